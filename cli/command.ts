@@ -1,0 +1,31 @@
+/**
+ * The shape every `taos` subcommand takes, and the error type commands throw for bad input.
+ *
+ * A command module exports one {@linkcode Command}; `main.ts` loads it lazily so that
+ * `taos sim` never pays for loading the chain client.
+ */
+
+/** A `taos` subcommand. */
+export interface Command {
+  /** Name as typed after `taos`. */
+  name: string;
+  /** One line for the command list. */
+  summary: string;
+  /** Full help text printed by `taos <name> --help`. */
+  help: string;
+  /** Runs the command with the arguments after its name; resolves to the exit code. */
+  run(args: string[]): Promise<number>;
+}
+
+/**
+ * An error caused by what the user gave us (a flag, a file, a field): printed as one clear
+ * message without a stack trace, exit code 2.
+ */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** True when `args` asks for help. */
+export function wantsHelp(args: string[]): boolean {
+  return args.includes("--help") || args.includes("-h") && args.length === 1;
+}

@@ -1,0 +1,76 @@
+/**
+ * `taos`: the τaos (Bittensor subnet 79) market simulator, validator and miner in one program.
+ *
+ * ```sh
+ * deno run -A main.ts sim --duration 10m
+ * ```
+ * @module
+ */
+import { type Command, UsageError, wantsHelp } from "./cli/command.ts";
+
+/** Every subcommand, loaded only when invoked. */
+const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  sim: {
+    summary: "run a market simulation (embedded default config)",
+    load: async () => (await import("./sim/command.ts")).command,
+  },
+  replay: {
+    summary: "run an instruction script through the exchange core, print events as JSON lines",
+    load: async () => (await import("./sim/replay_command.ts")).command,
+  },
+  validator: {
+    summary: "run a subnet 79 validator",
+    load: async () => (await import("./validator/command.ts")).command,
+  },
+  miner: {
+    summary: "run a subnet 79 miner serving a trading agent",
+    load: async () => (await import("./miner/command.ts")).command,
+  },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
+  const lines = Object.entries(commands).map(([name, c]) =>
+    `  ${name.padEnd(width)}  ${c.summary}`
+  );
+  return [
+    "taos: the subnet 79 market simulator, validator and miner",
+    "",
+    "Usage: taos <command> [options]      (taos <command> --help for its options)",
+    "",
+    "Commands:",
+    ...lines,
+  ].join("\n");
+}
+
+/** Runs `taos` with the given arguments and resolves to the process exit code. */
+export async function main(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    console.log(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const entry = commands[name];
+  if (entry === undefined) {
+    console.error(`taos: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  const command = await entry.load();
+  if (wantsHelp(rest)) {
+    console.log(command.help);
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`taos ${name}: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

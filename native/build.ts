@@ -1,0 +1,133 @@
+/**
+ * Builds the native library (`native/src/*.c`) with the system C compiler, on demand.
+ *
+ * The output name carries a hash of the sources and flags, so an edited source is rebuilt on the
+ * next use and concurrent test processes never load a half-written file (we build to a temporary
+ * name and rename atomically).
+ *
+ * ```sh
+ * deno run -A native/build.ts          # build (if stale) and print the library path
+ * deno run -A native/build.ts --test   # build and run the C tests under ASan/UBSan
+ * ```
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from "node:fs";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+
+const nativeDir = new URL(".", import.meta.url).pathname;
+const sourceDir = join(nativeDir, "src");
+const includeDir = join(nativeDir, "include");
+const testDir = join(nativeDir, "tests");
+const buildDir = join(nativeDir, "build");
+
+const warnings = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"];
+const libraryFlags = [...warnings, "-O2", "-fPIC", "-shared", "-pthread", `-I${includeDir}`];
+const sanitizerFlags = [
+  ...warnings,
+  "-O1",
+  "-g",
+  "-fno-omit-frame-pointer",
+  "-fsanitize=address,undefined",
+  "-fno-sanitize-recover=all",
+  "-pthread",
+  `-I${includeDir}`,
+];
+
+/** Error raised when the native library cannot be built. */
+export class NativeBuildError extends Error {
+  override name = "NativeBuildError";
+}
+
+function listFiles(dir: string, suffixes: string[]): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((name) => suffixes.some((suffix) => name.endsWith(suffix)))
+    .sort()
+    .map((name) => join(dir, name));
+}
+
+function librarySources(): string[] {
+  return listFiles(sourceDir, [".c"]);
+}
+
+function fingerprint(files: string[], flags: string[]): string {
+  const hash = createHash("sha256");
+  hash.update(flags.join(" "));
+  for (const file of files) {
+    hash.update(file.slice(nativeDir.length));
+    hash.update(readFileSync(file));
+  }
+  return hash.digest("hex").slice(0, 16);
+}
+
+function compiler(): string {
+  const candidate = Deno.env.get("CC") ?? "cc";
+  const probe = spawnSync(candidate, ["--version"], { encoding: "utf8" });
+  if (probe.error !== undefined || probe.status !== 0) {
+    throw new NativeBuildError(
+      `no C compiler found (tried '${candidate}'): install one (Debian: apt-get install gcc) ` +
+        "or set CC to its path",
+    );
+  }
+  return candidate;
+}
+
+function compile(args: string[], what: string): void {
+  const result = spawnSync(compiler(), args, { encoding: "utf8" });
+  if (result.status !== 0) {
+    throw new NativeBuildError(`building ${what} failed:\n${result.stderr}${result.stdout}`);
+  }
+}
+
+/** Path of the native library for the current sources, building it first if needed. */
+export function nativeLibraryPath(): string {
+  const sources = librarySources();
+  const headers = [...listFiles(sourceDir, [".h"]), ...listFiles(includeDir, [".h"])];
+  const name = `libtaos-${fingerprint([...sources, ...headers], libraryFlags)}.so`;
+  const target = join(buildDir, name);
+  if (existsSync(target)) return target;
+  mkdirSync(buildDir, { recursive: true });
+  const temporary = `${target}.${Deno.pid}.tmp`;
+  compile([...libraryFlags, "-o", temporary, ...sources, "-lm"], "the native library");
+  renameSync(temporary, target);
+  return target;
+}
+
+/** Builds every `native/tests/*.c` against the library sources with ASan/UBSan and runs it. */
+export function runNativeTests(): boolean {
+  mkdirSync(buildDir, { recursive: true });
+  let passed = 0;
+  let failed = 0;
+  for (const test of listFiles(testDir, [".c"])) {
+    const name = test.slice(testDir.length + 1, -2);
+    const binary = join(buildDir, `test-${name}`);
+    compile([...sanitizerFlags, "-o", binary, test, ...librarySources(), "-lm"], `test ${name}`);
+    const started = performance.now();
+    const run = spawnSync(binary, [], { stdio: "inherit" });
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    if (run.status === 0) {
+      passed++;
+      console.log(`native ${name}: ok (${seconds}s)`);
+    } else {
+      failed++;
+      console.log(`native ${name}: FAILED (exit ${run.status ?? run.signal}, ${seconds}s)`);
+    }
+  }
+  console.log(`native: ${passed} passed, ${failed} failed`);
+  return failed === 0;
+}
+
+if (import.meta.main) {
+  try {
+    if (Deno.args.includes("--test")) {
+      Deno.exit(runNativeTests() ? 0 : 1);
+    }
+    console.log(nativeLibraryPath());
+  } catch (error) {
+    if (!(error instanceof NativeBuildError)) throw error;
+    console.error(error.message);
+    Deno.exit(1);
+  }
+}
