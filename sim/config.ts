@@ -1,0 +1,388 @@
+/**
+ * Simulation configuration: our JSON format, validated with zod (errors name the field path), the
+ * embedded default (the reference's production `simulation_0.xml`: 20 books, one simulated day,
+ * 256 remote accounts, every background agent group) and a small fast preset for demos and tests.
+ * @module
+ */
+import { z } from "zod";
+
+const units: Record<string, number> = {
+  ns: 1,
+  us: 1e3,
+  ms: 1e6,
+  s: 1e9,
+  m: 60e9,
+  h: 3600e9,
+  d: 86400e9,
+};
+
+/** Parses a duration such as `90s`, `10m`, `1h`, `1d`, `250ms` or a bare integer of ns. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ns|us|ms|s|m|h|d)?\s*$/.exec(text);
+  if (match === null) return undefined;
+  const value = Number(match[1]) * units[match[2] ?? "ns"];
+  return Number.isSafeInteger(Math.round(value)) ? Math.round(value) : undefined;
+}
+
+/** Formats ns as the largest exact unit (`5s`, `10m`, `1500ms`). */
+export function formatDuration(ns: number): string {
+  for (const unit of ["d", "h", "m", "s", "ms", "us"]) {
+    if (ns !== 0 && ns % units[unit] === 0) return `${ns / units[unit]}${unit}`;
+  }
+  return `${ns}ns`;
+}
+
+/** A duration field: a non-negative integer of ns or a string with a unit. */
+const duration = z.union([z.number().int().nonnegative(), z.string()]).transform((value, ctx) => {
+  if (typeof value === "number") return value;
+  const ns = parseDuration(value);
+  if (ns === undefined) {
+    ctx.addIssue({ code: "custom", message: `'${value}' is not a duration (e.g. 90s, 10m, 1h)` });
+    return z.NEVER;
+  }
+  return ns;
+});
+
+const positiveDuration = duration.refine((ns) => ns > 0, "must be positive");
+const count = z.number().int().nonnegative();
+const probability = z.number().min(0).max(1);
+const nonNegative = z.number().nonnegative().finite();
+const positive = z.number().positive().finite();
+
+/** Account template: fixed totals, or a Pareto wealth split (section 4.0 of the model). */
+const balancesSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("fixed"), base: nonNegative, quote: nonNegative }).strict(),
+  z.object({
+    type: z.enum(["pareto", "pareto-50"]),
+    scale: positive,
+    shape: positive,
+    wealth: positive,
+    price: positive,
+  }).strict(),
+]);
+
+const tierSchema = z.object({
+  volumeRequired: nonNegative,
+  makerFee: z.number().gt(-1).lt(1),
+  takerFee: z.number().gt(-1).lt(1),
+}).strict();
+
+/** Per-book exchange parameters. */
+const exchangeSchema = z.object({
+  priceDecimals: z.number().int().min(2).max(8).default(2),
+  volumeDecimals: z.number().int().min(2).max(8).default(4),
+  baseDecimals: z.number().int().min(2).max(8).default(4),
+  quoteDecimals: z.number().int().min(2).max(12).default(10),
+  initialPrice: positive.default(300),
+  /** First levels per side published with their individual orders. */
+  detailedDepth: count.default(5),
+  fees: z.object({
+    historySlots: z.number().int().positive().default(24),
+    slotPeriod: positiveDuration.default(3600e9),
+    tiers: z.array(tierSchema).min(1).refine(
+      (tiers) => tiers.every((t, i) => i === 0 || t.volumeRequired > tiers[i - 1].volumeRequired),
+      "tiers must be sorted by strictly increasing volumeRequired",
+    ),
+  }).strict(),
+}).strict();
+
+const fundamentalSchema = z.object({
+  seedInterval: duration.default(10e9),
+  mu: nonNegative,
+  sigma: nonNegative,
+  lambda: nonNegative,
+  muJump: nonNegative,
+  sigmaJump: nonNegative,
+}).strict();
+
+/**
+ * The "external" futures signal. Offline it is a synthetic seeded random walk sampled every
+ * `sampleInterval` of simulated time (the reference samples a live perp price once per minute).
+ */
+const externalSchema = z.object({
+  seedInterval: duration.default(10e9),
+  sampleInterval: positiveDuration.default(60e9),
+  /** Std of the log-return between two samples. */
+  sigma: nonNegative.default(0.0015),
+}).strict();
+
+const initializationSchema = z.object({
+  count,
+  balances: balancesSchema,
+  tau: positiveDuration,
+}).strict();
+
+const latencyFields = {
+  minOPLatency: duration,
+  maxOPLatency: duration,
+  opLatencyScaleRay: positive.default(0.235),
+};
+
+const stylizedSchema = z.object({
+  count,
+  balances: balancesSchema,
+  MFLmean: duration,
+  MFLstd: duration,
+  ...latencyFields,
+  delayMean: duration,
+  delaySTD: duration,
+  scaleR: positive,
+  sigmaF: nonNegative,
+  sigmaC: nonNegative,
+  sigmaN: nonNegative,
+  tau: positiveDuration,
+  tauHist: z.number().int().positive(),
+  tauF: positive,
+  sigmaEps: nonNegative,
+  r_aversion: positive,
+  regimeChangeFlag: z.boolean().default(false),
+  regimeProb: probability.default(0.75),
+  tauFRegime: positive.default(15),
+  pO_alpha: probability.default(0),
+}).strict();
+
+const hftSchema = z.object({
+  count,
+  balances: balancesSchema,
+  minMFLatency: duration,
+  ...latencyFields,
+  tau: positive,
+  delta: duration,
+  psiHFT_constant: positive,
+  gHFT: positive,
+  kappa: positive,
+  spread: nonNegative,
+  orderMean: z.number().finite(),
+  noiseRay: nonNegative,
+  shiftPercentage: z.number().min(0).lt(1),
+  sigmaSqr: nonNegative.default(1e-5),
+}).strict();
+
+const algoSchema = z.object({
+  count,
+  balances: balancesSchema,
+  wakeupProb: probability,
+  volumeProp: nonNegative,
+  MFLmean: duration,
+  MFLstd: duration,
+  VBS: positive,
+  minOPLatency: duration,
+  maxOPLatency: duration,
+  /** Child order size distribution: lognormal(mu, sigma). */
+  volumeMu: z.number().finite(),
+  volumeSigma: nonNegative,
+}).strict();
+
+const futuresSchema = z.object({
+  count,
+  balances: balancesSchema,
+  MFLmean: duration,
+  MFLstd: duration,
+  ...latencyFields,
+  scaleR: positive,
+  volume: positive,
+  lambda: nonNegative,
+  sigmaEps: positive,
+}).strict();
+
+/** Full configuration schema of a simulation. */
+export const simConfigSchema = z.object({
+  /** Master seed of every random stream. */
+  seed: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).default(1),
+  start: duration.default(0),
+  duration: positiveDuration,
+  /** Publish interval. */
+  step: positiveDuration.default(5e9),
+  /** No state is published to remote agents before this simulated time. */
+  gracePeriod: duration.default(0),
+  books: z.number().int().positive().max(4096),
+  remoteAgentCount: count.max(65536),
+  remoteBalances: balancesSchema,
+  exchange: exchangeSchema,
+  processes: z.object({
+    updatePeriod: positiveDuration,
+    fundamental: fundamentalSchema,
+    external: externalSchema.default({ seedInterval: 10e9, sampleInterval: 60e9, sigma: 0.0015 }),
+  }).strict(),
+  agents: z.object({
+    initialization: initializationSchema.optional(),
+    stylized: stylizedSchema.optional(),
+    hft: hftSchema.optional(),
+    algo: algoSchema.optional(),
+    futures: futuresSchema.optional(),
+  }).strict(),
+  /**
+   * true = reproduce the reference's dynamics-changing quirks (chartist term divided by ns,
+   * mixed latency bound, trade-freshness test, HFT integer time decay and one-sided inventory
+   * rule, compounding futures decay, ALGO buy cap); false = the intended model.
+   */
+  referenceDynamics: z.boolean().default(false),
+}).strict();
+
+/** Input form of a configuration (durations may be strings). */
+export type SimConfigInput = z.input<typeof simConfigSchema>;
+/** A validated configuration (durations in ns). */
+export type SimConfig = z.output<typeof simConfigSchema>;
+/** Account template. */
+export type BalancesConfig = z.output<typeof balancesSchema>;
+
+/** Validates a configuration; throws an Error whose message lists every bad field path. */
+export function parseSimConfig(input: unknown): SimConfig {
+  const result = simConfigSchema.safeParse(input);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) =>
+      `${issue.path.length ? issue.path.join(".") : "(root)"}: ${issue.message}`
+    );
+    throw new Error(`invalid simulation config:\n  ${lines.join("\n  ")}`);
+  }
+  const config = result.data;
+  if (config.duration <= config.step) {
+    throw new Error("invalid simulation config:\n  duration: must be longer than step");
+  }
+  return config;
+}
+
+/** The reference production configuration (`simulation_0.xml` of sn-79 0.1.9), as our format. */
+export function referenceConfig(): SimConfig {
+  return parseSimConfig({
+    seed: 1,
+    duration: "1d",
+    step: "5s",
+    gracePeriod: "10m",
+    books: 20,
+    remoteAgentCount: 256,
+    remoteBalances: { type: "pareto", scale: 1, shape: 2, wealth: 100000, price: 300 },
+    exchange: {
+      priceDecimals: 2,
+      volumeDecimals: 4,
+      baseDecimals: 4,
+      quoteDecimals: 10,
+      initialPrice: 300,
+      detailedDepth: 5,
+      fees: {
+        historySlots: 24,
+        slotPeriod: "1h",
+        tiers: [
+          { volumeRequired: 0, makerFee: 0.005, takerFee: 0.005 },
+          { volumeRequired: 200000, makerFee: 0.0025, takerFee: 0.003 },
+          { volumeRequired: 400000, makerFee: 0.00125, takerFee: 0.0018 },
+          { volumeRequired: 800000, makerFee: 0.00063, takerFee: 0.00108 },
+          { volumeRequired: 1600000, makerFee: 0.00031, takerFee: 0.00064 },
+          { volumeRequired: 3200000, makerFee: 0.00016, takerFee: 0.00038 },
+        ],
+      },
+    },
+    processes: {
+      updatePeriod: "10s",
+      fundamental: {
+        seedInterval: "10s",
+        mu: 0,
+        sigma: 0.012,
+        lambda: 0.002,
+        muJump: 0,
+        sigmaJump: 0.00335,
+      },
+    },
+    agents: {
+      initialization: {
+        count: 500,
+        balances: { type: "fixed", base: 100, quote: 30000 },
+        tau: "300s",
+      },
+      algo: {
+        count: 5,
+        balances: { type: "fixed", base: 500, quote: 150000 },
+        wakeupProb: 0.15,
+        volumeProp: 0.0125,
+        MFLmean: "1500ms",
+        MFLstd: "250ms",
+        VBS: 20000,
+        minOPLatency: "1ms",
+        maxOPLatency: "50ms",
+        volumeMu: 1,
+        volumeSigma: 1,
+      },
+      hft: {
+        count: 10,
+        balances: { type: "fixed", base: 500, quote: 150000 },
+        minMFLatency: "50ms",
+        minOPLatency: "1ms",
+        maxOPLatency: "50ms",
+        opLatencyScaleRay: 0.235,
+        tau: 2,
+        delta: "5s",
+        psiHFT_constant: 100,
+        gHFT: 0.2,
+        kappa: 20,
+        spread: 0.8,
+        orderMean: 1.6,
+        noiseRay: 0.23,
+        shiftPercentage: 0.05,
+      },
+      futures: {
+        count: 100,
+        balances: { type: "fixed", base: 500, quote: 150000 },
+        MFLmean: "1s",
+        MFLstd: "50ms",
+        minOPLatency: "90ms",
+        maxOPLatency: "300ms",
+        scaleR: 0.2,
+        volume: 4,
+        lambda: 0.001155,
+        sigmaEps: 0.5,
+      },
+      stylized: {
+        count: 1000,
+        balances: { type: "pareto-50", scale: 1, shape: 1.66, wealth: 60000, price: 300 },
+        MFLmean: "250ms",
+        MFLstd: "50ms",
+        minOPLatency: "90ms",
+        maxOPLatency: "300ms",
+        opLatencyScaleRay: 0.235,
+        delayMean: "10s",
+        delaySTD: "2s",
+        scaleR: 0.2,
+        sigmaF: 0.01,
+        sigmaC: 1.8,
+        sigmaN: 0.7,
+        tau: "175s",
+        tauHist: 200,
+        tauF: 1,
+        sigmaEps: 0.001,
+        r_aversion: 0.0012,
+        regimeChangeFlag: false,
+        regimeProb: 0.75,
+        tauFRegime: 15,
+      },
+    },
+  });
+}
+
+/**
+ * A small, fast preset for demos and tests: 2 books, 30 simulated minutes, a tenth of the
+ * background population (same per-agent behaviour), 4 remote accounts, no grace period.
+ */
+export function smallPreset(): SimConfig {
+  const config = referenceConfig();
+  const agents = config.agents;
+  return {
+    ...config,
+    duration: 1800e9,
+    gracePeriod: 0,
+    books: 2,
+    remoteAgentCount: 4,
+    agents: {
+      initialization: { ...agents.initialization!, count: 50 },
+      algo: { ...agents.algo!, count: 2, VBS: 2000 },
+      hft: { ...agents.hft!, count: 3 },
+      futures: { ...agents.futures!, count: 10 },
+      stylized: { ...agents.stylized!, count: 100 },
+    },
+  };
+}
+
+/** Named built-in configurations. */
+export const presets: Record<string, () => SimConfig> = {
+  reference: referenceConfig,
+  small: smallPreset,
+};

@@ -1,0 +1,308 @@
+/**
+ * Importer for the reference simulator's XML configuration (`simulation_0.xml` format): maps every
+ * element and attribute our model uses onto {@linkcode SimConfig}; elements or attributes we do not
+ * know produce warnings, attributes that are known but have no effect are accepted silently.
+ * @module
+ */
+import { parseSimConfig, type SimConfig, type SimConfigInput } from "./config.ts";
+import { parseXml, type XmlElement } from "./xml.ts";
+
+/** Result of an import: the validated config and human-readable warnings. */
+export interface XmlImport {
+  config: SimConfig;
+  warnings: string[];
+}
+
+/** Attributes the reference parses but that have no effect on our model (or are logging only). */
+const inert: Record<string, string[]> = {
+  Simulation: ["id", "timescale", "current", "enableCheckpointing", "traceTime", "debug", "test"],
+  MultiBookExchangeAgent: ["name", "maxLeverage", "maxLoan", "maintenanceMargin", "eps"],
+  Books: ["algorithm", "maxDepth"],
+  Balances: ["seed", "log", "symbol"],
+  Base: ["maxLeverage", "maxLoan"],
+  Quote: ["maxLeverage", "maxLoan"],
+  agent: ["name", "exchange", "debug"],
+  StylizedTraderAgent: [
+    "sigmaFRegime",
+    "sigmaCRegime",
+    "sigmaNRegime",
+    "GBM_X0",
+    "GBM_mu",
+    "GBM_sigma",
+    "GBM_seed",
+  ],
+  HighFrequencyTraderAgent: ["historySize", "GBM_X0", "GBM_mu", "GBM_sigma", "GBM_seed"],
+  ALGOTraderAgent: ["buyProb", "volumeStatsPeriod", "period", "opLatencyScaleRay"],
+  FuturesTraderAgent: ["sigmaN", "tauHist"],
+  FeePolicy: ["type"],
+  DistributedProxyAgent: [
+    "name",
+    "host",
+    "port",
+    "batchSize",
+    "bookStateEndpoint",
+    "generalMsgEndpoint",
+  ],
+};
+
+const agentKeys: Record<string, string> = {
+  InitializationAgent: "initialization",
+  StylizedTraderAgent: "stylized",
+  HighFrequencyTraderAgent: "hft",
+  ALGOTraderAgent: "algo",
+  FuturesTraderAgent: "futures",
+};
+
+/** Attribute names per agent element mapped to our field names (same name unless listed). */
+const agentAttributes: Record<string, string[]> = {
+  InitializationAgent: ["tau"],
+  StylizedTraderAgent: [
+    "MFLmean",
+    "MFLstd",
+    "minOPLatency",
+    "maxOPLatency",
+    "opLatencyScaleRay",
+    "delayMean",
+    "delaySTD",
+    "scaleR",
+    "sigmaF",
+    "sigmaC",
+    "sigmaN",
+    "tau",
+    "tauHist",
+    "tauF",
+    "sigmaEps",
+    "r_aversion",
+    "regimeChangeFlag",
+    "regimeProb",
+    "tauFRegime",
+    "pO_alpha",
+  ],
+  HighFrequencyTraderAgent: [
+    "minMFLatency",
+    "minOPLatency",
+    "maxOPLatency",
+    "opLatencyScaleRay",
+    "tau",
+    "delta",
+    "psiHFT_constant",
+    "gHFT",
+    "kappa",
+    "spread",
+    "orderMean",
+    "noiseRay",
+    "shiftPercentage",
+    "sigmaSqr",
+  ],
+  ALGOTraderAgent: [
+    "wakeupProb",
+    "volumeProp",
+    "MFLmean",
+    "MFLstd",
+    "VBS",
+    "minOPLatency",
+    "maxOPLatency",
+  ],
+  FuturesTraderAgent: [
+    "MFLmean",
+    "MFLstd",
+    "minOPLatency",
+    "maxOPLatency",
+    "opLatencyScaleRay",
+    "scaleR",
+    "volume",
+    "lambda",
+    "sigmaEps",
+  ],
+};
+
+const booleanFields = new Set(["regimeChangeFlag"]);
+
+class Importer {
+  warnings: string[] = [];
+
+  warn(element: XmlElement, message: string): void {
+    this.warnings.push(`line ${element.line} <${element.name}>: ${message}`);
+  }
+
+  number(element: XmlElement, attribute: string): number | undefined {
+    const text = element.attributes[attribute];
+    if (text === undefined) return undefined;
+    const value = Number(text);
+    if (text.trim() === "" || !Number.isFinite(value)) {
+      throw new Error(
+        `line ${element.line} <${element.name}> attribute ${attribute}: '${text}' is not a number`,
+      );
+    }
+    return value;
+  }
+
+  /** Warns about attributes that are neither used nor known to be inert. */
+  checkAttributes(element: XmlElement, used: string[], inertKey = element.name): void {
+    const known = new Set([...used, ...(inert[inertKey] ?? []), ...(inert[element.name] ?? [])]);
+    for (const name of Object.keys(element.attributes)) {
+      if (!known.has(name)) this.warn(element, `unknown attribute '${name}' ignored`);
+    }
+  }
+
+  checkChildren(element: XmlElement, known: string[]): void {
+    for (const child of element.children) {
+      if (!known.includes(child.name)) this.warn(child, "unknown element ignored");
+    }
+  }
+
+  balances(element: XmlElement | undefined): unknown {
+    if (element === undefined) return undefined;
+    const type = element.attributes.type;
+    if (type === "pareto" || type === "pareto-50") {
+      this.checkAttributes(element, ["type", "scale", "shape", "wealth", "price"]);
+      return {
+        type,
+        scale: this.number(element, "scale"),
+        shape: this.number(element, "shape"),
+        wealth: this.number(element, "wealth"),
+        price: this.number(element, "price"),
+      };
+    }
+    if (type !== undefined) this.warn(element, `balance type '${type}' not supported`);
+    this.checkAttributes(element, ["type"]);
+    this.checkChildren(element, ["Base", "Quote"]);
+    const base = element.children.find((c) => c.name === "Base");
+    const quote = element.children.find((c) => c.name === "Quote");
+    for (const side of [base, quote]) if (side) this.checkAttributes(side, ["total"]);
+    return {
+      type: "fixed",
+      base: base ? this.number(base, "total") ?? 0 : 0,
+      quote: quote ? this.number(quote, "total") ?? 0 : 0,
+    };
+  }
+
+  fees(element: XmlElement): unknown {
+    this.checkAttributes(element, ["historySlots", "slotPeriod"]);
+    this.checkChildren(element, ["Tier"]);
+    return {
+      historySlots: this.number(element, "historySlots"),
+      slotPeriod: this.number(element, "slotPeriod"),
+      tiers: element.children.filter((c) => c.name === "Tier").map((tier) => {
+        this.checkAttributes(tier, ["volumeRequired", "makerFee", "takerFee"]);
+        return {
+          volumeRequired: this.number(tier, "volumeRequired"),
+          makerFee: this.number(tier, "makerFee"),
+          takerFee: this.number(tier, "takerFee"),
+        };
+      }),
+    };
+  }
+
+  exchange(element: XmlElement, input: Record<string, unknown>): void {
+    const used = [
+      "remoteAgentCount",
+      "gracePeriod",
+      "priceDecimals",
+      "volumeDecimals",
+      "baseDecimals",
+      "quoteDecimals",
+      "initialPrice",
+    ];
+    this.checkAttributes(element, used);
+    this.checkChildren(element, ["FeePolicy", "Books", "Balances", "Logging"]);
+    input.remoteAgentCount = this.number(element, "remoteAgentCount") ?? 0;
+    input.gracePeriod = this.number(element, "gracePeriod");
+    const exchange: Record<string, unknown> = {};
+    for (const name of used.slice(2)) exchange[name] = this.number(element, name);
+    input.exchange = exchange;
+    const feePolicy = element.children.find((c) => c.name === "FeePolicy");
+    if (feePolicy) exchange.fees = this.fees(feePolicy);
+    input.remoteBalances = this.balances(element.children.find((c) => c.name === "Balances")) ??
+      { type: "fixed", base: 0, quote: 0 };
+    const books = element.children.find((c) => c.name === "Books");
+    if (books === undefined) throw new Error(`line ${element.line}: <Books> is missing`);
+    this.checkAttributes(books, ["instanceCount", "detailedDepth"]);
+    this.checkChildren(books, ["Processes"]);
+    input.books = this.number(books, "instanceCount") ?? 1;
+    exchange.detailedDepth = this.number(books, "detailedDepth") ??
+      this.number(books, "maxDepth");
+    const processes = books.children.find((c) => c.name === "Processes");
+    if (processes) input.processes = this.processes(processes);
+    const logging = element.children.find((c) => c.name === "Logging");
+    if (logging) {
+      this.checkAttributes(logging, ["startDate"]);
+      this.checkChildren(logging, ["L2", "L3", "FeeLog"]);
+    }
+  }
+
+  processes(element: XmlElement): unknown {
+    this.checkAttributes(element, ["updatePeriod"]);
+    this.checkChildren(element, ["FundamentalPrice", "FuturesSignal", "GBM", "JumpDiffusion"]);
+    const result: Record<string, unknown> = { updatePeriod: this.number(element, "updatePeriod") };
+    for (const child of element.children) {
+      if (child.name === "FundamentalPrice") {
+        const fields = ["seedInterval", "mu", "sigma", "lambda", "muJump", "sigmaJump"];
+        this.checkAttributes(child, ["name", ...fields]);
+        const fundamental: Record<string, unknown> = {};
+        for (const field of fields) fundamental[field] = this.number(child, field);
+        result.fundamental = fundamental;
+      } else if (child.name === "FuturesSignal") {
+        this.checkAttributes(child, ["name", "seedInterval"]);
+        result.external = { seedInterval: this.number(child, "seedInterval") };
+      } else if (child.name === "GBM" || child.name === "JumpDiffusion") {
+        this.warn(child, "process type not used by any background agent; ignored");
+      }
+    }
+    return result;
+  }
+
+  agent(element: XmlElement, agents: Record<string, unknown>): void {
+    const key = agentKeys[element.name];
+    const attributes = agentAttributes[element.name];
+    if (agents[key] !== undefined) {
+      this.warn(element, "a second group of this agent type is not supported; ignored");
+      return;
+    }
+    this.checkAttributes(element, ["instanceCount", ...attributes], "agent");
+    this.checkChildren(element, ["Balances", "FeePolicy", "VolumeDistribution"]);
+    const group: Record<string, unknown> = { count: this.number(element, "instanceCount") ?? 1 };
+    for (const name of attributes) {
+      const value = this.number(element, name);
+      if (value !== undefined) group[name] = booleanFields.has(name) ? value !== 0 : value;
+    }
+    group.balances = this.balances(element.children.find((c) => c.name === "Balances"));
+    const distribution = element.children.find((c) => c.name === "VolumeDistribution");
+    if (distribution) {
+      this.checkAttributes(distribution, ["type", "mu", "sigma"]);
+      if (distribution.attributes.type !== "lognormal") {
+        this.warn(distribution, `type '${distribution.attributes.type}' not supported`);
+      }
+      group.volumeMu = this.number(distribution, "mu");
+      group.volumeSigma = this.number(distribution, "sigma");
+    }
+    agents[key] = group;
+  }
+}
+
+/** Imports a reference XML configuration; throws on malformed XML or invalid values. */
+export function importXmlConfig(text: string, seed?: number): XmlImport {
+  const root = parseXml(text);
+  if (root.name !== "Simulation") throw new Error(`root element must be <Simulation>`);
+  const importer = new Importer();
+  const used = ["start", "duration", "step", "seed"];
+  importer.checkAttributes(root, used);
+  const input: Record<string, unknown> = {
+    start: importer.number(root, "start"),
+    duration: importer.number(root, "duration"),
+    step: importer.number(root, "step"),
+    seed: importer.number(root, "seed") ?? seed,
+  };
+  importer.checkChildren(root, ["Agents"]);
+  const agentsElement = root.children.find((c) => c.name === "Agents");
+  if (agentsElement === undefined) throw new Error("<Agents> is missing");
+  const agents: Record<string, unknown> = {};
+  for (const child of agentsElement.children) {
+    if (child.name === "MultiBookExchangeAgent") importer.exchange(child, input);
+    else if (child.name in agentKeys) importer.agent(child, agents);
+    else if (child.name === "DistributedProxyAgent") importer.checkAttributes(child, []);
+    else importer.warn(child, "unknown agent type ignored");
+  }
+  input.agents = agents;
+  return { config: parseSimConfig(input as SimConfigInput), warnings: importer.warnings };
+}

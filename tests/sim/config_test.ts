@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import {
+  formatDuration,
+  parseDuration,
+  parseSimConfig,
+  referenceConfig,
+  smallPreset,
+} from "../../sim/config.ts";
+import { importXmlConfig } from "../../sim/xml_config.ts";
+
+const fixture = new URL("./fixtures/simulation_0.xml", import.meta.url);
+
+Deno.test("durations accept units and reject garbage", () => {
+  assert.equal(parseDuration("90s"), 90e9);
+  assert.equal(parseDuration("10m"), 600e9);
+  assert.equal(parseDuration("1h"), 3600e9);
+  assert.equal(parseDuration("1d"), 86400e9);
+  assert.equal(parseDuration("250ms"), 250e6);
+  assert.equal(parseDuration("1500"), 1500);
+  assert.equal(parseDuration("ten minutes"), undefined);
+  assert.equal(formatDuration(600e9), "10m");
+});
+
+Deno.test("the XML importer maps the reference production config onto the embedded default", () => {
+  const { config, warnings } = importXmlConfig(Deno.readTextFileSync(fixture), 1);
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(config, referenceConfig());
+  assert.equal(config.books, 20);
+  assert.equal(config.duration, 86400e9);
+  assert.equal(config.remoteAgentCount, 256);
+  assert.equal(config.agents.stylized?.count, 1000);
+});
+
+Deno.test("the XML importer warns about unknown elements and attributes", () => {
+  const text = Deno.readTextFileSync(fixture)
+    .replace("<DistributedProxyAgent", '<MysteryAgent name="X"/>\n<DistributedProxyAgent')
+    .replace('tauHist="200"', 'tauHist="200" wobble="3"');
+  const { warnings } = importXmlConfig(text, 1);
+  assert.equal(warnings.length, 2);
+  assert.match(warnings.join("\n"), /MysteryAgent.*unknown agent type/);
+  assert.match(warnings.join("\n"), /unknown attribute 'wobble'/);
+});
+
+Deno.test("the XML importer names the attribute holding a bad number", () => {
+  const text = Deno.readTextFileSync(fixture).replace('kappa="20"', 'kappa="lots"');
+  assert.throws(() => importXmlConfig(text, 1), /kappa: 'lots' is not a number/);
+});
+
+Deno.test("config validation errors name the field path", () => {
+  const bad = structuredClone(smallPreset()) as Record<string, unknown>;
+  (bad.exchange as Record<string, unknown>).priceDecimals = 1;
+  (bad.agents as Record<string, Record<string, unknown>>).hft.tau = -2;
+  bad.step = "five seconds";
+  assert.throws(() => parseSimConfig(bad), (error: Error) => {
+    assert.match(error.message, /exchange\.priceDecimals/);
+    assert.match(error.message, /agents\.hft\.tau/);
+    assert.match(error.message, /step: 'five seconds' is not a duration/);
+    return true;
+  });
+  assert.throws(() => parseSimConfig({ ...smallPreset(), surprise: 1 }), /surprise/);
+});
+
+Deno.test("the small preset is a valid, smaller config", () => {
+  const small = parseSimConfig(smallPreset());
+  assert.equal(small.books, 2);
+  assert.ok(small.duration < referenceConfig().duration);
+});
