@@ -1,0 +1,180 @@
+/*
+ * taos market simulation: per-book discrete-event loops, stochastic processes and background
+ * agents, run on a pool of threads; deterministic for a given seed whatever the thread count.
+ *
+ * Units across this interface: time in ns (uint64), prices in ticks (10^-priceDecimals), order and
+ * trade volumes in lots (10^-volumeDecimals), base balances in 10^-baseDecimals, quote balances and
+ * fees in 10^-quoteDecimals.
+ */
+#ifndef TAOS_SIM_H
+#define TAOS_SIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Configuration travels as a flat array of doubles, one per parameter, in this order. The host
+ * looks the names up with taos_sim_param_name so both sides agree on the layout.
+ * Balance templates are 5 values: kind (0 fixed, 1 pareto, 2 pareto-50), then for fixed
+ * (base, quote, -, -), for pareto (scale, shape, wealth, price). */
+#define TAOS_SIM_PARAMS(X)                                                                         \
+  X(seed) X(start) X(duration) X(step) X(grace_period) X(books) X(threads) X(remote_agents)        \
+  X(reference_dynamics) X(price_decimals) X(volume_decimals) X(base_decimals) X(quote_decimals)    \
+  X(initial_price) X(fee_history_slots) X(fee_slot_period) X(fee_tier_count)                       \
+  X(fee_volume_0) X(fee_maker_0) X(fee_taker_0) X(fee_volume_1) X(fee_maker_1) X(fee_taker_1)      \
+  X(fee_volume_2) X(fee_maker_2) X(fee_taker_2) X(fee_volume_3) X(fee_maker_3) X(fee_taker_3)      \
+  X(fee_volume_4) X(fee_maker_4) X(fee_taker_4) X(fee_volume_5) X(fee_maker_5) X(fee_taker_5)      \
+  X(fee_volume_6) X(fee_maker_6) X(fee_taker_6) X(fee_volume_7) X(fee_maker_7) X(fee_taker_7)      \
+  X(remote_bal_kind) X(remote_bal_a) X(remote_bal_b) X(remote_bal_c) X(remote_bal_d)               \
+  X(update_period) X(fund_seed_interval) X(fund_mu) X(fund_sigma) X(fund_lambda) X(fund_mu_jump)   \
+  X(fund_sigma_jump) X(ext_seed_interval) X(ext_sample_interval) X(ext_sigma)                      \
+  X(init_count) X(init_bal_kind) X(init_bal_a) X(init_bal_b) X(init_bal_c) X(init_bal_d)           \
+  X(init_tau)                                                                                      \
+  X(sty_count) X(sty_bal_kind) X(sty_bal_a) X(sty_bal_b) X(sty_bal_c) X(sty_bal_d)                 \
+  X(sty_mfl_mean) X(sty_mfl_std) X(sty_min_opl) X(sty_max_opl) X(sty_ray) X(sty_delay_mean)        \
+  X(sty_delay_std) X(sty_scale_r) X(sty_sigma_f) X(sty_sigma_c) X(sty_sigma_n) X(sty_tau)          \
+  X(sty_tau_hist) X(sty_tau_f) X(sty_sigma_eps) X(sty_r_aversion) X(sty_regime_flag)               \
+  X(sty_regime_prob) X(sty_tau_f_regime) X(sty_po_alpha)                                           \
+  X(hft_count) X(hft_bal_kind) X(hft_bal_a) X(hft_bal_b) X(hft_bal_c) X(hft_bal_d)                 \
+  X(hft_min_mfl) X(hft_min_opl) X(hft_max_opl) X(hft_ray) X(hft_tau) X(hft_delta) X(hft_psi)       \
+  X(hft_gamma) X(hft_kappa) X(hft_spread) X(hft_order_mean) X(hft_noise_ray) X(hft_shift_pct)      \
+  X(hft_sigma_sqr)                                                                                 \
+  X(algo_count) X(algo_bal_kind) X(algo_bal_a) X(algo_bal_b) X(algo_bal_c) X(algo_bal_d)           \
+  X(algo_wakeup_prob) X(algo_volume_prop) X(algo_mfl_mean) X(algo_mfl_std) X(algo_vbs)             \
+  X(algo_min_opl) X(algo_max_opl) X(algo_volume_mu) X(algo_volume_sigma)                           \
+  X(fut_count) X(fut_bal_kind) X(fut_bal_a) X(fut_bal_b) X(fut_bal_c) X(fut_bal_d)                 \
+  X(fut_mfl_mean) X(fut_mfl_std) X(fut_min_opl) X(fut_max_opl) X(fut_ray) X(fut_scale_r)           \
+  X(fut_volume) X(fut_lambda) X(fut_sigma_eps)
+
+#define TAOS_SIM_PARAM_ENUM(name) TAOS_SIM_P_##name,
+enum taos_sim_param { TAOS_SIM_PARAMS(TAOS_SIM_PARAM_ENUM) TAOS_SIM_PARAM_COUNT };
+#undef TAOS_SIM_PARAM_ENUM
+
+enum {
+  TAOS_SIM_OK = 0,
+  TAOS_SIM_ERR_CONFIG = -1,
+  TAOS_SIM_ERR_MEMORY = -2,
+  TAOS_SIM_ERR_ARGUMENT = -3,
+  TAOS_SIM_ERR_ENDED = -4,
+};
+
+/* Event kinds in the per-book record. */
+enum taos_sim_event_kind {
+  TAOS_SIM_EV_PLACE = 1,       /* order accepted (flags bit 0: market order) */
+  TAOS_SIM_EV_TRADE = 2,       /* one fill */
+  TAOS_SIM_EV_CANCEL = 3,      /* (part of) a resting order removed by its owner or expiry */
+  TAOS_SIM_EV_REJECT = 4,      /* placement rejected (code = reason); remote agents only */
+  TAOS_SIM_EV_CANCEL_FAIL = 5, /* cancel of an unknown / foreign order; remote agents only */
+};
+
+/* Reject reasons. */
+enum taos_sim_reject {
+  TAOS_SIM_REJ_VOLUME = 1,       /* volume <= 0 after rounding */
+  TAOS_SIM_REJ_PRICE = 2,        /* price <= 0 or out of range */
+  TAOS_SIM_REJ_BALANCE = 3,      /* insufficient free balance */
+  TAOS_SIM_REJ_POST_ONLY = 4,    /* post-only order would cross */
+  TAOS_SIM_REJ_FOK = 5,          /* fill-or-kill not fully fillable */
+  TAOS_SIM_REJ_NO_LIQUIDITY = 6, /* market order found nothing to match */
+  TAOS_SIM_REJ_BOOK = 7,         /* unknown book */
+};
+
+/* One record of a book's event stream (80 bytes, little-endian, no padding holes). */
+typedef struct {
+  uint64_t timestamp;
+  int64_t price;     /* ticks; 0 for market placements */
+  int64_t volume;    /* lots */
+  int64_t fee_maker; /* trade: fee charged to the resting side (quote units) */
+  int64_t fee_taker; /* trade: fee charged to the aggressor */
+  uint32_t order_id; /* place/cancel/reject: the order; trade: aggressing order */
+  uint32_t resting_order_id;
+  uint32_t trade_id;
+  int32_t agent_id;   /* owner; trade: aggressor */
+  int32_t resting_agent_id;
+  uint32_t client_order_id; /* 0xFFFFFFFF = none */
+  uint8_t kind, direction, code, flags;
+  uint32_t reserved;
+} taos_sim_event;
+
+/* One remote instruction (64 bytes). */
+typedef struct {
+  uint8_t kind; /* 1 limit, 2 market, 3 cancel, 4 reset */
+  uint8_t direction, time_in_force, stp_flag;
+  uint8_t post_only, currency, pad[2];
+  uint32_t book_id;
+  uint32_t client_order_id; /* 0xFFFFFFFF = none */
+  uint32_t order_id;        /* cancel */
+  uint32_t pad2;
+  int64_t volume; /* lots (base) or quote units (market, currency 1); cancel: 0 = whole order */
+  int64_t price;  /* ticks */
+  uint64_t expiry_ns;
+  uint64_t pad3;
+} taos_sim_instruction;
+
+/* One resting order (40 bytes). */
+typedef struct {
+  uint64_t timestamp;
+  int64_t price;
+  int64_t volume;
+  uint32_t order_id;
+  int32_t agent_id;
+  uint32_t client_order_id;
+  uint8_t direction, pad[3];
+} taos_sim_order;
+
+typedef struct taos_sim taos_sim;
+
+/* Name of parameter i (NULL when out of range). */
+const char *taos_sim_param_name(uint32_t index);
+uint32_t taos_sim_param_count(void);
+
+/* Creates a simulation; on error returns a TAOS_SIM_ERR_* code and a message in err. */
+int taos_sim_create(const double *params, uint32_t param_count, taos_sim **out, char *err,
+                    size_t err_len);
+void taos_sim_destroy(taos_sim *sim);
+
+/* Runs every book to the next publish instant. Returns 1 when the run continues, 0 for the final
+ * state, TAOS_SIM_ERR_ENDED after that. now_ns = the publish instant; events = messages processed
+ * during this step (all books). */
+int taos_sim_advance(taos_sim *sim, uint64_t *now_ns, uint64_t *events);
+
+/* Events recorded on a book during the last advance (and injections since). Copies at most
+ * capacity records; returns the number available. */
+size_t taos_sim_events(const taos_sim *sim, uint32_t book, taos_sim_event *out, size_t capacity);
+
+/* Aggregated levels of one side (0 bid, 1 ask), best first. Returns the number available. */
+size_t taos_sim_levels(const taos_sim *sim, uint32_t book, int side, size_t max_levels,
+                       int64_t *prices, int64_t *volumes);
+
+/* Orders of the level_index-th level (best = 0) of a side, in priority order. */
+size_t taos_sim_level_orders(const taos_sim *sim, uint32_t book, int side, size_t level_index,
+                             taos_sim_order *out, size_t capacity);
+
+/* Balances of an account on a book: base free, reserved, total; quote free, reserved, total. */
+int taos_sim_balances(const taos_sim *sim, int32_t agent_id, uint32_t book, int64_t out[6]);
+
+/* Resting orders of a remote account on a book. */
+size_t taos_sim_account_orders(const taos_sim *sim, int32_t agent_id, uint32_t book,
+                               taos_sim_order *out, size_t capacity);
+
+/* Fee state of a remote account on a book: rolling volume (quote), maker rate, taker rate. */
+int taos_sim_fee_state(const taos_sim *sim, int32_t agent_id, uint32_t book, double out[3]);
+
+/* Process values of a book: out[0] fundamental, out[1] external signal. */
+int taos_sim_process_values(const taos_sim *sim, uint32_t book, double out[2]);
+
+/* Queues instructions of remote agent agent_id to arrive delay_ns after the last publish
+ * instant. Resets take effect immediately. Returns the count accepted or an error. */
+int taos_sim_inject(taos_sim *sim, int32_t agent_id, const taos_sim_instruction *instructions,
+                    size_t count, uint64_t delay_ns);
+
+/* Local agent id of a background agent slot, for tests: group 0 init, 1 stylized, 2 hft,
+ * 3 algo, 4 futures; index within the group. Returns 0 when out of range. */
+int32_t taos_sim_agent_id(const taos_sim *sim, int group, uint32_t index);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,618 @@
+/* Background agents of the market model: initialization ladder, stylized (Chiarella-Iori-Perello
+ * fundamentalist/chartist/noise with CARA demand), HFT market makers, ALGO volume-imbalance
+ * executors and futures momentum traders. Every agent keeps independent state per book and draws
+ * from its own per-book streams, so books evolve independently and reproducibly. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_internal.h"
+
+static const sim_config *config_of(const sim_book *book) { return &book->sim->cfg; }
+
+int sim_send(sim_book *book, sim_msg *msg) {
+  msg->seq = book->seq++;
+  int rc = sim_heap_push(&book->heap, msg);
+  if (rc) book->error = rc;
+  return rc;
+}
+
+/* Local index (0-based among background agents) of a slot. */
+static uint32_t local_of(const sim_book *book, uint32_t slot) {
+  return slot - book->sim->local_base;
+}
+
+static double base_free(const sim_book *book, uint32_t slot) {
+  return (double)book->accounts[slot].base_free * pow(10.0, -config_of(book)->base_dp);
+}
+
+static double quote_free(const sim_book *book, uint32_t slot) {
+  return (double)book->accounts[slot].quote_free * pow(10.0, -config_of(book)->quote_dp);
+}
+
+/* Best bid/ask as prices; an empty side is replaced by the last trade price. */
+static void top_of_book(const sim_book *book, double *bid, double *ask) {
+  double tick = config_of(book)->tick;
+  *bid = book->side[0].best >= 0 ? (double)book->side[0].best * tick : book->last_trade_price;
+  *ask = book->side[1].best >= 0 ? (double)book->side[1].best * tick : book->last_trade_price;
+}
+
+/* Spot price for decisions: the last trade if it is fresh (the reference's unsigned comparison
+ * makes that "same nanosecond" only), else the mid. */
+static double spot_price(const sim_book *book, uint64_t freshness) {
+  double bid, ask;
+  top_of_book(book, &bid, &ask);
+  bool fresh = book->traded && (config_of(book)->reference
+                                    ? book->last_trade_time == book->now
+                                    : book->now - book->last_trade_time < freshness);
+  return fresh ? book->last_trade_price : 0.5 * (bid + ask);
+}
+
+static uint64_t market_feed_latency(sim_rng *rng, double mean, double std) {
+  double v = fabs(sim_normal(rng, mean, std));
+  double cap = mean + 3.0 * std;
+  return (uint64_t)(v < cap ? v : cap);
+}
+
+/* Rayleigh order-placement latency. `quantile_scale` differs from `ray` only in the reference's
+ * Stylized/Futures variant, which bounds u with one scale and inverts with another. */
+static uint64_t placement_latency(sim_rng *rng, double min, double max, double ray,
+                                  double quantile_scale) {
+  double bound = 1.0 - exp(-1.0 / (2.0 * ray * ray));
+  double u = sim_uniform(rng) * bound;
+  double r = sim_rayleigh_quantile(quantile_scale, u);
+  return (uint64_t)floor(min + r * (max - min));
+}
+
+static void send_order(sim_book *book, uint32_t slot, int kind, int dir, int64_t price,
+                       int64_t lots, uint64_t latency, bool post_only) {
+  sim_msg msg = {.time = book->now + latency, .kind = (uint16_t)kind, .dir = (uint8_t)dir,
+                 .price = price, .volume = lots, .aux = latency, .slot = slot, .a = SIM_NONE,
+                 .flags = (uint8_t)((1 << 3) | (post_only ? 1 : 0))};
+  sim_send(book, &msg);
+}
+
+static void send_cancel(sim_book *book, uint32_t slot, uint32_t order_id, uint64_t delay) {
+  sim_msg msg = {.time = book->now + delay, .kind = MSG_CANCEL, .slot = slot, .a = order_id};
+  sim_send(book, &msg);
+}
+
+static void schedule(sim_book *book, uint32_t slot, int kind, uint64_t delay) {
+  sim_msg msg = {.time = book->now + delay, .kind = (uint16_t)kind, .slot = slot};
+  sim_send(book, &msg);
+}
+
+void sim_ack(sim_book *book, const sim_msg *msg, uint32_t order_id) {
+  /* response: 1 ns processing, then the request's latency back */
+  sim_msg ack = {.time = book->now + 1 + msg->aux, .kind = MSG_ACK, .slot = msg->slot,
+                 .a = order_id, .volume = msg->volume, .dir = msg->dir,
+                 .flags = msg->kind == MSG_PLACE_MARKET ? 1 : 0};
+  sim_send(book, &ack);
+}
+
+static int64_t to_lots(const sim_config *cfg, double volume) {
+  double lots = floor(volume / cfg->lot + 1e-9);
+  return lots > 9.0e15 ? (int64_t)9.0e15 : (int64_t)lots;
+}
+
+/* ---------------- initialization agents ---------------- */
+static void init_start(sim_book *book) {
+  const struct taos_sim *sim = book->sim;
+  const sim_config *cfg = &sim->cfg;
+  double p0 = P(cfg, initial_price), tick = cfg->tick;
+  for (uint32_t k = 0; k < cfg->n_init; k++) {
+    uint32_t local = sim->off_init + k, slot = sim->local_base + local;
+    sim_rng *rng = &book->rng[local];
+    double quote = quote_free(book, slot), used = 0, max_q = quote / p0 / 2.0;
+    while (used < quote) {
+      double price = floor(sim_uniform_range(rng, 0, p0 - tick) / tick) * tick;
+      if (price < tick) price = tick; /* the reference can bid at 0 */
+      double want = sim_uniform_range(rng, 0, max_q), room = (quote - used) / price;
+      int64_t lots = to_lots(cfg, want < room ? want : room);
+      if (lots <= 0) break;
+      send_order(book, slot, MSG_PLACE_LIMIT, 0, (int64_t)llround(price / tick), lots, 0, false);
+      used += price * (double)lots * cfg->lot;
+    }
+    double base = base_free(book, slot), used_base = 0, max_b = base / 2.0;
+    while (used_base < base) {
+      double price = floor(sim_uniform_range(rng, p0 + tick, 2 * p0) / tick) * tick;
+      double want = sim_uniform_range(rng, 0, max_b), room = base - used_base;
+      int64_t lots = to_lots(cfg, want < room ? want : room);
+      if (lots <= 0) break;
+      send_order(book, slot, MSG_PLACE_LIMIT, 1, (int64_t)llround(price / tick), lots, 0, false);
+      used_base += (double)lots * cfg->lot;
+    }
+  }
+}
+
+/* ---------------- stylized traders ---------------- */
+/* Root y of ln(p_hat) - y - c1 e^y - c0 = 0 (decreasing in y), searched in [ln p_hat - 50,
+ * ln p_hat]; returns false when there is none. */
+static bool solve_log_price(double log_hat, double c1, double c0, double *root) {
+  double lo = log_hat - 50.0, hi = log_hat;
+  double g_hi = -c1 * exp(hi) - c0;
+  if (g_hi == 0) {
+    *root = hi;
+    return true;
+  }
+  if (log_hat - lo - c1 * exp(lo) - c0 <= 0) return false;
+  double y = hi;
+  for (int i = 0; i < 200; i++) {
+    double e = c1 * exp(y);
+    double g = log_hat - y - e - c0;
+    if (g > 0) lo = y;
+    else hi = y;
+    double next = y + g / (1.0 + e); /* Newton step, g' = -(1 + c1 e^y) */
+    if (!(next > lo && next < hi)) next = 0.5 * (lo + hi);
+    if (fabs(next - y) <= 1e-15 * fabs(y) || hi - lo <= 1e-15 * fabs(hi)) {
+      *root = next;
+      return true;
+    }
+    y = next;
+  }
+  *root = y;
+  return true;
+}
+
+/* Demand of the CARA trader at price x: ln(p_hat/x) / (a V x). */
+static double demand(double p_hat, double aV, double x) { return log(p_hat / x) / (aV * x); }
+
+static void stylized_decide(sim_book *book, uint32_t k, double p, double bid, double ask) {
+  const struct taos_sim *sim = book->sim;
+  const sim_config *cfg = &sim->cfg;
+  const sim_sty_params *par = &sim->sty_params[k];
+  sim_sty_book *st = &book->sty[k];
+  uint32_t local = sim->off_sty + k, slot = sim->local_base + local;
+  sim_rng *rng = &book->rng[local];
+  uint32_t h = st->filled;
+  if (h < 2) return;
+  double sum = 0;
+  for (uint32_t i = 0; i < h; i++) sum += st->returns[i];
+  double mean = sum / h, ss = 0;
+  for (uint32_t i = 0; i < h; i++) ss += (st->returns[i] - mean) * (st->returns[i] - mean);
+  double variance = cfg->reference ? ss / h * (h - 1) / h : ss / (h - 1);
+  double tau_f = P(cfg, sty_tau_f);
+  double fundamental = log(book->fund_value / p) / tau_f;
+  /* chartist: mean return per sample (the reference divides by the horizon in ns, ~0) */
+  double chartist = cfg->reference ? sum / par->tau_a : sum / h;
+  double noise = sim_normal(rng, 0, P(cfg, sty_sigma_eps));
+  double w = par->wf + par->wc + par->wn;
+  double r_hat = (par->wf * fundamental + par->wc * chartist + par->wn * noise) / w;
+  double p_hat = p * exp(r_hat);
+  if (!(variance > 0) || !(p_hat > 0)) return;
+  double aV = par->aversion * variance;
+  double holdings = base_free(book, slot), cash = quote_free(book, slot);
+  double log_hat = log(p_hat), y_ind, y_min;
+  if (!solve_log_price(log_hat, aV * holdings, 0, &y_ind)) return;
+  if (!solve_log_price(log_hat, aV * holdings, aV * cash, &y_min)) return;
+  double p_ind = exp(y_ind), p_min = exp(y_min), p_max = p_hat;
+  if (!(p_min > 0 && p_min <= p_ind && p_ind <= p_max)) return;
+  double x = sim_uniform_range(rng, p_min, p_max);
+  double tick = cfg->tick;
+  int64_t price = llround(x / tick);
+  if (price <= 0) return;
+  double price_d = (double)price * tick;
+  sim_rng *lat = &book->lat_rng[local];
+  double ray = P(cfg, sty_ray);
+  uint64_t latency = placement_latency(lat, P(cfg, sty_min_opl), P(cfg, sty_max_opl), ray,
+                                       cfg->reference ? P(cfg, sty_scale_r) : ray);
+  if (x < p_ind) {
+    double xr = x < ask ? x : ask;
+    double volume = demand(p_hat, aV, xr) - holdings;
+    if (volume > cash / price_d) volume = cash / price_d;
+    int64_t lots = to_lots(cfg, volume);
+    if (lots <= 0) return;
+    send_order(book, slot, MSG_PLACE_LIMIT, 0, price, lots, latency, false);
+  } else if (x > p_ind) {
+    double xr = price_d > bid ? price_d : bid;
+    double volume = holdings - demand(p_hat, aV, xr);
+    if (volume > holdings) volume = holdings;
+    int64_t lots = to_lots(cfg, volume);
+    if (lots <= 0) return;
+    bool post_only = sim_uniform(rng) < P(cfg, sty_po_alpha);
+    send_order(book, slot, MSG_PLACE_LIMIT, 1, price, lots, latency, post_only);
+  } else {
+    return;
+  }
+  st->order_in_flight = true;
+}
+
+static void stylized_poll(sim_book *book, uint32_t k) {
+  const struct taos_sim *sim = book->sim;
+  const sim_config *cfg = &sim->cfg;
+  uint32_t local = sim->off_sty + k, slot = sim->local_base + local;
+  sim_rng *lat = &book->lat_rng[local];
+  double mm = P(cfg, sty_mfl_mean), ms = P(cfg, sty_mfl_std);
+  double dm = P(cfg, sty_delay_mean), ds = P(cfg, sty_delay_std);
+  double delay = fabs(sim_normal(lat, mm, ms)) + fabs(sim_normal(lat, dm, ds));
+  double cap = mm + dm + 3.0 * (ms + ds);
+  schedule(book, slot, MSG_POLL, (uint64_t)(delay < cap ? delay : cap) + 1);
+
+  sim_sty_book *st = &book->sty[k];
+  double bid, ask;
+  top_of_book(book, &bid, &ask);
+  double p = spot_price(book, 1000000000ull);
+  if (!(p > 0)) return;
+  uint32_t len = sim->sty_params[k].hist_len;
+  st->returns[st->head] = log(p / st->last_price);
+  st->head = (st->head + 1) % len;
+  if (st->filled < len) st->filled++;
+  st->last_price = p;
+  if (st->order_in_flight) return;
+  /* who acts: k draws of one agent among the group, k from the Rayleigh-quantile rule */
+  sim_rng *rng = &book->rng[local];
+  double r = sim_rayleigh_quantile(P(cfg, sty_scale_r), sim_uniform(rng));
+  int draws = (int)ceil(r / (5.0 / 9.0));
+  bool selected = false;
+  for (int i = 0; i < draws; i++) {
+    if (sim_uniform(rng) * cfg->n_sty < 1.0) selected = true;
+  }
+  if (selected) stylized_decide(book, k, p, bid, ask);
+}
+
+static void stylized_ack(sim_book *book, uint32_t k, const sim_msg *msg) {
+  book->sty[k].order_in_flight = false;
+  if (msg->a != SIM_NONE) {
+    send_cancel(book, msg->slot, msg->a, (uint64_t)book->sim->sty_params[k].tau_a);
+  }
+}
+
+/* ---------------- high-frequency traders ---------------- */
+static double hft_delta(const sim_config *cfg, double inventory) {
+  return P(cfg, hft_delta) / (1.0 + exp(fabs(inventory) - P(cfg, hft_psi)));
+}
+
+static void hft_make_order(sim_book *book, uint32_t slot, int dir, double price, double volume,
+                           double wealth, uint64_t latency) {
+  const sim_config *cfg = &book->sim->cfg;
+  if (!(price > 0) || !(volume > 0) || !(wealth > 0)) return;
+  double leverage = (volume * price - wealth) / wealth;
+  /* margin is not modelled: a leveraged order keeps only its own (collateral) part */
+  if (leverage > 0) volume /= 1.0 + (leverage < 4.0 ? leverage : 4.0);
+  int64_t lots = to_lots(cfg, volume);
+  if (lots <= 0) return;
+  send_order(book, slot, MSG_PLACE_LIMIT, dir, llround(price / cfg->tick), lots, latency, false);
+}
+
+/* Cancels this agent's resting order of side `dir` closest to the best price of that side. */
+static void hft_cancel_closest(sim_book *book, uint32_t k, uint32_t slot, int dir,
+                               uint64_t latency) {
+  sim_hft_book *hb = &book->hft[k];
+  uint32_t best_id = SIM_NONE;
+  int64_t best_price = 0;
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < hb->n_orders; i++) {
+    const sim_order *o = sim_order_by_id(book, hb->orders[i]);
+    if (o == NULL) continue;
+    hb->orders[kept++] = hb->orders[i];
+    if (o->dir != dir) continue;
+    if (best_id == SIM_NONE || (dir == 1 ? o->price < best_price : o->price > best_price)) {
+      best_id = o->id;
+      best_price = o->price;
+    }
+  }
+  hb->n_orders = kept;
+  if (best_id != SIM_NONE) send_cancel(book, slot, best_id, latency);
+}
+
+static void hft_poll(sim_book *book, uint32_t k) {
+  const struct taos_sim *sim = book->sim;
+  const sim_config *cfg = &sim->cfg;
+  uint32_t local = sim->off_hft + k, slot = sim->local_base + local;
+  sim_rng *rng = &book->rng[local], *lat = &book->lat_rng[local];
+  double inventory = book->hft[k].inventory, psi = P(cfg, hft_psi);
+  double delta = hft_delta(cfg, inventory), min_mfl = P(cfg, hft_min_mfl);
+  schedule(book, slot, MSG_POLL, (uint64_t)(floor(delta) > min_mfl ? floor(delta) : min_mfl) + 1);
+
+  double bid, ask;
+  top_of_book(book, &bid, &ask);
+  double p = spot_price(book, 5000000000ull);
+  double horizon = cfg->reference
+                       ? 1.0
+                       : 1.0 - (double)(book->now - cfg->start) / (double)cfg->duration;
+  double gamma = P(cfg, hft_gamma), sigma_sqr = P(cfg, hft_sigma_sqr);
+  double reservation = p - gamma * inventory * sigma_sqr * horizon;
+  double holdings = base_free(book, slot), cash = quote_free(book, slot);
+
+  double mean = P(cfg, hft_order_mean), noise_ray = P(cfg, hft_noise_ray);
+  double v0 = sim_lognormal(rng, mean, 1.0);
+  double shift = noise_ray * sqrt(-2.0 * log(1.0 - P(cfg, hft_shift_pct)));
+  double spread = ask - bid < P(cfg, hft_spread)
+                      ? ask - bid
+                      : sigma_sqr * gamma * horizon +
+                            (2.0 / gamma) * log(1.0 + gamma / P(cfg, hft_kappa));
+  bool inventory_rule = cfg->reference ? inventory >= psi : fabs(inventory) >= psi;
+  double bid_volume = inventory_rule ? v0 * (0.5 - inventory / psi) : sim_lognormal(rng, mean, 1);
+  double bid_noise = sim_rayleigh_quantile(noise_ray, sim_uniform(rng)) - shift;
+  double bid_price = (double)llround((reservation - spread / 2 - bid_noise) / cfg->tick) * cfg->tick;
+  double ask_volume = inventory_rule ? v0 * (0.5 + inventory / psi) : sim_lognormal(rng, mean, 1);
+  double ask_noise = sim_rayleigh_quantile(noise_ray, sim_uniform(rng)) - shift;
+  double ask_price = (double)llround((reservation + spread / 2 + ask_noise) / cfg->tick) * cfg->tick;
+  double ray = P(cfg, hft_ray), lo = P(cfg, hft_min_opl), hi = P(cfg, hft_max_opl);
+  uint64_t latency = placement_latency(lat, lo, hi, ray, ray);
+  bool send_bid = true, send_ask = true;
+  if (fabs(inventory) > psi) {
+    bool cancel = sim_uniform(rng) < 0.75;
+    if (inventory < 0 && cancel) {
+      send_ask = false;
+      hft_cancel_closest(book, k, slot, 1, latency);
+    } else if (inventory > 0 && cancel) {
+      send_bid = false;
+      hft_cancel_closest(book, k, slot, 0, latency);
+    }
+  }
+  if (send_bid) hft_make_order(book, slot, 0, bid_price, bid_volume, ask * holdings + cash, latency);
+  if (send_ask) hft_make_order(book, slot, 1, ask_price, ask_volume, bid * holdings + cash, latency);
+}
+
+static void hft_ack(sim_book *book, uint32_t k, const sim_msg *msg) {
+  if (msg->a == SIM_NONE) return;
+  const sim_config *cfg = &book->sim->cfg;
+  sim_hft_book *hb = &book->hft[k];
+  if (hb->n_orders == 64) { /* prune orders that are gone */
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < hb->n_orders; i++) {
+      if (sim_order_by_id(book, hb->orders[i])) hb->orders[kept++] = hb->orders[i];
+    }
+    hb->n_orders = kept;
+  }
+  if (hb->n_orders < 64) hb->orders[hb->n_orders++] = msg->a;
+  double tau = P(cfg, hft_tau), delta = hft_delta(cfg, hb->inventory);
+  double lifetime = ceil(tau * delta), floor_life = tau * P(cfg, hft_min_mfl);
+  send_cancel(book, msg->slot, msg->a, (uint64_t)(lifetime > floor_life ? lifetime : floor_life));
+}
+
+/* ---------------- ALGO traders ---------------- */
+static void algo_execute(sim_book *book, uint32_t k) {
+  const struct taos_sim *sim = book->sim;
+  const sim_config *cfg = &sim->cfg;
+  uint32_t local = sim->off_algo + k, slot = sim->local_base + local;
+  sim_algo_book *ab = &book->algo[k];
+  sim_rng *rng = &book->rng[local];
+  double v = sim_lognormal(rng, P(cfg, algo_volume_mu), P(cfg, algo_volume_sigma));
+  if (v > ab->to_execute) v = ab->to_execute;
+  double cap = ab->dir == 0 ? (cfg->reference ? quote_free(book, slot) * ab->last_price
+                                              : quote_free(book, slot) / ab->last_price)
+                            : base_free(book, slot);
+  if (v > cap) v = cap;
+  int64_t lots = to_lots(cfg, v);
+  if (lots <= 0) {
+    ab->status = 0;
+    return;
+  }
+  uint64_t latency = (uint64_t)sim_uniform_range(&book->lat_rng[local], P(cfg, algo_min_opl),
+                                                 P(cfg, algo_max_opl));
+  send_order(book, slot, MSG_PLACE_MARKET, ab->dir, 0, lots, latency, false);
+}
+
+static void algo_wakeup(sim_book *book, uint32_t k) {
+  sim_algo_book *ab = &book->algo[k];
+  uint32_t local = book->sim->off_algo + k;
+  if (ab->status == 1) {
+    if (sim_uniform(&book->rng[local]) < P(config_of(book), algo_wakeup_prob)) {
+      ab->status = 2;
+      algo_execute(book, k);
+    } else {
+      ab->status = 0;
+    }
+  } else if (ab->status == 2) {
+    algo_execute(book, k);
+  }
+}
+
+static void algo_ack(sim_book *book, uint32_t k, const sim_msg *msg) {
+  sim_algo_book *ab = &book->algo[k];
+  const sim_config *cfg = config_of(book);
+  if (msg->a == SIM_NONE) { /* rejected: stop (the reference leaves the book stuck) */
+    ab->status = 0;
+    return;
+  }
+  ab->to_execute -= (double)msg->volume * cfg->lot;
+  if (ab->to_execute <= 1.0) {
+    ab->status = 0;
+    return;
+  }
+  uint32_t local = book->sim->off_algo + k;
+  schedule(book, msg->slot, MSG_ALGO_WAKEUP,
+           market_feed_latency(&book->lat_rng[local], P(cfg, algo_mfl_mean), P(cfg, algo_mfl_std)));
+}
+
+/* ---------------- futures traders ---------------- */
+static void futures_poll(sim_book *book, uint32_t k) {
+  const struct taos_sim *sim = book->sim;
+  const sim_config *cfg = &sim->cfg;
+  uint32_t local = sim->off_fut + k, slot = sim->local_base + local;
+  sim_rng *rng = &book->rng[local], *lat = &book->lat_rng[local];
+  schedule(book, slot, MSG_POLL,
+           market_feed_latency(lat, P(cfg, fut_mfl_mean), P(cfg, fut_mfl_std)) + 1);
+  sim_fut_book *fb = &book->fut[k];
+  uint32_t count = book->ext_count;
+  double external = book->ext_value;
+  if (count == 0 && fb->last_ext < 1e-4) {
+    fb->last_ext = external;
+    return;
+  }
+  if (count != fb->last_count) {
+    double r = fb->last_ext == 0 ? 0 : log(external / fb->last_ext);
+    fb->last_return = r;
+    fb->factor = fb->factor0 = fmin(2.0, exp(fabs(r)));
+    fb->polls = 0;
+    fb->last_ext = external;
+    fb->last_count = count;
+  } else {
+    fb->polls++;
+    double lambda = P(cfg, fut_lambda);
+    fb->factor = cfg->reference ? fb->factor * exp(-lambda * fb->polls)
+                                : fb->factor0 * exp(-lambda * fb->polls);
+  }
+  if (fb->order_in_flight) return;
+  if (sim_uniform(rng) * cfg->n_fut >= 1.0) return;
+  double r = fb->last_return;
+  if (r == 0) return;
+  double forecast = (r > 0 ? 1.0 : -1.0) + sim_normal(rng, 0, P(cfg, fut_sigma_eps));
+  double volume = sim_lognormal(rng, log(P(cfg, fut_volume) * fb->factor), 1.0);
+  int64_t lots = to_lots(cfg, volume);
+  if (lots <= 0 || forecast == 0) return;
+  double ray = P(cfg, fut_ray);
+  uint64_t latency = placement_latency(lat, P(cfg, fut_min_opl), P(cfg, fut_max_opl), ray,
+                                       cfg->reference ? P(cfg, fut_scale_r) : ray);
+  send_order(book, slot, MSG_PLACE_MARKET, forecast > 0 ? 0 : 1, 0, lots, latency, false);
+  fb->order_in_flight = true;
+}
+
+/* ---------------- dispatch ---------------- */
+void sim_agents_on_trade(sim_book *book, uint32_t aggressor, uint32_t resting, int dir,
+                         int64_t price, int64_t volume) {
+  const struct taos_sim *sim = book->sim;
+  const sim_config *cfg = &sim->cfg;
+  double v = (double)volume * cfg->lot, p = (double)price * cfg->tick;
+  uint32_t hft0 = sim->local_base + sim->off_hft;
+  if (aggressor >= hft0 && aggressor < hft0 + cfg->n_hft) {
+    book->hft[aggressor - hft0].inventory += dir == 0 ? v : -v;
+  }
+  if (resting >= hft0 && resting < hft0 + cfg->n_hft) {
+    book->hft[resting - hft0].inventory += dir == 0 ? -v : v;
+  }
+  double vbs = P(cfg, algo_vbs);
+  for (uint32_t k = 0; k < cfg->n_algo; k++) {
+    sim_algo_book *ab = &book->algo[k];
+    uint32_t local = sim->off_algo + k, slot = sim->local_base + local;
+    ab->last_price = p;
+    if (dir == 0) ab->buy_bucket += v;
+    else ab->sell_bucket += v;
+    double total = ab->buy_bucket + ab->sell_bucket;
+    if (total <= vbs) continue;
+    ab->dir = ab->buy_bucket > ab->sell_bucket ? 0 : 1;
+    double target = P(cfg, algo_volume_prop) * fabs(ab->buy_bucket - ab->sell_bucket);
+    double cap = ab->dir == 0 ? (cfg->reference ? quote_free(book, slot) * p
+                                                : quote_free(book, slot) / p)
+                              : base_free(book, slot);
+    ab->to_execute = target < cap ? target : cap;
+    ab->buy_bucket = dir == 0 ? total - vbs : 0;
+    ab->sell_bucket = dir == 0 ? 0 : total - vbs;
+    ab->status = 1;
+    schedule(book, slot, MSG_ALGO_WAKEUP,
+             market_feed_latency(&book->lat_rng[local], P(cfg, algo_mfl_mean),
+                                 P(cfg, algo_mfl_std)));
+  }
+}
+
+void sim_agents_handle(sim_book *book, const sim_msg *msg) {
+  const struct taos_sim *sim = book->sim;
+  if (msg->kind == MSG_INIT_START) {
+    init_start(book);
+    return;
+  }
+  uint32_t local = local_of(book, msg->slot);
+  if (msg->kind == MSG_ALGO_WAKEUP) {
+    algo_wakeup(book, local - sim->off_algo);
+    return;
+  }
+  if (local >= sim->off_fut) {
+    if (msg->kind == MSG_POLL) futures_poll(book, local - sim->off_fut);
+    else book->fut[local - sim->off_fut].order_in_flight = false;
+  } else if (local >= sim->off_algo) {
+    if (msg->kind == MSG_ACK) algo_ack(book, local - sim->off_algo, msg);
+  } else if (local >= sim->off_hft) {
+    if (msg->kind == MSG_POLL) hft_poll(book, local - sim->off_hft);
+    else hft_ack(book, local - sim->off_hft, msg);
+  } else if (local >= sim->off_sty) {
+    if (msg->kind == MSG_POLL) stylized_poll(book, local - sim->off_sty);
+    else stylized_ack(book, local - sim->off_sty, msg);
+  } else if (msg->kind == MSG_ACK && msg->a != SIM_NONE) { /* initialization agent */
+    send_cancel(book, msg->slot, msg->a, (uint64_t)P(config_of(book), init_tau));
+  }
+}
+
+/* ---------------- setup ---------------- */
+/* Book-independent parameters: stylized weights, horizon, risk aversion, history length. */
+int sim_agents_init(struct taos_sim *sim) {
+  const sim_config *cfg = &sim->cfg;
+  sim->sty_params = calloc(cfg->n_sty ? cfg->n_sty : 1, sizeof *sim->sty_params);
+  if (sim->sty_params == NULL) return TAOS_SIM_ERR_MEMORY;
+  uint32_t offset = 0;
+  for (uint32_t k = 0; k < cfg->n_sty; k++) {
+    sim_rng rng;
+    sim_rng_seed(&rng, cfg->seed, SIM_NONE, cfg->remote + sim->off_sty + k, SIM_RNG_PARAMS);
+    sim_sty_params *par = &sim->sty_params[k];
+    double sf = P(cfg, sty_sigma_f), sc = P(cfg, sty_sigma_c), sn = P(cfg, sty_sigma_n);
+    par->wf = fabs(sim_laplace(&rng, sf, sf));
+    par->wc = fabs(sim_laplace(&rng, sc, sc));
+    par->wn = fabs(sim_laplace(&rng, sn, sn));
+    if (par->wf + par->wc + par->wn <= 0) par->wn = 1e-9;
+    double ratio = (1.0 + par->wf) / (1.0 + par->wc);
+    double tau_a = ceil(P(cfg, sty_tau) * ratio);
+    if (tau_a > (double)(cfg->duration - 1)) tau_a = (double)(cfg->duration - 1);
+    if (tau_a < 1) tau_a = 1;
+    par->tau_a = tau_a;
+    par->aversion = P(cfg, sty_r_aversion) * ratio;
+    double hist = ceil(P(cfg, sty_tau_hist) * ratio);
+    par->hist_len = hist < 50 ? 50 : hist > 500 ? 500 : (uint32_t)hist;
+    par->offset = offset;
+    offset += par->hist_len;
+  }
+  return TAOS_SIM_OK;
+}
+
+int sim_agents_book_init(sim_book *book) {
+  const struct taos_sim *sim = book->sim;
+  const sim_config *cfg = &sim->cfg;
+  uint32_t n_local = sim->n_slots - sim->local_base;
+  book->rng = malloc((n_local ? n_local : 1) * sizeof(sim_rng));
+  book->lat_rng = malloc((n_local ? n_local : 1) * sizeof(sim_rng));
+  book->sty = calloc(cfg->n_sty ? cfg->n_sty : 1, sizeof *book->sty);
+  book->hft = calloc(cfg->n_hft ? cfg->n_hft : 1, sizeof *book->hft);
+  book->algo = calloc(cfg->n_algo ? cfg->n_algo : 1, sizeof *book->algo);
+  book->fut = calloc(cfg->n_fut ? cfg->n_fut : 1, sizeof *book->fut);
+  uint32_t total_hist = cfg->n_sty ? sim->sty_params[cfg->n_sty - 1].offset +
+                                         sim->sty_params[cfg->n_sty - 1].hist_len
+                                   : 1;
+  book->sty_returns = malloc(total_hist * sizeof(double));
+  book->history_normals = malloc(501 * sizeof(double));
+  if (!book->rng || !book->lat_rng || !book->sty || !book->hft || !book->algo || !book->fut ||
+      !book->sty_returns || !book->history_normals) {
+    return TAOS_SIM_ERR_MEMORY;
+  }
+  for (uint32_t i = 0; i < n_local; i++) {
+    sim_rng_seed(&book->rng[i], cfg->seed, book->id, cfg->remote + i, SIM_RNG_DECISION);
+    sim_rng_seed(&book->lat_rng[i], cfg->seed, book->id, cfg->remote + i, SIM_RNG_LATENCY);
+  }
+  /* Initial price history: a GBM path (S0 0.001, sigma 0.01 on [0, 1]) around P0, one set of
+   * draws per book shared by all stylized agents; each agent samples it with its own length. */
+  sim_rng hist;
+  sim_rng_seed(&hist, cfg->seed, book->id, SIM_NONE, SIM_RNG_HISTORY);
+  for (int i = 0; i < 501; i++) book->history_normals[i] = sim_normal(&hist, 0, 1);
+  double p0 = P(cfg, initial_price);
+  for (uint32_t k = 0; k < cfg->n_sty; k++) {
+    const sim_sty_params *par = &sim->sty_params[k];
+    sim_sty_book *st = &book->sty[k];
+    st->returns = book->sty_returns + par->offset;
+    uint32_t h = par->hist_len;
+    double dt = 1.0 / h, w = 0, x_prev = 0.001, price_prev = p0 * (1.0 + x_prev);
+    for (uint32_t i = 0; i < h; i++) {
+      w += sqrt(dt) * book->history_normals[i];
+      double x = 0.001 * exp(-0.5 * 0.01 * 0.01 * (i + 1) * dt + 0.01 * w);
+      double price = p0 * (1.0 + x);
+      /* the reference stores the raw level X_0 as the first "return" */
+      st->returns[i] = (cfg->reference && i == 0) ? 0.001 : log(price / price_prev);
+      price_prev = price;
+      x_prev = x;
+    }
+    st->head = 0;
+    st->filled = h;
+    st->last_price = price_prev;
+  }
+  for (uint32_t k = 0; k < cfg->n_algo; k++) book->algo[k].last_price = p0;
+  return TAOS_SIM_OK;
+}
+
+void sim_agents_book_free(sim_book *book) {
+  free(book->rng);
+  free(book->lat_rng);
+  free(book->sty);
+  free(book->sty_returns);
+  free(book->history_normals);
+  free(book->hft);
+  free(book->algo);
+  free(book->fut);
+}

@@ -1,0 +1,239 @@
+/* Internal structures shared by the simulation sources (sim_*.c). Not a public interface. */
+#ifndef TAOS_SIM_INTERNAL_H
+#define TAOS_SIM_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "taos_sim.h"
+
+#define SIM_NONE 0xFFFFFFFFu
+
+/* ---- random numbers: xoshiro256** streams derived from (seed, book, agent, purpose) ---- */
+typedef struct {
+  uint64_t s[4];
+} sim_rng;
+
+enum sim_purpose {
+  SIM_RNG_PARAMS = 1,
+  SIM_RNG_BALANCE,
+  SIM_RNG_DECISION,
+  SIM_RNG_LATENCY,
+  SIM_RNG_FUNDAMENTAL,
+  SIM_RNG_EXTERNAL,
+  SIM_RNG_HISTORY,
+};
+
+void sim_rng_seed(sim_rng *rng, uint64_t seed, uint64_t book, uint64_t agent, uint64_t purpose);
+uint64_t sim_rng_next(sim_rng *rng);
+double sim_uniform(sim_rng *rng); /* [0, 1) */
+double sim_uniform_range(sim_rng *rng, double lo, double hi);
+double sim_normal(sim_rng *rng, double mean, double std);
+double sim_lognormal(sim_rng *rng, double mu, double sigma);
+double sim_laplace(sim_rng *rng, double loc, double scale);
+uint32_t sim_poisson(sim_rng *rng, double lambda);
+/* Rayleigh quantile Q_s(u) = s sqrt(-2 ln(1-u)). */
+double sim_rayleigh_quantile(double s, double u);
+
+/* ---- configuration (decoded from the flat parameter array) ---- */
+typedef struct {
+  int kind; /* 0 fixed, 1 pareto, 2 pareto-50 */
+  double a, b, c, d;
+} sim_balances_cfg;
+
+typedef struct {
+  double p[TAOS_SIM_PARAM_COUNT];
+  uint64_t seed, start, duration, step, grace;
+  uint32_t books, threads, remote;
+  bool reference;
+  int price_dp, volume_dp, base_dp, quote_dp;
+  double tick, lot;
+  uint32_t fee_slots, fee_tiers;
+  uint64_t fee_period;
+  double fee_volume[8], fee_maker[8], fee_taker[8];
+  sim_balances_cfg remote_bal, init_bal, sty_bal, hft_bal, algo_bal, fut_bal;
+  uint32_t n_init, n_sty, n_hft, n_algo, n_fut;
+} sim_config;
+
+#define P(cfg, name) ((cfg)->p[TAOS_SIM_P_##name])
+
+/* ---- messages of a book's event loop ---- */
+enum sim_msg_kind {
+  MSG_INIT_START = 1,   /* initialization agents seed the book */
+  MSG_PLACE_LIMIT,      /* order reaches the exchange */
+  MSG_PLACE_MARKET,
+  MSG_CANCEL,           /* cancel (volume 0 = whole order) */
+  MSG_ACK,              /* placement response reaches the agent (a = order id or SIM_NONE) */
+  MSG_POLL,             /* agent receives a top-of-book snapshot */
+  MSG_ALGO_WAKEUP,
+};
+
+typedef struct {
+  uint64_t time, seq;
+  int64_t price, volume;
+  uint64_t aux; /* expiry ns (remote GTT), latency (local placements) */
+  uint32_t slot; /* account slot of the sender */
+  uint32_t a;    /* order id / client order id */
+  uint16_t kind;
+  uint8_t dir, flags; /* flags: bit0 post-only, bits1-2 tif, bits3-5 stp, bit6 quote currency */
+  uint32_t pad;
+} sim_msg;
+
+typedef struct {
+  sim_msg *items;
+  size_t size, cap;
+} sim_heap;
+
+int sim_heap_push(sim_heap *heap, const sim_msg *msg);
+void sim_heap_pop(sim_heap *heap, sim_msg *out);
+
+/* ---- order book and accounts ---- */
+typedef struct {
+  uint64_t timestamp;
+  int64_t price, volume, reserved;
+  uint32_t id, slot, client;
+  uint32_t prev, next;             /* level FIFO */
+  uint32_t owner_prev, owner_next; /* remote owner's order list */
+  uint8_t dir, stp;
+} sim_order;
+
+typedef struct {
+  uint32_t head, tail;
+  int64_t volume;
+} sim_level;
+
+typedef struct {
+  sim_level *levels;
+  uint64_t *bits;
+  int64_t best; /* -1 when empty */
+  int64_t total_volume;
+} sim_side;
+
+typedef struct {
+  int64_t base_free, base_reserved, quote_free, quote_reserved;
+} sim_account;
+
+typedef struct {
+  int64_t *slot_volume; /* fee_slots entries, quote units */
+  uint64_t last_slot;
+} sim_fee_history;
+
+/* Per-agent per-book state of the background agents. */
+typedef struct {
+  double *returns; /* ring of hist_len */
+  uint32_t head, filled;
+  double last_price;
+  bool order_in_flight;
+} sim_sty_book;
+
+typedef struct {
+  double inventory;
+  uint32_t orders[64]; /* ids of live orders (for inventory-driven cancels) */
+  uint32_t n_orders;
+} sim_hft_book;
+
+typedef struct {
+  double buy_bucket, sell_bucket, to_execute, last_price;
+  int status; /* 0 asleep, 1 ready, 2 executing */
+  uint8_t dir;
+} sim_algo_book;
+
+typedef struct {
+  double last_ext, last_return, factor, factor0;
+  uint32_t polls, last_count;
+  bool order_in_flight;
+} sim_fut_book;
+
+/* Shared (book-independent) per-agent parameters of stylized traders. */
+typedef struct {
+  double wf, wc, wn, tau_a, aversion;
+  uint32_t hist_len, offset; /* offset: start of this agent's ring in a book's return store */
+} sim_sty_params;
+
+struct taos_sim;
+
+typedef struct {
+  struct taos_sim *sim;
+  uint32_t id;
+  uint64_t now, seq, messages;
+  sim_heap heap;
+  /* book */
+  sim_side side[2];
+  int64_t cap_ticks; /* levels allocated per side */
+  size_t bits_words;
+  sim_order *orders;
+  uint32_t n_orders, cap_orders, free_order;
+  uint32_t *id_to_order; /* order id -> pool index or SIM_NONE */
+  uint32_t next_order_id, cap_ids, next_trade_id;
+  double last_trade_price;
+  uint64_t last_trade_time;
+  bool traded;
+  /* accounts, indexed by slot */
+  sim_account *accounts;
+  uint32_t *owner_head; /* remote slots: first live order */
+  sim_fee_history *fees;
+  uint32_t *reset_count;
+  /* events since the last publish */
+  taos_sim_event *events;
+  size_t n_events, cap_events;
+  /* processes */
+  sim_rng fund_rng, ext_rng;
+  double fund_value, fund_w, fund_j;
+  uint64_t fund_k, fund_last_seed, ext_last_seed, last_update;
+  double ext_value;
+  uint32_t ext_count;
+  /* agents */
+  sim_rng *rng; /* per local agent: decisions */
+  sim_rng *lat_rng; /* per local agent: latencies */
+  sim_sty_book *sty;
+  double *sty_returns;
+  double *history_normals; /* draws of the initial price path shared by stylized agents */
+  sim_hft_book *hft;
+  sim_algo_book *algo;
+  sim_fut_book *fut;
+  int error;
+} sim_book;
+
+struct taos_sim {
+  sim_config cfg;
+  uint32_t n_slots, local_base; /* slot = remote id for remote, local_base + k for local agents */
+  uint32_t off_init, off_sty, off_hft, off_algo, off_fut; /* local index offsets */
+  int32_t *local_ids;       /* agent id per local index */
+  sim_account *local_start; /* initial balances per local index (same for every book) */
+  sim_sty_params *sty_params;
+  sim_book *books;
+  uint64_t now, cutoff;
+  bool started, ended;
+  /* thread pool */
+  void *pool;
+};
+
+/* market (sim_market.c) */
+int sim_book_init(sim_book *book);
+void sim_book_free(sim_book *book);
+int64_t sim_notional(const sim_config *cfg, int64_t price, int64_t volume);
+int64_t sim_lots_to_base(const sim_config *cfg, int64_t lots);
+int64_t sim_base_to_lots(const sim_config *cfg, int64_t base);
+void sim_place_limit(sim_book *book, const sim_msg *msg);
+void sim_place_market(sim_book *book, const sim_msg *msg);
+void sim_cancel(sim_book *book, const sim_msg *msg);
+void sim_reset_account(sim_book *book, uint32_t slot);
+int32_t sim_agent_id(const struct taos_sim *sim, uint32_t slot);
+int sim_record(sim_book *book, const taos_sim_event *event);
+const sim_order *sim_order_by_id(const sim_book *book, uint32_t id);
+void sim_fee_rates(sim_book *book, uint32_t slot, double *maker, double *taker, int64_t *volume);
+void sim_initial_account(const struct taos_sim *sim, uint32_t book, uint32_t slot,
+                         sim_account *out);
+
+/* agents (sim_agents.c) */
+int sim_agents_init(struct taos_sim *sim);
+int sim_agents_book_init(sim_book *book);
+void sim_agents_book_free(sim_book *book);
+void sim_agents_handle(sim_book *book, const sim_msg *msg);
+void sim_agents_on_trade(sim_book *book, uint32_t aggressor, uint32_t resting, int dir,
+                         int64_t price, int64_t volume);
+void sim_ack(sim_book *book, const sim_msg *msg, uint32_t order_id);
+int sim_send(sim_book *book, sim_msg *msg);
+
+#endif
