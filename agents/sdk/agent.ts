@@ -1,0 +1,243 @@
+/**
+ * What a trading agent is, and the lifecycle a miner (or a backtest) drives it through.
+ *
+ * An agent is a class constructed as `new Agent(uid, params)`; at the first update of a
+ * simulation it gets `onStart(config)`, then `onUpdate(state)` at every publish instant returns
+ * its instructions, and `onEnd(state)` follows the update that ends a simulation. Subclasses of
+ * {@linkcode Agent} also get hooks for their own order events and instruction builders that
+ * round to the book's ticks and lots.
+ *
+ * ```ts
+ * import { Agent } from "./agent.ts";
+ * import type { StateUpdate } from "./state.ts";
+ *
+ * export class JoinTheBest extends Agent {
+ *   onUpdate(state: StateUpdate) {
+ *     const book = state.books[0];
+ *     const bid = this.bestBid(book);
+ *     return bid === null ? [] : [this.limitOrder(0, 0, 1, bid)];
+ *   }
+ * }
+ * ```
+ * @module
+ */
+import type { z } from "zod";
+import * as books from "./book.ts";
+import {
+  cancelOrders,
+  type Instruction,
+  type InstructionInput,
+  limitOrder,
+  type LimitOrderOptions,
+  marketOrder,
+  type MarketOrderOptions,
+} from "./instructions.ts";
+import {
+  type Account,
+  type Book,
+  type Event,
+  roundTo,
+  type SimulationConfig,
+  type StateUpdate,
+  type TradeEvent,
+} from "./state.ts";
+
+/** Agent parameters after coercion: numbers, booleans and strings. */
+export type AgentParams = Record<string, number | boolean | string>;
+
+/** Instructions as an agent may return them (defaults not yet applied). */
+export type AgentInstructions = InstructionInput[] | Instruction[];
+
+/** The contract a miner drives. Any class with `onUpdate` qualifies; the rest is optional. */
+export interface TradingAgent {
+  /** Called once at the first update of each simulation. */
+  onStart?(config: SimulationConfig | null): void | Promise<void>;
+  /** Called with every state update; returns the instructions to send. */
+  onUpdate(state: StateUpdate): AgentInstructions | Promise<AgentInstructions>;
+  /** Called after the update that ends a simulation. */
+  onEnd?(state: StateUpdate): void | Promise<void>;
+  /** Called before `onUpdate` with the same state (the base class keeps accounts and dispatches hooks). */
+  observe?(state: StateUpdate): void;
+}
+
+/** A loadable agent class. `paramsSchema`, when present, validates and defaults the params. */
+export interface AgentClass {
+  new (uid: number, params: AgentParams): TradingAgent;
+  /** Validates the `k=v` parameters; errors name the parameter. */
+  paramsSchema?: z.ZodType<AgentParams>;
+  readonly name: string;
+}
+
+/** Base class with state bookkeeping, event hooks, book readers and instruction builders. */
+export abstract class Agent<P extends AgentParams = AgentParams> implements TradingAgent {
+  /** The agent's uid (= its account id in the simulation). */
+  readonly uid: number;
+  /** Parameters as given to the miner (`k=v`), coerced and validated. */
+  readonly params: P;
+  /** Simulation config of the latest update (null until the first). */
+  config: SimulationConfig | null = null;
+  /** This agent's accounts in the latest update, keyed by book id. */
+  accounts: Record<string, Account> = {};
+  /** Notices for this agent in the latest update. */
+  events: Event[] = [];
+
+  /** Creates the agent; keep heavy set-up for `onStart`. */
+  constructor(uid: number, params: AgentParams) {
+    this.uid = uid;
+    this.params = params as P;
+  }
+
+  /** Returns the instructions for this update. */
+  abstract onUpdate(state: StateUpdate): AgentInstructions | Promise<AgentInstructions>;
+
+  /** Simulation start; the default does nothing. */
+  onStart(_config: SimulationConfig | null): void | Promise<void> {}
+
+  /** Simulation end; the default does nothing. */
+  onEnd(_state: StateUpdate): void | Promise<void> {}
+
+  /** A limit order of this agent was accepted. */
+  onOrderAccepted(_event: Event): void {}
+  /** A placement of this agent was rejected. */
+  onOrderRejected(_event: Event): void {}
+  /** An order of this agent was cancelled on request. */
+  onOrderCancelled(_event: Event): void {}
+  /** A cancellation failed. */
+  onOrderCancellationFailed(_event: Event): void {}
+  /** One of this agent's orders traded. */
+  onTrade(_event: TradeEvent): void {}
+
+  /** Records accounts, config and notices of `state` and dispatches the event hooks. */
+  observe(state: StateUpdate): void {
+    if (state.config !== null) this.config = state.config;
+    this.accounts = state.accounts[this.uid] ?? {};
+    this.events = state.notices?.[this.uid] ?? [];
+    for (const event of this.events) {
+      switch (event.type) {
+        case "RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT":
+        case "RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET":
+          this.onOrderAccepted(event);
+          break;
+        case "ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT":
+        case "ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET":
+          this.onOrderRejected(event);
+          break;
+        case "RESPONSE_DISTRIBUTED_CANCEL_ORDERS":
+          this.onOrderCancelled(event);
+          break;
+        case "ERROR_RESPONSE_DISTRIBUTED_CANCEL_ORDERS":
+          this.onOrderCancellationFailed(event);
+          break;
+        case "EVENT_TRADE":
+          this.onTrade(event);
+          break;
+      }
+    }
+  }
+
+  /** Price tick of the current config (0.01 until a config arrives). */
+  get tick(): number {
+    return 10 ** -(this.config?.priceDecimals ?? 2);
+  }
+
+  /** Rounds a price to the book's tick. */
+  roundPrice(price: number): number {
+    return roundTo(price, this.config?.priceDecimals ?? 2);
+  }
+
+  /** Rounds a quantity to the book's lot. */
+  roundQuantity(quantity: number): number {
+    return roundTo(quantity, this.config?.volumeDecimals ?? 4);
+  }
+
+  /** Best bid, or null. */
+  bestBid(book: Book): number | null {
+    return books.bestBid(book);
+  }
+  /** Best ask, or null. */
+  bestAsk(book: Book): number | null {
+    return books.bestAsk(book);
+  }
+  /** Mid, or null unless both sides have orders. */
+  mid(book: Book): number | null {
+    return books.mid(book);
+  }
+  /** Quantity on the first `levels` levels of a side. */
+  depth(book: Book, side: 0 | 1, levels?: number): number {
+    return books.depth(book, side, levels);
+  }
+  /** This agent's resting orders on a book. */
+  openOrders(bookId: number, side?: 0 | 1): ReturnType<typeof books.openOrders> {
+    return books.openOrders(this.accounts[bookId], side);
+  }
+  /** This agent's inventory value on a book (quote + mid × base). */
+  inventoryValue(book: Book): number {
+    return books.inventoryValue(this.accounts[book.id], book);
+  }
+
+  /** A limit order of this agent; price and quantity rounded to tick and lot. */
+  limitOrder(
+    bookId: number,
+    direction: 0 | 1,
+    quantity: number,
+    price: number,
+    options?: LimitOrderOptions,
+  ): Instruction {
+    return limitOrder(
+      this.uid,
+      bookId,
+      direction,
+      this.roundQuantity(quantity),
+      this.roundPrice(price),
+      options,
+    );
+  }
+
+  /** A market order of this agent; quantity rounded to the lot (base currency). */
+  marketOrder(
+    bookId: number,
+    direction: 0 | 1,
+    quantity: number,
+    options?: MarketOrderOptions,
+  ): Instruction {
+    const rounded = options?.currency === 1
+      ? roundTo(quantity, this.config?.quoteDecimals ?? 2)
+      : this.roundQuantity(quantity);
+    return marketOrder(this.uid, bookId, direction, rounded, options);
+  }
+
+  /** Cancels whole orders (ids) or parts (`{orderId, volume}`) on a book. */
+  cancelOrders(
+    bookId: number,
+    orders: (number | { orderId: number; volume: number | null })[],
+  ): Instruction {
+    return cancelOrders(this.uid, bookId, orders);
+  }
+}
+
+const started = new WeakMap<TradingAgent, boolean>();
+
+/**
+ * Runs one lifecycle step: `onStart` at the first update (and at each new simulation), then
+ * `observe` and `onUpdate`, then `onEnd` if the update ends the simulation. Returns the
+ * response body `{agent_id, instructions}`.
+ */
+export async function runAgentStep(
+  agent: TradingAgent,
+  uid: number,
+  state: StateUpdate,
+): Promise<{ agent_id: number; instructions: AgentInstructions }> {
+  const notices = state.notices?.[uid] ?? [];
+  const isNewSimulation = notices.some((e) => e.type === "EVENT_SIMULATION_START");
+  if (!started.get(agent) || isNewSimulation) {
+    started.set(agent, true);
+    await agent.onStart?.(state.config);
+  }
+  agent.observe?.(state);
+  const instructions = await agent.onUpdate(state);
+  if (notices.some((e) => e.type === "EVENT_SIMULATION_STOP")) {
+    started.set(agent, false);
+    await agent.onEnd?.(state);
+  }
+  return { agent_id: uid, instructions: Array.isArray(instructions) ? instructions : [] };
+}

@@ -1,0 +1,387 @@
+/**
+ * Instructions a trading agent returns, with the validation the validator applies to a miner's
+ * response, builders for each instruction, and the conversion into simulation-engine instructions.
+ *
+ * ```ts
+ * import { limitOrder, validateInstructions } from "./instructions.ts";
+ * const response = { agent_id: 3, instructions: [limitOrder(3, 0, 0, 1.5, 299.95)] };
+ * const { accepted, rejected } = validateInstructions(response, { uid: 3, bookCount: 20 });
+ * ```
+ * @module
+ */
+import { z } from "zod";
+import type { Instruction as EngineInstruction } from "../../sim/engine.ts";
+import { describeIssues } from "./state.ts";
+
+/** Order side. */
+export const BUY = 0;
+/** Order side. */
+export const SELL = 1;
+/** Self-trade prevention: cancel the resting (oldest) order. The default. */
+export const STP_CANCEL_OLDEST = 1;
+/** Self-trade prevention: cancel the aggressing (newest) order. */
+export const STP_CANCEL_NEWEST = 2;
+/** Self-trade prevention: cancel both orders. */
+export const STP_CANCEL_BOTH = 3;
+/** Self-trade prevention: decrement both by the overlap, cancel what is left of the smaller. */
+export const STP_DECREMENT_CANCEL = 4;
+/** Time in force: good till cancelled. */
+export const GTC = 0;
+/** Time in force: good till time (needs `expiryPeriod`). */
+export const GTT = 1;
+/** Time in force: immediate or cancel. */
+export const IOC = 2;
+/** Time in force: fill or kill. */
+export const FOK = 3;
+/** Market-order quantity in base units. */
+export const CURRENCY_BASE = 0;
+/** Market-order quantity in quote units. */
+export const CURRENCY_QUOTE = 1;
+
+/** Most instructions one response may carry (the reference's schema limit). */
+export const MAX_INSTRUCTIONS_PER_RESPONSE = 200_000;
+/** Instructions kept per book per response. */
+export const DEFAULT_MAX_INSTRUCTIONS_PER_BOOK = 20;
+
+const int = z.number().int();
+const nonNegativeInt = int.nonnegative();
+const direction = z.union([z.literal(0), z.literal(1)]);
+const stp = z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]).default(1);
+const currency = z.union([z.literal(0), z.literal(1)]).default(0);
+const positive = z.number().positive().finite();
+const common = { agentId: int, delay: nonNegativeInt.default(0) };
+
+/** A limit order. `clientOrderId` must be present (null allowed). */
+export const limitOrderSchema = z.object({
+  type: z.literal("PLACE_ORDER_LIMIT"),
+  ...common,
+  bookId: nonNegativeInt,
+  direction,
+  quantity: positive,
+  price: positive,
+  clientOrderId: int.nullable(),
+  stp,
+  postOnly: z.boolean().default(false),
+  timeInForce: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]).default(0),
+  expiryPeriod: z.number().int().positive().nullable().default(null),
+  currency,
+});
+
+/** A market order; with `currency` 1 the quantity is an amount of quote. */
+export const marketOrderSchema = z.object({
+  type: z.literal("PLACE_ORDER_MARKET"),
+  ...common,
+  bookId: nonNegativeInt,
+  direction,
+  quantity: positive,
+  clientOrderId: int.nullable(),
+  stp,
+  currency,
+});
+
+/** Cancellations on one book; `volume` null cancels the whole remaining order. */
+export const cancelOrdersSchema = z.object({
+  type: z.literal("CANCEL_ORDERS"),
+  ...common,
+  bookId: nonNegativeInt,
+  cancellations: z.array(z.object({ orderId: nonNegativeInt, volume: positive.nullable() })),
+});
+
+/** Reset of agents' accounts: validator-only; a miner sending it voids its whole response. */
+export const resetAgentSchema = z.object({
+  type: z.literal("RESET_AGENT"),
+  ...common,
+  agentIds: z.array(int),
+});
+
+/** Any instruction. */
+export const instructionSchema = z.discriminatedUnion("type", [
+  limitOrderSchema,
+  marketOrderSchema,
+  cancelOrdersSchema,
+  resetAgentSchema,
+]);
+/** Any instruction, as an agent returns it. */
+export type Instruction = z.infer<typeof instructionSchema>;
+/** Any instruction before defaults are applied (what builders and agents may write). */
+export type InstructionInput = z.input<typeof instructionSchema>;
+/** A limit order instruction. */
+export type LimitOrder = z.infer<typeof limitOrderSchema>;
+/** A market order instruction. */
+export type MarketOrder = z.infer<typeof marketOrderSchema>;
+/** A cancellation instruction. */
+export type CancelOrders = z.infer<typeof cancelOrdersSchema>;
+
+/** A miner's response to a state update (`FinanceAgentResponse`). */
+export const agentResponseSchema = z.object({
+  agent_id: int,
+  instructions: z.array(z.unknown()).max(MAX_INSTRUCTIONS_PER_RESPONSE).default([]),
+});
+/** A miner's response to a state update. */
+export interface AgentResponse {
+  agent_id: number;
+  instructions: Instruction[];
+}
+
+/** What the validator knows when it checks one miner's response. */
+export interface ValidationContext {
+  /** The miner's uid; the response and every instruction must carry it. */
+  uid: number;
+  /** Books in the simulation; instructions for other book ids are dropped. */
+  bookCount: number;
+  /** The miner's traded quote volume per book over the assessment period (24 h). */
+  volumes?: ArrayLike<number>;
+  /** Volume at which new placements on a book are dropped (`capital_turnover_cap × wealth`). */
+  volumeCap?: number;
+  /** Instructions kept per book (default 20). */
+  maxInstructionsPerBook?: number;
+}
+
+/** One instruction the validator did not forward, and why. */
+export interface Rejection {
+  /** Position in the response's `instructions`. */
+  index: number;
+  reason: string;
+}
+
+/** Outcome of {@linkcode validateInstructions}. */
+export interface ValidationResult {
+  /** Instructions to forward to the simulation, in the miner's order, defaults applied. */
+  accepted: Instruction[];
+  /** Instructions dropped one by one. */
+  rejected: Rejection[];
+  /** Set when the whole response was void (every instruction dropped), with the reason. */
+  discarded: string | null;
+}
+
+/**
+ * Checks a miner's response as the validator does. A response that is not a valid
+ * `{agent_id, instructions}` object, whose `agent_id` is not the miner's uid, or with any
+ * instruction failing the schema is void. An instruction for another agent or a `RESET_AGENT`
+ * voids all of the miner's instructions. Then, in order: instructions for a book outside
+ * `[0, bookCount)` are dropped; placements on a book where the miner's volume has reached the
+ * cap are dropped (cancellations pass); at most `maxInstructionsPerBook` instructions per book
+ * are kept.
+ */
+export function validateInstructions(raw: unknown, context: ValidationContext): ValidationResult {
+  const envelope = agentResponseSchema.safeParse(raw);
+  if (!envelope.success) {
+    return void_(`invalid response: ${describeIssues(envelope.error)}`, []);
+  }
+  if (envelope.data.agent_id !== context.uid) {
+    return void_(`response agent_id ${envelope.data.agent_id} is not uid ${context.uid}`, []);
+  }
+  const parsed: Instruction[] = [];
+  const invalid: Rejection[] = [];
+  envelope.data.instructions.forEach((item, index) => {
+    const result = instructionSchema.safeParse(item);
+    if (result.success) parsed.push(result.data);
+    else invalid.push({ index, reason: describeIssues(result.error) });
+  });
+  if (invalid.length > 0) {
+    return void_(`instruction ${invalid[0].index} invalid: ${invalid[0].reason}`, invalid);
+  }
+  for (const [index, instruction] of parsed.entries()) {
+    if (instruction.agentId !== context.uid) {
+      return void_(
+        `instruction ${index} is for agent ${instruction.agentId}, not ${context.uid}`,
+        [],
+      );
+    }
+    if (instruction.type === "RESET_AGENT") {
+      return void_(`instruction ${index}: RESET_AGENT is reserved for validators`, []);
+    }
+  }
+  const limit = context.maxInstructionsPerBook ?? DEFAULT_MAX_INSTRUCTIONS_PER_BOOK;
+  const cap = context.volumeCap ?? Infinity;
+  const perBook = new Map<number, number>();
+  const accepted: Instruction[] = [];
+  const rejected: Rejection[] = [];
+  for (const [index, instruction] of parsed.entries()) {
+    if (instruction.type === "RESET_AGENT") continue;
+    const bookId = instruction.bookId;
+    if (bookId >= context.bookCount) {
+      rejected.push({ index, reason: `bookId ${bookId} outside 0..${context.bookCount - 1}` });
+      continue;
+    }
+    const volume = context.volumes?.[bookId] ?? 0;
+    if (instruction.type !== "CANCEL_ORDERS" && volume >= cap) {
+      rejected.push({ index, reason: `volume cap ${cap} reached on book ${bookId}` });
+      continue;
+    }
+    const count = (perBook.get(bookId) ?? 0) + 1;
+    if (count > limit) {
+      rejected.push({ index, reason: `more than ${limit} instructions on book ${bookId}` });
+      continue;
+    }
+    perBook.set(bookId, count);
+    accepted.push(instruction);
+  }
+  return { accepted, rejected, discarded: null };
+}
+
+function void_(reason: string, rejected: Rejection[]): ValidationResult {
+  return { accepted: [], rejected, discarded: reason };
+}
+
+/** Converts a validated miner instruction into the simulation engine's form. */
+export function toEngineInstruction(instruction: Instruction): EngineInstruction {
+  switch (instruction.type) {
+    case "PLACE_ORDER_LIMIT":
+      return {
+        type: "PLACE_ORDER_LIMIT",
+        bookId: instruction.bookId,
+        direction: instruction.direction,
+        volume: instruction.quantity,
+        price: instruction.price,
+        clientOrderId: instruction.clientOrderId,
+        postOnly: instruction.postOnly,
+        timeInForce: instruction.timeInForce,
+        expiryPeriod: instruction.expiryPeriod,
+        stpFlag: instruction.stp,
+      };
+    case "PLACE_ORDER_MARKET":
+      return {
+        type: "PLACE_ORDER_MARKET",
+        bookId: instruction.bookId,
+        direction: instruction.direction,
+        volume: instruction.quantity,
+        clientOrderId: instruction.clientOrderId,
+        stpFlag: instruction.stp,
+        currency: instruction.currency,
+      };
+    case "CANCEL_ORDERS":
+      return {
+        type: "CANCEL_ORDERS",
+        bookId: instruction.bookId,
+        cancellations: instruction.cancellations.map((c) => ({
+          orderId: c.orderId,
+          volume: c.volume,
+        })),
+      };
+    case "RESET_AGENT":
+      return { type: "RESET_AGENT" };
+  }
+}
+
+/** Engine instructions that arrive together, `delayNs` after the publish instant. */
+export interface InstructionBatch {
+  delayNs: number;
+  instructions: EngineInstruction[];
+}
+
+/**
+ * Groups a miner's accepted instructions by arrival: each arrives `baseDelayNs` (from its
+ * response time) plus its own requested `delay` after the publish instant. Order is kept.
+ */
+export function scheduleInstructions(
+  accepted: Instruction[],
+  baseDelayNs: number,
+): InstructionBatch[] {
+  const batches = new Map<number, EngineInstruction[]>();
+  for (const instruction of accepted) {
+    const delayNs = baseDelayNs + instruction.delay;
+    const batch = batches.get(delayNs) ?? [];
+    batch.push(toEngineInstruction(instruction));
+    batches.set(delayNs, batch);
+  }
+  return [...batches].map(([delayNs, instructions]) => ({ delayNs, instructions }));
+}
+
+/** Options of {@linkcode limitOrder}. */
+export interface LimitOrderOptions {
+  delay?: number;
+  clientOrderId?: number | null;
+  stp?: 1 | 2 | 3 | 4;
+  postOnly?: boolean;
+  timeInForce?: 0 | 1 | 2 | 3;
+  /** ns; required for GTT. */
+  expiryPeriod?: number | null;
+}
+
+/**
+ * Builds a limit order. Throws a RangeError for combinations the exchange would refuse: GTT
+ * without `expiryPeriod`, IOC/FOK with `postOnly`, `expiryPeriod` without GTT.
+ */
+export function limitOrder(
+  agentId: number,
+  bookId: number,
+  direction: 0 | 1,
+  quantity: number,
+  price: number,
+  options: LimitOrderOptions = {},
+): LimitOrder {
+  const timeInForce = options.timeInForce ?? GTC;
+  const expiryPeriod = options.expiryPeriod ?? null;
+  const postOnly = options.postOnly ?? false;
+  if (timeInForce === GTT && expiryPeriod === null) {
+    throw new RangeError("a GTT order needs an expiryPeriod");
+  }
+  if ((timeInForce === IOC || timeInForce === FOK) && postOnly) {
+    throw new RangeError("an IOC or FOK order cannot be postOnly");
+  }
+  if (timeInForce !== GTT && expiryPeriod !== null) {
+    throw new RangeError("expiryPeriod applies only to GTT orders");
+  }
+  return {
+    type: "PLACE_ORDER_LIMIT",
+    agentId,
+    delay: options.delay ?? 0,
+    bookId,
+    direction,
+    quantity,
+    price,
+    clientOrderId: options.clientOrderId ?? null,
+    stp: options.stp ?? STP_CANCEL_OLDEST,
+    postOnly,
+    timeInForce,
+    expiryPeriod,
+    currency: CURRENCY_BASE,
+  };
+}
+
+/** Options of {@linkcode marketOrder}. */
+export interface MarketOrderOptions {
+  delay?: number;
+  clientOrderId?: number | null;
+  stp?: 1 | 2 | 3 | 4;
+  /** 1 = `quantity` is an amount of quote. */
+  currency?: 0 | 1;
+}
+
+/** Builds a market order. */
+export function marketOrder(
+  agentId: number,
+  bookId: number,
+  direction: 0 | 1,
+  quantity: number,
+  options: MarketOrderOptions = {},
+): MarketOrder {
+  return {
+    type: "PLACE_ORDER_MARKET",
+    agentId,
+    delay: options.delay ?? 0,
+    bookId,
+    direction,
+    quantity,
+    clientOrderId: options.clientOrderId ?? null,
+    stp: options.stp ?? STP_CANCEL_OLDEST,
+    currency: options.currency ?? CURRENCY_BASE,
+  };
+}
+
+/** Builds a cancellation of orders on one book; `volume` null (default) cancels whole orders. */
+export function cancelOrders(
+  agentId: number,
+  bookId: number,
+  orders: (number | { orderId: number; volume: number | null })[],
+  delay = 0,
+): CancelOrders {
+  return {
+    type: "CANCEL_ORDERS",
+    agentId,
+    delay,
+    bookId,
+    cancellations: orders.map((o) => typeof o === "number" ? { orderId: o, volume: null } : o),
+  };
+}

@@ -1,0 +1,160 @@
+/**
+ * Loading a trading agent the way miners configure one: a directory (or a file), a class name
+ * and a `k=v k2=v2` parameter string.
+ *
+ * In a directory the file `<Name>.ts` (or `.js`, `.mjs`) is imported and its export `<Name>` is
+ * the agent class. The example agents shipped with taos (`RandomMakerAgent`,
+ * `SimpleRegressorAgent`, ...) load by name when the directory has no such file.
+ *
+ * ```ts
+ * import { DEFAULT_AGENTS_DIR, loadAgent } from "./loader.ts";
+ * const agent = await loadAgent({
+ *   path: DEFAULT_AGENTS_DIR,
+ *   name: "RandomMakerAgent",
+ *   params: "min_quantity=0.1 max_quantity=1.0 expiry_period=200",
+ *   uid: 5,
+ * });
+ * ```
+ * @module
+ */
+import { existsSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { AgentClass, AgentParams, TradingAgent } from "./agent.ts";
+
+/** Where miners keep their agents by default: `~/.taos/agents`. */
+export const DEFAULT_AGENTS_DIR: string = join(homedir(), ".taos", "agents");
+
+/** An agent that could not be loaded; the message says what to fix. */
+export class AgentLoadError extends Error {
+  override name = "AgentLoadError";
+}
+
+/**
+ * Parses `k=v k2=v2` into params: `true`/`false` (any case) become booleans, decimal and
+ * exponent numbers become numbers, anything else stays a string. Throws an AgentLoadError naming
+ * a token without exactly one `=`, an empty name, or a name given twice.
+ */
+export function parseAgentParams(text: string | undefined): AgentParams {
+  const params: AgentParams = {};
+  for (const token of (text ?? "").trim().split(/\s+/).filter((t) => t.length > 0)) {
+    const parts = token.split("=");
+    if (parts.length !== 2) {
+      throw new AgentLoadError(`agent parameter '${token}' must have the form name=value`);
+    }
+    const [key, value] = parts;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+      throw new AgentLoadError(`agent parameter '${token}': '${key}' is not a valid name`);
+    }
+    if (Object.hasOwn(params, key)) {
+      throw new AgentLoadError(`agent parameter '${key}' is given more than once`);
+    }
+    params[key] = coerce(value);
+  }
+  return params;
+}
+
+function coerce(value: string): number | boolean | string {
+  if (/^true$/i.test(value)) return true;
+  if (/^false$/i.test(value)) return false;
+  if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(value)) return Number(value);
+  return value;
+}
+
+async function importModule(file: string): Promise<Record<string, unknown>> {
+  try {
+    return await import(pathToFileURL(file).href);
+  } catch (error) {
+    throw new AgentLoadError(
+      `cannot load agent file ${file}: ${error instanceof Error ? error.message : error}`,
+    );
+  }
+}
+
+function isAgentClass(value: unknown): value is AgentClass {
+  return typeof value === "function" &&
+    typeof (value as { prototype?: { onUpdate?: unknown } }).prototype?.onUpdate === "function";
+}
+
+/**
+ * Finds the agent class `name`: in the file `path`, in `<path>/<name>.{ts,js,mjs}`, or among
+ * the bundled examples.
+ */
+export async function loadAgentClass(path: string, name: string): Promise<AgentClass> {
+  if (!/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name)) {
+    throw new AgentLoadError(`agent name '${name}' is not a class name`);
+  }
+  const full = resolve(path);
+  let file: string | undefined;
+  if (existsSync(full) && statSync(full).isFile()) file = full;
+  else if (existsSync(full)) {
+    file = ["ts", "js", "mjs"].map((ext) => join(full, `${name}.${ext}`)).find((f) =>
+      existsSync(f)
+    );
+  }
+  if (file === undefined) {
+    const { exampleAgents } = await import("../examples/mod.ts");
+    const bundled = exampleAgents[name];
+    if (bundled !== undefined) return bundled;
+    throw new AgentLoadError(
+      `agent '${name}' not found: no ${name}.ts/.js in ${full} and no bundled agent of that name` +
+        ` (bundled: ${Object.keys(exampleAgents).join(", ")})`,
+    );
+  }
+  const module = await importModule(file);
+  const candidate = module[name] ??
+    (isAgentClass(module.default) && module.default.name === name ? module.default : undefined);
+  if (candidate === undefined) {
+    throw new AgentLoadError(`${file} has no export named '${name}'`);
+  }
+  if (!isAgentClass(candidate)) {
+    throw new AgentLoadError(`'${name}' in ${file} is not an agent class (no onUpdate method)`);
+  }
+  return candidate;
+}
+
+/**
+ * Validates params against the class's `paramsSchema` (when it has one), applying its defaults.
+ * Errors name the parameter: `agent parameter 'max_quantity': expected number, received string`.
+ */
+export function checkAgentParams(agentClass: AgentClass, params: AgentParams): AgentParams {
+  const schema = agentClass.paramsSchema;
+  if (schema === undefined) return params;
+  const result = schema.safeParse(params);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) =>
+    issue.path.length > 0
+      ? `agent parameter '${issue.path.join(".")}': ${issue.message}`
+      : `agent parameters: ${issue.message}`
+  );
+  throw new AgentLoadError(`${agentClass.name}: ${problems.join("; ")}`);
+}
+
+/** What {@linkcode loadAgent} needs. */
+export interface LoadAgentOptions {
+  /** Directory or file; default `~/.taos/agents`. */
+  path?: string;
+  /** Class name (and file stem in a directory). */
+  name: string;
+  /** `k=v k2=v2` string or already parsed params. */
+  params?: string | AgentParams;
+  /** The miner's uid, passed to the constructor. */
+  uid: number;
+}
+
+/** Loads, validates and constructs an agent. Throws AgentLoadError with a clear message. */
+export async function loadAgent(options: LoadAgentOptions): Promise<TradingAgent> {
+  const agentClass = await loadAgentClass(options.path ?? DEFAULT_AGENTS_DIR, options.name);
+  const raw = typeof options.params === "object"
+    ? options.params
+    : parseAgentParams(options.params);
+  const params = checkAgentParams(agentClass, raw);
+  try {
+    return new agentClass(options.uid, params);
+  } catch (error) {
+    throw new AgentLoadError(
+      `${options.name} failed to start: ${error instanceof Error ? error.message : error}`,
+    );
+  }
+}

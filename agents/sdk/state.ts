@@ -1,0 +1,565 @@
+/**
+ * The state update a miner's trading agent receives at every publish instant, as zod schemas and
+ * TypeScript types, and the conversion the validator applies to turn one published simulation
+ * state into one miner's update.
+ *
+ * Field names are the subnet's wire names (`bids`, `asks`, `quantity`, `base_balance`, ...), so a
+ * state decoded from a validator on the network parses here unchanged. Map keys (book ids, agent
+ * ids) arrive as strings on the wire and stay strings in the objects; indexing with a number works.
+ *
+ * ```ts
+ * import { parseStateUpdate } from "./state.ts";
+ * const state = parseStateUpdate(JSON.parse(body));
+ * const book = state.books[0];
+ * console.log(book.bids[0]?.price, state.accounts[uid][0].quote_balance.free);
+ * ```
+ * @module
+ */
+import { z } from "zod";
+import type { SimConfig } from "../../sim/config.ts";
+import type {
+  AccountOrder,
+  BookEvent,
+  BookState,
+  Level as EngineLevel,
+  Notice,
+  PublishState,
+  RemoteAccount,
+} from "../../sim/engine.ts";
+
+/** Levels per side the validator keeps in a book it sends to miners. */
+export const MAX_BOOK_LEVELS = 21;
+
+const int = z.number().int();
+const nonNegativeInt = int.nonnegative();
+const side = z.union([z.literal(0), z.literal(1)]);
+/** A map key holding an integer id (`"0"`, `"17"`, `"-3"`). */
+const idKey = z.string().regex(/^-?\d+$/, "map key must be an integer id");
+
+/** An order: resting in a level, placed (book event) or in an account's open-order list. */
+export const orderSchema = z.object({
+  id: nonNegativeInt,
+  client_id: int.nullable().default(null),
+  timestamp: nonNegativeInt,
+  quantity: z.number(),
+  side,
+  order_type: z.enum(["limit", "market"]),
+  price: z.number().nullable(),
+});
+/** An order: resting in a level, placed (book event) or in an account's open-order list. */
+export type Order = z.infer<typeof orderSchema>;
+
+/** A trade (book event). `side` is the aggressor's direction; fees are amounts in quote. */
+export const tradeSchema = z.object({
+  id: nonNegativeInt,
+  side,
+  timestamp: nonNegativeInt,
+  taker_id: nonNegativeInt,
+  taker_agent_id: int,
+  maker_id: nonNegativeInt,
+  maker_agent_id: int,
+  quantity: z.number(),
+  price: z.number(),
+  maker_fee: z.number().default(0),
+  taker_fee: z.number().default(0),
+});
+/** A trade (book event). `side` is the aggressor's direction; fees are amounts in quote. */
+export type Trade = z.infer<typeof tradeSchema>;
+
+/** A cancellation (book event); `quantity` null = the whole remaining order. */
+export const cancellationSchema = z.object({
+  orderId: nonNegativeInt,
+  quantity: z.number().nullable(),
+});
+/** A cancellation (book event); `quantity` null = the whole remaining order. */
+export type Cancellation = z.infer<typeof cancellationSchema>;
+
+/** An L3 book event since the previous update. */
+export type BookEventInfo = Order | Trade | Cancellation;
+
+/** One price level; `orders` only for the first detailed levels, else null. */
+export const levelSchema = z.object({
+  price: z.number(),
+  quantity: z.number(),
+  orders: z.array(orderSchema).nullable().default(null),
+});
+/** One price level; `orders` only for the first detailed levels, else null. */
+export type Level = z.infer<typeof levelSchema>;
+
+/** One order book: levels best first, and the L3 events since the previous update. */
+export const bookSchema = z.object({
+  id: nonNegativeInt,
+  bids: z.array(levelSchema),
+  asks: z.array(levelSchema),
+  events: z.array(z.union([tradeSchema, orderSchema, cancellationSchema])).nullable().default(
+    null,
+  ),
+});
+/** One order book: levels best first, and the L3 events since the previous update. */
+export type Book = z.infer<typeof bookSchema>;
+
+/** One balance; `free` is available for new orders, `reserved` is locked in resting orders. */
+export const balanceSchema = z.object({
+  currency: z.enum(["BASE", "QUOTE"]),
+  total: z.number(),
+  free: z.number(),
+  reserved: z.number(),
+});
+/** One balance; `free` is available for new orders, `reserved` is locked in resting orders. */
+export type Balance = z.infer<typeof balanceSchema>;
+
+/** Fee state of an account on one book: rolling traded volume and the current tier's rates. */
+export const feesSchema = z.object({
+  volume_traded: z.number(),
+  maker_fee_rate: z.number(),
+  taker_fee_rate: z.number(),
+});
+/** Fee state of an account on one book. */
+export type Fees = z.infer<typeof feesSchema>;
+
+/** An agent's account on one book. */
+export const accountSchema = z.object({
+  agent_id: int,
+  book_id: nonNegativeInt,
+  base_balance: balanceSchema,
+  quote_balance: balanceSchema,
+  orders: z.array(orderSchema).default([]),
+  fees: feesSchema.nullable().default(null),
+});
+/** An agent's account on one book. */
+export type Account = z.infer<typeof accountSchema>;
+
+const eventBase = { timestamp: nonNegativeInt, agentId: int.nullable().default(null) };
+const placementBase = {
+  ...eventBase,
+  bookId: nonNegativeInt.nullable().default(null),
+  orderId: nonNegativeInt.nullable(),
+  clientOrderId: int.nullable().default(null),
+  side,
+  quantity: z.number(),
+  success: z.boolean(),
+  message: z.string().default(""),
+};
+
+/** A notice addressed to the agent (or broadcast): responses to its instructions, its fills. */
+export const eventSchema = z.union([
+  z.object({
+    type: z.literal("EVENT_SIMULATION_START"),
+    ...eventBase,
+    logDir: z.string().nullable().default(null),
+  }),
+  z.object({ type: z.literal("EVENT_SIMULATION_STOP"), ...eventBase }),
+  z.object({
+    type: z.enum([
+      "RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT",
+      "ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT",
+    ]),
+    ...placementBase,
+    price: z.number(),
+  }),
+  z.object({
+    type: z.enum([
+      "RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET",
+      "ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET",
+    ]),
+    ...placementBase,
+  }),
+  z.object({
+    type: z.enum([
+      "RESPONSE_DISTRIBUTED_CANCEL_ORDERS",
+      "ERROR_RESPONSE_DISTRIBUTED_CANCEL_ORDERS",
+    ]),
+    ...eventBase,
+    bookId: nonNegativeInt.nullable().default(null),
+    cancellations: z.array(z.object({
+      timestamp: nonNegativeInt,
+      bookId: nonNegativeInt,
+      orderId: nonNegativeInt,
+      quantity: z.number().nullable(),
+      success: z.boolean(),
+      message: z.string().default(""),
+    })).default([]),
+  }),
+  z.object({
+    type: z.literal("EVENT_TRADE"),
+    ...eventBase,
+    bookId: nonNegativeInt.nullable().default(null),
+    tradeId: nonNegativeInt,
+    clientOrderId: int.nullable().default(null),
+    takerAgentId: int,
+    takerOrderId: nonNegativeInt,
+    makerAgentId: int,
+    makerOrderId: nonNegativeInt,
+    side,
+    price: z.number(),
+    quantity: z.number(),
+    makerFee: z.number().default(0),
+    takerFee: z.number().default(0),
+  }),
+  z.object({
+    type: z.enum(["RESPONSE_DISTRIBUTED_RESET_AGENT", "ERROR_RESPONSE_DISTRIBUTED_RESET_AGENT"]),
+    ...eventBase,
+    resets: z.array(z.object({
+      type: z.string(),
+      timestamp: nonNegativeInt,
+      agentId: int,
+      success: z.boolean(),
+      message: z.string().default(""),
+    })).default([]),
+  }),
+]);
+/** A notice addressed to the agent (or broadcast). */
+export type Event = z.infer<typeof eventSchema>;
+/** The notice for one of the agent's fills. */
+export type TradeEvent = Extract<Event, { type: "EVENT_TRADE" }>;
+
+const feeTierSchema = z.object({
+  volume_required: z.number(),
+  maker_fee: z.number(),
+  taker_fee: z.number(),
+});
+
+/**
+ * The simulation configuration sent with each update. Only the fields agents commonly need are
+ * required; every other field of the reference's config object passes through untouched.
+ */
+export const simulationConfigSchema = z.looseObject({
+  logDir: z.string().nullable().default(null),
+  time_unit: z.string().default("ns"),
+  duration: nonNegativeInt,
+  grace_period: nonNegativeInt.default(0),
+  publish_interval: z.number().int().positive(),
+  book_count: z.number().int().positive(),
+  book_levels: nonNegativeInt.default(5),
+  baseDecimals: nonNegativeInt,
+  quoteDecimals: nonNegativeInt,
+  priceDecimals: nonNegativeInt,
+  volumeDecimals: nonNegativeInt,
+  fee_policy: z.object({
+    fee_type: z.string(),
+    params: z.record(z.string(), z.unknown()),
+    tiers: z.array(feeTierSchema),
+  }).nullable().default(null),
+  miner_wealth: z.number(),
+  init_price: z.number(),
+});
+/** The simulation configuration sent with each update. */
+export type SimulationConfig = z.infer<typeof simulationConfigSchema>;
+
+/**
+ * A decoded state update (`MarketSimulationStateUpdate` after decompression). `accounts` and
+ * `notices` are keyed by agent id; taos validators include only the recipient's own entry.
+ */
+export const stateUpdateSchema = z.object({
+  model: z.string().default("im"),
+  timestamp: nonNegativeInt,
+  config: simulationConfigSchema.nullable().default(null),
+  books: z.record(idKey, bookSchema),
+  accounts: z.record(idKey, z.record(idKey, accountSchema)),
+  notices: z.record(idKey, z.array(eventSchema)).nullable().default({}),
+});
+/** A decoded state update. */
+export type StateUpdate = z.infer<typeof stateUpdateSchema>;
+
+/** Formats zod issues as `path: problem` lines. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((issue) =>
+    `${issue.path.length ? issue.path.join(".") : "(root)"}: ${issue.message}`
+  ).join("; ");
+}
+
+/** Parses a decoded state update; throws an Error naming every bad field. */
+export function parseStateUpdate(raw: unknown): StateUpdate {
+  const result = stateUpdateSchema.safeParse(raw);
+  if (!result.success) throw new Error(`invalid state update: ${describeIssues(result.error)}`);
+  return result.data;
+}
+
+/** The config object miners receive, derived from our simulation config (names as the reference's). */
+export function simulationConfigFor(config: SimConfig): SimulationConfig {
+  const remote = config.remoteBalances;
+  const fundamental = config.processes.fundamental;
+  return {
+    logDir: null,
+    time_unit: "ns",
+    duration: config.duration,
+    grace_period: config.gracePeriod,
+    publish_interval: config.step,
+    book_count: config.books,
+    book_levels: config.exchange.detailedDepth,
+    baseDecimals: config.exchange.baseDecimals,
+    quoteDecimals: config.exchange.quoteDecimals,
+    priceDecimals: config.exchange.priceDecimals,
+    volumeDecimals: config.exchange.volumeDecimals,
+    fee_policy: {
+      fee_type: "tiered",
+      params: {
+        historySlots: String(config.exchange.fees.historySlots),
+        slotPeriod: String(config.exchange.fees.slotPeriod),
+      },
+      tiers: config.exchange.fees.tiers.map((tier) => ({
+        volume_required: tier.volumeRequired,
+        maker_fee: tier.makerFee,
+        taker_fee: tier.takerFee,
+      })),
+    },
+    miner_capital_type: remote.type === "fixed" ? "static" : remote.type,
+    miner_base_balance: remote.type === "fixed" ? remote.base : null,
+    miner_quote_balance: remote.type === "fixed" ? remote.quote : null,
+    miner_wealth: remote.type === "fixed"
+      ? roundTo(
+        remote.quote + remote.base * config.exchange.initialPrice,
+        config.exchange.quoteDecimals,
+      )
+      : remote.wealth,
+    init_price: config.exchange.initialPrice,
+    fp_update_period: config.processes.updatePeriod,
+    fp_seed_interval: fundamental.seedInterval,
+    fp_mu: fundamental.mu,
+    fp_sigma: fundamental.sigma,
+    fp_lambda: fundamental.lambda,
+    fp_mu_jump: fundamental.muJump,
+    fp_sigma_jump: fundamental.sigmaJump,
+  };
+}
+
+/** Rounds half away from zero to `decimals` places. */
+export function roundTo(value: number, decimals: number): number {
+  const factor = 10 ** decimals;
+  return Math.sign(value) * Math.round(Math.abs(value) * factor) / factor;
+}
+
+function levelsFor(levels: EngineLevel[]): Level[] {
+  return levels.slice(0, MAX_BOOK_LEVELS).map((level) => ({
+    price: level.price,
+    quantity: level.volume,
+    orders: level.orders === undefined ? null : level.orders.map((order) => ({
+      id: order.orderId,
+      client_id: null,
+      timestamp: order.timestamp,
+      quantity: order.volume,
+      side: order.direction,
+      order_type: "limit" as const,
+      price: level.price,
+    })),
+  }));
+}
+
+function eventFor(event: BookEvent): BookEventInfo {
+  switch (event.event) {
+    case "place":
+      return {
+        id: event.orderId,
+        client_id: event.clientOrderId,
+        timestamp: event.timestamp,
+        quantity: event.volume,
+        side: event.direction,
+        order_type: event.price === null ? "market" : "limit",
+        price: event.price,
+      };
+    case "trade":
+      return {
+        id: event.tradeId,
+        side: event.direction,
+        timestamp: event.timestamp,
+        taker_id: event.aggressingOrderId,
+        taker_agent_id: event.aggressingAgentId,
+        maker_id: event.restingOrderId,
+        maker_agent_id: event.restingAgentId,
+        quantity: event.volume,
+        price: event.price,
+        maker_fee: event.fees.maker,
+        taker_fee: event.fees.taker,
+      };
+    case "cancel":
+      return { orderId: event.orderId, quantity: event.volume };
+  }
+}
+
+/** Converts one published book into the miner's view. */
+export function bookFor(book: BookState): Book {
+  return {
+    id: book.bookId,
+    bids: levelsFor(book.bid),
+    asks: levelsFor(book.ask),
+    events: book.record.length === 0 ? null : book.record.map(eventFor),
+  };
+}
+
+function orderFor(order: AccountOrder): Order {
+  return {
+    id: order.orderId,
+    client_id: order.clientOrderId,
+    timestamp: order.timestamp,
+    quantity: order.volume,
+    side: order.direction,
+    order_type: "limit",
+    price: order.price,
+  };
+}
+
+/** Converts a remote account into its per-book accounts, keyed by book id. */
+export function accountsFor(account: RemoteAccount): Record<string, Account> {
+  const out: Record<string, Account> = {};
+  account.holdings.forEach((holding, bookId) => {
+    const fees = account.fees[bookId];
+    out[bookId] = {
+      agent_id: account.agentId,
+      book_id: bookId,
+      base_balance: { currency: "BASE", ...holding.base },
+      quote_balance: { currency: "QUOTE", ...holding.quote },
+      orders: (account.orders[bookId] ?? []).map(orderFor),
+      fees: fees === undefined ? null : {
+        volume_traded: fees.volume,
+        maker_fee_rate: fees.makerFeeRate,
+        taker_fee_rate: fees.takerFeeRate,
+      },
+    };
+  });
+  return out;
+}
+
+type PlaceRecord = Extract<BookEvent, { event: "place" }>;
+type TradeRecord = Extract<BookEvent, { event: "trade" }>;
+
+/** Index of a published state's L3 records, to fill notice fields the engine leaves out. */
+class RecordIndex {
+  readonly places = new Map<string, PlaceRecord>();
+  readonly trades = new Map<string, TradeRecord>();
+  constructor(publish: PublishState) {
+    for (const book of publish.books) {
+      for (const event of book.record) {
+        if (event.event === "place") this.places.set(`${book.bookId}:${event.orderId}`, event);
+        if (event.event === "trade") this.trades.set(`${book.bookId}:${event.tradeId}`, event);
+      }
+    }
+  }
+}
+
+function noticeEvent(notice: Notice, index: RecordIndex): Event | null {
+  const base = { timestamp: notice.timestamp, agentId: notice.agentId };
+  const success = !notice.type.startsWith("ERROR_");
+  const message = notice.message ?? (success ? "" : "rejected");
+  switch (notice.type) {
+    case "RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT":
+    case "ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT":
+    case "RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET":
+    case "ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET": {
+      const place = index.places.get(`${notice.bookId}:${notice.orderId}`);
+      const placement = {
+        ...base,
+        bookId: notice.bookId,
+        orderId: notice.orderId >= 0 ? notice.orderId : null,
+        clientOrderId: notice.clientOrderId,
+        side: place?.direction ?? 0,
+        quantity: place?.volume ?? 0,
+        success,
+        message,
+      };
+      return notice.type.endsWith("LIMIT")
+        ? {
+          type: notice.type as "RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT",
+          ...placement,
+          price: place?.price ?? 0,
+        }
+        : { type: notice.type as "RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET", ...placement };
+    }
+    case "RESPONSE_DISTRIBUTED_CANCEL_ORDERS":
+    case "ERROR_RESPONSE_DISTRIBUTED_CANCEL_ORDERS":
+      return {
+        type: notice.type,
+        ...base,
+        bookId: notice.bookId,
+        cancellations: notice.orderId < 0 ? [] : [{
+          timestamp: notice.timestamp,
+          bookId: notice.bookId,
+          orderId: notice.orderId,
+          quantity: null,
+          success,
+          message,
+        }],
+      };
+    case "RESPONSE_DISTRIBUTED_RESET_AGENT":
+      return {
+        type: notice.type,
+        ...base,
+        resets: [{
+          type: notice.type,
+          timestamp: notice.timestamp,
+          agentId: notice.agentId,
+          success,
+          message,
+        }],
+      };
+    case "EVENT_TRADE": {
+      if (notice.trade === undefined) return null;
+      const record = index.trades.get(`${notice.bookId}:${notice.trade.tradeId}`);
+      const asTaker = record === undefined || record.aggressingAgentId === notice.agentId;
+      return {
+        type: "EVENT_TRADE",
+        ...base,
+        bookId: notice.bookId,
+        tradeId: notice.trade.tradeId,
+        clientOrderId: notice.clientOrderId,
+        takerAgentId: record?.aggressingAgentId ?? notice.agentId,
+        takerOrderId: record?.aggressingOrderId ?? notice.orderId,
+        makerAgentId: record?.restingAgentId ?? -1,
+        makerOrderId: record?.restingOrderId ?? 0,
+        side: notice.trade.direction,
+        price: notice.trade.price,
+        quantity: notice.trade.volume,
+        makerFee: record?.fees.maker ?? (asTaker ? 0 : notice.trade.fee),
+        takerFee: record?.fees.taker ?? (asTaker ? notice.trade.fee : 0),
+      };
+    }
+  }
+}
+
+/** Options of {@linkcode stateForAgent}. */
+export interface StateForAgentOptions {
+  /** True for the first update of a simulation: an `EVENT_SIMULATION_START` notice is added. */
+  first?: boolean;
+}
+
+/**
+ * Builds one miner's state update from a published state: every book (at most 21 levels per
+ * side), only this agent's accounts and notices (keyed by its id), the config, and start/stop
+ * notices. Notices are ordered by timestamp.
+ */
+export function stateForAgent(
+  publish: PublishState,
+  agentId: number,
+  config: SimulationConfig,
+  options: StateForAgentOptions = {},
+): StateUpdate {
+  const books: Record<string, Book> = {};
+  for (const book of publish.books) books[book.bookId] = bookFor(book);
+  const account = publish.accounts.find((a) => a.agentId === agentId);
+  const index = new RecordIndex(publish);
+  const events: Event[] = [];
+  for (const notice of publish.notices) {
+    if (notice.agentId !== agentId) continue;
+    const event = noticeEvent(notice, index);
+    if (event !== null) events.push(event);
+  }
+  events.sort((a, b) => a.timestamp - b.timestamp);
+  if (options.first) {
+    events.unshift({
+      type: "EVENT_SIMULATION_START",
+      timestamp: publish.timestamp,
+      agentId: null,
+      logDir: null,
+    });
+  }
+  if (publish.final) {
+    events.push({ type: "EVENT_SIMULATION_STOP", timestamp: publish.timestamp, agentId: null });
+  }
+  return {
+    model: "im",
+    timestamp: publish.timestamp,
+    config,
+    books,
+    accounts: account === undefined ? {} : { [agentId]: accountsFor(account) },
+    notices: { [agentId]: events },
+  };
+}
