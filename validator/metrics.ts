@@ -1,0 +1,459 @@
+/**
+ * The validator's Prometheus metrics (`prom-client`, one registry per validator): the reference
+ * exporter's metric families with their names and labels (`neuron_info`, `simulation_gauges`,
+ * `validator_gauges`, `book_gauges`, `books`, `trades`, `miner_trades`, `agent_gauges`,
+ * `miner_gauges`, `miners`, `counters`), plus taos's own query metrics (response-time histogram,
+ * query outcomes, instruction counts, alerts). Every series carries `wallet` and `netuid`.
+ *
+ * ```ts
+ * const metrics = new ValidatorMetrics({ wallet: "5F...", netuid: 79, info: { uid: "0" } });
+ * metrics.report(snapshot);
+ * const text = await metrics.registry.metrics();
+ * ```
+ * @module
+ */
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { PublishState } from "../sim/engine.ts";
+import type { MinerScoreDetail } from "./scoring_model.ts";
+
+/** Per-uid query statistics accumulated between two miner-gauge reports. */
+export interface QueryStats {
+  requests: number;
+  timeouts: number;
+  failures: number;
+  rejections: number;
+  /** Sum of response times of successful queries, seconds. */
+  callTime: number;
+  successes: number;
+}
+
+/** Everything one report needs. */
+export interface ReportInput {
+  publish: PublishState;
+  /** Mean simulated ns per wall second over recent publishes. */
+  stepRate: number;
+  ownUid: number | null;
+  /** uid → smoothed score. */
+  scores: Map<number, number>;
+  details: MinerScoreDetail[];
+  /** Initial balances per uid per book, as first seen in this simulation. */
+  initialBalances: Map<number, { base: number; quote: number }[]>;
+  /** Present every 100 publish intervals; the counters are reset by the caller afterwards. */
+  queryStats?: Map<number, QueryStats>;
+  /** Resource usage of this process and host, percent. */
+  usage: { cpu: number; ram: number; disk: number };
+}
+
+/** Formats simulated ns as `[<d>d ]HH:MM:SS.nnnnnnnnn`. */
+export function timestampString(ns: number): string {
+  const total = BigInt(Math.trunc(ns));
+  const second = 1_000_000_000n;
+  const fraction = total % second;
+  let seconds = total / second;
+  const days = seconds / 86_400n;
+  seconds %= 86_400n;
+  const pad = (v: bigint, n = 2) => v.toString().padStart(n, "0");
+  const clock = `${pad(seconds / 3600n)}:${pad((seconds / 60n) % 60n)}:${pad(seconds % 60n)}.${
+    pad(fraction, 9)
+  }`;
+  return days > 0n ? `${days}d ${clock}` : clock;
+}
+
+const LEVELS = 21;
+
+/** All validator metric families, registered on {@linkcode ValidatorMetrics.registry}. */
+export class ValidatorMetrics {
+  /** The registry `/metrics` serves. */
+  readonly registry = new Registry();
+  readonly #simulation: Gauge;
+  readonly #validator: Gauge;
+  readonly #book: Gauge;
+  readonly #books: Gauge;
+  readonly #trades: Gauge;
+  readonly #minerTrades: Gauge;
+  readonly #agent: Gauge;
+  readonly #miner: Gauge;
+  readonly #miners: Gauge;
+  /** Response time of answering miners, seconds. */
+  readonly responseTime: Histogram;
+  /** Queries by outcome (ok, timeout, failure, rejected). */
+  readonly queries: Counter;
+  /** Instructions by result (accepted, dropped, voided). */
+  readonly instructions: Counter;
+  /** Alerts raised, by kind. */
+  readonly alerts: Counter;
+  /** Wall seconds of one publish round (state build, query, validation, injection). */
+  readonly roundSeconds: Histogram;
+  /** Last-trade ids already published per book, to emit `trades` only when new ones exist. */
+  readonly #recentTrades = new Map<number, Record<string, string>[]>();
+  readonly #recentMinerTrades = new Map<string, Record<string, string>[]>();
+
+  constructor(options: { wallet: string; netuid: number; info: Record<string, string> }) {
+    const registry = this.registry;
+    registry.setDefaultLabels({ wallet: options.wallet, netuid: String(options.netuid) });
+    const infoLabels = Object.keys(options.info).map((key) => key.replace(/[^a-zA-Z0-9_]/g, "_"));
+    const info = new Gauge({
+      name: "neuron_info_info",
+      help: "Validator identity and simulation configuration (value 1; data in the labels)",
+      labelNames: infoLabels,
+      registers: [registry],
+    });
+    info.set(
+      Object.fromEntries(
+        Object.entries(options.info).map(([k, v]) => [k.replace(/[^a-zA-Z0-9_]/g, "_"), v]),
+      ),
+      1,
+    );
+    new Counter({
+      name: "counters",
+      help: "Declared by the reference, never incremented",
+      labelNames: ["timestamp", "counter_name"],
+      registers: [registry],
+    });
+    const gauge = (name: string, help: string, labelNames: string[]) =>
+      new Gauge({ name, help, labelNames, registers: [registry] });
+    this.#simulation = gauge("simulation_gauges", "Simulation time and pace", [
+      "simulation_gauge_name",
+    ]);
+    this.#validator = gauge("validator_gauges", "Validator status", ["validator_gauge_name"]);
+    this.#book = gauge("book_gauges", "Book levels, mid and last trades", [
+      "book_id",
+      "level",
+      "book_gauge_name",
+    ]);
+    const levelLabels = ["bid", "bid_vol", "ask", "ask_vol"].flatMap((name) =>
+      [1, 2, 3, 4, 5].map((i) => `${name}_${i}`)
+    );
+    this.#books = gauge("books", "Top five levels of each two-sided book (value 1)", [
+      "timestamp",
+      "timestamp_str",
+      "book_id",
+      ...levelLabels,
+      "book_gauge_name",
+    ]);
+    this.#trades = gauge("trades", "Last 25 trades per book (value 1)", [
+      "timestamp",
+      "timestamp_str",
+      "book_id",
+      "agent_id",
+      "trade_id",
+      "aggressing_order_id",
+      "aggressing_agent_id",
+      "resting_order_id",
+      "resting_agent_id",
+      "maker_fee",
+      "taker_fee",
+      "price",
+      "volume",
+      "side",
+      "trade_gauge_name",
+    ]);
+    this.#minerTrades = gauge("miner_trades", "Last 5 trades per miner per book (value 1)", [
+      "timestamp",
+      "timestamp_str",
+      "book_id",
+      "uid",
+      "role",
+      "price",
+      "volume",
+      "side",
+      "fee",
+      "miner_trade_gauge_name",
+    ]);
+    this.#agent = gauge("agent_gauges", "Per-miner per-book balances, volumes and scores", [
+      "book_id",
+      "agent_id",
+      "agent_gauge_name",
+    ]);
+    this.#miner = gauge("miner_gauges", "Per-miner totals, scores and query statistics", [
+      "agent_id",
+      "miner_gauge_name",
+    ]);
+    this.#miners = gauge("miners", "Miner leaderboard rows (value 1)", [
+      "timestamp",
+      "timestamp_str",
+      "agent_id",
+      "placement",
+      "base_balance",
+      "quote_balance",
+      "inventory_value",
+      "pnl",
+      "min_daily_volume",
+      "activity_factor",
+      "sharpe",
+      "unnormalized_score",
+      "score",
+      "miner_gauge_name",
+    ]);
+    this.responseTime = new Histogram({
+      name: "validator_miner_response_seconds",
+      help: "Measured response time of miners that answered",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10],
+      registers: [registry],
+    });
+    this.queries = new Counter({
+      name: "validator_miner_queries_total",
+      help: "Miner queries by outcome",
+      labelNames: ["outcome"],
+      registers: [registry],
+    });
+    this.instructions = new Counter({
+      name: "validator_instructions_total",
+      help: "Miner instructions by result",
+      labelNames: ["result"],
+      registers: [registry],
+    });
+    this.alerts = new Counter({
+      name: "validator_alerts_total",
+      help: "Alerts raised, by kind",
+      labelNames: ["kind"],
+      registers: [registry],
+    });
+    this.roundSeconds = new Histogram({
+      name: "validator_round_seconds",
+      help: "Wall time of one publish round: states, queries, validation and injection",
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30],
+      registers: [registry],
+    });
+  }
+
+  /** Refreshes every gauge from one published state and the scoring details. */
+  report(input: ReportInput): void {
+    const { publish } = input;
+    const ts = String(publish.timestamp);
+    const tsStr = timestampString(publish.timestamp);
+    this.#simulation.set({ simulation_gauge_name: "timestamp" }, publish.timestamp);
+    this.#simulation.set({ simulation_gauge_name: "step_rate" }, input.stepRate);
+    if (input.ownUid !== null) this.#validator.set({ validator_gauge_name: "uid" }, input.ownUid);
+    this.#validator.set({ validator_gauge_name: "cpu_usage_percent" }, input.usage.cpu);
+    this.#validator.set({ validator_gauge_name: "ram_usage_percent" }, input.usage.ram);
+    this.#validator.set({ validator_gauge_name: "disk_usage_percent" }, input.usage.disk);
+    this.#validator.set({ validator_gauge_name: "active" }, 1);
+
+    this.#books.reset();
+    for (const book of publish.books) this.#reportBook(book, ts, tsStr);
+
+    const placements = [...input.scores.entries()].sort((a, b) => b[1] - a[1]);
+    const placement = new Map(placements.map(([uid], i) => [uid, i]));
+    this.#miners.reset();
+    const accounts = new Map(publish.accounts.map((a) => [a.agentId, a]));
+    for (const [uid, initial] of input.initialBalances) {
+      initial.forEach((balance, b) => {
+        const labels = { book_id: String(b), agent_id: String(uid) };
+        this.#agent.set({ ...labels, agent_gauge_name: "base_balance_initial" }, balance.base);
+        this.#agent.set({ ...labels, agent_gauge_name: "quote_balance_initial" }, balance.quote);
+      });
+    }
+    for (const detail of input.details) {
+      if (detail.observations < 3) continue;
+      const uid = detail.uid;
+      const id = String(uid);
+      const account = accounts.get(uid);
+      let base = 0, quote = 0, inventory = 0;
+      const volumes = { total: 0, maker: 0, taker: 0, self: 0 };
+      const mins = { total: Infinity, maker: Infinity, taker: Infinity, self: Infinity };
+      detail.books.forEach((book, b) => {
+        const set = (name: string, value: number) =>
+          this.#agent.set({ book_id: String(b), agent_id: id, agent_gauge_name: name }, value);
+        const holding = account?.holdings[b];
+        if (holding !== undefined) {
+          set("base_balance_total", holding.base.total);
+          set("base_balance_free", holding.base.free);
+          set("base_balance_reserved", holding.base.reserved);
+          set("quote_balance_total", holding.quote.total);
+          set("quote_balance_free", holding.quote.free);
+          set("quote_balance_reserved", holding.quote.reserved);
+          base += holding.base.total;
+          quote += holding.quote.total;
+        }
+        const fees = account?.fees[b];
+        if (fees !== undefined) {
+          set("fees_traded_volume", fees.volume);
+          set("fees_maker_rate", fees.makerFeeRate);
+          set("fees_taker_rate", fees.takerFeeRate);
+        }
+        set("inventory_value", book.inventoryValue);
+        set("daily_volume", book.volume.total);
+        set("daily_maker_volume", book.volume.maker);
+        set("daily_taker_volume", book.volume.taker);
+        set("daily_self_volume", book.volume.self);
+        set("activity_factor", book.activityFactor);
+        set("sharpe", book.sharpe);
+        inventory += book.inventoryValue;
+        for (const role of ["total", "maker", "taker", "self"] as const) {
+          volumes[role] += book.volume[role];
+          mins[role] = Math.min(mins[role], book.volume[role]);
+        }
+      });
+      const bookCount = Math.max(detail.books.length, 1);
+      const sharpes = detail.books.map((b) => b.sharpe).sort((a, b) => a - b);
+      const mid = Math.floor(sharpes.length / 2);
+      const medianSharpe = sharpes.length === 0
+        ? 0
+        : sharpes.length % 2
+        ? sharpes[mid]
+        : (sharpes[mid - 1] + sharpes[mid]) / 2;
+      const minActivity = Math.min(...detail.books.map((b) => b.activityFactor), Infinity);
+      const score = input.scores.get(uid) ?? 0;
+      const set = (name: string, value: number) =>
+        this.#miner.set({ agent_id: id, miner_gauge_name: name }, value);
+      set("total_base_balance", base);
+      set("total_quote_balance", quote);
+      set("total_inventory_value", inventory);
+      set("pnl", detail.pnl);
+      for (const role of ["total", "maker", "taker", "self"] as const) {
+        const infix = role === "total" ? "" : `${role}_`;
+        set(`total_daily_${infix}volume`, volumes[role]);
+        set(`average_daily_${infix}volume`, volumes[role] / bookCount);
+        set(`min_daily_${infix}volume`, Number.isFinite(mins[role]) ? mins[role] : 0);
+      }
+      set("activity_factor", Number.isFinite(minActivity) ? minActivity : 0);
+      set("sharpe", medianSharpe);
+      set("unnormalized_score", 0);
+      set("score", score);
+      set("placement", placement.get(uid) ?? -1);
+      this.#miners.set({
+        timestamp: ts,
+        timestamp_str: tsStr,
+        agent_id: id,
+        placement: String(placement.get(uid) ?? -1),
+        base_balance: String(base),
+        quote_balance: String(quote),
+        inventory_value: String(inventory),
+        pnl: String(detail.pnl),
+        min_daily_volume: String(Number.isFinite(mins.total) ? mins.total : 0),
+        activity_factor: String(Number.isFinite(minActivity) ? minActivity : 0),
+        sharpe: String(medianSharpe),
+        unnormalized_score: "0",
+        score: String(score),
+        miner_gauge_name: "miners",
+      }, 1);
+    }
+    if (input.queryStats !== undefined) {
+      for (const [uid, stats] of input.queryStats) {
+        const set = (name: string, value: number) =>
+          this.#miner.set({ agent_id: String(uid), miner_gauge_name: name }, value);
+        set("requests", stats.requests);
+        set("success", stats.requests - stats.failures - stats.timeouts - stats.rejections);
+        set("failures", stats.failures);
+        set("timeouts", stats.timeouts);
+        set("rejections", stats.rejections);
+        set("call_time", stats.successes > 0 ? stats.callTime / stats.successes : 0);
+      }
+    }
+    this.#reportTrades(publish, ts, tsStr);
+  }
+
+  #reportBook(book: PublishState["books"][number], ts: string, tsStr: string) {
+    const id = String(book.bookId);
+    const set = (level: number, name: string, value: number) =>
+      this.#book.set({ book_id: id, level: String(level), book_gauge_name: name }, value);
+    for (const [side, levels] of [["bid", book.bid], ["ask", book.ask]] as const) {
+      let sum = 0;
+      levels.slice(0, LEVELS).forEach((level, i) => {
+        sum += level.volume;
+        set(i, side, level.price);
+        set(i, `${side}_vol`, level.volume);
+        set(i, `${side}_vol_sum`, sum);
+      });
+    }
+    const bid = book.bid[0]?.price;
+    const ask = book.ask[0]?.price;
+    if (bid !== undefined && ask !== undefined) set(0, "mid", (bid + ask) / 2);
+    set(0, "fundamental_price", book.fundamental);
+    const trades = book.record.filter((e) => e.event === "trade");
+    if (trades.length > 0) {
+      const last = trades[trades.length - 1];
+      set(0, "trade_price", last.price);
+      set(0, "trade_volume", trades.reduce((a, t) => a + t.volume, 0));
+      set(
+        0,
+        "trade_buy_volume",
+        trades.filter((t) => t.direction === 0).reduce((a, t) => a + t.volume, 0),
+      );
+      set(
+        0,
+        "trade_sell_volume",
+        trades.filter((t) => t.direction === 1).reduce((a, t) => a + t.volume, 0),
+      );
+    }
+    if (bid === undefined || ask === undefined) return;
+    const labels: Record<string, string> = {
+      timestamp: ts,
+      timestamp_str: tsStr,
+      book_id: id,
+      book_gauge_name: "books",
+    };
+    for (let i = 1; i <= 5; i++) {
+      labels[`bid_${i}`] = String(book.bid[i - 1]?.price ?? 0);
+      labels[`bid_vol_${i}`] = String(book.bid[i - 1]?.volume ?? 0);
+      labels[`ask_${i}`] = String(book.ask[i - 1]?.price ?? 0);
+      labels[`ask_vol_${i}`] = String(book.ask[i - 1]?.volume ?? 0);
+    }
+    this.#books.set(labels, 1);
+  }
+
+  #reportTrades(publish: PublishState, ts: string, tsStr: string) {
+    let changed = false;
+    let minerChanged = false;
+    for (const book of publish.books) {
+      for (const event of book.record) {
+        if (event.event !== "trade") continue;
+        changed = true;
+        const list = this.#recentTrades.get(book.bookId) ?? [];
+        list.push({
+          timestamp: String(event.timestamp),
+          timestamp_str: timestampString(event.timestamp),
+          book_id: String(book.bookId),
+          agent_id: String(event.aggressingAgentId),
+          trade_id: String(event.tradeId),
+          aggressing_order_id: String(event.aggressingOrderId),
+          aggressing_agent_id: String(event.aggressingAgentId),
+          resting_order_id: String(event.restingOrderId),
+          resting_agent_id: String(event.restingAgentId),
+          maker_fee: String(event.fees.maker),
+          taker_fee: String(event.fees.taker),
+          price: String(event.price),
+          volume: String(event.volume),
+          side: String(event.direction),
+          trade_gauge_name: "trades",
+        });
+        this.#recentTrades.set(book.bookId, list.slice(-25));
+        for (
+          const [uid, role] of [[event.restingAgentId, "maker"], [
+            event.aggressingAgentId,
+            "taker",
+          ]] as const
+        ) {
+          if (uid < 0) continue;
+          minerChanged = true;
+          const key = `${uid}:${book.bookId}`;
+          const mine = this.#recentMinerTrades.get(key) ?? [];
+          mine.push({
+            timestamp: ts,
+            timestamp_str: tsStr,
+            book_id: String(book.bookId),
+            uid: String(uid),
+            role,
+            price: String(event.price),
+            volume: String(event.volume),
+            side: String(event.direction),
+            fee: String(role === "maker" ? event.fees.maker : event.fees.taker),
+            miner_trade_gauge_name: "miner_trades",
+          });
+          this.#recentMinerTrades.set(key, mine.slice(-5));
+        }
+      }
+    }
+    if (changed) {
+      this.#trades.reset();
+      for (const list of this.#recentTrades.values()) for (const l of list) this.#trades.set(l, 1);
+    }
+    if (minerChanged) {
+      this.#minerTrades.reset();
+      for (const list of this.#recentMinerTrades.values()) {
+        for (const l of list) this.#minerTrades.set(l, 1);
+      }
+    }
+  }
+}

@@ -1,0 +1,437 @@
+/**
+ * The validator's command-line options: the reference neuron's dotted long options, the short
+ * flags of the subnet's `run_validator.sh`, and the taos additions (`--local`, `--miner`,
+ * `--config`, save and weight intervals). Everything is validated with zod; a bad value becomes a
+ * {@linkcode UsageError} naming the flag.
+ *
+ * ```ts
+ * const options = parseValidatorArgs(["--local", "--miner", "0:5F...@127.0.0.1:8091", "-t", "2"]);
+ * console.log(options.timeoutSeconds); // 2
+ * ```
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { z } from "zod";
+import { UsageError } from "../cli/command.ts";
+
+/** Named networks `-e` / `--subtensor.chain_endpoint` accepts besides a ws(s):// URL. */
+export const NETWORK_ENDPOINTS: Record<string, string> = {
+  finney: "wss://entrypoint-finney.opentensor.ai:443",
+  test: "wss://test.finney.opentensor.ai:443",
+  local: "ws://127.0.0.1:9944",
+};
+
+/** A miner axon given on the command line in `--local` mode. */
+export interface LocalMiner {
+  uid: number;
+  hotkey: string;
+  host: string;
+  port: number;
+}
+
+/** Log levels of the reference (`--logging.<level>`, `-l <level>`). */
+export const LOG_LEVELS = ["error", "warning", "info", "debug", "trace"] as const;
+/** One of {@linkcode LOG_LEVELS}. */
+export type LogLevel = typeof LOG_LEVELS[number];
+
+/** Scoring parameters (`--scoring.*`, `--neuron.moving_average_alpha`). */
+export interface ScoringOptions {
+  maxInstructionsPerBook: number;
+  sharpeLookback: number;
+  normalizationMin: number;
+  normalizationMax: number;
+  volumeSamplingInterval: number;
+  volumeAssessmentPeriod: number;
+  capitalTurnoverCap: number;
+  maxDelayNs: number;
+  minDelayNs: number;
+  alpha: number;
+}
+
+/** Every validated validator option. */
+export interface ValidatorOptions {
+  netuid: number;
+  chainEndpoint: string;
+  walletPath: string;
+  walletName: string;
+  walletHotkey: string;
+  logLevel: LogLevel;
+  loggingDir: string;
+  neuronName: string;
+  /** Miner query timeout, seconds. */
+  timeoutSeconds: number;
+  reset: boolean;
+  disableSetWeights: boolean;
+  scoring: ScoringOptions;
+  reportingDisabled: boolean;
+  /** null = metrics exporter and status page off (`--prometheus.level OFF`). */
+  prometheusPort: number | null;
+  httpHost: string;
+  pagerdutyKey: string | null;
+  pagerdutyUrl: string;
+  /** Preset name, or a JSON/XML file of the simulation config. */
+  simulationConfig: string;
+  /** Seed of the first simulation; later simulations use the next seeds. null = config's seed. */
+  seed: number | null;
+  /** Wall seconds between state saves. */
+  saveIntervalSeconds: number;
+  /** Wall seconds between weight submissions. */
+  weightsIntervalSeconds: number;
+  /** Stop after this many finished simulations (null = run until stopped). */
+  simulations: number | null;
+  local: boolean;
+  miners: LocalMiner[];
+  /** SQLite state file; default derived from the logging dir, wallet and netuid. */
+  statePath: string;
+  /** Notes for the operator about accepted but meaningless flags. */
+  notes: string[];
+}
+
+const HOME = homedir();
+
+/** Expands a leading `~` the way the reference's scripts do. */
+export function expandHome(path: string): string {
+  return path === "~" ? HOME : path.startsWith("~/") ? join(HOME, path.slice(2)) : path;
+}
+
+/** `parseArgs` option table; every long name the validator accepts. */
+const optionTable = {
+  help: { type: "boolean" },
+  netuid: { type: "string", short: "u" },
+  "subtensor.chain_endpoint": { type: "string", short: "e" },
+  "subtensor.network": { type: "string" },
+  "wallet.path": { type: "string", short: "p" },
+  "wallet.name": { type: "string", short: "w" },
+  "wallet.hotkey": { type: "string", short: "h" },
+  "log-level": { type: "string", short: "l" },
+  "logging.error": { type: "boolean" },
+  "logging.warning": { type: "boolean" },
+  "logging.info": { type: "boolean" },
+  "logging.debug": { type: "boolean" },
+  "logging.trace": { type: "boolean" },
+  "logging.logging_dir": { type: "string" },
+  "neuron.name": { type: "string" },
+  "neuron.timeout": { type: "string", short: "t" },
+  "neuron.reset": { type: "boolean" },
+  "neuron.disable_set_weights": { type: "boolean" },
+  "neuron.moving_average_alpha": { type: "string" },
+  "neuron.axon_off": { type: "boolean" },
+  "neuron.save_interval": { type: "string" },
+  "neuron.weights_interval": { type: "string" },
+  "scoring.max_instructions_per_book": { type: "string" },
+  "scoring.sharpe.lookback": { type: "string" },
+  "scoring.sharpe.normalization_min": { type: "string" },
+  "scoring.sharpe.normalization_max": { type: "string" },
+  "scoring.activity.trade_volume_sampling_interval": { type: "string" },
+  "scoring.activity.trade_volume_assessment_period": { type: "string" },
+  "scoring.activity.capital_turnover_cap": { type: "string" },
+  "scoring.max_delay": { type: "string" },
+  "scoring.min_delay": { type: "string" },
+  "reporting.disabled": { type: "boolean" },
+  "prometheus.port": { type: "string", short: "o" },
+  "prometheus.level": { type: "string" },
+  "http.host": { type: "string" },
+  "alerting.pagerduty.integration_key": { type: "string", short: "d" },
+  "pagerduty.key": { type: "string" },
+  "pagerduty.url": { type: "string" },
+  config: { type: "string" },
+  "simulation.xml_config": { type: "string" },
+  seed: { type: "string" },
+  simulations: { type: "string" },
+  local: { type: "boolean" },
+  miner: { type: "string", multiple: true },
+  state: { type: "string" },
+  port: { type: "string" },
+  s: { type: "string", short: "s" },
+  x: { type: "string", short: "x" },
+} as const;
+
+/** Help text: every flag with its default. */
+export const VALIDATOR_HELP = `Usage: taos validator [options]
+
+Runs the subnet 79 validator: the market simulation in-process, miners queried at every publish
+instant, instructions validated and injected, miners scored and weights set.
+
+Network and wallet (run_validator.sh short flags in brackets):
+  -e, --subtensor.chain_endpoint <url|finney|test|local>  chain endpoint
+                                          (default wss://entrypoint-finney.opentensor.ai:443)
+  -u, --netuid <n>                        subnet (default 79)
+  -p, --wallet.path <dir>                 wallets directory (default ~/.bittensor/wallets/)
+  -w, --wallet.name <name>                coldkey name (default taos)
+  -h, --wallet.hotkey <name>              hotkey name (default validator)
+      --local                             no chain: query the --miner axons, record weights locally
+      --miner <uid>:<hotkey>@<host>:<port>  a miner axon for --local (repeatable)
+
+Logging:
+  -l, --log-level <level>                 error|warning|info|debug|trace (default info)
+      --logging.<level>                   same, reference form (e.g. --logging.debug)
+      --logging.logging_dir <dir>         state root (default ~/.bittensor/validators)
+      --neuron.name <name>                state sub-directory (default validator)
+      --state <file>                      SQLite state file (default
+                                          <logging_dir>/<wallet>/<hotkey>/netuid<n>/<neuron.name>/state.db)
+
+Queries and scoring:
+  -t, --neuron.timeout <s>                miner query timeout in seconds (default 3.0)
+      --neuron.moving_average_alpha <a>   score EMA weight (default 0.1)
+      --neuron.reset                      ignore the saved state
+      --neuron.disable_set_weights        never submit weights
+      --neuron.save_interval <s>          wall seconds between state saves (default 10)
+      --neuron.weights_interval <s>       wall seconds between weight submissions (default 120)
+      --scoring.max_instructions_per_book <n>             (default 20)
+      --scoring.sharpe.lookback <n>                       observations (default 720)
+      --scoring.sharpe.normalization_min <x>              (default -10)
+      --scoring.sharpe.normalization_max <x>              (default 10)
+      --scoring.activity.trade_volume_sampling_interval <ns>  (default 600000000000)
+      --scoring.activity.trade_volume_assessment_period <ns>  (default 86400000000000)
+      --scoring.activity.capital_turnover_cap <x>         (default 10)
+      --scoring.max_delay <ns>                            (default 500000000)
+      --scoring.min_delay <ns>                            (default 10000000)
+
+Simulation:
+      --config <preset|file.json|file.xml>  simulation config (default reference; presets: reference, small)
+      --simulation.xml_config <file>      same, reference name
+      --seed <n>                          seed of the first simulation (later ones use the next seeds)
+      --simulations <n>                   exit after n simulations (default: run until stopped)
+
+Monitoring:
+  -o, --prometheus.port <port>            metrics (/metrics) and status page (/) port (default 9001; 0 = any)
+      --prometheus.level <INFO|OFF>       OFF turns the HTTP server off
+      --http.host <addr>                  address the HTTP server binds (default 0.0.0.0)
+      --reporting.disabled                do not refresh metrics after each state
+  -d, --alerting.pagerduty.integration_key <key>  PagerDuty Events API v2 routing key
+      --pagerduty.key <key>               same
+      --pagerduty.url <url>               events endpoint (default https://events.pagerduty.com/v2/enqueue)
+
+Accepted for run_validator.sh compatibility, no effect:
+  -s <0|1>   keep the simulator running across updates: the simulator runs inside this process
+  -x <0|1>   tmux monitoring session: use the status page instead
+      --port <n>  simulator-facing port: there is no separate simulator process
+`;
+
+function num(flag: string, schema: z.ZodType<number>, raw: string | undefined, fallback: number) {
+  if (raw === undefined) return fallback;
+  const parsed = schema.safeParse(Number(raw));
+  if (raw.trim() === "" || !parsed.success) {
+    const problem = parsed.success ? "must be a number" : parsed.error.issues[0]?.message;
+    throw new UsageError(`--${flag}: '${raw}' ${problem ?? "is invalid"}`);
+  }
+  return parsed.data;
+}
+
+const positiveNumber = z.number().finite().positive("must be positive");
+const nonNegativeInt = z.number().int("must be an integer").nonnegative("must be >= 0");
+const positiveInt = z.number().int("must be an integer").positive("must be positive");
+const portNumber = z.number().int("must be an integer").min(0).max(65535, "must be <= 65535");
+const ss58 = /^[1-9A-HJ-NP-Za-km-z]{46,48}$/;
+
+/** Parses one `--miner <uid>:<hotkey>@<host>:<port>` value. */
+export function parseLocalMiner(text: string): LocalMiner {
+  const match = /^(\d+):([^@]+)@(.+):(\d+)$/.exec(text);
+  if (match === null) {
+    throw new UsageError(`--miner: '${text}' must look like <uid>:<hotkey>@<host>:<port>`);
+  }
+  const [, uid, hotkey, host, port] = match;
+  if (!ss58.test(hotkey)) throw new UsageError(`--miner: '${hotkey}' is not an SS58 hotkey`);
+  return {
+    uid: num("miner uid", z.number().int().min(0).max(65535), uid, 0),
+    hotkey,
+    host: host.replace(/^\[(.*)\]$/, "$1"),
+    port: num("miner port", portNumber.min(1, "must be >= 1"), port, 0),
+  };
+}
+
+function logLevelOf(values: Record<string, unknown>): LogLevel {
+  const raw = values["log-level"];
+  if (typeof raw === "string") {
+    const level = raw.toLowerCase();
+    if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+      throw new UsageError(`-l/--log-level: '${raw}' must be one of ${LOG_LEVELS.join(", ")}`);
+    }
+    return level as LogLevel;
+  }
+  for (const level of [...LOG_LEVELS].reverse()) {
+    if (values[`logging.${level}`] === true) return level;
+  }
+  return "info";
+}
+
+/** Parses `taos validator` arguments; throws {@linkcode UsageError} for any bad flag. */
+export function parseValidatorArgs(args: string[]): ValidatorOptions {
+  let values: Record<string, string | boolean | string[] | undefined>;
+  try {
+    ({ values } = parseArgs({ args, options: optionTable, allowPositionals: false, strict: true }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const str = (name: string) => values[name] as string | undefined;
+  const notes: string[] = [];
+  if (str("s") !== undefined) {
+    notes.push("-s has no effect: the simulation runs inside the validator process");
+  }
+  if (str("x") !== undefined) {
+    notes.push("-x has no effect: no tmux session is opened; the status page is on -o's port");
+  }
+  if (str("port") !== undefined) {
+    notes.push("--port has no effect: there is no separate simulator process to listen for");
+  }
+  if (values["neuron.axon_off"] === true) {
+    notes.push("--neuron.axon_off has no effect: this validator serves no axon");
+  }
+
+  const endpointRaw = str("subtensor.chain_endpoint") ?? str("subtensor.network") ?? "finney";
+  const chainEndpoint = NETWORK_ENDPOINTS[endpointRaw] ?? endpointRaw;
+  if (!/^wss?:\/\/[^\s]+$/.test(chainEndpoint)) {
+    throw new UsageError(
+      `-e/--subtensor.chain_endpoint: '${endpointRaw}' must be a ws:// or wss:// URL or one of ${
+        Object.keys(NETWORK_ENDPOINTS).join(", ")
+      }`,
+    );
+  }
+  const netuid = num("netuid", nonNegativeInt.max(65535), str("netuid"), 79);
+  const walletPath = expandHome(str("wallet.path") ?? "~/.bittensor/wallets/");
+  const walletName = str("wallet.name") ?? "taos";
+  const walletHotkey = str("wallet.hotkey") ?? "validator";
+  const loggingDir = expandHome(str("logging.logging_dir") ?? "~/.bittensor/validators");
+  const neuronName = str("neuron.name") ?? "validator";
+
+  const promLevel = (str("prometheus.level") ?? "INFO").toUpperCase();
+  if (!["INFO", "DEBUG", "WARNING", "ERROR", "OFF"].includes(promLevel)) {
+    throw new UsageError(`--prometheus.level: '${promLevel}' must be INFO or OFF`);
+  }
+  const prometheusPort = promLevel === "OFF"
+    ? null
+    : num("prometheus.port", portNumber, str("prometheus.port"), 9001);
+
+  const normalizationMin = num(
+    "scoring.sharpe.normalization_min",
+    z.number().finite(),
+    str("scoring.sharpe.normalization_min"),
+    -10,
+  );
+  const normalizationMax = num(
+    "scoring.sharpe.normalization_max",
+    z.number().finite(),
+    str("scoring.sharpe.normalization_max"),
+    10,
+  );
+  if (normalizationMax <= normalizationMin) {
+    throw new UsageError(
+      "--scoring.sharpe.normalization_max: must be greater than --scoring.sharpe.normalization_min",
+    );
+  }
+  const minDelayNs = num("scoring.min_delay", nonNegativeInt, str("scoring.min_delay"), 10_000_000);
+  const maxDelayNs = num(
+    "scoring.max_delay",
+    nonNegativeInt,
+    str("scoring.max_delay"),
+    500_000_000,
+  );
+  if (maxDelayNs < minDelayNs) {
+    throw new UsageError("--scoring.max_delay: must be >= --scoring.min_delay");
+  }
+  const scoring: ScoringOptions = {
+    maxInstructionsPerBook: num(
+      "scoring.max_instructions_per_book",
+      positiveInt,
+      str("scoring.max_instructions_per_book"),
+      20,
+    ),
+    sharpeLookback: num(
+      "scoring.sharpe.lookback",
+      positiveInt.min(2, "must be >= 2"),
+      str("scoring.sharpe.lookback"),
+      720,
+    ),
+    normalizationMin,
+    normalizationMax,
+    volumeSamplingInterval: num(
+      "scoring.activity.trade_volume_sampling_interval",
+      positiveInt,
+      str("scoring.activity.trade_volume_sampling_interval"),
+      600e9,
+    ),
+    volumeAssessmentPeriod: num(
+      "scoring.activity.trade_volume_assessment_period",
+      positiveInt,
+      str("scoring.activity.trade_volume_assessment_period"),
+      86_400e9,
+    ),
+    capitalTurnoverCap: num(
+      "scoring.activity.capital_turnover_cap",
+      positiveNumber,
+      str("scoring.activity.capital_turnover_cap"),
+      10,
+    ),
+    maxDelayNs,
+    minDelayNs,
+    alpha: num(
+      "neuron.moving_average_alpha",
+      z.number().gt(0, "must be > 0").max(1, "must be <= 1"),
+      str("neuron.moving_average_alpha"),
+      0.1,
+    ),
+  };
+
+  const pagerdutyKey = str("alerting.pagerduty.integration_key") ?? str("pagerduty.key") ?? "";
+  const pagerdutyUrl = str("pagerduty.url") ?? "https://events.pagerduty.com/v2/enqueue";
+  if (!/^https?:\/\/\S+$/.test(pagerdutyUrl)) {
+    throw new UsageError(`--pagerduty.url: '${pagerdutyUrl}' must be an http(s) URL`);
+  }
+
+  const local = values.local === true;
+  const miners = ((values.miner as string[] | undefined) ?? []).map(parseLocalMiner);
+  if (miners.length > 0 && !local) throw new UsageError("--miner: only valid with --local");
+  const uids = new Set<number>();
+  for (const miner of miners) {
+    if (uids.has(miner.uid)) throw new UsageError(`--miner: uid ${miner.uid} given twice`);
+    uids.add(miner.uid);
+  }
+
+  const seedRaw = str("seed");
+  const simulationsRaw = str("simulations");
+  return {
+    netuid,
+    chainEndpoint,
+    walletPath,
+    walletName,
+    walletHotkey,
+    logLevel: logLevelOf(values),
+    loggingDir,
+    neuronName,
+    timeoutSeconds: num("neuron.timeout", positiveNumber.max(600), str("neuron.timeout"), 3.0),
+    reset: values["neuron.reset"] === true,
+    disableSetWeights: values["neuron.disable_set_weights"] === true,
+    scoring,
+    reportingDisabled: values["reporting.disabled"] === true,
+    prometheusPort,
+    httpHost: str("http.host") ?? "0.0.0.0",
+    pagerdutyKey: pagerdutyKey === "" ? null : pagerdutyKey,
+    pagerdutyUrl,
+    simulationConfig: str("config") ?? str("simulation.xml_config") ?? "reference",
+    seed: seedRaw === undefined
+      ? null
+      : num("seed", nonNegativeInt.max(Number.MAX_SAFE_INTEGER), seedRaw, 0),
+    saveIntervalSeconds: num(
+      "neuron.save_interval",
+      z.number().nonnegative(),
+      str("neuron.save_interval"),
+      10,
+    ),
+    weightsIntervalSeconds: num(
+      "neuron.weights_interval",
+      z.number().nonnegative(),
+      str("neuron.weights_interval"),
+      120,
+    ),
+    simulations: simulationsRaw === undefined
+      ? null
+      : num("simulations", positiveInt, simulationsRaw, 1),
+    local,
+    miners,
+    statePath: str("state") ??
+      join(loggingDir, walletName, walletHotkey, `netuid${netuid}`, neuronName, "state.db"),
+    notes,
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * Alerts for the validator's critical failures through the PagerDuty Events API v2. Every alert
+ * is logged; when a routing key is configured it is also sent as a `trigger` event whose dedup
+ * key names the failure, so a repeated failure updates one incident and a recovery `resolve`s it.
+ *
+ * ```ts
+ * const alerts = new Alerter({ routingKey: "R0...", source: "taos:validator" });
+ * await alerts.trigger("state-save", "could not write the state file", { error: "disk full" });
+ * await alerts.resolve("state-save");
+ * ```
+ * @module
+ */
+
+/** Default Events API v2 endpoint. */
+export const PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue";
+
+/** How to reach PagerDuty and how alerts are labelled. */
+export interface AlerterOptions {
+  /** Integration (routing) key; null = log only. */
+  routingKey: string | null;
+  /** `<wallet name>:<hotkey name>`, used as source and group. */
+  source: string;
+  url?: string;
+  /** Where alert lines are written; default `console.error`. */
+  log?: (line: string) => void;
+}
+
+/** The failures that raise alerts; each is one dedup key. */
+export type AlertKind =
+  | "state-save"
+  | "state-load"
+  | "agent-reset"
+  | "simulation"
+  | "metrics"
+  | "weights"
+  | "miners-unreachable";
+
+/** Sends trigger/resolve events; remembers which alerts are open so resolves are only sent once. */
+export class Alerter {
+  readonly #options: AlerterOptions;
+  readonly #open = new Set<string>();
+  /** Events that could not be delivered (network failure or non-2xx), for the metrics. */
+  deliveryFailures = 0;
+
+  constructor(options: AlerterOptions) {
+    this.#options = options;
+  }
+
+  /** The dedup key of an alert kind: stable across restarts, distinct per validator. */
+  dedupKey(kind: AlertKind): string {
+    return `taos:${this.#options.source}:${kind}`;
+  }
+
+  /** Alert kinds currently triggered and not yet resolved. */
+  get open(): string[] {
+    return [...this.#open];
+  }
+
+  /** Logs and (with a key) sends a `trigger` event. Never throws. */
+  async trigger(kind: AlertKind, summary: string, details?: Record<string, unknown>) {
+    const log = this.#options.log ?? console.error;
+    log(`ALERT ${kind}: ${summary}`);
+    this.#open.add(kind);
+    await this.#send({
+      event_action: "trigger",
+      dedup_key: this.dedupKey(kind),
+      payload: {
+        summary: `τaos ${this.#options.source} - ${kind} : ${summary}`.slice(0, 1024),
+        severity: "error",
+        source: `${this.#options.source}:${kind}`,
+        class: "ERROR",
+        group: this.#options.source,
+        custom_details: details ?? {},
+      },
+    });
+  }
+
+  /** Sends a `resolve` event if this kind was triggered by this process. Never throws. */
+  async resolve(kind: AlertKind) {
+    if (!this.#open.delete(kind)) return;
+    (this.#options.log ?? console.error)(`RESOLVED ${kind}`);
+    await this.#send({ event_action: "resolve", dedup_key: this.dedupKey(kind) });
+  }
+
+  async #send(event: Record<string, unknown>) {
+    if (this.#options.routingKey === null) return;
+    try {
+      const response = await fetch(this.#options.url ?? PAGERDUTY_EVENTS_URL, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ routing_key: this.#options.routingKey, ...event }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      await response.body?.cancel();
+      if (!response.ok) {
+        this.deliveryFailures++;
+        (this.#options.log ?? console.error)(`PagerDuty answered HTTP ${response.status}`);
+      }
+    } catch (error) {
+      this.deliveryFailures++;
+      (this.#options.log ?? console.error)(
+        `PagerDuty unreachable: ${(error as Error).message}`,
+      );
+    }
+  }
+}

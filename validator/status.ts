@@ -1,0 +1,82 @@
+/**
+ * What the live status page shows, kept up to date by the validator loop: the simulation clock,
+ * a bounded price history per book and the miner leaderboard. The page (`status_page.ts`) polls
+ * {@linkcode StatusBoard.view} as JSON.
+ *
+ * ```ts
+ * const board = new StatusBoard();
+ * board.record(publish, [{ uid: 0, score: 0.4, reward: 0.5, pnl: 12, answered: true }]);
+ * board.view(); // { timestamp, books: [{ bookId, points: [[t, mid], ...] }], leaderboard }
+ * ```
+ * @module
+ */
+import type { PublishState } from "../sim/engine.ts";
+
+/** One row of the leaderboard. */
+export interface LeaderboardRow {
+  uid: number;
+  score: number;
+  reward: number;
+  pnl: number;
+  /** Whether the miner answered the last query in time with a valid response. */
+  answered: boolean;
+}
+
+/** The JSON the status page renders. */
+export interface StatusView {
+  simulation: number;
+  seed: number;
+  /** Simulated ns of the latest publish; null before the first. */
+  timestamp: number | null;
+  step: number;
+  books: { bookId: number; points: [number, number][] }[];
+  leaderboard: LeaderboardRow[];
+}
+
+/** Points kept per book (a simulated day at 5 s is 17 280 publishes; we keep the recent part). */
+const MAX_POINTS = 720;
+
+/** Live status for the page; see the module doc. */
+export class StatusBoard {
+  #view: StatusView = {
+    simulation: 0,
+    seed: 0,
+    timestamp: null,
+    step: 0,
+    books: [],
+    leaderboard: [],
+  };
+
+  /** A new simulation started: price histories restart. */
+  startSimulation(index: number, seed: number): void {
+    this.#view = { ...this.#view, simulation: index, seed, books: [], timestamp: null };
+  }
+
+  /** Records one publish and the leaderboard after it. */
+  record(publish: PublishState, step: number, rows: LeaderboardRow[]): void {
+    const view = this.#view;
+    view.timestamp = publish.timestamp;
+    view.step = step;
+    for (const book of publish.books) {
+      let entry = view.books.find((b) => b.bookId === book.bookId);
+      if (entry === undefined) {
+        entry = { bookId: book.bookId, points: [] };
+        view.books.push(entry);
+      }
+      const bid = book.bid[0]?.price;
+      const ask = book.ask[0]?.price;
+      const price = bid !== undefined && ask !== undefined ? (bid + ask) / 2 : bid ?? ask;
+      if (price === undefined) continue;
+      entry.points.push([publish.timestamp, price]);
+      if (entry.points.length > MAX_POINTS) {
+        entry.points.splice(0, entry.points.length - MAX_POINTS);
+      }
+    }
+    view.leaderboard = [...rows].sort((a, b) => b.score - a.score || a.uid - b.uid);
+  }
+
+  /** The current view (the page's JSON). */
+  view(): StatusView {
+    return this.#view;
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * The live status page: one self-contained HTML document (no external assets) whose small script
+ * polls `/status.json` every second and draws the simulation clock, one price chart per book (SVG)
+ * and the miner leaderboard.
+ * @module
+ */
+
+/** The page served at `/`. */
+export const STATUS_PAGE_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>taos validator</title>
+<style>
+  body { font: 14px system-ui, sans-serif; margin: 1.5rem; color: #222; }
+  h1 { font-size: 1.3rem; margin: 0 0 .5rem; }
+  #clock { font-family: monospace; font-size: 1.1rem; }
+  #books { display: flex; flex-wrap: wrap; gap: 12px; margin: 1rem 0; }
+  .book { border: 1px solid #ccc; padding: 4px 8px; }
+  .book h2 { font-size: .9rem; margin: 0; }
+  svg { display: block; }
+  table { border-collapse: collapse; }
+  td, th { border-bottom: 1px solid #ddd; padding: 2px 10px; text-align: right; }
+  tr.silent td { color: #999; }
+</style>
+</head>
+<body>
+<h1>taos validator</h1>
+<div>simulation <span id="simulation">-</span> (seed <span id="seed">-</span>),
+  step <span id="step">0</span>, simulated time <span id="clock">waiting for the first publish</span></div>
+<div id="books"></div>
+<h2>Leaderboard</h2>
+<table id="leaderboard">
+  <thead><tr><th>#</th><th>uid</th><th>score</th><th>reward</th><th>pnl</th><th>answered</th></tr></thead>
+  <tbody></tbody>
+</table>
+<script>
+function clock(ns) {
+  const s = Math.floor(ns / 1e9), d = Math.floor(s / 86400);
+  const p = (v) => String(v).padStart(2, "0");
+  const t = p(Math.floor(s % 86400 / 3600)) + ":" + p(Math.floor(s % 3600 / 60)) + ":" + p(s % 60);
+  return (d > 0 ? d + "d " : "") + t;
+}
+function chart(points) {
+  const w = 240, h = 90;
+  if (points.length === 0) return '<svg width="' + w + '" height="' + h + '"></svg>';
+  const ts = points.map((p) => p[0]), ps = points.map((p) => p[1]);
+  const t0 = Math.min(...ts), t1 = Math.max(...ts), lo = Math.min(...ps), hi = Math.max(...ps);
+  const x = (t) => t1 === t0 ? w / 2 : (t - t0) / (t1 - t0) * (w - 4) + 2;
+  const y = (p) => hi === lo ? h / 2 : h - 2 - (p - lo) / (hi - lo) * (h - 4);
+  const path = points.map((p, i) => (i ? "L" : "M") + x(p[0]).toFixed(1) + " " + y(p[1]).toFixed(1)).join(" ");
+  return '<svg width="' + w + '" height="' + h + '"><path d="' + path + '" fill="none" stroke="#1565c0"/></svg>';
+}
+async function refresh() {
+  try {
+    const view = await (await fetch("status.json")).json();
+    document.getElementById("simulation").textContent = view.simulation;
+    document.getElementById("seed").textContent = view.seed;
+    document.getElementById("step").textContent = view.step;
+    document.getElementById("clock").textContent = view.timestamp === null ? "waiting for the first publish" : clock(view.timestamp);
+    document.getElementById("books").innerHTML = view.books.map((b) => {
+      const last = b.points.length ? b.points[b.points.length - 1][1].toFixed(2) : "-";
+      return '<div class="book" data-book="' + b.bookId + '"><h2>book ' + b.bookId + ' <span class="price">' + last + '</span></h2>' + chart(b.points) + '</div>';
+    }).join("");
+    document.querySelector("#leaderboard tbody").innerHTML = view.leaderboard.map((r, i) =>
+      '<tr data-uid="' + r.uid + '"' + (r.answered ? "" : ' class="silent"') + '><td>' + (i + 1) + '</td><td>' + r.uid +
+      '</td><td class="score">' + r.score.toFixed(6) + '</td><td>' + r.reward.toFixed(4) + '</td><td>' + r.pnl.toFixed(2) +
+      '</td><td>' + (r.answered ? "yes" : "no") + '</td></tr>').join("");
+    document.body.dataset.updated = String(view.step);
+  } catch (error) {
+    document.body.dataset.error = String(error);
+  }
+}
+refresh();
+setInterval(refresh, 1000);
+</script>
+</body>
+</html>
+`;
