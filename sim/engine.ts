@@ -12,6 +12,23 @@
  * @module
  */
 import type { SimConfig } from "./config.ts";
+import {
+  EVENT_SIZE,
+  EventKind,
+  nativeParams,
+  NONE,
+  ORDER_SIZE,
+  packInstructions,
+  packParams,
+  type RawEvent,
+  type RawInstruction,
+  type RawOrder,
+  readEvent,
+  readOrder,
+  SimStatus,
+  type SimSymbols,
+  simSymbols,
+} from "./native_sim.ts";
 
 /** Order side: 0 = BUY, 1 = SELL (the reference's enum values). */
 export type Direction = 0 | 1;
@@ -188,27 +205,568 @@ export interface SimEngineOptions {
   seed?: number;
   /** Worker threads for the books; default = number of cores. Output does not depend on it. */
   threads?: number;
+  /**
+   * Recorded feeds (optional): `fundamental` = seed prices, one per process update (they seed the
+   * fundamental price's draws, as the live BTC feed does in the reference); `external` = futures
+   * signal samples, one per sample interval. Without them both are generated from the seed.
+   */
+  feed?: { fundamental?: number[]; external?: number[] };
 }
+
+/** What one {@linkcode SimEngine.step} reports. */
+export interface StepResult {
+  /** Simulated ns at the end of the step. */
+  timestamp: number;
+  /** True for the last step of the run. */
+  final: boolean;
+  /** Messages processed during the step, all books. */
+  eventsProcessed: number;
+}
+
+/** Aggregated price level (prices and volumes in market units). */
+export interface LevelSummary {
+  price: number;
+  volume: number;
+}
+
+const rejectText: Record<number, string> = {
+  1: "volume is zero after rounding to the lot size",
+  2: "price is not positive or out of range",
+  3: "insufficient balance",
+  4: "post-only order would cross the book",
+  5: "fill-or-kill order cannot be filled completely",
+  6: "no liquidity on the opposite side",
+  7: "unknown book",
+};
 
 /** A running simulation: see the module doc. */
 export class SimEngine {
-  private constructor() {}
+  /** The validated configuration the engine runs. */
+  readonly config: SimConfig;
+  readonly #lib: SimSymbols;
+  #handle: Deno.PointerValue;
+  readonly #tick: number;
+  readonly #lot: number;
+  readonly #baseUnit: number;
+  readonly #quoteUnit: number;
+  #now = 0;
+  #final = false;
+  #pending: Notice[] = [];
+  #eventBuffer = new Uint8Array(EVENT_SIZE * 4096);
+  #orderBuffer = new Uint8Array(ORDER_SIZE * 256);
+
+  private constructor(config: SimConfig, lib: SimSymbols, handle: Deno.PointerValue) {
+    this.config = config;
+    this.#lib = lib;
+    this.#handle = handle;
+    const x = config.exchange;
+    this.#tick = 10 ** -x.priceDecimals;
+    this.#lot = 10 ** -x.volumeDecimals;
+    this.#baseUnit = 10 ** -x.baseDecimals;
+    this.#quoteUnit = 10 ** -x.quoteDecimals;
+    this.#now = config.start;
+  }
 
   /** Creates the native simulation. Throws on an invalid configuration. */
-  static create(_options: SimEngineOptions): SimEngine {
-    throw new Error("SimEngine is not available yet in this build");
+  static create(options: SimEngineOptions): SimEngine {
+    const config = { ...options.config, seed: options.seed ?? options.config.seed };
+    const threads = options.threads ?? 0;
+    if (!Number.isInteger(threads) || threads < 0 || threads > 1024) {
+      throw new RangeError(`threads: must be an integer in 0..1024 (0 = cores), got ${threads}`);
+    }
+    const lib = simSymbols();
+    const params = packParams(nativeParams(config, threads));
+    const out = new BigUint64Array(1);
+    const err = new Uint8Array(512);
+    const rc = lib.taos_sim_create(params, params.length, out, err, BigInt(err.length));
+    if (rc !== SimStatus.OK) {
+      const text = new TextDecoder().decode(err.subarray(0, err.indexOf(0)));
+      throw new Error(`invalid simulation config: ${text || `native error ${rc}`}`);
+    }
+    const engine = new SimEngine(config, lib, Deno.UnsafePointer.create(out[0]));
+    const feeds = [options.feed?.fundamental, options.feed?.external];
+    feeds.forEach((prices, series) => {
+      if (prices === undefined || prices.length === 0) return;
+      const data = new Float64Array(prices);
+      if (lib.taos_sim_set_feed(engine.#handle, series, data, BigInt(data.length)) !== 0) {
+        engine.close();
+        throw new Error("feed: prices must be positive finite numbers");
+      }
+    });
+    return engine;
+  }
+
+  /** Simulated ns of the last step end (the start before the first step). */
+  get now(): number {
+    return this.#now;
+  }
+
+  /** True once the final step has run. */
+  get ended(): boolean {
+    return this.#final;
+  }
+
+  #live(): Deno.PointerValue {
+    if (this.#handle === null) throw new Error("the simulation is closed");
+    return this.#handle;
+  }
+
+  /** Runs every book for one step (the publish interval) and reports it, or null once ended. */
+  step(): StepResult | null {
+    const handle = this.#live();
+    if (this.#final) return null;
+    const now = new BigUint64Array(1);
+    const events = new BigUint64Array(1);
+    const rc = this.#lib.taos_sim_advance(handle, now, events);
+    if (rc < 0) {
+      if (rc === SimStatus.ENDED) return null;
+      throw new Error(`native simulation failed (code ${rc})`);
+    }
+    this.#now = Number(now[0]);
+    this.#final = rc === 0;
+    return { timestamp: this.#now, final: this.#final, eventsProcessed: Number(events[0]) };
   }
 
   /** Runs every book to the next publish instant and returns the state, or null once ended. */
   advance(): PublishState | null {
-    throw new Error("not available yet");
+    let processed = 0;
+    for (;;) {
+      const result = this.step();
+      if (result === null) return null;
+      processed += result.eventsProcessed;
+      if (result.final || result.timestamp >= this.config.gracePeriod) {
+        return this.#publish(result, processed);
+      }
+      this.#pending = [];
+    }
   }
 
-  /** Queues a remote agent's instructions to arrive `delayNs` after the last publish instant. */
-  inject(_agentId: number, _instructions: Instruction[], _delayNs: number): void {
-    throw new Error("not available yet");
+  /** Raw records of a book's events during the last step (and injections since). */
+  rawEvents(bookId: number): RawEvent[] {
+    const handle = this.#live();
+    let n = Number(this.#lib.taos_sim_events(handle, bookId, this.#eventBuffer, BigInt(0)));
+    if (n * EVENT_SIZE > this.#eventBuffer.length) {
+      this.#eventBuffer = new Uint8Array(EVENT_SIZE * Math.max(n, 2 * this.#eventBuffer.length));
+    }
+    const capacity = BigInt(this.#eventBuffer.length / EVENT_SIZE);
+    n = Number(this.#lib.taos_sim_events(handle, bookId, this.#eventBuffer, capacity));
+    const view = new DataView(this.#eventBuffer.buffer);
+    const out: RawEvent[] = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = readEvent(view, i);
+    return out;
+  }
+
+  /** Up to `depth` aggregated levels of a side (0 bid, 1 ask), best first, in market units. */
+  levels(bookId: number, side: 0 | 1, depth: number): LevelSummary[] {
+    const prices = new BigInt64Array(Math.max(1, depth));
+    const volumes = new BigInt64Array(Math.max(1, depth));
+    const n = Number(
+      this.#lib.taos_sim_levels(this.#live(), bookId, side, BigInt(depth), prices, volumes),
+    );
+    const out: LevelSummary[] = [];
+    for (let i = 0; i < Math.min(n, depth); i++) {
+      out.push({ price: this.price(prices[i]), volume: this.volume(volumes[i]) });
+    }
+    return out;
+  }
+
+  /** Number of non-empty levels of a side. */
+  levelCount(bookId: number, side: 0 | 1): number {
+    const none = new BigInt64Array(1);
+    return Number(this.#lib.taos_sim_levels(this.#live(), bookId, side, 0n, none, none));
+  }
+
+  /** Balances of an account (remote id >= 0, background agent id < 0) on a book. */
+  balances(agentId: number, bookId: number): { base: Balance; quote: Balance } {
+    const out = new BigInt64Array(6);
+    if (this.#lib.taos_sim_balances(this.#live(), agentId, bookId, out) !== 0) {
+      throw new RangeError(`no account ${agentId} on book ${bookId}`);
+    }
+    const b = (i: number) => Number(out[i]) * this.#baseUnit;
+    const q = (i: number) => Number(out[i]) * this.#quoteUnit;
+    return {
+      base: { free: b(0), reserved: b(1), total: b(2) },
+      quote: { free: q(3), reserved: q(4), total: q(5) },
+    };
+  }
+
+  /** Raw balances in native units: base free, reserved, total, quote free, reserved, total. */
+  rawBalances(agentId: number, bookId: number): BigInt64Array {
+    const out = new BigInt64Array(6);
+    this.#lib.taos_sim_balances(this.#live(), agentId, bookId, out);
+    return out;
+  }
+
+  /** Values of the book's processes: fundamental price and external (futures) signal. */
+  processValues(bookId: number): { fundamental: number; external: number } {
+    const out = new Float64Array(2);
+    this.#lib.taos_sim_process_values(this.#live(), bookId, out);
+    return { fundamental: out[0], external: out[1] };
+  }
+
+  /** Account id of a background agent: group 0 init, 1 stylized, 2 hft, 3 algo, 4 futures. */
+  backgroundAgentId(group: 0 | 1 | 2 | 3 | 4, index: number): number {
+    return this.#lib.taos_sim_agent_id(this.#live(), group, index);
+  }
+
+  /** Ticks to a price. */
+  price(ticks: bigint): number {
+    return round(Number(ticks) * this.#tick, this.config.exchange.priceDecimals);
+  }
+
+  /** Lots to a volume in base units. */
+  volume(lots: bigint): number {
+    return round(Number(lots) * this.#lot, this.config.exchange.volumeDecimals);
+  }
+
+  /** Native quote units to quote. */
+  quote(units: bigint): number {
+    return Number(units) * this.#quoteUnit;
+  }
+
+  /**
+   * Queues a remote agent's instructions to arrive `delayNs` after the last publish instant.
+   * Invalid instructions (unknown book, non-finite numbers, ...) are skipped; returns how many
+   * were accepted. RESET_AGENT takes effect at once.
+   */
+  inject(agentId: number, instructions: Instruction[], delayNs: number): number {
+    const handle = this.#live();
+    if (!Number.isInteger(agentId) || agentId < 0 || agentId >= this.config.remoteAgentCount) {
+      return 0;
+    }
+    if (!Number.isFinite(delayNs) || delayNs < 0) return 0;
+    const raw: RawInstruction[] = [];
+    for (const instruction of instructions) {
+      const converted = this.#convert(instruction);
+      if (converted === null) continue;
+      if (instruction.type === "RESET_AGENT") {
+        for (let bookId = 0; bookId < this.config.books; bookId++) {
+          this.#pending.push({
+            timestamp: this.#now,
+            agentId,
+            bookId,
+            type: "RESPONSE_DISTRIBUTED_RESET_AGENT",
+            orderId: -1,
+            clientOrderId: null,
+          });
+        }
+      }
+      raw.push(...converted);
+    }
+    if (raw.length === 0) return 0;
+    const packed = packInstructions(raw);
+    const rc = this.#lib.taos_sim_inject(
+      handle,
+      agentId,
+      packed,
+      BigInt(raw.length),
+      BigInt(Math.round(delayNs)),
+    );
+    return rc < 0 ? 0 : rc;
+  }
+
+  #convert(x: Instruction): RawInstruction[] | null {
+    if (x.type === "RESET_AGENT") return [{ kind: 4 }];
+    if (!Number.isInteger(x.bookId) || x.bookId < 0 || x.bookId >= this.config.books) return null;
+    if (x.type === "CANCEL_ORDERS") {
+      const out: RawInstruction[] = [];
+      for (const c of x.cancellations) {
+        if (!Number.isInteger(c.orderId) || c.orderId < 0 || c.orderId >= NONE) continue;
+        const volume = c.volume == null ? 0n : this.#lots(c.volume);
+        if (volume === null || (c.volume != null && volume <= 0n)) continue;
+        out.push({ kind: 3, bookId: x.bookId, orderId: c.orderId, volume });
+      }
+      return out;
+    }
+    const client = x.clientOrderId ?? null;
+    if (client !== null && (!Number.isInteger(client) || client < 0 || client >= NONE)) return null;
+    if (x.direction !== 0 && x.direction !== 1) return null;
+    if (x.type === "PLACE_ORDER_MARKET") {
+      const quoteSized = x.currency === 1;
+      const volume = quoteSized ? this.#units(x.volume, this.#quoteUnit) : this.#lots(x.volume);
+      if (volume === null) return null;
+      return [{
+        kind: 2,
+        bookId: x.bookId,
+        direction: x.direction,
+        volume,
+        clientOrderId: client ?? NONE,
+        stpFlag: x.stpFlag ?? 0,
+        currency: quoteSized ? 1 : 0,
+      }];
+    }
+    const volume = this.#lots(x.volume);
+    const price = this.#units(x.price, this.#tick);
+    const tif = x.timeInForce ?? 0;
+    const expiry = x.expiryPeriod ?? 0;
+    if (volume === null || price === null || !Number.isFinite(expiry) || expiry < 0) return null;
+    return [{
+      kind: 1,
+      bookId: x.bookId,
+      direction: x.direction,
+      volume,
+      price,
+      clientOrderId: client ?? NONE,
+      postOnly: x.postOnly ?? false,
+      timeInForce: tif,
+      expiryNs: BigInt(Math.round(expiry)),
+      stpFlag: x.stpFlag ?? 0,
+    }];
+  }
+
+  /** A base volume to lots (rounded down to the lot), null when not a finite number. */
+  #lots(volume: number): bigint | null {
+    if (!Number.isFinite(volume) || volume < 0 || volume > 1e12) return null;
+    return BigInt(Math.floor(volume / this.#lot + 1e-9));
+  }
+
+  /** An amount to integer units (rounded to nearest), null when not a finite number. */
+  #units(value: number, unit: number): bigint | null {
+    if (!Number.isFinite(value) || value < 0 || value / unit > 9e15) return null;
+    return BigInt(Math.round(value / unit));
+  }
+
+  #publish(result: StepResult, processed: number): PublishState {
+    const books: BookState[] = [];
+    const notices: Notice[] = this.#pending;
+    this.#pending = [];
+    for (let bookId = 0; bookId < this.config.books; bookId++) {
+      const record: BookEvent[] = [];
+      for (const e of this.rawEvents(bookId)) {
+        const event = this.#bookEvent(e);
+        if (event !== null) record.push(event);
+        this.#notices(bookId, e, notices);
+      }
+      books.push({
+        bookId,
+        record,
+        bid: this.#detailedLevels(bookId, 0),
+        ask: this.#detailedLevels(bookId, 1),
+        fundamental: this.processValues(bookId).fundamental,
+      });
+    }
+    const accounts: RemoteAccount[] = [];
+    for (let agentId = 0; agentId < this.config.remoteAgentCount; agentId++) {
+      accounts.push(this.#account(agentId));
+    }
+    notices.sort((a, b) => a.timestamp - b.timestamp);
+    return {
+      timestamp: result.timestamp,
+      final: result.final,
+      books,
+      accounts,
+      notices,
+      eventsProcessed: processed,
+    };
+  }
+
+  #bookEvent(e: RawEvent): BookEvent | null {
+    const timestamp = Number(e.timestamp);
+    const direction = e.direction as Direction;
+    switch (e.kind) {
+      case EventKind.PLACE:
+        return {
+          event: "place",
+          orderId: e.orderId,
+          timestamp,
+          volume: this.volume(e.volume),
+          leverage: 0,
+          direction,
+          price: e.flags & 1 ? null : this.price(e.price),
+          agentId: e.agentId,
+          clientOrderId: e.clientOrderId === NONE ? null : e.clientOrderId,
+        };
+      case EventKind.TRADE:
+        return {
+          event: "trade",
+          tradeId: e.tradeId,
+          timestamp,
+          direction,
+          aggressingOrderId: e.orderId,
+          restingOrderId: e.restingOrderId,
+          volume: this.volume(e.volume),
+          price: this.price(e.price),
+          aggressingAgentId: e.agentId,
+          restingAgentId: e.restingAgentId,
+          fees: { maker: this.quote(e.feeMaker), taker: this.quote(e.feeTaker) },
+        };
+      case EventKind.CANCEL:
+        return {
+          event: "cancel",
+          orderId: e.orderId,
+          timestamp,
+          volume: this.volume(e.volume),
+          agentId: e.agentId,
+        };
+      default:
+        return null;
+    }
+  }
+
+  #notices(bookId: number, e: RawEvent, out: Notice[]): void {
+    const timestamp = Number(e.timestamp);
+    const client = (id: number) => id === NONE ? null : id;
+    const market = (e.flags & 1) === 1;
+    const placeType = market ? "PLACE_ORDER_MARKET" : "PLACE_ORDER_LIMIT";
+    if (e.kind === EventKind.PLACE && e.agentId >= 0) {
+      out.push({
+        timestamp,
+        agentId: e.agentId,
+        bookId,
+        type: `RESPONSE_DISTRIBUTED_${placeType}`,
+        orderId: e.orderId,
+        clientOrderId: client(e.clientOrderId),
+      });
+    } else if (e.kind === EventKind.REJECT) {
+      out.push({
+        timestamp,
+        agentId: e.agentId,
+        bookId,
+        type: `ERROR_RESPONSE_DISTRIBUTED_${placeType}`,
+        orderId: -1,
+        clientOrderId: client(e.clientOrderId),
+        message: rejectText[e.code] ?? `rejected (code ${e.code})`,
+      });
+    } else if (e.kind === EventKind.CANCEL && e.agentId >= 0) {
+      out.push({
+        timestamp,
+        agentId: e.agentId,
+        bookId,
+        type: "RESPONSE_DISTRIBUTED_CANCEL_ORDERS",
+        orderId: e.orderId,
+        clientOrderId: client(e.clientOrderId),
+      });
+    } else if (e.kind === EventKind.CANCEL_FAIL) {
+      out.push({
+        timestamp,
+        agentId: e.agentId,
+        bookId,
+        type: "ERROR_RESPONSE_DISTRIBUTED_CANCEL_ORDERS",
+        orderId: e.orderId,
+        clientOrderId: null,
+        message: `Order IDs ${e.orderId} do not exist.`,
+      });
+    } else if (e.kind === EventKind.TRADE) {
+      const price = this.price(e.price);
+      const volume = this.volume(e.volume);
+      const sides: [number, number, number, number][] = [
+        [e.agentId, e.orderId, e.clientOrderId, Number(e.feeTaker)],
+        [e.restingAgentId, e.restingOrderId, e.restingClientOrderId, Number(e.feeMaker)],
+      ];
+      for (const [agentId, orderId, clientOrderId, fee] of sides) {
+        if (agentId < 0) continue;
+        out.push({
+          timestamp,
+          agentId,
+          bookId,
+          type: "EVENT_TRADE",
+          orderId,
+          clientOrderId: client(clientOrderId),
+          trade: {
+            tradeId: e.tradeId,
+            price,
+            volume,
+            direction: e.direction as Direction,
+            fee: fee * this.#quoteUnit,
+          },
+        });
+      }
+    }
+  }
+
+  #readOrders(count: number, fill: (buffer: Uint8Array, capacity: bigint) => number): RawOrder[] {
+    if (count * ORDER_SIZE > this.#orderBuffer.length) {
+      this.#orderBuffer = new Uint8Array(ORDER_SIZE * count);
+    }
+    const n = Math.min(
+      count,
+      fill(this.#orderBuffer, BigInt(this.#orderBuffer.length / ORDER_SIZE)),
+    );
+    const view = new DataView(this.#orderBuffer.buffer);
+    const out: RawOrder[] = [];
+    for (let i = 0; i < n; i++) out.push(readOrder(view, i));
+    return out;
+  }
+
+  #detailedLevels(bookId: number, side: 0 | 1): Level[] {
+    const count = this.levelCount(bookId, side);
+    const prices = new BigInt64Array(Math.max(1, count));
+    const volumes = new BigInt64Array(Math.max(1, count));
+    this.#lib.taos_sim_levels(this.#live(), bookId, side, BigInt(count), prices, volumes);
+    const detailed = this.config.exchange.detailedDepth;
+    const levels: Level[] = [];
+    for (let i = 0; i < count; i++) {
+      const level: Level = { price: this.price(prices[i]), volume: this.volume(volumes[i]) };
+      if (i < detailed) {
+        const fill = (buffer: Uint8Array, capacity: bigint) =>
+          Number(
+            this.#lib.taos_sim_level_orders(
+              this.#live(),
+              bookId,
+              side,
+              BigInt(i),
+              buffer as Uint8Array<ArrayBuffer>,
+              capacity,
+            ),
+          );
+        const total = fill(this.#orderBuffer, 0n);
+        level.orders = this.#readOrders(total, fill).map((o) => ({
+          orderId: o.orderId,
+          timestamp: Number(o.timestamp),
+          volume: this.volume(o.volume),
+          leverage: 0,
+          direction: o.direction as Direction,
+        }));
+      }
+      levels.push(level);
+    }
+    return levels;
+  }
+
+  #account(agentId: number): RemoteAccount {
+    const holdings: RemoteAccount["holdings"] = [];
+    const orders: AccountOrder[][] = [];
+    const fees: RemoteAccount["fees"] = [];
+    const feeState = new Float64Array(3);
+    for (let bookId = 0; bookId < this.config.books; bookId++) {
+      holdings.push(this.balances(agentId, bookId));
+      const fill = (buffer: Uint8Array, capacity: bigint) =>
+        Number(
+          this.#lib.taos_sim_account_orders(
+            this.#live(),
+            agentId,
+            bookId,
+            buffer as Uint8Array<ArrayBuffer>,
+            capacity,
+          ),
+        );
+      const total = fill(this.#orderBuffer, 0n);
+      orders.push(
+        this.#readOrders(total, fill).map((o) => ({
+          orderId: o.orderId,
+          timestamp: Number(o.timestamp),
+          volume: this.volume(o.volume),
+          leverage: 0,
+          direction: o.direction as Direction,
+          price: this.price(o.price),
+          clientOrderId: o.clientOrderId === NONE ? null : o.clientOrderId,
+        })),
+      );
+      this.#lib.taos_sim_fee_state(this.#live(), agentId, bookId, feeState);
+      fees.push({ volume: feeState[0], makerFeeRate: feeState[1], takerFeeRate: feeState[2] });
+    }
+    return { agentId, holdings, orders, fees };
   }
 
   /** Frees the native handle; the engine is unusable afterwards. */
-  close(): void {}
+  close(): void {
+    if (this.#handle !== null) {
+      this.#lib.taos_sim_destroy(this.#handle);
+      this.#handle = null;
+    }
+  }
+}
+
+function round(value: number, decimals: number): number {
+  return Number(value.toFixed(decimals));
 }

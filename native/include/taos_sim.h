@@ -81,7 +81,7 @@ enum taos_sim_reject {
   TAOS_SIM_REJ_BOOK = 7,         /* unknown book */
 };
 
-/* One record of a book's event stream (80 bytes, little-endian, no padding holes). */
+/* One record of a book's event stream (72 bytes, little-endian, no padding holes). */
 typedef struct {
   uint64_t timestamp;
   int64_t price;     /* ticks; 0 for market placements */
@@ -95,10 +95,10 @@ typedef struct {
   int32_t resting_agent_id;
   uint32_t client_order_id; /* 0xFFFFFFFF = none */
   uint8_t kind, direction, code, flags;
-  uint32_t reserved;
+  uint32_t reserved; /* trade: the resting side's client order id */
 } taos_sim_event;
 
-/* One remote instruction (64 bytes). */
+/* One remote instruction (56 bytes). */
 typedef struct {
   uint8_t kind; /* 1 limit, 2 market, 3 cancel, 4 reset */
   uint8_t direction, time_in_force, stp_flag;
@@ -134,6 +134,12 @@ uint32_t taos_sim_param_count(void);
 int taos_sim_create(const double *params, uint32_t param_count, taos_sim **out, char *err,
                     size_t err_len);
 void taos_sim_destroy(taos_sim *sim);
+
+/* Supplies a recorded price feed before the first advance: series 0 = fundamental seed prices,
+ * one per process update (the update's random draws are seeded from it; the last one repeats when
+ * the feed is shorter than the run), series 1 = external signal samples, one per sample interval
+ * (the signal stalls when they run out). Prices must be positive. */
+int taos_sim_set_feed(taos_sim *sim, int series, const double *prices, size_t count);
 
 /* Runs every book to the next publish instant. Returns 1 when the run continues, 0 for the final
  * state, TAOS_SIM_ERR_ENDED after that. now_ns = the publish instant; events = messages processed

@@ -177,6 +177,7 @@ typedef struct {
   /* events since the last publish */
   taos_sim_event *events;
   size_t n_events, cap_events;
+  size_t kept_events; /* recorded after the last advance (injections): kept for the next one */
   /* processes */
   sim_rng fund_rng, ext_rng;
   double fund_value, fund_w, fund_j;
@@ -204,9 +205,12 @@ struct taos_sim {
   sim_sty_params *sty_params;
   sim_book *books;
   uint64_t now, cutoff;
-  bool started, ended;
+  bool ended;
+  /* optional recorded price feeds: fundamental seed prices per update, external samples */
+  double *feed[2];
+  size_t feed_len[2];
   /* thread pool */
-  void *pool;
+  struct sim_pool *pool;
 };
 
 /* market (sim_market.c) */
@@ -225,6 +229,15 @@ const sim_order *sim_order_by_id(const sim_book *book, uint32_t id);
 void sim_fee_rates(sim_book *book, uint32_t slot, double *maker, double *taker, int64_t *volume);
 void sim_initial_account(const struct taos_sim *sim, uint32_t book, uint32_t slot,
                          sim_account *out);
+void sim_local_balances(const sim_config *cfg, const sim_balances_cfg *bal, uint32_t local,
+                        sim_account *out);
+
+size_t sim_book_levels(const sim_book *book, int side, size_t max_levels, int64_t *prices,
+                       int64_t *volumes);
+size_t sim_book_level_orders(const sim_book *book, int side, size_t level_index,
+                             taos_sim_order *out, size_t capacity);
+size_t sim_book_account_orders(const sim_book *book, uint32_t slot, taos_sim_order *out,
+                               size_t capacity);
 
 /* agents (sim_agents.c) */
 int sim_agents_init(struct taos_sim *sim);

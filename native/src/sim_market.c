@@ -79,9 +79,7 @@ void sim_initial_account(const struct taos_sim *sim, uint32_t book, uint32_t slo
   out->quote_free = to_units(quote, cfg->quote_dp);
 }
 
-/* Balances of a local agent group draw (same for every book): exported for sim_core. */
-void sim_local_balances(const sim_config *cfg, const sim_balances_cfg *bal, uint32_t local,
-                        sim_account *out);
+/* Balances of a background agent: one draw, the same on every book. */
 void sim_local_balances(const sim_config *cfg, const sim_balances_cfg *bal, uint32_t local,
                         sim_account *out) {
   sim_rng rng;
@@ -757,4 +755,58 @@ void sim_reset_account(sim_book *book, uint32_t slot) {
   for (size_t i = 0; i < n; i++) sim_heap_push(&rebuilt, &items[i]);
   free(items);
   book->heap = rebuilt;
+}
+
+/* ---- read access for publishing ---- */
+static int64_t next_level(const sim_book *book, int s, int64_t price) {
+  const sim_side *side = &book->side[s];
+  return s == 0 ? scan_down(side, price - 1) : scan_up(side, price + 1, book->bits_words);
+}
+
+/* Price of the level_index-th level of a side (best = 0), or -1. */
+static int64_t level_price(const sim_book *book, int s, size_t level_index) {
+  int64_t price = book->side[s].best;
+  for (size_t i = 0; i < level_index && price >= 0; i++) price = next_level(book, s, price);
+  return price;
+}
+
+size_t sim_book_levels(const sim_book *book, int s, size_t max_levels, int64_t *prices,
+                       int64_t *volumes) {
+  size_t n = 0;
+  for (int64_t price = book->side[s].best; price >= 0; price = next_level(book, s, price)) {
+    if (n < max_levels) {
+      prices[n] = price;
+      volumes[n] = book->side[s].levels[price].volume;
+    }
+    n++;
+  }
+  return n;
+}
+
+static void copy_order(const sim_book *book, const sim_order *o, taos_sim_order *out) {
+  *out = (taos_sim_order){.timestamp = o->timestamp, .price = o->price, .volume = o->volume,
+                          .order_id = o->id, .agent_id = sim_agent_id(book->sim, o->slot),
+                          .client_order_id = o->client, .direction = o->dir};
+}
+
+size_t sim_book_level_orders(const sim_book *book, int s, size_t level_index, taos_sim_order *out,
+                             size_t capacity) {
+  int64_t price = level_price(book, s, level_index);
+  if (price < 0) return 0;
+  size_t n = 0;
+  for (uint32_t i = book->side[s].levels[price].head; i != SIM_NONE; i = book->orders[i].next) {
+    if (n < capacity) copy_order(book, &book->orders[i], &out[n]);
+    n++;
+  }
+  return n;
+}
+
+size_t sim_book_account_orders(const sim_book *book, uint32_t slot, taos_sim_order *out,
+                               size_t capacity) {
+  size_t n = 0;
+  for (uint32_t i = book->owner_head[slot]; i != SIM_NONE; i = book->orders[i].owner_next) {
+    if (n < capacity) copy_order(book, &book->orders[i], &out[n]);
+    n++;
+  }
+  return n;
 }

@@ -1,0 +1,630 @@
+/* The simulation driver: decodes the configuration, builds the books and agents, runs each book's
+ * discrete-event loop up to the next publish instant on a pool of threads, updates the stochastic
+ * processes on their grid, and takes remote instructions between steps.
+ *
+ * Books are independent realizations (own queue, own streams, own agent state), so running them on
+ * any number of threads gives bit-identical results. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sim_internal.h"
+
+#define NS_PER_DAY 86400e9
+
+_Static_assert(sizeof(taos_sim_event) == 72, "taos_sim_event layout");
+_Static_assert(sizeof(taos_sim_instruction) == 56, "taos_sim_instruction layout");
+_Static_assert(sizeof(taos_sim_order) == 40, "taos_sim_order layout");
+
+static const char *const param_names[] = {
+#define TAOS_SIM_PARAM_NAME(name) #name,
+    TAOS_SIM_PARAMS(TAOS_SIM_PARAM_NAME)
+#undef TAOS_SIM_PARAM_NAME
+};
+
+const char *taos_sim_param_name(uint32_t index) {
+  return index < TAOS_SIM_PARAM_COUNT ? param_names[index] : NULL;
+}
+
+uint32_t taos_sim_param_count(void) { return TAOS_SIM_PARAM_COUNT; }
+
+/* ---------------- configuration ---------------- */
+static int fail(char *err, size_t err_len, const char *message, const char *field) {
+  if (err && err_len) snprintf(err, err_len, "%s: %s", field, message);
+  return TAOS_SIM_ERR_CONFIG;
+}
+
+static int decode_balances(const double *p, int first, sim_balances_cfg *out, char *err,
+                           size_t err_len) {
+  out->kind = (int)p[first];
+  out->a = p[first + 1];
+  out->b = p[first + 2];
+  out->c = p[first + 3];
+  out->d = p[first + 4];
+  const char *name = param_names[first];
+  if (out->kind < 0 || out->kind > 2) return fail(err, err_len, "unknown balance kind", name);
+  if (out->kind == 0 && (!(out->a >= 0) || !(out->b >= 0))) {
+    return fail(err, err_len, "fixed balances must be non-negative", name);
+  }
+  if (out->kind > 0 && !(out->a > 0 && out->b > 0 && out->c > 0 && out->d > 0)) {
+    return fail(err, err_len, "pareto scale, shape, wealth and price must be positive", name);
+  }
+  return TAOS_SIM_OK;
+}
+
+static int decode(const double *params, uint32_t count, sim_config *cfg, char *err,
+                  size_t err_len) {
+  if (params == NULL || count != TAOS_SIM_PARAM_COUNT) {
+    return fail(err, err_len, "wrong parameter count", "params");
+  }
+  memset(cfg, 0, sizeof *cfg);
+  for (uint32_t i = 0; i < count; i++) {
+    if (!isfinite(params[i])) return fail(err, err_len, "must be a finite number", param_names[i]);
+    cfg->p[i] = params[i];
+  }
+  const double *p = cfg->p;
+  cfg->seed = (uint64_t)P(cfg, seed);
+  cfg->start = (uint64_t)P(cfg, start);
+  cfg->duration = (uint64_t)P(cfg, duration);
+  cfg->step = (uint64_t)P(cfg, step);
+  cfg->grace = (uint64_t)P(cfg, grace_period);
+  if (!(P(cfg, duration) > 0)) return fail(err, err_len, "must be positive", "duration");
+  if (!(P(cfg, step) > 0)) return fail(err, err_len, "must be positive", "step");
+  if (!(P(cfg, books) >= 1 && P(cfg, books) <= 4096)) {
+    return fail(err, err_len, "must be between 1 and 4096", "books");
+  }
+  if (!(P(cfg, remote_agents) >= 0 && P(cfg, remote_agents) <= 65536)) {
+    return fail(err, err_len, "must be between 0 and 65536", "remote_agents");
+  }
+  if (!(P(cfg, threads) >= 0 && P(cfg, threads) <= 1024)) {
+    return fail(err, err_len, "must be between 0 (= cores) and 1024", "threads");
+  }
+  cfg->books = (uint32_t)P(cfg, books);
+  cfg->remote = (uint32_t)P(cfg, remote_agents);
+  cfg->threads = (uint32_t)P(cfg, threads);
+  cfg->reference = P(cfg, reference_dynamics) != 0;
+  cfg->price_dp = (int)P(cfg, price_decimals);
+  cfg->volume_dp = (int)P(cfg, volume_decimals);
+  cfg->base_dp = (int)P(cfg, base_decimals);
+  cfg->quote_dp = (int)P(cfg, quote_decimals);
+  if (cfg->price_dp < 0 || cfg->price_dp > 8) {
+    return fail(err, err_len, "must be between 0 and 8", "price_decimals");
+  }
+  if (cfg->volume_dp < 0 || cfg->volume_dp > 8) {
+    return fail(err, err_len, "must be between 0 and 8", "volume_decimals");
+  }
+  if (cfg->base_dp < cfg->volume_dp || cfg->base_dp > 12) {
+    return fail(err, err_len, "must be between volume_decimals and 12", "base_decimals");
+  }
+  if (cfg->quote_dp < cfg->price_dp + cfg->volume_dp || cfg->quote_dp > 12) {
+    return fail(err, err_len, "must be between price_decimals + volume_decimals and 12",
+                "quote_decimals");
+  }
+  cfg->tick = pow(10.0, -cfg->price_dp);
+  cfg->lot = pow(10.0, -cfg->volume_dp);
+  if (!(P(cfg, initial_price) > cfg->tick * 2 && P(cfg, initial_price) * 4 / cfg->tick < 4e6)) {
+    return fail(err, err_len, "must be above two ticks and below 1e6 ticks", "initial_price");
+  }
+  if (!(P(cfg, update_period) >= 1)) return fail(err, err_len, "must be positive", "update_period");
+  if (!(P(cfg, ext_sample_interval) >= 1)) {
+    return fail(err, err_len, "must be positive", "ext_sample_interval");
+  }
+  cfg->fee_slots = (uint32_t)P(cfg, fee_history_slots);
+  cfg->fee_period = (uint64_t)P(cfg, fee_slot_period);
+  cfg->fee_tiers = (uint32_t)P(cfg, fee_tier_count);
+  if (cfg->fee_slots < 1 || cfg->fee_slots > 1000) {
+    return fail(err, err_len, "must be between 1 and 1000", "fee_history_slots");
+  }
+  if (cfg->fee_period < 1) return fail(err, err_len, "must be positive", "fee_slot_period");
+  if (cfg->fee_tiers < 1 || cfg->fee_tiers > 8) {
+    return fail(err, err_len, "must be between 1 and 8", "fee_tier_count");
+  }
+  for (uint32_t i = 0; i < cfg->fee_tiers; i++) {
+    int base = TAOS_SIM_P_fee_volume_0 + 3 * (int)i;
+    cfg->fee_volume[i] = p[base];
+    cfg->fee_maker[i] = p[base + 1];
+    cfg->fee_taker[i] = p[base + 2];
+    if (!(fabs(cfg->fee_maker[i]) < 1 && fabs(cfg->fee_taker[i]) < 1)) {
+      return fail(err, err_len, "fee rates must lie strictly inside (-1, 1)", param_names[base]);
+    }
+    if (i > 0 && !(cfg->fee_volume[i] > cfg->fee_volume[i - 1])) {
+      return fail(err, err_len, "tiers must have increasing volumes", param_names[base]);
+    }
+  }
+  int rc;
+  if ((rc = decode_balances(p, TAOS_SIM_P_remote_bal_kind, &cfg->remote_bal, err, err_len)) ||
+      (rc = decode_balances(p, TAOS_SIM_P_init_bal_kind, &cfg->init_bal, err, err_len)) ||
+      (rc = decode_balances(p, TAOS_SIM_P_sty_bal_kind, &cfg->sty_bal, err, err_len)) ||
+      (rc = decode_balances(p, TAOS_SIM_P_hft_bal_kind, &cfg->hft_bal, err, err_len)) ||
+      (rc = decode_balances(p, TAOS_SIM_P_algo_bal_kind, &cfg->algo_bal, err, err_len)) ||
+      (rc = decode_balances(p, TAOS_SIM_P_fut_bal_kind, &cfg->fut_bal, err, err_len))) {
+    return rc;
+  }
+  static const int counts[] = {TAOS_SIM_P_init_count, TAOS_SIM_P_sty_count, TAOS_SIM_P_hft_count,
+                               TAOS_SIM_P_algo_count, TAOS_SIM_P_fut_count};
+  for (int i = 0; i < 5; i++) {
+    if (!(p[counts[i]] >= 0 && p[counts[i]] <= 100000)) {
+      return fail(err, err_len, "must be between 0 and 100000", param_names[counts[i]]);
+    }
+  }
+  cfg->n_init = (uint32_t)P(cfg, init_count);
+  cfg->n_sty = (uint32_t)P(cfg, sty_count);
+  cfg->n_hft = (uint32_t)P(cfg, hft_count);
+  cfg->n_algo = (uint32_t)P(cfg, algo_count);
+  cfg->n_fut = (uint32_t)P(cfg, fut_count);
+  if (cfg->n_sty && !(P(cfg, sty_tau_f) > 0 && P(cfg, sty_r_aversion) > 0 && P(cfg, sty_ray) > 0)) {
+    return fail(err, err_len, "tauF, r_aversion and opLatencyScaleRay must be positive",
+                "sty_tau_f");
+  }
+  if (cfg->n_hft && !(P(cfg, hft_psi) > 0 && P(cfg, hft_gamma) > 0 && P(cfg, hft_kappa) > 0 &&
+                      P(cfg, hft_ray) > 0)) {
+    return fail(err, err_len, "psi, gamma, kappa and opLatencyScaleRay must be positive",
+                "hft_psi");
+  }
+  if (cfg->n_fut && !(P(cfg, fut_ray) > 0 && P(cfg, fut_volume) > 0)) {
+    return fail(err, err_len, "volume and opLatencyScaleRay must be positive", "fut_volume");
+  }
+  if (cfg->n_algo && !(P(cfg, algo_vbs) > 0)) return fail(err, err_len, "must be positive", "algo_vbs");
+  return TAOS_SIM_OK;
+}
+
+/* ---------------- stochastic processes ---------------- */
+/* The fundamental price: GBM plus compound-Poisson log-jumps on the update grid. Each update
+ * draws from a stream derived from (seed, book, update index) and, when a recorded feed is given,
+ * the feed price of that update: reproducible offline, and following the feed's randomness when
+ * one is supplied. */
+static void update_fundamental(sim_book *book, uint64_t t) {
+  const struct taos_sim *sim = book->sim;
+  const sim_config *cfg = &sim->cfg;
+  if (t - book->fund_last_seed < (uint64_t)P(cfg, fund_seed_interval) && book->fund_k > 0) return;
+  book->fund_last_seed = t;
+  uint64_t k = ++book->fund_k;
+  uint64_t seed = cfg->seed;
+  if (sim->feed_len[0]) {
+    size_t i = k - 1 < sim->feed_len[0] ? k - 1 : sim->feed_len[0] - 1;
+    seed ^= (uint64_t)llround(sim->feed[0][i] * 100.0) * 0x9E3779B97F4A7C15ull;
+  }
+  sim_rng rng;
+  sim_rng_seed(&rng, seed, book->id, k, SIM_RNG_FUNDAMENTAL);
+  double dt = P(cfg, update_period) / NS_PER_DAY;
+  double mu = P(cfg, fund_mu), sigma = P(cfg, fund_sigma);
+  book->fund_w += sim_normal(&rng, 0, sqrt(dt));
+  uint32_t jumps = sim_poisson(&rng, P(cfg, fund_lambda));
+  double jump = sim_normal(&rng, P(cfg, fund_mu_jump), P(cfg, fund_sigma_jump));
+  book->fund_j += jumps * jump;
+  book->fund_value = P(cfg, initial_price) *
+                     exp((mu - 0.5 * sigma * sigma) * (double)k * dt + sigma * book->fund_w +
+                         book->fund_j);
+}
+
+/* The external (futures) signal: a new sample every sample interval, identical on every book
+ * (the stream depends on the seed and sample index only), or the recorded feed's samples. */
+static void update_external(sim_book *book, uint64_t t) {
+  const struct taos_sim *sim = book->sim;
+  const sim_config *cfg = &sim->cfg;
+  if (t - book->ext_last_seed < (uint64_t)P(cfg, ext_seed_interval) && book->ext_count > 0) return;
+  uint64_t due = (t - cfg->start) / (uint64_t)P(cfg, ext_sample_interval);
+  if (due <= book->ext_count) return; /* no new observation: retry at the next update */
+  while (book->ext_count < due) {
+    uint32_t j = ++book->ext_count;
+    if (sim->feed_len[1]) {
+      if (j - 1 >= sim->feed_len[1]) { /* the feed ran out: it stalls */
+        book->ext_count = j - 1;
+        return;
+      }
+      book->ext_value = sim->feed[1][j - 1];
+    } else {
+      sim_rng rng;
+      sim_rng_seed(&rng, cfg->seed, SIM_NONE, j, SIM_RNG_EXTERNAL);
+      book->ext_value *= exp(sim_normal(&rng, 0, P(cfg, ext_sigma)));
+    }
+  }
+  book->ext_last_seed = t;
+}
+
+/* Updates the processes at every grid time k U with last_update < k U <= t. */
+static void update_processes(sim_book *book, uint64_t t) {
+  uint64_t period = (uint64_t)P(&book->sim->cfg, update_period);
+  while (book->last_update + period <= t) {
+    book->last_update += period;
+    update_fundamental(book, book->last_update);
+    update_external(book, book->last_update);
+  }
+}
+
+/* ---------------- the event loop of one book ---------------- */
+static void deliver(sim_book *book, const sim_msg *msg) {
+  switch (msg->kind) {
+  case MSG_PLACE_LIMIT: sim_place_limit(book, msg); break;
+  case MSG_PLACE_MARKET: sim_place_market(book, msg); break;
+  case MSG_CANCEL: sim_cancel(book, msg); break;
+  default: sim_agents_handle(book, msg); break;
+  }
+}
+
+/* Processes every message arriving before cutoff, in (arrival, insertion) order. */
+static void run_book(sim_book *book, uint64_t cutoff) {
+  if (book->kept_events) { /* drop what the previous publish carried, keep later injections */
+    memmove(book->events, book->events + book->kept_events,
+            (book->n_events - book->kept_events) * sizeof *book->events);
+    book->n_events -= book->kept_events;
+  }
+  book->messages = 0;
+  while (book->heap.size > 0 && book->heap.items[0].time < cutoff && !book->error) {
+    sim_msg msg;
+    sim_heap_pop(&book->heap, &msg);
+    update_processes(book, msg.time);
+    book->now = msg.time;
+    deliver(book, &msg);
+    book->messages++;
+  }
+  update_processes(book, cutoff);
+  book->now = cutoff;
+  book->kept_events = book->n_events;
+}
+
+/* ---------------- thread pool ---------------- */
+struct sim_pool {
+  pthread_t *threads;
+  uint32_t n_threads;
+  pthread_mutex_t mutex;
+  pthread_cond_t work, done;
+  uint64_t generation;
+  uint32_t next, finished;
+  uint64_t cutoff;
+  bool quit;
+  taos_sim *sim;
+};
+
+/* Takes books until none is left; called with the mutex held, returns with it held. */
+static void drain(struct sim_pool *pool) {
+  taos_sim *sim = pool->sim;
+  while (pool->next < sim->cfg.books) {
+    uint32_t b = pool->next++;
+    uint64_t cutoff = pool->cutoff;
+    pthread_mutex_unlock(&pool->mutex);
+    run_book(&sim->books[b], cutoff);
+    pthread_mutex_lock(&pool->mutex);
+    if (++pool->finished == sim->cfg.books) pthread_cond_broadcast(&pool->done);
+  }
+}
+
+static void *worker(void *arg) {
+  struct sim_pool *pool = arg;
+  pthread_mutex_lock(&pool->mutex);
+  uint64_t seen = pool->generation;
+  for (;;) {
+    while (!pool->quit && pool->generation == seen) pthread_cond_wait(&pool->work, &pool->mutex);
+    if (pool->quit) break;
+    seen = pool->generation;
+    drain(pool);
+  }
+  pthread_mutex_unlock(&pool->mutex);
+  return NULL;
+}
+
+static int pool_start(taos_sim *sim, uint32_t threads) {
+  struct sim_pool *pool = calloc(1, sizeof *pool);
+  if (pool == NULL) return TAOS_SIM_ERR_MEMORY;
+  pool->sim = sim;
+  pthread_mutex_init(&pool->mutex, NULL);
+  pthread_cond_init(&pool->work, NULL);
+  pthread_cond_init(&pool->done, NULL);
+  sim->pool = pool;
+  /* the calling thread works too */
+  uint32_t extra = threads > 1 ? threads - 1 : 0;
+  pool->threads = calloc(extra ? extra : 1, sizeof(pthread_t));
+  if (pool->threads == NULL) return TAOS_SIM_ERR_MEMORY;
+  for (uint32_t i = 0; i < extra; i++) {
+    if (pthread_create(&pool->threads[i], NULL, worker, pool) != 0) break;
+    pool->n_threads++;
+  }
+  return TAOS_SIM_OK;
+}
+
+static void pool_stop(struct sim_pool *pool) {
+  if (pool == NULL) return;
+  pthread_mutex_lock(&pool->mutex);
+  pool->quit = true;
+  pthread_cond_broadcast(&pool->work);
+  pthread_mutex_unlock(&pool->mutex);
+  for (uint32_t i = 0; i < pool->n_threads; i++) pthread_join(pool->threads[i], NULL);
+  pthread_mutex_destroy(&pool->mutex);
+  pthread_cond_destroy(&pool->work);
+  pthread_cond_destroy(&pool->done);
+  free(pool->threads);
+  free(pool);
+}
+
+static void pool_run(struct sim_pool *pool, uint64_t cutoff) {
+  pthread_mutex_lock(&pool->mutex);
+  pool->cutoff = cutoff;
+  pool->next = 0;
+  pool->finished = 0;
+  pool->generation++;
+  pthread_cond_broadcast(&pool->work);
+  drain(pool);
+  while (pool->finished < pool->sim->cfg.books) pthread_cond_wait(&pool->done, &pool->mutex);
+  pthread_mutex_unlock(&pool->mutex);
+}
+
+/* ---------------- lifecycle ---------------- */
+static void schedule_start(sim_book *book) {
+  const struct taos_sim *sim = book->sim;
+  const sim_config *cfg = &sim->cfg;
+  uint64_t t0 = cfg->start;
+  sim_msg start = {.time = t0, .kind = MSG_INIT_START, .slot = sim->local_base};
+  if (cfg->n_init) sim_send(book, &start);
+  /* first snapshots: HFT request at once (1 ns there and back), stylized traders subscribe first
+   * (one more ns), futures traders ask after one second */
+  for (uint32_t k = 0; k < cfg->n_hft; k++) {
+    sim_msg poll = {.time = t0 + 2, .kind = MSG_POLL, .slot = sim->local_base + sim->off_hft + k};
+    sim_send(book, &poll);
+  }
+  for (uint32_t k = 0; k < cfg->n_sty; k++) {
+    sim_msg poll = {.time = t0 + 3, .kind = MSG_POLL, .slot = sim->local_base + sim->off_sty + k};
+    sim_send(book, &poll);
+  }
+  for (uint32_t k = 0; k < cfg->n_fut; k++) {
+    sim_msg poll = {.time = t0 + 1000000001ull, .kind = MSG_POLL,
+                    .slot = sim->local_base + sim->off_fut + k};
+    sim_send(book, &poll);
+  }
+}
+
+int taos_sim_create(const double *params, uint32_t param_count, taos_sim **out, char *err,
+                    size_t err_len) {
+  if (out == NULL) return TAOS_SIM_ERR_ARGUMENT;
+  *out = NULL;
+  taos_sim *sim = calloc(1, sizeof *sim);
+  if (sim == NULL) return TAOS_SIM_ERR_MEMORY;
+  int rc = decode(params, param_count, &sim->cfg, err, err_len);
+  if (rc) {
+    free(sim);
+    return rc;
+  }
+  const sim_config *cfg = &sim->cfg;
+  sim->off_init = 0;
+  sim->off_sty = cfg->n_init;
+  sim->off_hft = sim->off_sty + cfg->n_sty;
+  sim->off_algo = sim->off_hft + cfg->n_hft;
+  sim->off_fut = sim->off_algo + cfg->n_algo;
+  uint32_t n_local = sim->off_fut + cfg->n_fut;
+  sim->local_base = cfg->remote;
+  sim->n_slots = cfg->remote + n_local;
+  sim->now = cfg->start;
+  sim->local_ids = malloc((n_local ? n_local : 1) * sizeof(int32_t));
+  sim->local_start = calloc(n_local ? n_local : 1, sizeof(sim_account));
+  sim->books = calloc(cfg->books, sizeof(sim_book));
+  if (!sim->local_ids || !sim->local_start || !sim->books) goto oom;
+  const sim_balances_cfg *templates[] = {&cfg->init_bal, &cfg->sty_bal, &cfg->hft_bal,
+                                         &cfg->algo_bal, &cfg->fut_bal};
+  const uint32_t offsets[] = {sim->off_init, sim->off_sty, sim->off_hft, sim->off_algo,
+                              sim->off_fut, n_local};
+  for (int g = 0; g < 5; g++) {
+    for (uint32_t i = offsets[g]; i < offsets[g + 1]; i++) {
+      sim->local_ids[i] = -1 - (int32_t)i;
+      sim_local_balances(cfg, templates[g], i, &sim->local_start[i]);
+    }
+  }
+  if ((rc = sim_agents_init(sim)) != TAOS_SIM_OK) goto fail_rc;
+  for (uint32_t b = 0; b < cfg->books; b++) {
+    sim_book *book = &sim->books[b];
+    book->sim = sim;
+    book->id = b;
+    book->now = cfg->start;
+    book->last_update = cfg->start;
+    book->fund_value = book->ext_value = P(cfg, initial_price);
+    if ((rc = sim_book_init(book)) != TAOS_SIM_OK) goto fail_rc;
+    if ((rc = sim_agents_book_init(book)) != TAOS_SIM_OK) goto fail_rc;
+    schedule_start(book);
+    if (book->error) goto oom;
+  }
+  uint32_t threads = cfg->threads;
+  if (threads == 0) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    threads = cores > 0 ? (uint32_t)cores : 1;
+  }
+  if (threads > cfg->books) threads = cfg->books;
+  if ((rc = pool_start(sim, threads)) != TAOS_SIM_OK) goto fail_rc;
+  *out = sim;
+  return TAOS_SIM_OK;
+oom:
+  rc = TAOS_SIM_ERR_MEMORY;
+fail_rc:
+  if (err && err_len) snprintf(err, err_len, "simulation setup failed (code %d)", rc);
+  taos_sim_destroy(sim);
+  return rc;
+}
+
+void taos_sim_destroy(taos_sim *sim) {
+  if (sim == NULL) return;
+  pool_stop(sim->pool);
+  if (sim->books) {
+    for (uint32_t b = 0; b < sim->cfg.books; b++) {
+      if (sim->books[b].sim == NULL) continue;
+      sim_agents_book_free(&sim->books[b]);
+      sim_book_free(&sim->books[b]);
+    }
+  }
+  free(sim->books);
+  free(sim->local_ids);
+  free(sim->local_start);
+  free(sim->sty_params);
+  free(sim->feed[0]);
+  free(sim->feed[1]);
+  free(sim);
+}
+
+int taos_sim_set_feed(taos_sim *sim, int series, const double *prices, size_t count) {
+  if (sim == NULL || series < 0 || series > 1 || (count && prices == NULL)) {
+    return TAOS_SIM_ERR_ARGUMENT;
+  }
+  if (sim->now != sim->cfg.start) return TAOS_SIM_ERR_ARGUMENT; /* only before the first step */
+  for (size_t i = 0; i < count; i++) {
+    if (!(prices[i] > 0) || !isfinite(prices[i])) return TAOS_SIM_ERR_ARGUMENT;
+  }
+  double *copy = NULL;
+  if (count) {
+    copy = malloc(count * sizeof *copy);
+    if (copy == NULL) return TAOS_SIM_ERR_MEMORY;
+    memcpy(copy, prices, count * sizeof *copy);
+  }
+  free(sim->feed[series]);
+  sim->feed[series] = copy;
+  sim->feed_len[series] = count;
+  return TAOS_SIM_OK;
+}
+
+int taos_sim_advance(taos_sim *sim, uint64_t *now_ns, uint64_t *events) {
+  if (sim == NULL) return TAOS_SIM_ERR_ARGUMENT;
+  if (sim->ended) return TAOS_SIM_ERR_ENDED;
+  const sim_config *cfg = &sim->cfg;
+  uint64_t end = cfg->start + cfg->duration;
+  uint64_t cutoff = sim->now + cfg->step < end ? sim->now + cfg->step : end;
+  pool_run(sim->pool, cutoff);
+  uint64_t total = 0;
+  for (uint32_t b = 0; b < cfg->books; b++) {
+    if (sim->books[b].error) return sim->books[b].error;
+    total += sim->books[b].messages;
+  }
+  sim->now = cutoff;
+  if (now_ns) *now_ns = cutoff;
+  if (events) *events = total;
+  if (cutoff >= end) {
+    sim->ended = true;
+    return 0;
+  }
+  return 1;
+}
+
+/* ---------------- reading the state ---------------- */
+static const sim_book *book_of(const taos_sim *sim, uint32_t book) {
+  return sim != NULL && book < sim->cfg.books ? &sim->books[book] : NULL;
+}
+
+size_t taos_sim_events(const taos_sim *sim, uint32_t book, taos_sim_event *out, size_t capacity) {
+  const sim_book *b = book_of(sim, book);
+  if (b == NULL) return 0;
+  size_t n = b->n_events < capacity ? b->n_events : capacity;
+  if (n) memcpy(out, b->events, n * sizeof *out);
+  return b->n_events;
+}
+
+size_t taos_sim_levels(const taos_sim *sim, uint32_t book, int side, size_t max_levels,
+                       int64_t *prices, int64_t *volumes) {
+  const sim_book *b = book_of(sim, book);
+  if (b == NULL || side < 0 || side > 1) return 0;
+  return sim_book_levels(b, side, max_levels, prices, volumes);
+}
+
+size_t taos_sim_level_orders(const taos_sim *sim, uint32_t book, int side, size_t level_index,
+                             taos_sim_order *out, size_t capacity) {
+  const sim_book *b = book_of(sim, book);
+  if (b == NULL || side < 0 || side > 1) return 0;
+  return sim_book_level_orders(b, side, level_index, out, capacity);
+}
+
+int taos_sim_balances(const taos_sim *sim, int32_t agent_id, uint32_t book, int64_t out[6]) {
+  const sim_book *b = book_of(sim, book);
+  uint32_t slot;
+  if (b == NULL || out == NULL) return TAOS_SIM_ERR_ARGUMENT;
+  if (agent_id >= 0) {
+    if ((uint32_t)agent_id >= sim->cfg.remote) return TAOS_SIM_ERR_ARGUMENT;
+    slot = (uint32_t)agent_id;
+  } else {
+    uint32_t local = (uint32_t)(-1 - (int64_t)agent_id);
+    if (local >= sim->n_slots - sim->local_base) return TAOS_SIM_ERR_ARGUMENT;
+    slot = sim->local_base + local;
+  }
+  const sim_account *a = &b->accounts[slot];
+  out[0] = a->base_free;
+  out[1] = a->base_reserved;
+  out[2] = a->base_free + a->base_reserved;
+  out[3] = a->quote_free;
+  out[4] = a->quote_reserved;
+  out[5] = a->quote_free + a->quote_reserved;
+  return TAOS_SIM_OK;
+}
+
+size_t taos_sim_account_orders(const taos_sim *sim, int32_t agent_id, uint32_t book,
+                               taos_sim_order *out, size_t capacity) {
+  const sim_book *b = book_of(sim, book);
+  if (b == NULL || agent_id < 0 || (uint32_t)agent_id >= sim->cfg.remote) return 0;
+  return sim_book_account_orders(b, (uint32_t)agent_id, out, capacity);
+}
+
+int taos_sim_fee_state(const taos_sim *sim, int32_t agent_id, uint32_t book, double out[3]) {
+  if (book_of(sim, book) == NULL || agent_id < 0 || (uint32_t)agent_id >= sim->cfg.remote) {
+    return TAOS_SIM_ERR_ARGUMENT;
+  }
+  /* rolling the fee history forward to "now" is the only change, and it is idempotent */
+  sim_book *b = &((taos_sim *)sim)->books[book];
+  int64_t volume;
+  sim_fee_rates(b, (uint32_t)agent_id, &out[1], &out[2], &volume);
+  out[0] = (double)volume * pow(10.0, -sim->cfg.quote_dp);
+  return TAOS_SIM_OK;
+}
+
+int taos_sim_process_values(const taos_sim *sim, uint32_t book, double out[2]) {
+  const sim_book *b = book_of(sim, book);
+  if (b == NULL || out == NULL) return TAOS_SIM_ERR_ARGUMENT;
+  out[0] = b->fund_value;
+  out[1] = b->ext_value;
+  return TAOS_SIM_OK;
+}
+
+int32_t taos_sim_agent_id(const taos_sim *sim, int group, uint32_t index) {
+  if (sim == NULL) return 0;
+  const sim_config *cfg = &sim->cfg;
+  const uint32_t counts[] = {cfg->n_init, cfg->n_sty, cfg->n_hft, cfg->n_algo, cfg->n_fut};
+  const uint32_t offsets[] = {sim->off_init, sim->off_sty, sim->off_hft, sim->off_algo,
+                              sim->off_fut};
+  if (group < 0 || group > 4 || index >= counts[group]) return 0;
+  return sim->local_ids[offsets[group] + index];
+}
+
+/* ---------------- remote instructions ---------------- */
+int taos_sim_inject(taos_sim *sim, int32_t agent_id, const taos_sim_instruction *instructions,
+                    size_t count, uint64_t delay_ns) {
+  if (sim == NULL || (count && instructions == NULL)) return TAOS_SIM_ERR_ARGUMENT;
+  if (agent_id < 0 || (uint32_t)agent_id >= sim->cfg.remote) return TAOS_SIM_ERR_ARGUMENT;
+  if (sim->ended) return TAOS_SIM_ERR_ENDED;
+  uint32_t slot = (uint32_t)agent_id;
+  int accepted = 0;
+  for (size_t i = 0; i < count; i++) {
+    const taos_sim_instruction *in = &instructions[i];
+    if (in->kind == 4) { /* reset: between steps, on every book, immediately */
+      for (uint32_t b = 0; b < sim->cfg.books; b++) {
+        sim->books[b].now = sim->now;
+        sim_reset_account(&sim->books[b], slot);
+      }
+      accepted++;
+      continue;
+    }
+    if (in->kind < 1 || in->kind > 3 || in->book_id >= sim->cfg.books || in->direction > 1 ||
+        in->time_in_force > 3 || in->stp_flag > 4) {
+      continue;
+    }
+    sim_book *book = &sim->books[in->book_id];
+    sim_msg msg = {.time = sim->now + delay_ns, .slot = slot, .volume = in->volume,
+                   .price = in->price, .dir = in->direction};
+    if (in->kind == 3) {
+      msg.kind = MSG_CANCEL;
+      msg.a = in->order_id;
+    } else {
+      msg.kind = in->kind == 1 ? MSG_PLACE_LIMIT : MSG_PLACE_MARKET;
+      msg.a = in->client_order_id;
+      msg.aux = in->time_in_force == 1 ? in->expiry_ns : 0;
+      msg.flags = (uint8_t)((in->post_only ? 1 : 0) | (in->time_in_force << 1) |
+                            (in->stp_flag << 3) | (in->currency ? 0x40 : 0));
+    }
+    if (sim_send(book, &msg) != TAOS_SIM_OK) return TAOS_SIM_ERR_MEMORY;
+    accepted++;
+  }
+  return accepted;
+}
