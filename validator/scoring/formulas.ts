@@ -1,0 +1,200 @@
+/**
+ * The subnet's scoring formulas as pure functions: inventory value, Sharpe ratio of value
+ * changes, its normalisation, the activity factor, the per-book weighted score, aggregation
+ * across books, the score EMA and the execution delay derived from a miner's response time.
+ *
+ * ```ts
+ * import { normalizeSharpe, sharpeRatio } from "./formulas.ts";
+ * normalizeSharpe(sharpeRatio([1, 2]), -10, 10); // 0.7121320343559643
+ * ```
+ * @module
+ */
+
+/** Scoring parameters (the validator's `--scoring.*` options and the simulation's constants). */
+export interface ScoringConfig {
+  /** Observations in the Sharpe window (`--scoring.sharpe.lookback`). */
+  lookback: number;
+  /** Sharpe clamp bounds (`--scoring.sharpe.normalization_min/_max`). */
+  normalizationMin: number;
+  normalizationMax: number;
+  /** Trade-volume bucket length, ns. */
+  volumeSamplingInterval: number;
+  /** Trade volume kept (and counted against the cap), ns. */
+  volumeAssessmentPeriod: number;
+  /** Volume cap = capitalTurnoverCap × minerWealth. */
+  capitalTurnoverCap: number;
+  /** A miner's starting wealth in quote (the simulation config's `miner_wealth`). */
+  minerWealth: number;
+  /** Publish interval, ns. */
+  publishInterval: number;
+  /** Volumes are rounded to this many decimals. */
+  volumeDecimals: number;
+  /** Score EMA weight of the newest reward. */
+  alpha: number;
+}
+
+/** The reference defaults. */
+export const DEFAULT_SCORING: Readonly<ScoringConfig> = Object.freeze({
+  lookback: 720,
+  normalizationMin: -10,
+  normalizationMax: 10,
+  volumeSamplingInterval: 600e9,
+  volumeAssessmentPeriod: 86_400e9,
+  capitalTurnoverCap: 10,
+  minerWealth: 100_000,
+  publishInterval: 5e9,
+  volumeDecimals: 4,
+  alpha: 0.1,
+});
+
+/** Rounds to `decimals` places, ties to even (as Python's `round`). */
+export function roundHalfEven(value: number, decimals: number): number {
+  const factor = 10 ** decimals;
+  const scaled = value * factor;
+  let rounded = Math.round(scaled);
+  if (Math.abs(scaled % 1) === 0.5 && rounded % 2 !== 0) rounded -= 1;
+  return rounded / factor;
+}
+
+/**
+ * Inventory value of one account on one book: `quote + mid × base − wealth`, with mid = 0 when
+ * either side of the book is empty (total balances, i.e. free + reserved).
+ */
+export function inventoryValue(
+  quoteTotal: number,
+  baseTotal: number,
+  bestBid: number | null,
+  bestAsk: number | null,
+  wealth: number,
+): number {
+  const mid = bestBid === null || bestAsk === null ? 0 : (bestAsk + bestBid) / 2;
+  return quoteTotal + mid * baseTotal - wealth;
+}
+
+/**
+ * Successive differences of `values`, skipping every difference across a point where the
+ * timestamp goes backwards (a new simulation began).
+ */
+export function valueChanges(timestamps: readonly number[], values: readonly number[]): number[] {
+  const changes: number[] = [];
+  for (let i = 0; i + 1 < values.length; i++) {
+    if (timestamps[i + 1] < timestamps[i]) continue;
+    changes.push(values[i + 1] - values[i]);
+  }
+  return changes;
+}
+
+/**
+ * `√n · mean / std` of the changes (population std). 0 when there are no changes or their std
+ * is 0, so the result is never NaN for finite input.
+ */
+export function sharpeRatio(changes: readonly number[]): number {
+  const n = changes.length;
+  if (n === 0) return 0;
+  let sum = 0;
+  for (const r of changes) sum += r;
+  const mean = sum / n;
+  let squares = 0;
+  for (const r of changes) squares += (r - mean) ** 2;
+  const std = Math.sqrt(squares / n);
+  return std === 0 ? 0 : Math.sqrt(n) * (mean / std);
+}
+
+/** `(clamp(s, lo, hi) + hi) / (hi − lo)`: [0, 1] for symmetric bounds (kept literally). */
+export function normalizeSharpe(sharpe: number, lo: number, hi: number): number {
+  return (Math.max(Math.min(sharpe, hi), lo) + hi) / (hi - lo);
+}
+
+/** The factor by which an idle book's activity factor decays each step: `2^(−1/lookback)`. */
+export function inactivityDecay(lookback: number): number {
+  return 2 ** (-1 / lookback);
+}
+
+/**
+ * New activity factor of a book: `min(1 + volume/cap, 2)` if the miner traded in the current
+ * volume bucket, else the previous factor decayed.
+ */
+export function activityFactor(
+  previous: number,
+  recentVolume: number,
+  latestBucketVolume: number,
+  cap: number,
+  lookback: number,
+): number {
+  return latestBucketVolume > 0
+    ? Math.min(1 + recentVolume / cap, 2)
+    : previous * inactivityDecay(lookback);
+}
+
+/**
+ * Per-book score `m × n`: volume amplifies a good Sharpe (`m = af`) and, once `af ≥ 1`, damps a
+ * Sharpe at or below neutral (`m = 2 − af`).
+ */
+export function weightedScore(activity: number, normalized: number): number {
+  const m = activity < 1 || normalized > 0.5 ? activity : 2 - activity;
+  return m * normalized;
+}
+
+/** Percentile with linear interpolation between closest ranks (numpy's default). */
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const position = (p / 100) * (sorted.length - 1);
+  const low = Math.floor(position);
+  const high = Math.ceil(position);
+  return sorted[low] + (sorted[high] - sorted[low]) * (position - low);
+}
+
+/** Median (mean of the two middle values for an even count). */
+export function median(values: readonly number[]): number {
+  return percentile(values, 50);
+}
+
+/**
+ * A miner's reward from its per-book weighted scores: the median minus the left-outlier
+ * penalty (the smallest value below `q1 − 1.5·iqr`, counted only when negative).
+ */
+export function aggregateReward(weighted: readonly number[]): number {
+  if (weighted.length === 0) return 0;
+  const q1 = percentile(weighted, 25);
+  const q3 = percentile(weighted, 75);
+  const fence = q1 - 1.5 * (q3 - q1);
+  const outliers = weighted.filter((w) => w < fence);
+  const lowest = outliers.length > 0 ? Math.min(...outliers) : 0;
+  const penalty = lowest < 0 ? lowest : 0;
+  return median(weighted) - Math.abs(penalty);
+}
+
+/** Score EMA step; a NaN reward counts as 0. */
+export function emaScore(score: number, reward: number, alpha: number): number {
+  return alpha * (Number.isNaN(reward) ? 0 : reward) + (1 - alpha) * score;
+}
+
+/** Delay bounds of the execution-delay formula, ns. */
+export interface DelayBounds {
+  /** Delay of a response taking the whole timeout (`--scoring.max_delay`). */
+  maxDelay: number;
+  /** Smallest delay (`--scoring.min_delay`). */
+  minDelay: number;
+}
+
+/** The reference delay bounds: 0.5 s and 10 ms. */
+export const DEFAULT_DELAY_BOUNDS: Readonly<DelayBounds> = Object.freeze({
+  maxDelay: 500_000_000,
+  minDelay: 10_000_000,
+});
+
+/**
+ * Simulated delay (ns) before a miner's instructions reach the exchange, from its measured
+ * response time: `max(floor(maxDelay × processTime / timeout), minDelay)`, plus the delay the
+ * miner itself requested on the instruction.
+ */
+export function executionDelay(
+  processTimeSeconds: number,
+  timeoutSeconds: number,
+  requestedDelay = 0,
+  bounds: DelayBounds = DEFAULT_DELAY_BOUNDS,
+): number {
+  const fromTime = Math.floor(bounds.maxDelay * (processTimeSeconds / timeoutSeconds));
+  return Math.max(fromTime, bounds.minDelay) + requestedDelay;
+}

@@ -1,0 +1,390 @@
+/**
+ * The validator's running score book: per miner, the inventory-value history, the trade volume
+ * in 10-minute buckets per role, the activity factor and Sharpe per book, and the score EMA.
+ * One {@linkcode Scorer.observe} call per published state updates every miner.
+ *
+ * ```ts
+ * const scorer = new Scorer({ uids: 256, books: 20 });
+ * for (let s = engine.advance(); s !== null; s = engine.advance()) {
+ *   scorer.observe(observationFromPublish(s));
+ * }
+ * console.log(scorer.scores());
+ * ```
+ * @module
+ */
+import type { PublishState } from "../../sim/engine.ts";
+import {
+  activityFactor,
+  aggregateReward,
+  DEFAULT_SCORING,
+  emaScore,
+  inventoryValue,
+  median,
+  normalizeSharpe,
+  roundHalfEven,
+  type ScoringConfig,
+  sharpeRatio,
+  valueChanges,
+  weightedScore,
+} from "./formulas.ts";
+
+/** One fill a miner took part in. */
+export interface Fill {
+  bookId: number;
+  price: number;
+  quantity: number;
+  makerAgentId: number;
+  takerAgentId: number;
+}
+
+/** What the scorer needs from one published state. */
+export interface ScoringObservation {
+  /** Simulated ns of the state. */
+  timestamp: number;
+  /** Per book: best bid and ask (null for an empty side). */
+  quotes: { bid: number | null; ask: number | null }[];
+  /** Per miner uid: total base and quote per book. Missing uid = no account. */
+  holdings: Map<number, { base: number; quote: number }[]>;
+  /** Per miner uid: its fills since the previous state. */
+  fills: Map<number, Fill[]>;
+}
+
+/** Volume roles a fill is booked under (besides `total`). */
+export type VolumeRole = "total" | "maker" | "taker" | "self";
+const ROLES: VolumeRole[] = ["total", "maker", "taker", "self"];
+
+/** Sharpe values of one miner (per book plus reporting aggregates). */
+export interface SharpeValues {
+  books: number[];
+  total: number;
+  average: number;
+  median: number;
+  normalizedAverage: number;
+  normalizedTotal: number;
+  normalizedMedian: number;
+}
+
+/** Everything the scorer keeps about one miner. */
+export interface MinerRecord {
+  /** Inventory values per book at the last `lookback` states, oldest first. */
+  inventory: { timestamp: number; values: number[] }[];
+  /** Per book, per role: bucket end (ns) → quote volume, in insertion order. */
+  volumes: Record<VolumeRole, Map<number, number>>[];
+  /** Activity factor per book. */
+  activity: number[];
+  sharpe: SharpeValues;
+  /** Reward of the latest state. */
+  reward: number;
+  /** Score EMA. */
+  score: number;
+}
+
+/** Plain-JSON form of a scorer, for persistence. */
+export interface ScorerSnapshot {
+  books: number;
+  miners: {
+    inventory: { timestamp: number; values: number[] }[];
+    volumes: Record<VolumeRole, [number, number][]>[];
+    activity: number[];
+    sharpe: SharpeValues;
+    reward: number;
+    score: number;
+  }[];
+}
+
+/** How to create a scorer. */
+export interface ScorerOptions {
+  /** Number of miner uids (0 … uids−1). */
+  uids: number;
+  /** Number of books. */
+  books: number;
+  config?: Partial<ScoringConfig>;
+}
+
+function emptySharpe(books: number): SharpeValues {
+  return {
+    books: new Array(books).fill(0),
+    total: 0,
+    average: 0,
+    median: 0,
+    normalizedAverage: 0.5,
+    normalizedTotal: 0.5,
+    normalizedMedian: 0.5,
+  };
+}
+
+function emptyRecord(books: number): MinerRecord {
+  return {
+    inventory: [],
+    volumes: Array.from({ length: books }, () => ({
+      total: new Map(),
+      maker: new Map(),
+      taker: new Map(),
+      self: new Map(),
+    })),
+    activity: new Array(books).fill(0),
+    sharpe: emptySharpe(books),
+    reward: 0,
+    score: 0,
+  };
+}
+
+/** Per-miner scoring state and the per-state update of §4 of the network spec. */
+export class Scorer {
+  /** Effective parameters. */
+  readonly config: ScoringConfig;
+  /** Books scored. */
+  readonly books: number;
+  /** One record per uid. */
+  readonly miners: MinerRecord[];
+
+  /** Creates an empty score book. */
+  constructor(options: ScorerOptions) {
+    this.config = { ...DEFAULT_SCORING, ...options.config };
+    this.books = options.books;
+    this.miners = Array.from({ length: options.uids }, () => emptyRecord(options.books));
+  }
+
+  /** The volume at which a miner's new placements on a book are refused. */
+  get volumeCap(): number {
+    return roundHalfEven(
+      this.config.capitalTurnoverCap * this.config.minerWealth,
+      this.config.volumeDecimals,
+    );
+  }
+
+  /** A miner's traded volume per book over the assessment period (what the cap applies to). */
+  volumeTraded(uid: number): number[] {
+    const record = this.miners[uid];
+    if (record === undefined) return new Array(this.books).fill(0);
+    return record.volumes.map((book) => {
+      let sum = 0;
+      for (const v of book.total.values()) sum += v;
+      return roundHalfEven(sum, this.config.volumeDecimals);
+    });
+  }
+
+  /** Current EMA scores by uid. */
+  scores(): number[] {
+    return this.miners.map((m) => m.score);
+  }
+
+  /**
+   * Scores one published state for every uid and steps the EMA. Returns the rewards by uid.
+   * A miner whose reward cannot be computed (fewer than two observations, or bad numbers)
+   * keeps its current score as its reward.
+   */
+  observe(observation: ScoringObservation): number[] {
+    const rewards = this.miners.map((record, uid) => {
+      try {
+        const reward = this.#reward(record, uid, observation);
+        return reward ?? record.score;
+      } catch {
+        return record.score;
+      }
+    });
+    this.miners.forEach((record, uid) => {
+      record.reward = rewards[uid];
+      record.score = emaScore(record.score, rewards[uid], this.config.alpha);
+    });
+    return rewards;
+  }
+
+  #reward(record: MinerRecord, uid: number, obs: ScoringObservation): number | null {
+    const c = this.config;
+    const T = obs.timestamp;
+    const bucket = Math.ceil(T / c.volumeSamplingInterval) * c.volumeSamplingInterval;
+    const horizon = T - c.volumeAssessmentPeriod;
+    for (const book of record.volumes) {
+      for (const role of ROLES) {
+        const buckets = book[role];
+        if (buckets.size > 0 && Math.min(...buckets.keys()) < horizon) {
+          for (const key of [...buckets.keys()]) if (!(key > horizon)) buckets.delete(key);
+        }
+      }
+      if (!book.total.has(bucket)) { for (const role of ROLES) book[role].set(bucket, 0); }
+    }
+    for (const fill of obs.fills.get(uid) ?? []) {
+      const book = record.volumes[fill.bookId];
+      if (book === undefined) continue;
+      const value = fill.quantity * fill.price;
+      const add = (role: VolumeRole) =>
+        book[role].set(
+          bucket,
+          roundHalfEven((book[role].get(bucket) ?? 0) + value, c.volumeDecimals),
+        );
+      add("total");
+      if (fill.makerAgentId === fill.takerAgentId) add("self");
+      else if (fill.makerAgentId === uid) add("maker");
+      else if (fill.takerAgentId === uid) add("taker");
+    }
+
+    const holdings = obs.holdings.get(uid);
+    const values = obs.quotes.map((q, bookId) => {
+      const h = holdings?.[bookId];
+      return h === undefined ? 0 : inventoryValue(h.quote, h.base, q.bid, q.ask, c.minerWealth);
+    });
+    record.inventory.push({ timestamp: T, values });
+    if (record.inventory.length > c.lookback) {
+      record.inventory.splice(0, record.inventory.length - c.lookback);
+    }
+    if (record.inventory.length <= 1) return null;
+
+    record.sharpe = this.#sharpe(record);
+    const cap = this.volumeCap;
+    const since = T - c.lookback * c.publishInterval;
+    const weighted = record.volumes.map((book, bookId) => {
+      let recent = 0;
+      for (const [key, v] of book.total) if (key >= since) recent += v;
+      recent = roundHalfEven(recent, c.volumeDecimals);
+      const latest = [...book.total.values()].at(-1) ?? 0;
+      record.activity[bookId] = activityFactor(
+        record.activity[bookId],
+        recent,
+        latest,
+        cap,
+        c.lookback,
+      );
+      const normalized = normalizeSharpe(
+        record.sharpe.books[bookId],
+        c.normalizationMin,
+        c.normalizationMax,
+      );
+      return weightedScore(record.activity[bookId], normalized);
+    });
+    return aggregateReward(weighted);
+  }
+
+  #sharpe(record: MinerRecord): SharpeValues {
+    const c = this.config;
+    const window = (changes: number[]) => sharpeRatio(changes.slice(-c.lookback));
+    const books = Array.from({ length: this.books }, (_, bookId) => {
+      const present = record.inventory.filter((e) => e.values[bookId] !== undefined);
+      if (present.length < 2) return 0;
+      return window(
+        valueChanges(present.map((e) => e.timestamp), present.map((e) => e.values[bookId])),
+      );
+    });
+    const total = window(valueChanges(
+      record.inventory.map((e) => e.timestamp),
+      record.inventory.map((e) => e.values.reduce((a, b) => a + b, 0)),
+    ));
+    const average = books.reduce((a, b) => a + b, 0) / books.length;
+    const med = median(books);
+    const n = (s: number) => normalizeSharpe(s, c.normalizationMin, c.normalizationMax);
+    return {
+      books,
+      total,
+      average,
+      median: med,
+      normalizedAverage: n(average),
+      normalizedTotal: n(total),
+      normalizedMedian: n(med),
+    };
+  }
+
+  /** Clears a deregistered uid: history, volumes, activity, Sharpe and score. */
+  reset(uid: number): void {
+    if (uid >= 0 && uid < this.miners.length) this.miners[uid] = emptyRecord(this.books);
+  }
+
+  /**
+   * At the start of a new simulation: shifts every volume bucket by `−previousEnd` (the last
+   * timestamp of the previous simulation) so the volume windows continue across the boundary.
+   */
+  rebase(previousEnd: number): void {
+    for (const record of this.miners) {
+      for (const book of record.volumes) {
+        for (const role of ROLES) {
+          book[role] = new Map([...book[role]].map(([key, v]) => [key - previousEnd, v]));
+        }
+      }
+    }
+  }
+
+  /** Plain-JSON snapshot (Maps as entry lists). */
+  toJSON(): ScorerSnapshot {
+    return {
+      books: this.books,
+      miners: this.miners.map((m) => ({
+        inventory: m.inventory,
+        volumes: m.volumes.map((book) => ({
+          total: [...book.total],
+          maker: [...book.maker],
+          taker: [...book.taker],
+          self: [...book.self],
+        })),
+        activity: m.activity,
+        sharpe: m.sharpe,
+        reward: m.reward,
+        score: m.score,
+      })),
+    };
+  }
+
+  /** Restores a snapshot; uids and books beyond the snapshot start empty, extra ones are dropped. */
+  static fromJSON(snapshot: ScorerSnapshot, options: ScorerOptions): Scorer {
+    const scorer = new Scorer(options);
+    snapshot.miners.slice(0, options.uids).forEach((m, uid) => {
+      const record = scorer.miners[uid];
+      record.inventory = m.inventory.map((e) => ({
+        timestamp: e.timestamp,
+        values: Array.from({ length: options.books }, (_, b) => e.values[b] ?? 0),
+      }));
+      m.volumes.slice(0, options.books).forEach((book, b) => {
+        record.volumes[b] = {
+          total: new Map(book.total),
+          maker: new Map(book.maker),
+          taker: new Map(book.taker),
+          self: new Map(book.self),
+        };
+      });
+      m.activity.slice(0, options.books).forEach((a, b) => (record.activity[b] = a));
+      record.sharpe = { ...emptySharpe(options.books), ...m.sharpe };
+      record.reward = m.reward;
+      record.score = m.score;
+    });
+    return scorer;
+  }
+}
+
+/** Builds the scorer's input from a published simulation state. */
+export function observationFromPublish(publish: PublishState): ScoringObservation {
+  const quotes = publish.books.map((b) => ({
+    bid: b.bid[0]?.price ?? null,
+    ask: b.ask[0]?.price ?? null,
+  }));
+  const holdings = new Map<number, { base: number; quote: number }[]>();
+  for (const account of publish.accounts) {
+    holdings.set(
+      account.agentId,
+      account.holdings.map((h) => ({ base: h.base.total, quote: h.quote.total })),
+    );
+  }
+  const trades = new Map<string, { maker: number; taker: number }>();
+  for (const book of publish.books) {
+    for (const e of book.record) {
+      if (e.event === "trade") {
+        trades.set(`${book.bookId}:${e.tradeId}`, {
+          maker: e.restingAgentId,
+          taker: e.aggressingAgentId,
+        });
+      }
+    }
+  }
+  const fills = new Map<number, Fill[]>();
+  for (const notice of publish.notices) {
+    if (notice.type !== "EVENT_TRADE" || notice.trade === undefined) continue;
+    const parties = trades.get(`${notice.bookId}:${notice.trade.tradeId}`);
+    const list = fills.get(notice.agentId) ?? [];
+    list.push({
+      bookId: notice.bookId,
+      price: notice.trade.price,
+      quantity: notice.trade.volume,
+      makerAgentId: parties?.maker ?? -1,
+      takerAgentId: parties?.taker ?? notice.agentId,
+    });
+    fills.set(notice.agentId, list);
+  }
+  return { timestamp: publish.timestamp, quotes, holdings, fills };
+}
