@@ -1,0 +1,158 @@
+import assert from "node:assert/strict";
+import {
+  activityFactor,
+  aggregateReward,
+  emaScore,
+  executionDelay,
+  inventoryValue,
+  normalizeSharpe,
+  percentile,
+  roundHalfEven,
+  sharpeRatio,
+  valueChanges,
+  weightedScore,
+} from "../../validator/scoring/formulas.ts";
+import { weightsForEmit } from "../../validator/scoring/weights.ts";
+
+const LOOKBACK = 720;
+const CAP = 1_000_000;
+
+function close(actual: number, expected: number, tolerance = 1e-9) {
+  const scale = Math.max(1, Math.abs(expected));
+  assert.ok(
+    Math.abs(actual - expected) <= tolerance * scale,
+    `expected ${expected}, got ${actual}`,
+  );
+}
+
+function sharpeOf(timestamps: number[], values: number[]) {
+  const s = sharpeRatio(valueChanges(timestamps, values));
+  return { s, n: normalizeSharpe(s, -10, 10) };
+}
+
+const secs = (...xs: number[]) => xs.map((x) => x * 1e9);
+
+Deno.test("S1: constant changes have zero std, Sharpe 0, N 0.5", () => {
+  const { s, n } = sharpeOf(secs(5, 10, 15, 20), [0, 1, 2, 3]);
+  assert.equal(s, 0);
+  assert.equal(n, 0.5);
+});
+
+Deno.test("S2–S4, S8, S9: Sharpe and normalisation of value series", () => {
+  const cases: [number[], number[], number, number][] = [
+    [secs(5, 10, 15), [0, 1, 3], 4.242640687119286, 0.7121320343559643],
+    [secs(5, 10, 15, 20), [10, 8, 9, 5], -1.4048787173725408, 0.429756064131373],
+    [secs(5, 10, 15, 20, 25), [0, 1, 2, 3, 4.5], 10.392304845413264, 1.0],
+    [secs(5, 10, 15, 20), [0, 1, 3, 4], 4.898979485566356, 0.7449489742783178],
+    [secs(5, 10, 15), [10, 8, 9], -0.4714045207910317, 0.4764297739604484],
+  ];
+  for (const [t, v, sharpe, normalized] of cases) {
+    const { s, n } = sharpeOf(t, v);
+    close(s, sharpe);
+    close(n, normalized);
+  }
+});
+
+Deno.test("S6, S7: the change across a timestamp reset is dropped", () => {
+  const s6 = sharpeOf([100, 200, 50, 150], [0, 2, 5, 6]);
+  close(s6.s, 4.242640687119286);
+  close(s6.n, 0.7121320343559643);
+  const s7 = sharpeOf([100, 50], [0, 7]);
+  assert.equal(s7.s, 0);
+  assert.equal(s7.n, 0.5);
+});
+
+Deno.test("I1–I5: inventory value from total balances and the mid", () => {
+  assert.equal(inventoryValue(100_000, 0, 299.99, 300.01, 100_000), 0);
+  close(inventoryValue(97_000, 10, 300.49, 300.51, 100_000), 5);
+  close(inventoryValue(97_000, 10, 301, 301, 100_000), 10);
+  close(inventoryValue(97_000, 10, 300.7, 300.7, 100_000), 7);
+  assert.equal(inventoryValue(97_000, 10, 300, null, 100_000), -3000);
+});
+
+Deno.test("I6: Sharpe of the I1→I4 series", () => {
+  const { s, n } = sharpeOf(secs(5, 10, 15, 20), [0, 5, 10, 7]);
+  close(s, 1.0716517624676405);
+  close(n, 0.553582588123382);
+});
+
+Deno.test("A2–A6: activity factor", () => {
+  assert.equal(activityFactor(0, 250_000, 1, CAP, LOOKBACK), 1.25);
+  assert.equal(activityFactor(0, 1_500_000, 1, CAP, LOOKBACK), 2);
+  close(activityFactor(1.5, 0, 0, CAP, LOOKBACK), 1.4985566382506752);
+  close(activityFactor(0.5, 0, 0, CAP, LOOKBACK), 0.4995188794168917);
+  assert.equal(activityFactor(0, 0, 0, CAP, LOOKBACK), 0);
+});
+
+Deno.test("W1–W7: per-book weighted score", () => {
+  close(weightedScore(1.25, 0.7121320343559643), 0.8901650429449554);
+  close(weightedScore(1.25, 0.429756064131373), 0.3223170480985298);
+  assert.equal(weightedScore(1.25, 0.5), 0.375);
+  close(weightedScore(0.5, 0.8), 0.4);
+  assert.equal(weightedScore(2, 0.3), 0);
+  close(weightedScore(2, 0.9), 1.8);
+  assert.equal(weightedScore(0, 0.9), 0);
+});
+
+Deno.test("R1, R2: median with the left-outlier penalty that never triggers", () => {
+  const r1 = [0.8901650429449554, 0.3223170480985298, 0.375, 0.4];
+  close(percentile(r1, 25), 0.36182926202463245);
+  close(percentile(r1, 75), 0.5225412607362389);
+  close(aggregateReward(r1), 0.3875);
+  close(aggregateReward([1.2, 1.1, 1.0, 0.9, 0.0]), 1.0);
+});
+
+Deno.test("R4–R9: aggregation over books", () => {
+  const w = 0.8901650429449554;
+  close(aggregateReward([w, w, w, w, w]), w);
+  close(aggregateReward([0.9311862178478973, 0.3223170480985298]), 0.6267516329732136);
+  assert.equal(aggregateReward([0, 0, 0]), 0);
+  assert.equal(aggregateReward([2, 2, 2]), 2);
+  close(aggregateReward([w, w, w, w, 0]), w);
+  // R7: a negative Sharpe with a full activity factor weighs 0 on every book.
+  const n = normalizeSharpe(-1.4048787173725408, -10, 10);
+  assert.equal(aggregateReward([1, 2, 3].map(() => weightedScore(2, n))), 0);
+  // R8: maximum Sharpe with maximum activity.
+  assert.equal(weightedScore(2, normalizeSharpe(10.39, -10, 10)), 2);
+});
+
+Deno.test("E1–E3: score EMA, NaN reward counts as 0", () => {
+  close(emaScore(0.2, 0.3875, 0.1), 0.21875);
+  let score = 0;
+  const seen = [0.5, 0.5, 0].map((r) => (score = emaScore(score, r, 0.1)));
+  close(seen[0], 0.05);
+  close(seen[1], 0.095);
+  close(seen[2], 0.0855);
+  close(emaScore(0.4, NaN, 0.1), 0.36);
+});
+
+Deno.test("D1–D5: execution delay from response time", () => {
+  assert.equal(executionDelay(0.05, 5), 10_000_000);
+  assert.equal(executionDelay(0.5, 5), 50_000_000);
+  assert.equal(executionDelay(1.0, 5), 100_000_000);
+  assert.equal(executionDelay(4.999, 5), 499_899_999);
+  assert.equal(executionDelay(5.0, 5, 1000), 500_001_000);
+  assert.equal(executionDelay(2.5, 5), 250_000_000);
+});
+
+Deno.test("G1, G2: scores to u16 weights", () => {
+  assert.deepEqual(weightsForEmit([0, 0.2, 0.6, 0.2]), {
+    uids: [1, 2, 3],
+    weights: [21845, 65535, 21845],
+  });
+  assert.deepEqual(weightsForEmit([-0.1, 0.1, 0.3]), { uids: [1, 2], weights: [32768, 65535] });
+});
+
+Deno.test("weights: all-zero scores give a uniform vector; max-weight limit caps a share", () => {
+  assert.deepEqual(weightsForEmit([0, 0, 0]).weights, [65535, 65535, 65535]);
+  const capped = weightsForEmit([0.9, 0.05, 0.05], { minAllowedWeights: 0, maxWeightLimit: 0.5 });
+  assert.equal(capped.weights[0], 65535);
+  assert.ok(capped.weights[1] > 3641 * 2, "the small weights grow when the large one is capped");
+});
+
+Deno.test("roundHalfEven rounds ties to even like Python's round", () => {
+  assert.equal(roundHalfEven(0.125, 2), 0.12);
+  assert.equal(roundHalfEven(450.375, 4), 450.375);
+  assert.equal(roundHalfEven(2.5, 0), 2);
+  assert.equal(roundHalfEven(3.5, 0), 4);
+});
