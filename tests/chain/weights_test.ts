@@ -1,0 +1,149 @@
+import assert from "node:assert/strict";
+import {
+  convertWeightsAndUidsForEmit,
+  normalizeMaxWeight,
+  processWeights,
+  roundHalfEven,
+} from "../../chain/weights.ts";
+
+const f32 = (xs: number[]) => Float32Array.from(xs);
+const asF32 = (xs: number[]) => Array.from(Float32Array.from(xs));
+
+Deno.test("roundHalfEven rounds ties to the even neighbour like Python's round", () => {
+  assert.deepEqual([0.5, 1.5, 2.5, 3.5, 2.4999, 2.5001, 16383.75].map(roundHalfEven), [
+    0,
+    2,
+    2,
+    4,
+    2,
+    3,
+    16384,
+  ]);
+});
+
+Deno.test("convertWeightsAndUidsForEmit matches the SDK vectors", () => {
+  const cases: [number[], number[], number[], number[]][] = [
+    [[0, 1, 2, 3], [0.1, 0.2, 0.3, 0.4], [0, 1, 2, 3], [16384, 32768, 49151, 65535]],
+    [[0, 1, 2], [0.5, 0.25, 0.25], [0, 1, 2], [65535, 32768, 32768]],
+    [[0, 1, 2], [0.1, 0.2, 0.7], [0, 1, 2], [9362, 18724, 65535]],
+    [[5, 7, 9], [1.0, 0.0, 1e-6], [5], [65535]],
+    [[0, 1, 2], [0, 0, 0], [], []],
+  ];
+  for (const [uids, weights, expectedUids, expectedValues] of cases) {
+    assert.deepEqual(convertWeightsAndUidsForEmit(uids, weights), {
+      uids: expectedUids,
+      values: expectedValues,
+    });
+  }
+});
+
+Deno.test("convertWeightsAndUidsForEmit rejects what the chain cannot hold", () => {
+  assert.throws(() => convertWeightsAndUidsForEmit([0, 1], [0.5]), /differ in length/);
+  assert.throws(() => convertWeightsAndUidsForEmit([0], [-0.1]), /non-negative/);
+  assert.throws(() => convertWeightsAndUidsForEmit([0], [Number.NaN]), /non-negative/);
+  assert.throws(() => convertWeightsAndUidsForEmit([70000], [1]), /0\.\.65535/);
+});
+
+Deno.test("normalizeMaxWeight matches the SDK's float32 vectors", () => {
+  assert.deepEqual(
+    Array.from(normalizeMaxWeight(f32([1, 1, 1, 10]), 0.5)),
+    asF32([0.16666673, 0.16666673, 0.16666673, 0.4999998]),
+  );
+  assert.deepEqual(
+    Array.from(normalizeMaxWeight(f32([0.1, 0.2, 0.3, 0.4]), 0.3)),
+    asF32([0.13333341, 0.26666683, 0.29999986, 0.29999986]),
+  );
+  assert.deepEqual(
+    Array.from(normalizeMaxWeight(f32([0.1, 0.2, 0.3, 0.4]), 1.0)),
+    asF32([0.1, 0.2, 0.3, 0.4]),
+  );
+  assert.deepEqual(Array.from(normalizeMaxWeight(f32([0, 5, 0, 1]), 0.1)), [0.25, 0.25, 0.25, 0.25]);
+});
+
+Deno.test("normalizeMaxWeight then emit gives the spec's u16 values", () => {
+  const capped = normalizeMaxWeight(f32([1, 1, 1, 10]), 0.5);
+  assert.deepEqual(convertWeightsAndUidsForEmit([0, 1, 2, 3], capped).values, [
+    21845,
+    21845,
+    21845,
+    65535,
+  ]);
+  const capped2 = normalizeMaxWeight(f32([0.1, 0.2, 0.3, 0.4]), 0.3);
+  assert.deepEqual(convertWeightsAndUidsForEmit([0, 1, 2, 3], capped2).values, [
+    29127,
+    58253,
+    65535,
+    65535,
+  ]);
+});
+
+Deno.test("normalizeMaxWeight keeps the cap on a long vector (pairwise sums)", () => {
+  const x = Float32Array.from({ length: 300 }, (_, i) => (i % 17) + 1 + (i === 7 ? 5000 : 0));
+  const y = normalizeMaxWeight(x, 0.05);
+  const sum = Array.from(y).reduce((a, b) => a + b, 0);
+  assert.ok(Math.abs(sum - 1) < 1e-4, `sum ${sum}`);
+  assert.ok(Math.max(...y) <= 0.05 + 1e-6, `max ${Math.max(...y)}`);
+});
+
+Deno.test("processWeights follows the validator's scoring vectors G1 and G2", () => {
+  const limits = { neuronCount: 4, minAllowedWeights: 1, maxWeightLimit: 1 };
+  const g1 = processWeights([0, 1, 2, 3], [0, 0.2, 0.6, 0.2], limits);
+  assert.deepEqual(convertWeightsAndUidsForEmit(g1.uids, g1.weights), {
+    uids: [1, 2, 3],
+    values: [21845, 65535, 21845],
+  });
+  const g2 = processWeights([0, 1, 2], [0, 1 / 3, 2 / 3], { ...limits, neuronCount: 3 });
+  assert.deepEqual(convertWeightsAndUidsForEmit(g2.uids, g2.weights), {
+    uids: [1, 2],
+    values: [32768, 65535],
+  });
+});
+
+Deno.test("processWeights falls back to uniform and to the 1e-5 floor", () => {
+  const uniform = processWeights([0, 1, 2], [0, 0, 0], {
+    neuronCount: 3,
+    minAllowedWeights: 1,
+    maxWeightLimit: 1,
+  });
+  assert.deepEqual(uniform.uids, [0, 1, 2]);
+  assert.ok(uniform.weights instanceof Float64Array);
+  assert.deepEqual(Array.from(uniform.weights), [1 / 3, 1 / 3, 1 / 3]);
+
+  const tooSmall = processWeights([0, 1], [1, 1], {
+    neuronCount: 2,
+    minAllowedWeights: 8,
+    maxWeightLimit: 1,
+  });
+  assert.deepEqual(Array.from(tooSmall.weights), [0.5, 0.5]);
+
+  const floored = processWeights([0, 1, 2, 3], [0, 1, 0, 0], {
+    neuronCount: 4,
+    minAllowedWeights: 2,
+    maxWeightLimit: 1,
+  });
+  assert.deepEqual(floored.uids, [0, 1, 2, 3]);
+  assert.ok(floored.weights instanceof Float64Array);
+  const expected = [1e-5, 1.00001, 1e-5, 1e-5].map((v) => v / 1.00004);
+  floored.weights.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-15, `${v}`));
+  assert.deepEqual(convertWeightsAndUidsForEmit(floored.uids, floored.weights).values, [
+    1,
+    65535,
+    1,
+    1,
+  ]);
+});
+
+Deno.test("processWeights caps the largest weight at the subnet's limit", () => {
+  const out = processWeights([0, 1, 2, 3], [1, 1, 1, 10], {
+    neuronCount: 4,
+    minAllowedWeights: 1,
+    maxWeightLimit: 0.5,
+  });
+  assert.deepEqual(out.uids, [0, 1, 2, 3]);
+  assert.deepEqual(convertWeightsAndUidsForEmit(out.uids, out.weights).values, [
+    21845,
+    21845,
+    21845,
+    65535,
+  ]);
+});
