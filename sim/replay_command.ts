@@ -1,12 +1,107 @@
-import type { Command } from "../cli/command.ts";
+/**
+ * `taos replay <script.json>`: runs an instruction script through the exchange core and prints
+ * every event, then the final books and accounts, as JSON lines.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { type Command, UsageError } from "../cli/command.ts";
+import { ExchangeCode, ExchangeError } from "../native/exchange.ts";
+import { parseReplayScript, ReplayScriptError, runReplay } from "./replay.ts";
 
-/** `taos replay`: placeholder until this command lands. */
+const help = `Usage: taos replay [options] <script.json>
+
+Runs an instruction script through the exchange core and prints one JSON line per event
+(accepted, place, trade, cancel, expire, stp, remainder, reset, reject), then one final line
+{"final":{"books":[...],"accounts":[...]}} with the resulting books and balances.
+
+The script is {"exchange": {...}, "batches": [{"timestamp": ns, "responses": [...]}]}:
+"exchange" takes the reference's exchange attributes (priceDecimals, volumeDecimals,
+baseDecimals, quoteDecimals, maxLeverage, maxLoan, maintenanceMargin, books, agents,
+balances {base, quote}, feePolicy {historySlots, slotPeriod, tiers}); "responses" are agent
+responses in the reference's format (PLACE_ORDER_LIMIT, PLACE_ORDER_MARKET, CANCEL_ORDERS,
+RESET_AGENT). Numbers in the output are decimal strings at the configured decimals.
+
+Arguments:
+  <script.json>   the script file ("-" reads standard input)
+
+Options:
+  -h, --help      show this help
+
+Exit codes: 0 done, 1 internal error, 2 bad arguments or invalid script.
+
+Example:
+  taos replay sim/examples/replay_example.json`;
+
+async function readScript(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = path === "-"
+      ? await new Response(Deno.stdin.readable).text()
+      : await Deno.readTextFile(path);
+  } catch (error) {
+    throw new UsageError(`cannot read ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${path} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** Buffers output lines and writes them to stdout in large chunks. */
+function lineWriter(): { emit: (line: string) => void; flush: () => void } {
+  const encoder = new TextEncoder();
+  let pending: string[] = [];
+  let size = 0;
+  const flush = () => {
+    const bytes = encoder.encode(pending.join(""));
+    for (let written = 0; written < bytes.length;) {
+      written += Deno.stdout.writeSync(bytes.subarray(written));
+    }
+    pending = [];
+    size = 0;
+  };
+  const emit = (line: string) => {
+    pending.push(line, "\n");
+    size += line.length + 1;
+    if (size >= 1 << 16) flush();
+  };
+  return { emit, flush };
+}
+
+/** `taos replay`. */
 export const command: Command = {
   name: "replay",
   summary: "run an instruction script through the exchange core",
-  help: "Usage: taos replay [options]\n\nNot available yet in this build.",
-  run() {
-    console.error("taos replay: not available yet in this build");
-    return Promise.resolve(1);
+  help,
+  async run(args: string[]): Promise<number> {
+    let parsed;
+    try {
+      parsed = parseArgs({ args, options: {}, allowPositionals: true, strict: true });
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    if (parsed.positionals.length !== 1) {
+      throw new UsageError("expected exactly one script file (see taos replay --help)");
+    }
+    const path = parsed.positionals[0];
+    const writer = lineWriter();
+    try {
+      const script = parseReplayScript(await readScript(path));
+      runReplay(script, writer.emit);
+    } catch (error) {
+      if (error instanceof ReplayScriptError) throw new UsageError(`${path}: ${error.message}`);
+      if (error instanceof ExchangeError && error.code === ExchangeCode.config) {
+        throw new UsageError(`${path}: exchange configuration rejected: ${error.message}`);
+      }
+      if (error instanceof ExchangeError) {
+        console.error(`taos replay: exchange core failed: ${error.message}`);
+        return 1;
+      }
+      throw error;
+    } finally {
+      writer.flush();
+    }
+    return 0;
   },
 };

@@ -1,0 +1,739 @@
+/**
+ * The exchange core (C, `include/taos_exchange.h`) as a TypeScript class: one {@linkcode Exchange}
+ * owns one native handle. Instructions are packed into one flat buffer per batch
+ * ({@linkcode InstructionBatch}); events come back as typed objects. Every quantity is a scaled
+ * integer (`bigint`), never a float: prices in ticks of 10^-priceDecimals, volumes and base in
+ * 10^-baseDecimals, quote and fees in 10^-quoteDecimals, rates and leverage in 10^-9.
+ *
+ * ```ts
+ * import { Exchange, InstructionBatch, toUnits } from "./exchange.ts";
+ * const exchange = Exchange.open({
+ *   books: 1, agents: 2, priceDecimals: 2, volumeDecimals: 4, baseDecimals: 4, quoteDecimals: 8,
+ *   initialBase: toUnits("100", 4), initialQuote: toUnits("10000", 8),
+ *   feeTiers: [{ volumeRequired: 0n, makerE9: 0n, takerE9: 0n }],
+ * });
+ * const batch = new InstructionBatch();
+ * batch.limit({ agentId: 0, bookId: 0, direction: "buy", volume: 20000n, price: 10000n });
+ * exchange.submit(1_000n, batch);
+ * console.log(exchange.drainEvents());
+ * exchange.close();
+ * ```
+ * @module
+ */
+import { cString, native } from "./ffi.ts";
+
+const INSTRUCTION_SIZE = 64;
+const EVENT_SIZE = 112;
+const CONFIG_SIZE = 472;
+const ORDER_SIZE = 72;
+const BALANCES_SIZE = 64;
+const FEE_STATE_SIZE = 32;
+const BOOK_INFO_SIZE = 64;
+const MAX_FEE_TIERS = 16;
+const NONE = 0xFFFF_FFFF;
+const littleEndian = true;
+
+/** API return codes of the core (`TX_ERR_*`). */
+export const ExchangeCode = {
+  ok: 0,
+  argument: 1,
+  config: 2,
+  noMemory: 3,
+  book: 4,
+  agent: 5,
+  exists: 6,
+  time: 7,
+  busy: 8,
+  notFound: 9,
+  corrupt: 10,
+} as const;
+
+/** A failed call into the core: `code` is the `TX_ERR_*` value, `codeName` its C name. */
+export class ExchangeError extends Error {
+  override name = "ExchangeError";
+  /** Creates the error for a core return code, with optional detail from the core. */
+  constructor(readonly code: number, readonly codeName: string, detail?: string) {
+    super(detail ? `${codeName}: ${detail}` : codeName);
+  }
+}
+
+/** Throws an {@linkcode ExchangeError} for any return code but `TX_OK`. */
+export function unwrap(code: number, detail?: string): void {
+  if (code === ExchangeCode.ok) return;
+  throw new ExchangeError(code, cString(native().tx_errstr(code)), detail);
+}
+
+/** Like {@linkcode unwrap} for list snapshots: a negative result is a negated code. */
+function unwrapCount(result: number | bigint): number {
+  const count = Number(result);
+  if (count < 0) unwrap(-count);
+  return count;
+}
+
+/** Order side. */
+export type Direction = "buy" | "sell";
+/** Unit of a placement's `volume`. */
+export type Currency = "base" | "quote";
+/** Time in force of a limit order. */
+export type TimeInForce = "GTC" | "GTT" | "IOC" | "FOK";
+/** Self-trade prevention: none, cancel oldest (resting), newest (aggressing), both, or decrement. */
+export type SelfTradePrevention = "NONE" | "CO" | "CN" | "CB" | "DC";
+
+const directions: readonly Direction[] = ["buy", "sell"];
+const currencies: readonly Currency[] = ["base", "quote"];
+const timesInForce: readonly TimeInForce[] = ["GTC", "GTT", "IOC", "FOK"];
+const stpFlags: readonly SelfTradePrevention[] = ["NONE", "CO", "CN", "CB", "DC"];
+
+/** Fields every placement shares. Omitted options take the reference defaults. */
+export interface Placement {
+  agentId: number;
+  bookId: number;
+  direction: Direction;
+  /** Base units, or quote units when `currency` is `"quote"`. */
+  volume: bigint;
+  currency?: Currency;
+  stp?: SelfTradePrevention;
+  /** 10^-9 units; 0 (default) is a cash order. */
+  leverageE9?: bigint;
+  clientOrderId?: number | null;
+}
+
+/** A limit order placement. */
+export interface LimitPlacement extends Placement {
+  /** Ticks. */
+  price: bigint;
+  timeInForce?: TimeInForce;
+  postOnly?: boolean;
+  /** GTT lifetime in ns from processing; 0/absent behaves like GTC. */
+  expiryNs?: bigint;
+}
+
+/** A cancel of one resting order; `volume` (base units) absent cancels it whole. */
+export interface Cancellation {
+  agentId: number;
+  bookId: number;
+  orderId: number;
+  volume?: bigint | null;
+}
+
+/** Ids outside the core's u32 range become an id no book or order has, so the core rejects them. */
+function u32(value: number): number {
+  return Number.isInteger(value) && value >= 0 && value < NONE ? value : NONE;
+}
+
+/** Agent ids outside i32 become one the core has no account for. */
+function i32(value: number): number {
+  return Number.isInteger(value) && value >= -0x8000_0000 && value <= 0x7FFF_FFFF
+    ? value
+    : -0x8000_0000;
+}
+
+/**
+ * A batch of instructions packed into one flat buffer of 64-byte records, processed by
+ * {@linkcode Exchange.submit} in order. Reusable: {@linkcode InstructionBatch.clear} keeps the
+ * memory.
+ */
+export class InstructionBatch {
+  #bytes: Uint8Array;
+  #view: DataView;
+  #count = 0;
+
+  /** Creates an empty batch with room for `capacity` instructions (it grows as needed). */
+  constructor(capacity = 64) {
+    this.#bytes = new Uint8Array(Math.max(1, capacity) * INSTRUCTION_SIZE);
+    this.#view = new DataView(this.#bytes.buffer);
+  }
+
+  /** Number of instructions in the batch. */
+  get length(): number {
+    return this.#count;
+  }
+
+  /** The packed records (a view of the first `length` records). */
+  get bytes(): Uint8Array {
+    return this.#bytes.subarray(0, this.#count * INSTRUCTION_SIZE);
+  }
+
+  /** Empties the batch. */
+  clear(): void {
+    this.#count = 0;
+  }
+
+  #next(kind: number, agentId: number, bookId: number): number {
+    if ((this.#count + 1) * INSTRUCTION_SIZE > this.#bytes.length) {
+      const grown = new Uint8Array(this.#bytes.length * 2);
+      grown.set(this.#bytes);
+      this.#bytes = grown;
+      this.#view = new DataView(grown.buffer);
+    }
+    const offset = this.#count++ * INSTRUCTION_SIZE;
+    this.#bytes.fill(0, offset, offset + INSTRUCTION_SIZE);
+    this.#view.setUint8(offset, kind);
+    this.#view.setInt32(offset + 8, i32(agentId), littleEndian);
+    this.#view.setUint32(offset + 12, u32(bookId), littleEndian);
+    this.#view.setUint32(offset + 16, NONE, littleEndian);
+    this.#view.setUint32(offset + 20, NONE, littleEndian);
+    return offset;
+  }
+
+  #placement(kind: number, order: Placement): number {
+    const offset = this.#next(kind, order.agentId, order.bookId);
+    const view = this.#view;
+    view.setUint8(offset + 1, directions.indexOf(order.direction));
+    view.setUint8(offset + 2, currencies.indexOf(order.currency ?? "base"));
+    view.setUint8(offset + 4, stpFlags.indexOf(order.stp ?? "CO"));
+    if (order.clientOrderId !== undefined && order.clientOrderId !== null) {
+      view.setUint32(offset + 16, u32(order.clientOrderId), littleEndian);
+    }
+    view.setBigInt64(offset + 24, order.volume, littleEndian);
+    view.setBigInt64(offset + 40, order.leverageE9 ?? 0n, littleEndian);
+    return offset;
+  }
+
+  /** Appends a limit order placement. */
+  limit(order: LimitPlacement): void {
+    const offset = this.#placement(1, order);
+    this.#view.setUint8(offset + 3, timesInForce.indexOf(order.timeInForce ?? "GTC"));
+    this.#view.setUint8(offset + 5, order.postOnly ? 1 : 0);
+    this.#view.setBigInt64(offset + 32, order.price, littleEndian);
+    this.#view.setBigUint64(offset + 48, order.expiryNs ?? 0n, littleEndian);
+  }
+
+  /** Appends a market order placement. */
+  market(order: Placement): void {
+    this.#placement(2, order);
+  }
+
+  /** Appends a cancel of (part of) one resting order. */
+  cancel(cancellation: Cancellation): void {
+    const offset = this.#next(3, cancellation.agentId, cancellation.bookId);
+    this.#view.setUint32(offset + 20, u32(cancellation.orderId), littleEndian);
+    if (cancellation.volume !== undefined && cancellation.volume !== null) {
+      this.#view.setUint8(offset + 6, 1);
+      this.#view.setBigInt64(offset + 24, cancellation.volume, littleEndian);
+    }
+  }
+
+  /** Appends a reset of one agent: its orders cancelled, balances and fee tier restored. */
+  reset(agentId: number): void {
+    this.#next(4, agentId, 0);
+  }
+}
+
+/** Event types, by their `TX_EV_*` value. */
+const eventTypes = [
+  "",
+  "accepted",
+  "rejected",
+  "trade",
+  "placed",
+  "cancelled",
+  "expired",
+  "stpReduced",
+  "remainderDropped",
+  "reset",
+  "marginCall",
+  "loanSettled",
+] as const;
+
+/** What an event reports; see `TX_EV_*` in the header. */
+export type EventType = Exclude<typeof eventTypes[number], "">;
+
+/** What removed volume from a resting order, for `cancelled` events. */
+export type CancelCause = "request" | "stp" | "reset" | "expiry";
+const cancelCauses: readonly CancelCause[] = ["request", "stp", "reset", "expiry"];
+
+/**
+ * One event of the core. Which fields carry meaning depends on `type` (as in `tx_event`); ids
+ * that do not apply are `null`.
+ */
+export interface ExchangeEvent {
+  type: EventType;
+  timestamp: bigint;
+  bookId: number;
+  /** Index of the causing instruction in its batch; null for events of the clock. */
+  instruction: number | null;
+  /** Trade: the aggressor. */
+  agentId: number;
+  orderId: number | null;
+  clientOrderId: number | null;
+  direction: Direction;
+  /** Ticks (trade: the resting level's price; 0 for market orders). */
+  price: bigint;
+  /** Base units: trade volume, accepted size or volume removed. */
+  volume: bigint;
+  /** Own volume left on the order after the event. */
+  remaining: bigint;
+  notional: bigint;
+  makerFee: bigint;
+  takerFee: bigint;
+  leverageE9: bigint;
+  /** Trade only. */
+  restingAgentId: number;
+  restingOrderId: number | null;
+  restingClientOrderId: number | null;
+  tradeId: number | null;
+  /** Rejections: the reason's name (`INSUFFICIENT_QUOTE`, ...). */
+  reason: string | null;
+  /** Cancellations: what removed the volume. */
+  cause: CancelCause | null;
+  /** The order (the aggressor, for trades) is a market order. */
+  market: boolean;
+  /** Cancellation left volume on the order. */
+  partial: boolean;
+  /** Rejection of a GTT expiry whose order was already gone. */
+  expiry: boolean;
+  /** Margin events: loan amount. */
+  amount: bigint;
+}
+
+const reasonNames: string[] = [];
+
+/** Name of a rejection reason code, as the core spells it. */
+export function reasonName(reason: number): string {
+  return reasonNames[reason] ??= cString(native().tx_reason_name(reason));
+}
+
+function optionalId(value: number): number | null {
+  return value === NONE ? null : value;
+}
+
+/** Decodes event `index` of a drained buffer. */
+function decodeEvent(view: DataView, index: number): ExchangeEvent {
+  const o = index * EVENT_SIZE;
+  const type = eventTypes[view.getUint8(o + 100)] || "rejected";
+  const reason = view.getUint8(o + 102);
+  const flags = view.getUint8(o + 103);
+  const instruction = view.getUint32(o + 64, littleEndian);
+  return {
+    type,
+    timestamp: view.getBigUint64(o, littleEndian),
+    bookId: view.getUint32(o + 68, littleEndian),
+    instruction: optionalId(instruction),
+    agentId: view.getInt32(o + 84, littleEndian),
+    orderId: optionalId(view.getUint32(o + 72, littleEndian)),
+    clientOrderId: optionalId(view.getUint32(o + 92, littleEndian)),
+    direction: view.getUint8(o + 101) === 1 ? "sell" : "buy",
+    price: view.getBigInt64(o + 8, littleEndian),
+    volume: view.getBigInt64(o + 16, littleEndian),
+    remaining: view.getBigInt64(o + 24, littleEndian),
+    notional: view.getBigInt64(o + 32, littleEndian),
+    makerFee: view.getBigInt64(o + 40, littleEndian),
+    takerFee: view.getBigInt64(o + 48, littleEndian),
+    leverageE9: view.getBigInt64(o + 56, littleEndian),
+    restingAgentId: view.getInt32(o + 88, littleEndian),
+    restingOrderId: type === "trade" ? optionalId(view.getUint32(o + 76, littleEndian)) : null,
+    restingClientOrderId: type === "trade"
+      ? optionalId(view.getUint32(o + 96, littleEndian))
+      : null,
+    tradeId: type === "trade" ? view.getUint32(o + 80, littleEndian) : null,
+    reason: type === "rejected" ? reasonName(reason) : null,
+    cause: type === "cancelled" ? cancelCauses[reason] ?? "request" : null,
+    market: (flags & 0x01) !== 0,
+    partial: (flags & 0x02) !== 0,
+    expiry: (flags & 0x04) !== 0,
+    amount: view.getBigInt64(o + 104, littleEndian),
+  };
+}
+
+/** One fee tier: applies from `volumeRequired` (quote units) of rolling traded volume. */
+export interface FeeTier {
+  volumeRequired: bigint;
+  makerE9: bigint;
+  takerE9: bigint;
+}
+
+/** Exchange configuration, every quantity already scaled. */
+export interface ExchangeConfig {
+  books: number;
+  /** Accounts 0..agents-1 are created with the initial balances in every book. */
+  agents: number;
+  priceDecimals: number;
+  volumeDecimals: number;
+  baseDecimals: number;
+  quoteDecimals: number;
+  initialBase: bigint;
+  initialQuote: bigint;
+  /** Ascending `volumeRequired`, the first 0; at most 16. */
+  feeTiers: FeeTier[];
+  feeHistorySlots?: number;
+  /** Default 1 h. */
+  feeSlotPeriodNs?: bigint;
+  maxLeverageE9?: bigint;
+  /** Quote units. */
+  maxLoan?: bigint;
+  maintenanceMarginE9?: bigint;
+}
+
+function packConfig(config: ExchangeConfig): Uint8Array {
+  if (config.feeTiers.length < 1 || config.feeTiers.length > MAX_FEE_TIERS) {
+    throw new ExchangeError(
+      ExchangeCode.config,
+      "TX_ERR_CONFIG",
+      `feeTiers: between 1 and ${MAX_FEE_TIERS} tiers are supported`,
+    );
+  }
+  const bytes = new Uint8Array(CONFIG_SIZE);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, config.books, littleEndian);
+  view.setUint32(4, config.priceDecimals, littleEndian);
+  view.setUint32(8, config.volumeDecimals, littleEndian);
+  view.setUint32(12, config.baseDecimals, littleEndian);
+  view.setUint32(16, config.quoteDecimals, littleEndian);
+  view.setUint32(20, config.agents, littleEndian);
+  view.setBigInt64(24, config.initialBase, littleEndian);
+  view.setBigInt64(32, config.initialQuote, littleEndian);
+  view.setBigInt64(40, config.maxLeverageE9 ?? 0n, littleEndian);
+  view.setBigInt64(48, config.maxLoan ?? 0n, littleEndian);
+  view.setBigInt64(56, config.maintenanceMarginE9 ?? 0n, littleEndian);
+  view.setBigUint64(64, config.feeSlotPeriodNs ?? 3_600_000_000_000n, littleEndian);
+  view.setUint32(72, config.feeHistorySlots ?? 24, littleEndian);
+  view.setUint32(76, config.feeTiers.length, littleEndian);
+  config.feeTiers.forEach((tier, i) => {
+    const o = 80 + i * 24;
+    view.setBigInt64(o, tier.volumeRequired, littleEndian);
+    view.setBigInt64(o + 8, tier.makerE9, littleEndian);
+    view.setBigInt64(o + 16, tier.takerE9, littleEndian);
+  });
+  return bytes;
+}
+
+/** A price level: price in ticks, total resting volume in base units. */
+export interface Level {
+  price: bigint;
+  volume: bigint;
+}
+
+/** A resting order. */
+export interface RestingOrder {
+  orderId: number;
+  agentId: number;
+  bookId: number;
+  clientOrderId: number | null;
+  direction: Direction;
+  stp: SelfTradePrevention;
+  timestamp: bigint;
+  price: bigint;
+  /** Remaining own volume. */
+  volume: bigint;
+  leverageE9: bigint;
+  reservedBase: bigint;
+  reservedQuote: bigint;
+}
+
+function decodeOrder(view: DataView, index: number): RestingOrder {
+  const o = index * ORDER_SIZE;
+  return {
+    timestamp: view.getBigUint64(o, littleEndian),
+    price: view.getBigInt64(o + 8, littleEndian),
+    volume: view.getBigInt64(o + 16, littleEndian),
+    leverageE9: view.getBigInt64(o + 24, littleEndian),
+    reservedBase: view.getBigInt64(o + 32, littleEndian),
+    reservedQuote: view.getBigInt64(o + 40, littleEndian),
+    orderId: view.getUint32(o + 48, littleEndian),
+    agentId: view.getInt32(o + 52, littleEndian),
+    clientOrderId: optionalId(view.getUint32(o + 56, littleEndian)),
+    bookId: view.getUint32(o + 60, littleEndian),
+    direction: view.getUint8(o + 64) === 1 ? "sell" : "buy",
+    stp: stpFlags[view.getUint8(o + 65)] ?? "CO",
+  };
+}
+
+/** An account's balances in one book. */
+export interface Balances {
+  baseFree: bigint;
+  baseReserved: bigint;
+  quoteFree: bigint;
+  quoteReserved: bigint;
+  baseLoan: bigint;
+  quoteLoan: bigint;
+  baseCollateral: bigint;
+  quoteCollateral: bigint;
+}
+
+/** An account's fee state in one book. */
+export interface FeeState {
+  /** Traded quote volume over the history slots. */
+  volume: bigint;
+  makerE9: bigint;
+  takerE9: bigint;
+  tier: number;
+}
+
+/** Summary of one book; prices are 0 for an empty side. */
+export interface BookInfo {
+  bestBid: bigint;
+  bestAsk: bigint;
+  bidVolume: bigint;
+  askVolume: bigint;
+  bidLevels: number;
+  askLevels: number;
+  orderCount: number;
+  nextOrderId: number;
+  nextTradeId: number;
+  feesCollected: bigint;
+}
+
+/** Book side for snapshots. */
+export type Side = "bids" | "asks";
+
+/** One exchange: books, accounts and fee state behind one native handle. */
+export class Exchange {
+  #handle: Deno.PointerValue;
+  #events = new Uint8Array(4096 * EVENT_SIZE);
+  #eventView = new DataView(this.#events.buffer);
+
+  private constructor(handle: Deno.PointerValue) {
+    this.#handle = handle;
+  }
+
+  /** Creates an exchange; a rejected configuration throws with the core's message. */
+  static open(config: ExchangeConfig): Exchange {
+    const out = new BigUint64Array(1);
+    const err = new Uint8Array(512);
+    const code = native().tx_open(packConfig(config), new Uint8Array(out.buffer), err, 512n);
+    if (code !== ExchangeCode.ok) {
+      const message = new TextDecoder().decode(err.subarray(0, Math.max(0, err.indexOf(0))));
+      unwrap(code, message || undefined);
+    }
+    return new Exchange(Deno.UnsafePointer.create(out[0]));
+  }
+
+  #live(): Deno.PointerValue {
+    if (this.#handle === null) {
+      throw new ExchangeError(ExchangeCode.argument, "TX_ERR_ARGUMENT", "exchange is closed");
+    }
+    return this.#handle;
+  }
+
+  /** Frees the native handle; further calls throw. Idempotent. */
+  close(): void {
+    if (this.#handle === null) return;
+    native().tx_close(this.#handle);
+    this.#handle = null;
+  }
+
+  /** Adds an account with the same balances in every book. */
+  addAccount(agentId: number, base: bigint, quote: bigint): void {
+    unwrap(native().tx_add_account(this.#live(), agentId, base, quote));
+  }
+
+  /** Replaces an account's balances in one book (no open orders there allowed). */
+  setBalances(agentId: number, bookId: number, base: bigint, quote: bigint): void {
+    unwrap(native().tx_set_balances(this.#live(), agentId, bookId, base, quote));
+  }
+
+  /**
+   * Advances the clock to `nowNs` (fee rolls, GTT expiries) and processes the batch in order.
+   * Rejected instructions become `rejected` events, not exceptions.
+   */
+  submit(nowNs: bigint, batch: InstructionBatch): void {
+    unwrap(native().tx_submit(this.#live(), nowNs, batch.bytes, BigInt(batch.length)));
+  }
+
+  /** Same as {@linkcode Exchange.submit} for already-packed 64-byte records. */
+  submitRecords(nowNs: bigint, records: Uint8Array): void {
+    const count = BigInt(Math.floor(records.length / INSTRUCTION_SIZE));
+    unwrap(native().tx_submit(this.#live(), nowNs, records, count));
+  }
+
+  /** Advances the clock only. */
+  advance(nowNs: bigint): void {
+    unwrap(native().tx_advance(this.#live(), nowNs));
+  }
+
+  /** Number of events waiting. */
+  get pendingEvents(): number {
+    return Number(native().tx_pending_events(this.#live()));
+  }
+
+  /** Takes every waiting event, oldest first. */
+  drainEvents(): ExchangeEvent[] {
+    const events: ExchangeEvent[] = [];
+    const capacity = this.#events.length / EVENT_SIZE;
+    for (;;) {
+      const count = Number(
+        native().tx_drain_events(this.#live(), this.#events, BigInt(capacity)),
+      );
+      for (let i = 0; i < count; i++) events.push(decodeEvent(this.#eventView, i));
+      if (count < capacity) return events;
+    }
+  }
+
+  /** Discards every waiting event without decoding it; returns how many there were. */
+  skipEvents(): number {
+    const capacity = this.#events.length / EVENT_SIZE;
+    let total = 0;
+    for (;;) {
+      const count = Number(
+        native().tx_drain_events(this.#live(), this.#events, BigInt(capacity)),
+      );
+      total += count;
+      if (count < capacity) return total;
+    }
+  }
+
+  /** Levels of one side, best first (at most `limit`, default all). */
+  levels(bookId: number, side: Side, limit = Infinity): Level[] {
+    const handle = this.#live();
+    const sideCode = side === "bids" ? 0 : 1;
+    let capacity = Math.min(limit, 256);
+    for (;;) {
+      const prices = new BigInt64Array(capacity);
+      const volumes = new BigInt64Array(capacity);
+      const available = unwrapCount(
+        native().tx_book_levels(
+          handle,
+          u32(bookId),
+          sideCode,
+          new Uint8Array(prices.buffer),
+          new Uint8Array(volumes.buffer),
+          BigInt(capacity),
+        ),
+      );
+      if (available <= capacity || capacity >= limit) {
+        const count = Math.min(available, capacity);
+        return Array.from({ length: count }, (_, i) => ({ price: prices[i], volume: volumes[i] }));
+      }
+      capacity = Math.min(limit, available);
+    }
+  }
+
+  #orders(fetch: (out: Uint8Array, capacity: number) => number | bigint): RestingOrder[] {
+    let capacity = 64;
+    for (;;) {
+      const out = new Uint8Array(capacity * ORDER_SIZE);
+      const available = unwrapCount(fetch(out, capacity));
+      if (available <= capacity) {
+        const view = new DataView(out.buffer);
+        return Array.from({ length: available }, (_, i) => decodeOrder(view, i));
+      }
+      capacity = available;
+    }
+  }
+
+  /** Orders of one level (0 = best), in time priority. */
+  levelOrders(bookId: number, side: Side, levelIndex: number): RestingOrder[] {
+    const handle = this.#live();
+    return this.#orders((out, capacity) =>
+      native().tx_level_orders(
+        handle,
+        u32(bookId),
+        side === "bids" ? 0 : 1,
+        u32(levelIndex),
+        out,
+        BigInt(capacity),
+      )
+    );
+  }
+
+  /** An agent's resting orders in one book, by ascending order id. */
+  agentOrders(agentId: number, bookId: number): RestingOrder[] {
+    const handle = this.#live();
+    return this.#orders((out, capacity) =>
+      native().tx_agent_orders(handle, i32(agentId), u32(bookId), out, BigInt(capacity))
+    );
+  }
+
+  /** One resting order, or null when the book has no such order. */
+  order(bookId: number, orderId: number): RestingOrder | null {
+    const out = new Uint8Array(ORDER_SIZE);
+    const code = native().tx_order_get(this.#live(), u32(bookId), u32(orderId), out);
+    if (code === ExchangeCode.notFound) return null;
+    unwrap(code);
+    return decodeOrder(new DataView(out.buffer), 0);
+  }
+
+  /** An account's balances in one book. */
+  balances(agentId: number, bookId: number): Balances {
+    const out = new BigInt64Array(BALANCES_SIZE / 8);
+    unwrap(
+      native().tx_balances_get(this.#live(), i32(agentId), u32(bookId), new Uint8Array(out.buffer)),
+    );
+    const [baseFree, baseReserved, quoteFree, quoteReserved, baseLoan, quoteLoan] = out;
+    return {
+      baseFree,
+      baseReserved,
+      quoteFree,
+      quoteReserved,
+      baseLoan,
+      quoteLoan,
+      baseCollateral: out[6],
+      quoteCollateral: out[7],
+    };
+  }
+
+  /** An account's fee volume, rates and tier in one book. */
+  feeState(agentId: number, bookId: number): FeeState {
+    const out = new Uint8Array(FEE_STATE_SIZE);
+    unwrap(native().tx_fee_state_get(this.#live(), i32(agentId), u32(bookId), out));
+    const view = new DataView(out.buffer);
+    return {
+      volume: view.getBigInt64(0, littleEndian),
+      makerE9: view.getBigInt64(8, littleEndian),
+      takerE9: view.getBigInt64(16, littleEndian),
+      tier: view.getUint32(24, littleEndian),
+    };
+  }
+
+  /** Summary of one book. */
+  bookInfo(bookId: number): BookInfo {
+    const out = new Uint8Array(BOOK_INFO_SIZE);
+    unwrap(native().tx_book_info_get(this.#live(), u32(bookId), out));
+    const view = new DataView(out.buffer);
+    return {
+      bestBid: view.getBigInt64(0, littleEndian),
+      bestAsk: view.getBigInt64(8, littleEndian),
+      bidVolume: view.getBigInt64(16, littleEndian),
+      askVolume: view.getBigInt64(24, littleEndian),
+      bidLevels: view.getUint32(32, littleEndian),
+      askLevels: view.getUint32(36, littleEndian),
+      orderCount: view.getUint32(40, littleEndian),
+      nextOrderId: view.getUint32(44, littleEndian),
+      nextTradeId: view.getUint32(48, littleEndian),
+      feesCollected: view.getBigInt64(56, littleEndian),
+    };
+  }
+
+  /** Verifies the core's invariants; throws `TX_ERR_CORRUPT` with the broken one. */
+  check(): void {
+    const err = new Uint8Array(512);
+    const code = native().tx_check(this.#live(), err, 512n);
+    if (code !== ExchangeCode.ok) {
+      unwrap(code, new TextDecoder().decode(err.subarray(0, Math.max(0, err.indexOf(0)))));
+    }
+  }
+}
+
+const decimalPattern = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([-+]?\d+))?$/;
+
+/**
+ * Scales a decimal text (`"12.345"`, `"-1e-3"`) to integer units of 10^-decimals, truncating
+ * toward zero as the exchange does. Throws RangeError for text that is not a decimal or whose
+ * magnitude does not fit in int64.
+ */
+export function toUnits(text: string, decimals: number): bigint {
+  const match = decimalPattern.exec(text.trim());
+  if (match === null) throw new RangeError(`not a decimal number: ${JSON.stringify(text)}`);
+  const [, sign, whole, fraction = "", exponentText = "0"] = match;
+  const exponent = Number(exponentText) - fraction.length + decimals;
+  const digits = BigInt(whole + fraction);
+  let units: bigint;
+  if (exponent >= 0) {
+    if (digits !== 0n && exponent > 40) throw new RangeError(`out of range: ${text}`);
+    units = digits * 10n ** BigInt(Math.max(0, exponent));
+  } else {
+    units = -exponent > 400 ? 0n : digits / 10n ** BigInt(-exponent);
+  }
+  if (units > 0x7FFF_FFFF_FFFF_FFFFn) throw new RangeError(`out of range: ${text}`);
+  return sign === "-" ? -units : units;
+}
+
+/** Formats integer units of 10^-decimals as a decimal string with exactly `decimals` places. */
+export function formatUnits(units: bigint, decimals: number): string {
+  const negative = units < 0n;
+  const digits = (negative ? -units : units).toString().padStart(decimals + 1, "0");
+  const whole = digits.slice(0, digits.length - decimals);
+  const fraction = digits.slice(digits.length - decimals);
+  return `${negative ? "-" : ""}${whole}${decimals > 0 ? "." + fraction : ""}`;
+}

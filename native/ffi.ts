@@ -1,0 +1,84 @@
+/**
+ * The one place that knows the C symbols of the native library. Each native area declares its
+ * own symbol table (the C signature beside each entry); {@linkcode native} merges them into one
+ * `Deno.dlopen`, built and opened on first use.
+ *
+ * ```ts
+ * import { native } from "./ffi.ts";
+ * const name = native().tx_errstr(0); // pointer to "TX_OK"
+ * ```
+ * @module
+ */
+import { nativeLibraryPath } from "./build.ts";
+
+/** The exchange core, `include/taos_exchange.h`. */
+export const exchangeSymbols = {
+  /** const char *tx_errstr(int code) */
+  tx_errstr: { parameters: ["i32"], result: "pointer" },
+  /** const char *tx_reason_name(int reason) */
+  tx_reason_name: { parameters: ["i32"], result: "pointer" },
+  /** int tx_open(const tx_config *config, tx_exchange **out, char *err, size_t err_len) */
+  tx_open: { parameters: ["buffer", "buffer", "buffer", "usize"], result: "i32" },
+  /** void tx_close(tx_exchange *ex) */
+  tx_close: { parameters: ["pointer"], result: "void" },
+  /** int tx_add_account(tx_exchange *ex, int32_t agent_id, int64_t base, int64_t quote) */
+  tx_add_account: { parameters: ["pointer", "i32", "i64", "i64"], result: "i32" },
+  /** int tx_set_balances(tx_exchange *ex, int32_t agent_id, uint32_t book_id, int64_t base,
+   *                      int64_t quote) */
+  tx_set_balances: { parameters: ["pointer", "i32", "u32", "i64", "i64"], result: "i32" },
+  /** int tx_submit(tx_exchange *ex, uint64_t now_ns, const tx_instruction *records,
+   *                size_t count) */
+  tx_submit: { parameters: ["pointer", "u64", "buffer", "usize"], result: "i32" },
+  /** int tx_advance(tx_exchange *ex, uint64_t now_ns) */
+  tx_advance: { parameters: ["pointer", "u64"], result: "i32" },
+  /** size_t tx_pending_events(const tx_exchange *ex) */
+  tx_pending_events: { parameters: ["pointer"], result: "usize" },
+  /** size_t tx_drain_events(tx_exchange *ex, tx_event *out, size_t capacity) */
+  tx_drain_events: { parameters: ["pointer", "buffer", "usize"], result: "usize" },
+  /** int64_t tx_book_levels(const tx_exchange *ex, uint32_t book_id, int side, int64_t *prices,
+   *                         int64_t *volumes, size_t capacity) */
+  tx_book_levels: {
+    parameters: ["pointer", "u32", "i32", "buffer", "buffer", "usize"],
+    result: "i64",
+  },
+  /** int64_t tx_level_orders(const tx_exchange *ex, uint32_t book_id, int side,
+   *                          uint32_t level_index, tx_order *out, size_t capacity) */
+  tx_level_orders: {
+    parameters: ["pointer", "u32", "i32", "u32", "buffer", "usize"],
+    result: "i64",
+  },
+  /** int64_t tx_agent_orders(const tx_exchange *ex, int32_t agent_id, uint32_t book_id,
+   *                          tx_order *out, size_t capacity) */
+  tx_agent_orders: { parameters: ["pointer", "i32", "u32", "buffer", "usize"], result: "i64" },
+  /** int tx_book_info_get(const tx_exchange *ex, uint32_t book_id, tx_book_info *out) */
+  tx_book_info_get: { parameters: ["pointer", "u32", "buffer"], result: "i32" },
+  /** int tx_order_get(const tx_exchange *ex, uint32_t book_id, uint32_t order_id,
+   *                   tx_order *out) */
+  tx_order_get: { parameters: ["pointer", "u32", "u32", "buffer"], result: "i32" },
+  /** int tx_balances_get(const tx_exchange *ex, int32_t agent_id, uint32_t book_id,
+   *                      tx_balances *out) */
+  tx_balances_get: { parameters: ["pointer", "i32", "u32", "buffer"], result: "i32" },
+  /** int tx_fee_state_get(const tx_exchange *ex, int32_t agent_id, uint32_t book_id,
+   *                       tx_fee_state *out) */
+  tx_fee_state_get: { parameters: ["pointer", "i32", "u32", "buffer"], result: "i32" },
+  /** int tx_check(const tx_exchange *ex, char *err, size_t err_len) */
+  tx_check: { parameters: ["pointer", "buffer", "usize"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** Every symbol of the native library: one table per area, merged. */
+export const symbols = {
+  ...exchangeSymbols,
+} as const satisfies Deno.ForeignLibraryInterface;
+
+let library: Deno.DynamicLibrary<typeof symbols> | undefined;
+
+/** The native library's symbols, building (if stale) and opening the library on first use. */
+export function native(): Deno.DynamicLibrary<typeof symbols>["symbols"] {
+  library ??= Deno.dlopen(nativeLibraryPath(), symbols);
+  return library.symbols;
+}
+
+/** Reads a NUL-terminated C string returned by the library (NULL reads as ""). */
+export function cString(pointer: Deno.PointerValue): string {
+  return pointer === null ? "" : Deno.UnsafePointerView.getCString(pointer);
+}

@@ -1,0 +1,464 @@
+/**
+ * Replay scripts: an exchange configuration plus batches of agent responses, run through the
+ * exchange core one instruction at a time. This is the conformance interface of the core: the
+ * same script always produces the same event lines and final state.
+ *
+ * ```ts
+ * import { parseReplayScript } from "./replay.ts";
+ * const script = parseReplayScript(JSON.parse(await Deno.readTextFile("script.json")));
+ * ```
+ * @module
+ */
+import { z } from "zod";
+import {
+  Exchange,
+  type ExchangeConfig,
+  type ExchangeEvent,
+  formatUnits,
+  InstructionBatch,
+  toUnits,
+} from "../native/exchange.ts";
+
+/**
+ * A decimal quantity as the reference's JSON carries it (a number) or as an exact decimal
+ * string (`"100.25"`, `"1e-4"`). Kept as text so that scaling to the configured decimals is exact.
+ */
+const decimalText = z.union([
+  z.number().refine(Number.isFinite, "must be a finite number").transform((n) => String(n)),
+  z.string().regex(/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/, 'must be a decimal number like "12.5"'),
+]);
+
+/**
+ * An instruction quantity (volume, price, leverage). Besides decimals it admits the garbage a
+ * miner can send (`"NaN"`, `"Infinity"`), which the exchange rejects per instruction instead of
+ * failing the whole script.
+ */
+const instructionQuantity = z.union([
+  decimalText,
+  z.enum(["NaN", "Infinity", "-Infinity"]),
+]);
+
+const nonNegativeDecimal = decimalText.refine((text) => !text.startsWith("-"), "must be >= 0");
+
+/** `-1 < rate < 1`, as the reference requires of every fee rate. */
+const feeRate = decimalText.refine((text) => Math.abs(Number(text)) < 1, "must be in (-1, 1)");
+
+const decimals = z.number().int().min(2, "must be at least 2").max(12, "must be at most 12");
+
+const tierSchema = z.object({
+  volumeRequired: nonNegativeDecimal,
+  makerFee: feeRate,
+  takerFee: feeRate,
+}).strict();
+
+const feePolicySchema = z.object({
+  historySlots: z.number().int().min(1).max(1024).default(24),
+  /** Nanoseconds. */
+  slotPeriod: z.number().int().positive().default(3_600_000_000_000),
+  tiers: z.array(tierSchema).min(1).max(32).default([
+    { volumeRequired: "0", makerFee: "0", takerFee: "0" },
+  ]).refine(
+    (tiers) => new Set(tiers.map((t) => Number(t.volumeRequired))).size === tiers.length,
+    "tiers must have distinct volumeRequired",
+  ),
+}).strict();
+
+/**
+ * Exchange parameters under the reference's XML attribute names, with the reference's defaults
+ * (decimals 2, no leverage, no loans). `books` and `agents` stand for the `<Books instanceCount>`
+ * and `remoteAgentCount` attributes; `balances` is the fixed `<Balances><Base/><Quote/>` template.
+ */
+export const exchangeParamsSchema = z.object({
+  priceDecimals: decimals.default(2),
+  volumeDecimals: decimals.default(2),
+  baseDecimals: decimals.default(2),
+  quoteDecimals: decimals.default(2),
+  maxLeverage: nonNegativeDecimal.default("0"),
+  maxLoan: nonNegativeDecimal.default("0"),
+  maintenanceMargin: nonNegativeDecimal.default("0"),
+  books: z.number().int().min(1).max(4096).default(1),
+  agents: z.number().int().min(1).max(65_536).default(1),
+  balances: z.object({ base: nonNegativeDecimal, quote: nonNegativeDecimal }).strict()
+    .default({ base: "0", quote: "0" }),
+  feePolicy: feePolicySchema.default({
+    historySlots: 24,
+    slotPeriod: 3_600_000_000_000,
+    tiers: [{ volumeRequired: "0", makerFee: "0", takerFee: "0" }],
+  }),
+}).strict().refine(
+  (e) => Number(e.maintenanceMargin) <= 1 / (2 * (1 + Number(e.maxLeverage))),
+  { message: "must be <= 1/(2(1+maxLeverage))", path: ["maintenanceMargin"] },
+);
+
+/** Accepts the reference's integer enum value or its name. */
+function enumField<const Names extends readonly string[]>(names: Names) {
+  return z.union([
+    z.number().int().min(0).max(names.length - 1),
+    z.enum(names as unknown as [string, ...string[]]),
+  ]).transform((value) => typeof value === "number" ? value : names.indexOf(value));
+}
+
+const direction = z.number().refine((d) => d === 0 || d === 1, "must be 0 (buy) or 1 (sell)");
+const timeInForce = enumField(["GTC", "GTT", "IOC", "FOK"] as const);
+const stpFlag = enumField(["NONE", "CO", "CN", "CB", "DC"] as const);
+const currency = enumField(["BASE", "QUOTE"] as const);
+/** Any integer: an out-of-range id is the exchange's to reject, per instruction. */
+const id = z.number().int();
+const clientOrderId = z.number().int().min(0).max(0xFFFF_FFFE).nullable().default(null);
+
+const limitPayload = z.object({
+  direction,
+  volume: instructionQuantity,
+  price: instructionQuantity,
+  bookId: id,
+  clientOrderId,
+  postOnly: z.boolean().default(false),
+  timeInForce: timeInForce.default(0),
+  /** Nanoseconds after placement at which a GTT order is cancelled. */
+  expiryPeriod: z.number().int().positive().nullable().default(null),
+  stpFlag: stpFlag.default(1),
+  currency: currency.default(0),
+  leverage: instructionQuantity.default("0"),
+}).strict();
+
+const marketPayload = z.object({
+  direction,
+  volume: instructionQuantity,
+  bookId: id,
+  clientOrderId,
+  stpFlag: stpFlag.default(1),
+  currency: currency.default(0),
+  leverage: instructionQuantity.default("0"),
+}).strict();
+
+const cancelPayload = z.object({
+  bookId: id,
+  cancellations: z.array(
+    z.object({
+      orderId: id,
+      /** Own volume to remove; null removes the whole order. */
+      volume: instructionQuantity.nullable().default(null),
+    }).strict(),
+  ),
+}).strict();
+
+const resetPayload = z.object({ agentIds: z.array(id) }).strict();
+
+const common = { agentId: id, delay: z.number().int().min(0).default(0) };
+
+/** One agent response in the reference's format (`taos.im.protocol.instructions`). */
+export const responseSchema = z.discriminatedUnion("type", [
+  z.object({ ...common, type: z.literal("PLACE_ORDER_LIMIT"), payload: limitPayload }).strict(),
+  z.object({ ...common, type: z.literal("PLACE_ORDER_MARKET"), payload: marketPayload }).strict(),
+  z.object({ ...common, type: z.literal("CANCEL_ORDERS"), payload: cancelPayload }).strict(),
+  z.object({ ...common, type: z.literal("RESET_AGENT"), payload: resetPayload }).strict(),
+]);
+
+const batchSchema = z.object({
+  /** Simulation time (ns) at which the batch arrives; each response is processed at +delay. */
+  timestamp: z.number().int().min(0),
+  responses: z.array(responseSchema).default([]),
+}).strict();
+
+/** A whole replay script. */
+export const replayScriptSchema = z.object({
+  exchange: exchangeParamsSchema,
+  batches: z.array(batchSchema).refine(
+    (batches) => batches.every((b, i) => i === 0 || b.timestamp >= batches[i - 1].timestamp),
+    "batch timestamps must not decrease",
+  ),
+}).strict();
+
+/** Exchange parameters after defaults. */
+export type ExchangeParams = z.output<typeof exchangeParamsSchema>;
+/** One agent response after defaults. */
+export type AgentResponse = z.output<typeof responseSchema>;
+/** A replay script after defaults. */
+export type ReplayScript = z.output<typeof replayScriptSchema>;
+
+/** Error for a script that does not match the schema; the message names each bad field. */
+export class ReplayScriptError extends Error {
+  override name = "ReplayScriptError";
+}
+
+/** Validates a parsed JSON value as a replay script, naming every offending field on failure. */
+export function parseReplayScript(value: unknown): ReplayScript {
+  const result = replayScriptSchema.safeParse(value);
+  if (result.success) return result.data;
+  const problems = result.error.issues.slice(0, 10).map((issue) => {
+    const path = issue.path.length === 0 ? "(script)" : issue.path.map(String).join(".");
+    return `${path}: ${issue.message}`;
+  });
+  throw new ReplayScriptError(`invalid replay script:\n  ${problems.join("\n  ")}`);
+}
+
+/** Where one packed instruction came from, to name it in reject lines. */
+interface Source {
+  type: AgentResponse["type"];
+  agentId: number;
+  bookId: number | null;
+  orderId: number | null;
+  clientOrderId: number | null;
+}
+
+/** Instruction quantities that cannot be represented become -1: the core rejects them. */
+function quantity(text: string, decimals: number): bigint {
+  try {
+    return toUnits(text, decimals);
+  } catch {
+    return -1n;
+  }
+}
+
+function configUnits(text: string, decimals: number, field: string): bigint {
+  try {
+    return toUnits(text, decimals);
+  } catch {
+    throw new ReplayScriptError(`invalid replay script:\n  exchange.${field}: out of range`);
+  }
+}
+
+/** Scales the script's exchange parameters into the core's configuration. */
+export function exchangeConfig(params: ExchangeParams): ExchangeConfig {
+  const tiers = [...params.feePolicy.tiers].sort((a, b) =>
+    Number(a.volumeRequired) - Number(b.volumeRequired)
+  );
+  return {
+    books: params.books,
+    agents: params.agents,
+    priceDecimals: params.priceDecimals,
+    volumeDecimals: params.volumeDecimals,
+    baseDecimals: params.baseDecimals,
+    quoteDecimals: params.quoteDecimals,
+    initialBase: configUnits(params.balances.base, params.baseDecimals, "balances.base"),
+    initialQuote: configUnits(params.balances.quote, params.quoteDecimals, "balances.quote"),
+    maxLeverageE9: configUnits(params.maxLeverage, 9, "maxLeverage"),
+    maxLoan: configUnits(params.maxLoan, params.quoteDecimals, "maxLoan"),
+    maintenanceMarginE9: configUnits(params.maintenanceMargin, 9, "maintenanceMargin"),
+    feeHistorySlots: params.feePolicy.historySlots,
+    feeSlotPeriodNs: BigInt(params.feePolicy.slotPeriod),
+    feeTiers: tiers.map((tier, i) => ({
+      volumeRequired: configUnits(
+        tier.volumeRequired,
+        params.quoteDecimals,
+        `feePolicy.tiers.${i}.volumeRequired`,
+      ),
+      makerE9: configUnits(tier.makerFee, 9, `feePolicy.tiers.${i}.makerFee`),
+      takerE9: configUnits(tier.takerFee, 9, `feePolicy.tiers.${i}.takerFee`),
+    })),
+  };
+}
+
+const stpNames = ["NONE", "CO", "CN", "CB", "DC"] as const;
+const tifNames = ["GTC", "GTT", "IOC", "FOK"] as const;
+
+/** Appends one response's instructions to the batch, recording where each came from. */
+function pack(
+  response: AgentResponse,
+  params: ExchangeParams,
+  batch: InstructionBatch,
+  sources: Source[],
+): void {
+  const source = { type: response.type, agentId: response.agentId, orderId: null };
+  switch (response.type) {
+    case "PLACE_ORDER_LIMIT":
+    case "PLACE_ORDER_MARKET": {
+      const p = response.payload;
+      const order = {
+        agentId: response.agentId,
+        bookId: p.bookId,
+        direction: p.direction === 0 ? "buy" as const : "sell" as const,
+        currency: p.currency === 0 ? "base" as const : "quote" as const,
+        volume: quantity(p.volume, p.currency === 0 ? params.baseDecimals : params.quoteDecimals),
+        stp: stpNames[p.stpFlag],
+        leverageE9: quantity(p.leverage, 9),
+        clientOrderId: p.clientOrderId,
+      };
+      if (response.type === "PLACE_ORDER_LIMIT") {
+        const l = response.payload;
+        batch.limit({
+          ...order,
+          price: quantity(l.price, params.priceDecimals),
+          timeInForce: tifNames[l.timeInForce],
+          postOnly: l.postOnly,
+          expiryNs: l.timeInForce === 1 && l.expiryPeriod !== null ? BigInt(l.expiryPeriod) : 0n,
+        });
+      } else {
+        batch.market(order);
+      }
+      sources.push({ ...source, bookId: p.bookId, clientOrderId: p.clientOrderId });
+      return;
+    }
+    case "CANCEL_ORDERS":
+      for (const c of response.payload.cancellations) {
+        batch.cancel({
+          agentId: response.agentId,
+          bookId: response.payload.bookId,
+          orderId: c.orderId,
+          volume: c.volume === null ? null : quantity(c.volume, params.baseDecimals),
+        });
+        sources.push({
+          ...source,
+          bookId: response.payload.bookId,
+          orderId: c.orderId,
+          clientOrderId: null,
+        });
+      }
+      return;
+    case "RESET_AGENT":
+      for (const agentId of response.payload.agentIds) {
+        batch.reset(agentId);
+        sources.push({ ...source, agentId, bookId: null, clientOrderId: null });
+      }
+      return;
+  }
+}
+
+/** Formats an exchange event as one JSON object of the replay output. */
+function eventLine(
+  event: ExchangeEvent,
+  params: ExchangeParams,
+  sources: Source[],
+): Record<string, unknown> {
+  const price = (ticks: bigint) => formatUnits(ticks, params.priceDecimals);
+  const base = (units: bigint) => formatUnits(units, params.baseDecimals);
+  const quote = (units: bigint) => formatUnits(units, params.quoteDecimals);
+  const side = event.direction === "buy" ? "BUY" : "SELL";
+  const common = { bookId: event.bookId, timestamp: Number(event.timestamp) };
+  switch (event.type) {
+    case "trade":
+      return {
+        event: "trade",
+        ...common,
+        tradeId: event.tradeId,
+        direction: side,
+        price: price(event.price),
+        volume: base(event.volume),
+        aggressingAgentId: event.agentId,
+        restingAgentId: event.restingAgentId,
+        aggressingOrderId: event.orderId,
+        restingOrderId: event.restingOrderId,
+        makerFee: quote(event.makerFee),
+        takerFee: quote(event.takerFee),
+      };
+    case "accepted":
+    case "placed":
+      return {
+        event: event.type === "placed" ? "place" : "accepted",
+        ...common,
+        orderId: event.orderId,
+        agentId: event.agentId,
+        clientOrderId: event.clientOrderId,
+        orderType: event.market ? "market" : "limit",
+        direction: side,
+        price: event.market ? null : price(event.price),
+        volume: base(event.type === "placed" ? event.remaining : event.volume),
+      };
+    case "cancelled":
+      return {
+        event: "cancel",
+        ...common,
+        orderId: event.orderId,
+        agentId: event.agentId,
+        volume: base(event.volume),
+        remaining: base(event.remaining),
+        cause: event.cause,
+      };
+    case "expired":
+    case "stpReduced":
+    case "remainderDropped":
+      return {
+        event: { expired: "expire", stpReduced: "stp", remainderDropped: "remainder" }[event.type],
+        ...common,
+        orderId: event.orderId,
+        agentId: event.agentId,
+        volume: base(event.volume),
+      };
+    case "reset":
+      return { event: "reset", timestamp: common.timestamp, agentId: event.agentId };
+    case "rejected": {
+      const source = event.instruction === null ? undefined : sources[event.instruction];
+      return {
+        event: "reject",
+        ...common,
+        bookId: source ? source.bookId : event.bookId,
+        agentId: source ? source.agentId : event.agentId,
+        type: event.expiry || !source ? "EXPIRY" : source.type,
+        orderId: source ? source.orderId : event.orderId,
+        clientOrderId: source ? source.clientOrderId : event.clientOrderId,
+        reason: event.reason,
+      };
+    }
+    default:
+      return {
+        event: event.type === "marginCall" ? "margin_call" : "loan_settled",
+        ...common,
+        orderId: event.orderId,
+        agentId: event.agentId,
+        amount: String(event.amount),
+      };
+  }
+}
+
+/** The resulting books and accounts, every number a decimal string at its configured decimals. */
+function finalState(exchange: Exchange, params: ExchangeParams): Record<string, unknown> {
+  const price = (ticks: bigint) => formatUnits(ticks, params.priceDecimals);
+  const base = (units: bigint) => formatUnits(units, params.baseDecimals);
+  const quote = (units: bigint) => formatUnits(units, params.quoteDecimals);
+  const levels = (bookId: number, side: "bids" | "asks") =>
+    exchange.levels(bookId, side).map((l) => [price(l.price), base(l.volume)]);
+  const books = Array.from({ length: params.books }, (_, bookId) => ({
+    bookId,
+    bids: levels(bookId, "bids"),
+    asks: levels(bookId, "asks"),
+  }));
+  const accounts = [];
+  for (let agentId = 0; agentId < params.agents; agentId++) {
+    for (let bookId = 0; bookId < params.books; bookId++) {
+      const b = exchange.balances(agentId, bookId);
+      accounts.push({
+        agentId,
+        bookId,
+        base: { free: base(b.baseFree), reserved: base(b.baseReserved) },
+        quote: { free: quote(b.quoteFree), reserved: quote(b.quoteReserved) },
+      });
+    }
+  }
+  return { books, accounts };
+}
+
+/**
+ * Runs a script through a fresh exchange, calling `emit` with one JSON line per event and a last
+ * `{"final": ...}` line. Responses are processed at `timestamp + delay` (ties in script order);
+ * every batch timestamp also advances the clock (expiries, fee rolls). The core's invariants are
+ * verified after every step.
+ */
+export function runReplay(script: ReplayScript, emit: (line: string) => void): void {
+  const params = script.exchange;
+  const steps = new Map<number, AgentResponse[]>();
+  for (const batch of script.batches) {
+    if (!steps.has(batch.timestamp)) steps.set(batch.timestamp, []);
+    for (const response of batch.responses) {
+      const at = batch.timestamp + response.delay;
+      if (!steps.has(at)) steps.set(at, []);
+      steps.get(at)!.push(response);
+    }
+  }
+  const exchange = Exchange.open(exchangeConfig(params));
+  try {
+    const batch = new InstructionBatch();
+    for (const at of [...steps.keys()].sort((a, b) => a - b)) {
+      batch.clear();
+      const sources: Source[] = [];
+      for (const response of steps.get(at)!) pack(response, params, batch, sources);
+      exchange.submit(BigInt(at), batch);
+      for (const event of exchange.drainEvents()) {
+        emit(JSON.stringify(eventLine(event, params, sources)));
+      }
+      exchange.check();
+    }
+    emit(JSON.stringify({ final: finalState(exchange, params) }));
+  } finally {
+    exchange.close();
+  }
+}
