@@ -1,12 +1,250 @@
-import type { Command } from "../cli/command.ts";
+/**
+ * `taos sim`: runs a market simulation from a configuration (embedded reference default, a preset
+ * or a JSON/TOML/XML file), shows progress, optionally writes the research outputs, and prints the
+ * run's throughput and the market's stylized facts.
+ * @module
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { type Command, UsageError } from "../cli/command.ts";
+import { parseDuration, parseSimConfig, type SimConfig } from "./config.ts";
+import { SimEngine } from "./engine.ts";
+import { FactsCollector, type StylizedFacts } from "./facts.ts";
+import { loadSimConfig } from "./load.ts";
+import { EventKind } from "./native_sim.ts";
+import { SimOutputs } from "./outputs.ts";
+import { compact, Progress } from "./progress.ts";
 
-/** `taos sim`: placeholder until this command lands. */
+const help = `Usage: taos sim [options]
+
+Runs the background market model: every book's event loop, the fundamental price and futures
+signal, and the background agents (initialization, stylized, HFT, ALGO, futures traders).
+
+Options:
+  --config <name|file>   preset (reference, small) or a .json/.toml/.xml file [reference]
+  --seed <n>             master seed of every random stream [config's seed]
+  --books <n>            number of books [config's]
+  --duration <d>         simulated length, e.g. 90s, 10m, 1h, 1d [config's: 1d for reference]
+  --threads <n>          worker threads for the books; results do not depend on it [cores]
+  --out <dir>            write events/trades/L2 per book, balances.csv, summary.json there
+  --depth <n>            L2 levels per side written to l2-<book>.csv [5]
+  --reference-dynamics   reproduce the reference's dynamics-changing quirks (see README)
+  --fundamental-feed <f> CSV of recorded seed prices (count,price), one per process update
+  --external-feed <f>    CSV of recorded futures samples (count,price), one per sample interval
+  --quiet                no progress output
+  -h, --help             this help
+
+Trading-agent backtest (runs your agent against this market, see "Trading agents" in README):
+  --agent <dir|file>  --agent-name <Class>  --agent-params "k=v ..."  --agents <n>  --report
+
+The reference default (20 books, one simulated day) takes a few minutes on two cores; use
+--duration 1h (or --config small) for a quick look.`;
+
+const options = {
+  config: { type: "string" },
+  seed: { type: "string" },
+  books: { type: "string" },
+  duration: { type: "string" },
+  threads: { type: "string" },
+  out: { type: "string" },
+  depth: { type: "string" },
+  "reference-dynamics": { type: "boolean" },
+  "fundamental-feed": { type: "string" },
+  "external-feed": { type: "string" },
+  quiet: { type: "boolean" },
+  agent: { type: "string" },
+  "agent-name": { type: "string" },
+  "agent-params": { type: "string" },
+  agents: { type: "string" },
+  report: { type: "boolean" },
+} as const;
+
+function integer(flag: string, text: string | undefined, min: number, max: number) {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new UsageError(`--${flag}: expected an integer in ${min}..${max}, got '${text}'`);
+  }
+  return value;
+}
+
+/** Reads a feed CSV: one price per line in the second column; a non-numeric header is skipped. */
+async function readFeed(flag: string, path: string | undefined): Promise<number[] | undefined> {
+  if (path === undefined) return undefined;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    throw new UsageError(`--${flag}: cannot read ${path} (${(error as Error).message})`);
+  }
+  const prices: number[] = [];
+  text.split(/\r?\n/).forEach((line, i) => {
+    if (line.trim() === "") return;
+    const price = Number(line.split(",")[1]);
+    if (Number.isFinite(price) && price > 0) prices.push(price);
+    else if (i > 0) throw new UsageError(`--${flag}: ${path} line ${i + 1}: no positive price`);
+  });
+  if (prices.length === 0) throw new UsageError(`--${flag}: ${path} holds no prices`);
+  return prices;
+}
+
+/** Applies the command-line overrides and re-validates. */
+function override(config: SimConfig, values: Record<string, string | boolean | undefined>) {
+  const seed = integer("seed", values.seed as string | undefined, 0, Number.MAX_SAFE_INTEGER);
+  const books = integer("books", values.books as string | undefined, 1, 4096);
+  let duration: number | undefined;
+  if (values.duration !== undefined) {
+    duration = parseDuration(values.duration as string);
+    if (duration === undefined || duration <= 0) {
+      throw new UsageError(`--duration: '${values.duration}' is not a duration (90s, 10m, 1h, 1d)`);
+    }
+  }
+  const merged = {
+    ...config,
+    seed: seed ?? config.seed,
+    books: books ?? config.books,
+    duration: duration ?? config.duration,
+    referenceDynamics: values["reference-dynamics"] === true || config.referenceDynamics,
+  };
+  try {
+    return parseSimConfig(merged);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function show(x: number, digits = 4): string {
+  return Number.isFinite(x) ? x.toFixed(digits) : "n/a";
+}
+
+/** Human-readable end-of-run report. */
+export function formatReport(
+  run: { events: number; wallSeconds: number; simulatedSeconds: number; books: number },
+  facts: StylizedFacts,
+): string {
+  const rate = run.events / run.wallSeconds;
+  return [
+    `events processed: ${run.events} (${compact(rate)} events/s, ${run.wallSeconds.toFixed(1)} s ` +
+    `wall, ${compact(run.simulatedSeconds / run.wallSeconds)} simulated s per wall s)`,
+    `stylized facts on 1-minute mid returns (${facts.returns} returns, ${run.books} books):`,
+    `  excess kurtosis              ${show(facts.excessKurtosis, 2)}`,
+    `  return autocorr lag 1        ${show(facts.returnAutocorrLag1)}`,
+    `  |return| autocorr lag 1/5/10 ${show(facts.absReturnAutocorr.lag1)} / ` +
+    `${show(facts.absReturnAutocorr.lag5)} / ${show(facts.absReturnAutocorr.lag10)}`,
+    `  mean spread                  ${show(facts.meanSpreadTicks, 2)} ticks`,
+    `  traded volume                ${facts.volume.toFixed(2)} base, ` +
+    `${facts.notional.toFixed(0)} quote, ${facts.trades} trades`,
+    `  mean |ln(mid/fundamental)|   ${show(facts.meanAbsDeviationFromFundamental)}`,
+  ].join("\n");
+}
+
+async function backtest(values: Record<string, unknown>): Promise<number> {
+  const path = "../agents/backtest.ts";
+  let module: Record<string, unknown>;
+  try {
+    module = await import(path);
+  } catch {
+    throw new UsageError("--agent: the trading-agent backtest is not available in this build");
+  }
+  const run = module.runBacktestCommand as ((args: Record<string, unknown>) => Promise<number>);
+  if (typeof run !== "function") {
+    throw new UsageError("--agent: the trading-agent backtest is not available in this build");
+  }
+  return await run(values);
+}
+
+/** Runs a simulation with parsed flags; returns the exit code. */
+async function run(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, allowPositionals: false, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const values = parsed.values;
+  if (values.agent !== undefined || values["agent-name"] !== undefined) {
+    return await backtest(values);
+  }
+  let loaded;
+  try {
+    loaded = await loadSimConfig(values.config ?? "reference");
+  } catch (error) {
+    throw new UsageError(`--config: ${(error as Error).message}`);
+  }
+  for (const warning of loaded.warnings) console.error(`warning: ${warning}`);
+  const config = override(loaded.config, values);
+  const threads = integer("threads", values.threads, 1, 1024) ??
+    Math.max(1, navigator.hardwareConcurrency || 1);
+  const depth = integer("depth", values.depth, 1, 100) ?? 5;
+  const feed = {
+    fundamental: await readFeed("fundamental-feed", values["fundamental-feed"]),
+    external: await readFeed("external-feed", values["external-feed"]),
+  };
+
+  const started = performance.now();
+  const engine = SimEngine.create({ config, threads, feed });
+  const outputs = values.out !== undefined ? new SimOutputs(values.out, engine, depth) : null;
+  const facts = new FactsCollector(config.books);
+  const progress = new Progress(config.duration, { quiet: values.quiet === true });
+  const tick = 10 ** -config.exchange.priceDecimals;
+  let events = 0;
+  try {
+    for (let step = engine.step(); step !== null; step = engine.step()) {
+      events += step.eventsProcessed;
+      const elapsed = step.timestamp - config.start;
+      for (let book = 0; book < config.books; book++) {
+        const record = engine.rawEvents(book);
+        for (const e of record) {
+          if (e.kind === EventKind.TRADE) {
+            facts.trade(engine.price(e.price), engine.volume(e.volume));
+          }
+        }
+        outputs?.writeEvents(book, record);
+        const bid = engine.levels(book, 0, 1)[0]?.price ?? NaN;
+        const ask = engine.levels(book, 1, 1)[0]?.price ?? NaN;
+        facts.observe(book, elapsed, bid, ask, tick, engine.processValues(book).fundamental);
+      }
+      outputs?.writeStep(step.timestamp);
+      progress.update(elapsed, events);
+    }
+  } finally {
+    outputs?.close();
+    engine.close();
+  }
+  const wallSeconds = (performance.now() - started) / 1000;
+  const summary = facts.summary();
+  const runInfo = {
+    events,
+    wallSeconds,
+    simulatedSeconds: config.duration / 1e9,
+    books: config.books,
+  };
+  console.log(formatReport(runInfo, summary));
+  if (values.out !== undefined) {
+    writeFileSync(join(values.out, "config.json"), JSON.stringify(config, null, 2) + "\n");
+    const report = {
+      source: loaded.source,
+      seed: config.seed,
+      books: config.books,
+      duration: config.duration,
+      threads,
+      referenceDynamics: config.referenceDynamics,
+      events,
+      wallSeconds,
+      eventsPerSecond: events / wallSeconds,
+      simulatedSecondsPerWallSecond: runInfo.simulatedSeconds / wallSeconds,
+      facts: summary,
+    };
+    writeFileSync(join(values.out, "summary.json"), JSON.stringify(report, null, 2) + "\n");
+  }
+  return 0;
+}
+
+/** `taos sim`. */
 export const command: Command = {
   name: "sim",
   summary: "run a market simulation",
-  help: "Usage: taos sim [options]\n\nNot available yet in this build.",
-  run() {
-    console.error("taos sim: not available yet in this build");
-    return Promise.resolve(1);
-  },
+  help,
+  run,
 };

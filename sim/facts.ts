@@ -1,0 +1,150 @@
+/**
+ * Stylized facts of a simulated market, measured on 1-minute mid-price log returns: heavy tails
+ * (excess kurtosis), no linear predictability (lag-1 return autocorrelation), volatility
+ * clustering (autocorrelation of absolute returns), plus mean spread and traded volume.
+ *
+ * ```ts
+ * const facts = new FactsCollector(2, 60e9);
+ * facts.observe(0, 60e9, 300.1, 300.2, 0.01);
+ * const summary = facts.summary();
+ * ```
+ * @module
+ */
+
+/** Sample excess kurtosis (0 for a normal distribution); NaN with fewer than 4 values. */
+export function excessKurtosis(xs: number[]): number {
+  const n = xs.length;
+  if (n < 4) return NaN;
+  const mean = xs.reduce((a, b) => a + b, 0) / n;
+  let m2 = 0;
+  let m4 = 0;
+  for (const x of xs) {
+    const d = (x - mean) ** 2;
+    m2 += d;
+    m4 += d * d;
+  }
+  m2 /= n;
+  m4 /= n;
+  return m2 > 0 ? m4 / (m2 * m2) - 3 : NaN;
+}
+
+/** Sample autocorrelation at `lag`; NaN when undefined (too short or constant). */
+export function autocorrelation(xs: number[], lag: number): number {
+  const n = xs.length;
+  if (lag < 1 || n <= lag + 1) return NaN;
+  const mean = xs.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    const d = xs[i] - mean;
+    den += d * d;
+    if (i >= lag) num += d * (xs[i - lag] - mean);
+  }
+  return den > 0 ? num / den : NaN;
+}
+
+/** The measured facts (NaN becomes null in JSON). */
+export interface StylizedFacts {
+  /** Number of 1-minute returns used (all books). */
+  returns: number;
+  excessKurtosis: number;
+  returnAutocorrLag1: number;
+  absReturnAutocorr: { lag1: number; lag5: number; lag10: number };
+  /** Mean bid-ask spread in ticks over every step with both sides present. */
+  meanSpreadTicks: number;
+  /** Traded volume in base units, all books. */
+  volume: number;
+  /** Traded notional in quote units, all books. */
+  notional: number;
+  trades: number;
+  /** Mean over books and sampled minutes of |ln(mid / fundamental)|. */
+  meanAbsDeviationFromFundamental: number;
+  /** Lowest mid price seen (all books). */
+  minMid: number;
+}
+
+/**
+ * Accumulates per-book observations at each step and computes {@linkcode StylizedFacts}.
+ * Autocorrelations are computed per book and averaged (books are independent realizations);
+ * kurtosis uses the pooled returns, each book's returns standardized first.
+ */
+export class FactsCollector {
+  readonly #interval: number;
+  readonly #mids: number[][];
+  readonly #deviation: number[] = [];
+  #spreadSum = 0;
+  #spreadCount = 0;
+  #volume = 0;
+  #notional = 0;
+  #trades = 0;
+  #minMid = Infinity;
+
+  /** `interval`: sampling interval of the returns in ns (1 minute by default). */
+  constructor(books: number, interval = 60e9) {
+    this.#interval = interval;
+    this.#mids = Array.from({ length: books }, () => []);
+  }
+
+  /** Records a book's top of book at the end of a step (NaN bid/ask when a side is empty). */
+  observe(
+    book: number,
+    timestamp: number,
+    bid: number,
+    ask: number,
+    tick: number,
+    fundamental = NaN,
+  ) {
+    if (!(bid > 0 && ask > 0)) return;
+    const mid = (bid + ask) / 2;
+    this.#spreadSum += (ask - bid) / tick;
+    this.#spreadCount++;
+    if (mid < this.#minMid) this.#minMid = mid;
+    if (timestamp % this.#interval === 0) {
+      this.#mids[book].push(mid);
+      if (fundamental > 0) this.#deviation.push(Math.abs(Math.log(mid / fundamental)));
+    }
+  }
+
+  /** Adds one trade. */
+  trade(price: number, volume: number): void {
+    this.#volume += volume;
+    this.#notional += price * volume;
+    this.#trades++;
+  }
+
+  /** The facts measured so far. */
+  summary(): StylizedFacts {
+    const perBook = this.#mids.map((mids) => {
+      const r: number[] = [];
+      for (let i = 1; i < mids.length; i++) r.push(Math.log(mids[i] / mids[i - 1]));
+      return r;
+    });
+    const pooled: number[] = [];
+    for (const r of perBook) {
+      const n = r.length;
+      if (n < 2) continue;
+      const mean = r.reduce((a, b) => a + b, 0) / n;
+      const sd = Math.sqrt(r.reduce((a, b) => a + (b - mean) ** 2, 0) / n);
+      if (sd > 0) { for (const x of r) pooled.push((x - mean) / sd); }
+    }
+    const average = (f: (r: number[]) => number) => {
+      const values = perBook.map(f).filter((v) => Number.isFinite(v));
+      return values.length ? values.reduce((a, b) => a + b, 0) / values.length : NaN;
+    };
+    const abs = (lag: number) => average((r) => autocorrelation(r.map(Math.abs), lag));
+    return {
+      returns: perBook.reduce((a, r) => a + r.length, 0),
+      excessKurtosis: excessKurtosis(pooled),
+      returnAutocorrLag1: average((r) => autocorrelation(r, 1)),
+      absReturnAutocorr: { lag1: abs(1), lag5: abs(5), lag10: abs(10) },
+      meanSpreadTicks: this.#spreadCount ? this.#spreadSum / this.#spreadCount : NaN,
+      volume: this.#volume,
+      notional: this.#notional,
+      trades: this.#trades,
+      meanAbsDeviationFromFundamental: this.#deviation.length
+        ? this.#deviation.reduce((a, b) => a + b, 0) / this.#deviation.length
+        : NaN,
+      minMid: Number.isFinite(this.#minMid) ? this.#minMid : NaN,
+    };
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * Research outputs of `taos sim` as CSV files in one directory (schema in the README): per book the
+ * L3 events, the trades and the L2 book at every step, plus the remote accounts' balances.
+ * Numbers are printed from the engine's integer units, so files are byte-identical for a seed.
+ *
+ * ```ts
+ * const out = new SimOutputs("out/run", engine, 5);
+ * out.writeStep(engine.step()!.timestamp);
+ * out.close();
+ * ```
+ * @module
+ */
+import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import type { SimEngine } from "./engine.ts";
+import { EventKind, NONE, type RawEvent } from "./native_sim.ts";
+
+const encoder = new TextEncoder();
+
+/** A CSV file written through a large buffer. */
+class CsvFile {
+  readonly #fd: number;
+  #chunks: string[] = [];
+  #size = 0;
+
+  constructor(path: string, header: string) {
+    this.#fd = openSync(path, "w");
+    this.line(header);
+  }
+
+  line(text: string): void {
+    this.#chunks.push(text, "\n");
+    this.#size += text.length + 1;
+    if (this.#size > 1 << 20) this.flush();
+  }
+
+  flush(): void {
+    if (this.#size === 0) return;
+    const bytes = encoder.encode(this.#chunks.join(""));
+    let written = 0;
+    while (written < bytes.length) written += writeSync(this.#fd, bytes, written);
+    this.#chunks = [];
+    this.#size = 0;
+  }
+
+  close(): void {
+    this.flush();
+    closeSync(this.#fd);
+  }
+}
+
+/** Prints an integer amount of 10^-decimals units as an exact decimal. */
+export function fixed(units: bigint, decimals: number): string {
+  const negative = units < 0n;
+  const digits = (negative ? -units : units).toString().padStart(decimals + 1, "0");
+  const whole = digits.slice(0, digits.length - decimals);
+  const fraction = decimals > 0 ? "." + digits.slice(digits.length - decimals) : "";
+  return (negative ? "-" : "") + whole + fraction;
+}
+
+/** Every output file of one run. */
+export class SimOutputs {
+  readonly #engine: SimEngine;
+  readonly #depth: number;
+  readonly #events: CsvFile[] = [];
+  readonly #trades: CsvFile[] = [];
+  readonly #l2: CsvFile[] = [];
+  readonly #balances: CsvFile;
+  readonly #lastBalances = new Map<string, string>();
+  readonly #dp: { price: number; volume: number; base: number; quote: number };
+
+  /** Creates `dir` (and parents) and opens every file; `depth` = L2 levels per side. */
+  constructor(dir: string, engine: SimEngine, depth: number) {
+    this.#engine = engine;
+    this.#depth = depth;
+    const x = engine.config.exchange;
+    this.#dp = {
+      price: x.priceDecimals,
+      volume: x.volumeDecimals,
+      base: x.baseDecimals,
+      quote: x.quoteDecimals,
+    };
+    mkdirSync(dir, { recursive: true });
+    const levels: string[] = [];
+    for (const side of ["bid", "ask"]) {
+      for (let i = 1; i <= depth; i++) levels.push(`${side}_price_${i}`, `${side}_volume_${i}`);
+    }
+    for (let book = 0; book < engine.config.books; book++) {
+      this.#events.push(
+        new CsvFile(
+          join(dir, `events-${book}.csv`),
+          "timestamp,event,order_id,agent_id,direction,price,volume,client_order_id,reason",
+        ),
+      );
+      this.#trades.push(
+        new CsvFile(
+          join(dir, `trades-${book}.csv`),
+          "timestamp,trade_id,direction,price,volume,aggressing_order_id,resting_order_id," +
+            "aggressing_agent_id,resting_agent_id,maker_fee,taker_fee",
+        ),
+      );
+      this.#l2.push(
+        new CsvFile(
+          join(dir, `l2-${book}.csv`),
+          ["timestamp", "fundamental", "external", ...levels].join(","),
+        ),
+      );
+    }
+    this.#balances = new CsvFile(
+      join(dir, "balances.csv"),
+      "timestamp,agent_id,book_id,base_free,base_reserved,quote_free,quote_reserved",
+    );
+  }
+
+  /** Writes a book's events of the last step (already read from the engine). */
+  writeEvents(book: number, events: RawEvent[]): void {
+    const { price: pd, volume: vd, quote: qd } = this.#dp;
+    const l3 = this.#events[book];
+    const trades = this.#trades[book];
+    const client = (id: number) => (id === NONE ? "" : String(id));
+    for (const e of events) {
+      const t = e.timestamp.toString();
+      const dir = e.direction === 0 ? "buy" : "sell";
+      switch (e.kind) {
+        case EventKind.PLACE: {
+          const price = e.flags & 1 ? "" : fixed(e.price, pd);
+          const kind = e.flags & 1 ? "place_market" : "place_limit";
+          l3.line(
+            `${t},${kind},${e.orderId},${e.agentId},${dir},${price},${fixed(e.volume, vd)},` +
+              `${client(e.clientOrderId)},`,
+          );
+          break;
+        }
+        case EventKind.CANCEL:
+          l3.line(
+            `${t},cancel,${e.orderId},${e.agentId},${dir},${fixed(e.price, pd)},` +
+              `${fixed(e.volume, vd)},${client(e.clientOrderId)},`,
+          );
+          break;
+        case EventKind.REJECT:
+          l3.line(
+            `${t},reject,,${e.agentId},${dir},${fixed(e.price, pd)},${fixed(e.volume, vd)},` +
+              `${client(e.clientOrderId)},${e.code}`,
+          );
+          break;
+        case EventKind.CANCEL_FAIL:
+          l3.line(`${t},cancel_failed,${e.orderId},${e.agentId},,,,,`);
+          break;
+        case EventKind.TRADE:
+          trades.line(
+            `${t},${e.tradeId},${dir},${fixed(e.price, pd)},${fixed(e.volume, vd)},${e.orderId},` +
+              `${e.restingOrderId},${e.agentId},${e.restingAgentId},${fixed(e.feeMaker, qd)},` +
+              `${fixed(e.feeTaker, qd)}`,
+          );
+          break;
+      }
+    }
+  }
+
+  /** Writes the L2 book of every book and the changed remote balances at the end of a step. */
+  writeStep(timestamp: number): void {
+    const engine = this.#engine;
+    const t = String(timestamp);
+    for (let book = 0; book < engine.config.books; book++) {
+      const cells = [t];
+      const p = engine.processValues(book);
+      cells.push(p.fundamental.toFixed(6), p.external.toFixed(6));
+      for (const side of [0, 1] as const) {
+        const levels = engine.levels(book, side, this.#depth);
+        for (let i = 0; i < this.#depth; i++) {
+          const level = levels[i];
+          cells.push(level ? String(level.price) : "", level ? String(level.volume) : "");
+        }
+      }
+      this.#l2[book].line(cells.join(","));
+    }
+    const { base, quote } = this.#dp;
+    for (let agent = 0; agent < engine.config.remoteAgentCount; agent++) {
+      for (let book = 0; book < engine.config.books; book++) {
+        const b = engine.rawBalances(agent, book);
+        const row = `${fixed(b[0], base)},${fixed(b[1], base)},${fixed(b[3], quote)},` +
+          `${fixed(b[4], quote)}`;
+        const key = `${agent}/${book}`;
+        if (this.#lastBalances.get(key) === row) continue;
+        this.#lastBalances.set(key, row);
+        this.#balances.line(`${t},${agent},${book},${row}`);
+      }
+    }
+  }
+
+  /** Flushes and closes every file. */
+  close(): void {
+    for (const file of [...this.#events, ...this.#trades, ...this.#l2, this.#balances]) {
+      file.close();
+    }
+  }
+}
