@@ -1,13 +1,53 @@
-/* Exchange core (skeleton): the public API of taos_exchange.h; matching comes next. */
+/* Exchange core API: configuration, accounts, fee tiers, the clock (fee rolls, GTT expiries),
+ * the event queue, snapshots and the invariant check. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "taos_exchange.h"
+#include "exchange_internal.h"
 
-struct tx_exchange {
-  tx_config cfg;
-  uint64_t now;
-};
+/* ---- arithmetic ---- */
+
+static const __int128 POW10_18 = (__int128)1000000000000000000LL;
+
+static __int128 pow10_128(int k) {
+  __int128 r = 1;
+  while (k >= 18) {
+    r *= POW10_18;
+    k -= 18;
+  }
+  while (k-- > 0) r *= 10;
+  return r;
+}
+
+static int64_t saturate(__int128 x) {
+  if (x > INT64_MAX) return INT64_MAX;
+  if (x < -INT64_MAX) return -INT64_MAX;
+  return (int64_t)x;
+}
+
+int64_t x_scale(__int128 x, int k) {
+  if (k < 0) return saturate(x / pow10_128(-k));
+  __int128 r;
+  if (__builtin_mul_overflow(x, pow10_128(k), &r)) return x < 0 ? -INT64_MAX : INT64_MAX;
+  return saturate(r);
+}
+
+int64_t x_quote_to_base(const tx_exchange *ex, int64_t quote, int64_t price) {
+  int k = (int)ex->cfg.price_decimals + (int)ex->cfg.base_decimals - (int)ex->cfg.quote_decimals;
+  __int128 num = quote, den = price;
+  if (k >= 0) {
+    if (__builtin_mul_overflow(num, pow10_128(k), &num)) return X_MAX_VOLUME;
+  } else {
+    den *= pow10_128(-k);
+  }
+  int64_t base = saturate(num / den);
+  if (base > X_MAX_VOLUME) base = X_MAX_VOLUME;
+  return x_lot(ex, base);
+}
+
+/* ---- names ---- */
 
 const char *tx_errstr(int code) {
   switch (code) {
@@ -26,82 +66,630 @@ const char *tx_errstr(int code) {
   }
 }
 
-const char *tx_reason_name(int reason) { (void)reason; return "UNKNOWN"; }
+const char *tx_reason_name(int reason) {
+  static const char *const names[] = {
+      "VALID",
+      "NONEXISTENT_ACCOUNT",
+      "INSUFFICIENT_BASE",
+      "INSUFFICIENT_QUOTE",
+      "EMPTY_BOOK",
+      "PRICE_INCREMENT_VIOLATED",
+      "VOLUME_INCREMENT_VIOLATED",
+      "EXCEEDING_LOAN",
+      "CONTRACT_VIOLATION",
+      "INVALID_LEVERAGE",
+      "INVALID_VOLUME",
+      "INVALID_PRICE",
+      "INVALID_BOOK",
+      "ORDER_NOT_FOUND",
+      "INVALID_INSTRUCTION",
+      "LEVERAGE_UNSUPPORTED",
+      "INVALID_EXPIRY",
+  };
+  if (reason < 0 || reason >= (int)(sizeof names / sizeof *names)) return "UNKNOWN";
+  return names[reason];
+}
 
-int tx_open(const tx_config *config, tx_exchange **out, char *err, size_t err_len) {
-  if (config == NULL || out == NULL) return TX_ERR_ARGUMENT;
-  (void)err; (void)err_len;
-  tx_exchange *ex = calloc(1, sizeof *ex);
-  if (ex == NULL) return TX_ERR_NOMEM;
-  ex->cfg = *config;
-  *out = ex;
+/* ---- configuration ---- */
+
+static int config_error(char *err, size_t err_len, const char *fmt, ...) {
+  if (err != NULL && err_len > 0) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+  }
+  return TX_ERR_CONFIG;
+}
+
+static int validate_config(const tx_config *c, char *err, size_t err_len) {
+  if (c->book_count < 1 || c->book_count > 65536) {
+    return config_error(err, err_len, "book_count: must be 1..65536, got %u", c->book_count);
+  }
+  if (c->price_decimals > 12) return config_error(err, err_len, "price_decimals: must be 0..12");
+  if (c->volume_decimals > 12) return config_error(err, err_len, "volume_decimals: must be 0..12");
+  if (c->base_decimals > 12) return config_error(err, err_len, "base_decimals: must be 0..12");
+  if (c->quote_decimals > 18) return config_error(err, err_len, "quote_decimals: must be 0..18");
+  if (c->agent_count > X_AGENT_LIMIT) {
+    return config_error(err, err_len, "agent_count: must be at most %d", X_AGENT_LIMIT);
+  }
+  if (c->default_base < 0 || c->default_quote < 0) {
+    return config_error(err, err_len, "default_base/default_quote: must not be negative");
+  }
+  if (c->max_leverage_e9 < 0 || c->max_leverage_e9 > 1000 * (int64_t)X_RATE_ONE) {
+    return config_error(err, err_len, "max_leverage_e9: must be 0..1000e9");
+  }
+  if (c->max_loan < 0) return config_error(err, err_len, "max_loan: must not be negative");
+  if (c->maintenance_margin_e9 < 0 ||
+      (__int128)c->maintenance_margin_e9 * 2 * (X_RATE_ONE + c->max_leverage_e9) >
+          (__int128)X_RATE_ONE * X_RATE_ONE) {
+    return config_error(err, err_len,
+                        "maintenance_margin_e9: must be in [0, 1/(2(1+max_leverage))]");
+  }
+  if (c->fee_slot_period_ns == 0) {
+    return config_error(err, err_len, "fee_slot_period_ns: must be positive");
+  }
+  if (c->fee_history_slots < 1 || c->fee_history_slots > 1024) {
+    return config_error(err, err_len, "fee_history_slots: must be 1..1024");
+  }
+  if (c->fee_tier_count < 1 || c->fee_tier_count > TX_MAX_FEE_TIERS) {
+    return config_error(err, err_len, "fee_tier_count: must be 1..%d", TX_MAX_FEE_TIERS);
+  }
+  for (uint32_t i = 0; i < c->fee_tier_count; i++) {
+    const tx_fee_tier *t = &c->fee_tiers[i];
+    if (i == 0 && t->volume_required != 0) {
+      return config_error(err, err_len, "fee_tiers[0].volume_required: must be 0");
+    }
+    if (i > 0 && t->volume_required <= c->fee_tiers[i - 1].volume_required) {
+      return config_error(err, err_len, "fee_tiers[%u].volume_required: must be ascending", i);
+    }
+    if (t->maker_e9 <= -X_RATE_ONE || t->maker_e9 >= X_RATE_ONE) {
+      return config_error(err, err_len, "fee_tiers[%u].maker_e9: must be in (-1e9, 1e9)", i);
+    }
+    if (t->taker_e9 <= -X_RATE_ONE || t->taker_e9 >= X_RATE_ONE) {
+      return config_error(err, err_len, "fee_tiers[%u].taker_e9: must be in (-1e9, 1e9)", i);
+    }
+  }
+  if (c->flags != 0) return config_error(err, err_len, "flags: must be 0");
   return TX_OK;
 }
 
-void tx_close(tx_exchange *ex) { free(ex); }
+/* ---- accounts ---- */
+
+static uint32_t zigzag(int32_t agent) {
+  return agent >= 0 ? (uint32_t)agent * 2u : (uint32_t)(-(int64_t)agent) * 2u - 1u;
+}
+
+static bool agent_in_range(int32_t agent) {
+  return agent >= -X_AGENT_LIMIT && agent < X_AGENT_LIMIT;
+}
+
+static uint32_t row_of(const tx_exchange *ex, int32_t agent) {
+  if (!agent_in_range(agent)) return XNONE;
+  uint32_t z = zigzag(agent);
+  if (z >= ex->agent_rows_cap) return XNONE;
+  return ex->agent_rows[z] - 1;
+}
+
+x_account *x_account_of(tx_exchange *ex, int32_t agent, uint32_t book) {
+  uint32_t row = row_of(ex, agent);
+  if (row == XNONE) return NULL;
+  return &ex->accounts[(size_t)row * ex->cfg.book_count + book];
+}
+
+static const x_account *account_const(const tx_exchange *ex, int32_t agent, uint32_t book) {
+  return x_account_of((tx_exchange *)ex, agent, book);
+}
 
 int tx_add_account(tx_exchange *ex, int32_t agent_id, int64_t base, int64_t quote) {
-  (void)ex; (void)agent_id; (void)base; (void)quote;
-  return TX_ERR_AGENT;
+  if (ex == NULL || base < 0 || quote < 0) return TX_ERR_ARGUMENT;
+  if (!agent_in_range(agent_id)) return TX_ERR_AGENT;
+  if (row_of(ex, agent_id) != XNONE) return TX_ERR_EXISTS;
+  uint32_t z = zigzag(agent_id);
+  uint32_t books = ex->cfg.book_count, slots = ex->cfg.fee_history_slots;
+  if (z >= ex->agent_rows_cap) {
+    uint32_t cap = ex->agent_rows_cap ? ex->agent_rows_cap : 64;
+    while (cap <= z) cap *= 2;
+    uint32_t *rows = realloc(ex->agent_rows, (size_t)cap * sizeof *rows);
+    if (rows == NULL) return TX_ERR_NOMEM;
+    memset(rows + ex->agent_rows_cap, 0, (size_t)(cap - ex->agent_rows_cap) * sizeof *rows);
+    ex->agent_rows = rows;
+    ex->agent_rows_cap = cap;
+  }
+  if (ex->rows == ex->row_cap) {
+    uint32_t cap = ex->row_cap ? ex->row_cap * 2 : 16;
+    x_account *accounts = realloc(ex->accounts, (size_t)cap * books * sizeof *accounts);
+    if (accounts == NULL) return TX_ERR_NOMEM;
+    ex->accounts = accounts;
+    int64_t *fee = realloc(ex->fee_slots, (size_t)cap * books * slots * sizeof *fee);
+    if (fee == NULL) return TX_ERR_NOMEM;
+    ex->fee_slots = fee;
+    ex->row_cap = cap;
+  }
+  uint32_t row = ex->rows++;
+  for (uint32_t b = 0; b < books; b++) {
+    ex->accounts[(size_t)row * books + b] = (x_account){
+        .base_free = base,
+        .quote_free = quote,
+        .init_base = base,
+        .init_quote = quote,
+        .head = XNONE,
+        .tail = XNONE,
+        .agent = agent_id,
+    };
+  }
+  memset(&ex->fee_slots[(size_t)row * books * slots], 0, (size_t)books * slots * sizeof(int64_t));
+  ex->agent_rows[z] = row + 1;
+  return TX_OK;
 }
 
 int tx_set_balances(tx_exchange *ex, int32_t agent_id, uint32_t book_id, int64_t base,
                     int64_t quote) {
-  (void)ex; (void)agent_id; (void)book_id; (void)base; (void)quote;
-  return TX_ERR_AGENT;
+  if (ex == NULL || base < 0 || quote < 0) return TX_ERR_ARGUMENT;
+  if (book_id >= ex->cfg.book_count) return TX_ERR_BOOK;
+  x_account *acct = x_account_of(ex, agent_id, book_id);
+  if (acct == NULL) return TX_ERR_AGENT;
+  if (acct->order_count > 0 || acct->base_loan != 0 || acct->quote_loan != 0) return TX_ERR_BUSY;
+  acct->base_free = acct->init_base = base;
+  acct->quote_free = acct->init_quote = quote;
+  return TX_OK;
 }
 
-int tx_submit(tx_exchange *ex, uint64_t now_ns, const tx_instruction *records, size_t count) {
-  (void)records; (void)count;
-  return tx_advance(ex, now_ns);
+/* ---- fees ---- */
+
+static int64_t *fee_history(const tx_exchange *ex, const x_account *acct) {
+  size_t index = (size_t)(acct - ex->accounts);
+  return &ex->fee_slots[index * ex->cfg.fee_history_slots];
+}
+
+int64_t x_maker_rate(const tx_exchange *ex, const x_account *acct) {
+  return ex->cfg.fee_tiers[acct->tier].maker_e9;
+}
+
+int64_t x_taker_rate(const tx_exchange *ex, const x_account *acct) {
+  return ex->cfg.fee_tiers[acct->tier].taker_e9;
+}
+
+void x_add_fee_volume(tx_exchange *ex, x_account *acct, int64_t quote) {
+  fee_history(ex, acct)[ex->fee_head] += quote;
+  acct->has_history = 1;
+}
+
+void x_reset_fees(tx_exchange *ex, x_account *acct) {
+  memset(fee_history(ex, acct), 0, ex->cfg.fee_history_slots * sizeof(int64_t));
+  acct->tier = 0;
+  acct->has_history = 0;
+}
+
+static int64_t fee_volume(const tx_exchange *ex, const x_account *acct) {
+  const int64_t *slots = fee_history(ex, acct);
+  int64_t sum = 0;
+  for (uint32_t i = 0; i < ex->cfg.fee_history_slots; i++) sum += slots[i];
+  return sum;
+}
+
+/* Slot boundary: every account's tier becomes the one its last H slots earn, then the oldest
+ * slot is dropped to make room for the new one. */
+static void roll_fees(tx_exchange *ex) {
+  uint32_t slots = ex->cfg.fee_history_slots;
+  uint32_t next = (ex->fee_head + 1) % slots;
+  size_t n = (size_t)ex->rows * ex->cfg.book_count;
+  for (size_t i = 0; i < n; i++) {
+    x_account *acct = &ex->accounts[i];
+    if (!acct->has_history) continue;
+    int64_t sum = fee_volume(ex, acct);
+    uint32_t tier = 0;
+    while (tier + 1 < ex->cfg.fee_tier_count && ex->cfg.fee_tiers[tier + 1].volume_required <= sum) {
+      tier++;
+    }
+    acct->tier = tier;
+    ex->fee_slots[i * slots + next] = 0;
+  }
+  ex->fee_head = next;
+}
+
+/* ---- events ---- */
+
+void x_emit(tx_exchange *ex, const tx_event *event) {
+  if (ex->ev_head + ex->ev_n == ex->ev_cap) {
+    if (ex->ev_head > 0) {
+      memmove(ex->events, ex->events + ex->ev_head, ex->ev_n * sizeof *ex->events);
+      ex->ev_head = 0;
+    } else {
+      size_t cap = ex->ev_cap ? ex->ev_cap * 2 : 4096;
+      tx_event *events = realloc(ex->events, cap * sizeof *events);
+      if (events == NULL) {
+        ex->error = TX_ERR_NOMEM;
+        return;
+      }
+      ex->events = events;
+      ex->ev_cap = cap;
+    }
+  }
+  ex->events[ex->ev_head + ex->ev_n++] = *event;
+}
+
+size_t tx_pending_events(const tx_exchange *ex) { return ex == NULL ? 0 : ex->ev_n; }
+
+size_t tx_drain_events(tx_exchange *ex, tx_event *out, size_t capacity) {
+  if (ex == NULL || out == NULL) return 0;
+  size_t n = capacity < ex->ev_n ? capacity : ex->ev_n;
+  memcpy(out, ex->events + ex->ev_head, n * sizeof *out);
+  ex->ev_head += n;
+  ex->ev_n -= n;
+  if (ex->ev_n == 0) ex->ev_head = 0;
+  return n;
+}
+
+/* ---- GTT timers (binary min-heap on time, then scheduling order) ---- */
+
+static bool timer_before(const x_timer *a, const x_timer *b) {
+  return a->at != b->at ? a->at < b->at : a->seq < b->seq;
+}
+
+int x_schedule(tx_exchange *ex, uint64_t at, uint32_t book, uint32_t order_id, int32_t agent) {
+  if (ex->timer_n == ex->timer_cap) {
+    size_t cap = ex->timer_cap ? ex->timer_cap * 2 : 256;
+    x_timer *timers = realloc(ex->timers, cap * sizeof *timers);
+    if (timers == NULL) return TX_ERR_NOMEM;
+    ex->timers = timers;
+    ex->timer_cap = cap;
+  }
+  x_timer t = {.at = at, .seq = ex->timer_seq++, .book = book, .order_id = order_id, .agent = agent};
+  size_t i = ex->timer_n++;
+  while (i > 0) {
+    size_t parent = (i - 1) / 2;
+    if (!timer_before(&t, &ex->timers[parent])) break;
+    ex->timers[i] = ex->timers[parent];
+    i = parent;
+  }
+  ex->timers[i] = t;
+  return TX_OK;
+}
+
+static x_timer pop_timer(tx_exchange *ex) {
+  x_timer top = ex->timers[0];
+  x_timer last = ex->timers[--ex->timer_n];
+  size_t i = 0, n = ex->timer_n;
+  for (;;) {
+    size_t child = 2 * i + 1;
+    if (child >= n) break;
+    if (child + 1 < n && timer_before(&ex->timers[child + 1], &ex->timers[child])) child++;
+    if (!timer_before(&ex->timers[child], &last)) break;
+    ex->timers[i] = ex->timers[child];
+    i = child;
+  }
+  if (n > 0) ex->timers[i] = last;
+  return top;
+}
+
+/* ---- lifecycle ---- */
+
+int tx_open(const tx_config *config, tx_exchange **out, char *err, size_t err_len) {
+  if (err != NULL && err_len > 0) err[0] = '\0';
+  if (config == NULL || out == NULL) return TX_ERR_ARGUMENT;
+  *out = NULL;
+  int rc = validate_config(config, err, err_len);
+  if (rc != TX_OK) return rc;
+  tx_exchange *ex = calloc(1, sizeof *ex);
+  if (ex == NULL) return TX_ERR_NOMEM;
+  ex->cfg = *config;
+  uint32_t lot_dp = config->volume_decimals < config->base_decimals ? config->volume_decimals
+                                                                    : config->base_decimals;
+  ex->lot = (int64_t)pow10_128((int)(config->base_decimals - lot_dp));
+  ex->notional_shift =
+      (int)config->quote_decimals - (int)config->price_decimals - (int)config->base_decimals;
+  ex->free_order = XNONE;
+  ex->next_roll = config->fee_slot_period_ns;
+  ex->books = calloc(config->book_count, sizeof *ex->books);
+  if (ex->books == NULL) {
+    tx_close(ex);
+    return TX_ERR_NOMEM;
+  }
+  for (uint32_t i = 0; i < config->agent_count; i++) {
+    rc = tx_add_account(ex, (int32_t)i, config->default_base, config->default_quote);
+    if (rc != TX_OK) {
+      tx_close(ex);
+      return rc;
+    }
+  }
+  *out = ex;
+  return TX_OK;
+}
+
+void tx_close(tx_exchange *ex) {
+  if (ex == NULL) return;
+  if (ex->books != NULL) {
+    for (uint32_t i = 0; i < ex->cfg.book_count; i++) x_book_free(&ex->books[i]);
+  }
+  free(ex->books);
+  free(ex->orders);
+  free(ex->accounts);
+  free(ex->fee_slots);
+  free(ex->agent_rows);
+  free(ex->timers);
+  free(ex->events);
+  free(ex);
+}
+
+/* ---- the clock and instruction processing ---- */
+
+static void advance(tx_exchange *ex, uint64_t now) {
+  uint64_t period = ex->cfg.fee_slot_period_ns;
+  uint32_t rolls = 0;
+  while (ex->next_roll <= now) {
+    /* After H+1 empty rolls every history is zero: skip the rest of a long idle gap. */
+    if (++rolls > ex->cfg.fee_history_slots + 1) {
+      ex->next_roll = (now / period + 1) * period;
+      break;
+    }
+    roll_fees(ex);
+    ex->next_roll += period;
+  }
+  ex->now = now;
+  ex->instr = XNONE;
+  while (ex->timer_n > 0 && ex->timers[0].at <= now) {
+    x_timer t = pop_timer(ex);
+    x_expire(ex, &t);
+  }
 }
 
 int tx_advance(tx_exchange *ex, uint64_t now_ns) {
   if (ex == NULL) return TX_ERR_ARGUMENT;
   if (now_ns < ex->now) return TX_ERR_TIME;
-  ex->now = now_ns;
-  return TX_OK;
+  ex->error = TX_OK;
+  advance(ex, now_ns);
+  return ex->error;
 }
 
-size_t tx_pending_events(const tx_exchange *ex) { (void)ex; return 0; }
-size_t tx_drain_events(tx_exchange *ex, tx_event *out, size_t capacity) {
-  (void)ex; (void)out; (void)capacity;
-  return 0;
+int tx_submit(tx_exchange *ex, uint64_t now_ns, const tx_instruction *records, size_t count) {
+  if (ex == NULL || (records == NULL && count > 0)) return TX_ERR_ARGUMENT;
+  if (now_ns < ex->now) return TX_ERR_TIME;
+  ex->error = TX_OK;
+  advance(ex, now_ns);
+  for (size_t i = 0; i < count && ex->error == TX_OK; i++) {
+    const tx_instruction *in = &records[i];
+    ex->instr = (uint32_t)i;
+    switch (in->kind) {
+    case TX_INSTR_LIMIT:
+    case TX_INSTR_MARKET: x_place(ex, in); break;
+    case TX_INSTR_CANCEL: x_cancel(ex, in); break;
+    case TX_INSTR_RESET: x_reset(ex, in); break;
+    default: {
+      tx_event e = {.timestamp = ex->now,
+                    .instruction = ex->instr,
+                    .book_id = in->book_id,
+                    .order_id = XNONE,
+                    .resting_order_id = XNONE,
+                    .trade_id = XNONE,
+                    .agent_id = in->agent_id,
+                    .client_order_id = in->client_order_id,
+                    .resting_client_order_id = XNONE,
+                    .type = TX_EV_REJECTED,
+                    .reason = TX_R_INVALID_INSTRUCTION};
+      x_emit(ex, &e);
+    }
+    }
+  }
+  ex->instr = XNONE;
+  return ex->error;
+}
+
+/* ---- snapshots ---- */
+
+static void copy_order(const x_order *o, tx_order *out) {
+  *out = (tx_order){
+      .timestamp = o->timestamp,
+      .price = o->price,
+      .volume = o->volume,
+      .leverage_e9 = o->leverage,
+      .reserved_base = o->res_base,
+      .reserved_quote = o->res_quote,
+      .order_id = o->id,
+      .agent_id = o->agent,
+      .client_order_id = o->client_id,
+      .book_id = o->book,
+      .direction = o->dir,
+      .stp = o->stp,
+  };
 }
 
 int64_t tx_book_levels(const tx_exchange *ex, uint32_t book_id, int side, int64_t *prices,
                        int64_t *volumes, size_t capacity) {
-  (void)ex; (void)book_id; (void)side; (void)prices; (void)volumes; (void)capacity;
-  return -TX_ERR_BOOK;
+  if (ex == NULL || (side != TX_BUY && side != TX_SELL)) return -TX_ERR_ARGUMENT;
+  if (book_id >= ex->cfg.book_count) return -TX_ERR_BOOK;
+  const x_side *s = &ex->books[book_id].side[side];
+  for (size_t i = 0; i < capacity && i < s->n; i++) {
+    const x_level *lv = &s->lv[s->n - 1 - i];
+    if (prices != NULL) prices[i] = lv->price;
+    if (volumes != NULL) volumes[i] = lv->volume;
+  }
+  return s->n;
 }
+
 int64_t tx_level_orders(const tx_exchange *ex, uint32_t book_id, int side, uint32_t level_index,
                         tx_order *out, size_t capacity) {
-  (void)ex; (void)book_id; (void)side; (void)level_index; (void)out; (void)capacity;
-  return -TX_ERR_BOOK;
+  if (ex == NULL || (side != TX_BUY && side != TX_SELL)) return -TX_ERR_ARGUMENT;
+  if (book_id >= ex->cfg.book_count) return -TX_ERR_BOOK;
+  const x_side *s = &ex->books[book_id].side[side];
+  if (level_index >= s->n) return -TX_ERR_NOT_FOUND;
+  const x_level *lv = &s->lv[s->n - 1 - level_index];
+  size_t i = 0;
+  for (uint32_t oi = lv->head; oi != XNONE; oi = ex->orders[oi].next, i++) {
+    if (out != NULL && i < capacity) copy_order(&ex->orders[oi], &out[i]);
+  }
+  return (int64_t)i;
 }
+
 int64_t tx_agent_orders(const tx_exchange *ex, int32_t agent_id, uint32_t book_id, tx_order *out,
                         size_t capacity) {
-  (void)ex; (void)agent_id; (void)book_id; (void)out; (void)capacity;
-  return -TX_ERR_BOOK;
+  if (ex == NULL) return -TX_ERR_ARGUMENT;
+  if (book_id >= ex->cfg.book_count) return -TX_ERR_BOOK;
+  const x_account *acct = account_const(ex, agent_id, book_id);
+  if (acct == NULL) return -TX_ERR_AGENT;
+  size_t i = 0;
+  for (uint32_t oi = acct->head; oi != XNONE; oi = ex->orders[oi].anext, i++) {
+    if (out != NULL && i < capacity) copy_order(&ex->orders[oi], &out[i]);
+  }
+  return (int64_t)i;
 }
+
 int tx_book_info_get(const tx_exchange *ex, uint32_t book_id, tx_book_info *out) {
-  (void)ex; (void)book_id; (void)out;
-  return TX_ERR_BOOK;
+  if (ex == NULL || out == NULL) return TX_ERR_ARGUMENT;
+  if (book_id >= ex->cfg.book_count) return TX_ERR_BOOK;
+  const x_book *b = &ex->books[book_id];
+  const x_side *bids = &b->side[TX_BUY], *asks = &b->side[TX_SELL];
+  *out = (tx_book_info){
+      .best_bid = bids->n ? bids->lv[bids->n - 1].price : 0,
+      .best_ask = asks->n ? asks->lv[asks->n - 1].price : 0,
+      .bid_volume = bids->volume,
+      .ask_volume = asks->volume,
+      .bid_levels = bids->n,
+      .ask_levels = asks->n,
+      .order_count = b->order_count,
+      .next_order_id = b->next_order_id,
+      .next_trade_id = b->next_trade_id,
+      .fees_collected = b->fees,
+  };
+  return TX_OK;
 }
+
 int tx_order_get(const tx_exchange *ex, uint32_t book_id, uint32_t order_id, tx_order *out) {
-  (void)ex; (void)book_id; (void)order_id; (void)out;
-  return TX_ERR_BOOK;
+  if (ex == NULL || out == NULL) return TX_ERR_ARGUMENT;
+  if (book_id >= ex->cfg.book_count) return TX_ERR_BOOK;
+  uint32_t index = x_order_lookup(&ex->books[book_id], order_id);
+  if (index == XNONE) return TX_ERR_NOT_FOUND;
+  copy_order(&ex->orders[index], out);
+  return TX_OK;
 }
+
 int tx_balances_get(const tx_exchange *ex, int32_t agent_id, uint32_t book_id, tx_balances *out) {
-  (void)ex; (void)agent_id; (void)book_id; (void)out;
-  return TX_ERR_BOOK;
+  if (ex == NULL || out == NULL) return TX_ERR_ARGUMENT;
+  if (book_id >= ex->cfg.book_count) return TX_ERR_BOOK;
+  const x_account *a = account_const(ex, agent_id, book_id);
+  if (a == NULL) return TX_ERR_AGENT;
+  *out = (tx_balances){
+      .base_free = a->base_free,
+      .base_reserved = a->base_reserved,
+      .quote_free = a->quote_free,
+      .quote_reserved = a->quote_reserved,
+      .base_loan = a->base_loan,
+      .quote_loan = a->quote_loan,
+      .base_collateral = a->base_coll,
+      .quote_collateral = a->quote_coll,
+  };
+  return TX_OK;
 }
+
 int tx_fee_state_get(const tx_exchange *ex, int32_t agent_id, uint32_t book_id,
                      tx_fee_state *out) {
-  (void)ex; (void)agent_id; (void)book_id; (void)out;
-  return TX_ERR_BOOK;
+  if (ex == NULL || out == NULL) return TX_ERR_ARGUMENT;
+  if (book_id >= ex->cfg.book_count) return TX_ERR_BOOK;
+  const x_account *a = account_const(ex, agent_id, book_id);
+  if (a == NULL) return TX_ERR_AGENT;
+  *out = (tx_fee_state){
+      .volume = fee_volume(ex, a),
+      .maker_e9 = x_maker_rate(ex, a),
+      .taker_e9 = x_taker_rate(ex, a),
+      .tier = a->tier,
+  };
+  return TX_OK;
 }
+
+/* ---- invariant check ---- */
+
+#define CHECK(cond, ...)                                                                           \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      if (err != NULL && err_len > 0) snprintf(err, err_len, __VA_ARGS__);                         \
+      return TX_ERR_CORRUPT;                                                                       \
+    }                                                                                              \
+  } while (0)
+
+static int check_book(const tx_exchange *ex, uint32_t b, char *err, size_t err_len) {
+  const x_book *book = &ex->books[b];
+  uint32_t orders = 0;
+  for (int side = 0; side < 2; side++) {
+    const x_side *s = &book->side[side];
+    int64_t side_volume = 0;
+    for (uint32_t li = 0; li < s->n; li++) {
+      const x_level *lv = &s->lv[li];
+      if (li > 0) {
+        bool ordered = side == TX_BUY ? s->lv[li - 1].price < lv->price
+                                      : s->lv[li - 1].price > lv->price;
+        CHECK(ordered, "book %u side %d: levels out of order at %u", b, side, li);
+      }
+      int64_t volume = 0;
+      uint32_t count = 0, prev = XNONE;
+      for (uint32_t oi = lv->head; oi != XNONE; oi = ex->orders[oi].next) {
+        const x_order *o = &ex->orders[oi];
+        CHECK(o->prev == prev, "book %u order %u: broken level links", b, o->id);
+        CHECK(o->price == lv->price && o->dir == side && o->book == b,
+              "book %u order %u: on the wrong level", b, o->id);
+        CHECK(o->volume > 0 && o->volume % ex->lot == 0, "book %u order %u: volume %lld", b,
+              o->id, (long long)o->volume);
+        CHECK(x_order_lookup(book, o->id) == oi, "book %u order %u: not in the id map", b, o->id);
+        if (side == TX_SELL) {
+          CHECK(o->res_base == o->volume && o->res_quote == 0,
+                "book %u order %u: sell reservation %lld for volume %lld", b, o->id,
+                (long long)o->res_base, (long long)o->volume);
+        } else {
+          const x_account *acct = &ex->accounts[o->account];
+          int64_t need = x_target_quote(ex, o);
+          CHECK(o->res_base == 0 && (o->res_quote == need ||
+                                     (o->res_quote < need && acct->quote_free == 0)),
+                "book %u order %u: buy reservation %lld, needs %lld", b, o->id,
+                (long long)o->res_quote, (long long)need);
+        }
+        volume += o->volume;
+        count++;
+        prev = oi;
+      }
+      CHECK(lv->tail == prev, "book %u: level tail", b);
+      CHECK(count > 0 && count == lv->count, "book %u: level count %u vs %u", b, lv->count, count);
+      CHECK(volume == lv->volume, "book %u: level %lld volume %lld vs orders %lld", b,
+            (long long)lv->price, (long long)lv->volume, (long long)volume);
+      side_volume += volume;
+      orders += count;
+    }
+    CHECK(side_volume == s->volume, "book %u side %d: side volume", b, side);
+  }
+  const x_side *bids = &book->side[TX_BUY], *asks = &book->side[TX_SELL];
+  CHECK(bids->n == 0 || asks->n == 0 ||
+            bids->lv[bids->n - 1].price < asks->lv[asks->n - 1].price,
+        "book %u: crossed", b);
+  CHECK(orders == book->order_count, "book %u: order count %u vs %u", b, book->order_count,
+        orders);
+  return TX_OK;
+}
+
 int tx_check(const tx_exchange *ex, char *err, size_t err_len) {
-  (void)ex; (void)err; (void)err_len;
+  if (ex == NULL) return TX_ERR_ARGUMENT;
+  for (uint32_t b = 0; b < ex->cfg.book_count; b++) {
+    int rc = check_book(ex, b, err, err_len);
+    if (rc != TX_OK) return rc;
+  }
+  size_t n = (size_t)ex->rows * ex->cfg.book_count;
+  for (size_t i = 0; i < n; i++) {
+    const x_account *a = &ex->accounts[i];
+    CHECK(a->base_free >= 0 && a->base_reserved >= 0 && a->quote_free >= 0 &&
+              a->quote_reserved >= 0,
+          "agent %d book %zu: negative balance", a->agent, i % ex->cfg.book_count);
+    int64_t base = 0, quote = 0;
+    uint32_t count = 0;
+    for (uint32_t oi = a->head; oi != XNONE; oi = ex->orders[oi].anext) {
+      const x_order *o = &ex->orders[oi];
+      CHECK(o->account == i && o->agent == a->agent, "agent %d: foreign order %u in its list",
+            a->agent, o->id);
+      base += o->res_base;
+      quote += o->res_quote;
+      count++;
+    }
+    CHECK(count == a->order_count, "agent %d: order count", a->agent);
+    CHECK(base == a->base_reserved && quote == a->quote_reserved,
+          "agent %d book %zu: reserved %lld/%lld vs orders %lld/%lld", a->agent,
+          i % ex->cfg.book_count, (long long)a->base_reserved, (long long)a->quote_reserved,
+          (long long)base, (long long)quote);
+  }
   return TX_OK;
 }

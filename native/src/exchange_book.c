@@ -1,0 +1,180 @@
+/* Order book structure: the order pool, price levels sorted worst-to-best per side, the paged
+ * order id map and the owners' order lists. No money moves here. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "exchange_internal.h"
+
+/* Sort key: ascending along the array for both sides (bids by price, asks by -price). */
+static inline int64_t key(int side, int64_t price) { return side == TX_BUY ? price : -price; }
+
+/* Position of `price` in the side, or where it would be inserted; *found tells which. Starts at
+ * the best end because activity concentrates near the touch. */
+static uint32_t level_pos(const x_side *s, int side, int64_t price, bool *found) {
+  int64_t k = key(side, price);
+  uint32_t hi = s->n;
+  for (uint32_t step = 0; step < 8 && hi > 0; step++) {
+    int64_t kk = key(side, s->lv[hi - 1].price);
+    if (kk == k) {
+      *found = true;
+      return hi - 1;
+    }
+    if (kk < k) {
+      *found = false;
+      return hi;
+    }
+    hi--;
+  }
+  uint32_t lo = 0;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (key(side, s->lv[mid].price) < k) lo = mid + 1;
+    else hi = mid;
+  }
+  *found = lo < s->n && s->lv[lo].price == price;
+  return lo;
+}
+
+x_level *x_level_at(const x_book *book, int side, int64_t price) {
+  bool found;
+  const x_side *s = &book->side[side];
+  uint32_t pos = level_pos(s, side, price, &found);
+  return found ? &s->lv[pos] : NULL;
+}
+
+void x_book_free(x_book *book) {
+  free(book->side[0].lv);
+  free(book->side[1].lv);
+  for (uint32_t i = 0; i < book->page_cap; i++) free(book->pages[i]);
+  free(book->pages);
+}
+
+/* Makes sure one more order, one more level on `side` and one more id page slot fit, so a
+ * placement never fails half-way. */
+int x_reserve_capacity(tx_exchange *ex, x_book *book, int side) {
+  if (ex->free_order == XNONE && ex->order_n == ex->order_cap) {
+    uint32_t cap = ex->order_cap ? ex->order_cap * 2 : 1024;
+    x_order *orders = realloc(ex->orders, (size_t)cap * sizeof *orders);
+    if (orders == NULL) return TX_ERR_NOMEM;
+    ex->orders = orders;
+    ex->order_cap = cap;
+  }
+  x_side *s = &book->side[side];
+  if (s->n == s->cap) {
+    uint32_t cap = s->cap ? s->cap * 2 : 64;
+    x_level *lv = realloc(s->lv, (size_t)cap * sizeof *lv);
+    if (lv == NULL) return TX_ERR_NOMEM;
+    s->lv = lv;
+    s->cap = cap;
+  }
+  uint32_t page = book->next_order_id >> X_ID_PAGE_BITS;
+  if (page >= book->page_cap) {
+    uint32_t cap = book->page_cap ? book->page_cap * 2 : 16;
+    while (cap <= page) cap *= 2;
+    x_id_page **pages = realloc(book->pages, (size_t)cap * sizeof *pages);
+    if (pages == NULL) return TX_ERR_NOMEM;
+    memset(pages + book->page_cap, 0, (size_t)(cap - book->page_cap) * sizeof *pages);
+    book->pages = pages;
+    book->page_cap = cap;
+  }
+  if (book->pages[page] == NULL) {
+    book->pages[page] = calloc(1, sizeof(x_id_page));
+    if (book->pages[page] == NULL) return TX_ERR_NOMEM;
+  }
+  return TX_OK;
+}
+
+uint32_t x_order_alloc(tx_exchange *ex) {
+  if (ex->free_order != XNONE) {
+    uint32_t index = ex->free_order;
+    ex->free_order = ex->orders[index].next;
+    return index;
+  }
+  return ex->order_n++;
+}
+
+void x_order_free(tx_exchange *ex, uint32_t index) {
+  ex->orders[index].next = ex->free_order;
+  ex->free_order = index;
+}
+
+uint32_t x_order_lookup(const x_book *book, uint32_t id) {
+  uint32_t page = id >> X_ID_PAGE_BITS;
+  if (page >= book->page_cap || book->pages[page] == NULL) return XNONE;
+  return book->pages[page]->slot[id & (X_ID_PAGE - 1)] - 1;
+}
+
+/* Appends a pool order to its level (creating it), the id map and its owner's list. Capacity was
+ * reserved by x_reserve_capacity. */
+void x_rest(tx_exchange *ex, x_book *book, uint32_t index) {
+  x_order *o = &ex->orders[index];
+  x_side *s = &book->side[o->dir];
+  bool found;
+  uint32_t pos = level_pos(s, o->dir, o->price, &found);
+  if (!found) {
+    memmove(&s->lv[pos + 1], &s->lv[pos], (size_t)(s->n - pos) * sizeof *s->lv);
+    s->lv[pos] = (x_level){.price = o->price, .head = XNONE, .tail = XNONE};
+    s->n++;
+  }
+  x_level *lv = &s->lv[pos];
+  o->next = XNONE;
+  o->prev = lv->tail;
+  if (lv->tail != XNONE) ex->orders[lv->tail].next = index;
+  else lv->head = index;
+  lv->tail = index;
+  lv->count++;
+  lv->volume += o->volume;
+  s->volume += o->volume;
+
+  x_id_page *page = book->pages[o->id >> X_ID_PAGE_BITS];
+  page->slot[o->id & (X_ID_PAGE - 1)] = index + 1;
+  page->live++;
+  book->order_count++;
+
+  x_account *acct = &ex->accounts[o->account];
+  o->anext = XNONE;
+  o->aprev = acct->tail;
+  if (acct->tail != XNONE) ex->orders[acct->tail].anext = index;
+  else acct->head = index;
+  acct->tail = index;
+  acct->order_count++;
+}
+
+/* Removes a resting order from its level, the id map and its owner's list (the pool slot is
+ * kept; the caller frees it). */
+void x_unlink(tx_exchange *ex, x_book *book, uint32_t index) {
+  x_order *o = &ex->orders[index];
+  x_side *s = &book->side[o->dir];
+  bool found;
+  uint32_t pos = level_pos(s, o->dir, o->price, &found);
+  x_level *lv = &s->lv[pos];
+  if (o->prev != XNONE) ex->orders[o->prev].next = o->next;
+  else lv->head = o->next;
+  if (o->next != XNONE) ex->orders[o->next].prev = o->prev;
+  else lv->tail = o->prev;
+  lv->count--;
+  lv->volume -= o->volume;
+  s->volume -= o->volume;
+  if (lv->count == 0) {
+    memmove(&s->lv[pos], &s->lv[pos + 1], (size_t)(s->n - pos - 1) * sizeof *s->lv);
+    s->n--;
+  }
+
+  uint32_t p = o->id >> X_ID_PAGE_BITS;
+  x_id_page *page = book->pages[p];
+  page->slot[o->id & (X_ID_PAGE - 1)] = 0;
+  page->live--;
+  /* A page whose ids are all issued and gone will never be used again. */
+  if (page->live == 0 && ((uint64_t)p + 1) * X_ID_PAGE <= book->next_order_id) {
+    free(page);
+    book->pages[p] = NULL;
+  }
+  book->order_count--;
+
+  x_account *acct = &ex->accounts[o->account];
+  if (o->aprev != XNONE) ex->orders[o->aprev].anext = o->anext;
+  else acct->head = o->anext;
+  if (o->anext != XNONE) ex->orders[o->anext].aprev = o->aprev;
+  else acct->tail = o->aprev;
+  acct->order_count--;
+}

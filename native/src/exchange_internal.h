@@ -1,0 +1,156 @@
+/* Exchange core internals shared by the exchange_*.c modules. */
+#ifndef TAOS_EXCHANGE_INTERNAL_H
+#define TAOS_EXCHANGE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "taos_exchange.h"
+
+#define XNONE 0xFFFFFFFFu
+#define X_ID_PAGE_BITS 12
+#define X_ID_PAGE (1u << X_ID_PAGE_BITS)
+#define X_MAX_PRICE ((int64_t)1 << 40)  /* ticks; keeps price*volume*rate inside __int128 */
+#define X_MAX_VOLUME ((int64_t)1 << 53) /* base or quote units of one order */
+#define X_AGENT_LIMIT (1 << 24)
+#define X_RATE_ONE 1000000000
+
+/* A price level: FIFO of resting orders at one price. */
+typedef struct {
+  int64_t price;
+  int64_t volume; /* sum of the orders' total volumes */
+  uint32_t head, tail, count, pad;
+} x_level;
+
+/* One side of a book: levels sorted worst first, so the best level is the last element and
+ * near-touch insertions and removals move few entries. */
+typedef struct {
+  x_level *lv;
+  uint32_t n, cap;
+  int64_t volume;
+} x_side;
+
+/* An order in the pool (resting, or the aggressor being processed). */
+typedef struct {
+  int64_t price;
+  int64_t volume;   /* remaining own volume, base units */
+  int64_t leverage; /* e9 */
+  int64_t res_base, res_quote;
+  int64_t maker_e9; /* maker rate its quote reservation was sized with */
+  uint64_t timestamp;
+  uint32_t id, book, client_id, account;
+  int32_t agent;
+  uint32_t prev, next;   /* level FIFO */
+  uint32_t aprev, anext; /* owner's orders in this book */
+  uint8_t dir, stp, market, pad;
+} x_order;
+
+/* Order id -> pool index map of one book, paged so memory follows the live id range. */
+typedef struct {
+  uint32_t live;
+  uint32_t slot[X_ID_PAGE]; /* pool index + 1; 0 = none */
+} x_id_page;
+
+typedef struct {
+  x_side side[2]; /* TX_BUY = bids, TX_SELL = asks */
+  x_id_page **pages;
+  uint32_t page_cap;
+  uint32_t next_order_id, next_trade_id, order_count;
+  int64_t fees;
+} x_book;
+
+/* An agent's account in one book. */
+typedef struct {
+  int64_t base_free, base_reserved, quote_free, quote_reserved;
+  int64_t base_loan, quote_loan, base_coll, quote_coll;
+  int64_t init_base, init_quote;
+  uint32_t head, tail; /* resting orders, ascending id */
+  uint32_t order_count, tier;
+  int32_t agent;
+  uint8_t has_history, pad[3];
+} x_account;
+
+/* A scheduled GTT expiry. */
+typedef struct {
+  uint64_t at, seq;
+  uint32_t book, order_id;
+  int32_t agent;
+  uint32_t pad;
+} x_timer;
+
+struct tx_exchange {
+  tx_config cfg;
+  uint64_t now;
+  int64_t lot;        /* base units per volume lot */
+  int notional_shift; /* quote_dp - price_dp - base_dp */
+  x_book *books;
+  x_order *orders;
+  uint32_t order_n, order_cap, free_order;
+  x_account *accounts; /* row * book_count + book */
+  int64_t *fee_slots;  /* (row * book_count + book) * H + slot */
+  uint32_t rows, row_cap, fee_head;
+  uint64_t next_roll;
+  uint32_t *agent_rows; /* zigzag(agent id) -> row + 1 */
+  uint32_t agent_rows_cap;
+  x_timer *timers;
+  size_t timer_n, timer_cap;
+  uint64_t timer_seq;
+  tx_event *events;
+  size_t ev_head, ev_n, ev_cap;
+  uint32_t instr; /* index of the instruction being processed */
+  int error;      /* sticky TX_ERR_NOMEM of the current call */
+};
+
+/* ---- fixed-point arithmetic ---- */
+
+/* x * 10^k truncated toward zero, saturated to int64. */
+int64_t x_scale(__int128 x, int k);
+/* trunc_q(price * volume). */
+static inline int64_t x_notional(const tx_exchange *ex, int64_t price, int64_t volume) {
+  return x_scale((__int128)price * volume, ex->notional_shift);
+}
+/* trunc_q(price * volume * rate). */
+static inline int64_t x_fee(const tx_exchange *ex, int64_t price, int64_t volume, int64_t rate) {
+  return x_scale((__int128)price * volume * rate, ex->notional_shift - 9);
+}
+/* trunc_q(price * volume * (1 + rate)). */
+static inline int64_t x_with_rate(const tx_exchange *ex, int64_t price, int64_t volume,
+                                  int64_t rate) {
+  return x_scale((__int128)price * volume * (X_RATE_ONE + rate), ex->notional_shift - 9);
+}
+/* trunc_q(quote * (1 + rate)). */
+static inline int64_t x_quote_with_rate(int64_t quote, int64_t rate) {
+  return x_scale((__int128)quote * (X_RATE_ONE + rate), -9);
+}
+/* trunc_b(quote / price), truncated to the lot. */
+int64_t x_quote_to_base(const tx_exchange *ex, int64_t quote, int64_t price);
+static inline int64_t x_lot(const tx_exchange *ex, int64_t base) { return base - base % ex->lot; }
+
+/* ---- accounts and fees (exchange.c) ---- */
+x_account *x_account_of(tx_exchange *ex, int32_t agent, uint32_t book);
+int64_t x_maker_rate(const tx_exchange *ex, const x_account *acct);
+int64_t x_taker_rate(const tx_exchange *ex, const x_account *acct);
+void x_add_fee_volume(tx_exchange *ex, x_account *acct, int64_t quote);
+void x_reset_fees(tx_exchange *ex, x_account *acct);
+void x_emit(tx_exchange *ex, const tx_event *event);
+int x_schedule(tx_exchange *ex, uint64_t at, uint32_t book, uint32_t order_id, int32_t agent);
+
+/* ---- book structure (exchange_book.c) ---- */
+void x_book_free(x_book *book);
+int x_reserve_capacity(tx_exchange *ex, x_book *book, int side);
+uint32_t x_order_alloc(tx_exchange *ex);
+void x_order_free(tx_exchange *ex, uint32_t index);
+uint32_t x_order_lookup(const x_book *book, uint32_t id);
+void x_rest(tx_exchange *ex, x_book *book, uint32_t index);
+void x_unlink(tx_exchange *ex, x_book *book, uint32_t index);
+x_level *x_level_at(const x_book *book, int side, int64_t price);
+
+/* ---- instructions (exchange_order.c) ---- */
+void x_place(tx_exchange *ex, const tx_instruction *in);
+void x_cancel(tx_exchange *ex, const tx_instruction *in);
+void x_reset(tx_exchange *ex, const tx_instruction *in);
+void x_expire(tx_exchange *ex, const x_timer *timer);
+/* Quote a resting buy must hold: trunc_q(price * volume * (1 + its maker rate)). */
+int64_t x_target_quote(const tx_exchange *ex, const x_order *o);
+
+#endif

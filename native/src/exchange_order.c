@@ -1,0 +1,550 @@
+/* Instructions: placement (validation, reservation, price-time matching, self-trade prevention,
+ * settlement), cancels, GTT expiry and agent resets. Every failure becomes a rejection event. */
+#include <string.h>
+
+#include "exchange_internal.h"
+
+typedef struct {
+  const tx_instruction *in;
+  x_book *book;
+  x_account *acct;
+  uint32_t book_id;
+} x_ctx;
+
+static void reject(tx_exchange *ex, const tx_instruction *in, int reason, uint8_t flags) {
+  tx_event e = {
+      .timestamp = ex->now,
+      .price = in->price,
+      .volume = in->volume,
+      .leverage_e9 = in->leverage_e9,
+      .instruction = ex->instr,
+      .book_id = in->book_id,
+      .order_id = in->kind == TX_INSTR_CANCEL ? in->order_id : XNONE,
+      .resting_order_id = XNONE,
+      .trade_id = XNONE,
+      .agent_id = in->agent_id,
+      .client_order_id = in->client_order_id,
+      .resting_client_order_id = XNONE,
+      .type = TX_EV_REJECTED,
+      .direction = in->direction,
+      .reason = (uint8_t)reason,
+      .flags = flags,
+  };
+  x_emit(ex, &e);
+}
+
+/* An order event (placed, accepted, cancelled, expired, STP reduction, dropped remainder). */
+static void order_event(tx_exchange *ex, const x_order *o, uint8_t type, int64_t volume,
+                        uint8_t reason) {
+  tx_event e = {
+      .timestamp = ex->now,
+      .price = o->market ? 0 : o->price,
+      .volume = volume,
+      .remaining = o->volume,
+      .leverage_e9 = o->leverage,
+      .instruction = ex->instr,
+      .book_id = o->book,
+      .order_id = o->id,
+      .resting_order_id = XNONE,
+      .trade_id = XNONE,
+      .agent_id = o->agent,
+      .resting_agent_id = 0,
+      .client_order_id = o->client_id,
+      .resting_client_order_id = XNONE,
+      .type = type,
+      .direction = o->dir,
+      .reason = reason,
+      .flags = (uint8_t)((o->market ? TX_EVF_MARKET : 0) |
+                         ((type == TX_EV_CANCELLED && o->volume > 0) ? TX_EVF_PARTIAL : 0)),
+  };
+  x_emit(ex, &e);
+}
+
+/* Quote a resting buy needs reserved: its volume at its price plus the maker fee it was sized
+ * with. */
+int64_t x_target_quote(const tx_exchange *ex, const x_order *o) {
+  return o->dir == TX_BUY ? x_with_rate(ex, o->price, o->volume, o->maker_e9) : 0;
+}
+
+static void release_all(x_account *acct, x_order *o) {
+  acct->quote_free += o->res_quote;
+  acct->quote_reserved -= o->res_quote;
+  acct->base_free += o->res_base;
+  acct->base_reserved -= o->res_base;
+  o->res_quote = o->res_base = 0;
+}
+
+/* Brings an order's reservation to exactly what its remaining volume needs: the surplus goes
+ * back to free; a shortfall (fee-rate or rounding drift) is topped up from free where possible. */
+static void settle_reservation(tx_exchange *ex, x_account *acct, x_order *o) {
+  if (o->dir == TX_BUY) {
+    int64_t delta = o->res_quote - x_target_quote(ex, o);
+    if (delta < 0 && -delta > acct->quote_free) delta = -acct->quote_free;
+    o->res_quote -= delta;
+    acct->quote_reserved -= delta;
+    acct->quote_free += delta;
+  } else {
+    int64_t delta = o->res_base - o->volume;
+    o->res_base -= delta;
+    acct->base_reserved -= delta;
+    acct->base_free += delta;
+  }
+}
+
+/* Takes `amount` quote for an order from its reservation, then from free quote. Returns what
+ * could not be paid. */
+static int64_t pay_quote(x_account *acct, x_order *o, int64_t amount) {
+  int64_t from_res = amount < o->res_quote ? amount : o->res_quote;
+  if (from_res < 0) from_res = 0;
+  o->res_quote -= from_res;
+  acct->quote_reserved -= from_res;
+  amount -= from_res;
+  int64_t from_free = amount < acct->quote_free ? amount : acct->quote_free;
+  acct->quote_free -= from_free;
+  return amount - from_free;
+}
+
+/* Removes a resting order entirely (its reservation goes back to free) and emits `type`. */
+static void remove_resting(tx_exchange *ex, x_book *book, uint32_t index, uint8_t type,
+                           uint8_t cause, bool emit) {
+  x_order *o = &ex->orders[index];
+  x_account *acct = &ex->accounts[o->account];
+  int64_t volume = o->volume;
+  x_unlink(ex, book, index);
+  release_all(acct, o);
+  o->volume = 0;
+  if (emit) order_event(ex, o, type, volume, cause);
+  x_order_free(ex, index);
+}
+
+/* Reduces a resting order by `volume` own units, keeping its place in the queue. */
+static void reduce_resting(tx_exchange *ex, x_book *book, x_order *o, int64_t volume,
+                           uint8_t cause) {
+  x_level *lv = x_level_at(book, o->dir, o->price);
+  lv->volume -= volume;
+  book->side[o->dir].volume -= volume;
+  o->volume -= volume;
+  settle_reservation(ex, &ex->accounts[o->account], o);
+  order_event(ex, o, TX_EV_CANCELLED, volume, cause);
+}
+
+/* One fill of `q` base at the resting price between the aggressor `a` and resting order `r`. */
+static void settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, int64_t q,
+                        int64_t price) {
+  x_account *aa = &ex->accounts[a->account];
+  x_account *ra = &ex->accounts[r->account];
+  int64_t notional = x_notional(ex, price, q);
+  int64_t maker_fee = x_fee(ex, price, q, x_maker_rate(ex, ra));
+  int64_t taker_fee = x_fee(ex, price, q, x_taker_rate(ex, aa));
+  x_order *buy = a->dir == TX_BUY ? a : r;
+  x_order *sell = a->dir == TX_BUY ? r : a;
+  x_account *buyer = &ex->accounts[buy->account];
+  x_account *seller = &ex->accounts[sell->account];
+  int64_t *buyer_fee = a->dir == TX_BUY ? &taker_fee : &maker_fee;
+  int64_t *seller_fee = a->dir == TX_BUY ? &maker_fee : &taker_fee;
+
+  /* A buyer whose maker rate rose since it was reserved may not cover the whole fee; it pays
+   * what it has and the fee is reduced accordingly (never a negative balance). */
+  int64_t unpaid = pay_quote(buyer, buy, notional + *buyer_fee);
+  if (unpaid > 0) *buyer_fee -= unpaid;
+  buyer->base_free += q;
+
+  sell->res_base -= q;
+  seller->base_reserved -= q;
+  seller->quote_free += notional - *seller_fee;
+
+  book->fees += maker_fee + taker_fee;
+  x_add_fee_volume(ex, aa, notional);
+  x_add_fee_volume(ex, ra, notional);
+
+  a->volume -= q;
+  r->volume -= q;
+  tx_event e = {
+      .timestamp = ex->now,
+      .price = price,
+      .volume = q,
+      .remaining = a->volume,
+      .notional = notional,
+      .maker_fee = maker_fee,
+      .taker_fee = taker_fee,
+      .leverage_e9 = a->leverage,
+      .instruction = ex->instr,
+      .book_id = a->book,
+      .order_id = a->id,
+      .resting_order_id = r->id,
+      .trade_id = book->next_trade_id++,
+      .agent_id = a->agent,
+      .resting_agent_id = r->agent,
+      .client_order_id = a->client_id,
+      .resting_client_order_id = r->client_id,
+      .type = TX_EV_TRADE,
+      .direction = a->dir,
+      .flags = a->market ? TX_EVF_MARKET : 0,
+      .amount = r->volume,
+  };
+  x_emit(ex, &e);
+}
+
+static inline bool within(int dir, int64_t level_price, int64_t limit) {
+  return dir == TX_BUY ? level_price <= limit : level_price >= limit;
+}
+
+/* Aggressor own volume removed by self-trade prevention. */
+static void stp_reduce(tx_exchange *ex, x_order *a, int64_t volume) {
+  a->volume -= volume;
+  order_event(ex, a, TX_EV_STP_REDUCED, volume, TX_CAUSE_STP);
+}
+
+/* Price-time matching of the aggressor against the opposite side up to `limit`. */
+static void match(tx_exchange *ex, x_book *book, x_order *a, int64_t limit) {
+  int opp = !a->dir;
+  x_side *s = &book->side[opp];
+  while (a->volume > 0 && s->n > 0) {
+    x_level *lv = &s->lv[s->n - 1];
+    if (!within(a->dir, lv->price, limit)) break;
+    uint32_t ri = lv->head;
+    x_order *r = &ex->orders[ri];
+    if (r->agent == a->agent && a->stp != TX_STP_NONE) {
+      int64_t vr = r->volume, va = a->volume;
+      switch (a->stp) {
+      case TX_STP_CO:
+        remove_resting(ex, book, ri, TX_EV_CANCELLED, TX_CAUSE_STP, true);
+        continue;
+      case TX_STP_CN:
+        stp_reduce(ex, a, va);
+        return;
+      case TX_STP_CB:
+        remove_resting(ex, book, ri, TX_EV_CANCELLED, TX_CAUSE_STP, true);
+        stp_reduce(ex, a, va);
+        return;
+      default: /* TX_STP_DC */
+        if (vr <= va) {
+          remove_resting(ex, book, ri, TX_EV_CANCELLED, TX_CAUSE_STP, true);
+          stp_reduce(ex, a, vr);
+          continue;
+        }
+        reduce_resting(ex, book, r, va, TX_CAUSE_STP);
+        stp_reduce(ex, a, va);
+        return;
+      }
+    }
+    int64_t q = r->volume < a->volume ? r->volume : a->volume;
+    int64_t price = lv->price;
+    lv->volume -= q;
+    s->volume -= q;
+    settle_fill(ex, book, a, r, q, price);
+    if (r->volume == 0) {
+      remove_resting(ex, book, ri, 0, 0, false);
+    } else if (r->dir == TX_BUY) {
+      settle_reservation(ex, &ex->accounts[r->account], r);
+    }
+  }
+}
+
+/* How resting orders of the same agent count when looking at the opposite side. */
+enum { OWN_COUNT, OWN_SKIP, OWN_STOP, OWN_STOP_ZERO };
+
+typedef struct {
+  int64_t vol;   /* base collected */
+  int64_t cost;  /* buy, base mode: sum of trunc_q(price * piece * (1 + rate)) */
+  int64_t quote; /* quote mode: quote collected */
+} x_walk;
+
+/* Walks the side opposite to `dir`, best first, within `limit` (has_limit), collecting up to
+ * `target` base (or quote when by_quote). */
+static x_walk walk(const tx_exchange *ex, const x_book *book, int dir, bool has_limit,
+                   int64_t limit, int32_t agent, int own, bool by_quote, int64_t target,
+                   int64_t rate) {
+  x_walk w = {0, 0, 0};
+  const x_side *s = &book->side[!dir];
+  for (uint32_t li = s->n; li-- > 0;) {
+    const x_level *lv = &s->lv[li];
+    if (has_limit && !within(dir, lv->price, limit)) return w;
+    for (uint32_t oi = lv->head; oi != XNONE; oi = ex->orders[oi].next) {
+      const x_order *o = &ex->orders[oi];
+      if (o->agent == agent) {
+        if (own == OWN_SKIP) continue;
+        if (own == OWN_STOP) return w;
+        if (own == OWN_STOP_ZERO) return (x_walk){0, 0, 0};
+      }
+      if (by_quote) {
+        int64_t q = x_notional(ex, lv->price, o->volume);
+        if (w.quote + q >= target) {
+          w.vol += x_quote_to_base(ex, target - w.quote, lv->price);
+          w.quote = target;
+          return w;
+        }
+        w.quote += q;
+        w.vol += o->volume;
+      } else {
+        int64_t piece = target - w.vol < o->volume ? target - w.vol : o->volume;
+        w.vol += piece;
+        if (dir == TX_BUY) w.cost += x_with_rate(ex, lv->price, piece, rate);
+        if (w.vol == target) return w;
+      }
+    }
+  }
+  return w;
+}
+
+/* Post-only: would the order take liquidity? (reference rules per STP mode) */
+static bool takes_liquidity(const tx_exchange *ex, const x_book *book, int dir, int64_t price,
+                            int32_t agent, int stp, int64_t volume) {
+  const x_side *s = &book->side[!dir];
+  if (s->n == 0) return false;
+  const x_level *best = &s->lv[s->n - 1];
+  if (!within(dir, best->price, price)) return false;
+  if (stp == TX_STP_NONE || stp == TX_STP_CN) return true;
+  if (stp == TX_STP_CB) return ex->orders[best->head].agent != agent;
+  int64_t own = 0;
+  for (uint32_t li = s->n; li-- > 0;) {
+    const x_level *lv = &s->lv[li];
+    if (!within(dir, lv->price, price)) break;
+    for (uint32_t oi = lv->head; oi != XNONE; oi = ex->orders[oi].next) {
+      if (ex->orders[oi].agent != agent) return true;
+      own += ex->orders[oi].volume;
+    }
+  }
+  return stp == TX_STP_DC && own >= volume;
+}
+
+static int reservation_own_mode(int stp) {
+  return stp == TX_STP_NONE || stp == TX_STP_DC ? OWN_COUNT : OWN_SKIP;
+}
+
+/* Validates an instruction's enum fields and padding. */
+static bool well_formed(const tx_instruction *in) {
+  return in->direction <= TX_SELL && in->currency <= TX_CURRENCY_QUOTE &&
+         in->time_in_force <= TX_FOK && in->stp <= TX_STP_DC && in->post_only <= 1 &&
+         in->pad0 == 0 && in->reserved == 0 && (in->flags & ~TX_IF_PARTIAL) == 0;
+}
+
+void x_place(tx_exchange *ex, const tx_instruction *in) {
+  bool market = in->kind == TX_INSTR_MARKET;
+  if (!well_formed(in)) return reject(ex, in, TX_R_INVALID_INSTRUCTION, 0);
+  if (in->book_id >= ex->cfg.book_count) return reject(ex, in, TX_R_INVALID_BOOK, 0);
+  x_book *book = &ex->books[in->book_id];
+  x_account *acct = x_account_of(ex, in->agent_id, in->book_id);
+  if (acct == NULL) return reject(ex, in, TX_R_NONEXISTENT_ACCOUNT, 0);
+
+  /* Validation in the reference's order: leverage, volume, price. */
+  if (in->leverage_e9 < 0 || in->leverage_e9 > ex->cfg.max_leverage_e9) {
+    return reject(ex, in, TX_R_INVALID_LEVERAGE, 0);
+  }
+  if (in->leverage_e9 > 0) return reject(ex, in, TX_R_LEVERAGE_UNSUPPORTED, 0);
+  if (in->volume <= 0 || in->volume > X_MAX_VOLUME) return reject(ex, in, TX_R_INVALID_VOLUME, 0);
+  if (!market && (in->price <= 0 || in->price > X_MAX_PRICE)) {
+    return reject(ex, in, TX_R_INVALID_PRICE, 0);
+  }
+  int dir = in->direction;
+  bool by_quote = in->currency == TX_CURRENCY_QUOTE;
+  int64_t target = by_quote ? in->volume : x_lot(ex, in->volume);
+  if (target <= 0) return reject(ex, in, TX_R_INVALID_VOLUME, 0);
+  int tif = market ? TX_GTC : in->time_in_force;
+  bool post_only = !market && in->post_only;
+  uint64_t expiry = 0;
+  if (tif == TX_GTT && in->expiry_ns > 0) {
+    if (in->expiry_ns > UINT64_MAX - ex->now) return reject(ex, in, TX_R_INVALID_EXPIRY, 0);
+    expiry = ex->now + in->expiry_ns;
+  }
+  if (post_only && (tif == TX_IOC || tif == TX_FOK)) {
+    return reject(ex, in, TX_R_CONTRACT_VIOLATION, 0);
+  }
+  const x_side *opp = &book->side[!dir];
+  if (market && opp->n == 0) return reject(ex, in, TX_R_EMPTY_BOOK, 0);
+
+  /* Order size (own base volume) and the amount to reserve (quote for buys, base for sells). */
+  int64_t rate_t = x_taker_rate(ex, acct), rate_m = x_maker_rate(ex, acct);
+  int own = reservation_own_mode(in->stp);
+  int64_t price = in->price, size, amount;
+  if (market && dir == TX_SELL && !by_quote) {
+    size = amount = target;
+  } else if (market) {
+    x_walk w = walk(ex, book, dir, false, 0, in->agent_id, own, by_quote, target, rate_t);
+    if (by_quote) {
+      size = x_lot(ex, w.vol);
+      amount = dir == TX_BUY ? x_quote_with_rate(w.quote, rate_t) : size;
+    } else {
+      size = target;
+      amount = dir == TX_BUY ? w.cost : size;
+    }
+    if (size <= 0 || (dir == TX_BUY && w.vol == 0)) return reject(ex, in, TX_R_EMPTY_BOOK, 0);
+  } else if (by_quote) {
+    x_walk w = walk(ex, book, dir, true, price, in->agent_id, own, true, target, rate_t);
+    int64_t maker_quote = target - w.quote;
+    size = x_lot(ex, w.vol + x_quote_to_base(ex, maker_quote, price));
+    amount = dir == TX_BUY
+                 ? x_quote_with_rate(w.quote, rate_t) + x_quote_with_rate(maker_quote, rate_m)
+                 : size;
+    if (size <= 0) return reject(ex, in, TX_R_INVALID_VOLUME, 0);
+  } else {
+    size = target;
+    amount = 0; /* computed below, after time in force may shrink the size */
+  }
+
+  if (tif == TX_IOC || tif == TX_FOK) {
+    int mode = in->stp == TX_STP_CO                              ? OWN_SKIP
+               : (in->stp == TX_STP_CN || in->stp == TX_STP_CB) ? (tif == TX_IOC ? OWN_STOP_ZERO
+                                                                                  : OWN_STOP)
+                                                                : OWN_COUNT;
+    x_walk x = walk(ex, book, dir, true, price, in->agent_id, mode, false, size, 0);
+    if (x.vol == 0 || (tif == TX_FOK && x.vol < size)) {
+      return reject(ex, in, TX_R_CONTRACT_VIOLATION, 0);
+    }
+    if (x.vol < size) {
+      size = x.vol;
+      by_quote = false; /* reserve for the reduced size */
+    }
+  }
+  if (post_only && takes_liquidity(ex, book, dir, price, in->agent_id, in->stp, size)) {
+    return reject(ex, in, TX_R_CONTRACT_VIOLATION, 0);
+  }
+  if (!market && !by_quote) {
+    if (dir == TX_BUY) {
+      x_walk w = walk(ex, book, dir, true, price, in->agent_id, own, false, size, rate_t);
+      amount = w.cost + x_with_rate(ex, price, size - w.vol, rate_m);
+    } else {
+      amount = size;
+    }
+  }
+  if (dir == TX_BUY && (amount <= 0 || amount > acct->quote_free || amount == INT64_MAX)) {
+    return reject(ex, in, TX_R_INSUFFICIENT_QUOTE, 0);
+  }
+  if (dir == TX_SELL && (amount <= 0 || amount > acct->base_free)) {
+    return reject(ex, in, TX_R_INSUFFICIENT_BASE, 0);
+  }
+  if (x_reserve_capacity(ex, book, dir) != TX_OK) {
+    ex->error = TX_ERR_NOMEM;
+    return;
+  }
+
+  /* Accepted: the id is consumed from here on. */
+  uint32_t index = x_order_alloc(ex);
+  x_order *o = &ex->orders[index];
+  *o = (x_order){
+      .price = market ? 0 : price,
+      .volume = size,
+      .leverage = 0,
+      .maker_e9 = rate_m,
+      .timestamp = ex->now,
+      .id = book->next_order_id++,
+      .book = in->book_id,
+      .client_id = in->client_order_id,
+      .account = (uint32_t)(acct - ex->accounts),
+      .agent = in->agent_id,
+      .prev = XNONE,
+      .next = XNONE,
+      .aprev = XNONE,
+      .anext = XNONE,
+      .dir = (uint8_t)dir,
+      .stp = in->stp,
+      .market = market,
+  };
+  if (dir == TX_BUY) {
+    acct->quote_free -= amount;
+    acct->quote_reserved += amount;
+    o->res_quote = amount;
+  } else {
+    acct->base_free -= amount;
+    acct->base_reserved += amount;
+    o->res_base = amount;
+  }
+
+  if (market) {
+    match(ex, book, o, dir == TX_BUY ? INT64_MAX : INT64_MIN);
+  } else if (opp->n > 0 && within(dir, opp->lv[opp->n - 1].price, price)) {
+    match(ex, book, o, price);
+  }
+  /* `o` stays valid: matching frees pool slots but never grows the pool. */
+  bool rests = !market && o->volume > 0 && tif != TX_IOC && tif != TX_FOK;
+  if (!rests && o->volume > 0 && (market || tif == TX_IOC || tif == TX_FOK)) {
+    int64_t dropped = o->volume;
+    o->volume = 0;
+    order_event(ex, o, TX_EV_REMAINDER_DROPPED, dropped, 0);
+  }
+  if (rests) {
+    settle_reservation(ex, acct, o);
+    x_rest(ex, book, index);
+    order_event(ex, o, TX_EV_PLACED, o->volume, 0);
+    if (expiry > 0 && x_schedule(ex, expiry, in->book_id, o->id, o->agent) != TX_OK) {
+      ex->error = TX_ERR_NOMEM;
+    }
+  } else {
+    release_all(acct, o);
+  }
+  order_event(ex, o, TX_EV_ACCEPTED, size, 0);
+  if (!rests) x_order_free(ex, index);
+}
+
+/* Looks up a resting order of `agent` in `book`; foreign orders count as missing. */
+static uint32_t owned_order(const tx_exchange *ex, const x_book *book, uint32_t id,
+                            int32_t agent) {
+  uint32_t index = x_order_lookup(book, id);
+  if (index == XNONE || ex->orders[index].agent != agent) return XNONE;
+  return index;
+}
+
+void x_cancel(tx_exchange *ex, const tx_instruction *in) {
+  if (!well_formed(in)) return reject(ex, in, TX_R_INVALID_INSTRUCTION, 0);
+  if (in->book_id >= ex->cfg.book_count) return reject(ex, in, TX_R_INVALID_BOOK, 0);
+  if (x_account_of(ex, in->agent_id, in->book_id) == NULL) {
+    return reject(ex, in, TX_R_NONEXISTENT_ACCOUNT, 0);
+  }
+  x_book *book = &ex->books[in->book_id];
+  uint32_t index = owned_order(ex, book, in->order_id, in->agent_id);
+  if (index == XNONE) return reject(ex, in, TX_R_ORDER_NOT_FOUND, 0);
+  x_order *o = &ex->orders[index];
+  if ((in->flags & TX_IF_PARTIAL) && in->volume < 0) {
+    return reject(ex, in, TX_R_INVALID_VOLUME, 0);
+  }
+  if (!(in->flags & TX_IF_PARTIAL) || in->volume >= o->volume) {
+    remove_resting(ex, book, index, TX_EV_CANCELLED, TX_CAUSE_REQUEST, true);
+    return;
+  }
+  reduce_resting(ex, book, o, x_lot(ex, in->volume), TX_CAUSE_REQUEST);
+}
+
+void x_expire(tx_exchange *ex, const x_timer *t) {
+  x_book *book = &ex->books[t->book];
+  uint32_t index = owned_order(ex, book, t->order_id, t->agent);
+  if (index == XNONE) {
+    tx_instruction in = {.kind = TX_INSTR_CANCEL,
+                         .agent_id = t->agent,
+                         .book_id = t->book,
+                         .client_order_id = XNONE,
+                         .order_id = t->order_id};
+    reject(ex, &in, TX_R_ORDER_NOT_FOUND, TX_EVF_EXPIRY);
+    return;
+  }
+  remove_resting(ex, book, index, TX_EV_EXPIRED, TX_CAUSE_EXPIRY, true);
+}
+
+void x_reset(tx_exchange *ex, const tx_instruction *in) {
+  if (x_account_of(ex, in->agent_id, 0) == NULL) {
+    return reject(ex, in, TX_R_NONEXISTENT_ACCOUNT, 0);
+  }
+  for (uint32_t b = 0; b < ex->cfg.book_count; b++) {
+    x_account *acct = x_account_of(ex, in->agent_id, b);
+    while (acct->head != XNONE) {
+      remove_resting(ex, &ex->books[b], acct->head, TX_EV_CANCELLED, TX_CAUSE_RESET, true);
+    }
+    acct->base_free = acct->init_base;
+    acct->quote_free = acct->init_quote;
+    acct->base_reserved = acct->quote_reserved = 0;
+    acct->base_loan = acct->quote_loan = acct->base_coll = acct->quote_coll = 0;
+    x_reset_fees(ex, acct);
+  }
+  tx_event e = {
+      .timestamp = ex->now,
+      .instruction = ex->instr,
+      .book_id = XNONE,
+      .order_id = XNONE,
+      .resting_order_id = XNONE,
+      .trade_id = XNONE,
+      .agent_id = in->agent_id,
+      .client_order_id = XNONE,
+      .resting_client_order_id = XNONE,
+      .type = TX_EV_RESET,
+  };
+  x_emit(ex, &e);
+}
