@@ -1,0 +1,93 @@
+/**
+ * `OrderOptionAgent`: exercises every order option on every two-sided book at each update —
+ * quote-denominated market orders (`QUOTE`), post-only (`PO`), good-till-time (`GTT`),
+ * immediate-or-cancel (`IOC`) and fill-or-kill (`FOK`) — each in cases that should rest, fill,
+ * partly fill or be refused. A test agent; it loses money.
+ *
+ * Params: `min_quantity` (0.1), `max_quantity` (1.0), `seed`, and booleans `PO`, `GTT`, `IOC`,
+ * `FOK`, `QUOTE`: when none is given all are on; otherwise exactly those set to true are on.
+ * @module
+ */
+import { z } from "zod";
+import { Agent, type AgentParams } from "../sdk/agent.ts";
+import { BUY, CURRENCY_QUOTE, FOK, GTT, type Instruction, IOC, SELL } from "../sdk/instructions.ts";
+import { AgentRandom } from "../sdk/random.ts";
+import type { Book, StateUpdate } from "../sdk/state.ts";
+import { quantityParams, quantityRangeOk } from "./params.ts";
+
+const OPTIONS = ["QUOTE", "PO", "GTT", "IOC", "FOK"] as const;
+const flag = z.boolean({ error: "expected true or false" }).optional();
+const paramsSchema = z.object({
+  ...quantityParams,
+  QUOTE: flag,
+  PO: flag,
+  GTT: flag,
+  IOC: flag,
+  FOK: flag,
+}).refine(quantityRangeOk, {
+  message: "min_quantity must not exceed max_quantity",
+  path: ["min_quantity"],
+});
+
+/** Expiry of the GTT test orders: 10 simulated seconds. */
+const GTT_EXPIRY = 10e9;
+
+/** Exercises order options. */
+export class OrderOptionAgent extends Agent<z.infer<typeof paramsSchema>> {
+  /** Parameter validation and defaults. */
+  static paramsSchema = paramsSchema;
+  /** The options this instance exercises. */
+  readonly enabled: Set<(typeof OPTIONS)[number]>;
+  readonly #rng: AgentRandom;
+
+  /** Creates the agent; see the module doc for params. */
+  constructor(uid: number, params: AgentParams) {
+    super(uid, paramsSchema.parse(params));
+    this.#rng = new AgentRandom(this.params.seed ?? uid + 1);
+    const given = OPTIONS.filter((o) => this.params[o] !== undefined);
+    this.enabled = new Set(given.length === 0 ? OPTIONS : given.filter((o) => this.params[o]));
+  }
+
+  /** The enabled test orders on each two-sided book. */
+  onUpdate(state: StateUpdate): Instruction[] {
+    return Object.values(state.books).flatMap((book) => this.#forBook(book));
+  }
+
+  #forBook(book: Book): Instruction[] {
+    const bid = book.bids[0];
+    const ask = book.asks[0];
+    if (bid === undefined || ask === undefined) return [];
+    const id = book.id;
+    const q = this.#rng.uniform(this.params.min_quantity, this.params.max_quantity);
+    const out: Instruction[] = [];
+    if (this.enabled.has("QUOTE")) {
+      const quote = { currency: CURRENCY_QUOTE } as const;
+      out.push(this.marketOrder(id, BUY, ask.price * ask.quantity / 2, quote));
+      out.push(this.marketOrder(id, BUY, ask.price * ask.quantity, quote));
+      out.push(this.marketOrder(id, SELL, bid.price * bid.quantity / 2, quote));
+      out.push(this.marketOrder(id, SELL, bid.price * bid.quantity, quote));
+    }
+    if (this.enabled.has("PO")) {
+      out.push(this.limitOrder(id, BUY, q, bid.price, { postOnly: true }));
+      out.push(this.limitOrder(id, BUY, q, ask.price, { postOnly: true }));
+      out.push(this.limitOrder(id, SELL, q, ask.price, { postOnly: true }));
+      out.push(this.limitOrder(id, SELL, q, bid.price, { postOnly: true }));
+    }
+    if (this.enabled.has("GTT")) {
+      const gtt = { timeInForce: GTT, expiryPeriod: GTT_EXPIRY } as const;
+      out.push(this.limitOrder(id, BUY, q, bid.price, gtt));
+      out.push(this.limitOrder(id, SELL, q, ask.price, gtt));
+    }
+    for (const tif of [IOC, FOK] as const) {
+      if (!this.enabled.has(tif === IOC ? "IOC" : "FOK")) continue;
+      const o = { timeInForce: tif };
+      out.push(this.limitOrder(id, BUY, q, ask.price + 10, o));
+      out.push(this.limitOrder(id, BUY, 2 * ask.quantity, ask.price, o));
+      out.push(this.limitOrder(id, BUY, q, bid.price, o));
+      out.push(this.limitOrder(id, SELL, q, bid.price - 10, o));
+      out.push(this.limitOrder(id, SELL, 2 * bid.quantity, bid.price, o));
+      out.push(this.limitOrder(id, SELL, q, ask.price, o));
+    }
+    return out;
+  }
+}
