@@ -1,12 +1,222 @@
-import type { Command } from "../cli/command.ts";
+/**
+ * `taos validator`: wires the options to the validator loop: the simulation config and engine,
+ * the hotkey and dendrite, the neuron directory and weight setter (chain, or `--local` static
+ * axons with locally recorded weights), the state file, alerts, metrics and the status page.
+ * @module
+ */
+import process from "node:process";
+import { type Command, UsageError } from "../cli/command.ts";
+import { parseSimConfig, type SimConfig } from "../sim/config.ts";
+import { loadSimConfig } from "../sim/load.ts";
+import { SimEngine } from "../sim/engine.ts";
+import { Dendrite } from "../bittensor/dendrite.ts";
+import {
+  type Neuron,
+  type NeuronDirectory,
+  RecordingWeightSetter,
+  StaticNeuronDirectory,
+  type WeightSetter,
+  type WeightSubmission,
+} from "../bittensor/neurons.ts";
+import { LOG_LEVELS, type LogLevel, parseValidatorArgs, VALIDATOR_HELP } from "./options.ts";
+import type { ValidatorOptions } from "./options.ts";
+import { loadHotkey } from "./hotkey.ts";
+import { DendriteMinerClient } from "./miner_client.ts";
+import { ValidatorStore } from "./store.ts";
+import { Alerter } from "./pagerduty.ts";
+import { ValidatorMetrics } from "./metrics.ts";
+import { StatusBoard } from "./status.ts";
+import { type MonitoringServer, startMonitoringServer } from "./server.ts";
+import { Validator } from "./validator.ts";
 
-/** `taos validator`: placeholder until this command lands. */
+/** Prints each local weight submission as one JSON line, so scripts can follow them. */
+class PrintingWeightSetter implements WeightSetter {
+  readonly #recorder = new RecordingWeightSetter();
+
+  async setWeights(uids: number[], weights: number[], versionKey: number) {
+    const result: WeightSubmission = await this.#recorder.setWeights(uids, weights, versionKey);
+    console.log(JSON.stringify({ weights: { uids, weights, versionKey } }));
+    return result;
+  }
+}
+
+function logger(level: LogLevel) {
+  const rank = (l: string) => LOG_LEVELS.indexOf(l as LogLevel);
+  const threshold = rank(level);
+  return (l: "error" | "warning" | "info" | "debug", message: string) => {
+    if (rank(l) > threshold) return;
+    console.error(`${new Date().toISOString()} ${l.toUpperCase().padEnd(7)} ${message}`);
+  };
+}
+
+async function simulationConfig(options: ValidatorOptions): Promise<SimConfig> {
+  let loaded;
+  try {
+    loaded = await loadSimConfig(options.simulationConfig);
+  } catch (error) {
+    throw new UsageError(`--config: ${(error as Error).message}`);
+  }
+  for (const warning of loaded.warnings) console.error(`warning: ${warning}`);
+  try {
+    return parseSimConfig({
+      ...loaded.config,
+      ...(options.duration !== null ? { duration: options.duration } : {}),
+      ...(options.books !== null ? { books: options.books } : {}),
+      ...(options.seed !== null ? { seed: options.seed } : {}),
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function localNeurons(options: ValidatorOptions): Neuron[] {
+  return options.miners.map((miner) => ({
+    uid: miner.uid,
+    hotkey: miner.hotkey,
+    coldkey: miner.hotkey,
+    stake: 0,
+    validatorPermit: false,
+    axon: {
+      ip: miner.host,
+      port: miner.port,
+      ipType: miner.host.includes(":") ? 6 : 4,
+      protocol: 4,
+      version: 0,
+    },
+    lastUpdate: 0,
+  }));
+}
+
+async function run(args: string[]): Promise<number> {
+  const options = parseValidatorArgs(args);
+  const log = logger(options.logLevel);
+  for (const note of options.notes) log("warning", note);
+  const config = await simulationConfig(options);
+  if (options.local && options.miners.length === 0) {
+    log("warning", "--local without --miner: the simulation runs with no miners to query");
+  }
+  const hotkey = await loadHotkey({
+    walletPath: options.walletPath,
+    walletName: options.walletName,
+    walletHotkey: options.walletHotkey,
+    uri: options.hotkeyUri,
+  });
+
+  let directory: NeuronDirectory;
+  let weights: WeightSetter;
+  let closeChain = () => Promise.resolve();
+  if (options.local) {
+    directory = new StaticNeuronDirectory(localNeurons(options));
+    weights = new PrintingWeightSetter();
+  } else {
+    const chain = await import("../chain/mod.ts");
+    const client = await chain.SubtensorClient.connect({
+      network: options.chainEndpoint,
+      log: (m) => log("info", m),
+    });
+    closeChain = () => client.close();
+    directory = new chain.ChainNeuronDirectory(client, options.netuid);
+    const neurons = await directory.neurons();
+    if (!neurons.some((n) => n.hotkey === hotkey.keypair.ss58Address)) {
+      await client.close();
+      log(
+        "error",
+        `hotkey ${hotkey.keypair.ss58Address} is not registered on subnet ${options.netuid}`,
+      );
+      return 1;
+    }
+    weights = new chain.ChainWeightSetter(client, {
+      netuid: options.netuid,
+      hotkey: hotkey.pair,
+      waitForInclusion: false,
+      log: (m) => log("info", m),
+    });
+  }
+
+  const store = ValidatorStore.open(options.statePath);
+  if (options.reset) store.clear();
+  const source = `${options.walletName}:${options.walletHotkey}`;
+  const alerts = new Alerter({
+    routingKey: options.pagerdutyKey,
+    source,
+    url: options.pagerdutyUrl,
+    log: (line) => log("error", line),
+  });
+  const board = new StatusBoard();
+  let metrics: ValidatorMetrics | null = null;
+  let server: MonitoringServer | null = null;
+  if (options.prometheusPort !== null) {
+    metrics = new ValidatorMetrics({
+      wallet: hotkey.keypair.ss58Address,
+      netuid: options.netuid,
+      info: {
+        hotkey: hotkey.keypair.ss58Address,
+        name: options.neuronName,
+        network: options.local ? "local" : options.chainEndpoint,
+        simulation_duration: String(config.duration),
+        simulation_publish_interval: String(config.step),
+        simulation_book_count: String(config.books),
+        simulation_seed: String(config.seed),
+      },
+    });
+    try {
+      server = await startMonitoringServer({
+        port: options.prometheusPort,
+        hostname: options.httpHost,
+        metrics,
+        board,
+      });
+    } catch (error) {
+      store.close();
+      throw new UsageError(`-o/--prometheus.port: ${(error as Error).message}`);
+    }
+    console.log(`status page and metrics on http://${options.httpHost}:${server.port}/`);
+  }
+
+  const validator = new Validator({
+    options,
+    config,
+    createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: options.threads }),
+    directory,
+    weights,
+    client: new DendriteMinerClient(new Dendrite(hotkey.keypair)),
+    store,
+    alerts,
+    metrics,
+    board,
+    hotkey: hotkey.keypair.ss58Address,
+    log,
+  });
+  const abort = new AbortController();
+  const stop = () => abort.abort();
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  log(
+    "info",
+    `validator ${hotkey.keypair.ss58Address} on ${
+      options.local ? "local miners" : `netuid ${options.netuid}`
+    }, state ${options.statePath}`,
+  );
+  try {
+    await validator.start();
+    await validator.run(abort.signal);
+  } finally {
+    Deno.removeSignalListener("SIGINT", stop);
+    Deno.removeSignalListener("SIGTERM", stop);
+    validator.close();
+    store.close();
+    await server?.close();
+    await closeChain();
+  }
+  log("info", abort.signal.aborted ? "stopped; state saved" : "finished; state saved");
+  process.exitCode = 0;
+  return 0;
+}
+
+/** `taos validator`. */
 export const command: Command = {
   name: "validator",
   summary: "run a subnet 79 validator",
-  help: "Usage: taos validator [options]\n\nNot available yet in this build.",
-  run() {
-    console.error("taos validator: not available yet in this build");
-    return Promise.resolve(1);
-  },
+  help: VALIDATOR_HELP,
+  run,
 };

@@ -14,7 +14,29 @@
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { PublishState } from "../sim/engine.ts";
-import type { MinerScoreDetail } from "./scoring_model.ts";
+
+/** Per-book scoring details of one miner. */
+export interface BookScoreDetail {
+  sharpe: number;
+  activityFactor: number;
+  inventoryValue: number;
+  /** Quote volume over the assessment period (24 h) by role. */
+  volume: { total: number; maker: number; taker: number; self: number };
+}
+
+/** Scoring details of one miner, for the metrics and the status page. */
+export interface MinerScoreDetail {
+  uid: number;
+  books: BookScoreDetail[];
+  /** Latest reward (before smoothing). */
+  reward: number;
+  /** Smoothed score. */
+  score: number;
+  /** Inventory observations in the window. */
+  observations: number;
+  /** Latest minus oldest total inventory value in the window. */
+  pnl: number;
+}
 
 /** Per-uid query statistics accumulated between two miner-gauge reports. */
 export interface QueryStats {

@@ -15,6 +15,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { UsageError } from "../cli/command.ts";
+import { parseDuration } from "../sim/config.ts";
 
 /** Named networks `-e` / `--subtensor.chain_endpoint` accepts besides a ws(s):// URL. */
 export const NETWORK_ENDPOINTS: Record<string, string> = {
@@ -81,6 +82,13 @@ export interface ValidatorOptions {
   weightsIntervalSeconds: number;
   /** Stop after this many finished simulations (null = run until stopped). */
   simulations: number | null;
+  /** Overrides of the simulation config. */
+  duration: number | null;
+  books: number | null;
+  /** Simulation worker threads (0 = cores). */
+  threads: number;
+  /** Development hotkey from a Substrate URI instead of the wallet file. */
+  hotkeyUri: string | null;
   local: boolean;
   miners: LocalMiner[];
   /** SQLite state file; default derived from the logging dir, wallet and netuid. */
@@ -139,6 +147,10 @@ const optionTable = {
   config: { type: "string" },
   "simulation.xml_config": { type: "string" },
   seed: { type: "string" },
+  duration: { type: "string" },
+  books: { type: "string" },
+  threads: { type: "string" },
+  "hotkey-uri": { type: "string" },
   simulations: { type: "string" },
   local: { type: "boolean" },
   miner: { type: "string", multiple: true },
@@ -161,6 +173,8 @@ Network and wallet (run_validator.sh short flags in brackets):
   -p, --wallet.path <dir>                 wallets directory (default ~/.bittensor/wallets/)
   -w, --wallet.name <name>                coldkey name (default taos)
   -h, --wallet.hotkey <name>              hotkey name (default validator)
+      --hotkey-uri <uri>                  development hotkey from a Substrate URI (e.g. //Alice)
+                                          instead of the wallet's hotkey file
       --local                             no chain: query the --miner axons, record weights locally
       --miner <uid>:<hotkey>@<host>:<port>  a miner axon for --local (repeatable)
 
@@ -193,6 +207,9 @@ Simulation:
       --config <preset|file.json|file.xml>  simulation config (default reference; presets: reference, small)
       --simulation.xml_config <file>      same, reference name
       --seed <n>                          seed of the first simulation (later ones use the next seeds)
+      --duration <d>                      simulated length of each simulation, e.g. 10m, 1h, 1d
+      --books <n>                         number of books
+      --threads <n>                       simulation worker threads (default: cores)
       --simulations <n>                   exit after n simulations (default: run until stopped)
 
 Monitoring:
@@ -240,6 +257,14 @@ export function parseLocalMiner(text: string): LocalMiner {
     host: host.replace(/^\[(.*)\]$/, "$1"),
     port: num("miner port", portNumber.min(1, "must be >= 1"), port, 0),
   };
+}
+
+function durationOf(text: string): number {
+  const ns = parseDuration(text);
+  if (ns === undefined || ns <= 0) {
+    throw new UsageError(`--duration: '${text}' must be a positive duration such as 90s, 10m, 1h`);
+  }
+  return ns;
 }
 
 function logLevelOf(values: Record<string, unknown>): LogLevel {
@@ -428,6 +453,10 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     simulations: simulationsRaw === undefined
       ? null
       : num("simulations", positiveInt, simulationsRaw, 1),
+    duration: str("duration") === undefined ? null : durationOf(str("duration")!),
+    books: str("books") === undefined ? null : num("books", positiveInt.max(4096), str("books"), 1),
+    threads: num("threads", nonNegativeInt.max(1024), str("threads"), 0),
+    hotkeyUri: str("hotkey-uri") ?? null,
     local,
     miners,
     statePath: str("state") ??

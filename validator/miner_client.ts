@@ -1,0 +1,115 @@
+/**
+ * Sends each miner its state update and collects the replies: one signed
+ * `MarketSimulationStateUpdate` per miner over the dendrite, all concurrently, each bounded by the
+ * query timeout. The fields every miner shares (books, config) are compressed once per round; only
+ * each miner's own accounts and notices are compressed per miner.
+ *
+ * ```ts
+ * const client = new DendriteMinerClient(new Dendrite(keypair));
+ * const replies = await client.query(requests, 3.0);
+ * ```
+ * @module
+ */
+import { type AxonTarget, Dendrite } from "../bittensor/dendrite.ts";
+import {
+  compressJson,
+  decodeResponse,
+  MarketSimulationStateUpdate,
+  type StateUpdateWire,
+} from "../bittensor/market_synapse.ts";
+import type { StateUpdate } from "../agents/sdk/state.ts";
+
+/** One miner to query and the state it gets. */
+export interface MinerRequest {
+  uid: number;
+  target: AxonTarget;
+  /** Built with `stateForAgent`: this miner's own accounts and notices only. */
+  state: StateUpdate;
+}
+
+/** How a query ended, in the reference's categories. */
+export type QueryOutcome = "ok" | "timeout" | "failure" | "rejected";
+
+/** One miner's reply. */
+export interface MinerReply {
+  uid: number;
+  outcome: QueryOutcome;
+  /** Measured round trip, seconds. */
+  processTime: number;
+  /** The decompressed `{agent_id, instructions}` object (unvalidated), or null. */
+  response: unknown;
+  /** Why the query did not succeed. */
+  message: string;
+}
+
+/** Queries miners for one publish. */
+export interface MinerClient {
+  query(requests: readonly MinerRequest[], timeoutSeconds: number): Promise<MinerReply[]>;
+}
+
+/** Status codes an axon uses to refuse a caller (blacklist, bad signature, priority). */
+const REJECTION_CODES = new Set([401, 403, 406, 429]);
+
+/** {@linkcode MinerClient} over the Bittensor dendrite. */
+export class DendriteMinerClient implements MinerClient {
+  readonly #dendrite: Dendrite;
+
+  constructor(dendrite: Dendrite) {
+    this.#dendrite = dendrite;
+  }
+
+  async query(requests: readonly MinerRequest[], timeoutSeconds: number): Promise<MinerReply[]> {
+    if (requests.length === 0) return [];
+    // Books and config are identical for every miner in a round: compress them once.
+    const first = requests[0].state;
+    const books = Object.keys(first.books).length > 0 ? compressJson(first.books) : first.books;
+    const config = typeof books === "string" ? compressJson(first.config) : first.config;
+    const wires = new Map<string, StateUpdateWire>();
+    for (const request of requests) {
+      const compressed = typeof books === "string";
+      wires.set(`${request.target.ip}:${request.target.port}:${request.target.hotkey}`, {
+        model: request.state.model,
+        timestamp: request.state.timestamp,
+        config: config as StateUpdateWire["config"],
+        books: books as StateUpdateWire["books"],
+        accounts: compressed ? compressJson(request.state.accounts) : request.state.accounts,
+        notices: compressed ? compressJson(request.state.notices ?? {}) : request.state.notices,
+        response: null,
+        compressed: true,
+      });
+    }
+    const results = await this.#dendrite.query(
+      requests.map((r) => r.target),
+      MarketSimulationStateUpdate,
+      (target) => wires.get(`${target.ip}:${target.port}:${target.hotkey}`)!,
+      timeoutSeconds,
+    );
+    return results.map((result, i) => {
+      const uid = requests[i].uid;
+      const base = { uid, processTime: result.processTime };
+      if (result.statusCode === 408) {
+        return { ...base, outcome: "timeout", response: null, message: result.statusMessage };
+      }
+      if (REJECTION_CODES.has(result.statusCode)) {
+        return { ...base, outcome: "rejected", response: null, message: result.statusMessage };
+      }
+      if (!result.ok || result.fields === null) {
+        return { ...base, outcome: "failure", response: null, message: result.statusMessage };
+      }
+      try {
+        const response = decodeResponse(result.fields);
+        if (response === null) {
+          return { ...base, outcome: "failure", response: null, message: "no response" };
+        }
+        return { ...base, outcome: "ok", response, message: "" };
+      } catch (error) {
+        return {
+          ...base,
+          outcome: "failure",
+          response: null,
+          message: (error as Error).message,
+        };
+      }
+    });
+  }
+}

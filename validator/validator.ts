@@ -1,0 +1,649 @@
+/**
+ * The validator loop. The simulation runs in-process and stays paused while miners think: at
+ * every publish instant the validator builds each serving miner's own state update, queries all
+ * of them at once, turns each response time into an execution delay, validates the instructions
+ * and injects them; then it scores every uid, smooths the scores, saves its state at the
+ * configured interval and sets weights at the weights interval. A finished simulation is followed
+ * by a fresh one (next seed) with all scoring windows kept; re-registered uids are reset.
+ *
+ * ```ts
+ * const validator = new Validator(deps);
+ * await validator.start();            // loads the state file, replays the simulation to its point
+ * await validator.run(abort.signal);  // until aborted or `simulations` are done
+ * await validator.close();
+ * ```
+ * @module
+ */
+import { availableParallelism, freemem, totalmem } from "node:os";
+import process from "node:process";
+import type { SimConfig } from "../sim/config.ts";
+import type { Instruction, PublishState } from "../sim/engine.ts";
+import {
+  type SimulationConfig,
+  simulationConfigFor,
+  stateForAgent,
+  type StateUpdate,
+} from "../agents/sdk/state.ts";
+import { toEngineInstruction, validateInstructions } from "../agents/sdk/instructions.ts";
+import type { Neuron, NeuronDirectory, WeightSetter } from "../bittensor/neurons.ts";
+import type { MinerClient, MinerReply, MinerRequest } from "./miner_client.ts";
+import {
+  executionDelay,
+  observationFromPublish,
+  Scorer,
+  type ScorerOptions,
+  type ScorerSnapshot,
+} from "./scoring/mod.ts";
+import type { Injection, ValidatorSnapshot, ValidatorStore } from "./store.ts";
+import type { Alerter } from "./pagerduty.ts";
+import {
+  type MinerScoreDetail,
+  type QueryStats,
+  timestampString,
+  type ValidatorMetrics,
+} from "./metrics.ts";
+import type { LeaderboardRow, StatusBoard } from "./status.ts";
+import type { ValidatorOptions } from "./options.ts";
+
+/** Weights version key: the spec version integer of sn-79 0.1.9. */
+export const WEIGHTS_VERSION_KEY = 19;
+
+/** Publishes between two reports of the per-miner query statistics (as the reference). */
+const QUERY_STATS_PERIOD = 100;
+
+/** Publishes between two progress lines (one simulated minute at the default interval). */
+const PROGRESS_PERIOD = 12;
+
+/** The part of the simulation engine the loop uses (`SimEngine` satisfies it). */
+export interface Market {
+  advance(): PublishState | null;
+  inject(agentId: number, instructions: Instruction[], delayNs: number): void;
+  close(): void;
+}
+
+/** Everything the loop needs; built by the command (or a test) from the options. */
+export interface ValidatorDeps {
+  options: Pick<
+    ValidatorOptions,
+    | "timeoutSeconds"
+    | "scoring"
+    | "disableSetWeights"
+    | "reportingDisabled"
+    | "saveIntervalSeconds"
+    | "weightsIntervalSeconds"
+    | "simulations"
+    | "seed"
+  >;
+  config: SimConfig;
+  /** Creates the simulation for a seed. */
+  createMarket: (config: SimConfig, seed: number) => Market;
+  directory: NeuronDirectory;
+  weights: WeightSetter;
+  client: MinerClient;
+  store: ValidatorStore;
+  alerts: Alerter;
+  metrics: ValidatorMetrics | null;
+  board: StatusBoard;
+  /** Our own hotkey (its uid is never queried). */
+  hotkey: string;
+  log: (level: "error" | "warning" | "info" | "debug", message: string) => void;
+}
+
+function freshSnapshot(seed: number): ValidatorSnapshot {
+  return {
+    simulation: { index: 0, seed, publishes: 0, timestamp: 0 },
+    step: 0,
+    hotkeys: {},
+    scores: {},
+    scoring: null,
+    pendingResets: [],
+    lastWeightsAt: null,
+  };
+}
+
+/** The validator: see the module doc. */
+export class Validator {
+  readonly #deps: ValidatorDeps;
+  readonly #simulationConfig: SimulationConfig;
+  readonly #scorerOptions: ScorerOptions;
+  #scorer: Scorer;
+  #snapshot: ValidatorSnapshot;
+  #market: Market | null = null;
+  /** Injections since the last save (written with the next snapshot). */
+  #unsaved: Injection[] = [];
+  #lastSaveAt = 0;
+  #lastSyncAt = 0;
+  #neurons: Neuron[] = [];
+  #ownUid: number | null = null;
+  #stats = new Map<number, QueryStats>();
+  #initialBalances = new Map<number, { base: number; quote: number }[]>();
+  #stepRates: number[] = [];
+  #lastPublishWall: number | null = null;
+  #lastPublishTimestamp: number | null = null;
+  #answered = new Set<number>();
+  #resetsSent = new Set<number>();
+  #simulationsFinished = 0;
+  #cpu = { at: performance.now(), usage: process.cpuUsage() };
+
+  constructor(deps: ValidatorDeps) {
+    this.#deps = deps;
+    this.#simulationConfig = simulationConfigFor(deps.config);
+    const scoring = deps.options.scoring;
+    this.#scorerOptions = {
+      uids: deps.config.remoteAgentCount,
+      books: deps.config.books,
+      config: {
+        lookback: scoring.sharpeLookback,
+        normalizationMin: scoring.normalizationMin,
+        normalizationMax: scoring.normalizationMax,
+        volumeSamplingInterval: scoring.volumeSamplingInterval,
+        volumeAssessmentPeriod: scoring.volumeAssessmentPeriod,
+        capitalTurnoverCap: scoring.capitalTurnoverCap,
+        minerWealth: this.#simulationConfig.miner_wealth,
+        publishInterval: deps.config.step,
+        volumeDecimals: deps.config.exchange.volumeDecimals,
+        alpha: scoring.alpha,
+      },
+    };
+    this.#scorer = new Scorer(this.#scorerOptions);
+    this.#snapshot = freshSnapshot(deps.options.seed ?? deps.config.seed);
+  }
+
+  /** Current smoothed scores by uid. */
+  get scores(): Map<number, number> {
+    return new Map(this.#scorer.scores().map((score, uid) => [uid, score]));
+  }
+
+  /** A copy of the state that would be saved now. */
+  get snapshot(): ValidatorSnapshot {
+    return structuredClone({ ...this.#snapshot, scoring: null });
+  }
+
+  /**
+   * Loads the saved state (if any), recreates the simulation and replays it to the saved publish
+   * with the logged instructions, so the run continues exactly where the state file left it.
+   */
+  async start(): Promise<void> {
+    const { store, log } = this.#deps;
+    let saved = null;
+    try {
+      saved = store.load();
+    } catch (error) {
+      await this.#alert("state-load", `cannot read the state file: ${(error as Error).message}`);
+    }
+    if (saved !== null) {
+      try {
+        const scoring = saved.snapshot.scoring as ScorerSnapshot | null;
+        if (scoring !== null) {
+          if (!Array.isArray(scoring?.miners)) throw new Error("scoring.miners is not a list");
+          this.#scorer = Scorer.fromJSON(scoring, this.#scorerOptions);
+        }
+        this.#snapshot = saved.snapshot;
+      } catch (error) {
+        await this.#alert(
+          "state-load",
+          `saved scoring state rejected: ${(error as Error).message}`,
+        );
+        saved = null;
+      }
+    }
+    await this.#sync(true);
+    const point = this.#snapshot.simulation;
+    this.#market = this.#deps.createMarket(this.#deps.config, point.seed);
+    this.#deps.board.startSimulation(point.index, point.seed);
+    if (saved !== null && point.publishes > 0) {
+      log(
+        "info",
+        `resuming simulation ${point.index} (seed ${point.seed}) at publish ${point.publishes}, step ${this.#snapshot.step}`,
+      );
+      this.#replay(saved.injections, point.publishes);
+    } else if (saved !== null) {
+      log("info", `resuming with saved scores at step ${this.#snapshot.step}`);
+    }
+    this.#lastSaveAt = performance.now();
+  }
+
+  #replay(injections: Injection[], publishes: number) {
+    const market = this.#market!;
+    let next = 0;
+    for (let publish = 1; publish <= publishes; publish++) {
+      const state = market.advance();
+      if (state === null) throw new Error(`replay ended early at publish ${publish}`);
+      if (publish === 1) this.#recordInitialBalances(state);
+      while (next < injections.length && injections[next].publish === publish) {
+        const injection = injections[next++];
+        market.inject(injection.agentId, injection.instructions, injection.delayNs);
+      }
+    }
+  }
+
+  /** Runs publish rounds until `signal` aborts or the configured number of simulations ended. */
+  async run(signal?: AbortSignal): Promise<void> {
+    while (!signal?.aborted) {
+      const done = await this.round();
+      if (done) break;
+      // Let signals and HTTP requests in even when no miner is queried.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    this.save();
+  }
+
+  /**
+   * Advances the simulation to the next publish and handles it. Resolves true when the
+   * configured number of simulations has finished.
+   */
+  async round(): Promise<boolean> {
+    const deps = this.#deps;
+    const started = performance.now();
+    if (started - this.#lastSyncAt >= Math.min(120, deps.options.weightsIntervalSeconds) * 1000) {
+      await this.#sync(false);
+    }
+    const publish = this.#market!.advance();
+    if (publish === null) return this.#endSimulation();
+    const point = this.#snapshot.simulation;
+    point.publishes++;
+    point.timestamp = publish.timestamp;
+    this.#snapshot.step++;
+    if (point.publishes === 1) this.#recordInitialBalances(publish);
+    this.#recordStepRate(publish.timestamp);
+    await this.#handleResetNotices(publish);
+    this.#injectResets();
+
+    const requests = this.#requests(publish);
+    const queried = deps.client.query(requests, deps.options.timeoutSeconds);
+    const replies = await queried;
+    // The turnover cap applies to the volume before this state's fills, as in the reference.
+    this.#handleReplies(replies);
+    this.#scorer.observe(observationFromPublish(publish));
+
+    const elapsed = (performance.now() - started) / 1000;
+    deps.metrics?.roundSeconds.observe(elapsed);
+    this.#report(publish);
+    if (point.publishes % PROGRESS_PERIOD === 0) {
+      const scores = this.#scorer.scores();
+      const best = scores.reduce((m, v, uid) => (v > scores[m] ? uid : m), 0);
+      deps.log(
+        "info",
+        `simulation ${point.index} t=${
+          timestampString(publish.timestamp)
+        } step ${this.#snapshot.step}: ${this.#answered.size}/${requests.length} miners answered, round ${
+          elapsed.toFixed(3)
+        }s, best uid ${best} score ${(scores[best] ?? 0).toFixed(6)}`,
+      );
+    }
+    deps.log(
+      "debug",
+      `publish ${point.publishes} t=${publish.timestamp} miners=${requests.length} answered=${this.#answered.size} ${
+        elapsed.toFixed(3)
+      }s`,
+    );
+    if (performance.now() - this.#lastSaveAt >= deps.options.saveIntervalSeconds * 1000) {
+      this.save();
+    }
+    await this.#maybeSetWeights();
+    if (publish.final) return this.#endSimulation();
+    return false;
+  }
+
+  #requests(publish: PublishState): MinerRequest[] {
+    const deps = this.#deps;
+    const first = this.#snapshot.simulation.publishes === 1;
+    const requests: MinerRequest[] = [];
+    for (const neuron of this.#neurons) {
+      if (neuron.uid === this.#ownUid || neuron.hotkey === deps.hotkey) continue;
+      if (neuron.uid >= deps.config.remoteAgentCount) continue;
+      const axon = neuron.axon;
+      if (axon === null || axon.ip === "0.0.0.0" || axon.port === 0) continue;
+      const state: StateUpdate = stateForAgent(publish, neuron.uid, this.#simulationConfig, {
+        first,
+      });
+      requests.push({
+        uid: neuron.uid,
+        target: { ip: axon.ip, port: axon.port, hotkey: neuron.hotkey },
+        state,
+      });
+    }
+    return requests;
+  }
+
+  #handleReplies(replies: MinerReply[]) {
+    const deps = this.#deps;
+    const { scoring: scoringOptions, timeoutSeconds } = deps.options;
+    const point = this.#snapshot.simulation;
+    const cap = this.#scorer.volumeCap;
+    this.#answered.clear();
+    for (const reply of replies) {
+      const stats = this.#statsOf(reply.uid);
+      stats.requests++;
+      deps.metrics?.queries.inc({ outcome: reply.outcome });
+      if (reply.outcome === "timeout") stats.timeouts++;
+      else if (reply.outcome === "rejected") stats.rejections++;
+      else if (reply.outcome === "failure") stats.failures++;
+      if (reply.outcome !== "ok") {
+        deps.log("debug", `uid ${reply.uid}: ${reply.outcome} (${reply.message})`);
+        continue;
+      }
+      stats.successes++;
+      stats.callTime += reply.processTime;
+      deps.metrics?.responseTime.observe(reply.processTime);
+      const volumes = this.#scorer.volumeTraded(reply.uid);
+      const result = validateInstructions(reply.response, {
+        uid: reply.uid,
+        bookCount: deps.config.books,
+        volumes,
+        volumeCap: cap,
+        maxInstructionsPerBook: scoringOptions.maxInstructionsPerBook,
+      });
+      if (result.discarded !== null) {
+        deps.metrics?.instructions.inc({ result: "voided" });
+        deps.log("debug", `uid ${reply.uid}: response discarded: ${result.discarded}`);
+        continue;
+      }
+      this.#answered.add(reply.uid);
+      if (result.rejected.length > 0) {
+        deps.metrics?.instructions.inc({ result: "dropped" }, result.rejected.length);
+      }
+      deps.metrics?.instructions.inc({ result: "accepted" }, result.accepted.length);
+      const bounds = { maxDelay: scoringOptions.maxDelayNs, minDelay: scoringOptions.minDelayNs };
+      // One injection per distinct final delay, in the miner's order within each.
+      const byDelay = new Map<number, Instruction[]>();
+      for (const instruction of result.accepted) {
+        const delay = executionDelay(reply.processTime, timeoutSeconds, instruction.delay, bounds);
+        const list = byDelay.get(delay) ?? [];
+        list.push(toEngineInstruction(instruction));
+        byDelay.set(delay, list);
+      }
+      for (const [delayNs, instructions] of byDelay) {
+        this.#inject({
+          simulation: point.index,
+          publish: point.publishes,
+          agentId: reply.uid,
+          delayNs,
+          instructions,
+        });
+      }
+    }
+  }
+
+  #inject(injection: Injection) {
+    this.#market!.inject(injection.agentId, injection.instructions, injection.delayNs);
+    this.#unsaved.push(injection);
+  }
+
+  #statsOf(uid: number): QueryStats {
+    let stats = this.#stats.get(uid);
+    if (stats === undefined) {
+      stats = { requests: 0, timeouts: 0, failures: 0, rejections: 0, callTime: 0, successes: 0 };
+      this.#stats.set(uid, stats);
+    }
+    return stats;
+  }
+
+  #recordInitialBalances(publish: PublishState) {
+    this.#initialBalances.clear();
+    for (const account of publish.accounts) {
+      this.#initialBalances.set(
+        account.agentId,
+        account.holdings.map((h) => ({ base: h.base.total, quote: h.quote.total })),
+      );
+    }
+  }
+
+  #recordStepRate(timestamp: number) {
+    const now = performance.now();
+    if (this.#lastPublishWall !== null && this.#lastPublishTimestamp !== null) {
+      const wall = (now - this.#lastPublishWall) / 1000;
+      const simulated = timestamp - this.#lastPublishTimestamp;
+      if (wall > 0 && simulated > 0) {
+        this.#stepRates.push(simulated / wall);
+        if (this.#stepRates.length > 10_000) this.#stepRates.shift();
+      }
+    }
+    this.#lastPublishWall = now;
+    this.#lastPublishTimestamp = timestamp;
+  }
+
+  async #handleResetNotices(publish: PublishState) {
+    const pending = new Set(this.#snapshot.pendingResets);
+    if (pending.size === 0) return;
+    for (const notice of publish.notices) {
+      if (notice.type !== "RESPONSE_DISTRIBUTED_RESET_AGENT" || !pending.has(notice.agentId)) {
+        continue;
+      }
+      if (notice.message !== undefined && notice.message !== "") {
+        await this.#alert(
+          "agent-reset",
+          `reset of uid ${notice.agentId} failed: ${notice.message}`,
+        );
+        this.#resetsSent.delete(notice.agentId);
+        continue;
+      }
+      pending.delete(notice.agentId);
+      this.#resetsSent.delete(notice.agentId);
+      this.#deps.log("info", `uid ${notice.agentId} reset to the initial balances`);
+    }
+    this.#snapshot.pendingResets = [...pending];
+    if (pending.size === 0) await this.#deps.alerts.resolve("agent-reset");
+  }
+
+  /** Sends each pending reset once (again only after a failure notice or a restart). */
+  #injectResets() {
+    const point = this.#snapshot.simulation;
+    for (const uid of this.#snapshot.pendingResets) {
+      if (this.#resetsSent.has(uid)) continue;
+      if (uid >= this.#deps.config.remoteAgentCount) continue;
+      this.#resetsSent.add(uid);
+      this.#inject({
+        simulation: point.index,
+        publish: point.publishes,
+        agentId: uid,
+        delayNs: 0,
+        instructions: [{ type: "RESET_AGENT" }],
+      });
+    }
+  }
+
+  /** Refreshes the neuron list; a uid whose hotkey changed is deregistered and reset. */
+  async #sync(initial: boolean) {
+    const deps = this.#deps;
+    this.#lastSyncAt = performance.now();
+    try {
+      await deps.directory.refresh();
+      this.#neurons = await deps.directory.neurons();
+    } catch (error) {
+      deps.log("warning", `neuron refresh failed: ${(error as Error).message}`);
+      return;
+    }
+    this.#ownUid = this.#neurons.find((n) => n.hotkey === deps.hotkey)?.uid ?? null;
+    const hotkeys = this.#snapshot.hotkeys;
+    for (const neuron of this.#neurons) {
+      const known = hotkeys[neuron.uid];
+      if (known !== undefined && known !== neuron.hotkey) {
+        deps.log("info", `uid ${neuron.uid} re-registered (${neuron.hotkey}): resetting`);
+        this.#scorer.reset(neuron.uid);
+        if (!this.#snapshot.pendingResets.includes(neuron.uid)) {
+          this.#snapshot.pendingResets.push(neuron.uid);
+        }
+        this.#resetsSent.delete(neuron.uid);
+      }
+      hotkeys[neuron.uid] = neuron.hotkey;
+    }
+    if (initial) {
+      deps.log("info", `${this.#neurons.length} neurons, own uid ${this.#ownUid ?? "none"}`);
+    }
+  }
+
+  async #maybeSetWeights() {
+    const deps = this.#deps;
+    if (deps.options.disableSetWeights || this.#snapshot.step === 0) return;
+    const last = this.#snapshot.lastWeightsAt;
+    if (last !== null && Date.now() - last < deps.options.weightsIntervalSeconds * 1000) return;
+    const scores = this.#scorer.scores();
+    const { uids, weights } = normalizedWeights(
+      this.#neurons.map((n) => n.uid),
+      (uid) => scores[uid] ?? 0,
+    );
+    if (uids.length === 0) return;
+    this.#snapshot.lastWeightsAt = Date.now();
+    try {
+      const result = await deps.weights.setWeights(uids, weights, WEIGHTS_VERSION_KEY);
+      if (result.accepted) {
+        deps.log("info", `weights set (${result.reference ?? result.message})`);
+        await deps.alerts.resolve("weights");
+      } else {
+        deps.log("warning", `weights not set: ${result.message}`);
+      }
+    } catch (error) {
+      await this.#alert("weights", `weight submission failed: ${(error as Error).message}`);
+    }
+  }
+
+  async #endSimulation(): Promise<boolean> {
+    const deps = this.#deps;
+    const point = this.#snapshot.simulation;
+    deps.log(
+      "info",
+      `simulation ${point.index} (seed ${point.seed}) ended at t=${point.timestamp}`,
+    );
+    this.#market?.close();
+    this.#market = null;
+    this.#scorer.rebase(point.timestamp);
+    this.#simulationsFinished++;
+    this.#snapshot.simulation = {
+      index: point.index + 1,
+      seed: point.seed + 1,
+      publishes: 0,
+      timestamp: 0,
+    };
+    this.#resetsSent.clear();
+    this.#lastPublishTimestamp = null;
+    this.#unsaved = [];
+    this.save();
+    const limit = deps.options.simulations;
+    if (limit !== null && this.#simulationsFinished >= limit) return true;
+    const next = this.#snapshot.simulation;
+    this.#market = deps.createMarket(deps.config, next.seed);
+    deps.board.startSimulation(next.index, next.seed);
+    deps.log("info", `simulation ${next.index} started (seed ${next.seed})`);
+    return false;
+  }
+
+  /** Writes the state file now (one transaction). Alerts instead of throwing. */
+  save(): void {
+    const deps = this.#deps;
+    try {
+      const scores = Object.fromEntries(this.#scorer.scores().map((s, uid) => [uid, s]));
+      this.#snapshot.scores = scores;
+      deps.store.save({ ...this.#snapshot, scoring: this.#scorer.toJSON() }, this.#unsaved);
+      this.#unsaved = [];
+      this.#lastSaveAt = performance.now();
+      void deps.alerts.resolve("state-save");
+    } catch (error) {
+      void this.#alert("state-save", `cannot write the state file: ${(error as Error).message}`);
+    }
+  }
+
+  #report(publish: PublishState) {
+    const deps = this.#deps;
+    const scores = this.scores;
+    const details = this.#details(publish);
+    const rows: LeaderboardRow[] = details.map((d) => ({
+      uid: d.uid,
+      score: scores.get(d.uid) ?? 0,
+      reward: d.reward,
+      pnl: d.pnl,
+      answered: this.#answered.has(d.uid),
+    }));
+    deps.board.record(publish, this.#snapshot.step, rows);
+    if (deps.metrics === null || deps.options.reportingDisabled) return;
+    try {
+      const statsDue = this.#snapshot.simulation.publishes % QUERY_STATS_PERIOD === 0;
+      const rates = this.#stepRates;
+      deps.metrics.report({
+        publish,
+        stepRate: rates.length === 0 ? 0 : rates.reduce((a, b) => a + b, 0) / rates.length,
+        ownUid: this.#ownUid,
+        scores,
+        details,
+        initialBalances: this.#initialBalances,
+        queryStats: statsDue ? this.#stats : undefined,
+        usage: this.#usage(),
+      });
+      if (statsDue) this.#stats = new Map();
+    } catch (error) {
+      void this.#alert("metrics", `metrics report failed: ${(error as Error).message}`);
+    }
+  }
+
+  #details(publish: PublishState): MinerScoreDetail[] {
+    const registered = new Set(this.#neurons.map((n) => n.uid));
+    const details: MinerScoreDetail[] = [];
+    this.#scorer.miners.forEach((record, uid) => {
+      if (!registered.has(uid) || record.inventory.length === 0) return;
+      const sum = (m: Map<number, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+      const total = (values: number[]) => values.reduce((a, b) => a + b, 0);
+      const last = record.inventory[record.inventory.length - 1].values;
+      const first = record.inventory[0].values;
+      details.push({
+        uid,
+        reward: record.reward,
+        score: record.score,
+        observations: record.inventory.length,
+        pnl: total(last) - total(first),
+        books: publish.books.map((_, b) => ({
+          sharpe: record.sharpe.books[b] ?? 0,
+          activityFactor: record.activity[b] ?? 0,
+          inventoryValue: last[b] ?? 0,
+          volume: {
+            total: sum(record.volumes[b].total),
+            maker: sum(record.volumes[b].maker),
+            taker: sum(record.volumes[b].taker),
+            self: sum(record.volumes[b].self),
+          },
+        })),
+      });
+    });
+    return details;
+  }
+
+  #usage(): { cpu: number; ram: number; disk: number } {
+    const now = performance.now();
+    const usage = process.cpuUsage();
+    const cpuMicros = usage.user + usage.system - this.#cpu.usage.user - this.#cpu.usage.system;
+    const wallMicros = (now - this.#cpu.at) * 1000;
+    this.#cpu = { at: now, usage };
+    const cpu = wallMicros > 0 ? 100 * cpuMicros / wallMicros / availableParallelism() : 0;
+    return { cpu, ram: 100 * (1 - freemem() / totalmem()), disk: 0 };
+  }
+
+  async #alert(kind: Parameters<Alerter["trigger"]>[0], message: string) {
+    this.#deps.metrics?.alerts.inc({ kind });
+    await this.#deps.alerts.trigger(kind, message);
+  }
+
+  /** Saves and frees the simulation. */
+  close(): void {
+    this.save();
+    this.#market?.close();
+    this.#market = null;
+  }
+}
+
+/**
+ * Scores → weights as the reference: shift so the minimum is 0 when any score is negative, then
+ * L1-normalise; all-zero scores give uniform weights over `uids` (as the SDK's weight processing).
+ */
+export function normalizedWeights(
+  uids: number[],
+  scoreOf: (uid: number) => number,
+): { uids: number[]; weights: number[] } {
+  const values = uids.map((uid) => {
+    const score = scoreOf(uid);
+    return Number.isFinite(score) ? score : 0;
+  });
+  const min = Math.min(...values, 0);
+  const shifted = values.map((v) => v - min);
+  const sum = shifted.reduce((a, b) => a + b, 0);
+  const weights = sum > 0 ? shifted.map((v) => v / sum) : shifted.map(() => 1 / uids.length);
+  return { uids: [...uids], weights };
+}
