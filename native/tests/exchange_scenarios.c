@@ -1,0 +1,697 @@
+/* The exchange specification's conformance scenarios (section 9) at the C level. */
+#include "exchange_harness.h"
+
+#define EXPECT_BAL(ex, agent, bf, br, qf, qr)                                                      \
+  do {                                                                                             \
+    tx_balances b_ = balances(ex, agent, 0);                                                       \
+    EXPECT_EQ(b_.base_free, bf);                                                                   \
+    EXPECT_EQ(b_.base_reserved, br);                                                               \
+    EXPECT_EQ(b_.quote_free, qf);                                                                  \
+    EXPECT_EQ(b_.quote_reserved, qr);                                                              \
+  } while (0)
+
+/* Levels of one side as flat (price, volume) pairs, best first; returns the level count. */
+static int64_t levels(tx_exchange *ex, int side, int64_t *prices, int64_t *volumes) {
+  return tx_book_levels(ex, 0, side, prices, volumes, 16);
+}
+
+static tx_exchange *fresh(int zero_fee) {
+  clock_ns = SEC(1);
+  tx_config c = config_t(zero_fee, 1);
+  return open_exchange(&c);
+}
+
+static void expect_trade(const tx_event *t, uint32_t aggr, uint32_t rest, int64_t vol,
+                         int64_t price, int64_t maker_fee, int64_t taker_fee, int line) {
+  if (t == NULL) {
+    failures++;
+    fprintf(stderr, "line %d: trade missing\n", line);
+    return;
+  }
+  if (t->order_id != aggr || t->resting_order_id != rest || t->volume != vol ||
+      t->price != price || t->maker_fee != maker_fee || t->taker_fee != taker_fee) {
+    failures++;
+    fprintf(stderr,
+            "line %d: trade aggr %u rest %u vol %lld price %lld fM %lld fT %lld; expected %u %u "
+            "%lld %lld %lld %lld\n",
+            line, t->order_id, t->resting_order_id, (long long)t->volume, (long long)t->price,
+            (long long)t->maker_fee, (long long)t->taker_fee, aggr, rest, (long long)vol,
+            (long long)price, (long long)maker_fee, (long long)taker_fee);
+  }
+}
+#define EXPECT_TRADE(k, ...) expect_trade(nth_event(TX_EV_TRADE, k), __VA_ARGS__, __LINE__)
+
+static void s01_resting_buy(void) {
+  tx_exchange *ex = fresh(0);
+  run(ex, limit_order(A, TX_BUY, B(2), P(100)));
+  EXPECT_EQ(accepted_id(), 0);
+  EXPECT_EQ(count_events(TX_EV_PLACED), 1);
+  EXPECT_BAL(ex, A, B(100), 0, Q(9799.8), Q(200.2));
+  int64_t p[16], v[16];
+  EXPECT_EQ(levels(ex, TX_BUY, p, v), 1);
+  EXPECT_EQ(p[0], P(100));
+  EXPECT_EQ(v[0], B(2));
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+static void s02_resting_sell(void) {
+  tx_exchange *ex = fresh(0);
+  run(ex, limit_order(C, TX_SELL, B(3), P(101)));
+  EXPECT_BAL(ex, C, B(97), B(3), Q(10000), 0);
+  int64_t p[16], v[16];
+  EXPECT_EQ(levels(ex, TX_SELL, p, v), 1);
+  EXPECT_EQ(p[0], P(101));
+  tx_close(ex);
+}
+
+static void s03_crossing_sell(void) {
+  tx_exchange *ex = fresh(0);
+  run(ex, limit_order(A, TX_BUY, B(2), P(100)));
+  run(ex, limit_order(BB, TX_SELL, B(3), P(99)));
+  EXPECT_TRADE(0, 1, 0, B(2), P(100), Q(0.2), Q(0.4));
+  EXPECT_EQ(nth_event(TX_EV_TRADE, 0)->direction, TX_SELL);
+  /* Event order: trade, place (remainder 1), accepted. */
+  EXPECT_EQ(events[0].type, TX_EV_TRADE);
+  EXPECT_EQ(events[1].type, TX_EV_PLACED);
+  EXPECT_EQ(events[1].remaining, B(1));
+  EXPECT_EQ(events[2].type, TX_EV_ACCEPTED);
+  EXPECT_BAL(ex, A, B(102), 0, Q(9799.8), 0);
+  EXPECT_BAL(ex, BB, B(97), B(1), Q(10199.6), 0);
+  int64_t p[16], v[16];
+  EXPECT_EQ(levels(ex, TX_BUY, p, v), 0);
+  EXPECT_EQ(levels(ex, TX_SELL, p, v), 1);
+  EXPECT_EQ(p[0], P(99));
+  EXPECT_EQ(v[0], B(1));
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+static void s04_crossing_buy(void) {
+  tx_exchange *ex = fresh(0);
+  run(ex, limit_order(C, TX_SELL, B(1), P(100)));
+  run(ex, limit_order(A, TX_BUY, B(3), P(101)));
+  EXPECT_TRADE(0, 1, 0, B(1), P(100), Q(0.1), Q(0.2));
+  EXPECT_BAL(ex, A, B(101), 0, Q(9697.598), Q(202.202));
+  EXPECT_BAL(ex, C, B(99), 0, Q(10099.9), 0);
+  int64_t p[16], v[16];
+  EXPECT_EQ(levels(ex, TX_BUY, p, v), 1);
+  EXPECT_EQ(p[0], P(101));
+  EXPECT_EQ(v[0], B(2));
+  EXPECT_EQ(levels(ex, TX_SELL, p, v), 0);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+static void s05_market_sweep(void) {
+  tx_exchange *ex = fresh(0);
+  run(ex, limit_order(C, TX_SELL, B(1), P(100)));
+  run(ex, limit_order(C, TX_SELL, B(2), P(101)));
+  run(ex, limit_order(C, TX_SELL, B(3), P(102)));
+  run(ex, market_order(A, TX_BUY, B(2.5)));
+  EXPECT_EQ(accepted_id(), 3);
+  EXPECT_EQ(count_events(TX_EV_TRADE), 2);
+  EXPECT_TRADE(0, 3, 0, B(1), P(100), Q(0.1), Q(0.2));
+  EXPECT_TRADE(1, 3, 1, B(1.5), P(101), Q(0.1515), Q(0.303));
+  EXPECT_EQ(count_events(TX_EV_PLACED), 0);
+  EXPECT_EQ(count_events(TX_EV_REMAINDER_DROPPED), 0);
+  EXPECT_BAL(ex, A, B(102.5), 0, Q(9747.997), 0);
+  EXPECT_BAL(ex, C, B(94), B(3.5), Q(10251.2485), 0);
+  int64_t p[16], v[16];
+  EXPECT_EQ(levels(ex, TX_SELL, p, v), 2);
+  EXPECT_EQ(v[0], B(0.5));
+  EXPECT_EQ(p[1], P(102));
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+static void s06_market_larger_than_book(void) {
+  tx_exchange *ex = fresh(0);
+  run(ex, limit_order(C, TX_SELL, B(1), P(100)));
+  run(ex, limit_order(C, TX_SELL, B(1), P(101)));
+  run(ex, market_order(A, TX_BUY, B(5)));
+  EXPECT_EQ(count_events(TX_EV_TRADE), 2);
+  EXPECT_EQ(rejection(), -1);
+  const tx_event *drop = nth_event(TX_EV_REMAINDER_DROPPED, 0);
+  EXPECT(drop != NULL && drop->volume == B(3));
+  EXPECT_BAL(ex, A, B(102), 0, Q(9798.598), 0);
+  EXPECT_BAL(ex, C, B(98), 0, Q(10200.799), 0);
+  int64_t p[16], v[16];
+  EXPECT_EQ(levels(ex, TX_SELL, p, v), 0);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+static void s07_market_sell_larger_than_book(void) {
+  tx_exchange *ex = fresh(0);
+  run(ex, limit_order(C, TX_BUY, B(1), P(99)));
+  EXPECT_BAL(ex, C, B(100), 0, Q(10000 - 99.099), Q(99.099));
+  run(ex, market_order(A, TX_SELL, B(3)));
+  EXPECT_TRADE(0, 1, 0, B(1), P(99), Q(0.099), Q(0.198));
+  EXPECT_BAL(ex, A, B(99), 0, Q(10098.802), 0);
+  EXPECT_BAL(ex, C, B(101), 0, Q(9900.901), 0);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+static void s08_market_buy_in_quote(void) {
+  tx_exchange *ex = fresh(0);
+  run(ex, limit_order(C, TX_SELL, B(2), P(100)));
+  run(ex, limit_order(C, TX_SELL, B(2), P(101)));
+  tx_instruction in = market_order(A, TX_BUY, Q(250));
+  in.currency = TX_CURRENCY_QUOTE;
+  run(ex, in);
+  EXPECT_EQ(nth_event(TX_EV_ACCEPTED, 0)->volume, B(2.495));
+  EXPECT_TRADE(0, 2, 0, B(2), P(100), Q(0.2), Q(0.4));
+  EXPECT_TRADE(1, 2, 1, B(0.495), P(101), Q(0.049995), Q(0.09999));
+  EXPECT_EQ(nth_event(TX_EV_TRADE, 1)->notional, Q(49.995));
+  EXPECT_BAL(ex, A, B(102.495), 0, Q(9749.50501), 0);
+  EXPECT_BAL(ex, C, B(96), B(1.505), Q(10249.745005), 0);
+  int64_t p[16], v[16];
+  EXPECT_EQ(levels(ex, TX_SELL, p, v), 1);
+  EXPECT_EQ(v[0], B(1.505));
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+static void s09_ioc_partial(void) {
+  tx_exchange *ex = fresh(0);
+  run(ex, limit_order(C, TX_SELL, B(1), P(100)));
+  run(ex, limit_order(C, TX_SELL, B(2), P(102)));
+  tx_instruction in = limit_order(A, TX_BUY, B(3), P(101));
+  in.time_in_force = TX_IOC;
+  run(ex, in);
+  EXPECT_EQ(nth_event(TX_EV_ACCEPTED, 0)->volume, B(1));
+  EXPECT_TRADE(0, 2, 0, B(1), P(100), Q(0.1), Q(0.2));
+  EXPECT_EQ(count_events(TX_EV_PLACED), 0);
+  EXPECT_BAL(ex, A, B(101), 0, Q(9899.8), 0);
+  EXPECT_BAL(ex, C, B(97), B(2), Q(10099.9), 0);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+static void s10_ioc_nothing(void) {
+  tx_exchange *ex = fresh(0);
+  run(ex, limit_order(C, TX_SELL, B(1), P(102)));
+  tx_instruction in = limit_order(A, TX_BUY, B(1), P(101));
+  in.time_in_force = TX_IOC;
+  run(ex, in);
+  EXPECT_EQ(rejection(), TX_R_CONTRACT_VIOLATION);
+  tx_book_info info;
+  tx_book_info_get(ex, 0, &info);
+  EXPECT_EQ(info.next_order_id, 1);
+  EXPECT_BAL(ex, A, B(100), 0, Q(10000), 0);
+  tx_close(ex);
+}
+
+static void s11_fok_success(void) {
+  tx_exchange *ex = fresh(0);
+  run(ex, limit_order(C, TX_SELL, B(1), P(100)));
+  run(ex, limit_order(C, TX_SELL, B(2), P(101)));
+  tx_instruction in = limit_order(A, TX_BUY, B(2), P(101));
+  in.time_in_force = TX_FOK;
+  run(ex, in);
+  EXPECT_EQ(count_events(TX_EV_TRADE), 2);
+  EXPECT_BAL(ex, A, B(102), 0, Q(9798.598), 0);
+  EXPECT_BAL(ex, C, B(97), B(1), Q(10200.799), 0);
+  int64_t p[16], v[16];
+  EXPECT_EQ(levels(ex, TX_SELL, p, v), 1);
+  EXPECT_EQ(v[0], B(1));
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+static void s12_fok_failure(void) {
+  tx_exchange *ex = fresh(0);
+  run(ex, limit_order(C, TX_SELL, B(1), P(100)));
+  run(ex, limit_order(C, TX_SELL, B(2), P(102)));
+  tx_instruction in = limit_order(A, TX_BUY, B(2), P(101));
+  in.time_in_force = TX_FOK;
+  run(ex, in);
+  EXPECT_EQ(rejection(), TX_R_CONTRACT_VIOLATION);
+  EXPECT_BAL(ex, A, B(100), 0, Q(10000), 0);
+  tx_close(ex);
+  /* Variant: the book runs out before the limit (strict fill-or-kill). */
+  ex = fresh(0);
+  run(ex, limit_order(C, TX_SELL, B(1), P(100)));
+  run(ex, in);
+  EXPECT_EQ(rejection(), TX_R_CONTRACT_VIOLATION);
+  in.stp = TX_STP_NONE;
+  run(ex, in);
+  EXPECT_EQ(rejection(), TX_R_CONTRACT_VIOLATION);
+  tx_close(ex);
+}
+
+static void s13_post_only(void) {
+  tx_exchange *ex = fresh(0);
+  run(ex, limit_order(C, TX_SELL, B(1), P(100)));
+  tx_instruction in = limit_order(A, TX_BUY, B(1), P(100));
+  in.post_only = 1;
+  run(ex, in);
+  EXPECT_EQ(rejection(), TX_R_CONTRACT_VIOLATION);
+  in.price = P(99.99);
+  run(ex, in);
+  EXPECT_EQ(accepted_id(), 1);
+  in.price = P(100);
+  in.time_in_force = TX_IOC;
+  run(ex, in);
+  EXPECT_EQ(rejection(), TX_R_CONTRACT_VIOLATION);
+  EXPECT_BAL(ex, A, B(100), 0, Q(10000 - 100.08999), Q(100.08999));
+  int64_t p[16], v[16];
+  EXPECT_EQ(levels(ex, TX_BUY, p, v), 1);
+  EXPECT_EQ(p[0], P(99.99));
+  EXPECT_EQ(levels(ex, TX_SELL, p, v), 1);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+static void s14_gtt_expiry(void) {
+  tx_exchange *ex = fresh(0);
+  clock_ns = SEC(10);
+  tx_instruction in = limit_order(A, TX_BUY, B(1), P(99));
+  in.time_in_force = TX_GTT;
+  in.expiry_ns = SEC(60);
+  run(ex, in);
+  EXPECT_BAL(ex, A, B(100), 0, Q(10000 - 99.099), Q(99.099));
+  EXPECT_EQ(tx_advance(ex, SEC(69)), TX_OK);
+  drain(ex);
+  EXPECT_EQ(event_count, 0);
+  EXPECT_EQ(tx_advance(ex, SEC(70)), TX_OK);
+  drain(ex);
+  const tx_event *e = nth_event(TX_EV_EXPIRED, 0);
+  EXPECT(e != NULL && e->order_id == 0 && e->volume == B(1) && e->instruction == TX_NONE);
+  EXPECT_BAL(ex, A, B(100), 0, Q(10000), 0);
+  check_invariants(ex);
+  tx_close(ex);
+  /* Variant: filled before expiry -> "does not exist". */
+  ex = fresh(0);
+  clock_ns = SEC(10);
+  run(ex, in);
+  clock_ns = SEC(20);
+  run(ex, market_order(C, TX_SELL, B(1)));
+  EXPECT_EQ(tx_advance(ex, SEC(70)), TX_OK);
+  drain(ex);
+  e = nth_event(TX_EV_REJECTED, 0);
+  EXPECT(e != NULL && e->reason == TX_R_ORDER_NOT_FOUND && (e->flags & TX_EVF_EXPIRY));
+  tx_close(ex);
+}
+
+/* Book of scenarios 15-19: A SELL 1 @ 100 (id0); C SELL 1 @ 100 (id1), SELL 1 @ 101 (id2). */
+static tx_exchange *stp_book(void) {
+  tx_exchange *ex = fresh(0);
+  run(ex, limit_order(A, TX_SELL, B(1), P(100)));
+  run(ex, limit_order(C, TX_SELL, B(1), P(100)));
+  run(ex, limit_order(C, TX_SELL, B(1), P(101)));
+  return ex;
+}
+
+static void s15_stp_co(void) {
+  tx_exchange *ex = stp_book();
+  run(ex, limit_order(A, TX_BUY, B(2), P(101)));
+  EXPECT_EQ(events[0].type, TX_EV_CANCELLED);
+  EXPECT_EQ(events[0].order_id, 0);
+  EXPECT_EQ(events[0].volume, B(1));
+  EXPECT_EQ(events[0].reason, TX_CAUSE_STP);
+  EXPECT_EQ(events[1].type, TX_EV_TRADE);
+  EXPECT_TRADE(0, 3, 1, B(1), P(100), Q(0.1), Q(0.2));
+  EXPECT_TRADE(1, 3, 2, B(1), P(101), Q(0.101), Q(0.202));
+  EXPECT_BAL(ex, A, B(102), 0, Q(9798.598), 0);
+  EXPECT_BAL(ex, C, B(98), 0, Q(10200.799), 0);
+  tx_book_info info;
+  tx_book_info_get(ex, 0, &info);
+  EXPECT_EQ(info.order_count, 0);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+static void s16_stp_cn(void) {
+  tx_exchange *ex = stp_book();
+  tx_instruction in = limit_order(A, TX_BUY, B(2), P(101));
+  in.stp = TX_STP_CN;
+  run(ex, in);
+  EXPECT_EQ(accepted_id(), 3);
+  EXPECT_EQ(count_events(TX_EV_TRADE), 0);
+  EXPECT_EQ(count_events(TX_EV_CANCELLED), 0);
+  EXPECT_EQ(count_events(TX_EV_STP_REDUCED), 1);
+  EXPECT_BAL(ex, A, B(99), B(1), Q(10000), 0);
+  tx_book_info info;
+  tx_book_info_get(ex, 0, &info);
+  EXPECT_EQ(info.order_count, 3);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+static void s17_stp_cb(void) {
+  tx_exchange *ex = stp_book();
+  tx_instruction in = limit_order(A, TX_BUY, B(2), P(101));
+  in.stp = TX_STP_CB;
+  run(ex, in);
+  EXPECT_EQ(count_events(TX_EV_TRADE), 0);
+  const tx_event *e = nth_event(TX_EV_CANCELLED, 0);
+  EXPECT(e != NULL && e->order_id == 0 && e->volume == B(1));
+  EXPECT_BAL(ex, A, B(100), 0, Q(10000), 0);
+  int64_t p[16], v[16];
+  EXPECT_EQ(levels(ex, TX_SELL, p, v), 2);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+static void s18_stp_dc_resting_smaller(void) {
+  tx_exchange *ex = stp_book();
+  tx_instruction in = limit_order(A, TX_BUY, B(2), P(101));
+  in.stp = TX_STP_DC;
+  run(ex, in);
+  const tx_event *e = nth_event(TX_EV_CANCELLED, 0);
+  EXPECT(e != NULL && e->order_id == 0 && e->volume == B(1));
+  EXPECT_EQ(count_events(TX_EV_TRADE), 1);
+  EXPECT_TRADE(0, 3, 1, B(1), P(100), Q(0.1), Q(0.2));
+  EXPECT_BAL(ex, A, B(101), 0, Q(9899.8), 0);
+  EXPECT_BAL(ex, C, B(98), B(1), Q(10099.9), 0);
+  int64_t p[16], v[16];
+  EXPECT_EQ(levels(ex, TX_SELL, p, v), 1);
+  EXPECT_EQ(p[0], P(101));
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+static void s19_stp_dc_resting_larger(void) {
+  tx_exchange *ex = fresh(0);
+  run(ex, limit_order(A, TX_SELL, B(3), P(100)));
+  tx_instruction in = limit_order(A, TX_BUY, B(1), P(100));
+  in.stp = TX_STP_DC;
+  run(ex, in);
+  EXPECT_EQ(count_events(TX_EV_TRADE), 0);
+  const tx_event *e = nth_event(TX_EV_CANCELLED, 0);
+  EXPECT(e != NULL && e->order_id == 0 && e->volume == B(1) && e->remaining == B(2) &&
+         (e->flags & TX_EVF_PARTIAL));
+  EXPECT_BAL(ex, A, B(98), B(2), Q(10000), 0);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+static void s20_stp_none(void) {
+  tx_exchange *ex = fresh(0);
+  run(ex, limit_order(A, TX_SELL, B(1), P(100)));
+  tx_instruction in = limit_order(A, TX_BUY, B(1), P(100));
+  in.stp = TX_STP_NONE;
+  run(ex, in);
+  EXPECT_TRADE(0, 1, 0, B(1), P(100), Q(0.1), Q(0.2));
+  EXPECT_BAL(ex, A, B(100), 0, Q(9999.7), 0);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+static void s21_cancel_full(void) {
+  tx_exchange *ex = fresh(0);
+  run(ex, limit_order(A, TX_BUY, B(2), P(100)));
+  run(ex, cancel_order(A, 0));
+  const tx_event *e = nth_event(TX_EV_CANCELLED, 0);
+  EXPECT(e != NULL && e->order_id == 0 && e->volume == B(2) && e->remaining == 0);
+  EXPECT_BAL(ex, A, B(100), 0, Q(10000), 0);
+  tx_book_info info;
+  tx_book_info_get(ex, 0, &info);
+  EXPECT_EQ(info.bid_levels, 0);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+static void s22_cancel_partial_then_fill(void) {
+  tx_exchange *ex = fresh(0);
+  run(ex, limit_order(A, TX_BUY, B(2), P(100)));
+  tx_instruction in = cancel_order(A, 0);
+  in.flags = TX_IF_PARTIAL;
+  in.volume = B(0.5);
+  run(ex, in);
+  const tx_event *e = nth_event(TX_EV_CANCELLED, 0);
+  EXPECT(e != NULL && e->volume == B(0.5) && e->remaining == B(1.5));
+  EXPECT_BAL(ex, A, B(100), 0, Q(10000 - 150.15), Q(150.15));
+  run(ex, market_order(C, TX_SELL, B(1.5)));
+  EXPECT_TRADE(0, 1, 0, B(1.5), P(100), Q(0.15), Q(0.3));
+  EXPECT_BAL(ex, A, B(101.5), 0, Q(9849.85), 0);
+  EXPECT_BAL(ex, C, B(98.5), 0, Q(10149.7), 0);
+  /* A zero partial cancel succeeds and changes nothing. */
+  run(ex, limit_order(A, TX_BUY, B(1), P(90)));
+  in = cancel_order(A, 2);
+  in.flags = TX_IF_PARTIAL;
+  in.volume = 0;
+  run(ex, in);
+  e = nth_event(TX_EV_CANCELLED, 0);
+  EXPECT(e != NULL && e->volume == 0 && e->remaining == B(1));
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+static void s23_cancel_unknown(void) {
+  tx_exchange *ex = fresh(0);
+  run(ex, cancel_order(A, 999));
+  EXPECT_EQ(rejection(), TX_R_ORDER_NOT_FOUND);
+  EXPECT_EQ(nth_event(TX_EV_REJECTED, 0)->order_id, 999);
+  run(ex, limit_order(A, TX_BUY, B(2), P(100)));
+  tx_instruction batch[2] = {cancel_order(A, 0), cancel_order(A, 7)};
+  EXPECT_EQ(tx_submit(ex, clock_ns, batch, 2), TX_OK);
+  drain(ex);
+  EXPECT_EQ(count_events(TX_EV_CANCELLED), 1);
+  EXPECT_EQ(nth_event(TX_EV_CANCELLED, 0)->instruction, 0);
+  EXPECT_EQ(nth_event(TX_EV_REJECTED, 0)->instruction, 1);
+  /* Another agent's order counts as missing. */
+  run(ex, limit_order(A, TX_BUY, B(2), P(100)));
+  run(ex, cancel_order(BB, 1));
+  EXPECT_EQ(rejection(), TX_R_ORDER_NOT_FOUND);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+static void s24_insufficient_funds(void) {
+  tx_exchange *ex = fresh(0);
+  run(ex, limit_order(A, TX_BUY, B(100), P(100)));
+  EXPECT_EQ(rejection(), TX_R_INSUFFICIENT_QUOTE);
+  run(ex, limit_order(A, TX_SELL, B(100.0001), P(100)));
+  EXPECT_EQ(rejection(), TX_R_INSUFFICIENT_BASE);
+  run(ex, market_order(A, TX_SELL, B(1)));
+  EXPECT_EQ(rejection(), TX_R_EMPTY_BOOK);
+  tx_config c = config_t(0, 1);
+  c.default_base = B(1000);
+  tx_close(ex);
+  ex = open_exchange(&c);
+  run(ex, limit_order(C, TX_SELL, B(200), P(100)));
+  run(ex, market_order(A, TX_BUY, B(100)));
+  EXPECT_EQ(rejection(), TX_R_INSUFFICIENT_QUOTE);
+  tx_book_info info;
+  tx_book_info_get(ex, 0, &info);
+  EXPECT_EQ(info.next_order_id, 1);
+  EXPECT_BAL(ex, A, B(1000), 0, Q(10000), 0);
+  tx_close(ex);
+}
+
+static void s25_26_27_validation(void) {
+  tx_exchange *ex = fresh(0);
+  run(ex, limit_order(A, TX_BUY, B(1), P(-1)));
+  EXPECT_EQ(rejection(), TX_R_INVALID_PRICE);
+  run(ex, limit_order(A, TX_BUY, B(1), 0));
+  EXPECT_EQ(rejection(), TX_R_INVALID_PRICE);
+  run(ex, limit_order(A, TX_BUY, 0, P(100)));
+  EXPECT_EQ(rejection(), TX_R_INVALID_VOLUME);
+  run(ex, limit_order(A, TX_BUY, -5, P(100)));
+  EXPECT_EQ(rejection(), TX_R_INVALID_VOLUME);
+  tx_instruction in = limit_order(A, TX_BUY, B(1), P(100));
+  in.leverage_e9 = 4500000000LL;
+  run(ex, in);
+  EXPECT_EQ(rejection(), TX_R_INVALID_LEVERAGE);
+  in.leverage_e9 = -100000000LL;
+  run(ex, in);
+  EXPECT_EQ(rejection(), TX_R_INVALID_LEVERAGE);
+  in.leverage_e9 = 1000000000LL;
+  run(ex, in);
+  EXPECT_EQ(rejection(), TX_R_LEVERAGE_UNSUPPORTED);
+  /* Garbage is rejected per instruction. */
+  in = limit_order(A, TX_BUY, B(1), P(100));
+  in.book_id = 7;
+  run(ex, in);
+  EXPECT_EQ(rejection(), TX_R_INVALID_BOOK);
+  in = limit_order(42, TX_BUY, B(1), P(100));
+  run(ex, in);
+  EXPECT_EQ(rejection(), TX_R_NONEXISTENT_ACCOUNT);
+  in = limit_order(A, 5, B(1), P(100));
+  run(ex, in);
+  EXPECT_EQ(rejection(), TX_R_INVALID_INSTRUCTION);
+  in = limit_order(A, TX_BUY, B(1), P(100));
+  in.kind = 99;
+  run(ex, in);
+  EXPECT_EQ(rejection(), TX_R_INVALID_INSTRUCTION);
+  tx_close(ex);
+  /* Lot truncation: volume decimals 2 with base decimals 4. */
+  tx_config c = config_t(0, 1);
+  c.volume_decimals = 2;
+  ex = open_exchange(&c);
+  run(ex, limit_order(A, TX_BUY, B(1.2345), P(100)));
+  EXPECT_EQ(nth_event(TX_EV_ACCEPTED, 0)->volume, B(1.23));
+  run(ex, limit_order(A, TX_BUY, B(0.0004), P(100)));
+  EXPECT_EQ(rejection(), TX_R_INVALID_VOLUME);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+static void s28_fee_tiers(void) {
+  tx_exchange *ex = fresh(0);
+  clock_ns = SEC(1000);
+  run(ex, limit_order(C, TX_SELL, B(13), P(100)));
+  run(ex, market_order(A, TX_BUY, B(12)));
+  EXPECT_TRADE(0, 1, 0, B(12), P(100), Q(1.2), Q(2.4));
+  tx_fee_state fs;
+  tx_fee_state_get(ex, A, 0, &fs);
+  EXPECT_EQ(fs.volume, Q(1200));
+  EXPECT_EQ(fs.tier, 0);
+  clock_ns = SEC(4000);
+  run(ex, market_order(A, TX_BUY, B(1)));
+  EXPECT_TRADE(0, 2, 0, B(1), P(100), Q(0.05), Q(0.1));
+  tx_fee_state_get(ex, A, 0, &fs);
+  EXPECT_EQ(fs.tier, 1);
+  EXPECT_EQ(fs.taker_e9, 1000000);
+  EXPECT_EQ(tx_advance(ex, SEC(7200) - 1), TX_OK);
+  tx_fee_state_get(ex, A, 0, &fs);
+  EXPECT_EQ(fs.volume, Q(1300));
+  EXPECT_EQ(tx_advance(ex, SEC(7200)), TX_OK);
+  tx_fee_state_get(ex, A, 0, &fs);
+  EXPECT_EQ(fs.tier, 1);
+  EXPECT_EQ(fs.volume, Q(100));
+  EXPECT_EQ(tx_advance(ex, SEC(10800)), TX_OK);
+  tx_fee_state_get(ex, A, 0, &fs);
+  EXPECT_EQ(fs.tier, 0);
+  tx_book_info info;
+  tx_book_info_get(ex, 0, &info);
+  EXPECT_EQ(info.fees_collected, Q(1.2 + 2.4 + 0.05 + 0.1));
+  EXPECT_EQ(tx_advance(ex, SEC(10)), TX_ERR_TIME);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+static void s33_price_time_priority(void) {
+  tx_exchange *ex = fresh(0);
+  run(ex, limit_order(C, TX_SELL, B(1), P(100)));
+  run(ex, limit_order(BB, TX_SELL, B(1), P(100)));
+  run(ex, limit_order(C, TX_SELL, B(1), P(99.5)));
+  run(ex, market_order(A, TX_BUY, B(2)));
+  EXPECT_TRADE(0, 3, 2, B(1), P(99.5), Q(0.0995), Q(0.199));
+  EXPECT_TRADE(1, 3, 0, B(1), P(100), Q(0.1), Q(0.2));
+  EXPECT_BAL(ex, A, B(102), 0, Q(9800.101), 0);
+  tx_order o[4];
+  EXPECT_EQ(tx_level_orders(ex, 0, TX_SELL, 0, o, 4), 1);
+  EXPECT_EQ(o[0].order_id, 1);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+static void s34_books_isolated(void) {
+  clock_ns = SEC(1);
+  tx_config c = config_t(0, 2);
+  tx_exchange *ex = open_exchange(&c);
+  EXPECT_EQ(tx_set_balances(ex, A, 1, B(100), 0), TX_OK);
+  tx_instruction in = limit_order(A, TX_BUY, B(1), P(100));
+  in.book_id = 1;
+  run(ex, in);
+  EXPECT_EQ(rejection(), TX_R_INSUFFICIENT_QUOTE);
+  in.agent_id = BB;
+  run(ex, in);
+  EXPECT_EQ(accepted_id(), 0);
+  run(ex, limit_order(BB, TX_BUY, B(1), P(100)));
+  EXPECT_EQ(accepted_id(), 0);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+static void s35_reset(void) {
+  tx_exchange *ex = fresh(0);
+  run(ex, limit_order(A, TX_BUY, B(2), P(100)));
+  run(ex, limit_order(C, TX_SELL, B(1), P(100.5)));
+  run(ex, market_order(A, TX_BUY, B(1)));
+  tx_instruction in = limit_order(A, 0, 0, 0);
+  in.kind = TX_INSTR_RESET;
+  run(ex, in);
+  const tx_event *e = nth_event(TX_EV_CANCELLED, 0);
+  EXPECT(e != NULL && e->order_id == 0 && e->volume == B(2) && e->reason == TX_CAUSE_RESET);
+  EXPECT_EQ(count_events(TX_EV_RESET), 1);
+  EXPECT_BAL(ex, A, B(100), 0, Q(10000), 0);
+  tx_fee_state fs;
+  tx_fee_state_get(ex, A, 0, &fs);
+  EXPECT_EQ(fs.volume, 0);
+  in.agent_id = 77;
+  run(ex, in);
+  EXPECT_EQ(rejection(), TX_R_NONEXISTENT_ACCOUNT);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+static void api_contract(void) {
+  tx_config c = config_t(0, 1);
+  tx_exchange *ex = NULL;
+  char err[128];
+  c.fee_tiers[1].volume_required = 0;
+  EXPECT_EQ(tx_open(&c, &ex, err, sizeof err), TX_ERR_CONFIG);
+  EXPECT(strstr(err, "fee_tiers[1]") != NULL);
+  c = config_t(0, 1);
+  c.book_count = 0;
+  EXPECT_EQ(tx_open(&c, &ex, err, sizeof err), TX_ERR_CONFIG);
+  EXPECT(strstr(err, "book_count") != NULL);
+  c = config_t(0, 1);
+  c.maintenance_margin_e9 = 200000000LL; /* > 1/(2*5) */
+  EXPECT_EQ(tx_open(&c, &ex, err, sizeof err), TX_ERR_CONFIG);
+  c = config_t(0, 1);
+  ex = open_exchange(&c);
+  EXPECT_EQ(tx_add_account(ex, A, 1, 1), TX_ERR_EXISTS);
+  EXPECT_EQ(tx_add_account(ex, -5, B(1), Q(1)), TX_OK);
+  EXPECT_EQ(tx_add_account(ex, 1 << 30, 1, 1), TX_ERR_AGENT);
+  EXPECT_EQ(tx_balances_get(ex, -5, 0, &(tx_balances){0}), TX_OK);
+  EXPECT_EQ(tx_balances_get(ex, -6, 0, &(tx_balances){0}), TX_ERR_AGENT);
+  EXPECT_EQ(tx_book_levels(ex, 3, 0, NULL, NULL, 0), -TX_ERR_BOOK);
+  EXPECT_EQ(tx_submit(ex, 0, NULL, 0), TX_OK);
+  run(ex, limit_order(-5, TX_SELL, B(1), P(100)));
+  EXPECT_EQ(tx_set_balances(ex, -5, 0, 0, 0), TX_ERR_BUSY);
+  tx_order o;
+  EXPECT_EQ(tx_order_get(ex, 0, 0, &o), TX_OK);
+  EXPECT_EQ(o.agent_id, -5);
+  EXPECT_EQ(tx_agent_orders(ex, -5, 0, &o, 1), 1);
+  EXPECT_EQ(tx_order_get(ex, 0, 1, &o), TX_ERR_NOT_FOUND);
+  EXPECT(strcmp(tx_reason_name(TX_R_INSUFFICIENT_QUOTE), "INSUFFICIENT_QUOTE") == 0);
+  EXPECT(strcmp(tx_errstr(TX_ERR_TIME), "TX_ERR_TIME") == 0);
+  tx_close(ex);
+  tx_close(NULL);
+}
+
+int main(void) {
+  s01_resting_buy();
+  s02_resting_sell();
+  s03_crossing_sell();
+  s04_crossing_buy();
+  s05_market_sweep();
+  s06_market_larger_than_book();
+  s07_market_sell_larger_than_book();
+  s08_market_buy_in_quote();
+  s09_ioc_partial();
+  s10_ioc_nothing();
+  s11_fok_success();
+  s12_fok_failure();
+  s13_post_only();
+  s14_gtt_expiry();
+  s15_stp_co();
+  s16_stp_cn();
+  s17_stp_cb();
+  s18_stp_dc_resting_smaller();
+  s19_stp_dc_resting_larger();
+  s20_stp_none();
+  s21_cancel_full();
+  s22_cancel_partial_then_fill();
+  s23_cancel_unknown();
+  s24_insufficient_funds();
+  s25_26_27_validation();
+  s28_fee_tiers();
+  s33_price_time_priority();
+  s34_books_isolated();
+  s35_reset();
+  api_contract();
+  if (failures > 0) {
+    fprintf(stderr, "exchange scenarios: %d failures\n", failures);
+    return 1;
+  }
+  printf("exchange scenarios: all passed\n");
+  return 0;
+}
