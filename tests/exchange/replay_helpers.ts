@@ -1,0 +1,70 @@
+/**
+ * Runs `taos replay` as a real child process and splits its output into event lines and the
+ * final state, for the exchange conformance tests.
+ * @module
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const mainPath = new URL("../../main.ts", import.meta.url).pathname;
+const scratch = mkdtempSync(join(tmpdir(), "taos-replay-"));
+let written = 0;
+
+/** What one `taos replay` run printed. */
+export interface ReplayRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  events: Record<string, unknown>[];
+  final: FinalState | null;
+}
+
+/** The replay's last line. */
+export interface FinalState {
+  books: { bookId: number; bids: [string, string][]; asks: [string, string][] }[];
+  accounts: {
+    agentId: number;
+    bookId: number;
+    base: { free: string; reserved: string };
+    quote: { free: string; reserved: string };
+  }[];
+}
+
+/** Runs `taos replay` on a script file path. */
+export async function replayFile(path: string, extraArgs: string[] = []): Promise<ReplayRun> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", mainPath, "replay", ...extraArgs, path],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const stdout = new TextDecoder().decode(output.stdout);
+  const stderr = new TextDecoder().decode(output.stderr);
+  const lines = stdout.split("\n").filter((line) => line.length > 0).map((line) =>
+    JSON.parse(line) as Record<string, unknown>
+  );
+  const last = lines.at(-1);
+  const final = last !== undefined && "final" in last ? last.final as FinalState : null;
+  return {
+    code: output.code,
+    stdout,
+    stderr,
+    events: final === null ? lines : lines.slice(0, -1),
+    final,
+  };
+}
+
+/** Writes a script (any JSON value) to a scratch file and runs `taos replay` on it. */
+export function replayScript(script: unknown): Promise<ReplayRun> {
+  const path = join(scratch, `script-${written++}.json`);
+  writeFileSync(path, JSON.stringify(script));
+  return replayFile(path);
+}
+
+/** "100.50" and "100.5000" are the same decimal; anything else compares as itself. */
+export function normalize(value: unknown): unknown {
+  if (typeof value !== "string" || !/^-?\d+(\.\d+)?$/.test(value)) return value;
+  const trimmed = value.includes(".") ? value.replace(/0+$/, "").replace(/\.$/, "") : value;
+  return trimmed === "-0" ? "0" : trimmed;
+}
