@@ -1,0 +1,403 @@
+/* Decision rules of each background agent type on a constructed book, the event loop's
+ * determinism across thread counts, and conservation of cash and holdings in a seeded run. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../src/sim_internal.h"
+
+static int failures = 0;
+#define CHECK(cond)                                                                                \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                     \
+      failures++;                                                                                  \
+    }                                                                                              \
+  } while (0)
+
+typedef struct {
+  const char *name;
+  double value;
+} param;
+
+/* The reference production parameters (ns, base/quote units), one book, two remote accounts. */
+static const param reference[] = {
+    {"seed", 7}, {"duration", 3600e9}, {"step", 5e9}, {"books", 1}, {"threads", 1},
+    {"remote_agents", 2}, {"price_decimals", 2}, {"volume_decimals", 4}, {"base_decimals", 4},
+    {"quote_decimals", 10}, {"initial_price", 300}, {"fee_history_slots", 24},
+    {"fee_slot_period", 3600e9}, {"fee_tier_count", 1}, {"fee_maker_0", 0.005},
+    {"fee_taker_0", 0.005}, {"remote_bal_kind", 0}, {"remote_bal_a", 1000},
+    {"remote_bal_b", 300000}, {"update_period", 10e9}, {"fund_seed_interval", 10e9},
+    {"fund_sigma", 0.012}, {"fund_lambda", 0.002}, {"fund_sigma_jump", 0.00335},
+    {"ext_seed_interval", 10e9}, {"ext_sample_interval", 60e9}, {"ext_sigma", 0.0015},
+    {"init_bal_a", 100}, {"init_bal_b", 30000}, {"init_tau", 300e9},
+    {"sty_bal_kind", 2}, {"sty_bal_a", 1}, {"sty_bal_b", 1.66}, {"sty_bal_c", 60000},
+    {"sty_bal_d", 300}, {"sty_mfl_mean", 250e6}, {"sty_mfl_std", 50e6}, {"sty_min_opl", 90e6},
+    {"sty_max_opl", 300e6}, {"sty_ray", 0.235}, {"sty_delay_mean", 10e9},
+    {"sty_delay_std", 2e9}, {"sty_scale_r", 0.2}, {"sty_sigma_f", 0.01}, {"sty_sigma_c", 1.8},
+    {"sty_sigma_n", 0.7}, {"sty_tau", 175e9}, {"sty_tau_hist", 200}, {"sty_tau_f", 1},
+    {"sty_sigma_eps", 0.001}, {"sty_r_aversion", 0.0012}, {"hft_bal_a", 500},
+    {"hft_bal_b", 150000}, {"hft_min_mfl", 50e6}, {"hft_min_opl", 1e6}, {"hft_max_opl", 50e6},
+    {"hft_ray", 0.235}, {"hft_tau", 2}, {"hft_delta", 5e9}, {"hft_psi", 100}, {"hft_gamma", 0.2},
+    {"hft_kappa", 20}, {"hft_spread", 0.8}, {"hft_order_mean", 1.6}, {"hft_noise_ray", 0.23},
+    {"hft_shift_pct", 0.05}, {"hft_sigma_sqr", 1e-5}, {"algo_bal_a", 500},
+    {"algo_bal_b", 150000}, {"algo_wakeup_prob", 1}, {"algo_volume_prop", 0.0125},
+    {"algo_mfl_mean", 1.5e9}, {"algo_mfl_std", 0.25e9}, {"algo_vbs", 20000},
+    {"algo_min_opl", 1e6}, {"algo_max_opl", 50e6}, {"algo_volume_mu", 1},
+    {"algo_volume_sigma", 1}, {"fut_bal_a", 500}, {"fut_bal_b", 150000},
+    {"fut_mfl_mean", 1e9}, {"fut_mfl_std", 50e6}, {"fut_min_opl", 90e6}, {"fut_max_opl", 300e6},
+    {"fut_ray", 0.235}, {"fut_scale_r", 0.2}, {"fut_volume", 4}, {"fut_lambda", 0.001155},
+    {"fut_sigma_eps", 0.5},
+};
+
+static void set(double *params, const char *name, double value) {
+  for (uint32_t i = 0; i < taos_sim_param_count(); i++) {
+    if (strcmp(taos_sim_param_name(i), name) == 0) {
+      params[i] = value;
+      return;
+    }
+  }
+  fprintf(stderr, "unknown parameter %s\n", name);
+  exit(2);
+}
+
+static void defaults(double *params) {
+  memset(params, 0, TAOS_SIM_PARAM_COUNT * sizeof *params);
+  for (size_t i = 0; i < sizeof reference / sizeof reference[0]; i++) {
+    set(params, reference[i].name, reference[i].value);
+  }
+}
+
+static taos_sim *create(const double *params) {
+  taos_sim *sim = NULL;
+  char err[256] = {0};
+  int rc = taos_sim_create(params, TAOS_SIM_PARAM_COUNT, &sim, err, sizeof err);
+  if (rc != TAOS_SIM_OK) {
+    fprintf(stderr, "create failed: %d %s\n", rc, err);
+    exit(1);
+  }
+  return sim;
+}
+
+/* A book with only the constructed orders and no pending messages. */
+static sim_book *empty_book(taos_sim *sim) {
+  sim_book *book = &sim->books[0];
+  book->heap.size = 0;
+  book->now = 1000000000000ull; /* 1000 s */
+  return book;
+}
+
+/* Remote account 0 rests a limit order. */
+static void rest(sim_book *book, int dir, int64_t ticks, int64_t lots) {
+  sim_msg msg = {.time = book->now, .kind = MSG_PLACE_LIMIT, .dir = (uint8_t)dir, .price = ticks,
+                 .volume = lots, .slot = 0, .a = SIM_NONE};
+  sim_place_limit(book, &msg);
+}
+
+/* Counts queued messages of `kind` from `slot`, and reports the last one. */
+static int queued(const sim_book *book, uint32_t slot, int kind, sim_msg *last) {
+  int n = 0;
+  for (size_t i = 0; i < book->heap.size; i++) {
+    const sim_msg *m = &book->heap.items[i];
+    if (m->slot == slot && m->kind == kind) {
+      n++;
+      if (last) *last = *m;
+    }
+  }
+  return n;
+}
+
+static void test_initialization_ladder(void) {
+  double params[TAOS_SIM_PARAM_COUNT];
+  defaults(params);
+  set(params, "init_count", 3);
+  taos_sim *sim = create(params);
+  sim_book *book = empty_book(sim);
+  book->now = 0;
+  sim_msg start = {.kind = MSG_INIT_START};
+  sim_agents_handle(book, &start);
+  int bids = 0, asks = 0;
+  double bid_notional = 0, ask_volume = 0;
+  uint32_t slot = sim->local_base; /* first initialization agent */
+  for (size_t i = 0; i < book->heap.size; i++) {
+    const sim_msg *m = &book->heap.items[i];
+    CHECK(m->kind == MSG_PLACE_LIMIT && m->time == 0);
+    CHECK(m->price > 0); /* never a bid at price 0 */
+    if (m->slot != slot) continue;
+    if (m->dir == 0) {
+      bids++;
+      CHECK(m->price < 30000);
+      bid_notional += m->price * 0.01 * m->volume * 1e-4;
+    } else {
+      asks++;
+      CHECK(m->price > 30000 && m->price <= 60000);
+      ask_volume += m->volume * 1e-4;
+    }
+  }
+  CHECK(bids >= 2 && asks >= 2);
+  CHECK(bid_notional <= 30000 + 1e-6);
+  CHECK(ask_volume <= 100 + 1e-9);
+  taos_sim_destroy(sim);
+}
+
+/* Stylized trader with strong fundamentalist weight and no chartist or noise term: its forecast
+ * p_hat lies beyond the spread on the fundamental's side, so every order it sends is priced
+ * there (aggressive buys / passive sells above the ask when the fundamental is higher, and the
+ * mirror image); the side follows the CARA demand (cash vs holdings) and the random price draw. */
+static void test_stylized_follows_fundamental(void) {
+  for (int up = 0; up <= 1; up++) {
+    double params[TAOS_SIM_PARAM_COUNT];
+    defaults(params);
+    set(params, "sty_count", 1);
+    set(params, "sty_sigma_f", 1);
+    set(params, "sty_sigma_c", 0);
+    set(params, "sty_sigma_eps", 0);
+    taos_sim *sim = create(params);
+    sim_book *book = empty_book(sim);
+    rest(book, 0, 29990, 50000);
+    rest(book, 1, 30010, 50000);
+    book->fund_value = up ? 330.0 : 270.0;
+    uint32_t slot = sim->local_base + sim->off_sty;
+    sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
+    int orders = 0, buys = 0;
+    for (int i = 0; i < 50; i++) {
+      book->heap.size = 0;
+      book->sty[0].order_in_flight = false;
+      sim_agents_handle(book, &poll);
+      CHECK(queued(book, slot, MSG_POLL, NULL) == 1); /* next snapshot scheduled */
+      sim_msg order;
+      if (queued(book, slot, MSG_PLACE_LIMIT, &order) == 0) continue;
+      orders++;
+      buys += order.dir == 0;
+      CHECK(up ? order.price > 30010 : order.price < 29990);
+      CHECK(order.volume > 0);
+      CHECK(order.time - book->now >= 90000000ull && order.time - book->now <= 300000000ull);
+      CHECK(book->sty[0].order_in_flight);
+      /* while the order is in flight the agent does not decide again */
+      book->heap.size = 0;
+      sim_agents_handle(book, &poll);
+      CHECK(queued(book, slot, MSG_PLACE_LIMIT, NULL) == 0);
+    }
+    CHECK(orders >= 10);
+    CHECK(up ? buys > 0 : buys < orders); /* the aggressive side does occur */
+    taos_sim_destroy(sim);
+  }
+}
+
+static void test_hft_quotes_and_inventory(void) {
+  double params[TAOS_SIM_PARAM_COUNT];
+  defaults(params);
+  set(params, "hft_count", 1);
+  taos_sim *sim = create(params);
+  sim_book *book = empty_book(sim);
+  rest(book, 0, 29990, 50000);
+  rest(book, 1, 30010, 50000);
+  uint32_t slot = sim->local_base + sim->off_hft;
+  sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
+  sim_agents_handle(book, &poll);
+  int64_t bid = -1, ask = -1;
+  for (size_t i = 0; i < book->heap.size; i++) {
+    const sim_msg *m = &book->heap.items[i];
+    if (m->slot != slot || m->kind != MSG_PLACE_LIMIT) continue;
+    if (m->dir == 0) bid = m->price;
+    else ask = m->price;
+  }
+  CHECK(bid > 0 && ask > 0 && bid < ask);
+  CHECK(bid > 29900 && ask < 30100); /* quotes around the reservation price (mid, no inventory) */
+  sim_msg next;
+  CHECK(queued(book, slot, MSG_POLL, &next) == 1);
+  CHECK(next.time - book->now > 4000000000ull); /* ~delta = 5 s when flat */
+  /* long inventory beyond psi: fast polling and the bid side is dropped most of the time */
+  book->hft[0].inventory = 150;
+  int bids = 0, asks = 0;
+  for (int i = 0; i < 40; i++) {
+    book->heap.size = 0;
+    sim_agents_handle(book, &poll);
+    CHECK(queued(book, slot, MSG_POLL, &next) == 1);
+    CHECK(next.time - book->now <= 50000001ull);
+    for (size_t j = 0; j < book->heap.size; j++) {
+      const sim_msg *m = &book->heap.items[j];
+      if (m->kind == MSG_PLACE_LIMIT) m->dir == 0 ? bids++ : asks++;
+    }
+  }
+  CHECK(asks == 40);
+  CHECK(bids < 25);
+  taos_sim_destroy(sim);
+}
+
+static void test_algo_bucket_triggers_execution(void) {
+  double params[TAOS_SIM_PARAM_COUNT];
+  defaults(params);
+  set(params, "algo_count", 1);
+  taos_sim *sim = create(params);
+  sim_book *book = empty_book(sim);
+  rest(book, 1, 30010, 5000000);
+  uint32_t slot = sim->local_base + sim->off_algo;
+  /* 25 000 units of aggressive buying overflow the 20 000 bucket */
+  sim_agents_on_trade(book, 0, 1, 0, 30010, 150000000);
+  CHECK(book->algo[0].status == 0);
+  sim_agents_on_trade(book, 0, 1, 0, 30010, 100000000);
+  CHECK(book->algo[0].status == 1);
+  CHECK(book->algo[0].dir == 0);
+  CHECK(fabs(book->algo[0].to_execute - 0.0125 * 25000) < 1e-6);
+  CHECK(fabs(book->algo[0].buy_bucket - 5000) < 1e-6 && book->algo[0].sell_bucket == 0);
+  sim_msg wake;
+  CHECK(queued(book, slot, MSG_ALGO_WAKEUP, &wake) == 1);
+  book->heap.size = 0;
+  sim_agents_handle(book, &wake);
+  sim_msg order;
+  CHECK(book->algo[0].status == 2);
+  CHECK(queued(book, slot, MSG_PLACE_MARKET, &order) == 1);
+  CHECK(order.dir == 0 && order.volume > 0 && order.volume <= 3125000);
+  taos_sim_destroy(sim);
+}
+
+static void test_futures_follow_external_move(void) {
+  for (int up = 0; up <= 1; up++) {
+    double params[TAOS_SIM_PARAM_COUNT];
+    defaults(params);
+    set(params, "fut_count", 1);
+    set(params, "fut_sigma_eps", 0.01);
+    taos_sim *sim = create(params);
+    sim_book *book = empty_book(sim);
+    rest(book, 0, 29990, 50000);
+    rest(book, 1, 30010, 50000);
+    uint32_t slot = sim->local_base + sim->off_fut;
+    sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
+    sim_agents_handle(book, &poll); /* first look: remembers the signal, no order */
+    CHECK(queued(book, slot, MSG_PLACE_MARKET, NULL) == 0);
+    book->ext_count = 1;
+    book->ext_value = up ? 303.0 : 297.0;
+    sim_agents_handle(book, &poll);
+    sim_msg order;
+    CHECK(queued(book, slot, MSG_PLACE_MARKET, &order) == 1);
+    CHECK(order.dir == (up ? 0 : 1));
+    CHECK(fabs(book->fut[0].factor - exp(fabs(log(book->ext_value / 300.0)))) < 1e-12);
+    taos_sim_destroy(sim);
+  }
+}
+
+/* Sums of every account's base and quote on a book (background fees are zero). */
+static void totals(const taos_sim *sim, int64_t *base, int64_t *quote) {
+  *base = *quote = 0;
+  int64_t b[6];
+  for (int32_t id = 0; id < 2; id++) {
+    taos_sim_balances(sim, id, 0, b);
+    *base += b[2];
+    *quote += b[5];
+  }
+  for (int32_t id = -1; taos_sim_balances(sim, id, 0, b) == TAOS_SIM_OK; id--) {
+    CHECK(b[0] >= 0 && b[1] >= 0 && b[3] >= 0 && b[4] >= 0);
+    *base += b[2];
+    *quote += b[5];
+  }
+}
+
+static void small_population(double *params) {
+  defaults(params);
+  set(params, "init_count", 20);
+  set(params, "sty_count", 50);
+  set(params, "hft_count", 2);
+  set(params, "algo_count", 1);
+  set(params, "algo_vbs", 500);
+  set(params, "fut_count", 5);
+}
+
+static void test_run_conserves_and_stays_uncrossed(void) {
+  double params[TAOS_SIM_PARAM_COUNT];
+  small_population(params);
+  taos_sim *sim = create(params);
+  int64_t base0, quote0, base, quote;
+  totals(sim, &base0, &quote0);
+  uint64_t now, events, all = 0;
+  int rc, trades = 0;
+  taos_sim_event ev[4096];
+  while ((rc = taos_sim_advance(sim, &now, &events)) >= 0) {
+    all += events;
+    int64_t bid, ask, v;
+    if (taos_sim_levels(sim, 0, 0, 1, &bid, &v) && taos_sim_levels(sim, 0, 1, 1, &ask, &v)) {
+      CHECK(bid < ask);
+    }
+    size_t n = taos_sim_events(sim, 0, ev, 4096);
+    for (size_t i = 0; i < n && i < 4096; i++) {
+      if (ev[i].kind == TAOS_SIM_EV_TRADE) {
+        trades++;
+        CHECK(ev[i].price > 0 && ev[i].volume > 0);
+      }
+    }
+    totals(sim, &base, &quote);
+    CHECK(base == base0);
+    CHECK(quote == quote0);
+    if (rc == 0) break;
+  }
+  CHECK(rc == 0);
+  CHECK(all > 10000 && trades > 100);
+  CHECK(taos_sim_advance(sim, &now, &events) == TAOS_SIM_ERR_ENDED);
+  double values[2];
+  taos_sim_process_values(sim, 0, values);
+  CHECK(values[0] > 200 && values[0] < 400);
+  taos_sim_destroy(sim);
+}
+
+/* Same seed: identical event streams with 1 and 3 threads over 3 books. */
+static void test_thread_count_does_not_matter(void) {
+  taos_sim *runs[2];
+  for (int r = 0; r < 2; r++) {
+    double params[TAOS_SIM_PARAM_COUNT];
+    small_population(params);
+    set(params, "books", 3);
+    set(params, "duration", 600e9);
+    set(params, "threads", r == 0 ? 1 : 3);
+    runs[r] = create(params);
+  }
+  static taos_sim_event a[1 << 14], b[1 << 14];
+  int rc0, rc1;
+  do {
+    uint64_t n0, n1, e0, e1;
+    rc0 = taos_sim_advance(runs[0], &n0, &e0);
+    rc1 = taos_sim_advance(runs[1], &n1, &e1);
+    CHECK(rc0 == rc1 && n0 == n1 && e0 == e1);
+    for (uint32_t book = 0; book < 3; book++) {
+      size_t c0 = taos_sim_events(runs[0], book, a, 1 << 14);
+      size_t c1 = taos_sim_events(runs[1], book, b, 1 << 14);
+      CHECK(c0 == c1);
+      if (c0 == c1 && c0 <= (1 << 14)) CHECK(memcmp(a, b, c0 * sizeof *a) == 0);
+    }
+  } while (rc0 > 0 && rc1 > 0);
+  taos_sim_destroy(runs[0]);
+  taos_sim_destroy(runs[1]);
+}
+
+static void test_config_errors_name_the_field(void) {
+  double params[TAOS_SIM_PARAM_COUNT];
+  defaults(params);
+  set(params, "books", 0);
+  taos_sim *sim = NULL;
+  char err[256] = {0};
+  CHECK(taos_sim_create(params, TAOS_SIM_PARAM_COUNT, &sim, err, sizeof err) ==
+        TAOS_SIM_ERR_CONFIG);
+  CHECK(sim == NULL && strstr(err, "books") != NULL);
+  defaults(params);
+  set(params, "fee_taker_0", 1.5);
+  CHECK(taos_sim_create(params, TAOS_SIM_PARAM_COUNT, &sim, err, sizeof err) ==
+        TAOS_SIM_ERR_CONFIG);
+  CHECK(strstr(err, "fee") != NULL);
+  CHECK(taos_sim_create(params, 3, &sim, err, sizeof err) == TAOS_SIM_ERR_CONFIG);
+}
+
+int main(void) {
+  test_initialization_ladder();
+  test_stylized_follows_fundamental();
+  test_hft_quotes_and_inventory();
+  test_algo_bucket_triggers_execution();
+  test_futures_follow_external_move();
+  test_run_conserves_and_stays_uncrossed();
+  test_thread_count_does_not_matter();
+  test_config_errors_name_the_field();
+  if (failures) {
+    fprintf(stderr, "%d check(s) failed\n", failures);
+    return 1;
+  }
+  return 0;
+}
