@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-import { type AxonTarget, Dendrite } from "../bittensor/dendrite.ts";
+import type { AxonTarget, Dendrite } from "../bittensor/dendrite.ts";
 import {
   compressJson,
   decodeResponse,

@@ -498,7 +498,7 @@ export class Validator {
     }
   }
 
-  async #endSimulation(): Promise<boolean> {
+  #endSimulation(): boolean {
     const deps = this.#deps;
     const point = this.#snapshot.simulation;
     deps.log(

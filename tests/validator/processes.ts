@@ -1,0 +1,113 @@
+/** Child-process helpers for the validator tests: real miners and real validator processes. */
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const DENO = Deno.execPath();
+
+/** A running child with its stdout and stderr collected line by line. */
+export class Child {
+  readonly process: Deno.ChildProcess;
+  readonly stdout: string[] = [];
+  readonly stderr: string[] = [];
+  readonly #waiters: { match: (line: string) => boolean; resolve: (line: string) => void }[] = [];
+  readonly done: Promise<Deno.CommandStatus>;
+
+  constructor(args: string[]) {
+    this.process = new Deno.Command(DENO, {
+      args: ["run", "-A", ...args],
+      cwd: ROOT,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const pump = async (stream: ReadableStream<Uint8Array>, into: string[]) => {
+      let rest = "";
+      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+        rest += chunk;
+        const lines = rest.split("\n");
+        rest = lines.pop()!;
+        for (const line of lines) {
+          into.push(line);
+          for (const waiter of [...this.#waiters]) {
+            if (waiter.match(line)) {
+              this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+              waiter.resolve(line);
+            }
+          }
+        }
+      }
+    };
+    const pumps = Promise.all([
+      pump(this.process.stdout, this.stdout),
+      pump(this.process.stderr, this.stderr),
+    ]);
+    this.done = pumps.then(() => this.process.status);
+  }
+
+  /** Resolves with the first line (already seen or future) that matches; rejects on timeout. */
+  waitFor(match: (line: string) => boolean, timeoutMs: number, what: string): Promise<string> {
+    const seen = [...this.stdout, ...this.stderr].find(match);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`timed out waiting for ${what}\n--- stderr:\n${this.stderr.join("\n")}`));
+      }, timeoutMs);
+      this.#waiters.push({
+        match,
+        resolve: (line) => {
+          clearTimeout(timer);
+          resolve(line);
+        },
+      });
+    });
+  }
+
+  /** Sends a signal (if still running) and waits for the exit. */
+  async stop(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
+    try {
+      this.process.kill(signal);
+    } catch {
+      // already exited
+    }
+    return await this.done;
+  }
+}
+
+/** A miner fixture process and where it listens. */
+export interface MinerProcess {
+  child: Child;
+  uid: number;
+  port: number;
+  hotkey: string;
+}
+
+/** Starts `tests/validator/fixtures/miner.ts` in `mode` and waits until it listens. */
+export async function startMiner(
+  mode: "good" | "garbage" | "sleep",
+  uid: number,
+  extra: string[] = [],
+): Promise<MinerProcess> {
+  const child = new Child([
+    "tests/validator/fixtures/miner.ts",
+    "--mode",
+    mode,
+    "--uid",
+    String(uid),
+    "--uri",
+    `//Miner${uid}`,
+    ...extra,
+  ]);
+  const line = await child.waitFor((l) => l.startsWith('{"port"'), 60_000, `miner ${uid}`);
+  const { port, hotkey } = JSON.parse(line);
+  return { child, uid, port, hotkey };
+}
+
+/** `--miner` flags for the given miners. */
+export function minerFlags(miners: MinerProcess[]): string[] {
+  return miners.flatMap((m) => ["--miner", `${m.uid}:${m.hotkey}@127.0.0.1:${m.port}`]);
+}
+
+/** Starts `taos validator` with `args`. */
+export function startValidator(args: string[]): Child {
+  return new Child(["main.ts", "validator", ...args]);
+}
