@@ -4,6 +4,7 @@
 #define EXCHANGE_HARNESS_H
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,7 @@ static int failures = 0;
 enum { A = 0, BB = 1, C = 2, D = 3 };
 
 /* Config T of the conformance scenarios (Z when zero_fee). */
-static tx_config config_t(int zero_fee, uint32_t books) {
+static inline tx_config config_t(int zero_fee, uint32_t books) {
   tx_config c;
   memset(&c, 0, sizeof c);
   c.book_count = books;
@@ -76,7 +77,7 @@ static tx_exchange *open_exchange(const tx_config *c) {
   return ex;
 }
 
-static tx_instruction limit_order(int agent, int dir, int64_t volume, int64_t price) {
+static inline tx_instruction limit_order(int agent, int dir, int64_t volume, int64_t price) {
   tx_instruction in;
   memset(&in, 0, sizeof in);
   in.kind = TX_INSTR_LIMIT;
@@ -89,13 +90,13 @@ static tx_instruction limit_order(int agent, int dir, int64_t volume, int64_t pr
   return in;
 }
 
-static tx_instruction market_order(int agent, int dir, int64_t volume) {
+static inline tx_instruction market_order(int agent, int dir, int64_t volume) {
   tx_instruction in = limit_order(agent, dir, volume, 0);
   in.kind = TX_INSTR_MARKET;
   return in;
 }
 
-static tx_instruction cancel_order(int agent, uint32_t order_id) {
+static inline tx_instruction cancel_order(int agent, uint32_t order_id) {
   tx_instruction in = limit_order(agent, 0, 0, 0);
   in.kind = TX_INSTR_CANCEL;
   in.order_id = order_id;
@@ -106,14 +107,14 @@ static tx_instruction cancel_order(int agent, uint32_t order_id) {
 static tx_event events[4096];
 static size_t event_count;
 
-static void drain(tx_exchange *ex) {
+static inline void drain(tx_exchange *ex) {
   event_count = tx_drain_events(ex, events, sizeof events / sizeof *events);
 }
 
 static uint64_t clock_ns = 0;
 
 /* Submits one instruction at the current test clock and captures its events. */
-static void run(tx_exchange *ex, tx_instruction in) {
+static inline void run(tx_exchange *ex, tx_instruction in) {
   int rc = tx_submit(ex, clock_ns, &in, 1);
   if (rc != TX_OK) {
     failures++;
@@ -130,25 +131,25 @@ static const tx_event *nth_event(int type, int k) {
   return NULL;
 }
 
-static int count_events(int type) {
+static inline int count_events(int type) {
   int n = 0;
   for (size_t i = 0; i < event_count; i++) n += events[i].type == type;
   return n;
 }
 
 /* The reason of the last capture's rejection, or -1 when nothing was rejected. */
-static int rejection(void) {
+static inline int rejection(void) {
   const tx_event *e = nth_event(TX_EV_REJECTED, 0);
   return e == NULL ? -1 : e->reason;
 }
 
 /* The order id of the last capture's acceptance, or -1. */
-static long long accepted_id(void) {
+static inline long long accepted_id(void) {
   const tx_event *e = nth_event(TX_EV_ACCEPTED, 0);
   return e == NULL ? -1 : (long long)e->order_id;
 }
 
-static tx_balances balances(tx_exchange *ex, int agent, uint32_t book) {
+static inline tx_balances balances(tx_exchange *ex, int agent, uint32_t book) {
   tx_balances b;
   memset(&b, 0, sizeof b);
   int rc = tx_balances_get(ex, agent, book, &b);
@@ -159,7 +160,7 @@ static tx_balances balances(tx_exchange *ex, int agent, uint32_t book) {
   return b;
 }
 
-static void check_invariants(tx_exchange *ex) {
+static inline void check_invariants(tx_exchange *ex) {
   char err[256];
   int rc = tx_check(ex, err, sizeof err);
   if (rc != TX_OK) {
