@@ -1,0 +1,236 @@
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { smallPreset } from "../../sim/config.ts";
+import { SimEngine } from "../../sim/engine.ts";
+import {
+  type Neuron,
+  RecordingWeightSetter,
+  StaticNeuronDirectory,
+} from "../../bittensor/neurons.ts";
+import { parseValidatorArgs } from "../../validator/options.ts";
+import { ValidatorStore } from "../../validator/store.ts";
+import { Alerter } from "../../validator/pagerduty.ts";
+import { ValidatorMetrics } from "../../validator/metrics.ts";
+import { StatusBoard } from "../../validator/status.ts";
+import { startMonitoringServer } from "../../validator/server.ts";
+import { Validator } from "../../validator/validator.ts";
+import type { MinerClient } from "../../validator/miner_client.ts";
+
+/** Neurons registered without an axon: scored from their accounts, never queried. */
+function silentNeurons(count: number): Neuron[] {
+  return Array.from({ length: count }, (_, uid) => ({
+    uid,
+    hotkey: `5${"C".repeat(46)}${uid}`.slice(0, 48),
+    coldkey: "",
+    stake: 0,
+    validatorPermit: false,
+    axon: null,
+    lastUpdate: 0,
+  }));
+}
+
+const noMiners: MinerClient = { query: () => Promise.resolve([]) };
+
+/** A validator over the real small simulation, in this process. */
+function validatorFor(options: {
+  store: ValidatorStore;
+  alerts: Alerter;
+  metrics: ValidatorMetrics | null;
+  board: StatusBoard;
+}) {
+  const parsed = parseValidatorArgs(["--local", "--neuron.weights_interval", "0"]);
+  const config = { ...smallPreset(), duration: 300e9 };
+  return new Validator({
+    options: { ...parsed, saveIntervalSeconds: 0 },
+    config,
+    createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
+    directory: new StaticNeuronDirectory(silentNeurons(config.remoteAgentCount)),
+    weights: new RecordingWeightSetter(),
+    client: noMiners,
+    hotkey: "5Validator",
+    log: () => {},
+    ...options,
+  });
+}
+
+/** A PagerDuty event as received (loosely typed JSON). */
+// deno-lint-ignore no-explicit-any
+type PagerDutyEvent = Record<string, any>;
+
+/** Collects PagerDuty events posted to a loopback receiver. */
+async function pagerDutyReceiver(status = 202) {
+  const events: Record<string, unknown>[] = [];
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, async (req) => {
+    events.push(await req.json());
+    return new Response(JSON.stringify({ status: "success" }), { status });
+  });
+  return {
+    events,
+    url: `http://127.0.0.1:${server.addr.port}/v2/enqueue`,
+    close: () => server.shutdown(),
+  };
+}
+
+Deno.test("metrics: every family of the spec is served on /metrics with wallet and netuid", async () => {
+  const metrics = new ValidatorMetrics({
+    wallet: "5Validator",
+    netuid: 79,
+    info: { uid: "7", hotkey: "5Validator", simulation_book_count: "2" },
+  });
+  const board = new StatusBoard();
+  const store = ValidatorStore.open(":memory:");
+  const alerts = new Alerter({ routingKey: null, source: "taos:validator", log: () => {} });
+  const validator = validatorFor({ store, alerts, metrics, board });
+  const server = await startMonitoringServer({ port: 0, hostname: "127.0.0.1", metrics, board });
+  try {
+    await validator.start();
+    for (let i = 0; i < 6; i++) await validator.round();
+    const response = await fetch(`http://127.0.0.1:${server.port}/metrics`);
+    assert.equal(response.status, 200);
+    const text = await response.text();
+    for (
+      const family of [
+        "neuron_info_info",
+        "simulation_gauges",
+        "validator_gauges",
+        "book_gauges",
+        "books",
+        "agent_gauges",
+        "miner_gauges",
+        "miners",
+        "validator_round_seconds_bucket",
+      ]
+    ) {
+      assert.match(text, new RegExp(`^${family}\\{`, "m"), `${family} is exported`);
+    }
+    assert.match(text, /^# TYPE counters counter$/m);
+    assert.match(
+      text,
+      /simulation_gauges\{simulation_gauge_name="timestamp",wallet="5Validator",netuid="79"\} 30000000000/,
+    );
+    assert.match(text, /book_gauges\{book_id="0",level="0",book_gauge_name="mid",/);
+    assert.match(text, /miner_gauges\{agent_id="3",miner_gauge_name="score",/);
+    assert.match(
+      text,
+      /agent_gauges\{book_id="1",agent_id="0",agent_gauge_name="quote_balance_total",/,
+    );
+    assert.match(text, /neuron_info_info\{uid="7",hotkey="5Validator",simulation_book_count="2"/);
+  } finally {
+    validator.close();
+    store.close();
+    await server.close();
+  }
+});
+
+Deno.test("PagerDuty: trigger with a dedup key, one resolve, failures counted", async () => {
+  const receiver = await pagerDutyReceiver();
+  try {
+    const alerts = new Alerter({
+      routingKey: "R0UTINGKEY",
+      source: "taos:validator",
+      url: receiver.url,
+      log: () => {},
+    });
+    await alerts.trigger("state-save", "disk full", { path: "state.db" });
+    await alerts.resolve("state-save");
+    await alerts.resolve("state-save");
+    await alerts.resolve("weights");
+    assert.equal(receiver.events.length, 2);
+    const [trigger, resolve] = receiver.events as PagerDutyEvent[];
+    assert.equal(trigger.routing_key, "R0UTINGKEY");
+    assert.equal(trigger.event_action, "trigger");
+    assert.equal(trigger.dedup_key, "taos:taos:validator:state-save");
+    assert.equal(trigger.payload.severity, "error");
+    assert.equal(trigger.payload.source, "taos:validator:state-save");
+    assert.equal(trigger.payload.group, "taos:validator");
+    assert.match(trigger.payload.summary, /state-save : disk full/);
+    assert.deepEqual(trigger.payload.custom_details, { path: "state.db" });
+    assert.deepEqual(resolve, {
+      routing_key: "R0UTINGKEY",
+      event_action: "resolve",
+      dedup_key: "taos:taos:validator:state-save",
+    });
+    assert.equal(alerts.deliveryFailures, 0);
+  } finally {
+    await receiver.close();
+  }
+  const refusing = await pagerDutyReceiver(500);
+  try {
+    const alerts = new Alerter({
+      routingKey: "K",
+      source: "w:h",
+      url: refusing.url,
+      log: () => {},
+    });
+    await alerts.trigger("metrics", "x");
+    assert.equal(alerts.deliveryFailures, 1);
+  } finally {
+    await refusing.close();
+  }
+});
+
+Deno.test("PagerDuty: a validator that cannot write its state file raises the state-save alert", async () => {
+  const receiver = await pagerDutyReceiver();
+  const store = ValidatorStore.open(":memory:");
+  const alerts = new Alerter({
+    routingKey: "KEY",
+    source: "taos:validator",
+    url: receiver.url,
+    log: () => {},
+  });
+  const validator = validatorFor({ store, alerts, metrics: null, board: new StatusBoard() });
+  try {
+    await validator.start();
+    store.close();
+    await validator.round();
+    // The alert is sent in the background; give it a moment to arrive.
+    for (let i = 0; i < 50 && receiver.events.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const event = receiver.events[0] as PagerDutyEvent;
+    assert.equal(event.event_action, "trigger");
+    assert.equal(event.dedup_key, "taos:taos:validator:state-save");
+    assert.match(event.payload.summary, /cannot write the state file/);
+  } finally {
+    validator.close();
+    await receiver.close();
+  }
+});
+
+const CHROMIUM = "/usr/bin/chromium";
+
+Deno.test({
+  name: "status page: clock, one price chart per book and the leaderboard render in Chromium",
+  ignore: !existsSync(CHROMIUM),
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const { chromium } = await import("playwright-core");
+  const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
+  const board = new StatusBoard();
+  const store = ValidatorStore.open(":memory:");
+  const alerts = new Alerter({ routingKey: null, source: "taos:validator", log: () => {} });
+  const validator = validatorFor({ store, alerts, metrics, board });
+  const server = await startMonitoringServer({ port: 0, hostname: "127.0.0.1", metrics, board });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  try {
+    await validator.start();
+    for (let i = 0; i < 12; i++) await validator.round();
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${server.port}/`);
+    await page.waitForFunction("document.body.dataset.updated === '12'");
+    assert.equal(await page.textContent("#clock"), "00:01:00");
+    assert.equal(await page.locator(".book svg path").count(), 2, "one chart per book");
+    const price = Number(await page.textContent('.book[data-book="0"] .price'));
+    assert.ok(price > 100 && price < 1000, `book 0 price ${price}`);
+    assert.equal(await page.locator("#leaderboard tbody tr").count(), 4);
+    for (let i = 0; i < 12; i++) await validator.round();
+    await page.waitForFunction("document.body.dataset.updated === '24'");
+    assert.equal(await page.textContent("#clock"), "00:02:00");
+  } finally {
+    await browser.close();
+    validator.close();
+    store.close();
+    await server.close();
+  }
+});
