@@ -1,0 +1,417 @@
+/**
+ * Offline backtests: run the market simulation with copies of a trading agent plugged in
+ * through the same path remote miners take — the per-miner state update at every publish, the
+ * agent's measured compute time turned into the validator's execution delay, the validator's
+ * instruction validation — and score them with the subnet's scoring.
+ *
+ * ```ts
+ * import { backtest } from "./backtest.ts";
+ * import { smallPreset } from "../sim/config.ts";
+ * const report = await backtest({
+ *   agent: "MarketMakerAgent",
+ *   config: smallPreset(),
+ *   seed: 7,
+ *   duration: 600e9,
+ * });
+ * console.log(report.agents[0].score);
+ * ```
+ * @module
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { UsageError } from "../cli/command.ts";
+import { parseDuration, parseSimConfig, type SimConfig, smallPreset } from "../sim/config.ts";
+import { SimEngine } from "../sim/engine.ts";
+import { executionDelay } from "../validator/scoring/formulas.ts";
+import { observationFromPublish, Scorer } from "../validator/scoring/scorer.ts";
+import { type AgentClass, type AgentParams, runAgentStep, type TradingAgent } from "./sdk/agent.ts";
+import { scheduleInstructions, validateInstructions } from "./sdk/instructions.ts";
+import {
+  AgentLoadError,
+  checkAgentParams,
+  DEFAULT_AGENTS_DIR,
+  loadAgentClass,
+  parseAgentParams,
+} from "./sdk/loader.ts";
+import { simulationConfigFor, stateForAgent } from "./sdk/state.ts";
+
+/** What to backtest. */
+export interface BacktestOptions {
+  /** Agent class, or its name (looked up in `agentPath`, then among the bundled examples). */
+  agent: AgentClass | string;
+  /** Directory or file to load a named agent from (default `~/.taos/agents`). */
+  agentPath?: string;
+  /** `k=v k2=v2` or parsed params. */
+  params?: string | AgentParams;
+  /** Simulation config (default: the small preset). */
+  config?: SimConfig;
+  /** Master seed (default: the config's). */
+  seed?: number;
+  /** Simulated ns to run (default: the config's duration). */
+  duration?: number;
+  /** Copies of the agent, uids 0 … agents−1 (default 1). */
+  agents?: number;
+  /** Miner query timeout of the delay formula, seconds (default 5). */
+  timeoutSeconds?: number;
+  /** Native worker threads (default 1; results do not depend on it). */
+  threads?: number;
+  /** Called after every publish with the simulated ns reached and events processed so far. */
+  onProgress?: (simulatedNs: number, events: number) => void;
+}
+
+/** Result of one book for one agent copy. */
+export interface BookResult {
+  bookId: number;
+  sharpe: number;
+  normalizedSharpe: number;
+  activityFactor: number;
+  /** Inventory value change over the run, quote (mid valuation). */
+  pnl: number;
+  /** Traded quote volume. */
+  volume: number;
+  /** Fees paid (negative = rebates received), quote. */
+  fees: number;
+  trades: number;
+}
+
+/** Result of one agent copy. */
+export interface AgentResult {
+  uid: number;
+  /** Score EMA at the end (what weights are set from). */
+  score: number;
+  /** Reward of the final state. */
+  reward: number;
+  pnl: number;
+  volume: number;
+  fees: number;
+  trades: number;
+  books: BookResult[];
+  /** Instructions forwarded, dropped by validation, and responses lost to errors or timeout. */
+  instructions: { accepted: number; rejected: number; failedResponses: number };
+  /** Mean and max compute time of `onUpdate`, ms. */
+  computeMs: { mean: number; max: number };
+}
+
+/** Time series for plots, one entry per publish. */
+export interface BacktestSeries {
+  timestamps: number[];
+  /** Per book. */
+  mid: (number | null)[][];
+  fundamental: number[][];
+  spread: (number | null)[][];
+  /** Per agent copy: inventory value summed over books, minus starting wealth per book. */
+  inventoryValue: number[][];
+  /** Per agent copy. */
+  score: number[][];
+}
+
+/** What {@linkcode backtest} returns. */
+export interface BacktestReport {
+  agent: string;
+  params: AgentParams;
+  seed: number;
+  books: number;
+  /** Simulated ns run. */
+  duration: number;
+  publishes: number;
+  wallSeconds: number;
+  agents: AgentResult[];
+  /** Mean over copies. */
+  meanScore: number;
+  series: BacktestSeries;
+}
+
+async function resolveAgent(options: BacktestOptions): Promise<AgentClass> {
+  if (typeof options.agent !== "string") return options.agent;
+  return await loadAgentClass(options.agentPath ?? DEFAULT_AGENTS_DIR, options.agent);
+}
+
+/** Runs a backtest; see the module doc. Throws AgentLoadError for an unloadable agent. */
+export async function backtest(options: BacktestOptions): Promise<BacktestReport> {
+  const agentClass = await resolveAgent(options);
+  const rawParams = typeof options.params === "object"
+    ? options.params
+    : parseAgentParams(options.params);
+  const params = checkAgentParams(agentClass, rawParams);
+  const copies = options.agents ?? 1;
+  if (!Number.isInteger(copies) || copies < 1) {
+    throw new RangeError(`agents: must be a positive integer, got ${copies}`);
+  }
+  const base = options.config ?? smallPreset();
+  const config = parseSimConfig({
+    ...base,
+    seed: options.seed ?? base.seed,
+    duration: options.duration ?? base.duration,
+    remoteAgentCount: Math.max(base.remoteAgentCount, copies),
+  });
+  const timeout = options.timeoutSeconds ?? 5;
+  const simulation = simulationConfigFor(config);
+  const agents: TradingAgent[] = [];
+  for (let uid = 0; uid < copies; uid++) {
+    try {
+      agents.push(new agentClass(uid, params));
+    } catch (error) {
+      throw new AgentLoadError(`${agentClass.name} failed to start: ${(error as Error).message}`);
+    }
+  }
+  const scorer = new Scorer({
+    uids: copies,
+    books: config.books,
+    config: {
+      minerWealth: simulation.miner_wealth,
+      publishInterval: config.step,
+      volumeDecimals: config.exchange.volumeDecimals,
+    },
+  });
+  const wealth = simulation.miner_wealth;
+  const results: AgentResult[] = Array.from({ length: copies }, (_, uid) => ({
+    uid,
+    score: 0,
+    reward: 0,
+    pnl: 0,
+    volume: 0,
+    fees: 0,
+    trades: 0,
+    books: Array.from({ length: config.books }, (_, bookId) => ({
+      bookId,
+      sharpe: 0,
+      normalizedSharpe: 0.5,
+      activityFactor: 0,
+      pnl: 0,
+      volume: 0,
+      fees: 0,
+      trades: 0,
+    })),
+    instructions: { accepted: 0, rejected: 0, failedResponses: 0 },
+    computeMs: { mean: 0, max: 0 },
+  }));
+  const firstValue: (number[] | null)[] = new Array(copies).fill(null);
+  const lastValue: number[][] = Array.from({ length: copies }, () => []);
+  const computeTotal = new Array(copies).fill(0);
+  const series: BacktestSeries = {
+    timestamps: [],
+    mid: Array.from({ length: config.books }, () => []),
+    fundamental: Array.from({ length: config.books }, () => []),
+    spread: Array.from({ length: config.books }, () => []),
+    inventoryValue: Array.from({ length: copies }, () => []),
+    score: Array.from({ length: copies }, () => []),
+  };
+
+  const started = performance.now();
+  const engine = SimEngine.create({ config, threads: options.threads ?? 1 });
+  let publishes = 0;
+  let events = 0;
+  try {
+    for (let state = engine.advance(); state !== null; state = engine.advance()) {
+      publishes++;
+      events += state.eventsProcessed;
+      const observation = observationFromPublish(state);
+      scorer.observe(observation);
+      series.timestamps.push(state.timestamp);
+      state.books.forEach((book, b) => {
+        const bid = book.bid[0]?.price ?? null;
+        const ask = book.ask[0]?.price ?? null;
+        series.mid[b].push(bid !== null && ask !== null ? (bid + ask) / 2 : null);
+        series.spread[b].push(bid !== null && ask !== null ? ask - bid : null);
+        series.fundamental[b].push(book.fundamental);
+      });
+      for (const notice of state.notices) {
+        if (notice.type !== "EVENT_TRADE" || notice.trade === undefined) continue;
+        const result = results[notice.agentId];
+        const book = result?.books[notice.bookId];
+        if (book === undefined) continue;
+        book.volume += notice.trade.price * notice.trade.volume;
+        book.fees += notice.trade.fee;
+        book.trades++;
+      }
+      for (let uid = 0; uid < copies; uid++) {
+        const holdings = observation.holdings.get(uid) ?? [];
+        const values = observation.quotes.map((q, b) => {
+          const h = holdings[b];
+          if (h === undefined) return 0;
+          const mid = q.bid === null || q.ask === null ? 0 : (q.bid + q.ask) / 2;
+          return h.quote + mid * h.base;
+        });
+        firstValue[uid] ??= values;
+        lastValue[uid] = values;
+        series.inventoryValue[uid].push(values.reduce((a, v) => a + v - wealth, 0));
+        series.score[uid].push(scorer.miners[uid].score);
+
+        const update = stateForAgent(state, uid, simulation, { first: publishes === 1 });
+        const t0 = performance.now();
+        let response: unknown = null;
+        try {
+          response = await runAgentStep(agents[uid], uid, update);
+        } catch {
+          results[uid].instructions.failedResponses++;
+        }
+        const seconds = (performance.now() - t0) / 1000;
+        computeTotal[uid] += seconds * 1000;
+        results[uid].computeMs.max = Math.max(results[uid].computeMs.max, seconds * 1000);
+        if (response === null || seconds > timeout) {
+          if (response !== null) results[uid].instructions.failedResponses++;
+          continue;
+        }
+        const checked = validateInstructions(response, {
+          uid,
+          bookCount: config.books,
+          volumes: scorer.volumeTraded(uid),
+          volumeCap: scorer.volumeCap,
+        });
+        results[uid].instructions.accepted += checked.accepted.length;
+        results[uid].instructions.rejected += checked.rejected.length;
+        if (checked.discarded !== null) results[uid].instructions.failedResponses++;
+        for (
+          const batch of scheduleInstructions(checked.accepted, executionDelay(seconds, timeout))
+        ) {
+          engine.inject(uid, batch.instructions, batch.delayNs);
+        }
+      }
+      options.onProgress?.(state.timestamp - config.start, events);
+    }
+  } finally {
+    engine.close();
+  }
+
+  for (const result of results) {
+    const record = scorer.miners[result.uid];
+    result.score = record.score;
+    result.reward = record.reward;
+    result.computeMs.mean = publishes > 0 ? computeTotal[result.uid] / publishes : 0;
+    for (const book of result.books) {
+      book.sharpe = record.sharpe.books[book.bookId];
+      book.normalizedSharpe = (Math.max(-10, Math.min(10, book.sharpe)) + 10) / 20;
+      book.activityFactor = record.activity[book.bookId];
+      book.pnl = (lastValue[result.uid][book.bookId] ?? 0) -
+        (firstValue[result.uid]?.[book.bookId] ?? 0);
+      result.pnl += book.pnl;
+      result.volume += book.volume;
+      result.fees += book.fees;
+      result.trades += book.trades;
+    }
+  }
+  return {
+    agent: agentClass.name,
+    params,
+    seed: config.seed,
+    books: config.books,
+    duration: config.duration,
+    publishes,
+    wallSeconds: (performance.now() - started) / 1000,
+    agents: results,
+    meanScore: results.reduce((a, r) => a + r.score, 0) / results.length,
+    series,
+  };
+}
+
+function fixed(x: number, digits: number): string {
+  return Number.isFinite(x) ? x.toFixed(digits) : "n/a";
+}
+
+/** Human-readable summary of a backtest: per-book and overall score, P&L, volume and fees. */
+export function formatBacktestReport(report: BacktestReport): string {
+  const lines = [
+    `${report.agent} backtest: ${report.agents.length} cop${
+      report.agents.length === 1 ? "y" : "ies"
+    }, ${report.books} books, seed ${report.seed}, ${report.publishes} publishes, ` +
+    `${fixed(report.wallSeconds, 1)} s wall`,
+  ];
+  for (const a of report.agents) {
+    lines.push(
+      `uid ${a.uid}: score ${fixed(a.score, 4)} (last reward ${fixed(a.reward, 4)}), ` +
+        `P&L ${fixed(a.pnl, 2)}, volume ${fixed(a.volume, 2)}, fees ${fixed(a.fees, 2)}, ` +
+        `${a.trades} trades, instructions ${a.instructions.accepted} accepted / ` +
+        `${a.instructions.rejected} dropped, compute ${fixed(a.computeMs.mean, 2)} ms mean`,
+    );
+    lines.push("  book  sharpe    N(s)    activity  P&L         volume        fees      trades");
+    for (const b of a.books) {
+      lines.push(
+        `  ${String(b.bookId).padEnd(5)} ${fixed(b.sharpe, 3).padStart(7)} ` +
+          `${fixed(b.normalizedSharpe, 4).padStart(7)} ${fixed(b.activityFactor, 4).padStart(9)} ` +
+          `${fixed(b.pnl, 2).padStart(11)} ${fixed(b.volume, 2).padStart(13)} ` +
+          `${fixed(b.fees, 2).padStart(9)} ${String(b.trades).padStart(7)}`,
+      );
+    }
+  }
+  lines.push(`mean score ${fixed(report.meanScore, 4)}`);
+  return lines.join("\n");
+}
+
+function integerFlag(flag: string, value: unknown, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const text = String(value).trim();
+  if (!/^\d+$/.test(text) || Number(text) < min || !Number.isSafeInteger(Number(text))) {
+    throw new UsageError(`--${flag}: expected an integer ≥ ${min}, got '${value}'`);
+  }
+  return Number(text);
+}
+
+/**
+ * `taos sim --agent ...`: takes the parsed `taos sim` flags (`agent`, `agent-name`,
+ * `agent-params`, `agents`, `report`, `config`, `seed`, `books`, `duration`, `threads`, `out`,
+ * `quiet`), runs {@linkcode backtest}, prints the summary and writes `backtest.json` (and
+ * `report.html` with `--report`) to `--out` (default `out/backtest`). Resolves to the exit code.
+ */
+export async function runBacktestCommand(values: Record<string, unknown>): Promise<number> {
+  const name = values["agent-name"];
+  if (typeof name !== "string" || name === "") {
+    throw new UsageError("--agent-name: the agent's class name is required with --agent");
+  }
+  const { loadSimConfig } = await import("../sim/load.ts");
+  const source = typeof values.config === "string" ? values.config : "small";
+  let config: SimConfig;
+  try {
+    const loaded = await loadSimConfig(source);
+    for (const warning of loaded.warnings) console.error(`warning: ${warning}`);
+    config = loaded.config;
+  } catch (error) {
+    throw new UsageError(`--config: ${(error as Error).message}`);
+  }
+  const books = integerFlag("books", values.books, 1);
+  let duration: number | undefined;
+  if (values.duration !== undefined) {
+    duration = parseDuration(String(values.duration));
+    if (duration === undefined || duration <= 0) {
+      throw new UsageError(`--duration: '${values.duration}' is not a duration (90s, 10m, 1h)`);
+    }
+  }
+  if (books !== undefined) config = { ...config, books };
+  const seed = integerFlag("seed", values.seed, 0);
+  const copies = integerFlag("agents", values.agents, 1) ?? 1;
+  const threads = integerFlag("threads", values.threads, 1);
+  const out = typeof values.out === "string" ? values.out : join("out", "backtest");
+  const quiet = values.quiet === true;
+  const { Progress } = await import("../sim/progress.ts");
+  const total = duration ?? config.duration;
+  const progress = new Progress(total, { quiet });
+  let report: BacktestReport;
+  try {
+    report = await backtest({
+      agent: name,
+      agentPath: typeof values.agent === "string" ? values.agent : undefined,
+      params: typeof values["agent-params"] === "string" ? values["agent-params"] : undefined,
+      config,
+      seed,
+      duration,
+      agents: copies,
+      threads,
+      onProgress: (done, events) => progress.update(done, events),
+    });
+  } catch (error) {
+    if (error instanceof AgentLoadError) throw new UsageError(error.message);
+    if (error instanceof Error && error.message.startsWith("invalid simulation config")) {
+      throw new UsageError(error.message);
+    }
+    throw error;
+  }
+  console.log(formatBacktestReport(report));
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, "backtest.json"), JSON.stringify(report, null, 2) + "\n");
+  console.log(`wrote ${join(out, "backtest.json")}`);
+  if (values.report === true) {
+    const { renderReport } = await import("./report.ts");
+    writeFileSync(join(out, "report.html"), renderReport(report));
+    console.log(`wrote ${join(out, "report.html")}`);
+  }
+  return 0;
+}
