@@ -58,7 +58,7 @@ function validatorFor(options: {
 type PagerDutyEvent = Record<string, any>;
 
 /** Collects PagerDuty events posted to a loopback receiver. */
-async function pagerDutyReceiver(status = 202) {
+function pagerDutyReceiver(status = 202) {
   const events: Record<string, unknown>[] = [];
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, async (req) => {
     events.push(await req.json());
