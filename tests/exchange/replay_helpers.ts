@@ -55,11 +55,16 @@ export async function replayFile(path: string, extraArgs: string[] = []): Promis
   };
 }
 
+/** Writes text to a scratch file and runs `taos replay` on it. */
+export function replayText(text: string): Promise<ReplayRun> {
+  const path = join(scratch, `script-${written++}.json`);
+  writeFileSync(path, text);
+  return replayFile(path);
+}
+
 /** Writes a script (any JSON value) to a scratch file and runs `taos replay` on it. */
 export function replayScript(script: unknown): Promise<ReplayRun> {
-  const path = join(scratch, `script-${written++}.json`);
-  writeFileSync(path, JSON.stringify(script));
-  return replayFile(path);
+  return replayText(JSON.stringify(script));
 }
 
 /** "100.50" and "100.5000" are the same decimal; anything else compares as itself. */

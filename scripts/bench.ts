@@ -1,0 +1,51 @@
+/**
+ * `deno task bench [name...]`: runs the benchmarks in `bench/` (all of them, in name order, when
+ * no name is given), each in its own process so that one cannot warm up or slow down another.
+ *
+ * ```sh
+ * deno task bench exchange
+ * ```
+ * @module
+ */
+import { existsSync, readdirSync } from "node:fs";
+
+const benchDir = new URL("../bench/", import.meta.url);
+
+function available(): string[] {
+  if (!existsSync(benchDir)) return [];
+  return readdirSync(benchDir)
+    .filter((file) => file.endsWith(".ts"))
+    .map((file) => file.slice(0, -3))
+    .sort();
+}
+
+const names = available();
+const flags = Deno.args.filter((arg) => arg.startsWith("-"));
+if (flags.includes("--help") || flags.includes("-h")) {
+  console.log(
+    `Usage: deno task bench [name...] [-- options passed to each benchmark]\n\n` +
+      `Benchmarks: ${names.join(", ") || "(none)"}`,
+  );
+  Deno.exit(0);
+}
+const requested = Deno.args.filter((arg) => !arg.startsWith("-"));
+const unknown = requested.filter((name) => !names.includes(name));
+if (unknown.length > 0) {
+  console.error(`unknown benchmark ${unknown.join(", ")}; available: ${names.join(", ")}`);
+  Deno.exit(2);
+}
+
+let failed = 0;
+for (const name of requested.length > 0 ? requested : names) {
+  console.log(`== bench ${name}`);
+  const status = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(`${name}.ts`, benchDir).pathname, ...flags],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn().status;
+  if (!status.success) {
+    failed++;
+    console.error(`bench ${name} failed (exit ${status.code})`);
+  }
+}
+Deno.exit(failed === 0 ? 0 : 1);

@@ -1,0 +1,180 @@
+/** The TypeScript binding of the exchange core, in process: batches, typed events, snapshots. */
+import assert from "node:assert/strict";
+import {
+  Exchange,
+  ExchangeCode,
+  ExchangeError,
+  formatUnits,
+  InstructionBatch,
+  toUnits,
+} from "../../native/exchange.ts";
+
+const zeroFees = [{ volumeRequired: 0n, makerE9: 0n, takerE9: 0n }];
+
+function open(agents = 2, books = 1): Exchange {
+  return Exchange.open({
+    books,
+    agents,
+    priceDecimals: 2,
+    volumeDecimals: 4,
+    baseDecimals: 4,
+    quoteDecimals: 8,
+    initialBase: toUnits("100", 4),
+    initialQuote: toUnits("10000", 8),
+    feeTiers: [{ volumeRequired: 0n, makerE9: 1_000_000n, takerE9: 2_000_000n }],
+  });
+}
+
+Deno.test("toUnits scales decimal text exactly, truncating toward zero", () => {
+  assert.equal(toUnits("100.009", 2), 10000n);
+  assert.equal(toUnits("1.23456", 4), 12345n);
+  assert.equal(toUnits("-0.129", 2), -12n);
+  assert.equal(toUnits("1e-4", 4), 1n);
+  assert.equal(toUnits("2.5E3", 2), 250000n);
+  assert.equal(toUnits("0.00004", 4), 0n);
+  assert.throws(() => toUnits("abc", 2), RangeError);
+  assert.throws(() => toUnits("1e30", 2), RangeError);
+  assert.throws(() => toUnits("92233720368547758.08", 2), RangeError);
+});
+
+Deno.test("formatUnits prints exactly the configured number of places", () => {
+  assert.equal(formatUnits(10050n, 2), "100.50");
+  assert.equal(formatUnits(5n, 4), "0.0005");
+  assert.equal(formatUnits(-5n, 4), "-0.0005");
+  assert.equal(formatUnits(0n, 10), "0.0000000000");
+  assert.equal(formatUnits(1234n, 0), "1234");
+});
+
+Deno.test("a batch packed in one buffer is matched in order and drained as typed events", () => {
+  const exchange = open();
+  try {
+    const batch = new InstructionBatch(1); // grows past its initial capacity
+    batch.limit({ agentId: 1, bookId: 0, direction: "sell", volume: 30000n, price: 10100n });
+    batch.limit({
+      agentId: 0,
+      bookId: 0,
+      direction: "buy",
+      volume: 20000n,
+      price: 10200n,
+      clientOrderId: 77,
+    });
+    assert.equal(batch.length, 2);
+    exchange.submit(1_000n, batch);
+    const events = exchange.drainEvents();
+    const trade = events.find((e) => e.type === "trade");
+    assert.ok(trade);
+    assert.equal(trade.price, 10100n);
+    assert.equal(trade.volume, 20000n);
+    assert.equal(trade.agentId, 0);
+    assert.equal(trade.orderId, 1);
+    assert.equal(trade.restingAgentId, 1);
+    assert.equal(trade.restingOrderId, 0);
+    assert.equal(trade.clientOrderId, 77);
+    assert.equal(trade.direction, "buy");
+    assert.equal(trade.makerFee, toUnits("0.202", 8)); // 0.001 * 2 * 101
+    assert.equal(trade.takerFee, toUnits("0.404", 8));
+    assert.equal(trade.timestamp, 1_000n);
+    assert.equal(exchange.pendingEvents, 0);
+    assert.deepEqual(exchange.levels(0, "asks"), [{ price: 10100n, volume: 10000n }]);
+    assert.deepEqual(exchange.levels(0, "bids"), []);
+    const b = exchange.balances(0, 0);
+    assert.equal(b.baseFree, toUnits("102", 4));
+    assert.equal(b.quoteFree, toUnits("10000", 8) - toUnits("202.404", 8));
+    exchange.check();
+  } finally {
+    exchange.close();
+  }
+});
+
+Deno.test("rejections are events with the core's reason, never exceptions", () => {
+  const exchange = open();
+  try {
+    const batch = new InstructionBatch();
+    batch.limit({ agentId: 0, bookId: 9, direction: "buy", volume: 10000n, price: 100n });
+    batch.limit({ agentId: 0, bookId: 0, direction: "buy", volume: -1n, price: 100n });
+    batch.market({ agentId: 5, bookId: 0, direction: "buy", volume: 10000n });
+    batch.cancel({ agentId: 0, bookId: 0, orderId: 12 });
+    batch.limit({ agentId: 0, bookId: -3, direction: "buy", volume: 10000n, price: 100n });
+    exchange.submit(1n, batch);
+    const events = exchange.drainEvents();
+    assert.deepEqual(events.map((e) => [e.type, e.instruction, e.reason]), [
+      ["rejected", 0, "INVALID_BOOK"],
+      ["rejected", 1, "INVALID_VOLUME"],
+      ["rejected", 2, "NONEXISTENT_ACCOUNT"],
+      ["rejected", 3, "ORDER_NOT_FOUND"],
+      ["rejected", 4, "INVALID_BOOK"],
+    ]);
+  } finally {
+    exchange.close();
+  }
+});
+
+Deno.test("snapshots: level orders in time priority, agent orders, order lookup, book info", () => {
+  const exchange = open(3);
+  try {
+    const batch = new InstructionBatch();
+    for (const agentId of [2, 1, 2]) {
+      batch.limit({ agentId, bookId: 0, direction: "buy", volume: 10000n, price: 9900n });
+    }
+    batch.limit({ agentId: 0, bookId: 0, direction: "sell", volume: 5000n, price: 10100n });
+    exchange.submit(7n, batch);
+    exchange.drainEvents();
+    const level = exchange.levelOrders(0, "bids", 0);
+    assert.deepEqual(level.map((o) => [o.orderId, o.agentId]), [[0, 2], [1, 1], [2, 2]]);
+    assert.equal(level[0].reservedQuote, toUnits("99.099", 8));
+    assert.deepEqual(exchange.agentOrders(2, 0).map((o) => o.orderId), [0, 2]);
+    const order = exchange.order(0, 3);
+    assert.equal(order?.direction, "sell");
+    assert.equal(order?.reservedBase, 5000n);
+    assert.equal(exchange.order(0, 99), null);
+    const info = exchange.bookInfo(0);
+    assert.equal(info.bestBid, 9900n);
+    assert.equal(info.bestAsk, 10100n);
+    assert.equal(info.bidVolume, 30000n);
+    assert.equal(info.orderCount, 4);
+    assert.equal(info.nextOrderId, 4);
+    assert.equal(exchange.feeState(2, 0).tier, 0);
+  } finally {
+    exchange.close();
+  }
+});
+
+Deno.test("API errors become ExchangeError with the core's code name", () => {
+  const exchange = open();
+  try {
+    exchange.advance(100n);
+    assert.throws(() => exchange.advance(99n), (error) => {
+      assert.ok(error instanceof ExchangeError);
+      assert.equal(error.code, ExchangeCode.time);
+      assert.equal(error.codeName, "TX_ERR_TIME");
+      return true;
+    });
+    assert.throws(() => exchange.balances(0, 5), /TX_ERR_BOOK/);
+    assert.throws(() => exchange.balances(40, 0), /TX_ERR_AGENT/);
+    assert.throws(() => exchange.addAccount(0, 0n, 0n), /TX_ERR_EXISTS/);
+    exchange.addAccount(-1, 5n, 6n);
+    assert.equal(exchange.balances(-1, 0).quoteFree, 6n);
+  } finally {
+    exchange.close();
+  }
+  exchange.close(); // idempotent
+  assert.throws(() => exchange.levels(0, "bids"), /exchange is closed/);
+});
+
+Deno.test("a configuration the core refuses throws TX_ERR_CONFIG with its message", () => {
+  assert.throws(
+    () =>
+      Exchange.open({
+        books: 0,
+        agents: 1,
+        priceDecimals: 2,
+        volumeDecimals: 4,
+        baseDecimals: 4,
+        quoteDecimals: 8,
+        initialBase: 0n,
+        initialQuote: 0n,
+        feeTiers: zeroFees,
+      }),
+    (error) => error instanceof ExchangeError && error.code === ExchangeCode.config,
+  );
+});

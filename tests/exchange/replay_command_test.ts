@@ -1,0 +1,127 @@
+/** `taos replay` as users run it: the bundled example, help, and clear errors for bad input. */
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { replayFile, replayScript, replayText } from "./replay_helpers.ts";
+
+const example = fileURLToPath(new URL("../../sim/examples/replay_example.json", import.meta.url));
+
+const minimal = {
+  exchange: { agents: 2, balances: { base: "10", quote: "1000" } },
+  batches: [{
+    timestamp: 5,
+    responses: [{
+      agentId: 0,
+      type: "PLACE_ORDER_LIMIT",
+      payload: { direction: 0, volume: 1, price: 10.5, bookId: 0 },
+    }],
+  }],
+};
+
+Deno.test("taos replay runs the bundled example: every event line, then the final state", async () => {
+  const run = await replayFile(example);
+  assert.equal(run.code, 0, run.stderr);
+  const trades = run.events.filter((e) => e.event === "trade");
+  assert.equal(trades.length, 2);
+  assert.deepEqual(
+    [trades[0].price, trades[0].volume, trades[0].restingAgentId, trades[0].aggressingAgentId],
+    ["100.50", "1.5000", 1, 2],
+  );
+  // quoteDecimals 8 in the example: fees and quote balances carry exactly 8 places.
+  assert.equal(trades[0].takerFee, "0.30150000");
+  assert.ok(run.events.some((e) => e.event === "cancel" && e.volume === "0.5000"));
+  assert.ok(run.events.some((e) => e.event === "reject" && e.reason === "INSUFFICIENT_QUOTE"));
+  assert.ok(run.final !== null);
+  assert.deepEqual(run.final.books, [{
+    bookId: 0,
+    bids: [["99.00", "1.0000"]],
+    asks: [["101.00", "1.0000"]],
+  }]);
+  const agent2 = run.final.accounts.find((a) => a.agentId === 2);
+  assert.deepEqual(agent2?.quote, { free: "9699.24850000", reserved: "99.09900000" });
+});
+
+Deno.test("reference defaults apply to what the script leaves out (2 decimals, zero fees)", async () => {
+  const run = await replayScript(minimal);
+  assert.equal(run.code, 0, run.stderr);
+  const place = run.events.find((e) => e.event === "place");
+  assert.equal(place?.price, "10.50");
+  assert.equal(place?.volume, "1.00");
+  assert.deepEqual(run.final?.accounts[0].quote, { free: "989.50", reserved: "10.50" });
+});
+
+Deno.test("taos replay --help describes the script format and exits 0", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      fileURLToPath(new URL("../../main.ts", import.meta.url)),
+      "replay",
+      "--help",
+    ],
+    stdout: "piped",
+  }).output();
+  assert.equal(output.code, 0);
+  const text = new TextDecoder().decode(output.stdout);
+  assert.match(text, /Usage: taos replay/);
+  assert.match(text, /PLACE_ORDER_LIMIT/);
+});
+
+Deno.test("a missing script file exits 2 naming the file", async () => {
+  const run = await replayFile("/nonexistent/script.json");
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /cannot read \/nonexistent\/script\.json/);
+  assert.equal(run.stdout, "");
+});
+
+Deno.test("a script that is not JSON exits 2", async () => {
+  const run = await replayText("{not json");
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /not valid JSON/);
+});
+
+Deno.test("schema errors exit 2 and name each offending field", async () => {
+  const bad = structuredClone(minimal) as Record<string, unknown> & typeof minimal;
+  (bad.exchange as Record<string, unknown>).priceDecimals = 1;
+  (bad.batches[0].responses[0].payload as Record<string, unknown>).direction = 2;
+  (bad.batches[0].responses[0].payload as Record<string, unknown>).pirce = 3;
+  const run = await replayScript(bad);
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /exchange\.priceDecimals: must be at least 2/);
+  assert.match(run.stderr, /batches\.0\.responses\.0\.payload\.direction: must be 0 \(buy\) or 1/);
+  assert.match(run.stderr, /pirce/);
+  assert.equal(run.stdout, "");
+});
+
+Deno.test("an unknown response type exits 2 naming the field", async () => {
+  const bad = structuredClone(minimal);
+  (bad.batches[0].responses[0] as Record<string, unknown>).type = "PLACE_ORDER_STOP";
+  const run = await replayScript(bad);
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /batches\.0\.responses\.0\.type/);
+});
+
+Deno.test("decreasing batch timestamps are rejected", async () => {
+  const run = await replayScript({
+    exchange: {},
+    batches: [{ timestamp: 10, responses: [] }, { timestamp: 9, responses: [] }],
+  });
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /batches: batch timestamps must not decrease/);
+});
+
+Deno.test("a configuration the core refuses exits 2 with the core's message", async () => {
+  const run = await replayScript({
+    exchange: {
+      feePolicy: { tiers: [{ volumeRequired: "10", makerFee: "0", takerFee: "0" }] },
+    },
+    batches: [],
+  });
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /exchange configuration rejected: TX_ERR_CONFIG/);
+});
+
+Deno.test("extra arguments are a usage error", async () => {
+  const run = await replayFile(example, ["--bogus"]);
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /taos replay: /);
+});
