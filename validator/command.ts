@@ -133,8 +133,14 @@ async function run(args: string[]): Promise<number> {
     });
   }
 
-  const store = ValidatorStore.open(options.statePath);
-  if (options.reset) store.clear();
+  let store: ValidatorStore;
+  try {
+    store = ValidatorStore.open(options.statePath);
+    if (options.reset) store.clear();
+  } catch (error) {
+    await closeChain();
+    throw new UsageError(`--state ${options.statePath}: ${(error as Error).message}`);
+  }
   const source = `${options.walletName}:${options.walletHotkey}`;
   const alerts = new Alerter({
     routingKey: options.pagerdutyKey,

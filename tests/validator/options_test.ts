@@ -1,0 +1,117 @@
+import assert from "node:assert/strict";
+import { UsageError } from "../../cli/command.ts";
+import { parseValidatorArgs } from "../../validator/options.ts";
+
+const HOTKEY = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
+
+Deno.test("options: run_validator.sh short flags map onto the neuron options", () => {
+  const o = parseValidatorArgs([
+    "-e",
+    "test",
+    "-p",
+    "/wallets",
+    "-w",
+    "cold",
+    "-h",
+    "hot",
+    "-u",
+    "116",
+    "-l",
+    "debug",
+    "-d",
+    "PDKEY",
+    "-o",
+    "9100",
+    "-t",
+    "2.5",
+  ]);
+  assert.equal(o.chainEndpoint, "wss://test.finney.opentensor.ai:443");
+  assert.equal(o.walletPath, "/wallets");
+  assert.equal(o.walletName, "cold");
+  assert.equal(o.walletHotkey, "hot");
+  assert.equal(o.netuid, 116);
+  assert.equal(o.logLevel, "debug");
+  assert.equal(o.pagerdutyKey, "PDKEY");
+  assert.equal(o.prometheusPort, 9100);
+  assert.equal(o.timeoutSeconds, 2.5);
+  assert.match(o.statePath, /cold\/hot\/netuid116\/validator\/state\.db$/);
+});
+
+Deno.test("options: defaults follow the reference and run_validator.sh", () => {
+  const o = parseValidatorArgs([]);
+  assert.equal(o.netuid, 79);
+  assert.equal(o.chainEndpoint, "wss://entrypoint-finney.opentensor.ai:443");
+  assert.equal(o.walletName, "taos");
+  assert.equal(o.walletHotkey, "validator");
+  assert.equal(o.timeoutSeconds, 3.0);
+  assert.equal(o.prometheusPort, 9001);
+  assert.equal(o.pagerdutyKey, null);
+  assert.equal(o.scoring.maxInstructionsPerBook, 20);
+  assert.equal(o.scoring.sharpeLookback, 720);
+  assert.equal(o.scoring.maxDelayNs, 500_000_000);
+  assert.equal(o.scoring.minDelayNs, 10_000_000);
+  assert.equal(o.scoring.alpha, 0.1);
+  assert.deepEqual(o.notes, []);
+});
+
+Deno.test("options: long reference forms, --local miners, -s/-x accepted with a note", () => {
+  const o = parseValidatorArgs([
+    "--subtensor.chain_endpoint",
+    "ws://10.0.0.1:9944",
+    "--logging.trace",
+    "--alerting.pagerduty.integration_key",
+    "K2",
+    "--prometheus.level",
+    "OFF",
+    "--neuron.timeout",
+    "5",
+    "--scoring.sharpe.lookback",
+    "100",
+    "--local",
+    "--miner",
+    `3:${HOTKEY}@127.0.0.1:8091`,
+    "--miner",
+    `4:${HOTKEY}@[::1]:8092`,
+    "-s",
+    "1",
+    "-x",
+    "0",
+  ]);
+  assert.equal(o.chainEndpoint, "ws://10.0.0.1:9944");
+  assert.equal(o.logLevel, "trace");
+  assert.equal(o.pagerdutyKey, "K2");
+  assert.equal(o.prometheusPort, null);
+  assert.equal(o.timeoutSeconds, 5);
+  assert.equal(o.scoring.sharpeLookback, 100);
+  assert.deepEqual(o.miners, [
+    { uid: 3, hotkey: HOTKEY, host: "127.0.0.1", port: 8091 },
+    { uid: 4, hotkey: HOTKEY, host: "::1", port: 8092 },
+  ]);
+  assert.equal(o.notes.length, 2);
+  assert.match(o.notes[0], /^-s has no effect/);
+  assert.match(o.notes[1], /^-x has no effect/);
+});
+
+Deno.test("options: bad values name the flag", () => {
+  const cases: [string[], RegExp][] = [
+    [["-t", "0"], /--neuron\.timeout: '0' must be positive/],
+    [["-t", "soon"], /--neuron\.timeout/],
+    [["-o", "70000"], /--prometheus\.port/],
+    [["-u", "-1"], /--netuid/],
+    [["-l", "loud"], /-l\/--log-level: 'loud'/],
+    [["-e", "nowhere"], /-e\/--subtensor\.chain_endpoint: 'nowhere'/],
+    [["--miner", `0:${HOTKEY}@h:1`], /--miner: only valid with --local/],
+    [["--local", "--miner", "zero@h:1"], /--miner: 'zero@h:1' must look like/],
+    [["--local", "--miner", `0:${HOTKEY}@a:1`, "--miner", `0:${HOTKEY}@b:2`], /uid 0 given twice/],
+    [["--scoring.max_delay", "1", "--scoring.min_delay", "2"], /--scoring\.max_delay/],
+    [["--duration", "forever"], /--duration/],
+    [["--no-such-flag"], /no-such-flag/],
+  ];
+  for (const [args, message] of cases) {
+    assert.throws(() => parseValidatorArgs(args), (e: unknown) => {
+      assert.ok(e instanceof UsageError, `${args.join(" ")} throws a UsageError`);
+      assert.match(e.message, message);
+      return true;
+    });
+  }
+});
