@@ -1,0 +1,393 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { smallPreset } from "../../sim/config.ts";
+import type { PublishState } from "../../sim/engine.ts";
+import {
+  bestAsk,
+  bestBid,
+  depth,
+  imbalance,
+  inventoryValue,
+  mid,
+  spread,
+} from "../../agents/sdk/book.ts";
+import {
+  cancelOrders,
+  limitOrder,
+  marketOrder,
+  scheduleInstructions,
+  toEngineInstruction,
+  validateInstructions,
+} from "../../agents/sdk/instructions.ts";
+import { AgentLoadError, loadAgent, parseAgentParams } from "../../agents/sdk/loader.ts";
+import { parseStateUpdate, simulationConfigFor, stateForAgent } from "../../agents/sdk/state.ts";
+import { runAgentStep } from "../../agents/sdk/agent.ts";
+
+const simulation = simulationConfigFor(smallPreset());
+
+/** A published state with one book, two remote accounts and notices for both. */
+function publish(overrides: Partial<PublishState> = {}): PublishState {
+  const holdings = [{
+    base: { free: 10, reserved: 1, total: 11 },
+    quote: { free: 1000, reserved: 299.5, total: 1299.5 },
+  }];
+  const account = (agentId: number) => ({
+    agentId,
+    holdings,
+    orders: [[{
+      orderId: 9,
+      timestamp: 4e9,
+      volume: 1,
+      leverage: 0,
+      direction: 0 as const,
+      price: 299.5,
+      clientOrderId: 77,
+    }]],
+    fees: [{ volume: 1234, makerFeeRate: 0.005, takerFeeRate: 0.005 }],
+  });
+  return {
+    timestamp: 5e9,
+    final: false,
+    eventsProcessed: 10,
+    books: [{
+      bookId: 0,
+      fundamental: 300.2,
+      bid: Array.from({ length: 30 }, (_, i) => ({
+        price: 299.9 - i / 100,
+        volume: 2,
+        orders: i === 0
+          ? [{ orderId: 1, timestamp: 1, volume: 2, leverage: 0, direction: 0 as const }]
+          : undefined,
+      })),
+      ask: [{ price: 300.1, volume: 3 }],
+      record: [
+        {
+          event: "place",
+          orderId: 12,
+          timestamp: 4.5e9,
+          volume: 1.5,
+          leverage: 0,
+          direction: 1,
+          price: 300.1,
+          agentId: 1,
+          clientOrderId: 5,
+        },
+        {
+          event: "trade",
+          tradeId: 3,
+          timestamp: 4.6e9,
+          direction: 1,
+          aggressingOrderId: 12,
+          restingOrderId: 9,
+          volume: 0.5,
+          price: 299.9,
+          aggressingAgentId: 1,
+          restingAgentId: 0,
+          fees: { maker: 0.75, taker: 0.75 },
+        },
+        { event: "cancel", orderId: 2, timestamp: 4.7e9, volume: 1, agentId: -4 },
+      ],
+    }],
+    accounts: [account(0), account(1)],
+    notices: [
+      {
+        timestamp: 4.6e9,
+        agentId: 0,
+        bookId: 0,
+        type: "EVENT_TRADE",
+        orderId: 9,
+        clientOrderId: 77,
+        trade: { tradeId: 3, price: 299.9, volume: 0.5, direction: 1, fee: 0.75 },
+      },
+      {
+        timestamp: 4.5e9,
+        agentId: 1,
+        bookId: 0,
+        type: "RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT",
+        orderId: 12,
+        clientOrderId: 5,
+      },
+      {
+        timestamp: 4.4e9,
+        agentId: 0,
+        bookId: 0,
+        type: "ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET",
+        orderId: -1,
+        clientOrderId: null,
+        message: "insufficient balance",
+      },
+    ],
+    ...overrides,
+  };
+}
+
+Deno.test("stateForAgent: own account and notices only, levels capped at 21, events converted", () => {
+  const state = stateForAgent(publish(), 0, simulation, { first: true });
+  assert.deepEqual(Object.keys(state.accounts), ["0"]);
+  assert.deepEqual(Object.keys(state.notices ?? {}), ["0"]);
+  const book = state.books[0];
+  assert.equal(book.bids.length, 21);
+  assert.equal(book.bids[0].orders?.[0].id, 1);
+  assert.equal(book.bids[1].orders, null);
+  assert.deepEqual(book.asks, [{ price: 300.1, quantity: 3, orders: null }]);
+  assert.deepEqual(book.events?.[2], { orderId: 2, quantity: 1 });
+  assert.equal((book.events?.[1] as { maker_agent_id: number }).maker_agent_id, 0);
+  const account = state.accounts[0][0];
+  assert.equal(account.base_balance.total, 11);
+  assert.equal(account.quote_balance.currency, "QUOTE");
+  assert.equal(account.orders[0].client_id, 77);
+  assert.equal(account.fees?.volume_traded, 1234);
+  const events = state.notices![0];
+  assert.deepEqual(events.map((e) => e.type), [
+    "EVENT_SIMULATION_START",
+    "ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET",
+    "EVENT_TRADE",
+  ]);
+  const trade = events[2];
+  assert.ok(trade.type === "EVENT_TRADE");
+  assert.equal(trade.makerAgentId, 0);
+  assert.equal(trade.takerAgentId, 1);
+  assert.equal(trade.makerFee, 0.75);
+  const rejected = events[1];
+  assert.ok(rejected.type === "ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET");
+  assert.equal(rejected.success, false);
+  assert.equal(rejected.orderId, null);
+  assert.equal(rejected.message, "insufficient balance");
+});
+
+Deno.test("stateForAgent: placement notices take side, quantity and price from the book record", () => {
+  const state = stateForAgent(publish({ final: true }), 1, simulation);
+  const [accepted, stop] = state.notices![1];
+  assert.ok(accepted.type === "RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT");
+  assert.equal(accepted.price, 300.1);
+  assert.equal(accepted.side, 1);
+  assert.equal(accepted.quantity, 1.5);
+  assert.equal(stop.type, "EVENT_SIMULATION_STOP");
+});
+
+Deno.test("a converted state survives JSON and parses; a bad state names the field", () => {
+  const state = stateForAgent(publish(), 0, simulation);
+  assert.deepEqual(parseStateUpdate(JSON.parse(JSON.stringify(state))), state);
+  const broken = JSON.parse(JSON.stringify(state));
+  broken.books["0"].bids[0].price = "high";
+  assert.throws(() => parseStateUpdate(broken), /books\.0\.bids\.0\.price/);
+});
+
+Deno.test("book helpers read best prices, mid, spread, depth, imbalance and inventory value", () => {
+  const state = stateForAgent(publish(), 0, simulation);
+  const book = state.books[0];
+  assert.equal(bestBid(book), 299.9);
+  assert.equal(bestAsk(book), 300.1);
+  assert.equal(mid(book), 300);
+  assert.ok(Math.abs(spread(book)! - 0.2) < 1e-9);
+  assert.equal(depth(book, 0, 3), 6);
+  assert.equal(imbalance(book, 1), (2 - 3) / 5);
+  assert.equal(inventoryValue(state.accounts[0][0], book), 1299.5 + 300 * 11);
+  assert.equal(mid({ ...book, asks: [] }), null);
+  assert.equal(inventoryValue(state.accounts[0][0], { ...book, asks: [] }), 1299.5);
+});
+
+const limit = (extra: Record<string, unknown> = {}) => ({
+  type: "PLACE_ORDER_LIMIT",
+  agentId: 2,
+  bookId: 0,
+  direction: 0,
+  quantity: 1,
+  price: 300,
+  clientOrderId: null,
+  ...extra,
+});
+
+Deno.test("validateInstructions: defaults applied and schema rules of each field", () => {
+  const ok = validateInstructions({ agent_id: 2, instructions: [limit()] }, {
+    uid: 2,
+    bookCount: 1,
+  });
+  assert.deepEqual(ok.accepted[0], {
+    ...limit(),
+    delay: 0,
+    stp: 1,
+    postOnly: false,
+    timeInForce: 0,
+    expiryPeriod: null,
+    currency: 0,
+  });
+  for (
+    const bad of [
+      { stp: 0 },
+      { quantity: 0 },
+      { price: -1 },
+      { direction: 2 },
+      { clientOrderId: undefined },
+      { expiryPeriod: 0 },
+      { timeInForce: 4 },
+      { delay: -1 },
+    ]
+  ) {
+    const result = validateInstructions(
+      { agent_id: 2, instructions: [limit(), limit(bad)] },
+      { uid: 2, bookCount: 1 },
+    );
+    assert.deepEqual(result.accepted, [], `${JSON.stringify(bad)} must void the response`);
+    assert.equal(result.rejected[0].index, 1);
+    assert.match(result.discarded ?? "", /instruction 1 invalid/);
+  }
+});
+
+Deno.test("validateInstructions: wrong uid, foreign agentId and RESET_AGENT void the response", () => {
+  const ctx = { uid: 2, bookCount: 1 };
+  assert.match(
+    validateInstructions({ agent_id: 3, instructions: [limit()] }, ctx).discarded!,
+    /not uid 2/,
+  );
+  assert.match(validateInstructions("garbage", ctx).discarded!, /invalid response/);
+  const foreign = validateInstructions(
+    { agent_id: 2, instructions: [limit(), limit({ agentId: 5 })] },
+    ctx,
+  );
+  assert.equal(foreign.accepted.length, 0);
+  assert.match(foreign.discarded!, /agent 5/);
+  const reset = validateInstructions({
+    agent_id: 2,
+    instructions: [limit(), { type: "RESET_AGENT", agentId: 2, agentIds: [4] }],
+  }, ctx);
+  assert.equal(reset.accepted.length, 0);
+  assert.match(reset.discarded!, /RESET_AGENT/);
+});
+
+Deno.test("validateInstructions: out-of-range books dropped, 20 per book kept, order preserved", () => {
+  const instructions = [
+    ...Array.from({ length: 22 }, (_, i) => limit({ price: 300 + i })),
+    limit({ bookId: 1 }),
+    limit({ bookId: 9 }),
+  ];
+  const result = validateInstructions({ agent_id: 2, instructions }, { uid: 2, bookCount: 2 });
+  assert.equal(result.discarded, null);
+  assert.equal(result.accepted.length, 21);
+  assert.deepEqual(
+    result.accepted.slice(0, 20).map((i) => (i as { price: number }).price),
+    Array.from({ length: 20 }, (_, i) => 300 + i),
+  );
+  assert.equal(result.accepted[20].type === "PLACE_ORDER_LIMIT" && result.accepted[20].bookId, 1);
+  assert.deepEqual(result.rejected.map((r) => r.index), [20, 21, 23]);
+  assert.match(result.rejected[2].reason, /bookId 9 outside 0..1/);
+});
+
+Deno.test("builders, engine conversion and scheduling by requested delay", () => {
+  assert.throws(() => limitOrder(1, 0, 0, 1, 300, { timeInForce: 1 }), /GTT order needs/);
+  assert.throws(
+    () => limitOrder(1, 0, 0, 1, 300, { timeInForce: 2, postOnly: true }),
+    /IOC or FOK/,
+  );
+  assert.throws(() => limitOrder(1, 0, 0, 1, 300, { expiryPeriod: 5 }), /only to GTT/);
+  const gtt = limitOrder(1, 0, 1, 2, 301, { timeInForce: 1, expiryPeriod: 10e9, stp: 4 });
+  assert.deepEqual(toEngineInstruction(gtt), {
+    type: "PLACE_ORDER_LIMIT",
+    bookId: 0,
+    direction: 1,
+    volume: 2,
+    price: 301,
+    clientOrderId: null,
+    postOnly: false,
+    timeInForce: 1,
+    expiryPeriod: 10e9,
+    stpFlag: 4,
+  });
+  const market = marketOrder(1, 0, 0, 500, { currency: 1, delay: 1000 });
+  const cancel = cancelOrders(1, 0, [4, { orderId: 5, volume: 0.5 }]);
+  assert.deepEqual(toEngineInstruction(cancel), {
+    type: "CANCEL_ORDERS",
+    bookId: 0,
+    cancellations: [{ orderId: 4, volume: null }, { orderId: 5, volume: 0.5 }],
+  });
+  const batches = scheduleInstructions([gtt, market, cancel], 10_000_000);
+  assert.deepEqual(batches.map((b) => [b.delayNs, b.instructions.map((i) => i.type)]), [
+    [10_000_000, ["PLACE_ORDER_LIMIT", "CANCEL_ORDERS"]],
+    [10_001_000, ["PLACE_ORDER_MARKET"]],
+  ]);
+});
+
+Deno.test("parseAgentParams coerces numbers and booleans and names bad tokens", () => {
+  assert.deepEqual(
+    parseAgentParams("min_quantity=0.1 expiry_period=200 PO=False x=1e-3 model=MLP"),
+    {
+      min_quantity: 0.1,
+      expiry_period: 200,
+      PO: false,
+      x: 0.001,
+      model: "MLP",
+    },
+  );
+  assert.deepEqual(parseAgentParams(undefined), {});
+  assert.throws(() => parseAgentParams("a=1=2"), /'a=1=2' must have the form name=value/);
+  assert.throws(() => parseAgentParams("novalue"), /'novalue'/);
+  assert.throws(() => parseAgentParams("a=1 a=2"), /'a' is given more than once/);
+});
+
+Deno.test("loadAgent: from a directory, from a file, bundled fallback, and clear errors", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-agents-"));
+  writeFileSync(
+    join(dir, "EchoAgent.ts"),
+    `export class EchoAgent {
+       constructor(uid, params) { this.uid = uid; this.params = params; }
+       onUpdate(state) { return [{ type: "CANCEL_ORDERS", agentId: this.uid, bookId: 0,
+         cancellations: [{ orderId: this.params.order, volume: null }] }]; }
+     }
+     export const NotAnAgent = 5;\n`,
+  );
+  const agent = await loadAgent({ path: dir, name: "EchoAgent", params: "order=42", uid: 7 });
+  const state = stateForAgent(publish(), 7, simulation);
+  const response = await runAgentStep(agent, 7, state);
+  assert.equal(response.agent_id, 7);
+  assert.deepEqual(validateInstructions(response, { uid: 7, bookCount: 1 }).accepted.length, 1);
+  const viaFile = await loadAgent({ path: join(dir, "EchoAgent.ts"), name: "EchoAgent", uid: 1 });
+  assert.equal((viaFile as unknown as { uid: number }).uid, 1);
+  const bundled = await loadAgent({ path: dir, name: "RandomMakerAgent", params: "", uid: 0 });
+  assert.equal(bundled.constructor.name, "RandomMakerAgent");
+  await assert.rejects(
+    loadAgent({ path: dir, name: "Missing", uid: 0 }),
+    (e: Error) => e instanceof AgentLoadError && /agent 'Missing' not found/.test(e.message),
+  );
+  await assert.rejects(
+    loadAgent({ path: join(dir, "EchoAgent.ts"), name: "NotAnAgent", uid: 0 }),
+    /not an agent class/,
+  );
+  await assert.rejects(
+    loadAgent({ path: dir, name: "RandomMakerAgent", params: "max_quantity=big", uid: 0 }),
+    /agent parameter 'max_quantity': expected a number/,
+  );
+  await assert.rejects(
+    loadAgent({
+      path: dir,
+      name: "RandomMakerAgent",
+      params: "min_quantity=2 max_quantity=1",
+      uid: 0,
+    }),
+    /agent parameter 'min_quantity': min_quantity must not exceed max_quantity/,
+  );
+});
+
+Deno.test("runAgentStep drives onStart once, observe, onUpdate and onEnd at the stop notice", async () => {
+  const calls: string[] = [];
+  const agent = {
+    onStart: () => void calls.push("start"),
+    observe: () => void calls.push("observe"),
+    onUpdate: () => (calls.push("update"), []),
+    onEnd: () => void calls.push("end"),
+  };
+  await runAgentStep(agent, 0, stateForAgent(publish(), 0, simulation));
+  await runAgentStep(agent, 0, stateForAgent(publish(), 0, simulation));
+  await runAgentStep(agent, 0, stateForAgent(publish({ final: true }), 0, simulation));
+  assert.deepEqual(calls, [
+    "start",
+    "observe",
+    "update",
+    "observe",
+    "update",
+    "observe",
+    "update",
+    "end",
+  ]);
+});
