@@ -57,7 +57,12 @@ Deno.test("normalizeMaxWeight matches the SDK's float32 vectors", () => {
     Array.from(normalizeMaxWeight(f32([0.1, 0.2, 0.3, 0.4]), 1.0)),
     asF32([0.1, 0.2, 0.3, 0.4]),
   );
-  assert.deepEqual(Array.from(normalizeMaxWeight(f32([0, 5, 0, 1]), 0.1)), [0.25, 0.25, 0.25, 0.25]);
+  assert.deepEqual(Array.from(normalizeMaxWeight(f32([0, 5, 0, 1]), 0.1)), [
+    0.25,
+    0.25,
+    0.25,
+    0.25,
+  ]);
 });
 
 Deno.test("normalizeMaxWeight then emit gives the spec's u16 values", () => {

@@ -1,0 +1,233 @@
+/**
+ * A connection to a subtensor node: resolves the network name, connects with `@polkadot/api`,
+ * reconnects with exponential backoff, reads the runtime version and metadata from the node, and
+ * signs and submits extrinsics with readable outcomes.
+ *
+ * ```ts
+ * const client = await SubtensorClient.connect({ network: "test" });
+ * console.log(client.runtime.specVersion, await client.bestBlock());
+ * await client.close();
+ * ```
+ * @module
+ */
+import { ApiPromise, type Keyring, WsProvider } from "@polkadot/api";
+import { resolveEndpoint } from "./endpoints.ts";
+import { ChainError, describeDispatchError, describeSubmitError } from "./errors.ts";
+
+/** A signing key pair (the wallet's hotkey), as `@polkadot/keyring` creates it. */
+export type HotkeyPair = ReturnType<Keyring["addFromUri"]>;
+
+/** An extrinsic built from `client.api.tx`, ready to be signed. */
+export type ChainCall = ReturnType<ApiPromise["tx"]["system"]["remark"]>;
+
+/** The mortal era the SDK signs weight and serve extrinsics with (`DEFAULT_PERIOD`). */
+export const DEFAULT_ERA_PERIOD = 128;
+
+/** Options of {@link SubtensorClient.connect}. */
+export interface ConnectOptions {
+  /** A network name (`finney`, `test`, `local`, ...) or a `ws://`/`wss://` URL. */
+  network: string;
+  /** First reconnect delay; it doubles after each failure up to `maxRetryDelayMs`. */
+  retryDelayMs?: number;
+  maxRetryDelayMs?: number;
+  /** How long the first connection may take, retries included. */
+  connectTimeoutMs?: number;
+  /** Receives connection events (never key material). */
+  log?: (message: string) => void;
+}
+
+/** What the node runs, read at connection time. */
+export interface RuntimeInfo {
+  specName: string;
+  specVersion: number;
+  transactionVersion: number;
+  metadataVersion: number;
+  genesisHash: string;
+}
+
+/** Options of {@link SubtensorClient.submit}. */
+export interface SubmitOptions {
+  /** Wait until the extrinsic is in a block, so dispatch errors are seen (default true). */
+  waitForInclusion?: boolean;
+  /** Give up waiting after this long (default 120 s). */
+  timeoutMs?: number;
+}
+
+/** The outcome of one submitted extrinsic. */
+export type SubmitOutcome =
+  | { ok: true; extrinsicHash: string; blockHash?: string }
+  | { ok: false; message: string; extrinsicHash?: string };
+
+// subtensor's own transaction extensions carry no data; declaring them keeps the registry quiet.
+const EMPTY_EXTENSION = { extrinsic: {}, payload: {} };
+const SUBTENSOR_EXTENSIONS = {
+  SudoTransactionExtension: EMPTY_EXTENSION,
+  SubtensorTransactionExtension: EMPTY_EXTENSION,
+  DrandPriority: EMPTY_EXTENSION,
+};
+
+/** A live connection to a subtensor node. */
+export class SubtensorClient {
+  /** The `@polkadot/api` instance, decorated from the node's own metadata. */
+  readonly api: ApiPromise;
+  /** The resolved WebSocket endpoint. */
+  readonly endpoint: string;
+  readonly #provider: WsProvider;
+  readonly #log: (message: string) => void;
+  #closed = false;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+
+  private constructor(
+    endpoint: string,
+    provider: WsProvider,
+    api: ApiPromise,
+    log: ConnectOptions["log"],
+  ) {
+    this.endpoint = endpoint;
+    this.#provider = provider;
+    this.api = api;
+    this.#log = log ?? (() => {});
+  }
+
+  /** Connects (retrying with backoff until `connectTimeoutMs`) and waits for the metadata. */
+  static async connect(options: ConnectOptions): Promise<SubtensorClient> {
+    const endpoint = resolveEndpoint(options.network);
+    // Auto-connect off: reconnection is ours, with backoff instead of a fixed delay.
+    const provider = new WsProvider(endpoint, false);
+    const api = new ApiPromise({
+      provider,
+      noInitWarn: true,
+      signedExtensions: SUBTENSOR_EXTENSIONS,
+    });
+    // Early socket errors reject this promise; connection failures are handled by the retries.
+    api.isReadyOrError.catch(() => {});
+    const client = new SubtensorClient(endpoint, provider, api, options.log);
+    client.#keepConnected(options.retryDelayMs ?? 1_000, options.maxRetryDelayMs ?? 30_000);
+    const timeoutMs = options.connectTimeoutMs ?? 60_000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        api.isReady,
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new ChainError(`no connection to ${endpoint} within ${timeoutMs} ms`)),
+            timeoutMs,
+          );
+        }),
+      ]);
+    } catch (error) {
+      await client.close();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    const runtime = client.runtime;
+    client.#log(
+      `connected to ${endpoint}: ${runtime.specName} spec ${runtime.specVersion}, metadata v${runtime.metadataVersion}`,
+    );
+    return client;
+  }
+
+  #keepConnected(firstDelayMs: number, maxDelayMs: number): void {
+    let delay = firstDelayMs;
+    let wasConnected = false;
+    const attempt = () => {
+      this.#retryTimer = undefined;
+      if (this.#closed) return;
+      this.#provider.connect().catch(() => {});
+    };
+    this.#provider.on("connected", () => {
+      if (wasConnected) this.#log(`reconnected to ${this.endpoint}`);
+      wasConnected = true;
+      delay = firstDelayMs;
+    });
+    this.#provider.on("disconnected", () => {
+      if (this.#closed || this.#retryTimer !== undefined) return;
+      this.#log(`no connection to ${this.endpoint}; retrying in ${delay} ms`);
+      this.#retryTimer = setTimeout(attempt, delay);
+      delay = Math.min(delay * 2, maxDelayMs);
+    });
+    attempt();
+  }
+
+  /** Runtime version and metadata version the node reported. */
+  get runtime(): RuntimeInfo {
+    const version = this.api.runtimeVersion;
+    return {
+      specName: version.specName.toString(),
+      specVersion: version.specVersion.toNumber(),
+      transactionVersion: version.transactionVersion.toNumber(),
+      metadataVersion: this.api.runtimeMetadata.version,
+      genesisHash: this.api.genesisHash.toHex(),
+    };
+  }
+
+  /** Whether the WebSocket is currently open. */
+  get isConnected(): boolean {
+    return this.#provider.isConnected;
+  }
+
+  /** Number of the node's best block. */
+  async bestBlock(): Promise<number> {
+    const header = await this.api.rpc.chain.getHeader();
+    return header.number.toNumber();
+  }
+
+  /**
+   * Signs `call` with `signer` (mortal era of 128 blocks, next nonce from the node), submits it and
+   * reports the outcome: pool rejections and dispatch errors come back as readable messages.
+   */
+  submit(call: ChainCall, signer: HotkeyPair, options: SubmitOptions = {}): Promise<SubmitOutcome> {
+    const waitForInclusion = options.waitForInclusion ?? true;
+    const timeoutMs = options.timeoutMs ?? 120_000;
+    return new Promise<SubmitOutcome>((resolve) => {
+      let settled = false;
+      let unsubscribe: (() => void) | undefined;
+      let extrinsicHash: string | undefined;
+      const finish = (outcome: SubmitOutcome) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        unsubscribe?.();
+        resolve(outcome);
+      };
+      const timer = setTimeout(() => {
+        finish({
+          ok: false,
+          message: `no inclusion within ${timeoutMs} ms`,
+          extrinsicHash,
+        });
+      }, timeoutMs);
+      call.signAndSend(signer, { era: DEFAULT_ERA_PERIOD, nonce: -1 }, (result) => {
+        extrinsicHash = call.hash.toHex();
+        const status = result.status;
+        if (status.isInvalid || status.isDropped || status.isUsurped) {
+          finish({ ok: false, message: `transaction ${status.type.toLowerCase()}`, extrinsicHash });
+        } else if (result.dispatchError) {
+          finish({
+            ok: false,
+            message: `failed on chain: ${describeDispatchError(this.api, result.dispatchError)}`,
+            extrinsicHash,
+          });
+        } else if (status.isInBlock || status.isFinalized) {
+          const blockHash = (status.isInBlock ? status.asInBlock : status.asFinalized).toHex();
+          finish({ ok: true, extrinsicHash, blockHash });
+        } else if (!waitForInclusion && (status.isReady || status.isBroadcast || status.isFuture)) {
+          finish({ ok: true, extrinsicHash });
+        }
+      }).then((unsub) => {
+        unsubscribe = unsub;
+        if (settled) unsub();
+      }).catch((error: unknown) => {
+        finish({ ok: false, message: describeSubmitError(error), extrinsicHash });
+      });
+    });
+  }
+
+  /** Stops reconnecting and closes the connection. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#retryTimer);
+    await this.api.disconnect().catch(() => {});
+  }
+}

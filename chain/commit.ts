@@ -1,0 +1,72 @@
+/**
+ * The hash-based weight commit (commit-reveal v2): the commit hash, the salt and the epoch
+ * arithmetic that decides when a commit may be revealed.
+ *
+ * ```ts
+ * const hash = commitHash({ hotkey: alicePublicKey, storageIndex: 1, uids: [0, 1, 2],
+ *   values: [65535, 32768, 1], salt: [1, 2, 3, 4, 5, 6, 7, 8], versionKey: 0n });
+ * ```
+ * @module
+ */
+import { compactToU8a, u8aConcat, u8aToHex } from "@polkadot/util";
+import { blake2AsU8a } from "@polkadot/util-crypto";
+
+/** What a commit binds: revealing must repeat exactly these values. */
+export interface WeightCommitment {
+  /** The validator hotkey's 32-byte public key. */
+  hotkey: Uint8Array;
+  /** `mecid · 4096 + netuid`; the netuid itself for the main mechanism. */
+  storageIndex: number;
+  uids: number[];
+  /** u16 weights exactly as they will be revealed. */
+  values: number[];
+  salt: number[];
+  versionKey: bigint;
+}
+
+function u16Le(value: number): Uint8Array {
+  return new Uint8Array([value & 0xff, (value >> 8) & 0xff]);
+}
+
+function u16Vec(values: number[]): Uint8Array {
+  return u8aConcat(compactToU8a(values.length), ...values.map(u16Le));
+}
+
+function u64Le(value: bigint): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, value, true);
+  return out;
+}
+
+/** The SCALE encoding of `(hotkey, storage_index, uids, values, salt, version_key)`. */
+export function commitPreimage(c: WeightCommitment): Uint8Array {
+  if (c.hotkey.length !== 32) throw new RangeError("hotkey must be a 32-byte public key");
+  return u8aConcat(
+    c.hotkey,
+    u16Le(c.storageIndex),
+    u16Vec(c.uids),
+    u16Vec(c.values),
+    u16Vec(c.salt),
+    u64Le(c.versionKey),
+  );
+}
+
+/** `blake2b-256` of the preimage, as `0x`-hex: the `commit_hash` of `commit_weights`. */
+export function commitHash(c: WeightCommitment): string {
+  return u8aToHex(blake2AsU8a(commitPreimage(c), 256));
+}
+
+/** Eight random u16 values, the salt length the SDK uses. */
+export function randomSalt(): number[] {
+  return Array.from(crypto.getRandomValues(new Uint16Array(8)));
+}
+
+/** The chain's epoch index of a block: `(block + netuid + 1) / (tempo + 1)`, integer division. */
+export function epochOf(block: number, netuid: number, tempo: number): number {
+  return Math.floor((block + netuid + 1) / (tempo + 1));
+}
+
+/** First block of epoch `epoch`. */
+export function firstBlockOfEpoch(epoch: number, netuid: number, tempo: number): number {
+  return epoch * (tempo + 1) - (netuid + 1);
+}

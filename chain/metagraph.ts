@@ -1,0 +1,68 @@
+/**
+ * The subnet's neurons read from the chain, behind the `NeuronDirectory` interface the validator
+ * and the miner use. The view is re-read when it is older than the sync interval (the
+ * reference syncs every 10 blocks, 120 s) or when `refresh()` is called.
+ *
+ * ```ts
+ * const client = await SubtensorClient.connect({ network: "finney" });
+ * const directory = new ChainNeuronDirectory(client, 79);
+ * const validators = (await directory.neurons()).filter((n) => n.validatorPermit);
+ * ```
+ * @module
+ */
+import type { Neuron, NeuronDirectory } from "../bittensor/neurons.ts";
+import type { SubtensorClient } from "./client.ts";
+import { type Metagraph, readMetagraph } from "./subnet.ts";
+
+/** The reference's metagraph sync interval: 10 blocks of 12 s. */
+export const SYNC_INTERVAL_MS = 120_000;
+
+/** Options of {@link ChainNeuronDirectory}. */
+export interface ChainNeuronDirectoryOptions {
+  /** Age after which `neurons()` reads the chain again (default {@link SYNC_INTERVAL_MS}). */
+  syncIntervalMs?: number;
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
+/** A NeuronDirectory backed by a subnet's metagraph on chain. */
+export class ChainNeuronDirectory implements NeuronDirectory {
+  readonly #client: SubtensorClient;
+  readonly #netuid: number;
+  readonly #syncIntervalMs: number;
+  readonly #now: () => number;
+  #metagraph: Metagraph | undefined;
+  #readAt = -Infinity;
+  #pending: Promise<void> | undefined;
+
+  constructor(client: SubtensorClient, netuid: number, options: ChainNeuronDirectoryOptions = {}) {
+    this.#client = client;
+    this.#netuid = netuid;
+    this.#syncIntervalMs = options.syncIntervalMs ?? SYNC_INTERVAL_MS;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The neurons, re-read first when the last read is older than the sync interval. */
+  async neurons(): Promise<Neuron[]> {
+    if (!this.#metagraph || this.#now() - this.#readAt >= this.#syncIntervalMs) {
+      await this.refresh();
+    }
+    return this.#metagraph!.neurons;
+  }
+
+  /** The block of the last read, if any. */
+  get block(): number | undefined {
+    return this.#metagraph?.block;
+  }
+
+  /** Reads the metagraph now; concurrent callers share one read. */
+  refresh(): Promise<void> {
+    this.#pending ??= readMetagraph(this.#client, this.#netuid).then((metagraph) => {
+      this.#metagraph = metagraph;
+      this.#readAt = this.#now();
+    }).finally(() => {
+      this.#pending = undefined;
+    });
+    return this.#pending;
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * Reads a subnet from the chain through subtensor's runtime APIs: its neurons (the metagraph) and
+ * the hyperparameters that govern weights and serving. Types are decoded from the node's own
+ * metadata; only field names are relied on.
+ *
+ * ```ts
+ * const { block, neurons } = await readMetagraph(client, 79);
+ * const params = await readHyperparameters(client, 79);
+ * ```
+ * @module
+ */
+import { encodeAddress } from "@polkadot/util-crypto";
+import type { AxonEndpoint, Neuron } from "../bittensor/neurons.ts";
+import type { SubtensorClient } from "./client.ts";
+import { ChainError } from "./errors.ts";
+import { decodeIp } from "./ip.ts";
+
+/** Subtensor addresses use the generic Substrate SS58 prefix. */
+export const SS58_PREFIX = 42;
+
+/** 1 TAO (and 1 alpha) in RAO. */
+export const RAO_PER_TAO = 1e9;
+
+/** A subnet's neurons as of one block. */
+export interface Metagraph {
+  netuid: number;
+  /** Best block when it was read. */
+  block: number;
+  /** Ordered by uid. */
+  neurons: Neuron[];
+}
+
+/** The subnet hyperparameters a validator and a miner must respect. */
+export interface SubnetHyperparameters {
+  tempo: number;
+  minAllowedWeights: number;
+  /** `MaxWeightsLimit` in u16 units (65535 = no limit). */
+  maxWeightsLimit: number;
+  /** `WeightsVersionKey`: submitted version keys must be at least this. */
+  weightsVersion: bigint;
+  /** Blocks between two weight submissions of the same uid. */
+  weightsRateLimit: number;
+  /** Blocks between two `serve_axon` calls of the same hotkey. */
+  servingRateLimit: number;
+  commitRevealEnabled: boolean;
+  /** `RevealPeriodEpochs`: a commit is revealed this many epochs after it was made. */
+  commitRevealPeriod: number;
+  maxValidators: number;
+}
+
+interface Num {
+  toNumber(): number;
+}
+interface Big {
+  toBigInt(): bigint;
+}
+interface Bytes {
+  toU8a(): Uint8Array;
+}
+interface Bool {
+  isTrue: boolean;
+}
+interface OptionOf<T> {
+  isNone: boolean;
+  unwrap(): T;
+}
+interface AxonInfoCodec {
+  version: Num;
+  ip: Big;
+  port: Num;
+  ipType: Num;
+  protocol: Num;
+}
+interface NeuronLiteCodec {
+  hotkey: Bytes;
+  coldkey: Bytes;
+  uid: Num;
+  axonInfo: AxonInfoCodec;
+  stake: [Bytes, Big][];
+  lastUpdate: Num;
+  validatorPermit: Bool;
+}
+interface SubnetStateCodec {
+  totalStake: Big[];
+}
+interface HyperparamsCodec {
+  tempo: Num;
+  minAllowedWeights: Num;
+  maxWeightsLimit: Num;
+  weightsVersion: Big;
+  weightsRateLimit: Num;
+  servingRateLimit: Num;
+  commitRevealWeightsEnabled: Bool;
+  commitRevealPeriod: Num;
+  maxValidators: Num;
+}
+
+type RuntimeCall = (...args: unknown[]) => Promise<unknown>;
+
+function runtimeCall(
+  client: SubtensorClient,
+  api: string,
+  method: string,
+): RuntimeCall | undefined {
+  const section = (client.api.call as unknown as Record<string, Record<string, RuntimeCall>>)[api];
+  return section?.[method];
+}
+
+function requireRuntimeCall(client: SubtensorClient, api: string, method: string): RuntimeCall {
+  const call = runtimeCall(client, api, method);
+  if (!call) throw new ChainError(`the node's runtime has no ${api}.${method}`);
+  return call;
+}
+
+/** Decodes an on-chain AxonInfo; null when the neuron never served (IP 0). */
+export function axonEndpoint(info: AxonInfoCodec): AxonEndpoint | null {
+  const ip = info.ip.toBigInt();
+  if (ip === 0n) return null;
+  return {
+    ip: decodeIp(ip),
+    port: info.port.toNumber(),
+    ipType: info.ipType.toNumber() === 6 ? 6 : 4,
+    protocol: info.protocol.toNumber(),
+    version: info.version.toNumber(),
+  };
+}
+
+/**
+ * Reads every neuron of `netuid` (`NeuronInfoRuntimeApi.get_neurons_lite`). Stake is the total
+ * stake the SDK shows as `metagraph.S` (`get_subnet_state`), falling back to the neuron's own
+ * alpha stake on runtimes without that API.
+ */
+export async function readMetagraph(client: SubtensorClient, netuid: number): Promise<Metagraph> {
+  const block = await client.bestBlock();
+  const getNeurons = requireRuntimeCall(client, "neuronInfoRuntimeApi", "getNeuronsLite");
+  const getState = runtimeCall(client, "subnetInfoRuntimeApi", "getSubnetState");
+  const [lite, state] = await Promise.all([
+    getNeurons(netuid) as Promise<NeuronLiteCodec[]>,
+    getState ? (getState(netuid) as Promise<OptionOf<SubnetStateCodec>>) : undefined,
+  ]);
+  const totalStake = state && !state.isNone ? state.unwrap().totalStake : undefined;
+  const neurons = [...lite].map((n): Neuron => {
+    const uid = n.uid.toNumber();
+    const rao = totalStake?.[uid]?.toBigInt() ??
+      n.stake.reduce((sum, [, amount]) => sum + amount.toBigInt(), 0n);
+    return {
+      uid,
+      hotkey: encodeAddress(n.hotkey.toU8a(), SS58_PREFIX),
+      coldkey: encodeAddress(n.coldkey.toU8a(), SS58_PREFIX),
+      stake: Number(rao) / RAO_PER_TAO,
+      validatorPermit: n.validatorPermit.isTrue,
+      axon: axonEndpoint(n.axonInfo),
+      lastUpdate: n.lastUpdate.toNumber(),
+    };
+  }).sort((a, b) => a.uid - b.uid);
+  return { netuid, block, neurons };
+}
+
+/** Reads the subnet's hyperparameters; throws a ChainError when the subnet does not exist. */
+export async function readHyperparameters(
+  client: SubtensorClient,
+  netuid: number,
+): Promise<SubnetHyperparameters> {
+  const call = runtimeCall(client, "subnetInfoRuntimeApi", "getSubnetHyperparamsV2") ??
+    requireRuntimeCall(client, "subnetInfoRuntimeApi", "getSubnetHyperparams");
+  const result = await call(netuid) as OptionOf<HyperparamsCodec>;
+  if (result.isNone) throw new ChainError(`subnet ${netuid} does not exist`);
+  const p = result.unwrap();
+  return {
+    tempo: p.tempo.toNumber(),
+    minAllowedWeights: p.minAllowedWeights.toNumber(),
+    maxWeightsLimit: p.maxWeightsLimit.toNumber(),
+    weightsVersion: p.weightsVersion.toBigInt(),
+    weightsRateLimit: p.weightsRateLimit.toNumber(),
+    servingRateLimit: p.servingRateLimit.toNumber(),
+    commitRevealEnabled: p.commitRevealWeightsEnabled.isTrue,
+    commitRevealPeriod: p.commitRevealPeriod.toNumber(),
+    maxValidators: p.maxValidators.toNumber(),
+  };
+}

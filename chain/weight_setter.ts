@@ -1,0 +1,249 @@
+/**
+ * Sets a validator's weights on chain, behind the `WeightSetter` interface: reads the subnet's
+ * limits, respects the weights rate limit and version key, applies the SDK's weight processing
+ * and u16 conversion, then sends `set_weights` (commit-reveal off) or a hash commit followed by
+ * its reveal in the reveal epoch (commit-reveal on).
+ *
+ * The timelocked commit (CRv3/CRv4, drand-encrypted) is not implemented: on a runtime that no
+ * longer accepts hash commits the submission is refused with a message saying so.
+ *
+ * Pending commits live in memory: a validator restarted between commit and reveal loses that
+ * round's weights (the chain expires the commit) and commits again at its next turn.
+ *
+ * ```ts
+ * const setter = new ChainWeightSetter(client, { netuid: 79, hotkey });
+ * const result = await setter.setWeights([0, 1, 2], [0.2, 0.3, 0.5], 19);
+ * ```
+ * @module
+ */
+import { encodeAddress } from "@polkadot/util-crypto";
+import { z } from "zod";
+import type { WeightSetter, WeightSubmission } from "../bittensor/neurons.ts";
+import type { HotkeyPair, SubtensorClient } from "./client.ts";
+import { commitHash, epochOf, firstBlockOfEpoch, randomSalt } from "./commit.ts";
+import {
+  type Metagraph,
+  readHyperparameters,
+  readMetagraph,
+  SS58_PREFIX,
+  type SubnetHyperparameters,
+} from "./subnet.ts";
+import { convertWeightsAndUidsForEmit, processWeights, U16_MAX } from "./weights.ts";
+
+/** Options of {@link ChainWeightSetter}. */
+export interface ChainWeightSetterOptions {
+  netuid: number;
+  /** The validator's hotkey; it signs every weight extrinsic. */
+  hotkey: HotkeyPair;
+  /** Wait for inclusion so chain errors are reported (default true). */
+  waitForInclusion?: boolean;
+  timeoutMs?: number;
+  /** Quantile (u16 units) of the lowest weights to drop, as the SDK's `exclude_quantile`. */
+  excludeQuantile?: number;
+  /** Receives one line per submission (never key material). */
+  log?: (message: string) => void;
+}
+
+/** A hash commit waiting for its reveal epoch. */
+export interface PendingCommit {
+  uids: number[];
+  values: number[];
+  salt: number[];
+  versionKey: bigint;
+  hash: string;
+  /** Epoch of the commit, by the chain's epoch formula. */
+  commitEpoch: number;
+  /** The only epoch in which the chain accepts the reveal. */
+  revealEpoch: number;
+}
+
+const SubmissionSchema = z.object({
+  uids: z.array(z.number().int().min(0).max(U16_MAX)),
+  weights: z.array(z.number().finite().min(0)),
+  versionKey: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+}).refine((s) => s.uids.length === s.weights.length, {
+  message: "uids and weights differ in length",
+  path: ["weights"],
+}).refine((s) => new Set(s.uids).size === s.uids.length, {
+  message: "duplicate uids",
+  path: ["uids"],
+});
+
+/** Reveal errors after which a commit can never be revealed. */
+const HOPELESS_REVEAL =
+  /NoWeightsCommitFound|ExpiredWeightCommit|InvalidRevealCommitHashNotMatch|CommitNotFound|CommitRevealDisabled/;
+
+/** A WeightSetter that writes to a subnet on chain. */
+export class ChainWeightSetter implements WeightSetter {
+  readonly #client: SubtensorClient;
+  readonly #options: ChainWeightSetterOptions;
+  readonly #address: string;
+  #pending: PendingCommit[] = [];
+
+  constructor(client: SubtensorClient, options: ChainWeightSetterOptions) {
+    this.#client = client;
+    this.#options = options;
+    this.#address = encodeAddress(options.hotkey.publicKey, SS58_PREFIX);
+  }
+
+  /** Hash commits not yet revealed (oldest first). */
+  get pendingCommits(): readonly PendingCommit[] {
+    return this.#pending;
+  }
+
+  async setWeights(
+    uids: number[],
+    weights: number[],
+    versionKey: number,
+  ): Promise<WeightSubmission> {
+    const parsed = SubmissionSchema.safeParse({ uids, weights, versionKey });
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return this.#refuse(`invalid weights: ${issue.path.join(".")}: ${issue.message}`);
+    }
+    const { netuid } = this.#options;
+    const [params, metagraph] = await Promise.all([
+      readHyperparameters(this.#client, netuid),
+      readMetagraph(this.#client, netuid),
+    ]);
+    const own = metagraph.neurons.find((n) => n.hotkey === this.#address);
+    if (!own) return this.#refuse(`hotkey ${this.#address} is not registered on subnet ${netuid}`);
+    const key = BigInt(versionKey);
+    if (params.weightsVersion !== 0n && key < params.weightsVersion) {
+      return this.#refuse(
+        `version key ${key} is below the subnet's WeightsVersionKey ${params.weightsVersion}`,
+      );
+    }
+    if (params.commitRevealEnabled) await this.#reveal(metagraph.block, params);
+    const since = metagraph.block - own.lastUpdate;
+    if (own.lastUpdate !== 0 && since < params.weightsRateLimit) {
+      return this.#refuse(
+        `rate limited: weights last set at block ${own.lastUpdate}, ${
+          params.weightsRateLimit - since
+        } more blocks to wait (WeightsSetRateLimit ${params.weightsRateLimit})`,
+      );
+    }
+    const processed = processWeights(uids, weights, {
+      neuronCount: metagraph.neurons.length,
+      minAllowedWeights: params.minAllowedWeights,
+      maxWeightLimit: params.maxWeightsLimit / U16_MAX,
+      excludeQuantile: this.#options.excludeQuantile,
+    });
+    const emitted = convertWeightsAndUidsForEmit(processed.uids, processed.weights);
+    if (emitted.uids.length === 0) return this.#refuse("no non-zero weights to set");
+    return params.commitRevealEnabled
+      ? await this.#commit(emitted.uids, emitted.values, key, metagraph, params)
+      : await this.#setDirect(emitted.uids, emitted.values, key);
+  }
+
+  /**
+   * Reveals every pending commit whose reveal epoch has come (setWeights does this too). Call it
+   * from a periodic loop when weights are set less often than once per epoch.
+   */
+  async revealDue(): Promise<WeightSubmission[]> {
+    if (this.#pending.length === 0) return [];
+    const params = await readHyperparameters(this.#client, this.#options.netuid);
+    return await this.#reveal(await this.#client.bestBlock(), params);
+  }
+
+  async #setDirect(uids: number[], values: number[], key: bigint): Promise<WeightSubmission> {
+    const call = this.#client.api.tx.subtensorModule.setWeights(
+      this.#options.netuid,
+      uids,
+      values,
+      key,
+    );
+    const outcome = await this.#client.submit(call, this.#options.hotkey, this.#submitOptions());
+    if (!outcome.ok) return this.#refuse(`set_weights: ${outcome.message}`);
+    return this.#accept(`set_weights for ${uids.length} uids`, outcome.extrinsicHash);
+  }
+
+  async #commit(
+    uids: number[],
+    values: number[],
+    key: bigint,
+    metagraph: Metagraph,
+    params: SubnetHyperparameters,
+  ): Promise<WeightSubmission> {
+    const tx = this.#client.api.tx.subtensorModule;
+    if (typeof tx.commitWeights !== "function" || typeof tx.revealWeights !== "function") {
+      return this.#refuse(
+        "commit-reveal is enabled and this runtime only accepts timelocked (drand) commits, " +
+          "which taos does not support; ask the subnet owner to disable commit-reveal",
+      );
+    }
+    const { netuid } = this.#options;
+    const salt = randomSalt();
+    const hash = commitHash({
+      hotkey: this.#options.hotkey.publicKey,
+      storageIndex: netuid,
+      uids,
+      values,
+      salt,
+      versionKey: key,
+    });
+    const outcome = await this.#client.submit(
+      tx.commitWeights(netuid, hash),
+      this.#options.hotkey,
+      this.#submitOptions(),
+    );
+    if (!outcome.ok) return this.#refuse(`commit_weights: ${outcome.message}`);
+    const commitEpoch = epochOf(metagraph.block, netuid, params.tempo);
+    const revealEpoch = commitEpoch + params.commitRevealPeriod;
+    this.#pending.push({ uids, values, salt, versionKey: key, hash, commitEpoch, revealEpoch });
+    return this.#accept(
+      `commit_weights ${hash}; reveal in epoch ${revealEpoch} (from block ${
+        firstBlockOfEpoch(revealEpoch, netuid, params.tempo)
+      })`,
+      outcome.extrinsicHash,
+    );
+  }
+
+  async #reveal(block: number, params: SubnetHyperparameters): Promise<WeightSubmission[]> {
+    const { netuid } = this.#options;
+    const epoch = epochOf(block, netuid, params.tempo);
+    const results: WeightSubmission[] = [];
+    const keep: PendingCommit[] = [];
+    for (const commit of this.#pending) {
+      if (epoch < commit.revealEpoch) {
+        keep.push(commit);
+        continue;
+      }
+      if (epoch > commit.revealEpoch + 1) {
+        results.push(this.#refuse(`commit ${commit.hash} expired unrevealed in epoch ${epoch}`));
+        continue;
+      }
+      const call = this.#client.api.tx.subtensorModule.revealWeights(
+        netuid,
+        commit.uids,
+        commit.values,
+        commit.salt,
+        commit.versionKey,
+      );
+      const outcome = await this.#client.submit(call, this.#options.hotkey, this.#submitOptions());
+      if (outcome.ok) {
+        results.push(this.#accept(`reveal_weights ${commit.hash}`, outcome.extrinsicHash));
+      } else {
+        // Too early by the chain's own epoch count: try again at the next call.
+        if (!HOPELESS_REVEAL.test(outcome.message)) keep.push(commit);
+        results.push(this.#refuse(`reveal_weights ${commit.hash}: ${outcome.message}`));
+      }
+    }
+    this.#pending = keep;
+    return results;
+  }
+
+  #submitOptions() {
+    return { waitForInclusion: this.#options.waitForInclusion, timeoutMs: this.#options.timeoutMs };
+  }
+
+  #accept(message: string, reference: string | undefined): WeightSubmission {
+    this.#options.log?.(message);
+    return { accepted: true, message, reference };
+  }
+
+  #refuse(message: string): WeightSubmission {
+    this.#options.log?.(message);
+    return { accepted: false, message };
+  }
+}

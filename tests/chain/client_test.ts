@@ -1,0 +1,459 @@
+import assert from "node:assert/strict";
+import { Keyring } from "@polkadot/api";
+import { cryptoWaitReady } from "@polkadot/util-crypto";
+import {
+  ChainNeuronDirectory,
+  ChainWeightSetter,
+  commitHash,
+  epochOf,
+  serveAxon,
+  SubtensorClient,
+} from "../../chain/mod.ts";
+import { FakeSubtensor } from "./fake_subtensor.ts";
+
+await cryptoWaitReady();
+const keyring = new Keyring({ type: "sr25519", ss58Format: 42 });
+const alice = keyring.addFromUri("//Alice");
+const bob = keyring.addFromUri("//Bob");
+const charlie = keyring.addFromUri("//Charlie");
+const dave = keyring.addFromUri("//Dave");
+const NETUID = 79;
+const TEMPO = 360;
+
+function axon(ip: bigint, port: number, ipType: number, block = 0) {
+  return {
+    block,
+    version: 10002000,
+    ip,
+    port,
+    ipType,
+    protocol: 4,
+    placeholder1: 0,
+    placeholder2: 0,
+  };
+}
+
+function neuron(uid: number, hotkey: string, coldkey: string, extra: Record<string, unknown>) {
+  return {
+    hotkey,
+    coldkey,
+    uid,
+    netuid: NETUID,
+    active: true,
+    axonInfo: axon(0n, 0, 0),
+    prometheusInfo: { block: 0, version: 0, ip: 0, port: 0, ipType: 0 },
+    stake: [[coldkey, 5_000_000_000]],
+    lastUpdate: 0,
+    validatorPermit: false,
+    ...extra,
+  };
+}
+
+interface Subnet {
+  hyperparams: Record<string, unknown>;
+  neurons: ReturnType<typeof neuron>[];
+}
+
+/** A fake node holding subnet 79 with Alice (validator), Bob and Charlie (miners). */
+function startNode(): { node: FakeSubtensor; subnet: Subnet } {
+  const node = FakeSubtensor.start();
+  const subnet: Subnet = {
+    hyperparams: {
+      tempo: TEMPO,
+      minAllowedWeights: 1,
+      maxWeightsLimit: 65535,
+      weightsVersion: 10,
+      weightsRateLimit: 100,
+      servingRateLimit: 50,
+      commitRevealWeightsEnabled: false,
+      commitRevealPeriod: 1,
+      maxValidators: 64,
+    },
+    neurons: [
+      neuron(0, alice.address, bob.address, {
+        validatorPermit: true,
+        lastUpdate: 500,
+        axonInfo: axon(16909060n, 8091, 4, 10),
+      }),
+      neuron(1, bob.address, bob.address, {}),
+      neuron(2, charlie.address, bob.address, {
+        axonInfo: axon(42540766411282592856903984951653826561n, 9000, 6),
+      }),
+    ],
+  };
+  node.setRuntimeApi(
+    "NeuronInfoRuntimeApi",
+    "get_neurons_lite",
+    ([netuid]) => netuid === NETUID ? subnet.neurons : [],
+  );
+  node.setRuntimeApi(
+    "SubnetInfoRuntimeApi",
+    "get_subnet_hyperparams_v2",
+    ([netuid]) => netuid === NETUID ? subnet.hyperparams : null,
+  );
+  node.setRuntimeApi("SubnetInfoRuntimeApi", "get_subnet_state", ([netuid]) =>
+    netuid === NETUID
+      ? {
+        netuid: NETUID,
+        hotkeys: subnet.neurons.map((n) => n.hotkey),
+        totalStake: [1_500_000_000_000, 2_000_000_000, 250_000_000],
+      }
+      : null);
+  for (const n of subnet.neurons) {
+    node.setStorage("SubtensorModule", "Uids", [NETUID, n.hotkey], n.uid);
+    if (n.axonInfo.ip !== 0n) {
+      node.setStorage("SubtensorModule", "Axons", [NETUID, n.hotkey], n.axonInfo);
+    }
+  }
+  return { node, subnet };
+}
+
+async function withChain(
+  fn: (client: SubtensorClient, node: FakeSubtensor, subnet: Subnet) => Promise<void>,
+): Promise<void> {
+  const { node, subnet } = startNode();
+  const client = await SubtensorClient.connect({ network: node.url, connectTimeoutMs: 10_000 });
+  try {
+    await fn(client, node, subnet);
+  } finally {
+    await client.close();
+    await node.close();
+  }
+}
+
+const testOptions = { sanitizeOps: false, sanitizeResources: false };
+
+Deno.test("connect reads the runtime version and metadata from the node", testOptions, async () => {
+  await withChain(async (client, node) => {
+    assert.equal(client.runtime.specName, "node-subtensor");
+    assert.equal(client.runtime.specVersion, 381);
+    assert.equal(client.runtime.metadataVersion, 16);
+    assert.equal(client.runtime.genesisHash, node.blockHash(0));
+    assert.ok(node.calls.includes("state_getRuntimeVersion"));
+    assert.ok(node.calls.includes("state_call"), "metadata read through the Metadata runtime API");
+    assert.equal(await client.bestBlock(), node.best);
+    assert.equal(typeof client.api.tx.subtensorModule.setWeights, "function");
+  });
+});
+
+Deno.test("the metagraph decodes neurons, stake and axons", testOptions, async () => {
+  await withChain(async (client) => {
+    const directory = new ChainNeuronDirectory(client, NETUID);
+    const neurons = await directory.neurons();
+    assert.deepEqual(neurons.map((n) => n.uid), [0, 1, 2]);
+    assert.deepEqual(neurons[0], {
+      uid: 0,
+      hotkey: alice.address,
+      coldkey: bob.address,
+      stake: 1500,
+      validatorPermit: true,
+      axon: { ip: "1.2.3.4", port: 8091, ipType: 4, protocol: 4, version: 10002000 },
+      lastUpdate: 500,
+    });
+    assert.equal(neurons[1].axon, null, "IP 0 means not serving");
+    assert.equal(neurons[1].stake, 2);
+    assert.deepEqual(neurons[2].axon, {
+      ip: "2001:db8::1",
+      port: 9000,
+      ipType: 6,
+      protocol: 4,
+      version: 10002000,
+    });
+    assert.equal(directory.block, 1000);
+  });
+});
+
+Deno.test(
+  "the directory re-reads only after the sync interval or on refresh",
+  testOptions,
+  async () => {
+    await withChain(async (client, _node, subnet) => {
+      let now = 0;
+      const directory = new ChainNeuronDirectory(client, NETUID, {
+        syncIntervalMs: 120_000,
+        now: () => now,
+      });
+      assert.equal((await directory.neurons()).length, 3);
+      subnet.neurons.pop();
+      now = 119_999;
+      assert.equal((await directory.neurons()).length, 3, "still the cached view");
+      now = 120_000;
+      assert.equal((await directory.neurons()).length, 2, "re-read after the interval");
+      subnet.neurons.pop();
+      await directory.refresh();
+      assert.equal((await directory.neurons()).length, 1, "re-read on refresh");
+    });
+  },
+);
+
+Deno.test(
+  "serveAxon sends a signed serve_axon with the encoded endpoint",
+  testOptions,
+  async () => {
+    await withChain(async (client, node) => {
+      node.best = 2000;
+      const result = await serveAxon(client, bob, {
+        netuid: NETUID,
+        ip: "192.168.1.10",
+        port: 8091,
+      });
+      assert.equal(result.ok, true, result.message);
+      assert.equal(result.changed, true);
+      assert.match(result.reference ?? "", /^0x[0-9a-f]{64}$/);
+      assert.equal(node.submissions.length, 1);
+      const sent = node.submissions[0];
+      assert.equal(sent.signer, bob.address);
+      assert.equal(sent.signatureValid, true);
+      assert.deepEqual(sent.era, { period: 128, phase: 2000 % 128 });
+      assert.equal(`${sent.section}.${sent.method}`, "subtensorModule.serveAxon");
+      assert.deepEqual(sent.args, {
+        netuid: NETUID,
+        version: 10002000,
+        ip: 3232235786,
+        port: 8091,
+        ip_type: 4,
+        protocol: 4,
+        placeholder1: 0,
+        placeholder2: 0,
+      });
+    });
+  },
+);
+
+Deno.test("serveAxon skips, refuses and reports like the chain would", testOptions, async () => {
+  await withChain(async (client, node) => {
+    const same = await serveAxon(client, alice, { netuid: NETUID, ip: "1.2.3.4", port: 8091 });
+    assert.deepEqual([same.ok, same.changed], [true, false]);
+    assert.match(same.message, /already served/);
+
+    node.best = 40;
+    const limited = await serveAxon(client, alice, { netuid: NETUID, ip: "1.2.3.5", port: 8091 });
+    assert.equal(limited.ok, false);
+    assert.match(limited.message, /serving rate limit: axon served 30 blocks ago, 20 more blocks/);
+
+    const loopback = await serveAxon(client, bob, { netuid: NETUID, ip: "127.0.0.1", port: 8091 });
+    assert.equal(loopback.ok, false);
+    assert.match(loopback.message, /127\.0\.0\.1 is refused/);
+
+    const stranger = await serveAxon(client, dave, { netuid: NETUID, ip: "1.2.3.4", port: 1 });
+    assert.equal(stranger.ok, false);
+    assert.match(stranger.message, /not registered on subnet 79/);
+    assert.equal(node.submissions.length, 0, "nothing was sent");
+
+    node.onSubmit = () => ({
+      kind: "reject",
+      code: 1010,
+      message: "Invalid Transaction",
+      data: "Custom error: 12",
+    });
+    const rejected = await serveAxon(client, bob, { netuid: NETUID, ip: "1.2.3.4", port: 8091 });
+    assert.equal(rejected.ok, false);
+    assert.match(rejected.message, /ServingRateLimitExceeded/);
+
+    await assert.rejects(
+      () => serveAxon(client, bob, { netuid: NETUID, ip: "1.2.3.4", port: 0 }),
+      /serve_axon port/,
+    );
+    await assert.rejects(
+      () => serveAxon(client, bob, { netuid: NETUID, ip: "not-an-ip", port: 80 }),
+      /not an IPv4 or IPv6 address/,
+    );
+  });
+});
+
+Deno.test("setWeights sends set_weights with the SDK's u16 values", testOptions, async () => {
+  await withChain(async (client, node) => {
+    node.best = 700;
+    const setter = new ChainWeightSetter(client, { netuid: NETUID, hotkey: alice });
+    const result = await setter.setWeights([0, 1, 2], [0, 0.2, 0.6], 19);
+    assert.equal(result.accepted, true, result.message);
+    assert.match(result.reference ?? "", /^0x[0-9a-f]{64}$/);
+    const sent = node.submissions.at(-1)!;
+    assert.equal(`${sent.section}.${sent.method}`, "subtensorModule.setWeights");
+    assert.equal(sent.signatureValid, true);
+    assert.deepEqual(sent.args, {
+      netuid: NETUID,
+      dests: [1, 2],
+      weights: [21845, 65535],
+      version_key: 19,
+    });
+  });
+});
+
+Deno.test("setWeights respects the rate limit and the version key", testOptions, async () => {
+  await withChain(async (client, node) => {
+    const setter = new ChainWeightSetter(client, { netuid: NETUID, hotkey: alice });
+    node.best = 599;
+    const early = await setter.setWeights([1], [1], 19);
+    assert.equal(early.accepted, false);
+    assert.match(early.message, /rate limited: weights last set at block 500, 1 more blocks/);
+
+    node.best = 600;
+    const old = await setter.setWeights([1], [1], 9);
+    assert.equal(old.accepted, false);
+    assert.match(old.message, /version key 9 is below the subnet's WeightsVersionKey 10/);
+    assert.equal(node.submissions.length, 0, "nothing was sent");
+
+    const stranger = new ChainWeightSetter(client, { netuid: NETUID, hotkey: dave });
+    const unregistered = await stranger.setWeights([1], [1], 19);
+    assert.equal(unregistered.accepted, false);
+    assert.match(unregistered.message, /not registered on subnet 79/);
+
+    const malformed = await setter.setWeights([1, 1], [0.5, 0.5], 19);
+    assert.equal(malformed.accepted, false);
+    assert.match(malformed.message, /invalid weights: uids: duplicate uids/);
+  });
+});
+
+Deno.test(
+  "setWeights reports pool rejections and pallet errors readably",
+  testOptions,
+  async () => {
+    await withChain(async (client, node) => {
+      node.best = 700;
+      const setter = new ChainWeightSetter(client, { netuid: NETUID, hotkey: alice });
+      node.onSubmit = () => ({
+        kind: "reject",
+        code: 1010,
+        message: "Invalid Transaction",
+        data: "Custom error: 6",
+      });
+      const pool = await setter.setWeights([1, 2], [0.5, 0.5], 19);
+      assert.equal(pool.accepted, false);
+      assert.match(
+        pool.message,
+        /set_weights: rejected by the transaction pool: RateLimitExceeded/,
+      );
+
+      node.onSubmit = () => ({
+        kind: "fail",
+        pallet: "SubtensorModule",
+        error: "NeuronNoValidatorPermit",
+      });
+      const failed = await setter.setWeights([1, 2], [0.5, 0.5], 19);
+      assert.equal(failed.accepted, false);
+      assert.match(failed.message, /failed on chain: SubtensorModule\.NeuronNoValidatorPermit/);
+    });
+  },
+);
+
+Deno.test(
+  "with commit-reveal on, weights are hash-committed then revealed",
+  testOptions,
+  async () => {
+    await withChain(async (client, node, subnet) => {
+      subnet.hyperparams.commitRevealWeightsEnabled = true;
+      node.best = 1000;
+      const setter = new ChainWeightSetter(client, { netuid: NETUID, hotkey: alice });
+      const committed = await setter.setWeights([0, 1, 2], [0, 0.2, 0.6], 19);
+      assert.equal(committed.accepted, true, committed.message);
+      const commit = node.submissions.at(-1)!;
+      assert.equal(`${commit.section}.${commit.method}`, "subtensorModule.commitWeights");
+      assert.equal(setter.pendingCommits.length, 1);
+      const pending = setter.pendingCommits[0];
+      assert.deepEqual([pending.uids, pending.values], [[1, 2], [21845, 65535]]);
+      assert.equal(pending.salt.length, 8);
+      const expectedHash = commitHash({
+        hotkey: alice.publicKey,
+        storageIndex: NETUID,
+        uids: [1, 2],
+        values: [21845, 65535],
+        salt: pending.salt,
+        versionKey: 19n,
+      });
+      assert.deepEqual(commit.args, { netuid: NETUID, commit_hash: expectedHash });
+      const commitEpoch = epochOf(1000, NETUID, TEMPO);
+      assert.equal(pending.revealEpoch, commitEpoch + 1);
+
+      assert.deepEqual(await setter.revealDue(), [], "too early: nothing sent");
+      const before = node.submissions.length;
+      node.best = (commitEpoch + 1) * (TEMPO + 1) - (NETUID + 1) + 5;
+      const [revealed] = await setter.revealDue();
+      assert.equal(revealed.accepted, true, revealed.message);
+      assert.equal(node.submissions.length, before + 1);
+      const reveal = node.submissions.at(-1)!;
+      assert.equal(`${reveal.section}.${reveal.method}`, "subtensorModule.revealWeights");
+      assert.deepEqual(reveal.args, {
+        netuid: NETUID,
+        uids: [1, 2],
+        values: [21845, 65535],
+        salt: pending.salt,
+        version_key: 19,
+      });
+      assert.equal(setter.pendingCommits.length, 0);
+    });
+  },
+);
+
+Deno.test(
+  "a reveal the chain calls too early stays pending; a lost commit is dropped",
+  testOptions,
+  async () => {
+    await withChain(async (client, node, subnet) => {
+      subnet.hyperparams.commitRevealWeightsEnabled = true;
+      node.best = 1000;
+      const setter = new ChainWeightSetter(client, { netuid: NETUID, hotkey: alice });
+      assert.equal((await setter.setWeights([1], [1], 19)).accepted, true);
+      node.best = (setter.pendingCommits[0].revealEpoch) * (TEMPO + 1) - (NETUID + 1);
+      node.onSubmit = () => ({ kind: "fail", pallet: "SubtensorModule", error: "RevealTooEarly" });
+      const [early] = await setter.revealDue();
+      assert.equal(early.accepted, false);
+      assert.match(early.message, /RevealTooEarly/);
+      assert.equal(setter.pendingCommits.length, 1);
+      node.onSubmit = () => ({
+        kind: "fail",
+        pallet: "SubtensorModule",
+        error: "NoWeightsCommitFound",
+      });
+      const [lost] = await setter.revealDue();
+      assert.match(lost.message, /NoWeightsCommitFound/);
+      assert.equal(setter.pendingCommits.length, 0);
+    });
+  },
+);
+
+Deno.test("the client reconnects after the node drops the connection", testOptions, async () => {
+  await withChain(async (client, node) => {
+    const lines: string[] = [];
+    const watched = await SubtensorClient.connect({
+      network: node.url,
+      retryDelayMs: 50,
+      log: (line) => lines.push(line),
+    });
+    try {
+      node.dropConnections();
+      const back = () =>
+        lines.some((l) => l.startsWith("reconnected")) && watched.isConnected && client.isConnected;
+      for (let i = 0; i < 200 && !back(); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      assert.ok(lines.some((l) => l.startsWith("no connection")), lines.join("\n"));
+      assert.ok(lines.some((l) => l.startsWith("reconnected")), lines.join("\n"));
+      await Promise.all([watched.api.isReady, client.api.isReady]);
+      node.best = 1234;
+      assert.equal(await watched.bestBlock(), 1234);
+      assert.equal(await client.bestBlock(), 1234);
+    } finally {
+      await watched.close();
+    }
+  });
+});
+
+Deno.test("connecting to an unknown network or a dead endpoint fails clearly", async () => {
+  await assert.rejects(
+    () => SubtensorClient.connect({ network: "mainnet" }),
+    /neither a known network/,
+  );
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  await assert.rejects(
+    () =>
+      SubtensorClient.connect({
+        network: `ws://127.0.0.1:${port}`,
+        retryDelayMs: 20,
+        connectTimeoutMs: 300,
+      }),
+    /no connection to ws:\/\/127\.0\.0\.1:\d+ within 300 ms/,
+  );
+});
