@@ -1,0 +1,354 @@
+/**
+ * The axon: the miner's HTTP server (Hono on `Deno.serve`), speaking the Python axon's protocol.
+ * One route per attached synapse kind at `/<Name>` (GET and POST), plus the built-in `/Synapse`
+ * ping. Each request goes: parse headers (404 unknown name, 500 bad headers) → size limit (413)
+ * → blacklist (403) → signature and nonce (401) → priority queue (408 when the deadline passes
+ * while waiting) → body hash and body validation (500) → forward → 200 with the whole synapse.
+ *
+ * ```ts
+ * const axon = new Axon({ keypair: hotkey, port: 8091 });
+ * axon.attach(Ping, { forward: (synapse) => ({ ...synapse.fields, text: "pong" }) });
+ * const port = await axon.start();
+ * ```
+ * @module
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import type { Keypair } from "./keypair.ts";
+import { GateTimeout, PriorityGate } from "./priority_gate.ts";
+import { RequestVerifier } from "./request_verifier.ts";
+import {
+  bodyHash,
+  emptyTerminal,
+  type HeaderView,
+  parseSynapseHeaders,
+  parseWireJson,
+  responseSignatureMessage,
+  SDK_VERSION_INT,
+  type Synapse,
+  synapseFromBody,
+  type SynapseKind,
+  synapseToBody,
+  synapseToHeaders,
+  timeNs,
+  toWireJson,
+} from "./synapse.ts";
+
+/** A blacklist verdict; `reason` is shown to the caller. */
+export interface BlacklistDecision {
+  blacklisted: boolean;
+  reason: string;
+}
+
+/** What an attached synapse kind does. */
+export interface SynapseHandlers<F> {
+  /** Produces the reply fields. `signal` aborts when the request's timeout passes. */
+  forward(synapse: Synapse<F>, signal: AbortSignal): Promise<F> | F;
+  /** Decides from the (not yet verified) caller info whether to refuse the request. */
+  blacklist?(synapse: Synapse<F>): Promise<BlacklistDecision> | BlacklistDecision;
+  /** Higher is served first when forwards queue up (the caller's stake). */
+  priority?(synapse: Synapse<F>): Promise<number> | number;
+}
+
+/** One finished request, for logs and metrics. */
+export interface AxonRequestRecord {
+  synapse: string;
+  callerHotkey: string | null;
+  callerIp: string | null;
+  statusCode: number;
+  statusMessage: string;
+  /** Seconds from arrival to reply. */
+  seconds: number;
+}
+
+/** Options of an {@linkcode Axon}. */
+export interface AxonOptions {
+  /** The hotkey this axon serves; requests must be signed for it. */
+  keypair: Keypair;
+  /** TCP port; 0 picks a free one (default 8091). */
+  port?: number;
+  /** Bind address (default `0.0.0.0`). */
+  host?: string;
+  /** Larger request bodies are refused with 413 (default 32 MiB). */
+  maxBodyBytes?: number;
+  /** Forwards running at once; the rest queue by priority (default 4). */
+  maxConcurrentForwards?: number;
+  /** Refuse unsigned requests (default true; the Python axon lets them through). */
+  requireSignature?: boolean;
+  /** Called after every request. */
+  onRequest?(record: AxonRequestRecord): void;
+}
+
+/** The request side of a synapse exchange once headers are parsed, before the body is read. */
+type Pending = Synapse<unknown>;
+
+/** Fields of the built-in `/Synapse` ping: whatever extra keys came in are echoed back. */
+const PING: SynapseKind<Record<string, unknown>> = {
+  name: "Synapse",
+  fields: z.record(z.string(), z.unknown()),
+  requiredFields: [],
+  hashFields: [],
+};
+
+interface Route {
+  // deno-lint-ignore no-explicit-any
+  kind: SynapseKind<any>;
+  // deno-lint-ignore no-explicit-any
+  handlers: SynapseHandlers<any>;
+}
+
+/** Thrown inside the pipeline to end a request with a given status and message. */
+class Refusal extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/** A Bittensor axon serving attached synapse kinds. */
+export class Axon {
+  /** The Hono application; usable without a socket via `app.request(...)`. */
+  readonly app: Hono<{ Bindings: { remoteAddr?: Deno.NetAddr } }> = new Hono();
+  /** Instance id reported in `bt_header_axon_uuid`. */
+  readonly uuid: string = crypto.randomUUID();
+  readonly #keypair: Keypair;
+  readonly #routes = new Map<string, Route>();
+  readonly #verifier: RequestVerifier;
+  readonly #gate: PriorityGate;
+  readonly #options: AxonOptions;
+  #server: Deno.HttpServer<Deno.NetAddr> | null = null;
+
+  constructor(options: AxonOptions) {
+    if (!options.keypair.canSign) throw new Error("an axon needs a hotkey that can sign");
+    this.#keypair = options.keypair;
+    this.#options = options;
+    this.#verifier = new RequestVerifier(options.keypair.ss58Address, {
+      requireSignature: options.requireSignature ?? true,
+    });
+    this.#gate = new PriorityGate(options.maxConcurrentForwards ?? 4);
+    this.attach(PING, { forward: (synapse) => synapse.fields });
+    this.app.all("*", (c) => this.#handle(c.req.raw, c.env?.remoteAddr ?? null));
+  }
+
+  /** The SS58 hotkey this axon serves. */
+  get hotkey(): string {
+    return this.#keypair.ss58Address;
+  }
+
+  /** Serves `kind` at `/<kind.name>`. */
+  attach<F>(kind: SynapseKind<F>, handlers: SynapseHandlers<F>): this {
+    this.#routes.set(kind.name, { kind, handlers });
+    return this;
+  }
+
+  /** Starts listening; resolves to the bound port. */
+  start(): Promise<number> {
+    if (this.#server !== null) throw new Error("axon already started");
+    return new Promise((resolve) => {
+      this.#server = Deno.serve({
+        port: this.#options.port ?? 8091,
+        hostname: this.#options.host ?? "0.0.0.0",
+        onListen: (addr) => resolve(addr.port),
+      }, (request, info) => this.app.fetch(request, { remoteAddr: info.remoteAddr }));
+    });
+  }
+
+  /** Stops listening and waits for open requests to finish. */
+  async stop(): Promise<void> {
+    const server = this.#server;
+    this.#server = null;
+    if (server !== null) await server.shutdown();
+  }
+
+  async #handle(request: Request, peer: Deno.NetAddr | null): Promise<Response> {
+    const started = performance.now();
+    const name = new URL(request.url).pathname.split("/")[1] ?? "";
+    const route = this.#routes.get(name);
+    let synapse: Pending | null = null;
+    let kind: SynapseKind<unknown> = PING;
+    try {
+      if (route === undefined) {
+        throw new Refusal(
+          404,
+          `Synapse name '${name}' not found. Available synapses ${
+            pythonList([...this.#routes.keys()])
+          }`,
+        );
+      }
+      kind = route.kind;
+      synapse = this.#preprocess(route.kind, request, peer);
+      const declared = Number(request.headers.get("content-length") ?? "0");
+      const limit = this.#options.maxBodyBytes ?? 32 * 1024 * 1024;
+      if (declared > limit) throw new Refusal(413, `Request body exceeds ${limit} bytes`);
+
+      const handlers = route.handlers;
+      if (handlers.blacklist !== undefined) {
+        const verdict = await handlers.blacklist(synapse);
+        if (verdict.blacklisted) {
+          throw new Refusal(403, `Forbidden. Key is blacklisted: ${verdict.reason}.`);
+        }
+      }
+      const headerHash = request.headers.get("computed_body_hash") ?? "";
+      try {
+        this.#verifier.verify(synapse.dendrite, headerHash, synapse.timeout);
+      } catch (error) {
+        throw new Refusal(401, `Not Verified with error: ${messageOf(error)}`);
+      }
+
+      const deadline = AbortSignal.timeout(Math.max(1, synapse.timeout * 1000));
+      const priority = handlers.priority === undefined ? 0 : await handlers.priority(synapse);
+      let release: () => void;
+      try {
+        release = await this.#gate.enter(priority, deadline);
+      } catch (error) {
+        if (error instanceof GateTimeout) {
+          throw new Refusal(408, `Response timeout after: ${synapse.timeout}s`);
+        }
+        throw error;
+      }
+      try {
+        const text = await readBody(request, limit, deadline);
+        const parsed = synapseFromBody(route.kind, parseWireJson(text));
+        if (bodyHash(route.kind, parsed.fields) !== headerHash) {
+          throw new Error("Hash mismatch between header and body");
+        }
+        synapse.fields = parsed.fields;
+        synapse.fields = await handlers.forward(synapse, deadline);
+      } finally {
+        release();
+      }
+      synapse.axon.status_code = 200;
+      synapse.axon.status_message = "Success";
+      synapse.axon.process_time = (performance.now() - started) / 1000;
+      return this.#reply(route.kind, synapse, 200, toWireJson(synapseToBody(synapse)), started);
+    } catch (error) {
+      let status = 500;
+      let message: string;
+      if (error instanceof Refusal) {
+        status = error.status;
+        message = error.message;
+      } else {
+        const id = crypto.randomUUID();
+        message = `Internal Server Error #${id}`;
+        console.warn(`axon: ${name} request failed (#${id}): ${messageOf(error)}`);
+      }
+      const failed = synapse ?? this.#bareSynapse(name, peer);
+      failed.axon.status_code = status;
+      failed.axon.status_message = message;
+      failed.axon.process_time = (performance.now() - started) / 1000;
+      return this.#reply(kind, failed, status, JSON.stringify({ message }), started);
+    }
+  }
+
+  /** Builds the request synapse from headers and fills in our side, like the Python axon. */
+  #preprocess(kind: SynapseKind<unknown>, request: Request, peer: Deno.NetAddr | null): Pending {
+    let view: HeaderView;
+    try {
+      view = parseSynapseHeaders(request.headers);
+    } catch (error) {
+      throw new Refusal(
+        500,
+        `Improperly formatted request. Could not parse headers into synapse of type ${kind.name}: ${
+          messageOf(error)
+        }`,
+      );
+    }
+    const nonce = timeNs();
+    const synapse: Pending = {
+      name: kind.name,
+      timeout: view.timeout ?? 12,
+      total_size: 0,
+      header_size: 0,
+      dendrite: { ...view.dendrite, ip: peer?.hostname ?? null, port: peer?.port ?? null },
+      axon: {
+        ...view.axon,
+        version: SDK_VERSION_INT,
+        uuid: this.uuid,
+        nonce,
+        status_code: 100,
+      },
+      computed_body_hash: "",
+      fields: {},
+    };
+    synapse.axon.signature = this.#keypair.signHex(
+      responseSignatureMessage(nonce, synapse.dendrite.hotkey, synapse.axon.hotkey, this.uuid),
+    );
+    return synapse;
+  }
+
+  #bareSynapse(name: string, peer: Deno.NetAddr | null): Pending {
+    return {
+      name,
+      timeout: 12,
+      total_size: 0,
+      header_size: 0,
+      dendrite: { ...emptyTerminal(), ip: peer?.hostname ?? null, port: peer?.port ?? null },
+      axon: emptyTerminal(),
+      computed_body_hash: "",
+      fields: {},
+    };
+  }
+
+  #reply(
+    kind: SynapseKind<unknown>,
+    synapse: Pending,
+    status: number,
+    body: string,
+    started: number,
+  ): Response {
+    const headers = synapseToHeaders(kind, synapse, bodyHash(kind, synapse.fields));
+    headers["content-type"] = "application/json";
+    this.#options.onRequest?.({
+      synapse: synapse.name,
+      callerHotkey: synapse.dendrite.hotkey,
+      callerIp: synapse.dendrite.ip,
+      statusCode: status,
+      statusMessage: synapse.axon.status_message ?? "",
+      seconds: (performance.now() - started) / 1000,
+    });
+    return new Response(body, { status, headers: sanitizeHeaders(headers) });
+  }
+}
+
+/** Python's `str(list_of_str)`. */
+function pythonList(items: string[]): string {
+  return `[${items.map((i) => `'${i}'`).join(", ")}]`;
+}
+
+/** Header values must be ByteStrings without line breaks; replace what is not. */
+function sanitizeHeaders(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(headers).map(([k, v]) => [k, v.replace(/[^\x20-\x7e]/g, "?")]),
+  );
+}
+
+async function readBody(request: Request, limit: number, deadline: AbortSignal): Promise<string> {
+  if (request.body === null) return "";
+  const reader = request.body.getReader();
+  const onAbort = () => reader.cancel().catch(() => {});
+  deadline.addEventListener("abort", onAbort, { once: true });
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (deadline.aborted) throw new Refusal(408, "Request body not received before the timeout");
+      if (done) break;
+      total += value.byteLength;
+      if (total > limit) throw new Refusal(413, `Request body exceeds ${limit} bytes`);
+      chunks.push(value);
+    }
+  } finally {
+    deadline.removeEventListener("abort", onAbort);
+  }
+  const all = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    all.set(c, offset);
+    offset += c.byteLength;
+  }
+  return new TextDecoder("utf-8", { fatal: true }).decode(all);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,279 @@
+/**
+ * The dendrite: a signed HTTP client that queries many axons at once. Each call has its own
+ * deadline and size cap, so one slow or hostile axon never holds up the others, and each result
+ * carries the measured round-trip time (`processTime`, seconds) the validator's delay formula uses.
+ *
+ * ```ts
+ * const dendrite = new Dendrite(Keypair.fromUri("//Alice"));
+ * const results = await dendrite.query(axons, MarketSimulationStateUpdate, (axon) => stateFor(axon), 5);
+ * for (const r of results) if (r.ok) console.log(r.target.hotkey, r.processTime, r.fields);
+ * ```
+ * @module
+ */
+import type { Keypair } from "./keypair.ts";
+import {
+  bodyHash,
+  newSynapse,
+  parseSynapseHeaders,
+  parseWireJson,
+  requestSignatureMessage,
+  SDK_VERSION_INT,
+  type Synapse,
+  synapseFromBody,
+  type SynapseKind,
+  synapseToBody,
+  synapseToHeaders,
+  timeNs,
+  toWireJson,
+} from "./synapse.ts";
+
+/** An axon to call: where it listens and whose hotkey it serves. */
+export interface AxonTarget {
+  ip: string;
+  port: number;
+  /** SS58 hotkey of the axon; part of the signed message. */
+  hotkey: string;
+}
+
+/** The outcome of one call. Never thrown: failures are described by status code and message. */
+export interface DendriteResult<F> {
+  target: AxonTarget;
+  /** True when the axon answered 200 with a body that validated against the synapse kind. */
+  ok: boolean;
+  /** HTTP status, or the SDK's client-side codes: 408 timeout, 503 unreachable, 422 bad reply. */
+  statusCode: number;
+  statusMessage: string;
+  /** Seconds from sending the request to having parsed the reply. */
+  processTime: number;
+  /** The returned synapse's own fields when `ok`, else null. */
+  fields: F | null;
+  /** The synapse as sent, updated with the axon's terminal info from the reply. */
+  synapse: Synapse<F>;
+}
+
+/** Options of a {@linkcode Dendrite}. */
+export interface DendriteOptions {
+  /** Our external IP, sent as `bt_header_dendrite_ip` (default `127.0.0.1`). */
+  externalIp?: string;
+  /** Replies larger than this are cut off and count as failures (default 64 MiB). */
+  maxResponseBytes?: number;
+}
+
+const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+/** Thrown inside a call when the reply body exceeds the size cap. */
+class ResponseTooLarge extends Error {}
+
+/** A signing client for axons, with one uuid and strictly increasing nonces for its lifetime. */
+export class Dendrite {
+  /** Instance id sent with every request; axons track nonces per (hotkey, uuid). */
+  readonly uuid: string = crypto.randomUUID();
+  readonly #keypair: Keypair;
+  readonly #externalIp: string;
+  readonly #maxResponseBytes: number;
+  #lastNonce = 0n;
+
+  constructor(keypair: Keypair, options: DendriteOptions = {}) {
+    if (!keypair.canSign) throw new Error("a dendrite needs a hotkey that can sign");
+    this.#keypair = keypair;
+    this.#externalIp = options.externalIp ?? "127.0.0.1";
+    this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  }
+
+  /** The SS58 hotkey requests are signed with. */
+  get hotkey(): string {
+    return this.#keypair.ss58Address;
+  }
+
+  #nextNonce(): bigint {
+    const now = timeNs();
+    this.#lastNonce = now > this.#lastNonce ? now : this.#lastNonce + 1n;
+    return this.#lastNonce;
+  }
+
+  /**
+   * Queries every target concurrently; `fields` may be a function to give each axon its own
+   * payload (each miner sees only its own account). Resolves when every call has finished or hit
+   * its timeout; results are in target order.
+   */
+  query<F>(
+    targets: readonly AxonTarget[],
+    kind: SynapseKind<F>,
+    fields: F | ((target: AxonTarget) => F),
+    timeoutSeconds = 12,
+  ): Promise<DendriteResult<F>[]> {
+    return Promise.all(targets.map((target) => {
+      const payload = typeof fields === "function"
+        ? (fields as (t: AxonTarget) => F)(target)
+        : fields;
+      return this.call(target, kind, payload, timeoutSeconds);
+    }));
+  }
+
+  /** Sends one signed synapse to one axon and waits at most `timeoutSeconds` for its reply. */
+  async call<F>(
+    target: AxonTarget,
+    kind: SynapseKind<F>,
+    fields: F,
+    timeoutSeconds = 12,
+  ): Promise<DendriteResult<F>> {
+    const synapse = newSynapse(kind, fields, timeoutSeconds);
+    const hash = bodyHash(kind, fields);
+    const nonce = this.#nextNonce();
+    synapse.dendrite = {
+      ...synapse.dendrite,
+      ip: this.#externalIp,
+      version: SDK_VERSION_INT,
+      nonce,
+      uuid: this.uuid,
+      hotkey: this.hotkey,
+    };
+    synapse.axon = { ...synapse.axon, ip: target.ip, port: target.port, hotkey: target.hotkey };
+    synapse.dendrite.signature = this.#keypair.signHex(
+      requestSignatureMessage(nonce, this.hotkey, target.hotkey, this.uuid, hash),
+    );
+    const body = toWireJson(synapseToBody(synapse));
+    synapse.total_size = body.length;
+    const headers = synapseToHeaders(kind, synapse, hash);
+    headers["content-type"] = "application/json";
+
+    const started = performance.now();
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutSeconds * 1000);
+    const finish = (
+      statusCode: number,
+      statusMessage: string,
+      result: F | null,
+    ): DendriteResult<F> => {
+      clearTimeout(timer);
+      const processTime = (performance.now() - started) / 1000;
+      synapse.dendrite.status_code = statusCode;
+      synapse.dendrite.status_message = statusMessage;
+      synapse.dendrite.process_time = processTime;
+      synapse.axon.status_code = statusCode;
+      synapse.axon.status_message = statusMessage;
+      return {
+        target,
+        ok: statusCode === 200 && result !== null,
+        statusCode,
+        statusMessage,
+        processTime,
+        fields: result,
+        synapse,
+      };
+    };
+
+    let response: Response;
+    try {
+      response = await fetch(endpointUrl(target, kind.name), {
+        method: "POST",
+        headers,
+        body,
+        signal: controller.signal,
+      });
+    } catch (error) {
+      if (controller.signal.aborted) {
+        return finish(
+          408,
+          `Timeout: request to ${kind.name} timed out after ${timeoutSeconds} seconds`,
+          null,
+        );
+      }
+      return finish(
+        503,
+        `Service unavailable at ${target.ip}:${target.port}/${kind.name}: ${errorText(error)}`,
+        null,
+      );
+    }
+
+    let text: string;
+    try {
+      text = await readCapped(response, this.#maxResponseBytes);
+    } catch (error) {
+      if (controller.signal.aborted) {
+        return finish(
+          408,
+          `Timeout: request to ${kind.name} timed out after ${timeoutSeconds} seconds`,
+          null,
+        );
+      }
+      if (error instanceof ResponseTooLarge) {
+        return finish(
+          422,
+          `Failed to parse response: larger than ${this.#maxResponseBytes} bytes`,
+          null,
+        );
+      }
+      return finish(503, `Service unavailable: ${errorText(error)}`, null);
+    }
+
+    let json: unknown;
+    try {
+      json = parseWireJson(text);
+    } catch {
+      return finish(422, "Failed to parse response: body is not JSON", null);
+    }
+    try {
+      const view = parseSynapseHeaders(response.headers);
+      for (const [k, v] of Object.entries(view.axon)) {
+        if (v !== null) (synapse.axon as unknown as Record<string, unknown>)[k] = v;
+      }
+    } catch {
+      // Header noise from the axon does not invalidate a reply whose body is good.
+    }
+    if (response.status !== 200) {
+      const message = typeof json === "object" && json !== null && "message" in json
+        ? String((json as { message: unknown }).message)
+        : response.statusText;
+      return finish(response.status, message, null);
+    }
+    try {
+      const reply = synapseFromBody(kind, json);
+      for (const [k, v] of Object.entries(reply.axon)) {
+        if (v !== null) (synapse.axon as unknown as Record<string, unknown>)[k] = v;
+      }
+      return finish(200, reply.axon.status_message ?? "Success", reply.fields);
+    } catch (error) {
+      return finish(422, `Failed to parse response: ${errorText(error)}`, null);
+    }
+  }
+}
+
+/** `http://ip:port/Name`, with IPv6 addresses bracketed. */
+export function endpointUrl(target: AxonTarget, synapseName: string): string {
+  const host = target.ip.includes(":") ? `[${target.ip}]` : target.ip;
+  return `http://${host}:${target.port}/${synapseName}`;
+}
+
+async function readCapped(response: Response, maxBytes: number): Promise<string> {
+  const length = Number(response.headers.get("content-length") ?? "NaN");
+  if (Number.isFinite(length) && length > maxBytes) {
+    await response.body?.cancel();
+    throw new ResponseTooLarge();
+  }
+  if (response.body === null) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel();
+      throw new ResponseTooLarge();
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    all.set(c, offset);
+    offset += c.byteLength;
+  }
+  return new TextDecoder().decode(all);
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,211 @@
+/**
+ * sr25519 key pairs as Bittensor uses them: hotkeys sign dendrite requests, anyone verifies them
+ * from an SS58 address.
+ *
+ * Two byte forms of the 64-byte secret exist (see the wallet spec): Bittensor's keyfiles store the
+ * canonical schnorrkel scalar, polkadot-js works with the same scalar times the cofactor 8. This
+ * module converts at the boundary so callers only ever see the canonical form.
+ *
+ * ```ts
+ * await cryptoReady();
+ * const alice = Keypair.fromUri("//Alice");
+ * const signature = alice.sign("hello");
+ * Keypair.verify("hello", signature, alice.ss58Address); // true
+ * ```
+ * @module
+ */
+import {
+  cryptoWaitReady,
+  decodeAddress,
+  encodeAddress,
+  keyExtractSuri,
+  keyFromPath,
+  mnemonicToMiniSecret,
+  mnemonicValidate,
+  sr25519Agreement,
+  sr25519PairFromSeed,
+  sr25519Sign,
+  sr25519Verify,
+} from "@polkadot/util-crypto";
+import { hexToU8a, stringToU8a, u8aConcat, u8aToHex } from "@polkadot/util";
+
+/** SS58 network prefix of every Bittensor network (generic Substrate). */
+export const SS58_FORMAT = 42;
+
+/** The Substrate development phrase behind `//Alice`, `//Bob`, ... */
+export const DEV_PHRASE = "bottom drive obey lake curtain smoke basket hold race lonely fit walk";
+
+/** Resolves once the WASM crypto backend is initialised; call before using {@linkcode Keypair}. */
+export async function cryptoReady(): Promise<void> {
+  await cryptoWaitReady();
+}
+
+/** Shifts a 32-byte little-endian scalar left (`bits` > 0) or right (`bits` < 0). */
+function shiftScalar(scalar: Uint8Array, bits: number): Uint8Array {
+  let value = 0n;
+  for (let i = 31; i >= 0; i--) value = (value << 8n) | BigInt(scalar[i]);
+  value = bits > 0 ? value << BigInt(bits) : value >> BigInt(-bits);
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) {
+    out[i] = Number(value & 0xffn);
+    value >>= 8n;
+  }
+  return out;
+}
+
+/** Converts a canonical schnorrkel secret (keyfile `privateKey`) to the polkadot-js form. */
+export function canonicalToPolkadotSecret(secret: Uint8Array): Uint8Array {
+  if (secret.length !== 64) throw new Error("an sr25519 secret key has 64 bytes");
+  return u8aConcat(shiftScalar(secret.subarray(0, 32), 3), secret.subarray(32));
+}
+
+/** Converts a polkadot-js sr25519 secret to the canonical schnorrkel form stored in keyfiles. */
+export function polkadotToCanonicalSecret(secret: Uint8Array): Uint8Array {
+  if (secret.length !== 64) throw new Error("an sr25519 secret key has 64 bytes");
+  return u8aConcat(shiftScalar(secret.subarray(0, 32), -3), secret.subarray(32));
+}
+
+/** Where a key pair came from, kept so a keyfile can be written back with the same fields. */
+export interface KeypairOrigin {
+  /** BIP-39 mnemonic, when created from one. */
+  mnemonic?: string;
+  /** 32-byte mini-secret, when created from a mnemonic or seed. */
+  seed?: Uint8Array;
+}
+
+/** An sr25519 key pair, or a public key alone (then it can verify but not sign). */
+export class Keypair {
+  /** 32-byte public key. */
+  readonly publicKey: Uint8Array;
+  /** SS58 address (format 42). */
+  readonly ss58Address: string;
+  /** Canonical 64-byte secret, or null for a public-only key. */
+  readonly #canonicalSecret: Uint8Array | null;
+  /** polkadot-js form of the secret, used for signing. */
+  readonly #signingSecret: Uint8Array | null;
+  /** Mnemonic/seed the pair was derived from, if any. */
+  readonly origin: KeypairOrigin;
+
+  private constructor(
+    publicKey: Uint8Array,
+    polkadotSecret: Uint8Array | null,
+    origin: KeypairOrigin = {},
+  ) {
+    this.publicKey = publicKey;
+    this.ss58Address = encodeAddress(publicKey, SS58_FORMAT);
+    this.#signingSecret = polkadotSecret;
+    this.#canonicalSecret = polkadotSecret === null
+      ? null
+      : polkadotToCanonicalSecret(polkadotSecret);
+    this.origin = origin;
+  }
+
+  /** A key pair from a 32-byte mini-secret (keyfile `secretSeed`). */
+  static fromSeed(seed: Uint8Array, origin: KeypairOrigin = {}): Keypair {
+    if (seed.length !== 32) throw new Error("an sr25519 seed has 32 bytes");
+    const pair = sr25519PairFromSeed(seed);
+    return new Keypair(pair.publicKey, pair.secretKey, { seed, ...origin });
+  }
+
+  /** A key pair from a BIP-39 mnemonic (keyfile `secretPhrase`), empty password. */
+  static fromMnemonic(mnemonic: string): Keypair {
+    const phrase = mnemonic.trim().split(/\s+/).join(" ");
+    if (!mnemonicValidate(phrase)) throw new Error("the secret phrase is not a valid mnemonic");
+    return Keypair.fromSeed(mnemonicToMiniSecret(phrase), { mnemonic: phrase });
+  }
+
+  /**
+   * A key pair from a Substrate URI: `//Alice`, `<mnemonic>//hard/soft`, or `0x<seed>`. Derived
+   * keys keep no mnemonic or seed, exactly like keyfiles created with `--uri`.
+   */
+  static fromUri(uri: string): Keypair {
+    const withPhrase = uri.startsWith("//") ? `${DEV_PHRASE}${uri}` : uri;
+    const { phrase, path, password } = keyExtractSuri(withPhrase);
+    if (password !== undefined) throw new Error("password-protected URIs are not supported");
+    const seed = phrase.startsWith("0x") ? hexToU8a(phrase) : mnemonicToMiniSecret(phrase);
+    if (seed.length !== 32) throw new Error("a hex seed URI needs 32 bytes");
+    const base = sr25519PairFromSeed(seed);
+    if (path.length === 0) {
+      return new Keypair(
+        base.publicKey,
+        base.secretKey,
+        phrase.startsWith("0x") ? { seed } : {
+          mnemonic: phrase,
+          seed,
+        },
+      );
+    }
+    const derived = keyFromPath(base, path, "sr25519");
+    return new Keypair(derived.publicKey, derived.secretKey);
+  }
+
+  /** A key pair from a canonical 64-byte secret (keyfile `privateKey`). */
+  static fromPrivateKey(canonicalSecret: Uint8Array): Keypair {
+    const polkadotSecret = canonicalToPolkadotSecret(canonicalSecret);
+    return new Keypair(publicKeyOfSecret(polkadotSecret), polkadotSecret);
+  }
+
+  /** A verify-only key from an SS58 address. */
+  static fromAddress(ss58Address: string): Keypair {
+    return new Keypair(decodeAddress(ss58Address), null);
+  }
+
+  /** True when this key can sign. */
+  get canSign(): boolean {
+    return this.#signingSecret !== null;
+  }
+
+  /** The canonical 64-byte secret (as stored in keyfiles), or null for a public-only key. */
+  get privateKey(): Uint8Array | null {
+    return this.#canonicalSecret;
+  }
+
+  /** Signs UTF-8 text (or bytes) with the `substrate` context; 64 random-nonce bytes. */
+  sign(message: string | Uint8Array): Uint8Array {
+    if (this.#signingSecret === null) {
+      throw new Error(`key ${this.ss58Address} is public only and cannot sign`);
+    }
+    const bytes = typeof message === "string" ? stringToU8a(message) : message;
+    return sr25519Sign(bytes, { publicKey: this.publicKey, secretKey: this.#signingSecret });
+  }
+
+  /** Signs and returns `0x`-prefixed lowercase hex, the form of the signature headers. */
+  signHex(message: string | Uint8Array): string {
+    return u8aToHex(this.sign(message));
+  }
+
+  /**
+   * Verifies a signature over `message` by `ss58Address`. Accepts the plain message and the
+   * `<Bytes>…</Bytes>` wrapping browser wallets apply, as the Python SDK does. Never throws.
+   */
+  static verify(
+    message: string | Uint8Array,
+    signature: string | Uint8Array,
+    ss58Address: string,
+  ): boolean {
+    try {
+      const sig = typeof signature === "string" ? hexToU8a(signature) : signature;
+      if (sig.length !== 64) return false;
+      const publicKey = decodeAddress(ss58Address);
+      const bytes = typeof message === "string" ? stringToU8a(message) : message;
+      if (sr25519Verify(bytes, sig, publicKey)) return true;
+      const wrapped = u8aConcat(stringToU8a("<Bytes>"), bytes, stringToU8a("</Bytes>"));
+      return sr25519Verify(wrapped, sig, publicKey);
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** Compressed Ristretto255 base point. */
+const RISTRETTO_BASEPOINT = hexToU8a(
+  "0xe2f2ae0a6abc4e71a884a961c500515f58e30b6aa582dd8db6a65945e08d2d76",
+);
+
+/**
+ * The public key (scalar·B) of a polkadot-form secret. The library has no direct call for this;
+ * key agreement with the base point computes exactly scalar·B in compressed form.
+ */
+function publicKeyOfSecret(polkadotSecret: Uint8Array): Uint8Array {
+  return sr25519Agreement(polkadotSecret, RISTRETTO_BASEPOINT);
+}

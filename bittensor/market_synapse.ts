@@ -1,0 +1,174 @@
+/**
+ * The subnet's two synapses, `MarketSimulationStateUpdate` (state in, instructions out) and
+ * `FinanceEventNotification`, with the reference's compression: each large field is replaced by
+ * base64(zlib(JSON)) and `compressed` is set.
+ *
+ * Validator side: `encodeStateUpdate(stateForAgent(...))` per miner (each miner gets only its own
+ * accounts and notices), send with the dendrite, then `decodeResponse(result.fields)`.
+ * Miner side: `decodeStateUpdate(synapse.fields)`, run the agent, `encodeResponse(request, reply)`.
+ *
+ * ```ts
+ * const wire = encodeStateUpdate({ timestamp: 5e9, config, books, accounts, notices });
+ * const results = await dendrite.query(axons, MarketSimulationStateUpdate, wire, 5);
+ * const reply = results[0].ok ? decodeResponse(results[0].fields!) : null; // {agent_id, instructions}
+ * ```
+ * @module
+ */
+import { deflateSync, inflateSync } from "node:zlib";
+import { Buffer } from "node:buffer";
+import { z } from "zod";
+import type { SynapseKind } from "./synapse.ts";
+
+/** Decompressed payloads above this size are refused (a zlib bomb must not exhaust memory). */
+export const MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024;
+
+const jsonObject = z.record(z.string(), z.unknown());
+
+/** `MarketSimulationStateUpdate` fields as they travel (large fields possibly compressed). */
+export interface StateUpdateWire {
+  model: string;
+  /** Simulation time of the state, ns. */
+  timestamp: number;
+  config: Record<string, unknown> | string | null;
+  books: Record<string, unknown> | string;
+  accounts: Record<string, unknown> | string;
+  notices: Record<string, unknown> | string | null;
+  response: Record<string, unknown> | string | null;
+  compressed: boolean;
+}
+
+const stateUpdateWireSchema: z.ZodType<StateUpdateWire> = z.object({
+  model: z.string().default("im"),
+  timestamp: z.number().int().nonnegative(),
+  config: z.union([jsonObject, z.string()]).nullish().transform((v) => v ?? null),
+  books: z.union([jsonObject, z.string()]),
+  accounts: z.union([jsonObject, z.string()]),
+  notices: z.union([jsonObject, z.string()]).nullish().transform((v) => v ?? null),
+  response: z.union([jsonObject, z.string()]).nullish().transform((v) => v ?? null),
+  compressed: z.boolean().default(false),
+});
+
+/** The state-update synapse: `timestamp`, `books` and `accounts` have no default in the reference. */
+export const MarketSimulationStateUpdate: SynapseKind<StateUpdateWire> = {
+  name: "MarketSimulationStateUpdate",
+  fields: stateUpdateWireSchema,
+  requiredFields: ["timestamp", "books", "accounts"],
+  hashFields: [],
+};
+
+/** `FinanceEventNotification` fields: one event; the miner sets `acknowledged`. */
+export interface EventNotificationWire {
+  event: Record<string, unknown>;
+  acknowledged: boolean;
+}
+
+/** The one-off event synapse (accepted by miners, not sent by taos validators). */
+export const FinanceEventNotification: SynapseKind<EventNotificationWire> = {
+  name: "FinanceEventNotification",
+  fields: z.object({ event: jsonObject, acknowledged: z.boolean().default(false) }),
+  requiredFields: ["event"],
+  hashFields: [],
+};
+
+/** A decoded state update as the agents SDK parses it (loosely typed here). */
+export interface MarketState {
+  model?: string;
+  timestamp: number;
+  config: Record<string, unknown> | null;
+  books: Record<string, unknown>;
+  accounts: Record<string, unknown>;
+  notices: Record<string, unknown> | null;
+}
+
+/** base64(zlib(JSON)), default compression level, as the reference. */
+export function compressJson(value: unknown): string {
+  return deflateSync(Buffer.from(JSON.stringify(value), "utf8")).toString("base64");
+}
+
+/** Reverses {@linkcode compressJson}; throws on bad base64, zlib or JSON, or oversize output. */
+export function decompressJson(text: string): unknown {
+  const packed = Buffer.from(text, "base64");
+  const raw = inflateSync(packed, { maxOutputLength: MAX_DECOMPRESSED_BYTES });
+  return JSON.parse(raw.toString("utf8"));
+}
+
+/**
+ * Keeps only `uid`'s entries of `accounts` and `notices` (the reference sends everyone's; we do
+ * not). The maps keep their shape, so `state.accounts[uid]` still works for the recipient.
+ */
+export function stateForMiner(state: MarketState, uid: number): MarketState {
+  const key = String(uid);
+  const pick = (m: Record<string, unknown> | null) =>
+    m === null ? null : Object.hasOwn(m, key) ? { [key]: m[key] } : {};
+  return { ...state, accounts: pick(state.accounts) ?? {}, notices: pick(state.notices) };
+}
+
+/** The compressed synapse fields a validator sends for `state`. */
+export function encodeStateUpdate(state: MarketState): StateUpdateWire {
+  const hasBooks = Object.keys(state.books).length > 0;
+  return {
+    model: state.model ?? "im",
+    timestamp: state.timestamp,
+    config: hasBooks ? compressJson(state.config) : state.config,
+    books: hasBooks ? compressJson(state.books) : state.books,
+    accounts: hasBooks ? compressJson(state.accounts) : state.accounts,
+    notices: hasBooks ? compressJson(state.notices ?? {}) : state.notices,
+    response: null,
+    compressed: true,
+  };
+}
+
+function decodeField(value: unknown, field: string): unknown {
+  if (typeof value !== "string") return value;
+  try {
+    return decompressJson(value);
+  } catch (error) {
+    throw new Error(
+      `${field}: cannot decompress (${error instanceof Error ? error.message : error})`,
+    );
+  }
+}
+
+/** The state a miner received, decompressed (not yet validated against the SDK's schema). */
+export function decodeStateUpdate(wire: StateUpdateWire): MarketState {
+  const plain = !wire.compressed ||
+    (typeof wire.books === "object" && Object.keys(wire.books).length === 0);
+  const get = (value: unknown, field: string) => plain ? value : decodeField(value, field);
+  return {
+    model: wire.model,
+    timestamp: wire.timestamp,
+    config: get(wire.config, "config") as Record<string, unknown> | null,
+    books: get(wire.books, "books") as Record<string, unknown>,
+    accounts: get(wire.accounts, "accounts") as Record<string, unknown>,
+    notices: get(wire.notices, "notices") as Record<string, unknown> | null,
+  };
+}
+
+/**
+ * The miner's reply fields: inputs emptied, config dropped, `response` compressed — exactly what
+ * the reference miner returns.
+ */
+export function encodeResponse(request: StateUpdateWire, response: unknown): StateUpdateWire {
+  return {
+    model: request.model,
+    timestamp: request.timestamp,
+    config: null,
+    books: {},
+    accounts: {},
+    notices: {},
+    response: response === null ? null : compressJson(response),
+    compressed: true,
+  };
+}
+
+/**
+ * The raw response object a miner returned (`{agent_id, instructions}`), or null when it sent
+ * none. Throws when the response cannot be decompressed; validate the result with the SDK.
+ */
+export function decodeResponse(wire: StateUpdateWire): unknown {
+  if (wire.response === null) return null;
+  const value = typeof wire.response === "string" && wire.compressed
+    ? decodeField(wire.response, "response")
+    : wire.response;
+  return value;
+}

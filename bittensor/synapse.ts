@@ -1,0 +1,480 @@
+/**
+ * The Bittensor synapse on the wire: the JSON body, the `bt_header_*` headers, the SHA3-256 body
+ * hash and the request signature message, byte-compatible with the Python SDK.
+ *
+ * A synapse type is described by a {@linkcode SynapseKind}: its class name (the HTTP path), a zod
+ * schema of its own fields, which of them are required (they travel as `bt_header_input_obj_*`)
+ * and which are hashed into the body hash.
+ *
+ * ```ts
+ * const Ping: SynapseKind<{ text: string }> = {
+ *   name: "Ping", fields: z.object({ text: z.string() }), requiredFields: ["text"], hashFields: [],
+ * };
+ * const synapse = newSynapse(Ping, { text: "hi" }, 12);
+ * const hash = bodyHash(Ping, synapse.fields); // sha3_256("") when no field is hashed
+ * ```
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { Buffer } from "node:buffer";
+import { z } from "zod";
+
+/** SDK version we announce; the integer form is `major·10^6 + minor·10^3 + patch`. */
+export const SDK_VERSION = "10.2.0";
+
+/** Python axons apply the time-window nonce rule from this dendrite version on (7.2.0). */
+export const NONCE_WINDOW_VERSION = 7_002_000;
+
+/** `"10.2.0"` → `10002000`. */
+export function versionAsInt(version: string): number {
+  const parts = version.split(".").map((p) => Number.parseInt(p, 10));
+  if (parts.length !== 3 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 999)) {
+    throw new Error(`version '${version}' is not major.minor.patch`);
+  }
+  return parts[0] * 1_000_000 + parts[1] * 1_000 + parts[2];
+}
+
+/** Integer form of {@linkcode SDK_VERSION}. */
+export const SDK_VERSION_INT: number = versionAsInt(SDK_VERSION);
+
+/** One side (caller or callee) of a synapse exchange, as carried in the body and headers. */
+export interface TerminalInfo {
+  status_code: number | null;
+  status_message: string | null;
+  /** Seconds. */
+  process_time: number | null;
+  ip: string | null;
+  port: number | null;
+  version: number | null;
+  /** Nanosecond Unix time; beyond 2^53, hence a bigint. */
+  nonce: bigint | null;
+  uuid: string | null;
+  /** SS58 address. */
+  hotkey: string | null;
+  /** `0x` + hex of a 64-byte sr25519 signature. */
+  signature: string | null;
+}
+
+/** The order Python dumps terminal-info keys in. */
+const TERMINAL_KEYS = [
+  "status_code",
+  "status_message",
+  "process_time",
+  "ip",
+  "port",
+  "version",
+  "nonce",
+  "uuid",
+  "hotkey",
+  "signature",
+] as const;
+
+/** A terminal info with every field unset. */
+export function emptyTerminal(): TerminalInfo {
+  return {
+    status_code: null,
+    status_message: null,
+    process_time: null,
+    ip: null,
+    port: null,
+    version: null,
+    nonce: null,
+    uuid: null,
+    hotkey: null,
+    signature: null,
+  };
+}
+
+/** Describes one synapse class: its name, its own fields and their wire roles. */
+export interface SynapseKind<F> {
+  /** Class name; also the HTTP path segment (`/<name>`). */
+  name: string;
+  /** Validates the synapse's own (non-base) fields as they appear in a JSON body. */
+  fields: z.ZodType<F>;
+  /** Fields without a default; each travels as a `bt_header_input_obj_<field>` header. */
+  requiredFields: readonly string[];
+  /** The class's `required_hash_fields`, in order. */
+  hashFields: readonly string[];
+}
+
+/** A synapse instance: the base fields every synapse has plus its kind's own `fields`. */
+export interface Synapse<F> {
+  name: string;
+  /** Seconds. */
+  timeout: number;
+  total_size: number;
+  header_size: number;
+  dendrite: TerminalInfo;
+  axon: TerminalInfo;
+  computed_body_hash: string;
+  fields: F;
+}
+
+/** A fresh synapse of `kind` carrying `fields`. */
+export function newSynapse<F>(kind: SynapseKind<F>, fields: F, timeoutSeconds = 12): Synapse<F> {
+  return {
+    name: kind.name,
+    timeout: timeoutSeconds,
+    total_size: 0,
+    header_size: 0,
+    dendrite: emptyTerminal(),
+    axon: emptyTerminal(),
+    computed_body_hash: "",
+    fields,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Python text forms (the hash input and header values are Python `str()` of values)
+
+/** Python `repr(float)`: shortest round-trip digits, `1.0`, `1e-05`, `1e+16`, `inf`, `nan`. */
+export function pythonFloat(x: number): string {
+  if (Number.isNaN(x)) return "nan";
+  if (!Number.isFinite(x)) return x > 0 ? "inf" : "-inf";
+  if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
+  const [mantissa, expText] = Math.abs(x).toExponential().split("e");
+  const exponent = Number(expText);
+  const digits = mantissa.replace(".", "");
+  const sign = x < 0 ? "-" : "";
+  if (exponent >= -5 + 1 && exponent < 16) {
+    if (exponent < 0) return `${sign}0.${"0".repeat(-exponent - 1)}${digits}`;
+    const whole = digits.slice(0, exponent + 1).padEnd(exponent + 1, "0");
+    const fraction = digits.slice(exponent + 1);
+    return `${sign}${whole}.${fraction === "" ? "0" : fraction}`;
+  }
+  const expSign = exponent < 0 ? "-" : "+";
+  const expDigits = String(Math.abs(exponent)).padStart(2, "0");
+  return `${sign}${mantissa}e${expSign}${expDigits}`;
+}
+
+/** Python `repr(str)`: single quotes unless the text has `'` and no `"`. */
+function pythonStringRepr(s: string): string {
+  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
+  let out = quote;
+  for (const ch of s) {
+    const code = ch.codePointAt(0)!;
+    if (ch === "\\") out += "\\\\";
+    else if (ch === quote) out += `\\${quote}`;
+    else if (ch === "\n") out += "\\n";
+    else if (ch === "\r") out += "\\r";
+    else if (ch === "\t") out += "\\t";
+    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, "0")}`;
+    else out += ch;
+  }
+  return out + quote;
+}
+
+/** Python `repr` of a JSON-like value (inside containers). */
+function pythonRepr(value: unknown): string {
+  if (typeof value === "string") return pythonStringRepr(value);
+  return pythonStr(value);
+}
+
+/**
+ * Python `str()` of a JSON-like value as `model_dump()` yields it: integers in decimal, floats by
+ * `repr` (pass floats that are whole numbers as {@linkcode PyFloat} to keep the `.0`), booleans
+ * `True`/`False`, null `None`, lists and dicts with `repr` elements.
+ */
+export function pythonStr(value: unknown): string {
+  if (value === null || value === undefined) return "None";
+  if (typeof value === "string") return value;
+  if (typeof value === "boolean") return value ? "True" : "False";
+  if (typeof value === "bigint") return value.toString();
+  if (value instanceof PyFloat) return pythonFloat(value.value);
+  if (typeof value === "number") {
+    return Number.isInteger(value) && Math.abs(value) < 1e21
+      ? BigInt(value).toString()
+      : pythonFloat(value);
+  }
+  if (Array.isArray(value)) return `[${value.map(pythonRepr).join(", ")}]`;
+  if (typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>);
+    return `{${entries.map(([k, v]) => `${pythonStringRepr(k)}: ${pythonRepr(v)}`).join(", ")}}`;
+  }
+  throw new Error(`cannot render a ${typeof value} as Python text`);
+}
+
+/** Marks a number as a Python float so `pythonStr` prints `1.0` rather than `1`. */
+export class PyFloat {
+  constructor(readonly value: number) {}
+}
+
+/** Lowercase hex SHA3-256 (FIPS 202, not Keccak) of UTF-8 text. */
+export function sha3Hex(text: string): string {
+  return createHash("sha3-256").update(text, "utf8").digest("hex");
+}
+
+/**
+ * The body hash: SHA3-256 over the concatenated SHA3-256 hex digests of each hashed field's
+ * Python text; `sha3_256("")` when the kind hashes no field.
+ */
+export function bodyHash<F>(kind: SynapseKind<F>, fields: F): string {
+  const record = fields as Record<string, unknown>;
+  return sha3Hex(kind.hashFields.map((f) => sha3Hex(pythonStr(record[f]))).join(""));
+}
+
+/** The text a dendrite signs: `nonce.dendriteHotkey.axonHotkey.uuid.bodyHash`. */
+export function requestSignatureMessage(
+  nonce: bigint,
+  dendriteHotkey: string,
+  axonHotkey: string,
+  uuid: string,
+  hash: string,
+): string {
+  return `${nonce}.${dendriteHotkey}.${axonHotkey}.${uuid}.${hash}`;
+}
+
+/** The text an axon signs on its side: `axonNonce.dendriteHotkey.axonHotkey.axonUuid`. */
+export function responseSignatureMessage(
+  nonce: bigint,
+  dendriteHotkey: string | null,
+  axonHotkey: string | null,
+  uuid: string,
+): string {
+  return `${nonce}.${dendriteHotkey}.${axonHotkey}.${uuid}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON with nanosecond nonces
+
+/** JSON text with bigints written as plain integers (nonces exceed 2^53). */
+export function toWireJson(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_key, v) => typeof v === "bigint" ? (JSON as unknown as RawJson).rawJSON(v.toString()) : v,
+  );
+}
+
+interface RawJson {
+  rawJSON(text: string): unknown;
+}
+
+/** Parses JSON, keeping every `nonce` integer exact as a bigint. Throws on malformed text. */
+export function parseWireJson(text: string): unknown {
+  return JSON.parse(
+    text,
+    function (key: string, value: unknown, context?: { source?: string }) {
+      if (key === "nonce" && typeof value === "number" && context?.source !== undefined) {
+        return /^-?\d+$/.test(context.source) ? BigInt(context.source) : value;
+      }
+      return value;
+    } as (key: string, value: unknown) => unknown,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Body
+
+/** The flat JSON object Python's `model_dump()` produces for `synapse`. */
+export function synapseToBody<F>(synapse: Synapse<F>): Record<string, unknown> {
+  return {
+    name: synapse.name,
+    timeout: synapse.timeout,
+    total_size: synapse.total_size,
+    header_size: synapse.header_size,
+    dendrite: terminalToJson(synapse.dendrite),
+    axon: terminalToJson(synapse.axon),
+    computed_body_hash: synapse.computed_body_hash,
+    ...(synapse.fields as Record<string, unknown>),
+  };
+}
+
+function terminalToJson(t: TerminalInfo): Record<string, unknown> {
+  return Object.fromEntries(TERMINAL_KEYS.map((k) => [k, t[k]]));
+}
+
+const BASE_KEYS = new Set([
+  "name",
+  "timeout",
+  "total_size",
+  "header_size",
+  "dendrite",
+  "axon",
+  "computed_body_hash",
+]);
+
+const optionalInt = z.union([z.number().int(), z.string().regex(/^-?\d+$/).transform(Number)])
+  .nullish().transform((v) => v ?? null);
+const terminalSchema = z.object({
+  status_code: optionalInt,
+  status_message: z.string().nullish().transform((v) => v ?? null),
+  process_time: z.union([z.number(), z.string().transform(Number)]).nullish().transform((v) =>
+    v === undefined || v === null || Number.isNaN(v) ? null : v
+  ),
+  ip: z.string().nullish().transform((v) => v ?? null),
+  port: optionalInt,
+  version: optionalInt,
+  nonce: z.union([z.bigint(), z.number().int(), z.string().regex(/^\d+$/)]).nullish().transform((
+    v,
+  ) => v === undefined || v === null ? null : BigInt(v)),
+  uuid: z.string().nullish().transform((v) => v ?? null),
+  hotkey: z.string().nullish().transform((v) => v ?? null),
+  signature: z.string().nullish().transform((v) => v ?? null),
+}).nullish().transform((t) => t ?? emptyTerminal());
+
+const baseSchema = z.object({
+  timeout: z.number().nonnegative().nullish().transform((v) => v ?? 12),
+  total_size: z.number().int().nullish().transform((v) => v ?? 0),
+  header_size: z.number().int().nullish().transform((v) => v ?? 0),
+  dendrite: terminalSchema,
+  axon: terminalSchema,
+  computed_body_hash: z.string().nullish().transform((v) => v ?? ""),
+});
+
+/** Formats zod issues as `field: problem; field: problem`. */
+export function describeIssues(error: z.ZodError, prefix = ""): string {
+  return error.issues.map((i) =>
+    `${[prefix, ...i.path.map(String)].filter((p) => p !== "").join(".") || "(body)"}: ${i.message}`
+  )
+    .join("; ");
+}
+
+/**
+ * Builds a synapse of `kind` from a parsed JSON body. Throws an Error naming the offending field
+ * when the body does not fit.
+ */
+export function synapseFromBody<F>(kind: SynapseKind<F>, body: unknown): Synapse<F> {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new Error("synapse body: expected a JSON object");
+  }
+  const record = body as Record<string, unknown>;
+  const base = baseSchema.safeParse(record);
+  if (!base.success) throw new Error(`synapse body: ${describeIssues(base.error)}`);
+  const own = Object.fromEntries(Object.entries(record).filter(([k]) => !BASE_KEYS.has(k)));
+  const fields = kind.fields.safeParse(own);
+  if (!fields.success) throw new Error(`${kind.name} body: ${describeIssues(fields.error)}`);
+  return { name: kind.name, ...base.data, fields: fields.data };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Headers
+
+/** base64(JSON of an empty value of the same JSON type), as Python's `to_headers` emits. */
+function emptyInputObject(value: unknown): string {
+  let empty: string;
+  if (typeof value === "string") empty = '""';
+  else if (typeof value === "boolean") empty = "false";
+  else if (value instanceof PyFloat) empty = "0.0";
+  else if (typeof value === "number" || typeof value === "bigint") {
+    empty = typeof value === "number" && !Number.isInteger(value) ? "0.0" : "0";
+  } else if (Array.isArray(value)) empty = "[]";
+  else empty = "{}";
+  return Buffer.from(empty, "utf8").toString("base64");
+}
+
+function terminalHeaderValue(key: keyof TerminalInfo, value: unknown): string {
+  if (key === "process_time" && typeof value === "number") return pythonFloat(value);
+  return String(value);
+}
+
+/** The headers Python's `Synapse.to_headers()` produces (names lowercase, values strings). */
+export function synapseToHeaders<F>(
+  kind: SynapseKind<F>,
+  synapse: Synapse<F>,
+  hash: string,
+): Record<string, string> {
+  const headers: Record<string, string> = {
+    name: synapse.name,
+    timeout: pythonFloat(synapse.timeout),
+  };
+  for (const key of TERMINAL_KEYS) {
+    const value = synapse.axon[key];
+    if (value !== null) headers[`bt_header_axon_${key}`] = terminalHeaderValue(key, value);
+  }
+  for (const key of TERMINAL_KEYS) {
+    const value = synapse.dendrite[key];
+    if (value !== null) headers[`bt_header_dendrite_${key}`] = terminalHeaderValue(key, value);
+  }
+  const fields = synapse.fields as Record<string, unknown>;
+  for (const field of kind.requiredFields) {
+    const value = fields[field];
+    if (value !== null && value !== undefined) {
+      headers[`bt_header_input_obj_${field}`] = emptyInputObject(value);
+    }
+  }
+  headers.header_size = String(synapse.header_size);
+  headers.total_size = String(synapse.total_size);
+  headers.computed_body_hash = hash;
+  return headers;
+}
+
+/** What a receiver learns from a synapse's headers alone. */
+export interface HeaderView {
+  name: string | null;
+  timeout: number | null;
+  computedBodyHash: string | null;
+  axon: TerminalInfo;
+  dendrite: TerminalInfo;
+  /** Decoded `bt_header_input_obj_*` values by field name. */
+  inputs: Record<string, unknown>;
+}
+
+const INT_TERMINAL_KEYS = new Set(["status_code", "port", "version"]);
+
+/**
+ * Parses synapse headers the way the Python SDK does. Throws an Error naming the header when a
+ * value cannot be coerced to its type.
+ */
+export function parseSynapseHeaders(headers: Headers): HeaderView {
+  const view: HeaderView = {
+    name: null,
+    timeout: null,
+    computedBodyHash: null,
+    axon: emptyTerminal(),
+    dendrite: emptyTerminal(),
+    inputs: {},
+  };
+  for (const [rawName, value] of headers) {
+    const name = rawName.toLowerCase();
+    if (name === "name") view.name = value;
+    else if (name === "timeout") {
+      const t = Number(value);
+      if (!Number.isFinite(t) || t < 0) {
+        throw new Error(`header timeout: '${value}' is not a number`);
+      }
+      view.timeout = t;
+    } else if (name === "computed_body_hash") view.computedBodyHash = value;
+    else if (name.startsWith("bt_header_axon_")) {
+      setTerminal(view.axon, name.slice("bt_header_axon_".length), value, name);
+    } else if (name.startsWith("bt_header_dendrite_")) {
+      setTerminal(view.dendrite, name.slice("bt_header_dendrite_".length), value, name);
+    } else if (name.startsWith("bt_header_input_obj_")) {
+      const field = name.slice("bt_header_input_obj_".length);
+      try {
+        view.inputs[field] = JSON.parse(Buffer.from(value, "base64").toString("utf8"));
+      } catch {
+        throw new Error(`header ${name}: not base64-encoded JSON`);
+      }
+    }
+  }
+  return view;
+}
+
+function setTerminal(t: TerminalInfo, key: string, value: string, header: string): void {
+  if (!(TERMINAL_KEYS as readonly string[]).includes(key)) return;
+  const k = key as keyof TerminalInfo;
+  if (INT_TERMINAL_KEYS.has(k)) {
+    if (!/^-?\d+$/.test(value.trim())) {
+      throw new Error(`header ${header}: '${value}' is not an integer`);
+    }
+    (t as unknown as Record<string, unknown>)[k] = Number(value.trim());
+  } else if (k === "nonce") {
+    if (!/^\d+$/.test(value.trim())) {
+      throw new Error(`header ${header}: '${value}' is not an integer`);
+    }
+    t.nonce = BigInt(value.trim());
+  } else if (k === "process_time") {
+    const n = Number(value);
+    if (Number.isNaN(n)) throw new Error(`header ${header}: '${value}' is not a number`);
+    t.process_time = n;
+  } else {
+    (t as unknown as Record<string, unknown>)[k] = value;
+  }
+}
+
+/** Current Unix time in nanoseconds (millisecond clock plus a sub-millisecond monotonic part). */
+export function timeNs(): bigint {
+  const wallMs = Date.now();
+  const subMs = Math.floor((performance.now() % 1) * 1e6);
+  return BigInt(wallMs) * 1_000_000n + BigInt(subMs);
+}

@@ -1,0 +1,266 @@
+import assert from "node:assert/strict";
+import { z } from "zod";
+import { Axon } from "../../bittensor/axon.ts";
+import { Dendrite } from "../../bittensor/dendrite.ts";
+import { cryptoReady, Keypair } from "../../bittensor/keypair.ts";
+import {
+  bodyHash,
+  newSynapse,
+  requestSignatureMessage,
+  SDK_VERSION_INT,
+  type SynapseKind,
+  synapseToBody,
+  synapseToHeaders,
+  timeNs,
+  toWireJson,
+} from "../../bittensor/synapse.ts";
+
+await cryptoReady();
+
+interface Echo {
+  text: string;
+  count: number;
+}
+
+const EchoSynapse: SynapseKind<Echo> = {
+  name: "Echo",
+  fields: z.object({ text: z.string(), count: z.number().int().default(0) }),
+  requiredFields: ["text"],
+  hashFields: ["text"],
+};
+
+const alice = Keypair.fromUri("//Alice"); // registered validator
+const bob = Keypair.fromUri("//Bob"); // the miner serving the axon
+const charlie = Keypair.fromUri("//Charlie"); // not registered
+
+/** Starts Bob's axon answering Echo, trusting only Alice. */
+async function startAxon(maxBodyBytes = 64 * 1024) {
+  const axon = new Axon({ keypair: bob, port: 0, host: "127.0.0.1", maxBodyBytes });
+  axon.attach(EchoSynapse, {
+    forward: (synapse) => ({
+      text: synapse.fields.text.toUpperCase(),
+      count: synapse.fields.count + 1,
+    }),
+    blacklist: (synapse) =>
+      synapse.dendrite.hotkey === alice.ss58Address
+        ? { blacklisted: false, reason: "" }
+        : { blacklisted: true, reason: "Unrecognized hotkey" },
+    priority: () => 1,
+  });
+  const port = await axon.start();
+  return { axon, port, url: `http://127.0.0.1:${port}/Echo` };
+}
+
+/** A hand-built request, so tests can tamper with each part. */
+function signedRequest(options: {
+  signer: Keypair;
+  claimedHotkey?: string;
+  axonHotkey?: string;
+  nonce?: bigint;
+  uuid?: string;
+  fields?: Echo;
+  body?: string;
+}): { headers: Record<string, string>; body: string } {
+  const fields = options.fields ?? { text: "hello", count: 1 };
+  const synapse = newSynapse(EchoSynapse, fields, 12);
+  const hash = bodyHash(EchoSynapse, fields);
+  const nonce = options.nonce ?? timeNs();
+  const hotkey = options.claimedHotkey ?? options.signer.ss58Address;
+  const axonHotkey = options.axonHotkey ?? bob.ss58Address;
+  const uuid = options.uuid ?? crypto.randomUUID();
+  synapse.dendrite = {
+    ...synapse.dendrite,
+    ip: "127.0.0.1",
+    version: SDK_VERSION_INT,
+    nonce,
+    uuid,
+    hotkey,
+    signature: options.signer.signHex(
+      requestSignatureMessage(nonce, hotkey, axonHotkey, uuid, hash),
+    ),
+  };
+  synapse.axon = { ...synapse.axon, hotkey: axonHotkey };
+  const headers = synapseToHeaders(EchoSynapse, synapse, hash);
+  headers["content-type"] = "application/json";
+  return { headers, body: options.body ?? toWireJson(synapseToBody(synapse)) };
+}
+
+async function post(url: string, request: { headers: Record<string, string>; body: string }) {
+  const response = await fetch(url, { method: "POST", ...request });
+  const json = await response.json();
+  return { status: response.status, json, headers: response.headers };
+}
+
+Deno.test("dendrite → axon over loopback with real keys", async () => {
+  const { axon, port } = await startAxon();
+  try {
+    const dendrite = new Dendrite(alice);
+    const [result] = await dendrite.query(
+      [{ ip: "127.0.0.1", port, hotkey: bob.ss58Address }],
+      EchoSynapse,
+      { text: "hi", count: 41 },
+      5,
+    );
+    assert.equal(result.statusCode, 200, result.statusMessage);
+    assert.ok(result.ok);
+    assert.deepEqual(result.fields, { text: "HI", count: 42 });
+    assert.equal(result.statusMessage, "Success");
+    assert.ok(result.processTime > 0);
+    assert.equal(result.synapse.axon.hotkey, bob.ss58Address);
+    assert.equal(typeof result.synapse.axon.signature, "string");
+    // A second call with the same dendrite uses a larger nonce and is accepted too.
+    const again = await dendrite.call(
+      { ip: "127.0.0.1", port, hotkey: bob.ss58Address },
+      EchoSynapse,
+      { text: "x", count: 0 },
+      5,
+    );
+    assert.equal(again.statusCode, 200);
+  } finally {
+    await axon.stop();
+  }
+});
+
+Deno.test("success reply carries the Python axon's headers and a complete synapse body", async () => {
+  const { axon, url } = await startAxon();
+  try {
+    const { status, json, headers } = await post(url, signedRequest({ signer: alice }));
+    assert.equal(status, 200);
+    assert.equal(headers.get("bt_header_axon_status_code"), "200");
+    assert.equal(headers.get("bt_header_axon_status_message"), "Success");
+    assert.match(headers.get("bt_header_axon_process_time") ?? "", /^\d+\.\d+(e-\d+)?$/);
+    assert.equal(headers.get("bt_header_axon_hotkey"), bob.ss58Address);
+    assert.equal(headers.get("bt_header_input_obj_text"), "IiI=");
+    assert.equal(headers.get("name"), "Echo");
+    assert.equal(headers.get("timeout"), "12.0");
+    assert.equal(json.name, "Echo");
+    assert.equal(json.text, "HELLO");
+    assert.equal(json.axon.status_code, 200);
+    assert.equal(json.dendrite.hotkey, alice.ss58Address);
+  } finally {
+    await axon.stop();
+  }
+});
+
+Deno.test("each rejection gets the Python axon's status and message", async () => {
+  const { axon, url, port } = await startAxon(4096);
+  try {
+    // Forged signature: Charlie signs but claims to be Alice.
+    let r = await post(url, signedRequest({ signer: charlie, claimedHotkey: alice.ss58Address }));
+    assert.equal(r.status, 401);
+    assert.match(r.json.message, /^Not Verified with error: Signature mismatch with /);
+    assert.equal(r.headers.get("bt_header_axon_status_code"), "401");
+
+    // Replayed nonce: the very same request twice.
+    const request = signedRequest({ signer: alice });
+    assert.equal((await post(url, request)).status, 200);
+    r = await post(url, request);
+    assert.equal(r.status, 401);
+    assert.equal(
+      r.json.message,
+      "Not Verified with error: Nonce is too old, a newer one was last processed",
+    );
+
+    // Stale nonce on first contact: 60 s old with a 12 s timeout (allowed 16 s).
+    r = await post(url, signedRequest({ signer: alice, nonce: timeNs() - 60_000_000_000n }));
+    assert.equal(r.status, 401);
+    assert.match(
+      r.json.message,
+      /^Not Verified with error: Nonce is too old: acceptable delta is 16\.00 seconds but request was 6\d\.\d\d seconds old$/,
+    );
+
+    // Signed for another axon's hotkey.
+    r = await post(url, signedRequest({ signer: alice, axonHotkey: charlie.ss58Address }));
+    assert.equal(r.status, 401);
+    assert.match(r.json.message, /Signature mismatch/);
+
+    // Unsigned request: refused (we are stricter than the Python axon).
+    const unsigned = signedRequest({ signer: alice });
+    delete unsigned.headers.bt_header_dendrite_signature;
+    r = await post(url, unsigned);
+    assert.equal(r.status, 401);
+    assert.equal(r.json.message, "Not Verified with error: Missing Signature");
+
+    // Unregistered caller.
+    r = await post(url, signedRequest({ signer: charlie }));
+    assert.equal(r.status, 403);
+    assert.equal(r.json.message, "Forbidden. Key is blacklisted: Unrecognized hotkey.");
+
+    // Oversized body.
+    r = await post(
+      url,
+      signedRequest({ signer: alice, fields: { text: "x".repeat(5000), count: 0 } }),
+    );
+    assert.equal(r.status, 413);
+    assert.equal(r.json.message, "Request body exceeds 4096 bytes");
+
+    // Malformed JSON: a failure inside the route, 500 with an error id, as in Python.
+    r = await post(url, signedRequest({ signer: alice, body: "{not json" }));
+    assert.equal(r.status, 500);
+    assert.match(r.json.message, /^Internal Server Error #[0-9a-f-]{36}$/);
+
+    // Body tampered after signing: the hash no longer matches → 500.
+    const tampered = signedRequest({ signer: alice });
+    tampered.body = tampered.body.replace('"hello"', '"HELLO"');
+    r = await post(url, tampered);
+    assert.equal(r.status, 500);
+
+    // Unknown synapse name.
+    r = await post(`http://127.0.0.1:${port}/Nope`, signedRequest({ signer: alice }));
+    assert.equal(r.status, 404);
+    assert.equal(
+      r.json.message,
+      "Synapse name 'Nope' not found. Available synapses ['Synapse', 'Echo']",
+    );
+
+    // Unparsable header value.
+    const badHeader = signedRequest({ signer: alice });
+    badHeader.headers.bt_header_dendrite_nonce = "soon";
+    r = await post(url, badHeader);
+    assert.equal(r.status, 500);
+    assert.match(r.json.message, /^Improperly formatted request/);
+  } finally {
+    await axon.stop();
+  }
+});
+
+Deno.test("one slow, one dead and one hostile axon do not stall the others", async () => {
+  const { axon, port } = await startAxon();
+  // An axon that accepts the request and never answers.
+  const late: (() => void)[] = [];
+  const hang = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen() {} },
+    () => new Promise<Response>((resolve) => late.push(() => resolve(new Response("late")))),
+  );
+  // An axon that answers with a body far over the dendrite's cap.
+  const huge = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen() {} },
+    () => new Response(JSON.stringify({ text: "x".repeat(2_000_000) })),
+  );
+  // A port nobody listens on.
+  const probe = Deno.listen({ port: 0, hostname: "127.0.0.1" });
+  const deadPort = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  try {
+    const dendrite = new Dendrite(alice, { maxResponseBytes: 1_000_000 });
+    const results = await dendrite.query(
+      [
+        { ip: "127.0.0.1", port: hang.addr.port, hotkey: bob.ss58Address },
+        { ip: "127.0.0.1", port, hotkey: bob.ss58Address },
+        { ip: "127.0.0.1", port: deadPort, hotkey: bob.ss58Address },
+        { ip: "127.0.0.1", port: huge.addr.port, hotkey: bob.ss58Address },
+      ],
+      EchoSynapse,
+      (target) => ({ text: `to ${target.port}`, count: 0 }),
+      1,
+    );
+    assert.deepEqual(results.map((r) => r.statusCode), [408, 200, 503, 422]);
+    assert.equal(results[1].fields?.text, `TO ${port}`);
+    assert.ok(results.every((r) => r.processTime >= 0));
+  } finally {
+    await axon.stop();
+    for (const answer of late) answer();
+    await hang.shutdown();
+    await huge.shutdown();
+  }
+});
