@@ -29,7 +29,8 @@ Options:
   --threads <n>          worker threads for the books; results do not depend on it [cores]
   --out <dir>            write events/trades/L2 per book, balances.csv, summary.json there
   --depth <n>            L2 levels per side written to l2-<book>.csv [5]
-  --reference-dynamics   reproduce the reference's dynamics-changing quirks (see README)
+  --intended-dynamics    fix the reference's dynamics-changing quirks (default: reproduce
+                         them, the production parameters are calibrated for them; README)
   --fundamental-feed <f> CSV of recorded seed prices (count,price), one per process update
   --external-feed <f>    CSV of recorded futures samples (count,price), one per sample interval
   --quiet                no progress output
@@ -49,7 +50,7 @@ const options = {
   threads: { type: "string" },
   out: { type: "string" },
   depth: { type: "string" },
-  "reference-dynamics": { type: "boolean" },
+  "intended-dynamics": { type: "boolean" },
   "fundamental-feed": { type: "string" },
   "external-feed": { type: "string" },
   quiet: { type: "boolean" },
@@ -105,7 +106,7 @@ function override(config: SimConfig, values: Record<string, string | boolean | u
     seed: seed ?? config.seed,
     books: books ?? config.books,
     duration: duration ?? config.duration,
-    referenceDynamics: values["reference-dynamics"] === true || config.referenceDynamics,
+    referenceDynamics: values["intended-dynamics"] === true ? false : config.referenceDynamics,
   };
   try {
     return parseSimConfig(merged);

@@ -1,0 +1,122 @@
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadSimConfig } from "../../sim/load.ts";
+
+const main = new URL("../../main.ts", import.meta.url).pathname;
+const fixture = new URL("./fixtures/simulation_0.xml", import.meta.url).pathname;
+
+async function taos(...args: string[]) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", main, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+Deno.test("taos sim writes byte-identical outputs for a seed with 1 and 2 threads", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const common = ["sim", "--config", "small", "--duration", "10m", "--seed", "4", "--quiet"];
+    const one = await taos(...common, "--threads", "1", "--out", join(dir, "one"));
+    assert.equal(one.code, 0, one.stderr);
+    const two = await taos(...common, "--threads", "2", "--out", join(dir, "two"));
+    assert.equal(two.code, 0, two.stderr);
+    assert.match(one.stdout, /events processed: \d+/);
+    assert.match(one.stdout, /excess kurtosis/);
+    const files = readdirSync(join(dir, "one")).sort();
+    assert.deepEqual(files, readdirSync(join(dir, "two")).sort());
+    for (const name of ["events-0.csv", "trades-1.csv", "l2-0.csv", "balances.csv"]) {
+      assert.ok(files.includes(name), name);
+    }
+    for (const name of files.filter((f) => f !== "summary.json")) {
+      const a = readFileSync(join(dir, "one", name));
+      const b = readFileSync(join(dir, "two", name));
+      assert.ok(a.equals(b), `${name} differs between thread counts`);
+    }
+    const trades = readFileSync(join(dir, "one", "trades-0.csv"), "utf8").trim().split("\n");
+    assert.ok(trades.length > 10);
+    assert.match(trades[1], /^\d+,\d+,(buy|sell),\d+\.\d{2},\d+\.\d{4},/);
+    const l2 = readFileSync(join(dir, "one", "l2-0.csv"), "utf8").trim().split("\n");
+    assert.equal(l2.length, 1 + 120); // header + one line per 5 s step
+    const summary = JSON.parse(readFileSync(join(dir, "one", "summary.json"), "utf8"));
+    assert.equal(summary.seed, 4);
+    assert.ok(summary.events > 0 && summary.eventsPerSecond > 0);
+    assert.ok(typeof summary.facts.excessKurtosis === "number");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("taos sim rejects bad flags with a usage error naming the flag", async () => {
+  const duration = await taos("sim", "--duration", "forever");
+  assert.equal(duration.code, 2);
+  assert.match(duration.stderr, /--duration/);
+  const books = await taos("sim", "--books", "-3");
+  assert.equal(books.code, 2);
+  const unknown = await taos("sim", "--colour", "blue");
+  assert.equal(unknown.code, 2);
+  const missing = await taos("sim", "--config", "/nonexistent/config.json");
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /cannot read/);
+});
+
+Deno.test("configs load from JSON, TOML and the reference XML; errors name the field", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const xml = await loadSimConfig(fixture);
+    assert.equal(xml.config.books, 20);
+    assert.equal(xml.config.agents.stylized?.count, 1000);
+
+    const json = join(dir, "run.json");
+    await Deno.writeTextFile(json, JSON.stringify({ ...xml.config, books: 3, duration: "2h" }));
+    const loaded = await loadSimConfig(json);
+    assert.equal(loaded.config.books, 3);
+    assert.equal(loaded.config.duration, 7200e9);
+
+    const bad = join(dir, "bad.json");
+    const broken = structuredClone(xml.config) as unknown as Record<string, unknown>;
+    (broken.exchange as Record<string, unknown>).priceDecimals = 1;
+    await Deno.writeTextFile(bad, JSON.stringify(broken));
+    await assert.rejects(() => loadSimConfig(bad), /exchange\.priceDecimals/);
+
+    const toml = join(dir, "run.toml");
+    await Deno.writeTextFile(
+      toml,
+      [
+        'duration = "30m"',
+        "books = 2",
+        "remoteAgentCount = 1",
+        "[remoteBalances]",
+        'type = "fixed"',
+        "base = 10",
+        "quote = 3000",
+        "[exchange.fees]",
+        "tiers = [{ volumeRequired = 0, makerFee = 0.0, takerFee = 0.001 }]",
+        "[processes]",
+        'updatePeriod = "10s"',
+        "[processes.fundamental]",
+        "mu = 0",
+        "sigma = 0.012",
+        "lambda = 0.002",
+        "muJump = 0",
+        "sigmaJump = 0.00335",
+        "[agents]",
+      ].join("\n"),
+    );
+    const fromToml = await loadSimConfig(toml);
+    assert.equal(fromToml.config.duration, 1800e9);
+    assert.equal(fromToml.config.exchange.fees.tiers[0].takerFee, 0.001);
+    await Deno.writeTextFile(toml, "books = 2\nduration = 5\n");
+    await assert.rejects(() => loadSimConfig(toml), /remoteAgentCount/);
+    await assert.rejects(() => loadSimConfig("nope"), /not a preset/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,203 @@
+import assert from "node:assert/strict";
+import { smallPreset } from "../../sim/config.ts";
+import { type PublishState, SimEngine } from "../../sim/engine.ts";
+import { FactsCollector } from "../../sim/facts.ts";
+
+/** A short quiet market: small preset, one book, 20 simulated minutes, no grace period. */
+function shortConfig(minutes = 20) {
+  return { ...smallPreset(), books: 1, duration: minutes * 60e9, remoteAgentCount: 2 };
+}
+
+function firstState(engine: SimEngine): PublishState {
+  const state = engine.advance();
+  assert.ok(state !== null);
+  return state;
+}
+
+Deno.test("a short seeded run is realistic: fat tails, volatility clustering, prices near the fundamental", () => {
+  const config = { ...smallPreset(), duration: 7200e9 };
+  const engine = SimEngine.create({ config, seed: 1, threads: 2 });
+  const facts = new FactsCollector(config.books);
+  let crossed = 0;
+  try {
+    for (let step = engine.step(); step !== null; step = engine.step()) {
+      for (let book = 0; book < config.books; book++) {
+        const bid = engine.levels(book, 0, 1)[0]?.price ?? NaN;
+        const ask = engine.levels(book, 1, 1)[0]?.price ?? NaN;
+        if (bid >= ask) crossed++;
+        const fundamental = engine.processValues(book).fundamental;
+        facts.observe(book, step.timestamp, bid, ask, 0.01, fundamental);
+      }
+    }
+  } finally {
+    engine.close();
+  }
+  const f = facts.summary();
+  assert.equal(crossed, 0);
+  assert.ok(f.returns >= 200, `returns ${f.returns}`);
+  assert.ok(f.excessKurtosis > 0, `excess kurtosis ${f.excessKurtosis}`);
+  assert.ok(f.absReturnAutocorr.lag1 > 0, `abs autocorr ${f.absReturnAutocorr.lag1}`);
+  assert.ok(f.minMid > 0);
+  assert.ok(f.meanAbsDeviationFromFundamental < 0.1, `${f.meanAbsDeviationFromFundamental}`);
+});
+
+Deno.test("advance publishes books, remote accounts and processes; the grace period is skipped", () => {
+  const engine = SimEngine.create({
+    config: { ...shortConfig(), gracePeriod: 300e9 },
+    seed: 3,
+    threads: 1,
+  });
+  try {
+    const state = firstState(engine);
+    assert.equal(state.timestamp, 300e9);
+    assert.equal(state.final, false);
+    assert.equal(state.books.length, 1);
+    assert.equal(state.accounts.length, 2);
+    const book = state.books[0];
+    assert.ok(book.bid.length > 0 && book.ask.length > 0);
+    assert.ok(book.bid[0].price < book.ask[0].price);
+    assert.ok(book.bid[0].orders !== undefined && book.bid[0].orders.length > 0);
+    assert.ok(book.fundamental > 0);
+    assert.ok(state.eventsProcessed > 0);
+    const holdings = state.accounts[0].holdings[0];
+    assert.ok(holdings.base.free > 0 && holdings.quote.free > 0);
+    assert.equal(state.accounts[0].fees[0].makerFeeRate, 0.005);
+  } finally {
+    engine.close();
+  }
+});
+
+Deno.test("remote instructions arrive after their delay and show up as events, orders and notices", () => {
+  const engine = SimEngine.create({ config: shortConfig(), seed: 5, threads: 1 });
+  try {
+    let state = firstState(engine);
+    const ask = state.books[0].ask[0].price;
+    const bid = state.books[0].bid[0].price;
+    const accepted = engine.inject(0, [
+      // a passive bid far below the market, with a client id
+      {
+        type: "PLACE_ORDER_LIMIT",
+        bookId: 0,
+        direction: 0,
+        volume: 1.5,
+        price: Math.floor(bid * 0.5),
+        clientOrderId: 77,
+      },
+      // an aggressive buy that trades
+      { type: "PLACE_ORDER_MARKET", bookId: 0, direction: 0, volume: 0.5 },
+      // a GTT ask far above the market that expires after 2 s
+      {
+        type: "PLACE_ORDER_LIMIT",
+        bookId: 0,
+        direction: 1,
+        volume: 1,
+        price: Math.ceil(ask * 2),
+        timeInForce: 1,
+        expiryPeriod: 2e9,
+      },
+      // invalid: unknown book (skipped)
+      { type: "PLACE_ORDER_MARKET", bookId: 9, direction: 0, volume: 1 },
+    ], 10e6);
+    assert.equal(accepted, 3);
+    state = firstState(engine);
+    const mine = state.books[0].record.filter((e) => e.event !== "trade" && e.agentId === 0);
+    assert.equal(mine.filter((e) => e.event === "place").length, 3);
+    assert.ok(mine.filter((e) => e.event === "place").every((e) => e.timestamp === 5e9 + 10e6));
+    const trades = state.books[0].record.filter((e) =>
+      e.event === "trade" && e.aggressingAgentId === 0
+    );
+    assert.ok(trades.length > 0);
+    const expiry = mine.find((e) => e.event === "cancel");
+    assert.ok(expiry !== undefined && expiry.timestamp === 5e9 + 10e6 + 2e9);
+    const orders = state.accounts[0].orders[0];
+    assert.equal(orders.length, 1);
+    assert.equal(orders[0].clientOrderId, 77);
+    const types = state.notices.filter((n) => n.agentId === 0).map((n) => n.type);
+    assert.ok(types.includes("RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT"));
+    assert.ok(types.includes("EVENT_TRADE"));
+    assert.ok(state.accounts[0].holdings[0].quote.reserved > 0);
+
+    // cancel the resting bid, and cancel an order that does not exist
+    engine.inject(0, [{
+      type: "CANCEL_ORDERS",
+      bookId: 0,
+      cancellations: [{ orderId: orders[0].orderId }, { orderId: 999999 }],
+    }], 0);
+    state = firstState(engine);
+    assert.equal(state.accounts[0].orders[0].length, 0);
+    const noticeTypes = state.notices.map((n) => n.type);
+    assert.ok(noticeTypes.includes("RESPONSE_DISTRIBUTED_CANCEL_ORDERS"));
+    assert.ok(noticeTypes.includes("ERROR_RESPONSE_DISTRIBUTED_CANCEL_ORDERS"));
+    assert.equal(state.accounts[0].holdings[0].quote.reserved, 0);
+  } finally {
+    engine.close();
+  }
+});
+
+Deno.test("a reset restores the account's initial balances at once", () => {
+  const engine = SimEngine.create({ config: shortConfig(), seed: 9, threads: 1 });
+  try {
+    firstState(engine);
+    const before = engine.balances(1, 0);
+    engine.inject(1, [{ type: "PLACE_ORDER_MARKET", bookId: 0, direction: 1, volume: 2 }], 0);
+    const traded = firstState(engine).accounts[1].holdings[0];
+    assert.ok(traded.base.total < before.base.total);
+    assert.equal(engine.inject(1, [{ type: "RESET_AGENT" }], 0), 1);
+    const after = engine.balances(1, 0);
+    assert.equal(after.base.reserved, 0);
+    assert.ok(after.base.total > 0 && after.quote.total > 0);
+    const state = firstState(engine);
+    assert.ok(state.notices.some((n) => n.type === "RESPONSE_DISTRIBUTED_RESET_AGENT"));
+  } finally {
+    engine.close();
+  }
+});
+
+Deno.test("the same seed gives the same market whatever the thread count; another seed differs", () => {
+  const run = (seed: number, threads: number) => {
+    const engine = SimEngine.create({ config: { ...shortConfig(10), books: 3 }, seed, threads });
+    const mids: number[] = [];
+    try {
+      for (let s = engine.step(); s !== null; s = engine.step()) {
+        for (let book = 0; book < 3; book++) {
+          mids.push(engine.levels(book, 0, 1)[0]?.price ?? 0, engine.levels(book, 1, 1)[0]?.price);
+        }
+      }
+    } finally {
+      engine.close();
+    }
+    return mids;
+  };
+  const one = run(11, 1);
+  assert.deepEqual(run(11, 3), one);
+  assert.notDeepEqual(run(12, 1), one);
+});
+
+Deno.test("a recorded feed drives the processes", () => {
+  const external = [310, 320, 330];
+  const engine = SimEngine.create({
+    config: shortConfig(5),
+    seed: 2,
+    threads: 1,
+    feed: { fundamental: [100000.5, 100001.5], external },
+  });
+  try {
+    const seen: number[] = [];
+    for (let s = engine.step(); s !== null; s = engine.step()) {
+      seen.push(engine.processValues(0).external);
+    }
+    assert.equal(seen.at(-1), 330);
+    assert.ok(seen.includes(310) && seen.includes(320));
+  } finally {
+    engine.close();
+  }
+  assert.throws(
+    () => SimEngine.create({ config: shortConfig(5), feed: { external: [-1] } }),
+    /feed/,
+  );
+});
+
+Deno.test("an invalid configuration is refused with the field named", () => {
+  const config = { ...shortConfig(), books: 0 };
+  assert.throws(() => SimEngine.create({ config }), /books/);
+});
