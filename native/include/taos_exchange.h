@@ -279,6 +279,12 @@ int tx_advance(tx_exchange *ex, uint64_t now_ns);
 size_t tx_pending_events(const tx_exchange *ex);
 /* Moves up to `capacity` waiting events (oldest first) into `out`; returns how many. */
 size_t tx_drain_events(tx_exchange *ex, tx_event *out, size_t capacity);
+/* Zero-copy alternative to tx_drain_events: points *out at the waiting events (oldest first)
+ * and returns their number. The pointer stays valid until the next call that processes
+ * instructions or time, or tx_discard_events. */
+size_t tx_peek_events(const tx_exchange *ex, const tx_event **out);
+/* Drops the `count` oldest waiting events (after reading them through tx_peek_events). */
+void tx_discard_events(tx_exchange *ex, size_t count);
 
 /* ---- list snapshots (return the number available, or a negated TX_ERR_* code) ---- */
 

@@ -9,16 +9,32 @@
 
 /* ---- arithmetic ---- */
 
-static const __int128 POW10_18 = (__int128)1000000000000000000LL;
+static const int64_t POW10_64[19] = {1LL,
+                                     10LL,
+                                     100LL,
+                                     1000LL,
+                                     10000LL,
+                                     100000LL,
+                                     1000000LL,
+                                     10000000LL,
+                                     100000000LL,
+                                     1000000000LL,
+                                     10000000000LL,
+                                     100000000000LL,
+                                     1000000000000LL,
+                                     10000000000000LL,
+                                     100000000000000LL,
+                                     1000000000000000LL,
+                                     10000000000000000LL,
+                                     100000000000000000LL,
+                                     1000000000000000000LL};
 
+/* 10^k for 0 <= k <= 38. */
 static __int128 pow10_128(int k) {
-  __int128 r = 1;
-  while (k >= 18) {
-    r *= POW10_18;
-    k -= 18;
-  }
-  while (k-- > 0) r *= 10;
-  return r;
+  if (k <= 18) return POW10_64[k];
+  __int128 r = POW10_64[18];
+  for (k -= 18; k > 18; k -= 18) r *= POW10_64[18];
+  return r * POW10_64[k];
 }
 
 static int64_t saturate(__int128 x) {
@@ -28,7 +44,11 @@ static int64_t saturate(__int128 x) {
 }
 
 int64_t x_scale(__int128 x, int k) {
-  if (k < 0) return saturate(x / pow10_128(-k));
+  if (k < 0) {
+    /* The common case fits 64 bits, where division is several times cheaper. */
+    if (k >= -18 && x <= INT64_MAX && x >= -INT64_MAX) return (int64_t)x / POW10_64[-k];
+    return saturate(x / pow10_128(-k));
+  }
   __int128 r;
   if (__builtin_mul_overflow(x, pow10_128(k), &r)) return x < 0 ? -INT64_MAX : INT64_MAX;
   return saturate(r);
@@ -290,23 +310,26 @@ static void roll_fees(tx_exchange *ex) {
 
 /* ---- events ---- */
 
-void x_emit(tx_exchange *ex, const tx_event *event) {
-  if (ex->ev_head + ex->ev_n == ex->ev_cap) {
-    if (ex->ev_head > 0) {
-      memmove(ex->events, ex->events + ex->ev_head, ex->ev_n * sizeof *ex->events);
-      ex->ev_head = 0;
-    } else {
-      size_t cap = ex->ev_cap ? ex->ev_cap * 2 : 4096;
-      tx_event *events = realloc(ex->events, cap * sizeof *events);
-      if (events == NULL) {
-        ex->error = TX_ERR_NOMEM;
-        return;
-      }
-      ex->events = events;
-      ex->ev_cap = cap;
+tx_event *x_push_slow(tx_exchange *ex) {
+  if (ex->ev_head > 0) {
+    memmove(ex->events, ex->events + ex->ev_head, ex->ev_n * sizeof *ex->events);
+    ex->ev_head = 0;
+  } else {
+    size_t cap = ex->ev_cap ? ex->ev_cap * 2 : 4096;
+    tx_event *events = realloc(ex->events, cap * sizeof *events);
+    if (events == NULL) {
+      ex->error = TX_ERR_NOMEM;
+      return NULL;
     }
+    ex->events = events;
+    ex->ev_cap = cap;
   }
-  ex->events[ex->ev_head + ex->ev_n++] = *event;
+  return &ex->events[ex->ev_n++];
+}
+
+void x_emit(tx_exchange *ex, const tx_event *event) {
+  tx_event *slot = x_push(ex);
+  if (slot != NULL) *slot = *event;
 }
 
 size_t tx_pending_events(const tx_exchange *ex) { return ex == NULL ? 0 : ex->ev_n; }
@@ -319,6 +342,20 @@ size_t tx_drain_events(tx_exchange *ex, tx_event *out, size_t capacity) {
   ex->ev_n -= n;
   if (ex->ev_n == 0) ex->ev_head = 0;
   return n;
+}
+
+size_t tx_peek_events(const tx_exchange *ex, const tx_event **out) {
+  if (ex == NULL || out == NULL) return 0;
+  *out = ex->events + ex->ev_head;
+  return ex->ev_n;
+}
+
+void tx_discard_events(tx_exchange *ex, size_t count) {
+  if (ex == NULL) return;
+  if (count > ex->ev_n) count = ex->ev_n;
+  ex->ev_head += count;
+  ex->ev_n -= count;
+  if (ex->ev_n == 0) ex->ev_head = 0;
 }
 
 /* ---- GTT timers (binary min-heap on time, then scheduling order) ---- */

@@ -133,6 +133,12 @@ int64_t x_taker_rate(const tx_exchange *ex, const x_account *acct);
 void x_add_fee_volume(tx_exchange *ex, x_account *acct, int64_t quote);
 void x_reset_fees(tx_exchange *ex, x_account *acct);
 void x_emit(tx_exchange *ex, const tx_event *event);
+tx_event *x_push_slow(tx_exchange *ex);
+/* The next free event slot (filled in place by the caller), or NULL when memory ran out. */
+static inline tx_event *x_push(tx_exchange *ex) {
+  if (ex->ev_head + ex->ev_n < ex->ev_cap) return &ex->events[ex->ev_head + ex->ev_n++];
+  return x_push_slow(ex);
+}
 int x_schedule(tx_exchange *ex, uint64_t at, uint32_t book, uint32_t order_id, int32_t agent);
 
 /* ---- book structure (exchange_book.c) ---- */

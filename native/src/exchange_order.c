@@ -36,7 +36,9 @@ static void reject(tx_exchange *ex, const tx_instruction *in, int reason, uint8_
 /* An order event (placed, accepted, cancelled, expired, STP reduction, dropped remainder). */
 static void order_event(tx_exchange *ex, const x_order *o, uint8_t type, int64_t volume,
                         uint8_t reason) {
-  tx_event e = {
+  tx_event *slot = x_push(ex);
+  if (slot == NULL) return;
+  *slot = (tx_event){
       .timestamp = ex->now,
       .price = o->market ? 0 : o->price,
       .volume = volume,
@@ -57,7 +59,6 @@ static void order_event(tx_exchange *ex, const x_order *o, uint8_t type, int64_t
       .flags = (uint8_t)((o->market ? TX_EVF_MARKET : 0) |
                          ((type == TX_EV_CANCELLED && o->volume > 0) ? TX_EVF_PARTIAL : 0)),
   };
-  x_emit(ex, &e);
 }
 
 /* Quote a resting buy needs reserved: its volume at its price plus the maker fee it was sized
@@ -159,7 +160,10 @@ static void settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, i
 
   a->volume -= q;
   r->volume -= q;
-  tx_event e = {
+  uint32_t trade_id = book->next_trade_id++;
+  tx_event *slot = x_push(ex);
+  if (slot == NULL) return;
+  *slot = (tx_event){
       .timestamp = ex->now,
       .price = price,
       .volume = q,
@@ -172,7 +176,7 @@ static void settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, i
       .book_id = a->book,
       .order_id = a->id,
       .resting_order_id = r->id,
-      .trade_id = book->next_trade_id++,
+      .trade_id = trade_id,
       .agent_id = a->agent,
       .resting_agent_id = r->agent,
       .client_order_id = a->client_id,
@@ -182,7 +186,6 @@ static void settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, i
       .flags = a->market ? TX_EVF_MARKET : 0,
       .amount = r->volume,
   };
-  x_emit(ex, &e);
 }
 
 static inline bool within(int dir, int64_t level_price, int64_t limit) {
