@@ -1,0 +1,197 @@
+import assert from "node:assert/strict";
+import { smallPreset } from "../../sim/config.ts";
+import type { PublishState } from "../../sim/engine.ts";
+import { runAgentStep, type TradingAgent } from "../../agents/sdk/agent.ts";
+import { type Instruction, validateInstructions } from "../../agents/sdk/instructions.ts";
+import { loadAgent } from "../../agents/sdk/loader.ts";
+import { simulationConfigFor, stateForAgent } from "../../agents/sdk/state.ts";
+import { PassiveAggressiveRegressor } from "../../agents/examples/passive_aggressive.ts";
+import { barFeatures } from "../../agents/examples/simple_regressor.ts";
+
+const simulation = simulationConfigFor(smallPreset());
+
+interface Setup {
+  timestamp?: number;
+  base?: number;
+  quote?: number;
+  books?: number;
+  bid?: number | null;
+  ask?: number | null;
+  orders?: { orderId: number; timestamp: number; price: number }[];
+}
+
+function publish(s: Setup = {}): PublishState {
+  const books = s.books ?? 1;
+  const bid = s.bid === undefined ? 299.9 : s.bid;
+  const ask = s.ask === undefined ? 300.1 : s.ask;
+  return {
+    timestamp: s.timestamp ?? 50e9,
+    final: false,
+    eventsProcessed: 0,
+    notices: [],
+    books: Array.from({ length: books }, (_, bookId) => ({
+      bookId,
+      fundamental: 300,
+      record: [],
+      bid: bid === null ? [] : [{ price: bid, volume: 4 }],
+      ask: ask === null ? [] : [{ price: ask, volume: 3 }],
+    })),
+    accounts: [{
+      agentId: 0,
+      holdings: Array.from({ length: books }, () => ({
+        base: { free: s.base ?? 10, reserved: 0, total: s.base ?? 10 },
+        quote: { free: s.quote ?? 5000, reserved: 0, total: s.quote ?? 5000 },
+      })),
+      orders: Array.from({ length: books }, () =>
+        (s.orders ?? []).map((o) => ({
+          ...o,
+          volume: 1,
+          leverage: 0,
+          direction: 0 as const,
+          clientOrderId: null,
+        }))),
+      fees: Array.from(
+        { length: books },
+        () => ({ volume: 0, makerFeeRate: 0.005, takerFeeRate: 0.005 }),
+      ),
+    }],
+  };
+}
+
+async function step(agent: TradingAgent, s: Setup = {}, dropped = 0): Promise<Instruction[]> {
+  const response = await runAgentStep(agent, 0, stateForAgent(publish(s), 0, simulation));
+  const checked = validateInstructions(response, { uid: 0, bookCount: s.books ?? 1 });
+  assert.equal(checked.discarded, null, "the validator accepts the agent's response");
+  assert.equal(checked.rejected.length, dropped);
+  return checked.accepted;
+}
+
+const load = (name: string, params = "") =>
+  loadAgent({ path: "/nonexistent", name, params, uid: 0 });
+
+Deno.test("RandomMakerAgent cancels expired orders and quotes inside the spread", async () => {
+  const agent = await load("RandomMakerAgent", "min_quantity=0.5 max_quantity=0.7 seed=3");
+  const orders = [{ orderId: 4, timestamp: 10e9, price: 299 }, {
+    orderId: 5,
+    timestamp: 50e9,
+    price: 299,
+  }];
+  const out = await step(agent, { orders });
+  assert.deepEqual(out[0], {
+    type: "CANCEL_ORDERS",
+    agentId: 0,
+    delay: 0,
+    bookId: 0,
+    cancellations: [{ orderId: 4, volume: null }],
+  });
+  const [buy, sell] = out.slice(1);
+  assert.ok(buy.type === "PLACE_ORDER_LIMIT" && sell.type === "PLACE_ORDER_LIMIT");
+  assert.equal(buy.direction, 0);
+  assert.equal(buy.stp, 3);
+  assert.equal(sell.stp, 2);
+  assert.ok(buy.price >= 299.9 && buy.price <= sell.price && sell.price <= 300.1);
+  assert.ok(buy.quantity >= 0.5 && buy.quantity <= 0.7);
+  const broke = await step(await load("RandomMakerAgent", "seed=3"), { base: 0, quote: 0 });
+  assert.deepEqual(broke, [], "no orders without free balance");
+});
+
+Deno.test("RandomTakerAgent sends one market order per book, direction fixed between redraws", async () => {
+  const agent = await load("RandomTakerAgent", "seed=9");
+  const directions = new Set<number>();
+  for (let t = 1; t < 20; t++) {
+    const out = await step(agent, { timestamp: t * 5e9, books: 2 });
+    assert.equal(out.length, 2);
+    for (const o of out) {
+      assert.ok(o.type === "PLACE_ORDER_MARKET");
+      assert.ok(o.quantity >= 0.1 && o.quantity <= 1);
+      assert.ok(o.stp === 1 || o.stp === 4);
+    }
+    if (out[0].type === "PLACE_ORDER_MARKET") directions.add(out[0].direction);
+  }
+  assert.equal(directions.size, 1, "no redraw before 100 s");
+});
+
+Deno.test("SelfTradingAgent places a fresh pair, then crosses it on the next book", async () => {
+  const agent = await load("SelfTradingAgent", "seed=1");
+  const out = await step(agent, { books: 2, bid: 299, ask: 301 });
+  assert.equal(out.length, 4);
+  const [buy, sell, cross1, cross2] = out as Extract<Instruction, { type: "PLACE_ORDER_LIMIT" }>[];
+  assert.ok(buy.price > 299 && buy.price < sell.price && sell.price < 301);
+  assert.equal(cross1.bookId, 1);
+  assert.equal(cross1.price, sell.price);
+  assert.equal(cross2.price, buy.price);
+  assert.ok(Math.abs(cross1.quantity - (buy.quantity + 0.1)) < 1e-9);
+  assert.ok(out.every((o) => o.type === "PLACE_ORDER_LIMIT" && o.stp === 4));
+});
+
+Deno.test("OrderOptionAgent: flags are real booleans; none given enables every option", async () => {
+  const poOnly = await step(await load("OrderOptionAgent", "PO=true"));
+  assert.equal(poOnly.length, 4);
+  assert.ok(poOnly.every((o) => o.type === "PLACE_ORDER_LIMIT" && o.postOnly));
+  const quoteOnly = await step(await load("OrderOptionAgent", "PO=False QUOTE=true"));
+  assert.equal(quoteOnly.length, 4);
+  assert.ok(quoteOnly.every((o) => o.type === "PLACE_ORDER_MARKET" && o.currency === 1));
+  const all = await step(await load("OrderOptionAgent"), {}, 2);
+  const kinds = new Set(all.map((o) => o.type === "PLACE_ORDER_LIMIT" ? o.timeInForce : "market"));
+  assert.deepEqual([...kinds].sort(), [0, 1, 2, 3, "market"].sort());
+  assert.equal(all.length, 20, "capped at 20 per book by the validator");
+});
+
+Deno.test("MarketMakerAgent flattens a large position, then quotes beyond the fee", async () => {
+  const agent = await load("MarketMakerAgent");
+  const flatten = await step(agent, { base: 10, orders: [{ orderId: 8, timestamp: 1, price: 1 }] });
+  assert.equal(flatten[0].type, "CANCEL_ORDERS");
+  assert.ok(flatten[1].type === "PLACE_ORDER_MARKET" && flatten[1].direction === 1);
+  assert.equal(flatten[1].quantity, 10);
+  const quotes = await step(agent, { base: 1 });
+  const [ask, bid] = quotes as Extract<Instruction, { type: "PLACE_ORDER_LIMIT" }>[];
+  assert.equal(ask.direction, 1);
+  assert.equal(ask.quantity, 1);
+  assert.equal(ask.price, 301.8);
+  assert.equal(bid.price, 298.2);
+  assert.equal(bid.quantity, 0.5);
+  assert.ok(ask.postOnly && bid.postOnly);
+  assert.deepEqual(await step(agent, { base: 1, ask: null }), [], "no quotes on a one-sided book");
+});
+
+Deno.test("SimpleRegressorAgent: documented defaults, model validated, bar features", async () => {
+  const agent = await load("SimpleRegressorAgent");
+  assert.deepEqual((agent as unknown as { params: unknown }).params, {
+    min_quantity: 0.1,
+    max_quantity: 1,
+    expiry_period: 200,
+    model: "PassiveAggressiveRegressor",
+    signal_threshold: 0.0025,
+  });
+  await assert.rejects(load("SimpleRegressorAgent", "model=MLP"), /agent parameter 'model'/);
+  const features = barFeatures({
+    open: 100,
+    high: 102,
+    low: 99,
+    close: 101,
+    volume: 10,
+    buyTrades: 3,
+    sellTrades: 1,
+    buyOrders: 6,
+    sellOrders: 4,
+    priceSum: 303,
+    trades: 3,
+  })!;
+  assert.deepEqual(features.slice(0, 8), [100, 102, 99, 101, 10, 1, 0.5, 0.2]);
+  assert.ok(Math.abs(features[8] - (1 - 101 / 102)) < 1e-12);
+  assert.ok(Math.abs(features[9] - Math.log(1.01)) < 1e-12);
+  assert.deepEqual(await step(agent), [], "no signal before any bar");
+});
+
+Deno.test("PassiveAggressiveRegressor learns a linear relation online", () => {
+  const model = new PassiveAggressiveRegressor(2, { C: 1 });
+  let seed = 1;
+  const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1;
+  for (let i = 0; i < 3000; i++) {
+    const x = [rand(), rand()];
+    model.learn(x, 2 * x[0] - x[1] + 0.5);
+  }
+  assert.ok(Math.abs(model.predict([0.5, -0.5]) - 2) < 0.05);
+  assert.ok(Math.abs(model.predict([0, 0]) - 0.5) < 0.05);
+  assert.equal(model.samples, 3000);
+});
