@@ -65,9 +65,59 @@ export const exchangeSymbols = {
   tx_check: { parameters: ["pointer", "buffer", "usize"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
+/** The market simulation, `include/taos_sim.h`. */
+export const simSymbols = {
+  /** const char *taos_sim_param_name(uint32_t index) */
+  taos_sim_param_name: { parameters: ["u32"], result: "pointer" },
+  /** uint32_t taos_sim_param_count(void) */
+  taos_sim_param_count: { parameters: [], result: "u32" },
+  /** int taos_sim_create(const double *params, uint32_t count, taos_sim **out, char *err,
+   *                     size_t err_len) */
+  taos_sim_create: { parameters: ["buffer", "u32", "buffer", "buffer", "usize"], result: "i32" },
+  /** void taos_sim_destroy(taos_sim *sim) */
+  taos_sim_destroy: { parameters: ["pointer"], result: "void" },
+  /** int taos_sim_set_feed(taos_sim *sim, int series, const double *prices, size_t count) */
+  taos_sim_set_feed: { parameters: ["pointer", "i32", "buffer", "usize"], result: "i32" },
+  /** int taos_sim_advance(taos_sim *sim, uint64_t *now_ns, uint64_t *events) */
+  taos_sim_advance: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
+  /** size_t taos_sim_events(const taos_sim *sim, uint32_t book, taos_sim_event *out,
+   *                        size_t capacity) */
+  taos_sim_events: { parameters: ["pointer", "u32", "buffer", "usize"], result: "usize" },
+  /** size_t taos_sim_levels(const taos_sim *sim, uint32_t book, int side, size_t max_levels,
+   *                        int64_t *prices, int64_t *volumes) */
+  taos_sim_levels: {
+    parameters: ["pointer", "u32", "i32", "usize", "buffer", "buffer"],
+    result: "usize",
+  },
+  /** size_t taos_sim_level_orders(const taos_sim *sim, uint32_t book, int side,
+   *                              size_t level_index, taos_sim_order *out, size_t capacity) */
+  taos_sim_level_orders: {
+    parameters: ["pointer", "u32", "i32", "usize", "buffer", "usize"],
+    result: "usize",
+  },
+  /** int taos_sim_balances(const taos_sim *sim, int32_t agent_id, uint32_t book, int64_t out[6]) */
+  taos_sim_balances: { parameters: ["pointer", "i32", "u32", "buffer"], result: "i32" },
+  /** size_t taos_sim_account_orders(const taos_sim *sim, int32_t agent_id, uint32_t book,
+   *                                taos_sim_order *out, size_t capacity) */
+  taos_sim_account_orders: {
+    parameters: ["pointer", "i32", "u32", "buffer", "usize"],
+    result: "usize",
+  },
+  /** int taos_sim_fee_state(const taos_sim *sim, int32_t agent_id, uint32_t book, double out[3]) */
+  taos_sim_fee_state: { parameters: ["pointer", "i32", "u32", "buffer"], result: "i32" },
+  /** int taos_sim_process_values(const taos_sim *sim, uint32_t book, double out[2]) */
+  taos_sim_process_values: { parameters: ["pointer", "u32", "buffer"], result: "i32" },
+  /** int taos_sim_inject(taos_sim *sim, int32_t agent_id, const taos_sim_instruction *in,
+   *                     size_t count, uint64_t delay_ns) */
+  taos_sim_inject: { parameters: ["pointer", "i32", "buffer", "usize", "u64"], result: "i32" },
+  /** int32_t taos_sim_agent_id(const taos_sim *sim, int group, uint32_t index) */
+  taos_sim_agent_id: { parameters: ["pointer", "i32", "u32"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
 /** Every symbol of the native library: one table per area, merged. */
 export const symbols = {
   ...exchangeSymbols,
+  ...simSymbols,
 } as const satisfies Deno.ForeignLibraryInterface;
 
 let library: Deno.DynamicLibrary<typeof symbols> | undefined;

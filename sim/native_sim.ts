@@ -1,59 +1,18 @@
 /**
- * The only module that knows the native simulation's C symbols (`native/include/taos_sim.h`):
- * one symbol table, one `dlopen`, the flat parameter layout, and the record layouts.
+ * The native simulation's data layouts (`native/include/taos_sim.h`): the flat parameter array
+ * built from a configuration, and the event, order and instruction records (the symbol table
+ * itself lives with the others in `native/ffi.ts`).
  * @module
  */
-import { nativeLibraryPath } from "../native/build.ts";
+import { native } from "../native/ffi.ts";
 import type { BalancesConfig, SimConfig } from "./config.ts";
 
-const symbols = {
-  taos_sim_param_name: { parameters: ["u32"], result: "pointer" }, // (uint32_t index)
-  taos_sim_param_count: { parameters: [], result: "u32" },
-  // (const double *params, uint32_t count, taos_sim **out, char *err, size_t err_len)
-  taos_sim_create: { parameters: ["buffer", "u32", "buffer", "buffer", "usize"], result: "i32" },
-  taos_sim_destroy: { parameters: ["pointer"], result: "void" }, // (taos_sim *sim)
-  // (taos_sim *sim, int series, const double *prices, size_t count)
-  taos_sim_set_feed: { parameters: ["pointer", "i32", "buffer", "usize"], result: "i32" },
-  // (taos_sim *sim, uint64_t *now_ns, uint64_t *events) — runs the books, possibly for long
-  taos_sim_advance: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
-  // (const taos_sim *sim, uint32_t book, taos_sim_event *out, size_t capacity)
-  taos_sim_events: { parameters: ["pointer", "u32", "buffer", "usize"], result: "usize" },
-  // (const taos_sim *sim, uint32_t book, int side, size_t max, int64_t *prices, int64_t *volumes)
-  taos_sim_levels: {
-    parameters: ["pointer", "u32", "i32", "usize", "buffer", "buffer"],
-    result: "usize",
-  },
-  // (const taos_sim *sim, uint32_t book, int side, size_t level, taos_sim_order *out, size_t cap)
-  taos_sim_level_orders: {
-    parameters: ["pointer", "u32", "i32", "usize", "buffer", "usize"],
-    result: "usize",
-  },
-  // (const taos_sim *sim, int32_t agent_id, uint32_t book, int64_t out[6])
-  taos_sim_balances: { parameters: ["pointer", "i32", "u32", "buffer"], result: "i32" },
-  // (const taos_sim *sim, int32_t agent_id, uint32_t book, taos_sim_order *out, size_t capacity)
-  taos_sim_account_orders: {
-    parameters: ["pointer", "i32", "u32", "buffer", "usize"],
-    result: "usize",
-  },
-  // (const taos_sim *sim, int32_t agent_id, uint32_t book, double out[3])
-  taos_sim_fee_state: { parameters: ["pointer", "i32", "u32", "buffer"], result: "i32" },
-  // (const taos_sim *sim, uint32_t book, double out[2])
-  taos_sim_process_values: { parameters: ["pointer", "u32", "buffer"], result: "i32" },
-  // (taos_sim *sim, int32_t agent_id, const taos_sim_instruction *in, size_t count, uint64_t delay)
-  taos_sim_inject: { parameters: ["pointer", "i32", "buffer", "usize", "u64"], result: "i32" },
-  // (const taos_sim *sim, int group, uint32_t index)
-  taos_sim_agent_id: { parameters: ["pointer", "i32", "u32"], result: "i32" },
-} as const;
-
 /** The loaded native simulation symbols. */
-export type SimSymbols = Deno.DynamicLibrary<typeof symbols>["symbols"];
-
-let library: Deno.DynamicLibrary<typeof symbols> | undefined;
+export type SimSymbols = ReturnType<typeof native>;
 
 /** Opens the native library (building it first if its sources changed). */
 export function simSymbols(): SimSymbols {
-  library ??= Deno.dlopen(nativeLibraryPath(), symbols);
-  return library.symbols;
+  return native();
 }
 
 /** Error codes of the C interface. */
