@@ -1,0 +1,159 @@
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { UsageError } from "../../cli/command.ts";
+import { smallPreset } from "../../sim/config.ts";
+import { backtest, runBacktestCommand } from "../../agents/backtest.ts";
+import { renderReport } from "../../agents/report.ts";
+import { Agent } from "../../agents/sdk/agent.ts";
+import type { StateUpdate } from "../../agents/sdk/state.ts";
+
+Deno.test("the market maker outscores the random taker over a fixed seed", async () => {
+  const run = (agent: string) =>
+    backtest({
+      agent,
+      agentPath: "/nonexistent",
+      config: smallPreset(),
+      seed: 4,
+      duration: 75 * 60e9,
+    });
+  const maker = await run("MarketMakerAgent");
+  const taker = await run("RandomTakerAgent");
+  assert.equal(maker.publishes, 900);
+  assert.ok(
+    maker.meanScore > taker.meanScore,
+    `market maker ${maker.meanScore} vs random taker ${taker.meanScore}`,
+  );
+  assert.ok(maker.agents[0].trades > 0 && taker.agents[0].trades > maker.agents[0].trades);
+  assert.ok(taker.agents[0].fees > 0);
+  for (const book of maker.agents[0].books) assert.ok(book.activityFactor > 0.9, "kept active");
+});
+
+Deno.test("a backtest is repeatable: same seed, same report; copies get their own uids", async () => {
+  const options = {
+    agent: "RandomMakerAgent",
+    params: "min_quantity=0.2 max_quantity=0.5",
+    config: smallPreset(),
+    seed: 11,
+    duration: 120e9,
+    agents: 2,
+  };
+  const a = await backtest(options);
+  const b = await backtest(options);
+  // Compute times differ between runs; below 0.1 s they all map to the same (minimum) delay.
+  const results = (r: typeof a) => r.agents.map(({ computeMs: _, ...rest }) => rest);
+  assert.deepEqual(results(a), results(b));
+  assert.deepEqual(a.series, b.series);
+  assert.deepEqual(a.agents.map((r) => r.uid), [0, 1]);
+  assert.equal(a.publishes, 24);
+  assert.equal(a.series.timestamps.length, 24);
+  assert.ok(a.agents[0].instructions.accepted > 0);
+  assert.deepEqual(a.params, { min_quantity: 0.2, max_quantity: 0.5, expiry_period: 200 });
+});
+
+/** Takes longer than the timeout: its instructions must never reach the market. */
+class SlowAgent extends Agent {
+  async onUpdate(state: StateUpdate) {
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const bid = this.bestBid(state.books[0]) ?? 300;
+    return [this.limitOrder(0, 0, 1, bid)];
+  }
+}
+
+Deno.test("responses slower than the timeout are lost, as with a real validator", async () => {
+  const report = await backtest({
+    agent: SlowAgent,
+    config: smallPreset(),
+    seed: 1,
+    duration: 20e9,
+    timeoutSeconds: 0.03,
+  });
+  assert.equal(report.agents[0].instructions.accepted, 0);
+  assert.equal(report.agents[0].instructions.failedResponses, report.publishes);
+  assert.ok(report.agents[0].computeMs.mean >= 50);
+});
+
+Deno.test("runBacktestCommand prints the summary and writes backtest.json and report.html", async () => {
+  const out = mkdtempSync(join(tmpdir(), "taos-backtest-"));
+  const logged: string[] = [];
+  const original = console.log;
+  console.log = (...args: unknown[]) => void logged.push(...args.join(" ").split("\n"));
+  let code: number;
+  try {
+    code = await runBacktestCommand({
+      agent: "/nonexistent",
+      "agent-name": "RandomTakerAgent",
+      "agent-params": "min_quantity=0.1 max_quantity=0.2",
+      agents: "2",
+      duration: "1m",
+      seed: "3",
+      out,
+      quiet: true,
+      report: true,
+    });
+  } finally {
+    console.log = original;
+  }
+  assert.equal(code, 0);
+  assert.match(logged[0], /RandomTakerAgent backtest: 2 copies, 2 books, seed 3, 12 publishes/);
+  assert.ok(logged.some((l) => /^uid 1: score/.test(l)));
+  const saved = JSON.parse(readFileSync(join(out, "backtest.json"), "utf8"));
+  assert.equal(saved.agents.length, 2);
+  assert.match(readFileSync(join(out, "report.html"), "utf8"), /<svg id="score"/);
+  await assert.rejects(
+    runBacktestCommand({ agent: "/nonexistent", "agent-name": "NoSuchAgent", quiet: true }),
+    (e: Error) => e instanceof UsageError && /agent 'NoSuchAgent' not found/.test(e.message),
+  );
+  await assert.rejects(
+    runBacktestCommand({ "agent-name": "RandomTakerAgent", agents: "zero", quiet: true }),
+    (e: Error) => e instanceof UsageError && /--agents/.test(e.message),
+  );
+  await assert.rejects(
+    runBacktestCommand({ "agent-name": "RandomTakerAgent", "agent-params": "min_quantity=x" }),
+    /agent parameter 'min_quantity'/,
+  );
+});
+
+const CHROMIUM = "/usr/bin/chromium";
+const haveChromium = existsSync(CHROMIUM);
+
+Deno.test({
+  name: `the HTML report renders its plots in headless Chromium${
+    haveChromium ? "" : ` (SKIPPED: ${CHROMIUM} not found)`
+  }`,
+  ignore: !haveChromium,
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const report = await backtest({
+    agent: "MarketMakerAgent",
+    config: smallPreset(),
+    seed: 2,
+    duration: 300e9,
+  });
+  const dir = mkdtempSync(join(tmpdir(), "taos-report-"));
+  const file = join(dir, "report.html");
+  await Deno.writeTextFile(file, renderReport(report));
+  const { chromium } = await import("playwright-core");
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  try {
+    const page = await browser.newPage();
+    const requests: string[] = [];
+    page.on("request", (r) => void requests.push(r.url()));
+    await page.goto(pathToFileURL(file).href);
+    assert.equal(await page.title(), "MarketMakerAgent backtest");
+    for (const id of ["price-0", "price-1", "spread-0", "spread-1", "inventory", "score"]) {
+      const box = await page.locator(`svg#${id}`).boundingBox();
+      assert.ok(box !== null && box.width > 100 && box.height > 100, `plot ${id} is laid out`);
+      const d = await page.locator(`svg#${id} path.series`).first().getAttribute("d");
+      assert.ok(d !== null && d.split("L").length > 10, `plot ${id} has a drawn line`);
+    }
+    assert.equal(await page.locator("svg#price-0 path.series").count(), 2, "mid and fundamental");
+    assert.equal(await page.locator("#results tbody tr").count(), 2, "one row per book");
+    assert.deepEqual(requests.filter((u) => !u.startsWith("file:")), [], "viewable offline");
+  } finally {
+    await browser.close();
+  }
+});
