@@ -140,19 +140,10 @@ export function formatReport(
   ].join("\n");
 }
 
+/** `--agent ...`: the trading-agent backtest runs this market with the agent plugged in. */
 async function backtest(values: Record<string, unknown>): Promise<number> {
-  const path = "../agents/backtest.ts";
-  let module: Record<string, unknown>;
-  try {
-    module = await import(path);
-  } catch {
-    throw new UsageError("--agent: the trading-agent backtest is not available in this build");
-  }
-  const run = module.runBacktestCommand as ((args: Record<string, unknown>) => Promise<number>);
-  if (typeof run !== "function") {
-    throw new UsageError("--agent: the trading-agent backtest is not available in this build");
-  }
-  return await run(values);
+  const { runBacktestCommand } = await import("../agents/backtest.ts");
+  return await runBacktestCommand(values);
 }
 
 /** Runs a simulation with parsed flags; returns the exit code. */
