@@ -1,0 +1,266 @@
+/**
+ * Bittensor keyfiles: the JSON key record, and the encryption schemes a file may be in —
+ * `$NACL` (XSalsa20-Poly1305 with an Argon2i key; current), Ansible Vault 1.1 (legacy, read
+ * only) and Fernet (older legacy; detected and refused with a clear message), or plain JSON.
+ *
+ * ```ts
+ * const keypair = await readKeyfile(path, { password: () => askPassword(path) });
+ * await writeKeyfile(path, keypairToKeyfileJson(keypair), { password: "secret" });
+ * ```
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { createDecipheriv, createHmac, pbkdf2Sync, timingSafeEqual } from "node:crypto";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { hexToU8a, u8aToHex } from "@polkadot/util";
+import { naclDecrypt, naclEncrypt } from "@polkadot/util-crypto";
+import { argon2i } from "hash-wasm";
+import { z } from "zod";
+import { Keypair } from "./keypair.ts";
+
+/** How a keyfile's bytes are protected. */
+export type KeyfileEncryption = "none" | "nacl" | "ansible-vault" | "fernet";
+
+/** A keyfile that cannot be read; the message says which file and why. */
+export class KeyfileError extends Error {
+  override name = "KeyfileError";
+}
+
+/** Recognises the scheme from the file's first bytes. */
+export function detectEncryption(bytes: Uint8Array): KeyfileEncryption {
+  const head = new TextDecoder().decode(bytes.subarray(0, 16));
+  if (head.startsWith("$NACL")) return "nacl";
+  if (head.startsWith("$ANSIBLE_VAULT")) return "ansible-vault";
+  if (head.startsWith("gAAAAA")) return "fernet";
+  return "none";
+}
+
+// ---------------------------------------------------------------------------------------------
+// $NACL
+
+/** The fixed Argon2i salt of Bittensor's `$NACL` keyfiles. */
+const NACL_SALT = hexToU8a("0x137183dff15a09bc9c90b5518739e9b1");
+const NACL_PREFIX = new TextEncoder().encode("$NACL");
+
+/**
+ * The 32-byte secretbox key for `password`: Argon2i, 8 passes over 512 MiB, one lane (libsodium's
+ * "sensitive" limits). Takes seconds and half a gigabyte; derive once per file.
+ */
+export async function deriveNaclKey(password: string): Promise<Uint8Array> {
+  return await argon2i({
+    password,
+    salt: NACL_SALT,
+    iterations: 8,
+    memorySize: 524288,
+    parallelism: 1,
+    hashLength: 32,
+    outputType: "binary",
+  });
+}
+
+/** Where the secret comes from: a password (derived here) or an already derived key. */
+export type NaclSecret = { password: string } | { key: Uint8Array };
+
+async function naclKey(secret: NaclSecret): Promise<Uint8Array> {
+  return "key" in secret ? secret.key : await deriveNaclKey(secret.password);
+}
+
+/** `$NACL` ‖ nonce(24) ‖ MAC(16) ‖ ciphertext. A random nonce unless one is given. */
+export async function encryptNacl(
+  plaintext: Uint8Array,
+  secret: NaclSecret,
+  nonce?: Uint8Array,
+): Promise<Uint8Array> {
+  const key = await naclKey(secret);
+  const sealed = naclEncrypt(plaintext, key, nonce);
+  const out = new Uint8Array(NACL_PREFIX.length + 24 + sealed.encrypted.length);
+  out.set(NACL_PREFIX, 0);
+  out.set(sealed.nonce, NACL_PREFIX.length);
+  out.set(sealed.encrypted, NACL_PREFIX.length + 24);
+  return out;
+}
+
+/** Opens a `$NACL` file; throws KeyfileError on a wrong password or damaged file. */
+export async function decryptNacl(bytes: Uint8Array, secret: NaclSecret): Promise<Uint8Array> {
+  if (bytes.length < NACL_PREFIX.length + 24 + 16) {
+    throw new KeyfileError("$NACL file is truncated");
+  }
+  const nonce = bytes.subarray(NACL_PREFIX.length, NACL_PREFIX.length + 24);
+  const sealed = bytes.subarray(NACL_PREFIX.length + 24);
+  const plain = naclDecrypt(sealed, nonce, await naclKey(secret));
+  if (plain === null) throw new KeyfileError("wrong password, or the keyfile is damaged");
+  return plain;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ansible Vault 1.1 (legacy)
+
+/** Decrypts an Ansible Vault 1.1 AES256 file (PBKDF2-SHA256 ×10000, AES-256-CTR, HMAC-SHA256). */
+export function decryptAnsibleVault(bytes: Uint8Array, password: string): Uint8Array {
+  const lines = new TextDecoder().decode(bytes).split(/\r?\n/);
+  const header = lines[0].split(";");
+  if (header[0] !== "$ANSIBLE_VAULT" || header[2]?.trim() !== "AES256") {
+    throw new KeyfileError(`unsupported Ansible Vault header '${lines[0]}'`);
+  }
+  const inner = Buffer.from(lines.slice(1).join("").trim(), "hex").toString("utf8").split("\n");
+  if (inner.length < 3) throw new KeyfileError("Ansible Vault body is malformed");
+  const salt = Buffer.from(inner[0], "hex");
+  const mac = Buffer.from(inner[1], "hex");
+  const ciphertext = Buffer.from(inner[2], "hex");
+  const derived = pbkdf2Sync(Buffer.from(password, "utf8"), salt, 10000, 80, "sha256");
+  const cipherKey = derived.subarray(0, 32);
+  const macKey = derived.subarray(32, 64);
+  const iv = derived.subarray(64, 80);
+  const expected = createHmac("sha256", macKey).update(ciphertext).digest();
+  if (expected.length !== mac.length || !timingSafeEqual(expected, mac)) {
+    throw new KeyfileError("wrong password, or the keyfile is damaged");
+  }
+  const decipher = createDecipheriv("aes-256-ctr", cipherKey, iv);
+  const padded = Buffer.concat([decipher.update(ciphertext), decipher.final()]);
+  const pad = padded[padded.length - 1];
+  if (pad < 1 || pad > 16) throw new KeyfileError("Ansible Vault padding is invalid");
+  return new Uint8Array(padded.subarray(0, padded.length - pad));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The JSON key record
+
+const hex = (bytes: number) =>
+  z.string().regex(new RegExp(`^0x[0-9a-fA-F]{${bytes * 2}}$`), `expected 0x + ${bytes} bytes hex`);
+
+const keyfileDataSchema = z.object({
+  secretPhrase: z.string().nullish(),
+  secretSeed: hex(32).nullish(),
+  privateKey: hex(64).nullish(),
+  publicKey: hex(32).nullish(),
+  accountId: hex(32).nullish(),
+  ss58Address: z.string().nullish(),
+});
+
+/** The JSON record inside a keyfile (every key optional). */
+export type KeyfileData = z.infer<typeof keyfileDataSchema>;
+
+/**
+ * Builds the key from a keyfile record with btwallet's precedence (phrase, then seed, then
+ * private key, then public-only), and checks it against the stored public key and address.
+ */
+export function keypairFromKeyfileData(raw: unknown): Keypair {
+  const parsed = keyfileDataSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new KeyfileError(
+      parsed.error.issues.map((i) => `${i.path.join(".") || "(file)"}: ${i.message}`).join("; "),
+    );
+  }
+  const data = parsed.data;
+  let keypair: Keypair;
+  if (data.secretPhrase) keypair = Keypair.fromMnemonic(data.secretPhrase);
+  else if (data.secretSeed) keypair = Keypair.fromSeed(hexToU8a(data.secretSeed));
+  else if (data.privateKey) keypair = Keypair.fromPrivateKey(hexToU8a(data.privateKey));
+  else if (data.ss58Address) keypair = Keypair.fromAddress(data.ss58Address);
+  else if (data.publicKey) keypair = Keypair.fromAddress(data.publicKey);
+  else {throw new KeyfileError(
+      "the keyfile holds no key (no secretPhrase, secretSeed, privateKey or ss58Address)",
+    );}
+  const publicHex = u8aToHex(keypair.publicKey);
+  for (const field of ["publicKey", "accountId"] as const) {
+    const stored = data[field];
+    if (stored && stored.toLowerCase() !== publicHex) {
+      throw new KeyfileError(`${field} does not match the key derived from the secret`);
+    }
+  }
+  if (data.ss58Address && data.ss58Address !== keypair.ss58Address) {
+    const stored = Keypair.fromAddress(data.ss58Address);
+    if (u8aToHex(stored.publicKey) !== publicHex) {
+      throw new KeyfileError("ss58Address does not match the key derived from the secret");
+    }
+  }
+  return keypair;
+}
+
+/** The keyfile JSON for `keypair`; `publicOnly` writes the `*pub.txt` form. */
+export function keypairToKeyfileJson(keypair: Keypair, publicOnly = false): string {
+  const publicKey = u8aToHex(keypair.publicKey);
+  const data: Record<string, string> = {
+    accountId: publicKey,
+    publicKey,
+    ss58Address: keypair.ss58Address,
+  };
+  if (!publicOnly) {
+    const secret = keypair.privateKey;
+    if (secret === null) {
+      throw new KeyfileError("cannot write a secret keyfile for a public-only key");
+    }
+    data.privateKey = u8aToHex(secret);
+    if (keypair.origin.seed) data.secretSeed = u8aToHex(keypair.origin.seed);
+    if (keypair.origin.mnemonic) data.secretPhrase = keypair.origin.mnemonic;
+  }
+  return JSON.stringify(data);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files
+
+/** How to get a password when a keyfile turns out to be encrypted. */
+export interface ReadKeyfileOptions {
+  password?: () => Promise<string> | string;
+}
+
+/** Reads and (if needed) decrypts a keyfile into a key. Errors name the file. */
+export async function readKeyfile(
+  path: string,
+  options: ReadKeyfileOptions = {},
+): Promise<Keypair> {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw new KeyfileError(`${path}: cannot read (${(error as Error).message})`);
+  }
+  try {
+    return keypairFromKeyfileData(
+      JSON.parse(new TextDecoder().decode(await openKeyfile(bytes, options))),
+    );
+  } catch (error) {
+    if (error instanceof SyntaxError) throw new KeyfileError(`${path}: not valid keyfile JSON`);
+    throw new KeyfileError(`${path}: ${(error as Error).message}`);
+  }
+}
+
+/** The plaintext of keyfile bytes in any supported scheme. */
+export async function openKeyfile(
+  bytes: Uint8Array,
+  options: ReadKeyfileOptions = {},
+): Promise<Uint8Array> {
+  const scheme = detectEncryption(bytes);
+  if (scheme === "none") return bytes;
+  if (scheme === "fernet") {
+    throw new KeyfileError(
+      "encrypted with the old Fernet scheme, which taos does not read; re-encrypt it with a " +
+        "current btcli (`btcli wallet update`) or regenerate the key from its mnemonic",
+    );
+  }
+  if (options.password === undefined) {
+    throw new KeyfileError(`encrypted (${scheme}) and no password source was given`);
+  }
+  const password = await options.password();
+  return scheme === "nacl"
+    ? await decryptNacl(bytes, { password })
+    : decryptAnsibleVault(bytes, password);
+}
+
+/** Writes a keyfile with mode 0600, creating directories; encrypts with `$NACL` if a password is given. */
+export async function writeKeyfile(
+  path: string,
+  json: string,
+  options: { password?: string; key?: Uint8Array } = {},
+): Promise<void> {
+  let bytes: Uint8Array = new TextEncoder().encode(json);
+  if (options.key !== undefined) bytes = await encryptNacl(bytes, { key: options.key });
+  else if (options.password !== undefined) {
+    bytes = await encryptNacl(bytes, { password: options.password });
+  }
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  writeFileSync(path, bytes, { mode: 0o600 });
+  chmodSync(path, 0o600);
+}

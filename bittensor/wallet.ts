@@ -1,0 +1,220 @@
+/**
+ * Wallets in the standard Bittensor layout, and where their passwords come from.
+ *
+ * ```
+ * <root>/<name>/coldkey               secret coldkey (normally $NACL-encrypted)
+ * <root>/<name>/coldkeypub.txt        public coldkey
+ * <root>/<name>/hotkeys/<hotkey>      secret hotkey (normally plain JSON)
+ * <root>/<name>/hotkeys/<hotkey>pub.txt
+ * ```
+ *
+ * ```ts
+ * const wallet = new Wallet({ name: "taos", hotkey: "miner" });
+ * const hotkey = await wallet.hotkey(passwordFromEnvOrTty);
+ * ```
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Keypair } from "./keypair.ts";
+import { KeyfileError, keypairToKeyfileJson, readKeyfile, writeKeyfile } from "./keyfile.ts";
+
+/** `~/.bittensor/wallets`, or `BT_WALLET_PATH` when set. */
+export function defaultWalletRoot(): string {
+  return expandHome(Deno.env.get("BT_WALLET_PATH") ?? "~/.bittensor/wallets");
+}
+
+/** Replaces a leading `~` with the home directory. */
+export function expandHome(path: string): string {
+  return path === "~" || path.startsWith("~/") ? join(homedir(), path.slice(1)) : path;
+}
+
+/** Environment variable taos reads a keyfile password from. */
+export const PASSWORD_ENV = "TAOS_WALLET_PASSWORD";
+
+/**
+ * btwallet's per-file password variable: `BT_PW_` + the path with `/` and `.` as `_`,
+ * upper-cased. Its value is base64 of the password XOR-ed with the variable's own name.
+ */
+export function btwalletPasswordVariable(path: string): string {
+  return `BT_PW_${path.replaceAll("/", "_").replaceAll(".", "_").toUpperCase()}`;
+}
+
+/** Decodes a btwallet `BT_PW_*` value. */
+export function decodeBtwalletPassword(variable: string, value: string): string {
+  const bytes = Buffer.from(value, "base64");
+  const key = Buffer.from(variable, "utf8");
+  const out = bytes.map((b, i) => b ^ key[i % key.length]);
+  return Buffer.from(out).toString("utf8");
+}
+
+/** Encodes a password the way btwallet expects it in `BT_PW_*` (for scripts and tests). */
+export function encodeBtwalletPassword(variable: string, password: string): string {
+  const bytes = Buffer.from(password, "utf8");
+  const key = Buffer.from(variable, "utf8");
+  return Buffer.from(bytes.map((b, i) => b ^ key[i % key.length])).toString("base64");
+}
+
+/** Reads a line from the terminal without echoing it. */
+export async function readHiddenLine(question: string): Promise<string> {
+  if (!Deno.stdin.isTerminal()) {
+    throw new KeyfileError(
+      `a password is needed but there is no terminal; set ${PASSWORD_ENV}`,
+    );
+  }
+  const encoder = new TextEncoder();
+  await Deno.stderr.write(encoder.encode(question));
+  Deno.stdin.setRaw(true);
+  const chars: number[] = [];
+  const buffer = new Uint8Array(1);
+  try {
+    for (;;) {
+      const n = await Deno.stdin.read(buffer);
+      if (n === null) break;
+      const c = buffer[0];
+      if (c === 13 || c === 10) break;
+      if (c === 3) throw new KeyfileError("password entry cancelled");
+      if (c === 127 || c === 8) chars.pop();
+      else chars.push(c);
+    }
+  } finally {
+    Deno.stdin.setRaw(false);
+    await Deno.stderr.write(encoder.encode("\n"));
+  }
+  return new TextDecoder().decode(new Uint8Array(chars));
+}
+
+/**
+ * The password for `path`: `TAOS_WALLET_PASSWORD`, else btwallet's `BT_PW_*` variable, else a
+ * hidden prompt on the terminal. The password is never printed or logged.
+ */
+export function passwordFor(path: string): () => Promise<string> {
+  return async () => {
+    const direct = Deno.env.get(PASSWORD_ENV);
+    if (direct !== undefined) return direct;
+    const tilde = path.startsWith(homedir()) ? `~${path.slice(homedir().length)}` : path;
+    for (const form of [path, tilde]) {
+      const variable = btwalletPasswordVariable(form);
+      const value = Deno.env.get(variable);
+      if (value !== undefined) return decodeBtwalletPassword(variable, value);
+    }
+    return await readHiddenLine(`Password for ${path}: `);
+  };
+}
+
+/** Where a wallet lives and which hotkey to use. */
+export interface WalletLocation {
+  /** Root of all wallets (default `~/.bittensor/wallets`). */
+  root?: string;
+  /** Wallet (coldkey) name. */
+  name: string;
+  /** Hotkey name. */
+  hotkey: string;
+}
+
+/** One wallet: a coldkey and its hotkeys. */
+export class Wallet {
+  readonly root: string;
+  readonly name: string;
+  readonly hotkeyName: string;
+
+  constructor(location: WalletLocation) {
+    this.root = resolve(expandHome(location.root ?? defaultWalletRoot()));
+    this.name = location.name;
+    this.hotkeyName = location.hotkey;
+  }
+
+  /** Directory of this wallet. */
+  get path(): string {
+    return join(this.root, this.name);
+  }
+  /** The secret coldkey file. */
+  get coldkeyPath(): string {
+    return join(this.path, "coldkey");
+  }
+  /** The public coldkey file. */
+  get coldkeypubPath(): string {
+    return join(this.path, "coldkeypub.txt");
+  }
+  /** The secret hotkey file. */
+  get hotkeyPath(): string {
+    return join(this.path, "hotkeys", this.hotkeyName);
+  }
+  /** The public hotkey file. */
+  get hotkeypubPath(): string {
+    return join(this.path, "hotkeys", `${this.hotkeyName}pub.txt`);
+  }
+
+  /** Loads the hotkey (able to sign); asks `password` only if the file is encrypted. */
+  async hotkey(password: () => Promise<string> = passwordFor(this.hotkeyPath)): Promise<Keypair> {
+    const key = await readKeyfile(this.hotkeyPath, { password });
+    if (!key.canSign) throw new KeyfileError(`${this.hotkeyPath}: holds no secret key`);
+    return key;
+  }
+
+  /** Loads the public coldkey. */
+  async coldkeypub(): Promise<Keypair> {
+    return await readKeyfile(this.coldkeypubPath);
+  }
+
+  /** Loads the secret coldkey; asks for its password when encrypted. */
+  async coldkey(password: () => Promise<string> = passwordFor(this.coldkeyPath)): Promise<Keypair> {
+    return await readKeyfile(this.coldkeyPath, { password });
+  }
+
+  /** Writes a coldkey (encrypted when `password` is given) and its public file. */
+  async writeColdkey(key: Keypair, password?: string): Promise<void> {
+    await writeKeyfile(this.coldkeyPath, keypairToKeyfileJson(key), { password });
+    await writeKeyfile(this.coldkeypubPath, keypairToKeyfileJson(key, true));
+  }
+
+  /** Writes the hotkey (plain unless `password` is given) and its public file. */
+  async writeHotkey(key: Keypair, password?: string): Promise<void> {
+    await writeKeyfile(this.hotkeyPath, keypairToKeyfileJson(key), { password });
+    await writeKeyfile(this.hotkeypubPath, keypairToKeyfileJson(key, true));
+  }
+}
+
+/** A wallet found on disk, as `taos wallet list` shows it. */
+export interface WalletSummary {
+  name: string;
+  /** Coldkey SS58 address, null when `coldkeypub.txt` is missing or unreadable. */
+  coldkey: string | null;
+  hotkeys: { name: string; address: string | null; error?: string }[];
+}
+
+/** Every wallet under `root`, with addresses read from public files (no password needed). */
+export async function listWallets(root: string = defaultWalletRoot()): Promise<WalletSummary[]> {
+  if (!existsSync(root)) return [];
+  const out: WalletSummary[] = [];
+  for (const name of readdirSync(root).sort()) {
+    const dir = join(root, name);
+    if (!statSync(dir).isDirectory()) continue;
+    const wallet = new Wallet({ root, name, hotkey: "" });
+    let coldkey: string | null = null;
+    try {
+      coldkey = (await wallet.coldkeypub()).ss58Address;
+    } catch {
+      coldkey = null;
+    }
+    const hotkeys: WalletSummary["hotkeys"] = [];
+    const hotDir = join(dir, "hotkeys");
+    if (existsSync(hotDir)) {
+      for (const file of readdirSync(hotDir).sort()) {
+        if (file.endsWith("pub.txt")) continue;
+        const hot = new Wallet({ root, name, hotkey: file });
+        try {
+          const source = existsSync(hot.hotkeypubPath) ? hot.hotkeypubPath : hot.hotkeyPath;
+          const key = await readKeyfile(source);
+          hotkeys.push({ name: file, address: key.ss58Address });
+        } catch (error) {
+          hotkeys.push({ name: file, address: null, error: (error as Error).message });
+        }
+      }
+    }
+    out.push({ name, coldkey, hotkeys });
+  }
+  return out;
+}

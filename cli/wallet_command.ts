@@ -1,0 +1,164 @@
+/**
+ * `taos wallet create|list|show`: local wallets in the layout and file format the Bittensor
+ * tools read, for localnets and tests.
+ *
+ * ```sh
+ * taos wallet create --wallet.name taos --wallet.hotkey miner --hotkey-uri //Bob
+ * taos wallet list
+ * ```
+ * @module
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { mnemonicGenerate } from "@polkadot/util-crypto";
+import { type Command, UsageError } from "./command.ts";
+import { cryptoReady, Keypair } from "../bittensor/keypair.ts";
+import { detectEncryption, KeyfileError, readKeyfile } from "../bittensor/keyfile.ts";
+import { defaultWalletRoot, listWallets, passwordFor, Wallet } from "../bittensor/wallet.ts";
+
+const help = `Usage: taos wallet <create|list|show> [options]
+
+  create   write a coldkey (coldkey, coldkeypub.txt) and a hotkey (hotkeys/<name>, <name>pub.txt)
+  list     every wallet under the wallet path with its addresses
+  show     one wallet's coldkey and hotkey addresses and how each file is stored
+
+Options:
+  --wallet.path <dir>     wallet root (default ~/.bittensor/wallets, or BT_WALLET_PATH)
+  --wallet.name <name>    wallet name (default default)
+  --wallet.hotkey <name>  hotkey name (default default)
+  --coldkey-uri <uri>     create the coldkey from a URI (//Alice, a mnemonic, 0x seed);
+                          default: a new 12-word mnemonic
+  --hotkey-uri <uri>      create the hotkey from a URI; default: a new 12-word mnemonic
+  --encrypt               encrypt the coldkey ($NACL); password from TAOS_WALLET_PASSWORD or the terminal
+  --overwrite             replace existing key files
+  --json                  machine-readable output (list, show)
+  --help                  this text`;
+
+function parse(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        "wallet.path": { type: "string" },
+        "wallet.name": { type: "string", default: "default" },
+        "wallet.hotkey": { type: "string", default: "default" },
+        "coldkey-uri": { type: "string" },
+        "hotkey-uri": { type: "string" },
+        encrypt: { type: "boolean", default: false },
+        overwrite: { type: "boolean", default: false },
+        json: { type: "boolean", default: false },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function checkName(flag: string, value: string): string {
+  if (!/^[A-Za-z0-9_.-]+$/.test(value) || value === "." || value === "..") {
+    throw new UsageError(`--${flag}: '${value}' is not a valid name (letters, digits, _ . -)`);
+  }
+  return value;
+}
+
+function keyFrom(flag: string, uri: string | undefined): Keypair {
+  try {
+    return uri === undefined ? Keypair.fromMnemonic(mnemonicGenerate(12)) : Keypair.fromUri(uri);
+  } catch (error) {
+    throw new UsageError(`--${flag}: ${(error as Error).message}`);
+  }
+}
+
+function storage(path: string): string {
+  if (!existsSync(path)) return "missing";
+  const scheme = detectEncryption(readFileSync(path));
+  return scheme === "none" ? "plain" : `encrypted (${scheme})`;
+}
+
+/** `taos wallet`. */
+export const command: Command = {
+  name: "wallet",
+  summary: "create, list and show local Bittensor wallets",
+  help,
+  async run(args: string[]): Promise<number> {
+    const { values, positionals } = parse(args);
+    const [action, ...extra] = positionals;
+    if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
+    const root = values["wallet.path"] ?? defaultWalletRoot();
+    await cryptoReady();
+    if (action === "list") {
+      const wallets = await listWallets(root);
+      if (values.json) console.log(JSON.stringify(wallets, null, 2));
+      else if (wallets.length === 0) console.log(`no wallets in ${root}`);
+      else {
+        for (const w of wallets) {
+          console.log(`${w.name}  coldkey ${w.coldkey ?? "(no coldkeypub.txt)"}`);
+          for (const h of w.hotkeys) {
+            console.log(`  ${h.name}  ${h.address ?? `(unreadable: ${h.error})`}`);
+          }
+        }
+      }
+      return 0;
+    }
+    const wallet = new Wallet({
+      root,
+      name: checkName("wallet.name", values["wallet.name"]),
+      hotkey: checkName("wallet.hotkey", values["wallet.hotkey"]),
+    });
+    if (action === "create") {
+      for (const path of [wallet.coldkeyPath, wallet.hotkeyPath]) {
+        if (existsSync(path) && !values.overwrite) {
+          throw new UsageError(`${path} exists; pass --overwrite to replace it`);
+        }
+      }
+      const coldkey = keyFrom("coldkey-uri", values["coldkey-uri"]);
+      const hotkey = keyFrom("hotkey-uri", values["hotkey-uri"]);
+      const password = values.encrypt ? await passwordFor(wallet.coldkeyPath)() : undefined;
+      if (password !== undefined && password.length === 0) {
+        throw new UsageError("--encrypt: the password is empty");
+      }
+      await wallet.writeColdkey(coldkey, password);
+      await wallet.writeHotkey(hotkey);
+      console.log(`coldkey ${coldkey.ss58Address}  ${wallet.coldkeyPath}`);
+      console.log(`hotkey  ${hotkey.ss58Address}  ${wallet.hotkeyPath}`);
+      return 0;
+    }
+    if (action === "show") {
+      const read = async (load: () => Promise<Keypair>) => {
+        try {
+          return (await load()).ss58Address;
+        } catch (error) {
+          if (error instanceof KeyfileError) return null;
+          throw error;
+        }
+      };
+      const info = {
+        wallet: wallet.name,
+        path: wallet.path,
+        coldkey: await read(() => wallet.coldkeypub()),
+        coldkeyFile: storage(wallet.coldkeyPath),
+        hotkey: wallet.hotkeyName,
+        // The public file when present, else the secret file if it is plain (no password asked).
+        hotkeyAddress: await read(() =>
+          readKeyfile(existsSync(wallet.hotkeypubPath) ? wallet.hotkeypubPath : wallet.hotkeyPath)
+        ),
+        hotkeyFile: storage(wallet.hotkeyPath),
+      };
+      if (values.json) console.log(JSON.stringify(info, null, 2));
+      else {
+        console.log(`wallet  ${info.wallet}  (${info.path})`);
+        console.log(`coldkey ${info.coldkey ?? "(unreadable)"}  file: ${info.coldkeyFile}`);
+        console.log(
+          `hotkey  ${info.hotkey}  ${
+            info.hotkeyAddress ?? "(unreadable)"
+          }  file: ${info.hotkeyFile}`,
+        );
+      }
+      return info.coldkey === null && info.hotkeyAddress === null ? 1 : 0;
+    }
+    throw new UsageError(
+      action === undefined ? "missing action (create, list or show)" : `unknown action '${action}'`,
+    );
+  },
+};

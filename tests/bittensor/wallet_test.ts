@@ -1,0 +1,212 @@
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { createCipheriv, createHmac, pbkdf2Sync } from "node:crypto";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { u8aToHex } from "@polkadot/util";
+import { cryptoReady, DEV_PHRASE, Keypair } from "../../bittensor/keypair.ts";
+import {
+  decryptAnsibleVault,
+  decryptNacl,
+  deriveNaclKey,
+  detectEncryption,
+  encryptNacl,
+  KeyfileError,
+  keypairFromKeyfileData,
+  keypairToKeyfileJson,
+  openKeyfile,
+  readKeyfile,
+  writeKeyfile,
+} from "../../bittensor/keyfile.ts";
+import {
+  btwalletPasswordVariable,
+  decodeBtwalletPassword,
+  encodeBtwalletPassword,
+  passwordFor,
+  Wallet,
+} from "../../bittensor/wallet.ts";
+
+await cryptoReady();
+
+const ALICE = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
+
+Deno.test("$NACL keyfile vector: Argon2i key, exact file bytes, round trip, wrong key", async () => {
+  // One Argon2i derivation (512 MiB, 8 passes): the slow part of this test.
+  const key = await deriveNaclKey("bittensor-test-password");
+  assert.equal(
+    Buffer.from(key).toString("hex"),
+    "82203c047bdb97fc7cf193a3d85d191bb5af06d5411c611c8b1469a2308c1f1b",
+  );
+  const plaintext = new TextEncoder().encode(`{"ss58Address":"${ALICE}"}`);
+  const nonce = Uint8Array.from({ length: 24 }, (_, i) => i);
+  const file = await encryptNacl(plaintext, { key }, nonce);
+  assert.equal(
+    Buffer.from(file).toString("hex"),
+    "244e41434c000102030405060708090a0b0c0d0e0f1011121314151617f723f6c666d29acd76234249d590a9" +
+      "77c2b0e2820caf4bfc118e3586440d20ceab98cd3188c628fda9fee4afb35fb5012540443e6ffcf229179598" +
+      "685e6cc2bf170dbd9244cf67c8d4a419f17f4890c32e1f",
+  );
+  assert.equal(detectEncryption(file), "nacl");
+  assert.deepEqual(await decryptNacl(file, { key }), plaintext);
+  const wrong = new Uint8Array(32);
+  await assert.rejects(() => decryptNacl(file, { key: wrong }), KeyfileError);
+
+  // A whole encrypted hotkey file read back through the file API with the derived key.
+  const dir = mkdtempSync(join(tmpdir(), "taos-keyfile-"));
+  const path = join(dir, "coldkey");
+  await writeKeyfile(path, keypairToKeyfileJson(Keypair.fromUri("//Alice")), { key });
+  assert.equal(statSync(path).mode & 0o777, 0o600);
+  const bytes = readFileSync(path);
+  const opened = await decryptNacl(bytes, { key });
+  assert.equal(
+    keypairFromKeyfileData(JSON.parse(new TextDecoder().decode(opened))).ss58Address,
+    ALICE,
+  );
+  await assert.rejects(() => readKeyfile(path), /encrypted \(nacl\) and no password source/);
+});
+
+/** Builds an Ansible Vault 1.1 file the way the legacy Python wallet wrote them. */
+function ansibleVault(plaintext: string, password: string): string {
+  const salt = Buffer.alloc(32, 7);
+  const derived = pbkdf2Sync(password, salt, 10000, 80, "sha256");
+  const pad = 16 - (Buffer.byteLength(plaintext) % 16);
+  const padded = Buffer.concat([Buffer.from(plaintext), Buffer.alloc(pad, pad)]);
+  const cipher = createCipheriv("aes-256-ctr", derived.subarray(0, 32), derived.subarray(64, 80));
+  const ciphertext = Buffer.concat([cipher.update(padded), cipher.final()]);
+  const mac = createHmac("sha256", derived.subarray(32, 64)).update(ciphertext).digest();
+  const inner = `${salt.toString("hex")}\n${mac.toString("hex")}\n${ciphertext.toString("hex")}`;
+  const hex = Buffer.from(inner).toString("hex").match(/.{1,80}/g)!.join("\n");
+  return `$ANSIBLE_VAULT;1.1;AES256\n${hex}\n`;
+}
+
+Deno.test("legacy Ansible Vault keyfiles are decrypted; Fernet ones are refused clearly", async () => {
+  const json = keypairToKeyfileJson(Keypair.fromUri("//Alice"));
+  const vault = new TextEncoder().encode(ansibleVault(json, "legacy-pw"));
+  assert.equal(detectEncryption(vault), "ansible-vault");
+  assert.equal(new TextDecoder().decode(decryptAnsibleVault(vault, "legacy-pw")), json);
+  assert.throws(() => decryptAnsibleVault(vault, "nope"), /wrong password/);
+  const opened = await openKeyfile(vault, { password: () => "legacy-pw" });
+  assert.equal(new TextDecoder().decode(opened), json);
+
+  const fernet = new TextEncoder().encode("gAAAAABlZ2-fake-token");
+  assert.equal(detectEncryption(fernet), "fernet");
+  await assert.rejects(() => openKeyfile(fernet, { password: () => "x" }), /old Fernet scheme/);
+});
+
+Deno.test("keyfile JSON: precedence, public-only, canonical private key, consistency checks", () => {
+  const alice = Keypair.fromUri("//Alice");
+  const written = JSON.parse(keypairToKeyfileJson(alice));
+  assert.equal(written.ss58Address, ALICE);
+  assert.equal(written.accountId, written.publicKey);
+  assert.equal(
+    written.privateKey.slice(0, 66),
+    "0x33a6f3093f158a7109f679410bef1a0c54168145e0cecb4df006c1c2fffb1f09",
+  );
+  assert.equal(written.secretPhrase, undefined); // derived by URI: no phrase or seed, like btcli --uri
+  assert.equal(keypairFromKeyfileData(written).ss58Address, ALICE);
+
+  const fromPhrase = Keypair.fromMnemonic(DEV_PHRASE);
+  const phraseFile = JSON.parse(keypairToKeyfileJson(fromPhrase));
+  assert.equal(phraseFile.secretPhrase, DEV_PHRASE);
+  assert.equal(
+    phraseFile.secretSeed,
+    "0xfac7959dbfe72f052e5a0c3c8d6530f202b02fd8f9f5ca3580ec8deb7797479e",
+  );
+  // The phrase wins over a (contradicting) private key, as in btwallet.
+  const mixed = { ...phraseFile, privateKey: written.privateKey };
+  assert.equal(keypairFromKeyfileData(mixed).ss58Address, fromPhrase.ss58Address);
+
+  const pub = keypairFromKeyfileData(JSON.parse(keypairToKeyfileJson(alice, true)));
+  assert.equal(pub.ss58Address, ALICE);
+  assert.equal(pub.canSign, false);
+  assert.throws(() => pub.sign("x"), /public only/);
+
+  assert.throws(
+    () =>
+      keypairFromKeyfileData({
+        ...written,
+        publicKey: u8aToHex(Keypair.fromUri("//Bob").publicKey),
+      }),
+    /publicKey does not match/,
+  );
+  assert.throws(
+    () => keypairFromKeyfileData({ privateKey: "0x12" }),
+    /privateKey: expected 0x \+ 64 bytes hex/,
+  );
+  assert.throws(() => keypairFromKeyfileData({}), /holds no key/);
+});
+
+Deno.test("btwallet BT_PW_* password variables", async () => {
+  const path = "~/.bittensor/wallets/default/coldkey";
+  const variable = btwalletPasswordVariable(path);
+  assert.equal(variable, "BT_PW_~__BITTENSOR_WALLETS_DEFAULT_COLDKEY");
+  const encoded = encodeBtwalletPassword(variable, "p4ss-word");
+  assert.equal(decodeBtwalletPassword(variable, encoded), "p4ss-word");
+
+  const file = "/tmp/some/wallet/coldkey";
+  const fileVariable = btwalletPasswordVariable(file);
+  Deno.env.set(fileVariable, encodeBtwalletPassword(fileVariable, "from-bt-env"));
+  try {
+    assert.equal(await passwordFor(file)(), "from-bt-env");
+    Deno.env.set("TAOS_WALLET_PASSWORD", "from-taos-env");
+    assert.equal(await passwordFor(file)(), "from-taos-env");
+  } finally {
+    Deno.env.delete(fileVariable);
+    Deno.env.delete("TAOS_WALLET_PASSWORD");
+  }
+});
+
+Deno.test("taos wallet create/list/show in a child process", async () => {
+  const root = mkdtempSync(join(tmpdir(), "taos-wallets-"));
+  const run = async (...args: string[]) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "main.ts", "wallet", ...args, "--wallet.path", root],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return {
+      code: out.code,
+      stdout: new TextDecoder().decode(out.stdout),
+      stderr: new TextDecoder().decode(out.stderr),
+    };
+  };
+  const created = await run(
+    "create",
+    "--wallet.name",
+    "taos",
+    "--wallet.hotkey",
+    "miner",
+    "--coldkey-uri",
+    "//Alice",
+    "--hotkey-uri",
+    "//Bob",
+  );
+  assert.equal(created.code, 0, created.stderr);
+  const again = await run("create", "--wallet.name", "taos", "--wallet.hotkey", "miner");
+  assert.equal(again.code, 2);
+  assert.match(again.stderr, /exists; pass --overwrite/);
+
+  const listed = JSON.parse((await run("list", "--json")).stdout);
+  assert.deepEqual(listed, [{
+    name: "taos",
+    coldkey: ALICE,
+    hotkeys: [{ name: "miner", address: "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty" }],
+  }]);
+  const shown = JSON.parse(
+    (await run("show", "--wallet.name", "taos", "--wallet.hotkey", "miner", "--json")).stdout,
+  );
+  assert.equal(shown.coldkeyFile, "plain");
+  assert.equal(shown.hotkeyAddress, "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty");
+
+  // The wallet API loads the hotkey the command wrote, able to sign.
+  const hotkey = await new Wallet({ root, name: "taos", hotkey: "miner" }).hotkey();
+  assert.ok(Keypair.verify("m", hotkey.sign("m"), hotkey.ss58Address));
+
+  const bad = await run("frobnicate");
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /unknown action 'frobnicate'/);
+  writeFileSync(join(root, "taos", "hotkeys", "broken"), "{not json");
+  const withBroken = JSON.parse((await run("list", "--json")).stdout);
+  assert.equal(withBroken[0].hotkeys[0].address, null);
+});
