@@ -304,9 +304,10 @@ static void small_population(double *params) {
   set(params, "fut_count", 5);
 }
 
-static void test_run_conserves_and_stays_uncrossed(void) {
+static void run_conserves_and_stays_uncrossed(int reference_dynamics) {
   double params[TAOS_SIM_PARAM_COUNT];
   small_population(params);
+  set(params, "reference_dynamics", reference_dynamics);
   taos_sim *sim = create(params);
   int64_t base0, quote0, base, quote;
   totals(sim, &base0, &quote0);
@@ -338,6 +339,11 @@ static void test_run_conserves_and_stays_uncrossed(void) {
   taos_sim_process_values(sim, 0, values);
   CHECK(values[0] > 200 && values[0] < 400);
   taos_sim_destroy(sim);
+}
+
+static void test_run_conserves_and_stays_uncrossed(void) {
+  run_conserves_and_stays_uncrossed(0);
+  run_conserves_and_stays_uncrossed(1);
 }
 
 /* Same seed: identical event streams with 1 and 3 threads over 3 books. */
