@@ -220,6 +220,29 @@ Deno.test(
   },
 );
 
+Deno.test("a full subnet of 256 neurons decodes in uid order", testOptions, async () => {
+  await withChain(async (client, _node, subnet) => {
+    const template = subnet.neurons[1];
+    subnet.neurons = Array.from({ length: 256 }, (_, i) => ({
+      ...template,
+      uid: 255 - i,
+      lastUpdate: 255 - i,
+      axonInfo: axon(BigInt(0x0a000000 + 255 - i), 8000 + 255 - i, 4),
+    }));
+    const neurons = await new ChainNeuronDirectory(client, NETUID).neurons();
+    assert.equal(neurons.length, 256);
+    assert.deepEqual(neurons.map((n) => n.uid), [...Array(256).keys()]);
+    assert.deepEqual(neurons[200].axon, {
+      ip: "10.0.0.200",
+      port: 8200,
+      ipType: 4,
+      protocol: 4,
+      version: 10002000,
+    });
+    assert.equal(neurons[200].lastUpdate, 200);
+  });
+});
+
 Deno.test("serveAxon skips, refuses and reports like the chain would", testOptions, async () => {
   await withChain(async (client, node) => {
     const same = await serveAxon(client, alice, { netuid: NETUID, ip: "1.2.3.4", port: 8091 });
@@ -279,6 +302,24 @@ Deno.test("setWeights sends set_weights with the SDK's u16 values", testOptions,
     });
   });
 });
+
+Deno.test(
+  "without waiting for inclusion a submission is accepted once pooled",
+  testOptions,
+  async () => {
+    await withChain(async (client, node) => {
+      node.best = 700;
+      const setter = new ChainWeightSetter(client, {
+        netuid: NETUID,
+        hotkey: alice,
+        waitForInclusion: false,
+      });
+      const result = await setter.setWeights([1, 2], [0.25, 0.75], 19);
+      assert.equal(result.accepted, true, result.message);
+      assert.deepEqual(node.submissions.at(-1)!.args.weights, [21845, 65535]);
+    });
+  },
+);
 
 Deno.test("setWeights respects the rate limit and the version key", testOptions, async () => {
   await withChain(async (client, node) => {
