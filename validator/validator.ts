@@ -18,12 +18,8 @@ import { availableParallelism, freemem, totalmem } from "node:os";
 import process from "node:process";
 import type { SimConfig } from "../sim/config.ts";
 import type { Instruction, PublishState } from "../sim/engine.ts";
-import {
-  type SimulationConfig,
-  simulationConfigFor,
-  stateForAgent,
-  type StateUpdate,
-} from "../agents/sdk/state.ts";
+import { type SimulationConfig, simulationConfigFor } from "../agents/sdk/state.ts";
+import { minerStates } from "./miner_states.ts";
 import { toEngineInstruction, validateInstructions } from "../agents/sdk/instructions.ts";
 import type { Neuron, NeuronDirectory, WeightSetter } from "../bittensor/neurons.ts";
 import type { MinerClient, MinerReply, MinerRequest } from "./miner_client.ts";
@@ -152,6 +148,11 @@ export class Validator {
   /** Current smoothed scores by uid. */
   get scores(): Map<number, number> {
     return new Map(this.#scorer.scores().map((score, uid) => [uid, score]));
+  }
+
+  /** Miners whose last response was valid (answered in time, well-formed, for their uid). */
+  get lastAnswered(): number {
+    return this.#answered.size;
   }
 
   /** A copy of the state that would be saved now. */
@@ -288,22 +289,22 @@ export class Validator {
   #requests(publish: PublishState): MinerRequest[] {
     const deps = this.#deps;
     const first = this.#snapshot.simulation.publishes === 1;
-    const requests: MinerRequest[] = [];
-    for (const neuron of this.#neurons) {
-      if (neuron.uid === this.#ownUid || neuron.hotkey === deps.hotkey) continue;
-      if (neuron.uid >= deps.config.remoteAgentCount) continue;
-      const axon = neuron.axon;
-      if (axon === null || axon.ip === "0.0.0.0" || axon.port === 0) continue;
-      const state: StateUpdate = stateForAgent(publish, neuron.uid, this.#simulationConfig, {
-        first,
-      });
-      requests.push({
-        uid: neuron.uid,
-        target: { ip: axon.ip, port: axon.port, hotkey: neuron.hotkey },
-        state,
-      });
-    }
-    return requests;
+    const serving = this.#neurons.filter((neuron) =>
+      neuron.uid !== this.#ownUid && neuron.hotkey !== deps.hotkey &&
+      neuron.uid < deps.config.remoteAgentCount && neuron.axon !== null &&
+      neuron.axon.ip !== "0.0.0.0" && neuron.axon.port !== 0
+    );
+    const states = minerStates(
+      publish,
+      serving.map((n) => n.uid),
+      this.#simulationConfig,
+      { first },
+    );
+    return serving.map((neuron) => ({
+      uid: neuron.uid,
+      target: { ip: neuron.axon!.ip, port: neuron.axon!.port, hotkey: neuron.hotkey },
+      state: states.get(neuron.uid)!,
+    }));
   }
 
   #handleReplies(replies: MinerReply[]) {

@@ -1,0 +1,171 @@
+/**
+ * `deno task bench validator`: the validator's publish round with 256 miners on loopback. Two child
+ * processes host 128 real axons each (own hotkeys, signature and nonce verification) that answer
+ * at once with a few instructions; the validator runs the 20-book reference simulation in-process.
+ * Measured per round: state build + compression + signing + sending + collecting + decompression
+ * + validation + injection + scoring + metrics, i.e. the whole round except the simulation's own
+ * advance to the next publish. Prints one JSON line:
+ * `{"bench":"validator-round","miners":256,"ms_per_round":…}`.
+ *
+ * `--rounds <n>` (default 10) measured rounds after 3 warm-up rounds.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { Axon } from "../bittensor/axon.ts";
+import { Dendrite } from "../bittensor/dendrite.ts";
+import { cryptoReady, Keypair } from "../bittensor/keypair.ts";
+import { encodeResponse, MarketSimulationStateUpdate } from "../bittensor/market_synapse.ts";
+import { type Neuron, RecordingWeightSetter, StaticNeuronDirectory } from "../bittensor/neurons.ts";
+import { referenceConfig } from "../sim/config.ts";
+import { SimEngine } from "../sim/engine.ts";
+import { parseValidatorArgs } from "../validator/options.ts";
+import { ValidatorStore } from "../validator/store.ts";
+import { Alerter } from "../validator/pagerduty.ts";
+import { ValidatorMetrics } from "../validator/metrics.ts";
+import { StatusBoard } from "../validator/status.ts";
+import { DendriteMinerClient } from "../validator/miner_client.ts";
+import { type Market, Validator } from "../validator/validator.ts";
+
+const MINERS = 256;
+const HOSTS = 2;
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { rounds: { type: "string" }, "host-axons": { type: "string" } },
+});
+
+/** Child mode: serve axons for uids `start..start+count-1`, print their ports, wait. */
+async function hostAxons(spec: string) {
+  const [start, count] = spec.split(",").map(Number);
+  await cryptoReady();
+  const out: { uid: number; port: number; hotkey: string }[] = [];
+  for (let uid = start; uid < start + count; uid++) {
+    const keypair = Keypair.fromUri(`//BenchMiner${uid}`);
+    const book = uid % 20;
+    const instructions = [
+      {
+        type: "PLACE_ORDER_LIMIT",
+        agentId: uid,
+        bookId: book,
+        direction: 0,
+        quantity: 0.5,
+        price: 1.0,
+        clientOrderId: 1,
+      },
+      {
+        type: "PLACE_ORDER_LIMIT",
+        agentId: uid,
+        bookId: book,
+        direction: 1,
+        quantity: 0.5,
+        price: 10_000.0,
+        clientOrderId: 2,
+      },
+      {
+        type: "CANCEL_ORDERS",
+        agentId: uid,
+        bookId: book,
+        cancellations: [{ orderId: 1, volume: null }],
+      },
+    ];
+    const axon = new Axon({ keypair, port: 0, host: "127.0.0.1" });
+    axon.attach(MarketSimulationStateUpdate, {
+      forward: (synapse) => encodeResponse(synapse.fields, { agent_id: uid, instructions }),
+    });
+    out.push({ uid, port: await axon.start(), hotkey: keypair.ss58Address });
+  }
+  console.log(JSON.stringify(out));
+}
+
+async function readFirstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
+  let text = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    text += chunk;
+    if (text.includes("\n")) break;
+  }
+  return text.split("\n")[0];
+}
+
+async function main() {
+  const rounds = Number(values.rounds ?? 10);
+  const per = MINERS / HOSTS;
+  const hosts = Array.from({ length: HOSTS }, (_, i) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL(import.meta.url).pathname, "--host-axons", `${i * per},${per}`],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn());
+  try {
+    const listings = await Promise.all(hosts.map((h) => readFirstLine(h.stdout)));
+    const axons = listings.flatMap((l) =>
+      JSON.parse(l) as { uid: number; port: number; hotkey: string }[]
+    );
+    const neurons: Neuron[] = axons.map((a) => ({
+      uid: a.uid,
+      hotkey: a.hotkey,
+      coldkey: a.hotkey,
+      stake: 0,
+      validatorPermit: false,
+      axon: { ip: "127.0.0.1", port: a.port, ipType: 4, protocol: 4, version: 0 },
+      lastUpdate: 0,
+    }));
+    await cryptoReady();
+    const config = { ...referenceConfig(), gracePeriod: 60e9 };
+    let advanceMs = 0;
+    const createMarket = (c: typeof config, seed: number): Market => {
+      const engine = SimEngine.create({ config: c, seed });
+      return {
+        advance: () => {
+          const t = performance.now();
+          const state = engine.advance();
+          advanceMs += performance.now() - t;
+          return state;
+        },
+        inject: (agentId, instructions, delayNs) => {
+          engine.inject(agentId, instructions, delayNs);
+        },
+        close: () => engine.close(),
+      };
+    };
+    const store = ValidatorStore.open(":memory:");
+    const validator = new Validator({
+      options: { ...parseValidatorArgs(["--local", "-t", "30"]), saveIntervalSeconds: 3600 },
+      config,
+      createMarket,
+      directory: new StaticNeuronDirectory(neurons),
+      weights: new RecordingWeightSetter(),
+      client: new DendriteMinerClient(new Dendrite(Keypair.fromUri("//BenchValidator"))),
+      store,
+      alerts: new Alerter({ routingKey: null, source: "bench", log: () => {} }),
+      metrics: new ValidatorMetrics({ wallet: "bench", netuid: 79, info: {} }),
+      board: new StatusBoard(),
+      hotkey: "bench",
+      log: (level, message) => level === "error" && console.error(message),
+    });
+    await validator.start();
+    for (let i = 0; i < 3; i++) await validator.round();
+    advanceMs = 0;
+    const started = performance.now();
+    for (let i = 0; i < rounds; i++) await validator.round();
+    const total = performance.now() - started;
+    validator.close();
+    store.close();
+    const answered = validator.lastAnswered;
+    console.log(JSON.stringify({
+      bench: "validator-round",
+      miners: MINERS,
+      answered,
+      ms_per_round: Number(((total - advanceMs) / rounds).toFixed(1)),
+      ms_advance_per_round: Number((advanceMs / rounds).toFixed(1)),
+    }));
+    if (answered !== MINERS) throw new Error(`only ${answered} of ${MINERS} miners answered`);
+  } finally {
+    for (const host of hosts) {
+      host.kill("SIGTERM");
+      await host.status;
+    }
+  }
+}
+
+if (values["host-axons"] !== undefined) await hostAxons(values["host-axons"]);
+else await main();

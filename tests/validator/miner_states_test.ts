@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import { smallPreset } from "../../sim/config.ts";
+import { SimEngine } from "../../sim/engine.ts";
+import { simulationConfigFor, stateForAgent } from "../../agents/sdk/state.ts";
+import { minerStates } from "../../validator/miner_states.ts";
+
+Deno.test("miner states: shared books, same result as the per-agent conversion", () => {
+  const config = smallPreset();
+  const engine = SimEngine.create({ config, seed: 3, threads: 1 });
+  try {
+    const simulationConfig = simulationConfigFor(config);
+    let checked = 0;
+    for (let i = 0; i < 6; i++) {
+      const publish = engine.advance();
+      assert.ok(publish !== null);
+      const uids = [0, 1, 2, 3];
+      const states = minerStates(publish, uids, simulationConfig, { first: i === 0 });
+      for (const uid of uids) {
+        const expected = stateForAgent(publish, uid, simulationConfig, { first: i === 0 });
+        assert.deepEqual(states.get(uid), expected, `uid ${uid} at publish ${i + 1}`);
+        checked += expected.notices![uid].length;
+      }
+      assert.equal(states.get(0)!.books, states.get(3)!.books, "one books object for all");
+      for (const book of [0, 1]) {
+        engine.inject(
+          0,
+          [{ type: "PLACE_ORDER_MARKET", bookId: book, direction: 0, volume: 1 }],
+          1e7,
+        );
+        engine.inject(1, [{
+          type: "PLACE_ORDER_LIMIT",
+          bookId: book,
+          direction: 1,
+          volume: 0.5,
+          price: 1000,
+          clientOrderId: 9,
+        }], 1e7);
+      }
+    }
+    assert.ok(checked > 10, `notices compared: ${checked}`);
+  } finally {
+    engine.close();
+  }
+});
