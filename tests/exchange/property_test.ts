@@ -1,0 +1,133 @@
+/**
+ * Random instruction streams through the FFI batch path (seeded), checking after every batch what
+ * must always hold: the core's own invariant check passes, no book is crossed, no balance is
+ * negative, every account's reservations equal what its open orders hold, and base and quote
+ * are conserved across all accounts (quote counting the fees the exchange collected). Resets are
+ * left out: they restore initial balances, which is not a conserving operation.
+ */
+import assert from "node:assert/strict";
+import {
+  Exchange,
+  InstructionBatch,
+  type SelfTradePrevention,
+  toUnits,
+} from "../../native/exchange.ts";
+
+const AGENTS = 6;
+const BOOKS = 2;
+
+function random(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6D2B79F5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+for (const seed of [1, 2, 3]) {
+  Deno.test(`random instruction stream (seed ${seed}): invariants hold after every batch`, () => {
+    const rand = random(seed);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)];
+    const initialBase = toUnits("50", 4);
+    const initialQuote = toUnits("20000", 8);
+    const exchange = Exchange.open({
+      books: BOOKS,
+      agents: AGENTS,
+      priceDecimals: 2,
+      volumeDecimals: 4,
+      baseDecimals: 4,
+      quoteDecimals: 8,
+      initialBase,
+      initialQuote,
+      feeHistorySlots: 2,
+      feeSlotPeriodNs: 50_000n,
+      feeTiers: [
+        { volumeRequired: 0n, makerE9: 1_000_000n, takerE9: 2_000_000n },
+        { volumeRequired: toUnits("5000", 8), makerE9: -100_000n, takerE9: 1_000_000n },
+      ],
+    });
+    const stps: SelfTradePrevention[] = ["NONE", "CO", "CN", "CB", "DC"];
+    const tifs = ["GTC", "GTT", "IOC", "FOK"] as const;
+    const batch = new InstructionBatch();
+    let trades = 0;
+    try {
+      for (let step = 1; step <= 400; step++) {
+        batch.clear();
+        for (let i = 0; i < 50; i++) {
+          const agentId = rand() < 0.02 ? 99 : Math.floor(rand() * AGENTS);
+          const bookId = rand() < 0.02 ? 7 : Math.floor(rand() * BOOKS);
+          const direction = rand() < 0.5 ? "buy" as const : "sell" as const;
+          const volume = rand() < 0.02 ? -1n : BigInt(1 + Math.floor(rand() * 40_000));
+          const roll = rand();
+          if (roll < 0.55) {
+            batch.limit({
+              agentId,
+              bookId,
+              direction,
+              volume,
+              price: rand() < 0.02 ? 0n : BigInt(9_950 + Math.floor(rand() * 100)),
+              currency: rand() < 0.1 ? "quote" : "base",
+              stp: pick(stps),
+              timeInForce: pick(tifs),
+              postOnly: rand() < 0.1,
+              expiryNs: BigInt(Math.floor(rand() * 3_000)),
+            });
+          } else if (roll < 0.75) {
+            batch.market({
+              agentId,
+              bookId,
+              direction,
+              volume: rand() < 0.1 ? volume * 100n : volume,
+              currency: rand() < 0.1 ? "quote" : "base",
+              stp: pick(stps),
+            });
+          } else {
+            batch.cancel({
+              agentId,
+              bookId,
+              orderId: Math.floor(rand() * (step * 30 + 10)),
+              volume: rand() < 0.4 ? BigInt(Math.floor(rand() * 20_000)) : null,
+            });
+          }
+        }
+        exchange.submit(BigInt(step) * 1_000n, batch);
+        trades += exchange.drainEvents().filter((e) => e.type === "trade").length;
+        exchange.check();
+
+        let base = 0n;
+        let quote = 0n;
+        for (let bookId = 0; bookId < BOOKS; bookId++) {
+          const info = exchange.bookInfo(bookId);
+          if (info.bestBid > 0n && info.bestAsk > 0n) {
+            assert.ok(info.bestBid < info.bestAsk, `book ${bookId} crossed at step ${step}`);
+          }
+          quote += info.feesCollected;
+          for (let agentId = 0; agentId < AGENTS; agentId++) {
+            const b = exchange.balances(agentId, bookId);
+            for (const [name, value] of Object.entries(b)) {
+              assert.ok(value >= 0n, `agent ${agentId} book ${bookId} ${name} < 0 at ${step}`);
+            }
+            const orders = exchange.agentOrders(agentId, bookId);
+            const reservedBase = orders.reduce((sum, o) => sum + o.reservedBase, 0n);
+            const reservedQuote = orders.reduce((sum, o) => sum + o.reservedQuote, 0n);
+            assert.equal(b.baseReserved, reservedBase, `base reserved, agent ${agentId}`);
+            assert.equal(b.quoteReserved, reservedQuote, `quote reserved, agent ${agentId}`);
+            base += b.baseFree + b.baseReserved;
+            quote += b.quoteFree + b.quoteReserved;
+          }
+        }
+        assert.equal(base, initialBase * BigInt(AGENTS * BOOKS), `base not conserved at ${step}`);
+        assert.equal(
+          quote,
+          initialQuote * BigInt(AGENTS * BOOKS),
+          `quote (with fees collected) not conserved at ${step}`,
+        );
+      }
+      assert.ok(trades > 1_000, `the stream should trade (got ${trades} trades)`);
+    } finally {
+      exchange.close();
+    }
+  });
+}
