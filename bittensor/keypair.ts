@@ -160,6 +160,17 @@ export class Keypair {
     return this.#canonicalSecret;
   }
 
+  /**
+   * The pair in polkadot-js form (`Keyring.addFromPair` input), for signing extrinsics.
+   * Throws for a public-only key.
+   */
+  toPolkadotPair(): { publicKey: Uint8Array; secretKey: Uint8Array } {
+    if (this.#signingSecret === null) {
+      throw new Error(`key ${this.ss58Address} is public only and cannot sign`);
+    }
+    return { publicKey: this.publicKey, secretKey: this.#signingSecret };
+  }
+
   /** Signs UTF-8 text (or bytes) with the `substrate` context; 64 random-nonce bytes. */
   sign(message: string | Uint8Array): Uint8Array {
     if (this.#signingSecret === null) {

@@ -1,12 +1,406 @@
-import type { Command } from "../cli/command.ts";
+/**
+ * `taos miner`: serve a trading agent to the subnet's validators. Flags mirror the reference
+ * miner (`--netuid`, `--wallet.*`, `--axon.*`, `--agent.*`, `--logging.*`) and the short flags of
+ * its `run_miner.sh`. `--local` runs without a chain, trusting a given list of validator hotkeys.
+ *
+ * ```sh
+ * taos miner --local --local.validators 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY -w taos -h miner
+ * ```
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { Keyring } from "@polkadot/keyring";
+import { type Command, UsageError } from "../cli/command.ts";
+import { cryptoReady, Keypair } from "../bittensor/keypair.ts";
+import { type Neuron, type NeuronDirectory, StaticNeuronDirectory } from "../bittensor/neurons.ts";
+import { expandHome, Wallet } from "../bittensor/wallet.ts";
+import { AgentStartError } from "./agent_host.ts";
+import { LOG_LEVELS, type LogLevel, makeLogger, type RunningMiner, startMiner } from "./miner.ts";
 
-/** `taos miner`: placeholder until this command lands. */
+/** Defaults of the subnet's `run_miner.sh` (netuid corrected to 79). */
+export const MINER_DEFAULTS = {
+  netuid: "79",
+  endpoint: "wss://entrypoint-finney.opentensor.ai:443",
+  walletPath: "~/.bittensor/wallets/",
+  walletName: "taos",
+  hotkey: "miner",
+  axonPort: "8091",
+  agentPath: "~/.taos/agents",
+  agentName: "SimpleRegressorAgent",
+  agentParams: "min_quantity=0.1 max_quantity=1.0 expiry_period=200 signal_threshold=0.0025",
+  logLevel: "info",
+  metricsPort: "9002",
+} as const;
+
+const help = `Usage: taos miner [options]
+
+Serves a trading agent on an axon; validators send it state updates, it answers with orders.
+
+Chain and wallet:
+  -u, --netuid <n>                      subnet id (default ${MINER_DEFAULTS.netuid})
+  -e, --subtensor.chain_endpoint <url>  chain endpoint or network name (default ${MINER_DEFAULTS.endpoint})
+  -p, --wallet.path <dir>               wallet root (default ${MINER_DEFAULTS.walletPath})
+  -w, --wallet.name <name>              wallet name (default ${MINER_DEFAULTS.walletName})
+  -h, --wallet.hotkey <name>            hotkey name (default ${MINER_DEFAULTS.hotkey})
+      (a password for an encrypted hotkey comes from TAOS_WALLET_PASSWORD or the terminal)
+
+Axon:
+  -a, --axon.port <port>                port to listen on (default ${MINER_DEFAULTS.axonPort}; 0 = any free port)
+      --axon.ip <ip>                    address to bind (default 0.0.0.0)
+      --axon.external_ip <ip>           address announced on chain (required with a chain)
+      --axon.external_port <port>       port announced on chain (default: --axon.port)
+
+Agent:
+  -g, --agent.path <dir>                agents directory or file (default ${MINER_DEFAULTS.agentPath})
+  -n, --agent.name <Class>              agent class (default ${MINER_DEFAULTS.agentName})
+  -m, --agent.params "<k=v ...>"        agent parameters (default "${MINER_DEFAULTS.agentParams}")
+      --agent.timeout <seconds>         longest time per state update (default 4; never past the
+                                        request's timeout); an overrunning agent's update is
+                                        answered with no instructions and a warning
+
+Callers:
+      --blacklist.force_validator_permit <true|false>  only validators may query (default true)
+      --blacklist.allow_non_registered  accept unregistered hotkeys (default off)
+      --blacklist.min_stake <tao>       minimum caller stake (default 0)
+
+Local mode (no chain):
+      --local                           run without a chain
+      --local.validators <ss58,...>     hotkeys trusted as validators (permit, stake assumed)
+      --local.uid <n>                   this miner's uid (default 0)
+
+Monitoring and logs:
+      --prometheus.port <port>          metrics exporter port (default ${MINER_DEFAULTS.metricsPort})
+      --prometheus.level <level>        OFF disables the exporter
+  -l, --logging.level <level>           error, warning, info, debug or trace (default ${MINER_DEFAULTS.logLevel})
+      --logging.debug, --logging.trace, --logging.info   the same, as flags
+      --help                            this text`;
+
+function parse(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        netuid: { type: "string", short: "u", default: MINER_DEFAULTS.netuid },
+        "subtensor.chain_endpoint": {
+          type: "string",
+          short: "e",
+          default: MINER_DEFAULTS.endpoint,
+        },
+        "subtensor.network": { type: "string" },
+        "wallet.path": { type: "string", short: "p", default: MINER_DEFAULTS.walletPath },
+        "wallet.name": { type: "string", short: "w", default: MINER_DEFAULTS.walletName },
+        "wallet.hotkey": { type: "string", short: "h", default: MINER_DEFAULTS.hotkey },
+        "axon.port": { type: "string", short: "a", default: MINER_DEFAULTS.axonPort },
+        "axon.ip": { type: "string", default: "0.0.0.0" },
+        "axon.external_ip": { type: "string" },
+        "axon.external_port": { type: "string" },
+        "agent.path": { type: "string", short: "g", default: MINER_DEFAULTS.agentPath },
+        "agent.name": { type: "string", short: "n", default: MINER_DEFAULTS.agentName },
+        "agent.params": { type: "string", short: "m", default: MINER_DEFAULTS.agentParams },
+        "agent.timeout": { type: "string", default: "4" },
+        "blacklist.force_validator_permit": { type: "string", default: "true" },
+        "blacklist.allow_non_registered": { type: "boolean", default: false },
+        "blacklist.min_stake": { type: "string", default: "0" },
+        local: { type: "boolean", default: false },
+        "local.validators": { type: "string", default: "" },
+        "local.uid": { type: "string", default: "0" },
+        "prometheus.port": { type: "string", default: MINER_DEFAULTS.metricsPort },
+        "prometheus.level": { type: "string", default: "INFO" },
+        "logging.level": { type: "string", short: "l", default: MINER_DEFAULTS.logLevel },
+        "logging.debug": { type: "boolean", default: false },
+        "logging.trace": { type: "boolean", default: false },
+        "logging.info": { type: "boolean", default: false },
+        "logging.logging_dir": { type: "string" },
+        "neuron.name": { type: "string" },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+const port = (flag: string, min: number) =>
+  z.string().regex(/^\d+$/, `--${flag}: expected a port number`).transform(Number).refine(
+    (p) => p >= min && p <= 65535,
+    `--${flag}: must be between ${min} and 65535`,
+  );
+const nonNegative = (flag: string) =>
+  z.string().transform(Number).refine(
+    (v) => Number.isFinite(v) && v >= 0,
+    `--${flag}: expected a number >= 0`,
+  );
+const integer = (flag: string, max: number) =>
+  z.string().regex(/^\d+$/, `--${flag}: expected a whole number`).transform(Number).refine(
+    (v) => v <= max,
+    `--${flag}: must be at most ${max}`,
+  );
+
+const settingsSchema = z.object({
+  netuid: integer("netuid", 65535),
+  axonPort: port("axon.port", 0),
+  externalPort: port("axon.external_port", 1).optional(),
+  agentTimeout: nonNegative("agent.timeout").refine((v) => v > 0, "--agent.timeout: must be > 0"),
+  minStake: nonNegative("blacklist.min_stake"),
+  forcePermit: z.enum(["true", "false", "True", "False"], {
+    error: "--blacklist.force_validator_permit: expected true or false",
+  }).transform((v) => v.toLowerCase() === "true"),
+  localUid: integer("local.uid", 65535),
+  metricsPort: port("prometheus.port", 0),
+  logLevel: z.enum(LOG_LEVELS, {
+    error: `--logging.level: expected one of ${LOG_LEVELS.join(", ")}`,
+  }),
+});
+
+/** Validated settings of one run. */
+type Settings = z.infer<typeof settingsSchema>;
+
+function settingsFrom(values: ReturnType<typeof parse>["values"]): Settings {
+  const level = values["logging.trace"]
+    ? "trace"
+    : values["logging.debug"]
+    ? "debug"
+    : values["logging.info"]
+    ? "info"
+    : values["logging.level"].toLowerCase().replace(/^warn$/, "warning");
+  const parsed = settingsSchema.safeParse({
+    netuid: values.netuid,
+    axonPort: values["axon.port"],
+    externalPort: values["axon.external_port"],
+    agentTimeout: values["agent.timeout"],
+    minStake: values["blacklist.min_stake"],
+    forcePermit: values["blacklist.force_validator_permit"],
+    localUid: values["local.uid"],
+    metricsPort: values["prometheus.port"],
+    logLevel: level,
+  });
+  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join("; "));
+  return parsed.data;
+}
+
+/** The static directory of `--local`: this miner plus the trusted validators. */
+function localDirectory(self: Keypair, uid: number, validators: string[]): NeuronDirectory {
+  const neurons: Neuron[] = [{
+    uid,
+    hotkey: self.ss58Address,
+    coldkey: self.ss58Address,
+    stake: 0,
+    validatorPermit: false,
+    axon: null,
+    lastUpdate: 0,
+  }];
+  let next = 0;
+  for (const hotkey of validators) {
+    while (next === uid) next++;
+    neurons.push({
+      uid: next++,
+      hotkey,
+      coldkey: hotkey,
+      stake: 1000,
+      validatorPermit: true,
+      axon: null,
+      lastUpdate: 0,
+    });
+  }
+  return new StaticNeuronDirectory(neurons);
+}
+
+function parseValidators(text: string): string[] {
+  const list = text.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  for (const hotkey of list) {
+    try {
+      Keypair.fromAddress(hotkey);
+    } catch {
+      throw new UsageError(`--local.validators: '${hotkey}' is not an SS58 address`);
+    }
+  }
+  return list;
+}
+
+/** Resolves when SIGINT or SIGTERM arrives. */
+function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      Deno.addSignalListener(signal, () => resolve(signal));
+    }
+  });
+}
+
+/** `taos miner`. */
 export const command: Command = {
   name: "miner",
-  summary: "run a subnet 79 miner",
-  help: "Usage: taos miner [options]\n\nNot available yet in this build.",
-  run() {
-    console.error("taos miner: not available yet in this build");
-    return Promise.resolve(1);
+  summary: "run a subnet 79 miner serving a trading agent",
+  help,
+  async run(args: string[]): Promise<number> {
+    const { values, positionals } = parse(args);
+    // run_miner.sh passes the agent parameters unquoted: extra k=v words belong to --agent.params.
+    const strays = positionals.filter((p) => !/^[^=\s]+=[^=\s]*$/.test(p));
+    if (strays.length > 0) throw new UsageError(`unexpected argument '${strays[0]}'`);
+    const agentParams = [values["agent.params"], ...positionals].join(" ").trim();
+    const settings = settingsFrom(values);
+    const log = makeLogger(settings.logLevel as LogLevel);
+    const validators = parseValidators(values["local.validators"]);
+    if (values.local && validators.length === 0) {
+      log("warning", "--local without --local.validators: every caller will be refused");
+    }
+
+    await cryptoReady();
+    const wallet = new Wallet({
+      root: expandHome(values["wallet.path"]),
+      name: values["wallet.name"],
+      hotkey: values["wallet.hotkey"],
+    });
+    let hotkey: Keypair;
+    try {
+      hotkey = await wallet.hotkey();
+    } catch (error) {
+      throw new UsageError(`wallet: ${(error as Error).message}`);
+    }
+
+    let directory: NeuronDirectory;
+    let uid: number;
+    let chain: ChainSession | null = null;
+    if (values.local) {
+      uid = settings.localUid;
+      directory = localDirectory(hotkey, uid, validators);
+    } else {
+      if (values["axon.external_ip"] === undefined) {
+        throw new UsageError(
+          "--axon.external_ip is required to announce the axon on chain (or use --local)",
+        );
+      }
+      chain = await ChainSession.open(
+        values["subtensor.network"] ?? values["subtensor.chain_endpoint"],
+        settings.netuid,
+        hotkey,
+        log,
+      );
+      directory = chain.directory;
+      uid = await chain.uidOf(hotkey.ss58Address);
+    }
+
+    let miner: RunningMiner;
+    try {
+      miner = await startMiner({
+        hotkey,
+        uid,
+        directory,
+        netuid: settings.netuid,
+        agent: {
+          path: expandHome(values["agent.path"]),
+          name: values["agent.name"],
+          params: agentParams,
+        },
+        port: settings.axonPort,
+        host: values["axon.ip"],
+        agentTimeout: settings.agentTimeout,
+        policy: {
+          allowNonRegistered: values["blacklist.allow_non_registered"],
+          forceValidatorPermit: settings.forcePermit,
+          minStake: settings.minStake,
+        },
+        metricsPort: values["prometheus.level"].toUpperCase() === "OFF"
+          ? null
+          : settings.metricsPort,
+        log,
+      });
+    } catch (error) {
+      await chain?.close();
+      if (error instanceof AgentStartError) throw new UsageError(`agent: ${error.message}`);
+      throw error;
+    }
+    console.log(
+      `taos miner: uid ${uid}, hotkey ${hotkey.ss58Address}, agent ${values["agent.name"]}, ` +
+        `axon port ${miner.port}` +
+        (miner.metricsPort === null ? "" : `, metrics port ${miner.metricsPort}`),
+    );
+
+    const stopped = untilSignal();
+    let code = 0;
+    if (chain !== null) {
+      const reason = await Promise.race([
+        chain.serveAndWatch(
+          values["axon.external_ip"]!,
+          settings.externalPort ?? miner.port,
+          uid,
+          hotkey.ss58Address,
+        ),
+        stopped.then((s) => `received ${s}`),
+      ]);
+      if (!reason.startsWith("received")) {
+        log("error", reason);
+        code = 1;
+      }
+    } else {
+      log("info", `stopping on ${await stopped}`);
+    }
+    await miner.stop();
+    await chain?.close();
+    return code;
   },
 };
+
+/** The chain side of a miner run: registration check, serving the axon, periodic resync. */
+class ChainSession {
+  private constructor(
+    readonly directory: NeuronDirectory,
+    readonly close: () => Promise<void>,
+    readonly serveOnce: (ip: string, port: number) => Promise<{ ok: boolean; message: string }>,
+    readonly log: (at: LogLevel, message: string) => void,
+  ) {}
+
+  static async open(
+    network: string,
+    netuid: number,
+    hotkey: Keypair,
+    log: (at: LogLevel, message: string) => void,
+  ): Promise<ChainSession> {
+    const { ChainNeuronDirectory, serveAxon, SubtensorClient } = await import("../chain/mod.ts");
+    const client = await SubtensorClient.connect({ network, log: (m) => log("info", m) });
+    const pair = new Keyring({ type: "sr25519", ss58Format: 42 }).addFromPair(
+      hotkey.toPolkadotPair(),
+    );
+    return new ChainSession(
+      new ChainNeuronDirectory(client, netuid),
+      () => client.close(),
+      (ip, port) => serveAxon(client, pair, { netuid, ip, port }),
+      log,
+    );
+  }
+
+  /** The uid of `hotkey`; a UsageError when it is not registered. */
+  async uidOf(hotkey: string): Promise<number> {
+    const me = (await this.directory.neurons()).find((n) => n.hotkey === hotkey);
+    if (me === undefined) {
+      await this.close();
+      throw new UsageError(`hotkey ${hotkey} is not registered on this subnet; register it first`);
+    }
+    return me.uid;
+  }
+
+  /** Serves the axon (retrying), then resyncs every 120 s; resolves with a reason to stop. */
+  async serveAndWatch(ip: string, port: number, uid: number, hotkey: string): Promise<string> {
+    for (let attempt = 1;; attempt++) {
+      const result = await this.serveOnce(ip, port);
+      if (result.ok) {
+        this.log("info", `axon ${ip}:${port} served on chain: ${result.message}`);
+        break;
+      }
+      this.log("warning", `serving the axon failed (attempt ${attempt}): ${result.message}`);
+      await new Promise((r) => setTimeout(r, 12_000));
+    }
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 120_000));
+      try {
+        await this.directory.refresh();
+        const me = (await this.directory.neurons()).find((n) =>
+          n.uid === uid && n.hotkey === hotkey
+        );
+        if (me === undefined) return `hotkey ${hotkey} no longer holds uid ${uid}; stopping`;
+      } catch (error) {
+        this.log("warning", `metagraph sync failed: ${(error as Error).message}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * Hosts the miner's trading agent in a worker thread and gives each state update a deadline.
+ * An agent that overruns is not waited for: the step reports `overran` (the miner answers with
+ * no instructions) and the late result is dropped. The agent keeps its state throughout.
+ *
+ * ```ts
+ * const host = await AgentHost.start({ path: "~/.taos/agents", name: "RandomMakerAgent", params: "", uid: 3 });
+ * const outcome = await host.step(decodedState, 4000);
+ * if (outcome.kind === "ok") reply(outcome.response);
+ * host.close();
+ * ```
+ * @module
+ */
+
+/** Messages the host sends to the worker. */
+export type HostMessage =
+  | { kind: "load"; path: string; name: string; params: string; uid: number }
+  | { kind: "step"; id: number; state: unknown };
+
+/** Messages the worker sends back. */
+export type WorkerMessage =
+  | { kind: "loaded" }
+  | { kind: "load-failed"; message: string }
+  | { kind: "step"; id: number; response: AgentReply; seconds: number }
+  | { kind: "step-failed"; id: number; message: string; seconds: number };
+
+/** What an agent answered: the `FinanceAgentResponse` body. */
+export interface AgentReply {
+  agent_id: number;
+  instructions: unknown[];
+}
+
+/** The result of one state update. */
+export type StepOutcome =
+  | { kind: "ok"; response: AgentReply; seconds: number }
+  | { kind: "overran"; seconds: number }
+  | { kind: "failed"; message: string; seconds: number };
+
+/** Which agent to run. */
+export interface AgentSpec {
+  /** Agents directory or file. */
+  path: string;
+  /** Agent class name. */
+  name: string;
+  /** `k=v k2=v2` parameters. */
+  params: string;
+  /** The miner's uid (its account id in the simulation). */
+  uid: number;
+}
+
+/** An agent that failed to load; the message says why. */
+export class AgentStartError extends Error {
+  override name = "AgentStartError";
+}
+
+interface PendingStep {
+  id: number;
+  state: unknown;
+  /** Set once the step is answered (result or deadline); a late result is then dropped. */
+  done: boolean;
+  finish: (message: WorkerMessage) => void;
+}
+
+/**
+ * A trading agent running in its own worker. Updates are computed one at a time in arrival
+ * order (several validators may query at once); each has its own deadline counted from arrival.
+ */
+export class AgentHost {
+  readonly #worker: Worker;
+  #nextId = 1;
+  readonly #queue: PendingStep[] = [];
+  #inFlight: PendingStep | null = null;
+
+  private constructor(worker: Worker) {
+    this.#worker = worker;
+    worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
+      const message = event.data;
+      const current = this.#inFlight;
+      if (
+        (message.kind === "step" || message.kind === "step-failed") && current?.id === message.id
+      ) {
+        this.#inFlight = null;
+        if (!current.done) current.finish(message);
+        this.#pump();
+      }
+    };
+  }
+
+  /** Loads the agent in a new worker; throws AgentStartError when it cannot be loaded. */
+  static async start(spec: AgentSpec): Promise<AgentHost> {
+    const worker = new Worker(new URL("./agent_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
+    const loaded = await new Promise<WorkerMessage>((resolve) => {
+      worker.onmessage = (event: MessageEvent<WorkerMessage>) => resolve(event.data);
+      worker.onerror = (event) => {
+        event.preventDefault();
+        resolve({ kind: "load-failed", message: event.message });
+      };
+      worker.postMessage({ kind: "load", ...spec } satisfies HostMessage);
+    });
+    if (loaded.kind !== "loaded") {
+      worker.terminate();
+      throw new AgentStartError(
+        loaded.kind === "load-failed" ? loaded.message : "agent did not load",
+      );
+    }
+    return new AgentHost(worker);
+  }
+
+  /** True while the agent is computing an update (possibly one already answered as overrun). */
+  get busy(): boolean {
+    return this.#inFlight !== null;
+  }
+
+  /** Runs the agent on `state` (a decoded state update), answering within `deadlineMs`. */
+  step(state: unknown, deadlineMs: number): Promise<StepOutcome> {
+    const arrived = performance.now();
+    return new Promise((resolve) => {
+      const entry: PendingStep = {
+        id: this.#nextId++,
+        state,
+        done: false,
+        finish: (message) => {
+          entry.done = true;
+          clearTimeout(timer);
+          if (message.kind === "step") {
+            resolve({ kind: "ok", response: message.response, seconds: message.seconds });
+          } else if (message.kind === "step-failed") {
+            resolve({ kind: "failed", message: message.message, seconds: message.seconds });
+          }
+        },
+      };
+      const timer = setTimeout(() => {
+        // A queued step is dropped; a running one finishes in the background, unused.
+        entry.done = true;
+        const index = this.#queue.indexOf(entry);
+        if (index >= 0) this.#queue.splice(index, 1);
+        resolve({ kind: "overran", seconds: (performance.now() - arrived) / 1000 });
+      }, Math.max(0, deadlineMs));
+      this.#queue.push(entry);
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    if (this.#inFlight !== null) return;
+    const next = this.#queue.shift();
+    if (next === undefined) return;
+    this.#inFlight = next;
+    this.#worker.postMessage(
+      { kind: "step", id: next.id, state: next.state } satisfies HostMessage,
+    );
+  }
+
+  /** Stops the worker. */
+  close(): void {
+    this.#worker.terminate();
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The miner's Prometheus metrics: requests by synapse and status, request latency, agent step
+ * time, and agent failures (errors, overruns, unreadable states). Served as text at `/metrics`.
+ *
+ * ```ts
+ * const metrics = new MinerMetrics({ hotkey, netuid: 79 });
+ * const port = await metrics.serve(9002);
+ * metrics.request("MarketSimulationStateUpdate", 200, 0.012);
+ * ```
+ * @module
+ */
+import { Counter, Histogram, Registry } from "prom-client";
+
+/** How an agent step went wrong. */
+export type AgentFailure = "error" | "overran" | "invalid";
+
+/** Labels every series carries. */
+export interface MetricLabels {
+  hotkey: string;
+  netuid: number;
+}
+
+/** A registry of the miner's metrics, with an optional HTTP exporter. */
+export class MinerMetrics {
+  /** The prom-client registry (one per miner, nothing global). */
+  readonly registry: Registry = new Registry();
+  readonly #requests: Counter<"synapse" | "status">;
+  readonly #latency: Histogram<"synapse">;
+  readonly #agentSeconds: Histogram;
+  readonly #agentFailures: Counter<"reason">;
+  readonly #instructions: Counter;
+  #server: Deno.HttpServer | null = null;
+
+  constructor(labels: MetricLabels) {
+    this.registry.setDefaultLabels({ wallet: labels.hotkey, netuid: String(labels.netuid) });
+    this.#requests = new Counter({
+      name: "taos_miner_requests_total",
+      help: "Axon requests by synapse and HTTP status",
+      labelNames: ["synapse", "status"],
+      registers: [this.registry],
+    });
+    this.#latency = new Histogram({
+      name: "taos_miner_request_seconds",
+      help: "Time from request arrival to reply",
+      labelNames: ["synapse"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+      registers: [this.registry],
+    });
+    this.#agentSeconds = new Histogram({
+      name: "taos_miner_agent_seconds",
+      help: "Time the agent took per state update (answered in time)",
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+      registers: [this.registry],
+    });
+    this.#agentFailures = new Counter({
+      name: "taos_miner_agent_errors_total",
+      help: "State updates answered without instructions, by reason",
+      labelNames: ["reason"],
+      registers: [this.registry],
+    });
+    this.#instructions = new Counter({
+      name: "taos_miner_instructions_total",
+      help: "Instructions returned to validators",
+      registers: [this.registry],
+    });
+  }
+
+  /** Counts one finished axon request. */
+  request(synapse: string, status: number, seconds: number): void {
+    this.#requests.inc({ synapse, status: String(status) });
+    this.#latency.observe({ synapse }, seconds);
+  }
+
+  /** Records an agent step answered in time with `instructions` instructions. */
+  agentStep(seconds: number, instructions: number): void {
+    this.#agentSeconds.observe(seconds);
+    this.#instructions.inc(instructions);
+  }
+
+  /** Counts a state update the agent could not answer. */
+  agentFailure(reason: AgentFailure): void {
+    this.#agentFailures.inc({ reason });
+  }
+
+  /** Serves `/metrics` on `port` (0 = any free port); resolves to the bound port. */
+  serve(port: number, hostname = "0.0.0.0"): Promise<number> {
+    return new Promise((resolve) => {
+      this.#server = Deno.serve(
+        { port, hostname, onListen: (addr) => resolve(addr.port) },
+        async (request) => {
+          if (new URL(request.url).pathname !== "/metrics") {
+            return new Response("not found", { status: 404 });
+          }
+          return new Response(await this.registry.metrics(), {
+            headers: { "content-type": this.registry.contentType },
+          });
+        },
+      );
+    });
+  }
+
+  /** Stops the exporter. */
+  async close(): Promise<void> {
+    await this.#server?.shutdown();
+    this.#server = null;
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * A running miner: the axon answering the subnet's synapses with the hosted trading agent,
+ * the caller policy, and the metrics exporter. Chain concerns (registration, serving the axon
+ * on chain, metagraph sync) stay outside, behind the `NeuronDirectory` given here.
+ *
+ * ```ts
+ * const miner = await startMiner({ hotkey, uid: 3, directory, agent: { path, name, params: "" } });
+ * console.log(`axon on ${miner.port}`);
+ * await miner.stop();
+ * ```
+ * @module
+ */
+import { Axon } from "../bittensor/axon.ts";
+import type { Keypair } from "../bittensor/keypair.ts";
+import {
+  decodeStateUpdate,
+  encodeResponse,
+  FinanceEventNotification,
+  MarketSimulationStateUpdate,
+  type StateUpdateWire,
+} from "../bittensor/market_synapse.ts";
+import type { NeuronDirectory } from "../bittensor/neurons.ts";
+import { AgentHost, type AgentReply } from "./agent_host.ts";
+import { CallerPolicy, type CallerPolicyOptions } from "./blacklist.ts";
+import { MinerMetrics } from "./metrics.ts";
+
+/** Log levels, most severe first. */
+export const LOG_LEVELS = ["error", "warning", "info", "debug", "trace"] as const;
+/** One of {@linkcode LOG_LEVELS}. */
+export type LogLevel = typeof LOG_LEVELS[number];
+
+/** A leveled logger writing plain lines to stderr. */
+export function makeLogger(level: LogLevel): (at: LogLevel, message: string) => void {
+  const limit = LOG_LEVELS.indexOf(level);
+  return (at, message) => {
+    if (LOG_LEVELS.indexOf(at) <= limit) {
+      console.error(`${new Date().toISOString()} ${at.toUpperCase().padEnd(7)} ${message}`);
+    }
+  };
+}
+
+/** Everything a miner needs. */
+export interface MinerOptions {
+  /** The miner's hotkey (signs axon replies; requests must be addressed to it). */
+  hotkey: Keypair;
+  /** The miner's uid on the subnet. */
+  uid: number;
+  /** Where callers are looked up. */
+  directory: NeuronDirectory;
+  /** The trading agent to load. */
+  agent: { path: string; name: string; params: string };
+  /** Axon port (default 8091; 0 = any free port). */
+  port?: number;
+  /** Axon bind address (default 0.0.0.0). */
+  host?: string;
+  /** Longest time the agent may take per update, seconds (default 4; capped by the request's timeout). */
+  agentTimeout?: number;
+  /** Caller rules. */
+  policy?: CallerPolicyOptions;
+  /** Metrics exporter port; null disables it (default 9002). */
+  metricsPort?: number | null;
+  /** Subnet id, for metric labels. */
+  netuid: number;
+  log?: (at: LogLevel, message: string) => void;
+}
+
+/** A started miner. */
+export interface RunningMiner {
+  /** The axon's bound port. */
+  port: number;
+  /** The metrics exporter's bound port, or null when disabled. */
+  metricsPort: number | null;
+  metrics: MinerMetrics;
+  /** Stops the axon, the exporter and the agent. */
+  stop(): Promise<void>;
+}
+
+/** Time kept back from the request timeout for (de)compression and the network. */
+const REPLY_MARGIN_S = 0.5;
+
+/** Loads the agent, starts the axon (and the exporter) and resolves once both listen. */
+export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
+  const log = options.log ?? makeLogger("info");
+  const host = await AgentHost.start({ ...options.agent, uid: options.uid });
+  const metrics = new MinerMetrics({ hotkey: options.hotkey.ss58Address, netuid: options.netuid });
+  const policy = new CallerPolicy(options.directory, options.policy);
+  const agentBudget = options.agentTimeout ?? 4;
+  const empty = (): AgentReply => ({ agent_id: options.uid, instructions: [] });
+
+  const axon = new Axon({
+    keypair: options.hotkey,
+    port: options.port ?? 8091,
+    host: options.host,
+    onRequest(record) {
+      metrics.request(record.synapse, record.statusCode, record.seconds);
+      log(
+        record.statusCode === 200 ? "debug" : "info",
+        `axon ${record.synapse} from ${record.callerHotkey ?? "?"}@${record.callerIp ?? "?"}: ` +
+          `${record.statusCode} ${record.statusMessage} (${record.seconds.toFixed(3)} s)`,
+      );
+    },
+  });
+
+  axon.attach(MarketSimulationStateUpdate, {
+    blacklist: (synapse) => policy.blacklist(synapse.dendrite.hotkey),
+    priority: (synapse) => policy.priority(synapse.dendrite.hotkey),
+    async forward(synapse): Promise<StateUpdateWire> {
+      const request = synapse.fields;
+      let state: unknown;
+      try {
+        state = decodeStateUpdate(request);
+      } catch (error) {
+        metrics.agentFailure("invalid");
+        log(
+          "warning",
+          `state update at ${request.timestamp} unreadable: ${(error as Error).message}`,
+        );
+        return encodeResponse(request, empty());
+      }
+      const budget = Math.min(agentBudget, Math.max(0, synapse.timeout - REPLY_MARGIN_S));
+      const outcome = await host.step(state, budget * 1000);
+      switch (outcome.kind) {
+        case "ok":
+          metrics.agentStep(outcome.seconds, outcome.response.instructions.length);
+          return encodeResponse(request, { ...outcome.response, agent_id: options.uid });
+        case "overran":
+          metrics.agentFailure("overran");
+          log(
+            "warning",
+            `agent ${options.agent.name} overran its ${budget.toFixed(2)} s budget at state ` +
+              `${request.timestamp}; answering with no instructions`,
+          );
+          break;
+        case "failed":
+          metrics.agentFailure(
+            outcome.message.startsWith("invalid state update") ? "invalid" : "error",
+          );
+          log(
+            "warning",
+            `agent ${options.agent.name} failed at state ${request.timestamp}: ${outcome.message}`,
+          );
+          break;
+      }
+      return encodeResponse(request, empty());
+    },
+  });
+
+  axon.attach(FinanceEventNotification, {
+    blacklist: (synapse) => policy.blacklist(synapse.dendrite.hotkey),
+    priority: (synapse) => policy.priority(synapse.dendrite.hotkey),
+    forward: (synapse) => ({ ...synapse.fields, acknowledged: true }),
+  });
+
+  let port: number;
+  try {
+    port = await axon.start();
+  } catch (error) {
+    host.close();
+    throw error;
+  }
+  let metricsPort: number | null = null;
+  if (options.metricsPort !== null) {
+    try {
+      metricsPort = await metrics.serve(options.metricsPort ?? 9002);
+    } catch (error) {
+      await axon.stop();
+      host.close();
+      throw error;
+    }
+  }
+  return {
+    port,
+    metricsPort,
+    metrics,
+    async stop() {
+      await axon.stop();
+      await metrics.close();
+      host.close();
+    },
+  };
+}

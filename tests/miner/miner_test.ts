@@ -1,0 +1,336 @@
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Dendrite } from "../../bittensor/dendrite.ts";
+import { cryptoReady, Keypair } from "../../bittensor/keypair.ts";
+import {
+  compressJson,
+  decodeResponse,
+  decodeStateUpdate,
+  encodeResponse,
+  encodeStateUpdate,
+  FinanceEventNotification,
+  MarketSimulationStateUpdate,
+  type MarketState,
+  stateForMiner,
+} from "../../bittensor/market_synapse.ts";
+import { StaticNeuronDirectory } from "../../bittensor/neurons.ts";
+import { bodyHash, newSynapse, synapseToHeaders } from "../../bittensor/synapse.ts";
+import { Wallet } from "../../bittensor/wallet.ts";
+import { CallerPolicy } from "../../miner/blacklist.ts";
+import { startMiner } from "../../miner/miner.ts";
+
+await cryptoReady();
+
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
+const alice = Keypair.fromUri("//Alice"); // validator
+const bob = Keypair.fromUri("//Bob"); // miner
+const charlie = Keypair.fromUri("//Charlie"); // stranger
+
+const balance = (currency: "BASE" | "QUOTE", total: number) => ({
+  currency,
+  total,
+  free: total,
+  reserved: 0,
+});
+
+/** A valid two-miner state with one book. */
+function marketState(): MarketState {
+  const account = (agent: number) => ({
+    "0": {
+      agent_id: agent,
+      book_id: 0,
+      base_balance: balance("BASE", 10),
+      quote_balance: balance("QUOTE", 3000),
+      orders: [],
+      fees: null,
+    },
+  });
+  return {
+    model: "im",
+    timestamp: 5_000_000_000,
+    config: null,
+    books: {
+      "0": {
+        id: 0,
+        bids: [{ price: 299.5, quantity: 2, orders: null }],
+        asks: [{ price: 300.5, quantity: 1, orders: null }],
+        events: null,
+      },
+    },
+    accounts: { "0": account(0), "1": account(1) },
+    notices: { "0": [], "1": [] },
+  };
+}
+
+Deno.test("state updates compress as the reference does and each miner sees only itself", () => {
+  const state = marketState();
+  const own = stateForMiner(state, 1);
+  assert.deepEqual(Object.keys(own.accounts), ["1"]);
+  assert.deepEqual(Object.keys(own.notices!), ["1"]);
+  assert.deepEqual(own.books, state.books);
+
+  const wire = encodeStateUpdate(own);
+  assert.equal(wire.compressed, true);
+  assert.equal(typeof wire.books, "string");
+  assert.equal(wire.books, compressJson(state.books));
+  assert.equal(wire.response, null);
+  assert.deepEqual(decodeStateUpdate(wire), { ...own, model: "im" });
+
+  // Required fields travel as empty-value headers: int → "0", str → "".
+  const synapse = newSynapse(MarketSimulationStateUpdate, wire, 5);
+  const headers = synapseToHeaders(
+    MarketSimulationStateUpdate,
+    synapse,
+    bodyHash(MarketSimulationStateUpdate, wire),
+  );
+  assert.equal(headers.bt_header_input_obj_timestamp, "MA==");
+  assert.equal(headers.bt_header_input_obj_books, "IiI=");
+  assert.equal(headers.bt_header_input_obj_accounts, "IiI=");
+  assert.equal(headers.timeout, "5.0");
+
+  const reply = encodeResponse(wire, { agent_id: 1, instructions: [] });
+  assert.deepEqual(
+    { ...reply, response: null },
+    {
+      model: "im",
+      timestamp: wire.timestamp,
+      config: null,
+      books: {},
+      accounts: {},
+      notices: {},
+      response: null,
+      compressed: true,
+    },
+  );
+  assert.deepEqual(decodeResponse(reply), { agent_id: 1, instructions: [] });
+  assert.throws(
+    () => decodeStateUpdate({ ...wire, books: "not-zlib!" }),
+    /books: cannot decompress/,
+  );
+  // An empty book map means nothing was compressed (the reference's rule).
+  assert.deepEqual(decodeStateUpdate({ ...wire, books: {}, accounts: {} }).accounts, {});
+});
+
+Deno.test("caller policy: unregistered, no permit, low stake, priority by stake", async () => {
+  const neuron = (uid: number, key: Keypair, stake: number, permit: boolean) => ({
+    uid,
+    hotkey: key.ss58Address,
+    coldkey: key.ss58Address,
+    stake,
+    validatorPermit: permit,
+    axon: null,
+    lastUpdate: 0,
+  });
+  const directory = new StaticNeuronDirectory([
+    neuron(0, alice, 500, true),
+    neuron(1, bob, 20, false),
+  ]);
+  const strict = new CallerPolicy(directory, { minStake: 1000 });
+  assert.deepEqual(await strict.blacklist(charlie.ss58Address), {
+    blacklisted: true,
+    reason: "Unrecognized hotkey",
+  });
+  assert.deepEqual(await strict.blacklist(bob.ss58Address), {
+    blacklisted: true,
+    reason: "Non-validator hotkey",
+  });
+  assert.equal((await strict.blacklist(alice.ss58Address)).blacklisted, true);
+  const open = new CallerPolicy(directory, {
+    forceValidatorPermit: false,
+    allowNonRegistered: true,
+  });
+  assert.equal((await open.blacklist(charlie.ss58Address)).blacklisted, false);
+  assert.equal((await open.blacklist(bob.ss58Address)).blacklisted, false);
+  assert.equal(await open.priority(alice.ss58Address), 500);
+  assert.equal(await open.priority(charlie.ss58Address), 0);
+});
+
+function validatorDirectory() {
+  return new StaticNeuronDirectory([
+    {
+      uid: 0,
+      hotkey: alice.ss58Address,
+      coldkey: alice.ss58Address,
+      stake: 1000,
+      validatorPermit: true,
+      axon: null,
+      lastUpdate: 0,
+    },
+  ]);
+}
+
+Deno.test("an overrunning agent is cut off with an empty response; a blocking one cannot stall the axon", async () => {
+  for (const params of ["sleep_ms=3000", "spin_ms=3000"]) {
+    const miner = await startMiner({
+      hotkey: bob,
+      uid: 1,
+      directory: validatorDirectory(),
+      netuid: 79,
+      agent: { path: fixtures, name: "FixtureAgent", params },
+      port: 0,
+      host: "127.0.0.1",
+      agentTimeout: 0.3,
+      metricsPort: null,
+      log: () => {},
+    });
+    try {
+      const dendrite = new Dendrite(alice);
+      const target = { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address };
+      const wire = encodeStateUpdate(stateForMiner(marketState(), 1));
+      const result = await dendrite.call(target, MarketSimulationStateUpdate, wire, 2);
+      assert.equal(result.statusCode, 200, `${params}: ${result.statusMessage}`);
+      assert.deepEqual(decodeResponse(result.fields!), { agent_id: 1, instructions: [] });
+      // The next update, while the agent still computes the first, is answered in time as well.
+      const second = await dendrite.call(target, MarketSimulationStateUpdate, wire, 2);
+      assert.equal(second.statusCode, 200);
+      const text = await miner.metrics.registry.metrics();
+      assert.match(text, /taos_miner_agent_errors_total\{reason="overran"[^}]*\} 2/);
+    } finally {
+      await miner.stop();
+    }
+  }
+});
+
+Deno.test("event notifications are acknowledged", async () => {
+  const miner = await startMiner({
+    hotkey: bob,
+    uid: 1,
+    directory: validatorDirectory(),
+    netuid: 79,
+    agent: { path: fixtures, name: "FixtureAgent", params: "" },
+    port: 0,
+    host: "127.0.0.1",
+    metricsPort: null,
+    log: () => {},
+  });
+  try {
+    const result = await new Dendrite(alice).call(
+      { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address },
+      FinanceEventNotification,
+      {
+        event: { type: "EVENT_SIMULATION_STOP", timestamp: 1, agentId: null },
+        acknowledged: false,
+      },
+      2,
+    );
+    assert.equal(result.statusCode, 200);
+    assert.equal(result.fields?.acknowledged, true);
+  } finally {
+    await miner.stop();
+  }
+});
+
+async function readLine(reader: ReadableStreamDefaultReader<string>): Promise<string> {
+  let buffered = "";
+  while (!buffered.includes("\n")) {
+    const { done, value } = await reader.read();
+    if (done) throw new Error(`miner exited before printing its ports; got '${buffered}'`);
+    buffered += value;
+  }
+  return buffered.split("\n")[0];
+}
+
+Deno.test("taos miner --local answers a signed state update, refuses strangers, exports metrics", async () => {
+  const root = mkdtempSync(join(tmpdir(), "taos-miner-"));
+  await new Wallet({ root, name: "taos", hotkey: "miner" }).writeHotkey(bob);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "main.ts",
+      "miner",
+      "--local",
+      "--local.validators",
+      alice.ss58Address,
+      "--local.uid",
+      "1",
+      "-p",
+      root,
+      "-w",
+      "taos",
+      "-h",
+      "miner",
+      "-a",
+      "0",
+      "--prometheus.port",
+      "0",
+      "-g",
+      fixtures,
+      "-n",
+      "FixtureAgent",
+      "-m",
+      "",
+      "-l",
+      "warning",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const stderrText = new Response(child.stderr).text();
+  try {
+    const line = await readLine(stdout);
+    const axonPort = Number(/axon port (\d+)/.exec(line)?.[1]);
+    const metricsPort = Number(/metrics port (\d+)/.exec(line)?.[1]);
+    assert.ok(axonPort > 0 && metricsPort > 0, line);
+    assert.match(line, /uid 1, hotkey 5FHneW46/);
+
+    const target = { ip: "127.0.0.1", port: axonPort, hotkey: bob.ss58Address };
+    const wire = encodeStateUpdate(stateForMiner(marketState(), 1));
+    const result = await new Dendrite(alice).call(target, MarketSimulationStateUpdate, wire, 5);
+    assert.equal(result.statusCode, 200, result.statusMessage);
+    const response = decodeResponse(result.fields!) as {
+      agent_id: number;
+      instructions: { type: string; price: number; agentId: number }[];
+    };
+    assert.equal(response.agent_id, 1);
+    assert.equal(response.instructions.length, 1);
+    assert.equal(response.instructions[0].type, "PLACE_ORDER_LIMIT");
+    assert.equal(response.instructions[0].price, 299.5);
+    assert.equal(response.instructions[0].agentId, 1);
+    assert.deepEqual(result.fields!.books, {});
+
+    const refused = await new Dendrite(charlie).call(target, MarketSimulationStateUpdate, wire, 5);
+    assert.equal(refused.statusCode, 403);
+    assert.equal(refused.statusMessage, "Forbidden. Key is blacklisted: Unrecognized hotkey.");
+
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    assert.match(
+      metrics,
+      /taos_miner_requests_total\{synapse="MarketSimulationStateUpdate",status="200"[^}]*\} 1/,
+    );
+    assert.match(
+      metrics,
+      /taos_miner_requests_total\{synapse="MarketSimulationStateUpdate",status="403"[^}]*\} 1/,
+    );
+    assert.match(metrics, /taos_miner_instructions_total\{[^}]*\} 1/);
+  } finally {
+    child.kill("SIGTERM");
+    const status = await child.status;
+    await stdout.cancel();
+    assert.equal(status.code, 0, await stderrText);
+  }
+});
+
+Deno.test("taos miner rejects bad flags with the flag's name", async () => {
+  const run = async (...args: string[]) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "main.ts", "miner", ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+  };
+  let r = await run("--local", "-a", "70000");
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--axon\.port: must be between 0 and 65535/);
+  r = await run("--local", "--local.validators", "nonsense");
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--local\.validators: 'nonsense' is not an SS58 address/);
+  r = await run("--local", "-p", "/nonexistent-wallets");
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /wallet: .*cannot read/);
+});
