@@ -124,7 +124,7 @@ enum {
   TX_R_INVALID_BOOK = 12,          /* unknown book id */
   TX_R_ORDER_NOT_FOUND = 13,       /* cancel: no such resting order of this agent in this book */
   TX_R_INVALID_INSTRUCTION = 14,   /* unknown kind or enum value, nonzero padding */
-  TX_R_LEVERAGE_UNSUPPORTED = 15,  /* leverage > 0 while margin trading is not available */
+  TX_R_LEVERAGE_UNSUPPORTED = 15,  /* leverage > 0 with a QUOTE-currency volume */
   TX_R_INVALID_EXPIRY = 16         /* GTT expiry overflows the clock */
 };
 
@@ -132,12 +132,19 @@ enum {
 const char *tx_reason_name(int reason);
 
 /* TX_EV_CANCELLED.reason: what removed the volume. */
-enum { TX_CAUSE_REQUEST = 0, TX_CAUSE_STP = 1, TX_CAUSE_RESET = 2, TX_CAUSE_EXPIRY = 3 };
+enum {
+  TX_CAUSE_REQUEST = 0,
+  TX_CAUSE_STP = 1,
+  TX_CAUSE_RESET = 2,
+  TX_CAUSE_EXPIRY = 3,
+  TX_CAUSE_MARGIN_CALL = 4 /* the owner's orders are cleared before its liquidation */
+};
 
 /* tx_event.flags */
 #define TX_EVF_MARKET 0x01u  /* the order (aggressor for trades) is a market order */
 #define TX_EVF_PARTIAL 0x02u /* cancel: the order keeps `remaining` own volume */
 #define TX_EVF_EXPIRY 0x04u  /* rejection of a GTT expiry whose order was already gone */
+#define TX_EVF_WRITE_OFF 0x08u /* loan settled: `amount` could not be covered and was written off */
 
 /* One event: 112 bytes. `instruction` is the index of the causing record in the tx_submit
  * batch, or TX_NONE for events from tx_advance (expiries). */
@@ -163,8 +170,14 @@ typedef struct tx_event {
   uint8_t direction;                /* 101 order side (trade: aggressor side) */
   uint8_t reason;                   /* 102 TX_R_* (rejected) or TX_CAUSE_* (cancelled) */
   uint8_t flags;                    /* 103 TX_EVF_* */
-  int64_t amount;                   /* 104 margin events: loan amount; otherwise 0 */
+  int64_t amount;                   /* 104 trade: resting order's remaining total volume (0 =
+                                             it left the book);
+                                             margin events: loan amount (see below) */
 } tx_event;
+/* Margin events (instruction = TX_NONE): TX_EV_MARGIN_CALL names the loan's order, agent and
+ * direction, `price` the best price that breached its margin-call price and `amount` the loan;
+ * the liquidation order follows as an ordinary market order. TX_EV_LOAN_SETTLED is emitted when a
+ * loan ends through collateral seizure: `amount` is what was written off (TX_EVF_WRITE_OFF). */
 
 /* ---- configuration ---- */
 #define TX_MAX_FEE_TIERS 16
@@ -186,7 +199,7 @@ typedef struct tx_config {
   uint32_t agent_count;            /*  20 accounts 0..agent_count-1 created by tx_open */
   int64_t default_base;            /*  24 their base balance in every book */
   int64_t default_quote;           /*  32 their quote balance in every book */
-  int64_t max_leverage_e9;         /*  40 margin (not yet implemented: leverage > 0 rejected) */
+  int64_t max_leverage_e9;         /*  40 largest leverage of one order */
   int64_t max_loan;                /*  48 quote units */
   int64_t maintenance_margin_e9;   /*  56 */
   uint64_t fee_slot_period_ns;     /*  64 > 0: tiers are recomputed at every multiple */
@@ -226,6 +239,20 @@ typedef struct tx_balances {
   int64_t base_collateral;  /* 48 */
   int64_t quote_collateral; /* 56 */
 } tx_balances;
+
+/* One open loan of an account in one book: 56 bytes. Long loans (leveraged buys) are in quote
+ * units, short loans (leveraged sells) in base units. */
+typedef struct tx_loan {
+  int64_t amount;           /*  0 outstanding */
+  int64_t collateral_base;  /*  8 */
+  int64_t collateral_quote; /* 16 */
+  int64_t leverage_e9;      /* 24 */
+  int64_t price;            /* 32 price of its first fill (ticks) */
+  int64_t call_price;       /* 40 margin-call price (ticks, truncated) */
+  uint32_t order_id;        /* 48 the leveraged order it came from */
+  uint8_t direction;        /* 52 TX_BUY = long, TX_SELL = short */
+  uint8_t pad[3];           /* 53 */
+} tx_loan;
 
 /* An account's fee state in one book: 32 bytes. */
 typedef struct tx_fee_state {
@@ -299,6 +326,10 @@ int64_t tx_level_orders(const tx_exchange *ex, uint32_t book_id, int side, uint3
 int64_t tx_agent_orders(const tx_exchange *ex, int32_t agent_id, uint32_t book_id, tx_order *out,
                         size_t capacity);
 
+/* The agent's open loans in one book, by ascending order id. */
+int64_t tx_agent_loans(const tx_exchange *ex, int32_t agent_id, uint32_t book_id, tx_loan *out,
+                       size_t capacity);
+
 /* ---- single-record snapshots (return TX_OK or a TX_ERR_* code) ---- */
 int tx_book_info_get(const tx_exchange *ex, uint32_t book_id, tx_book_info *out);
 int tx_order_get(const tx_exchange *ex, uint32_t book_id, uint32_t order_id, tx_order *out);
@@ -343,6 +374,9 @@ _Static_assert(sizeof(tx_order) == 72, "tx_order size");
 TX_PIN(tx_order, order_id, 48);
 TX_PIN(tx_order, direction, 64);
 _Static_assert(sizeof(tx_balances) == 64, "tx_balances size");
+_Static_assert(sizeof(tx_loan) == 56, "tx_loan size");
+TX_PIN(tx_loan, order_id, 48);
+TX_PIN(tx_loan, direction, 52);
 _Static_assert(sizeof(tx_fee_state) == 32, "tx_fee_state size");
 _Static_assert(sizeof(tx_book_info) == 64, "tx_book_info size");
 TX_PIN(tx_book_info, bid_levels, 32);

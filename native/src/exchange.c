@@ -235,6 +235,8 @@ int tx_add_account(tx_exchange *ex, int32_t agent_id, int64_t base, int64_t quot
         .init_quote = quote,
         .head = XNONE,
         .tail = XNONE,
+        .loan_head = XNONE,
+        .loan_tail = XNONE,
         .agent = agent_id,
     };
   }
@@ -249,7 +251,7 @@ int tx_set_balances(tx_exchange *ex, int32_t agent_id, uint32_t book_id, int64_t
   if (book_id >= ex->cfg.book_count) return TX_ERR_BOOK;
   x_account *acct = x_account_of(ex, agent_id, book_id);
   if (acct == NULL) return TX_ERR_AGENT;
-  if (acct->order_count > 0 || acct->base_loan != 0 || acct->quote_loan != 0) return TX_ERR_BUSY;
+  if (acct->order_count > 0 || acct->loan_head != XNONE) return TX_ERR_BUSY;
   acct->base_free = acct->init_base = base;
   acct->quote_free = acct->init_quote = quote;
   return TX_OK;
@@ -417,6 +419,7 @@ int tx_open(const tx_config *config, tx_exchange **out, char *err, size_t err_le
   ex->notional_shift =
       (int)config->quote_decimals - (int)config->price_decimals - (int)config->base_decimals;
   ex->free_order = XNONE;
+  ex->free_loan = XNONE;
   ex->next_roll = config->fee_slot_period_ns;
   ex->books = calloc(config->book_count, sizeof *ex->books);
   if (ex->books == NULL) {
@@ -444,6 +447,7 @@ void tx_close(tx_exchange *ex) {
   free(ex->accounts);
   free(ex->fee_slots);
   free(ex->agent_rows);
+  free(ex->loans);
   free(ex->timers);
   free(ex->events);
   free(ex);
@@ -469,6 +473,7 @@ static void advance(tx_exchange *ex, uint64_t now) {
     x_timer t = pop_timer(ex);
     x_expire(ex, &t);
   }
+  if (ex->loan_n > 0) x_margin_calls(ex);
 }
 
 int tx_advance(tx_exchange *ex, uint64_t now_ns) {
@@ -571,6 +576,19 @@ int64_t tx_agent_orders(const tx_exchange *ex, int32_t agent_id, uint32_t book_i
   return (int64_t)i;
 }
 
+int64_t tx_agent_loans(const tx_exchange *ex, int32_t agent_id, uint32_t book_id, tx_loan *out,
+                       size_t capacity) {
+  if (ex == NULL) return -TX_ERR_ARGUMENT;
+  if (book_id >= ex->cfg.book_count) return -TX_ERR_BOOK;
+  const x_account *acct = account_const(ex, agent_id, book_id);
+  if (acct == NULL) return -TX_ERR_AGENT;
+  size_t i = 0;
+  for (uint32_t li = acct->loan_head; li != XNONE; li = ex->loans[li].next, i++) {
+    if (out != NULL && i < capacity) x_copy_loan(ex, &ex->loans[li], &out[i]);
+  }
+  return (int64_t)i;
+}
+
 int tx_book_info_get(const tx_exchange *ex, uint32_t book_id, tx_book_info *out) {
   if (ex == NULL || out == NULL) return TX_ERR_ARGUMENT;
   if (book_id >= ex->cfg.book_count) return TX_ERR_BOOK;
@@ -663,10 +681,15 @@ static int check_book(const tx_exchange *ex, uint32_t b, char *err, size_t err_l
         CHECK(o->prev == prev, "book %u order %u: broken level links", b, o->id);
         CHECK(o->price == lv->price && o->dir == side && o->book == b,
               "book %u order %u: on the wrong level", b, o->id);
-        CHECK(o->volume > 0 && o->volume % ex->lot == 0, "book %u order %u: volume %lld", b,
-              o->id, (long long)o->volume);
+        CHECK(o->volume > 0 && o->volume % ex->lot == 0 && o->total >= o->volume &&
+                  o->total % ex->lot == 0,
+              "book %u order %u: volume %lld total %lld", b, o->id, (long long)o->volume,
+              (long long)o->total);
         CHECK(x_order_lookup(book, o->id) == oi, "book %u order %u: not in the id map", b, o->id);
-        if (side == TX_SELL) {
+        if (o->leverage > 0) {
+          CHECK(o->res_base >= 0 && o->res_quote >= 0, "book %u order %u: negative reservation",
+                b, o->id);
+        } else if (side == TX_SELL) {
           CHECK(o->res_base == o->volume && o->res_quote == 0,
                 "book %u order %u: sell reservation %lld for volume %lld", b, o->id,
                 (long long)o->res_base, (long long)o->volume);
@@ -678,7 +701,7 @@ static int check_book(const tx_exchange *ex, uint32_t b, char *err, size_t err_l
                 "book %u order %u: buy reservation %lld, needs %lld", b, o->id,
                 (long long)o->res_quote, (long long)need);
         }
-        volume += o->volume;
+        volume += o->total;
         count++;
         prev = oi;
       }
@@ -723,6 +746,26 @@ int tx_check(const tx_exchange *ex, char *err, size_t err_len) {
       count++;
     }
     CHECK(count == a->order_count, "agent %d: order count", a->agent);
+    int64_t loans[2] = {0, 0}, coll[2] = {0, 0};
+    uint32_t last_id = 0, prev = XNONE;
+    for (uint32_t li = a->loan_head; li != XNONE; li = ex->loans[li].next) {
+      const x_loan *l = &ex->loans[li];
+      CHECK(l->live && l->account == i && l->prev == prev && l->amount > 0 &&
+                l->coll_base >= 0 && l->coll_quote >= 0 &&
+                (prev == XNONE || l->order_id > last_id),
+            "agent %d: bad loan for order %u", a->agent, l->order_id);
+      loans[l->dir] += l->amount;
+      coll[0] += l->coll_base;
+      coll[1] += l->coll_quote;
+      last_id = l->order_id;
+      prev = li;
+    }
+    CHECK(a->loan_tail == prev, "agent %d: loan list tail", a->agent);
+    CHECK(loans[TX_BUY] == a->quote_loan && loans[TX_SELL] == a->base_loan &&
+              coll[0] == a->base_coll && coll[1] == a->quote_coll,
+          "agent %d book %zu: loan totals %lld/%lld vs %lld/%lld", a->agent,
+          i % ex->cfg.book_count, (long long)a->quote_loan, (long long)a->base_loan,
+          (long long)loans[TX_BUY], (long long)loans[TX_SELL]);
     CHECK(base == a->base_reserved && quote == a->quote_reserved,
           "agent %d book %zu: reserved %lld/%lld vs orders %lld/%lld", a->agent,
           i % ex->cfg.book_count, (long long)a->base_reserved, (long long)a->quote_reserved,

@@ -123,8 +123,8 @@ void x_rest(tx_exchange *ex, x_book *book, uint32_t index) {
   else lv->head = index;
   lv->tail = index;
   lv->count++;
-  lv->volume += o->volume;
-  s->volume += o->volume;
+  lv->volume += o->total;
+  s->volume += o->total;
 
   x_id_page *page = book->pages[o->id >> X_ID_PAGE_BITS];
   page->slot[o->id & (X_ID_PAGE - 1)] = index + 1;
@@ -153,8 +153,8 @@ void x_unlink(tx_exchange *ex, x_book *book, uint32_t index) {
   if (o->next != XNONE) ex->orders[o->next].prev = o->prev;
   else lv->tail = o->prev;
   lv->count--;
-  lv->volume -= o->volume;
-  s->volume -= o->volume;
+  lv->volume -= o->total;
+  s->volume -= o->total;
   if (lv->count == 0) {
     memmove(&s->lv[pos], &s->lv[pos + 1], (size_t)(s->n - pos - 1) * sizeof *s->lv);
     s->n--;

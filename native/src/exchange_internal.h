@@ -34,7 +34,8 @@ typedef struct {
 typedef struct {
   int64_t price;
   int64_t volume;   /* remaining own volume, base units */
-  int64_t leverage; /* e9 */
+  int64_t total;    /* remaining matchable volume: volume * (1 + leverage), lot-truncated */
+  int64_t leverage; /* e9, truncated to the lot's decimals */
   int64_t res_base, res_quote;
   int64_t maker_e9; /* maker rate its quote reservation was sized with */
   uint64_t timestamp;
@@ -42,8 +43,19 @@ typedef struct {
   int32_t agent;
   uint32_t prev, next;   /* level FIFO */
   uint32_t aprev, anext; /* owner's orders in this book */
+  uint32_t loan;         /* its open loan (leveraged orders after a fill), or XNONE */
   uint8_t dir, stp, market, pad;
 } x_order;
+
+/* A loan taken by the fills of one leveraged order. */
+typedef struct {
+  int64_t amount; /* outstanding: quote (long) or base (short) units */
+  int64_t coll_base, coll_quote;
+  int64_t leverage, price; /* of the first fill: they fix the margin-call price */
+  uint32_t order_id, account;
+  uint32_t prev, next; /* the account's loans, ascending order id; free list when dead */
+  uint8_t dir, live, pad[6];
+} x_loan;
 
 /* Order id -> pool index map of one book, paged so memory follows the live id range. */
 typedef struct {
@@ -65,6 +77,7 @@ typedef struct {
   int64_t base_loan, quote_loan, base_coll, quote_coll;
   int64_t init_base, init_quote;
   uint32_t head, tail; /* resting orders, ascending id */
+  uint32_t loan_head, loan_tail;
   uint32_t order_count, tier;
   int32_t agent;
   uint8_t has_history, pad[3];
@@ -92,6 +105,8 @@ struct tx_exchange {
   uint64_t next_roll;
   uint32_t *agent_rows; /* zigzag(agent id) -> row + 1 */
   uint32_t agent_rows_cap;
+  x_loan *loans;
+  uint32_t loan_n, loan_cap, free_loan;
   x_timer *timers;
   size_t timer_n, timer_cap;
   uint64_t timer_seq;
@@ -151,8 +166,32 @@ void x_rest(tx_exchange *ex, x_book *book, uint32_t index);
 void x_unlink(tx_exchange *ex, x_book *book, uint32_t index);
 x_level *x_level_at(const x_book *book, int side, int64_t price);
 
+/* ---- margin (exchange_margin.c) ---- */
+/* Checks funds for a leveraged order and, when `o` is given, reserves its collateral; `amount`
+ * is what a cash order of the whole leveraged volume would reserve. Returns TX_R_VALID or a
+ * rejection reason. */
+int x_margin_reserve(tx_exchange *ex, x_account *acct, x_order *o, int dir, int64_t leverage,
+                     int64_t amount, int64_t ref_price);
+/* The leveraged buyer's side of a fill: collateral from its reservations, the rest borrowed. */
+void x_margin_buy_leg(tx_exchange *ex, x_account *acct, x_order *o, int64_t price, int64_t cost);
+/* The leveraged seller's side of a fill. */
+void x_margin_sell_leg(tx_exchange *ex, x_account *acct, x_order *o, int64_t price,
+                       int64_t volume);
+/* Repays the account's loans of direction `dir` FIFO with `incoming` just deposited. */
+void x_repay(tx_exchange *ex, x_account *acct, int dir, int64_t incoming, int64_t price);
+/* Margin calls: liquidates every loan whose margin-call price the book has crossed. */
+void x_margin_calls(tx_exchange *ex);
+int x_loans_reserve(tx_exchange *ex, uint32_t extra);
+void x_copy_loan(const tx_exchange *ex, const x_loan *loan, tx_loan *out);
+
 /* ---- instructions (exchange_order.c) ---- */
 void x_place(tx_exchange *ex, const tx_instruction *in);
+/* Own volume of a total (matchable) volume at a leverage, lot-truncated. */
+int64_t x_own_volume(const tx_exchange *ex, int64_t total, int64_t leverage);
+/* Total volume of an own volume at a leverage, lot-truncated. */
+int64_t x_total_volume(const tx_exchange *ex, int64_t own, int64_t leverage);
+/* Removes every resting order of the account, emitting cancels with `cause`. */
+void x_cancel_all(tx_exchange *ex, uint32_t book_id, x_account *acct, uint8_t cause);
 void x_cancel(tx_exchange *ex, const tx_instruction *in);
 void x_reset(tx_exchange *ex, const tx_instruction *in);
 void x_expire(tx_exchange *ex, const x_timer *timer);

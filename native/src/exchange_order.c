@@ -61,6 +61,16 @@ static void order_event(tx_exchange *ex, const x_order *o, uint8_t type, int64_t
   };
 }
 
+int64_t x_own_volume(const tx_exchange *ex, int64_t total, int64_t leverage) {
+  if (leverage == 0) return total;
+  return x_lot(ex, (int64_t)((__int128)total * X_RATE_ONE / (X_RATE_ONE + leverage)));
+}
+
+int64_t x_total_volume(const tx_exchange *ex, int64_t own, int64_t leverage) {
+  if (leverage == 0) return own;
+  return x_lot(ex, (int64_t)((__int128)own * (X_RATE_ONE + leverage) / X_RATE_ONE));
+}
+
 /* Quote a resting buy needs reserved: its volume at its price plus the maker fee it was sized
  * with. */
 int64_t x_target_quote(const tx_exchange *ex, const x_order *o) {
@@ -113,20 +123,42 @@ static void remove_resting(tx_exchange *ex, x_book *book, uint32_t index, uint8_
   int64_t volume = o->volume;
   x_unlink(ex, book, index);
   release_all(acct, o);
-  o->volume = 0;
+  o->volume = o->total = 0;
   if (emit) order_event(ex, o, type, volume, cause);
   x_order_free(ex, index);
 }
 
-/* Reduces a resting order by `volume` own units, keeping its place in the queue. */
-static void reduce_resting(tx_exchange *ex, x_book *book, x_order *o, int64_t volume,
+/* Shrinks a resting order to `total` matchable volume, keeping its place in the queue; the
+ * reservation follows (exactly for cash orders, proportionally for leveraged ones). */
+static void shrink_resting(tx_exchange *ex, x_book *book, x_order *o, int64_t total,
                            uint8_t cause) {
+  x_account *acct = &ex->accounts[o->account];
+  int64_t own = x_own_volume(ex, total, o->leverage);
+  if (own <= 0) {
+    remove_resting(ex, book, (uint32_t)(o - ex->orders), TX_EV_CANCELLED, cause, true);
+    return;
+  }
   x_level *lv = x_level_at(book, o->dir, o->price);
-  lv->volume -= volume;
-  book->side[o->dir].volume -= volume;
-  o->volume -= volume;
-  settle_reservation(ex, &ex->accounts[o->account], o);
-  order_event(ex, o, TX_EV_CANCELLED, volume, cause);
+  int64_t removed = o->volume - own;
+  lv->volume -= o->total - total;
+  book->side[o->dir].volume -= o->total - total;
+  if (o->leverage == 0) {
+    o->volume = own;
+    o->total = total;
+    settle_reservation(ex, acct, o);
+  } else {
+    int64_t rel_b = o->volume > 0 ? (int64_t)((__int128)o->res_base * removed / o->volume) : 0;
+    int64_t rel_q = o->volume > 0 ? (int64_t)((__int128)o->res_quote * removed / o->volume) : 0;
+    o->res_base -= rel_b;
+    acct->base_reserved -= rel_b;
+    acct->base_free += rel_b;
+    o->res_quote -= rel_q;
+    acct->quote_reserved -= rel_q;
+    acct->quote_free += rel_q;
+    o->volume = own;
+    o->total = total;
+  }
+  order_event(ex, o, TX_EV_CANCELLED, removed, cause);
 }
 
 /* One fill of `q` base at the resting price between the aggressor `a` and resting order `r`. */
@@ -144,22 +176,34 @@ static void settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, i
   int64_t *buyer_fee = a->dir == TX_BUY ? &taker_fee : &maker_fee;
   int64_t *seller_fee = a->dir == TX_BUY ? &maker_fee : &taker_fee;
 
-  /* A buyer whose maker rate rose since it was reserved may not cover the whole fee; it pays
-   * what it has and the fee is reduced accordingly (never a negative balance). */
-  int64_t unpaid = pay_quote(buyer, buy, notional + *buyer_fee);
-  if (unpaid > 0) *buyer_fee -= unpaid;
+  if (buy->leverage > 0) {
+    x_margin_buy_leg(ex, buyer, buy, price, notional + *buyer_fee);
+  } else {
+    /* A buyer whose maker rate rose since it was reserved may not cover the whole fee; it pays
+     * what it has and the fee is reduced accordingly (never a negative balance). */
+    int64_t unpaid = pay_quote(buyer, buy, notional + *buyer_fee);
+    if (unpaid > 0) *buyer_fee -= unpaid;
+  }
   buyer->base_free += q;
+  if (buyer->loan_head != XNONE) x_repay(ex, buyer, TX_SELL, q, price);
 
-  sell->res_base -= q;
-  seller->base_reserved -= q;
+  if (sell->leverage > 0) {
+    x_margin_sell_leg(ex, seller, sell, price, q);
+  } else {
+    sell->res_base -= q;
+    seller->base_reserved -= q;
+  }
   seller->quote_free += notional - *seller_fee;
+  if (seller->loan_head != XNONE) x_repay(ex, seller, TX_BUY, notional - *seller_fee, price);
 
   book->fees += maker_fee + taker_fee;
   x_add_fee_volume(ex, aa, notional);
   x_add_fee_volume(ex, ra, notional);
 
-  a->volume -= q;
-  r->volume -= q;
+  a->total -= q;
+  a->volume = x_own_volume(ex, a->total, a->leverage);
+  r->total -= q;
+  r->volume = x_own_volume(ex, r->total, r->leverage);
   uint32_t trade_id = book->next_trade_id++;
   tx_event *slot = x_push(ex);
   if (slot == NULL) return;
@@ -184,7 +228,7 @@ static void settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, i
       .type = TX_EV_TRADE,
       .direction = a->dir,
       .flags = a->market ? TX_EVF_MARKET : 0,
-      .amount = r->volume,
+      .amount = r->volume > 0 ? r->total : 0,
   };
 }
 
@@ -192,10 +236,12 @@ static inline bool within(int dir, int64_t level_price, int64_t limit) {
   return dir == TX_BUY ? level_price <= limit : level_price >= limit;
 }
 
-/* Aggressor own volume removed by self-trade prevention. */
-static void stp_reduce(tx_exchange *ex, x_order *a, int64_t volume) {
-  a->volume -= volume;
-  order_event(ex, a, TX_EV_STP_REDUCED, volume, TX_CAUSE_STP);
+/* Aggressor volume (`total` matchable units) removed by self-trade prevention. */
+static void stp_reduce(tx_exchange *ex, x_order *a, int64_t total) {
+  int64_t before = a->volume;
+  a->total -= total;
+  a->volume = x_own_volume(ex, a->total, a->leverage);
+  order_event(ex, a, TX_EV_STP_REDUCED, before - a->volume, TX_CAUSE_STP);
 }
 
 /* Price-time matching of the aggressor against the opposite side up to `limit`. */
@@ -208,7 +254,7 @@ static void match(tx_exchange *ex, x_book *book, x_order *a, int64_t limit) {
     uint32_t ri = lv->head;
     x_order *r = &ex->orders[ri];
     if (r->agent == a->agent && a->stp != TX_STP_NONE) {
-      int64_t vr = r->volume, va = a->volume;
+      int64_t vr = r->total, va = a->total;
       switch (a->stp) {
       case TX_STP_CO:
         remove_resting(ex, book, ri, TX_EV_CANCELLED, TX_CAUSE_STP, true);
@@ -226,19 +272,19 @@ static void match(tx_exchange *ex, x_book *book, x_order *a, int64_t limit) {
           stp_reduce(ex, a, vr);
           continue;
         }
-        reduce_resting(ex, book, r, va, TX_CAUSE_STP);
+        shrink_resting(ex, book, r, vr - va, TX_CAUSE_STP);
         stp_reduce(ex, a, va);
         return;
       }
     }
-    int64_t q = r->volume < a->volume ? r->volume : a->volume;
+    int64_t q = r->total < a->total ? r->total : a->total;
     int64_t price = lv->price;
     lv->volume -= q;
     s->volume -= q;
     settle_fill(ex, book, a, r, q, price);
     if (r->volume == 0) {
       remove_resting(ex, book, ri, 0, 0, false);
-    } else if (r->dir == TX_BUY) {
+    } else if (r->dir == TX_BUY && r->leverage == 0) {
       settle_reservation(ex, &ex->accounts[r->account], r);
     }
   }
@@ -271,16 +317,16 @@ static x_walk walk(const tx_exchange *ex, const x_book *book, int dir, bool has_
         if (own == OWN_STOP_ZERO) return (x_walk){0, 0, 0};
       }
       if (by_quote) {
-        int64_t q = x_notional(ex, lv->price, o->volume);
+        int64_t q = x_notional(ex, lv->price, o->total);
         if (w.quote + q >= target) {
           w.vol += x_quote_to_base(ex, target - w.quote, lv->price);
           w.quote = target;
           return w;
         }
         w.quote += q;
-        w.vol += o->volume;
+        w.vol += o->total;
       } else {
-        int64_t piece = target - w.vol < o->volume ? target - w.vol : o->volume;
+        int64_t piece = target - w.vol < o->total ? target - w.vol : o->total;
         w.vol += piece;
         if (dir == TX_BUY) w.cost += x_with_rate(ex, lv->price, piece, rate);
         if (w.vol == target) return w;
@@ -305,7 +351,7 @@ static bool takes_liquidity(const tx_exchange *ex, const x_book *book, int dir, 
     if (!within(dir, lv->price, price)) break;
     for (uint32_t oi = lv->head; oi != XNONE; oi = ex->orders[oi].next) {
       if (ex->orders[oi].agent != agent) return true;
-      own += ex->orders[oi].volume;
+      own += ex->orders[oi].total;
     }
   }
   return stp == TX_STP_DC && own >= volume;
@@ -322,6 +368,15 @@ static bool well_formed(const tx_instruction *in) {
          in->pad0 == 0 && in->reserved == 0 && (in->flags & ~TX_IF_PARTIAL) == 0;
 }
 
+/* Leverage truncated to the volume lot's decimals, in 1e-9. */
+static int64_t lot_leverage(const tx_exchange *ex, int64_t leverage) {
+  uint32_t dp = ex->cfg.volume_decimals;
+  if (dp >= 9) return leverage;
+  int64_t unit = 1;
+  for (uint32_t i = dp; i < 9; i++) unit *= 10;
+  return leverage - leverage % unit;
+}
+
 void x_place(tx_exchange *ex, const tx_instruction *in) {
   bool market = in->kind == TX_INSTR_MARKET;
   if (!well_formed(in)) return reject(ex, in, TX_R_INVALID_INSTRUCTION, 0);
@@ -334,14 +389,16 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
   if (in->leverage_e9 < 0 || in->leverage_e9 > ex->cfg.max_leverage_e9) {
     return reject(ex, in, TX_R_INVALID_LEVERAGE, 0);
   }
-  if (in->leverage_e9 > 0) return reject(ex, in, TX_R_LEVERAGE_UNSUPPORTED, 0);
+  int64_t lev = lot_leverage(ex, in->leverage_e9);
+  bool by_quote = in->currency == TX_CURRENCY_QUOTE;
+  if (lev > 0 && by_quote) return reject(ex, in, TX_R_LEVERAGE_UNSUPPORTED, 0);
   if (in->volume <= 0 || in->volume > X_MAX_VOLUME) return reject(ex, in, TX_R_INVALID_VOLUME, 0);
   if (!market && (in->price <= 0 || in->price > X_MAX_PRICE)) {
     return reject(ex, in, TX_R_INVALID_PRICE, 0);
   }
   int dir = in->direction;
-  bool by_quote = in->currency == TX_CURRENCY_QUOTE;
-  int64_t target = by_quote ? in->volume : x_lot(ex, in->volume);
+  /* `target`: the requested amount in the order's currency, leverage included. */
+  int64_t target = by_quote ? in->volume : x_total_volume(ex, x_lot(ex, in->volume), lev);
   if (target <= 0) return reject(ex, in, TX_R_INVALID_VOLUME, 0);
   int tif = market ? TX_GTC : in->time_in_force;
   bool post_only = !market && in->post_only;
@@ -356,7 +413,8 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
   const x_side *opp = &book->side[!dir];
   if (market && opp->n == 0) return reject(ex, in, TX_R_EMPTY_BOOK, 0);
 
-  /* Order size (own base volume) and the amount to reserve (quote for buys, base for sells). */
+  /* Order size (total matchable base volume) and the amount a cash order would reserve (quote
+   * for buys, base for sells). */
   int64_t rate_t = x_taker_rate(ex, acct), rate_m = x_maker_rate(ex, acct);
   int own = reservation_own_mode(in->stp);
   int64_t price = in->price, size, amount;
@@ -410,10 +468,16 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
       amount = size;
     }
   }
-  if (dir == TX_BUY && (amount <= 0 || amount > acct->quote_free || amount == INT64_MAX)) {
+  int64_t own_size = x_own_volume(ex, size, lev);
+  if (own_size <= 0) return reject(ex, in, TX_R_INVALID_VOLUME, 0);
+  int64_t ref_price = market ? opp->lv[opp->n - 1].price : price;
+  if (lev > 0) {
+    int reason = x_margin_reserve(ex, acct, NULL, dir, lev, amount, ref_price);
+    if (reason != TX_R_VALID) return reject(ex, in, reason, 0);
+  } else if (dir == TX_BUY &&
+             (amount <= 0 || amount > acct->quote_free || amount == INT64_MAX)) {
     return reject(ex, in, TX_R_INSUFFICIENT_QUOTE, 0);
-  }
-  if (dir == TX_SELL && (amount <= 0 || amount > acct->base_free)) {
+  } else if (dir == TX_SELL && (amount <= 0 || amount > acct->base_free)) {
     return reject(ex, in, TX_R_INSUFFICIENT_BASE, 0);
   }
   if (x_reserve_capacity(ex, book, dir) != TX_OK) {
@@ -426,8 +490,9 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
   x_order *o = &ex->orders[index];
   *o = (x_order){
       .price = market ? 0 : price,
-      .volume = size,
-      .leverage = 0,
+      .volume = own_size,
+      .total = size,
+      .leverage = lev,
       .maker_e9 = rate_m,
       .timestamp = ex->now,
       .id = book->next_order_id++,
@@ -439,11 +504,14 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
       .next = XNONE,
       .aprev = XNONE,
       .anext = XNONE,
+      .loan = XNONE,
       .dir = (uint8_t)dir,
       .stp = in->stp,
       .market = market,
   };
-  if (dir == TX_BUY) {
+  if (lev > 0) {
+    x_margin_reserve(ex, acct, o, dir, lev, amount, ref_price);
+  } else if (dir == TX_BUY) {
     acct->quote_free -= amount;
     acct->quote_reserved += amount;
     o->res_quote = amount;
@@ -460,13 +528,13 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
   }
   /* `o` stays valid: matching frees pool slots but never grows the pool. */
   bool rests = !market && o->volume > 0 && tif != TX_IOC && tif != TX_FOK;
-  if (!rests && o->volume > 0 && (market || tif == TX_IOC || tif == TX_FOK)) {
+  if (!rests && o->volume > 0) {
     int64_t dropped = o->volume;
-    o->volume = 0;
+    o->volume = o->total = 0;
     order_event(ex, o, TX_EV_REMAINDER_DROPPED, dropped, 0);
   }
   if (rests) {
-    settle_reservation(ex, acct, o);
+    if (lev == 0) settle_reservation(ex, acct, o);
     x_rest(ex, book, index);
     order_event(ex, o, TX_EV_PLACED, o->volume, 0);
     if (expiry > 0 && x_schedule(ex, expiry, in->book_id, o->id, o->agent) != TX_OK) {
@@ -475,7 +543,7 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
   } else {
     release_all(acct, o);
   }
-  order_event(ex, o, TX_EV_ACCEPTED, size, 0);
+  order_event(ex, o, TX_EV_ACCEPTED, own_size, 0);
   if (!rests) x_order_free(ex, index);
 }
 
@@ -504,7 +572,15 @@ void x_cancel(tx_exchange *ex, const tx_instruction *in) {
     remove_resting(ex, book, index, TX_EV_CANCELLED, TX_CAUSE_REQUEST, true);
     return;
   }
-  reduce_resting(ex, book, o, x_lot(ex, in->volume), TX_CAUSE_REQUEST);
+  int64_t keep = o->volume - x_lot(ex, in->volume);
+  int64_t total = o->leverage == 0 ? keep : x_total_volume(ex, keep, o->leverage);
+  shrink_resting(ex, book, o, total, TX_CAUSE_REQUEST);
+}
+
+void x_cancel_all(tx_exchange *ex, uint32_t book_id, x_account *acct, uint8_t cause) {
+  while (acct->head != XNONE) {
+    remove_resting(ex, &ex->books[book_id], acct->head, TX_EV_CANCELLED, cause, true);
+  }
 }
 
 void x_expire(tx_exchange *ex, const x_timer *t) {
@@ -528,9 +604,16 @@ void x_reset(tx_exchange *ex, const tx_instruction *in) {
   }
   for (uint32_t b = 0; b < ex->cfg.book_count; b++) {
     x_account *acct = x_account_of(ex, in->agent_id, b);
-    while (acct->head != XNONE) {
-      remove_resting(ex, &ex->books[b], acct->head, TX_EV_CANCELLED, TX_CAUSE_RESET, true);
+    x_cancel_all(ex, b, acct, TX_CAUSE_RESET);
+    /* Loans vanish with the account they belonged to. */
+    while (acct->loan_head != XNONE) {
+      uint32_t li = acct->loan_head;
+      acct->loan_head = ex->loans[li].next;
+      ex->loans[li].live = 0;
+      ex->loans[li].next = ex->free_loan;
+      ex->free_loan = li;
     }
+    acct->loan_tail = XNONE;
     acct->base_free = acct->init_base;
     acct->quote_free = acct->init_quote;
     acct->base_reserved = acct->quote_reserved = 0;

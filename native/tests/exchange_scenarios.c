@@ -501,8 +501,14 @@ static void s25_26_27_validation(void) {
   run(ex, in);
   EXPECT_EQ(rejection(), TX_R_INVALID_LEVERAGE);
   in.leverage_e9 = 1000000000LL;
+  in.currency = TX_CURRENCY_QUOTE;
   run(ex, in);
   EXPECT_EQ(rejection(), TX_R_LEVERAGE_UNSUPPORTED);
+  /* Leverage is truncated to the volume decimals: 0.12345 -> 0.1234. */
+  in = limit_order(A, TX_BUY, B(1), P(100));
+  in.leverage_e9 = 123450000LL;
+  run(ex, in);
+  EXPECT_EQ(nth_event(TX_EV_ACCEPTED, 0)->leverage_e9, 123400000LL);
   /* Garbage is rejected per instruction. */
   in = limit_order(A, TX_BUY, B(1), P(100));
   in.book_id = 7;
@@ -621,6 +627,127 @@ static void s35_reset(void) {
   tx_close(ex);
 }
 
+static void s29_leveraged_long_buy(tx_exchange **out) {
+  tx_exchange *ex = fresh(1);
+  run(ex, limit_order(C, TX_SELL, B(10), P(100)));
+  tx_instruction in = limit_order(A, TX_BUY, B(2), P(100));
+  in.leverage_e9 = 1000000000LL;
+  run(ex, in);
+  EXPECT_EQ(accepted_id(), 1);
+  EXPECT_TRADE(0, 1, 0, B(4), P(100), 0, 0);
+  tx_balances b = balances(ex, A, 0);
+  EXPECT_EQ(b.base_free, B(104));
+  EXPECT_EQ(b.quote_free, Q(9800));
+  EXPECT_EQ(b.quote_reserved, 0);
+  EXPECT_EQ(b.quote_loan, Q(400));
+  EXPECT_EQ(b.quote_collateral, Q(200));
+  tx_loan loan;
+  EXPECT_EQ(tx_agent_loans(ex, A, 0, &loan, 1), 1);
+  EXPECT_EQ(loan.order_id, 1);
+  EXPECT_EQ(loan.amount, Q(400));
+  EXPECT_EQ(loan.direction, TX_BUY);
+  EXPECT_EQ(loan.call_price, 5555); /* 100 * 1 / (2 * 0.9) = 55.5555... */
+  EXPECT_BAL(ex, C, B(90), B(6), Q(10400), 0);
+  check_invariants(ex);
+  *out = ex;
+}
+
+static void s30_margin_call_long(void) {
+  tx_exchange *ex;
+  s29_leveraged_long_buy(&ex);
+  clock_ns += SEC(5);
+  run(ex, limit_order(C, TX_BUY, B(10), P(50)));
+  EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 0);
+  clock_ns += SEC(5);
+  EXPECT_EQ(tx_advance(ex, clock_ns), TX_OK);
+  drain(ex);
+  const tx_event *call = nth_event(TX_EV_MARGIN_CALL, 0);
+  EXPECT(call != NULL && call->agent_id == A && call->amount == Q(400) && call->price == P(50));
+  EXPECT_TRADE(0, 3, 2, B(8), P(50), 0, 0);
+  EXPECT_EQ(nth_event(TX_EV_TRADE, 0)->direction, TX_SELL);
+  tx_balances b = balances(ex, A, 0);
+  EXPECT_EQ(b.base_free, B(96));
+  EXPECT_EQ(b.quote_free, Q(10000));
+  EXPECT_EQ(b.quote_loan, 0);
+  EXPECT_EQ(b.quote_collateral, 0);
+  EXPECT_EQ(tx_agent_loans(ex, A, 0, NULL, 0), 0);
+  EXPECT_BAL(ex, C, B(98), B(6), Q(9900), Q(100));
+  int64_t p[16], v[16];
+  EXPECT_EQ(tx_book_levels(ex, 0, TX_BUY, p, v, 16), 1);
+  EXPECT_EQ(v[0], B(2));
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+static tx_exchange *s31_short_sell(void) {
+  tx_exchange *ex = fresh(1);
+  run(ex, limit_order(C, TX_BUY, B(4), P(100)));
+  tx_instruction in = limit_order(BB, TX_SELL, B(2), P(100));
+  in.leverage_e9 = 1000000000LL;
+  run(ex, in);
+  EXPECT_TRADE(0, 1, 0, B(4), P(100), 0, 0);
+  tx_balances b = balances(ex, BB, 0);
+  EXPECT_EQ(b.base_free, B(98));
+  EXPECT_EQ(b.base_reserved, 0);
+  EXPECT_EQ(b.quote_free, Q(10400));
+  EXPECT_EQ(b.base_loan, B(4));
+  EXPECT_EQ(b.base_collateral, B(2));
+  tx_loan loan;
+  EXPECT_EQ(tx_agent_loans(ex, BB, 0, &loan, 1), 1);
+  EXPECT_EQ(loan.call_price, 13636); /* 100 * 3 / (2 * 1.1) = 136.3636... */
+  EXPECT_BAL(ex, C, B(104), 0, Q(9600), 0);
+  check_invariants(ex);
+  return ex;
+}
+
+static void s31_buy_back(void) {
+  tx_exchange *ex = s31_short_sell();
+  run(ex, limit_order(D, TX_SELL, B(4), P(90)));
+  run(ex, limit_order(BB, TX_BUY, B(4), P(90)));
+  tx_balances b = balances(ex, BB, 0);
+  EXPECT_EQ(b.base_free, B(100));
+  EXPECT_EQ(b.quote_free, Q(10040));
+  EXPECT_EQ(b.base_loan, 0);
+  EXPECT_EQ(b.base_collateral, 0);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+static void s32_margin_call_short(void) {
+  tx_exchange *ex = s31_short_sell();
+  run(ex, limit_order(D, TX_SELL, B(5), P(140)));
+  clock_ns += SEC(5);
+  EXPECT_EQ(tx_advance(ex, clock_ns), TX_OK);
+  drain(ex);
+  EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 1);
+  EXPECT_TRADE(0, 3, 2, B(4), P(140), 0, 0);
+  tx_balances b = balances(ex, BB, 0);
+  EXPECT_EQ(b.base_free, B(100));
+  EXPECT_EQ(b.quote_free, Q(9840));
+  EXPECT_EQ(b.base_loan, 0);
+  EXPECT_BAL(ex, D, B(95), B(1), Q(10560), 0);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+static void leverage_limits(void) {
+  tx_exchange *ex = fresh(1);
+  run(ex, limit_order(C, TX_SELL, B(100), P(100)));
+  /* maxLoan 10000: borrowing 9000 more than that allows once 2000 are already lent. */
+  tx_instruction in = limit_order(A, TX_BUY, B(30), P(100));
+  in.leverage_e9 = 4000000000LL; /* collateral 3000, borrows 12000 > 10000 */
+  run(ex, in);
+  EXPECT_EQ(rejection(), TX_R_EXCEEDING_LOAN);
+  in.volume = B(20); /* collateral 2000, borrows 8000 */
+  run(ex, in);
+  EXPECT_EQ(accepted_id(), 1);
+  in.volume = B(10);
+  run(ex, in);
+  EXPECT_EQ(rejection(), TX_R_EXCEEDING_LOAN);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
 static void api_contract(void) {
   tx_config c = config_t(0, 1);
   tx_exchange *ex = NULL;
@@ -687,6 +814,10 @@ int main(void) {
   s33_price_time_priority();
   s34_books_isolated();
   s35_reset();
+  s30_margin_call_long();
+  s31_buy_back();
+  s32_margin_call_short();
+  leverage_limits();
   api_contract();
   if (failures > 0) {
     fprintf(stderr, "exchange scenarios: %d failures\n", failures);

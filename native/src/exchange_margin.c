@@ -1,0 +1,371 @@
+/* Margin trading: collateral reservation and borrowing limits for leveraged orders, loans taken
+ * at each leveraged fill, FIFO repayment from opposite-direction proceeds, margin calls and
+ * liquidation. */
+#include <stdlib.h>
+
+#include "exchange_internal.h"
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* ceil(num / den) for num >= 0, den > 0, saturated. */
+static int64_t ceil_div(__int128 num, __int128 den) {
+  __int128 q = (num + den - 1) / den;
+  return q > INT64_MAX ? INT64_MAX : (int64_t)q;
+}
+
+/* ceil_q(price * base). */
+static int64_t notional_ceil(const tx_exchange *ex, int64_t price, int64_t base) {
+  __int128 x = (__int128)price * base;
+  if (ex->notional_shift >= 0) return x_scale(x, ex->notional_shift);
+  __int128 den = 1;
+  for (int i = 0; i < -ex->notional_shift; i++) den *= 10;
+  return ceil_div(x, den);
+}
+
+/* ceil_b(quote / price). */
+static int64_t base_ceil(const tx_exchange *ex, int64_t quote, int64_t price) {
+  int k = -ex->notional_shift;
+  __int128 num = quote, den = price;
+  for (int i = 0; i < k; i++) num *= 10;
+  for (int i = 0; i < -k; i++) den *= 10;
+  return ceil_div(num, den);
+}
+
+static int64_t loans_in_quote(const tx_exchange *ex, const x_account *acct, int64_t price) {
+  return x_notional(ex, price, acct->base_loan) + acct->quote_loan;
+}
+
+int x_margin_reserve(tx_exchange *ex, x_account *acct, x_order *o, int dir, int64_t leverage,
+                     int64_t amount, int64_t ref_price) {
+  int64_t coll = (int64_t)((__int128)amount * X_RATE_ONE / (X_RATE_ONE + leverage));
+  if (coll <= 0 || amount == INT64_MAX || ref_price <= 0) return TX_R_EXCEEDING_LOAN;
+  int64_t wealth = x_notional(ex, ref_price, acct->base_free) + acct->quote_free;
+  int64_t coll_quote = dir == TX_BUY ? coll : x_notional(ex, ref_price, coll);
+  int64_t borrowed = (int64_t)((__int128)coll_quote * leverage / X_RATE_ONE);
+  if (coll_quote > wealth ||
+      (__int128)borrowed + loans_in_quote(ex, acct, ref_price) > ex->cfg.max_loan) {
+    return TX_R_EXCEEDING_LOAN;
+  }
+  int64_t res_base, res_quote;
+  if (dir == TX_BUY) {
+    res_quote = min64(coll, acct->quote_free);
+    res_base = coll > res_quote ? base_ceil(ex, coll - res_quote, ref_price) : 0;
+    if (res_base > acct->base_free) return TX_R_EXCEEDING_LOAN;
+  } else {
+    res_base = min64(coll, acct->base_free);
+    res_quote = coll > res_base ? notional_ceil(ex, ref_price, coll - res_base) : 0;
+    if (res_quote > acct->quote_free) return TX_R_EXCEEDING_LOAN;
+  }
+  if (o != NULL) {
+    acct->base_free -= res_base;
+    acct->base_reserved += res_base;
+    acct->quote_free -= res_quote;
+    acct->quote_reserved += res_quote;
+    o->res_base = res_base;
+    o->res_quote = res_quote;
+  }
+  return TX_R_VALID;
+}
+
+int x_loans_reserve(tx_exchange *ex, uint32_t extra) {
+  if (ex->free_loan != XNONE && extra <= 1) return TX_OK;
+  if (ex->loan_n + extra <= ex->loan_cap) return TX_OK;
+  uint32_t cap = ex->loan_cap ? ex->loan_cap * 2 : 64;
+  while (cap < ex->loan_n + extra) cap *= 2;
+  x_loan *loans = realloc(ex->loans, (size_t)cap * sizeof *loans);
+  if (loans == NULL) return TX_ERR_NOMEM;
+  ex->loans = loans;
+  ex->loan_cap = cap;
+  return TX_OK;
+}
+
+/* The open loan of a leveraged order, created (in the account's order-id sequence) at its first
+ * fill. */
+static x_loan *loan_of(tx_exchange *ex, x_account *acct, x_order *o, int64_t price) {
+  if (o->loan != XNONE) return &ex->loans[o->loan];
+  if (x_loans_reserve(ex, 1) != TX_OK) {
+    ex->error = TX_ERR_NOMEM;
+    return NULL;
+  }
+  uint32_t li;
+  if (ex->free_loan != XNONE) {
+    li = ex->free_loan;
+    ex->free_loan = ex->loans[li].next;
+  } else {
+    li = ex->loan_n++;
+  }
+  x_loan *loan = &ex->loans[li];
+  *loan = (x_loan){
+      .leverage = o->leverage,
+      .price = price,
+      .order_id = o->id,
+      .account = o->account,
+      .dir = o->dir,
+      .live = 1,
+  };
+  uint32_t after = acct->loan_tail;
+  while (after != XNONE && ex->loans[after].order_id > o->id) after = ex->loans[after].prev;
+  loan->prev = after;
+  loan->next = after == XNONE ? acct->loan_head : ex->loans[after].next;
+  if (loan->next != XNONE) ex->loans[loan->next].prev = li;
+  else acct->loan_tail = li;
+  if (after != XNONE) ex->loans[after].next = li;
+  else acct->loan_head = li;
+  o->loan = li;
+  return loan;
+}
+
+static void take_collateral(x_account *acct, x_order *o, x_loan *loan, int64_t base,
+                            int64_t quote) {
+  o->res_base -= base;
+  acct->base_reserved -= base;
+  o->res_quote -= quote;
+  acct->quote_reserved -= quote;
+  loan->coll_base += base;
+  loan->coll_quote += quote;
+  acct->base_coll += base;
+  acct->quote_coll += quote;
+}
+
+void x_margin_buy_leg(tx_exchange *ex, x_account *acct, x_order *o, int64_t price, int64_t cost) {
+  x_loan *loan = loan_of(ex, acct, o, price);
+  if (loan == NULL) return;
+  int64_t c = ceil_div((__int128)cost * X_RATE_ONE, X_RATE_ONE + o->leverage);
+  int64_t quote = min64(c, o->res_quote);
+  int64_t base = c > quote ? min64(base_ceil(ex, c - quote, price), o->res_base) : 0;
+  take_collateral(acct, o, loan, base, quote);
+  loan->amount += cost;
+  acct->quote_loan += cost;
+}
+
+void x_margin_sell_leg(tx_exchange *ex, x_account *acct, x_order *o, int64_t price,
+                       int64_t volume) {
+  x_loan *loan = loan_of(ex, acct, o, price);
+  if (loan == NULL) return;
+  int64_t c = ceil_div((__int128)volume * X_RATE_ONE, X_RATE_ONE + o->leverage);
+  int64_t base = min64(c, o->res_base);
+  int64_t quote = c > base ? min64(notional_ceil(ex, price, c - base), o->res_quote) : 0;
+  take_collateral(acct, o, loan, base, quote);
+  loan->amount += volume;
+  acct->base_loan += volume;
+}
+
+/* Unlinks a finished loan from its account and from its order (if that still rests). */
+static void free_loan(tx_exchange *ex, x_account *acct, uint32_t li) {
+  x_loan *loan = &ex->loans[li];
+  if (loan->prev != XNONE) ex->loans[loan->prev].next = loan->next;
+  else acct->loan_head = loan->next;
+  if (loan->next != XNONE) ex->loans[loan->next].prev = loan->prev;
+  else acct->loan_tail = loan->prev;
+  uint32_t book_id = loan->account % ex->cfg.book_count;
+  uint32_t oi = x_order_lookup(&ex->books[book_id], loan->order_id);
+  if (oi != XNONE && ex->orders[oi].loan == li) ex->orders[oi].loan = XNONE;
+  loan->live = 0;
+  loan->next = ex->free_loan;
+  ex->free_loan = li;
+}
+
+/* Returns collateral to the account's free balances. */
+static void release_collateral(x_account *acct, x_loan *loan, int64_t base, int64_t quote) {
+  loan->coll_base -= base;
+  loan->coll_quote -= quote;
+  acct->base_coll -= base;
+  acct->quote_coll -= quote;
+  acct->base_free += base;
+  acct->quote_free += quote;
+}
+
+void x_repay(tx_exchange *ex, x_account *acct, int dir, int64_t incoming, int64_t price) {
+  uint32_t li = acct->loan_head;
+  while (li != XNONE && incoming > 0) {
+    x_loan *loan = &ex->loans[li];
+    uint32_t next = loan->next;
+    if (loan->dir != dir || loan->amount <= 0) {
+      li = next;
+      continue;
+    }
+    int64_t s = min64(loan->amount, incoming);
+    int64_t base = loan->coll_base, quote = loan->coll_quote;
+    if (s < loan->amount) {
+      /* Release the repaid share of the collateral: the loan's own currency last (long loans
+       * give back base first, short loans quote first). */
+      int64_t vb = x_notional(ex, price, loan->coll_base);
+      __int128 share = (__int128)s * (vb + loan->coll_quote) / loan->amount; /* quote units */
+      if (dir == TX_BUY) {
+        if (share < vb) {
+          base = vb > 0 ? (int64_t)(share * loan->coll_base / vb) : 0;
+          quote = 0;
+        } else {
+          quote = min64((int64_t)(share - vb), loan->coll_quote);
+        }
+      } else if (share < loan->coll_quote) {
+        quote = (int64_t)share;
+        base = 0;
+      } else {
+        base = vb > 0 ? (int64_t)((share - loan->coll_quote) * loan->coll_base / vb) : 0;
+        base = min64(base, loan->coll_base);
+      }
+    }
+    release_collateral(acct, loan, base, quote);
+    loan->amount -= s;
+    incoming -= s;
+    if (dir == TX_BUY) {
+      acct->quote_free -= s;
+      acct->quote_loan -= s;
+    } else {
+      acct->base_free -= s;
+      acct->base_loan -= s;
+    }
+    if (loan->amount == 0) {
+      release_collateral(acct, loan, loan->coll_base, loan->coll_quote);
+      free_loan(ex, acct, li);
+    }
+    li = next;
+  }
+}
+
+/* Has the book's best price crossed the loan's margin-call price? Long:
+ * p*L/((1+L)(1-mm)) > best bid; short: p*(2+L)/((1+L)(1+mm)) < best ask. Exact in integers. */
+static bool breached(const tx_exchange *ex, const x_loan *loan) {
+  const x_book *book = &ex->books[loan->account % ex->cfg.book_count];
+  int64_t mm = ex->cfg.maintenance_margin_e9, lev = loan->leverage;
+  if (loan->dir == TX_BUY) {
+    const x_side *bids = &book->side[TX_BUY];
+    if (bids->n == 0) return false;
+    int64_t best = bids->lv[bids->n - 1].price;
+    return (__int128)loan->price * lev * X_RATE_ONE >
+           (__int128)best * (X_RATE_ONE + lev) * (X_RATE_ONE - mm);
+  }
+  const x_side *asks = &book->side[TX_SELL];
+  if (asks->n == 0) return false;
+  int64_t best = asks->lv[asks->n - 1].price;
+  return (__int128)loan->price * (2 * (int64_t)X_RATE_ONE + lev) * X_RATE_ONE <
+         (__int128)best * (X_RATE_ONE + lev) * (X_RATE_ONE + mm);
+}
+
+static int64_t call_price(const tx_exchange *ex, const x_loan *loan) {
+  int64_t mm = ex->cfg.maintenance_margin_e9, lev = loan->leverage;
+  if (loan->dir == TX_BUY) {
+    return (int64_t)((__int128)loan->price * lev * X_RATE_ONE /
+                     ((__int128)(X_RATE_ONE + lev) * (X_RATE_ONE - mm)));
+  }
+  return (int64_t)((__int128)loan->price * (2 * (int64_t)X_RATE_ONE + lev) * X_RATE_ONE /
+                   ((__int128)(X_RATE_ONE + lev) * (X_RATE_ONE + mm)));
+}
+
+static void margin_event(tx_exchange *ex, uint8_t type, const x_loan *loan, int64_t price,
+                         int64_t amount, uint8_t flags) {
+  const x_account *acct = &ex->accounts[loan->account];
+  tx_event e = {
+      .timestamp = ex->now,
+      .price = price,
+      .leverage_e9 = loan->leverage,
+      .instruction = XNONE,
+      .book_id = loan->account % ex->cfg.book_count,
+      .order_id = loan->order_id,
+      .resting_order_id = XNONE,
+      .trade_id = XNONE,
+      .agent_id = acct->agent,
+      .client_order_id = XNONE,
+      .resting_client_order_id = XNONE,
+      .type = type,
+      .direction = loan->dir,
+      .flags = flags,
+      .amount = amount,
+  };
+  x_emit(ex, &e);
+}
+
+static bool last_event_rejected(const tx_exchange *ex) {
+  return ex->ev_n > 0 && ex->events[ex->ev_head + ex->ev_n - 1].type == TX_EV_REJECTED;
+}
+
+static bool loan_alive(const tx_exchange *ex, uint32_t li, uint32_t account, uint32_t order_id) {
+  const x_loan *loan = &ex->loans[li];
+  return loan->live && loan->account == account && loan->order_id == order_id;
+}
+
+/* Liquidates one loan: clears the owner's orders in the book, then sells (long) enough base to
+ * raise the loan or buys (short) the borrowed base, with whatever the account can afford. A loan
+ * the account can no longer cover is closed against its collateral and the rest written off. */
+static void liquidate(tx_exchange *ex, uint32_t li) {
+  x_loan *loan = &ex->loans[li];
+  uint32_t account = loan->account, order_id = loan->order_id;
+  uint32_t book_id = account % ex->cfg.book_count;
+  x_account *acct = &ex->accounts[account];
+  const x_side *opp = &ex->books[book_id].side[loan->dir == TX_BUY ? TX_BUY : TX_SELL];
+  margin_event(ex, TX_EV_MARGIN_CALL, loan, opp->lv[opp->n - 1].price, loan->amount, 0);
+  x_cancel_all(ex, book_id, acct, TX_CAUSE_MARGIN_CALL);
+
+  tx_instruction in = {
+      .kind = TX_INSTR_MARKET,
+      .direction = loan->dir == TX_BUY ? TX_SELL : TX_BUY,
+      .currency = loan->dir == TX_BUY ? TX_CURRENCY_QUOTE : TX_CURRENCY_BASE,
+      .stp = TX_STP_CO,
+      .agent_id = acct->agent,
+      .book_id = book_id,
+      .client_order_id = XNONE,
+      .order_id = XNONE,
+      .volume = loan->amount,
+  };
+  x_place(ex, &in);
+  if (last_event_rejected(ex) && loan_alive(ex, li, account, order_id)) {
+    /* Not enough for the whole loan: liquidate what the account holds. */
+    acct = &ex->accounts[account];
+    if (in.direction == TX_SELL) {
+      in.currency = TX_CURRENCY_BASE;
+      in.volume = x_lot(ex, acct->base_free);
+    } else {
+      in.currency = TX_CURRENCY_QUOTE;
+      in.volume = (int64_t)((__int128)acct->quote_free * X_RATE_ONE /
+                            (X_RATE_ONE + x_taker_rate(ex, acct)));
+    }
+    if (in.volume > 0) x_place(ex, &in);
+  }
+  if (!loan_alive(ex, li, account, order_id)) return;
+  acct = &ex->accounts[account];
+  loan = &ex->loans[li];
+  bool exhausted = loan->dir == TX_BUY ? acct->base_free < ex->lot : acct->quote_free <= 0;
+  if (!exhausted) return;
+  /* Close out: the collateral in the loan's currency repays what it can, the rest of the
+   * collateral goes back to the account and the remainder of the loan is written off. */
+  int64_t paid;
+  if (loan->dir == TX_BUY) {
+    paid = min64(loan->coll_quote, loan->amount);
+    loan->coll_quote -= paid;
+    acct->quote_coll -= paid;
+    acct->quote_loan -= loan->amount;
+  } else {
+    paid = min64(loan->coll_base, loan->amount);
+    loan->coll_base -= paid;
+    acct->base_coll -= paid;
+    acct->base_loan -= loan->amount;
+  }
+  int64_t written_off = loan->amount - paid;
+  loan->amount = 0;
+  release_collateral(acct, loan, loan->coll_base, loan->coll_quote);
+  margin_event(ex, TX_EV_LOAN_SETTLED, loan, 0, written_off, TX_EVF_WRITE_OFF);
+  free_loan(ex, acct, li);
+}
+
+void x_margin_calls(tx_exchange *ex) {
+  uint32_t n = ex->loan_n;
+  for (uint32_t li = 0; li < n && ex->error == TX_OK; li++) {
+    if (ex->loans[li].live && ex->loans[li].amount > 0 && breached(ex, &ex->loans[li])) {
+      liquidate(ex, li);
+    }
+  }
+}
+
+void x_copy_loan(const tx_exchange *ex, const x_loan *loan, tx_loan *out) {
+  *out = (tx_loan){
+      .amount = loan->amount,
+      .collateral_base = loan->coll_base,
+      .collateral_quote = loan->coll_quote,
+      .leverage_e9 = loan->leverage,
+      .price = loan->price,
+      .call_price = call_price(ex, loan),
+      .order_id = loan->order_id,
+      .direction = loan->dir,
+  };
+}
