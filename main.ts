@@ -26,6 +26,10 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     summary: "run a subnet 79 miner serving a trading agent",
     load: async () => (await import("./miner/command.ts")).command,
   },
+  metagraph: {
+    summary: "print a subnet's hyperparameters and neurons from the chain",
+    load: async () => (await import("./chain/command.ts")).command,
+  },
   wallet: {
     summary: "create, list and show local Bittensor wallets",
     load: async () => (await import("./cli/wallet_command.ts")).command,

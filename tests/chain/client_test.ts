@@ -1,6 +1,4 @@
 import assert from "node:assert/strict";
-import { Keyring } from "@polkadot/api";
-import { cryptoWaitReady } from "@polkadot/util-crypto";
 import {
   ChainNeuronDirectory,
   ChainWeightSetter,
@@ -9,104 +7,18 @@ import {
   serveAxon,
   SubtensorClient,
 } from "../../chain/mod.ts";
-import { FakeSubtensor } from "./fake_subtensor.ts";
-
-await cryptoWaitReady();
-const keyring = new Keyring({ type: "sr25519", ss58Format: 42 });
-const alice = keyring.addFromUri("//Alice");
-const bob = keyring.addFromUri("//Bob");
-const charlie = keyring.addFromUri("//Charlie");
-const dave = keyring.addFromUri("//Dave");
-const NETUID = 79;
-const TEMPO = 360;
-
-function axon(ip: bigint, port: number, ipType: number, block = 0) {
-  return {
-    block,
-    version: 10002000,
-    ip,
-    port,
-    ipType,
-    protocol: 4,
-    placeholder1: 0,
-    placeholder2: 0,
-  };
-}
-
-function neuron(uid: number, hotkey: string, coldkey: string, extra: Record<string, unknown>) {
-  return {
-    hotkey,
-    coldkey,
-    uid,
-    netuid: NETUID,
-    active: true,
-    axonInfo: axon(0n, 0, 0),
-    prometheusInfo: { block: 0, version: 0, ip: 0, port: 0, ipType: 0 },
-    stake: [[coldkey, 5_000_000_000]],
-    lastUpdate: 0,
-    validatorPermit: false,
-    ...extra,
-  };
-}
-
-interface Subnet {
-  hyperparams: Record<string, unknown>;
-  neurons: ReturnType<typeof neuron>[];
-}
-
-/** A fake node holding subnet 79 with Alice (validator), Bob and Charlie (miners). */
-function startNode(): { node: FakeSubtensor; subnet: Subnet } {
-  const node = FakeSubtensor.start();
-  const subnet: Subnet = {
-    hyperparams: {
-      tempo: TEMPO,
-      minAllowedWeights: 1,
-      maxWeightsLimit: 65535,
-      weightsVersion: 10,
-      weightsRateLimit: 100,
-      servingRateLimit: 50,
-      commitRevealWeightsEnabled: false,
-      commitRevealPeriod: 1,
-      maxValidators: 64,
-    },
-    neurons: [
-      neuron(0, alice.address, bob.address, {
-        validatorPermit: true,
-        lastUpdate: 500,
-        axonInfo: axon(16909060n, 8091, 4, 10),
-      }),
-      neuron(1, bob.address, bob.address, {}),
-      neuron(2, charlie.address, bob.address, {
-        axonInfo: axon(42540766411282592856903984951653826561n, 9000, 6),
-      }),
-    ],
-  };
-  node.setRuntimeApi(
-    "NeuronInfoRuntimeApi",
-    "get_neurons_lite",
-    ([netuid]) => netuid === NETUID ? subnet.neurons : [],
-  );
-  node.setRuntimeApi(
-    "SubnetInfoRuntimeApi",
-    "get_subnet_hyperparams_v2",
-    ([netuid]) => netuid === NETUID ? subnet.hyperparams : null,
-  );
-  node.setRuntimeApi("SubnetInfoRuntimeApi", "get_subnet_state", ([netuid]) =>
-    netuid === NETUID
-      ? {
-        netuid: NETUID,
-        hotkeys: subnet.neurons.map((n) => n.hotkey),
-        totalStake: [1_500_000_000_000, 2_000_000_000, 250_000_000],
-      }
-      : null);
-  for (const n of subnet.neurons) {
-    node.setStorage("SubtensorModule", "Uids", [NETUID, n.hotkey], n.uid);
-    if (n.axonInfo.ip !== 0n) {
-      node.setStorage("SubtensorModule", "Axons", [NETUID, n.hotkey], n.axonInfo);
-    }
-  }
-  return { node, subnet };
-}
+import type { FakeSubtensor } from "./fake_subtensor.ts";
+import {
+  alice,
+  axon,
+  bob,
+  charlie,
+  dave,
+  NETUID,
+  startNode,
+  type Subnet,
+  TEMPO,
+} from "./subnet_fixture.ts";
 
 async function withChain(
   fn: (client: SubtensorClient, node: FakeSubtensor, subnet: Subnet) => Promise<void>,

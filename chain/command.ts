@@ -1,0 +1,113 @@
+/**
+ * `taos metagraph`: prints a subnet's hyperparameters and neurons as the chain reports them, for
+ * operators checking registration, permits, stake and served axons before starting a validator
+ * or miner.
+ *
+ * ```sh
+ * taos metagraph --network finney --netuid 79
+ * taos metagraph --network ws://127.0.0.1:9944 --netuid 2 --json
+ * ```
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { type Command, UsageError, wantsHelp } from "../cli/command.ts";
+import { SubtensorClient } from "./client.ts";
+import { ChainError } from "./errors.ts";
+import { readHyperparameters, readMetagraph } from "./subnet.ts";
+
+const HELP = `Usage: taos metagraph [options]
+
+Prints a subnet's hyperparameters and its neurons (uid, hotkey, coldkey, stake, validator
+permit, axon, last update) as read from a subtensor node.
+
+Options:
+  --network <name|url>  finney, test, archive, local or a ws:// / wss:// URL (default finney)
+  --netuid <n>          subnet id (default 79)
+  --json                print one JSON object instead of a table
+  -h, --help            show this help`;
+
+function parseNetuid(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0 || value > 65535) {
+    throw new UsageError(`--netuid: "${text}" is not an integer in 0..65535`);
+  }
+  return value;
+}
+
+/** The `taos metagraph` command. */
+export const command: Command = {
+  name: "metagraph",
+  summary: "print a subnet's hyperparameters and neurons from the chain",
+  help: HELP,
+  async run(args: string[]): Promise<number> {
+    if (wantsHelp(args)) {
+      console.log(HELP);
+      return 0;
+    }
+    let values;
+    try {
+      ({ values } = parseArgs({
+        args,
+        options: {
+          network: { type: "string", default: "finney" },
+          netuid: { type: "string", default: "79" },
+          json: { type: "boolean", default: false },
+        },
+        strict: true,
+        allowPositionals: false,
+      }));
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    const netuid = parseNetuid(values.netuid);
+    let client: SubtensorClient;
+    try {
+      client = await SubtensorClient.connect({
+        network: values.network,
+        connectTimeoutMs: 30_000,
+        log: (line) => console.error(line),
+      });
+    } catch (error) {
+      if (error instanceof RangeError) throw new UsageError(error.message);
+      if (!(error instanceof ChainError)) throw error;
+      console.error(`taos metagraph: ${error.message}`);
+      return 1;
+    }
+    try {
+      const [params, metagraph] = await Promise.all([
+        readHyperparameters(client, netuid),
+        readMetagraph(client, netuid),
+      ]);
+      if (values.json) {
+        console.log(JSON.stringify(
+          { ...metagraph, hyperparameters: params },
+          (_, v) => typeof v === "bigint" ? v.toString() : v,
+        ));
+        return 0;
+      }
+      console.log(
+        `subnet ${netuid} at block ${metagraph.block}: ${metagraph.neurons.length} neurons, ` +
+          `tempo ${params.tempo}, weights rate limit ${params.weightsRateLimit}, ` +
+          `version key ${params.weightsVersion}, commit-reveal ${
+            params.commitRevealEnabled ? `on (${params.commitRevealPeriod} epochs)` : "off"
+          }, min weights ${params.minAllowedWeights}, max weight ${params.maxWeightsLimit}/65535`,
+      );
+      console.log("uid  hotkey                                            stake (TAO)  vp  axon");
+      for (const n of metagraph.neurons) {
+        const axon = n.axon ? `${n.axon.ip}:${n.axon.port}` : "-";
+        console.log(
+          `${String(n.uid).padStart(3)}  ${n.hotkey}  ${n.stake.toFixed(3).padStart(11)}  ${
+            n.validatorPermit ? "y " : "  "
+          }  ${axon}`,
+        );
+      }
+      return 0;
+    } catch (error) {
+      if (!(error instanceof ChainError)) throw error;
+      console.error(`taos metagraph: ${error.message}`);
+      return 1;
+    } finally {
+      await client.close();
+    }
+  },
+};

@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { alice, charlie, NETUID, startNode } from "./subnet_fixture.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+async function taos(args: string[]) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+}
+
+const testOptions = { sanitizeOps: false, sanitizeResources: false };
+
+Deno.test("taos metagraph prints the subnet from a node", testOptions, async () => {
+  const { node } = startNode();
+  try {
+    const json = await taos(["metagraph", "--network", node.url, "--netuid", "79", "--json"]);
+    assert.equal(json.code, 0, json.stderr);
+    const parsed = JSON.parse(json.stdout);
+    assert.equal(parsed.netuid, NETUID);
+    assert.equal(parsed.block, 1000);
+    assert.equal(parsed.hyperparameters.tempo, 360);
+    assert.equal(parsed.hyperparameters.weightsVersion, "10");
+    assert.deepEqual(parsed.neurons.map((n: { hotkey: string }) => n.hotkey).slice(0, 1), [
+      alice.address,
+    ]);
+    assert.equal(parsed.neurons[2].axon.ip, "2001:db8::1");
+
+    const table = await taos(["metagraph", "--network", node.url]);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /subnet 79 at block 1000: 3 neurons, tempo 360/);
+    assert.match(table.stdout, new RegExp(`  2  ${charlie.address}\\s+0\\.250\\s+2001:db8::1`));
+
+    const missing = await taos(["metagraph", "--network", node.url, "--netuid", "5"]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /subnet 5 does not exist/);
+  } finally {
+    await node.close();
+  }
+});
+
+Deno.test("taos metagraph rejects bad flags", async () => {
+  const netuid = await taos(["metagraph", "--netuid", "x"]);
+  assert.equal(netuid.code, 2);
+  assert.match(netuid.stderr, /--netuid: "x" is not an integer/);
+  const network = await taos(["metagraph", "--network", "mainnet"]);
+  assert.equal(network.code, 2);
+  assert.match(network.stderr, /neither a known network/);
+});
