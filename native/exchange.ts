@@ -240,8 +240,8 @@ const eventTypes = [
 export type EventType = Exclude<typeof eventTypes[number], "">;
 
 /** What removed volume from a resting order, for `cancelled` events. */
-export type CancelCause = "request" | "stp" | "reset" | "expiry";
-const cancelCauses: readonly CancelCause[] = ["request", "stp", "reset", "expiry"];
+export type CancelCause = "request" | "stp" | "reset" | "expiry" | "marginCall";
+const cancelCauses: readonly CancelCause[] = ["request", "stp", "reset", "expiry", "marginCall"];
 
 /**
  * One event of the core. Which fields carry meaning depends on `type` (as in `tx_event`); ids
@@ -283,7 +283,12 @@ export interface ExchangeEvent {
   partial: boolean;
   /** Rejection of a GTT expiry whose order was already gone. */
   expiry: boolean;
-  /** Margin events: loan amount. */
+  /** Loan settlement: the amount could not be covered and was written off. */
+  writeOff: boolean;
+  /**
+   * Margin events: the loan amount (quote units for a long loan, base units for a short one).
+   * Trades: the resting order's remaining total volume (0 = it left the book).
+   */
   amount: bigint;
 }
 
@@ -332,6 +337,7 @@ function decodeEvent(view: DataView, index: number): ExchangeEvent {
     market: (flags & 0x01) !== 0,
     partial: (flags & 0x02) !== 0,
     expiry: (flags & 0x04) !== 0,
+    writeOff: (flags & 0x08) !== 0,
     amount: view.getBigInt64(o + 104, littleEndian),
   };
 }

@@ -362,7 +362,7 @@ function eventLine(
         agentId: event.agentId,
         volume: base(event.volume),
         remaining: base(event.remaining),
-        cause: event.cause,
+        cause: event.cause === "marginCall" ? "margin_call" : event.cause,
       };
     case "expired":
     case "stpReduced":
@@ -389,14 +389,21 @@ function eventLine(
         reason: event.reason,
       };
     }
-    default:
+    case "marginCall":
+    case "loanSettled": {
+      // Long loans (from leveraged buys) are in quote, short loans in base.
+      const amount = event.direction === "buy" ? quote(event.amount) : base(event.amount);
       return {
         event: event.type === "marginCall" ? "margin_call" : "loan_settled",
         ...common,
         orderId: event.orderId,
         agentId: event.agentId,
-        amount: String(event.amount),
+        direction: side,
+        ...(event.type === "marginCall" ? { price: price(event.price) } : {}),
+        amount,
+        ...(event.type === "loanSettled" ? { writeOff: event.writeOff } : {}),
       };
+    }
   }
 }
 
