@@ -28,6 +28,12 @@ import {
   sr25519Verify,
 } from "@polkadot/util-crypto";
 import { hexToU8a, stringToU8a, u8aConcat, u8aToHex } from "@polkadot/util";
+import {
+  isReady as wasmReady,
+  sr25519Sign as wasmSign,
+  sr25519Verify as wasmVerify,
+  waitReady as wasmWaitReady,
+} from "@polkadot/wasm-crypto";
 
 /** SS58 network prefix of every Bittensor network (generic Substrate). */
 export const SS58_FORMAT = 42;
@@ -38,6 +44,7 @@ export const DEV_PHRASE = "bottom drive obey lake curtain smoke basket hold race
 /** Resolves once the WASM crypto backend is initialised; call before using {@linkcode Keypair}. */
 export async function cryptoReady(): Promise<void> {
   await cryptoWaitReady();
+  await wasmWaitReady();
 }
 
 /** Shifts a 32-byte little-endian scalar left (`bits` > 0) or right (`bits` < 0). */
@@ -177,7 +184,11 @@ export class Keypair {
       throw new Error(`key ${this.ss58Address} is public only and cannot sign`);
     }
     const bytes = typeof message === "string" ? stringToU8a(message) : message;
-    return sr25519Sign(bytes, { publicKey: this.publicKey, secretKey: this.#signingSecret });
+    // schnorrkel compiled to WASM (the code Python's bindings use) is the fast path; the pure-JS
+    // implementation covers the time before the WASM module is ready.
+    return wasmReady()
+      ? wasmSign(this.publicKey, this.#signingSecret, bytes)
+      : sr25519Sign(bytes, { publicKey: this.publicKey, secretKey: this.#signingSecret });
   }
 
   /** Signs and returns `0x`-prefixed lowercase hex, the form of the signature headers. */
@@ -199,9 +210,10 @@ export class Keypair {
       if (sig.length !== 64) return false;
       const publicKey = decodeAddress(ss58Address);
       const bytes = typeof message === "string" ? stringToU8a(message) : message;
-      if (sr25519Verify(bytes, sig, publicKey)) return true;
-      const wrapped = u8aConcat(stringToU8a("<Bytes>"), bytes, stringToU8a("</Bytes>"));
-      return sr25519Verify(wrapped, sig, publicKey);
+      const check = (m: Uint8Array) =>
+        wasmReady() ? wasmVerify(sig, m, publicKey) : sr25519Verify(m, sig, publicKey);
+      if (check(bytes)) return true;
+      return check(u8aConcat(stringToU8a("<Bytes>"), bytes, stringToU8a("</Bytes>")));
     } catch {
       return false;
     }

@@ -13,6 +13,7 @@ import {
   versionAsInt,
 } from "../../bittensor/synapse.ts";
 import { z } from "zod";
+import { sr25519Sign, sr25519Verify } from "@polkadot/util-crypto";
 
 await cryptoReady();
 
@@ -155,4 +156,18 @@ Deno.test("nanosecond nonces survive JSON both ways", () => {
   const text = toWireJson({ dendrite: { nonce: 1719859200123456789n } });
   assert.equal(text, '{"dendrite":{"nonce":1719859200123456789}}');
   assert.deepEqual(parseWireJson(text), { dendrite: { nonce: 1719859200123456789n } });
+});
+
+Deno.test("signatures verify across implementations (Rust schnorrkel in WASM and pure JS)", () => {
+  const alice = Keypair.fromUri("//Alice");
+  const message = "1719859200123456789.a.b.c.d";
+  const bytes = new TextEncoder().encode(message);
+  // Ours (schnorrkel, the code behind Python's sr25519 bindings) verified by @scure/sr25519.
+  assert.ok(sr25519Verify(bytes, alice.sign(message), alice.publicKey));
+  // @scure/sr25519's signature verified by ours.
+  const js = sr25519Sign(bytes, alice.toPolkadotPair());
+  assert.ok(Keypair.verify(message, js, alice.ss58Address));
+  const flipped = new Uint8Array(js);
+  flipped[10] ^= 1;
+  assert.ok(!Keypair.verify(message, flipped, alice.ss58Address));
 });
