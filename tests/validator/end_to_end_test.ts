@@ -1,26 +1,81 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
+import { cryptoReady, Keypair } from "../../bittensor/keypair.ts";
+import { Wallet } from "../../bittensor/wallet.ts";
 import { ValidatorStore } from "../../validator/store.ts";
-import { minerFlags, startMiner, startValidator } from "./processes.ts";
+import { minerFlags, startTaosMiner, startValidator } from "./processes.ts";
+
+const SDK = new URL("../../agents/sdk/agent.ts", import.meta.url).href;
+
+/** Agents for the misbehaving miners, written as files `taos miner -g` loads. */
+const AGENTS: Record<string, string> = {
+  GarbageAgent: `import { Agent } from "${SDK}";
+export class GarbageAgent extends Agent {
+  onUpdate() {
+    return [{ type: "PLACE_ORDER_LIMIT", bookId: "zero", price: -1 }, "not an instruction"];
+  }
+}
+`,
+  SleepyAgent: `import { Agent } from "${SDK}";
+export class SleepyAgent extends Agent {
+  async onUpdate() {
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    return [];
+  }
+}
+`,
+};
 
 Deno.test({
-  name: "validator + 3 miner processes: garbage, sleeper and good; only the good one earns weight",
+  name:
+    "validator + 3 taos miner processes: garbage, sleeper, good; only the good one earns weight",
   sanitizeResources: false,
   sanitizeOps: false,
 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), "taos-validator-e2e-"));
-  const miners = await Promise.all([
-    startMiner("garbage", 0),
-    startMiner("sleep", 1, ["--sleep", "5"]),
-    startMiner("good", 2),
-  ]);
+  const wallets = join(dir, "wallets");
+  const agents = join(dir, "agents");
+  Deno.mkdirSync(agents);
+  for (const [name, source] of Object.entries(AGENTS)) {
+    writeFileSync(join(agents, `${name}.ts`), source);
+  }
+  await cryptoReady();
+  const validatorKey = Keypair.fromUri("//Validator");
+  await new Wallet({ root: wallets, name: "owner", hotkey: "validator" }).writeHotkey(validatorKey);
+  const names = ["GarbageAgent", "SleepyAgent", "RandomTakerAgent"];
+  for (let uid = 0; uid < 3; uid++) {
+    await new Wallet({ root: wallets, name: `miner${uid}`, hotkey: "default" })
+      .writeHotkey(Keypair.fromUri(`//Miner${uid}`));
+  }
+  const miners = await Promise.all(names.map((name, uid) =>
+    startTaosMiner(uid, [
+      "--local.validators",
+      validatorKey.ss58Address,
+      "-p",
+      wallets,
+      "-w",
+      `miner${uid}`,
+      "-h",
+      "default",
+      "-g",
+      agents,
+      "-n",
+      name,
+      "-m",
+      "",
+    ])
+  ));
   try {
     const validator = startValidator([
       "--local",
-      "--hotkey-uri",
-      "//Validator",
+      "-p",
+      wallets,
+      "-w",
+      "owner",
+      "-h",
+      "validator",
       ...minerFlags(miners),
       "--config",
       "small",

@@ -73,7 +73,7 @@ export class Child {
   }
 }
 
-/** A miner fixture process and where it listens. */
+/** A miner process and where it listens. */
 export interface MinerProcess {
   child: Child;
   uid: number;
@@ -81,24 +81,25 @@ export interface MinerProcess {
   hotkey: string;
 }
 
-/** Starts `tests/validator/fixtures/miner.ts` in `mode` and waits until it listens. */
-export async function startMiner(
-  mode: "good" | "garbage" | "sleep",
-  uid: number,
-  extra: string[] = [],
-): Promise<MinerProcess> {
+/** Starts `taos miner --local` (args give wallet, agent and trusted validator) and waits for it. */
+export async function startTaosMiner(uid: number, args: string[]): Promise<MinerProcess> {
   const child = new Child([
-    "tests/validator/fixtures/miner.ts",
-    "--mode",
-    mode,
-    "--uid",
+    "main.ts",
+    "miner",
+    "--local",
+    "--local.uid",
     String(uid),
-    "--uri",
-    `//Miner${uid}`,
-    ...extra,
+    "-a",
+    "0",
+    "--axon.ip",
+    "127.0.0.1",
+    "--prometheus.level",
+    "OFF",
+    ...args,
   ]);
-  const line = await child.waitFor((l) => l.startsWith('{"port"'), 60_000, `miner ${uid}`);
-  const { port, hotkey } = JSON.parse(line);
+  const line = await child.waitFor((l) => /axon port \d+/.test(l), 60_000, `taos miner ${uid}`);
+  const port = Number(/axon port (\d+)/.exec(line)![1]);
+  const hotkey = /hotkey (\w+)/.exec(line)![1];
   return { child, uid, port, hotkey };
 }
 

@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { ValidatorStore } from "../../validator/store.ts";
-import { minerFlags, startMiner, startValidator } from "./processes.ts";
+import { cryptoReady, Keypair } from "../../bittensor/keypair.ts";
+import { Wallet } from "../../bittensor/wallet.ts";
+import { minerFlags, startTaosMiner, startValidator } from "./processes.ts";
 
 Deno.test({
   name:
@@ -13,7 +15,24 @@ Deno.test({
 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), "taos-validator-restart-"));
   const state = join(dir, "state.db");
-  const miner = await startMiner("good", 0);
+  const wallets = join(dir, "wallets");
+  await cryptoReady();
+  await new Wallet({ root: wallets, name: "miner", hotkey: "default" })
+    .writeHotkey(Keypair.fromUri("//Miner0"));
+  const miner = await startTaosMiner(0, [
+    "--local.validators",
+    Keypair.fromUri("//Validator").ss58Address,
+    "-p",
+    wallets,
+    "-w",
+    "miner",
+    "-h",
+    "default",
+    "-n",
+    "RandomTakerAgent",
+    "-m",
+    "",
+  ]);
   const args = [
     "--local",
     "--hotkey-uri",
