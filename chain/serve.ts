@@ -11,7 +11,7 @@
  */
 import { z } from "zod";
 import type { HotkeyPair, SubtensorClient } from "./client.ts";
-import { encodeIp } from "./ip.ts";
+import { type EncodedIp, encodeIp } from "./ip.ts";
 import { readHyperparameters, SS58_PREFIX } from "./subnet.ts";
 import { encodeAddress } from "@polkadot/util-crypto";
 
@@ -70,8 +70,8 @@ function invalidIpReason(value: bigint, ipType: 4 | 6): string | undefined {
 
 /**
  * Announces the axon of `hotkey` on `options.netuid`. Returns `ok: false` with the reason when the
- * hotkey is unregistered, the address is refused, the serving rate limit applies, or the chain
- * rejects the extrinsic; throws only for malformed options.
+ * hotkey is unregistered, the address is refused, the serving rate limit applies, the chain
+ * rejects the extrinsic or cannot be reached; throws only for malformed options.
  */
 export async function serveAxon(
   client: SubtensorClient,
@@ -92,6 +92,25 @@ export async function serveAxon(
   }
 
   const address = encodeAddress(hotkey.publicKey, SS58_PREFIX);
+  try {
+    return await serveChecked(client, hotkey, address, o, ip, endpoint);
+  } catch (error) {
+    return {
+      ok: false,
+      changed: false,
+      message: `cannot read the chain: ${(error as Error).message}`,
+    };
+  }
+}
+
+async function serveChecked(
+  client: SubtensorClient,
+  hotkey: HotkeyPair,
+  address: string,
+  o: z.output<typeof ServeAxonOptionsSchema>,
+  ip: EncodedIp,
+  endpoint: string,
+): Promise<ServeAxonResult> {
   const query = client.api.query.subtensorModule;
   const [uid, stored, params, block] = await Promise.all([
     query.uids(o.netuid, address) as unknown as Promise<{ isNone: boolean }>,

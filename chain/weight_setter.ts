@@ -91,6 +91,7 @@ export class ChainWeightSetter implements WeightSetter {
     return this.#pending;
   }
 
+  /** Never throws: bad input, chain refusals and an unreachable node come back as not accepted. */
   async setWeights(
     uids: number[],
     weights: number[],
@@ -101,6 +102,18 @@ export class ChainWeightSetter implements WeightSetter {
       const issue = parsed.error.issues[0];
       return this.#refuse(`invalid weights: ${issue.path.join(".")}: ${issue.message}`);
     }
+    try {
+      return await this.#submitWeights(uids, weights, versionKey);
+    } catch (error) {
+      return this.#refuse(`cannot read the chain: ${(error as Error).message}`);
+    }
+  }
+
+  async #submitWeights(
+    uids: number[],
+    weights: number[],
+    versionKey: number,
+  ): Promise<WeightSubmission> {
     const { netuid } = this.#options;
     const [params, metagraph] = await Promise.all([
       readHyperparameters(this.#client, netuid),
@@ -142,8 +155,12 @@ export class ChainWeightSetter implements WeightSetter {
    */
   async revealDue(): Promise<WeightSubmission[]> {
     if (this.#pending.length === 0) return [];
-    const params = await readHyperparameters(this.#client, this.#options.netuid);
-    return await this.#reveal(await this.#client.bestBlock(), params);
+    try {
+      const params = await readHyperparameters(this.#client, this.#options.netuid);
+      return await this.#reveal(await this.#client.bestBlock(), params);
+    } catch (error) {
+      return [this.#refuse(`cannot read the chain: ${(error as Error).message}`)];
+    }
   }
 
   async #setDirect(uids: number[], values: number[], key: bigint): Promise<WeightSubmission> {

@@ -365,6 +365,33 @@ Deno.test(
   },
 );
 
+Deno.test(
+  "with the node gone, setter and serveAxon report instead of throwing",
+  testOptions,
+  async () => {
+    const { node } = startNode();
+    const client = await SubtensorClient.connect({
+      network: node.url,
+      retryDelayMs: 60_000,
+    });
+    try {
+      await node.close();
+      for (let i = 0; i < 200 && client.isConnected; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const setter = new ChainWeightSetter(client, { netuid: NETUID, hotkey: alice });
+      const weights = await setter.setWeights([1], [1], 19);
+      assert.equal(weights.accepted, false);
+      assert.match(weights.message, /^cannot read the chain: /);
+      const served = await serveAxon(client, bob, { netuid: NETUID, ip: "1.2.3.4", port: 8091 });
+      assert.equal(served.ok, false);
+      assert.match(served.message, /^cannot read the chain: /);
+    } finally {
+      await client.close();
+    }
+  },
+);
+
 Deno.test("the client reconnects after the node drops the connection", testOptions, async () => {
   await withChain(async (client, node) => {
     const lines: string[] = [];
