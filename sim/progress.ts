@@ -3,8 +3,6 @@
  * on a terminal; a plain line every 10 % when piped (so logs stay readable).
  * @module
  */
-import { formatDuration } from "./config.ts";
-
 const encoder = new TextEncoder();
 
 /** Formats simulated ns as `hh:mm:ss`. */
@@ -47,7 +45,7 @@ export class Progress {
     const seconds = (now - this.#started) / 1000;
     const rate = seconds > 0 ? events / seconds : 0;
     const eta = fraction > 0 ? seconds * (1 - fraction) / fraction : NaN;
-    const etaText = Number.isFinite(eta) ? formatDuration(Math.round(eta) * 1e9 || 0) : "?";
+    const etaText = Number.isFinite(eta) ? clock(Math.round(eta) * 1e9) : "?";
     const stats = `${clock(done)}/${clock(this.#total)} simulated, ${compact(rate)} events/s`;
     if (this.#tty) {
       if (now - this.#lastDraw < 100 && fraction < 1) return;
