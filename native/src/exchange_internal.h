@@ -44,7 +44,8 @@ typedef struct {
   uint32_t prev, next;   /* level FIFO */
   uint32_t aprev, anext; /* owner's orders in this book */
   uint32_t loan;         /* its open loan (leveraged orders after a fill), or XNONE */
-  uint8_t dir, stp, market, pad;
+  uint8_t dir, stp, market;
+  uint8_t underfunded; /* a cash buy whose reservation fell short after a maker-rate rise */
 } x_order;
 
 /* A loan taken by the fills of one leveraged order. */

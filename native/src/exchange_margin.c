@@ -82,7 +82,12 @@ int x_loans_reserve(tx_exchange *ex, uint32_t extra) {
 /* The open loan of a leveraged order, created (in the account's order-id sequence) at its first
  * fill. */
 static x_loan *loan_of(tx_exchange *ex, x_account *acct, x_order *o, int64_t price) {
-  if (o->loan != XNONE) return &ex->loans[o->loan];
+  /* The order's loan may have been repaid in full meanwhile (e.g. by a self-trade of the
+   * aggressor), in which case a fill starts a new one. */
+  if (o->loan != XNONE) {
+    x_loan *loan = &ex->loans[o->loan];
+    if (loan->live && loan->order_id == o->id && loan->account == o->account) return loan;
+  }
   if (x_loans_reserve(ex, 1) != TX_OK) {
     ex->error = TX_ERR_NOMEM;
     return NULL;

@@ -90,7 +90,8 @@ static void release_all(x_account *acct, x_order *o) {
 static void settle_reservation(tx_exchange *ex, x_account *acct, x_order *o) {
   if (o->dir == TX_BUY) {
     int64_t delta = o->res_quote - x_target_quote(ex, o);
-    if (delta < 0 && -delta > acct->quote_free) delta = -acct->quote_free;
+    o->underfunded = delta < 0 && -delta > acct->quote_free;
+    if (o->underfunded) delta = -acct->quote_free;
     o->res_quote -= delta;
     acct->quote_reserved -= delta;
     acct->quote_free += delta;

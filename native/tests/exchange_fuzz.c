@@ -1,8 +1,9 @@
-/* Seeded random instruction streams through the exchange core, checking after every step:
- * the book is never crossed and is internally consistent, no balance is negative, reservations
- * equal what open orders need (tx_check), base and quote are conserved per book (fees counted),
- * every instruction has exactly one outcome event, and the resting order count follows the
- * events. */
+/* Seeded random instruction streams (cash and leveraged, with a drifting price so margin calls
+ * fire) through the exchange core, checking after every step: the book is never crossed and is
+ * internally consistent, no balance is negative, reservations equal what open orders need and
+ * loan totals equal the loans (tx_check), base and quote are conserved per book (collateral,
+ * loans, fees and written-off loans counted), every instruction has exactly one outcome event,
+ * and the resting order count follows the events. */
 #include "exchange_harness.h"
 
 #define BOOKS 2
@@ -27,6 +28,9 @@ static const int32_t agent_ids[AGENTS] = {0, 1, 2, 3, -1, -2};
 static int64_t base_total[BOOKS], quote_total[BOOKS];
 static uint32_t max_order_id[BOOKS];
 static long long resting[BOOKS];
+static int64_t written_off[BOOKS][2]; /* base, quote */
+static int64_t mid_price = 10000;
+static long long margin_calls;
 
 static tx_config fuzz_config(uint64_t seed) {
   tx_config c = config_t(0, BOOKS);
@@ -51,23 +55,26 @@ static tx_instruction random_instruction(void) {
   in.client_order_id = (uint32_t)uniform(0, 3) == 0 ? TX_NONE : (uint32_t)next_random();
   in.direction = (uint8_t)uniform(0, 1);
   in.stp = (uint8_t)(uniform(0, 3) == 0 ? uniform(0, 4) : TX_STP_CO);
+  if (uniform(0, 9) == 0) {
+    in.leverage_e9 = uniform(1, 8) * 500000000LL;
+  }
   if (roll < 55) {
     in.kind = TX_INSTR_LIMIT;
-    int64_t mid = P(100);
+    int64_t mid = mid_price;
     int64_t offset = uniform(-15, 15);
     in.price = in.direction == TX_BUY ? mid - 5 + offset : mid + 5 + offset;
     in.volume = uniform(1, 40) * B(0.25) + (uniform(0, 4) == 0 ? uniform(0, 99) : 0);
     in.time_in_force = (uint8_t)(uniform(0, 5) == 0 ? uniform(0, 3) : TX_GTC);
     if (in.time_in_force == TX_GTT) in.expiry_ns = (uint64_t)uniform(0, 4) * SEC(1);
     in.post_only = uniform(0, 9) == 0;
-    if (uniform(0, 9) == 0) {
+    if (uniform(0, 9) == 0 && in.leverage_e9 == 0) {
       in.currency = TX_CURRENCY_QUOTE;
       in.volume = uniform(1, 3000) * Q(0.5);
     }
   } else if (roll < 65) {
     in.kind = TX_INSTR_MARKET;
     in.volume = uniform(1, 20) * B(0.25);
-    if (uniform(0, 4) == 0) {
+    if (uniform(0, 4) == 0 && in.leverage_e9 == 0) {
       in.currency = TX_CURRENCY_QUOTE;
       in.volume = uniform(1, 2000) * Q(0.7);
     }
@@ -100,14 +107,14 @@ static tx_instruction random_instruction(void) {
   return in;
 }
 
-/* Sums every account's balances in a book. */
+/* Sums every account's holdings in a book: balances plus collateral minus loans. */
 static void book_totals(tx_exchange *ex, uint32_t book, int64_t *base, int64_t *quote) {
   *base = *quote = 0;
   for (int i = 0; i < AGENTS; i++) {
     tx_balances b;
     if (tx_balances_get(ex, agent_ids[i], book, &b) != TX_OK) continue;
-    *base += b.base_free + b.base_reserved;
-    *quote += b.quote_free + b.quote_reserved;
+    *base += b.base_free + b.base_reserved + b.base_collateral - b.base_loan;
+    *quote += b.quote_free + b.quote_reserved + b.quote_collateral - b.quote_loan;
   }
 }
 
@@ -123,7 +130,13 @@ static int check_events(tx_exchange *ex, size_t n_instr, int step, uint64_t seed
   int outcomes[64] = {0};
   for (size_t i = 0; i < n; i++) {
     const tx_event *e = &batch_events[i];
-    if (e->type == TX_EV_ACCEPTED || e->type == TX_EV_RESET ||
+    if (e->type == TX_EV_MARGIN_CALL) margin_calls++;
+    if (e->type == TX_EV_LOAN_SETTLED && e->book_id < BOOKS) {
+      written_off[e->book_id][e->direction == TX_BUY ? 1 : 0] += e->amount;
+    }
+    if (e->instruction == TX_NONE) {
+      /* Expiries and liquidations: not outcomes of this batch's instructions. */
+    } else if (e->type == TX_EV_ACCEPTED || e->type == TX_EV_RESET ||
         (e->type == TX_EV_REJECTED && !(e->flags & TX_EVF_EXPIRY)) ||
         (e->type == TX_EV_CANCELLED && e->reason == TX_CAUSE_REQUEST)) {
       if (e->instruction >= n_instr) {
@@ -169,12 +182,19 @@ static int run_seed(uint64_t seed) {
     book_totals(ex, b, &base_total[b], &quote_total[b]);
     max_order_id[b] = 0;
     resting[b] = 0;
+    written_off[b][0] = written_off[b][1] = 0;
   }
+  mid_price = 10000;
   uint64_t now = 0;
   char err[256];
   tx_instruction batch[64];
   for (int step = 0; step < STEPS_PER_SEED;) {
     now += (uint64_t)uniform(0, 3) * 100000000ull;
+    /* A drifting price, so leveraged positions get margin-called. */
+    mid_price += uniform(-30, 30);
+    if (uniform(0, 499) == 0) mid_price += uniform(0, 1) ? 2000 : -2000; /* a shock */
+    if (mid_price < 5000) mid_price = 5000;
+    if (mid_price > 15000) mid_price = 15000;
     size_t n = uniform(0, 3) == 0 ? (size_t)uniform(1, 16) : 1;
     for (size_t i = 0; i < n; i++) batch[i] = random_instruction();
     /* Resets restore the initial balances: conservation is re-based after them. */
@@ -184,19 +204,21 @@ static int run_seed(uint64_t seed) {
     if (rc != TX_OK) {
       fprintf(stderr, "seed %llu step %d: tx_submit %s\n", (unsigned long long)seed, step,
               tx_errstr(rc));
-      return 1;
+      goto fail;
     }
     step += (int)n;
-    if (check_events(ex, n, step, seed)) return 1;
+    if (check_events(ex, n, step, seed)) goto fail;
     if (tx_check(ex, err, sizeof err) != TX_OK) {
       fprintf(stderr, "seed %llu step %d: %s\n", (unsigned long long)seed, step, err);
-      return 1;
+      goto fail;
     }
     for (uint32_t b = 0; b < BOOKS; b++) {
       tx_book_info info;
       tx_book_info_get(ex, b, &info);
       int64_t base, quote;
       book_totals(ex, b, &base, &quote);
+      base -= written_off[b][0];
+      quote -= written_off[b][1];
       if (resets) {
         base_total[b] = base;
         quote_total[b] = quote + info.fees_collected;
@@ -205,24 +227,31 @@ static int run_seed(uint64_t seed) {
         fprintf(stderr, "seed %llu step %d book %u: not conserved (base %lld vs %lld, quote %lld vs %lld)\n",
                 (unsigned long long)seed, step, b, (long long)base, (long long)base_total[b],
                 (long long)(quote + info.fees_collected), (long long)quote_total[b]);
-        return 1;
+        goto fail;
       }
       if ((long long)info.order_count != resting[b]) {
         fprintf(stderr, "seed %llu step %d book %u: %u orders, events say %lld\n",
                 (unsigned long long)seed, step, b, info.order_count, resting[b]);
-        return 1;
+        goto fail;
       }
     }
   }
   tx_close(ex);
   return 0;
+fail:
+  tx_close(ex);
+  return 1;
 }
 
 int main(void) {
   for (uint64_t seed = 1; seed <= SEEDS; seed++) {
     if (run_seed(seed)) return 1;
   }
-  printf("exchange fuzz: %d instructions over %d seeds, all invariants held\n",
-         STEPS_PER_SEED * SEEDS, SEEDS);
+  printf("exchange fuzz: %d instructions over %d seeds (%lld margin calls), all invariants held\n",
+         STEPS_PER_SEED * SEEDS, SEEDS, margin_calls);
+  if (margin_calls == 0) {
+    fprintf(stderr, "exchange fuzz: no margin call was exercised\n");
+    return 1;
+  }
   return 0;
 }
