@@ -42,10 +42,18 @@ export class ChainNeuronDirectory implements NeuronDirectory {
     this.#now = options.now ?? Date.now;
   }
 
-  /** The neurons, re-read first when the last read is older than the sync interval. */
+  /**
+   * The neurons, re-read first when the last read is older than the sync interval. When that
+   * re-read fails the previous view is returned (the reference also keeps its old metagraph when
+   * a sync fails) and the next call tries again; only a first read that fails throws.
+   */
   async neurons(): Promise<Neuron[]> {
     if (!this.#metagraph || this.#now() - this.#readAt >= this.#syncIntervalMs) {
-      await this.refresh();
+      try {
+        await this.refresh();
+      } catch (error) {
+        if (!this.#metagraph) throw error;
+      }
     }
     return this.#metagraph!.neurons;
   }

@@ -79,7 +79,7 @@ Deno.test(
   "the directory re-reads only after the sync interval or on refresh",
   testOptions,
   async () => {
-    await withChain(async (client, _node, subnet) => {
+    await withChain(async (client, node, subnet) => {
       let now = 0;
       const directory = new ChainNeuronDirectory(client, NETUID, {
         syncIntervalMs: 120_000,
@@ -94,6 +94,12 @@ Deno.test(
       subnet.neurons.pop();
       await directory.refresh();
       assert.equal((await directory.neurons()).length, 1, "re-read on refresh");
+
+      subnet.neurons.pop();
+      node.dropConnections();
+      now = 240_000;
+      assert.equal((await directory.neurons()).length, 1, "a failed re-read keeps the last view");
+      await assert.rejects(() => new ChainNeuronDirectory(client, NETUID).neurons());
     });
   },
 );
