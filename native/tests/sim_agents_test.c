@@ -375,6 +375,49 @@ static void test_thread_count_does_not_matter(void) {
   taos_sim_destroy(runs[1]);
 }
 
+/* Equal arrival times pop in insertion order; earlier arrivals first. */
+static void test_queue_order_is_stable(void) {
+  sim_heap heap = {0};
+  for (uint64_t i = 0; i < 200; i++) {
+    sim_msg m = {.time = 1000 - (i % 3) * 10, .seq = i};
+    CHECK(sim_heap_push(&heap, &m) == TAOS_SIM_OK);
+  }
+  uint64_t last_time = 0, last_seq = 0;
+  bool first = true;
+  while (heap.size > 0) {
+    sim_msg m;
+    sim_heap_pop(&heap, &m);
+    if (!first) {
+      CHECK(m.time > last_time || (m.time == last_time && m.seq > last_seq));
+    }
+    first = false;
+    last_time = m.time;
+    last_seq = m.seq;
+  }
+  free(heap.items);
+}
+
+/* Processes update on the grid k * updatePeriod (10 s): two updates by 25 s, three at 30 s. */
+static void test_process_updates_follow_the_grid(void) {
+  double params[TAOS_SIM_PARAM_COUNT];
+  defaults(params);
+  set(params, "step", 25e9);
+  taos_sim *sim = create(params);
+  uint64_t now, events;
+  CHECK(taos_sim_advance(sim, &now, &events) == 1 && now == 25000000000ull);
+  CHECK(sim->books[0].fund_k == 2);
+  double values[2];
+  taos_sim_process_values(sim, 0, values);
+  CHECK(values[0] != 300.0 && fabs(values[0] / 300.0 - 1) < 0.01);
+  CHECK(values[1] == 300.0); /* no external sample before 60 s */
+  CHECK(taos_sim_advance(sim, &now, &events) == 1 && now == 50000000000ull);
+  CHECK(sim->books[0].fund_k == 5);
+  CHECK(taos_sim_advance(sim, &now, &events) == 1 && now == 75000000000ull);
+  taos_sim_process_values(sim, 0, values);
+  CHECK(sim->books[0].ext_count == 1 && values[1] != 300.0);
+  taos_sim_destroy(sim);
+}
+
 static void test_config_errors_name_the_field(void) {
   double params[TAOS_SIM_PARAM_COUNT];
   defaults(params);
@@ -400,6 +443,8 @@ int main(void) {
   test_futures_follow_external_move();
   test_run_conserves_and_stays_uncrossed();
   test_thread_count_does_not_matter();
+  test_queue_order_is_stable();
+  test_process_updates_follow_the_grid();
   test_config_errors_name_the_field();
   if (failures) {
     fprintf(stderr, "%d check(s) failed\n", failures);
