@@ -1,0 +1,136 @@
+import assert from "node:assert/strict";
+import { smallPreset } from "../../sim/config.ts";
+import { type Instruction, type PublishState, SimEngine } from "../../sim/engine.ts";
+import {
+  type Neuron,
+  type NeuronDirectory,
+  RecordingWeightSetter,
+} from "../../bittensor/neurons.ts";
+import { parseValidatorArgs } from "../../validator/options.ts";
+import { ValidatorStore } from "../../validator/store.ts";
+import { Alerter } from "../../validator/pagerduty.ts";
+import { StatusBoard } from "../../validator/status.ts";
+import { type Market, normalizedWeights, Validator } from "../../validator/validator.ts";
+import type { MinerClient, MinerReply } from "../../validator/miner_client.ts";
+
+/** A directory whose hotkeys the test can change, as the chain's would after a re-registration. */
+class MutableDirectory implements NeuronDirectory {
+  hotkeys = ["5Old0", "5Old1", "5Old2", "5Old3"];
+  neurons(): Promise<Neuron[]> {
+    return Promise.resolve(this.hotkeys.map((hotkey, uid) => ({
+      uid,
+      hotkey,
+      coldkey: "",
+      stake: 0,
+      validatorPermit: false,
+      axon: { ip: "127.0.0.1", port: 9, ipType: 4 as const, protocol: 4, version: 0 },
+      lastUpdate: 0,
+    })));
+  }
+  refresh(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** Every miner answers at once with one market buy on book 0 (so balances move). */
+const buyers: MinerClient = {
+  query: (requests) =>
+    Promise.resolve(requests.map((r): MinerReply => ({
+      uid: r.uid,
+      outcome: "ok",
+      processTime: 0.05,
+      message: "",
+      response: {
+        agent_id: r.uid,
+        instructions: [{
+          type: "PLACE_ORDER_MARKET",
+          agentId: r.uid,
+          bookId: 0,
+          direction: 0,
+          quantity: 1,
+          clientOrderId: null,
+        }],
+      },
+    }))),
+};
+
+Deno.test("a re-registered uid loses its score and gets its account reset in the simulation", async () => {
+  const directory = new MutableDirectory();
+  const injected: { agentId: number; instructions: Instruction[] }[] = [];
+  let last: PublishState | null = null;
+  const store = ValidatorStore.open(":memory:");
+  const validator = new Validator({
+    options: {
+      ...parseValidatorArgs(["--local", "--neuron.weights_interval", "0"]),
+      saveIntervalSeconds: 0,
+    },
+    config: { ...smallPreset(), duration: 600e9 },
+    createMarket: (c, seed): Market => {
+      const engine = SimEngine.create({ config: c, seed, threads: 1 });
+      return {
+        advance: () => (last = engine.advance()),
+        inject: (agentId, instructions, delayNs) => {
+          injected.push({ agentId, instructions });
+          engine.inject(agentId, instructions, delayNs);
+        },
+        close: () => engine.close(),
+      };
+    },
+    directory,
+    weights: new RecordingWeightSetter(),
+    client: buyers,
+    store,
+    alerts: new Alerter({ routingKey: null, source: "t", log: () => {} }),
+    metrics: null,
+    board: new StatusBoard(),
+    hotkey: "5Validator",
+    log: () => {},
+  });
+  try {
+    await validator.start();
+    for (let i = 0; i < 6; i++) await validator.round();
+    const base = (uid: number) => last!.accounts[uid].holdings[0].base.total;
+    const before = base(2);
+    const baseOf1 = base(1);
+    assert.ok(validator.scores.get(2)! > 0, "uid 2 earned a score by trading");
+
+    directory.hotkeys[2] = "5New2";
+    injected.length = 0;
+    await validator.round();
+    const resets = injected.filter((i) => i.instructions.some((x) => x.type === "RESET_AGENT"));
+    assert.deepEqual(resets.map((r) => r.agentId), [2], "one reset, for uid 2 only");
+    assert.equal(validator.snapshot.pendingResets.length, 1);
+    assert.equal(validator.snapshot.hotkeys[2], "5New2");
+    assert.equal(validator.scores.get(2), 0, "its score starts over");
+    assert.ok(validator.scores.get(1)! > 0, "other uids keep theirs");
+
+    injected.length = 0;
+    await validator.round();
+    assert.deepEqual(validator.snapshot.pendingResets, [], "the reset notice cleared it");
+    assert.ok(
+      !injected.some((i) => i.instructions.some((x) => x.type === "RESET_AGENT")),
+      "the reset is not sent again",
+    );
+    // Two more buys of 1: uid 1's account just continues; uid 2's was replaced at the reset.
+    assert.equal(base(1).toFixed(6), (baseOf1 + 2).toFixed(6));
+    assert.notEqual(base(2).toFixed(6), (before + 2).toFixed(6), "uid 2's account was reset");
+    assert.ok(
+      last!.notices.some((n) => n.agentId === 2 && n.type === "RESPONSE_DISTRIBUTED_RESET_AGENT"),
+    );
+  } finally {
+    validator.close();
+    store.close();
+  }
+});
+
+Deno.test("weights: negative scores shifted, L1-normalised; all zero gives uniform", () => {
+  const scores = [-0.1, 0.1, 0.3];
+  const w = normalizedWeights([0, 1, 2], (uid) => scores[uid]);
+  assert.deepEqual(w.uids, [0, 1, 2]);
+  assert.deepEqual(
+    w.weights.map((x) => Number(x.toFixed(12))),
+    [0, 1 / 3, 2 / 3].map((x) => Number(x.toFixed(12))),
+  );
+  assert.deepEqual(normalizedWeights([3, 4], () => 0).weights, [0.5, 0.5]);
+  assert.deepEqual(normalizedWeights([0, 1], (uid) => (uid === 0 ? NaN : 2)).weights, [0, 1]);
+});
