@@ -61,18 +61,86 @@ interface PendingStep {
   finish: (message: WorkerMessage) => void;
 }
 
+/** Options of {@linkcode AgentHost.start}. */
+export interface AgentHostOptions {
+  /**
+   * An update still computing this long after its deadline means the agent is stuck: the worker
+   * is replaced by a fresh agent (default 30 000 ms).
+   */
+  restartAfterMs?: number;
+  /** Told when a stuck agent is replaced, or when its replacement fails to load. */
+  onRestart?: (message: string) => void;
+}
+
+/** Starts a worker and loads the agent in it. */
+async function spawnWorker(spec: AgentSpec): Promise<Worker> {
+  const worker = new Worker(new URL("./agent_worker.ts", import.meta.url).href, {
+    type: "module",
+  });
+  const loaded = await new Promise<WorkerMessage>((resolve) => {
+    worker.onmessage = (event: MessageEvent<WorkerMessage>) => resolve(event.data);
+    worker.onerror = (event) => {
+      event.preventDefault();
+      resolve({ kind: "load-failed", message: event.message });
+    };
+    worker.postMessage({ kind: "load", ...spec } satisfies HostMessage);
+  });
+  if (loaded.kind !== "loaded") {
+    worker.terminate();
+    throw new AgentStartError(
+      loaded.kind === "load-failed" ? loaded.message : "agent did not load",
+    );
+  }
+  return worker;
+}
+
 /**
  * A trading agent running in its own worker. Updates are computed one at a time in arrival
  * order (several validators may query at once); each has its own deadline counted from arrival.
  */
 export class AgentHost {
-  readonly #worker: Worker;
+  readonly #spec: AgentSpec;
+  readonly #options: AgentHostOptions;
+  /** null while a replacement agent is loading. */
+  #worker: Worker | null = null;
+  /** Set when a replacement could not be loaded; every later step fails with it. */
+  #broken: string | null = null;
   #nextId = 1;
   readonly #queue: PendingStep[] = [];
   #inFlight: PendingStep | null = null;
+  /** Pending stuck-agent checks, cleared on close. */
+  readonly #watchdogs = new Set<ReturnType<typeof setTimeout>>();
 
-  private constructor(worker: Worker) {
+  private constructor(spec: AgentSpec, options: AgentHostOptions, worker: Worker) {
+    this.#spec = spec;
+    this.#options = options;
+    this.#attach(worker);
+  }
+
+  /** Loads the agent in a new worker; throws AgentStartError when it cannot be loaded. */
+  static async start(spec: AgentSpec, options: AgentHostOptions = {}): Promise<AgentHost> {
+    return new AgentHost(spec, options, await spawnWorker(spec));
+  }
+
+  #attach(worker: Worker): void {
     this.#worker = worker;
+    worker.onerror = (event) => {
+      // An uncaught error inside the agent: fail the running step rather than the process.
+      event.preventDefault();
+      const current = this.#inFlight;
+      if (current !== null) {
+        this.#inFlight = null;
+        if (!current.done) {
+          current.finish({
+            kind: "step-failed",
+            id: current.id,
+            message: event.message,
+            seconds: 0,
+          });
+        }
+        this.#pump();
+      }
+    };
     worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
       const message = event.data;
       const current = this.#inFlight;
@@ -86,28 +154,6 @@ export class AgentHost {
     };
   }
 
-  /** Loads the agent in a new worker; throws AgentStartError when it cannot be loaded. */
-  static async start(spec: AgentSpec): Promise<AgentHost> {
-    const worker = new Worker(new URL("./agent_worker.ts", import.meta.url).href, {
-      type: "module",
-    });
-    const loaded = await new Promise<WorkerMessage>((resolve) => {
-      worker.onmessage = (event: MessageEvent<WorkerMessage>) => resolve(event.data);
-      worker.onerror = (event) => {
-        event.preventDefault();
-        resolve({ kind: "load-failed", message: event.message });
-      };
-      worker.postMessage({ kind: "load", ...spec } satisfies HostMessage);
-    });
-    if (loaded.kind !== "loaded") {
-      worker.terminate();
-      throw new AgentStartError(
-        loaded.kind === "load-failed" ? loaded.message : "agent did not load",
-      );
-    }
-    return new AgentHost(worker);
-  }
-
   /** True while the agent is computing an update (possibly one already answered as overrun). */
   get busy(): boolean {
     return this.#inFlight !== null;
@@ -115,6 +161,9 @@ export class AgentHost {
 
   /** Runs the agent on `state` (a decoded state update), answering within `deadlineMs`. */
   step(state: unknown, deadlineMs: number): Promise<StepOutcome> {
+    if (this.#broken !== null) {
+      return Promise.resolve({ kind: "failed", message: this.#broken, seconds: 0 });
+    }
     const arrived = performance.now();
     return new Promise((resolve) => {
       const entry: PendingStep = {
@@ -136,6 +185,7 @@ export class AgentHost {
         entry.done = true;
         const index = this.#queue.indexOf(entry);
         if (index >= 0) this.#queue.splice(index, 1);
+        if (this.#inFlight === entry) this.#watch(entry);
         resolve({ kind: "overran", seconds: (performance.now() - arrived) / 1000 });
       }, Math.max(0, deadlineMs));
       this.#queue.push(entry);
@@ -143,8 +193,40 @@ export class AgentHost {
     });
   }
 
+  /** Replaces the agent if `entry` is still computing long after its deadline. */
+  #watch(entry: PendingStep): void {
+    const after = this.#options.restartAfterMs ?? 30_000;
+    const watchdog = setTimeout(() => {
+      this.#watchdogs.delete(watchdog);
+      if (this.#inFlight !== entry || this.#worker === null) return;
+      this.#worker.terminate();
+      this.#worker = null;
+      this.#inFlight = null;
+      this.#options.onRestart?.(
+        `agent ${this.#spec.name} still computing ${after} ms after its deadline; ` +
+          "replacing it with a fresh instance",
+      );
+      spawnWorker(this.#spec).then((worker) => {
+        this.#attach(worker);
+        this.#pump();
+      }, (error: Error) => {
+        this.#broken = `agent could not be restarted: ${error.message}`;
+        this.#options.onRestart?.(this.#broken);
+        for (const waiting of this.#queue.splice(0)) {
+          waiting.finish({
+            kind: "step-failed",
+            id: waiting.id,
+            message: this.#broken,
+            seconds: 0,
+          });
+        }
+      });
+    }, after);
+    this.#watchdogs.add(watchdog);
+  }
+
   #pump(): void {
-    if (this.#inFlight !== null) return;
+    if (this.#inFlight !== null || this.#worker === null) return;
     const next = this.#queue.shift();
     if (next === undefined) return;
     this.#inFlight = next;
@@ -155,6 +237,10 @@ export class AgentHost {
 
   /** Stops the worker. */
   close(): void {
-    this.#worker.terminate();
+    for (const watchdog of this.#watchdogs) clearTimeout(watchdog);
+    this.#watchdogs.clear();
+    this.#worker?.terminate();
+    this.#worker = null;
+    this.#broken = "agent host closed";
   }
 }

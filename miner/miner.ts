@@ -55,6 +55,8 @@ export interface MinerOptions {
   host?: string;
   /** Longest time the agent may take per update, seconds (default 4; capped by the request's timeout). */
   agentTimeout?: number;
+  /** Replace an agent still computing this long (ms) after a deadline (default 30 000). */
+  agentRestartAfter?: number;
   /** Caller rules. */
   policy?: CallerPolicyOptions;
   /** Metrics exporter port; null disables it (default 9002). */
@@ -81,7 +83,10 @@ const REPLY_MARGIN_S = 0.5;
 /** Loads the agent, starts the axon (and the exporter) and resolves once both listen. */
 export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
   const log = options.log ?? makeLogger("info");
-  const host = await AgentHost.start({ ...options.agent, uid: options.uid });
+  const host = await AgentHost.start({ ...options.agent, uid: options.uid }, {
+    restartAfterMs: options.agentRestartAfter,
+    onRestart: (message) => log("warning", message),
+  });
   const metrics = new MinerMetrics({ hotkey: options.hotkey.ss58Address, netuid: options.netuid });
   const policy = new CallerPolicy(options.directory, options.policy);
   const agentBudget = options.agentTimeout ?? 4;

@@ -194,6 +194,47 @@ Deno.test("an overrunning agent is cut off with an empty response; a blocking on
   }
 });
 
+Deno.test("a stuck agent is replaced by a fresh instance", async () => {
+  const flag = join(mkdtempSync(join(tmpdir(), "taos-stuck-")), "flag");
+  const warnings: string[] = [];
+  const miner = await startMiner({
+    hotkey: bob,
+    uid: 1,
+    directory: validatorDirectory(),
+    netuid: 79,
+    agent: { path: fixtures, name: "FixtureAgent", params: `stuck_flag=${flag}` },
+    port: 0,
+    host: "127.0.0.1",
+    agentTimeout: 0.3,
+    agentRestartAfter: 200,
+    metricsPort: null,
+    log: (at, message) => at === "warning" && warnings.push(message),
+  });
+  try {
+    const dendrite = new Dendrite(alice);
+    const target = { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address };
+    const wire = encodeStateUpdate(stateForMiner(marketState(), 1));
+    const first = await dendrite.call(target, MarketSimulationStateUpdate, wire, 2);
+    assert.deepEqual(decodeResponse(first.fields!), { agent_id: 1, instructions: [] });
+    // Keep sending updates until the replacement agent answers (each is answered either way).
+    let instructions = 0;
+    for (let attempt = 0; attempt < 100 && instructions === 0; attempt++) {
+      const next = await dendrite.call(target, MarketSimulationStateUpdate, wire, 2);
+      assert.equal(next.statusCode, 200);
+      instructions = (decodeResponse(next.fields!) as { instructions: unknown[] }).instructions
+        .length;
+      if (instructions === 0) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(instructions, 1);
+    assert.ok(
+      warnings.some((w) => /replacing it with a fresh instance/.test(w)),
+      warnings.join("\n"),
+    );
+  } finally {
+    await miner.stop();
+  }
+});
+
 Deno.test("event notifications are acknowledged", async () => {
   const miner = await startMiner({
     hotkey: bob,
