@@ -7,7 +7,7 @@ import {
   serveAxon,
   SubtensorClient,
 } from "../../chain/mod.ts";
-import type { FakeSubtensor } from "./fake_subtensor.ts";
+import { FakeSubtensor } from "./fake_subtensor.ts";
 import {
   alice,
   axon,
@@ -42,11 +42,32 @@ Deno.test("connect reads the runtime version and metadata from the node", testOp
     assert.equal(client.runtime.metadataVersion, 16);
     assert.equal(client.runtime.genesisHash, node.blockHash(0));
     assert.ok(node.calls.includes("state_getRuntimeVersion"));
-    assert.ok(node.calls.includes("state_call"), "metadata read through the Metadata runtime API");
+    assert.ok(
+      node.calls.includes("state_call Metadata_metadata_at_version"),
+      "metadata v16 read through the Metadata runtime API",
+    );
     assert.equal(await client.bestBlock(), node.best);
     assert.equal(typeof client.api.tx.subtensorModule.setWeights, "function");
   });
 });
+
+Deno.test(
+  "without the Metadata runtime API the client reads state_getMetadata",
+  testOptions,
+  async () => {
+    const node = FakeSubtensor.start({ withMetadataApi: false });
+    const client = await SubtensorClient.connect({ network: node.url });
+    try {
+      assert.ok(node.calls.includes("state_getMetadata"));
+      assert.ok(!node.calls.some((c) => c.startsWith("state_call Metadata_")));
+      assert.equal(client.runtime.metadataVersion, 16);
+      assert.equal(typeof client.api.call.neuronInfoRuntimeApi.getNeuronsLite, "function");
+    } finally {
+      await client.close();
+      await node.close();
+    }
+  },
+);
 
 Deno.test("the metagraph decodes neurons, stake and axons", testOptions, async () => {
   await withChain(async (client) => {

@@ -12,6 +12,9 @@ import { blake2AsHex, signatureVerify } from "@polkadot/util-crypto";
 
 type Codec = ReturnType<TypeRegistry["createTypeUnsafe"]>;
 
+/** blake2-64 of "Metadata": the runtime-API id of the `Metadata` API. */
+const METADATA_API_ID = "0x37e397fc7c91f5e4";
+
 const FIXTURE = new URL("./fixtures/subtensor_metadata_v16.scale", import.meta.url);
 
 /** One decoded, signature-checked extrinsic the node received. */
@@ -61,7 +64,11 @@ export class FakeSubtensor {
   readonly #decorated: ReturnType<typeof expandMetadata>;
   readonly #runtimeVersion: Record<string, unknown>;
 
-  constructor() {
+  /**
+   * `withMetadataApi: false` leaves the `Metadata` runtime API out of the runtime version, as older
+   * nodes do, so clients must fall back to `state_getMetadata`.
+   */
+  constructor(options: { withMetadataApi?: boolean } = {}) {
     const bytes = Deno.readFileSync(FIXTURE);
     this.registry = new TypeRegistry();
     this.metadata = new Metadata(this.registry, bytes);
@@ -71,11 +78,15 @@ export class FakeSubtensor {
     const version = this.#pallet("System").constants.find((c) => c.name.eq("Version"))!;
     this.#runtimeVersion = this.registry.createType("RuntimeVersion", version.value)
       .toJSON() as Record<string, unknown>;
+    if (options.withMetadataApi === false) {
+      const apis = this.#runtimeVersion.apis as [string, number][];
+      this.#runtimeVersion.apis = apis.filter(([id]) => id !== METADATA_API_ID);
+    }
   }
 
   /** Starts listening on 127.0.0.1 with a free port. */
-  static start(): FakeSubtensor {
-    const node = new FakeSubtensor();
+  static start(options: { withMetadataApi?: boolean } = {}): FakeSubtensor {
+    const node = new FakeSubtensor(options);
     node.#server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen: () => {} },
       (request) => {
@@ -186,7 +197,10 @@ export class FakeSubtensor {
 
   #handle(socket: WebSocket, text: string): void {
     const request = JSON.parse(text) as JsonRpcRequest;
-    this.calls.push(request.method);
+    // state_call is recorded with the runtime function it calls.
+    this.calls.push(
+      request.method === "state_call" ? `state_call ${request.params?.[0]}` : request.method,
+    );
     const reply = (result: unknown) =>
       this.#send(socket, { jsonrpc: "2.0", id: request.id, result });
     const fail = (code: number, message: string, data?: string) =>
@@ -263,6 +277,11 @@ export class FakeSubtensor {
   }
 
   #stateCall(method: string, data: string): string {
+    const hasMetadataApi = (this.#runtimeVersion.apis as [string, number][])
+      .some(([id]) => id === METADATA_API_ID);
+    if (method.startsWith("Metadata_") && !hasMetadataApi) {
+      throw new Error(`runtime call ${method} not available`);
+    }
     if (method === "Metadata_metadata_versions") {
       return u8aToHex(this.registry.createType("Vec<u32>", [14, 15, 16]).toU8a());
     }
