@@ -264,3 +264,76 @@ Deno.test("one slow, one dead and one hostile axon do not stall the others", asy
     await huge.shutdown();
   }
 });
+
+Deno.test("a request laid out exactly as the Python dendrite sends it is served", async () => {
+  const { axon, port } = await startAxon();
+  try {
+    const nonce = timeNs();
+    const uuid = "5ecbd69c-1cec-11ee-b0dc-e29ce36fec1a";
+    const hash = bodyHash(EchoSynapse, { text: "hello", count: 0 });
+    const signature = alice.signHex(
+      requestSignatureMessage(nonce, alice.ss58Address, bob.ss58Address, uuid, hash),
+    );
+    // json.dumps(model_dump()) with Python's default separators, field order and null fields.
+    const body = `{"name": "Echo", "timeout": 12.0, "total_size": 0, "header_size": 0, ` +
+      `"dendrite": {"status_code": null, "status_message": null, "process_time": null, ` +
+      `"ip": "203.0.113.9", "port": null, "version": 10002000, "nonce": ${nonce}, ` +
+      `"uuid": "${uuid}", "hotkey": "${alice.ss58Address}", "signature": "${signature}"}, ` +
+      `"axon": {"status_code": null, "status_message": null, "process_time": null, ` +
+      `"ip": "127.0.0.1", "port": ${port}, "version": null, "nonce": null, "uuid": null, ` +
+      `"hotkey": "${bob.ss58Address}", "signature": null}, "computed_body_hash": "", ` +
+      `"text": "hello", "count": 0}`;
+    const headers = {
+      name: "Echo",
+      timeout: "12.0",
+      bt_header_axon_ip: "127.0.0.1",
+      bt_header_axon_port: String(port),
+      bt_header_axon_hotkey: bob.ss58Address,
+      bt_header_dendrite_ip: "203.0.113.9",
+      bt_header_dendrite_version: "10002000",
+      bt_header_dendrite_nonce: String(nonce),
+      bt_header_dendrite_uuid: uuid,
+      bt_header_dendrite_hotkey: alice.ss58Address,
+      bt_header_dendrite_signature: signature,
+      bt_header_input_obj_text: "IiI=",
+      header_size: "640",
+      total_size: "4242",
+      computed_body_hash: hash,
+      "content-type": "application/json",
+    };
+    const response = await fetch(`http://127.0.0.1:${port}/Echo`, {
+      method: "POST",
+      headers,
+      body,
+    });
+    assert.equal(response.status, 200);
+    const json = await response.json();
+    // What the Python dendrite needs to rebuild the synapse: every field, typed as declared.
+    assert.equal(json.text, "HELLO");
+    assert.equal(json.count, 1);
+    assert.equal(json.axon.status_code, 200);
+    assert.equal(json.axon.status_message, "Success");
+    assert.equal(typeof json.axon.process_time, "number");
+    assert.equal(json.dendrite.uuid, uuid);
+    assert.equal(response.headers.get("bt_header_axon_status_code"), "200");
+    assert.equal(response.headers.get("bt_header_dendrite_uuid"), uuid);
+    assert.equal(response.headers.get("computed_body_hash"), bodyHash(EchoSynapse, json));
+
+    // The built-in /Synapse ping answers a signed base synapse.
+    const Ping: SynapseKind<Record<string, never>> = {
+      name: "Synapse",
+      fields: z.object({}).strict() as unknown as z.ZodType<Record<string, never>>,
+      requiredFields: [],
+      hashFields: [],
+    };
+    const ping = await new Dendrite(alice).call(
+      { ip: "127.0.0.1", port, hotkey: bob.ss58Address },
+      Ping,
+      {},
+      5,
+    );
+    assert.equal(ping.statusCode, 200, ping.statusMessage);
+  } finally {
+    await axon.stop();
+  }
+});
