@@ -45,8 +45,22 @@ static int64_t saturate(__int128 x) {
 
 int64_t x_scale(__int128 x, int k) {
   if (k < 0) {
-    /* The common case fits 64 bits, where division is several times cheaper. */
-    if (k >= -18 && x <= INT64_MAX && x >= -INT64_MAX) return (int64_t)x / POW10_64[-k];
+    /* The common case fits 64 bits, where division by a constant becomes a multiplication. */
+    if (k >= -18 && x <= INT64_MAX && x >= -INT64_MAX) {
+      int64_t v = (int64_t)x;
+      switch (-k) {
+      case 1: return v / 10;
+      case 2: return v / 100;
+      case 3: return v / 1000;
+      case 4: return v / 10000;
+      case 5: return v / 100000;
+      case 6: return v / 1000000;
+      case 7: return v / 10000000;
+      case 8: return v / 100000000;
+      case 9: return v / 1000000000;
+      default: return v / POW10_64[-k];
+      }
+    }
     return saturate(x / pow10_128(-k));
   }
   __int128 r;

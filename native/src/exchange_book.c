@@ -54,8 +54,11 @@ void x_book_free(x_book *book) {
 int x_reserve_capacity(tx_exchange *ex, x_book *book, int side) {
   if (ex->free_order == XNONE && ex->order_n == ex->order_cap) {
     uint32_t cap = ex->order_cap ? ex->order_cap * 2 : 1024;
-    x_order *orders = realloc(ex->orders, (size_t)cap * sizeof *orders);
+    /* Cache-line aligned so an order never straddles a third line. */
+    x_order *orders = aligned_alloc(64, (size_t)cap * sizeof *orders);
     if (orders == NULL) return TX_ERR_NOMEM;
+    if (ex->order_n > 0) memcpy(orders, ex->orders, (size_t)ex->order_n * sizeof *orders);
+    free(ex->orders);
     ex->orders = orders;
     ex->order_cap = cap;
   }

@@ -30,23 +30,29 @@ typedef struct {
   int64_t volume;
 } x_side;
 
-/* An order in the pool (resting, or the aggressor being processed). */
+/* An order in the pool (resting, or the aggressor being processed): two cache lines, the
+ * first holding what matching touches. */
 typedef struct {
+  int64_t total;  /* remaining matchable volume: volume * (1 + leverage), lot-truncated */
+  int64_t volume; /* remaining own volume, base units */
   int64_t price;
-  int64_t volume;   /* remaining own volume, base units */
-  int64_t total;    /* remaining matchable volume: volume * (1 + leverage), lot-truncated */
-  int64_t leverage; /* e9, truncated to the lot's decimals */
   int64_t res_base, res_quote;
-  int64_t maker_e9; /* maker rate its quote reservation was sized with */
-  uint64_t timestamp;
-  uint32_t id, book, client_id, account;
+  int64_t leverage; /* e9, truncated to the lot's decimals */
   int32_t agent;
-  uint32_t prev, next;   /* level FIFO */
+  uint32_t next; /* level FIFO */
+  uint32_t id, account;
+  /* second line */
+  uint32_t prev;         /* level FIFO */
   uint32_t aprev, anext; /* owner's orders in this book */
   uint32_t loan;         /* its open loan (leveraged orders after a fill), or XNONE */
+  uint32_t book, client_id;
+  int64_t maker_e9; /* maker rate its quote reservation was sized with */
+  uint64_t timestamp;
   uint8_t dir, stp, market;
   uint8_t underfunded; /* a cash buy whose reservation fell short after a maker-rate rise */
+  uint8_t pad[20];
 } x_order;
+_Static_assert(sizeof(x_order) == 128, "x_order is two cache lines");
 
 /* A loan taken by the fills of one leveraged order. */
 typedef struct {
