@@ -748,6 +748,67 @@ static void leverage_limits(void) {
   tx_close(ex);
 }
 
+/* A long the account cannot cover: the liquidation sells all it has, the collateral repays what
+ * it can and the rest of the loan is written off; no balance goes negative. */
+static void margin_write_off(void) {
+  tx_exchange *ex = fresh(1);
+  EXPECT_EQ(tx_add_account(ex, -1, 0, Q(200)), TX_OK);
+  run(ex, limit_order(C, TX_SELL, B(10), P(100)));
+  tx_instruction in = limit_order(-1, TX_BUY, B(2), P(100));
+  in.leverage_e9 = 4000000000LL;
+  run(ex, in);
+  EXPECT_EQ(nth_event(TX_EV_TRADE, 0)->volume, B(10));
+  tx_balances b = balances(ex, -1, 0);
+  EXPECT_EQ(b.quote_loan, Q(1000));
+  EXPECT_EQ(b.quote_collateral, Q(200));
+  run(ex, limit_order(D, TX_BUY, B(100), P(10)));
+  clock_ns += SEC(5);
+  EXPECT_EQ(tx_advance(ex, clock_ns), TX_OK);
+  drain(ex);
+  EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 1);
+  EXPECT_EQ(rejection(), TX_R_INSUFFICIENT_BASE);
+  EXPECT_TRADE(0, 3, 2, B(10), P(10), 0, 0);
+  const tx_event *settled = nth_event(TX_EV_LOAN_SETTLED, 0);
+  EXPECT(settled != NULL && settled->amount == Q(720) && (settled->flags & TX_EVF_WRITE_OFF));
+  b = balances(ex, -1, 0);
+  EXPECT_EQ(b.base_free, 0);
+  EXPECT_EQ(b.quote_free, Q(20));
+  EXPECT_EQ(b.quote_loan, 0);
+  EXPECT_EQ(b.quote_collateral, 0);
+  EXPECT_EQ(tx_agent_loans(ex, -1, 0, NULL, 0), 0);
+  /* No further margin call for a loan that no longer exists. */
+  clock_ns += SEC(5);
+  EXPECT_EQ(tx_advance(ex, clock_ns), TX_OK);
+  drain(ex);
+  EXPECT_EQ(event_count, 0);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+static void leveraged_partial_cancel(void) {
+  tx_exchange *ex = fresh(1);
+  tx_instruction in = limit_order(A, TX_BUY, B(2), P(100));
+  in.leverage_e9 = 1000000000LL;
+  run(ex, in);
+  EXPECT_BAL(ex, A, B(100), 0, Q(9800), Q(200));
+  int64_t p[4], v[4];
+  EXPECT_EQ(tx_book_levels(ex, 0, TX_BUY, p, v, 4), 1);
+  EXPECT_EQ(v[0], B(4)); /* levels hold total (leveraged) volume */
+  in = cancel_order(A, 0);
+  in.flags = TX_IF_PARTIAL;
+  in.volume = B(1);
+  run(ex, in);
+  const tx_event *e = nth_event(TX_EV_CANCELLED, 0);
+  EXPECT(e != NULL && e->volume == B(1) && e->remaining == B(1));
+  EXPECT_BAL(ex, A, B(100), 0, Q(9900), Q(100));
+  EXPECT_EQ(tx_book_levels(ex, 0, TX_BUY, p, v, 4), 1);
+  EXPECT_EQ(v[0], B(2));
+  run(ex, cancel_order(A, 0));
+  EXPECT_BAL(ex, A, B(100), 0, Q(10000), 0);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
 static void api_contract(void) {
   tx_config c = config_t(0, 1);
   tx_exchange *ex = NULL;
@@ -818,6 +879,8 @@ int main(void) {
   s31_buy_back();
   s32_margin_call_short();
   leverage_limits();
+  margin_write_off();
+  leveraged_partial_cancel();
   api_contract();
   if (failures > 0) {
     fprintf(stderr, "exchange scenarios: %d failures\n", failures);
