@@ -29,6 +29,7 @@ const ORDER_SIZE = 72;
 const BALANCES_SIZE = 64;
 const FEE_STATE_SIZE = 32;
 const BOOK_INFO_SIZE = 64;
+const LOAN_SIZE = 56;
 const MAX_FEE_TIERS = 16;
 const NONE = 0xFFFF_FFFF;
 const littleEndian = true;
@@ -445,6 +446,35 @@ function decodeOrder(view: DataView, index: number): RestingOrder {
   };
 }
 
+/** An open loan: long loans (leveraged buys) in quote units, short loans in base units. */
+export interface Loan {
+  orderId: number;
+  /** "buy" = long, "sell" = short. */
+  direction: Direction;
+  amount: bigint;
+  collateralBase: bigint;
+  collateralQuote: bigint;
+  leverageE9: bigint;
+  /** Price of its first fill, ticks. */
+  price: bigint;
+  /** Margin-call price, ticks (truncated). */
+  callPrice: bigint;
+}
+
+function decodeLoan(view: DataView, index: number): Loan {
+  const o = index * LOAN_SIZE;
+  return {
+    amount: view.getBigInt64(o, littleEndian),
+    collateralBase: view.getBigInt64(o + 8, littleEndian),
+    collateralQuote: view.getBigInt64(o + 16, littleEndian),
+    leverageE9: view.getBigInt64(o + 24, littleEndian),
+    price: view.getBigInt64(o + 32, littleEndian),
+    callPrice: view.getBigInt64(o + 40, littleEndian),
+    orderId: view.getUint32(o + 48, littleEndian),
+    direction: view.getUint8(o + 52) === 1 ? "sell" : "buy",
+  };
+}
+
 /** An account's balances in one book. */
 export interface Balances {
   baseFree: bigint;
@@ -486,8 +516,6 @@ export type Side = "bids" | "asks";
 /** One exchange: books, accounts and fee state behind one native handle. */
 export class Exchange {
   #handle: Deno.PointerValue;
-  #events = new Uint8Array(4096 * EVENT_SIZE);
-  #eventView = new DataView(this.#events.buffer);
 
   private constructor(handle: Deno.PointerValue) {
     this.#handle = handle;
@@ -553,30 +581,34 @@ export class Exchange {
     return Number(native().tx_pending_events(this.#live()));
   }
 
-  /** Takes every waiting event, oldest first. */
+  /** Takes every waiting event, oldest first, read in place from the core's buffer. */
   drainEvents(): ExchangeEvent[] {
-    const events: ExchangeEvent[] = [];
-    const capacity = this.#events.length / EVENT_SIZE;
-    for (;;) {
-      const count = Number(
-        native().tx_drain_events(this.#live(), this.#events, BigInt(capacity)),
-      );
-      for (let i = 0; i < count; i++) events.push(decodeEvent(this.#eventView, i));
-      if (count < capacity) return events;
-    }
+    const handle = this.#live();
+    const out = new BigUint64Array(1);
+    const count = Number(native().tx_peek_events(handle, new Uint8Array(out.buffer)));
+    if (count === 0) return [];
+    const pointer = Deno.UnsafePointer.create(out[0]);
+    if (pointer === null) return [];
+    const view = new DataView(
+      Deno.UnsafePointerView.getArrayBuffer(pointer, count * EVENT_SIZE),
+    );
+    const events = Array.from({ length: count }, (_, i) => decodeEvent(view, i));
+    native().tx_discard_events(handle, BigInt(count));
+    return events;
   }
 
-  /** Discards every waiting event without decoding it; returns how many there were. */
-  skipEvents(): number {
-    const capacity = this.#events.length / EVENT_SIZE;
-    let total = 0;
-    for (;;) {
-      const count = Number(
-        native().tx_drain_events(this.#live(), this.#events, BigInt(capacity)),
-      );
-      total += count;
-      if (count < capacity) return total;
-    }
+  /** Copies up to `out.length / 112` waiting events into `out` as raw `tx_event` records. */
+  drainRaw(out: Uint8Array): number {
+    const capacity = Math.floor(out.length / EVENT_SIZE);
+    return Number(native().tx_drain_events(this.#live(), out, BigInt(capacity)));
+  }
+
+  /** Drops every waiting event unread; returns how many there were. */
+  discardEvents(): number {
+    const handle = this.#live();
+    const count = native().tx_pending_events(handle);
+    native().tx_discard_events(handle, count);
+    return Number(count);
   }
 
   /** Levels of one side, best first (at most `limit`, default all). */
@@ -639,6 +671,23 @@ export class Exchange {
     return this.#orders((out, capacity) =>
       native().tx_agent_orders(handle, i32(agentId), u32(bookId), out, BigInt(capacity))
     );
+  }
+
+  /** An agent's open loans in one book, by ascending order id. */
+  loans(agentId: number, bookId: number): Loan[] {
+    const handle = this.#live();
+    let capacity = 16;
+    for (;;) {
+      const out = new Uint8Array(capacity * LOAN_SIZE);
+      const available = unwrapCount(
+        native().tx_agent_loans(handle, i32(agentId), u32(bookId), out, BigInt(capacity)),
+      );
+      if (available <= capacity) {
+        const view = new DataView(out.buffer);
+        return Array.from({ length: available }, (_, i) => decodeLoan(view, i));
+      }
+      capacity = available;
+    }
   }
 
   /** One resting order, or null when the book has no such order. */

@@ -35,6 +35,10 @@ export const exchangeSymbols = {
   tx_pending_events: { parameters: ["pointer"], result: "usize" },
   /** size_t tx_drain_events(tx_exchange *ex, tx_event *out, size_t capacity) */
   tx_drain_events: { parameters: ["pointer", "buffer", "usize"], result: "usize" },
+  /** size_t tx_peek_events(const tx_exchange *ex, const tx_event **out) */
+  tx_peek_events: { parameters: ["pointer", "buffer"], result: "usize" },
+  /** void tx_discard_events(tx_exchange *ex, size_t count) */
+  tx_discard_events: { parameters: ["pointer", "usize"], result: "void" },
   /** int64_t tx_book_levels(const tx_exchange *ex, uint32_t book_id, int side, int64_t *prices,
    *                         int64_t *volumes, size_t capacity) */
   tx_book_levels: {
@@ -50,6 +54,9 @@ export const exchangeSymbols = {
   /** int64_t tx_agent_orders(const tx_exchange *ex, int32_t agent_id, uint32_t book_id,
    *                          tx_order *out, size_t capacity) */
   tx_agent_orders: { parameters: ["pointer", "i32", "u32", "buffer", "usize"], result: "i64" },
+  /** int64_t tx_agent_loans(const tx_exchange *ex, int32_t agent_id, uint32_t book_id,
+   *                         tx_loan *out, size_t capacity) */
+  tx_agent_loans: { parameters: ["pointer", "i32", "u32", "buffer", "usize"], result: "i64" },
   /** int tx_book_info_get(const tx_exchange *ex, uint32_t book_id, tx_book_info *out) */
   tx_book_info_get: { parameters: ["pointer", "u32", "buffer"], result: "i32" },
   /** int tx_order_get(const tx_exchange *ex, uint32_t book_id, uint32_t order_id,
@@ -105,6 +112,12 @@ export const simSymbols = {
   },
   /** int taos_sim_fee_state(const taos_sim *sim, int32_t agent_id, uint32_t book, double out[3]) */
   taos_sim_fee_state: { parameters: ["pointer", "i32", "u32", "buffer"], result: "i32" },
+  /** int taos_sim_remote_accounts(const taos_sim *sim, uint32_t book, int64_t *balances,
+   *                              double *fees) */
+  taos_sim_remote_accounts: { parameters: ["pointer", "u32", "buffer", "buffer"], result: "i32" },
+  /** size_t taos_sim_remote_orders(const taos_sim *sim, uint32_t book, taos_sim_order *out,
+   *                               size_t capacity) */
+  taos_sim_remote_orders: { parameters: ["pointer", "u32", "buffer", "usize"], result: "usize" },
   /** int taos_sim_process_values(const taos_sim *sim, uint32_t book, double out[2]) */
   taos_sim_process_values: { parameters: ["pointer", "u32", "buffer"], result: "i32" },
   /** int taos_sim_inject(taos_sim *sim, int32_t agent_id, const taos_sim_instruction *in,

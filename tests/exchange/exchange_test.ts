@@ -178,3 +178,64 @@ Deno.test("a configuration the core refuses throws TX_ERR_CONFIG with its messag
     (error) => error instanceof ExchangeError && error.code === ExchangeCode.config,
   );
 });
+
+Deno.test("a leveraged buy opens a long loan, visible through loans()", () => {
+  const exchange = Exchange.open({
+    books: 1,
+    agents: 2,
+    priceDecimals: 2,
+    volumeDecimals: 4,
+    baseDecimals: 4,
+    quoteDecimals: 8,
+    initialBase: toUnits("100", 4),
+    initialQuote: toUnits("10000", 8),
+    maxLeverageE9: 4_000_000_000n,
+    maxLoan: toUnits("10000", 8),
+    maintenanceMarginE9: 100_000_000n,
+    feeTiers: zeroFees,
+  });
+  try {
+    const batch = new InstructionBatch();
+    batch.limit({ agentId: 1, bookId: 0, direction: "sell", volume: 100_000n, price: 10000n });
+    batch.limit({
+      agentId: 0,
+      bookId: 0,
+      direction: "buy",
+      volume: 20_000n,
+      price: 10000n,
+      leverageE9: 1_000_000_000n,
+    });
+    exchange.submit(1n, batch);
+    const trades = exchange.drainEvents().filter((e) => e.type === "trade");
+    assert.deepEqual(trades.map((t) => t.volume), [40_000n]); // own 2 at leverage 1 trades 4
+    const loans = exchange.loans(0, 0);
+    assert.equal(loans.length, 1);
+    assert.equal(loans[0].orderId, 1);
+    assert.equal(loans[0].direction, "buy");
+    assert.equal(loans[0].amount, toUnits("400", 8));
+    assert.equal(loans[0].collateralQuote, toUnits("200", 8));
+    assert.equal(loans[0].callPrice, 5555n); // 100 * 1 / (2 * 0.9), truncated to the tick
+    assert.deepEqual(exchange.loans(1, 0), []);
+  } finally {
+    exchange.close();
+  }
+});
+
+Deno.test("events can be copied out raw or dropped unread", () => {
+  const exchange = open();
+  try {
+    const batch = new InstructionBatch();
+    batch.limit({ agentId: 0, bookId: 0, direction: "buy", volume: 10000n, price: 9900n });
+    batch.limit({ agentId: 1, bookId: 0, direction: "sell", volume: 10000n, price: 10100n });
+    exchange.submit(1n, batch);
+    assert.equal(exchange.pendingEvents, 4); // place + accepted, twice
+    const raw = new Uint8Array(3 * 112);
+    assert.equal(exchange.drainRaw(raw), 3);
+    assert.equal(new DataView(raw.buffer).getUint8(100), 4); // TX_EV_PLACED first
+    assert.equal(exchange.discardEvents(), 1);
+    assert.equal(exchange.pendingEvents, 0);
+    assert.deepEqual(exchange.drainEvents(), []);
+  } finally {
+    exchange.close();
+  }
+});
