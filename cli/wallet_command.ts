@@ -18,7 +18,8 @@ import { defaultWalletRoot, listWallets, passwordFor, Wallet } from "../bittenso
 
 const help = `Usage: taos wallet <create|list|show> [options]
 
-  create   write a coldkey (coldkey, coldkeypub.txt) and a hotkey (hotkeys/<name>, <name>pub.txt)
+  create   write a coldkey (coldkey, coldkeypub.txt) and a hotkey (hotkeys/<name>, <name>pub.txt);
+           an existing coldkey is kept unless --coldkey-uri or --overwrite is given
   list     every wallet under the wallet path with its addresses
   show     one wallet's coldkey and hotkey addresses and how each file is stored
 
@@ -107,20 +108,30 @@ export const command: Command = {
       hotkey: checkName("wallet.hotkey", values["wallet.hotkey"]),
     });
     if (action === "create") {
-      for (const path of [wallet.coldkeyPath, wallet.hotkeyPath]) {
-        if (existsSync(path) && !values.overwrite) {
-          throw new UsageError(`${path} exists; pass --overwrite to replace it`);
-        }
+      // An existing coldkey is kept when no new one is asked for: this adds a hotkey to a wallet.
+      const keepColdkey = existsSync(wallet.coldkeyPath) && values["coldkey-uri"] === undefined &&
+        !values.overwrite;
+      if (
+        existsSync(wallet.coldkeyPath) && values["coldkey-uri"] !== undefined && !values.overwrite
+      ) {
+        throw new UsageError(`${wallet.coldkeyPath} exists; pass --overwrite to replace it`);
       }
-      const coldkey = keyFrom("coldkey-uri", values["coldkey-uri"]);
+      if (existsSync(wallet.hotkeyPath) && !values.overwrite) {
+        throw new UsageError(`${wallet.hotkeyPath} exists; pass --overwrite to replace it`);
+      }
       const hotkey = keyFrom("hotkey-uri", values["hotkey-uri"]);
-      const password = values.encrypt ? await passwordFor(wallet.coldkeyPath)() : undefined;
-      if (password !== undefined && password.length === 0) {
-        throw new UsageError("--encrypt: the password is empty");
+      if (keepColdkey) {
+        console.log(`coldkey kept  ${wallet.coldkeyPath}`);
+      } else {
+        const coldkey = keyFrom("coldkey-uri", values["coldkey-uri"]);
+        const password = values.encrypt ? await passwordFor(wallet.coldkeyPath)() : undefined;
+        if (password !== undefined && password.length === 0) {
+          throw new UsageError("--encrypt: the password is empty");
+        }
+        await wallet.writeColdkey(coldkey, password);
+        console.log(`coldkey ${coldkey.ss58Address}  ${wallet.coldkeyPath}`);
       }
-      await wallet.writeColdkey(coldkey, password);
       await wallet.writeHotkey(hotkey);
-      console.log(`coldkey ${coldkey.ss58Address}  ${wallet.coldkeyPath}`);
       console.log(`hotkey  ${hotkey.ss58Address}  ${wallet.hotkeyPath}`);
       return 0;
     }

@@ -186,12 +186,27 @@ Deno.test("taos wallet create/list/show in a child process", async () => {
   const again = await run("create", "--wallet.name", "taos", "--wallet.hotkey", "miner");
   assert.equal(again.code, 2);
   assert.match(again.stderr, /exists; pass --overwrite/);
+  // A second hotkey joins the existing wallet; the coldkey stays.
+  const second = await run(
+    "create",
+    "--wallet.name",
+    "taos",
+    "--wallet.hotkey",
+    "validator",
+    "--hotkey-uri",
+    "//Charlie",
+  );
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stdout, /coldkey kept/);
 
   const listed = JSON.parse((await run("list", "--json")).stdout);
   assert.deepEqual(listed, [{
     name: "taos",
     coldkey: ALICE,
-    hotkeys: [{ name: "miner", address: "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty" }],
+    hotkeys: [
+      { name: "miner", address: "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty" },
+      { name: "validator", address: "5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y" },
+    ],
   }]);
   const shown = JSON.parse(
     (await run("show", "--wallet.name", "taos", "--wallet.hotkey", "miner", "--json")).stdout,
