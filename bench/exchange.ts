@@ -19,7 +19,7 @@ const { values } = parseArgs({
   options: {
     ops: { type: "string", default: "1000000" },
     seed: { type: "string", default: "79" },
-    batch: { type: "string", default: "4096" },
+    batch: { type: "string", default: "1024" },
   },
   strict: true,
 });
