@@ -11,8 +11,9 @@ import { parseReplayScript, ReplayScriptError, runReplay } from "./replay.ts";
 const help = `Usage: taos replay [options] <script.json>
 
 Runs an instruction script through the exchange core and prints one JSON line per event
-(accepted, place, trade, cancel, expire, stp, remainder, reset, reject), then one final line
-{"final":{"books":[...],"accounts":[...]}} with the resulting books and balances.
+(accepted, place, trade, cancel, expire, stp, remainder, reset, reject, margin_call,
+loan_settled), then one final line {"final":{"books":[...],"accounts":[...]}} with the
+resulting books and balances.
 
 The script is {"exchange": {...}, "batches": [{"timestamp": ns, "responses": [...]}]}:
 "exchange" takes the reference's exchange attributes (priceDecimals, volumeDecimals,
