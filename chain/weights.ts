@@ -71,11 +71,9 @@ function pairwiseSum(x: FloatArray, start: number, n: number, r: (v: number) => 
   return r(pairwiseSum(x, start, half, r) + pairwiseSum(x, start + half, n - half, r));
 }
 
-/** `x.sum()` as numpy computes it: the first element plus the pairwise sum of the rest. */
+/** `x.sum()` as numpy (2.x) computes it: the pairwise sum of the whole array. */
 function numpySum(x: FloatArray): number {
-  const r = precisionOf(x);
-  if (x.length === 0) return 0;
-  return r(x[0] + pairwiseSum(x, 1, x.length - 1, r));
+  return pairwiseSum(x, 0, x.length, precisionOf(x));
 }
 
 function sameKind(x: FloatArray, length: number): FloatArray {
@@ -116,9 +114,11 @@ export function normalizeMaxWeight(x: FloatArray, limit: number): FloatArray {
   }
   // Python indexing: cumsum[-1] is the last element when no position is below the limit.
   const cumAtCut = cumsum[(below - 1 + n) % n];
-  const cutoffScale = r(r(r(limitCast * cumAtCut) - epsilon) / r(1 - limit * (n - below)));
-  const cutoff = r(cutoffScale * valuesSum);
-  for (let i = 0; i < n; i++) if (weights[i] > cutoff) weights[i] = cutoff;
+  // The count is a numpy int64, so the denominator, the scale and the cutoff are float64 even for
+  // float32 weights; the cutoff is cast back when it is stored.
+  const cutoffScale = r(r(limitCast * cumAtCut) - epsilon) / (1 - limit * (n - below));
+  const cutoff = cutoffScale * valuesSum;
+  for (let i = 0; i < n; i++) if (weights[i] > cutoff) weights[i] = r(cutoff);
   const total = numpySum(weights);
   return weights.map((w) => r(w / total));
 }

@@ -152,3 +152,46 @@ Deno.test("processWeights caps the largest weight at the subnet's limit", () => 
     65535,
   ]);
 });
+
+interface SdkCase {
+  weights: number[];
+  maxWeightsLimit: number;
+  minAllowedWeights: number;
+  normalized: number[] | null;
+  processedDtype: "float32" | "float64";
+  processed: number[];
+  uids: number[];
+  values: number[];
+}
+
+const sdkVectors = JSON.parse(
+  Deno.readTextFileSync(new URL("./fixtures/sdk_weight_vectors.json", import.meta.url)),
+) as { numpy: string; cases: SdkCase[] };
+
+Deno.test("weight processing is bit-identical to the SDK under numpy", () => {
+  assert.equal(sdkVectors.cases.length, 52);
+  for (const [i, c] of sdkVectors.cases.entries()) {
+    const uids = c.weights.map((_, j) => j);
+    const limit = c.maxWeightsLimit / 65535;
+    if (c.normalized) {
+      assert.deepEqual(
+        Array.from(normalizeMaxWeight(Float32Array.from(c.weights), limit)),
+        c.normalized,
+        `case ${i}: normalize_max_weight`,
+      );
+    }
+    const processed = processWeights(uids, c.weights, {
+      neuronCount: c.weights.length,
+      minAllowedWeights: c.minAllowedWeights,
+      maxWeightLimit: limit,
+    });
+    const dtype = processed.weights instanceof Float32Array ? "float32" : "float64";
+    assert.equal(dtype, c.processedDtype, `case ${i}: dtype`);
+    assert.deepEqual(Array.from(processed.weights), c.processed, `case ${i}: process_weights`);
+    assert.deepEqual(
+      convertWeightsAndUidsForEmit(processed.uids, processed.weights),
+      { uids: c.uids, values: c.values },
+      `case ${i}: convert_weights_and_uids_for_emit`,
+    );
+  }
+});
