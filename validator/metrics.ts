@@ -7,7 +7,7 @@
  *
  * ```ts
  * const metrics = new ValidatorMetrics({ wallet: "5F...", netuid: 79, info: { uid: "0" } });
- * metrics.report(snapshot);
+ * metrics.report(snapshot);                      // cheap: the large families fill on scrape
  * const text = await metrics.registry.metrics();
  * ```
  * @module
@@ -106,6 +106,11 @@ export class ValidatorMetrics {
   readonly alerts: Counter;
   /** Wall seconds of one publish round (state build, query, validation, injection). */
   readonly roundSeconds: Histogram;
+  #latest: ReportInput | null = null;
+  #dirty = false;
+  #tradesDirty = false;
+  #minerTradesDirty = false;
+  #queryStats = new Map<number, QueryStats>();
   /** Last-trade ids already published per book, to emit `trades` only when new ones exist. */
   readonly #recentTrades = new Map<number, Record<string, string>[]>();
   readonly #recentMinerTrades = new Map<string, Record<string, string>[]>();
@@ -134,11 +139,16 @@ export class ValidatorMetrics {
     });
     const gauge = (name: string, help: string, labelNames: string[]) =>
       new Gauge({ name, help, labelNames, registers: [registry] });
+    // The per-book and per-miner families hold tens of thousands of series: they are filled from
+    // the latest report when scraped, not at every publish.
+    const refresh = () => this.#refresh();
+    const lazyGauge = (name: string, help: string, labelNames: string[]) =>
+      new Gauge({ name, help, labelNames, registers: [registry], collect: refresh });
     this.#simulation = gauge("simulation_gauges", "Simulation time and pace", [
       "simulation_gauge_name",
     ]);
     this.#validator = gauge("validator_gauges", "Validator status", ["validator_gauge_name"]);
-    this.#book = gauge("book_gauges", "Book levels, mid and last trades", [
+    this.#book = lazyGauge("book_gauges", "Book levels, mid and last trades", [
       "book_id",
       "level",
       "book_gauge_name",
@@ -146,14 +156,14 @@ export class ValidatorMetrics {
     const levelLabels = ["bid", "bid_vol", "ask", "ask_vol"].flatMap((name) =>
       [1, 2, 3, 4, 5].map((i) => `${name}_${i}`)
     );
-    this.#books = gauge("books", "Top five levels of each two-sided book (value 1)", [
+    this.#books = lazyGauge("books", "Top five levels of each two-sided book (value 1)", [
       "timestamp",
       "timestamp_str",
       "book_id",
       ...levelLabels,
       "book_gauge_name",
     ]);
-    this.#trades = gauge("trades", "Last 25 trades per book (value 1)", [
+    this.#trades = lazyGauge("trades", "Last 25 trades per book (value 1)", [
       "timestamp",
       "timestamp_str",
       "book_id",
@@ -170,7 +180,7 @@ export class ValidatorMetrics {
       "side",
       "trade_gauge_name",
     ]);
-    this.#minerTrades = gauge("miner_trades", "Last 5 trades per miner per book (value 1)", [
+    this.#minerTrades = lazyGauge("miner_trades", "Last 5 trades per miner per book (value 1)", [
       "timestamp",
       "timestamp_str",
       "book_id",
@@ -182,16 +192,16 @@ export class ValidatorMetrics {
       "fee",
       "miner_trade_gauge_name",
     ]);
-    this.#agent = gauge("agent_gauges", "Per-miner per-book balances, volumes and scores", [
+    this.#agent = lazyGauge("agent_gauges", "Per-miner per-book balances, volumes and scores", [
       "book_id",
       "agent_id",
       "agent_gauge_name",
     ]);
-    this.#miner = gauge("miner_gauges", "Per-miner totals, scores and query statistics", [
+    this.#miner = lazyGauge("miner_gauges", "Per-miner totals, scores and query statistics", [
       "agent_id",
       "miner_gauge_name",
     ]);
-    this.#miners = gauge("miners", "Miner leaderboard rows (value 1)", [
+    this.#miners = lazyGauge("miners", "Miner leaderboard rows (value 1)", [
       "timestamp",
       "timestamp_str",
       "agent_id",
@@ -242,8 +252,6 @@ export class ValidatorMetrics {
   /** Refreshes every gauge from one published state and the scoring details. */
   report(input: ReportInput): void {
     const { publish } = input;
-    const ts = String(publish.timestamp);
-    const tsStr = timestampString(publish.timestamp);
     this.#simulation.set({ simulation_gauge_name: "timestamp" }, publish.timestamp);
     this.#simulation.set({ simulation_gauge_name: "step_rate" }, input.stepRate);
     if (input.ownUid !== null) this.#validator.set({ validator_gauge_name: "uid" }, input.ownUid);
@@ -251,6 +259,23 @@ export class ValidatorMetrics {
     this.#validator.set({ validator_gauge_name: "ram_usage_percent" }, input.usage.ram);
     this.#validator.set({ validator_gauge_name: "disk_usage_percent" }, input.usage.disk);
     this.#validator.set({ validator_gauge_name: "active" }, 1);
+    if (input.queryStats !== undefined) {
+      this.#queryStats = new Map([...input.queryStats].map(([uid, stats]) => [uid, { ...stats }]));
+    }
+    this.#recordTrades(publish);
+    this.#latest = input;
+    this.#dirty = true;
+  }
+
+  /** Fills the large families from the latest report (called when scraped). */
+  #refresh(): void {
+    const input = this.#latest;
+    if (!this.#dirty || input === null) return;
+    this.#dirty = false;
+    const { publish } = input;
+    const ts = String(publish.timestamp);
+    const tsStr = timestampString(publish.timestamp);
+    this.#book.reset();
 
     this.#books.reset();
     for (const book of publish.books) this.#reportBook(book, ts, tsStr);
@@ -351,19 +376,17 @@ export class ValidatorMetrics {
         miner_gauge_name: "miners",
       }, 1);
     }
-    if (input.queryStats !== undefined) {
-      for (const [uid, stats] of input.queryStats) {
-        const set = (name: string, value: number) =>
-          this.#miner.set({ agent_id: String(uid), miner_gauge_name: name }, value);
-        set("requests", stats.requests);
-        set("success", stats.requests - stats.failures - stats.timeouts - stats.rejections);
-        set("failures", stats.failures);
-        set("timeouts", stats.timeouts);
-        set("rejections", stats.rejections);
-        set("call_time", stats.successes > 0 ? stats.callTime / stats.successes : 0);
-      }
+    for (const [uid, stats] of this.#queryStats) {
+      const set = (name: string, value: number) =>
+        this.#miner.set({ agent_id: String(uid), miner_gauge_name: name }, value);
+      set("requests", stats.requests);
+      set("success", stats.requests - stats.failures - stats.timeouts - stats.rejections);
+      set("failures", stats.failures);
+      set("timeouts", stats.timeouts);
+      set("rejections", stats.rejections);
+      set("call_time", stats.successes > 0 ? stats.callTime / stats.successes : 0);
     }
-    this.#reportTrades(publish, ts, tsStr);
+    this.#emitTrades();
   }
 
   #reportBook(book: PublishState["books"][number], ts: string, tsStr: string) {
@@ -415,7 +438,9 @@ export class ValidatorMetrics {
     this.#books.set(labels, 1);
   }
 
-  #reportTrades(publish: PublishState, ts: string, tsStr: string) {
+  #recordTrades(publish: PublishState) {
+    const ts = String(publish.timestamp);
+    const tsStr = timestampString(publish.timestamp);
     let changed = false;
     let minerChanged = false;
     for (const book of publish.books) {
@@ -467,11 +492,18 @@ export class ValidatorMetrics {
         }
       }
     }
-    if (changed) {
+    this.#tradesDirty ||= changed;
+    this.#minerTradesDirty ||= minerChanged;
+  }
+
+  #emitTrades() {
+    if (this.#tradesDirty) {
+      this.#tradesDirty = false;
       this.#trades.reset();
       for (const list of this.#recentTrades.values()) for (const l of list) this.#trades.set(l, 1);
     }
-    if (minerChanged) {
+    if (this.#minerTradesDirty) {
+      this.#minerTradesDirty = false;
       this.#minerTrades.reset();
       for (const list of this.#recentMinerTrades.values()) {
         for (const l of list) this.#minerTrades.set(l, 1);
