@@ -253,7 +253,7 @@ export class SimEngine {
   #final = false;
   #pending: Notice[] = [];
   #eventBuffer = new Uint8Array(EVENT_SIZE * 4096);
-  #orderBuffer = new Uint8Array(ORDER_SIZE * 256);
+  #orderBuffer: Uint8Array<ArrayBuffer> = new Uint8Array(ORDER_SIZE * 256);
 
   private constructor(config: SimConfig, lib: SimSymbols, handle: Deno.PointerValue) {
     this.config = config;
@@ -395,6 +395,15 @@ export class SimEngine {
     const out = new BigInt64Array(6);
     this.#lib.taos_sim_balances(this.#live(), agentId, bookId, out);
     return out;
+  }
+
+  /** Raw balances of every remote account on a book, 6 values per account as in rawBalances. */
+  rawRemoteBalances(bookId: number): BigInt64Array {
+    const remote = this.config.remoteAgentCount;
+    const balances = new BigInt64Array(Math.max(1, 6 * remote));
+    const fees = new Float64Array(Math.max(1, 3 * remote));
+    if (remote > 0) this.#lib.taos_sim_remote_accounts(this.#live(), bookId, balances, fees);
+    return balances;
   }
 
   /** Values of the book's processes: fundamental price and external (futures) signal. */
@@ -545,10 +554,7 @@ export class SimEngine {
         fundamental: this.processValues(bookId).fundamental,
       });
     }
-    const accounts: RemoteAccount[] = [];
-    for (let agentId = 0; agentId < this.config.remoteAgentCount; agentId++) {
-      accounts.push(this.#account(agentId));
-    }
+    const accounts = this.#remoteAccounts();
     notices.sort((a, b) => a.timestamp - b.timestamp);
     return {
       timestamp: result.timestamp,
@@ -674,7 +680,10 @@ export class SimEngine {
     }
   }
 
-  #readOrders(count: number, fill: (buffer: Uint8Array, capacity: bigint) => number): RawOrder[] {
+  #readOrders(
+    count: number,
+    fill: (buffer: Uint8Array<ArrayBuffer>, capacity: bigint) => number,
+  ): RawOrder[] {
     if (count * ORDER_SIZE > this.#orderBuffer.length) {
       this.#orderBuffer = new Uint8Array(ORDER_SIZE * count);
     }
@@ -698,14 +707,14 @@ export class SimEngine {
     for (let i = 0; i < count; i++) {
       const level: Level = { price: this.price(prices[i]), volume: this.volume(volumes[i]) };
       if (i < detailed) {
-        const fill = (buffer: Uint8Array, capacity: bigint) =>
+        const fill = (buffer: Uint8Array<ArrayBuffer>, capacity: bigint) =>
           Number(
             this.#lib.taos_sim_level_orders(
               this.#live(),
               bookId,
               side,
               BigInt(i),
-              buffer as Uint8Array<ArrayBuffer>,
+              buffer,
               capacity,
             ),
           );
@@ -723,26 +732,38 @@ export class SimEngine {
     return levels;
   }
 
-  #account(agentId: number): RemoteAccount {
-    const holdings: RemoteAccount["holdings"] = [];
-    const orders: AccountOrder[][] = [];
-    const fees: RemoteAccount["fees"] = [];
-    const feeState = new Float64Array(3);
+  /** Every remote account, read book by book in two calls per book. */
+  #remoteAccounts(): RemoteAccount[] {
+    const remote = this.config.remoteAgentCount;
+    const accounts: RemoteAccount[] = [];
+    for (let agentId = 0; agentId < remote; agentId++) {
+      accounts.push({ agentId, holdings: [], orders: [], fees: [] });
+    }
+    if (remote === 0) return accounts;
+    const balances = new BigInt64Array(6 * remote);
+    const fees = new Float64Array(3 * remote);
+    const b = (i: number) => Number(balances[i]) * this.#baseUnit;
+    const q = (i: number) => Number(balances[i]) * this.#quoteUnit;
     for (let bookId = 0; bookId < this.config.books; bookId++) {
-      holdings.push(this.balances(agentId, bookId));
-      const fill = (buffer: Uint8Array, capacity: bigint) =>
-        Number(
-          this.#lib.taos_sim_account_orders(
-            this.#live(),
-            agentId,
-            bookId,
-            buffer as Uint8Array<ArrayBuffer>,
-            capacity,
-          ),
-        );
-      const total = fill(this.#orderBuffer, 0n);
-      orders.push(
-        this.#readOrders(total, fill).map((o) => ({
+      this.#lib.taos_sim_remote_accounts(this.#live(), bookId, balances, fees);
+      for (const account of accounts) {
+        const o = 6 * account.agentId;
+        const f = 3 * account.agentId;
+        account.holdings.push({
+          base: { free: b(o), reserved: b(o + 1), total: b(o + 2) },
+          quote: { free: q(o + 3), reserved: q(o + 4), total: q(o + 5) },
+        });
+        account.fees.push({
+          volume: fees[f],
+          makerFeeRate: fees[f + 1],
+          takerFeeRate: fees[f + 2],
+        });
+        account.orders.push([]);
+      }
+      const fill = (buffer: Uint8Array<ArrayBuffer>, capacity: bigint) =>
+        Number(this.#lib.taos_sim_remote_orders(this.#live(), bookId, buffer, capacity));
+      for (const o of this.#readOrders(fill(this.#orderBuffer, 0n), fill)) {
+        accounts[o.agentId].orders[bookId].push({
           orderId: o.orderId,
           timestamp: Number(o.timestamp),
           volume: this.volume(o.volume),
@@ -750,12 +771,10 @@ export class SimEngine {
           direction: o.direction as Direction,
           price: this.price(o.price),
           clientOrderId: o.clientOrderId === NONE ? null : o.clientOrderId,
-        })),
-      );
-      this.#lib.taos_sim_fee_state(this.#live(), agentId, bookId, feeState);
-      fees.push({ volume: feeState[0], makerFeeRate: feeState[1], takerFeeRate: feeState[2] });
+        });
+      }
     }
-    return { agentId, holdings, orders, fees };
+    return accounts;
   }
 
   /** Frees the native handle; the engine is unusable afterwards. */

@@ -175,9 +175,13 @@ export class SimOutputs {
       this.#l2[book].line(cells.join(","));
     }
     const { base, quote } = this.#dp;
+    const perBook = Array.from(
+      { length: engine.config.books },
+      (_, book) => engine.rawRemoteBalances(book),
+    );
     for (let agent = 0; agent < engine.config.remoteAgentCount; agent++) {
       for (let book = 0; book < engine.config.books; book++) {
-        const b = engine.rawBalances(agent, book);
+        const b = perBook[book].subarray(6 * agent, 6 * agent + 6);
         const row = `${fixed(b[0], base)},${fixed(b[1], base)},${fixed(b[3], quote)},` +
           `${fixed(b[4], quote)}`;
         const key = `${agent}/${book}`;

@@ -168,6 +168,16 @@ size_t taos_sim_account_orders(const taos_sim *sim, int32_t agent_id, uint32_t b
 /* Fee state of a remote account on a book: rolling volume (quote), maker rate, taker rate. */
 int taos_sim_fee_state(const taos_sim *sim, int32_t agent_id, uint32_t book, double out[3]);
 
+/* Every remote account's state on a book in one call: balances gets 6 values per account (as
+ * taos_sim_balances), fees 3 per account (as taos_sim_fee_state); both sized remote_agents. */
+int taos_sim_remote_accounts(const taos_sim *sim, uint32_t book, int64_t *balances,
+                             double *fees);
+
+/* Every resting order of remote accounts on a book, by account then newest first. Copies at most
+ * capacity records; returns the number available. */
+size_t taos_sim_remote_orders(const taos_sim *sim, uint32_t book, taos_sim_order *out,
+                              size_t capacity);
+
 /* Process values of a book: out[0] fundamental, out[1] external signal. */
 int taos_sim_process_values(const taos_sim *sim, uint32_t book, double out[2]);
 

@@ -570,6 +570,30 @@ int taos_sim_fee_state(const taos_sim *sim, int32_t agent_id, uint32_t book, dou
   return TAOS_SIM_OK;
 }
 
+int taos_sim_remote_accounts(const taos_sim *sim, uint32_t book, int64_t *balances,
+                             double *fees) {
+  if (book_of(sim, book) == NULL || balances == NULL || fees == NULL) {
+    return TAOS_SIM_ERR_ARGUMENT;
+  }
+  for (uint32_t agent = 0; agent < sim->cfg.remote; agent++) {
+    taos_sim_balances(sim, (int32_t)agent, book, &balances[6 * (size_t)agent]);
+    taos_sim_fee_state(sim, (int32_t)agent, book, &fees[3 * (size_t)agent]);
+  }
+  return TAOS_SIM_OK;
+}
+
+size_t taos_sim_remote_orders(const taos_sim *sim, uint32_t book, taos_sim_order *out,
+                              size_t capacity) {
+  const sim_book *b = book_of(sim, book);
+  if (b == NULL) return 0;
+  size_t n = 0;
+  for (uint32_t agent = 0; agent < sim->cfg.remote; agent++) {
+    size_t room = n < capacity ? capacity - n : 0;
+    n += sim_book_account_orders(b, agent, out ? out + (n < capacity ? n : 0) : NULL, room);
+  }
+  return n;
+}
+
 int taos_sim_process_values(const taos_sim *sim, uint32_t book, double out[2]) {
   const sim_book *b = book_of(sim, book);
   if (b == NULL || out == NULL) return TAOS_SIM_ERR_ARGUMENT;
