@@ -44,13 +44,15 @@ function ipv6ToBigInt(ip: string): bigint {
 
 /**
  * Decodes the chain's integer back to text. Like the SDK (`netaddr.IPAddress(int)`), any value
- * below 2^32 reads as IPv4 whatever the stored type; IPv6 is printed in RFC 5952 form.
+ * below 2^32 reads as IPv4 whatever the stored type; IPv6 is printed in RFC 5952 form, with an
+ * IPv4-mapped address as `::ffff:a.b.c.d`.
  */
 export function decodeIp(value: bigint): string {
   if (value < 0n || value >= 1n << 128n) throw new RangeError(`ip integer ${value} out of range`);
   if (value < 1n << 32n) {
     return [24n, 16n, 8n, 0n].map((shift) => ((value >> shift) & 0xffn).toString()).join(".");
   }
+  if (value >> 32n === 0xffffn) return `::ffff:${decodeIp(value & 0xffffffffn)}`;
   const groups = Array.from({ length: 8 }, (_, i) => (value >> BigInt(112 - 16 * i)) & 0xffffn);
   // Compress the longest run (first one on a tie) of two or more zero groups.
   let bestStart = -1;

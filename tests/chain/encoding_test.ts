@@ -40,6 +40,7 @@ Deno.test("axon IPs encode and decode as the spec's vectors", () => {
   assert.equal(decodeIp(16909060n), "1.2.3.4");
   assert.equal(decodeIp(42540766411282592856903984951653826561n), "2001:db8::1");
   assert.equal(decodeIp(0n), "0.0.0.0");
+  assert.equal(decodeIp(0xffff01020304n), "::ffff:1.2.3.4");
   assert.equal(decodeIp(encodeIp("2001:0:0:1:0:0:0:1").value), "2001:0:0:1::1");
   assert.equal(decodeIp(encodeIp("fe80:1:2:3:4:5:6:7").value), "fe80:1:2:3:4:5:6:7");
   assert.throws(() => encodeIp("1.2.3"), /not an IPv4 or IPv6 address/);
