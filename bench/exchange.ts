@@ -5,7 +5,7 @@
  * batch); the peer takes the same operations one call at a time. Ends with one JSON line.
  *
  * ```sh
- * deno task bench exchange            # or: deno run -A bench/exchange.ts --ops 2000000
+ * deno task bench exchange            # or: deno run -A bench/exchange.ts --ops 1000000
  * ```
  * @module
  */
@@ -17,7 +17,7 @@ import { Exchange, InstructionBatch, toUnits } from "../native/exchange.ts";
 const { values } = parseArgs({
   args: Deno.args,
   options: {
-    ops: { type: "string", default: "1000000" },
+    ops: { type: "string", default: "500000" },
     seed: { type: "string", default: "79" },
     batch: { type: "string", default: "1024" },
   },
