@@ -1,0 +1,154 @@
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Dendrite } from "../../bittensor/dendrite.ts";
+import { cryptoReady, Keypair } from "../../bittensor/keypair.ts";
+import {
+  decodeResponse,
+  encodeStateUpdate,
+  MarketSimulationStateUpdate,
+} from "../../bittensor/market_synapse.ts";
+import { Wallet } from "../../bittensor/wallet.ts";
+import { startNode } from "../chain/subnet_fixture.ts";
+
+await cryptoReady();
+
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
+const alice = Keypair.fromUri("//Alice"); // uid 0, validator permit
+const bob = Keypair.fromUri("//Bob"); // uid 1, the miner
+const charlie = Keypair.fromUri("//Charlie"); // uid 2, registered without a permit
+
+async function readLine(reader: ReadableStreamDefaultReader<string>): Promise<string> {
+  let buffered = "";
+  while (!buffered.includes("\n")) {
+    const { done, value } = await reader.read();
+    if (done) throw new Error(`miner exited before printing its ports; got '${buffered}'`);
+    buffered += value;
+  }
+  return buffered.split("\n")[0];
+}
+
+Deno.test(
+  "taos miner against a chain: finds its uid, serves its axon, trusts only permitted validators",
+  { sanitizeOps: false, sanitizeResources: false },
+  async () => {
+    const { node } = startNode();
+    node.best = 2000;
+    const root = mkdtempSync(join(tmpdir(), "taos-chain-miner-"));
+    await new Wallet({ root, name: "taos", hotkey: "miner" }).writeHotkey(bob);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "main.ts",
+        "miner",
+        "-e",
+        node.url,
+        "-p",
+        root,
+        "-a",
+        "0",
+        "--axon.external_ip",
+        "192.168.1.10",
+        "--axon.external_port",
+        "8091",
+        "--prometheus.level",
+        "OFF",
+        "-g",
+        fixtures,
+        "-n",
+        "FixtureAgent",
+        "-m",
+        "",
+        "-l",
+        "warning",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const stderrText = new Response(child.stderr).text();
+    try {
+      const line = await readLine(stdout);
+      assert.match(line, /uid 1, hotkey 5FHneW46/);
+      const port = Number(/axon port (\d+)/.exec(line)?.[1]);
+
+      const target = { ip: "127.0.0.1", port, hotkey: bob.ss58Address };
+      const state = {
+        timestamp: 5_000_000_000,
+        config: null,
+        books: { "0": { id: 0, bids: [], asks: [], events: null } },
+        accounts: {},
+        notices: {},
+      };
+      const wire = encodeStateUpdate(state);
+      const ok = await new Dendrite(alice).call(target, MarketSimulationStateUpdate, wire, 5);
+      assert.equal(ok.statusCode, 200, ok.statusMessage);
+      assert.equal((decodeResponse(ok.fields!) as { agent_id: number }).agent_id, 1);
+      const refused = await new Dendrite(charlie).call(
+        target,
+        MarketSimulationStateUpdate,
+        wire,
+        5,
+      );
+      assert.equal(refused.statusCode, 403);
+      assert.equal(refused.statusMessage, "Forbidden. Key is blacklisted: Non-validator hotkey.");
+
+      // The axon is announced on chain, signed by the miner's hotkey.
+      for (let i = 0; i < 200 && node.submissions.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const served = node.submissions.find((s) => s.method === "serveAxon");
+      assert.ok(served, "no serve_axon submitted");
+      assert.equal(served.signer, bob.ss58Address);
+      assert.equal(served.signatureValid, true);
+      assert.equal((served.args as { port: number }).port, 8091);
+      assert.equal((served.args as { ip: number }).ip, 3232235786);
+    } finally {
+      child.kill("SIGTERM");
+      const status = await child.status;
+      await stdout.cancel();
+      await node.close();
+      assert.equal(status.code, 0, await stderrText);
+    }
+  },
+);
+
+Deno.test(
+  "taos miner refuses to start with a hotkey the subnet does not know",
+  { sanitizeOps: false, sanitizeResources: false },
+  async () => {
+    const { node } = startNode();
+    const root = mkdtempSync(join(tmpdir(), "taos-chain-miner-"));
+    await new Wallet({ root, name: "taos", hotkey: "miner" }).writeHotkey(
+      Keypair.fromUri("//Dave"),
+    );
+    try {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "main.ts",
+          "miner",
+          "-e",
+          node.url,
+          "-p",
+          root,
+          "--axon.external_ip",
+          "192.168.1.10",
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(out.code, 2);
+      assert.match(
+        new TextDecoder().decode(out.stderr),
+        /hotkey 5DAAnrj7.* is not registered on this subnet/,
+      );
+    } finally {
+      await node.close();
+    }
+  },
+);
