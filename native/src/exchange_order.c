@@ -372,7 +372,7 @@ static bool well_formed(const tx_instruction *in) {
 /* Leverage truncated to the volume lot's decimals, in 1e-9. */
 static int64_t lot_leverage(const tx_exchange *ex, int64_t leverage) {
   uint32_t dp = ex->cfg.volume_decimals;
-  if (dp >= 9) return leverage;
+  if (leverage == 0 || dp >= 9) return leverage;
   int64_t unit = 1;
   for (uint32_t i = dp; i < 9; i++) unit *= 10;
   return leverage - leverage % unit;
