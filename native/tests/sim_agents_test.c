@@ -284,6 +284,7 @@ static void totals(const taos_sim *sim, int64_t *base, int64_t *quote) {
   int64_t b[6];
   for (int32_t id = 0; id < 2; id++) {
     taos_sim_balances(sim, id, 0, b);
+    CHECK(b[0] >= 0 && b[1] >= 0 && b[3] >= 0 && b[4] >= 0);
     *base += b[2];
     *quote += b[5];
   }
@@ -375,6 +376,68 @@ static void test_thread_count_does_not_matter(void) {
   taos_sim_destroy(runs[1]);
 }
 
+/* Remote agents send random instructions of every kind among the background flow: holdings are
+ * conserved, cash is conserved up to the fees charged, no balance goes negative, books never
+ * cross. */
+static void test_random_remote_instructions_keep_the_books_sound(void) {
+  double params[TAOS_SIM_PARAM_COUNT];
+  small_population(params);
+  set(params, "duration", 1800e9);
+  taos_sim *sim = create(params);
+  sim_rng rng;
+  sim_rng_seed(&rng, 99, 0, 0, 0);
+  int64_t base0, quote0, base, quote;
+  totals(sim, &base0, &quote0);
+  int64_t fees = 0;
+  uint32_t placed[64];
+  size_t n_placed = 0;
+  static taos_sim_event ev[1 << 15];
+  uint64_t now, events;
+  int rc;
+  while ((rc = taos_sim_advance(sim, &now, &events)) >= 0) {
+    size_t n = taos_sim_events(sim, 0, ev, 1 << 15);
+    CHECK(n <= (1 << 15));
+    for (size_t i = 0; i < n && i < (1 << 15); i++) {
+      if (ev[i].kind == TAOS_SIM_EV_TRADE) fees += ev[i].fee_maker + ev[i].fee_taker;
+      if (ev[i].kind == TAOS_SIM_EV_PLACE && ev[i].agent_id >= 0 && n_placed < 64) {
+        placed[n_placed++] = ev[i].order_id;
+      }
+    }
+    totals(sim, &base, &quote);
+    CHECK(base == base0);
+    CHECK(quote + fees == quote0);
+    int64_t bid, ask, v;
+    if (taos_sim_levels(sim, 0, 0, 1, &bid, &v) && taos_sim_levels(sim, 0, 1, 1, &ask, &v)) {
+      CHECK(bid < ask);
+    }
+    if (rc == 0) break;
+    for (int32_t agent = 0; agent < 2; agent++) {
+      taos_sim_instruction in[4];
+      memset(in, 0, sizeof in);
+      for (int k = 0; k < 4; k++) {
+        double u = sim_uniform(&rng);
+        in[k].kind = u < 0.5 ? 1 : u < 0.75 ? 2 : 3; /* resets create value: tested apart */
+        in[k].direction = sim_uniform(&rng) < 0.5;
+        in[k].time_in_force = (uint8_t)(sim_rng_next(&rng) % 4);
+        in[k].stp_flag = (uint8_t)(sim_rng_next(&rng) % 5);
+        in[k].post_only = sim_uniform(&rng) < 0.2;
+        in[k].currency = in[k].kind == 2 && sim_uniform(&rng) < 0.3;
+        in[k].client_order_id = (uint32_t)(sim_rng_next(&rng) % 1000);
+        in[k].volume = (int64_t)(sim_rng_next(&rng) % 200000);
+        if (in[k].currency) in[k].volume *= 10000000;
+        in[k].price = 29000 + (int64_t)(sim_rng_next(&rng) % 2000);
+        in[k].expiry_ns = sim_rng_next(&rng) % 20000000000ull;
+        in[k].order_id = n_placed ? placed[sim_rng_next(&rng) % n_placed]
+                                  : (uint32_t)(sim_rng_next(&rng) % 100);
+      }
+      CHECK(taos_sim_inject(sim, agent, in, 4, sim_rng_next(&rng) % 3000000000ull) == 4);
+    }
+  }
+  CHECK(rc == 0);
+  CHECK(fees > 0);
+  taos_sim_destroy(sim);
+}
+
 /* Equal arrival times pop in insertion order; earlier arrivals first. */
 static void test_queue_order_is_stable(void) {
   sim_heap heap = {0};
@@ -443,6 +506,7 @@ int main(void) {
   test_futures_follow_external_move();
   test_run_conserves_and_stays_uncrossed();
   test_thread_count_does_not_matter();
+  test_random_remote_instructions_keep_the_books_sound();
   test_queue_order_is_stable();
   test_process_updates_follow_the_grid();
   test_config_errors_name_the_field();
