@@ -31,8 +31,8 @@ Options:
   --depth <n>            L2 levels per side written to l2-<book>.csv [5]
   --intended-dynamics    fix the reference's dynamics-changing quirks (default: reproduce
                          them, the production parameters are calibrated for them; README)
-  --fundamental-feed <f> CSV of recorded seed prices (count,price), one per process update
-  --external-feed <f>    CSV of recorded futures samples (count,price), one per sample interval
+  --fundamental-feed <f> CSV file or URL of seed prices (count,price), one per process update
+  --external-feed <f>    CSV file or URL of futures samples (count,price), one per sample interval
   --quiet                no progress output
   -h, --help             this help
 
@@ -70,12 +70,21 @@ function integer(flag: string, text: string | undefined, min: number, max: numbe
   return value;
 }
 
-/** Reads a feed CSV: one price per line in the second column; a non-numeric header is skipped. */
+/**
+ * Reads a feed CSV (a file or an http(s) URL): one price per line in the second column, as the
+ * reference's seed files (`count,price[,time]`); a non-numeric header is skipped.
+ */
 async function readFeed(flag: string, path: string | undefined): Promise<number[] | undefined> {
   if (path === undefined) return undefined;
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    if (/^https?:\/\//.test(path)) {
+      const response = await fetch(path);
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      text = await response.text();
+    } else {
+      text = await Deno.readTextFile(path);
+    }
   } catch (error) {
     throw new UsageError(`--${flag}: cannot read ${path} (${(error as Error).message})`);
   }

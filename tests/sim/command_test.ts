@@ -120,3 +120,42 @@ Deno.test("configs load from JSON, TOML and the reference XML; errors name the f
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("taos sim takes recorded feeds from a file and from a URL", async () => {
+  const dir = await Deno.makeTempDir();
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen: () => {} },
+    () => new Response("count,price,time\n1,311.5,0\n2,322.25,0\n"),
+  );
+  try {
+    const fundamental = join(dir, "fundamental_seed.csv");
+    await Deno.writeTextFile(fundamental, "1,95000.12\n2,95001.5\n3,94999\n");
+    const url = `http://127.0.0.1:${server.addr.port}/external_seed_sampled.csv`;
+    const out = join(dir, "run");
+    const run = await taos(
+      "sim",
+      "--config",
+      "small",
+      "--duration",
+      "3m",
+      "--quiet",
+      "--fundamental-feed",
+      fundamental,
+      "--external-feed",
+      url,
+      "--out",
+      out,
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const rows = readFileSync(join(out, "l2-0.csv"), "utf8").trim().split("\n").slice(1);
+    const external = rows.map((row) => Number(row.split(",")[2]));
+    assert.equal(external[0], 300); // before the first sample at 60 s
+    assert.ok(external.includes(311.5) && external.at(-1) === 322.25);
+    const bad = await taos("sim", "--external-feed", join(dir, "missing.csv"));
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--external-feed/);
+  } finally {
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
