@@ -26,8 +26,12 @@ function random(seed: number): () => number {
   };
 }
 
-for (const seed of [1, 2, 3]) {
-  Deno.test(`random instruction stream (seed ${seed}): invariants hold after every batch`, () => {
+// Leveraged streams borrow from the exchange, so base and quote are conserved only without them.
+for (
+  const [seed, leveraged] of [[1, false], [2, false], [3, false], [4, true], [5, true]] as const
+) {
+  const kind = leveraged ? "leveraged " : "";
+  Deno.test(`random ${kind}instruction stream (seed ${seed}): invariants hold after every batch`, () => {
     const rand = random(seed);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)];
     const initialBase = toUnits("50", 4);
@@ -41,6 +45,9 @@ for (const seed of [1, 2, 3]) {
       quoteDecimals: 8,
       initialBase,
       initialQuote,
+      maxLeverageE9: leveraged ? 3_000_000_000n : 0n,
+      maxLoan: toUnits("50000", 8),
+      maintenanceMarginE9: 100_000_000n,
       feeHistorySlots: 2,
       feeSlotPeriodNs: 50_000n,
       feeTiers: [
@@ -51,9 +58,21 @@ for (const seed of [1, 2, 3]) {
     const stps: SelfTradePrevention[] = ["NONE", "CO", "CN", "CB", "DC"];
     const tifs = ["GTC", "GTT", "IOC", "FOK"] as const;
     const batch = new InstructionBatch();
+    // A third of a leveraged stream's placements borrow, up to 2x; some are out of bounds.
+    const leverage = () =>
+      leveraged && rand() < 0.33 ? BigInt(Math.floor(rand() * 3.5 * 1e9) - 0.2e9) : 0n;
     let trades = 0;
+    let marginCalls = 0;
     try {
+      let center = 10_000;
       for (let step = 1; step <= 400; step++) {
+        // Leveraged streams get price shocks, so that margin calls happen.
+        if (leveraged && step % 40 === 0) {
+          center = Math.max(
+            3_000,
+            center + pick([-3_000, 3_000, 0]),
+          );
+        }
         batch.clear();
         for (let i = 0; i < 50; i++) {
           const agentId = rand() < 0.02 ? 99 : Math.floor(rand() * AGENTS);
@@ -67,12 +86,13 @@ for (const seed of [1, 2, 3]) {
               bookId,
               direction,
               volume,
-              price: rand() < 0.02 ? 0n : BigInt(9_950 + Math.floor(rand() * 100)),
+              price: rand() < 0.02 ? 0n : BigInt(center - 50 + Math.floor(rand() * 100)),
               currency: rand() < 0.1 ? "quote" : "base",
               stp: pick(stps),
               timeInForce: pick(tifs),
               postOnly: rand() < 0.1,
               expiryNs: BigInt(Math.floor(rand() * 3_000)),
+              leverageE9: leverage(),
             });
           } else if (roll < 0.75) {
             batch.market({
@@ -82,6 +102,7 @@ for (const seed of [1, 2, 3]) {
               volume: rand() < 0.1 ? volume * 100n : volume,
               currency: rand() < 0.1 ? "quote" : "base",
               stp: pick(stps),
+              leverageE9: leverage(),
             });
           } else {
             batch.cancel({
@@ -93,7 +114,9 @@ for (const seed of [1, 2, 3]) {
           }
         }
         exchange.submit(BigInt(step) * 1_000n, batch);
-        trades += exchange.drainEvents().filter((e) => e.type === "trade").length;
+        const events = exchange.drainEvents();
+        trades += events.filter((e) => e.type === "trade").length;
+        marginCalls += events.filter((e) => e.type === "marginCall").length;
         exchange.check();
 
         let base = 0n;
@@ -118,14 +141,22 @@ for (const seed of [1, 2, 3]) {
             quote += b.quoteFree + b.quoteReserved;
           }
         }
-        assert.equal(base, initialBase * BigInt(AGENTS * BOOKS), `base not conserved at ${step}`);
-        assert.equal(
-          quote,
-          initialQuote * BigInt(AGENTS * BOOKS),
-          `quote (with fees collected) not conserved at ${step}`,
-        );
+        if (!leveraged) {
+          assert.equal(base, initialBase * BigInt(AGENTS * BOOKS), `base not conserved at ${step}`);
+          assert.equal(
+            quote,
+            initialQuote * BigInt(AGENTS * BOOKS),
+            `quote (with fees collected) not conserved at ${step}`,
+          );
+        }
       }
       assert.ok(trades > 1_000, `the stream should trade (got ${trades} trades)`);
+      if (leveraged) {
+        assert.ok(
+          marginCalls > 0,
+          "a leveraged stream with shocks should see margin calls",
+        );
+      }
     } finally {
       exchange.close();
     }
