@@ -63,12 +63,7 @@ const feePolicySchema = z.object({
   ),
 }).strict();
 
-/**
- * Exchange parameters under the reference's XML attribute names, with the reference's defaults
- * (decimals 2, no leverage, no loans). `books` and `agents` stand for the `<Books instanceCount>`
- * and `remoteAgentCount` attributes; `balances` is the fixed `<Balances><Base/><Quote/>` template.
- */
-export const exchangeParamsSchema = z.object({
+const exchangeObjectSchema = z.object({
   priceDecimals: decimals.default(2),
   volumeDecimals: decimals.default(2),
   baseDecimals: decimals.default(2),
@@ -89,6 +84,34 @@ export const exchangeParamsSchema = z.object({
   (e) => Number(e.maintenanceMargin) <= 1 / (2 * (1 + Number(e.maxLeverage))),
   { message: "must be <= 1/(2(1+maxLeverage))", path: ["maintenanceMargin"] },
 );
+
+/** Moves `historySlots`/`slotPeriod` given on the exchange itself into `feePolicy`. */
+function liftFeeAttributes(raw: unknown): unknown {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return raw;
+  const { historySlots, slotPeriod, ...rest } = raw as Record<string, unknown>;
+  if (historySlots === undefined && slotPeriod === undefined) return raw;
+  const given = rest.feePolicy;
+  const policy = typeof given === "object" && given !== null && !Array.isArray(given)
+    ? { ...given as Record<string, unknown> }
+    : given === undefined
+    ? {}
+    : undefined;
+  if (policy === undefined) return raw;
+  for (const [key, value] of [["historySlots", historySlots], ["slotPeriod", slotPeriod]]) {
+    if (value === undefined) continue;
+    if (policy[key as string] !== undefined && policy[key as string] !== value) return raw;
+    policy[key as string] = value;
+  }
+  return { ...rest, feePolicy: policy };
+}
+
+/**
+ * Exchange parameters under the reference's XML attribute names, with the reference's defaults
+ * (decimals 2, no leverage, no loans). `books` and `agents` stand for the `<Books instanceCount>`
+ * and `remoteAgentCount` attributes; `balances` is the fixed `<Balances><Base/><Quote/>` template.
+ * `historySlots` and `slotPeriod` (`<FeePolicy>` attributes) may also be given on the exchange.
+ */
+export const exchangeParamsSchema = z.preprocess(liftFeeAttributes, exchangeObjectSchema);
 
 /** Accepts the reference's integer enum value or its name. */
 function enumField<const Names extends readonly string[]>(names: Names) {

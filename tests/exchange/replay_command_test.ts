@@ -125,3 +125,33 @@ Deno.test("extra arguments are a usage error", async () => {
   assert.equal(run.code, 2);
   assert.match(run.stderr, /taos replay: /);
 });
+
+Deno.test("historySlots and slotPeriod given on the exchange drive the fee tiers", async () => {
+  const order = (agentId: number, direction: number) => ({
+    agentId,
+    type: "PLACE_ORDER_LIMIT",
+    payload: { direction, volume: 2, price: 100, bookId: 0 },
+  });
+  const run = await replayScript({
+    exchange: {
+      agents: 2,
+      balances: { base: "100", quote: "10000" },
+      historySlots: 1,
+      slotPeriod: 1000,
+      feePolicy: {
+        tiers: [
+          { volumeRequired: "0", makerFee: "0.01", takerFee: "0.02" },
+          { volumeRequired: "100", makerFee: "0", takerFee: "0" },
+        ],
+      },
+    },
+    batches: [
+      { timestamp: 1, responses: [order(0, 1), order(1, 0)] },
+      { timestamp: 1500, responses: [order(0, 1), order(1, 0)] },
+    ],
+  });
+  assert.equal(run.code, 0, run.stderr);
+  const fees = run.events.filter((e) => e.event === "trade").map((e) => [e.makerFee, e.takerFee]);
+  // 200 quote traded in the first slot lifts both agents to the zero-fee tier at t = 1000.
+  assert.deepEqual(fees, [["2.00", "4.00"], ["0.00", "0.00"]]);
+});
