@@ -23,8 +23,6 @@ import {
   normalizeSharpe,
   roundHalfEven,
   type ScoringConfig,
-  sharpeRatio,
-  valueChanges,
   weightedScore,
 } from "./formulas.ts";
 
@@ -137,6 +135,8 @@ export class Scorer {
   readonly books: number;
   /** One record per uid. */
   readonly miners: MinerRecord[];
+  /** Value changes of each miner's history, kept in step with it (derived, not persisted). */
+  readonly #changes = new WeakMap<MinerRecord, ChangeWindow>();
 
   /** Creates an empty score book. */
   constructor(options: ScorerOptions) {
@@ -228,6 +228,7 @@ export class Scorer {
     if (record.inventory.length > c.lookback) {
       record.inventory.splice(0, record.inventory.length - c.lookback);
     }
+    this.#changesOf(record).follow(record.inventory);
     if (record.inventory.length <= 1) return null;
 
     record.sharpe = this.#sharpe(record);
@@ -255,20 +256,21 @@ export class Scorer {
     return aggregateReward(weighted);
   }
 
+  #changesOf(record: MinerRecord): ChangeWindow {
+    let window = this.#changes.get(record);
+    if (window === undefined) {
+      window = new ChangeWindow(this.books, this.config.lookback);
+      window.follow(record.inventory);
+      this.#changes.set(record, window);
+    }
+    return window;
+  }
+
   #sharpe(record: MinerRecord): SharpeValues {
     const c = this.config;
-    const window = (changes: number[]) => sharpeRatio(changes.slice(-c.lookback));
-    const books = Array.from({ length: this.books }, (_, bookId) => {
-      const present = record.inventory.filter((e) => e.values[bookId] !== undefined);
-      if (present.length < 2) return 0;
-      return window(
-        valueChanges(present.map((e) => e.timestamp), present.map((e) => e.values[bookId])),
-      );
-    });
-    const total = window(valueChanges(
-      record.inventory.map((e) => e.timestamp),
-      record.inventory.map((e) => e.values.reduce((a, b) => a + b, 0)),
-    ));
+    const all = this.#changesOf(record).sharpes();
+    const books = Array.from(all.subarray(0, this.books));
+    const total = all[this.books];
     const average = books.reduce((a, b) => a + b, 0) / books.length;
     const med = median(books);
     const n = (s: number) => normalizeSharpe(s, c.normalizationMin, c.normalizationMax);
@@ -345,6 +347,97 @@ export class Scorer {
       record.score = m.score;
     });
     return scorer;
+  }
+}
+
+/**
+ * The value changes of one miner's inventory history per book and for the sum over books, in a
+ * ring of typed rows that follows the history as it grows and drops old entries, so each
+ * publish costs one new row and two passes over contiguous numbers. A change across a timestamp
+ * that goes backwards (a new simulation) is kept as a row but excluded.
+ */
+class ChangeWindow {
+  readonly #series: number;
+  readonly #capacity: number;
+  readonly #rows: Float64Array;
+  readonly #valid: Uint8Array;
+  #start = 0;
+  #size = 0;
+  /** The history entry the newest row ends at. */
+  #last: { timestamp: number; values: number[] } | null = null;
+
+  constructor(readonly books: number, lookback: number) {
+    this.#series = books + 1;
+    this.#capacity = Math.max(1, lookback);
+    this.#rows = new Float64Array(this.#capacity * this.#series);
+    this.#valid = new Uint8Array(this.#capacity);
+  }
+
+  /** Brings the rows in line with `entries` (appending the newest change, dropping old ones). */
+  follow(entries: { timestamp: number; values: number[] }[]): void {
+    const n = entries.length;
+    if (n >= 2 && this.#last === entries[n - 2]) {
+      this.#push(entries[n - 2], entries[n - 1]);
+    } else if (this.#last !== entries[n - 1]) {
+      this.#start = 0;
+      this.#size = 0;
+      for (let i = 1; i < n; i++) this.#push(entries[i - 1], entries[i]);
+    }
+    this.#last = entries[n - 1] ?? null;
+    while (this.#size > Math.max(0, n - 1)) {
+      this.#start = (this.#start + 1) % this.#capacity;
+      this.#size--;
+    }
+  }
+
+  #push(
+    from: { timestamp: number; values: number[] },
+    to: { timestamp: number; values: number[] },
+  ) {
+    if (this.#size === this.#capacity) {
+      this.#start = (this.#start + 1) % this.#capacity;
+      this.#size--;
+    }
+    const row = (this.#start + this.#size) % this.#capacity;
+    const offset = row * this.#series;
+    let total = 0;
+    for (let b = 0; b < this.books; b++) {
+      const change = (to.values[b] ?? 0) - (from.values[b] ?? 0);
+      this.#rows[offset + b] = change;
+      total += change;
+    }
+    this.#rows[offset + this.books] = total;
+    this.#valid[row] = to.timestamp < from.timestamp ? 0 : 1;
+    this.#size++;
+  }
+
+  /** `√n·mean/std` per book and (last) for the sum; 0 without changes or with zero std. */
+  sharpes(): Float64Array {
+    const series = this.#series;
+    const sum = new Float64Array(series);
+    const squares = new Float64Array(series);
+    let count = 0;
+    for (let i = 0; i < this.#size; i++) {
+      const row = (this.#start + i) % this.#capacity;
+      if (this.#valid[row] === 0) continue;
+      count++;
+      const offset = row * series;
+      for (let k = 0; k < series; k++) sum[k] += this.#rows[offset + k];
+    }
+    const out = new Float64Array(series);
+    if (count === 0) return out;
+    const mean = sum.map((s) => s / count);
+    for (let i = 0; i < this.#size; i++) {
+      const row = (this.#start + i) % this.#capacity;
+      if (this.#valid[row] === 0) continue;
+      const offset = row * series;
+      for (let k = 0; k < series; k++) squares[k] += (this.#rows[offset + k] - mean[k]) ** 2;
+    }
+    for (let k = 0; k < series; k++) {
+      const std = Math.sqrt(squares[k] / count);
+      out[k] = std === 0 ? 0 : Math.sqrt(count) * (mean[k] / std);
+    }
+    return out;
   }
 }
 
