@@ -110,13 +110,21 @@ async function run(args: string[]): Promise<number> {
     weights = new PrintingWeightSetter();
   } else {
     const chain = await import("../chain/mod.ts");
-    const client = await chain.SubtensorClient.connect({
-      network: options.chainEndpoint,
-      log: (m) => log("info", m),
-    });
+    let client;
+    let neurons: Neuron[];
+    try {
+      client = await chain.SubtensorClient.connect({
+        network: options.chainEndpoint,
+        log: (m) => log("info", m),
+      });
+      directory = new chain.ChainNeuronDirectory(client, options.netuid);
+      neurons = await directory.neurons();
+    } catch (error) {
+      await client?.close();
+      log("error", `chain ${options.chainEndpoint}: ${(error as Error).message}`);
+      return 1;
+    }
     closeChain = () => client.close();
-    directory = new chain.ChainNeuronDirectory(client, options.netuid);
-    const neurons = await directory.neurons();
     if (!neurons.some((n) => n.hotkey === hotkey.keypair.ss58Address)) {
       await client.close();
       log(

@@ -229,6 +229,9 @@ Accepted for run_validator.sh compatibility, no effect:
 
 function num(flag: string, schema: z.ZodType<number>, raw: string | undefined, fallback: number) {
   if (raw === undefined) return fallback;
+  if (raw.trim() === "" || Number.isNaN(Number(raw))) {
+    throw new UsageError(`--${flag}: '${raw}' must be a number`);
+  }
   const parsed = schema.safeParse(Number(raw));
   if (raw.trim() === "" || !parsed.success) {
     const problem = parsed.success ? "must be a number" : parsed.error.issues[0]?.message;
