@@ -9,7 +9,7 @@
 
 /* ---- arithmetic ---- */
 
-static const int64_t POW10_64[19] = {1LL,
+const int64_t x_pow10[19] = {1LL,
                                      10LL,
                                      100LL,
                                      1000LL,
@@ -31,10 +31,10 @@ static const int64_t POW10_64[19] = {1LL,
 
 /* 10^k for 0 <= k <= 38. */
 static __int128 pow10_128(int k) {
-  if (k <= 18) return POW10_64[k];
-  __int128 r = POW10_64[18];
-  for (k -= 18; k > 18; k -= 18) r *= POW10_64[18];
-  return r * POW10_64[k];
+  if (k <= 18) return x_pow10[k];
+  __int128 r = x_pow10[18];
+  for (k -= 18; k > 18; k -= 18) r *= x_pow10[18];
+  return r * x_pow10[k];
 }
 
 static int64_t saturate(__int128 x) {
@@ -45,22 +45,7 @@ static int64_t saturate(__int128 x) {
 
 int64_t x_scale(__int128 x, int k) {
   if (k < 0) {
-    /* The common case fits 64 bits, where division by a constant becomes a multiplication. */
-    if (k >= -18 && x <= INT64_MAX && x >= -INT64_MAX) {
-      int64_t v = (int64_t)x;
-      switch (-k) {
-      case 1: return v / 10;
-      case 2: return v / 100;
-      case 3: return v / 1000;
-      case 4: return v / 10000;
-      case 5: return v / 100000;
-      case 6: return v / 1000000;
-      case 7: return v / 10000000;
-      case 8: return v / 100000000;
-      case 9: return v / 1000000000;
-      default: return v / POW10_64[-k];
-      }
-    }
+    if (k >= -18 && x <= INT64_MAX && x >= -INT64_MAX) return (int64_t)x / x_pow10[-k];
     return saturate(x / pow10_128(-k));
   }
   __int128 r;

@@ -145,11 +145,21 @@ void x_rest(tx_exchange *ex, x_book *book, uint32_t index) {
 
 /* Removes a resting order from its level, the id map and its owner's list (the pool slot is
  * kept; the caller frees it). */
+static void unlink_at(tx_exchange *ex, x_book *book, uint32_t index, uint32_t pos);
+
 void x_unlink(tx_exchange *ex, x_book *book, uint32_t index) {
+  const x_order *o = &ex->orders[index];
+  bool found;
+  unlink_at(ex, book, index, level_pos(&book->side[o->dir], o->dir, o->price, &found));
+}
+
+void x_unlink_best(tx_exchange *ex, x_book *book, uint32_t index) {
+  unlink_at(ex, book, index, book->side[ex->orders[index].dir].n - 1);
+}
+
+static void unlink_at(tx_exchange *ex, x_book *book, uint32_t index, uint32_t pos) {
   x_order *o = &ex->orders[index];
   x_side *s = &book->side[o->dir];
-  bool found;
-  uint32_t pos = level_pos(s, o->dir, o->price, &found);
   x_level *lv = &s->lv[pos];
   if (o->prev != XNONE) ex->orders[o->prev].next = o->next;
   else lv->head = o->next;

@@ -127,22 +127,56 @@ struct tx_exchange {
 
 /* x * 10^k truncated toward zero, saturated to int64. */
 int64_t x_scale(__int128 x, int k);
+extern const int64_t x_pow10[19];
+
+/* v * 10^k truncated toward zero for the common 64-bit case; the general path otherwise.
+ * Division by each constant power of ten compiles to a multiplication. */
+static inline int64_t x_scale64(int64_t v, int k) {
+  switch (k) {
+  case 0: return v;
+  case -1: return v / 10;
+  case -2: return v / 100;
+  case -3: return v / 1000;
+  case -4: return v / 10000;
+  case -5: return v / 100000;
+  case -6: return v / 1000000;
+  case -7: return v / 10000000;
+  case -8: return v / 100000000;
+  case -9: return v / 1000000000;
+  default: break;
+  }
+  if (k > 0 && k <= 18) {
+    int64_t r;
+    if (!__builtin_mul_overflow(v, x_pow10[k], &r)) return r;
+  }
+  return x_scale(v, k);
+}
+
+/* trunc(a * b * 10^k), exact: 64-bit when the product fits, __int128 otherwise. */
+static inline int64_t x_product(int64_t a, int64_t b, int64_t c, int k) {
+  int64_t ab, abc;
+  if (!__builtin_mul_overflow(a, b, &ab) && !__builtin_mul_overflow(ab, c, &abc)) {
+    return x_scale64(abc, k);
+  }
+  return x_scale((__int128)a * b * c, k);
+}
+
 /* trunc_q(price * volume). */
 static inline int64_t x_notional(const tx_exchange *ex, int64_t price, int64_t volume) {
-  return x_scale((__int128)price * volume, ex->notional_shift);
+  return x_product(price, volume, 1, ex->notional_shift);
 }
 /* trunc_q(price * volume * rate). */
 static inline int64_t x_fee(const tx_exchange *ex, int64_t price, int64_t volume, int64_t rate) {
-  return x_scale((__int128)price * volume * rate, ex->notional_shift - 9);
+  return x_product(price, volume, rate, ex->notional_shift - 9);
 }
 /* trunc_q(price * volume * (1 + rate)). */
 static inline int64_t x_with_rate(const tx_exchange *ex, int64_t price, int64_t volume,
                                   int64_t rate) {
-  return x_scale((__int128)price * volume * (X_RATE_ONE + rate), ex->notional_shift - 9);
+  return x_product(price, volume, X_RATE_ONE + rate, ex->notional_shift - 9);
 }
 /* trunc_q(quote * (1 + rate)). */
 static inline int64_t x_quote_with_rate(int64_t quote, int64_t rate) {
-  return x_scale((__int128)quote * (X_RATE_ONE + rate), -9);
+  return x_product(quote, X_RATE_ONE + rate, 1, -9);
 }
 /* trunc_b(quote / price), truncated to the lot. */
 int64_t x_quote_to_base(const tx_exchange *ex, int64_t quote, int64_t price);
@@ -171,6 +205,8 @@ void x_order_free(tx_exchange *ex, uint32_t index);
 uint32_t x_order_lookup(const x_book *book, uint32_t id);
 void x_rest(tx_exchange *ex, x_book *book, uint32_t index);
 void x_unlink(tx_exchange *ex, x_book *book, uint32_t index);
+/* x_unlink for an order known to sit on its side's best level. */
+void x_unlink_best(tx_exchange *ex, x_book *book, uint32_t index);
 x_level *x_level_at(const x_book *book, int side, int64_t price);
 
 /* ---- margin (exchange_margin.c) ---- */

@@ -116,17 +116,24 @@ static int64_t pay_quote(x_account *acct, x_order *o, int64_t amount) {
   return amount - from_free;
 }
 
-/* Removes a resting order entirely (its reservation goes back to free) and emits `type`. */
-static void remove_resting(tx_exchange *ex, x_book *book, uint32_t index, uint8_t type,
-                           uint8_t cause, bool emit) {
+/* Removes a resting order entirely (its reservation goes back to free) and emits `type`
+ * (`emit`); `at_best` skips looking its level up. */
+static void remove_order(tx_exchange *ex, x_book *book, uint32_t index, uint8_t type,
+                         uint8_t cause, bool emit, bool at_best) {
   x_order *o = &ex->orders[index];
   x_account *acct = &ex->accounts[o->account];
   int64_t volume = o->volume;
-  x_unlink(ex, book, index);
+  if (at_best) x_unlink_best(ex, book, index);
+  else x_unlink(ex, book, index);
   release_all(acct, o);
   o->volume = o->total = 0;
   if (emit) order_event(ex, o, type, volume, cause);
   x_order_free(ex, index);
+}
+
+static void remove_resting(tx_exchange *ex, x_book *book, uint32_t index, uint8_t type,
+                           uint8_t cause) {
+  remove_order(ex, book, index, type, cause, true, false);
 }
 
 /* Shrinks a resting order to `total` matchable volume, keeping its place in the queue; the
@@ -136,7 +143,7 @@ static void shrink_resting(tx_exchange *ex, x_book *book, x_order *o, int64_t to
   x_account *acct = &ex->accounts[o->account];
   int64_t own = x_own_volume(ex, total, o->leverage);
   if (own <= 0) {
-    remove_resting(ex, book, (uint32_t)(o - ex->orders), TX_EV_CANCELLED, cause, true);
+    remove_resting(ex, book, (uint32_t)(o - ex->orders), TX_EV_CANCELLED, cause);
     return;
   }
   x_level *lv = x_level_at(book, o->dir, o->price);
@@ -258,18 +265,18 @@ static void match(tx_exchange *ex, x_book *book, x_order *a, int64_t limit) {
       int64_t vr = r->total, va = a->total;
       switch (a->stp) {
       case TX_STP_CO:
-        remove_resting(ex, book, ri, TX_EV_CANCELLED, TX_CAUSE_STP, true);
+        remove_order(ex, book, ri, TX_EV_CANCELLED, TX_CAUSE_STP, true, true);
         continue;
       case TX_STP_CN:
         stp_reduce(ex, a, va);
         return;
       case TX_STP_CB:
-        remove_resting(ex, book, ri, TX_EV_CANCELLED, TX_CAUSE_STP, true);
+        remove_order(ex, book, ri, TX_EV_CANCELLED, TX_CAUSE_STP, true, true);
         stp_reduce(ex, a, va);
         return;
       default: /* TX_STP_DC */
         if (vr <= va) {
-          remove_resting(ex, book, ri, TX_EV_CANCELLED, TX_CAUSE_STP, true);
+          remove_order(ex, book, ri, TX_EV_CANCELLED, TX_CAUSE_STP, true, true);
           stp_reduce(ex, a, vr);
           continue;
         }
@@ -284,7 +291,7 @@ static void match(tx_exchange *ex, x_book *book, x_order *a, int64_t limit) {
     s->volume -= q;
     settle_fill(ex, book, a, r, q, price);
     if (r->volume == 0) {
-      remove_resting(ex, book, ri, 0, 0, false);
+      remove_order(ex, book, ri, 0, 0, false, true);
     } else if (r->dir == TX_BUY && r->leverage == 0) {
       settle_reservation(ex, &ex->accounts[r->account], r);
     }
@@ -570,7 +577,7 @@ void x_cancel(tx_exchange *ex, const tx_instruction *in) {
     return reject(ex, in, TX_R_INVALID_VOLUME, 0);
   }
   if (!(in->flags & TX_IF_PARTIAL) || in->volume >= o->volume) {
-    remove_resting(ex, book, index, TX_EV_CANCELLED, TX_CAUSE_REQUEST, true);
+    remove_resting(ex, book, index, TX_EV_CANCELLED, TX_CAUSE_REQUEST);
     return;
   }
   int64_t keep = o->volume - x_lot(ex, in->volume);
@@ -580,7 +587,7 @@ void x_cancel(tx_exchange *ex, const tx_instruction *in) {
 
 void x_cancel_all(tx_exchange *ex, uint32_t book_id, x_account *acct, uint8_t cause) {
   while (acct->head != XNONE) {
-    remove_resting(ex, &ex->books[book_id], acct->head, TX_EV_CANCELLED, cause, true);
+    remove_resting(ex, &ex->books[book_id], acct->head, TX_EV_CANCELLED, cause);
   }
 }
 
@@ -596,7 +603,7 @@ void x_expire(tx_exchange *ex, const x_timer *t) {
     reject(ex, &in, TX_R_ORDER_NOT_FOUND, TX_EVF_EXPIRY);
     return;
   }
-  remove_resting(ex, book, index, TX_EV_EXPIRED, TX_CAUSE_EXPIRY, true);
+  remove_resting(ex, book, index, TX_EV_EXPIRED, TX_CAUSE_EXPIRY);
 }
 
 void x_reset(tx_exchange *ex, const tx_instruction *in) {
