@@ -7,8 +7,8 @@
  * The timelocked commit (CRv3/CRv4, drand-encrypted) is not implemented: on a runtime that no
  * longer accepts hash commits the submission is refused with a message saying so.
  *
- * Pending commits live in memory: a validator restarted between commit and reveal loses that
- * round's weights (the chain expires the commit) and commits again at its next turn.
+ * Pending commits live in memory, and in a file when `pendingCommitsPath` is given, so that a
+ * validator restarted between commit and reveal still reveals.
  *
  * ```ts
  * const setter = new ChainWeightSetter(client, { netuid: 79, hotkey });
@@ -21,6 +21,7 @@ import { z } from "zod";
 import type { WeightSetter, WeightSubmission } from "../bittensor/neurons.ts";
 import type { HotkeyPair, SubtensorClient } from "./client.ts";
 import { commitHash, epochOf, firstBlockOfEpoch, randomSalt } from "./commit.ts";
+import { loadPendingCommits, savePendingCommits } from "./commit_store.ts";
 import {
   type Metagraph,
   readHyperparameters,
@@ -42,6 +43,11 @@ export interface ChainWeightSetterOptions {
   excludeQuantile?: number;
   /** Receives one line per submission (never key material). */
   log?: (message: string) => void;
+  /**
+   * File that keeps unrevealed commits across restarts (see `commit_store.ts`); without it they
+   * live in memory only.
+   */
+  pendingCommitsPath?: string;
 }
 
 /** A hash commit waiting for its reveal epoch. */
@@ -84,6 +90,12 @@ export class ChainWeightSetter implements WeightSetter {
     this.#client = client;
     this.#options = options;
     this.#address = encodeAddress(options.hotkey.publicKey, SS58_PREFIX);
+    if (options.pendingCommitsPath) {
+      this.#pending = loadPendingCommits(
+        options.pendingCommitsPath,
+        (message) => options.log?.(message),
+      );
+    }
   }
 
   /** Hash commits not yet revealed (oldest first). */
@@ -208,6 +220,7 @@ export class ChainWeightSetter implements WeightSetter {
     const commitEpoch = epochOf(metagraph.block, netuid, params.tempo);
     const revealEpoch = commitEpoch + params.commitRevealPeriod;
     this.#pending.push({ uids, values, salt, versionKey: key, hash, commitEpoch, revealEpoch });
+    this.#savePending();
     return this.#accept(
       `commit_weights ${hash}; reveal in epoch ${revealEpoch} (from block ${
         firstBlockOfEpoch(revealEpoch, netuid, params.tempo)
@@ -247,7 +260,18 @@ export class ChainWeightSetter implements WeightSetter {
       }
     }
     this.#pending = keep;
+    if (results.length > 0) this.#savePending();
     return results;
+  }
+
+  #savePending(): void {
+    const path = this.#options.pendingCommitsPath;
+    if (!path) return;
+    try {
+      savePendingCommits(path, this.#pending);
+    } catch (error) {
+      this.#options.log?.(`cannot save pending commits to ${path}: ${(error as Error).message}`);
+    }
   }
 
   #submitOptions() {

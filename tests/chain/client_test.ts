@@ -365,6 +365,52 @@ Deno.test(
   },
 );
 
+Deno.test("a restarted setter reveals the commits saved in its file", testOptions, async () => {
+  await withChain(async (client, node, subnet) => {
+    subnet.hyperparams.commitRevealWeightsEnabled = true;
+    node.best = 1000;
+    const dir = Deno.makeTempDirSync();
+    const path = `${dir}/commits.json`;
+    try {
+      const first = new ChainWeightSetter(client, {
+        netuid: NETUID,
+        hotkey: alice,
+        pendingCommitsPath: path,
+      });
+      assert.equal((await first.setWeights([1, 2], [0.5, 0.5], 19)).accepted, true);
+      assert.equal(Deno.statSync(path).mode! & 0o777, 0o600, "salts are private");
+      const saved = first.pendingCommits[0];
+
+      const warnings: string[] = [];
+      const restarted = new ChainWeightSetter(client, {
+        netuid: NETUID,
+        hotkey: alice,
+        pendingCommitsPath: path,
+        log: (line) => warnings.push(line),
+      });
+      assert.deepEqual(restarted.pendingCommits, [saved]);
+      node.best = (saved.revealEpoch) * (TEMPO + 1) - (NETUID + 1) + 1;
+      const [revealed] = await restarted.revealDue();
+      assert.equal(revealed.accepted, true, revealed.message);
+      assert.deepEqual(node.submissions.at(-1)!.args.salt, saved.salt);
+      assert.equal(Deno.readTextFileSync(path), "[]");
+      assert.deepEqual(warnings.filter((w) => w.startsWith("pending commits")), []);
+
+      Deno.writeTextFileSync(path, JSON.stringify([{ ...saved, versionKey: "19", salt: [70000] }]));
+      const damaged = new ChainWeightSetter(client, {
+        netuid: NETUID,
+        hotkey: alice,
+        pendingCommitsPath: path,
+        log: (line) => warnings.push(line),
+      });
+      assert.equal(damaged.pendingCommits.length, 0);
+      assert.match(warnings.at(-1)!, /pending commits .*: 0\.salt\.0: .*starting without them/);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  });
+});
+
 Deno.test(
   "a reveal the chain calls too early stays pending; a lost commit is dropped",
   testOptions,
