@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { validateInstructions } from "../../agents/sdk/instructions.ts";
+import { sharpeRatio, valueChanges } from "../../validator/scoring/formulas.ts";
 import { type Fill, Scorer, type ScoringObservation } from "../../validator/scoring/scorer.ts";
 
 const W = 100_000;
@@ -153,4 +154,29 @@ Deno.test("snapshot round trip and re-basing of volume buckets", () => {
   assert.deepEqual(copy.toJSON(), scorer.toJSON());
   copy.rebase(86_400e9);
   assert.deepEqual([...copy.miners[0].volumes[0].total.keys()], [0]);
+});
+
+Deno.test("the incremental Sharpe equals the formula over the window, across a new simulation", () => {
+  const scorer = new Scorer({ uids: 1, books: 3 });
+  let seed = 7;
+  const rand = () => ((seed = (seed * 48271) % 2147483647) / 2147483647) * 10 - 5;
+  const values = [0, 0, 0];
+  for (let i = 0; i < 760; i++) {
+    const timestamp = (i < 740 ? i + 1 : i - 739) * 5e9;
+    values.forEach((v, b) => (values[b] = v + rand() + b * 0.3));
+    scorer.observe(observation(timestamp, [...values]));
+  }
+  const record = scorer.miners[0];
+  assert.equal(record.inventory.length, 720);
+  const times = record.inventory.map((e) => e.timestamp);
+  for (let b = 0; b < 3; b++) {
+    const expected = sharpeRatio(valueChanges(times, record.inventory.map((e) => e.values[b])));
+    close(record.sharpe.books[b], expected);
+  }
+  const totals = record.inventory.map((e) => e.values.reduce((a, v) => a + v, 0));
+  close(record.sharpe.total, sharpeRatio(valueChanges(times, totals)));
+  const copy = Scorer.fromJSON(JSON.parse(JSON.stringify(scorer.toJSON())), { uids: 1, books: 3 });
+  scorer.observe(observation(105e9, [1, 2, 3]));
+  copy.observe(observation(105e9, [1, 2, 3]));
+  assert.deepEqual(copy.miners[0].sharpe, scorer.miners[0].sharpe);
 });
