@@ -3,12 +3,13 @@
  * final state, for the exchange conformance tests.
  * @module
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const mainPath = new URL("../../main.ts", import.meta.url).pathname;
 const scratch = mkdtempSync(join(tmpdir(), "taos-replay-"));
+globalThis.addEventListener("unload", () => rmSync(scratch, { recursive: true, force: true }));
 let written = 0;
 
 /** What one `taos replay` run printed. */
