@@ -618,6 +618,7 @@ int taos_sim_inject(taos_sim *sim, int32_t agent_id, const taos_sim_instruction 
   if (sim == NULL || (count && instructions == NULL)) return TAOS_SIM_ERR_ARGUMENT;
   if (agent_id < 0 || (uint32_t)agent_id >= sim->cfg.remote) return TAOS_SIM_ERR_ARGUMENT;
   if (sim->ended) return TAOS_SIM_ERR_ENDED;
+  if (delay_ns > UINT64_MAX / 4 - sim->now) return TAOS_SIM_ERR_ARGUMENT; /* clock overflow */
   uint32_t slot = (uint32_t)agent_id;
   int accepted = 0;
   for (size_t i = 0; i < count; i++) {
@@ -643,7 +644,8 @@ int taos_sim_inject(taos_sim *sim, int32_t agent_id, const taos_sim_instruction 
     } else {
       msg.kind = in->kind == 1 ? MSG_PLACE_LIMIT : MSG_PLACE_MARKET;
       msg.a = in->client_order_id;
-      msg.aux = in->time_in_force == 1 ? in->expiry_ns : 0;
+      /* an expiry beyond the representable clock is the same as none (GTC) */
+      msg.aux = in->time_in_force == 1 && in->expiry_ns < UINT64_MAX / 4 ? in->expiry_ns : 0;
       msg.flags = (uint8_t)((in->post_only ? 1 : 0) | (in->time_in_force << 1) |
                             (in->stp_flag << 3) | (in->currency ? 0x40 : 0));
     }

@@ -496,6 +496,14 @@ static void test_config_errors_name_the_field(void) {
         TAOS_SIM_ERR_CONFIG);
   CHECK(strstr(err, "fee") != NULL);
   CHECK(taos_sim_create(params, 3, &sim, err, sizeof err) == TAOS_SIM_ERR_CONFIG);
+  defaults(params);
+  sim = create(params);
+  taos_sim_instruction in = {.kind = 2, .volume = 10000};
+  CHECK(taos_sim_inject(sim, 0, &in, 1, UINT64_MAX - 5) == TAOS_SIM_ERR_ARGUMENT);
+  CHECK(taos_sim_inject(sim, 7, &in, 1, 0) == TAOS_SIM_ERR_ARGUMENT); /* no such remote agent */
+  in.book_id = 3;
+  CHECK(taos_sim_inject(sim, 0, &in, 1, 0) == 0); /* unknown book: skipped */
+  taos_sim_destroy(sim);
 }
 
 int main(void) {
