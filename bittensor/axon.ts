@@ -77,6 +77,8 @@ export interface AxonOptions {
   requireSignature?: boolean;
   /** Called after every request. */
   onRequest?(record: AxonRequestRecord): void;
+  /** Receives the cause of each internal error (default `console.warn`). */
+  onError?(message: string): void;
 }
 
 /** The request side of a synapse exchange once headers are parsed, before the body is read. */
@@ -229,7 +231,8 @@ export class Axon {
       } else {
         const id = crypto.randomUUID();
         message = `Internal Server Error #${id}`;
-        console.warn(`axon: ${name} request failed (#${id}): ${messageOf(error)}`);
+        const report = this.#options.onError ?? console.warn;
+        report(`axon: ${name} request failed (#${id}): ${messageOf(error)}`);
       }
       const failed = synapse ?? this.#bareSynapse(name, peer);
       failed.axon.status_code = status;

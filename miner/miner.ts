@@ -96,6 +96,7 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
     keypair: options.hotkey,
     port: options.port ?? 8091,
     host: options.host,
+    onError: (message) => log("warning", message),
     onRequest(record) {
       metrics.request(record.synapse, record.statusCode, record.seconds);
       log(

@@ -33,9 +33,18 @@ const alice = Keypair.fromUri("//Alice"); // registered validator
 const bob = Keypair.fromUri("//Bob"); // the miner serving the axon
 const charlie = Keypair.fromUri("//Charlie"); // not registered
 
+/** Causes of the 500 replies, as the axon reports them. */
+const internalErrors: string[] = [];
+
 /** Starts Bob's axon answering Echo, trusting only Alice. */
 async function startAxon(maxBodyBytes = 64 * 1024) {
-  const axon = new Axon({ keypair: bob, port: 0, host: "127.0.0.1", maxBodyBytes });
+  const axon = new Axon({
+    keypair: bob,
+    port: 0,
+    host: "127.0.0.1",
+    maxBodyBytes,
+    onError: (message) => internalErrors.push(message),
+  });
   axon.attach(EchoSynapse, {
     forward: (synapse) => ({
       text: synapse.fields.text.toUpperCase(),
@@ -198,6 +207,11 @@ Deno.test("each rejection gets the Python axon's status and message", async () =
     r = await post(url, signedRequest({ signer: alice, body: "{not json" }));
     assert.equal(r.status, 500);
     assert.match(r.json.message, /^Internal Server Error #[0-9a-f-]{36}$/);
+    const id = r.json.message.slice("Internal Server Error #".length);
+    assert.ok(
+      internalErrors.some((m) => m.includes(id) && /JSON/.test(m)),
+      internalErrors.join("\n"),
+    );
 
     // Body tampered after signing: the hash no longer matches → 500.
     const tampered = signedRequest({ signer: alice });
