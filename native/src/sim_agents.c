@@ -171,13 +171,14 @@ static void stylized_decide(sim_book *book, uint32_t k, double p, double bid, do
   double mean = sum / h, ss = 0;
   for (uint32_t i = 0; i < h; i++) ss += (st->returns[i] - mean) * (st->returns[i] - mean);
   double variance = cfg->reference ? ss / h * (h - 1) / h : ss / (h - 1);
-  double tau_f = P(cfg, sty_tau_f);
+  double tau_f = st->tau_f;
   double fundamental = log(book->fund_value / p) / tau_f;
   /* chartist: mean return per sample (the reference divides by the horizon in ns, ~0) */
   double chartist = cfg->reference ? sum / par->tau_a : sum / h;
   double noise = sim_normal(rng, 0, P(cfg, sty_sigma_eps));
   double w = par->wf + par->wc + par->wn;
   double r_hat = (par->wf * fundamental + par->wc * chartist + par->wn * noise) / w;
+  if (st->regime) r_hat *= 0.01 * tau_f * w; /* the reference's regime multiplier */
   double p_hat = p * exp(r_hat);
   if (!(variance > 0) || !(p_hat > 0)) return;
   double aV = par->aversion * variance;
@@ -217,6 +218,28 @@ static void stylized_decide(sim_book *book, uint32_t k, double p, double bid, do
   st->order_in_flight = true;
 }
 
+/* Regime switching on book imbalance (off in production): a NORMAL agent enters the regime,
+ * where the fundamentalist horizon is tauFRegime, with probability |imbalance| twice over; an
+ * agent in the regime leaves with probability 1 - sqrt(last |imbalance|). */
+static void stylized_regime(sim_book *book, uint32_t k) {
+  const sim_config *cfg = config_of(book);
+  sim_sty_book *st = &book->sty[k];
+  sim_rng *rng = &book->rng[book->sim->off_sty + k];
+  double bids = (double)book->side[0].total_volume, asks = (double)book->side[1].total_volume;
+  double imbalance = bids + asks > 0 ? fabs(bids - asks) / (bids + asks) : 0;
+  if (!st->regime) {
+    if (sim_uniform(rng) >= imbalance) return;
+    st->regime_prob = imbalance;
+    if (sim_uniform(rng) < st->regime_prob) {
+      st->regime = true;
+      st->tau_f = P(cfg, sty_tau_f_regime);
+    }
+  } else if (sim_uniform(rng) < 1.0 - sqrt(st->regime_prob)) {
+    st->regime = false;
+    st->tau_f = P(cfg, sty_tau_f);
+  }
+}
+
 static void stylized_poll(sim_book *book, uint32_t k) {
   const struct taos_sim *sim = book->sim;
   const sim_config *cfg = &sim->cfg;
@@ -238,6 +261,7 @@ static void stylized_poll(sim_book *book, uint32_t k) {
   st->head = (st->head + 1) % len;
   if (st->filled < len) st->filled++;
   st->last_price = p;
+  if (P(cfg, sty_regime_flag) != 0) stylized_regime(book, k);
   if (st->order_in_flight) return;
   /* who acts: k draws of one agent among the group, k from the Rayleigh-quantile rule */
   sim_rng *rng = &book->rng[local];
@@ -601,6 +625,8 @@ int sim_agents_book_init(sim_book *book) {
     st->head = 0;
     st->filled = h;
     st->last_price = price_prev;
+    st->tau_f = P(cfg, sty_tau_f);
+    st->regime_prob = P(cfg, sty_regime_prob);
   }
   for (uint32_t k = 0; k < cfg->n_algo; k++) book->algo[k].last_price = p0;
   return TAOS_SIM_OK;

@@ -125,6 +125,8 @@ typedef struct {
   uint32_t head, filled;
   double last_price;
   bool order_in_flight;
+  bool regime;               /* in the book-imbalance regime (regimeChangeFlag only) */
+  double regime_prob, tau_f; /* current switching probability and fundamentalist horizon */
 } sim_sty_book;
 
 typedef struct {

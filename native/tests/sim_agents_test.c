@@ -185,6 +185,29 @@ static void test_stylized_follows_fundamental(void) {
   }
 }
 
+/* With regime switching on, a one-sided book (imbalance 1) moves the agent into the regime and
+ * its fundamentalist horizon becomes tauFRegime; off (production), nothing changes. */
+static void test_stylized_regime_switch(void) {
+  for (int on = 0; on <= 1; on++) {
+    double params[TAOS_SIM_PARAM_COUNT];
+    defaults(params);
+    set(params, "sty_count", 1);
+    set(params, "sty_regime_flag", on);
+    set(params, "sty_regime_prob", 0.75);
+    set(params, "sty_tau_f_regime", 15);
+    taos_sim *sim = create(params);
+    sim_book *book = empty_book(sim);
+    rest(book, 0, 29990, 50000);
+    uint32_t slot = sim->local_base + sim->off_sty;
+    sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
+    book->sty[0].order_in_flight = true; /* observe the regime only */
+    sim_agents_handle(book, &poll);
+    CHECK(book->sty[0].regime == (on == 1));
+    CHECK(book->sty[0].tau_f == (on ? 15.0 : 1.0));
+    taos_sim_destroy(sim);
+  }
+}
+
 static void test_hft_quotes_and_inventory(void) {
   double params[TAOS_SIM_PARAM_COUNT];
   defaults(params);
@@ -509,6 +532,7 @@ static void test_config_errors_name_the_field(void) {
 int main(void) {
   test_initialization_ladder();
   test_stylized_follows_fundamental();
+  test_stylized_regime_switch();
   test_hft_quotes_and_inventory();
   test_algo_bucket_triggers_execution();
   test_futures_follow_external_move();
