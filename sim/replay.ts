@@ -361,6 +361,8 @@ function eventLine(
         restingAgentId: event.restingAgentId,
         aggressingOrderId: event.orderId,
         restingOrderId: event.restingOrderId,
+        aggressingClientOrderId: event.clientOrderId,
+        restingClientOrderId: event.restingClientOrderId,
         makerFee: quote(event.makerFee),
         takerFee: quote(event.takerFee),
       };
