@@ -55,6 +55,8 @@ export interface ReportInput {
   /** Mean simulated ns per wall second over recent publishes. */
   stepRate: number;
   ownUid: number | null;
+  /** Our own neuron's stake (TAO) and last weight-update block, when registered. */
+  own?: { stake: number; lastUpdate: number } | null;
   /** uid → smoothed score. */
   scores: Map<number, number>;
   details: MinerScoreDetail[];
@@ -259,6 +261,10 @@ export class ValidatorMetrics {
     this.#validator.set({ validator_gauge_name: "ram_usage_percent" }, input.usage.ram);
     this.#validator.set({ validator_gauge_name: "disk_usage_percent" }, input.usage.disk);
     this.#validator.set({ validator_gauge_name: "active" }, 1);
+    if (input.own) {
+      this.#validator.set({ validator_gauge_name: "stake" }, input.own.stake);
+      this.#validator.set({ validator_gauge_name: "last_update" }, input.own.lastUpdate);
+    }
     if (input.queryStats !== undefined) {
       this.#queryStats = new Map([...input.queryStats].map(([uid, stats]) => [uid, { ...stats }]));
     }

@@ -564,6 +564,7 @@ export class Validator {
         publish,
         stepRate: rates.length === 0 ? 0 : rates.reduce((a, b) => a + b, 0) / rates.length,
         ownUid: this.#ownUid,
+        own: this.#neurons.find((n) => n.uid === this.#ownUid) ?? null,
         scores,
         details,
         initialBalances: this.#initialBalances,

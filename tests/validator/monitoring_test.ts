@@ -44,7 +44,15 @@ function validatorFor(options: {
     options: { ...parsed, saveIntervalSeconds: 0 },
     config,
     createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
-    directory: new StaticNeuronDirectory(silentNeurons(config.remoteAgentCount)),
+    directory: new StaticNeuronDirectory([...silentNeurons(config.remoteAgentCount), {
+      uid: 4,
+      hotkey: "5Validator",
+      coldkey: "",
+      stake: 1234.5,
+      validatorPermit: true,
+      axon: null,
+      lastUpdate: 99,
+    }]),
     weights: new RecordingWeightSetter(),
     client: noMiners,
     hotkey: "5Validator",
@@ -109,6 +117,8 @@ Deno.test("metrics: every family of the spec is served on /metrics with wallet a
       /simulation_gauges\{simulation_gauge_name="timestamp",wallet="5Validator",netuid="79"\} 30000000000/,
     );
     assert.match(text, /book_gauges\{book_id="0",level="0",book_gauge_name="mid",/);
+    assert.match(text, /validator_gauges\{validator_gauge_name="uid",[^}]*\} 4$/m);
+    assert.match(text, /validator_gauges\{validator_gauge_name="stake",[^}]*\} 1234\.5$/m);
     assert.match(text, /miner_gauges\{agent_id="3",miner_gauge_name="score",/);
     assert.match(
       text,
