@@ -65,7 +65,7 @@ export interface BookResult {
   sharpe: number;
   normalizedSharpe: number;
   activityFactor: number;
-  /** Inventory value change over the run, quote (mid valuation). */
+  /** Inventory value change over the run, quote, at the last two-sided mid of the book. */
   pnl: number;
   /** Traded quote volume. */
   volume: number;
@@ -99,7 +99,10 @@ export interface BacktestSeries {
   mid: (number | null)[][];
   fundamental: number[][];
   spread: (number | null)[][];
-  /** Per agent copy: inventory value summed over books, minus starting wealth per book. */
+  /**
+   * Per agent copy: inventory value summed over books (at the last two-sided mid), minus starting
+   * wealth per book.
+   */
   inventoryValue: number[][];
   /** Per agent copy. */
   score: number[][];
@@ -188,6 +191,8 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
   const firstValue: (number[] | null)[] = new Array(copies).fill(null);
   const lastValue: number[][] = Array.from({ length: copies }, () => []);
   const computeTotal = new Array(copies).fill(0);
+  /** Last two-sided mid per book: P&L and the plotted value use it when a side is empty. */
+  const lastMid: (number | undefined)[] = [];
   const series: BacktestSeries = {
     timestamps: [],
     mid: Array.from({ length: config.books }, () => []),
@@ -224,13 +229,15 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
         book.fees += notice.trade.fee;
         book.trades++;
       }
+      observation.quotes.forEach((q, b) => {
+        if (q.bid !== null && q.ask !== null) lastMid[b] = (q.bid + q.ask) / 2;
+      });
       for (let uid = 0; uid < copies; uid++) {
         const holdings = observation.holdings.get(uid) ?? [];
-        const values = observation.quotes.map((q, b) => {
+        const values = observation.quotes.map((_, b) => {
           const h = holdings[b];
           if (h === undefined) return 0;
-          const mid = q.bid === null || q.ask === null ? 0 : (q.bid + q.ask) / 2;
-          return h.quote + mid * h.base;
+          return h.quote + (lastMid[b] ?? 0) * h.base;
         });
         firstValue[uid] ??= values;
         lastValue[uid] = values;

@@ -157,3 +157,46 @@ Deno.test({
     await browser.close();
   }
 });
+
+Deno.test("taos sim --agent runs a backtest in a child process and exits 0", async () => {
+  const out = mkdtempSync(join(tmpdir(), "taos-sim-agent-"));
+  const main = new URL("../../main.ts", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      main,
+      "sim",
+      "--agent",
+      out,
+      "--agent-name",
+      "MarketMakerAgent",
+      "--agent-params",
+      "quantity=0.2",
+      "--duration",
+      "30s",
+      "--seed",
+      "5",
+      "--out",
+      out,
+      "--quiet",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const { code, stdout } = await child.output();
+  assert.equal(code, 0);
+  assert.match(
+    new TextDecoder().decode(stdout),
+    /MarketMakerAgent backtest: 1 copy, 2 books, seed 5/,
+  );
+  const saved = JSON.parse(readFileSync(join(out, "backtest.json"), "utf8"));
+  assert.deepEqual(saved.params, { quantity: 0.2, edge: 0.001, max_inventory: 2 });
+  const bad = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", main, "sim", "--agent", out, "--agent-name", "Nope", "--quiet"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(bad.code, 2, "a bad agent is a usage error");
+  assert.match(new TextDecoder().decode(bad.stderr), /agent 'Nope' not found/);
+});
