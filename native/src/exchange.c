@@ -488,8 +488,15 @@ int tx_submit(tx_exchange *ex, uint64_t now_ns, const tx_instruction *records, s
   if (now_ns < ex->now) return TX_ERR_TIME;
   ex->error = TX_OK;
   advance(ex, now_ns);
+  /* A host buffer need not be 8-byte aligned: such records are copied before use. */
+  bool aligned = ((uintptr_t)records % _Alignof(tx_instruction)) == 0;
+  tx_instruction copy;
   for (size_t i = 0; i < count && ex->error == TX_OK; i++) {
     const tx_instruction *in = &records[i];
+    if (!aligned) {
+      memcpy(&copy, (const unsigned char *)records + i * sizeof copy, sizeof copy);
+      in = &copy;
+    }
     ex->instr = (uint32_t)i;
     switch (in->kind) {
     case TX_INSTR_LIMIT:

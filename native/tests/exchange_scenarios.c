@@ -832,13 +832,21 @@ static void api_contract(void) {
   EXPECT_EQ(tx_balances_get(ex, -6, 0, &(tx_balances){0}), TX_ERR_AGENT);
   EXPECT_EQ(tx_book_levels(ex, 3, 0, NULL, NULL, 0), -TX_ERR_BOOK);
   EXPECT_EQ(tx_submit(ex, 0, NULL, 0), TX_OK);
+  /* Records at an odd address (a host byte buffer) are read correctly. */
+  unsigned char raw[2 * sizeof(tx_instruction) + 1];
+  tx_instruction rec = limit_order(A, TX_BUY, B(1), P(90));
+  memcpy(raw + 1, &rec, sizeof rec);
+  EXPECT_EQ(tx_submit(ex, 0, (const tx_instruction *)(const void *)(raw + 1), 1), TX_OK);
+  drain(ex);
+  EXPECT_EQ(accepted_id(), 0);
+  run(ex, cancel_order(A, 0));
   run(ex, limit_order(-5, TX_SELL, B(1), P(100)));
   EXPECT_EQ(tx_set_balances(ex, -5, 0, 0, 0), TX_ERR_BUSY);
   tx_order o;
-  EXPECT_EQ(tx_order_get(ex, 0, 0, &o), TX_OK);
+  EXPECT_EQ(tx_order_get(ex, 0, 1, &o), TX_OK);
   EXPECT_EQ(o.agent_id, -5);
   EXPECT_EQ(tx_agent_orders(ex, -5, 0, &o, 1), 1);
-  EXPECT_EQ(tx_order_get(ex, 0, 1, &o), TX_ERR_NOT_FOUND);
+  EXPECT_EQ(tx_order_get(ex, 0, 0, &o), TX_ERR_NOT_FOUND);
   EXPECT(strcmp(tx_reason_name(TX_R_INSUFFICIENT_QUOTE), "INSUFFICIENT_QUOTE") == 0);
   EXPECT(strcmp(tx_errstr(TX_ERR_TIME), "TX_ERR_TIME") == 0);
   tx_close(ex);
