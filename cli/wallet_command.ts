@@ -24,16 +24,17 @@ const help = `Usage: taos wallet <create|list|show> [options]
   show     one wallet's coldkey and hotkey addresses and how each file is stored
 
 Options:
-  --wallet.path <dir>     wallet root (default ~/.bittensor/wallets, or BT_WALLET_PATH)
-  --wallet.name <name>    wallet name (default default)
-  --wallet.hotkey <name>  hotkey name (default default)
-  --coldkey-uri <uri>     create the coldkey from a URI (//Alice, a mnemonic, 0x seed);
-                          default: a new 12-word mnemonic
-  --hotkey-uri <uri>      create the hotkey from a URI; default: a new 12-word mnemonic
-  --encrypt               encrypt the coldkey ($NACL); password from TAOS_WALLET_PASSWORD or the terminal
-  --overwrite             replace existing key files
-  --json                  machine-readable output (list, show)
-  --help                  this text`;
+  -p, --wallet.path <dir>     wallet root (default ~/.bittensor/wallets, or BT_WALLET_PATH)
+  -w, --wallet.name <name>    wallet name (default default)
+      --wallet.hotkey <name>  hotkey name (default default)
+      --coldkey-uri <uri>     create the coldkey from a URI (//Alice, a mnemonic, 0x seed);
+                              default: a new 12-word mnemonic
+      --hotkey-uri <uri>      create the hotkey from a URI; default: a new 12-word mnemonic
+      --encrypt               encrypt the coldkey ($NACL); password from TAOS_WALLET_PASSWORD
+                              or the terminal
+      --overwrite             replace existing key files
+      --json                  machine-readable output (list, show)
+      --help                  this text`;
 
 function parse(args: string[]) {
   try {
@@ -41,8 +42,8 @@ function parse(args: string[]) {
       args,
       allowPositionals: true,
       options: {
-        "wallet.path": { type: "string" },
-        "wallet.name": { type: "string", default: "default" },
+        "wallet.path": { type: "string", short: "p" },
+        "wallet.name": { type: "string", short: "w", default: "default" },
         "wallet.hotkey": { type: "string", default: "default" },
         "coldkey-uri": { type: "string" },
         "hotkey-uri": { type: "string" },
