@@ -809,6 +809,123 @@ static void leveraged_partial_cancel(void) {
   tx_close(ex);
 }
 
+static tx_instruction post_only(int agent, int dir, int64_t volume, int64_t price, int stp) {
+  tx_instruction in = limit_order(agent, dir, volume, price);
+  in.post_only = 1;
+  in.stp = (uint8_t)stp;
+  return in;
+}
+
+/* Post-only under each self-trade rule (spec 3.6). */
+static void post_only_modes(void) {
+  tx_exchange *ex = fresh(0);
+  run(ex, limit_order(A, TX_SELL, B(1), P(100)));
+  run(ex, post_only(A, TX_BUY, B(1), P(100), TX_STP_CO)); /* crosses only its own order */
+  EXPECT_EQ(accepted_id(), 1);
+  EXPECT_EQ(nth_event(TX_EV_CANCELLED, 0)->order_id, 0);
+  EXPECT_EQ(count_events(TX_EV_TRADE), 0);
+  run(ex, limit_order(C, TX_SELL, B(1), P(100.5)));
+  run(ex, post_only(A, TX_BUY, B(1), P(100.5), TX_STP_CO)); /* a foreign order would trade */
+  EXPECT_EQ(rejection(), TX_R_CONTRACT_VIOLATION);
+  run(ex, post_only(A, TX_BUY, B(1), P(100.5), TX_STP_NONE));
+  EXPECT_EQ(rejection(), TX_R_CONTRACT_VIOLATION);
+  run(ex, post_only(A, TX_BUY, B(1), P(100.5), TX_STP_CB));
+  EXPECT_EQ(rejection(), TX_R_CONTRACT_VIOLATION);
+  check_invariants(ex);
+  tx_close(ex);
+
+  ex = fresh(0);
+  run(ex, limit_order(A, TX_SELL, B(1), P(100)));
+  run(ex, post_only(A, TX_BUY, B(1), P(100), TX_STP_DC)); /* own volume absorbs it all */
+  EXPECT_EQ(rejection(), TX_R_CONTRACT_VIOLATION);
+  run(ex, post_only(A, TX_BUY, B(2), P(100), TX_STP_DC));
+  EXPECT_EQ(accepted_id(), 1);
+  EXPECT_EQ(nth_event(TX_EV_PLACED, 0)->remaining, B(1));
+  run(ex, limit_order(A, TX_SELL, B(1), P(101)));
+  run(ex, post_only(A, TX_BUY, B(1), P(101), TX_STP_CB)); /* best head is its own */
+  EXPECT_EQ(accepted_id(), 3);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+/* IOC and FOK under CN: meeting an own order stops the fill (spec 3.5). */
+static void tif_with_self_trade(void) {
+  tx_exchange *ex = fresh(0);
+  run(ex, limit_order(C, TX_SELL, B(1), P(100)));
+  run(ex, limit_order(A, TX_SELL, B(1), P(100.5)));
+  run(ex, limit_order(C, TX_SELL, B(1), P(101)));
+  tx_instruction in = limit_order(A, TX_BUY, B(3), P(101));
+  in.time_in_force = TX_IOC;
+  in.stp = TX_STP_CN;
+  run(ex, in);
+  EXPECT_EQ(rejection(), TX_R_CONTRACT_VIOLATION);
+  in.time_in_force = TX_FOK;
+  run(ex, in);
+  EXPECT_EQ(rejection(), TX_R_CONTRACT_VIOLATION);
+  in.stp = TX_STP_CO; /* own order skipped: 2 fillable of 3 */
+  run(ex, in);
+  EXPECT_EQ(rejection(), TX_R_CONTRACT_VIOLATION);
+  in.volume = B(2);
+  run(ex, in);
+  EXPECT_EQ(count_events(TX_EV_TRADE), 2);
+  EXPECT_EQ(nth_event(TX_EV_CANCELLED, 0)->order_id, 1);
+  in = limit_order(A, TX_BUY, B(1), P(90));
+  in.time_in_force = TX_GTT; /* without an expiry: like GTC */
+  run(ex, in);
+  EXPECT_EQ(tx_advance(ex, clock_ns + SEC(100000)), TX_OK);
+  drain(ex);
+  EXPECT_EQ(count_events(TX_EV_EXPIRED), 0);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+/* Limit orders sized in quote (spec 3.4). */
+static void limit_orders_in_quote(void) {
+  tx_exchange *ex = fresh(0);
+  run(ex, limit_order(C, TX_SELL, B(1), P(100)));
+  tx_instruction in = limit_order(A, TX_BUY, Q(250), P(101));
+  in.currency = TX_CURRENCY_QUOTE;
+  run(ex, in);
+  EXPECT_EQ(nth_event(TX_EV_ACCEPTED, 0)->volume, B(2.4851));
+  EXPECT_TRADE(0, 1, 0, B(1), P(100), Q(0.1), Q(0.2));
+  EXPECT_EQ(nth_event(TX_EV_PLACED, 0)->remaining, B(1.4851));
+  /* The rest keeps trunc(101 * 1.4851 * 1.001) reserved. */
+  EXPECT_BAL(ex, A, B(101), 0, Q(10000) - Q(100.2) - 1501450951000LL, 1501450951000LL);
+  check_invariants(ex);
+  tx_close(ex);
+
+  ex = fresh(0);
+  run(ex, limit_order(C, TX_BUY, B(1), P(100)));
+  in = limit_order(A, TX_SELL, Q(250), P(99));
+  in.currency = TX_CURRENCY_QUOTE;
+  run(ex, in);
+  EXPECT_EQ(nth_event(TX_EV_ACCEPTED, 0)->volume, B(2.5151));
+  EXPECT_TRADE(0, 1, 0, B(1), P(100), Q(0.1), Q(0.2));
+  EXPECT_BAL(ex, A, B(97.4849), B(1.5151), Q(10099.8), 0);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+/* A reset drops the agent's loans with its account (spec 5.7). */
+static void reset_drops_loans(void) {
+  tx_exchange *ex = fresh(1);
+  run(ex, limit_order(C, TX_SELL, B(10), P(100)));
+  tx_instruction in = limit_order(A, TX_BUY, B(2), P(100));
+  in.leverage_e9 = 1000000000LL;
+  run(ex, in);
+  EXPECT_EQ(tx_agent_loans(ex, A, 0, NULL, 0), 1);
+  in = limit_order(A, 0, 0, 0);
+  in.kind = TX_INSTR_RESET;
+  run(ex, in);
+  EXPECT_EQ(tx_agent_loans(ex, A, 0, NULL, 0), 0);
+  tx_balances b = balances(ex, A, 0);
+  EXPECT_EQ(b.quote_loan, 0);
+  EXPECT_EQ(b.quote_collateral, 0);
+  EXPECT_EQ(b.quote_free, Q(10000));
+  check_invariants(ex);
+  tx_close(ex);
+}
+
 static void api_contract(void) {
   tx_config c = config_t(0, 1);
   tx_exchange *ex = NULL;
@@ -889,6 +1006,10 @@ int main(void) {
   leverage_limits();
   margin_write_off();
   leveraged_partial_cancel();
+  post_only_modes();
+  tif_with_self_trade();
+  limit_orders_in_quote();
+  reset_drops_loans();
   api_contract();
   if (failures > 0) {
     fprintf(stderr, "exchange scenarios: %d failures\n", failures);
