@@ -225,3 +225,23 @@ Deno.test("taos wallet create/list/show in a child process", async () => {
   const withBroken = JSON.parse((await run("list", "--json")).stdout);
   assert.equal(withBroken[0].hotkeys[0].address, null);
 });
+
+Deno.test("taos wallet create --encrypt writes a $NACL coldkey with the password from the environment", async () => {
+  const root = mkdtempSync(join(tmpdir(), "taos-wallets-"));
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "main.ts", "wallet", "create", "-p", root, "-w", "cold", "--encrypt"],
+    env: { TAOS_WALLET_PASSWORD: "correct horse" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const printed = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  assert.ok(!printed.includes("correct horse"), "the password must never be printed");
+  const wallet = new Wallet({ root, name: "cold", hotkey: "default" });
+  const bytes = readFileSync(wallet.coldkeyPath);
+  assert.equal(detectEncryption(bytes), "nacl");
+  assert.equal(statSync(wallet.coldkeyPath).mode & 0o777, 0o600);
+  // Without a password source the secret stays closed; the public file still reads.
+  await assert.rejects(() => readKeyfile(wallet.coldkeyPath), /encrypted \(nacl\)/);
+  assert.match((await wallet.coldkeypub()).ss58Address, /^5/);
+});
