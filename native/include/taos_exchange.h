@@ -287,7 +287,7 @@ int tx_open(const tx_config *config, tx_exchange **out, char *err, size_t err_le
 void tx_close(tx_exchange *ex);
 
 /* Adds an account with the same initial balances in every book (TX_ERR_EXISTS if present).
- * Agent ids must lie in [-2^24, 2^24). */
+ * Agent ids must lie in [-2^20, 2^20). */
 int tx_add_account(tx_exchange *ex, int32_t agent_id, int64_t base, int64_t quote);
 /* Replaces an account's free balances in one book (and its reset template there);
  * TX_ERR_BUSY while it has open orders in that book. */

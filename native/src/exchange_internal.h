@@ -12,7 +12,7 @@
 #define X_ID_PAGE (1u << X_ID_PAGE_BITS)
 #define X_MAX_PRICE ((int64_t)1 << 40)  /* ticks; keeps price*volume*rate inside __int128 */
 #define X_MAX_VOLUME ((int64_t)1 << 53) /* base or quote units of one order */
-#define X_AGENT_LIMIT (1 << 24)
+#define X_AGENT_LIMIT (1 << 20)
 #define X_RATE_ONE 1000000000
 
 /* A price level: FIFO of resting orders at one price. */
