@@ -1,0 +1,40 @@
+/** The exchange benchmark still runs end to end (tiny workload; no timing is asserted). */
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+
+Deno.test("bench/exchange.ts ends with its JSON summary line", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      fileURLToPath(new URL("../../bench/exchange.ts", import.meta.url)),
+      "--ops=3000",
+      "--batch=256",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(output.stdout);
+  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+  const summary = JSON.parse(stdout.trim().split("\n").at(-1)!);
+  assert.equal(summary.bench, "exchange");
+  assert.ok(summary.core_ops_per_s > 0 && summary.peer_ops_per_s > 0);
+  const ratio = summary.core_ops_per_s / summary.peer_ops_per_s;
+  assert.ok(Math.abs(summary.ratio - ratio) <= 0.05 * ratio + 0.1, "ratio is core / peer");
+  assert.match(stdout, /nodejs-order-book/);
+});
+
+Deno.test("bench/exchange.ts refuses a bad --ops with exit code 2", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      fileURLToPath(new URL("../../bench/exchange.ts", import.meta.url)),
+      "--ops=0",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(output.code, 2);
+  assert.match(new TextDecoder().decode(output.stderr), /--ops must be a positive integer/);
+});
