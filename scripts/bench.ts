@@ -23,7 +23,8 @@ const names = available();
 const flags = Deno.args.filter((arg) => arg.startsWith("-"));
 if (flags.includes("--help") || flags.includes("-h")) {
   console.log(
-    `Usage: deno task bench [name...] [-- options passed to each benchmark]\n\n` +
+    `Usage: deno task bench [name...] [--option=value...]\n\n` +
+      `Runs the named benchmarks (all when none is named); options go to each one.\n\n` +
       `Benchmarks: ${names.join(", ") || "(none)"}`,
   );
   Deno.exit(0);
