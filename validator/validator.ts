@@ -47,6 +47,9 @@ export const WEIGHTS_VERSION_KEY = 19;
 /** Publishes between two reports of the per-miner query statistics (as the reference). */
 const QUERY_STATS_PERIOD = 100;
 
+/** Consecutive publishes without a single answering miner before the validator pages. */
+const UNREACHABLE_ROUNDS = 12;
+
 /** Publishes between two progress lines (one simulated minute at the default interval). */
 const PROGRESS_PERIOD = 12;
 
@@ -119,6 +122,7 @@ export class Validator {
   #answered = new Set<number>();
   #resetsSent = new Set<number>();
   #simulationsFinished = 0;
+  #silentRounds = 0;
   #cpu = { at: performance.now(), usage: process.cpuUsage() };
 
   constructor(deps: ValidatorDeps) {
@@ -221,7 +225,14 @@ export class Validator {
   /** Runs publish rounds until `signal` aborts or the configured number of simulations ended. */
   async run(signal?: AbortSignal): Promise<void> {
     while (!signal?.aborted) {
-      const done = await this.round();
+      let done: boolean;
+      try {
+        done = await this.round();
+      } catch (error) {
+        // The simulation cannot go on (native failure): page, keep the last good state, stop.
+        await this.#alert("simulation", `publish round failed: ${(error as Error).message}`);
+        throw error;
+      }
       if (done) break;
       // Let signals and HTTP requests in even when no miner is queried.
       await new Promise((resolve) => setTimeout(resolve, 0));
@@ -255,6 +266,7 @@ export class Validator {
     const replies = await queried;
     // The turnover cap applies to the volume before this state's fills, as in the reference.
     this.#handleReplies(replies);
+    await this.#checkReachability(replies);
     this.#scorer.observe(observationFromPublish(publish));
 
     const elapsed = (performance.now() - started) / 1000;
@@ -363,6 +375,26 @@ export class Validator {
           instructions,
         });
       }
+    }
+  }
+
+  /**
+   * Alerts when no miner at all has answered for a simulated minute of publishes (the validator's
+   * own network is the likely culprit); resolves once any miner answers again.
+   */
+  async #checkReachability(replies: MinerReply[]) {
+    if (replies.length === 0) return;
+    if (replies.some((r) => r.outcome === "ok")) {
+      this.#silentRounds = 0;
+      await this.#deps.alerts.resolve("miners-unreachable");
+      return;
+    }
+    this.#silentRounds++;
+    if (this.#silentRounds === UNREACHABLE_ROUNDS) {
+      await this.#alert(
+        "miners-unreachable",
+        `none of ${replies.length} miners answered in ${UNREACHABLE_ROUNDS} consecutive publishes`,
+      );
     }
   }
 

@@ -14,7 +14,11 @@ import { ValidatorMetrics } from "../../validator/metrics.ts";
 import { StatusBoard } from "../../validator/status.ts";
 import { startMonitoringServer } from "../../validator/server.ts";
 import { Validator } from "../../validator/validator.ts";
-import type { MinerClient } from "../../validator/miner_client.ts";
+import { DendriteMinerClient, type MinerClient } from "../../validator/miner_client.ts";
+import { Axon } from "../../bittensor/axon.ts";
+import { Dendrite } from "../../bittensor/dendrite.ts";
+import { cryptoReady, Keypair } from "../../bittensor/keypair.ts";
+import { encodeResponse, MarketSimulationStateUpdate } from "../../bittensor/market_synapse.ts";
 
 /** Neurons registered without an axon: scored from their accounts, never queried. */
 function silentNeurons(count: number): Neuron[] {
@@ -242,5 +246,71 @@ Deno.test({
     validator.close();
     store.close();
     await server.close();
+  }
+});
+
+Deno.test({
+  name: "PagerDuty: no miner answering for a simulated minute pages; an answer resolves it",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  await cryptoReady();
+  // A port with nothing listening yet: take a free one and release it.
+  const probe = Deno.listen({ port: 0, hostname: "127.0.0.1" });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  const minerKey = Keypair.fromUri("//Unreachable");
+  const receiver = await pagerDutyReceiver();
+  const store = ValidatorStore.open(":memory:");
+  const config = { ...smallPreset(), duration: 300e9 };
+  const validator = new Validator({
+    options: { ...parseValidatorArgs(["--local", "-t", "0.5"]), saveIntervalSeconds: 3600 },
+    config,
+    createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
+    directory: new StaticNeuronDirectory([{
+      uid: 0,
+      hotkey: minerKey.ss58Address,
+      coldkey: "",
+      stake: 0,
+      validatorPermit: false,
+      axon: { ip: "127.0.0.1", port, ipType: 4, protocol: 4, version: 0 },
+      lastUpdate: 0,
+    }]),
+    weights: new RecordingWeightSetter(),
+    client: new DendriteMinerClient(new Dendrite(Keypair.fromUri("//Validator"))),
+    store,
+    alerts: new Alerter({ routingKey: "KEY", source: "w:h", url: receiver.url, log: () => {} }),
+    metrics: null,
+    board: new StatusBoard(),
+    hotkey: Keypair.fromUri("//Validator").ss58Address,
+    log: () => {},
+  });
+  const axon = new Axon({ keypair: minerKey, port, host: "127.0.0.1", requireSignature: true });
+  axon.attach(MarketSimulationStateUpdate, {
+    forward: (synapse) => encodeResponse(synapse.fields, { agent_id: 0, instructions: [] }),
+  });
+  try {
+    await validator.start();
+    for (let i = 0; i < 11; i++) await validator.round();
+    assert.equal(receiver.events.length, 0, "no page before a simulated minute of silence");
+    await validator.round();
+    assert.equal(receiver.events.length, 1);
+    const trigger = receiver.events[0] as PagerDutyEvent;
+    assert.equal(trigger.event_action, "trigger");
+    assert.equal(trigger.dedup_key, "taos:w:h:miners-unreachable");
+    await axon.start();
+    await validator.round();
+    assert.equal(validator.lastAnswered, 1);
+    assert.equal(receiver.events.length, 2);
+    assert.deepEqual(receiver.events[1], {
+      routing_key: "KEY",
+      event_action: "resolve",
+      dedup_key: "taos:w:h:miners-unreachable",
+    });
+  } finally {
+    await axon.stop();
+    validator.close();
+    store.close();
+    await receiver.close();
   }
 });
