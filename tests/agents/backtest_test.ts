@@ -200,3 +200,17 @@ Deno.test("taos sim --agent runs a backtest in a child process and exits 0", asy
   assert.equal(bad.code, 2, "a bad agent is a usage error");
   assert.match(new TextDecoder().decode(bad.stderr), /agent 'Nope' not found/);
 });
+
+Deno.test("the public module's example agent backtests through agents/mod.ts", async () => {
+  const kit = await import("../../agents/mod.ts");
+  class JoinTheBid extends kit.Agent {
+    onUpdate(state: StateUpdate) {
+      const bid = this.bestBid(state.books[0]);
+      return bid === null ? [] : [this.limitOrder(0, 0, 0.5, bid, { postOnly: true })];
+    }
+  }
+  const report = await kit.backtest({ agent: JoinTheBid, seed: 1, duration: 60e9 });
+  assert.equal(report.agent, "JoinTheBid");
+  assert.equal(report.agents[0].instructions.accepted, report.publishes);
+  assert.match(kit.formatBacktestReport(report), /JoinTheBid backtest/);
+});
