@@ -361,6 +361,8 @@ Deno.test("taos miner rejects bad flags with the flag's name", async () => {
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "main.ts", "miner", ...args],
       stdout: "piped",
+      // A regression that lets the miner start must not hang the test.
+      signal: AbortSignal.timeout(60_000),
       stderr: "piped",
     }).output();
     return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
@@ -374,4 +376,24 @@ Deno.test("taos miner rejects bad flags with the flag's name", async () => {
   r = await run("--local", "-p", "/nonexistent-wallets");
   assert.equal(r.code, 2);
   assert.match(r.stderr, /wallet: .*cannot read/);
+
+  // Agent parameters passed unquoted, as run_miner.sh does, are checked together by the agent.
+  const root = mkdtempSync(join(tmpdir(), "taos-miner-"));
+  await new Wallet({ root, name: "taos", hotkey: "miner" }).writeHotkey(bob);
+  r = await run(
+    "--local",
+    "-p",
+    root,
+    "-a",
+    "0",
+    "--prometheus.level",
+    "OFF",
+    "-n",
+    "RandomMakerAgent",
+    "--agent.params",
+    "min_quantity=0.5",
+    "max_quantity=0.2", // only this word makes the pair invalid (the default maximum is 1)
+  );
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /agent: RandomMakerAgent: .*min_quantity/);
 });
