@@ -774,9 +774,11 @@ export function toUnits(text: string, decimals: number): bigint {
   const exponent = Number(exponentText) - fraction.length + decimals;
   const digits = BigInt(whole + fraction);
   let units: bigint;
-  if (exponent >= 0) {
-    if (digits !== 0n && exponent > 40) throw new RangeError(`out of range: ${text}`);
-    units = digits * 10n ** BigInt(Math.max(0, exponent));
+  if (digits === 0n) {
+    units = 0n;
+  } else if (exponent >= 0) {
+    if (exponent > 40) throw new RangeError(`out of range: ${text}`);
+    units = digits * 10n ** BigInt(exponent);
   } else {
     units = -exponent > 400 ? 0n : digits / 10n ** BigInt(-exponent);
   }
