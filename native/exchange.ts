@@ -780,7 +780,8 @@ export function toUnits(text: string, decimals: number): bigint {
     if (exponent > 40) throw new RangeError(`out of range: ${text}`);
     units = digits * 10n ** BigInt(exponent);
   } else {
-    units = -exponent > 400 ? 0n : digits / 10n ** BigInt(-exponent);
+    // Past the mantissa's own length the value is below one unit.
+    units = -exponent > whole.length + fraction.length ? 0n : digits / 10n ** BigInt(-exponent);
   }
   if (units > 0x7FFF_FFFF_FFFF_FFFFn) throw new RangeError(`out of range: ${text}`);
   return sign === "-" ? -units : units;

@@ -36,6 +36,7 @@ Deno.test("toUnits scales decimal text exactly, truncating toward zero", () => {
   assert.throws(() => toUnits("1e30", 2), RangeError);
   assert.equal(toUnits("0e999999999", 2), 0n); // no 10^999999999 is ever computed
   assert.equal(toUnits("5e-999999999", 2), 0n);
+  assert.throws(() => toUnits(`1${"0".repeat(500)}e-450`, 2), RangeError); // 10^50 is too big
   assert.throws(() => toUnits("92233720368547758.08", 2), RangeError);
 });
 
