@@ -54,15 +54,23 @@ function lineWriter(): { emit: (line: string) => void; flush: () => void } {
   const encoder = new TextEncoder();
   let pending: string[] = [];
   let size = 0;
+  let closed = false;
   const flush = () => {
     const bytes = encoder.encode(pending.join(""));
-    for (let written = 0; written < bytes.length;) {
-      written += Deno.stdout.writeSync(bytes.subarray(written));
-    }
     pending = [];
     size = 0;
+    try {
+      for (let written = 0; written < bytes.length && !closed;) {
+        written += Deno.stdout.writeSync(bytes.subarray(written));
+      }
+    } catch (error) {
+      // A reader that went away (`taos replay x.json | head`) is not an error of ours.
+      if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+      closed = true;
+    }
   };
   const emit = (line: string) => {
+    if (closed) return;
     pending.push(line, "\n");
     size += line.length + 1;
     if (size >= 1 << 16) flush();
