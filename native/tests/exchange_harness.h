@@ -66,7 +66,7 @@ static inline tx_config config_t(int zero_fee, uint32_t books) {
   return c;
 }
 
-static tx_exchange *open_exchange(const tx_config *c) {
+static inline tx_exchange *open_exchange(const tx_config *c) {
   tx_exchange *ex = NULL;
   char err[256];
   int rc = tx_open(c, &ex, err, sizeof err);
@@ -124,7 +124,7 @@ static inline void run(tx_exchange *ex, tx_instruction in) {
 }
 
 /* The k-th event of a type in the last capture, or NULL. */
-static const tx_event *nth_event(int type, int k) {
+static inline const tx_event *nth_event(int type, int k) {
   for (size_t i = 0; i < event_count; i++) {
     if (events[i].type == type && k-- == 0) return &events[i];
   }
