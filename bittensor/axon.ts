@@ -23,6 +23,7 @@ import {
   type HeaderView,
   parseSynapseHeaders,
   parseWireJson,
+  pythonFloat,
   responseSignatureMessage,
   SDK_VERSION_INT,
   type Synapse,
@@ -203,7 +204,7 @@ export class Axon {
         release = await this.#gate.enter(priority, deadline);
       } catch (error) {
         if (error instanceof GateTimeout) {
-          throw new Refusal(408, `Response timeout after: ${synapse.timeout}s`);
+          throw new Refusal(408, `Response timeout after: ${pythonFloat(synapse.timeout)}s`);
         }
         throw error;
       }
