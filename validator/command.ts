@@ -190,6 +190,7 @@ async function run(args: string[]): Promise<number> {
   const validator = new Validator({
     options,
     config,
+    reloadConfig: () => simulationConfig(options),
     createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: options.threads }),
     directory,
     weights,

@@ -31,6 +31,8 @@ export interface SimulationPoint {
   publishes: number;
   /** Simulated ns of the last answered publish (0 before the first). */
   timestamp: number;
+  /** The simulation's configuration (a `SimConfig`), so a restart replays the same market. */
+  config?: unknown;
 }
 
 /** Everything the validator persists besides the injection log. */
@@ -66,6 +68,7 @@ const snapshotSchema = z.object({
     seed: z.number().int().nonnegative(),
     publishes: z.number().int().nonnegative(),
     timestamp: z.number().nonnegative(),
+    config: z.unknown().optional(),
   }),
   step: z.number().int().nonnegative(),
   hotkeys: z.record(z.string(), z.string()),

@@ -16,7 +16,7 @@
  */
 import { availableParallelism, freemem, totalmem } from "node:os";
 import process from "node:process";
-import type { SimConfig } from "../sim/config.ts";
+import { parseSimConfig, type SimConfig } from "../sim/config.ts";
 import type { Instruction, PublishState } from "../sim/engine.ts";
 import { type SimulationConfig, simulationConfigFor } from "../agents/sdk/state.ts";
 import { minerStates } from "./miner_states.ts";
@@ -73,7 +73,13 @@ export interface ValidatorDeps {
     | "simulations"
     | "seed"
   >;
+  /** Configuration of new simulations. */
   config: SimConfig;
+  /**
+   * Reads the configuration again before each new simulation (the reference re-reads its XML at
+   * every simulation end, so a published change is picked up); a failure keeps the previous one.
+   */
+  reloadConfig?: () => Promise<SimConfig>;
   /** Creates the simulation for a seed. */
   createMarket: (config: SimConfig, seed: number) => Market;
   directory: NeuronDirectory;
@@ -88,9 +94,9 @@ export interface ValidatorDeps {
   log: (level: "error" | "warning" | "info" | "debug", message: string) => void;
 }
 
-function freshSnapshot(seed: number): ValidatorSnapshot {
+function freshSnapshot(seed: number, config: SimConfig): ValidatorSnapshot {
   return {
-    simulation: { index: 0, seed, publishes: 0, timestamp: 0 },
+    simulation: { index: 0, seed, publishes: 0, timestamp: 0, config },
     step: 0,
     hotkeys: {},
     scores: {},
@@ -103,9 +109,11 @@ function freshSnapshot(seed: number): ValidatorSnapshot {
 /** The validator: see the module doc. */
 export class Validator {
   readonly #deps: ValidatorDeps;
-  readonly #simulationConfig: SimulationConfig;
-  readonly #scorerOptions: ScorerOptions;
-  #scorer: Scorer;
+  /** Configuration of the running simulation. */
+  #config!: SimConfig;
+  #simulationConfig!: SimulationConfig;
+  #scorerOptions!: ScorerOptions;
+  #scorer: Scorer | null = null;
   #snapshot: ValidatorSnapshot;
   #market: Market | null = null;
   /** Injections since the last save (written with the next snapshot). */
@@ -127,11 +135,18 @@ export class Validator {
 
   constructor(deps: ValidatorDeps) {
     this.#deps = deps;
-    this.#simulationConfig = simulationConfigFor(deps.config);
-    const scoring = deps.options.scoring;
+    this.#useConfig(deps.config);
+    this.#snapshot = freshSnapshot(deps.options.seed ?? deps.config.seed, deps.config);
+  }
+
+  /** Switches to `config` for the running simulation; scoring windows are kept (resized if needed). */
+  #useConfig(config: SimConfig) {
+    this.#config = config;
+    this.#simulationConfig = simulationConfigFor(config);
+    const scoring = this.#deps.options.scoring;
     this.#scorerOptions = {
-      uids: deps.config.remoteAgentCount,
-      books: deps.config.books,
+      uids: config.remoteAgentCount,
+      books: config.books,
       config: {
         lookback: scoring.sharpeLookback,
         normalizationMin: scoring.normalizationMin,
@@ -140,18 +155,23 @@ export class Validator {
         volumeAssessmentPeriod: scoring.volumeAssessmentPeriod,
         capitalTurnoverCap: scoring.capitalTurnoverCap,
         minerWealth: this.#simulationConfig.miner_wealth,
-        publishInterval: deps.config.step,
-        volumeDecimals: deps.config.exchange.volumeDecimals,
+        publishInterval: config.step,
+        volumeDecimals: config.exchange.volumeDecimals,
         alpha: scoring.alpha,
       },
     };
-    this.#scorer = new Scorer(this.#scorerOptions);
-    this.#snapshot = freshSnapshot(deps.options.seed ?? deps.config.seed);
+    this.#scorer = this.#scorer === null
+      ? new Scorer(this.#scorerOptions)
+      : Scorer.fromJSON(this.#scorer.toJSON(), this.#scorerOptions);
+  }
+
+  get #scoring(): Scorer {
+    return this.#scorer!;
   }
 
   /** Current smoothed scores by uid. */
   get scores(): Map<number, number> {
-    return new Map(this.#scorer.scores().map((score, uid) => [uid, score]));
+    return new Map(this.#scoring.scores().map((score, uid) => [uid, score]));
   }
 
   /** Miners whose last response was valid (answered in time, well-formed, for their uid). */
@@ -194,7 +214,16 @@ export class Validator {
     }
     await this.#sync(true);
     const point = this.#snapshot.simulation;
-    this.#market = this.#deps.createMarket(this.#deps.config, point.seed);
+    if (point.config !== undefined) {
+      try {
+        this.#useConfig(parseSimConfig(point.config));
+      } catch (error) {
+        log("warning", `saved simulation config unusable (${(error as Error).message})`);
+        point.publishes = 0;
+      }
+    }
+    point.config = this.#config;
+    this.#market = this.#deps.createMarket(this.#config, point.seed);
     this.#deps.board.startSimulation(point.index, point.seed);
     if (saved !== null && point.publishes > 0) {
       log(
@@ -251,7 +280,7 @@ export class Validator {
       await this.#sync(false);
     }
     const publish = this.#market!.advance();
-    if (publish === null) return this.#endSimulation();
+    if (publish === null) return await this.#endSimulation();
     const point = this.#snapshot.simulation;
     point.publishes++;
     point.timestamp = publish.timestamp;
@@ -267,13 +296,13 @@ export class Validator {
     // The turnover cap applies to the volume before this state's fills, as in the reference.
     this.#handleReplies(replies);
     await this.#checkReachability(replies);
-    this.#scorer.observe(observationFromPublish(publish));
+    this.#scoring.observe(observationFromPublish(publish));
 
     const elapsed = (performance.now() - started) / 1000;
     deps.metrics?.roundSeconds.observe(elapsed);
     this.#report(publish);
     if (point.publishes % PROGRESS_PERIOD === 0) {
-      const scores = this.#scorer.scores();
+      const scores = this.#scoring.scores();
       const best = scores.reduce((m, v, uid) => (v > scores[m] ? uid : m), 0);
       deps.log(
         "info",
@@ -294,7 +323,7 @@ export class Validator {
       this.save();
     }
     await this.#maybeSetWeights();
-    if (publish.final) return this.#endSimulation();
+    if (publish.final) return await this.#endSimulation();
     return false;
   }
 
@@ -303,7 +332,7 @@ export class Validator {
     const first = this.#snapshot.simulation.publishes === 1;
     const serving = this.#neurons.filter((neuron) =>
       neuron.uid !== this.#ownUid && neuron.hotkey !== deps.hotkey &&
-      neuron.uid < deps.config.remoteAgentCount && neuron.axon !== null &&
+      neuron.uid < this.#config.remoteAgentCount && neuron.axon !== null &&
       neuron.axon.ip !== "0.0.0.0" && neuron.axon.port !== 0
     );
     const states = minerStates(
@@ -323,7 +352,7 @@ export class Validator {
     const deps = this.#deps;
     const { scoring: scoringOptions, timeoutSeconds } = deps.options;
     const point = this.#snapshot.simulation;
-    const cap = this.#scorer.volumeCap;
+    const cap = this.#scoring.volumeCap;
     this.#answered.clear();
     for (const reply of replies) {
       const stats = this.#statsOf(reply.uid);
@@ -339,10 +368,10 @@ export class Validator {
       stats.successes++;
       stats.callTime += reply.processTime;
       deps.metrics?.responseTime.observe(reply.processTime);
-      const volumes = this.#scorer.volumeTraded(reply.uid);
+      const volumes = this.#scoring.volumeTraded(reply.uid);
       const result = validateInstructions(reply.response, {
         uid: reply.uid,
-        bookCount: deps.config.books,
+        bookCount: this.#config.books,
         volumes,
         volumeCap: cap,
         maxInstructionsPerBook: scoringOptions.maxInstructionsPerBook,
@@ -464,7 +493,7 @@ export class Validator {
     const point = this.#snapshot.simulation;
     for (const uid of this.#snapshot.pendingResets) {
       if (this.#resetsSent.has(uid)) continue;
-      if (uid >= this.#deps.config.remoteAgentCount) continue;
+      if (uid >= this.#config.remoteAgentCount) continue;
       this.#resetsSent.add(uid);
       this.#inject({
         simulation: point.index,
@@ -493,7 +522,7 @@ export class Validator {
       const known = hotkeys[neuron.uid];
       if (known !== undefined && known !== neuron.hotkey) {
         deps.log("info", `uid ${neuron.uid} re-registered (${neuron.hotkey}): resetting`);
-        this.#scorer.reset(neuron.uid);
+        this.#scoring.reset(neuron.uid);
         if (!this.#snapshot.pendingResets.includes(neuron.uid)) {
           this.#snapshot.pendingResets.push(neuron.uid);
         }
@@ -511,7 +540,7 @@ export class Validator {
     if (deps.options.disableSetWeights || this.#snapshot.step === 0) return;
     const last = this.#snapshot.lastWeightsAt;
     if (last !== null && Date.now() - last < deps.options.weightsIntervalSeconds * 1000) return;
-    const scores = this.#scorer.scores();
+    const scores = this.#scoring.scores();
     const { uids, weights } = normalizedWeights(
       this.#neurons.map((n) => n.uid),
       (uid) => scores[uid] ?? 0,
@@ -531,7 +560,7 @@ export class Validator {
     }
   }
 
-  #endSimulation(): boolean {
+  async #endSimulation(): Promise<boolean> {
     const deps = this.#deps;
     const point = this.#snapshot.simulation;
     deps.log(
@@ -540,13 +569,14 @@ export class Validator {
     );
     this.#market?.close();
     this.#market = null;
-    this.#scorer.rebase(point.timestamp);
+    this.#scoring.rebase(point.timestamp);
     this.#simulationsFinished++;
     this.#snapshot.simulation = {
       index: point.index + 1,
       seed: point.seed + 1,
       publishes: 0,
       timestamp: 0,
+      config: this.#config,
     };
     this.#resetsSent.clear();
     this.#lastPublishTimestamp = null;
@@ -555,7 +585,22 @@ export class Validator {
     const limit = deps.options.simulations;
     if (limit !== null && this.#simulationsFinished >= limit) return true;
     const next = this.#snapshot.simulation;
-    this.#market = deps.createMarket(deps.config, next.seed);
+    let config = deps.config;
+    if (deps.reloadConfig !== undefined) {
+      try {
+        config = await deps.reloadConfig();
+        await deps.alerts.resolve("simulation");
+      } catch (error) {
+        await this.#alert(
+          "simulation",
+          `new simulation config unusable, keeping the previous one: ${(error as Error).message}`,
+        );
+        config = this.#config;
+      }
+    }
+    this.#useConfig(config);
+    next.config = config;
+    this.#market = deps.createMarket(config, next.seed);
     deps.board.startSimulation(next.index, next.seed);
     deps.log("info", `simulation ${next.index} started (seed ${next.seed})`);
     return false;
@@ -565,9 +610,9 @@ export class Validator {
   save(): void {
     const deps = this.#deps;
     try {
-      const scores = Object.fromEntries(this.#scorer.scores().map((s, uid) => [uid, s]));
+      const scores = Object.fromEntries(this.#scoring.scores().map((s, uid) => [uid, s]));
       this.#snapshot.scores = scores;
-      deps.store.save({ ...this.#snapshot, scoring: this.#scorer.toJSON() }, this.#unsaved);
+      deps.store.save({ ...this.#snapshot, scoring: this.#scoring.toJSON() }, this.#unsaved);
       this.#unsaved = [];
       this.#lastSaveAt = performance.now();
       void deps.alerts.resolve("state-save");
@@ -612,7 +657,7 @@ export class Validator {
   #details(publish: PublishState): MinerScoreDetail[] {
     const registered = new Set(this.#neurons.map((n) => n.uid));
     const details: MinerScoreDetail[] = [];
-    this.#scorer.miners.forEach((record, uid) => {
+    this.#scoring.miners.forEach((record, uid) => {
       if (!registered.has(uid) || record.inventory.length === 0) return;
       const sum = (m: Map<number, number>) => [...m.values()].reduce((a, b) => a + b, 0);
       const total = (values: number[]) => values.reduce((a, b) => a + b, 0);

@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { smallPreset } from "../../sim/config.ts";
+import { type PublishState, SimEngine } from "../../sim/engine.ts";
+import {
+  type Neuron,
+  RecordingWeightSetter,
+  StaticNeuronDirectory,
+} from "../../bittensor/neurons.ts";
+import { parseValidatorArgs } from "../../validator/options.ts";
+import { ValidatorStore } from "../../validator/store.ts";
+import { Alerter } from "../../validator/pagerduty.ts";
+import { StatusBoard } from "../../validator/status.ts";
+import { type Market, Validator } from "../../validator/validator.ts";
+import type { MinerClient, MinerReply } from "../../validator/miner_client.ts";
+
+const neurons: Neuron[] = [0, 1].map((uid) => ({
+  uid,
+  hotkey: `5Miner${uid}`,
+  coldkey: "",
+  stake: 0,
+  validatorPermit: false,
+  axon: { ip: "127.0.0.1", port: 9, ipType: 4, protocol: 4, version: 0 },
+  lastUpdate: 0,
+}));
+
+/** uid 0 buys 1 on every book each publish; uid 1 answers with nothing. */
+const client: MinerClient = {
+  query: (requests) =>
+    Promise.resolve(requests.map((r): MinerReply => ({
+      uid: r.uid,
+      outcome: "ok",
+      processTime: 0.1,
+      message: "",
+      response: {
+        agent_id: r.uid,
+        instructions: r.uid !== 0 ? [] : Object.keys(r.state.books).map((book) => ({
+          type: "PLACE_ORDER_MARKET",
+          agentId: 0,
+          bookId: Number(book),
+          direction: 0,
+          quantity: 1,
+          clientOrderId: null,
+        })),
+      },
+    }))),
+};
+
+Deno.test("a new simulation follows the last one with the next seed and a re-read config; scores carry over", async () => {
+  const first = { ...smallPreset(), duration: 30e9 };
+  const reloaded = { ...first, books: 3 };
+  const published: PublishState[] = [];
+  const seeds: number[] = [];
+  const store = ValidatorStore.open(":memory:");
+  const validator = new Validator({
+    options: {
+      ...parseValidatorArgs(["--local", "--simulations", "2", "--seed", "41"]),
+      saveIntervalSeconds: 3600,
+    },
+    config: first,
+    reloadConfig: () => Promise.resolve(reloaded),
+    createMarket: (c, seed): Market => {
+      seeds.push(seed);
+      const engine = SimEngine.create({ config: c, seed, threads: 1 });
+      return {
+        advance: () => {
+          const state = engine.advance();
+          if (state !== null) published.push(state);
+          return state;
+        },
+        inject: (agentId, instructions, delayNs) =>
+          void engine.inject(agentId, instructions, delayNs),
+        close: () => engine.close(),
+      };
+    },
+    directory: new StaticNeuronDirectory(neurons),
+    weights: new RecordingWeightSetter(),
+    client,
+    store,
+    alerts: new Alerter({ routingKey: null, source: "t", log: () => {} }),
+    metrics: null,
+    board: new StatusBoard(),
+    hotkey: "5Validator",
+    log: () => {},
+  });
+  try {
+    await validator.start();
+    await validator.run();
+    assert.deepEqual(seeds, [41, 42]);
+    assert.equal(published.length, 12, "two simulations of six publishes");
+    assert.equal(published[5].books.length, 2);
+    assert.ok(published[5].final);
+    assert.equal(published[6].books.length, 3, "the second simulation runs the re-read config");
+    assert.equal(published[6].timestamp, 5e9, "its clock starts again");
+    const saved = store.load()!;
+    assert.equal(saved.snapshot.step, 12);
+    assert.equal(saved.snapshot.simulation.index, 2);
+    assert.equal((saved.snapshot.simulation.config as { books: number }).books, 3);
+    const scoring = saved.snapshot.scoring as { books: number; miners: { inventory: unknown[] }[] };
+    assert.equal(scoring.books, 3);
+    assert.equal(scoring.miners[0].inventory.length, 12, "the inventory window spans both");
+    assert.ok(validator.scores.get(0)! > 0, "the trading miner's score carried over");
+    assert.equal(validator.scores.get(1), 0);
+  } finally {
+    validator.close();
+    store.close();
+  }
+});
