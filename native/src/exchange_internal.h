@@ -87,8 +87,15 @@ typedef struct {
   uint32_t loan_head, loan_tail;
   uint32_t order_count, tier;
   int32_t agent;
-  uint8_t has_history, pad[3];
+  uint8_t has_history, policy, pad[2]; /* policy: index into tx_exchange.policies */
+  int64_t rolled_volume; /* history sum at the last roll: fixes the tier in any policy */
 } x_account;
+
+/* One fee policy's tiers (policy 0 is the configuration's). */
+typedef struct {
+  tx_fee_tier tiers[TX_MAX_FEE_TIERS];
+  uint32_t count;
+} x_fee_policy;
 
 /* A scheduled GTT expiry. */
 typedef struct {
@@ -110,6 +117,8 @@ struct tx_exchange {
   int64_t *fee_slots;  /* (row * book_count + book) * H + slot */
   uint32_t rows, row_cap, fee_head;
   uint64_t next_roll;
+  x_fee_policy policies[TX_MAX_FEE_POLICIES];
+  uint32_t policy_count;
   uint32_t *agent_rows; /* zigzag(agent id) -> row + 1 */
   uint32_t agent_rows_cap;
   x_loan *loans;
@@ -224,7 +233,6 @@ void x_margin_sell_leg(tx_exchange *ex, x_account *acct, x_order *o, int64_t pri
 void x_repay(tx_exchange *ex, x_account *acct, int dir, int64_t incoming, int64_t price);
 /* Margin calls: liquidates every loan whose margin-call price the book has crossed. */
 void x_margin_calls(tx_exchange *ex);
-int x_loans_reserve(tx_exchange *ex, uint32_t extra);
 void x_copy_loan(const tx_exchange *ex, const x_loan *loan, tx_loan *out);
 
 /* ---- instructions (exchange_order.c) ---- */

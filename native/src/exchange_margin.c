@@ -67,11 +67,10 @@ int x_margin_reserve(tx_exchange *ex, x_account *acct, x_order *o, int dir, int6
   return TX_R_VALID;
 }
 
-int x_loans_reserve(tx_exchange *ex, uint32_t extra) {
-  if (ex->free_loan != XNONE && extra <= 1) return TX_OK;
-  if (ex->loan_n + extra <= ex->loan_cap) return TX_OK;
+/* Room for one more loan in the pool. */
+static int loans_reserve(tx_exchange *ex) {
+  if (ex->free_loan != XNONE || ex->loan_n < ex->loan_cap) return TX_OK;
   uint32_t cap = ex->loan_cap ? ex->loan_cap * 2 : 64;
-  while (cap < ex->loan_n + extra) cap *= 2;
   x_loan *loans = realloc(ex->loans, (size_t)cap * sizeof *loans);
   if (loans == NULL) return TX_ERR_NOMEM;
   ex->loans = loans;
@@ -88,7 +87,7 @@ static x_loan *loan_of(tx_exchange *ex, x_account *acct, x_order *o, int64_t pri
     x_loan *loan = &ex->loans[o->loan];
     if (loan->live && loan->order_id == o->id && loan->account == o->account) return loan;
   }
-  if (x_loans_reserve(ex, 1) != TX_OK) {
+  if (loans_reserve(ex) != TX_OK) {
     ex->error = TX_ERR_NOMEM;
     return NULL;
   }

@@ -4,13 +4,6 @@
 
 #include "exchange_internal.h"
 
-typedef struct {
-  const tx_instruction *in;
-  x_book *book;
-  x_account *acct;
-  uint32_t book_id;
-} x_ctx;
-
 static void reject(tx_exchange *ex, const tx_instruction *in, int reason, uint8_t flags) {
   tx_event e = {
       .timestamp = ex->now,
