@@ -11,12 +11,18 @@
  * `mid·(1 − fee − edge)` while that keeps it within `max_inventory`. `fee` is the account's
  * current maker rate, so every fill is worth more than it costs. Orders are post-only.
  *
- * Params (defaults): `quantity` 0.5, `edge` 0.001, `max_inventory` 2.
+ * The activity factor only refreshes while the miner has traded in the current 10-minute volume
+ * bucket, so when a book has had no fill for `keepalive_after` ns into a bucket, the agent also
+ * takes `keepalive` base with an immediate-or-cancel order at the touch (selling if it holds
+ * base, else buying): a tiny cost that keeps the factor at 1 or above.
+ *
+ * Params (defaults): `quantity` 0.5, `edge` 0.001, `max_inventory` 2, `keepalive` 0.01,
+ * `keepalive_after` 60e9.
  * @module
  */
 import { z } from "zod";
 import { Agent, type AgentParams } from "../sdk/agent.ts";
-import { BUY, type Instruction, SELL } from "../sdk/instructions.ts";
+import { BUY, type Instruction, IOC, SELL } from "../sdk/instructions.ts";
 import type { StateUpdate } from "../sdk/state.ts";
 import { positiveNumber } from "./params.ts";
 
@@ -24,12 +30,19 @@ const paramsSchema = z.object({
   quantity: positiveNumber.default(0.5),
   edge: z.number().nonnegative().finite().default(0.001),
   max_inventory: positiveNumber.default(2),
+  keepalive: z.number().nonnegative().finite().default(0.01),
+  keepalive_after: z.number().int().nonnegative().default(60e9),
 });
+
+/** Length of the scoring's trade-volume buckets. */
+const VOLUME_BUCKET = 600e9;
 
 /** Fee-aware market maker that stays nearly flat. */
 export class MarketMakerAgent extends Agent<z.infer<typeof paramsSchema>> {
   /** Parameter validation and defaults. */
   static paramsSchema = paramsSchema;
+  /** Per book: the volume bucket of the last update that brought one of this agent's fills. */
+  readonly #lastFillBucket = new Map<number, number>();
 
   /** Creates the agent; see the module doc for params. */
   constructor(uid: number, params: AgentParams) {
@@ -41,6 +54,13 @@ export class MarketMakerAgent extends Agent<z.infer<typeof paramsSchema>> {
     const out: Instruction[] = [];
     const p = this.params;
     const lot = 10 ** -(this.config?.volumeDecimals ?? 4);
+    const bucket = Math.ceil(state.timestamp / VOLUME_BUCKET);
+    for (const event of this.events) {
+      if (event.type === "EVENT_TRADE" && event.bookId !== null) {
+        this.#lastFillBucket.set(event.bookId, bucket);
+      }
+    }
+    const intoBucket = state.timestamp - (bucket - 1) * VOLUME_BUCKET;
     for (const book of Object.values(state.books)) {
       const account = this.accounts[book.id];
       const resting = this.openOrders(book.id).map((o) => o.id);
@@ -60,6 +80,14 @@ export class MarketMakerAgent extends Agent<z.infer<typeof paramsSchema>> {
       const room = Math.min(p.quantity, p.max_inventory - base);
       if (room >= lot && account.quote_balance.total >= room * bid) {
         out.push(this.limitOrder(book.id, BUY, room, bid, { postOnly: true }));
+      }
+      const idle = this.#lastFillBucket.get(book.id) !== bucket &&
+        intoBucket >= p.keepalive_after;
+      const size = this.roundQuantity(p.keepalive);
+      if (idle && size >= lot) {
+        const touch = { timeInForce: IOC } as const;
+        if (base >= size) out.push(this.limitOrder(book.id, SELL, size, book.bids[0].price, touch));
+        else out.push(this.limitOrder(book.id, BUY, size, book.asks[0].price, touch));
       }
     }
     return out;

@@ -152,6 +152,12 @@ Deno.test("MarketMakerAgent flattens a large position, then quotes beyond the fe
   assert.equal(bid.quantity, 0.5);
   assert.ok(ask.postOnly && bid.postOnly);
   assert.deepEqual(await step(agent, { base: 1, ask: null }), [], "no quotes on a one-sided book");
+  const idle = await step(agent, { base: 0, timestamp: 100e9 });
+  const keepalive = idle.at(-1)!;
+  assert.ok(keepalive.type === "PLACE_ORDER_LIMIT" && keepalive.timeInForce === 2);
+  assert.equal(keepalive.direction, 0);
+  assert.equal(keepalive.price, 300.1);
+  assert.equal(keepalive.quantity, 0.01);
 });
 
 Deno.test("SimpleRegressorAgent: documented defaults, model validated, bar features", async () => {
