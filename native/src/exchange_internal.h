@@ -76,6 +76,7 @@ typedef struct {
   uint32_t page_cap;
   uint32_t next_order_id, next_trade_id, order_count;
   int64_t fees;
+  int64_t checked_bid, checked_ask; /* best prices at the last margin check */
 } x_book;
 
 /* An agent's account in one book. */
@@ -123,6 +124,7 @@ struct tx_exchange {
   uint32_t agent_rows_cap;
   x_loan *loans;
   uint32_t loan_n, loan_cap, free_loan;
+  bool margin_dirty; /* a loan appeared or survived its liquidation since the last check */
   x_timer *timers;
   size_t timer_n, timer_cap;
   uint64_t timer_seq;

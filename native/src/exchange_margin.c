@@ -98,6 +98,7 @@ static x_loan *loan_of(tx_exchange *ex, x_account *acct, x_order *o, int64_t pri
   } else {
     li = ex->loan_n++;
   }
+  ex->margin_dirty = true;
   x_loan *loan = &ex->loans[li];
   *loan = (x_loan){
       .leverage = o->leverage,
@@ -330,7 +331,10 @@ static void liquidate(tx_exchange *ex, uint32_t li) {
   acct = &ex->accounts[account];
   loan = &ex->loans[li];
   bool exhausted = loan->dir == TX_BUY ? acct->base_free < ex->lot : acct->quote_free <= 0;
-  if (!exhausted) return;
+  if (!exhausted) {
+    ex->margin_dirty = true; /* check it again next time even if prices stay put */
+    return;
+  }
   /* Close out: the collateral in the loan's currency repays what it can, the rest of the
    * collateral goes back to the account and the remainder of the loan is written off. */
   int64_t paid;
@@ -352,7 +356,20 @@ static void liquidate(tx_exchange *ex, uint32_t li) {
   free_loan(ex, acct, li);
 }
 
+static int64_t best_price(const x_side *s) { return s->n > 0 ? s->lv[s->n - 1].price : 0; }
+
 void x_margin_calls(tx_exchange *ex) {
+  /* A breach depends only on the loans and the best prices: skip when neither changed. */
+  bool changed = ex->margin_dirty;
+  for (uint32_t b = 0; b < ex->cfg.book_count; b++) {
+    x_book *book = &ex->books[b];
+    int64_t bid = best_price(&book->side[TX_BUY]), ask = best_price(&book->side[TX_SELL]);
+    if (bid != book->checked_bid || ask != book->checked_ask) changed = true;
+    book->checked_bid = bid;
+    book->checked_ask = ask;
+  }
+  if (!changed) return;
+  ex->margin_dirty = false;
   uint32_t n = ex->loan_n;
   for (uint32_t li = 0; li < n && ex->error == TX_OK; li++) {
     if (ex->loans[li].live && ex->loans[li].amount > 0 && breached(ex, &ex->loans[li])) {
