@@ -515,6 +515,20 @@ function noticeEvent(notice: Notice, index: RecordIndex): Event | null {
   }
 }
 
+/** The parts of a published state that every miner's update shares, converted once. */
+const shared = new WeakMap<PublishState, { books: Record<string, Book>; index: RecordIndex }>();
+
+function sharedParts(publish: PublishState): { books: Record<string, Book>; index: RecordIndex } {
+  let parts = shared.get(publish);
+  if (parts === undefined) {
+    const books: Record<string, Book> = {};
+    for (const book of publish.books) books[book.bookId] = bookFor(book);
+    parts = { books, index: new RecordIndex(publish) };
+    shared.set(publish, parts);
+  }
+  return parts;
+}
+
 /** Options of {@linkcode stateForAgent}. */
 export interface StateForAgentOptions {
   /** True for the first update of a simulation: an `EVENT_SIMULATION_START` notice is added. */
@@ -524,7 +538,8 @@ export interface StateForAgentOptions {
 /**
  * Builds one miner's state update from a published state: every book (at most 21 levels per
  * side), only this agent's accounts and notices (keyed by its id), the config, and start/stop
- * notices. Notices are ordered by timestamp.
+ * notices. Notices are ordered by timestamp. The books are converted once per published state
+ * and shared (read-only) by every miner's update.
  */
 export function stateForAgent(
   publish: PublishState,
@@ -532,10 +547,8 @@ export function stateForAgent(
   config: SimulationConfig,
   options: StateForAgentOptions = {},
 ): StateUpdate {
-  const books: Record<string, Book> = {};
-  for (const book of publish.books) books[book.bookId] = bookFor(book);
+  const { books, index } = sharedParts(publish);
   const account = publish.accounts.find((a) => a.agentId === agentId);
-  const index = new RecordIndex(publish);
   const events: Event[] = [];
   for (const notice of publish.notices) {
     if (notice.agentId !== agentId) continue;
