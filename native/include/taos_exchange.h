@@ -1,6 +1,7 @@
 /*
- * taos exchange core: order books, price-time matching, per-agent per-book cash accounts with
- * reservations, tiered maker/taker fees, L3 events.
+ * taos exchange core: order books, price-time matching, per-agent per-book accounts with
+ * reservations, tiered maker/taker fees, margin trading (loans, margin calls, liquidation),
+ * L3 events.
  *
  * Conventions (in the style of sqlite3.h):
  *  - One opaque handle per exchange (`tx_exchange`); no global mutable state, no threads inside.
@@ -42,7 +43,7 @@ enum {
   TX_ERR_AGENT = 5,    /* unknown agent id (or out of the supported id range) */
   TX_ERR_EXISTS = 6,   /* account already exists */
   TX_ERR_TIME = 7,     /* now_ns earlier than the exchange clock */
-  TX_ERR_BUSY = 8,     /* balances cannot be replaced while the account has open orders */
+  TX_ERR_BUSY = 8,     /* balances cannot be replaced while the account has orders or loans */
   TX_ERR_NOT_FOUND = 9, /* no such order */
   TX_ERR_CORRUPT = 10   /* tx_check found a broken invariant (a bug) */
 };
@@ -96,15 +97,16 @@ typedef struct tx_instruction {
 enum {
   TX_EV_ACCEPTED = 1,  /* placement accepted: order_id assigned (sent after its fills) */
   TX_EV_REJECTED = 2,  /* instruction rejected: reason = TX_R_* (placements, cancels, resets) */
-  TX_EV_TRADE = 3,     /* one fill; agent/order = aggressor, resting_* = resting side */
+  TX_EV_TRADE = 3,     /* one fill; agent/order = aggressor, resting_* = resting side;
+                          `remaining` = aggressor's own volume left */
   TX_EV_PLACED = 4,    /* L3 place: the order now rests with `remaining` own volume */
   TX_EV_CANCELLED = 5, /* own volume `volume` removed from a resting order; reason = TX_CAUSE_* */
   TX_EV_EXPIRED = 6,   /* GTT expiry removed the order (`volume` removed) */
   TX_EV_STP_REDUCED = 7,       /* aggressor's own volume `volume` removed by self-trade prevention */
   TX_EV_REMAINDER_DROPPED = 8, /* market/IOC order's unfilled own volume `volume` discarded */
   TX_EV_RESET = 9,             /* agent reset done */
-  TX_EV_MARGIN_CALL = 10,      /* reserved for margin trading */
-  TX_EV_LOAN_SETTLED = 11      /* reserved for margin trading */
+  TX_EV_MARGIN_CALL = 10,      /* a loan's margin-call price was breached (see below) */
+  TX_EV_LOAN_SETTLED = 11      /* a loan was closed against its collateral (see below) */
 };
 
 /* Why an instruction was rejected. 0..11 are the reference's OrderErrorCode values. */
@@ -296,11 +298,11 @@ int tx_set_balances(tx_exchange *ex, int32_t agent_id, uint32_t book_id, int64_t
 
 /* ---- processing ---- */
 
-/* Advances the clock to now_ns (fee-tier rolls at slot boundaries, due GTT expiries), then
- * processes the instructions in buffer order. Bad instructions become TX_EV_REJECTED events;
+/* Advances the clock to now_ns (fee-tier rolls at slot boundaries, due GTT expiries, margin
+ * calls), then processes the instructions in buffer order. Bad instructions become TX_EV_REJECTED events;
  * the call itself fails only for bad arguments, time going backwards or memory exhaustion. */
 int tx_submit(tx_exchange *ex, uint64_t now_ns, const tx_instruction *records, size_t count);
-/* Advances the clock only. */
+/* Advances the clock only (with the same rolls, expiries and margin calls). */
 int tx_advance(tx_exchange *ex, uint64_t now_ns);
 /* Number of events waiting to be drained. */
 size_t tx_pending_events(const tx_exchange *ex);
