@@ -759,7 +759,8 @@ int tx_check(const tx_exchange *ex, char *err, size_t err_len) {
       CHECK(l->live && l->account == i && l->prev == prev && l->amount > 0 &&
                 l->coll_base >= 0 && l->coll_quote >= 0 &&
                 (prev == XNONE || l->order_id > last_id),
-            "agent %d: bad loan for order %u", a->agent, l->order_id);
+            "agent %d: bad loan for order %u (amount %lld, collateral %lld/%lld)", a->agent,
+            l->order_id, (long long)l->amount, (long long)l->coll_base, (long long)l->coll_quote);
       loans[l->dir] += l->amount;
       coll[0] += l->coll_base;
       coll[1] += l->coll_quote;

@@ -133,6 +133,7 @@ static void take_collateral(x_account *acct, x_order *o, x_loan *loan, int64_t b
 }
 
 void x_margin_buy_leg(tx_exchange *ex, x_account *acct, x_order *o, int64_t price, int64_t cost) {
+  if (cost <= 0) return; /* a fill too small to be worth one quote unit borrows nothing */
   x_loan *loan = loan_of(ex, acct, o, price);
   if (loan == NULL) return;
   int64_t c = ceil_div((__int128)cost * X_RATE_ONE, X_RATE_ONE + o->leverage);
