@@ -463,7 +463,10 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
   }
   if (!market && !by_quote) {
     if (dir == TX_BUY) {
-      x_walk w = walk(ex, book, dir, true, price, in->agent_id, own, false, size, rate_t);
+      /* Most limit orders do not cross: then all of it is priced as maker volume. */
+      bool crosses = opp->n > 0 && within(dir, opp->lv[opp->n - 1].price, price);
+      x_walk w = crosses ? walk(ex, book, dir, true, price, in->agent_id, own, false, size, rate_t)
+                         : (x_walk){0, 0, 0};
       amount = w.cost + x_with_rate(ex, price, size - w.vol, rate_m);
     } else {
       amount = size;
