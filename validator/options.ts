@@ -191,7 +191,7 @@ Queries and scoring:
       --neuron.moving_average_alpha <a>   score EMA weight (default 0.1)
       --neuron.reset                      ignore the saved state
       --neuron.disable_set_weights        never submit weights
-      --neuron.save_interval <s>          wall seconds between state saves (default 10)
+      --neuron.save_interval <s>          wall seconds between state saves (default 30)
       --neuron.weights_interval <s>       wall seconds between weight submissions (default 120)
       --scoring.max_instructions_per_book <n>             (default 20)
       --scoring.sharpe.lookback <n>                       observations (default 720)
@@ -445,7 +445,7 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
       "neuron.save_interval",
       z.number().nonnegative(),
       str("neuron.save_interval"),
-      10,
+      30,
     ),
     weightsIntervalSeconds: num(
       "neuron.weights_interval",

@@ -6,7 +6,9 @@
  *
  * Each {@linkcode ValidatorStore.save} is one transaction: after `kill -9` at any instant the file
  * holds either the previous or the new snapshot, never a mix, and the injection log always matches
- * the snapshot's publish count.
+ * the snapshot's publish count. Saves are incremental where the data is append-only (inventory
+ * observations, injected instructions), so a save stays small at full network size
+ * (see `scoring_codec.ts`).
  *
  * ```ts
  * const store = ValidatorStore.open("state.db");
@@ -19,8 +21,17 @@
 import { DatabaseSync } from "node:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { deflateSync, inflateSync } from "node:zlib";
+import { Buffer } from "node:buffer";
 import { z } from "zod";
 import type { Instruction } from "../sim/engine.ts";
+import type { ScorerSnapshot } from "./scoring/mod.ts";
+import {
+  joinScoring,
+  type ScoringMeta,
+  type ScoringWindows,
+  splitScoring,
+} from "./scoring_codec.ts";
 
 /** Where the current simulation stands: enough to recreate it and replay to the same instant. */
 export interface SimulationPoint {
@@ -44,8 +55,11 @@ export interface ValidatorSnapshot {
   hotkeys: Record<string, string>;
   /** Smoothed score per uid. */
   scores: Record<string, number>;
-  /** The scoring model's own windows (inventory history, volumes, activity factors). */
-  scoring: unknown;
+  /**
+   * The scorer's windows (inventory history, volumes, activity factors, EMA scores): the live
+   * scorer when saving, its JSON form when loaded.
+   */
+  scoring: ScoringWindows | null;
   /** UIDs whose accounts must be reset in the simulation. */
   pendingResets: number[];
   /** Wall ms of the last weight submission, null before the first. */
@@ -73,14 +87,14 @@ const snapshotSchema = z.object({
   step: z.number().int().nonnegative(),
   hotkeys: z.record(z.string(), z.string()),
   scores: z.record(z.string(), z.number()),
-  scoring: z.unknown(),
+  scoring: z.unknown().nullable(),
   pendingResets: z.array(z.number().int().nonnegative()),
   lastWeightsAt: z.number().nullable(),
 });
 
 /** What {@linkcode ValidatorStore.load} returns. */
 export interface SavedState {
-  snapshot: ValidatorSnapshot;
+  snapshot: ValidatorSnapshot & { scoring: ScorerSnapshot | null };
   /** Injections of the snapshot's simulation, in publish order. */
   injections: Injection[];
   /** Wall ms at which the snapshot was written. */
@@ -90,6 +104,8 @@ export interface SavedState {
 /** The SQLite state file: see the module doc. */
 export class ValidatorStore {
   readonly #db: DatabaseSync;
+  /** Step whose inventory rows are the newest on disk (null: unknown, write the whole window). */
+  #savedStep: number | null = null;
 
   private constructor(db: DatabaseSync) {
     this.#db = db;
@@ -99,32 +115,44 @@ export class ValidatorStore {
   static open(path: string): ValidatorStore {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     const db = new DatabaseSync(path);
-    db.exec("PRAGMA journal_mode = WAL");
-    db.exec("PRAGMA synchronous = FULL");
-    db.exec("PRAGMA busy_timeout = 5000");
-    db.exec(`CREATE TABLE IF NOT EXISTS snapshot (
-      id INTEGER PRIMARY KEY CHECK (id = 1),
-      body TEXT NOT NULL,
-      saved_at INTEGER NOT NULL
-    )`);
-    db.exec(`CREATE TABLE IF NOT EXISTS injections (
-      simulation INTEGER NOT NULL,
-      publish INTEGER NOT NULL,
-      agent_id INTEGER NOT NULL,
-      delay_ns INTEGER NOT NULL,
-      instructions TEXT NOT NULL
-    )`);
-    db.exec(
-      "CREATE INDEX IF NOT EXISTS injections_by_publish ON injections (simulation, publish)",
-    );
+    try {
+      db.exec("PRAGMA journal_mode = WAL");
+      db.exec("PRAGMA synchronous = FULL");
+      db.exec("PRAGMA busy_timeout = 5000");
+      db.exec(`CREATE TABLE IF NOT EXISTS snapshot (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        body TEXT NOT NULL,
+        volumes BLOB,
+        saved_at INTEGER NOT NULL
+      )`);
+      db.exec(`CREATE TABLE IF NOT EXISTS inventory (
+        step INTEGER PRIMARY KEY,
+        timestamp REAL NOT NULL,
+        uids INTEGER NOT NULL,
+        books INTEGER NOT NULL,
+        vals BLOB NOT NULL
+      )`);
+      db.exec(`CREATE TABLE IF NOT EXISTS injections (
+        simulation INTEGER NOT NULL,
+        publish INTEGER NOT NULL,
+        body BLOB NOT NULL
+      )`);
+      db.exec(
+        "CREATE INDEX IF NOT EXISTS injections_by_publish ON injections (simulation, publish)",
+      );
+    } catch (error) {
+      db.close();
+      throw error;
+    }
     return new ValidatorStore(db);
   }
 
   /** The last saved state, or null when none was ever saved. Throws if the file is unreadable. */
   load(): SavedState | null {
-    const row = this.#db.prepare("SELECT body, saved_at FROM snapshot WHERE id = 1").get() as
-      | { body: string; saved_at: number }
-      | undefined;
+    const row = this.#db.prepare("SELECT body, volumes, saved_at FROM snapshot WHERE id = 1")
+      .get() as
+        | { body: string; volumes: Uint8Array | null; saved_at: number }
+        | undefined;
     if (row === undefined) return null;
     const parsed = snapshotSchema.safeParse(JSON.parse(row.body));
     if (!parsed.success) {
@@ -133,68 +161,120 @@ export class ValidatorStore {
         `state file snapshot is invalid at ${first?.path.join(".") ?? "(root)"}: ${first?.message}`,
       );
     }
-    const snapshot = parsed.data as ValidatorSnapshot;
-    const rows = this.#db.prepare(
-      `SELECT publish, agent_id, delay_ns, instructions FROM injections
-       WHERE simulation = ? AND publish <= ? ORDER BY rowid`,
+    const body = parsed.data;
+    let scoring: ScorerSnapshot | null = null;
+    if (body.scoring !== null && body.scoring !== undefined) {
+      const meta = body.scoring as ScoringMeta;
+      const longest = Math.max(0, ...meta.miners.map((m) => m.length));
+      const rows = (this.#db.prepare(
+        "SELECT step, timestamp, uids, books, vals FROM inventory WHERE step > ? AND step <= ? ORDER BY step",
+      ).all(body.step - longest, body.step) as {
+        step: number;
+        timestamp: number;
+        uids: number;
+        books: number;
+        vals: Uint8Array;
+      }[]).map((r) => ({
+        step: Number(r.step),
+        timestamp: Number(r.timestamp),
+        uids: Number(r.uids),
+        books: Number(r.books),
+        values: new Float64Array(new Uint8Array(r.vals).buffer),
+      }));
+      scoring = joinScoring(meta, row.volumes ?? new Uint8Array(), rows);
+    }
+    const snapshot: SavedState["snapshot"] = {
+      ...(body as Omit<ValidatorSnapshot, "scoring">),
+      scoring,
+    };
+    const batches = this.#db.prepare(
+      `SELECT publish, body FROM injections WHERE simulation = ? AND publish <= ?
+       ORDER BY publish, rowid`,
     ).all(snapshot.simulation.index, snapshot.simulation.publishes) as {
       publish: number;
-      agent_id: number;
-      delay_ns: number;
-      instructions: string;
+      body: Uint8Array;
     }[];
-    return {
-      snapshot,
-      savedAt: Number(row.saved_at),
-      injections: rows.map((r) => ({
-        simulation: snapshot.simulation.index,
-        publish: Number(r.publish),
-        agentId: Number(r.agent_id),
-        delayNs: Number(r.delay_ns),
-        instructions: JSON.parse(r.instructions) as Instruction[],
-      })),
-    };
+    const injections: Injection[] = [];
+    for (const batch of batches) {
+      const entries = JSON.parse(inflateSync(batch.body).toString("utf8")) as [
+        number,
+        number,
+        Instruction[],
+      ][];
+      for (const [agentId, delayNs, instructions] of entries) {
+        injections.push({
+          simulation: snapshot.simulation.index,
+          publish: Number(batch.publish),
+          agentId,
+          delayNs,
+          instructions,
+        });
+      }
+    }
+    this.#savedStep = snapshot.step;
+    return { snapshot, savedAt: Number(row.saved_at), injections };
   }
 
   /**
-   * Atomically writes the snapshot and appends the injections made since the previous save.
-   * Injections of older simulations are dropped (a new simulation never replays them).
+   * Atomically writes the snapshot, the inventory observations since the previous save and the
+   * injections made since the previous save. Injections of older simulations are dropped (a new
+   * simulation never replays them).
    */
   save(snapshot: ValidatorSnapshot, injections: readonly Injection[]): void {
     const db = this.#db;
+    const point = snapshot.simulation;
+    const split = snapshot.scoring === null
+      ? null
+      : splitScoring(snapshot.scoring, snapshot.step, this.#savedStep ?? -Infinity);
     db.exec("BEGIN IMMEDIATE");
     try {
       db.prepare("DELETE FROM injections WHERE simulation <> ? OR publish > ?").run(
-        snapshot.simulation.index,
-        snapshot.simulation.publishes,
+        point.index,
+        point.publishes,
       );
-      const insert = db.prepare(
-        "INSERT INTO injections (simulation, publish, agent_id, delay_ns, instructions) VALUES (?, ?, ?, ?, ?)",
-      );
+      const batches = new Map<number, [number, number, Instruction[]][]>();
       for (const injection of injections) {
-        if (injection.simulation !== snapshot.simulation.index) continue;
-        if (injection.publish > snapshot.simulation.publishes) continue;
-        insert.run(
-          injection.simulation,
-          injection.publish,
-          injection.agentId,
-          injection.delayNs,
-          JSON.stringify(injection.instructions),
+        if (injection.simulation !== point.index || injection.publish > point.publishes) continue;
+        const batch = batches.get(injection.publish) ?? [];
+        batch.push([injection.agentId, injection.delayNs, injection.instructions]);
+        batches.set(injection.publish, batch);
+      }
+      const insert = db.prepare(
+        "INSERT INTO injections (simulation, publish, body) VALUES (?, ?, ?)",
+      );
+      for (const [publish, batch] of batches) {
+        insert.run(point.index, publish, deflateSync(Buffer.from(JSON.stringify(batch), "utf8")));
+      }
+      if (split !== null) {
+        const row = db.prepare(
+          "INSERT OR REPLACE INTO inventory (step, timestamp, uids, books, vals) VALUES (?, ?, ?, ?, ?)",
+        );
+        for (const r of split.rows) {
+          row.run(r.step, r.timestamp, r.uids, r.books, new Uint8Array(r.values.buffer));
+        }
+        db.prepare("DELETE FROM inventory WHERE step < ? OR step > ?").run(
+          split.oldestStep,
+          snapshot.step,
         );
       }
+      const body = JSON.stringify({ ...snapshot, scoring: split?.meta ?? null });
       db.prepare(
-        "INSERT INTO snapshot (id, body, saved_at) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body, saved_at = excluded.saved_at",
-      ).run(JSON.stringify(snapshot), Date.now());
+        `INSERT INTO snapshot (id, body, volumes, saved_at) VALUES (1, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET body = excluded.body, volumes = excluded.volumes,
+         saved_at = excluded.saved_at`,
+      ).run(body, split?.volumes ?? null, Date.now());
       db.exec("COMMIT");
     } catch (error) {
       db.exec("ROLLBACK");
       throw error;
     }
+    this.#savedStep = snapshot.step;
   }
 
   /** Deletes everything (`--neuron.reset`). */
   clear(): void {
-    this.#db.exec("DELETE FROM snapshot; DELETE FROM injections;");
+    this.#db.exec("DELETE FROM snapshot; DELETE FROM injections; DELETE FROM inventory;");
+    this.#savedStep = null;
   }
 
   /** Closes the file. */

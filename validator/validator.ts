@@ -612,7 +612,7 @@ export class Validator {
     try {
       const scores = Object.fromEntries(this.#scoring.scores().map((s, uid) => [uid, s]));
       this.#snapshot.scores = scores;
-      deps.store.save({ ...this.#snapshot, scoring: this.#scoring.toJSON() }, this.#unsaved);
+      deps.store.save({ ...this.#snapshot, scoring: this.#scoring }, this.#unsaved);
       this.#unsaved = [];
       this.#lastSaveAt = performance.now();
       void deps.alerts.resolve("state-save");

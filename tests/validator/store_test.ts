@@ -2,56 +2,148 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
+import { DatabaseSync } from "node:sqlite";
+import { Scorer } from "../../validator/scoring/mod.ts";
 import { type Injection, type ValidatorSnapshot, ValidatorStore } from "../../validator/store.ts";
 
-function snapshot(publishes: number, index = 0): ValidatorSnapshot {
+/** A scorer after `steps` observations of 3 uids on 2 books, uid 1 trading on book 0. */
+function scorerAfter(steps: number, scorer = new Scorer({ uids: 3, books: 2 }), from = 1): Scorer {
+  for (let s = from; s < from + steps; s++) {
+    const holdings = new Map([0, 1, 2].map((uid) => [uid, [
+      { base: 10 + uid + s * 0.1 * uid, quote: 1000 - s * uid },
+      { base: 5, quote: 500 + ((s * 7) % 3) },
+    ]]));
+    scorer.observe({
+      timestamp: s * 5e9,
+      quotes: [{ bid: 99 + (s % 2), ask: 101 }, { bid: 50, ask: 51 }],
+      holdings,
+      fills: new Map([[1, [{
+        bookId: 0,
+        price: 100,
+        quantity: 0.5,
+        makerAgentId: 1,
+        takerAgentId: -3,
+      }]]]),
+    });
+  }
+  return scorer;
+}
+
+function snapshot(
+  step: number,
+  scorer: Scorer | null,
+  publishes = step,
+  index = 0,
+): ValidatorSnapshot {
   return {
-    simulation: { index, seed: 7 + index, publishes, timestamp: publishes * 5e9 },
-    step: 100 + publishes,
+    simulation: {
+      index,
+      seed: 7 + index,
+      publishes,
+      timestamp: publishes * 5e9,
+      config: { books: 2 },
+    },
+    step,
     hotkeys: { "0": "5A", "1": "5B" },
     scores: { "0": 0.25, "1": 0 },
-    scoring: { miners: [{ score: 0.25 }] },
+    scoring: scorer?.toJSON() ?? null,
     pendingResets: [1],
     lastWeightsAt: null,
   };
 }
 
-function injection(publish: number, simulation = 0): Injection {
+function injection(publish: number, simulation = 0, agentId = 0): Injection {
   return {
     simulation,
     publish,
-    agentId: 0,
+    agentId,
     delayNs: 10_000_000,
     instructions: [{ type: "PLACE_ORDER_MARKET", bookId: 1, direction: 0, volume: 1.5 }],
   };
 }
 
-Deno.test("store: a snapshot and its injections round-trip through the file", () => {
+Deno.test("store: snapshot, scoring windows and injections round-trip through the file", () => {
   const dir = mkdtempSync(join(tmpdir(), "taos-store-"));
   try {
     const path = join(dir, "sub", "state.db");
     const store = ValidatorStore.open(path);
     assert.equal(store.load(), null);
-    store.save(snapshot(2), [injection(1), injection(2)]);
-    store.save(snapshot(3), [injection(3)]);
+    const scorer = scorerAfter(4);
+    store.save(snapshot(4, scorer), [injection(1), injection(2), injection(2, 0, 1)]);
+    scorerAfter(3, scorer, 5);
+    store.save(snapshot(7, scorer), [injection(5)]);
     store.close();
+
+    const db = new DatabaseSync(path);
+    const rows = db.prepare("SELECT count(*) AS n FROM inventory").get() as { n: number };
+    db.close();
+    assert.equal(Number(rows.n), 7, "one inventory row per scored publish, none repeated");
+
     const reopened = ValidatorStore.open(path);
     const saved = reopened.load();
     reopened.close();
     assert.ok(saved !== null);
-    assert.deepEqual(saved.snapshot, snapshot(3));
-    assert.deepEqual(saved.injections.map((i) => i.publish), [1, 2, 3]);
+    const expected = snapshot(7, scorer);
+    // maker/taker/self volumes are kept as sums in the newest bucket; totals keep every bucket.
+    const restored = Scorer.fromJSON(saved.snapshot.scoring!, { uids: 3, books: 2 });
+    assert.deepEqual(restored.scores(), scorer.scores());
+    assert.deepEqual(restored.volumeTraded(1), scorer.volumeTraded(1));
+    assert.deepEqual(restored.miners[1].inventory, scorer.miners[1].inventory);
+    assert.deepEqual(restored.miners[1].activity, scorer.miners[1].activity);
+    assert.deepEqual([...restored.miners[1].volumes[0].total], [
+      ...scorer.miners[1].volumes[0].total,
+    ]);
+    const makerSum = [...scorer.miners[1].volumes[0].maker.values()].reduce((a, b) => a + b, 0);
+    assert.deepEqual([...restored.miners[1].volumes[0].maker.values()], [makerSum]);
+    assert.deepEqual({ ...saved.snapshot, scoring: null }, { ...expected, scoring: null });
+    assert.deepEqual(saved.injections.map((i) => [i.publish, i.agentId]), [[1, 0], [2, 0], [2, 1], [
+      5,
+      0,
+    ]]);
     assert.deepEqual(saved.injections[0], injection(1));
+
+    // The next observations after a restore line up with the saved rows.
+    const resumed = ValidatorStore.open(path);
+    resumed.load();
+    scorerAfter(2, restored, 8);
+    scorerAfter(2, scorer, 8);
+    resumed.save(snapshot(9, restored), []);
+    const again = resumed.load()!;
+    resumed.close();
+    assert.deepEqual(
+      Scorer.fromJSON(again.snapshot.scoring!, { uids: 3, books: 2 }).miners[2].inventory,
+      scorer.miners[2].inventory,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
+Deno.test("store: windows shorter than the history, reset uids and pruning", () => {
+  const store = ValidatorStore.open(":memory:");
+  const scorer = new Scorer({ uids: 3, books: 2, config: { lookback: 4 } });
+  scorerAfter(6, scorer);
+  scorer.reset(2);
+  scorerAfter(2, scorer, 7);
+  store.save(snapshot(8, scorer), []);
+  const saved = store.load()!;
+  const restored = Scorer.fromJSON(saved.snapshot.scoring!, {
+    uids: 3,
+    books: 2,
+    config: { lookback: 4 },
+  });
+  assert.equal(restored.miners[0].inventory.length, 4);
+  assert.deepEqual(restored.miners[0].inventory, scorer.miners[0].inventory);
+  assert.equal(restored.miners[2].inventory.length, 2, "the reset uid's window restarted");
+  assert.deepEqual(restored.miners[2].inventory, scorer.miners[2].inventory);
+  store.close();
+});
+
 Deno.test("store: injections beyond the snapshot or of an older simulation are not replayed", () => {
   const store = ValidatorStore.open(":memory:");
-  store.save(snapshot(2), [injection(1), injection(2), injection(3)]);
+  store.save(snapshot(2, null), [injection(1), injection(2), injection(3)]);
   assert.deepEqual(store.load()!.injections.map((i) => i.publish), [1, 2]);
-  store.save(snapshot(1, 1), [injection(1, 1)]);
+  store.save(snapshot(3, null, 1, 1), [injection(1, 1)]);
   const saved = store.load()!;
   assert.equal(saved.snapshot.simulation.index, 1);
   assert.deepEqual(saved.injections.map((i) => [i.simulation, i.publish]), [[1, 1]]);
@@ -62,7 +154,10 @@ Deno.test("store: injections beyond the snapshot or of an older simulation are n
 
 Deno.test("store: a corrupt snapshot is reported with the bad field, a non-database file refused", () => {
   const store = ValidatorStore.open(":memory:");
-  const bad = { ...snapshot(1), simulation: { index: -1, seed: 1, publishes: 0, timestamp: 0 } };
+  const bad = {
+    ...snapshot(1, null),
+    simulation: { index: -1, seed: 1, publishes: 0, timestamp: 0 },
+  };
   store.save(bad as ValidatorSnapshot, []);
   assert.throws(() => store.load(), /simulation\.index/);
   store.close();

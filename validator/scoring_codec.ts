@@ -1,0 +1,212 @@
+/**
+ * Compact storage form of the scoring windows. At steady state the windows hold 256 uids × 720
+ * observations × 20 books of inventory values and 144 ten-minute volume buckets per uid, book
+ * and role — about 150 MB as JSON, far too much to rewrite every few seconds. This codec splits a
+ * scorer snapshot into:
+ *
+ * - inventory rows, one per scored publish (every uid's values for that publish), which are
+ *   append-only: each save writes only the publishes since the previous one;
+ * - the `total` volume buckets as one binary block of float64s (keys and values);
+ * - a small JSON part (activity factors, Sharpe values, rewards, scores, window lengths, and the
+ *   maker/taker/self volumes reduced to their sums, which only the metrics read).
+ *
+ * ```ts
+ * const parts = splitScoring(scorer, step, lastSavedStep); // a Scorer or its toJSON() form
+ * const restored = joinScoring(parts.meta, parts.volumes, rowsFromDisk);
+ * ```
+ * @module
+ */
+import type { ScorerSnapshot } from "./scoring/mod.ts";
+
+/** One publish's inventory values of every uid (NaN where a uid had no observation). */
+export interface InventoryRow {
+  /** Validator step of the publish. */
+  step: number;
+  /** Simulated ns of the publish. */
+  timestamp: number;
+  uids: number;
+  books: number;
+  /** uid-major: `values[uid * books + book]`. */
+  values: Float64Array;
+}
+
+type MinerSnapshot = ScorerSnapshot["miners"][number];
+
+/** Bucket key → volume pairs: a `Map` (live scorer) or an entry list (its JSON form). */
+type Buckets = Iterable<[number, number]>;
+
+/**
+ * The scoring windows as either a live `Scorer` or its `toJSON()` form provides them; reading the
+ * live scorer directly avoids copying every window before a save.
+ */
+export interface ScoringWindows {
+  books: number;
+  miners: readonly {
+    inventory: readonly { timestamp: number; values: readonly number[] }[];
+    volumes: readonly { total: Buckets; maker: Buckets; taker: Buckets; self: Buckets }[];
+    activity: number[];
+    sharpe: MinerSnapshot["sharpe"];
+    reward: number;
+    score: number;
+  }[];
+}
+
+/** The JSON part of a split snapshot. */
+export interface ScoringMeta {
+  books: number;
+  miners: {
+    /** Observations in the inventory window (the last `length` rows). */
+    length: number;
+    activity: number[];
+    sharpe: MinerSnapshot["sharpe"];
+    reward: number;
+    score: number;
+    /** Per book: summed maker, taker and self volume over the assessment period. */
+    roles: { maker: number[]; taker: number[]; self: number[] };
+  }[];
+}
+
+/** A snapshot split for storage; see the module doc. */
+export interface SplitScoring {
+  meta: ScoringMeta;
+  volumes: Uint8Array;
+  /** Rows for the steps after `fromStep`, ascending. */
+  rows: InventoryRow[];
+  /** Rows older than this step are no longer needed. */
+  oldestStep: number;
+}
+
+function countOf(buckets: Buckets): number {
+  return buckets instanceof Map ? buckets.size : (buckets as readonly unknown[]).length;
+}
+
+/**
+ * Splits `snapshot`, taken right after the observation of validator step `step`, producing the
+ * inventory rows of steps `fromStep + 1 … step` that are still inside some window.
+ */
+export function splitScoring(
+  snapshot: ScoringWindows,
+  step: number,
+  fromStep: number,
+): SplitScoring {
+  const books = snapshot.books;
+  const uids = snapshot.miners.length;
+  const longest = Math.max(0, ...snapshot.miners.map((m) => m.inventory.length));
+  const oldestStep = step - longest + 1;
+  const rows: InventoryRow[] = [];
+  for (let s = Math.max(fromStep + 1, oldestStep); s <= step; s++) {
+    const values = new Float64Array(uids * books).fill(Number.NaN);
+    let timestamp: number | null = null;
+    snapshot.miners.forEach((miner, uid) => {
+      const entry = miner.inventory[miner.inventory.length - 1 - (step - s)];
+      if (entry === undefined) return;
+      timestamp = entry.timestamp;
+      for (let b = 0; b < books; b++) values[uid * books + b] = entry.values[b] ?? 0;
+    });
+    if (timestamp !== null) rows.push({ step: s, timestamp, uids, books, values });
+  }
+
+  let size = 2;
+  for (const miner of snapshot.miners) {
+    for (let b = 0; b < books; b++) size += 1 + 2 * countOf(miner.volumes[b]?.total ?? []);
+  }
+  const numbers = new Float64Array(size);
+  numbers[0] = uids;
+  numbers[1] = books;
+  let at = 2;
+  const sum = (pairs: Buckets) => {
+    let total = 0;
+    for (const [, v] of pairs) total += v;
+    return total;
+  };
+  const meta: ScoringMeta = {
+    books,
+    miners: snapshot.miners.map((miner) => {
+      for (let b = 0; b < books; b++) {
+        const total = miner.volumes[b]?.total ?? [];
+        const n = countOf(total);
+        numbers[at] = n;
+        let i = 0;
+        for (const [key, value] of total) {
+          numbers[at + 1 + i] = key;
+          numbers[at + 1 + n + i] = value;
+          i++;
+        }
+        at += 1 + 2 * n;
+      }
+      return {
+        length: miner.inventory.length,
+        activity: [...miner.activity],
+        sharpe: miner.sharpe,
+        reward: miner.reward,
+        score: miner.score,
+        roles: {
+          maker: miner.volumes.map((v) => sum(v.maker)),
+          taker: miner.volumes.map((v) => sum(v.taker)),
+          self: miner.volumes.map((v) => sum(v.self)),
+        },
+      };
+    }),
+  };
+  const volumes = new Uint8Array(numbers.buffer);
+  return { meta, volumes, rows, oldestStep };
+}
+
+/** Rebuilds a scorer snapshot from its stored parts (rows ascending by step, newest last). */
+export function joinScoring(
+  meta: ScoringMeta,
+  volumes: Uint8Array,
+  rows: readonly InventoryRow[],
+): ScorerSnapshot {
+  if (volumes.byteLength % 8 !== 0) throw new Error("volume block is not a float64 array");
+  const numbers = new Float64Array(volumes.buffer, volumes.byteOffset, volumes.byteLength / 8);
+  let at = 0;
+  const next = () => {
+    if (at >= numbers.length) throw new Error("volume block is truncated");
+    return numbers[at++];
+  };
+  const uids = next();
+  const books = next();
+  if (uids !== meta.miners.length || books !== meta.books) {
+    throw new Error(
+      `volume block is for ${uids} uids × ${books} books, state for ${meta.miners.length} × ${meta.books}`,
+    );
+  }
+  return {
+    books,
+    miners: meta.miners.map((miner, uid) => {
+      const volumesOf = Array.from({ length: books }, (_, b) => {
+        const n = next();
+        const keys = Array.from({ length: n }, next);
+        const total = keys.map((key): [number, number] => [key, next()]);
+        const last = keys[keys.length - 1];
+        const role = (value: number | undefined): [number, number][] =>
+          last === undefined || !value ? [] : [[last, value]];
+        return {
+          total,
+          maker: role(miner.roles.maker[b]),
+          taker: role(miner.roles.taker[b]),
+          self: role(miner.roles.self[b]),
+        };
+      });
+      const window = miner.length === 0 ? [] : rows.slice(-miner.length);
+      const inventory = window
+        .filter((row) => uid < row.uids && !Number.isNaN(row.values[uid * row.books]))
+        .map((row) => ({
+          timestamp: row.timestamp,
+          values: Array.from(
+            { length: books },
+            (_, b) => b < row.books ? row.values[uid * row.books + b] : 0,
+          ),
+        }));
+      return {
+        inventory,
+        volumes: volumesOf,
+        activity: miner.activity,
+        sharpe: miner.sharpe,
+        reward: miner.reward,
+        score: miner.score,
+      };
+    }),
+  };
+}
