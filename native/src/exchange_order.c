@@ -29,29 +29,32 @@ static void reject(tx_exchange *ex, const tx_instruction *in, int reason, uint8_
 /* An order event (placed, accepted, cancelled, expired, STP reduction, dropped remainder). */
 static void order_event(tx_exchange *ex, const x_order *o, uint8_t type, int64_t volume,
                         uint8_t reason) {
-  tx_event *slot = x_push(ex);
-  if (slot == NULL) return;
-  *slot = (tx_event){
-      .timestamp = ex->now,
-      .price = o->market ? 0 : o->price,
-      .volume = volume,
-      .remaining = o->volume,
-      .leverage_e9 = o->leverage,
-      .instruction = ex->instr,
-      .book_id = o->book,
-      .order_id = o->id,
-      .resting_order_id = XNONE,
-      .trade_id = XNONE,
-      .agent_id = o->agent,
-      .resting_agent_id = 0,
-      .client_order_id = o->client_id,
-      .resting_client_order_id = XNONE,
-      .type = type,
-      .direction = o->dir,
-      .reason = reason,
-      .flags = (uint8_t)((o->market ? TX_EVF_MARKET : 0) |
-                         ((type == TX_EV_CANCELLED && o->volume > 0) ? TX_EVF_PARTIAL : 0)),
-  };
+  tx_event *e = x_push(ex);
+  if (e == NULL) return;
+  /* Every field is assigned (the record has no padding): cheaper than zero-filling first. */
+  e->timestamp = ex->now;
+  e->price = o->market ? 0 : o->price;
+  e->volume = volume;
+  e->remaining = o->volume;
+  e->notional = 0;
+  e->maker_fee = 0;
+  e->taker_fee = 0;
+  e->leverage_e9 = o->leverage;
+  e->instruction = ex->instr;
+  e->book_id = o->book;
+  e->order_id = o->id;
+  e->resting_order_id = XNONE;
+  e->trade_id = XNONE;
+  e->agent_id = o->agent;
+  e->resting_agent_id = 0;
+  e->client_order_id = o->client_id;
+  e->resting_client_order_id = XNONE;
+  e->type = type;
+  e->direction = o->dir;
+  e->reason = reason;
+  e->flags = (uint8_t)((o->market ? TX_EVF_MARKET : 0) |
+                       ((type == TX_EV_CANCELLED && o->volume > 0) ? TX_EVF_PARTIAL : 0));
+  e->amount = 0;
 }
 
 int64_t x_own_volume(const tx_exchange *ex, int64_t total, int64_t leverage) {
@@ -206,31 +209,30 @@ static void settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, i
   r->total -= q;
   r->volume = x_own_volume(ex, r->total, r->leverage);
   uint32_t trade_id = book->next_trade_id++;
-  tx_event *slot = x_push(ex);
-  if (slot == NULL) return;
-  *slot = (tx_event){
-      .timestamp = ex->now,
-      .price = price,
-      .volume = q,
-      .remaining = a->volume,
-      .notional = notional,
-      .maker_fee = maker_fee,
-      .taker_fee = taker_fee,
-      .leverage_e9 = a->leverage,
-      .instruction = ex->instr,
-      .book_id = a->book,
-      .order_id = a->id,
-      .resting_order_id = r->id,
-      .trade_id = trade_id,
-      .agent_id = a->agent,
-      .resting_agent_id = r->agent,
-      .client_order_id = a->client_id,
-      .resting_client_order_id = r->client_id,
-      .type = TX_EV_TRADE,
-      .direction = a->dir,
-      .flags = a->market ? TX_EVF_MARKET : 0,
-      .amount = r->volume > 0 ? r->total : 0,
-  };
+  tx_event *e = x_push(ex);
+  if (e == NULL) return;
+  e->timestamp = ex->now;
+  e->price = price;
+  e->volume = q;
+  e->remaining = a->volume;
+  e->notional = notional;
+  e->maker_fee = maker_fee;
+  e->taker_fee = taker_fee;
+  e->leverage_e9 = a->leverage;
+  e->instruction = ex->instr;
+  e->book_id = a->book;
+  e->order_id = a->id;
+  e->resting_order_id = r->id;
+  e->trade_id = trade_id;
+  e->agent_id = a->agent;
+  e->resting_agent_id = r->agent;
+  e->client_order_id = a->client_id;
+  e->resting_client_order_id = r->client_id;
+  e->type = TX_EV_TRADE;
+  e->direction = a->dir;
+  e->reason = 0;
+  e->flags = a->market ? TX_EVF_MARKET : 0;
+  e->amount = r->volume > 0 ? r->total : 0;
 }
 
 static inline bool within(int dir, int64_t level_price, int64_t limit) {
@@ -492,27 +494,24 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
   /* Accepted: the id is consumed from here on. */
   uint32_t index = x_order_alloc(ex);
   x_order *o = &ex->orders[index];
-  *o = (x_order){
-      .price = market ? 0 : price,
-      .volume = own_size,
-      .total = size,
-      .leverage = lev,
-      .maker_e9 = rate_m,
-      .timestamp = ex->now,
-      .id = book->next_order_id++,
-      .book = in->book_id,
-      .client_id = in->client_order_id,
-      .account = (uint32_t)(acct - ex->accounts),
-      .agent = in->agent_id,
-      .prev = XNONE,
-      .next = XNONE,
-      .aprev = XNONE,
-      .anext = XNONE,
-      .loan = XNONE,
-      .dir = (uint8_t)dir,
-      .stp = in->stp,
-      .market = market,
-  };
+  /* Field by field: zero-filling the whole two-line record first costs more. */
+  o->total = size;
+  o->volume = own_size;
+  o->price = market ? 0 : price;
+  o->res_base = o->res_quote = 0;
+  o->leverage = lev;
+  o->agent = in->agent_id;
+  o->next = o->prev = o->aprev = o->anext = o->loan = XNONE;
+  o->id = book->next_order_id++;
+  o->account = (uint32_t)(acct - ex->accounts);
+  o->book = in->book_id;
+  o->client_id = in->client_order_id;
+  o->maker_e9 = rate_m;
+  o->timestamp = ex->now;
+  o->dir = (uint8_t)dir;
+  o->stp = in->stp;
+  o->market = market;
+  o->underfunded = 0;
   if (lev > 0) {
     x_margin_reserve(ex, acct, o, dir, lev, amount, ref_price);
   } else if (dir == TX_BUY) {
