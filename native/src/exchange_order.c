@@ -5,25 +5,30 @@
 #include "exchange_internal.h"
 
 static void reject(tx_exchange *ex, const tx_instruction *in, int reason, uint8_t flags) {
-  tx_event e = {
-      .timestamp = ex->now,
-      .price = in->price,
-      .volume = in->volume,
-      .leverage_e9 = in->leverage_e9,
-      .instruction = ex->instr,
-      .book_id = in->book_id,
-      .order_id = in->kind == TX_INSTR_CANCEL ? in->order_id : XNONE,
-      .resting_order_id = XNONE,
-      .trade_id = XNONE,
-      .agent_id = in->agent_id,
-      .client_order_id = in->client_order_id,
-      .resting_client_order_id = XNONE,
-      .type = TX_EV_REJECTED,
-      .direction = in->direction,
-      .reason = (uint8_t)reason,
-      .flags = flags,
-  };
-  x_emit(ex, &e);
+  tx_event *e = x_push(ex);
+  if (e == NULL) return;
+  e->timestamp = ex->now;
+  e->price = in->price;
+  e->volume = in->volume;
+  e->remaining = 0;
+  e->notional = 0;
+  e->maker_fee = 0;
+  e->taker_fee = 0;
+  e->leverage_e9 = in->leverage_e9;
+  e->instruction = ex->instr;
+  e->book_id = in->book_id;
+  e->order_id = in->kind == TX_INSTR_CANCEL ? in->order_id : XNONE;
+  e->resting_order_id = XNONE;
+  e->trade_id = XNONE;
+  e->agent_id = in->agent_id;
+  e->resting_agent_id = 0;
+  e->client_order_id = in->client_order_id;
+  e->resting_client_order_id = XNONE;
+  e->type = TX_EV_REJECTED;
+  e->direction = in->direction;
+  e->reason = (uint8_t)reason;
+  e->flags = flags;
+  e->amount = 0;
 }
 
 /* An order event (placed, accepted, cancelled, expired, STP reduction, dropped remainder). */
