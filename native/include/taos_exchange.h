@@ -183,6 +183,8 @@ typedef struct tx_event {
 
 /* ---- configuration ---- */
 #define TX_MAX_FEE_TIERS 16
+/* Fee policies of one exchange: policy 0 is tx_config's tiers; tx_add_fee_policy adds more. */
+#define TX_MAX_FEE_POLICIES 16
 
 /* One fee tier: applies when the agent's rolling traded quote volume >= volume_required. */
 typedef struct tx_fee_tier {
@@ -295,6 +297,16 @@ int tx_add_account(tx_exchange *ex, int32_t agent_id, int64_t base, int64_t quot
  * TX_ERR_BUSY while it has open orders in that book. */
 int tx_set_balances(tx_exchange *ex, int32_t agent_id, uint32_t book_id, int64_t base,
                     int64_t quote);
+
+/* Adds a fee policy (tiers validated as tx_config's; on TX_ERR_CONFIG a message naming the field
+ * is written to err) and stores its index in *index. Every policy shares the configuration's
+ * history slots and slot period, and every fill adds to one history per account and book, so an
+ * account's volume counts in every policy. */
+int tx_add_fee_policy(tx_exchange *ex, const tx_fee_tier *tiers, uint32_t count,
+                      uint32_t *index, char *err, size_t err_len);
+/* Makes fee policy `policy` govern the agent's fees in every book (accounts start in policy 0).
+ * Its tier is set at once from the volume summed at the last slot roll. */
+int tx_set_fee_policy(tx_exchange *ex, int32_t agent_id, uint32_t policy);
 
 /* ---- processing ---- */
 

@@ -121,6 +121,30 @@ static int config_error(char *err, size_t err_len, const char *fmt, ...) {
   return TX_ERR_CONFIG;
 }
 
+/* One fee policy's tiers: 1..TX_MAX_FEE_TIERS, the first requiring 0, thresholds ascending,
+ * rates in (-1, 1). */
+static int validate_tiers(const tx_fee_tier *tiers, uint32_t count, char *err, size_t err_len) {
+  if (count < 1 || count > TX_MAX_FEE_TIERS) {
+    return config_error(err, err_len, "fee_tier_count: must be 1..%d", TX_MAX_FEE_TIERS);
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    const tx_fee_tier *t = &tiers[i];
+    if (i == 0 && t->volume_required != 0) {
+      return config_error(err, err_len, "fee_tiers[0].volume_required: must be 0");
+    }
+    if (i > 0 && t->volume_required <= tiers[i - 1].volume_required) {
+      return config_error(err, err_len, "fee_tiers[%u].volume_required: must be ascending", i);
+    }
+    if (t->maker_e9 <= -X_RATE_ONE || t->maker_e9 >= X_RATE_ONE) {
+      return config_error(err, err_len, "fee_tiers[%u].maker_e9: must be in (-1e9, 1e9)", i);
+    }
+    if (t->taker_e9 <= -X_RATE_ONE || t->taker_e9 >= X_RATE_ONE) {
+      return config_error(err, err_len, "fee_tiers[%u].taker_e9: must be in (-1e9, 1e9)", i);
+    }
+  }
+  return TX_OK;
+}
+
 static int validate_config(const tx_config *c, char *err, size_t err_len) {
   if (c->book_count < 1 || c->book_count > 65536) {
     return config_error(err, err_len, "book_count: must be 1..65536, got %u", c->book_count);
@@ -151,24 +175,8 @@ static int validate_config(const tx_config *c, char *err, size_t err_len) {
   if (c->fee_history_slots < 1 || c->fee_history_slots > 1024) {
     return config_error(err, err_len, "fee_history_slots: must be 1..1024");
   }
-  if (c->fee_tier_count < 1 || c->fee_tier_count > TX_MAX_FEE_TIERS) {
-    return config_error(err, err_len, "fee_tier_count: must be 1..%d", TX_MAX_FEE_TIERS);
-  }
-  for (uint32_t i = 0; i < c->fee_tier_count; i++) {
-    const tx_fee_tier *t = &c->fee_tiers[i];
-    if (i == 0 && t->volume_required != 0) {
-      return config_error(err, err_len, "fee_tiers[0].volume_required: must be 0");
-    }
-    if (i > 0 && t->volume_required <= c->fee_tiers[i - 1].volume_required) {
-      return config_error(err, err_len, "fee_tiers[%u].volume_required: must be ascending", i);
-    }
-    if (t->maker_e9 <= -X_RATE_ONE || t->maker_e9 >= X_RATE_ONE) {
-      return config_error(err, err_len, "fee_tiers[%u].maker_e9: must be in (-1e9, 1e9)", i);
-    }
-    if (t->taker_e9 <= -X_RATE_ONE || t->taker_e9 >= X_RATE_ONE) {
-      return config_error(err, err_len, "fee_tiers[%u].taker_e9: must be in (-1e9, 1e9)", i);
-    }
-  }
+  int rc = validate_tiers(c->fee_tiers, c->fee_tier_count, err, err_len);
+  if (rc != TX_OK) return rc;
   if (c->flags != 0) return config_error(err, err_len, "flags: must be 0");
   return TX_OK;
 }
@@ -256,6 +264,42 @@ int tx_set_balances(tx_exchange *ex, int32_t agent_id, uint32_t book_id, int64_t
   return TX_OK;
 }
 
+/* Highest tier of a policy whose threshold `volume` reaches. */
+static uint32_t tier_for(const x_fee_policy *policy, int64_t volume) {
+  uint32_t tier = 0;
+  while (tier + 1 < policy->count && policy->tiers[tier + 1].volume_required <= volume) tier++;
+  return tier;
+}
+
+int tx_add_fee_policy(tx_exchange *ex, const tx_fee_tier *tiers, uint32_t count,
+                      uint32_t *index, char *err, size_t err_len) {
+  if (err != NULL && err_len > 0) err[0] = '\0';
+  if (ex == NULL || tiers == NULL || index == NULL) return TX_ERR_ARGUMENT;
+  if (ex->policy_count == TX_MAX_FEE_POLICIES) {
+    return config_error(err, err_len, "fee policies: at most %d", TX_MAX_FEE_POLICIES);
+  }
+  int rc = validate_tiers(tiers, count, err, err_len);
+  if (rc != TX_OK) return rc;
+  x_fee_policy *policy = &ex->policies[ex->policy_count];
+  memset(policy, 0, sizeof *policy);
+  memcpy(policy->tiers, tiers, count * sizeof *tiers);
+  policy->count = count;
+  *index = ex->policy_count++;
+  return TX_OK;
+}
+
+int tx_set_fee_policy(tx_exchange *ex, int32_t agent_id, uint32_t policy) {
+  if (ex == NULL || policy >= ex->policy_count) return TX_ERR_ARGUMENT;
+  uint32_t row = row_of(ex, agent_id);
+  if (row == XNONE) return TX_ERR_AGENT;
+  for (uint32_t b = 0; b < ex->cfg.book_count; b++) {
+    x_account *acct = &ex->accounts[(size_t)row * ex->cfg.book_count + b];
+    acct->policy = (uint8_t)policy;
+    acct->tier = tier_for(&ex->policies[policy], acct->rolled_volume);
+  }
+  return TX_OK;
+}
+
 /* ---- fees ---- */
 
 static int64_t *fee_history(const tx_exchange *ex, const x_account *acct) {
@@ -264,12 +308,13 @@ static int64_t *fee_history(const tx_exchange *ex, const x_account *acct) {
 }
 
 int64_t x_maker_rate(const tx_exchange *ex, const x_account *acct) {
-  return ex->cfg.fee_tiers[acct->tier].maker_e9;
+  return ex->policies[acct->policy].tiers[acct->tier].maker_e9;
 }
 
 int64_t x_taker_rate(const tx_exchange *ex, const x_account *acct) {
-  return ex->cfg.fee_tiers[acct->tier].taker_e9;
+  return ex->policies[acct->policy].tiers[acct->tier].taker_e9;
 }
+
 
 void x_add_fee_volume(tx_exchange *ex, x_account *acct, int64_t quote) {
   fee_history(ex, acct)[ex->fee_head] += quote;
@@ -279,6 +324,7 @@ void x_add_fee_volume(tx_exchange *ex, x_account *acct, int64_t quote) {
 void x_reset_fees(tx_exchange *ex, x_account *acct) {
   memset(fee_history(ex, acct), 0, ex->cfg.fee_history_slots * sizeof(int64_t));
   acct->tier = 0;
+  acct->rolled_volume = 0;
   acct->has_history = 0;
 }
 
@@ -298,12 +344,8 @@ static void roll_fees(tx_exchange *ex) {
   for (size_t i = 0; i < n; i++) {
     x_account *acct = &ex->accounts[i];
     if (!acct->has_history) continue;
-    int64_t sum = fee_volume(ex, acct);
-    uint32_t tier = 0;
-    while (tier + 1 < ex->cfg.fee_tier_count && ex->cfg.fee_tiers[tier + 1].volume_required <= sum) {
-      tier++;
-    }
-    acct->tier = tier;
+    acct->rolled_volume = fee_volume(ex, acct);
+    acct->tier = tier_for(&ex->policies[acct->policy], acct->rolled_volume);
     ex->fee_slots[i * slots + next] = 0;
   }
   ex->fee_head = next;
@@ -420,6 +462,9 @@ int tx_open(const tx_config *config, tx_exchange **out, char *err, size_t err_le
   ex->free_order = XNONE;
   ex->free_loan = XNONE;
   ex->next_roll = config->fee_slot_period_ns;
+  memcpy(ex->policies[0].tiers, config->fee_tiers, sizeof config->fee_tiers);
+  ex->policies[0].count = config->fee_tier_count;
+  ex->policy_count = 1;
   ex->books = calloc(config->book_count, sizeof *ex->books);
   if (ex->books == NULL) {
     tx_close(ex);

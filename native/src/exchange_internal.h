@@ -88,8 +88,15 @@ typedef struct {
   uint32_t loan_head, loan_tail;
   uint32_t order_count, tier;
   int32_t agent;
-  uint8_t has_history, pad[3];
+  uint8_t has_history, policy, pad[2]; /* policy: index into tx_exchange.policies */
+  int64_t rolled_volume; /* history sum at the last roll: fixes the tier in any policy */
 } x_account;
+
+/* One fee policy's tiers (policy 0 is the configuration's). */
+typedef struct {
+  tx_fee_tier tiers[TX_MAX_FEE_TIERS];
+  uint32_t count;
+} x_fee_policy;
 
 /* A scheduled GTT expiry. */
 typedef struct {
@@ -111,6 +118,8 @@ struct tx_exchange {
   int64_t *fee_slots;  /* (row * book_count + book) * H + slot */
   uint32_t rows, row_cap, fee_head;
   uint64_t next_roll;
+  x_fee_policy policies[TX_MAX_FEE_POLICIES];
+  uint32_t policy_count;
   uint32_t *agent_rows; /* zigzag(agent id) -> row + 1 */
   uint32_t agent_rows_cap;
   x_loan *loans;
