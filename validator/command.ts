@@ -92,6 +92,16 @@ async function run(args: string[]): Promise<number> {
   const log = logger(options.logLevel);
   for (const note of options.notes) log("warning", note);
   const config = await simulationConfig(options);
+  for (const miner of options.miners) {
+    if (miner.uid >= config.remoteAgentCount) {
+      log(
+        "warning",
+        `--miner uid ${miner.uid}: the simulation has accounts for uids 0..${
+          config.remoteAgentCount - 1
+        } only; it will not be queried`,
+      );
+    }
+  }
   if (options.local && options.miners.length === 0) {
     log("warning", "--local without --miner: the simulation runs with no miners to query");
   }

@@ -301,18 +301,7 @@ export class Validator {
     const elapsed = (performance.now() - started) / 1000;
     deps.metrics?.roundSeconds.observe(elapsed);
     this.#report(publish);
-    if (point.publishes % PROGRESS_PERIOD === 0) {
-      const scores = this.#scoring.scores();
-      const best = scores.reduce((m, v, uid) => (v > scores[m] ? uid : m), 0);
-      deps.log(
-        "info",
-        `simulation ${point.index} t=${
-          timestampString(publish.timestamp)
-        } step ${this.#snapshot.step}: ${this.#answered.size}/${requests.length} miners answered, round ${
-          elapsed.toFixed(3)
-        }s, best uid ${best} score ${(scores[best] ?? 0).toFixed(6)}`,
-      );
-    }
+    if (point.publishes % PROGRESS_PERIOD === 0) this.#progress(publish, requests.length, elapsed);
     deps.log(
       "debug",
       `publish ${point.publishes} t=${publish.timestamp} miners=${requests.length} answered=${this.#answered.size} ${
@@ -325,6 +314,29 @@ export class Validator {
     await this.#maybeSetWeights();
     if (publish.final) return await this.#endSimulation();
     return false;
+  }
+
+  /** One progress line: simulated clock, share done, pace, ETA, answers and the leader. */
+  #progress(publish: PublishState, queried: number, roundSeconds: number) {
+    const point = this.#snapshot.simulation;
+    const { start, duration } = this.#config;
+    const done = Math.min(1, (publish.timestamp - start) / duration);
+    const recent = this.#stepRates.slice(-PROGRESS_PERIOD);
+    const rate = recent.length === 0 ? 0 : recent.reduce((a, b) => a + b, 0) / recent.length;
+    const eta = rate > 0
+      ? timestampString(((1 - done) * duration / rate) * 1e9).split(".")[0]
+      : "?";
+    const scores = this.#scoring.scores();
+    const best = scores.reduce((m, v, uid) => (v > scores[m] ? uid : m), 0);
+    this.#deps.log(
+      "info",
+      `simulation ${point.index} t=${timestampString(publish.timestamp).split(".")[0]} ` +
+        `(${(100 * done).toFixed(1)}%, ${(rate / 1e9).toFixed(1)}x real time, ETA ${eta}) ` +
+        `step ${this.#snapshot.step}: ${this.#answered.size}/${queried} miners answered, ` +
+        `round ${roundSeconds.toFixed(3)} s, best uid ${best} score ${
+          (scores[best] ?? 0).toFixed(6)
+        }`,
+    );
   }
 
   #requests(publish: PublishState): MinerRequest[] {
