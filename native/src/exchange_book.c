@@ -5,33 +5,28 @@
 
 #include "exchange_internal.h"
 
-/* Sort key: ascending along the array for both sides (bids by price, asks by -price). */
-static inline int64_t key(int side, int64_t price) { return side == TX_BUY ? price : -price; }
+/* Does a level at price `a` sort before (is worse than) one at `b` on this side? */
+static inline bool worse(int side, int64_t a, int64_t b) { return side == TX_BUY ? a < b : a > b; }
 
 /* Position of `price` in the side, or where it would be inserted; *found tells which. Starts at
  * the best end because activity concentrates near the touch. */
-static uint32_t level_pos(const x_side *s, int side, int64_t price, bool *found) {
-  int64_t k = key(side, price);
+static inline uint32_t level_pos(const x_side *s, int side, int64_t price, bool *found) {
+  const x_level *lv = s->lv;
   uint32_t hi = s->n;
-  for (uint32_t step = 0; step < 8 && hi > 0; step++) {
-    int64_t kk = key(side, s->lv[hi - 1].price);
-    if (kk == k) {
-      *found = true;
-      return hi - 1;
+  for (uint32_t step = 0; step < 8 && hi > 0; step++, hi--) {
+    int64_t p = lv[hi - 1].price;
+    if (p == price || worse(side, p, price)) {
+      *found = p == price;
+      return p == price ? hi - 1 : hi;
     }
-    if (kk < k) {
-      *found = false;
-      return hi;
-    }
-    hi--;
   }
   uint32_t lo = 0;
   while (lo < hi) {
     uint32_t mid = lo + (hi - lo) / 2;
-    if (key(side, s->lv[mid].price) < k) lo = mid + 1;
+    if (worse(side, lv[mid].price, price)) lo = mid + 1;
     else hi = mid;
   }
-  *found = lo < s->n && s->lv[lo].price == price;
+  *found = lo < s->n && lv[lo].price == price;
   return lo;
 }
 
