@@ -86,7 +86,7 @@ Deno.test({
       "--threads",
       "1",
       "-t",
-      "1",
+      "3",
       "--neuron.weights_interval",
       "0",
       "--prometheus.level",

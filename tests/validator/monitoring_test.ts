@@ -264,7 +264,7 @@ Deno.test({
   const store = ValidatorStore.open(":memory:");
   const config = { ...smallPreset(), duration: 300e9 };
   const validator = new Validator({
-    options: { ...parseValidatorArgs(["--local", "-t", "0.5"]), saveIntervalSeconds: 3600 },
+    options: { ...parseValidatorArgs(["--local", "-t", "5"]), saveIntervalSeconds: 3600 },
     config,
     createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
     directory: new StaticNeuronDirectory([{

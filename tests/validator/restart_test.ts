@@ -47,7 +47,7 @@ Deno.test({
     "--threads",
     "1",
     "-t",
-    "2",
+    "3",
     "--neuron.save_interval",
     "0",
     "--prometheus.level",
