@@ -230,13 +230,19 @@ export interface LevelSummary {
 }
 
 const rejectText: Record<number, string> = {
-  1: "volume is zero after rounding to the lot size",
-  2: "price is not positive or out of range",
-  3: "insufficient balance",
-  4: "post-only order would cross the book",
-  5: "fill-or-kill order cannot be filled completely",
-  6: "no liquidity on the opposite side",
-  7: "unknown book",
+  1: "NONEXISTENT_ACCOUNT: no account on this book",
+  2: "INSUFFICIENT_BASE: not enough free base",
+  3: "INSUFFICIENT_QUOTE: not enough free quote",
+  4: "EMPTY_BOOK: no liquidity on the opposite side",
+  7: "EXCEEDING_LOAN: the loan would exceed the limit",
+  8: "CONTRACT_VIOLATION: the IOC, FOK or post-only condition was not met",
+  9: "INVALID_LEVERAGE: leverage out of range",
+  10: "INVALID_VOLUME: volume is zero after rounding to the lot size",
+  11: "INVALID_PRICE: price is not positive or out of range",
+  12: "INVALID_BOOK: unknown book",
+  14: "INVALID_INSTRUCTION: unknown kind or option",
+  15: "LEVERAGE_UNSUPPORTED: leverage with a volume in quote",
+  16: "INVALID_EXPIRY: the expiry overflows the clock",
 };
 
 /** A running simulation: see the module doc. */

@@ -66,20 +66,11 @@ enum taos_sim_event_kind {
   TAOS_SIM_EV_PLACE = 1,       /* order accepted (flags bit 0: market order) */
   TAOS_SIM_EV_TRADE = 2,       /* one fill */
   TAOS_SIM_EV_CANCEL = 3,      /* (part of) a resting order removed by its owner or expiry */
-  TAOS_SIM_EV_REJECT = 4,      /* placement rejected (code = reason); remote agents only */
+  TAOS_SIM_EV_REJECT = 4,      /* placement rejected (code = TX_R_* reason); remote agents only */
   TAOS_SIM_EV_CANCEL_FAIL = 5, /* cancel of an unknown / foreign order; remote agents only */
 };
 
-/* Reject reasons. */
-enum taos_sim_reject {
-  TAOS_SIM_REJ_VOLUME = 1,       /* volume <= 0 after rounding */
-  TAOS_SIM_REJ_PRICE = 2,        /* price <= 0 or out of range */
-  TAOS_SIM_REJ_BALANCE = 3,      /* insufficient free balance */
-  TAOS_SIM_REJ_POST_ONLY = 4,    /* post-only order would cross */
-  TAOS_SIM_REJ_FOK = 5,          /* fill-or-kill not fully fillable */
-  TAOS_SIM_REJ_NO_LIQUIDITY = 6, /* market order found nothing to match */
-  TAOS_SIM_REJ_BOOK = 7,         /* unknown book */
-};
+/* A reject record's code is the exchange core's rejection reason (TX_R_* in taos_exchange.h). */
 
 /* One record of a book's event stream (72 bytes, little-endian, no padding holes). */
 typedef struct {

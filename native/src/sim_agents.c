@@ -23,18 +23,19 @@ static uint32_t local_of(const sim_book *book, uint32_t slot) {
 }
 
 static double base_free(const sim_book *book, uint32_t slot) {
-  return (double)book->accounts[slot].base_free * pow(10.0, -config_of(book)->base_dp);
+  return (double)sim_account_of(book, slot).base_free * pow(10.0, -config_of(book)->base_dp);
 }
 
 static double quote_free(const sim_book *book, uint32_t slot) {
-  return (double)book->accounts[slot].quote_free * pow(10.0, -config_of(book)->quote_dp);
+  return (double)sim_account_of(book, slot).quote_free * pow(10.0, -config_of(book)->quote_dp);
 }
 
 /* Best bid/ask as prices; an empty side is replaced by the last trade price. */
 static void top_of_book(const sim_book *book, double *bid, double *ask) {
   double tick = config_of(book)->tick;
-  *bid = book->side[0].best >= 0 ? (double)book->side[0].best * tick : book->last_trade_price;
-  *ask = book->side[1].best >= 0 ? (double)book->side[1].best * tick : book->last_trade_price;
+  int64_t best_bid = sim_best(book, 0), best_ask = sim_best(book, 1);
+  *bid = best_bid >= 0 ? (double)best_bid * tick : book->last_trade_price;
+  *ask = best_ask >= 0 ? (double)best_ask * tick : book->last_trade_price;
 }
 
 /* Spot price for decisions: the last trade if it is fresh (the reference's unsigned comparison
@@ -225,7 +226,7 @@ static void stylized_regime(sim_book *book, uint32_t k) {
   const sim_config *cfg = config_of(book);
   sim_sty_book *st = &book->sty[k];
   sim_rng *rng = &book->rng[book->sim->off_sty + k];
-  double bids = (double)book->side[0].total_volume, asks = (double)book->side[1].total_volume;
+  double bids = (double)sim_side_volume(book, 0), asks = (double)sim_side_volume(book, 1);
   double imbalance = bids + asks > 0 ? fabs(bids - asks) / (bids + asks) : 0;
   if (!st->regime) {
     if (sim_uniform(rng) >= imbalance) return;
@@ -306,13 +307,13 @@ static void hft_cancel_closest(sim_book *book, uint32_t k, uint32_t slot, int di
   int64_t best_price = 0;
   uint32_t kept = 0;
   for (uint32_t i = 0; i < hb->n_orders; i++) {
-    const sim_order *o = sim_order_by_id(book, hb->orders[i]);
-    if (o == NULL) continue;
+    tx_order o;
+    if (!sim_order_get(book, hb->orders[i], &o)) continue;
     hb->orders[kept++] = hb->orders[i];
-    if (o->dir != dir) continue;
-    if (best_id == SIM_NONE || (dir == 1 ? o->price < best_price : o->price > best_price)) {
-      best_id = o->id;
-      best_price = o->price;
+    if (o.direction != dir) continue;
+    if (best_id == SIM_NONE || (dir == 1 ? o.price < best_price : o.price > best_price)) {
+      best_id = o.order_id;
+      best_price = o.price;
     }
   }
   hb->n_orders = kept;
@@ -376,7 +377,8 @@ static void hft_ack(sim_book *book, uint32_t k, const sim_msg *msg) {
   if (hb->n_orders == 64) { /* prune orders that are gone */
     uint32_t kept = 0;
     for (uint32_t i = 0; i < hb->n_orders; i++) {
-      if (sim_order_by_id(book, hb->orders[i])) hb->orders[kept++] = hb->orders[i];
+      tx_order o;
+      if (sim_order_get(book, hb->orders[i], &o)) hb->orders[kept++] = hb->orders[i];
     }
     hb->n_orders = kept;
   }

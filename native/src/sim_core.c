@@ -264,6 +264,7 @@ static void run_book(sim_book *book, uint64_t cutoff) {
   }
   update_processes(book, cutoff);
   book->now = cutoff;
+  sim_market_advance(book); /* fee rolls and expiries due at the publish instant */
   book->kept_events = book->n_events;
 }
 
@@ -541,13 +542,13 @@ int taos_sim_balances(const taos_sim *sim, int32_t agent_id, uint32_t book, int6
     if (local >= sim->n_slots - sim->local_base) return TAOS_SIM_ERR_ARGUMENT;
     slot = sim->local_base + local;
   }
-  const sim_account *a = &b->accounts[slot];
-  out[0] = a->base_free;
-  out[1] = a->base_reserved;
-  out[2] = a->base_free + a->base_reserved;
-  out[3] = a->quote_free;
-  out[4] = a->quote_reserved;
-  out[5] = a->quote_free + a->quote_reserved;
+  sim_account a = sim_account_of(b, slot);
+  out[0] = a.base_free;
+  out[1] = a.base_reserved;
+  out[2] = a.base_free + a.base_reserved;
+  out[3] = a.quote_free;
+  out[4] = a.quote_reserved;
+  out[5] = a.quote_free + a.quote_reserved;
   return TAOS_SIM_OK;
 }
 
@@ -562,11 +563,7 @@ int taos_sim_fee_state(const taos_sim *sim, int32_t agent_id, uint32_t book, dou
   if (book_of(sim, book) == NULL || agent_id < 0 || (uint32_t)agent_id >= sim->cfg.remote) {
     return TAOS_SIM_ERR_ARGUMENT;
   }
-  /* rolling the fee history forward to "now" is the only change, and it is idempotent */
-  sim_book *b = &((taos_sim *)sim)->books[book];
-  int64_t volume;
-  sim_fee_rates(b, (uint32_t)agent_id, &out[1], &out[2], &volume);
-  out[0] = (double)volume * pow(10.0, -sim->cfg.quote_dp);
+  sim_fee_state(&sim->books[book], (uint32_t)agent_id, out);
   return TAOS_SIM_OK;
 }
 

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "taos_exchange.h"
 #include "taos_sim.h"
 
 #define SIM_NONE 0xFFFFFFFFu
@@ -88,36 +89,11 @@ typedef struct {
 int sim_heap_push(sim_heap *heap, const sim_msg *msg);
 void sim_heap_pop(sim_heap *heap, sim_msg *out);
 
-/* ---- order book and accounts ---- */
-typedef struct {
-  uint64_t timestamp;
-  int64_t price, volume, reserved;
-  uint32_t id, slot, client;
-  uint32_t prev, next;             /* level FIFO */
-  uint32_t owner_prev, owner_next; /* remote owner's order list */
-  uint8_t dir, stp;
-} sim_order;
-
-typedef struct {
-  uint32_t head, tail;
-  int64_t volume;
-} sim_level;
-
-typedef struct {
-  sim_level *levels;
-  uint64_t *bits;
-  int64_t best; /* -1 when empty */
-  int64_t total_volume;
-} sim_side;
-
+/* ---- accounts ---- */
+/* Free and reserved balances of an account in one book (base and quote units). */
 typedef struct {
   int64_t base_free, base_reserved, quote_free, quote_reserved;
 } sim_account;
-
-typedef struct {
-  int64_t *slot_volume; /* fee_slots entries, quote units */
-  uint64_t last_slot;
-} sim_fee_history;
 
 /* Per-agent per-book state of the background agents. */
 typedef struct {
@@ -160,22 +136,13 @@ typedef struct {
   uint32_t id;
   uint64_t now, seq, messages;
   sim_heap heap;
-  /* book */
-  sim_side side[2];
-  int64_t cap_ticks; /* levels allocated per side */
-  size_t bits_words;
-  sim_order *orders;
-  uint32_t n_orders, cap_orders, free_order;
-  uint32_t *id_to_order; /* order id -> pool index or SIM_NONE */
-  uint32_t next_order_id, cap_ids, next_trade_id;
+  /* the book's exchange: one core handle with one book, touched only by this book's thread */
+  tx_exchange *ex;
+  uint32_t zero_fee_policy; /* the background agents' fee policy */
   double last_trade_price;
   uint64_t last_trade_time;
   bool traded;
-  /* accounts, indexed by slot */
-  sim_account *accounts;
-  uint32_t *owner_head; /* remote slots: first live order */
-  sim_fee_history *fees;
-  uint32_t *reset_count;
+  uint32_t *reset_count; /* per remote account: resets so far (seeds its next balances) */
   /* events since the last publish */
   taos_sim_event *events;
   size_t n_events, cap_events;
@@ -215,24 +182,34 @@ struct taos_sim {
   struct sim_pool *pool;
 };
 
-/* market (sim_market.c) */
+/* market (sim_market.c): the book's exchange core and the translation of its events */
 int sim_book_init(sim_book *book);
 void sim_book_free(sim_book *book);
-int64_t sim_notional(const sim_config *cfg, int64_t price, int64_t volume);
 int64_t sim_lots_to_base(const sim_config *cfg, int64_t lots);
 int64_t sim_base_to_lots(const sim_config *cfg, int64_t base);
 void sim_place_limit(sim_book *book, const sim_msg *msg);
 void sim_place_market(sim_book *book, const sim_msg *msg);
 void sim_cancel(sim_book *book, const sim_msg *msg);
 void sim_reset_account(sim_book *book, uint32_t slot);
+/* Moves the book's exchange clock to book->now (fee rolls, due GTT expiries). */
+void sim_market_advance(sim_book *book);
 int32_t sim_agent_id(const struct taos_sim *sim, uint32_t slot);
 int sim_record(sim_book *book, const taos_sim_event *event);
-const sim_order *sim_order_by_id(const sim_book *book, uint32_t id);
-void sim_fee_rates(sim_book *book, uint32_t slot, double *maker, double *taker, int64_t *volume);
 void sim_initial_account(const struct taos_sim *sim, uint32_t book, uint32_t slot,
                          sim_account *out);
 void sim_local_balances(const sim_config *cfg, const sim_balances_cfg *bal, uint32_t local,
                         sim_account *out);
+
+/* Best price of a side in ticks (0 bids, 1 asks), or -1 when the side is empty. */
+int64_t sim_best(const sim_book *book, int side);
+/* Total resting volume of a side (base units). */
+int64_t sim_side_volume(const sim_book *book, int side);
+/* An account's balances in the book. */
+sim_account sim_account_of(const sim_book *book, uint32_t slot);
+/* The resting order `id`, when it is still in the book. */
+bool sim_order_get(const sim_book *book, uint32_t id, tx_order *out);
+/* Fee state of a remote account: rolling volume (quote), maker rate, taker rate. */
+void sim_fee_state(const sim_book *book, uint32_t slot, double out[3]);
 
 size_t sim_book_levels(const sim_book *book, int side, size_t max_levels, int64_t *prices,
                        int64_t *volumes);

@@ -153,6 +153,44 @@ Deno.test("a reset restores the account's initial balances at once", () => {
   }
 });
 
+Deno.test("remote accounts pay the exchange's fees; background agents trade under the zero-fee policy", () => {
+  const engine = SimEngine.create({ config: shortConfig(), seed: 7, threads: 1 });
+  try {
+    firstState(engine);
+    engine.inject(0, [{ type: "PLACE_ORDER_MARKET", bookId: 0, direction: 0, volume: 1 }], 0);
+    const bid = engine.levels(0, 0, 1)[0].price;
+    engine.inject(1, [
+      { type: "PLACE_ORDER_LIMIT", bookId: 0, direction: 0, volume: 1e6, price: bid },
+    ], 0);
+    const state = firstState(engine);
+    const trades = state.books[0].record.filter((e) => e.event === "trade");
+    const mine = trades.filter((e) => e.aggressingAgentId === 0);
+    assert.ok(mine.length > 0);
+    for (const t of mine) {
+      // tier 0 of the reference policy: 0.5 % taker, truncated to the quote decimals
+      assert.ok(t.fees.taker > 0 && Math.abs(t.fees.taker - 0.005 * t.price * t.volume) < 1e-6);
+      assert.ok(t.restingAgentId < 0);
+      assert.equal(t.fees.maker, 0);
+    }
+    const background = trades.filter((e) => e.aggressingAgentId < 0 && e.restingAgentId < 0);
+    for (let step = 0; step < 60 && background.length < 5; step++) {
+      const later = firstState(engine).books[0].record;
+      for (const e of later) {
+        if (e.event === "trade" && e.aggressingAgentId < 0 && e.restingAgentId < 0) {
+          background.push(e);
+        }
+      }
+    }
+    assert.ok(background.length >= 5);
+    assert.ok(background.every((t) => t.fees.maker === 0 && t.fees.taker === 0));
+    // a bid the account cannot fund is refused by the exchange with its reason
+    const rejected = state.notices.find((n) => n.agentId === 1 && n.type.startsWith("ERROR_"));
+    assert.ok(rejected !== undefined && /INSUFFICIENT_QUOTE/.test(rejected.message ?? ""));
+  } finally {
+    engine.close();
+  }
+});
+
 Deno.test("the same seed gives the same market whatever the thread count; another seed differs", () => {
   const run = (seed: number, threads: number) => {
     const engine = SimEngine.create({ config: { ...shortConfig(10), books: 3 }, seed, threads });
