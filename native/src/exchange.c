@@ -307,19 +307,9 @@ static int64_t *fee_history(const tx_exchange *ex, const x_account *acct) {
   return &ex->fee_slots[index * ex->cfg.fee_history_slots];
 }
 
-int64_t x_maker_rate(const tx_exchange *ex, const x_account *acct) {
-  return ex->policies[acct->policy].tiers[acct->tier].maker_e9;
-}
-
-int64_t x_taker_rate(const tx_exchange *ex, const x_account *acct) {
-  return ex->policies[acct->policy].tiers[acct->tier].taker_e9;
-}
 
 
-void x_add_fee_volume(tx_exchange *ex, x_account *acct, int64_t quote) {
-  fee_history(ex, acct)[ex->fee_head] += quote;
-  acct->has_history = 1;
-}
+
 
 void x_reset_fees(tx_exchange *ex, x_account *acct) {
   memset(fee_history(ex, acct), 0, ex->cfg.fee_history_slots * sizeof(int64_t));

@@ -195,9 +195,18 @@ static inline int64_t x_lot(const tx_exchange *ex, int64_t base) { return base -
 
 /* ---- accounts and fees (exchange.c) ---- */
 x_account *x_account_of(tx_exchange *ex, int32_t agent, uint32_t book);
-int64_t x_maker_rate(const tx_exchange *ex, const x_account *acct);
-int64_t x_taker_rate(const tx_exchange *ex, const x_account *acct);
-void x_add_fee_volume(tx_exchange *ex, x_account *acct, int64_t quote);
+/* The account's current maker and taker rates (its policy's tier). Inline: read on every fill. */
+static inline int64_t x_maker_rate(const tx_exchange *ex, const x_account *acct) {
+  return ex->policies[acct->policy].tiers[acct->tier].maker_e9;
+}
+static inline int64_t x_taker_rate(const tx_exchange *ex, const x_account *acct) {
+  return ex->policies[acct->policy].tiers[acct->tier].taker_e9;
+}
+/* Adds a fill's quote volume to the account's newest fee-history slot. */
+static inline void x_add_fee_volume(tx_exchange *ex, x_account *acct, int64_t quote) {
+  ex->fee_slots[(size_t)(acct - ex->accounts) * ex->cfg.fee_history_slots + ex->fee_head] += quote;
+  acct->has_history = 1;
+}
 void x_reset_fees(tx_exchange *ex, x_account *acct);
 void x_emit(tx_exchange *ex, const tx_event *event);
 tx_event *x_push_slow(tx_exchange *ex);
