@@ -223,7 +223,12 @@ async function run(args: string[]): Promise<number> {
     }, state ${options.statePath}`,
   );
   try {
-    await validator.start();
+    try {
+      await validator.start();
+    } catch (error) {
+      log("error", (error as Error).message);
+      return 1;
+    }
     await validator.run(abort.signal);
   } finally {
     Deno.removeSignalListener("SIGINT", stop);

@@ -28,7 +28,6 @@ import {
   observationFromPublish,
   Scorer,
   type ScorerOptions,
-  type ScorerSnapshot,
 } from "./scoring/mod.ts";
 import type { Injection, ValidatorSnapshot, ValidatorStore } from "./store.ts";
 import type { Alerter } from "./pagerduty.ts";
@@ -131,6 +130,8 @@ export class Validator {
   #resetsSent = new Set<number>();
   #simulationsFinished = 0;
   #silentRounds = 0;
+  /** Set once `start` succeeded: nothing is saved before, so a bad state file is never replaced. */
+  #started = false;
   #cpu = { at: performance.now(), usage: process.cpuUsage() };
 
   constructor(deps: ValidatorDeps) {
@@ -193,24 +194,17 @@ export class Validator {
     let saved = null;
     try {
       saved = store.load();
-    } catch (error) {
-      await this.#alert("state-load", `cannot read the state file: ${(error as Error).message}`);
-    }
-    if (saved !== null) {
-      try {
-        const scoring = saved.snapshot.scoring as ScorerSnapshot | null;
-        if (scoring !== null) {
-          if (!Array.isArray(scoring?.miners)) throw new Error("scoring.miners is not a list");
-          this.#scorer = Scorer.fromJSON(scoring, this.#scorerOptions);
-        }
-        this.#snapshot = saved.snapshot;
-      } catch (error) {
-        await this.#alert(
-          "state-load",
-          `saved scoring state rejected: ${(error as Error).message}`,
-        );
-        saved = null;
+      const scoring = saved?.snapshot.scoring ?? null;
+      if (scoring !== null) {
+        if (!Array.isArray(scoring?.miners)) throw new Error("scoring.miners is not a list");
+        this.#scorer = Scorer.fromJSON(scoring, this.#scorerOptions);
       }
+      if (saved !== null) this.#snapshot = saved.snapshot;
+    } catch (error) {
+      // Never overwrite a state file we could not read: the scores in it may still be recoverable.
+      const message = `cannot read the state file: ${(error as Error).message}`;
+      await this.#alert("state-load", message);
+      throw new Error(`${message} (move it away, or start with --neuron.reset to discard it)`);
     }
     await this.#sync(true);
     const point = this.#snapshot.simulation;
@@ -230,11 +224,32 @@ export class Validator {
         "info",
         `resuming simulation ${point.index} (seed ${point.seed}) at publish ${point.publishes}, step ${this.#snapshot.step}`,
       );
-      this.#replay(saved.injections, point.publishes);
+      try {
+        this.#replay(saved.injections, point.publishes);
+      } catch (error) {
+        // The market cannot be rebuilt: keep the scores and start the next simulation.
+        await this.#alert(
+          "simulation",
+          `replay of simulation ${point.index} failed, starting the next one: ${
+            (error as Error).message
+          }`,
+        );
+        this.#market?.close();
+        this.#snapshot.simulation = {
+          index: point.index + 1,
+          seed: point.seed + 1,
+          publishes: 0,
+          timestamp: 0,
+          config: this.#config,
+        };
+        this.#market = this.#deps.createMarket(this.#config, point.seed + 1);
+        this.#deps.board.startSimulation(point.index + 1, point.seed + 1);
+      }
     } else if (saved !== null) {
       log("info", `resuming with saved scores at step ${this.#snapshot.step}`);
     }
     this.#lastSaveAt = performance.now();
+    this.#started = true;
   }
 
   #replay(injections: Injection[], publishes: number) {
@@ -620,6 +635,7 @@ export class Validator {
 
   /** Writes the state file now (one transaction). Alerts instead of throwing. */
   save(): void {
+    if (!this.#started) return;
     const deps = this.#deps;
     try {
       const scores = Object.fromEntries(this.#scoring.scores().map((s, uid) => [uid, s]));

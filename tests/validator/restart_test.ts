@@ -93,3 +93,61 @@ Deno.test({
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+Deno.test({
+  name: "an unreadable state file stops the validator untouched; --neuron.reset discards it",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-validator-badstate-"));
+  const state = join(dir, "state.db");
+  try {
+    const store = ValidatorStore.open(state);
+    const bad = {
+      simulation: { index: -1, seed: 1, publishes: 0, timestamp: 0 },
+      step: 5,
+      hotkeys: {},
+      scores: {},
+      scoring: null,
+      pendingResets: [],
+      lastWeightsAt: null,
+    };
+    store.save(bad, []);
+    store.close();
+    const args = [
+      "--local",
+      "--hotkey-uri",
+      "//Validator",
+      "--config",
+      "small",
+      "--duration",
+      "10s",
+      "--simulations",
+      "1",
+      "--prometheus.level",
+      "OFF",
+      "--state",
+      state,
+    ];
+    const refused = startValidator(args);
+    const status = await refused.done;
+    assert.equal(status.code, 1);
+    assert.ok(
+      refused.stderr.some((l) =>
+        l.includes("cannot read the state file") && l.includes("--neuron.reset")
+      ),
+      refused.stderr.join("\n"),
+    );
+    const check = ValidatorStore.open(state);
+    assert.throws(() => check.load(), /simulation\.index/, "the file was left as it was");
+    check.close();
+
+    const reset = startValidator([...args, "--neuron.reset"]);
+    assert.equal((await reset.done).code, 0, reset.stderr.join("\n"));
+    const after = ValidatorStore.open(state);
+    assert.equal(after.load()!.snapshot.step, 2, "a fresh run of two publishes");
+    after.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
