@@ -154,8 +154,8 @@ async function main() {
     console.log(JSON.stringify({
       bench: "validator-round",
       miners: MINERS,
-      answered,
       ms_per_round: Number(((total - advanceMs) / rounds).toFixed(1)),
+      answered,
       ms_advance_per_round: Number((advanceMs / rounds).toFixed(1)),
     }));
     if (answered !== MINERS) throw new Error(`only ${answered} of ${MINERS} miners answered`);
