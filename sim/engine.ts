@@ -25,6 +25,7 @@ import {
   type RawOrder,
   readEvent,
   readOrder,
+  rejectReason,
   SimStatus,
   type SimSymbols,
   simSymbols,
@@ -230,19 +231,19 @@ export interface LevelSummary {
 }
 
 const rejectText: Record<number, string> = {
-  1: "NONEXISTENT_ACCOUNT: no account on this book",
-  2: "INSUFFICIENT_BASE: not enough free base",
-  3: "INSUFFICIENT_QUOTE: not enough free quote",
-  4: "EMPTY_BOOK: no liquidity on the opposite side",
-  7: "EXCEEDING_LOAN: the loan would exceed the limit",
-  8: "CONTRACT_VIOLATION: the IOC, FOK or post-only condition was not met",
-  9: "INVALID_LEVERAGE: leverage out of range",
-  10: "INVALID_VOLUME: volume is zero after rounding to the lot size",
-  11: "INVALID_PRICE: price is not positive or out of range",
-  12: "INVALID_BOOK: unknown book",
-  14: "INVALID_INSTRUCTION: unknown kind or option",
-  15: "LEVERAGE_UNSUPPORTED: leverage with a volume in quote",
-  16: "INVALID_EXPIRY: the expiry overflows the clock",
+  1: "no account on this book",
+  2: "not enough free base",
+  3: "not enough free quote",
+  4: "no liquidity on the opposite side",
+  7: "the loan would exceed the limit",
+  8: "the IOC, FOK or post-only condition was not met",
+  9: "leverage out of range",
+  10: "volume is zero after rounding to the lot size",
+  11: "price is not positive or out of range",
+  12: "unknown book",
+  14: "unknown kind or option",
+  15: "leverage with a volume in quote",
+  16: "the expiry overflows the clock",
 };
 
 /** A running simulation: see the module doc. */
@@ -637,7 +638,7 @@ export class SimEngine {
         type: `ERROR_RESPONSE_DISTRIBUTED_${placeType}`,
         orderId: -1,
         clientOrderId: client(e.clientOrderId),
-        message: rejectText[e.code] ?? `rejected (code ${e.code})`,
+        message: `${rejectReason[e.code] ?? "REJECTED"}: ${rejectText[e.code] ?? `code ${e.code}`}`,
       });
     } else if (e.kind === EventKind.CANCEL && e.agentId >= 0) {
       out.push({

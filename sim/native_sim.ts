@@ -36,6 +36,23 @@ export const NONE = 0xFFFFFFFF;
 /** Event kinds of the per-book record. */
 export const EventKind = { PLACE: 1, TRADE: 2, CANCEL: 3, REJECT: 4, CANCEL_FAIL: 5 } as const;
 
+/** Names of a reject record's code: the exchange core's rejection reasons (`TX_R_*`). */
+export const rejectReason: Readonly<Record<number, string>> = {
+  1: "NONEXISTENT_ACCOUNT",
+  2: "INSUFFICIENT_BASE",
+  3: "INSUFFICIENT_QUOTE",
+  4: "EMPTY_BOOK",
+  7: "EXCEEDING_LOAN",
+  8: "CONTRACT_VIOLATION",
+  9: "INVALID_LEVERAGE",
+  10: "INVALID_VOLUME",
+  11: "INVALID_PRICE",
+  12: "INVALID_BOOK",
+  14: "INVALID_INSTRUCTION",
+  15: "LEVERAGE_UNSUPPORTED",
+  16: "INVALID_EXPIRY",
+};
+
 /** One decoded `taos_sim_event` (prices in ticks, volumes in lots, fees in quote units). */
 export interface RawEvent {
   timestamp: bigint;

@@ -13,7 +13,7 @@
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { SimEngine } from "./engine.ts";
-import { EventKind, NONE, type RawEvent } from "./native_sim.ts";
+import { EventKind, NONE, type RawEvent, rejectReason } from "./native_sim.ts";
 
 const encoder = new TextEncoder();
 
@@ -140,7 +140,7 @@ export class SimOutputs {
         case EventKind.REJECT:
           l3.line(
             `${t},reject,,${e.agentId},${dir},${fixed(e.price, pd)},${fixed(e.volume, vd)},` +
-              `${client(e.clientOrderId)},${e.code}`,
+              `${client(e.clientOrderId)},${rejectReason[e.code] ?? e.code}`,
           );
           break;
         case EventKind.CANCEL_FAIL:
