@@ -183,25 +183,8 @@ static int validate_config(const tx_config *c, char *err, size_t err_len) {
 
 /* ---- accounts ---- */
 
-static uint32_t zigzag(int32_t agent) {
-  return agent >= 0 ? (uint32_t)agent * 2u : (uint32_t)(-(int64_t)agent) * 2u - 1u;
-}
-
 static bool agent_in_range(int32_t agent) {
   return agent >= -X_AGENT_LIMIT && agent < X_AGENT_LIMIT;
-}
-
-static uint32_t row_of(const tx_exchange *ex, int32_t agent) {
-  if (!agent_in_range(agent)) return XNONE;
-  uint32_t z = zigzag(agent);
-  if (z >= ex->agent_rows_cap) return XNONE;
-  return ex->agent_rows[z] - 1;
-}
-
-x_account *x_account_of(tx_exchange *ex, int32_t agent, uint32_t book) {
-  uint32_t row = row_of(ex, agent);
-  if (row == XNONE) return NULL;
-  return &ex->accounts[(size_t)row * ex->cfg.book_count + book];
 }
 
 static const x_account *account_const(const tx_exchange *ex, int32_t agent, uint32_t book) {
@@ -211,8 +194,8 @@ static const x_account *account_const(const tx_exchange *ex, int32_t agent, uint
 int tx_add_account(tx_exchange *ex, int32_t agent_id, int64_t base, int64_t quote) {
   if (ex == NULL || base < 0 || quote < 0) return TX_ERR_ARGUMENT;
   if (!agent_in_range(agent_id)) return TX_ERR_AGENT;
-  if (row_of(ex, agent_id) != XNONE) return TX_ERR_EXISTS;
-  uint32_t z = zigzag(agent_id);
+  if (x_row_of(ex, agent_id) != XNONE) return TX_ERR_EXISTS;
+  uint32_t z = x_zigzag(agent_id);
   uint32_t books = ex->cfg.book_count, slots = ex->cfg.fee_history_slots;
   if (z >= ex->agent_rows_cap) {
     uint32_t cap = ex->agent_rows_cap ? ex->agent_rows_cap : 64;
@@ -290,7 +273,7 @@ int tx_add_fee_policy(tx_exchange *ex, const tx_fee_tier *tiers, uint32_t count,
 
 int tx_set_fee_policy(tx_exchange *ex, int32_t agent_id, uint32_t policy) {
   if (ex == NULL || policy >= ex->policy_count) return TX_ERR_ARGUMENT;
-  uint32_t row = row_of(ex, agent_id);
+  uint32_t row = x_row_of(ex, agent_id);
   if (row == XNONE) return TX_ERR_AGENT;
   for (uint32_t b = 0; b < ex->cfg.book_count; b++) {
     x_account *acct = &ex->accounts[(size_t)row * ex->cfg.book_count + b];

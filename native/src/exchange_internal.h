@@ -194,7 +194,21 @@ int64_t x_quote_to_base(const tx_exchange *ex, int64_t quote, int64_t price);
 static inline int64_t x_lot(const tx_exchange *ex, int64_t base) { return base - base % ex->lot; }
 
 /* ---- accounts and fees (exchange.c) ---- */
-x_account *x_account_of(tx_exchange *ex, int32_t agent, uint32_t book);
+/* Agent ids interleaved onto 0, 1, 2, ...: 0 -> 0, -1 -> 1, 1 -> 2, -2 -> 3, ... */
+static inline uint32_t x_zigzag(int32_t agent) {
+  return agent >= 0 ? (uint32_t)agent * 2u : (uint32_t)(-(int64_t)agent) * 2u - 1u;
+}
+/* The agent's account row, or XNONE. */
+static inline uint32_t x_row_of(const tx_exchange *ex, int32_t agent) {
+  if (agent < -X_AGENT_LIMIT || agent >= X_AGENT_LIMIT) return XNONE;
+  uint32_t z = x_zigzag(agent);
+  return z < ex->agent_rows_cap ? ex->agent_rows[z] - 1 : XNONE;
+}
+/* The agent's account in a book, or NULL for an unknown agent. */
+static inline x_account *x_account_of(tx_exchange *ex, int32_t agent, uint32_t book) {
+  uint32_t row = x_row_of(ex, agent);
+  return row == XNONE ? NULL : &ex->accounts[(size_t)row * ex->cfg.book_count + book];
+}
 /* The account's current maker and taker rates (its policy's tier). Inline: read on every fill. */
 static inline int64_t x_maker_rate(const tx_exchange *ex, const x_account *acct) {
   return ex->policies[acct->policy].tiers[acct->tier].maker_e9;
