@@ -373,13 +373,8 @@ export interface ExchangeConfig {
 }
 
 function packConfig(config: ExchangeConfig): Uint8Array {
-  if (config.feeTiers.length < 1 || config.feeTiers.length > MAX_FEE_TIERS) {
-    throw new ExchangeError(
-      ExchangeCode.config,
-      "TX_ERR_CONFIG",
-      `feeTiers: between 1 and ${MAX_FEE_TIERS} tiers are supported`,
-    );
-  }
+  const invalid = tiersError(config.feeTiers.length);
+  if (invalid !== null) throw invalid;
   const bytes = new Uint8Array(CONFIG_SIZE);
   const view = new DataView(bytes.buffer);
   view.setUint32(0, config.books, littleEndian);
@@ -396,13 +391,28 @@ function packConfig(config: ExchangeConfig): Uint8Array {
   view.setBigUint64(64, config.feeSlotPeriodNs ?? 3_600_000_000_000n, littleEndian);
   view.setUint32(72, config.feeHistorySlots ?? 24, littleEndian);
   view.setUint32(76, config.feeTiers.length, littleEndian);
-  config.feeTiers.forEach((tier, i) => {
-    const o = 80 + i * 24;
+  packTiers(config.feeTiers, view, 80);
+  return bytes;
+}
+
+/** Writes `tx_fee_tier` records (24 bytes each) at `offset`. */
+function packTiers(tiers: FeeTier[], view: DataView, offset: number): void {
+  tiers.forEach((tier, i) => {
+    const o = offset + i * 24;
     view.setBigInt64(o, tier.volumeRequired, littleEndian);
     view.setBigInt64(o + 8, tier.makerE9, littleEndian);
     view.setBigInt64(o + 16, tier.takerE9, littleEndian);
   });
-  return bytes;
+}
+
+function tiersError(count: number): ExchangeError | null {
+  return count < 1 || count > MAX_FEE_TIERS
+    ? new ExchangeError(
+      ExchangeCode.config,
+      "TX_ERR_CONFIG",
+      `feeTiers: between 1 and ${MAX_FEE_TIERS} tiers are supported`,
+    )
+    : null;
 }
 
 /** A price level: price in ticks, total resting volume in base units. */
@@ -555,6 +565,37 @@ export class Exchange {
   /** Replaces an account's balances in one book (no open orders there allowed). */
   setBalances(agentId: number, bookId: number, base: bigint, quote: bigint): void {
     unwrap(native().tx_set_balances(this.#live(), agentId, bookId, base, quote));
+  }
+
+  /**
+   * Adds a fee policy (the configuration's tiers are policy 0) and returns its index. Every
+   * policy shares the configuration's history slots and slot period.
+   */
+  addFeePolicy(tiers: FeeTier[]): number {
+    const invalid = tiersError(tiers.length);
+    if (invalid !== null) throw invalid;
+    const packed = new Uint8Array(tiers.length * 24);
+    packTiers(tiers, new DataView(packed.buffer), 0);
+    const index = new Uint32Array(1);
+    const err = new Uint8Array(512);
+    const code = native().tx_add_fee_policy(
+      this.#live(),
+      packed,
+      tiers.length,
+      new Uint8Array(index.buffer),
+      err,
+      512n,
+    );
+    if (code !== ExchangeCode.ok) {
+      const message = new TextDecoder().decode(err.subarray(0, Math.max(0, err.indexOf(0))));
+      unwrap(code, message || undefined);
+    }
+    return index[0];
+  }
+
+  /** Makes fee policy `policy` govern the agent's fees in every book. */
+  setFeePolicy(agentId: number, policy: number): void {
+    unwrap(native().tx_set_fee_policy(this.#live(), i32(agentId), u32(policy)));
   }
 
   /**

@@ -26,6 +26,14 @@ export const exchangeSymbols = {
   /** int tx_set_balances(tx_exchange *ex, int32_t agent_id, uint32_t book_id, int64_t base,
    *                      int64_t quote) */
   tx_set_balances: { parameters: ["pointer", "i32", "u32", "i64", "i64"], result: "i32" },
+  /** int tx_add_fee_policy(tx_exchange *ex, const tx_fee_tier *tiers, uint32_t count,
+   *                        uint32_t *index, char *err, size_t err_len) */
+  tx_add_fee_policy: {
+    parameters: ["pointer", "buffer", "u32", "buffer", "buffer", "usize"],
+    result: "i32",
+  },
+  /** int tx_set_fee_policy(tx_exchange *ex, int32_t agent_id, uint32_t policy) */
+  tx_set_fee_policy: { parameters: ["pointer", "i32", "u32"], result: "i32" },
   /** int tx_submit(tx_exchange *ex, uint64_t now_ns, const tx_instruction *records,
    *                size_t count) */
   tx_submit: { parameters: ["pointer", "u64", "buffer", "usize"], result: "i32" },

@@ -242,3 +242,26 @@ Deno.test("events can be copied out raw or dropped unread", () => {
     exchange.close();
   }
 });
+
+Deno.test("an agent under an added fee policy pays that policy's rates", () => {
+  const exchange = open();
+  try {
+    const zero = exchange.addFeePolicy([{ volumeRequired: 0n, makerE9: 0n, takerE9: 0n }]);
+    assert.equal(zero, 1);
+    exchange.setFeePolicy(1, zero);
+    const batch = new InstructionBatch();
+    batch.limit({ agentId: 0, bookId: 0, direction: "sell", volume: 20000n, price: 10100n });
+    batch.market({ agentId: 1, bookId: 0, direction: "buy", volume: 20000n });
+    exchange.submit(1n, batch);
+    const trade = exchange.drainEvents().find((e) => e.type === "trade");
+    assert.equal(trade?.makerFee, toUnits("0.202", 8)); // agent 0: policy 0, maker 0.001
+    assert.equal(trade?.takerFee, 0n); // agent 1: the zero-fee policy
+    assert.throws(
+      () => exchange.addFeePolicy([{ volumeRequired: 5n, makerE9: 0n, takerE9: 0n }]),
+      (error) => error instanceof ExchangeError && error.code === ExchangeCode.config,
+    );
+    assert.throws(() => exchange.setFeePolicy(1, 9), ExchangeError);
+  } finally {
+    exchange.close();
+  }
+});
