@@ -130,6 +130,9 @@ export class Validator {
   #resetsSent = new Set<number>();
   #simulationsFinished = 0;
   #silentRounds = 0;
+  #weightsInFlight: Promise<void> | null = null;
+  #neuronFetch: Promise<void> | null = null;
+  #fetchedNeurons: Neuron[] | null = null;
   /** Set once `start` succeeded: nothing is saved before, so a bad state file is never replaced. */
   #started = false;
   #cpu = { at: performance.now(), usage: process.cpuUsage() };
@@ -206,7 +209,9 @@ export class Validator {
       await this.#alert("state-load", message);
       throw new Error(`${message} (move it away, or start with --neuron.reset to discard it)`);
     }
-    await this.#sync(true);
+    const neurons = await this.#fetchNeurons();
+    if (neurons !== null) this.#applyNeurons(neurons, true);
+    this.#lastSyncAt = performance.now();
     const point = this.#snapshot.simulation;
     if (point.config !== undefined) {
       try {
@@ -281,6 +286,7 @@ export class Validator {
       // Let signals and HTTP requests in even when no miner is queried.
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
+    await this.settled();
     this.save();
   }
 
@@ -291,9 +297,7 @@ export class Validator {
   async round(): Promise<boolean> {
     const deps = this.#deps;
     const started = performance.now();
-    if (started - this.#lastSyncAt >= Math.min(120, deps.options.weightsIntervalSeconds) * 1000) {
-      await this.#sync(false);
-    }
+    this.#syncNeurons();
     const publish = this.#market!.advance();
     if (publish === null) return await this.#endSimulation();
     const point = this.#snapshot.simulation;
@@ -326,7 +330,7 @@ export class Validator {
     if (performance.now() - this.#lastSaveAt >= deps.options.saveIntervalSeconds * 1000) {
       this.save();
     }
-    await this.#maybeSetWeights();
+    this.#maybeSetWeights();
     if (publish.final) return await this.#endSimulation();
     return false;
   }
@@ -532,17 +536,39 @@ export class Validator {
     }
   }
 
-  /** Refreshes the neuron list; a uid whose hotkey changed is deregistered and reset. */
-  async #sync(initial: boolean) {
-    const deps = this.#deps;
-    this.#lastSyncAt = performance.now();
+  /** Reads the neuron list (chain or static); null when the read failed. */
+  async #fetchNeurons(): Promise<Neuron[] | null> {
     try {
-      await deps.directory.refresh();
-      this.#neurons = await deps.directory.neurons();
+      await this.#deps.directory.refresh();
+      return await this.#deps.directory.neurons();
     } catch (error) {
-      deps.log("warning", `neuron refresh failed: ${(error as Error).message}`);
-      return;
+      this.#deps.log("warning", `neuron refresh failed: ${(error as Error).message}`);
+      return null;
     }
+  }
+
+  /**
+   * Starts a background read of the neuron list when one is due (a metagraph read can take
+   * seconds; the simulation does not wait for it) and applies the last completed read.
+   */
+  #syncNeurons() {
+    if (this.#fetchedNeurons !== null) {
+      this.#applyNeurons(this.#fetchedNeurons, false);
+      this.#fetchedNeurons = null;
+    }
+    const interval = Math.min(120, this.#deps.options.weightsIntervalSeconds) * 1000;
+    if (this.#neuronFetch !== null || performance.now() - this.#lastSyncAt < interval) return;
+    this.#lastSyncAt = performance.now();
+    this.#neuronFetch = this.#fetchNeurons().then((neurons) => {
+      this.#fetchedNeurons = neurons;
+      this.#neuronFetch = null;
+    });
+  }
+
+  /** Takes a fresh neuron list; a uid whose hotkey changed is deregistered and reset. */
+  #applyNeurons(neurons: Neuron[], initial: boolean) {
+    const deps = this.#deps;
+    this.#neurons = neurons;
     this.#ownUid = this.#neurons.find((n) => n.hotkey === deps.hotkey)?.uid ?? null;
     const hotkeys = this.#snapshot.hotkeys;
     for (const neuron of this.#neurons) {
@@ -562,8 +588,10 @@ export class Validator {
     }
   }
 
-  async #maybeSetWeights() {
+  /** Submits weights in the background when due (a chain submission must not pause the market). */
+  #maybeSetWeights() {
     const deps = this.#deps;
+    if (this.#weightsInFlight !== null) return;
     if (deps.options.disableSetWeights || this.#snapshot.step === 0) return;
     const last = this.#snapshot.lastWeightsAt;
     if (last !== null && Date.now() - last < deps.options.weightsIntervalSeconds * 1000) return;
@@ -574,6 +602,13 @@ export class Validator {
     );
     if (uids.length === 0) return;
     this.#snapshot.lastWeightsAt = Date.now();
+    this.#weightsInFlight = this.#submitWeights(uids, weights).finally(() => {
+      this.#weightsInFlight = null;
+    });
+  }
+
+  async #submitWeights(uids: number[], weights: number[]) {
+    const deps = this.#deps;
     try {
       const result = await deps.weights.setWeights(uids, weights, WEIGHTS_VERSION_KEY);
       if (result.accepted) {
@@ -585,6 +620,11 @@ export class Validator {
     } catch (error) {
       await this.#alert("weights", `weight submission failed: ${(error as Error).message}`);
     }
+  }
+
+  /** Resolves once background work (a weight submission, a neuron read) has finished. */
+  async settled(): Promise<void> {
+    await Promise.all([this.#weightsInFlight, this.#neuronFetch]);
   }
 
   async #endSimulation(): Promise<boolean> {
