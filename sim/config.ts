@@ -74,6 +74,12 @@ const exchangeSchema = z.object({
   baseDecimals: z.number().int().min(2).max(8).default(4),
   quoteDecimals: z.number().int().min(2).max(12).default(10),
   initialPrice: positive.default(300),
+  /** Largest leverage of one margin order (the HFT agents quote on margin up to it). */
+  maxLeverage: z.number().min(0).max(100).default(0),
+  /** Largest loan of one account in one book (quote). */
+  maxLoan: z.number().min(0).lt(1e8).default(0),
+  /** Margin-call threshold; at most 1/(2(1 + maxLeverage)). */
+  maintenanceMargin: z.number().min(0).default(0),
   /** First levels per side published with their individual orders. */
   detailedDepth: count.default(5),
   fees: z.object({
@@ -84,7 +90,10 @@ const exchangeSchema = z.object({
       "tiers must be sorted by strictly increasing volumeRequired",
     ),
   }).strict(),
-}).strict();
+}).strict().refine(
+  (x) => x.maintenanceMargin <= 1 / (2 * (1 + x.maxLeverage)),
+  { message: "must be at most 1/(2(1 + maxLeverage))", path: ["maintenanceMargin"] },
+);
 
 const fundamentalSchema = z.object({
   seedInterval: duration.default(10e9),
@@ -260,6 +269,9 @@ export function referenceConfig(): SimConfig {
       baseDecimals: 4,
       quoteDecimals: 10,
       initialPrice: 300,
+      maxLeverage: 4,
+      maxLoan: 10000,
+      maintenanceMargin: 0.1,
       detailedDepth: 5,
       fees: {
         historySlots: 24,

@@ -16,7 +16,7 @@ export interface XmlImport {
 /** Attributes the reference parses but that have no effect on our model (or are logging only). */
 const inert: Record<string, string[]> = {
   Simulation: ["id", "timescale", "current", "enableCheckpointing", "traceTime", "debug", "test"],
-  MultiBookExchangeAgent: ["name", "maxLeverage", "maxLoan", "maintenanceMargin", "eps"],
+  MultiBookExchangeAgent: ["name", "eps"],
   Books: ["algorithm", "maxDepth"],
   Balances: ["seed", "log", "symbol"],
   Base: ["maxLeverage", "maxLoan"],
@@ -203,6 +203,9 @@ class Importer {
       "baseDecimals",
       "quoteDecimals",
       "initialPrice",
+      "maxLeverage",
+      "maxLoan",
+      "maintenanceMargin",
     ];
     this.checkAttributes(element, used);
     this.checkChildren(element, ["FeePolicy", "Books", "Balances", "Logging"]);

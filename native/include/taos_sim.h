@@ -23,7 +23,7 @@ extern "C" {
 #define TAOS_SIM_PARAMS(X)                                                                         \
   X(seed) X(start) X(duration) X(step) X(grace_period) X(books) X(threads) X(remote_agents)        \
   X(reference_dynamics) X(price_decimals) X(volume_decimals) X(base_decimals) X(quote_decimals)    \
-  X(initial_price) X(fee_history_slots) X(fee_slot_period) X(fee_tier_count)                       \
+  X(initial_price) X(max_leverage) X(max_loan) X(maintenance_margin) X(fee_history_slots) X(fee_slot_period) X(fee_tier_count)                       \
   X(fee_volume_0) X(fee_maker_0) X(fee_taker_0) X(fee_volume_1) X(fee_maker_1) X(fee_taker_1)      \
   X(fee_volume_2) X(fee_maker_2) X(fee_taker_2) X(fee_volume_3) X(fee_maker_3) X(fee_taker_3)      \
   X(fee_volume_4) X(fee_maker_4) X(fee_taker_4) X(fee_volume_5) X(fee_maker_5) X(fee_taker_5)      \

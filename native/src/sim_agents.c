@@ -73,6 +73,15 @@ static void send_order(sim_book *book, uint32_t slot, int kind, int dir, int64_t
   sim_send(book, &msg);
 }
 
+/* A limit order on margin: `lots` of own volume trading lots * (1 + leverage). */
+static void send_margin_order(sim_book *book, uint32_t slot, int dir, int64_t price, int64_t lots,
+                              double leverage, uint64_t latency) {
+  sim_msg msg = {.time = book->now + latency, .kind = MSG_PLACE_LIMIT, .dir = (uint8_t)dir,
+                 .price = price, .volume = lots, .aux = latency, .slot = slot, .a = SIM_NONE,
+                 .flags = 1 << 3, .leverage = (uint32_t)floor(leverage * 1e6)};
+  sim_send(book, &msg);
+}
+
 static void send_cancel(sim_book *book, uint32_t slot, uint32_t order_id, uint64_t delay) {
   sim_msg msg = {.time = book->now + delay, .kind = MSG_CANCEL, .slot = slot, .a = order_id};
   sim_send(book, &msg);
@@ -291,12 +300,17 @@ static void hft_make_order(sim_book *book, uint32_t slot, int dir, double price,
                            double wealth, uint64_t latency) {
   const sim_config *cfg = &book->sim->cfg;
   if (!(price > 0) || !(volume > 0) || !(wealth > 0)) return;
-  double leverage = (volume * price - wealth) / wealth;
-  /* margin is not modelled: a leveraged order keeps only its own (collateral) part */
-  if (leverage > 0) volume /= 1.0 + (leverage < 4.0 ? leverage : 4.0);
+  double leverage = (volume * price - wealth) / wealth, max = P(cfg, max_leverage);
+  /* beyond its wealth the quote goes on margin: its own part, levered up to the whole volume */
+  if (leverage > 0) {
+    leverage = leverage < max ? leverage : max;
+    volume /= 1.0 + leverage;
+  } else {
+    leverage = 0;
+  }
   int64_t lots = to_lots(cfg, volume);
   if (lots <= 0) return;
-  send_order(book, slot, MSG_PLACE_LIMIT, dir, llround(price / cfg->tick), lots, latency, false);
+  send_margin_order(book, slot, dir, llround(price / cfg->tick), lots, leverage, latency);
 }
 
 /* Cancels this agent's resting order of side `dir` closest to the best price of that side. */

@@ -104,6 +104,16 @@ static int decode(const double *params, uint32_t count, sim_config *cfg, char *e
     return fail(err, err_len, "must be between price_decimals + volume_decimals and 12",
                 "quote_decimals");
   }
+  double leverage = P(cfg, max_leverage), margin = P(cfg, maintenance_margin);
+  if (!(leverage >= 0 && leverage <= 100)) {
+    return fail(err, err_len, "must be between 0 and 100", "max_leverage");
+  }
+  if (!(P(cfg, max_loan) >= 0 && P(cfg, max_loan) < 1e8)) {
+    return fail(err, err_len, "must be between 0 and 1e8", "max_loan");
+  }
+  if (!(margin >= 0 && margin <= 1.0 / (2.0 * (1.0 + leverage)))) {
+    return fail(err, err_len, "must be between 0 and 1/(2(1+max_leverage))", "maintenance_margin");
+  }
   cfg->tick = pow(10.0, -cfg->price_dp);
   cfg->lot = pow(10.0, -cfg->volume_dp);
   if (!(P(cfg, initial_price) > cfg->tick * 2 && P(cfg, initial_price) * 4 / cfg->tick < 4e6)) {

@@ -78,7 +78,7 @@ typedef struct {
   uint32_t a;    /* order id / client order id */
   uint16_t kind;
   uint8_t dir, flags; /* flags: bit0 post-only, bits1-2 tif, bits3-5 stp, bit6 quote currency */
-  uint32_t pad;
+  uint32_t leverage; /* placements: margin leverage in 10^-6 (0 = cash order) */
 } sim_msg;
 
 typedef struct {

@@ -104,6 +104,10 @@ int sim_book_init(sim_book *book) {
   c.base_decimals = (uint32_t)cfg->base_dp;
   c.quote_decimals = (uint32_t)cfg->quote_dp;
   c.agent_count = cfg->remote;
+  /* truncated so that the core's exact check of maintenance_margin <= 1/(2(1+L)) still holds */
+  c.max_leverage_e9 = (int64_t)(P(cfg, max_leverage) * 1e9);
+  c.max_loan = to_units(P(cfg, max_loan), cfg->quote_dp);
+  c.maintenance_margin_e9 = (int64_t)(P(cfg, maintenance_margin) * 1e9);
   c.fee_slot_period_ns = cfg->fee_period;
   c.fee_history_slots = cfg->fee_slots;
   c.fee_tier_count = cfg->fee_tiers;
@@ -265,7 +269,8 @@ static tx_instruction placement(const sim_book *book, const sim_msg *msg, uint8_
                        .agent_id = sim_agent_id(book->sim, msg->slot), .book_id = 0,
                        .client_order_id = is_remote(book, msg->slot) ? msg->a : TX_NONE,
                        .order_id = TX_NONE,
-                       .volume = quote ? msg->volume : sim_lots_to_base(cfg, msg->volume)};
+                       .volume = quote ? msg->volume : sim_lots_to_base(cfg, msg->volume),
+                       .leverage_e9 = (int64_t)msg->leverage * 1000};
   if (msg->volume <= 0) in.volume = msg->volume; /* rejected by the core as INVALID_VOLUME */
   return in;
 }

@@ -58,6 +58,9 @@ Deno.test("config validation errors name the field path", () => {
     return true;
   });
   assert.throws(() => parseSimConfig({ ...smallPreset(), surprise: 1 }), /surprise/);
+  const margin = structuredClone(smallPreset()) as Record<string, unknown>;
+  (margin.exchange as Record<string, unknown>).maintenanceMargin = 0.2; // above 1/(2(1+4))
+  assert.throws(() => parseSimConfig(margin), /exchange\.maintenanceMargin/);
 });
 
 Deno.test("the small preset is a valid, smaller config", () => {
