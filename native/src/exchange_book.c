@@ -8,25 +8,29 @@
 /* Does a level at price `a` sort before (is worse than) one at `b` on this side? */
 static inline bool worse(int side, int64_t a, int64_t b) { return side == TX_BUY ? a < b : a > b; }
 
-/* Position of `price` in the side, or where it would be inserted; *found tells which. Starts at
- * the best end because activity concentrates near the touch. */
+/* Position of `price` in the side, or where it would be inserted; *found tells which. Levels hold
+ * distinct whole-tick prices, so a price `behind` ticks from the best sits at most `behind` entries
+ * from the best end: near the touch, where activity concentrates and levels are usually dense, the
+ * first guess hits and the search never leaves a few entries. */
 static inline uint32_t level_pos(const x_side *s, int side, int64_t price, bool *found) {
   const x_level *lv = s->lv;
-  uint32_t hi = s->n;
-  for (uint32_t step = 0; step < 8 && hi > 0; step++, hi--) {
-    int64_t p = lv[hi - 1].price;
-    if (p == price || worse(side, p, price)) {
-      *found = p == price;
-      return p == price ? hi - 1 : hi;
-    }
+  uint32_t n = s->n;
+  int64_t behind = n == 0 ? -1 : side == TX_BUY ? lv[n - 1].price - price : price - lv[n - 1].price;
+  if (behind <= 0) {
+    *found = behind == 0;
+    return behind == 0 ? n - 1 : n;
   }
-  uint32_t lo = 0;
+  uint32_t lo = behind < n ? n - 1 - (uint32_t)behind : 0, hi = n - 1;
+  if (lv[lo].price == price) {
+    *found = true;
+    return lo;
+  }
   while (lo < hi) {
     uint32_t mid = lo + (hi - lo) / 2;
     if (worse(side, lv[mid].price, price)) lo = mid + 1;
     else hi = mid;
   }
-  *found = lo < s->n && lv[lo].price == price;
+  *found = lv[lo].price == price;
   return lo;
 }
 
@@ -44,9 +48,8 @@ void x_book_free(x_book *book) {
   free(book->pages);
 }
 
-/* Makes sure one more order, one more level on `side` and one more id page slot fit, so a
- * placement never fails half-way. */
-int x_reserve_capacity(tx_exchange *ex, x_book *book, int side) {
+/* x_reserve_capacity's slow path: grows whatever is full. */
+int x_grow_capacity(tx_exchange *ex, x_book *book, int side) {
   if (ex->free_order == XNONE && ex->order_n == ex->order_cap) {
     uint32_t cap = ex->order_cap ? ex->order_cap * 2 : 1024;
     /* Cache-line aligned so an order never straddles a third line. */
@@ -80,26 +83,6 @@ int x_reserve_capacity(tx_exchange *ex, x_book *book, int side) {
     if (book->pages[page] == NULL) return TX_ERR_NOMEM;
   }
   return TX_OK;
-}
-
-uint32_t x_order_alloc(tx_exchange *ex) {
-  if (ex->free_order != XNONE) {
-    uint32_t index = ex->free_order;
-    ex->free_order = ex->orders[index].next;
-    return index;
-  }
-  return ex->order_n++;
-}
-
-void x_order_free(tx_exchange *ex, uint32_t index) {
-  ex->orders[index].next = ex->free_order;
-  ex->free_order = index;
-}
-
-uint32_t x_order_lookup(const x_book *book, uint32_t id) {
-  uint32_t page = id >> X_ID_PAGE_BITS;
-  if (page >= book->page_cap || book->pages[page] == NULL) return XNONE;
-  return book->pages[page]->slot[id & (X_ID_PAGE - 1)] - 1;
 }
 
 /* Appends a pool order to its level (creating it), the id map and its owner's list. Capacity was

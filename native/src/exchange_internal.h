@@ -233,10 +233,37 @@ int x_schedule(tx_exchange *ex, uint64_t at, uint32_t book, uint32_t order_id, i
 
 /* ---- book structure (exchange_book.c) ---- */
 void x_book_free(x_book *book);
-int x_reserve_capacity(tx_exchange *ex, x_book *book, int side);
-uint32_t x_order_alloc(tx_exchange *ex);
-void x_order_free(tx_exchange *ex, uint32_t index);
-uint32_t x_order_lookup(const x_book *book, uint32_t id);
+int x_grow_capacity(tx_exchange *ex, x_book *book, int side);
+/* Makes sure one more order, one more level on `side` and the next id's page fit, so a placement
+ * never fails half-way. Inline: the room is almost always there already. */
+static inline int x_reserve_capacity(tx_exchange *ex, x_book *book, int side) {
+  const x_side *s = &book->side[side];
+  uint32_t page = book->next_order_id >> X_ID_PAGE_BITS;
+  if ((ex->free_order != XNONE || ex->order_n < ex->order_cap) && s->n < s->cap &&
+      page < book->page_cap && book->pages[page] != NULL) {
+    return TX_OK;
+  }
+  return x_grow_capacity(ex, book, side);
+}
+/* A pool slot for a new order (capacity reserved beforehand); freed slots are reused first. */
+static inline uint32_t x_order_alloc(tx_exchange *ex) {
+  if (ex->free_order != XNONE) {
+    uint32_t index = ex->free_order;
+    ex->free_order = ex->orders[index].next;
+    return index;
+  }
+  return ex->order_n++;
+}
+static inline void x_order_free(tx_exchange *ex, uint32_t index) {
+  ex->orders[index].next = ex->free_order;
+  ex->free_order = index;
+}
+/* Pool index of a resting order of the book, or XNONE. */
+static inline uint32_t x_order_lookup(const x_book *book, uint32_t id) {
+  uint32_t page = id >> X_ID_PAGE_BITS;
+  if (page >= book->page_cap || book->pages[page] == NULL) return XNONE;
+  return book->pages[page]->slot[id & (X_ID_PAGE - 1)] - 1;
+}
 void x_rest(tx_exchange *ex, x_book *book, uint32_t index);
 void x_unlink(tx_exchange *ex, x_book *book, uint32_t index);
 /* x_unlink for an order known to sit on its side's best level. */
@@ -263,9 +290,15 @@ void x_copy_loan(const tx_exchange *ex, const x_loan *loan, tx_loan *out);
 /* ---- instructions (exchange_order.c) ---- */
 void x_place(tx_exchange *ex, const tx_instruction *in);
 /* Own volume of a total (matchable) volume at a leverage, lot-truncated. */
-int64_t x_own_volume(const tx_exchange *ex, int64_t total, int64_t leverage);
+static inline int64_t x_own_volume(const tx_exchange *ex, int64_t total, int64_t leverage) {
+  if (leverage == 0) return total;
+  return x_lot(ex, (int64_t)((__int128)total * X_RATE_ONE / (X_RATE_ONE + leverage)));
+}
 /* Total volume of an own volume at a leverage, lot-truncated. */
-int64_t x_total_volume(const tx_exchange *ex, int64_t own, int64_t leverage);
+static inline int64_t x_total_volume(const tx_exchange *ex, int64_t own, int64_t leverage) {
+  if (leverage == 0) return own;
+  return x_lot(ex, (int64_t)((__int128)own * (X_RATE_ONE + leverage) / X_RATE_ONE));
+}
 /* Removes every resting order of the account, emitting cancels with `cause`. */
 void x_cancel_all(tx_exchange *ex, uint32_t book_id, x_account *acct, uint8_t cause);
 void x_cancel(tx_exchange *ex, const tx_instruction *in);

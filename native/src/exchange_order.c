@@ -62,16 +62,6 @@ static void order_event(tx_exchange *ex, const x_order *o, uint8_t type, int64_t
   e->amount = 0;
 }
 
-int64_t x_own_volume(const tx_exchange *ex, int64_t total, int64_t leverage) {
-  if (leverage == 0) return total;
-  return x_lot(ex, (int64_t)((__int128)total * X_RATE_ONE / (X_RATE_ONE + leverage)));
-}
-
-int64_t x_total_volume(const tx_exchange *ex, int64_t own, int64_t leverage) {
-  if (leverage == 0) return own;
-  return x_lot(ex, (int64_t)((__int128)own * (X_RATE_ONE + leverage) / X_RATE_ONE));
-}
-
 /* Quote a resting buy needs reserved: its volume at its price plus the maker fee it was sized
  * with. */
 int64_t x_target_quote(const tx_exchange *ex, const x_order *o) {
@@ -370,7 +360,7 @@ static int reservation_own_mode(int stp) {
 }
 
 /* Validates an instruction's enum fields and padding. */
-static bool well_formed(const tx_instruction *in) {
+static inline bool well_formed(const tx_instruction *in) {
   return in->direction <= TX_SELL && in->currency <= TX_CURRENCY_QUOTE &&
          in->time_in_force <= TX_FOK && in->stp <= TX_STP_DC && in->post_only <= 1 &&
          in->pad0 == 0 && in->reserved == 0 && (in->flags & ~TX_IF_PARTIAL) == 0;
@@ -529,11 +519,8 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
     o->res_base = amount;
   }
 
-  if (market) {
-    match(ex, book, o, dir == TX_BUY ? INT64_MAX : INT64_MIN);
-  } else if (opp->n > 0 && within(dir, opp->lv[opp->n - 1].price, price)) {
-    match(ex, book, o, price);
-  }
+  bool crossed = market || (opp->n > 0 && within(dir, opp->lv[opp->n - 1].price, price));
+  if (crossed) match(ex, book, o, market ? (dir == TX_BUY ? INT64_MAX : INT64_MIN) : price);
   /* `o` stays valid: matching frees pool slots but never grows the pool. */
   bool rests = !market && o->volume > 0 && tif != TX_IOC && tif != TX_FOK;
   if (!rests && o->volume > 0) {
@@ -542,7 +529,8 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
     order_event(ex, o, TX_EV_REMAINDER_DROPPED, dropped, 0);
   }
   if (rests) {
-    if (lev == 0) settle_reservation(ex, acct, o);
+    /* A cash order sized in base that did not trade holds exactly what it needs already. */
+    if (lev == 0 && (crossed || by_quote)) settle_reservation(ex, acct, o);
     x_rest(ex, book, index);
     order_event(ex, o, TX_EV_PLACED, o->volume, 0);
     if (expiry > 0 && x_schedule(ex, expiry, in->book_id, o->id, o->agent) != TX_OK) {
