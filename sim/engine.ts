@@ -176,6 +176,8 @@ export type Instruction =
     price: number;
     clientOrderId?: number | null;
     postOnly?: boolean;
+    /** Margin leverage L (the order trades volume x (1 + L)); 0 or absent = cash order. */
+    leverage?: number;
     /** 0 GTC, 1 GTT, 2 IOC, 3 FOK. */
     timeInForce?: 0 | 1 | 2 | 3;
     /** ns, GTT only. */
@@ -191,6 +193,8 @@ export type Instruction =
     stpFlag?: StpFlag;
     /** 0 = volume in base units, 1 = volume in quote units. */
     currency?: 0 | 1;
+    /** Margin leverage L, base-sized orders only; 0 or absent = cash order. */
+    leverage?: number;
   }
   | {
     type: "CANCEL_ORDERS";
@@ -497,6 +501,9 @@ export class SimEngine {
     const client = x.clientOrderId ?? null;
     if (client !== null && (!Number.isInteger(client) || client < 0 || client >= NONE)) return null;
     if (x.direction !== 0 && x.direction !== 1) return null;
+    const leverage = x.leverage ?? 0;
+    if (!Number.isFinite(leverage) || leverage < 0 || leverage > 1e6) return null;
+    const leverageE9 = BigInt(Math.round(leverage * 1e9));
     if (x.type === "PLACE_ORDER_MARKET") {
       const quoteSized = x.currency === 1;
       const volume = quoteSized ? this.#units(x.volume, this.#quoteUnit) : this.#lots(x.volume);
@@ -509,6 +516,7 @@ export class SimEngine {
         clientOrderId: client ?? NONE,
         stpFlag: x.stpFlag ?? 0,
         currency: quoteSized ? 1 : 0,
+        leverageE9,
       }];
     }
     const volume = this.#lots(x.volume);
@@ -527,6 +535,7 @@ export class SimEngine {
       timeInForce: tif,
       expiryNs: BigInt(Math.round(expiry)),
       stpFlag: x.stpFlag ?? 0,
+      leverageE9,
     }];
   }
 
@@ -583,7 +592,7 @@ export class SimEngine {
           orderId: e.orderId,
           timestamp,
           volume: this.volume(e.volume),
-          leverage: 0,
+          leverage: Number(e.leverageE9) / 1e9,
           direction,
           price: e.flags & 1 ? null : this.price(e.price),
           agentId: e.agentId,
@@ -730,7 +739,7 @@ export class SimEngine {
           orderId: o.orderId,
           timestamp: Number(o.timestamp),
           volume: this.volume(o.volume),
-          leverage: 0,
+          leverage: Number(o.leverageE9) / 1e9,
           direction: o.direction as Direction,
         }));
       }
@@ -774,7 +783,7 @@ export class SimEngine {
           orderId: o.orderId,
           timestamp: Number(o.timestamp),
           volume: this.volume(o.volume),
-          leverage: 0,
+          leverage: Number(o.leverageE9) / 1e9,
           direction: o.direction as Direction,
           price: this.price(o.price),
           clientOrderId: o.clientOrderId === NONE ? null : o.clientOrderId,

@@ -25,11 +25,11 @@ export const SimStatus = {
 } as const;
 
 /** Size in bytes of one `taos_sim_event`. */
-export const EVENT_SIZE = 72;
+export const EVENT_SIZE = 80;
 /** Size in bytes of one `taos_sim_instruction`. */
 export const INSTRUCTION_SIZE = 56;
 /** Size in bytes of one `taos_sim_order`. */
-export const ORDER_SIZE = 40;
+export const ORDER_SIZE = 48;
 /** "No id" marker for client order ids and order ids. */
 export const NONE = 0xFFFFFFFF;
 
@@ -68,6 +68,8 @@ export interface RawEvent {
   clientOrderId: number;
   /** For trades: the resting side's client order id. */
   restingClientOrderId: number;
+  /** Place: margin leverage in 10^-9 (0 = cash order). */
+  leverageE9: bigint;
   kind: number;
   direction: number;
   code: number;
@@ -94,6 +96,7 @@ export function readEvent(view: DataView, i: number): RawEvent {
     code: view.getUint8(o + 66),
     flags: view.getUint8(o + 67),
     restingClientOrderId: view.getUint32(o + 68, true),
+    leverageE9: view.getBigInt64(o + 72, true),
   };
 }
 
@@ -106,6 +109,8 @@ export interface RawOrder {
   agentId: number;
   clientOrderId: number;
   direction: number;
+  /** Margin leverage in 10^-9 (0 = cash order). */
+  leverageE9: bigint;
 }
 
 /** Decodes order i of a buffer of `taos_sim_order` records. */
@@ -119,6 +124,7 @@ export function readOrder(view: DataView, i: number): RawOrder {
     agentId: view.getInt32(o + 28, true),
     clientOrderId: view.getUint32(o + 32, true),
     direction: view.getUint8(o + 36),
+    leverageE9: view.getBigInt64(o + 40, true),
   };
 }
 
@@ -136,6 +142,8 @@ export interface RawInstruction {
   volume?: bigint;
   price?: bigint;
   expiryNs?: bigint;
+  /** Margin leverage in 10^-9 (0 = cash order). */
+  leverageE9?: bigint;
 }
 
 /** Packs instructions into the flat `taos_sim_instruction` array the C side reads. */
@@ -156,6 +164,7 @@ export function packInstructions(list: RawInstruction[]): Uint8Array<ArrayBuffer
     view.setBigInt64(o + 24, x.volume ?? 0n, true);
     view.setBigInt64(o + 32, x.price ?? 0n, true);
     view.setBigUint64(o + 40, x.expiryNs ?? 0n, true);
+    view.setBigInt64(o + 48, x.leverageE9 ?? 0n, true);
   });
   return bytes;
 }

@@ -72,7 +72,7 @@ enum taos_sim_event_kind {
 
 /* A reject record's code is the exchange core's rejection reason (TX_R_* in taos_exchange.h). */
 
-/* One record of a book's event stream (72 bytes, little-endian, no padding holes). */
+/* One record of a book's event stream (80 bytes, little-endian, no padding holes). */
 typedef struct {
   uint64_t timestamp;
   int64_t price;     /* ticks; 0 for market placements */
@@ -87,6 +87,7 @@ typedef struct {
   uint32_t client_order_id; /* 0xFFFFFFFF = none */
   uint8_t kind, direction, code, flags;
   uint32_t reserved; /* trade: the resting side's client order id */
+  int64_t leverage_e9; /* place: the order's margin leverage in 10^-9 (0 = cash order) */
 } taos_sim_event;
 
 /* One remote instruction (56 bytes). */
@@ -101,10 +102,10 @@ typedef struct {
   int64_t volume; /* lots (base) or quote units (market, currency 1); cancel: 0 = whole order */
   int64_t price;  /* ticks */
   uint64_t expiry_ns;
-  uint64_t pad3;
+  int64_t leverage_e9; /* limit and market: margin leverage in 10^-9 (0 = cash order) */
 } taos_sim_instruction;
 
-/* One resting order (40 bytes). */
+/* One resting order (48 bytes). */
 typedef struct {
   uint64_t timestamp;
   int64_t price;
@@ -113,6 +114,7 @@ typedef struct {
   int32_t agent_id;
   uint32_t client_order_id;
   uint8_t direction, pad[3];
+  int64_t leverage_e9; /* margin leverage in 10^-9 (0 = cash order) */
 } taos_sim_order;
 
 typedef struct taos_sim taos_sim;

@@ -16,9 +16,9 @@
 
 #define NS_PER_DAY 86400e9
 
-_Static_assert(sizeof(taos_sim_event) == 72, "taos_sim_event layout");
+_Static_assert(sizeof(taos_sim_event) == 80, "taos_sim_event layout");
 _Static_assert(sizeof(taos_sim_instruction) == 56, "taos_sim_instruction layout");
-_Static_assert(sizeof(taos_sim_order) == 40, "taos_sim_order layout");
+_Static_assert(sizeof(taos_sim_order) == 48, "taos_sim_order layout");
 
 static const char *const param_names[] = {
 #define TAOS_SIM_PARAM_NAME(name) #name,
@@ -639,7 +639,7 @@ int taos_sim_inject(taos_sim *sim, int32_t agent_id, const taos_sim_instruction 
       continue;
     }
     if (in->kind < 1 || in->kind > 3 || in->book_id >= sim->cfg.books || in->direction > 1 ||
-        in->time_in_force > 3 || in->stp_flag > 4) {
+        in->time_in_force > 3 || in->stp_flag > 4 || in->leverage_e9 < 0) {
       continue;
     }
     sim_book *book = &sim->books[in->book_id];
@@ -653,6 +653,9 @@ int taos_sim_inject(taos_sim *sim, int32_t agent_id, const taos_sim_instruction 
       msg.a = in->client_order_id;
       /* an expiry beyond the representable clock is the same as none (GTC) */
       msg.aux = in->time_in_force == 1 && in->expiry_ns < UINT64_MAX / 4 ? in->expiry_ns : 0;
+      /* in 10^-6; a leverage past what that holds is past any maxLeverage, and refused as such */
+      msg.leverage = in->leverage_e9 / 1000 < UINT32_MAX ? (uint32_t)(in->leverage_e9 / 1000)
+                                                         : UINT32_MAX;
       msg.flags = (uint8_t)((in->post_only ? 1 : 0) | (in->time_in_force << 1) |
                             (in->stp_flag << 3) | (in->currency ? 0x40 : 0));
     }

@@ -201,6 +201,7 @@ static void note_outcome(sim_book *book, const sim_msg *msg, const tx_event *e, 
   if (e != NULL && e->type == TX_EV_ACCEPTED) {
     ev.kind = TAOS_SIM_EV_PLACE;
     ev.order_id = e->order_id;
+    ev.leverage_e9 = e->leverage_e9;
     ev.price = market ? 0 : msg->price;
     ev.volume = market && (msg->flags & 0x40) ? 0 : sim_base_to_lots(&book->sim->cfg, e->volume);
     sim_record(book, &ev);
@@ -423,7 +424,8 @@ static taos_sim_order order_record(const sim_book *book, const tx_order *o) {
   return (taos_sim_order){.timestamp = o->timestamp, .price = o->price,
                           .volume = sim_base_to_lots(&book->sim->cfg, o->volume),
                           .order_id = o->order_id, .agent_id = o->agent_id,
-                          .client_order_id = o->client_order_id, .direction = o->direction};
+                          .client_order_id = o->client_order_id, .direction = o->direction,
+                          .leverage_e9 = o->leverage_e9};
 }
 
 size_t sim_book_level_orders(const sim_book *book, int s, size_t level_index, taos_sim_order *out,

@@ -191,6 +191,45 @@ Deno.test("remote accounts pay the exchange's fees; background agents trade unde
   }
 });
 
+Deno.test("remote orders on margin trade their whole volume and publish their leverage", () => {
+  const engine = SimEngine.create({ config: shortConfig(), seed: 4, threads: 1 });
+  try {
+    let state = firstState(engine);
+    const bid = state.books[0].bid[0].price;
+    engine.inject(0, [
+      {
+        type: "PLACE_ORDER_LIMIT",
+        bookId: 0,
+        direction: 0,
+        volume: 1,
+        price: Math.floor(bid * 0.5),
+        leverage: 1,
+        clientOrderId: 1,
+      },
+      { type: "PLACE_ORDER_MARKET", bookId: 0, direction: 0, volume: 0.5, leverage: 2 },
+      // beyond the exchange's maxLeverage of 4
+      { type: "PLACE_ORDER_MARKET", bookId: 0, direction: 0, volume: 0.5, leverage: 5 },
+    ], 0);
+    state = firstState(engine);
+    const places = state.books[0].record.filter((e) => e.event === "place" && e.agentId === 0);
+    assert.deepEqual(places.map((e) => e.event === "place" && e.leverage), [1, 2]);
+    const resting = state.accounts[0].orders[0];
+    assert.equal(resting.length, 1);
+    assert.equal(resting[0].leverage, 1);
+    assert.equal(resting[0].volume, 1);
+    const level = state.books[0].bid.find((l) => l.price === resting[0].price);
+    assert.ok(level !== undefined && level.volume >= 2); // 1 own, traded as 2
+    const bought = state.books[0].record
+      .filter((e) => e.event === "trade" && e.aggressingAgentId === 0)
+      .reduce((sum, e) => sum + (e.event === "trade" ? e.volume : 0), 0);
+    assert.ok(Math.abs(bought - 1.5) < 1e-9, `bought ${bought}`); // 0.5 own x (1 + 2)
+    const refused = state.notices.find((n) => n.agentId === 0 && n.type.startsWith("ERROR_"));
+    assert.ok(refused !== undefined && /INVALID_LEVERAGE/.test(refused.message ?? ""));
+  } finally {
+    engine.close();
+  }
+});
+
 Deno.test("the same seed gives the same market whatever the thread count; another seed differs", () => {
   const run = (seed: number, threads: number) => {
     const engine = SimEngine.create({ config: { ...shortConfig(10), books: 3 }, seed, threads });
