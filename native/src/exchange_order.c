@@ -32,7 +32,7 @@ static void reject(tx_exchange *ex, const tx_instruction *in, int reason, uint8_
 }
 
 /* An order event (placed, accepted, cancelled, expired, STP reduction, dropped remainder). */
-static void order_event(tx_exchange *ex, const x_order *o, uint8_t type, int64_t volume,
+static inline void order_event(tx_exchange *ex, const x_order *o, uint8_t type, int64_t volume,
                         uint8_t reason) {
   tx_event *e = x_push(ex);
   if (e == NULL) return;
@@ -109,7 +109,7 @@ static int64_t pay_quote(x_account *acct, x_order *o, int64_t amount) {
 
 /* Removes a resting order entirely (its reservation goes back to free) and emits `type`
  * (`emit`); `at_best` skips looking its level up. */
-static void remove_order(tx_exchange *ex, x_book *book, uint32_t index, uint8_t type,
+static inline void remove_order(tx_exchange *ex, x_book *book, uint32_t index, uint8_t type,
                          uint8_t cause, bool emit, bool at_best) {
   x_order *o = &ex->orders[index];
   x_account *acct = &ex->accounts[o->account];
