@@ -12,7 +12,6 @@ import {
   alice,
   axon,
   bob,
-  charlie,
   dave,
   NETUID,
   startNode,
