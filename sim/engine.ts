@@ -34,6 +34,9 @@ import {
 /** Order side: 0 = BUY, 1 = SELL (the reference's enum values). */
 export type Direction = 0 | 1;
 
+/** Values per account in the raw balance arrays (`TAOS_SIM_BALANCE_VALUES`). */
+export const BALANCE_VALUES = 10;
+
 /** Self-trade prevention flag: 0 NONE, 1 CO, 2 CN, 3 CB, 4 DC. */
 export type StpFlag = 0 | 1 | 2 | 3 | 4;
 
@@ -109,6 +112,10 @@ export interface Balance {
   free: number;
   reserved: number;
   total: number;
+  /** Margin: outstanding loan in this currency (base for shorts, quote for longs). */
+  loan?: number;
+  /** Margin: this currency held as collateral of the account's loans. */
+  collateral?: number;
 }
 
 /** A resting limit order of a remote account. */
@@ -389,29 +396,32 @@ export class SimEngine {
 
   /** Balances of an account (remote id >= 0, background agent id < 0) on a book. */
   balances(agentId: number, bookId: number): { base: Balance; quote: Balance } {
-    const out = new BigInt64Array(6);
+    const out = new BigInt64Array(BALANCE_VALUES);
     if (this.#lib.taos_sim_balances(this.#live(), agentId, bookId, out) !== 0) {
       throw new RangeError(`no account ${agentId} on book ${bookId}`);
     }
     const b = (i: number) => Number(out[i]) * this.#baseUnit;
     const q = (i: number) => Number(out[i]) * this.#quoteUnit;
     return {
-      base: { free: b(0), reserved: b(1), total: b(2) },
-      quote: { free: q(3), reserved: q(4), total: q(5) },
+      base: { free: b(0), reserved: b(1), total: b(2), loan: b(6), collateral: b(8) },
+      quote: { free: q(3), reserved: q(4), total: q(5), loan: q(7), collateral: q(9) },
     };
   }
 
-  /** Raw balances in native units: base free, reserved, total, quote free, reserved, total. */
+  /**
+   * Raw balances in native units: base free, reserved, total, quote free, reserved, total, base
+   * loan, quote loan, base collateral, quote collateral.
+   */
   rawBalances(agentId: number, bookId: number): BigInt64Array {
-    const out = new BigInt64Array(6);
+    const out = new BigInt64Array(BALANCE_VALUES);
     this.#lib.taos_sim_balances(this.#live(), agentId, bookId, out);
     return out;
   }
 
-  /** Raw balances of every remote account on a book, 6 values per account as in rawBalances. */
+  /** Raw balances of every remote account on a book, {@linkcode BALANCE_VALUES} per account. */
   rawRemoteBalances(bookId: number): BigInt64Array {
     const remote = this.config.remoteAgentCount;
-    const balances = new BigInt64Array(Math.max(1, 6 * remote));
+    const balances = new BigInt64Array(Math.max(1, BALANCE_VALUES * remote));
     const fees = new Float64Array(Math.max(1, 3 * remote));
     if (remote > 0) this.#lib.taos_sim_remote_accounts(this.#live(), bookId, balances, fees);
     return balances;
@@ -756,18 +766,30 @@ export class SimEngine {
       accounts.push({ agentId, holdings: [], orders: [], fees: [] });
     }
     if (remote === 0) return accounts;
-    const balances = new BigInt64Array(6 * remote);
+    const balances = new BigInt64Array(BALANCE_VALUES * remote);
     const fees = new Float64Array(3 * remote);
     const b = (i: number) => Number(balances[i]) * this.#baseUnit;
     const q = (i: number) => Number(balances[i]) * this.#quoteUnit;
     for (let bookId = 0; bookId < this.config.books; bookId++) {
       this.#lib.taos_sim_remote_accounts(this.#live(), bookId, balances, fees);
       for (const account of accounts) {
-        const o = 6 * account.agentId;
+        const o = BALANCE_VALUES * account.agentId;
         const f = 3 * account.agentId;
         account.holdings.push({
-          base: { free: b(o), reserved: b(o + 1), total: b(o + 2) },
-          quote: { free: q(o + 3), reserved: q(o + 4), total: q(o + 5) },
+          base: {
+            free: b(o),
+            reserved: b(o + 1),
+            total: b(o + 2),
+            loan: b(o + 6),
+            collateral: b(o + 8),
+          },
+          quote: {
+            free: q(o + 3),
+            reserved: q(o + 4),
+            total: q(o + 5),
+            loan: q(o + 7),
+            collateral: q(o + 9),
+          },
         });
         account.fees.push({
           volume: fees[f],

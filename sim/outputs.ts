@@ -12,7 +12,7 @@
  */
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import type { SimEngine } from "./engine.ts";
+import { BALANCE_VALUES, type SimEngine } from "./engine.ts";
 import { EventKind, NONE, type RawEvent, rejectReason } from "./native_sim.ts";
 
 const encoder = new TextEncoder();
@@ -108,7 +108,8 @@ export class SimOutputs {
     }
     this.#balances = new CsvFile(
       join(dir, "balances.csv"),
-      "timestamp,agent_id,book_id,base_free,base_reserved,quote_free,quote_reserved",
+      "timestamp,agent_id,book_id,base_free,base_reserved,quote_free,quote_reserved," +
+        "base_loan,quote_loan,base_collateral,quote_collateral",
     );
   }
 
@@ -181,9 +182,10 @@ export class SimOutputs {
     );
     for (let agent = 0; agent < engine.config.remoteAgentCount; agent++) {
       for (let book = 0; book < engine.config.books; book++) {
-        const b = perBook[book].subarray(6 * agent, 6 * agent + 6);
+        const b = perBook[book].subarray(BALANCE_VALUES * agent, BALANCE_VALUES * (agent + 1));
         const row = `${fixed(b[0], base)},${fixed(b[1], base)},${fixed(b[3], quote)},` +
-          `${fixed(b[4], quote)}`;
+          `${fixed(b[4], quote)},${fixed(b[6], base)},${fixed(b[7], quote)},` +
+          `${fixed(b[8], base)},${fixed(b[9], quote)}`;
         const key = `${agent}/${book}`;
         if (this.#lastBalances.get(key) === row) continue;
         this.#lastBalances.set(key, row);

@@ -151,8 +151,13 @@ size_t taos_sim_levels(const taos_sim *sim, uint32_t book, int side, size_t max_
 size_t taos_sim_level_orders(const taos_sim *sim, uint32_t book, int side, size_t level_index,
                              taos_sim_order *out, size_t capacity);
 
-/* Balances of an account on a book: base free, reserved, total; quote free, reserved, total. */
-int taos_sim_balances(const taos_sim *sim, int32_t agent_id, uint32_t book, int64_t out[6]);
+/* Values per account written by taos_sim_balances and taos_sim_remote_accounts. */
+#define TAOS_SIM_BALANCE_VALUES 10
+
+/* Balances of an account on a book: base free, reserved, total; quote free, reserved, total;
+ * margin: base loan (shorts), quote loan (longs), base collateral, quote collateral. */
+int taos_sim_balances(const taos_sim *sim, int32_t agent_id, uint32_t book,
+                      int64_t out[TAOS_SIM_BALANCE_VALUES]);
 
 /* Resting orders of a remote account on a book. */
 size_t taos_sim_account_orders(const taos_sim *sim, int32_t agent_id, uint32_t book,
@@ -161,7 +166,8 @@ size_t taos_sim_account_orders(const taos_sim *sim, int32_t agent_id, uint32_t b
 /* Fee state of a remote account on a book: rolling volume (quote), maker rate, taker rate. */
 int taos_sim_fee_state(const taos_sim *sim, int32_t agent_id, uint32_t book, double out[3]);
 
-/* Every remote account's state on a book in one call: balances gets 6 values per account (as
+/* Every remote account's state on a book in one call: balances gets TAOS_SIM_BALANCE_VALUES per
+ * account (as
  * taos_sim_balances), fees 3 per account (as taos_sim_fee_state); both sized remote_agents. */
 int taos_sim_remote_accounts(const taos_sim *sim, uint32_t book, int64_t *balances,
                              double *fees);

@@ -540,7 +540,8 @@ size_t taos_sim_level_orders(const taos_sim *sim, uint32_t book, int side, size_
   return sim_book_level_orders(b, side, level_index, out, capacity);
 }
 
-int taos_sim_balances(const taos_sim *sim, int32_t agent_id, uint32_t book, int64_t out[6]) {
+int taos_sim_balances(const taos_sim *sim, int32_t agent_id, uint32_t book,
+                      int64_t out[TAOS_SIM_BALANCE_VALUES]) {
   const sim_book *b = book_of(sim, book);
   uint32_t slot;
   if (b == NULL || out == NULL) return TAOS_SIM_ERR_ARGUMENT;
@@ -559,6 +560,10 @@ int taos_sim_balances(const taos_sim *sim, int32_t agent_id, uint32_t book, int6
   out[3] = a.quote_free;
   out[4] = a.quote_reserved;
   out[5] = a.quote_free + a.quote_reserved;
+  out[6] = a.base_loan;
+  out[7] = a.quote_loan;
+  out[8] = a.base_collateral;
+  out[9] = a.quote_collateral;
   return TAOS_SIM_OK;
 }
 
@@ -583,7 +588,8 @@ int taos_sim_remote_accounts(const taos_sim *sim, uint32_t book, int64_t *balanc
     return TAOS_SIM_ERR_ARGUMENT;
   }
   for (uint32_t agent = 0; agent < sim->cfg.remote; agent++) {
-    taos_sim_balances(sim, (int32_t)agent, book, &balances[6 * (size_t)agent]);
+    taos_sim_balances(sim, (int32_t)agent, book,
+                      &balances[TAOS_SIM_BALANCE_VALUES * (size_t)agent]);
     taos_sim_fee_state(sim, (int32_t)agent, book, &fees[3 * (size_t)agent]);
   }
   return TAOS_SIM_OK;

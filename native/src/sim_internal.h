@@ -93,6 +93,7 @@ void sim_heap_pop(sim_heap *heap, sim_msg *out);
 /* Free and reserved balances of an account in one book (base and quote units). */
 typedef struct {
   int64_t base_free, base_reserved, quote_free, quote_reserved;
+  int64_t base_loan, quote_loan, base_collateral, quote_collateral; /* margin */
 } sim_account;
 
 /* Per-agent per-book state of the background agents. */

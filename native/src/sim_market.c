@@ -390,7 +390,10 @@ sim_account sim_account_of(const sim_book *book, uint32_t slot) {
   sim_account out = {0};
   if (tx_balances_get(book->ex, sim_agent_id(book->sim, slot), 0, &b) == TX_OK) {
     out = (sim_account){.base_free = b.base_free, .base_reserved = b.base_reserved,
-                        .quote_free = b.quote_free, .quote_reserved = b.quote_reserved};
+                        .quote_free = b.quote_free, .quote_reserved = b.quote_reserved,
+                        .base_loan = b.base_loan, .quote_loan = b.quote_loan,
+                        .base_collateral = b.base_collateral,
+                        .quote_collateral = b.quote_collateral};
   }
   return out;
 }

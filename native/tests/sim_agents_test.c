@@ -356,7 +356,7 @@ static void test_futures_follow_external_move(void) {
 /* Sums of every account's base and quote on a book (background fees are zero). */
 static void totals(const taos_sim *sim, int64_t *base, int64_t *quote) {
   *base = *quote = 0;
-  int64_t b[6];
+  int64_t b[TAOS_SIM_BALANCE_VALUES];
   for (int32_t id = 0; id < 2; id++) {
     taos_sim_balances(sim, id, 0, b);
     CHECK(b[0] >= 0 && b[1] >= 0 && b[3] >= 0 && b[4] >= 0);

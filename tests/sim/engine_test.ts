@@ -223,6 +223,11 @@ Deno.test("remote orders on margin trade their whole volume and publish their le
       .filter((e) => e.event === "trade" && e.aggressingAgentId === 0)
       .reduce((sum, e) => sum + (e.event === "trade" ? e.volume : 0), 0);
     assert.ok(Math.abs(bought - 1.5) < 1e-9, `bought ${bought}`); // 0.5 own x (1 + 2)
+    // the leveraged buy borrowed quote against collateral; the cash account had no loan before
+    const quote = state.accounts[0].holdings[0].quote;
+    assert.ok(quote.loan !== undefined && quote.loan > 0, `loan ${quote.loan}`);
+    assert.ok(quote.collateral !== undefined && quote.collateral > 0);
+    assert.equal(state.accounts[1].holdings[0].quote.loan, 0);
     const refused = state.notices.find((n) => n.agentId === 0 && n.type.startsWith("ERROR_"));
     assert.ok(refused !== undefined && /INVALID_LEVERAGE/.test(refused.message ?? ""));
   } finally {
