@@ -544,7 +544,7 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
 }
 
 /* Looks up a resting order of `agent` in `book`; foreign orders count as missing. */
-static uint32_t owned_order(const tx_exchange *ex, const x_book *book, uint32_t id,
+static inline uint32_t owned_order(const tx_exchange *ex, const x_book *book, uint32_t id,
                             int32_t agent) {
   uint32_t index = x_order_lookup(book, id);
   if (index == XNONE || ex->orders[index].agent != agent) return XNONE;
