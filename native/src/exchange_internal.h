@@ -7,6 +7,9 @@
 
 #include "taos_exchange.h"
 
+/* Nothing below leaves the library: hidden symbols are called directly, not through the PLT. */
+#pragma GCC visibility push(hidden)
+
 #define XNONE 0xFFFFFFFFu
 #define X_ID_PAGE_BITS 12
 #define X_ID_PAGE (1u << X_ID_PAGE_BITS)
@@ -308,5 +311,7 @@ void x_reset(tx_exchange *ex, const tx_instruction *in);
 void x_expire(tx_exchange *ex, const x_timer *timer);
 /* Quote a resting buy must hold: trunc_q(price * volume * (1 + its maker rate)). */
 int64_t x_target_quote(const tx_exchange *ex, const x_order *o);
+
+#pragma GCC visibility pop
 
 #endif
