@@ -195,7 +195,6 @@ void sim_reset_account(sim_book *book, uint32_t slot);
 /* Moves the book's exchange clock to book->now (fee rolls, due GTT expiries). */
 void sim_market_advance(sim_book *book);
 int32_t sim_agent_id(const struct taos_sim *sim, uint32_t slot);
-int sim_record(sim_book *book, const taos_sim_event *event);
 void sim_initial_account(const struct taos_sim *sim, uint32_t book, uint32_t slot,
                          sim_account *out);
 void sim_local_balances(const sim_config *cfg, const sim_balances_cfg *bal, uint32_t local,

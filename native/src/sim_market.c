@@ -149,7 +149,8 @@ void sim_book_free(sim_book *book) {
   free(book->heap.items);
 }
 
-int sim_record(sim_book *book, const taos_sim_event *event) {
+/* Appends one record to the book's event stream (kept until the next publish). */
+static int sim_record(sim_book *book, const taos_sim_event *event) {
   if (book->n_events == book->cap_events) {
     size_t cap = book->cap_events ? book->cap_events * 2 : 1024;
     taos_sim_event *events = realloc(book->events, cap * sizeof *events);
