@@ -61,6 +61,9 @@ export interface DendriteOptions {
 
 const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
+/** Requests signed and handed to the network before the event loop gets a turn to send them. */
+const SEND_BATCH = 16;
+
 /** Thrown inside a call when the reply body exceeds the size cap. */
 class ResponseTooLarge extends Error {}
 
@@ -102,12 +105,27 @@ export class Dendrite {
     fields: F | ((target: AxonTarget) => F),
     timeoutSeconds = 12,
   ): Promise<DendriteResult<F>[]> {
-    return Promise.all(targets.map((target) => {
+    return this.#queryAll(targets, kind, fields, timeoutSeconds);
+  }
+
+  async #queryAll<F>(
+    targets: readonly AxonTarget[],
+    kind: SynapseKind<F>,
+    fields: F | ((target: AxonTarget) => F),
+    timeoutSeconds: number,
+  ): Promise<DendriteResult<F>[]> {
+    const calls: Promise<DendriteResult<F>>[] = [];
+    for (let i = 0; i < targets.length; i++) {
+      // Signing is synchronous: without a pause now and then, no request would leave before the
+      // last one is signed, and the axons would sit idle while we sign.
+      if (i > 0 && i % SEND_BATCH === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+      const target = targets[i];
       const payload = typeof fields === "function"
         ? (fields as (t: AxonTarget) => F)(target)
         : fields;
-      return this.call(target, kind, payload, timeoutSeconds);
-    }));
+      calls.push(this.call(target, kind, payload, timeoutSeconds));
+    }
+    return await Promise.all(calls);
   }
 
   /** Sends one signed synapse to one axon and waits at most `timeoutSeconds` for its reply. */
@@ -251,6 +269,8 @@ async function readCapped(response: Response, maxBytes: number): Promise<string>
     await response.body?.cancel();
     throw new ResponseTooLarge();
   }
+  // A declared length bounds the body (the HTTP client reads no further), so it is read whole.
+  if (Number.isFinite(length)) return await response.text();
   if (response.body === null) return "";
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];

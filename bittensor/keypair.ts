@@ -208,7 +208,7 @@ export class Keypair {
     try {
       const sig = typeof signature === "string" ? hexToU8a(signature) : signature;
       if (sig.length !== 64) return false;
-      const publicKey = decodeAddress(ss58Address);
+      const publicKey = publicKeyOf(ss58Address);
       const bytes = typeof message === "string" ? stringToU8a(message) : message;
       const check = (m: Uint8Array) =>
         wasmReady() ? wasmVerify(sig, m, publicKey) : sr25519Verify(m, sig, publicKey);
@@ -218,6 +218,21 @@ export class Keypair {
       return false;
     }
   }
+}
+
+/** Callers a busy axon has seen recently: decoding an address costs a checksum hash each time. */
+const PUBLIC_KEY_CACHE_SIZE = 4096;
+const publicKeys = new Map<string, Uint8Array>();
+
+/** The public key behind an SS58 address, remembered for the most recent callers. */
+function publicKeyOf(ss58Address: string): Uint8Array {
+  let key = publicKeys.get(ss58Address);
+  if (key === undefined) {
+    key = decodeAddress(ss58Address);
+    if (publicKeys.size >= PUBLIC_KEY_CACHE_SIZE) publicKeys.clear();
+    publicKeys.set(ss58Address, key);
+  }
+  return key;
 }
 
 /** Compressed Ristretto255 base point. */

@@ -204,11 +204,15 @@ export function sha3Hex(text: string): string {
   return createHash("sha3-256").update(text, "utf8").digest("hex");
 }
 
+/** `sha3_256("")`: the body hash of every kind that hashes no field (computed once). */
+const EMPTY_BODY_HASH = sha3Hex("");
+
 /**
  * The body hash: SHA3-256 over the concatenated SHA3-256 hex digests of each hashed field's
  * Python text; `sha3_256("")` when the kind hashes no field.
  */
 export function bodyHash<F>(kind: SynapseKind<F>, fields: F): string {
+  if (kind.hashFields.length === 0) return EMPTY_BODY_HASH;
   const record = fields as Record<string, unknown>;
   return sha3Hex(kind.hashFields.map((f) => sha3Hex(pythonStr(record[f]))).join(""));
 }
