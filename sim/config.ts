@@ -67,6 +67,16 @@ const tierSchema = z.object({
   takerFee: z.number().gt(-1).lt(1),
 }).strict();
 
+/** A background group's own fee policy: up to 4 tiers, the first from volume 0. */
+const groupFeesSchema = z.object({
+  tiers: z.array(tierSchema).min(1).max(4).refine(
+    (tiers) =>
+      tiers[0].volumeRequired === 0 &&
+      tiers.every((t, i) => i === 0 || t.volumeRequired > tiers[i - 1].volumeRequired),
+    "tiers must start at volumeRequired 0 and strictly increase",
+  ),
+}).strict();
+
 /** Per-book exchange parameters. */
 const exchangeSchema = z.object({
   priceDecimals: z.number().int().min(2).max(8).default(2),
@@ -118,6 +128,8 @@ const externalSchema = z.object({
 const initializationSchema = z.object({
   count,
   balances: balancesSchema,
+  /** The group's own fee policy (history window shared with the exchange's); absent = zero fees. */
+  fees: groupFeesSchema.optional(),
   tau: positiveDuration,
 }).strict();
 
@@ -130,6 +142,8 @@ const latencyFields = {
 const stylizedSchema = z.object({
   count,
   balances: balancesSchema,
+  /** The group's own fee policy (history window shared with the exchange's); absent = zero fees. */
+  fees: groupFeesSchema.optional(),
   MFLmean: duration,
   MFLstd: duration,
   ...latencyFields,
@@ -153,6 +167,8 @@ const stylizedSchema = z.object({
 const hftSchema = z.object({
   count,
   balances: balancesSchema,
+  /** The group's own fee policy (history window shared with the exchange's); absent = zero fees. */
+  fees: groupFeesSchema.optional(),
   minMFLatency: duration,
   ...latencyFields,
   tau: positive,
@@ -170,6 +186,8 @@ const hftSchema = z.object({
 const algoSchema = z.object({
   count,
   balances: balancesSchema,
+  /** The group's own fee policy (history window shared with the exchange's); absent = zero fees. */
+  fees: groupFeesSchema.optional(),
   wakeupProb: probability,
   volumeProp: nonNegative,
   MFLmean: duration,
@@ -185,6 +203,8 @@ const algoSchema = z.object({
 const futuresSchema = z.object({
   count,
   balances: balancesSchema,
+  /** The group's own fee policy (history window shared with the exchange's); absent = zero fees. */
+  fees: groupFeesSchema.optional(),
   MFLmean: duration,
   MFLstd: duration,
   ...latencyFields,
@@ -302,6 +322,7 @@ export function referenceConfig(): SimConfig {
         count: 500,
         balances: { type: "fixed", base: 100, quote: 30000 },
         tau: "300s",
+        fees: { tiers: [{ volumeRequired: 0, makerFee: 0, takerFee: 0 }] },
       },
       algo: {
         count: 5,
@@ -319,6 +340,7 @@ export function referenceConfig(): SimConfig {
       hft: {
         count: 10,
         balances: { type: "fixed", base: 500, quote: 150000 },
+        fees: { tiers: [{ volumeRequired: 0, makerFee: 0, takerFee: 0 }] },
         minMFLatency: "50ms",
         minOPLatency: "1ms",
         maxOPLatency: "50ms",

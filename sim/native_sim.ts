@@ -169,6 +169,21 @@ export function packInstructions(list: RawInstruction[]): Uint8Array<ArrayBuffer
   return bytes;
 }
 
+/** The native parameters of a background group's fee policy (0 tiers = zero fees). */
+function groupFees(
+  prefix: string,
+  fees: { tiers: { volumeRequired: number; makerFee: number; takerFee: number }[] } | undefined,
+): Record<string, number> {
+  const tiers = fees?.tiers ?? [];
+  const values: Record<string, number> = { [`${prefix}_fee_tier_count`]: tiers.length };
+  tiers.forEach((tier, i) => {
+    values[`${prefix}_fee_volume_${i}`] = tier.volumeRequired;
+    values[`${prefix}_fee_maker_${i}`] = tier.makerFee;
+    values[`${prefix}_fee_taker_${i}`] = tier.takerFee;
+  });
+  return values;
+}
+
 function balances(prefix: string, b: BalancesConfig | undefined): Record<string, number> {
   if (b === undefined) return {};
   if (b.type === "fixed") {
@@ -227,13 +242,13 @@ export function nativeParams(config: SimConfig, threads: number): Record<string,
     values[`fee_taker_${i}`] = tier.takerFee;
   });
   if (init) {
-    Object.assign(values, balances("init_bal", init.balances), {
+    Object.assign(values, balances("init_bal", init.balances), groupFees("init", init.fees), {
       init_count: init.count,
       init_tau: init.tau,
     });
   }
   if (sty) {
-    Object.assign(values, balances("sty_bal", sty.balances), {
+    Object.assign(values, balances("sty_bal", sty.balances), groupFees("sty", sty.fees), {
       sty_count: sty.count,
       sty_mfl_mean: sty.MFLmean,
       sty_mfl_std: sty.MFLstd,
@@ -258,7 +273,7 @@ export function nativeParams(config: SimConfig, threads: number): Record<string,
     });
   }
   if (hft) {
-    Object.assign(values, balances("hft_bal", hft.balances), {
+    Object.assign(values, balances("hft_bal", hft.balances), groupFees("hft", hft.fees), {
       hft_count: hft.count,
       hft_min_mfl: hft.minMFLatency,
       hft_min_opl: hft.minOPLatency,
@@ -277,7 +292,7 @@ export function nativeParams(config: SimConfig, threads: number): Record<string,
     });
   }
   if (algo) {
-    Object.assign(values, balances("algo_bal", algo.balances), {
+    Object.assign(values, balances("algo_bal", algo.balances), groupFees("algo", algo.fees), {
       algo_count: algo.count,
       algo_wakeup_prob: algo.wakeupProb,
       algo_volume_prop: algo.volumeProp,
@@ -291,7 +306,7 @@ export function nativeParams(config: SimConfig, threads: number): Record<string,
     });
   }
   if (fut) {
-    Object.assign(values, balances("fut_bal", fut.balances), {
+    Object.assign(values, balances("fut_bal", fut.balances), groupFees("fut", fut.fees), {
       fut_count: fut.count,
       fut_mfl_mean: fut.MFLmean,
       fut_mfl_std: fut.MFLstd,

@@ -270,6 +270,11 @@ class Importer {
       if (value !== undefined) group[name] = booleanFields.has(name) ? value !== 0 : value;
     }
     group.balances = this.balances(element.children.find((c) => c.name === "Balances"));
+    const feePolicy = element.children.find((c) => c.name === "FeePolicy");
+    if (feePolicy) {
+      // the group's history window is the exchange's: only its tiers are taken
+      group.fees = { tiers: (this.fees(feePolicy) as { tiers: unknown }).tiers };
+    }
     const distribution = element.children.find((c) => c.name === "VolumeDistribution");
     if (distribution) {
       this.checkAttributes(distribution, ["type", "mu", "sigma"]);

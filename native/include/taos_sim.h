@@ -16,6 +16,9 @@
 extern "C" {
 #endif
 
+/* Tiers of a background group's own fee policy (`<grp>_fee_tier_count` 0 = the zero-fee policy). */
+#define TAOS_SIM_GROUP_FEE_TIERS 4
+
 /* Configuration travels as a flat array of doubles, one per parameter, in this order. The host
  * looks the names up with taos_sim_param_name so both sides agree on the layout.
  * Balance templates are 5 values: kind (0 fixed, 1 pareto, 2 pareto-50), then for fixed
@@ -23,7 +26,8 @@ extern "C" {
 #define TAOS_SIM_PARAMS(X)                                                                         \
   X(seed) X(start) X(duration) X(step) X(grace_period) X(books) X(threads) X(remote_agents)        \
   X(reference_dynamics) X(price_decimals) X(volume_decimals) X(base_decimals) X(quote_decimals)    \
-  X(initial_price) X(max_leverage) X(max_loan) X(maintenance_margin) X(fee_history_slots) X(fee_slot_period) X(fee_tier_count)                       \
+  X(initial_price) X(max_leverage) X(max_loan) X(maintenance_margin) X(fee_history_slots)          \
+  X(fee_slot_period) X(fee_tier_count)                                                             \
   X(fee_volume_0) X(fee_maker_0) X(fee_taker_0) X(fee_volume_1) X(fee_maker_1) X(fee_taker_1)      \
   X(fee_volume_2) X(fee_maker_2) X(fee_taker_2) X(fee_volume_3) X(fee_maker_3) X(fee_taker_3)      \
   X(fee_volume_4) X(fee_maker_4) X(fee_taker_4) X(fee_volume_5) X(fee_maker_5) X(fee_taker_5)      \
@@ -47,7 +51,27 @@ extern "C" {
   X(algo_min_opl) X(algo_max_opl) X(algo_volume_mu) X(algo_volume_sigma)                           \
   X(fut_count) X(fut_bal_kind) X(fut_bal_a) X(fut_bal_b) X(fut_bal_c) X(fut_bal_d)                 \
   X(fut_mfl_mean) X(fut_mfl_std) X(fut_min_opl) X(fut_max_opl) X(fut_ray) X(fut_scale_r)           \
-  X(fut_volume) X(fut_lambda) X(fut_sigma_eps)
+  X(fut_volume) X(fut_lambda) X(fut_sigma_eps)                                                    \
+  X(init_fee_tier_count) X(init_fee_volume_0) X(init_fee_maker_0) X(init_fee_taker_0)              \
+  X(init_fee_volume_1) X(init_fee_maker_1) X(init_fee_taker_1) X(init_fee_volume_2)                \
+  X(init_fee_maker_2) X(init_fee_taker_2) X(init_fee_volume_3) X(init_fee_maker_3)                 \
+  X(init_fee_taker_3)                                                                              \
+  X(sty_fee_tier_count) X(sty_fee_volume_0) X(sty_fee_maker_0) X(sty_fee_taker_0)                  \
+  X(sty_fee_volume_1) X(sty_fee_maker_1) X(sty_fee_taker_1) X(sty_fee_volume_2)                    \
+  X(sty_fee_maker_2) X(sty_fee_taker_2) X(sty_fee_volume_3) X(sty_fee_maker_3)                     \
+  X(sty_fee_taker_3)                                                                               \
+  X(hft_fee_tier_count) X(hft_fee_volume_0) X(hft_fee_maker_0) X(hft_fee_taker_0)                  \
+  X(hft_fee_volume_1) X(hft_fee_maker_1) X(hft_fee_taker_1) X(hft_fee_volume_2)                    \
+  X(hft_fee_maker_2) X(hft_fee_taker_2) X(hft_fee_volume_3) X(hft_fee_maker_3)                     \
+  X(hft_fee_taker_3)                                                                               \
+  X(algo_fee_tier_count) X(algo_fee_volume_0) X(algo_fee_maker_0) X(algo_fee_taker_0)              \
+  X(algo_fee_volume_1) X(algo_fee_maker_1) X(algo_fee_taker_1) X(algo_fee_volume_2)                \
+  X(algo_fee_maker_2) X(algo_fee_taker_2) X(algo_fee_volume_3) X(algo_fee_maker_3)                 \
+  X(algo_fee_taker_3)                                                                              \
+  X(fut_fee_tier_count) X(fut_fee_volume_0) X(fut_fee_maker_0) X(fut_fee_taker_0)                  \
+  X(fut_fee_volume_1) X(fut_fee_maker_1) X(fut_fee_taker_1) X(fut_fee_volume_2)                    \
+  X(fut_fee_maker_2) X(fut_fee_taker_2) X(fut_fee_volume_3) X(fut_fee_maker_3)                     \
+  X(fut_fee_taker_3)
 
 #define TAOS_SIM_PARAM_ENUM(name) TAOS_SIM_P_##name,
 enum taos_sim_param { TAOS_SIM_PARAMS(TAOS_SIM_PARAM_ENUM) TAOS_SIM_PARAM_COUNT };

@@ -145,6 +145,28 @@ static int decode(const double *params, uint32_t count, sim_config *cfg, char *e
       return fail(err, err_len, "tiers must have increasing volumes", param_names[base]);
     }
   }
+  static const int group_fees[] = {TAOS_SIM_P_init_fee_tier_count, TAOS_SIM_P_sty_fee_tier_count,
+                                   TAOS_SIM_P_hft_fee_tier_count, TAOS_SIM_P_algo_fee_tier_count,
+                                   TAOS_SIM_P_fut_fee_tier_count};
+  for (int g = 0; g < 5; g++) {
+    double count = p[group_fees[g]];
+    if (!(count >= 0 && count <= TAOS_SIM_GROUP_FEE_TIERS)) {
+      return fail(err, err_len, "must be between 0 and 4", param_names[group_fees[g]]);
+    }
+    cfg->group_fee_tiers[g] = (uint32_t)count;
+    for (uint32_t i = 0; i < cfg->group_fee_tiers[g]; i++) {
+      int base = group_fees[g] + 1 + 3 * (int)i;
+      cfg->group_fee_volume[g][i] = p[base];
+      cfg->group_fee_maker[g][i] = p[base + 1];
+      cfg->group_fee_taker[g][i] = p[base + 2];
+      if (!(fabs(p[base + 1]) < 1 && fabs(p[base + 2]) < 1)) {
+        return fail(err, err_len, "fee rates must lie strictly inside (-1, 1)", param_names[base]);
+      }
+      if (i == 0 ? p[base] != 0 : !(p[base] > p[base - 3])) {
+        return fail(err, err_len, "tier volumes must start at 0 and increase", param_names[base]);
+      }
+    }
+  }
   int rc;
   if ((rc = decode_balances(p, TAOS_SIM_P_remote_bal_kind, &cfg->remote_bal, err, err_len)) ||
       (rc = decode_balances(p, TAOS_SIM_P_init_bal_kind, &cfg->init_bal, err, err_len)) ||

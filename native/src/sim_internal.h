@@ -55,6 +55,10 @@ typedef struct {
   double fee_volume[8], fee_maker[8], fee_taker[8];
   sim_balances_cfg remote_bal, init_bal, sty_bal, hft_bal, algo_bal, fut_bal;
   uint32_t n_init, n_sty, n_hft, n_algo, n_fut;
+  /* each background group's fee policy (group order as the local ids); 0 tiers = zero fees */
+  uint32_t group_fee_tiers[5];
+  double group_fee_volume[5][TAOS_SIM_GROUP_FEE_TIERS];
+  double group_fee_maker[5][TAOS_SIM_GROUP_FEE_TIERS], group_fee_taker[5][TAOS_SIM_GROUP_FEE_TIERS];
 } sim_config;
 
 #define P(cfg, name) ((cfg)->p[TAOS_SIM_P_##name])
@@ -139,7 +143,7 @@ typedef struct {
   sim_heap heap;
   /* the book's exchange: one core handle with one book, touched only by this book's thread */
   tx_exchange *ex;
-  uint32_t zero_fee_policy; /* the background agents' fee policy */
+  uint32_t group_policy[5]; /* fee policy of each background group */
   double last_trade_price;
   uint64_t last_trade_time;
   bool traded;

@@ -118,11 +118,21 @@ int sim_book_init(sim_book *book) {
   }
   int rc = tx_open(&c, &book->ex, NULL, 0);
   if (rc != TX_OK) return rc == TX_ERR_NOMEM ? TAOS_SIM_ERR_MEMORY : TAOS_SIM_ERR_CONFIG;
-  /* background groups trade under a single zero-fee tier, as in production */
-  const tx_fee_tier zero = {0, 0, 0};
-  if (tx_add_fee_policy(book->ex, &zero, 1, &book->zero_fee_policy, NULL, 0) != TX_OK) {
-    return TAOS_SIM_ERR_MEMORY;
+  /* each background group trades under its own policy: by default (as every group in
+   * production) a single zero-fee tier */
+  for (int g = 0; g < 5; g++) {
+    tx_fee_tier tiers[TAOS_SIM_GROUP_FEE_TIERS] = {{0, 0, 0}};
+    uint32_t count = cfg->group_fee_tiers[g] ? cfg->group_fee_tiers[g] : 1;
+    for (uint32_t i = 0; i < cfg->group_fee_tiers[g]; i++) {
+      tiers[i].volume_required = to_units(cfg->group_fee_volume[g][i], cfg->quote_dp);
+      tiers[i].maker_e9 = llround(cfg->group_fee_maker[g][i] * 1e9);
+      tiers[i].taker_e9 = llround(cfg->group_fee_taker[g][i] * 1e9);
+    }
+    rc = tx_add_fee_policy(book->ex, tiers, count, &book->group_policy[g], NULL, 0);
+    if (rc != TX_OK) return rc == TX_ERR_NOMEM ? TAOS_SIM_ERR_MEMORY : TAOS_SIM_ERR_CONFIG;
   }
+  const uint32_t group_end[] = {sim->off_sty, sim->off_hft, sim->off_algo, sim->off_fut,
+                                sim->n_slots - sim->local_base};
   book->reset_count = calloc(cfg->remote ? cfg->remote : 1, sizeof(uint32_t));
   if (book->reset_count == NULL) return TAOS_SIM_ERR_MEMORY;
   for (uint32_t s = 0; s < sim->n_slots; s++) {
@@ -132,8 +142,10 @@ int sim_book_init(sim_book *book) {
     if (s < cfg->remote) {
       rc = tx_set_balances(book->ex, agent, 0, a.base_free, a.quote_free);
     } else {
+      uint32_t g = 0;
+      while (s - sim->local_base >= group_end[g]) g++;
       rc = tx_add_account(book->ex, agent, a.base_free, a.quote_free);
-      if (rc == TX_OK) rc = tx_set_fee_policy(book->ex, agent, book->zero_fee_policy);
+      if (rc == TX_OK) rc = tx_set_fee_policy(book->ex, agent, book->group_policy[g]);
     }
     if (rc != TX_OK) return rc == TX_ERR_NOMEM ? TAOS_SIM_ERR_MEMORY : TAOS_SIM_ERR_CONFIG;
   }

@@ -571,6 +571,18 @@ static void test_config_errors_name_the_field(void) {
         TAOS_SIM_ERR_CONFIG);
   CHECK(strstr(err, "fee") != NULL);
   CHECK(taos_sim_create(params, 3, &sim, err, sizeof err) == TAOS_SIM_ERR_CONFIG);
+  /* a background group's own fee policy: at most 4 tiers, the first from volume 0 */
+  defaults(params);
+  set(params, "sty_fee_tier_count", 5);
+  CHECK(taos_sim_create(params, TAOS_SIM_PARAM_COUNT, &sim, err, sizeof err) ==
+        TAOS_SIM_ERR_CONFIG);
+  CHECK(strstr(err, "sty_fee_tier_count") != NULL);
+  defaults(params);
+  set(params, "hft_fee_tier_count", 1);
+  set(params, "hft_fee_volume_0", 10);
+  CHECK(taos_sim_create(params, TAOS_SIM_PARAM_COUNT, &sim, err, sizeof err) ==
+        TAOS_SIM_ERR_CONFIG);
+  CHECK(strstr(err, "hft_fee_volume_0") != NULL);
   defaults(params);
   sim = create(params);
   taos_sim_instruction in = {.kind = 2, .volume = 10000};

@@ -8,6 +8,10 @@ function shortConfig(minutes = 20) {
   return { ...smallPreset(), books: 1, duration: minutes * 60e9, remoteAgentCount: 2 };
 }
 
+function tier(makerFee: number, takerFee: number) {
+  return { volumeRequired: 0, makerFee, takerFee };
+}
+
 function firstState(engine: SimEngine): PublishState {
   const state = engine.advance();
   assert.ok(state !== null);
@@ -230,6 +234,33 @@ Deno.test("remote orders on margin trade their whole volume and publish their le
     assert.equal(state.accounts[1].holdings[0].quote.loan, 0);
     const refused = state.notices.find((n) => n.agentId === 0 && n.type.startsWith("ERROR_"));
     assert.ok(refused !== undefined && /INVALID_LEVERAGE/.test(refused.message ?? ""));
+  } finally {
+    engine.close();
+  }
+});
+
+Deno.test("a background group may trade under its own fee policy", () => {
+  const base = shortConfig();
+  const stylized = { ...base.agents.stylized!, fees: { tiers: [tier(0.001, 0.002)] } };
+  const config = { ...base, agents: { ...base.agents, stylized } };
+  const engine = SimEngine.create({ config, seed: 6, threads: 1 });
+  try {
+    const count = config.agents.stylized.count;
+    const ids = new Set(Array.from({ length: count }, (_, i) => engine.backgroundAgentId(1, i)));
+    let charged = 0, free = 0;
+    for (let s = engine.advance(); s !== null && !s.final; s = engine.advance()) {
+      for (const e of s.books[0].record) {
+        if (e.event !== "trade" || e.aggressingAgentId >= 0 || e.restingAgentId >= 0) continue;
+        const notional = e.price * e.volume;
+        const taker = ids.has(e.aggressingAgentId) ? 0.002 : 0;
+        const maker = ids.has(e.restingAgentId) ? 0.001 : 0;
+        assert.ok(Math.abs(e.fees.taker - taker * notional) < 1e-6, JSON.stringify(e));
+        assert.ok(Math.abs(e.fees.maker - maker * notional) < 1e-6, JSON.stringify(e));
+        if (taker > 0) charged++;
+        if (taker === 0 && maker === 0) free++;
+      }
+    }
+    assert.ok(charged > 0 && free > 0, `${charged} charged, ${free} free`);
   } finally {
     engine.close();
   }
