@@ -209,7 +209,7 @@ export class Axon {
         throw error;
       }
       try {
-        const text = await readBody(request, limit, deadline);
+        const text = await readBody(request, declared, limit, deadline);
         const parsed = synapseFromBody(route.kind, parseWireJson(text));
         if (bodyHash(route.kind, parsed.fields) !== headerHash) {
           throw new Error("Hash mismatch between header and body");
@@ -325,8 +325,14 @@ function sanitizeHeaders(headers: Record<string, string>): Record<string, string
   );
 }
 
-async function readBody(request: Request, limit: number, deadline: AbortSignal): Promise<string> {
+async function readBody(
+  request: Request,
+  declared: number,
+  limit: number,
+  deadline: AbortSignal,
+): Promise<string> {
   if (request.body === null) return "";
+  if (declared > 0) return decodeUtf8(await wholeBody(request, deadline));
   const reader = request.body.getReader();
   const onAbort = () => reader.cancel().catch(() => {});
   deadline.addEventListener("abort", onAbort, { once: true });
@@ -335,7 +341,7 @@ async function readBody(request: Request, limit: number, deadline: AbortSignal):
   try {
     for (;;) {
       const { done, value } = await reader.read();
-      if (deadline.aborted) throw new Refusal(408, "Request body not received before the timeout");
+      if (deadline.aborted) throw new Refusal(408, BODY_TIMEOUT);
       if (done) break;
       total += value.byteLength;
       if (total > limit) throw new Refusal(413, `Request body exceeds ${limit} bytes`);
@@ -350,7 +356,28 @@ async function readBody(request: Request, limit: number, deadline: AbortSignal):
     all.set(c, offset);
     offset += c.byteLength;
   }
-  return new TextDecoder("utf-8", { fatal: true }).decode(all);
+  return decodeUtf8(all);
+}
+
+/**
+ * A body of declared length (already checked against the limit; the server reads no further) in
+ * one piece, or a 408 when the deadline passes first.
+ */
+function wholeBody(request: Request, deadline: AbortSignal): Promise<ArrayBuffer> {
+  if (deadline.aborted) return Promise.reject(new Refusal(408, BODY_TIMEOUT));
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(new Refusal(408, BODY_TIMEOUT));
+    deadline.addEventListener("abort", onAbort, { once: true });
+    request.arrayBuffer().then(resolve, reject).finally(() =>
+      deadline.removeEventListener("abort", onAbort)
+    );
+  });
+}
+
+const BODY_TIMEOUT = "Request body not received before the timeout";
+
+function decodeUtf8(bytes: BufferSource): string {
+  return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
 }
 
 function messageOf(error: unknown): string {

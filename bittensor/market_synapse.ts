@@ -82,7 +82,18 @@ export interface MarketState {
 
 /** base64(zlib(JSON)), default compression level, as the reference. */
 export function compressJson(value: unknown): string {
-  return deflateSync(Buffer.from(JSON.stringify(value), "utf8")).toString("base64");
+  const text = Buffer.from(JSON.stringify(value), "utf8");
+  return deflateSync(text, windowFor(text.length)).toString("base64");
+}
+
+/**
+ * zlib's default window and hash table take several hundred kB to set up, which dominates for the
+ * small per-miner fields; a window just covering the input finds the same matches. Any inflater
+ * reads the result, the window size being part of the zlib header.
+ */
+function windowFor(length: number): { windowBits: number; memLevel: number } {
+  const windowBits = Math.min(15, Math.max(9, Math.ceil(Math.log2(length + 262))));
+  return { windowBits, memLevel: Math.min(8, Math.max(1, windowBits - 7)) };
 }
 
 /** Reverses {@linkcode compressJson}; throws on bad base64, zlib or JSON, or oversize output. */
