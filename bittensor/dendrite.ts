@@ -19,12 +19,11 @@ import {
   requestSignatureMessage,
   SDK_VERSION_INT,
   type Synapse,
+  SynapseBodyEncoder,
   synapseFromBody,
   type SynapseKind,
-  synapseToBody,
   synapseToHeaders,
   timeNs,
-  toWireJson,
 } from "./synapse.ts";
 
 /** An axon to call: where it listens and whose hotkey it serves. */
@@ -115,6 +114,7 @@ export class Dendrite {
     timeoutSeconds: number,
   ): Promise<DendriteResult<F>[]> {
     const calls: Promise<DendriteResult<F>>[] = [];
+    const encoder = new SynapseBodyEncoder();
     for (let i = 0; i < targets.length; i++) {
       // Signing is synchronous: without a pause now and then, no request would leave before the
       // last one is signed, and the axons would sit idle while we sign.
@@ -123,17 +123,27 @@ export class Dendrite {
       const payload = typeof fields === "function"
         ? (fields as (t: AxonTarget) => F)(target)
         : fields;
-      calls.push(this.call(target, kind, payload, timeoutSeconds));
+      calls.push(this.#call(target, kind, payload, timeoutSeconds, encoder));
     }
     return await Promise.all(calls);
   }
 
   /** Sends one signed synapse to one axon and waits at most `timeoutSeconds` for its reply. */
-  async call<F>(
+  call<F>(
     target: AxonTarget,
     kind: SynapseKind<F>,
     fields: F,
     timeoutSeconds = 12,
+  ): Promise<DendriteResult<F>> {
+    return this.#call(target, kind, fields, timeoutSeconds, new SynapseBodyEncoder());
+  }
+
+  async #call<F>(
+    target: AxonTarget,
+    kind: SynapseKind<F>,
+    fields: F,
+    timeoutSeconds: number,
+    encoder: SynapseBodyEncoder,
   ): Promise<DendriteResult<F>> {
     const synapse = newSynapse(kind, fields, timeoutSeconds);
     const hash = bodyHash(kind, fields);
@@ -150,8 +160,8 @@ export class Dendrite {
     synapse.dendrite.signature = this.#keypair.signHex(
       requestSignatureMessage(nonce, this.hotkey, target.hotkey, this.uuid, hash),
     );
-    const body = toWireJson(synapseToBody(synapse));
-    synapse.total_size = body.length;
+    const { bytes: body, chars } = encoder.encode(synapse);
+    synapse.total_size = chars;
     const headers = synapseToHeaders(kind, synapse, hash);
     headers["content-type"] = "application/json";
 
