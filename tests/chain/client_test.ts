@@ -8,16 +8,7 @@ import {
   SubtensorClient,
 } from "../../chain/mod.ts";
 import { FakeSubtensor } from "./fake_subtensor.ts";
-import {
-  alice,
-  axon,
-  bob,
-  dave,
-  NETUID,
-  startNode,
-  type Subnet,
-  TEMPO,
-} from "./subnet_fixture.ts";
+import { alice, axon, bob, dave, NETUID, startNode, type Subnet, TEMPO } from "./subnet_fixture.ts";
 
 async function withChain(
   fn: (client: SubtensorClient, node: FakeSubtensor, subnet: Subnet) => Promise<void>,
