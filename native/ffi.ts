@@ -110,7 +110,7 @@ export const simSymbols = {
     parameters: ["pointer", "u32", "i32", "usize", "buffer", "usize"],
     result: "usize",
   },
-  /** int taos_sim_balances(const taos_sim *sim, int32_t agent_id, uint32_t book, int64_t out[6]) */
+  /** int taos_sim_balances(const taos_sim *sim, int32_t agent_id, uint32_t book, int64_t out[10]) */
   taos_sim_balances: { parameters: ["pointer", "i32", "u32", "buffer"], result: "i32" },
   /** size_t taos_sim_account_orders(const taos_sim *sim, int32_t agent_id, uint32_t book,
    *                                taos_sim_order *out, size_t capacity) */

@@ -451,8 +451,18 @@ function finalState(exchange: Exchange, params: ExchangeParams): Record<string, 
       accounts.push({
         agentId,
         bookId,
-        base: { free: base(b.baseFree), reserved: base(b.baseReserved) },
-        quote: { free: quote(b.quoteFree), reserved: quote(b.quoteReserved) },
+        base: {
+          free: base(b.baseFree),
+          reserved: base(b.baseReserved),
+          loan: base(b.baseLoan),
+          collateral: base(b.baseCollateral),
+        },
+        quote: {
+          free: quote(b.quoteFree),
+          reserved: quote(b.quoteReserved),
+          loan: quote(b.quoteLoan),
+          collateral: quote(b.quoteCollateral),
+        },
       });
     }
   }

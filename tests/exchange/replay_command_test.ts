@@ -37,7 +37,12 @@ Deno.test("taos replay runs the bundled example: every event line, then the fina
     asks: [["101.00", "1.0000"]],
   }]);
   const agent2 = run.final.accounts.find((a) => a.agentId === 2);
-  assert.deepEqual(agent2?.quote, { free: "9699.24850000", reserved: "99.09900000" });
+  assert.deepEqual(agent2?.quote, {
+    free: "9699.24850000",
+    reserved: "99.09900000",
+    loan: "0.00000000",
+    collateral: "0.00000000",
+  });
 });
 
 Deno.test("reference defaults apply to what the script leaves out (2 decimals, zero fees)", async () => {
@@ -46,7 +51,61 @@ Deno.test("reference defaults apply to what the script leaves out (2 decimals, z
   const place = run.events.find((e) => e.event === "place");
   assert.equal(place?.price, "10.50");
   assert.equal(place?.volume, "1.00");
-  assert.deepEqual(run.final?.accounts[0].quote, { free: "989.50", reserved: "10.50" });
+  assert.deepEqual(run.final?.accounts[0].quote, {
+    free: "989.50",
+    reserved: "10.50",
+    loan: "0.00",
+    collateral: "0.00",
+  });
+});
+
+Deno.test("the final state shows each account's loans and collateral", async () => {
+  // Agent 1 buys 1 with leverage 1: it trades 2, borrowing quote for the whole leveraged leg (200)
+  // against 100 of its own quote as collateral (exchange specification, section 7.3).
+  const run = await replayScript({
+    exchange: {
+      agents: 2,
+      maxLeverage: 4,
+      maxLoan: 10000,
+      maintenanceMargin: 0.1,
+      balances: { base: "10", quote: "1000" },
+    },
+    batches: [{
+      timestamp: 5,
+      responses: [
+        {
+          agentId: 0,
+          type: "PLACE_ORDER_LIMIT",
+          payload: { direction: 1, volume: 2, price: 100, bookId: 0 },
+        },
+        {
+          agentId: 1,
+          type: "PLACE_ORDER_LIMIT",
+          payload: { direction: 0, volume: 1, price: 100, bookId: 0, leverage: 1 },
+        },
+      ],
+    }],
+  });
+  assert.equal(run.code, 0, run.stderr);
+  const [seller, buyer] = run.final?.accounts ?? [];
+  assert.deepEqual(buyer.quote, {
+    free: "900.00",
+    reserved: "0.00",
+    loan: "200.00",
+    collateral: "100.00",
+  });
+  assert.deepEqual(buyer.base, {
+    free: "12.00",
+    reserved: "0.00",
+    loan: "0.00",
+    collateral: "0.00",
+  });
+  assert.deepEqual(seller.quote, {
+    free: "1200.00",
+    reserved: "0.00",
+    loan: "0.00",
+    collateral: "0.00",
+  });
 });
 
 Deno.test("taos replay --help describes the script format and exits 0", async () => {

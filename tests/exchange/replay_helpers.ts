@@ -27,8 +27,8 @@ export interface FinalState {
   accounts: {
     agentId: number;
     bookId: number;
-    base: { free: string; reserved: string };
-    quote: { free: string; reserved: string };
+    base: { free: string; reserved: string; loan?: string; collateral?: string };
+    quote: { free: string; reserved: string; loan?: string; collateral?: string };
   }[];
 }
 
