@@ -2,7 +2,9 @@
  * Exchange core throughput against the npm package `nodejs-order-book`, on the same seeded mixed
  * workload: 60% limit orders near the touch, 25% cancels of earlier orders, 15% market orders.
  * The core takes the workload as flat instruction batches through FFI (events drained after each
- * batch); the peer takes the same operations one call at a time. Ends with one JSON line.
+ * batch); the peer takes the same operations one call at a time. The core also runs a leveraged
+ * variant of the mix (about one placement in five at 1x to 3x leverage, margin enabled) so that
+ * the cost of margin shows beside the cash rate. Ends with one JSON line.
  *
  * ```sh
  * deno task bench exchange            # or: deno run -A bench/exchange.ts --ops 1000000
@@ -71,8 +73,11 @@ interface Workload {
 }
 
 const CHUNK = 1024;
+/** Share of placements that carry leverage in the leveraged workload. */
+const LEVERAGED_SHARE = 0.2;
 
-function openCore(): Exchange {
+/** `margin`: leverage up to 4x, loans up to 10^9 quote, maintenance margin 0.1. */
+function openCore(margin = false): Exchange {
   return Exchange.open({
     books: 1,
     agents: AGENTS,
@@ -83,15 +88,23 @@ function openCore(): Exchange {
     initialBase: toUnits("1000000", 4),
     initialQuote: toUnits("1000000000", 8),
     feeTiers: [{ volumeRequired: 0n, makerE9: 1_000_000n, takerE9: 2_000_000n }],
+    ...(margin
+      ? {
+        maxLeverageE9: 4_000_000_000n,
+        maxLoan: toUnits("1000000000", 8),
+        maintenanceMarginE9: 100_000_000n,
+      }
+      : {}),
   });
 }
 
 /**
  * Generates the workload chunk by chunk against a scratch exchange, so that limit prices follow
  * the real touch and cancels target orders that are still resting: the book keeps a steady size
- * instead of growing without bound.
+ * instead of growing without bound. With `leveraged`, about one placement in five carries 1x to 3x
+ * leverage (drawn after the cash draws, so the cash workload is the same either way).
  */
-function generate(count: number): Workload {
+function generate(count: number, leveraged = false): Workload {
   const rand = random(seed);
   const w: Workload = {
     records: new Uint8Array(count * 64),
@@ -118,7 +131,11 @@ function generate(count: number): Workload {
     live.pop();
     livePosition.delete(orderId);
   };
-  const exchange = openCore();
+  const leverage = (): bigint =>
+    leveraged && rand() < LEVERAGED_SHARE
+      ? BigInt(1 + Math.floor(rand() * 3)) * 1_000_000_000n
+      : 0n;
+  const exchange = openCore(leveraged);
   const batch = new InstructionBatch(CHUNK);
   let mid = 30_000; // 300.00 in ticks
   try {
@@ -154,6 +171,7 @@ function generate(count: number): Workload {
             volume: BigInt(w.volume[i]),
             price: BigInt(w.price[i]),
             stp: "NONE", // the peer has no self-trade prevention
+            leverageE9: leverage(),
           });
         } else if (roll < 0.85) {
           const orderId = live[Math.floor(rand() * live.length)];
@@ -171,6 +189,7 @@ function generate(count: number): Workload {
             direction,
             volume: BigInt(w.volume[i]),
             stp: "NONE",
+            leverageE9: leverage(),
           });
         }
       }
@@ -183,6 +202,9 @@ function generate(count: number): Workload {
           addLive(event.orderId);
         } else if (event.type === "trade" && event.restingOrderId !== null) {
           if (exchange.order(0, event.restingOrderId) === null) removeLive(event.restingOrderId);
+        } else if (event.type === "cancelled" && event.orderId !== null) {
+          // Margin calls clear their owner's orders (cash cancels were already removed).
+          if (exchange.order(0, event.orderId) === null) removeLive(event.orderId);
         }
       }
     }
@@ -207,8 +229,8 @@ interface CoreRun {
  */
 type EventPath = "copy" | "inPlace";
 
-function runCore(records: Uint8Array, count: number, path: EventPath): CoreRun {
-  const exchange = openCore();
+function runCore(records: Uint8Array, count: number, path: EventPath, margin = false): CoreRun {
+  const exchange = openCore(margin);
   try {
     let events = 0;
     const eventBuffer = new Uint8Array(16_384 * 112);
@@ -265,14 +287,17 @@ console.log(
 const generating = performance.now();
 const workload = generate(opCount);
 const records = workload.records;
+const leveragedRecords = generate(opCount, true).records;
 console.log(
-  `generated against the live book in ${((performance.now() - generating) / 1000).toFixed(1)} s`,
+  `generated against the live book in ${((performance.now() - generating) / 1000).toFixed(1)} s` +
+    ` (cash and leveraged)`,
 );
 
 // One short warm-up pass each, so neither side is measured while its code is still cold.
 const warmup = Math.min(opCount, 100_000);
 runCore(records, warmup, "copy");
 runCore(records, warmup, "inPlace");
+runCore(leveragedRecords, warmup, "inPlace", true);
 runPeer({ ...workload, kind: workload.kind.subarray(0, warmup) });
 
 // Every side runs REPEATS times, the runs interleaved so that each side sees the same load, and
@@ -284,13 +309,17 @@ const fastest = <T extends Timing>(best: T | null, run: T): T =>
   best === null || run.cpu < best.cpu ? run : best;
 let copied: CoreRun | null = null;
 let core: CoreRun | null = null;
+let leveraged: CoreRun | null = null;
 let peer: Timing | null = null;
 for (let round = 0; round < REPEATS; round++) {
   copied = fastest(copied, runCore(records, opCount, "copy"));
   core = fastest(core, runCore(records, opCount, "inPlace"));
+  leveraged = fastest(leveraged, runCore(leveragedRecords, opCount, "inPlace", true));
   peer = fastest(peer, runPeer(workload));
 }
-if (core === null || copied === null || peer === null) throw new Error("no benchmark runs");
+if (core === null || copied === null || leveraged === null || peer === null) {
+  throw new Error("no benchmark runs");
+}
 const coreRate = rate(opCount, core.cpu);
 const copiedRate = rate(opCount, copied.cpu);
 console.log(
@@ -304,6 +333,18 @@ console.log(
 console.log(
   `  ${core.events} events; ${core.orders} orders on ${core.levels} levels at the end`,
 );
+const leveragedRate = rate(opCount, leveraged.cpu);
+const leveragedVsCash = Math.round((leveragedRate / coreRate) * 100) / 100;
+console.log(
+  `exchange core, leveraged mix (${LEVERAGED_SHARE * 100}% of placements at 1x-3x), events read ` +
+    `in place (best of ${REPEATS}): ${leveraged.cpu.toFixed(3)} s CPU ` +
+    `(${leveraged.wall.toFixed(3)} s wall), ${
+      human(leveragedRate)
+    }; ${leveragedVsCash}x the cash rate`,
+);
+console.log(
+  `  ${leveraged.events} events; ${leveraged.orders} orders on ${leveraged.levels} levels at the end`,
+);
 const peerRate = rate(opCount, peer.cpu);
 console.log(
   `nodejs-order-book (best of ${REPEATS}): ${peer.cpu.toFixed(3)} s CPU ` +
@@ -316,4 +357,6 @@ console.log(JSON.stringify({
   core_ops_per_s: coreRate,
   peer_ops_per_s: peerRate,
   ratio,
+  core_leveraged_ops_per_s: leveragedRate,
+  leveraged_vs_cash: leveragedVsCash,
 }));

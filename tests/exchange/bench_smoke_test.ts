@@ -21,6 +21,13 @@ Deno.test("bench/exchange.ts ends with its JSON summary line", async () => {
   assert.ok(summary.core_ops_per_s > 0 && summary.peer_ops_per_s > 0);
   const ratio = summary.core_ops_per_s / summary.peer_ops_per_s;
   assert.ok(Math.abs(summary.ratio - ratio) <= 0.05 * ratio + 0.1, "ratio is core / peer");
+  assert.ok(summary.core_leveraged_ops_per_s > 0);
+  const leveraged = summary.core_leveraged_ops_per_s / summary.core_ops_per_s;
+  assert.ok(
+    Math.abs(summary.leveraged_vs_cash - leveraged) <= 0.05 * leveraged + 0.01,
+    "leveraged_vs_cash is leveraged / cash core rate",
+  );
+  assert.match(stdout, /leveraged mix/);
   assert.match(stdout, /nodejs-order-book/);
 });
 
