@@ -191,6 +191,13 @@ export class Dendrite {
       };
     };
 
+    const timedOut = () =>
+      finish(
+        408,
+        `Timeout: request to ${kind.name} timed out after ${timeoutSeconds} seconds`,
+        null,
+      );
+
     let response: Response;
     try {
       response = await fetch(endpointUrl(target, kind.name), {
@@ -201,11 +208,7 @@ export class Dendrite {
       });
     } catch (error) {
       if (controller.signal.aborted) {
-        return finish(
-          408,
-          `Timeout: request to ${kind.name} timed out after ${timeoutSeconds} seconds`,
-          null,
-        );
+        return timedOut();
       }
       return finish(
         503,
@@ -219,11 +222,7 @@ export class Dendrite {
       text = await readCapped(response, this.#maxResponseBytes);
     } catch (error) {
       if (controller.signal.aborted) {
-        return finish(
-          408,
-          `Timeout: request to ${kind.name} timed out after ${timeoutSeconds} seconds`,
-          null,
-        );
+        return timedOut();
       }
       if (error instanceof ResponseTooLarge) {
         return finish(

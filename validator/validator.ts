@@ -29,7 +29,7 @@ import {
   Scorer,
   type ScorerOptions,
 } from "./scoring/mod.ts";
-import type { Injection, ValidatorSnapshot, ValidatorStore } from "./store.ts";
+import type { Injection, SimulationPoint, ValidatorSnapshot, ValidatorStore } from "./store.ts";
 import type { Alerter } from "./pagerduty.ts";
 import {
   type MinerScoreDetail,
@@ -91,6 +91,11 @@ export interface ValidatorDeps {
   /** Our own hotkey (its uid is never queried). */
   hotkey: string;
   log: (level: "error" | "warning" | "info" | "debug", message: string) => void;
+}
+
+/** The simulation that follows `point`: the next index and seed, nothing published yet. */
+function nextSimulation(point: SimulationPoint, config: SimConfig): SimulationPoint {
+  return { index: point.index + 1, seed: point.seed + 1, publishes: 0, timestamp: 0, config };
 }
 
 function freshSnapshot(seed: number, config: SimConfig): ValidatorSnapshot {
@@ -240,13 +245,7 @@ export class Validator {
           }`,
         );
         this.#market?.close();
-        this.#snapshot.simulation = {
-          index: point.index + 1,
-          seed: point.seed + 1,
-          publishes: 0,
-          timestamp: 0,
-          config: this.#config,
-        };
+        this.#snapshot.simulation = nextSimulation(point, this.#config);
         this.#market = this.#deps.createMarket(this.#config, point.seed + 1);
         this.#deps.board.startSimulation(point.index + 1, point.seed + 1);
       }
@@ -638,13 +637,7 @@ export class Validator {
     this.#market = null;
     this.#scoring.rebase(point.timestamp);
     this.#simulationsFinished++;
-    this.#snapshot.simulation = {
-      index: point.index + 1,
-      seed: point.seed + 1,
-      publishes: 0,
-      timestamp: 0,
-      config: this.#config,
-    };
+    this.#snapshot.simulation = nextSimulation(point, this.#config);
     this.#resetsSent.clear();
     this.#lastPublishTimestamp = null;
     this.#unsaved = [];
