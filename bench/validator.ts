@@ -4,10 +4,15 @@
  * at once with a few instructions; the validator runs the 20-book reference simulation in-process.
  * Measured per round: state build + compression + signing + sending + collecting + decompression
  * + validation + injection + scoring + metrics, i.e. the whole round except the simulation's own
- * advance to the next publish. Prints one JSON line:
- * `{"bench":"validator-round","miners":256,"ms_per_round":…}`.
+ * advance to the next publish (`ms_per_round`), and the same without scoring and metrics
+ * (`ms_per_round_without_scoring`: the round as the benchmark target defines it). Prints one JSON
+ * line: `{"bench":"validator-round","miners":256,"ms_per_round":…,…}`.
  *
- * `--rounds <n>` (default 10) measured rounds after 3 warm-up rounds.
+ * `--rounds <n>` (default 10) measured rounds after 3 warm-up rounds. `--phases` adds
+ * `ms_per_phase`, the round's time per phase: `state` (each miner's state update), `compress`,
+ * `encode` (synapse, body hash, headers), `sign`, `http` (the rest of the query: sending, the
+ * axons' work, collecting), `decode` (reply parsing and decompression), `validate`, `inject`,
+ * `scoring`, `metrics` (reports, status board) and `other`.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -24,6 +29,7 @@ import { Alerter } from "../validator/pagerduty.ts";
 import { ValidatorMetrics } from "../validator/metrics.ts";
 import { StatusBoard } from "../validator/status.ts";
 import { DendriteMinerClient } from "../validator/miner_client.ts";
+import { PhaseTimes } from "../validator/phases.ts";
 import { type Market, Validator } from "../validator/validator.ts";
 
 const MINERS = 256;
@@ -31,7 +37,11 @@ const HOSTS = 2;
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { rounds: { type: "string" }, "host-axons": { type: "string" } },
+  options: {
+    rounds: { type: "string" },
+    phases: { type: "boolean" },
+    "host-axons": { type: "string" },
+  },
 });
 
 /** Child mode: serve axons for uids `start..start+count-1`, print their ports, wait. */
@@ -86,6 +96,25 @@ async function readFirstLine(stream: ReadableStream<Uint8Array>): Promise<string
   return text.split("\n")[0];
 }
 
+/** Per-round ms of each reported phase; nested phases are taken out of the one holding them. */
+function phaseBreakdown(phases: PhaseTimes, perRound: (ms: number) => number) {
+  const spent = (phase: string) => phases.totals.get(phase) ?? 0;
+  const inQuery = ["compress", "encode", "sign", "decode"].reduce((sum, p) => sum + spent(p), 0);
+  return {
+    state: perRound(spent("state")),
+    compress: perRound(spent("compress")),
+    encode: perRound(spent("encode")),
+    sign: perRound(spent("sign")),
+    http: perRound(spent("query") - inQuery),
+    decode: perRound(spent("decode")),
+    validate: perRound(spent("replies") - spent("inject")),
+    inject: perRound(spent("inject")),
+    scoring: perRound(spent("scoring")),
+    metrics: perRound(spent("metrics")),
+    other: perRound(spent("other")),
+  };
+}
+
 async function main() {
   const rounds = Number(values.rounds ?? 10);
   const per = MINERS / HOSTS;
@@ -111,6 +140,7 @@ async function main() {
     }));
     await cryptoReady();
     const config = { ...referenceConfig(), gracePeriod: 60e9 };
+    const phases = new PhaseTimes();
     let advanceMs = 0;
     const createMarket = (c: typeof config, seed: number): Market => {
       const engine = SimEngine.create({ config: c, seed });
@@ -134,29 +164,39 @@ async function main() {
       createMarket,
       directory: new StaticNeuronDirectory(neurons),
       weights: new RecordingWeightSetter(),
-      client: new DendriteMinerClient(new Dendrite(Keypair.fromUri("//BenchValidator"))),
+      client: new DendriteMinerClient(
+        new Dendrite(Keypair.fromUri("//BenchValidator"), { phases }),
+        phases,
+      ),
       store,
       alerts: new Alerter({ routingKey: null, source: "bench", log: () => {} }),
       metrics: new ValidatorMetrics({ wallet: "bench", netuid: 79, info: {} }),
       board: new StatusBoard(),
       hotkey: "bench",
       log: (level, message) => level === "error" && console.error(message),
+      phases,
     });
     await validator.start();
     for (let i = 0; i < 3; i++) await validator.round();
     advanceMs = 0;
+    phases.clear();
     const started = performance.now();
     for (let i = 0; i < rounds; i++) await validator.round();
     const total = performance.now() - started;
     validator.close();
     store.close();
     const answered = validator.lastAnswered;
+    const perRound = (ms: number) => Number((ms / rounds).toFixed(1));
+    const spent = (phase: string) => phases.totals.get(phase) ?? 0;
+    const round = total - advanceMs;
     console.log(JSON.stringify({
       bench: "validator-round",
       miners: MINERS,
-      ms_per_round: Number(((total - advanceMs) / rounds).toFixed(1)),
+      ms_per_round: perRound(round),
+      ms_per_round_without_scoring: perRound(round - spent("scoring") - spent("metrics")),
       answered,
-      ms_advance_per_round: Number((advanceMs / rounds).toFixed(1)),
+      ms_advance_per_round: perRound(advanceMs),
+      ...(values.phases ? { ms_per_phase: phaseBreakdown(phases, perRound) } : {}),
     }));
     if (answered !== MINERS) throw new Error(`only ${answered} of ${MINERS} miners answered`);
   } finally {

@@ -56,6 +56,11 @@ export interface DendriteOptions {
   externalIp?: string;
   /** Replies larger than this are cut off and count as failures (default 64 MiB). */
   maxResponseBytes?: number;
+  /**
+   * Receives the time spent signing (`sign`), encoding bodies (`encode`) and parsing replies
+   * (`decode`): `add(phase, since)` with a `performance.now()` reading, returning now.
+   */
+  phases?: { add(phase: string, since: number): number };
 }
 
 const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
@@ -73,6 +78,7 @@ export class Dendrite {
   readonly #keypair: Keypair;
   readonly #externalIp: string;
   readonly #maxResponseBytes: number;
+  readonly #phases: DendriteOptions["phases"];
   #lastNonce = 0n;
 
   constructor(keypair: Keypair, options: DendriteOptions = {}) {
@@ -80,6 +86,7 @@ export class Dendrite {
     this.#keypair = keypair;
     this.#externalIp = options.externalIp ?? "127.0.0.1";
     this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    this.#phases = options.phases;
   }
 
   /** The SS58 hotkey requests are signed with. */
@@ -145,6 +152,8 @@ export class Dendrite {
     timeoutSeconds: number,
     encoder: SynapseBodyEncoder,
   ): Promise<DendriteResult<F>> {
+    const phases = this.#phases;
+    let lap = performance.now();
     const synapse = newSynapse(kind, fields, timeoutSeconds);
     const hash = bodyHash(kind, fields);
     const nonce = this.#nextNonce();
@@ -157,13 +166,16 @@ export class Dendrite {
       hotkey: this.hotkey,
     };
     synapse.axon = { ...synapse.axon, ip: target.ip, port: target.port, hotkey: target.hotkey };
+    if (phases !== undefined) lap = phases.add("encode", lap);
     synapse.dendrite.signature = this.#keypair.signHex(
       requestSignatureMessage(nonce, this.hotkey, target.hotkey, this.uuid, hash),
     );
+    if (phases !== undefined) lap = phases.add("sign", lap);
     const { bytes: body, chars } = encoder.encode(synapse);
     synapse.total_size = chars;
     const headers = synapseToHeaders(kind, synapse, hash);
     headers["content-type"] = "application/json";
+    phases?.add("encode", lap);
 
     const started = performance.now();
     const controller = new AbortController();
@@ -234,6 +246,22 @@ export class Dendrite {
       return finish(503, `Service unavailable: ${errorText(error)}`, null);
     }
 
+    const parsing = performance.now();
+    try {
+      return this.#parseReply(kind, synapse, response, text, finish);
+    } finally {
+      phases?.add("decode", parsing);
+    }
+  }
+
+  /** Turns an axon's reply into the call's result. */
+  #parseReply<F>(
+    kind: SynapseKind<F>,
+    synapse: Synapse<F>,
+    response: Response,
+    text: string,
+    finish: (statusCode: number, statusMessage: string, result: F | null) => DendriteResult<F>,
+  ): DendriteResult<F> {
     let json: unknown;
     try {
       json = parseWireJson(text);

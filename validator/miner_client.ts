@@ -18,6 +18,7 @@ import {
   type StateUpdateWire,
 } from "../bittensor/market_synapse.ts";
 import type { StateUpdate } from "../agents/sdk/state.ts";
+import type { PhaseTimes } from "./phases.ts";
 
 /** One miner to query and the state it gets. */
 export interface MinerRequest {
@@ -53,13 +54,17 @@ const REJECTION_CODES = new Set([401, 403, 406, 429]);
 /** {@linkcode MinerClient} over the Bittensor dendrite. */
 export class DendriteMinerClient implements MinerClient {
   readonly #dendrite: Dendrite;
+  readonly #phases: PhaseTimes | undefined;
 
-  constructor(dendrite: Dendrite) {
+  /** `phases` receives the time spent compressing states and decompressing replies. */
+  constructor(dendrite: Dendrite, phases?: PhaseTimes) {
     this.#dendrite = dendrite;
+    this.#phases = phases;
   }
 
   async query(requests: readonly MinerRequest[], timeoutSeconds: number): Promise<MinerReply[]> {
     if (requests.length === 0) return [];
+    const compressing = performance.now();
     // Books and config are identical for every miner in a round: compress them once.
     const first = requests[0].state;
     const books = Object.keys(first.books).length > 0 ? compressJson(first.books) : first.books;
@@ -78,13 +83,15 @@ export class DendriteMinerClient implements MinerClient {
         compressed: true,
       });
     }
+    this.#phases?.add("compress", compressing);
     const results = await this.#dendrite.query(
       requests.map((r) => r.target),
       MarketSimulationStateUpdate,
       (target) => wires.get(`${target.ip}:${target.port}:${target.hotkey}`)!,
       timeoutSeconds,
     );
-    return results.map((result, i) => {
+    const decoding = performance.now();
+    const replies = results.map((result, i): MinerReply => {
       const uid = requests[i].uid;
       const base = { uid, processTime: result.processTime };
       if (result.statusCode === 408) {
@@ -111,5 +118,7 @@ export class DendriteMinerClient implements MinerClient {
         };
       }
     });
+    this.#phases?.add("decode", decoding);
+    return replies;
   }
 }

@@ -39,6 +39,7 @@ import {
 } from "./metrics.ts";
 import type { LeaderboardRow, StatusBoard } from "./status.ts";
 import type { ValidatorOptions } from "./options.ts";
+import type { PhaseTimes } from "./phases.ts";
 
 /** Weights version key: the spec version integer of sn-79 0.1.9. */
 export const WEIGHTS_VERSION_KEY = 19;
@@ -91,6 +92,8 @@ export interface ValidatorDeps {
   /** Our own hotkey (its uid is never queried). */
   hotkey: string;
   log: (level: "error" | "warning" | "info" | "debug", message: string) => void;
+  /** Collects the round's time per phase when given (the bench's `--phases`). */
+  phases?: PhaseTimes;
 }
 
 /** The simulation that follows `point`: the next index and seed, nothing published yet. */
@@ -295,9 +298,12 @@ export class Validator {
    */
   async round(): Promise<boolean> {
     const deps = this.#deps;
+    const phases = deps.phases;
     const started = performance.now();
     this.#syncNeurons();
+    let lap = phases?.add("other", started) ?? 0;
     const publish = this.#market!.advance();
+    if (phases !== undefined) lap = phases.add("advance", lap);
     if (publish === null) return await this.#endSimulation();
     const point = this.#snapshot.simulation;
     point.publishes++;
@@ -308,13 +314,19 @@ export class Validator {
     await this.#handleResetNotices(publish);
     this.#injectResets();
 
+    if (phases !== undefined) lap = phases.add("other", lap);
     const requests = this.#requests(publish);
+    if (phases !== undefined) lap = phases.add("state", lap);
     const queried = deps.client.query(requests, deps.options.timeoutSeconds);
     const replies = await queried;
+    if (phases !== undefined) lap = phases.add("query", lap);
     // The turnover cap applies to the volume before this state's fills, as in the reference.
     this.#handleReplies(replies);
+    if (phases !== undefined) lap = phases.add("replies", lap);
     await this.#checkReachability(replies);
+    if (phases !== undefined) lap = phases.add("other", lap);
     this.#scoring.observe(observationFromPublish(publish));
+    if (phases !== undefined) lap = phases.add("scoring", lap);
 
     const elapsed = (performance.now() - started) / 1000;
     deps.metrics?.roundSeconds.observe(elapsed);
@@ -330,6 +342,7 @@ export class Validator {
       this.save();
     }
     this.#maybeSetWeights();
+    phases?.add("metrics", lap);
     if (publish.final) return await this.#endSimulation();
     return false;
   }
@@ -458,7 +471,9 @@ export class Validator {
   }
 
   #inject(injection: Injection) {
+    const started = performance.now();
     this.#market!.inject(injection.agentId, injection.instructions, injection.delayNs);
+    this.#deps.phases?.add("inject", started);
     this.#unsaved.push(injection);
   }
 
