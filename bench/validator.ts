@@ -8,6 +8,9 @@
  * (`ms_per_round_without_scoring`: the round as the benchmark target defines it). Prints one JSON
  * line: `{"bench":"validator-round","miners":256,"ms_per_round":…,…}`.
  *
+ * `cpu_ms_per_round` is the CPU time the validator (without the advance) and the two axon hosts
+ * spend per round; unlike the wall time it hardly depends on other load on the machine.
+ *
  * `--rounds <n>` (default 10) measured rounds after 3 warm-up rounds. `--phases` adds
  * `ms_per_phase`, the round's time per phase: `state` (each miner's state update), `compress`,
  * `encode` (synapse, body hash, headers), `sign`, `http` (the rest of the query: sending, the
@@ -16,6 +19,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import process from "node:process";
 import { Axon } from "../bittensor/axon.ts";
 import { Dendrite } from "../bittensor/dendrite.ts";
 import { cryptoReady, Keypair } from "../bittensor/keypair.ts";
@@ -44,7 +48,10 @@ const { values } = parseArgs({
   },
 });
 
-/** Child mode: serve axons for uids `start..start+count-1`, print their ports, wait. */
+/**
+ * Child mode: serve axons for uids `start..start+count-1`, print their ports, then answer each
+ * line on stdin with this process's CPU time so far (ms).
+ */
 async function hostAxons(spec: string) {
   const [start, count] = spec.split(",").map(Number);
   await cryptoReady();
@@ -85,15 +92,52 @@ async function hostAxons(spec: string) {
     out.push({ uid, port: await axon.start(), hotkey: keypair.ss58Address });
   }
   console.log(JSON.stringify(out));
+  for await (const _ of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+    console.log(cpuMs());
+  }
 }
 
-async function readFirstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
-  let text = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    text += chunk;
-    if (text.includes("\n")) break;
+/** CPU time (user + system) of this process so far, ms. */
+function cpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+}
+
+/** A child axon host: its listing line, then its CPU time on request. */
+class Host {
+  readonly #child: Deno.ChildProcess;
+  readonly #lines: ReadableStreamDefaultReader<string>;
+  #buffer = "";
+
+  constructor(child: Deno.ChildProcess) {
+    this.#child = child;
+    this.#lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   }
-  return text.split("\n")[0];
+
+  async readLine(): Promise<string> {
+    while (!this.#buffer.includes("\n")) {
+      const { done, value } = await this.#lines.read();
+      if (done) throw new Error("axon host exited");
+      this.#buffer += value;
+    }
+    const end = this.#buffer.indexOf("\n");
+    const line = this.#buffer.slice(0, end);
+    this.#buffer = this.#buffer.slice(end + 1);
+    return line;
+  }
+
+  async cpuMs(): Promise<number> {
+    const writer = this.#child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode("cpu\n"));
+    writer.releaseLock();
+    return Number(await this.readLine());
+  }
+
+  async stop(): Promise<void> {
+    await this.#lines.cancel();
+    this.#child.kill("SIGTERM");
+    await this.#child.status;
+  }
 }
 
 /** Per-round ms of each reported phase; nested phases are taken out of the one holding them. */
@@ -119,13 +163,16 @@ async function main() {
   const rounds = Number(values.rounds ?? 10);
   const per = MINERS / HOSTS;
   const hosts = Array.from({ length: HOSTS }, (_, i) =>
-    new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", new URL(import.meta.url).pathname, "--host-axons", `${i * per},${per}`],
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn());
+    new Host(
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", new URL(import.meta.url).pathname, "--host-axons", `${i * per},${per}`],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "inherit",
+      }).spawn(),
+    ));
   try {
-    const listings = await Promise.all(hosts.map((h) => readFirstLine(h.stdout)));
+    const listings = await Promise.all(hosts.map((h) => h.readLine()));
     const axons = listings.flatMap((l) =>
       JSON.parse(l) as { uid: number; port: number; hotkey: string }[]
     );
@@ -180,9 +227,14 @@ async function main() {
     for (let i = 0; i < 3; i++) await validator.round();
     advanceMs = 0;
     phases.clear();
+    const hostsCpuBefore = await Promise.all(hosts.map((h) => h.cpuMs()));
+    const cpuBefore = cpuMs();
     const started = performance.now();
     for (let i = 0; i < rounds; i++) await validator.round();
     const total = performance.now() - started;
+    const validatorCpu = cpuMs() - cpuBefore - advanceMs;
+    const hostsCpu = (await Promise.all(hosts.map((h) => h.cpuMs())))
+      .reduce((sum, after, i) => sum + after - hostsCpuBefore[i], 0);
     validator.close();
     store.close();
     const answered = validator.lastAnswered;
@@ -196,14 +248,12 @@ async function main() {
       ms_per_round_without_scoring: perRound(round - spent("scoring") - spent("metrics")),
       answered,
       ms_advance_per_round: perRound(advanceMs),
+      cpu_ms_per_round: { validator: perRound(validatorCpu), axons: perRound(hostsCpu) },
       ...(values.phases ? { ms_per_phase: phaseBreakdown(phases, perRound) } : {}),
     }));
     if (answered !== MINERS) throw new Error(`only ${answered} of ${MINERS} miners answered`);
   } finally {
-    for (const host of hosts) {
-      host.kill("SIGTERM");
-      await host.status;
-    }
+    for (const host of hosts) await host.stop();
   }
 }
 
