@@ -198,8 +198,8 @@ export class Scorer {
     for (const book of record.volumes) {
       for (const role of ROLES) {
         const buckets = book[role];
-        if (buckets.size > 0 && Math.min(...buckets.keys()) < horizon) {
-          for (const key of [...buckets.keys()]) if (!(key > horizon)) buckets.delete(key);
+        if (smallestKey(buckets) < horizon) {
+          for (const key of buckets.keys()) if (!(key > horizon)) buckets.delete(key);
         }
       }
       if (!book.total.has(bucket)) { for (const role of ROLES) book[role].set(bucket, 0); }
@@ -236,9 +236,13 @@ export class Scorer {
     const since = T - c.lookback * c.publishInterval;
     const weighted = record.volumes.map((book, bookId) => {
       let recent = 0;
-      for (const [key, v] of book.total) if (key >= since) recent += v;
+      let last: number | undefined;
+      for (const [key, v] of book.total) {
+        if (key >= since) recent += v;
+        last = v;
+      }
       recent = roundHalfEven(recent, c.volumeDecimals);
-      const latest = [...book.total.values()].at(-1) ?? 0;
+      const latest = last ?? 0;
       record.activity[bookId] = activityFactor(
         record.activity[bookId],
         recent,
@@ -350,6 +354,16 @@ export class Scorer {
   }
 }
 
+/** `Math.min(...buckets.keys())` (NaN if a key is NaN, Infinity if none) without a copy. */
+function smallestKey(buckets: Map<number, number>): number {
+  let smallest = Infinity;
+  for (const key of buckets.keys()) {
+    if (Number.isNaN(key)) return NaN;
+    if (key < smallest) smallest = key;
+  }
+  return smallest;
+}
+
 /**
  * The value changes of one miner's inventory history per book and for the sum over books, in a
  * ring of typed rows that follows the history as it grows and drops old entries, so each
@@ -414,25 +428,36 @@ class ChangeWindow {
   /** `√n·mean/std` per book and (last) for the sum; 0 without changes or with zero std. */
   sharpes(): Float64Array {
     const series = this.#series;
+    const rows = this.#rows;
+    const valid = this.#valid;
     const sum = new Float64Array(series);
     const squares = new Float64Array(series);
+    // The window is the ring's rows [start, end) followed, when it wraps, by [0, wrapped).
+    const end = Math.min(this.#start + this.#size, this.#capacity);
+    const wrapped = this.#start + this.#size - end;
     let count = 0;
-    for (let i = 0; i < this.#size; i++) {
-      const row = (this.#start + i) % this.#capacity;
-      if (this.#valid[row] === 0) continue;
-      count++;
-      const offset = row * series;
-      for (let k = 0; k < series; k++) sum[k] += this.#rows[offset + k];
-    }
+    const addRows = (from: number, to: number) => {
+      for (let row = from; row < to; row++) {
+        if (valid[row] === 0) continue;
+        count++;
+        const offset = row * series;
+        for (let k = 0; k < series; k++) sum[k] += rows[offset + k];
+      }
+    };
+    addRows(this.#start, end);
+    addRows(0, wrapped);
     const out = new Float64Array(series);
     if (count === 0) return out;
     const mean = sum.map((s) => s / count);
-    for (let i = 0; i < this.#size; i++) {
-      const row = (this.#start + i) % this.#capacity;
-      if (this.#valid[row] === 0) continue;
-      const offset = row * series;
-      for (let k = 0; k < series; k++) squares[k] += (this.#rows[offset + k] - mean[k]) ** 2;
-    }
+    const addSquares = (from: number, to: number) => {
+      for (let row = from; row < to; row++) {
+        if (valid[row] === 0) continue;
+        const offset = row * series;
+        for (let k = 0; k < series; k++) squares[k] += (rows[offset + k] - mean[k]) ** 2;
+      }
+    };
+    addSquares(this.#start, end);
+    addSquares(0, wrapped);
     for (let k = 0; k < series; k++) {
       const std = Math.sqrt(squares[k] / count);
       out[k] = std === 0 ? 0 : Math.sqrt(count) * (mean[k] / std);
