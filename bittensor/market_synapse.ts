@@ -82,7 +82,12 @@ export interface MarketState {
 
 /** base64(zlib(JSON)), default compression level, as the reference. */
 export function compressJson(value: unknown): string {
-  const text = Buffer.from(JSON.stringify(value), "utf8");
+  return compressJsonText(JSON.stringify(value));
+}
+
+/** {@linkcode compressJson} of a value already serialised to JSON text `json`. */
+export function compressJsonText(json: string): string {
+  const text = Buffer.from(json, "utf8");
   return deflateSync(text, windowFor(text.length)).toString("base64");
 }
 

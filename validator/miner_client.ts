@@ -13,6 +13,7 @@
 import type { AxonTarget, Dendrite } from "../bittensor/dendrite.ts";
 import {
   compressJson,
+  compressJsonText,
   decodeResponse,
   MarketSimulationStateUpdate,
   type StateUpdateWire,
@@ -55,11 +56,26 @@ const REJECTION_CODES = new Set([401, 403, 406, 429]);
 export class DendriteMinerClient implements MinerClient {
   readonly #dendrite: Dendrite;
   readonly #phases: PhaseTimes | undefined;
+  /**
+   * The last JSON text and compressed form of each small per-round field (config, each miner's
+   * accounts and notices): an idle miner's accounts and empty notices repeat round after round.
+   */
+  readonly #lastCompressed = new Map<string, { json: string; compressed: string }>();
 
   /** `phases` receives the time spent compressing states and decompressing replies. */
   constructor(dendrite: Dendrite, phases?: PhaseTimes) {
     this.#dendrite = dendrite;
     this.#phases = phases;
+  }
+
+  /** `compressJson(value)`, reusing the last result stored under `key` when the JSON repeats. */
+  #compress(key: string, value: unknown): string {
+    const json = JSON.stringify(value);
+    const last = this.#lastCompressed.get(key);
+    if (last !== undefined && last.json === json) return last.compressed;
+    const compressed = compressJsonText(json);
+    this.#lastCompressed.set(key, { json, compressed });
+    return compressed;
   }
 
   async query(requests: readonly MinerRequest[], timeoutSeconds: number): Promise<MinerReply[]> {
@@ -68,7 +84,9 @@ export class DendriteMinerClient implements MinerClient {
     // Books and config are identical for every miner in a round: compress them once.
     const first = requests[0].state;
     const books = Object.keys(first.books).length > 0 ? compressJson(first.books) : first.books;
-    const config = typeof books === "string" ? compressJson(first.config) : first.config;
+    const config = typeof books === "string"
+      ? this.#compress("config", first.config)
+      : first.config;
     const wires = new Map<string, StateUpdateWire>();
     for (const request of requests) {
       const compressed = typeof books === "string";
@@ -77,8 +95,12 @@ export class DendriteMinerClient implements MinerClient {
         timestamp: request.state.timestamp,
         config: config as StateUpdateWire["config"],
         books: books as StateUpdateWire["books"],
-        accounts: compressed ? compressJson(request.state.accounts) : request.state.accounts,
-        notices: compressed ? compressJson(request.state.notices ?? {}) : request.state.notices,
+        accounts: compressed
+          ? this.#compress(`accounts ${request.uid}`, request.state.accounts)
+          : request.state.accounts,
+        notices: compressed
+          ? this.#compress(`notices ${request.uid}`, request.state.notices ?? {})
+          : request.state.notices,
         response: null,
         compressed: true,
       });
