@@ -23,7 +23,11 @@ import process from "node:process";
 import { Axon } from "../bittensor/axon.ts";
 import { Dendrite } from "../bittensor/dendrite.ts";
 import { cryptoReady, Keypair } from "../bittensor/keypair.ts";
-import { encodeResponse, MarketSimulationStateUpdate } from "../bittensor/market_synapse.ts";
+import {
+  encodeResponse,
+  MarketSimulationStateUpdate,
+  type StateUpdateWire,
+} from "../bittensor/market_synapse.ts";
 import { type Neuron, RecordingWeightSetter, StaticNeuronDirectory } from "../bittensor/neurons.ts";
 import { referenceConfig } from "../sim/config.ts";
 import { SimEngine } from "../sim/engine.ts";
@@ -85,9 +89,25 @@ async function hostAxons(spec: string) {
         cancellations: [{ orderId: 1, volume: null }],
       },
     ];
+    // The reply is the same every round: compressed once, so the miner's think time is nil.
+    const request: StateUpdateWire = {
+      model: "im",
+      timestamp: 0,
+      config: null,
+      books: {},
+      accounts: {},
+      notices: null,
+      response: null,
+      compressed: true,
+    };
+    const reply = encodeResponse(request, { agent_id: uid, instructions });
     const axon = new Axon({ keypair, port: 0, host: "127.0.0.1" });
     axon.attach(MarketSimulationStateUpdate, {
-      forward: (synapse) => encodeResponse(synapse.fields, { agent_id: uid, instructions }),
+      forward: (synapse) => ({
+        ...reply,
+        model: synapse.fields.model,
+        timestamp: synapse.fields.timestamp,
+      }),
     });
     out.push({ uid, port: await axon.start(), hotkey: keypair.ss58Address });
   }
