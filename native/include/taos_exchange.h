@@ -193,6 +193,11 @@ typedef struct tx_fee_tier {
   int64_t taker_e9;        /* 16 taker rate */
 } tx_fee_tier;
 
+/* tx_config.flags */
+#define TX_CFG_GENERAL_PATHS 0x01u /* every instruction takes the general code path, none the
+                                      short one for common cases: the same results, slower; for
+                                      cross-checking the short paths */
+
 /* Exchange configuration: 472 bytes. */
 typedef struct tx_config {
   uint32_t book_count;             /*   0 >= 1 */
@@ -210,7 +215,7 @@ typedef struct tx_config {
   uint32_t fee_history_slots;      /*  72 1..1024 slots summed for the tier */
   uint32_t fee_tier_count;         /*  76 1..TX_MAX_FEE_TIERS, volume_required ascending */
   tx_fee_tier fee_tiers[TX_MAX_FEE_TIERS]; /* 80 first tier must require 0 */
-  uint64_t flags;                  /* 464 must be 0 */
+  uint64_t flags;                  /* 464 TX_CFG_* */
 } tx_config;
 
 /* ---- snapshots ---- */

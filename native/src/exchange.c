@@ -177,7 +177,9 @@ static int validate_config(const tx_config *c, char *err, size_t err_len) {
   }
   int rc = validate_tiers(c->fee_tiers, c->fee_tier_count, err, err_len);
   if (rc != TX_OK) return rc;
-  if (c->flags != 0) return config_error(err, err_len, "flags: must be 0");
+  if ((c->flags & ~(uint64_t)TX_CFG_GENERAL_PATHS) != 0) {
+    return config_error(err, err_len, "flags: unknown bits set");
+  }
   return TX_OK;
 }
 
@@ -518,6 +520,8 @@ int tx_submit(tx_exchange *ex, uint64_t now_ns, const tx_instruction *records, s
     ex->instr = (uint32_t)i;
     switch (in->kind) {
     case TX_INSTR_LIMIT:
+      if ((ex->cfg.flags & TX_CFG_GENERAL_PATHS) || !x_place_passive(ex, in)) x_place(ex, in);
+      break;
     case TX_INSTR_MARKET: x_place(ex, in); break;
     case TX_INSTR_CANCEL: x_cancel(ex, in); break;
     case TX_INSTR_RESET: x_reset(ex, in); break;

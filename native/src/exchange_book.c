@@ -93,7 +93,8 @@ void x_rest(tx_exchange *ex, x_book *book, uint32_t index) {
   bool found;
   uint32_t pos = level_pos(s, o->dir, o->price, &found);
   if (!found) {
-    memmove(&s->lv[pos + 1], &s->lv[pos], (size_t)(s->n - pos) * sizeof *s->lv);
+    /* A new best level (the common case near the touch) moves nothing: skip the call. */
+    if (pos < s->n) memmove(&s->lv[pos + 1], &s->lv[pos], (size_t)(s->n - pos) * sizeof *s->lv);
     s->lv[pos] = (x_level){.price = o->price, .head = XNONE, .tail = XNONE};
     s->n++;
   }
@@ -147,7 +148,9 @@ static void unlink_at(tx_exchange *ex, x_book *book, uint32_t index, uint32_t po
   lv->volume -= o->total;
   s->volume -= o->total;
   if (lv->count == 0) {
-    memmove(&s->lv[pos], &s->lv[pos + 1], (size_t)(s->n - pos - 1) * sizeof *s->lv);
+    if (pos + 1 < s->n) {
+      memmove(&s->lv[pos], &s->lv[pos + 1], (size_t)(s->n - pos - 1) * sizeof *s->lv);
+    }
     s->n--;
   }
 

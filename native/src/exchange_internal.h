@@ -294,6 +294,9 @@ void x_copy_loan(const tx_exchange *ex, const x_loan *loan, tx_loan *out);
 
 /* ---- instructions (exchange_order.c) ---- */
 void x_place(tx_exchange *ex, const tx_instruction *in);
+/* The commonest placement (a cash limit order in base units that does not reach the opposite
+ * side) by a short path; false, with nothing done, for anything else. */
+bool x_place_passive(tx_exchange *ex, const tx_instruction *in);
 /* Own volume of a total (matchable) volume at a leverage, lot-truncated. */
 static inline int64_t x_own_volume(const tx_exchange *ex, int64_t total, int64_t leverage) {
   if (leverage == 0) return total;

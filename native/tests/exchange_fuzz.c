@@ -3,7 +3,9 @@
  * internally consistent, no balance is negative, reservations equal what open orders need and
  * loan totals equal the loans (tx_check), base and quote are conserved per book (collateral,
  * loans, fees and written-off loans counted), every instruction has exactly one outcome event,
- * and the resting order count follows the events. */
+ * and the resting order count follows the events. A second exchange with TX_CFG_GENERAL_PATHS
+ * runs the same stream in lockstep: the short paths for common cases must give byte-identical
+ * events and balances. */
 #include "exchange_harness.h"
 
 #define BOOKS 2
@@ -119,11 +121,13 @@ static void book_totals(tx_exchange *ex, uint32_t book, int64_t *base, int64_t *
   }
 }
 
-static tx_event batch_events[1 << 14];
+static tx_event batch_events[1 << 14], general_events[1 << 14];
+static size_t batch_event_count;
 
 /* Checks one submit's events against the batch and updates the resting-order model. */
 static int check_events(tx_exchange *ex, size_t n_instr, int step, uint64_t seed) {
   size_t n = tx_drain_events(ex, batch_events, sizeof batch_events / sizeof *batch_events);
+  batch_event_count = n;
   if (tx_pending_events(ex) != 0) {
     fprintf(stderr, "seed %llu step %d: event buffer too small\n", (unsigned long long)seed, step);
     return 1;
@@ -172,13 +176,46 @@ static int check_events(tx_exchange *ex, size_t n_instr, int step, uint64_t seed
   return 0;
 }
 
+static void add_fuzz_accounts(tx_exchange *ex) {
+  tx_add_account(ex, -1, B(5), Q(400));
+  tx_add_account(ex, -2, B(2000), Q(1000000));
+  tx_set_balances(ex, 3, 1, B(1), Q(50));
+}
+
+/* The general-path twin's events for the same batch, byte for byte. */
+static int same_as_general(tx_exchange *general, int step, uint64_t seed) {
+  size_t n = tx_drain_events(general, general_events, sizeof general_events / sizeof *general_events);
+  if (n != batch_event_count || memcmp(general_events, batch_events, n * sizeof *batch_events)) {
+    fprintf(stderr, "seed %llu step %d: short and general paths differ\n", (unsigned long long)seed,
+            step);
+    return 1;
+  }
+  return 0;
+}
+
+static int same_balances(tx_exchange *a, tx_exchange *b, uint64_t seed) {
+  for (int i = 0; i < AGENTS; i++) {
+    for (uint32_t book = 0; book < BOOKS; book++) {
+      tx_balances x, y;
+      int rx = tx_balances_get(a, agent_ids[i], book, &x), ry = tx_balances_get(b, agent_ids[i], book, &y);
+      if (rx != ry || (rx == TX_OK && memcmp(&x, &y, sizeof x) != 0)) {
+        fprintf(stderr, "seed %llu: short and general paths leave different balances\n",
+                (unsigned long long)seed);
+        return 1;
+      }
+    }
+  }
+  return 0;
+}
+
 static int run_seed(uint64_t seed) {
   rng_state = seed * 0x2545F4914F6CDD1Dull + 1;
   tx_config c = fuzz_config(seed);
   tx_exchange *ex = open_exchange(&c);
-  tx_add_account(ex, -1, B(5), Q(400));
-  tx_add_account(ex, -2, B(2000), Q(1000000));
-  tx_set_balances(ex, 3, 1, B(1), Q(50));
+  add_fuzz_accounts(ex);
+  c.flags = TX_CFG_GENERAL_PATHS;
+  tx_exchange *general = open_exchange(&c);
+  add_fuzz_accounts(general);
   for (uint32_t b = 0; b < BOOKS; b++) {
     book_totals(ex, b, &base_total[b], &quote_total[b]);
     max_order_id[b] = 0;
@@ -209,6 +246,7 @@ static int run_seed(uint64_t seed) {
     }
     step += (int)n;
     if (check_events(ex, n, step, seed)) goto fail;
+    if (tx_submit(general, now, batch, n) != TX_OK || same_as_general(general, step, seed)) goto fail;
     if (tx_check(ex, err, sizeof err) != TX_OK) {
       fprintf(stderr, "seed %llu step %d: %s\n", (unsigned long long)seed, step, err);
       goto fail;
@@ -237,10 +275,13 @@ static int run_seed(uint64_t seed) {
       }
     }
   }
+  if (same_balances(ex, general, seed)) goto fail;
   tx_close(ex);
+  tx_close(general);
   return 0;
 fail:
   tx_close(ex);
+  tx_close(general);
   return 1;
 }
 
@@ -248,7 +289,8 @@ int main(void) {
   for (uint64_t seed = 1; seed <= SEEDS; seed++) {
     if (run_seed(seed)) return 1;
   }
-  printf("exchange fuzz: %d instructions over %d seeds (%lld margin calls), all invariants held\n",
+  printf("exchange fuzz: %d instructions over %d seeds (%lld margin calls), all invariants held,"
+         " short paths identical to the general path\n",
          STEPS_PER_SEED * SEEDS, SEEDS, margin_calls);
   if (margin_calls == 0) {
     fprintf(stderr, "exchange fuzz: no margin call was exercised\n");
