@@ -213,6 +213,24 @@ Deno.test("each rejection gets the Python axon's status and message", async () =
       internalErrors.join("\n"),
     );
 
+    // Malformed UTF-8 (a 0xff byte inside a string): a failure inside the route as well.
+    const badText = signedRequest({ signer: alice });
+    const badBytes = new TextEncoder().encode(badText.body);
+    badBytes[badText.body.indexOf('"hello"') + 1] = 0xff;
+    const badUtf8 = await fetch(url, { method: "POST", headers: badText.headers, body: badBytes });
+    assert.equal(badUtf8.status, 500);
+    const badId = (await badUtf8.json()).message.slice("Internal Server Error #".length);
+    assert.ok(
+      internalErrors.some((m) => m.includes(badId) && /encoded data is not valid/.test(m)),
+      internalErrors.join("\n"),
+    );
+
+    // HEAD: the status and headers of the same request as GET, no body.
+    const head = await fetch(`http://127.0.0.1:${port}/Synapse`, { method: "HEAD" });
+    assert.equal(head.status, 401);
+    assert.equal(head.headers.get("bt_header_axon_status_code"), "401");
+    assert.equal(await head.text(), "");
+
     // Body tampered after signing: the hash no longer matches → 500.
     const tampered = signedRequest({ signer: alice });
     tampered.body = tampered.body.replace('"hello"', '"HELLO"');
