@@ -492,7 +492,8 @@ export function parseSynapseHeaders(headers: Headers): HeaderView {
     dendrite: emptyTerminal(),
     inputs: {},
   };
-  for (const [rawName, value] of headers) {
+  // `forEach`, not `for…of`: Deno's Headers iterator sorts the whole list again at every step.
+  headers.forEach((value, rawName) => {
     const name = rawName.toLowerCase();
     if (name === "name") view.name = value;
     else if (name === "timeout") {
@@ -514,7 +515,7 @@ export function parseSynapseHeaders(headers: Headers): HeaderView {
         throw new Error(`header ${name}: not base64-encoded JSON`);
       }
     }
-  }
+  });
   return view;
 }
 
