@@ -12,18 +12,24 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 
 const nativeDir = new URL(".", import.meta.url).pathname;
-const sourceDir = join(nativeDir, "src");
 const includeDir = join(nativeDir, "include");
 const testDir = join(nativeDir, "tests");
 const buildDir = join(nativeDir, "build");
 
 const warnings = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"];
-const libraryFlags = [...warnings, "-O2", "-fPIC", "-shared", "-pthread", `-I${includeDir}`];
+const libraryFlags = (include: string) => [
+  ...warnings,
+  "-O2",
+  "-fPIC",
+  "-shared",
+  "-pthread",
+  `-I${include}`,
+];
 const sanitizerFlags = [
   ...warnings,
   "-O1",
@@ -48,15 +54,15 @@ function listFiles(dir: string, suffixes: string[]): string[] {
     .map((name) => join(dir, name));
 }
 
-function librarySources(): string[] {
-  return listFiles(sourceDir, [".c"]);
+function librarySources(root = nativeDir): string[] {
+  return listFiles(join(root, "src"), [".c"]);
 }
 
-function fingerprint(files: string[], flags: string[]): string {
+function fingerprint(root: string, files: string[], flags: string[]): string {
   const hash = createHash("sha256");
   hash.update(flags.join(" "));
   for (const file of files) {
-    hash.update(file.slice(nativeDir.length));
+    hash.update(file.slice(root.length));
     hash.update(readFileSync(file));
   }
   return hash.digest("hex").slice(0, 16);
@@ -81,18 +87,37 @@ function compile(args: string[], what: string): void {
   }
 }
 
-/** Path of the native library for the current sources, building it first if needed. */
-export function nativeLibraryPath(): string {
-  const sources = librarySources();
-  const headers = [...listFiles(sourceDir, [".h"]), ...listFiles(includeDir, [".h"])];
-  const name = `libtaos-${fingerprint([...sources, ...headers], libraryFlags)}.so`;
-  const target = join(buildDir, name);
+/**
+ * Path of the native library for the current sources, building it first if needed. `root` holds
+ * `src/`, `include/` and `build/` (this directory unless given).
+ */
+export function nativeLibraryPath(root = nativeDir): string {
+  const sources = librarySources(root);
+  const headers = [
+    ...listFiles(join(root, "src"), [".h"]),
+    ...listFiles(join(root, "include"), [".h"]),
+  ];
+  const flags = libraryFlags(join(root, "include"));
+  const name = `libtaos-${fingerprint(root, [...sources, ...headers], flags)}.so`;
+  const build = join(root, "build");
+  const target = join(build, name);
   if (existsSync(target)) return target;
-  mkdirSync(buildDir, { recursive: true });
+  mkdirSync(build, { recursive: true });
   const temporary = `${target}.${Deno.pid}.tmp`;
-  compile([...libraryFlags, "-o", temporary, ...sources, "-lm"], "the native library");
+  compile([...flags, "-o", temporary, ...sources, "-lm"], "the native library");
   renameSync(temporary, target);
+  removeOlderLibraries(build, name);
   return target;
+}
+
+/** Builds of earlier sources are never loaded again: without this, every edit leaves one behind.
+ * A process that still has one loaded keeps its mapping. */
+function removeOlderLibraries(build: string, current: string): void {
+  for (const name of readdirSync(build)) {
+    if (name !== current && /^libtaos-[0-9a-f]{16}\.so$/.test(name)) {
+      rmSync(join(build, name), { force: true });
+    }
+  }
 }
 
 /** Builds every `native/tests/*.c` against the library sources with ASan/UBSan and runs it. */

@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { NativeBuildError, nativeLibraryPath } from "../../native/build.ts";
+
+const nativeDir = new URL("../../native/", import.meta.url).pathname;
+
+/** A scratch copy of the native sources, so edits do not touch the real tree. */
+function scratchTree(): string {
+  const root = mkdtempSync(join(tmpdir(), "taos-native-"));
+  cpSync(join(nativeDir, "src"), join(root, "src"), { recursive: true });
+  cpSync(join(nativeDir, "include"), join(root, "include"), { recursive: true });
+  return root;
+}
+
+const libraries = (root: string) =>
+  readdirSync(join(root, "build")).filter((name) => name.endsWith(".so"));
+
+Deno.test("the native library is built once, rebuilt when a source changes, and the stale build removed", () => {
+  const root = scratchTree();
+  try {
+    const first = nativeLibraryPath(root);
+    const builtAt = statSync(first).mtimeMs;
+    assert.equal(nativeLibraryPath(root), first, "unchanged sources reuse the build");
+    assert.equal(statSync(first).mtimeMs, builtAt);
+
+    writeFileSync(join(root, "src", "extra.c"), "int taos_extra_symbol(void) { return 79; }\n");
+    const second = nativeLibraryPath(root);
+    assert.notEqual(second, first, "an added source gives a new build");
+    assert.ok(existsSync(second));
+    assert.deepEqual(libraries(root), [second.slice(second.lastIndexOf("/") + 1)]);
+
+    const library = Deno.dlopen(second, { taos_extra_symbol: { parameters: [], result: "i32" } });
+    try {
+      assert.equal(library.symbols.taos_extra_symbol(), 79);
+    } finally {
+      library.close();
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+Deno.test("a source that does not compile is reported with the compiler's message", () => {
+  const root = scratchTree();
+  try {
+    writeFileSync(join(root, "src", "broken.c"), "int broken(void) { return missing_name; }\n");
+    assert.throws(() => nativeLibraryPath(root), (error: unknown) => {
+      assert.ok(error instanceof NativeBuildError);
+      assert.match(error.message, /building the native library failed/);
+      assert.match(error.message, /missing_name/);
+      return true;
+    });
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+Deno.test("a missing C compiler gives a message saying how to install one", () => {
+  const root = scratchTree();
+  const previous = Deno.env.get("CC");
+  Deno.env.set("CC", "taos-no-such-compiler");
+  try {
+    assert.throws(() => nativeLibraryPath(root), (error: unknown) => {
+      assert.ok(error instanceof NativeBuildError);
+      assert.match(error.message, /no C compiler found \(tried 'taos-no-such-compiler'\)/);
+      assert.match(error.message, /apt-get install gcc/);
+      return true;
+    });
+  } finally {
+    if (previous === undefined) Deno.env.delete("CC");
+    else Deno.env.set("CC", previous);
+    rmSync(root, { recursive: true, force: true });
+  }
+});
