@@ -375,6 +375,31 @@ static int64_t lot_leverage(const tx_exchange *ex, int64_t leverage) {
   return leverage - leverage % unit;
 }
 
+/* Fills a new pool order for an accepted placement of `total` matchable and `own` own volume,
+ * consuming the book's next order id; nothing is reserved and nothing linked yet. Field by field:
+ * zero-filling the whole two-line record first costs more. */
+static inline void init_order(tx_exchange *ex, x_book *book, x_order *o, const tx_instruction *in,
+                              const x_account *acct, int64_t total, int64_t own, int64_t price,
+                              int64_t leverage, int64_t maker_rate, bool market) {
+  o->total = total;
+  o->volume = own;
+  o->price = price;
+  o->res_base = o->res_quote = 0;
+  o->leverage = leverage;
+  o->agent = in->agent_id;
+  o->next = o->prev = o->aprev = o->anext = o->loan = XNONE;
+  o->id = book->next_order_id++;
+  o->account = (uint32_t)(acct - ex->accounts);
+  o->book = in->book_id;
+  o->client_id = in->client_order_id;
+  o->maker_e9 = maker_rate;
+  o->timestamp = ex->now;
+  o->dir = in->direction;
+  o->stp = in->stp;
+  o->market = market;
+  o->underfunded = 0;
+}
+
 /* The header bytes (kind .. pad0) of a cash limit placement that the short path takes: kind is
  * LIMIT, currency BASE and time in force GTC or GTT; direction, post-only and flags hold no bits
  * beyond their lowest; stp is below 8 (its upper bound is checked apart). */
@@ -422,31 +447,15 @@ bool x_place_passive(tx_exchange *ex, const tx_instruction *in) {
 
   uint32_t index = x_order_alloc(ex);
   x_order *o = &ex->orders[index];
-  o->total = o->volume = size;
-  o->price = price;
-  o->leverage = 0;
-  o->agent = in->agent_id;
-  o->loan = XNONE;
-  o->id = book->next_order_id++;
-  o->account = (uint32_t)(acct - ex->accounts);
-  o->book = in->book_id;
-  o->client_id = in->client_order_id;
-  o->maker_e9 = rate_m;
-  o->timestamp = ex->now;
-  o->dir = (uint8_t)dir;
-  o->stp = in->stp;
-  o->market = 0;
-  o->underfunded = 0;
+  init_order(ex, book, o, in, acct, size, size, price, 0, rate_m, false);
   if (dir == TX_BUY) {
     acct->quote_free -= amount;
     acct->quote_reserved += amount;
     o->res_quote = amount;
-    o->res_base = 0;
   } else {
     acct->base_free -= amount;
     acct->base_reserved += amount;
     o->res_base = amount;
-    o->res_quote = 0;
   }
   x_rest(ex, book, index);
   order_event(ex, o, TX_EV_PLACED, size, 0);
@@ -579,24 +588,7 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
   /* Accepted: the id is consumed from here on. */
   uint32_t index = x_order_alloc(ex);
   x_order *o = &ex->orders[index];
-  /* Field by field: zero-filling the whole two-line record first costs more. */
-  o->total = size;
-  o->volume = own_size;
-  o->price = market ? 0 : price;
-  o->res_base = o->res_quote = 0;
-  o->leverage = lev;
-  o->agent = in->agent_id;
-  o->next = o->prev = o->aprev = o->anext = o->loan = XNONE;
-  o->id = book->next_order_id++;
-  o->account = (uint32_t)(acct - ex->accounts);
-  o->book = in->book_id;
-  o->client_id = in->client_order_id;
-  o->maker_e9 = rate_m;
-  o->timestamp = ex->now;
-  o->dir = (uint8_t)dir;
-  o->stp = in->stp;
-  o->market = market;
-  o->underfunded = 0;
+  init_order(ex, book, o, in, acct, size, own_size, market ? 0 : price, lev, rate_m, market);
   if (lev > 0) {
     x_margin_reserve(ex, acct, o, dir, lev, amount, ref_price);
   } else if (dir == TX_BUY) {
