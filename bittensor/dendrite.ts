@@ -102,13 +102,14 @@ export class Dendrite {
 
   /**
    * Queries every target concurrently; `fields` may be a function to give each axon its own
-   * payload (each miner sees only its own account). Resolves when every call has finished or hit
-   * its timeout; results are in target order.
+   * payload (each miner sees only its own account), called with the target and its index just
+   * before that target's request is signed. Resolves when every call has finished or hit its
+   * timeout; results are in target order.
    */
   query<F>(
     targets: readonly AxonTarget[],
     kind: SynapseKind<F>,
-    fields: F | ((target: AxonTarget) => F),
+    fields: F | ((target: AxonTarget, index: number) => F),
     timeoutSeconds = 12,
   ): Promise<DendriteResult<F>[]> {
     return this.#queryAll(targets, kind, fields, timeoutSeconds);
@@ -117,7 +118,7 @@ export class Dendrite {
   async #queryAll<F>(
     targets: readonly AxonTarget[],
     kind: SynapseKind<F>,
-    fields: F | ((target: AxonTarget) => F),
+    fields: F | ((target: AxonTarget, index: number) => F),
     timeoutSeconds: number,
   ): Promise<DendriteResult<F>[]> {
     const calls: Promise<DendriteResult<F>>[] = [];
@@ -128,7 +129,7 @@ export class Dendrite {
       if (i > 0 && i % SEND_BATCH === 0) await new Promise((resolve) => setTimeout(resolve, 0));
       const target = targets[i];
       const payload = typeof fields === "function"
-        ? (fields as (t: AxonTarget) => F)(target)
+        ? (fields as (t: AxonTarget, index: number) => F)(target, i)
         : fields;
       calls.push(this.#call(target, kind, payload, timeoutSeconds, encoder));
     }

@@ -87,29 +87,30 @@ export class DendriteMinerClient implements MinerClient {
     const config = typeof books === "string"
       ? this.#compress("config", first.config)
       : first.config;
-    const wires = new Map<string, StateUpdateWire>();
-    for (const request of requests) {
-      const compressed = typeof books === "string";
-      wires.set(`${request.target.ip}:${request.target.port}:${request.target.hotkey}`, {
-        model: request.state.model,
-        timestamp: request.state.timestamp,
+    this.#phases?.add("compress", compressing);
+    const compressed = typeof books === "string";
+    // Each miner's own fields are compressed just before its request is signed and sent, so the
+    // first miners are already answering while the later ones are being prepared.
+    const wireOf = (_target: AxonTarget, index: number): StateUpdateWire => {
+      const started = performance.now();
+      const { uid, state } = requests[index];
+      const wire: StateUpdateWire = {
+        model: state.model,
+        timestamp: state.timestamp,
         config: config as StateUpdateWire["config"],
         books: books as StateUpdateWire["books"],
-        accounts: compressed
-          ? this.#compress(`accounts ${request.uid}`, request.state.accounts)
-          : request.state.accounts,
-        notices: compressed
-          ? this.#compress(`notices ${request.uid}`, request.state.notices ?? {})
-          : request.state.notices,
+        accounts: compressed ? this.#compress(`accounts ${uid}`, state.accounts) : state.accounts,
+        notices: compressed ? this.#compress(`notices ${uid}`, state.notices ?? {}) : state.notices,
         response: null,
         compressed: true,
-      });
-    }
-    this.#phases?.add("compress", compressing);
+      };
+      this.#phases?.add("compress", started);
+      return wire;
+    };
     const results = await this.#dendrite.query(
       requests.map((r) => r.target),
       MarketSimulationStateUpdate,
-      (target) => wires.get(`${target.ip}:${target.port}:${target.hotkey}`)!,
+      wireOf,
       timeoutSeconds,
     );
     const decoding = performance.now();
