@@ -168,20 +168,19 @@ static void settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, i
   int64_t notional = x_notional(ex, price, q);
   int64_t maker_fee = x_fee(ex, price, q, x_maker_rate(ex, ra));
   int64_t taker_fee = x_fee(ex, price, q, x_taker_rate(ex, aa));
-  x_order *buy = a->dir == TX_BUY ? a : r;
-  x_order *sell = a->dir == TX_BUY ? r : a;
-  x_account *buyer = &ex->accounts[buy->account];
-  x_account *seller = &ex->accounts[sell->account];
-  int64_t *buyer_fee = a->dir == TX_BUY ? &taker_fee : &maker_fee;
-  int64_t *seller_fee = a->dir == TX_BUY ? &maker_fee : &taker_fee;
+  bool aggressor_buys = a->dir == TX_BUY;
+  x_order *buy = aggressor_buys ? a : r, *sell = aggressor_buys ? r : a;
+  x_account *buyer = aggressor_buys ? aa : ra, *seller = aggressor_buys ? ra : aa;
+  int64_t buyer_fee = aggressor_buys ? taker_fee : maker_fee;
+  int64_t seller_fee = aggressor_buys ? maker_fee : taker_fee;
 
   if (buy->leverage > 0) {
-    x_margin_buy_leg(ex, buyer, buy, price, notional + *buyer_fee);
+    x_margin_buy_leg(ex, buyer, buy, price, notional + buyer_fee);
   } else {
     /* A buyer whose maker rate rose since it was reserved may not cover the whole fee; it pays
      * what it has and the fee is reduced accordingly (never a negative balance). */
-    int64_t unpaid = pay_quote(buyer, buy, notional + *buyer_fee);
-    if (unpaid > 0) *buyer_fee -= unpaid;
+    int64_t unpaid = pay_quote(buyer, buy, notional + buyer_fee);
+    if (unpaid > 0) buyer_fee -= unpaid;
   }
   buyer->base_free += q;
   if (buyer->loan_head != XNONE) x_repay(ex, buyer, TX_SELL, q, price);
@@ -192,8 +191,10 @@ static void settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, i
     sell->res_base -= q;
     seller->base_reserved -= q;
   }
-  seller->quote_free += notional - *seller_fee;
-  if (seller->loan_head != XNONE) x_repay(ex, seller, TX_BUY, notional - *seller_fee, price);
+  seller->quote_free += notional - seller_fee;
+  if (seller->loan_head != XNONE) x_repay(ex, seller, TX_BUY, notional - seller_fee, price);
+  maker_fee = aggressor_buys ? seller_fee : buyer_fee;
+  taker_fee = aggressor_buys ? buyer_fee : seller_fee;
 
   book->fees += maker_fee + taker_fee;
   x_add_fee_volume(ex, aa, notional);
