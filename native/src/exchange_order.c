@@ -401,6 +401,20 @@ static inline void init_order(tx_exchange *ex, x_book *book, x_order *o, const t
   o->underfunded = 0;
 }
 
+/* Moves a new cash order's reservation out of the free balance: quote for a buy, base for a
+ * sell. */
+static inline void reserve_cash(x_account *acct, x_order *o, int64_t amount) {
+  if (o->dir == TX_BUY) {
+    acct->quote_free -= amount;
+    acct->quote_reserved += amount;
+    o->res_quote = amount;
+  } else {
+    acct->base_free -= amount;
+    acct->base_reserved += amount;
+    o->res_base = amount;
+  }
+}
+
 /* The header bytes (kind .. pad0) of a cash limit placement that the short path takes: kind is
  * LIMIT, currency BASE and time in force GTC or GTT; direction, post-only and flags hold no bits
  * beyond their lowest; stp is below 8 (its upper bound is checked apart). */
@@ -449,15 +463,7 @@ bool x_place_passive(tx_exchange *ex, const tx_instruction *in) {
   uint32_t index = x_order_alloc(ex);
   x_order *o = &ex->orders[index];
   init_order(ex, book, o, in, acct, size, size, price, 0, rate_m, false);
-  if (dir == TX_BUY) {
-    acct->quote_free -= amount;
-    acct->quote_reserved += amount;
-    o->res_quote = amount;
-  } else {
-    acct->base_free -= amount;
-    acct->base_reserved += amount;
-    o->res_base = amount;
-  }
+  reserve_cash(acct, o, amount);
   x_rest(ex, book, index);
   order_event(ex, o, TX_EV_PLACED, size, 0);
   bool placed = ex->error == TX_OK;
@@ -592,14 +598,8 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
   init_order(ex, book, o, in, acct, size, own_size, market ? 0 : price, lev, rate_m, market);
   if (lev > 0) {
     x_margin_reserve(ex, acct, o, dir, lev, amount, ref_price);
-  } else if (dir == TX_BUY) {
-    acct->quote_free -= amount;
-    acct->quote_reserved += amount;
-    o->res_quote = amount;
   } else {
-    acct->base_free -= amount;
-    acct->base_reserved += amount;
-    o->res_base = amount;
+    reserve_cash(acct, o, amount);
   }
 
   bool crossed = market || (opp->n > 0 && within(dir, opp->lv[opp->n - 1].price, price));
