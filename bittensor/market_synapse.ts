@@ -14,10 +14,11 @@
  * ```
  * @module
  */
-import { deflateSync, inflateSync } from "node:zlib";
+import { inflateSync } from "node:zlib";
 import { Buffer } from "node:buffer";
 import { z } from "zod";
 import type { SynapseKind } from "./synapse.ts";
+import { deflateZlib } from "./zlib_deflate.ts";
 
 /** Decompressed payloads above this size are refused (a zlib bomb must not exhaust memory). */
 export const MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024;
@@ -88,7 +89,9 @@ export function compressJson(value: unknown): string {
 /** {@linkcode compressJson} of a value already serialised to JSON text `json`. */
 export function compressJsonText(json: string): string {
   const text = Buffer.from(json, "utf8");
-  return deflateSync(text, windowFor(text.length)).toString("base64");
+  const { windowBits, memLevel } = windowFor(text.length);
+  const packed = deflateZlib(text, windowBits, memLevel);
+  return Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength).toString("base64");
 }
 
 /**
