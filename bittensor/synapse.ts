@@ -380,8 +380,7 @@ const terminalSchema = z.object({
   signature: z.string().nullish().transform((v) => v ?? null),
 }).nullish().transform((t) => t ?? emptyTerminal());
 
-/** The base fields of a synapse body; {@linkcode synapseFromBody} checks canonical bodies faster. */
-export const baseSchema = z.object({
+const baseSchema = z.object({
   timeout: z.number().nonnegative().nullish().transform((v) => v ?? 12),
   total_size: z.number().int().nullish().transform((v) => v ?? 0),
   header_size: z.number().int().nullish().transform((v) => v ?? 0),
@@ -407,78 +406,13 @@ export function synapseFromBody<F>(kind: SynapseKind<F>, body: unknown): Synapse
     throw new Error("synapse body: expected a JSON object");
   }
   const record = body as Record<string, unknown>;
-  let base = canonicalBase(record);
-  if (base === null) {
-    const parsed = baseSchema.safeParse(record);
-    if (!parsed.success) throw new Error(`synapse body: ${describeIssues(parsed.error)}`);
-    base = parsed.data;
-  }
+  const base = baseSchema.safeParse(record);
+  if (!base.success) throw new Error(`synapse body: ${describeIssues(base.error)}`);
   const own = Object.fromEntries(Object.entries(record).filter(([k]) => !BASE_KEYS.has(k)));
   const fields = kind.fields.safeParse(own);
   if (!fields.success) throw new Error(`${kind.name} body: ${describeIssues(fields.error)}`);
-  return { name: kind.name, ...base, fields: fields.data };
+  return { name: kind.name, ...base.data, fields: fields.data };
 }
-
-type BaseFields = z.output<typeof baseSchema>;
-
-/**
- * What {@linkcode baseSchema} makes of a body whose base fields are all present with values of
- * their own JSON type, as Python's `model_dump` and our dendrite write them; null for any other
- * body, which the schema then parses (and words the errors of). The schema takes several times
- * longer, and every request and reply passes here.
- */
-function canonicalBase(record: Record<string, unknown>): BaseFields | null {
-  const { timeout, total_size, header_size, computed_body_hash } = record;
-  if (
-    !(timeout === null || (typeof timeout === "number" && Number.isFinite(timeout) && timeout >= 0))
-  ) return null;
-  if (!(total_size === null || Number.isSafeInteger(total_size))) return null;
-  if (!(header_size === null || Number.isSafeInteger(header_size))) return null;
-  if (!(computed_body_hash === null || typeof computed_body_hash === "string")) return null;
-  const dendrite = canonicalTerminal(record.dendrite);
-  const axon = canonicalTerminal(record.axon);
-  if (dendrite === null || axon === null) return null;
-  return {
-    timeout: (timeout as number | null) ?? 12,
-    total_size: (total_size as number | null) ?? 0,
-    header_size: (header_size as number | null) ?? 0,
-    dendrite,
-    axon,
-    computed_body_hash: computed_body_hash ?? "",
-  };
-}
-
-/** A terminal info every key of which holds null or a value of its JSON type; else null. */
-function canonicalTerminal(value: unknown): TerminalInfo | null {
-  if (value === null) return emptyTerminal();
-  if (typeof value !== "object" || Array.isArray(value)) return null;
-  const t = value as Record<string, unknown>;
-  const { status_code, port, version, nonce, process_time } = t;
-  if (!(status_code === null || Number.isSafeInteger(status_code))) return null;
-  if (!(port === null || Number.isSafeInteger(port))) return null;
-  if (!(version === null || Number.isSafeInteger(version))) return null;
-  if (!(nonce === null || typeof nonce === "bigint" || Number.isSafeInteger(nonce))) return null;
-  if (
-    !(process_time === null || (typeof process_time === "number" && Number.isFinite(process_time)))
-  ) return null;
-  for (const key of STRING_TERMINAL_KEYS) {
-    if (!(t[key] === null || typeof t[key] === "string")) return null;
-  }
-  return {
-    status_code: status_code as number | null,
-    status_message: t.status_message as string | null,
-    process_time: process_time as number | null,
-    ip: t.ip as string | null,
-    port: port as number | null,
-    version: version as number | null,
-    nonce: nonce === null ? null : BigInt(nonce as bigint | number),
-    uuid: t.uuid as string | null,
-    hotkey: t.hotkey as string | null,
-    signature: t.signature as string | null,
-  };
-}
-
-const STRING_TERMINAL_KEYS = ["status_message", "ip", "uuid", "hotkey", "signature"] as const;
 
 // ---------------------------------------------------------------------------------------------
 // Headers
