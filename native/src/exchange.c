@@ -591,12 +591,20 @@ int64_t tx_level_orders(const tx_exchange *ex, uint32_t book_id, int side, uint3
   return (int64_t)i;
 }
 
+/* The account a per-agent snapshot reads, or the error code to return negated. */
+static int snapshot_account(const tx_exchange *ex, int32_t agent_id, uint32_t book_id,
+                            const x_account **out) {
+  if (ex == NULL) return TX_ERR_ARGUMENT;
+  if (book_id >= ex->cfg.book_count) return TX_ERR_BOOK;
+  *out = account_const(ex, agent_id, book_id);
+  return *out == NULL ? TX_ERR_AGENT : TX_OK;
+}
+
 int64_t tx_agent_orders(const tx_exchange *ex, int32_t agent_id, uint32_t book_id, tx_order *out,
                         size_t capacity) {
-  if (ex == NULL) return -TX_ERR_ARGUMENT;
-  if (book_id >= ex->cfg.book_count) return -TX_ERR_BOOK;
-  const x_account *acct = account_const(ex, agent_id, book_id);
-  if (acct == NULL) return -TX_ERR_AGENT;
+  const x_account *acct;
+  int rc = snapshot_account(ex, agent_id, book_id, &acct);
+  if (rc != TX_OK) return -rc;
   size_t i = 0;
   for (uint32_t oi = acct->head; oi != XNONE; oi = ex->orders[oi].anext, i++) {
     if (out != NULL && i < capacity) copy_order(&ex->orders[oi], &out[i]);
@@ -606,10 +614,9 @@ int64_t tx_agent_orders(const tx_exchange *ex, int32_t agent_id, uint32_t book_i
 
 int64_t tx_agent_loans(const tx_exchange *ex, int32_t agent_id, uint32_t book_id, tx_loan *out,
                        size_t capacity) {
-  if (ex == NULL) return -TX_ERR_ARGUMENT;
-  if (book_id >= ex->cfg.book_count) return -TX_ERR_BOOK;
-  const x_account *acct = account_const(ex, agent_id, book_id);
-  if (acct == NULL) return -TX_ERR_AGENT;
+  const x_account *acct;
+  int rc = snapshot_account(ex, agent_id, book_id, &acct);
+  if (rc != TX_OK) return -rc;
   size_t i = 0;
   for (uint32_t li = acct->loan_head; li != XNONE; li = ex->loans[li].next, i++) {
     if (out != NULL && i < capacity) x_copy_loan(ex, &ex->loans[li], &out[i]);
