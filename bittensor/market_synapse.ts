@@ -18,7 +18,7 @@ import { inflateSync } from "node:zlib";
 import { Buffer } from "node:buffer";
 import { z } from "zod";
 import type { SynapseKind } from "./synapse.ts";
-import { deflateZlib } from "./zlib_deflate.ts";
+import { deflateZlibText } from "./zlib_deflate.ts";
 
 /** Decompressed payloads above this size are refused (a zlib bomb must not exhaust memory). */
 export const MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024;
@@ -88,9 +88,10 @@ export function compressJson(value: unknown): string {
 
 /** {@linkcode compressJson} of a value already serialised to JSON text `json`. */
 export function compressJsonText(json: string): string {
-  const text = Buffer.from(json, "utf8");
-  const { windowBits, memLevel } = windowFor(text.length);
-  const packed = deflateZlib(text, windowBits, memLevel);
+  // The window is sized by characters: for JSON they are the bytes, save the rare non-ASCII text,
+  // which a window short of its whole length still compresses correctly.
+  const { windowBits, memLevel } = windowFor(json.length);
+  const packed = deflateZlibText(json, windowBits, memLevel);
   return Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength).toString("base64");
 }
 

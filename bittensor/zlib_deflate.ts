@@ -10,6 +10,7 @@
  * ```
  * @module
  */
+import { Buffer } from "node:buffer";
 import { deflateSync } from "node:zlib";
 
 /** zlib's default compression level (what `zlib.compress` uses in Python). */
@@ -22,6 +23,12 @@ const LEVEL = 6;
 export function deflateZlib(input: Uint8Array, windowBits: number, memLevel: number): Uint8Array {
   return (systemZlib ??= openSystemZlib())?.deflate(input, windowBits, memLevel) ??
     deflateSync(input, { level: LEVEL, windowBits, memLevel });
+}
+
+/** {@linkcode deflateZlib} of `text` as UTF-8, encoded straight into the compressor's input. */
+export function deflateZlibText(text: string, windowBits: number, memLevel: number): Uint8Array {
+  return (systemZlib ??= openSystemZlib())?.deflateText(text, windowBits, memLevel) ??
+    deflateSync(Buffer.from(text, "utf8"), { level: LEVEL, windowBits, memLevel });
 }
 
 const Z_OK = 0;
@@ -90,6 +97,7 @@ class SystemZlib {
   readonly #streams = new Map<string, DataView<ArrayBuffer>>();
   readonly #input = new PinnedBuffer();
   readonly #output = new PinnedBuffer();
+  readonly #encoder = new TextEncoder();
 
   constructor(library: Deno.DynamicLibrary<typeof SYMBOLS>, version: string) {
     this.#library = library;
@@ -98,22 +106,38 @@ class SystemZlib {
 
   /** The compressed bytes, or null when zlib refuses (the caller falls back to node:zlib). */
   deflate(input: Uint8Array, windowBits: number, memLevel: number): Uint8Array | null {
-    const zlib = this.#library.symbols;
-    const stream = this.#stream(windowBits, memLevel);
-    if (stream === null) return null;
     // The input is copied into pinned memory: a view's own buffer may be on V8's moving heap.
     this.#input.ensure(input.byteLength);
     this.#input.bytes.set(input);
-    const bound = Number(zlib.deflateBound(stream, BigInt(input.byteLength)));
+    return this.#deflateInput(input.byteLength, windowBits, memLevel);
+  }
+
+  /**
+   * Like `deflate` for UTF-8 text. `encodeInto` writes into the pinned input directly, which
+   * costs a fraction of encoding to a new buffer first (a UTF-8 character takes at most 3 bytes
+   * per UTF-16 unit).
+   */
+  deflateText(text: string, windowBits: number, memLevel: number): Uint8Array | null {
+    this.#input.ensure(text.length * 3);
+    const { written } = this.#encoder.encodeInto(text, this.#input.bytes);
+    return this.#deflateInput(written, windowBits, memLevel);
+  }
+
+  /** Compresses the first `length` bytes of the pinned input. */
+  #deflateInput(length: number, windowBits: number, memLevel: number): Uint8Array | null {
+    const zlib = this.#library.symbols;
+    const stream = this.#stream(windowBits, memLevel);
+    if (stream === null) return null;
+    const bound = Number(zlib.deflateBound(stream, BigInt(length)));
     this.#output.ensure(bound);
     stream.setBigUint64(NEXT_IN, this.#input.address, true);
-    stream.setUint32(AVAIL_IN, input.byteLength, true);
+    stream.setUint32(AVAIL_IN, length, true);
     stream.setBigUint64(NEXT_OUT, this.#output.address, true);
     stream.setUint32(AVAIL_OUT, bound, true);
     const result = zlib.deflate(stream, Z_FINISH);
-    const length = Number(stream.getBigUint64(TOTAL_OUT, true));
+    const produced = Number(stream.getBigUint64(TOTAL_OUT, true));
     if (zlib.deflateReset(stream) !== Z_OK || result !== Z_STREAM_END) return null;
-    return this.#output.bytes.subarray(0, length);
+    return this.#output.bytes.subarray(0, produced);
   }
 
   #stream(windowBits: number, memLevel: number): DataView<ArrayBuffer> | null {

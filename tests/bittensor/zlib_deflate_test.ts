@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { inflateSync } from "node:zlib";
-import { deflateZlib } from "../../bittensor/zlib_deflate.ts";
+import { deflateZlib, deflateZlibText } from "../../bittensor/zlib_deflate.ts";
 
 function randomBytes(length: number): Uint8Array {
   const bytes = new Uint8Array(length);
@@ -42,12 +42,29 @@ Deno.test("a view into a larger buffer is compressed from its own bytes only", (
   assert.equal(new TextDecoder().decode(inflateSync(packed)), "payload".repeat(50));
 });
 
+Deno.test("text is compressed as its UTF-8 bytes, non-ASCII and long text included", () => {
+  const texts = [
+    "",
+    JSON.stringify({ name: "h\u00e9 \u20ac \u{1F600}", orders: [1.5, 2, 3] }),
+    "\u20ac".repeat(40_000), // each unit 3 bytes: the input outgrows the text's length
+    "x".repeat(70_000) + "\u00e9", // grows the pinned input after a short text
+    "short again",
+  ];
+  for (const text of texts) {
+    for (const windowBits of [9, 15]) {
+      const packed = deflateZlibText(text, windowBits, 8);
+      assert.equal(new TextDecoder().decode(inflateSync(packed)), text, text.slice(0, 20));
+    }
+  }
+});
+
 Deno.test("without FFI permission node:zlib compresses, to data that inflates the same", async () => {
   const module = new URL("../../bittensor/zlib_deflate.ts", import.meta.url).href;
-  const script = `import { deflateZlib } from "${module}";
+  const script = `import { deflateZlib, deflateZlibText } from "${module}";
     const packed = deflateZlib(new TextEncoder().encode("fallback ".repeat(100)), 10, 3);
-    console.log(btoa(String.fromCharCode(...packed)));`;
-  let packed: Uint8Array;
+    const text = deflateZlibText("fallback ".repeat(100), 10, 3);
+    console.log(btoa(String.fromCharCode(...packed)), btoa(String.fromCharCode(...text)));`;
+  let packed: Uint8Array[];
   const file = await Deno.makeTempFile({ suffix: ".ts" });
   try {
     await Deno.writeTextFile(file, script);
@@ -57,9 +74,14 @@ Deno.test("without FFI permission node:zlib compresses, to data that inflates th
       stderr: "inherit",
     }).output();
     assert.equal(code, 0);
-    packed = Uint8Array.from(atob(new TextDecoder().decode(stdout).trim()), (c) => c.charCodeAt(0));
+    packed = new TextDecoder().decode(stdout).trim().split(" ").map((line) =>
+      Uint8Array.from(atob(line), (c) => c.charCodeAt(0))
+    );
   } finally {
     await Deno.remove(file);
   }
-  assert.equal(new TextDecoder().decode(inflateSync(packed)), "fallback ".repeat(100));
+  assert.equal(packed.length, 2);
+  for (const p of packed) {
+    assert.equal(new TextDecoder().decode(inflateSync(p)), "fallback ".repeat(100));
+  }
 });
