@@ -30,6 +30,7 @@ import {
   sr25519_sign as schnorrkelSign,
   sr25519_verify as schnorrkelVerify,
 } from "@polkadot-labs/schnorrkel-wasm";
+import { sr25519Native } from "./sr25519_native.ts";
 
 /** SS58 network prefix of every Bittensor network (generic Substrate). */
 export const SS58_FORMAT = 42;
@@ -182,8 +183,12 @@ export class Keypair {
       throw new Error(`key ${this.ss58Address} is public only and cannot sign`);
     }
     const bytes = typeof message === "string" ? stringToU8a(message) : message;
-    // schnorrkel (the crate Python's bindings use) compiled to WASM; this build signs and
-    // verifies about twice as fast as @polkadot/wasm-crypto's, with the same secret form.
+    const native = sr25519Native();
+    if (native !== null && this.#canonicalSecret !== null) {
+      return native.sign(this.publicKey, this.#canonicalSecret, bytes);
+    }
+    // Without a C compiler: schnorrkel (the crate Python's bindings use) compiled to WASM, about
+    // twice as fast as @polkadot/wasm-crypto's, with the same secret form.
     return schnorrkelSign(this.publicKey, this.#signingSecret, bytes);
   }
 
@@ -206,7 +211,10 @@ export class Keypair {
       if (sig.length !== 64) return false;
       const publicKey = publicKeyOf(ss58Address);
       const bytes = typeof message === "string" ? stringToU8a(message) : message;
-      const check = (m: Uint8Array) => schnorrkelVerify(publicKey, m, sig);
+      const native = sr25519Native();
+      const check = native === null
+        ? (m: Uint8Array) => schnorrkelVerify(publicKey, m, sig)
+        : (m: Uint8Array) => native.verify(publicKey, m, sig);
       if (check(bytes)) return true;
       return check(u8aConcat(stringToU8a("<Bytes>"), bytes, stringToU8a("</Bytes>")));
     } catch {

@@ -135,10 +135,33 @@ export const simSymbols = {
   taos_sim_agent_id: { parameters: ["pointer", "i32", "u32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
+/** sr25519 signatures, `include/taos_sr25519.h`. */
+export const sr25519Symbols = {
+  /** tx_sr25519_context *tx_sr25519_context_new(void) */
+  tx_sr25519_context_new: { parameters: [], result: "pointer" },
+  /** void tx_sr25519_public_key(const tx_sr25519_context *ctx, const uint8_t secret[64],
+   *                             uint8_t public_key[32]) */
+  tx_sr25519_public_key: { parameters: ["pointer", "buffer", "buffer"], result: "void" },
+  /** void tx_sr25519_sign(const tx_sr25519_context *ctx, const uint8_t public_key[32],
+   *                       const uint8_t secret[64], const uint8_t *message, size_t length,
+   *                       const uint8_t random[32], uint8_t signature[64]) */
+  tx_sr25519_sign: {
+    parameters: ["pointer", "buffer", "buffer", "buffer", "usize", "buffer", "buffer"],
+    result: "void",
+  },
+  /** int tx_sr25519_verify(const tx_sr25519_context *ctx, const uint8_t public_key[32],
+   *                        const uint8_t *message, size_t length, const uint8_t signature[64]) */
+  tx_sr25519_verify: {
+    parameters: ["pointer", "buffer", "buffer", "usize", "buffer"],
+    result: "i32",
+  },
+} as const satisfies Deno.ForeignLibraryInterface;
+
 /** Every symbol of the native library: one table per area, merged. */
 export const symbols = {
   ...exchangeSymbols,
   ...simSymbols,
+  ...sr25519Symbols,
 } as const satisfies Deno.ForeignLibraryInterface;
 
 let library: Deno.DynamicLibrary<typeof symbols> | undefined;
