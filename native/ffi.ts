@@ -155,6 +155,15 @@ export const sr25519Symbols = {
     parameters: ["pointer", "buffer", "buffer", "usize", "buffer"],
     result: "i32",
   },
+  /** size_t tx_sr25519_prepared_size(void) */
+  tx_sr25519_prepared_size: { parameters: [], result: "usize" },
+  /** int tx_sr25519_verify_prepared(const tx_sr25519_context *ctx, uint8_t *prepared,
+   *                                 const uint8_t public_key[32], const uint8_t *message,
+   *                                 size_t length, const uint8_t signature[64]) */
+  tx_sr25519_verify_prepared: {
+    parameters: ["pointer", "buffer", "buffer", "buffer", "usize", "buffer"],
+    result: "i32",
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** Every symbol of the native library: one table per area, merged. */

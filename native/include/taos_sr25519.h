@@ -5,7 +5,7 @@
  * little-endian scalar (reduced mod l here, so any 256-bit value is accepted) followed by the
  * 32-byte nonce. polkadot-js keeps the scalar times the cofactor 8; shift it right by 3 first.
  *
- * The context holds the precomputed base-point tables (~40 KiB); it is immutable after creation,
+ * The context holds the precomputed base-point tables (~46 KiB); it is immutable after creation,
  * so one context can serve any number of threads. The library never reads the OS: signing takes
  * 32 fresh random bytes from the caller. */
 #ifndef TAOS_SR25519_H
@@ -41,6 +41,17 @@ void tx_sr25519_sign(const tx_sr25519_context *ctx, const uint8_t public_key[32]
  * (also for a missing marker bit, a non-canonical s, or an invalid public key encoding). */
 int tx_sr25519_verify(const tx_sr25519_context *ctx, const uint8_t public_key[32],
                       const uint8_t *message, size_t length, const uint8_t signature[64]);
+
+/* Size of a prepared-key slot for tx_sr25519_verify_prepared. */
+size_t tx_sr25519_prepared_size(void);
+
+/* tx_sr25519_verify, with the public key's precomputation kept in `prepared`, a caller-owned
+ * slot of tx_sr25519_prepared_size() bytes (zeroed before first use). The slot remembers the
+ * key it was prepared for and is prepared again when given another one, so a stale slot costs
+ * time, never a wrong answer. Verifying a key again from its slot is about twice as fast. */
+int tx_sr25519_verify_prepared(const tx_sr25519_context *ctx, uint8_t *prepared,
+                               const uint8_t public_key[32], const uint8_t *message,
+                               size_t length, const uint8_t signature[64]);
 
 #ifdef __cplusplus
 }

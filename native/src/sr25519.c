@@ -113,9 +113,13 @@ typedef struct {
   uint8_t cur_flags;
 } strobe;
 
-static void st_xor(strobe *s, unsigned i, uint8_t v) { s->st[i >> 3] ^= (uint64_t)v << (8 * (i & 7)); }
+static void st_xor(strobe *s, unsigned i, uint8_t v) {
+  s->st[i >> 3] ^= (uint64_t)v << (8 * (i & 7));
+}
 
-static uint8_t st_get(const strobe *s, unsigned i) { return (uint8_t)(s->st[i >> 3] >> (8 * (i & 7))); }
+static uint8_t st_get(const strobe *s, unsigned i) {
+  return (uint8_t)(s->st[i >> 3] >> (8 * (i & 7)));
+}
 
 static void strobe_run_f(strobe *s) {
   st_xor(s, s->pos, s->pos_begin);
@@ -628,7 +632,8 @@ int tx_sr25519_ristretto_roundtrip(uint8_t out[32], const uint8_t in[32]) {
 typedef uint64_t sc[5]; /* 52-bit limbs */
 #define MASK52 ((1ULL << 52) - 1)
 
-static const sc sc_l = {0x2631a5cf5d3edULL, 0xdea2f79cd6581ULL, 0x000000014def9ULL, 0, 0x0100000000000ULL};
+static const sc sc_l = {0x2631a5cf5d3edULL, 0xdea2f79cd6581ULL, 0x000000014def9ULL, 0,
+                        0x0100000000000ULL};
 static const uint64_t sc_lfactor = 0x51da312547e1bULL; /* -1/l mod 2^52 */
 static const sc sc_r = {0xf48bd6721e6edULL, 0x3bab5ac67e45aULL, 0xfffffeb35e51bULL,
                         0xfffffffffffffULL, 0x00fffffffffffULL}; /* 2^260 mod l */
@@ -742,6 +747,7 @@ static int sc_is_canonical(const uint8_t in[32]) {
 struct tx_sr25519_context {
   struct ge_precomp base[32][8]; /* base[i][j] = (j + 1) * 256^i * B */
   struct ge_precomp base_odd[64]; /* (2j + 1) * B, for the width-8 wNAF of verification */
+  struct ge_precomp base_high_odd[64]; /* (2j + 1) * 2^128 * B */
   strobe substrate;               /* the transcript after the "substrate" signing context */
 };
 
@@ -752,7 +758,8 @@ static void precomp_cmov(struct ge_precomp *t, const struct ge_precomp *u, int f
 }
 
 /* Constant-time t = digit * 256^pos * B for digit in [-8, 8]. */
-static void select_base(struct ge_precomp *t, const tx_sr25519_context *ctx, int pos, int8_t digit) {
+static void select_base(struct ge_precomp *t, const tx_sr25519_context *ctx, int pos,
+                        int8_t digit) {
   uint8_t negative = (uint8_t)((uint8_t)digit >> 7);
   uint8_t absolute = (uint8_t)(digit - (((uint8_t)(0 - negative) & (uint8_t)digit) << 1));
   fe_one(t->yplusx);
@@ -828,44 +835,101 @@ static void wnaf(int8_t naf[256], const uint8_t a[32], int w) {
   }
 }
 
+/* A public key ready for verification. Splitting each scalar at bit 128 halves the doublings
+ * of the double-scalar multiplication; the price is 2^128*A, which callers that verify the same
+ * key repeatedly pay once (see tx_sr25519_verify_prepared). */
+typedef struct {
+  uint8_t key[32];
+  uint64_t status;         /* 0: empty slot, 1: valid key, 2: not a Ristretto255 encoding */
+  ge_cached low[8];        /* (2j + 1) * A */
+  ge_cached high[8];       /* (2j + 1) * 2^128 * A */
+} prepared_key;
+
+static void odd_multiples(ge_cached out[8], const ge_p3 *P) {
+  ge_p1p1 t;
+  ge_p3 u, p2;
+  ge_cached twice;
+  ge_dbl_p3(&t, P);
+  ge_to_p3(&p2, &t);
+  ge_to_cached(&twice, &p2);
+  ge_to_cached(&out[0], P);
+  u = *P;
+  for (int j = 1; j < 8; j++) {
+    ge_add_cached(&t, &u, &twice, 0);
+    ge_to_p3(&u, &t);
+    ge_to_cached(&out[j], &u);
+  }
+}
+
+static void times_2_128(ge_p3 *out, const ge_p3 *P) {
+  ge_p1p1 t;
+  ge_p2 r;
+  ge_dbl_p3(&t, P);
+  for (int i = 1; i < 128; i++) {
+    ge_to_p2(&r, &t);
+    ge_dbl(&t, &r);
+  }
+  ge_to_p3(out, &t);
+}
+
+static void prepare_key(prepared_key *key, const uint8_t public_key[32]) {
+  ge_p3 A, high;
+  memset(key, 0, sizeof *key);
+  memcpy(key->key, public_key, 32);
+  key->status = 2;
+  if (!ristretto_decode(&A, public_key)) return;
+  odd_multiples(key->low, &A);
+  times_2_128(&high, &A);
+  odd_multiples(key->high, &high);
+  key->status = 1;
+}
+
+/* The two 128-bit halves of a scalar, each as a 32-byte scalar. */
+static void split_128(uint8_t low[32], uint8_t high[32], const uint8_t a[32]) {
+  memset(low, 0, 32);
+  memset(high, 0, 32);
+  memcpy(low, a, 16);
+  memcpy(high, a + 16, 16);
+}
+
 /* s*B - k*A, variable time (public inputs only). */
 static void ge_double_scalarmult_vartime(ge_p3 *out, const tx_sr25519_context *ctx,
-                                         const uint8_t k[32], const ge_p3 *A, const uint8_t s[32]) {
-  int8_t naf_k[256], naf_s[256];
-  wnaf(naf_k, k, 5);
-  wnaf(naf_s, s, 8);
-  ge_cached a_odd[8]; /* (2j + 1) * A */
-  ge_p1p1 t;
-  ge_p3 u, a2;
-  ge_dbl_p3(&t, A);
-  ge_to_p3(&a2, &t);
-  ge_cached a2c;
-  ge_to_cached(&a2c, &a2);
-  ge_to_cached(&a_odd[0], A);
-  u = *A;
-  for (int j = 1; j < 8; j++) {
-    ge_add_cached(&t, &u, &a2c, 0);
-    ge_to_p3(&u, &t);
-    ge_to_cached(&a_odd[j], &u);
-  }
+                                         const uint8_t k[32], const prepared_key *key,
+                                         const uint8_t s[32]) {
+  uint8_t half[4][32];
+  int8_t naf[4][256];
+  split_128(half[0], half[1], k);
+  split_128(half[2], half[3], s);
+  wnaf(naf[0], half[0], 5);
+  wnaf(naf[1], half[1], 5);
+  wnaf(naf[2], half[2], 8);
+  wnaf(naf[3], half[3], 8);
   int i = 255;
-  while (i >= 0 && naf_k[i] == 0 && naf_s[i] == 0) i--;
+  while (i >= 0 && naf[0][i] == 0 && naf[1][i] == 0 && naf[2][i] == 0 && naf[3][i] == 0) i--;
   ge_identity(out);
   if (i < 0) return;
+  ge_p1p1 t;
+  ge_p3 u;
   ge_p2 r;
   fe_copy(r.X, out->X);
   fe_copy(r.Y, out->Y);
   fe_copy(r.Z, out->Z);
   for (; i >= 0; i--) {
     ge_dbl(&t, &r);
-    if (naf_k[i] != 0) {
+    /* k*A is subtracted: a positive digit of k subtracts */
+    for (int h = 0; h < 2; h++) {
+      int digit = naf[h][i];
+      if (digit == 0) continue;
       ge_to_p3(&u, &t);
-      /* subtracting k*A: a positive digit subtracts */
-      ge_add_cached(&t, &u, &a_odd[abs(naf_k[i]) / 2], naf_k[i] > 0);
+      ge_add_cached(&t, &u, h == 0 ? &key->low[abs(digit) / 2] : &key->high[abs(digit) / 2],
+                    digit > 0);
     }
-    if (naf_s[i] != 0) {
+    for (int h = 0; h < 2; h++) {
+      int digit = naf[2 + h][i];
+      if (digit == 0) continue;
       ge_to_p3(&u, &t);
-      ge_madd(&t, &u, &ctx->base_odd[abs(naf_s[i]) / 2], naf_s[i] < 0);
+      ge_madd(&t, &u, h == 0 ? &ctx->base_odd[abs(digit) / 2] : &ctx->base_high_odd[abs(digit) / 2],
+              digit < 0);
     }
     ge_to_p2(&r, &t);
   }
@@ -878,10 +942,25 @@ static const uint8_t ristretto_basepoint[32] = {
     0xe2, 0xf2, 0xae, 0x0a, 0x6a, 0xbc, 0x4e, 0x71, 0xa8, 0x84, 0xa9, 0x61, 0xc5, 0x00, 0x51, 0x5f,
     0x58, 0xe3, 0x0b, 0x6a, 0xa5, 0x82, 0xdd, 0x8d, 0xb6, 0xa6, 0x59, 0x45, 0xe0, 0x8d, 0x2d, 0x76};
 
+static void odd_base_multiples(struct ge_precomp out[64], const ge_p3 *P) {
+  ge_p1p1 t;
+  ge_p3 p, twice;
+  ge_cached c;
+  ge_dbl_p3(&t, P);
+  ge_to_p3(&twice, &t);
+  ge_to_cached(&c, &twice);
+  p = *P;
+  for (int j = 0; j < 64; j++) {
+    ge_to_precomp(&out[j], &p);
+    ge_add_cached(&t, &p, &c, 0);
+    ge_to_p3(&p, &t);
+  }
+}
+
 tx_sr25519_context *tx_sr25519_context_new(void) {
   tx_sr25519_context *ctx = malloc(sizeof *ctx);
   if (ctx == NULL) return NULL;
-  ge_p3 B, row, p, b2;
+  ge_p3 B, row, p;
   ge_p1p1 t;
   ge_cached c;
   ristretto_decode(&B, ristretto_basepoint);
@@ -900,15 +979,9 @@ tx_sr25519_context *tx_sr25519_context_new(void) {
       ge_to_p3(&row, &t);
     }
   }
-  ge_dbl_p3(&t, &B);
-  ge_to_p3(&b2, &t);
-  ge_to_cached(&c, &b2);
-  p = B;
-  for (int j = 0; j < 64; j++) {
-    ge_to_precomp(&ctx->base_odd[j], &p);
-    ge_add_cached(&t, &p, &c, 0);
-    ge_to_p3(&p, &t);
-  }
+  odd_base_multiples(ctx->base_odd, &B);
+  times_2_128(&row, &B);
+  odd_base_multiples(ctx->base_high_odd, &row);
   merlin_init(&ctx->substrate, "SigningContext");
   merlin_append(&ctx->substrate, "", (const uint8_t *)"substrate", 9);
   return ctx;
@@ -937,7 +1010,8 @@ void tx_sr25519_public_key(const tx_sr25519_context *ctx, const uint8_t secret[6
 
 /* The transcript up to the challenge: context "substrate", the message, protocol and key. */
 static void signing_transcript(strobe *t, const tx_sr25519_context *ctx,
-                               const uint8_t public_key[32], const uint8_t *message, size_t length) {
+                               const uint8_t public_key[32], const uint8_t *message,
+                               size_t length) {
   *t = ctx->substrate;
   merlin_append(t, "sign-bytes", message, length);
   merlin_append(t, "proto-name", (const uint8_t *)"Schnorr-sig", 11);
@@ -987,21 +1061,51 @@ void tx_sr25519_sign(const tx_sr25519_context *ctx, const uint8_t public_key[32]
   memset(x, 0, sizeof(sc));
 }
 
-int tx_sr25519_verify(const tx_sr25519_context *ctx, const uint8_t public_key[32],
-                      const uint8_t *message, size_t length, const uint8_t signature[64]) {
+/* s from the signature, when it carries the marker and is canonical. */
+static int signature_scalar(uint8_t sb[32], const uint8_t signature[64]) {
   if ((signature[63] & 0x80) == 0) return 0;
-  uint8_t sb[32];
   memcpy(sb, signature + 32, 32);
   sb[31] &= 0x7f;
-  if (!sc_is_canonical(sb)) return 0;
-  ge_p3 A, P;
-  if (!ristretto_decode(&A, public_key)) return 0;
+  return sc_is_canonical(sb);
+}
+
+static int verify_with(const tx_sr25519_context *ctx, const prepared_key *key,
+                       const uint8_t *message, size_t length, const uint8_t signature[64],
+                       const uint8_t sb[32]) {
+  if (key->status != 1) return 0;
   strobe t;
-  signing_transcript(&t, ctx, public_key, message, length);
+  signing_transcript(&t, ctx, key->key, message, length);
   sc k;
   uint8_t kb[32], encoded[32];
   challenge(k, kb, &t, signature);
-  ge_double_scalarmult_vartime(&P, ctx, kb, &A, sb);
+  ge_p3 P;
+  ge_double_scalarmult_vartime(&P, ctx, kb, key, sb);
   ristretto_encode(encoded, &P);
   return memcmp(encoded, signature, 32) == 0;
+}
+
+int tx_sr25519_verify(const tx_sr25519_context *ctx, const uint8_t public_key[32],
+                      const uint8_t *message, size_t length, const uint8_t signature[64]) {
+  uint8_t sb[32];
+  if (!signature_scalar(sb, signature)) return 0;
+  prepared_key key;
+  prepare_key(&key, public_key);
+  return verify_with(ctx, &key, message, length, signature, sb);
+}
+
+size_t tx_sr25519_prepared_size(void) { return sizeof(prepared_key); }
+
+int tx_sr25519_verify_prepared(const tx_sr25519_context *ctx, uint8_t *prepared,
+                               const uint8_t public_key[32], const uint8_t *message,
+                               size_t length, const uint8_t signature[64]) {
+  uint8_t sb[32];
+  if (!signature_scalar(sb, signature)) return 0;
+  /* copied, not cast: the caller's bytes carry no alignment guarantee */
+  prepared_key key;
+  memcpy(&key, prepared, sizeof key);
+  if (key.status == 0 || memcmp(key.key, public_key, 32) != 0) {
+    prepare_key(&key, public_key);
+    memcpy(prepared, &key, sizeof key);
+  }
+  return verify_with(ctx, &key, message, length, signature, sb);
 }

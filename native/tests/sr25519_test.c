@@ -32,17 +32,23 @@ static int equals_hex(const uint8_t *bytes, const char *text, size_t n) {
 
 /* (input, input mod l) as little-endian hex, from an independent big-integer computation. */
 static const char *const reductions[][2] = {
-    {"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+    {"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+     "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
      "000f9c44e31106a447938568a71b0ed065bef517d273ecce3d9a307c1b419903"},
-    {"edd3f55c1a631258d69cf7a2def9de14000000000000000000000000000000100000000000000000000000000000000000000000000000000000000000000000",
+    {"edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010"
+     "0000000000000000000000000000000000000000000000000000000000000000",
      "0000000000000000000000000000000000000000000000000000000000000000"},
-    {"ecd3f55c1a631258d69cf7a2def9de14000000000000000000000000000000100000000000000000000000000000000000000000000000000000000000000000",
+    {"ecd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010"
+     "0000000000000000000000000000000000000000000000000000000000000000",
      "ecd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010"},
-    {"00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000080",
+    {"0000000000000000000000000000000000000000000000000000000000000000"
+     "0000000000000000000000000000000000000000000000000000000000000080",
      "77f1c8d07e3a0cfe0e98be05c38a76f232dffa0be93976e71e4d18be8da0cc09"},
-    {"07000000000000000000000000000000000000000000000000000000000000001000000000000000000000000000000000000000000000000000000000000000",
+    {"0700000000000000000000000000000000000000000000000000000000000000"
+     "1000000000000000000000000000000000000000000000000000000000000000",
      "f4e62167bd48af457ec65aab3b1be535ebffffffffffffffffffffffffffff0f"},
-    {"0300000000000000000000000000000000000000000000000000000000000000689faee7d21893c0b2e6bc17f5cef7a600000000000000000000000000000080",
+    {"0300000000000000000000000000000000000000000000000000000000000000"
+     "689faee7d21893c0b2e6bc17f5cef7a600000000000000000000000000000080",
      "0300000000000000000000000000000000000000000000000000000000000000"},
 };
 
@@ -147,6 +153,39 @@ static void test_sign_verify(const tx_sr25519_context *ctx) {
   }
 }
 
+/* One slot serves changing keys: it is prepared again whenever the key differs, including after
+ * an invalid key; an unaligned slot works too. */
+static void test_prepared(const tx_sr25519_context *ctx) {
+  static uint8_t storage[8192];
+  uint8_t *slot = storage + 3;
+  CHECK(tx_sr25519_prepared_size() + 3 <= sizeof storage);
+  uint8_t secret[2][64] = {{7, 1, 2}, {9, 4, 4}}, pk[2][32], sig[2][64], random[32] = {5};
+  const uint8_t msg[] = "prepared";
+  for (int i = 0; i < 2; i++) {
+    tx_sr25519_public_key(ctx, secret[i], pk[i]);
+    tx_sr25519_sign(ctx, pk[i], secret[i], msg, sizeof msg, random, sig[i]);
+  }
+  uint8_t bad[32];
+  hex(bad, basepoint, 32);
+  bad[0] ^= 2; /* even, canonical, but (checked below) not a valid encoding */
+  uint8_t scratch[32];
+  CHECK(!tx_sr25519_ristretto_roundtrip(scratch, bad));
+  for (int round = 0; round < 2; round++) {
+    CHECK(tx_sr25519_verify_prepared(ctx, slot, pk[0], msg, sizeof msg, sig[0]) == 1);
+    CHECK(tx_sr25519_verify_prepared(ctx, slot, pk[0], msg, sizeof msg, sig[0]) == 1);
+    CHECK(tx_sr25519_verify_prepared(ctx, slot, pk[0], msg, sizeof msg, sig[1]) == 0);
+    CHECK(tx_sr25519_verify_prepared(ctx, slot, pk[1], msg, sizeof msg, sig[0]) == 0);
+    CHECK(tx_sr25519_verify_prepared(ctx, slot, pk[1], msg, sizeof msg, sig[1]) == 1);
+    CHECK(tx_sr25519_verify_prepared(ctx, slot, bad, msg, sizeof msg, sig[1]) == 0);
+  }
+  /* the identity is a valid key: s*B = R verifies under it, as in schnorrkel */
+  uint8_t zero_secret[64] = {0}, identity[32] = {0}, zsig[64];
+  memset(storage, 0, sizeof storage);
+  tx_sr25519_sign(ctx, identity, zero_secret, msg, sizeof msg, random, zsig);
+  CHECK(tx_sr25519_verify_prepared(ctx, slot, identity, msg, sizeof msg, zsig) == 1);
+  CHECK(tx_sr25519_verify(ctx, identity, msg, sizeof msg, zsig) == 1);
+}
+
 int main(void) {
   tx_sr25519_context *ctx = tx_sr25519_context_new();
   CHECK(ctx != NULL);
@@ -155,6 +194,7 @@ int main(void) {
   test_ristretto();
   test_public_keys(ctx);
   test_sign_verify(ctx);
+  test_prepared(ctx);
   tx_sr25519_context_free(ctx);
   if (failures != 0) fprintf(stderr, "sr25519: %d checks failed\n", failures);
   return failures == 0 ? 0 : 1;

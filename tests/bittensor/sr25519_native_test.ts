@@ -146,3 +146,31 @@ Deno.test("sr25519 native: Keypair signs and verifies through it, with <Bytes> w
   );
   assert.ok(Keypair.verify("hello", wrapped, bob.ss58Address));
 });
+
+Deno.test("sr25519 native: a reused public-key array is re-prepared when its bytes change", () => {
+  const sr = native();
+  const pairs = [0, 1].map(() => sr25519PairFromSeed(random(32)));
+  const message = random(40);
+  const signatures = pairs.map((pair) =>
+    sr.sign(pair.publicKey, polkadotToCanonicalSecret(pair.secretKey), message)
+  );
+  const key = pairs[0].publicKey.slice();
+  assert.ok(sr.verify(key, message, signatures[0]));
+  assert.ok(sr.verify(key, message, signatures[0]));
+  key.set(pairs[1].publicKey);
+  assert.equal(sr.verify(key, message, signatures[0]), false);
+  assert.ok(sr.verify(key, message, signatures[1]));
+  key[0] ^= 1; // odd: not an encoding
+  assert.equal(sr.verify(key, message, signatures[1]), false);
+  key[0] ^= 1;
+  assert.ok(sr.verify(key, message, signatures[1]));
+});
+
+Deno.test("sr25519 native: the identity public key behaves as in schnorrkel", () => {
+  const sr = native();
+  const identity = new Uint8Array(32);
+  const message = random(10);
+  const signature = sr.sign(identity, new Uint8Array(64), message);
+  assert.ok(sr.verify(identity, message, signature));
+  assert.ok(wasmAccepts(identity, message, signature));
+});
