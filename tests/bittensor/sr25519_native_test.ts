@@ -174,3 +174,50 @@ Deno.test("sr25519 native: the identity public key behaves as in schnorrkel", ()
   assert.ok(sr.verify(identity, message, signature));
   assert.ok(wasmAccepts(identity, message, signature));
 });
+
+Deno.test("sr25519: without FFI permission Keypair falls back to WASM, interoperably", async () => {
+  const keypair = new URL("../../bittensor/keypair.ts", import.meta.url).href;
+  const binding = new URL("../../bittensor/sr25519_native.ts", import.meta.url).href;
+  const script = `import { cryptoReady, Keypair } from "${keypair}";
+    import { sr25519Native } from "${binding}";
+    await cryptoReady();
+    const alice = Keypair.fromUri("//Alice");
+    const signature = alice.sign("fallback");
+    console.log(JSON.stringify({
+      native: sr25519Native() !== null,
+      verified: Keypair.verify("fallback", signature, alice.ss58Address),
+      signature: Array.from(signature),
+    }));`;
+  const file = await Deno.makeTempFile({ suffix: ".ts" });
+  let result: { native: boolean; verified: boolean; signature: number[] };
+  try {
+    await Deno.writeTextFile(file, script);
+    const { code, stdout } = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--config",
+        new URL("../../deno.json", import.meta.url).pathname,
+        "--no-prompt",
+        "--allow-env",
+        "--allow-read",
+        "--allow-run",
+        file,
+      ],
+      stderr: "inherit",
+    }).output();
+    assert.equal(code, 0);
+    result = JSON.parse(new TextDecoder().decode(stdout));
+  } finally {
+    await Deno.remove(file);
+  }
+  assert.equal(result.native, false);
+  assert.ok(result.verified);
+  const alice = Keypair.fromUri("//Alice");
+  assert.ok(
+    native().verify(
+      alice.publicKey,
+      new TextEncoder().encode("fallback"),
+      new Uint8Array(result.signature),
+    ),
+  );
+});
