@@ -39,11 +39,13 @@ export const SS58_FORMAT = 42;
 export const DEV_PHRASE = "bottom drive obey lake curtain smoke basket hold race lonely fit walk";
 
 /**
- * Resolves once the WASM crypto backend of key derivation is initialised; call before using
- * {@linkcode Keypair}. (Signing and verification use schnorrkel in WASM that is ready at import.)
+ * Resolves once the WASM crypto backend of key derivation is initialised and the native signer
+ * is open (built first if need be); call before using {@linkcode Keypair}.
  */
 export async function cryptoReady(): Promise<void> {
   await cryptoWaitReady();
+  // Opens (and if need be compiles) the native signer now, so that no request pays for it.
+  sr25519Native();
 }
 
 /** Shifts a 32-byte little-endian scalar left (`bits` > 0) or right (`bits` < 0). */
