@@ -10,6 +10,13 @@
  * ```
  * @module
  */
+import {
+  HttpClient,
+  type HttpResponse,
+  RequestTimeout,
+  ResponseBodyError,
+  ResponseTooLarge,
+} from "./http_client.ts";
 import type { Keypair } from "./keypair.ts";
 import {
   bodyHash,
@@ -65,11 +72,10 @@ export interface DendriteOptions {
 
 const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
+const utf8 = new TextDecoder();
+
 /** Requests signed and handed to the network before the event loop gets a turn to send them. */
 const SEND_BATCH = 16;
-
-/** Thrown inside a call when the reply body exceeds the size cap. */
-class ResponseTooLarge extends Error {}
 
 /** A signing client for axons, with one uuid and strictly increasing nonces for its lifetime. */
 export class Dendrite {
@@ -79,6 +85,8 @@ export class Dendrite {
   readonly #externalIp: string;
   readonly #maxResponseBytes: number;
   readonly #phases: DendriteOptions["phases"];
+  /** Keeps connections to axons open between rounds; idle ones never keep the process alive. */
+  readonly #http = new HttpClient();
   #lastNonce = 0n;
 
   constructor(keypair: Keypair, options: DendriteOptions = {}) {
@@ -179,14 +187,11 @@ export class Dendrite {
     phases?.add("encode", lap);
 
     const started = performance.now();
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutSeconds * 1000);
     const finish = (
       statusCode: number,
       statusMessage: string,
       result: F | null,
     ): DendriteResult<F> => {
-      clearTimeout(timer);
       const processTime = (performance.now() - started) / 1000;
       synapse.dendrite.status_code = statusCode;
       synapse.dendrite.status_message = statusMessage;
@@ -204,38 +209,19 @@ export class Dendrite {
       };
     };
 
-    const timedOut = () =>
-      finish(
-        408,
-        `Timeout: request to ${kind.name} timed out after ${timeoutSeconds} seconds`,
-        null,
-      );
-
-    let response: Response;
+    let response: HttpResponse;
     try {
-      response = await fetch(endpointUrl(target, kind.name), {
-        method: "POST",
-        headers,
-        body,
-        signal: controller.signal,
+      response = await this.#http.post(target.ip, target.port, `/${kind.name}`, headers, body, {
+        timeoutMs: timeoutSeconds * 1000,
+        maxResponseBytes: this.#maxResponseBytes,
       });
     } catch (error) {
-      if (controller.signal.aborted) {
-        return timedOut();
-      }
-      return finish(
-        503,
-        `Service unavailable at ${target.ip}:${target.port}/${kind.name}: ${errorText(error)}`,
-        null,
-      );
-    }
-
-    let text: string;
-    try {
-      text = await readCapped(response, this.#maxResponseBytes);
-    } catch (error) {
-      if (controller.signal.aborted) {
-        return timedOut();
+      if (error instanceof RequestTimeout) {
+        return finish(
+          408,
+          `Timeout: request to ${kind.name} timed out after ${timeoutSeconds} seconds`,
+          null,
+        );
       }
       if (error instanceof ResponseTooLarge) {
         return finish(
@@ -244,11 +230,20 @@ export class Dendrite {
           null,
         );
       }
-      return finish(503, `Service unavailable: ${errorText(error)}`, null);
+      // As with fetch: a reply cut off after its head is told apart from no reply at all.
+      if (error instanceof ResponseBodyError) {
+        return finish(503, `Service unavailable: ${errorText(error)}`, null);
+      }
+      return finish(
+        503,
+        `Service unavailable at ${target.ip}:${target.port}/${kind.name}: ${errorText(error)}`,
+        null,
+      );
     }
 
     const parsing = performance.now();
     try {
+      const text = utf8.decode(response.body);
       return this.#parseReply(kind, synapse, response, text, finish);
     } finally {
       phases?.add("decode", parsing);
@@ -259,7 +254,7 @@ export class Dendrite {
   #parseReply<F>(
     kind: SynapseKind<F>,
     synapse: Synapse<F>,
-    response: Response,
+    response: HttpResponse,
     text: string,
     finish: (statusCode: number, statusMessage: string, result: F | null) => DendriteResult<F>,
   ): DendriteResult<F> {
@@ -293,43 +288,6 @@ export class Dendrite {
       return finish(422, `Failed to parse response: ${errorText(error)}`, null);
     }
   }
-}
-
-/** `http://ip:port/Name`, with IPv6 addresses bracketed. */
-export function endpointUrl(target: AxonTarget, synapseName: string): string {
-  const host = target.ip.includes(":") ? `[${target.ip}]` : target.ip;
-  return `http://${host}:${target.port}/${synapseName}`;
-}
-
-async function readCapped(response: Response, maxBytes: number): Promise<string> {
-  const length = Number(response.headers.get("content-length") ?? "NaN");
-  if (Number.isFinite(length) && length > maxBytes) {
-    await response.body?.cancel();
-    throw new ResponseTooLarge();
-  }
-  // A declared length bounds the body (the HTTP client reads no further), so it is read whole.
-  if (Number.isFinite(length)) return await response.text();
-  if (response.body === null) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel();
-      throw new ResponseTooLarge();
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    all.set(c, offset);
-    offset += c.byteLength;
-  }
-  return new TextDecoder().decode(all);
 }
 
 function errorText(error: unknown): string {
