@@ -502,16 +502,9 @@ static void ge_dbl_p3(ge_p1p1 *r, const ge_p3 *p) {
   ge_dbl(r, &q);
 }
 
-/* p + q (sign = 0) or p - q (sign = 1): the negation swaps y+x with y-x and negates t. */
-static void ge_add_cached(ge_p1p1 *r, const ge_p3 *p, const ge_cached *q, int sign) {
-  fe t0;
-  fe_add(r->X, p->Y, p->X);
-  fe_sub(r->Y, p->Y, p->X);
-  fe_mul(r->Z, r->X, sign ? q->YminusX : q->YplusX);
-  fe_mul(r->Y, r->Y, sign ? q->YplusX : q->YminusX);
-  fe_mul(r->T, q->T2d, p->T);
-  fe_mul(r->X, p->Z, q->Z);
-  fe_add(t0, r->X, r->X);
+/* The common end of the additions below: r->Z and r->Y hold the (y+x) and (y-x) products, r->T the
+ * t product, t0 twice the z product. */
+static void ge_add_finish(ge_p1p1 *r, const fe t0, int sign) {
   fe_sub(r->X, r->Z, r->Y);
   fe_add(r->Y, r->Z, r->Y);
   if (sign) {
@@ -523,6 +516,19 @@ static void ge_add_cached(ge_p1p1 *r, const ge_p3 *p, const ge_cached *q, int si
   }
 }
 
+/* p + q (sign = 0) or p - q (sign = 1): the negation swaps y+x with y-x and negates t. */
+static void ge_add_cached(ge_p1p1 *r, const ge_p3 *p, const ge_cached *q, int sign) {
+  fe t0;
+  fe_add(r->X, p->Y, p->X);
+  fe_sub(r->Y, p->Y, p->X);
+  fe_mul(r->Z, r->X, sign ? q->YminusX : q->YplusX);
+  fe_mul(r->Y, r->Y, sign ? q->YplusX : q->YminusX);
+  fe_mul(r->T, q->T2d, p->T);
+  fe_mul(r->X, p->Z, q->Z);
+  fe_add(t0, r->X, r->X);
+  ge_add_finish(r, t0, sign);
+}
+
 static void ge_madd(ge_p1p1 *r, const ge_p3 *p, const struct ge_precomp *q, int sign) {
   fe t0;
   fe_add(r->X, p->Y, p->X);
@@ -531,15 +537,7 @@ static void ge_madd(ge_p1p1 *r, const ge_p3 *p, const struct ge_precomp *q, int 
   fe_mul(r->Y, r->Y, sign ? q->yplusx : q->yminusx);
   fe_mul(r->T, q->xy2d, p->T);
   fe_add(t0, p->Z, p->Z);
-  fe_sub(r->X, r->Z, r->Y);
-  fe_add(r->Y, r->Z, r->Y);
-  if (sign) {
-    fe_sub(r->Z, t0, r->T);
-    fe_add(r->T, t0, r->T);
-  } else {
-    fe_add(r->Z, t0, r->T);
-    fe_sub(r->T, t0, r->T);
-  }
+  ge_add_finish(r, t0, sign);
 }
 
 static void ge_to_precomp(struct ge_precomp *r, const ge_p3 *p) {
