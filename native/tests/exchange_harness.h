@@ -9,17 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "taos_exchange.h"
 
-static int failures = 0;
-
-#define EXPECT(cond)                                                                               \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      failures++;                                                                                  \
-      fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);                          \
-    }                                                                                              \
-  } while (0)
+#define EXPECT(cond) CHECK(cond)
 
 #define EXPECT_EQ(a, b)                                                                            \
   do {                                                                                             \

@@ -6,15 +6,7 @@
 
 #include "../src/sr25519_internal.h"
 #include "taos_sr25519.h"
-
-static int failures = 0;
-#define CHECK(cond)                                                                                \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                     \
-      failures++;                                                                                  \
-    }                                                                                              \
-  } while (0)
+#include "check.h"
 
 static void hex(uint8_t *out, const char *text, size_t n) {
   for (size_t i = 0; i < n; i++) {
