@@ -5,8 +5,12 @@
 
 #include "exchange_internal.h"
 
-/* Does a level at price `a` sort before (is worse than) one at `b` on this side? */
-static inline bool worse(int side, int64_t a, int64_t b) { return side == TX_BUY ? a < b : a > b; }
+/* Does a level at price `a` sort before (is worse than) one at `b` on this side? Both comparisons
+ * are made and the side selects one by masks, as in within(): the side is a coin toss. */
+static inline bool worse(int side, int64_t a, int64_t b) {
+  unsigned sell = (unsigned)side & 1u;
+  return ((unsigned)(a < b) & (sell ^ 1u)) | ((unsigned)(a > b) & sell);
+}
 
 /* Position of `price` in the side, or where it would be inserted; *found tells which. Levels hold
  * distinct whole-tick prices, so a price `behind` ticks from the best sits at most `behind` entries
@@ -25,13 +29,17 @@ static inline uint32_t level_pos(const x_side *s, int side, int64_t price, bool 
     *found = true;
     return lo;
   }
-  while (lo < hi) {
-    uint32_t mid = lo + (hi - lo) / 2;
-    if (worse(side, lv[mid].price, price)) lo = mid + 1;
-    else hi = mid;
+  /* Bisection by conditional moves: which half holds the price is a coin toss to the branch
+   * predictor. lv[hi] is not worse than the price, so the result stays within [lo, hi]. */
+  const x_level *base = &lv[lo];
+  for (uint32_t len = hi - lo + 1; len > 1;) {
+    uint32_t half = len / 2;
+    base = worse(side, base[half].price, price) ? base + half : base;
+    len -= half;
   }
-  *found = lv[lo].price == price;
-  return lo;
+  base += worse(side, base->price, price);
+  *found = base->price == price;
+  return (uint32_t)(base - lv);
 }
 
 x_level *x_level_at(const x_book *book, int side, int64_t price) {
