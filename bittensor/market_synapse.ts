@@ -18,7 +18,7 @@ import { inflateSync } from "node:zlib";
 import { Buffer } from "node:buffer";
 import { z } from "zod";
 import type { SynapseKind } from "./synapse.ts";
-import { deflateZlibText } from "./zlib_deflate.ts";
+import { deflateZlib } from "./zlib_deflate.ts";
 
 /** Decompressed payloads above this size are refused (a zlib bomb must not exhaust memory). */
 export const MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024;
@@ -91,7 +91,7 @@ export function compressJsonText(json: string): string {
   // The window is sized by characters: for JSON they are the bytes, save the rare non-ASCII text,
   // which a window short of its whole length still compresses correctly.
   const { windowBits, memLevel } = windowFor(json.length);
-  const packed = deflateZlibText(json, windowBits, memLevel);
+  const packed = deflateZlib(json, windowBits, memLevel);
   return Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength).toString("base64");
 }
 

@@ -6,7 +6,7 @@
  * may differ between the two libraries, never what they decompress to.
  *
  * ```ts
- * const packed = deflateZlib(new TextEncoder().encode("{}"), 9, 2); // Uint8Array, valid until the next call
+ * const packed = deflateZlib("{}", 9, 2); // Uint8Array, valid until the next call
  * ```
  * @module
  */
@@ -17,17 +17,11 @@ import { deflateSync } from "node:zlib";
 const LEVEL = 6;
 
 /**
- * Compresses `input` with the given window (9..15) and memory level (1..9). The result is a view
- * into a buffer the next call reuses: copy or encode it before compressing again.
+ * Compresses `text` as UTF-8 with the given window (9..15) and memory level (1..9). The result is
+ * a view into a buffer the next call reuses: copy or encode it before compressing again.
  */
-export function deflateZlib(input: Uint8Array, windowBits: number, memLevel: number): Uint8Array {
-  return (systemZlib ??= openSystemZlib())?.deflate(input, windowBits, memLevel) ??
-    deflateSync(input, { level: LEVEL, windowBits, memLevel });
-}
-
-/** {@linkcode deflateZlib} of `text` as UTF-8, encoded straight into the compressor's input. */
-export function deflateZlibText(text: string, windowBits: number, memLevel: number): Uint8Array {
-  return (systemZlib ??= openSystemZlib())?.deflateText(text, windowBits, memLevel) ??
+export function deflateZlib(text: string, windowBits: number, memLevel: number): Uint8Array {
+  return (systemZlib ??= openSystemZlib())?.deflate(text, windowBits, memLevel) ??
     deflateSync(Buffer.from(text, "utf8"), { level: LEVEL, windowBits, memLevel });
 }
 
@@ -104,27 +98,14 @@ class SystemZlib {
     this.#version = new TextEncoder().encode(`${version}\0`);
   }
 
-  /** The compressed bytes, or null when zlib refuses (the caller falls back to node:zlib). */
-  deflate(input: Uint8Array, windowBits: number, memLevel: number): Uint8Array | null {
-    // The input is copied into pinned memory: a view's own buffer may be on V8's moving heap.
-    this.#input.ensure(input.byteLength);
-    this.#input.bytes.set(input);
-    return this.#deflateInput(input.byteLength, windowBits, memLevel);
-  }
-
   /**
-   * Like `deflate` for UTF-8 text. `encodeInto` writes into the pinned input directly, which
-   * costs a fraction of encoding to a new buffer first (a UTF-8 character takes at most 3 bytes
-   * per UTF-16 unit).
+   * The compressed UTF-8 bytes of `text`, or null when zlib refuses (the caller falls back to
+   * node:zlib). `encodeInto` writes straight into the pinned input, a fraction of the cost of
+   * encoding to a new buffer first (a UTF-8 character takes at most 3 bytes per UTF-16 unit).
    */
-  deflateText(text: string, windowBits: number, memLevel: number): Uint8Array | null {
+  deflate(text: string, windowBits: number, memLevel: number): Uint8Array | null {
     this.#input.ensure(text.length * 3);
-    const { written } = this.#encoder.encodeInto(text, this.#input.bytes);
-    return this.#deflateInput(written, windowBits, memLevel);
-  }
-
-  /** Compresses the first `length` bytes of the pinned input. */
-  #deflateInput(length: number, windowBits: number, memLevel: number): Uint8Array | null {
+    const { written: length } = this.#encoder.encodeInto(text, this.#input.bytes);
     const zlib = this.#library.symbols;
     const stream = this.#stream(windowBits, memLevel);
     if (stream === null) return null;
