@@ -58,15 +58,18 @@ void x_book_free(x_book *book) {
 
 /* x_reserve_capacity's slow path: grows whatever is full. */
 int x_grow_capacity(tx_exchange *ex, x_book *book, int side) {
-  if (ex->free_order == XNONE && ex->order_n == ex->order_cap) {
-    uint32_t cap = ex->order_cap ? ex->order_cap * 2 : 1024;
+  if (ex->free_order == XNONE) {
+    uint32_t old = ex->order_cap, cap = old ? old * 2 : 1024;
     /* Cache-line aligned so an order never straddles a third line. */
     x_order *orders = aligned_alloc(64, (size_t)cap * sizeof *orders);
     if (orders == NULL) return TX_ERR_NOMEM;
-    if (ex->order_n > 0) memcpy(orders, ex->orders, (size_t)ex->order_n * sizeof *orders);
+    if (old > 0) memcpy(orders, ex->orders, (size_t)old * sizeof *orders);
+    /* The new slots join the free list in ascending order. */
+    for (uint32_t i = old; i < cap; i++) orders[i].next = i + 1 < cap ? i + 1 : XNONE;
     free(ex->orders);
     ex->orders = orders;
     ex->order_cap = cap;
+    ex->free_order = old;
   }
   x_side *s = &book->side[side];
   if (s->n == s->cap) {

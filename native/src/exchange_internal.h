@@ -116,7 +116,7 @@ struct tx_exchange {
   int notional_shift; /* quote_dp - price_dp - base_dp */
   x_book *books;
   x_order *orders;
-  uint32_t order_n, order_cap, free_order;
+  uint32_t order_cap, free_order; /* free_order: unused slots, linked by next */
   x_account *accounts; /* row * book_count + book */
   int64_t *fee_slots;  /* (row * book_count + book) * H + slot */
   uint32_t rows, row_cap, fee_head;
@@ -244,20 +244,19 @@ int x_grow_capacity(tx_exchange *ex, x_book *book, int side);
 static inline int x_reserve_capacity(tx_exchange *ex, x_book *book, int side) {
   const x_side *s = &book->side[side];
   uint32_t page = book->next_order_id >> X_ID_PAGE_BITS;
-  if ((ex->free_order != XNONE || ex->order_n < ex->order_cap) && s->n < s->cap &&
-      page < book->page_cap && book->pages[page] != NULL) {
+  if (ex->free_order != XNONE && s->n < s->cap && page < book->page_cap &&
+      book->pages[page] != NULL) {
     return TX_OK;
   }
   return x_grow_capacity(ex, book, side);
 }
-/* A pool slot for a new order (capacity reserved beforehand); freed slots are reused first. */
+/* A pool slot for a new order (capacity reserved beforehand). Every unused slot is on the free
+ * list, freed ones first, so taking one never branches on whether the list is empty: that
+ * alternates as the book breathes and would mispredict. */
 static inline uint32_t x_order_alloc(tx_exchange *ex) {
-  if (ex->free_order != XNONE) {
-    uint32_t index = ex->free_order;
-    ex->free_order = ex->orders[index].next;
-    return index;
-  }
-  return ex->order_n++;
+  uint32_t index = ex->free_order;
+  ex->free_order = ex->orders[index].next;
+  return index;
 }
 static inline void x_order_free(tx_exchange *ex, uint32_t index) {
   ex->orders[index].next = ex->free_order;
