@@ -356,7 +356,7 @@ function integerFlag(flag: string, value: unknown, min: number): number | undefi
 /**
  * `taos sim --agent ...`: takes the parsed `taos sim` flags (`agent`, `agent-name`,
  * `agent-params`, `agents`, `report`, `config`, `seed`, `books`, `duration`, `threads`, `out`,
- * `quiet`), runs {@linkcode backtest}, prints the summary and writes `backtest.json` (and
+ * `quiet`, `progress`), runs {@linkcode backtest}, prints the summary and writes `backtest.json` (and
  * `report.html` with `--report`) to `--out` (default `out/backtest`). Resolves to the exit code.
  */
 export async function runBacktestCommand(values: Record<string, unknown>): Promise<number> {
@@ -387,10 +387,9 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
   const copies = integerFlag("agents", values.agents, 1) ?? 1;
   const threads = integerFlag("threads", values.threads, 1);
   const out = typeof values.out === "string" ? values.out : join("out", "backtest");
-  const quiet = values.quiet === true;
-  const { Progress } = await import("../sim/progress.ts");
+  const { Progress, progressMode } = await import("../sim/progress.ts");
   const total = duration ?? config.duration;
-  const progress = new Progress(total, { quiet });
+  const progress = new Progress(total, { mode: progressMode(values) });
   let report: BacktestReport;
   try {
     report = await backtest({

@@ -14,7 +14,7 @@ import { FactsCollector, type StylizedFacts } from "./facts.ts";
 import { loadSimConfig } from "./load.ts";
 import { EventKind } from "./native_sim.ts";
 import { SimOutputs } from "./outputs.ts";
-import { compact, Progress } from "./progress.ts";
+import { compact, Progress, progressMode } from "./progress.ts";
 
 const help = `Usage: taos sim [options]
 
@@ -34,6 +34,8 @@ Options:
   --fundamental-feed <f> CSV file or URL of seed prices (count,price), one per process update
   --external-feed <f>    CSV file or URL of futures samples (count,price), one per sample interval
   --quiet                no progress output
+  --progress             progress even when stderr is not a terminal (a line every 10 %;
+                         by default progress shows on a terminal only)
   -h, --help             this help
 
 Trading-agent backtest (runs your agent against this market, see "Trading agents" in README):
@@ -54,6 +56,7 @@ const options = {
   "fundamental-feed": { type: "string" },
   "external-feed": { type: "string" },
   quiet: { type: "boolean" },
+  progress: { type: "boolean" },
   agent: { type: "string" },
   "agent-name": { type: "string" },
   "agent-params": { type: "string" },
@@ -164,6 +167,7 @@ async function run(args: string[]): Promise<number> {
     throw new UsageError((error as Error).message);
   }
   const values = parsed.values;
+  const mode = progressMode(values);
   if (values.agent !== undefined || values["agent-name"] !== undefined) {
     return await backtest(values);
   }
@@ -187,7 +191,7 @@ async function run(args: string[]): Promise<number> {
   const engine = SimEngine.create({ config, threads, feed });
   const outputs = values.out !== undefined ? new SimOutputs(values.out, engine, depth) : null;
   const facts = new FactsCollector(config.books);
-  const progress = new Progress(config.duration, { quiet: values.quiet === true });
+  const progress = new Progress(config.duration, { mode });
   const tick = 10 ** -config.exchange.priceDecimals;
   let events = 0;
   try {

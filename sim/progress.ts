@@ -1,8 +1,11 @@
 /**
  * Progress of a long simulation on stderr: a redrawn bar with simulated time, events/s and ETA
- * on a terminal; a plain line every 10 % when piped (so logs stay readable).
+ * on a terminal, nothing when piped. Asked for anyway (`--progress`, for logs), it writes a plain
+ * line every 10 % where there is no terminal to redraw on.
  * @module
  */
+import { UsageError } from "../cli/command.ts";
+
 const encoder = new TextEncoder();
 
 /** Formats simulated ns as `hh:mm:ss`. */
@@ -22,24 +25,46 @@ export function compact(n: number): string {
   return n.toFixed(0);
 }
 
+/**
+ * When progress shows: `auto` on a terminal only, `always` also when piped (plain lines),
+ * `never` not at all.
+ */
+export type ProgressMode = "auto" | "always" | "never";
+
+/** The mode the `--quiet` and `--progress` flags choose; both together are a usage error. */
+export function progressMode(flags: { quiet?: unknown; progress?: unknown }): ProgressMode {
+  const quiet = flags.quiet === true, progress = flags.progress === true;
+  if (quiet && progress) {
+    throw new UsageError("--progress: contradicts --quiet; give one of them");
+  }
+  return quiet ? "never" : progress ? "always" : "auto";
+}
+
 /** Progress reporter for a run of `total` simulated ns. */
 export class Progress {
   readonly #total: number;
   readonly #tty: boolean;
-  readonly #quiet: boolean;
+  readonly #silent: boolean;
+  readonly #write: (text: string) => void;
   readonly #started = performance.now();
   #lastDraw = 0;
   #lastDecile = -1;
 
-  constructor(total: number, options: { tty?: boolean; quiet?: boolean } = {}) {
+  /** `tty` and `write` default to stderr's (tests pass their own). */
+  constructor(
+    total: number,
+    options: { tty?: boolean; mode?: ProgressMode; write?: (text: string) => void } = {},
+  ) {
     this.#total = total;
     this.#tty = options.tty ?? Deno.stderr.isTerminal();
-    this.#quiet = options.quiet ?? false;
+    this.#write = options.write ?? ((text) => Deno.stderr.writeSync(encoder.encode(text)));
+    const mode = options.mode ?? "auto";
+    this.#silent = mode === "never" || (mode === "auto" && !this.#tty);
   }
 
   /** Reports `done` simulated ns and `events` processed so far. */
   update(done: number, events: number): void {
-    if (this.#quiet) return;
+    if (this.#silent) return;
     const now = performance.now();
     const fraction = Math.min(1, done / this.#total);
     const seconds = (now - this.#started) / 1000;
@@ -56,12 +81,12 @@ export class Progress {
       const line = `\r[${bar}] ${
         (fraction * 100).toFixed(0).padStart(3)
       }% ${stats}, ETA ${etaText}`;
-      Deno.stderr.writeSync(encoder.encode(line + (fraction >= 1 ? "\n" : "\x1b[K")));
+      this.#write(line + (fraction >= 1 ? "\n" : "\x1b[K"));
       return;
     }
     const decile = Math.floor(fraction * 10);
     if (decile === this.#lastDecile) return;
     this.#lastDecile = decile;
-    Deno.stderr.writeSync(encoder.encode(`${(fraction * 100).toFixed(0)}% ${stats}\n`));
+    this.#write(`${(fraction * 100).toFixed(0)}% ${stats}\n`);
   }
 }

@@ -160,9 +160,21 @@ Deno.test("taos sim takes recorded feeds from a file and from a URL", async () =
   }
 });
 
-Deno.test("taos sim prints plain progress lines when piped", async () => {
-  const run = await taos("sim", "--config", "small", "--duration", "1m", "--books", "1");
-  assert.equal(run.code, 0, run.stderr);
-  assert.match(run.stderr, /^100% 00:01:00\/00:01:00 simulated, [\d.]+[kMG]? events\/s$/m);
-  assert.ok(!run.stderr.includes("\r") && !run.stderr.includes("\x1b["), "no terminal redraws");
+Deno.test("taos sim is quiet when piped, and --progress writes plain lines", async () => {
+  const quick = ["sim", "--config", "small", "--duration", "1m", "--books", "1"];
+  const piped = await taos(...quick);
+  assert.equal(piped.code, 0, piped.stderr);
+  assert.doesNotMatch(piped.stderr, /simulated, /, "no progress without a terminal");
+  assert.match(piped.stdout, /events processed: /);
+
+  const logged = await taos(...quick, "--progress");
+  assert.equal(logged.code, 0, logged.stderr);
+  const lines = logged.stderr.split("\n").filter((line) => line.includes(" simulated, "));
+  assert.equal(lines.length, 11, logged.stderr); // 0 %, 10 %, ..., 100 %
+  assert.match(lines[10], /^100% 00:01:00\/00:01:00 simulated, [\d.]+[kMG]? events\/s$/);
+  assert.ok(!logged.stderr.includes("\r") && !logged.stderr.includes("\x1b["), "no redraws");
+
+  const both = await taos(...quick, "--quiet", "--progress");
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /--progress: contradicts --quiet/);
 });

@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import { UsageError } from "../../cli/command.ts";
+import { Progress, progressMode } from "../../sim/progress.ts";
+
+const HOUR = 3600e9;
+
+/** Feeds a run of one simulated hour in 100 steps and returns everything written. */
+function drive(options: ConstructorParameters<typeof Progress>[1]): string {
+  let written = "";
+  const progress = new Progress(HOUR, { ...options, write: (text) => (written += text) });
+  for (let step = 0; step <= 100; step++) progress.update((HOUR * step) / 100, step * 1000);
+  return written;
+}
+
+Deno.test("progress on a terminal is a redrawn bar with rate and ETA, ended by a newline", () => {
+  const written = drive({ tty: true, mode: "auto" });
+  assert.match(
+    written,
+    /^\r\[-{30}\]   0% 00:00:00\/01:00:00 simulated, [\d.]+[kMG]? events\/s, ETA \?/,
+  );
+  assert.match(
+    written,
+    /\r\[#{30}\] 100% 01:00:00\/01:00:00 simulated, .* events\/s, ETA 00:00:00\n$/,
+  );
+  assert.ok(written.includes("\x1b[K"), "intermediate draws clear the rest of the line");
+});
+
+Deno.test("progress is silent when piped unless asked for, then one line per 10 %", () => {
+  assert.equal(drive({ tty: false, mode: "auto" }), "");
+  assert.equal(drive({ tty: true, mode: "never" }), "");
+  const lines = drive({ tty: false, mode: "always" }).split("\n").filter((line) => line !== "");
+  assert.deepEqual(
+    lines.map((line) => line.split(" ")[0]),
+    ["0%", "10%", "20%", "30%", "40%", "50%", "60%", "70%", "80%", "90%", "100%"],
+  );
+  assert.ok(lines.every((line) => !line.includes("\r")));
+});
+
+Deno.test("progressMode maps --quiet and --progress, and refuses both", () => {
+  assert.equal(progressMode({}), "auto");
+  assert.equal(progressMode({ quiet: true }), "never");
+  assert.equal(progressMode({ progress: true }), "always");
+  assert.throws(() => progressMode({ quiet: true, progress: true }), UsageError);
+});
