@@ -125,11 +125,16 @@ const externalSchema = z.object({
   sigma: nonNegative.default(0.0015),
 }).strict();
 
-const initializationSchema = z.object({
+/** Fields of every background agent group. */
+const groupFields = {
   count,
   balances: balancesSchema,
   /** The group's own fee policy (history window shared with the exchange's); absent = zero fees. */
   fees: groupFeesSchema.optional(),
+};
+
+const initializationSchema = z.object({
+  ...groupFields,
   tau: positiveDuration,
 }).strict();
 
@@ -140,10 +145,7 @@ const latencyFields = {
 };
 
 const stylizedSchema = z.object({
-  count,
-  balances: balancesSchema,
-  /** The group's own fee policy (history window shared with the exchange's); absent = zero fees. */
-  fees: groupFeesSchema.optional(),
+  ...groupFields,
   MFLmean: duration,
   MFLstd: duration,
   ...latencyFields,
@@ -165,10 +167,7 @@ const stylizedSchema = z.object({
 }).strict();
 
 const hftSchema = z.object({
-  count,
-  balances: balancesSchema,
-  /** The group's own fee policy (history window shared with the exchange's); absent = zero fees. */
-  fees: groupFeesSchema.optional(),
+  ...groupFields,
   minMFLatency: duration,
   ...latencyFields,
   tau: positive,
@@ -184,10 +183,7 @@ const hftSchema = z.object({
 }).strict();
 
 const algoSchema = z.object({
-  count,
-  balances: balancesSchema,
-  /** The group's own fee policy (history window shared with the exchange's); absent = zero fees. */
-  fees: groupFeesSchema.optional(),
+  ...groupFields,
   wakeupProb: probability,
   volumeProp: nonNegative,
   MFLmean: duration,
@@ -201,10 +197,7 @@ const algoSchema = z.object({
 }).strict();
 
 const futuresSchema = z.object({
-  count,
-  balances: balancesSchema,
-  /** The group's own fee policy (history window shared with the exchange's); absent = zero fees. */
-  fees: groupFeesSchema.optional(),
+  ...groupFields,
   MFLmean: duration,
   MFLstd: duration,
   ...latencyFields,
