@@ -11,7 +11,8 @@
  * `cpu_ms_per_round` is the CPU time the validator (without the advance) and the two axon hosts
  * spend per round; unlike the wall time it hardly depends on other load on the machine.
  *
- * `--rounds <n>` (default 10) measured rounds after 3 warm-up rounds. `--phases` adds
+ * `--rounds <n>` (default 20) measured rounds after 10 warm-up rounds (the first rounds run
+ * slower while the JIT and the heap settle). `--phases` adds
  * `ms_per_phase`, the round's time per phase: `state` (each miner's state update), `compress`,
  * `encode` (synapse, body hash, headers), `sign`, `http` (the rest of the query: sending, the
  * axons' work, collecting), `decode` (reply parsing and decompression), `validate`, `inject`,
@@ -42,6 +43,7 @@ import { type Market, Validator } from "../validator/validator.ts";
 
 const MINERS = 256;
 const HOSTS = 2;
+const WARMUP_ROUNDS = 10;
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -180,7 +182,11 @@ function phaseBreakdown(phases: PhaseTimes, perRound: (ms: number) => number) {
 }
 
 async function main() {
-  const rounds = Number(values.rounds ?? 10);
+  const rounds = Number(values.rounds ?? 20);
+  if (!Number.isSafeInteger(rounds) || rounds < 1) {
+    console.error(`bench validator: --rounds must be a positive integer, got '${values.rounds}'`);
+    Deno.exit(2);
+  }
   const per = MINERS / HOSTS;
   const hosts = Array.from({ length: HOSTS }, (_, i) =>
     new Host(
@@ -244,7 +250,7 @@ async function main() {
       phases,
     });
     await validator.start();
-    for (let i = 0; i < 3; i++) await validator.round();
+    for (let i = 0; i < WARMUP_ROUNDS; i++) await validator.round();
     advanceMs = 0;
     phases.clear();
     const hostsCpuBefore = await Promise.all(hosts.map((h) => h.cpuMs()));
