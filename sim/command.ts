@@ -41,7 +41,7 @@ Options:
 Trading-agent backtest (runs your agent against this market, see "Trading agents" in README):
   --agent <dir|file>  --agent-name <Class>  --agent-params "k=v ..."  --agents <n>  --report
 
-The reference default (20 books, one simulated day) takes a few minutes on two cores; use
+The reference default (20 books, one simulated day) takes about 1.5 minutes on two cores; use
 --duration 1h (or --config small) for a quick look.`;
 
 const options = {
