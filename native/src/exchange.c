@@ -329,20 +329,23 @@ static void roll_fees(tx_exchange *ex) {
 /* ---- events ---- */
 
 tx_event *x_push_slow(tx_exchange *ex) {
-  if (ex->ev_head > 0) {
-    memmove(ex->events, ex->events + ex->ev_head, ex->ev_n * sizeof *ex->events);
-    ex->ev_head = 0;
+  size_t pending = (size_t)(ex->ev_write - ex->ev_read);
+  if (ex->ev_read != ex->events) {
+    memmove(ex->events, ex->ev_read, pending * sizeof *ex->events);
   } else {
-    size_t cap = ex->ev_cap ? ex->ev_cap * 2 : 4096;
+    size_t used = (size_t)(ex->ev_end - ex->events);
+    size_t cap = used ? used * 2 : 4096;
     tx_event *events = realloc(ex->events, cap * sizeof *events);
     if (events == NULL) {
       ex->error = TX_ERR_NOMEM;
       return NULL;
     }
     ex->events = events;
-    ex->ev_cap = cap;
+    ex->ev_end = events + cap;
   }
-  return &ex->events[ex->ev_n++];
+  ex->ev_read = ex->events;
+  ex->ev_write = ex->events + pending;
+  return ex->ev_write++;
 }
 
 void x_emit(tx_exchange *ex, const tx_event *event) {
@@ -350,30 +353,35 @@ void x_emit(tx_exchange *ex, const tx_event *event) {
   if (slot != NULL) *slot = *event;
 }
 
-size_t tx_pending_events(const tx_exchange *ex) { return ex == NULL ? 0 : ex->ev_n; }
+size_t tx_pending_events(const tx_exchange *ex) {
+  return ex == NULL ? 0 : (size_t)(ex->ev_write - ex->ev_read);
+}
+
+/* Releases the oldest `count` pending events (at most all); an empty buffer starts over. */
+static void release_events(tx_exchange *ex, size_t count) {
+  ex->ev_read += count;
+  if (ex->ev_read == ex->ev_write) ex->ev_read = ex->ev_write = ex->events;
+}
 
 size_t tx_drain_events(tx_exchange *ex, tx_event *out, size_t capacity) {
   if (ex == NULL || out == NULL) return 0;
-  size_t n = capacity < ex->ev_n ? capacity : ex->ev_n;
-  memcpy(out, ex->events + ex->ev_head, n * sizeof *out);
-  ex->ev_head += n;
-  ex->ev_n -= n;
-  if (ex->ev_n == 0) ex->ev_head = 0;
+  size_t pending = (size_t)(ex->ev_write - ex->ev_read);
+  size_t n = capacity < pending ? capacity : pending;
+  if (n > 0) memcpy(out, ex->ev_read, n * sizeof *out);
+  release_events(ex, n);
   return n;
 }
 
 size_t tx_peek_events(const tx_exchange *ex, const tx_event **out) {
   if (ex == NULL || out == NULL) return 0;
-  *out = ex->events + ex->ev_head;
-  return ex->ev_n;
+  *out = ex->ev_read;
+  return (size_t)(ex->ev_write - ex->ev_read);
 }
 
 void tx_discard_events(tx_exchange *ex, size_t count) {
   if (ex == NULL) return;
-  if (count > ex->ev_n) count = ex->ev_n;
-  ex->ev_head += count;
-  ex->ev_n -= count;
-  if (ex->ev_n == 0) ex->ev_head = 0;
+  size_t pending = (size_t)(ex->ev_write - ex->ev_read);
+  release_events(ex, count < pending ? count : pending);
 }
 
 /* ---- GTT timers (binary min-heap on time, then scheduling order) ---- */

@@ -131,8 +131,8 @@ struct tx_exchange {
   x_timer *timers;
   size_t timer_n, timer_cap;
   uint64_t timer_seq;
-  tx_event *events;
-  size_t ev_head, ev_n, ev_cap;
+  /* Event buffer: pending events are [ev_read, ev_write); ev_end is the capacity's end. */
+  tx_event *events, *ev_read, *ev_write, *ev_end;
   uint32_t instr; /* index of the instruction being processed */
   int error;      /* sticky TX_ERR_NOMEM of the current call */
 };
@@ -231,7 +231,7 @@ void x_emit(tx_exchange *ex, const tx_event *event);
 tx_event *x_push_slow(tx_exchange *ex);
 /* The next free event slot (filled in place by the caller), or NULL when memory ran out. */
 static inline tx_event *x_push(tx_exchange *ex) {
-  if (ex->ev_head + ex->ev_n < ex->ev_cap) return &ex->events[ex->ev_head + ex->ev_n++];
+  if (ex->ev_write != ex->ev_end) return ex->ev_write++;
   return x_push_slow(ex);
 }
 int x_schedule(tx_exchange *ex, uint64_t at, uint32_t book, uint32_t order_id, int32_t agent);

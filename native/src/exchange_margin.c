@@ -283,7 +283,7 @@ static void margin_event(tx_exchange *ex, uint8_t type, const x_loan *loan, int6
 }
 
 static bool last_event_rejected(const tx_exchange *ex) {
-  return ex->ev_n > 0 && ex->events[ex->ev_head + ex->ev_n - 1].type == TX_EV_REJECTED;
+  return ex->ev_write != ex->ev_read && ex->ev_write[-1].type == TX_EV_REJECTED;
 }
 
 static bool loan_alive(const tx_exchange *ex, uint32_t li, uint32_t account, uint32_t order_id) {
