@@ -95,6 +95,32 @@ export const simSymbols = {
   taos_sim_set_feed: { parameters: ["pointer", "i32", "buffer", "usize"], result: "i32" },
   /** int taos_sim_advance(taos_sim *sim, uint64_t *now_ns, uint64_t *events) */
   taos_sim_advance: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
+  /** int taos_sim_advance_steps(taos_sim *sim, uint32_t max_steps, uint32_t depth,
+   *                             uint64_t *now_ns, uint64_t *events) */
+  taos_sim_advance_steps: {
+    parameters: ["pointer", "u32", "u32", "buffer", "buffer"],
+    result: "i32",
+  },
+  /** uint32_t taos_sim_steps(const taos_sim *sim) */
+  taos_sim_steps: { parameters: ["pointer"], result: "u32" },
+  /** int taos_sim_step_info(const taos_sim *sim, uint32_t book, uint32_t step, uint64_t *time_ns,
+   *                         uint64_t *messages, double processes[2]) */
+  taos_sim_step_info: {
+    parameters: ["pointer", "u32", "u32", "buffer", "buffer", "buffer"],
+    result: "i32",
+  },
+  /** size_t taos_sim_step_events(const taos_sim *sim, uint32_t book, uint32_t step,
+   *                             taos_sim_event *out, size_t capacity) */
+  taos_sim_step_events: {
+    parameters: ["pointer", "u32", "u32", "buffer", "usize"],
+    result: "usize",
+  },
+  /** size_t taos_sim_step_levels(const taos_sim *sim, uint32_t book, uint32_t step, int side,
+   *                             size_t max_levels, int64_t *prices, int64_t *volumes) */
+  taos_sim_step_levels: {
+    parameters: ["pointer", "u32", "u32", "i32", "usize", "buffer", "buffer"],
+    result: "usize",
+  },
   /** size_t taos_sim_events(const taos_sim *sim, uint32_t book, taos_sim_event *out,
    *                        size_t capacity) */
   taos_sim_events: { parameters: ["pointer", "u32", "buffer", "usize"], result: "usize" },

@@ -31,6 +31,13 @@ import {
   simSymbols,
 } from "./native_sim.ts";
 
+/**
+ * Steps `taos sim` has each book run in one go (see {@linkcode SimEngine.steps}): one visit per
+ * book per simulated minute instead of one every 5 s keeps a book's state in cache, for the same
+ * results.
+ */
+export const WINDOW_STEPS = 12;
+
 /** Order side: 0 = BUY, 1 = SELL (the reference's enum values). */
 export type Direction = 0 | 1;
 
@@ -241,6 +248,19 @@ export interface LevelSummary {
   volume: number;
 }
 
+/**
+ * One step of a {@linkcode SimEngine.steps} window: what it reports and the state each book had at
+ * its end. Readable until the engine advances again.
+ */
+export interface RecordedStep extends StepResult {
+  /** The book's events during the step. */
+  rawEvents(bookId: number): RawEvent[];
+  /** Up to `depth` levels of a side at the step's end (at most the window's depth). */
+  levels(bookId: number, side: 0 | 1, depth: number): LevelSummary[];
+  /** The book's fundamental and external values at the step's end. */
+  processValues(bookId: number): { fundamental: number; external: number };
+}
+
 const rejectText: Record<number, string> = {
   1: "no account on this book",
   2: "not enough free base",
@@ -345,6 +365,67 @@ export class SimEngine {
     return { timestamp: this.#now, final: this.#final, eventsProcessed: Number(events[0]) };
   }
 
+  /**
+   * Runs up to `maxSteps` steps with each book running all of them in one go, which keeps a
+   * book's state in cache (see `taos_sim_advance_steps`), and returns them with the first `depth`
+   * levels per side of each; null once ended. The results are those of as many
+   * {@linkcode step} calls. While a remote account has orders or instructions in flight, one
+   * step runs.
+   */
+  steps(maxSteps: number, depth: number): RecordedStep[] | null {
+    const handle = this.#live();
+    if (this.#final) return null;
+    const now = new BigUint64Array(1);
+    const events = new BigUint64Array(1);
+    const rc = this.#lib.taos_sim_advance_steps(handle, maxSteps, depth, now, events);
+    if (rc < 0) {
+      if (rc === SimStatus.ENDED) return null;
+      throw new Error(`native simulation failed (code ${rc})`);
+    }
+    this.#now = Number(now[0]);
+    this.#final = rc === 0;
+    this.#pending = [];
+    const count = this.#lib.taos_sim_steps(handle);
+    const time = new BigUint64Array(1);
+    const messages = new BigUint64Array(1);
+    const processes = new Float64Array(2);
+    const recorded: RecordedStep[] = [];
+    for (let step = 0; step < count; step++) {
+      let processed = 0;
+      for (let book = 0; book < this.config.books; book++) {
+        this.#lib.taos_sim_step_info(handle, book, step, time, messages, null);
+        processed += Number(messages[0]);
+      }
+      recorded.push({
+        timestamp: Number(time[0]),
+        final: this.#final && step === count - 1,
+        eventsProcessed: processed,
+        rawEvents: (book) =>
+          this.#readEvents((out, capacity) =>
+            this.#lib.taos_sim_step_events(this.#live(), book, step, out, capacity)
+          ),
+        levels: (book, side, levelDepth) => {
+          const kept = Math.min(levelDepth, depth);
+          return this.#readLevels(kept, (prices, volumes) =>
+            this.#lib.taos_sim_step_levels(
+              this.#live(),
+              book,
+              step,
+              side,
+              BigInt(kept),
+              prices,
+              volumes,
+            ));
+        },
+        processValues: (book) => {
+          this.#lib.taos_sim_step_info(this.#live(), book, step, null, null, processes);
+          return { fundamental: processes[0], external: processes[1] };
+        },
+      });
+    }
+    return recorded;
+  }
+
   /** Runs every book to the next publish instant and returns the state, or null once ended. */
   advance(): PublishState | null {
     let processed = 0;
@@ -361,13 +442,18 @@ export class SimEngine {
 
   /** Raw records of a book's events during the last step (and injections since). */
   rawEvents(bookId: number): RawEvent[] {
-    const handle = this.#live();
-    let n = Number(this.#lib.taos_sim_events(handle, bookId, this.#eventBuffer, BigInt(0)));
+    return this.#readEvents((out, capacity) =>
+      this.#lib.taos_sim_events(this.#live(), bookId, out, capacity)
+    );
+  }
+
+  /** Events through `read(out, capacity)`, which returns how many there are. */
+  #readEvents(read: (out: Uint8Array, capacity: bigint) => number | bigint): RawEvent[] {
+    let n = Number(read(this.#eventBuffer, 0n));
     if (n * EVENT_SIZE > this.#eventBuffer.length) {
       this.#eventBuffer = new Uint8Array(EVENT_SIZE * Math.max(n, 2 * this.#eventBuffer.length));
     }
-    const capacity = BigInt(this.#eventBuffer.length / EVENT_SIZE);
-    n = Number(this.#lib.taos_sim_events(handle, bookId, this.#eventBuffer, capacity));
+    n = Number(read(this.#eventBuffer, BigInt(this.#eventBuffer.length / EVENT_SIZE)));
     const view = new DataView(this.#eventBuffer.buffer);
     const out: RawEvent[] = new Array(n);
     for (let i = 0; i < n; i++) out[i] = readEvent(view, i);
@@ -376,11 +462,21 @@ export class SimEngine {
 
   /** Up to `depth` aggregated levels of a side (0 bid, 1 ask), best first, in market units. */
   levels(bookId: number, side: 0 | 1, depth: number): LevelSummary[] {
+    return this.#readLevels(
+      depth,
+      (prices, volumes) =>
+        this.#lib.taos_sim_levels(this.#live(), bookId, side, BigInt(depth), prices, volumes),
+    );
+  }
+
+  /** Levels through `read(prices, volumes)`, which returns how many the side has. */
+  #readLevels(
+    depth: number,
+    read: (prices: BigInt64Array, volumes: BigInt64Array) => number | bigint,
+  ): LevelSummary[] {
     const prices = new BigInt64Array(Math.max(1, depth));
     const volumes = new BigInt64Array(Math.max(1, depth));
-    const n = Number(
-      this.#lib.taos_sim_levels(this.#live(), bookId, side, BigInt(depth), prices, volumes),
-    );
+    const n = Number(read(prices, volumes));
     const out: LevelSummary[] = [];
     for (let i = 0; i < Math.min(n, depth); i++) {
       out.push({ price: this.price(prices[i]), volume: this.volume(volumes[i]) });

@@ -12,7 +12,7 @@
  */
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { BALANCE_VALUES, type SimEngine } from "./engine.ts";
+import { BALANCE_VALUES, type RecordedStep, type SimEngine } from "./engine.ts";
 import { EventKind, NONE, type RawEvent, rejectReason } from "./native_sim.ts";
 
 const encoder = new TextEncoder();
@@ -57,6 +57,10 @@ export function fixed(units: bigint, decimals: number): string {
   const fraction = decimals > 0 ? "." + digits.slice(digits.length - decimals) : "";
   return (negative ? "-" : "") + whole + fraction;
 }
+
+/** Where a step's L2 books and process values are read: the engine (its state now) or a step
+ * recorded in a window. */
+export type StepState = Pick<RecordedStep, "levels" | "processValues">;
 
 /** Every output file of one run. */
 export class SimOutputs {
@@ -158,16 +162,20 @@ export class SimOutputs {
     }
   }
 
-  /** Writes the L2 book of every book and the changed remote balances at the end of a step. */
-  writeStep(timestamp: number): void {
+  /**
+   * Writes the L2 book of every book (from `state`) and the changed remote balances at the end of
+   * a step. Remote balances are read from the engine: in a window they cannot change, since a
+   * window runs only while remote accounts are idle.
+   */
+  writeStep(timestamp: number, state: StepState = this.#engine): void {
     const engine = this.#engine;
     const t = String(timestamp);
     for (let book = 0; book < engine.config.books; book++) {
       const cells = [t];
-      const p = engine.processValues(book);
+      const p = state.processValues(book);
       cells.push(p.fundamental.toFixed(6), p.external.toFixed(6));
       for (const side of [0, 1] as const) {
-        const levels = engine.levels(book, side, this.#depth);
+        const levels = state.levels(book, side, this.#depth);
         for (let i = 0; i < this.#depth; i++) {
           const level = levels[i];
           cells.push(level ? String(level.price) : "", level ? String(level.volume) : "");

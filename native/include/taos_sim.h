@@ -163,6 +163,38 @@ int taos_sim_set_feed(taos_sim *sim, int series, const double *prices, size_t co
  * during this step (all books). */
 int taos_sim_advance(taos_sim *sim, uint64_t *now_ns, uint64_t *events);
 
+/* Most L2 levels per side taos_sim_advance_steps keeps of each step. */
+#define TAOS_SIM_MAX_STEP_DEPTH 100
+
+/* Runs up to max_steps publish steps (fewer at the end of the run) and keeps, for each step and
+ * book, its events, message count, process values and first `depth` levels per side, read with
+ * taos_sim_step_*. Each book runs the whole window before the next one starts: books are
+ * independent, so the results equal those of as many taos_sim_advance calls, and a book's state
+ * stays in cache instead of being evicted by the other books at every step. A window needs the
+ * remote accounts idle (no resting order, nothing in flight on any book): otherwise, and for
+ * max_steps 1, one step runs. Returns as taos_sim_advance, for the last step run; *events counts
+ * the messages of every step run. */
+int taos_sim_advance_steps(taos_sim *sim, uint32_t max_steps, uint32_t depth, uint64_t *now_ns,
+                           uint64_t *events);
+
+/* Steps run by the last advance. */
+uint32_t taos_sim_steps(const taos_sim *sim);
+
+/* Step `step` (0-based) of the last advance on a book: its end (the publish instant), the
+ * messages processed on the book during it and the fundamental and external values at its end. */
+int taos_sim_step_info(const taos_sim *sim, uint32_t book, uint32_t step, uint64_t *time_ns,
+                       uint64_t *messages, double processes[2]);
+
+/* Events recorded on a book during step `step` of the last advance (the first step's include
+ * injections made before the advance). Copies at most capacity; returns the number available. */
+size_t taos_sim_step_events(const taos_sim *sim, uint32_t book, uint32_t step,
+                            taos_sim_event *out, size_t capacity);
+
+/* Levels of one side at the end of step `step`, best first, as taos_sim_levels; at most the
+ * advance's `depth` of them are kept. Returns the number of levels the side had then. */
+size_t taos_sim_step_levels(const taos_sim *sim, uint32_t book, uint32_t step, int side,
+                            size_t max_levels, int64_t *prices, int64_t *volumes);
+
 /* Events recorded on a book during the last advance (and injections since). Copies at most
  * capacity records; returns the number available. */
 size_t taos_sim_events(const taos_sim *sim, uint32_t book, taos_sim_event *out, size_t capacity);

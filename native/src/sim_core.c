@@ -278,25 +278,73 @@ static void deliver(sim_book *book, const sim_msg *msg) {
   }
 }
 
-/* Processes every message arriving before cutoff, in (arrival, insertion) order. */
-static void run_book(sim_book *book, uint64_t cutoff) {
+/* Notes the step that just ended on the book: its message count, where its events end, the
+ * processes and the first `depth` levels of each side. */
+static void note_step(sim_book *book, uint32_t step, uint64_t messages, uint32_t depth) {
+  if (step >= book->cap_marks) {
+    size_t cap = book->cap_marks ? book->cap_marks * 2 : 16;
+    sim_step_mark *marks = realloc(book->marks, cap * sizeof *marks);
+    if (marks == NULL) {
+      book->error = TAOS_SIM_ERR_MEMORY;
+      return;
+    }
+    book->marks = marks;
+    book->cap_marks = cap;
+  }
+  size_t per_step = 4 * (size_t)depth, need = ((size_t)step + 1) * per_step;
+  if (need > book->cap_mark_levels) {
+    size_t cap = need * 2;
+    int64_t *levels = realloc(book->mark_levels, cap * sizeof *levels);
+    if (levels == NULL) {
+      book->error = TAOS_SIM_ERR_MEMORY;
+      return;
+    }
+    book->mark_levels = levels;
+    book->cap_mark_levels = cap;
+  }
+  sim_step_mark *mark = &book->marks[step];
+  mark->time = book->now;
+  mark->messages = messages;
+  mark->events_end = book->n_events;
+  mark->fundamental = book->fund_value;
+  mark->external = book->ext_value;
+  for (int side = 0; side < 2; side++) {
+    int64_t none[1]; /* depth 0 keeps no levels, only their count */
+    int64_t *at =
+        depth ? book->mark_levels + ((size_t)step * 2 + (size_t)side) * 2 * depth : none;
+    mark->levels[side] = (uint32_t)sim_book_levels(book, side, depth, at, depth ? at + depth : none);
+  }
+}
+
+/* Runs a book through `steps` publish steps ending at base + step, base + 2 step, ... (never past
+ * `end`): every message arriving before each step's end is processed in (arrival, insertion)
+ * order, then the step is noted. */
+static void run_book(sim_book *book, uint64_t base, uint32_t steps, uint32_t depth) {
+  const sim_config *cfg = &book->sim->cfg;
+  uint64_t end = cfg->start + cfg->duration;
   if (book->kept_events) { /* drop what the previous publish carried, keep later injections */
     memmove(book->events, book->events + book->kept_events,
             (book->n_events - book->kept_events) * sizeof *book->events);
     book->n_events -= book->kept_events;
   }
   book->messages = 0;
-  while (book->heap.size > 0 && book->heap.items[0].time < cutoff && !book->error) {
-    sim_msg msg;
-    sim_heap_pop(&book->heap, &msg);
-    update_processes(book, msg.time);
-    book->now = msg.time;
-    deliver(book, &msg);
-    book->messages++;
+  for (uint32_t k = 0; k < steps && !book->error; k++) {
+    uint64_t cutoff = end - base > (uint64_t)(k + 1) * cfg->step ? base + (k + 1) * cfg->step : end;
+    uint64_t messages = 0;
+    while (book->heap.size > 0 && book->heap.items[0].time < cutoff && !book->error) {
+      sim_msg msg;
+      sim_heap_pop(&book->heap, &msg);
+      update_processes(book, msg.time);
+      book->now = msg.time;
+      deliver(book, &msg);
+      messages++;
+    }
+    update_processes(book, cutoff);
+    book->now = cutoff;
+    sim_market_advance(book); /* fee rolls and expiries due at the publish instant */
+    book->messages += messages;
+    note_step(book, k, messages, depth);
   }
-  update_processes(book, cutoff);
-  book->now = cutoff;
-  sim_market_advance(book); /* fee rolls and expiries due at the publish instant */
   book->kept_events = book->n_events;
 }
 
@@ -308,7 +356,8 @@ struct sim_pool {
   pthread_cond_t work, done;
   uint64_t generation;
   uint32_t next, finished;
-  uint64_t cutoff;
+  uint64_t base;        /* the steps of this run end at base + step, base + 2 step, ... */
+  uint32_t steps, depth; /* how many, and the L2 levels noted at each */
   bool quit;
   taos_sim *sim;
 };
@@ -318,9 +367,10 @@ static void drain(struct sim_pool *pool) {
   taos_sim *sim = pool->sim;
   while (pool->next < sim->cfg.books) {
     uint32_t b = pool->next++;
-    uint64_t cutoff = pool->cutoff;
+    uint64_t base = pool->base;
+    uint32_t steps = pool->steps, depth = pool->depth;
     pthread_mutex_unlock(&pool->mutex);
-    run_book(&sim->books[b], cutoff);
+    run_book(&sim->books[b], base, steps, depth);
     pthread_mutex_lock(&pool->mutex);
     if (++pool->finished == sim->cfg.books) pthread_cond_broadcast(&pool->done);
   }
@@ -373,9 +423,11 @@ static void pool_stop(struct sim_pool *pool) {
   free(pool);
 }
 
-static void pool_run(struct sim_pool *pool, uint64_t cutoff) {
+static void pool_run(struct sim_pool *pool, uint64_t base, uint32_t steps, uint32_t depth) {
   pthread_mutex_lock(&pool->mutex);
-  pool->cutoff = cutoff;
+  pool->base = base;
+  pool->steps = steps;
+  pool->depth = depth;
   pool->next = 0;
   pool->finished = 0;
   pool->generation++;
@@ -513,19 +565,43 @@ int taos_sim_set_feed(taos_sim *sim, int series, const double *prices, size_t co
   return TAOS_SIM_OK;
 }
 
-int taos_sim_advance(taos_sim *sim, uint64_t *now_ns, uint64_t *events) {
-  if (sim == NULL) return TAOS_SIM_ERR_ARGUMENT;
+/* Has no remote account a resting order or an instruction in flight on any book? Then nothing
+ * remote can change between publish instants, and steps may run in windows. */
+static bool remote_idle(const taos_sim *sim) {
+  for (uint32_t b = 0; b < sim->cfg.books; b++) {
+    const sim_book *book = &sim->books[b];
+    for (size_t i = 0; i < book->heap.size; i++) {
+      if (book->heap.items[i].slot < sim->local_base) return false;
+    }
+    for (uint32_t agent = 0; agent < sim->cfg.remote; agent++) {
+      if (sim_book_account_orders(book, agent, NULL, 0) > 0) return false;
+    }
+  }
+  return true;
+}
+
+int taos_sim_advance_steps(taos_sim *sim, uint32_t max_steps, uint32_t depth, uint64_t *now_ns,
+                           uint64_t *events) {
+  if (sim == NULL || max_steps == 0 || depth > TAOS_SIM_MAX_STEP_DEPTH) {
+    return TAOS_SIM_ERR_ARGUMENT;
+  }
   if (sim->ended) return TAOS_SIM_ERR_ENDED;
   const sim_config *cfg = &sim->cfg;
   uint64_t end = cfg->start + cfg->duration;
-  uint64_t cutoff = sim->now + cfg->step < end ? sim->now + cfg->step : end;
-  pool_run(sim->pool, cutoff);
+  uint64_t left = (end - sim->now + cfg->step - 1) / cfg->step;
+  uint32_t steps = max_steps < left ? max_steps : (uint32_t)left;
+  if (steps > 1 && !remote_idle(sim)) steps = 1;
+  pool_run(sim->pool, sim->now, steps, depth);
   uint64_t total = 0;
   for (uint32_t b = 0; b < cfg->books; b++) {
     if (sim->books[b].error) return sim->books[b].error;
     total += sim->books[b].messages;
   }
+  uint64_t cutoff = end - sim->now > (uint64_t)steps * cfg->step ? sim->now + steps * cfg->step
+                                                                   : end;
   sim->now = cutoff;
+  sim->window_steps = steps;
+  sim->window_depth = depth;
   if (now_ns) *now_ns = cutoff;
   if (events) *events = total;
   if (cutoff >= end) {
@@ -533,6 +609,10 @@ int taos_sim_advance(taos_sim *sim, uint64_t *now_ns, uint64_t *events) {
     return 0;
   }
   return 1;
+}
+
+int taos_sim_advance(taos_sim *sim, uint64_t *now_ns, uint64_t *events) {
+  return taos_sim_advance_steps(sim, 1, 0, now_ns, events);
 }
 
 /* ---------------- reading the state ---------------- */
@@ -546,6 +626,52 @@ size_t taos_sim_events(const taos_sim *sim, uint32_t book, taos_sim_event *out, 
   size_t n = b->n_events < capacity ? b->n_events : capacity;
   if (n) memcpy(out, b->events, n * sizeof *out);
   return b->n_events;
+}
+
+uint32_t taos_sim_steps(const taos_sim *sim) { return sim == NULL ? 0 : sim->window_steps; }
+
+/* The mark of step `step` of the last advance on a book, or NULL. */
+static const sim_step_mark *mark_of(const taos_sim *sim, uint32_t book, uint32_t step) {
+  const sim_book *b = book_of(sim, book);
+  return b != NULL && step < sim->window_steps ? &b->marks[step] : NULL;
+}
+
+int taos_sim_step_info(const taos_sim *sim, uint32_t book, uint32_t step, uint64_t *time_ns,
+                       uint64_t *messages, double processes[2]) {
+  const sim_step_mark *mark = mark_of(sim, book, step);
+  if (mark == NULL) return TAOS_SIM_ERR_ARGUMENT;
+  if (time_ns) *time_ns = mark->time;
+  if (messages) *messages = mark->messages;
+  if (processes) {
+    processes[0] = mark->fundamental;
+    processes[1] = mark->external;
+  }
+  return TAOS_SIM_OK;
+}
+
+size_t taos_sim_step_events(const taos_sim *sim, uint32_t book, uint32_t step,
+                            taos_sim_event *out, size_t capacity) {
+  const sim_step_mark *mark = mark_of(sim, book, step);
+  if (mark == NULL) return 0;
+  size_t begin = step == 0 ? 0 : mark[-1].events_end, n = mark->events_end - begin;
+  size_t take = n < capacity ? n : capacity;
+  if (take > 0 && out != NULL) memcpy(out, sim->books[book].events + begin, take * sizeof *out);
+  return n;
+}
+
+size_t taos_sim_step_levels(const taos_sim *sim, uint32_t book, uint32_t step, int side,
+                            size_t max_levels, int64_t *prices, int64_t *volumes) {
+  const sim_step_mark *mark = mark_of(sim, book, step);
+  if (mark == NULL || side < 0 || side > 1) return 0;
+  size_t depth = sim->window_depth, kept = mark->levels[side] < depth ? mark->levels[side] : depth;
+  if (kept == 0) return mark->levels[side];
+  const int64_t *at =
+      sim->books[book].mark_levels + ((size_t)step * 2 + (size_t)side) * 2 * depth;
+  for (size_t i = 0; i < max_levels && i < kept; i++) {
+    if (prices) prices[i] = at[i];
+    if (volumes) volumes[i] = at[depth + i];
+  }
+  return mark->levels[side];
 }
 
 size_t taos_sim_levels(const taos_sim *sim, uint32_t book, int side, size_t max_levels,

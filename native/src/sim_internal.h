@@ -136,6 +136,17 @@ typedef struct {
 
 struct taos_sim;
 
+/* One publish step of the last advance on a book: an advance runs one step, or a window of
+ * several in one visit of the book when nothing remote is in play (see taos_sim_advance_steps). */
+typedef struct {
+  uint64_t time; /* its end: a publish instant */
+  uint64_t messages;
+  size_t events_end; /* its events end here in the book's events and begin where the previous
+                        step's end (at 0 for the first) */
+  double fundamental, external;
+  uint32_t levels[2]; /* levels on each side at its end */
+} sim_step_mark;
+
 typedef struct {
   struct taos_sim *sim;
   uint32_t id;
@@ -152,6 +163,10 @@ typedef struct {
   taos_sim_event *events;
   size_t n_events, cap_events;
   size_t kept_events; /* recorded after the last advance (injections): kept for the next one */
+  /* the steps of the last advance, with the first `depth` levels per side at each step's end */
+  sim_step_mark *marks;
+  int64_t *mark_levels; /* per step, side and level: price (ticks), volume (lots) */
+  size_t cap_marks, cap_mark_levels;
   /* processes */
   sim_rng fund_rng, ext_rng;
   double fund_value, fund_w, fund_j;
@@ -178,8 +193,9 @@ struct taos_sim {
   sim_account *local_start; /* initial balances per local index (same for every book) */
   sim_sty_params *sty_params;
   sim_book *books;
-  uint64_t now, cutoff;
+  uint64_t now;
   bool ended;
+  uint32_t window_steps, window_depth; /* steps run by the last advance, L2 levels kept of each */
   /* optional recorded price feeds: fundamental seed prices per update, external samples */
   double *feed[2];
   size_t feed_len[2];

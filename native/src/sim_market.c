@@ -158,6 +158,8 @@ void sim_book_free(sim_book *book) {
   book->ex = NULL;
   free(book->reset_count);
   free(book->events);
+  free(book->marks);
+  free(book->mark_levels);
   free(book->heap.items);
 }
 

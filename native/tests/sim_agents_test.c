@@ -443,6 +443,97 @@ static void test_thread_count_does_not_matter(void) {
   taos_sim_destroy(runs[1]);
 }
 
+/* A window of steps gives, step by step, the events, message counts, process values and L2
+ * books of single-step advances; the last window stops at the end of the run. */
+static void test_step_windows_match_single_steps(void) {
+  taos_sim *runs[2];
+  for (int r = 0; r < 2; r++) {
+    double params[TAOS_SIM_PARAM_COUNT];
+    small_population(params);
+    set(params, "books", 2);
+    set(params, "duration", 600e9 + 2e9); /* 120 steps of 5 s and a short last one */
+    set(params, "threads", r == 0 ? 1 : 2);
+    runs[r] = create(params);
+  }
+  static taos_sim_event a[1 << 14], b[1 << 14];
+  enum { DEPTH = 3, WINDOW = 7 };
+  int rc_window, rc_single = 1;
+  uint32_t windows = 0, steps = 0;
+  do {
+    uint64_t now_window, messages_window;
+    rc_window = taos_sim_advance_steps(runs[1], WINDOW, DEPTH, &now_window, &messages_window);
+    CHECK(rc_window >= 0);
+    windows++;
+    uint32_t n = taos_sim_steps(runs[1]);
+    CHECK(n >= 1 && n <= WINDOW);
+    uint64_t messages_single = 0, now_single = 0;
+    for (uint32_t k = 0; k < n; k++) {
+      uint64_t step_messages;
+      rc_single = taos_sim_advance(runs[0], &now_single, &step_messages);
+      messages_single += step_messages;
+      steps++;
+      uint64_t step_total = 0;
+      for (uint32_t book = 0; book < 2; book++) {
+        uint64_t time, book_messages;
+        double processes[2], live[2];
+        CHECK(taos_sim_step_info(runs[1], book, k, &time, &book_messages, processes) == 0);
+        CHECK(time == now_single);
+        step_total += book_messages;
+        taos_sim_process_values(runs[0], book, live);
+        CHECK(processes[0] == live[0] && processes[1] == live[1]);
+        size_t c0 = taos_sim_events(runs[0], book, a, 1 << 14);
+        size_t c1 = taos_sim_step_events(runs[1], book, k, b, 1 << 14);
+        CHECK(c0 == c1);
+        if (c0 == c1 && c0 <= (1 << 14)) CHECK(memcmp(a, b, c0 * sizeof *a) == 0);
+        for (int side = 0; side < 2; side++) {
+          int64_t p0[DEPTH], v0[DEPTH], p1[DEPTH], v1[DEPTH];
+          size_t l0 = taos_sim_levels(runs[0], book, side, DEPTH, p0, v0);
+          size_t l1 = taos_sim_step_levels(runs[1], book, k, side, DEPTH, p1, v1);
+          CHECK(l0 == l1);
+          for (size_t i = 0; i < DEPTH && i < l0 && l0 == l1; i++) {
+            CHECK(p0[i] == p1[i] && v0[i] == v1[i]);
+          }
+        }
+      }
+      CHECK(step_total == step_messages);
+    }
+    CHECK(now_window == now_single && messages_window == messages_single);
+    CHECK((rc_window == 0) == (rc_single == 0));
+    /* nothing beyond the window's steps */
+    CHECK(taos_sim_step_events(runs[1], 0, n, b, 1) == 0);
+    CHECK(taos_sim_step_info(runs[1], 0, n, NULL, NULL, NULL) == TAOS_SIM_ERR_ARGUMENT);
+  } while (rc_window > 0 && !failures);
+  CHECK(steps == 121 && windows == 18);
+  uint64_t now, events;
+  CHECK(taos_sim_advance_steps(runs[1], WINDOW, DEPTH, &now, &events) == TAOS_SIM_ERR_ENDED);
+  taos_sim_destroy(runs[0]);
+  taos_sim_destroy(runs[1]);
+}
+
+/* A remote account with a resting order (or an instruction in flight) could be touched between
+ * publish instants, so steps then run one at a time; bad arguments are refused. */
+static void test_step_windows_wait_for_idle_remotes(void) {
+  double params[TAOS_SIM_PARAM_COUNT];
+  small_population(params);
+  set(params, "duration", 600e9);
+  taos_sim *sim = create(params);
+  uint64_t now, events;
+  CHECK(taos_sim_advance_steps(sim, 0, 1, &now, &events) == TAOS_SIM_ERR_ARGUMENT);
+  CHECK(taos_sim_advance_steps(sim, 4, TAOS_SIM_MAX_STEP_DEPTH + 1, &now, &events) ==
+        TAOS_SIM_ERR_ARGUMENT);
+  CHECK(taos_sim_advance_steps(sim, 4, 1, &now, &events) == 1);
+  CHECK(taos_sim_steps(sim) == 4 && now == 20000000000ull);
+  /* a far-away bid that rests */
+  taos_sim_instruction bid = {.kind = 1, .direction = 0, .client_order_id = 0xFFFFFFFFu,
+                              .volume = 10000, .price = 100};
+  CHECK(taos_sim_inject(sim, 0, &bid, 1, 0) == 1);
+  CHECK(taos_sim_advance_steps(sim, 4, 1, &now, &events) == 1); /* in flight */
+  CHECK(taos_sim_steps(sim) == 1 && now == 25000000000ull);
+  CHECK(taos_sim_advance_steps(sim, 4, 1, &now, &events) == 1); /* resting */
+  CHECK(taos_sim_steps(sim) == 1 && now == 30000000000ull);
+  taos_sim_destroy(sim);
+}
+
 /* Remote agents send random instructions of every kind among the background flow: holdings are
  * conserved, cash is conserved up to the fees charged, no balance goes negative, books never
  * cross. */
@@ -595,6 +686,8 @@ int main(void) {
   test_futures_follow_external_move();
   test_run_conserves_and_stays_uncrossed();
   test_thread_count_does_not_matter();
+  test_step_windows_match_single_steps();
+  test_step_windows_wait_for_idle_remotes();
   test_random_remote_instructions_keep_the_books_sound();
   test_queue_order_is_stable();
   test_process_updates_follow_the_grid();

@@ -286,6 +286,44 @@ Deno.test("the same seed gives the same market whatever the thread count; anothe
   assert.notDeepEqual(run(12, 1), one);
 });
 
+Deno.test("windows of steps report every step as single steps do", () => {
+  const config = { ...shortConfig(10), books: 2 };
+  const single = SimEngine.create({ config, seed: 5, threads: 1 });
+  const windowed = SimEngine.create({ config, seed: 5, threads: 2 });
+  try {
+    let steps = 0;
+    let windows = 0;
+    for (let window = windowed.steps(7, 2); window !== null; window = windowed.steps(7, 2)) {
+      windows++;
+      assert.ok(window.length >= 1 && window.length <= 7);
+      for (const step of window) {
+        const expected = single.step();
+        assert.ok(expected !== null);
+        steps++;
+        assert.equal(step.timestamp, expected.timestamp);
+        assert.equal(step.final, expected.final);
+        assert.equal(step.eventsProcessed, expected.eventsProcessed);
+        for (let book = 0; book < 2; book++) {
+          assert.deepEqual(step.rawEvents(book), single.rawEvents(book));
+          assert.deepEqual(step.processValues(book), single.processValues(book));
+          for (const side of [0, 1] as const) {
+            assert.deepEqual(step.levels(book, side, 2), single.levels(book, side, 2));
+            // only the window's depth was kept
+            assert.deepEqual(step.levels(book, side, 5), single.levels(book, side, 2));
+          }
+        }
+      }
+    }
+    assert.equal(steps, 120);
+    assert.equal(windows, 18); // the remote accounts stay idle: full windows of 7
+    assert.equal(single.step(), null);
+    assert.ok(windowed.ended);
+  } finally {
+    single.close();
+    windowed.close();
+  }
+});
+
 Deno.test("a recorded feed drives the processes", () => {
   const external = [310, 320, 330];
   const engine = SimEngine.create({
