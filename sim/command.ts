@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { type Command, UsageError } from "../cli/command.ts";
 import { parseDuration, parseSimConfig, type SimConfig } from "./config.ts";
-import { SimEngine, WINDOW_STEPS } from "./engine.ts";
+import { MAX_STEP_DEPTH, SimEngine, WINDOW_STEPS } from "./engine.ts";
 import { FactsCollector, type StylizedFacts } from "./facts.ts";
 import { loadSimConfig } from "./load.ts";
 import { EventKind } from "./native_sim.ts";
@@ -181,7 +181,7 @@ async function run(args: string[]): Promise<number> {
   const config = override(loaded.config, values);
   const threads = integer("threads", values.threads, 1, 1024) ??
     Math.max(1, navigator.hardwareConcurrency || 1);
-  const depth = integer("depth", values.depth, 1, 100) ?? 5;
+  const depth = integer("depth", values.depth, 1, MAX_STEP_DEPTH) ?? 5;
   const feed = {
     fundamental: await readFeed("fundamental-feed", values["fundamental-feed"]),
     external: await readFeed("external-feed", values["external-feed"]),

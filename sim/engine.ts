@@ -38,6 +38,9 @@ import {
  */
 export const WINDOW_STEPS = 12;
 
+/** Most levels per side {@linkcode SimEngine.steps} keeps of a step (TAOS_SIM_MAX_STEP_DEPTH). */
+export const MAX_STEP_DEPTH = 100;
+
 /** Order side: 0 = BUY, 1 = SELL (the reference's enum values). */
 export type Direction = 0 | 1;
 
@@ -373,6 +376,12 @@ export class SimEngine {
    * step runs.
    */
   steps(maxSteps: number, depth: number): RecordedStep[] | null {
+    if (!Number.isInteger(maxSteps) || maxSteps < 1 || maxSteps > 0xFFFFFFFF) {
+      throw new RangeError(`maxSteps: must be a positive integer, got ${maxSteps}`);
+    }
+    if (!Number.isInteger(depth) || depth < 0 || depth > MAX_STEP_DEPTH) {
+      throw new RangeError(`depth: must be an integer in 0..${MAX_STEP_DEPTH}, got ${depth}`);
+    }
     const handle = this.#live();
     if (this.#final) return null;
     const now = new BigUint64Array(1);

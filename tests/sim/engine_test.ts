@@ -317,6 +317,10 @@ Deno.test("windows of steps report every step as single steps do", () => {
     assert.equal(steps, 120);
     assert.equal(windows, 18); // the remote accounts stay idle: full windows of 7
     assert.equal(single.step(), null);
+    assert.equal(windowed.steps(7, 2), null);
+    assert.throws(() => windowed.steps(0, 2), /maxSteps: must be a positive integer, got 0/);
+    assert.throws(() => windowed.steps(1.5, 2), /maxSteps/);
+    assert.throws(() => windowed.steps(2, 101), /depth: must be an integer in 0\.\.100, got 101/);
     assert.ok(windowed.ended);
   } finally {
     single.close();
