@@ -316,12 +316,17 @@ static void note_step(sim_book *book, uint32_t step, uint64_t messages, uint32_t
   }
 }
 
-/* Runs a book through `steps` publish steps ending at base + step, base + 2 step, ... (never past
- * `end`): every message arriving before each step's end is processed in (arrival, insertion)
- * order, then the step is noted. */
+/* The end of the k-th publish step after `base` (k >= 1), or the end of the run if that comes
+ * first. */
+static uint64_t step_end(const sim_config *cfg, uint64_t base, uint64_t k) {
+  uint64_t end = cfg->start + cfg->duration;
+  return end - base > k * cfg->step ? base + k * cfg->step : end;
+}
+
+/* Runs a book through `steps` publish steps after `base`: every message arriving before each
+ * step's end is processed in (arrival, insertion) order, then the step is noted. */
 static void run_book(sim_book *book, uint64_t base, uint32_t steps, uint32_t depth) {
   const sim_config *cfg = &book->sim->cfg;
-  uint64_t end = cfg->start + cfg->duration;
   if (book->kept_events) { /* drop what the previous publish carried, keep later injections */
     memmove(book->events, book->events + book->kept_events,
             (book->n_events - book->kept_events) * sizeof *book->events);
@@ -329,7 +334,7 @@ static void run_book(sim_book *book, uint64_t base, uint32_t steps, uint32_t dep
   }
   book->messages = 0;
   for (uint32_t k = 0; k < steps && !book->error; k++) {
-    uint64_t cutoff = end - base > (uint64_t)(k + 1) * cfg->step ? base + (k + 1) * cfg->step : end;
+    uint64_t cutoff = step_end(cfg, base, (uint64_t)k + 1);
     uint64_t messages = 0;
     while (book->heap.size > 0 && book->heap.items[0].time < cutoff && !book->error) {
       sim_msg msg;
@@ -597,8 +602,7 @@ int taos_sim_advance_steps(taos_sim *sim, uint32_t max_steps, uint32_t depth, ui
     if (sim->books[b].error) return sim->books[b].error;
     total += sim->books[b].messages;
   }
-  uint64_t cutoff = end - sim->now > (uint64_t)steps * cfg->step ? sim->now + steps * cfg->step
-                                                                   : end;
+  uint64_t cutoff = step_end(cfg, sim->now, steps);
   sim->now = cutoff;
   sim->window_steps = steps;
   sim->window_depth = depth;
