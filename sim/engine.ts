@@ -354,18 +354,26 @@ export class SimEngine {
 
   /** Runs every book for one step (the publish interval) and reports it, or null once ended. */
   step(): StepResult | null {
+    const processed = this.#advance(1, 0);
+    if (processed === null) return null;
+    return { timestamp: this.#now, final: this.#final, eventsProcessed: processed };
+  }
+
+  /** Runs up to `maxSteps` steps (taos_sim_advance_steps); the messages processed, or null when
+   * the run had already ended. */
+  #advance(maxSteps: number, depth: number): number | null {
     const handle = this.#live();
     if (this.#final) return null;
     const now = new BigUint64Array(1);
     const events = new BigUint64Array(1);
-    const rc = this.#lib.taos_sim_advance(handle, now, events);
+    const rc = this.#lib.taos_sim_advance_steps(handle, maxSteps, depth, now, events);
     if (rc < 0) {
       if (rc === SimStatus.ENDED) return null;
       throw new Error(`native simulation failed (code ${rc})`);
     }
     this.#now = Number(now[0]);
     this.#final = rc === 0;
-    return { timestamp: this.#now, final: this.#final, eventsProcessed: Number(events[0]) };
+    return Number(events[0]);
   }
 
   /**
@@ -382,18 +390,8 @@ export class SimEngine {
     if (!Number.isInteger(depth) || depth < 0 || depth > MAX_STEP_DEPTH) {
       throw new RangeError(`depth: must be an integer in 0..${MAX_STEP_DEPTH}, got ${depth}`);
     }
+    if (this.#advance(maxSteps, depth) === null) return null;
     const handle = this.#live();
-    if (this.#final) return null;
-    const now = new BigUint64Array(1);
-    const events = new BigUint64Array(1);
-    const rc = this.#lib.taos_sim_advance_steps(handle, maxSteps, depth, now, events);
-    if (rc < 0) {
-      if (rc === SimStatus.ENDED) return null;
-      throw new Error(`native simulation failed (code ${rc})`);
-    }
-    this.#now = Number(now[0]);
-    this.#final = rc === 0;
-    this.#pending = [];
     const count = this.#lib.taos_sim_steps(handle);
     const time = new BigUint64Array(1);
     const messages = new BigUint64Array(1);
