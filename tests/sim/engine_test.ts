@@ -42,7 +42,9 @@ Deno.test("a short seeded run is realistic: fat tails, volatility clustering, pr
   assert.ok(f.excessKurtosis > 0, `excess kurtosis ${f.excessKurtosis}`);
   assert.ok(f.absReturnAutocorr.lag1 > 0, `abs autocorr ${f.absReturnAutocorr.lag1}`);
   assert.ok(f.minMid > 0);
-  assert.ok(f.meanAbsDeviationFromFundamental < 0.1, `${f.meanAbsDeviationFromFundamental}`);
+  // Over seeds 1 to 36 this mean |ln(mid / fundamental)| ranged from 0.009 to 0.12 (mean 0.033);
+  // the bound leaves room for that spread between seeds.
+  assert.ok(f.meanAbsDeviationFromFundamental < 0.15, `${f.meanAbsDeviationFromFundamental}`);
 });
 
 Deno.test("advance publishes books, remote accounts and processes; the grace period is skipped", () => {

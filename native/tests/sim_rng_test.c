@@ -1,0 +1,89 @@
+/* The random streams' distributions: the normal sampler's ziggurat tables against their defining
+ * recurrence, and its draws against the normal distribution's moments, quantiles and tail. */
+#include <math.h>
+#include <stdio.h>
+
+#include "../src/sim_internal.h"
+#include "check.h"
+
+static bool close_to(double a, double b, double relative) {
+  return fabs(a - b) <= relative * fmax(fabs(a), fabs(b));
+}
+
+/* Each layer holds the same area: x[i] from x[i - 1] by f(x[i]) = area / x[i - 1] + f(x[i - 1]). */
+static void test_ziggurat_tables_follow_the_recurrence(void) {
+  const long double r = SIM_ZIGGURAT_R, area = SIM_ZIGGURAT_AREA;
+  long double x[SIM_ZIGGURAT_LAYERS + 1];
+  x[0] = area / expl(-r * r / 2);
+  x[1] = r;
+  for (int i = 2; i < SIM_ZIGGURAT_LAYERS; i++) {
+    x[i] = sqrtl(-2 * logl(area / x[i - 1] + expl(-x[i - 1] * x[i - 1] / 2)));
+  }
+  x[SIM_ZIGGURAT_LAYERS] = 0;
+  int wrong = 0;
+  for (int i = 0; i <= SIM_ZIGGURAT_LAYERS; i++) {
+    double f = (double)expl(-x[i] * x[i] / 2);
+    if (!close_to(sim_ziggurat_x[i], (double)x[i], 1e-12) ||
+        !close_to(sim_ziggurat_f[i], f, 1e-12)) {
+      if (wrong++ == 0) fprintf(stderr, "ziggurat layer %d: x %a f %a\n", i, (double)x[i], f);
+    }
+  }
+  CHECK(wrong == 0);
+  /* The top layer closes the curve: its strip up to f(0) = 1 has the common area. */
+  const int top = SIM_ZIGGURAT_LAYERS - 1;
+  CHECK(close_to(sim_ziggurat_x[top] * (1 - sim_ziggurat_f[top]), SIM_ZIGGURAT_AREA, 1e-6));
+  /* Layer 0 (strip and tail): x[1] f[1] + integral of f beyond R = area. */
+  double tail = sqrt(acos(-1.0) / 2) * erfc(SIM_ZIGGURAT_R / sqrt(2.0));
+  CHECK(close_to(SIM_ZIGGURAT_R * sim_ziggurat_f[1] + tail, SIM_ZIGGURAT_AREA, 1e-9));
+}
+
+static double normal_cdf(double x) { return 0.5 * erfc(-x / sqrt(2.0)); }
+
+/* 2 M seeded draws: moments, the CDF on a grid and the share beyond the ziggurat's base strip
+ * (drawn by the tail method) all within a few standard errors of the normal distribution's. */
+static void test_normal_draws_match_the_distribution(void) {
+  enum { DRAWS = 2000000, GRID = 41 };
+  sim_rng rng;
+  sim_rng_seed(&rng, 79, 0, 0, SIM_RNG_DECISION);
+  double sum = 0, sum2 = 0, sum3 = 0, sum4 = 0;
+  long below[GRID] = {0}, beyond_r = 0;
+  for (int n = 0; n < DRAWS; n++) {
+    double z = sim_normal(&rng, 0, 1);
+    sum += z;
+    sum2 += z * z;
+    sum3 += z * z * z;
+    sum4 += z * z * z * z;
+    for (int g = 0; g < GRID; g++) below[g] += z < -4.0 + 0.2 * g;
+    beyond_r += fabs(z) > SIM_ZIGGURAT_R;
+  }
+  double mean = sum / DRAWS, var = sum2 / DRAWS - mean * mean;
+  CHECK(fabs(mean) < 0.003);              /* standard error 0.0007 */
+  CHECK(fabs(var - 1) < 0.005);           /* standard error 0.001 */
+  CHECK(fabs(sum3 / DRAWS) < 0.01);       /* skewness 0, standard error 0.0017 */
+  CHECK(fabs(sum4 / DRAWS - 3) < 0.03);   /* kurtosis 3, standard error 0.0035 */
+  double worst = 0;
+  for (int g = 0; g < GRID; g++) {
+    worst = fmax(worst, fabs((double)below[g] / DRAWS - normal_cdf(-4.0 + 0.2 * g)));
+  }
+  CHECK(worst < 0.0015); /* the largest standard error on the grid is 0.00035 */
+  double expected = DRAWS * erfc(SIM_ZIGGURAT_R / sqrt(2.0)); /* about 516 */
+  CHECK(fabs((double)beyond_r - expected) < 5 * sqrt(expected));
+}
+
+static void test_normal_scales_and_shifts(void) {
+  sim_rng a, b;
+  sim_rng_seed(&a, 5, 1, 2, SIM_RNG_LATENCY);
+  sim_rng_seed(&b, 5, 1, 2, SIM_RNG_LATENCY);
+  for (int n = 0; n < 1000; n++) {
+    double z = sim_normal(&a, 0, 1), v = sim_normal(&b, 250e6, 50e6);
+    CHECK(close_to(v, 250e6 + 50e6 * z, 1e-12));
+  }
+}
+
+int main(void) {
+  test_ziggurat_tables_follow_the_recurrence();
+  test_normal_draws_match_the_distribution();
+  test_normal_scales_and_shifts();
+  if (failures > 0) fprintf(stderr, "%d check(s) failed\n", failures);
+  return failures > 0;
+}
