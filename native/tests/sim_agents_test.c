@@ -200,17 +200,26 @@ static void test_stylized_regime_switch(void) {
   }
 }
 
+/* Rests a bid at 299.90 and an ask at 300.10 on the first book and delivers one poll to the first
+ * HFT agent, whose slot goes to *slot. */
+static sim_book *poll_hft(taos_sim *sim, uint32_t *slot) {
+  sim_book *book = empty_book(sim);
+  rest(book, 0, 29990, 50000);
+  rest(book, 1, 30010, 50000);
+  *slot = sim->local_base + sim->off_hft;
+  sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = *slot};
+  sim_agents_handle(book, &poll);
+  return book;
+}
+
 static void test_hft_quotes_and_inventory(void) {
   double params[TAOS_SIM_PARAM_COUNT];
   defaults(params);
   set(params, "hft_count", 1);
   taos_sim *sim = create(params);
-  sim_book *book = empty_book(sim);
-  rest(book, 0, 29990, 50000);
-  rest(book, 1, 30010, 50000);
-  uint32_t slot = sim->local_base + sim->off_hft;
+  uint32_t slot;
+  sim_book *book = poll_hft(sim, &slot);
   sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
-  sim_agents_handle(book, &poll);
   int64_t bid = -1, ask = -1;
   for (size_t i = 0; i < book->heap.size; i++) {
     const sim_msg *m = &book->heap.items[i];
@@ -262,12 +271,8 @@ static void test_hft_quotes_on_margin(void) {
       set(params, "max_loan", margin ? 100000 : 0);
       set(params, "maintenance_margin", margin ? 0.1 : 0);
       taos_sim *sim = create(params);
-      sim_book *book = empty_book(sim);
-      rest(book, 0, 29990, 50000);
-      rest(book, 1, 30010, 50000);
-      uint32_t slot = sim->local_base + sim->off_hft;
-      sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
-      sim_agents_handle(book, &poll);
+      uint32_t slot;
+      sim_book *book = poll_hft(sim, &slot);
       sim_msg quotes[2];
       int n = 0;
       for (size_t i = 0; i < book->heap.size; i++) {
