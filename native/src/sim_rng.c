@@ -205,9 +205,10 @@ static double standard_normal(sim_rng *rng) {
       } while (-2.0 * y < t * t);
       return u < 0 ? t - SIM_ZIGGURAT_R : SIM_ZIGGURAT_R - t;
     }
-    /* Between the rectangle and the curve: accept under the density. */
-    double top = sim_ziggurat_f[layer], bottom = sim_ziggurat_f[layer + 1];
-    if (bottom + (top - bottom) * sim_uniform(rng) < exp(-0.5 * x * x)) return x;
+    /* Between the rectangle and the curve: a height drawn across the layer, accepted under the
+     * density. The layer's lower edge is f[layer], its upper edge f[layer + 1]. */
+    double lower = sim_ziggurat_f[layer], upper = sim_ziggurat_f[layer + 1];
+    if (upper + (lower - upper) * sim_uniform(rng) < exp(-0.5 * x * x)) return x;
   }
 }
 
