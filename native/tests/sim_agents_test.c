@@ -422,17 +422,23 @@ static void test_run_conserves_and_stays_uncrossed(void) {
   run_conserves_and_stays_uncrossed(1);
 }
 
-/* Same seed: identical event streams with 1 and 3 threads over 3 books. */
-static void test_thread_count_does_not_matter(void) {
-  taos_sim *runs[2];
+/* Two runs of the small population with the same seed, books and duration: runs[0] on one
+ * thread, runs[1] on `threads`. */
+static void create_twins(taos_sim *runs[2], int books, double duration, int threads) {
   for (int r = 0; r < 2; r++) {
     double params[TAOS_SIM_PARAM_COUNT];
     small_population(params);
-    set(params, "books", 3);
-    set(params, "duration", 600e9);
-    set(params, "threads", r == 0 ? 1 : 3);
+    set(params, "books", books);
+    set(params, "duration", duration);
+    set(params, "threads", r == 0 ? 1 : threads);
     runs[r] = create(params);
   }
+}
+
+/* Same seed: identical event streams with 1 and 3 threads over 3 books. */
+static void test_thread_count_does_not_matter(void) {
+  taos_sim *runs[2];
+  create_twins(runs, 3, 600e9, 3);
   static taos_sim_event a[1 << 14], b[1 << 14];
   int rc0, rc1;
   do {
@@ -455,14 +461,7 @@ static void test_thread_count_does_not_matter(void) {
  * books of single-step advances; the last window stops at the end of the run. */
 static void test_step_windows_match_single_steps(void) {
   taos_sim *runs[2];
-  for (int r = 0; r < 2; r++) {
-    double params[TAOS_SIM_PARAM_COUNT];
-    small_population(params);
-    set(params, "books", 2);
-    set(params, "duration", 600e9 + 2e9); /* 120 steps of 5 s and a short last one */
-    set(params, "threads", r == 0 ? 1 : 2);
-    runs[r] = create(params);
-  }
+  create_twins(runs, 2, 600e9 + 2e9, 2); /* 120 steps of 5 s and a short last one */
   static taos_sim_event a[1 << 14], b[1 << 14];
   enum { DEPTH = 3, WINDOW = 7 };
   int rc_window, rc_single = 1;
