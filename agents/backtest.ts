@@ -22,7 +22,7 @@ import { join } from "node:path";
 import { UsageError } from "../cli/command.ts";
 import { parseDuration, parseSimConfig, type SimConfig, smallPreset } from "../sim/config.ts";
 import { SimEngine } from "../sim/engine.ts";
-import { executionDelay } from "../validator/scoring/formulas.ts";
+import { DEFAULT_QUERY_TIMEOUT_SECONDS, executionDelay } from "../validator/scoring/formulas.ts";
 import { observationFromPublish, Scorer } from "../validator/scoring/scorer.ts";
 import { type AgentClass, type AgentParams, runAgentStep, type TradingAgent } from "./sdk/agent.ts";
 import { scheduleInstructions, validateInstructions } from "./sdk/instructions.ts";
@@ -51,7 +51,7 @@ export interface BacktestOptions {
   duration?: number;
   /** Copies of the agent, uids 0 … agents−1 (default 1). */
   agents?: number;
-  /** Miner query timeout of the delay formula, seconds (default 5). */
+  /** Miner query timeout of the delay formula, seconds (default: the validator's, 3). */
   timeoutSeconds?: number;
   /** Native worker threads (default 1; results do not depend on it). */
   threads?: number;
@@ -147,7 +147,7 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
     duration: options.duration ?? base.duration,
     remoteAgentCount: Math.max(base.remoteAgentCount, copies),
   });
-  const timeout = options.timeoutSeconds ?? 5;
+  const timeout = options.timeoutSeconds ?? DEFAULT_QUERY_TIMEOUT_SECONDS;
   const simulation = simulationConfigFor(config);
   const agents: TradingAgent[] = [];
   for (let uid = 0; uid < copies; uid++) {

@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { UsageError } from "../cli/command.ts";
 import { parseDuration } from "../sim/config.ts";
+import { DEFAULT_QUERY_TIMEOUT_SECONDS } from "./scoring/formulas.ts";
 
 /** Named networks `-e` / `--subtensor.chain_endpoint` accepts besides a ws(s):// URL. */
 export const NETWORK_ENDPOINTS: Record<string, string> = {
@@ -428,7 +429,12 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     logLevel: logLevelOf(values),
     loggingDir,
     neuronName,
-    timeoutSeconds: num("neuron.timeout", positiveNumber.max(600), str("neuron.timeout"), 3.0),
+    timeoutSeconds: num(
+      "neuron.timeout",
+      positiveNumber.max(600),
+      str("neuron.timeout"),
+      DEFAULT_QUERY_TIMEOUT_SECONDS,
+    ),
     reset: values["neuron.reset"] === true,
     disableSetWeights: values["neuron.disable_set_weights"] === true,
     scoring,

@@ -184,6 +184,10 @@ export const DEFAULT_DELAY_BOUNDS: Readonly<DelayBounds> = Object.freeze({
   minDelay: 10_000_000,
 });
 
+/** The validator's default miner query timeout, seconds (`--neuron.timeout`): the reference
+ * validator's and the subnet README's 3.0. */
+export const DEFAULT_QUERY_TIMEOUT_SECONDS = 3.0;
+
 /**
  * Simulated delay (ns) before a miner's instructions reach the exchange, from its measured
  * response time: `max(floor(maxDelay × processTime / timeout), minDelay)`, plus the delay the
