@@ -477,22 +477,32 @@ function finalState(exchange: Exchange, params: ExchangeParams): Record<string, 
  */
 export function runReplay(script: ReplayScript, emit: (line: string) => void): void {
   const params = script.exchange;
-  const steps = new Map<number, AgentResponse[]>();
+  const steps = new Map<number, { response: AgentResponse; sentAt: number }[]>();
   for (const batch of script.batches) {
     if (!steps.has(batch.timestamp)) steps.set(batch.timestamp, []);
     for (const response of batch.responses) {
       const at = batch.timestamp + response.delay;
       if (!steps.has(at)) steps.set(at, []);
-      steps.get(at)!.push(response);
+      steps.get(at)!.push({ response, sentAt: batch.timestamp });
     }
   }
+  /** When each agent was last reset: its responses sent by then and still on their way (arriving
+   * later) are dropped, as the exchange drops a reset agent's queued instructions. */
+  const resetAt = new Map<number, number>();
+  const dropped = (agentId: number, sentAt: number) => sentAt <= (resetAt.get(agentId) ?? -1);
   const exchange = Exchange.open(exchangeConfig(params));
   try {
     const batch = new InstructionBatch();
     for (const at of [...steps.keys()].sort((a, b) => a - b)) {
       batch.clear();
       const sources: Source[] = [];
-      for (const response of steps.get(at)!) pack(response, params, batch, sources);
+      for (const { response, sentAt } of steps.get(at)!) {
+        if (dropped(response.agentId, sentAt)) continue;
+        pack(response, params, batch, sources);
+        if (response.type === "RESET_AGENT") {
+          for (const agentId of response.payload.agentIds) resetAt.set(agentId, at);
+        }
+      }
       exchange.submit(BigInt(at), batch);
       for (const event of exchange.drainEvents()) {
         emit(JSON.stringify(eventLine(event, params, sources)));
