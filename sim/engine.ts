@@ -13,6 +13,9 @@
  */
 import type { SimConfig } from "./config.ts";
 import {
+  EVENT_FLAG_MARKET,
+  EVENT_FLAG_PARTIAL,
+  EVENT_FLAG_QUOTE,
   EVENT_SIZE,
   EventKind,
   nativeParams,
@@ -165,6 +168,11 @@ export interface Notice {
   clientOrderId: number | null;
   /** Error text for ERROR_RESPONSE_* notices. */
   message?: string;
+  /** A rejected placement as it was requested: side, volume (base, or quote for a market order
+   * sized in quote) and limit price (null for market orders). */
+  request?: { direction: Direction; volume: number; price: number | null };
+  /** RESPONSE_DISTRIBUTED_CANCEL_ORDERS: base volume cancelled, null when the whole order went. */
+  cancelledVolume?: number | null;
   /** For EVENT_TRADE: the fill. */
   trade?: { tradeId: number; price: number; volume: number; direction: Direction; fee: number };
 }
@@ -707,7 +715,7 @@ export class SimEngine {
           volume: this.volume(e.volume),
           leverage: Number(e.leverageE9) / 1e9,
           direction,
-          price: e.flags & 1 ? null : this.price(e.price),
+          price: e.flags & EVENT_FLAG_MARKET ? null : this.price(e.price),
           agentId: e.agentId,
           clientOrderId: e.clientOrderId === NONE ? null : e.clientOrderId,
         };
@@ -741,7 +749,7 @@ export class SimEngine {
   #notices(bookId: number, e: RawEvent, out: Notice[]): void {
     const timestamp = Number(e.timestamp);
     const client = (id: number) => id === NONE ? null : id;
-    const market = (e.flags & 1) === 1;
+    const market = (e.flags & EVENT_FLAG_MARKET) !== 0;
     const placeType = market ? "PLACE_ORDER_MARKET" : "PLACE_ORDER_LIMIT";
     if (e.kind === EventKind.PLACE && e.agentId >= 0) {
       out.push({
@@ -761,6 +769,11 @@ export class SimEngine {
         orderId: -1,
         clientOrderId: client(e.clientOrderId),
         message: `${rejectReason[e.code] ?? "REJECTED"}: ${rejectText[e.code] ?? `code ${e.code}`}`,
+        request: {
+          direction: e.direction as Direction,
+          volume: e.flags & EVENT_FLAG_QUOTE ? this.quote(e.volume) : this.volume(e.volume),
+          price: market ? null : this.price(e.price),
+        },
       });
     } else if (e.kind === EventKind.CANCEL && e.agentId >= 0) {
       out.push({
@@ -770,6 +783,7 @@ export class SimEngine {
         type: "RESPONSE_DISTRIBUTED_CANCEL_ORDERS",
         orderId: e.orderId,
         clientOrderId: client(e.clientOrderId),
+        cancelledVolume: e.flags & EVENT_FLAG_PARTIAL ? this.volume(e.volume) : null,
       });
     } else if (e.kind === EventKind.CANCEL_FAIL) {
       out.push({

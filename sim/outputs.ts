@@ -13,7 +13,14 @@
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { BALANCE_VALUES, type RecordedStep, type SimEngine } from "./engine.ts";
-import { EventKind, NONE, type RawEvent, rejectReason } from "./native_sim.ts";
+import {
+  EVENT_FLAG_MARKET,
+  EVENT_FLAG_QUOTE,
+  EventKind,
+  NONE,
+  type RawEvent,
+  rejectReason,
+} from "./native_sim.ts";
 
 const encoder = new TextEncoder();
 
@@ -128,8 +135,9 @@ export class SimOutputs {
       const dir = e.direction === 0 ? "buy" : "sell";
       switch (e.kind) {
         case EventKind.PLACE: {
-          const price = e.flags & 1 ? "" : fixed(e.price, pd);
-          const kind = e.flags & 1 ? "place_market" : "place_limit";
+          const market = (e.flags & EVENT_FLAG_MARKET) !== 0;
+          const price = market ? "" : fixed(e.price, pd);
+          const kind = market ? "place_market" : "place_limit";
           l3.line(
             `${t},${kind},${e.orderId},${e.agentId},${dir},${price},${fixed(e.volume, vd)},` +
               `${client(e.clientOrderId)},`,
@@ -142,12 +150,15 @@ export class SimOutputs {
               `${fixed(e.volume, vd)},${client(e.clientOrderId)},`,
           );
           break;
-        case EventKind.REJECT:
+        case EventKind.REJECT: {
+          const price = e.flags & EVENT_FLAG_MARKET ? "" : fixed(e.price, pd);
+          const volume = fixed(e.volume, e.flags & EVENT_FLAG_QUOTE ? qd : vd);
           l3.line(
-            `${t},reject,,${e.agentId},${dir},${fixed(e.price, pd)},${fixed(e.volume, vd)},` +
+            `${t},reject,,${e.agentId},${dir},${price},${volume},` +
               `${client(e.clientOrderId)},${rejectReason[e.code] ?? e.code}`,
           );
           break;
+        }
         case EventKind.CANCEL_FAIL:
           l3.line(`${t},cancel_failed,${e.orderId},${e.agentId},,,,,`);
           break;

@@ -94,13 +94,21 @@ enum taos_sim_event_kind {
   TAOS_SIM_EV_CANCEL_FAIL = 5, /* cancel of an unknown / foreign order; remote agents only */
 };
 
-/* A reject record's code is the exchange core's rejection reason (TX_R_* in taos_exchange.h). */
+/* A reject record's code is the exchange core's rejection reason (TX_R_* in taos_exchange.h).
+ * Record flags: bit 0 (TAOS_SIM_EVF_MARKET) a market order (place, reject); bit 1
+ * (TAOS_SIM_EVF_QUOTE) a reject's volume is in quote units (a market order sized in quote);
+ * bit 2 (TAOS_SIM_EVF_PARTIAL) a cancel left part of the order resting. */
+enum {
+  TAOS_SIM_EVF_MARKET = 1,
+  TAOS_SIM_EVF_QUOTE = 2,
+  TAOS_SIM_EVF_PARTIAL = 4,
+};
 
 /* One record of a book's event stream (80 bytes, little-endian, no padding holes). */
 typedef struct {
   uint64_t timestamp;
   int64_t price;     /* ticks; 0 for market placements */
-  int64_t volume;    /* lots */
+  int64_t volume;    /* lots (quote units for a reject flagged TAOS_SIM_EVF_QUOTE) */
   int64_t fee_maker; /* trade: fee charged to the resting side (quote units) */
   int64_t fee_taker; /* trade: fee charged to the aggressor */
   uint32_t order_id; /* place/cancel/reject: the order; trade: aggressing order */

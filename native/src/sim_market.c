@@ -203,7 +203,8 @@ static void note_cancel(sim_book *book, const tx_event *e) {
   taos_sim_event ev = {.kind = TAOS_SIM_EV_CANCEL, .timestamp = e->timestamp, .price = e->price,
                        .volume = sim_base_to_lots(&book->sim->cfg, e->volume),
                        .order_id = e->order_id, .agent_id = e->agent_id,
-                       .client_order_id = e->client_order_id, .direction = e->direction};
+                       .client_order_id = e->client_order_id, .direction = e->direction,
+                       .flags = (e->flags & TX_EVF_PARTIAL) ? TAOS_SIM_EVF_PARTIAL : 0};
   sim_record(book, &ev);
 }
 
@@ -212,7 +213,7 @@ static void note_outcome(sim_book *book, const sim_msg *msg, const tx_event *e, 
   bool remote = is_remote(book, msg->slot);
   taos_sim_event ev = {.timestamp = book->now, .agent_id = sim_agent_id(book->sim, msg->slot),
                        .client_order_id = remote ? msg->a : SIM_NONE, .direction = msg->dir,
-                       .flags = market ? 1 : 0};
+                       .flags = market ? TAOS_SIM_EVF_MARKET : 0};
   if (e != NULL && e->type == TX_EV_ACCEPTED) {
     ev.kind = TAOS_SIM_EV_PLACE;
     ev.order_id = e->order_id;
@@ -225,6 +226,7 @@ static void note_outcome(sim_book *book, const sim_msg *msg, const tx_event *e, 
     ev.order_id = SIM_NONE;
     ev.price = msg->price;
     ev.volume = msg->volume;
+    if (market && (msg->flags & 0x40)) ev.flags |= TAOS_SIM_EVF_QUOTE;
     ev.code = e != NULL ? e->reason : TX_R_INVALID_INSTRUCTION;
     sim_record(book, &ev);
   }
