@@ -275,9 +275,97 @@ export function parseStateUpdate(raw: unknown): StateUpdate {
   return result.data;
 }
 
+type Balances = SimConfig["remoteBalances"];
+
+/** A group's capital as the reference's config reports it: `capital_type`, `base_balance` and
+ * `quote_balance` (fixed balances only) and `wealth` (a fixed account's value at the initial
+ * price, to the quote decimals). */
+function capital(balances: Balances, config: SimConfig) {
+  const fixed = balances.type === "fixed";
+  return {
+    capital_type: fixed ? "static" : balances.type,
+    base_balance: fixed ? balances.base : null,
+    quote_balance: fixed ? balances.quote : null,
+    wealth: fixed
+      ? roundTo(
+        balances.quote + balances.base * config.exchange.initialPrice,
+        config.exchange.quoteDecimals,
+      )
+      : balances.wealth,
+  };
+}
+
+/** `capital(...)` with every key behind `prefix`. */
+function capitalFields(prefix: string, balances: Balances, config: SimConfig) {
+  return Object.fromEntries(
+    Object.entries(capital(balances, config)).map(([key, value]) => [prefix + key, value]),
+  );
+}
+
+/** The background groups' parameters under the reference's names (a group that is not configured
+ * reports a count of 0). The stylized traders' `tauF` is their own: the reference copies `tau`. */
+function agentFields(config: SimConfig): Record<string, unknown> {
+  const { initialization: init, hft, stylized: sta, futures } = config.agents;
+  return {
+    init_agent_count: init?.count ?? 0,
+    ...(init &&
+      { ...capitalFields("init_agent_", init.balances, config), init_agent_tau: init.tau }),
+    hft_agent_count: hft?.count ?? 0,
+    ...(hft && {
+      ...capitalFields("hft_agent_", hft.balances, config),
+      hft_agent_feed_latency_min: hft.minMFLatency,
+      hft_agent_order_latency_min: hft.minOPLatency,
+      hft_agent_order_latency_max: hft.maxOPLatency,
+      hft_agent_order_latency_scale: hft.opLatencyScaleRay,
+      hft_agent_tau: hft.tau,
+      hft_agent_delta: hft.delta,
+      hft_agent_psi: hft.psiHFT_constant,
+      hft_agent_gHFT: hft.gHFT,
+      hft_agent_kappa: hft.kappa,
+      hft_agent_spread: hft.spread,
+      hft_agent_order_size_mean: hft.orderMean,
+      hft_agent_price_noise: hft.noiseRay,
+      hft_agent_price_shift: hft.shiftPercentage,
+    }),
+    sta_agent_count: sta?.count ?? 0,
+    ...(sta && {
+      ...capitalFields("sta_agent_", sta.balances, config),
+      sta_agent_feed_latency_min: 0,
+      sta_agent_feed_latency_mean: sta.MFLmean,
+      sta_agent_feed_latency_std: sta.MFLstd,
+      sta_agent_order_latency_min: sta.minOPLatency,
+      sta_agent_order_latency_max: sta.maxOPLatency,
+      sta_agent_order_latency_scale: sta.opLatencyScaleRay,
+      sta_agent_decision_latency_mean: sta.delayMean,
+      sta_agent_decision_latency_std: sta.delaySTD,
+      sta_agent_selection_scale: sta.scaleR,
+      sta_agent_noise_weight: sta.sigmaN,
+      sta_agent_chartist_weight: sta.sigmaC,
+      sta_agent_fundamentalist_weight: sta.sigmaF,
+      sta_agent_tau: sta.tau,
+      sta_agent_tauHist: sta.tauHist,
+      sta_agent_tauF: sta.tauF,
+      sta_agent_sigmaEps: sta.sigmaEps,
+      sta_agent_r_aversion: sta.r_aversion,
+    }),
+    futures_agent_count: futures?.count ?? 0,
+    ...(futures && {
+      ...capitalFields("futures_agent_", futures.balances, config),
+      futures_agent_volume: futures.volume,
+      futures_agent_sigmaEps: futures.sigmaEps,
+      futures_agent_lambda: futures.lambda,
+      futures_agent_feed_latency_mean: futures.MFLmean,
+      futures_agent_feed_latency_std: futures.MFLstd,
+      futures_agent_order_latency_min: futures.minOPLatency,
+      futures_agent_order_latency_max: futures.maxOPLatency,
+      futures_agent_selection_scale: futures.scaleR,
+    }),
+  };
+}
+
 /** The config object miners receive, derived from our simulation config (names as the reference's). */
 export function simulationConfigFor(config: SimConfig): SimulationConfig {
-  const remote = config.remoteBalances;
+  const miner = capital(config.remoteBalances, config);
   const fundamental = config.processes.fundamental;
   return {
     logDir: null,
@@ -303,15 +391,13 @@ export function simulationConfigFor(config: SimConfig): SimulationConfig {
         taker_fee: tier.takerFee,
       })),
     },
-    miner_capital_type: remote.type === "fixed" ? "static" : remote.type,
-    miner_base_balance: remote.type === "fixed" ? remote.base : null,
-    miner_quote_balance: remote.type === "fixed" ? remote.quote : null,
-    miner_wealth: remote.type === "fixed"
-      ? roundTo(
-        remote.quote + remote.base * config.exchange.initialPrice,
-        config.exchange.quoteDecimals,
-      )
-      : remote.wealth,
+    max_leverage: config.exchange.maxLeverage,
+    max_loan: config.exchange.maxLoan,
+    maintenance_margin: config.exchange.maintenanceMargin,
+    miner_capital_type: miner.capital_type,
+    miner_base_balance: miner.base_balance,
+    miner_quote_balance: miner.quote_balance,
+    miner_wealth: miner.wealth,
     init_price: config.exchange.initialPrice,
     fp_update_period: config.processes.updatePeriod,
     fp_seed_interval: fundamental.seedInterval,
@@ -320,6 +406,7 @@ export function simulationConfigFor(config: SimConfig): SimulationConfig {
     fp_lambda: fundamental.lambda,
     fp_mu_jump: fundamental.muJump,
     fp_sigma_jump: fundamental.sigmaJump,
+    ...agentFields(config),
   };
 }
 
@@ -445,14 +532,16 @@ function noticeEvent(notice: Notice, index: RecordIndex): Event | null {
     case "ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT":
     case "RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET":
     case "ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET": {
-      const place = index.places.get(`${notice.bookId}:${notice.orderId}`);
+      /* An accepted order is described by its placement record; a rejected one never reached
+       * the book, so the notice carries the order as it was requested. */
+      const order = notice.request ?? index.places.get(`${notice.bookId}:${notice.orderId}`);
       const placement = {
         ...base,
         bookId: notice.bookId,
         orderId: notice.orderId >= 0 ? notice.orderId : null,
         clientOrderId: notice.clientOrderId,
-        side: place?.direction ?? 0,
-        quantity: place?.volume ?? 0,
+        side: order?.direction ?? 0,
+        quantity: order?.volume ?? 0,
         success,
         message,
       };
@@ -460,7 +549,7 @@ function noticeEvent(notice: Notice, index: RecordIndex): Event | null {
         ? {
           type: notice.type as "RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT",
           ...placement,
-          price: place?.price ?? 0,
+          price: order?.price ?? 0,
         }
         : { type: notice.type as "RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET", ...placement };
     }
@@ -474,7 +563,7 @@ function noticeEvent(notice: Notice, index: RecordIndex): Event | null {
           timestamp: notice.timestamp,
           bookId: notice.bookId,
           orderId: notice.orderId,
-          quantity: null,
+          quantity: notice.cancelledVolume ?? null,
           success,
           message,
         }],

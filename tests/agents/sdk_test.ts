@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { smallPreset } from "../../sim/config.ts";
-import type { PublishState } from "../../sim/engine.ts";
+import { referenceConfig, smallPreset } from "../../sim/config.ts";
+import { type PublishState, SimEngine } from "../../sim/engine.ts";
 import {
   bestAsk,
   bestBid,
@@ -165,6 +165,109 @@ Deno.test("stateForAgent: placement notices take side, quantity and price from t
   assert.equal(accepted.side, 1);
   assert.equal(accepted.quantity, 1.5);
   assert.equal(stop.type, "EVENT_SIMULATION_STOP");
+});
+
+Deno.test("the config sent to miners carries the reference's fields for margin and every agent group", () => {
+  const config = simulationConfigFor(referenceConfig());
+  assert.deepEqual(
+    [config.max_leverage, config.max_loan, config.maintenance_margin],
+    [4, 10000, 0.1],
+  );
+  assert.deepEqual(
+    [config.miner_capital_type, config.miner_base_balance, config.miner_wealth],
+    ["pareto", null, 100000],
+  );
+  assert.equal(config.fp_update_period, 10e9); // the reference reports one more (off by one)
+  assert.deepEqual(
+    [config.init_agent_count, config.init_agent_capital_type, config.init_agent_wealth],
+    [500, "static", 60000],
+  );
+  assert.equal(config.init_agent_tau, 300e9);
+  assert.deepEqual(
+    [config.hft_agent_count, config.hft_agent_base_balance, config.hft_agent_order_latency_max],
+    [10, 500, 50e6],
+  );
+  assert.deepEqual(
+    [config.hft_agent_psi, config.hft_agent_order_size_mean, config.hft_agent_price_shift],
+    [100, 1.6, 0.05],
+  );
+  assert.deepEqual(
+    [config.sta_agent_count, config.sta_agent_capital_type, config.sta_agent_wealth],
+    [1000, "pareto-50", 60000],
+  );
+  assert.deepEqual(
+    [config.sta_agent_chartist_weight, config.sta_agent_tau, config.sta_agent_tauF],
+    [1.8, 175e9, 1],
+  );
+  assert.deepEqual(
+    [config.futures_agent_count, config.futures_agent_volume, config.futures_agent_selection_scale],
+    [100, 4, 0.2],
+  );
+  const noGroups = simulationConfigFor({ ...smallPreset(), agents: {} });
+  assert.deepEqual(
+    [noGroups.init_agent_count, noGroups.hft_agent_count, noGroups.hft_agent_tau],
+    [0, 0, undefined],
+  );
+});
+
+Deno.test("rejected orders and partial cancels reach the miner as they were requested", () => {
+  const config = { ...smallPreset(), books: 1, duration: 10 * 60e9, remoteAgentCount: 1 };
+  const engine = SimEngine.create({ config, seed: 3, threads: 1 });
+  try {
+    let publish = engine.advance();
+    assert.ok(publish !== null);
+    const bid = publish.books[0].bid[0].price;
+    const farBid = Math.floor(bid * 0.5);
+    const tooMuchQuote = Math.ceil(publish.accounts[0].holdings[0].quote.free * 10);
+    engine.inject(0, [
+      { type: "PLACE_ORDER_LIMIT", bookId: 0, direction: 0, volume: 2, price: farBid },
+      // more quote than the account holds, and more base than it holds
+      { type: "PLACE_ORDER_LIMIT", bookId: 0, direction: 0, volume: 1e9, price: farBid },
+      { type: "PLACE_ORDER_MARKET", bookId: 0, direction: 1, volume: 1e6 },
+      { type: "PLACE_ORDER_MARKET", bookId: 0, direction: 0, volume: tooMuchQuote, currency: 1 },
+    ], 0);
+    publish = engine.advance();
+    assert.ok(publish !== null);
+    let notices = stateForAgent(publish, 0, simulation).notices![0];
+    const rejectedLimit = notices.find((n) =>
+      n.type === "ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT"
+    );
+    assert.ok(rejectedLimit?.type === "ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT");
+    assert.deepEqual(
+      [rejectedLimit.side, rejectedLimit.quantity, rejectedLimit.price, rejectedLimit.orderId],
+      [0, 1e9, farBid, null],
+    );
+    const rejectedMarkets = notices.filter((n) =>
+      n.type === "ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET"
+    ).map((n) =>
+      n.type === "ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET" && [n.side, n.quantity]
+    );
+    assert.deepEqual(rejectedMarkets, [[1, 1e6], [0, tooMuchQuote]]);
+
+    const resting = publish.accounts[0].orders[0][0];
+    engine.inject(0, [{
+      type: "CANCEL_ORDERS",
+      bookId: 0,
+      cancellations: [{ orderId: resting.orderId, volume: 0.5 }],
+    }], 0);
+    engine.inject(0, [{
+      type: "CANCEL_ORDERS",
+      bookId: 0,
+      cancellations: [{ orderId: resting.orderId, volume: null }],
+    }], 1e6);
+    publish = engine.advance();
+    assert.ok(publish !== null);
+    notices = stateForAgent(publish, 0, simulation).notices![0];
+    const cancelled = notices.flatMap((n) =>
+      n.type === "RESPONSE_DISTRIBUTED_CANCEL_ORDERS" ? n.cancellations : []
+    );
+    assert.deepEqual(
+      cancelled.map((c) => [c.orderId, c.quantity, c.success]),
+      [[resting.orderId, 0.5, true], [resting.orderId, null, true]],
+    );
+  } finally {
+    engine.close();
+  }
 });
 
 Deno.test("a converted state survives JSON and parses; a bad state names the field", () => {
