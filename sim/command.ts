@@ -13,6 +13,7 @@ import { MAX_STEP_DEPTH, SimEngine, WINDOW_STEPS } from "./engine.ts";
 import { FactsCollector, type StylizedFacts } from "./facts.ts";
 import { loadSimConfig } from "./load.ts";
 import { EventKind } from "./native_sim.ts";
+import { readFeed } from "./feed.ts";
 import { SimOutputs } from "./outputs.ts";
 import { compact, Progress, progressMode } from "./progress.ts";
 
@@ -71,35 +72,6 @@ function integer(flag: string, text: string | undefined, min: number, max: numbe
     throw new UsageError(`--${flag}: expected an integer in ${min}..${max}, got '${text}'`);
   }
   return value;
-}
-
-/**
- * Reads a feed CSV (a file or an http(s) URL): one price per line in the second column, as the
- * reference's seed files (`count,price[,time]`); a non-numeric header is skipped.
- */
-async function readFeed(flag: string, path: string | undefined): Promise<number[] | undefined> {
-  if (path === undefined) return undefined;
-  let text: string;
-  try {
-    if (/^https?:\/\//.test(path)) {
-      const response = await fetch(path);
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      text = await response.text();
-    } else {
-      text = await Deno.readTextFile(path);
-    }
-  } catch (error) {
-    throw new UsageError(`--${flag}: cannot read ${path} (${(error as Error).message})`);
-  }
-  const prices: number[] = [];
-  text.split(/\r?\n/).forEach((line, i) => {
-    if (line.trim() === "") return;
-    const price = Number(line.split(",")[1]);
-    if (Number.isFinite(price) && price > 0) prices.push(price);
-    else if (i > 0) throw new UsageError(`--${flag}: ${path} line ${i + 1}: no positive price`);
-  });
-  if (prices.length === 0) throw new UsageError(`--${flag}: ${path} holds no prices`);
-  return prices;
 }
 
 /** Applies the command-line overrides and re-validates. */

@@ -9,6 +9,7 @@ import { type Command, UsageError } from "../cli/command.ts";
 import { parseSimConfig, type SimConfig } from "../sim/config.ts";
 import { loadSimConfig } from "../sim/load.ts";
 import { SimEngine } from "../sim/engine.ts";
+import { readFeed } from "../sim/feed.ts";
 import { Dendrite } from "../bittensor/dendrite.ts";
 import {
   type Neuron,
@@ -92,6 +93,10 @@ async function run(args: string[]): Promise<number> {
   const log = logger(options.logLevel);
   for (const note of options.notes) log("warning", note);
   const config = await simulationConfig(options);
+  const feed = {
+    fundamental: await readFeed("fundamental-feed", options.fundamentalFeed ?? undefined),
+    external: await readFeed("external-feed", options.externalFeed ?? undefined),
+  };
   for (const miner of options.miners) {
     if (miner.uid >= config.remoteAgentCount) {
       log(
@@ -201,7 +206,8 @@ async function run(args: string[]): Promise<number> {
     options,
     config,
     reloadConfig: () => simulationConfig(options),
-    createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: options.threads }),
+    createMarket: (c, seed) =>
+      SimEngine.create({ config: c, seed, threads: options.threads, feed }),
     directory,
     weights,
     client: new DendriteMinerClient(new Dendrite(hotkey.keypair)),

@@ -75,6 +75,9 @@ export interface ValidatorOptions {
   pagerdutyUrl: string;
   /** Preset name, or a JSON/XML file of the simulation config. */
   simulationConfig: string;
+  /** Recorded feed files or URLs (`--fundamental-feed`, `--external-feed`); null = synthetic. */
+  fundamentalFeed: string | null;
+  externalFeed: string | null;
   /** Seed of the first simulation; later simulations use the next seeds. null = config's seed. */
   seed: number | null;
   /** Wall seconds between state saves. */
@@ -147,6 +150,8 @@ const optionTable = {
   "pagerduty.url": { type: "string" },
   config: { type: "string" },
   "simulation.xml_config": { type: "string" },
+  "fundamental-feed": { type: "string" },
+  "external-feed": { type: "string" },
   seed: { type: "string" },
   duration: { type: "string" },
   books: { type: "string" },
@@ -212,6 +217,10 @@ Simulation:
       --books <n>                         number of books
       --threads <n>                       simulation worker threads (default: cores)
       --simulations <n>                   exit after n simulations (default: run until stopped)
+      --fundamental-feed <file|url>       recorded seed prices (count,price), one per process
+                                          update, driving every simulation's fundamental price
+      --external-feed <file|url>          recorded futures samples (count,price), one per sample
+                                          interval (default: seeded synthetic feeds)
 
 Monitoring:
   -o, --prometheus.port <port>            metrics (/metrics) and status page (/) port (default 9001; 0 = any)
@@ -444,6 +453,8 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     pagerdutyKey: pagerdutyKey === "" ? null : pagerdutyKey,
     pagerdutyUrl,
     simulationConfig: str("config") ?? str("simulation.xml_config") ?? "reference",
+    fundamentalFeed: str("fundamental-feed") ?? null,
+    externalFeed: str("external-feed") ?? null,
     seed: seedRaw === undefined
       ? null
       : num("seed", nonNegativeInt.max(Number.MAX_SAFE_INTEGER), seedRaw, 0),

@@ -51,7 +51,15 @@ Deno.test("options: defaults follow the reference and run_validator.sh", () => {
   assert.equal(o.scoring.maxDelayNs, 500_000_000);
   assert.equal(o.scoring.minDelayNs, 10_000_000);
   assert.equal(o.scoring.alpha, 0.1);
+  assert.deepEqual([o.fundamentalFeed, o.externalFeed], [null, null]);
   assert.deepEqual(o.notes, []);
+  const fed = parseValidatorArgs([
+    "--fundamental-feed",
+    "btc.csv",
+    "--external-feed",
+    "http://h/t",
+  ]);
+  assert.deepEqual([fed.fundamentalFeed, fed.externalFeed], ["btc.csv", "http://h/t"]);
 });
 
 Deno.test("options: long reference forms, --local miners, -s/-x accepted with a note", () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { ValidatorStore } from "../../validator/store.ts";
@@ -147,6 +147,48 @@ Deno.test({
     const after = ValidatorStore.open(state);
     assert.equal(after.load()!.snapshot.step, 2, "a fresh run of two publishes");
     after.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test({
+  name: "recorded feeds drive the validator's simulations; a bad feed stops it naming the flag",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-validator-feed-"));
+  try {
+    const feed = join(dir, "fundamental_seed.csv");
+    writeFileSync(feed, "1,95000.12\n2,95001.5\n");
+    const broken = join(dir, "broken.csv");
+    writeFileSync(broken, "1,95000.12\n2,-3\n");
+    const args = [
+      "--local",
+      "--hotkey-uri",
+      "//Validator",
+      "--config",
+      "small",
+      "--duration",
+      "10s",
+      "--simulations",
+      "1",
+      "--prometheus.level",
+      "OFF",
+      "--state",
+      join(dir, "state.db"),
+    ];
+    const run = startValidator([...args, "--fundamental-feed", feed]);
+    assert.equal((await run.done).code, 0, run.stderr.join("\n"));
+    const bad = startValidator([...args, "--fundamental-feed", broken]);
+    assert.equal((await bad.done).code, 2);
+    assert.ok(
+      bad.stderr.some((l) => l.includes("--fundamental-feed") && l.includes("line 2")),
+      bad.stderr.join("\n"),
+    );
+    const missing = startValidator([...args, "--external-feed", join(dir, "missing.csv")]);
+    assert.equal((await missing.done).code, 2);
+    assert.ok(missing.stderr.some((l) => l.includes("--external-feed")), missing.stderr.join("\n"));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
