@@ -25,7 +25,8 @@ import { loadHotkey } from "./hotkey.ts";
 import { DendriteMinerClient } from "./miner_client.ts";
 import { ValidatorStore } from "./store.ts";
 import { Alerter } from "./pagerduty.ts";
-import { ValidatorMetrics } from "./metrics.ts";
+import { neuronInfoLabels, ValidatorMetrics } from "./metrics.ts";
+import { simulationConfigFor } from "../agents/sdk/state.ts";
 import { StatusBoard } from "./status.ts";
 import { type MonitoringServer, startMonitoringServer } from "./server.ts";
 import { Validator } from "./validator.ts";
@@ -120,6 +121,8 @@ async function run(args: string[]): Promise<number> {
   let directory: NeuronDirectory;
   let weights: WeightSetter;
   let closeChain = () => Promise.resolve();
+  /** Our own neuron on the chain (not known with --local). */
+  let own: Neuron | undefined;
   if (options.local) {
     directory = new StaticNeuronDirectory(localNeurons(options));
     weights = new PrintingWeightSetter();
@@ -140,7 +143,8 @@ async function run(args: string[]): Promise<number> {
       return 1;
     }
     closeChain = () => client.close();
-    if (!neurons.some((n) => n.hotkey === hotkey.keypair.ss58Address)) {
+    own = neurons.find((n) => n.hotkey === hotkey.keypair.ss58Address);
+    if (own === undefined) {
       await client.close();
       log(
         "error",
@@ -179,12 +183,14 @@ async function run(args: string[]): Promise<number> {
       wallet: hotkey.keypair.ss58Address,
       netuid: options.netuid,
       info: {
-        hotkey: hotkey.keypair.ss58Address,
-        name: options.neuronName,
-        network: options.local ? "local" : options.chainEndpoint,
-        simulation_duration: String(config.duration),
-        simulation_publish_interval: String(config.step),
-        simulation_book_count: String(config.books),
+        ...neuronInfoLabels({
+          uid: own?.uid ?? null,
+          network: options.local ? "local" : options.chainEndpoint,
+          coldkey: own?.coldkey ?? null,
+          coldkeyName: options.walletName,
+          hotkey: hotkey.keypair.ss58Address,
+          name: options.neuronName,
+        }, simulationConfigFor(config)),
         simulation_seed: String(config.seed),
       },
     });

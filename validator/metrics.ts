@@ -15,6 +15,69 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { PublishState } from "../sim/engine.ts";
 
+/** Who the validator is, for `neuron_info` (unknown parts are empty). */
+export interface NeuronIdentity {
+  uid: number | null;
+  network: string;
+  coldkey: string | null;
+  coldkeyName: string;
+  hotkey: string;
+  name: string;
+}
+
+/** A value as the reference's Python exporter prints it (`None`, `True`/`False`). */
+function pythonText(value: unknown): string {
+  if (value === null || value === undefined) return "None";
+  if (typeof value === "boolean") return value ? "True" : "False";
+  return String(value);
+}
+
+/**
+ * The `neuron_info` label set of the reference's exporter: the identity, `simulation_<field>` for
+ * every field of the config sent to miners but `logDir` and `fee_policy`, and the fee policy as
+ * `simulation_fee_policy_type`, `_<param>` and per tier `_tier_<i>_volume_required` (2 places),
+ * `_maker_rate` and `_taker_rate` (percent, 4 places).
+ */
+export function neuronInfoLabels(
+  identity: NeuronIdentity,
+  simulation: Record<string, unknown>,
+): Record<string, string> {
+  const labels: Record<string, string> = {
+    uid: identity.uid === null ? "" : String(identity.uid),
+    network: identity.network,
+    coldkey: identity.coldkey ?? "",
+    coldkey_name: identity.coldkeyName,
+    hotkey: identity.hotkey,
+    name: identity.name,
+  };
+  for (const [field, value] of Object.entries(simulation)) {
+    if (field !== "logDir" && field !== "fee_policy") {
+      labels[`simulation_${field}`] = pythonText(value);
+    }
+  }
+  const fees = simulation.fee_policy as
+    | {
+      fee_type: string;
+      params: Record<string, unknown>;
+      tiers: { volume_required: number; maker_fee: number; taker_fee: number }[];
+    }
+    | null
+    | undefined;
+  if (fees) {
+    labels.simulation_fee_policy_type = fees.fee_type;
+    for (const [name, value] of Object.entries(fees.params)) {
+      labels[`simulation_fee_policy_${name}`] = pythonText(value);
+    }
+    fees.tiers.forEach((tier, i) => {
+      const prefix = `simulation_fee_policy_tier_${i}`;
+      labels[`${prefix}_volume_required`] = tier.volume_required.toFixed(2);
+      labels[`${prefix}_maker_rate`] = (tier.maker_fee * 100).toFixed(4);
+      labels[`${prefix}_taker_rate`] = (tier.taker_fee * 100).toFixed(4);
+    });
+  }
+  return labels;
+}
+
 /** Per-book scoring details of one miner. */
 export interface BookScoreDetail {
   sharpe: number;
@@ -133,8 +196,9 @@ export class ValidatorMetrics {
       ),
       1,
     );
+    // The reference's Python client exposes its counter `counters` as `counters_total`.
     new Counter({
-      name: "counters",
+      name: "counters_total",
       help: "Declared by the reference, never incremented",
       labelNames: ["timestamp", "counter_name"],
       registers: [registry],

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { smallPreset } from "../../sim/config.ts";
+import { referenceConfig, smallPreset } from "../../sim/config.ts";
 import { SimEngine } from "../../sim/engine.ts";
 import {
   type Neuron,
@@ -10,7 +10,8 @@ import {
 import { parseValidatorArgs } from "../../validator/options.ts";
 import { ValidatorStore } from "../../validator/store.ts";
 import { Alerter } from "../../validator/pagerduty.ts";
-import { ValidatorMetrics } from "../../validator/metrics.ts";
+import { neuronInfoLabels, ValidatorMetrics } from "../../validator/metrics.ts";
+import { simulationConfigFor } from "../../agents/sdk/state.ts";
 import { StatusBoard } from "../../validator/status.ts";
 import { startMonitoringServer } from "../../validator/server.ts";
 import { Validator } from "../../validator/validator.ts";
@@ -83,11 +84,43 @@ function pagerDutyReceiver(status = 202) {
   };
 }
 
+Deno.test("neuron_info labels: every config field but logDir and fee_policy, and the fee tiers", () => {
+  const labels = neuronInfoLabels({
+    uid: null,
+    network: "local",
+    coldkey: null,
+    coldkeyName: "taos",
+    hotkey: "5Validator",
+    name: "validator",
+  }, simulationConfigFor(referenceConfig()));
+  assert.equal(labels.uid, "");
+  assert.equal(labels.coldkey, "");
+  assert.equal(labels.simulation_book_count, "20");
+  assert.equal(labels.simulation_publish_interval, "5000000000");
+  assert.equal(labels.simulation_miner_base_balance, "None");
+  assert.equal(labels.simulation_hft_agent_psi, "100");
+  assert.equal(labels.simulation_logDir, undefined);
+  assert.equal(labels.simulation_fee_policy, undefined);
+  assert.equal(labels.simulation_fee_policy_type, "tiered");
+  assert.equal(labels.simulation_fee_policy_historySlots, "24");
+  assert.equal(labels.simulation_fee_policy_tier_0_volume_required, "0.00");
+  assert.equal(labels.simulation_fee_policy_tier_0_maker_rate, "0.5000");
+  assert.equal(labels.simulation_fee_policy_tier_5_volume_required, "3200000.00");
+  assert.equal(labels.simulation_fee_policy_tier_5_taker_rate, "0.0380");
+});
+
 Deno.test("metrics: every family of the spec is served on /metrics with wallet and netuid", async () => {
   const metrics = new ValidatorMetrics({
     wallet: "5Validator",
     netuid: 79,
-    info: { uid: "7", hotkey: "5Validator", simulation_book_count: "2" },
+    info: neuronInfoLabels({
+      uid: 7,
+      network: "local",
+      coldkey: "5Cold",
+      coldkeyName: "owner",
+      hotkey: "5Validator",
+      name: "validator",
+    }, { book_count: 2 }),
   });
   const board = new StatusBoard();
   const store = ValidatorStore.open(":memory:");
@@ -115,7 +148,7 @@ Deno.test("metrics: every family of the spec is served on /metrics with wallet a
     ) {
       assert.match(text, new RegExp(`^${family}\\{`, "m"), `${family} is exported`);
     }
-    assert.match(text, /^# TYPE counters counter$/m);
+    assert.match(text, /^# TYPE counters_total counter$/m);
     assert.match(
       text,
       /simulation_gauges\{simulation_gauge_name="timestamp",wallet="5Validator",netuid="79"\} 30000000000/,
@@ -128,7 +161,10 @@ Deno.test("metrics: every family of the spec is served on /metrics with wallet a
       text,
       /agent_gauges\{book_id="1",agent_id="0",agent_gauge_name="quote_balance_total",/,
     );
-    assert.match(text, /neuron_info_info\{uid="7",hotkey="5Validator",simulation_book_count="2"/);
+    assert.match(
+      text,
+      /neuron_info_info\{uid="7",network="local",coldkey="5Cold",coldkey_name="owner",hotkey="5Validator",name="validator",simulation_book_count="2",wallet=/,
+    );
   } finally {
     validator.close();
     store.close();
