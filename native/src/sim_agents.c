@@ -93,8 +93,10 @@ static void schedule(sim_book *book, uint32_t slot, int kind, uint64_t delay) {
 }
 
 void sim_ack(sim_book *book, const sim_msg *msg, uint32_t order_id) {
-  /* response: 1 ns processing, then the request's latency back */
-  sim_msg ack = {.time = book->now + 1 + msg->aux, .kind = MSG_ACK, .slot = msg->slot,
+  /* response: 1 ns processing, then the request's latency back; a rejection is a "fast"
+   * response with no latency back, as the reference's exchange sends it */
+  uint64_t back = order_id == SIM_NONE ? 0 : msg->aux;
+  sim_msg ack = {.time = book->now + 1 + back, .kind = MSG_ACK, .slot = msg->slot,
                  .a = order_id, .volume = msg->volume, .dir = msg->dir,
                  .flags = msg->kind == MSG_PLACE_MARKET ? 1 : 0};
   sim_send(book, &ack);

@@ -255,6 +255,30 @@ static void test_hft_quotes_and_inventory(void) {
 /* Quote volumes are lognormal draws, so each seed gives other sizes. Over several seeds, with
  * margin every quote's leverage stays within the maximum and some quote beyond the agent's wealth
  * rests levered; without margin none carries leverage and no oversized one rests. */
+/* A background agent hears of an accepted order after the order's latency back, of a rejected one
+ * at once (after the 1 ns of processing): the exchange's "fast" response. */
+static void test_rejections_are_acknowledged_at_once(void) {
+  double params[TAOS_SIM_PARAM_COUNT];
+  defaults(params);
+  set(params, "init_count", 1); /* 100 base and 30000 quote */
+  taos_sim *sim = create(params);
+  sim_book *book = empty_book(sim);
+  uint32_t slot = sim->local_base + sim->off_init;
+  const uint64_t latency = 5000000;
+  sim_msg order = {.time = book->now, .kind = MSG_PLACE_LIMIT, .dir = 0, .price = 29000,
+                   .volume = 10000, .slot = slot, .a = SIM_NONE, .aux = latency};
+  sim_place_limit(book, &order);
+  sim_msg ack;
+  CHECK(queued(book, slot, MSG_ACK, &ack) == 1);
+  CHECK(ack.a != SIM_NONE && ack.time == book->now + 1 + latency);
+  book->heap.size = 0;
+  order.volume = 1000000000000; /* far more than the agent can pay for */
+  sim_place_limit(book, &order);
+  CHECK(queued(book, slot, MSG_ACK, &ack) == 1);
+  CHECK(ack.a == SIM_NONE && ack.time == book->now + 1);
+  taos_sim_destroy(sim);
+}
+
 static void test_hft_quotes_on_margin(void) {
   enum { SEEDS = 8 };
   for (int margin = 0; margin < 2; margin++) {
@@ -689,6 +713,7 @@ int main(void) {
   test_stylized_regime_switch();
   test_hft_quotes_and_inventory();
   test_hft_quotes_on_margin();
+  test_rejections_are_acknowledged_at_once();
   test_algo_bucket_triggers_execution();
   test_futures_follow_external_move();
   test_run_conserves_and_stays_uncrossed();
