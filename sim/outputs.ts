@@ -24,11 +24,12 @@ import {
 
 const encoder = new TextEncoder();
 
-/** A CSV file written through a large buffer. */
+/** A CSV file written through a large buffer: lines are encoded straight into it. */
 class CsvFile {
+  static readonly #SIZE = 1 << 20;
   readonly #fd: number;
-  #chunks: string[] = [];
-  #size = 0;
+  readonly #buffer = new Uint8Array(CsvFile.#SIZE);
+  #used = 0;
 
   constructor(path: string, header: string) {
     this.#fd = openSync(path, "w");
@@ -36,18 +37,24 @@ class CsvFile {
   }
 
   line(text: string): void {
-    this.#chunks.push(text, "\n");
-    this.#size += text.length + 1;
-    if (this.#size > 1 << 20) this.flush();
+    // A UTF-16 unit takes at most 3 bytes in UTF-8; the newline 1.
+    if (this.#used + 3 * text.length + 1 > CsvFile.#SIZE) this.flush();
+    if (3 * text.length + 1 > CsvFile.#SIZE) {
+      this.#write(encoder.encode(text + "\n"));
+      return;
+    }
+    this.#used += encoder.encodeInto(text, this.#buffer.subarray(this.#used)).written;
+    this.#buffer[this.#used++] = 0x0A;
   }
 
   flush(): void {
-    if (this.#size === 0) return;
-    const bytes = encoder.encode(this.#chunks.join(""));
+    this.#write(this.#buffer.subarray(0, this.#used));
+    this.#used = 0;
+  }
+
+  #write(bytes: Uint8Array): void {
     let written = 0;
     while (written < bytes.length) written += writeSync(this.#fd, bytes, written);
-    this.#chunks = [];
-    this.#size = 0;
   }
 
   close(): void {
@@ -77,7 +84,8 @@ export class SimOutputs {
   readonly #trades: CsvFile[] = [];
   readonly #l2: CsvFile[] = [];
   readonly #balances: CsvFile;
-  readonly #lastBalances = new Map<string, string>();
+  /** Per book, the remote balances last written (as 32-bit words: compared without BigInts). */
+  readonly #lastBalances: (Int32Array | null)[] = [];
   readonly #dp: { price: number; volume: number; base: number; quote: number };
 
   /** Creates `dir` (and parents) and opens every file; `depth` = L2 levels per side. */
@@ -199,15 +207,27 @@ export class SimOutputs {
       { length: engine.config.books },
       (_, book) => engine.rawRemoteBalances(book),
     );
+    const words = 2 * BALANCE_VALUES;
+    const changed = perBook.map((balances, book) => {
+      const now = new Int32Array(balances.buffer, balances.byteOffset, 2 * balances.length);
+      const last = this.#lastBalances[book] ?? null;
+      this.#lastBalances[book] = now;
+      return (agent: number) => {
+        if (last === null) return true;
+        for (let i = agent * words; i < (agent + 1) * words; i++) {
+          if (now[i] !== last[i]) return true;
+        }
+        return false;
+      };
+    });
     for (let agent = 0; agent < engine.config.remoteAgentCount; agent++) {
       for (let book = 0; book < engine.config.books; book++) {
+        // All ten values are compared: the two totals change only with the amounts they sum.
+        if (!changed[book](agent)) continue;
         const b = perBook[book].subarray(BALANCE_VALUES * agent, BALANCE_VALUES * (agent + 1));
         const row = `${fixed(b[0], base)},${fixed(b[1], base)},${fixed(b[3], quote)},` +
           `${fixed(b[4], quote)},${fixed(b[6], base)},${fixed(b[7], quote)},` +
           `${fixed(b[8], base)},${fixed(b[9], quote)}`;
-        const key = `${agent}/${book}`;
-        if (this.#lastBalances.get(key) === row) continue;
-        this.#lastBalances.set(key, row);
         this.#balances.line(`${t},${agent},${book},${row}`);
       }
     }
