@@ -345,6 +345,19 @@ export class SimEngine {
     return engine;
   }
 
+  /**
+   * Appends prices to a feed between steps, as a live feed delivers them: `series` 0 = fundamental
+   * seed prices, one per process update (the last one serves every later update until more come),
+   * 1 = external samples, one per sample interval (the signal waits for the next one; extending
+   * it by no prices switches it from the synthetic signal to the feed).
+   */
+  extendFeed(series: 0 | 1, prices: readonly number[]): void {
+    const data = new Float64Array(prices);
+    if (this.#lib.taos_sim_extend_feed(this.#live(), series, data, BigInt(data.length)) !== 0) {
+      throw new RangeError("feed: prices must be positive finite numbers");
+    }
+  }
+
   /** Simulated ns of the last step end (the start before the first step). */
   get now(): number {
     return this.#now;

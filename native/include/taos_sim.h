@@ -166,6 +166,12 @@ void taos_sim_destroy(taos_sim *sim);
  * (the signal stalls when they run out). Prices must be positive. */
 int taos_sim_set_feed(taos_sim *sim, int series, const double *prices, size_t count);
 
+/* Appends to a feed between advances (a live feed: the caller adds the prices as they come). A
+ * fundamental update k takes price k of the series, or the last one while the series is shorter
+ * (the seed alone before the first); once a feed is set or extended (even by no prices), external
+ * sample j waits until the series holds j samples instead of being drawn. */
+int taos_sim_extend_feed(taos_sim *sim, int series, const double *prices, size_t count);
+
 /* Runs every book to the next publish instant. Returns 1 when the run continues, 0 for the final
  * state, TAOS_SIM_ERR_ENDED after that. now_ns = the publish instant; events = messages processed
  * during this step (all books). */

@@ -243,8 +243,8 @@ static void update_external(sim_book *book, uint64_t t) {
   if (due <= book->ext_count) return; /* no new observation: retry at the next update */
   while (book->ext_count < due) {
     uint32_t j = ++book->ext_count;
-    if (sim->feed_len[1]) {
-      if (j - 1 >= sim->feed_len[1]) { /* the feed ran out: it stalls */
+    if (sim->feed_on[1]) {
+      if (j - 1 >= sim->feed_len[1]) { /* no sample yet, or the feed ran out: it stalls */
         book->ext_count = j - 1;
         return;
       }
@@ -551,22 +551,40 @@ void taos_sim_destroy(taos_sim *sim) {
 }
 
 int taos_sim_set_feed(taos_sim *sim, int series, const double *prices, size_t count) {
+  if (sim == NULL || series < 0 || series > 1) return TAOS_SIM_ERR_ARGUMENT;
+  if (sim->now != sim->cfg.start) return TAOS_SIM_ERR_ARGUMENT; /* only before the first step */
+  double *old = sim->feed[series];
+  size_t old_len = sim->feed_len[series];
+  bool old_on = sim->feed_on[series];
+  sim->feed[series] = NULL;
+  sim->feed_len[series] = 0;
+  int rc = taos_sim_extend_feed(sim, series, prices, count);
+  if (rc != TAOS_SIM_OK) {
+    sim->feed[series] = old;
+    sim->feed_len[series] = old_len;
+    sim->feed_on[series] = old_on;
+    return rc;
+  }
+  free(old);
+  return TAOS_SIM_OK;
+}
+
+int taos_sim_extend_feed(taos_sim *sim, int series, const double *prices, size_t count) {
   if (sim == NULL || series < 0 || series > 1 || (count && prices == NULL)) {
     return TAOS_SIM_ERR_ARGUMENT;
   }
-  if (sim->now != sim->cfg.start) return TAOS_SIM_ERR_ARGUMENT; /* only before the first step */
   for (size_t i = 0; i < count; i++) {
     if (!(prices[i] > 0) || !isfinite(prices[i])) return TAOS_SIM_ERR_ARGUMENT;
   }
-  double *copy = NULL;
-  if (count) {
-    copy = malloc(count * sizeof *copy);
-    if (copy == NULL) return TAOS_SIM_ERR_MEMORY;
-    memcpy(copy, prices, count * sizeof *copy);
-  }
-  free(sim->feed[series]);
-  sim->feed[series] = copy;
-  sim->feed_len[series] = count;
+  sim->feed_on[series] = true;
+  if (count == 0) return TAOS_SIM_OK;
+  size_t len = sim->feed_len[series];
+  if (count > SIZE_MAX / sizeof(double) - len) return TAOS_SIM_ERR_MEMORY;
+  double *grown = realloc(sim->feed[series], (len + count) * sizeof *grown);
+  if (grown == NULL) return TAOS_SIM_ERR_MEMORY;
+  memcpy(grown + len, prices, count * sizeof *grown);
+  sim->feed[series] = grown;
+  sim->feed_len[series] = len + count;
   return TAOS_SIM_OK;
 }
 

@@ -208,6 +208,7 @@ struct taos_sim {
   /* optional recorded price feeds: fundamental seed prices per update, external samples */
   double *feed[2];
   size_t feed_len[2];
+  bool feed_on[2]; /* the series follows its feed (set or extended), even while it is empty */
   /* thread pool */
   struct sim_pool *pool;
 };

@@ -354,6 +354,55 @@ Deno.test("a recorded feed drives the processes", () => {
   );
 });
 
+Deno.test("a feed extended step by step drives the processes as the same feed given up front", () => {
+  const fundamental = Array.from({ length: 40 }, (_, i) => 95000 + 7 * i);
+  const external = [310, 320, 330];
+  const path = (engine: SimEngine, live: boolean) => {
+    const fundamentals: number[] = [];
+    const externals: number[] = [];
+    let updates = 0;
+    let samples = 0;
+    for (;;) {
+      if (live) {
+        // Before each 5 s step: the prices of the process updates (every 10 s) it reaches, and
+        // the external sample only once the step is past the minute it belongs to.
+        const end = engine.now + 5e9;
+        const due = Math.min(fundamental.length, Math.floor(end / 10e9));
+        engine.extendFeed(0, fundamental.slice(updates, due));
+        updates = Math.max(updates, due);
+        if (samples < external.length && engine.now >= (samples + 1) * 60e9 + 20e9) {
+          engine.extendFeed(1, [external[samples++]]);
+        }
+      }
+      if (engine.step() === null) break;
+      fundamentals.push(engine.processValues(0).fundamental);
+      externals.push(engine.processValues(0).external);
+    }
+    return { fundamentals, externals };
+  };
+  const upFront = SimEngine.create({
+    config: shortConfig(5),
+    seed: 2,
+    threads: 1,
+    feed: { fundamental },
+  });
+  const streamed = SimEngine.create({ config: shortConfig(5), seed: 2, threads: 1 });
+  streamed.extendFeed(1, []); // the external signal follows the feed from the start
+  try {
+    const a = path(upFront, false);
+    const b = path(streamed, true);
+    assert.deepEqual(b.fundamentals, a.fundamentals);
+    // each sample shows up at the first update after it arrived, 20 s late, in order
+    const firstAt = (value: number) => b.externals.indexOf(value);
+    assert.ok(firstAt(310) > 0 && firstAt(310) < firstAt(320) && firstAt(320) < firstAt(330));
+    assert.equal(firstAt(310), (60e9 + 20e9 + 10e9) / 5e9 - 1);
+    assert.throws(() => streamed.extendFeed(0, [Number.NaN]), /feed/);
+  } finally {
+    upFront.close();
+    streamed.close();
+  }
+});
+
 Deno.test("an invalid configuration is refused with the field named", () => {
   const config = { ...shortConfig(), books: 0 };
   assert.throws(() => SimEngine.create({ config }), /books/);
