@@ -10,6 +10,7 @@ import { parseSimConfig, type SimConfig } from "../sim/config.ts";
 import { loadSimConfig } from "../sim/load.ts";
 import { SimEngine } from "../sim/engine.ts";
 import { readFeed } from "../sim/feed.ts";
+import { LiveSeeds } from "./live_prices.ts";
 import { Dendrite } from "../bittensor/dendrite.ts";
 import {
   type Neuron,
@@ -208,12 +209,21 @@ async function run(args: string[]): Promise<number> {
     console.log(`status page and metrics on http://${options.httpHost}:${server.port}/`);
   }
 
+  const seeds = options.seeding === null ? undefined : new LiveSeeds({
+    ...options.seeding,
+    log: (level, message) => log(level, message),
+  });
+  seeds?.start();
   const validator = new Validator({
     options,
     config,
     reloadConfig: () => simulationConfig(options),
-    createMarket: (c, seed) =>
-      SimEngine.create({ config: c, seed, threads: options.threads, feed }),
+    createMarket: (c, seed) => {
+      const market = SimEngine.create({ config: c, seed, threads: options.threads, feed });
+      if (seeds !== undefined) market.extendFeed(1, []); // the external signal waits for samples
+      return market;
+    },
+    seeds,
     directory,
     weights,
     client: new DendriteMinerClient(new Dendrite(hotkey.keypair)),
@@ -246,6 +256,7 @@ async function run(args: string[]): Promise<number> {
     Deno.removeSignalListener("SIGINT", stop);
     Deno.removeSignalListener("SIGTERM", stop);
     validator.close();
+    seeds?.close();
     store.close();
     await server?.close();
     await closeChain();

@@ -17,6 +17,7 @@ import { z } from "zod";
 import { UsageError } from "../cli/command.ts";
 import { parseDuration } from "../sim/config.ts";
 import { DEFAULT_QUERY_TIMEOUT_SECONDS } from "./scoring/formulas.ts";
+import { DEFAULT_SEEDING, type LiveSeedsOptions } from "./live_prices.ts";
 
 /** Named networks `-e` / `--subtensor.chain_endpoint` accepts besides a ws(s):// URL. */
 export const NETWORK_ENDPOINTS: Record<string, string> = {
@@ -78,6 +79,8 @@ export interface ValidatorOptions {
   /** Recorded feed files or URLs (`--fundamental-feed`, `--external-feed`); null = synthetic. */
   fundamentalFeed: string | null;
   externalFeed: string | null;
+  /** Live price seeding (`--simulation.seeding.*`); null = off. */
+  seeding: Omit<LiveSeedsOptions, "log"> | null;
   /** Seed of the first simulation; later simulations use the next seeds. null = config's seed. */
   seed: number | null;
   /** Wall seconds between state saves. */
@@ -152,6 +155,14 @@ const optionTable = {
   "simulation.xml_config": { type: "string" },
   "fundamental-feed": { type: "string" },
   "external-feed": { type: "string" },
+  "simulation.seeding.live": { type: "boolean" },
+  "simulation.seeding.fundamental.symbol.coinbase": { type: "string" },
+  "simulation.seeding.fundamental.symbol.binance": { type: "string" },
+  "simulation.seeding.external.symbol.coinbase": { type: "string" },
+  "simulation.seeding.external.symbol.binance": { type: "string" },
+  "simulation.seeding.external.sampling_seconds": { type: "string" },
+  "simulation.seeding.coinbase_url": { type: "string" },
+  "simulation.seeding.binance_url": { type: "string" },
   seed: { type: "string" },
   duration: { type: "string" },
   books: { type: "string" },
@@ -221,6 +232,14 @@ Simulation:
                                           update, driving every simulation's fundamental price
       --external-feed <file|url>          recorded futures samples (count,price), one per sample
                                           interval (default: seeded synthetic feeds)
+      --simulation.seeding.live           seed from live trades (Coinbase, falling back to Binance)
+      --simulation.seeding.fundamental.symbol.coinbase <s>  (default BTC-USD)
+      --simulation.seeding.fundamental.symbol.binance <s>   (default btcusdt)
+      --simulation.seeding.external.symbol.coinbase <s>     (default TAO-PERP-INTX)
+      --simulation.seeding.external.symbol.binance <s>      (default taousdt)
+      --simulation.seeding.external.sampling_seconds <s>    (default 60)
+      --simulation.seeding.coinbase_url <ws-url>  (default wss://advanced-trade-ws.coinbase.com)
+      --simulation.seeding.binance_url <ws-url>   (default wss://stream.binance.com:9443/ws)
 
 Monitoring:
   -o, --prometheus.port <port>            metrics (/metrics) and status page (/) port (default 9001; 0 = any)
@@ -236,6 +255,43 @@ Accepted for run_validator.sh compatibility, no effect:
   -x <0|1>   tmux monitoring session: use the status page instead
       --port <n>  simulator-facing port: there is no separate simulator process
 `;
+
+/** The live seeding options, null without `--simulation.seeding.live`. */
+function seedingOf(
+  values: Record<string, unknown>,
+  str: (flag: string) => string | undefined,
+): Omit<LiveSeedsOptions, "log"> | null {
+  const flag = "simulation.seeding";
+  const given = Object.keys(values).filter((key) =>
+    key.startsWith(`${flag}.`) && key !== `${flag}.live`
+  );
+  if (values[`${flag}.live`] !== true) {
+    if (given.length > 0) throw new UsageError(`--${given[0]}: only valid with --${flag}.live`);
+    return null;
+  }
+  for (const feed of ["fundamental-feed", "external-feed"]) {
+    if (str(feed) !== undefined) throw new UsageError(`--${feed}: contradicts --${flag}.live`);
+  }
+  const url = (venue: "coinbase" | "binance") => {
+    const key = `${flag}.${venue}_url`;
+    const value = str(key) ?? DEFAULT_SEEDING.urls[venue];
+    if (!/^wss?:\/\/\S+$/.test(value)) {
+      throw new UsageError(`--${key}: '${value}' must be a ws:// or wss:// URL`);
+    }
+    return value;
+  };
+  const symbols = (stream: "fundamental" | "external") => ({
+    coinbase: str(`${flag}.${stream}.symbol.coinbase`) ?? DEFAULT_SEEDING[stream].coinbase,
+    binance: str(`${flag}.${stream}.symbol.binance`) ?? DEFAULT_SEEDING[stream].binance,
+  });
+  const sampling = `${flag}.external.sampling_seconds`;
+  return {
+    fundamental: symbols("fundamental"),
+    external: symbols("external"),
+    urls: { coinbase: url("coinbase"), binance: url("binance") },
+    samplingSeconds: num(sampling, positiveNumber.max(86400), str(sampling), 60),
+  };
+}
 
 function num(flag: string, schema: z.ZodType<number>, raw: string | undefined, fallback: number) {
   if (raw === undefined) return fallback;
@@ -455,6 +511,7 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     simulationConfig: str("config") ?? str("simulation.xml_config") ?? "reference",
     fundamentalFeed: str("fundamental-feed") ?? null,
     externalFeed: str("external-feed") ?? null,
+    seeding: seedingOf(values, str),
     seed: seedRaw === undefined
       ? null
       : num("seed", nonNegativeInt.max(Number.MAX_SAFE_INTEGER), seedRaw, 0),

@@ -66,15 +66,23 @@ export interface ValidatorSnapshot {
   lastWeightsAt: number | null;
 }
 
-/** One miner's instructions injected at one publish. */
+/** One miner's instructions injected at one publish, or live feed prices given to the market
+ * (`feed`, with agent id -1 and no instructions). */
 export interface Injection {
   simulation: number;
-  /** The publish (1-based count within the simulation) after which they were injected. */
+  /** The publish (1-based count within the simulation) after which they were injected; 0 for
+   * feed prices given before the first publish. */
   publish: number;
   agentId: number;
   delayNs: number;
   instructions: Instruction[];
+  feed?: { series: 0 | 1; prices: number[] };
 }
+
+/** An injection as stored: `[agentId, delayNs, instructions]`, plus the feed prices if any. */
+type Entry =
+  | [number, number, Instruction[]]
+  | [number, number, Instruction[], NonNullable<Injection["feed"]>];
 
 const snapshotSchema = z.object({
   simulation: z.object({
@@ -196,18 +204,15 @@ export class ValidatorStore {
     }[];
     const injections: Injection[] = [];
     for (const batch of batches) {
-      const entries = JSON.parse(inflateSync(batch.body).toString("utf8")) as [
-        number,
-        number,
-        Instruction[],
-      ][];
-      for (const [agentId, delayNs, instructions] of entries) {
+      const entries = JSON.parse(inflateSync(batch.body).toString("utf8")) as Entry[];
+      for (const [agentId, delayNs, instructions, feed] of entries) {
         injections.push({
           simulation: snapshot.simulation.index,
           publish: Number(batch.publish),
           agentId,
           delayNs,
           instructions,
+          ...(feed !== undefined && { feed }),
         });
       }
     }
@@ -232,11 +237,16 @@ export class ValidatorStore {
         point.index,
         point.publishes,
       );
-      const batches = new Map<number, [number, number, Instruction[]][]>();
+      const batches = new Map<number, Entry[]>();
       for (const injection of injections) {
         if (injection.simulation !== point.index || injection.publish > point.publishes) continue;
         const batch = batches.get(injection.publish) ?? [];
-        batch.push([injection.agentId, injection.delayNs, injection.instructions]);
+        const { agentId, delayNs, instructions, feed } = injection;
+        batch.push(
+          feed === undefined
+            ? [agentId, delayNs, instructions]
+            : [agentId, delayNs, instructions, feed],
+        );
         batches.set(injection.publish, batch);
       }
       const insert = db.prepare(

@@ -55,9 +55,20 @@ const PROGRESS_PERIOD = 12;
 
 /** The part of the simulation engine the loop uses (`SimEngine` satisfies it). */
 export interface Market {
+  /** Simulated ns of the last step's end. */
+  readonly now: number;
   advance(): PublishState | null;
   inject(agentId: number, instructions: Instruction[], delayNs: number): void;
+  extendFeed(series: 0 | 1, prices: readonly number[]): void;
   close(): void;
+}
+
+/** Live prices the simulation is seeded from (`LiveSeeds`). */
+export interface SeedSource {
+  /** The latest fundamental (BTC) price, null before the first trade. */
+  latestFundamental(): number | null;
+  /** External (futures) samples since the last call, oldest first. */
+  takeExternalSamples(): number[];
 }
 
 /** Everything the loop needs; built by the command (or a test) from the options. */
@@ -94,6 +105,12 @@ export interface ValidatorDeps {
   log: (level: "error" | "warning" | "info" | "debug", message: string) => void;
   /** Collects the round's time per phase when given (the bench's `--phases`). */
   phases?: PhaseTimes;
+  /**
+   * Live prices (`--simulation.seeding.live`): before each step the market's feeds get the latest
+   * fundamental price for every process update the step reaches, and every new external sample.
+   * The markets must follow their external feed from the start (`extendFeed(1, [])`).
+   */
+  seeds?: SeedSource;
 }
 
 /** The simulation that follows `point`: the next index and seed, nothing published yet. */
@@ -125,6 +142,8 @@ export class Validator {
   #market: Market | null = null;
   /** Injections since the last save (written with the next snapshot). */
   #unsaved: Injection[] = [];
+  /** Process updates of the current simulation that have a fundamental feed price. */
+  #fundamentalFed = 0;
   #lastSaveAt = 0;
   #lastSyncAt = 0;
   #neurons: Neuron[] = [];
@@ -231,6 +250,7 @@ export class Validator {
     }
     point.config = this.#config;
     this.#market = this.#deps.createMarket(this.#config, point.seed);
+    this.#fundamentalFed = 0;
     this.#deps.board.startSimulation(point.index, point.seed);
     if (saved !== null && point.publishes > 0) {
       log(
@@ -250,6 +270,7 @@ export class Validator {
         this.#market?.close();
         this.#snapshot.simulation = nextSimulation(point, this.#config);
         this.#market = this.#deps.createMarket(this.#config, point.seed + 1);
+        this.#fundamentalFed = 0;
         this.#deps.board.startSimulation(point.index + 1, point.seed + 1);
       }
     } else if (saved !== null) {
@@ -262,14 +283,23 @@ export class Validator {
   #replay(injections: Injection[], publishes: number) {
     const market = this.#market!;
     let next = 0;
+    const applyUpTo = (publish: number) => {
+      while (next < injections.length && injections[next].publish <= publish) {
+        const injection = injections[next++];
+        if (injection.feed !== undefined) {
+          market.extendFeed(injection.feed.series, injection.feed.prices);
+          if (injection.feed.series === 0) this.#fundamentalFed += injection.feed.prices.length;
+        } else {
+          market.inject(injection.agentId, injection.instructions, injection.delayNs);
+        }
+      }
+    };
+    applyUpTo(0); // feed prices given before the first publish
     for (let publish = 1; publish <= publishes; publish++) {
       const state = market.advance();
       if (state === null) throw new Error(`replay ended early at publish ${publish}`);
       if (publish === 1) this.#recordInitialBalances(state);
-      while (next < injections.length && injections[next].publish === publish) {
-        const injection = injections[next++];
-        market.inject(injection.agentId, injection.instructions, injection.delayNs);
-      }
+      applyUpTo(publish);
     }
   }
 
@@ -302,6 +332,7 @@ export class Validator {
     const started = performance.now();
     this.#syncNeurons();
     let lap = phases?.add("other", started) ?? 0;
+    this.#seedMarket();
     const publish = this.#market!.advance();
     if (phases !== undefined) lap = phases.add("advance", lap);
     if (publish === null) return await this.#endSimulation();
@@ -468,6 +499,34 @@ export class Validator {
         `none of ${replies.length} miners answered in ${UNREACHABLE_ROUNDS} consecutive publishes`,
       );
     }
+  }
+
+  /** Gives the market the live prices its next step needs, logged like injections for a replay. */
+  #seedMarket() {
+    const seeds = this.#deps.seeds;
+    if (seeds === undefined) return;
+    const market = this.#market!;
+    const { start, step, processes } = this.#config;
+    const due = Math.floor((market.now + step - start) / processes.updatePeriod);
+    const latest = seeds.latestFundamental();
+    if (latest !== null && due > this.#fundamentalFed) {
+      this.#feed(0, new Array(due - this.#fundamentalFed).fill(latest));
+      this.#fundamentalFed = due;
+    }
+    const samples = seeds.takeExternalSamples();
+    if (samples.length > 0) this.#feed(1, samples);
+  }
+
+  #feed(series: 0 | 1, prices: number[]) {
+    this.#market!.extendFeed(series, prices);
+    this.#unsaved.push({
+      simulation: this.#snapshot.simulation.index,
+      publish: this.#snapshot.simulation.publishes,
+      agentId: -1,
+      delayNs: 0,
+      instructions: [],
+      feed: { series, prices },
+    });
   }
 
   #inject(injection: Injection) {
@@ -676,6 +735,7 @@ export class Validator {
     this.#useConfig(config);
     next.config = config;
     this.#market = deps.createMarket(config, next.seed);
+    this.#fundamentalFed = 0;
     deps.board.startSimulation(next.index, next.seed);
     deps.log("info", `simulation ${next.index} started (seed ${next.seed})`);
     return false;

@@ -62,6 +62,10 @@ Deno.test("a new simulation follows the last one with the next seed and a re-rea
       seeds.push(seed);
       const engine = SimEngine.create({ config: c, seed, threads: 1 });
       return {
+        get now() {
+          return engine.now;
+        },
+        extendFeed: (series, prices) => engine.extendFeed(series, prices),
         advance: () => {
           const state = engine.advance();
           if (state !== null) published.push(state);

@@ -68,6 +68,10 @@ Deno.test("a re-registered uid loses its score and gets its account reset in the
     createMarket: (c, seed): Market => {
       const engine = SimEngine.create({ config: c, seed, threads: 1 });
       return {
+        get now() {
+          return engine.now;
+        },
+        extendFeed: (series, prices) => engine.extendFeed(series, prices),
         advance: () => (last = engine.advance()),
         inject: (agentId, instructions, delayNs) => {
           injected.push({ agentId, instructions });

@@ -1,0 +1,174 @@
+import assert from "node:assert/strict";
+import { LiveSeeds, LiveTrades, tradePrice } from "../../validator/live_prices.ts";
+
+/** A loopback WebSocket server standing in for a venue: records what clients send and lets the
+ * test push messages to every client, or hang up on them. */
+function venueServer(onConnect?: (socket: WebSocket) => void) {
+  const received: string[] = [];
+  const sockets = new Set<WebSocket>();
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, (req) => {
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    socket.onopen = () => {
+      sockets.add(socket);
+      onConnect?.(socket);
+    };
+    socket.onmessage = (message) => received.push(String(message.data));
+    socket.onclose = () => sockets.delete(socket);
+    return response;
+  });
+  return {
+    url: `ws://127.0.0.1:${server.addr.port}`,
+    received,
+    send: (data: unknown) => {
+      for (const socket of sockets) socket.send(JSON.stringify(data));
+    },
+    connections: () => sockets.size,
+    close: async () => {
+      for (const socket of sockets) socket.close();
+      await server.shutdown();
+    },
+  };
+}
+
+const coinbaseTrade = (product: string, ...prices: string[]) => ({
+  channel: "market_trades",
+  events: [{
+    type: "update",
+    trades: prices.map((price) => ({ product_id: product, price, size: "0.1", side: "BUY" })),
+  }],
+});
+
+async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const quiet = () => {};
+
+Deno.test("trade messages of both venues parse; anything else is ignored", () => {
+  assert.equal(
+    tradePrice("coinbase", "BTC-USD", coinbaseTrade("BTC-USD", "95001.5", "95000")),
+    95001.5,
+  );
+  assert.equal(tradePrice("coinbase", "BTC-USD", coinbaseTrade("ETH-USD", "3000")), null);
+  const snapshot = { ...coinbaseTrade("BTC-USD", "1"), events: [{ type: "snapshot", trades: [] }] };
+  assert.equal(tradePrice("coinbase", "BTC-USD", snapshot), null);
+  assert.equal(tradePrice("coinbase", "BTC-USD", { channel: "subscriptions", events: [] }), null);
+  assert.equal(tradePrice("coinbase", "BTC-USD", coinbaseTrade("BTC-USD", "-1")), null);
+  assert.equal(
+    tradePrice("binance", "btcusdt", { e: "trade", s: "BTCUSDT", p: "95000.10" }),
+    95000.1,
+  );
+  assert.equal(tradePrice("binance", "btcusdt", { e: "trade", s: "ETHUSDT", p: "3000" }), null);
+  assert.equal(tradePrice("binance", "btcusdt", { e: "trade", s: "BTCUSDT", p: "NaN" }), null);
+  assert.equal(tradePrice("binance", "btcusdt", { result: null, id: 1 }), null);
+});
+
+Deno.test({
+  name: "a stream subscribes on Coinbase and follows its trades",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const coinbase = venueServer();
+  const trades = new LiveTrades({
+    symbols: { coinbase: "BTC-USD", binance: "btcusdt" },
+    urls: { coinbase: coinbase.url, binance: "ws://127.0.0.1:9" },
+    inactivitySeconds: 30,
+    log: quiet,
+  });
+  try {
+    trades.start();
+    await until(() => coinbase.received.length > 0, "the subscription");
+    assert.deepEqual(JSON.parse(coinbase.received[0]), {
+      type: "subscribe",
+      product_ids: ["BTC-USD"],
+      channel: "market_trades",
+    });
+    assert.equal(trades.latest, null);
+    coinbase.send(coinbaseTrade("BTC-USD", "95010.25"));
+    await until(() => trades.latest === 95010.25, "the first trade");
+    coinbase.send({ channel: "heartbeats", events: [] });
+    coinbase.send(coinbaseTrade("BTC-USD", "95011"));
+    await until(() => trades.latest === 95011, "the next trade");
+    assert.equal(trades.venue, "coinbase");
+  } finally {
+    trades.close();
+    await coinbase.close();
+  }
+});
+
+Deno.test({
+  name: "a stream turns to Binance when Coinbase hangs up or falls silent, and back",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const lines: string[] = [];
+  const hangUp = venueServer((socket) => socket.close());
+  const binance = venueServer();
+  const trades = new LiveTrades({
+    symbols: { coinbase: "BTC-USD", binance: "btcusdt" },
+    urls: { coinbase: hangUp.url, binance: binance.url },
+    inactivitySeconds: 0.5,
+    retrySeconds: 0.05,
+    log: (_, message) => lines.push(message),
+  });
+  try {
+    trades.start();
+    await until(() => binance.received.length > 0, "the Binance subscription");
+    assert.deepEqual(JSON.parse(binance.received[0]), {
+      method: "SUBSCRIBE",
+      params: ["btcusdt@trade"],
+      id: 1,
+    });
+    binance.send({ e: "trade", s: "BTCUSDT", p: "94999.5", T: 1 });
+    await until(() => trades.latest === 94999.5, "a Binance trade");
+    assert.equal(trades.venue, "binance");
+    assert.ok(
+      lines.some((l) => l.includes("coinbase closed the BTC-USD stream")),
+      lines.join("\n"),
+    );
+    // Binance goes quiet: after the inactivity limit the stream tries Coinbase again.
+    await until(() => lines.some((l) => l.includes("no btcusdt trade from binance")), "silence");
+    await until(() => trades.venue === "binance" && binance.received.length > 1, "the round trip");
+    assert.equal(trades.latest, 94999.5, "the last price stays until a new trade");
+  } finally {
+    trades.close();
+    await hangUp.close();
+    await binance.close();
+  }
+});
+
+Deno.test({
+  name: "the external stream is sampled once per sampling period; the fundamental follows trades",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const coinbase = venueServer();
+  const seeds = new LiveSeeds({
+    fundamental: { coinbase: "BTC-USD", binance: "btcusdt" },
+    external: { coinbase: "TAO-PERP-INTX", binance: "taousdt" },
+    urls: { coinbase: coinbase.url, binance: "ws://127.0.0.1:9" },
+    samplingSeconds: 0.2,
+    log: quiet,
+  });
+  try {
+    seeds.start();
+    await until(() => coinbase.received.length === 2, "both subscriptions");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual(seeds.takeExternalSamples(), [], "no sample before the first trade");
+    coinbase.send(coinbaseTrade("TAO-PERP-INTX", "410.5"));
+    coinbase.send(coinbaseTrade("BTC-USD", "95000"));
+    await until(() => seeds.latestFundamental() === 95000, "the fundamental trade");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const samples = seeds.takeExternalSamples();
+    assert.ok(samples.length >= 1 && samples.length <= 4, `${samples.length} samples in 0.5 s`);
+    assert.ok(samples.every((s) => s === 410.5));
+    assert.deepEqual(seeds.takeExternalSamples().filter((s) => s !== 410.5), []);
+  } finally {
+    seeds.close();
+    await coinbase.close();
+  }
+});

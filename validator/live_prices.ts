@@ -1,0 +1,260 @@
+/**
+ * Live price seeding, as the reference validator does it: trade streams of a real market seed the
+ * simulation's processes. The fundamental price follows every trade of `BTC-USD`; the external
+ * (futures) signal takes one sample of `TAO-PERP-INTX` per sampling period. Each stream reads
+ * Coinbase Advanced Trade's `market_trades` channel and turns to Binance's spot trade stream when
+ * Coinbase fails or falls silent, and back again the same way.
+ *
+ * ```ts
+ * const seeds = new LiveSeeds({ ...DEFAULT_SEEDING, log: console.log });
+ * seeds.start();
+ * seeds.latestFundamental();   // null until the first trade
+ * seeds.takeExternalSamples(); // samples since the last call
+ * seeds.close();
+ * ```
+ * @module
+ */
+import { z } from "zod";
+
+/** The two venues, in the order they are tried. */
+export const VENUES = ["coinbase", "binance"] as const;
+export type Venue = (typeof VENUES)[number];
+
+/** A stream's symbol on each venue. */
+export type VenueSymbols = Record<Venue, string>;
+
+export type SeedLog = (level: "info" | "warning", message: string) => void;
+
+/** The reference's symbols, endpoints and periods. */
+export const DEFAULT_SEEDING = {
+  fundamental: { coinbase: "BTC-USD", binance: "btcusdt" },
+  external: { coinbase: "TAO-PERP-INTX", binance: "taousdt" },
+  urls: {
+    coinbase: "wss://advanced-trade-ws.coinbase.com",
+    binance: "wss://stream.binance.com:9443/ws",
+  },
+  samplingSeconds: 60,
+} as const;
+
+const price = z.string().transform(Number).pipe(z.number().positive().finite());
+
+const coinbaseMessage = z.object({
+  channel: z.literal("market_trades"),
+  events: z.array(z.object({
+    type: z.string(),
+    trades: z.array(z.object({ product_id: z.string(), price })).optional(),
+  })),
+});
+
+const binanceMessage = z.object({ e: z.literal("trade"), s: z.string(), p: price });
+
+/** The price of the newest trade in a venue's message, null for anything else (subscription
+ * confirmations, heartbeats, snapshots of past trades, malformed data). */
+export function tradePrice(venue: Venue, symbol: string, data: unknown): number | null {
+  if (venue === "coinbase") {
+    const parsed = coinbaseMessage.safeParse(data);
+    if (!parsed.success) return null;
+    let latest: number | null = null;
+    for (const event of parsed.data.events) {
+      const newest = event.trades?.[0]; // newest first
+      if (event.type === "update" && newest?.product_id === symbol) latest = newest.price;
+    }
+    return latest;
+  }
+  const parsed = binanceMessage.safeParse(data);
+  return parsed.success && parsed.data.s.toLowerCase() === symbol.toLowerCase()
+    ? parsed.data.p
+    : null;
+}
+
+function subscription(venue: Venue, symbol: string): string {
+  return JSON.stringify(
+    venue === "coinbase"
+      ? { type: "subscribe", product_ids: [symbol], channel: "market_trades" }
+      : { method: "SUBSCRIBE", params: [`${symbol.toLowerCase()}@trade`], id: 1 },
+  );
+}
+
+export interface LiveTradesOptions {
+  symbols: VenueSymbols;
+  urls: Record<Venue, string>;
+  /** Seconds without a trade (or, before the first, since connecting) before switching venue. */
+  inactivitySeconds: number;
+  /** Seconds before the next venue is tried after a connection failed (default 1). */
+  retrySeconds?: number;
+  log: SeedLog;
+}
+
+/** One symbol's trade stream: the latest price, from whichever venue currently delivers. */
+export class LiveTrades {
+  readonly #options: LiveTradesOptions;
+  #venue = 0;
+  #socket: WebSocket | null = null;
+  #latest: number | null = null;
+  /** Wall ms of the last trade on the current connection, or of connecting before the first. */
+  #heardAt = 0;
+  #watchdog: ReturnType<typeof setInterval> | null = null;
+  #retry: ReturnType<typeof setTimeout> | null = null;
+  #closed = false;
+
+  constructor(options: LiveTradesOptions) {
+    this.#options = options;
+  }
+
+  /** The latest trade price, null before the first. */
+  get latest(): number | null {
+    return this.#latest;
+  }
+
+  /** The venue now connected or being tried. */
+  get venue(): Venue {
+    return VENUES[this.#venue];
+  }
+
+  start(): void {
+    this.#connect();
+    this.#watchdog = setInterval(() => this.#watch(), 250);
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#watchdog !== null) clearInterval(this.#watchdog);
+    if (this.#retry !== null) clearTimeout(this.#retry);
+    this.#drop();
+  }
+
+  #connect(): void {
+    if (this.#closed) return;
+    const venue = VENUES[this.#venue];
+    const symbol = this.#options.symbols[venue];
+    let socket: WebSocket;
+    try {
+      socket = new WebSocket(this.#options.urls[venue]);
+    } catch (error) {
+      this.#failed(`${venue}: ${(error as Error).message}`);
+      return;
+    }
+    this.#socket = socket;
+    this.#heardAt = Date.now();
+    socket.onopen = () => {
+      socket.send(subscription(venue, symbol));
+      this.#options.log("info", `price seeding: ${symbol} trades from ${venue}`);
+    };
+    socket.onmessage = (message) => {
+      let data: unknown;
+      try {
+        data = JSON.parse(String(message.data));
+      } catch {
+        return;
+      }
+      const latest = tradePrice(venue, symbol, data);
+      if (latest === null) return;
+      this.#latest = latest;
+      this.#heardAt = Date.now();
+    };
+    socket.onclose = () => {
+      if (this.#socket === socket) this.#failed(`${venue} closed the ${symbol} stream`);
+    };
+  }
+
+  /** Closes the current connection without reacting to its close event. */
+  #drop(): void {
+    const socket = this.#socket;
+    this.#socket = null;
+    if (socket !== null && socket.readyState !== WebSocket.CLOSED) socket.close();
+  }
+
+  /** The current venue failed: try the next one after a pause. */
+  #failed(reason: string): void {
+    this.#drop();
+    if (this.#closed) return;
+    this.#venue = (this.#venue + 1) % VENUES.length;
+    this.#options.log("warning", `price seeding: ${reason}; trying ${this.venue}`);
+    this.#retry = setTimeout(() => {
+      this.#retry = null;
+      this.#connect();
+    }, 1000 * (this.#options.retrySeconds ?? 1));
+  }
+
+  #watch(): void {
+    if (this.#socket === null) return;
+    const silentMs = Date.now() - this.#heardAt;
+    if (silentMs > this.#options.inactivitySeconds * 1000) {
+      const symbol = this.#options.symbols[this.venue];
+      this.#failed(`no ${symbol} trade from ${this.venue} for ${Math.round(silentMs / 1000)} s`);
+    }
+  }
+}
+
+export interface LiveSeedsOptions {
+  fundamental: VenueSymbols;
+  external: VenueSymbols;
+  urls: Record<Venue, string>;
+  /** Wall seconds between two external samples (aligned to multiples of it). */
+  samplingSeconds: number;
+  retrySeconds?: number;
+  log: SeedLog;
+}
+
+/** The two streams the simulation is seeded from. */
+export class LiveSeeds {
+  readonly #fundamental: LiveTrades;
+  readonly #external: LiveTrades;
+  readonly #samplingMs: number;
+  #samples: number[] = [];
+  #sampler: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(options: LiveSeedsOptions) {
+    const { urls, retrySeconds, log } = options;
+    // As the reference: a silent BTC stream is replaced after 10 s, a silent TAO one after 60 s.
+    this.#fundamental = new LiveTrades({
+      symbols: options.fundamental,
+      urls,
+      inactivitySeconds: 10,
+      retrySeconds,
+      log,
+    });
+    this.#external = new LiveTrades({
+      symbols: options.external,
+      urls,
+      inactivitySeconds: 60,
+      retrySeconds,
+      log,
+    });
+    this.#samplingMs = options.samplingSeconds * 1000;
+  }
+
+  start(): void {
+    this.#fundamental.start();
+    this.#external.start();
+    const tick = () => {
+      const latest = this.#external.latest;
+      if (latest !== null) this.#samples.push(latest);
+      this.#sampler = setTimeout(tick, this.#untilNextSample());
+    };
+    this.#sampler = setTimeout(tick, this.#untilNextSample());
+  }
+
+  close(): void {
+    if (this.#sampler !== null) clearTimeout(this.#sampler);
+    this.#fundamental.close();
+    this.#external.close();
+  }
+
+  /** The latest fundamental (BTC) price, null before the first trade. */
+  latestFundamental(): number | null {
+    return this.#fundamental.latest;
+  }
+
+  /** External samples taken since the last call, oldest first. */
+  takeExternalSamples(): number[] {
+    const samples = this.#samples;
+    this.#samples = [];
+    return samples;
+  }
+
+  /** Samples fall on wall-clock multiples of the sampling period (the minute, by default). */
+  #untilNextSample(): number {
+    return this.#samplingMs - (Date.now() % this.#samplingMs);
+  }
+}
