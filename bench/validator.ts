@@ -218,6 +218,10 @@ async function main() {
     const createMarket = (c: typeof config, seed: number): Market => {
       const engine = SimEngine.create({ config: c, seed });
       return {
+        get now() {
+          return engine.now;
+        },
+        extendFeed: (series, prices) => engine.extendFeed(series, prices),
         advance: () => {
           const t = performance.now();
           const state = engine.advance();
