@@ -213,6 +213,8 @@ class Importer {
     input.gracePeriod = this.number(element, "gracePeriod");
     const exchange: Record<string, unknown> = {};
     for (const name of used.slice(2)) exchange[name] = this.number(element, name);
+    // The reference's decimals default to 2 (our own configs default to production's 2/4/4/10).
+    for (const name of used.slice(2, 6)) exchange[name] ??= 2;
     input.exchange = exchange;
     const feePolicy = element.children.find((c) => c.name === "FeePolicy");
     if (feePolicy) exchange.fees = this.fees(feePolicy);
@@ -267,7 +269,9 @@ class Importer {
     const group: Record<string, unknown> = { count: this.number(element, "instanceCount") ?? 1 };
     for (const name of attributes) {
       const value = this.number(element, name);
-      if (value !== undefined) group[name] = booleanFields.has(name) ? value !== 0 : value;
+      // A latency scale of 0 means the default (0.235), as in the reference.
+      if (value === undefined || (name === "opLatencyScaleRay" && value === 0)) continue;
+      group[name] = booleanFields.has(name) ? value !== 0 : value;
     }
     group.balances = this.balances(element.children.find((c) => c.name === "Balances"));
     const feePolicy = element.children.find((c) => c.name === "FeePolicy");
