@@ -13,6 +13,7 @@
  */
 import type { SimConfig } from "./config.ts";
 import {
+  EVENT_FLAG_DROPPED,
   EVENT_FLAG_MARKET,
   EVENT_FLAG_PARTIAL,
   EVENT_FLAG_QUOTE,
@@ -788,7 +789,7 @@ export class SimEngine {
           price: market ? null : this.price(e.price),
         },
       });
-    } else if (e.kind === EventKind.CANCEL && e.agentId >= 0) {
+    } else if (e.kind === EventKind.CANCEL && e.agentId >= 0 && !(e.flags & EVENT_FLAG_DROPPED)) {
       out.push({
         timestamp,
         agentId: e.agentId,

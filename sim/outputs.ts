@@ -14,6 +14,7 @@ import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { BALANCE_VALUES, type RecordedStep, type SimEngine } from "./engine.ts";
 import {
+  EVENT_FLAG_DROPPED,
   EVENT_FLAG_MARKET,
   EVENT_FLAG_QUOTE,
   EventKind,
@@ -152,12 +153,15 @@ export class SimOutputs {
           );
           break;
         }
-        case EventKind.CANCEL:
+        case EventKind.CANCEL: {
+          const kind = e.flags & EVENT_FLAG_DROPPED ? "drop" : "cancel";
+          const price = e.flags & EVENT_FLAG_MARKET ? "" : fixed(e.price, pd);
           l3.line(
-            `${t},cancel,${e.orderId},${e.agentId},${dir},${fixed(e.price, pd)},` +
+            `${t},${kind},${e.orderId},${e.agentId},${dir},${price},` +
               `${fixed(e.volume, vd)},${client(e.clientOrderId)},`,
           );
           break;
+        }
         case EventKind.REJECT: {
           const price = e.flags & EVENT_FLAG_MARKET ? "" : fixed(e.price, pd);
           const volume = fixed(e.volume, e.flags & EVENT_FLAG_QUOTE ? qd : vd);

@@ -89,7 +89,7 @@ enum {
 enum taos_sim_event_kind {
   TAOS_SIM_EV_PLACE = 1,       /* order accepted (flags bit 0: market order) */
   TAOS_SIM_EV_TRADE = 2,       /* one fill */
-  TAOS_SIM_EV_CANCEL = 3,      /* (part of) a resting order removed by its owner or expiry */
+  TAOS_SIM_EV_CANCEL = 3,      /* volume removed from an order (see TAOS_SIM_EVF_DROPPED) */
   TAOS_SIM_EV_REJECT = 4,      /* placement rejected (code = TX_R_* reason); remote agents only */
   TAOS_SIM_EV_CANCEL_FAIL = 5, /* cancel of an unknown / foreign order; remote agents only */
 };
@@ -97,11 +97,14 @@ enum taos_sim_event_kind {
 /* A reject record's code is the exchange core's rejection reason (TX_R_* in taos_exchange.h).
  * Record flags: bit 0 (TAOS_SIM_EVF_MARKET) a market order (place, reject); bit 1
  * (TAOS_SIM_EVF_QUOTE) a reject's volume is in quote units (a market order sized in quote);
- * bit 2 (TAOS_SIM_EVF_PARTIAL) a cancel left part of the order resting. */
+ * bit 2 (TAOS_SIM_EVF_PARTIAL) a cancel left part of the order resting; bit 3
+ * (TAOS_SIM_EVF_DROPPED) a cancel of an incoming order's volume that never rested: its unfilled
+ * market or IOC remainder, or volume self-trade prevention took from it. */
 enum {
   TAOS_SIM_EVF_MARKET = 1,
   TAOS_SIM_EVF_QUOTE = 2,
   TAOS_SIM_EVF_PARTIAL = 4,
+  TAOS_SIM_EVF_DROPPED = 8,
 };
 
 /* One record of a book's event stream (80 bytes, little-endian, no padding holes). */

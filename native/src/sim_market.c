@@ -198,13 +198,19 @@ static void note_trade(sim_book *book, const tx_event *e) {
                       e->direction, e->price, lots);
 }
 
-/* Volume removed from a resting order: by its owner, self-trade prevention, a reset or expiry. */
+/* Volume removed from an order: from a resting one by its owner, self-trade prevention, a reset
+ * or expiry; from an incoming one before it could rest (its dropped market or IOC remainder, or
+ * self-trade prevention), so that the record's place entries always add up. */
 static void note_cancel(sim_book *book, const tx_event *e) {
+  bool dropped = e->type == TX_EV_STP_REDUCED || e->type == TX_EV_REMAINDER_DROPPED;
+  uint8_t flags = (uint8_t)(((e->flags & TX_EVF_PARTIAL) ? TAOS_SIM_EVF_PARTIAL : 0) |
+                            ((e->flags & TX_EVF_MARKET) ? TAOS_SIM_EVF_MARKET : 0) |
+                            (dropped ? TAOS_SIM_EVF_DROPPED : 0));
   taos_sim_event ev = {.kind = TAOS_SIM_EV_CANCEL, .timestamp = e->timestamp, .price = e->price,
                        .volume = sim_base_to_lots(&book->sim->cfg, e->volume),
                        .order_id = e->order_id, .agent_id = e->agent_id,
                        .client_order_id = e->client_order_id, .direction = e->direction,
-                       .flags = (e->flags & TX_EVF_PARTIAL) ? TAOS_SIM_EVF_PARTIAL : 0};
+                       .flags = flags};
   sim_record(book, &ev);
 }
 
@@ -258,7 +264,9 @@ static const tx_event *translate(sim_book *book, const sim_msg *msg, bool market
     switch (e->type) {
     case TX_EV_TRADE: note_trade(book, e); break;
     case TX_EV_CANCELLED:
-    case TX_EV_EXPIRED: note_cancel(book, e); break;
+    case TX_EV_EXPIRED:
+    case TX_EV_STP_REDUCED:
+    case TX_EV_REMAINDER_DROPPED: note_cancel(book, e); break;
     case TX_EV_REJECTED:
       if (msg == NULL && e->instruction == 0 && cancel_failed) *cancel_failed = true;
       break;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { smallPreset } from "../../sim/config.ts";
 import { type PublishState, SimEngine } from "../../sim/engine.ts";
 import { FactsCollector } from "../../sim/facts.ts";
+import { EVENT_FLAG_DROPPED, EventKind } from "../../sim/native_sim.ts";
 
 /** A short quiet market: small preset, one book, 20 simulated minutes, no grace period. */
 function shortConfig(minutes = 20) {
@@ -135,6 +136,52 @@ Deno.test("remote instructions arrive after their delay and show up as events, o
     assert.ok(noticeTypes.includes("RESPONSE_DISTRIBUTED_CANCEL_ORDERS"));
     assert.ok(noticeTypes.includes("ERROR_RESPONSE_DISTRIBUTED_CANCEL_ORDERS"));
     assert.equal(state.accounts[0].holdings[0].quote.reserved, 0);
+  } finally {
+    engine.close();
+  }
+});
+
+Deno.test("the event record adds up: placed volume = 2 x traded + cancelled + dropped + resting", () => {
+  const base = shortConfig(10);
+  // Margin off: every record is then in the book's own volume units.
+  const config = {
+    ...base,
+    exchange: { ...base.exchange, maxLeverage: 0, maxLoan: 0, maintenanceMargin: 0 },
+  };
+  const engine = SimEngine.create({ config, seed: 9, threads: 1 });
+  try {
+    let placed = 0n, traded = 0n, removed = 0n, dropped = 0n;
+    for (let step = engine.step(), n = 0; step !== null; step = engine.step(), n++) {
+      if (n === 3) {
+        const { bid, ask } = { bid: engine.levels(0, 0, 1)[0], ask: engine.levels(0, 1, 1)[0] };
+        engine.inject(0, [
+          // an IOC buy through the best ask and a market sell larger than the best bid
+          {
+            type: "PLACE_ORDER_LIMIT",
+            bookId: 0,
+            direction: 0,
+            volume: ask.volume + 5,
+            price: ask.price,
+            timeInForce: 2,
+          },
+          { type: "PLACE_ORDER_MARKET", bookId: 0, direction: 1, volume: bid.volume + 0.5 },
+        ], 1e6);
+      }
+      for (const e of engine.rawEvents(0)) {
+        if (e.kind === EventKind.PLACE) placed += e.volume;
+        else if (e.kind === EventKind.TRADE) traded += e.volume;
+        else if (e.kind === EventKind.CANCEL && e.flags & EVENT_FLAG_DROPPED) dropped += e.volume;
+        else if (e.kind === EventKind.CANCEL) removed += e.volume;
+      }
+    }
+    let resting = 0n;
+    for (const side of [0, 1] as const) {
+      for (const level of engine.levels(0, side, 100_000)) {
+        resting += BigInt(Math.round(level.volume * 10 ** config.exchange.volumeDecimals));
+      }
+    }
+    assert.ok(dropped > 0n, "remainders were dropped");
+    assert.equal(placed, 2n * traded + removed + dropped + resting);
   } finally {
     engine.close();
   }
