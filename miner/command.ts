@@ -47,6 +47,9 @@ Chain and wallet:
 
 Axon:
   -a, --axon.port <port>                port to listen on (default ${MINER_DEFAULTS.axonPort}; 0 = any free port)
+                                        each --axon.* flag not given is read from the SDK's
+                                        BT_AXON_PORT, BT_AXON_IP, BT_AXON_EXTERNAL_IP,
+                                        BT_AXON_EXTERNAL_PORT when set
       --axon.ip <ip>                    address to bind (default 0.0.0.0)
       --axon.external_ip <ip>           address announced on chain (required with a chain)
       --axon.external_port <port>       port announced on chain (default: --axon.port)
@@ -76,7 +79,36 @@ Monitoring and logs:
       --logging.debug, --logging.trace, --logging.info   the same, as flags
       --help                            this text`;
 
+/** The Bittensor SDK's environment variables for the axon flags, used when a flag is not given. */
+const AXON_ENVIRONMENT = {
+  "axon.port": "BT_AXON_PORT",
+  "axon.ip": "BT_AXON_IP",
+  "axon.external_ip": "BT_AXON_EXTERNAL_IP",
+  "axon.external_port": "BT_AXON_EXTERNAL_PORT",
+} as const;
+
 function parse(args: string[]) {
+  const parsed = parseFlags(args);
+  const values = parsed.values;
+  for (const [flag, variable] of Object.entries(AXON_ENVIRONMENT)) {
+    const value = Deno.env.get(variable);
+    if (values[flag as keyof typeof AXON_ENVIRONMENT] !== undefined || !value) continue;
+    if (flag.endsWith("port") && !/^\d+$/.test(value)) {
+      throw new UsageError(`${variable}: '${value}' is not a port number`);
+    }
+    values[flag as keyof typeof AXON_ENVIRONMENT] = value;
+  }
+  return {
+    ...parsed,
+    values: {
+      ...values,
+      "axon.port": values["axon.port"] ?? MINER_DEFAULTS.axonPort,
+      "axon.ip": values["axon.ip"] ?? "0.0.0.0",
+    },
+  };
+}
+
+function parseFlags(args: string[]) {
   try {
     return parseArgs({
       args,
@@ -92,8 +124,8 @@ function parse(args: string[]) {
         "wallet.path": { type: "string", short: "p", default: MINER_DEFAULTS.walletPath },
         "wallet.name": { type: "string", short: "w", default: MINER_DEFAULTS.walletName },
         "wallet.hotkey": { type: "string", short: "h", default: MINER_DEFAULTS.hotkey },
-        "axon.port": { type: "string", short: "a", default: MINER_DEFAULTS.axonPort },
-        "axon.ip": { type: "string", default: "0.0.0.0" },
+        "axon.port": { type: "string", short: "a" },
+        "axon.ip": { type: "string" },
         "axon.external_ip": { type: "string" },
         "axon.external_port": { type: "string" },
         "agent.path": { type: "string", short: "g", default: MINER_DEFAULTS.agentPath },

@@ -275,6 +275,9 @@ async function readLine(reader: ReadableStreamDefaultReader<string>): Promise<st
 }
 
 Deno.test("taos miner --local answers a signed state update, refuses strangers, exports metrics", async () => {
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const freePort = (probe.addr as Deno.NetAddr).port;
+  probe.close();
   const root = mkdtempSync(join(tmpdir(), "taos-miner-"));
   await new Wallet({ root, name: "taos", hotkey: "miner" }).writeHotkey(bob);
   const child = new Deno.Command(Deno.execPath(), {
@@ -294,8 +297,6 @@ Deno.test("taos miner --local answers a signed state update, refuses strangers, 
       "taos",
       "-h",
       "miner",
-      "-a",
-      "0",
       "--prometheus.port",
       "0",
       "-g",
@@ -307,6 +308,8 @@ Deno.test("taos miner --local answers a signed state update, refuses strangers, 
       "-l",
       "warning",
     ],
+    // The axon port comes from the SDK's environment variable, as no -a is given.
+    env: { BT_AXON_PORT: String(freePort) },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -316,7 +319,7 @@ Deno.test("taos miner --local answers a signed state update, refuses strangers, 
     const line = await readLine(stdout);
     const axonPort = Number(/axon port (\d+)/.exec(line)?.[1]);
     const metricsPort = Number(/metrics port (\d+)/.exec(line)?.[1]);
-    assert.ok(axonPort > 0 && metricsPort > 0, line);
+    assert.ok(axonPort === freePort && metricsPort > 0, line);
     assert.match(line, /uid 1, hotkey 5FHneW46/);
 
     const target = { ip: "127.0.0.1", port: axonPort, hotkey: bob.ss58Address };
@@ -370,6 +373,18 @@ Deno.test("taos miner rejects bad flags with the flag's name", async () => {
   let r = await run("--local", "-a", "70000");
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--axon\.port: must be between 0 and 65535/);
+  const fromEnvironment = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "main.ts", "miner", "--local"],
+    env: { BT_AXON_EXTERNAL_PORT: "soon" },
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  assert.equal(fromEnvironment.code, 2);
+  assert.match(
+    new TextDecoder().decode(fromEnvironment.stderr),
+    /BT_AXON_EXTERNAL_PORT: 'soon' is not a port number/,
+  );
   r = await run("--local", "--local.validators", "nonsense");
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--local\.validators: 'nonsense' is not an SS58 address/);
