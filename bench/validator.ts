@@ -39,7 +39,7 @@ import { ValidatorMetrics } from "../validator/metrics.ts";
 import { StatusBoard } from "../validator/status.ts";
 import { DendriteMinerClient } from "../validator/miner_client.ts";
 import { PhaseTimes } from "../validator/phases.ts";
-import { type Market, Validator } from "../validator/validator.ts";
+import { type Market, Validator, watchedMarket } from "../validator/validator.ts";
 
 const MINERS = 256;
 const HOSTS = 2;
@@ -215,25 +215,10 @@ async function main() {
     const config = { ...referenceConfig(), gracePeriod: 60e9 };
     const phases = new PhaseTimes();
     let advanceMs = 0;
-    const createMarket = (c: typeof config, seed: number): Market => {
-      const engine = SimEngine.create({ config: c, seed });
-      return {
-        get now() {
-          return engine.now;
-        },
-        extendFeed: (series, prices) => engine.extendFeed(series, prices),
-        advance: () => {
-          const t = performance.now();
-          const state = engine.advance();
-          advanceMs += performance.now() - t;
-          return state;
-        },
-        inject: (agentId, instructions, delayNs) => {
-          engine.inject(agentId, instructions, delayNs);
-        },
-        close: () => engine.close(),
-      };
-    };
+    const createMarket = (c: typeof config, seed: number): Market =>
+      watchedMarket(SimEngine.create({ config: c, seed }), {
+        advanced: (_, __, elapsedMs) => (advanceMs += elapsedMs),
+      });
     const store = ValidatorStore.open(":memory:");
     const validator = new Validator({
       options: { ...parseValidatorArgs(["--local", "-t", "30"]), saveIntervalSeconds: 3600 },

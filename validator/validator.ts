@@ -17,7 +17,7 @@
 import { availableParallelism, freemem, totalmem } from "node:os";
 import process from "node:process";
 import { parseSimConfig, type SimConfig } from "../sim/config.ts";
-import type { Instruction, PublishState } from "../sim/engine.ts";
+import type { Instruction, PublishState, SimEngine } from "../sim/engine.ts";
 import { type SimulationConfig, simulationConfigFor } from "../agents/sdk/state.ts";
 import { minerStates } from "./miner_states.ts";
 import { toEngineInstruction, validateInstructions } from "../agents/sdk/instructions.ts";
@@ -61,6 +61,34 @@ export interface Market {
   inject(agentId: number, instructions: Instruction[], delayNs: number): void;
   extendFeed(series: 0 | 1, prices: readonly number[]): void;
   close(): void;
+}
+
+/** What {@linkcode watchedMarket} reports: each publish with the time its advance took, and
+ * each injection. */
+export interface MarketWatch {
+  advanced?: (state: PublishState | null, engine: SimEngine, elapsedMs: number) => void;
+  injected?: (agentId: number, instructions: Instruction[]) => void;
+}
+
+/** `engine` as the loop's market, reporting to `watch` (tests and the bench observe it so). */
+export function watchedMarket(engine: SimEngine, watch: MarketWatch): Market {
+  return {
+    get now() {
+      return engine.now;
+    },
+    extendFeed: (series, prices) => engine.extendFeed(series, prices),
+    advance: () => {
+      const started = performance.now();
+      const state = engine.advance();
+      watch.advanced?.(state, engine, performance.now() - started);
+      return state;
+    },
+    inject: (agentId, instructions, delayNs) => {
+      watch.injected?.(agentId, instructions);
+      engine.inject(agentId, instructions, delayNs);
+    },
+    close: () => engine.close(),
+  };
 }
 
 /** Live prices the simulation is seeded from (`LiveSeeds`). */

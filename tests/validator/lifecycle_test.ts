@@ -10,7 +10,7 @@ import { parseValidatorArgs } from "../../validator/options.ts";
 import { ValidatorStore } from "../../validator/store.ts";
 import { Alerter } from "../../validator/pagerduty.ts";
 import { StatusBoard } from "../../validator/status.ts";
-import { type Market, Validator } from "../../validator/validator.ts";
+import { type Market, Validator, watchedMarket } from "../../validator/validator.ts";
 import type { MinerClient, MinerReply } from "../../validator/miner_client.ts";
 
 const neurons: Neuron[] = [0, 1].map((uid) => ({
@@ -60,21 +60,9 @@ Deno.test("a new simulation follows the last one with the next seed and a re-rea
     reloadConfig: () => Promise.resolve(reloaded),
     createMarket: (c, seed): Market => {
       seeds.push(seed);
-      const engine = SimEngine.create({ config: c, seed, threads: 1 });
-      return {
-        get now() {
-          return engine.now;
-        },
-        extendFeed: (series, prices) => engine.extendFeed(series, prices),
-        advance: () => {
-          const state = engine.advance();
-          if (state !== null) published.push(state);
-          return state;
-        },
-        inject: (agentId, instructions, delayNs) =>
-          void engine.inject(agentId, instructions, delayNs),
-        close: () => engine.close(),
-      };
+      return watchedMarket(SimEngine.create({ config: c, seed, threads: 1 }), {
+        advanced: (state) => state !== null && published.push(state),
+      });
     },
     directory: new StaticNeuronDirectory(neurons),
     weights: new RecordingWeightSetter(),

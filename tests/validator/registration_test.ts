@@ -10,7 +10,12 @@ import { parseValidatorArgs } from "../../validator/options.ts";
 import { ValidatorStore } from "../../validator/store.ts";
 import { Alerter } from "../../validator/pagerduty.ts";
 import { StatusBoard } from "../../validator/status.ts";
-import { type Market, normalizedWeights, Validator } from "../../validator/validator.ts";
+import {
+  type Market,
+  normalizedWeights,
+  Validator,
+  watchedMarket,
+} from "../../validator/validator.ts";
 import type { MinerClient, MinerReply } from "../../validator/miner_client.ts";
 
 /** A directory whose hotkeys the test can change, as the chain's would after a re-registration. */
@@ -65,21 +70,11 @@ Deno.test("a re-registered uid loses its score and gets its account reset in the
       saveIntervalSeconds: 0,
     },
     config: { ...smallPreset(), duration: 600e9 },
-    createMarket: (c, seed): Market => {
-      const engine = SimEngine.create({ config: c, seed, threads: 1 });
-      return {
-        get now() {
-          return engine.now;
-        },
-        extendFeed: (series, prices) => engine.extendFeed(series, prices),
-        advance: () => (last = engine.advance()),
-        inject: (agentId, instructions, delayNs) => {
-          injected.push({ agentId, instructions });
-          engine.inject(agentId, instructions, delayNs);
-        },
-        close: () => engine.close(),
-      };
-    },
+    createMarket: (c, seed): Market =>
+      watchedMarket(SimEngine.create({ config: c, seed, threads: 1 }), {
+        advanced: (state) => (last = state),
+        injected: (agentId, instructions) => injected.push({ agentId, instructions }),
+      }),
     directory,
     weights: new RecordingWeightSetter(),
     client: buyers,

@@ -94,6 +94,25 @@ Deno.test({
   }
 });
 
+/** `taos validator` flags for one 10 s simulation of the small preset, no miners, no HTTP. */
+function oneShortSimulation(state: string): string[] {
+  return [
+    "--local",
+    "--hotkey-uri",
+    "//Validator",
+    "--config",
+    "small",
+    "--duration",
+    "10s",
+    "--simulations",
+    "1",
+    "--prometheus.level",
+    "OFF",
+    "--state",
+    state,
+  ];
+}
+
 Deno.test({
   name: "an unreadable state file stops the validator untouched; --neuron.reset discards it",
   sanitizeResources: false,
@@ -114,21 +133,7 @@ Deno.test({
     };
     store.save(bad, []);
     store.close();
-    const args = [
-      "--local",
-      "--hotkey-uri",
-      "//Validator",
-      "--config",
-      "small",
-      "--duration",
-      "10s",
-      "--simulations",
-      "1",
-      "--prometheus.level",
-      "OFF",
-      "--state",
-      state,
-    ];
+    const args = oneShortSimulation(state);
     const refused = startValidator(args);
     const status = await refused.done;
     assert.equal(status.code, 1);
@@ -163,21 +168,7 @@ Deno.test({
     writeFileSync(feed, "1,95000.12\n2,95001.5\n");
     const broken = join(dir, "broken.csv");
     writeFileSync(broken, "1,95000.12\n2,-3\n");
-    const args = [
-      "--local",
-      "--hotkey-uri",
-      "//Validator",
-      "--config",
-      "small",
-      "--duration",
-      "10s",
-      "--simulations",
-      "1",
-      "--prometheus.level",
-      "OFF",
-      "--state",
-      join(dir, "state.db"),
-    ];
+    const args = oneShortSimulation(join(dir, "state.db"));
     const run = startValidator([...args, "--fundamental-feed", feed]);
     assert.equal((await run.done).code, 0, run.stderr.join("\n"));
     const bad = startValidator([...args, "--fundamental-feed", broken]);

@@ -11,7 +11,12 @@ import { parseValidatorArgs } from "../../validator/options.ts";
 import { ValidatorStore } from "../../validator/store.ts";
 import { Alerter } from "../../validator/pagerduty.ts";
 import { StatusBoard } from "../../validator/status.ts";
-import { type Market, type SeedSource, Validator } from "../../validator/validator.ts";
+import {
+  type Market,
+  type SeedSource,
+  Validator,
+  watchedMarket,
+} from "../../validator/validator.ts";
 import { LiveSeeds } from "../../validator/live_prices.ts";
 import type { MinerClient } from "../../validator/miner_client.ts";
 
@@ -60,20 +65,7 @@ function validatorWith(store: ValidatorStore, seeds: SeedSource | undefined) {
     createMarket: (c, seed): Market => {
       engine = SimEngine.create({ config: c, seed, threads: 1 });
       engine.extendFeed(1, []);
-      const market = engine;
-      return {
-        get now() {
-          return market.now;
-        },
-        extendFeed: (series, prices) => market.extendFeed(series, prices),
-        advance: () => {
-          const state = market.advance();
-          observed.push(market.processValues(0));
-          return state;
-        },
-        inject: (agentId, instructions, delayNs) => market.inject(agentId, instructions, delayNs),
-        close: () => market.close(),
-      };
+      return watchedMarket(engine, { advanced: (_, e) => observed.push(e.processValues(0)) });
     },
     seeds,
     directory: new StaticNeuronDirectory(neurons),
