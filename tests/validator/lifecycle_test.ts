@@ -1,15 +1,10 @@
 import assert from "node:assert/strict";
 import { smallPreset } from "../../sim/config.ts";
 import { type PublishState, SimEngine } from "../../sim/engine.ts";
-import {
-  type Neuron,
-  RecordingWeightSetter,
-  StaticNeuronDirectory,
-} from "../../bittensor/neurons.ts";
+import { type Neuron, StaticNeuronDirectory } from "../../bittensor/neurons.ts";
 import { parseValidatorArgs } from "../../validator/options.ts";
 import { ValidatorStore } from "../../validator/store.ts";
-import { Alerter } from "../../validator/pagerduty.ts";
-import { StatusBoard } from "../../validator/status.ts";
+import { quietParts } from "./quiet_parts.ts";
 import { type Market, Validator, watchedMarket } from "../../validator/validator.ts";
 import type { MinerClient, MinerReply } from "../../validator/miner_client.ts";
 
@@ -65,14 +60,9 @@ Deno.test("a new simulation follows the last one with the next seed and a re-rea
       });
     },
     directory: new StaticNeuronDirectory(neurons),
-    weights: new RecordingWeightSetter(),
     client,
     store,
-    alerts: new Alerter({ routingKey: null, source: "t", log: () => {} }),
-    metrics: null,
-    board: new StatusBoard(),
-    hotkey: "5Validator",
-    log: () => {},
+    ...quietParts(),
   });
   try {
     await validator.start();

@@ -1,15 +1,10 @@
 import assert from "node:assert/strict";
 import { smallPreset } from "../../sim/config.ts";
 import { type Instruction, type PublishState, SimEngine } from "../../sim/engine.ts";
-import {
-  type Neuron,
-  type NeuronDirectory,
-  RecordingWeightSetter,
-} from "../../bittensor/neurons.ts";
+import type { Neuron, NeuronDirectory } from "../../bittensor/neurons.ts";
 import { parseValidatorArgs } from "../../validator/options.ts";
 import { ValidatorStore } from "../../validator/store.ts";
-import { Alerter } from "../../validator/pagerduty.ts";
-import { StatusBoard } from "../../validator/status.ts";
+import { quietParts } from "./quiet_parts.ts";
 import {
   type Market,
   normalizedWeights,
@@ -76,14 +71,9 @@ Deno.test("a re-registered uid loses its score and gets its account reset in the
         injected: (agentId, instructions) => injected.push({ agentId, instructions }),
       }),
     directory,
-    weights: new RecordingWeightSetter(),
     client: buyers,
     store,
-    alerts: new Alerter({ routingKey: null, source: "t", log: () => {} }),
-    metrics: null,
-    board: new StatusBoard(),
-    hotkey: "5Validator",
-    log: () => {},
+    ...quietParts(),
   });
   try {
     await validator.start();

@@ -2,15 +2,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { smallPreset } from "../../sim/config.ts";
 import { SimEngine } from "../../sim/engine.ts";
-import {
-  type Neuron,
-  RecordingWeightSetter,
-  StaticNeuronDirectory,
-} from "../../bittensor/neurons.ts";
+import { type Neuron, StaticNeuronDirectory } from "../../bittensor/neurons.ts";
 import { parseValidatorArgs } from "../../validator/options.ts";
 import { ValidatorStore } from "../../validator/store.ts";
-import { Alerter } from "../../validator/pagerduty.ts";
-import { StatusBoard } from "../../validator/status.ts";
+import { quietParts } from "./quiet_parts.ts";
 import {
   type Market,
   type SeedSource,
@@ -69,14 +64,9 @@ function validatorWith(store: ValidatorStore, seeds: SeedSource | undefined) {
     },
     seeds,
     directory: new StaticNeuronDirectory(neurons),
-    weights: new RecordingWeightSetter(),
     client: nobody,
     store,
-    alerts: new Alerter({ routingKey: null, source: "t", log: () => {} }),
-    metrics: null,
-    board: new StatusBoard(),
-    hotkey: "5Validator",
-    log: () => {},
+    ...quietParts(),
   });
   return { validator, observed, processes: () => engine!.processValues(0) };
 }
