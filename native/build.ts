@@ -26,6 +26,9 @@ const libraryFlags = (include: string) => [
   ...warnings,
   "-O2",
   "-fPIC",
+  // The simulation calls the exchange's public functions: bind those calls inside the library.
+  "-fno-semantic-interposition",
+  "-Wl,-Bsymbolic-functions",
   "-shared",
   "-pthread",
   `-I${include}`,

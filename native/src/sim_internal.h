@@ -9,6 +9,10 @@
 #include "taos_exchange.h"
 #include "taos_sim.h"
 
+/* Internal symbols stay inside the library: calls between the sources bind directly instead of
+ * through the PLT, and the compiler may inline them. */
+#pragma GCC visibility push(hidden)
+
 #define SIM_NONE 0xFFFFFFFFu
 
 /* ---- random numbers: xoshiro256** streams derived from (seed, book, agent, purpose) ---- */
@@ -257,5 +261,7 @@ void sim_agents_on_trade(sim_book *book, uint32_t aggressor, uint32_t resting, i
                          int64_t price, int64_t volume);
 void sim_ack(sim_book *book, const sim_msg *msg, uint32_t order_id);
 int sim_send(sim_book *book, sim_msg *msg);
+
+#pragma GCC visibility pop
 
 #endif
