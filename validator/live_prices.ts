@@ -80,7 +80,8 @@ export interface LiveTradesOptions {
   urls: Record<Venue, string>;
   /** Seconds without a trade (or, before the first, since connecting) before switching venue. */
   inactivitySeconds: number;
-  /** Seconds before the next venue is tried after a connection failed (default 1). */
+  /** Seconds before the next venue is tried after a connection failed (default 1); doubled after
+   * each further failure without a trade in between, up to a minute. */
   retrySeconds?: number;
   log: SeedLog;
 }
@@ -93,6 +94,8 @@ export class LiveTrades {
   #latest: number | null = null;
   /** Wall ms of the last trade on the current connection, or of connecting before the first. */
   #heardAt = 0;
+  /** Connections lost since the last trade. */
+  #failures = 0;
   #watchdog: ReturnType<typeof setInterval> | null = null;
   #retry: ReturnType<typeof setTimeout> | null = null;
   #closed = false;
@@ -136,7 +139,9 @@ export class LiveTrades {
     }
     this.#socket = socket;
     this.#heardAt = Date.now();
+    let opened = false;
     socket.onopen = () => {
+      opened = true;
       socket.send(subscription(venue, symbol));
       this.#options.log("info", `price seeding: ${symbol} trades from ${venue}`);
     };
@@ -151,9 +156,15 @@ export class LiveTrades {
       if (latest === null) return;
       this.#latest = latest;
       this.#heardAt = Date.now();
+      this.#failures = 0;
     };
     socket.onclose = () => {
-      if (this.#socket === socket) this.#failed(`${venue} closed the ${symbol} stream`);
+      if (this.#socket !== socket) return;
+      this.#failed(
+        opened
+          ? `${venue} closed the ${symbol} stream`
+          : `cannot connect to ${venue} at ${this.#options.urls[venue]}`,
+      );
     };
   }
 
@@ -169,11 +180,12 @@ export class LiveTrades {
     this.#drop();
     if (this.#closed) return;
     this.#venue = (this.#venue + 1) % VENUES.length;
-    this.#options.log("warning", `price seeding: ${reason}; trying ${this.venue}`);
+    const pause = Math.min(60, (this.#options.retrySeconds ?? 1) * 2 ** this.#failures++);
+    this.#options.log("warning", `price seeding: ${reason}; trying ${this.venue} in ${pause} s`);
     this.#retry = setTimeout(() => {
       this.#retry = null;
       this.#connect();
-    }, 1000 * (this.#options.retrySeconds ?? 1));
+    }, 1000 * pause);
   }
 
   #watch(): void {

@@ -172,3 +172,32 @@ Deno.test({
     await coinbase.close();
   }
 });
+
+Deno.test({
+  name: "with no venue reachable the stream keeps trying, waiting twice as long each time",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const lines: string[] = [];
+  const trades = new LiveTrades({
+    symbols: { coinbase: "BTC-USD", binance: "btcusdt" },
+    urls: { coinbase: "ws://127.0.0.1:9", binance: "ws://127.0.0.1:9/ws" },
+    inactivitySeconds: 30,
+    retrySeconds: 0.05,
+    log: (_, message) => lines.push(message),
+  });
+  try {
+    trades.start();
+    await until(() => lines.length >= 4, "four failures");
+    assert.match(
+      lines[0],
+      /cannot connect to coinbase at ws:\/\/127\.0\.0\.1:9; trying binance in 0\.05 s/,
+    );
+    assert.match(lines[1], /cannot connect to binance .* trying coinbase in 0\.1 s/);
+    assert.match(lines[2], /trying binance in 0\.2 s/);
+    assert.match(lines[3], /trying coinbase in 0\.4 s/);
+    assert.equal(trades.latest, null);
+  } finally {
+    trades.close();
+  }
+});
