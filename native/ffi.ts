@@ -95,6 +95,8 @@ export const simSymbols = {
   taos_sim_set_feed: { parameters: ["pointer", "i32", "buffer", "usize"], result: "i32" },
   /** int taos_sim_extend_feed(taos_sim *sim, int series, const double *prices, size_t count) */
   taos_sim_extend_feed: { parameters: ["pointer", "i32", "buffer", "usize"], result: "i32" },
+  /** int taos_sim_set_live_fundamental(taos_sim *sim, double price) */
+  taos_sim_set_live_fundamental: { parameters: ["pointer", "f64"], result: "i32" },
   /** int taos_sim_advance_steps(taos_sim *sim, uint32_t max_steps, uint32_t depth,
    *                             uint64_t *now_ns, uint64_t *events) */
   taos_sim_advance_steps: {

@@ -359,6 +359,14 @@ export class SimEngine {
     }
   }
 
+  /** Seeds every later fundamental update from `price`, a live feed's latest trade (between
+   * steps), over any recorded fundamental feed. */
+  setLiveFundamental(price: number): void {
+    if (this.#lib.taos_sim_set_live_fundamental(this.#live(), price) !== 0) {
+      throw new RangeError(`feed: ${price} is not a positive finite price`);
+    }
+  }
+
   /** Simulated ns of the last step end (the start before the first step). */
   get now(): number {
     return this.#now;

@@ -66,23 +66,24 @@ export interface ValidatorSnapshot {
   lastWeightsAt: number | null;
 }
 
-/** One miner's instructions injected at one publish, or live feed prices given to the market
- * (`feed`, with agent id -1 and no instructions). */
+/** One miner's instructions injected at one publish, or live prices given to the market (`live`,
+ * with agent id -1 and no instructions): the fundamental seed price from then on, or external
+ * samples. */
 export interface Injection {
   simulation: number;
   /** The publish (1-based count within the simulation) after which they were injected; 0 for
-   * feed prices given before the first publish. */
+   * live prices given before the first publish. */
   publish: number;
   agentId: number;
   delayNs: number;
   instructions: Instruction[];
-  feed?: { series: 0 | 1; prices: number[] };
+  live?: { fundamental: number } | { external: number[] };
 }
 
-/** An injection as stored: `[agentId, delayNs, instructions]`, plus the feed prices if any. */
+/** An injection as stored: `[agentId, delayNs, instructions]`, plus the live prices if any. */
 type Entry =
   | [number, number, Instruction[]]
-  | [number, number, Instruction[], NonNullable<Injection["feed"]>];
+  | [number, number, Instruction[], NonNullable<Injection["live"]>];
 
 const snapshotSchema = z.object({
   simulation: z.object({
@@ -205,14 +206,14 @@ export class ValidatorStore {
     const injections: Injection[] = [];
     for (const batch of batches) {
       const entries = JSON.parse(inflateSync(batch.body).toString("utf8")) as Entry[];
-      for (const [agentId, delayNs, instructions, feed] of entries) {
+      for (const [agentId, delayNs, instructions, live] of entries) {
         injections.push({
           simulation: snapshot.simulation.index,
           publish: Number(batch.publish),
           agentId,
           delayNs,
           instructions,
-          ...(feed !== undefined && { feed }),
+          ...(live !== undefined && { live }),
         });
       }
     }
@@ -241,11 +242,11 @@ export class ValidatorStore {
       for (const injection of injections) {
         if (injection.simulation !== point.index || injection.publish > point.publishes) continue;
         const batch = batches.get(injection.publish) ?? [];
-        const { agentId, delayNs, instructions, feed } = injection;
+        const { agentId, delayNs, instructions, live } = injection;
         batch.push(
-          feed === undefined
+          live === undefined
             ? [agentId, delayNs, instructions]
-            : [agentId, delayNs, instructions, feed],
+            : [agentId, delayNs, instructions, live],
         );
         batches.set(injection.publish, batch);
       }

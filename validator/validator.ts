@@ -59,6 +59,7 @@ export interface Market {
   readonly now: number;
   advance(): PublishState | null;
   inject(agentId: number, instructions: Instruction[], delayNs: number): void;
+  setLiveFundamental(price: number): void;
   extendFeed(series: 0 | 1, prices: readonly number[]): void;
   close(): void;
 }
@@ -76,6 +77,7 @@ export function watchedMarket(engine: SimEngine, watch: MarketWatch): Market {
     get now() {
       return engine.now;
     },
+    setLiveFundamental: (price) => engine.setLiveFundamental(price),
     extendFeed: (series, prices) => engine.extendFeed(series, prices),
     advance: () => {
       const started = performance.now();
@@ -134,9 +136,9 @@ export interface ValidatorDeps {
   /** Collects the round's time per phase when given (the bench's `--phases`). */
   phases?: PhaseTimes;
   /**
-   * Live prices (`--simulation.seeding.live`): before each step the market's feeds get the latest
-   * fundamental price for every process update the step reaches, and every new external sample.
-   * The markets must follow their external feed from the start (`extendFeed(1, [])`).
+   * Live prices (`--simulation.seeding.live`): before each step the market takes the latest
+   * fundamental price (seeding its updates from then on) and every new external sample. The
+   * markets must follow their external feed from the start (`extendFeed(1, [])`).
    */
   seeds?: SeedSource;
 }
@@ -170,8 +172,8 @@ export class Validator {
   #market: Market | null = null;
   /** Injections since the last save (written with the next snapshot). */
   #unsaved: Injection[] = [];
-  /** Process updates of the current simulation that have a fundamental feed price. */
-  #fundamentalFed = 0;
+  /** The live fundamental price last given to the current market. */
+  #liveFundamental: number | null = null;
   #lastSaveAt = 0;
   #lastSyncAt = 0;
   #neurons: Neuron[] = [];
@@ -277,8 +279,7 @@ export class Validator {
       }
     }
     point.config = this.#config;
-    this.#market = this.#deps.createMarket(this.#config, point.seed);
-    this.#fundamentalFed = 0;
+    this.#openMarket(this.#config, point.seed);
     this.#deps.board.startSimulation(point.index, point.seed);
     if (saved !== null && point.publishes > 0) {
       log(
@@ -297,8 +298,7 @@ export class Validator {
         );
         this.#market?.close();
         this.#snapshot.simulation = nextSimulation(point, this.#config);
-        this.#market = this.#deps.createMarket(this.#config, point.seed + 1);
-        this.#fundamentalFed = 0;
+        this.#openMarket(this.#config, point.seed + 1);
         this.#deps.board.startSimulation(point.index + 1, point.seed + 1);
       }
     } else if (saved !== null) {
@@ -314,15 +314,18 @@ export class Validator {
     const applyUpTo = (publish: number) => {
       while (next < injections.length && injections[next].publish <= publish) {
         const injection = injections[next++];
-        if (injection.feed !== undefined) {
-          market.extendFeed(injection.feed.series, injection.feed.prices);
-          if (injection.feed.series === 0) this.#fundamentalFed += injection.feed.prices.length;
-        } else {
+        const live = injection.live;
+        if (live === undefined) {
           market.inject(injection.agentId, injection.instructions, injection.delayNs);
+        } else if ("fundamental" in live) {
+          market.setLiveFundamental(live.fundamental);
+          this.#liveFundamental = live.fundamental;
+        } else {
+          market.extendFeed(1, live.external);
         }
       }
     };
-    applyUpTo(0); // feed prices given before the first publish
+    applyUpTo(0); // live prices given before the first publish
     for (let publish = 1; publish <= publishes; publish++) {
       const state = market.advance();
       if (state === null) throw new Error(`replay ended early at publish ${publish}`);
@@ -529,31 +532,38 @@ export class Validator {
     }
   }
 
-  /** Gives the market the live prices its next step needs, logged like injections for a replay. */
+  /** Creates the simulation for `seed`; no live price has reached it yet. */
+  #openMarket(config: SimConfig, seed: number) {
+    this.#market = this.#deps.createMarket(config, seed);
+    this.#liveFundamental = null;
+  }
+
+  /** Gives the market the live prices that came since its last step, logged like injections so
+   * that a replay gives them at the same instants. */
   #seedMarket() {
     const seeds = this.#deps.seeds;
     if (seeds === undefined) return;
-    const market = this.#market!;
-    const { start, step, processes } = this.#config;
-    const due = Math.floor((market.now + step - start) / processes.updatePeriod);
     const latest = seeds.latestFundamental();
-    if (latest !== null && due > this.#fundamentalFed) {
-      this.#feed(0, new Array(due - this.#fundamentalFed).fill(latest));
-      this.#fundamentalFed = due;
+    if (latest !== null && latest !== this.#liveFundamental) {
+      this.#market!.setLiveFundamental(latest);
+      this.#liveFundamental = latest;
+      this.#logLive({ fundamental: latest });
     }
     const samples = seeds.takeExternalSamples();
-    if (samples.length > 0) this.#feed(1, samples);
+    if (samples.length > 0) {
+      this.#market!.extendFeed(1, samples);
+      this.#logLive({ external: samples });
+    }
   }
 
-  #feed(series: 0 | 1, prices: number[]) {
-    this.#market!.extendFeed(series, prices);
+  #logLive(live: NonNullable<Injection["live"]>) {
     this.#unsaved.push({
       simulation: this.#snapshot.simulation.index,
       publish: this.#snapshot.simulation.publishes,
       agentId: -1,
       delayNs: 0,
       instructions: [],
-      feed: { series, prices },
+      live,
     });
   }
 
@@ -762,8 +772,7 @@ export class Validator {
     }
     this.#useConfig(config);
     next.config = config;
-    this.#market = deps.createMarket(config, next.seed);
-    this.#fundamentalFed = 0;
+    this.#openMarket(config, next.seed);
     deps.board.startSimulation(next.index, next.seed);
     deps.log("info", `simulation ${next.index} started (seed ${next.seed})`);
     return false;

@@ -175,6 +175,10 @@ int taos_sim_set_feed(taos_sim *sim, int series, const double *prices, size_t co
  * sample j waits until the series holds j samples instead of being drawn. */
 int taos_sim_extend_feed(taos_sim *sim, int series, const double *prices, size_t count);
 
+/* Seeds every later fundamental update from `price` (a live feed's latest trade, set between
+ * advances), over any recorded fundamental feed. */
+int taos_sim_set_live_fundamental(taos_sim *sim, double price);
+
 /* Runs every book to the next publish instant. Returns 1 when the run continues, 0 for the final
  * state, TAOS_SIM_ERR_ENDED after that. now_ns = the publish instant; events = messages processed
  * during this step (all books). */

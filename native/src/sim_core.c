@@ -216,10 +216,11 @@ static void update_fundamental(sim_book *book, uint64_t t) {
   book->fund_last_seed = t;
   uint64_t k = ++book->fund_k;
   uint64_t seed = cfg->seed;
-  if (sim->feed_len[0]) {
-    size_t i = k - 1 < sim->feed_len[0] ? k - 1 : sim->feed_len[0] - 1;
-    seed ^= (uint64_t)llround(sim->feed[0][i] * 100.0) * 0x9E3779B97F4A7C15ull;
+  double price = sim->live_fundamental;
+  if (price == 0 && sim->feed_len[0]) {
+    price = sim->feed[0][k - 1 < sim->feed_len[0] ? k - 1 : sim->feed_len[0] - 1];
   }
+  if (price > 0) seed ^= (uint64_t)llround(price * 100.0) * 0x9E3779B97F4A7C15ull;
   sim_rng rng;
   sim_rng_seed(&rng, seed, book->id, k, SIM_RNG_FUNDAMENTAL);
   double dt = P(cfg, update_period) / NS_PER_DAY;
@@ -566,6 +567,12 @@ int taos_sim_set_feed(taos_sim *sim, int series, const double *prices, size_t co
     return rc;
   }
   free(old);
+  return TAOS_SIM_OK;
+}
+
+int taos_sim_set_live_fundamental(taos_sim *sim, double price) {
+  if (sim == NULL || !(price > 0) || !isfinite(price)) return TAOS_SIM_ERR_ARGUMENT;
+  sim->live_fundamental = price;
   return TAOS_SIM_OK;
 }
 

@@ -450,6 +450,44 @@ Deno.test("a feed extended step by step drives the processes as the same feed gi
   }
 });
 
+Deno.test("a live fundamental price seeds the updates from then on, over a recorded feed", () => {
+  const run = (setUp: (engine: SimEngine) => void, feed?: number[]) => {
+    const engine = SimEngine.create({
+      config: shortConfig(5),
+      seed: 2,
+      threads: 1,
+      ...(feed && { feed: { fundamental: feed } }),
+    });
+    try {
+      setUp(engine);
+      const path: number[] = [];
+      for (let step = engine.step(); step !== null; step = engine.step()) {
+        path.push(engine.processValues(0).fundamental);
+        if (path.length === 10) engine.setLiveFundamental(96000);
+      }
+      return path;
+    } finally {
+      engine.close();
+    }
+  };
+  const live = run((engine) => engine.setLiveFundamental(95000));
+  const recorded = run(() => {}, [95000, 95000, 95000, 95000, 95000, 96000]);
+  // 10 steps of 5 s are 5 updates at 95000; the sixth onwards uses 96000 in both.
+  assert.deepEqual(live, recorded);
+  assert.notDeepEqual(live, run(() => {}));
+  assert.deepEqual(
+    run((engine) => engine.setLiveFundamental(95000), [1, 2, 3]),
+    live,
+    "the live price wins over a recorded feed",
+  );
+  const engine = SimEngine.create({ config: shortConfig(5), threads: 1 });
+  try {
+    assert.throws(() => engine.setLiveFundamental(0), /feed/);
+  } finally {
+    engine.close();
+  }
+});
+
 Deno.test("an invalid configuration is refused with the field named", () => {
   const config = { ...shortConfig(), books: 0 };
   assert.throws(() => SimEngine.create({ config }), /books/);

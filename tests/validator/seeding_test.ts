@@ -104,9 +104,9 @@ Deno.test({
       externals.some((x) => x >= 400 && x <= 406),
       `the external signal took live samples: ${externals.slice(-3)}`,
     );
-    const feeds = store.load()!.injections.filter((i) => i.feed !== undefined);
-    assert.ok(feeds.some((i) => i.feed!.series === 0 && i.feed!.prices[0] >= 95000));
-    assert.ok(feeds.some((i) => i.feed!.series === 1));
+    const logged = store.load()!.injections.flatMap((i) => i.live === undefined ? [] : [i.live]);
+    assert.ok(logged.some((l) => "fundamental" in l && l.fundamental >= 95000));
+    assert.ok(logged.some((l) => "external" in l && l.external.length > 0));
   } finally {
     seeds.close();
     live.validator.close();
