@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { Dendrite } from "../../bittensor/dendrite.ts";
-import { cryptoReady, Keypair } from "../../bittensor/keypair.ts";
+import { cryptoReady, type Keypair } from "../../bittensor/keypair.ts";
 import {
   compressJson,
   decodeResponse,
@@ -13,7 +12,6 @@ import {
   encodeStateUpdate,
   FinanceEventNotification,
   MarketSimulationStateUpdate,
-  type MarketState,
   stateForMiner,
 } from "../../bittensor/market_synapse.ts";
 import { StaticNeuronDirectory } from "../../bittensor/neurons.ts";
@@ -21,49 +19,9 @@ import { bodyHash, newSynapse, synapseToHeaders } from "../../bittensor/synapse.
 import { Wallet } from "../../bittensor/wallet.ts";
 import { CallerPolicy } from "../../miner/blacklist.ts";
 import { startMiner } from "../../miner/miner.ts";
+import { alice, bob, charlie, fixtures, localMinerFlags, marketState } from "./support.ts";
 
 await cryptoReady();
-
-const fixtures = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
-const alice = Keypair.fromUri("//Alice"); // validator
-const bob = Keypair.fromUri("//Bob"); // miner
-const charlie = Keypair.fromUri("//Charlie"); // stranger
-
-const balance = (currency: "BASE" | "QUOTE", total: number) => ({
-  currency,
-  total,
-  free: total,
-  reserved: 0,
-});
-
-/** A valid two-miner state with one book. */
-function marketState(): MarketState {
-  const account = (agent: number) => ({
-    "0": {
-      agent_id: agent,
-      book_id: 0,
-      base_balance: balance("BASE", 10),
-      quote_balance: balance("QUOTE", 3000),
-      orders: [],
-      fees: null,
-    },
-  });
-  return {
-    model: "im",
-    timestamp: 5_000_000_000,
-    config: null,
-    books: {
-      "0": {
-        id: 0,
-        bids: [{ price: 299.5, quantity: 2, orders: null }],
-        asks: [{ price: 300.5, quantity: 1, orders: null }],
-        events: null,
-      },
-    },
-    accounts: { "0": account(0), "1": account(1) },
-    notices: { "0": [], "1": [] },
-  };
-}
 
 Deno.test("state updates compress as the reference does and each miner sees only itself", () => {
   const state = marketState();
@@ -281,33 +239,7 @@ Deno.test("taos miner --local answers a signed state update, refuses strangers, 
   const root = mkdtempSync(join(tmpdir(), "taos-miner-"));
   await new Wallet({ root, name: "taos", hotkey: "miner" }).writeHotkey(bob);
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "main.ts",
-      "miner",
-      "--local",
-      "--local.validators",
-      alice.ss58Address,
-      "--local.uid",
-      "1",
-      "-p",
-      root,
-      "-w",
-      "taos",
-      "-h",
-      "miner",
-      "--prometheus.port",
-      "0",
-      "-g",
-      fixtures,
-      "-n",
-      "FixtureAgent",
-      "-m",
-      "",
-      "-l",
-      "warning",
-    ],
+    args: ["run", "-A", "main.ts", "miner", ...localMinerFlags(root)],
     // The axon port comes from the SDK's environment variable, as no -a is given.
     env: { BT_AXON_PORT: String(freePort) },
     stdout: "piped",

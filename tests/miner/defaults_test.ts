@@ -1,0 +1,136 @@
+/**
+ * `taos miner` flag defaults that differ from the reference's `run_miner.sh` (network.md §9 #15):
+ * the netuid defaults to 79, and `--blacklist.force_validator_permit` is a real boolean. Checked
+ * on real `taos miner --local` processes answering signed requests on loopback.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Dendrite } from "../../bittensor/dendrite.ts";
+import { cryptoReady, type Keypair } from "../../bittensor/keypair.ts";
+import {
+  decodeResponse,
+  encodeStateUpdate,
+  MarketSimulationStateUpdate,
+  stateForMiner,
+} from "../../bittensor/market_synapse.ts";
+import { Wallet } from "../../bittensor/wallet.ts";
+import { Child } from "../validator/processes.ts";
+import { alice, bob, charlie, localMinerFlags, marketState } from "./support.ts";
+
+await cryptoReady();
+
+interface StartedMiner {
+  child: Child;
+  axonPort: number;
+  metricsPort: number;
+}
+
+/** `taos miner --local` as miner uid 1 (hotkey Bob) trusting Alice, plus `extra` flags. */
+async function startMiner(root: string, extra: string[]): Promise<StartedMiner> {
+  const child = new Child([
+    "main.ts",
+    "miner",
+    ...localMinerFlags(root),
+    "-a",
+    "0",
+    "--axon.ip",
+    "127.0.0.1",
+    ...extra,
+  ]);
+  const line = await child.waitFor((l) => /axon port \d+/.test(l), 60_000, "taos miner");
+  return {
+    child,
+    axonPort: Number(/axon port (\d+)/.exec(line)![1]),
+    metricsPort: Number(/metrics port (\d+)/.exec(line)![1]),
+  };
+}
+
+/** Status code and message of a state update sent to the miner by `caller`. */
+async function ask(miner: StartedMiner, caller: Keypair) {
+  const target = { ip: "127.0.0.1", port: miner.axonPort, hotkey: bob.ss58Address };
+  const wire = encodeStateUpdate(stateForMiner(marketState(), 1));
+  const result = await new Dendrite(caller).call(target, MarketSimulationStateUpdate, wire, 5);
+  return { status: result.statusCode, message: result.statusMessage, fields: result.fields };
+}
+
+Deno.test({
+  name: "taos miner defaults to netuid 79; --blacklist.force_validator_permit is a real boolean",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const root = mkdtempSync(join(tmpdir(), "taos-miner-defaults-"));
+  await new Wallet({ root, name: "taos", hotkey: "miner" }).writeHotkey(bob);
+  const runs = await Promise.allSettled([
+    startMiner(root, []),
+    startMiner(root, ["--blacklist.force_validator_permit", "false", "--netuid", "80"]),
+    startMiner(root, ["--blacklist.force_validator_permit", "true"]),
+  ]);
+  const started = runs.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  try {
+    for (const run of runs) if (run.status === "rejected") throw run.reason;
+    const [byDefault, permitOff, permitOn] = started;
+
+    // netuid: the metrics carry the parsed value; 79 unless given.
+    const metrics = async (miner: StartedMiner) =>
+      await (await fetch(`http://127.0.0.1:${miner.metricsPort}/metrics`)).text();
+    const netuids = (text: string) =>
+      new Set([...text.matchAll(/netuid="(\d+)"/g)].map((m) => m[1]));
+    assert.deepEqual(netuids(await metrics(byDefault)), new Set(["79"]));
+    assert.deepEqual(netuids(await metrics(permitOn)), new Set(["79"]));
+    assert.deepEqual(netuids(await metrics(permitOff)), new Set(["80"]), "--netuid is honoured");
+
+    // A registered caller without a validator permit (the miner's own hotkey in --local).
+    for (const [name, miner] of [["default", byDefault], ["true", permitOn]] as const) {
+      const refused = await ask(miner, bob);
+      assert.equal(refused.status, 403, `${name}: ${refused.message}`);
+      assert.equal(refused.message, "Forbidden. Key is blacklisted: Non-validator hotkey.");
+    }
+    const accepted = await ask(permitOff, bob);
+    assert.equal(accepted.status, 200, `false: ${accepted.message}`);
+    assert.equal((decodeResponse(accepted.fields!) as { agent_id: number }).agent_id, 1);
+
+    // Turning the permit off does not open the axon to unregistered callers; the validator
+    // with a permit is served either way.
+    const stranger = await ask(permitOff, charlie);
+    assert.equal(stranger.status, 403);
+    assert.match(stranger.message, /Unrecognized hotkey/);
+    for (const miner of started) assert.equal((await ask(miner, alice)).status, 200);
+  } finally {
+    for (const miner of started) {
+      const status = await miner.child.stop();
+      assert.equal(status.code, 0, miner.child.stderr.join("\n"));
+    }
+  }
+});
+
+Deno.test("taos miner --help shows netuid 79 and the permit flag as true|false", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "main.ts", "miner", "--help"],
+    cwd: fileURLToPath(new URL("../../", import.meta.url)),
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  assert.equal(out.code, 0);
+  const text = new TextDecoder().decode(out.stdout);
+  assert.match(text, /--netuid <n>\s+subnet id \(default 79\)/);
+  assert.match(text, /--blacklist\.force_validator_permit <true\|false>.*\(default true\)/);
+});
+
+Deno.test("taos miner refuses a --blacklist.force_validator_permit that is not a boolean", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "main.ts", "miner", "--local", "--blacklist.force_validator_permit", "yes"],
+    cwd: fileURLToPath(new URL("../../", import.meta.url)),
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  assert.equal(out.code, 2);
+  assert.match(
+    new TextDecoder().decode(out.stderr),
+    /--blacklist\.force_validator_permit: expected true or false/,
+  );
+});

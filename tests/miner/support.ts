@@ -1,0 +1,74 @@
+/** What the miner tests share: the fixture agents, the test keys and a valid market state. */
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Keypair } from "../../bittensor/keypair.ts";
+import type { MarketState } from "../../bittensor/market_synapse.ts";
+
+export const fixtures = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
+export const alice = Keypair.fromUri("//Alice"); // validator
+export const bob = Keypair.fromUri("//Bob"); // miner
+export const charlie = Keypair.fromUri("//Charlie"); // stranger
+
+const balance = (currency: "BASE" | "QUOTE", total: number) => ({
+  currency,
+  total,
+  free: total,
+  reserved: 0,
+});
+
+/** A valid two-miner state with one book. */
+export function marketState(): MarketState {
+  const account = (agent: number) => ({
+    "0": {
+      agent_id: agent,
+      book_id: 0,
+      base_balance: balance("BASE", 10),
+      quote_balance: balance("QUOTE", 3000),
+      orders: [],
+      fees: null,
+    },
+  });
+  return {
+    model: "im",
+    timestamp: 5_000_000_000,
+    config: null,
+    books: {
+      "0": {
+        id: 0,
+        bids: [{ price: 299.5, quantity: 2, orders: null }],
+        asks: [{ price: 300.5, quantity: 1, orders: null }],
+        events: null,
+      },
+    },
+    accounts: { "0": account(0), "1": account(1) },
+    notices: { "0": [], "1": [] },
+  };
+}
+
+/** `taos miner` flags of a `--local` miner: uid 1 (Bob's hotkey in the wallet under `root`),
+ * trusting Alice, serving the fixture agent, metrics on any free port. */
+export function localMinerFlags(root: string): string[] {
+  return [
+    "--local",
+    "--local.validators",
+    alice.ss58Address,
+    "--local.uid",
+    "1",
+    "-p",
+    root,
+    "-w",
+    "taos",
+    "-h",
+    "miner",
+    "--prometheus.port",
+    "0",
+    "-g",
+    fixtures,
+    "-n",
+    "FixtureAgent",
+    "-m",
+    "",
+    "-l",
+    "warning",
+  ];
+}
