@@ -218,11 +218,8 @@ async function run(args: string[]): Promise<number> {
     options,
     config,
     reloadConfig: () => simulationConfig(options),
-    createMarket: (c, seed) => {
-      const market = SimEngine.create({ config: c, seed, threads: options.threads, feed });
-      if (seeds !== undefined) market.extendFeed(1, []); // the external signal waits for samples
-      return market;
-    },
+    createMarket: (c, seed) =>
+      SimEngine.create({ config: c, seed, threads: options.threads, feed }),
     seeds,
     directory,
     weights,

@@ -137,8 +137,8 @@ export interface ValidatorDeps {
   phases?: PhaseTimes;
   /**
    * Live prices (`--simulation.seeding.live`): before each step the market takes the latest
-   * fundamental price (seeding its updates from then on) and every new external sample. The
-   * markets must follow their external feed from the start (`extendFeed(1, [])`).
+   * fundamental price (seeding its updates from then on) and every new external sample; the
+   * external signal waits for the first.
    */
   seeds?: SeedSource;
 }
@@ -279,9 +279,10 @@ export class Validator {
       }
     }
     point.config = this.#config;
-    this.#openMarket(this.#config, point.seed);
+    const resuming = saved !== null && point.publishes > 0;
+    this.#openMarket(this.#config, point.seed, !resuming);
     this.#deps.board.startSimulation(point.index, point.seed);
-    if (saved !== null && point.publishes > 0) {
+    if (resuming && saved !== null) {
       log(
         "info",
         `resuming simulation ${point.index} (seed ${point.seed}) at publish ${point.publishes}, step ${this.#snapshot.step}`,
@@ -298,7 +299,7 @@ export class Validator {
         );
         this.#market?.close();
         this.#snapshot.simulation = nextSimulation(point, this.#config);
-        this.#openMarket(this.#config, point.seed + 1);
+        this.#openMarket(this.#config, point.seed + 1, true);
         this.#deps.board.startSimulation(point.index + 1, point.seed + 1);
       }
     } else if (saved !== null) {
@@ -532,10 +533,18 @@ export class Validator {
     }
   }
 
-  /** Creates the simulation for `seed`; no live price has reached it yet. */
-  #openMarket(config: SimConfig, seed: number) {
+  /**
+   * Creates the simulation for `seed`; no live price has reached it yet. A `fresh` one (not about
+   * to replay a log) seeded live follows the external feed from the start, which is logged too, so
+   * a replay rebuilds it so whether or not live seeding is on then.
+   */
+  #openMarket(config: SimConfig, seed: number, fresh: boolean) {
     this.#market = this.#deps.createMarket(config, seed);
     this.#liveFundamental = null;
+    if (fresh && this.#deps.seeds !== undefined) {
+      this.#market.extendFeed(1, []);
+      this.#logLive({ external: [] });
+    }
   }
 
   /** Gives the market the live prices that came since its last step, logged like injections so
@@ -772,7 +781,7 @@ export class Validator {
     }
     this.#useConfig(config);
     next.config = config;
-    this.#openMarket(config, next.seed);
+    this.#openMarket(config, next.seed, true);
     deps.board.startSimulation(next.index, next.seed);
     deps.log("info", `simulation ${next.index} started (seed ${next.seed})`);
     return false;

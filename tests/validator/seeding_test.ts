@@ -59,7 +59,6 @@ function validatorWith(store: ValidatorStore, seeds: SeedSource | undefined) {
     config: { ...smallPreset(), books: 1, duration: 10 * 60e9 },
     createMarket: (c, seed): Market => {
       engine = SimEngine.create({ config: c, seed, threads: 1 });
-      engine.extendFeed(1, []);
       return watchedMarket(engine, { advanced: (_, e) => observed.push(e.processValues(0)) });
     },
     seeds,
@@ -119,11 +118,42 @@ Deno.test({
   const resumed = validatorWith(reopened, undefined);
   try {
     await resumed.validator.start();
+    assert.deepEqual(resumed.observed, live.observed, "the replay passes through the same states");
     assert.deepEqual(resumed.processes(), live.observed.at(-1));
   } finally {
     resumed.validator.close();
     reopened.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("prices that come late replay exactly: the external signal waits for them both times", async () => {
+  // A scripted source: BTC from the start, the first TAO sample only after 25 publishes (125 s,
+  // past the first sample time at 60 s), then one per publish.
+  let rounds = 0;
+  const scripted: SeedSource = {
+    latestFundamental: () => 95000 + rounds,
+    takeExternalSamples: () => (rounds++ >= 25 ? [410 + (rounds % 3)] : []),
+  };
+  const store = ValidatorStore.open(":memory:");
+  const live = validatorWith(store, scripted);
+  try {
+    await live.validator.start();
+    for (let round = 0; round < 40; round++) await live.validator.round();
+    live.validator.save();
+    const externals = live.observed.map((p) => p.external);
+    assert.equal(externals[20], 300, "no sample yet: the signal keeps its start value");
+    assert.ok(externals[30] >= 410 && externals[30] <= 412);
+    const resumed = validatorWith(store, undefined);
+    try {
+      await resumed.validator.start();
+      assert.deepEqual(resumed.observed, live.observed);
+    } finally {
+      resumed.validator.close();
+    }
+  } finally {
+    live.validator.close();
+    store.close();
   }
 });
 
