@@ -55,8 +55,6 @@ const PROGRESS_PERIOD = 12;
 
 /** The part of the simulation engine the loop uses (`SimEngine` satisfies it). */
 export interface Market {
-  /** Simulated ns of the last step's end. */
-  readonly now: number;
   advance(): PublishState | null;
   inject(agentId: number, instructions: Instruction[], delayNs: number): void;
   setLiveFundamental(price: number): void;
@@ -74,9 +72,6 @@ export interface MarketWatch {
 /** `engine` as the loop's market, reporting to `watch` (tests and the bench observe it so). */
 export function watchedMarket(engine: SimEngine, watch: MarketWatch): Market {
   return {
-    get now() {
-      return engine.now;
-    },
     setLiveFundamental: (price) => engine.setLiveFundamental(price),
     extendFeed: (series, prices) => engine.extendFeed(series, prices),
     advance: () => {
