@@ -67,15 +67,15 @@ const tierSchema = z.object({
   takerFee: z.number().gt(-1).lt(1),
 }).strict();
 
-/** A background group's own fee policy: up to 4 tiers, the first from volume 0. */
-const groupFeesSchema = z.object({
-  tiers: z.array(tierSchema).min(1).max(4).refine(
-    (tiers) =>
-      tiers[0].volumeRequired === 0 &&
-      tiers.every((t, i) => i === 0 || t.volumeRequired > tiers[i - 1].volumeRequired),
-    "tiers must start at volumeRequired 0 and strictly increase",
-  ),
-}).strict();
+/** Fee tiers by strictly increasing volume; the first applies below the second, whatever its own
+ * `volumeRequired` (as in the reference). */
+const tiersSchema = z.array(tierSchema).min(1).refine(
+  (tiers) => tiers.every((t, i) => i === 0 || t.volumeRequired > tiers[i - 1].volumeRequired),
+  "tiers must be sorted by strictly increasing volumeRequired",
+);
+
+/** A background group's own fee policy: up to 4 tiers. */
+const groupFeesSchema = z.object({ tiers: tiersSchema.max(4) }).strict();
 
 /** Per-book exchange parameters. */
 const exchangeSchema = z.object({
@@ -95,10 +95,7 @@ const exchangeSchema = z.object({
   fees: z.object({
     historySlots: z.number().int().positive().default(24),
     slotPeriod: positiveDuration.default(3600e9),
-    tiers: z.array(tierSchema).min(1).refine(
-      (tiers) => tiers.every((t, i) => i === 0 || t.volumeRequired > tiers[i - 1].volumeRequired),
-      "tiers must be sorted by strictly increasing volumeRequired",
-    ),
+    tiers: tiersSchema,
   }).strict(),
 }).strict().refine(
   (x) => x.maintenanceMargin <= 1 / (2 * (1 + x.maxLeverage)),
