@@ -257,7 +257,11 @@ Deno.test("an agent under an added fee policy pays that policy's rates", () => {
     assert.equal(trade?.makerFee, toUnits("0.202", 8)); // agent 0: policy 0, maker 0.001
     assert.equal(trade?.takerFee, 0n); // agent 1: the zero-fee policy
     assert.throws(
-      () => exchange.addFeePolicy([{ volumeRequired: 5n, makerE9: 0n, takerE9: 0n }]),
+      () =>
+        exchange.addFeePolicy([
+          { volumeRequired: 5n, makerE9: 0n, takerE9: 0n },
+          { volumeRequired: 5n, makerE9: 0n, takerE9: 0n }, // not above the first
+        ]),
       (error) => error instanceof ExchangeError && error.code === ExchangeCode.config,
     );
     assert.throws(() => exchange.setFeePolicy(1, 9), ExchangeError);

@@ -171,7 +171,7 @@ Deno.test("decreasing batch timestamps are rejected", async () => {
 Deno.test("a configuration the core refuses exits 2 with the core's message", async () => {
   const run = await replayScript({
     exchange: {
-      feePolicy: { tiers: [{ volumeRequired: "10", makerFee: "0", takerFee: "0" }] },
+      maxLeverage: "2000", // the core allows up to 1000
     },
     batches: [],
   });
