@@ -225,8 +225,10 @@ class Importer {
     this.checkAttributes(books, ["instanceCount", "detailedDepth"]);
     this.checkChildren(books, ["Processes"]);
     input.books = this.number(books, "instanceCount") ?? 1;
-    exchange.detailedDepth = this.number(books, "detailedDepth") ??
-      this.number(books, "maxDepth");
+    // As in the reference: detailed levels default to maxDepth (1024 when absent), and never
+    // exceed it.
+    const maxDepth = this.number(books, "maxDepth") ?? 1024;
+    exchange.detailedDepth = Math.min(this.number(books, "detailedDepth") ?? maxDepth, maxDepth);
     const processes = books.children.find((c) => c.name === "Processes");
     if (processes) input.processes = this.processes(processes);
     const logging = element.children.find((c) => c.name === "Logging");

@@ -51,6 +51,12 @@ Deno.test("the XML importer takes the reference's defaults: decimals 2, a latenc
   assert.equal(config.exchange.baseDecimals, 4, "given in the file");
   assert.equal(config.agents.hft?.opLatencyScaleRay, 0.235);
   assert.equal(config.agents.stylized?.opLatencyScaleRay, 0.235);
+  const depth = (books: string) =>
+    importXmlConfig(text.replace(/<Books [^>]*>/, `<Books ${books}>`), 1).config.exchange
+      .detailedDepth;
+  assert.equal(depth('instanceCount="2" maxDepth="8" detailedDepth="20"'), 8, "capped at maxDepth");
+  assert.equal(depth('instanceCount="2" maxDepth="8"'), 8, "maxDepth by default");
+  assert.equal(depth('instanceCount="2"'), 1024, "1024 without either");
 });
 
 Deno.test("the XML importer names the attribute holding a bad number", () => {
