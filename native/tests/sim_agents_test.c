@@ -53,9 +53,7 @@ static void test_stylized_follows_fundamental(void) {
     set(params, "sty_sigma_c", 0);
     set(params, "sty_sigma_eps", 0);
     taos_sim *sim = create(params);
-    sim_book *book = empty_book(sim);
-    rest(book, 0, 29990, 50000);
-    rest(book, 1, 30010, 50000);
+    sim_book *book = quoted_book(sim);
     book->fund_value = up ? 330.0 : 270.0;
     uint32_t slot = sim->local_base + sim->off_sty;
     sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
@@ -110,9 +108,7 @@ static void test_stylized_regime_switch(void) {
 /* Rests a bid at 299.90 and an ask at 300.10 on the first book and delivers one poll to the first
  * HFT agent, whose slot goes to *slot. */
 static sim_book *poll_hft(taos_sim *sim, uint32_t *slot) {
-  sim_book *book = empty_book(sim);
-  rest(book, 0, 29990, 50000);
-  rest(book, 1, 30010, 50000);
+  sim_book *book = quoted_book(sim);
   *slot = sim->local_base + sim->off_hft;
   sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = *slot};
   sim_agents_handle(book, &poll);
@@ -266,9 +262,7 @@ static void test_futures_follow_external_move(void) {
     set(params, "fut_count", 1);
     set(params, "fut_sigma_eps", 0.01);
     taos_sim *sim = create(params);
-    sim_book *book = empty_book(sim);
-    rest(book, 0, 29990, 50000);
-    rest(book, 1, 30010, 50000);
+    sim_book *book = quoted_book(sim);
     uint32_t slot = sim->local_base + sim->off_fut;
     sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
     sim_agents_handle(book, &poll); /* first look: remembers the signal, no order */

@@ -195,9 +195,7 @@ static long hft_latencies(uint64_t *out, long n) {
   set(params, "hft_count", 1);
   set(params, "seed", 101);
   taos_sim *sim = create(params);
-  sim_book *book = empty_book(sim);
-  rest(book, 0, 29990, 50000);
-  rest(book, 1, 30010, 50000);
+  sim_book *book = quoted_book(sim);
   uint32_t slot = sim->local_base + sim->off_hft;
   sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
   long got = 0;
@@ -232,9 +230,7 @@ static void futures_draws(int reference_dynamics, double mfl_mean, double mfl_st
   set(params, "fut_mfl_mean", mfl_mean);
   set(params, "fut_mfl_std", mfl_std);
   taos_sim *sim = create(params);
-  sim_book *book = empty_book(sim);
-  rest(book, 0, 29990, 50000);
-  rest(book, 1, 30010, 50000);
+  sim_book *book = quoted_book(sim);
   uint32_t slot = sim->local_base + sim->off_fut;
   sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
   sim_agents_handle(book, &poll); /* first look: remembers the signal */
@@ -274,9 +270,7 @@ static void stylized_draws(int reference_dynamics, uint64_t *delay, uint64_t *op
   set(params, "sty_sigma_c", 0);
   set(params, "sty_sigma_eps", 0);
   taos_sim *sim = create(params);
-  sim_book *book = empty_book(sim);
-  rest(book, 0, 29990, 50000);
-  rest(book, 1, 30010, 50000);
+  sim_book *book = quoted_book(sim);
   book->fund_value = 330.0;
   uint32_t slot = sim->local_base + sim->off_sty;
   sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};

@@ -89,6 +89,14 @@ static inline void rest(sim_book *book, int dir, int64_t ticks, int64_t lots) {
   sim_place_limit(book, &msg);
 }
 
+/* A book quoted 299.90 / 300.10, 5 units each side, by remote account 0, nothing pending. */
+static inline sim_book *quoted_book(taos_sim *sim) {
+  sim_book *book = empty_book(sim);
+  rest(book, 0, 29990, 50000);
+  rest(book, 1, 30010, 50000);
+  return book;
+}
+
 /* Counts queued messages of `kind` from `slot`, and reports the last one. */
 static inline int queued(const sim_book *book, uint32_t slot, int kind, sim_msg *last) {
   int n = 0;
