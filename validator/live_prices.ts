@@ -163,7 +163,7 @@ export class LiveTrades {
       this.#failed(
         opened
           ? `${venue} closed the ${symbol} stream`
-          : `cannot connect to ${venue} at ${this.#options.urls[venue]}`,
+          : `cannot connect to ${venue} at ${this.#options.urls[venue]} for ${symbol}`,
       );
     };
   }

@@ -191,7 +191,7 @@ Deno.test({
     await until(() => lines.length >= 4, "four failures");
     assert.match(
       lines[0],
-      /cannot connect to coinbase at ws:\/\/127\.0\.0\.1:9; trying binance in 0\.05 s/,
+      /cannot connect to coinbase at ws:\/\/127\.0\.0\.1:9 for BTC-USD; trying binance in 0\.05 s/,
     );
     assert.match(lines[1], /cannot connect to binance .* trying coinbase in 0\.1 s/);
     assert.match(lines[2], /trying binance in 0\.2 s/);
