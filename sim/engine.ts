@@ -302,6 +302,11 @@ export class SimEngine {
   #now = 0;
   #final = false;
   #pending: Notice[] = [];
+  /** Acknowledgements on their way back to their agents, each with the instant it arrives. */
+  #returning: { notice: Notice; at: number }[] = [];
+  /** Per remote agent: when its instructions arrive -> when they were sent (the publish instant),
+   * so that an acknowledgement travels back with the latency its instruction had. */
+  #sent = new Map<number, Map<number, number>>();
   #eventBuffer = new Uint8Array(EVENT_SIZE * 4096);
   #orderBuffer: Uint8Array<ArrayBuffer> = new Uint8Array(ORDER_SIZE * 256);
 
@@ -618,13 +623,19 @@ export class SimEngine {
     }
     if (raw.length === 0) return 0;
     const packed = packInstructions(raw);
+    const delay = Math.round(delayNs);
     const rc = this.#lib.taos_sim_inject(
       handle,
       agentId,
       packed,
       BigInt(raw.length),
-      BigInt(Math.round(delayNs)),
+      BigInt(delay),
     );
+    if (rc > 0) {
+      let sent = this.#sent.get(agentId);
+      if (sent === undefined) this.#sent.set(agentId, sent = new Map());
+      sent.set(this.#now + delay, this.#now);
+    }
     return rc < 0 ? 0 : rc;
   }
 
@@ -713,6 +724,17 @@ export class SimEngine {
         fundamental: this.processValues(bookId).fundamental,
       });
     }
+    // Acknowledgements reach their agents the latency of their instruction after it arrived (the
+    // reference's symmetric round trip); those still on their way wait for a later publish.
+    const returning = this.#returning;
+    this.#returning = [];
+    for (const item of returning) {
+      if (item.at <= result.timestamp) notices.push(item.notice);
+      else this.#returning.push(item);
+    }
+    for (const sent of this.#sent.values()) {
+      for (const arrival of sent.keys()) if (arrival <= result.timestamp) sent.delete(arrival);
+    }
     const accounts = this.#remoteAccounts();
     notices.sort((a, b) => a.timestamp - b.timestamp);
     return {
@@ -768,20 +790,28 @@ export class SimEngine {
     }
   }
 
+  /** An acknowledgement of an agent's instruction goes back with the latency the instruction had
+   * (anything else the agent hears of at once). */
+  #acknowledge(notice: Notice, out: Notice[]): void {
+    const sentAt = this.#sent.get(notice.agentId)?.get(notice.timestamp);
+    if (sentAt === undefined) out.push(notice);
+    else this.#returning.push({ notice, at: 2 * notice.timestamp - sentAt });
+  }
+
   #notices(bookId: number, e: RawEvent, out: Notice[]): void {
     const timestamp = Number(e.timestamp);
     const client = (id: number) => id === NONE ? null : id;
     const market = (e.flags & EVENT_FLAG_MARKET) !== 0;
     const placeType = market ? "PLACE_ORDER_MARKET" : "PLACE_ORDER_LIMIT";
     if (e.kind === EventKind.PLACE && e.agentId >= 0) {
-      out.push({
+      this.#acknowledge({
         timestamp,
         agentId: e.agentId,
         bookId,
         type: `RESPONSE_DISTRIBUTED_${placeType}`,
         orderId: e.orderId,
         clientOrderId: client(e.clientOrderId),
-      });
+      }, out);
     } else if (e.kind === EventKind.REJECT) {
       out.push({
         timestamp,
@@ -798,7 +828,7 @@ export class SimEngine {
         },
       });
     } else if (e.kind === EventKind.CANCEL && e.agentId >= 0 && !(e.flags & EVENT_FLAG_DROPPED)) {
-      out.push({
+      this.#acknowledge({
         timestamp,
         agentId: e.agentId,
         bookId,
@@ -806,9 +836,9 @@ export class SimEngine {
         orderId: e.orderId,
         clientOrderId: client(e.clientOrderId),
         cancelledVolume: e.flags & EVENT_FLAG_PARTIAL ? this.volume(e.volume) : null,
-      });
+      }, out);
     } else if (e.kind === EventKind.CANCEL_FAIL) {
-      out.push({
+      this.#acknowledge({
         timestamp,
         agentId: e.agentId,
         bookId,
@@ -816,7 +846,7 @@ export class SimEngine {
         orderId: e.orderId,
         clientOrderId: null,
         message: `Order IDs ${e.orderId} do not exist.`,
-      });
+      }, out);
     } else if (e.kind === EventKind.TRADE) {
       const price = this.price(e.price);
       const volume = this.volume(e.volume);

@@ -187,6 +187,37 @@ Deno.test("the event record adds up: placed volume = 2 x traded + cancelled + dr
   }
 });
 
+Deno.test("acknowledgements travel back with their instruction's latency; rejections come at once", () => {
+  const engine = SimEngine.create({ config: shortConfig(), seed: 5, threads: 1 });
+  try {
+    let state = firstState(engine);
+    const bid = state.books[0].bid[0].price;
+    // Sent at 5 s with a 4 s latency: both arrive at 9 s, before the publish at 10 s.
+    engine.inject(0, [
+      { type: "PLACE_ORDER_LIMIT", bookId: 0, direction: 0, volume: 1, price: bid - 1 },
+      { type: "PLACE_ORDER_LIMIT", bookId: 0, direction: 0, volume: 1e7, price: bid - 1 },
+    ], 4e9);
+    const mine = (s: PublishState) => s.notices.filter((n) => n.agentId === 0).map((n) => n.type);
+    state = firstState(engine); // 10 s
+    assert.equal(state.books[0].record.filter((e) => e.event === "place").length > 0, true);
+    assert.deepEqual(mine(state), ["ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT"]);
+    state = firstState(engine); // 15 s: the acceptance came back at 9 + 4 = 13 s
+    assert.deepEqual(mine(state), ["RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT"]);
+    const accepted = state.notices.find((n) => n.agentId === 0)!;
+    assert.equal(accepted.timestamp, 9e9, "stamped when the order was placed");
+    // A short latency: the acknowledgement is back well within the same publish interval.
+    engine.inject(0, [{
+      type: "CANCEL_ORDERS",
+      bookId: 0,
+      cancellations: [{ orderId: accepted.orderId }],
+    }], 10e6);
+    state = firstState(engine); // 20 s
+    assert.deepEqual(mine(state), ["RESPONSE_DISTRIBUTED_CANCEL_ORDERS"]);
+  } finally {
+    engine.close();
+  }
+});
+
 Deno.test("a reset restores the account's initial balances at once", () => {
   const engine = SimEngine.create({ config: shortConfig(), seed: 9, threads: 1 });
   try {
