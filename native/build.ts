@@ -26,9 +26,9 @@ const libraryFlags = (include: string) => [
   ...warnings,
   "-O2",
   "-fPIC",
-  // The simulation calls the exchange's public functions: bind those calls inside the library.
-  "-fno-semantic-interposition",
-  "-Wl,-Bsymbolic-functions",
+  // The simulation calls the exchange's public functions: bind those calls inside the library
+  // (ELF only; elsewhere the linker does not take the flag).
+  ...(Deno.build.os === "linux" ? ["-fno-semantic-interposition", "-Wl,-Bsymbolic-functions"] : []),
   "-shared",
   "-pthread",
   `-I${include}`,
