@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { Dendrite } from "../../bittensor/dendrite.ts";
 import { cryptoReady, Keypair } from "../../bittensor/keypair.ts";
 import {
@@ -12,23 +11,11 @@ import {
 } from "../../bittensor/market_synapse.ts";
 import { Wallet } from "../../bittensor/wallet.ts";
 import { startNode } from "../chain/subnet_fixture.ts";
+// On the test chain Alice is uid 0 with a validator permit, Bob the miner (uid 1) and Charlie
+// uid 2, registered without a permit.
+import { alice, bob, charlie, FIXTURE_AGENT_FLAGS, readLine } from "./support.ts";
 
 await cryptoReady();
-
-const fixtures = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
-const alice = Keypair.fromUri("//Alice"); // uid 0, validator permit
-const bob = Keypair.fromUri("//Bob"); // uid 1, the miner
-const charlie = Keypair.fromUri("//Charlie"); // uid 2, registered without a permit
-
-async function readLine(reader: ReadableStreamDefaultReader<string>): Promise<string> {
-  let buffered = "";
-  while (!buffered.includes("\n")) {
-    const { done, value } = await reader.read();
-    if (done) throw new Error(`miner exited before printing its ports; got '${buffered}'`);
-    buffered += value;
-  }
-  return buffered.split("\n")[0];
-}
 
 Deno.test(
   "taos miner against a chain: finds its uid, serves its axon, trusts only permitted validators",
@@ -56,14 +43,7 @@ Deno.test(
         "8091",
         "--prometheus.level",
         "OFF",
-        "-g",
-        fixtures,
-        "-n",
-        "FixtureAgent",
-        "-m",
-        "",
-        "-l",
-        "warning",
+        ...FIXTURE_AGENT_FLAGS,
       ],
       stdout: "piped",
       stderr: "piped",

@@ -19,7 +19,15 @@ import { bodyHash, newSynapse, synapseToHeaders } from "../../bittensor/synapse.
 import { Wallet } from "../../bittensor/wallet.ts";
 import { CallerPolicy } from "../../miner/blacklist.ts";
 import { startMiner } from "../../miner/miner.ts";
-import { alice, bob, charlie, fixtures, localMinerFlags, marketState } from "./support.ts";
+import {
+  alice,
+  bob,
+  charlie,
+  fixtures,
+  localMinerFlags,
+  marketState,
+  readLine,
+} from "./support.ts";
 
 await cryptoReady();
 
@@ -221,16 +229,6 @@ Deno.test("event notifications are acknowledged", async () => {
     await miner.stop();
   }
 });
-
-async function readLine(reader: ReadableStreamDefaultReader<string>): Promise<string> {
-  let buffered = "";
-  while (!buffered.includes("\n")) {
-    const { done, value } = await reader.read();
-    if (done) throw new Error(`miner exited before printing its ports; got '${buffered}'`);
-    buffered += value;
-  }
-  return buffered.split("\n")[0];
-}
 
 Deno.test("taos miner --local answers a signed state update, refuses strangers, exports metrics", async () => {
   const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });

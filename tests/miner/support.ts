@@ -45,6 +45,18 @@ export function marketState(): MarketState {
   };
 }
 
+/** `taos miner` flags serving the fixture agent without parameters, logging warnings only. */
+export const FIXTURE_AGENT_FLAGS = [
+  "-g",
+  fixtures,
+  "-n",
+  "FixtureAgent",
+  "-m",
+  "",
+  "-l",
+  "warning",
+];
+
 /** `taos miner` flags of a `--local` miner: uid 1 (Bob's hotkey in the wallet under `root`),
  * trusting Alice, serving the fixture agent, metrics on any free port. */
 export function localMinerFlags(root: string): string[] {
@@ -62,13 +74,17 @@ export function localMinerFlags(root: string): string[] {
     "miner",
     "--prometheus.port",
     "0",
-    "-g",
-    fixtures,
-    "-n",
-    "FixtureAgent",
-    "-m",
-    "",
-    "-l",
-    "warning",
+    ...FIXTURE_AGENT_FLAGS,
   ];
+}
+
+/** The first line a `taos miner` child prints (its ports). */
+export async function readLine(reader: ReadableStreamDefaultReader<string>): Promise<string> {
+  let buffered = "";
+  while (!buffered.includes("\n")) {
+    const { done, value } = await reader.read();
+    if (done) throw new Error(`miner exited before printing its ports; got '${buffered}'`);
+    buffered += value;
+  }
+  return buffered.split("\n")[0];
 }
