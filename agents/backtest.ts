@@ -24,7 +24,8 @@ import { parseDuration, parseSimConfig, type SimConfig, smallPreset } from "../s
 import { SimEngine } from "../sim/engine.ts";
 import { DEFAULT_QUERY_TIMEOUT_SECONDS, executionDelay } from "../validator/scoring/formulas.ts";
 import { observationFromPublish, Scorer } from "../validator/scoring/scorer.ts";
-import { type AgentClass, type AgentParams, runAgentStep, type TradingAgent } from "./sdk/agent.ts";
+import { AgentHost, AgentStartError } from "../miner/agent_host.ts";
+import type { AgentClass, AgentParams } from "./sdk/agent.ts";
 import { scheduleInstructions, validateInstructions } from "./sdk/instructions.ts";
 import {
   AgentLoadError,
@@ -34,6 +35,7 @@ import {
   parseAgentParams,
 } from "./sdk/loader.ts";
 import { simulationConfigFor, stateForAgent } from "./sdk/state.ts";
+import { InThreadRunner, type StepRunner } from "./step_runner.ts";
 
 /** What to backtest. */
 export interface BacktestOptions {
@@ -57,6 +59,8 @@ export interface BacktestOptions {
   threads?: number;
   /** Called after every publish with the simulated ns reached and events processed so far. */
   onProgress?: (simulatedNs: number, events: number) => void;
+  /** Told of each copy's first lost response (later ones are only counted) and of restarts. */
+  onWarning?: (message: string) => void;
 }
 
 /** Result of one book for one agent copy. */
@@ -88,6 +92,8 @@ export interface AgentResult {
   books: BookResult[];
   /** Instructions forwarded, dropped by validation, and responses lost to errors or timeout. */
   instructions: { accepted: number; rejected: number; failedResponses: number };
+  /** Why the first response was lost (an error the agent raised, or the timeout), if any was. */
+  firstFailure: string | null;
   /** Mean and max compute time of `onUpdate`, ms. */
   computeMs: { mean: number; max: number };
 }
@@ -149,14 +155,7 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
   });
   const timeout = options.timeoutSeconds ?? DEFAULT_QUERY_TIMEOUT_SECONDS;
   const simulation = simulationConfigFor(config);
-  const agents: TradingAgent[] = [];
-  for (let uid = 0; uid < copies; uid++) {
-    try {
-      agents.push(new agentClass(uid, params));
-    } catch (error) {
-      throw new AgentLoadError(`${agentClass.name} failed to start: ${(error as Error).message}`);
-    }
-  }
+  const runners = await startRunners(options, agentClass, params, copies);
   const scorer = new Scorer({
     uids: copies,
     books: config.books,
@@ -186,6 +185,7 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
       trades: 0,
     })),
     instructions: { accepted: 0, rejected: 0, failedResponses: 0 },
+    firstFailure: null,
     computeMs: { mean: 0, max: 0 },
   }));
   const firstValue: (number[] | null)[] = new Array(copies).fill(null);
@@ -202,11 +202,20 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
     score: Array.from({ length: copies }, () => []),
   };
 
+  const lose = (uid: number, why: string) => {
+    const result = results[uid];
+    result.instructions.failedResponses++;
+    if (result.firstFailure !== null) return;
+    result.firstFailure = why;
+    options.onWarning?.(`uid ${uid}: response lost: ${why} (later losses are only counted)`);
+  };
+
   const started = performance.now();
-  const engine = SimEngine.create({ config, threads: options.threads ?? 1 });
   let publishes = 0;
   let events = 0;
+  let engine: SimEngine | null = null;
   try {
+    engine = SimEngine.create({ config, threads: options.threads ?? 1 });
     for (let state = engine.advance(); state !== null; state = engine.advance()) {
       publishes++;
       events += state.eventsProcessed;
@@ -245,21 +254,19 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
         series.score[uid].push(scorer.miners[uid].score);
 
         const update = stateForAgent(state, uid, simulation, { first: publishes === 1 });
-        const t0 = performance.now();
-        let response: unknown = null;
-        try {
-          response = await runAgentStep(agents[uid], uid, update);
-        } catch {
-          results[uid].instructions.failedResponses++;
-        }
-        const seconds = (performance.now() - t0) / 1000;
+        const outcome = await runners[uid].step(update, timeout * 1000);
+        const seconds = outcome.seconds;
         computeTotal[uid] += seconds * 1000;
         results[uid].computeMs.max = Math.max(results[uid].computeMs.max, seconds * 1000);
-        if (response === null || seconds > timeout) {
-          if (response !== null) results[uid].instructions.failedResponses++;
+        if (outcome.kind === "failed") {
+          lose(uid, `the agent failed: ${outcome.message}`);
           continue;
         }
-        const checked = validateInstructions(response, {
+        if (outcome.kind === "overran" || seconds > timeout) {
+          lose(uid, `no reply within the ${timeout} s timeout`);
+          continue;
+        }
+        const checked = validateInstructions(outcome.response, {
           uid,
           bookCount: config.books,
           volumes: scorer.volumeTraded(uid),
@@ -267,7 +274,7 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
         });
         results[uid].instructions.accepted += checked.accepted.length;
         results[uid].instructions.rejected += checked.rejected.length;
-        if (checked.discarded !== null) results[uid].instructions.failedResponses++;
+        if (checked.discarded !== null) lose(uid, `reply discarded: ${checked.discarded}`);
         for (
           const batch of scheduleInstructions(checked.accepted, executionDelay(seconds, timeout))
         ) {
@@ -277,7 +284,8 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
       options.onProgress?.(state.timestamp - config.start, events);
     }
   } finally {
-    engine.close();
+    engine?.close();
+    for (const runner of runners) runner.close();
   }
 
   for (const result of results) {
@@ -311,6 +319,44 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
   };
 }
 
+/**
+ * One step runner per copy: a named agent in its own worker, as a miner hosts it; a class handed
+ * over directly in this thread.
+ */
+async function startRunners(
+  options: BacktestOptions,
+  agentClass: AgentClass,
+  params: AgentParams,
+  copies: number,
+): Promise<StepRunner[]> {
+  const uids = Array.from({ length: copies }, (_, uid) => uid);
+  if (typeof options.agent !== "string") {
+    return uids.map((uid) => {
+      try {
+        return new InThreadRunner(new agentClass(uid, params), uid);
+      } catch (error) {
+        throw new AgentLoadError(`${agentClass.name} failed to start: ${(error as Error).message}`);
+      }
+    });
+  }
+  const spec = { path: options.agentPath ?? DEFAULT_AGENTS_DIR, name: options.agent, params };
+  const started = await Promise.allSettled(
+    uids.map((uid) =>
+      AgentHost.start({ ...spec, uid }, {
+        onRestart: (message) => options.onWarning?.(`uid ${uid}: ${message}`),
+      })
+    ),
+  );
+  const hosts = started.flatMap((s) => s.status === "fulfilled" ? [s.value] : []);
+  const failure = started.find((s) => s.status === "rejected");
+  if (failure !== undefined) {
+    for (const host of hosts) host.close();
+    const error = failure.reason;
+    throw error instanceof AgentStartError ? new AgentLoadError(error.message) : error;
+  }
+  return hosts;
+}
+
 function fixed(x: number, digits: number): string {
   return Number.isFinite(x) ? x.toFixed(digits) : "n/a";
 }
@@ -328,8 +374,10 @@ export function formatBacktestReport(report: BacktestReport): string {
       `uid ${a.uid}: score ${fixed(a.score, 4)} (last reward ${fixed(a.reward, 4)}), ` +
         `P&L ${fixed(a.pnl, 2)}, volume ${fixed(a.volume, 2)}, fees ${fixed(a.fees, 2)}, ` +
         `${a.trades} trades, instructions ${a.instructions.accepted} accepted / ` +
-        `${a.instructions.rejected} dropped, compute ${fixed(a.computeMs.mean, 2)} ms mean`,
+        `${a.instructions.rejected} dropped, ${a.instructions.failedResponses} responses lost, ` +
+        `compute ${fixed(a.computeMs.mean, 2)} ms mean`,
     );
+    if (a.firstFailure !== null) lines.push(`  first lost response: ${a.firstFailure}`);
     lines.push("  book  sharpe    N(s)    activity  P&L         volume        fees      trades");
     for (const b of a.books) {
       lines.push(
@@ -402,6 +450,7 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
       agents: copies,
       threads,
       onProgress: (done, events) => progress.update(done, events),
+      onWarning: (message) => progress.note(`warning: ${message}`),
     });
   } catch (error) {
     if (error instanceof AgentLoadError) throw new UsageError(error.message);

@@ -11,10 +11,11 @@
  * ```
  * @module
  */
+import type { AgentParams } from "../agents/sdk/agent.ts";
 
 /** Messages the host sends to the worker. */
 export type HostMessage =
-  | { kind: "load"; path: string; name: string; params: string; uid: number }
+  | { kind: "load"; path: string; name: string; params: string | AgentParams; uid: number }
   | { kind: "step"; id: number; state: unknown };
 
 /** Messages the worker sends back. */
@@ -42,8 +43,8 @@ export interface AgentSpec {
   path: string;
   /** Agent class name. */
   name: string;
-  /** `k=v k2=v2` parameters. */
-  params: string;
+  /** `k=v k2=v2` parameters, or parsed ones. */
+  params: string | AgentParams;
   /** The miner's uid (its account id in the simulation). */
   uid: number;
 }

@@ -62,6 +62,13 @@ export class Progress {
     this.#silent = mode === "never" || (mode === "auto" && !this.#tty);
   }
 
+  /** Prints a line of its own (a warning) even when quiet; on a terminal the bar is redrawn
+   * below it at the next update. */
+  note(text: string): void {
+    this.#write(this.#tty ? `\r\x1b[K${text}\n` : `${text}\n`);
+    this.#lastDraw = 0;
+  }
+
   /** Reports `done` simulated ns and `events` processed so far. */
   update(done: number, events: number): void {
     if (this.#silent) return;

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { UsageError } from "../../cli/command.ts";
 import { smallPreset } from "../../sim/config.ts";
-import { backtest, runBacktestCommand } from "../../agents/backtest.ts";
+import { backtest, formatBacktestReport, runBacktestCommand } from "../../agents/backtest.ts";
 import { renderReport } from "../../agents/report.ts";
 import { Agent } from "../../agents/sdk/agent.ts";
 import type { StateUpdate } from "../../agents/sdk/state.ts";
@@ -72,7 +72,64 @@ Deno.test("responses slower than the timeout are lost, as with a real validator"
   });
   assert.equal(report.agents[0].instructions.accepted, 0);
   assert.equal(report.agents[0].instructions.failedResponses, report.publishes);
-  assert.ok(report.agents[0].computeMs.mean >= 50);
+  assert.ok(report.agents[0].computeMs.mean >= 30, "a lost response took the whole timeout");
+});
+
+const fixtures = new URL("../miner/fixtures/", import.meta.url).pathname;
+
+Deno.test("a named agent runs in a worker: one that blocks its thread past the timeout loses its responses and the run goes on", async () => {
+  const warnings: string[] = [];
+  const report = await backtest({
+    agent: "FixtureAgent",
+    agentPath: fixtures,
+    params: "spin_ms=400",
+    config: smallPreset(),
+    seed: 1,
+    duration: 20e9,
+    timeoutSeconds: 0.1,
+    onWarning: (message) => void warnings.push(message),
+  });
+  assert.equal(report.publishes, 4);
+  assert.equal(report.agents[0].instructions.accepted, 0);
+  assert.equal(report.agents[0].instructions.failedResponses, 4);
+  assert.equal(report.agents[0].firstFailure, "no reply within the 0.1 s timeout");
+  assert.deepEqual(warnings, [
+    "uid 0: response lost: no reply within the 0.1 s timeout (later losses are only counted)",
+  ]);
+});
+
+Deno.test("an agent's errors are counted and the first one is reported", async () => {
+  const report = await backtest({
+    agent: "FixtureAgent",
+    agentPath: fixtures,
+    params: "fail=no_model_loaded",
+    config: smallPreset(),
+    seed: 1,
+    duration: 10e9,
+  });
+  assert.equal(report.agents[0].instructions.failedResponses, report.publishes);
+  assert.equal(report.agents[0].firstFailure, "the agent failed: no_model_loaded");
+  assert.match(formatBacktestReport(report), /first lost response: the agent failed: no_model/);
+});
+
+/** Never answers: its update's promise never settles. */
+class SilentAgent extends Agent {
+  onUpdate(): Promise<never> {
+    return new Promise(() => {});
+  }
+}
+
+Deno.test("an agent class run in this thread is abandoned at the deadline when it never answers", async () => {
+  const report = await backtest({
+    agent: SilentAgent,
+    config: smallPreset(),
+    seed: 1,
+    duration: 15e9,
+    timeoutSeconds: 0.05,
+  });
+  assert.equal(report.publishes, 3);
+  assert.equal(report.agents[0].instructions.failedResponses, 3);
+  assert.equal(report.agents[0].firstFailure, "no reply within the 0.05 s timeout");
 });
 
 Deno.test("runBacktestCommand prints the summary and writes backtest.json and report.html", async () => {

@@ -1,0 +1,56 @@
+/**
+ * Runs a backtested agent copy's state updates one at a time, each with a deadline, the way a
+ * miner answers a validator. A named agent runs in a worker ({@linkcode AgentHost}), so even a
+ * busy loop cannot stall the backtest; an agent class handed over directly runs in this thread,
+ * where a late or never-settling update is abandoned at its deadline (a synchronous busy loop
+ * cannot be interrupted there).
+ * @module
+ */
+import type { StepOutcome } from "../miner/agent_host.ts";
+import { runAgentStep, type TradingAgent } from "./sdk/agent.ts";
+import type { StateUpdate } from "./sdk/state.ts";
+
+/** Runs state updates of one agent copy. */
+export interface StepRunner {
+  /** Answers within `deadlineMs` of the call: the agent's reply, a failure or an overrun. */
+  step(update: StateUpdate, deadlineMs: number): Promise<StepOutcome>;
+  close(): void;
+}
+
+const message = (error: unknown) => error instanceof Error ? error.message : String(error);
+
+/** An agent in this thread; an update starts once the previous one has settled. */
+export class InThreadRunner implements StepRunner {
+  #previous: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly agent: TradingAgent, readonly uid: number) {}
+
+  step(update: StateUpdate, deadlineMs: number): Promise<StepOutcome> {
+    const arrived = performance.now();
+    const since = (t: number) => (performance.now() - t) / 1000;
+    const run = this.#previous.then(async () => {
+      const started = performance.now();
+      const response = await runAgentStep(this.agent, this.uid, update);
+      return { response, seconds: since(started) };
+    });
+    this.#previous = run.catch(() => {});
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const overran = new Promise<StepOutcome>((resolve) => {
+      timer = setTimeout(
+        () => resolve({ kind: "overran", seconds: since(arrived) }),
+        Math.max(0, deadlineMs),
+      );
+    });
+    const settled = run.then(
+      ({ response, seconds }): StepOutcome => ({ kind: "ok", response, seconds }),
+      (error): StepOutcome => ({
+        kind: "failed",
+        message: message(error),
+        seconds: since(arrived),
+      }),
+    );
+    return Promise.race([settled, overran]).finally(() => clearTimeout(timer));
+  }
+
+  close(): void {}
+}
