@@ -17,11 +17,14 @@
  * ```
  * @module
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { UsageError } from "../cli/command.ts";
 import { parseDuration, parseSimConfig, type SimConfig, smallPreset } from "../sim/config.ts";
 import { SimEngine } from "../sim/engine.ts";
+import { readFeeds } from "../sim/feed.ts";
+import { INTERRUPTED_EXIT_CODE, listenForInterrupt } from "../sim/interrupt.ts";
+import { prepareOutputDir } from "../sim/outputs.ts";
 import { DEFAULT_QUERY_TIMEOUT_SECONDS, executionDelay } from "../validator/scoring/formulas.ts";
 import { observationFromPublish, Scorer } from "../validator/scoring/scorer.ts";
 import { AgentHost, AgentStartError } from "../miner/agent_host.ts";
@@ -61,6 +64,10 @@ export interface BacktestOptions {
   onProgress?: (simulatedNs: number, events: number) => void;
   /** Told of each copy's first lost response (later ones are only counted) and of restarts. */
   onWarning?: (message: string) => void;
+  /** Recorded price feeds in place of the synthetic processes (as `taos sim` takes them). */
+  feed?: { fundamental?: number[]; external?: number[] };
+  /** Aborting it ends the run after the current publish; the report covers what ran. */
+  signal?: AbortSignal;
 }
 
 /** Result of one book for one agent copy. */
@@ -122,6 +129,8 @@ export interface BacktestReport {
   books: number;
   /** Simulated ns run. */
   duration: number;
+  /** Present (true) when the run was stopped early through `signal`. */
+  interrupted?: true;
   publishes: number;
   wallSeconds: number;
   agents: AgentResult[];
@@ -215,8 +224,12 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
   let events = 0;
   let engine: SimEngine | null = null;
   try {
-    engine = SimEngine.create({ config, threads: options.threads ?? 1 });
-    for (let state = engine.advance(); state !== null; state = engine.advance()) {
+    engine = SimEngine.create({ config, threads: options.threads ?? 1, feed: options.feed });
+    for (
+      let state = engine.advance();
+      state !== null;
+      state = options.signal?.aborted ? null : engine.advance()
+    ) {
       publishes++;
       events += state.eventsProcessed;
       const observation = observationFromPublish(state);
@@ -305,12 +318,16 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
       result.trades += book.trades;
     }
   }
+  const interrupted = options.signal?.aborted === true;
   return {
     agent: agentClass.name,
     params,
     seed: config.seed,
     books: config.books,
-    duration: config.duration,
+    duration: interrupted
+      ? (series.timestamps.at(-1) ?? config.start) - config.start
+      : config.duration,
+    ...(interrupted ? { interrupted: true as const } : {}),
     publishes,
     wallSeconds: (performance.now() - started) / 1000,
     agents: results,
@@ -392,13 +409,19 @@ export function formatBacktestReport(report: BacktestReport): string {
   return lines.join("\n");
 }
 
-function integerFlag(flag: string, value: unknown, min: number): number | undefined {
+function integerFlag(
+  flag: string,
+  value: unknown,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   if (value === undefined) return undefined;
   const text = String(value).trim();
-  if (!/^\d+$/.test(text) || Number(text) < min || !Number.isSafeInteger(Number(text))) {
-    throw new UsageError(`--${flag}: expected an integer ≥ ${min}, got '${value}'`);
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`--${flag}: expected an integer in ${min}..${max}, got '${value}'`);
   }
-  return Number(text);
+  return n;
 }
 
 /**
@@ -411,6 +434,12 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
   const name = values["agent-name"];
   if (typeof name !== "string" || name === "") {
     throw new UsageError("--agent-name: the agent's class name is required with --agent");
+  }
+  if (values.depth !== undefined) {
+    throw new UsageError(
+      "--depth: sets the L2 depth of a plain simulation's --out files; " +
+        "a backtest writes backtest.json instead",
+    );
   }
   const { loadSimConfig } = await import("../sim/load.ts");
   const source = typeof values.config === "string" ? values.config : "small";
@@ -431,14 +460,22 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
     }
   }
   if (books !== undefined) config = { ...config, books };
+  if (values["intended-dynamics"] === true) config = { ...config, referenceDynamics: false };
   const seed = integerFlag("seed", values.seed, 0);
   const copies = integerFlag("agents", values.agents, 1) ?? 1;
-  const threads = integerFlag("threads", values.threads, 1);
+  const threads = integerFlag("threads", values.threads, 1, 1024);
   const out = typeof values.out === "string" ? values.out : join("out", "backtest");
+  const feed = await readFeeds(values, { ...config, duration: duration ?? config.duration });
+  try {
+    prepareOutputDir(out);
+  } catch (error) {
+    throw new UsageError(`--out: ${(error as Error).message}`);
+  }
   const { Progress, progressMode } = await import("../sim/progress.ts");
   const total = duration ?? config.duration;
   const progress = new Progress(total, { mode: progressMode(values) });
   let report: BacktestReport;
+  using interrupt = listenForInterrupt();
   try {
     report = await backtest({
       agent: name,
@@ -451,6 +488,8 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
       threads,
       onProgress: (done, events) => progress.update(done, events),
       onWarning: (message) => progress.note(`warning: ${message}`),
+      feed,
+      signal: interrupt.signal,
     });
   } catch (error) {
     if (error instanceof AgentLoadError) throw new UsageError(error.message);
@@ -459,8 +498,10 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
     }
     throw error;
   }
+  if (report.interrupted) {
+    progress.note(`interrupted after ${report.publishes} publishes; the report covers them`);
+  }
   console.log(formatBacktestReport(report));
-  mkdirSync(out, { recursive: true });
   writeFileSync(join(out, "backtest.json"), JSON.stringify(report, null, 2) + "\n");
   console.log(`wrote ${join(out, "backtest.json")}`);
   if (values.report === true) {
@@ -468,5 +509,5 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
     writeFileSync(join(out, "report.html"), renderReport(report));
     console.log(`wrote ${join(out, "report.html")}`);
   }
-  return 0;
+  return report.interrupted ? INTERRUPTED_EXIT_CODE : 0;
 }

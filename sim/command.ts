@@ -13,9 +13,10 @@ import { MAX_STEP_DEPTH, SimEngine, WINDOW_STEPS } from "./engine.ts";
 import { FactsCollector, type StylizedFacts } from "./facts.ts";
 import { loadSimConfig } from "./load.ts";
 import { EventKind } from "./native_sim.ts";
-import { readFeed } from "./feed.ts";
-import { SimOutputs } from "./outputs.ts";
-import { compact, Progress, progressMode } from "./progress.ts";
+import { readFeeds } from "./feed.ts";
+import { eventLoopBreather, INTERRUPTED_EXIT_CODE, listenForInterrupt } from "./interrupt.ts";
+import { prepareOutputDir, SimOutputs } from "./outputs.ts";
+import { clock, compact, Progress, progressMode } from "./progress.ts";
 
 const help = `Usage: taos sim [options]
 
@@ -34,7 +35,7 @@ Options:
                          them, the production parameters are calibrated for them; README)
   --fundamental-feed <f> CSV file or URL of seed prices (count,price), one per process update
   --external-feed <f>    CSV file or URL of futures samples (count,price), one per sample interval
-  --quiet                no progress output
+  --quiet                no progress output (warnings still show)
   --progress             progress even when stderr is not a terminal (a line every 10 %;
                          by default progress shows on a terminal only)
   -h, --help             this help
@@ -43,7 +44,8 @@ Trading-agent backtest (runs your agent against this market, see "Trading agents
   --agent <dir|file>  --agent-name <Class>  --agent-params "k=v ..."  --agents <n>  --report
 
 The reference default (20 books, one simulated day) takes about a minute on two cores; use
---duration 1h (or --config small) for a quick look.`;
+--duration 1h (or --config small) for a quick look. Ctrl-C stops a run at the next step and keeps
+what it wrote (summary.json then says "interrupted"); a second Ctrl-C exits at once.`;
 
 const options = {
   config: { type: "string" },
@@ -143,6 +145,11 @@ async function run(args: string[]): Promise<number> {
   if (values.agent !== undefined || values["agent-name"] !== undefined) {
     return await backtest(values);
   }
+  for (const flag of ["agent-params", "agents", "report"] as const) {
+    if (values[flag] !== undefined) {
+      throw new UsageError(`--${flag}: only for a backtest (give --agent-name <Class>)`);
+    }
+  }
   let loaded;
   try {
     loaded = await loadSimConfig(values.config ?? "reference");
@@ -154,23 +161,35 @@ async function run(args: string[]): Promise<number> {
   const threads = integer("threads", values.threads, 1, 1024) ??
     Math.max(1, navigator.hardwareConcurrency || 1);
   const depth = integer("depth", values.depth, 1, MAX_STEP_DEPTH) ?? 5;
-  const feed = {
-    fundamental: await readFeed("fundamental-feed", values["fundamental-feed"]),
-    external: await readFeed("external-feed", values["external-feed"]),
-  };
+  const feed = await readFeeds(values, config);
+  if (values.out !== undefined) {
+    try {
+      prepareOutputDir(values.out, { replaceRun: true });
+    } catch (error) {
+      throw new UsageError(`--out: ${(error as Error).message}`);
+    }
+  }
 
   const started = performance.now();
-  const engine = SimEngine.create({ config, threads, feed });
+  let engine: SimEngine;
+  try {
+    engine = SimEngine.create({ config, threads, feed });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   const outputs = values.out !== undefined ? new SimOutputs(values.out, engine, depth) : null;
   const facts = new FactsCollector(config.books);
   const progress = new Progress(config.duration, { mode });
   const tick = 10 ** -config.exchange.priceDecimals;
   let events = 0;
+  let reached = 0;
+  using interrupt = listenForInterrupt();
+  const breathe = eventLoopBreather();
   try {
     for (
       let window = engine.steps(WINDOW_STEPS, depth);
       window !== null;
-      window = engine.steps(WINDOW_STEPS, depth)
+      window = interrupt.signal.aborted ? null : engine.steps(WINDOW_STEPS, depth)
     ) {
       for (const step of window) {
         events += step.eventsProcessed;
@@ -189,24 +208,34 @@ async function run(args: string[]): Promise<number> {
         }
         outputs?.writeStep(step.timestamp, step);
         progress.update(elapsed, events);
+        reached = elapsed;
       }
+      await breathe();
     }
   } finally {
     outputs?.close();
     engine.close();
   }
   const wallSeconds = (performance.now() - started) / 1000;
+  const interrupted = interrupt.signal.aborted;
+  if (interrupted) {
+    progress.note(
+      `interrupted at ${clock(reached)} of ${clock(config.duration)} simulated` +
+        (values.out !== undefined ? `; the files in ${values.out} cover the run up to there` : ""),
+    );
+  }
   const summary = facts.summary();
   const runInfo = {
     events,
     wallSeconds,
-    simulatedSeconds: config.duration / 1e9,
+    simulatedSeconds: reached / 1e9,
     books: config.books,
   };
   console.log(formatReport(runInfo, summary));
   if (values.out !== undefined) {
     writeFileSync(join(values.out, "config.json"), JSON.stringify(config, null, 2) + "\n");
     const report = {
+      ...(interrupted ? { interrupted: true, simulated: reached } : {}),
       source: loaded.source,
       seed: config.seed,
       books: config.books,
@@ -221,7 +250,7 @@ async function run(args: string[]): Promise<number> {
     };
     writeFileSync(join(values.out, "summary.json"), JSON.stringify(report, null, 2) + "\n");
   }
-  return 0;
+  return interrupted ? INTERRUPTED_EXIT_CODE : 0;
 }
 
 /** `taos sim`. */

@@ -77,6 +77,10 @@ const tiersSchema = z.array(tierSchema).min(1).refine(
 /** A background group's own fee policy: up to 4 tiers. */
 const groupFeesSchema = z.object({ tiers: tiersSchema.max(4) }).strict();
 
+/** Units of one asset an account may start with, and a fee tier may require: the exchange core
+ * keeps a book's total holdings of each asset below 2^62 units (see the README). */
+export const MAX_UNITS = 2 ** 62;
+
 /** Per-book exchange parameters. */
 const exchangeSchema = z.object({
   priceDecimals: z.number().int().min(2).max(8).default(2),
@@ -93,14 +97,32 @@ const exchangeSchema = z.object({
   /** First levels per side published with their individual orders. */
   detailedDepth: count.default(5),
   fees: z.object({
-    historySlots: z.number().int().positive().default(24),
+    historySlots: z.number().int().positive().max(1000).default(24),
     slotPeriod: positiveDuration.default(3600e9),
-    tiers: tiersSchema,
+    tiers: tiersSchema.max(8),
   }).strict(),
-}).strict().refine(
-  (x) => x.maintenanceMargin <= 1 / (2 * (1 + x.maxLeverage)),
-  { message: "must be at most 1/(2(1 + maxLeverage))", path: ["maintenanceMargin"] },
-);
+}).strict().superRefine((x, ctx) => {
+  const problem = (path: string, message: string) =>
+    ctx.addIssue({ code: "custom", message, path: [path] });
+  if (x.maintenanceMargin > 1 / (2 * (1 + x.maxLeverage))) {
+    problem("maintenanceMargin", "must be at most 1/(2(1 + maxLeverage))");
+  }
+  if (x.baseDecimals < x.volumeDecimals) problem("baseDecimals", "must be at least volumeDecimals");
+  const ticks = x.initialPrice * 10 ** x.priceDecimals;
+  if (!(ticks > 2 && ticks < 1e6)) {
+    problem("initialPrice", `must lie between 2 and 1e6 ticks (of ${10 ** -x.priceDecimals})`);
+  }
+  x.fees.tiers.forEach((tier, i) => {
+    if (tier.volumeRequired * 10 ** x.quoteDecimals > MAX_UNITS) {
+      ctx.addIssue({
+        code: "custom",
+        message: `must be at most ${MAX_UNITS / 10 ** x.quoteDecimals} at ${x.quoteDecimals} ` +
+          "quote decimals",
+        path: ["fees", "tiers", i, "volumeRequired"],
+      });
+    }
+  });
+});
 
 const fundamentalSchema = z.object({
   seedInterval: duration.default(10e9),
@@ -124,7 +146,7 @@ const externalSchema = z.object({
 
 /** Fields of every background agent group. */
 const groupFields = {
-  count,
+  count: count.max(100_000),
   balances: balancesSchema,
   /** The group's own fee policy (history window shared with the exchange's); absent = zero fees. */
   fees: groupFeesSchema.optional(),
@@ -238,7 +260,37 @@ export const simConfigSchema = z.object({
    * fixed). Determinism and bookkeeping quirks are fixed either way.
    */
   referenceDynamics: z.boolean().default(true),
-}).strict();
+}).strict().superRefine((config, ctx) => {
+  // Every account template must fit the core's fixed-point units at the configured decimals.
+  const { baseDecimals, quoteDecimals } = config.exchange;
+  const limit = (decimals: number) => MAX_UNITS / 10 ** decimals;
+  const check = (path: (string | number)[], amount: number, decimals: number) => {
+    if (amount > limit(decimals)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `must be at most ${limit(decimals)} at ${decimals} decimals`,
+        path,
+      });
+    }
+  };
+  const templates: [string[], BalancesConfig | undefined][] = [
+    [["remoteBalances"], config.remoteBalances],
+    ...Object.entries(config.agents).map((
+      [group, agents],
+    ): [string[], BalancesConfig | undefined] => [["agents", group, "balances"], agents?.balances]),
+  ];
+  for (const [path, balances] of templates) {
+    if (balances === undefined) continue;
+    if (balances.type === "fixed") {
+      check([...path, "base"], balances.base, baseDecimals);
+      check([...path, "quote"], balances.quote, quoteDecimals);
+    } else {
+      // A Pareto draw splits `wealth` between the two assets: neither part exceeds it.
+      check([...path, "wealth"], balances.wealth, quoteDecimals);
+      check([...path, "wealth"], balances.wealth / balances.price, baseDecimals);
+    }
+  }
+});
 
 /** Input form of a configuration (durations may be strings). */
 export type SimConfigInput = z.input<typeof simConfigSchema>;

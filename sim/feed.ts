@@ -4,6 +4,8 @@
  * @module
  */
 import { UsageError } from "../cli/command.ts";
+import type { SimConfig } from "./config.ts";
+import { clock } from "./progress.ts";
 
 /**
  * Reads a feed CSV (a file or an http(s) URL): one price per line in the second column, as the
@@ -35,4 +37,50 @@ export async function readFeed(
   });
   if (prices.length === 0) throw new UsageError(`--${flag}: ${path} holds no prices`);
   return prices;
+}
+
+/**
+ * A warning when a feed of `count` prices, one per `interval` ns, ends before a run of `duration`
+ * ns does (its last price is then held for the rest), or null.
+ */
+export function feedShortfall(
+  flag: string,
+  count: number,
+  interval: number,
+  duration: number,
+): string | null {
+  const needed = Math.ceil(duration / interval);
+  if (count >= needed) return null;
+  return `--${flag}: ${count} prices cover ${clock(count * interval)} of the ` +
+    `${clock(duration)} run (one per ${clock(interval)}); the last price is held for the rest`;
+}
+
+/** Reads the recorded feeds given, warning when one ends before the run does. */
+export async function readFeeds(
+  values: Record<string, unknown>,
+  config: SimConfig,
+): Promise<{ fundamental?: number[]; external?: number[] }> {
+  const feed = {
+    fundamental: await readFeed(
+      "fundamental-feed",
+      values["fundamental-feed"] as string | undefined,
+    ),
+    external: await readFeed("external-feed", values["external-feed"] as string | undefined),
+  };
+  const intervals = {
+    fundamental: config.processes.updatePeriod,
+    external: config.processes.external.sampleInterval,
+  };
+  for (const series of ["fundamental", "external"] as const) {
+    const prices = feed[series];
+    if (prices === undefined) continue;
+    const short = feedShortfall(
+      `${series}-feed`,
+      prices.length,
+      intervals[series],
+      config.duration,
+    );
+    if (short !== null) console.error(`warning: ${short}`);
+  }
+  return feed;
 }

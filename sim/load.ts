@@ -24,7 +24,7 @@ export interface LoadedConfig {
  * `.xml`. Throws an Error naming the file and the problem when it cannot be read or is invalid.
  */
 export async function loadSimConfig(source: string): Promise<LoadedConfig> {
-  const preset = presets[source];
+  const preset = Object.hasOwn(presets, source) ? presets[source] : undefined;
   if (preset !== undefined) return { config: preset(), warnings: [], source };
   const extension = source.toLowerCase().split(".").pop();
   if (extension !== "json" && extension !== "toml" && extension !== "xml") {

@@ -10,7 +10,18 @@
  * ```
  * @module
  */
-import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { BALANCE_VALUES, type RecordedStep, type SimEngine } from "./engine.ts";
 import {
@@ -64,6 +75,31 @@ class CsvFile {
   }
 }
 
+/** The files a simulation run writes to its output directory. */
+const RUN_FILE = /^(?:(?:events|trades|l2)-\d+\.csv|balances\.csv|summary\.json|config\.json)$/;
+
+/**
+ * Makes `dir` (and its parents) ready to take a run's files; with `replaceRun`, files an earlier
+ * run left there are removed, so a run with fewer books leaves no stale book files beside its
+ * own. Throws an Error saying what is wrong with the path.
+ */
+export function prepareOutputDir(dir: string, options: { replaceRun?: boolean } = {}): void {
+  if (dir.trim() === "") throw new Error("must name a directory");
+  if (existsSync(dir) && !statSync(dir).isDirectory()) {
+    throw new Error(`${dir} exists and is not a directory`);
+  }
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (error) {
+    throw new Error(`cannot write to ${dir} (${(error as Error).message})`);
+  }
+  if (!options.replaceRun) return;
+  for (const name of readdirSync(dir)) {
+    if (RUN_FILE.test(name)) rmSync(join(dir, name), { force: true });
+  }
+}
+
 /** Prints an integer amount of 10^-decimals units as an exact decimal. */
 export function fixed(units: bigint, decimals: number): string {
   const negative = units < 0n;
@@ -89,7 +125,8 @@ export class SimOutputs {
   readonly #lastBalances: (Int32Array | null)[] = [];
   readonly #dp: { price: number; volume: number; base: number; quote: number };
 
-  /** Creates `dir` (and parents) and opens every file; `depth` = L2 levels per side. */
+  /** Opens every file in `dir` (made ready by {@linkcode prepareOutputDir}); `depth` = L2 levels
+   * per side. */
   constructor(dir: string, engine: SimEngine, depth: number) {
     this.#engine = engine;
     this.#depth = depth;
@@ -100,7 +137,6 @@ export class SimOutputs {
       base: x.baseDecimals,
       quote: x.quoteDecimals,
     };
-    mkdirSync(dir, { recursive: true });
     const levels: string[] = [];
     for (const side of ["bid", "ask"]) {
       for (let i = 1; i <= depth; i++) levels.push(`${side}_price_${i}`, `${side}_volume_${i}`);
@@ -193,6 +229,7 @@ export class SimOutputs {
   writeStep(timestamp: number, state: StepState = this.#engine): void {
     const engine = this.#engine;
     const t = String(timestamp);
+    const { price: pd, volume: vd } = this.#dp;
     for (let book = 0; book < engine.config.books; book++) {
       const cells = [t];
       const p = state.processValues(book);
@@ -201,7 +238,8 @@ export class SimOutputs {
         const levels = state.levels(book, side, this.#depth);
         for (let i = 0; i < this.#depth; i++) {
           const level = levels[i];
-          cells.push(level ? String(level.price) : "", level ? String(level.volume) : "");
+          // The same fixed decimals as the events and trades files (the values are exact).
+          cells.push(level ? level.price.toFixed(pd) : "", level ? level.volume.toFixed(vd) : "");
         }
       }
       this.#l2[book].line(cells.join(","));

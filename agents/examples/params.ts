@@ -5,7 +5,10 @@
 import { z } from "zod";
 
 /** A positive, finite number parameter. */
-export const positiveNumber = z.number({ error: "expected a number" }).positive().finite();
+export const positiveNumber = z.number({
+  // Only the type error: a number that is out of range gets its own message below.
+  error: (issue) => issue.code === "invalid_type" ? "expected a number" : undefined,
+}).positive("must be positive").finite("must be finite");
 
 /** `min_quantity`/`max_quantity` with the reference defaults, and an optional RNG `seed`. */
 export const quantityParams = {

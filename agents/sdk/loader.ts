@@ -86,6 +86,11 @@ export async function loadAgentClass(path: string, name: string): Promise<AgentC
     throw new AgentLoadError(`agent name '${name}' is not a class name`);
   }
   const full = resolve(path);
+  // Only the default directory may be missing (the bundled examples then load by name): a path
+  // someone gave that does not exist is a typo to report, not a reason to run something else.
+  if (!existsSync(full) && full !== resolve(DEFAULT_AGENTS_DIR)) {
+    throw new AgentLoadError(`agent path ${full} does not exist`);
+  }
   let file: string | undefined;
   if (existsSync(full) && statSync(full).isFile()) file = full;
   else if (existsSync(full)) {
@@ -95,7 +100,7 @@ export async function loadAgentClass(path: string, name: string): Promise<AgentC
   }
   if (file === undefined) {
     const { exampleAgents } = await import("../examples/mod.ts");
-    const bundled = exampleAgents[name];
+    const bundled = Object.hasOwn(exampleAgents, name) ? exampleAgents[name] : undefined;
     if (bundled !== undefined) return bundled;
     throw new AgentLoadError(
       `agent '${name}' not found: no ${name}.ts/.js in ${full} and no bundled agent of that name` +

@@ -100,9 +100,10 @@ static int decode(const double *params, uint32_t count, sim_config *cfg, char *e
   if (cfg->base_dp < cfg->volume_dp || cfg->base_dp > 12) {
     return fail(err, err_len, "must be between volume_decimals and 12", "base_decimals");
   }
-  if (cfg->quote_dp < cfg->price_dp + cfg->volume_dp || cfg->quote_dp > 12) {
-    return fail(err, err_len, "must be between price_decimals + volume_decimals and 12",
-                "quote_decimals");
+  /* Fewer quote decimals than price and volume together is allowed, as in the reference: the
+   * exchange truncates notionals and fees to the quote unit. */
+  if (cfg->quote_dp < 0 || cfg->quote_dp > 12) {
+    return fail(err, err_len, "must be between 0 and 12", "quote_decimals");
   }
   double leverage = P(cfg, max_leverage), margin = P(cfg, maintenance_margin);
   if (!(leverage >= 0 && leverage <= 100)) {

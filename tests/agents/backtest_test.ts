@@ -10,6 +10,9 @@ import { renderReport } from "../../agents/report.ts";
 import { Agent } from "../../agents/sdk/agent.ts";
 import type { StateUpdate } from "../../agents/sdk/state.ts";
 
+/** An agents directory without files: the bundled examples load by name. */
+const noAgents = mkdtempSync(join(tmpdir(), "taos-no-agents-"));
+
 // Which of the two scores higher changes with the seed (the maker scored higher on 2 of seeds 1 to
 // 12, and on 6 with the earlier Box-Muller normals), so the test holds them to what their
 // strategies guarantee instead.
@@ -17,7 +20,7 @@ Deno.test("market maker against random taker: the taker trades more and pays fee
   const run = (agent: string) =>
     backtest({
       agent,
-      agentPath: "/nonexistent",
+      agentPath: noAgents,
       config: smallPreset(),
       seed: 4,
       duration: 75 * 60e9,
@@ -140,7 +143,7 @@ Deno.test("runBacktestCommand prints the summary and writes backtest.json and re
   let code: number;
   try {
     code = await runBacktestCommand({
-      agent: "/nonexistent",
+      agent: noAgents,
       "agent-name": "RandomTakerAgent",
       "agent-params": "min_quantity=0.1 max_quantity=0.2",
       agents: "2",
@@ -160,8 +163,44 @@ Deno.test("runBacktestCommand prints the summary and writes backtest.json and re
   assert.equal(saved.agents.length, 2);
   assert.match(readFileSync(join(out, "report.html"), "utf8"), /<svg id="score"/);
   await assert.rejects(
-    runBacktestCommand({ agent: "/nonexistent", "agent-name": "NoSuchAgent", quiet: true }),
+    runBacktestCommand({ agent: noAgents, "agent-name": "NoSuchAgent", quiet: true }),
     (e: Error) => e instanceof UsageError && /agent 'NoSuchAgent' not found/.test(e.message),
+  );
+  await assert.rejects(
+    runBacktestCommand({ agent: "/no/such/dir", "agent-name": "MarketMakerAgent", quiet: true }),
+    (e: Error) =>
+      e instanceof UsageError && /agent path \/no\/such\/dir does not exist/.test(e.message),
+  );
+  for (const name of ["constructor", "toString"]) {
+    await assert.rejects(
+      runBacktestCommand({ agent: noAgents, "agent-name": name, quiet: true }),
+      (e: Error) =>
+        e instanceof UsageError && new RegExp(`agent '${name}' not found`).test(e.message),
+    );
+  }
+  await assert.rejects(
+    runBacktestCommand({ agent: noAgents, "agent-name": "MarketMakerAgent", threads: "5000" }),
+    (e: Error) =>
+      e instanceof UsageError && /--threads: expected an integer in 1\.\.1024/.test(e.message),
+  );
+  await assert.rejects(
+    runBacktestCommand({ agent: noAgents, "agent-name": "MarketMakerAgent", depth: "3" }),
+    (e: Error) => e instanceof UsageError && /--depth: sets the L2 depth/.test(e.message),
+  );
+  await assert.rejects(
+    runBacktestCommand({
+      agent: noAgents,
+      "agent-name": "MarketMakerAgent",
+      "agent-params": "quantity=-5",
+    }),
+    (e: Error) =>
+      e instanceof UsageError && /agent parameter 'quantity': must be positive/.test(e.message),
+  );
+  const file = join(out, "backtest.json");
+  await assert.rejects(
+    runBacktestCommand({ agent: noAgents, "agent-name": "MarketMakerAgent", out: file }),
+    (e: Error) =>
+      e instanceof UsageError && /--out: .* exists and is not a directory/.test(e.message),
   );
   await assert.rejects(
     runBacktestCommand({ "agent-name": "RandomTakerAgent", agents: "zero", quiet: true }),

@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { smallPreset } from "../../sim/config.ts";
 import type { PublishState } from "../../sim/engine.ts";
 import { runAgentStep, type TradingAgent } from "../../agents/sdk/agent.ts";
@@ -66,8 +69,9 @@ async function step(agent: TradingAgent, s: Setup = {}, dropped = 0): Promise<In
   return checked.accepted;
 }
 
-const load = (name: string, params = "") =>
-  loadAgent({ path: "/nonexistent", name, params, uid: 0 });
+/** An agents directory without files: the bundled examples load by name. */
+const noAgents = mkdtempSync(join(tmpdir(), "taos-no-agents-"));
+const load = (name: string, params = "") => loadAgent({ path: noAgents, name, params, uid: 0 });
 
 Deno.test("RandomMakerAgent cancels expired orders and quotes inside the spread", async () => {
   const agent = await load("RandomMakerAgent", "min_quantity=0.5 max_quantity=0.7 seed=3");

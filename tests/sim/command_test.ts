@@ -45,6 +45,8 @@ Deno.test("taos sim writes byte-identical outputs for a seed with 1 and 2 thread
     assert.match(trades[1], /^\d+,\d+,(buy|sell),\d+\.\d{2},\d+\.\d{4},/);
     const l2 = readFileSync(join(dir, "one", "l2-0.csv"), "utf8").trim().split("\n");
     assert.equal(l2.length, 1 + 120); // header + one line per 5 s step
+    // Prices and volumes at the configured decimals, as in the events and trades files.
+    assert.match(l2[60], /^\d+,[\d.]+,[\d.]+,\d+\.\d{2},\d+\.\d{4},\d+\.\d{2},\d+\.\d{4},/);
     const summary = JSON.parse(readFileSync(join(dir, "one", "summary.json"), "utf8"));
     assert.equal(summary.seed, 4);
     assert.ok(summary.events > 0 && summary.eventsPerSecond > 0);
@@ -65,6 +67,85 @@ Deno.test("taos sim rejects bad flags with a usage error naming the flag", async
   const missing = await taos("sim", "--config", "/nonexistent/config.json");
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /cannot read/);
+  const inherited = await taos("sim", "--config", "constructor");
+  assert.equal(inherited.code, 2);
+  assert.match(inherited.stderr, /--config: constructor: not a preset/);
+  const agentsAlone = await taos("sim", "--agents", "3");
+  assert.equal(agentsAlone.code, 2);
+  assert.match(agentsAlone.stderr, /--agents: only for a backtest/);
+  const file = await Deno.makeTempFile();
+  try {
+    for (const out of [file, join(file, "sub"), ""]) {
+      const bad = await taos("sim", "--config", "small", "--duration", "1m", "--out", out);
+      assert.equal(bad.code, 2, `--out '${out}'`);
+      assert.match(
+        bad.stderr,
+        /^taos sim: --out: (.* exists and is not a directory|cannot write|must name)/,
+      );
+      assert.doesNotMatch(bad.stderr, /Uncaught|at .*\.ts:\d+/);
+    }
+  } finally {
+    await Deno.remove(file);
+  }
+});
+
+Deno.test("Ctrl-C stops taos sim at a step: the files are flushed and the summary says how far it got", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", main, "sim", "--config", "small", "--duration", "1d", "--threads", "1"]
+        .concat(["--progress", "--out", dir]),
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let stderr = "";
+    while (!stderr.includes(" simulated, ")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      stderr += value;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    child.kill("SIGINT");
+    for (let r = await reader.read(); !r.done; r = await reader.read()) stderr += r.value;
+    const { code } = await child.status;
+    await child.stdout.cancel();
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /interrupted at \d\d:\d\d:\d\d of 24:00:00 simulated; the files in/);
+    const summary = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8"));
+    assert.equal(summary.interrupted, true);
+    assert.ok(summary.simulated > 0 && summary.simulated < 86_400e9, String(summary.simulated));
+    const l2 = readFileSync(join(dir, "l2-0.csv"), "utf8").trim().split("\n");
+    assert.equal(l2.length - 1, summary.simulated / 5e9, "one L2 row per step run");
+    assert.equal(Number(l2.at(-1)!.split(",")[0]), summary.simulated);
+    const events = readFileSync(join(dir, "events-1.csv"), "utf8").trim().split("\n");
+    assert.ok(events.length > 1 && Number(events.at(-1)!.split(",")[0]) <= summary.simulated);
+    assert.match(readFileSync(join(dir, "balances.csv"), "utf8"), /^timestamp,agent_id,/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--out replaces an earlier run's files: no stale book files stay beside a smaller run", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const quick = ["sim", "--config", "small", "--duration", "1m", "--quiet", "--out", dir];
+    await Deno.writeTextFile(join(dir, "notes.txt"), "mine");
+    assert.equal((await taos(...quick, "--books", "3")).code, 0);
+    assert.ok(readdirSync(dir).includes("trades-2.csv"));
+    assert.equal((await taos(...quick, "--books", "1")).code, 0);
+    assert.deepEqual(readdirSync(dir).sort(), [
+      "balances.csv",
+      "config.json",
+      "events-0.csv",
+      "l2-0.csv",
+      "notes.txt",
+      "summary.json",
+      "trades-0.csv",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("configs load from JSON, TOML and the reference XML; errors name the field", async () => {
@@ -115,6 +196,27 @@ Deno.test("configs load from JSON, TOML and the reference XML; errors name the f
     assert.equal(fromToml.config.exchange.fees.tiers[0].takerFee, 0.001);
     await Deno.writeTextFile(toml, "books = 2\nduration = 5\n");
     await assert.rejects(() => loadSimConfig(toml), /remoteAgentCount/);
+
+    // Limits of the native model are checked here, by field path, before anything runs.
+    const limits = structuredClone(xml.config) as unknown as {
+      agents: { stylized: { count: number } };
+      exchange: { fees: { historySlots: number }; initialPrice: number };
+      remoteBalances: unknown;
+    };
+    limits.agents.stylized.count = 3_000_000;
+    limits.exchange.fees.historySlots = 1e9;
+    limits.exchange.initialPrice = 1e-9;
+    limits.remoteBalances = { type: "fixed", base: 10, quote: 1e12 };
+    await Deno.writeTextFile(bad, JSON.stringify(limits));
+    const error = await loadSimConfig(bad).then(() => null, (e: Error) => e.message);
+    for (
+      const field of [
+        /agents\.stylized\.count: Too big/,
+        /exchange\.fees\.historySlots: Too big/,
+        /exchange\.initialPrice: must lie between 2 and 1e6 ticks/,
+        /remoteBalances\.quote: must be at most 461168601\.\d+ at 10 decimals/,
+      ]
+    ) assert.match(error ?? "", field);
     await assert.rejects(() => loadSimConfig("nope"), /not a preset/);
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -147,6 +249,10 @@ Deno.test("taos sim takes recorded feeds from a file and from a URL", async () =
       out,
     );
     assert.equal(run.code, 0, run.stderr);
+    assert.match(
+      run.stderr,
+      /warning: --fundamental-feed: 3 prices cover 00:00:30 of the 00:03:00 run \(one per 00:00:10\)/,
+    );
     const rows = readFileSync(join(out, "l2-0.csv"), "utf8").trim().split("\n").slice(1);
     const external = rows.map((row) => Number(row.split(",")[2]));
     assert.equal(external[0], 300); // before the first sample at 60 s
