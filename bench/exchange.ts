@@ -86,7 +86,7 @@ function openCore(margin = false): Exchange {
     baseDecimals: 4,
     quoteDecimals: 8,
     initialBase: toUnits("1000000", 4),
-    initialQuote: toUnits("1000000000", 8),
+    initialQuote: toUnits("100000000", 8), // 64 accounts stay within 2^62 units
     feeTiers: [{ volumeRequired: 0n, makerE9: 1_000_000n, takerE9: 2_000_000n }],
     ...(margin
       ? {

@@ -261,34 +261,33 @@ export const simConfigSchema = z.object({
    */
   referenceDynamics: z.boolean().default(true),
 }).strict().superRefine((config, ctx) => {
-  // Every account template must fit the core's fixed-point units at the configured decimals.
-  const { baseDecimals, quoteDecimals } = config.exchange;
-  const limit = (decimals: number) => MAX_UNITS / 10 ** decimals;
-  const check = (path: (string | number)[], amount: number, decimals: number) => {
-    if (amount > limit(decimals)) {
-      ctx.addIssue({
-        code: "custom",
-        message: `must be at most ${limit(decimals)} at ${decimals} decimals`,
-        path,
-      });
-    }
-  };
-  const templates: [string[], BalancesConfig | undefined][] = [
-    [["remoteBalances"], config.remoteBalances],
-    ...Object.entries(config.agents).map((
-      [group, agents],
-    ): [string[], BalancesConfig | undefined] => [["agents", group, "balances"], agents?.balances]),
+  // A book's accounts together must fit the core's fixed-point units (TX_MAX_HELD), so that no
+  // trade between them can overflow a balance.
+  const groups: [string, number, BalancesConfig][] = [
+    ["remoteBalances", config.remoteAgentCount, config.remoteBalances],
   ];
-  for (const [path, balances] of templates) {
-    if (balances === undefined) continue;
-    if (balances.type === "fixed") {
-      check([...path, "base"], balances.base, baseDecimals);
-      check([...path, "quote"], balances.quote, quoteDecimals);
-    } else {
-      // A Pareto draw splits `wealth` between the two assets: neither part exceeds it.
-      check([...path, "wealth"], balances.wealth, quoteDecimals);
-      check([...path, "wealth"], balances.wealth / balances.price, baseDecimals);
-    }
+  for (const [name, group] of Object.entries(config.agents)) {
+    if (group !== undefined) groups.push([`agents.${name}`, group.count, group.balances]);
+  }
+  // Most of each asset one account can get: a Pareto draw splits `wealth` between the two.
+  const most = (b: BalancesConfig) =>
+    b.type === "fixed"
+      ? { base: b.base, quote: b.quote }
+      : { base: b.wealth / b.price, quote: b.wealth };
+  const { baseDecimals, quoteDecimals } = config.exchange;
+  for (const [asset, decimals] of [["base", baseDecimals], ["quote", quoteDecimals]] as const) {
+    const total = groups.reduce((sum, [, count, b]) => sum + count * most(b)[asset], 0);
+    const limit = MAX_UNITS / 10 ** decimals;
+    if (total <= limit) continue;
+    const parts = groups.filter(([, count]) => count > 0).map(([name, count, b]) =>
+      `${name} ${count} x ${most(b)[asset]}`
+    );
+    ctx.addIssue({
+      code: "custom",
+      message: `the accounts of a book could hold up to ${total} ${asset} (${parts.join(", ")}); ` +
+        `at most ${limit} fit 2^62 units at ${decimals} ${asset} decimals`,
+      path: [],
+    });
   }
 });
 

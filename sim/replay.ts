@@ -63,6 +63,11 @@ const feePolicySchema = z.object({
   ),
 }).strict();
 
+/** Most accounts (books x agents) a script may have: its final line lists each. */
+const MAX_ACCOUNTS = 1_000_000;
+/** The core's limit on what a book's accounts hold of one asset (TX_MAX_HELD). */
+const MAX_HELD = 1n << 62n;
+
 const exchangeObjectSchema = z.object({
   priceDecimals: decimals.default(2),
   volumeDecimals: decimals.default(2),
@@ -80,10 +85,41 @@ const exchangeObjectSchema = z.object({
     slotPeriod: 3_600_000_000_000,
     tiers: [{ volumeRequired: "0", makerFee: "0", takerFee: "0" }],
   }),
-}).strict().refine(
-  (e) => Number(e.maintenanceMargin) <= 1 / (2 * (1 + Number(e.maxLeverage))),
-  { message: "must be <= 1/(2(1+maxLeverage))", path: ["maintenanceMargin"] },
-);
+}).strict().superRefine((e, ctx) => {
+  if (Number(e.maintenanceMargin) > 1 / (2 * (1 + Number(e.maxLeverage)))) {
+    ctx.addIssue({
+      code: "custom",
+      message: "must be <= 1/(2(1+maxLeverage))",
+      path: ["maintenanceMargin"],
+    });
+  }
+  if (e.books * e.agents > MAX_ACCOUNTS) {
+    ctx.addIssue({
+      code: "custom",
+      message: `books x agents must be at most ${MAX_ACCOUNTS} (the final line lists every ` +
+        `account), got ${e.books} x ${e.agents}`,
+      path: ["agents"],
+    });
+  }
+  // The core keeps a book's total holdings of each asset within 2^62 units (TX_MAX_HELD).
+  for (const asset of ["base", "quote"] as const) {
+    const decimals = asset === "base" ? e.baseDecimals : e.quoteDecimals;
+    let units: bigint;
+    try {
+      units = toUnits(e.balances[asset], decimals);
+    } catch {
+      continue; // reported when the config is scaled
+    }
+    if (units * BigInt(e.agents) > MAX_HELD) {
+      ctx.addIssue({
+        code: "custom",
+        message: `${e.agents} accounts of ${e.balances[asset]} exceed the 2^62 units of ` +
+          `${asset} a book's accounts may hold at ${decimals} decimals`,
+        path: ["balances", asset],
+      });
+    }
+  }
+});
 
 /** Moves `historySlots`/`slotPeriod` given on the exchange itself into `feePolicy`. */
 function liftFeeAttributes(raw: unknown): unknown {
@@ -224,12 +260,16 @@ interface Source {
   clientOrderId: number | null;
 }
 
-/** Instruction quantities that cannot be represented become -1: the core rejects them. */
-function quantity(text: string, decimals: number): bigint {
+/** Instruction quantities that cannot be represented become -1: the core rejects them. With
+ * `saturate`, a positive decimal too large for int64 becomes the largest value instead (a cancel
+ * of more than the order holds cancels all of it). */
+function quantity(text: string, decimals: number, saturate = false): bigint {
   try {
     return toUnits(text, decimals);
   } catch {
-    return -1n;
+    return saturate && /^\s*\+?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(text)
+      ? 0x7FFF_FFFF_FFFF_FFFFn
+      : -1n;
   }
 }
 
@@ -318,7 +358,7 @@ function pack(
           agentId: response.agentId,
           bookId: response.payload.bookId,
           orderId: c.orderId,
-          volume: c.volume === null ? null : quantity(c.volume, params.baseDecimals),
+          volume: c.volume === null ? null : quantity(c.volume, params.baseDecimals, true),
         });
         sources.push({
           ...source,
@@ -400,7 +440,7 @@ function eventLine(
         volume: base(event.volume),
       };
     case "reset":
-      return { event: "reset", timestamp: common.timestamp, agentId: event.agentId };
+      return { event: "reset", bookId: null, timestamp: common.timestamp, agentId: event.agentId };
     case "rejected": {
       const source = event.instruction === null ? undefined : sources[event.instruction];
       return {
@@ -408,7 +448,10 @@ function eventLine(
         ...common,
         bookId: source ? source.bookId : event.bookId,
         agentId: source ? source.agentId : event.agentId,
-        type: event.expiry || !source ? "EXPIRY" : source.type,
+        // Without a source instruction it came from the clock: a GTT expiry whose order was
+        // gone, or a margin call's liquidation order.
+        type: source ? source.type : event.expiry ? "EXPIRY" : "PLACE_ORDER_MARKET",
+        ...(source || event.expiry ? {} : { cause: "margin_call" }),
         orderId: source ? source.orderId : event.orderId,
         clientOrderId: source ? source.clientOrderId : event.clientOrderId,
         reason: event.reason,

@@ -45,7 +45,8 @@ enum {
   TX_ERR_TIME = 7,     /* now_ns earlier than the exchange clock */
   TX_ERR_BUSY = 8,     /* balances cannot be replaced while the account has orders or loans */
   TX_ERR_NOT_FOUND = 9, /* no such order */
-  TX_ERR_CORRUPT = 10   /* tx_check found a broken invariant (a bug) */
+  TX_ERR_CORRUPT = 10,  /* tx_check found a broken invariant (a bug) */
+  TX_ERR_LIMIT = 11     /* a book's accounts would hold more than TX_MAX_HELD units of an asset */
 };
 
 /* Name of an API return code ("TX_OK", "TX_ERR_BOOK", ...), or "unknown". */
@@ -183,6 +184,10 @@ typedef struct tx_event {
 
 /* ---- configuration ---- */
 #define TX_MAX_FEE_TIERS 16
+/* Most units of one asset the accounts of a book may be given in total (2^62): trading moves
+ * holdings between accounts, so no balance can then overflow; loans and maker rebates, which add
+ * to the total, have the other 2^62 of int64 as headroom. */
+#define TX_MAX_HELD ((int64_t)1 << 62)
 /* Fee policies of one exchange: policy 0 is tx_config's tiers; tx_add_fee_policy adds more. */
 #define TX_MAX_FEE_POLICIES 16
 
@@ -295,11 +300,12 @@ int tx_open(const tx_config *config, tx_exchange **out, char *err, size_t err_le
 /* Frees the exchange (NULL is a no-op). */
 void tx_close(tx_exchange *ex);
 
-/* Adds an account with the same initial balances in every book (TX_ERR_EXISTS if present).
+/* Adds an account with the same initial balances in every book (TX_ERR_EXISTS if present;
+ * TX_ERR_LIMIT if a book's accounts would then hold more than TX_MAX_HELD of an asset).
  * Agent ids must lie in [-2^20, 2^20). */
 int tx_add_account(tx_exchange *ex, int32_t agent_id, int64_t base, int64_t quote);
 /* Replaces an account's free balances in one book (and its reset template there);
- * TX_ERR_BUSY while it has open orders in that book. */
+ * TX_ERR_BUSY while it has open orders in that book, TX_ERR_LIMIT as for tx_add_account. */
 int tx_set_balances(tx_exchange *ex, int32_t agent_id, uint32_t book_id, int64_t base,
                     int64_t quote);
 

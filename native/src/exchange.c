@@ -81,6 +81,7 @@ const char *tx_errstr(int code) {
   case TX_ERR_BUSY: return "TX_ERR_BUSY";
   case TX_ERR_NOT_FOUND: return "TX_ERR_NOT_FOUND";
   case TX_ERR_CORRUPT: return "TX_ERR_CORRUPT";
+  case TX_ERR_LIMIT: return "TX_ERR_LIMIT";
   default: return "unknown";
   }
 }
@@ -156,6 +157,12 @@ static int validate_config(const tx_config *c, char *err, size_t err_len) {
   if (c->default_base < 0 || c->default_quote < 0) {
     return config_error(err, err_len, "default_base/default_quote: must not be negative");
   }
+  if ((__int128)c->default_base * c->agent_count > TX_MAX_HELD ||
+      (__int128)c->default_quote * c->agent_count > TX_MAX_HELD) {
+    return config_error(err, err_len,
+                        "default_base/default_quote: agent_count accounts would hold more than "
+                        "2^62 units of an asset in a book");
+  }
   if (c->max_leverage_e9 < 0 || c->max_leverage_e9 > 1000 * (int64_t)X_RATE_ONE) {
     return config_error(err, err_len, "max_leverage_e9: must be 0..1000e9");
   }
@@ -215,8 +222,16 @@ int tx_add_account(tx_exchange *ex, int32_t agent_id, int64_t base, int64_t quot
     ex->fee_slots = fee;
     ex->row_cap = cap;
   }
+  for (uint32_t b = 0; b < books; b++) {
+    if (base > TX_MAX_HELD - ex->books[b].held_base ||
+        quote > TX_MAX_HELD - ex->books[b].held_quote) {
+      return TX_ERR_LIMIT;
+    }
+  }
   uint32_t row = ex->rows++;
   for (uint32_t b = 0; b < books; b++) {
+    ex->books[b].held_base += base;
+    ex->books[b].held_quote += quote;
     ex->accounts[(size_t)row * books + b] = (x_account){
         .base_free = base,
         .quote_free = quote,
@@ -241,6 +256,13 @@ int tx_set_balances(tx_exchange *ex, int32_t agent_id, uint32_t book_id, int64_t
   x_account *acct = x_account_of(ex, agent_id, book_id);
   if (acct == NULL) return TX_ERR_AGENT;
   if (acct->order_count > 0 || acct->loan_head != XNONE) return TX_ERR_BUSY;
+  x_book *book = &ex->books[book_id];
+  /* An idle account holds exactly its free balances. */
+  int64_t held_base = book->held_base - acct->base_free;
+  int64_t held_quote = book->held_quote - acct->quote_free;
+  if (base > TX_MAX_HELD - held_base || quote > TX_MAX_HELD - held_quote) return TX_ERR_LIMIT;
+  book->held_base = held_base + base;
+  book->held_quote = held_quote + quote;
   acct->base_free = acct->init_base = base;
   acct->quote_free = acct->init_quote = quote;
   return TX_OK;
@@ -491,12 +513,13 @@ static void advance(tx_exchange *ex, uint64_t now) {
     roll_fees(ex);
     ex->next_roll += period;
   }
-  ex->now = now;
   ex->instr = XNONE;
   while (ex->timer_n > 0 && ex->timers[0].at <= now) {
     x_timer t = pop_timer(ex);
+    ex->now = t.at; /* an expiry's events carry its own time, not the later call's */
     x_expire(ex, &t);
   }
+  ex->now = now;
   if (ex->loan_n > 0) x_margin_calls(ex);
 }
 

@@ -80,6 +80,9 @@ typedef struct {
   uint32_t next_order_id, next_trade_id, order_count;
   int64_t fees;
   int64_t checked_bid, checked_ask; /* best prices at the last margin check */
+  /* What the accounts were given in total (at most TX_MAX_HELD): trading only moves it between
+   * them, fees take from it, loans, rebates and resets may add to it. */
+  int64_t held_base, held_quote;
 } x_book;
 
 /* An agent's account in one book. */

@@ -698,6 +698,9 @@ void x_reset(tx_exchange *ex, const tx_instruction *in) {
       ex->free_loan = li;
     }
     acct->loan_tail = XNONE;
+    /* After its orders went, the account holds its free balances; it gets its initial ones. */
+    ex->books[b].held_base += acct->init_base - acct->base_free;
+    ex->books[b].held_quote += acct->init_quote - acct->quote_free;
     acct->base_free = acct->init_base;
     acct->quote_free = acct->init_quote;
     acct->base_reserved = acct->quote_reserved = 0;

@@ -970,7 +970,32 @@ static void api_contract(void) {
   tx_close(NULL);
 }
 
+/* A book's accounts may be given at most TX_MAX_HELD units of each asset in total, so that no
+ * trade between them can overflow a balance. */
+static void holdings_limit(void) {
+  tx_config c = config_t(0, 1);
+  tx_exchange *ex = NULL;
+  char err[160];
+  c.agent_count = 4;
+  c.default_quote = TX_MAX_HELD / 4 + 1;
+  EXPECT_EQ(tx_open(&c, &ex, err, sizeof err), TX_ERR_CONFIG);
+  EXPECT(strstr(err, "default_base/default_quote") != NULL);
+  c.default_quote = TX_MAX_HELD / 4;
+  ex = open_exchange(&c);
+  EXPECT_EQ(tx_add_account(ex, 9, 0, 1), TX_ERR_LIMIT);
+  EXPECT_EQ(tx_add_account(ex, 9, 0, 0), TX_OK);
+  EXPECT_EQ(tx_set_balances(ex, 9, 0, 0, 1), TX_ERR_LIMIT);
+  /* Giving one account less makes room for another. */
+  EXPECT_EQ(tx_set_balances(ex, 0, 0, 0, 1000), TX_OK);
+  EXPECT_EQ(tx_set_balances(ex, 9, 0, 0, TX_MAX_HELD / 4 - 1000), TX_OK);
+  EXPECT_EQ(tx_set_balances(ex, 9, 0, 0, TX_MAX_HELD / 4 - 999), TX_ERR_LIMIT);
+  EXPECT(strcmp(tx_errstr(TX_ERR_LIMIT), "TX_ERR_LIMIT") == 0);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
 int main(void) {
+  holdings_limit();
   s01_resting_buy();
   s02_resting_sell();
   s03_crossing_sell();

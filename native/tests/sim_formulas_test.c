@@ -495,6 +495,8 @@ static void test_pareto_balances(void) {
   set(params, "seed", 505);
   set(params, "books", BOOKS);
   set(params, "remote_agents", REMOTE);
+  /* 10 000 accounts of up to 100 000 quote fit a book's 2^62 units at 8 quote decimals */
+  set(params, "quote_decimals", 8);
   /* miners (production): pareto, scale 1, shape 2, wealth 100 000, price 300 */
   set(params, "remote_bal_kind", 1);
   set(params, "remote_bal_a", 1);

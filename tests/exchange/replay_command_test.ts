@@ -214,3 +214,107 @@ Deno.test("historySlots and slotPeriod given on the exchange drive the fee tiers
   // 200 quote traded in the first slot lifts both agents to the zero-fee tier at t = 1000.
   assert.deepEqual(fees, [["2.00", "4.00"], ["0.00", "0.00"]]);
 });
+
+Deno.test("balances the core cannot keep within 2^62 units per book are a schema error", async () => {
+  const run = await replayScript({
+    exchange: { agents: 2, balances: { base: "1000000", quote: "90000000000000000" } },
+    batches: [],
+  });
+  assert.equal(run.code, 2);
+  assert.match(
+    run.stderr,
+    /exchange\.balances\.quote: 2 accounts of 90000000000000000 exceed the 2\^62 units of quote/,
+  );
+  const huge = await replayScript({ exchange: { books: 4096, agents: 800 }, batches: [] });
+  assert.equal(huge.code, 2);
+  assert.match(huge.stderr, /exchange\.agents: books x agents must be at most 1000000/);
+  assert.doesNotMatch(huge.stderr, /Uncaught/);
+});
+
+Deno.test("clock events carry their own time and name their cause; a reset line has a null bookId", async () => {
+  const limit = (
+    agentId: number,
+    direction: number,
+    volume: number,
+    price: number,
+    extra = {},
+  ) => ({
+    agentId,
+    type: "PLACE_ORDER_LIMIT",
+    payload: { direction, volume, price, bookId: 0, ...extra },
+  });
+  const gtt = await replayScript({
+    exchange: { agents: 1, balances: { base: "0", quote: "1000" } },
+    batches: [
+      {
+        timestamp: 10e9,
+        responses: [limit(0, 0, 1, 99, { timeInForce: "GTT", expiryPeriod: 60e9 })],
+      },
+      {
+        timestamp: 100e9,
+        responses: [{ agentId: 0, type: "RESET_AGENT", payload: { agentIds: [0] } }],
+      },
+    ],
+  });
+  assert.equal(gtt.code, 0, gtt.stderr);
+  const expired = gtt.events.find((e) => e.event === "expire");
+  assert.equal(expired?.timestamp, 70e9, "at placement + expiryPeriod, not at the next batch");
+  const reset = gtt.events.find((e) => e.event === "reset");
+  assert.ok(reset !== undefined && "bookId" in reset && reset.bookId === null);
+
+  // A long position falls through its margin-call price; the liquidation's first order (selling
+  // the loan's quote worth) is refused for want of base, and says so.
+  const call = await replayScript({
+    exchange: {
+      volumeDecimals: 4,
+      baseDecimals: 4,
+      quoteDecimals: 10,
+      maxLeverage: "4",
+      maxLoan: "10000",
+      maintenanceMargin: "0.1",
+      agents: 3,
+      balances: { base: "100", quote: "10000" },
+    },
+    batches: [
+      {
+        timestamp: 1e9,
+        responses: [
+          limit(2, 1, 10, 100),
+          limit(0, 0, 2, 100, { leverage: 1 }),
+          limit(2, 0, 110, 1),
+        ],
+      },
+      { timestamp: 2e9, responses: [] },
+    ],
+  });
+  assert.equal(call.code, 0, call.stderr);
+  const refused = call.events.find((e) => e.event === "reject" && e.timestamp === 2e9);
+  assert.equal(refused?.type, "PLACE_ORDER_MARKET");
+  assert.equal(refused?.cause, "margin_call");
+  assert.equal(refused?.reason, "INSUFFICIENT_BASE");
+});
+
+Deno.test("a cancel of more than int64 can hold cancels the whole order", async () => {
+  const run = await replayScript({
+    exchange: { agents: 1, balances: { base: "10", quote: "1000" } },
+    batches: [{
+      timestamp: 1,
+      responses: [
+        {
+          agentId: 0,
+          type: "PLACE_ORDER_LIMIT",
+          payload: { direction: 0, volume: 2, price: 10, bookId: 0 },
+        },
+        {
+          agentId: 0,
+          type: "CANCEL_ORDERS",
+          payload: { bookId: 0, cancellations: [{ orderId: 0, volume: "1e15" }] },
+        },
+      ],
+    }],
+  });
+  assert.equal(run.code, 0, run.stderr);
+  const cancel = run.events.find((e) => e.event === "cancel");
+  assert.equal(cancel?.volume, "2.00");
+  assert.deepEqual(run.final?.books[0].bids, []);
+});

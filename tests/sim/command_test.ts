@@ -214,7 +214,7 @@ Deno.test("configs load from JSON, TOML and the reference XML; errors name the f
         /agents\.stylized\.count: Too big/,
         /exchange\.fees\.historySlots: Too big/,
         /exchange\.initialPrice: must lie between 2 and 1e6 ticks/,
-        /remoteBalances\.quote: must be at most 461168601\.\d+ at 10 decimals/,
+        /\(root\): the accounts of a book could hold up to \d+ quote \(remoteBalances 256 x 1000000000000, agents\.initialization 500 x 30000, .*at most 461168601\.\d+ fit 2\^62 units at 10 quote decimals/,
       ]
     ) assert.match(error ?? "", field);
     await assert.rejects(() => loadSimConfig("nope"), /not a preset/);
