@@ -24,7 +24,7 @@ import { LOG_LEVELS, type LogLevel, parseValidatorArgs, VALIDATOR_HELP } from ".
 import type { ValidatorOptions } from "./options.ts";
 import { loadHotkey } from "./hotkey.ts";
 import { DendriteMinerClient } from "./miner_client.ts";
-import { ValidatorStore } from "./store.ts";
+import { StateInUseError, ValidatorStore } from "./store.ts";
 import { Alerter } from "./pagerduty.ts";
 import { neuronInfoLabels, ValidatorMetrics } from "./metrics.ts";
 import { simulationConfigFor } from "../agents/sdk/state.ts";
@@ -163,8 +163,7 @@ async function run(args: string[]): Promise<number> {
 
   let store: ValidatorStore;
   try {
-    store = ValidatorStore.open(options.statePath);
-    if (options.reset) store.clear();
+    store = openStore(options.statePath, options.reset);
   } catch (error) {
     await closeChain();
     throw new UsageError(`--state ${options.statePath}: ${(error as Error).message}`);
@@ -258,9 +257,31 @@ async function run(args: string[]): Promise<number> {
     await server?.close();
     await closeChain();
   }
+  if (!validator.saved) {
+    log("error", "stopped; the last state save failed (see the alert above)");
+    process.exitCode = 1;
+    return 1;
+  }
   log("info", abort.signal.aborted ? "stopped; state saved" : "finished; state saved");
   process.exitCode = 0;
   return 0;
+}
+
+/**
+ * Opens the state file; with `reset` it starts empty, and a file too damaged to open is replaced
+ * (one held by another process never is).
+ */
+function openStore(path: string, reset: boolean): ValidatorStore {
+  let store: ValidatorStore;
+  try {
+    store = ValidatorStore.open(path);
+  } catch (error) {
+    if (!reset || error instanceof StateInUseError) throw error;
+    ValidatorStore.remove(path);
+    return ValidatorStore.open(path);
+  }
+  if (reset) store.clear();
+  return store;
 }
 
 /** `taos validator`. */

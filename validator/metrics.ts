@@ -180,22 +180,22 @@ export class ValidatorMetrics {
   readonly #recentTrades = new Map<number, Record<string, string>[]>();
   readonly #recentMinerTrades = new Map<string, Record<string, string>[]>();
 
+  readonly #info: Gauge;
+  #infoLabels: Record<string, string>;
+
   constructor(options: { wallet: string; netuid: number; info: Record<string, string> }) {
     const registry = this.registry;
     registry.setDefaultLabels({ wallet: options.wallet, netuid: String(options.netuid) });
-    const infoLabels = Object.keys(options.info).map((key) => key.replace(/[^a-zA-Z0-9_]/g, "_"));
-    const info = new Gauge({
+    this.#infoLabels = Object.fromEntries(
+      Object.entries(options.info).map(([k, v]) => [k.replace(/[^a-zA-Z0-9_]/g, "_"), v]),
+    );
+    this.#info = new Gauge({
       name: "neuron_info_info",
       help: "Validator identity and simulation configuration (value 1; data in the labels)",
-      labelNames: infoLabels,
+      labelNames: Object.keys(this.#infoLabels),
       registers: [registry],
     });
-    info.set(
-      Object.fromEntries(
-        Object.entries(options.info).map(([k, v]) => [k.replace(/[^a-zA-Z0-9_]/g, "_"), v]),
-      ),
-      1,
-    );
+    this.#info.set(this.#infoLabels, 1);
     // The reference's Python client exposes its counter `counters` as `counters_total`.
     new Counter({
       name: "counters_total",
@@ -313,6 +313,14 @@ export class ValidatorMetrics {
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30],
       registers: [registry],
     });
+  }
+  /** A new simulation started: `neuron_info` shows its seed (when the label is present). */
+  setSimulationSeed(seed: number): void {
+    if (!("simulation_seed" in this.#infoLabels)) return;
+    if (this.#infoLabels.simulation_seed === String(seed)) return;
+    this.#infoLabels = { ...this.#infoLabels, simulation_seed: String(seed) };
+    this.#info.reset();
+    this.#info.set(this.#infoLabels, 1);
   }
 
   /** Refreshes every gauge from one published state and the scoring details. */

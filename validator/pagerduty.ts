@@ -23,6 +23,8 @@ export interface AlerterOptions {
   url?: string;
   /** Where alert lines are written; default `console.error`. */
   log?: (line: string) => void;
+  /** An open alert recurring sooner than this is counted, not re-sent (default 300 000 ms). */
+  repeatMs?: number;
 }
 
 /** The failures that raise alerts; each is one dedup key. */
@@ -41,6 +43,8 @@ export class Alerter {
   readonly #open = new Set<string>();
   /** Events that could not be delivered (network failure or non-2xx), for the metrics. */
   deliveryFailures = 0;
+  /** When each open alert was last logged and sent, and how often it recurred since. */
+  readonly #last = new Map<string, { at: number; repeats: number }>();
 
   constructor(options: AlerterOptions) {
     this.#options = options;
@@ -56,9 +60,23 @@ export class Alerter {
     return [...this.#open];
   }
 
-  /** Logs and (with a key) sends a `trigger` event. Never throws. */
+  /**
+   * Logs and (with a key) sends a `trigger` event. An alert already open that recurs within
+   * `repeatMs` (default 5 min) is only counted; the next one after that says how often it
+   * recurred. Never throws.
+   */
   async trigger(kind: AlertKind, summary: string, details?: Record<string, unknown>) {
     const log = this.#options.log ?? console.error;
+    const now = performance.now();
+    const last = this.#last.get(kind);
+    if (this.#open.has(kind) && last !== undefined) {
+      if (now - last.at < (this.#options.repeatMs ?? 300_000)) {
+        last.repeats++;
+        return;
+      }
+      if (last.repeats > 0) summary += ` (recurred ${last.repeats} times since last reported)`;
+    }
+    this.#last.set(kind, { at: now, repeats: 0 });
     log(`ALERT ${kind}: ${summary}`);
     this.#open.add(kind);
     await this.#send({
@@ -78,6 +96,7 @@ export class Alerter {
   /** Sends a `resolve` event if this kind was triggered by this process. Never throws. */
   async resolve(kind: AlertKind) {
     if (!this.#open.delete(kind)) return;
+    this.#last.delete(kind);
     (this.#options.log ?? console.error)(`RESOLVED ${kind}`);
     await this.#send({ event_action: "resolve", dedup_key: this.dedupKey(kind) });
   }

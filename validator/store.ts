@@ -19,7 +19,7 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { deflateSync, inflateSync } from "node:zlib";
 import { Buffer } from "node:buffer";
@@ -110,24 +110,47 @@ export interface SavedState {
   savedAt: number;
 }
 
+/** The state file is locked by another process. */
+export class StateInUseError extends Error {
+  override name = "StateInUseError";
+}
+
 /** The SQLite state file: see the module doc. */
 export class ValidatorStore {
   readonly #db: DatabaseSync;
   /** Step whose inventory rows are the newest on disk (null: unknown, write the whole window). */
   #savedStep: number | null = null;
 
-  private constructor(db: DatabaseSync) {
+  /** The file (":memory:" for none). */
+  readonly path: string;
+
+  private constructor(db: DatabaseSync, path: string) {
     this.#db = db;
+    this.path = path;
   }
 
-  /** Opens (creating if needed) the state file and its directory. */
+  /**
+   * Opens (creating if needed) the state file and its directory, and locks it for this process
+   * until {@linkcode close}: two validators writing one file would interleave two markets' logs.
+   * Throws {@linkcode StateInUseError} when another process holds it.
+   */
   static open(path: string): ValidatorStore {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     const db = new DatabaseSync(path);
     try {
+      // Exclusive locking before the first WAL access: the lock is taken by the empty exclusive
+      // transaction below and kept for the connection's life (the OS drops it if we die).
+      db.exec("PRAGMA locking_mode = EXCLUSIVE");
+      try {
+        db.exec("BEGIN EXCLUSIVE; COMMIT");
+      } catch (error) {
+        if (/locked|busy/i.test((error as Error).message)) {
+          throw new StateInUseError(`${path} is in use by another process (another validator?)`);
+        }
+        throw error;
+      }
       db.exec("PRAGMA journal_mode = WAL");
       db.exec("PRAGMA synchronous = FULL");
-      db.exec("PRAGMA busy_timeout = 5000");
       db.exec(`CREATE TABLE IF NOT EXISTS snapshot (
         id INTEGER PRIMARY KEY CHECK (id = 1),
         body TEXT NOT NULL,
@@ -153,7 +176,7 @@ export class ValidatorStore {
       db.close();
       throw error;
     }
-    return new ValidatorStore(db);
+    return new ValidatorStore(db, path);
   }
 
   /** The last saved state, or null when none was ever saved. Throws if the file is unreadable. */
@@ -276,10 +299,17 @@ export class ValidatorStore {
       ).run(body, split?.volumes ?? null, Date.now());
       db.exec("COMMIT");
     } catch (error) {
-      db.exec("ROLLBACK");
+      // SQLite may have rolled back already (a full disk does): keep the original error.
+      if (db.isTransaction) db.exec("ROLLBACK");
       throw error;
     }
     this.#savedStep = snapshot.step;
+  }
+
+  /** Removes a state file and its journal files (`--neuron.reset` of a file that cannot be
+   * opened). */
+  static remove(path: string): void {
+    for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(path + suffix, { force: true });
   }
 
   /** Deletes everything (`--neuron.reset`). */

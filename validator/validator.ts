@@ -14,7 +14,9 @@
  * ```
  * @module
  */
+import { statfsSync } from "node:fs";
 import { availableParallelism, freemem, totalmem } from "node:os";
+import { dirname } from "node:path";
 import process from "node:process";
 import { parseSimConfig, type SimConfig } from "../sim/config.ts";
 import type { Instruction, PublishState, SimEngine } from "../sim/engine.ts";
@@ -49,6 +51,8 @@ const QUERY_STATS_PERIOD = 100;
 
 /** Consecutive publishes without a single answering miner before the validator pages. */
 const UNREACHABLE_ROUNDS = 12;
+/** Weight submissions refused in a row before the `weights` alert. */
+const WEIGHTS_ALERT_AFTER = 3;
 
 /** Publishes between two progress lines (one simulated minute at the default interval). */
 const PROGRESS_PERIOD = 12;
@@ -170,6 +174,9 @@ export class Validator {
   /** The live fundamental price last given to the current market. */
   #liveFundamental: number | null = null;
   #lastSaveAt = 0;
+  #saveFailed = false;
+  /** Weight submissions the chain refused in a row (an alert after WEIGHTS_ALERT_AFTER). */
+  #weightFailures = 0;
   #lastSyncAt = 0;
   #neurons: Neuron[] = [];
   #ownUid: number | null = null;
@@ -535,6 +542,7 @@ export class Validator {
    */
   #openMarket(config: SimConfig, seed: number, fresh: boolean) {
     this.#market = this.#deps.createMarket(config, seed);
+    this.#deps.metrics?.setSimulationSeed(seed);
     this.#liveFundamental = null;
     if (fresh && this.#deps.seeds !== undefined) {
       this.#market.extendFeed(1, []);
@@ -727,10 +735,19 @@ export class Validator {
     try {
       const result = await deps.weights.setWeights(uids, weights, WEIGHTS_VERSION_KEY);
       if (result.accepted) {
+        this.#weightFailures = 0;
         deps.log("info", `weights set (${result.reference ?? result.message})`);
         await deps.alerts.resolve("weights");
       } else {
         deps.log("warning", `weights not set: ${result.message}`);
+        // One refusal is routine (a rate limit, a busy node); several in a row cost the
+        // validator its trust and need a person.
+        if (++this.#weightFailures >= WEIGHTS_ALERT_AFTER) {
+          await this.#alert(
+            "weights",
+            `weights not set ${this.#weightFailures} times in a row: ${result.message}`,
+          );
+        }
       }
     } catch (error) {
       await this.#alert("weights", `weight submission failed: ${(error as Error).message}`);
@@ -782,18 +799,28 @@ export class Validator {
     return false;
   }
 
-  /** Writes the state file now (one transaction). Alerts instead of throwing. */
+  /** False after a save failed, until one succeeds. */
+  get saved(): boolean {
+    return this.#saveFailed === false;
+  }
+
+  /**
+   * Writes the state file now (one transaction). Alerts instead of throwing; a failed save is
+   * retried at the next save interval, not at every round (the unsaved injections are kept).
+   */
   save(): void {
     if (!this.#started) return;
     const deps = this.#deps;
+    this.#lastSaveAt = performance.now();
     try {
       const scores = Object.fromEntries(this.#scoring.scores().map((s, uid) => [uid, s]));
       this.#snapshot.scores = scores;
       deps.store.save({ ...this.#snapshot, scoring: this.#scoring }, this.#unsaved);
       this.#unsaved = [];
-      this.#lastSaveAt = performance.now();
+      this.#saveFailed = false;
       void deps.alerts.resolve("state-save");
     } catch (error) {
+      this.#saveFailed = true;
       void this.#alert("state-save", `cannot write the state file: ${(error as Error).message}`);
     }
   }
@@ -869,7 +896,7 @@ export class Validator {
     const wallMicros = (now - this.#cpu.at) * 1000;
     this.#cpu = { at: now, usage };
     const cpu = wallMicros > 0 ? 100 * cpuMicros / wallMicros / availableParallelism() : 0;
-    return { cpu, ram: 100 * (1 - freemem() / totalmem()), disk: 0 };
+    return { cpu, ram: 100 * (1 - freemem() / totalmem()), disk: diskUsage(this.#deps.store.path) };
   }
 
   async #alert(kind: Parameters<Alerter["trigger"]>[0], message: string) {
@@ -902,4 +929,15 @@ export function normalizedWeights(
   const sum = shifted.reduce((a, b) => a + b, 0);
   const weights = sum > 0 ? shifted.map((v) => v / sum) : shifted.map(() => 1 / uids.length);
   return { uids: [...uids], weights };
+}
+
+/** Percent used of the file system holding `path` (the state file), 0 when unknown. */
+function diskUsage(path: string): number {
+  if (path === ":memory:") return 0;
+  try {
+    const fs = statfsSync(dirname(path));
+    return fs.blocks > 0 ? 100 * (1 - fs.bavail / fs.blocks) : 0;
+  } catch {
+    return 0;
+  }
 }

@@ -6,6 +6,8 @@ import {
   type Neuron,
   RecordingWeightSetter,
   StaticNeuronDirectory,
+  type WeightSetter,
+  type WeightSubmission,
 } from "../../bittensor/neurons.ts";
 import { parseValidatorArgs } from "../../validator/options.ts";
 import { ValidatorStore } from "../../validator/store.ts";
@@ -42,6 +44,7 @@ function validatorFor(options: {
   alerts: Alerter;
   metrics: ValidatorMetrics | null;
   board: StatusBoard;
+  weights?: WeightSetter;
 }) {
   const parsed = parseValidatorArgs(["--local", "--neuron.weights_interval", "0"]);
   const config = { ...smallPreset(), duration: 300e9 };
@@ -241,6 +244,12 @@ Deno.test("PagerDuty: a validator that cannot write its state file raises the st
     assert.equal(event.event_action, "trigger");
     assert.equal(event.dedup_key, "taos:taos:validator:state-save");
     assert.match(event.payload.summary, /cannot write the state file/);
+    assert.doesNotMatch(event.payload.summary, /rollback/, "the original error, not ROLLBACK's");
+    assert.equal(validator.saved, false);
+    // Later failures within the repeat period are counted, not paged again.
+    for (let i = 0; i < 3; i++) await validator.round();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(receiver.events.length, 1);
   } finally {
     validator.close();
     await receiver.close();
@@ -353,5 +362,93 @@ Deno.test({
     validator.close();
     store.close();
     await receiver.close();
+  }
+});
+
+Deno.test("PagerDuty: an open alert recurring within the repeat period is counted, then reported with its count", async () => {
+  const lines: string[] = [];
+  const alerts = new Alerter({
+    routingKey: null,
+    source: "w:h",
+    log: (l) => void lines.push(l),
+    repeatMs: 50,
+  });
+  await alerts.trigger("weights", "refused");
+  await alerts.trigger("weights", "refused");
+  await alerts.trigger("weights", "refused");
+  assert.deepEqual(lines, ["ALERT weights: refused"]);
+  await new Promise((r) => setTimeout(r, 60));
+  await alerts.trigger("weights", "refused");
+  assert.equal(lines[1], "ALERT weights: refused (recurred 2 times since last reported)");
+  await alerts.resolve("weights");
+  await alerts.trigger("weights", "refused again");
+  assert.deepEqual(lines.slice(2), ["RESOLVED weights", "ALERT weights: refused again"]);
+});
+
+/** A chain that refuses every weight submission (as a node does when it rejects the extrinsic). */
+class RefusingWeightSetter implements WeightSetter {
+  attempts = 0;
+  setWeights(): Promise<WeightSubmission> {
+    this.attempts++;
+    return Promise.resolve({ accepted: false, message: "cannot read the chain" });
+  }
+}
+
+Deno.test("weights refused three times in a row raise the weights alert", async () => {
+  const lines: string[] = [];
+  const store = ValidatorStore.open(":memory:");
+  const alerts = new Alerter({ routingKey: null, source: "w:h", log: (l) => void lines.push(l) });
+  const weights = new RefusingWeightSetter();
+  const validator = validatorFor({
+    store,
+    alerts,
+    metrics: null,
+    board: new StatusBoard(),
+    weights,
+  });
+  try {
+    await validator.start();
+    for (let i = 0; i < 2; i++) {
+      await validator.round();
+      await validator.settled();
+    }
+    assert.equal(weights.attempts, 2);
+    assert.ok(!lines.some((l) => l.startsWith("ALERT weights")), lines.join("\n"));
+    await validator.round();
+    await validator.settled();
+    assert.ok(
+      lines.includes("ALERT weights: weights not set 3 times in a row: cannot read the chain"),
+      lines.join("\n"),
+    );
+  } finally {
+    validator.close();
+    store.close();
+  }
+});
+
+Deno.test("neuron_info shows the running simulation's seed; disk usage is the state file's file system", async () => {
+  const dir = await Deno.makeTempDir();
+  const store = ValidatorStore.open(`${dir}/state.db`);
+  const alerts = new Alerter({ routingKey: null, source: "w:h", log: () => {} });
+  const metrics = new ValidatorMetrics({
+    wallet: "5Validator",
+    netuid: 79,
+    info: { uid: "4", simulation_seed: "999" },
+  });
+  const validator = validatorFor({ store, alerts, metrics, board: new StatusBoard() });
+  try {
+    await validator.start();
+    await validator.round();
+    const text = await metrics.registry.metrics();
+    const seed = smallPreset().seed;
+    assert.match(text, new RegExp(`neuron_info_info\\{uid="4",simulation_seed="${seed}"`));
+    assert.doesNotMatch(text, /simulation_seed="999"/, "the old seed's series is gone");
+    const disk = /validator_gauges\{validator_gauge_name="disk_usage_percent"[^}]*\} ([\d.e+-]+)/
+      .exec(text);
+    assert.ok(disk !== null && Number(disk[1]) > 0 && Number(disk[1]) <= 100, String(disk));
+  } finally {
+    validator.close();
+    store.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -152,6 +152,17 @@ Deno.test({
     const after = ValidatorStore.open(state);
     assert.equal(after.load()!.snapshot.step, 2, "a fresh run of two publishes");
     after.close();
+
+    // A file too damaged to open at all: refused, and replaced with --neuron.reset.
+    writeFileSync(state, "not a database, only text".repeat(400));
+    const broken = startValidator(args);
+    assert.equal((await broken.done).code, 2);
+    assert.ok(broken.stderr.some((l) => /--state .*: file is not a database/.test(l)));
+    const replaced = startValidator([...args, "--neuron.reset"]);
+    assert.equal((await replaced.done).code, 0, replaced.stderr.join("\n"));
+    const fresh = ValidatorStore.open(state);
+    assert.equal(fresh.load()!.snapshot.step, 2);
+    fresh.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -4,7 +4,12 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { DatabaseSync } from "node:sqlite";
 import { Scorer } from "../../validator/scoring/mod.ts";
-import { type Injection, type ValidatorSnapshot, ValidatorStore } from "../../validator/store.ts";
+import {
+  type Injection,
+  StateInUseError,
+  type ValidatorSnapshot,
+  ValidatorStore,
+} from "../../validator/store.ts";
 
 /** A scorer after `steps` observations of 3 uids on 2 books, uid 1 trading on book 0. */
 function scorerAfter(steps: number, scorer = new Scorer({ uids: 3, books: 2 }), from = 1): Scorer {
@@ -169,6 +174,35 @@ Deno.test("store: a corrupt snapshot is reported with the bad field, a non-datab
       "this is not a database, just text that is long enough to matter".repeat(20),
     );
     assert.throws(() => ValidatorStore.open(path), /not a database|file is not/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("store: a state file is locked while open, in this process and for any other", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-store-"));
+  try {
+    const path = join(dir, "state.db");
+    const store = ValidatorStore.open(path);
+    assert.throws(() => ValidatorStore.open(path), StateInUseError);
+    const other = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `import { ValidatorStore } from ${
+          JSON.stringify(new URL("../../validator/store.ts", import.meta.url).href)
+        };
+         try { ValidatorStore.open(${JSON.stringify(path)}); console.log("opened"); }
+         catch (e) { console.log(e.name + ": " + e.message); }`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.match(
+      new TextDecoder().decode(other.stdout),
+      /StateInUseError: .* is in use by another process/,
+    );
+    store.close();
+    ValidatorStore.open(path).close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
