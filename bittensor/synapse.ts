@@ -498,8 +498,9 @@ export function parseSynapseHeaders(headers: Headers): HeaderView {
     if (name === "name") view.name = value;
     else if (name === "timeout") {
       const t = Number(value);
-      if (!Number.isFinite(t) || t < 0) {
-        throw new Error(`header timeout: '${value}' is not a number`);
+      if (!Number.isFinite(t)) throw new Error(`header timeout: '${value}' is not a number`);
+      if (t <= 0) {
+        throw new Error(`header timeout: '${value}' must be a positive number of seconds`);
       }
       view.timeout = t;
     } else if (name === "computed_body_hash") view.computedBodyHash = value;

@@ -183,38 +183,52 @@ export interface WalletSummary {
   /** Coldkey SS58 address, null when `coldkeypub.txt` is missing or unreadable. */
   coldkey: string | null;
   hotkeys: { name: string; address: string | null; error?: string }[];
+  /** Set when the entry itself cannot be read (a dangling link, an unreadable directory). */
+  error?: string;
 }
 
-/** Every wallet under `root`, with addresses read from public files (no password needed). */
+/**
+ * Every wallet under `root`, with addresses read from public files (no password needed). An
+ * entry that cannot be read is listed with its error rather than failing the whole listing;
+ * only an unreadable `root` throws.
+ */
 export async function listWallets(root: string = defaultWalletRoot()): Promise<WalletSummary[]> {
   if (!existsSync(root)) return [];
   const out: WalletSummary[] = [];
   for (const name of readdirSync(root).sort()) {
     const dir = join(root, name);
-    if (!statSync(dir).isDirectory()) continue;
-    const wallet = new Wallet({ root, name, hotkey: "" });
-    let coldkey: string | null = null;
     try {
-      coldkey = (await wallet.coldkeypub()).ss58Address;
-    } catch {
-      coldkey = null;
+      if (!statSync(dir).isDirectory()) continue;
+      out.push(await summarize(root, name));
+    } catch (error) {
+      out.push({ name, coldkey: null, hotkeys: [], error: (error as Error).message });
     }
-    const hotkeys: WalletSummary["hotkeys"] = [];
-    const hotDir = join(dir, "hotkeys");
-    if (existsSync(hotDir)) {
-      for (const file of readdirSync(hotDir).sort()) {
-        if (file.endsWith("pub.txt")) continue;
-        const hot = new Wallet({ root, name, hotkey: file });
-        try {
-          const source = existsSync(hot.hotkeypubPath) ? hot.hotkeypubPath : hot.hotkeyPath;
-          const key = await readKeyfile(source);
-          hotkeys.push({ name: file, address: key.ss58Address });
-        } catch (error) {
-          hotkeys.push({ name: file, address: null, error: (error as Error).message });
-        }
-      }
-    }
-    out.push({ name, coldkey, hotkeys });
   }
   return out;
+}
+
+async function summarize(root: string, name: string): Promise<WalletSummary> {
+  const wallet = new Wallet({ root, name, hotkey: "" });
+  let coldkey: string | null = null;
+  try {
+    coldkey = (await wallet.coldkeypub()).ss58Address;
+  } catch {
+    coldkey = null;
+  }
+  const hotkeys: WalletSummary["hotkeys"] = [];
+  const hotDir = join(wallet.path, "hotkeys");
+  if (existsSync(hotDir)) {
+    for (const file of readdirSync(hotDir).sort()) {
+      if (file.endsWith("pub.txt")) continue;
+      const hot = new Wallet({ root, name, hotkey: file });
+      try {
+        const source = existsSync(hot.hotkeypubPath) ? hot.hotkeypubPath : hot.hotkeyPath;
+        const key = await readKeyfile(source);
+        hotkeys.push({ name: file, address: key.ss58Address });
+      } catch (error) {
+        hotkeys.push({ name: file, address: null, error: (error as Error).message });
+      }
+    }
+  }
+  return { name, coldkey, hotkeys };
 }

@@ -94,7 +94,9 @@ export const command: Command = {
       );
       console.log("uid  hotkey                                            stake (TAO)  vp  axon");
       for (const n of metagraph.neurons) {
-        const axon = n.axon ? `${n.axon.ip}:${n.axon.port}` : "-";
+        // An IPv6 address is bracketed so its port stays readable, as in a URL.
+        const host = n.axon?.ip.includes(":") ? `[${n.axon.ip}]` : n.axon?.ip;
+        const axon = n.axon ? `${host}:${n.axon.port}` : "-";
         console.log(
           `${String(n.uid).padStart(3)}  ${n.hotkey}  ${n.stake.toFixed(3).padStart(11)}  ${
             n.validatorPermit ? "y " : "  "

@@ -71,3 +71,20 @@ export function decodeIp(value: bigint): string {
   if (bestStart < 0) return hex.join(":");
   return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLength).join(":")}`;
 }
+
+const IPV6_ALL_ONES = (1n << 128n) - 1n;
+
+/**
+ * Why the chain's `is_valid_ip_address` refuses an axon address (it accepts all others, private
+ * ranges and 0 included), or undefined when it accepts it.
+ */
+export function chainRefusal(ip: EncodedIp): string | undefined {
+  if (ip.ipType === 4) {
+    if (ip.value === 0x7f000001n) return "127.0.0.1 is refused by the chain";
+    if (ip.value >= 0xffffffffn) return "255.255.255.255 is refused by the chain";
+  } else {
+    if (ip.value === 1n) return "::1 is refused by the chain";
+    if (ip.value === IPV6_ALL_ONES) return "the all-ones IPv6 address is refused by the chain";
+  }
+  return undefined;
+}

@@ -11,7 +11,7 @@
  */
 import { z } from "zod";
 import type { HotkeyPair, SubtensorClient } from "./client.ts";
-import { type EncodedIp, encodeIp } from "./ip.ts";
+import { chainRefusal, type EncodedIp, encodeIp } from "./ip.ts";
 import { readHyperparameters, SS58_PREFIX } from "./subnet.ts";
 import { encodeAddress } from "@polkadot/util-crypto";
 
@@ -54,20 +54,6 @@ interface AxonInfoCodec {
   protocol: { toNumber(): number };
 }
 
-const IPV6_ALL_ONES = (1n << 128n) - 1n;
-
-/** The chain's `is_valid_ip_address` check, as a readable reason or undefined when valid. */
-function invalidIpReason(value: bigint, ipType: 4 | 6): string | undefined {
-  if (ipType === 4) {
-    if (value === 0x7f000001n) return "127.0.0.1 is refused by the chain";
-    if (value >= 0xffffffffn) return "255.255.255.255 is refused by the chain";
-  } else {
-    if (value === 1n) return "::1 is refused by the chain";
-    if (value === IPV6_ALL_ONES) return "the all-ones IPv6 address is refused by the chain";
-  }
-  return undefined;
-}
-
 /**
  * Announces the axon of `hotkey` on `options.netuid`. Returns `ok: false` with the reason when the
  * hotkey is unregistered, the address is refused, the serving rate limit applies, the chain
@@ -86,7 +72,7 @@ export async function serveAxon(
   const o = parsed.data;
   const ip = encodeIp(o.ip);
   const endpoint = `${o.ip}:${o.port}`;
-  const refused = invalidIpReason(ip.value, ip.ipType);
+  const refused = chainRefusal(ip);
   if (refused) {
     return { ok: false, changed: false, message: `cannot serve ${endpoint}: ${refused}` };
   }

@@ -8,7 +8,8 @@
  * ```
  * @module
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { mnemonicGenerate } from "@polkadot/util-crypto";
 import { type Command, UsageError } from "./command.ts";
@@ -19,7 +20,8 @@ import { defaultWalletRoot, listWallets, passwordFor, Wallet } from "../bittenso
 const help = `Usage: taos wallet <create|list|show> [options]
 
   create   write a coldkey (coldkey, coldkeypub.txt) and a hotkey (hotkeys/<name>, <name>pub.txt);
-           an existing coldkey is kept unless --coldkey-uri or --overwrite is given
+           a wallet's existing coldkey is kept (only the hotkey is added) unless
+           --overwrite-coldkey is given
   list     every wallet under the wallet path with its addresses
   show     one wallet's coldkey and hotkey addresses and how each file is stored
 
@@ -32,7 +34,8 @@ Options:
       --hotkey-uri <uri>      create the hotkey from a URI; default: a new 12-word mnemonic
       --encrypt               encrypt the coldkey ($NACL); password from TAOS_WALLET_PASSWORD
                               or the terminal
-      --overwrite             replace existing key files
+      --overwrite             replace an existing hotkey
+      --overwrite-coldkey     replace an existing coldkey (with --coldkey-uri or a new mnemonic)
       --json                  machine-readable output (list, show)
       --help                  this text`;
 
@@ -44,11 +47,12 @@ function parse(args: string[]) {
       options: {
         "wallet.path": { type: "string", short: "p" },
         "wallet.name": { type: "string", short: "w", default: "default" },
-        "wallet.hotkey": { type: "string", default: "default" },
+        "wallet.hotkey": { type: "string" },
         "coldkey-uri": { type: "string" },
         "hotkey-uri": { type: "string" },
         encrypt: { type: "boolean", default: false },
         overwrite: { type: "boolean", default: false },
+        "overwrite-coldkey": { type: "boolean", default: false },
         json: { type: "boolean", default: false },
       },
     });
@@ -74,8 +78,28 @@ function keyFrom(flag: string, uri: string | undefined): Keypair {
 
 function storage(path: string): string {
   if (!existsSync(path)) return "missing";
-  const scheme = detectEncryption(readFileSync(path));
-  return scheme === "none" ? "plain" : `encrypted (${scheme})`;
+  try {
+    const scheme = detectEncryption(readFileSync(path));
+    return scheme === "none" ? "plain" : `encrypted (${scheme})`;
+  } catch (error) {
+    return `unreadable (${(error as Error).message})`;
+  }
+}
+
+/** True for an error from the file system (it carries an errno code such as ENOENT). */
+function isSystemError(error: unknown): error is Error {
+  return error instanceof Error && typeof (error as { code?: unknown }).code === "string";
+}
+
+/** The wallet root must be a directory when it exists (or, when `mustExist`, exist). */
+function checkRoot(root: string, mustExist: boolean): void {
+  if (!existsSync(root)) {
+    if (mustExist) throw new UsageError(`-p/--wallet.path: ${root} does not exist`);
+    return;
+  }
+  if (!statSync(root).isDirectory()) {
+    throw new UsageError(`-p/--wallet.path: ${root} is not a directory`);
+  }
 }
 
 /** `taos wallet`. */
@@ -90,11 +114,22 @@ export const command: Command = {
     const root = values["wallet.path"] ?? defaultWalletRoot();
     await cryptoReady();
     if (action === "list") {
-      const wallets = await listWallets(root);
+      checkRoot(root, false);
+      let wallets;
+      try {
+        wallets = await listWallets(root);
+      } catch (error) {
+        if (!isSystemError(error)) throw error;
+        throw new UsageError(`-p/--wallet.path: cannot list ${root}: ${error.message}`);
+      }
       if (values.json) console.log(JSON.stringify(wallets, null, 2));
       else if (wallets.length === 0) console.log(`no wallets in ${root}`);
       else {
         for (const w of wallets) {
+          if (w.error !== undefined) {
+            console.log(`${w.name}  (unreadable: ${w.error})`);
+            continue;
+          }
           console.log(`${w.name}  coldkey ${w.coldkey ?? "(no coldkeypub.txt)"}`);
           for (const h of w.hotkeys) {
             console.log(`  ${h.name}  ${h.address ?? `(unreadable: ${h.error})`}`);
@@ -106,37 +141,72 @@ export const command: Command = {
     const wallet = new Wallet({
       root,
       name: checkName("wallet.name", values["wallet.name"]),
-      hotkey: checkName("wallet.hotkey", values["wallet.hotkey"]),
+      hotkey: checkName("wallet.hotkey", values["wallet.hotkey"] ?? "default"),
     });
     if (action === "create") {
-      // An existing coldkey is kept when no new one is asked for: this adds a hotkey to a wallet.
-      const keepColdkey = existsSync(wallet.coldkeyPath) && values["coldkey-uri"] === undefined &&
-        !values.overwrite;
-      if (
-        existsSync(wallet.coldkeyPath) && values["coldkey-uri"] !== undefined && !values.overwrite
-      ) {
-        throw new UsageError(`${wallet.coldkeyPath} exists; pass --overwrite to replace it`);
+      // The coldkey is the wallet's identity (its funds, its registrations): a wallet that has
+      // one, even only as coldkeypub.txt, keeps it unless its replacement is asked for by name.
+      const hasColdkey = existsSync(wallet.coldkeyPath) || existsSync(wallet.coldkeypubPath);
+      const replaceColdkey = values["overwrite-coldkey"];
+      if (hasColdkey && !replaceColdkey && values["coldkey-uri"] !== undefined) {
+        throw new UsageError(
+          `--coldkey-uri: wallet ${wallet.name} already has a coldkey; ` +
+            "pass --overwrite-coldkey to replace it",
+        );
+      }
+      if (hasColdkey && !replaceColdkey && values.encrypt) {
+        throw new UsageError(
+          `--encrypt: wallet ${wallet.name} keeps its existing coldkey; --encrypt applies to a ` +
+            "new one (--overwrite-coldkey)",
+        );
       }
       if (existsSync(wallet.hotkeyPath) && !values.overwrite) {
         throw new UsageError(`${wallet.hotkeyPath} exists; pass --overwrite to replace it`);
       }
       const hotkey = keyFrom("hotkey-uri", values["hotkey-uri"]);
-      if (keepColdkey) {
-        console.log(`coldkey kept  ${wallet.coldkeyPath}`);
-      } else {
-        const coldkey = keyFrom("coldkey-uri", values["coldkey-uri"]);
-        const password = values.encrypt ? await passwordFor(wallet.coldkeyPath)() : undefined;
-        if (password !== undefined && password.length === 0) {
-          throw new UsageError("--encrypt: the password is empty");
+      const coldkey = hasColdkey && !replaceColdkey
+        ? null
+        : keyFrom("coldkey-uri", values["coldkey-uri"]);
+      let password: string | undefined;
+      if (coldkey !== null && values.encrypt) {
+        try {
+          password = await passwordFor(wallet.coldkeyPath)();
+        } catch (error) {
+          if (!(error instanceof KeyfileError)) throw error;
+          throw new UsageError(`--encrypt: ${error.message}`);
         }
-        await wallet.writeColdkey(coldkey, password);
-        console.log(`coldkey ${coldkey.ss58Address}  ${wallet.coldkeyPath}`);
+        if (password.length === 0) throw new UsageError("--encrypt: the password is empty");
       }
-      await wallet.writeHotkey(hotkey);
+      try {
+        // Both directories first, so an unwritable path leaves no half-made wallet behind.
+        mkdirSync(join(wallet.path, "hotkeys"), { recursive: true, mode: 0o700 });
+        if (coldkey === null) console.log(`coldkey kept  ${wallet.coldkeypubPath}`);
+        else {
+          await wallet.writeColdkey(coldkey, password);
+          console.log(`coldkey ${coldkey.ss58Address}  ${wallet.coldkeyPath}`);
+        }
+        await wallet.writeHotkey(hotkey);
+      } catch (error) {
+        if (!isSystemError(error)) throw error;
+        throw new UsageError(`-p/--wallet.path: cannot write ${wallet.path}: ${error.message}`);
+      }
       console.log(`hotkey  ${hotkey.ss58Address}  ${wallet.hotkeyPath}`);
       return 0;
     }
     if (action === "show") {
+      checkRoot(root, true);
+      if (!existsSync(wallet.path) || !statSync(wallet.path).isDirectory()) {
+        throw new UsageError(`-w/--wallet.name: no wallet '${wallet.name}' in ${root}`);
+      }
+      // A hotkey asked for by name must exist; the default one may be absent.
+      if (
+        values["wallet.hotkey"] !== undefined && !existsSync(wallet.hotkeyPath) &&
+        !existsSync(wallet.hotkeypubPath)
+      ) {
+        throw new UsageError(
+          `--wallet.hotkey: wallet ${wallet.name} has no hotkey '${wallet.hotkeyName}'`,
+        );
+      }
       const read = async (load: () => Promise<Keypair>) => {
         try {
           return (await load()).ss58Address;

@@ -1,7 +1,10 @@
 /**
  * Hosts the miner's trading agent in a worker thread and gives each state update a deadline.
  * An agent that overruns is not waited for: the step reports `overran` (the miner answers with
- * no instructions) and the late result is dropped. The agent keeps its state throughout.
+ * no instructions) and the late result is dropped. An error the agent raises, even outside its
+ * `onUpdate` (an unawaited rejected promise, a throwing timer), fails only the update in flight.
+ * The agent keeps its state throughout, unless it ends its worker or gets stuck: then a fresh
+ * instance replaces it.
  *
  * ```ts
  * const host = await AgentHost.start({ path: "~/.taos/agents", name: "RandomMakerAgent", params: "", uid: 3 });
@@ -23,7 +26,9 @@ export type WorkerMessage =
   | { kind: "loaded" }
   | { kind: "load-failed"; message: string }
   | { kind: "step"; id: number; response: AgentReply; seconds: number }
-  | { kind: "step-failed"; id: number; message: string; seconds: number };
+  | { kind: "step-failed"; id: number; message: string; seconds: number }
+  | { kind: "agent-error"; message: string }
+  | { kind: "exiting"; message: string };
 
 /** What an agent answered: the `FinanceAgentResponse` body. */
 export interface AgentReply {
@@ -69,8 +74,10 @@ export interface AgentHostOptions {
    * is replaced by a fresh agent (default 30 000 ms).
    */
   restartAfterMs?: number;
-  /** Told when a stuck agent is replaced, or when its replacement fails to load. */
+  /** Told when a stuck or ended agent is replaced, or when its replacement fails to load. */
   onRestart?: (message: string) => void;
+  /** Told of an error the agent raised while no update was waiting for it. */
+  onError?: (message: string) => void;
 }
 
 /** Starts a worker and loads the agent in it. */
@@ -88,9 +95,7 @@ async function spawnWorker(spec: AgentSpec): Promise<Worker> {
   });
   if (loaded.kind !== "loaded") {
     worker.terminate();
-    throw new AgentStartError(
-      loaded.kind === "load-failed" ? loaded.message : "agent did not load",
-    );
+    throw new AgentStartError("message" in loaded ? loaded.message : "agent did not load");
   }
   return worker;
 }
@@ -106,6 +111,7 @@ export class AgentHost {
   #worker: Worker | null = null;
   /** Set when a replacement could not be loaded; every later step fails with it. */
   #broken: string | null = null;
+  #closed = false;
   #nextId = 1;
   readonly #queue: PendingStep[] = [];
   #inFlight: PendingStep | null = null;
@@ -126,26 +132,32 @@ export class AgentHost {
   #attach(worker: Worker): void {
     this.#worker = worker;
     worker.onerror = (event) => {
-      // An uncaught error inside the agent: fail the running step rather than the process.
+      // The worker handles the agent's errors itself; one that still gets here has ended it.
       event.preventDefault();
-      const current = this.#inFlight;
-      if (current !== null) {
-        this.#inFlight = null;
-        if (!current.done) {
-          current.finish({
-            kind: "step-failed",
-            id: current.id,
-            message: event.message,
-            seconds: 0,
-          });
-        }
-        this.#pump();
+      if (this.#worker === worker) {
+        this.#replace(`agent ${this.#spec.name} crashed: ${event.message}`);
       }
     };
     worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
+      if (this.#worker !== worker) return;
       const message = event.data;
       const current = this.#inFlight;
-      if (
+      if (message.kind === "exiting") {
+        this.#replace(`agent ${this.#spec.name} ended its worker (${message.message})`);
+      } else if (message.kind === "agent-error") {
+        if (current === null || current.done) {
+          this.#options.onError?.(message.message);
+          return;
+        }
+        current.finish({
+          kind: "step-failed",
+          id: current.id,
+          message: message.message,
+          seconds: 0,
+        });
+        // The update stays in flight until the agent returns; if it never does, it is stuck.
+        this.#watch(current);
+      } else if (
         (message.kind === "step" || message.kind === "step-failed") && current?.id === message.id
       ) {
         this.#inFlight = null;
@@ -200,30 +212,36 @@ export class AgentHost {
     const watchdog = setTimeout(() => {
       this.#watchdogs.delete(watchdog);
       if (this.#inFlight !== entry || this.#worker === null) return;
-      this.#worker.terminate();
-      this.#worker = null;
-      this.#inFlight = null;
-      this.#options.onRestart?.(
-        `agent ${this.#spec.name} still computing ${after} ms after its deadline; ` +
-          "replacing it with a fresh instance",
-      );
-      spawnWorker(this.#spec).then((worker) => {
-        this.#attach(worker);
-        this.#pump();
-      }, (error: Error) => {
-        this.#broken = `agent could not be restarted: ${error.message}`;
-        this.#options.onRestart?.(this.#broken);
-        for (const waiting of this.#queue.splice(0)) {
-          waiting.finish({
-            kind: "step-failed",
-            id: waiting.id,
-            message: this.#broken,
-            seconds: 0,
-          });
-        }
-      });
+      this.#replace(`agent ${this.#spec.name} still computing ${after} ms after its deadline`);
     }, after);
     this.#watchdogs.add(watchdog);
+  }
+
+  /** Ends the current worker and loads a fresh agent; the update in flight fails with `reason`. */
+  #replace(reason: string): void {
+    this.#worker?.terminate();
+    this.#worker = null;
+    const current = this.#inFlight;
+    this.#inFlight = null;
+    if (current !== null && !current.done) {
+      current.finish({ kind: "step-failed", id: current.id, message: reason, seconds: 0 });
+    }
+    this.#options.onRestart?.(`${reason}; replacing it with a fresh instance`);
+    spawnWorker(this.#spec).then((worker) => {
+      if (this.#closed) {
+        worker.terminate();
+        return;
+      }
+      this.#attach(worker);
+      this.#pump();
+    }, (error: Error) => {
+      if (this.#closed) return;
+      this.#broken = `agent could not be restarted: ${error.message}`;
+      this.#options.onRestart?.(this.#broken);
+      for (const waiting of this.#queue.splice(0)) {
+        waiting.finish({ kind: "step-failed", id: waiting.id, message: this.#broken, seconds: 0 });
+      }
+    });
   }
 
   #pump(): void {
@@ -242,6 +260,7 @@ export class AgentHost {
     this.#watchdogs.clear();
     this.#worker?.terminate();
     this.#worker = null;
+    this.#closed = true;
     this.#broken = "agent host closed";
   }
 }

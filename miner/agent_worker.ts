@@ -1,7 +1,9 @@
 /**
  * Runs the miner's trading agent in a worker thread, so an agent that computes for too long
  * cannot block the axon: the host answers on time without it. Messages in: `load`, then `step`
- * per state update. Messages out: `loaded`, `step` results, `error`.
+ * per state update. Messages out: `loaded`, `step` results, `agent-error` for an error the agent
+ * raised outside any call (a rejected promise nobody awaited, a throwing timer), and `exiting`
+ * just before the agent ends the worker (`Deno.exit`, `close()`).
  * @module
  */
 /// <reference lib="deno.worker" />
@@ -17,6 +19,43 @@ function send(message: WorkerMessage): void {
   self.postMessage(message);
 }
 
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+// Left unhandled, these would kill the worker and with it the agent's state; the host fails the
+// update in flight instead.
+self.addEventListener("error", (event) => {
+  event.preventDefault();
+  send({ kind: "agent-error", message: event.message });
+});
+self.addEventListener("unhandledrejection", (event) => {
+  event.preventDefault();
+  send({ kind: "agent-error", message: `unhandled rejection: ${describe(event.reason)}` });
+});
+
+// A worker that ends sends nothing on its own: say so first, so the host restarts the agent at
+// once instead of waiting for its stuck-agent watchdog.
+const exit = Deno.exit;
+Deno.exit = (code?: number): never => {
+  send({ kind: "exiting", message: `agent called Deno.exit(${code ?? ""})` });
+  return exit(code);
+};
+const close = globalThis.close;
+globalThis.close = () => {
+  send({ kind: "exiting", message: "agent closed its worker" });
+  close();
+};
+
+/** Resolves in a later task: a message to ourselves, which unlike a timer is not delayed. */
+const tasks = new MessageChannel();
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => {
+    tasks.port1.onmessage = () => resolve();
+    tasks.port2.postMessage(null);
+  });
+}
+
 self.onmessage = async (event: MessageEvent<HostMessage>) => {
   const message = event.data;
   if (message.kind === "load") {
@@ -30,25 +69,38 @@ self.onmessage = async (event: MessageEvent<HostMessage>) => {
       });
       send({ kind: "loaded" });
     } catch (error) {
-      send({
-        kind: "load-failed",
-        message: error instanceof Error ? error.message : String(error),
-      });
+      send({ kind: "load-failed", message: describe(error) });
     }
     return;
   }
   const started = performance.now();
+  let reply: WorkerMessage;
   try {
     if (agent === null) throw new Error("no agent loaded");
     const state = parseStateUpdate(message.state);
     const response = await runAgentStep(agent, uid, state);
-    send({ kind: "step", id: message.id, response, seconds: (performance.now() - started) / 1000 });
+    try {
+      // The miner sends the response as JSON; a BigInt or a cycle would fail there instead.
+      JSON.stringify(response);
+    } catch (error) {
+      throw new Error(`invalid agent response: ${describe(error)}`);
+    }
+    reply = { kind: "step", id: message.id, response, seconds: 0 };
+  } catch (error) {
+    reply = { kind: "step-failed", id: message.id, message: describe(error), seconds: 0 };
+  }
+  reply.seconds = (performance.now() - started) / 1000;
+  // A promise the agent rejected without awaiting is reported once pending jobs have run: wait a
+  // task, so that report reaches the host before this update's result and fails it.
+  await nextTask();
+  try {
+    send(reply);
   } catch (error) {
     send({
       kind: "step-failed",
       id: message.id,
-      message: error instanceof Error ? error.message : String(error),
-      seconds: (performance.now() - started) / 1000,
+      message: `invalid agent response: ${describe(error)}`,
+      seconds: reply.seconds,
     });
   }
 };

@@ -16,7 +16,15 @@ import { cryptoReady, Keypair } from "../bittensor/keypair.ts";
 import { type Neuron, type NeuronDirectory, StaticNeuronDirectory } from "../bittensor/neurons.ts";
 import { expandHome, Wallet } from "../bittensor/wallet.ts";
 import { AgentStartError } from "./agent_host.ts";
-import { LOG_LEVELS, type LogLevel, makeLogger, type RunningMiner, startMiner } from "./miner.ts";
+import { chainRefusal, encodeIp } from "../chain/ip.ts";
+import {
+  ListenError,
+  LOG_LEVELS,
+  type LogLevel,
+  makeLogger,
+  type RunningMiner,
+  startMiner,
+} from "./miner.ts";
 
 /** Defaults of the subnet's `run_miner.sh` (netuid corrected to 79). */
 export const MINER_DEFAULTS = {
@@ -51,7 +59,8 @@ Axon:
                                         BT_AXON_PORT, BT_AXON_IP, BT_AXON_EXTERNAL_IP,
                                         BT_AXON_EXTERNAL_PORT when set
       --axon.ip <ip>                    address to bind (default 0.0.0.0)
-      --axon.external_ip <ip>           address announced on chain (required with a chain)
+      --axon.external_ip <ip>           address announced on chain (required with a chain; one
+                                        the chain accepts: not 127.0.0.1, ::1 or 0.0.0.0)
       --axon.external_port <port>       port announced on chain (default: --axon.port)
 
 Agent:
@@ -74,7 +83,7 @@ Local mode (no chain):
 
 Monitoring and logs:
       --prometheus.port <port>          metrics exporter port (default ${MINER_DEFAULTS.metricsPort})
-      --prometheus.level <level>        OFF disables the exporter
+      --prometheus.level <level>        OFF disables the exporter, INFO (default) or DEBUG keep it
   -l, --logging.level <level>           error, warning, info, debug or trace (default ${MINER_DEFAULTS.logLevel})
       --logging.debug, --logging.trace, --logging.info   the same, as flags
       --help                            this text`;
@@ -87,19 +96,30 @@ const AXON_ENVIRONMENT = {
   "axon.external_port": "BT_AXON_EXTERNAL_PORT",
 } as const;
 
+type AxonFlag = keyof typeof AXON_ENVIRONMENT;
+
 function parse(args: string[]) {
   const parsed = parseFlags(args);
   const values = parsed.values;
-  for (const [flag, variable] of Object.entries(AXON_ENVIRONMENT)) {
+  // How to name each axon setting in a message: its flag, or the variable it came from.
+  const axonNames: Record<AxonFlag, string> = {
+    "axon.port": "-a/--axon.port",
+    "axon.ip": "--axon.ip",
+    "axon.external_ip": "--axon.external_ip",
+    "axon.external_port": "--axon.external_port",
+  };
+  for (const [flag, variable] of Object.entries(AXON_ENVIRONMENT) as [AxonFlag, string][]) {
     const value = Deno.env.get(variable);
-    if (values[flag as keyof typeof AXON_ENVIRONMENT] !== undefined || !value) continue;
+    if (values[flag] !== undefined || !value) continue;
     if (flag.endsWith("port") && !/^\d+$/.test(value)) {
       throw new UsageError(`${variable}: '${value}' is not a port number`);
     }
-    values[flag as keyof typeof AXON_ENVIRONMENT] = value;
+    values[flag] = value;
+    axonNames[flag] = variable;
   }
   return {
     ...parsed,
+    axonNames,
     values: {
       ...values,
       "axon.port": values["axon.port"] ?? MINER_DEFAULTS.axonPort,
@@ -180,6 +200,9 @@ const settingsSchema = z.object({
   }).transform((v) => v.toLowerCase() === "true"),
   localUid: integer("local.uid", 65535),
   metricsPort: port("prometheus.port", 0),
+  metricsLevel: z.enum(["OFF", "INFO", "DEBUG"], {
+    error: "--prometheus.level: expected OFF, INFO or DEBUG",
+  }),
   logLevel: z.enum(LOG_LEVELS, {
     error: `--logging.level: expected one of ${LOG_LEVELS.join(", ")}`,
   }),
@@ -205,6 +228,7 @@ function settingsFrom(values: ReturnType<typeof parse>["values"]): Settings {
     forcePermit: values["blacklist.force_validator_permit"],
     localUid: values["local.uid"],
     metricsPort: values["prometheus.port"],
+    metricsLevel: values["prometheus.level"].toUpperCase(),
     logLevel: level,
   });
   if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join("; "));
@@ -250,6 +274,30 @@ function parseValidators(text: string): string[] {
   return list;
 }
 
+/**
+ * The announced address must be an IP address; with a chain, also one the chain accepts, or
+ * serving the axon would be retried forever. 0.0.0.0 is accepted by the chain but means "not
+ * serving" to validators.
+ */
+function checkExternalIp(ip: string, name: string, chain: boolean): void {
+  let encoded;
+  try {
+    encoded = encodeIp(ip);
+  } catch {
+    throw new UsageError(`${name}: '${ip}' is not an IPv4 or IPv6 address`);
+  }
+  if (!chain) return;
+  const refused = encoded.value === 0n
+    ? "it tells validators the axon is not served"
+    : chainRefusal(encoded);
+  if (refused !== undefined) {
+    throw new UsageError(
+      `${name}: cannot announce ${ip}: ${refused}; give the address validators reach this ` +
+        "machine at",
+    );
+  }
+}
+
 /** Resolves when SIGINT or SIGTERM arrives. */
 function untilSignal(): Promise<string> {
   return new Promise((resolve) => {
@@ -265,13 +313,17 @@ export const command: Command = {
   summary: "run a subnet 79 miner serving a trading agent",
   help,
   async run(args: string[]): Promise<number> {
-    const { values, positionals } = parse(args);
+    const { values, positionals, axonNames } = parse(args);
     // run_miner.sh passes the agent parameters unquoted: extra k=v words belong to --agent.params.
     const strays = positionals.filter((p) => !/^[^=\s]+=[^=\s]*$/.test(p));
     if (strays.length > 0) throw new UsageError(`unexpected argument '${strays[0]}'`);
     const agentParams = [values["agent.params"], ...positionals].join(" ").trim();
     const settings = settingsFrom(values);
     const log = makeLogger(settings.logLevel as LogLevel);
+    const externalIp = values["axon.external_ip"];
+    if (externalIp !== undefined) {
+      checkExternalIp(externalIp, axonNames["axon.external_ip"], !values.local);
+    }
     const validators = parseValidators(values["local.validators"]);
     if (values.local && validators.length === 0) {
       log("warning", "--local without --local.validators: every caller will be refused");
@@ -297,7 +349,7 @@ export const command: Command = {
       uid = settings.localUid;
       directory = localDirectory(hotkey, uid, validators);
     } else {
-      if (values["axon.external_ip"] === undefined) {
+      if (externalIp === undefined) {
         throw new UsageError(
           "--axon.external_ip is required to announce the axon on chain (or use --local)",
         );
@@ -332,14 +384,21 @@ export const command: Command = {
           forceValidatorPermit: settings.forcePermit,
           minStake: settings.minStake,
         },
-        metricsPort: values["prometheus.level"].toUpperCase() === "OFF"
-          ? null
-          : settings.metricsPort,
+        metricsPort: settings.metricsLevel === "OFF" ? null : settings.metricsPort,
         log,
       });
     } catch (error) {
       await chain?.close();
       if (error instanceof AgentStartError) throw new UsageError(`agent: ${error.message}`);
+      if (error instanceof ListenError) {
+        const at = error.option === "metricsPort"
+          ? `port ${settings.metricsPort}`
+          : `${values["axon.ip"]} port ${settings.axonPort}`;
+        const name = error.option === "metricsPort"
+          ? "--prometheus.port"
+          : axonNames[error.option === "port" ? "axon.port" : "axon.ip"];
+        throw new UsageError(`${name}: cannot listen on ${at}: ${error.message}`);
+      }
       throw error;
     }
     console.log(
@@ -353,7 +412,7 @@ export const command: Command = {
     if (chain !== null) {
       const reason = await Promise.race([
         chain.serveAndWatch(
-          values["axon.external_ip"]!,
+          externalIp!,
           settings.externalPort ?? miner.port,
           uid,
           hotkey.ss58Address,

@@ -77,6 +77,14 @@ export interface RunningMiner {
   stop(): Promise<void>;
 }
 
+/** The axon or the exporter could not listen; `option` names the setting at fault. */
+export class ListenError extends Error {
+  override name = "ListenError";
+  constructor(readonly option: "port" | "host" | "metricsPort", message: string) {
+    super(message);
+  }
+}
+
 /** Time kept back from the request timeout for (de)compression and the network. */
 const REPLY_MARGIN_S = 0.5;
 
@@ -86,6 +94,8 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
   const host = await AgentHost.start({ ...options.agent, uid: options.uid }, {
     restartAfterMs: options.agentRestartAfter,
     onRestart: (message) => log("warning", message),
+    onError: (message) =>
+      log("warning", `agent ${options.agent.name} failed between updates: ${message}`),
   });
   const metrics = new MinerMetrics({ hotkey: options.hotkey.ss58Address, netuid: options.netuid });
   const policy = new CallerPolicy(options.directory, options.policy);
@@ -139,7 +149,7 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
           break;
         case "failed":
           metrics.agentFailure(
-            outcome.message.startsWith("invalid state update") ? "invalid" : "error",
+            /^invalid (state update|agent response):/.test(outcome.message) ? "invalid" : "error",
           );
           log(
             "warning",
@@ -162,7 +172,9 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
     port = await axon.start();
   } catch (error) {
     host.close();
-    throw error;
+    const busy = error instanceof Deno.errors.AddrInUse ||
+      error instanceof Deno.errors.PermissionDenied;
+    throw new ListenError(busy ? "port" : "host", (error as Error).message);
   }
   let metricsPort: number | null = null;
   if (options.metricsPort !== null) {
@@ -171,7 +183,7 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
     } catch (error) {
       await axon.stop();
       host.close();
-      throw error;
+      throw new ListenError("metricsPort", (error as Error).message);
     }
   }
   return {

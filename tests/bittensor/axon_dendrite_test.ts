@@ -251,6 +251,11 @@ Deno.test("each rejection gets the Python axon's status and message", async () =
     r = await post(url, badHeader);
     assert.equal(r.status, 500);
     assert.match(r.json.message, /^Improperly formatted request/);
+    const negative = signedRequest({ signer: alice });
+    negative.headers.timeout = "-5";
+    r = await post(url, negative);
+    assert.equal(r.status, 500);
+    assert.match(r.json.message, /header timeout: '-5' must be a positive number of seconds/);
   } finally {
     await axon.stop();
   }

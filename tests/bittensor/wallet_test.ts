@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createCipheriv, createHmac, pbkdf2Sync } from "node:crypto";
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { u8aToHex } from "@polkadot/util";
@@ -30,6 +37,25 @@ import {
 await cryptoReady();
 
 const ALICE = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
+
+/** Runs `taos wallet <args>` in a child process: stdin closed (no terminal), no password set. */
+async function taosWallet(args: string[]) {
+  const env = Object.fromEntries(
+    Object.entries(Deno.env.toObject()).filter(([name]) =>
+      name !== "TAOS_WALLET_PASSWORD" && !name.startsWith("BT_PW_")
+    ),
+  );
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "main.ts", "wallet", ...args],
+    clearEnv: true,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
 
 Deno.test("$NACL keyfile vector: Argon2i key, exact file bytes, round trip, wrong key", async () => {
   // One Argon2i derivation (512 MiB, 8 passes): the slow part of this test.
@@ -244,4 +270,93 @@ Deno.test("taos wallet create --encrypt writes a $NACL coldkey with the password
   // Without a password source the secret stays closed; the public file still reads.
   await assert.rejects(() => readKeyfile(wallet.coldkeyPath), /encrypted \(nacl\)/);
   assert.match((await wallet.coldkeypub()).ss58Address, /^5/);
+});
+
+Deno.test("taos wallet create keeps a wallet's coldkey unless --overwrite-coldkey is given", async () => {
+  const root = mkdtempSync(join(tmpdir(), "taos-wallets-"));
+  const run = (...args: string[]) => taosWallet([...args, "-p", root]);
+  const wallet = new Wallet({ root, name: "v", hotkey: "a" });
+  let r = await run("create", "-w", "v", "--wallet.hotkey", "a", "--coldkey-uri", "//Alice");
+  assert.equal(r.code, 0, r.stderr);
+  const coldkeyBytes = readFileSync(wallet.coldkeyPath);
+
+  // --overwrite replaces the hotkey only.
+  r = await run(
+    "create",
+    "-w",
+    "v",
+    "--wallet.hotkey",
+    "a",
+    "--overwrite",
+    "--hotkey-uri",
+    "//Bob",
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /coldkey kept/);
+  assert.deepEqual(readFileSync(wallet.coldkeyPath), coldkeyBytes);
+  assert.equal((await wallet.coldkeypub()).ss58Address, ALICE);
+  assert.equal((await wallet.hotkey()).ss58Address, Keypair.fromUri("//Bob").ss58Address);
+
+  // A named coldkey for a wallet that has one needs the explicit flag.
+  r = await run("create", "-w", "v", "--wallet.hotkey", "b", "--coldkey-uri", "//Dave");
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--coldkey-uri: wallet v already has a coldkey; pass --overwrite-coldkey/);
+  r = await run("create", "-w", "v", "--wallet.hotkey", "b", "--encrypt");
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--encrypt: wallet v keeps its existing coldkey/);
+  r = await run(
+    "create",
+    "-w",
+    "v",
+    "--wallet.hotkey",
+    "b",
+    "--coldkey-uri",
+    "//Dave",
+    "--overwrite-coldkey",
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await wallet.coldkeypub()).ss58Address, Keypair.fromUri("//Dave").ss58Address);
+
+  // A watch-only wallet (coldkeypub.txt alone) keeps its public coldkey and gets no secret one.
+  const watch = new Wallet({ root, name: "watch", hotkey: "h" });
+  await writeKeyfile(watch.coldkeypubPath, keypairToKeyfileJson(Keypair.fromUri("//Alice"), true));
+  r = await run("create", "-w", "watch", "--wallet.hotkey", "h");
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await watch.coldkeypub()).ss58Address, ALICE);
+  assert.equal(existsSync(watch.coldkeyPath), false);
+});
+
+Deno.test("taos wallet reports bad paths and missing keys by flag, and lists around broken entries", async () => {
+  const root = mkdtempSync(join(tmpdir(), "taos-wallets-"));
+  const file = join(root, "a-file");
+  writeFileSync(file, "not a directory");
+  let r = await taosWallet(["create", "-p", root, "-w", "v", "--wallet.hotkey", "a"]);
+  assert.equal(r.code, 0, r.stderr);
+
+  const cases: [string[], RegExp][] = [
+    [["list", "-p", file], /-p\/--wallet\.path: .*a-file is not a directory/],
+    [["show", "-p", file, "-w", "v"], /-p\/--wallet\.path: .*a-file is not a directory/],
+    [["create", "-p", join(file, "x"), "-w", "a"], /-p\/--wallet\.path: cannot write .*ENOTDIR/],
+    [["show", "-p", root, "-w", "v", "--wallet.hotkey", "nosuch"], /--wallet\.hotkey: .*'nosuch'/],
+    [["show", "-p", root, "-w", "nosuch"], /-w\/--wallet\.name: no wallet 'nosuch'/],
+    // No password variable and stdin is not a terminal.
+    [["create", "-p", root, "-w", "enc", "--encrypt"], /--encrypt: a password is needed/],
+  ];
+  for (const [args, expected] of cases) {
+    r = await taosWallet(args);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, expected);
+    assert.doesNotMatch(r.stderr, /\bat .*\.ts:\d+/, "no stack trace");
+  }
+  assert.equal(existsSync(join(root, "enc")), false, "nothing written without a password");
+
+  symlinkSync(join(root, "gone"), join(root, "dangling"));
+  r = await taosWallet(["list", "-p", root, "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const listed = JSON.parse(r.stdout) as { name: string; error?: string }[];
+  assert.deepEqual(listed.map((w) => w.name), ["dangling", "v"]);
+  assert.match(listed[0].error ?? "", /ENOENT/);
+  r = await taosWallet(["list", "-p", root]);
+  assert.match(r.stdout, /^dangling {2}\(unreadable: .*ENOENT/m);
+  assert.match(r.stdout, /^v {2}coldkey 5/m);
 });

@@ -33,7 +33,11 @@ Deno.test("taos metagraph prints the subnet from a node", testOptions, async () 
     const table = await taos(["metagraph", "--network", node.url]);
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /subnet 79 at block 1000: 3 neurons, tempo 360/);
-    assert.match(table.stdout, new RegExp(`  2  ${charlie.address}\\s+0\\.250\\s+2001:db8::1`));
+    assert.match(
+      table.stdout,
+      new RegExp(`  2  ${charlie.address}\\s+0\\.250\\s+\\[2001:db8::1\\]:9000\n`),
+    );
+    assert.match(table.stdout, /1\.2\.3\.4:8091\n/);
 
     const missing = await taos(["metagraph", "--network", node.url, "--netuid", "5"]);
     assert.equal(missing.code, 1);

@@ -18,15 +18,15 @@ import { StaticNeuronDirectory } from "../../bittensor/neurons.ts";
 import { bodyHash, newSynapse, synapseToHeaders } from "../../bittensor/synapse.ts";
 import { Wallet } from "../../bittensor/wallet.ts";
 import { CallerPolicy } from "../../miner/blacklist.ts";
-import { startMiner } from "../../miner/miner.ts";
 import {
   alice,
   bob,
   charlie,
-  fixtures,
+  FIXTURE_AGENT_FLAGS,
   localMinerFlags,
   marketState,
   readLine,
+  startFixtureMiner,
 } from "./support.ts";
 
 await cryptoReady();
@@ -114,34 +114,9 @@ Deno.test("caller policy: unregistered, no permit, low stake, priority by stake"
   assert.equal(await open.priority(charlie.ss58Address), 0);
 });
 
-function validatorDirectory() {
-  return new StaticNeuronDirectory([
-    {
-      uid: 0,
-      hotkey: alice.ss58Address,
-      coldkey: alice.ss58Address,
-      stake: 1000,
-      validatorPermit: true,
-      axon: null,
-      lastUpdate: 0,
-    },
-  ]);
-}
-
 Deno.test("an overrunning agent is cut off with an empty response; a blocking one cannot stall the axon", async () => {
   for (const params of ["sleep_ms=3000", "spin_ms=3000"]) {
-    const miner = await startMiner({
-      hotkey: bob,
-      uid: 1,
-      directory: validatorDirectory(),
-      netuid: 79,
-      agent: { path: fixtures, name: "FixtureAgent", params },
-      port: 0,
-      host: "127.0.0.1",
-      agentTimeout: 0.3,
-      metricsPort: null,
-      log: () => {},
-    });
+    const miner = await startFixtureMiner(params, { agentTimeout: 0.3 });
     try {
       const dendrite = new Dendrite(alice);
       const target = { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address };
@@ -163,17 +138,9 @@ Deno.test("an overrunning agent is cut off with an empty response; a blocking on
 Deno.test("a stuck agent is replaced by a fresh instance", async () => {
   const flag = join(mkdtempSync(join(tmpdir(), "taos-stuck-")), "flag");
   const warnings: string[] = [];
-  const miner = await startMiner({
-    hotkey: bob,
-    uid: 1,
-    directory: validatorDirectory(),
-    netuid: 79,
-    agent: { path: fixtures, name: "FixtureAgent", params: `stuck_flag=${flag}` },
-    port: 0,
-    host: "127.0.0.1",
+  const miner = await startFixtureMiner(`stuck_flag=${flag}`, {
     agentTimeout: 0.3,
     agentRestartAfter: 200,
-    metricsPort: null,
     log: (at, message) => at === "warning" && warnings.push(message),
   });
   try {
@@ -202,17 +169,7 @@ Deno.test("a stuck agent is replaced by a fresh instance", async () => {
 });
 
 Deno.test("event notifications are acknowledged", async () => {
-  const miner = await startMiner({
-    hotkey: bob,
-    uid: 1,
-    directory: validatorDirectory(),
-    netuid: 79,
-    agent: { path: fixtures, name: "FixtureAgent", params: "" },
-    port: 0,
-    host: "127.0.0.1",
-    metricsPort: null,
-    log: () => {},
-  });
+  const miner = await startFixtureMiner("");
   try {
     const result = await new Dendrite(alice).call(
       { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address },
@@ -341,4 +298,65 @@ Deno.test("taos miner rejects bad flags with the flag's name", async () => {
   );
   assert.equal(r.code, 2);
   assert.match(r.stderr, /agent: RandomMakerAgent: .*min_quantity/);
+});
+
+Deno.test("taos miner names the flag when an address cannot be used, before serving anything", async () => {
+  const root = mkdtempSync(join(tmpdir(), "taos-miner-"));
+  await new Wallet({ root, name: "taos", hotkey: "miner" }).writeHotkey(bob);
+  const taken = Deno.listen({ hostname: "0.0.0.0", port: 0 });
+  const busy = String((taken.addr as Deno.NetAddr).port);
+  const run = async (args: string[], env: Record<string, string> = {}) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "main.ts", "miner", "-p", root, ...FIXTURE_AGENT_FLAGS, ...args],
+      env,
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(60_000),
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.doesNotMatch(stderr, /\bat .*\.ts:\d+/, "no stack trace");
+    return { code: out.code, stderr };
+  };
+  const local = ["--local", "--prometheus.level", "OFF"];
+  const cases: [string[], Record<string, string>, RegExp][] = [
+    [[...local, "-a", busy], {}, /-a\/--axon\.port: cannot listen on .*Address already in use/],
+    [local, { BT_AXON_PORT: busy }, /BT_AXON_PORT: cannot listen on .*Address already in use/],
+    [
+      ["--local", "-a", "0", "--prometheus.port", busy],
+      {},
+      /--prometheus\.port: cannot listen on port \d+: Address already in use/,
+    ],
+    [[...local, "-a", "0", "--axon.ip", "999.1.1.1"], {}, /--axon\.ip: cannot listen on 999\.1/],
+    [["--local", "--prometheus.level", "garbage"], {}, /--prometheus\.level: expected OFF/],
+    [
+      ["-e", "ws://127.0.0.1:1", "--axon.external_ip", "abc"],
+      {},
+      /--axon\.external_ip: 'abc' is not an IPv4 or IPv6 address/,
+    ],
+    [
+      ["-e", "ws://127.0.0.1:1"],
+      { BT_AXON_EXTERNAL_IP: "abc" },
+      /BT_AXON_EXTERNAL_IP: 'abc' is not an IPv4 or IPv6 address/,
+    ],
+    // The chain refuses these; the miner would otherwise retry serving its axon forever.
+    [
+      ["-e", "ws://127.0.0.1:1", "--axon.external_ip", "127.0.0.1"],
+      {},
+      /--axon\.external_ip: cannot announce 127\.0\.0\.1: .*refused by the chain/,
+    ],
+    [
+      ["-e", "ws://127.0.0.1:1", "--axon.external_ip", "::1"],
+      {},
+      /--axon\.external_ip: cannot announce ::1: .*refused by the chain/,
+    ],
+  ];
+  try {
+    for (const [args, env, expected] of cases) {
+      const r = await run(args, env);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, expected);
+    }
+  } finally {
+    taken.close();
+  }
 });

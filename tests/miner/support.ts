@@ -3,11 +3,47 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Keypair } from "../../bittensor/keypair.ts";
 import type { MarketState } from "../../bittensor/market_synapse.ts";
+import { StaticNeuronDirectory } from "../../bittensor/neurons.ts";
+import { type MinerOptions, type RunningMiner, startMiner } from "../../miner/miner.ts";
 
 export const fixtures = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
 export const alice = Keypair.fromUri("//Alice"); // validator
 export const bob = Keypair.fromUri("//Bob"); // miner
 export const charlie = Keypair.fromUri("//Charlie"); // stranger
+
+/** The chain as the miner sees it: //Alice is the one validator. */
+export function validatorDirectory(): StaticNeuronDirectory {
+  return new StaticNeuronDirectory([
+    {
+      uid: 0,
+      hotkey: alice.ss58Address,
+      coldkey: alice.ss58Address,
+      stake: 1000,
+      validatorPermit: true,
+      axon: null,
+      lastUpdate: 0,
+    },
+  ]);
+}
+
+/** An in-process miner (//Bob, uid 1) on a loopback port serving FixtureAgent with `params`. */
+export function startFixtureMiner(
+  params: string,
+  options: Partial<MinerOptions> = {},
+): Promise<RunningMiner> {
+  return startMiner({
+    hotkey: bob,
+    uid: 1,
+    directory: validatorDirectory(),
+    netuid: 79,
+    agent: { path: fixtures, name: "FixtureAgent", params },
+    port: 0,
+    host: "127.0.0.1",
+    metricsPort: null,
+    log: () => {},
+    ...options,
+  });
+}
 
 const balance = (currency: "BASE" | "QUOTE", total: number) => ({
   currency,

@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import { AgentHost, type StepOutcome } from "../../miner/agent_host.ts";
+import { Dendrite } from "../../bittensor/dendrite.ts";
+import { cryptoReady } from "../../bittensor/keypair.ts";
+import {
+  decodeResponse,
+  encodeStateUpdate,
+  MarketSimulationStateUpdate,
+  stateForMiner,
+} from "../../bittensor/market_synapse.ts";
+import { alice, bob, fixtures, marketState, startFixtureMiner } from "./support.ts";
+
+await cryptoReady();
+
+/** The quantity of the one order the counting fixture agent answered (its update count). */
+function quantity(outcome: StepOutcome): number {
+  assert.equal(outcome.kind, "ok", JSON.stringify(outcome));
+  const response = (outcome as { response: { instructions: { quantity: number }[] } }).response;
+  return response.instructions[0].quantity;
+}
+
+async function withHost(
+  params: string,
+  body: (host: AgentHost, events: { errors: string[]; restarts: string[] }) => Promise<void>,
+): Promise<void> {
+  const events = { errors: [] as string[], restarts: [] as string[] };
+  const host = await AgentHost.start(
+    { path: fixtures, name: "FixtureAgent", params: `count=true ${params}`, uid: 1 },
+    {
+      onError: (message) => events.errors.push(message),
+      onRestart: (message) => events.restarts.push(message),
+    },
+  );
+  try {
+    await body(host, events);
+  } finally {
+    host.close();
+  }
+}
+
+const state = () => stateForMiner(marketState(), 1);
+
+Deno.test("an unawaited rejected promise fails only its update; the agent keeps its state", async () => {
+  await withHost("reject_at=2", async (host, events) => {
+    assert.equal(quantity(await host.step(state(), 5000)), 1);
+    const failed = await host.step(state(), 5000);
+    assert.equal(failed.kind, "failed");
+    assert.match((failed as { message: string }).message, /unhandled rejection: .*rejected/);
+    // Answered at once by the same instance: its update count went on from 2.
+    assert.equal(quantity(await host.step(state(), 5000)), 3);
+    assert.deepEqual(events.restarts, []);
+  });
+});
+
+Deno.test("a timer that throws after its update is reported and the agent keeps its state", async () => {
+  await withHost("throw_at=1 throw_after_ms=200", async (host, events) => {
+    assert.equal(quantity(await host.step(state(), 5000)), 1);
+    for (let i = 0; i < 50 && events.errors.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.match(events.errors.join("\n"), /timer failed/);
+    assert.equal(quantity(await host.step(state(), 5000)), 2);
+    assert.deepEqual(events.restarts, []);
+  });
+});
+
+Deno.test("an agent that calls Deno.exit is replaced at once, not after the stuck-agent wait", async () => {
+  await withHost("exit_at=2", async (host, events) => {
+    assert.equal(quantity(await host.step(state(), 5000)), 1);
+    const started = performance.now();
+    const failed = await host.step(state(), 20_000);
+    assert.equal(failed.kind, "failed");
+    assert.match((failed as { message: string }).message, /Deno\.exit\(3\)/);
+    assert.ok(performance.now() - started < 5000);
+    // The next update goes to a fresh instance (count restarts at 1), well before the deadline.
+    assert.equal(quantity(await host.step(state(), 20_000)), 1);
+    assert.match(events.restarts.join("\n"), /ended its worker .*replacing it with a fresh/);
+  });
+});
+
+Deno.test("a response that cannot be sent as JSON is answered empty and counted invalid", async () => {
+  const miner = await startFixtureMiner("bigint=true");
+  try {
+    const result = await new Dendrite(alice).call(
+      { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address },
+      MarketSimulationStateUpdate,
+      encodeStateUpdate(state()),
+      5,
+    );
+    assert.equal(result.statusCode, 200, result.statusMessage);
+    assert.deepEqual(decodeResponse(result.fields!), { agent_id: 1, instructions: [] });
+    const text = await miner.metrics.registry.metrics();
+    assert.match(text, /taos_miner_agent_errors_total\{reason="invalid"[^}]*\} 1/);
+  } finally {
+    await miner.stop();
+  }
+});
