@@ -466,6 +466,14 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
   const threads = integerFlag("threads", values.threads, 1, 1024);
   const out = typeof values.out === "string" ? values.out : join("out", "backtest");
   const feed = await readFeeds(values, { ...config, duration: duration ?? config.duration });
+  const agentPath = typeof values.agent === "string" ? values.agent : undefined;
+  try {
+    // An unknown agent is reported before the output directory is made.
+    await loadAgentClass(agentPath ?? DEFAULT_AGENTS_DIR, name);
+  } catch (error) {
+    if (error instanceof AgentLoadError) throw new UsageError(error.message);
+    throw error;
+  }
   try {
     prepareOutputDir(out);
   } catch (error) {
@@ -479,7 +487,7 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
   try {
     report = await backtest({
       agent: name,
-      agentPath: typeof values.agent === "string" ? values.agent : undefined,
+      agentPath,
       params: typeof values["agent-params"] === "string" ? values["agent-params"] : undefined,
       config,
       seed,

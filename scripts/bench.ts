@@ -20,16 +20,19 @@ function available(): string[] {
 }
 
 const names = available();
-const flags = Deno.args.filter((arg) => arg.startsWith("-"));
+// Names come first; everything from the first option on goes to each benchmark as it is, so an
+// option's value (`--rounds 2`) is not taken for a name.
+const firstOption = Deno.args.findIndex((arg) => arg.startsWith("-"));
+const requested = firstOption < 0 ? Deno.args : Deno.args.slice(0, firstOption);
+const flags = firstOption < 0 ? [] : Deno.args.slice(firstOption);
 if (flags.includes("--help") || flags.includes("-h")) {
   console.log(
-    `Usage: deno task bench [name...] [--option=value...]\n\n` +
+    `Usage: deno task bench [name...] [--option value...]\n\n` +
       `Runs the named benchmarks (all when none is named); options go to each one.\n\n` +
       `Benchmarks: ${names.join(", ") || "(none)"}`,
   );
   Deno.exit(0);
 }
-const requested = Deno.args.filter((arg) => !arg.startsWith("-"));
 const unknown = requested.filter((name) => !names.includes(name));
 if (unknown.length > 0) {
   console.error(`unknown benchmark ${unknown.join(", ")}; available: ${names.join(", ")}`);

@@ -186,6 +186,7 @@ instant, instructions validated and injected, miners scored and weights set.
 Network and wallet (run_validator.sh short flags in brackets):
   -e, --subtensor.chain_endpoint <url|finney|test|local>  chain endpoint
                                           (default wss://entrypoint-finney.opentensor.ai:443)
+      --subtensor.network <name>          same (the SDK's name for it); -e wins when both are given
   -u, --netuid <n>                        subnet (default 79)
   -p, --wallet.path <dir>                 wallets directory (default ~/.bittensor/wallets/)
   -w, --wallet.name <name>                coldkey name (default taos)
@@ -254,6 +255,7 @@ Accepted for run_validator.sh compatibility, no effect:
   -s <0|1>   keep the simulator running across updates: the simulator runs inside this process
   -x <0|1>   tmux monitoring session: use the status page instead
       --port <n>  simulator-facing port: there is no separate simulator process
+      --neuron.axon_off  this validator serves no axon
 `;
 
 /** The live seeding options, null without `--simulation.seeding.live`. */

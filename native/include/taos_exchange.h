@@ -219,7 +219,7 @@ typedef struct tx_config {
   uint64_t fee_slot_period_ns;     /*  64 > 0: tiers are recomputed at every multiple */
   uint32_t fee_history_slots;      /*  72 1..1024 slots summed for the tier */
   uint32_t fee_tier_count;         /*  76 1..TX_MAX_FEE_TIERS, volume_required ascending */
-  tx_fee_tier fee_tiers[TX_MAX_FEE_TIERS]; /* 80 first tier must require 0 */
+  tx_fee_tier fee_tiers[TX_MAX_FEE_TIERS]; /* 80 the first applies below the second */
   uint64_t flags;                  /* 464 TX_CFG_* */
 } tx_config;
 
