@@ -68,7 +68,7 @@ Agent:
   -n, --agent.name <Class>              agent class (default ${MINER_DEFAULTS.agentName})
   -m, --agent.params "<k=v ...>"        agent parameters (default "${MINER_DEFAULTS.agentParams}")
       --agent.timeout <seconds>         longest time per state update (default 4; never past the
-                                        request's timeout); an overrunning agent's update is
+                                        request's timeout less 0.5 s); an overrunning agent's update is
                                         answered with no instructions and a warning
 
 Callers:
