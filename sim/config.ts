@@ -148,7 +148,8 @@ const externalSchema = z.object({
 const groupFields = {
   count: count.max(100_000),
   balances: balancesSchema,
-  /** The group's own fee policy (history window shared with the exchange's); absent = zero fees. */
+  /** The group's own fee policy (history window shared with the exchange's); absent = the
+   * exchange's policy, as in the reference. */
   fees: groupFeesSchema.optional(),
 };
 
@@ -210,6 +211,8 @@ const algoSchema = z.object({
   VBS: positive,
   minOPLatency: duration,
   maxOPLatency: duration,
+  /** Rayleigh scale of its order-placement latency, as the other groups'. */
+  opLatencyScaleRay: positive.default(0.235),
   /** Child order size distribution: lognormal(mu, sigma). */
   volumeMu: z.number().finite(),
   volumeSigma: nonNegative,

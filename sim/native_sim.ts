@@ -308,6 +308,7 @@ export function nativeParams(config: SimConfig, threads: number): Record<string,
       algo_vbs: algo.VBS,
       algo_min_opl: algo.minOPLatency,
       algo_max_opl: algo.maxOPLatency,
+      algo_ray: algo.opLatencyScaleRay,
       algo_volume_mu: algo.volumeMu,
       algo_volume_sigma: algo.volumeSigma,
     });

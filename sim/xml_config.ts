@@ -32,7 +32,7 @@ const inert: Record<string, string[]> = {
     "GBM_seed",
   ],
   HighFrequencyTraderAgent: ["historySize", "GBM_X0", "GBM_mu", "GBM_sigma", "GBM_seed"],
-  ALGOTraderAgent: ["buyProb", "volumeStatsPeriod", "period", "opLatencyScaleRay"],
+  ALGOTraderAgent: ["buyProb", "volumeStatsPeriod", "period"],
   FuturesTraderAgent: ["sigmaN", "tauHist"],
   FeePolicy: ["type"],
   DistributedProxyAgent: [
@@ -102,6 +102,7 @@ const agentAttributes: Record<string, string[]> = {
     "VBS",
     "minOPLatency",
     "maxOPLatency",
+    "opLatencyScaleRay",
   ],
   FuturesTraderAgent: [
     "MFLmean",

@@ -688,7 +688,12 @@ export class Validator {
     });
   }
 
-  /** Takes a fresh neuron list; a uid whose hotkey changed is deregistered and reset. */
+  /**
+   * Takes a fresh neuron list; a uid whose hotkey changed is deregistered and reset. A uid seen for
+   * the first time starts with no scoring history, as in the reference, which scores only
+   * registered uids: what the scorer recorded for its idle account while the slot was empty is
+   * dropped (the account itself was never touched, so it is not reset).
+   */
   #applyNeurons(neurons: Neuron[], initial: boolean) {
     const deps = this.#deps;
     this.#neurons = neurons;
@@ -696,6 +701,7 @@ export class Validator {
     const hotkeys = this.#snapshot.hotkeys;
     for (const neuron of this.#neurons) {
       const known = hotkeys[neuron.uid];
+      if (known === undefined) this.#scoring.reset(neuron.uid);
       if (known !== undefined && known !== neuron.hotkey) {
         deps.log("info", `uid ${neuron.uid} re-registered (${neuron.hotkey}): resetting`);
         this.#scoring.reset(neuron.uid);

@@ -84,7 +84,8 @@ export const cancelOrdersSchema = z.object({
   type: z.literal("CANCEL_ORDERS"),
   ...common,
   bookId: nonNegativeInt,
-  cancellations: z.array(z.object({ orderId: nonNegativeInt, volume: positive.nullable() })),
+  // Any integer, as the reference's schema: an id no order has is refused by the exchange.
+  cancellations: z.array(z.object({ orderId: int, volume: positive.nullable() })),
 });
 
 /** Reset of agents' accounts: validator-only; a miner sending it voids its whole response. */

@@ -469,7 +469,8 @@ export function bookFor(book: BookState): Book {
     id: book.bookId,
     bids: levelsFor(book.bid),
     asks: levelsFor(book.ask),
-    events: book.record.length === 0 ? null : book.record.map(eventFor),
+    // An empty list, never null, as the reference sends it (a miner may iterate it directly).
+    events: book.record.map(eventFor),
   };
 }
 

@@ -48,7 +48,7 @@ extern "C" {
   X(hft_sigma_sqr)                                                                                 \
   X(algo_count) X(algo_bal_kind) X(algo_bal_a) X(algo_bal_b) X(algo_bal_c) X(algo_bal_d)           \
   X(algo_wakeup_prob) X(algo_volume_prop) X(algo_mfl_mean) X(algo_mfl_std) X(algo_vbs)             \
-  X(algo_min_opl) X(algo_max_opl) X(algo_volume_mu) X(algo_volume_sigma)                           \
+  X(algo_min_opl) X(algo_max_opl) X(algo_ray) X(algo_volume_mu) X(algo_volume_sigma)               \
   X(fut_count) X(fut_bal_kind) X(fut_bal_a) X(fut_bal_b) X(fut_bal_c) X(fut_bal_d)                 \
   X(fut_mfl_mean) X(fut_mfl_std) X(fut_min_opl) X(fut_max_opl) X(fut_ray) X(fut_scale_r)           \
   X(fut_volume) X(fut_lambda) X(fut_sigma_eps)                                                    \

@@ -266,13 +266,15 @@ static void stylized_poll(sim_book *book, uint32_t k) {
   sim_sty_book *st = &book->sty[k];
   double bid, ask;
   top_of_book(book, &bid, &ask);
-  double p = spot_price(book, 1000000000ull);
-  if (!(p > 0)) return;
+  /* The reference reads two prices: the history takes a trade up to 5 s old, the decision one up
+   * to 1 s (the same nanosecond either way under the reference's dynamics). */
+  double p = spot_price(book, 1000000000ull), history_price = spot_price(book, 5000000000ull);
+  if (!(p > 0) || !(history_price > 0)) return;
   uint32_t len = sim->sty_params[k].hist_len;
-  st->returns[st->head] = log(p / st->last_price);
+  st->returns[st->head] = log(history_price / st->last_price);
   st->head = (st->head + 1) % len;
   if (st->filled < len) st->filled++;
-  st->last_price = p;
+  st->last_price = history_price;
   if (P(cfg, sty_regime_flag) != 0) stylized_regime(book, k);
   if (st->order_in_flight) return;
   /* who acts: k draws of one agent among the group, k from the Rayleigh-quantile rule */
@@ -347,7 +349,7 @@ static void hft_poll(sim_book *book, uint32_t k) {
 
   double bid, ask;
   top_of_book(book, &bid, &ask);
-  double p = spot_price(book, 5000000000ull);
+  double p = spot_price(book, 1000000000ull); /* a trade up to 1 s old, as the reference's HFT */
   double horizon = cfg->reference
                        ? 1.0
                        : 1.0 - (double)(book->now - cfg->start) / (double)cfg->duration;
@@ -369,21 +371,27 @@ static void hft_poll(sim_book *book, uint32_t k) {
   double ask_volume = inventory_rule ? v0 * (0.5 + inventory / psi) : sim_lognormal(rng, mean, 1);
   double ask_noise = sim_rayleigh_quantile(noise_ray, sim_uniform(rng)) - shift;
   double ask_price = (double)llround((reservation + spread / 2 + ask_noise) / cfg->tick) * cfg->tick;
+  /* Every message draws its own latency, as the reference's sendOrder and cancel do. */
   double ray = P(cfg, hft_ray), lo = P(cfg, hft_min_opl), hi = P(cfg, hft_max_opl);
-  uint64_t latency = placement_latency(lat, lo, hi, ray, ray);
   bool send_bid = true, send_ask = true;
   if (fabs(inventory) > psi) {
     bool cancel = sim_uniform(rng) < 0.75;
     if (inventory < 0 && cancel) {
       send_ask = false;
-      hft_cancel_closest(book, k, slot, 1, latency);
+      hft_cancel_closest(book, k, slot, 1, placement_latency(lat, lo, hi, ray, ray));
     } else if (inventory > 0 && cancel) {
       send_bid = false;
-      hft_cancel_closest(book, k, slot, 0, latency);
+      hft_cancel_closest(book, k, slot, 0, placement_latency(lat, lo, hi, ray, ray));
     }
   }
-  if (send_bid) hft_make_order(book, slot, 0, bid_price, bid_volume, ask * holdings + cash, latency);
-  if (send_ask) hft_make_order(book, slot, 1, ask_price, ask_volume, bid * holdings + cash, latency);
+  if (send_bid) {
+    hft_make_order(book, slot, 0, bid_price, bid_volume, ask * holdings + cash,
+                   placement_latency(lat, lo, hi, ray, ray));
+  }
+  if (send_ask) {
+    hft_make_order(book, slot, 1, ask_price, ask_volume, bid * holdings + cash,
+                   placement_latency(lat, lo, hi, ray, ray));
+  }
 }
 
 static void hft_ack(sim_book *book, uint32_t k, const sim_msg *msg) {
@@ -422,8 +430,9 @@ static void algo_execute(sim_book *book, uint32_t k) {
     ab->status = 0;
     return;
   }
-  uint64_t latency = (uint64_t)sim_uniform_range(&book->lat_rng[local], P(cfg, algo_min_opl),
-                                                 P(cfg, algo_max_opl));
+  double ray = P(cfg, algo_ray);
+  uint64_t latency = placement_latency(&book->lat_rng[local], P(cfg, algo_min_opl),
+                                       P(cfg, algo_max_opl), ray, ray);
   send_order(book, slot, MSG_PLACE_MARKET, ab->dir, 0, lots, latency, false);
 }
 

@@ -201,7 +201,9 @@ static int decode(const double *params, uint32_t count, sim_config *cfg, char *e
   if (cfg->n_fut && !(P(cfg, fut_ray) > 0 && P(cfg, fut_volume) > 0)) {
     return fail(err, err_len, "volume and opLatencyScaleRay must be positive", "fut_volume");
   }
-  if (cfg->n_algo && !(P(cfg, algo_vbs) > 0)) return fail(err, err_len, "must be positive", "algo_vbs");
+  if (cfg->n_algo && !(P(cfg, algo_vbs) > 0 && P(cfg, algo_ray) > 0)) {
+    return fail(err, err_len, "VBS and opLatencyScaleRay must be positive", "algo_vbs");
+  }
   return TAOS_SIM_OK;
 }
 

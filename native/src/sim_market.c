@@ -118,11 +118,16 @@ int sim_book_init(sim_book *book) {
   }
   int rc = tx_open(&c, &book->ex, NULL, 0);
   if (rc != TX_OK) return rc == TX_ERR_NOMEM ? TAOS_SIM_ERR_MEMORY : TAOS_SIM_ERR_CONFIG;
-  /* each background group trades under its own policy: by default (as every group in
-   * production) a single zero-fee tier */
+  /* A background group with its own fee tiers trades under them; one without pays the
+   * exchange's, as the reference's fee wrapper falls back to the exchange policy (production:
+   * the initialization and HFT groups have a zero-fee tier, the others pay). */
   for (int g = 0; g < 5; g++) {
     tx_fee_tier tiers[TAOS_SIM_GROUP_FEE_TIERS] = {{0, 0, 0}};
-    uint32_t count = cfg->group_fee_tiers[g] ? cfg->group_fee_tiers[g] : 1;
+    uint32_t count = cfg->group_fee_tiers[g];
+    if (count == 0) {
+      book->group_policy[g] = 0; /* the exchange's */
+      continue;
+    }
     for (uint32_t i = 0; i < cfg->group_fee_tiers[g]; i++) {
       tiers[i].volume_required = to_units(cfg->group_fee_volume[g][i], cfg->quote_dp);
       tiers[i].maker_e9 = llround(cfg->group_fee_maker[g][i] * 1e9);

@@ -38,7 +38,7 @@ static const param reference[] = {
     {"hft_shift_pct", 0.05}, {"hft_sigma_sqr", 1e-5}, {"algo_bal_a", 500},
     {"algo_bal_b", 150000}, {"algo_wakeup_prob", 1}, {"algo_volume_prop", 0.0125},
     {"algo_mfl_mean", 1.5e9}, {"algo_mfl_std", 0.25e9}, {"algo_vbs", 20000},
-    {"algo_min_opl", 1e6}, {"algo_max_opl", 50e6}, {"algo_volume_mu", 1},
+    {"algo_min_opl", 1e6}, {"algo_max_opl", 50e6}, {"algo_ray", 0.235}, {"algo_volume_mu", 1},
     {"algo_volume_sigma", 1}, {"fut_bal_a", 500}, {"fut_bal_b", 150000},
     {"fut_mfl_mean", 1e9}, {"fut_mfl_std", 50e6}, {"fut_min_opl", 90e6}, {"fut_max_opl", 300e6},
     {"fut_ray", 0.235}, {"fut_scale_r", 0.2}, {"fut_volume", 4}, {"fut_lambda", 0.001155},

@@ -116,14 +116,29 @@ Deno.test("R4–R9: aggregation over books", () => {
   assert.equal(weightedScore(2, normalizeSharpe(10.39, -10, 10)), 2);
 });
 
-Deno.test("E1–E3: score EMA, NaN reward counts as 0", () => {
-  close(emaScore(0.2, 0.3875, 0.1), 0.21875);
+Deno.test("E1–E3: score EMA, NaN reward counts as 0 (to float32 precision)", () => {
+  const float32 = 1e-7;
+  close(emaScore(0.2, 0.3875, 0.1), 0.21875, float32);
   let score = 0;
   const seen = [0.5, 0.5, 0].map((r) => (score = emaScore(score, r, 0.1)));
-  close(seen[0], 0.05);
-  close(seen[1], 0.095);
-  close(seen[2], 0.0855);
-  close(emaScore(0.4, NaN, 0.1), 0.36);
+  close(seen[0], 0.05, float32);
+  close(seen[1], 0.095, float32);
+  close(seen[2], 0.0855, float32);
+  close(emaScore(0.4, NaN, 0.1), 0.36, float32);
+});
+
+Deno.test("the score EMA is kept in float32, as the reference's torch tensor", () => {
+  // numpy float32 replay of `alpha * rewards + (1 - alpha) * scores` from 0.
+  const expected = [
+    0.05000000074505806,
+    0.11800000071525574,
+    0.12619999051094055,
+    0.2135699987411499,
+    0.20455867052078247,
+  ];
+  let score = 0;
+  const seen = [0.5, 0.73, 0.2, 0.9999, 0.123456789].map((r) => (score = emaScore(score, r, 0.1)));
+  assert.deepEqual(seen, expected);
 });
 
 Deno.test("D1–D5: execution delay from response time", () => {
@@ -155,4 +170,21 @@ Deno.test("roundHalfEven rounds ties to even like Python's round", () => {
   assert.equal(roundHalfEven(450.375, 4), 450.375);
   assert.equal(roundHalfEven(2.5, 0), 2);
   assert.equal(roundHalfEven(3.5, 0), 4);
+  // Python rounds the double's exact binary value: these are Python 3 `round(v, d)` results.
+  const python: [number, number, number][] = [
+    [8154.21915, 4, 8154.2191],
+    [56855.514650000005, 4, 56855.5147],
+    [1.03125, 4, 1.0312],
+    [-1.03125, 4, -1.0312],
+    [123456789.123456, 4, 123456789.1235],
+    [1e-7, 4, 0],
+    [5e-5, 4, 0.0001],
+    [1.00005, 4, 1.0001],
+    [35853.551179999005, 4, 35853.5512],
+    [2900.522830001, 4, 2900.5228],
+    [77595.85674, 4, 77595.8567],
+  ];
+  for (const [value, decimals, rounded] of python) {
+    assert.equal(roundHalfEven(value, decimals), rounded, `round(${value}, ${decimals})`);
+  }
 });

@@ -13,6 +13,13 @@ function tier(makerFee: number, takerFee: number) {
   return { volumeRequired: 0, makerFee, takerFee };
 }
 
+/** Ids of a background group's agents (0 init, 1 stylized, 2 HFT, 3 ALGO, 4 futures). */
+function groupIds(engine: SimEngine, group: 0 | 1 | 2 | 3 | 4): Set<number> {
+  const key = (["initialization", "stylized", "hft", "algo", "futures"] as const)[group];
+  const count = engine.config.agents[key]?.count ?? 0;
+  return new Set(Array.from({ length: count }, (_, i) => engine.backgroundAgentId(group, i)));
+}
+
 function firstState(engine: SimEngine): PublishState {
   const state = engine.advance();
   assert.ok(state !== null);
@@ -237,8 +244,10 @@ Deno.test("a reset restores the account's initial balances at once", () => {
   }
 });
 
-Deno.test("remote accounts pay the exchange's fees; background agents trade under the zero-fee policy", () => {
+Deno.test("remote accounts and groups without a fee policy pay the exchange's fees; initialization and HFT agents trade free", () => {
   const engine = SimEngine.create({ config: shortConfig(), seed: 7, threads: 1 });
+  // The preset gives the initialization and HFT groups a zero-fee tier, as production does.
+  const free = new Set([...groupIds(engine, 0), ...groupIds(engine, 2)]);
   try {
     firstState(engine);
     engine.inject(0, [{ type: "PLACE_ORDER_MARKET", bookId: 0, direction: 0, volume: 1 }], 0);
@@ -254,10 +263,11 @@ Deno.test("remote accounts pay the exchange's fees; background agents trade unde
       // tier 0 of the reference policy: 0.5 % taker, truncated to the quote decimals
       assert.ok(t.fees.taker > 0 && Math.abs(t.fees.taker - 0.005 * t.price * t.volume) < 1e-6);
       assert.ok(t.restingAgentId < 0);
-      assert.equal(t.fees.maker, 0);
+      const maker = free.has(t.restingAgentId) ? 0 : 0.005 * t.price * t.volume;
+      assert.ok(Math.abs(t.fees.maker - maker) < 1e-6, JSON.stringify(t));
     }
     const background = trades.filter((e) => e.aggressingAgentId < 0 && e.restingAgentId < 0);
-    for (let step = 0; step < 60 && background.length < 5; step++) {
+    for (let step = 0; step < 60 && background.length < 40; step++) {
       const later = firstState(engine).books[0].record;
       for (const e of later) {
         if (e.event === "trade" && e.aggressingAgentId < 0 && e.restingAgentId < 0) {
@@ -265,8 +275,14 @@ Deno.test("remote accounts pay the exchange's fees; background agents trade unde
         }
       }
     }
-    assert.ok(background.length >= 5);
-    assert.ok(background.every((t) => t.fees.maker === 0 && t.fees.taker === 0));
+    // Stylized, ALGO and futures traders are on the exchange's first tier in these minutes.
+    const rate = (id: number) => free.has(id) ? 0 : 0.005;
+    for (const t of background) {
+      assert.ok(Math.abs(t.fees.taker - rate(t.aggressingAgentId) * t.price * t.volume) < 1e-6);
+      assert.ok(Math.abs(t.fees.maker - rate(t.restingAgentId) * t.price * t.volume) < 1e-6);
+    }
+    assert.ok(background.some((t) => free.has(t.restingAgentId)), "a fee-free maker");
+    assert.ok(background.some((t) => !free.has(t.aggressingAgentId)), "a paying taker");
     // a bid the account cannot fund is refused by the exchange with its reason
     const rejected = state.notices.find((n) => n.agentId === 1 && n.type.startsWith("ERROR_"));
     assert.ok(rejected !== undefined && /INSUFFICIENT_QUOTE/.test(rejected.message ?? ""));
@@ -325,12 +341,15 @@ Deno.test("a background group may trade under its own fee policy", () => {
   const config = { ...base, agents: { ...base.agents, stylized } };
   const engine = SimEngine.create({ config, seed: 6, threads: 1 });
   try {
-    const count = config.agents.stylized.count;
-    const ids = new Set(Array.from({ length: count }, (_, i) => engine.backgroundAgentId(1, i)));
+    const ids = groupIds(engine, 1);
+    const zero = new Set([...groupIds(engine, 0), ...groupIds(engine, 2)]);
     let charged = 0, free = 0;
     for (let s = engine.advance(); s !== null && !s.final; s = engine.advance()) {
       for (const e of s.books[0].record) {
         if (e.event !== "trade" || e.aggressingAgentId >= 0 || e.restingAgentId >= 0) continue;
+        // Only trades between the stylized group and the zero-fee groups have known rates here.
+        const known = (id: number) => ids.has(id) || zero.has(id);
+        if (!known(e.aggressingAgentId) || !known(e.restingAgentId)) continue;
         const notional = e.price * e.volume;
         const taker = ids.has(e.aggressingAgentId) ? 0.002 : 0;
         const maker = ids.has(e.restingAgentId) ? 0.001 : 0;

@@ -47,13 +47,33 @@ export const DEFAULT_SCORING: Readonly<ScoringConfig> = Object.freeze({
   alpha: 0.1,
 });
 
-/** Rounds to `decimals` places, ties to even (as Python's `round`). */
+/**
+ * Rounds to `decimals` (≥ 0) places as Python's `round(value, decimals)` does: on the exact binary
+ * value of the double (8154.21915 is stored just below …2915, so it rounds down), ties to even,
+ * and the result is the double nearest the rounded decimal. Scaling by 10^decimals in floating
+ * point first would round the product instead and differ in about 1 % of cases.
+ */
 export function roundHalfEven(value: number, decimals: number): number {
-  const factor = 10 ** decimals;
-  const scaled = value * factor;
-  let rounded = Math.round(scaled);
-  if (Math.abs(scaled % 1) === 0.5 && rounded % 2 !== 0) rounded -= 1;
-  return rounded / factor;
+  if (!Number.isFinite(value) || value === 0) return value;
+  // value = mantissa × 2^exponent exactly.
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, Math.abs(value));
+  const bits = view.getBigUint64(0);
+  const biased = Number(bits >> 52n);
+  const fraction = bits & ((1n << 52n) - 1n);
+  const mantissa = biased === 0 ? fraction : fraction | (1n << 52n);
+  const exponent = (biased === 0 ? 1 : biased) - 1075;
+  const scale = 10n ** BigInt(decimals);
+  let numerator = mantissa * scale;
+  let denominator = 1n;
+  if (exponent >= 0) numerator <<= BigInt(exponent);
+  else denominator <<= BigInt(-exponent);
+  let quotient = numerator / denominator;
+  const twice = 2n * (numerator % denominator);
+  if (twice > denominator || (twice === denominator && quotient % 2n === 1n)) quotient++;
+  const digits = quotient.toString().padStart(decimals + 1, "0");
+  const text = decimals === 0 ? digits : `${digits.slice(0, -decimals)}.${digits.slice(-decimals)}`;
+  return value < 0 ? -Number(text) : Number(text);
 }
 
 /**
@@ -167,7 +187,9 @@ export function aggregateReward(weighted: readonly number[]): number {
 
 /** Score EMA step; a NaN reward counts as 0. */
 export function emaScore(score: number, reward: number, alpha: number): number {
-  return alpha * (Number.isNaN(reward) ? 0 : reward) + (1 - alpha) * score;
+  // The reference keeps scores in a float32 tensor: every step of the update rounds to float32.
+  const f = Math.fround;
+  return f(f(f(alpha) * f(Number.isNaN(reward) ? 0 : reward)) + f(f(1 - alpha) * f(score)));
 }
 
 /** Delay bounds of the execution-delay formula, ns. */
