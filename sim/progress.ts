@@ -94,6 +94,7 @@ export class Progress {
     const decile = Math.floor(fraction * 10);
     if (decile === this.#lastDecile) return;
     this.#lastDecile = decile;
-    this.#write(`${(fraction * 100).toFixed(0)}% ${stats}\n`);
+    // The decile itself, so the lines read 0 %, 10 %, ... 100 % whatever the step size.
+    this.#write(`${decile * 10}% ${stats}\n`);
   }
 }
