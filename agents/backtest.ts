@@ -19,7 +19,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { UsageError } from "../cli/command.ts";
+import { integerFlag, UsageError } from "../cli/command.ts";
 import { parseDuration, parseSimConfig, type SimConfig, smallPreset } from "../sim/config.ts";
 import { SimEngine } from "../sim/engine.ts";
 import { readFeeds } from "../sim/feed.ts";
@@ -409,21 +409,6 @@ export function formatBacktestReport(report: BacktestReport): string {
   return lines.join("\n");
 }
 
-function integerFlag(
-  flag: string,
-  value: unknown,
-  min: number,
-  max = Number.MAX_SAFE_INTEGER,
-): number | undefined {
-  if (value === undefined) return undefined;
-  const text = String(value).trim();
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${flag}: expected an integer in ${min}..${max}, got '${value}'`);
-  }
-  return n;
-}
-
 /**
  * `taos sim --agent ...`: takes the parsed `taos sim` flags (`agent`, `agent-name`,
  * `agent-params`, `agents`, `report`, `config`, `seed`, `books`, `duration`, `threads`, `out`,
@@ -451,7 +436,7 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
   } catch (error) {
     throw new UsageError(`--config: ${(error as Error).message}`);
   }
-  const books = integerFlag("books", values.books, 1);
+  const books = integerFlag("books", values.books, 1, 4096);
   let duration: number | undefined;
   if (values.duration !== undefined) {
     duration = parseDuration(String(values.duration));

@@ -25,6 +25,25 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
+/**
+ * A flag holding a whole number in `min..max`, or undefined when absent; anything else is a
+ * UsageError naming the flag.
+ */
+export function integerFlag(
+  flag: string,
+  value: unknown,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const text = String(value).trim();
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`--${flag}: expected an integer in ${min}..${max}, got '${value}'`);
+  }
+  return n;
+}
+
 /** True when `args` asks for help. */
 export function wantsHelp(args: string[]): boolean {
   return args.includes("--help") || args.includes("-h") && args.length === 1;

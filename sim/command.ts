@@ -7,7 +7,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { type Command, UsageError } from "../cli/command.ts";
+import { type Command, integerFlag, UsageError } from "../cli/command.ts";
 import { parseDuration, parseSimConfig, type SimConfig } from "./config.ts";
 import { MAX_STEP_DEPTH, SimEngine, WINDOW_STEPS } from "./engine.ts";
 import { FactsCollector, type StylizedFacts } from "./facts.ts";
@@ -67,19 +67,10 @@ const options = {
   report: { type: "boolean" },
 } as const;
 
-function integer(flag: string, text: string | undefined, min: number, max: number) {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new UsageError(`--${flag}: expected an integer in ${min}..${max}, got '${text}'`);
-  }
-  return value;
-}
-
 /** Applies the command-line overrides and re-validates. */
 function override(config: SimConfig, values: Record<string, string | boolean | undefined>) {
-  const seed = integer("seed", values.seed as string | undefined, 0, Number.MAX_SAFE_INTEGER);
-  const books = integer("books", values.books as string | undefined, 1, 4096);
+  const seed = integerFlag("seed", values.seed, 0);
+  const books = integerFlag("books", values.books, 1, 4096);
   let duration: number | undefined;
   if (values.duration !== undefined) {
     duration = parseDuration(values.duration as string);
@@ -158,9 +149,9 @@ async function run(args: string[]): Promise<number> {
   }
   for (const warning of loaded.warnings) console.error(`warning: ${warning}`);
   const config = override(loaded.config, values);
-  const threads = integer("threads", values.threads, 1, 1024) ??
+  const threads = integerFlag("threads", values.threads, 1, 1024) ??
     Math.max(1, navigator.hardwareConcurrency || 1);
-  const depth = integer("depth", values.depth, 1, MAX_STEP_DEPTH) ?? 5;
+  const depth = integerFlag("depth", values.depth, 1, MAX_STEP_DEPTH) ?? 5;
   const feed = await readFeeds(values, config);
   if (values.out !== undefined) {
     try {
