@@ -10,6 +10,7 @@
  * @module
  */
 import { z } from "zod";
+import { laxResponse } from "./lax_wire.ts";
 import type { Instruction as EngineInstruction } from "../../sim/engine.ts";
 import { describeIssues } from "./state.ts";
 
@@ -165,7 +166,8 @@ export interface ValidationResult {
  * are kept.
  */
 export function validateInstructions(raw: unknown, context: ValidationContext): ValidationResult {
-  const envelope = agentResponseSchema.safeParse(raw);
+  // Values the reference's lax pydantic models accept (numeric text, 1.0 for 1, "yes") first.
+  const envelope = agentResponseSchema.safeParse(laxResponse(raw));
   if (!envelope.success) {
     return void_(`invalid response: ${describeIssues(envelope.error)}`, []);
   }

@@ -1,0 +1,127 @@
+/**
+ * Miner replies are read as the reference's pydantic models read them (lax mode). The expected
+ * values are what pydantic 2.13 made of the same inputs with sn-79 0.1.9's instruction models.
+ */
+import assert from "node:assert/strict";
+import { validateInstructions } from "../../agents/sdk/instructions.ts";
+import { laxInstruction } from "../../agents/sdk/lax_wire.ts";
+
+const limit = {
+  agentId: 1,
+  type: "PLACE_ORDER_LIMIT",
+  bookId: 0,
+  direction: 0,
+  quantity: 1.5,
+  price: 300,
+  clientOrderId: null,
+};
+
+/** [field, input, what pydantic made of it (undefined: refused)] */
+const pydantic: [string, unknown, unknown][] = [
+  ["quantity", "1.5", 1.5],
+  ["quantity", "1e3", 1000],
+  ["quantity", " 2 ", 2],
+  ["quantity", "+1.5", 1.5],
+  ["quantity", ".5", 0.5],
+  ["quantity", "5.", 5],
+  ["quantity", "1_000", 1000],
+  ["quantity", true, 1],
+  ["quantity", "abc", undefined],
+  ["quantity", "0x10", undefined],
+  ["quantity", "", undefined],
+  ["quantity", "-1", undefined],
+  ["bookId", "1", 1],
+  ["bookId", 1.0, 1],
+  ["bookId", "1.0", 1],
+  ["bookId", " 2 ", 2],
+  ["bookId", "+1", 1],
+  ["bookId", "01", 1],
+  ["bookId", "1_0", 10],
+  ["bookId", true, 1],
+  ["bookId", 1.5, undefined],
+  ["bookId", "1e3", undefined],
+  ["bookId", "-1", undefined],
+  ["agentId", "1", 1],
+  ["direction", true, 1],
+  ["direction", false, 0],
+  ["direction", "0", undefined],
+  ["direction", "BUY", undefined],
+  ["postOnly", 1, true],
+  ["postOnly", 0, false],
+  ["postOnly", "Yes", true],
+  ["postOnly", "off", false],
+  ["postOnly", "t", true],
+  ["postOnly", "0", false],
+  ["postOnly", "TRUE", true],
+  ["postOnly", " true ", undefined],
+  ["postOnly", 2, undefined],
+  ["timeInForce", true, 1],
+  ["timeInForce", "1", undefined],
+  ["stp", 2.0, 2],
+  ["stp", "2", undefined],
+  ["expiryPeriod", "5", 5],
+  ["expiryPeriod", 5.5, undefined],
+  ["clientOrderId", "7", 7],
+  ["delay", "3", 3],
+  ["delay", -1, undefined],
+];
+
+Deno.test("instruction fields are read as the reference's lax pydantic models read them", () => {
+  for (const [field, input, expected] of pydantic) {
+    // An expiry period needs GTT (time in force 1).
+    const instruction = {
+      ...limit,
+      ...(field === "expiryPeriod" ? { timeInForce: 1 } : {}),
+      [field]: input,
+    };
+    const result = validateInstructions({ agent_id: 1, instructions: [instruction] }, {
+      uid: 1,
+      bookCount: 20,
+    });
+    const label = `${field} = ${JSON.stringify(input)}`;
+    if (expected === undefined) {
+      assert.notEqual(result.discarded, null, `${label} is refused`);
+    } else {
+      assert.equal(result.discarded, null, `${label}: ${result.discarded}`);
+      assert.equal((result.accepted[0] as Record<string, unknown>)[field], expected, label);
+    }
+  }
+});
+
+Deno.test("cancellations, reset ids and the reply's agent_id are coerced the same way", () => {
+  const cancel = {
+    agentId: "1",
+    type: "CANCEL_ORDERS",
+    bookId: "0",
+    cancellations: [
+      { orderId: "5", volume: "1.5" },
+      { orderId: 5.0, volume: null },
+      { orderId: -5, volume: true },
+    ],
+  };
+  const result = validateInstructions({ agent_id: "1", instructions: [cancel] }, {
+    uid: 1,
+    bookCount: 1,
+  });
+  assert.equal(result.discarded, null, result.discarded ?? "");
+  assert.deepEqual(result.accepted[0], {
+    type: "CANCEL_ORDERS",
+    agentId: 1,
+    delay: 0,
+    bookId: 0,
+    cancellations: [
+      { orderId: 5, volume: 1.5 },
+      { orderId: 5, volume: null },
+      { orderId: -5, volume: 1 },
+    ],
+  });
+  const bad = validateInstructions({
+    agent_id: 1,
+    instructions: [{ ...cancel, cancellations: [{ orderId: "x", volume: null }] }],
+  }, { uid: 1, bookCount: 1 });
+  assert.notEqual(bad.discarded, null);
+  assert.deepEqual(laxInstruction({ type: "RESET_AGENT", agentIds: ["3", 4.0] }), {
+    type: "RESET_AGENT",
+    agentIds: [3, 4],
+  });
+});
