@@ -55,6 +55,18 @@ export const DEFAULT_SCORING: Readonly<ScoringConfig> = Object.freeze({
  */
 export function roundHalfEven(value: number, decimals: number): number {
   if (!Number.isFinite(value) || value === 0) return value;
+  // The floating-point product is within half an ulp of the exact one: unless it lies that close
+  // to a half, both round to the same integer, and dividing that integer by the exact power of ten
+  // gives the double nearest the decimal, as Python's result is. Only near-ties take the exact path.
+  if (decimals <= 22) {
+    const factor = 10 ** decimals;
+    const scaled = Math.abs(value) * factor;
+    const half = Math.abs(scaled - Math.floor(scaled) - 0.5);
+    if (scaled < 2 ** 52 && half > 4 * Number.EPSILON * Math.max(1, scaled)) {
+      const rounded = Math.round(scaled) / factor;
+      return value < 0 ? -rounded : rounded;
+    }
+  }
   // value = mantissa × 2^exponent exactly.
   const view = new DataView(new ArrayBuffer(8));
   view.setFloat64(0, Math.abs(value));
