@@ -317,6 +317,13 @@ static void hft_make_order(sim_book *book, uint32_t slot, int dir, double price,
   send_margin_order(book, slot, dir, llround(price / cfg->tick), lots, leverage, latency);
 }
 
+/* An HFT message's placement latency: every message draws its own, as the reference's sendOrder
+ * and cancel do. */
+static uint64_t hft_latency(const sim_config *cfg, sim_rng *lat) {
+  double ray = P(cfg, hft_ray);
+  return placement_latency(lat, P(cfg, hft_min_opl), P(cfg, hft_max_opl), ray, ray);
+}
+
 /* Cancels this agent's resting order of side `dir` closest to the best price of that side. */
 static void hft_cancel_closest(sim_book *book, uint32_t k, uint32_t slot, int dir,
                                uint64_t latency) {
@@ -371,26 +378,24 @@ static void hft_poll(sim_book *book, uint32_t k) {
   double ask_volume = inventory_rule ? v0 * (0.5 + inventory / psi) : sim_lognormal(rng, mean, 1);
   double ask_noise = sim_rayleigh_quantile(noise_ray, sim_uniform(rng)) - shift;
   double ask_price = (double)llround((reservation + spread / 2 + ask_noise) / cfg->tick) * cfg->tick;
-  /* Every message draws its own latency, as the reference's sendOrder and cancel do. */
-  double ray = P(cfg, hft_ray), lo = P(cfg, hft_min_opl), hi = P(cfg, hft_max_opl);
   bool send_bid = true, send_ask = true;
   if (fabs(inventory) > psi) {
     bool cancel = sim_uniform(rng) < 0.75;
     if (inventory < 0 && cancel) {
       send_ask = false;
-      hft_cancel_closest(book, k, slot, 1, placement_latency(lat, lo, hi, ray, ray));
+      hft_cancel_closest(book, k, slot, 1, hft_latency(cfg, lat));
     } else if (inventory > 0 && cancel) {
       send_bid = false;
-      hft_cancel_closest(book, k, slot, 0, placement_latency(lat, lo, hi, ray, ray));
+      hft_cancel_closest(book, k, slot, 0, hft_latency(cfg, lat));
     }
   }
   if (send_bid) {
     hft_make_order(book, slot, 0, bid_price, bid_volume, ask * holdings + cash,
-                   placement_latency(lat, lo, hi, ray, ray));
+                   hft_latency(cfg, lat));
   }
   if (send_ask) {
     hft_make_order(book, slot, 1, ask_price, ask_volume, bid * holdings + cash,
-                   placement_latency(lat, lo, hi, ray, ray));
+                   hft_latency(cfg, lat));
   }
 }
 
