@@ -51,6 +51,7 @@ export {
 } from "./weight_setter.ts";
 export { decodeIp, encodeIp } from "./ip.ts";
 export { commitHash, epochOf } from "./commit.ts";
+export { type EpochSchedule, nextBlockEpoch, readEpochSchedule } from "./epochs.ts";
 export {
   convertWeightsAndUidsForEmit,
   normalizeMaxWeight,

@@ -2,7 +2,8 @@
  * Sets a validator's weights on chain, behind the `WeightSetter` interface: reads the subnet's
  * limits, respects the weights rate limit and version key, applies the SDK's weight processing
  * and u16 conversion, then sends `set_weights` (commit-reveal off) or a hash commit followed by
- * its reveal in the reveal epoch (commit-reveal on).
+ * its reveal in the reveal epoch (commit-reveal on). Epochs are the chain's own count (see
+ * `epochs.ts`): the commit's epoch is read back from `WeightCommits` once it is in a block.
  *
  * The timelocked commit (CRv3/CRv4, drand-encrypted) is not implemented: on a runtime that no
  * longer accepts hash commits the submission is refused with a message saying so.
@@ -20,10 +21,16 @@ import { encodeAddress } from "@polkadot/util-crypto";
 import { z } from "zod";
 import type { WeightSetter, WeightSubmission } from "../bittensor/neurons.ts";
 import type { HotkeyPair, SubtensorClient } from "./client.ts";
-import { commitHash, epochOf, firstBlockOfEpoch, randomSalt } from "./commit.ts";
+import { commitHash, randomSalt } from "./commit.ts";
 import { loadPendingCommits, savePendingCommits } from "./commit_store.ts";
 import {
-  type Metagraph,
+  type EpochSchedule,
+  epochStartBlock,
+  nextBlockEpoch,
+  readEpochSchedule,
+  recordedCommitEpoch,
+} from "./epochs.ts";
+import {
   readHyperparameters,
   readMetagraph,
   SS58_PREFIX,
@@ -57,7 +64,7 @@ export interface PendingCommit {
   salt: number[];
   versionKey: bigint;
   hash: string;
-  /** Epoch of the commit, by the chain's epoch formula. */
+  /** Epoch of the commit, as the chain recorded it (estimated when inclusion was not awaited). */
   commitEpoch: number;
   /** The only epoch in which the chain accepts the reveal. */
   revealEpoch: number;
@@ -139,7 +146,7 @@ export class ChainWeightSetter implements WeightSetter {
         `version key ${key} is below the subnet's WeightsVersionKey ${params.weightsVersion}`,
       );
     }
-    if (params.commitRevealEnabled) await this.#reveal(metagraph.block, params);
+    if (params.commitRevealEnabled) await this.#reveal();
     const since = metagraph.block - own.lastUpdate;
     if (own.lastUpdate !== 0 && since < params.weightsRateLimit) {
       return this.#refuse(
@@ -157,7 +164,7 @@ export class ChainWeightSetter implements WeightSetter {
     const emitted = convertWeightsAndUidsForEmit(processed.uids, processed.weights);
     if (emitted.uids.length === 0) return this.#refuse("no non-zero weights to set");
     return params.commitRevealEnabled
-      ? await this.#commit(emitted.uids, emitted.values, key, metagraph, params)
+      ? await this.#commit(emitted.uids, emitted.values, key, params)
       : await this.#setDirect(emitted.uids, emitted.values, key);
   }
 
@@ -168,8 +175,7 @@ export class ChainWeightSetter implements WeightSetter {
   async revealDue(): Promise<WeightSubmission[]> {
     if (this.#pending.length === 0) return [];
     try {
-      const params = await readHyperparameters(this.#client, this.#options.netuid);
-      return await this.#reveal(await this.#client.bestBlock(), params);
+      return await this.#reveal();
     } catch (error) {
       return [this.#refuse(`cannot read the chain: ${(error as Error).message}`)];
     }
@@ -191,7 +197,6 @@ export class ChainWeightSetter implements WeightSetter {
     uids: number[],
     values: number[],
     key: bigint,
-    metagraph: Metagraph,
     params: SubnetHyperparameters,
   ): Promise<WeightSubmission> {
     const tx = this.#client.api.tx.subtensorModule;
@@ -211,27 +216,58 @@ export class ChainWeightSetter implements WeightSetter {
       salt,
       versionKey: key,
     });
+    const schedule = await readEpochSchedule(this.#client, netuid);
     const outcome = await this.#client.submit(
       tx.commitWeights(netuid, hash),
       this.#options.hotkey,
       this.#submitOptions(),
     );
     if (!outcome.ok) return this.#refuse(`commit_weights: ${outcome.message}`);
-    const commitEpoch = epochOf(metagraph.block, netuid, params.tempo);
+    const commitEpoch = await this.#commitEpoch(schedule, hash, outcome.blockHash);
     const revealEpoch = commitEpoch + params.commitRevealPeriod;
     this.#pending.push({ uids, values, salt, versionKey: key, hash, commitEpoch, revealEpoch });
     this.#savePending();
     return this.#accept(
-      `commit_weights ${hash}; reveal in epoch ${revealEpoch} (from block ${
-        firstBlockOfEpoch(revealEpoch, netuid, params.tempo)
-      })`,
+      `commit_weights ${hash} in epoch ${commitEpoch}; reveal in epoch ${revealEpoch} (from ` +
+        `block ${epochStartBlock(schedule, revealEpoch)})`,
       outcome.extrinsicHash,
     );
   }
 
-  async #reveal(block: number, params: SubnetHyperparameters): Promise<WeightSubmission[]> {
+  /**
+   * The epoch the chain recorded for a commit included in block `blockHash`; without the block,
+   * or should the entry not be readable, the epoch of the block after `schedule`'s.
+   */
+  async #commitEpoch(schedule: EpochSchedule, hash: string, blockHash?: string): Promise<number> {
+    const estimate = nextBlockEpoch(schedule);
+    if (blockHash === undefined) return estimate;
+    try {
+      const recorded = await recordedCommitEpoch(
+        this.#client,
+        schedule,
+        this.#options.netuid,
+        this.#address,
+        hash,
+        blockHash,
+      );
+      if (recorded !== null) return recorded;
+      this.#options.log?.(`commit ${hash} not found in WeightCommits; assuming epoch ${estimate}`);
+    } catch (error) {
+      this.#options.log?.(
+        `cannot read commit ${hash} back: ${(error as Error).message}; assuming epoch ${estimate}`,
+      );
+    }
+    return estimate;
+  }
+
+  /**
+   * Sends the reveal of every commit whose reveal epoch is the epoch of the next block; drops
+   * those whose epoch has passed.
+   */
+  async #reveal(): Promise<WeightSubmission[]> {
+    if (this.#pending.length === 0) return [];
     const { netuid } = this.#options;
-    const epoch = epochOf(block, netuid, params.tempo);
+    const epoch = nextBlockEpoch(await readEpochSchedule(this.#client, netuid));
     const results: WeightSubmission[] = [];
     const keep: PendingCommit[] = [];
     for (const commit of this.#pending) {
@@ -239,8 +275,13 @@ export class ChainWeightSetter implements WeightSetter {
         keep.push(commit);
         continue;
       }
-      if (epoch > commit.revealEpoch + 1) {
-        results.push(this.#refuse(`commit ${commit.hash} expired unrevealed in epoch ${epoch}`));
+      if (epoch > commit.revealEpoch) {
+        results.push(
+          this.#refuse(
+            `commit ${commit.hash} expired unrevealed: its reveal epoch ${commit.revealEpoch} ` +
+              `has passed (now ${epoch})`,
+          ),
+        );
         continue;
       }
       const call = this.#client.api.tx.subtensorModule.revealWeights(

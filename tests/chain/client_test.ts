@@ -7,13 +7,14 @@ import {
   serveAxon,
   SubtensorClient,
 } from "../../chain/mod.ts";
-import { FakeSubtensor } from "./fake_subtensor.ts";
+import { FakeSubtensor, type FakeSubtensorOptions, type Submission } from "./fake_subtensor.ts";
 import { alice, axon, bob, dave, NETUID, startNode, type Subnet, TEMPO } from "./subnet_fixture.ts";
 
 async function withChain(
   fn: (client: SubtensorClient, node: FakeSubtensor, subnet: Subnet) => Promise<void>,
+  options: FakeSubtensorOptions = {},
 ): Promise<void> {
-  const { node, subnet } = startNode();
+  const { node, subnet } = startNode(options);
   const client = await SubtensorClient.connect({ network: node.url, connectTimeoutMs: 10_000 });
   try {
     await fn(client, node, subnet);
@@ -500,3 +501,113 @@ Deno.test("connecting to an unknown network or a dead endpoint fails clearly", a
     /no connection to ws:\/\/127\.0\.0\.1:\d+ within 300 ms/,
   );
 });
+
+/** Makes the node record each hash commit in `WeightCommits` as `[hash, field1, field2, 0]`. */
+function recordCommits(node: FakeSubtensor, fields: () => [number, number]) {
+  node.onSubmit = (submission: Submission) => {
+    if (submission.method === "commitWeights") {
+      const hash = submission.args.commit_hash;
+      node.setStorage("SubtensorModule", "WeightCommits", [NETUID, alice.address], [
+        [hash, ...fields(), 0],
+      ]);
+    }
+    return { kind: "include" };
+  };
+}
+
+Deno.test("a commit's epoch is the one the chain recorded for it", testOptions, async () => {
+  await withChain(async (client, node, subnet) => {
+    subnet.hyperparams.commitRevealWeightsEnabled = true;
+    node.best = 1001;
+    // The next block (1002) is still in epoch 2, but the commit was taken in block 1003, the
+    // first of epoch 3: a runtime before the epoch counter records the commit's block.
+    recordCommits(node, () => [1003, 1003 + TEMPO]);
+    const setter = new ChainWeightSetter(client, { netuid: NETUID, hotkey: alice });
+    const committed = await setter.setWeights([1, 2], [0.5, 0.5], 19);
+    assert.equal(committed.accepted, true, committed.message);
+    assert.equal(epochOf(1002, NETUID, TEMPO), 2);
+    assert.deepEqual(
+      [setter.pendingCommits[0].commitEpoch, setter.pendingCommits[0].revealEpoch],
+      [3, 4],
+    );
+    assert.match(committed.message, /in epoch 3; reveal in epoch 4 \(from block 1364\)/);
+  });
+});
+
+/** Sets the stateful epoch scheduler's storage for the subnet. */
+function setSchedule(
+  node: FakeSubtensor,
+  s: { index: number; lastEpochBlock: number; pendingEpochAt?: number },
+) {
+  node.setStorage("SubtensorModule", "SubnetEpochIndex", [NETUID], s.index);
+  node.setStorage("SubtensorModule", "LastEpochBlock", [NETUID], s.lastEpochBlock);
+  node.setStorage("SubtensorModule", "PendingEpochAt", [NETUID], s.pendingEpochAt ?? 0);
+}
+
+Deno.test(
+  "on a runtime with the epoch counter, the reveal follows the chain's count, not the formula",
+  testOptions,
+  async () => {
+    await withChain(async (client, node, subnet) => {
+      subnet.hyperparams.commitRevealWeightsEnabled = true;
+      node.best = 1000;
+      // Long after the upgrade the counter is far from the formula's epoch (2 at block 1000).
+      setSchedule(node, { index: 5000, lastEpochBlock: 900 });
+      recordCommits(node, () => [5000, node.best + 1]);
+      const setter = new ChainWeightSetter(client, { netuid: NETUID, hotkey: alice });
+      const committed = await setter.setWeights([1, 2], [0.5, 0.5], 19);
+      assert.equal(committed.accepted, true, committed.message);
+      const pending = setter.pendingCommits[0];
+      assert.deepEqual([pending.commitEpoch, pending.revealEpoch], [5000, 5001]);
+      // The next epoch is due tempo blocks after the last one.
+      assert.match(committed.message, /reveal in epoch 5001 \(from block 1260\)/);
+
+      const sent = node.submissions.length;
+      node.best = 1258; // the next block, 1259, is not yet due
+      assert.deepEqual(await setter.revealDue(), []);
+      node.best = 1259; // block 1260 fires the epoch: an extrinsic in it counts in 5001
+      const [revealed] = await setter.revealDue();
+      assert.equal(revealed.accepted, true, revealed.message);
+      assert.equal(node.submissions.length, sent + 1);
+      assert.equal(node.submissions.at(-1)!.method, "revealWeights");
+      assert.equal(setter.pendingCommits.length, 0);
+    }, { epochCounter: true });
+  },
+);
+
+Deno.test(
+  "on a runtime with the epoch counter, an owner-triggered epoch brings the reveal forward and a " +
+    "passed reveal epoch drops the commit unsent",
+  testOptions,
+  async () => {
+    await withChain(async (client, node, subnet) => {
+      subnet.hyperparams.commitRevealWeightsEnabled = true;
+      node.best = 1000;
+      setSchedule(node, { index: 7, lastEpochBlock: 990 });
+      recordCommits(node, () => [7, node.best + 1]);
+      const setter = new ChainWeightSetter(client, { netuid: NETUID, hotkey: alice });
+      assert.equal((await setter.setWeights([1], [1], 19)).accepted, true);
+      assert.equal(setter.pendingCommits[0].revealEpoch, 8);
+
+      node.best = 1100;
+      setSchedule(node, { index: 7, lastEpochBlock: 990, pendingEpochAt: 1101 });
+      const [early] = await setter.revealDue();
+      assert.equal(early.accepted, true, early.message);
+
+      // A second commit, then two epochs fire before anything reveals it.
+      subnet.neurons[0].lastUpdate = 0;
+      setSchedule(node, { index: 8, lastEpochBlock: 1101 });
+      recordCommits(node, () => [8, node.best + 1]);
+      assert.equal((await setter.setWeights([2], [1], 19)).accepted, true);
+      assert.equal(setter.pendingCommits[0].revealEpoch, 9);
+      setSchedule(node, { index: 10, lastEpochBlock: 1900 });
+      node.best = 1905;
+      const sent = node.submissions.length;
+      const [expired] = await setter.revealDue();
+      assert.equal(expired.accepted, false);
+      assert.match(expired.message, /reveal epoch 9 has passed \(now 10\)/);
+      assert.equal(node.submissions.length, sent, "no reveal sent for an expired commit");
+      assert.equal(setter.pendingCommits.length, 0);
+    }, { epochCounter: true });
+  },
+);

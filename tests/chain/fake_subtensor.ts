@@ -28,6 +28,36 @@ export interface Submission {
   era: { period: number; phase: number } | "immortal";
 }
 
+/** Options of {@link FakeSubtensor}. */
+export interface FakeSubtensorOptions {
+  /**
+   * `false` leaves the `Metadata` runtime API out of the runtime version, as older nodes do, so
+   * clients must fall back to `state_getMetadata`.
+   */
+  withMetadataApi?: boolean;
+  /**
+   * Serve a runtime with the stateful epoch scheduler: the fixture metadata plus the storage maps
+   * `SubnetEpochIndex`, `LastEpochBlock` and `PendingEpochAt` (netuid -> u64, Identity-hashed, as
+   * that runtime declares them).
+   */
+  epochCounter?: boolean;
+}
+
+/** The stateful scheduler's storage maps the fixture runtime predates. */
+const EPOCH_COUNTER_STORAGE = ["SubnetEpochIndex", "LastEpochBlock", "PendingEpochAt"];
+
+/** The fixture metadata with the epoch scheduler's storage maps added. */
+function withEpochCounter(bytes: Uint8Array): Metadata {
+  // deno-lint-ignore no-explicit-any
+  const json = new Metadata(new TypeRegistry(), bytes).toJSON() as any;
+  const storage = json.metadata.v16.pallets
+    .find((p: { name: string }) => p.name === "SubtensorModule").storage;
+  // BlocksSinceLastStep has the same shape: netuid -> u64, Identity, default 0.
+  const model = storage.items.find((i: { name: string }) => i.name === "BlocksSinceLastStep");
+  for (const name of EPOCH_COUNTER_STORAGE) storage.items.push({ ...model, name, docs: [] });
+  return new Metadata(new TypeRegistry(), json);
+}
+
 /** How the node answers a submission. */
 export type SubmitReply =
   | { kind: "include" }
@@ -64,12 +94,9 @@ export class FakeSubtensor {
   readonly #decorated: ReturnType<typeof expandMetadata>;
   readonly #runtimeVersion: Record<string, unknown>;
 
-  /**
-   * `withMetadataApi: false` leaves the `Metadata` runtime API out of the runtime version, as older
-   * nodes do, so clients must fall back to `state_getMetadata`.
-   */
-  constructor(options: { withMetadataApi?: boolean } = {}) {
-    const bytes = Deno.readFileSync(FIXTURE);
+  constructor(options: FakeSubtensorOptions = {}) {
+    const fixture = Deno.readFileSync(FIXTURE);
+    const bytes = options.epochCounter ? withEpochCounter(fixture).toU8a() : fixture;
     this.registry = new TypeRegistry();
     this.metadata = new Metadata(this.registry, bytes);
     this.registry.setMetadata(this.metadata, undefined, undefined, true);
@@ -85,7 +112,7 @@ export class FakeSubtensor {
   }
 
   /** Starts listening on 127.0.0.1 with a free port. */
-  static start(options: { withMetadataApi?: boolean } = {}): FakeSubtensor {
+  static start(options: FakeSubtensorOptions = {}): FakeSubtensor {
     const node = new FakeSubtensor(options);
     node.#server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen: () => {} },
@@ -112,12 +139,14 @@ export class FakeSubtensor {
 
   /** Hash of block `n`: the real blake2-256 of its header, as clients compute it. */
   blockHash(n: number): string {
-    let hash = this.#hashes.get(n);
-    if (hash === undefined) {
-      hash = this.registry.createType("Header", this.#header(n)).hash.toHex();
-      this.#hashes.set(n, hash);
+    // Upward from the highest known ancestor: a header names its parent's hash, and recursing
+    // down from a block in the thousands would exhaust the stack.
+    let known = n;
+    while (known >= 0 && !this.#hashes.has(known)) known--;
+    for (let k = known + 1; k <= n; k++) {
+      this.#hashes.set(k, this.registry.createType("Header", this.#header(k)).hash.toHex());
     }
-    return hash;
+    return this.#hashes.get(n)!;
   }
 
   /** Sets a storage value (null removes it); keys as the storage item expects them. */

@@ -5,7 +5,7 @@
  */
 import { Keyring } from "@polkadot/api";
 import { cryptoWaitReady } from "@polkadot/util-crypto";
-import { FakeSubtensor } from "./fake_subtensor.ts";
+import { FakeSubtensor, type FakeSubtensorOptions } from "./fake_subtensor.ts";
 
 await cryptoWaitReady();
 export const keyring = new Keyring({ type: "sr25519", ss58Format: 42 });
@@ -59,8 +59,10 @@ export interface Subnet {
 }
 
 /** A fake node holding subnet 79 with Alice (validator), Bob and Charlie (miners). */
-export function startNode(): { node: FakeSubtensor; subnet: Subnet } {
-  const node = FakeSubtensor.start();
+export function startNode(
+  options: FakeSubtensorOptions = {},
+): { node: FakeSubtensor; subnet: Subnet } {
+  const node = FakeSubtensor.start(options);
   const subnet: Subnet = {
     hyperparams: {
       tempo: TEMPO,
@@ -103,6 +105,7 @@ export function startNode(): { node: FakeSubtensor; subnet: Subnet } {
         totalStake: [1_500_000_000_000, 2_000_000_000, 250_000_000],
       }
       : null);
+  node.setStorage("SubtensorModule", "Tempo", [NETUID], TEMPO);
   for (const n of subnet.neurons) {
     node.setStorage("SubtensorModule", "Uids", [NETUID, n.hotkey], n.uid);
     if (n.axonInfo.ip !== 0n) {
