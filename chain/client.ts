@@ -56,7 +56,13 @@ export interface SubmitOptions {
 /** The outcome of one submitted extrinsic. */
 export type SubmitOutcome =
   | { ok: true; extrinsicHash: string; blockHash?: string }
-  | { ok: false; message: string; extrinsicHash?: string };
+  | {
+    ok: false;
+    message: string;
+    extrinsicHash?: string;
+    /** Accepted by the pool but not seen in a block before the timeout: it may still land. */
+    unconfirmed?: true;
+  };
 
 // subtensor's own transaction extensions carry no data; declaring them keeps the registry quiet.
 const EMPTY_EXTENSION = { extrinsic: {}, payload: {} };
@@ -196,6 +202,7 @@ export class SubtensorClient {
           ok: false,
           message: `no inclusion within ${timeoutMs} ms`,
           extrinsicHash,
+          unconfirmed: true,
         });
       }, timeoutMs);
       call.signAndSend(signer, { era: DEFAULT_ERA_PERIOD, nonce: -1 }, (result) => {

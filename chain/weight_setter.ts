@@ -222,11 +222,22 @@ export class ChainWeightSetter implements WeightSetter {
       this.#options.hotkey,
       this.#submitOptions(),
     );
-    if (!outcome.ok) return this.#refuse(`commit_weights: ${outcome.message}`);
-    const commitEpoch = await this.#commitEpoch(schedule, hash, outcome.blockHash);
+    if (!outcome.ok && !outcome.unconfirmed) {
+      return this.#refuse(`commit_weights: ${outcome.message}`);
+    }
+    const commitEpoch = await this.#commitEpoch(
+      schedule,
+      hash,
+      outcome.ok ? outcome.blockHash : undefined,
+    );
     const revealEpoch = commitEpoch + params.commitRevealPeriod;
+    // An unconfirmed commit may still land: keep what its reveal needs (a reveal of a commit that
+    // never landed is refused with NoWeightsCommitFound and dropped).
     this.#pending.push({ uids, values, salt, versionKey: key, hash, commitEpoch, revealEpoch });
     this.#savePending();
+    if (!outcome.ok) {
+      return this.#refuse(`commit_weights: ${outcome.message}; kept for a reveal in case it lands`);
+    }
     return this.#accept(
       `commit_weights ${hash} in epoch ${commitEpoch}; reveal in epoch ${revealEpoch} (from ` +
         `block ${epochStartBlock(schedule, revealEpoch)})`,

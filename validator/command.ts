@@ -20,7 +20,13 @@ import {
   type WeightSetter,
   type WeightSubmission,
 } from "../bittensor/neurons.ts";
-import { LOG_LEVELS, type LogLevel, parseValidatorArgs, VALIDATOR_HELP } from "./options.ts";
+import {
+  LOG_LEVELS,
+  type LogLevel,
+  parseValidatorArgs,
+  pendingCommitsPath,
+  VALIDATOR_HELP,
+} from "./options.ts";
 import type { ValidatorOptions } from "./options.ts";
 import { loadHotkey } from "./hotkey.ts";
 import { DendriteMinerClient } from "./miner_client.ts";
@@ -42,6 +48,9 @@ class PrintingWeightSetter implements WeightSetter {
     return result;
   }
 }
+
+/** How long a weight extrinsic may take to reach a block (five blocks of 12 s). */
+const WEIGHTS_INCLUSION_TIMEOUT_MS = 60_000;
 
 function logger(level: LogLevel) {
   const rank = (l: string) => LOG_LEVELS.indexOf(l as LogLevel);
@@ -156,7 +165,10 @@ async function run(args: string[]): Promise<number> {
     weights = new chain.ChainWeightSetter(client, {
       netuid: options.netuid,
       hotkey: hotkey.pair,
-      waitForInclusion: false,
+      // Waiting for the block (in the background) shows dispatch errors, which count towards
+      // the weights alert, and the epoch the chain recorded for a commit.
+      timeoutMs: WEIGHTS_INCLUSION_TIMEOUT_MS,
+      pendingCommitsPath: pendingCommitsPath(options.statePath),
       log: (m) => log("info", m),
     });
   }

@@ -177,6 +177,14 @@ const optionTable = {
   x: { type: "string", short: "x" },
 } as const;
 
+/**
+ * Where the weight setter keeps unrevealed hash commits (their salts), beside the state file: a
+ * validator restarted between a commit and its reveal still reveals.
+ */
+export function pendingCommitsPath(statePath: string): string {
+  return `${statePath}-commits.json`;
+}
+
 /** Help text: every flag with its default. */
 export const VALIDATOR_HELP = `Usage: taos validator [options]
 

@@ -611,3 +611,31 @@ Deno.test(
     }, { epochCounter: true });
   },
 );
+
+Deno.test(
+  "a commit not seen in a block before the timeout is refused but kept for its reveal",
+  testOptions,
+  async () => {
+    await withChain(async (client, node, subnet) => {
+      subnet.hyperparams.commitRevealWeightsEnabled = true;
+      node.best = 1000;
+      node.onSubmit = () => ({ kind: "pool" });
+      const setter = new ChainWeightSetter(client, {
+        netuid: NETUID,
+        hotkey: alice,
+        timeoutMs: 300,
+      });
+      const unconfirmed = await setter.setWeights([1, 2], [0.5, 0.5], 19);
+      assert.equal(unconfirmed.accepted, false);
+      assert.match(
+        unconfirmed.message,
+        /commit_weights: no inclusion within 300 ms; kept for a reveal in case it lands/,
+      );
+      // Estimated from the next block, as nothing could be read back.
+      assert.deepEqual(
+        [setter.pendingCommits[0].commitEpoch, setter.pendingCommits[0].revealEpoch],
+        [epochOf(1001, NETUID, TEMPO), epochOf(1001, NETUID, TEMPO) + 1],
+      );
+    });
+  },
+);

@@ -3,7 +3,7 @@
  * answers the calls `@polkadot/api` makes, with every value SCALE-encoded through the committed
  * runtime metadata (so the client decodes real runtime types). Submitted extrinsics are decoded,
  * their sr25519 signatures verified, and they are included in a new block with the events the test
- * chose (success, a pallet error, or a transaction-pool rejection).
+ * chose (success, a pallet error, or a transaction-pool rejection), or left in the pool unincluded.
  * @module
  */
 import { expandMetadata, Metadata, TypeRegistry } from "@polkadot/types";
@@ -61,6 +61,8 @@ function withEpochCounter(bytes: Uint8Array): Metadata {
 /** How the node answers a submission. */
 export type SubmitReply =
   | { kind: "include" }
+  /** Ready in the pool, never included. */
+  | { kind: "pool" }
   | { kind: "fail"; pallet: string; error: string }
   | { kind: "reject"; code: number; message: string; data: string };
 
@@ -371,6 +373,7 @@ export class FakeSubtensor {
     this.#nonces.set(signer, extrinsic.nonce.toNumber() + 1);
     const id = `sub-${this.#nextSubscription++}`;
     reply(id);
+    if (outcome.kind === "pool") return this.#notify(socket, "author_extrinsicUpdate", id, "ready");
     this.best += 1;
     const blockHash = this.blockHash(this.best);
     this.#blockExtrinsics.set(blockHash, [hex]);
