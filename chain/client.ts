@@ -70,6 +70,7 @@ const SUBTENSOR_EXTENSIONS = {
   SudoTransactionExtension: EMPTY_EXTENSION,
   SubtensorTransactionExtension: EMPTY_EXTENSION,
   DrandPriority: EMPTY_EXTENSION,
+  CheckShieldedTxValidity: EMPTY_EXTENSION,
 };
 
 /** A live connection to a subtensor node. */

@@ -121,12 +121,14 @@ async function serveChecked(
     if (same) {
       return { ok: true, changed: false, message: `axon already served at ${endpoint}` };
     }
-    const since = block - current.block.toNumber();
-    if (params.servingRateLimit > 0 && since < params.servingRateLimit) {
+    // Judged in the block that includes the call (the next one); a first serve is never limited.
+    const last = current.block.toNumber();
+    const since = block + 1 - last;
+    if (params.servingRateLimit > 0 && last !== 0 && since < params.servingRateLimit) {
       return {
         ok: false,
         changed: false,
-        message: `serving rate limit: axon served ${since} blocks ago, ` +
+        message: `serving rate limit: axon served ${block - last} blocks ago, ` +
           `${params.servingRateLimit - since} more blocks to wait`,
       };
     }

@@ -34,7 +34,10 @@ export interface Metagraph {
 export interface SubnetHyperparameters {
   tempo: number;
   minAllowedWeights: number;
-  /** `MaxWeightsLimit` in u16 units (65535 = no limit). */
+  /**
+   * `MaxWeightsLimit` in u16 units (65535 = no limit): the subnet's stored value, as the SDK's
+   * `max_weight_limit` reads it for weight processing.
+   */
   maxWeightsLimit: number;
   /** `WeightsVersionKey`: submitted version keys must be at least this. */
   weightsVersion: bigint;
@@ -163,13 +166,22 @@ export async function readHyperparameters(
 ): Promise<SubnetHyperparameters> {
   const call = runtimeCall(client, "subnetInfoRuntimeApi", "getSubnetHyperparamsV2") ??
     requireRuntimeCall(client, "subnetInfoRuntimeApi", "getSubnetHyperparams");
-  const result = await call(netuid) as OptionOf<HyperparamsCodec>;
+  const query = client.api.query.subtensorModule as unknown as Record<
+    string,
+    ((netuid: number) => Promise<Num>) | undefined
+  >;
+  const [result, storedMaxWeights] = await Promise.all([
+    call(netuid) as Promise<OptionOf<HyperparamsCodec>>,
+    query.maxWeightsLimit?.(netuid),
+  ]);
   if (result.isNone) throw new ChainError(`subnet ${netuid} does not exist`);
   const p = result.unwrap();
   return {
     tempo: p.tempo.toNumber(),
     minAllowedWeights: p.minAllowedWeights.toNumber(),
-    maxWeightsLimit: p.maxWeightsLimit.toNumber(),
+    // The SDK's max_weight_limit (which the reference validator's weight processing uses) reads
+    // the stored value; the runtime API reports the constant the chain enforces, 65535.
+    maxWeightsLimit: (storedMaxWeights ?? p.maxWeightsLimit).toNumber(),
     weightsVersion: p.weightsVersion.toBigInt(),
     weightsRateLimit: p.weightsRateLimit.toNumber(),
     servingRateLimit: p.servingRateLimit.toNumber(),

@@ -147,7 +147,8 @@ export class ChainWeightSetter implements WeightSetter {
       );
     }
     if (params.commitRevealEnabled) await this.#reveal();
-    const since = metagraph.block - own.lastUpdate;
+    // The chain judges the rate limit in the block that includes the extrinsic: the next one.
+    const since = metagraph.block + 1 - own.lastUpdate;
     if (own.lastUpdate !== 0 && since < params.weightsRateLimit) {
       return this.#refuse(
         `rate limited: weights last set at block ${own.lastUpdate}, ${

@@ -182,7 +182,8 @@ Deno.test("serveAxon skips, refuses and reports like the chain would", testOptio
     node.best = 40;
     const limited = await serveAxon(client, alice, { netuid: NETUID, ip: "1.2.3.5", port: 8091 });
     assert.equal(limited.ok, false);
-    assert.match(limited.message, /serving rate limit: axon served 30 blocks ago, 20 more blocks/);
+    // Judged in the next block, 41: 31 of the 50 blocks have passed.
+    assert.match(limited.message, /serving rate limit: axon served 30 blocks ago, 19 more blocks/);
 
     const loopback = await serveAxon(client, bob, { netuid: NETUID, ip: "127.0.0.1", port: 8091 });
     assert.equal(loopback.ok, false);
@@ -254,7 +255,8 @@ Deno.test(
 Deno.test("setWeights respects the rate limit and the version key", testOptions, async () => {
   await withChain(async (client, node) => {
     const setter = new ChainWeightSetter(client, { netuid: NETUID, hotkey: alice });
-    node.best = 599;
+    // Last set at 500 with a limit of 100: the chain accepts it in block 600 and later.
+    node.best = 598;
     const early = await setter.setWeights([1], [1], 19);
     assert.equal(early.accepted, false);
     assert.match(early.message, /rate limited: weights last set at block 500, 1 more blocks/);
@@ -636,6 +638,42 @@ Deno.test(
         [setter.pendingCommits[0].commitEpoch, setter.pendingCommits[0].revealEpoch],
         [epochOf(1001, NETUID, TEMPO), epochOf(1001, NETUID, TEMPO) + 1],
       );
+    });
+  },
+);
+
+Deno.test(
+  "rate limits are judged in the block that will include the call",
+  testOptions,
+  async () => {
+    await withChain(async (client, node) => {
+      // Alice's axon was served at block 10 (limit 50) and her weights set at 500 (limit 100).
+      node.best = 59;
+      const served = await serveAxon(client, alice, { netuid: NETUID, ip: "1.2.3.5", port: 8091 });
+      assert.equal(served.ok, true, served.message);
+      node.best = 599;
+      const setter = new ChainWeightSetter(client, { netuid: NETUID, hotkey: alice });
+      const set = await setter.setWeights([1], [1], 19);
+      assert.equal(set.accepted, true, set.message);
+      assert.deepEqual(node.submissions.map((s) => s.method), ["serveAxon", "setWeights"]);
+    });
+  },
+);
+
+Deno.test(
+  "weights are processed with the subnet's stored MaxWeightsLimit, as the SDK reads it",
+  testOptions,
+  async () => {
+    await withChain(async (client, node) => {
+      node.best = 1000;
+      const setter = new ChainWeightSetter(client, { netuid: NETUID, hotkey: alice });
+      assert.equal((await setter.setWeights([1, 2], [0.9, 0.1], 19)).accepted, true);
+      assert.deepEqual(node.submissions.at(-1)!.args.weights, [65535, 7282]);
+      // A cap of 32768/65535 of the total leaves uid 2 just under uid 1.
+      node.setStorage("SubtensorModule", "MaxWeightsLimit", [NETUID], 32768);
+      node.best = 2000;
+      assert.equal((await setter.setWeights([1, 2], [0.9, 0.1], 19)).accepted, true);
+      assert.deepEqual(node.submissions.at(-1)!.args.weights, [65535, 65533]);
     });
   },
 );
