@@ -36,6 +36,7 @@ import {
   DEFAULT_AGENTS_DIR,
   loadAgentClass,
   parseAgentParams,
+  unusedAgentParams,
 } from "./sdk/loader.ts";
 import { simulationConfigFor, stateForAgent } from "./sdk/state.ts";
 import { InThreadRunner, type StepRunner } from "./step_runner.ts";
@@ -151,6 +152,8 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
     ? options.params
     : parseAgentParams(options.params);
   const params = checkAgentParams(agentClass, rawParams);
+  const unused = unusedAgentParams(agentClass, rawParams);
+  if (unused !== null) options.onWarning?.(unused);
   const copies = options.agents ?? 1;
   if (!Number.isInteger(copies) || copies < 1) {
     throw new RangeError(`agents: must be a positive integer, got ${copies}`);

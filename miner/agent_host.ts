@@ -23,7 +23,8 @@ export type HostMessage =
 
 /** Messages the worker sends back. */
 export type WorkerMessage =
-  | { kind: "loaded" }
+  /** `warning`: parameters the agent does not take. */
+  | { kind: "loaded"; warning?: string }
   | { kind: "load-failed"; message: string }
   | { kind: "step"; id: number; response: AgentReply; seconds: number }
   | { kind: "step-failed"; id: number; message: string; seconds: number }
@@ -81,7 +82,7 @@ export interface AgentHostOptions {
 }
 
 /** Starts a worker and loads the agent in it. */
-async function spawnWorker(spec: AgentSpec): Promise<Worker> {
+async function spawnWorker(spec: AgentSpec): Promise<{ worker: Worker; warning?: string }> {
   const worker = new Worker(new URL("./agent_worker.ts", import.meta.url).href, {
     type: "module",
   });
@@ -97,7 +98,7 @@ async function spawnWorker(spec: AgentSpec): Promise<Worker> {
     worker.terminate();
     throw new AgentStartError("message" in loaded ? loaded.message : "agent did not load");
   }
-  return worker;
+  return { worker, warning: loaded.warning };
 }
 
 /**
@@ -118,15 +119,25 @@ export class AgentHost {
   /** Pending stuck-agent checks, cleared on close. */
   readonly #watchdogs = new Set<ReturnType<typeof setTimeout>>();
 
-  private constructor(spec: AgentSpec, options: AgentHostOptions, worker: Worker) {
+  /** Set when the agent ignores some of the given parameters (names them and what it takes). */
+  readonly paramsWarning: string | null;
+
+  private constructor(
+    spec: AgentSpec,
+    options: AgentHostOptions,
+    worker: Worker,
+    paramsWarning: string | null,
+  ) {
     this.#spec = spec;
     this.#options = options;
+    this.paramsWarning = paramsWarning;
     this.#attach(worker);
   }
 
   /** Loads the agent in a new worker; throws AgentStartError when it cannot be loaded. */
   static async start(spec: AgentSpec, options: AgentHostOptions = {}): Promise<AgentHost> {
-    return new AgentHost(spec, options, await spawnWorker(spec));
+    const { worker, warning } = await spawnWorker(spec);
+    return new AgentHost(spec, options, worker, warning ?? null);
   }
 
   #attach(worker: Worker): void {
@@ -227,7 +238,7 @@ export class AgentHost {
       current.finish({ kind: "step-failed", id: current.id, message: reason, seconds: 0 });
     }
     this.#options.onRestart?.(`${reason}; replacing it with a fresh instance`);
-    spawnWorker(this.#spec).then((worker) => {
+    spawnWorker(this.#spec).then(({ worker }) => {
       if (this.#closed) {
         worker.terminate();
         return;

@@ -61,13 +61,15 @@ self.onmessage = async (event: MessageEvent<HostMessage>) => {
   if (message.kind === "load") {
     try {
       uid = message.uid;
+      let warning: string | undefined;
       agent = await loadAgent({
         path: message.path,
         name: message.name,
         params: message.params,
         uid,
+        onWarning: (text) => warning = text,
       });
-      send({ kind: "loaded" });
+      send({ kind: "loaded", warning });
     } catch (error) {
       send({ kind: "load-failed", message: describe(error) });
     }

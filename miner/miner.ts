@@ -97,6 +97,7 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
     onError: (message) =>
       log("warning", `agent ${options.agent.name} failed between updates: ${message}`),
   });
+  if (host.paramsWarning !== null) log("warning", host.paramsWarning);
   const metrics = new MinerMetrics({ hotkey: options.hotkey.ss58Address, netuid: options.netuid });
   const policy = new CallerPolicy(options.directory, options.policy);
   const agentBudget = options.agentTimeout ?? 4;

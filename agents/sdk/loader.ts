@@ -136,6 +136,24 @@ export function checkAgentParams(agentClass: AgentClass, params: AgentParams): A
   throw new AgentLoadError(`${agentClass.name}: ${problems.join("; ")}`);
 }
 
+/**
+ * Names the given parameters the class's `paramsSchema` does not declare (a schema drops them, so
+ * a misspelt name would silently leave the default in place); null when there are none, or when
+ * the class declares no object schema. Not an error: a miner's `-m` may carry parameters meant
+ * for another agent.
+ */
+export function unusedAgentParams(agentClass: AgentClass, params: AgentParams): string | null {
+  // By shape rather than instanceof: an agent file may import its own copy of zod.
+  const shape = (agentClass.paramsSchema as { shape?: unknown } | undefined)?.shape;
+  if (typeof shape !== "object" || shape === null) return null;
+  const known = Object.keys(shape);
+  const unused = Object.keys(params).filter((name) => !known.includes(name));
+  if (unused.length === 0) return null;
+  return `${agentClass.name} ignores agent parameter${unused.length > 1 ? "s" : ""} ${
+    unused.map((name) => `'${name}'`).join(", ")
+  } (it takes ${known.length > 0 ? known.join(", ") : "none"})`;
+}
+
 /** What {@linkcode loadAgent} needs. */
 export interface LoadAgentOptions {
   /** Directory or file; default `~/.taos/agents`. */
@@ -146,6 +164,8 @@ export interface LoadAgentOptions {
   params?: string | AgentParams;
   /** The miner's uid, passed to the constructor. */
   uid: number;
+  /** Told of parameters the agent does not take (see {@linkcode unusedAgentParams}). */
+  onWarning?: (message: string) => void;
 }
 
 /** Loads, validates and constructs an agent. Throws AgentLoadError with a clear message. */
@@ -155,6 +175,8 @@ export async function loadAgent(options: LoadAgentOptions): Promise<TradingAgent
     ? options.params
     : parseAgentParams(options.params);
   const params = checkAgentParams(agentClass, raw);
+  const unused = unusedAgentParams(agentClass, raw);
+  if (unused !== null) options.onWarning?.(unused);
   try {
     return new agentClass(options.uid, params);
   } catch (error) {

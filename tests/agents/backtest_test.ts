@@ -311,3 +311,17 @@ Deno.test("the public module's example agent backtests through agents/mod.ts", a
   assert.equal(report.agents[0].instructions.accepted, report.publishes);
   assert.match(kit.formatBacktestReport(report), /JoinTheBid backtest/);
 });
+
+Deno.test("a backtest names the parameters its agent does not take", async () => {
+  const warnings: string[] = [];
+  await backtest({
+    agent: "RandomMakerAgent",
+    params: "max_quantty=3",
+    config: smallPreset(),
+    seed: 1,
+    duration: 10e9,
+    onWarning: (message) => void warnings.push(message),
+  });
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /^RandomMakerAgent ignores agent parameter 'max_quantty'/);
+});

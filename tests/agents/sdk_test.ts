@@ -470,6 +470,30 @@ Deno.test("loadAgent: from a directory, from a file, bundled fallback, and clear
     }),
     /agent parameter 'min_quantity': min_quantity must not exceed max_quantity/,
   );
+  // A misspelt name is not an error (a miner's -m may be meant for another agent) but is named.
+  const warnings: string[] = [];
+  const typo = await loadAgent({
+    path: dir,
+    name: "RandomMakerAgent",
+    params: "max_quantty=3 expiry_period=200",
+    uid: 0,
+    onWarning: (message) => warnings.push(message),
+  });
+  assert.equal(typo.constructor.name, "RandomMakerAgent");
+  assert.equal(warnings.length, 1);
+  assert.match(
+    warnings[0],
+    /^RandomMakerAgent ignores agent parameter 'max_quantty' \(it takes .*max_quantity.*\)$/,
+  );
+  // No schema, nothing to compare with: no warning.
+  await loadAgent({
+    path: dir,
+    name: "EchoAgent",
+    params: "x=1",
+    uid: 0,
+    onWarning: (m) => warnings.push(m),
+  });
+  assert.equal(warnings.length, 1);
 });
 
 Deno.test("runAgentStep drives onStart once, observe, onUpdate and onEnd at the stop notice", async () => {

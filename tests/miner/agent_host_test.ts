@@ -95,3 +95,20 @@ Deno.test("a response that cannot be sent as JSON is answered empty and counted 
     await miner.stop();
   }
 });
+
+Deno.test("parameters the agent does not take are named when it starts", async () => {
+  const host = await AgentHost.start({
+    path: fixtures,
+    name: "RandomMakerAgent",
+    params: "max_quantty=3 signal_threshold=0.1",
+    uid: 1,
+  });
+  try {
+    assert.match(
+      host.paramsWarning ?? "",
+      /^RandomMakerAgent ignores agent parameters 'max_quantty', 'signal_threshold' \(it takes /,
+    );
+  } finally {
+    host.close();
+  }
+});
