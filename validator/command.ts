@@ -217,7 +217,8 @@ async function run(args: string[]): Promise<number> {
       store.close();
       throw new UsageError(`-o/--prometheus.port: ${(error as Error).message}`);
     }
-    console.log(`status page and metrics on http://${options.httpHost}:${server.port}/`);
+    // A log line: stdout is for the weight JSON lines of --local.
+    log("info", `status page and metrics on http://${options.httpHost}:${server.port}/`);
   }
 
   const seeds = options.seeding === null ? undefined : new LiveSeeds({

@@ -187,6 +187,8 @@ export class Validator {
   #lastPublishTimestamp: number | null = null;
   #answered = new Set<number>();
   #resetsSent = new Set<number>();
+  /** Uids whose voided response was logged as a warning: later ones go to the debug log. */
+  #voidReported = new Set<number>();
   #simulationsFinished = 0;
   #silentRounds = 0;
   #weightsInFlight: Promise<void> | null = null;
@@ -486,7 +488,14 @@ export class Validator {
       });
       if (result.discarded !== null) {
         deps.metrics?.instructions.inc({ result: "voided" });
-        deps.log("debug", `uid ${reply.uid}: response discarded: ${result.discarded}`);
+        // A miner voided every time (say, a uid mismatch) would otherwise look merely silent.
+        const first = !this.#voidReported.has(reply.uid);
+        this.#voidReported.add(reply.uid);
+        deps.log(
+          first ? "warning" : "debug",
+          `uid ${reply.uid}: response discarded: ${result.discarded}` +
+            (first ? " (later discards of this uid are logged at debug level)" : ""),
+        );
         continue;
       }
       this.#answered.add(reply.uid);
@@ -709,6 +718,7 @@ export class Validator {
           this.#snapshot.pendingResets.push(neuron.uid);
         }
         this.#resetsSent.delete(neuron.uid);
+        this.#voidReported.delete(neuron.uid);
       }
       hotkeys[neuron.uid] = neuron.hotkey;
     }

@@ -89,13 +89,21 @@ Deno.test({
       "3",
       "--neuron.weights_interval",
       "0",
-      "--prometheus.level",
-      "OFF",
+      "-o",
+      "0",
+      "--http.host",
+      "127.0.0.1",
       "--state",
       join(dir, "state.db"),
     ]);
     const status = await validator.done;
     assert.equal(status.code, 0, validator.stderr.join("\n"));
+    assert.deepEqual(
+      validator.stdout.filter((line) => !line.startsWith('{"weights"')),
+      [],
+      "stdout holds only the weight lines",
+    );
+    assert.ok(validator.stderr.some((line) => line.includes("status page and metrics on")));
     const submissions = validator.stdout
       .filter((line) => line.startsWith('{"weights"'))
       .map((line) => JSON.parse(line).weights as { uids: number[]; weights: number[] });

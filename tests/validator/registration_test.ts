@@ -135,3 +135,43 @@ Deno.test("weights: negative scores shifted, L1-normalised; all zero gives unifo
   assert.deepEqual(normalizedWeights([3, 4], () => 0).weights, [0.5, 0.5]);
   assert.deepEqual(normalizedWeights([0, 1], (uid) => (uid === 0 ? NaN : 2)).weights, [0, 1]);
 });
+
+Deno.test("the first voided response of a uid is a warning, later ones debug lines", async () => {
+  const logged: { level: string; message: string }[] = [];
+  // Every miner answers as uid 0, as a local miner left at --local.uid 0 would.
+  const mismatched: MinerClient = {
+    query: (requests) =>
+      Promise.resolve(requests.map((r): MinerReply => ({
+        uid: r.uid,
+        outcome: "ok",
+        processTime: 0.05,
+        message: "",
+        response: { agent_id: 0, instructions: [] },
+      }))),
+  };
+  const store = ValidatorStore.open(":memory:");
+  const validator = new Validator({
+    options: { ...parseValidatorArgs(["--local"]), saveIntervalSeconds: 0 },
+    config: { ...smallPreset(), duration: 600e9 },
+    createMarket: (c, seed): Market => SimEngine.create({ config: c, seed, threads: 1 }),
+    directory: new MutableDirectory(),
+    client: mismatched,
+    store,
+    ...quietParts(),
+    log: (level, message) => logged.push({ level, message }),
+  });
+  try {
+    await validator.start();
+    for (let i = 0; i < 3; i++) await validator.round();
+    const about = (uid: number) =>
+      logged.filter((l) => l.message.startsWith(`uid ${uid}: response`));
+    assert.deepEqual(about(0), [], "uid 0's answers are its own");
+    const uid1 = about(1);
+    assert.equal(uid1.length, 3);
+    assert.deepEqual(uid1.map((l) => l.level), ["warning", "debug", "debug"]);
+    assert.match(uid1[0].message, /response agent_id 0 is not uid 1 \(later discards of this uid/);
+  } finally {
+    validator.close();
+    store.close();
+  }
+});
