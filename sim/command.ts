@@ -103,7 +103,9 @@ export function formatReport(
 ): string {
   const rate = run.events / run.wallSeconds;
   return [
-    `events processed: ${run.events} (${compact(rate)} events/s, ${run.wallSeconds.toFixed(1)} s ` +
+    `messages processed: ${run.events} (${compact(rate)} messages/s, ${
+      run.wallSeconds.toFixed(1)
+    } s ` +
     `wall, ${compact(run.simulatedSeconds / run.wallSeconds)} simulated s per wall s)`,
     `stylized facts on 1-minute mid returns (${facts.returns} returns, ${run.books} books):`,
     `  excess kurtosis              ${show(facts.excessKurtosis, 2)}`,

@@ -1,5 +1,5 @@
 /**
- * Progress of a long simulation on stderr: a redrawn bar with simulated time, events/s and ETA
+ * Progress of a long simulation on stderr: a redrawn bar with simulated time, messages/s and ETA
  * on a terminal, nothing when piped. Asked for anyway (`--progress`, for logs), it writes a plain
  * line every 10 % where there is no terminal to redraw on.
  * @module
@@ -78,7 +78,7 @@ export class Progress {
     const rate = seconds > 0 ? events / seconds : 0;
     const eta = fraction > 0 ? seconds * (1 - fraction) / fraction : NaN;
     const etaText = Number.isFinite(eta) ? clock(Math.round(eta) * 1e9) : "?";
-    const stats = `${clock(done)}/${clock(this.#total)} simulated, ${compact(rate)} events/s`;
+    const stats = `${clock(done)}/${clock(this.#total)} simulated, ${compact(rate)} messages/s`;
     if (this.#tty) {
       if (now - this.#lastDraw < 100 && fraction < 1) return;
       this.#lastDraw = now;

@@ -28,7 +28,7 @@ Deno.test("taos sim writes byte-identical outputs for a seed with 1 and 2 thread
     assert.equal(one.code, 0, one.stderr);
     const two = await taos(...common, "--threads", "2", "--out", join(dir, "two"));
     assert.equal(two.code, 0, two.stderr);
-    assert.match(one.stdout, /events processed: \d+/);
+    assert.match(one.stdout, /messages processed: \d+/);
     assert.match(one.stdout, /excess kurtosis/);
     const files = readdirSync(join(dir, "one")).sort();
     assert.deepEqual(files, readdirSync(join(dir, "two")).sort());
@@ -271,13 +271,13 @@ Deno.test("taos sim is quiet when piped, and --progress writes plain lines", asy
   const piped = await taos(...quick);
   assert.equal(piped.code, 0, piped.stderr);
   assert.doesNotMatch(piped.stderr, /simulated, /, "no progress without a terminal");
-  assert.match(piped.stdout, /events processed: /);
+  assert.match(piped.stdout, /messages processed: /);
 
   const logged = await taos(...quick, "--progress");
   assert.equal(logged.code, 0, logged.stderr);
   const lines = logged.stderr.split("\n").filter((line) => line.includes(" simulated, "));
   assert.equal(lines.length, 11, logged.stderr); // 0 %, 10 %, ..., 100 %
-  assert.match(lines[10], /^100% 00:01:00\/00:01:00 simulated, [\d.]+[kMG]? events\/s$/);
+  assert.match(lines[10], /^100% 00:01:00\/00:01:00 simulated, [\d.]+[kMG]? messages\/s$/);
   assert.ok(!logged.stderr.includes("\r") && !logged.stderr.includes("\x1b["), "no redraws");
 
   const both = await taos(...quick, "--quiet", "--progress");

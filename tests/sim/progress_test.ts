@@ -16,11 +16,11 @@ Deno.test("progress on a terminal is a redrawn bar with rate and ETA, ended by a
   const written = drive({ tty: true, mode: "auto" });
   assert.match(
     written,
-    /^\r\[-{30}\]   0% 00:00:00\/01:00:00 simulated, [\d.]+[kMG]? events\/s, ETA \?/,
+    /^\r\[-{30}\]   0% 00:00:00\/01:00:00 simulated, [\d.]+[kMG]? messages\/s, ETA \?/,
   );
   assert.match(
     written,
-    /\r\[#{30}\] 100% 01:00:00\/01:00:00 simulated, .* events\/s, ETA 00:00:00\n$/,
+    /\r\[#{30}\] 100% 01:00:00\/01:00:00 simulated, .* messages\/s, ETA 00:00:00\n$/,
   );
   assert.ok(written.includes("\x1b[K"), "intermediate draws clear the rest of the line");
 });
