@@ -98,7 +98,7 @@ export interface AgentResult {
   fees: number;
   trades: number;
   books: BookResult[];
-  /** Instructions forwarded, dropped by validation, and responses lost to errors or timeout. */
+  /** Instructions forwarded, rejected by validation, and responses lost to errors or timeout. */
   instructions: { accepted: number; rejected: number; failedResponses: number };
   /** Why the first response was lost (an error the agent raised, or the timeout), if any was. */
   firstFailure: string | null;
@@ -394,7 +394,7 @@ export function formatBacktestReport(report: BacktestReport): string {
       `uid ${a.uid}: score ${fixed(a.score, 4)} (last reward ${fixed(a.reward, 4)}), ` +
         `P&L ${fixed(a.pnl, 2)}, volume ${fixed(a.volume, 2)}, fees ${fixed(a.fees, 2)}, ` +
         `${a.trades} trades, instructions ${a.instructions.accepted} accepted / ` +
-        `${a.instructions.rejected} dropped, ${a.instructions.failedResponses} responses lost, ` +
+        `${a.instructions.rejected} rejected, ${a.instructions.failedResponses} responses lost, ` +
         `compute ${fixed(a.computeMs.mean, 2)} ms mean`,
     );
     if (a.firstFailure !== null) lines.push(`  first lost response: ${a.firstFailure}`);

@@ -111,7 +111,7 @@ export function renderReport(report: BacktestReport): string {
       num(a.volume, 2)
     }, fees ${
       num(a.fees, 2)
-    }, ${a.trades} trades; instructions ${a.instructions.accepted} accepted, ${a.instructions.rejected} dropped; compute ${
+    }, ${a.trades} trades; instructions ${a.instructions.accepted} accepted, ${a.instructions.rejected} rejected; compute ${
       num(a.computeMs.mean, 2)
     } ms mean, ${num(a.computeMs.max, 2)} ms max</p>
 <table><thead><tr><th>book</th><th>Sharpe</th><th>N(Sharpe)</th><th>activity</th><th>P&amp;L</th><th>volume</th><th>fees</th><th>trades</th></tr></thead><tbody>

@@ -21,7 +21,8 @@ Prints a subnet's hyperparameters and its neurons (uid, hotkey, coldkey, stake, 
 permit, axon, last update) as read from a subtensor node.
 
 Options:
-  --network <name|url>  finney, test, archive, local or a ws:// / wss:// URL (default finney)
+  --network <name|url>  finney, test, archive, latent-lite, local or a ws:// / wss:// URL
+                        (default finney)
   --netuid <n>          subnet id (default 79)
   --json                print one JSON object instead of a table
   -h, --help            show this help`;

@@ -39,7 +39,14 @@ export function integerFlag(
   const text = String(value).trim();
   const n = Number(text);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${flag}: expected an integer in ${min}..${max}, got '${value}'`);
+    const range = max < Number.MAX_SAFE_INTEGER
+      ? `an integer in ${min}..${max}`
+      : min === 0
+      ? "a non-negative integer"
+      : min === 1
+      ? "a positive integer"
+      : `an integer of at least ${min}`;
+    throw new UsageError(`--${flag}: expected ${range}, got '${value}'`);
   }
   return n;
 }

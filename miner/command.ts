@@ -183,6 +183,11 @@ const nonNegative = (flag: string) =>
     (v) => Number.isFinite(v) && v >= 0,
     `--${flag}: expected a number >= 0`,
   );
+const positive = (flag: string) =>
+  z.string().transform(Number).refine(
+    (v) => Number.isFinite(v) && v > 0,
+    `--${flag}: expected a number > 0`,
+  );
 const integer = (flag: string, max: number) =>
   z.string().regex(/^\d+$/, `--${flag}: expected a whole number`).transform(Number).refine(
     (v) => v <= max,
@@ -193,7 +198,7 @@ const settingsSchema = z.object({
   netuid: integer("netuid", 65535),
   axonPort: port("axon.port", 0),
   externalPort: port("axon.external_port", 1).optional(),
-  agentTimeout: nonNegative("agent.timeout").refine((v) => v > 0, "--agent.timeout: must be > 0"),
+  agentTimeout: positive("agent.timeout"),
   minStake: nonNegative("blacklist.min_stake"),
   forcePermit: z.enum(["true", "false", "True", "False"], {
     error: "--blacklist.force_validator_permit: expected true or false",
@@ -339,7 +344,10 @@ export const command: Command = {
     try {
       hotkey = await wallet.hotkey();
     } catch (error) {
-      throw new UsageError(`wallet: ${(error as Error).message}`);
+      throw new UsageError(
+        `wallet: ${(error as Error).message} (set -p/--wallet.path, -w/--wallet.name and ` +
+          "-h/--wallet.hotkey; `taos wallet create` makes one)",
+      );
     }
 
     let directory: NeuronDirectory;

@@ -33,7 +33,12 @@ export function formatDuration(ns: number): string {
 }
 
 /** A duration field: a non-negative integer of ns or a string with a unit. */
-const duration = z.union([z.number().int().nonnegative(), z.string()]).transform((value, ctx) => {
+const duration = z.union([z.number().int().nonnegative(), z.string()], {
+  error: (issue) =>
+    issue.input === undefined
+      ? "required"
+      : "expected a non-negative integer of ns or a duration such as 90s, 10m, 1h",
+}).transform((value, ctx) => {
   if (typeof value === "number") return value;
   const ns = parseDuration(value);
   if (ns === undefined) {

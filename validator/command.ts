@@ -178,7 +178,9 @@ async function run(args: string[]): Promise<number> {
     store = openStore(options.statePath, options.reset);
   } catch (error) {
     await closeChain();
-    throw new UsageError(`--state ${options.statePath}: ${(error as Error).message}`);
+    // A file in use is another validator's; any other failure is the file's own.
+    const hint = error instanceof StateInUseError ? "" : " (--neuron.reset replaces it)";
+    throw new UsageError(`--state ${options.statePath}: ${(error as Error).message}${hint}`);
   }
   const source = `${options.walletName}:${options.walletHotkey}`;
   const alerts = new Alerter({

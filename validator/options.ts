@@ -192,7 +192,8 @@ Runs the subnet 79 validator: the market simulation in-process, miners queried a
 instant, instructions validated and injected, miners scored and weights set.
 
 Network and wallet (run_validator.sh short flags in brackets):
-  -e, --subtensor.chain_endpoint <url|finney|test|local>  chain endpoint
+  -e, --subtensor.chain_endpoint <url|name>  chain endpoint: a ws:// / wss:// URL or finney, test,
+                                          archive, latent-lite, local
                                           (default wss://entrypoint-finney.opentensor.ai:443)
       --subtensor.network <name>          same (the SDK's name for it); -e wins when both are given
   -u, --netuid <n>                        subnet (default 79)
@@ -230,7 +231,8 @@ Queries and scoring:
       --scoring.min_delay <ns>                            (default 10000000)
 
 Simulation:
-      --config <preset|file.json|file.xml>  simulation config (default reference; presets: reference, small)
+      --config <preset|file>              simulation config: a preset (reference, small; default
+                                          reference) or a .json, .toml or .xml file
       --simulation.xml_config <file>      same, reference name
       --seed <n>                          seed of the first simulation (later ones use the next seeds)
       --duration <d>                      simulated length of each simulation, e.g. 10m, 1h, 1d

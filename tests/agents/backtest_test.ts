@@ -184,6 +184,11 @@ Deno.test("runBacktestCommand prints the summary and writes backtest.json and re
       e instanceof UsageError && /--threads: expected an integer in 1\.\.1024/.test(e.message),
   );
   await assert.rejects(
+    runBacktestCommand({ agent: noAgents, "agent-name": "MarketMakerAgent", agents: "0" }),
+    (e: Error) =>
+      e instanceof UsageError && /--agents: expected a positive integer, got '0'/.test(e.message),
+  );
+  await assert.rejects(
     runBacktestCommand({ agent: noAgents, "agent-name": "MarketMakerAgent", depth: "3" }),
     (e: Error) => e instanceof UsageError && /--depth: sets the L2 depth/.test(e.message),
   );

@@ -277,7 +277,11 @@ Deno.test("taos miner rejects bad flags with the flag's name", async () => {
   assert.match(r.stderr, /--local\.validators: 'nonsense' is not an SS58 address/);
   r = await run("--local", "-p", "/nonexistent-wallets");
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /wallet: .*cannot read/);
+  assert.match(r.stderr, /wallet: .*cannot read.*\(set -p\/--wallet\.path, -w\/--wallet\.name/);
+  r = await run("--local", "--agent.timeout", "abc");
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--agent\.timeout: expected a number > 0/);
+  assert.doesNotMatch(r.stderr, />= 0/, "one message, not two that disagree");
 
   // Agent parameters passed unquoted, as run_miner.sh does, are checked together by the agent.
   const root = mkdtempSync(join(tmpdir(), "taos-miner-"));

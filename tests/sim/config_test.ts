@@ -86,3 +86,13 @@ Deno.test("the small preset is a valid, smaller config", () => {
   assert.equal(small.books, 2);
   assert.ok(small.duration < referenceConfig().duration);
 });
+
+Deno.test("a missing duration is reported as required, a wrong type with what is expected", () => {
+  const base = smallPreset() as unknown as Record<string, unknown>;
+  const { duration: _, ...withoutDuration } = base;
+  assert.throws(() => parseSimConfig(withoutDuration), /duration: required/);
+  assert.throws(
+    () => parseSimConfig({ ...base, duration: true }),
+    /duration: expected a non-negative integer of ns or a duration such as 90s/,
+  );
+});

@@ -157,7 +157,11 @@ Deno.test({
     writeFileSync(state, "not a database, only text".repeat(400));
     const broken = startValidator(args);
     assert.equal((await broken.done).code, 2);
-    assert.ok(broken.stderr.some((l) => /--state .*: file is not a database/.test(l)));
+    assert.ok(
+      broken.stderr.some((l) =>
+        /--state .*: file is not a database \(--neuron\.reset replaces it\)/.test(l)
+      ),
+    );
     const replaced = startValidator([...args, "--neuron.reset"]);
     assert.equal((await replaced.done).code, 0, replaced.stderr.join("\n"));
     const fresh = ValidatorStore.open(state);
