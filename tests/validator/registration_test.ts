@@ -32,27 +32,32 @@ class MutableDirectory implements NeuronDirectory {
   }
 }
 
-/** Every miner answers at once with one market buy on book 0 (so balances move). */
-const buyers: MinerClient = {
-  query: (requests) =>
-    Promise.resolve(requests.map((r): MinerReply => ({
-      uid: r.uid,
-      outcome: "ok",
-      processTime: 0.05,
-      message: "",
-      response: {
-        agent_id: r.uid,
-        instructions: [{
-          type: "PLACE_ORDER_MARKET",
-          agentId: r.uid,
-          bookId: 0,
-          direction: 0,
-          quantity: 1,
-          clientOrderId: null,
-        }],
-      },
-    }))),
-};
+/** Every miner answers at once, with `response(uid)`. */
+function answering(response: (uid: number) => unknown): MinerClient {
+  return {
+    query: (requests) =>
+      Promise.resolve(requests.map((r): MinerReply => ({
+        uid: r.uid,
+        outcome: "ok",
+        processTime: 0.05,
+        message: "",
+        response: response(r.uid),
+      }))),
+  };
+}
+
+/** One market buy on book 0 each (so balances move). */
+const buyers = answering((uid) => ({
+  agent_id: uid,
+  instructions: [{
+    type: "PLACE_ORDER_MARKET",
+    agentId: uid,
+    bookId: 0,
+    direction: 0,
+    quantity: 1,
+    clientOrderId: null,
+  }],
+}));
 
 Deno.test("a re-registered uid loses its score and gets its account reset in the simulation", async () => {
   const directory = new MutableDirectory();
@@ -139,16 +144,7 @@ Deno.test("weights: negative scores shifted, L1-normalised; all zero gives unifo
 Deno.test("the first voided response of a uid is a warning, later ones debug lines", async () => {
   const logged: { level: string; message: string }[] = [];
   // Every miner answers as uid 0, as a local miner left at --local.uid 0 would.
-  const mismatched: MinerClient = {
-    query: (requests) =>
-      Promise.resolve(requests.map((r): MinerReply => ({
-        uid: r.uid,
-        outcome: "ok",
-        processTime: 0.05,
-        message: "",
-        response: { agent_id: 0, instructions: [] },
-      }))),
-  };
+  const mismatched = answering(() => ({ agent_id: 0, instructions: [] }));
   const store = ValidatorStore.open(":memory:");
   const validator = new Validator({
     options: { ...parseValidatorArgs(["--local"]), saveIntervalSeconds: 0 },
