@@ -354,6 +354,9 @@ export class Validator {
       // Let signals and HTTP requests in even when no miner is queried.
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
+    if (this.#weightsInFlight !== null) {
+      this.#deps.log("info", "waiting for the weight submission in progress to reach the chain");
+    }
     await this.settled();
     this.save();
   }

@@ -87,3 +87,48 @@ Deno.test("a new simulation follows the last one with the next seed and a re-rea
     store.close();
   }
 });
+
+Deno.test("at the end the validator says it waits for a weight submission still on its way", async () => {
+  const logged: string[] = [];
+  const submitted: number[][] = [];
+  let release = () => {};
+  const store = ValidatorStore.open(":memory:");
+  const validator = new Validator({
+    options: {
+      ...parseValidatorArgs(["--local", "--simulations", "1", "--neuron.weights_interval", "0"]),
+      saveIntervalSeconds: 3600,
+    },
+    config: { ...smallPreset(), duration: 10e9 },
+    createMarket: (c, seed): Market => SimEngine.create({ config: c, seed, threads: 1 }),
+    directory: new StaticNeuronDirectory(neurons),
+    client,
+    store,
+    ...quietParts(),
+    // The chain takes its time: the submission settles only when the test releases it.
+    weights: {
+      setWeights: (uids) => {
+        submitted.push(uids);
+        return new Promise((resolve) => {
+          release = () => resolve({ accepted: true, message: "set" });
+        });
+      },
+    },
+    log: (_level, message) => logged.push(message),
+  });
+  try {
+    await validator.start();
+    const running = validator.run();
+    const waiting = () => logged.some((m) => m.includes("waiting for the weight submission"));
+    for (let i = 0; i < 2000 && !waiting(); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    release();
+    assert.ok(waiting(), "the wait was announced");
+    await running;
+    assert.equal(submitted.length, 1, "one submission, awaited before the exit");
+    assert.ok(logged.some((m) => m.startsWith("weights set")));
+  } finally {
+    validator.close();
+    store.close();
+  }
+});
