@@ -169,6 +169,7 @@ export class ValidatorMetrics {
   readonly instructions: Counter;
   /** Alerts raised, by kind. */
   readonly alerts: Counter;
+  readonly weightSubmissions: Counter;
   /** Wall seconds of one publish round (state build, query, validation, injection). */
   readonly roundSeconds: Histogram;
   #latest: ReportInput | null = null;
@@ -305,6 +306,12 @@ export class ValidatorMetrics {
       name: "validator_alerts_total",
       help: "Alerts raised, by kind",
       labelNames: ["kind"],
+      registers: [registry],
+    });
+    this.weightSubmissions = new Counter({
+      name: "validator_weight_submissions_total",
+      help: "Weight submissions by result (accepted, refused, failed)",
+      labelNames: ["result"],
       registers: [registry],
     });
     this.roundSeconds = new Histogram({

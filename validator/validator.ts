@@ -753,6 +753,7 @@ export class Validator {
     const deps = this.#deps;
     try {
       const result = await deps.weights.setWeights(uids, weights, WEIGHTS_VERSION_KEY);
+      deps.metrics?.weightSubmissions.inc({ result: result.accepted ? "accepted" : "refused" });
       if (result.accepted) {
         this.#weightFailures = 0;
         deps.log("info", `weights set (${result.reference ?? result.message})`);
@@ -769,6 +770,7 @@ export class Validator {
         }
       }
     } catch (error) {
+      deps.metrics?.weightSubmissions.inc({ result: "failed" });
       await this.#alert("weights", `weight submission failed: ${(error as Error).message}`);
     }
   }

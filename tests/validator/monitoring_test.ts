@@ -399,10 +399,11 @@ Deno.test("weights refused three times in a row raise the weights alert", async 
   const store = ValidatorStore.open(":memory:");
   const alerts = new Alerter({ routingKey: null, source: "w:h", log: (l) => void lines.push(l) });
   const weights = new RefusingWeightSetter();
+  const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
   const validator = validatorFor({
     store,
     alerts,
-    metrics: null,
+    metrics,
     board: new StatusBoard(),
     weights,
   });
@@ -420,6 +421,8 @@ Deno.test("weights refused three times in a row raise the weights alert", async 
       lines.includes("ALERT weights: weights not set 3 times in a row: cannot read the chain"),
       lines.join("\n"),
     );
+    const counted = (await metrics.weightSubmissions.get()).values;
+    assert.deepEqual(counted.map((v) => [v.labels.result, v.value]), [["refused", 3]]);
   } finally {
     validator.close();
     store.close();
