@@ -69,6 +69,11 @@ export interface WeightSubmission {
   message: string;
   /** Extrinsic hash or stub record id, when accepted. */
   reference?: string;
+  /**
+   * Not accepted because it is too early (the chain's weights rate limit): nothing was sent and
+   * nothing is wrong. The reference validator does not even try until the limit allows.
+   */
+  deferred?: true;
 }
 
 /** Sets a validator's weights: on chain (`chain/`) or into a local record (tests, localnet). */

@@ -150,11 +150,14 @@ export class ChainWeightSetter implements WeightSetter {
     // The chain judges the rate limit in the block that includes the extrinsic: the next one.
     const since = metagraph.block + 1 - own.lastUpdate;
     if (own.lastUpdate !== 0 && since < params.weightsRateLimit) {
-      return this.#refuse(
-        `rate limited: weights last set at block ${own.lastUpdate}, ${
-          params.weightsRateLimit - since
-        } more blocks to wait (WeightsSetRateLimit ${params.weightsRateLimit})`,
-      );
+      return {
+        ...this.#refuse(
+          `rate limited: weights last set at block ${own.lastUpdate}, ${
+            params.weightsRateLimit - since
+          } more blocks to wait (WeightsSetRateLimit ${params.weightsRateLimit})`,
+        ),
+        deferred: true,
+      };
     }
     const processed = processWeights(uids, weights, {
       neuronCount: metagraph.neurons.length,

@@ -310,7 +310,7 @@ export class ValidatorMetrics {
     });
     this.weightSubmissions = new Counter({
       name: "validator_weight_submissions_total",
-      help: "Weight submissions by result (accepted, refused, failed)",
+      help: "Weight submissions by result (accepted, deferred by the rate limit, refused, failed)",
       labelNames: ["result"],
       registers: [registry],
     });

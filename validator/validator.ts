@@ -753,15 +753,19 @@ export class Validator {
     const deps = this.#deps;
     try {
       const result = await deps.weights.setWeights(uids, weights, WEIGHTS_VERSION_KEY);
-      deps.metrics?.weightSubmissions.inc({ result: result.accepted ? "accepted" : "refused" });
+      const outcome = result.accepted ? "accepted" : result.deferred ? "deferred" : "refused";
+      deps.metrics?.weightSubmissions.inc({ result: outcome });
       if (result.accepted) {
         this.#weightFailures = 0;
         deps.log("info", `weights set (${result.reference ?? result.message})`);
         await deps.alerts.resolve("weights");
+      } else if (result.deferred) {
+        // The chain's rate limit: expected between two settings, not a failure.
+        deps.log("debug", `weights deferred: ${result.message}`);
       } else {
         deps.log("warning", `weights not set: ${result.message}`);
-        // One refusal is routine (a rate limit, a busy node); several in a row cost the
-        // validator its trust and need a person.
+        // One refusal can be routine (a busy node); several in a row cost the validator its
+        // trust and need a person.
         if (++this.#weightFailures >= WEIGHTS_ALERT_AFTER) {
           await this.#alert(
             "weights",

@@ -260,11 +260,13 @@ Deno.test("setWeights respects the rate limit and the version key", testOptions,
     const early = await setter.setWeights([1], [1], 19);
     assert.equal(early.accepted, false);
     assert.match(early.message, /rate limited: weights last set at block 500, 1 more blocks/);
+    assert.equal(early.deferred, true, "too early is a deferral, not a failure");
 
     node.best = 600;
     const old = await setter.setWeights([1], [1], 9);
     assert.equal(old.accepted, false);
     assert.match(old.message, /version key 9 is below the subnet's WeightsVersionKey 10/);
+    assert.equal(old.deferred, undefined);
     assert.equal(node.submissions.length, 0, "nothing was sent");
 
     const stranger = new ChainWeightSetter(client, { netuid: NETUID, hotkey: dave });

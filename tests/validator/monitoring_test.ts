@@ -455,3 +455,37 @@ Deno.test("neuron_info shows the running simulation's seed; disk usage is the st
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("submissions the weights rate limit defers neither count as refusals nor raise the alert", async () => {
+  const lines: string[] = [];
+  const store = ValidatorStore.open(":memory:");
+  const alerts = new Alerter({ routingKey: null, source: "w:h", log: (l) => void lines.push(l) });
+  let attempts = 0;
+  const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
+  const validator = validatorFor({
+    store,
+    alerts,
+    metrics,
+    board: new StatusBoard(),
+    weights: {
+      setWeights: () => {
+        attempts++;
+        return Promise.resolve({ accepted: false, message: "rate limited", deferred: true });
+      },
+    },
+  });
+  try {
+    await validator.start();
+    for (let i = 0; i < 5; i++) {
+      await validator.round();
+      await validator.settled();
+    }
+    assert.equal(attempts, 5);
+    assert.ok(!lines.some((l) => l.startsWith("ALERT weights")), lines.join("\n"));
+    const counted = (await metrics.weightSubmissions.get()).values;
+    assert.deepEqual(counted.map((v) => [v.labels.result, v.value]), [["deferred", 5]]);
+  } finally {
+    validator.close();
+    store.close();
+  }
+});
