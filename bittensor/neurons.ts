@@ -74,6 +74,13 @@ export interface WeightSubmission {
    * nothing is wrong. The reference validator does not even try until the limit allows.
    */
   deferred?: true;
+  /** A hash commit: the weights take effect only when it is revealed. */
+  committed?: true;
+  /**
+   * With commit-reveal: the reveals of earlier commits this call sent or gave up (a reveal that
+   * will be tried again is `deferred`).
+   */
+  reveals?: WeightSubmission[];
 }
 
 /** Sets a validator's weights: on chain (`chain/`) or into a local record (tests, localnet). */
@@ -83,6 +90,11 @@ export interface WeightSetter {
    * u16 conversion, max-weight limit and commit-reveal as the chain requires.
    */
   setWeights(uids: number[], weights: number[], versionKey: number): Promise<WeightSubmission>;
+  /**
+   * With commit-reveal: reveals the commits whose reveal epoch has come, for callers that set
+   * weights less often than once an epoch (empty when nothing is pending).
+   */
+  revealDue?(): Promise<WeightSubmission[]>;
 }
 
 /** A WeightSetter that only records what it was given (for tests and local runs). */

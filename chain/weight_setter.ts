@@ -82,6 +82,9 @@ const SubmissionSchema = z.object({
   path: ["uids"],
 });
 
+/** Chain errors that only mean "too soon": the weights rate limit, in the pool or in the block. */
+const TOO_SOON = /RateLimitExceeded|SettingWeightsTooFast|CommittingWeightsTooFast/;
+
 /** Reveal errors after which a commit can never be revealed. */
 const HOPELESS_REVEAL =
   /NoWeightsCommitFound|ExpiredWeightCommit|InvalidRevealCommitHashNotMatch|CommitNotFound|CommitRevealDisabled/;
@@ -146,9 +149,25 @@ export class ChainWeightSetter implements WeightSetter {
         `version key ${key} is below the subnet's WeightsVersionKey ${params.weightsVersion}`,
       );
     }
-    if (params.commitRevealEnabled) await this.#reveal();
+    const reveals = params.commitRevealEnabled ? await this.#reveal() : [];
+    const result = await this.#submitNew(uids, weights, key, params, metagraph.neurons.length, {
+      block: metagraph.block,
+      lastUpdate: own.lastUpdate,
+    });
+    return reveals.length > 0 ? { ...result, reveals } : result;
+  }
+
+  /** The rate-limit check, the SDK's weight processing and the commit or direct set. */
+  async #submitNew(
+    uids: number[],
+    weights: number[],
+    key: bigint,
+    params: SubnetHyperparameters,
+    neuronCount: number,
+    own: { block: number; lastUpdate: number },
+  ): Promise<WeightSubmission> {
     // The chain judges the rate limit in the block that includes the extrinsic: the next one.
-    const since = metagraph.block + 1 - own.lastUpdate;
+    const since = own.block + 1 - own.lastUpdate;
     if (own.lastUpdate !== 0 && since < params.weightsRateLimit) {
       return {
         ...this.#refuse(
@@ -160,7 +179,7 @@ export class ChainWeightSetter implements WeightSetter {
       };
     }
     const processed = processWeights(uids, weights, {
-      neuronCount: metagraph.neurons.length,
+      neuronCount,
       minAllowedWeights: params.minAllowedWeights,
       maxWeightLimit: params.maxWeightsLimit / U16_MAX,
       excludeQuantile: this.#options.excludeQuantile,
@@ -193,7 +212,7 @@ export class ChainWeightSetter implements WeightSetter {
       key,
     );
     const outcome = await this.#client.submit(call, this.#options.hotkey, this.#submitOptions());
-    if (!outcome.ok) return this.#refuse(`set_weights: ${outcome.message}`);
+    if (!outcome.ok) return this.#refuse(`set_weights: ${outcome.message}`, outcome.message);
     return this.#accept(`set_weights for ${uids.length} uids`, outcome.extrinsicHash);
   }
 
@@ -227,7 +246,7 @@ export class ChainWeightSetter implements WeightSetter {
       this.#submitOptions(),
     );
     if (!outcome.ok && !outcome.unconfirmed) {
-      return this.#refuse(`commit_weights: ${outcome.message}`);
+      return this.#refuse(`commit_weights: ${outcome.message}`, outcome.message);
     }
     const commitEpoch = await this.#commitEpoch(
       schedule,
@@ -242,11 +261,14 @@ export class ChainWeightSetter implements WeightSetter {
     if (!outcome.ok) {
       return this.#refuse(`commit_weights: ${outcome.message}; kept for a reveal in case it lands`);
     }
-    return this.#accept(
-      `commit_weights ${hash} in epoch ${commitEpoch}; reveal in epoch ${revealEpoch} (from ` +
-        `block ${epochStartBlock(schedule, revealEpoch)})`,
-      outcome.extrinsicHash,
-    );
+    return {
+      ...this.#accept(
+        `commit_weights ${hash} in epoch ${commitEpoch}; reveal in epoch ${revealEpoch} (from ` +
+          `block ${epochStartBlock(schedule, revealEpoch)})`,
+        outcome.extrinsicHash,
+      ),
+      committed: true,
+    };
   }
 
   /**
@@ -309,10 +331,15 @@ export class ChainWeightSetter implements WeightSetter {
       const outcome = await this.#client.submit(call, this.#options.hotkey, this.#submitOptions());
       if (outcome.ok) {
         results.push(this.#accept(`reveal_weights ${commit.hash}`, outcome.extrinsicHash));
-      } else {
-        // Too early by the chain's own epoch count: try again at the next call.
-        if (!HOPELESS_REVEAL.test(outcome.message)) keep.push(commit);
+      } else if (HOPELESS_REVEAL.test(outcome.message)) {
         results.push(this.#refuse(`reveal_weights ${commit.hash}: ${outcome.message}`));
+      } else {
+        // Kept, and tried again at the next call (too early by the chain's count, a busy node).
+        keep.push(commit);
+        results.push({
+          ...this.#refuse(`reveal_weights ${commit.hash}: ${outcome.message}; will retry`),
+          deferred: true,
+        });
       }
     }
     this.#pending = keep;
@@ -339,8 +366,11 @@ export class ChainWeightSetter implements WeightSetter {
     return { accepted: true, message, reference };
   }
 
-  #refuse(message: string): WeightSubmission {
+  /** A refusal; `chainMessage`, when given, makes a rate-limit error a deferral. */
+  #refuse(message: string, chainMessage?: string): WeightSubmission {
     this.#options.log?.(message);
-    return { accepted: false, message };
+    return chainMessage !== undefined && TOO_SOON.test(chainMessage)
+      ? { accepted: false, message, deferred: true }
+      : { accepted: false, message };
   }
 }

@@ -23,7 +23,12 @@ import type { Instruction, PublishState, SimEngine } from "../sim/engine.ts";
 import { type SimulationConfig, simulationConfigFor } from "../agents/sdk/state.ts";
 import { minerStates } from "./miner_states.ts";
 import { toEngineInstruction, validateInstructions } from "../agents/sdk/instructions.ts";
-import type { Neuron, NeuronDirectory, WeightSetter } from "../bittensor/neurons.ts";
+import type {
+  Neuron,
+  NeuronDirectory,
+  WeightSetter,
+  WeightSubmission,
+} from "../bittensor/neurons.ts";
 import type { MinerClient, MinerReply, MinerRequest } from "./miner_client.ts";
 import {
   executionDelay,
@@ -192,6 +197,8 @@ export class Validator {
   #simulationsFinished = 0;
   #silentRounds = 0;
   #weightsInFlight: Promise<void> | null = null;
+  /** Wall ms of the last reveal check between weight settings. */
+  #lastRevealCheck = 0;
   #neuronFetch: Promise<void> | null = null;
   #fetchedNeurons: Neuron[] | null = null;
   /** Set once `start` succeeded: nothing is saved before, so a bad state file is never replaced. */
@@ -736,7 +743,16 @@ export class Validator {
     if (this.#weightsInFlight !== null) return;
     if (deps.options.disableSetWeights || this.#snapshot.step === 0) return;
     const last = this.#snapshot.lastWeightsAt;
-    if (last !== null && Date.now() - last < deps.options.weightsIntervalSeconds * 1000) return;
+    if (last !== null && Date.now() - last < deps.options.weightsIntervalSeconds * 1000) {
+      // A reveal window is one epoch; a longer weights interval must not let commits expire.
+      if (deps.weights.revealDue !== undefined && Date.now() - this.#lastRevealCheck >= 60_000) {
+        this.#lastRevealCheck = Date.now();
+        this.#weightsInFlight = this.#revealDue().finally(() => {
+          this.#weightsInFlight = null;
+        });
+      }
+      return;
+    }
     const scores = this.#scoring.scores();
     const { uids, weights } = normalizedWeights(
       this.#neurons.map((n) => n.uid),
@@ -753,29 +769,60 @@ export class Validator {
     const deps = this.#deps;
     try {
       const result = await deps.weights.setWeights(uids, weights, WEIGHTS_VERSION_KEY);
-      const outcome = result.accepted ? "accepted" : result.deferred ? "deferred" : "refused";
-      deps.metrics?.weightSubmissions.inc({ result: outcome });
-      if (result.accepted) {
-        this.#weightFailures = 0;
-        deps.log("info", `weights set (${result.reference ?? result.message})`);
-        await deps.alerts.resolve("weights");
-      } else if (result.deferred) {
-        // The chain's rate limit: expected between two settings, not a failure.
-        deps.log("debug", `weights deferred: ${result.message}`);
-      } else {
-        deps.log("warning", `weights not set: ${result.message}`);
-        // One refusal can be routine (a busy node); several in a row cost the validator its
-        // trust and need a person.
-        if (++this.#weightFailures >= WEIGHTS_ALERT_AFTER) {
-          await this.#alert(
-            "weights",
-            `weights not set ${this.#weightFailures} times in a row: ${result.message}`,
-          );
-        }
-      }
+      await this.#weightOutcome(result, "set");
+      for (const reveal of result.reveals ?? []) await this.#weightOutcome(reveal, "reveal");
     } catch (error) {
       deps.metrics?.weightSubmissions.inc({ result: "failed" });
       await this.#alert("weights", `weight submission failed: ${(error as Error).message}`);
+    }
+  }
+
+  /** Reveals due commits between two weight settings (commit-reveal with a long interval). */
+  async #revealDue() {
+    try {
+      for (const reveal of await this.#deps.weights.revealDue!()) {
+        await this.#weightOutcome(reveal, "reveal");
+      }
+    } catch (error) {
+      await this.#alert("weights", `weight reveal failed: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * Logs, counts and alerts on one weight submission or reveal. Weights count as set when they
+   * take effect on chain: a direct set or a reveal, not the commit before it. Deferrals (the
+   * rate limit, a reveal to retry) are routine and neither reset nor add to the refusals in a row.
+   */
+  async #weightOutcome(result: WeightSubmission, kind: "set" | "reveal") {
+    const deps = this.#deps;
+    const outcome = result.accepted
+      ? (kind === "reveal" ? "revealed" : result.committed ? "committed" : "accepted")
+      : result.deferred
+      ? "deferred"
+      : "refused";
+    deps.metrics?.weightSubmissions.inc({ result: outcome });
+    const detail = result.reference ?? result.message;
+    if (outcome === "committed") {
+      deps.log("info", `weights committed (${detail})`);
+    } else if (result.accepted) {
+      this.#weightFailures = 0;
+      deps.log("info", `weights ${outcome === "revealed" ? "revealed" : "set"} (${detail})`);
+      await deps.alerts.resolve("weights");
+    } else if (result.deferred) {
+      deps.log("debug", `weights deferred: ${result.message}`);
+    } else {
+      deps.log(
+        "warning",
+        `weights not ${kind === "reveal" ? "revealed" : "set"}: ${result.message}`,
+      );
+      // One refusal can be routine (a busy node); several in a row cost the validator its trust
+      // and need a person.
+      if (++this.#weightFailures >= WEIGHTS_ALERT_AFTER) {
+        await this.#alert(
+          "weights",
+          `weights not set ${this.#weightFailures} times in a row: ${result.message}`,
+        );
+      }
     }
   }
 

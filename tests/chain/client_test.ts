@@ -299,6 +299,14 @@ Deno.test(
         pool.message,
         /set_weights: rejected by the transaction pool: RateLimitExceeded/,
       );
+      assert.equal(pool.deferred, true, "the chain's rate limit is a deferral");
+      node.onSubmit = () => ({
+        kind: "fail",
+        pallet: "SubtensorModule",
+        error: "SettingWeightsTooFast",
+      });
+      const tooFast = await setter.setWeights([1, 2], [0.5, 0.5], 19);
+      assert.deepEqual([tooFast.accepted, tooFast.deferred], [false, true]);
 
       node.onSubmit = () => ({
         kind: "fail",
@@ -308,6 +316,7 @@ Deno.test(
       const failed = await setter.setWeights([1, 2], [0.5, 0.5], 19);
       assert.equal(failed.accepted, false);
       assert.match(failed.message, /failed on chain: SubtensorModule\.NeuronNoValidatorPermit/);
+      assert.equal(failed.deferred, undefined, "a missing permit is a real refusal");
     });
   },
 );
@@ -322,6 +331,7 @@ Deno.test(
       const setter = new ChainWeightSetter(client, { netuid: NETUID, hotkey: alice });
       const committed = await setter.setWeights([0, 1, 2], [0, 0.2, 0.6], 19);
       assert.equal(committed.accepted, true, committed.message);
+      assert.equal(committed.committed, true, "the weights take effect at the reveal");
       const commit = node.submissions.at(-1)!;
       assert.equal(`${commit.section}.${commit.method}`, "subtensorModule.commitWeights");
       assert.equal(setter.pendingCommits.length, 1);
@@ -676,6 +686,29 @@ Deno.test(
       node.best = 2000;
       assert.equal((await setter.setWeights([1, 2], [0.9, 0.1], 19)).accepted, true);
       assert.deepEqual(node.submissions.at(-1)!.args.weights, [65535, 65533]);
+    });
+  },
+);
+
+Deno.test(
+  "setWeights reports the reveals it sent before its own commit",
+  testOptions,
+  async () => {
+    await withChain(async (client, node, subnet) => {
+      subnet.hyperparams.commitRevealWeightsEnabled = true;
+      node.best = 1000;
+      const setter = new ChainWeightSetter(client, { netuid: NETUID, hotkey: alice });
+      const first = await setter.setWeights([1], [1], 19);
+      assert.equal(first.reveals, undefined, "nothing was due");
+      node.best = setter.pendingCommits[0].revealEpoch * (TEMPO + 1) - (NETUID + 1) + 3;
+      const second = await setter.setWeights([2], [1], 19);
+      assert.equal(second.committed, true);
+      assert.equal(second.reveals?.length, 1);
+      assert.equal(second.reveals![0].accepted, true, second.reveals![0].message);
+      assert.deepEqual(
+        node.submissions.map((s) => s.method),
+        ["commitWeights", "revealWeights", "commitWeights"],
+      );
     });
   },
 );

@@ -45,8 +45,14 @@ function validatorFor(options: {
   metrics: ValidatorMetrics | null;
   board: StatusBoard;
   weights?: WeightSetter;
+  weightsIntervalSeconds?: number;
 }) {
-  const parsed = parseValidatorArgs(["--local", "--neuron.weights_interval", "0"]);
+  const { weightsIntervalSeconds = 0, ...parts } = options;
+  const parsed = parseValidatorArgs([
+    "--local",
+    "--neuron.weights_interval",
+    String(weightsIntervalSeconds),
+  ]);
   const config = { ...smallPreset(), duration: 300e9 };
   return new Validator({
     options: { ...parsed, saveIntervalSeconds: 0 },
@@ -65,7 +71,7 @@ function validatorFor(options: {
     client: noMiners,
     hotkey: "5Validator",
     log: () => {},
-    ...options,
+    ...parts,
   });
 }
 
@@ -484,6 +490,85 @@ Deno.test("submissions the weights rate limit defers neither count as refusals n
     assert.ok(!lines.some((l) => l.startsWith("ALERT weights")), lines.join("\n"));
     const counted = (await metrics.weightSubmissions.get()).values;
     assert.deepEqual(counted.map((v) => [v.labels.result, v.value]), [["deferred", 5]]);
+  } finally {
+    validator.close();
+    store.close();
+  }
+});
+
+Deno.test("with commit-reveal, commits whose reveals keep failing raise the weights alert", async () => {
+  const lines: string[] = [];
+  const store = ValidatorStore.open(":memory:");
+  const alerts = new Alerter({ routingKey: null, source: "w:h", log: (l) => void lines.push(l) });
+  const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
+  const validator = validatorFor({
+    store,
+    alerts,
+    metrics,
+    board: new StatusBoard(),
+    // Every commit lands, and the reveal of the previous one is given up.
+    weights: {
+      setWeights: () =>
+        Promise.resolve({
+          accepted: true,
+          committed: true,
+          message: "commit_weights",
+          reveals: [{ accepted: false, message: "commit expired unrevealed" }],
+        }),
+    },
+  });
+  try {
+    await validator.start();
+    for (let i = 0; i < 3; i++) {
+      await validator.round();
+      await validator.settled();
+    }
+    assert.ok(
+      lines.includes(
+        "ALERT weights: weights not set 3 times in a row: commit expired unrevealed",
+      ),
+      lines.join("\n"),
+    );
+    const counted = (await metrics.weightSubmissions.get()).values;
+    assert.deepEqual(
+      counted.map((v) => [v.labels.result, v.value]).sort(),
+      [["committed", 3], ["refused", 3]],
+    );
+  } finally {
+    validator.close();
+    store.close();
+  }
+});
+
+Deno.test("between weight settings further apart than a minute, due reveals are sent", async () => {
+  const store = ValidatorStore.open(":memory:");
+  let sets = 0;
+  let revealChecks = 0;
+  const validator = validatorFor({
+    store,
+    alerts: new Alerter({ routingKey: null, source: "w:h", log: () => {} }),
+    metrics: null,
+    board: new StatusBoard(),
+    weightsIntervalSeconds: 3600,
+    weights: {
+      setWeights: () => {
+        sets++;
+        return Promise.resolve({ accepted: true, committed: true, message: "commit_weights" });
+      },
+      revealDue: () => {
+        revealChecks++;
+        return Promise.resolve([{ accepted: true, message: "reveal_weights" }]);
+      },
+    },
+  });
+  try {
+    await validator.start();
+    for (let i = 0; i < 4; i++) {
+      await validator.round();
+      await validator.settled();
+    }
+    assert.equal(sets, 1, "one setting per hour");
+    assert.equal(revealChecks, 1, "one reveal check per minute in between");
   } finally {
     validator.close();
     store.close();
