@@ -36,7 +36,7 @@ import { neuronInfoLabels, ValidatorMetrics } from "./metrics.ts";
 import { simulationConfigFor } from "../agents/sdk/state.ts";
 import { StatusBoard } from "./status.ts";
 import { type MonitoringServer, startMonitoringServer } from "./server.ts";
-import { Validator } from "./validator.ts";
+import { StartInterrupted, Validator } from "./validator.ts";
 
 /** Prints each local weight submission as one JSON line, so scripts can follow them. */
 class PrintingWeightSetter implements WeightSetter {
@@ -257,8 +257,12 @@ async function run(args: string[]): Promise<number> {
   );
   try {
     try {
-      await validator.start();
+      await validator.start(abort.signal);
     } catch (error) {
+      if (error instanceof StartInterrupted) {
+        log("info", `${error.message}; the state file is unchanged`);
+        return 0;
+      }
       log("error", (error as Error).message);
       return 1;
     }

@@ -20,6 +20,7 @@ import { dirname } from "node:path";
 import process from "node:process";
 import { parseSimConfig, type SimConfig } from "../sim/config.ts";
 import type { Instruction, PublishState, SimEngine } from "../sim/engine.ts";
+import { eventLoopBreather } from "../sim/interrupt.ts";
 import { type SimulationConfig, simulationConfigFor } from "../agents/sdk/state.ts";
 import { minerStates } from "./miner_states.ts";
 import { toEngineInstruction, validateInstructions } from "../agents/sdk/instructions.ts";
@@ -165,6 +166,11 @@ function freshSnapshot(seed: number, config: SimConfig): ValidatorSnapshot {
 }
 
 /** The validator: see the module doc. */
+/** A stop was requested while `start` replayed the saved simulation; nothing was saved. */
+export class StartInterrupted extends Error {
+  override name = "StartInterrupted";
+}
+
 export class Validator {
   readonly #deps: ValidatorDeps;
   /** Configuration of the running simulation. */
@@ -260,7 +266,7 @@ export class Validator {
    * Loads the saved state (if any), recreates the simulation and replays it to the saved publish
    * with the logged instructions, so the run continues exactly where the state file left it.
    */
-  async start(): Promise<void> {
+  async start(signal?: AbortSignal): Promise<void> {
     const { store, log } = this.#deps;
     let saved = null;
     try {
@@ -299,8 +305,9 @@ export class Validator {
         `resuming simulation ${point.index} (seed ${point.seed}) at publish ${point.publishes}, step ${this.#snapshot.step}`,
       );
       try {
-        this.#replay(saved.injections, point.publishes);
+        await this.#replay(saved.injections, point.publishes, signal);
       } catch (error) {
+        if (error instanceof StartInterrupted) throw error;
         // The market cannot be rebuilt: keep the scores and start the next simulation.
         await this.#alert(
           "simulation",
@@ -320,8 +327,10 @@ export class Validator {
     this.#started = true;
   }
 
-  #replay(injections: Injection[], publishes: number) {
+  /** Replays the saved publishes; a stop request is honoured between two of them. */
+  async #replay(injections: Injection[], publishes: number, signal?: AbortSignal) {
     const market = this.#market!;
+    const breathe = eventLoopBreather();
     let next = 0;
     const applyUpTo = (publish: number) => {
       while (next < injections.length && injections[next].publish <= publish) {
@@ -339,6 +348,12 @@ export class Validator {
     };
     applyUpTo(0); // live prices given before the first publish
     for (let publish = 1; publish <= publishes; publish++) {
+      await breathe();
+      if (signal?.aborted) {
+        throw new StartInterrupted(
+          `stopped during the replay, at publish ${publish} of ${publishes}`,
+        );
+      }
       const state = market.advance();
       if (state === null) throw new Error(`replay ended early at publish ${publish}`);
       if (publish === 1) this.#recordInitialBalances(state);
@@ -361,11 +376,12 @@ export class Validator {
       // Let signals and HTTP requests in even when no miner is queried.
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
+    // Saved first: a supervisor may not wait for the chain before it kills the process.
+    this.save();
     if (this.#weightsInFlight !== null) {
       this.#deps.log("info", "waiting for the weight submission in progress to reach the chain");
     }
     await this.settled();
-    this.save();
   }
 
   /**

@@ -5,7 +5,12 @@ import { type Neuron, StaticNeuronDirectory } from "../../bittensor/neurons.ts";
 import { parseValidatorArgs } from "../../validator/options.ts";
 import { ValidatorStore } from "../../validator/store.ts";
 import { quietParts } from "./quiet_parts.ts";
-import { type Market, Validator, watchedMarket } from "../../validator/validator.ts";
+import {
+  type Market,
+  StartInterrupted,
+  Validator,
+  watchedMarket,
+} from "../../validator/validator.ts";
 import type { MinerClient, MinerReply } from "../../validator/miner_client.ts";
 
 const neurons: Neuron[] = [0, 1].map((uid) => ({
@@ -130,5 +135,43 @@ Deno.test("at the end the validator says it waits for a weight submission still 
   } finally {
     validator.close();
     store.close();
+  }
+});
+
+Deno.test("a stop during the start-up replay ends it between publishes and saves nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/state.db`;
+  const make = (store: ValidatorStore) =>
+    new Validator({
+      options: { ...parseValidatorArgs(["--local"]), saveIntervalSeconds: 3600 },
+      config: { ...smallPreset(), duration: 600e9 },
+      createMarket: (c, seed): Market => SimEngine.create({ config: c, seed, threads: 1 }),
+      directory: new StaticNeuronDirectory(neurons),
+      client,
+      store,
+      ...quietParts(),
+    });
+  try {
+    const first = ValidatorStore.open(path);
+    const running = make(first);
+    await running.start();
+    for (let i = 0; i < 5; i++) await running.round();
+    running.save();
+    running.close();
+    first.close();
+
+    const second = ValidatorStore.open(path);
+    const resumed = make(second);
+    const stop = new AbortController();
+    stop.abort();
+    await assert.rejects(
+      resumed.start(stop.signal),
+      (e: Error) => e instanceof StartInterrupted && /at publish 1 of 5/.test(e.message),
+    );
+    resumed.close();
+    assert.equal(second.load()!.snapshot.step, 5, "the saved state is as it was");
+    second.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
