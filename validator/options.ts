@@ -111,8 +111,41 @@ export function expandHome(path: string): string {
   return path === "~" ? HOME : path.startsWith("~/") ? join(HOME, path.slice(2)) : path;
 }
 
+/**
+ * Flags of the reference validator's argument parser (its own, and the Bittensor SDK's it adds)
+ * that have no counterpart here: accepted, so that an existing command line still starts, and
+ * named in a note. Booleans are `store_true` switches there.
+ */
+const REFERENCE_ONLY_FLAGS = {
+  mock: "boolean",
+  strict: "boolean",
+  no_version_checking: "boolean",
+  axon_off: "boolean",
+  "logging.record_log": "boolean",
+  "neuron.device": "string",
+  "neuron.events_retention_size": "string",
+  "neuron.dont_save_events": "boolean",
+  "neuron.num_concurrent_forwards": "string",
+  "neuron.sample_size": "string",
+  "neuron.vpermit_tao_limit": "string",
+  "wandb.off": "boolean",
+  "wandb.offline": "boolean",
+  "wandb.notes": "string",
+  "wandb.project_name": "string",
+  "wandb.entity": "string",
+  "repo.remote": "string",
+  "axon.port": "string",
+  "axon.ip": "string",
+  "axon.external_port": "string",
+  "axon.external_ip": "string",
+  "axon.max_workers": "string",
+} as const;
+
 /** `parseArgs` option table; every long name the validator accepts. */
 const optionTable = {
+  ...Object.fromEntries(
+    Object.entries(REFERENCE_ONLY_FLAGS).map(([name, type]) => [name, { type }]),
+  ) as { [K in keyof typeof REFERENCE_ONLY_FLAGS]: { type: (typeof REFERENCE_ONLY_FLAGS)[K] } },
   help: { type: "boolean" },
   netuid: { type: "string", short: "u" },
   "subtensor.chain_endpoint": { type: "string", short: "e" },
@@ -266,6 +299,12 @@ Accepted for run_validator.sh compatibility, no effect:
   -x <0|1>   tmux monitoring session: use the status page instead
       --port <n>  simulator-facing port: there is no separate simulator process
       --neuron.axon_off  this validator serves no axon
+
+Accepted from the reference validator's parser, no effect: --mock, --strict,
+  --no_version_checking, --axon_off, --logging.record_log, --neuron.device,
+  --neuron.events_retention_size, --neuron.dont_save_events, --neuron.num_concurrent_forwards,
+  --neuron.sample_size, --neuron.vpermit_tao_limit, --wandb.{off,offline,notes,project_name,entity},
+  --repo.remote, --axon.{port,ip,external_port,external_ip,max_workers}
 `;
 
 /** The live seeding options, null without `--simulation.seeding.live`. */
@@ -384,6 +423,14 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
   }
   if (values["neuron.axon_off"] === true) {
     notes.push("--neuron.axon_off has no effect: this validator serves no axon");
+  }
+  const ignored = Object.keys(REFERENCE_ONLY_FLAGS).filter((name) => values[name] !== undefined);
+  if (ignored.length > 0) {
+    notes.push(
+      `${
+        ignored.map((name) => `--${name}`).join(", ")
+      }: the reference validator's, no effect here (wandb, the axon and the torch device have no counterpart)`,
+    );
   }
 
   const endpointRaw = str("subtensor.chain_endpoint") ?? str("subtensor.network") ?? "finney";

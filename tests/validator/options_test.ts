@@ -123,3 +123,21 @@ Deno.test("options: bad values name the flag", () => {
     });
   }
 });
+
+Deno.test("options: the reference validator's flags without a counterpart are accepted with a note", () => {
+  const o = parseValidatorArgs([
+    "--local",
+    "--wandb.off",
+    "--neuron.device",
+    "cuda",
+    "--axon.port",
+    "8091",
+    "--logging.record_log",
+  ]);
+  assert.equal(o.notes.length, 1);
+  assert.match(
+    o.notes[0],
+    /^--logging\.record_log, --neuron\.device, --wandb\.off, --axon\.port: the reference validator's, no effect here/,
+  );
+  assert.throws(() => parseValidatorArgs(["--local", "--wandb.of"]), /Unknown option '--wandb.of'/);
+});
