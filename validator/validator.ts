@@ -563,9 +563,17 @@ export class Validator {
     }
     this.#silentRounds++;
     if (this.#silentRounds === UNREACHABLE_ROUNDS) {
+      // Miners that answer only to refuse are reachable: they no longer trust this hotkey.
+      const refused = replies.every((r) => r.outcome === "rejected");
       await this.#alert(
         "miners-unreachable",
-        `none of ${replies.length} miners answered in ${UNREACHABLE_ROUNDS} consecutive publishes`,
+        refused
+          ? `all ${replies.length} miners refused the queries in ${UNREACHABLE_ROUNDS} consecutive ` +
+            `publishes (${
+              replies[0].message
+            }): is this hotkey still registered, with a validator ` +
+            "permit?"
+          : `none of ${replies.length} miners answered in ${UNREACHABLE_ROUNDS} consecutive publishes`,
       );
     }
   }

@@ -574,3 +574,52 @@ Deno.test("between weight settings further apart than a minute, due reveals are 
     store.close();
   }
 });
+
+Deno.test("miners that all refuse the queries page with the likely cause, not as unreachable", async () => {
+  const lines: string[] = [];
+  const store = ValidatorStore.open(":memory:");
+  const refusing: MinerClient = {
+    query: (requests) =>
+      Promise.resolve(requests.map((r) => ({
+        uid: r.uid,
+        outcome: "rejected" as const,
+        processTime: 0,
+        message: "Forbidden. Key is blacklisted: Non-validator hotkey.",
+        response: null,
+      }))),
+  };
+  const validator = new Validator({
+    options: { ...parseValidatorArgs(["--local"]), saveIntervalSeconds: 3600 },
+    config: { ...smallPreset(), duration: 300e9 },
+    createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
+    directory: new StaticNeuronDirectory([{
+      uid: 0,
+      hotkey: "5Miner",
+      coldkey: "",
+      stake: 0,
+      validatorPermit: false,
+      axon: { ip: "127.0.0.1", port: 9, ipType: 4, protocol: 4, version: 0 },
+      lastUpdate: 0,
+    }]),
+    weights: new RecordingWeightSetter(),
+    client: refusing,
+    store,
+    alerts: new Alerter({ routingKey: null, source: "w:h", log: (l) => void lines.push(l) }),
+    metrics: null,
+    board: new StatusBoard(),
+    hotkey: "5Validator",
+    log: () => {},
+  });
+  try {
+    await validator.start();
+    for (let i = 0; i < 12; i++) await validator.round();
+    assert.deepEqual(lines.filter((l) => l.startsWith("ALERT")), [
+      "ALERT miners-unreachable: all 1 miners refused the queries in 12 consecutive publishes " +
+      "(Forbidden. Key is blacklisted: Non-validator hotkey.): is this hotkey still registered, " +
+      "with a validator permit?",
+    ]);
+  } finally {
+    validator.close();
+    store.close();
+  }
+});
