@@ -226,6 +226,16 @@ async function run(args: string[]): Promise<number> {
   const seeds = options.seeding === null ? undefined : new LiveSeeds({
     ...options.seeding,
     log: (level, message) => log(level, message),
+    // As the reference pages when no venue delivers; the simulation keeps its own price meanwhile.
+    onOutage: (stream, message) => {
+      const kind = stream === "fundamental" ? "seeding-fundamental" : "seeding-external";
+      if (message === null) {
+        void alerts.resolve(kind);
+      } else {
+        metrics?.alerts.inc({ kind });
+        void alerts.trigger(kind, `${stream} price seeding: ${message}`);
+      }
+    },
   });
   seeds?.start();
   const validator = new Validator({

@@ -25,6 +25,12 @@ export type VenueSymbols = Record<Venue, string>;
 
 export type SeedLog = (level: "info" | "warning", message: string) => void;
 
+/**
+ * Told when every venue has failed since the last trade (`message`), and with null when trades
+ * flow again after that.
+ */
+export type SeedOutage = (message: string | null) => void;
+
 /** The reference's symbols, endpoints and periods. */
 export const DEFAULT_SEEDING = {
   fundamental: { coinbase: "BTC-USD", binance: "btcusdt" },
@@ -84,6 +90,7 @@ export interface LiveTradesOptions {
    * each further failure without a trade in between, up to a minute. */
   retrySeconds?: number;
   log: SeedLog;
+  onOutage?: SeedOutage;
 }
 
 /** One symbol's trade stream: the latest price, from whichever venue currently delivers. */
@@ -156,6 +163,7 @@ export class LiveTrades {
       if (latest === null) return;
       this.#latest = latest;
       this.#heardAt = Date.now();
+      if (this.#failures >= VENUES.length) this.#options.onOutage?.(null);
       this.#failures = 0;
     };
     socket.onclose = () => {
@@ -182,6 +190,10 @@ export class LiveTrades {
     this.#venue = (this.#venue + 1) % VENUES.length;
     const pause = Math.min(60, (this.#options.retrySeconds ?? 1) * 2 ** this.#failures++);
     this.#options.log("warning", `price seeding: ${reason}; trying ${this.venue} in ${pause} s`);
+    if (this.#failures === VENUES.length) {
+      const symbols = VENUES.map((v) => `${this.#options.symbols[v]} on ${v}`).join(", ");
+      this.#options.onOutage?.(`no venue delivers trades (${symbols}); last: ${reason}`);
+    }
     this.#retry = setTimeout(() => {
       this.#retry = null;
       this.#connect();
@@ -206,6 +218,8 @@ export interface LiveSeedsOptions {
   samplingSeconds: number;
   retrySeconds?: number;
   log: SeedLog;
+  /** Outages of either stream (see {@linkcode SeedOutage}); `stream` names which. */
+  onOutage?: (stream: "fundamental" | "external", message: string | null) => void;
 }
 
 /** The two streams the simulation is seeded from. */
@@ -217,7 +231,7 @@ export class LiveSeeds {
   #sampler: ReturnType<typeof setTimeout> | null = null;
 
   constructor(options: LiveSeedsOptions) {
-    const { urls, retrySeconds, log } = options;
+    const { urls, retrySeconds, log, onOutage } = options;
     // As the reference: a silent BTC stream is replaced after 10 s, a silent TAO one after 60 s.
     this.#fundamental = new LiveTrades({
       symbols: options.fundamental,
@@ -225,6 +239,7 @@ export class LiveSeeds {
       inactivitySeconds: 10,
       retrySeconds,
       log,
+      onOutage: (message) => onOutage?.("fundamental", message),
     });
     this.#external = new LiveTrades({
       symbols: options.external,
@@ -232,6 +247,7 @@ export class LiveSeeds {
       inactivitySeconds: 60,
       retrySeconds,
       log,
+      onOutage: (message) => onOutage?.("external", message),
     });
     this.#samplingMs = options.samplingSeconds * 1000;
   }

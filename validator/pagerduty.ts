@@ -35,7 +35,9 @@ export type AlertKind =
   | "simulation"
   | "metrics"
   | "weights"
-  | "miners-unreachable";
+  | "miners-unreachable"
+  | "seeding-fundamental"
+  | "seeding-external";
 
 /** Sends trigger/resolve events; remembers which alerts are open so resolves are only sent once. */
 export class Alerter {

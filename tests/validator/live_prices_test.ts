@@ -201,3 +201,40 @@ Deno.test({
     trades.close();
   }
 });
+
+Deno.test({
+  name: "a stream reports an outage once every venue has failed, and its end at the next trade",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const outages: (string | null)[] = [];
+  let refuse = true;
+  const coinbase = venueServer((socket) => {
+    if (refuse) socket.close();
+  });
+  const trades = new LiveTrades({
+    symbols: { coinbase: "BTC-USD", binance: "btcusdt" },
+    urls: { coinbase: coinbase.url, binance: "ws://127.0.0.1:9" },
+    inactivitySeconds: 30,
+    retrySeconds: 0.02,
+    log: quiet,
+    onOutage: (message) => outages.push(message),
+  });
+  try {
+    trades.start();
+    await until(() => outages.length > 0, "the outage");
+    assert.match(
+      outages[0]!,
+      /^no venue delivers trades \(BTC-USD on coinbase, btcusdt on binance\); last: /,
+    );
+    refuse = false;
+    await until(() => coinbase.connections() > 0, "a connection to Coinbase again");
+    coinbase.send(coinbaseTrade("BTC-USD", "95000"));
+    await until(() => trades.latest === 95000, "a trade");
+    assert.equal(outages.length, 2, "one outage, reported once, then its end");
+    assert.equal(outages[1], null);
+  } finally {
+    trades.close();
+    await coinbase.close();
+  }
+});
