@@ -287,7 +287,8 @@ Simulation:
 
 Monitoring:
   -o, --prometheus.port <port>            metrics (/metrics) and status page (/) port (default 9001; 0 = any)
-      --prometheus.level <INFO|OFF>       OFF turns the HTTP server off
+      --prometheus.level <level>          OFF turns the HTTP server off; INFO (default), DEBUG,
+                                          WARNING and ERROR serve the same metrics
       --http.host <addr>                  address the HTTP server binds (default 0.0.0.0)
       --reporting.disabled                do not refresh metrics after each state
   -d, --alerting.pagerduty.integration_key <key>  PagerDuty Events API v2 routing key
@@ -451,7 +452,10 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
 
   const promLevel = (str("prometheus.level") ?? "INFO").toUpperCase();
   if (!["INFO", "DEBUG", "WARNING", "ERROR", "OFF"].includes(promLevel)) {
-    throw new UsageError(`--prometheus.level: '${promLevel}' must be INFO or OFF`);
+    throw new UsageError(
+      `--prometheus.level: '${promLevel}' must be OFF, or INFO, DEBUG, WARNING or ERROR (all serve ` +
+        "the same metrics)",
+    );
   }
   const prometheusPort = promLevel === "OFF"
     ? null

@@ -103,6 +103,10 @@ Deno.test("options: long reference forms, --local miners, -s/-x accepted with a 
 Deno.test("options: bad values name the flag", () => {
   const cases: [string[], RegExp][] = [
     [["-t", "0"], /--neuron\.timeout: '0' must be positive/],
+    [
+      ["--prometheus.level", "verbose"],
+      /--prometheus\.level: 'VERBOSE' must be OFF, or INFO, DEBUG/,
+    ],
     [["-t", "soon"], /--neuron\.timeout/],
     [["-o", "70000"], /--prometheus\.port/],
     [["-u", "-1"], /--netuid/],
