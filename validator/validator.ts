@@ -59,6 +59,8 @@ const QUERY_STATS_PERIOD = 100;
 const UNREACHABLE_ROUNDS = 12;
 /** Weight submissions refused in a row before the `weights` alert. */
 const WEIGHTS_ALERT_AFTER = 3;
+/** Publish rounds failing in a row (each in a new simulation) after which the validator stops. */
+const ROUND_FAILURES_BEFORE_STOP = 3;
 
 /** Publishes between two progress lines (one simulated minute at the default interval). */
 const PROGRESS_PERIOD = 12;
@@ -363,14 +365,26 @@ export class Validator {
 
   /** Runs publish rounds until `signal` aborts or the configured number of simulations ended. */
   async run(signal?: AbortSignal): Promise<void> {
+    let failuresInARow = 0;
     while (!signal?.aborted) {
       let done: boolean;
       try {
         done = await this.round();
+        failuresInARow = 0;
       } catch (error) {
-        // The simulation cannot go on (native failure): page, keep the last good state, stop.
-        await this.#alert("simulation", `publish round failed: ${(error as Error).message}`);
-        throw error;
+        // As the reference restarts its simulator: this simulation is abandoned and the next one
+        // starts, scores kept. Failing again and again is not the simulation's fault: stop.
+        const point = this.#snapshot.simulation;
+        const giveUp = ++failuresInARow >= ROUND_FAILURES_BEFORE_STOP;
+        await this.#alert(
+          "simulation",
+          `publish round failed: ${(error as Error).message}; ` +
+            (giveUp
+              ? `${failuresInARow} rounds in a row, stopping`
+              : `simulation ${point.index} abandoned, the next one starts`),
+        );
+        if (giveUp) throw error;
+        done = await this.#endSimulation();
       }
       if (done) break;
       // Let signals and HTTP requests in even when no miner is queried.
@@ -862,7 +876,11 @@ export class Validator {
       "info",
       `simulation ${point.index} (seed ${point.seed}) ended at t=${point.timestamp}`,
     );
-    this.#market?.close();
+    try {
+      this.#market?.close();
+    } catch (error) {
+      deps.log("warning", `closing the simulation failed: ${(error as Error).message}`);
+    }
     this.#market = null;
     this.#scoring.rebase(point.timestamp);
     this.#simulationsFinished++;

@@ -4,6 +4,7 @@ import { type PublishState, SimEngine } from "../../sim/engine.ts";
 import { type Neuron, StaticNeuronDirectory } from "../../bittensor/neurons.ts";
 import { parseValidatorArgs } from "../../validator/options.ts";
 import { ValidatorStore } from "../../validator/store.ts";
+import { Alerter } from "../../validator/pagerduty.ts";
 import { quietParts } from "./quiet_parts.ts";
 import {
   type Market,
@@ -173,5 +174,83 @@ Deno.test("a stop during the start-up replay ends it between publishes and saves
     second.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** `engine` as a market whose `advance` throws at its `failAt`-th call (counting from 1). */
+function failingMarket(engine: SimEngine, failAt: number): Market {
+  let calls = 0;
+  return {
+    advance: () => {
+      if (++calls === failAt) throw new Error("native engine failure");
+      return engine.advance();
+    },
+    inject: (agentId, instructions, delayNs) => engine.inject(agentId, instructions, delayNs),
+    setLiveFundamental: (price) => engine.setLiveFundamental(price),
+    extendFeed: (series, prices) => engine.extendFeed(series, prices),
+    close: () => engine.close(),
+  };
+}
+
+Deno.test("a failed publish round abandons its simulation and the next one starts; repeated failures stop", async () => {
+  const lines: string[] = [];
+  const seeds: number[] = [];
+  const make = (failing: (seed: number) => number | null, simulations: string) => {
+    const store = ValidatorStore.open(":memory:");
+    const validator = new Validator({
+      options: {
+        ...parseValidatorArgs(["--local", "--simulations", simulations, "--seed", "41"]),
+        saveIntervalSeconds: 3600,
+      },
+      config: { ...smallPreset(), duration: 30e9 },
+      createMarket: (c, seed): Market => {
+        seeds.push(seed);
+        const engine = SimEngine.create({ config: c, seed, threads: 1 });
+        const at = failing(seed);
+        return at === null ? engine : failingMarket(engine, at);
+      },
+      directory: new StaticNeuronDirectory(neurons),
+      client,
+      store,
+      ...quietParts(),
+      alerts: new Alerter({
+        routingKey: null,
+        source: "t",
+        log: (l) => void lines.push(l),
+        repeatMs: 0,
+      }),
+    });
+    return { validator, store };
+  };
+
+  const once = make((seed) => seed === 41 ? 3 : null, "2");
+  try {
+    await once.validator.start();
+    await once.validator.run();
+    assert.deepEqual(seeds, [41, 42], "41 abandoned at its third publish (it counts), 42 runs");
+    assert.ok(
+      lines.some((l) =>
+        /^ALERT simulation: publish round failed: native engine failure; simulation 0 abandoned/
+          .test(l)
+      ),
+      lines.join("\n"),
+    );
+    assert.equal(once.store.load()!.snapshot.simulation.index, 2);
+  } finally {
+    once.validator.close();
+    once.store.close();
+  }
+
+  seeds.length = 0;
+  lines.length = 0;
+  const always = make(() => 1, "10");
+  try {
+    await always.validator.start();
+    await assert.rejects(always.validator.run(), /native engine failure/);
+    assert.deepEqual(seeds, [41, 42, 43]);
+    assert.match(lines.at(-1)!, /3 rounds in a row, stopping$/);
+  } finally {
+    always.validator.close();
+    always.store.close();
   }
 });
