@@ -24,6 +24,18 @@ async function withChain(
   }
 }
 
+/** {@linkcode withChain} with commit-reveal on and the best block at 1000. */
+function withCommitReveal(
+  fn: (client: SubtensorClient, node: FakeSubtensor, subnet: Subnet) => Promise<void>,
+  options: FakeSubtensorOptions = {},
+): Promise<void> {
+  return withChain(async (client, node, subnet) => {
+    subnet.hyperparams.commitRevealWeightsEnabled = true;
+    node.best = 1000;
+    await fn(client, node, subnet);
+  }, options);
+}
+
 const testOptions = { sanitizeOps: false, sanitizeResources: false };
 
 Deno.test("connect reads the runtime version and metadata from the node", testOptions, async () => {
@@ -325,9 +337,7 @@ Deno.test(
   "with commit-reveal on, weights are hash-committed then revealed",
   testOptions,
   async () => {
-    await withChain(async (client, node, subnet) => {
-      subnet.hyperparams.commitRevealWeightsEnabled = true;
-      node.best = 1000;
+    await withCommitReveal(async (client, node) => {
       const setter = new ChainWeightSetter(client, { netuid: NETUID, hotkey: alice });
       const committed = await setter.setWeights([0, 1, 2], [0, 0.2, 0.6], 19);
       assert.equal(committed.accepted, true, committed.message);
@@ -371,9 +381,7 @@ Deno.test(
 );
 
 Deno.test("a restarted setter reveals the commits saved in its file", testOptions, async () => {
-  await withChain(async (client, node, subnet) => {
-    subnet.hyperparams.commitRevealWeightsEnabled = true;
-    node.best = 1000;
+  await withCommitReveal(async (client, node) => {
     const dir = Deno.makeTempDirSync();
     const path = `${dir}/commits.json`;
     try {
@@ -420,9 +428,7 @@ Deno.test(
   "a reveal the chain calls too early stays pending; a lost commit is dropped",
   testOptions,
   async () => {
-    await withChain(async (client, node, subnet) => {
-      subnet.hyperparams.commitRevealWeightsEnabled = true;
-      node.best = 1000;
+    await withCommitReveal(async (client, node) => {
       const setter = new ChainWeightSetter(client, { netuid: NETUID, hotkey: alice });
       assert.equal((await setter.setWeights([1], [1], 19)).accepted, true);
       node.best = (setter.pendingCommits[0].revealEpoch) * (TEMPO + 1) - (NETUID + 1);
@@ -530,8 +536,7 @@ function recordCommits(node: FakeSubtensor, fields: () => [number, number]) {
 }
 
 Deno.test("a commit's epoch is the one the chain recorded for it", testOptions, async () => {
-  await withChain(async (client, node, subnet) => {
-    subnet.hyperparams.commitRevealWeightsEnabled = true;
+  await withCommitReveal(async (client, node) => {
     node.best = 1001;
     // The next block (1002) is still in epoch 2, but the commit was taken in block 1003, the
     // first of epoch 3: a runtime before the epoch counter records the commit's block.
@@ -562,9 +567,7 @@ Deno.test(
   "on a runtime with the epoch counter, the reveal follows the chain's count, not the formula",
   testOptions,
   async () => {
-    await withChain(async (client, node, subnet) => {
-      subnet.hyperparams.commitRevealWeightsEnabled = true;
-      node.best = 1000;
+    await withCommitReveal(async (client, node) => {
       // Long after the upgrade the counter is far from the formula's epoch (2 at block 1000).
       setSchedule(node, { index: 5000, lastEpochBlock: 900 });
       recordCommits(node, () => [5000, node.best + 1]);
@@ -594,9 +597,7 @@ Deno.test(
     "passed reveal epoch drops the commit unsent",
   testOptions,
   async () => {
-    await withChain(async (client, node, subnet) => {
-      subnet.hyperparams.commitRevealWeightsEnabled = true;
-      node.best = 1000;
+    await withCommitReveal(async (client, node, subnet) => {
       setSchedule(node, { index: 7, lastEpochBlock: 990 });
       recordCommits(node, () => [7, node.best + 1]);
       const setter = new ChainWeightSetter(client, { netuid: NETUID, hotkey: alice });
@@ -630,9 +631,7 @@ Deno.test(
   "a commit not seen in a block before the timeout is refused but kept for its reveal",
   testOptions,
   async () => {
-    await withChain(async (client, node, subnet) => {
-      subnet.hyperparams.commitRevealWeightsEnabled = true;
-      node.best = 1000;
+    await withCommitReveal(async (client, node) => {
       node.onSubmit = () => ({ kind: "pool" });
       const setter = new ChainWeightSetter(client, {
         netuid: NETUID,
@@ -694,9 +693,7 @@ Deno.test(
   "setWeights reports the reveals it sent before its own commit",
   testOptions,
   async () => {
-    await withChain(async (client, node, subnet) => {
-      subnet.hyperparams.commitRevealWeightsEnabled = true;
-      node.best = 1000;
+    await withCommitReveal(async (client, node) => {
       const setter = new ChainWeightSetter(client, { netuid: NETUID, hotkey: alice });
       const first = await setter.setWeights([1], [1], 19);
       assert.equal(first.reveals, undefined, "nothing was due");
