@@ -7,7 +7,6 @@ import {
   RecordingWeightSetter,
   StaticNeuronDirectory,
   type WeightSetter,
-  type WeightSubmission,
 } from "../../bittensor/neurons.ts";
 import { parseValidatorArgs } from "../../validator/options.ts";
 import { ValidatorStore } from "../../validator/store.ts";
@@ -391,48 +390,95 @@ Deno.test("PagerDuty: an open alert recurring within the repeat period is counte
   assert.deepEqual(lines.slice(2), ["RESOLVED weights", "ALERT weights: refused again"]);
 });
 
-/** A chain that refuses every weight submission (as a node does when it rejects the extrinsic). */
-class RefusingWeightSetter implements WeightSetter {
-  attempts = 0;
-  setWeights(): Promise<WeightSubmission> {
-    this.attempts++;
-    return Promise.resolve({ accepted: false, message: "cannot read the chain" });
-  }
-}
-
-Deno.test("weights refused three times in a row raise the weights alert", async () => {
+/** Runs `rounds` publish rounds with `weights`, waiting for each submission; returns the alert
+ * lines and the submissions counted by result (sorted). */
+async function weightRounds(weights: WeightSetter, rounds: number, weightsIntervalSeconds = 0) {
   const lines: string[] = [];
   const store = ValidatorStore.open(":memory:");
-  const alerts = new Alerter({ routingKey: null, source: "w:h", log: (l) => void lines.push(l) });
-  const weights = new RefusingWeightSetter();
   const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
   const validator = validatorFor({
     store,
-    alerts,
+    alerts: new Alerter({ routingKey: null, source: "w:h", log: (l) => void lines.push(l) }),
     metrics,
     board: new StatusBoard(),
     weights,
+    weightsIntervalSeconds,
   });
   try {
     await validator.start();
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < rounds; i++) {
       await validator.round();
       await validator.settled();
     }
-    assert.equal(weights.attempts, 2);
-    assert.ok(!lines.some((l) => l.startsWith("ALERT weights")), lines.join("\n"));
-    await validator.round();
-    await validator.settled();
-    assert.ok(
-      lines.includes("ALERT weights: weights not set 3 times in a row: cannot read the chain"),
-      lines.join("\n"),
-    );
-    const counted = (await metrics.weightSubmissions.get()).values;
-    assert.deepEqual(counted.map((v) => [v.labels.result, v.value]), [["refused", 3]]);
+    const counted = (await metrics.weightSubmissions.get()).values
+      .map((v) => [v.labels.result, v.value]).sort();
+    return { alerts: lines.filter((l) => l.startsWith("ALERT weights")), counted };
   } finally {
     validator.close();
     store.close();
   }
+}
+
+/** A chain that refuses every weight submission (as a node does when it rejects the extrinsic). */
+const refusing: WeightSetter = {
+  setWeights: () => Promise.resolve({ accepted: false, message: "cannot read the chain" }),
+};
+
+Deno.test("weights refused three times in a row raise the weights alert", async () => {
+  assert.deepEqual((await weightRounds(refusing, 2)).alerts, []);
+  const three = await weightRounds(refusing, 3);
+  assert.deepEqual(three.alerts, [
+    "ALERT weights: weights not set 3 times in a row: cannot read the chain",
+  ]);
+  assert.deepEqual(three.counted, [["refused", 3]]);
+});
+
+Deno.test("submissions the weights rate limit defers neither count as refusals nor raise the alert", async () => {
+  const deferring: WeightSetter = {
+    setWeights: () => Promise.resolve({ accepted: false, message: "rate limited", deferred: true }),
+  };
+  const run = await weightRounds(deferring, 5);
+  assert.deepEqual(run.alerts, []);
+  assert.deepEqual(run.counted, [["deferred", 5]]);
+});
+
+Deno.test("with commit-reveal, commits whose reveals keep failing raise the weights alert", async () => {
+  // Every commit lands, and the reveal of the previous one is given up.
+  const run = await weightRounds({
+    setWeights: () =>
+      Promise.resolve({
+        accepted: true,
+        committed: true,
+        message: "commit_weights",
+        reveals: [{ accepted: false, message: "commit expired unrevealed" }],
+      }),
+  }, 3);
+  assert.deepEqual(run.alerts, [
+    "ALERT weights: weights not set 3 times in a row: commit expired unrevealed",
+  ]);
+  assert.deepEqual(run.counted, [["committed", 3], ["refused", 3]]);
+});
+
+Deno.test("between weight settings further apart than a minute, due reveals are sent", async () => {
+  let sets = 0;
+  let revealChecks = 0;
+  const run = await weightRounds(
+    {
+      setWeights: () => {
+        sets++;
+        return Promise.resolve({ accepted: true, committed: true, message: "commit_weights" });
+      },
+      revealDue: () => {
+        revealChecks++;
+        return Promise.resolve([{ accepted: true, message: "reveal_weights" }]);
+      },
+    },
+    4,
+    3600,
+  );
+  assert.equal(sets, 1, "one setting per hour");
+  assert.equal(revealChecks, 1, "one reveal check per minute in between");
+  assert.deepEqual(run.counted, [["committed", 1], ["revealed", 1]]);
 });
 
 Deno.test("neuron_info shows the running simulation's seed; disk usage is the state file's file system", async () => {
@@ -459,119 +505,6 @@ Deno.test("neuron_info shows the running simulation's seed; disk usage is the st
     validator.close();
     store.close();
     await Deno.remove(dir, { recursive: true });
-  }
-});
-
-Deno.test("submissions the weights rate limit defers neither count as refusals nor raise the alert", async () => {
-  const lines: string[] = [];
-  const store = ValidatorStore.open(":memory:");
-  const alerts = new Alerter({ routingKey: null, source: "w:h", log: (l) => void lines.push(l) });
-  let attempts = 0;
-  const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
-  const validator = validatorFor({
-    store,
-    alerts,
-    metrics,
-    board: new StatusBoard(),
-    weights: {
-      setWeights: () => {
-        attempts++;
-        return Promise.resolve({ accepted: false, message: "rate limited", deferred: true });
-      },
-    },
-  });
-  try {
-    await validator.start();
-    for (let i = 0; i < 5; i++) {
-      await validator.round();
-      await validator.settled();
-    }
-    assert.equal(attempts, 5);
-    assert.ok(!lines.some((l) => l.startsWith("ALERT weights")), lines.join("\n"));
-    const counted = (await metrics.weightSubmissions.get()).values;
-    assert.deepEqual(counted.map((v) => [v.labels.result, v.value]), [["deferred", 5]]);
-  } finally {
-    validator.close();
-    store.close();
-  }
-});
-
-Deno.test("with commit-reveal, commits whose reveals keep failing raise the weights alert", async () => {
-  const lines: string[] = [];
-  const store = ValidatorStore.open(":memory:");
-  const alerts = new Alerter({ routingKey: null, source: "w:h", log: (l) => void lines.push(l) });
-  const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
-  const validator = validatorFor({
-    store,
-    alerts,
-    metrics,
-    board: new StatusBoard(),
-    // Every commit lands, and the reveal of the previous one is given up.
-    weights: {
-      setWeights: () =>
-        Promise.resolve({
-          accepted: true,
-          committed: true,
-          message: "commit_weights",
-          reveals: [{ accepted: false, message: "commit expired unrevealed" }],
-        }),
-    },
-  });
-  try {
-    await validator.start();
-    for (let i = 0; i < 3; i++) {
-      await validator.round();
-      await validator.settled();
-    }
-    assert.ok(
-      lines.includes(
-        "ALERT weights: weights not set 3 times in a row: commit expired unrevealed",
-      ),
-      lines.join("\n"),
-    );
-    const counted = (await metrics.weightSubmissions.get()).values;
-    assert.deepEqual(
-      counted.map((v) => [v.labels.result, v.value]).sort(),
-      [["committed", 3], ["refused", 3]],
-    );
-  } finally {
-    validator.close();
-    store.close();
-  }
-});
-
-Deno.test("between weight settings further apart than a minute, due reveals are sent", async () => {
-  const store = ValidatorStore.open(":memory:");
-  let sets = 0;
-  let revealChecks = 0;
-  const validator = validatorFor({
-    store,
-    alerts: new Alerter({ routingKey: null, source: "w:h", log: () => {} }),
-    metrics: null,
-    board: new StatusBoard(),
-    weightsIntervalSeconds: 3600,
-    weights: {
-      setWeights: () => {
-        sets++;
-        return Promise.resolve({ accepted: true, committed: true, message: "commit_weights" });
-      },
-      revealDue: () => {
-        revealChecks++;
-        return Promise.resolve([{ accepted: true, message: "reveal_weights" }]);
-      },
-    },
-  });
-  try {
-    await validator.start();
-    for (let i = 0; i < 4; i++) {
-      await validator.round();
-      await validator.settled();
-    }
-    assert.equal(sets, 1, "one setting per hour");
-    assert.equal(revealChecks, 1, "one reveal check per minute in between");
-  } finally {
-    validator.close();
-    store.close();
   }
 });
 
