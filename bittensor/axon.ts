@@ -44,8 +44,12 @@ export interface BlacklistDecision {
 
 /** What an attached synapse kind does. */
 export interface SynapseHandlers<F> {
-  /** Produces the reply fields. `signal` aborts when the request's timeout passes. */
-  forward(synapse: Synapse<F>, signal: AbortSignal): Promise<F> | F;
+  /**
+   * Produces the reply fields. `signal` aborts when the request's timeout passes; `deadline` is
+   * that moment on the `performance.now()` clock, counted from the request's arrival (queueing and
+   * reading the body have used part of the timeout already).
+   */
+  forward(synapse: Synapse<F>, signal: AbortSignal, deadline: number): Promise<F> | F;
   /** Decides from the (not yet verified) caller info whether to refuse the request. */
   blacklist?(synapse: Synapse<F>): Promise<BlacklistDecision> | BlacklistDecision;
   /** Higher is served first when forwards queue up (the caller's stake). */
@@ -225,7 +229,11 @@ export class Axon {
           throw new Error("Hash mismatch between header and body");
         }
         synapse.fields = parsed.fields;
-        synapse.fields = await handlers.forward(synapse, deadline);
+        synapse.fields = await handlers.forward(
+          synapse,
+          deadline,
+          started + synapse.timeout * 1000,
+        );
       } finally {
         release();
       }

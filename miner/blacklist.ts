@@ -46,9 +46,16 @@ export class CallerPolicy {
   async blacklist(hotkey: string | null): Promise<BlacklistDecision> {
     const neuron = await this.#find(hotkey);
     if (neuron === undefined) {
-      return this.#options.allowNonRegistered
-        ? { blacklisted: false, reason: "Unregistered hotkey allowed" }
-        : { blacklisted: true, reason: "Unrecognized hotkey" };
+      if (!this.#options.allowNonRegistered) {
+        return { blacklisted: true, reason: "Unrecognized hotkey" };
+      }
+      // An unregistered hotkey holds no permit and no stake: allowing it does not waive those.
+      if (this.#options.forceValidatorPermit) {
+        return { blacklisted: true, reason: "Non-validator hotkey" };
+      }
+      return this.#options.minStake > 0
+        ? { blacklisted: true, reason: `Stake 0 below the minimum ${this.#options.minStake}` }
+        : { blacklisted: false, reason: "Unregistered hotkey allowed" };
     }
     if (this.#options.forceValidatorPermit && !neuron.validatorPermit) {
       return { blacklisted: true, reason: "Non-validator hotkey" };

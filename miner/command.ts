@@ -12,9 +12,10 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { Keyring } from "@polkadot/keyring";
 import { type Command, UsageError } from "../cli/command.ts";
+import { ignoredFlagOptions, ignoredFlagsNote } from "../cli/reference_flags.ts";
 import { cryptoReady, Keypair } from "../bittensor/keypair.ts";
 import { type Neuron, type NeuronDirectory, StaticNeuronDirectory } from "../bittensor/neurons.ts";
-import { expandHome, Wallet } from "../bittensor/wallet.ts";
+import { defaultWalletRoot, expandHome, Wallet } from "../bittensor/wallet.ts";
 import { AgentStartError } from "./agent_host.ts";
 import { chainRefusal, encodeIp } from "../chain/ip.ts";
 import {
@@ -48,7 +49,8 @@ Serves a trading agent on an axon; validators send it state updates, it answers 
 Chain and wallet:
   -u, --netuid <n>                      subnet id (default ${MINER_DEFAULTS.netuid})
   -e, --subtensor.chain_endpoint <url>  chain endpoint or network name (default ${MINER_DEFAULTS.endpoint})
-  -p, --wallet.path <dir>               wallet root (default ${MINER_DEFAULTS.walletPath})
+  -p, --wallet.path <dir>               wallet root (default ${MINER_DEFAULTS.walletPath}, or
+                                        BT_WALLET_PATH)
   -w, --wallet.name <name>              wallet name (default ${MINER_DEFAULTS.walletName})
   -h, --wallet.hotkey <name>            hotkey name (default ${MINER_DEFAULTS.hotkey})
       (a password for an encrypted hotkey comes from TAOS_WALLET_PASSWORD or the terminal)
@@ -85,7 +87,8 @@ Monitoring and logs:
       --prometheus.port <port>          metrics exporter port (default ${MINER_DEFAULTS.metricsPort})
       --prometheus.level <level>        OFF disables the exporter, INFO (default) or DEBUG keep it
   -l, --logging.level <level>           error, warning, info, debug or trace (default ${MINER_DEFAULTS.logLevel})
-      --logging.debug, --logging.trace, --logging.info   the same, as flags
+      --logging.debug, --logging.trace, --logging.info, --logging.warning, --logging.error
+                                        the same, as flags (the most verbose given wins)
       --help                            this text`;
 
 /** The Bittensor SDK's environment variables for the axon flags, used when a flag is not given. */
@@ -128,12 +131,62 @@ function parse(args: string[]) {
   };
 }
 
+/** The reference miner's flags without a counterpart here (see `reference_flags.ts`). */
+const REFERENCE_ONLY_FLAGS = {
+  mock: "boolean",
+  strict: "boolean",
+  no_version_checking: "boolean",
+  "subtensor._mock": "boolean",
+  "logging.record_log": "boolean",
+  "logging.enable_third_party_loggers": "boolean",
+  "axon.max_workers": "string",
+  "neuron.device": "string",
+  "neuron.events_retention_size": "string",
+  "neuron.dont_save_events": "boolean",
+  "wandb.off": "boolean",
+  "wandb.offline": "boolean",
+  "wandb.notes": "string",
+  "wandb.project_name": "string",
+  "wandb.entity": "string",
+  "alerting.pagerduty.integration_key": "string",
+} as const;
+
+/**
+ * Rewrites the argument forms the reference's parser takes and `parseArgs` does not: a bare
+ * `--blacklist.force_validator_permit` (a switch there) and an `--agent.params` with no words
+ * (what `run_miner.sh -m ""` produces).
+ */
+function referenceForms(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const next = args[i + 1];
+    out.push(arg);
+    if (
+      arg === "--blacklist.force_validator_permit" && (next === undefined || next.startsWith("-"))
+    ) {
+      out.push("true");
+    } else if (
+      (arg === "--agent.params" || arg === "-m") && (next === undefined || next.startsWith("-"))
+    ) {
+      out.push("");
+    }
+  }
+  return out;
+}
+
 function parseFlags(args: string[]) {
+  if (args.includes("--config")) {
+    throw new UsageError(
+      "--config: Bittensor YAML configuration files are not read; give the flags themselves",
+    );
+  }
   try {
     return parseArgs({
-      args,
+      args: referenceForms(args),
       allowPositionals: true,
       options: {
+        ...ignoredFlagOptions(REFERENCE_ONLY_FLAGS),
         netuid: { type: "string", short: "u", default: MINER_DEFAULTS.netuid },
         "subtensor.chain_endpoint": {
           type: "string",
@@ -141,7 +194,7 @@ function parseFlags(args: string[]) {
           default: MINER_DEFAULTS.endpoint,
         },
         "subtensor.network": { type: "string" },
-        "wallet.path": { type: "string", short: "p", default: MINER_DEFAULTS.walletPath },
+        "wallet.path": { type: "string", short: "p" },
         "wallet.name": { type: "string", short: "w", default: MINER_DEFAULTS.walletName },
         "wallet.hotkey": { type: "string", short: "h", default: MINER_DEFAULTS.hotkey },
         "axon.port": { type: "string", short: "a" },
@@ -164,6 +217,8 @@ function parseFlags(args: string[]) {
         "logging.debug": { type: "boolean", default: false },
         "logging.trace": { type: "boolean", default: false },
         "logging.info": { type: "boolean", default: false },
+        "logging.warning": { type: "boolean", default: false },
+        "logging.error": { type: "boolean", default: false },
         "logging.logging_dir": { type: "string" },
         "neuron.name": { type: "string" },
       },
@@ -223,6 +278,10 @@ function settingsFrom(values: ReturnType<typeof parse>["values"]): Settings {
     ? "debug"
     : values["logging.info"]
     ? "info"
+    : values["logging.warning"]
+    ? "warning"
+    : values["logging.error"]
+    ? "error"
     : values["logging.level"].toLowerCase().replace(/^warn$/, "warning");
   const parsed = settingsSchema.safeParse({
     netuid: values.netuid,
@@ -325,6 +384,8 @@ export const command: Command = {
     const agentParams = [values["agent.params"], ...positionals].join(" ").trim();
     const settings = settingsFrom(values);
     const log = makeLogger(settings.logLevel as LogLevel);
+    const ignored = ignoredFlagsNote(REFERENCE_ONLY_FLAGS, values, "the reference miner's");
+    if (ignored !== null) log("warning", ignored);
     const externalIp = values["axon.external_ip"];
     if (externalIp !== undefined) {
       checkExternalIp(externalIp, axonNames["axon.external_ip"], !values.local);
@@ -336,7 +397,9 @@ export const command: Command = {
 
     await cryptoReady();
     const wallet = new Wallet({
-      root: expandHome(values["wallet.path"]),
+      root: values["wallet.path"] === undefined
+        ? defaultWalletRoot()
+        : expandHome(values["wallet.path"]),
       name: values["wallet.name"],
       hotkey: values["wallet.hotkey"],
     });

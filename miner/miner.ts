@@ -121,7 +121,7 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
   axon.attach(MarketSimulationStateUpdate, {
     blacklist: (synapse) => policy.blacklist(synapse.dendrite.hotkey),
     priority: (synapse) => policy.priority(synapse.dendrite.hotkey),
-    async forward(synapse): Promise<StateUpdateWire> {
+    async forward(synapse, _signal, deadline): Promise<StateUpdateWire> {
       const request = synapse.fields;
       let state: unknown;
       try {
@@ -134,7 +134,9 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
         );
         return encodeResponse(request, empty());
       }
-      const budget = Math.min(agentBudget, Math.max(0, synapse.timeout - REPLY_MARGIN_S));
+      // What is left of the caller's timeout, less the margin for the reply.
+      const left = (deadline - performance.now()) / 1000 - REPLY_MARGIN_S;
+      const budget = Math.min(agentBudget, Math.max(0, left));
       const outcome = await host.step(state, budget * 1000);
       switch (outcome.kind) {
         case "ok":

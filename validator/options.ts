@@ -11,10 +11,11 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { UsageError } from "../cli/command.ts";
+import { defaultWalletRoot, expandHome } from "../bittensor/wallet.ts";
+import { ignoredFlagOptions, ignoredFlagsNote } from "../cli/reference_flags.ts";
 import { parseDuration } from "../sim/config.ts";
 import { DEFAULT_QUERY_TIMEOUT_SECONDS } from "./scoring/formulas.ts";
 import { DEFAULT_SEEDING, type LiveSeedsOptions } from "./live_prices.ts";
@@ -104,18 +105,7 @@ export interface ValidatorOptions {
   notes: string[];
 }
 
-const HOME = homedir();
-
-/** Expands a leading `~` the way the reference's scripts do. */
-export function expandHome(path: string): string {
-  return path === "~" ? HOME : path.startsWith("~/") ? join(HOME, path.slice(2)) : path;
-}
-
-/**
- * Flags of the reference validator's argument parser (its own, and the Bittensor SDK's it adds)
- * that have no counterpart here: accepted, so that an existing command line still starts, and
- * named in a note. Booleans are `store_true` switches there.
- */
+/** The reference validator's flags without a counterpart here (see `reference_flags.ts`). */
 const REFERENCE_ONLY_FLAGS = {
   mock: "boolean",
   strict: "boolean",
@@ -143,9 +133,7 @@ const REFERENCE_ONLY_FLAGS = {
 
 /** `parseArgs` option table; every long name the validator accepts. */
 const optionTable = {
-  ...Object.fromEntries(
-    Object.entries(REFERENCE_ONLY_FLAGS).map(([name, type]) => [name, { type }]),
-  ) as { [K in keyof typeof REFERENCE_ONLY_FLAGS]: { type: (typeof REFERENCE_ONLY_FLAGS)[K] } },
+  ...ignoredFlagOptions(REFERENCE_ONLY_FLAGS),
   help: { type: "boolean" },
   netuid: { type: "string", short: "u" },
   "subtensor.chain_endpoint": { type: "string", short: "e" },
@@ -230,7 +218,8 @@ Network and wallet (run_validator.sh short flags in brackets):
                                           (default wss://entrypoint-finney.opentensor.ai:443)
       --subtensor.network <name>          same (the SDK's name for it); -e wins when both are given
   -u, --netuid <n>                        subnet (default 79)
-  -p, --wallet.path <dir>                 wallets directory (default ~/.bittensor/wallets/)
+  -p, --wallet.path <dir>                 wallets directory (default ~/.bittensor/wallets/, or
+                                          BT_WALLET_PATH)
   -w, --wallet.name <name>                coldkey name (default taos)
   -h, --wallet.hotkey <name>              hotkey name (default validator)
       --hotkey-uri <uri>                  development hotkey from a Substrate URI (e.g. //Alice)
@@ -425,14 +414,8 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
   if (values["neuron.axon_off"] === true) {
     notes.push("--neuron.axon_off has no effect: this validator serves no axon");
   }
-  const ignored = Object.keys(REFERENCE_ONLY_FLAGS).filter((name) => values[name] !== undefined);
-  if (ignored.length > 0) {
-    notes.push(
-      `${
-        ignored.map((name) => `--${name}`).join(", ")
-      }: the reference validator's, no effect here (wandb, the axon and the torch device have no counterpart)`,
-    );
-  }
+  const ignored = ignoredFlagsNote(REFERENCE_ONLY_FLAGS, values, "the reference validator's");
+  if (ignored !== null) notes.push(ignored);
 
   const endpointRaw = str("subtensor.chain_endpoint") ?? str("subtensor.network") ?? "finney";
   const chainEndpoint = NETWORK_ENDPOINTS[endpointRaw] ?? endpointRaw;
@@ -444,7 +427,8 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     );
   }
   const netuid = num("netuid", nonNegativeInt.max(65535), str("netuid"), 79);
-  const walletPath = expandHome(str("wallet.path") ?? "~/.bittensor/wallets/");
+  const given = str("wallet.path");
+  const walletPath = given === undefined ? defaultWalletRoot() : expandHome(given);
   const walletName = str("wallet.name") ?? "taos";
   const walletHotkey = str("wallet.hotkey") ?? "validator";
   const loggingDir = expandHome(str("logging.logging_dir") ?? "~/.bittensor/validators");

@@ -18,7 +18,7 @@ import {
 } from "../../bittensor/market_synapse.ts";
 import { Wallet } from "../../bittensor/wallet.ts";
 import { Child } from "../validator/processes.ts";
-import { alice, bob, charlie, localMinerFlags, marketState } from "./support.ts";
+import { alice, bob, charlie, localMinerFlags, marketState, readLine } from "./support.ts";
 
 await cryptoReady();
 
@@ -133,4 +133,52 @@ Deno.test("taos miner refuses a --blacklist.force_validator_permit that is not a
     new TextDecoder().decode(out.stderr),
     /--blacklist\.force_validator_permit: expected true or false/,
   );
+});
+
+Deno.test({
+  name:
+    "taos miner takes the reference's command line: switches, an empty -m, --logging.warning, " +
+    "its other flags with a warning, and the wallet root from BT_WALLET_PATH",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const root = mkdtempSync(join(tmpdir(), "taos-miner-reference-flags-"));
+  await new Wallet({ root, name: "taos", hotkey: "miner" }).writeHotkey(bob);
+  const flags = localMinerFlags(root);
+  const withoutPath = flags.filter((_, i) => flags[i] !== "-p" && flags[i - 1] !== "-p");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "main.ts",
+      "miner",
+      ...withoutPath,
+      "-a",
+      "0",
+      "--axon.ip",
+      "127.0.0.1",
+      "--blacklist.force_validator_permit",
+      "--agent.params",
+      "--logging.warning",
+      "--wandb.off",
+      "--neuron.device",
+      "cpu",
+    ],
+    cwd: fileURLToPath(new URL("../../", import.meta.url)),
+    env: { BT_WALLET_PATH: root },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const stderr = new Response(child.stderr).text();
+  try {
+    assert.match(await readLine(stdout), /uid 1, hotkey 5FHneW46.*axon port \d+/);
+  } finally {
+    child.kill("SIGTERM");
+    await stdout.cancel();
+  }
+  const status = await child.status;
+  const errors = await stderr;
+  assert.equal(status.code, 0, errors);
+  assert.match(errors, /--neuron\.device, --wandb\.off: the reference miner's, no effect here/);
 });

@@ -112,6 +112,18 @@ Deno.test("caller policy: unregistered, no permit, low stake, priority by stake"
   assert.equal((await open.blacklist(bob.ss58Address)).blacklisted, false);
   assert.equal(await open.priority(alice.ss58Address), 500);
   assert.equal(await open.priority(charlie.ss58Address), 0);
+  // Allowing unregistered hotkeys waives neither the permit nor the minimum stake.
+  const permitStill = new CallerPolicy(directory, { allowNonRegistered: true });
+  assert.deepEqual(await permitStill.blacklist(charlie.ss58Address), {
+    blacklisted: true,
+    reason: "Non-validator hotkey",
+  });
+  const stakeStill = new CallerPolicy(directory, {
+    allowNonRegistered: true,
+    forceValidatorPermit: false,
+    minStake: 10,
+  });
+  assert.equal((await stakeStill.blacklist(charlie.ss58Address)).blacklisted, true);
 });
 
 Deno.test("an overrunning agent is cut off with an empty response; a blocking one cannot stall the axon", async () => {
@@ -362,5 +374,23 @@ Deno.test("taos miner names the flag when an address cannot be used, before serv
     }
   } finally {
     taken.close();
+  }
+});
+
+Deno.test("the agent's budget counts from the request's arrival: queued requests are still answered in time", async () => {
+  // Six validators at once and four forwards at a time: two wait about a second at the axon.
+  const miner = await startFixtureMiner("sleep_ms=1000");
+  try {
+    const target = { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address };
+    const wire = encodeStateUpdate(stateForMiner(marketState(), 1));
+    const results = await Promise.all(
+      Array.from(
+        { length: 6 },
+        () => new Dendrite(alice).call(target, MarketSimulationStateUpdate, wire, 3),
+      ),
+    );
+    assert.deepEqual(results.map((r) => r.statusCode), [200, 200, 200, 200, 200, 200]);
+  } finally {
+    await miner.stop();
   }
 });
