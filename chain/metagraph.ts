@@ -23,6 +23,11 @@ export interface ChainNeuronDirectoryOptions {
   syncIntervalMs?: number;
   /** Clock, for tests. */
   now?: () => number;
+  /**
+   * Answer a stale view at once and re-read in the background (once a first read succeeded):
+   * for callers on a request path, such as a miner's blacklist, which must not wait on the chain.
+   */
+  refreshInBackground?: boolean;
 }
 
 /** A NeuronDirectory backed by a subnet's metagraph on chain. */
@@ -31,6 +36,7 @@ export class ChainNeuronDirectory implements NeuronDirectory {
   readonly #netuid: number;
   readonly #syncIntervalMs: number;
   readonly #now: () => number;
+  readonly #background: boolean;
   #metagraph: Metagraph | undefined;
   #readAt = -Infinity;
   #pending: Promise<void> | undefined;
@@ -40,6 +46,7 @@ export class ChainNeuronDirectory implements NeuronDirectory {
     this.#netuid = netuid;
     this.#syncIntervalMs = options.syncIntervalMs ?? SYNC_INTERVAL_MS;
     this.#now = options.now ?? Date.now;
+    this.#background = options.refreshInBackground ?? false;
   }
 
   /**
@@ -48,7 +55,13 @@ export class ChainNeuronDirectory implements NeuronDirectory {
    * a sync fails) and the next call tries again; only a first read that fails throws.
    */
   async neurons(): Promise<Neuron[]> {
-    if (!this.#metagraph || this.#now() - this.#readAt >= this.#syncIntervalMs) {
+    const stale = this.#now() - this.#readAt >= this.#syncIntervalMs;
+    if (this.#metagraph && stale && this.#background) {
+      // A failed re-read keeps the view; the next call tries again.
+      this.refresh().catch(() => {});
+      return this.#metagraph.neurons;
+    }
+    if (!this.#metagraph || stale) {
       try {
         await this.refresh();
       } catch (error) {

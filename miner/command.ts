@@ -524,7 +524,8 @@ class ChainSession {
       hotkey.toPolkadotPair(),
     );
     return new ChainSession(
-      new ChainNeuronDirectory(client, netuid),
+      // The blacklist reads it on every request: never wait on the chain there.
+      new ChainNeuronDirectory(client, netuid, { refreshInBackground: true }),
       () => client.close(),
       (ip, port) => serveAxon(client, pair, { netuid, ip, port }),
       log,

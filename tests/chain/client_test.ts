@@ -129,6 +129,28 @@ Deno.test(
 );
 
 Deno.test(
+  "refreshing in the background, a stale directory answers at once and re-reads behind",
+  testOptions,
+  async () => {
+    await withChain(async (client, _node, subnet) => {
+      let now = 0;
+      const directory = new ChainNeuronDirectory(client, NETUID, {
+        now: () => now,
+        refreshInBackground: true,
+      });
+      assert.equal((await directory.neurons()).length, 3, "the first read is awaited");
+      subnet.neurons.pop();
+      now = 120_000;
+      assert.equal((await directory.neurons()).length, 3, "the stale view, at once");
+      for (let i = 0; i < 100 && (await directory.neurons()).length !== 2; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal((await directory.neurons()).length, 2, "then the view read behind it");
+    });
+  },
+);
+
+Deno.test(
   "serveAxon sends a signed serve_axon with the encoded endpoint",
   testOptions,
   async () => {
