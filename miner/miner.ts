@@ -125,7 +125,8 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
       const request = synapse.fields;
       let state: unknown;
       try {
-        state = decodeStateUpdate(request);
+        // The agent learns which validator's simulation the update comes from.
+        state = { ...decodeStateUpdate(request), validator: synapse.dendrite.hotkey ?? undefined };
       } catch (error) {
         metrics.agentFailure("invalid");
         log(

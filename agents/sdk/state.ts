@@ -257,6 +257,12 @@ export const stateUpdateSchema = z.object({
   books: z.record(idKey, bookSchema),
   accounts: z.record(idKey, z.record(idKey, accountSchema)),
   notices: z.record(idKey, z.array(eventSchema)).nullable().default({}),
+  /**
+   * The ss58 hotkey of the validator that sent the update, set by the miner (absent in
+   * backtests). Each validator runs its own simulation and one agent instance answers them all:
+   * state that must not mix their markets is kept per validator.
+   */
+  validator: z.string().optional(),
 });
 /** A decoded state update. */
 export type StateUpdate = z.infer<typeof stateUpdateSchema>;

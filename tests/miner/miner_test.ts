@@ -394,3 +394,34 @@ Deno.test("the agent's budget counts from the request's arrival: queued requests
     await miner.stop();
   }
 });
+
+Deno.test("the agent's state names the validator that sent the update", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-who-asks-"));
+  // Cancels order 1 when asked by the hotkey given as `expect`, order 2 otherwise.
+  Deno.writeTextFileSync(
+    join(dir, "WhoAsks.ts"),
+    `export class WhoAsks {
+       constructor(uid, params) { this.uid = uid; this.expect = params.expect; }
+       onUpdate(state) {
+         const orderId = state.validator === this.expect ? 1 : 2;
+         return [{ type: "CANCEL_ORDERS", agentId: this.uid, bookId: 0,
+           cancellations: [{ orderId, volume: null }] }];
+       }
+     }\n`,
+  );
+  const miner = await startFixtureMiner("", {
+    agent: { path: dir, name: "WhoAsks", params: `expect=${alice.ss58Address}` },
+  });
+  try {
+    const target = { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address };
+    const wire = encodeStateUpdate(stateForMiner(marketState(), 1));
+    const result = await new Dendrite(alice).call(target, MarketSimulationStateUpdate, wire, 3);
+    assert.equal(result.statusCode, 200, result.statusMessage);
+    const reply = decodeResponse(result.fields!) as {
+      instructions: { cancellations: { orderId: number }[] }[];
+    };
+    assert.equal(reply.instructions[0].cancellations[0].orderId, 1);
+  } finally {
+    await miner.stop();
+  }
+});
