@@ -149,6 +149,8 @@ const REFERENCE_ONLY_FLAGS = {
   "wandb.project_name": "string",
   "wandb.entity": "string",
   "alerting.pagerduty.integration_key": "string",
+  "logging.logging_dir": "string",
+  "neuron.name": "string",
 } as const;
 
 /**
@@ -219,8 +221,6 @@ function parseFlags(args: string[]) {
         "logging.info": { type: "boolean", default: false },
         "logging.warning": { type: "boolean", default: false },
         "logging.error": { type: "boolean", default: false },
-        "logging.logging_dir": { type: "string" },
-        "neuron.name": { type: "string" },
       },
     });
   } catch (error) {

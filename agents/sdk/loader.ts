@@ -98,6 +98,13 @@ export async function loadAgentClass(path: string, name: string): Promise<AgentC
       existsSync(f)
     );
   }
+  if (file === undefined && existsSync(join(full, `${name}.py`))) {
+    // A reference (Python) agent of that name: running a bundled one instead would be a surprise.
+    throw new AgentLoadError(
+      `${join(full, `${name}.py`)} is a Python agent; taos runs TypeScript or JavaScript agents ` +
+        `(${name}.ts or .js), so it needs porting (see the bundled examples)`,
+    );
+  }
   if (file === undefined) {
     const { exampleAgents } = await import("../examples/mod.ts");
     const bundled = Object.hasOwn(exampleAgents, name) ? exampleAgents[name] : undefined;

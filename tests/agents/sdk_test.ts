@@ -485,6 +485,12 @@ Deno.test("loadAgent: from a directory, from a file, bundled fallback, and clear
     warnings[0],
     /^RandomMakerAgent ignores agent parameter 'max_quantty' \(it takes .*max_quantity.*\)$/,
   );
+  // A reference Python agent is not replaced by the bundled one of the same name.
+  writeFileSync(join(dir, "RandomTakerAgent.py"), "class RandomTakerAgent: pass\n");
+  await assert.rejects(
+    loadAgent({ path: dir, name: "RandomTakerAgent", uid: 0 }),
+    /RandomTakerAgent\.py is a Python agent; taos runs TypeScript or JavaScript agents/,
+  );
   // No schema, nothing to compare with: no warning.
   await loadAgent({
     path: dir,
