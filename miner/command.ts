@@ -84,7 +84,8 @@ Local mode (no chain):
       --local.uid <n>                   this miner's uid (default 0)
 
 Monitoring and logs:
-      --prometheus.port <port>          metrics exporter port (default ${MINER_DEFAULTS.metricsPort})
+      --prometheus.port <port>          metrics exporter port (default ${MINER_DEFAULTS.metricsPort}, or
+                                        any free port when that one is taken)
       --prometheus.level <level>        OFF disables the exporter, INFO (default) or DEBUG keep it
   -l, --logging.level <level>           error, warning, info, debug or trace (default ${MINER_DEFAULTS.logLevel})
       --logging.debug, --logging.trace, --logging.info, --logging.warning, --logging.error
@@ -213,7 +214,7 @@ function parseFlags(args: string[]) {
         local: { type: "boolean", default: false },
         "local.validators": { type: "string", default: "" },
         "local.uid": { type: "string", default: "0" },
-        "prometheus.port": { type: "string", default: MINER_DEFAULTS.metricsPort },
+        "prometheus.port": { type: "string" },
         "prometheus.level": { type: "string", default: "INFO" },
         "logging.level": { type: "string", short: "l", default: MINER_DEFAULTS.logLevel },
         "logging.debug": { type: "boolean", default: false },
@@ -259,7 +260,7 @@ const settingsSchema = z.object({
     error: "--blacklist.force_validator_permit: expected true or false",
   }).transform((v) => v.toLowerCase() === "true"),
   localUid: integer("local.uid", 65535),
-  metricsPort: port("prometheus.port", 0),
+  metricsPort: port("prometheus.port", 0).optional(),
   metricsLevel: z.enum(["OFF", "INFO", "DEBUG"], {
     error: "--prometheus.level: expected OFF, INFO or DEBUG",
   }),

@@ -59,7 +59,10 @@ export interface MinerOptions {
   agentRestartAfter?: number;
   /** Caller rules. */
   policy?: CallerPolicyOptions;
-  /** Metrics exporter port; null disables it (default 9002). */
+  /**
+   * Metrics exporter port; null disables it. Unset: 9002, or any free port when another process
+   * (a second miner on the host) holds it.
+   */
   metricsPort?: number | null;
   /** Subnet id, for metric labels. */
   netuid: number;
@@ -84,6 +87,9 @@ export class ListenError extends Error {
     super(message);
   }
 }
+
+/** The reference's metrics port for miners. */
+const DEFAULT_METRICS_PORT = 9002;
 
 /** Time kept back from the request timeout for (de)compression and the network. */
 const REPLY_MARGIN_S = 0.5;
@@ -183,7 +189,19 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
   let metricsPort: number | null = null;
   if (options.metricsPort !== null) {
     try {
-      metricsPort = await metrics.serve(options.metricsPort ?? 9002);
+      try {
+        metricsPort = await metrics.serve(options.metricsPort ?? DEFAULT_METRICS_PORT);
+      } catch (error) {
+        if (options.metricsPort !== undefined || !(error instanceof Deno.errors.AddrInUse)) {
+          throw error;
+        }
+        metricsPort = await metrics.serve(0);
+        log(
+          "warning",
+          `metrics port ${DEFAULT_METRICS_PORT} is in use (another miner?); serving metrics on ` +
+            `${metricsPort}`,
+        );
+      }
     } catch (error) {
       await axon.stop();
       host.close();

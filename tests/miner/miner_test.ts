@@ -425,3 +425,27 @@ Deno.test("the agent's state names the validator that sent the update", async ()
     await miner.stop();
   }
 });
+
+Deno.test("with the default metrics port taken, a miner serves its metrics on a free one", async () => {
+  let holder: Deno.Listener | null = null;
+  try {
+    holder = Deno.listen({ port: 9002, hostname: "0.0.0.0" });
+  } catch {
+    // Already taken by another process: the case under test all the same.
+  }
+  const warnings: string[] = [];
+  const miner = await startFixtureMiner("", {
+    metricsPort: undefined,
+    log: (at, message) => at === "warning" && warnings.push(message),
+  });
+  try {
+    assert.notEqual(miner.metricsPort, 9002);
+    assert.ok(miner.metricsPort! > 0);
+    assert.match(warnings.join("\n"), /metrics port 9002 is in use \(another miner\?\); serving/);
+    const text = await (await fetch(`http://127.0.0.1:${miner.metricsPort}/metrics`)).text();
+    assert.match(text, /netuid="79"/);
+  } finally {
+    await miner.stop();
+    holder?.close();
+  }
+});
