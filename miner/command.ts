@@ -473,13 +473,13 @@ export const command: Command = {
       }
       throw error;
     }
+    // Listening for a stop before saying it is ready: a supervisor may send one at once.
+    const stopped = untilSignal();
     console.log(
       `taos miner: uid ${uid}, hotkey ${hotkey.ss58Address}, agent ${values["agent.name"]}, ` +
         `axon port ${miner.port}` +
         (miner.metricsPort === null ? "" : `, metrics port ${miner.metricsPort}`),
     );
-
-    const stopped = untilSignal();
     let code = 0;
     if (chain !== null) {
       const reason = await Promise.race([
