@@ -551,6 +551,8 @@ class ChainSession {
         this.log("info", `axon ${ip}:${port} served on chain: ${result.message}`);
         break;
       }
+      // Retrying cannot register the hotkey: stop as the watch below does when the uid is lost.
+      if (/is not registered on subnet/.test(result.message)) return `${result.message}; stopping`;
       this.log("warning", `serving the axon failed (attempt ${attempt}): ${result.message}`);
       await new Promise((r) => setTimeout(r, 12_000));
     }

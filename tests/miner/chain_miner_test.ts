@@ -132,3 +132,46 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "taos miner stops when the chain says its hotkey is not registered while it serves the axon",
+  { sanitizeOps: false, sanitizeResources: false },
+  async () => {
+    const { node, subnet } = startNode();
+    // The neuron list still shows Bob, but the registration the serve call checks is gone.
+    node.setStorage("SubtensorModule", "Uids", [79, subnet.neurons[1].hotkey], null);
+    const root = mkdtempSync(join(tmpdir(), "taos-chain-miner-"));
+    await new Wallet({ root, name: "taos", hotkey: "miner" }).writeHotkey(bob);
+    try {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "main.ts",
+          "miner",
+          "-e",
+          node.url,
+          "-p",
+          root,
+          "-a",
+          "0",
+          "--axon.external_ip",
+          "192.168.1.10",
+          "--prometheus.level",
+          "OFF",
+          ...FIXTURE_AGENT_FLAGS,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(60_000),
+      }).output();
+      assert.equal(out.code, 1);
+      assert.match(
+        new TextDecoder().decode(out.stderr),
+        /hotkey 5FHneW46.* is not registered on subnet 79; stopping/,
+      );
+    } finally {
+      await node.close();
+    }
+  },
+);
