@@ -191,11 +191,7 @@ function parseFlags(args: string[]) {
       options: {
         ...ignoredFlagOptions(REFERENCE_ONLY_FLAGS),
         netuid: { type: "string", short: "u", default: MINER_DEFAULTS.netuid },
-        "subtensor.chain_endpoint": {
-          type: "string",
-          short: "e",
-          default: MINER_DEFAULTS.endpoint,
-        },
+        "subtensor.chain_endpoint": { type: "string", short: "e" },
         "subtensor.network": { type: "string" },
         "wallet.path": { type: "string", short: "p" },
         "wallet.name": { type: "string", short: "w", default: MINER_DEFAULTS.walletName },
@@ -427,7 +423,9 @@ export const command: Command = {
         );
       }
       chain = await ChainSession.open(
-        values["subtensor.network"] ?? values["subtensor.chain_endpoint"],
+        // -e wins over the SDK's name for it, as in the validator.
+        values["subtensor.chain_endpoint"] ?? values["subtensor.network"] ??
+          MINER_DEFAULTS.endpoint,
         settings.netuid,
         hotkey,
         log,

@@ -33,6 +33,9 @@ Deno.test(
         "miner",
         "-e",
         node.url,
+        // -e wins: nothing listens at the network name's address.
+        "--subtensor.network",
+        "ws://127.0.0.1:9",
         "-p",
         root,
         "-a",
