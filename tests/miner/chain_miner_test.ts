@@ -99,37 +99,43 @@ Deno.test(
   },
 );
 
+/**
+ * Runs `taos miner` against `node` until it exits, with `key` as the wallet's miner hotkey; `extra`
+ * flags follow the chain, wallet and external-address ones.
+ */
+async function minerToExit(node: { url: string }, key: Keypair, extra: string[] = []) {
+  const root = mkdtempSync(join(tmpdir(), "taos-chain-miner-"));
+  await new Wallet({ root, name: "taos", hotkey: "miner" }).writeHotkey(key);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "main.ts",
+      "miner",
+      "-e",
+      node.url,
+      "-p",
+      root,
+      "--axon.external_ip",
+      "192.168.1.10",
+      ...extra,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
 Deno.test(
   "taos miner refuses to start with a hotkey the subnet does not know",
   { sanitizeOps: false, sanitizeResources: false },
   async () => {
     const { node } = startNode();
-    const root = mkdtempSync(join(tmpdir(), "taos-chain-miner-"));
-    await new Wallet({ root, name: "taos", hotkey: "miner" }).writeHotkey(
-      Keypair.fromUri("//Dave"),
-    );
     try {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          "main.ts",
-          "miner",
-          "-e",
-          node.url,
-          "-p",
-          root,
-          "--axon.external_ip",
-          "192.168.1.10",
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
+      const out = await minerToExit(node, Keypair.fromUri("//Dave"));
       assert.equal(out.code, 2);
-      assert.match(
-        new TextDecoder().decode(out.stderr),
-        /hotkey 5DAAnrj7.* is not registered on this subnet/,
-      );
+      assert.match(out.stderr, /hotkey 5DAAnrj7.* is not registered on this subnet/);
     } finally {
       await node.close();
     }
@@ -143,36 +149,16 @@ Deno.test(
     const { node, subnet } = startNode();
     // The neuron list still shows Bob, but the registration the serve call checks is gone.
     node.setStorage("SubtensorModule", "Uids", [79, subnet.neurons[1].hotkey], null);
-    const root = mkdtempSync(join(tmpdir(), "taos-chain-miner-"));
-    await new Wallet({ root, name: "taos", hotkey: "miner" }).writeHotkey(bob);
     try {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          "main.ts",
-          "miner",
-          "-e",
-          node.url,
-          "-p",
-          root,
-          "-a",
-          "0",
-          "--axon.external_ip",
-          "192.168.1.10",
-          "--prometheus.level",
-          "OFF",
-          ...FIXTURE_AGENT_FLAGS,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-        signal: AbortSignal.timeout(60_000),
-      }).output();
+      const out = await minerToExit(node, bob, [
+        "-a",
+        "0",
+        "--prometheus.level",
+        "OFF",
+        ...FIXTURE_AGENT_FLAGS,
+      ]);
       assert.equal(out.code, 1);
-      assert.match(
-        new TextDecoder().decode(out.stderr),
-        /hotkey 5FHneW46.* is not registered on subnet 79; stopping/,
-      );
+      assert.match(out.stderr, /hotkey 5FHneW46.* is not registered on subnet 79; stopping/);
     } finally {
       await node.close();
     }
