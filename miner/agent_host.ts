@@ -75,8 +75,16 @@ export interface AgentHostOptions {
    * is replaced by a fresh agent (default 30 000 ms).
    */
   restartAfterMs?: number;
-  /** Told when a stuck or ended agent is replaced, or when its replacement fails to load. */
+  /**
+   * Told when a stuck or ended agent is replaced, when its replacement fails to load (the load is
+   * retried) and when a retried load succeeds.
+   */
   onRestart?: (message: string) => void;
+  /**
+   * Wait before retrying a replacement that failed to load, doubled after each failure up to
+   * 60 000 ms (default 5000 ms). Updates arriving meanwhile fail at once with the load error.
+   */
+  reloadRetryMs?: number;
   /** Told of an error the agent raised while no update was waiting for it. */
   onError?: (message: string) => void;
 }
@@ -110,8 +118,10 @@ export class AgentHost {
   readonly #options: AgentHostOptions;
   /** null while a replacement agent is loading. */
   #worker: Worker | null = null;
-  /** Set when a replacement could not be loaded; every later step fails with it. */
+  /** Set while a replacement cannot be loaded; steps fail with it until a retry succeeds. */
   #broken: string | null = null;
+  /** The pending retry of a failed replacement, cleared on close. */
+  #reloadTimer: ReturnType<typeof setTimeout> | null = null;
   #closed = false;
   #nextId = 1;
   readonly #queue: PendingStep[] = [];
@@ -238,20 +248,37 @@ export class AgentHost {
       current.finish({ kind: "step-failed", id: current.id, message: reason, seconds: 0 });
     }
     this.#options.onRestart?.(`${reason}; replacing it with a fresh instance`);
+    this.#reload(this.#options.reloadRetryMs ?? 5000);
+  }
+
+  /**
+   * Loads a fresh agent. A failed load (say, the file was edited into a syntax error) is retried
+   * after `retryMs`, doubling up to a minute, so fixing the file brings the miner back without a
+   * restart; until then updates fail at once with the load error.
+   */
+  #reload(retryMs: number): void {
     spawnWorker(this.#spec).then(({ worker }) => {
       if (this.#closed) {
         worker.terminate();
         return;
+      }
+      if (this.#broken !== null) {
+        this.#broken = null;
+        this.#options.onRestart?.(`agent ${this.#spec.name} loaded again`);
       }
       this.#attach(worker);
       this.#pump();
     }, (error: Error) => {
       if (this.#closed) return;
       this.#broken = `agent could not be restarted: ${error.message}`;
-      this.#options.onRestart?.(this.#broken);
+      this.#options.onRestart?.(`${this.#broken}; retrying in ${retryMs / 1000} s`);
       for (const waiting of this.#queue.splice(0)) {
         waiting.finish({ kind: "step-failed", id: waiting.id, message: this.#broken, seconds: 0 });
       }
+      this.#reloadTimer = setTimeout(() => {
+        this.#reloadTimer = null;
+        this.#reload(Math.min(retryMs * 2, 60_000));
+      }, retryMs);
     });
   }
 
@@ -269,6 +296,8 @@ export class AgentHost {
   close(): void {
     for (const watchdog of this.#watchdogs) clearTimeout(watchdog);
     this.#watchdogs.clear();
+    if (this.#reloadTimer !== null) clearTimeout(this.#reloadTimer);
+    this.#reloadTimer = null;
     this.#worker?.terminate();
     this.#worker = null;
     this.#closed = true;

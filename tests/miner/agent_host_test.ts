@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { AgentHost, type StepOutcome } from "../../miner/agent_host.ts";
 import { Dendrite } from "../../bittensor/dendrite.ts";
 import { cryptoReady } from "../../bittensor/keypair.ts";
@@ -76,6 +77,48 @@ Deno.test("an agent that calls Deno.exit is replaced at once, not after the stuc
     assert.equal(quantity(await host.step(state(), 20_000)), 1);
     assert.match(events.restarts.join("\n"), /ended its worker .*replacing it with a fresh/);
   });
+});
+
+Deno.test("a replacement that fails to load is retried until the agent file is fixed", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = join(dir, "FixtureAgent.ts");
+  // A copy elsewhere: its imports of the SDK become absolute.
+  const sdk = new URL("../../agents/sdk/", import.meta.url).href;
+  const source = (await Deno.readTextFile(join(fixtures, "FixtureAgent.ts")))
+    .replaceAll("../../../agents/sdk/", sdk);
+  await Deno.writeTextFile(file, source);
+  const restarts: string[] = [];
+  const host = await AgentHost.start(
+    { path: dir, name: "FixtureAgent", params: "count=true exit_at=2", uid: 1 },
+    { onRestart: (message) => restarts.push(message), reloadRetryMs: 300 },
+  );
+  try {
+    assert.equal(quantity(await host.step(state(), 5000)), 1);
+    // The file is broken while the agent runs; its second update ends the worker.
+    await Deno.writeTextFile(file, "export class FixtureAgent {\n");
+    assert.equal((await host.step(state(), 5000)).kind, "failed");
+    let failed: StepOutcome = await host.step(state(), 5000);
+    for (let i = 0; i < 50 && !/could not be restarted/.test(JSON.stringify(failed)); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      failed = await host.step(state(), 5000);
+    }
+    assert.equal(failed.kind, "failed");
+    assert.match((failed as { message: string }).message, /agent could not be restarted/);
+    // Fixed: a retry loads a fresh instance (its count starts again at 1).
+    await Deno.writeTextFile(file, source);
+    let outcome: StepOutcome = failed;
+    for (let i = 0; i < 100 && outcome.kind !== "ok"; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      outcome = await host.step(state(), 5000);
+    }
+    assert.equal(quantity(outcome), 1);
+    const log = restarts.join("\n");
+    assert.match(log, /could not be restarted: [^]*; retrying in 0\.3 s/);
+    assert.match(log, /agent FixtureAgent loaded again/);
+  } finally {
+    host.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("a response that cannot be sent as JSON is answered empty and counted invalid", async () => {
