@@ -5,7 +5,7 @@
  *
  * ```sh
  * taos metagraph --network finney --netuid 79
- * taos metagraph --network ws://127.0.0.1:9944 --netuid 2 --json
+ * taos metagraph -e ws://127.0.0.1:9944 --netuid 2 --json
  * ```
  * @module
  */
@@ -22,7 +22,8 @@ permit, axon, last update) as read from a subtensor node.
 
 Options:
   --network <name|url>  finney, test, archive, latent-lite, local or a ws:// / wss:// URL
-                        (default finney)
+                        (default finney); also spelled -e/--subtensor.chain_endpoint and
+                        --subtensor.network, as for the miner and the validator
   --netuid <n>          subnet id (default 79)
   --json                print one JSON object instead of a table
   -h, --help            show this help`;
@@ -50,7 +51,9 @@ export const command: Command = {
       ({ values } = parseArgs({
         args,
         options: {
-          network: { type: "string", default: "finney" },
+          network: { type: "string" },
+          "subtensor.chain_endpoint": { type: "string", short: "e" },
+          "subtensor.network": { type: "string" },
           netuid: { type: "string", default: "79" },
           json: { type: "boolean", default: false },
         },
@@ -61,10 +64,23 @@ export const command: Command = {
       throw new UsageError((error as Error).message);
     }
     const netuid = parseNetuid(values.netuid);
+    const spellings = [
+      values.network,
+      values["subtensor.chain_endpoint"],
+      values["subtensor.network"],
+    ]
+      .filter((value) => value !== undefined);
+    if (new Set(spellings).size > 1) {
+      throw new UsageError(
+        `--network, -e/--subtensor.chain_endpoint and --subtensor.network name one node; ` +
+          `got ${spellings.map((value) => `'${value}'`).join(" and ")}`,
+      );
+    }
+    const network = spellings[0] ?? "finney";
     let client: SubtensorClient;
     try {
       client = await SubtensorClient.connect({
-        network: values.network,
+        network,
         connectTimeoutMs: 30_000,
         log: (line) => console.error(line),
       });

@@ -30,7 +30,8 @@ Deno.test("taos metagraph prints the subnet from a node", testOptions, async () 
     ]);
     assert.equal(parsed.neurons[2].axon.ip, "2001:db8::1");
 
-    const table = await taos(["metagraph", "--network", node.url]);
+    // The miner's and validator's spelling of the node works too.
+    const table = await taos(["metagraph", "-e", node.url]);
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /subnet 79 at block 1000: 3 neurons, tempo 360/);
     assert.match(
@@ -39,7 +40,7 @@ Deno.test("taos metagraph prints the subnet from a node", testOptions, async () 
     );
     assert.match(table.stdout, /1\.2\.3\.4:8091\n/);
 
-    const missing = await taos(["metagraph", "--network", node.url, "--netuid", "5"]);
+    const missing = await taos(["metagraph", "--subtensor.network", node.url, "--netuid", "5"]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /subnet 5 does not exist/);
   } finally {
@@ -54,4 +55,7 @@ Deno.test("taos metagraph rejects bad flags", async () => {
   const network = await taos(["metagraph", "--network", "mainnet"]);
   assert.equal(network.code, 2);
   assert.match(network.stderr, /neither a known network/);
+  const both = await taos(["metagraph", "--network", "finney", "-e", "test"]);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /name one node; got 'finney' and 'test'/);
 });
