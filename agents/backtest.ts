@@ -270,6 +270,12 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
         series.score[uid].push(scorer.miners[uid].score);
 
         const update = stateForAgent(state, uid, simulation, { first: publishes === 1 });
+        // Copies share the publish's books; one in this thread that reorders a level list must
+        // not change what the next sees (a worker gets its own copy on the way). The last copy
+        // takes the original: every other got a clone before it ran.
+        if (typeof options.agent !== "string" && uid < copies - 1) {
+          update.books = structuredClone(update.books);
+        }
         const outcome = await runners[uid].step(update, timeout * 1000);
         const seconds = outcome.seconds;
         computeTotal[uid] += seconds * 1000;

@@ -17,6 +17,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { Keypair } from "./keypair.ts";
 import { GateTimeout, PriorityGate } from "./priority_gate.ts";
+import { pythonFloat } from "./python_float.ts";
 import { RequestVerifier } from "./request_verifier.ts";
 import {
   bodyHash,
@@ -24,7 +25,6 @@ import {
   type HeaderView,
   parseSynapseHeaders,
   parseWireJson,
-  pythonFloat,
   responseSignatureMessage,
   SDK_VERSION_INT,
   type Synapse,

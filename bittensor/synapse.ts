@@ -18,6 +18,7 @@
 import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
 import { z } from "zod";
+import { pythonFloat } from "./python_float.ts";
 
 /** SDK version we announce; the integer form is `major·10^6 + minor·10^3 + patch`. */
 export const SDK_VERSION = "10.2.0";
@@ -126,26 +127,6 @@ export function newSynapse<F>(kind: SynapseKind<F>, fields: F, timeoutSeconds = 
 
 // ---------------------------------------------------------------------------------------------
 // Python text forms (the hash input and header values are Python `str()` of values)
-
-/** Python `repr(float)`: shortest round-trip digits, `1.0`, `1e-05`, `1e+16`, `inf`, `nan`. */
-export function pythonFloat(x: number): string {
-  if (Number.isNaN(x)) return "nan";
-  if (!Number.isFinite(x)) return x > 0 ? "inf" : "-inf";
-  if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
-  const [mantissa, expText] = Math.abs(x).toExponential().split("e");
-  const exponent = Number(expText);
-  const digits = mantissa.replace(".", "");
-  const sign = x < 0 ? "-" : "";
-  if (exponent >= -5 + 1 && exponent < 16) {
-    if (exponent < 0) return `${sign}0.${"0".repeat(-exponent - 1)}${digits}`;
-    const whole = digits.slice(0, exponent + 1).padEnd(exponent + 1, "0");
-    const fraction = digits.slice(exponent + 1);
-    return `${sign}${whole}.${fraction === "" ? "0" : fraction}`;
-  }
-  const expSign = exponent < 0 ? "-" : "+";
-  const expDigits = String(Math.abs(exponent)).padStart(2, "0");
-  return `${sign}${mantissa}e${expSign}${expDigits}`;
-}
 
 /** Python `repr(str)`: single quotes unless the text has `'` and no `"`. */
 function pythonStringRepr(s: string): string {

@@ -8,6 +8,7 @@
  */
 /// <reference lib="deno.worker" />
 import { runAgentStep, type TradingAgent } from "../agents/sdk/agent.ts";
+import { validateInstructions } from "../agents/sdk/instructions.ts";
 import { loadAgent } from "../agents/sdk/loader.ts";
 import { parseStateUpdate } from "../agents/sdk/state.ts";
 import type { HostMessage, WorkerMessage } from "./agent_host.ts";
@@ -86,6 +87,15 @@ self.onmessage = async (event: MessageEvent<HostMessage>) => {
       JSON.stringify(response);
     } catch (error) {
       throw new Error(`invalid agent response: ${describe(error)}`);
+    }
+    // A response the validator would void (one bad instruction voids all) is reported here,
+    // where the agent's author can see it; the validator tells nobody.
+    const { discarded } = validateInstructions(response, {
+      uid,
+      bookCount: state.config?.book_count ?? Number.MAX_SAFE_INTEGER,
+    });
+    if (discarded !== null) {
+      throw new Error(`invalid agent response (a validator would void it): ${discarded}`);
     }
     reply = { kind: "step", id: message.id, response, seconds: 0 };
   } catch (error) {

@@ -159,7 +159,7 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
           break;
         case "failed":
           metrics.agentFailure(
-            /^invalid (state update|agent response):/.test(outcome.message) ? "invalid" : "error",
+            /^invalid (state update|agent response)\b/.test(outcome.message) ? "invalid" : "error",
           );
           log(
             "warning",

@@ -12,6 +12,7 @@
  * @module
  */
 import type { SimConfig } from "./config.ts";
+import { gridUnits } from "./grid.ts";
 import {
   EVENT_FLAG_DROPPED,
   EVENT_FLAG_MARKET,
@@ -169,6 +170,8 @@ export interface Notice {
   clientOrderId: number | null;
   /** Error text for ERROR_RESPONSE_* notices. */
   message?: string;
+  /** A rejected placement's reason code (`INSUFFICIENT_QUOTE`), the reference's message for it. */
+  reason?: string;
   /** A rejected placement as it was requested: side, volume (base, or quote for a market order
    * sized in quote) and limit price (null for market orders). */
   request?: { direction: Direction; volume: number; price: number | null };
@@ -660,7 +663,9 @@ export class SimEngine {
     const leverageE9 = BigInt(Math.round(leverage * 1e9));
     if (x.type === "PLACE_ORDER_MARKET") {
       const quoteSized = x.currency === 1;
-      const volume = quoteSized ? this.#units(x.volume, this.#quoteUnit) : this.#lots(x.volume);
+      const volume = quoteSized
+        ? this.#units(x.volume, this.config.exchange.quoteDecimals)
+        : this.#lots(x.volume);
       if (volume === null) return null;
       return [{
         kind: 2,
@@ -674,7 +679,7 @@ export class SimEngine {
       }];
     }
     const volume = this.#lots(x.volume);
-    const price = this.#units(x.price, this.#tick);
+    const price = this.#units(x.price, this.config.exchange.priceDecimals);
     const tif = x.timeInForce ?? 0;
     const expiry = x.expiryPeriod ?? 0;
     if (volume === null || price === null || !Number.isFinite(expiry) || expiry < 0) return null;
@@ -693,16 +698,16 @@ export class SimEngine {
     }];
   }
 
-  /** A base volume to lots (rounded down to the lot), null when not a finite number. */
+  /** A base volume to lots, truncated (`gridUnits`); null when not a finite number. */
   #lots(volume: number): bigint | null {
     if (!Number.isFinite(volume) || volume < 0 || volume > 1e12) return null;
-    return BigInt(Math.floor(volume / this.#lot + 1e-9));
+    return BigInt(gridUnits(volume, this.config.exchange.volumeDecimals));
   }
 
-  /** An amount to integer units (rounded to nearest), null when not a finite number. */
-  #units(value: number, unit: number): bigint | null {
-    if (!Number.isFinite(value) || value < 0 || value / unit > 9e15) return null;
-    return BigInt(Math.round(value / unit));
+  /** A price or quote amount to integer units, truncated (`gridUnits`); null when not finite. */
+  #units(value: number, decimals: number): bigint | null {
+    if (!Number.isFinite(value) || value < 0 || value * 10 ** decimals > 9e15) return null;
+    return BigInt(gridUnits(value, decimals));
   }
 
   #publish(result: StepResult, processed: number): PublishState {
@@ -821,6 +826,7 @@ export class SimEngine {
         orderId: -1,
         clientOrderId: client(e.clientOrderId),
         message: `${rejectReason[e.code] ?? "REJECTED"}: ${rejectText[e.code] ?? `code ${e.code}`}`,
+        reason: rejectReason[e.code] ?? "REJECTED",
         request: {
           direction: e.direction as Direction,
           volume: e.flags & EVENT_FLAG_QUOTE ? this.quote(e.volume) : this.volume(e.volume),

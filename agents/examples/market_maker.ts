@@ -41,8 +41,11 @@ const VOLUME_BUCKET = 600e9;
 export class MarketMakerAgent extends Agent<z.infer<typeof paramsSchema>> {
   /** Parameter validation and defaults. */
   static paramsSchema = paramsSchema;
-  /** Per book: the volume bucket of the last update that brought one of this agent's fills. */
-  readonly #lastFillBucket = new Map<number, number>();
+  /**
+   * Per validator and book: the volume bucket of the last update that brought one of this agent's
+   * fills.
+   */
+  readonly #lastFillBucket = new Map<string, number>();
 
   /** Creates the agent; see the module doc for params. */
   constructor(uid: number, params: AgentParams) {
@@ -55,9 +58,10 @@ export class MarketMakerAgent extends Agent<z.infer<typeof paramsSchema>> {
     const p = this.params;
     const lot = 10 ** -(this.config?.volumeDecimals ?? 4);
     const bucket = Math.ceil(state.timestamp / VOLUME_BUCKET);
+    const market = (bookId: number) => `${state.validator ?? ""}/${bookId}`;
     for (const event of this.events) {
       if (event.type === "EVENT_TRADE" && event.bookId !== null) {
-        this.#lastFillBucket.set(event.bookId, bucket);
+        this.#lastFillBucket.set(market(event.bookId), bucket);
       }
     }
     const intoBucket = state.timestamp - (bucket - 1) * VOLUME_BUCKET;
@@ -81,7 +85,7 @@ export class MarketMakerAgent extends Agent<z.infer<typeof paramsSchema>> {
       if (room >= lot && account.quote_balance.total >= room * bid) {
         out.push(this.limitOrder(book.id, BUY, room, bid, { postOnly: true }));
       }
-      const idle = this.#lastFillBucket.get(book.id) !== bucket &&
+      const idle = this.#lastFillBucket.get(market(book.id)) !== bucket &&
         intoBucket >= p.keepalive_after;
       const size = this.roundQuantity(p.keepalive);
       if (idle && size >= lot) {

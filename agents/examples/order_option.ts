@@ -4,8 +4,9 @@
  * immediate-or-cancel (`IOC`) and fill-or-kill (`FOK`) — each in cases that should rest, fill,
  * partly fill or be refused. A test agent; it loses money.
  *
- * Params: `min_quantity` (0.1), `max_quantity` (1.0), `seed`, and booleans `PO`, `GTT`, `IOC`,
- * `FOK`, `QUOTE`: when none is given all are on; otherwise exactly those set to true are on.
+ * Params: `min_quantity` (0.1), `max_quantity` (1.0), `seed`, and switches `PO`, `GTT`, `IOC`,
+ * `FOK`, `QUOTE` (true/false or 1/0): when none is given all are on; otherwise exactly those
+ * switched on are on.
  * @module
  */
 import { z } from "zod";
@@ -16,7 +17,9 @@ import type { Book, StateUpdate } from "../sdk/state.ts";
 import { quantityParams, quantityRangeOk } from "./params.ts";
 
 const OPTIONS = ["QUOTE", "PO", "GTT", "IOC", "FOK"] as const;
-const flag = z.boolean({ error: "expected true or false" }).optional();
+/** A switch: true/false, or a number as the reference reads it (`PO=1` on, `PO=0` off). */
+const flag = z.union([z.boolean(), z.number()], { error: "expected true or false (or 1/0)" })
+  .transform((value) => value !== false && value !== 0).optional();
 const paramsSchema = z.object({
   ...quantityParams,
   QUOTE: flag,

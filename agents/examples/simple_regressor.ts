@@ -1,5 +1,6 @@
 /**
- * `SimpleRegressorAgent`: learns online, per book, to predict the next interval's log return
+ * `SimpleRegressorAgent`: learns online, per book (and per validator: each runs its own
+ * simulation), to predict the next interval's log return
  * from features of the current one, and trades on strong predictions with good-till-time
  * orders.
  *
@@ -21,6 +22,7 @@
 import { z } from "zod";
 import { Agent, type AgentParams } from "../sdk/agent.ts";
 import { BUY, GTT, type Instruction, SELL } from "../sdk/instructions.ts";
+import { isOrder, isTrade } from "../sdk/book.ts";
 import { AgentRandom } from "../sdk/random.ts";
 import type { Book, SimulationConfig, StateUpdate } from "../sdk/state.ts";
 import { positiveNumber, quantityParams, quantityRangeOk } from "./params.ts";
@@ -100,13 +102,19 @@ interface BookModel {
   signal: number;
 }
 
+/** One validator's market: its sampling interval and a model per book. */
+interface Market {
+  interval: number;
+  books: Map<number, BookModel>;
+}
+
 /** Online regression on L3 bars; trades strong predicted moves. */
 export class SimpleRegressorAgent extends Agent<z.infer<typeof paramsSchema>> {
   /** Parameter validation and defaults. */
   static paramsSchema = paramsSchema;
   readonly #rng: AgentRandom;
-  readonly #books = new Map<number, BookModel>();
-  #interval = 5e9;
+  /** Per validator (its own simulation; "" in backtests): the sampling interval and book models. */
+  readonly #markets = new Map<string, Market>();
 
   /** Creates the agent; see the module doc for params. */
   constructor(uid: number, params: AgentParams) {
@@ -114,15 +122,24 @@ export class SimpleRegressorAgent extends Agent<z.infer<typeof paramsSchema>> {
     this.#rng = new AgentRandom(this.params.seed ?? uid + 1);
   }
 
-  /** Picks the sampling interval and starts fresh models. */
-  override onStart(config: SimulationConfig | null): void {
-    this.#interval = this.params.sampling_interval ?? config?.publish_interval ?? 5e9;
-    this.#books.clear();
+  /** Picks the sampling interval and starts fresh models for the validator's new simulation. */
+  override onStart(config: SimulationConfig | null, validator: string | null): void {
+    this.#markets.delete(validator ?? "");
+    this.#market(validator ?? "", config);
   }
 
-  /** Latest prediction (log return) for a book, 0 before the model has one. */
-  signal(bookId: number): number {
-    return this.#books.get(bookId)?.signal ?? 0;
+  #market(key: string, config: SimulationConfig | null): Market {
+    let market = this.#markets.get(key);
+    if (market === undefined) {
+      const interval = this.params.sampling_interval ?? config?.publish_interval ?? 5e9;
+      this.#markets.set(key, market = { interval, books: new Map() });
+    }
+    return market;
+  }
+
+  /** Latest prediction (log return) for a book of a validator's market, 0 before there is one. */
+  signal(bookId: number, validator: string | null = null): number {
+    return this.#markets.get(validator ?? "")?.books.get(bookId)?.signal ?? 0;
   }
 
   /** Updates each book's bars and model, then trades strong signals. */
@@ -130,8 +147,9 @@ export class SimpleRegressorAgent extends Agent<z.infer<typeof paramsSchema>> {
     const out: Instruction[] = [];
     const threshold = this.params.signal_threshold;
     const distrust = this.params.model_threshold ?? 2 * threshold;
+    const market = this.#market(state.validator ?? "", this.config);
     for (const book of Object.values(state.books)) {
-      const entry = this.#learn(book, state.timestamp);
+      const entry = this.#learn(market, book, state.timestamp);
       let signal = entry.signal;
       if (Math.abs(signal) > distrust) signal = Math.sign(signal) * threshold;
       const bid = this.bestBid(book);
@@ -165,20 +183,20 @@ export class SimpleRegressorAgent extends Agent<z.infer<typeof paramsSchema>> {
     return out;
   }
 
-  #learn(book: Book, now: number): BookModel {
-    let entry = this.#books.get(book.id);
+  #learn(market: Market, book: Book, now: number): BookModel {
+    let entry = market.books.get(book.id);
     if (entry === undefined) {
       entry = {
         model: new PassiveAggressiveRegressor(FEATURES),
         bar: emptyBar(),
-        barEnd: now + this.#interval,
+        barEnd: now + market.interval,
         previous: null,
         signal: 0,
       };
-      this.#books.set(book.id, entry);
+      market.books.set(book.id, entry);
     }
     for (const event of book.events ?? []) {
-      if ("maker_id" in event) {
+      if (isTrade(event)) {
         const bar = entry.bar;
         if (Number.isNaN(bar.open)) bar.open = event.price;
         bar.close = event.price;
@@ -188,7 +206,7 @@ export class SimpleRegressorAgent extends Agent<z.infer<typeof paramsSchema>> {
         bar.trades++;
         if (event.side === 0) bar.buyTrades += event.quantity;
         else bar.sellTrades += event.quantity;
-      } else if ("order_type" in event) {
+      } else if (isOrder(event)) {
         entry.bar.volume += event.quantity;
         if (event.side === 0) entry.bar.buyOrders += event.quantity;
         else entry.bar.sellOrders += event.quantity;
@@ -202,7 +220,7 @@ export class SimpleRegressorAgent extends Agent<z.infer<typeof paramsSchema>> {
         entry.signal = entry.model.samples > 0 ? entry.model.predict(features) : 0;
       }
       entry.bar = emptyBar();
-      entry.barEnd = now + this.#interval;
+      entry.barEnd = now + market.interval;
     }
     return entry;
   }

@@ -2,10 +2,11 @@
  * What a trading agent is, and the lifecycle a miner (or a backtest) drives it through.
  *
  * An agent is a class constructed as `new Agent(uid, params)`; at the first update of a
- * simulation it gets `onStart(config)`, then `onUpdate(state)` at every publish instant returns
- * its instructions, and `onEnd(state)` follows the update that ends a simulation. Subclasses of
- * {@linkcode Agent} also get hooks for their own order events and instruction builders that
- * round to the book's ticks and lots.
+ * simulation it gets `onStart(config, validator)`, then `onUpdate(state)` at every publish instant
+ * returns its instructions, and `onEnd(state)` follows the update that ends a simulation. Each
+ * validator runs its own simulation, so the lifecycle runs per validator (`state.validator`).
+ * Subclasses of {@linkcode Agent} also get hooks for their own order events and instruction
+ * builders that round to the book's ticks and lots.
  *
  * ```ts
  * import { Agent } from "./agent.ts";
@@ -35,12 +36,24 @@ import {
 import {
   type Account,
   type Book,
+  type CancellationEvent,
   type Event,
-  roundTo,
+  type PlacementEvent,
   type SimulationConfig,
   type StateUpdate,
   type TradeEvent,
+  truncateTo,
 } from "./state.ts";
+
+/**
+ * `value` on the grid of `decimals` places, truncated as the exchange would. A positive value
+ * below one unit is left as given: the exchange then rejects that order alone (`INVALID_VOLUME`,
+ * `INVALID_PRICE`), as the reference's would, where 0 would void the agent's whole response.
+ */
+function onGrid(value: number, decimals: number): number {
+  const truncated = truncateTo(value, decimals);
+  return truncated > 0 || !(value > 0) ? truncated : value;
+}
 
 /** Agent parameters after coercion: numbers, booleans and strings. */
 export type AgentParams = Record<string, number | boolean | string>;
@@ -50,14 +63,19 @@ export type AgentInstructions = InstructionInput[] | Instruction[];
 
 /** The contract a miner drives. Any class with `onUpdate` qualifies; the rest is optional. */
 export interface TradingAgent {
-  /** Called once at the first update of each simulation. */
-  onStart?(config: SimulationConfig | null): void | Promise<void>;
+  /** Called first with every update, before `onStart` (the base class keeps accounts and config). */
+  record?(state: StateUpdate): void;
+  /**
+   * Called once at the first update of each validator's simulation; `validator` is the sender's
+   * hotkey (`state.validator`, null in backtests).
+   */
+  onStart?(config: SimulationConfig | null, validator: string | null): void | Promise<void>;
+  /** Called before `onUpdate` with the same state (the base class dispatches the event hooks). */
+  observe?(state: StateUpdate): void;
   /** Called with every state update; returns the instructions to send. */
   onUpdate(state: StateUpdate): AgentInstructions | Promise<AgentInstructions>;
   /** Called after the update that ends a simulation. */
   onEnd?(state: StateUpdate): void | Promise<void>;
-  /** Called before `onUpdate` with the same state (the base class keeps accounts and dispatches hooks). */
-  observe?(state: StateUpdate): void;
 }
 
 /** A loadable agent class. `paramsSchema`, when present, validates and defaults the params. */
@@ -90,28 +108,35 @@ export abstract class Agent<P extends AgentParams = AgentParams> implements Trad
   /** Returns the instructions for this update. */
   abstract onUpdate(state: StateUpdate): AgentInstructions | Promise<AgentInstructions>;
 
-  /** Simulation start; the default does nothing. */
-  onStart(_config: SimulationConfig | null): void | Promise<void> {}
+  /**
+   * Start of a validator's simulation (`validator` null in backtests); `config`, `accounts` and
+   * `events` already hold the update's. The default does nothing.
+   */
+  onStart(_config: SimulationConfig | null, _validator: string | null): void | Promise<void> {}
 
   /** Simulation end; the default does nothing. */
   onEnd(_state: StateUpdate): void | Promise<void> {}
 
-  /** A limit order of this agent was accepted. */
-  onOrderAccepted(_event: Event): void {}
-  /** A placement of this agent was rejected. */
-  onOrderRejected(_event: Event): void {}
-  /** An order of this agent was cancelled on request. */
-  onOrderCancelled(_event: Event): void {}
-  /** A cancellation failed. */
-  onOrderCancellationFailed(_event: Event): void {}
+  /** A placement (limit or market) of this agent was accepted. */
+  onOrderAccepted(_event: PlacementEvent): void {}
+  /** A placement of this agent was rejected; `message` names the reason. */
+  onOrderRejected(_event: PlacementEvent): void {}
+  /** An order of this agent was cancelled on request (once per order of a cancel notice). */
+  onOrderCancelled(_event: CancellationEvent): void {}
+  /** A cancellation failed (once per order of a failed cancel notice). */
+  onOrderCancellationFailed(_event: CancellationEvent): void {}
   /** One of this agent's orders traded. */
   onTrade(_event: TradeEvent): void {}
 
-  /** Records accounts, config and notices of `state` and dispatches the event hooks. */
-  observe(state: StateUpdate): void {
+  /** Keeps the accounts, config and notices of `state`. */
+  record(state: StateUpdate): void {
     if (state.config !== null) this.config = state.config;
     this.accounts = state.accounts[this.uid] ?? {};
     this.events = state.notices?.[this.uid] ?? [];
+  }
+
+  /** Dispatches the event hooks for the notices of the update last recorded. */
+  observe(_state: StateUpdate): void {
     for (const event of this.events) {
       switch (event.type) {
         case "RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT":
@@ -123,10 +148,13 @@ export abstract class Agent<P extends AgentParams = AgentParams> implements Trad
           this.onOrderRejected(event);
           break;
         case "RESPONSE_DISTRIBUTED_CANCEL_ORDERS":
-          this.onOrderCancelled(event);
+          // A reference validator sends one notice per cancel instruction, for all its orders.
+          for (const cancellation of event.cancellations) this.onOrderCancelled(cancellation);
           break;
         case "ERROR_RESPONSE_DISTRIBUTED_CANCEL_ORDERS":
-          this.onOrderCancellationFailed(event);
+          for (const cancellation of event.cancellations) {
+            this.onOrderCancellationFailed(cancellation);
+          }
           break;
         case "EVENT_TRADE":
           this.onTrade(event);
@@ -140,14 +168,14 @@ export abstract class Agent<P extends AgentParams = AgentParams> implements Trad
     return 10 ** -(this.config?.priceDecimals ?? 2);
   }
 
-  /** Rounds a price to the book's tick. */
+  /** A price truncated to the book's tick, as the exchange truncates it. */
   roundPrice(price: number): number {
-    return roundTo(price, this.config?.priceDecimals ?? 2);
+    return truncateTo(price, this.config?.priceDecimals ?? 2);
   }
 
-  /** Rounds a quantity to the book's lot. */
+  /** A quantity truncated to the book's lot, as the exchange truncates it. */
   roundQuantity(quantity: number): number {
-    return roundTo(quantity, this.config?.volumeDecimals ?? 4);
+    return truncateTo(quantity, this.config?.volumeDecimals ?? 4);
   }
 
   /** Best bid, or null. */
@@ -175,7 +203,11 @@ export abstract class Agent<P extends AgentParams = AgentParams> implements Trad
     return books.inventoryValue(this.accounts[book.id], book);
   }
 
-  /** A limit order of this agent; price and quantity rounded to tick and lot. */
+  /**
+   * A limit order of this agent; price and quantity truncated to tick and lot (see `onGrid`).
+   * Throws a RangeError naming the field for a value the validator would refuse (not a positive
+   * finite number, a bad book id, a GTT order without expiry, ...).
+   */
   limitOrder(
     bookId: number,
     direction: 0 | 1,
@@ -187,13 +219,16 @@ export abstract class Agent<P extends AgentParams = AgentParams> implements Trad
       this.uid,
       bookId,
       direction,
-      this.roundQuantity(quantity),
-      this.roundPrice(price),
+      onGrid(quantity, this.config?.volumeDecimals ?? 4),
+      onGrid(price, this.config?.priceDecimals ?? 2),
       options,
     );
   }
 
-  /** A market order of this agent; quantity rounded to the lot (base currency). */
+  /**
+   * A market order of this agent; quantity truncated to the lot (in base) or the quote unit (in
+   * quote). Throws a RangeError as `limitOrder` does.
+   */
   marketOrder(
     bookId: number,
     direction: 0 | 1,
@@ -201,8 +236,8 @@ export abstract class Agent<P extends AgentParams = AgentParams> implements Trad
     options?: MarketOrderOptions,
   ): Instruction {
     const rounded = options?.currency === 1
-      ? roundTo(quantity, this.config?.quoteDecimals ?? 2)
-      : this.roundQuantity(quantity);
+      ? onGrid(quantity, this.config?.quoteDecimals ?? 2)
+      : onGrid(quantity, this.config?.volumeDecimals ?? 4);
     return marketOrder(this.uid, bookId, direction, rounded, options);
   }
 
@@ -215,12 +250,14 @@ export abstract class Agent<P extends AgentParams = AgentParams> implements Trad
   }
 }
 
-const started = new WeakMap<TradingAgent, boolean>();
+/** Per agent, the validators whose simulation it has started (`""` stands for no validator). */
+const started = new WeakMap<TradingAgent, Set<string>>();
 
 /**
- * Runs one lifecycle step: `onStart` at the first update (and at each new simulation), then
- * `observe` and `onUpdate`, then `onEnd` if the update ends the simulation. Returns the
- * response body `{agent_id, instructions}`.
+ * Runs one lifecycle step: `record`, then `onStart` at the first update from the sending
+ * validator (and at each of its new simulations), then `observe` and `onUpdate`, then `onEnd` if
+ * the update ends that validator's simulation. Returns the response body `{agent_id,
+ * instructions}`.
  */
 export async function runAgentStep(
   agent: TradingAgent,
@@ -228,15 +265,19 @@ export async function runAgentStep(
   state: StateUpdate,
 ): Promise<{ agent_id: number; instructions: AgentInstructions }> {
   const notices = state.notices?.[uid] ?? [];
-  const isNewSimulation = notices.some((e) => e.type === "EVENT_SIMULATION_START");
-  if (!started.get(agent) || isNewSimulation) {
-    started.set(agent, true);
-    await agent.onStart?.(state.config);
+  const validator = state.validator ?? null;
+  const key = validator ?? "";
+  let running = started.get(agent);
+  if (running === undefined) started.set(agent, running = new Set());
+  agent.record?.(state);
+  if (!running.has(key) || notices.some((e) => e.type === "EVENT_SIMULATION_START")) {
+    running.add(key);
+    await agent.onStart?.(state.config, validator);
   }
   agent.observe?.(state);
   const instructions = await agent.onUpdate(state);
   if (notices.some((e) => e.type === "EVENT_SIMULATION_STOP")) {
-    started.set(agent, false);
+    running.delete(key);
     await agent.onEnd?.(state);
   }
   return { agent_id: uid, instructions: Array.isArray(instructions) ? instructions : [] };

@@ -1,6 +1,6 @@
 /**
  * Reading a book and an account from a state update: best prices, mid, spread, depth, own open
- * orders and inventory value.
+ * orders and inventory value, and telling the kinds of L3 book events apart.
  *
  * ```ts
  * import { bestBid, inventoryValue, mid } from "./book.ts";
@@ -9,7 +9,22 @@
  * ```
  * @module
  */
-import type { Account, Book, Order } from "./state.ts";
+import type { Account, Book, BookEventInfo, Cancellation, Order, Trade } from "./state.ts";
+
+/** Is this L3 book event a trade? (The reference's agents test `isinstance(e, TradeInfo)`.) */
+export function isTrade(event: BookEventInfo): event is Trade {
+  return "maker_id" in event;
+}
+
+/** Is this L3 book event an order placement? */
+export function isOrder(event: BookEventInfo): event is Order {
+  return "order_type" in event;
+}
+
+/** Is this L3 book event a cancellation? */
+export function isCancellation(event: BookEventInfo): event is Cancellation {
+  return "orderId" in event;
+}
 
 /** Best bid price, or null when the bid side is empty. */
 export function bestBid(book: Book): number | null {

@@ -303,8 +303,20 @@ export interface LimitOrderOptions {
 }
 
 /**
- * Builds a limit order. Throws a RangeError for combinations the exchange would refuse: GTT
- * without `expiryPeriod`, IOC/FOK with `postOnly`, `expiryPeriod` without GTT.
+ * An instruction a builder made, checked against the validator's schema: a value it would refuse
+ * (NaN, a quantity of 0, a negative delay) throws here, in the agent, naming the field, instead of
+ * voiding the whole response at the validator unseen.
+ */
+function checked<T>(schema: z.ZodType<T>, instruction: unknown, builder: string): T {
+  const result = schema.safeParse(instruction);
+  if (!result.success) throw new RangeError(`${builder}: ${describeIssues(result.error)}`);
+  return result.data;
+}
+
+/**
+ * Builds a limit order. Throws a RangeError for a value the validator would refuse and for
+ * combinations the exchange would: GTT without `expiryPeriod`, IOC/FOK with `postOnly`,
+ * `expiryPeriod` without GTT.
  */
 export function limitOrder(
   agentId: number,
@@ -326,7 +338,7 @@ export function limitOrder(
   if (timeInForce !== GTT && expiryPeriod !== null) {
     throw new RangeError("expiryPeriod applies only to GTT orders");
   }
-  return {
+  return checked(limitOrderSchema, {
     type: "PLACE_ORDER_LIMIT",
     agentId,
     delay: options.delay ?? 0,
@@ -340,7 +352,7 @@ export function limitOrder(
     timeInForce,
     expiryPeriod,
     currency: CURRENCY_BASE,
-  };
+  }, "limitOrder");
 }
 
 /** Options of {@linkcode marketOrder}. */
@@ -352,7 +364,7 @@ export interface MarketOrderOptions {
   currency?: 0 | 1;
 }
 
-/** Builds a market order. */
+/** Builds a market order; throws a RangeError for a value the validator would refuse. */
 export function marketOrder(
   agentId: number,
   bookId: number,
@@ -360,7 +372,7 @@ export function marketOrder(
   quantity: number,
   options: MarketOrderOptions = {},
 ): MarketOrder {
-  return {
+  return checked(marketOrderSchema, {
     type: "PLACE_ORDER_MARKET",
     agentId,
     delay: options.delay ?? 0,
@@ -370,21 +382,24 @@ export function marketOrder(
     clientOrderId: options.clientOrderId ?? null,
     stp: options.stp ?? STP_CANCEL_OLDEST,
     currency: options.currency ?? CURRENCY_BASE,
-  };
+  }, "marketOrder");
 }
 
-/** Builds a cancellation of orders on one book; `volume` null (default) cancels whole orders. */
+/**
+ * Builds a cancellation of orders on one book; `volume` null (default) cancels whole orders.
+ * Throws a RangeError for a value the validator would refuse.
+ */
 export function cancelOrders(
   agentId: number,
   bookId: number,
   orders: (number | { orderId: number; volume: number | null })[],
   delay = 0,
 ): CancelOrders {
-  return {
+  return checked(cancelOrdersSchema, {
     type: "CANCEL_ORDERS",
     agentId,
     delay,
     bookId,
     cancellations: orders.map((o) => typeof o === "number" ? { orderId: o, volume: null } : o),
-  };
+  }, "cancelOrders");
 }

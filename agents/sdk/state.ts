@@ -16,6 +16,8 @@
  * @module
  */
 import { z } from "zod";
+import { pythonFloat } from "../../bittensor/python_float.ts";
+import { gridUnits } from "../../sim/grid.ts";
 import type { SimConfig } from "../../sim/config.ts";
 import type {
   AccountOrder,
@@ -212,6 +214,10 @@ export const eventSchema = z.union([
 export type Event = z.infer<typeof eventSchema>;
 /** The notice for one of the agent's fills. */
 export type TradeEvent = Extract<Event, { type: "EVENT_TRADE" }>;
+/** The answer to one placement, accepted (`success`) or rejected (`message` names the reason). */
+export type PlacementEvent = Extract<Event, { success: boolean; side: unknown }>;
+/** The outcome for one order of a cancel notice. */
+export type CancellationEvent = Extract<Event, { cancellations: unknown }>["cancellations"][number];
 
 const feeTierSchema = z.object({
   volume_required: z.number(),
@@ -416,6 +422,14 @@ export function simulationConfigFor(config: SimConfig): SimulationConfig {
   };
 }
 
+/**
+ * `value` truncated toward zero to `decimals` places, as the exchange truncates an off-grid price
+ * or volume. A float a hair below a grid point (300.11999999999998 for 300.12) counts as on it.
+ */
+export function truncateTo(value: number, decimals: number): number {
+  return gridUnits(value, decimals) / 10 ** decimals;
+}
+
 /** Rounds half away from zero to `decimals` places. */
 export function roundTo(value: number, decimals: number): number {
   const factor = 10 ** decimals;
@@ -530,6 +544,11 @@ class RecordIndex {
   }
 }
 
+/**
+ * The notice as the reference's validator words it for its miners: a placement's message names
+ * the order (`Buy Limit Order 12 placed successfully for 1.0@300.1!`) or the exchange's reason
+ * code (`INSUFFICIENT_QUOTE`), a cancellation's the order and book, or `Order Id does not exist!`.
+ */
 function noticeEvent(notice: Notice, index: RecordIndex): Event | null {
   const base = { timestamp: notice.timestamp, agentId: notice.agentId };
   const success = !notice.type.startsWith("ERROR_");
@@ -542,17 +561,23 @@ function noticeEvent(notice: Notice, index: RecordIndex): Event | null {
       /* An accepted order is described by its placement record; a rejected one never reached
        * the book, so the notice carries the order as it was requested. */
       const order = notice.request ?? index.places.get(`${notice.bookId}:${notice.orderId}`);
+      const limit = notice.type.endsWith("LIMIT");
+      const side = order?.direction ?? 0;
+      const quantity = order?.volume ?? 0;
+      const placed = `${side === 0 ? "Buy" : "Sell"} ${limit ? "Limit" : "Market"} Order ` +
+        `${notice.orderId} placed successfully for ${pythonFloat(quantity)}` +
+        `${limit ? `@${pythonFloat(order?.price ?? 0)}` : ""}!`;
       const placement = {
         ...base,
         bookId: notice.bookId,
         orderId: notice.orderId >= 0 ? notice.orderId : null,
         clientOrderId: notice.clientOrderId,
-        side: order?.direction ?? 0,
-        quantity: order?.volume ?? 0,
+        side,
+        quantity,
         success,
-        message,
+        message: success ? placed : notice.reason ?? message,
       };
-      return notice.type.endsWith("LIMIT")
+      return limit
         ? {
           type: notice.type as "RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT",
           ...placement,
@@ -572,7 +597,9 @@ function noticeEvent(notice: Notice, index: RecordIndex): Event | null {
           orderId: notice.orderId,
           quantity: notice.cancelledVolume ?? null,
           success,
-          message,
+          message: success
+            ? `Cancelled order ${notice.orderId} on book ${notice.bookId} for agent ${notice.agentId}.`
+            : "Order Id does not exist!",
         }],
       };
     case "RESPONSE_DISTRIBUTED_RESET_AGENT":

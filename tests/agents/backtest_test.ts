@@ -332,3 +332,20 @@ Deno.test("a backtest names the parameters its agent does not take", async () =>
   assert.equal(warnings.length, 1);
   assert.match(warnings[0], /^RandomMakerAgent ignores agent parameter 'max_quantty'/);
 });
+
+Deno.test("copies of an agent class run in this thread each get the books as published", async () => {
+  const unsorted: number[] = [];
+  class Reverser extends Agent {
+    onUpdate(state: StateUpdate) {
+      for (const book of Object.values(state.books)) {
+        const prices = book.bids.map((level) => level.price);
+        if (prices.some((price, i) => i > 0 && price > prices[i - 1])) unsorted.push(this.uid);
+        // A Python port's `reversed(...)`, written in place.
+        book.bids.reverse();
+      }
+      return [];
+    }
+  }
+  await backtest({ agent: Reverser, config: smallPreset(), seed: 2, duration: 60e9, agents: 3 });
+  assert.deepEqual(unsorted, []);
+});

@@ -128,10 +128,18 @@ Deno.test("SelfTradingAgent places a fresh pair, then crosses it on the next boo
   assert.ok(out.every((o) => o.type === "PLACE_ORDER_LIMIT" && o.stp === 4));
 });
 
-Deno.test("OrderOptionAgent: flags are real booleans; none given enables every option", async () => {
-  const poOnly = await step(await load("OrderOptionAgent", "PO=true"));
-  assert.equal(poOnly.length, 4);
-  assert.ok(poOnly.every((o) => o.type === "PLACE_ORDER_LIMIT" && o.postOnly));
+Deno.test("OrderOptionAgent: flags are booleans or 1/0; none given enables every option", async () => {
+  for (const on of ["PO=true", "PO=1"]) {
+    const poOnly = await step(await load("OrderOptionAgent", on));
+    assert.equal(poOnly.length, 4, on);
+    assert.ok(poOnly.every((o) => o.type === "PLACE_ORDER_LIMIT" && o.postOnly), on);
+  }
+  const quoteOn = await load("OrderOptionAgent", "PO=0 QUOTE=1");
+  assert.deepEqual([...(quoteOn as unknown as { enabled: Set<string> }).enabled], ["QUOTE"]);
+  await assert.rejects(
+    load("OrderOptionAgent", "PO=yes"),
+    /parameter 'PO': expected true or false \(or 1\/0\)/,
+  );
   const quoteOnly = await step(await load("OrderOptionAgent", "PO=False QUOTE=true"));
   assert.equal(quoteOnly.length, 4);
   assert.ok(quoteOnly.every((o) => o.type === "PLACE_ORDER_MARKET" && o.currency === 1));

@@ -15,6 +15,7 @@ import {
 } from "../../agents/sdk/book.ts";
 import {
   cancelOrders,
+  type Instruction,
   limitOrder,
   marketOrder,
   scheduleInstructions,
@@ -22,8 +23,18 @@ import {
   validateInstructions,
 } from "../../agents/sdk/instructions.ts";
 import { AgentLoadError, loadAgent, parseAgentParams } from "../../agents/sdk/loader.ts";
-import { parseStateUpdate, simulationConfigFor, stateForAgent } from "../../agents/sdk/state.ts";
-import { runAgentStep } from "../../agents/sdk/agent.ts";
+import {
+  type CancellationEvent,
+  parseStateUpdate,
+  type PlacementEvent,
+  type SimulationConfig,
+  simulationConfigFor,
+  stateForAgent,
+  type StateUpdate,
+  truncateTo,
+} from "../../agents/sdk/state.ts";
+import { Agent, runAgentStep } from "../../agents/sdk/agent.ts";
+import { gridUnits } from "../../sim/grid.ts";
 
 const simulation = simulationConfigFor(smallPreset());
 
@@ -523,4 +534,237 @@ Deno.test("runAgentStep drives onStart once, observe, onUpdate and onEnd at the 
     "update",
     "end",
   ]);
+});
+
+Deno.test("notices carry the reference validator's messages", () => {
+  const notices: PublishState["notices"] = [
+    {
+      timestamp: 4.5e9,
+      agentId: 1,
+      bookId: 0,
+      type: "RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT",
+      orderId: 12,
+      clientOrderId: 5,
+    },
+    {
+      timestamp: 4.6e9,
+      agentId: 1,
+      bookId: 0,
+      type: "ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET",
+      orderId: -1,
+      clientOrderId: null,
+      message: "INSUFFICIENT_BASE: not enough free base",
+      reason: "INSUFFICIENT_BASE",
+      request: { direction: 1, volume: 2, price: null },
+    },
+    {
+      timestamp: 4.7e9,
+      agentId: 1,
+      bookId: 0,
+      type: "RESPONSE_DISTRIBUTED_CANCEL_ORDERS",
+      orderId: 12,
+      clientOrderId: 5,
+      cancelledVolume: null,
+    },
+    {
+      timestamp: 4.8e9,
+      agentId: 1,
+      bookId: 0,
+      type: "ERROR_RESPONSE_DISTRIBUTED_CANCEL_ORDERS",
+      orderId: 99,
+      clientOrderId: null,
+      message: "Order IDs 99 do not exist.",
+    },
+  ];
+  const events = stateForAgent(publish({ notices }), 1, simulation).notices![1];
+  const messages = events.map((e) =>
+    "cancellations" in e ? e.cancellations[0].message : "message" in e ? e.message : ""
+  );
+  assert.deepEqual(messages, [
+    "Sell Limit Order 12 placed successfully for 1.5@300.1!",
+    "INSUFFICIENT_BASE",
+    "Cancelled order 12 on book 0 for agent 1.",
+    "Order Id does not exist!",
+  ]);
+});
+
+Deno.test("builders refuse what the validator would void, naming the builder and the field", () => {
+  assert.throws(() => limitOrder(1, 0, 0, NaN, 300), /^RangeError: limitOrder: quantity: /);
+  assert.throws(() => limitOrder(1, 0, 0, 0, 300), /limitOrder: quantity: /);
+  assert.throws(() => limitOrder(1, 0, 0, 1, -300), /limitOrder: price: /);
+  assert.throws(() => limitOrder(1, 0, 0, 1, 300, { delay: -1 }), /limitOrder: delay: /);
+  assert.throws(
+    () => limitOrder(1, 0, 0, 1, 300, { timeInForce: 1, expiryPeriod: 0 }),
+    /limitOrder: expiryPeriod: /,
+  );
+  assert.throws(() => marketOrder(1, 0, 1, Infinity), /marketOrder: quantity: /);
+  assert.throws(() => marketOrder(1, -1, 1, 1), /marketOrder: bookId: /);
+  assert.throws(
+    () => cancelOrders(1, 0, [{ orderId: 3, volume: -1 }]),
+    /cancelOrders: cancellations\.0\.volume: /,
+  );
+});
+
+Deno.test("gridUnits truncates to the grid; float noise around a grid point counts as on it", () => {
+  assert.equal(gridUnits(300.12, 2), 30012);
+  assert.equal(gridUnits(300.11999999999998, 2), 30012);
+  assert.equal(gridUnits(0.1 + 0.2, 1), 3);
+  assert.equal(gridUnits(300.129, 2), 30012);
+  assert.equal(gridUnits(300.1299999, 2), 30012);
+  assert.equal(gridUnits(123456.78, 2), 12345678);
+  assert.equal(gridUnits(1.00005, 4), 10000);
+  assert.equal(gridUnits(-2.5, 0), -2);
+  assert.equal(gridUnits(0.00004, 4), 0);
+  assert.equal(truncateTo(300.126, 2), 300.12);
+});
+
+/** An agent that answers with the order given to `make`, built by its own builders. */
+class BuilderAgent extends Agent {
+  make: (agent: BuilderAgent) => Instruction = (agent) => agent.limitOrder(0, 0, 1, 300);
+  onUpdate() {
+    return [this.make(this)];
+  }
+}
+
+Deno.test("an agent's builders truncate to tick and lot as the exchange does; below one unit goes as given", async () => {
+  const agent = new BuilderAgent(0, {});
+  const state = stateForAgent(publish(), 0, simulation);
+  const build = async (make: (agent: BuilderAgent) => Instruction) => {
+    agent.make = make;
+    return (await runAgentStep(agent, 0, state)).instructions[0] as Instruction;
+  };
+  const limit = await build((a) => a.limitOrder(0, 0, 1.23456, 300.129));
+  assert.ok(limit.type === "PLACE_ORDER_LIMIT");
+  assert.deepEqual([limit.quantity, limit.price], [1.2345, 300.12]);
+  assert.equal(agent.roundPrice(0.1 + 0.2), 0.3);
+  // 0 would void the whole response; as given, the exchange rejects this order alone.
+  const tiny = await build((a) => a.limitOrder(0, 0, 0.00004, 300));
+  assert.ok(tiny.type === "PLACE_ORDER_LIMIT");
+  assert.equal(tiny.quantity, 0.00004);
+  assert.equal(
+    validateInstructions({ agent_id: 0, instructions: [tiny] }, {
+      uid: 0,
+      bookCount: 1,
+    }).discarded,
+    null,
+  );
+  const quote = await build((a) => a.marketOrder(0, 0, 10.129, { currency: 1 }));
+  assert.ok(quote.type === "PLACE_ORDER_MARKET");
+  assert.equal(
+    quote.quantity,
+    10 ** -simulation.quoteDecimals * Math.floor(
+      10.129 * 10 ** simulation.quoteDecimals + 1e-6,
+    ),
+  );
+  await assert.rejects(build((a) => a.limitOrder(0, 0, NaN, 300)), /limitOrder: quantity/);
+});
+
+Deno.test("a miner's off-grid limit price rests truncated to the tick, as in the reference", () => {
+  const config = { ...smallPreset(), books: 1, duration: 10 * 60e9, remoteAgentCount: 1 };
+  const engine = SimEngine.create({ config, seed: 3, threads: 1 });
+  try {
+    let publish = engine.advance();
+    assert.ok(publish !== null);
+    const farBid = Math.floor(publish.books[0].bid[0].price * 0.5);
+    engine.inject(0, [
+      {
+        type: "PLACE_ORDER_LIMIT",
+        bookId: 0,
+        direction: 0,
+        volume: 1.00009,
+        price: farBid + 0.019,
+      },
+    ], 0);
+    publish = engine.advance();
+    assert.ok(publish !== null);
+    const order = publish.accounts[0].orders[0].at(-1)!;
+    assert.deepEqual([order.price, order.volume], [farBid + 0.01, 1]);
+  } finally {
+    engine.close();
+  }
+});
+
+Deno.test("the lifecycle runs per validator: state recorded before onStart, one validator's end does not restart another", async () => {
+  const calls: string[] = [];
+  class Lifecycle extends Agent {
+    override onStart(config: SimulationConfig | null, validator: string | null) {
+      calls.push(`start ${validator} config=${config !== null && this.config === config}`);
+    }
+    onUpdate(state: StateUpdate) {
+      calls.push(`update ${state.validator}`);
+      return [];
+    }
+    override onEnd(state: StateUpdate) {
+      calls.push(`end ${state.validator}`);
+    }
+  }
+  const agent = new Lifecycle(0, {});
+  const from = (validator: string, options: { first?: boolean; final?: boolean } = {}) => ({
+    ...stateForAgent(publish({ final: options.final ?? false }), 0, simulation, options),
+    validator,
+  });
+  await runAgentStep(agent, 0, from("A", { first: true }));
+  await runAgentStep(agent, 0, from("B"));
+  await runAgentStep(agent, 0, from("A", { final: true }));
+  await runAgentStep(agent, 0, from("B"));
+  await runAgentStep(agent, 0, from("A", { first: true }));
+  assert.deepEqual(calls, [
+    "start A config=true",
+    "update A",
+    "start B config=true",
+    "update B",
+    "update A",
+    "end A",
+    "update B",
+    "start A config=true",
+    "update A",
+  ]);
+});
+
+Deno.test("cancellation hooks fire once per order of a reference validator's cancel notice", async () => {
+  const seen: string[] = [];
+  class Hooks extends Agent {
+    override onOrderCancelled(event: CancellationEvent) {
+      seen.push(`cancelled ${event.orderId} ${event.quantity}`);
+    }
+    override onOrderCancellationFailed(event: CancellationEvent) {
+      seen.push(`failed ${event.orderId} ${event.message}`);
+    }
+    override onOrderAccepted(event: PlacementEvent) {
+      seen.push(`accepted ${event.orderId}`);
+    }
+    onUpdate() {
+      return [];
+    }
+  }
+  const state = parseStateUpdate({
+    ...JSON.parse(JSON.stringify(stateForAgent(publish(), 0, simulation))),
+    notices: {
+      0: [{
+        type: "RESPONSE_DISTRIBUTED_CANCEL_ORDERS",
+        timestamp: 1,
+        agentId: 0,
+        bookId: 0,
+        cancellations: [
+          { timestamp: 1, bookId: 0, orderId: 4, quantity: 1.5, success: true, message: "" },
+          { timestamp: 1, bookId: 0, orderId: 5, quantity: 2, success: true, message: "" },
+        ],
+      }, {
+        type: "ERROR_RESPONSE_DISTRIBUTED_CANCEL_ORDERS",
+        timestamp: 2,
+        agentId: 0,
+        bookId: 0,
+        cancellations: [{
+          timestamp: 2,
+          bookId: 0,
+          orderId: 6,
+          quantity: 1,
+          success: false,
+          message: "Order Id does not exist!",
+        }],
+      }],
+    },
+  });
+  await runAgentStep(new Hooks(0, {}), 0, state);
+  assert.deepEqual(seen, ["cancelled 4 1.5", "cancelled 5 2", "failed 6 Order Id does not exist!"]);
 });

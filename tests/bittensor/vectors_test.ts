@@ -4,7 +4,6 @@ import { cryptoReady, Keypair } from "../../bittensor/keypair.ts";
 import {
   bodyHash,
   parseWireJson,
-  pythonFloat,
   pythonStr,
   requestSignatureMessage,
   sha3Hex,
@@ -12,6 +11,7 @@ import {
   toWireJson,
   versionAsInt,
 } from "../../bittensor/synapse.ts";
+import { pythonFloat } from "../../bittensor/python_float.ts";
 import { z } from "zod";
 import { sr25519Sign, sr25519Verify } from "@polkadot/util-crypto";
 

@@ -139,6 +139,17 @@ Deno.test("a response that cannot be sent as JSON is answered empty and counted 
   }
 });
 
+Deno.test("a response a validator would void is reported by the agent host, naming the field", async () => {
+  await withHost("zero=true", async (host) => {
+    const outcome = await host.step(state(), 5000);
+    assert.equal(outcome.kind, "failed");
+    assert.match(
+      (outcome as { message: string }).message,
+      /^invalid agent response \(a validator would void it\): instruction 0 invalid: quantity: /,
+    );
+  });
+});
+
 Deno.test("parameters the agent does not take are named when it starts", async () => {
   const host = await AgentHost.start({
     path: fixtures,
