@@ -23,7 +23,7 @@ permit, axon, last update) as read from a subtensor node.
 Options:
   --network <name|url>  finney, test, archive, latent-lite, local or a ws:// / wss:// URL
                         (default finney); also spelled -e/--subtensor.chain_endpoint and
-                        --subtensor.network, as for the miner and the validator
+                        --subtensor.network, as for the miner and the validator (-e wins)
   --netuid <n>          subnet id (default 79)
   --json                print one JSON object instead of a table
   -h, --help            show this help`;
@@ -64,19 +64,9 @@ export const command: Command = {
       throw new UsageError((error as Error).message);
     }
     const netuid = parseNetuid(values.netuid);
-    const spellings = [
-      values.network,
-      values["subtensor.chain_endpoint"],
-      values["subtensor.network"],
-    ]
-      .filter((value) => value !== undefined);
-    if (new Set(spellings).size > 1) {
-      throw new UsageError(
-        `--network, -e/--subtensor.chain_endpoint and --subtensor.network name one node; ` +
-          `got ${spellings.map((value) => `'${value}'`).join(" and ")}`,
-      );
-    }
-    const network = spellings[0] ?? "finney";
+    // -e wins, then --network, as -e wins over --subtensor.network for the miner and validator.
+    const network = values["subtensor.chain_endpoint"] ?? values.network ??
+      values["subtensor.network"] ?? "finney";
     let client: SubtensorClient;
     try {
       client = await SubtensorClient.connect({

@@ -48,7 +48,9 @@ Serves a trading agent on an axon; validators send it state updates, it answers 
 
 Chain and wallet:
   -u, --netuid <n>                      subnet id (default ${MINER_DEFAULTS.netuid})
-  -e, --subtensor.chain_endpoint <url>  chain endpoint or network name (default ${MINER_DEFAULTS.endpoint})
+  -e, --subtensor.chain_endpoint <url>  chain endpoint: a ws:// / wss:// URL or finney, test,
+                                        archive, latent-lite, local (default finney)
+      --subtensor.network <name>        same (the SDK's name for it); -e wins when both are given
   -p, --wallet.path <dir>               wallet root (default ${MINER_DEFAULTS.walletPath}, or
                                         BT_WALLET_PATH)
   -w, --wallet.name <name>              wallet name (default ${MINER_DEFAULTS.walletName})
@@ -62,13 +64,17 @@ Axon:
                                         BT_AXON_EXTERNAL_PORT when set
       --axon.ip <ip>                    address to bind (default 0.0.0.0)
       --axon.external_ip <ip>           address announced on chain (required with a chain; one
-                                        the chain accepts: not 127.0.0.1, ::1 or 0.0.0.0)
+                                        the chain accepts: not a loopback, unspecified or
+                                        broadcast address such as 127.0.0.1, ::1, 0.0.0.0 or
+                                        255.255.255.255)
       --axon.external_port <port>       port announced on chain (default: --axon.port)
 
 Agent:
   -g, --agent.path <dir>                agents directory or file (default ${MINER_DEFAULTS.agentPath})
   -n, --agent.name <Class>              agent class (default ${MINER_DEFAULTS.agentName})
-  -m, --agent.params "<k=v ...>"        agent parameters (default "${MINER_DEFAULTS.agentParams}")
+  -m, --agent.params "<k=v ...>"        agent parameters (default for the default agent:
+                                        "${MINER_DEFAULTS.agentParams}"; for
+                                        another -n none, so it takes its own defaults)
       --agent.timeout <seconds>         longest time per state update (default 4; never past the
                                         request's timeout less 0.5 s); an overrunning agent's update is
                                         answered with no instructions and a warning
@@ -90,7 +96,12 @@ Monitoring and logs:
   -l, --logging.level <level>           error, warning, info, debug or trace (default ${MINER_DEFAULTS.logLevel})
       --logging.debug, --logging.trace, --logging.info, --logging.warning, --logging.error
                                         the same, as flags (the most verbose given wins)
-      --help                            this text`;
+      --help                            this text
+
+Accepted from the reference miner's parser, no effect (named in one warning): --mock, --strict,
+  --no_version_checking, --subtensor._mock, --logging.{record_log,enable_third_party_loggers,
+  logging_dir}, --axon.max_workers, --neuron.{device,events_retention_size,dont_save_events,name},
+  --wandb.{off,offline,notes,project_name,entity}, --alerting.pagerduty.integration_key`;
 
 /** The Bittensor SDK's environment variables for the axon flags, used when a flag is not given. */
 const AXON_ENVIRONMENT = {
@@ -202,7 +213,7 @@ function parseFlags(args: string[]) {
         "axon.external_port": { type: "string" },
         "agent.path": { type: "string", short: "g", default: MINER_DEFAULTS.agentPath },
         "agent.name": { type: "string", short: "n", default: MINER_DEFAULTS.agentName },
-        "agent.params": { type: "string", short: "m", default: MINER_DEFAULTS.agentParams },
+        "agent.params": { type: "string", short: "m" },
         "agent.timeout": { type: "string", default: "4" },
         "blacklist.force_validator_permit": { type: "string", default: "true" },
         "blacklist.allow_non_registered": { type: "boolean", default: false },
@@ -378,7 +389,12 @@ export const command: Command = {
     // run_miner.sh passes the agent parameters unquoted: extra k=v words belong to --agent.params.
     const strays = positionals.filter((p) => !/^[^=\s]+=[^=\s]*$/.test(p));
     if (strays.length > 0) throw new UsageError(`unexpected argument '${strays[0]}'`);
-    const agentParams = [values["agent.params"], ...positionals].join(" ").trim();
+    // The default parameters are the default agent's: another agent takes its own defaults.
+    const givenParams = values["agent.params"] ??
+      (values["agent.name"] === MINER_DEFAULTS.agentName && positionals.length === 0
+        ? MINER_DEFAULTS.agentParams
+        : "");
+    const agentParams = [givenParams, ...positionals].join(" ").trim();
     const settings = settingsFrom(values);
     const log = makeLogger(settings.logLevel as LogLevel);
     const ignored = ignoredFlagsNote(REFERENCE_ONLY_FLAGS, values, "the reference miner's");

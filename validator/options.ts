@@ -14,18 +14,12 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { z } from "zod";
 import { UsageError } from "../cli/command.ts";
+import { resolveEndpoint } from "../chain/endpoints.ts";
 import { defaultWalletRoot, expandHome } from "../bittensor/wallet.ts";
 import { ignoredFlagOptions, ignoredFlagsNote } from "../cli/reference_flags.ts";
 import { parseDuration } from "../sim/config.ts";
 import { DEFAULT_QUERY_TIMEOUT_SECONDS } from "./scoring/formulas.ts";
 import { DEFAULT_SEEDING, type LiveSeedsOptions } from "./live_prices.ts";
-
-/** Named networks `-e` / `--subtensor.chain_endpoint` accepts besides a ws(s):// URL. */
-export const NETWORK_ENDPOINTS: Record<string, string> = {
-  finney: "wss://entrypoint-finney.opentensor.ai:443",
-  test: "wss://test.finney.opentensor.ai:443",
-  local: "ws://127.0.0.1:9944",
-};
 
 /** A miner axon given on the command line in `--local` mode. */
 export interface LocalMiner {
@@ -418,13 +412,12 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
   if (ignored !== null) notes.push(ignored);
 
   const endpointRaw = str("subtensor.chain_endpoint") ?? str("subtensor.network") ?? "finney";
-  const chainEndpoint = NETWORK_ENDPOINTS[endpointRaw] ?? endpointRaw;
-  if (!/^wss?:\/\/[^\s]+$/.test(chainEndpoint)) {
-    throw new UsageError(
-      `-e/--subtensor.chain_endpoint: '${endpointRaw}' must be a ws:// or wss:// URL or one of ${
-        Object.keys(NETWORK_ENDPOINTS).join(", ")
-      }`,
-    );
+  let chainEndpoint: string;
+  try {
+    // The names the miner and the SDK accept; `local` honours BT_SUBTENSOR_CHAIN_ENDPOINT.
+    chainEndpoint = resolveEndpoint(endpointRaw);
+  } catch (error) {
+    throw new UsageError(`-e/--subtensor.chain_endpoint: ${(error as RangeError).message}`);
   }
   const netuid = num("netuid", nonNegativeInt.max(65535), str("netuid"), 79);
   const given = str("wallet.path");

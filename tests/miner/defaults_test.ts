@@ -106,6 +106,35 @@ Deno.test({
   }
 });
 
+Deno.test({
+  name: "taos miner's default -m belongs to the default agent: another -n takes its own defaults",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const root = mkdtempSync(join(tmpdir(), "taos-miner-params-"));
+  await new Wallet({ root, name: "taos", hotkey: "miner" }).writeHotkey(bob);
+  const flags = localMinerFlags(root);
+  const withoutParams = flags.filter((_, i) => flags[i] !== "-m" && flags[i - 1] !== "-m");
+  const child = new Child([
+    "main.ts",
+    "miner",
+    ...withoutParams,
+    "-n",
+    "RandomMakerAgent",
+    "-a",
+    "0",
+    "--axon.ip",
+    "127.0.0.1",
+  ]);
+  try {
+    await child.waitFor((l) => /axon port \d+/.test(l), 60_000, "taos miner");
+  } finally {
+    const status = await child.stop();
+    assert.equal(status.code, 0, child.stderr.join("\n"));
+  }
+  assert.doesNotMatch(child.stderr.join("\n"), /ignores agent parameter/);
+});
+
 Deno.test("taos miner --help shows netuid 79 and the permit flag as true|false", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "main.ts", "miner", "--help"],
@@ -118,6 +147,8 @@ Deno.test("taos miner --help shows netuid 79 and the permit flag as true|false",
   const text = new TextDecoder().decode(out.stdout);
   assert.match(text, /--netuid <n>\s+subnet id \(default 79\)/);
   assert.match(text, /--blacklist\.force_validator_permit <true\|false>.*\(default true\)/);
+  assert.match(text, /--subtensor\.network <name>/);
+  assert.match(text, /Accepted from the reference miner's parser, no effect/);
 });
 
 Deno.test("taos miner refuses a --blacklist.force_validator_permit that is not a boolean", async () => {

@@ -62,6 +62,29 @@ Deno.test("options: defaults follow the reference and run_validator.sh", () => {
   assert.deepEqual([fed.fundamentalFeed, fed.externalFeed], ["btc.csv", "http://h/t"]);
 });
 
+Deno.test("options: -e takes every network name the miner and the SDK take", () => {
+  assert.equal(
+    parseValidatorArgs(["-e", "archive"]).chainEndpoint,
+    "wss://archive.chain.opentensor.ai:443",
+  );
+  assert.equal(
+    parseValidatorArgs(["--subtensor.network", "latent-lite"]).chainEndpoint,
+    "wss://lite.sub.latent.to:443",
+  );
+  const saved = Deno.env.get("BT_SUBTENSOR_CHAIN_ENDPOINT");
+  Deno.env.set("BT_SUBTENSOR_CHAIN_ENDPOINT", "ws://10.1.2.3:9944");
+  try {
+    assert.equal(parseValidatorArgs(["-e", "local"]).chainEndpoint, "ws://10.1.2.3:9944");
+  } finally {
+    if (saved === undefined) Deno.env.delete("BT_SUBTENSOR_CHAIN_ENDPOINT");
+    else Deno.env.set("BT_SUBTENSOR_CHAIN_ENDPOINT", saved);
+  }
+  assert.throws(
+    () => parseValidatorArgs(["-e", "mainnet"]),
+    /-e\/--subtensor\.chain_endpoint: network: "mainnet" is neither a known network/,
+  );
+});
+
 Deno.test("options: long reference forms, --local miners, -s/-x accepted with a note", () => {
   const o = parseValidatorArgs([
     "--subtensor.chain_endpoint",
@@ -111,7 +134,7 @@ Deno.test("options: bad values name the flag", () => {
     [["-o", "70000"], /--prometheus\.port/],
     [["-u", "-1"], /--netuid/],
     [["-l", "loud"], /-l\/--log-level: 'loud'/],
-    [["-e", "nowhere"], /-e\/--subtensor\.chain_endpoint: 'nowhere'/],
+    [["-e", "nowhere"], /-e\/--subtensor\.chain_endpoint: network: "nowhere" is neither/],
     [["--miner", `0:${HOTKEY}@h:1`], /--miner: only valid with --local/],
     [["--local", "--miner", "zero@h:1"], /--miner: 'zero@h:1' must look like/],
     [["--local", "--miner", `0:${HOTKEY}@a:1`, "--miner", `0:${HOTKEY}@b:2`], /uid 0 given twice/],
