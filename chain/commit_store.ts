@@ -26,27 +26,35 @@ const PendingCommitsSchema = z.array(z.object({
 }));
 
 /**
- * Reads the commits saved at `path`; a missing file is an empty list, and an unreadable or
- * malformed one is reported through `warn` (naming the field) and treated as empty.
+ * Reads the commits saved at `path`; a missing file is an empty list. An unreadable or malformed
+ * one is moved aside (`<path>.damaged-<ms>`, so the next save cannot overwrite what may still be
+ * recovered from it by hand), reported through `warn` naming the field, and treated as empty.
  */
 export function loadPendingCommits(path: string, warn: (message: string) => void): PendingCommit[] {
   if (!existsSync(path)) return [];
-  let json: unknown;
+  let problem: string;
   try {
-    json = JSON.parse(readFileSync(path, "utf8"));
-  } catch (error) {
-    warn(`pending commits ${path}: ${(error as Error).message}; starting without them`);
-    return [];
-  }
-  const parsed = PendingCommitsSchema.safeParse(json);
-  if (!parsed.success) {
+    const parsed = PendingCommitsSchema.safeParse(JSON.parse(readFileSync(path, "utf8")));
+    if (parsed.success) return parsed.data.map((c) => ({ ...c, versionKey: BigInt(c.versionKey) }));
     const issue = parsed.error.issues[0];
-    warn(
-      `pending commits ${path}: ${issue.path.join(".")}: ${issue.message}; starting without them`,
-    );
-    return [];
+    problem = `${issue.path.join(".")}: ${issue.message}`;
+  } catch (error) {
+    problem = (error as Error).message;
   }
-  return parsed.data.map((c) => ({ ...c, versionKey: BigInt(c.versionKey) }));
+  const aside = `${path}.damaged-${Date.now()}`;
+  try {
+    renameSync(path, aside);
+    warn(
+      `pending commits ${path}: ${problem}; moved to ${aside}, starting without them (their ` +
+        `reveals will not be sent)`,
+    );
+  } catch (error) {
+    warn(
+      `pending commits ${path}: ${problem}; starting without them (their reveals will not be ` +
+        `sent); moving the file aside failed: ${(error as Error).message}`,
+    );
+  }
+  return [];
 }
 
 /** Writes the commits to `path` atomically (temporary file, then rename). */

@@ -51,6 +51,11 @@ export interface ChainWeightSetterOptions {
   /** Receives one line per submission (never key material). */
   log?: (message: string) => void;
   /**
+   * Told when pending commits cannot be read back or saved (their reveals may be lost); `log`
+   * otherwise.
+   */
+  warn?: (message: string) => void;
+  /**
    * File that keeps unrevealed commits across restarts (see `commit_store.ts`); without it they
    * live in memory only.
    */
@@ -103,7 +108,7 @@ export class ChainWeightSetter implements WeightSetter {
     if (options.pendingCommitsPath) {
       this.#pending = loadPendingCommits(
         options.pendingCommitsPath,
-        (message) => options.log?.(message),
+        (message) => (options.warn ?? options.log)?.(message),
       );
     }
   }
@@ -353,7 +358,9 @@ export class ChainWeightSetter implements WeightSetter {
     try {
       savePendingCommits(path, this.#pending);
     } catch (error) {
-      this.#options.log?.(`cannot save pending commits to ${path}: ${(error as Error).message}`);
+      (this.#options.warn ?? this.#options.log)?.(
+        `cannot save pending commits to ${path}: ${(error as Error).message}`,
+      );
     }
   }
 

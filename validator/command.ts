@@ -30,7 +30,7 @@ import {
 import type { ValidatorOptions } from "./options.ts";
 import { loadHotkey } from "./hotkey.ts";
 import { DendriteMinerClient } from "./miner_client.ts";
-import { StateInUseError, ValidatorStore } from "./store.ts";
+import { StateFileError, StateInUseError, ValidatorStore } from "./store.ts";
 import { Alerter } from "./pagerduty.ts";
 import { neuronInfoLabels, ValidatorMetrics } from "./metrics.ts";
 import { simulationConfigFor } from "../agents/sdk/state.ts";
@@ -128,6 +128,13 @@ async function run(args: string[]): Promise<number> {
     uri: options.hotkeyUri,
   });
 
+  const source = `${options.walletName}:${options.walletHotkey}`;
+  const alerts = new Alerter({
+    routingKey: options.pagerdutyKey,
+    source,
+    url: options.pagerdutyUrl,
+    log: (line) => log("error", line),
+  });
   let directory: NeuronDirectory;
   let weights: WeightSetter;
   let closeChain = () => Promise.resolve();
@@ -170,6 +177,8 @@ async function run(args: string[]): Promise<number> {
       timeoutMs: WEIGHTS_INCLUSION_TIMEOUT_MS,
       pendingCommitsPath: pendingCommitsPath(options.statePath),
       log: (m) => log("info", m),
+      // Commits whose reveal may be lost page someone.
+      warn: (m) => void alerts.trigger("weights", m),
     });
   }
 
@@ -178,17 +187,18 @@ async function run(args: string[]): Promise<number> {
     store = openStore(options.statePath, options.reset);
   } catch (error) {
     await closeChain();
-    // A file in use is another validator's; any other failure is the file's own.
-    const hint = error instanceof StateInUseError ? "" : " (--neuron.reset replaces it)";
-    throw new UsageError(`--state ${options.statePath}: ${(error as Error).message}${hint}`);
+    // Only a damaged taos state may be replaced: another validator's file, another program's,
+    // or one that cannot be written never is.
+    const replaceable = error instanceof StateFileError && error.kind === "damaged" &&
+      !options.reset;
+    // Its own errors name the file already.
+    const flag = error instanceof StateFileError ? "--state" : `--state ${options.statePath}`;
+    const message = `${flag}: ${(error as Error).message}${
+      replaceable ? " (restore a backup, or --neuron.reset starts over)" : ""
+    }`;
+    if (!(error instanceof StateInUseError)) await alerts.trigger("state-load", message);
+    throw new UsageError(message);
   }
-  const source = `${options.walletName}:${options.walletHotkey}`;
-  const alerts = new Alerter({
-    routingKey: options.pagerdutyKey,
-    source,
-    url: options.pagerdutyUrl,
-    log: (line) => log("error", line),
-  });
   const board = new StatusBoard();
   let metrics: ValidatorMetrics | null = null;
   let server: MonitoringServer | null = null;
@@ -257,8 +267,9 @@ async function run(args: string[]): Promise<number> {
   });
   const abort = new AbortController();
   const stop = () => abort.abort();
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
+  // A closed terminal (SIGHUP) stops it as cleanly as pm2 does, state saved.
+  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  for (const signal of signals) Deno.addSignalListener(signal, stop);
   log(
     "info",
     `validator ${hotkey.keypair.ss58Address} on ${
@@ -278,8 +289,7 @@ async function run(args: string[]): Promise<number> {
     }
     await validator.run(abort.signal);
   } finally {
-    Deno.removeSignalListener("SIGINT", stop);
-    Deno.removeSignalListener("SIGTERM", stop);
+    for (const signal of signals) Deno.removeSignalListener(signal, stop);
     validator.close();
     seeds?.close();
     store.close();
@@ -297,15 +307,15 @@ async function run(args: string[]): Promise<number> {
 }
 
 /**
- * Opens the state file; with `reset` it starts empty, and a file too damaged to open is replaced
- * (one held by another process never is).
+ * Opens the state file; with `reset` it starts empty, and a damaged taos state is replaced (never
+ * another process's file, another program's or one that cannot be written).
  */
 function openStore(path: string, reset: boolean): ValidatorStore {
   let store: ValidatorStore;
   try {
     store = ValidatorStore.open(path);
   } catch (error) {
-    if (!reset || error instanceof StateInUseError) throw error;
+    if (!reset || !(error instanceof StateFileError) || error.kind !== "damaged") throw error;
     ValidatorStore.remove(path);
     return ValidatorStore.open(path);
   }

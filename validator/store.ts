@@ -19,7 +19,7 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import { mkdirSync, rmSync } from "node:fs";
+import { accessSync, closeSync, constants, mkdirSync, openSync, rmSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { deflateSync, inflateSync } from "node:zlib";
 import { Buffer } from "node:buffer";
@@ -115,27 +115,144 @@ export class StateInUseError extends Error {
   override name = "StateInUseError";
 }
 
+/**
+ * The file at the state path cannot serve as this validator's state, and is left as it is:
+ * `damaged` (a taos state that fails SQLite's integrity check: `--neuron.reset` may replace it),
+ * `foreign` (not a taos validator state: never replaced), or `readonly` (cannot be written).
+ */
+export class StateFileError extends Error {
+  override name = "StateFileError";
+  constructor(readonly kind: "damaged" | "foreign" | "readonly", message: string) {
+    super(message);
+  }
+}
+
+/** SQLite `application_id` of a taos validator state: "TAOS" in ASCII. */
+const APPLICATION_ID = 0x54414f53;
+/** The tables of a state file (files written before the application id carry only these). */
+const TABLES = ["injections", "inventory", "snapshot"];
+
+/**
+ * Why `path` (or the directory that will hold its `-wal` file) cannot be written, or null. The
+ * file itself is not opened: closing any descriptor of it would drop this process's SQLite locks.
+ */
+function unwritable(path: string): string | null {
+  const probe = `${path}-probe-${Deno.pid}`;
+  try {
+    closeSync(openSync(probe, "wx"));
+    rmSync(probe);
+    try {
+      accessSync(path, constants.W_OK);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/** SQLite's error reading a file, as a {@linkcode StateFileError}. */
+function unreadable(error: Error, path: string): StateFileError {
+  return /not a database/i.test(error.message)
+    ? new StateFileError("foreign", `${path} is not a SQLite database`)
+    : new StateFileError("damaged", `${path} is damaged: ${error.message}`);
+}
+
+/**
+ * Refuses, without writing to it, a file that is not a taos validator state or that fails SQLite's
+ * integrity check (a damaged index would silently replay fewer instructions).
+ */
+function checkStateFile(db: DatabaseSync, path: string): void {
+  let applicationId: number;
+  let tables: string[];
+  try {
+    applicationId = Number(
+      (db.prepare("PRAGMA application_id").get() as { application_id: number }).application_id,
+    );
+    tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+      .all() as { name: string }[]).map((row) => row.name);
+  } catch (error) {
+    throw unreadable(error as Error, path);
+  }
+  if (applicationId === 0 && tables.length === 0) return;
+  const ours = applicationId === APPLICATION_ID ||
+    (applicationId === 0 && tables.includes("snapshot") && tables.every((t) => TABLES.includes(t)));
+  if (!ours) {
+    throw new StateFileError(
+      "foreign",
+      `${path} is not a taos validator state (it holds ${
+        tables.length === 0 ? "no tables" : `tables ${tables.join(", ")}`
+      }${applicationId === 0 ? "" : `, application id ${applicationId}`}): give another --state`,
+    );
+  }
+  const problems = (db.prepare("PRAGMA integrity_check(3)").all() as {
+    integrity_check: string;
+  }[]).map((row) => row.integrity_check);
+  if (problems[0] !== "ok") {
+    throw new StateFileError(
+      "damaged",
+      `${path} is damaged (SQLite integrity check: ${problems.join("; ")})`,
+    );
+  }
+}
+
+/** The file's identity, to notice it being deleted or replaced while open; null for none. */
+function fileId(path: string): string | null {
+  try {
+    const stat = statSync(path);
+    return `${stat.dev}:${stat.ino}`;
+  } catch {
+    return null;
+  }
+}
+
 /** The SQLite state file: see the module doc. */
 export class ValidatorStore {
-  readonly #db: DatabaseSync;
+  #db: DatabaseSync;
+  /** Identity of the file opened (see `fileId`). */
+  #fileId: string | null;
   /** Step whose inventory rows are the newest on disk (null: unknown, write the whole window). */
   #savedStep: number | null = null;
 
+  #path: string;
+
   /** The file (":memory:" for none). */
-  readonly path: string;
+  get path(): string {
+    return this.#path;
+  }
 
   private constructor(db: DatabaseSync, path: string) {
     this.#db = db;
-    this.path = path;
+    this.#path = path;
+    this.#fileId = path === ":memory:" ? null : fileId(path);
   }
 
   /**
    * Opens (creating if needed) the state file and its directory, and locks it for this process
    * until {@linkcode close}: two validators writing one file would interleave two markets' logs.
-   * Throws {@linkcode StateInUseError} when another process holds it.
+   * Throws {@linkcode StateInUseError} when another process holds it, and
+   * {@linkcode StateFileError} for a file that is not a taos state, fails SQLite's integrity check
+   * or cannot be written: such a file is left exactly as it was.
    */
   static open(path: string): ValidatorStore {
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    if (path !== ":memory:") {
+      mkdirSync(dirname(path), { recursive: true });
+      let size = 0;
+      try {
+        const stat = statSync(path);
+        if (!stat.isFile()) throw new StateFileError("foreign", `${path} is not a file`);
+        size = stat.size;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      }
+      // Shorter than a database page: SQLite would take it for a new file and write over it.
+      if (size > 0 && size < 512) {
+        throw new StateFileError("foreign", `${path} is not a SQLite database (${size} bytes)`);
+      }
+      const why = unwritable(path);
+      if (why !== null) throw new StateFileError("readonly", `${path} cannot be written: ${why}`);
+    }
     const db = new DatabaseSync(path);
     try {
       // Exclusive locking before the first WAL access: the lock is taken by the empty exclusive
@@ -147,10 +264,13 @@ export class ValidatorStore {
         if (/locked|busy/i.test((error as Error).message)) {
           throw new StateInUseError(`${path} is in use by another process (another validator?)`);
         }
-        throw error;
+        throw unreadable(error as Error, path);
       }
+      // Nothing is written before the file is known to be ours and sound.
+      checkStateFile(db, path);
       db.exec("PRAGMA journal_mode = WAL");
       db.exec("PRAGMA synchronous = FULL");
+      db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
       db.exec(`CREATE TABLE IF NOT EXISTS snapshot (
         id INTEGER PRIMARY KEY CHECK (id = 1),
         body TEXT NOT NULL,
@@ -247,9 +367,10 @@ export class ValidatorStore {
   /**
    * Atomically writes the snapshot, the inventory observations since the previous save and the
    * injections made since the previous save. Injections of older simulations are dropped (a new
-   * simulation never replays them).
+   * simulation never replays them). Returns null, or what was done to recover a state file that
+   * was deleted or replaced while open (see `#rewrite`).
    */
-  save(snapshot: ValidatorSnapshot, injections: readonly Injection[]): void {
+  save(snapshot: ValidatorSnapshot, injections: readonly Injection[]): string | null {
     const db = this.#db;
     const point = snapshot.simulation;
     const split = snapshot.scoring === null
@@ -304,6 +425,27 @@ export class ValidatorStore {
       throw error;
     }
     this.#savedStep = snapshot.step;
+    if (this.#fileId !== null && fileId(this.path) !== this.#fileId) return this.#rewrite();
+    return null;
+  }
+
+  /**
+   * The file was deleted or replaced while open, so saves went to a file no one can reach: writes
+   * everything this connection holds to the path (or beside it, when another file took its
+   * place) and carries on there. Returns what happened, for the operator.
+   */
+  #rewrite(): string {
+    const replaced = fileId(this.#path) !== null;
+    const target = replaced ? `${this.#path}.recovered-${Date.now()}` : this.#path;
+    this.#db.prepare("VACUUM INTO ?").run(target);
+    this.#db.close();
+    const reopened = ValidatorStore.open(target);
+    this.#db = reopened.#db;
+    this.#fileId = reopened.#fileId;
+    this.#path = target;
+    return `the state file ${
+      replaced ? "was replaced by another file" : "was deleted"
+    } while the validator ran; its contents were written again to ${target}`;
   }
 
   /** Removes a state file and its journal files (`--neuron.reset` of a file that cannot be

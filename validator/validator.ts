@@ -281,7 +281,7 @@ export class Validator {
       if (saved !== null) this.#snapshot = saved.snapshot;
     } catch (error) {
       // Never overwrite a state file we could not read: the scores in it may still be recoverable.
-      const message = `cannot read the state file: ${(error as Error).message}`;
+      const message = `cannot read the state file ${store.path}: ${(error as Error).message}`;
       await this.#alert("state-load", message);
       throw new Error(`${message} (move it away, or start with --neuron.reset to discard it)`);
     }
@@ -304,7 +304,9 @@ export class Validator {
     if (resuming && saved !== null) {
       log(
         "info",
-        `resuming simulation ${point.index} (seed ${point.seed}) at publish ${point.publishes}, step ${this.#snapshot.step}`,
+        `resuming simulation ${point.index} (seed ${point.seed}) at publish ${point.publishes}, ` +
+          `step ${this.#snapshot.step}: rebuilding its market from ${saved.injections.length} ` +
+          `logged injections`,
       );
       try {
         await this.#replay(saved.injections, point.publishes, signal);
@@ -324,6 +326,8 @@ export class Validator {
       }
     } else if (saved !== null) {
       log("info", `resuming with saved scores at step ${this.#snapshot.step}`);
+    } else {
+      log("info", `no saved state in ${store.path}: starting with empty scores`);
     }
     this.#lastSaveAt = performance.now();
     this.#started = true;
@@ -929,10 +933,14 @@ export class Validator {
     try {
       const scores = Object.fromEntries(this.#scoring.scores().map((s, uid) => [uid, s]));
       this.#snapshot.scores = scores;
-      deps.store.save({ ...this.#snapshot, scoring: this.#scoring }, this.#unsaved);
+      const recovered = deps.store.save(
+        { ...this.#snapshot, scoring: this.#scoring },
+        this.#unsaved,
+      );
       this.#unsaved = [];
       this.#saveFailed = false;
-      void deps.alerts.resolve("state-save");
+      if (recovered !== null) void this.#alert("state-save", recovered);
+      else void deps.alerts.resolve("state-save");
     } catch (error) {
       this.#saveFailed = true;
       void this.#alert("state-save", `cannot write the state file: ${(error as Error).message}`);

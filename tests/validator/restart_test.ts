@@ -114,7 +114,9 @@ function oneShortSimulation(state: string): string[] {
 }
 
 Deno.test({
-  name: "an unreadable state file stops the validator untouched; --neuron.reset discards it",
+  name:
+    "an unreadable state file stops the validator untouched; --neuron.reset discards a damaged " +
+    "state but never a file that is not one",
   sanitizeResources: false,
   sanitizeOps: false,
 }, async () => {
@@ -153,20 +155,37 @@ Deno.test({
     assert.equal(after.load()!.snapshot.step, 2, "a fresh run of two publishes");
     after.close();
 
-    // A file too damaged to open at all: refused, and replaced with --neuron.reset.
-    writeFileSync(state, "not a database, only text".repeat(400));
+    // A state too damaged to open: refused (and paged), and replaced with --neuron.reset.
+    const whole = Deno.readFileSync(state);
+    assert.ok(whole.length > 8192, `${whole.length} bytes`);
+    Deno.writeFileSync(state, whole.subarray(0, 8192));
     const broken = startValidator(args);
     assert.equal((await broken.done).code, 2);
     assert.ok(
       broken.stderr.some((l) =>
-        /--state .*: file is not a database \(--neuron\.reset replaces it\)/.test(l)
+        /--state: .*state\.db is damaged: .*\(restore a backup, or --neuron\.reset starts over\)/
+          .test(l)
       ),
+      broken.stderr.join("\n"),
     );
     const replaced = startValidator([...args, "--neuron.reset"]);
     assert.equal((await replaced.done).code, 0, replaced.stderr.join("\n"));
     const fresh = ValidatorStore.open(state);
     assert.equal(fresh.load()!.snapshot.step, 2);
     fresh.close();
+
+    // A file that is not a SQLite database may be anyone's: never replaced, even with the reset.
+    const text = "not a database, only text".repeat(400);
+    writeFileSync(state, text);
+    for (const extra of [[], ["--neuron.reset"]]) {
+      const refusedText = startValidator([...args, ...extra]);
+      assert.equal((await refusedText.done).code, 2);
+      assert.ok(
+        refusedText.stderr.some((l) => /--state: .*state\.db is not a SQLite database$/.test(l)),
+        refusedText.stderr.join("\n"),
+      );
+    }
+    assert.equal(Deno.readTextFileSync(state), text);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -195,6 +214,34 @@ Deno.test({
     const missing = startValidator([...args, "--external-feed", join(dir, "missing.csv")]);
     assert.equal((await missing.done).code, 2);
     assert.ok(missing.stderr.some((l) => l.includes("--external-feed")), missing.stderr.join("\n"));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test({
+  name: "a hangup (SIGHUP) stops the validator as SIGTERM does: state saved, exit 0",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-validator-hup-"));
+  const state = join(dir, "state.db");
+  try {
+    const args = oneShortSimulation(state).map((a) => a === "10s" ? "1h" : a);
+    const validator = startValidator([...args, "--neuron.save_interval", "3600"]);
+    try {
+      await validator.waitFor((l) => l.includes(" step 12:"), 120_000, "12 publishes");
+    } catch (error) {
+      await validator.stop("SIGKILL");
+      throw error;
+    }
+    const status = await validator.stop("SIGHUP");
+    assert.equal(status.code, 0, validator.stderr.join("\n"));
+    assert.ok(validator.stderr.some((l) => l.includes("state saved")), validator.stderr.join("\n"));
+    const store = ValidatorStore.open(state);
+    const saved = store.load();
+    store.close();
+    assert.ok((saved?.snapshot.step ?? 0) >= 12, "the progress since the last save was kept");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -6,6 +6,7 @@ import { DatabaseSync } from "node:sqlite";
 import { Scorer } from "../../validator/scoring/mod.ts";
 import {
   type Injection,
+  StateFileError,
   StateInUseError,
   type ValidatorSnapshot,
   ValidatorStore,
@@ -173,7 +174,7 @@ Deno.test("store: a corrupt snapshot is reported with the bad field, a non-datab
       path,
       "this is not a database, just text that is long enough to matter".repeat(20),
     );
-    assert.throws(() => ValidatorStore.open(path), /not a database|file is not/);
+    assert.throws(() => ValidatorStore.open(path), /is not a SQLite database/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -203,6 +204,119 @@ Deno.test("store: a state file is locked while open, in this process and for any
     );
     store.close();
     ValidatorStore.open(path).close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** A file's bytes, to show that a refused file was left exactly as it was. */
+const bytes = (path: string) => Deno.readFileSync(path);
+
+Deno.test("store: another program's database, a short file and a damaged state are refused untouched", () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-store-"));
+  try {
+    const foreign = join(dir, "app.db");
+    const db = new DatabaseSync(foreign);
+    db.exec("CREATE TABLE users (name TEXT); INSERT INTO users VALUES ('ada')");
+    db.close();
+    const before = bytes(foreign);
+    assert.throws(
+      () => ValidatorStore.open(foreign),
+      (e) =>
+        e instanceof StateFileError && e.kind === "foreign" &&
+        /is not a taos validator state \(it holds tables users\)/.test(e.message),
+    );
+    assert.deepEqual(bytes(foreign), before);
+
+    const short = join(dir, "short.db");
+    writeFileSync(short, "SQLite format 3\0 truncated");
+    assert.throws(() => ValidatorStore.open(short), /not a SQLite database \(26 bytes\)/);
+    assert.equal(Deno.readTextFileSync(short), "SQLite format 3\0 truncated");
+
+    // A state whose index lost entries would replay fewer instructions without a word.
+    const path = join(dir, "state.db");
+    const store = ValidatorStore.open(path);
+    store.save(snapshot(40, null), Array.from({ length: 40 }, (_, i) => injection(i + 1)));
+    store.close();
+    const raw = new DatabaseSync(path);
+    const pageSize = Number(
+      (raw.prepare("PRAGMA page_size").get() as { page_size: number })
+        .page_size,
+    );
+    const root = Number(
+      (raw.prepare(
+        "SELECT rootpage FROM sqlite_master WHERE name = 'injections_by_publish'",
+      ).get() as { rootpage: number }).rootpage,
+    );
+    raw.close();
+    const file = bytes(path);
+    for (let i = 1; i <= 24; i++) file[root * pageSize - i] ^= 0x5a;
+    Deno.writeFileSync(path, file);
+    assert.throws(
+      () => ValidatorStore.open(path),
+      (e) =>
+        e instanceof StateFileError && e.kind === "damaged" &&
+        /is damaged \(SQLite integrity check: /.test(e.message),
+    );
+    assert.deepEqual(bytes(path), file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("store: a state written before the application id is still opened, and marked", () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-store-"));
+  try {
+    const path = join(dir, "state.db");
+    const store = ValidatorStore.open(path);
+    store.save(snapshot(3, null), [injection(1)]);
+    store.close();
+    const raw = new DatabaseSync(path);
+    raw.exec("PRAGMA application_id = 0");
+    raw.close();
+    const reopened = ValidatorStore.open(path);
+    assert.equal(reopened.load()?.snapshot.step, 3);
+    reopened.close();
+    const check = new DatabaseSync(path);
+    const id = check.prepare("PRAGMA application_id").get() as { application_id: number };
+    check.close();
+    assert.equal(id.application_id, 0x54414f53);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("store: a state file deleted or replaced while open is written again, nothing lost", () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-store-"));
+  try {
+    const path = join(dir, "state.db");
+    const store = ValidatorStore.open(path);
+    assert.equal(store.save(snapshot(1, null), [injection(1)]), null);
+    rmSync(path);
+    rmSync(`${path}-wal`, { force: true });
+    assert.match(
+      store.save(snapshot(2, null), [injection(2)]) ?? "",
+      /was deleted .* to .*state\.db$/,
+    );
+    assert.equal(store.save(snapshot(3, null), [injection(3)]), null);
+    store.close();
+    const reopened = ValidatorStore.open(path);
+    const saved = reopened.load()!;
+    assert.equal(saved.snapshot.step, 3);
+    assert.deepEqual(saved.injections.map((i) => i.publish), [1, 2, 3]);
+
+    // Replaced by someone else's file: that file is left alone, the state goes beside it.
+    rmSync(path);
+    rmSync(`${path}-wal`, { force: true });
+    writeFileSync(path, "not ours");
+    const notice = reopened.save(snapshot(4, null), [injection(4)]) ?? "";
+    assert.match(notice, /was replaced by another file .* to .*state\.db\.recovered-\d+$/);
+    assert.equal(Deno.readTextFileSync(path), "not ours");
+    assert.equal(reopened.path, /to (\S+)$/.exec(notice)![1]);
+    reopened.close();
+    const recovered = ValidatorStore.open(/to (\S+)$/.exec(notice)![1]);
+    assert.equal(recovered.load()?.snapshot.step, 4);
+    recovered.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
