@@ -58,6 +58,7 @@ export interface SynapseHandlers<F> {
 
 /** One finished request, for logs and metrics. */
 export interface AxonRequestRecord {
+  /** The synapse's name; `unknown` for a path that names none. */
   synapse: string;
   callerHotkey: string | null;
   callerIp: string | null;
@@ -186,9 +187,8 @@ export class Axon {
       if (route === undefined) {
         throw new Refusal(
           404,
-          `Synapse name '${name}' not found. Available synapses ${
-            pythonList([...this.#routes.keys()])
-          }`,
+          `Synapse name '${name.length > 64 ? `${name.slice(0, 64)}...` : name}' not found. ` +
+            `Available synapses ${pythonList([...this.#routes.keys()])}`,
         );
       }
       kind = route.kind;
@@ -257,7 +257,9 @@ export class Axon {
       failed.axon.status_code = status;
       failed.axon.status_message = message;
       failed.axon.process_time = (performance.now() - started) / 1000;
-      return this.#reply(kind, failed, status, JSON.stringify({ message }), started);
+      // Paths name no synapse: one label for all keeps a stranger from growing the metrics.
+      const label = route === undefined ? "unknown" : failed.name;
+      return this.#reply(kind, failed, status, JSON.stringify({ message }), started, label);
     }
   }
 
@@ -277,7 +279,9 @@ export class Axon {
     const nonce = timeNs();
     const synapse: Pending = {
       name: kind.name,
-      timeout: view.timeout ?? 12,
+      // A caller's timeout is how long it holds a forward slot: bounded, so that no caller can
+      // hold one for hours (validators ask for a few seconds).
+      timeout: Math.min(Math.max(view.timeout ?? 12, 0), MAX_TIMEOUT_S) || 0,
       total_size: 0,
       header_size: 0,
       dendrite: { ...view.dendrite, ip: peer?.hostname ?? null, port: peer?.port ?? null },
@@ -316,11 +320,12 @@ export class Axon {
     status: number,
     body: string,
     started: number,
+    label = synapse.name,
   ): Response {
     const headers = synapseToHeaders(kind, synapse, bodyHash(kind, synapse.fields));
     headers["content-type"] = "application/json";
     this.#options.onRequest?.({
-      synapse: synapse.name,
+      synapse: label,
       callerHotkey: synapse.dendrite.hotkey,
       callerIp: synapse.dendrite.ip,
       statusCode: status,
@@ -397,6 +402,8 @@ function wholeBody(request: Request, deadline: AbortSignal): Promise<ArrayBuffer
 }
 
 const BODY_TIMEOUT = "Request body not received before the timeout";
+/** Longest request timeout honoured, in seconds; a larger `timeout` header is cut to it. */
+const MAX_TIMEOUT_S = 60;
 
 const utf8 = new TextDecoder();
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });

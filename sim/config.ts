@@ -49,6 +49,11 @@ const duration = z.union([z.number().int().nonnegative(), z.string()], {
 });
 
 const positiveDuration = duration.refine((ns) => ns > 0, "must be positive");
+/**
+ * A market-feed latency or wake-up period: at least 1 ms. Shorter ones let agents answer each
+ * other's orders in a loop a nanosecond apart, and a run would never end.
+ */
+const reactionTime = duration.refine((ns) => ns >= 1e6, "must be at least 1ms");
 const count = z.number().int().nonnegative();
 const probability = z.number().min(0).max(1);
 const nonNegative = z.number().nonnegative().finite();
@@ -60,7 +65,8 @@ const balancesSchema = z.discriminatedUnion("type", [
   z.object({
     type: z.enum(["pareto", "pareto-50"]),
     scale: positive,
-    shape: positive,
+    // Below 1 the draw's tail overflows the balances (the mean is infinite anyway).
+    shape: z.number().min(1, "must be at least 1").finite(),
     wealth: positive,
     price: positive,
   }).strict(),
@@ -169,17 +175,20 @@ const latencyFields = {
   opLatencyScaleRay: positive.default(0.235),
 };
 
+/** A stylized trader's weight scale: beyond this its weights overflow. */
+const weightScale = nonNegative.max(1000, "must be at most 1000");
+
 const stylizedSchema = z.object({
   ...groupFields,
-  MFLmean: duration,
+  MFLmean: reactionTime,
   MFLstd: duration,
   ...latencyFields,
-  delayMean: duration,
+  delayMean: reactionTime,
   delaySTD: duration,
   scaleR: positive,
-  sigmaF: nonNegative,
-  sigmaC: nonNegative,
-  sigmaN: nonNegative,
+  sigmaF: weightScale,
+  sigmaC: weightScale,
+  sigmaN: weightScale,
   tau: positiveDuration,
   tauHist: z.number().int().positive(),
   tauF: positive,
@@ -193,10 +202,10 @@ const stylizedSchema = z.object({
 
 const hftSchema = z.object({
   ...groupFields,
-  minMFLatency: duration,
+  minMFLatency: reactionTime,
   ...latencyFields,
   tau: positive,
-  delta: duration,
+  delta: reactionTime,
   psiHFT_constant: positive,
   gHFT: positive,
   kappa: positive,
@@ -211,7 +220,7 @@ const algoSchema = z.object({
   ...groupFields,
   wakeupProb: probability,
   volumeProp: nonNegative,
-  MFLmean: duration,
+  MFLmean: reactionTime,
   MFLstd: duration,
   VBS: positive,
   minOPLatency: duration,
@@ -225,7 +234,7 @@ const algoSchema = z.object({
 
 const futuresSchema = z.object({
   ...groupFields,
-  MFLmean: duration,
+  MFLmean: reactionTime,
   MFLstd: duration,
   ...latencyFields,
   scaleR: positive,
@@ -249,7 +258,7 @@ export const simConfigSchema = z.object({
   remoteBalances: balancesSchema,
   exchange: exchangeSchema,
   processes: z.object({
-    updatePeriod: positiveDuration,
+    updatePeriod: reactionTime,
     fundamental: fundamentalSchema,
     external: externalSchema.default({ seedInterval: 10e9, sampleInterval: 60e9, sigma: 0.0015 }),
   }).strict(),

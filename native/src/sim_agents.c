@@ -597,6 +597,8 @@ int sim_agents_init(struct taos_sim *sim) {
     par->wn = fabs(sim_laplace(&rng, sn, sn));
     if (par->wf + par->wc + par->wn <= 0) par->wn = 1e-9;
     double ratio = (1.0 + par->wf) / (1.0 + par->wc);
+    /* Weights beyond a double (scales the config layer refuses) would give a NaN horizon. */
+    if (!isfinite(ratio) || ratio <= 0) return TAOS_SIM_ERR_CONFIG;
     double tau_a = ceil(P(cfg, sty_tau) * ratio);
     if (tau_a > (double)(cfg->duration - 1)) tau_a = (double)(cfg->duration - 1);
     if (tau_a < 1) tau_a = 1;

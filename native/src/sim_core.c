@@ -530,7 +530,14 @@ int taos_sim_create(const double *params, uint32_t param_count, taos_sim **out, 
 oom:
   rc = TAOS_SIM_ERR_MEMORY;
 fail_rc:
-  if (err && err_len) snprintf(err, err_len, "simulation setup failed (code %d)", rc);
+  if (err && err_len) {
+    snprintf(err, err_len, "%s",
+             rc == TAOS_SIM_ERR_MEMORY
+                 ? "not enough memory for this many books and agents"
+                 : rc == TAOS_SIM_ERR_CONFIG
+                       ? "the agents' parameters give no usable values (weights or draws out of range)"
+                       : "simulation setup failed");
+  }
   taos_sim_destroy(sim);
   return rc;
 }

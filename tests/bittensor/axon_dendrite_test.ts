@@ -374,3 +374,32 @@ Deno.test("a request laid out exactly as the Python dendrite sends it is served"
     await axon.stop();
   }
 });
+
+Deno.test("paths naming no synapse share one label; a huge timeout header is cut to 60 s", async () => {
+  const labels: string[] = [];
+  const axon = new Axon({
+    keypair: bob,
+    port: 0,
+    host: "127.0.0.1",
+    onRequest: (record) => labels.push(record.synapse),
+  });
+  axon.attach(EchoSynapse, {
+    forward: (synapse) => ({ text: synapse.fields.text, count: synapse.fields.count }),
+  });
+  const port = await axon.start();
+  try {
+    for (const path of ["x".repeat(2000), "y".repeat(2000)]) {
+      const r = await post(`http://127.0.0.1:${port}/${path}`, signedRequest({ signer: alice }));
+      assert.equal(r.status, 404);
+      assert.ok(r.json.message.length < 200, "the path is not echoed whole");
+    }
+    const huge = signedRequest({ signer: alice });
+    huge.headers.timeout = "1e300";
+    const r = await post(`http://127.0.0.1:${port}/Echo`, huge);
+    assert.equal(r.status, 200, r.json.message);
+    assert.equal(r.headers.get("timeout"), "60.0");
+    assert.deepEqual(labels, ["unknown", "unknown", "Echo"]);
+  } finally {
+    await axon.stop();
+  }
+});

@@ -96,3 +96,20 @@ Deno.test("a missing duration is reported as required, a wrong type with what is
     /duration: expected a non-negative integer of ns or a duration such as 90s/,
   );
 });
+
+Deno.test("parameters that would crash or never end a run are refused, naming the field", () => {
+  const cases: [string[], unknown, RegExp][] = [
+    [["agents", "stylized", "sigmaF"], 1e308, /agents\.stylized\.sigmaF: must be at most 1000/],
+    [["agents", "futures", "MFLmean"], 0, /agents\.futures\.MFLmean: must be at least 1ms/],
+    [["agents", "hft", "delta"], "10us", /agents\.hft\.delta: must be at least 1ms/],
+    [["processes", "updatePeriod"], 1, /processes\.updatePeriod: must be at least 1ms/],
+    [["remoteBalances", "shape"], 0.01, /remoteBalances\.shape: must be at least 1/],
+  ];
+  for (const [path, value, expected] of cases) {
+    const config = structuredClone(smallPreset()) as Record<string, unknown>;
+    let parent = config as Record<string, unknown>;
+    for (const key of path.slice(0, -1)) parent = parent[key] as Record<string, unknown>;
+    parent[path.at(-1)!] = value;
+    assert.throws(() => parseSimConfig(config), expected, path.join("."));
+  }
+});
