@@ -105,10 +105,18 @@ function windowFor(length: number): { windowBits: number; memLevel: number } {
   return { windowBits, memLevel: Math.min(8, Math.max(1, windowBits - 7)) };
 }
 
-/** Reverses {@linkcode compressJson}; throws on bad base64, zlib or JSON, or oversize output. */
-export function decompressJson(text: string): unknown {
+/**
+ * Reverses {@linkcode compressJson}; throws on bad base64, zlib or JSON, or output beyond
+ * `budget.bytes` (default {@linkcode MAX_DECOMPRESSED_BYTES}), which it then reduces by what it
+ * used: the fields of one request share one budget.
+ */
+export function decompressJson(
+  text: string,
+  budget = { bytes: MAX_DECOMPRESSED_BYTES },
+): unknown {
   const packed = Buffer.from(text, "base64");
-  const raw = inflateSync(packed, { maxOutputLength: MAX_DECOMPRESSED_BYTES });
+  const raw = inflateSync(packed, { maxOutputLength: Math.max(1, budget.bytes) });
+  budget.bytes -= raw.length;
   return JSON.parse(raw.toString("utf8"));
 }
 
@@ -138,10 +146,14 @@ export function encodeStateUpdate(state: MarketState): StateUpdateWire {
   };
 }
 
-function decodeField(value: unknown, field: string): unknown {
+function decodeField(
+  value: unknown,
+  field: string,
+  budget = { bytes: MAX_DECOMPRESSED_BYTES },
+): unknown {
   if (typeof value !== "string") return value;
   try {
-    return decompressJson(value);
+    return decompressJson(value, budget);
   } catch (error) {
     throw new Error(
       `${field}: cannot decompress (${error instanceof Error ? error.message : error})`,
@@ -149,11 +161,19 @@ function decodeField(value: unknown, field: string): unknown {
   }
 }
 
-/** The state a miner received, decompressed (not yet validated against the SDK's schema). */
-export function decodeStateUpdate(wire: StateUpdateWire): MarketState {
+/**
+ * The state a miner received, decompressed (not yet validated against the SDK's schema); its
+ * fields together may expand to `limit` bytes (a few kilobytes of zlib bomb per field must not
+ * multiply).
+ */
+export function decodeStateUpdate(
+  wire: StateUpdateWire,
+  limit = MAX_DECOMPRESSED_BYTES,
+): MarketState {
   const plain = !wire.compressed ||
     (typeof wire.books === "object" && Object.keys(wire.books).length === 0);
-  const get = (value: unknown, field: string) => plain ? value : decodeField(value, field);
+  const budget = { bytes: limit };
+  const get = (value: unknown, field: string) => plain ? value : decodeField(value, field, budget);
   return {
     model: wire.model,
     timestamp: wire.timestamp,

@@ -287,9 +287,23 @@ export class AgentHost {
     const next = this.#queue.shift();
     if (next === undefined) return;
     this.#inFlight = next;
-    this.#worker.postMessage(
-      { kind: "step", id: next.id, state: next.state } satisfies HostMessage,
-    );
+    try {
+      this.#worker.postMessage(
+        { kind: "step", id: next.id, state: next.state } satisfies HostMessage,
+      );
+    } catch (error) {
+      // A state the structured clone refuses (nested too deep, say) never reached the agent.
+      this.#inFlight = null;
+      next.finish({
+        kind: "step-failed",
+        id: next.id,
+        message: `invalid state update: it cannot be handed to the agent: ${
+          (error as Error).message
+        }`,
+        seconds: 0,
+      });
+      this.#pump();
+    }
   }
 
   /** Stops the worker. */

@@ -178,6 +178,14 @@ function checkStateFile(db: DatabaseSync, path: string): void {
   if (applicationId === 0 && tables.length === 0) return;
   const ours = applicationId === APPLICATION_ID ||
     (applicationId === 0 && tables.includes("snapshot") && tables.every((t) => TABLES.includes(t)));
+  // A state missing a table would resume with part of its history silently gone.
+  const missing = TABLES.filter((t) => !tables.includes(t));
+  if (ours && missing.length > 0) {
+    throw new StateFileError(
+      "damaged",
+      `${path} is damaged: its table ${missing.join(", ")} is missing`,
+    );
+  }
   if (!ours) {
     throw new StateFileError(
       "foreign",

@@ -166,3 +166,19 @@ Deno.test("parameters the agent does not take are named when it starts", async (
     host.close();
   }
 });
+
+Deno.test("a state that cannot be handed to the agent fails alone; the next update is answered", async () => {
+  await withHost("", async (host) => {
+    let deep: unknown = 0;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    const failed = await host.step({ ...state(), nested: deep }, 5000);
+    assert.equal(failed.kind, "failed");
+    assert.match(
+      (failed as { message: string }).message,
+      /^invalid state update: it cannot be handed/,
+    );
+    const started = performance.now();
+    assert.equal(quantity(await host.step(state(), 5000)), 1);
+    assert.ok(performance.now() - started < 3000, "not held behind the failed update");
+  });
+});

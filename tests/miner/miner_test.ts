@@ -449,3 +449,12 @@ Deno.test("with the default metrics port taken, a miner serves its metrics on a 
     holder?.close();
   }
 });
+
+Deno.test("the fields of one state update share one decompression budget", () => {
+  const field = (n: number) => compressJson({ pad: "x".repeat(n) });
+  const wire = encodeStateUpdate(stateForMiner(marketState(), 1));
+  const big = { ...wire, books: field(600), accounts: field(600) };
+  // Each field alone fits 1000 bytes; together they do not.
+  assert.doesNotThrow(() => decodeStateUpdate({ ...big, accounts: field(10) }, 1000));
+  assert.throws(() => decodeStateUpdate(big, 1000), /accounts: cannot decompress/);
+});

@@ -264,6 +264,25 @@ Deno.test("store: another program's database, a short file and a damaged state a
   }
 });
 
+Deno.test("store: a state missing one of its tables is damaged, not resumed without its history", () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-store-"));
+  try {
+    const path = join(dir, "state.db");
+    const store = ValidatorStore.open(path);
+    store.save(snapshot(3, scorerAfter(3)), [injection(1)]);
+    store.close();
+    const raw = new DatabaseSync(path);
+    raw.exec("DROP TABLE inventory");
+    raw.close();
+    assert.throws(
+      () => ValidatorStore.open(path),
+      (e) => e instanceof StateFileError && /its table inventory is missing/.test(e.message),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 Deno.test("store: a state written before the application id is still opened, and marked", () => {
   const dir = mkdtempSync(join(tmpdir(), "taos-store-"));
   try {
