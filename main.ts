@@ -75,9 +75,17 @@ export async function main(args: string[]): Promise<number> {
       console.error(`taos ${name}: ${error.message}`);
       return 2;
     }
+    // The system refused a write (a full disk, a read-only file system): a message, not a trace.
+    if (WRITE_FAILURES.has((error as { code?: string }).code ?? "")) {
+      console.error(`taos ${name}: ${(error as Error).message}`);
+      return 1;
+    }
     throw error;
   }
 }
+
+/** Error codes of writes the system refused. */
+const WRITE_FAILURES = new Set(["ENOSPC", "EDQUOT", "EFBIG", "EROFS", "EIO"]);
 
 if (import.meta.main) {
   Deno.exit(await main(Deno.args));

@@ -7,26 +7,35 @@ import { UsageError } from "../cli/command.ts";
 import type { SimConfig } from "./config.ts";
 import { clock } from "./progress.ts";
 
+/** How long a feed URL may take to arrive. */
+const FETCH_TIMEOUT_MS = 60_000;
+
 /**
  * Reads a feed CSV (a file or an http(s) URL): one price per line in the second column, as the
- * reference's seed files (`count,price[,time]`); a non-numeric header is skipped.
+ * reference's seed files (`count,price[,time]`); a non-numeric header is skipped. A URL that has
+ * not answered within `timeoutMs` (default a minute) is an error.
  */
 export async function readFeed(
   flag: string,
   path: string | undefined,
+  timeoutMs = FETCH_TIMEOUT_MS,
 ): Promise<number[] | undefined> {
   if (path === undefined) return undefined;
   let text: string;
   try {
     if (/^https?:\/\//.test(path)) {
-      const response = await fetch(path);
+      // A server that never answers must not hang the run.
+      const response = await fetch(path, { signal: AbortSignal.timeout(timeoutMs) });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       text = await response.text();
     } else {
       text = await Deno.readTextFile(path);
     }
   } catch (error) {
-    throw new UsageError(`--${flag}: cannot read ${path} (${(error as Error).message})`);
+    const reason = (error as Error).name === "TimeoutError"
+      ? `no answer within ${timeoutMs / 1000} s`
+      : (error as Error).message;
+    throw new UsageError(`--${flag}: cannot read ${path} (${reason})`);
   }
   const prices: number[] = [];
   text.split(/\r?\n/).forEach((line, i) => {

@@ -30,7 +30,22 @@ export function parseXml(text: string): XmlElement {
   const stack: XmlElement[] = [];
   let root: XmlElement | undefined;
   let position = 0;
-  const lineAt = (index: number) => text.slice(0, index).split("\n").length;
+  // Lines are counted on from the last position asked for: tags come in document order, so the
+  // whole parse counts each newline once (counting from the start each time was quadratic).
+  let counted = 0;
+  let lines = 1;
+  const lineAt = (index: number) => {
+    if (index < counted) return text.slice(0, index).split("\n").length;
+    for (
+      let i = text.indexOf("\n", counted);
+      i !== -1 && i < index;
+      i = text.indexOf("\n", i + 1)
+    ) {
+      lines++;
+    }
+    counted = index;
+    return lines;
+  };
   const fail = (message: string, index: number): never => {
     throw new Error(`XML line ${lineAt(index)}: ${message}`);
   };

@@ -284,3 +284,16 @@ Deno.test("taos sim is quiet when piped, and --progress writes plain lines", asy
   assert.equal(both.code, 2);
   assert.match(both.stderr, /--progress: contradicts --quiet/);
 });
+
+Deno.test("a full disk under the output ends with a message and exit 1, not a stack trace", async () => {
+  const example = new URL("../../sim/examples/replay_example.json", import.meta.url).pathname;
+  const output = await new Deno.Command("sh", {
+    args: ["-c", `"$0" run -A "$1" replay "$2" > /dev/full`, Deno.execPath(), main, example],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 1, stderr);
+  assert.match(stderr, /^taos replay: No space left on device/);
+  assert.doesNotMatch(stderr, /Uncaught|    at /);
+});
