@@ -203,7 +203,10 @@ const cancelPayload = z.object({
 
 const resetPayload = z.object({ agentIds: z.array(id) }).strict();
 
-const common = { agentId: id, delay: z.number().int().min(0).default(0) };
+const common = {
+  agentId: id,
+  delay: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+};
 
 /** One agent response in the reference's format (`taos.im.protocol.instructions`). */
 export const responseSchema = z.discriminatedUnion("type", [
@@ -215,9 +218,20 @@ export const responseSchema = z.discriminatedUnion("type", [
 
 const batchSchema = z.object({
   /** Simulation time (ns) at which the batch arrives; each response is processed at +delay. */
-  timestamp: z.number().int().min(0),
+  timestamp: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   responses: z.array(responseSchema).default([]),
-}).strict();
+}).strict().superRefine((batch, ctx) => {
+  // Beyond 2^53 ns the sum is no longer exact: responses would run out of order.
+  batch.responses.forEach((response, i) => {
+    if (batch.timestamp + response.delay > Number.MAX_SAFE_INTEGER) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["responses", i, "delay"],
+        message: "timestamp + delay must stay within 2^53 - 1 ns",
+      });
+    }
+  });
+});
 
 /** A whole replay script. */
 export const replayScriptSchema = z.object({

@@ -168,6 +168,18 @@ Deno.test("decreasing batch timestamps are rejected", async () => {
   assert.match(run.stderr, /batches: batch timestamps must not decrease/);
 });
 
+Deno.test("a timestamp + delay beyond 2^53 ns is rejected: the sum would not be exact", async () => {
+  const late = structuredClone(minimal);
+  late.batches[0].timestamp = Number.MAX_SAFE_INTEGER - 1;
+  (late.batches[0].responses[0] as Record<string, unknown>).delay = 2;
+  const run = await replayScript(late);
+  assert.equal(run.code, 2);
+  assert.match(
+    run.stderr,
+    /batches\.0\.responses\.0\.delay: timestamp \+ delay must stay within 2\^53 - 1 ns/,
+  );
+});
+
 Deno.test("a configuration the core refuses exits 2 with the core's message", async () => {
   const run = await replayScript({
     exchange: {
