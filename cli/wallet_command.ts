@@ -61,9 +61,18 @@ function parse(args: string[]) {
   }
 }
 
+/** Longest wallet or hotkey name: `<name>pub.txt` must fit a file name, with room to spare. */
+const MAX_NAME = 128;
+
 function checkName(flag: string, value: string): string {
   if (!/^[A-Za-z0-9_.-]+$/.test(value) || value === "." || value === "..") {
     throw new UsageError(`--${flag}: '${value}' is not a valid name (letters, digits, _ . -)`);
+  }
+  // Checked before anything is written, so a name the file system refuses leaves no half wallet.
+  if (value.length > MAX_NAME) {
+    throw new UsageError(
+      `--${flag}: a name of ${value.length} characters is too long (at most ${MAX_NAME})`,
+    );
   }
   return value;
 }
@@ -112,6 +121,7 @@ export const command: Command = {
     const [action, ...extra] = positionals;
     if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
     const root = values["wallet.path"] ?? defaultWalletRoot();
+    if (root.trim() === "") throw new UsageError("-p/--wallet.path: empty (give a directory)");
     await cryptoReady();
     if (action === "list") {
       checkRoot(root, false);

@@ -341,6 +341,11 @@ Deno.test("taos wallet reports bad paths and missing keys by flag, and lists aro
     [["show", "-p", root, "-w", "nosuch"], /-w\/--wallet\.name: no wallet 'nosuch'/],
     // No password variable and stdin is not a terminal.
     [["create", "-p", root, "-w", "enc", "--encrypt"], /--encrypt: a password is needed/],
+    [
+      ["create", "-p", root, "-w", "long", "--wallet.hotkey", "h".repeat(250)],
+      /--wallet\.hotkey: a name of 250 characters is too long \(at most 128\)/,
+    ],
+    [["create", "-p", "", "-w", "here"], /-p\/--wallet\.path: empty/],
   ];
   for (const [args, expected] of cases) {
     r = await taosWallet(args);
