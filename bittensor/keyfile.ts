@@ -11,7 +11,7 @@
  */
 import { Buffer } from "node:buffer";
 import { createDecipheriv, createHmac, pbkdf2Sync, timingSafeEqual } from "node:crypto";
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { hexToU8a, u8aToHex } from "@polkadot/util";
 import { naclDecrypt, naclEncrypt } from "@polkadot/util-crypto";
@@ -206,17 +206,32 @@ export interface ReadKeyfileOptions {
   password?: () => Promise<string> | string;
 }
 
+/** Largest keyfile read: real ones are under a kilobyte. */
+const MAX_KEYFILE_BYTES = 1024 * 1024;
+
+/**
+ * The bytes of a keyfile. Only a regular file of reasonable size is read: a FIFO would block
+ * forever and a link to a device could be read until memory runs out.
+ */
+export function readKeyfileBytes(path: string): Uint8Array {
+  try {
+    const stat = statSync(path);
+    if (!stat.isFile()) throw new Error("not a regular file");
+    if (stat.size > MAX_KEYFILE_BYTES) {
+      throw new Error(`${stat.size} bytes, too large for a keyfile`);
+    }
+    return readFileSync(path);
+  } catch (error) {
+    throw new KeyfileError(`${path}: cannot read (${(error as Error).message})`);
+  }
+}
+
 /** Reads and (if needed) decrypts a keyfile into a key. Errors name the file. */
 export async function readKeyfile(
   path: string,
   options: ReadKeyfileOptions = {},
 ): Promise<Keypair> {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    throw new KeyfileError(`${path}: cannot read (${(error as Error).message})`);
-  }
+  const bytes = readKeyfileBytes(path);
   try {
     return keypairFromKeyfileData(
       JSON.parse(new TextDecoder().decode(await openKeyfile(bytes, options))),

@@ -8,13 +8,18 @@
  * ```
  * @module
  */
-import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { mnemonicGenerate } from "@polkadot/util-crypto";
 import { type Command, UsageError } from "./command.ts";
 import { cryptoReady, Keypair } from "../bittensor/keypair.ts";
-import { detectEncryption, KeyfileError, readKeyfile } from "../bittensor/keyfile.ts";
+import {
+  detectEncryption,
+  KeyfileError,
+  readKeyfile,
+  readKeyfileBytes,
+} from "../bittensor/keyfile.ts";
 import { defaultWalletRoot, listWallets, passwordFor, Wallet } from "../bittensor/wallet.ts";
 
 const help = `Usage: taos wallet <create|list|show> [options]
@@ -88,7 +93,7 @@ function keyFrom(flag: string, uri: string | undefined): Keypair {
 function storage(path: string): string {
   if (!existsSync(path)) return "missing";
   try {
-    const scheme = detectEncryption(readFileSync(path));
+    const scheme = detectEncryption(readKeyfileBytes(path));
     return scheme === "none" ? "plain" : `encrypted (${scheme})`;
   } catch (error) {
     return `unreadable (${(error as Error).message})`;

@@ -35,7 +35,8 @@ export async function loadSimConfig(source: string): Promise<LoadedConfig> {
   }
   let text: string;
   try {
-    text = await Deno.readTextFile(source);
+    // A byte-order mark some editors write is not JSON: drop it for every format.
+    text = (await Deno.readTextFile(source)).replace(/^\uFEFF/, "");
   } catch (error) {
     throw new Error(`${source}: cannot read (${(error as Error).message})`);
   }

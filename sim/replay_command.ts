@@ -33,12 +33,36 @@ Exit codes: 0 done, 1 internal error, 2 bad arguments or invalid script.
 Example:
   taos replay sim/examples/replay_example.json`;
 
+/** Largest script read; endless input (`taos replay - < /dev/zero`) must not fill memory. */
+const MAX_SCRIPT_BYTES = 512 * 1024 * 1024;
+
+/** All of `stream`, or an error once it passes {@linkcode MAX_SCRIPT_BYTES}. */
+async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += chunk.length;
+    if (size > MAX_SCRIPT_BYTES) throw new Error(`more than ${MAX_SCRIPT_BYTES >> 20} MiB`);
+    chunks.push(chunk);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, at);
+    at += chunk.length;
+  }
+  return all;
+}
+
 async function readScript(path: string): Promise<unknown> {
   let text: string;
   try {
-    text = path === "-"
-      ? await new Response(Deno.stdin.readable).text()
-      : await Deno.readTextFile(path);
+    if (path !== "-" && (await Deno.stat(path)).size > MAX_SCRIPT_BYTES) {
+      throw new Error(`more than ${MAX_SCRIPT_BYTES >> 20} MiB`);
+    }
+    const bytes = path === "-" ? await readAll(Deno.stdin.readable) : await Deno.readFile(path);
+    // A byte-order mark some editors write is not JSON; TOML and XML readers skip it too.
+    text = new TextDecoder().decode(bytes).replace(/^\uFEFF/, "");
   } catch (error) {
     throw new UsageError(`cannot read ${path}: ${(error as Error).message}`);
   }

@@ -5,6 +5,7 @@ import {
   existsSync,
   mkdtempSync,
   readFileSync,
+  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
@@ -324,6 +325,29 @@ Deno.test("taos wallet create keeps a wallet's coldkey unless --overwrite-coldke
   assert.equal(r.code, 0, r.stderr);
   assert.equal((await watch.coldkeypub()).ss58Address, ALICE);
   assert.equal(existsSync(watch.coldkeyPath), false);
+});
+
+Deno.test("a keyfile that is a FIFO or a device is refused, not read forever", async () => {
+  const root = mkdtempSync(join(tmpdir(), "taos-wallets-"));
+  try {
+    const created = await taosWallet(["create", "-p", root, "-w", "w", "--wallet.hotkey", "h"]);
+    assert.equal(created.code, 0, created.stderr);
+    const hotkey = join(root, "w", "hotkeys", "h");
+    Deno.removeSync(hotkey);
+    Deno.removeSync(`${hotkey}pub.txt`);
+    const fifo = await new Deno.Command("mkfifo", { args: [hotkey] }).output();
+    assert.equal(fifo.code, 0);
+    Deno.symlinkSync("/dev/zero", `${hotkey}pub.txt`);
+    const listed = await taosWallet(["list", "-p", root]);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout + listed.stderr, /not a regular file/);
+    assert.match(
+      await readKeyfile(hotkey).then(() => "", (e: Error) => e.message),
+      /h: cannot read \(not a regular file\)/,
+    );
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 Deno.test("taos wallet reports bad paths and missing keys by flag, and lists around broken entries", async () => {

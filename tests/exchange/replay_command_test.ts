@@ -330,3 +330,16 @@ Deno.test("a cancel of more than int64 can hold cancels the whole order", async 
   assert.equal(cancel?.volume, "2.00");
   assert.deepEqual(run.final?.books[0].bids, []);
 });
+
+Deno.test("a script with a byte-order mark reads; endless standard input is cut off with a message", async () => {
+  const bom = await replayText(`\uFEFF${JSON.stringify(minimal)}`);
+  assert.equal(bom.code, 0, bom.stderr);
+  const main = new URL("../../main.ts", import.meta.url).pathname;
+  const endless = await new Deno.Command("sh", {
+    args: ["-c", `"$0" run -A "$1" replay - < /dev/zero`, Deno.execPath(), main],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(endless.code, 2);
+  assert.match(new TextDecoder().decode(endless.stderr), /cannot read -: more than 512 MiB/);
+});
