@@ -3,8 +3,9 @@
  * without a socket), speaking the Python axon's protocol.
  * One route per attached synapse kind at `/<Name>` (GET and POST), plus the built-in `/Synapse`
  * ping. Each request goes: parse headers (404 unknown name, 500 bad headers) → size limit (413)
- * → blacklist (403) → signature and nonce (401) → priority queue (408 when the deadline passes
- * while waiting) → body hash and body validation (500) → forward → 200 with the whole synapse.
+ * → blacklist (403) → signature and nonce (401) → body read (408 when it does not arrive before
+ * the deadline), body hash and validation (500) → priority queue (408 when the deadline passes
+ * while waiting) → forward → 200 with the whole synapse.
  *
  * ```ts
  * const axon = new Axon({ keypair: hotkey, port: 8091 });
@@ -212,6 +213,14 @@ export class Axon {
       }
 
       const deadline = AbortSignal.timeout(Math.max(1, synapse.timeout * 1000));
+      // The body is read before a forward slot is taken, as the Python axon does: a caller that
+      // sends it slowly holds only its own connection, never a slot others wait for.
+      const text = await readBody(request, declared, limit, deadline);
+      const parsed = synapseFromBody(route.kind, parseWireJson(text));
+      if (bodyHash(route.kind, parsed.fields) !== headerHash) {
+        throw new Error("Hash mismatch between header and body");
+      }
+      synapse.fields = parsed.fields;
       const priority = handlers.priority === undefined ? 0 : await handlers.priority(synapse);
       let release: () => void;
       try {
@@ -223,12 +232,6 @@ export class Axon {
         throw error;
       }
       try {
-        const text = await readBody(request, declared, limit, deadline);
-        const parsed = synapseFromBody(route.kind, parseWireJson(text));
-        if (bodyHash(route.kind, parsed.fields) !== headerHash) {
-          throw new Error("Hash mismatch between header and body");
-        }
-        synapse.fields = parsed.fields;
         synapse.fields = await handlers.forward(
           synapse,
           deadline,

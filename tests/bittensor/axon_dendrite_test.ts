@@ -403,3 +403,33 @@ Deno.test("paths naming no synapse share one label; a huge timeout header is cut
     await axon.stop();
   }
 });
+
+Deno.test("callers that never send their body hold no forward slot: others are still served", async () => {
+  const { axon, port, url } = await startAxon();
+  const stalled: Deno.TcpConn[] = [];
+  try {
+    for (let i = 0; i < 6; i++) {
+      const request = signedRequest({ signer: alice });
+      request.headers.timeout = "30";
+      const head = [
+        "POST /Echo HTTP/1.1",
+        `host: 127.0.0.1:${port}`,
+        ...Object.entries(request.headers).map(([k, v]) => `${k}: ${v}`),
+        `content-length: ${request.body.length}`,
+        "",
+        "",
+      ].join("\r\n");
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      await conn.write(new TextEncoder().encode(head));
+      stalled.push(conn);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const started = performance.now();
+    const served = await post(url, signedRequest({ signer: alice }));
+    assert.equal(served.status, 200, served.json.message);
+    assert.ok(performance.now() - started < 5000);
+  } finally {
+    for (const conn of stalled) conn.close();
+    await axon.stop();
+  }
+});
