@@ -4,6 +4,7 @@
  * 256 remote accounts, every background agent group) and a small fast preset for demos and tests.
  * @module
  */
+import { totalmem } from "node:os";
 import { z } from "zod";
 
 const units: Record<string, number> = {
@@ -306,7 +307,26 @@ export const simConfigSchema = z.object({
       path: [],
     });
   }
+  // Every agent keeps its state in every book: refuse a size this machine cannot hold, which would
+  // otherwise grow until the system kills the process.
+  const stylized = config.agents.stylized?.count ?? 0;
+  const others = groups.reduce((sum, [, count]) => sum + count, 0) - stylized;
+  const needed = config.books * (stylized * STYLIZED_BYTES + others * AGENT_BYTES);
+  if (needed > totalmem()) {
+    const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(1);
+    ctx.addIssue({
+      code: "custom",
+      message: `${config.books} books x ${stylized + others} agents need at least ` +
+        `${gib(needed)} GiB of memory; this machine has ${gib(totalmem())} GiB`,
+      path: ["books"],
+    });
+  }
 });
+
+/** Least memory a stylized trader takes in one book (its return history included), measured. */
+const STYLIZED_BYTES = 1000;
+/** Least memory any other agent takes in one book. */
+const AGENT_BYTES = 200;
 
 /** Input form of a configuration (durations may be strings). */
 export type SimConfigInput = z.input<typeof simConfigSchema>;

@@ -113,3 +113,15 @@ Deno.test("parameters that would crash or never end a run are refused, naming th
     assert.throws(() => parseSimConfig(config), expected, path.join("."));
   }
 });
+
+Deno.test("a simulation larger than this machine's memory is refused before it starts", () => {
+  const config = structuredClone(smallPreset()) as Record<string, unknown>;
+  config.books = 4096;
+  const stylized = (config.agents as Record<string, Record<string, unknown>>).stylized;
+  stylized.count = 100_000;
+  stylized.balances = { type: "fixed", base: 0.0001, quote: 0.01 };
+  assert.throws(
+    () => parseSimConfig(config),
+    /books: 4096 books x \d+ agents need at least \d+\.\d GiB of memory; this machine has/,
+  );
+});
