@@ -222,35 +222,38 @@ export const command: Command = {
           `--wallet.hotkey: wallet ${wallet.name} has no hotkey '${wallet.hotkeyName}'`,
         );
       }
+      /** The key's address, or null and why it could not be read. */
       const read = async (load: () => Promise<Keypair>) => {
         try {
-          return (await load()).ss58Address;
+          return { address: (await load()).ss58Address, error: null };
         } catch (error) {
-          if (error instanceof KeyfileError) return null;
+          if (error instanceof KeyfileError) return { address: null, error: error.message };
           throw error;
         }
       };
+      const coldkey = await read(() => wallet.coldkeypub());
+      // The public file when present, else the secret file if it is plain (no password asked).
+      const hotkey = await read(() =>
+        readKeyfile(existsSync(wallet.hotkeypubPath) ? wallet.hotkeypubPath : wallet.hotkeyPath)
+      );
       const info = {
         wallet: wallet.name,
         path: wallet.path,
-        coldkey: await read(() => wallet.coldkeypub()),
+        coldkey: coldkey.address,
+        coldkeyError: coldkey.error,
         coldkeyFile: storage(wallet.coldkeyPath),
         hotkey: wallet.hotkeyName,
-        // The public file when present, else the secret file if it is plain (no password asked).
-        hotkeyAddress: await read(() =>
-          readKeyfile(existsSync(wallet.hotkeypubPath) ? wallet.hotkeypubPath : wallet.hotkeyPath)
-        ),
+        hotkeyAddress: hotkey.address,
+        hotkeyError: hotkey.error,
         hotkeyFile: storage(wallet.hotkeyPath),
       };
       if (values.json) console.log(JSON.stringify(info, null, 2));
       else {
+        const shown = (key: { address: string | null; error: string | null }) =>
+          key.address ?? `(unreadable: ${key.error})`;
         console.log(`wallet  ${info.wallet}  (${info.path})`);
-        console.log(`coldkey ${info.coldkey ?? "(unreadable)"}  file: ${info.coldkeyFile}`);
-        console.log(
-          `hotkey  ${info.hotkey}  ${
-            info.hotkeyAddress ?? "(unreadable)"
-          }  file: ${info.hotkeyFile}`,
-        );
+        console.log(`coldkey ${shown(coldkey)}  file: ${info.coldkeyFile}`);
+        console.log(`hotkey  ${info.hotkey}  ${shown(hotkey)}  file: ${info.hotkeyFile}`);
       }
       return info.coldkey === null && info.hotkeyAddress === null ? 1 : 0;
     }

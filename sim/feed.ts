@@ -38,11 +38,14 @@ export async function readFeed(
     throw new UsageError(`--${flag}: cannot read ${path} (${reason})`);
   }
   const prices: number[] = [];
-  text.split(/\r?\n/).forEach((line, i) => {
+  text.split(/\r\n|\r|\n/).forEach((line, i) => {
     if (line.trim() === "") return;
-    const price = Number(line.split(",")[1]);
+    const field = (line.split(",")[1] ?? "").trim();
+    // Only a first line whose price column holds no number is a header.
+    if (i === 0 && !/\d/.test(field)) return;
+    const price = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(field) ? Number(field) : NaN;
     if (Number.isFinite(price) && price > 0) prices.push(price);
-    else if (i > 0) throw new UsageError(`--${flag}: ${path} line ${i + 1}: no positive price`);
+    else throw new UsageError(`--${flag}: ${path} line ${i + 1}: no positive price`);
   });
   if (prices.length === 0) throw new UsageError(`--${flag}: ${path} holds no prices`);
   return prices;

@@ -38,7 +38,8 @@ const instructionQuantity = z.union([
   z.enum(["NaN", "Infinity", "-Infinity"]),
 ]);
 
-const nonNegativeDecimal = decimalText.refine((text) => !text.startsWith("-"), "must be >= 0");
+const nonNegativeDecimal = decimalText.refine((text) => !text.startsWith("-"), "must be >= 0")
+  .refine((text) => Number.isFinite(Number(text)), "is too large");
 
 /** `-1 < rate < 1`, as the reference requires of every fee rate. */
 const feeRate = decimalText.refine((text) => Math.abs(Number(text)) < 1, "must be in (-1, 1)");
@@ -55,7 +56,7 @@ const feePolicySchema = z.object({
   historySlots: z.number().int().min(1).max(1024).default(24),
   /** Nanoseconds. */
   slotPeriod: z.number().int().positive().default(3_600_000_000_000),
-  tiers: z.array(tierSchema).min(1).max(32).default([
+  tiers: z.array(tierSchema).min(1).max(16, "at most 16 tiers").default([
     { volumeRequired: "0", makerFee: "0", takerFee: "0" },
   ]).refine(
     (tiers) => new Set(tiers.map((t) => Number(t.volumeRequired))).size === tiers.length,
@@ -151,10 +152,13 @@ export const exchangeParamsSchema = z.preprocess(liftFeeAttributes, exchangeObje
 
 /** Accepts the reference's integer enum value or its name. */
 function enumField<const Names extends readonly string[]>(names: Names) {
+  const accepted = `expected 0..${names.length - 1} or one of ${names.join(", ")}`;
   return z.union([
     z.number().int().min(0).max(names.length - 1),
     z.enum(names as unknown as [string, ...string[]]),
-  ]).transform((value) => typeof value === "number" ? value : names.indexOf(value));
+  ], { error: accepted }).transform((value) =>
+    typeof value === "number" ? value : names.indexOf(value)
+  );
 }
 
 const direction = z.number().refine((d) => d === 0 || d === 1, "must be 0 (buy) or 1 (sell)");

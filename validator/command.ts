@@ -227,7 +227,15 @@ async function run(args: string[]): Promise<number> {
       });
     } catch (error) {
       store.close();
-      throw new UsageError(`-o/--prometheus.port: ${(error as Error).message}`);
+      // A port in use is the port's fault; an address that cannot be bound or resolved, the host's.
+      const flag = error instanceof Deno.errors.AddrInUse
+        ? "-o/--prometheus.port"
+        : "--http.host / -o/--prometheus.port";
+      throw new UsageError(
+        `${flag}: cannot listen on ${options.httpHost} port ${options.prometheusPort}: ${
+          (error as Error).message
+        }`,
+      );
     }
     // A log line: stdout is for the weight JSON lines of --local.
     log("info", `status page and metrics on http://${options.httpHost}:${server.port}/`);

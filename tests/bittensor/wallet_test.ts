@@ -341,6 +341,11 @@ Deno.test("a keyfile that is a FIFO or a device is refused, not read forever", a
     const listed = await taosWallet(["list", "-p", root]);
     assert.equal(listed.code, 0, listed.stderr);
     assert.match(listed.stdout + listed.stderr, /not a regular file/);
+    const shown = await taosWallet(["show", "-p", root, "-w", "w", "--wallet.hotkey", "h"]);
+    assert.match(
+      shown.stdout,
+      /hotkey {2}h {2}\(unreadable: .*hpub\.txt: cannot read \(not a regular file\)\)/,
+    );
     assert.match(
       await readKeyfile(hotkey).then(() => "", (e: Error) => e.message),
       /h: cannot read \(not a regular file\)/,

@@ -343,3 +343,26 @@ Deno.test("a script with a byte-order mark reads; endless standard input is cut 
   assert.equal(endless.code, 2);
   assert.match(new TextDecoder().decode(endless.stderr), /cannot read -: more than 512 MiB/);
 });
+
+Deno.test("enum fields name what they accept; fee tiers beyond the core's 16 or a double are refused", async () => {
+  const named = structuredClone(minimal);
+  Object.assign(named.batches[0].responses[0].payload as Record<string, unknown>, {
+    timeInForce: "DAY",
+  });
+  let run = await replayScript(named);
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /payload\.timeInForce: expected 0\.\.3 or one of GTC, GTT, IOC, FOK/);
+  const tier = (volumeRequired: string) => ({ volumeRequired, makerFee: "0", takerFee: "0" });
+  run = await replayScript({
+    exchange: { feePolicy: { tiers: Array.from({ length: 17 }, (_, i) => tier(String(i))) } },
+    batches: [],
+  });
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /exchange\.feePolicy\.tiers: at most 16 tiers/);
+  run = await replayScript({
+    exchange: { feePolicy: { tiers: [tier("0"), tier("1e400")] } },
+    batches: [],
+  });
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /exchange\.feePolicy\.tiers\.1\.volumeRequired: is too large/);
+});

@@ -295,5 +295,5 @@ Deno.test("a full disk under the output ends with a message and exit 1, not a st
   const stderr = new TextDecoder().decode(output.stderr);
   assert.equal(output.code, 1, stderr);
   assert.match(stderr, /^taos replay: No space left on device/);
-  assert.doesNotMatch(stderr, /Uncaught|    at /);
+  assert.doesNotMatch(stderr, /Uncaught| {4}at /);
 });

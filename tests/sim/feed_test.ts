@@ -18,3 +18,27 @@ Deno.test("a feed URL that never answers is an error naming the flag, not a hang
     await new Promise((resolve) => server.close(resolve));
   }
 });
+
+Deno.test("feed lines: a header is skipped, a bad first price or hex is named by line, CR endings read", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const write = (name: string, text: string) => {
+      Deno.writeTextFileSync(`${dir}/${name}`, text);
+      return `${dir}/${name}`;
+    };
+    assert.deepEqual(
+      await readFeed("external-feed", write("ok.csv", "count,price\r1,95000.5\r2,95001\r")),
+      [95000.5, 95001],
+    );
+    await assert.rejects(
+      readFeed("external-feed", write("neg.csv", "1,-5\n")),
+      /--external-feed: .*neg\.csv line 1: no positive price/,
+    );
+    await assert.rejects(
+      readFeed("external-feed", write("hex.csv", "1,95000\n2,0x10\n")),
+      /hex\.csv line 2: no positive price/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
