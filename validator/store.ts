@@ -44,6 +44,11 @@ export interface SimulationPoint {
   timestamp: number;
   /** The simulation's configuration (a `SimConfig`), so a restart replays the same market. */
   config?: unknown;
+  /**
+   * The market at the last answered publish in brief (messages processed, best prices per book),
+   * so a restart can tell whether its replay rebuilt the same market.
+   */
+  fingerprint?: string;
 }
 
 /** Everything the validator persists besides the injection log. */
@@ -92,6 +97,7 @@ const snapshotSchema = z.object({
     publishes: z.number().int().nonnegative(),
     timestamp: z.number().nonnegative(),
     config: z.unknown().optional(),
+    fingerprint: z.string().optional(),
   }),
   step: z.number().int().nonnegative(),
   hotkeys: z.record(z.string(), z.string()),

@@ -150,6 +150,12 @@ export interface ValidatorDeps {
   seeds?: SeedSource;
 }
 
+/** The market at a publish in brief: messages processed and each book's best prices. */
+function marketFingerprint(publish: PublishState): string {
+  const books = publish.books.map((b) => `${b.bid[0]?.price ?? "-"}/${b.ask[0]?.price ?? "-"}`);
+  return `${publish.eventsProcessed}:${books.join(",")}`;
+}
+
 /** The simulation that follows `point`: the next index and seed, nothing published yet. */
 function nextSimulation(point: SimulationPoint, config: SimConfig): SimulationPoint {
   return { index: point.index + 1, seed: point.seed + 1, publishes: 0, timestamp: 0, config };
@@ -309,7 +315,18 @@ export class Validator {
           `logged injections`,
       );
       try {
-        await this.#replay(saved.injections, point.publishes, signal);
+        const savedFingerprint = point.fingerprint;
+        const rebuilt = await this.#replay(saved.injections, point.publishes, signal);
+        if (savedFingerprint !== undefined && rebuilt !== savedFingerprint) {
+          // Scores stand; the market goes on from what was rebuilt. A different feed, config or
+          // release is the usual cause.
+          await this.#alert(
+            "simulation",
+            `the replayed market differs from the one saved at publish ${point.publishes} ` +
+              `(was the feed, the configuration or the release changed?): ` +
+              `saved ${savedFingerprint.slice(0, 80)}, rebuilt ${rebuilt?.slice(0, 80)}`,
+          );
+        }
       } catch (error) {
         if (error instanceof StartInterrupted) throw error;
         // The market cannot be rebuilt: keep the scores and start the next simulation.
@@ -334,7 +351,13 @@ export class Validator {
   }
 
   /** Replays the saved publishes; a stop request is honoured between two of them. */
-  async #replay(injections: Injection[], publishes: number, signal?: AbortSignal) {
+  /** Replays to `publishes`; returns the rebuilt market's fingerprint there. */
+  async #replay(
+    injections: Injection[],
+    publishes: number,
+    signal?: AbortSignal,
+  ): Promise<string | undefined> {
+    let rebuilt: string | undefined;
     const market = this.#market!;
     const breathe = eventLoopBreather();
     let next = 0;
@@ -363,8 +386,10 @@ export class Validator {
       const state = market.advance();
       if (state === null) throw new Error(`replay ended early at publish ${publish}`);
       if (publish === 1) this.#recordInitialBalances(state);
+      if (publish === publishes) rebuilt = marketFingerprint(state);
       applyUpTo(publish);
     }
+    return rebuilt;
   }
 
   /** Runs publish rounds until `signal` aborts or the configured number of simulations ended. */
@@ -419,6 +444,7 @@ export class Validator {
     const point = this.#snapshot.simulation;
     point.publishes++;
     point.timestamp = publish.timestamp;
+    point.fingerprint = marketFingerprint(publish);
     this.#snapshot.step++;
     if (point.publishes === 1) this.#recordInitialBalances(publish);
     this.#recordStepRate(publish.timestamp);

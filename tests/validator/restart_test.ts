@@ -78,6 +78,10 @@ Deno.test({
       second.stderr.some((l) => l.includes(`resuming simulation 0 (seed 1) at publish ${atKill}`)),
       second.stderr.join("\n"),
     );
+    assert.ok(
+      !second.stderr.some((l) => l.includes("replayed market differs")),
+      "the replay rebuilt the same market",
+    );
     const reopened = ValidatorStore.open(state);
     const final = reopened.load();
     reopened.close();
@@ -242,6 +246,48 @@ Deno.test({
     const saved = store.load();
     store.close();
     assert.ok((saved?.snapshot.step ?? 0) >= 12, "the progress since the last save was kept");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test({
+  name: "a replay that rebuilds a different market (another feed) is reported, scores kept",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-validator-diverge-"));
+  const state = join(dir, "state.db");
+  const feed = (name: string, start: number) => {
+    const path = join(dir, name);
+    writeFileSync(
+      path,
+      Array.from({ length: 400 }, (_, i) => `${i + 1},${start + (i % 7) * 25}`).join("\n"),
+    );
+    return path;
+  };
+  try {
+    const args = [
+      ...oneShortSimulation(state).map((a) => a === "10s" ? "1h" : a),
+      "--neuron.save_interval",
+      "0",
+    ];
+    const first = startValidator([...args, "--fundamental-feed", feed("a.csv", 300)]);
+    try {
+      await first.waitFor((l) => l.includes(" step 24:"), 120_000, "24 publishes");
+    } finally {
+      assert.equal((await first.stop()).code, 0, first.stderr.join("\n"));
+    }
+    const second = startValidator([...args, "--fundamental-feed", feed("b.csv", 900)]);
+    try {
+      await second.waitFor(
+        (l) => l.includes("the replayed market differs from the one saved"),
+        120_000,
+        "the divergence report",
+      );
+    } finally {
+      await second.stop();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
