@@ -37,21 +37,15 @@ Example:
 const MAX_SCRIPT_BYTES = 512 * 1024 * 1024;
 
 /** All of `stream`, or an error once it passes {@linkcode MAX_SCRIPT_BYTES}. */
-async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
+async function readAll(stream: ReadableStream<Uint8Array<ArrayBuffer>>): Promise<Uint8Array> {
+  const chunks: Uint8Array<ArrayBuffer>[] = [];
   let size = 0;
   for await (const chunk of stream) {
     size += chunk.length;
     if (size > MAX_SCRIPT_BYTES) throw new Error(`more than ${MAX_SCRIPT_BYTES >> 20} MiB`);
     chunks.push(chunk);
   }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, at);
-    at += chunk.length;
-  }
-  return all;
+  return new Uint8Array(await new Blob(chunks).arrayBuffer());
 }
 
 async function readScript(path: string): Promise<unknown> {
