@@ -159,12 +159,27 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
     throw new RangeError(`agents: must be a positive integer, got ${copies}`);
   }
   const base = options.config ?? smallPreset();
-  const config = parseSimConfig({
-    ...base,
-    seed: options.seed ?? base.seed,
-    duration: options.duration ?? base.duration,
-    remoteAgentCount: Math.max(base.remoteAgentCount, copies),
-  });
+  let config: SimConfig;
+  try {
+    config = parseSimConfig({
+      ...base,
+      seed: options.seed ?? base.seed,
+      duration: options.duration ?? base.duration,
+      remoteAgentCount: Math.max(base.remoteAgentCount, copies),
+    });
+  } catch (error) {
+    if (copies <= base.remoteAgentCount) throw error;
+    // The copies set the account count: name them first, not a field the user never wrote.
+    const [head, ...issues] = (error as Error).message.split("\n");
+    throw new Error(
+      [
+        head,
+        `  agents: ${copies} copies need ${copies} miner accounts per book (remoteAgentCount), ` +
+        `which this config cannot hold:`,
+        ...issues,
+      ].join("\n"),
+    );
+  }
   const timeout = options.timeoutSeconds ?? DEFAULT_QUERY_TIMEOUT_SECONDS;
   const simulation = simulationConfigFor(config);
   const runners = await startRunners(options, agentClass, params, copies);

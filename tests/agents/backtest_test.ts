@@ -191,6 +191,17 @@ Deno.test("runBacktestCommand prints the summary and writes backtest.json and re
       e instanceof UsageError && /--agents: expected a positive integer, got '0'/.test(e.message),
   );
   await assert.rejects(
+    runBacktestCommand({
+      "agent-name": "RandomTakerAgent",
+      agents: "70000",
+      out: join(out, "many"),
+      quiet: true,
+    }),
+    (e: Error) =>
+      e instanceof UsageError &&
+      /\n  agents: 70000 copies need 70000 miner accounts per book/.test(e.message),
+  );
+  await assert.rejects(
     runBacktestCommand({ agent: noAgents, "agent-name": "MarketMakerAgent", depth: "3" }),
     (e: Error) => e instanceof UsageError && /--depth: sets the L2 depth/.test(e.message),
   );
