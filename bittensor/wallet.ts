@@ -31,6 +31,24 @@ export function expandHome(path: string): string {
   return path === "~" || path.startsWith("~/") ? join(homedir(), path.slice(1)) : path;
 }
 
+/** Longest wallet or hotkey name: `<name>pub.txt` must fit a file name, with room to spare. */
+export const MAX_WALLET_NAME = 128;
+
+/**
+ * Why `name` cannot name a wallet or a hotkey, or null when it can. A name is one path component,
+ * so `../x` cannot reach outside the wallets directory (or, for a validator, its logging directory).
+ */
+export function walletNameProblem(name: string): string | null {
+  if (name === "") return "must not be empty";
+  if (name === "." || name === ".." || /[/\0]/.test(name)) {
+    return `'${name}' must be a single file name (no '/', not '.' or '..')`;
+  }
+  if (name.length > MAX_WALLET_NAME) {
+    return `a name of ${name.length} characters is too long (at most ${MAX_WALLET_NAME})`;
+  }
+  return null;
+}
+
 /** Environment variable taos reads a keyfile password from. */
 export const PASSWORD_ENV = "TAOS_WALLET_PASSWORD";
 

@@ -20,7 +20,13 @@ import {
   readKeyfile,
   readKeyfileBytes,
 } from "../bittensor/keyfile.ts";
-import { defaultWalletRoot, listWallets, passwordFor, Wallet } from "../bittensor/wallet.ts";
+import {
+  defaultWalletRoot,
+  listWallets,
+  passwordFor,
+  Wallet,
+  walletNameProblem,
+} from "../bittensor/wallet.ts";
 
 const help = `Usage: taos wallet <create|list|show> [options]
 
@@ -66,19 +72,15 @@ function parse(args: string[]) {
   }
 }
 
-/** Longest wallet or hotkey name: `<name>pub.txt` must fit a file name, with room to spare. */
-const MAX_NAME = 128;
-
-function checkName(flag: string, value: string): string {
-  if (!/^[A-Za-z0-9_.-]+$/.test(value) || value === "." || value === "..") {
+function checkName(flag: string, value: string, creating: boolean): string {
+  // Creation is stricter than reading: a new name should work with every tool and shell, while
+  // `show` must still reach a wallet another tool named more freely.
+  if (creating && !/^[A-Za-z0-9_.-]*$/.test(value)) {
     throw new UsageError(`--${flag}: '${value}' is not a valid name (letters, digits, _ . -)`);
   }
   // Checked before anything is written, so a name the file system refuses leaves no half wallet.
-  if (value.length > MAX_NAME) {
-    throw new UsageError(
-      `--${flag}: a name of ${value.length} characters is too long (at most ${MAX_NAME})`,
-    );
-  }
+  const problem = walletNameProblem(value);
+  if (problem !== null) throw new UsageError(`--${flag}: ${problem}`);
   return value;
 }
 
@@ -155,8 +157,8 @@ export const command: Command = {
     }
     const wallet = new Wallet({
       root,
-      name: checkName("wallet.name", values["wallet.name"]),
-      hotkey: checkName("wallet.hotkey", values["wallet.hotkey"] ?? "default"),
+      name: checkName("wallet.name", values["wallet.name"], action === "create"),
+      hotkey: checkName("wallet.hotkey", values["wallet.hotkey"] ?? "default", action === "create"),
     });
     if (action === "create") {
       // The coldkey is the wallet's identity (its funds, its registrations): a wallet that has

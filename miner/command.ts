@@ -15,7 +15,7 @@ import { type Command, UsageError } from "../cli/command.ts";
 import { ignoredFlagOptions, ignoredFlagsNote } from "../cli/reference_flags.ts";
 import { cryptoReady, Keypair } from "../bittensor/keypair.ts";
 import { type Neuron, type NeuronDirectory, StaticNeuronDirectory } from "../bittensor/neurons.ts";
-import { defaultWalletRoot, expandHome, Wallet } from "../bittensor/wallet.ts";
+import { defaultWalletRoot, expandHome, Wallet, walletNameProblem } from "../bittensor/wallet.ts";
 import { AgentStartError } from "./agent_host.ts";
 import { chainRefusal, encodeIp } from "../chain/ip.ts";
 import {
@@ -408,6 +408,10 @@ export const command: Command = {
       log("warning", "--local without --local.validators: every caller will be refused");
     }
 
+    for (const flag of ["wallet.name", "wallet.hotkey"] as const) {
+      const problem = walletNameProblem(values[flag]);
+      if (problem !== null) throw new UsageError(`--${flag}: ${problem}`);
+    }
     await cryptoReady();
     const wallet = new Wallet({
       root: values["wallet.path"] === undefined

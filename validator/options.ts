@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { UsageError } from "../cli/command.ts";
 import { resolveEndpoint } from "../chain/endpoints.ts";
-import { defaultWalletRoot, expandHome } from "../bittensor/wallet.ts";
+import { defaultWalletRoot, expandHome, walletNameProblem } from "../bittensor/wallet.ts";
 import { ignoredFlagOptions, ignoredFlagsNote } from "../cli/reference_flags.ts";
 import { parseDuration } from "../sim/config.ts";
 import { DEFAULT_QUERY_TIMEOUT_SECONDS } from "./scoring/formulas.ts";
@@ -422,10 +422,17 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
   const netuid = num("netuid", nonNegativeInt.max(65535), str("netuid"), 79);
   const given = str("wallet.path");
   const walletPath = given === undefined ? defaultWalletRoot() : expandHome(given);
-  const walletName = str("wallet.name") ?? "taos";
-  const walletHotkey = str("wallet.hotkey") ?? "validator";
+  // Each is one directory level of the state path, so none may climb out of the logging dir.
+  const component = (flag: string, fallback: string) => {
+    const value = str(flag) ?? fallback;
+    const problem = walletNameProblem(value);
+    if (problem !== null) throw new UsageError(`--${flag}: ${problem}`);
+    return value;
+  };
+  const walletName = component("wallet.name", "taos");
+  const walletHotkey = component("wallet.hotkey", "validator");
   const loggingDir = expandHome(str("logging.logging_dir") ?? "~/.bittensor/validators");
-  const neuronName = str("neuron.name") ?? "validator";
+  const neuronName = component("neuron.name", "validator");
 
   const promLevel = (str("prometheus.level") ?? "INFO").toUpperCase();
   if (!["INFO", "DEBUG", "WARNING", "ERROR", "OFF"].includes(promLevel)) {

@@ -199,7 +199,7 @@ Deno.test("runBacktestCommand prints the summary and writes backtest.json and re
     }),
     (e: Error) =>
       e instanceof UsageError &&
-      /\n  agents: 70000 copies need 70000 miner accounts per book/.test(e.message),
+      /\n {2}agents: 70000 copies need 70000 miner accounts per book/.test(e.message),
   );
   await assert.rejects(
     runBacktestCommand({ agent: noAgents, "agent-name": "MarketMakerAgent", depth: "3" }),

@@ -375,6 +375,9 @@ Deno.test("taos wallet reports bad paths and missing keys by flag, and lists aro
       /--wallet\.hotkey: a name of 250 characters is too long \(at most 128\)/,
     ],
     [["create", "-p", "", "-w", "here"], /-p\/--wallet\.path: empty/],
+    [["create", "-p", root, "-w", ".."], /--wallet\.name: '\.\.' must be a single file name/],
+    [["show", "-p", root, "-w", "../v"], /--wallet\.name: '\.\.\/v' must be a single file name/],
+    [["create", "-p", root, "-w", "a b"], /--wallet\.name: 'a b' is not a valid name/],
   ];
   for (const [args, expected] of cases) {
     r = await taosWallet(args);

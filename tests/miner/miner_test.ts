@@ -290,6 +290,9 @@ Deno.test("taos miner rejects bad flags with the flag's name", async () => {
   r = await run("--local", "-p", "/nonexistent-wallets");
   assert.equal(r.code, 2);
   assert.match(r.stderr, /wallet: .*cannot read.*\(set -p\/--wallet\.path, -w\/--wallet\.name/);
+  r = await run("--local", "-w", "../wallets", "-h", "miner");
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--wallet\.name: '\.\.\/wallets' must be a single file name/);
   r = await run("--local", "--agent.timeout", "abc");
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--agent\.timeout: expected a number > 0/);

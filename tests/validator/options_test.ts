@@ -141,6 +141,9 @@ Deno.test("options: bad values name the flag", () => {
     [["--scoring.max_delay", "1", "--scoring.min_delay", "2"], /--scoring\.max_delay/],
     [["--duration", "forever"], /--duration/],
     [["--no-such-flag"], /no-such-flag/],
+    [["-w", "../../elsewhere"], /--wallet\.name: '\.\.\/\.\.\/elsewhere' must be a single file/],
+    [["-h", ".."], /--wallet\.hotkey: '\.\.' must be a single file name/],
+    [["--neuron.name", "a/b"], /--neuron\.name: 'a\/b' must be a single file name/],
   ];
   for (const [args, message] of cases) {
     assert.throws(() => parseValidatorArgs(args), (e: unknown) => {
