@@ -76,7 +76,7 @@ export async function main(args: string[]): Promise<number> {
       return 2;
     }
     // The system refused a write (a full disk, a read-only file system): a message, not a trace.
-    if (WRITE_FAILURES.has((error as { code?: string }).code ?? "")) {
+    if (isRefusedWrite(error)) {
       console.error(`taos ${name}: ${(error as Error).message}`);
       return 1;
     }
@@ -86,7 +86,18 @@ export async function main(args: string[]): Promise<number> {
 
 /** Error codes of writes the system refused. */
 const WRITE_FAILURES = new Set(["ENOSPC", "EDQUOT", "EFBIG", "EROFS", "EIO"]);
+/** The same errors by number, as Deno's `node:fs` reports them: "... (os error 27)". */
+const WRITE_FAILURE_ERRNOS = new Set([28, 122, 27, 30, 5]);
+
+function isRefusedWrite(error: unknown): boolean {
+  if (WRITE_FAILURES.has((error as { code?: string }).code ?? "")) return true;
+  const errno = /\(os error (\d+)\)$/.exec((error as Error)?.message ?? "")?.[1];
+  return errno !== undefined && WRITE_FAILURE_ERRNOS.has(Number(errno));
+}
 
 if (import.meta.main) {
+  // Past a file-size limit (`ulimit -f`) the system would kill the process outright; ignoring the
+  // signal turns it into an EFBIG write error, reported as above.
+  Deno.addSignalListener("SIGXFSZ", () => {});
   Deno.exit(await main(Deno.args));
 }

@@ -40,10 +40,13 @@ const encoder = new TextEncoder();
 class CsvFile {
   static readonly #SIZE = 1 << 20;
   readonly #fd: number;
+  readonly #path: string;
   readonly #buffer = new Uint8Array(CsvFile.#SIZE);
   #used = 0;
+  #failed = false;
 
   constructor(path: string, header: string) {
+    this.#path = path;
     this.#fd = openSync(path, "w");
     this.line(header);
   }
@@ -66,12 +69,24 @@ class CsvFile {
 
   #write(bytes: Uint8Array): void {
     let written = 0;
-    while (written < bytes.length) written += writeSync(this.#fd, bytes, written);
+    try {
+      while (written < bytes.length) written += writeSync(this.#fd, bytes, written);
+    } catch (error) {
+      // A full disk or a file-size limit: name the file, keep the code for the caller's report.
+      this.#failed = true;
+      const { message, code } = error as Error & { code?: string };
+      throw Object.assign(new Error(`cannot write ${this.#path}: ${message}`, { cause: error }), {
+        code,
+      });
+    }
   }
 
   close(): void {
-    this.flush();
-    closeSync(this.#fd);
+    try {
+      if (!this.#failed) this.flush();
+    } finally {
+      closeSync(this.#fd);
+    }
   }
 }
 
@@ -275,10 +290,16 @@ export class SimOutputs {
     }
   }
 
-  /** Flushes and closes every file. */
+  /** Flushes and closes every file; the first failure is thrown once all are closed. */
   close(): void {
+    let failure: unknown = null;
     for (const file of [...this.#events, ...this.#trades, ...this.#l2, this.#balances]) {
-      file.close();
+      try {
+        file.close();
+      } catch (error) {
+        failure ??= error;
+      }
     }
+    if (failure !== null) throw failure;
   }
 }

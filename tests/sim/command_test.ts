@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadSimConfig } from "../../sim/load.ts";
 
@@ -283,6 +284,30 @@ Deno.test("taos sim is quiet when piped, and --progress writes plain lines", asy
   const both = await taos(...quick, "--quiet", "--progress");
   assert.equal(both.code, 2);
   assert.match(both.stderr, /--progress: contradicts --quiet/);
+});
+
+Deno.test("a file-size limit (ulimit -f) ends a run with the file named and exit 1", async () => {
+  const out = mkdtempSync(join(tmpdir(), "taos-fsize-"));
+  // 32 MiB: above what Deno writes to its own caches, below one book's events for 12 hours.
+  const output = await new Deno.Command("bash", {
+    args: [
+      "-c",
+      `ulimit -f 32768; exec "$0" run -A "$1" sim --config small --duration 12h --books 1 ` +
+      `--quiet --out "$2"`,
+      Deno.execPath(),
+      main,
+      out,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 1, stderr);
+  assert.match(stderr, /^taos sim: cannot write .*events-0\.csv: File too large/);
+  assert.doesNotMatch(stderr, /Uncaught| {4}at /);
+  // The files that fit were flushed before the exit.
+  assert.ok(statSync(join(out, "trades-0.csv")).size > 100_000);
+  rmSync(out, { recursive: true });
 });
 
 Deno.test("a full disk under the output ends with a message and exit 1, not a stack trace", async () => {
