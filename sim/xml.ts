@@ -80,7 +80,8 @@ export function parseXml(text: string): XmlElement {
     if (nameMatch === null) fail("bad tag name", open);
     const element: XmlElement = {
       name: nameMatch![1],
-      attributes: {},
+      // No prototype: an attribute named __proto__ is just an unknown attribute.
+      attributes: Object.create(null),
       children: [],
       line: lineAt(open),
     };
@@ -88,6 +89,10 @@ export function parseXml(text: string): XmlElement {
     const attributePattern = /\s*([A-Za-z_][\w.:-]*)\s*=\s*("([^"]*)"|'([^']*)')/gy;
     let consumed = 0;
     for (const match of attributeText.matchAll(attributePattern)) {
+      // Not well-formed XML, and one of the two values would be silently dropped.
+      if (Object.hasOwn(element.attributes, match[1])) {
+        fail(`attribute '${match[1]}' given twice in <${element.name}>`, open);
+      }
       element.attributes[match[1]] = decode(match[3] ?? match[4]);
       consumed = match.index + match[0].length;
     }

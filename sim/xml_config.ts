@@ -311,6 +311,18 @@ export function importXmlConfig(text: string, seed?: number): XmlImport {
   importer.checkChildren(root, ["Agents"]);
   const agentsElement = root.children.find((c) => c.name === "Agents");
   if (agentsElement === undefined) throw new Error("<Agents> is missing");
+  const exchanges = agentsElement.children.filter((c) => c.name === "MultiBookExchangeAgent");
+  if (exchanges.length === 0) {
+    throw new Error(
+      `line ${agentsElement.line}: <Agents> has no <MultiBookExchangeAgent> (the exchange, its ` +
+        "books and accounts)",
+    );
+  }
+  if (exchanges.length > 1) {
+    throw new Error(
+      `line ${exchanges[1].line}: a second <MultiBookExchangeAgent>; a simulation has one exchange`,
+    );
+  }
   const agents: Record<string, unknown> = {};
   for (const child of agentsElement.children) {
     if (child.name === "MultiBookExchangeAgent") importer.exchange(child, input);

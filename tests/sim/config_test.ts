@@ -64,6 +64,24 @@ Deno.test("the XML importer names the attribute holding a bad number", () => {
   assert.throws(() => importXmlConfig(text, 1), /kappa: 'lots' is not a number/);
 });
 
+Deno.test("the XML importer refuses a file without exactly one exchange, or an attribute twice", () => {
+  const text = Deno.readTextFileSync(fixture);
+  const exchange = /<MultiBookExchangeAgent.*?<\/MultiBookExchangeAgent>/s;
+  assert.throws(
+    () => importXmlConfig(text.replace(exchange, ""), 1),
+    /^Error: line 5: <Agents> has no <MultiBookExchangeAgent>/,
+  );
+  const twice = text.replace(exchange, (element) => `${element}\n${element}`);
+  assert.throws(() => importXmlConfig(twice, 1), /a second <MultiBookExchangeAgent>; a simulation/);
+  assert.throws(
+    () =>
+      importXmlConfig(text.replace('priceDecimals="2"', 'priceDecimals="2" priceDecimals="3"'), 1),
+    /XML line 6: attribute 'priceDecimals' given twice in <MultiBookExchangeAgent>/,
+  );
+  const proto = text.replace('tauHist="200"', 'tauHist="200" __proto__="1"');
+  assert.match(importXmlConfig(proto, 1).warnings.join("\n"), /unknown attribute '__proto__'/);
+});
+
 Deno.test("config validation errors name the field path", () => {
   const bad = structuredClone(smallPreset()) as Record<string, unknown>;
   (bad.exchange as Record<string, unknown>).priceDecimals = 1;
