@@ -445,7 +445,6 @@ export class Validator {
     point.publishes++;
     point.timestamp = publish.timestamp;
     point.fingerprint = marketFingerprint(publish);
-    this.#snapshot.step++;
     if (point.publishes === 1) this.#recordInitialBalances(publish);
     this.#recordStepRate(publish.timestamp);
     await this.#handleResetNotices(publish);
@@ -463,6 +462,8 @@ export class Validator {
     await this.#checkReachability(replies);
     if (phases !== undefined) lap = phases.add("other", lap);
     this.#scoring.observe(observationFromPublish(publish));
+    // Counted with its observation: a save must never see a step whose window entry is missing.
+    this.#snapshot.step++;
     if (phases !== undefined) lap = phases.add("scoring", lap);
 
     const elapsed = (performance.now() - started) / 1000;
@@ -1062,20 +1063,23 @@ export class Validator {
 
 /**
  * Scores → weights as the reference: shift so the minimum is 0 when any score is negative, then
- * L1-normalise; all-zero scores give uniform weights over `uids` (as the SDK's weight processing).
+ * L1-normalise in float32; all-zero scores give uniform weights over `uids` (as the SDK's weight processing).
  */
 export function normalizedWeights(
   uids: number[],
   scoreOf: (uid: number) => number,
 ): { uids: number[]; weights: number[] } {
+  // In float32 throughout, as the reference's torch tensors: in float64 one u16 weight in about
+  // a hundred vectors came out one higher.
+  const f32 = Math.fround;
   const values = uids.map((uid) => {
-    const score = scoreOf(uid);
+    const score = f32(scoreOf(uid));
     return Number.isFinite(score) ? score : 0;
   });
   const min = Math.min(...values, 0);
-  const shifted = values.map((v) => v - min);
-  const sum = shifted.reduce((a, b) => a + b, 0);
-  const weights = sum > 0 ? shifted.map((v) => v / sum) : shifted.map(() => 1 / uids.length);
+  const shifted = values.map((v) => f32(v - min));
+  const sum = shifted.reduce((a, b) => f32(a + b), 0);
+  const weights = sum > 0 ? shifted.map((v) => f32(v / sum)) : shifted.map(() => 1 / uids.length);
   return { uids: [...uids], weights };
 }
 

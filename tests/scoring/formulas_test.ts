@@ -102,6 +102,15 @@ Deno.test("R1, R2: median with the left-outlier penalty that never triggers", ()
   close(aggregateReward([1.2, 1.1, 1.0, 0.9, 0.0]), 1.0);
 });
 
+Deno.test("a NaN on any book makes the reward NaN, which the score takes as 0", () => {
+  // Sorting with a NaN inside left it anywhere: the median used to depend on the engine's sort.
+  for (const books of [[NaN, 0.5, 0.6], [0.5, NaN, 0.6], [0.5, 0.6, NaN]]) {
+    assert.ok(Number.isNaN(percentile(books, 50)));
+    assert.ok(Number.isNaN(aggregateReward(books)));
+  }
+  assert.equal(emaScore(0.5, aggregateReward([0.7, NaN]), 0.1), Math.fround(0.45));
+});
+
 Deno.test("R4–R9: aggregation over books", () => {
   const w = 0.8901650429449554;
   close(aggregateReward([w, w, w, w, w]), w);

@@ -254,3 +254,40 @@ Deno.test("a failed publish round abandons its simulation and the next one start
     always.store.close();
   }
 });
+
+Deno.test("a round failing between its publish and its scoring saves the windows as they are live", async () => {
+  let queries = 0;
+  const failing: MinerClient = {
+    query: (requests, timeout) =>
+      ++queries === 4
+        ? Promise.reject(new Error("query failure"))
+        : client.query(requests, timeout),
+  };
+  const store = ValidatorStore.open(":memory:");
+  const validator = new Validator({
+    options: {
+      ...parseValidatorArgs(["--local", "--simulations", "2", "--seed", "41"]),
+      saveIntervalSeconds: 0,
+    },
+    config: { ...smallPreset(), duration: 30e9 },
+    createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
+    directory: new StaticNeuronDirectory(neurons),
+    client: failing,
+    store,
+    ...quietParts(),
+    alerts: new Alerter({ routingKey: null, source: "t", log: () => {}, repeatMs: 0 }),
+  });
+  try {
+    await validator.start();
+    await validator.run();
+    type Windows = { miners: { inventory: { timestamp: number }[] }[] };
+    const saved = (store.load()!.snapshot.scoring as Windows).miners[0].inventory;
+    const times = saved.map((entry) => entry.timestamp);
+    assert.equal(times.length, queries - 1, `one row per scored round: ${times}`);
+    // Each simulation's publishes are 5 s apart; a row saved a step off repeats its neighbour.
+    assert.ok(times.every((t, i) => i === 0 || t !== times[i - 1]), `${times}`);
+  } finally {
+    validator.close();
+    store.close();
+  }
+});

@@ -5,6 +5,7 @@ import type { Neuron, NeuronDirectory } from "../../bittensor/neurons.ts";
 import { parseValidatorArgs } from "../../validator/options.ts";
 import { ValidatorStore } from "../../validator/store.ts";
 import { quietParts } from "./quiet_parts.ts";
+import { convertWeightsAndUidsForEmit, processWeights } from "../../chain/weights.ts";
 import {
   type Market,
   normalizedWeights,
@@ -134,11 +135,25 @@ Deno.test("weights: negative scores shifted, L1-normalised; all zero gives unifo
   const w = normalizedWeights([0, 1, 2], (uid) => scores[uid]);
   assert.deepEqual(w.uids, [0, 1, 2]);
   assert.deepEqual(
-    w.weights.map((x) => Number(x.toFixed(12))),
-    [0, 1 / 3, 2 / 3].map((x) => Number(x.toFixed(12))),
+    w.weights.map((x) => Number(x.toFixed(6))),
+    [0, 1 / 3, 2 / 3].map((x) => Number(x.toFixed(6))),
   );
   assert.deepEqual(normalizedWeights([3, 4], () => 0).weights, [0.5, 0.5]);
   assert.deepEqual(normalizedWeights([0, 1], (uid) => (uid === 0 ? NaN : 2)).weights, [0, 1]);
+});
+
+Deno.test("weights are normalised in float32 as the reference's torch tensors", () => {
+  // The reference (torch float32 normalize, then the SDK's processing) emits 16948 for the last
+  // uid; normalising in float64 gave 16949.
+  const scores = [0.5483, 0.3526, 0.5004, 0.1418].map(Math.fround);
+  const { uids, weights } = normalizedWeights([0, 1, 2, 3], (uid) => scores[uid]);
+  const processed = processWeights(uids, Float32Array.from(weights), {
+    neuronCount: 4,
+    minAllowedWeights: 0,
+    maxWeightLimit: 1,
+  });
+  const emitted = convertWeightsAndUidsForEmit(processed.uids, processed.weights);
+  assert.deepEqual(emitted.values, [65535, 42144, 59810, 16948]);
 });
 
 Deno.test("the first voided response of a uid is a warning, later ones debug lines", async () => {

@@ -167,10 +167,11 @@ export function weightedScore(activity: number, normalized: number): number {
   return m * normalized;
 }
 
-/** Percentile with linear interpolation between closest ranks (numpy's default). */
+/** Percentile with linear interpolation between closest ranks (numpy's default); NaN when any
+ * value is NaN, as numpy (a sort would place it arbitrarily). */
 export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0 || values.some(Number.isNaN)) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
   const position = (p / 100) * (sorted.length - 1);
   const low = Math.floor(position);
   const high = Math.ceil(position);
@@ -218,8 +219,8 @@ export const DEFAULT_DELAY_BOUNDS: Readonly<DelayBounds> = Object.freeze({
   minDelay: 10_000_000,
 });
 
-/** The validator's default miner query timeout, seconds (`--neuron.timeout`): the reference
- * validator's and the subnet README's 3.0. */
+/** The validator's default miner query timeout, seconds (`--neuron.timeout`): the subnet
+ * README's 3.0 for run_validator.sh (the 0.1.9 Python config's own default is 5; README). */
 export const DEFAULT_QUERY_TIMEOUT_SECONDS = 3.0;
 
 /**
