@@ -59,6 +59,13 @@ export interface BacktestOptions {
   agents?: number;
   /** Miner query timeout of the delay formula, seconds (default: the validator's, 3). */
   timeoutSeconds?: number;
+  /**
+   * Execution delay before the agent's instructions reach the exchange (plus any delay an
+   * instruction asks for): `"validator"` (default) the validator's formula on the measured compute
+   * time, which varies from run to run; `"none"` as the reference's offline proxy; a number, that
+   * many ns every time. Only the last two make a seed's result reproducible.
+   */
+  delay?: DelayModel;
   /** Native worker threads (default 1; results do not depend on it). */
   threads?: number;
   /** Called after every publish with the simulated ns reached and events processed so far. */
@@ -70,6 +77,12 @@ export interface BacktestOptions {
   /** Aborting it ends the run after the current publish; the report covers what ran. */
   signal?: AbortSignal;
 }
+
+/** Longest fixed delay, ns (1 h): beyond it orders would arrive after most runs end. */
+const MAX_FIXED_DELAY_NS = 3_600_000_000_000;
+
+/** How a backtest turns an agent's reply into an execution delay; see {@linkcode BacktestOptions}. */
+export type DelayModel = "validator" | "none" | number;
 
 /** Result of one book for one agent copy. */
 export interface BookResult {
@@ -132,6 +145,8 @@ export interface BacktestReport {
   duration: number;
   /** Present (true) when the run was stopped early through `signal`. */
   interrupted?: true;
+  /** The delay model the run used. */
+  delay: DelayModel;
   publishes: number;
   wallSeconds: number;
   agents: AgentResult[];
@@ -181,6 +196,18 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
     );
   }
   const timeout = options.timeoutSeconds ?? DEFAULT_QUERY_TIMEOUT_SECONDS;
+  const delay = options.delay ?? "validator";
+  if (
+    typeof delay === "number" &&
+    !(Number.isSafeInteger(delay) && delay >= 0 && delay <= MAX_FIXED_DELAY_NS)
+  ) {
+    throw new RangeError(
+      `delay: must be "validator", "none" or a whole number of ns in 0..${MAX_FIXED_DELAY_NS}, ` +
+        `got ${delay}`,
+    );
+  }
+  const delayOf = (seconds: number) =>
+    delay === "validator" ? executionDelay(seconds, timeout) : delay === "none" ? 0 : delay;
   const simulation = simulationConfigFor(config);
   const runners = await startRunners(options, agentClass, params, copies);
   const scorer = new Scorer({
@@ -313,7 +340,7 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
         results[uid].instructions.rejected += checked.rejected.length;
         if (checked.discarded !== null) lose(uid, `reply discarded: ${checked.discarded}`);
         for (
-          const batch of scheduleInstructions(checked.accepted, executionDelay(seconds, timeout))
+          const batch of scheduleInstructions(checked.accepted, delayOf(seconds))
         ) {
           engine.inject(uid, batch.instructions, batch.delayNs);
         }
@@ -352,6 +379,7 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
       ? (series.timestamps.at(-1) ?? config.start) - config.start
       : config.duration,
     ...(interrupted ? { interrupted: true as const } : {}),
+    delay,
     publishes,
     wallSeconds: (performance.now() - started) / 1000,
     agents: results,
@@ -403,12 +431,31 @@ function fixed(x: number, digits: number): string {
 }
 
 /** Human-readable summary of a backtest: per-book and overall score, P&L, volume and fees. */
+function describeDelay(delay: DelayModel): string {
+  return typeof delay === "number" ? `${delay} ns` : delay;
+}
+
+/** `--delay`: `validator`, `none` or a duration such as `50ms`. */
+function parseDelayFlag(value: unknown): DelayModel | undefined {
+  if (value === undefined) return undefined;
+  const text = String(value);
+  if (text === "validator" || text === "none") return text;
+  const ns = parseDuration(text);
+  if (ns === undefined) {
+    throw new UsageError(
+      `--delay: '${text}' is not validator, none or a duration (0, 500us, 50ms, 1s)`,
+    );
+  }
+  if (ns > MAX_FIXED_DELAY_NS) throw new UsageError(`--delay: '${text}' is longer than 1h`);
+  return ns;
+}
+
 export function formatBacktestReport(report: BacktestReport): string {
   const lines = [
     `${report.agent} backtest: ${report.agents.length} cop${
       report.agents.length === 1 ? "y" : "ies"
     }, ${report.books} books, seed ${report.seed}, ${report.publishes} publishes, ` +
-    `${fixed(report.wallSeconds, 1)} s wall`,
+    `delay ${describeDelay(report.delay)}, ${fixed(report.wallSeconds, 1)} s wall`,
   ];
   for (const a of report.agents) {
     lines.push(
@@ -472,6 +519,7 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
   if (values["intended-dynamics"] === true) config = { ...config, referenceDynamics: false };
   const seed = integerFlag("seed", values.seed, 0);
   const copies = integerFlag("agents", values.agents, 1) ?? 1;
+  const delay = parseDelayFlag(values.delay);
   const threads = integerFlag("threads", values.threads, 1, 1024);
   const out = typeof values.out === "string" ? values.out : join("out", "backtest");
   const feed = await readFeeds(values, { ...config, duration: duration ?? config.duration });
@@ -502,6 +550,7 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
       seed,
       duration,
       agents: copies,
+      delay,
       threads,
       onProgress: (done, events) => progress.update(done, events),
       onWarning: (message) => progress.note(`warning: ${message}`),

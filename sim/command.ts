@@ -42,6 +42,9 @@ Options:
 
 Trading-agent backtest (runs your agent against this market, see "Trading agents" in README):
   --agent <dir|file>  --agent-name <Class>  --agent-params "k=v ..."  --agents <n>  --report
+  --delay <validator|none|d>  execution delay: the validator's formula on the measured compute
+                         time (default; varies between runs), none, or a fixed duration such as
+                         50ms (either of the last two makes a seed's result reproducible)
 
 The reference default (20 books, one simulated day) takes about a minute on two cores; use
 --duration 1h (or --config small) for a quick look. Ctrl-C stops a run at the next step and keeps
@@ -65,6 +68,7 @@ const options = {
   "agent-params": { type: "string" },
   agents: { type: "string" },
   report: { type: "boolean" },
+  delay: { type: "string" },
 } as const;
 
 /** Applies the command-line overrides and re-validates. */
@@ -138,7 +142,7 @@ async function run(args: string[]): Promise<number> {
   if (values.agent !== undefined || values["agent-name"] !== undefined) {
     return await backtest(values);
   }
-  for (const flag of ["agent-params", "agents", "report"] as const) {
+  for (const flag of ["agent-params", "agents", "report", "delay"] as const) {
     if (values[flag] !== undefined) {
       throw new UsageError(`--${flag}: only for a backtest (give --agent-name <Class>)`);
     }

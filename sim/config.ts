@@ -444,6 +444,7 @@ export function referenceConfig(): SimConfig {
         volume: 4,
         lambda: 0.001155,
         sigmaEps: 0.5,
+        fees: { tiers: [{ volumeRequired: 0, makerFee: 0, takerFee: 0 }] },
       },
       stylized: {
         count: 1000,
@@ -467,6 +468,7 @@ export function referenceConfig(): SimConfig {
         regimeChangeFlag: false,
         regimeProb: 0.75,
         tauFRegime: 15,
+        fees: { tiers: [{ volumeRequired: 0, makerFee: 0, takerFee: 0 }] },
       },
     },
   });

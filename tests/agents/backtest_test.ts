@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { UsageError } from "../../cli/command.ts";
-import { smallPreset } from "../../sim/config.ts";
+import { referenceConfig, smallPreset } from "../../sim/config.ts";
 import { backtest, formatBacktestReport, runBacktestCommand } from "../../agents/backtest.ts";
 import { renderReport } from "../../agents/report.ts";
 import { Agent } from "../../agents/sdk/agent.ts";
@@ -59,6 +59,46 @@ Deno.test("a backtest is repeatable: same seed, same report; copies get their ow
 });
 
 /** Takes longer than the timeout: its instructions must never reach the market. */
+/** Takes a different (unseeded) time at each update, then buys at market. */
+class JitteryAgent extends Agent {
+  async onUpdate() {
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 45));
+    return [this.marketOrder(0, 0, 0.5)];
+  }
+}
+
+Deno.test("a fixed or no delay makes a seed's backtest reproducible whatever the compute time", async () => {
+  for (const delay of [20_000_000, "none"] as const) {
+    // With the validator's formula and a 0.2 s timeout these waits would mean 10 to 112 ms delays,
+    // and the fills would differ from run to run.
+    const run = () =>
+      backtest({
+        agent: JitteryAgent,
+        // One reference book: busy enough that a few hundred ms move the fills.
+        config: { ...referenceConfig(), books: 1, gracePeriod: 0 },
+        seed: 5,
+        duration: 300e9,
+        timeoutSeconds: 0.2,
+        delay,
+      });
+    const [a, b] = [await run(), await run()];
+    const results = (r: typeof a) => r.agents.map(({ computeMs: _, ...rest }) => rest);
+    assert.deepEqual(results(a), results(b));
+    assert.deepEqual(a.series, b.series);
+    assert.ok(a.agents[0].trades > 5, `${a.agents[0].trades} trades`);
+    assert.equal(a.delay, delay);
+  }
+  await assert.rejects(
+    backtest({ agent: JitteryAgent, config: smallPreset(), duration: 10e9, delay: -1 }),
+    /delay: must be "validator", "none" or a whole number of ns/,
+  );
+  await assert.rejects(
+    runBacktestCommand({ "agent-name": "RandomTakerAgent", delay: "soon", quiet: true }),
+    (e: Error) =>
+      e instanceof UsageError && /--delay: 'soon' is not validator, none/.test(e.message),
+  );
+});
+
 class SlowAgent extends Agent {
   async onUpdate(state: StateUpdate) {
     await new Promise((resolve) => setTimeout(resolve, 60));
