@@ -160,7 +160,7 @@ export class SimOutputs {
       this.#events.push(
         new CsvFile(
           join(dir, `events-${book}.csv`),
-          "timestamp,event,order_id,agent_id,direction,price,volume,client_order_id,reason",
+          "timestamp,event,order_id,agent_id,direction,price,volume,client_order_id,reason,leverage",
         ),
       );
       this.#trades.push(
@@ -198,9 +198,11 @@ export class SimOutputs {
           const market = (e.flags & EVENT_FLAG_MARKET) !== 0;
           const price = market ? "" : fixed(e.price, pd);
           const kind = market ? "place_market" : "place_limit";
+          // A margin order's own volume; the book holds it times 1 + leverage (lot-truncated).
+          const leverage = e.leverageE9 === 0n ? "0" : fixed(e.leverageE9, 9);
           l3.line(
             `${t},${kind},${e.orderId},${e.agentId},${dir},${price},${fixed(e.volume, vd)},` +
-              `${client(e.clientOrderId)},`,
+              `${client(e.clientOrderId)},,${leverage}`,
           );
           break;
         }
@@ -209,7 +211,7 @@ export class SimOutputs {
           const price = e.flags & EVENT_FLAG_MARKET ? "" : fixed(e.price, pd);
           l3.line(
             `${t},${kind},${e.orderId},${e.agentId},${dir},${price},` +
-              `${fixed(e.volume, vd)},${client(e.clientOrderId)},`,
+              `${fixed(e.volume, vd)},${client(e.clientOrderId)},,`,
           );
           break;
         }
@@ -218,12 +220,12 @@ export class SimOutputs {
           const volume = fixed(e.volume, e.flags & EVENT_FLAG_QUOTE ? qd : vd);
           l3.line(
             `${t},reject,,${e.agentId},${dir},${price},${volume},` +
-              `${client(e.clientOrderId)},${rejectReason[e.code] ?? e.code}`,
+              `${client(e.clientOrderId)},${rejectReason[e.code] ?? e.code},`,
           );
           break;
         }
         case EventKind.CANCEL_FAIL:
-          l3.line(`${t},cancel_failed,${e.orderId},${e.agentId},,,,,`);
+          l3.line(`${t},cancel_failed,${e.orderId},${e.agentId},,,,,,`);
           break;
         case EventKind.TRADE:
           trades.line(

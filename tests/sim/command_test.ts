@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { smallPreset } from "../../sim/config.ts";
 import { loadSimConfig } from "../../sim/load.ts";
 
 const main = new URL("../../main.ts", import.meta.url).pathname;
@@ -321,4 +322,31 @@ Deno.test("a full disk under the output ends with a message and exit 1, not a st
   assert.equal(output.code, 1, stderr);
   assert.match(stderr, /^taos replay: No space left on device/);
   assert.doesNotMatch(stderr, /Uncaught| {4}at /);
+});
+
+Deno.test("events-<book>.csv gives each placement's leverage (HFT quotes on margin)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // HFT agents worth less than their quotes place them on margin, as in the reference.
+    const config = structuredClone(smallPreset()) as unknown as {
+      agents: { hft: { balances: unknown } };
+    };
+    config.agents.hft.balances = { type: "fixed", base: 2, quote: 600 };
+    const file = join(dir, "margin.json");
+    await Deno.writeTextFile(file, JSON.stringify(config));
+    const run = await taos("sim", "--config", file, "--duration", "5m", "--quiet", "--out", dir);
+    assert.equal(run.code, 0, run.stderr);
+    const lines = readFileSync(join(dir, "events-0.csv"), "utf8").trim().split("\n");
+    assert.equal(
+      lines[0],
+      "timestamp,event,order_id,agent_id,direction,price,volume,client_order_id,reason,leverage",
+    );
+    const places = lines.filter((l) => /^\d+,place_/.test(l)).map((l) => l.split(","));
+    const leverages = places.map((fields) => fields[9]);
+    assert.ok(leverages.includes("0"), "cash orders");
+    assert.ok(leverages.some((l) => /^\d+\.\d{9}$/.test(l) && Number(l) > 0), "margin orders");
+    for (const line of lines.slice(1)) assert.equal(line.split(",").length, 10, line);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
