@@ -280,5 +280,18 @@ export async function runAgentStep(
     running.delete(key);
     await agent.onEnd?.(state);
   }
-  return { agent_id: uid, instructions: Array.isArray(instructions) ? instructions : [] };
+  return { agent_id: uid, instructions: instructionList(instructions) };
+}
+
+/** `onUpdate`'s result as a list: nothing is no instructions, anything else but an array an error
+ * (a lone instruction returned unwrapped would otherwise look like an agent that never trades). */
+function instructionList(result: unknown): AgentInstructions {
+  if (Array.isArray(result)) return result;
+  if (result === undefined || result === null) return [];
+  const what = typeof result === "object" && "type" in result
+    ? "a single instruction (wrap it in [ ])"
+    : typeof result === "object"
+    ? "an object"
+    : `a ${typeof result}`;
+  throw new TypeError(`onUpdate returned ${what}, not an array of instructions`);
 }

@@ -513,6 +513,21 @@ Deno.test("loadAgent: from a directory, from a file, bundled fallback, and clear
   assert.equal(warnings.length, 1);
 });
 
+Deno.test("runAgentStep: nothing returned is no instructions; a lone instruction or object is an error", async () => {
+  const state = stateForAgent(publish(), 0, simulation);
+  const returning = (value: unknown) => ({ onUpdate: () => value }) as unknown as Agent;
+  for (const nothing of [undefined, null, []]) {
+    assert.deepEqual((await runAgentStep(returning(nothing), 0, state)).instructions, []);
+  }
+  const lone = { type: "PLACE_ORDER_MARKET", agentId: 0, bookId: 0, direction: 0, quantity: 1 };
+  await assert.rejects(
+    runAgentStep(returning(lone), 0, state),
+    /onUpdate returned a single instruction \(wrap it in \[ \]\), not an array of instructions/,
+  );
+  await assert.rejects(runAgentStep(returning({ hello: 1 }), 0, state), /returned an object/);
+  await assert.rejects(runAgentStep(returning("buy"), 0, state), /returned a string/);
+});
+
 Deno.test("runAgentStep drives onStart once, observe, onUpdate and onEnd at the stop notice", async () => {
   const calls: string[] = [];
   const agent = {
