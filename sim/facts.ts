@@ -28,17 +28,22 @@ export function excessKurtosis(xs: number[]): number {
   return m2 > 0 ? m4 / (m2 * m2) - 3 : NaN;
 }
 
-/** Sample autocorrelation at `lag`; NaN when undefined (too short or constant). */
+/**
+ * Sample autocorrelation at `lag`; NaN when undefined (too short or constant). A NaN in `xs` marks
+ * a gap: it is left out, and so is every pair it belongs to.
+ */
 export function autocorrelation(xs: number[], lag: number): number {
-  const n = xs.length;
+  const present = xs.filter((x) => !Number.isNaN(x));
+  const n = present.length;
   if (lag < 1 || n <= lag + 1) return NaN;
-  const mean = xs.reduce((a, b) => a + b, 0) / n;
+  const mean = present.reduce((a, b) => a + b, 0) / n;
   let num = 0;
   let den = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < xs.length; i++) {
+    if (Number.isNaN(xs[i])) continue;
     const d = xs[i] - mean;
     den += d * d;
-    if (i >= lag) num += d * (xs[i - lag] - mean);
+    if (i >= lag && !Number.isNaN(xs[i - lag])) num += d * (xs[i - lag] - mean);
   }
   return den > 0 ? num / den : NaN;
 }
@@ -70,7 +75,8 @@ export interface StylizedFacts {
  */
 export class FactsCollector {
   readonly #interval: number;
-  readonly #mids: number[][];
+  /** Per book, the sampled mids with the index of their interval mark. */
+  readonly #mids: { mark: number; mid: number }[][];
   readonly #deviation: number[] = [];
   #spreadSum = 0;
   #spreadCount = 0;
@@ -100,7 +106,7 @@ export class FactsCollector {
     this.#spreadCount++;
     if (mid < this.#minMid) this.#minMid = mid;
     if (timestamp % this.#interval === 0) {
-      this.#mids[book].push(mid);
+      this.#mids[book].push({ mark: timestamp / this.#interval, mid });
       if (fundamental > 0) this.#deviation.push(Math.abs(Math.log(mid / fundamental)));
     }
   }
@@ -114,13 +120,21 @@ export class FactsCollector {
 
   /** The facts measured so far. */
   summary(): StylizedFacts {
+    // A mark with a one-sided book has no mid: each interval return touching it is a gap (NaN),
+    // so that lags stay in time and no return spans several intervals.
     const perBook = this.#mids.map((mids) => {
       const r: number[] = [];
-      for (let i = 1; i < mids.length; i++) r.push(Math.log(mids[i] / mids[i - 1]));
+      for (let i = 1; i < mids.length; i++) {
+        const [before, after] = [mids[i - 1], mids[i]];
+        const span = after.mark - before.mark;
+        if (span === 1) r.push(Math.log(after.mid / before.mid));
+        else for (let k = 0; k < span; k++) r.push(NaN);
+      }
       return r;
     });
     const pooled: number[] = [];
-    for (const r of perBook) {
+    for (const series of perBook) {
+      const r = series.filter((x) => !Number.isNaN(x));
       const n = r.length;
       if (n < 2) continue;
       const mean = r.reduce((a, b) => a + b, 0) / n;
@@ -133,7 +147,7 @@ export class FactsCollector {
     };
     const abs = (lag: number) => average((r) => autocorrelation(r.map(Math.abs), lag));
     return {
-      returns: perBook.reduce((a, r) => a + r.length, 0),
+      returns: perBook.reduce((a, r) => a + r.filter((x) => !Number.isNaN(x)).length, 0),
       excessKurtosis: excessKurtosis(pooled),
       returnAutocorrLag1: average((r) => autocorrelation(r, 1)),
       absReturnAutocorr: { lag1: abs(1), lag5: abs(5), lag10: abs(10) },
