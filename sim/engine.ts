@@ -52,6 +52,9 @@ export type Direction = 0 | 1;
 /** Values per account in the raw balance arrays (`TAOS_SIM_BALANCE_VALUES`). */
 export const BALANCE_VALUES = 10;
 
+/** Units standing for an amount beyond the core's range (it takes at most 2^53 per order). */
+const TOO_LARGE = 1n << 62n;
+
 /** Self-trade prevention flag: 0 NONE, 1 CO, 2 CN, 3 CB, 4 DC. */
 export type StpFlag = 0 | 1 | 2 | 3 | 4;
 
@@ -597,8 +600,9 @@ export class SimEngine {
 
   /**
    * Queues a remote agent's instructions to arrive `delayNs` after the last publish instant.
-   * Invalid instructions (unknown book, non-finite numbers, ...) are skipped; returns how many
-   * were accepted. RESET_AGENT takes effect at once.
+   * Malformed instructions (unknown book, non-finite numbers, ...) are skipped; an amount too
+   * large for the core reaches it and is rejected with a notice. Returns how many were sent.
+   * RESET_AGENT takes effect at once.
    */
   inject(agentId: number, instructions: Instruction[], delayNs: number): number {
     const handle = this.#live();
@@ -700,13 +704,17 @@ export class SimEngine {
 
   /** A base volume to lots, truncated (`gridUnits`); null when not a finite number. */
   #lots(volume: number): bigint | null {
-    if (!Number.isFinite(volume) || volume < 0 || volume > 1e12) return null;
-    return BigInt(gridUnits(volume, this.config.exchange.volumeDecimals));
+    return this.#units(volume, this.config.exchange.volumeDecimals);
   }
 
-  /** A price or quote amount to integer units, truncated (`gridUnits`); null when not finite. */
+  /**
+   * A price, volume or quote amount to integer units, truncated (`gridUnits`); null when not a
+   * finite number. One too large for the core becomes {@linkcode TOO_LARGE}, so that the core
+   * rejects the order with its reason and the miner is told, rather than it vanishing here.
+   */
   #units(value: number, decimals: number): bigint | null {
-    if (!Number.isFinite(value) || value < 0 || value * 10 ** decimals > 9e15) return null;
+    if (!Number.isFinite(value) || value < 0) return null;
+    if (value * 10 ** decimals >= 2 ** 53) return TOO_LARGE;
     return BigInt(gridUnits(value, decimals));
   }
 

@@ -544,3 +544,26 @@ Deno.test("an invalid configuration is refused with the field named", () => {
   const config = { ...shortConfig(), books: 0 };
   assert.throws(() => SimEngine.create({ config }), /books/);
 });
+
+Deno.test("amounts beyond the core's range are rejected with a notice, not dropped unseen", () => {
+  const engine = SimEngine.create({ config: shortConfig(), seed: 5, threads: 1 });
+  try {
+    let state = firstState(engine);
+    const bid = state.books[0].bid[0].price;
+    const sent = engine.inject(0, [
+      // 950 000 quote is 9.5e15 units at 10 decimals: more than one order may carry.
+      { type: "PLACE_ORDER_MARKET", bookId: 0, direction: 0, volume: 950_000, currency: 1 },
+      { type: "PLACE_ORDER_LIMIT", bookId: 0, direction: 0, volume: 1e13, price: bid },
+      { type: "PLACE_ORDER_LIMIT", bookId: 0, direction: 0, volume: 1, price: 1e14 },
+    ], 0);
+    assert.equal(sent, 3, "all three reach the exchange");
+    state = firstState(engine);
+    const reasons = state.notices.filter((n) => n.agentId === 0).map((n) => n.message ?? "");
+    assert.equal(reasons.length, 3, JSON.stringify(state.notices));
+    assert.match(reasons[0], /INVALID_VOLUME/);
+    assert.match(reasons[1], /INVALID_VOLUME/);
+    assert.match(reasons[2], /INVALID_PRICE/);
+  } finally {
+    engine.close();
+  }
+});
