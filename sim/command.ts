@@ -13,7 +13,7 @@ import { MAX_STEP_DEPTH, SimEngine, WINDOW_STEPS } from "./engine.ts";
 import { FactsCollector, type StylizedFacts } from "./facts.ts";
 import { loadSimConfig } from "./load.ts";
 import { EventKind } from "./native_sim.ts";
-import { readFeeds } from "./feed.ts";
+import { describeFeeds, readFeeds } from "./feed.ts";
 import { eventLoopBreather, INTERRUPTED_EXIT_CODE, listenForInterrupt } from "./interrupt.ts";
 import { prepareOutputDir, SimOutputs } from "./outputs.ts";
 import { clock, compact, Progress, progressMode } from "./progress.ts";
@@ -239,6 +239,8 @@ async function run(args: string[]): Promise<number> {
       duration: config.duration,
       threads,
       referenceDynamics: config.referenceDynamics,
+      // The recorded feeds replace the processes, so they belong to what reproduces the run.
+      ...(feed.fundamental || feed.external ? { feeds: describeFeeds(values, feed) } : {}),
       events,
       wallSeconds,
       eventsPerSecond: events / wallSeconds,

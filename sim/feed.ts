@@ -3,6 +3,7 @@
  * (`count,price[,time]`), read from a file or an http(s) URL, for `taos sim` and `taos validator`.
  * @module
  */
+import { createHash } from "node:crypto";
 import { UsageError } from "../cli/command.ts";
 import type { SimConfig } from "./config.ts";
 import { clock } from "./progress.ts";
@@ -95,4 +96,31 @@ export async function readFeeds(
     if (short !== null) console.error(`warning: ${short}`);
   }
   return feed;
+}
+
+/** What a run's `summary.json` says of a feed: where it came from and a digest of its prices. */
+export interface FeedRecord {
+  source: string;
+  prices: number;
+  /** SHA-256 of the prices as little-endian float64s: tells two versions of one URL apart. */
+  sha256: string;
+}
+
+/** The feeds given by `--fundamental-feed`/`--external-feed`, for the run's record. */
+export function describeFeeds(
+  values: Record<string, unknown>,
+  feed: { fundamental?: number[]; external?: number[] },
+): Partial<Record<"fundamental" | "external", FeedRecord>> {
+  const out: Partial<Record<"fundamental" | "external", FeedRecord>> = {};
+  for (const series of ["fundamental", "external"] as const) {
+    const prices = feed[series];
+    if (prices === undefined) continue;
+    const bytes = new Uint8Array(Float64Array.from(prices).buffer);
+    out[series] = {
+      source: String(values[`${series}-feed`]),
+      prices: prices.length,
+      sha256: createHash("sha256").update(bytes).digest("hex"),
+    };
+  }
+  return out;
 }

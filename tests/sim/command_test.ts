@@ -259,6 +259,14 @@ Deno.test("taos sim takes recorded feeds from a file and from a URL", async () =
     const external = rows.map((row) => Number(row.split(",")[2]));
     assert.equal(external[0], 300); // before the first sample at 60 s
     assert.ok(external.includes(311.5) && external.at(-1) === 322.25);
+    // The run's record names the feeds and their data, which the config alone does not.
+    const { feeds } = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
+    assert.equal(feeds.fundamental.source, fundamental);
+    assert.equal(feeds.fundamental.prices, 3);
+    assert.equal(feeds.external.source, url);
+    assert.equal(feeds.external.prices, 2);
+    assert.match(feeds.external.sha256, /^[0-9a-f]{64}$/);
+    assert.notEqual(feeds.external.sha256, feeds.fundamental.sha256);
     const bad = await taos("sim", "--external-feed", join(dir, "missing.csv"));
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--external-feed/);
