@@ -107,7 +107,7 @@ const exchangeSchema = z.object({
   /** Margin-call threshold; at most 1/(2(1 + maxLeverage)). */
   maintenanceMargin: z.number().min(0).default(0),
   /** First levels per side published with their individual orders. */
-  detailedDepth: count.default(5),
+  detailedDepth: count.max(1024).default(5),
   fees: z.object({
     historySlots: z.number().int().positive().max(1000).default(24),
     slotPeriod: positiveDuration.default(3600e9),
@@ -171,10 +171,25 @@ const initializationSchema = z.object({
 }).strict();
 
 const latencyFields = {
-  minOPLatency: duration,
-  maxOPLatency: duration,
+  minOPLatency: positiveDuration,
+  maxOPLatency: positiveDuration,
   opLatencyScaleRay: positive.default(0.235),
 };
+
+/** The order-placement latency is drawn between the two bounds: the reference refuses an empty
+ * range. */
+function latencyRange<T extends { minOPLatency: number; maxOPLatency: number }>(
+  group: T,
+  ctx: z.RefinementCtx<T>,
+): void {
+  if (group.minOPLatency >= group.maxOPLatency) {
+    ctx.addIssue({
+      code: "custom",
+      message: `must be less than maxOPLatency (${group.minOPLatency} >= ${group.maxOPLatency} ns)`,
+      path: ["minOPLatency"],
+    });
+  }
+}
 
 /** A stylized trader's weight scale: beyond this its weights overflow. */
 const weightScale = nonNegative.max(1000, "must be at most 1000");
@@ -196,10 +211,12 @@ const stylizedSchema = z.object({
   sigmaEps: nonNegative,
   r_aversion: positive,
   regimeChangeFlag: z.boolean().default(false),
-  regimeProb: probability.default(0.75),
-  tauFRegime: positive.default(15),
-  pO_alpha: probability.default(0),
-}).strict();
+  /** Absent = 0, as the reference reads a missing attribute. */
+  regimeProb: probability.default(0),
+  /** Required, as in the reference (even with regime changes off). */
+  tauFRegime: positive,
+  pO_alpha: nonNegative.lt(1, "must be below 1").default(0),
+}).strict().superRefine(latencyRange);
 
 const hftSchema = z.object({
   ...groupFields,
@@ -215,7 +232,7 @@ const hftSchema = z.object({
   noiseRay: nonNegative,
   shiftPercentage: z.number().min(0).lt(1),
   sigmaSqr: nonNegative.default(1e-5),
-}).strict();
+}).strict().superRefine(latencyRange);
 
 const algoSchema = z.object({
   ...groupFields,
@@ -224,14 +241,14 @@ const algoSchema = z.object({
   MFLmean: reactionTime,
   MFLstd: duration,
   VBS: positive,
-  minOPLatency: duration,
-  maxOPLatency: duration,
+  minOPLatency: positiveDuration,
+  maxOPLatency: positiveDuration,
   /** Rayleigh scale of its order-placement latency, as the other groups'. */
   opLatencyScaleRay: positive.default(0.235),
   /** Child order size distribution: lognormal(mu, sigma). */
   volumeMu: z.number().finite(),
   volumeSigma: nonNegative,
-}).strict();
+}).strict().superRefine(latencyRange);
 
 const futuresSchema = z.object({
   ...groupFields,
@@ -242,7 +259,7 @@ const futuresSchema = z.object({
   volume: positive,
   lambda: nonNegative,
   sigmaEps: positive,
-}).strict();
+}).strict().superRefine(latencyRange);
 
 /** Full configuration schema of a simulation. */
 export const simConfigSchema = z.object({

@@ -123,6 +123,17 @@ Deno.test("parameters that would crash or never end a run are refused, naming th
     [["processes", "updatePeriod"], 1, /processes\.updatePeriod: must be at least 1ms/],
     [["remoteBalances", "shape"], 0.01, /remoteBalances\.shape: must be at least 1/],
   ];
+  // As the reference's agents refuse them.
+  const reference: [string[], unknown, RegExp][] = [
+    [["agents", "hft", "minOPLatency"], "50ms", /agents\.hft\.minOPLatency: must be less than max/],
+    [["agents", "stylized", "minOPLatency"], 0, /agents\.stylized\.minOPLatency: must be positive/],
+    [["agents", "algo", "minOPLatency"], "1s", /agents\.algo\.minOPLatency: must be less than/],
+    [["agents", "futures", "maxOPLatency"], "90ms", /agents\.futures\.minOPLatency: must be less/],
+    [["agents", "stylized", "pO_alpha"], 1, /agents\.stylized\.pO_alpha: must be below 1/],
+    [["agents", "stylized", "tauFRegime"], undefined, /agents\.stylized\.tauFRegime: /],
+    [["exchange", "detailedDepth"], 5000, /exchange\.detailedDepth: Too big/],
+  ];
+  cases.push(...reference);
   for (const [path, value, expected] of cases) {
     const config = structuredClone(smallPreset()) as Record<string, unknown>;
     let parent = config as Record<string, unknown>;
