@@ -29,8 +29,9 @@ Options:
   --books <n>            number of books [config's]
   --duration <d>         simulated length, e.g. 90s, 10m, 1h, 1d [config's: 1d for reference]
   --threads <n>          worker threads for the books; results do not depend on it [cores]
-  --out <dir>            write events/trades/L2 per book, balances.csv, summary.json there
-  --depth <n>            L2 levels per side written to l2-<book>.csv [5]
+  --out <dir>            write events/trades/L2 per book, balances.csv, config.json and
+                         summary.json there
+  --depth <n>            L2 levels per side written to l2-<book>.csv (1 to 100) [5]
   --intended-dynamics    fix the reference's dynamics-changing quirks (default: reproduce
                          them, the production parameters are calibrated for them; README)
   --fundamental-feed <f> CSV file or URL of seed prices (count,price), one per process update
