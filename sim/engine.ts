@@ -626,7 +626,8 @@ export class SimEngine {
           });
         }
       }
-      raw.push(...converted);
+      // One at a time: spreading a list of 100 000 cancellations would overflow the stack.
+      for (const one of converted) raw.push(one);
     }
     if (raw.length === 0) return 0;
     const packed = packInstructions(raw);

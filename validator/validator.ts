@@ -669,8 +669,19 @@ export class Validator {
 
   #inject(injection: Injection) {
     const started = performance.now();
-    this.#market!.inject(injection.agentId, injection.instructions, injection.delayNs);
-    this.#deps.phases?.add("inject", started);
+    try {
+      this.#market!.inject(injection.agentId, injection.instructions, injection.delayNs);
+    } catch (error) {
+      // One miner's instructions the engine cannot take are lost alone; the market goes on.
+      this.#deps.log(
+        "warning",
+        `uid ${injection.agentId}: ${injection.instructions.length} instructions not injected: ` +
+          (error as Error).message,
+      );
+      return;
+    } finally {
+      this.#deps.phases?.add("inject", started);
+    }
     this.#unsaved.push(injection);
   }
 

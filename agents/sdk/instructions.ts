@@ -43,6 +43,12 @@ export const CURRENCY_QUOTE = 1;
 export const MAX_INSTRUCTIONS_PER_RESPONSE = 200_000;
 /** Instructions kept per book per response. */
 export const DEFAULT_MAX_INSTRUCTIONS_PER_BOOK = 20;
+/** Most order ids one CANCEL_ORDERS may list (the reference sets none; far above any agent's
+ * open orders, far below what would make one reply cost the validator seconds). */
+export const MAX_CANCELLATIONS = 10_000;
+/** Longest extra delay an instruction may request, ns (1 h): each queued order holds memory
+ * until it arrives, and one due after the simulation ends never does. */
+export const MAX_REQUESTED_DELAY_NS = 3_600_000_000_000;
 
 const int = z.number().int();
 const nonNegativeInt = int.nonnegative();
@@ -50,7 +56,11 @@ const direction = z.union([z.literal(0), z.literal(1)]);
 const stp = z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]).default(1);
 const currency = z.union([z.literal(0), z.literal(1)]).default(0);
 const positive = z.number().positive().finite();
-const common = { agentId: int, delay: nonNegativeInt.default(0) };
+const common = {
+  agentId: int,
+  delay: nonNegativeInt.max(MAX_REQUESTED_DELAY_NS, "must be at most 1h (3600000000000 ns)")
+    .default(0),
+};
 
 /** A limit order. `clientOrderId` must be present (null allowed). */
 export const limitOrderSchema = z.object({
@@ -86,7 +96,9 @@ export const cancelOrdersSchema = z.object({
   ...common,
   bookId: nonNegativeInt,
   // Any integer, as the reference's schema: an id no order has is refused by the exchange.
-  cancellations: z.array(z.object({ orderId: int, volume: positive.nullable() })),
+  cancellations: z.array(z.object({ orderId: int, volume: positive.nullable() })).max(
+    MAX_CANCELLATIONS,
+  ),
 });
 
 /** Reset of agents' accounts: validator-only; a miner sending it voids its whole response. */

@@ -338,6 +338,7 @@ Deno.test("validateInstructions: defaults applied and schema rules of each field
       { expiryPeriod: 0 },
       { timeInForce: 4 },
       { delay: -1 },
+      { delay: 3_600_000_000_001 }, // beyond 1 h
     ]
   ) {
     const result = validateInstructions(
@@ -348,6 +349,25 @@ Deno.test("validateInstructions: defaults applied and schema rules of each field
     assert.equal(result.rejected[0].index, 1);
     assert.match(result.discarded ?? "", /instruction 1 invalid/);
   }
+});
+
+Deno.test("validateInstructions: a CANCEL_ORDERS of more than 10 000 ids voids the response", () => {
+  const cancel = (n: number) => ({
+    type: "CANCEL_ORDERS",
+    agentId: 2,
+    bookId: 0,
+    delay: 0,
+    cancellations: Array.from({ length: n }, (_, orderId) => ({ orderId, volume: null })),
+  });
+  const context = { uid: 2, bookCount: 1 };
+  assert.equal(
+    validateInstructions({ agent_id: 2, instructions: [cancel(10_000)] }, context)
+      .accepted.length,
+    1,
+  );
+  const many = validateInstructions({ agent_id: 2, instructions: [cancel(150_000)] }, context);
+  assert.deepEqual(many.accepted, []);
+  assert.match(many.discarded ?? "", /instruction 0 invalid: cancellations: Too big/);
 });
 
 Deno.test("validateInstructions: wrong uid, foreign agentId and RESET_AGENT void the response", () => {

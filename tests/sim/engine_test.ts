@@ -567,3 +567,18 @@ Deno.test("amounts beyond the core's range are rejected with a notice, not dropp
     engine.close();
   }
 });
+
+Deno.test("a cancellation list of 150 000 ids is injected without exhausting the stack", () => {
+  const engine = SimEngine.create({ config: shortConfig(), seed: 5, threads: 1 });
+  try {
+    firstState(engine);
+    const cancellations = Array.from({ length: 150_000 }, (_, orderId) => ({
+      orderId,
+      volume: null,
+    }));
+    const sent = engine.inject(0, [{ type: "CANCEL_ORDERS", bookId: 0, cancellations }], 0);
+    assert.equal(sent, 150_000, "one native instruction per cancellation");
+  } finally {
+    engine.close();
+  }
+});
