@@ -21,8 +21,8 @@ import type { Keypair } from "./keypair.ts";
 import {
   bodyHash,
   newSynapse,
+  parseReplyJson,
   parseSynapseHeaders,
-  parseWireJson,
   requestSignatureMessage,
   SDK_VERSION_INT,
   type Synapse,
@@ -129,7 +129,7 @@ export class Dendrite {
     fields: F | ((target: AxonTarget, index: number) => F),
     timeoutSeconds: number,
   ): Promise<DendriteResult<F>[]> {
-    const calls: Promise<DendriteResult<F>>[] = [];
+    const calls: Promise<() => DendriteResult<F>>[] = [];
     const encoder = new SynapseBodyEncoder();
     for (let i = 0; i < targets.length; i++) {
       // Signing is synchronous: without a pause now and then, no request would leave before the
@@ -141,7 +141,10 @@ export class Dendrite {
         : fields;
       calls.push(this.#call(target, kind, payload, timeoutSeconds, encoder));
     }
-    return await Promise.all(calls);
+    // Every reply is read off the network before any is parsed: parsing one large reply must not
+    // hold up reading the others, which would time honest axons out for another's payload.
+    const received = await Promise.all(calls);
+    return received.map((parse) => parse());
   }
 
   /** Sends one signed synapse to one axon and waits at most `timeoutSeconds` for its reply. */
@@ -151,7 +154,8 @@ export class Dendrite {
     fields: F,
     timeoutSeconds = 12,
   ): Promise<DendriteResult<F>> {
-    return this.#call(target, kind, fields, timeoutSeconds, new SynapseBodyEncoder());
+    return this.#call(target, kind, fields, timeoutSeconds, new SynapseBodyEncoder())
+      .then((parse) => parse());
   }
 
   async #call<F>(
@@ -160,7 +164,7 @@ export class Dendrite {
     fields: F,
     timeoutSeconds: number,
     encoder: SynapseBodyEncoder,
-  ): Promise<DendriteResult<F>> {
+  ): Promise<() => DendriteResult<F>> {
     const phases = this.#phases;
     let lap = performance.now();
     const synapse = newSynapse(kind, fields, timeoutSeconds);
@@ -187,12 +191,14 @@ export class Dendrite {
     phases?.add("encode", lap);
 
     const started = performance.now();
+    // The reply's time is when it arrived, however long parsing it takes afterwards.
+    let arrived = started;
     const finish = (
       statusCode: number,
       statusMessage: string,
       result: F | null,
     ): DendriteResult<F> => {
-      const processTime = (performance.now() - started) / 1000;
+      const processTime = (arrived - started) / 1000;
       synapse.dendrite.status_code = statusCode;
       synapse.dendrite.status_message = statusMessage;
       synapse.dendrite.process_time = processTime;
@@ -216,38 +222,45 @@ export class Dendrite {
         maxResponseBytes: this.#maxResponseBytes,
       });
     } catch (error) {
+      arrived = performance.now();
       if (error instanceof RequestTimeout) {
-        return finish(
-          408,
-          `Timeout: request to ${kind.name} timed out after ${timeoutSeconds} seconds`,
-          null,
-        );
+        return () =>
+          finish(
+            408,
+            `Timeout: request to ${kind.name} timed out after ${timeoutSeconds} seconds`,
+            null,
+          );
       }
       if (error instanceof ResponseTooLarge) {
-        return finish(
-          422,
-          `Failed to parse response: larger than ${this.#maxResponseBytes} bytes`,
-          null,
-        );
+        return () =>
+          finish(
+            422,
+            `Failed to parse response: larger than ${this.#maxResponseBytes} bytes`,
+            null,
+          );
       }
       // As with fetch: a reply cut off after its head is told apart from no reply at all.
       if (error instanceof ResponseBodyError) {
-        return finish(503, `Service unavailable: ${errorText(error)}`, null);
+        return () => finish(503, `Service unavailable: ${errorText(error)}`, null);
       }
-      return finish(
-        503,
-        `Service unavailable at ${target.ip}:${target.port}/${kind.name}: ${errorText(error)}`,
-        null,
-      );
+      return () =>
+        finish(
+          503,
+          `Service unavailable at ${target.ip}:${target.port}/${kind.name}: ${errorText(error)}`,
+          null,
+        );
     }
 
-    const parsing = performance.now();
-    try {
-      const text = utf8.decode(response.body);
-      return this.#parseReply(kind, synapse, response, text, finish);
-    } finally {
-      phases?.add("decode", parsing);
-    }
+    arrived = performance.now();
+    return () => {
+      const parsing = performance.now();
+      try {
+        const text = utf8.decode(response.body);
+        return this.#parseReply(kind, synapse, response, text, finish);
+      } finally {
+        phases?.add("decode", parsing);
+      }
+    };
   }
 
   /** Turns an axon's reply into the call's result. */
@@ -260,7 +273,7 @@ export class Dendrite {
   ): DendriteResult<F> {
     let json: unknown;
     try {
-      json = parseWireJson(text);
+      json = parseReplyJson(text);
     } catch {
       return finish(422, "Failed to parse response: body is not JSON", null);
     }

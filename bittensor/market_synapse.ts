@@ -17,7 +17,7 @@
 import { inflateSync } from "node:zlib";
 import { Buffer } from "node:buffer";
 import { z } from "zod";
-import type { SynapseKind } from "./synapse.ts";
+import { checkJsonDepth, type SynapseKind } from "./synapse.ts";
 import { deflateZlib } from "./zlib_deflate.ts";
 
 /** Decompressed payloads above this size are refused (a zlib bomb must not exhaust memory). */
@@ -117,7 +117,9 @@ export function decompressJson(
   const packed = Buffer.from(text, "base64");
   const raw = inflateSync(packed, { maxOutputLength: Math.max(1, budget.bytes) });
   budget.bytes -= raw.length;
-  return JSON.parse(raw.toString("utf8"));
+  const json = raw.toString("utf8");
+  checkJsonDepth(json);
+  return JSON.parse(json);
 }
 
 /**

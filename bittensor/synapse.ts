@@ -234,8 +234,53 @@ interface RawJson {
   rawJSON(text: string): unknown;
 }
 
+/** Deepest nesting of arrays and objects accepted in wire JSON (a state needs fewer than 10). */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Throws a SyntaxError when `text` nests arrays or objects deeper than `limit`. `JSON.parse` takes
+ * any depth, and a 350 KB text of 134 M open brackets ran the process out of memory. One pass over
+ * the text, skipping strings.
+ */
+export function checkJsonDepth(text: string, limit = MAX_JSON_DEPTH): void {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // Inside a string: brackets do not count; a backslash escapes the next character.
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) throw new SyntaxError(`JSON nested deeper than ${limit} levels`);
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+}
+
+/**
+ * Parses a reply body. No nonce is verified on a reply, so the terminals' nonces are taken as the
+ * nearest double: the exact-nonce reviver costs more than linear time, and a 60 MB reply took
+ * minutes with it. Throws on malformed or too deep text.
+ */
+export function parseReplyJson(text: string): unknown {
+  checkJsonDepth(text);
+  const body = JSON.parse(text);
+  for (const terminal of ["dendrite", "axon"]) {
+    const info = typeof body === "object" && body !== null ? body[terminal] : undefined;
+    if (typeof info?.nonce === "number" && Number.isInteger(info.nonce)) {
+      info.nonce = BigInt(info.nonce);
+    }
+  }
+  return body;
+}
+
 /** Parses JSON, keeping every `nonce` integer exact as a bigint. Throws on malformed text. */
 export function parseWireJson(text: string): unknown {
+  checkJsonDepth(text);
   return JSON.parse(
     text,
     function (key: string, value: unknown, context?: { source?: string }) {

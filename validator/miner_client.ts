@@ -49,6 +49,24 @@ export interface MinerClient {
   query(requests: readonly MinerRequest[], timeoutSeconds: number): Promise<MinerReply[]>;
 }
 
+/** Longest part of a miner's own text (an error message) kept for logs and alerts. */
+const MINER_TEXT_CHARS = 300;
+
+/**
+ * A miner-controlled message made safe to log: control characters escaped (a newline could forge
+ * a log line), cut to {@linkcode MINER_TEXT_CHARS} (a miner may send megabytes).
+ */
+export function minerText(text: string): string {
+  const cut = text.length > MINER_TEXT_CHARS
+    ? `${text.slice(0, MINER_TEXT_CHARS)}… (${text.length} characters)`
+    : text;
+  // deno-lint-ignore no-control-regex
+  return cut.replace(
+    /[\u0000-\u001f\u007f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
 /** Status codes an axon uses to refuse a caller (blacklist, bad signature, priority). */
 const REJECTION_CODES = new Set([401, 403, 406, 429]);
 
@@ -118,13 +136,28 @@ export class DendriteMinerClient implements MinerClient {
       const uid = requests[i].uid;
       const base = { uid, processTime: result.processTime };
       if (result.statusCode === 408) {
-        return { ...base, outcome: "timeout", response: null, message: result.statusMessage };
+        return {
+          ...base,
+          outcome: "timeout",
+          response: null,
+          message: minerText(result.statusMessage),
+        };
       }
       if (REJECTION_CODES.has(result.statusCode)) {
-        return { ...base, outcome: "rejected", response: null, message: result.statusMessage };
+        return {
+          ...base,
+          outcome: "rejected",
+          response: null,
+          message: minerText(result.statusMessage),
+        };
       }
       if (!result.ok || result.fields === null) {
-        return { ...base, outcome: "failure", response: null, message: result.statusMessage };
+        return {
+          ...base,
+          outcome: "failure",
+          response: null,
+          message: minerText(result.statusMessage),
+        };
       }
       try {
         const response = decodeResponse(result.fields);
@@ -137,7 +170,7 @@ export class DendriteMinerClient implements MinerClient {
           ...base,
           outcome: "failure",
           response: null,
-          message: (error as Error).message,
+          message: minerText((error as Error).message),
         };
       }
     });

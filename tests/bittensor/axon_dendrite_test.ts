@@ -5,7 +5,9 @@ import { Dendrite } from "../../bittensor/dendrite.ts";
 import { cryptoReady, Keypair } from "../../bittensor/keypair.ts";
 import {
   bodyHash,
+  checkJsonDepth,
   newSynapse,
+  parseWireJson,
   requestSignatureMessage,
   SDK_VERSION_INT,
   type SynapseKind,
@@ -432,4 +434,46 @@ Deno.test("callers that never send their body hold no forward slot: others are s
     for (const conn of stalled) conn.close();
     await axon.stop();
   }
+});
+
+Deno.test("a reply nested too deep is refused alone; another axon's reply is read on time", async () => {
+  const { axon, port } = await startAxon();
+  // 20 M open brackets (20 MB): JSON.parse would build that many nested arrays.
+  const deep = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen() {} },
+    () => new Response("[".repeat(20_000_000)),
+  );
+  // 3 M numbers (6 MB) arriving at once, before the honest axon answers.
+  const wide = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen() {} },
+    () => new Response(`{"text":"x","count":0,"pad":[${"1,".repeat(3_000_000)}1]}`),
+  );
+  try {
+    const dendrite = new Dendrite(alice, { maxResponseBytes: 64 * 1024 * 1024 });
+    const results = await dendrite.query(
+      [
+        { ip: "127.0.0.1", port: deep.addr.port, hotkey: bob.ss58Address },
+        { ip: "127.0.0.1", port: wide.addr.port, hotkey: bob.ss58Address },
+        { ip: "127.0.0.1", port, hotkey: bob.ss58Address },
+      ],
+      EchoSynapse,
+      (target) => ({ text: `to ${target.port}`, count: 0 }),
+      10,
+    );
+    assert.equal(results[0].statusCode, 422);
+    assert.match(results[0].statusMessage, /not JSON/);
+    assert.equal(results[2].statusCode, 200, results[2].statusMessage);
+    assert.equal(results[2].fields?.text, `TO ${port}`);
+  } finally {
+    await axon.stop();
+    await deep.shutdown();
+    await wide.shutdown();
+  }
+});
+
+Deno.test("checkJsonDepth counts brackets outside strings only", () => {
+  checkJsonDepth(`{"a":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\"[["}`, 2);
+  assert.throws(() => checkJsonDepth("[[[1]]]", 2), /nested deeper than 2 levels/);
+  checkJsonDepth("[[1],[2],[3]]", 2);
+  assert.throws(() => parseWireJson("[".repeat(100) + "]".repeat(100)), /deeper than 64/);
 });

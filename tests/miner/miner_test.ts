@@ -460,4 +460,11 @@ Deno.test("the fields of one state update share one decompression budget", () =>
   // Each field alone fits 1000 bytes; together they do not.
   assert.doesNotThrow(() => decodeStateUpdate({ ...big, accounts: field(10) }, 1000));
   assert.throws(() => decodeStateUpdate(big, 1000), /accounts: cannot decompress/);
+  // A small field that inflates to deeply nested JSON is refused before it is parsed.
+  let deep: unknown = 1;
+  for (let i = 0; i < 100; i++) deep = [deep];
+  assert.throws(
+    () => decodeStateUpdate({ ...wire, notices: compressJson(deep) }, 1000),
+    /notices: cannot decompress \(JSON nested deeper than 64 levels\)/,
+  );
 });
