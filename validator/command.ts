@@ -224,6 +224,7 @@ async function run(args: string[]): Promise<number> {
         hostname: options.httpHost,
         metrics,
         board,
+        onError: (message) => log("warning", message),
       });
     } catch (error) {
       store.close();

@@ -14,7 +14,7 @@ import { Alerter } from "../../validator/pagerduty.ts";
 import { neuronInfoLabels, ValidatorMetrics } from "../../validator/metrics.ts";
 import { simulationConfigFor } from "../../agents/sdk/state.ts";
 import { StatusBoard } from "../../validator/status.ts";
-import { startMonitoringServer } from "../../validator/server.ts";
+import { monitoringApp, startMonitoringServer } from "../../validator/server.ts";
 import { Validator } from "../../validator/validator.ts";
 import { DendriteMinerClient, type MinerClient } from "../../validator/miner_client.ts";
 import { Axon } from "../../bittensor/axon.ts";
@@ -555,4 +555,19 @@ Deno.test("miners that all refuse the queries page with the likely cause, not as
     validator.close();
     store.close();
   }
+});
+
+Deno.test("scrapes within a second share one rendering of /metrics; a later one sees new values", async () => {
+  const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
+  const app = monitoringApp(metrics, new StatusBoard());
+  const scrape = async () => await (await app.request("/metrics")).text();
+  const count = (text: string) => /alerts_total\{[^}]*kind="weights"[^}]*\} (\d+)/.exec(text)?.[1];
+  metrics.alerts.inc({ kind: "weights" });
+  const first = await scrape();
+  metrics.alerts.inc({ kind: "weights" });
+  assert.equal(await scrape(), first, "a flood of scrapes costs one rendering");
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const later = await scrape();
+  assert.equal(count(first), "1");
+  assert.equal(count(later), "2");
 });
