@@ -371,8 +371,8 @@ async function readHead(
         break;
       }
     }
-    if (end >= 0) break;
-    if (conn.end - conn.start > MAX_HEAD_BYTES) {
+    if (end >= 0 && end - conn.start <= MAX_HEAD_BYTES) break;
+    if (end >= 0 || conn.end - conn.start > MAX_HEAD_BYTES) {
       throw new Error(`response head larger than ${MAX_HEAD_BYTES} bytes`);
     }
     // Resume the search just before the new bytes: an empty line may straddle two reads.

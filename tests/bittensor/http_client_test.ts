@@ -362,3 +362,23 @@ Deno.test({
     }
   },
 });
+
+Deno.test("a complete header section over 64 KiB is refused; one just under is read", async () => {
+  const head = (bytes: number) =>
+    `HTTP/1.1 200 OK\r\nX-Filler: ${"z".repeat(bytes)}\r\nContent-Length: 2\r\n\r\nok`;
+  for (const [filler, accepted] of [[60_000, true], [70_000, false], [120_000, false]] as const) {
+    const server = rawServer(async (conn) => {
+      await readRequest(conn);
+      await writeText(conn, head(filler));
+    });
+    const client = new HttpClient();
+    try {
+      const request = client.post("127.0.0.1", server.port, "/", {}, text.encode("q"), LIMITS);
+      if (accepted) assert.equal((await request).status, 200);
+      else await assert.rejects(request, /response head larger than 65536 bytes/);
+    } finally {
+      client.close();
+      await server.close();
+    }
+  }
+});
