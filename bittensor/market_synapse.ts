@@ -210,7 +210,14 @@ export function encodeResponse(request: StateUpdateWire, response: unknown): Sta
 export function decodeResponse(wire: StateUpdateWire): unknown {
   if (wire.response === null) return null;
   const value = typeof wire.response === "string" && wire.compressed
-    ? decodeField(wire.response, "response")
+    ? decodeField(wire.response, "response", { bytes: MAX_RESPONSE_BYTES })
     : wire.response;
   return value;
 }
+
+/**
+ * Most a miner's decompressed reply may take (64 MiB, the dendrite's cap on a reply body): the
+ * reference's largest valid reply, 200 000 instructions, is about 40 MB, and a validator decodes
+ * every miner's reply in one round.
+ */
+export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;

@@ -460,6 +460,10 @@ Deno.test("the fields of one state update share one decompression budget", () =>
   // Each field alone fits 1000 bytes; together they do not.
   assert.doesNotThrow(() => decodeStateUpdate({ ...big, accounts: field(10) }, 1000));
   assert.throws(() => decodeStateUpdate(big, 1000), /accounts: cannot decompress/);
+  // A miner's reply has its own, smaller budget: 64 MiB.
+  const reply = (n: number) => ({ ...wire, response: compressJson({ pad: "x".repeat(n) }) });
+  assert.deepEqual(decodeResponse(reply(10)), { pad: "x".repeat(10) });
+  assert.throws(() => decodeResponse(reply(65 * 2 ** 20)), /response: cannot decompress/);
   // A small field that inflates to deeply nested JSON is refused before it is parsed.
   let deep: unknown = 1;
   for (let i = 0; i < 100; i++) deep = [deep];
