@@ -60,12 +60,11 @@ export function minerText(text: string): string {
   const cut = text.length > MINER_TEXT_CHARS
     ? `${text.slice(0, MINER_TEXT_CHARS)}… (${text.length} characters)`
     : text;
-  // deno-lint-ignore no-control-regex
-  return cut.replace(
-    /[\u0000-\u001f\u007f]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
+  return cut.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
+
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/g;
 
 /** Status codes an axon uses to refuse a caller (blacklist, bad signature, priority). */
 const REJECTION_CODES = new Set([401, 403, 406, 429]);
