@@ -178,8 +178,13 @@ export interface ValidationResult {
  * are kept.
  */
 export function validateInstructions(raw: unknown, context: ValidationContext): ValidationResult {
-  // Values the reference's lax pydantic models accept (numeric text, 1.0 for 1, "yes") first.
-  const envelope = agentResponseSchema.safeParse(laxResponse(raw));
+  // Values the reference's lax pydantic models accept (numeric text, 1.0 for 1, "yes") first;
+  // a reply over the instruction limit is refused before any is copied.
+  const listed = typeof raw === "object" && raw !== null
+    ? (raw as { instructions?: unknown }).instructions
+    : undefined;
+  const tooMany = Array.isArray(listed) && listed.length > MAX_INSTRUCTIONS_PER_RESPONSE;
+  const envelope = agentResponseSchema.safeParse(tooMany ? raw : laxResponse(raw));
   if (!envelope.success) {
     return void_(`invalid response: ${describeIssues(envelope.error)}`, []);
   }

@@ -351,7 +351,7 @@ Deno.test("validateInstructions: defaults applied and schema rules of each field
   }
 });
 
-Deno.test("validateInstructions: a CANCEL_ORDERS of more than 10 000 ids voids the response", () => {
+Deno.test("validateInstructions: over 200 000 instructions, or 10 000 ids in one CANCEL_ORDERS, void the response", () => {
   const cancel = (n: number) => ({
     type: "CANCEL_ORDERS",
     agentId: 2,
@@ -364,6 +364,11 @@ Deno.test("validateInstructions: a CANCEL_ORDERS of more than 10 000 ids voids t
     validateInstructions({ agent_id: 2, instructions: [cancel(10_000)] }, context)
       .accepted.length,
     1,
+  );
+  const flood = Array.from({ length: 200_001 }, () => cancel(1));
+  assert.match(
+    validateInstructions({ agent_id: 2, instructions: flood }, context).discarded ?? "",
+    /invalid response: instructions: Too big/,
   );
   const many = validateInstructions({ agent_id: 2, instructions: [cancel(150_000)] }, context);
   assert.deepEqual(many.accepted, []);
