@@ -351,7 +351,7 @@ Deno.test("validateInstructions: defaults applied and schema rules of each field
   }
 });
 
-Deno.test("validateInstructions: over 200 000 instructions, or 10 000 ids in one CANCEL_ORDERS, void the response", () => {
+Deno.test("validateInstructions: over 200 000 instructions, or over 10 000 ids in one CANCEL_ORDERS, void the response", () => {
   const cancel = (n: number) => ({
     type: "CANCEL_ORDERS",
     agentId: 2,
