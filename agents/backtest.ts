@@ -29,7 +29,11 @@ import { DEFAULT_QUERY_TIMEOUT_SECONDS, executionDelay } from "../validator/scor
 import { observationFromPublish, Scorer } from "../validator/scoring/scorer.ts";
 import { AgentHost, AgentStartError } from "../miner/agent_host.ts";
 import type { AgentClass, AgentParams } from "./sdk/agent.ts";
-import { scheduleInstructions, validateInstructions } from "./sdk/instructions.ts";
+import {
+  MAX_REQUESTED_DELAY_NS,
+  scheduleInstructions,
+  validateInstructions,
+} from "./sdk/instructions.ts";
 import {
   AgentLoadError,
   checkAgentParams,
@@ -63,7 +67,8 @@ export interface BacktestOptions {
    * Execution delay before the agent's instructions reach the exchange (plus any delay an
    * instruction asks for): `"validator"` (default) the validator's formula on the measured compute
    * time, which varies from run to run; `"none"` as the reference's offline proxy; a number, that
-   * many ns every time. Only the last two make a seed's result reproducible.
+   * many ns every time, at most 1 h as an instruction's own delay. Only the last two make a seed's
+   * result reproducible.
    */
   delay?: DelayModel;
   /** Native worker threads (default 1; results do not depend on it). */
@@ -77,9 +82,6 @@ export interface BacktestOptions {
   /** Aborting it ends the run after the current publish; the report covers what ran. */
   signal?: AbortSignal;
 }
-
-/** Longest fixed delay, ns (1 h): beyond it orders would arrive after most runs end. */
-const MAX_FIXED_DELAY_NS = 3_600_000_000_000;
 
 /** How a backtest turns an agent's reply into an execution delay; see {@linkcode BacktestOptions}. */
 export type DelayModel = "validator" | "none" | number;
@@ -199,10 +201,10 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
   const delay = options.delay ?? "validator";
   if (
     typeof delay === "number" &&
-    !(Number.isSafeInteger(delay) && delay >= 0 && delay <= MAX_FIXED_DELAY_NS)
+    !(Number.isSafeInteger(delay) && delay >= 0 && delay <= MAX_REQUESTED_DELAY_NS)
   ) {
     throw new RangeError(
-      `delay: must be "validator", "none" or a whole number of ns in 0..${MAX_FIXED_DELAY_NS}, ` +
+      `delay: must be "validator", "none" or a whole number of ns in 0..${MAX_REQUESTED_DELAY_NS}, ` +
         `got ${delay}`,
     );
   }
@@ -446,7 +448,7 @@ function parseDelayFlag(value: unknown): DelayModel | undefined {
       `--delay: '${text}' is not validator, none or a duration (0, 500us, 50ms, 1s)`,
     );
   }
-  if (ns > MAX_FIXED_DELAY_NS) throw new UsageError(`--delay: '${text}' is longer than 1h`);
+  if (ns > MAX_REQUESTED_DELAY_NS) throw new UsageError(`--delay: '${text}' is longer than 1h`);
   return ns;
 }
 

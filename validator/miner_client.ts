@@ -133,44 +133,27 @@ export class DendriteMinerClient implements MinerClient {
     const decoding = performance.now();
     const replies = results.map((result, i): MinerReply => {
       const uid = requests[i].uid;
-      const base = { uid, processTime: result.processTime };
-      if (result.statusCode === 408) {
-        return {
-          ...base,
-          outcome: "timeout",
-          response: null,
-          message: minerText(result.statusMessage),
-        };
-      }
+      // The message may be the miner's own text: made safe to log on the way.
+      const unanswered = (outcome: MinerReply["outcome"], message: string): MinerReply => ({
+        uid,
+        processTime: result.processTime,
+        outcome,
+        response: null,
+        message: minerText(message),
+      });
+      if (result.statusCode === 408) return unanswered("timeout", result.statusMessage);
       if (REJECTION_CODES.has(result.statusCode)) {
-        return {
-          ...base,
-          outcome: "rejected",
-          response: null,
-          message: minerText(result.statusMessage),
-        };
+        return unanswered("rejected", result.statusMessage);
       }
       if (!result.ok || result.fields === null) {
-        return {
-          ...base,
-          outcome: "failure",
-          response: null,
-          message: minerText(result.statusMessage),
-        };
+        return unanswered("failure", result.statusMessage);
       }
       try {
         const response = decodeResponse(result.fields);
-        if (response === null) {
-          return { ...base, outcome: "failure", response: null, message: "no response" };
-        }
-        return { ...base, outcome: "ok", response, message: "" };
+        if (response === null) return unanswered("failure", "no response");
+        return { uid, processTime: result.processTime, outcome: "ok", response, message: "" };
       } catch (error) {
-        return {
-          ...base,
-          outcome: "failure",
-          response: null,
-          message: minerText((error as Error).message),
-        };
+        return unanswered("failure", (error as Error).message);
       }
     });
     this.#phases?.add("decode", decoding);

@@ -79,7 +79,7 @@ export function startMonitoringServer(options: {
       options.onError?.(`monitoring server failed, listening again: ${(error as Error).message}`);
       const retry = () => {
         // Listening needs descriptors (and Deno aborts the process when one of its own internal
-        // registrations finds none): wait until one can be opened.
+        // registrations finds none): wait until a few can be opened.
         const spare: Deno.FsFile[] = [];
         try {
           while (spare.length < SPARE_DESCRIPTORS) spare.push(Deno.openSync("/dev/null"));
