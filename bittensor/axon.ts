@@ -1,6 +1,6 @@
 /**
- * The axon: the miner's HTTP server (`Deno.serve`, with the same handler as a Hono app for use
- * without a socket), speaking the Python axon's protocol.
+ * The axon: the miner's HTTP server ({@linkcode HttpServer}, with the same handler as a Hono app
+ * for use without a socket), speaking the Python axon's protocol.
  * One route per attached synapse kind at `/<Name>` (GET and POST), plus the built-in `/Synapse`
  * ping. Each request goes: parse headers (404 unknown name, 500 bad headers) → size limit (413)
  * → blacklist (403) → signature and nonce (401) → body read (408 when it does not arrive before
@@ -16,6 +16,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
+import { HttpServer, type Peer } from "./http_server.ts";
 import type { Keypair } from "./keypair.ts";
 import { GateTimeout, PriorityGate } from "./priority_gate.ts";
 import { pythonFloat } from "./python_float.ts";
@@ -118,9 +119,9 @@ class Refusal extends Error {
 export class Axon {
   /**
    * The handler as a Hono application, usable without a socket via `app.request(...)`. The server
-   * calls the handler directly: Hono's routing and context cost about as much as `Deno.serve`.
+   * calls the handler directly: Hono's routing and context cost about as much as the server.
    */
-  readonly app: Hono<{ Bindings: { remoteAddr?: Deno.NetAddr } }> = new Hono();
+  readonly app: Hono<{ Bindings: { remoteAddr?: Peer } }> = new Hono();
   /** Instance id reported in `bt_header_axon_uuid`. */
   readonly uuid: string = crypto.randomUUID();
   readonly #keypair: Keypair;
@@ -128,7 +129,7 @@ export class Axon {
   readonly #verifier: RequestVerifier;
   readonly #gate: PriorityGate;
   readonly #options: AxonOptions;
-  #server: Deno.HttpServer<Deno.NetAddr> | null = null;
+  #server: HttpServer | null = null;
 
   constructor(options: AxonOptions) {
     if (!options.keypair.canSign) throw new Error("an axon needs a hotkey that can sign");
@@ -154,31 +155,24 @@ export class Axon {
   }
 
   /** Starts listening; resolves to the bound port. */
-  start(): Promise<number> {
+  async start(): Promise<number> {
     if (this.#server !== null) throw new Error("axon already started");
-    return new Promise((resolve) => {
-      this.#server = Deno.serve({
-        port: this.#options.port ?? 8091,
-        hostname: this.#options.host ?? "0.0.0.0",
-        onListen: (addr) => resolve(addr.port),
-      }, (request, info) => this.#serve(request, info.remoteAddr));
+    this.#server = await HttpServer.listen((request, peer) => this.#handle(request, peer), {
+      port: this.#options.port ?? 8091,
+      hostname: this.#options.host ?? "0.0.0.0",
+      onError: this.#options.onError,
     });
-  }
-
-  /** Answers like {@linkcode app}: a HEAD request gets the GET reply's status and headers only. */
-  async #serve(request: Request, peer: Deno.NetAddr): Promise<Response> {
-    const response = await this.#handle(request, peer);
-    return request.method === "HEAD" ? new Response(null, response) : response;
+    return this.#server.port;
   }
 
   /** Stops listening and waits for open requests to finish. */
   async stop(): Promise<void> {
     const server = this.#server;
     this.#server = null;
-    if (server !== null) await server.shutdown();
+    if (server !== null) await server.close();
   }
 
-  async #handle(request: Request, peer: Deno.NetAddr | null): Promise<Response> {
+  async #handle(request: Request, peer: Peer | null): Promise<Response> {
     const started = performance.now();
     const name = new URL(request.url).pathname.split("/")[1] ?? "";
     const route = this.#routes.get(name);
@@ -267,7 +261,7 @@ export class Axon {
   }
 
   /** Builds the request synapse from headers and fills in our side, like the Python axon. */
-  #preprocess(kind: SynapseKind<unknown>, request: Request, peer: Deno.NetAddr | null): Pending {
+  #preprocess(kind: SynapseKind<unknown>, request: Request, peer: Peer | null): Pending {
     let view: HeaderView;
     try {
       view = parseSynapseHeaders(request.headers);
@@ -304,7 +298,7 @@ export class Axon {
     return synapse;
   }
 
-  #bareSynapse(name: string, peer: Deno.NetAddr | null): Pending {
+  #bareSynapse(name: string, peer: Peer | null): Pending {
     return {
       name,
       timeout: 12,

@@ -10,6 +10,7 @@
  * @module
  */
 import { Counter, Histogram, Registry } from "prom-client";
+import { HttpServer } from "../bittensor/http_server.ts";
 
 /** How an agent step went wrong. */
 export type AgentFailure = "error" | "overran" | "invalid";
@@ -29,7 +30,7 @@ export class MinerMetrics {
   readonly #agentSeconds: Histogram;
   readonly #agentFailures: Counter<"reason">;
   readonly #instructions: Counter;
-  #server: Deno.HttpServer | null = null;
+  #server: HttpServer | null = null;
 
   constructor(labels: MetricLabels) {
     this.registry.setDefaultLabels({ wallet: labels.hotkey, netuid: String(labels.netuid) });
@@ -83,25 +84,21 @@ export class MinerMetrics {
   }
 
   /** Serves `/metrics` on `port` (0 = any free port); resolves to the bound port. */
-  serve(port: number, hostname = "0.0.0.0"): Promise<number> {
-    return new Promise((resolve) => {
-      this.#server = Deno.serve(
-        { port, hostname, onListen: (addr) => resolve(addr.port) },
-        async (request) => {
-          if (new URL(request.url).pathname !== "/metrics") {
-            return new Response("not found", { status: 404 });
-          }
-          return new Response(await this.registry.metrics(), {
-            headers: { "content-type": this.registry.contentType },
-          });
-        },
-      );
-    });
+  async serve(port: number, hostname = "0.0.0.0"): Promise<number> {
+    this.#server = await HttpServer.listen(async (request) => {
+      if (new URL(request.url).pathname !== "/metrics") {
+        return new Response("not found", { status: 404 });
+      }
+      return new Response(await this.registry.metrics(), {
+        headers: { "content-type": this.registry.contentType },
+      });
+    }, { port, hostname });
+    return this.#server.port;
   }
 
   /** Stops the exporter. */
   async close(): Promise<void> {
-    await this.#server?.shutdown();
+    await this.#server?.close();
     this.#server = null;
   }
 }

@@ -10,6 +10,7 @@
  * @module
  */
 import { Hono } from "hono";
+import { HttpServer } from "../bittensor/http_server.ts";
 import type { ValidatorMetrics } from "./metrics.ts";
 import type { StatusBoard } from "./status.ts";
 import { STATUS_PAGE_HTML } from "./status_page.ts";
@@ -42,15 +43,9 @@ export interface MonitoringServer {
   close(): Promise<void>;
 }
 
-/** Pause before listening again after the server failed (for instance out of descriptors). */
-const RESTART_MS = 1000;
-/** Free descriptors wanted before listening again. */
-const SPARE_DESCRIPTORS = 32;
-
 /**
- * Starts the server; resolves once it listens. If it later fails (a flood of idle connections
- * used up the process's file descriptors), it is told to `onError` and listens again a second
- * later on the same port: the validator itself goes on either way.
+ * Starts the server; resolves once it listens. Its connection limits keep a flood of idle
+ * connections from taking the process's file descriptors; errors go to `onError`.
  */
 export function startMonitoringServer(options: {
   port: number;
@@ -60,58 +55,9 @@ export function startMonitoringServer(options: {
   onError?: (message: string) => void;
 }): Promise<MonitoringServer> {
   const app = monitoringApp(options.metrics, options.board);
-  let current: Deno.HttpServer | null = null;
-  let closed = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let bound = options.port;
-  const listen = (onListen: (port: number) => void) => {
-    const server = Deno.serve({
-      port: bound,
-      hostname: options.hostname,
-      onListen: ({ port }) => {
-        bound = port;
-        onListen(port);
-      },
-    }, app.fetch);
-    current = server;
-    server.finished.catch((error) => {
-      if (closed) return;
-      options.onError?.(`monitoring server failed, listening again: ${(error as Error).message}`);
-      const retry = () => {
-        // Listening needs descriptors (and Deno aborts the process when one of its own internal
-        // registrations finds none): wait until a few can be opened.
-        const spare: Deno.FsFile[] = [];
-        try {
-          while (spare.length < SPARE_DESCRIPTORS) spare.push(Deno.openSync("/dev/null"));
-        } catch {
-          timer = setTimeout(retry, RESTART_MS);
-          return;
-        } finally {
-          for (const file of spare) file.close();
-        }
-        try {
-          listen(() => {});
-        } catch (again) {
-          options.onError?.(`monitoring server cannot listen again: ${(again as Error).message}`);
-        }
-      };
-      timer = setTimeout(retry, RESTART_MS);
-    });
-  };
-  return new Promise((resolve, reject) => {
-    try {
-      listen((port) =>
-        resolve({
-          port,
-          close: async () => {
-            closed = true;
-            clearTimeout(timer);
-            await current?.shutdown();
-          },
-        })
-      );
-    } catch (error) {
-      reject(error);
-    }
+  return HttpServer.listen((request) => app.fetch(request), {
+    port: options.port,
+    hostname: options.hostname,
+    onError: options.onError,
   });
 }

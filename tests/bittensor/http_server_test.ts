@@ -1,0 +1,275 @@
+import assert from "node:assert/strict";
+import { HttpServer, type HttpServerOptions } from "../../bittensor/http_server.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function listen(
+  handler: (request: Request) => Response | Promise<Response>,
+  options: Partial<HttpServerOptions> = {},
+): Promise<HttpServer> {
+  return HttpServer.listen(handler, { port: 0, hostname: "127.0.0.1", ...options });
+}
+
+/** What a raw connection received so far, read in the background, and whether it ended. */
+interface Received {
+  text: string;
+  closed: boolean;
+}
+
+const watched = new WeakMap<Deno.Conn, Received>();
+
+function watch(conn: Deno.Conn): Received {
+  let received = watched.get(conn);
+  if (received !== undefined) return received;
+  const state: Received = { text: "", closed: false };
+  watched.set(conn, received = state);
+  (async () => {
+    const buffer = new Uint8Array(65536);
+    for (;;) {
+      const n = await conn.read(buffer).catch(() => null);
+      if (n === null) break;
+      state.text += decoder.decode(buffer.subarray(0, n));
+    }
+    state.closed = true;
+  })();
+  return received;
+}
+
+/**
+ * Waits until the connection closes or `within` ms pass; returns what arrived since the last call
+ * and whether it closed.
+ */
+async function readUntilClosed(conn: Deno.Conn, within: number): Promise<Received> {
+  const received = watch(conn);
+  const deadline = Date.now() + within;
+  while (!received.closed && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const result = { text: received.text, closed: received.closed };
+  received.text = "";
+  return result;
+}
+
+function closeQuietly(conn: Deno.Conn) {
+  try {
+    conn.close();
+  } catch {
+    // already closed by the server
+  }
+}
+
+Deno.test("the handler sees method, path, repeated headers, streamed body and the peer", async () => {
+  let seen:
+    | { method: string; path: string; tags: string | null; body: string; peer: string }
+    | null = null;
+  const server = await HttpServer.listen(async (request, peer) => {
+    seen = {
+      method: request.method,
+      path: new URL(request.url).pathname + new URL(request.url).search,
+      tags: request.headers.get("x-tag"),
+      body: await request.text(),
+      peer: peer.hostname,
+    };
+    return new Response(JSON.stringify({ ok: true }), {
+      status: 201,
+      headers: { "content-type": "application/json", "x-reply": "yes" },
+    });
+  }, { port: 0, hostname: "127.0.0.1" });
+  try {
+    const headers = new Headers([["x-tag", "a"], ["x-tag", "b"]]);
+    const body = "x".repeat(300_000);
+    const response = await fetch(`http://127.0.0.1:${server.port}/Echo?q=1`, {
+      method: "POST",
+      headers,
+      body,
+    });
+    assert.equal(response.status, 201);
+    assert.equal(response.headers.get("x-reply"), "yes");
+    assert.deepEqual(await response.json(), { ok: true });
+    assert.deepEqual(seen, {
+      method: "POST",
+      path: "/Echo?q=1",
+      tags: "a, b",
+      body,
+      peer: "127.0.0.1",
+    });
+
+    const head = await fetch(`http://127.0.0.1:${server.port}/`, { method: "HEAD" });
+    assert.equal(head.status, 201);
+    assert.equal(head.headers.get("content-length"), String('{"ok":true}'.length));
+    assert.equal(await head.text(), "");
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a handler that throws gives 500 and is reported; the server goes on", async () => {
+  const errors: string[] = [];
+  const server = await listen((request) => {
+    if (new URL(request.url).pathname === "/boom") throw new Error("kaput");
+    return new Response("fine");
+  }, { onError: (message) => errors.push(message) });
+  try {
+    const failed = await fetch(`http://127.0.0.1:${server.port}/boom`);
+    assert.equal(failed.status, 500);
+    await failed.body?.cancel();
+    assert.match(errors.join("\n"), /GET \/boom failed: kaput/);
+    const fine = await fetch(`http://127.0.0.1:${server.port}/`);
+    assert.equal(await fine.text(), "fine");
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a connection that sends no request head in time gets 408 and is closed", async () => {
+  const server = await listen(() => new Response("ok"), { headersTimeoutMs: 300 });
+  const silent = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const partial = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  try {
+    await partial.write(encoder.encode("GET / HTTP/1.1\r\nHost: x\r\n"));
+    for (const conn of [silent, partial]) {
+      const { text, closed } = await readUntilClosed(conn, 5000);
+      assert.ok(closed, "the server closed the connection");
+      assert.match(text, /^HTTP\/1\.1 408/);
+    }
+  } finally {
+    closeQuietly(silent);
+    closeQuietly(partial);
+    await server.close();
+  }
+});
+
+Deno.test("connections beyond the per-address limit are closed at once; the open ones are served", async () => {
+  const server = await listen(() => new Response("ok"), {
+    maxConnectionsPerIp: 3,
+    headersTimeoutMs: 10_000,
+  });
+  const conns: Deno.Conn[] = [];
+  try {
+    for (let i = 0; i < 5; i++) {
+      conns.push(await Deno.connect({ hostname: "127.0.0.1", port: server.port }));
+    }
+    // The two beyond the limit are closed without a reply.
+    for (const extra of conns.slice(3)) {
+      assert.deepEqual(await readUntilClosed(extra, 5000), { text: "", closed: true });
+    }
+    // The first three still work.
+    const first = conns[0];
+    await first.write(encoder.encode("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    const reply = await readUntilClosed(first, 5000);
+    assert.match(reply.text, /^HTTP\/1\.1 200[^]*\r\n\r\nok$/);
+    // Once one closes, a new connection from the same address is taken.
+    const again = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    conns.push(again);
+    await again.write(encoder.encode("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    assert.match((await readUntilClosed(again, 5000)).text, /^HTTP\/1\.1 200/);
+  } finally {
+    for (const conn of conns) closeQuietly(conn);
+    await server.close();
+  }
+});
+
+Deno.test("connections beyond the server's limit are closed at once", async () => {
+  const server = await listen(() => new Response("ok"), { maxConnections: 2 });
+  const conns: Deno.Conn[] = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      conns.push(await Deno.connect({ hostname: "127.0.0.1", port: server.port }));
+    }
+    assert.deepEqual(await readUntilClosed(conns[2], 5000), { text: "", closed: true });
+    await conns[1].write(encoder.encode("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    assert.match((await readUntilClosed(conns[1], 5000)).text, /^HTTP\/1\.1 200/);
+  } finally {
+    for (const conn of conns) closeQuietly(conn);
+    await server.close();
+  }
+});
+
+Deno.test("a reply sent before the body was read closes the connection; keep-alive otherwise", async () => {
+  const server = await listen(async (request) => {
+    if (new URL(request.url).pathname === "/read") await request.arrayBuffer();
+    return new Response("done");
+  });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  try {
+    const body = "y".repeat(10);
+    await conn.write(encoder.encode(
+      `POST /read HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    ));
+    const kept = await readUntilClosed(conn, 500);
+    assert.match(kept.text, /^HTTP\/1\.1 200/);
+    assert.equal(kept.closed, false, "a read body keeps the connection");
+    // Declares more than it sends: the handler answers without reading it.
+    await conn.write(encoder.encode(
+      "POST /skip HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\npartial",
+    ));
+    const cut = await readUntilClosed(conn, 5000);
+    assert.match(cut.text, /^HTTP\/1\.1 200[^]*connection: close/i);
+    assert.equal(cut.closed, true);
+  } finally {
+    closeQuietly(conn);
+    await server.close();
+  }
+});
+
+Deno.test("an oversized request head gets 431; a malformed request 400", async () => {
+  const server = await listen(() => new Response("ok"), { maxHeaderBytes: 4096 });
+  try {
+    const big = await fetch(`http://127.0.0.1:${server.port}/`, {
+      headers: { "x-big": "a".repeat(8000) },
+    });
+    assert.equal(big.status, 431);
+    await big.body?.cancel();
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    try {
+      await conn.write(encoder.encode("NONSENSE\r\n\r\n"));
+      assert.match((await readUntilClosed(conn, 5000)).text, /^HTTP\/1\.1 400/);
+    } finally {
+      closeQuietly(conn);
+    }
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("close lets a request under way finish and ends idle keep-alive connections", async () => {
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => release = resolve);
+  const server = await listen(async (request) => {
+    if (new URL(request.url).pathname === "/slow") await gate;
+    return new Response("late");
+  });
+  const idle = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const busy = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  try {
+    await idle.write(encoder.encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    assert.match((await readUntilClosed(idle, 300)).text, /^HTTP\/1\.1 200/);
+    await busy.write(encoder.encode("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    let closed = false;
+    const closing = server.close().then(() => closed = true);
+    assert.equal((await readUntilClosed(idle, 5000)).closed, true, "the idle connection ends");
+    assert.equal(closed, false, "close waits for the request under way");
+    release();
+    const reply = await readUntilClosed(busy, 5000);
+    assert.match(reply.text, /^HTTP\/1\.1 200[^]*late$/);
+    assert.equal(reply.closed, true);
+    await closing;
+  } finally {
+    closeQuietly(idle);
+    closeQuietly(busy);
+  }
+});
+
+Deno.test("a port in use is refused with Deno.errors.AddrInUse", async () => {
+  const first = await listen(() => new Response("ok"));
+  try {
+    await assert.rejects(
+      listen(() => new Response("ok"), { port: first.port }),
+      (error) => error instanceof Deno.errors.AddrInUse && /in use/.test(error.message),
+    );
+  } finally {
+    await first.close();
+  }
+});
