@@ -324,24 +324,33 @@ static uint64_t hft_latency(const sim_config *cfg, sim_rng *lat) {
   return placement_latency(lat, P(cfg, hft_min_opl), P(cfg, hft_max_opl), ray, ray);
 }
 
-/* Cancels this agent's resting order of side `dir` closest to the best price of that side. */
-static void hft_cancel_closest(sim_book *book, uint32_t k, uint32_t slot, int dir,
-                               uint64_t latency) {
-  sim_hft_book *hb = &book->hft[k];
+/* Cancels this agent's resting order of side `dir` closest to the best price of that side, the
+ * newest among equally close ones (the reference scans its records newest first). The core's list
+ * of the agent's orders in the book stands in for the reference's records of acknowledged orders. */
+static void hft_cancel_closest(sim_book *book, uint32_t slot, int dir, uint64_t latency) {
+  int32_t agent = sim_agent_id(book->sim, slot);
+  int64_t n = tx_agent_orders(book->ex, agent, 0, book->hft_orders, book->hft_orders_cap);
+  if (n > (int64_t)book->hft_orders_cap) {
+    size_t cap = (size_t)n * 2;
+    tx_order *grown = realloc(book->hft_orders, cap * sizeof *grown);
+    if (grown == NULL) {
+      book->error = TAOS_SIM_ERR_MEMORY;
+      return;
+    }
+    book->hft_orders = grown;
+    book->hft_orders_cap = cap;
+    n = tx_agent_orders(book->ex, agent, 0, book->hft_orders, book->hft_orders_cap);
+  }
   uint32_t best_id = SIM_NONE;
   int64_t best_price = 0;
-  uint32_t kept = 0;
-  for (uint32_t i = 0; i < hb->n_orders; i++) {
-    tx_order o;
-    if (!sim_order_get(book, hb->orders[i], &o)) continue;
-    hb->orders[kept++] = hb->orders[i];
-    if (o.direction != dir) continue;
-    if (best_id == SIM_NONE || (dir == 1 ? o.price < best_price : o.price > best_price)) {
-      best_id = o.order_id;
-      best_price = o.price;
+  for (int64_t i = 0; i < n; i++) {
+    const tx_order *o = &book->hft_orders[i];
+    if (o->direction != dir) continue;
+    if (best_id == SIM_NONE || (dir == 1 ? o->price <= best_price : o->price >= best_price)) {
+      best_id = o->order_id;
+      best_price = o->price;
     }
   }
-  hb->n_orders = kept;
   if (best_id != SIM_NONE) send_cancel(book, slot, best_id, latency);
 }
 
@@ -383,10 +392,10 @@ static void hft_poll(sim_book *book, uint32_t k) {
     bool cancel = sim_uniform(rng) < 0.75;
     if (inventory < 0 && cancel) {
       send_ask = false;
-      hft_cancel_closest(book, k, slot, 1, hft_latency(cfg, lat));
+      hft_cancel_closest(book, slot, 1, hft_latency(cfg, lat));
     } else if (inventory > 0 && cancel) {
       send_bid = false;
-      hft_cancel_closest(book, k, slot, 0, hft_latency(cfg, lat));
+      hft_cancel_closest(book, slot, 0, hft_latency(cfg, lat));
     }
   }
   if (send_bid) {
@@ -402,16 +411,7 @@ static void hft_poll(sim_book *book, uint32_t k) {
 static void hft_ack(sim_book *book, uint32_t k, const sim_msg *msg) {
   if (msg->a == SIM_NONE) return;
   const sim_config *cfg = &book->sim->cfg;
-  sim_hft_book *hb = &book->hft[k];
-  if (hb->n_orders == 64) { /* prune orders that are gone */
-    uint32_t kept = 0;
-    for (uint32_t i = 0; i < hb->n_orders; i++) {
-      tx_order o;
-      if (sim_order_get(book, hb->orders[i], &o)) hb->orders[kept++] = hb->orders[i];
-    }
-    hb->n_orders = kept;
-  }
-  if (hb->n_orders < 64) hb->orders[hb->n_orders++] = msg->a;
+  const sim_hft_book *hb = &book->hft[k];
   double tau = P(cfg, hft_tau), delta = hft_delta(cfg, hb->inventory);
   double lifetime = ceil(tau * delta), floor_life = tau * P(cfg, hft_min_mfl);
   send_cancel(book, msg->slot, msg->a, (uint64_t)(lifetime > floor_life ? lifetime : floor_life));
@@ -673,6 +673,7 @@ void sim_agents_book_free(sim_book *book) {
   free(book->sty_returns);
   free(book->history_normals);
   free(book->hft);
+  free(book->hft_orders);
   free(book->algo);
   free(book->fut);
 }

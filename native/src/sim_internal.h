@@ -125,8 +125,6 @@ typedef struct {
 
 typedef struct {
   double inventory;
-  uint32_t orders[64]; /* ids of live orders (for inventory-driven cancels) */
-  uint32_t n_orders;
 } sim_hft_book;
 
 typedef struct {
@@ -193,6 +191,8 @@ typedef struct {
   double *sty_returns;
   double *history_normals; /* draws of the initial price path shared by stylized agents */
   sim_hft_book *hft;
+  tx_order *hft_orders; /* scratch: one HFT agent's resting orders, for its inventory cancel */
+  size_t hft_orders_cap;
   sim_algo_book *algo;
   sim_fut_book *fut;
   int error;

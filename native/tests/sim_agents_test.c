@@ -153,6 +153,42 @@ static void test_hft_quotes_and_inventory(void) {
   taos_sim_destroy(sim);
 }
 
+/* Above its inventory limit an HFT agent cancels its order closest to the best price of the side it
+ * is long or short in, the newest of equally close ones, however many orders it has resting (the
+ * reference keeps every one in its records). */
+static void test_hft_inventory_cancel_sees_every_order(void) {
+  double params[TAOS_SIM_PARAM_COUNT];
+  defaults(params);
+  set(params, "hft_count", 1);
+  taos_sim *sim = create(params);
+  sim_book *book = quoted_book(sim);
+  uint32_t slot = sim->local_base + sim->off_hft;
+  /* 100 bids of 1 unit, two at each price from 297.50 to 297.99: the best two come 50th and last. */
+  for (int i = 0; i < 100; i++) {
+    sim_msg place = {.time = book->now, .kind = MSG_PLACE_LIMIT, .dir = 0,
+                     .price = 29750 + (i % 50), .volume = 10000, .slot = slot, .a = SIM_NONE};
+    sim_place_limit(book, &place);
+  }
+  CHECK(tx_agent_orders(book->ex, sim_agent_id(sim, slot), 0, NULL, 0) == 100);
+  tx_order all[100];
+  CHECK(tx_agent_orders(book->ex, sim_agent_id(sim, slot), 0, all, 100) == 100);
+  tx_order newest = all[99];
+  CHECK(newest.price == 29799);
+  book->hft[0].inventory = 150;
+  sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
+  int cancels = 0;
+  for (int i = 0; i < 40; i++) {
+    book->heap.size = 0;
+    sim_agents_handle(book, &poll);
+    sim_msg cancel;
+    if (queued(book, slot, MSG_CANCEL, &cancel) == 0) continue;
+    cancels++;
+    CHECK(cancel.a == newest.order_id);
+  }
+  CHECK(cancels > 15); /* three polls in four cancel */
+  taos_sim_destroy(sim);
+}
+
 /* An HFT quote beyond its wealth goes on margin: own volume / (1 + L), leverage L <= maxLeverage,
  * and the exchange core holds it as a leveraged order; without margin it stays a cash order. */
 /* Quote volumes are lognormal draws, so each seed gives other sizes. Over several seeds, with
@@ -618,6 +654,7 @@ int main(void) {
   test_stylized_regime_switch();
   test_hft_quotes_and_inventory();
   test_hft_quotes_on_margin();
+  test_hft_inventory_cancel_sees_every_order();
   test_rejections_are_acknowledged_at_once();
   test_algo_bucket_triggers_execution();
   test_futures_follow_external_move();
