@@ -23,6 +23,8 @@ const PendingCommitsSchema = z.array(z.object({
   hash: z.string().regex(/^0x[0-9a-f]{64}$/),
   commitEpoch: z.number().int().min(0),
   revealEpoch: z.number().int().min(0),
+  // Files of earlier versions lack it: their epochs are checked against the chain again.
+  confirmed: z.boolean().default(false),
 }));
 
 /**

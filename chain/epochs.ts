@@ -24,10 +24,12 @@ export const MAX_TEMPO = 50_400;
 
 /** A subnet's epoch state after block `block`. */
 export type EpochSchedule =
-  | { kind: "formula"; block: number; netuid: number; tempo: number }
+  | { kind: "formula"; block: number; blockHash?: string; netuid: number; tempo: number }
   | {
     kind: "counter";
     block: number;
+    /** Hash of `block`, when read from a node. */
+    blockHash?: string;
     tempo: number;
     /** `SubnetEpochIndex`: epochs fired so far. */
     index: number;
@@ -59,7 +61,7 @@ export async function readEpochSchedule(
   const query = client.api.query.subtensorModule as unknown as Record<string, StorageAt>;
   const read = async (item: string) => (await query[item].at(hash, netuid)).toNumber();
   if (!hasEpochCounter(client)) {
-    return { kind: "formula", block, netuid, tempo: await read("tempo") };
+    return { kind: "formula", block, blockHash: hash, netuid, tempo: await read("tempo") };
   }
   const [tempo, index, lastEpochBlock, pendingEpochAt, blocksSinceLastStep] = await Promise.all(
     ["tempo", "subnetEpochIndex", "lastEpochBlock", "pendingEpochAt", "blocksSinceLastStep"].map(
@@ -69,6 +71,7 @@ export async function readEpochSchedule(
   return {
     kind: "counter",
     block,
+    blockHash: hash,
     tempo,
     index,
     lastEpochBlock,

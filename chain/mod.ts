@@ -50,7 +50,7 @@ export {
   type PendingCommit,
 } from "./weight_setter.ts";
 export { decodeIp, encodeIp } from "./ip.ts";
-export { commitHash, epochOf } from "./commit.ts";
+export { commitHash, epochOf, firstBlockOfEpoch } from "./commit.ts";
 export { type EpochSchedule, nextBlockEpoch, readEpochSchedule } from "./epochs.ts";
 export {
   convertWeightsAndUidsForEmit,

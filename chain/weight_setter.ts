@@ -69,10 +69,16 @@ export interface PendingCommit {
   salt: number[];
   versionKey: bigint;
   hash: string;
-  /** Epoch of the commit, as the chain recorded it (estimated when inclusion was not awaited). */
+  /** Epoch of the commit, as the chain recorded it (estimated until `confirmed`). */
   commitEpoch: number;
   /** The only epoch in which the chain accepts the reveal. */
   revealEpoch: number;
+  /**
+   * Whether the epochs were read back from the chain's `WeightCommits`. An estimate (the commit's
+   * inclusion was not seen before the timeout) can be an epoch off, and the chain accepts a reveal
+   * in one epoch only, so it is checked against the chain before the reveal is due.
+   */
+  confirmed: boolean;
 }
 
 const SubmissionSchema = z.object({
@@ -91,6 +97,9 @@ const SubmissionSchema = z.object({
 const TOO_SOON = /RateLimitExceeded|SettingWeightsTooFast|CommittingWeightsTooFast/;
 
 /** Reveal errors after which a commit can never be revealed. */
+/** Epochs an unconfirmed commit is waited for past its estimated reveal epoch (an estimate can be
+ * an epoch early). */
+const ESTIMATE_SLACK_EPOCHS = 1;
 const HOPELESS_REVEAL =
   /NoWeightsCommitFound|ExpiredWeightCommit|InvalidRevealCommitHashNotMatch|CommitNotFound|CommitRevealDisabled/;
 
@@ -253,15 +262,24 @@ export class ChainWeightSetter implements WeightSetter {
     if (!outcome.ok && !outcome.unconfirmed) {
       return this.#refuse(`commit_weights: ${outcome.message}`, outcome.message);
     }
-    const commitEpoch = await this.#commitEpoch(
+    const { epoch: commitEpoch, confirmed } = await this.#commitEpoch(
       schedule,
       hash,
       outcome.ok ? outcome.blockHash : undefined,
     );
     const revealEpoch = commitEpoch + params.commitRevealPeriod;
-    // An unconfirmed commit may still land: keep what its reveal needs (a reveal of a commit that
-    // never landed is refused with NoWeightsCommitFound and dropped).
-    this.#pending.push({ uids, values, salt, versionKey: key, hash, commitEpoch, revealEpoch });
+    // An unconfirmed commit may still land: keep what its reveal needs; the reveal waits until the
+    // chain shows the commit.
+    this.#pending.push({
+      uids,
+      values,
+      salt,
+      versionKey: key,
+      hash,
+      commitEpoch,
+      revealEpoch,
+      confirmed,
+    });
     this.#savePending();
     if (!outcome.ok) {
       return this.#refuse(`commit_weights: ${outcome.message}; kept for a reveal in case it lands`);
@@ -280,26 +298,57 @@ export class ChainWeightSetter implements WeightSetter {
    * The epoch the chain recorded for a commit included in block `blockHash`; without the block,
    * or should the entry not be readable, the epoch of the block after `schedule`'s.
    */
-  async #commitEpoch(schedule: EpochSchedule, hash: string, blockHash?: string): Promise<number> {
+  async #commitEpoch(
+    schedule: EpochSchedule,
+    hash: string,
+    blockHash?: string,
+  ): Promise<{ epoch: number; confirmed: boolean }> {
     const estimate = nextBlockEpoch(schedule);
-    if (blockHash === undefined) return estimate;
+    if (blockHash === undefined) return { epoch: estimate, confirmed: false };
+    const recorded = await this.#recordedEpoch(schedule, hash, blockHash);
+    if (recorded !== null) return { epoch: recorded, confirmed: true };
+    this.#options.log?.(
+      `commit ${hash} not read back from WeightCommits; assuming epoch ${estimate}`,
+    );
+    return { epoch: estimate, confirmed: false };
+  }
+
+  /** The epoch the chain recorded for commit `hash` by block `at`; null if not (yet) there. */
+  async #recordedEpoch(schedule: EpochSchedule, hash: string, at: string): Promise<number | null> {
     try {
-      const recorded = await recordedCommitEpoch(
+      return await recordedCommitEpoch(
         this.#client,
         schedule,
         this.#options.netuid,
         this.#address,
         hash,
-        blockHash,
+        at,
       );
-      if (recorded !== null) return recorded;
-      this.#options.log?.(`commit ${hash} not found in WeightCommits; assuming epoch ${estimate}`);
     } catch (error) {
+      this.#options.log?.(`cannot read commit ${hash} back: ${(error as Error).message}`);
+      return null;
+    }
+  }
+
+  /**
+   * Replaces an unconfirmed commit's estimated epochs with those the chain recorded, once the
+   * commit shows in `WeightCommits` by the schedule's block. True when it does.
+   */
+  async #confirm(commit: PendingCommit, schedule: EpochSchedule): Promise<boolean> {
+    if (schedule.blockHash === undefined) return false;
+    const recorded = await this.#recordedEpoch(schedule, commit.hash, schedule.blockHash);
+    if (recorded === null) return false;
+    const period = commit.revealEpoch - commit.commitEpoch;
+    if (recorded !== commit.commitEpoch) {
       this.#options.log?.(
-        `cannot read commit ${hash} back: ${(error as Error).message}; assuming epoch ${estimate}`,
+        `commit ${commit.hash} landed in epoch ${recorded}, not the estimated ` +
+          `${commit.commitEpoch}: reveal in epoch ${recorded + period}`,
       );
     }
-    return estimate;
+    commit.commitEpoch = recorded;
+    commit.revealEpoch = recorded + period;
+    commit.confirmed = true;
+    return true;
   }
 
   /**
@@ -309,10 +358,21 @@ export class ChainWeightSetter implements WeightSetter {
   async #reveal(): Promise<WeightSubmission[]> {
     if (this.#pending.length === 0) return [];
     const { netuid } = this.#options;
-    const epoch = nextBlockEpoch(await readEpochSchedule(this.#client, netuid));
+    const schedule = await readEpochSchedule(this.#client, netuid);
+    const epoch = nextBlockEpoch(schedule);
     const results: WeightSubmission[] = [];
     const keep: PendingCommit[] = [];
+    let changed = false;
     for (const commit of this.#pending) {
+      if (!commit.confirmed && epoch >= commit.revealEpoch - 1) {
+        changed = await this.#confirm(commit, schedule) || changed;
+      }
+      if (!commit.confirmed && epoch <= commit.revealEpoch + ESTIMATE_SLACK_EPOCHS) {
+        // Not in the chain's records yet (still in the pool, or never to land): a reveal now
+        // would be refused, and the estimate may be an epoch early.
+        keep.push(commit);
+        continue;
+      }
       if (epoch < commit.revealEpoch) {
         keep.push(commit);
         continue;
@@ -348,7 +408,7 @@ export class ChainWeightSetter implements WeightSetter {
       }
     }
     this.#pending = keep;
-    if (results.length > 0) this.#savePending();
+    if (results.length > 0 || changed) this.#savePending();
     return results;
   }
 

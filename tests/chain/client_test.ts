@@ -5,6 +5,7 @@ import {
   ChainWeightSetter,
   commitHash,
   epochOf,
+  firstBlockOfEpoch,
   serveAxon,
   SubtensorClient,
 } from "../../chain/mod.ts";
@@ -674,10 +675,64 @@ Deno.test(
         /commit_weights: no inclusion within 300 ms; kept for a reveal in case it lands/,
       );
       // Estimated from the next block, as nothing could be read back.
+      const guess = epochOf(1001, NETUID, TEMPO);
       assert.deepEqual(
         [setter.pendingCommits[0].commitEpoch, setter.pendingCommits[0].revealEpoch],
-        [epochOf(1001, NETUID, TEMPO), epochOf(1001, NETUID, TEMPO) + 1],
+        [guess, guess + 1],
       );
+      assert.equal(setter.pendingCommits[0].confirmed, false);
+
+      // In the estimated reveal epoch the commit is not on chain yet: nothing is sent.
+      node.onSubmit = () => ({ kind: "include" });
+      node.best = firstBlockOfEpoch(guess + 1, NETUID, TEMPO) + 5;
+      assert.deepEqual(await setter.revealDue(), []);
+      assert.equal(node.submissions.filter((s) => s.method === "revealWeights").length, 0);
+
+      // It lands in the first block of the next epoch: the reveal moves one epoch later.
+      const landed = firstBlockOfEpoch(guess + 1, NETUID, TEMPO) + 10;
+      node.setStorage("SubtensorModule", "WeightCommits", [NETUID, alice.address], [
+        [setter.pendingCommits[0].hash, landed, landed + TEMPO, 0],
+      ]);
+      node.best = landed + 1;
+      assert.deepEqual(await setter.revealDue(), [], "too early for the corrected reveal epoch");
+      assert.deepEqual(
+        [
+          setter.pendingCommits[0].commitEpoch,
+          setter.pendingCommits[0].revealEpoch,
+          setter.pendingCommits[0].confirmed,
+        ],
+        [guess + 1, guess + 2, true],
+      );
+      node.best = firstBlockOfEpoch(guess + 2, NETUID, TEMPO) + 3;
+      const [revealed] = await setter.revealDue();
+      assert.equal(revealed.accepted, true, revealed.message);
+      assert.equal(node.submissions.at(-1)!.method, "revealWeights");
+      assert.equal(setter.pendingCommits.length, 0);
+    });
+  },
+);
+
+Deno.test(
+  "an unconfirmed commit that never shows on chain is dropped an epoch after its estimate",
+  testOptions,
+  async () => {
+    await withCommitReveal(async (client, node) => {
+      node.onSubmit = () => ({ kind: "pool" });
+      const setter = new ChainWeightSetter(client, {
+        netuid: NETUID,
+        hotkey: alice,
+        timeoutMs: 300,
+      });
+      await setter.setWeights([1, 2], [0.5, 0.5], 19);
+      const guess = setter.pendingCommits[0].revealEpoch;
+      node.best = firstBlockOfEpoch(guess + 1, NETUID, TEMPO) + 1;
+      assert.deepEqual(await setter.revealDue(), [], "waited for one epoch past the estimate");
+      assert.equal(setter.pendingCommits.length, 1);
+      node.best = firstBlockOfEpoch(guess + 2, NETUID, TEMPO) + 1;
+      const [dropped] = await setter.revealDue();
+      assert.match(dropped.message, /expired unrevealed/);
+      assert.equal(setter.pendingCommits.length, 0);
+      assert.equal(node.submissions.filter((s) => s.method === "revealWeights").length, 0);
     });
   },
 );

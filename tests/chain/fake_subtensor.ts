@@ -81,23 +81,31 @@ export class FakeSubtensor {
   /** Every RPC method called, in order. */
   readonly calls: string[] = [];
   readonly submissions: Submission[] = [];
-  /** Decides the fate of each submission (default: include successfully). */
+  /**
+   * Decides the fate of each submission (default: include successfully). An included
+   * `commitWeights` is recorded in `WeightCommits` as the chain does (the inclusion block, or the
+   * `SubnetEpochIndex` on a runtime with the epoch counter), unless `onSubmit` recorded it itself.
+   */
   onSubmit: (submission: Submission) => SubmitReply = () => ({ kind: "include" });
   best = 1000;
   #server: Deno.HttpServer<Deno.NetAddr> | undefined;
   #sockets = new Set<WebSocket>();
   #storage = new Map<string, string>();
+  /** The values given to setStorage, by storage key. */
+  #values = new Map<string, unknown>();
   #blockStorage = new Map<string, Map<string, string>>();
   #blockExtrinsics = new Map<string, string[]>();
   #runtimeApis = new Map<string, (args: unknown[]) => unknown>();
   #nonces = new Map<string, number>();
   #nextSubscription = 1;
+  readonly #epochCounter: boolean;
   #hashes = new Map<number, string>();
   readonly #decorated: ReturnType<typeof expandMetadata>;
   readonly #runtimeVersion: Record<string, unknown>;
 
   constructor(options: FakeSubtensorOptions = {}) {
     const fixture = Deno.readFileSync(FIXTURE);
+    this.#epochCounter = options.epochCounter ?? false;
     const bytes = options.epochCounter ? withEpochCounter(fixture).toU8a() : fixture;
     this.registry = new TypeRegistry();
     this.metadata = new Metadata(this.registry, bytes);
@@ -157,8 +165,10 @@ export class FakeSubtensor {
     const key = this.#storageKey(pallet, item, keys);
     if (value === null) {
       this.#storage.delete(key);
+      this.#values.delete(key);
       return;
     }
+    this.#values.set(key, value);
     const type = entry.meta.type.isPlain ? entry.meta.type.asPlain : entry.meta.type.asMap.value;
     this.#storage.set(key, u8aToHex(this.#encode(type.toNumber(), value).toU8a()));
   }
@@ -363,6 +373,7 @@ export class FakeSubtensor {
       era,
     };
     this.submissions.push(submission);
+    const commitsBefore = this.#values.get(this.#commitsKey(submission));
     const outcome = submission.signatureValid ? this.onSubmit(submission) : {
       kind: "reject" as const,
       code: 1010,
@@ -375,6 +386,12 @@ export class FakeSubtensor {
     reply(id);
     if (outcome.kind === "pool") return this.#notify(socket, "author_extrinsicUpdate", id, "ready");
     this.best += 1;
+    if (
+      outcome.kind === "include" && submission.method === "commitWeights" &&
+      this.#values.get(this.#commitsKey(submission)) === commitsBefore
+    ) {
+      this.#recordCommit(submission);
+    }
     const blockHash = this.blockHash(this.best);
     this.#blockExtrinsics.set(blockHash, [hex]);
     const events = new Map(this.#storage);
@@ -382,6 +399,28 @@ export class FakeSubtensor {
     this.#blockStorage.set(blockHash, events);
     this.#notify(socket, "author_extrinsicUpdate", id, "ready");
     this.#notify(socket, "author_extrinsicUpdate", id, { inBlock: blockHash });
+  }
+
+  #commitsKey(submission: Submission): string {
+    return this.#storageKey("SubtensorModule", "WeightCommits", [
+      submission.args.netuid,
+      submission.signer,
+    ]);
+  }
+
+  /** Appends an included commit to the signer's `WeightCommits`, in the including block. */
+  #recordCommit(submission: Submission): void {
+    const netuid = submission.args.netuid;
+    const field = this.#epochCounter
+      ? Number(
+        this.#values.get(this.#storageKey("SubtensorModule", "SubnetEpochIndex", [netuid])) ?? 0,
+      )
+      : this.best;
+    const earlier = (this.#values.get(this.#commitsKey(submission)) ?? []) as unknown[];
+    this.setStorage("SubtensorModule", "WeightCommits", [netuid, submission.signer], [
+      ...earlier,
+      [submission.args.commit_hash, field, 0, 0],
+    ]);
   }
 
   /** Checks the sr25519 signature against every recent block the era could be anchored to. */
