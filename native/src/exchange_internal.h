@@ -283,12 +283,15 @@ x_level *x_level_at(const x_book *book, int side, int64_t price);
  * rejection reason. */
 int x_margin_reserve(tx_exchange *ex, x_account *acct, x_order *o, int dir, int64_t leverage,
                      int64_t amount, int64_t ref_price);
-/* The leveraged buyer's side of a fill: collateral from its reservations, the rest borrowed. */
-void x_margin_buy_leg(tx_exchange *ex, x_account *acct, x_order *o, int64_t price, int64_t cost);
-/* The leveraged seller's side of a fill. */
-void x_margin_sell_leg(tx_exchange *ex, x_account *acct, x_order *o, int64_t price,
+/* The leveraged buyer's side of a fill at `price`: collateral from its reservations (base valued
+ * at the best ask `ask`), the rest borrowed. */
+void x_margin_buy_leg(tx_exchange *ex, x_account *acct, x_order *o, int64_t price, int64_t ask,
+                      int64_t cost);
+/* The leveraged seller's side of a fill (quote collateral valued at the best bid `bid`). */
+void x_margin_sell_leg(tx_exchange *ex, x_account *acct, x_order *o, int64_t price, int64_t bid,
                        int64_t volume);
-/* Repays the account's loans of direction `dir` FIFO with `incoming` just deposited. */
+/* Repays the account's loans of direction `dir` FIFO with `incoming` just deposited, valuing
+ * collateral at `price` (the best ask for a buyer, the best bid for a seller). */
 void x_repay(tx_exchange *ex, x_account *acct, int dir, int64_t incoming, int64_t price);
 /* Margin calls: liquidates every loan whose margin-call price the book has crossed. */
 void x_margin_calls(tx_exchange *ex);

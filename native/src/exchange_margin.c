@@ -132,25 +132,26 @@ static void take_collateral(x_account *acct, x_order *o, x_loan *loan, int64_t b
   acct->quote_coll += quote;
 }
 
-void x_margin_buy_leg(tx_exchange *ex, x_account *acct, x_order *o, int64_t price, int64_t cost) {
+void x_margin_buy_leg(tx_exchange *ex, x_account *acct, x_order *o, int64_t price, int64_t ask,
+                      int64_t cost) {
   if (cost <= 0) return; /* a fill too small to be worth one quote unit borrows nothing */
   x_loan *loan = loan_of(ex, acct, o, price);
   if (loan == NULL) return;
   int64_t c = ceil_div((__int128)cost * X_RATE_ONE, X_RATE_ONE + o->leverage);
   int64_t quote = min64(c, o->res_quote);
-  int64_t base = c > quote ? min64(base_ceil(ex, c - quote, price), o->res_base) : 0;
+  int64_t base = c > quote ? min64(base_ceil(ex, c - quote, ask), o->res_base) : 0;
   take_collateral(acct, o, loan, base, quote);
   loan->amount += cost;
   acct->quote_loan += cost;
 }
 
-void x_margin_sell_leg(tx_exchange *ex, x_account *acct, x_order *o, int64_t price,
+void x_margin_sell_leg(tx_exchange *ex, x_account *acct, x_order *o, int64_t price, int64_t bid,
                        int64_t volume) {
   x_loan *loan = loan_of(ex, acct, o, price);
   if (loan == NULL) return;
   int64_t c = ceil_div((__int128)volume * X_RATE_ONE, X_RATE_ONE + o->leverage);
   int64_t base = min64(c, o->res_base);
-  int64_t quote = c > base ? min64(notional_ceil(ex, price, c - base), o->res_quote) : 0;
+  int64_t quote = c > base ? min64(notional_ceil(ex, bid, c - base), o->res_quote) : 0;
   take_collateral(acct, o, loan, base, quote);
   loan->amount += volume;
   acct->base_loan += volume;

@@ -160,6 +160,12 @@ static void shrink_resting(tx_exchange *ex, x_book *book, x_order *o, int64_t to
   order_event(ex, o, TX_EV_CANCELLED, removed, cause);
 }
 
+/* The best price of `side`, or `fallback` when the side is empty. */
+static inline int64_t best_or(const x_book *book, int side, int64_t fallback) {
+  const x_side *s = &book->side[side];
+  return s->n > 0 ? s->lv[s->n - 1].price : fallback;
+}
+
 /* One fill of `q` base at the resting price between the aggressor `a` and resting order `r`. */
 static void settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, int64_t q,
                         int64_t price) {
@@ -174,8 +180,11 @@ static void settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, i
   int64_t buyer_fee = aggressor_buys ? taker_fee : maker_fee;
   int64_t seller_fee = aggressor_buys ? maker_fee : taker_fee;
 
+  /* Margin legs and repayments value the other currency at the best ask (buyer) or best bid
+   * (seller) as the fill happens: the matched side's best is the trade price. */
   if (buy->leverage > 0) {
-    x_margin_buy_leg(ex, buyer, buy, price, notional + buyer_fee);
+    int64_t ask = aggressor_buys ? price : best_or(book, TX_SELL, price);
+    x_margin_buy_leg(ex, buyer, buy, price, ask, notional + buyer_fee);
   } else {
     /* A buyer whose maker rate rose since it was reserved may not cover the whole fee; it pays
      * what it has and the fee is reduced accordingly (never a negative balance). */
@@ -183,16 +192,22 @@ static void settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, i
     if (unpaid > 0) buyer_fee -= unpaid;
   }
   buyer->base_free += q;
-  if (buyer->loan_head != XNONE) x_repay(ex, buyer, TX_SELL, q, price);
+  if (buyer->loan_head != XNONE) {
+    x_repay(ex, buyer, TX_SELL, q, aggressor_buys ? price : best_or(book, TX_SELL, price));
+  }
 
   if (sell->leverage > 0) {
-    x_margin_sell_leg(ex, seller, sell, price, q);
+    int64_t bid = aggressor_buys ? best_or(book, TX_BUY, price) : price;
+    x_margin_sell_leg(ex, seller, sell, price, bid, q);
   } else {
     sell->res_base -= q;
     seller->base_reserved -= q;
   }
   seller->quote_free += notional - seller_fee;
-  if (seller->loan_head != XNONE) x_repay(ex, seller, TX_BUY, notional - seller_fee, price);
+  if (seller->loan_head != XNONE) {
+    x_repay(ex, seller, TX_BUY, notional - seller_fee,
+            aggressor_buys ? best_or(book, TX_BUY, price) : price);
+  }
   maker_fee = aggressor_buys ? seller_fee : buyer_fee;
   taker_fee = aggressor_buys ? buyer_fee : seller_fee;
 
