@@ -105,7 +105,8 @@ export interface LimitPlacement extends Placement {
   price: bigint;
   timeInForce?: TimeInForce;
   postOnly?: boolean;
-  /** GTT lifetime in ns from processing; 0/absent behaves like GTC. */
+  /** GTT lifetime in ns from processing (0: cancelled after the call's instructions); without
+   * it a GTT order is a GTC order. */
   expiryNs?: bigint;
 }
 
@@ -194,7 +195,11 @@ export class InstructionBatch {
   /** Appends a limit order placement. */
   limit(order: LimitPlacement): void {
     const offset = this.#placement(1, order);
-    this.#view.setUint8(offset + 3, timesInForce.indexOf(order.timeInForce ?? "GTC"));
+    // A GTT order without a lifetime is a GTC order (a lifetime of 0 expires it at once).
+    const tif = order.timeInForce === "GTT" && order.expiryNs === undefined
+      ? "GTC"
+      : order.timeInForce ?? "GTC";
+    this.#view.setUint8(offset + 3, timesInForce.indexOf(tif));
     this.#view.setUint8(offset + 5, order.postOnly ? 1 : 0);
     this.#view.setBigInt64(offset + 32, order.price, littleEndian);
     this.#view.setBigUint64(offset + 48, order.expiryNs ?? 0n, littleEndian);

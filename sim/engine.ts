@@ -685,7 +685,8 @@ export class SimEngine {
     }
     const volume = this.#lots(x.volume);
     const price = this.#units(x.price, this.config.exchange.priceDecimals);
-    const tif = x.timeInForce ?? 0;
+    // A GTT order without an expiry period is a GTC order.
+    const tif = x.timeInForce === 1 && (x.expiryPeriod ?? null) === null ? 0 : x.timeInForce ?? 0;
     const expiry = x.expiryPeriod ?? 0;
     if (volume === null || price === null || !Number.isFinite(expiry) || expiry < 0) return null;
     return [{

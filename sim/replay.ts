@@ -178,7 +178,7 @@ const limitPayload = z.object({
   postOnly: z.boolean().default(false),
   timeInForce: timeInForce.default(0),
   /** Nanoseconds after placement at which a GTT order is cancelled. */
-  expiryPeriod: z.number().int().positive().nullable().default(null),
+  expiryPeriod: z.number().int().nonnegative().nullable().default(null),
   stpFlag: stpFlag.default(1),
   currency: currency.default(0),
   leverage: instructionQuantity.default("0"),
@@ -362,7 +362,9 @@ function pack(
           price: quantity(l.price, params.priceDecimals),
           timeInForce: tifNames[l.timeInForce],
           postOnly: l.postOnly,
-          expiryNs: l.timeInForce === 1 && l.expiryPeriod !== null ? BigInt(l.expiryPeriod) : 0n,
+          expiryNs: l.timeInForce === 1 && l.expiryPeriod !== null
+            ? BigInt(l.expiryPeriod)
+            : undefined,
         });
       } else {
         batch.market(order);

@@ -90,7 +90,8 @@ typedef struct tx_instruction {
   int64_t volume;           /* 24 base units, or quote units when currency is QUOTE */
   int64_t price;            /* 32 limit price in ticks (already truncated to the tick) */
   int64_t leverage_e9;      /* 40 0 = cash order */
-  uint64_t expiry_ns;       /* 48 GTT: lifetime from the processing time; 0 = like GTC */
+  uint64_t expiry_ns;       /* 48 GTT: lifetime from the processing time (0: cancelled after
+                               this call's instructions); send GTC for a GTT without one */
   uint64_t reserved;        /* 56 must be 0 */
 } tx_instruction;
 

@@ -136,7 +136,7 @@ typedef struct {
   uint32_t pad2;
   int64_t volume; /* lots (base) or quote units (market, currency 1); cancel: 0 = whole order */
   int64_t price;  /* ticks */
-  uint64_t expiry_ns;
+  uint64_t expiry_ns; /* time_in_force GTT: lifetime (0: cancelled at once); send GTC for none */
   int64_t leverage_e9; /* limit and market: margin leverage in 10^-9 (0 = cash order) */
 } taos_sim_instruction;
 

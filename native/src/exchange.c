@@ -501,6 +501,17 @@ void tx_close(tx_exchange *ex) {
 
 /* ---- the clock and instruction processing ---- */
 
+/* Expires the GTT orders due by `now`, each at its own time, and leaves the clock at `now`. */
+static void fire_due_timers(tx_exchange *ex, uint64_t now) {
+  ex->instr = XNONE;
+  while (ex->timer_n > 0 && ex->timers[0].at <= now) {
+    x_timer t = pop_timer(ex);
+    ex->now = t.at; /* an expiry's events carry its own time, not the later call's */
+    x_expire(ex, &t);
+  }
+  ex->now = now;
+}
+
 static void advance(tx_exchange *ex, uint64_t now) {
   uint64_t period = ex->cfg.fee_slot_period_ns;
   uint32_t rolls = 0;
@@ -513,13 +524,7 @@ static void advance(tx_exchange *ex, uint64_t now) {
     roll_fees(ex);
     ex->next_roll += period;
   }
-  ex->instr = XNONE;
-  while (ex->timer_n > 0 && ex->timers[0].at <= now) {
-    x_timer t = pop_timer(ex);
-    ex->now = t.at; /* an expiry's events carry its own time, not the later call's */
-    x_expire(ex, &t);
-  }
-  ex->now = now;
+  fire_due_timers(ex, now);
   if (ex->loan_n > 0) x_margin_calls(ex);
 }
 
@@ -569,7 +574,9 @@ int tx_submit(tx_exchange *ex, uint64_t now_ns, const tx_instruction *records, s
     }
     }
   }
-  ex->instr = XNONE;
+  /* A GTT order of expiry 0 is cancelled at once, after the call's instructions, as a cancel
+   * message due now would be processed after the messages already queued for now. */
+  fire_due_timers(ex, ex->now);
   return ex->error;
 }
 

@@ -461,11 +461,8 @@ bool x_place_passive(tx_exchange *ex, const tx_instruction *in) {
       price > X_MAX_PRICE) {
     return false;
   }
-  uint64_t expiry = 0;
-  if (in->time_in_force == TX_GTT && in->expiry_ns > 0) {
-    if (in->expiry_ns > UINT64_MAX - ex->now) return false;
-    expiry = ex->now + in->expiry_ns;
-  }
+  bool gtt = in->time_in_force == TX_GTT;
+  if (gtt && in->expiry_ns > UINT64_MAX - ex->now) return false;
   int dir = in->direction;
   x_book *book = &ex->books[in->book_id];
   const x_side *opp = &book->side[!dir];
@@ -487,7 +484,7 @@ bool x_place_passive(tx_exchange *ex, const tx_instruction *in) {
   x_rest(ex, book, index);
   order_event(ex, o, TX_EV_PLACED, size, 0);
   bool placed = ex->error == TX_OK;
-  if (expiry > 0 && x_schedule(ex, expiry, in->book_id, o->id, o->agent) != TX_OK) {
+  if (gtt && x_schedule(ex, ex->now + in->expiry_ns, in->book_id, o->id, o->agent) != TX_OK) {
     ex->error = TX_ERR_NOMEM;
   }
   /* The acceptance differs from the placement only in its type. */
@@ -526,10 +523,8 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
   if (target <= 0) return reject(ex, in, TX_R_INVALID_VOLUME, 0);
   int tif = market ? TX_GTC : in->time_in_force;
   bool post_only = !market && in->post_only;
-  uint64_t expiry = 0;
-  if (tif == TX_GTT && in->expiry_ns > 0) {
-    if (in->expiry_ns > UINT64_MAX - ex->now) return reject(ex, in, TX_R_INVALID_EXPIRY, 0);
-    expiry = ex->now + in->expiry_ns;
+  if (tif == TX_GTT && in->expiry_ns > UINT64_MAX - ex->now) {
+    return reject(ex, in, TX_R_INVALID_EXPIRY, 0);
   }
   if (post_only && (tif == TX_IOC || tif == TX_FOK)) {
     return reject(ex, in, TX_R_CONTRACT_VIOLATION, 0);
@@ -636,11 +631,13 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
     if (lev == 0 && (crossed || by_quote)) settle_reservation(ex, acct, o);
     x_rest(ex, book, index);
     order_event(ex, o, TX_EV_PLACED, o->volume, 0);
-    if (expiry > 0 && x_schedule(ex, expiry, in->book_id, o->id, o->agent) != TX_OK) {
-      ex->error = TX_ERR_NOMEM;
-    }
   } else {
     release_all(acct, o);
+  }
+  /* The expiry is due even when nothing rests: it then finds the order gone, as the reference's
+   * scheduled cancel does. */
+  if (tif == TX_GTT && x_schedule(ex, ex->now + in->expiry_ns, in->book_id, o->id, o->agent) != TX_OK) {
+    ex->error = TX_ERR_NOMEM;
   }
   order_event(ex, o, TX_EV_ACCEPTED, own_size, 0);
   if (!rests) x_order_free(ex, index);

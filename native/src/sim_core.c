@@ -215,7 +215,8 @@ static int decode(const double *params, uint32_t count, sim_config *cfg, char *e
 static void update_fundamental(sim_book *book, uint64_t t) {
   const struct taos_sim *sim = book->sim;
   const sim_config *cfg = &sim->cfg;
-  if (t - book->fund_last_seed < (uint64_t)P(cfg, fund_seed_interval) && book->fund_k > 0) return;
+  /* As the reference's, the first update also waits a whole seed interval from time 0. */
+  if (t - book->fund_last_seed < (uint64_t)P(cfg, fund_seed_interval)) return;
   book->fund_last_seed = t;
   uint64_t k = ++book->fund_k;
   uint64_t seed = cfg->seed;
@@ -845,11 +846,13 @@ int taos_sim_inject(taos_sim *sim, int32_t agent_id, const taos_sim_instruction 
       msg.kind = in->kind == 1 ? MSG_PLACE_LIMIT : MSG_PLACE_MARKET;
       msg.a = in->client_order_id;
       /* an expiry beyond the representable clock is the same as none (GTC) */
-      msg.aux = in->time_in_force == 1 && in->expiry_ns < UINT64_MAX / 4 ? in->expiry_ns : 0;
+      uint8_t tif = in->time_in_force;
+      if (tif == 1 && in->expiry_ns >= UINT64_MAX / 4) tif = 0;
+      msg.aux = tif == 1 ? in->expiry_ns : 0;
       /* in 10^-6; a leverage past what that holds is past any maxLeverage, and refused as such */
       msg.leverage = in->leverage_e9 / 1000 < UINT32_MAX ? (uint32_t)(in->leverage_e9 / 1000)
                                                          : UINT32_MAX;
-      msg.flags = (uint8_t)((in->post_only ? 1 : 0) | (in->time_in_force << 1) |
+      msg.flags = (uint8_t)((in->post_only ? 1 : 0) | (tif << 1) |
                             (in->stp_flag << 3) | (in->currency ? 0x40 : 0));
     }
     if (sim_send(book, &msg) != TAOS_SIM_OK) return TAOS_SIM_ERR_MEMORY;

@@ -311,14 +311,17 @@ void sim_place_limit(sim_book *book, const sim_msg *msg) {
   in.price = msg->price;
   in.time_in_force = (uint8_t)((msg->flags >> 1) & 3);
   in.post_only = msg->flags & 1;
-  bool gtt = in.time_in_force == TX_GTT && msg->aux > 0 && is_remote(book, msg->slot);
+  /* Only remote orders carry an expiry (a local placement's aux is its latency). */
+  bool gtt = in.time_in_force == TX_GTT && is_remote(book, msg->slot);
   if (gtt) in.expiry_ns = msg->aux;
+  else if (in.time_in_force == TX_GTT) in.time_in_force = TX_GTC;
   if (!submit(book, &in)) return;
   const tx_event *outcome = translate(book, msg, false, NULL);
   bool accepted = outcome != NULL && outcome->type == TX_EV_ACCEPTED;
   uint32_t id = accepted ? outcome->order_id : SIM_NONE;
-  if (gtt && accepted && outcome->remaining > 0) {
-    /* wake the book when the order's lifetime ends so its expiry lands at exactly that time */
+  if (gtt && accepted) {
+    /* wake the book when the order's lifetime ends so its expiry lands at exactly that time (an
+     * order filled at once finds itself gone then, as in the reference) */
     sim_msg expiry = {.time = book->now + msg->aux, .kind = MSG_CANCEL, .slot = msg->slot,
                       .a = id, .flags = 0x80};
     sim_send(book, &expiry);
