@@ -260,6 +260,47 @@ class Importer {
     return result;
   }
 
+  /**
+   * What the reference's agents make of absent or out-of-range attributes: futures traders take a
+   * `volume` of 1 and a `lambda` of 0.01155 in their place, ALGO traders a market-feed latency of
+   * 1 s (mean and deviation), and HFT agents read `tau` as a whole number.
+   */
+  referenceFallbacks(element: XmlElement, group: Record<string, unknown>): void {
+    const replace = (name: string, fallback: number) => {
+      const value = group[name] as number | undefined;
+      if (value !== undefined && value > 0) return;
+      if (value !== undefined) {
+        this.warn(element, `${name}="${value}" taken as ${fallback}, as the reference does`);
+      }
+      group[name] = fallback;
+    };
+    if (element.name === "StylizedTraderAgent") {
+      for (const name of ["GBM_X0", "GBM_mu", "GBM_sigma", "GBM_seed"]) {
+        if (element.attributes[name] === undefined) continue;
+        this.warn(
+          element,
+          `${name} is not used: the start-up price path keeps the reference's defaults ` +
+            "(GBM_X0 0.001, GBM_mu 0, GBM_sigma 0.01)",
+        );
+      }
+    } else if (element.name === "FuturesTraderAgent") {
+      replace("volume", 1);
+      replace("lambda", 0.01155);
+    } else if (element.name === "ALGOTraderAgent") {
+      group.MFLmean ??= 1e9;
+      group.MFLstd ??= 1e9;
+    } else if (element.name === "HighFrequencyTraderAgent" && typeof group.tau === "number") {
+      const whole = Math.trunc(group.tau);
+      if (whole !== group.tau) {
+        this.warn(
+          element,
+          `tau="${group.tau}" read as ${whole}: the reference reads a whole number`,
+        );
+        group.tau = whole;
+      }
+    }
+  }
+
   agent(element: XmlElement, agents: Record<string, unknown>): void {
     const key = agentKeys[element.name];
     const attributes = agentAttributes[element.name];
@@ -276,6 +317,7 @@ class Importer {
       if (value === undefined || (name === "opLatencyScaleRay" && value === 0)) continue;
       group[name] = booleanFields.has(name) ? value !== 0 : value;
     }
+    this.referenceFallbacks(element, group);
     group.balances = this.balances(element.children.find((c) => c.name === "Balances"));
     const feePolicy = element.children.find((c) => c.name === "FeePolicy");
     if (feePolicy) {
@@ -286,7 +328,10 @@ class Importer {
     if (distribution) {
       this.checkAttributes(distribution, ["type", "mu", "sigma"]);
       if (distribution.attributes.type !== "lognormal") {
-        this.warn(distribution, `type '${distribution.attributes.type}' not supported`);
+        throw new Error(
+          `line ${distribution.line}: <VolumeDistribution type="${distribution.attributes.type}">` +
+            " is not supported: ALGO child orders are sized lognormal(mu, sigma) only",
+        );
       }
       group.volumeMu = this.number(distribution, "mu");
       group.volumeSigma = this.number(distribution, "sigma");

@@ -611,6 +611,24 @@ static void test_process_updates_follow_the_grid(void) {
   taos_sim_destroy(sim);
 }
 
+/* With a seed interval longer than the update period, the fundamental first moves a whole seed
+ * interval after time 0, as in the reference (updates at 60, 120 s, not 10, 70 s). */
+static void test_first_fundamental_update_waits_a_seed_interval(void) {
+  double params[TAOS_SIM_PARAM_COUNT];
+  defaults(params);
+  set(params, "step", 25e9);
+  set(params, "fund_seed_interval", 60e9);
+  taos_sim *sim = create(params);
+  uint64_t now, events;
+  CHECK(taos_sim_advance(sim, &now, &events) == 1 && now == 25000000000ull);
+  CHECK(taos_sim_advance(sim, &now, &events) == 1 && now == 50000000000ull);
+  CHECK(sim->books[0].fund_k == 0);
+  CHECK(taos_sim_advance(sim, &now, &events) == 1 && now == 75000000000ull);
+  CHECK(sim->books[0].fund_k == 1);
+  CHECK(sim->books[0].fund_last_seed == 60000000000ull);
+  taos_sim_destroy(sim);
+}
+
 static void test_config_errors_name_the_field(void) {
   double params[TAOS_SIM_PARAM_COUNT];
   defaults(params);
@@ -665,6 +683,7 @@ int main(void) {
   test_random_remote_instructions_keep_the_books_sound();
   test_queue_order_is_stable();
   test_process_updates_follow_the_grid();
+  test_first_fundamental_update_waits_a_seed_interval();
   test_config_errors_name_the_field();
   if (failures) {
     fprintf(stderr, "%d check(s) failed\n", failures);

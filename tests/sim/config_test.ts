@@ -59,6 +59,26 @@ Deno.test("the XML importer takes the reference's defaults: decimals 2, a latenc
   assert.equal(depth('instanceCount="2"'), 1024, "1024 without either");
 });
 
+Deno.test("the XML importer fills in what the reference's agents do for absent or unusable values", () => {
+  const text = Deno.readTextFileSync(fixture)
+    .replace('volume="4.0" lambda="0.001155"', 'lambda="0"')
+    .replace('MFLmean="1500000000" MFLstd="250000000" ', "")
+    .replace('tau="2" delta=', 'tau="2.5" delta=')
+    .replace('tauHist="200"', 'tauHist="200" GBM_X0="0.01"');
+  const { config, warnings } = importXmlConfig(text, 1);
+  assert.equal(config.agents.futures?.volume, 1, "absent: 1");
+  assert.equal(config.agents.futures?.lambda, 0.01155, "0: the reference's 0.01155");
+  assert.deepEqual([config.agents.algo?.MFLmean, config.agents.algo?.MFLstd], [1e9, 1e9]);
+  assert.equal(config.agents.hft?.tau, 2, "read as a whole number");
+  assert.match(warnings.join("\n"), /lambda="0" taken as 0\.01155/);
+  assert.match(warnings.join("\n"), /tau="2\.5" read as 2/);
+  assert.match(warnings.join("\n"), /GBM_X0 is not used/);
+  assert.throws(
+    () => importXmlConfig(text.replace('type="lognormal"', 'type="gamma"'), 1),
+    /<VolumeDistribution type="gamma"> is not supported: ALGO child orders are sized lognormal/,
+  );
+});
+
 Deno.test("the XML importer names the attribute holding a bad number", () => {
   const text = Deno.readTextFileSync(fixture).replace('kappa="20"', 'kappa="lots"');
   assert.throws(() => importXmlConfig(text, 1), /kappa: 'lots' is not a number/);
