@@ -231,8 +231,11 @@ static void stylized_decide(sim_book *book, uint32_t k, double p, double bid, do
 }
 
 /* Regime switching on book imbalance (off in production): a NORMAL agent enters the regime,
- * where the fundamentalist horizon is tauFRegime, with probability |imbalance| twice over; an
- * agent in the regime leaves with probability 1 - sqrt(last |imbalance|). */
+ * where the fundamentalist horizon is tauFRegime, with probability |imbalance|; an agent in the
+ * regime leaves with probability 1 - sqrt(last |imbalance|). The reference draws twice, each time
+ * from a generator seeded with the current time, so both draws are the same number and the
+ * second never refuses what the first allowed: the intended dynamics draw twice independently
+ * (|imbalance| squared). */
 static void stylized_regime(sim_book *book, uint32_t k) {
   const sim_config *cfg = config_of(book);
   sim_sty_book *st = &book->sty[k];
@@ -242,7 +245,7 @@ static void stylized_regime(sim_book *book, uint32_t k) {
   if (!st->regime) {
     if (sim_uniform(rng) >= imbalance) return;
     st->regime_prob = imbalance;
-    if (sim_uniform(rng) < st->regime_prob) {
+    if (cfg->reference || sim_uniform(rng) < st->regime_prob) {
       st->regime = true;
       st->tau_f = P(cfg, sty_tau_f_regime);
     }

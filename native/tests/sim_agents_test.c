@@ -105,6 +105,36 @@ static void test_stylized_regime_switch(void) {
   }
 }
 
+/* With an imbalance of 0.5 a NORMAL agent enters the regime half the time under the reference's
+ * dynamics (its two draws are one number) and a quarter of the time under the intended ones. */
+static void test_stylized_regime_entry_rate(void) {
+  for (int reference = 0; reference <= 1; reference++) {
+    double params[TAOS_SIM_PARAM_COUNT];
+    defaults(params);
+    set(params, "sty_count", 1);
+    set(params, "sty_regime_flag", 1);
+    set(params, "sty_tau_f_regime", 15);
+    set(params, "reference_dynamics", reference);
+    taos_sim *sim = create(params);
+    sim_book *book = empty_book(sim);
+    rest(book, 0, 29990, 30000); /* 3 units bid, 1 asked: imbalance 0.5 */
+    rest(book, 1, 30010, 10000);
+    uint32_t slot = sim->local_base + sim->off_sty;
+    sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
+    int entered = 0, trials = 4000;
+    for (int i = 0; i < trials; i++) {
+      book->sty[0].regime = false;
+      book->sty[0].order_in_flight = true; /* observe the regime only */
+      book->heap.size = 0;
+      sim_agents_handle(book, &poll);
+      entered += book->sty[0].regime;
+    }
+    double rate = (double)entered / trials, expected = reference ? 0.5 : 0.25;
+    CHECK(fabs(rate - expected) < 0.04); /* 5 standard errors at most */
+    taos_sim_destroy(sim);
+  }
+}
+
 /* Rests a bid at 299.90 and an ask at 300.10 on the first book and delivers one poll to the first
  * HFT agent, whose slot goes to *slot. */
 static sim_book *poll_hft(taos_sim *sim, uint32_t *slot) {
@@ -670,6 +700,7 @@ int main(void) {
   test_initialization_ladder();
   test_stylized_follows_fundamental();
   test_stylized_regime_switch();
+  test_stylized_regime_entry_rate();
   test_hft_quotes_and_inventory();
   test_hft_quotes_on_margin();
   test_hft_inventory_cancel_sees_every_order();
