@@ -255,11 +255,17 @@ static inline bool within(int dir, int64_t level_price, int64_t limit) {
          ((unsigned)(level_price >= limit) & sell);
 }
 
-/* Aggressor volume (`total` matchable units) removed by self-trade prevention. */
+/* Self-trade prevention removes `total` matchable units from the aggressor: its own volume drops
+ * by trunc_v(total / (1 + L)) and its matchable volume follows from what is left. */
 static void stp_reduce(tx_exchange *ex, x_order *a, int64_t total) {
   int64_t before = a->volume;
-  a->total -= total;
-  a->volume = x_own_volume(ex, a->total, a->leverage);
+  if (total >= a->total) {
+    a->volume = a->total = 0;
+  } else {
+    a->volume -= x_own_volume(ex, total, a->leverage);
+    if (a->volume < 0) a->volume = 0;
+    a->total = x_total_volume(ex, a->volume, a->leverage);
+  }
   order_event(ex, a, TX_EV_STP_REDUCED, before - a->volume, TX_CAUSE_STP);
 }
 
@@ -291,7 +297,11 @@ static void match(tx_exchange *ex, x_book *book, x_order *a, int64_t limit) {
           stp_reduce(ex, a, vr);
           continue;
         }
-        shrink_resting(ex, book, r, vr - va, TX_CAUSE_STP);
+        /* The resting order gives up trunc_v(Va / (1 + Lr)) of its own volume. */
+        shrink_resting(ex, book, r,
+                       x_total_volume(ex, r->volume - x_own_volume(ex, va, r->leverage),
+                                      r->leverage),
+                       TX_CAUSE_STP);
         stp_reduce(ex, a, va);
         return;
       }
@@ -572,7 +582,8 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
       return reject(ex, in, TX_R_CONTRACT_VIOLATION, 0);
     }
     if (x.vol < size) {
-      size = x.vol;
+      /* The own volume becomes trunc_v(X / (1 + L)), and the order trades that much levered. */
+      size = x_total_volume(ex, x_own_volume(ex, x.vol, lev), lev);
       by_quote = false; /* reserve for the reduced size */
     }
   }
