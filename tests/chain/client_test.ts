@@ -657,18 +657,19 @@ Deno.test(
   },
 );
 
+/** Commits weights for uids 1 and 2 with the commit left in the pool past a 300 ms timeout. */
+async function commitUnconfirmed(client: SubtensorClient, node: FakeSubtensor) {
+  node.onSubmit = () => ({ kind: "pool" });
+  const setter = new ChainWeightSetter(client, { netuid: NETUID, hotkey: alice, timeoutMs: 300 });
+  return { setter, result: await setter.setWeights([1, 2], [0.5, 0.5], 19) };
+}
+
 Deno.test(
   "a commit not seen in a block before the timeout is refused but kept for its reveal",
   testOptions,
   async () => {
     await withCommitReveal(async (client, node) => {
-      node.onSubmit = () => ({ kind: "pool" });
-      const setter = new ChainWeightSetter(client, {
-        netuid: NETUID,
-        hotkey: alice,
-        timeoutMs: 300,
-      });
-      const unconfirmed = await setter.setWeights([1, 2], [0.5, 0.5], 19);
+      const { setter, result: unconfirmed } = await commitUnconfirmed(client, node);
       assert.equal(unconfirmed.accepted, false);
       assert.match(
         unconfirmed.message,
@@ -717,13 +718,7 @@ Deno.test(
   testOptions,
   async () => {
     await withCommitReveal(async (client, node) => {
-      node.onSubmit = () => ({ kind: "pool" });
-      const setter = new ChainWeightSetter(client, {
-        netuid: NETUID,
-        hotkey: alice,
-        timeoutMs: 300,
-      });
-      await setter.setWeights([1, 2], [0.5, 0.5], 19);
+      const { setter } = await commitUnconfirmed(client, node);
       const guess = setter.pendingCommits[0].revealEpoch;
       node.best = firstBlockOfEpoch(guess + 1, NETUID, TEMPO) + 1;
       assert.deepEqual(await setter.revealDue(), [], "waited for one epoch past the estimate");
