@@ -175,8 +175,9 @@ export interface Notice {
   message?: string;
   /** A rejected placement's reason code (`INSUFFICIENT_QUOTE`), the reference's message for it. */
   reason?: string;
-  /** A rejected placement as it was requested: side, volume (base, or quote for a market order
-   * sized in quote) and limit price (null for market orders). */
+  /** A placement as it was requested, for a rejected one and for an accepted market order sized
+   * in quote: side, volume (base, or quote for a market order sized in quote) and limit price (null
+   * for market orders). */
   request?: { direction: Direction; volume: number; price: number | null };
   /** RESPONSE_DISTRIBUTED_CANCEL_ORDERS: base volume cancelled, null when the whole order went. */
   cancelledVolume?: number | null;
@@ -771,7 +772,8 @@ export class SimEngine {
           event: "place",
           orderId: e.orderId,
           timestamp,
-          volume: this.volume(e.volume),
+          // A market order sized in quote has no base volume before it fills.
+          volume: e.flags & EVENT_FLAG_QUOTE ? 0 : this.volume(e.volume),
           leverage: Number(e.leverageE9) / 1e9,
           direction,
           price: e.flags & EVENT_FLAG_MARKET ? null : this.price(e.price),
@@ -826,6 +828,15 @@ export class SimEngine {
         type: `RESPONSE_DISTRIBUTED_${placeType}`,
         orderId: e.orderId,
         clientOrderId: client(e.clientOrderId),
+        ...(e.flags & EVENT_FLAG_QUOTE
+          ? {
+            request: {
+              direction: e.direction as Direction,
+              volume: this.quote(e.volume),
+              price: null,
+            },
+          }
+          : {}),
       }, out);
     } else if (e.kind === EventKind.REJECT) {
       out.push({

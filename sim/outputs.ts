@@ -198,10 +198,12 @@ export class SimOutputs {
           const market = (e.flags & EVENT_FLAG_MARKET) !== 0;
           const price = market ? "" : fixed(e.price, pd);
           const kind = market ? "place_market" : "place_limit";
-          // A margin order's own volume; the book holds it times 1 + leverage (lot-truncated).
+          // A margin order's own volume; the book holds it times 1 + leverage (lot-truncated). A
+          // market order sized in quote: the quote amount requested.
           const leverage = e.leverageE9 === 0n ? "0" : fixed(e.leverageE9, 9);
+          const volume = fixed(e.volume, e.flags & EVENT_FLAG_QUOTE ? qd : vd);
           l3.line(
-            `${t},${kind},${e.orderId},${e.agentId},${dir},${price},${fixed(e.volume, vd)},` +
+            `${t},${kind},${e.orderId},${e.agentId},${dir},${price},${volume},` +
               `${client(e.clientOrderId)},,${leverage}`,
           );
           break;

@@ -314,16 +314,65 @@ function capitalFields(prefix: string, balances: Balances, config: SimConfig) {
   );
 }
 
+/** The fields the reference's miner-side config model requires of a group, zero or empty: a group
+ * that is not configured still sends them (a Python miner refuses the whole config otherwise). */
+function absentGroup(prefix: string, fields: string[]): Record<string, unknown> {
+  return {
+    [`${prefix}capital_type`]: "static",
+    [`${prefix}base_balance`]: null,
+    [`${prefix}quote_balance`]: null,
+    [`${prefix}wealth`]: 0,
+    ...Object.fromEntries(fields.map((name) => [prefix + name, 0])),
+  };
+}
+
+const HFT_FIELDS = [
+  "feed_latency_min",
+  "order_latency_min",
+  "order_latency_max",
+  "order_latency_scale",
+  "tau",
+  "delta",
+  "psi",
+  "gHFT",
+  "kappa",
+  "spread",
+  "order_size_mean",
+  "price_noise",
+  "price_shift",
+];
+const STA_FIELDS = [
+  "feed_latency_min",
+  "feed_latency_mean",
+  "feed_latency_std",
+  "order_latency_min",
+  "order_latency_max",
+  "order_latency_scale",
+  "decision_latency_mean",
+  "decision_latency_std",
+  "selection_scale",
+  "noise_weight",
+  "chartist_weight",
+  "fundamentalist_weight",
+  "tau",
+  "tauHist",
+  "tauF",
+  "sigmaEps",
+  "r_aversion",
+];
+
 /** The background groups' parameters under the reference's names (a group that is not configured
- * reports a count of 0). The stylized traders' `tauF` is their own: the reference copies `tau`. */
+ * reports a count of 0, and zeros for the fields the reference's model requires). The stylized
+ * traders' `tauF` is their own: the reference copies `tau`. */
 function agentFields(config: SimConfig): Record<string, unknown> {
   const { initialization: init, hft, stylized: sta, futures } = config.agents;
   return {
     init_agent_count: init?.count ?? 0,
-    ...(init &&
-      { ...capitalFields("init_agent_", init.balances, config), init_agent_tau: init.tau }),
+    ...(init
+      ? { ...capitalFields("init_agent_", init.balances, config), init_agent_tau: init.tau }
+      : absentGroup("init_agent_", ["tau"])),
     hft_agent_count: hft?.count ?? 0,
-    ...(hft && {
+    ...(hft === undefined ? absentGroup("hft_agent_", HFT_FIELDS) : {
       ...capitalFields("hft_agent_", hft.balances, config),
       hft_agent_feed_latency_min: hft.minMFLatency,
       hft_agent_order_latency_min: hft.minOPLatency,
@@ -340,7 +389,7 @@ function agentFields(config: SimConfig): Record<string, unknown> {
       hft_agent_price_shift: hft.shiftPercentage,
     }),
     sta_agent_count: sta?.count ?? 0,
-    ...(sta && {
+    ...(sta === undefined ? absentGroup("sta_agent_", STA_FIELDS) : {
       ...capitalFields("sta_agent_", sta.balances, config),
       sta_agent_feed_latency_min: 0,
       sta_agent_feed_latency_mean: sta.MFLmean,
@@ -684,7 +733,8 @@ export function stateForAgent(
       type: "EVENT_SIMULATION_START",
       timestamp: publish.timestamp,
       agentId: null,
-      logDir: null,
+      // The reference's model requires a text (its log directory); taos keeps none to name.
+      logDir: "",
     });
   }
   if (publish.final) {

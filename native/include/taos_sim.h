@@ -96,7 +96,8 @@ enum taos_sim_event_kind {
 
 /* A reject record's code is the exchange core's rejection reason (TX_R_* in taos_exchange.h).
  * Record flags: bit 0 (TAOS_SIM_EVF_MARKET) a market order (place, reject); bit 1
- * (TAOS_SIM_EVF_QUOTE) a reject's volume is in quote units (a market order sized in quote);
+ * (TAOS_SIM_EVF_QUOTE) a market order sized in quote: the place or reject record's volume is the
+ * requested amount in quote units;
  * bit 2 (TAOS_SIM_EVF_PARTIAL) a cancel left part of the order resting; bit 3
  * (TAOS_SIM_EVF_DROPPED) a cancel of an incoming order's volume that never rested: its unfilled
  * market or IOC remainder, or volume self-trade prevention took from it. */
@@ -111,7 +112,7 @@ enum {
 typedef struct {
   uint64_t timestamp;
   int64_t price;     /* ticks; 0 for market placements */
-  int64_t volume;    /* lots (quote units for a reject flagged TAOS_SIM_EVF_QUOTE) */
+  int64_t volume;    /* lots (quote units when flagged TAOS_SIM_EVF_QUOTE) */
   int64_t fee_maker; /* trade: fee charged to the resting side (quote units) */
   int64_t fee_taker; /* trade: fee charged to the aggressor */
   uint32_t order_id; /* place/cancel/reject: the order; trade: aggressing order */

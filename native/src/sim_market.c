@@ -230,7 +230,13 @@ static void note_outcome(sim_book *book, const sim_msg *msg, const tx_event *e, 
     ev.order_id = e->order_id;
     ev.leverage_e9 = e->leverage_e9;
     ev.price = market ? 0 : msg->price;
-    ev.volume = market && (msg->flags & 0x40) ? 0 : sim_base_to_lots(&book->sim->cfg, e->volume);
+    if (market && (msg->flags & 0x40)) {
+      /* sized in quote: the requested quote amount, as the reference's response reports it */
+      ev.volume = msg->volume;
+      ev.flags |= TAOS_SIM_EVF_QUOTE;
+    } else {
+      ev.volume = sim_base_to_lots(&book->sim->cfg, e->volume);
+    }
     sim_record(book, &ev);
   } else if (remote) {
     ev.kind = TAOS_SIM_EV_REJECT;
@@ -274,6 +280,14 @@ static const tx_event *translate(sim_book *book, const sim_msg *msg, bool market
     case TX_EV_REMAINDER_DROPPED: note_cancel(book, e); break;
     case TX_EV_REJECTED:
       if (msg == NULL && e->instruction == 0 && cancel_failed) *cancel_failed = true;
+      /* A GTT expiry that found its order gone (filled before it): the remote owner hears of a
+       * failed cancel, as the reference's scheduled cancel is answered. */
+      if ((e->flags & TX_EVF_EXPIRY) && e->agent_id >= 0 && is_remote(book, (uint32_t)e->agent_id)) {
+        taos_sim_event ev = {.kind = TAOS_SIM_EV_CANCEL_FAIL, .timestamp = e->timestamp,
+                             .order_id = e->order_id, .agent_id = e->agent_id,
+                             .client_order_id = SIM_NONE};
+        sim_record(book, &ev);
+      }
       break;
     default: break;
     }

@@ -151,6 +151,7 @@ Deno.test("stateForAgent: own account and notices only, levels capped at 21, eve
   assert.equal(account.orders[0].client_id, 77);
   assert.equal(account.fees?.volume_traded, 1234);
   const events = state.notices![0];
+  assert.equal((events[0] as { logDir: unknown }).logDir, "", "a text, as the reference requires");
   assert.deepEqual(events.map((e) => e.type), [
     "EVENT_SIMULATION_START",
     "ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET",
@@ -214,11 +215,16 @@ Deno.test("the config sent to miners carries the reference's fields for margin a
     [config.futures_agent_count, config.futures_agent_volume, config.futures_agent_selection_scale],
     [100, 4, 0.2],
   );
+  // A group that is not configured still sends every field the reference's model requires.
   const noGroups = simulationConfigFor({ ...smallPreset(), agents: {} });
   assert.deepEqual(
     [noGroups.init_agent_count, noGroups.hft_agent_count, noGroups.hft_agent_tau],
-    [0, 0, undefined],
+    [0, 0, 0],
   );
+  const required = (c: object) =>
+    Object.keys(c).filter((k) => /^(init|hft|sta)_agent_/.test(k)).sort();
+  assert.deepEqual(required(noGroups), required(config));
+  assert.equal(noGroups.sta_agent_capital_type, "static");
 });
 
 Deno.test("rejected orders and partial cancels reach the miner as they were requested", () => {
@@ -236,10 +242,16 @@ Deno.test("rejected orders and partial cancels reach the miner as they were requ
       { type: "PLACE_ORDER_LIMIT", bookId: 0, direction: 0, volume: 1e9, price: farBid },
       { type: "PLACE_ORDER_MARKET", bookId: 0, direction: 1, volume: 1e6 },
       { type: "PLACE_ORDER_MARKET", bookId: 0, direction: 0, volume: tooMuchQuote, currency: 1 },
+      // accepted, sized in quote: the notice reports the quote asked for, as the reference's
+      { type: "PLACE_ORDER_MARKET", bookId: 0, direction: 1, volume: 100, currency: 1 },
     ], 0);
     publish = engine.advance();
     assert.ok(publish !== null);
     let notices = stateForAgent(publish, 0, simulation).notices![0];
+    const quoteSized = notices.find((n) => n.type === "RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET");
+    assert.ok(quoteSized?.type === "RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET");
+    assert.deepEqual([quoteSized.side, quoteSized.quantity], [1, 100]);
+    assert.match(quoteSized.message, /^Sell Market Order \d+ placed successfully for 100\.0!$/);
     const rejectedLimit = notices.find((n) =>
       n.type === "ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT"
     );
@@ -276,6 +288,40 @@ Deno.test("rejected orders and partial cancels reach the miner as they were requ
       cancelled.map((c) => [c.orderId, c.quantity, c.success]),
       [[resting.orderId, 0.5, true], [resting.orderId, null, true]],
     );
+  } finally {
+    engine.close();
+  }
+});
+
+Deno.test("a GTT order filled when placed still reaches its expiry: the miner hears of a failed cancel", () => {
+  const config = { ...smallPreset(), books: 1, duration: 10 * 60e9, remoteAgentCount: 1 };
+  const engine = SimEngine.create({ config, seed: 3, threads: 1 });
+  try {
+    let publish = engine.advance();
+    assert.ok(publish !== null);
+    const ask = publish.books[0].ask[0].price;
+    engine.inject(0, [{
+      type: "PLACE_ORDER_LIMIT",
+      bookId: 0,
+      direction: 0,
+      volume: 0.01,
+      price: ask,
+      timeInForce: 1,
+      expiryPeriod: 1e9,
+    }], 0);
+    const failed: { orderId: number | null; message: string }[] = [];
+    for (let step = 0; step < 3; step++) {
+      publish = engine.advance();
+      assert.ok(publish !== null);
+      for (const notice of stateForAgent(publish, 0, simulation).notices![0]) {
+        if (notice.type !== "ERROR_RESPONSE_DISTRIBUTED_CANCEL_ORDERS") continue;
+        for (const c of notice.cancellations) {
+          failed.push({ orderId: c.orderId, message: c.message });
+        }
+      }
+    }
+    assert.equal(failed.length, 1, "one failed cancel, from the expiry");
+    assert.match(failed[0].message, /does not exist/);
   } finally {
     engine.close();
   }
