@@ -16,7 +16,15 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { HttpServer, type Peer } from "./http_server.ts";
+import {
+  BodyError,
+  fromRequest,
+  HttpServer,
+  type Incoming,
+  type Outgoing,
+  type Peer,
+  toResponse,
+} from "./http_server.ts";
 import type { Keypair } from "./keypair.ts";
 import { GateTimeout, PriorityGate } from "./priority_gate.ts";
 import { pythonFloat } from "./python_float.ts";
@@ -140,7 +148,11 @@ export class Axon {
     });
     this.#gate = new PriorityGate(options.maxConcurrentForwards ?? 4);
     this.attach(PING, { forward: (synapse) => synapse.fields });
-    this.app.all("*", (c) => this.#handle(c.req.raw, c.env?.remoteAddr ?? null));
+    this.app.all(
+      "*",
+      async (c) =>
+        toResponse(await this.#handle(fromRequest(c.req.raw), c.env?.remoteAddr ?? null)),
+    );
   }
 
   /** The SS58 hotkey this axon serves. */
@@ -157,7 +169,7 @@ export class Axon {
   /** Starts listening; resolves to the bound port. */
   async start(): Promise<number> {
     if (this.#server !== null) throw new Error("axon already started");
-    this.#server = await HttpServer.listen((request, peer) => this.#handle(request, peer), {
+    this.#server = await HttpServer.listen((incoming, peer) => this.#handle(incoming, peer), {
       port: this.#options.port ?? 8091,
       hostname: this.#options.host ?? "0.0.0.0",
       onError: this.#options.onError,
@@ -172,9 +184,9 @@ export class Axon {
     if (server !== null) await server.close();
   }
 
-  async #handle(request: Request, peer: Peer | null): Promise<Response> {
+  async #handle(request: Incoming, peer: Peer | null): Promise<Outgoing> {
     const started = performance.now();
-    const name = new URL(request.url).pathname.split("/")[1] ?? "";
+    const name = request.target.split("?")[0].split("/")[1] ?? "";
     const route = this.#routes.get(name);
     let synapse: Pending | null = null;
     let kind: SynapseKind<unknown> = PING;
@@ -188,7 +200,7 @@ export class Axon {
       }
       kind = route.kind;
       synapse = this.#preprocess(route.kind, request, peer);
-      const declared = Number(request.headers.get("content-length") ?? "0");
+      const declared = Number(request.header("content-length") ?? "0");
       const limit = this.#options.maxBodyBytes ?? 32 * 1024 * 1024;
       if (declared > limit) throw new Refusal(413, `Request body exceeds ${limit} bytes`);
 
@@ -199,7 +211,7 @@ export class Axon {
           throw new Refusal(403, `Forbidden. Key is blacklisted: ${verdict.reason}.`);
         }
       }
-      const headerHash = request.headers.get("computed_body_hash") ?? "";
+      const headerHash = request.header("computed_body_hash") ?? "";
       try {
         this.#verifier.verify(synapse.dendrite, headerHash, synapse.timeout);
       } catch (error) {
@@ -209,7 +221,13 @@ export class Axon {
       const deadline = AbortSignal.timeout(Math.max(1, synapse.timeout * 1000));
       // The body is read before a forward slot is taken, as the Python axon does: a caller that
       // sends it slowly holds only its own connection, never a slot others wait for.
-      const text = await readBody(request, declared, limit, deadline);
+      let text: string;
+      try {
+        text = decodeUtf8(await request.body(limit, deadline));
+      } catch (error) {
+        if (error instanceof BodyError) throw new Refusal(error.status, error.message);
+        throw error;
+      }
       const parsed = synapseFromBody(route.kind, parseWireJson(text));
       if (bodyHash(route.kind, parsed.fields) !== headerHash) {
         throw new Error("Hash mismatch between header and body");
@@ -261,10 +279,10 @@ export class Axon {
   }
 
   /** Builds the request synapse from headers and fills in our side, like the Python axon. */
-  #preprocess(kind: SynapseKind<unknown>, request: Request, peer: Peer | null): Pending {
+  #preprocess(kind: SynapseKind<unknown>, request: Incoming, peer: Peer | null): Pending {
     let view: HeaderView;
     try {
-      view = parseSynapseHeaders(request.headers);
+      view = parseSynapseHeaders({ forEach: (fn) => request.forEachHeader(fn) });
     } catch (error) {
       throw new Refusal(
         500,
@@ -318,7 +336,7 @@ export class Axon {
     body: string,
     started: number,
     label = synapse.name,
-  ): Response {
+  ): Outgoing {
     const headers = synapseToHeaders(kind, synapse, bodyHash(kind, synapse.fields));
     headers["content-type"] = "application/json";
     this.#options.onRequest?.({
@@ -329,7 +347,7 @@ export class Axon {
       statusMessage: synapse.axon.status_message ?? "",
       seconds: (performance.now() - started) / 1000,
     });
-    return new Response(body, { status, headers: sanitizeHeaders(headers) });
+    return { status, headers: sanitizeHeaders(headers), body };
   }
 }
 
@@ -349,56 +367,6 @@ function sanitizeHeaders(headers: Record<string, string>): Record<string, string
   return headers;
 }
 
-async function readBody(
-  request: Request,
-  declared: number,
-  limit: number,
-  deadline: AbortSignal,
-): Promise<string> {
-  if (request.body === null) return "";
-  if (declared > 0) return decodeUtf8(await wholeBody(request, deadline));
-  const reader = request.body.getReader();
-  const onAbort = () => reader.cancel().catch(() => {});
-  deadline.addEventListener("abort", onAbort, { once: true });
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (deadline.aborted) throw new Refusal(408, BODY_TIMEOUT);
-      if (done) break;
-      total += value.byteLength;
-      if (total > limit) throw new Refusal(413, `Request body exceeds ${limit} bytes`);
-      chunks.push(value);
-    }
-  } finally {
-    deadline.removeEventListener("abort", onAbort);
-  }
-  const all = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    all.set(c, offset);
-    offset += c.byteLength;
-  }
-  return decodeUtf8(all);
-}
-
-/**
- * A body of declared length (already checked against the limit; the server reads no further) in
- * one piece, or a 408 when the deadline passes first.
- */
-function wholeBody(request: Request, deadline: AbortSignal): Promise<ArrayBuffer> {
-  if (deadline.aborted) return Promise.reject(new Refusal(408, BODY_TIMEOUT));
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(new Refusal(408, BODY_TIMEOUT));
-    deadline.addEventListener("abort", onAbort, { once: true });
-    request.arrayBuffer().then(resolve, reject).finally(() =>
-      deadline.removeEventListener("abort", onAbort)
-    );
-  });
-}
-
-const BODY_TIMEOUT = "Request body not received before the timeout";
 /** Longest request timeout honoured, in seconds; a larger `timeout` header is cut to it. */
 const MAX_TIMEOUT_S = 60;
 

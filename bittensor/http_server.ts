@@ -1,8 +1,8 @@
 /**
- * An HTTP/1.1 server for handlers written against the web `Request` and `Response`, on
- * `node:http`, with the limits an internet-facing server needs and `Deno.serve` lacks. `Deno.serve`
- * keeps a connection that never sends a byte open forever and accepts any number of them, so a
- * few thousand idle connections from one machine take every file descriptor of the process. Here:
+ * An HTTP/1.1 server on `node:http` with the limits an internet-facing server needs and
+ * `Deno.serve` lacks. `Deno.serve` keeps a connection that never sends a byte open forever and
+ * accepts any number of them, so a few thousand idle connections from one machine take every file
+ * descriptor of the process. Here:
  * - at most `maxConnections` connections are open at once (by default 1024, and never more than
  *   half the process's descriptor limit), and at most `maxConnectionsPerIp` from one address;
  *   connections beyond either are closed as they arrive, while those already open are served;
@@ -11,13 +11,17 @@
  * - an idle keep-alive connection is closed after `keepAliveTimeoutMs` (5 s, as uvicorn, which
  *   serves the Python axon).
  *
- * Request bodies stream to the handler; response bodies are sent whole. A HEAD request gets the
- * GET reply's status and headers without the body.
+ * Handlers see an {@linkcode Incoming} call (its body read on demand, with a size limit and a
+ * deadline) and answer with an {@linkcode Outgoing} reply, sent whole; `fromRequest` and
+ * `toResponse` convert to and from the web types, and {@linkcode webHandler} serves a handler
+ * written for `Request` and `Response` (less cheaply). A HEAD request gets the reply's status and
+ * headers without the body.
  *
  * ```ts
- * const server = await HttpServer.listen((request) => new Response("ok"), {
- *   port: 0, hostname: "127.0.0.1",
- * });
+ * const server = await HttpServer.listen(
+ *   webHandler(() => new Response("ok")),
+ *   { port: 0, hostname: "127.0.0.1" },
+ * );
  * console.log(server.port);
  * await server.close();
  * ```
@@ -32,8 +36,41 @@ export interface Peer {
   port: number;
 }
 
-/** Answers one request. */
-export type HttpHandler = (request: Request, peer: Peer) => Response | Promise<Response>;
+/** A request's body was too large (413) or did not arrive before the deadline (408). */
+export class BodyError extends Error {
+  constructor(readonly status: 408 | 413, message: string) {
+    super(message);
+  }
+}
+
+const BODY_TIMEOUT = "Request body not received before the timeout";
+const bodyTooLarge = (limit: number) => new BodyError(413, `Request body exceeds ${limit} bytes`);
+
+/** One request as a handler sees it, whatever carried it. */
+export interface Incoming {
+  method: string;
+  /** Path and query, as requested. */
+  target: string;
+  /** The named header (any case), or null. */
+  header(name: string): string | null;
+  /** Calls `fn` with every header (names lower-case, repeated ones joined by ", "). */
+  forEachHeader(fn: (value: string, name: string) => void): void;
+  /**
+   * The whole body, read once: at most `limit` bytes, before `deadline` aborts; else a
+   * {@linkcode BodyError}.
+   */
+  body(limit: number, deadline: AbortSignal): Promise<Uint8Array<ArrayBuffer>>;
+}
+
+/** A reply, sent whole. */
+export interface Outgoing {
+  status: number;
+  headers: Record<string, string>;
+  body: string | Uint8Array<ArrayBuffer>;
+}
+
+/** Answers one call. */
+export type CallHandler = (incoming: Incoming, peer: Peer) => Outgoing | Promise<Outgoing>;
 
 /** Where to listen and the limits of an {@linkcode HttpServer}. */
 export interface HttpServerOptions {
@@ -58,6 +95,7 @@ export interface HttpServerOptions {
 
 const DEFAULT_MAX_CONNECTIONS = 1024;
 const DEFAULT_MAX_CONNECTIONS_PER_IP = 64;
+const encoder = new TextEncoder();
 
 /** A listening server; {@linkcode HttpServer.listen} starts one. */
 export class HttpServer {
@@ -73,7 +111,7 @@ export class HttpServer {
    * Starts listening; resolves once the port is bound. Rejects if it cannot be, with
    * `Deno.errors.AddrInUse`, `PermissionDenied` or `AddrNotAvailable` as `Deno.listen` would.
    */
-  static listen(handler: HttpHandler, options: HttpServerOptions): Promise<HttpServer> {
+  static listen(handler: CallHandler, options: HttpServerOptions): Promise<HttpServer> {
     const headersTimeout = options.headersTimeoutMs ?? 10_000;
     const node = http.createServer({
       maxHeaderSize: options.maxHeaderBytes ?? 64 * 1024,
@@ -146,38 +184,191 @@ export class HttpServer {
   }
 
   async #respond(
-    handler: HttpHandler,
+    handler: CallHandler,
     req: http.IncomingMessage,
     res: http.ServerResponse,
     report: (message: string) => void,
   ): Promise<void> {
-    const request = toRequest(req);
-    if (request === null) {
-      res.writeHead(400, { "content-type": "text/plain", connection: "close" });
-      res.end("Bad Request");
-      return;
-    }
     const peer = { hostname: req.socket.remoteAddress ?? "", port: req.socket.remotePort ?? 0 };
-    let response: Response;
+    let reply: Outgoing;
     try {
-      response = await handler(request, peer);
+      reply = await handler(nodeIncoming(req), peer);
     } catch (error) {
       report(`http server: ${req.method} ${req.url} failed: ${messageOf(error)}`);
-      response = new Response("Internal Server Error", { status: 500 });
+      reply = { status: 500, headers: { "content-type": "text/plain" }, body: "Server Error" };
     }
-    const body = new Uint8Array(await response.arrayBuffer());
     if (res.destroyed) return;
-    res.statusCode = response.status;
-    for (const [name, value] of response.headers) {
-      if (!HOP_BY_HOP.has(name)) res.setHeader(name, value);
+    const body = typeof reply.body === "string" ? encoder.encode(reply.body) : reply.body;
+    const headers: Record<string, string | number> = {};
+    for (const [name, value] of Object.entries(reply.headers)) {
+      if (!HOP_BY_HOP.has(name.toLowerCase())) headers[name] = value;
     }
-    res.setHeader("content-length", body.byteLength);
+    headers["content-length"] = body.byteLength;
     // Unread body bytes would be taken for the next request's head; a closing server ends the
     // connection with this reply.
-    if (!req.complete || this.#closing) res.setHeader("connection", "close");
+    if (!req.complete || this.#closing) headers["connection"] = "close";
+    res.writeHead(reply.status, headers);
     res.end(body);
     if (this.#closing) res.once("finish", () => this.#server.closeIdleConnections());
   }
+}
+
+/** Headers that describe the connection or framing, which the server sets itself. */
+const HOP_BY_HOP = new Set(["connection", "content-length", "keep-alive", "transfer-encoding"]);
+
+/** A node request as an {@linkcode Incoming} call; its body is read only when asked for. */
+function nodeIncoming(req: http.IncomingMessage): Incoming {
+  return {
+    method: req.method ?? "GET",
+    target: req.url ?? "/",
+    header(name) {
+      const value = req.headers[name.toLowerCase()];
+      return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
+    },
+    forEachHeader(fn) {
+      for (const [name, value] of Object.entries(req.headers)) {
+        if (value !== undefined) fn(Array.isArray(value) ? value.join(", ") : value, name);
+      }
+    },
+    body: (limit, deadline) => readNodeBody(req, limit, deadline),
+  };
+}
+
+function readNodeBody(
+  req: http.IncomingMessage,
+  limit: number,
+  deadline: AbortSignal,
+): Promise<Uint8Array<ArrayBuffer>> {
+  if (deadline.aborted) return Promise.reject(new BodyError(408, BODY_TIMEOUT));
+  // `complete` only says the parser has every byte; they wait in the stream until read.
+  if (req.readableEnded) return Promise.resolve(new Uint8Array(0));
+  return new Promise((resolve, reject) => {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const done = (error: Error | null) => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("close", onClose);
+      deadline.removeEventListener("abort", onAbort);
+      if (error !== null) {
+        req.resume(); // the rest is discarded; the reply closes the connection
+        reject(error);
+        return;
+      }
+      resolve(concat(chunks, total));
+    };
+    const onData = (chunk: Uint8Array) => {
+      total += chunk.byteLength;
+      if (total > limit) done(bodyTooLarge(limit));
+      else chunks.push(chunk);
+    };
+    const onEnd = () => done(null);
+    const onClose = () => {
+      if (!req.complete) {
+        done(new Error("the connection closed before the request body was complete"));
+      }
+    };
+    const onAbort = () => done(new BodyError(408, BODY_TIMEOUT));
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("close", onClose);
+    deadline.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array<ArrayBuffer> {
+  // Node's buffers and web stream chunks are never shared memory.
+  if (chunks.length === 1) return chunks[0] as Uint8Array<ArrayBuffer>;
+  const all = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return all;
+}
+
+/** A web `Request` as an {@linkcode Incoming} call (for handlers used without a socket). */
+export function fromRequest(request: Request): Incoming {
+  const url = new URL(request.url);
+  return {
+    method: request.method,
+    target: url.pathname + url.search,
+    header: (name) => request.headers.get(name),
+    // `forEach`, not `for…of`: Deno's Headers iterator sorts the whole list again at every step.
+    forEachHeader: (fn) => request.headers.forEach(fn),
+    body: (limit, deadline) => readRequestBody(request, limit, deadline),
+  };
+}
+
+async function readRequestBody(
+  request: Request,
+  limit: number,
+  deadline: AbortSignal,
+): Promise<Uint8Array<ArrayBuffer>> {
+  if (request.body === null) return new Uint8Array(0);
+  if (deadline.aborted) throw new BodyError(408, BODY_TIMEOUT);
+  const reader = request.body.getReader();
+  const onAbort = () => reader.cancel().catch(() => {});
+  deadline.addEventListener("abort", onAbort, { once: true });
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (deadline.aborted) throw new BodyError(408, BODY_TIMEOUT);
+      if (done) break;
+      total += value.byteLength;
+      if (total > limit) throw bodyTooLarge(limit);
+      chunks.push(value);
+    }
+  } finally {
+    deadline.removeEventListener("abort", onAbort);
+  }
+  return concat(chunks, total);
+}
+
+/** An {@linkcode Outgoing} reply as a web `Response`. */
+export function toResponse(reply: Outgoing): Response {
+  return new Response(reply.body, { status: reply.status, headers: reply.headers });
+}
+
+/**
+ * Serves a handler written for web `Request`s and `Response`s (request bodies up to 1 MiB,
+ * arriving within 30 s).
+ */
+export function webHandler(
+  fetch: (request: Request) => Response | Promise<Response>,
+): CallHandler {
+  return async (incoming) => {
+    const bodyless = incoming.method === "GET" || incoming.method === "HEAD";
+    const headers = new Headers();
+    incoming.forEachHeader((value, name) => headers.append(name, value));
+    let body: Uint8Array<ArrayBuffer> | null = null;
+    if (!bodyless) {
+      try {
+        body = await incoming.body(1024 * 1024, AbortSignal.timeout(30_000));
+      } catch (error) {
+        if (!(error instanceof BodyError)) throw error;
+        return {
+          status: error.status,
+          headers: { "content-type": "text/plain" },
+          body: error.message,
+        };
+      }
+    }
+    const target = incoming.target.startsWith("/") ? incoming.target : "/";
+    const response = await fetch(
+      new Request(new URL(target, "http://localhost"), { method: incoming.method, headers, body }),
+    );
+    const replyHeaders: Record<string, string> = {};
+    response.headers.forEach((value, name) => replyHeaders[name] = value);
+    return {
+      status: response.status,
+      headers: replyHeaders,
+      body: new Uint8Array(await response.arrayBuffer()),
+    };
+  };
 }
 
 /** Node's listen failures as the `Deno.errors` that `Deno.listen` throws for them. */
@@ -191,66 +382,6 @@ function listenError(error: Error): Error {
     return new Deno.errors.AddrNotAvailable("Cannot assign requested address");
   }
   return error;
-}
-
-/** Headers that describe the connection or framing, which the server sets itself. */
-const HOP_BY_HOP = new Set(["connection", "content-length", "keep-alive", "transfer-encoding"]);
-
-/** The web `Request` of a node request, its body streamed; null when its target is no path. */
-function toRequest(req: http.IncomingMessage): Request | null {
-  const target = req.url ?? "/";
-  if (!target.startsWith("/")) return null;
-  let url: URL;
-  try {
-    url = new URL(target, "http://localhost");
-  } catch {
-    return null;
-  }
-  const headers = new Headers();
-  const raw = req.rawHeaders;
-  try {
-    for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
-  } catch {
-    return null;
-  }
-  const method = req.method ?? "GET";
-  const bodyless = method === "GET" || method === "HEAD";
-  return new Request(url, {
-    method,
-    headers,
-    body: bodyless ? null : bodyStream(req),
-  });
-}
-
-/** The request body as a web stream, pausing the socket while the reader lags behind. */
-function bodyStream(req: http.IncomingMessage): ReadableStream<Uint8Array> {
-  let settled = false;
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      req.on("data", (chunk: Uint8Array) => {
-        if (settled) return;
-        controller.enqueue(chunk);
-        if ((controller.desiredSize ?? 0) <= 0) req.pause();
-      });
-      req.on("end", () => {
-        if (settled) return;
-        settled = true;
-        controller.close();
-      });
-      req.on("close", () => {
-        if (settled) return;
-        settled = true;
-        controller.error(new Error("the connection closed before the request body was complete"));
-      });
-    },
-    pull() {
-      req.resume();
-    },
-    cancel() {
-      settled = true;
-      req.resume(); // discard the rest; the reply closes the connection
-    },
-  }, { highWaterMark: 4 });
 }
 
 /**

@@ -509,7 +509,9 @@ const INT_TERMINAL_KEYS = new Set(["status_code", "port", "version"]);
  * Parses synapse headers the way the Python SDK does. Throws an Error naming the header when a
  * value cannot be coerced to its type.
  */
-export function parseSynapseHeaders(headers: Headers): HeaderView {
+export function parseSynapseHeaders(
+  headers: { forEach(fn: (value: string, name: string) => void): void },
+): HeaderView {
   const view: HeaderView = {
     name: null,
     timeout: null,

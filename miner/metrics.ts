@@ -85,13 +85,15 @@ export class MinerMetrics {
 
   /** Serves `/metrics` on `port` (0 = any free port); resolves to the bound port. */
   async serve(port: number, hostname = "0.0.0.0"): Promise<number> {
-    this.#server = await HttpServer.listen(async (request) => {
-      if (new URL(request.url).pathname !== "/metrics") {
-        return new Response("not found", { status: 404 });
+    this.#server = await HttpServer.listen(async (incoming) => {
+      if (incoming.target.split("?")[0] !== "/metrics") {
+        return { status: 404, headers: { "content-type": "text/plain" }, body: "not found" };
       }
-      return new Response(await this.registry.metrics(), {
+      return {
+        status: 200,
         headers: { "content-type": this.registry.contentType },
-      });
+        body: await this.registry.metrics(),
+      };
     }, { port, hostname });
     return this.#server.port;
   }

@@ -10,7 +10,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { HttpServer } from "../bittensor/http_server.ts";
+import { HttpServer, webHandler } from "../bittensor/http_server.ts";
 import type { ValidatorMetrics } from "./metrics.ts";
 import type { StatusBoard } from "./status.ts";
 import { STATUS_PAGE_HTML } from "./status_page.ts";
@@ -55,7 +55,7 @@ export function startMonitoringServer(options: {
   onError?: (message: string) => void;
 }): Promise<MonitoringServer> {
   const app = monitoringApp(options.metrics, options.board);
-  return HttpServer.listen((request) => app.fetch(request), {
+  return HttpServer.listen(webHandler((request) => app.fetch(request)), {
     port: options.port,
     hostname: options.hostname,
     onError: options.onError,

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { HttpServer, type HttpServerOptions } from "../../bittensor/http_server.ts";
+import {
+  BodyError,
+  HttpServer,
+  type HttpServerOptions,
+  webHandler,
+} from "../../bittensor/http_server.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -8,7 +13,7 @@ function listen(
   handler: (request: Request) => Response | Promise<Response>,
   options: Partial<HttpServerOptions> = {},
 ): Promise<HttpServer> {
-  return HttpServer.listen(handler, { port: 0, hostname: "127.0.0.1", ...options });
+  return HttpServer.listen(webHandler(handler), { port: 0, hostname: "127.0.0.1", ...options });
 }
 
 /** What a raw connection received so far, read in the background, and whether it ended. */
@@ -59,22 +64,23 @@ function closeQuietly(conn: Deno.Conn) {
   }
 }
 
-Deno.test("the handler sees method, path, repeated headers, streamed body and the peer", async () => {
+Deno.test("the handler sees method, target, repeated headers, the body and the peer", async () => {
   let seen:
     | { method: string; path: string; tags: string | null; body: string; peer: string }
     | null = null;
-  const server = await HttpServer.listen(async (request, peer) => {
+  const server = await HttpServer.listen(async (incoming, peer) => {
     seen = {
-      method: request.method,
-      path: new URL(request.url).pathname + new URL(request.url).search,
-      tags: request.headers.get("x-tag"),
-      body: await request.text(),
+      method: incoming.method,
+      path: incoming.target,
+      tags: incoming.header("X-Tag"),
+      body: new TextDecoder().decode(await incoming.body(1e6, AbortSignal.timeout(5000))),
       peer: peer.hostname,
     };
-    return new Response(JSON.stringify({ ok: true }), {
+    return {
       status: 201,
       headers: { "content-type": "application/json", "x-reply": "yes" },
-    });
+      body: JSON.stringify({ ok: true }),
+    };
   }, { port: 0, hostname: "127.0.0.1" });
   try {
     const headers = new Headers([["x-tag", "a"], ["x-tag", "b"]]);
@@ -100,6 +106,43 @@ Deno.test("the handler sees method, path, repeated headers, streamed body and th
     assert.equal(head.headers.get("content-length"), String('{"ok":true}'.length));
     assert.equal(await head.text(), "");
   } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a body past its limit is a 413 and one that arrives too slowly a 408", async () => {
+  const outcomes: string[] = [];
+  const server = await HttpServer.listen(async (incoming) => {
+    const limit = incoming.target === "/small" ? 10 : 1e6;
+    try {
+      await incoming.body(limit, AbortSignal.timeout(200));
+      outcomes.push("read");
+    } catch (error) {
+      if (!(error instanceof BodyError)) throw error;
+      outcomes.push(`${error.status} ${error.message}`);
+      return { status: error.status, headers: {}, body: error.message };
+    }
+    return { status: 200, headers: {}, body: "ok" };
+  }, { port: 0, hostname: "127.0.0.1" });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  try {
+    const big = await fetch(`http://127.0.0.1:${server.port}/small`, {
+      method: "POST",
+      body: "x".repeat(100),
+    });
+    assert.equal(big.status, 413);
+    await big.body?.cancel();
+    await conn.write(encoder.encode(
+      "POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly part",
+    ));
+    const slow = await readUntilClosed(conn, 5000);
+    assert.match(slow.text, /^HTTP\/1\.1 408[^]*connection: close/i);
+    assert.deepEqual(outcomes, [
+      "413 Request body exceeds 10 bytes",
+      "408 Request body not received before the timeout",
+    ]);
+  } finally {
+    closeQuietly(conn);
     await server.close();
   }
 });
@@ -187,10 +230,10 @@ Deno.test("connections beyond the server's limit are closed at once", async () =
 });
 
 Deno.test("a reply sent before the body was read closes the connection; keep-alive otherwise", async () => {
-  const server = await listen(async (request) => {
-    if (new URL(request.url).pathname === "/read") await request.arrayBuffer();
-    return new Response("done");
-  });
+  const server = await HttpServer.listen(async (incoming) => {
+    if (incoming.target === "/read") await incoming.body(1e6, AbortSignal.timeout(5000));
+    return { status: 200, headers: {}, body: "done" };
+  }, { port: 0, hostname: "127.0.0.1" });
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
   try {
     const body = "y".repeat(10);
