@@ -128,11 +128,16 @@ export abstract class Agent<P extends AgentParams = AgentParams> implements Trad
   /** One of this agent's orders traded. */
   onTrade(_event: TradeEvent): void {}
 
-  /** Keeps the accounts, config and notices of `state`. */
+  /**
+   * Keeps the accounts, config and notices of `state`. Notices naming another agent are left out:
+   * a reference validator sends agent 0's to every miner.
+   */
   record(state: StateUpdate): void {
     if (state.config !== null) this.config = state.config;
     this.accounts = state.accounts[this.uid] ?? {};
-    this.events = state.notices?.[this.uid] ?? [];
+    this.events = (state.notices?.[this.uid] ?? []).filter((event) =>
+      event.agentId === null || event.agentId === this.uid
+    );
   }
 
   /** Dispatches the event hooks for the notices of the update last recorded. */

@@ -853,4 +853,10 @@ Deno.test("cancellation hooks fire once per order of a reference validator's can
   });
   await runAgentStep(new Hooks(0, {}), 0, state);
   assert.deepEqual(seen, ["cancelled 4 1.5", "cancelled 5 2", "failed 6 Order Id does not exist!"]);
+  // The same notices under another uid name agent 0: a reference validator sends agent 0's
+  // notices to every miner, and they are not this agent's.
+  seen.length = 0;
+  const elsewhere = parseStateUpdate({ ...state, notices: { 3: state.notices![0] } });
+  await runAgentStep(new Hooks(3, {}), 3, elsewhere);
+  assert.deepEqual(seen, []);
 });
