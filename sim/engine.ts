@@ -18,6 +18,7 @@ import {
   EVENT_FLAG_MARKET,
   EVENT_FLAG_PARTIAL,
   EVENT_FLAG_QUOTE,
+  EVENT_FLAG_STP,
   EVENT_SIZE,
   EventKind,
   nativeParams,
@@ -854,7 +855,12 @@ export class SimEngine {
           price: market ? null : this.price(e.price),
         },
       });
-    } else if (e.kind === EventKind.CANCEL && e.agentId >= 0 && !(e.flags & EVENT_FLAG_DROPPED)) {
+    } else if (
+      e.kind === EventKind.CANCEL && e.agentId >= 0 &&
+      !(e.flags & (EVENT_FLAG_DROPPED | EVENT_FLAG_STP))
+    ) {
+      // Self-trade prevention cancels a resting order no one asked to cancel: its owner sees it in
+      // the book's events only, as in the reference.
       this.#acknowledge({
         timestamp,
         agentId: e.agentId,

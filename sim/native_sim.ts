@@ -36,12 +36,14 @@ export const NONE = 0xFFFFFFFF;
 /** Event kinds of the per-book record. */
 export const EventKind = { PLACE: 1, TRADE: 2, CANCEL: 3, REJECT: 4, CANCEL_FAIL: 5 } as const;
 
-/** Record flags (`TAOS_SIM_EVF_*`): a market order; a reject's volume in quote units; a cancel
- * that left part of the order resting; a cancel of an incoming order's volume that never rested. */
+/** Record flags (`TAOS_SIM_EVF_*`): a market order; a volume in quote units (a market order sized
+ * in quote); a cancel that left part of the order resting; a cancel of an incoming order's volume
+ * that never rested; a resting order cancelled by self-trade prevention. */
 export const EVENT_FLAG_MARKET = 1;
 export const EVENT_FLAG_QUOTE = 2;
 export const EVENT_FLAG_PARTIAL = 4;
 export const EVENT_FLAG_DROPPED = 8;
+export const EVENT_FLAG_STP = 16;
 
 /** Names of a reject record's code: the exchange core's rejection reasons (`TX_R_*`). */
 export const rejectReason: Readonly<Record<number, string>> = {

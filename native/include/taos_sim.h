@@ -100,12 +100,15 @@ enum taos_sim_event_kind {
  * requested amount in quote units;
  * bit 2 (TAOS_SIM_EVF_PARTIAL) a cancel left part of the order resting; bit 3
  * (TAOS_SIM_EVF_DROPPED) a cancel of an incoming order's volume that never rested: its unfilled
- * market or IOC remainder, or volume self-trade prevention took from it. */
+ * market or IOC remainder, or volume self-trade prevention took from it; bit 4
+ * (TAOS_SIM_EVF_STP) a resting order cancelled by self-trade prevention (no one asked for it, so
+ * its owner gets no cancel response, as in the reference). */
 enum {
   TAOS_SIM_EVF_MARKET = 1,
   TAOS_SIM_EVF_QUOTE = 2,
   TAOS_SIM_EVF_PARTIAL = 4,
   TAOS_SIM_EVF_DROPPED = 8,
+  TAOS_SIM_EVF_STP = 16,
 };
 
 /* One record of a book's event stream (80 bytes, little-endian, no padding holes). */

@@ -208,9 +208,10 @@ static void note_trade(sim_book *book, const tx_event *e) {
  * self-trade prevention), so that the record's place entries always add up. */
 static void note_cancel(sim_book *book, const tx_event *e) {
   bool dropped = e->type == TX_EV_STP_REDUCED || e->type == TX_EV_REMAINDER_DROPPED;
+  bool stp = e->type == TX_EV_CANCELLED && e->reason == TX_CAUSE_STP;
   uint8_t flags = (uint8_t)(((e->flags & TX_EVF_PARTIAL) ? TAOS_SIM_EVF_PARTIAL : 0) |
                             ((e->flags & TX_EVF_MARKET) ? TAOS_SIM_EVF_MARKET : 0) |
-                            (dropped ? TAOS_SIM_EVF_DROPPED : 0));
+                            (dropped ? TAOS_SIM_EVF_DROPPED : 0) | (stp ? TAOS_SIM_EVF_STP : 0));
   taos_sim_event ev = {.kind = TAOS_SIM_EV_CANCEL, .timestamp = e->timestamp, .price = e->price,
                        .volume = sim_base_to_lots(&book->sim->cfg, e->volume),
                        .order_id = e->order_id, .agent_id = e->agent_id,

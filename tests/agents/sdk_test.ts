@@ -327,6 +327,48 @@ Deno.test("a GTT order filled when placed still reaches its expiry: the miner he
   }
 });
 
+Deno.test("a resting order cancelled by self-trade prevention gets no cancel notice, as in the reference", () => {
+  const config = { ...smallPreset(), books: 1, duration: 10 * 60e9, remoteAgentCount: 1 };
+  const engine = SimEngine.create({ config, seed: 3, threads: 1 });
+  try {
+    let publish = engine.advance();
+    assert.ok(publish !== null);
+    const [bid, ask] = [publish.books[0].bid[0].price, publish.books[0].ask[0].price];
+    // Inside the spread: the new best ask, first in the way of a buy at its price.
+    const price = Math.round((ask - 0.01) * 100) / 100;
+    assert.ok(price > bid);
+    engine.inject(0, [
+      { type: "PLACE_ORDER_LIMIT", bookId: 0, direction: 1, volume: 0.01, price, clientOrderId: 1 },
+    ], 0);
+    publish = engine.advance();
+    assert.ok(publish !== null);
+    const resting = publish.accounts[0].orders[0].find((o) => o.clientOrderId === 1);
+    assert.ok(resting !== undefined);
+    // A buy at that price meets the agent's own sell first: cancel-oldest removes it.
+    engine.inject(0, [{
+      type: "PLACE_ORDER_LIMIT",
+      bookId: 0,
+      direction: 0,
+      volume: 0.01,
+      price: resting.price,
+      stpFlag: 1,
+    }], 0);
+    publish = engine.advance();
+    assert.ok(publish !== null);
+    const cancelledInBook = publish.books[0].record.some((e) =>
+      e.event === "cancel" && e.orderId === resting.orderId
+    );
+    assert.ok(cancelledInBook, "the book's events show the cancel");
+    const notices = stateForAgent(publish, 0, simulation).notices![0];
+    assert.equal(
+      notices.filter((n) => n.type === "RESPONSE_DISTRIBUTED_CANCEL_ORDERS").length,
+      0,
+    );
+  } finally {
+    engine.close();
+  }
+});
+
 Deno.test("a converted state survives JSON and parses; a bad state names the field", () => {
   const state = stateForAgent(publish(), 0, simulation);
   assert.deepEqual(parseStateUpdate(JSON.parse(JSON.stringify(state))), state);
