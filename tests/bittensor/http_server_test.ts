@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import net from "node:net";
 import {
   BodyError,
   HttpServer,
@@ -209,6 +210,38 @@ Deno.test("connections beyond the per-address limit are closed at once; the open
     assert.match((await readUntilClosed(again, 5000)).text, /^HTTP\/1\.1 200/);
   } finally {
     for (const conn of conns) closeQuietly(conn);
+    await server.close();
+  }
+});
+
+Deno.test("a flood of idle connections from one address holds 64 of them; other addresses are served", async () => {
+  const server = await HttpServer.listen(
+    () => ({ status: 200, headers: {}, body: "ok" }),
+    { port: 0, hostname: "0.0.0.0" },
+  );
+  const flood: Deno.Conn[] = [];
+  try {
+    for (let i = 0; i < 300; i++) {
+      flood.push(await Deno.connect({ hostname: "127.0.0.1", port: server.port }));
+    }
+    const deadline = Date.now() + 5000;
+    while (server.connections > 64 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.equal(server.connections, 64);
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(
+        { host: "127.0.0.1", port: server.port, localAddress: "127.0.0.2" },
+        () => socket.write("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+      );
+      let text = "";
+      socket.on("data", (chunk) => text += chunk);
+      socket.on("close", () => resolve(text));
+      socket.on("error", reject);
+    });
+    assert.match(reply, /^HTTP\/1\.1 200[^]*\r\n\r\nok$/);
+  } finally {
+    for (const conn of flood) closeQuietly(conn);
     await server.close();
   }
 });
