@@ -88,6 +88,10 @@ export interface AxonOptions {
   host?: string;
   /** Larger request bodies are refused with 413 (default 32 MiB). */
   maxBodyBytes?: number;
+  /** Open connections at most, in all and from one address (defaults: the server's, 1024 and
+   * 64); more are closed as they arrive. */
+  maxConnections?: number;
+  maxConnectionsPerIp?: number;
   /** Forwards running at once; the rest queue by priority (default 4). */
   maxConcurrentForwards?: number;
   /** Refuse unsigned requests (default true; the Python axon lets them through). */
@@ -172,6 +176,8 @@ export class Axon {
     this.#server = await HttpServer.listen((incoming, peer) => this.#handle(incoming, peer), {
       port: this.#options.port ?? 8091,
       hostname: this.#options.host ?? "0.0.0.0",
+      maxConnections: this.#options.maxConnections,
+      maxConnectionsPerIp: this.#options.maxConnectionsPerIp,
       onError: this.#options.onError,
     });
     return this.#server.port;

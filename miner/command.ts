@@ -68,6 +68,10 @@ Axon:
                                         broadcast address such as 127.0.0.1, ::1, 0.0.0.0 or
                                         255.255.255.255)
       --axon.external_port <port>       port announced on chain (default: --axon.port)
+      --axon.max_connections <n>        open connections at most (default 1024, and at most
+                                        half the process's file-descriptor limit)
+      --axon.max_connections_per_ip <n> open connections from one address at most (default 64;
+                                        raise it behind a proxy that all validators come through)
 
 Agent:
   -g, --agent.path <dir>                agents directory or file (default ${MINER_DEFAULTS.agentPath})
@@ -211,6 +215,8 @@ function parseFlags(args: string[]) {
         "axon.ip": { type: "string" },
         "axon.external_ip": { type: "string" },
         "axon.external_port": { type: "string" },
+        "axon.max_connections": { type: "string", default: "1024" },
+        "axon.max_connections_per_ip": { type: "string", default: "64" },
         "agent.path": { type: "string", short: "g", default: MINER_DEFAULTS.agentPath },
         "agent.name": { type: "string", short: "n", default: MINER_DEFAULTS.agentName },
         "agent.params": { type: "string", short: "m" },
@@ -251,6 +257,11 @@ const positive = (flag: string) =>
     (v) => Number.isFinite(v) && v > 0,
     `--${flag}: expected a number > 0`,
   );
+const count = (flag: string) =>
+  z.string().regex(/^\d+$/, `--${flag}: expected a whole number`).transform(Number).refine(
+    (v) => v >= 1 && v <= 1_000_000,
+    `--${flag}: must be between 1 and 1000000`,
+  );
 const integer = (flag: string, max: number) =>
   z.string().regex(/^\d+$/, `--${flag}: expected a whole number`).transform(Number).refine(
     (v) => v <= max,
@@ -261,6 +272,8 @@ const settingsSchema = z.object({
   netuid: integer("netuid", 65535),
   axonPort: port("axon.port", 0),
   externalPort: port("axon.external_port", 1).optional(),
+  maxConnections: count("axon.max_connections"),
+  maxConnectionsPerIp: count("axon.max_connections_per_ip"),
   agentTimeout: positive("agent.timeout"),
   minStake: nonNegative("blacklist.min_stake"),
   forcePermit: z.enum(["true", "false", "True", "False"], {
@@ -295,6 +308,8 @@ function settingsFrom(values: ReturnType<typeof parse>["values"]): Settings {
     netuid: values.netuid,
     axonPort: values["axon.port"],
     externalPort: values["axon.external_port"],
+    maxConnections: values["axon.max_connections"],
+    maxConnectionsPerIp: values["axon.max_connections_per_ip"],
     agentTimeout: values["agent.timeout"],
     minStake: values["blacklist.min_stake"],
     forcePermit: values["blacklist.force_validator_permit"],
@@ -468,6 +483,8 @@ export const command: Command = {
         },
         port: settings.axonPort,
         host: values["axon.ip"],
+        maxConnections: settings.maxConnections,
+        maxConnectionsPerIp: settings.maxConnectionsPerIp,
         agentTimeout: settings.agentTimeout,
         policy: {
           allowNonRegistered: values["blacklist.allow_non_registered"],

@@ -51,6 +51,9 @@ export interface MinerOptions {
   agent: { path: string; name: string; params: string };
   /** Axon port (default 8091; 0 = any free port). */
   port?: number;
+  /** The axon's connection limits, in all and per address (defaults 1024 and 64). */
+  maxConnections?: number;
+  maxConnectionsPerIp?: number;
   /** Axon bind address (default 0.0.0.0). */
   host?: string;
   /** Longest time the agent may take per update, seconds (default 4; capped by the request's timeout). */
@@ -113,6 +116,8 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
     keypair: options.hotkey,
     port: options.port ?? 8091,
     host: options.host,
+    maxConnections: options.maxConnections,
+    maxConnectionsPerIp: options.maxConnectionsPerIp,
     onError: (message) => log("warning", message),
     onRequest(record) {
       metrics.request(record.synapse, record.statusCode, record.seconds);

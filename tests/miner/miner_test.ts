@@ -180,6 +180,28 @@ Deno.test("a stuck agent is replaced by a fresh instance", async () => {
   }
 });
 
+Deno.test("the axon keeps to its connection limit per address", async () => {
+  const miner = await startFixtureMiner("", { maxConnectionsPerIp: 2 });
+  const conns: Deno.Conn[] = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      conns.push(await Deno.connect({ hostname: "127.0.0.1", port: miner.port }));
+    }
+    // The third is closed as it arrives: its read ends without a byte.
+    const buffer = new Uint8Array(16);
+    assert.equal(await conns[2].read(buffer).catch(() => null), null);
+  } finally {
+    for (const conn of conns) {
+      try {
+        conn.close();
+      } catch {
+        // closed by the axon
+      }
+    }
+    await miner.stop();
+  }
+});
+
 Deno.test("event notifications are acknowledged", async () => {
   const miner = await startFixtureMiner("");
   try {
@@ -272,6 +294,9 @@ Deno.test("taos miner rejects bad flags with the flag's name", async () => {
   let r = await run("--local", "-a", "70000");
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--axon\.port: must be between 0 and 65535/);
+  r = await run("--local", "--axon.max_connections_per_ip", "0");
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--axon\.max_connections_per_ip: must be between 1 and 1000000/);
   const fromEnvironment = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "main.ts", "miner", "--local"],
     env: { BT_AXON_EXTERNAL_PORT: "soon" },
