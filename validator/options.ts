@@ -218,7 +218,8 @@ Network and wallet (run_validator.sh short flags in brackets):
   -h, --wallet.hotkey <name>              hotkey name (default validator)
       --hotkey-uri <uri>                  development hotkey from a Substrate URI (e.g. //Alice)
                                           instead of the wallet's hotkey file
-      --local                             no chain: query the --miner axons, record weights locally
+      --local                             no chain: query the --miner axons, print weights as JSON
+                                          lines on stdout
       --miner <uid>:<hotkey>@<host>:<port>  a miner axon for --local (repeatable)
 
 Logging:
