@@ -227,12 +227,23 @@ Deno.test("the config sent to miners carries the reference's fields for margin a
   assert.equal(noGroups.sta_agent_capital_type, "static");
 });
 
-Deno.test("rejected orders and partial cancels reach the miner as they were requested", () => {
+/** Runs `fn` on a one-book engine (small preset, one remote account, seed 3) after its first
+ * publish. */
+function withOneBookEngine(fn: (engine: SimEngine, first: PublishState) => void): void {
   const config = { ...smallPreset(), books: 1, duration: 10 * 60e9, remoteAgentCount: 1 };
   const engine = SimEngine.create({ config, seed: 3, threads: 1 });
   try {
-    let publish = engine.advance();
-    assert.ok(publish !== null);
+    const first = engine.advance();
+    assert.ok(first !== null);
+    fn(engine, first);
+  } finally {
+    engine.close();
+  }
+}
+
+Deno.test("rejected orders and partial cancels reach the miner as they were requested", () => {
+  withOneBookEngine((engine, first) => {
+    let publish: PublishState | null = first;
     const bid = publish.books[0].bid[0].price;
     const farBid = Math.floor(bid * 0.5);
     const tooMuchQuote = Math.ceil(publish.accounts[0].holdings[0].quote.free * 10);
@@ -288,17 +299,12 @@ Deno.test("rejected orders and partial cancels reach the miner as they were requ
       cancelled.map((c) => [c.orderId, c.quantity, c.success]),
       [[resting.orderId, 0.5, true], [resting.orderId, null, true]],
     );
-  } finally {
-    engine.close();
-  }
+  });
 });
 
 Deno.test("a GTT order filled when placed still reaches its expiry: the miner hears of a failed cancel", () => {
-  const config = { ...smallPreset(), books: 1, duration: 10 * 60e9, remoteAgentCount: 1 };
-  const engine = SimEngine.create({ config, seed: 3, threads: 1 });
-  try {
-    let publish = engine.advance();
-    assert.ok(publish !== null);
+  withOneBookEngine((engine, first) => {
+    let publish: PublishState | null = first;
     const ask = publish.books[0].ask[0].price;
     engine.inject(0, [{
       type: "PLACE_ORDER_LIMIT",
@@ -322,17 +328,12 @@ Deno.test("a GTT order filled when placed still reaches its expiry: the miner he
     }
     assert.equal(failed.length, 1, "one failed cancel, from the expiry");
     assert.match(failed[0].message, /does not exist/);
-  } finally {
-    engine.close();
-  }
+  });
 });
 
 Deno.test("a resting order cancelled by self-trade prevention gets no cancel notice, as in the reference", () => {
-  const config = { ...smallPreset(), books: 1, duration: 10 * 60e9, remoteAgentCount: 1 };
-  const engine = SimEngine.create({ config, seed: 3, threads: 1 });
-  try {
-    let publish = engine.advance();
-    assert.ok(publish !== null);
+  withOneBookEngine((engine, first) => {
+    let publish: PublishState | null = first;
     const [bid, ask] = [publish.books[0].bid[0].price, publish.books[0].ask[0].price];
     // Inside the spread: the new best ask, first in the way of a buy at its price.
     const price = Math.round((ask - 0.01) * 100) / 100;
@@ -364,9 +365,7 @@ Deno.test("a resting order cancelled by self-trade prevention gets no cancel not
       notices.filter((n) => n.type === "RESPONSE_DISTRIBUTED_CANCEL_ORDERS").length,
       0,
     );
-  } finally {
-    engine.close();
-  }
+  });
 });
 
 Deno.test("a converted state survives JSON and parses; a bad state names the field", () => {
@@ -788,11 +787,8 @@ Deno.test("an agent's builders truncate to tick and lot as the exchange does; be
 });
 
 Deno.test("a miner's off-grid limit price rests truncated to the tick, as in the reference", () => {
-  const config = { ...smallPreset(), books: 1, duration: 10 * 60e9, remoteAgentCount: 1 };
-  const engine = SimEngine.create({ config, seed: 3, threads: 1 });
-  try {
-    let publish = engine.advance();
-    assert.ok(publish !== null);
+  withOneBookEngine((engine, first) => {
+    let publish: PublishState | null = first;
     const farBid = Math.floor(publish.books[0].bid[0].price * 0.5);
     engine.inject(0, [
       {
@@ -807,9 +803,7 @@ Deno.test("a miner's off-grid limit price rests truncated to the tick, as in the
     assert.ok(publish !== null);
     const order = publish.accounts[0].orders[0].at(-1)!;
     assert.deepEqual([order.price, order.volume], [farBid + 0.01, 1]);
-  } finally {
-    engine.close();
-  }
+  });
 });
 
 Deno.test("the lifecycle runs per validator: state recorded before onStart, one validator's end does not restart another", async () => {
