@@ -449,8 +449,10 @@ async function readToEnd(conn: Connection, maxBytes: number): Promise<Uint8Array
   }
 }
 
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
+/** The `total` bytes of `parts` in one array (the part itself when there is one). Network reads
+ * and node's buffers are never shared memory. */
+export function concat(parts: Uint8Array[], total: number): Uint8Array<ArrayBuffer> {
+  if (parts.length === 1) return parts[0] as Uint8Array<ArrayBuffer>;
   const out = new Uint8Array(total);
   let offset = 0;
   for (const p of parts) {

@@ -29,6 +29,7 @@
  */
 import http from "node:http";
 import type { Socket } from "node:net";
+import { concat } from "./http_client.ts";
 
 /** The address a request came from. */
 export interface Peer {
@@ -274,18 +275,6 @@ function readNodeBody(
     req.on("close", onClose);
     deadline.addEventListener("abort", onAbort, { once: true });
   });
-}
-
-function concat(chunks: Uint8Array[], total: number): Uint8Array<ArrayBuffer> {
-  // Node's buffers and web stream chunks are never shared memory.
-  if (chunks.length === 1) return chunks[0] as Uint8Array<ArrayBuffer>;
-  const all = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return all;
 }
 
 /** A web `Request` as an {@linkcode Incoming} call (for handlers used without a socket). */
