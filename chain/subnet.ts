@@ -159,11 +159,58 @@ export async function readMetagraph(client: SubtensorClient, netuid: number): Pr
   return { netuid, block, neurons };
 }
 
+/** One entry of `get_subnet_hyperparams_v3`: a name and a value of one of several types. */
+interface HyperparamEntryCodec {
+  name: { toUtf8(): string };
+  value: { value: { toBigInt?(): bigint; isTrue?: boolean; toNumber?(): number } };
+}
+
+/** The fields readHyperparameters uses, under the names `get_subnet_hyperparams_v3` gives them. */
+const V3_NAMES: Record<keyof HyperparamsCodec, string> = {
+  tempo: "tempo",
+  minAllowedWeights: "min_allowed_weights",
+  maxWeightsLimit: "max_weights_limit",
+  weightsVersion: "weights_version",
+  weightsRateLimit: "weights_rate_limit",
+  servingRateLimit: "serving_rate_limit",
+  commitRevealWeightsEnabled: "commit_reveal_weights_enabled",
+  commitRevealPeriod: "commit_reveal_period",
+  maxValidators: "max_validators",
+};
+
+/**
+ * The hyperparameters from `get_subnet_hyperparams_v3` (a list of named values, the runtime API
+ * that replaces v1 and v2), in the shape v2 decodes to; null when the subnet does not exist.
+ */
+async function hyperparamsV3(
+  call: RuntimeCall,
+  netuid: number,
+): Promise<HyperparamsCodec | null> {
+  const result = await call(netuid) as OptionOf<HyperparamEntryCodec[]>;
+  if (result.isNone) return null;
+  const byName = new Map<string, HyperparamEntryCodec["value"]["value"]>();
+  for (const entry of result.unwrap()) {
+    byName.set(entry.name.toUtf8(), entry.value.value);
+  }
+  const fields: Record<string, unknown> = {};
+  for (const [field, name] of Object.entries(V3_NAMES)) {
+    const value = byName.get(name);
+    if (value === undefined) throw new ChainError(`get_subnet_hyperparams_v3 lacks ${name}`);
+    fields[field] = {
+      toNumber: () => Number(value.toBigInt?.() ?? value.toNumber?.() ?? 0),
+      toBigInt: () => value.toBigInt?.() ?? BigInt(value.toNumber?.() ?? 0),
+      isTrue: value.isTrue === true,
+    };
+  }
+  return fields as unknown as HyperparamsCodec;
+}
+
 /** Reads the subnet's hyperparameters; throws a ChainError when the subnet does not exist. */
 export async function readHyperparameters(
   client: SubtensorClient,
   netuid: number,
 ): Promise<SubnetHyperparameters> {
+  const v3 = runtimeCall(client, "subnetInfoRuntimeApi", "getSubnetHyperparamsV3");
   const call = runtimeCall(client, "subnetInfoRuntimeApi", "getSubnetHyperparamsV2") ??
     requireRuntimeCall(client, "subnetInfoRuntimeApi", "getSubnetHyperparams");
   const query = client.api.query.subtensorModule as unknown as Record<
@@ -171,11 +218,12 @@ export async function readHyperparameters(
     ((netuid: number) => Promise<Num>) | undefined
   >;
   const [result, storedMaxWeights] = await Promise.all([
-    call(netuid) as Promise<OptionOf<HyperparamsCodec>>,
+    v3 ? hyperparamsV3(v3, netuid) : (call(netuid) as Promise<OptionOf<HyperparamsCodec>>)
+      .then((r) => r.isNone ? null : r.unwrap()),
     query.maxWeightsLimit?.(netuid),
   ]);
-  if (result.isNone) throw new ChainError(`subnet ${netuid} does not exist`);
-  const p = result.unwrap();
+  if (result === null) throw new ChainError(`subnet ${netuid} does not exist`);
+  const p = result;
   return {
     tempo: p.tempo.toNumber(),
     minAllowedWeights: p.minAllowedWeights.toNumber(),

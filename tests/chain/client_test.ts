@@ -6,6 +6,7 @@ import {
   commitHash,
   epochOf,
   firstBlockOfEpoch,
+  readHyperparameters,
   serveAxon,
   SubtensorClient,
 } from "../../chain/mod.ts";
@@ -39,6 +40,40 @@ function withCommitReveal(
 }
 
 const testOptions = { sanitizeOps: false, sanitizeResources: false };
+
+Deno.test(
+  "hyperparameters come from get_subnet_hyperparams_v3 where the runtime has it, as from v2",
+  testOptions,
+  async () => {
+    const read = (options: FakeSubtensorOptions) => {
+      let params: Awaited<ReturnType<typeof readHyperparameters>> | null = null;
+      let calls: string[] = [];
+      return withChain(async (client, node, subnet) => {
+        subnet.hyperparams.commitRevealWeightsEnabled = true;
+        subnet.hyperparams.weightsVersion = 19;
+        params = await readHyperparameters(client, NETUID);
+        calls = node.calls.filter((c) => c.includes("hyperparams"));
+        await assert.rejects(readHyperparameters(client, 3), /subnet 3 does not exist/);
+      }, options).then(() => ({ params, calls }));
+    };
+    const v2 = await read({});
+    const v3 = await read({ hyperparamsV3: true });
+    assert.deepEqual(v2.calls[0], "state_call SubnetInfoRuntimeApi_get_subnet_hyperparams_v2");
+    assert.deepEqual(v3.calls[0], "state_call SubnetInfoRuntimeApi_get_subnet_hyperparams_v3");
+    assert.deepEqual(v3.params, v2.params);
+    assert.deepEqual(v3.params, {
+      tempo: TEMPO,
+      minAllowedWeights: 1,
+      maxWeightsLimit: 65535,
+      weightsVersion: 19n,
+      weightsRateLimit: 100,
+      servingRateLimit: 50,
+      commitRevealEnabled: true,
+      commitRevealPeriod: 1,
+      maxValidators: 64,
+    });
+  },
+);
 
 Deno.test("connect reads the runtime version and metadata from the node", testOptions, async () => {
   await withChain(async (client, node) => {

@@ -41,21 +41,121 @@ export interface FakeSubtensorOptions {
    * that runtime declares them).
    */
   epochCounter?: boolean;
+  /** Serve a runtime that also has `SubnetInfoRuntimeApi.get_subnet_hyperparams_v3` (a list of
+   * named values), as later runtimes do. */
+  hyperparamsV3?: boolean;
 }
 
 /** The stateful scheduler's storage maps the fixture runtime predates. */
 const EPOCH_COUNTER_STORAGE = ["SubnetEpochIndex", "LastEpochBlock", "PendingEpochAt"];
 
-/** The fixture metadata with the epoch scheduler's storage maps added. */
-function withEpochCounter(bytes: Uint8Array): Metadata {
+/**
+ * The fixture metadata, with the epoch scheduler's storage maps and the v3 hyperparameters runtime
+ * call added when asked for.
+ */
+function fixtureMetadata(bytes: Uint8Array, options: FakeSubtensorOptions): Uint8Array {
+  if (!options.epochCounter && !options.hyperparamsV3) return bytes;
   // deno-lint-ignore no-explicit-any
   const json = new Metadata(new TypeRegistry(), bytes).toJSON() as any;
-  const storage = json.metadata.v16.pallets
-    .find((p: { name: string }) => p.name === "SubtensorModule").storage;
-  // BlocksSinceLastStep has the same shape: netuid -> u64, Identity, default 0.
-  const model = storage.items.find((i: { name: string }) => i.name === "BlocksSinceLastStep");
-  for (const name of EPOCH_COUNTER_STORAGE) storage.items.push({ ...model, name, docs: [] });
-  return new Metadata(new TypeRegistry(), json);
+  const v16 = json.metadata.v16;
+  if (options.epochCounter) {
+    const storage = v16.pallets.find((p: { name: string }) => p.name === "SubtensorModule").storage;
+    // BlocksSinceLastStep has the same shape: netuid -> u64, Identity, default 0.
+    const model = storage.items.find((i: { name: string }) => i.name === "BlocksSinceLastStep");
+    for (const name of EPOCH_COUNTER_STORAGE) storage.items.push({ ...model, name, docs: [] });
+  }
+  if (options.hyperparamsV3) addHyperparamsV3(v16);
+  return new Metadata(new TypeRegistry(), json).toU8a();
+}
+
+/**
+ * Declares `get_subnet_hyperparams_v3(netuid) -> Option<Vec<HyperparamEntry>>` with the runtime's
+ * types: an entry is a name (bytes) and a `HyperparamValue` whose variants, in order, are Bool,
+ * U16, U32, U64, U128 (compact), TaoBalance (compact u64), I32F32 and U64F64.
+ */
+// deno-lint-ignore no-explicit-any
+function addHyperparamsV3(v16: any): void {
+  const types = v16.lookup.types;
+  // deno-lint-ignore no-explicit-any
+  const idOf = (match: (def: any, path: string) => boolean) =>
+    // deno-lint-ignore no-explicit-any
+    types.find((t: any) => match(t.type.def, (t.type.path ?? []).join("::"))).id as number;
+  const primitive = (name: string) => idOf((def) => def.primitive === name);
+  const compact = (of: number) => idOf((def) => def.compact?.type === of);
+  const fixed = (bits: number) =>
+    idOf((def, path) =>
+      path.startsWith("substrate_fixed::") && def.composite?.fields?.[0]?.type === bits
+    );
+  const [u16, u32, u64, u128] = ["U16", "U32", "U64", "U128"].map(primitive);
+  const bytes = idOf((def) => def.sequence?.type === primitive("U8"));
+  const path = (name: string) => ["pallet_subtensor", "rpc_info", "subnet_info", name];
+  const field = (name: string | null, type: number) => ({ name, type, typeName: null, docs: [] });
+  const next = types.length;
+  const value = next, entry = next + 1, list = next + 2, option = next + 3;
+  const variants: [string, number][] = [
+    ["Bool", primitive("Bool")],
+    ["U16", compact(u16)],
+    ["U32", compact(u32)],
+    ["U64", compact(u64)],
+    ["U128", compact(u128)],
+    ["TaoBalance", compact(u64)],
+    ["I32F32", fixed(primitive("I64"))],
+    ["U64F64", fixed(u128)],
+  ];
+  types.push(
+    {
+      id: value,
+      type: {
+        path: path("HyperparamValue"),
+        params: [],
+        def: {
+          variant: {
+            variants: variants.map(([name, type], index) => ({
+              name,
+              fields: [field(null, type)],
+              index,
+              docs: [],
+            })),
+          },
+        },
+        docs: [],
+      },
+    },
+    {
+      id: entry,
+      type: {
+        path: path("HyperparamEntry"),
+        params: [],
+        def: { composite: { fields: [field("name", bytes), field("value", value)] } },
+        docs: [],
+      },
+    },
+    { id: list, type: { path: [], params: [], def: { sequence: { type: entry } }, docs: [] } },
+    {
+      id: option,
+      type: {
+        path: ["Option"],
+        params: [{ name: "T", type: list }],
+        def: {
+          variant: {
+            variants: [
+              { name: "None", fields: [], index: 0, docs: [] },
+              { name: "Some", fields: [field(null, list)], index: 1, docs: [] },
+            ],
+          },
+        },
+        docs: [],
+      },
+    },
+  );
+  const api = v16.apis.find((a: { name: string }) => a.name === "SubnetInfoRuntimeApi");
+  api.methods.push({
+    name: "get_subnet_hyperparams_v3",
+    inputs: [{ name: "netuid", type: u16 }],
+    output: option,
+    docs: [],
+    deprecationInfo: { notDeprecated: null },
+  });
 }
 
 /** How the node answers a submission. */
@@ -106,7 +206,7 @@ export class FakeSubtensor {
   constructor(options: FakeSubtensorOptions = {}) {
     const fixture = Deno.readFileSync(FIXTURE);
     this.#epochCounter = options.epochCounter ?? false;
-    const bytes = options.epochCounter ? withEpochCounter(fixture).toU8a() : fixture;
+    const bytes = fixtureMetadata(fixture, options);
     this.registry = new TypeRegistry();
     this.metadata = new Metadata(this.registry, bytes);
     this.registry.setMetadata(this.metadata, undefined, undefined, true);

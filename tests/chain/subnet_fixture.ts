@@ -58,6 +58,23 @@ export interface Subnet {
   neurons: ReturnType<typeof neuron>[];
 }
 
+/** v2's hyperparameters as `get_subnet_hyperparams_v3` entries: a name and a typed value. */
+function hyperparamsV3(p: Record<string, unknown>) {
+  const entries: [string, string, unknown][] = [
+    ["tempo", "U16", p.tempo],
+    ["min_allowed_weights", "U16", p.minAllowedWeights],
+    ["max_weights_limit", "U16", p.maxWeightsLimit],
+    ["weights_version", "U64", p.weightsVersion],
+    ["weights_rate_limit", "U64", p.weightsRateLimit],
+    ["serving_rate_limit", "U64", p.servingRateLimit],
+    ["max_validators", "U16", p.maxValidators],
+    ["commit_reveal_period", "U64", p.commitRevealPeriod],
+    ["commit_reveal_weights_enabled", "Bool", p.commitRevealWeightsEnabled],
+    ["kappa", "U16", 32767], // a name readers do not use
+  ];
+  return entries.map(([name, type, value]) => ({ name, value: { [type]: value } }));
+}
+
 /** A fake node holding subnet 79 with Alice (validator), Bob and Charlie (miners). */
 export function startNode(
   options: FakeSubtensorOptions = {},
@@ -96,6 +113,12 @@ export function startNode(
     "SubnetInfoRuntimeApi",
     "get_subnet_hyperparams_v2",
     ([netuid]) => netuid === NETUID ? subnet.hyperparams : null,
+  );
+  // The same values as later runtimes list them (served with `hyperparamsV3`).
+  node.setRuntimeApi(
+    "SubnetInfoRuntimeApi",
+    "get_subnet_hyperparams_v3",
+    ([netuid]) => netuid === NETUID ? hyperparamsV3(subnet.hyperparams) : null,
   );
   node.setRuntimeApi("SubnetInfoRuntimeApi", "get_subnet_state", ([netuid]) =>
     netuid === NETUID
