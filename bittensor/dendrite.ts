@@ -102,6 +102,11 @@ export class Dendrite {
     return this.#keypair.ss58Address;
   }
 
+  /** The largest reply body a call accepts. */
+  get maxResponseBytes(): number {
+    return this.#maxResponseBytes;
+  }
+
   #nextNonce(): bigint {
     const now = timeNs();
     this.#lastNonce = now > this.#lastNonce ? now : this.#lastNonce + 1n;

@@ -205,12 +205,13 @@ export function encodeResponse(request: StateUpdateWire, response: unknown): Sta
 
 /**
  * The raw response object a miner returned (`{agent_id, instructions}`), or null when it sent
- * none. Throws when the response cannot be decompressed; validate the result with the SDK.
+ * none. Throws when the response cannot be decompressed or inflates past `maxBytes`; validate the
+ * result with the SDK.
  */
-export function decodeResponse(wire: StateUpdateWire): unknown {
+export function decodeResponse(wire: StateUpdateWire, maxBytes = MAX_RESPONSE_BYTES): unknown {
   if (wire.response === null) return null;
   const value = typeof wire.response === "string" && wire.compressed
-    ? decodeField(wire.response, "response", { bytes: MAX_RESPONSE_BYTES })
+    ? decodeField(wire.response, "response", { bytes: maxBytes })
     : wire.response;
   return value;
 }

@@ -266,7 +266,9 @@ async function run(args: string[]): Promise<number> {
     seeds,
     directory,
     weights,
-    client: new DendriteMinerClient(new Dendrite(hotkey.keypair)),
+    client: new DendriteMinerClient(
+      new Dendrite(hotkey.keypair, { maxResponseBytes: options.maxResponseBytes }),
+    ),
     store,
     alerts,
     metrics,

@@ -149,7 +149,8 @@ export class DendriteMinerClient implements MinerClient {
         return unanswered("failure", result.statusMessage);
       }
       try {
-        const response = decodeResponse(result.fields);
+        // A compressed response may inflate to the dendrite's cap on a reply, no further.
+        const response = decodeResponse(result.fields, this.#dendrite.maxResponseBytes);
         if (response === null) return unanswered("failure", "no response");
         return { uid, processTime: result.processTime, outcome: "ok", response, message: "" };
       } catch (error) {

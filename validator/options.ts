@@ -16,6 +16,7 @@ import { z } from "zod";
 import { UsageError } from "../cli/command.ts";
 import { resolveEndpoint } from "../chain/endpoints.ts";
 import { defaultWalletRoot, expandHome, walletNameProblem } from "../bittensor/wallet.ts";
+import { MAX_RESPONSE_BYTES } from "../bittensor/market_synapse.ts";
 import { ignoredFlagOptions, ignoredFlagsNote } from "../cli/reference_flags.ts";
 import { parseDuration } from "../sim/config.ts";
 import { DEFAULT_QUERY_TIMEOUT_SECONDS } from "./scoring/formulas.ts";
@@ -60,6 +61,8 @@ export interface ValidatorOptions {
   neuronName: string;
   /** Miner query timeout, seconds. */
   timeoutSeconds: number;
+  /** Largest miner reply read, raw and once its response is decompressed (bytes). */
+  maxResponseBytes: number;
   reset: boolean;
   disableSetWeights: boolean;
   scoring: ScoringOptions;
@@ -144,6 +147,7 @@ const optionTable = {
   "logging.logging_dir": { type: "string" },
   "neuron.name": { type: "string" },
   "neuron.timeout": { type: "string", short: "t" },
+  "neuron.max_response_bytes": { type: "string" },
   "neuron.reset": { type: "boolean" },
   "neuron.disable_set_weights": { type: "boolean" },
   "neuron.moving_average_alpha": { type: "string" },
@@ -232,6 +236,8 @@ Logging:
 
 Queries and scoring:
   -t, --neuron.timeout <s>                miner query timeout in seconds (default 3.0)
+      --neuron.max_response_bytes <n>     largest miner reply read, also once decompressed
+                                          (default 67108864, 64 MiB; 65536 to 1073741824)
       --neuron.moving_average_alpha <a>   score EMA weight (default 0.1)
       --neuron.reset                      ignore the saved state
       --neuron.disable_set_weights        never submit weights
@@ -343,6 +349,7 @@ function num(flag: string, schema: z.ZodType<number>, raw: string | undefined, f
 }
 
 const positiveNumber = z.number().finite().positive("must be positive");
+const RESPONSE_RANGE = "must be between 65536 and 1073741824";
 const nonNegativeInt = z.number().int("must be an integer").nonnegative("must be >= 0");
 const positiveInt = z.number().int("must be an integer").positive("must be positive");
 const portNumber = z.number().int("must be an integer").min(0).max(65535, "must be <= 65535");
@@ -547,6 +554,15 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
       positiveNumber.max(600),
       str("neuron.timeout"),
       DEFAULT_QUERY_TIMEOUT_SECONDS,
+    ),
+    maxResponseBytes: num(
+      "neuron.max_response_bytes",
+      z.number().int("must be a whole number").min(65536, RESPONSE_RANGE).max(
+        1024 * 1024 * 1024,
+        RESPONSE_RANGE,
+      ),
+      str("neuron.max_response_bytes"),
+      MAX_RESPONSE_BYTES,
     ),
     reset: values["neuron.reset"] === true,
     disableSetWeights: values["neuron.disable_set_weights"] === true,

@@ -489,6 +489,9 @@ Deno.test("the fields of one state update share one decompression budget", () =>
   const reply = (n: number) => ({ ...wire, response: compressJson({ pad: "x".repeat(n) }) });
   assert.deepEqual(decodeResponse(reply(10)), { pad: "x".repeat(10) });
   assert.throws(() => decodeResponse(reply(65 * 2 ** 20)), /response: cannot decompress/);
+  // A validator's --neuron.max_response_bytes lowers it.
+  assert.deepEqual(decodeResponse(reply(60_000), 65536), { pad: "x".repeat(60_000) });
+  assert.throws(() => decodeResponse(reply(70_000), 65536), /response: cannot decompress/);
   // A small field that inflates to deeply nested JSON is refused before it is parsed.
   let deep: unknown = 1;
   for (let i = 0; i < 100; i++) deep = [deep];

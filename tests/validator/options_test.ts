@@ -44,6 +44,11 @@ Deno.test("options: defaults follow the reference and run_validator.sh", () => {
   assert.equal(o.walletName, "taos");
   assert.equal(o.walletHotkey, "validator");
   assert.equal(o.timeoutSeconds, 3.0);
+  assert.equal(o.maxResponseBytes, 64 * 1024 * 1024);
+  assert.equal(
+    parseValidatorArgs(["--neuron.max_response_bytes", "1048576"]).maxResponseBytes,
+    1048576,
+  );
   assert.equal(o.prometheusPort, 9001);
   assert.equal(o.pagerdutyKey, null);
   assert.equal(o.scoring.maxInstructionsPerBook, 20);
@@ -131,6 +136,10 @@ Deno.test("options: bad values name the flag", () => {
       /--prometheus\.level: 'VERBOSE' must be OFF, or INFO, DEBUG/,
     ],
     [["-t", "soon"], /--neuron\.timeout/],
+    [
+      ["--neuron.max_response_bytes", "1000"],
+      /--neuron\.max_response_bytes: '1000' must be between 65536 and 1073741824/,
+    ],
     [["-o", "70000"], /--prometheus\.port/],
     [["-u", "-1"], /--netuid/],
     [["-l", "loud"], /-l\/--log-level: 'loud'/],
