@@ -181,10 +181,10 @@ static void settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, i
   int64_t seller_fee = aggressor_buys ? maker_fee : taker_fee;
 
   /* Margin legs and repayments value the other currency at the best ask (buyer) or best bid
-   * (seller) as the fill happens: the matched side's best is the trade price. */
+   * (seller) as the fill happens. The resting order is still on its level, so the matched side's
+   * best is the trade price. */
   if (buy->leverage > 0) {
-    int64_t ask = aggressor_buys ? price : best_or(book, TX_SELL, price);
-    x_margin_buy_leg(ex, buyer, buy, price, ask, notional + buyer_fee);
+    x_margin_buy_leg(ex, buyer, buy, price, best_or(book, TX_SELL, price), notional + buyer_fee);
   } else {
     /* A buyer whose maker rate rose since it was reserved may not cover the whole fee; it pays
      * what it has and the fee is reduced accordingly (never a negative balance). */
@@ -192,21 +192,17 @@ static void settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, i
     if (unpaid > 0) buyer_fee -= unpaid;
   }
   buyer->base_free += q;
-  if (buyer->loan_head != XNONE) {
-    x_repay(ex, buyer, TX_SELL, q, aggressor_buys ? price : best_or(book, TX_SELL, price));
-  }
+  if (buyer->loan_head != XNONE) x_repay(ex, buyer, TX_SELL, q, best_or(book, TX_SELL, price));
 
   if (sell->leverage > 0) {
-    int64_t bid = aggressor_buys ? best_or(book, TX_BUY, price) : price;
-    x_margin_sell_leg(ex, seller, sell, price, bid, q);
+    x_margin_sell_leg(ex, seller, sell, price, best_or(book, TX_BUY, price), q);
   } else {
     sell->res_base -= q;
     seller->base_reserved -= q;
   }
   seller->quote_free += notional - seller_fee;
   if (seller->loan_head != XNONE) {
-    x_repay(ex, seller, TX_BUY, notional - seller_fee,
-            aggressor_buys ? best_or(book, TX_BUY, price) : price);
+    x_repay(ex, seller, TX_BUY, notional - seller_fee, best_or(book, TX_BUY, price));
   }
   maker_fee = aggressor_buys ? seller_fee : buyer_fee;
   taker_fee = aggressor_buys ? buyer_fee : seller_fee;
@@ -647,7 +643,8 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
   }
   /* The expiry is due even when nothing rests: it then finds the order gone, as the reference's
    * scheduled cancel does. */
-  if (tif == TX_GTT && x_schedule(ex, ex->now + in->expiry_ns, in->book_id, o->id, o->agent) != TX_OK) {
+  if (tif == TX_GTT &&
+      x_schedule(ex, ex->now + in->expiry_ns, in->book_id, o->id, o->agent) != TX_OK) {
     ex->error = TX_ERR_NOMEM;
   }
   order_event(ex, o, TX_EV_ACCEPTED, own_size, 0);
