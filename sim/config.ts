@@ -234,6 +234,14 @@ const hftSchema = z.object({
   sigmaSqr: nonNegative.default(1e-5),
 }).strict().superRefine(latencyRange);
 
+/** An ALGO trader's child order size in base units, as the reference's `<VolumeDistribution>`:
+ * lognormal(mu, sigma), the constant `loc` (dirac) or gamma(shape, scale). */
+const volumeDistributionSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("lognormal"), mu: z.number().finite(), sigma: nonNegative }).strict(),
+  z.object({ type: z.literal("dirac"), loc: positive }).strict(),
+  z.object({ type: z.literal("gamma"), shape: positive, scale: positive }).strict(),
+]);
+
 const algoSchema = z.object({
   ...groupFields,
   wakeupProb: probability,
@@ -245,9 +253,7 @@ const algoSchema = z.object({
   maxOPLatency: positiveDuration,
   /** Rayleigh scale of its order-placement latency, as the other groups'. */
   opLatencyScaleRay: positive.default(0.235),
-  /** Child order size distribution: lognormal(mu, sigma). */
-  volumeMu: z.number().finite(),
-  volumeSigma: nonNegative,
+  volumeDistribution: volumeDistributionSchema,
 }).strict().superRefine(latencyRange);
 
 const futuresSchema = z.object({
@@ -351,6 +357,8 @@ export type SimConfigInput = z.input<typeof simConfigSchema>;
 export type SimConfig = z.output<typeof simConfigSchema>;
 /** Account template. */
 export type BalancesConfig = z.output<typeof balancesSchema>;
+/** An ALGO trader's child order size distribution. */
+export type VolumeDistributionConfig = z.output<typeof volumeDistributionSchema>;
 
 /** Validates a configuration; throws an Error whose message lists every bad field path. */
 export function parseSimConfig(input: unknown): SimConfig {
@@ -429,8 +437,7 @@ export function referenceConfig(): SimConfig {
         VBS: 20000,
         minOPLatency: "1ms",
         maxOPLatency: "50ms",
-        volumeMu: 1,
-        volumeSigma: 1,
+        volumeDistribution: { type: "lognormal", mu: 1, sigma: 1 },
       },
       hft: {
         count: 10,

@@ -5,7 +5,7 @@
  * @module
  */
 import { native } from "../native/ffi.ts";
-import type { BalancesConfig, SimConfig } from "./config.ts";
+import type { BalancesConfig, SimConfig, VolumeDistributionConfig } from "./config.ts";
 
 /** The loaded native simulation symbols. */
 export type SimSymbols = ReturnType<typeof native>;
@@ -207,6 +207,18 @@ function balances(prefix: string, b: BalancesConfig | undefined): Record<string,
   };
 }
 
+/** The native parameters of the ALGO child order size (kind: TAOS_SIM_VOLUME_* in taos_sim.h). */
+function volumeDistribution(d: VolumeDistributionConfig): Record<string, number> {
+  switch (d.type) {
+    case "lognormal":
+      return { algo_volume_kind: 0, algo_volume_a: d.mu, algo_volume_b: d.sigma };
+    case "dirac":
+      return { algo_volume_kind: 1, algo_volume_a: d.loc };
+    case "gamma":
+      return { algo_volume_kind: 2, algo_volume_a: d.shape, algo_volume_b: d.scale };
+  }
+}
+
 /** Parameter values by C name for a validated configuration (absent groups: count 0). */
 export function nativeParams(config: SimConfig, threads: number): Record<string, number> {
   const x = config.exchange;
@@ -311,8 +323,7 @@ export function nativeParams(config: SimConfig, threads: number): Record<string,
       algo_min_opl: algo.minOPLatency,
       algo_max_opl: algo.maxOPLatency,
       algo_ray: algo.opLatencyScaleRay,
-      algo_volume_mu: algo.volumeMu,
-      algo_volume_sigma: algo.volumeSigma,
+      ...volumeDistribution(algo.volumeDistribution),
     });
   }
   if (fut) {

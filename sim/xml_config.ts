@@ -178,6 +178,25 @@ class Importer {
     };
   }
 
+  /** An ALGO `<VolumeDistribution>`: the reference's three types, each with its own attributes. */
+  volumeDistribution(element: XmlElement): unknown {
+    const parameters: Record<string, string[]> = {
+      lognormal: ["mu", "sigma"],
+      dirac: ["loc"],
+      gamma: ["shape", "scale"],
+    };
+    const type = element.attributes.type ?? "";
+    const names = parameters[type];
+    if (names === undefined) {
+      throw new Error(
+        `line ${element.line} <${element.name}>: type '${type}' is not one of lognormal, dirac, ` +
+          "gamma",
+      );
+    }
+    this.checkAttributes(element, ["type", ...names]);
+    return Object.fromEntries([["type", type], ...names.map((n) => [n, this.number(element, n)])]);
+  }
+
   fees(element: XmlElement): unknown {
     this.checkAttributes(element, ["historySlots", "slotPeriod"]);
     this.checkChildren(element, ["Tier"]);
@@ -325,17 +344,7 @@ class Importer {
       group.fees = { tiers: (this.fees(feePolicy) as { tiers: unknown }).tiers };
     }
     const distribution = element.children.find((c) => c.name === "VolumeDistribution");
-    if (distribution) {
-      this.checkAttributes(distribution, ["type", "mu", "sigma"]);
-      if (distribution.attributes.type !== "lognormal") {
-        throw new Error(
-          `line ${distribution.line}: <VolumeDistribution type="${distribution.attributes.type}">` +
-            " is not supported: ALGO child orders are sized lognormal(mu, sigma) only",
-        );
-      }
-      group.volumeMu = this.number(distribution, "mu");
-      group.volumeSigma = this.number(distribution, "sigma");
-    }
+    if (distribution) group.volumeDistribution = this.volumeDistribution(distribution);
     agents[key] = group;
   }
 }

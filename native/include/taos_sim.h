@@ -22,7 +22,9 @@ extern "C" {
 /* Configuration travels as a flat array of doubles, one per parameter, in this order. The host
  * looks the names up with taos_sim_param_name so both sides agree on the layout.
  * Balance templates are 5 values: kind (0 fixed, 1 pareto, 2 pareto-50), then for fixed
- * (base, quote, -, -), for pareto (scale, shape, wealth, price). */
+ * (base, quote, -, -), for pareto (scale, shape, wealth, price).
+ * The ALGO child order size in base is 3 values: kind (TAOS_SIM_VOLUME_*), then (mu, sigma) for
+ * lognormal, (loc, -) for dirac, (shape, scale) for gamma. */
 #define TAOS_SIM_PARAMS(X)                                                                         \
   X(seed) X(start) X(duration) X(step) X(grace_period) X(books) X(threads) X(remote_agents)        \
   X(reference_dynamics) X(price_decimals) X(volume_decimals) X(base_decimals) X(quote_decimals)    \
@@ -48,7 +50,7 @@ extern "C" {
   X(hft_sigma_sqr)                                                                                 \
   X(algo_count) X(algo_bal_kind) X(algo_bal_a) X(algo_bal_b) X(algo_bal_c) X(algo_bal_d)           \
   X(algo_wakeup_prob) X(algo_volume_prop) X(algo_mfl_mean) X(algo_mfl_std) X(algo_vbs)             \
-  X(algo_min_opl) X(algo_max_opl) X(algo_ray) X(algo_volume_mu) X(algo_volume_sigma)               \
+  X(algo_min_opl) X(algo_max_opl) X(algo_ray) X(algo_volume_kind) X(algo_volume_a) X(algo_volume_b) \
   X(fut_count) X(fut_bal_kind) X(fut_bal_a) X(fut_bal_b) X(fut_bal_c) X(fut_bal_d)                 \
   X(fut_mfl_mean) X(fut_mfl_std) X(fut_min_opl) X(fut_max_opl) X(fut_ray) X(fut_scale_r)           \
   X(fut_volume) X(fut_lambda) X(fut_sigma_eps)                                                    \
@@ -76,6 +78,8 @@ extern "C" {
 #define TAOS_SIM_PARAM_ENUM(name) TAOS_SIM_P_##name,
 enum taos_sim_param { TAOS_SIM_PARAMS(TAOS_SIM_PARAM_ENUM) TAOS_SIM_PARAM_COUNT };
 #undef TAOS_SIM_PARAM_ENUM
+
+enum { TAOS_SIM_VOLUME_LOGNORMAL = 0, TAOS_SIM_VOLUME_DIRAC = 1, TAOS_SIM_VOLUME_GAMMA = 2 };
 
 enum {
   TAOS_SIM_OK = 0,

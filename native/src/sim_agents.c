@@ -427,7 +427,11 @@ static void algo_execute(sim_book *book, uint32_t k) {
   uint32_t local = sim->off_algo + k, slot = sim->local_base + local;
   sim_algo_book *ab = &book->algo[k];
   sim_rng *rng = &book->rng[local];
-  double v = sim_lognormal(rng, P(cfg, algo_volume_mu), P(cfg, algo_volume_sigma));
+  double a = P(cfg, algo_volume_a), b = P(cfg, algo_volume_b);
+  int kind = (int)P(cfg, algo_volume_kind);
+  double v = kind == TAOS_SIM_VOLUME_DIRAC   ? a
+             : kind == TAOS_SIM_VOLUME_GAMMA ? sim_gamma(rng, a, b)
+                                        : sim_lognormal(rng, a, b);
   if (v > ab->to_execute) v = ab->to_execute;
   double cap = ab->dir == 0 ? (cfg->reference ? quote_free(book, slot) * ab->last_price
                                               : quote_free(book, slot) / ab->last_price)

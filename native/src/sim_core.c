@@ -204,6 +204,20 @@ static int decode(const double *params, uint32_t count, sim_config *cfg, char *e
   if (cfg->n_algo && !(P(cfg, algo_vbs) > 0 && P(cfg, algo_ray) > 0)) {
     return fail(err, err_len, "VBS and opLatencyScaleRay must be positive", "algo_vbs");
   }
+  double kind = P(cfg, algo_volume_kind), a = P(cfg, algo_volume_a), b = P(cfg, algo_volume_b);
+  if (kind != TAOS_SIM_VOLUME_LOGNORMAL && kind != TAOS_SIM_VOLUME_DIRAC &&
+      kind != TAOS_SIM_VOLUME_GAMMA) {
+    return fail(err, err_len, "must be 0 (lognormal), 1 (dirac) or 2 (gamma)", "algo_volume_kind");
+  }
+  if (kind == TAOS_SIM_VOLUME_LOGNORMAL && !(b >= 0)) {
+    return fail(err, err_len, "lognormal sigma must not be negative", "algo_volume_b");
+  }
+  if (kind != TAOS_SIM_VOLUME_LOGNORMAL && !(a > 0)) {
+    return fail(err, err_len, "dirac loc and gamma shape must be positive", "algo_volume_a");
+  }
+  if (kind == TAOS_SIM_VOLUME_GAMMA && !(b > 0)) {
+    return fail(err, err_len, "gamma scale must be positive", "algo_volume_b");
+  }
   return TAOS_SIM_OK;
 }
 

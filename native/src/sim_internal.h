@@ -46,6 +46,8 @@ extern const double sim_ziggurat_x[SIM_ZIGGURAT_LAYERS + 1];
 extern const double sim_ziggurat_f[SIM_ZIGGURAT_LAYERS + 1];
 double sim_lognormal(sim_rng *rng, double mu, double sigma);
 double sim_laplace(sim_rng *rng, double loc, double scale);
+/* Gamma(shape, scale), shape > 0 and scale > 0: mean shape * scale. */
+double sim_gamma(sim_rng *rng, double shape, double scale);
 uint32_t sim_poisson(sim_rng *rng, double lambda);
 /* Rayleigh quantile Q_s(u) = s sqrt(-2 ln(1-u)). */
 double sim_rayleigh_quantile(double s, double u);

@@ -226,6 +226,26 @@ double sim_laplace(sim_rng *rng, double loc, double scale) {
   return loc - scale * sign * log(1.0 - 2.0 * fabs(u));
 }
 
+/* Marsaglia and Tsang's squeeze method; a shape below 1 is boosted to shape + 1 and scaled back by
+ * U^(1/shape). */
+double sim_gamma(sim_rng *rng, double shape, double scale) {
+  double boost = 1.0;
+  if (shape < 1.0) {
+    boost = pow(sim_uniform(rng), 1.0 / shape);
+    shape += 1.0;
+  }
+  double d = shape - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
+  for (;;) {
+    double x = standard_normal(rng), v = 1.0 + c * x;
+    if (v <= 0) continue;
+    v = v * v * v;
+    double u = sim_uniform(rng);
+    if (u < 1.0 - 0.0331 * x * x * x * x || log(u) < 0.5 * x * x + d * (1.0 - v + log(v))) {
+      return d * v * scale * boost;
+    }
+  }
+}
+
 uint32_t sim_poisson(sim_rng *rng, double lambda) {
   /* Inversion: lambda is tiny (jump probability per update). */
   double u = sim_uniform(rng);

@@ -686,6 +686,23 @@ static void test_config_errors_name_the_field(void) {
   CHECK(taos_sim_create(params, TAOS_SIM_PARAM_COUNT, &sim, err, sizeof err) ==
         TAOS_SIM_ERR_CONFIG);
   CHECK(strstr(err, "hft_fee_volume_0") != NULL);
+  /* the ALGO child order size: a known kind with its parameters in range */
+  static const struct {
+    double kind, a, b;
+    const char *field;
+  } sizes[] = {{3, 1, 1, "algo_volume_kind"},
+               {TAOS_SIM_VOLUME_LOGNORMAL, 1, -1, "algo_volume_b"},
+               {TAOS_SIM_VOLUME_DIRAC, 0, 0, "algo_volume_a"},
+               {TAOS_SIM_VOLUME_GAMMA, 2, 0, "algo_volume_b"}};
+  for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+    defaults(params);
+    set(params, "algo_volume_kind", sizes[i].kind);
+    set(params, "algo_volume_a", sizes[i].a);
+    set(params, "algo_volume_b", sizes[i].b);
+    CHECK(taos_sim_create(params, TAOS_SIM_PARAM_COUNT, &sim, err, sizeof err) ==
+          TAOS_SIM_ERR_CONFIG);
+    CHECK(strstr(err, sizes[i].field) != NULL);
+  }
   defaults(params);
   sim = create(params);
   taos_sim_instruction in = {.kind = 2, .volume = 10000};

@@ -73,10 +73,42 @@ Deno.test("the XML importer fills in what the reference's agents do for absent o
   assert.match(warnings.join("\n"), /lambda="0" taken as 0\.01155/);
   assert.match(warnings.join("\n"), /tau="2\.5" read as 2/);
   assert.match(warnings.join("\n"), /GBM_X0 is not used/);
+});
+
+Deno.test("the XML importer takes every ALGO volume distribution of the reference", () => {
+  const text = Deno.readTextFileSync(fixture);
+  const distribution = (element: string) =>
+    importXmlConfig(text.replace(/<VolumeDistribution [^>]*\/>/, element), 1).config.agents.algo
+      ?.volumeDistribution;
+  assert.deepEqual(distribution('<VolumeDistribution type="dirac" loc="2.5"/>'), {
+    type: "dirac",
+    loc: 2.5,
+  });
+  assert.deepEqual(distribution('<VolumeDistribution type="gamma" shape="2" scale="0.5"/>'), {
+    type: "gamma",
+    shape: 2,
+    scale: 0.5,
+  });
   assert.throws(
-    () => importXmlConfig(text.replace('type="lognormal"', 'type="gamma"'), 1),
-    /<VolumeDistribution type="gamma"> is not supported: ALGO child orders are sized lognormal/,
+    () => distribution('<VolumeDistribution type="pareto" mu="1"/>'),
+    /<VolumeDistribution>: type 'pareto' is not one of lognormal, dirac, gamma/,
   );
+  assert.throws(
+    () => distribution('<VolumeDistribution type="gamma" shape="2"/>'),
+    /agents\.algo\.volumeDistribution\.scale/,
+  );
+  assert.throws(
+    () => distribution('<VolumeDistribution type="gamma" shape="0" scale="1"/>'),
+    /agents\.algo\.volumeDistribution\.shape/,
+  );
+  const { warnings } = importXmlConfig(
+    text.replace(
+      /<VolumeDistribution [^>]*\/>/,
+      '<VolumeDistribution type="dirac" loc="1" mu="3"/>',
+    ),
+    1,
+  );
+  assert.match(warnings.join("\n"), /unknown attribute 'mu' ignored/);
 });
 
 Deno.test("the XML importer names the attribute holding a bad number", () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { smallPreset } from "../../sim/config.ts";
+import { smallPreset, type VolumeDistributionConfig } from "../../sim/config.ts";
 import { type PublishState, SimEngine } from "../../sim/engine.ts";
 import { FactsCollector } from "../../sim/facts.ts";
 import { EVENT_FLAG_DROPPED, EventKind } from "../../sim/native_sim.ts";
@@ -365,6 +365,47 @@ Deno.test("a background group may trade under its own fee policy", () => {
   } finally {
     engine.close();
   }
+});
+
+/** Sizes of the ALGO traders' market orders over a run with the given size distribution. */
+function algoOrderSizes(volumeDistribution: VolumeDistributionConfig): number[] {
+  const base = shortConfig(30);
+  // Frequent executions, each many child orders long.
+  const algo = {
+    ...base.agents.algo!,
+    VBS: 100,
+    volumeProp: 0.5,
+    wakeupProb: 1,
+    volumeDistribution,
+  };
+  const config = { ...base, agents: { ...base.agents, algo } };
+  const engine = SimEngine.create({ config, seed: 5, threads: 1 });
+  try {
+    const ids = groupIds(engine, 3);
+    const sizes: number[] = [];
+    for (let s = engine.advance(); s !== null && !s.final; s = engine.advance()) {
+      for (const e of s.books[0].record) {
+        if (e.event === "place" && e.price === null && ids.has(e.agentId)) sizes.push(e.volume);
+      }
+    }
+    return sizes;
+  } finally {
+    engine.close();
+  }
+}
+
+Deno.test("ALGO child orders follow the configured size distribution", () => {
+  // dirac: every child order is the constant, but for the last of an execution, cut to what is left
+  const constant = algoOrderSizes({ type: "dirac", loc: 0.37 });
+  assert.ok(constant.length >= 50, `${constant.length} ALGO orders`);
+  assert.ok(constant.every((v) => v <= 0.37));
+  assert.ok(constant.filter((v) => v === 0.37).length >= 0.9 * constant.length);
+  // gamma(2, 0.25): mean 0.5, standard deviation 0.35, truncated to the lot
+  const gamma = algoOrderSizes({ type: "gamma", shape: 2, scale: 0.25 });
+  assert.ok(gamma.length >= 50, `${gamma.length} ALGO orders`);
+  const mean = gamma.reduce((a, b) => a + b, 0) / gamma.length;
+  assert.ok(mean > 0.47 && mean < 0.53, `mean ${mean}`); // standard error 0.005
+  assert.ok(new Set(gamma).size > gamma.length / 2, "sizes vary");
 });
 
 Deno.test("the same seed gives the same market whatever the thread count; another seed differs", () => {
