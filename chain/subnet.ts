@@ -196,10 +196,22 @@ async function hyperparamsV3(
   for (const [field, name] of Object.entries(V3_NAMES)) {
     const value = byName.get(name);
     if (value === undefined) throw new ChainError(`get_subnet_hyperparams_v3 lacks ${name}`);
+    const integer = () => {
+      const n = value.toBigInt?.() ?? (value.toNumber ? BigInt(value.toNumber()) : undefined);
+      if (n === undefined) {
+        throw new ChainError(`get_subnet_hyperparams_v3: ${name} is not an integer`);
+      }
+      return n;
+    };
     fields[field] = {
-      toNumber: () => Number(value.toBigInt?.() ?? value.toNumber?.() ?? 0),
-      toBigInt: () => value.toBigInt?.() ?? BigInt(value.toNumber?.() ?? 0),
-      isTrue: value.isTrue === true,
+      toNumber: () => Number(integer()),
+      toBigInt: integer,
+      get isTrue() {
+        if (typeof value.isTrue !== "boolean") {
+          throw new ChainError(`get_subnet_hyperparams_v3: ${name} is not a boolean`);
+        }
+        return value.isTrue;
+      },
     };
   }
   return fields as unknown as HyperparamsCodec;
@@ -211,14 +223,15 @@ export async function readHyperparameters(
   netuid: number,
 ): Promise<SubnetHyperparameters> {
   const v3 = runtimeCall(client, "subnetInfoRuntimeApi", "getSubnetHyperparamsV3");
-  const call = runtimeCall(client, "subnetInfoRuntimeApi", "getSubnetHyperparamsV2") ??
-    requireRuntimeCall(client, "subnetInfoRuntimeApi", "getSubnetHyperparams");
+  const legacy = () =>
+    runtimeCall(client, "subnetInfoRuntimeApi", "getSubnetHyperparamsV2") ??
+      requireRuntimeCall(client, "subnetInfoRuntimeApi", "getSubnetHyperparams");
   const query = client.api.query.subtensorModule as unknown as Record<
     string,
     ((netuid: number) => Promise<Num>) | undefined
   >;
   const [result, storedMaxWeights] = await Promise.all([
-    v3 ? hyperparamsV3(v3, netuid) : (call(netuid) as Promise<OptionOf<HyperparamsCodec>>)
+    v3 ? hyperparamsV3(v3, netuid) : (legacy()(netuid) as Promise<OptionOf<HyperparamsCodec>>)
       .then((r) => r.isNone ? null : r.unwrap()),
     query.maxWeightsLimit?.(netuid),
   ]);

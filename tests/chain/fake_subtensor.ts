@@ -41,8 +41,8 @@ export interface FakeSubtensorOptions {
    * that runtime declares them).
    */
   epochCounter?: boolean;
-  /** Serve a runtime that also has `SubnetInfoRuntimeApi.get_subnet_hyperparams_v3` (a list of
-   * named values), as later runtimes do. */
+  /** Serve a runtime with `SubnetInfoRuntimeApi.get_subnet_hyperparams_v3` (a list of named
+   * values) in place of the deprecated v1 and v2, as later runtimes may. */
   hyperparamsV3?: boolean;
 }
 
@@ -149,6 +149,10 @@ function addHyperparamsV3(v16: any): void {
     },
   );
   const api = v16.apis.find((a: { name: string }) => a.name === "SubnetInfoRuntimeApi");
+  // Such a runtime need not keep the deprecated v1 and v2 calls: this one has neither.
+  api.methods = api.methods.filter((m: { name: string }) =>
+    !/^get_subnet_hyperparams(_v2)?$/.test(m.name)
+  );
   api.methods.push({
     name: "get_subnet_hyperparams_v3",
     inputs: [{ name: "netuid", type: u16 }],
