@@ -12,7 +12,8 @@ import {
   valueChanges,
   weightedScore,
 } from "../../validator/scoring/formulas.ts";
-import { weightsForEmit } from "../../validator/scoring/weights.ts";
+import { normalizedWeights } from "../../validator/validator.ts";
+import { convertWeightsAndUidsForEmit, processWeights } from "../../chain/weights.ts";
 
 const LOOKBACK = 720;
 const CAP = 1_000_000;
@@ -158,6 +159,19 @@ Deno.test("D1–D5: execution delay from response time", () => {
   assert.equal(executionDelay(5.0, 5, 1000), 500_001_000);
   assert.equal(executionDelay(2.5, 5), 250_000_000);
 });
+
+/** Score EMAs to the u16 weights a validator emits: its normalisation, then the chain's processing
+ * of the weight vector, as the validator's weight setter runs them. */
+function weightsForEmit(scores: number[], limits = { minAllowedWeights: 0, maxWeightLimit: 1 }) {
+  const uids = scores.map((_, uid) => uid);
+  const normalized = normalizedWeights(uids, (uid) => scores[uid]);
+  const processed = processWeights(normalized.uids, normalized.weights, {
+    neuronCount: scores.length,
+    ...limits,
+  });
+  const emitted = convertWeightsAndUidsForEmit(processed.uids, processed.weights);
+  return { uids: emitted.uids, weights: emitted.values };
+}
 
 Deno.test("G1, G2: scores to u16 weights", () => {
   assert.deepEqual(weightsForEmit([0, 0.2, 0.6, 0.2]), {
