@@ -1,6 +1,5 @@
 /**
- * The axon: the miner's HTTP server ({@linkcode HttpServer}, with the same handler as a Hono app
- * for use without a socket), speaking the Python axon's protocol.
+ * The axon: the miner's HTTP server ({@linkcode HttpServer}), speaking the Python axon's protocol.
  * One route per attached synapse kind at `/<Name>` (GET and POST), plus the built-in `/Synapse`
  * ping. Each request goes: parse headers (404 unknown name, 500 bad headers) → size limit (413)
  * → blacklist (403) → signature and nonce (401) → body read (408 when it does not arrive before
@@ -14,17 +13,8 @@
  * ```
  * @module
  */
-import { Hono } from "hono";
 import { z } from "zod";
-import {
-  BodyError,
-  fromRequest,
-  HttpServer,
-  type Incoming,
-  type Outgoing,
-  type Peer,
-  toResponse,
-} from "./http_server.ts";
+import { BodyError, HttpServer, type Incoming, type Outgoing, type Peer } from "./http_server.ts";
 import type { Keypair } from "./keypair.ts";
 import { GateTimeout, PriorityGate } from "./priority_gate.ts";
 import { pythonFloat } from "./python_float.ts";
@@ -129,11 +119,6 @@ class Refusal extends Error {
 
 /** A Bittensor axon serving attached synapse kinds. */
 export class Axon {
-  /**
-   * The handler as a Hono application, usable without a socket via `app.request(...)`. The server
-   * calls the handler directly: Hono's routing and context cost about as much as the server.
-   */
-  readonly app: Hono<{ Bindings: { remoteAddr?: Peer } }> = new Hono();
   /** Instance id reported in `bt_header_axon_uuid`. */
   readonly uuid: string = crypto.randomUUID();
   readonly #keypair: Keypair;
@@ -152,11 +137,6 @@ export class Axon {
     });
     this.#gate = new PriorityGate(options.maxConcurrentForwards ?? 4);
     this.attach(PING, { forward: (synapse) => synapse.fields });
-    this.app.all(
-      "*",
-      async (c) =>
-        toResponse(await this.#handle(fromRequest(c.req.raw), c.env?.remoteAddr ?? null)),
-    );
   }
 
   /** The SS58 hotkey this axon serves. */

@@ -70,7 +70,12 @@ export interface DendriteOptions {
   phases?: { add(phase: string, since: number): number };
 }
 
-const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+/**
+ * Default cap on a reply body, raw and, for the market synapse, decompressed (64 MiB): the
+ * reference's largest valid reply, 200 000 instructions, is about 40 MB, and a validator decodes
+ * every miner's reply in one round.
+ */
+export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 const utf8 = new TextDecoder();
 
@@ -93,7 +98,7 @@ export class Dendrite {
     if (!keypair.canSign) throw new Error("a dendrite needs a hotkey that can sign");
     this.#keypair = keypair;
     this.#externalIp = options.externalIp ?? "127.0.0.1";
-    this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    this.#maxResponseBytes = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
     this.#phases = options.phases;
   }
 

@@ -12,9 +12,8 @@
  *   serves the Python axon).
  *
  * Handlers see an {@linkcode Incoming} call (its body read on demand, with a size limit and a
- * deadline) and answer with an {@linkcode Outgoing} reply, sent whole; `fromRequest` and
- * `toResponse` convert to and from the web types, and {@linkcode webHandler} serves a handler
- * written for `Request` and `Response` (less cheaply). A HEAD request gets the reply's status and
+ * deadline) and answer with an {@linkcode Outgoing} reply, sent whole; {@linkcode webHandler}
+ * serves a handler written for `Request` and `Response` (less cheaply). A HEAD request gets the reply's status and
  * headers without the body.
  *
  * ```ts
@@ -275,51 +274,6 @@ function readNodeBody(
     req.on("close", onClose);
     deadline.addEventListener("abort", onAbort, { once: true });
   });
-}
-
-/** A web `Request` as an {@linkcode Incoming} call (for handlers used without a socket). */
-export function fromRequest(request: Request): Incoming {
-  const url = new URL(request.url);
-  return {
-    method: request.method,
-    target: url.pathname + url.search,
-    header: (name) => request.headers.get(name),
-    // `forEach`, not `for…of`: Deno's Headers iterator sorts the whole list again at every step.
-    forEachHeader: (fn) => request.headers.forEach(fn),
-    body: (limit, deadline) => readRequestBody(request, limit, deadline),
-  };
-}
-
-async function readRequestBody(
-  request: Request,
-  limit: number,
-  deadline: AbortSignal,
-): Promise<Uint8Array<ArrayBuffer>> {
-  if (request.body === null) return new Uint8Array(0);
-  if (deadline.aborted) throw new BodyError(408, BODY_TIMEOUT);
-  const reader = request.body.getReader();
-  const onAbort = () => reader.cancel().catch(() => {});
-  deadline.addEventListener("abort", onAbort, { once: true });
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (deadline.aborted) throw new BodyError(408, BODY_TIMEOUT);
-      if (done) break;
-      total += value.byteLength;
-      if (total > limit) throw bodyTooLarge(limit);
-      chunks.push(value);
-    }
-  } finally {
-    deadline.removeEventListener("abort", onAbort);
-  }
-  return concat(chunks, total);
-}
-
-/** An {@linkcode Outgoing} reply as a web `Response`. */
-export function toResponse(reply: Outgoing): Response {
-  return new Response(reply.body, { status: reply.status, headers: reply.headers });
 }
 
 /**

@@ -138,9 +138,6 @@ const keyfileDataSchema = z.object({
   ss58Address: z.string().nullish(),
 });
 
-/** The JSON record inside a keyfile (every key optional). */
-export type KeyfileData = z.infer<typeof keyfileDataSchema>;
-
 /**
  * Builds the key from a keyfile record with btwallet's precedence (phrase, then seed, then
  * private key, then public-only), and checks it against the stored public key and address.

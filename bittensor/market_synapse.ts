@@ -17,6 +17,7 @@
 import { inflateSync } from "node:zlib";
 import { Buffer } from "node:buffer";
 import { z } from "zod";
+import { MAX_RESPONSE_BYTES } from "./dendrite.ts";
 import { checkJsonDepth, type SynapseKind } from "./synapse.ts";
 import { deflateZlib } from "./zlib_deflate.ts";
 
@@ -215,10 +216,3 @@ export function decodeResponse(wire: StateUpdateWire, maxBytes = MAX_RESPONSE_BY
     : wire.response;
   return value;
 }
-
-/**
- * Most a miner's decompressed reply may take (64 MiB, the dendrite's cap on a reply body): the
- * reference's largest valid reply, 200 000 instructions, is about 40 MB, and a validator decodes
- * every miner's reply in one round.
- */
-export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;

@@ -152,16 +152,16 @@ function pythonRepr(value: unknown): string {
 }
 
 /**
- * Python `str()` of a JSON-like value as `model_dump()` yields it: integers in decimal, floats by
- * `repr` (pass floats that are whole numbers as {@linkcode PyFloat} to keep the `.0`), booleans
- * `True`/`False`, null `None`, lists and dicts with `repr` elements.
+ * Python `str()` of a JSON-like value as `model_dump()` yields it: integers in decimal, other
+ * numbers by float `repr`, booleans `True`/`False`, null `None`, lists and dicts with `repr`
+ * elements. (A float field holding a whole number would print as `1.0` in Python: no hashed field
+ * is a float.)
  */
 export function pythonStr(value: unknown): string {
   if (value === null || value === undefined) return "None";
   if (typeof value === "string") return value;
   if (typeof value === "boolean") return value ? "True" : "False";
   if (typeof value === "bigint") return value.toString();
-  if (value instanceof PyFloat) return pythonFloat(value.value);
   if (typeof value === "number") {
     return Number.isInteger(value) && Math.abs(value) < 1e21
       ? BigInt(value).toString()
@@ -173,11 +173,6 @@ export function pythonStr(value: unknown): string {
     return `{${entries.map(([k, v]) => `${pythonStringRepr(k)}: ${pythonRepr(v)}`).join(", ")}}`;
   }
   throw new Error(`cannot render a ${typeof value} as Python text`);
-}
-
-/** Marks a number as a Python float so `pythonStr` prints `1.0` rather than `1`. */
-export class PyFloat {
-  constructor(readonly value: number) {}
 }
 
 /** Lowercase hex SHA3-256 (FIPS 202, not Keccak) of UTF-8 text. */
@@ -448,7 +443,6 @@ function emptyInputObject(value: unknown): string {
   let empty: string;
   if (typeof value === "string") empty = '""';
   else if (typeof value === "boolean") empty = "false";
-  else if (value instanceof PyFloat) empty = "0.0";
   else if (typeof value === "number" || typeof value === "bigint") {
     empty = typeof value === "number" && !Number.isInteger(value) ? "0.0" : "0";
   } else if (Array.isArray(value)) empty = "[]";
@@ -492,15 +486,11 @@ export function synapseToHeaders<F>(
   return headers;
 }
 
-/** What a receiver learns from a synapse's headers alone. */
+/** What a receiver reads from a synapse's headers alone (the rest is in the body). */
 export interface HeaderView {
-  name: string | null;
   timeout: number | null;
-  computedBodyHash: string | null;
   axon: TerminalInfo;
   dendrite: TerminalInfo;
-  /** Decoded `bt_header_input_obj_*` values by field name. */
-  inputs: Record<string, unknown>;
 }
 
 const INT_TERMINAL_KEYS = new Set(["status_code", "port", "version"]);
@@ -512,37 +502,21 @@ const INT_TERMINAL_KEYS = new Set(["status_code", "port", "version"]);
 export function parseSynapseHeaders(
   headers: { forEach(fn: (value: string, name: string) => void): void },
 ): HeaderView {
-  const view: HeaderView = {
-    name: null,
-    timeout: null,
-    computedBodyHash: null,
-    axon: emptyTerminal(),
-    dendrite: emptyTerminal(),
-    inputs: {},
-  };
+  const view: HeaderView = { timeout: null, axon: emptyTerminal(), dendrite: emptyTerminal() };
   // `forEach`, not `for…of`: Deno's Headers iterator sorts the whole list again at every step.
   headers.forEach((value, rawName) => {
     const name = rawName.toLowerCase();
-    if (name === "name") view.name = value;
-    else if (name === "timeout") {
+    if (name === "timeout") {
       const t = Number(value);
       if (!Number.isFinite(t)) throw new Error(`header timeout: '${value}' is not a number`);
       if (t <= 0) {
         throw new Error(`header timeout: '${value}' must be a positive number of seconds`);
       }
       view.timeout = t;
-    } else if (name === "computed_body_hash") view.computedBodyHash = value;
-    else if (name.startsWith("bt_header_axon_")) {
+    } else if (name.startsWith("bt_header_axon_")) {
       setTerminal(view.axon, name.slice("bt_header_axon_".length), value, name);
     } else if (name.startsWith("bt_header_dendrite_")) {
       setTerminal(view.dendrite, name.slice("bt_header_dendrite_".length), value, name);
-    } else if (name.startsWith("bt_header_input_obj_")) {
-      const field = name.slice("bt_header_input_obj_".length);
-      try {
-        view.inputs[field] = JSON.parse(Buffer.from(value, "base64").toString("utf8"));
-      } catch {
-        throw new Error(`header ${name}: not base64-encoded JSON`);
-      }
     }
   });
   return view;

@@ -140,14 +140,6 @@ export const simSymbols = {
   },
   /** int taos_sim_balances(const taos_sim *sim, int32_t agent_id, uint32_t book, int64_t out[10]) */
   taos_sim_balances: { parameters: ["pointer", "i32", "u32", "buffer"], result: "i32" },
-  /** size_t taos_sim_account_orders(const taos_sim *sim, int32_t agent_id, uint32_t book,
-   *                                taos_sim_order *out, size_t capacity) */
-  taos_sim_account_orders: {
-    parameters: ["pointer", "i32", "u32", "buffer", "usize"],
-    result: "usize",
-  },
-  /** int taos_sim_fee_state(const taos_sim *sim, int32_t agent_id, uint32_t book, double out[3]) */
-  taos_sim_fee_state: { parameters: ["pointer", "i32", "u32", "buffer"], result: "i32" },
   /** int taos_sim_remote_accounts(const taos_sim *sim, uint32_t book, int64_t *balances,
    *                              double *fees) */
   taos_sim_remote_accounts: { parameters: ["pointer", "u32", "buffer", "buffer"], result: "i32" },

@@ -16,7 +16,7 @@ import { z } from "zod";
 import { UsageError } from "../cli/command.ts";
 import { resolveEndpoint } from "../chain/endpoints.ts";
 import { defaultWalletRoot, expandHome, walletNameProblem } from "../bittensor/wallet.ts";
-import { MAX_RESPONSE_BYTES } from "../bittensor/market_synapse.ts";
+import { MAX_RESPONSE_BYTES } from "../bittensor/dendrite.ts";
 import { ignoredFlagOptions, ignoredFlagsNote } from "../cli/reference_flags.ts";
 import { parseDuration } from "../sim/config.ts";
 import { DEFAULT_QUERY_TIMEOUT_SECONDS } from "./scoring/formulas.ts";
@@ -341,9 +341,8 @@ function num(flag: string, schema: z.ZodType<number>, raw: string | undefined, f
     throw new UsageError(`--${flag}: '${raw}' must be a number`);
   }
   const parsed = schema.safeParse(Number(raw));
-  if (raw.trim() === "" || !parsed.success) {
-    const problem = parsed.success ? "must be a number" : parsed.error.issues[0]?.message;
-    throw new UsageError(`--${flag}: '${raw}' ${problem ?? "is invalid"}`);
+  if (!parsed.success) {
+    throw new UsageError(`--${flag}: '${raw}' ${parsed.error.issues[0]?.message ?? "is invalid"}`);
   }
   return parsed.data;
 }
