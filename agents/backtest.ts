@@ -27,7 +27,7 @@ import { INTERRUPTED_EXIT_CODE, listenForInterrupt } from "../sim/interrupt.ts";
 import { prepareOutputDir } from "../sim/outputs.ts";
 import { DEFAULT_QUERY_TIMEOUT_SECONDS, executionDelay } from "../validator/scoring/formulas.ts";
 import { observationFromPublish, Scorer } from "../validator/scoring/scorer.ts";
-import { AgentHost, AgentStartError } from "../miner/agent_host.ts";
+import { AgentHost, AgentStartError, REPLY_MARGIN_S } from "../miner/agent_host.ts";
 import type { AgentClass, AgentParams } from "./sdk/agent.ts";
 import {
   MAX_REQUESTED_DELAY_NS,
@@ -61,7 +61,8 @@ export interface BacktestOptions {
   duration?: number;
   /** Copies of the agent, uids 0 … agents−1 (default 1). */
   agents?: number;
-  /** Miner query timeout of the delay formula, seconds (default: the validator's, 3). */
+  /** Miner query timeout of the delay formula, seconds (default: the validator's, 3). The agent
+   * has this less the 0.5 s a live miner keeps back for its reply. */
   timeoutSeconds?: number;
   /**
    * Execution delay before the agent's instructions reach the exchange (plus any delay an
@@ -198,6 +199,8 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
     );
   }
   const timeout = options.timeoutSeconds ?? DEFAULT_QUERY_TIMEOUT_SECONDS;
+  // What a live miner leaves its agent of the timeout.
+  const budget = Math.max(0, Math.round((timeout - REPLY_MARGIN_S) * 1e6) / 1e6);
   const delay = options.delay ?? "validator";
   if (
     typeof delay === "number" &&
@@ -320,7 +323,7 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
         if (typeof options.agent !== "string" && uid < copies - 1) {
           update.books = structuredClone(update.books);
         }
-        const outcome = await runners[uid].step(update, timeout * 1000);
+        const outcome = await runners[uid].step(update, budget * 1000);
         const seconds = outcome.seconds;
         computeTotal[uid] += seconds * 1000;
         results[uid].computeMs.max = Math.max(results[uid].computeMs.max, seconds * 1000);
@@ -328,8 +331,8 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
           lose(uid, `the agent failed: ${outcome.message}`);
           continue;
         }
-        if (outcome.kind === "overran" || seconds > timeout) {
-          lose(uid, `no reply within the ${timeout} s timeout`);
+        if (outcome.kind === "overran" || seconds > budget) {
+          lose(uid, `no reply within the ${budget} s a miner leaves its agent`);
           continue;
         }
         const checked = validateInstructions(outcome.response, {

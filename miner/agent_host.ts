@@ -16,6 +16,10 @@
  */
 import type { AgentParams } from "../agents/sdk/agent.ts";
 
+/** Time a miner keeps back from a request's timeout for (de)compression and the network: its
+ * agent has the rest. Backtests give their agents the same. */
+export const REPLY_MARGIN_S = 0.5;
+
 /** Messages the host sends to the worker. */
 export type HostMessage =
   | { kind: "load"; path: string; name: string; params: string | AgentParams; uid: number }

@@ -94,8 +94,6 @@ export class ListenError extends Error {
 /** The reference's metrics port for miners. */
 const DEFAULT_METRICS_PORT = 9002;
 
-/** Time kept back from the request timeout for (de)compression and the network. */
-const REPLY_MARGIN_S = 0.5;
 
 /** Loads the agent, starts the axon (and the exporter) and resolves once both listen. */
 export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
