@@ -260,9 +260,9 @@ const started = new WeakMap<TradingAgent, Set<string>>();
 
 /**
  * Runs one lifecycle step: `record`, then `onStart` at the first update from the sending
- * validator (and at each of its new simulations), then `observe` and `onUpdate`, then `onEnd` if
- * the update ends that validator's simulation. Returns the response body `{agent_id,
- * instructions}`.
+ * validator (and at each of its new simulations; again at the next update if it threw), then
+ * `observe` and `onUpdate`, then `onEnd` if the update ends that validator's simulation (even when
+ * `onUpdate` threw). Returns the response body `{agent_id, instructions}`.
  */
 export async function runAgentStep(
   agent: TradingAgent,
@@ -276,14 +276,20 @@ export async function runAgentStep(
   if (running === undefined) started.set(agent, running = new Set());
   agent.record?.(state);
   if (!running.has(key) || notices.some((e) => e.type === "EVENT_SIMULATION_START")) {
-    running.add(key);
-    await agent.onStart?.(state.config, validator);
-  }
-  agent.observe?.(state);
-  const instructions = await agent.onUpdate(state);
-  if (notices.some((e) => e.type === "EVENT_SIMULATION_STOP")) {
+    // Started only once set up: a failed onStart is tried again rather than skipped.
     running.delete(key);
-    await agent.onEnd?.(state);
+    await agent.onStart?.(state.config, validator);
+    running.add(key);
+  }
+  let instructions: unknown;
+  try {
+    agent.observe?.(state);
+    instructions = await agent.onUpdate(state);
+  } finally {
+    if (notices.some((e) => e.type === "EVENT_SIMULATION_STOP")) {
+      running.delete(key);
+      await agent.onEnd?.(state);
+    }
   }
   return { agent_id: uid, instructions: instructionList(instructions) };
 }

@@ -663,6 +663,37 @@ Deno.test("runAgentStep drives onStart once, observe, onUpdate and onEnd at the 
   ]);
 });
 
+Deno.test("runAgentStep: a failed onStart is tried again; onEnd follows a last update that threw", async () => {
+  const calls: string[] = [];
+  let startFails = true;
+  const agent = {
+    onStart: () => {
+      calls.push("start");
+      if (startFails) throw new Error("no model yet");
+    },
+    onUpdate: (state: StateUpdate) => {
+      calls.push("update");
+      if (state.notices?.[0]?.some((e) => e.type === "EVENT_SIMULATION_STOP")) {
+        throw new Error("crashed on the last update");
+      }
+      return [];
+    },
+    onEnd: () => void calls.push("end"),
+  };
+  await assert.rejects(
+    runAgentStep(agent, 0, stateForAgent(publish(), 0, simulation)),
+    /no model yet/,
+  );
+  startFails = false;
+  await runAgentStep(agent, 0, stateForAgent(publish(), 0, simulation));
+  await runAgentStep(agent, 0, stateForAgent(publish(), 0, simulation));
+  await assert.rejects(
+    runAgentStep(agent, 0, stateForAgent(publish({ final: true }), 0, simulation)),
+    /crashed on the last update/,
+  );
+  assert.deepEqual(calls, ["start", "start", "update", "update", "update", "end"]);
+});
+
 Deno.test("notices carry the reference validator's messages", () => {
   const notices: PublishState["notices"] = [
     {
