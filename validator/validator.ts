@@ -496,15 +496,22 @@ export class Validator {
       ? timestampString(((1 - done) * duration / rate) * 1e9).split(".")[0]
       : "?";
     const scores = this.#scoring.scores();
-    const best = scores.reduce((m, v, uid) => (v > scores[m] ? uid : m), 0);
+    // The leader among the miners (not this validator's own uid); the lowest uid on a tie.
+    let best: number | null = null;
+    for (const { uid } of this.#neurons) {
+      if (uid === this.#ownUid) continue;
+      const score = scores[uid] ?? 0, leading = best === null ? -Infinity : scores[best] ?? 0;
+      if (best === null || score > leading || (score === leading && uid < best)) best = uid;
+    }
+    const leader = best === null
+      ? "no miners"
+      : `best uid ${best} score ${(scores[best] ?? 0).toFixed(6)}`;
     this.#deps.log(
       "info",
       `simulation ${point.index} t=${timestampString(publish.timestamp).split(".")[0]} ` +
         `(${(100 * done).toFixed(1)}%, ${(rate / 1e9).toFixed(1)}x real time, ETA ${eta}) ` +
         `step ${this.#snapshot.step}: ${this.#answered.size}/${queried} miners answered, ` +
-        `round ${roundSeconds.toFixed(3)} s, best uid ${best} score ${
-          (scores[best] ?? 0).toFixed(6)
-        }`,
+        `round ${roundSeconds.toFixed(3)} s, ${leader}`,
     );
   }
 

@@ -291,3 +291,33 @@ Deno.test("a round failing between its publish and its scoring saves the windows
     store.close();
   }
 });
+
+Deno.test("the progress line names a miner as the leader, never a uid that is not one", async () => {
+  const logged: string[] = [];
+  const store = ValidatorStore.open(":memory:");
+  const miners = [3, 5].map((uid) => ({ ...neurons[0], uid, hotkey: `5Miner${uid}` }));
+  const validator = new Validator({
+    options: {
+      ...parseValidatorArgs(["--local", "--simulations", "1"]),
+      saveIntervalSeconds: 3600,
+    },
+    // 12 publishes: one progress line
+    config: { ...smallPreset(), duration: 60e9 },
+    createMarket: (c, seed): Market => SimEngine.create({ config: c, seed, threads: 1 }),
+    directory: new StaticNeuronDirectory(miners),
+    client,
+    store,
+    ...quietParts(),
+    log: (_level, message) => logged.push(message),
+  });
+  try {
+    await validator.start();
+    await validator.run();
+    const progress = logged.filter((m) => m.includes("miners answered"));
+    assert.equal(progress.length, 1, logged.join("\n"));
+    assert.match(progress[0], /miners answered, round [\d.]+ s, best uid (3|5) score /);
+  } finally {
+    validator.close();
+    store.close();
+  }
+});
