@@ -20,7 +20,7 @@ import {
   type StateUpdateWire,
 } from "../bittensor/market_synapse.ts";
 import type { NeuronDirectory } from "../bittensor/neurons.ts";
-import { AgentHost, type AgentReply } from "./agent_host.ts";
+import { AgentHost, type AgentReply, REPLY_MARGIN_S } from "./agent_host.ts";
 import { CallerPolicy, type CallerPolicyOptions } from "./blacklist.ts";
 import { MinerMetrics } from "./metrics.ts";
 

@@ -395,8 +395,8 @@ export class Validator {
   /** Runs publish rounds until `signal` aborts or the configured number of simulations ended. */
   async run(signal?: AbortSignal): Promise<void> {
     let failuresInARow = 0;
+    let done = false;
     while (!signal?.aborted) {
-      let done: boolean;
       try {
         done = await this.round();
         failuresInARow = 0;
@@ -425,6 +425,12 @@ export class Validator {
       this.#deps.log("info", "waiting for the weight submission in progress to reach the chain");
     }
     await this.settled();
+    if (done) {
+      // The run's last scores become weights whatever the interval: a short run would otherwise
+      // end on weights set before its miners were scored.
+      this.#maybeSetWeights(true);
+      await this.settled();
+    }
   }
 
   /**
@@ -824,13 +830,16 @@ export class Validator {
     }
   }
 
-  /** Submits weights in the background when due (a chain submission must not pause the market). */
-  #maybeSetWeights() {
+  /** Submits weights in the background when due, or now when `final` (a chain submission must not
+   * pause the market). */
+  #maybeSetWeights(final = false) {
     const deps = this.#deps;
     if (this.#weightsInFlight !== null) return;
     if (deps.options.disableSetWeights || this.#snapshot.step === 0) return;
     const last = this.#snapshot.lastWeightsAt;
-    if (last !== null && Date.now() - last < deps.options.weightsIntervalSeconds * 1000) {
+    if (
+      !final && last !== null && Date.now() - last < deps.options.weightsIntervalSeconds * 1000
+    ) {
       // A reveal window is one epoch; a longer weights interval must not let commits expire.
       if (deps.weights.revealDue !== undefined && Date.now() - this.#lastRevealCheck >= 60_000) {
         this.#lastRevealCheck = Date.now();
