@@ -160,13 +160,6 @@ async function run(args: string[]): Promise<number> {
     Math.max(1, navigator.hardwareConcurrency || 1);
   const depth = integerFlag("depth", values.depth, 1, MAX_STEP_DEPTH) ?? 5;
   const feed = await readFeeds(values, config);
-  if (values.out !== undefined) {
-    try {
-      prepareOutputDir(values.out, { replaceRun: true });
-    } catch (error) {
-      throw new UsageError(`--out: ${(error as Error).message}`);
-    }
-  }
 
   const started = performance.now();
   let engine: SimEngine;
@@ -174,6 +167,15 @@ async function run(args: string[]): Promise<number> {
     engine = SimEngine.create({ config, threads, feed });
   } catch (error) {
     throw new UsageError((error as Error).message);
+  }
+  // Only once the model took the config: a refused run leaves an earlier run's files alone.
+  if (values.out !== undefined) {
+    try {
+      prepareOutputDir(values.out, { replaceRun: true });
+    } catch (error) {
+      engine.close();
+      throw new UsageError(`--out: ${(error as Error).message}`);
+    }
   }
   const outputs = values.out !== undefined ? new SimOutputs(values.out, engine, depth) : null;
   const facts = new FactsCollector(config.books);

@@ -51,8 +51,9 @@ const duration = z.union([z.number().int().nonnegative(), z.string()], {
 
 const positiveDuration = duration.refine((ns) => ns > 0, "must be positive");
 /**
- * A market-feed latency or wake-up period: at least 1 ms. Shorter ones let agents answer each
- * other's orders in a loop a nanosecond apart, and a run would never end.
+ * A latency or period of the model (market feed, wake-up, process update or sample, publish
+ * step): at least 1 ms. Shorter ones let agents answer each other's orders in a loop a nanosecond
+ * apart, or draw samples or steps by the billion: a run would never end.
  */
 const reactionTime = duration.refine((ns) => ns >= 1e6, "must be at least 1ms");
 const count = z.number().int().nonnegative();
@@ -151,7 +152,7 @@ const fundamentalSchema = z.object({
  */
 const externalSchema = z.object({
   seedInterval: duration.default(10e9),
-  sampleInterval: positiveDuration.default(60e9),
+  sampleInterval: reactionTime.default(60e9),
   /** Std of the log-return between two samples. */
   sigma: nonNegative.default(0.0015),
 }).strict();
@@ -274,7 +275,7 @@ export const simConfigSchema = z.object({
   start: duration.default(0),
   duration: positiveDuration,
   /** Publish interval. */
-  step: positiveDuration.default(5e9),
+  step: reactionTime.default(5e9),
   /** No state is published to remote agents before this simulated time. */
   gracePeriod: duration.default(0),
   books: z.number().int().positive().max(4096),

@@ -489,7 +489,7 @@ static void futures_poll(sim_book *book, uint32_t k) {
   schedule(book, slot, MSG_POLL,
            market_feed_latency(lat, P(cfg, fut_mfl_mean), P(cfg, fut_mfl_std)) + 1);
   sim_fut_book *fb = &book->fut[k];
-  uint32_t count = book->ext_count;
+  uint64_t count = book->ext_count;
   double external = book->ext_value;
   if (count == 0 && fb->last_ext < 1e-4) {
     fb->last_ext = external;

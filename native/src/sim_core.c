@@ -163,8 +163,9 @@ static int decode(const double *params, uint32_t count, sim_config *cfg, char *e
       if (!(fabs(p[base + 1]) < 1 && fabs(p[base + 2]) < 1)) {
         return fail(err, err_len, "fee rates must lie strictly inside (-1, 1)", param_names[base]);
       }
-      if (i == 0 ? p[base] != 0 : !(p[base] > p[base - 3])) {
-        return fail(err, err_len, "tier volumes must start at 0 and increase", param_names[base]);
+      /* The first tier applies below the second whatever its own volume, as the exchange's. */
+      if (i > 0 && !(p[base] > p[base - 3])) {
+        return fail(err, err_len, "tier volumes must increase", param_names[base]);
       }
     }
   }
@@ -261,7 +262,7 @@ static void update_external(sim_book *book, uint64_t t) {
   uint64_t due = (t - cfg->start) / (uint64_t)P(cfg, ext_sample_interval);
   if (due <= book->ext_count) return; /* no new observation: retry at the next update */
   while (book->ext_count < due) {
-    uint32_t j = ++book->ext_count;
+    uint64_t j = ++book->ext_count;
     if (sim->feed_on[1]) {
       if (j - 1 >= sim->feed_len[1]) { /* no sample yet, or the feed ran out: it stalls */
         book->ext_count = j - 1;

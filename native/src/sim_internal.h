@@ -137,7 +137,8 @@ typedef struct {
 
 typedef struct {
   double last_ext, last_return, factor, factor0;
-  uint32_t polls, last_count;
+  uint64_t last_count; /* ext_count at the last poll */
+  uint32_t polls;
   bool order_in_flight;
 } sim_fut_book;
 
@@ -185,7 +186,7 @@ typedef struct {
   double fund_value, fund_w, fund_j;
   uint64_t fund_k, fund_last_seed, ext_last_seed, last_update;
   double ext_value;
-  uint32_t ext_count;
+  uint64_t ext_count; /* samples drawn: a 1 ms interval passes 2^32 in 50 simulated days */
   /* agents */
   sim_rng *rng; /* per local agent: decisions */
   sim_rng *lat_rng; /* per local agent: latencies */

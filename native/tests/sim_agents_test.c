@@ -674,18 +674,19 @@ static void test_config_errors_name_the_field(void) {
         TAOS_SIM_ERR_CONFIG);
   CHECK(strstr(err, "fee") != NULL);
   CHECK(taos_sim_create(params, 3, &sim, err, sizeof err) == TAOS_SIM_ERR_CONFIG);
-  /* a background group's own fee policy: at most 4 tiers, the first from volume 0 */
+  /* a background group's own fee policy: at most 4 tiers, by increasing volume */
   defaults(params);
   set(params, "sty_fee_tier_count", 5);
   CHECK(taos_sim_create(params, TAOS_SIM_PARAM_COUNT, &sim, err, sizeof err) ==
         TAOS_SIM_ERR_CONFIG);
   CHECK(strstr(err, "sty_fee_tier_count") != NULL);
   defaults(params);
-  set(params, "hft_fee_tier_count", 1);
+  set(params, "hft_fee_tier_count", 2);
   set(params, "hft_fee_volume_0", 10);
+  set(params, "hft_fee_volume_1", 10);
   CHECK(taos_sim_create(params, TAOS_SIM_PARAM_COUNT, &sim, err, sizeof err) ==
         TAOS_SIM_ERR_CONFIG);
-  CHECK(strstr(err, "hft_fee_volume_0") != NULL);
+  CHECK(strstr(err, "hft_fee_volume_1") != NULL);
   /* the ALGO child order size: a known kind with its parameters in range */
   static const struct {
     double kind, a, b;

@@ -7,6 +7,7 @@ import {
   smallPreset,
 } from "../../sim/config.ts";
 import { importXmlConfig } from "../../sim/xml_config.ts";
+import { SimEngine } from "../../sim/engine.ts";
 
 const fixture = new URL("./fixtures/simulation_0.xml", import.meta.url);
 
@@ -173,6 +174,12 @@ Deno.test("parameters that would crash or never end a run are refused, naming th
     [["agents", "futures", "MFLmean"], 0, /agents\.futures\.MFLmean: must be at least 1ms/],
     [["agents", "hft", "delta"], "10us", /agents\.hft\.delta: must be at least 1ms/],
     [["processes", "updatePeriod"], 1, /processes\.updatePeriod: must be at least 1ms/],
+    [
+      ["processes", "external", "sampleInterval"],
+      1,
+      /external\.sampleInterval: must be at least 1ms/,
+    ],
+    [["step"], "10us", /step: must be at least 1ms/],
     [["remoteBalances", "shape"], 0.01, /remoteBalances\.shape: must be at least 1/],
   ];
   // As the reference's agents refuse them.
@@ -205,4 +212,16 @@ Deno.test("a simulation larger than this machine's memory is refused before it s
     () => parseSimConfig(config),
     /books: 4096 books x \d+ agents need at least \d+\.\d GiB of memory; this machine has/,
   );
+});
+
+Deno.test("a group's fee tiers may start above 0, as the exchange's: the first applies below the second", () => {
+  const config = structuredClone(smallPreset());
+  config.agents.stylized!.fees = {
+    tiers: [{ volumeRequired: 5, makerFee: 0, takerFee: 0 }, {
+      volumeRequired: 10,
+      makerFee: 0.001,
+      takerFee: 0.002,
+    }],
+  };
+  SimEngine.create({ config: parseSimConfig(config), threads: 1 }).close();
 });
