@@ -11,3 +11,25 @@ Deno.test("an unknown command exits with code 2", async () => {
 Deno.test("--help exits with code 0", async () => {
   assertEquals(await main(["--help"]), 0);
 });
+
+Deno.test("the ./taos script runs the program as its own process: a SIGINT to its pid reaches it", async () => {
+  const script = new URL("../taos", import.meta.url).pathname;
+  const child = new Deno.Command(script, {
+    args: ["sim", "--config", "small", "--duration", "1d", "--threads", "1", "--progress"],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let stderr = "";
+  while (!stderr.includes(" simulated, ")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    stderr += value;
+  }
+  child.kill("SIGINT");
+  for (let r = await reader.read(); !r.done; r = await reader.read()) stderr += r.value;
+  assertEquals((await child.status).code, 130);
+  if (!/interrupted at \d\d:\d\d:\d\d of 24:00:00 simulated/.test(stderr)) {
+    throw new Error(`not stopped by the signal:\n${stderr}`);
+  }
+});
