@@ -29,7 +29,7 @@ Options:
   -h, --help            show this help`;
 
 function parseNetuid(text: string): number {
-  const value = Number(text);
+  const value = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
   if (!Number.isInteger(value) || value < 0 || value > 65535) {
     throw new UsageError(`--netuid: "${text}" is not an integer in 0..65535`);
   }

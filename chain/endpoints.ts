@@ -26,20 +26,35 @@ export function resolveEndpoint(
   env: (name: string) => string | undefined = (name) => Deno.env.get(name),
 ): string {
   const name = network.trim();
-  if (name === "local") return env("BT_SUBTENSOR_CHAIN_ENDPOINT") || NAMED_NETWORKS.local;
+  if (name === "local") {
+    const given = env("BT_SUBTENSOR_CHAIN_ENDPOINT");
+    if (!given) return NAMED_NETWORKS.local;
+    if (!isWebSocketUrl(given.trim())) {
+      throw new RangeError(
+        `BT_SUBTENSOR_CHAIN_ENDPOINT: "${given}" must be a ws:// or wss:// URL with a host`,
+      );
+    }
+    return given.trim();
+  }
   if (Object.hasOwn(NAMED_NETWORKS, name)) return NAMED_NETWORKS[name];
-  let url: URL;
-  try {
-    url = new URL(name);
-  } catch {
+  if (!URL.canParse(name)) {
     throw new RangeError(
       `network: "${network}" is neither a known network (${
         Object.keys(NAMED_NETWORKS).join(", ")
       }) nor a ws:// or wss:// URL`,
     );
   }
-  if ((url.protocol !== "ws:" && url.protocol !== "wss:") || url.hostname === "") {
+  if (!isWebSocketUrl(name)) {
     throw new RangeError(`network: "${network}" must be a ws:// or wss:// URL with a host`);
   }
   return name;
+}
+
+function isWebSocketUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === "ws:" || url.protocol === "wss:") && url.hostname !== "";
+  } catch {
+    return false;
+  }
 }

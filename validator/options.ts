@@ -1,8 +1,8 @@
 /**
  * The validator's command-line options: the reference neuron's dotted long options, the short
  * flags of the subnet's `run_validator.sh`, and the taos additions (`--local`, `--miner`,
- * `--config`, save and weight intervals). Everything is validated with zod; a bad value becomes a
- * {@linkcode UsageError} naming the flag.
+ * `--config`, save and weight intervals). Numbers go through zod schemas, names and durations
+ * through their own checks; every bad value becomes a {@linkcode UsageError} naming the flag.
  *
  * ```ts
  * const options = parseValidatorArgs(["--local", "--miner", "0:5F...@127.0.0.1:8091", "-t", "2"]);
@@ -335,9 +335,12 @@ function seedingOf(
   };
 }
 
+/** A number written in decimal (JavaScript's `Number` would also take `0x4f` or `Infinity`). */
+const DECIMAL = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/;
+
 function num(flag: string, schema: z.ZodType<number>, raw: string | undefined, fallback: number) {
   if (raw === undefined) return fallback;
-  if (raw.trim() === "" || Number.isNaN(Number(raw))) {
+  if (!DECIMAL.test(raw)) {
     throw new UsageError(`--${flag}: '${raw}' must be a number`);
   }
   const parsed = schema.safeParse(Number(raw));

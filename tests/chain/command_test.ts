@@ -52,6 +52,11 @@ Deno.test("taos metagraph rejects bad flags", async () => {
   const netuid = await taos(["metagraph", "--netuid", "x"]);
   assert.equal(netuid.code, 2);
   assert.match(netuid.stderr, /--netuid: "x" is not an integer/);
+  for (const text of ["", "0x4f", "7.0", "1e2"]) {
+    const refused = await taos(["metagraph", "--netuid", text]);
+    assert.equal(refused.code, 2, text);
+    assert.match(refused.stderr, /--netuid: ".*" is not an integer in 0\.\.65535/);
+  }
   const network = await taos(["metagraph", "--network", "mainnet"]);
   assert.equal(network.code, 2);
   assert.match(network.stderr, /neither a known network/);

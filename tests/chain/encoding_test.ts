@@ -179,4 +179,8 @@ Deno.test("networks resolve by name or URL", () => {
     /must be a ws:\/\/ or wss:\/\//,
   );
   assert.throws(() => resolveEndpoint("mainnet", noEnv), /neither a known network/);
+  assert.throws(
+    () => resolveEndpoint("local", () => "not a url at all"),
+    /BT_SUBTENSOR_CHAIN_ENDPOINT: "not a url at all" must be a ws:\/\/ or wss:\/\/ URL/,
+  );
 });

@@ -142,6 +142,8 @@ Deno.test("options: bad values name the flag", () => {
     ],
     [["-o", "70000"], /--prometheus\.port/],
     [["-u", "-1"], /--netuid/],
+    [["-u", "0x4f"], /--netuid: '0x4f' must be a number/],
+    [["-t", "Infinity"], /--neuron\.timeout: 'Infinity' must be a number/],
     [["-l", "loud"], /-l\/--log-level: 'loud'/],
     [["-e", "nowhere"], /-e\/--subtensor\.chain_endpoint: network: "nowhere" is neither/],
     [["--miner", `0:${HOTKEY}@h:1`], /--miner: only valid with --local/],
