@@ -85,10 +85,55 @@ export interface Injection {
   live?: { fundamental: number } | { external: number[] };
 }
 
+const int = z.number().int();
+const finite = z.number().finite();
+const direction = z.union([z.literal(0), z.literal(1)]);
+const stpFlag = z.union([0, 1, 2, 3, 4].map((v) => z.literal(v)) as [z.ZodLiteral<0>]);
+
+/** An instruction as the engine took it (see {@linkcode Instruction}); other fields are kept. */
+const storedInstructionSchema: z.ZodType<Instruction> = z.discriminatedUnion("type", [
+  z.looseObject({
+    type: z.literal("PLACE_ORDER_LIMIT"),
+    bookId: int,
+    direction,
+    volume: finite,
+    price: finite,
+    clientOrderId: int.nullable().optional(),
+    postOnly: z.boolean().optional(),
+    leverage: finite.optional(),
+    timeInForce: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]).optional(),
+    expiryPeriod: finite.nullable().optional(),
+    stpFlag: stpFlag.optional(),
+  }),
+  z.looseObject({
+    type: z.literal("PLACE_ORDER_MARKET"),
+    bookId: int,
+    direction,
+    volume: finite,
+    clientOrderId: int.nullable().optional(),
+    stpFlag: stpFlag.optional(),
+    currency: z.union([z.literal(0), z.literal(1)]).optional(),
+    leverage: finite.optional(),
+  }),
+  z.looseObject({
+    type: z.literal("CANCEL_ORDERS"),
+    bookId: int,
+    cancellations: z.array(z.looseObject({ orderId: int, volume: finite.nullable().optional() })),
+  }),
+  z.looseObject({ type: z.literal("RESET_AGENT") }),
+]) as z.ZodType<Instruction>;
+
 /** An injection as stored: `[agentId, delayNs, instructions]`, plus the live prices if any. */
-type Entry =
-  | [number, number, Instruction[]]
-  | [number, number, Instruction[], NonNullable<Injection["live"]>];
+const entriesSchema = z.array(z.tuple([
+  int,
+  int.nonnegative(),
+  z.array(storedInstructionSchema),
+  z.union([
+    z.object({ fundamental: finite }).strict(),
+    z.object({ external: z.array(finite) }).strict(),
+  ]).optional(),
+]));
+type Entry = z.infer<typeof entriesSchema>[number];
 
 const snapshotSchema = z.object({
   simulation: z.object({
@@ -320,14 +365,7 @@ export class ValidatorStore {
         | { body: string; volumes: Uint8Array | null; saved_at: number }
         | undefined;
     if (row === undefined) return null;
-    const parsed = snapshotSchema.safeParse(JSON.parse(row.body));
-    if (!parsed.success) {
-      const first = parsed.error.issues[0];
-      throw new Error(
-        `state file snapshot is invalid at ${first?.path.join(".") ?? "(root)"}: ${first?.message}`,
-      );
-    }
-    const body = parsed.data;
+    const body = parseStored(snapshotSchema, JSON.parse(row.body), "snapshot");
     let scoring: ScorerSnapshot | null = null;
     if (body.scoring !== null && body.scoring !== undefined) {
       const meta = body.scoring as ScoringMeta;
@@ -362,7 +400,11 @@ export class ValidatorStore {
     }[];
     const injections: Injection[] = [];
     for (const batch of batches) {
-      const entries = JSON.parse(inflateSync(batch.body).toString("utf8")) as Entry[];
+      const entries = parseStored(
+        entriesSchema,
+        JSON.parse(inflateSync(batch.body).toString("utf8")),
+        `injections of publish ${batch.publish}`,
+      );
       for (const [agentId, delayNs, instructions, live] of entries) {
         injections.push({
           simulation: snapshot.simulation.index,
@@ -478,4 +520,14 @@ export class ValidatorStore {
   close(): void {
     this.#db.close();
   }
+}
+
+/** `value` as `schema` has it, or an Error naming `what` and the first bad field. */
+function parseStored<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const first = parsed.error.issues[0];
+  throw new Error(
+    `state file ${what} is invalid at ${first?.path.join(".") || "(root)"}: ${first?.message}`,
+  );
 }

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { DatabaseSync } from "node:sqlite";
+import { deflateSync } from "node:zlib";
 import { Scorer } from "../../validator/scoring/mod.ts";
 import {
   type Injection,
@@ -336,6 +337,33 @@ Deno.test("store: a state file deleted or replaced while open is written again, 
     const recovered = ValidatorStore.open(/to (\S+)$/.exec(notice)![1]);
     assert.equal(recovered.load()?.snapshot.step, 4);
     recovered.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("store: a damaged injection record is refused naming its publish and field", () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-store-"));
+  try {
+    const path = join(dir, "state.db");
+    const store = ValidatorStore.open(path);
+    store.save(snapshot(2, null), [injection(1), injection(2)]);
+    store.close();
+    const db = new DatabaseSync(path);
+    const damaged = [[0, 10_000_000, [{ type: "PLACE_ORDER_MARKET", bookId: 1, direction: 0 }]]];
+    db.prepare("UPDATE injections SET body = ? WHERE publish = 2").run(
+      deflateSync(JSON.stringify(damaged)),
+    );
+    db.close();
+    const reopened = ValidatorStore.open(path);
+    try {
+      assert.throws(
+        () => reopened.load(),
+        /state file injections of publish 2 is invalid at 0\.2\.0\.volume/,
+      );
+    } finally {
+      reopened.close();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
