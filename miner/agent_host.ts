@@ -30,7 +30,8 @@ export type WorkerMessage =
   /** `warning`: parameters the agent does not take. */
   | { kind: "loaded"; warning?: string }
   | { kind: "load-failed"; message: string }
-  | { kind: "step"; id: number; response: AgentReply; seconds: number }
+  /** `dropped`: instructions a validator would refuse one by one (the rest of the reply stands). */
+  | { kind: "step"; id: number; response: AgentReply; seconds: number; dropped?: string }
   | { kind: "step-failed"; id: number; message: string; seconds: number }
   | { kind: "agent-error"; message: string }
   | { kind: "exiting"; message: string };
@@ -43,7 +44,7 @@ export interface AgentReply {
 
 /** The result of one state update. */
 export type StepOutcome =
-  | { kind: "ok"; response: AgentReply; seconds: number }
+  | { kind: "ok"; response: AgentReply; seconds: number; dropped?: string }
   | { kind: "overran"; seconds: number }
   | { kind: "failed"; message: string; seconds: number };
 
@@ -212,7 +213,12 @@ export class AgentHost {
           entry.done = true;
           clearTimeout(timer);
           if (message.kind === "step") {
-            resolve({ kind: "ok", response: message.response, seconds: message.seconds });
+            resolve({
+              kind: "ok",
+              response: message.response,
+              seconds: message.seconds,
+              ...(message.dropped !== undefined && { dropped: message.dropped }),
+            });
           } else if (message.kind === "step-failed") {
             resolve({ kind: "failed", message: message.message, seconds: message.seconds });
           }

@@ -90,7 +90,7 @@ self.onmessage = async (event: MessageEvent<HostMessage>) => {
     }
     // A response the validator would void (one bad instruction voids all) is reported here,
     // where the agent's author can see it; the validator tells nobody.
-    const { discarded } = validateInstructions(response, {
+    const { discarded, rejected } = validateInstructions(response, {
       uid,
       bookCount: state.config?.book_count ?? Number.MAX_SAFE_INTEGER,
     });
@@ -98,6 +98,10 @@ self.onmessage = async (event: MessageEvent<HostMessage>) => {
       throw new Error(`invalid agent response (a validator would void it): ${discarded}`);
     }
     reply = { kind: "step", id: message.id, response, seconds: 0 };
+    if (rejected.length > 0) {
+      reply.dropped = `${rejected.length} of the agent's ${response.instructions.length} ` +
+        `instructions, the first being instruction ${rejected[0].index}: ${rejected[0].reason}`;
+    }
   } catch (error) {
     reply = { kind: "step-failed", id: message.id, message: describe(error), seconds: 0 };
   }

@@ -94,7 +94,6 @@ export class ListenError extends Error {
 /** The reference's metrics port for miners. */
 const DEFAULT_METRICS_PORT = 9002;
 
-
 /** Loads the agent, starts the axon (and the exporter) and resolves once both listen. */
 export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
   const log = options.log ?? makeLogger("info");
@@ -109,6 +108,7 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
   const policy = new CallerPolicy(options.directory, options.policy);
   const agentBudget = options.agentTimeout ?? 4;
   const empty = (): AgentReply => ({ agent_id: options.uid, instructions: [] });
+  let warnedOfDrops = false;
 
   const axon = new Axon({
     keypair: options.hotkey,
@@ -151,6 +151,13 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
       switch (outcome.kind) {
         case "ok":
           metrics.agentStep(outcome.seconds, outcome.response.instructions.length);
+          if (outcome.dropped !== undefined && !warnedOfDrops) {
+            warnedOfDrops = true;
+            log(
+              "warning",
+              `validators will drop ${outcome.dropped} (said once)`,
+            );
+          }
           return encodeResponse(request, { ...outcome.response, agent_id: options.uid });
         case "overran":
           metrics.agentFailure("overran");

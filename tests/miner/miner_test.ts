@@ -147,6 +147,32 @@ Deno.test("an overrunning agent is cut off with an empty response; a blocking on
   }
 });
 
+Deno.test("the miner warns once of instructions validators will drop from its agent's replies", async () => {
+  const warnings: string[] = [];
+  const miner = await startFixtureMiner("copies=25", {
+    log: (level, message) => level === "warning" && warnings.push(message),
+  });
+  try {
+    const dendrite = new Dendrite(alice);
+    const target = { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address };
+    const wire = encodeStateUpdate(stateForMiner(marketState(), 1));
+    for (let i = 0; i < 2; i++) {
+      const result = await dendrite.call(target, MarketSimulationStateUpdate, wire, 2);
+      assert.equal(result.statusCode, 200);
+      assert.equal(
+        (decodeResponse(result.fields!) as { instructions: unknown[] }).instructions.length,
+        25,
+      );
+    }
+    assert.deepEqual(warnings, [
+      "validators will drop 5 of the agent's 25 instructions, the first being instruction 20: " +
+      "more than 20 instructions on book 0 (said once)",
+    ]);
+  } finally {
+    await miner.stop();
+  }
+});
+
 Deno.test("a stuck agent is replaced by a fresh instance", async () => {
   const flag = join(mkdtempSync(join(tmpdir(), "taos-stuck-")), "flag");
   const warnings: string[] = [];
