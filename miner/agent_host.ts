@@ -32,7 +32,8 @@ export type WorkerMessage =
   | { kind: "load-failed"; message: string }
   /** `dropped`: instructions a validator would refuse one by one (the rest of the reply stands). */
   | { kind: "step"; id: number; response: AgentReply; seconds: number; dropped?: string }
-  | { kind: "step-failed"; id: number; message: string; seconds: number }
+  /** `at`: where in the agent's own code the error was raised (file:line:column), if known. */
+  | { kind: "step-failed"; id: number; message: string; seconds: number; at?: string }
   | { kind: "agent-error"; message: string }
   | { kind: "exiting"; message: string };
 
@@ -46,7 +47,7 @@ export interface AgentReply {
 export type StepOutcome =
   | { kind: "ok"; response: AgentReply; seconds: number; dropped?: string }
   | { kind: "overran"; seconds: number }
-  | { kind: "failed"; message: string; seconds: number };
+  | { kind: "failed"; message: string; seconds: number; at?: string };
 
 /** Which agent to run. */
 export interface AgentSpec {
@@ -220,7 +221,12 @@ export class AgentHost {
               ...(message.dropped !== undefined && { dropped: message.dropped }),
             });
           } else if (message.kind === "step-failed") {
-            resolve({ kind: "failed", message: message.message, seconds: message.seconds });
+            resolve({
+              kind: "failed",
+              message: message.message,
+              seconds: message.seconds,
+              ...(message.at !== undefined && { at: message.at }),
+            });
           }
         },
       };

@@ -24,6 +24,19 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** The kit's own code: an error raised there (a builder's RangeError) is placed at its caller. */
+const KIT = [new URL("../agents/sdk/", import.meta.url).href, new URL("./", import.meta.url).href];
+
+/** The first stack frame of `error` outside the kit, as `path:line:column`, or null. */
+function agentFrame(error: unknown): string | null {
+  if (!(error instanceof Error) || error.stack === undefined) return null;
+  for (const match of error.stack.matchAll(/(file:\/\/[^\s()]+):(\d+):(\d+)/g)) {
+    if (KIT.some((dir) => match[1].startsWith(dir))) continue;
+    return `${decodeURIComponent(new URL(match[1]).pathname)}:${match[2]}:${match[3]}`;
+  }
+  return null;
+}
+
 // Left unhandled, these would kill the worker and with it the agent's state; the host fails the
 // update in flight instead.
 self.addEventListener("error", (event) => {
@@ -104,6 +117,8 @@ self.onmessage = async (event: MessageEvent<HostMessage>) => {
     }
   } catch (error) {
     reply = { kind: "step-failed", id: message.id, message: describe(error), seconds: 0 };
+    const at = agentFrame(error);
+    if (at !== null) reply.at = at;
   }
   reply.seconds = (performance.now() - started) / 1000;
   // A promise the agent rejected without awaiting is reported once pending jobs have run: wait a

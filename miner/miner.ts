@@ -173,7 +173,8 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
           );
           log(
             "warning",
-            `agent ${options.agent.name} failed at state ${request.timestamp}: ${outcome.message}`,
+            `agent ${options.agent.name} failed at state ${request.timestamp}: ${outcome.message}` +
+              (outcome.at !== undefined ? ` (at ${outcome.at})` : ""),
           );
           break;
       }

@@ -182,3 +182,13 @@ Deno.test("a state that cannot be handed to the agent fails alone; the next upda
     assert.ok(performance.now() - started < 3000, "not held behind the failed update");
   });
 });
+
+Deno.test("an agent's error comes with where in its own file it was raised", async () => {
+  await withHost("fail=no_model_loaded", async (host) => {
+    const failed = await host.step(state(), 5000);
+    assert.equal(failed.kind, "failed");
+    const { message, at } = failed as { message: string; at?: string };
+    assert.equal(message, "no_model_loaded");
+    assert.equal(at, `${join(fixtures, "FixtureAgent.ts")}:21:53`);
+  });
+});
