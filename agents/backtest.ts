@@ -20,7 +20,13 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { integerFlag, UsageError } from "../cli/command.ts";
-import { parseDuration, parseSimConfig, type SimConfig, smallPreset } from "../sim/config.ts";
+import {
+  durationProblem,
+  parseDuration,
+  parseSimConfig,
+  type SimConfig,
+  smallPreset,
+} from "../sim/config.ts";
 import { SimEngine } from "../sim/engine.ts";
 import { readFeeds } from "../sim/feed.ts";
 import { INTERRUPTED_EXIT_CODE, listenForInterrupt } from "../sim/interrupt.ts";
@@ -516,8 +522,8 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
   let duration: number | undefined;
   if (values.duration !== undefined) {
     duration = parseDuration(String(values.duration));
-    if (duration === undefined || duration <= 0) {
-      throw new UsageError(`--duration: '${values.duration}' is not a duration (90s, 10m, 1h)`);
+    if (duration === undefined) {
+      throw new UsageError(`--duration: ${durationProblem(String(values.duration))}`);
     }
   }
   if (books !== undefined) config = { ...config, books };

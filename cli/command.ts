@@ -38,7 +38,10 @@ export function integerFlag(
   if (value === undefined) return undefined;
   const text = String(value).trim();
   const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max) {
+  if (/^\d+$/.test(text) && !(n <= max)) {
+    throw new UsageError(`--${flag}: expected at most ${max}, got '${value}'`);
+  }
+  if (!/^\d+$/.test(text) || n < min) {
     const range = max < Number.MAX_SAFE_INTEGER
       ? `an integer in ${min}..${max}`
       : min === 0

@@ -8,7 +8,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { type Command, integerFlag, UsageError } from "../cli/command.ts";
-import { parseDuration, parseSimConfig, type SimConfig } from "./config.ts";
+import { durationProblem, parseDuration, parseSimConfig, type SimConfig } from "./config.ts";
 import { MAX_STEP_DEPTH, SimEngine, WINDOW_STEPS } from "./engine.ts";
 import { FactsCollector, type StylizedFacts } from "./facts.ts";
 import { loadSimConfig } from "./load.ts";
@@ -79,8 +79,8 @@ function override(config: SimConfig, values: Record<string, string | boolean | u
   let duration: number | undefined;
   if (values.duration !== undefined) {
     duration = parseDuration(values.duration as string);
-    if (duration === undefined || duration <= 0) {
-      throw new UsageError(`--duration: '${values.duration}' is not a duration (90s, 10m, 1h, 1d)`);
+    if (duration === undefined) {
+      throw new UsageError(`--duration: ${durationProblem(values.duration as string)}`);
     }
   }
   const merged = {
@@ -217,7 +217,8 @@ async function run(args: string[]): Promise<number> {
     engine.close();
   }
   const wallSeconds = (performance.now() - started) / 1000;
-  const interrupted = interrupt.signal.aborted;
+  // A stop that came after the last step interrupted nothing.
+  const interrupted = interrupt.signal.aborted && reached < config.duration;
   if (interrupted) {
     progress.note(
       `interrupted at ${clock(reached)} of ${clock(config.duration)} simulated` +
@@ -240,7 +241,8 @@ async function run(args: string[]): Promise<number> {
       seed: config.seed,
       books: config.books,
       duration: config.duration,
-      threads,
+      // The threads used: a book runs on one thread, so there are never more than books.
+      threads: Math.min(threads, config.books),
       referenceDynamics: config.referenceDynamics,
       // The recorded feeds replace the processes, so they belong to what reproduces the run.
       ...(feed.fundamental || feed.external ? { feeds: describeFeeds(values, feed) } : {}),

@@ -25,6 +25,13 @@ export function parseDuration(text: string): number | undefined {
   return Number.isSafeInteger(Math.round(value)) ? Math.round(value) : undefined;
 }
 
+/** Why `text` is not a duration: too long for the ns clock, or not written as one. */
+export function durationProblem(text: string): string {
+  return /^\s*\d+(\.\d+)?\s*(ns|us|ms|s|m|h|d)?\s*$/.test(text)
+    ? `'${text}' is longer than the clock's ${Math.floor(Number.MAX_SAFE_INTEGER / units.d)} days`
+    : `'${text}' is not a duration (e.g. 90s, 10m, 1h)`;
+}
+
 /** Formats ns as the largest exact unit (`5s`, `10m`, `1500ms`). */
 export function formatDuration(ns: number): string {
   for (const unit of ["d", "h", "m", "s", "ms", "us"]) {
@@ -43,7 +50,7 @@ const duration = z.union([z.number().int().nonnegative(), z.string()], {
   if (typeof value === "number") return value;
   const ns = parseDuration(value);
   if (ns === undefined) {
-    ctx.addIssue({ code: "custom", message: `'${value}' is not a duration (e.g. 90s, 10m, 1h)` });
+    ctx.addIssue({ code: "custom", message: durationProblem(value) });
     return z.NEVER;
   }
   return ns;
@@ -372,7 +379,10 @@ export function parseSimConfig(input: unknown): SimConfig {
   }
   const config = result.data;
   if (config.duration <= config.step) {
-    throw new Error("invalid simulation config:\n  duration: must be longer than step");
+    throw new Error(
+      "invalid simulation config:\n  duration: must be longer than the step " +
+        `(${formatDuration(config.step)}), got ${formatDuration(config.duration)}`,
+    );
   }
   return config;
 }

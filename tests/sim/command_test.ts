@@ -61,9 +61,18 @@ Deno.test("taos sim writes byte-identical outputs for a seed with 1 and 2 thread
 Deno.test("taos sim rejects bad flags with a usage error naming the flag", async () => {
   const duration = await taos("sim", "--duration", "forever");
   assert.equal(duration.code, 2);
-  assert.match(duration.stderr, /--duration/);
+  assert.match(duration.stderr, /--duration: 'forever' is not a duration/);
+  const long = await taos("sim", "--duration", "200000d");
+  assert.equal(long.code, 2);
+  assert.match(long.stderr, /--duration: '200000d' is longer than the clock's 104 days/);
+  const short = await taos("sim", "--config", "small", "--duration", "90");
+  assert.equal(short.code, 2);
+  assert.match(short.stderr, /duration: must be longer than the step \(5s\), got 90ns/);
   const books = await taos("sim", "--books", "-3");
   assert.equal(books.code, 2);
+  const seed = await taos("sim", "--seed", "9007199254740992");
+  assert.equal(seed.code, 2);
+  assert.match(seed.stderr, /--seed: expected at most 9007199254740991, got '9007199254740992'/);
   const unknown = await taos("sim", "--colour", "blue");
   assert.equal(unknown.code, 2);
   const missing = await taos("sim", "--config", "/nonexistent/config.json");
