@@ -33,7 +33,7 @@ import {
 import { sr25519Native } from "./sr25519_native.ts";
 
 /** SS58 network prefix of every Bittensor network (generic Substrate). */
-export const SS58_FORMAT = 42;
+const SS58_FORMAT = 42;
 
 /** The Substrate development phrase behind `//Alice`, `//Bob`, ... */
 export const DEV_PHRASE = "bottom drive obey lake curtain smoke basket hold race lonely fit walk";
@@ -62,7 +62,7 @@ function shiftScalar(scalar: Uint8Array, bits: number): Uint8Array {
 }
 
 /** Converts a canonical schnorrkel secret (keyfile `privateKey`) to the polkadot-js form. */
-export function canonicalToPolkadotSecret(secret: Uint8Array): Uint8Array {
+function canonicalToPolkadotSecret(secret: Uint8Array): Uint8Array {
   if (secret.length !== 64) throw new Error("an sr25519 secret key has 64 bytes");
   return u8aConcat(shiftScalar(secret.subarray(0, 32), 3), secret.subarray(32));
 }

@@ -22,7 +22,7 @@ import { checkJsonDepth, type SynapseKind } from "./synapse.ts";
 import { deflateZlib } from "./zlib_deflate.ts";
 
 /** Decompressed payloads above this size are refused (a zlib bomb must not exhaust memory). */
-export const MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024;
+const MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024;
 
 const jsonObject = z.record(z.string(), z.unknown());
 
@@ -111,7 +111,7 @@ function windowFor(length: number): { windowBits: number; memLevel: number } {
  * `budget.bytes` (default {@linkcode MAX_DECOMPRESSED_BYTES}), which it then reduces by what it
  * used: the fields of one request share one budget.
  */
-export function decompressJson(
+function decompressJson(
   text: string,
   budget = { bytes: MAX_DECOMPRESSED_BYTES },
 ): unknown {

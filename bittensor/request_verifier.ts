@@ -19,10 +19,10 @@ import {
 } from "./synapse.ts";
 
 /** Clock skew tolerated on a caller's first request, on top of the request's own timeout. */
-export const ALLOWED_NONCE_DELTA_NS = 4_000_000_000n;
+const ALLOWED_NONCE_DELTA_NS = 4_000_000_000n;
 
 /** Why a request failed verification; the message is what the caller sees after `Not Verified with error: `. */
-export class VerificationError extends Error {
+class VerificationError extends Error {
   override name = "VerificationError";
 }
 

@@ -21,7 +21,7 @@ import { z } from "zod";
 import { pythonFloat } from "./python_float.ts";
 
 /** SDK version we announce; the integer form is `major·10^6 + minor·10^3 + patch`. */
-export const SDK_VERSION = "10.2.0";
+const SDK_VERSION = "10.2.0";
 
 /** Python axons apply the time-window nonce rule from this dendrite version on (7.2.0). */
 export const NONCE_WINDOW_VERSION = 7_002_000;
@@ -230,7 +230,7 @@ interface RawJson {
 }
 
 /** Deepest nesting of arrays and objects accepted in wire JSON (a state needs fewer than 10). */
-export const MAX_JSON_DEPTH = 64;
+const MAX_JSON_DEPTH = 64;
 
 /**
  * Throws a SyntaxError when `text` nests arrays or objects deeper than `limit`. `JSON.parse` takes
@@ -411,7 +411,7 @@ const baseSchema = z.object({
 });
 
 /** Formats zod issues as `field: problem; field: problem`. */
-export function describeIssues(error: z.ZodError, prefix = ""): string {
+function describeIssues(error: z.ZodError, prefix = ""): string {
   return error.issues.map((i) =>
     `${[prefix, ...i.path.map(String)].filter((p) => p !== "").join(".") || "(body)"}: ${i.message}`
   )

@@ -32,7 +32,7 @@ export function expandHome(path: string): string {
 }
 
 /** Longest wallet or hotkey name: `<name>pub.txt` must fit a file name, with room to spare. */
-export const MAX_WALLET_NAME = 128;
+const MAX_WALLET_NAME = 128;
 
 /**
  * Why `name` cannot name a wallet or a hotkey, or null when it can. A name is one path component,
@@ -50,7 +50,7 @@ export function walletNameProblem(name: string): string | null {
 }
 
 /** Environment variable taos reads a keyfile password from. */
-export const PASSWORD_ENV = "TAOS_WALLET_PASSWORD";
+const PASSWORD_ENV = "TAOS_WALLET_PASSWORD";
 
 /**
  * btwallet's per-file password variable: `BT_PW_` + the path with `/` and `.` as `_`,
@@ -76,7 +76,7 @@ export function encodeBtwalletPassword(variable: string, password: string): stri
 }
 
 /** Reads a line from the terminal without echoing it. */
-export async function readHiddenLine(question: string): Promise<string> {
+async function readHiddenLine(question: string): Promise<string> {
   if (!Deno.stdin.isTerminal()) {
     throw new KeyfileError(
       `a password is needed but there is no terminal; set ${PASSWORD_ENV}`,

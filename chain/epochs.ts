@@ -45,7 +45,7 @@ interface U64Codec {
 type StorageAt = { at(hash: string, ...keys: unknown[]): Promise<U64Codec> };
 
 /** Whether the runtime counts epochs with the stateful scheduler. */
-export function hasEpochCounter(client: SubtensorClient): boolean {
+function hasEpochCounter(client: SubtensorClient): boolean {
   const query = client.api.query.subtensorModule as Record<string, unknown> | undefined;
   return typeof query?.subnetEpochIndex === "function";
 }

@@ -19,7 +19,7 @@ import { decodeIp } from "./ip.ts";
 export const SS58_PREFIX = 42;
 
 /** 1 TAO (and 1 alpha) in RAO. */
-export const RAO_PER_TAO = 1e9;
+const RAO_PER_TAO = 1e9;
 
 /** A subnet's neurons as of one block. */
 export interface Metagraph {
@@ -116,7 +116,7 @@ function requireRuntimeCall(client: SubtensorClient, api: string, method: string
 }
 
 /** Decodes an on-chain AxonInfo; null when the neuron never served (IP 0). */
-export function axonEndpoint(info: AxonInfoCodec): AxonEndpoint | null {
+function axonEndpoint(info: AxonInfoCodec): AxonEndpoint | null {
   const ip = info.ip.toBigInt();
   if (ip === 0n) return null;
   return {

@@ -28,7 +28,7 @@ import {
 } from "./miner.ts";
 
 /** Defaults of the subnet's `run_miner.sh` (netuid corrected to 79). */
-export const MINER_DEFAULTS = {
+const MINER_DEFAULTS = {
   netuid: "79",
   endpoint: "wss://entrypoint-finney.opentensor.ai:443",
   walletPath: "~/.bittensor/wallets/",

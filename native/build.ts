@@ -124,7 +124,7 @@ function removeOlderLibraries(build: string, current: string): void {
 }
 
 /** Builds every `native/tests/*.c` against the library sources with ASan/UBSan and runs it. */
-export function runNativeTests(): boolean {
+function runNativeTests(): boolean {
   mkdirSync(buildDir, { recursive: true });
   let passed = 0;
   let failed = 0;

@@ -59,7 +59,7 @@ export class ExchangeError extends Error {
 }
 
 /** Throws an {@linkcode ExchangeError} for any return code but `TX_OK`. */
-export function unwrap(code: number, detail?: string): void {
+function unwrap(code: number, detail?: string): void {
   if (code === ExchangeCode.ok) return;
   throw new ExchangeError(code, cString(native().tx_errstr(code)), detail);
 }
@@ -301,7 +301,7 @@ export interface ExchangeEvent {
 const reasonNames: string[] = [];
 
 /** Name of a rejection reason code, as the core spells it. */
-export function reasonName(reason: number): string {
+function reasonName(reason: number): string {
   return reasonNames[reason] ??= cString(native().tx_reason_name(reason));
 }
 

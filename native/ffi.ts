@@ -12,7 +12,7 @@
 import { nativeLibraryPath } from "./build.ts";
 
 /** The exchange core, `include/taos_exchange.h`. */
-export const exchangeSymbols = {
+const exchangeSymbols = {
   /** const char *tx_errstr(int code) */
   tx_errstr: { parameters: ["i32"], result: "pointer" },
   /** const char *tx_reason_name(int reason) */
@@ -81,7 +81,7 @@ export const exchangeSymbols = {
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The market simulation, `include/taos_sim.h`. */
-export const simSymbols = {
+const simSymbols = {
   /** const char *taos_sim_param_name(uint32_t index) */
   taos_sim_param_name: { parameters: ["u32"], result: "pointer" },
   /** uint32_t taos_sim_param_count(void) */
@@ -156,7 +156,7 @@ export const simSymbols = {
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** sr25519 signatures, `include/taos_sr25519.h`. */
-export const sr25519Symbols = {
+const sr25519Symbols = {
   /** tx_sr25519_context *tx_sr25519_context_new(void) */
   tx_sr25519_context_new: { parameters: [], result: "pointer" },
   /** void tx_sr25519_public_key(const tx_sr25519_context *ctx, const uint8_t secret[64],
@@ -187,7 +187,7 @@ export const sr25519Symbols = {
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** Every symbol of the native library: one table per area, merged. */
-export const symbols = {
+const symbols = {
   ...exchangeSymbols,
   ...simSymbols,
   ...sr25519Symbols,

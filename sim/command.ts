@@ -102,7 +102,7 @@ function show(x: number, digits = 4): string {
 }
 
 /** Human-readable end-of-run report. */
-export function formatReport(
+function formatReport(
   run: { events: number; wallSeconds: number; simulatedSeconds: number; books: number },
   facts: StylizedFacts,
 ): string {

@@ -99,7 +99,7 @@ const groupFeesSchema = z.object({ tiers: tiersSchema.max(4) }).strict();
 
 /** Units of one asset an account may start with, and a fee tier may require: the exchange core
  * keeps a book's total holdings of each asset below 2^62 units (see the README). */
-export const MAX_UNITS = 2 ** 62;
+const MAX_UNITS = 2 ** 62;
 
 /** Per-book exchange parameters. */
 const exchangeSchema = z.object({
@@ -276,7 +276,7 @@ const futuresSchema = z.object({
 }).strict().superRefine(latencyRange);
 
 /** Full configuration schema of a simulation. */
-export const simConfigSchema = z.object({
+const simConfigSchema = z.object({
   /** Master seed of every random stream. */
   seed: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).default(1),
   start: duration.default(0),

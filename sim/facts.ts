@@ -12,7 +12,7 @@
  */
 
 /** Sample excess kurtosis (0 for a normal distribution); NaN with fewer than 4 values. */
-export function excessKurtosis(xs: number[]): number {
+function excessKurtosis(xs: number[]): number {
   const n = xs.length;
   if (n < 4) return NaN;
   const mean = xs.reduce((a, b) => a + b, 0) / n;

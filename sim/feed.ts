@@ -56,7 +56,7 @@ export async function readFeed(
  * A warning when a feed of `count` prices, one per `interval` ns, ends before a run of `duration`
  * ns does (its last price is then held for the rest), or null.
  */
-export function feedShortfall(
+function feedShortfall(
   flag: string,
   count: number,
   interval: number,

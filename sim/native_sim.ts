@@ -27,7 +27,7 @@ export const SimStatus = {
 /** Size in bytes of one `taos_sim_event`. */
 export const EVENT_SIZE = 80;
 /** Size in bytes of one `taos_sim_instruction`. */
-export const INSTRUCTION_SIZE = 56;
+const INSTRUCTION_SIZE = 56;
 /** Size in bytes of one `taos_sim_order`. */
 export const ORDER_SIZE = 48;
 /** "No id" marker for client order ids and order ids. */

@@ -116,7 +116,7 @@ export function prepareOutputDir(dir: string, options: { replaceRun?: boolean } 
 }
 
 /** Prints an integer amount of 10^-decimals units as an exact decimal. */
-export function fixed(units: bigint, decimals: number): string {
+function fixed(units: bigint, decimals: number): string {
   const negative = units < 0n;
   const digits = (negative ? -units : units).toString().padStart(decimals + 1, "0");
   const whole = digits.slice(0, digits.length - decimals);

@@ -148,7 +148,7 @@ function liftFeeAttributes(raw: unknown): unknown {
  * and `remoteAgentCount` attributes; `balances` is the fixed `<Balances><Base/><Quote/>` template.
  * `historySlots` and `slotPeriod` (`<FeePolicy>` attributes) may also be given on the exchange.
  */
-export const exchangeParamsSchema = z.preprocess(liftFeeAttributes, exchangeObjectSchema);
+const exchangeParamsSchema = z.preprocess(liftFeeAttributes, exchangeObjectSchema);
 
 /** Accepts the reference's integer enum value or its name. */
 function enumField<const Names extends readonly string[]>(names: Names) {
@@ -213,7 +213,7 @@ const common = {
 };
 
 /** One agent response in the reference's format (`taos.im.protocol.instructions`). */
-export const responseSchema = z.discriminatedUnion("type", [
+const responseSchema = z.discriminatedUnion("type", [
   z.object({ ...common, type: z.literal("PLACE_ORDER_LIMIT"), payload: limitPayload }).strict(),
   z.object({ ...common, type: z.literal("PLACE_ORDER_MARKET"), payload: marketPayload }).strict(),
   z.object({ ...common, type: z.literal("CANCEL_ORDERS"), payload: cancelPayload }).strict(),
@@ -238,7 +238,7 @@ const batchSchema = z.object({
 });
 
 /** A whole replay script. */
-export const replayScriptSchema = z.object({
+const replayScriptSchema = z.object({
   exchange: exchangeParamsSchema,
   batches: z.array(batchSchema).refine(
     (batches) => batches.every((b, i) => i === 0 || b.timestamp >= batches[i - 1].timestamp),
@@ -300,7 +300,7 @@ function configUnits(text: string, decimals: number, field: string): bigint {
 }
 
 /** Scales the script's exchange parameters into the core's configuration. */
-export function exchangeConfig(params: ExchangeParams): ExchangeConfig {
+function exchangeConfig(params: ExchangeParams): ExchangeConfig {
   const tiers = [...params.feePolicy.tiers].sort((a, b) =>
     Number(a.volumeRequired) - Number(b.volumeRequired)
   );

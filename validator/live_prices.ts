@@ -17,7 +17,7 @@
 import { z } from "zod";
 
 /** The two venues, in the order they are tried. */
-export const VENUES = ["coinbase", "binance"] as const;
+const VENUES = ["coinbase", "binance"] as const;
 export type Venue = (typeof VENUES)[number];
 
 /** A stream's symbol on each venue. */

@@ -358,7 +358,7 @@ const portNumber = z.number().int("must be an integer").min(0).max(65535, "must 
 const ss58 = /^[1-9A-HJ-NP-Za-km-z]{46,48}$/;
 
 /** Parses one `--miner <uid>:<hotkey>@<host>:<port>` value. */
-export function parseLocalMiner(text: string): LocalMiner {
+function parseLocalMiner(text: string): LocalMiner {
   const match = /^(\d+):([^@]+)@(.+):(\d+)$/.exec(text);
   if (match === null) {
     throw new UsageError(`--miner: '${text}' must look like <uid>:<hotkey>@<host>:<port>`);

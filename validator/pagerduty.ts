@@ -12,7 +12,7 @@
  */
 
 /** Default Events API v2 endpoint. */
-export const PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue";
+const PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue";
 
 /** How to reach PagerDuty and how alerts are labelled. */
 export interface AlerterOptions {
