@@ -38,10 +38,11 @@ export function integerFlag(
   if (value === undefined) return undefined;
   const text = String(value).trim();
   const n = Number(text);
-  if (/^\d+$/.test(text) && !(n <= max)) {
+  // Beyond the largest safe integer, the range below would not say why.
+  if (max === Number.MAX_SAFE_INTEGER && /^\d+$/.test(text) && !(n <= max)) {
     throw new UsageError(`--${flag}: expected at most ${max}, got '${value}'`);
   }
-  if (!/^\d+$/.test(text) || n < min) {
+  if (!/^\d+$/.test(text) || n < min || n > max) {
     const range = max < Number.MAX_SAFE_INTEGER
       ? `an integer in ${min}..${max}`
       : min === 0
