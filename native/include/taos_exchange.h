@@ -73,7 +73,9 @@ enum {
 /* No client order id / no order / no instruction index. */
 #define TX_NONE 0xFFFFFFFFu
 
-/* One instruction: 64 bytes. Fields that do not apply to a kind are ignored. */
+/* One instruction: 64 bytes. The values of fields that do not apply to a kind are ignored, but in
+ * every kind the enum fields must hold known values, flags known bits, and pad0 and reserved 0
+ * (else TX_R_INVALID_INSTRUCTION). */
 typedef struct tx_instruction {
   uint8_t kind;             /*  0 TX_INSTR_* */
   uint8_t direction;        /*  1 TX_BUY / TX_SELL */

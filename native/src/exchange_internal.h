@@ -169,6 +169,14 @@ static inline int64_t x_scale64(int64_t v, int k) {
   return x_scale(v, k);
 }
 
+/* a + b saturated to [-INT64_MAX, INT64_MAX]: sums of notionals near the price and volume limits
+ * exceed int64, and a saturated amount then fails the funds checks instead of wrapping. */
+static inline int64_t x_sat_add(int64_t a, int64_t b) {
+  int64_t r;
+  if (!__builtin_add_overflow(a, b, &r) && r != INT64_MIN) return r;
+  return b > 0 ? INT64_MAX : -INT64_MAX;
+}
+
 /* trunc(a * b * 10^k), exact: 64-bit when the product fits, __int128 otherwise. */
 static inline int64_t x_product(int64_t a, int64_t b, int64_t c, int k) {
   int64_t ab, abc;

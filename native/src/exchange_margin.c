@@ -32,18 +32,18 @@ static int64_t base_ceil(const tx_exchange *ex, int64_t quote, int64_t price) {
 }
 
 static int64_t loans_in_quote(const tx_exchange *ex, const x_account *acct, int64_t price) {
-  return x_notional(ex, price, acct->base_loan) + acct->quote_loan;
+  return x_sat_add(x_notional(ex, price, acct->base_loan), acct->quote_loan);
 }
 
 int x_margin_reserve(tx_exchange *ex, x_account *acct, x_order *o, int dir, int64_t leverage,
                      int64_t amount, int64_t ref_price) {
   int64_t coll = (int64_t)((__int128)amount * X_RATE_ONE / (X_RATE_ONE + leverage));
   if (coll <= 0 || amount == INT64_MAX || ref_price <= 0) return TX_R_EXCEEDING_LOAN;
-  int64_t wealth = x_notional(ex, ref_price, acct->base_free) + acct->quote_free;
+  int64_t wealth = x_sat_add(x_notional(ex, ref_price, acct->base_free), acct->quote_free);
   int64_t coll_quote = dir == TX_BUY ? coll : x_notional(ex, ref_price, coll);
-  int64_t borrowed = (int64_t)((__int128)coll_quote * leverage / X_RATE_ONE);
-  if (coll_quote > wealth ||
-      (__int128)borrowed + loans_in_quote(ex, acct, ref_price) > ex->cfg.max_loan) {
+  /* In 128 bits: a wrapped int64 would pass the loan limit. */
+  __int128 borrowed = (__int128)coll_quote * leverage / X_RATE_ONE;
+  if (coll_quote > wealth || borrowed + loans_in_quote(ex, acct, ref_price) > ex->cfg.max_loan) {
     return TX_R_EXCEEDING_LOAN;
   }
   int64_t res_base, res_quote;
@@ -197,7 +197,7 @@ void x_repay(tx_exchange *ex, x_account *acct, int dir, int64_t incoming, int64_
       /* Release the repaid share of the collateral: the loan's own currency last (long loans
        * give back base first, short loans quote first). */
       int64_t vb = x_notional(ex, price, loan->coll_base);
-      __int128 share = (__int128)s * (vb + loan->coll_quote) / loan->amount; /* quote units */
+      __int128 share = (__int128)s * ((__int128)vb + loan->coll_quote) / loan->amount; /* quote */
       if (dir == TX_BUY) {
         if (share < vb) {
           base = vb > 0 ? (int64_t)(share * loan->coll_base / vb) : 0;

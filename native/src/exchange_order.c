@@ -343,7 +343,7 @@ static x_walk walk(const tx_exchange *ex, const x_book *book, int dir, bool has_
       }
       if (by_quote) {
         int64_t q = x_notional(ex, lv->price, o->total);
-        if (w.quote + q >= target) {
+        if (x_sat_add(w.quote, q) >= target) {
           w.vol += x_quote_to_base(ex, target - w.quote, lv->price);
           w.quote = target;
           return w;
@@ -353,7 +353,7 @@ static x_walk walk(const tx_exchange *ex, const x_book *book, int dir, bool has_
       } else {
         int64_t piece = target - w.vol < o->total ? target - w.vol : o->total;
         w.vol += piece;
-        if (dir == TX_BUY) w.cost += x_with_rate(ex, lv->price, piece, rate);
+        if (dir == TX_BUY) w.cost = x_sat_add(w.cost, x_with_rate(ex, lv->price, piece, rate));
         if (w.vol == target) return w;
       }
     }
@@ -592,7 +592,7 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
       bool crosses = opp->n > 0 && within(dir, opp->lv[opp->n - 1].price, price);
       x_walk w = crosses ? walk(ex, book, dir, true, price, in->agent_id, own, false, size, rate_t)
                          : (x_walk){0, 0, 0};
-      amount = w.cost + x_with_rate(ex, price, size - w.vol, rate_m);
+      amount = x_sat_add(w.cost, x_with_rate(ex, price, size - w.vol, rate_m));
     } else {
       amount = size;
     }
@@ -703,6 +703,7 @@ void x_expire(tx_exchange *ex, const x_timer *t) {
 }
 
 void x_reset(tx_exchange *ex, const tx_instruction *in) {
+  if (!well_formed(in)) return reject(ex, in, TX_R_INVALID_INSTRUCTION, 0);
   if (x_account_of(ex, in->agent_id, 0) == NULL) {
     return reject(ex, in, TX_R_NONEXISTENT_ACCOUNT, 0);
   }

@@ -994,7 +994,62 @@ static void holdings_limit(void) {
   tx_close(ex);
 }
 
+/* Prices near the 2^40-tick limit: sums of notionals that pass int64 saturate (and so fail the
+ * funds checks) instead of wrapping, and a loan far beyond max_loan is refused however its int64
+ * value would have wrapped. Run under UBSan: any signed overflow fails the test. */
+static void extreme_prices(void) {
+  tx_config c = config_t(0, 1);
+  tx_exchange *ex = open_exchange(&c);
+  const int64_t top = (int64_t)1 << 40;
+  run(ex, limit_order(C, TX_SELL, 1000, top - 1));
+  run(ex, limit_order(C, TX_SELL, 1000, top));
+  run(ex, market_order(A, TX_BUY, 2000));
+  EXPECT_EQ(rejection(), TX_R_INSUFFICIENT_QUOTE);
+  run(ex, limit_order(A, TX_BUY, 2000, top));
+  EXPECT_EQ(rejection(), TX_R_INSUFFICIENT_QUOTE);
+  tx_instruction by_quote = market_order(A, TX_BUY, Q(1));
+  by_quote.currency = TX_CURRENCY_QUOTE;
+  run(ex, by_quote);
+  EXPECT_EQ(count_events(TX_EV_TRADE), 0);
+  tx_instruction short_sell = limit_order(A, TX_SELL, 3, top);
+  short_sell.leverage_e9 = 2000000000;
+  EXPECT_EQ(tx_set_balances(ex, A, 0, B(100), 0), TX_OK);
+  run(ex, short_sell);
+  EXPECT_EQ(rejection(), TX_R_EXCEEDING_LOAN);
+  short_sell.volume = 3000; /* its loan in quote wraps int64 */
+  run(ex, short_sell);
+  EXPECT_EQ(rejection(), TX_R_EXCEEDING_LOAN);
+  tx_instruction long_buy = limit_order(BB, TX_BUY, 1, top);
+  long_buy.leverage_e9 = 1000000000;
+  run(ex, long_buy);
+  EXPECT_EQ(rejection(), TX_R_EXCEEDING_LOAN);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+/* A reset checks its padding and flags as every other instruction does. */
+static void reset_well_formed(void) {
+  tx_config c = config_t(0, 1);
+  tx_exchange *ex = open_exchange(&c);
+  tx_instruction r = limit_order(A, 0, 0, 0);
+  r.kind = TX_INSTR_RESET;
+  r.pad0 = 7;
+  run(ex, r);
+  EXPECT_EQ(rejection(), TX_R_INVALID_INSTRUCTION);
+  EXPECT_EQ(count_events(TX_EV_RESET), 0);
+  r.pad0 = 0;
+  r.reserved = 123;
+  run(ex, r);
+  EXPECT_EQ(rejection(), TX_R_INVALID_INSTRUCTION);
+  r.reserved = 0;
+  run(ex, r);
+  EXPECT_EQ(count_events(TX_EV_RESET), 1);
+  tx_close(ex);
+}
+
 int main(void) {
+  extreme_prices();
+  reset_well_formed();
   holdings_limit();
   s01_resting_buy();
   s02_resting_sell();
