@@ -515,14 +515,21 @@ static void fire_due_timers(tx_exchange *ex, uint64_t now) {
 static void advance(tx_exchange *ex, uint64_t now) {
   uint64_t period = ex->cfg.fee_slot_period_ns;
   uint32_t rolls = 0;
-  while (ex->next_roll <= now) {
+  /* A boundary past the clock's range is never reached: next_roll then stays at UINT64_MAX and
+   * rolls no more (else a clock at UINT64_MAX would roll at every call; so a boundary at exactly
+   * UINT64_MAX is not rolled either). */
+  while (ex->next_roll <= now && ex->next_roll != UINT64_MAX) {
+    uint64_t next;
     /* After H+1 empty rolls every history is zero: skip the rest of a long idle gap. */
     if (++rolls > ex->cfg.fee_history_slots + 1) {
-      ex->next_roll = (now / period + 1) * period;
+      next = now / period * period;
+      if (__builtin_add_overflow(next, period, &next)) next = UINT64_MAX;
+      ex->next_roll = next;
       break;
     }
     roll_fees(ex);
-    ex->next_roll += period;
+    if (__builtin_add_overflow(ex->next_roll, period, &next)) next = UINT64_MAX;
+    ex->next_roll = next;
   }
   fire_due_timers(ex, now);
   if (ex->loan_n > 0) x_margin_calls(ex);

@@ -123,7 +123,7 @@ struct tx_exchange {
   x_account *accounts; /* row * book_count + book */
   int64_t *fee_slots;  /* (row * book_count + book) * H + slot */
   uint32_t rows, row_cap, fee_head;
-  uint64_t next_roll;
+  uint64_t next_roll; /* the next fee slot boundary; UINT64_MAX once none fits the clock */
   x_fee_policy policies[TX_MAX_FEE_POLICIES];
   uint32_t policy_count;
   uint32_t *agent_rows; /* zigzag(agent id) -> row + 1 */

@@ -1047,7 +1047,33 @@ static void reset_well_formed(void) {
   tx_close(ex);
 }
 
+/* Near the end of the clock: the last fee slot boundaries are rolled once each, and a clock that
+ * stays put rolls nothing more. */
+static void fee_rolls_at_clock_end(void) {
+  tx_config c = config_t(0, 1);
+  tx_exchange *ex = open_exchange(&c);
+  clock_ns = UINT64_MAX - SEC(1);
+  EXPECT_EQ(tx_advance(ex, clock_ns), TX_OK);
+  run(ex, limit_order(C, TX_SELL, B(12), P(100)));
+  run(ex, market_order(A, TX_BUY, B(12)));
+  tx_fee_state fees;
+  EXPECT_EQ(tx_fee_state_get(ex, A, 0, &fees), TX_OK);
+  EXPECT_EQ(fees.volume, Q(1200));
+  for (int i = 0; i < 3; i++) {
+    EXPECT_EQ(tx_advance(ex, clock_ns), TX_OK);
+    EXPECT_EQ(tx_fee_state_get(ex, A, 0, &fees), TX_OK);
+    EXPECT_EQ(fees.volume, Q(1200));
+  }
+  EXPECT_EQ(tx_advance(ex, UINT64_MAX), TX_OK);
+  EXPECT_EQ(tx_advance(ex, UINT64_MAX), TX_OK);
+  EXPECT_EQ(tx_fee_state_get(ex, A, 0, &fees), TX_OK);
+  EXPECT_EQ(fees.volume, Q(1200));
+  clock_ns = 0;
+  tx_close(ex);
+}
+
 int main(void) {
+  fee_rolls_at_clock_end();
   extreme_prices();
   reset_well_formed();
   holdings_limit();
