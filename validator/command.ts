@@ -6,7 +6,7 @@
  */
 import process from "node:process";
 import { type Command, UsageError } from "../cli/command.ts";
-import { parseSimConfig, type SimConfig } from "../sim/config.ts";
+import { formatDuration, parseSimConfig, type SimConfig } from "../sim/config.ts";
 import { loadSimConfig } from "../sim/load.ts";
 import { SimEngine } from "../sim/engine.ts";
 import { readFeed } from "../sim/feed.ts";
@@ -69,8 +69,9 @@ async function simulationConfig(options: ValidatorOptions): Promise<SimConfig> {
     throw new UsageError(`--config: ${(error as Error).message}`);
   }
   for (const warning of loaded.warnings) console.error(`warning: ${warning}`);
+  let config: SimConfig;
   try {
-    return parseSimConfig({
+    config = parseSimConfig({
       ...loaded.config,
       ...(options.duration !== null ? { duration: options.duration } : {}),
       ...(options.books !== null ? { books: options.books } : {}),
@@ -79,6 +80,15 @@ async function simulationConfig(options: ValidatorOptions): Promise<SimConfig> {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+  // Miners are first queried after the grace period: a shorter simulation would never reach them.
+  if (config.duration < config.gracePeriod + config.step) {
+    throw new UsageError(
+      `--duration: ${formatDuration(config.duration)} ends before the first publish after the ` +
+        `config's ${formatDuration(config.gracePeriod)} grace period: no miner would ever be ` +
+        `queried (give at least ${formatDuration(config.gracePeriod + config.step)})`,
+    );
+  }
+  return config;
 }
 
 function localNeurons(options: ValidatorOptions): Neuron[] {

@@ -218,6 +218,13 @@ Deno.test({
     const missing = startValidator([...args, "--external-feed", join(dir, "missing.csv")]);
     assert.equal((await missing.done).code, 2);
     assert.ok(missing.stderr.some((l) => l.includes("--external-feed")), missing.stderr.join("\n"));
+    // The reference config's 10 minutes of grace would leave a 5-minute simulation unpublished.
+    const graceOnly = startValidator([...args, "--config", "reference", "--duration", "5m"]);
+    assert.equal((await graceOnly.done).code, 2);
+    assert.ok(
+      graceOnly.stderr.some((l) => /--duration: 5m ends before the first publish/.test(l)),
+      graceOnly.stderr.join("\n"),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
