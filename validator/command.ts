@@ -143,7 +143,8 @@ async function run(args: string[]): Promise<number> {
     routingKey: options.pagerdutyKey,
     source,
     url: options.pagerdutyUrl,
-    log: (line) => log("error", line),
+    log: (line, level) => log(level, line),
+    onDeliveryFailure: () => metrics?.alertDeliveryFailures.inc(),
   });
   let directory: NeuronDirectory;
   let weights: WeightSetter;

@@ -169,6 +169,7 @@ export class ValidatorMetrics {
   readonly instructions: Counter;
   /** Alerts raised, by kind. */
   readonly alerts: Counter;
+  readonly alertDeliveryFailures: Counter;
   readonly weightSubmissions: Counter;
   /** Wall seconds of one publish round (state build, query, validation, injection). */
   readonly roundSeconds: Histogram;
@@ -308,6 +309,11 @@ export class ValidatorMetrics {
       labelNames: ["kind"],
       registers: [registry],
     });
+    this.alertDeliveryFailures = new Counter({
+      name: "validator_alert_delivery_failures_total",
+      help: "PagerDuty events that could not be delivered (network failure or non-2xx)",
+      registers: [registry],
+    });
     this.weightSubmissions = new Counter({
       name: "validator_weight_submissions_total",
       help: "Weight submissions by result (accepted, deferred by the rate limit, refused, failed)",
@@ -321,8 +327,13 @@ export class ValidatorMetrics {
       registers: [registry],
     });
   }
-  /** A new simulation started: `neuron_info` shows its seed (when the label is present). */
-  setSimulationSeed(seed: number): void {
+  /** A new simulation started: `neuron_info` shows its seed (when the label is present), and the
+   * last one's trades leave `trades` and `miner_trades`. */
+  newSimulation(seed: number): void {
+    this.#recentTrades.clear();
+    this.#recentMinerTrades.clear();
+    this.#trades.reset();
+    this.#minerTrades.reset();
     if (!("simulation_seed" in this.#infoLabels)) return;
     if (this.#infoLabels.simulation_seed === String(seed)) return;
     this.#infoLabels = { ...this.#infoLabels, simulation_seed: String(seed) };

@@ -21,8 +21,11 @@ export interface AlerterOptions {
   /** `<wallet name>:<hotkey name>`, used as source and group. */
   source: string;
   url?: string;
-  /** Where alert lines are written; default `console.error`. */
-  log?: (line: string) => void;
+  /** Where alert lines are written (triggers and delivery failures at "error", resolves at
+   * "info"); default `console.error`. */
+  log?: (line: string, level: "error" | "info") => void;
+  /** Called for each event that could not be delivered (network failure or non-2xx). */
+  onDeliveryFailure?: () => void;
   /** An open alert recurring sooner than this is counted, not re-sent (default 300 000 ms). */
   repeatMs?: number;
 }
@@ -43,8 +46,8 @@ export type AlertKind =
 export class Alerter {
   readonly #options: AlerterOptions;
   readonly #open = new Set<string>();
-  /** Events that could not be delivered (network failure or non-2xx), for the metrics. */
-  deliveryFailures = 0;
+  /** Kinds resolved or triggered by this process: an earlier run's open alert is resolved once. */
+  readonly #seen = new Set<string>();
   /** When each open alert was last logged and sent, and how often it recurred since. */
   readonly #last = new Map<string, { at: number; repeats: number }>();
 
@@ -68,7 +71,7 @@ export class Alerter {
    * recurred. Never throws.
    */
   async trigger(kind: AlertKind, summary: string, details?: Record<string, unknown>) {
-    const log = this.#options.log ?? console.error;
+    const log = (line: string) => this.#log(line, "error");
     const now = performance.now();
     const last = this.#last.get(kind);
     if (this.#open.has(kind) && last !== undefined) {
@@ -81,6 +84,7 @@ export class Alerter {
     this.#last.set(kind, { at: now, repeats: 0 });
     log(`ALERT ${kind}: ${summary}`);
     this.#open.add(kind);
+    this.#seen.add(kind);
     await this.#send({
       event_action: "trigger",
       dedup_key: this.dedupKey(kind),
@@ -95,12 +99,32 @@ export class Alerter {
     });
   }
 
-  /** Sends a `resolve` event if this kind was triggered by this process. Never throws. */
+  /**
+   * Sends a `resolve` event if this kind was triggered by this process, or quietly the first time
+   * it is healthy in this process (an alert an earlier run left open, as a `state-load` that
+   * stopped it, is then resolved; PagerDuty ignores the resolve of an incident that is not open).
+   * Never throws.
+   */
   async resolve(kind: AlertKind) {
-    if (!this.#open.delete(kind)) return;
-    this.#last.delete(kind);
-    (this.#options.log ?? console.error)(`RESOLVED ${kind}`);
+    const first = !this.#seen.has(kind);
+    this.#seen.add(kind);
+    if (this.#open.delete(kind)) {
+      this.#last.delete(kind);
+      this.#log(`RESOLVED ${kind}`, "info");
+    } else if (!first) {
+      return;
+    }
     await this.#send({ event_action: "resolve", dedup_key: this.dedupKey(kind) });
+  }
+
+  #log(line: string, level: "error" | "info") {
+    if (this.#options.log !== undefined) this.#options.log(line, level);
+    else console.error(line);
+  }
+
+  #deliveryFailed(line: string) {
+    this.#options.onDeliveryFailure?.();
+    this.#log(line, "error");
   }
 
   async #send(event: Record<string, unknown>) {
@@ -113,15 +137,9 @@ export class Alerter {
         signal: AbortSignal.timeout(10_000),
       });
       await response.body?.cancel();
-      if (!response.ok) {
-        this.deliveryFailures++;
-        (this.#options.log ?? console.error)(`PagerDuty answered HTTP ${response.status}`);
-      }
+      if (!response.ok) this.#deliveryFailed(`PagerDuty answered HTTP ${response.status}`);
     } catch (error) {
-      this.deliveryFailures++;
-      (this.#options.log ?? console.error)(
-        `PagerDuty unreachable: ${(error as Error).message}`,
-      );
+      this.#deliveryFailed(`PagerDuty unreachable: ${(error as Error).message}`);
     }
   }
 }

@@ -291,6 +291,8 @@ export class Validator {
       await this.#alert("state-load", message);
       throw new Error(`${message} (move it away, or start with --neuron.reset to discard it)`);
     }
+    // The alert of a run that stopped on an unreadable state is over now.
+    await this.#deps.alerts.resolve("state-load");
     const neurons = await this.#fetchNeurons();
     if (neurons !== null) this.#applyNeurons(neurons, true);
     this.#lastSyncAt = performance.now();
@@ -643,7 +645,7 @@ export class Validator {
    */
   #openMarket(config: SimConfig, seed: number, fresh: boolean) {
     this.#market = this.#deps.createMarket(config, seed);
-    this.#deps.metrics?.setSimulationSeed(seed);
+    this.#deps.metrics?.newSimulation(seed);
     this.#liveFundamental = null;
     if (fresh && this.#deps.seeds !== undefined) {
       this.#market.extendFeed(1, []);
