@@ -292,6 +292,15 @@ static bool loan_alive(const tx_exchange *ex, uint32_t li, uint32_t account, uin
   return loan->live && loan->account == account && loan->order_id == order_id;
 }
 
+/* Can the account still buy one lot at the book's best ask, taker fee included? A short loan
+ * whose owner cannot is closed against its collateral: buying back is over. */
+static bool affords_lot(const tx_exchange *ex, const x_account *acct, const x_book *book) {
+  const x_side *asks = &book->side[TX_SELL];
+  if (asks->n == 0) return true; /* nothing to buy yet: not over */
+  int64_t cost = x_with_rate(ex, asks->lv[asks->n - 1].price, ex->lot, x_taker_rate(ex, acct));
+  return acct->quote_free >= cost;
+}
+
 /* Liquidates one loan: clears the owner's orders in the book, then sells (long) enough base to
  * raise the loan or buys (short) the borrowed base, with whatever the account can afford. A loan
  * the account can no longer cover is closed against its collateral and the rest written off. */
@@ -324,15 +333,18 @@ static void liquidate(tx_exchange *ex, uint32_t li) {
       in.volume = x_lot(ex, acct->base_free);
     } else {
       in.currency = TX_CURRENCY_QUOTE;
-      in.volume = (int64_t)((__int128)acct->quote_free * X_RATE_ONE /
-                            (X_RATE_ONE + x_taker_rate(ex, acct)));
+      in.volume = affords_lot(ex, acct, &ex->books[book_id])
+                      ? (int64_t)((__int128)acct->quote_free * X_RATE_ONE /
+                                  (X_RATE_ONE + x_taker_rate(ex, acct)))
+                      : 0;
     }
     if (in.volume > 0) x_place(ex, &in);
   }
   if (!loan_alive(ex, li, account, order_id)) return;
   acct = &ex->accounts[account];
   loan = &ex->loans[li];
-  bool exhausted = loan->dir == TX_BUY ? acct->base_free < ex->lot : acct->quote_free <= 0;
+  bool exhausted = loan->dir == TX_BUY ? acct->base_free < ex->lot
+                                       : !affords_lot(ex, acct, &ex->books[book_id]);
   if (!exhausted) {
     ex->margin_dirty = true; /* check it again next time even if prices stay put */
     return;

@@ -1072,7 +1072,36 @@ static void fee_rolls_at_clock_end(void) {
   tx_close(ex);
 }
 
+/* A short loan whose owner can no longer buy one lot back is closed against its collateral at
+ * once, instead of being called again (with two rejections) at every later check. */
+static void short_liquidation_ends(void) {
+  tx_config c = config_t(0, 1);
+  c.volume_decimals = 2; /* lot 0.01 base */
+  tx_exchange *ex = open_exchange(&c);
+  EXPECT_EQ(tx_set_balances(ex, BB, 0, B(2), 0), TX_OK);
+  run(ex, limit_order(C, TX_BUY, B(4), P(0.01)));
+  tx_instruction short_sell = limit_order(BB, TX_SELL, B(2), P(0.01));
+  short_sell.leverage_e9 = 1000000000;
+  run(ex, short_sell);
+  run(ex, limit_order(D, TX_SELL, B(10), P(1.00)));
+  EXPECT_EQ(tx_advance(ex, SEC(1)), TX_OK);
+  drain(ex);
+  EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 1);
+  EXPECT_EQ(count_events(TX_EV_LOAN_SETTLED), 1);
+  tx_balances b;
+  EXPECT_EQ(tx_balances_get(ex, BB, 0, &b), TX_OK);
+  EXPECT_EQ(b.base_loan, 0);
+  for (int t = 2; t <= 4; t++) {
+    EXPECT_EQ(tx_advance(ex, SEC(t)), TX_OK);
+    drain(ex);
+    EXPECT_EQ(event_count, 0);
+  }
+  check_invariants(ex);
+  tx_close(ex);
+}
+
 int main(void) {
+  short_liquidation_ends();
   fee_rolls_at_clock_end();
   extreme_prices();
   reset_well_formed();
