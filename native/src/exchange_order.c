@@ -127,12 +127,13 @@ static void remove_resting(tx_exchange *ex, x_book *book, uint32_t index, uint8_
   remove_order(ex, book, index, type, cause, true, false);
 }
 
-/* Shrinks a resting order to `total` matchable volume, keeping its place in the queue; the
- * reservation follows (exactly for cash orders, proportionally for leveraged ones). */
-static void shrink_resting(tx_exchange *ex, x_book *book, x_order *o, int64_t total,
+/* Shrinks a resting order to `own` own volume (its matchable volume following), keeping its
+ * place in the queue; the reservation follows (exactly for cash orders, proportionally for
+ * leveraged ones). */
+static void shrink_resting(tx_exchange *ex, x_book *book, x_order *o, int64_t own,
                            uint8_t cause) {
   x_account *acct = &ex->accounts[o->account];
-  int64_t own = x_own_volume(ex, total, o->leverage);
+  int64_t total = x_total_volume(ex, own, o->leverage);
   if (own <= 0) {
     remove_resting(ex, book, (uint32_t)(o - ex->orders), TX_EV_CANCELLED, cause);
     return;
@@ -294,10 +295,7 @@ static void match(tx_exchange *ex, x_book *book, x_order *a, int64_t limit) {
           continue;
         }
         /* The resting order gives up trunc_v(Va / (1 + Lr)) of its own volume. */
-        shrink_resting(ex, book, r,
-                       x_total_volume(ex, r->volume - x_own_volume(ex, va, r->leverage),
-                                      r->leverage),
-                       TX_CAUSE_STP);
+        shrink_resting(ex, book, r, r->volume - x_own_volume(ex, va, r->leverage), TX_CAUSE_STP);
         stp_reduce(ex, a, va);
         return;
       }
@@ -676,9 +674,7 @@ void x_cancel(tx_exchange *ex, const tx_instruction *in) {
     remove_resting(ex, book, index, TX_EV_CANCELLED, TX_CAUSE_REQUEST);
     return;
   }
-  int64_t keep = o->volume - x_lot(ex, in->volume);
-  int64_t total = o->leverage == 0 ? keep : x_total_volume(ex, keep, o->leverage);
-  shrink_resting(ex, book, o, total, TX_CAUSE_REQUEST);
+  shrink_resting(ex, book, o, o->volume - x_lot(ex, in->volume), TX_CAUSE_REQUEST);
 }
 
 void x_cancel_all(tx_exchange *ex, uint32_t book_id, x_account *acct, uint8_t cause) {

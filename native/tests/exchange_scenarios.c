@@ -805,6 +805,17 @@ static void leveraged_partial_cancel(void) {
   EXPECT_EQ(v[0], B(2));
   run(ex, cancel_order(A, 0));
   EXPECT_BAL(ex, A, B(100), 0, Q(10000), 0);
+  /* At 0.5x the total of 9999 units, 14998.5, is cut to 14998; its own volume is still the 9999
+   * kept, not the 9998 that 14998 / 1.5 would give back: a cancel removes what it asks. */
+  in = limit_order(A, TX_BUY, B(1), P(100));
+  in.leverage_e9 = 500000000LL;
+  run(ex, in);
+  in = cancel_order(A, 1);
+  in.flags = TX_IF_PARTIAL;
+  in.volume = 1;
+  run(ex, in);
+  e = nth_event(TX_EV_CANCELLED, 0);
+  EXPECT(e != NULL && e->volume == 1 && e->remaining == B(1) - 1);
   check_invariants(ex);
   tx_close(ex);
 }
