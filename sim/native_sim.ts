@@ -60,6 +60,8 @@ export const rejectReason: Readonly<Record<number, string>> = {
   14: "INVALID_INSTRUCTION",
   15: "LEVERAGE_UNSUPPORTED",
   16: "INVALID_EXPIRY",
+  17: "HOLDINGS_LIMIT",
+  18: "ORDER_IDS_EXHAUSTED",
 };
 
 /** One decoded `taos_sim_event` (prices in ticks, volumes in lots, fees in quote units). */

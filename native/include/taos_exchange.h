@@ -131,7 +131,9 @@ enum {
   TX_R_ORDER_NOT_FOUND = 13,       /* cancel: no such resting order of this agent in this book */
   TX_R_INVALID_INSTRUCTION = 14,   /* unknown kind or enum value, nonzero padding */
   TX_R_LEVERAGE_UNSUPPORTED = 15,  /* leverage > 0 with a QUOTE-currency volume */
-  TX_R_INVALID_EXPIRY = 16         /* GTT expiry overflows the clock */
+  TX_R_INVALID_EXPIRY = 16,        /* GTT expiry overflows the clock */
+  TX_R_HOLDINGS_LIMIT = 17,        /* reset: the book's accounts would hold more than TX_MAX_HELD */
+  TX_R_ORDER_IDS_EXHAUSTED = 18    /* the book has issued its 2^32 - 1 order ids */
 };
 
 /* Name of a rejection reason ("INSUFFICIENT_QUOTE", ...), or "UNKNOWN". */

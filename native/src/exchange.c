@@ -105,6 +105,8 @@ const char *tx_reason_name(int reason) {
       "INVALID_INSTRUCTION",
       "LEVERAGE_UNSUPPORTED",
       "INVALID_EXPIRY",
+      "HOLDINGS_LIMIT",
+      "ORDER_IDS_EXHAUSTED",
   };
   if (reason < 0 || reason >= (int)(sizeof names / sizeof *names)) return "UNKNOWN";
   return names[reason];
@@ -325,7 +327,7 @@ void x_reset_fees(tx_exchange *ex, x_account *acct) {
 static int64_t fee_volume(const tx_exchange *ex, const x_account *acct) {
   const int64_t *slots = fee_history(ex, acct);
   int64_t sum = 0;
-  for (uint32_t i = 0; i < ex->cfg.fee_history_slots; i++) sum += slots[i];
+  for (uint32_t i = 0; i < ex->cfg.fee_history_slots; i++) sum = x_sat_add(sum, slots[i]);
   return sum;
 }
 

@@ -234,7 +234,10 @@ static inline int64_t x_taker_rate(const tx_exchange *ex, const x_account *acct)
 }
 /* Adds a fill's quote volume to the account's newest fee-history slot. */
 static inline void x_add_fee_volume(tx_exchange *ex, x_account *acct, int64_t quote) {
-  ex->fee_slots[(size_t)(acct - ex->accounts) * ex->cfg.fee_history_slots + ex->fee_head] += quote;
+  /* Saturated: traded volume, unlike holdings, has no bound. */
+  int64_t *slot =
+      &ex->fee_slots[(size_t)(acct - ex->accounts) * ex->cfg.fee_history_slots + ex->fee_head];
+  *slot = x_sat_add(*slot, quote);
   acct->has_history = 1;
 }
 void x_reset_fees(tx_exchange *ex, x_account *acct);

@@ -479,7 +479,7 @@ bool x_place_passive(tx_exchange *ex, const tx_instruction *in) {
   } else if (amount > acct->base_free) {
     return false;
   }
-  if (x_reserve_capacity(ex, book, dir) != TX_OK) return false;
+  if (book->next_order_id == XNONE || x_reserve_capacity(ex, book, dir) != TX_OK) return false;
 
   uint32_t index = x_order_alloc(ex);
   x_order *o = &ex->orders[index];
@@ -607,6 +607,8 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
   } else if (dir == TX_SELL && (amount <= 0 || amount > acct->base_free)) {
     return reject(ex, in, TX_R_INSUFFICIENT_BASE, 0);
   }
+  /* XNONE is no id: it means none in events and snapshots. */
+  if (book->next_order_id == XNONE) return reject(ex, in, TX_R_ORDER_IDS_EXHAUSTED, 0);
   if (x_reserve_capacity(ex, book, dir) != TX_OK) {
     ex->error = TX_ERR_NOMEM;
     return;
@@ -702,6 +704,19 @@ void x_reset(tx_exchange *ex, const tx_instruction *in) {
   if (!well_formed(in)) return reject(ex, in, TX_R_INVALID_INSTRUCTION, 0);
   if (x_account_of(ex, in->agent_id, 0) == NULL) {
     return reject(ex, in, TX_R_NONEXISTENT_ACCOUNT, 0);
+  }
+  /* The initial balances come back in full, whatever the account lost: refused where that would
+   * take a book's holdings past TX_MAX_HELD, the bound that keeps every balance from overflowing.
+   * Once its orders are gone an account holds its free and reserved balances. */
+  for (uint32_t b = 0; b < ex->cfg.book_count; b++) {
+    const x_account *acct = x_account_of(ex, in->agent_id, b);
+    const x_book *book = &ex->books[b];
+    if ((__int128)book->held_base + acct->init_base - acct->base_free - acct->base_reserved >
+            TX_MAX_HELD ||
+        (__int128)book->held_quote + acct->init_quote - acct->quote_free - acct->quote_reserved >
+            TX_MAX_HELD) {
+      return reject(ex, in, TX_R_HOLDINGS_LIMIT, 0);
+    }
   }
   for (uint32_t b = 0; b < ex->cfg.book_count; b++) {
     x_account *acct = x_account_of(ex, in->agent_id, b);

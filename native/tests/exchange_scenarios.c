@@ -1,5 +1,8 @@
-/* The exchange specification's conformance scenarios (section 9) at the C level. */
+/* The exchange specification's conformance scenarios (section 9) at the C level, and the limits
+ * of the core's ranges. */
 #include "exchange_harness.h"
+/* Only to start a book near the end of its order ids. */
+#include "../src/exchange_internal.h"
 
 #define EXPECT_BAL(ex, agent, bf, br, qf, qr)                                                      \
   do {                                                                                             \
@@ -1111,7 +1114,82 @@ static void short_liquidation_ends(void) {
   tx_close(ex);
 }
 
+/* A reset gives the initial balances back whatever the account lost: refused once that would take
+ * the book's holdings past TX_MAX_HELD. */
+static void reset_within_holdings(void) {
+  tx_config c = config_t(1, 1);
+  c.agent_count = 0;
+  c.quote_decimals = 0;
+  tx_exchange *ex = open_exchange(&c);
+  const int64_t big = (int64_t)1 << 61, chunk = (int64_t)1 << 53;
+  EXPECT_EQ(tx_add_account(ex, 0, big, 0), TX_OK);
+  EXPECT_EQ(tx_add_account(ex, 1, 0, big), TX_OK);
+  uint64_t t = 1;
+  int refused = 0;
+  for (int round = 0; round < 3 && refused == 0; round++) {
+    /* Agent 0 sells all its base to agent 1 at price 1, then asks for a reset. */
+    for (int i = 0; i < 256; i++) {
+      tx_instruction pair[2] = {limit_order(1, TX_BUY, chunk, 1), market_order(0, TX_SELL, chunk)};
+      pair[0].stp = pair[1].stp = TX_STP_NONE;
+      EXPECT_EQ(tx_submit(ex, t++, pair, 2), TX_OK);
+      tx_discard_events(ex, tx_pending_events(ex));
+    }
+    tx_instruction reset = limit_order(0, 0, 0, 0);
+    reset.kind = TX_INSTR_RESET;
+    clock_ns = t++;
+    run(ex, reset);
+    if (rejection() == TX_R_HOLDINGS_LIMIT) refused = round + 1;
+    check_invariants(ex);
+  }
+  EXPECT_EQ(refused, 2); /* the first reset fits (2^61 + 2^61), the second would not */
+  EXPECT(strcmp(tx_reason_name(TX_R_HOLDINGS_LIMIT), "HOLDINGS_LIMIT") == 0);
+  clock_ns = 0;
+  tx_close(ex);
+}
+
+/* Traded volume has no bound: the fee history saturates instead of overflowing (UBSan). */
+static void fee_volume_saturates(void) {
+  tx_config c = config_t(1, 1);
+  tx_exchange *ex = open_exchange(&c);
+  const int64_t quote = (int64_t)1 << 61;
+  EXPECT_EQ(tx_add_account(ex, 10, B(100), quote), TX_OK);
+  const int64_t price = quote / 10000000000LL; /* B(100) at this price costs about 2^61 */
+  for (int i = 0; i < 3; i++) {
+    tx_instruction sell = limit_order(10, TX_SELL, B(100), price), buy = market_order(10, TX_BUY, B(100));
+    sell.stp = buy.stp = TX_STP_NONE;
+    run(ex, sell);
+    run(ex, buy);
+    EXPECT_EQ(count_events(TX_EV_TRADE), 1);
+  }
+  tx_fee_state fees;
+  EXPECT_EQ(tx_fee_state_get(ex, 10, 0, &fees), TX_OK);
+  EXPECT_EQ(fees.volume, INT64_MAX);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+/* A book has 2^32 - 1 order ids: TX_NONE is none. Past the last, placements are refused. */
+static void order_ids_exhausted(void) {
+  tx_config c = config_t(0, 1);
+  tx_exchange *ex = open_exchange(&c);
+  ex->books[0].next_order_id = TX_NONE - 1;
+  run(ex, limit_order(A, TX_BUY, B(1), P(90)));
+  EXPECT_EQ(accepted_id(), (long long)(TX_NONE - 1));
+  run(ex, limit_order(A, TX_BUY, B(1), P(91)));
+  EXPECT_EQ(rejection(), TX_R_ORDER_IDS_EXHAUSTED);
+  run(ex, market_order(C, TX_SELL, B(1)));
+  EXPECT_EQ(rejection(), TX_R_ORDER_IDS_EXHAUSTED);
+  run(ex, cancel_order(A, TX_NONE - 1));
+  EXPECT_EQ(count_events(TX_EV_CANCELLED), 1);
+  EXPECT(strcmp(tx_reason_name(TX_R_ORDER_IDS_EXHAUSTED), "ORDER_IDS_EXHAUSTED") == 0);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
 int main(void) {
+  reset_within_holdings();
+  fee_volume_saturates();
+  order_ids_exhausted();
   short_liquidation_ends();
   fee_rolls_at_clock_end();
   extreme_prices();
