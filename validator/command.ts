@@ -195,7 +195,7 @@ async function run(args: string[]): Promise<number> {
 
   let store: ValidatorStore;
   try {
-    store = openStore(options.statePath, options.reset);
+    store = openStore(options.statePath, options.reset, log);
   } catch (error) {
     await closeChain();
     // Only a damaged taos state may be replaced: another validator's file, another program's,
@@ -288,10 +288,15 @@ async function run(args: string[]): Promise<number> {
     log,
   });
   const abort = new AbortController();
-  const stop = () => abort.abort();
   // A closed terminal (SIGHUP) stops it as cleanly as pm2 does, state saved.
   const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-  for (const signal of signals) Deno.addSignalListener(signal, stop);
+  const stops = signals.map((signal) => () => {
+    if (!abort.signal.aborted) {
+      log("info", `${signal}: stopping after the current round (the miners' timeout at most)`);
+    }
+    abort.abort();
+  });
+  signals.forEach((signal, i) => Deno.addSignalListener(signal, stops[i]));
   log(
     "info",
     `validator ${hotkey.keypair.ss58Address} on ${
@@ -311,7 +316,7 @@ async function run(args: string[]): Promise<number> {
     }
     await validator.run(abort.signal);
   } finally {
-    for (const signal of signals) Deno.removeSignalListener(signal, stop);
+    signals.forEach((signal, i) => Deno.removeSignalListener(signal, stops[i]));
     validator.close();
     seeds?.close();
     store.close();
@@ -332,16 +337,24 @@ async function run(args: string[]): Promise<number> {
  * Opens the state file; with `reset` it starts empty, and a damaged taos state is replaced (never
  * another process's file, another program's or one that cannot be written).
  */
-function openStore(path: string, reset: boolean): ValidatorStore {
+function openStore(
+  path: string,
+  reset: boolean,
+  log: (level: "warning" | "info", message: string) => void,
+): ValidatorStore {
   let store: ValidatorStore;
   try {
     store = ValidatorStore.open(path);
   } catch (error) {
     if (!reset || !(error instanceof StateFileError) || error.kind !== "damaged") throw error;
-    ValidatorStore.remove(path);
+    const aside = ValidatorStore.setAside(path);
+    log("warning", `--neuron.reset: the damaged state file was moved to ${aside}`);
     return ValidatorStore.open(path);
   }
-  if (reset) store.clear();
+  if (reset) {
+    store.clear();
+    log("info", `--neuron.reset: the scores and simulation in ${path} were discarded`);
+  }
   return store;
 }
 

@@ -19,7 +19,17 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import { accessSync, closeSync, constants, mkdirSync, openSync, rmSync, statSync } from "node:fs";
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { dirname } from "node:path";
 import { deflateSync, inflateSync } from "node:zlib";
 import { Buffer } from "node:buffer";
@@ -504,10 +514,14 @@ export class ValidatorStore {
     } while the validator ran; its contents were written again to ${target}`;
   }
 
-  /** Removes a state file and its journal files (`--neuron.reset` of a file that cannot be
-   * opened). */
-  static remove(path: string): void {
-    for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(path + suffix, { force: true });
+  /** Moves a damaged state file and its journal files aside (`--neuron.reset`), so that a new
+   * state can start at `path` while the old one stays for recovery by hand. Returns its new path. */
+  static setAside(path: string): string {
+    const aside = `${path}.damaged-${Date.now()}`;
+    for (const suffix of ["", "-wal", "-shm", "-journal"]) {
+      if (existsSync(path + suffix)) renameSync(path + suffix, aside + suffix);
+    }
+    return aside;
   }
 
   /** Deletes everything (`--neuron.reset`). */

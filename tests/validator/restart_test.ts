@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { tmpdir } from "node:os";
 import { ValidatorStore } from "../../validator/store.ts";
 import { cryptoReady, Keypair } from "../../bittensor/keypair.ts";
@@ -177,6 +177,13 @@ Deno.test({
     const fresh = ValidatorStore.open(state);
     assert.equal(fresh.load()!.snapshot.step, 2);
     fresh.close();
+    // The damaged file is kept aside, byte for byte, for recovery by hand.
+    const aside = readdirSync(dirname(state)).filter((n) => /^state\.db\.damaged-\d+$/.test(n));
+    assert.equal(aside.length, 1, replaced.stderr.join("\n"));
+    assert.deepEqual(Deno.readFileSync(join(dirname(state), aside[0])), whole.subarray(0, 8192));
+    assert.ok(
+      replaced.stderr.some((l) => l.includes(`moved to ${join(dirname(state), aside[0])}`)),
+    );
 
     // A file that is not a SQLite database may be anyone's: never replaced, even with the reset.
     const text = "not a database, only text".repeat(400);
@@ -249,6 +256,10 @@ Deno.test({
     const status = await validator.stop("SIGHUP");
     assert.equal(status.code, 0, validator.stderr.join("\n"));
     assert.ok(validator.stderr.some((l) => l.includes("state saved")), validator.stderr.join("\n"));
+    assert.ok(
+      validator.stderr.some((l) => l.includes("SIGHUP: stopping after the current round")),
+      validator.stderr.join("\n"),
+    );
     const store = ValidatorStore.open(state);
     const saved = store.load();
     store.close();
