@@ -133,7 +133,7 @@ enum {
   TX_R_LEVERAGE_UNSUPPORTED = 15,  /* leverage > 0 with a QUOTE-currency volume */
   TX_R_INVALID_EXPIRY = 16,        /* GTT expiry overflows the clock */
   TX_R_HOLDINGS_LIMIT = 17,        /* reset: the book's accounts would hold more than TX_MAX_HELD */
-  TX_R_ORDER_IDS_EXHAUSTED = 18    /* the book has issued its 2^32 - 1 order ids */
+  TX_R_ORDER_IDS_EXHAUSTED = 18    /* the book has issued its 2^32 - 4096 order ids */
 };
 
 /* Name of a rejection reason ("INSUFFICIENT_QUOTE", ...), or "UNKNOWN". */

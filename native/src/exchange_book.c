@@ -80,6 +80,8 @@ int x_grow_capacity(tx_exchange *ex, x_book *book, int side) {
     s->cap = cap;
   }
   uint32_t page = book->next_order_id >> X_ID_PAGE_BITS;
+  /* The last page, which holds XNONE (no id), is never used: a book has X_MAX_ORDER_ID + 1 ids. */
+  if (page > X_MAX_ORDER_ID >> X_ID_PAGE_BITS) return TX_ERR_LIMIT;
   if (page >= book->page_cap) {
     uint32_t cap = book->page_cap ? book->page_cap * 2 : 16;
     while (cap <= page) cap *= 2;

@@ -13,6 +13,7 @@
 #define XNONE 0xFFFFFFFFu
 #define X_ID_PAGE_BITS 12
 #define X_ID_PAGE (1u << X_ID_PAGE_BITS)
+#define X_MAX_ORDER_ID (XNONE - X_ID_PAGE) /* the last id a book issues: 2^32 - 4097 */
 #define X_MAX_PRICE ((int64_t)1 << 40)  /* ticks; keeps price*volume*rate inside __int128 */
 #define X_MAX_VOLUME ((int64_t)1 << 53) /* base or quote units of one order */
 #define X_AGENT_LIMIT (1 << 20)
@@ -234,10 +235,11 @@ static inline int64_t x_taker_rate(const tx_exchange *ex, const x_account *acct)
 }
 /* Adds a fill's quote volume to the account's newest fee-history slot. */
 static inline void x_add_fee_volume(tx_exchange *ex, x_account *acct, int64_t quote) {
-  /* Saturated: traded volume, unlike holdings, has no bound. */
+  /* Saturated: traded volume, unlike holdings, has no bound (a notional is never negative). */
   int64_t *slot =
       &ex->fee_slots[(size_t)(acct - ex->accounts) * ex->cfg.fee_history_slots + ex->fee_head];
-  *slot = x_sat_add(*slot, quote);
+  int64_t sum;
+  *slot = __builtin_add_overflow(*slot, quote, &sum) ? INT64_MAX : sum;
   acct->has_history = 1;
 }
 void x_reset_fees(tx_exchange *ex, x_account *acct);
@@ -254,7 +256,8 @@ int x_schedule(tx_exchange *ex, uint64_t at, uint32_t book, uint32_t order_id, i
 void x_book_free(x_book *book);
 int x_grow_capacity(tx_exchange *ex, x_book *book, int side);
 /* Makes sure one more order, one more level on `side` and the next id's page fit, so a placement
- * never fails half-way. Inline: the room is almost always there already. */
+ * never fails half-way: TX_ERR_NOMEM, or TX_ERR_LIMIT when the book's ids are all issued. Inline:
+ * the room is almost always there already. */
 static inline int x_reserve_capacity(tx_exchange *ex, x_book *book, int side) {
   const x_side *s = &book->side[side];
   uint32_t page = book->next_order_id >> X_ID_PAGE_BITS;

@@ -479,7 +479,7 @@ bool x_place_passive(tx_exchange *ex, const tx_instruction *in) {
   } else if (amount > acct->base_free) {
     return false;
   }
-  if (book->next_order_id == XNONE || x_reserve_capacity(ex, book, dir) != TX_OK) return false;
+  if (x_reserve_capacity(ex, book, dir) != TX_OK) return false;
 
   uint32_t index = x_order_alloc(ex);
   x_order *o = &ex->orders[index];
@@ -607,9 +607,9 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
   } else if (dir == TX_SELL && (amount <= 0 || amount > acct->base_free)) {
     return reject(ex, in, TX_R_INSUFFICIENT_BASE, 0);
   }
-  /* XNONE is no id: it means none in events and snapshots. */
-  if (book->next_order_id == XNONE) return reject(ex, in, TX_R_ORDER_IDS_EXHAUSTED, 0);
-  if (x_reserve_capacity(ex, book, dir) != TX_OK) {
+  int room = x_reserve_capacity(ex, book, dir);
+  if (room == TX_ERR_LIMIT) return reject(ex, in, TX_R_ORDER_IDS_EXHAUSTED, 0);
+  if (room != TX_OK) {
     ex->error = TX_ERR_NOMEM;
     return;
   }

@@ -1168,18 +1168,19 @@ static void fee_volume_saturates(void) {
   tx_close(ex);
 }
 
-/* A book has 2^32 - 1 order ids: TX_NONE is none. Past the last, placements are refused. */
+/* A book issues order ids up to X_MAX_ORDER_ID (TX_NONE is none). Past the last, placements are
+ * refused. */
 static void order_ids_exhausted(void) {
   tx_config c = config_t(0, 1);
   tx_exchange *ex = open_exchange(&c);
-  ex->books[0].next_order_id = TX_NONE - 1;
+  ex->books[0].next_order_id = X_MAX_ORDER_ID;
   run(ex, limit_order(A, TX_BUY, B(1), P(90)));
-  EXPECT_EQ(accepted_id(), (long long)(TX_NONE - 1));
+  EXPECT_EQ(accepted_id(), (long long)X_MAX_ORDER_ID);
   run(ex, limit_order(A, TX_BUY, B(1), P(91)));
   EXPECT_EQ(rejection(), TX_R_ORDER_IDS_EXHAUSTED);
   run(ex, market_order(C, TX_SELL, B(1)));
   EXPECT_EQ(rejection(), TX_R_ORDER_IDS_EXHAUSTED);
-  run(ex, cancel_order(A, TX_NONE - 1));
+  run(ex, cancel_order(A, X_MAX_ORDER_ID));
   EXPECT_EQ(count_events(TX_EV_CANCELLED), 1);
   EXPECT(strcmp(tx_reason_name(TX_R_ORDER_IDS_EXHAUSTED), "ORDER_IDS_EXHAUSTED") == 0);
   check_invariants(ex);
