@@ -314,13 +314,22 @@ let copied: CoreRun | null = null;
 let core: CoreRun | null = null;
 let leveraged: CoreRun | null = null;
 let peer: Timing | null = null;
+// The ratio pairs each round's fastest core run with that round's peer run and takes the median:
+// on a machine whose speed shifts between spells, the fastest of each side over the whole run
+// may come from different spells (a core run in a quick spell against a peer that only ever ran
+// in a slow one gave 113x where rounds that saw one condition gave 77x to 80x).
+const roundRatios: number[] = [];
 for (let round = 0; round < REPEATS; round++) {
+  let roundCore: CoreRun | null = null;
   for (let run = 0; run < CORE_RUNS_PER_ROUND; run++) {
     copied = fastest(copied, runCore(records, opCount, "copy"));
-    core = fastest(core, runCore(records, opCount, "inPlace"));
+    roundCore = fastest(roundCore, runCore(records, opCount, "inPlace"));
     leveraged = fastest(leveraged, runCore(leveragedRecords, opCount, "inPlace", true));
   }
-  peer = fastest(peer, runPeer(workload));
+  const roundPeer = runPeer(workload);
+  core = fastest(core, roundCore!);
+  peer = fastest(peer, roundPeer);
+  roundRatios.push(roundPeer.cpu / roundCore!.cpu);
 }
 const coreRuns = REPEATS * CORE_RUNS_PER_ROUND;
 if (core === null || copied === null || leveraged === null || peer === null) {
@@ -356,8 +365,13 @@ console.log(
   `nodejs-order-book (best of ${REPEATS}): ${peer.cpu.toFixed(3)} s CPU ` +
     `(${peer.wall.toFixed(3)} s wall), ${human(peerRate)}`,
 );
-const ratio = Math.round((coreRate / peerRate) * 10) / 10;
-console.log(`ratio: ${ratio}x`);
+const median = roundRatios.sort((a, b) => a - b)[Math.floor(REPEATS / 2)];
+const ratio = Math.round(median * 10) / 10;
+console.log(
+  `ratio: ${ratio}x (median of the rounds' ${
+    roundRatios.map((r) => r.toFixed(1)).join(", ")
+  }; fastest against fastest: ${(coreRate / peerRate).toFixed(1)}x)`,
+);
 console.log(JSON.stringify({
   bench: "exchange",
   core_ops_per_s: coreRate,
