@@ -167,6 +167,21 @@ static inline int64_t best_or(const x_book *book, int side, int64_t fallback) {
   return s->n > 0 ? s->lv[s->n - 1].price : fallback;
 }
 
+/* Rebates (negative fees) create quote: they are paid only as far as the book's quote holdings
+ * stay within TX_MAX_HELD, the bound that keeps every balance from overflowing. The fill's
+ * positive fee, if any, makes room first. */
+static void limit_rebates(const x_book *book, int64_t *maker_fee, int64_t *taker_fee) {
+  int64_t room = TX_MAX_HELD - (book->held_quote - book->fees);
+  if (*maker_fee > 0) room += *maker_fee;
+  if (*taker_fee > 0) room += *taker_fee;
+  if (room < 0) room = 0;
+  if (*maker_fee < 0) {
+    if (-*maker_fee > room) *maker_fee = -room;
+    room += *maker_fee;
+  }
+  if (*taker_fee < 0 && -*taker_fee > room) *taker_fee = -room;
+}
+
 /* One fill of `q` base at the resting price between the aggressor `a` and resting order `r`. */
 static void settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, int64_t q,
                         int64_t price) {
@@ -175,6 +190,7 @@ static void settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, i
   int64_t notional = x_notional(ex, price, q);
   int64_t maker_fee = x_fee(ex, price, q, x_maker_rate(ex, ra));
   int64_t taker_fee = x_fee(ex, price, q, x_taker_rate(ex, aa));
+  if ((maker_fee | taker_fee) < 0) limit_rebates(book, &maker_fee, &taker_fee);
   bool aggressor_buys = a->dir == TX_BUY;
   x_order *buy = aggressor_buys ? a : r, *sell = aggressor_buys ? r : a;
   x_account *buyer = aggressor_buys ? aa : ra, *seller = aggressor_buys ? ra : aa;

@@ -1187,7 +1187,38 @@ static void order_ids_exhausted(void) {
   tx_close(ex);
 }
 
+/* Maker rebates create quote: an agent trading with itself at a 90 % rebate grows its quote only
+ * until the book holds TX_MAX_HELD, the bound that keeps balances from overflowing. */
+static void rebates_within_holdings(void) {
+  tx_config c = config_t(1, 1);
+  c.fee_tiers[0] = (tx_fee_tier){0, -900000000LL, 0};
+  tx_exchange *ex = open_exchange(&c);
+  tx_balances first = balances(ex, A, 0), b = first;
+  for (int i = 0; i < 40; i++) {
+    int64_t price = b.quote_free / (b.base_free * 10000); /* the whole quote buys the base back */
+    if (price > ((int64_t)1 << 40)) price = (int64_t)1 << 40;
+    clock_ns = (uint64_t)i;
+    run(ex, limit_order(A, TX_SELL, b.base_free, price));
+    tx_instruction buy_back = market_order(A, TX_BUY, b.base_free);
+    buy_back.stp = TX_STP_NONE;
+    run(ex, buy_back);
+    b = balances(ex, A, 0);
+    EXPECT(b.quote_free >= 0 && b.quote_free <= TX_MAX_HELD);
+  }
+  EXPECT(b.quote_free > first.quote_free); /* rebates were paid while there was room */
+  int64_t total = 0;
+  for (int agent = 0; agent < 4; agent++) {
+    tx_balances other = balances(ex, agent, 0);
+    total += other.quote_free + other.quote_reserved;
+  }
+  EXPECT(total <= TX_MAX_HELD);
+  check_invariants(ex);
+  clock_ns = 0;
+  tx_close(ex);
+}
+
 int main(void) {
+  rebates_within_holdings();
   reset_within_holdings();
   fee_volume_saturates();
   order_ids_exhausted();
