@@ -411,7 +411,7 @@ static bool timer_before(const x_timer *a, const x_timer *b) {
   return a->at != b->at ? a->at < b->at : a->seq < b->seq;
 }
 
-int x_schedule(tx_exchange *ex, uint64_t at, uint32_t book, uint32_t order_id, int32_t agent) {
+int x_schedule(tx_exchange *ex, uint64_t at, const x_order *o) {
   if (ex->timer_n == ex->timer_cap) {
     size_t cap = ex->timer_cap ? ex->timer_cap * 2 : 256;
     x_timer *timers = realloc(ex->timers, cap * sizeof *timers);
@@ -419,7 +419,13 @@ int x_schedule(tx_exchange *ex, uint64_t at, uint32_t book, uint32_t order_id, i
     ex->timers = timers;
     ex->timer_cap = cap;
   }
-  x_timer t = {.at = at, .seq = ex->timer_seq++, .book = book, .order_id = order_id, .agent = agent};
+  x_timer t = {.at = at,
+               .seq = ex->timer_seq++,
+               .order_id = o->id,
+               .client_id = o->client_id,
+               .agent = o->agent,
+               .book = (uint16_t)o->book,
+               .dir = o->dir};
   size_t i = ex->timer_n++;
   while (i > 0) {
     size_t parent = (i - 1) / 2;

@@ -105,13 +105,15 @@ typedef struct {
   uint32_t count;
 } x_fee_policy;
 
-/* A scheduled GTT expiry. */
+/* A scheduled GTT expiry, with what its event says when the order is gone by then. */
 typedef struct {
   uint64_t at, seq;
-  uint32_t book, order_id;
+  uint32_t order_id, client_id;
   int32_t agent;
-  uint32_t pad;
+  uint16_t book; /* book ids are below 65536 */
+  uint8_t dir, pad;
 } x_timer;
+_Static_assert(sizeof(x_timer) == 32, "x_timer is 32 bytes");
 
 struct tx_exchange {
   tx_config cfg;
@@ -250,7 +252,8 @@ static inline tx_event *x_push(tx_exchange *ex) {
   if (ex->ev_write != ex->ev_end) return ex->ev_write++;
   return x_push_slow(ex);
 }
-int x_schedule(tx_exchange *ex, uint64_t at, uint32_t book, uint32_t order_id, int32_t agent);
+/* Schedules the GTT expiry of order `o` at `at`. */
+int x_schedule(tx_exchange *ex, uint64_t at, const x_order *o);
 
 /* ---- book structure (exchange_book.c) ---- */
 void x_book_free(x_book *book);

@@ -504,7 +504,7 @@ bool x_place_passive(tx_exchange *ex, const tx_instruction *in) {
   x_rest(ex, book, index);
   order_event(ex, o, TX_EV_PLACED, size, 0);
   bool placed = ex->error == TX_OK;
-  if (gtt && x_schedule(ex, ex->now + in->expiry_ns, in->book_id, o->id, o->agent) != TX_OK) {
+  if (gtt && x_schedule(ex, ex->now + in->expiry_ns, o) != TX_OK) {
     ex->error = TX_ERR_NOMEM;
   }
   /* The acceptance differs from the placement only in its type. */
@@ -660,7 +660,7 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
   /* The expiry is due even when nothing rests: it then finds the order gone, as the reference's
    * scheduled cancel does. */
   if (tif == TX_GTT &&
-      x_schedule(ex, ex->now + in->expiry_ns, in->book_id, o->id, o->agent) != TX_OK) {
+      x_schedule(ex, ex->now + in->expiry_ns, o) != TX_OK) {
     ex->error = TX_ERR_NOMEM;
   }
   order_event(ex, o, TX_EV_ACCEPTED, own_size, 0);
@@ -706,9 +706,10 @@ void x_expire(tx_exchange *ex, const x_timer *t) {
   uint32_t index = owned_order(ex, book, t->order_id, t->agent);
   if (index == XNONE) {
     tx_instruction in = {.kind = TX_INSTR_CANCEL,
+                         .direction = t->dir,
                          .agent_id = t->agent,
                          .book_id = t->book,
-                         .client_order_id = XNONE,
+                         .client_order_id = t->client_id,
                          .order_id = t->order_id};
     reject(ex, &in, TX_R_ORDER_NOT_FOUND, TX_EVF_EXPIRY);
     return;

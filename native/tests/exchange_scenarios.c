@@ -286,9 +286,10 @@ static void s14_gtt_expiry(void) {
   EXPECT_BAL(ex, A, B(100), 0, Q(10000), 0);
   check_invariants(ex);
   tx_close(ex);
-  /* Variant: filled before expiry -> "does not exist". */
+  /* Variant: filled before expiry -> "does not exist", naming the order as placed. */
   ex = fresh(0);
   clock_ns = SEC(10);
+  in.client_order_id = 77;
   run(ex, in);
   clock_ns = SEC(20);
   run(ex, market_order(C, TX_SELL, B(1)));
@@ -296,6 +297,8 @@ static void s14_gtt_expiry(void) {
   drain(ex);
   e = nth_event(TX_EV_REJECTED, 0);
   EXPECT(e != NULL && e->reason == TX_R_ORDER_NOT_FOUND && (e->flags & TX_EVF_EXPIRY));
+  EXPECT(e != NULL && e->order_id == 0 && e->client_order_id == 77 && e->direction == TX_BUY &&
+         e->agent_id == A);
   tx_close(ex);
 }
 
