@@ -138,7 +138,10 @@ async function run(args: string[]): Promise<number> {
     uri: options.hotkeyUri,
   });
 
-  const source = `${options.walletName}:${options.walletHotkey}`;
+  // A hotkey given by URI has no wallet names: its address keeps two such validators' alerts apart.
+  const source = options.hotkeyUri !== null
+    ? hotkey.keypair.ss58Address
+    : `${options.walletName}:${options.walletHotkey}`;
   const alerts = new Alerter({
     routingKey: options.pagerdutyKey,
     source,

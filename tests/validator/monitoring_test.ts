@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { referenceConfig, smallPreset } from "../../sim/config.ts";
 import { SimEngine } from "../../sim/engine.ts";
 import {
@@ -21,6 +23,7 @@ import { Axon } from "../../bittensor/axon.ts";
 import { Dendrite } from "../../bittensor/dendrite.ts";
 import { cryptoReady, Keypair } from "../../bittensor/keypair.ts";
 import { encodeResponse, MarketSimulationStateUpdate } from "../../bittensor/market_synapse.ts";
+import { startValidator } from "./processes.ts";
 
 /** Neurons registered without an axon: scored from their accounts, never queried. */
 function silentNeurons(count: number): Neuron[] {
@@ -597,4 +600,41 @@ Deno.test("scrapes within a second share one rendering of /metrics; a later one 
   const later = await scrape();
   assert.equal(count(first), "1");
   assert.equal(count(later), "2");
+});
+
+Deno.test({
+  name:
+    "PagerDuty: a validator whose hotkey comes from a URI keys its alerts by the hotkey address",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  await cryptoReady();
+  const receiver = pagerDutyReceiver();
+  const dir = Deno.makeTempDirSync();
+  try {
+    // Another program's database: the validator refuses it and pages state-load.
+    const foreign = join(dir, "other.db");
+    const db = new DatabaseSync(foreign);
+    db.exec("CREATE TABLE notes (text TEXT)");
+    db.close();
+    const validator = startValidator([
+      "--local",
+      "--hotkey-uri",
+      "//Dave",
+      "--state",
+      foreign,
+      "--prometheus.level",
+      "OFF",
+      "-d",
+      "KEY",
+      "--pagerduty.url",
+      receiver.url,
+    ]);
+    assert.equal((await validator.done).code, 2, validator.stderr.join("\n"));
+    const trigger = (receiver.events as PagerDutyEvent[]).find((e) => e.event_action === "trigger");
+    assert.equal(trigger?.dedup_key, `taos:${Keypair.fromUri("//Dave").ss58Address}:state-load`);
+  } finally {
+    await receiver.close();
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
