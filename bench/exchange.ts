@@ -365,7 +365,7 @@ console.log(
   `nodejs-order-book (best of ${REPEATS}): ${peer.cpu.toFixed(3)} s CPU ` +
     `(${peer.wall.toFixed(3)} s wall), ${human(peerRate)}`,
 );
-const median = roundRatios.sort((a, b) => a - b)[Math.floor(REPEATS / 2)];
+const median = [...roundRatios].sort((a, b) => a - b)[Math.floor(REPEATS / 2)];
 const ratio = Math.round(median * 10) / 10;
 console.log(
   `ratio: ${ratio}x (median of the rounds' ${
@@ -377,6 +377,7 @@ console.log(JSON.stringify({
   core_ops_per_s: coreRate,
   peer_ops_per_s: peerRate,
   ratio,
+  round_ratios: roundRatios.map((r) => Math.round(r * 10) / 10),
   core_leveraged_ops_per_s: leveragedRate,
   leveraged_vs_cash: leveragedVsCash,
 }));
