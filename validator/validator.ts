@@ -299,7 +299,16 @@ export class Validator {
     const point = this.#snapshot.simulation;
     if (point.config !== undefined) {
       try {
+        const given = parseSimConfig(this.#config);
         this.#useConfig(parseSimConfig(point.config));
+        // A simulation is replayed with the config it ran with: the flags' changes wait.
+        if (saved !== null && point.publishes > 0 && !sameConfig(given, this.#config)) {
+          log(
+            "info",
+            `simulation ${point.index} resumes with its saved configuration; the configuration ` +
+              "given now (--config, --duration, --books, ...) applies from the next simulation",
+          );
+        }
       } catch (error) {
         log("warning", `saved simulation config unusable (${(error as Error).message})`);
         point.publishes = 0;
@@ -1121,4 +1130,9 @@ function diskUsage(path: string): number {
   } catch {
     return 0;
   }
+}
+
+/** Do two validated configurations describe the same simulation? */
+function sameConfig(a: SimConfig, b: SimConfig): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }

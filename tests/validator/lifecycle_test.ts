@@ -323,3 +323,42 @@ Deno.test("the progress line names a miner as the leader, never a uid that is no
     store.close();
   }
 });
+
+Deno.test("a resumed simulation keeps its saved configuration and says the new one waits", async () => {
+  const store = ValidatorStore.open(":memory:");
+  const start = async (duration: number, logged: string[]) => {
+    const validator = new Validator({
+      options: { ...parseValidatorArgs(["--local"]), saveIntervalSeconds: 3600 },
+      config: { ...smallPreset(), duration },
+      createMarket: (c, seed): Market => SimEngine.create({ config: c, seed, threads: 1 }),
+      directory: new StaticNeuronDirectory(neurons),
+      client,
+      store,
+      ...quietParts(),
+      log: (_level, message) => logged.push(message),
+    });
+    await validator.start();
+    return validator;
+  };
+  try {
+    const first = await start(600e9, []);
+    for (let i = 0; i < 3; i++) await first.round();
+    first.save();
+    first.close();
+    const same: string[] = [];
+    (await start(600e9, same)).close();
+    assert.ok(
+      !same.some((m) => m.includes("resumes with its saved configuration")),
+      same.join("\n"),
+    );
+    const changed: string[] = [];
+    const second = await start(900e9, changed);
+    assert.ok(
+      changed.some((m) => m.includes("simulation 0 resumes with its saved configuration")),
+      changed.join("\n"),
+    );
+    second.close();
+  } finally {
+    store.close();
+  }
+});
