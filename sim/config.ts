@@ -17,9 +17,12 @@ const units: Record<string, number> = {
   d: 86400e9,
 };
 
+/** A duration as written: a number, then a unit (ns when none). */
+const DURATION_SYNTAX = /^\s*(\d+(?:\.\d+)?)\s*(ns|us|ms|s|m|h|d)?\s*$/;
+
 /** Parses a duration such as `90s`, `10m`, `1h`, `1d`, `250ms` or a bare integer of ns. */
 export function parseDuration(text: string): number | undefined {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ns|us|ms|s|m|h|d)?\s*$/.exec(text);
+  const match = DURATION_SYNTAX.exec(text);
   if (match === null) return undefined;
   const value = Number(match[1]) * units[match[2] ?? "ns"];
   return Number.isSafeInteger(Math.round(value)) ? Math.round(value) : undefined;
@@ -27,7 +30,7 @@ export function parseDuration(text: string): number | undefined {
 
 /** Why `text` is not a duration: too long for the ns clock, or not written as one. */
 export function durationProblem(text: string): string {
-  return /^\s*\d+(\.\d+)?\s*(ns|us|ms|s|m|h|d)?\s*$/.test(text)
+  return DURATION_SYNTAX.test(text)
     ? `'${text}' is longer than the clock's ${Math.floor(Number.MAX_SAFE_INTEGER / units.d)} days`
     : `'${text}' is not a duration (e.g. 90s, 10m, 1h)`;
 }
