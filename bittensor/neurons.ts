@@ -74,8 +74,11 @@ export interface WeightSubmission {
    * nothing is wrong. The reference validator does not even try until the limit allows.
    */
   deferred?: true;
-  /** A hash commit: the weights take effect only when it is revealed. */
-  committed?: true;
+  /**
+   * A commit: the weights take effect only in its reveal epoch, when this validator reveals a
+   * `hash` commit and the chain itself decrypts a `timelock` one.
+   */
+  committed?: "hash" | "timelock";
   /**
    * With commit-reveal: the reveals of earlier commits this call sent or gave up (a reveal that
    * will be tried again is `deferred`).

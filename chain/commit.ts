@@ -1,6 +1,7 @@
 /**
- * The hash-based weight commit (commit-reveal v2): the commit hash, the salt and the epoch
- * arithmetic that decides when a commit may be revealed.
+ * Weight commits: the hash-based one (commit-reveal v2: the commit hash, the salt and the epoch
+ * arithmetic that decides when a commit may be revealed) and the timelocked one (commit-reveal
+ * v4: the payload the chain decrypts and the drand round it is locked to).
  *
  * ```ts
  * const hash = commitHash({ hotkey: alicePublicKey, storageIndex: 1, uids: [0, 1, 2],
@@ -10,6 +11,7 @@
  */
 import { compactToU8a, u8aConcat, u8aToHex } from "@polkadot/util";
 import { blake2AsU8a } from "@polkadot/util-crypto";
+import { quicknetRoundAt, timelockEncrypt } from "./timelock.ts";
 
 /** What a commit binds: revealing must repeat exactly these values. */
 export interface WeightCommitment {
@@ -69,4 +71,45 @@ export function epochOf(block: number, netuid: number, tempo: number): number {
 /** First block of epoch `epoch`. */
 export function firstBlockOfEpoch(epoch: number, netuid: number, tempo: number): number {
   return epoch * (tempo + 1) - (netuid + 1);
+}
+
+/** Blocks after the reveal epoch's first block by which the round's pulse should be on chain. */
+const REVEAL_SAFETY_BLOCKS = 3;
+
+/**
+ * The drand round a timelocked commit is locked to: the latest round published by the time the
+ * chain reaches `REVEAL_SAFETY_BLOCKS` blocks into the reveal epoch, at `blockSeconds` a block
+ * (the SDK's choice). A later round could miss the reveal epoch; the chain keeps retrying only
+ * within it.
+ */
+export function timelockRevealRound(
+  o: { nowSeconds: number; currentBlock: number; firstRevealBlock: number; blockSeconds: number },
+): bigint {
+  const blocks = Math.max(0, o.firstRevealBlock + REVEAL_SAFETY_BLOCKS - o.currentBlock);
+  return quicknetRoundAt(o.nowSeconds + blocks * o.blockSeconds);
+}
+
+/**
+ * The SCALE payload of a timelocked commit, `(hotkey: Vec<u8>, uids: Vec<u16>, values: Vec<u16>,
+ * version_key: u64)`: the chain applies it only when the hotkey is the committer's.
+ */
+export function timelockedWeightsPayload(
+  c: { hotkey: Uint8Array; uids: number[]; values: number[]; versionKey: bigint },
+): Uint8Array {
+  if (c.hotkey.length !== 32) throw new RangeError("hotkey must be a 32-byte public key");
+  return u8aConcat(
+    compactToU8a(c.hotkey.length),
+    c.hotkey,
+    u16Vec(c.uids),
+    u16Vec(c.values),
+    u64Le(c.versionKey),
+  );
+}
+
+/** The `commit` argument of `commit_timelocked_weights`: the payload locked to `round`. */
+export function timelockedCommit(
+  c: { hotkey: Uint8Array; uids: number[]; values: number[]; versionKey: bigint },
+  round: bigint,
+): Uint8Array {
+  return timelockEncrypt(timelockedWeightsPayload(c), round);
 }

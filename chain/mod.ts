@@ -47,10 +47,19 @@ export {
 export {
   ChainWeightSetter,
   type ChainWeightSetterOptions,
+  COMMIT_SCHEMES,
+  type CommitScheme,
   type PendingCommit,
 } from "./weight_setter.ts";
 export { decodeIp, encodeIp } from "./ip.ts";
-export { commitHash, epochOf, firstBlockOfEpoch } from "./commit.ts";
+export {
+  commitHash,
+  epochOf,
+  firstBlockOfEpoch,
+  timelockedWeightsPayload,
+  timelockRevealRound,
+} from "./commit.ts";
+export { QUICKNET, quicknetRoundAt, timelockDecrypt, timelockEncrypt } from "./timelock.ts";
 export { type EpochSchedule, nextBlockEpoch, readEpochSchedule } from "./epochs.ts";
 export {
   convertWeightsAndUidsForEmit,

@@ -1,12 +1,11 @@
 /**
  * Sets a validator's weights on chain, behind the `WeightSetter` interface: reads the subnet's
  * limits, respects the weights rate limit and version key, applies the SDK's weight processing
- * and u16 conversion, then sends `set_weights` (commit-reveal off) or a hash commit followed by
- * its reveal in the reveal epoch (commit-reveal on). Epochs are the chain's own count (see
- * `epochs.ts`): the commit's epoch is read back from `WeightCommits` once it is in a block.
- *
- * The timelocked commit (CRv3/CRv4, drand-encrypted) is not implemented: on a runtime that no
- * longer accepts hash commits the submission is refused with a message saying so.
+ * and u16 conversion, then sends `set_weights` (commit-reveal off) or, with commit-reveal on,
+ * either a hash commit followed by its reveal in the reveal epoch, or a timelocked commit
+ * (commit-reveal v4: the weights encrypted to a drand round that the chain decrypts and applies by
+ * itself in the reveal epoch). Epochs are the chain's own count (see `epochs.ts`): a hash commit's
+ * epoch is read back from `WeightCommits` once it is in a block.
  *
  * Pending commits live in memory, and in a file when `pendingCommitsPath` is given, so that a
  * validator restarted between commit and reveal still reveals.
@@ -17,11 +16,12 @@
  * ```
  * @module
  */
+import { u8aToHex } from "@polkadot/util";
 import { encodeAddress } from "@polkadot/util-crypto";
 import { z } from "zod";
 import type { WeightSetter, WeightSubmission } from "../bittensor/neurons.ts";
 import type { HotkeyPair, SubtensorClient } from "./client.ts";
-import { commitHash, randomSalt } from "./commit.ts";
+import { commitHash, randomSalt, timelockedCommit, timelockRevealRound } from "./commit.ts";
 import { loadPendingCommits, savePendingCommits } from "./commit_store.ts";
 import {
   type EpochSchedule,
@@ -60,7 +60,20 @@ export interface ChainWeightSetterOptions {
    * live in memory only.
    */
   pendingCommitsPath?: string;
+  /**
+   * How to commit when commit-reveal is on: `hash` (commit, then reveal in the reveal epoch),
+   * `timelock` (commit-reveal v4, what the Python SDK sends), or `auto` (default): hash when the
+   * runtime still has the hash calls, timelock otherwise.
+   */
+  commitScheme?: CommitScheme;
 }
+
+/** The commit-reveal schemes {@link ChainWeightSetter} can use. */
+export const COMMIT_SCHEMES = ["auto", "hash", "timelock"] as const;
+export type CommitScheme = typeof COMMIT_SCHEMES[number];
+
+/** Block time assumed when the runtime does not declare `Timestamp.MinimumPeriod`. */
+const DEFAULT_BLOCK_SECONDS = 12;
 
 /** A hash commit waiting for its reveal epoch. */
 export interface PendingCommit {
@@ -237,10 +250,19 @@ export class ChainWeightSetter implements WeightSetter {
     params: SubnetHyperparameters,
   ): Promise<WeightSubmission> {
     const tx = this.#client.api.tx.subtensorModule;
-    if (typeof tx.commitWeights !== "function" || typeof tx.revealWeights !== "function") {
+    const scheme = this.#options.commitScheme ?? "auto";
+    const hasHash = typeof tx.commitWeights === "function" &&
+      typeof tx.revealWeights === "function";
+    const hasTimelock = typeof tx.commitTimelockedWeights === "function";
+    if (scheme === "timelock" || (scheme === "auto" && !hasHash)) {
+      if (!hasTimelock) {
+        return this.#refuse("this runtime has no commit_timelocked_weights call");
+      }
+      return await this.#commitTimelocked(uids, values, key, params);
+    }
+    if (!hasHash) {
       return this.#refuse(
-        "commit-reveal is enabled and this runtime only accepts timelocked (drand) commits, " +
-          "which taos does not support; ask the subnet owner to disable commit-reveal",
+        "this runtime no longer accepts hash commits; use the timelock commit scheme",
       );
     }
     const { netuid } = this.#options;
@@ -290,8 +312,72 @@ export class ChainWeightSetter implements WeightSetter {
           `block ${epochStartBlock(schedule, revealEpoch)})`,
         outcome.extrinsicHash,
       ),
-      committed: true,
+      committed: "hash",
     };
+  }
+
+  /**
+   * Commit-reveal v4: the weights, with the hotkey, encrypted to the drand round due a few blocks
+   * into the reveal epoch. The chain decrypts and applies them itself once that round's pulse is
+   * stored, so nothing is kept for a reveal.
+   */
+  async #commitTimelocked(
+    uids: number[],
+    values: number[],
+    key: bigint,
+    params: SubnetHyperparameters,
+  ): Promise<WeightSubmission> {
+    const { netuid, hotkey } = this.#options;
+    const api = this.#client.api;
+    const schedule = await readEpochSchedule(this.#client, netuid);
+    const revealEpoch = nextBlockEpoch(schedule) + params.commitRevealPeriod;
+    const firstRevealBlock = epochStartBlock(schedule, revealEpoch);
+    const round = timelockRevealRound({
+      nowSeconds: Date.now() / 1000,
+      currentBlock: schedule.block,
+      firstRevealBlock,
+      blockSeconds: this.#blockSeconds(),
+    });
+    const query = api.query.subtensorModule as unknown as Record<
+      string,
+      () => Promise<{ toNumber(): number }>
+    >;
+    const version = await query.commitRevealWeightsVersion();
+    const commit = timelockedCommit(
+      { hotkey: hotkey.publicKey, uids, values, versionKey: key },
+      round,
+    );
+    const outcome = await this.#client.submit(
+      api.tx.subtensorModule.commitTimelockedWeights(
+        netuid,
+        u8aToHex(commit), // as hex: polkadot reads a Uint8Array as already length-prefixed
+        round,
+        version.toNumber(),
+      ),
+      hotkey,
+      this.#submitOptions(),
+    );
+    if (!outcome.ok) {
+      return this.#refuse(`commit_timelocked_weights: ${outcome.message}`, outcome.message);
+    }
+    return {
+      ...this.#accept(
+        `commit_timelocked_weights for ${uids.length} uids, locked to drand round ${round}; the ` +
+          `chain applies it in epoch ${revealEpoch} (from block ${firstRevealBlock})`,
+        outcome.extrinsicHash,
+      ),
+      committed: "timelock",
+    };
+  }
+
+  /** Seconds per block: twice the runtime's `Timestamp.MinimumPeriod` (Aura's slot). */
+  #blockSeconds(): number {
+    const consts = this.#client.api.consts as unknown as Record<
+      string,
+      Record<string, { toNumber(): number } | undefined> | undefined
+    >;
+    const minimumPeriodMs = consts.timestamp?.minimumPeriod?.toNumber();
+    return minimumPeriodMs ? (2 * minimumPeriodMs) / 1000 : DEFAULT_BLOCK_SECONDS;
   }
 
   /**

@@ -190,6 +190,7 @@ async function run(args: string[]): Promise<number> {
       // the weights alert, and the epoch the chain recorded for a commit.
       timeoutMs: WEIGHTS_INCLUSION_TIMEOUT_MS,
       pendingCommitsPath: pendingCommitsPath(options.statePath),
+      commitScheme: options.commitScheme,
       log: (m) => log("info", m),
       // Commits whose reveal may be lost page someone.
       warn: (m) => void alerts.trigger("weights", m),

@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { UsageError } from "../cli/command.ts";
 import { resolveEndpoint } from "../chain/endpoints.ts";
+import { COMMIT_SCHEMES, type CommitScheme } from "../chain/weight_setter.ts";
 import { defaultWalletRoot, expandHome, walletNameProblem } from "../bittensor/wallet.ts";
 import { MAX_RESPONSE_BYTES } from "../bittensor/dendrite.ts";
 import { ignoredFlagOptions, ignoredFlagsNote } from "../cli/reference_flags.ts";
@@ -85,6 +86,8 @@ export interface ValidatorOptions {
   saveIntervalSeconds: number;
   /** Wall seconds between weight submissions. */
   weightsIntervalSeconds: number;
+  /** How weights are committed when the subnet has commit-reveal on. */
+  commitScheme: CommitScheme;
   /** Stop after this many finished simulations (null = run until stopped). */
   simulations: number | null;
   /** Overrides of the simulation config. */
@@ -154,6 +157,7 @@ const optionTable = {
   "neuron.axon_off": { type: "boolean" },
   "neuron.save_interval": { type: "string" },
   "neuron.weights_interval": { type: "string" },
+  "neuron.commit_scheme": { type: "string" },
   "scoring.max_instructions_per_book": { type: "string" },
   "scoring.sharpe.lookback": { type: "string" },
   "scoring.sharpe.normalization_min": { type: "string" },
@@ -243,6 +247,9 @@ Queries and scoring:
       --neuron.disable_set_weights        never submit weights
       --neuron.save_interval <s>          wall seconds between state saves (default 30)
       --neuron.weights_interval <s>       wall seconds between weight submissions (default 120)
+      --neuron.commit_scheme <scheme>     with commit-reveal on: hash (commit, then reveal),
+                                          timelock (drand, revealed by the chain) or auto
+                                          (default: hash where the runtime still has it)
       --scoring.max_instructions_per_book <n>             (default 20)
       --scoring.sharpe.lookback <n>                       observations (default 720)
       --scoring.sharpe.normalization_min <x>              (default -10)
@@ -379,6 +386,16 @@ function durationOf(text: string): number {
     throw new UsageError(`--duration: '${text}' must be a positive duration such as 90s, 10m, 1h`);
   }
   return ns;
+}
+
+function commitSchemeOf(raw: string | undefined): CommitScheme {
+  if (raw === undefined) return "auto";
+  if (!(COMMIT_SCHEMES as readonly string[]).includes(raw)) {
+    throw new UsageError(
+      `--neuron.commit_scheme: '${raw}' must be one of ${COMMIT_SCHEMES.join(", ")}`,
+    );
+  }
+  return raw as CommitScheme;
 }
 
 function logLevelOf(values: Record<string, unknown>): LogLevel {
@@ -593,6 +610,7 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
       str("neuron.weights_interval"),
       120,
     ),
+    commitScheme: commitSchemeOf(str("neuron.commit_scheme")),
     simulations: simulationsRaw === undefined
       ? null
       : num("simulations", positiveInt, simulationsRaw, 1),

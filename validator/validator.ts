@@ -895,9 +895,16 @@ export class Validator {
     }
   }
 
+  /** Weights reached the chain: the refusals in a row start again and the alert resolves. */
+  async #weightsHealthy() {
+    this.#weightFailures = 0;
+    await this.#deps.alerts.resolve("weights");
+  }
+
   /**
    * Logs, counts and alerts on one weight submission or reveal. Weights count as set when they
-   * take effect on chain: a direct set or a reveal, not the commit before it. Deferrals (the
+   * take effect on chain: a direct set, a reveal or a timelocked commit (which the chain reveals
+   * itself), not a hash commit before its reveal. Deferrals (the
    * rate limit, a reveal to retry) are routine and neither reset nor add to the refusals in a row.
    */
   async #weightOutcome(result: WeightSubmission, kind: "set" | "reveal") {
@@ -911,10 +918,11 @@ export class Validator {
     const detail = result.reference ?? result.message;
     if (outcome === "committed") {
       deps.log("info", `weights committed (${detail})`);
+      // The chain applies a timelocked commit by itself: nothing is left for this validator to do.
+      if (result.committed === "timelock") await this.#weightsHealthy();
     } else if (result.accepted) {
-      this.#weightFailures = 0;
       deps.log("info", `weights ${outcome === "revealed" ? "revealed" : "set"} (${detail})`);
-      await deps.alerts.resolve("weights");
+      await this.#weightsHealthy();
     } else if (result.deferred) {
       deps.log("debug", `weights deferred: ${result.message}`);
     } else {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
+import { hexToU8a } from "@polkadot/util";
 import {
   ChainNeuronDirectory,
   ChainWeightSetter,
@@ -9,6 +10,8 @@ import {
   readHyperparameters,
   serveAxon,
   SubtensorClient,
+  timelockedWeightsPayload,
+  timelockRevealRound,
 } from "../../chain/mod.ts";
 import { FakeSubtensor, type FakeSubtensorOptions, type Submission } from "./fake_subtensor.ts";
 import { alice, axon, bob, dave, NETUID, startNode, type Subnet, TEMPO } from "./subnet_fixture.ts";
@@ -393,6 +396,63 @@ Deno.test(
 );
 
 Deno.test(
+  "with the timelock scheme, weights go in one commit_timelocked_weights locked to a drand round",
+  testOptions,
+  async () => {
+    await withCommitReveal(async (client, node) => {
+      node.setStorage("SubtensorModule", "CommitRevealWeightsVersion", [], 4);
+      const setter = new ChainWeightSetter(client, {
+        netuid: NETUID,
+        hotkey: alice,
+        commitScheme: "timelock",
+      });
+      // The reveal epoch starts at the first block of the epoch after the commit's; the round
+      // is the one published 3 blocks later, at the runtime's block time.
+      const revealEpoch = epochOf(1001, NETUID, TEMPO) + 1;
+      const firstRevealBlock = firstBlockOfEpoch(revealEpoch, NETUID, TEMPO);
+      const minimumPeriod = client.api.consts.timestamp.minimumPeriod as unknown as {
+        toNumber(): number;
+      };
+      const blockSeconds = (2 * minimumPeriod.toNumber()) / 1000;
+      const round = (now: number) =>
+        timelockRevealRound({
+          nowSeconds: now / 1000,
+          currentBlock: 1000,
+          firstRevealBlock,
+          blockSeconds,
+        });
+      const earliest = round(Date.now());
+      const result = await setter.setWeights([0, 1, 2], [0, 0.2, 0.6], 19);
+      const latest = round(Date.now());
+      assert.equal(result.accepted, true, result.message);
+      assert.equal(result.committed, "timelock");
+      assert.match(result.message, new RegExp(`applies it in epoch ${revealEpoch} `));
+      assert.equal(setter.pendingCommits.length, 0, "the chain reveals it: nothing is kept");
+      const commit = node.submissions.at(-1)!;
+      assert.equal(commit.signatureValid, true);
+      assert.equal(`${commit.section}.${commit.method}`, "subtensorModule.commitTimelockedWeights");
+      const args = commit.args as Record<string, number | string>;
+      assert.equal(args.netuid, NETUID);
+      assert.equal(args.commit_reveal_version, 4);
+      const revealRound = BigInt(args.reveal_round);
+      assert.ok(revealRound >= earliest && revealRound <= latest, `round ${revealRound}`);
+      // The payload (alice's key, uids [1, 2], values [21845, 65535], version 19) is 51 bytes; the
+      // ciphertext adds 228 bytes of header and the 16-byte tag.
+      const payload = timelockedWeightsPayload({
+        hotkey: alice.publicKey,
+        uids: [1, 2],
+        values: [21845, 65535],
+        versionKey: 19n,
+      });
+      assert.equal(payload.length, 51);
+      const sealed = hexToU8a(String(args.commit));
+      assert.equal(sealed.length, 228 + payload.length + 16);
+      assert.equal(new TextDecoder().decode(sealed.subarray(-8)), "AES_GCM_");
+    });
+  },
+);
+
+Deno.test(
   "with commit-reveal on, weights are hash-committed then revealed",
   testOptions,
   async () => {
@@ -400,7 +460,7 @@ Deno.test(
       const setter = new ChainWeightSetter(client, { netuid: NETUID, hotkey: alice });
       const committed = await setter.setWeights([0, 1, 2], [0, 0.2, 0.6], 19);
       assert.equal(committed.accepted, true, committed.message);
-      assert.equal(committed.committed, true, "the weights take effect at the reveal");
+      assert.equal(committed.committed, "hash", "the weights take effect at the reveal");
       const commit = node.submissions.at(-1)!;
       assert.equal(`${commit.section}.${commit.method}`, "subtensorModule.commitWeights");
       assert.equal(setter.pendingCommits.length, 1);
@@ -813,7 +873,7 @@ Deno.test(
       assert.equal(first.reveals, undefined, "nothing was due");
       node.best = setter.pendingCommits[0].revealEpoch * (TEMPO + 1) - (NETUID + 1) + 3;
       const second = await setter.setWeights([2], [1], 19);
-      assert.equal(second.committed, true);
+      assert.equal(second.committed, "hash");
       assert.equal(second.reveals?.length, 1);
       assert.equal(second.reveals![0].accepted, true, second.reveals![0].message);
       assert.deepEqual(

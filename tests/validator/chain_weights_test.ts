@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pendingCommitsPath } from "../../validator/options.ts";
@@ -70,6 +70,66 @@ Deno.test({
     assert.equal(reveal.signer, alice.address);
     assert.deepEqual(reveal.args.salt, saved[0].salt);
     assert.deepEqual(reveal.args.uids, saved[0].uids);
+  } finally {
+    await node.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test({
+  name: "taos validator with --neuron.commit_scheme timelock: one timelocked commit, no reveal",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const { node, subnet } = startNode();
+  subnet.hyperparams.commitRevealWeightsEnabled = true;
+  node.best = 1000;
+  node.setStorage("SubtensorModule", "CommitRevealWeightsVersion", [], 4);
+  const dir = mkdtempSync(join(tmpdir(), "taos-validator-timelock-"));
+  const state = join(dir, "state.db");
+  try {
+    const validator = startValidator([
+      "-e",
+      node.url,
+      "--hotkey-uri",
+      "//Alice",
+      "--config",
+      "small",
+      "--duration",
+      "5m",
+      "--threads",
+      "1",
+      "-t",
+      "1",
+      "--neuron.weights_interval",
+      "1",
+      "--neuron.commit_scheme",
+      "timelock",
+      "--prometheus.level",
+      "OFF",
+      "--state",
+      state,
+    ]);
+    await validator.waitFor(
+      (l) => /commit_timelocked_weights for \d+ uids, locked to drand round \d+/.test(l),
+      120_000,
+      "a timelocked commit",
+    );
+    assert.equal((await validator.stop()).code, 0, validator.stderr.join("\n"));
+    const commits = node.submissions.filter((s) => s.method === "commitTimelockedWeights");
+    assert.ok(commits.length >= 1);
+    assert.equal(commits[0].signer, alice.address);
+    assert.equal(commits[0].args.commit_reveal_version, 4);
+    assert.equal(
+      node.submissions.filter((s) => /^(commit|reveal)Weights$/.test(s.method)).length,
+      0,
+      "no hash commit and nothing to reveal",
+    );
+    // Nothing awaits a reveal across a restart.
+    const saved = existsSync(pendingCommitsPath(state))
+      ? JSON.parse(readFileSync(pendingCommitsPath(state), "utf8"))
+      : [];
+    assert.deepEqual(saved, []);
   } finally {
     await node.close();
     rmSync(dir, { recursive: true, force: true });

@@ -478,7 +478,7 @@ Deno.test("with commit-reveal, commits whose reveals keep failing raise the weig
     setWeights: () =>
       Promise.resolve({
         accepted: true,
-        committed: true,
+        committed: "hash",
         message: "commit_weights",
         reveals: [{ accepted: false, message: "commit expired unrevealed" }],
       }),
@@ -489,6 +489,22 @@ Deno.test("with commit-reveal, commits whose reveals keep failing raise the weig
   assert.deepEqual(run.counted, [["committed", 3], ["refused", 3]]);
 });
 
+Deno.test("timelocked commits count as weights set: they end a run of refusals", async () => {
+  // Two refusals, then a timelocked commit (the chain reveals it), then two more refusals: never
+  // three in a row, so no alert; a hash commit in its place would have let the third refusal page.
+  let call = 0;
+  const run = await weightRounds({
+    setWeights: () =>
+      Promise.resolve(
+        ++call === 3
+          ? { accepted: true, committed: "timelock", message: "commit_timelocked_weights" }
+          : { accepted: false, message: "node busy" },
+      ),
+  }, 5);
+  assert.deepEqual(run.alerts, []);
+  assert.deepEqual(run.counted, [["committed", 1], ["refused", 4]]);
+});
+
 Deno.test("between weight settings further apart than a minute, due reveals are sent", async () => {
   let sets = 0;
   let revealChecks = 0;
@@ -496,7 +512,7 @@ Deno.test("between weight settings further apart than a minute, due reveals are 
     {
       setWeights: () => {
         sets++;
-        return Promise.resolve({ accepted: true, committed: true, message: "commit_weights" });
+        return Promise.resolve({ accepted: true, committed: "hash", message: "commit_weights" });
       },
       revealDue: () => {
         revealChecks++;

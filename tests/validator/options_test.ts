@@ -57,6 +57,11 @@ Deno.test("options: defaults follow the reference and run_validator.sh", () => {
   assert.equal(o.scoring.minDelayNs, 10_000_000);
   assert.equal(o.scoring.alpha, 0.1);
   assert.deepEqual([o.fundamentalFeed, o.externalFeed], [null, null]);
+  assert.equal(o.commitScheme, "auto");
+  assert.equal(
+    parseValidatorArgs(["--neuron.commit_scheme", "timelock"]).commitScheme,
+    "timelock",
+  );
   assert.deepEqual(o.notes, []);
   const fed = parseValidatorArgs([
     "--fundamental-feed",
@@ -145,6 +150,10 @@ Deno.test("options: bad values name the flag", () => {
     [["-u", "0x4f"], /--netuid: '0x4f' must be a number/],
     [["-t", "Infinity"], /--neuron\.timeout: 'Infinity' must be a number/],
     [["-l", "loud"], /-l\/--log-level: 'loud'/],
+    [
+      ["--neuron.commit_scheme", "drand"],
+      /--neuron\.commit_scheme: 'drand' must be one of auto, hash, timelock/,
+    ],
     [["-e", "nowhere"], /-e\/--subtensor\.chain_endpoint: network: "nowhere" is neither/],
     [["--miner", `0:${HOTKEY}@h:1`], /--miner: only valid with --local/],
     [["--local", "--miner", "zero@h:1"], /--miner: 'zero@h:1' must look like/],
