@@ -19,6 +19,13 @@ import {
   toUnits,
 } from "../native/exchange.ts";
 
+/** What a quantity that is neither a decimal number nor a decimal string is told. */
+function quantityError(issue: { input?: unknown }): string {
+  return issue.input === undefined
+    ? "required"
+    : `must be a finite decimal number or string like "12.5", got ${JSON.stringify(issue.input)}`;
+}
+
 /**
  * A decimal quantity as the reference's JSON carries it (a number) or as an exact decimal
  * string (`"100.25"`, `"1e-4"`). Kept as text so that scaling to the configured decimals is exact.
@@ -26,7 +33,7 @@ import {
 const decimalText = z.union([
   z.number().refine(Number.isFinite, "must be a finite number").transform((n) => String(n)),
   z.string().regex(/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/, 'must be a decimal number like "12.5"'),
-]);
+], { error: quantityError });
 
 /**
  * An instruction quantity (volume, price, leverage). Besides decimals it admits the garbage a
@@ -36,7 +43,7 @@ const decimalText = z.union([
 const instructionQuantity = z.union([
   decimalText,
   z.enum(["NaN", "Infinity", "-Infinity"]),
-]);
+], { error: quantityError });
 
 const nonNegativeDecimal = decimalText.refine((text) => !text.startsWith("-"), "must be >= 0")
   .refine((text) => Number.isFinite(Number(text)), "is too large");
@@ -58,10 +65,7 @@ const feePolicySchema = z.object({
   slotPeriod: z.number().int().positive().default(3_600_000_000_000),
   tiers: z.array(tierSchema).min(1).max(16, "at most 16 tiers").default([
     { volumeRequired: "0", makerFee: "0", takerFee: "0" },
-  ]).refine(
-    (tiers) => new Set(tiers.map((t) => Number(t.volumeRequired))).size === tiers.length,
-    "tiers must have distinct volumeRequired",
-  ),
+  ]),
 }).strict();
 
 /** Most accounts (books x agents) a script may have: its final line lists each. */
@@ -102,6 +106,27 @@ const exchangeObjectSchema = z.object({
       path: ["agents"],
     });
   }
+  // Thresholds are compared as the core sees them: in quote units at the configured decimals.
+  const thresholds = new Map<bigint, number>();
+  e.feePolicy.tiers.forEach((tier, i) => {
+    let units: bigint;
+    try {
+      units = toUnits(tier.volumeRequired, e.quoteDecimals);
+    } catch {
+      return; // reported when the config is scaled
+    }
+    const same = thresholds.get(units);
+    if (same !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        message: `equals tier ${same}'s (${units} units at quoteDecimals ${e.quoteDecimals}); ` +
+          "tiers must have distinct thresholds",
+        path: ["feePolicy", "tiers", i, "volumeRequired"],
+      });
+    } else {
+      thresholds.set(units, i);
+    }
+  });
   // The core keeps a book's total holdings of each asset within 2^62 units (TX_MAX_HELD).
   for (const asset of ["base", "quote"] as const) {
     const decimals = asset === "base" ? e.baseDecimals : e.quoteDecimals;
@@ -122,21 +147,31 @@ const exchangeObjectSchema = z.object({
   }
 });
 
-/** Moves `historySlots`/`slotPeriod` given on the exchange itself into `feePolicy`. */
-function liftFeeAttributes(raw: unknown): unknown {
+/**
+ * Moves `historySlots`/`slotPeriod` given on the exchange itself into `feePolicy`; a value that
+ * contradicts the one in `feePolicy` is an issue on the exchange's key.
+ */
+function liftFeeAttributes(raw: unknown, ctx: z.RefinementCtx): unknown {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return raw;
   const { historySlots, slotPeriod, ...rest } = raw as Record<string, unknown>;
   if (historySlots === undefined && slotPeriod === undefined) return raw;
   const given = rest.feePolicy;
-  const policy = typeof given === "object" && given !== null && !Array.isArray(given)
-    ? { ...given as Record<string, unknown> }
-    : given === undefined
-    ? {}
-    : undefined;
-  if (policy === undefined) return raw;
+  if (
+    given !== undefined && (typeof given !== "object" || given === null || Array.isArray(given))
+  ) {
+    return rest; // the schema reports feePolicy itself
+  }
+  const policy = { ...given as Record<string, unknown> | undefined };
   for (const [key, value] of [["historySlots", historySlots], ["slotPeriod", slotPeriod]]) {
     if (value === undefined) continue;
-    if (policy[key as string] !== undefined && policy[key as string] !== value) return raw;
+    if (policy[key as string] !== undefined && policy[key as string] !== value) {
+      ctx.addIssue({
+        code: "custom",
+        message: `${JSON.stringify(value)} contradicts feePolicy.${key} ` +
+          `${JSON.stringify(policy[key as string])}`,
+        path: [key as string],
+      });
+    }
     policy[key as string] = value;
   }
   return { ...rest, feePolicy: policy };
@@ -240,10 +275,17 @@ const batchSchema = z.object({
 /** A whole replay script. */
 const replayScriptSchema = z.object({
   exchange: exchangeParamsSchema,
-  batches: z.array(batchSchema).refine(
-    (batches) => batches.every((b, i) => i === 0 || b.timestamp >= batches[i - 1].timestamp),
-    "batch timestamps must not decrease",
-  ),
+  batches: z.array(batchSchema).superRefine((batches, ctx) => {
+    const at = batches.findIndex((b, i) => i > 0 && b.timestamp < batches[i - 1].timestamp);
+    if (at > 0) {
+      ctx.addIssue({
+        code: "custom",
+        message: `${batches[at].timestamp} is before batch ${at - 1}'s ` +
+          `${batches[at - 1].timestamp}: batch timestamps must not decrease`,
+        path: [at, "timestamp"],
+      });
+    }
+  }),
 }).strict();
 
 /** Exchange parameters after defaults. */
@@ -570,8 +612,10 @@ export function runReplay(script: ReplayScript, emit: (line: string) => void): v
       for (const event of exchange.drainEvents()) {
         emit(JSON.stringify(eventLine(event, params, sources)));
       }
-      exchange.check();
     }
+    // Once, at the end: checking after every step walks the whole state each time, which made
+    // scripts of many small batches quadratic.
+    exchange.check();
     emit(JSON.stringify({ final: finalState(exchange, params) }));
   } finally {
     exchange.close();

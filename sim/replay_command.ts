@@ -54,7 +54,11 @@ async function readScript(path: string): Promise<unknown> {
     if (path !== "-" && (await Deno.stat(path)).size > MAX_SCRIPT_BYTES) {
       throw new Error(`more than ${MAX_SCRIPT_BYTES >> 20} MiB`);
     }
-    const bytes = path === "-" ? await readAll(Deno.stdin.readable) : await Deno.readFile(path);
+    // Every source through the size cap: a device or a pipe (`/dev/zero`, `<(yes)`) has no size
+    // to check beforehand.
+    const bytes = path === "-"
+      ? await readAll(Deno.stdin.readable)
+      : await readAll((await Deno.open(path)).readable);
     // A byte-order mark some editors write is not JSON; TOML and XML readers skip it too.
     text = new TextDecoder().decode(bytes).replace(/^\uFEFF/, "");
   } catch (error) {

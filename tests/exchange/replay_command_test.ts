@@ -165,7 +165,45 @@ Deno.test("decreasing batch timestamps are rejected", async () => {
     batches: [{ timestamp: 10, responses: [] }, { timestamp: 9, responses: [] }],
   });
   assert.equal(run.code, 2);
-  assert.match(run.stderr, /batches: batch timestamps must not decrease/);
+  assert.match(
+    run.stderr,
+    /batches\.1\.timestamp: 9 is before batch 0's 10: batch timestamps must not decrease/,
+  );
+});
+
+Deno.test("a missing or mistyped quantity says so, naming the field", async () => {
+  const missing = structuredClone(minimal);
+  delete (missing.batches[0].responses[0].payload as Record<string, unknown>).price;
+  let run = await replayScript(missing);
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /batches\.0\.responses\.0\.payload\.price: required/);
+  const typed = structuredClone(minimal);
+  (typed.batches[0].responses[0].payload as Record<string, unknown>).volume = true;
+  run = await replayScript(typed);
+  assert.equal(run.code, 2);
+  assert.match(
+    run.stderr,
+    /payload\.volume: must be a finite decimal number or string like "12\.5", got true/,
+  );
+});
+
+Deno.test("fee attributes on the exchange that contradict feePolicy, and tiers equal once scaled, are named", async () => {
+  let run = await replayScript({
+    exchange: { historySlots: 3, feePolicy: { historySlots: 4 } },
+    batches: [],
+  });
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /exchange\.historySlots: 3 contradicts feePolicy\.historySlots 4/);
+  const tier = (volumeRequired: string) => ({ volumeRequired, makerFee: "0", takerFee: "0" });
+  run = await replayScript({
+    exchange: { quoteDecimals: 2, feePolicy: { tiers: [tier("0.001"), tier("0")] } },
+    batches: [],
+  });
+  assert.equal(run.code, 2);
+  assert.match(
+    run.stderr,
+    /exchange\.feePolicy\.tiers\.1\.volumeRequired: equals tier 0's \(0 units at quoteDecimals 2\)/,
+  );
 });
 
 Deno.test("a timestamp + delay beyond 2^53 ns is rejected: the sum would not be exact", async () => {
@@ -342,6 +380,10 @@ Deno.test("a script with a byte-order mark reads; endless standard input is cut 
   }).output();
   assert.equal(endless.code, 2);
   assert.match(new TextDecoder().decode(endless.stderr), /cannot read -: more than 512 MiB/);
+  // A device named as the script is read through the same cap (it has no size to check first).
+  const device = await replayFile("/dev/zero");
+  assert.equal(device.code, 2);
+  assert.match(device.stderr, /cannot read \/dev\/zero: more than 512 MiB/);
 });
 
 Deno.test("enum fields name what they accept; fee tiers beyond the core's 16 or a double are refused", async () => {
