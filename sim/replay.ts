@@ -147,14 +147,35 @@ const exchangeObjectSchema = z.object({
   }
 });
 
+/** Takes the reference's own attribute `remoteAgentCount` for `agents`. */
+function agentsAttribute(
+  raw: Record<string, unknown>,
+  ctx: z.RefinementCtx,
+): Record<string, unknown> {
+  const { remoteAgentCount, ...rest } = raw;
+  if (remoteAgentCount === undefined) return raw;
+  if (rest.agents !== undefined && rest.agents !== remoteAgentCount) {
+    ctx.addIssue({
+      code: "custom",
+      message: `${JSON.stringify(remoteAgentCount)} contradicts agents ${
+        JSON.stringify(rest.agents)
+      }`,
+      path: ["remoteAgentCount"],
+    });
+  }
+  return { ...rest, agents: remoteAgentCount };
+}
+
 /**
- * Moves `historySlots`/`slotPeriod` given on the exchange itself into `feePolicy`; a value that
- * contradicts the one in `feePolicy` is an issue on the exchange's key.
+ * The reference's spellings: `remoteAgentCount` for `agents`, and `historySlots`/`slotPeriod`
+ * given on the exchange itself moved into `feePolicy`. A value that contradicts the other
+ * spelling's is an issue on the exchange's key.
  */
-function liftFeeAttributes(raw: unknown, ctx: z.RefinementCtx): unknown {
+function referenceAttributes(raw: unknown, ctx: z.RefinementCtx): unknown {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return raw;
-  const { historySlots, slotPeriod, ...rest } = raw as Record<string, unknown>;
-  if (historySlots === undefined && slotPeriod === undefined) return raw;
+  const named = agentsAttribute(raw as Record<string, unknown>, ctx);
+  const { historySlots, slotPeriod, ...rest } = named;
+  if (historySlots === undefined && slotPeriod === undefined) return named;
   const given = rest.feePolicy;
   if (
     given !== undefined && (typeof given !== "object" || given === null || Array.isArray(given))
@@ -183,7 +204,7 @@ function liftFeeAttributes(raw: unknown, ctx: z.RefinementCtx): unknown {
  * and `remoteAgentCount` attributes; `balances` is the fixed `<Balances><Base/><Quote/>` template.
  * `historySlots` and `slotPeriod` (`<FeePolicy>` attributes) may also be given on the exchange.
  */
-const exchangeParamsSchema = z.preprocess(liftFeeAttributes, exchangeObjectSchema);
+const exchangeParamsSchema = z.preprocess(referenceAttributes, exchangeObjectSchema);
 
 /** Accepts the reference's integer enum value or its name. */
 function enumField<const Names extends readonly string[]>(names: Names) {

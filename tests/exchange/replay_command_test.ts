@@ -187,6 +187,16 @@ Deno.test("a missing or mistyped quantity says so, naming the field", async () =
   );
 });
 
+Deno.test("the reference's remoteAgentCount stands for agents", async () => {
+  let run = await replayScript({ exchange: { remoteAgentCount: 3 }, batches: [] });
+  assert.equal(run.code, 0, run.stderr);
+  const final = JSON.parse(run.stdout.trim().split("\n").at(-1)!).final;
+  assert.deepEqual(final.accounts.map((a: { agentId: number }) => a.agentId), [0, 1, 2]);
+  run = await replayScript({ exchange: { remoteAgentCount: 3, agents: 2 }, batches: [] });
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /exchange\.remoteAgentCount: 3 contradicts agents 2/);
+});
+
 Deno.test("fee attributes on the exchange that contradict feePolicy, and tiers equal once scaled, are named", async () => {
   let run = await replayScript({
     exchange: { historySlots: 3, feePolicy: { historySlots: 4 } },
