@@ -7,6 +7,15 @@ import { NETUID, startNode } from "../chain/subnet_fixture.ts";
 import { alice } from "../chain/subnet_fixture.ts";
 import { startValidator } from "./processes.ts";
 
+/** Alice validating against `url` on a short small market, setting weights every second. */
+function validatorArgs(url: string, state: string, extra: string[] = []): string[] {
+  return [
+    ...["-e", url, "--hotkey-uri", "//Alice", "--config", "small", "--duration", "5m"],
+    ...["--threads", "1", "-t", "1", "--neuron.weights_interval", "1"],
+    ...["--prometheus.level", "OFF", "--state", state, ...extra],
+  ];
+}
+
 Deno.test({
   name: "taos validator with commit-reveal on: commits, keeps the salt across a restart, and " +
     "reveals when the chain's epoch counter reaches the reveal epoch",
@@ -30,26 +39,7 @@ Deno.test({
   };
   const dir = mkdtempSync(join(tmpdir(), "taos-validator-chain-"));
   const state = join(dir, "state.db");
-  const args = [
-    "-e",
-    node.url,
-    "--hotkey-uri",
-    "//Alice",
-    "--config",
-    "small",
-    "--duration",
-    "5m",
-    "--threads",
-    "1",
-    "-t",
-    "1",
-    "--neuron.weights_interval",
-    "1",
-    "--prometheus.level",
-    "OFF",
-    "--state",
-    state,
-  ];
+  const args = validatorArgs(node.url, state);
   try {
     const first = startValidator(args);
     await first.waitFor((l) => l.includes("commit_weights 0x"), 120_000, "a weight commit");
@@ -88,28 +78,9 @@ Deno.test({
   const dir = mkdtempSync(join(tmpdir(), "taos-validator-timelock-"));
   const state = join(dir, "state.db");
   try {
-    const validator = startValidator([
-      "-e",
-      node.url,
-      "--hotkey-uri",
-      "//Alice",
-      "--config",
-      "small",
-      "--duration",
-      "5m",
-      "--threads",
-      "1",
-      "-t",
-      "1",
-      "--neuron.weights_interval",
-      "1",
-      "--neuron.commit_scheme",
-      "timelock",
-      "--prometheus.level",
-      "OFF",
-      "--state",
-      state,
-    ]);
+    const validator = startValidator(
+      validatorArgs(node.url, state, ["--neuron.commit_scheme", "timelock"]),
+    );
     await validator.waitFor(
       (l) => /commit_timelocked_weights for \d+ uids, locked to drand round \d+/.test(l),
       120_000,
