@@ -17,8 +17,9 @@ import { readHyperparameters, readMetagraph } from "./subnet.ts";
 
 const HELP = `Usage: taos metagraph [options]
 
-Prints a subnet's hyperparameters and its neurons (uid, hotkey, coldkey, stake, validator
-permit, axon, last update) as read from a subtensor node.
+Prints a subnet's hyperparameters and its neurons as read from a subtensor node: the table
+shows uid, hotkey, stake, validator permit and axon; --json adds coldkey, last update and the
+rest of each neuron's record.
 
 Options:
   --network <name|url>  finney, test, archive, latent-lite, local or a ws:// / wss:// URL
@@ -42,7 +43,8 @@ export const command: Command = {
   summary: "print a subnet's hyperparameters and neurons from the chain",
   help: HELP,
   async run(args: string[]): Promise<number> {
-    if (wantsHelp(args)) {
+    // -h means help anywhere here: this command has no other -h.
+    if (wantsHelp(args) || args.includes("-h")) {
       console.log(HELP);
       return 0;
     }
@@ -112,8 +114,10 @@ export const command: Command = {
       }
       return 0;
     } catch (error) {
-      if (!(error instanceof ChainError)) throw error;
-      console.error(`taos metagraph: ${error.message}`);
+      // Whatever goes wrong after connecting (an RPC error, a dropped socket, no reply) is told
+      // in one line.
+      if (!(error instanceof Error)) throw error;
+      console.error(`taos metagraph: reading subnet ${netuid} failed: ${error.message}`);
       return 1;
     } finally {
       await client.close();

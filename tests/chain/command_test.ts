@@ -65,3 +65,28 @@ Deno.test("taos metagraph rejects bad flags", async () => {
   assert.equal(both.code, 2);
   assert.match(both.stderr, /"mainnet" is neither a known network/);
 });
+
+Deno.test(
+  "taos metagraph reports a node failing after the connection in one line",
+  testOptions,
+  async () => {
+    const { node } = startNode();
+    try {
+      node.setRuntimeApi("NeuronInfoRuntimeApi", "get_neurons_lite", () => {
+        throw new Error("state unavailable");
+      });
+      const run = await taos(["metagraph", "--network", node.url]);
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /taos metagraph: reading subnet 79 failed: .*state unavailable/);
+      assert.doesNotMatch(run.stderr, /Uncaught|    at /);
+    } finally {
+      await node.close();
+    }
+  },
+);
+
+Deno.test("taos metagraph -h prints the help wherever it stands", async () => {
+  const run = await taos(["metagraph", "--netuid", "5", "-h"]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /^Usage: taos metagraph/);
+});
