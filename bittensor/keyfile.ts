@@ -126,8 +126,14 @@ export function decryptAnsibleVault(bytes: Uint8Array, password: string): Uint8A
 // ---------------------------------------------------------------------------------------------
 // The JSON key record
 
+/** Hex of `bytes` bytes, as `0x…`; btwallet also reads it without the prefix. */
 const hex = (bytes: number) =>
-  z.string().regex(new RegExp(`^0x[0-9a-fA-F]{${bytes * 2}}$`), `expected 0x + ${bytes} bytes hex`);
+  z.string().transform((text) => text.startsWith("0x") ? text : `0x${text}`).pipe(
+    z.string().regex(
+      new RegExp(`^0x[0-9a-fA-F]{${bytes * 2}}$`),
+      `expected ${bytes} bytes of hex (0x optional)`,
+    ),
+  );
 
 const keyfileDataSchema = z.object({
   secretPhrase: z.string().nullish(),
@@ -151,10 +157,17 @@ export function keypairFromKeyfileData(raw: unknown): Keypair {
   }
   const data = parsed.data;
   let keypair: Keypair;
+  const fromAddress = (address: string) => {
+    try {
+      return Keypair.fromAddress(address);
+    } catch (error) {
+      throw new KeyfileError(`ss58Address: ${(error as Error).message}`);
+    }
+  };
   if (data.secretPhrase) keypair = Keypair.fromMnemonic(data.secretPhrase);
   else if (data.secretSeed) keypair = Keypair.fromSeed(hexToU8a(data.secretSeed));
   else if (data.privateKey) keypair = Keypair.fromPrivateKey(hexToU8a(data.privateKey));
-  else if (data.ss58Address) keypair = Keypair.fromAddress(data.ss58Address);
+  else if (data.ss58Address) keypair = fromAddress(data.ss58Address);
   else if (data.publicKey) keypair = Keypair.fromAddress(data.publicKey);
   else {throw new KeyfileError(
       "the keyfile holds no key (no secretPhrase, secretSeed, privateKey or ss58Address)",
@@ -167,7 +180,7 @@ export function keypairFromKeyfileData(raw: unknown): Keypair {
     }
   }
   if (data.ss58Address && data.ss58Address !== keypair.ss58Address) {
-    const stored = Keypair.fromAddress(data.ss58Address);
+    const stored = fromAddress(data.ss58Address);
     if (u8aToHex(stored.publicKey) !== publicHex) {
       throw new KeyfileError("ss58Address does not match the key derived from the secret");
     }

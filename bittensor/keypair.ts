@@ -127,7 +127,12 @@ export class Keypair {
    * keys keep no mnemonic or seed, exactly like keyfiles created with `--uri`.
    */
   static fromUri(uri: string): Keypair {
-    const withPhrase = uri.startsWith("//") ? `${DEV_PHRASE}${uri}` : uri;
+    // Spaces around and between the words of a mnemonic are tidied as in a keyfile; the
+    // derivation path after the first "/" is kept as given.
+    const slash = uri.indexOf("/");
+    const phrasePart = slash < 0 ? uri : uri.slice(0, slash);
+    const tidied = phrasePart.trim().split(/\s+/).join(" ") + (slash < 0 ? "" : uri.slice(slash));
+    const withPhrase = tidied.startsWith("//") ? `${DEV_PHRASE}${tidied}` : tidied;
     const { phrase, path, password } = keyExtractSuri(withPhrase);
     if (password !== undefined) throw new Error("password-protected URIs are not supported");
     const seed = phrase.startsWith("0x") ? hexToU8a(phrase) : mnemonicToMiniSecret(phrase);

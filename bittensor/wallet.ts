@@ -122,6 +122,22 @@ export function passwordFor(path: string): () => Promise<string> {
   };
 }
 
+/**
+ * The password for a new encrypted keyfile at `path`: from the environment as {@link passwordFor}
+ * reads it, or typed twice on the terminal, since a typo would lock the new key away for good.
+ */
+export function newPasswordFor(path: string): () => Promise<string> {
+  return async () => {
+    if (Deno.env.get(PASSWORD_ENV) !== undefined || !Deno.stdin.isTerminal()) {
+      return await passwordFor(path)();
+    }
+    const first = await readHiddenLine(`Password for ${path}: `);
+    const again = await readHiddenLine("The same password again: ");
+    if (first !== again) throw new KeyfileError("the two passwords differ; nothing was written");
+    return first;
+  };
+}
+
 /** Where a wallet lives and which hotkey to use. */
 export interface WalletLocation {
   /** Root of all wallets (default `~/.bittensor/wallets`). */
@@ -200,6 +216,8 @@ export interface WalletSummary {
   name: string;
   /** Coldkey SS58 address, null when `coldkeypub.txt` is missing or unreadable. */
   coldkey: string | null;
+  /** Why an existing `coldkeypub.txt` could not be read. */
+  coldkeyError?: string;
   hotkeys: { name: string; address: string | null; error?: string }[];
   /** Set when the entry itself cannot be read (a dangling link, an unreadable directory). */
   error?: string;
@@ -228,16 +246,16 @@ export async function listWallets(root: string = defaultWalletRoot()): Promise<W
 async function summarize(root: string, name: string): Promise<WalletSummary> {
   const wallet = new Wallet({ root, name, hotkey: "" });
   let coldkey: string | null = null;
+  let coldkeyError: string | undefined;
   try {
     coldkey = (await wallet.coldkeypub()).ss58Address;
-  } catch {
-    coldkey = null;
+  } catch (error) {
+    if (missing(wallet.coldkeypubPath) !== true) coldkeyError = (error as Error).message;
   }
   const hotkeys: WalletSummary["hotkeys"] = [];
   const hotDir = join(wallet.path, "hotkeys");
-  if (existsSync(hotDir)) {
-    for (const file of readdirSync(hotDir).sort()) {
-      if (file.endsWith("pub.txt")) continue;
+  if (missing(hotDir) === false) {
+    for (const file of hotkeyNames(readdirSync(hotDir))) {
       const hot = new Wallet({ root, name, hotkey: file });
       try {
         const source = existsSync(hot.hotkeypubPath) ? hot.hotkeypubPath : hot.hotkeyPath;
@@ -248,5 +266,37 @@ async function summarize(root: string, name: string): Promise<WalletSummary> {
       }
     }
   }
-  return { name, coldkey, hotkeys };
+  return coldkeyError === undefined
+    ? { name, coldkey, hotkeys }
+    : { name, coldkey, coldkeyError, hotkeys };
+}
+
+/**
+ * The hotkeys in a `hotkeys/` directory: each secret file, and each `<name>pub.txt` without its
+ * secret file (a public-only hotkey). A file is a secret file when its `…pub.txt` is beside it,
+ * so a hotkey may itself be named `…pub.txt`.
+ */
+function hotkeyNames(entries: string[]): string[] {
+  const files = new Set(entries);
+  const names = new Set<string>();
+  for (const file of files) {
+    const base = file.endsWith("pub.txt") ? file.slice(0, -"pub.txt".length) : null;
+    if (files.has(`${file}pub.txt`) || base === null) names.add(file);
+    else if (!files.has(base)) names.add(base);
+  }
+  return [...names].sort();
+}
+
+/**
+ * Whether `path` is absent: true when it does not exist, false when it does, and the error when
+ * it cannot be told (a permission refused on the way).
+ */
+export function missing(path: string): boolean | Error {
+  try {
+    statSync(path);
+    return false;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    return code === "ENOENT" || code === "ENOTDIR" ? true : error as Error;
+  }
 }

@@ -22,8 +22,10 @@ import {
 } from "../bittensor/keyfile.ts";
 import {
   defaultWalletRoot,
+  expandHome,
   listWallets,
-  passwordFor,
+  missing,
+  newPasswordFor,
   Wallet,
   walletNameProblem,
 } from "../bittensor/wallet.ts";
@@ -78,6 +80,10 @@ function checkName(flag: string, value: string, creating: boolean): string {
   if (creating && !/^[A-Za-z0-9_.-]*$/.test(value)) {
     throw new UsageError(`--${flag}: '${value}' is not a valid name (letters, digits, _ . -)`);
   }
+  // A hotkey's public file is `<name>pub.txt`: a name of that shape reads as another's.
+  if (creating && flag === "wallet.hotkey" && value.endsWith("pub.txt")) {
+    throw new UsageError(`--${flag}: '${value}' ends in pub.txt, the suffix of public key files`);
+  }
   // Checked before anything is written, so a name the file system refuses leaves no half wallet.
   const problem = walletNameProblem(value);
   if (problem !== null) throw new UsageError(`--${flag}: ${problem}`);
@@ -92,8 +98,22 @@ function keyFrom(flag: string, uri: string | undefined): Keypair {
   }
 }
 
+/**
+ * Shows a new key's mnemonic on the terminal, the way to recover the key; never into a pipe or a
+ * log, where a secret would outlive the screen.
+ */
+function showMnemonic(what: string, key: Keypair): void {
+  if (key.origin.mnemonic === undefined || !Deno.stderr.isTerminal()) return;
+  console.error(
+    `${what} mnemonic (write it down: it recovers the key with --${what}-uri "<words>"):\n` +
+      `  ${key.origin.mnemonic}`,
+  );
+}
+
 function storage(path: string): string {
-  if (!existsSync(path)) return "missing";
+  const absent = missing(path);
+  if (absent instanceof Error) return `unreadable (${absent.message})`;
+  if (absent) return "missing";
   try {
     const scheme = detectEncryption(readKeyfileBytes(path));
     return scheme === "none" ? "plain" : `encrypted (${scheme})`;
@@ -127,8 +147,9 @@ export const command: Command = {
     const { values, positionals } = parse(args);
     const [action, ...extra] = positionals;
     if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
-    const root = values["wallet.path"] ?? defaultWalletRoot();
-    if (root.trim() === "") throw new UsageError("-p/--wallet.path: empty (give a directory)");
+    const given = values["wallet.path"];
+    if (given?.trim() === "") throw new UsageError("-p/--wallet.path: empty (give a directory)");
+    const root = given === undefined ? defaultWalletRoot() : expandHome(given);
     await cryptoReady();
     if (action === "list") {
       checkRoot(root, false);
@@ -147,7 +168,11 @@ export const command: Command = {
             console.log(`${w.name}  (unreadable: ${w.error})`);
             continue;
           }
-          console.log(`${w.name}  coldkey ${w.coldkey ?? "(no coldkeypub.txt)"}`);
+          const coldkey = w.coldkey ??
+            (w.coldkeyError === undefined
+              ? "(no coldkeypub.txt)"
+              : `(unreadable: ${w.coldkeyError})`);
+          console.log(`${w.name}  coldkey ${coldkey}`);
           for (const h of w.hotkeys) {
             console.log(`  ${h.name}  ${h.address ?? `(unreadable: ${h.error})`}`);
           }
@@ -177,8 +202,10 @@ export const command: Command = {
             "new one (--overwrite-coldkey)",
         );
       }
-      if (existsSync(wallet.hotkeyPath) && !values.overwrite) {
-        throw new UsageError(`${wallet.hotkeyPath} exists; pass --overwrite to replace it`);
+      for (const path of [wallet.hotkeyPath, wallet.hotkeypubPath]) {
+        if (existsSync(path) && !values.overwrite) {
+          throw new UsageError(`${path} exists; pass --overwrite to replace it`);
+        }
       }
       const hotkey = keyFrom("hotkey-uri", values["hotkey-uri"]);
       const coldkey = hasColdkey && !replaceColdkey
@@ -187,7 +214,7 @@ export const command: Command = {
       let password: string | undefined;
       if (coldkey !== null && values.encrypt) {
         try {
-          password = await passwordFor(wallet.coldkeyPath)();
+          password = await newPasswordFor(wallet.coldkeyPath)();
         } catch (error) {
           if (!(error instanceof KeyfileError)) throw error;
           throw new UsageError(`--encrypt: ${error.message}`);
@@ -201,8 +228,16 @@ export const command: Command = {
         else {
           await wallet.writeColdkey(coldkey, password);
           console.log(`coldkey ${coldkey.ss58Address}  ${wallet.coldkeyPath}`);
+          if (password === undefined) {
+            console.error(
+              "note: the coldkey is stored unencrypted; for a key that will hold funds, create it " +
+                "with --encrypt",
+            );
+          }
+          showMnemonic("coldkey", coldkey);
         }
         await wallet.writeHotkey(hotkey);
+        showMnemonic("hotkey", hotkey);
       } catch (error) {
         if (!isSystemError(error)) throw error;
         throw new UsageError(`-p/--wallet.path: cannot write ${wallet.path}: ${error.message}`);

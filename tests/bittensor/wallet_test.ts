@@ -39,13 +39,21 @@ await cryptoReady();
 
 const ALICE = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
 
-/** Runs `taos wallet <args>` in a child process: stdin closed (no terminal), no password set. */
-async function taosWallet(args: string[]) {
-  const env = Object.fromEntries(
+/** This process's environment without any wallet password variable. */
+function passwordFreeEnv(): Record<string, string> {
+  return Object.fromEntries(
     Object.entries(Deno.env.toObject()).filter(([name]) =>
       name !== "TAOS_WALLET_PASSWORD" && !name.startsWith("BT_PW_")
     ),
   );
+}
+
+/**
+ * Runs `taos wallet <args>` in a child process: stdin closed (no terminal), no password set,
+ * `extraEnv` on top.
+ */
+async function taosWallet(args: string[], extraEnv: Record<string, string> = {}) {
+  const env = { ...passwordFreeEnv(), ...extraEnv };
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "main.ts", "wallet", ...args],
     clearEnv: true,
@@ -159,8 +167,12 @@ Deno.test("keyfile JSON: precedence, public-only, canonical private key, consist
   );
   assert.throws(
     () => keypairFromKeyfileData({ privateKey: "0x12" }),
-    /privateKey: expected 0x \+ 64 bytes hex/,
+    /privateKey: expected 64 bytes of hex \(0x optional\)/,
   );
+  // btwallet reads hex without its 0x as well.
+  const bare = { privateKey: written.privateKey.slice(2), publicKey: written.publicKey.slice(2) };
+  assert.equal(keypairFromKeyfileData(bare).ss58Address, ALICE);
+  assert.throws(() => keypairFromKeyfileData({ ss58Address: "5Garbage" }), /^.*ss58Address: /);
   assert.throws(() => keypairFromKeyfileData({}), /holds no key/);
 });
 
@@ -396,4 +408,100 @@ Deno.test("taos wallet reports bad paths and missing keys by flag, and lists aro
   r = await taosWallet(["list", "-p", root]);
   assert.match(r.stdout, /^dangling {2}\(unreadable: .*ENOENT/m);
   assert.match(r.stdout, /^v {2}coldkey 5/m);
+});
+
+Deno.test("a mnemonic URI with stray spaces gives the same key; derivation paths are kept", () => {
+  const spaced = `  ${DEV_PHRASE.replaceAll(" ", "   ")} `;
+  assert.equal(Keypair.fromUri(spaced).ss58Address, Keypair.fromMnemonic(DEV_PHRASE).ss58Address);
+  assert.equal(Keypair.fromUri(`${spaced.trimEnd()}//Alice`).ss58Address, ALICE);
+});
+
+Deno.test("taos wallet: ~ paths everywhere, public hotkey files kept, hotkeys listed by their files", async () => {
+  const home = mkdtempSync(join(tmpdir(), "taos-home-"));
+  try {
+    const env = { HOME: home };
+    let r = await taosWallet(["create", "-p", "~/w", "-w", "v", "--wallet.hotkey", "h1"], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /the coldkey is stored unencrypted/);
+    assert.doesNotMatch(r.stderr, /mnemonic/, "no secret words into a pipe");
+    r = await taosWallet(["list", "-p", "~/w"], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^v {2}coldkey 5/m);
+    assert.match(r.stdout, /^ {2}h1 {2}5/m);
+    r = await taosWallet(["show", "-p", "~/w", "-w", "v", "--wallet.hotkey", "h1"], env);
+    assert.equal(r.code, 0, r.stderr);
+
+    // A hotkey whose secret file is gone keeps its public file, and is listed by it.
+    const hotkeys = join(home, "w", "v", "hotkeys");
+    const publicFile = readFileSync(join(hotkeys, "h1pub.txt"), "utf8");
+    rmSync(join(hotkeys, "h1"));
+    r = await taosWallet(["create", "-p", "~/w", "-w", "v", "--wallet.hotkey", "h1"], env);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /h1pub\.txt exists; pass --overwrite/);
+    assert.equal(readFileSync(join(hotkeys, "h1pub.txt"), "utf8"), publicFile);
+    r = await taosWallet(["list", "-p", "~/w"], env);
+    assert.match(r.stdout, /^ {2}h1 {2}5/m);
+
+    r = await taosWallet(["create", "-p", "~/w", "-w", "v", "--wallet.hotkey", "zpub.txt"], env);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--wallet\.hotkey: 'zpub\.txt' ends in pub\.txt/);
+
+    // A coldkeypub.txt that cannot be read is said so, not taken for a missing one.
+    writeFileSync(join(home, "w", "v", "coldkeypub.txt"), "{ not json");
+    r = await taosWallet(["list", "-p", "~/w"], env);
+    assert.match(r.stdout, /^v {2}coldkey \(unreadable: /m);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+/** `taos wallet <args>` on a pseudo-terminal (util-linux `script`), typing `lines` one by one. */
+async function taosWalletOnTerminal(args: string[], lines: string[]) {
+  const child = new Deno.Command("script", {
+    args: [
+      "-qec",
+      [Deno.execPath(), "run", "-A", "main.ts", "wallet", ...args].join(" "),
+      "/dev/null",
+    ],
+    clearEnv: true,
+    env: passwordFreeEnv(),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  for (const line of lines) {
+    // Each answer once its prompt is up: a pty drops what arrives before raw mode.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    await writer.write(new TextEncoder().encode(`${line}\r`));
+  }
+  const out = await child.output();
+  return new TextDecoder().decode(out.stdout);
+}
+
+Deno.test({
+  name: "taos wallet create --encrypt on a terminal asks twice and shows the new mnemonic",
+  ignore: !existsSync("/usr/bin/script"),
+}, async () => {
+  const root = mkdtempSync(join(tmpdir(), "taos-wallets-"));
+  try {
+    let screen = await taosWalletOnTerminal(["create", "-p", root, "-w", "typo", "--encrypt"], [
+      "first",
+      "second",
+    ]);
+    assert.match(screen, /the two passwords differ; nothing was written/);
+    assert.equal(existsSync(join(root, "typo")), false);
+    screen = await taosWalletOnTerminal(["create", "-p", root, "-w", "ok", "--encrypt"], [
+      "same",
+      "same",
+    ]);
+    assert.match(screen, /coldkey mnemonic \(write it down[^\n]*\n\s+(\w+ ){11}\w+/);
+    const words = screen.match(/coldkey mnemonic[^\n]*\n\s+((\w+ ){11}\w+)/)![1];
+    const coldkey = await new Wallet({ root, name: "ok", hotkey: "default" }).coldkey(() =>
+      Promise.resolve("same")
+    );
+    assert.equal(coldkey.ss58Address, Keypair.fromMnemonic(words).ss58Address);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
