@@ -53,6 +53,19 @@ int64_t x_scale(__int128 x, int k) {
   return saturate(r);
 }
 
+x_scaler x_scaler_for(int k) {
+  x_scaler sc = {.k = k};
+  if (k > 0 && k <= 18) sc.multiplier = x_pow10[k];
+  if (k < 0 && k >= -18) {
+    uint64_t d = (uint64_t)x_pow10[-k];
+    while (((uint64_t)1 << sc.shift) < d) sc.shift++;
+    unsigned __int128 m = (((unsigned __int128)1) << (64 + sc.shift)) / d + 1;
+    sc.magic_lo = (uint64_t)m;
+    sc.magic_hi = (uint64_t)(m >> 64);
+  }
+  return sc;
+}
+
 int64_t x_quote_to_base(const tx_exchange *ex, int64_t quote, int64_t price) {
   int k = (int)ex->cfg.price_decimals + (int)ex->cfg.base_decimals - (int)ex->cfg.quote_decimals;
   __int128 num = quote, den = price;
@@ -469,6 +482,8 @@ int tx_open(const tx_config *config, tx_exchange **out, char *err, size_t err_le
   ex->lot = (int64_t)pow10_128((int)(config->base_decimals - lot_dp));
   ex->notional_shift =
       (int)config->quote_decimals - (int)config->price_decimals - (int)config->base_decimals;
+  ex->to_quote = x_scaler_for(ex->notional_shift);
+  ex->to_fee = x_scaler_for(ex->notional_shift - 9);
   ex->free_order = XNONE;
   ex->free_loan = XNONE;
   ex->next_roll = config->fee_slot_period_ns;

@@ -115,11 +115,24 @@ typedef struct {
 } x_timer;
 _Static_assert(sizeof(x_timer) == 32, "x_timer is 32 bytes");
 
+/* Scaling by a fixed power of ten, v * 10^k, prepared once per exchange. A division by 10^-k
+ * is a multiplication by a reciprocal: a 64-bit division instruction costs tens of cycles, and
+ * GCC turned the constant divisions of a switch on k into one shared division instruction. */
+typedef struct {
+  int k;
+  uint32_t shift;     /* k < 0: ceil(log2(10^-k)) */
+  uint64_t magic_lo;  /* k < 0: floor(2^(64+shift) / 10^-k) + 1, a 65-bit number */
+  uint64_t magic_hi;  /* its top bit (0 or 1) */
+  int64_t multiplier; /* 0 < k <= 18: 10^k */
+} x_scaler;
+
 struct tx_exchange {
   tx_config cfg;
   uint64_t now;
   int64_t lot;        /* base units per volume lot */
   int notional_shift; /* quote_dp - price_dp - base_dp */
+  x_scaler to_quote;  /* k = notional_shift: price * base -> quote */
+  x_scaler to_fee;    /* k = notional_shift - 9: price * base * rate (e9) -> quote */
   x_book *books;
   x_order *orders;
   uint32_t order_cap, free_order; /* free_order: unused slots, linked by next */
@@ -149,27 +162,23 @@ struct tx_exchange {
 int64_t x_scale(__int128 x, int k);
 extern const int64_t x_pow10[19];
 
-/* v * 10^k truncated toward zero for the common 64-bit case; the general path otherwise.
- * Division by each constant power of ten compiles to a multiplication. */
-static inline int64_t x_scale64(int64_t v, int k) {
-  switch (k) {
-  case 0: return v;
-  case -1: return v / 10;
-  case -2: return v / 100;
-  case -3: return v / 1000;
-  case -4: return v / 10000;
-  case -5: return v / 100000;
-  case -6: return v / 1000000;
-  case -7: return v / 10000000;
-  case -8: return v / 100000000;
-  case -9: return v / 1000000000;
-  default: break;
+/* Prepares scaling by 10^k. */
+x_scaler x_scaler_for(int k);
+
+/* v * 10^k truncated toward zero, saturated, with a prepared scaler. Division: for n < 2^64 and
+ * 2^(s-1) < d <= 2^s, floor(n / d) = floor(n * m / 2^(64+s)) with m = floor(2^(64+s) / d) + 1
+ * (Granlund and Montgomery, 1994), applied to |v| and the sign put back (truncation). */
+static inline int64_t x_scale_by(const x_scaler *sc, int64_t v) {
+  if (sc->k < 0 && sc->k >= -18) {
+    uint64_t n = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    uint64_t high = (uint64_t)(((unsigned __int128)n * sc->magic_lo) >> 64) + n * sc->magic_hi;
+    uint64_t q = high >> sc->shift;
+    return v < 0 ? -(int64_t)q : (int64_t)q;
   }
-  if (k > 0 && k <= 18) {
-    int64_t r;
-    if (!__builtin_mul_overflow(v, x_pow10[k], &r)) return r;
-  }
-  return x_scale(v, k);
+  if (sc->k == 0) return v;
+  int64_t r;
+  if (sc->multiplier != 0 && !__builtin_mul_overflow(v, sc->multiplier, &r)) return r;
+  return x_scale(v, sc->k);
 }
 
 /* a + b saturated to [-INT64_MAX, INT64_MAX]: sums of notionals near the price and volume limits
@@ -180,31 +189,33 @@ static inline int64_t x_sat_add(int64_t a, int64_t b) {
   return b > 0 ? INT64_MAX : -INT64_MAX;
 }
 
-/* trunc(a * b * 10^k), exact: 64-bit when the product fits, __int128 otherwise. */
-static inline int64_t x_product(int64_t a, int64_t b, int64_t c, int k) {
+/* trunc(a * b * c * 10^k), exact: 64-bit when the product fits, __int128 otherwise. */
+static inline int64_t x_product(int64_t a, int64_t b, int64_t c, const x_scaler *sc) {
   int64_t ab, abc;
   if (!__builtin_mul_overflow(a, b, &ab) && !__builtin_mul_overflow(ab, c, &abc)) {
-    return x_scale64(abc, k);
+    return x_scale_by(sc, abc);
   }
-  return x_scale((__int128)a * b * c, k);
+  return x_scale((__int128)a * b * c, sc->k);
 }
 
 /* trunc_q(price * volume). */
 static inline int64_t x_notional(const tx_exchange *ex, int64_t price, int64_t volume) {
-  return x_product(price, volume, 1, ex->notional_shift);
+  return x_product(price, volume, 1, &ex->to_quote);
 }
 /* trunc_q(price * volume * rate). */
 static inline int64_t x_fee(const tx_exchange *ex, int64_t price, int64_t volume, int64_t rate) {
-  return x_product(price, volume, rate, ex->notional_shift - 9);
+  return x_product(price, volume, rate, &ex->to_fee);
 }
 /* trunc_q(price * volume * (1 + rate)). */
 static inline int64_t x_with_rate(const tx_exchange *ex, int64_t price, int64_t volume,
                                   int64_t rate) {
-  return x_product(price, volume, X_RATE_ONE + rate, ex->notional_shift - 9);
+  return x_product(price, volume, X_RATE_ONE + rate, &ex->to_fee);
 }
 /* trunc_q(quote * (1 + rate)). */
 static inline int64_t x_quote_with_rate(int64_t quote, int64_t rate) {
-  return x_product(quote, X_RATE_ONE + rate, 1, -9);
+  int64_t r;
+  if (!__builtin_mul_overflow(quote, X_RATE_ONE + rate, &r)) return r / X_RATE_ONE;
+  return x_scale((__int128)quote * (X_RATE_ONE + rate), -9);
 }
 /* trunc_b(quote / price), truncated to the lot. */
 int64_t x_quote_to_base(const tx_exchange *ex, int64_t quote, int64_t price);
