@@ -348,6 +348,9 @@ export class Validator {
           }`,
         );
         this.#market?.close();
+        // As at any simulation's end: the volume windows continue from the lost one's last
+        // publish, so its trades age out of them rather than counting far into the next.
+        this.#scoring.rebase(point.timestamp);
         this.#snapshot.simulation = nextSimulation(point, this.#config);
         this.#openMarket(this.#config, point.seed + 1, true);
         this.#deps.board.startSimulation(point.index + 1, point.seed + 1);

@@ -5,6 +5,7 @@ import {
   emaScore,
   executionDelay,
   inventoryValue,
+  median,
   normalizeSharpe,
   percentile,
   roundHalfEven,
@@ -101,6 +102,14 @@ Deno.test("R1, R2: median with the left-outlier penalty that never triggers", ()
   close(percentile(r1, 75), 0.5225412607362389);
   close(aggregateReward(r1), 0.3875);
   close(aggregateReward([1.2, 1.1, 1.0, 0.9, 0.0]), 1.0);
+});
+
+Deno.test("the median of an even count is numpy's (a + b) / 2, to the last bit", () => {
+  // np.median([0.1, 0.7]) == 0.39999999999999997; a + (b - a) / 2 gives 0.4.
+  assert.equal(median([0.7, 0.1]), 0.39999999999999997);
+  assert.equal(aggregateReward([0.1, 0.7]), 0.39999999999999997);
+  assert.equal(median([0.3, 0.1, 0.2]), 0.2);
+  assert.ok(Number.isNaN(median([])));
 });
 
 Deno.test("a NaN on any book makes the reward NaN, which the score takes as 0", () => {

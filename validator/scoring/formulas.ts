@@ -178,9 +178,15 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[low] + (sorted[high] - sorted[low]) * (position - low);
 }
 
-/** Median (mean of the two middle values for an even count). */
+/**
+ * Median: the middle value, or `(a + b) / 2` of the two middle ones, as numpy computes it (the
+ * 50th percentile's `a + (b − a) / 2` can differ in the last bit).
+ */
 export function median(values: readonly number[]): number {
-  return percentile(values, 50);
+  if (values.length === 0 || values.some(Number.isNaN)) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 /**
