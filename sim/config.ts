@@ -227,6 +227,13 @@ const stylizedSchema = z.object({
   /** Required, as in the reference (even with regime changes off). */
   tauFRegime: positive,
   pO_alpha: nonNegative.lt(1, "must be below 1").default(0),
+  /**
+   * The start-up price path each agent's return history is read from: X_t = GBM_X0 ·
+   * exp((GBM_mu − GBM_sigma²/2)·t + GBM_sigma·W_t) on t in [0, 1], prices P0·(1 + X_t).
+   */
+  GBM_X0: positive.default(0.001),
+  GBM_mu: nonNegative.default(0),
+  GBM_sigma: nonNegative.default(0.01),
 }).strict().superRefine(latencyRange);
 
 const hftSchema = z.object({

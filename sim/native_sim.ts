@@ -293,6 +293,9 @@ export function nativeParams(config: SimConfig, threads: number): Record<string,
       sty_regime_prob: sty.regimeProb,
       sty_tau_f_regime: sty.tauFRegime,
       sty_po_alpha: sty.pO_alpha,
+      sty_gbm_x0: sty.GBM_X0,
+      sty_gbm_mu: sty.GBM_mu,
+      sty_gbm_sigma: sty.GBM_sigma,
     });
   }
   if (hft) {

@@ -47,7 +47,9 @@ export class Progress {
   readonly #silent: boolean;
   readonly #write: (text: string) => void;
   readonly #started = performance.now();
-  #lastDraw = 0;
+  /** When the bar was last drawn; the first update always draws (performance.now() counts from
+   * the process start, so a run starting within 100 ms of it skipped its first frame). */
+  #lastDraw = -Infinity;
   #lastDecile = -1;
 
   /** `tty` and `write` default to stderr's (tests pass their own). */
@@ -66,7 +68,7 @@ export class Progress {
    * below it at the next update. */
   note(text: string): void {
     this.#write(this.#tty ? `\r\x1b[K${text}\n` : `${text}\n`);
-    this.#lastDraw = 0;
+    this.#lastDraw = -Infinity;
   }
 
   /** Reports `done` simulated ns and `events` processed so far. */

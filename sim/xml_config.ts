@@ -22,15 +22,7 @@ const inert: Record<string, string[]> = {
   Base: ["maxLeverage", "maxLoan"],
   Quote: ["maxLeverage", "maxLoan"],
   agent: ["name", "exchange", "debug"],
-  StylizedTraderAgent: [
-    "sigmaFRegime",
-    "sigmaCRegime",
-    "sigmaNRegime",
-    "GBM_X0",
-    "GBM_mu",
-    "GBM_sigma",
-    "GBM_seed",
-  ],
+  StylizedTraderAgent: ["sigmaFRegime", "sigmaCRegime", "sigmaNRegime", "GBM_seed"],
   HighFrequencyTraderAgent: ["historySize", "GBM_X0", "GBM_mu", "GBM_sigma", "GBM_seed"],
   ALGOTraderAgent: ["buyProb", "volumeStatsPeriod", "period"],
   FuturesTraderAgent: ["sigmaN", "tauHist"],
@@ -77,6 +69,9 @@ const agentAttributes: Record<string, string[]> = {
     "regimeProb",
     "tauFRegime",
     "pO_alpha",
+    "GBM_X0",
+    "GBM_mu",
+    "GBM_sigma",
   ],
   HighFrequencyTraderAgent: [
     "minMFLatency",
@@ -280,8 +275,9 @@ class Importer {
   }
 
   /**
-   * What the reference's agents make of absent or out-of-range attributes: futures traders take a
-   * `volume` of 1 and a `lambda` of 0.01155 in their place, ALGO traders a market-feed latency of
+   * What the reference's agents make of absent or out-of-range attributes: stylized traders take
+   * the default start-up path level, drift or volatility for an out-of-range one, futures traders
+   * a `volume` of 1 and a `lambda` of 0.01155 in their place, ALGO traders a market-feed latency of
    * 1 s (mean and deviation), and HFT agents read `tau` as a whole number.
    */
   referenceFallbacks(element: XmlElement, group: Record<string, unknown>): void {
@@ -294,12 +290,21 @@ class Importer {
       group[name] = fallback;
     };
     if (element.name === "StylizedTraderAgent") {
-      for (const name of ["GBM_X0", "GBM_mu", "GBM_sigma", "GBM_seed"]) {
-        if (element.attributes[name] === undefined) continue;
+      // The start-up price path: a level that is not positive, or a negative drift or
+      // volatility, takes the default.
+      const fallback = (name: string, bad: (v: number) => boolean, value: number) => {
+        const given = group[name] as number | undefined;
+        if (given === undefined || !bad(given)) return;
+        this.warn(element, `${name}="${given}" taken as ${value}, as the reference does`);
+        group[name] = value;
+      };
+      fallback("GBM_X0", (v) => v <= 0, 0.001);
+      fallback("GBM_mu", (v) => v < 0, 0);
+      fallback("GBM_sigma", (v) => v < 0, 0.01);
+      if (element.attributes.GBM_seed !== undefined) {
         this.warn(
           element,
-          `${name} is not used: the start-up price path keeps the reference's defaults ` +
-            "(GBM_X0 0.001, GBM_mu 0, GBM_sigma 0.01)",
+          "GBM_seed is not used: the start-up price path is drawn from the simulation's seed",
         );
       }
     } else if (element.name === "FuturesTraderAgent") {

@@ -43,7 +43,8 @@ extern "C" {
   X(sty_mfl_mean) X(sty_mfl_std) X(sty_min_opl) X(sty_max_opl) X(sty_ray) X(sty_delay_mean)        \
   X(sty_delay_std) X(sty_scale_r) X(sty_sigma_f) X(sty_sigma_c) X(sty_sigma_n) X(sty_tau)          \
   X(sty_tau_hist) X(sty_tau_f) X(sty_sigma_eps) X(sty_r_aversion) X(sty_regime_flag)               \
-  X(sty_regime_prob) X(sty_tau_f_regime) X(sty_po_alpha)                                           \
+  X(sty_regime_prob) X(sty_tau_f_regime) X(sty_po_alpha) X(sty_gbm_x0) X(sty_gbm_mu)               \
+  X(sty_gbm_sigma)                                                                                 \
   X(hft_count) X(hft_bal_kind) X(hft_bal_a) X(hft_bal_b) X(hft_bal_c) X(hft_bal_d)                 \
   X(hft_min_mfl) X(hft_min_opl) X(hft_max_opl) X(hft_ray) X(hft_tau) X(hft_delta) X(hft_psi)       \
   X(hft_gamma) X(hft_kappa) X(hft_spread) X(hft_order_mean) X(hft_noise_ray) X(hft_shift_pct)      \

@@ -642,24 +642,26 @@ int sim_agents_book_init(sim_book *book) {
     sim_rng_seed(&book->rng[i], cfg->seed, book->id, cfg->remote + i, SIM_RNG_DECISION);
     sim_rng_seed(&book->lat_rng[i], cfg->seed, book->id, cfg->remote + i, SIM_RNG_LATENCY);
   }
-  /* Initial price history: a GBM path (S0 0.001, sigma 0.01 on [0, 1]) around P0, one set of
-   * draws per book shared by all stylized agents; each agent samples it with its own length. */
+  /* Initial price history: a GBM path X (X0, mu, sigma on [0, 1]; by default 0.001, 0, 0.01)
+   * priced P0 (1 + X), one set of draws per book shared by all stylized agents; each agent samples
+   * it with its own length. */
   sim_rng hist;
   sim_rng_seed(&hist, cfg->seed, book->id, SIM_NONE, SIM_RNG_HISTORY);
   for (int i = 0; i < 501; i++) book->history_normals[i] = sim_normal(&hist, 0, 1);
   double p0 = P(cfg, initial_price);
+  double x0 = P(cfg, sty_gbm_x0), mu = P(cfg, sty_gbm_mu), sigma = P(cfg, sty_gbm_sigma);
   for (uint32_t k = 0; k < cfg->n_sty; k++) {
     const sim_sty_params *par = &sim->sty_params[k];
     sim_sty_book *st = &book->sty[k];
     st->returns = book->sty_returns + par->offset;
     uint32_t h = par->hist_len;
-    double dt = 1.0 / h, w = 0, x_prev = 0.001, price_prev = p0 * (1.0 + x_prev);
+    double dt = 1.0 / h, w = 0, x_prev = x0, price_prev = p0 * (1.0 + x_prev);
     for (uint32_t i = 0; i < h; i++) {
       w += sqrt(dt) * book->history_normals[i];
-      double x = 0.001 * exp(-0.5 * 0.01 * 0.01 * (i + 1) * dt + 0.01 * w);
+      double x = x0 * exp((mu - 0.5 * sigma * sigma) * (i + 1) * dt + sigma * w);
       double price = p0 * (1.0 + x);
       /* the reference stores the raw level X_0 as the first "return" */
-      st->returns[i] = (cfg->reference && i == 0) ? 0.001 : log(price / price_prev);
+      st->returns[i] = (cfg->reference && i == 0) ? x0 : log(price / price_prev);
       price_prev = price;
       x_prev = x;
     }

@@ -65,7 +65,7 @@ Deno.test("the XML importer fills in what the reference's agents do for absent o
     .replace('volume="4.0" lambda="0.001155"', 'lambda="0"')
     .replace('MFLmean="1500000000" MFLstd="250000000" ', "")
     .replace('tau="2" delta=', 'tau="2.5" delta=')
-    .replace('tauHist="200"', 'tauHist="200" GBM_X0="0.01"');
+    .replace('tauHist="200"', 'tauHist="200" GBM_X0="0.01" GBM_mu="-1" GBM_seed="7"');
   const { config, warnings } = importXmlConfig(text, 1);
   assert.equal(config.agents.futures?.volume, 1, "absent: 1");
   assert.equal(config.agents.futures?.lambda, 0.01155, "0: the reference's 0.01155");
@@ -73,7 +73,33 @@ Deno.test("the XML importer fills in what the reference's agents do for absent o
   assert.equal(config.agents.hft?.tau, 2, "read as a whole number");
   assert.match(warnings.join("\n"), /lambda="0" taken as 0\.01155/);
   assert.match(warnings.join("\n"), /tau="2\.5" read as 2/);
-  assert.match(warnings.join("\n"), /GBM_X0 is not used/);
+  assert.equal(config.agents.stylized?.GBM_X0, 0.01, "the start-up path's level is taken");
+  assert.equal(config.agents.stylized?.GBM_mu, 0, "a negative drift: the reference's 0");
+  assert.equal(config.agents.stylized?.GBM_sigma, 0.01, "absent: 0.01");
+  assert.match(warnings.join("\n"), /GBM_mu="-1" taken as 0/);
+  assert.match(warnings.join("\n"), /GBM_seed is not used/);
+});
+
+Deno.test("the stylized traders' start-up path follows GBM_X0, GBM_mu and GBM_sigma", () => {
+  const run = (stylized: Record<string, number>) => {
+    const base = smallPreset();
+    const config = parseSimConfig({
+      ...base,
+      duration: 60e9,
+      agents: { ...base.agents, stylized: { ...base.agents.stylized!, ...stylized } },
+    });
+    const engine = SimEngine.create({ config, seed: 3, threads: 1 });
+    try {
+      let last = null;
+      for (let state = engine.advance(); state !== null; state = engine.advance()) last = state;
+      return JSON.stringify(last);
+    } finally {
+      engine.close();
+    }
+  };
+  const defaults = run({});
+  assert.equal(run({ GBM_X0: 0.001, GBM_mu: 0, GBM_sigma: 0.01 }), defaults, "the defaults");
+  assert.notEqual(run({ GBM_sigma: 0.5 }), defaults, "a volatile start-up path trades otherwise");
 });
 
 Deno.test("the XML importer takes every ALGO volume distribution of the reference", () => {
