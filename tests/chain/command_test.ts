@@ -78,7 +78,7 @@ Deno.test(
       const run = await taos(["metagraph", "--network", node.url]);
       assert.equal(run.code, 1);
       assert.match(run.stderr, /taos metagraph: reading subnet 79 failed: .*state unavailable/);
-      assert.doesNotMatch(run.stderr, /Uncaught|    at /);
+      assert.doesNotMatch(run.stderr, /Uncaught| {4}at /);
     } finally {
       await node.close();
     }
