@@ -89,13 +89,21 @@ export function timelockRevealRound(
   return quicknetRoundAt(o.nowSeconds + blocks * o.blockSeconds);
 }
 
+/** What a timelocked commit carries; the chain applies it only when `hotkey` is the committer's. */
+export interface TimelockedWeights {
+  /** The validator hotkey's 32-byte public key. */
+  hotkey: Uint8Array;
+  uids: number[];
+  /** u16 weights. */
+  values: number[];
+  versionKey: bigint;
+}
+
 /**
  * The SCALE payload of a timelocked commit, `(hotkey: Vec<u8>, uids: Vec<u16>, values: Vec<u16>,
- * version_key: u64)`: the chain applies it only when the hotkey is the committer's.
+ * version_key: u64)`.
  */
-export function timelockedWeightsPayload(
-  c: { hotkey: Uint8Array; uids: number[]; values: number[]; versionKey: bigint },
-): Uint8Array {
+export function timelockedWeightsPayload(c: TimelockedWeights): Uint8Array {
   if (c.hotkey.length !== 32) throw new RangeError("hotkey must be a 32-byte public key");
   return u8aConcat(
     compactToU8a(c.hotkey.length),
@@ -107,9 +115,6 @@ export function timelockedWeightsPayload(
 }
 
 /** The `commit` argument of `commit_timelocked_weights`: the payload locked to `round`. */
-export function timelockedCommit(
-  c: { hotkey: Uint8Array; uids: number[]; values: number[]; versionKey: bigint },
-  round: bigint,
-): Uint8Array {
+export function timelockedCommit(c: TimelockedWeights, round: bigint): Uint8Array {
   return timelockEncrypt(timelockedWeightsPayload(c), round);
 }

@@ -22,6 +22,7 @@
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import { bls12_381 as bls } from "@noble/curves/bls12-381";
+import { u8aConcat } from "@polkadot/util";
 
 /** drand quicknet: unchained rounds every 3 s, G1 signatures (RFC 9380 hash-to-curve). */
 export const QUICKNET = {
@@ -93,33 +94,20 @@ function vec(bytes: Uint8Array): Uint8Array {
   return out;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
 /** Source of randomness; tests pass a seeded one to get fixed ciphertexts. */
 export type RandomBytes = (length: number) => Uint8Array;
 
 const systemRandom: RandomBytes = (length) => new Uint8Array(randomBytes(length));
 
-/**
- * Encrypts `plaintext` so that it opens with the quicknet signature of `round`. `publicKey`
- * (compressed G2, hex) is the beacon's, quicknet's unless given.
- */
+/** Encrypts `plaintext` so that it opens with the quicknet signature of `round`. */
 export function timelockEncrypt(
   plaintext: Uint8Array,
   round: bigint,
-  options: { random?: RandomBytes; publicKey?: string } = {},
+  options: { random?: RandomBytes } = {},
 ): Uint8Array {
   if (round < 0n || round >= 1n << 64n) throw new RangeError("round must be a u64");
   const random = options.random ?? systemRandom;
-  const beacon = G2.fromHex(options.publicKey ?? QUICKNET.publicKey);
+  const beacon = G2.fromHex(QUICKNET.publicKey);
   const key = random(32);
   const sigma = random(32);
   const r = ibeScalar(sigma, key);
@@ -130,9 +118,9 @@ export function timelockEncrypt(
 
   const nonce = random(NONCE_BYTES);
   const cipher = createCipheriv("aes-256-gcm", key, nonce);
-  const sealed = concat(cipher.update(plaintext), cipher.final(), cipher.getAuthTag());
-  const body = concat(vec(sealed), vec(nonce));
-  return concat(u.toRawBytes(true), vec(v), vec(w), vec(body), vec(CIPHER_SUITE));
+  const sealed = u8aConcat(cipher.update(plaintext), cipher.final(), cipher.getAuthTag());
+  const body = u8aConcat(vec(sealed), vec(nonce));
+  return u8aConcat(u.toRawBytes(true), vec(v), vec(w), vec(body), vec(CIPHER_SUITE));
 }
 
 /** Reads the `vec` at `at`; throws when it runs past the end. */
@@ -177,7 +165,10 @@ export function timelockDecrypt(ciphertext: Uint8Array, signature: Uint8Array): 
   }
   const decipher = createDecipheriv("aes-256-gcm", key, nonce);
   decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-  return concat(decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES)), decipher.final());
+  return u8aConcat(
+    decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES)),
+    decipher.final(),
+  );
 }
 
 /** The latest quicknet round published by `unixSeconds` (rounds start at 1). */
