@@ -1,4 +1,5 @@
 import { main } from "../main.ts";
+import { interruptOnceProgressing } from "./sim/interrupt.ts";
 
 function assertEquals(actual: unknown, expected: unknown): void {
   if (actual !== expected) throw new Error(`expected ${expected}, got ${actual}`);
@@ -19,15 +20,7 @@ Deno.test("the ./taos script runs the program as its own process: a SIGINT to it
     stdout: "null",
     stderr: "piped",
   }).spawn();
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let stderr = "";
-  while (!stderr.includes(" simulated, ")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    stderr += value;
-  }
-  child.kill("SIGINT");
-  for (let r = await reader.read(); !r.done; r = await reader.read()) stderr += r.value;
+  const stderr = await interruptOnceProgressing(child);
   assertEquals((await child.status).code, 130);
   if (!/interrupted at \d\d:\d\d:\d\d of 24:00:00 simulated/.test(stderr)) {
     throw new Error(`not stopped by the signal:\n${stderr}`);

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { smallPreset } from "../../sim/config.ts";
 import { loadSimConfig } from "../../sim/load.ts";
+import { interruptOnceProgressing } from "./interrupt.ts";
 
 const main = new URL("../../main.ts", import.meta.url).pathname;
 const fixture = new URL("./fixtures/simulation_0.xml", import.meta.url).pathname;
@@ -109,16 +110,7 @@ Deno.test("Ctrl-C stops taos sim at a step: the files are flushed and the summar
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-    let stderr = "";
-    while (!stderr.includes(" simulated, ")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      stderr += value;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    child.kill("SIGINT");
-    for (let r = await reader.read(); !r.done; r = await reader.read()) stderr += r.value;
+    const stderr = await interruptOnceProgressing(child, 300);
     const { code } = await child.status;
     await child.stdout.cancel();
     assert.equal(code, 130, stderr);
