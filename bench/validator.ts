@@ -165,7 +165,8 @@ class Host {
 /** Per-round ms of each reported phase; nested phases are taken out of the one holding them. */
 function phaseBreakdown(phases: PhaseTimes, perRound: (ms: number) => number) {
   const spent = (phase: string) => phases.totals.get(phase) ?? 0;
-  const inQuery = ["compress", "encode", "sign", "decode"].reduce((sum, p) => sum + spent(p), 0);
+  const inQuery = ["compress", "encode", "sign", "decode", "validate"]
+    .reduce((sum, p) => sum + spent(p), 0);
   return {
     state: perRound(spent("state")),
     compress: perRound(spent("compress")),
@@ -173,7 +174,7 @@ function phaseBreakdown(phases: PhaseTimes, perRound: (ms: number) => number) {
     sign: perRound(spent("sign")),
     http: perRound(spent("query") - inQuery),
     decode: perRound(spent("decode")),
-    validate: perRound(spent("replies") - spent("inject")),
+    validate: perRound(spent("validate") + spent("replies") - spent("inject")),
     inject: perRound(spent("inject")),
     scoring: perRound(spent("scoring")),
     metrics: perRound(spent("metrics")),

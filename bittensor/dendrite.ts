@@ -130,15 +130,21 @@ export class Dendrite {
     fields: F | ((target: AxonTarget, index: number) => F),
     timeoutSeconds = 12,
   ): Promise<DendriteResult<F>[]> {
-    return this.#queryAll(targets, kind, fields, timeoutSeconds);
+    return this.queryEach(targets, kind, fields, timeoutSeconds, (result) => result);
   }
 
-  async #queryAll<F>(
+  /**
+   * {@linkcode query}, handing each result to `digest` as soon as its reply is parsed and keeping
+   * only what `digest` returns: the parsed replies of a round are then never all in memory at
+   * once (each may be up to {@linkcode maxResponseBytes} of JSON, about twice that once parsed).
+   */
+  async queryEach<F, R>(
     targets: readonly AxonTarget[],
     kind: SynapseKind<F>,
     fields: F | ((target: AxonTarget, index: number) => F),
     timeoutSeconds: number,
-  ): Promise<DendriteResult<F>[]> {
+    digest: (result: DendriteResult<F>, index: number) => R,
+  ): Promise<R[]> {
     const calls: Promise<() => DendriteResult<F>>[] = [];
     const encoder = new SynapseBodyEncoder();
     for (let i = 0; i < targets.length; i++) {
@@ -153,8 +159,11 @@ export class Dendrite {
     }
     // Every reply is read off the network before any is parsed: parsing one large reply must not
     // hold up reading the others, which would time honest axons out for another's payload.
-    const received = await Promise.all(calls);
-    return received.map((parse) => parse());
+    const received: ((() => DendriteResult<F>) | null)[] = await Promise.all(calls);
+    return received.map((parse, i) => {
+      received[i] = null; // its raw reply goes as soon as it is parsed
+      return digest(parse!(), i);
+    });
   }
 
   /** Sends one signed synapse to one axon and waits at most `timeoutSeconds` for its reply. */

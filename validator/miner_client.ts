@@ -19,6 +19,7 @@ import {
   type StateUpdateWire,
 } from "../bittensor/market_synapse.ts";
 import type { StateUpdate } from "../agents/sdk/state.ts";
+import type { Instruction } from "../agents/sdk/instructions.ts";
 import type { PhaseTimes } from "./phases.ts";
 
 /** One miner to query and the state it gets. */
@@ -32,21 +33,43 @@ export interface MinerRequest {
 /** How a query ended, in the reference's categories. */
 export type QueryOutcome = "ok" | "timeout" | "failure" | "rejected";
 
+/** What the validator keeps of a miner's response once checked: never the response itself. */
+export interface CheckedResponse {
+  /** Instructions to forward, in the miner's order. */
+  accepted: Instruction[];
+  /** Instructions dropped one by one. */
+  dropped: number;
+  /** Why the whole response was void, or null. */
+  discarded: string | null;
+}
+
+/** Checks the decompressed `{agent_id, instructions}` object of miner `uid`. */
+export type ResponseCheck = (uid: number, response: unknown) => CheckedResponse;
+
 /** One miner's reply. */
 export interface MinerReply {
   uid: number;
   outcome: QueryOutcome;
   /** Measured round trip, seconds. */
   processTime: number;
-  /** The decompressed `{agent_id, instructions}` object (unvalidated), or null. */
-  response: unknown;
+  /** The checked response when the outcome is ok, else null. */
+  checked: CheckedResponse | null;
   /** Why the query did not succeed. */
   message: string;
 }
 
 /** Queries miners for one publish. */
 export interface MinerClient {
-  query(requests: readonly MinerRequest[], timeoutSeconds: number): Promise<MinerReply[]>;
+  /**
+   * Sends each request and checks each response with `check` as soon as it is read, so that a
+   * round holds the checked instructions of every miner but the raw response of one at most (a
+   * response may inflate to 64 MiB of JSON).
+   */
+  query(
+    requests: readonly MinerRequest[],
+    timeoutSeconds: number,
+    check: ResponseCheck,
+  ): Promise<MinerReply[]>;
 }
 
 /** Longest part of a miner's own text (an error message) kept for logs and alerts. */
@@ -95,7 +118,11 @@ export class DendriteMinerClient implements MinerClient {
     return compressed;
   }
 
-  async query(requests: readonly MinerRequest[], timeoutSeconds: number): Promise<MinerReply[]> {
+  async query(
+    requests: readonly MinerRequest[],
+    timeoutSeconds: number,
+    check: ResponseCheck,
+  ): Promise<MinerReply[]> {
     if (requests.length === 0) return [];
     const compressing = performance.now();
     // Books and config are identical for every miner in a round: compress them once.
@@ -124,40 +151,44 @@ export class DendriteMinerClient implements MinerClient {
       this.#phases?.add("compress", started);
       return wire;
     };
-    const results = await this.#dendrite.query(
+    return await this.#dendrite.queryEach(
       requests.map((r) => r.target),
       MarketSimulationStateUpdate,
       wireOf,
       timeoutSeconds,
-    );
-    const decoding = performance.now();
-    const replies = results.map((result, i): MinerReply => {
-      const uid = requests[i].uid;
-      // The message may be the miner's own text: made safe to log on the way.
-      const unanswered = (outcome: MinerReply["outcome"], message: string): MinerReply => ({
-        uid,
-        processTime: result.processTime,
-        outcome,
-        response: null,
-        message: minerText(message),
-      });
-      if (result.statusCode === 408) return unanswered("timeout", result.statusMessage);
-      if (REJECTION_CODES.has(result.statusCode)) {
-        return unanswered("rejected", result.statusMessage);
-      }
-      if (!result.ok || result.fields === null) {
-        return unanswered("failure", result.statusMessage);
-      }
-      try {
-        // A compressed response may inflate to the dendrite's cap on a reply, no further.
-        const response = decodeResponse(result.fields, this.#dendrite.maxResponseBytes);
+      (result, i): MinerReply => {
+        const uid = requests[i].uid;
+        // The message may be the miner's own text: made safe to log on the way.
+        const unanswered = (outcome: MinerReply["outcome"], message: string): MinerReply => ({
+          uid,
+          processTime: result.processTime,
+          outcome,
+          checked: null,
+          message: minerText(message),
+        });
+        if (result.statusCode === 408) return unanswered("timeout", result.statusMessage);
+        if (REJECTION_CODES.has(result.statusCode)) {
+          return unanswered("rejected", result.statusMessage);
+        }
+        if (!result.ok || result.fields === null) {
+          return unanswered("failure", result.statusMessage);
+        }
+        let response: unknown;
+        const decoding = performance.now();
+        try {
+          // A compressed response may inflate to the dendrite's cap on a reply, no further.
+          response = decodeResponse(result.fields, this.#dendrite.maxResponseBytes);
+        } catch (error) {
+          return unanswered("failure", (error as Error).message);
+        } finally {
+          this.#phases?.add("decode", decoding);
+        }
         if (response === null) return unanswered("failure", "no response");
-        return { uid, processTime: result.processTime, outcome: "ok", response, message: "" };
-      } catch (error) {
-        return unanswered("failure", (error as Error).message);
-      }
-    });
-    this.#phases?.add("decode", decoding);
-    return replies;
+        const checking = performance.now();
+        const checked = check(uid, response);
+        this.#phases?.add("validate", checking);
+        return { uid, processTime: result.processTime, outcome: "ok", checked, message: "" };
+      },
+    );
   }
 }

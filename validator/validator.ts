@@ -30,7 +30,7 @@ import type {
   WeightSetter,
   WeightSubmission,
 } from "../bittensor/neurons.ts";
-import type { MinerClient, MinerReply, MinerRequest } from "./miner_client.ts";
+import type { CheckedResponse, MinerClient, MinerReply, MinerRequest } from "./miner_client.ts";
 import {
   executionDelay,
   observationFromPublish,
@@ -473,7 +473,11 @@ export class Validator {
     if (phases !== undefined) lap = phases.add("other", lap);
     const requests = this.#requests(publish);
     if (phases !== undefined) lap = phases.add("state", lap);
-    const queried = deps.client.query(requests, deps.options.timeoutSeconds);
+    const queried = deps.client.query(
+      requests,
+      deps.options.timeoutSeconds,
+      (uid, response) => this.#checkResponse(uid, response),
+    );
     const replies = await queried;
     if (phases !== undefined) lap = phases.add("query", lap);
     // The turnover cap applies to the volume before this state's fills, as in the reference.
@@ -556,11 +560,26 @@ export class Validator {
     }));
   }
 
+  /** A miner's response checked as the simulation will take it. */
+  #checkResponse(uid: number, response: unknown): CheckedResponse {
+    const result = validateInstructions(response, {
+      uid,
+      bookCount: this.#config.books,
+      volumes: this.#scoring.volumeTraded(uid),
+      volumeCap: this.#scoring.volumeCap,
+      maxInstructionsPerBook: this.#deps.options.scoring.maxInstructionsPerBook,
+    });
+    return {
+      accepted: result.accepted,
+      dropped: result.rejected.length,
+      discarded: result.discarded,
+    };
+  }
+
   #handleReplies(replies: MinerReply[]) {
     const deps = this.#deps;
     const { scoring: scoringOptions, timeoutSeconds } = deps.options;
     const point = this.#snapshot.simulation;
-    const cap = this.#scoring.volumeCap;
     this.#answered.clear();
     for (const reply of replies) {
       const stats = this.#statsOf(reply.uid);
@@ -576,14 +595,7 @@ export class Validator {
       stats.successes++;
       stats.callTime += reply.processTime;
       deps.metrics?.responseTime.observe(reply.processTime);
-      const volumes = this.#scoring.volumeTraded(reply.uid);
-      const result = validateInstructions(reply.response, {
-        uid: reply.uid,
-        bookCount: this.#config.books,
-        volumes,
-        volumeCap: cap,
-        maxInstructionsPerBook: scoringOptions.maxInstructionsPerBook,
-      });
+      const result = reply.checked!;
       if (result.discarded !== null) {
         deps.metrics?.instructions.inc({ result: "voided" });
         // A miner voided every time (say, a uid mismatch) would otherwise look merely silent.
@@ -597,8 +609,8 @@ export class Validator {
         continue;
       }
       this.#answered.add(reply.uid);
-      if (result.rejected.length > 0) {
-        deps.metrics?.instructions.inc({ result: "dropped" }, result.rejected.length);
+      if (result.dropped > 0) {
+        deps.metrics?.instructions.inc({ result: "dropped" }, result.dropped);
       }
       deps.metrics?.instructions.inc({ result: "accepted" }, result.accepted.length);
       const bounds = { maxDelay: scoringOptions.maxDelayNs, minDelay: scoringOptions.minDelayNs };

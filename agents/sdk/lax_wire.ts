@@ -66,28 +66,54 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** One instruction with its known fields coerced (a copy; anything else is left as it is). */
+const FIELD_RULES = Object.entries(FIELDS);
+
+/** `items` with each element mapped, or `items` itself when no element changes. */
+function mapChanged(items: unknown[], map: (item: unknown) => unknown): unknown[] {
+  let out: unknown[] | null = null;
+  for (let i = 0; i < items.length; i++) {
+    const value = map(items[i]);
+    if (out === null && !Object.is(value, items[i])) out = items.slice(0, i);
+    out?.push(value);
+  }
+  return out ?? items;
+}
+
+function laxCancellation(c: unknown): unknown {
+  if (!isRecord(c)) return c;
+  const orderId = coerce(c.orderId, "int");
+  const volume = c.volume === null || c.volume === undefined ? c.volume : coerce(c.volume, "float");
+  return Object.is(orderId, c.orderId) && Object.is(volume, c.volume)
+    ? c
+    : { ...c, orderId, volume };
+}
+
+/**
+ * One instruction with its known fields coerced; anything else is left as it is. A copy only when
+ * a value changes: replies are mostly typed already, and copying each of 200 000 instructions
+ * cost the validator about a second per reply.
+ */
 export function laxInstruction(raw: unknown): unknown {
   if (!isRecord(raw)) return raw;
-  const out: Record<string, unknown> = { ...raw };
-  for (const [field, rule] of Object.entries(FIELDS)) {
-    if (field in out && out[field] !== null) out[field] = coerce(out[field], rule);
+  let out: Record<string, unknown> | null = null;
+  for (const [field, rule] of FIELD_RULES) {
+    const value = raw[field];
+    // Numbers, null and absent fields are what most replies hold: nothing to coerce.
+    if (typeof value === "number" || value === null || value === undefined) {
+      if (rule !== "bool" || (value !== 0 && value !== 1)) continue;
+    }
+    const coerced = coerce(value, rule);
+    if (!Object.is(coerced, value)) (out ??= { ...raw })[field] = coerced;
   }
-  if (Array.isArray(out.cancellations)) {
-    out.cancellations = out.cancellations.map((c) =>
-      isRecord(c)
-        ? {
-          ...c,
-          orderId: coerce(c.orderId, "int"),
-          volume: c.volume === null || c.volume === undefined
-            ? c.volume
-            : coerce(c.volume, "float"),
-        }
-        : c
-    );
+  if (Array.isArray(raw.cancellations)) {
+    const cancellations = mapChanged(raw.cancellations, laxCancellation);
+    if (cancellations !== raw.cancellations) (out ??= { ...raw }).cancellations = cancellations;
   }
-  if (Array.isArray(out.agentIds)) out.agentIds = out.agentIds.map((id) => coerce(id, "int"));
-  return out;
+  if (Array.isArray(raw.agentIds)) {
+    const agentIds = mapChanged(raw.agentIds, (id) => coerce(id, "int"));
+    if (agentIds !== raw.agentIds) (out ??= { ...raw }).agentIds = agentIds;
+  }
+  return out ?? raw;
 }
 
 /** The `{agent_id, instructions}` reply with its `agent_id` and each instruction coerced. */
@@ -97,7 +123,7 @@ export function laxResponse(raw: unknown): unknown {
     ...raw,
     ...("agent_id" in raw ? { agent_id: coerce(raw.agent_id, "int") } : {}),
     ...(Array.isArray(raw.instructions)
-      ? { instructions: raw.instructions.map(laxInstruction) }
+      ? { instructions: mapChanged(raw.instructions, laxInstruction) }
       : {}),
   };
 }

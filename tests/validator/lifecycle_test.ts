@@ -26,13 +26,13 @@ const neurons: Neuron[] = [0, 1].map((uid) => ({
 
 /** uid 0 buys 1 on every book each publish; uid 1 answers with nothing. */
 const client: MinerClient = {
-  query: (requests) =>
+  query: (requests, _timeout, check) =>
     Promise.resolve(requests.map((r): MinerReply => ({
       uid: r.uid,
       outcome: "ok",
       processTime: 0.1,
       message: "",
-      response: {
+      checked: check(r.uid, {
         agent_id: r.uid,
         instructions: r.uid !== 0 ? [] : Object.keys(r.state.books).map((book) => ({
           type: "PLACE_ORDER_MARKET",
@@ -42,7 +42,7 @@ const client: MinerClient = {
           quantity: 1,
           clientOrderId: null,
         })),
-      },
+      }),
     }))),
 };
 
@@ -309,10 +309,10 @@ Deno.test("a failed publish round abandons its simulation and the next one start
 Deno.test("a round failing between its publish and its scoring saves the windows as they are live", async () => {
   let queries = 0;
   const failing: MinerClient = {
-    query: (requests, timeout) =>
+    query: (requests, timeout, check) =>
       ++queries === 4
         ? Promise.reject(new Error("query failure"))
-        : client.query(requests, timeout),
+        : client.query(requests, timeout, check),
   };
   const store = ValidatorStore.open(":memory:");
   const validator = new Validator({

@@ -564,7 +564,7 @@ Deno.test("miners that all refuse the queries page with the likely cause, not as
         outcome: "rejected" as const,
         processTime: 0,
         message: "Forbidden. Key is blacklisted: Non-validator hotkey.",
-        response: null,
+        checked: null,
       }))),
   };
   const validator = new Validator({

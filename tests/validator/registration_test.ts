@@ -36,13 +36,13 @@ class MutableDirectory implements NeuronDirectory {
 /** Every miner answers at once, with `response(uid)`. */
 function answering(response: (uid: number) => unknown): MinerClient {
   return {
-    query: (requests) =>
+    query: (requests, _timeout, check) =>
       Promise.resolve(requests.map((r): MinerReply => ({
         uid: r.uid,
         outcome: "ok",
         processTime: 0.05,
         message: "",
-        response: response(r.uid),
+        checked: check(r.uid, response(r.uid)),
       }))),
   };
 }

@@ -83,7 +83,7 @@ function emptyReply(request: MinerRequest): MinerReply {
     outcome: "ok",
     processTime: 0.1,
     message: "",
-    response: { agent_id: request.uid, instructions: [] },
+    checked: { accepted: [], dropped: 0, discarded: null },
   };
 }
 
@@ -169,8 +169,8 @@ Deno.test("a query refused by a miner's blacklist counts as a rejection, not a f
     const dendriteClient = new DendriteMinerClient(new Dendrite(validatorKey));
     const rounds: MinerReply[][] = [];
     const client: MinerClient = {
-      query: async (requests, timeout) => {
-        const replies = await dendriteClient.query(requests, timeout);
+      query: async (requests, timeout, check) => {
+        const replies = await dendriteClient.query(requests, timeout, check);
         rounds.push(replies);
         return replies;
       },
@@ -242,13 +242,13 @@ Deno.test("the injected delay is the §3.5 formula of the reply's process time p
     3: { processTime: 3, delays: [1_000] },
   };
   const client: MinerClient = {
-    query: (requests) =>
+    query: (requests, _timeout, check) =>
       Promise.resolve(requests.map((r): MinerReply => ({
         uid: r.uid,
         outcome: "ok",
         processTime: plan[r.uid].processTime,
         message: "",
-        response: {
+        checked: check(r.uid, {
           agent_id: r.uid,
           instructions: plan[r.uid].delays.map((delay, i) => ({
             type: "PLACE_ORDER_MARKET",
@@ -259,7 +259,7 @@ Deno.test("the injected delay is the §3.5 formula of the reply's process time p
             clientOrderId: 100 * r.uid + i,
             ...(delay === undefined ? {} : { delay }),
           })),
-        },
+        }),
       }))),
   };
   const injected: { agentId: number; delayNs: number; orders: number[] }[] = [];
