@@ -303,10 +303,16 @@ export class SimEngine {
   readonly config: SimConfig;
   readonly #lib: SimSymbols;
   #handle: Deno.PointerValue;
-  readonly #tick: number;
-  readonly #lot: number;
-  readonly #baseUnit: number;
-  readonly #quoteUnit: number;
+  /**
+   * Integer units per whole price, volume, base and quote. Units are divided by these exact powers
+   * of ten, which gives the double nearest the decimal value, as the reference sends it;
+   * multiplying by 10^-d instead is a rounding step off for about a quarter of all values
+   * (119.87270000000001 for 119.8727).
+   */
+  readonly #priceScale: number;
+  readonly #volumeScale: number;
+  readonly #baseScale: number;
+  readonly #quoteScale: number;
   #now = 0;
   #final = false;
   #pending: Notice[] = [];
@@ -323,10 +329,10 @@ export class SimEngine {
     this.#lib = lib;
     this.#handle = handle;
     const x = config.exchange;
-    this.#tick = 10 ** -x.priceDecimals;
-    this.#lot = 10 ** -x.volumeDecimals;
-    this.#baseUnit = 10 ** -x.baseDecimals;
-    this.#quoteUnit = 10 ** -x.quoteDecimals;
+    this.#priceScale = 10 ** x.priceDecimals;
+    this.#volumeScale = 10 ** x.volumeDecimals;
+    this.#baseScale = 10 ** x.baseDecimals;
+    this.#quoteScale = 10 ** x.quoteDecimals;
     this.#now = config.start;
   }
 
@@ -546,8 +552,8 @@ export class SimEngine {
     if (this.#lib.taos_sim_balances(this.#live(), agentId, bookId, out) !== 0) {
       throw new RangeError(`no account ${agentId} on book ${bookId}`);
     }
-    const b = (i: number) => Number(out[i]) * this.#baseUnit;
-    const q = (i: number) => Number(out[i]) * this.#quoteUnit;
+    const b = (i: number) => Number(out[i]) / this.#baseScale;
+    const q = (i: number) => Number(out[i]) / this.#quoteScale;
     return {
       base: { free: b(0), reserved: b(1), total: b(2), loan: b(6), collateral: b(8) },
       quote: { free: q(3), reserved: q(4), total: q(5), loan: q(7), collateral: q(9) },
@@ -587,17 +593,17 @@ export class SimEngine {
 
   /** Ticks to a price. */
   price(ticks: bigint): number {
-    return round(Number(ticks) * this.#tick, this.config.exchange.priceDecimals);
+    return Number(ticks) / this.#priceScale;
   }
 
   /** Lots to a volume in base units. */
   volume(lots: bigint): number {
-    return round(Number(lots) * this.#lot, this.config.exchange.volumeDecimals);
+    return Number(lots) / this.#volumeScale;
   }
 
   /** Native quote units to quote. */
   quote(units: bigint): number {
-    return Number(units) * this.#quoteUnit;
+    return Number(units) / this.#quoteScale;
   }
 
   /**
@@ -901,7 +907,7 @@ export class SimEngine {
             price,
             volume,
             direction: e.direction as Direction,
-            fee: fee * this.#quoteUnit,
+            fee: fee / this.#quoteScale,
           },
         });
       }
@@ -970,8 +976,8 @@ export class SimEngine {
     if (remote === 0) return accounts;
     const balances = new BigInt64Array(BALANCE_VALUES * remote);
     const fees = new Float64Array(3 * remote);
-    const b = (i: number) => Number(balances[i]) * this.#baseUnit;
-    const q = (i: number) => Number(balances[i]) * this.#quoteUnit;
+    const b = (i: number) => Number(balances[i]) / this.#baseScale;
+    const q = (i: number) => Number(balances[i]) / this.#quoteScale;
     for (let bookId = 0; bookId < this.config.books; bookId++) {
       this.#lib.taos_sim_remote_accounts(this.#live(), bookId, balances, fees);
       for (const account of accounts) {
@@ -1024,8 +1030,4 @@ export class SimEngine {
       this.#handle = null;
     }
   }
-}
-
-function round(value: number, decimals: number): number {
-  return Number(value.toFixed(decimals));
 }

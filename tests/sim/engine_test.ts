@@ -293,6 +293,35 @@ Deno.test("remote accounts and ALGO traders pay the exchange's fees; the other b
   }
 });
 
+Deno.test("published balances and fees are the doubles nearest their decimal values, as the reference sends them", () => {
+  const engine = SimEngine.create({ config: shortConfig(), seed: 7, threads: 1 });
+  const { baseDecimals, quoteDecimals } = engine.config.exchange;
+  // Number(v.toFixed(d)) is the double nearest v's d-decimal value.
+  const offGrid = (v: number, decimals: number) => v !== Number(v.toFixed(decimals));
+  try {
+    firstState(engine);
+    const values: [number, number][] = [];
+    for (let step = 0; step < 30; step++) {
+      engine.inject(0, [
+        { type: "PLACE_ORDER_MARKET", bookId: 0, direction: step % 2 === 0 ? 0 : 1, volume: 0.37 },
+      ], 0);
+      const state = firstState(engine);
+      for (const { base, quote } of state.accounts[0].holdings) {
+        for (const v of [base.free, base.reserved, base.total]) values.push([v, baseDecimals]);
+        for (const v of [quote.free, quote.reserved, quote.total]) values.push([v, quoteDecimals]);
+      }
+      for (const notice of state.notices) {
+        if (notice.trade !== undefined) values.push([notice.trade.fee, quoteDecimals]);
+      }
+    }
+    assert.ok(values.some(([v]) => v % 1 !== 0), "some fractional amounts");
+    // Scaling by multiplying with 10^-d put about a quarter of these a rounding step off.
+    assert.deepEqual(values.filter(([v, d]) => offGrid(v, d)), []);
+  } finally {
+    engine.close();
+  }
+});
+
 Deno.test("remote orders on margin trade their whole volume and publish their leverage", () => {
   const engine = SimEngine.create({ config: shortConfig(), seed: 4, threads: 1 });
   try {
