@@ -9,6 +9,7 @@
 /// <reference lib="deno.worker" />
 import { runAgentStep, type TradingAgent } from "../agents/sdk/agent.ts";
 import { validateInstructions } from "../agents/sdk/instructions.ts";
+import { laxInstruction } from "../agents/sdk/lax_wire.ts";
 import { loadAgent } from "../agents/sdk/loader.ts";
 import { parseStateUpdate } from "../agents/sdk/state.ts";
 import type { HostMessage, WorkerMessage } from "./agent_host.ts";
@@ -103,17 +104,22 @@ self.onmessage = async (event: MessageEvent<HostMessage>) => {
     }
     // A response the validator would void (one bad instruction voids all) is reported here,
     // where the agent's author can see it; the validator tells nobody.
-    const { discarded, rejected } = validateInstructions(response, {
-      uid,
-      bookCount: state.config?.book_count ?? Number.MAX_SAFE_INTEGER,
-    });
+    const bookCount = state.config?.book_count ?? Number.MAX_SAFE_INTEGER;
+    const { discarded, rejected } = validateInstructions(response, { uid, bookCount });
     if (discarded !== null) {
       throw new Error(`invalid agent response (a validator would void it): ${discarded}`);
     }
-    reply = { kind: "step", id: message.id, response, seconds: 0 };
+    // A reference validator's check raises on a book id it does not have, which fails its step
+    // for every miner: such instructions, which ours would merely drop, are not sent.
+    const knownBook = (item: unknown) =>
+      (laxInstruction(item) as { bookId: number }).bookId < bookCount;
+    const instructions = response.instructions.filter(knownBook);
+    reply = { kind: "step", id: message.id, response: { ...response, instructions }, seconds: 0 };
     if (rejected.length > 0) {
+      const first = rejected[0];
+      const unsent = knownBook(response.instructions[first.index]) ? "" : " (not sent)";
       reply.dropped = `${rejected.length} of the agent's ${response.instructions.length} ` +
-        `instructions, the first being instruction ${rejected[0].index}: ${rejected[0].reason}`;
+        `instructions, the first being instruction ${first.index}: ${first.reason}${unsent}`;
     }
   } catch (error) {
     reply = { kind: "step-failed", id: message.id, message: describe(error), seconds: 0 };

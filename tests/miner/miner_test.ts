@@ -18,6 +18,8 @@ import { StaticNeuronDirectory } from "../../bittensor/neurons.ts";
 import { bodyHash, newSynapse, synapseToHeaders } from "../../bittensor/synapse.ts";
 import { Wallet } from "../../bittensor/wallet.ts";
 import { CallerPolicy } from "../../miner/blacklist.ts";
+import { simulationConfigFor } from "../../agents/sdk/state.ts";
+import { smallPreset } from "../../sim/config.ts";
 import {
   alice,
   bob,
@@ -167,6 +169,33 @@ Deno.test("the miner warns once of instructions validators will drop from its ag
     assert.deepEqual(warnings, [
       "validators will drop 5 of the agent's 25 instructions, the first being instruction 20: " +
       "more than 20 instructions on book 0 (said once)",
+    ]);
+  } finally {
+    await miner.stop();
+  }
+});
+
+Deno.test("instructions for a book the simulation does not have are not sent (a reference validator fails its step on them)", async () => {
+  const warnings: string[] = [];
+  const miner = await startFixtureMiner("book=3", {
+    log: (level, message) => level === "warning" && warnings.push(message),
+  });
+  try {
+    const dendrite = new Dendrite(alice);
+    const target = { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address };
+    const state = { ...marketState(), config: simulationConfigFor({ ...smallPreset(), books: 3 }) };
+    const result = await dendrite.call(
+      target,
+      MarketSimulationStateUpdate,
+      encodeStateUpdate(stateForMiner(state, 1)),
+      2,
+    );
+    assert.equal(result.statusCode, 200);
+    const sent = decodeResponse(result.fields!) as { instructions: { bookId: number }[] };
+    assert.deepEqual(sent.instructions.map((i) => i.bookId), [0]);
+    assert.deepEqual(warnings, [
+      "validators will drop 1 of the agent's 2 instructions, the first being instruction 1: " +
+      "bookId 3 outside 0..2 (not sent) (said once)",
     ]);
   } finally {
     await miner.stop();
