@@ -63,6 +63,11 @@ export interface SimulationPoint {
 
 /** Everything the validator persists besides the injection log. */
 export interface ValidatorSnapshot {
+  /**
+   * Whose state this is (`<hotkey ss58>@netuid<n>` or `<hotkey ss58>@local`): a validator never
+   * resumes another's scores and market. Absent in files from releases before it was recorded.
+   */
+  owner?: string;
   simulation: SimulationPoint;
   /** Publishes answered since the validator first started (all simulations). */
   step: number;
@@ -146,6 +151,7 @@ const entriesSchema = z.array(z.tuple([
 type Entry = z.infer<typeof entriesSchema>[number];
 
 const snapshotSchema = z.object({
+  owner: z.string().optional(),
   simulation: z.object({
     index: z.number().int().nonnegative(),
     seed: z.number().int().nonnegative(),
@@ -192,6 +198,12 @@ export class StateFileError extends Error {
 const APPLICATION_ID = 0x54414f53;
 /** The tables of a state file (files written before the application id carry only these). */
 const TABLES = ["injections", "inventory", "snapshot"];
+/**
+ * Layout of the tables (SQLite `user_version`), raised whenever a release changes them so that a
+ * file is never read with the wrong layout. Files written before it was recorded say 0 and have
+ * layout 1 when all of `TABLES` are there.
+ */
+const LAYOUT = 1;
 
 /**
  * Why `path` (or the directory that will hold its `-wal` file) cannot be written, or null. The
@@ -213,11 +225,28 @@ function unwritable(path: string): string | null {
   }
 }
 
-/** SQLite's error reading a file, as a {@linkcode StateFileError}. */
-function unreadable(error: Error, path: string): StateFileError {
+/** SQLite's error reading a file, as a {@linkcode StateFileError} (or the lock another holds). */
+function unreadable(error: Error, path: string): Error {
+  if (/locked|busy/i.test(error.message)) return inUse(path);
   return /not a database/i.test(error.message)
     ? new StateFileError("foreign", `${path} is not a SQLite database`)
     : new StateFileError("damaged", `${path} is damaged: ${error.message}`);
+}
+
+function inUse(path: string): StateInUseError {
+  return new StateInUseError(`${path} is in use by another process (another validator?)`);
+}
+
+/** Sizes and modification times of a state file and its `-wal`, to notice a change. */
+function signature(path: string): string {
+  return ["", "-wal"].map((suffix) => {
+    try {
+      const stat = statSync(path + suffix);
+      return `${stat.size}:${stat.mtimeMs}`;
+    } catch {
+      return "-";
+    }
+  }).join(" ");
 }
 
 /**
@@ -226,10 +255,15 @@ function unreadable(error: Error, path: string): StateFileError {
  */
 function checkStateFile(db: DatabaseSync, path: string): void {
   let applicationId: number;
+  let layout: number;
   let tables: string[];
   try {
     applicationId = Number(
       (db.prepare("PRAGMA application_id").get() as { application_id: number }).application_id,
+    );
+    layout = Number(
+      (db.prepare("PRAGMA user_version").get() as { user_version: number })
+        .user_version,
     );
     tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
       .all() as { name: string }[]).map((row) => row.name);
@@ -239,12 +273,21 @@ function checkStateFile(db: DatabaseSync, path: string): void {
   if (applicationId === 0 && tables.length === 0) return;
   const ours = applicationId === APPLICATION_ID ||
     (applicationId === 0 && tables.includes("snapshot") && tables.every((t) => TABLES.includes(t)));
+  if (ours && layout > LAYOUT) {
+    // Not replaceable: the newer release that wrote it can still read it.
+    throw new StateFileError(
+      "foreign",
+      `${path} was written by a newer taos release (state layout ${layout}; this release reads ` +
+        `layout ${LAYOUT}): run that release, or give another --state`,
+    );
+  }
   // A state missing a table would resume with part of its history silently gone.
   const missing = TABLES.filter((t) => !tables.includes(t));
   if (ours && missing.length > 0) {
     throw new StateFileError(
       "damaged",
-      `${path} is damaged: its table ${missing.join(", ")} is missing`,
+      `${path} has no ${missing.join(", ")} table: it is damaged, or was written by an early ` +
+        "taos release whose state this one cannot carry over",
     );
   }
   if (!ours) {
@@ -283,6 +326,8 @@ export class ValidatorStore {
   #fileId: string | null;
   /** Step whose inventory rows are the newest on disk (null: unknown, write the whole window). */
   #savedStep: number | null = null;
+  /** The state read while the file was checked, for the first {@linkcode load}. */
+  #checked: SavedState | null = null;
 
   #path: string;
 
@@ -305,9 +350,10 @@ export class ValidatorStore {
    * or cannot be written: such a file is left exactly as it was.
    */
   static open(path: string): ValidatorStore {
+    let checked: { saved: SavedState | null; signature: string } | null = null;
     if (path !== ":memory:") {
       mkdirSync(dirname(path), { recursive: true });
-      let size = 0;
+      let size = -1;
       try {
         const stat = statSync(path);
         if (!stat.isFile()) throw new StateFileError("foreign", `${path} is not a file`);
@@ -319,8 +365,19 @@ export class ValidatorStore {
       if (size > 0 && size < 512) {
         throw new StateFileError("foreign", `${path} is not a SQLite database (${size} bytes)`);
       }
+      // A journal beside a missing or empty file is a state cut off, not a new one: the journal
+      // may hold all that was committed, and SQLite would discard it on opening the file.
+      const journal = ["-wal", "-journal"].find((suffix) => existsSync(path + suffix));
+      if (size <= 0 && journal !== undefined) {
+        throw new StateFileError(
+          "damaged",
+          `${path} is ${size < 0 ? "missing" : "empty"} but its ${journal} file is there: ` +
+            "the state was cut off",
+        );
+      }
       const why = unwritable(path);
       if (why !== null) throw new StateFileError("readonly", `${path} cannot be written: ${why}`);
+      if (size > 0) checked = ValidatorStore.#check(path);
     }
     const db = new DatabaseSync(path);
     try {
@@ -330,16 +387,12 @@ export class ValidatorStore {
       try {
         db.exec("BEGIN EXCLUSIVE; COMMIT");
       } catch (error) {
-        if (/locked|busy/i.test((error as Error).message)) {
-          throw new StateInUseError(`${path} is in use by another process (another validator?)`);
-        }
         throw unreadable(error as Error, path);
       }
-      // Nothing is written before the file is known to be ours and sound.
-      checkStateFile(db, path);
       db.exec("PRAGMA journal_mode = WAL");
       db.exec("PRAGMA synchronous = FULL");
       db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
+      db.exec(`PRAGMA user_version = ${LAYOUT}`);
       db.exec(`CREATE TABLE IF NOT EXISTS snapshot (
         id INTEGER PRIMARY KEY CHECK (id = 1),
         body TEXT NOT NULL,
@@ -365,11 +418,46 @@ export class ValidatorStore {
       db.close();
       throw error;
     }
-    return new ValidatorStore(db, path);
+    const store = new ValidatorStore(db, path);
+    // Unchanged since it was checked (no other process got in between): no need to read it again.
+    if (checked !== null && checked.signature === signature(path)) store.#checked = checked.saved;
+    return store;
+  }
+
+  /**
+   * Checks an existing file and reads its state through a read-only connection, which writes
+   * nothing to it (a read-write one folds the `-wal` into the file as it closes): a file refused
+   * here is left exactly as it was. Throws as {@linkcode open} does.
+   */
+  static #check(path: string): { saved: SavedState | null; signature: string } {
+    const before = signature(path);
+    let db: DatabaseSync;
+    try {
+      db = new DatabaseSync(path, { readOnly: true });
+    } catch (error) {
+      throw unreadable(error as Error, path);
+    }
+    try {
+      checkStateFile(db, path);
+      try {
+        return { saved: new ValidatorStore(db, path).load(), signature: before };
+      } catch (error) {
+        if (/locked|busy/i.test((error as Error).message)) throw inUse(path);
+        throw new StateFileError("damaged", `${path} is damaged: ${(error as Error).message}`);
+      }
+    } finally {
+      db.close();
+    }
   }
 
   /** The last saved state, or null when none was ever saved. Throws if the file is unreadable. */
   load(): SavedState | null {
+    if (this.#checked !== null) {
+      const saved = this.#checked;
+      this.#checked = null;
+      this.#savedStep = saved.snapshot.step;
+      return saved;
+    }
     const row = this.#db.prepare("SELECT body, volumes, saved_at FROM snapshot WHERE id = 1")
       .get() as
         | { body: string; volumes: Uint8Array | null; saved_at: number }
@@ -524,10 +612,19 @@ export class ValidatorStore {
     return aside;
   }
 
-  /** Deletes everything (`--neuron.reset`). */
+  /** Deletes everything (`--neuron.reset`), in one transaction: a kill half-way must not leave
+   * the log of a discarded run to be replayed into the next. */
   clear(): void {
-    this.#db.exec("DELETE FROM snapshot; DELETE FROM injections; DELETE FROM inventory;");
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      this.#db.exec("DELETE FROM snapshot; DELETE FROM injections; DELETE FROM inventory;");
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw error;
+    }
     this.#savedStep = null;
+    this.#checked = null;
   }
 
   /** Closes the file. */

@@ -277,7 +277,10 @@ Deno.test("store: a state missing one of its tables is damaged, not resumed with
     raw.close();
     assert.throws(
       () => ValidatorStore.open(path),
-      (e) => e instanceof StateFileError && /its table inventory is missing/.test(e.message),
+      (e) =>
+        e instanceof StateFileError && e.kind === "damaged" &&
+        /has no inventory table: it is damaged, or was written by an early taos release/
+          .test(e.message),
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -355,15 +358,138 @@ Deno.test("store: a damaged injection record is refused naming its publish and f
       deflateSync(JSON.stringify(damaged)),
     );
     db.close();
-    const reopened = ValidatorStore.open(path);
-    try {
+    assert.throws(
+      () => ValidatorStore.open(path),
+      (e) =>
+        e instanceof StateFileError && e.kind === "damaged" &&
+        /state file injections of publish 2 is invalid at 0\.2\.0\.volume/.test(e.message),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** A state at step 3 left as a crash leaves it: its committed data in the `-wal` beside it. */
+function crashedState(dir: string): { path: string; files: Map<string, Uint8Array> } {
+  const path = join(dir, "state.db");
+  const store = ValidatorStore.open(path);
+  store.save(snapshot(3, scorerAfter(3)), [injection(1)]);
+  // Copied while open: what a kill -9 leaves (the -wal is folded in only by a clean close).
+  const files = new Map(
+    ["", "-wal"].map((suffix) => [suffix, Deno.readFileSync(path + suffix)] as const),
+  );
+  store.close();
+  for (const [suffix, bytes] of files) Deno.writeFileSync(path + suffix, bytes);
+  return { path, files };
+}
+
+Deno.test("store: an empty or missing state file beside its -wal is refused as cut off, the -wal kept", () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-store-"));
+  try {
+    const { path, files } = crashedState(dir);
+    const wal = files.get("-wal")!;
+    assert.ok(wal.length > 0);
+    for (const main of ["empty", "missing"]) {
+      if (main === "empty") Deno.writeFileSync(path, new Uint8Array());
+      else rmSync(path);
       assert.throws(
-        () => reopened.load(),
-        /state file injections of publish 2 is invalid at 0\.2\.0\.volume/,
+        () => ValidatorStore.open(path),
+        (e) =>
+          e instanceof StateFileError && e.kind === "damaged" &&
+          e.message.includes(`is ${main} but its -wal file is there`),
       );
-    } finally {
-      reopened.close();
+      assert.deepEqual(Deno.readFileSync(`${path}-wal`), wal, `${main}: the -wal is untouched`);
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("store: a damaged state is refused without its -wal being folded into it", () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-store-"));
+  try {
+    const { path, files } = crashedState(dir);
+    // The snapshot record is damaged (a negative step) in the committed data.
+    const raw = new DatabaseSync(path);
+    raw.exec(`UPDATE snapshot SET body = json_set(body, '$.step', -1)`);
+    const damaged = new Map(
+      ["", "-wal"].map((suffix) => [suffix, Deno.readFileSync(path + suffix)] as const),
+    );
+    raw.close();
+    for (const [suffix, bytes] of damaged) Deno.writeFileSync(path + suffix, bytes);
+    assert.notDeepEqual(damaged.get("-wal"), files.get("-wal"));
+    assert.throws(
+      () => ValidatorStore.open(path),
+      (e) => e instanceof StateFileError && e.kind === "damaged" && /step/.test(e.message),
+    );
+    for (const [suffix, bytes] of damaged) {
+      assert.deepEqual(Deno.readFileSync(path + suffix), bytes, `state.db${suffix} untouched`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("store: a state from a newer layout is refused and kept; an unversioned one is marked", () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-store-"));
+  try {
+    const path = join(dir, "state.db");
+    const store = ValidatorStore.open(path);
+    store.save(snapshot(3, null), [injection(1)]);
+    store.close();
+    const version = () => {
+      const db = new DatabaseSync(path);
+      const row = db.prepare("PRAGMA user_version").get() as { user_version: number };
+      db.close();
+      return row.user_version;
+    };
+    assert.equal(version(), 1);
+    const raw = new DatabaseSync(path);
+    raw.exec("PRAGMA user_version = 0");
+    raw.close();
+    const unversioned = ValidatorStore.open(path);
+    assert.equal(unversioned.load()?.snapshot.step, 3);
+    unversioned.close();
+    assert.equal(version(), 1);
+    const newer = new DatabaseSync(path);
+    newer.exec("PRAGMA user_version = 2");
+    newer.close();
+    assert.throws(
+      () => ValidatorStore.open(path),
+      (e) =>
+        e instanceof StateFileError && e.kind === "foreign" &&
+        /written by a newer taos release \(state layout 2; this release reads layout 1\)/
+          .test(e.message),
+    );
+    assert.equal(version(), 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("store: clearing a state is one transaction: a failure half-way keeps all of it", () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-store-"));
+  try {
+    const path = join(dir, "state.db");
+    const store = ValidatorStore.open(path);
+    store.save(snapshot(3, scorerAfter(3)), [injection(1), injection(2)]);
+    store.close();
+    const raw = new DatabaseSync(path);
+    raw.exec(
+      "CREATE TRIGGER keep BEFORE DELETE ON inventory BEGIN SELECT RAISE(ABORT, 'kept'); END",
+    );
+    raw.close();
+    const clearing = ValidatorStore.open(path);
+    assert.throws(() => clearing.clear(), /kept/);
+    clearing.close();
+    const drop = new DatabaseSync(path);
+    drop.exec("DROP TRIGGER keep");
+    drop.close();
+    const after = ValidatorStore.open(path);
+    const saved = after.load();
+    after.close();
+    assert.equal(saved?.snapshot.step, 3);
+    assert.equal(saved?.injections.length, 2);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
