@@ -236,7 +236,8 @@ Logging:
       --logging.logging_dir <dir>         state root (default ~/.bittensor/validators)
       --neuron.name <name>                state sub-directory (default validator)
       --state <file>                      SQLite state file (default
-                                          <logging_dir>/<wallet>/<hotkey>/netuid<n>/<neuron.name>/state.db)
+                                          <logging_dir>/<wallet>/<hotkey>/netuid<n>/<neuron.name>/state.db;
+                                          with --local, local in place of netuid<n>)
 
 Queries and scoring:
   -t, --neuron.timeout <s>                miner query timeout in seconds (default 3.0)
@@ -620,8 +621,16 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     hotkeyUri: str("hotkey-uri") ?? null,
     local,
     miners,
+    // A local run keeps its own state: it must never resume the chain validator's simulation.
     statePath: str("state") ??
-      join(loggingDir, walletName, walletHotkey, `netuid${netuid}`, neuronName, "state.db"),
+      join(
+        loggingDir,
+        walletName,
+        walletHotkey,
+        local ? "local" : `netuid${netuid}`,
+        neuronName,
+        "state.db",
+      ),
     notes,
   };
 }

@@ -35,6 +35,12 @@ Deno.test("options: run_validator.sh short flags map onto the neuron options", (
   assert.equal(o.prometheusPort, 9100);
   assert.equal(o.timeoutSeconds, 2.5);
   assert.match(o.statePath, /cold\/hot\/netuid116\/validator\/state\.db$/);
+  // A local run never shares the chain validator's state.
+  assert.match(
+    parseValidatorArgs(["-w", "cold", "-h", "hot", "--local"])
+      .statePath,
+    /cold\/hot\/local\/validator\/state\.db$/,
+  );
 });
 
 Deno.test("options: defaults follow the reference and run_validator.sh", () => {
