@@ -13,8 +13,16 @@ export interface XmlImport {
   warnings: string[];
 }
 
+/**
+ * A lookup table with no prototype: an element or type named after an Object member
+ * (`constructor`, `__proto__`, `toString`) is then just an unknown name.
+ */
+function table<T>(entries: Record<string, T>): Record<string, T> {
+  return Object.assign(Object.create(null), entries);
+}
+
 /** Attributes the reference parses but that have no effect on our model (or are logging only). */
-const inert: Record<string, string[]> = {
+const inert: Record<string, string[]> = table({
   Simulation: ["id", "timescale", "current", "enableCheckpointing", "traceTime", "debug", "test"],
   MultiBookExchangeAgent: ["name", "eps"],
   Books: ["algorithm", "maxDepth"],
@@ -35,18 +43,18 @@ const inert: Record<string, string[]> = {
     "bookStateEndpoint",
     "generalMsgEndpoint",
   ],
-};
+});
 
-const agentKeys: Record<string, string> = {
+const agentKeys: Record<string, string> = table({
   InitializationAgent: "initialization",
   StylizedTraderAgent: "stylized",
   HighFrequencyTraderAgent: "hft",
   ALGOTraderAgent: "algo",
   FuturesTraderAgent: "futures",
-};
+});
 
 /** Attribute names per agent element mapped to our field names (same name unless listed). */
-const agentAttributes: Record<string, string[]> = {
+const agentAttributes: Record<string, string[]> = table({
   InitializationAgent: ["tau"],
   StylizedTraderAgent: [
     "MFLmean",
@@ -110,7 +118,7 @@ const agentAttributes: Record<string, string[]> = {
     "lambda",
     "sigmaEps",
   ],
-};
+});
 
 const booleanFields = new Set(["regimeChangeFlag"]);
 
@@ -175,11 +183,11 @@ class Importer {
 
   /** An ALGO `<VolumeDistribution>`: the reference's three types, each with its own attributes. */
   volumeDistribution(element: XmlElement): unknown {
-    const parameters: Record<string, string[]> = {
+    const parameters = table({
       lognormal: ["mu", "sigma"],
       dirac: ["loc"],
       gamma: ["shape", "scale"],
-    };
+    });
     const type = element.attributes.type ?? "";
     const names = parameters[type];
     if (names === undefined) {

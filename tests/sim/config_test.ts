@@ -42,6 +42,31 @@ Deno.test("the XML importer warns about unknown elements and attributes", () => 
   assert.match(warnings.join("\n"), /unknown attribute 'wobble'/);
 });
 
+Deno.test("an XML element named after an Object member is an unknown element, named by line", () => {
+  const text = Deno.readTextFileSync(fixture);
+  for (const name of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
+    const { warnings } = importXmlConfig(
+      text.replace(
+        "<DistributedProxyAgent",
+        `<${name} instanceCount="1"/>\n<DistributedProxyAgent`,
+      ),
+      1,
+    );
+    assert.match(
+      warnings.join("\n"),
+      new RegExp(`line \\d+ <${name}>: unknown agent type ignored`),
+    );
+  }
+  assert.throws(
+    () =>
+      importXmlConfig(
+        text.replace(/<VolumeDistribution [^>]*\/>/, '<VolumeDistribution type="constructor"/>'),
+        1,
+      ),
+    /type 'constructor' is not one of lognormal, dirac, gamma/,
+  );
+});
+
 Deno.test("the XML importer takes the reference's defaults: decimals 2, a latency scale of 0 as 0.235", () => {
   const text = Deno.readTextFileSync(fixture)
     .replace(/ (volume|quote)Decimals="\d+"/g, "")
