@@ -149,9 +149,23 @@ class Importer {
     }
   }
 
-  checkChildren(element: XmlElement, known: string[]): void {
+  /**
+   * Warns about unknown children, and refuses a second child of a name in `once`: only one of
+   * those is read, so another would be silently ignored (or would silently override the first).
+   */
+  checkChildren(element: XmlElement, once: string[], many: string[] = []): void {
+    const first = new Map<string, XmlElement>();
     for (const child of element.children) {
-      if (!known.includes(child.name)) this.warn(child, "unknown element ignored");
+      if (once.includes(child.name)) {
+        const earlier = first.get(child.name);
+        if (earlier !== undefined) {
+          throw new Error(
+            `line ${child.line} <${child.name}>: a second <${child.name}> in <${element.name}> ` +
+              `(first at line ${earlier.line})`,
+          );
+        }
+        first.set(child.name, child);
+      } else if (!many.includes(child.name)) this.warn(child, "unknown element ignored");
     }
   }
 
@@ -202,7 +216,7 @@ class Importer {
 
   fees(element: XmlElement): unknown {
     this.checkAttributes(element, ["historySlots", "slotPeriod"]);
-    this.checkChildren(element, ["Tier"]);
+    this.checkChildren(element, [], ["Tier"]);
     return {
       historySlots: this.number(element, "historySlots"),
       slotPeriod: this.number(element, "slotPeriod"),
@@ -257,13 +271,13 @@ class Importer {
     const logging = element.children.find((c) => c.name === "Logging");
     if (logging) {
       this.checkAttributes(logging, ["startDate"]);
-      this.checkChildren(logging, ["L2", "L3", "FeeLog"]);
+      this.checkChildren(logging, [], ["L2", "L3", "FeeLog"]);
     }
   }
 
   processes(element: XmlElement): unknown {
     this.checkAttributes(element, ["updatePeriod"]);
-    this.checkChildren(element, ["FundamentalPrice", "FuturesSignal", "GBM", "JumpDiffusion"]);
+    this.checkChildren(element, ["FundamentalPrice", "FuturesSignal"], ["GBM", "JumpDiffusion"]);
     const result: Record<string, unknown> = { updatePeriod: this.number(element, "updatePeriod") };
     for (const child of element.children) {
       if (child.name === "FundamentalPrice") {

@@ -186,6 +186,75 @@ Deno.test("the XML importer refuses a file without exactly one exchange, or an a
   assert.match(importXmlConfig(proto, 1).warnings.join("\n"), /unknown attribute '__proto__'/);
 });
 
+Deno.test("the XML importer refuses a second child it reads once, naming both lines", () => {
+  const text = Deno.readTextFileSync(fixture);
+  const cases: [string | RegExp, (element: string) => string, RegExp][] = [
+    [
+      /<Books .*?<\/Books>/s,
+      (books) => `${books}\n<Books instanceCount="7"/>`,
+      /line 24 <Books>: a second <Books> in <MultiBookExchangeAgent> \(first at line 17\)/,
+    ],
+    [
+      /<FundamentalPrice [^>]*\/>/,
+      (price) => `${price}\n${price.replace('sigma="0.012"', 'sigma="5.0"')}`,
+      /line 21 <FundamentalPrice>: a second <FundamentalPrice> in <Processes> \(first at line 19\)/,
+    ],
+    [
+      /<FuturesSignal [^>]*\/>/,
+      (signal) => `${signal}${signal}`,
+      /line 21 <FuturesSignal>: a second <FuturesSignal> in <Processes> \(first at line 21\)/,
+    ],
+    [
+      /<Processes .*?<\/Processes>/s,
+      (processes) => `${processes}<Processes updatePeriod="1000000000"/>`,
+      /line 22 <Processes>: a second <Processes> in <Books> \(first at line 18\)/,
+    ],
+    [
+      /<FeePolicy .*?<\/FeePolicy>/s,
+      (fees) => `${fees}\n<FeePolicy historySlots="1"/>`,
+      /line 17 <FeePolicy>: a second <FeePolicy> in <MultiBookExchangeAgent> \(first at line 9\)/,
+    ],
+    [
+      '<Balances type="pareto"',
+      (balances) => `<Balances/>${balances}`,
+      /line 24 <Balances>: a second <Balances> in <MultiBookExchangeAgent> \(first at line 24\)/,
+    ],
+    [
+      '<Balances><Base total="100.0"',
+      (balances) => `<Balances/>${balances}`,
+      /line 29 <Balances>: a second <Balances> in <InitializationAgent> \(first at line 29\)/,
+    ],
+    [
+      '<Quote total="30000.0"/>',
+      (quote) => `${quote}${quote}`,
+      /line 29 <Quote>: a second <Quote> in <Balances> \(first at line 29\)/,
+    ],
+    [
+      /<VolumeDistribution [^>]*\/>/,
+      (distribution) => `${distribution}\n${distribution}`,
+      /line 39 <VolumeDistribution>: a second <VolumeDistribution> in <ALGOTraderAgent> \(first/,
+    ],
+    [
+      /<HighFrequencyTraderAgent .*?<\/FeePolicy>/s,
+      (group) => `${group}<FeePolicy historySlots="1"/>`,
+      /line 48 <FeePolicy>: a second <FeePolicy> in <HighFrequencyTraderAgent> \(first at line 46\)/,
+    ],
+    [
+      "</Agents>",
+      (agents) => `${agents}<Agents/>`,
+      /<Agents>: a second <Agents> in <Simulation> \(first at line 5\)/,
+    ],
+  ];
+  for (const [pattern, repeat, expected] of cases) {
+    const changed = text.replace(pattern, repeat);
+    assert.notEqual(changed, text, String(pattern));
+    assert.throws(() => importXmlConfig(changed, 1), expected);
+  }
+  // Several of a kind are fine where the reference reads each.
+  const tiers = text.replace(/(<Tier [^>]*\/>)/, "$1$1");
+  assert.throws(() => importXmlConfig(tiers, 1), /tiers must be sorted/, "both tiers are read");
+});
+
 Deno.test("config validation errors name the field path", () => {
   const bad = structuredClone(smallPreset()) as Record<string, unknown>;
   (bad.exchange as Record<string, unknown>).priceDecimals = 1;
