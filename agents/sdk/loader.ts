@@ -133,6 +133,13 @@ export async function loadAgentClass(path: string, name: string): Promise<AgentC
 export function checkAgentParams(agentClass: AgentClass, params: AgentParams): AgentParams {
   const schema = agentClass.paramsSchema;
   if (schema === undefined) return params;
+  // By shape (an agent file may import its own copy of zod); anything else fails inside with a
+  // TypeError.
+  if (typeof (schema as { safeParse?: unknown } | null)?.safeParse !== "function") {
+    throw new AgentLoadError(
+      `${agentClass.name}: paramsSchema must be a zod schema (got ${describeValue(schema)})`,
+    );
+  }
   const result = schema.safeParse(params);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) =>
@@ -141,6 +148,16 @@ export function checkAgentParams(agentClass: AgentClass, params: AgentParams): A
       : `agent parameters: ${issue.message}`
   );
   throw new AgentLoadError(`${agentClass.name}: ${problems.join("; ")}`);
+}
+
+/** A value's type, and the value itself when it is short: for messages. */
+function describeValue(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "object" || typeof value === "function") {
+    return `${typeof value === "object" ? "an object" : "a function"} with no safeParse method`;
+  }
+  const text = typeof value === "string" ? JSON.stringify(value) : String(value);
+  return `${typeof value} ${text.length > 40 ? text.slice(0, 40) + "…" : text}`;
 }
 
 /**

@@ -22,7 +22,12 @@ import {
   toEngineInstruction,
   validateInstructions,
 } from "../../agents/sdk/instructions.ts";
-import { AgentLoadError, loadAgent, parseAgentParams } from "../../agents/sdk/loader.ts";
+import {
+  AgentLoadError,
+  checkAgentParams,
+  loadAgent,
+  parseAgentParams,
+} from "../../agents/sdk/loader.ts";
 import {
   type CancellationEvent,
   parseStateUpdate,
@@ -33,7 +38,7 @@ import {
   type StateUpdate,
   truncateTo,
 } from "../../agents/sdk/state.ts";
-import { Agent, runAgentStep } from "../../agents/sdk/agent.ts";
+import { Agent, type AgentClass, runAgentStep } from "../../agents/sdk/agent.ts";
 import { gridUnits } from "../../sim/grid.ts";
 
 const simulation = simulationConfigFor(smallPreset());
@@ -623,6 +628,41 @@ Deno.test("loadAgent: from a directory, from a file, bundled fallback, and clear
     onWarning: (m) => warnings.push(m),
   });
   assert.equal(warnings.length, 1);
+});
+
+Deno.test("a paramsSchema that is not a zod schema is a load error naming it and what it is", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-agents-"));
+  writeFileSync(
+    join(dir, "BadSchema.ts"),
+    "export class BadSchema { static paramsSchema = 42; onUpdate() { return []; } }\n",
+  );
+  await assert.rejects(
+    loadAgent({ path: dir, name: "BadSchema", uid: 0 }),
+    (e: Error) =>
+      e instanceof AgentLoadError &&
+      e.message === "BadSchema: paramsSchema must be a zod schema (got number 42)",
+  );
+  const withSchema = (paramsSchema: unknown) =>
+    Object.assign(
+      class BareAgent {
+        onUpdate() {
+          return [];
+        }
+      },
+      { paramsSchema },
+    ) as unknown as AgentClass;
+  assert.throws(
+    () => checkAgentParams(withSchema({ parse: () => ({}) }), {}),
+    /BareAgent: paramsSchema must be a zod schema \(got an object with no safeParse method\)/,
+  );
+  assert.throws(
+    () => checkAgentParams(withSchema(null), {}),
+    /BareAgent: paramsSchema must be a zod schema \(got null\)/,
+  );
+  assert.throws(
+    () => checkAgentParams(withSchema("x"), {}),
+    /BareAgent: paramsSchema must be a zod schema \(got string "x"\)/,
+  );
 });
 
 Deno.test("runAgentStep: nothing returned is no instructions; a lone instruction or object is an error", async () => {
