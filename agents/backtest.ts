@@ -88,6 +88,12 @@ export interface BacktestOptions {
   feed?: { fundamental?: number[]; external?: number[] };
   /** Aborting it ends the run after the current publish; the report covers what ran. */
   signal?: AbortSignal;
+  /**
+   * Called once the parameters and the config are accepted, every copy has started and the
+   * engine is built, before the first publish: output made here is left behind only by a backtest
+   * that runs. What it throws ends the backtest.
+   */
+  onReady?: () => void;
 }
 
 /** How a backtest turns an agent's reply into an execution delay; see {@linkcode BacktestOptions}. */
@@ -281,6 +287,7 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
   let engine: SimEngine | null = null;
   try {
     engine = SimEngine.create({ config, threads: options.threads ?? 1, feed: options.feed });
+    options.onReady?.();
     for (
       let state = engine.advance();
       state !== null;
@@ -535,18 +542,6 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
   const out = typeof values.out === "string" ? values.out : join("out", "backtest");
   const feed = await readFeeds(values, { ...config, duration: duration ?? config.duration });
   const agentPath = typeof values.agent === "string" ? values.agent : undefined;
-  try {
-    // An unknown agent is reported before the output directory is made.
-    await loadAgentClass(agentPath ?? DEFAULT_AGENTS_DIR, name);
-  } catch (error) {
-    if (error instanceof AgentLoadError) throw new UsageError(error.message);
-    throw error;
-  }
-  try {
-    prepareOutputDir(out);
-  } catch (error) {
-    throw new UsageError(`--out: ${(error as Error).message}`);
-  }
   const { Progress, progressMode } = await import("../sim/progress.ts");
   const total = duration ?? config.duration;
   const progress = new Progress(total, { mode: progressMode(values) });
@@ -567,6 +562,15 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
       onWarning: (message) => progress.note(`warning: ${message}`),
       feed,
       signal: interrupt.signal,
+      // Only once everything is accepted and every copy has started: a refused backtest leaves
+      // no directory behind.
+      onReady: () => {
+        try {
+          prepareOutputDir(out);
+        } catch (error) {
+          throw new UsageError(`--out: ${(error as Error).message}`);
+        }
+      },
     });
   } catch (error) {
     if (error instanceof AgentLoadError) throw new UsageError(error.message);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -277,6 +277,45 @@ Deno.test("runBacktestCommand prints the summary and writes backtest.json and re
     runBacktestCommand({ "agent-name": "RandomTakerAgent", "agent-params": "min_quantity=x" }),
     /agent parameter 'min_quantity'/,
   );
+});
+
+Deno.test("a rejected backtest leaves no output directory behind", async () => {
+  const base = mkdtempSync(join(tmpdir(), "taos-backtest-rejected-"));
+  const agents = join(base, "agents");
+  mkdirSync(agents);
+  writeFileSync(
+    join(agents, "ThrowCtor.ts"),
+    'export class ThrowCtor { constructor() { throw new Error("boom in ctor"); } ' +
+      "onUpdate() { return []; } }\n",
+  );
+  writeFileSync(
+    join(agents, "BadSchema.ts"),
+    "export class BadSchema { static paramsSchema = 42; onUpdate() { return []; } }\n",
+  );
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ "agent-params": "max_quantity=abc" }, /agent parameter 'max_quantity'/],
+    [{ "agent-params": "min_quantity=2 max_quantity=1" }, /must not exceed max_quantity/],
+    [{ "agent-params": "seed=1.5" }, /agent parameter 'seed'/],
+    [{ duration: "1s" }, /duration: must be longer than the step/],
+    [{ agents: "100000" }, /100000 copies need 100000 miner accounts/],
+    [{ "agent-name": "ThrowCtor" }, /ThrowCtor failed to start: boom in ctor/],
+    [{ "agent-name": "BadSchema" }, /BadSchema: paramsSchema must be a zod schema/],
+  ];
+  for (const [i, [flags, expected]] of cases.entries()) {
+    const out = join(base, `out-${i}`, "backtest");
+    await assert.rejects(
+      runBacktestCommand({
+        agent: agents,
+        "agent-name": "RandomMakerAgent",
+        duration: "1m",
+        quiet: true,
+        out,
+        ...flags,
+      }),
+      (e: Error) => e instanceof UsageError && expected.test(e.message),
+    );
+    assert.ok(!existsSync(join(base, `out-${i}`)), `${JSON.stringify(flags)} made ${out}`);
+  }
 });
 
 const CHROMIUM = "/usr/bin/chromium";
