@@ -28,10 +28,13 @@ export function parseDuration(text: string): number | undefined {
   return Number.isSafeInteger(Math.round(value)) ? Math.round(value) : undefined;
 }
 
+/** Whole days of the ns clock: times beyond 2^53 - 1 ns are not exact as doubles. */
+const CLOCK_DAYS = Math.floor(Number.MAX_SAFE_INTEGER / units.d);
+
 /** Why `text` is not a duration: too long for the ns clock, or not written as one. */
 export function durationProblem(text: string): string {
   return DURATION_SYNTAX.test(text)
-    ? `'${text}' is longer than the clock's ${Math.floor(Number.MAX_SAFE_INTEGER / units.d)} days`
+    ? `'${text}' is longer than the clock's ${CLOCK_DAYS} days`
     : `'${text}' is not a duration (e.g. 90s, 10m, 1h)`;
 }
 
@@ -320,6 +323,18 @@ const simConfigSchema = z.object({
    */
   referenceDynamics: z.boolean().default(true),
 }).strict().superRefine((config, ctx) => {
+  // Times reach TypeScript as doubles, which past 2^53 - 1 lose their last digits. Nothing after
+  // the end is processed or published (a step ends at it at the latest, and a message arriving
+  // later is never delivered), so the end itself is the limit.
+  if (config.start + config.duration > Number.MAX_SAFE_INTEGER) {
+    ctx.addIssue({
+      code: "custom",
+      message: `${formatDuration(config.start)} plus the duration ` +
+        `(${formatDuration(config.duration)}) ends past the clock's ${CLOCK_DAYS} days ` +
+        `(${Number.MAX_SAFE_INTEGER} ns)`,
+      path: ["start"],
+    });
+  }
   // A book's accounts together must fit the core's fixed-point units (TX_MAX_HELD), so that no
   // trade between them can overflow a balance.
   const groups: [string, number, BalancesConfig][] = [

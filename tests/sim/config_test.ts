@@ -322,6 +322,21 @@ Deno.test("parameters that would crash or never end a run are refused, naming th
   }
 });
 
+Deno.test("a run must end within the ns clock's 2^53 - 1 ns, where times are still exact", () => {
+  const run = (start: number | string, duration: number | string) =>
+    parseSimConfig({ ...smallPreset(), start, duration });
+  assert.throws(
+    () => run(Number.MAX_SAFE_INTEGER, "2m"),
+    /\n {2}start: 9007199254740991ns plus the duration \(2m\) ends past the clock's 104 days \(9007199254740991 ns\)$/,
+  );
+  assert.throws(
+    () => run("104d", "1d"),
+    /start: 104d plus the duration \(1d\) ends past the clock/,
+  );
+  assert.equal(run("103d", "1d").start, 103 * 86400e9);
+  assert.equal(run(Number.MAX_SAFE_INTEGER - 120e9, "2m").start, Number.MAX_SAFE_INTEGER - 120e9);
+});
+
 Deno.test("a simulation larger than this machine's memory is refused before it starts", () => {
   const config = structuredClone(smallPreset()) as Record<string, unknown>;
   config.books = 4096;
