@@ -150,13 +150,26 @@ const exchangeSchema = z.object({
   });
 });
 
+/**
+ * Bounds of the price processes' log moves. The fundamental is P0·exp((mu − sigma²/2)·t + sigma·W_t
+ * + J_t), t in days, J_t adding Poisson(lambda) jumps of Normal(muJump, sigmaJump) at each update;
+ * the external signal multiplies by exp(Normal(0, sigma)) at each sample. One day's drift and
+ * standard deviation, one jump's mean and standard deviation, and one sample's standard deviation
+ * are each held to 10 (a factor of e^10 ≈ 22 000, beyond the 2 to 10^6 ticks a book's prices span):
+ * past that a price means nothing, and exp() of one update soon overflows to Infinity or to 0.
+ */
+const MAX_LOG_MOVE = 10;
+const logMove = nonNegative.max(MAX_LOG_MOVE, `must be at most ${MAX_LOG_MOVE}`);
+
 const fundamentalSchema = z.object({
   seedInterval: duration.default(10e9),
-  mu: nonNegative,
-  sigma: nonNegative,
-  lambda: nonNegative,
-  muJump: nonNegative,
-  sigmaJump: nonNegative,
+  mu: logMove,
+  // sigma²/2, a day's drift down, within 10 too.
+  sigma: nonNegative.max(4, "must be at most 4"),
+  // The reference's jump probability per update: more would pile several jumps into each.
+  lambda: nonNegative.max(1, "must be at most 1"),
+  muJump: logMove,
+  sigmaJump: logMove,
 }).strict();
 
 /**
@@ -167,7 +180,7 @@ const externalSchema = z.object({
   seedInterval: duration.default(10e9),
   sampleInterval: reactionTime.default(60e9),
   /** Std of the log-return between two samples. */
-  sigma: nonNegative.default(0.0015),
+  sigma: logMove.default(0.0015),
 }).strict();
 
 /** Fields of every background agent group. */

@@ -301,6 +301,14 @@ Deno.test("parameters that would crash or never end a run are refused, naming th
     ],
     [["step"], "10us", /step: must be at least 1ms/],
     [["remoteBalances", "shape"], 0.01, /remoteBalances\.shape: must be at least 1/],
+    // Price processes whose one update would leave any meaningful price, or overflow.
+    [["processes", "fundamental", "mu"], 1e308, /fundamental\.mu: must be at most 10$/m],
+    [["processes", "fundamental", "mu"], 1000, /fundamental\.mu: must be at most 10$/m],
+    [["processes", "fundamental", "sigma"], 100, /fundamental\.sigma: must be at most 4$/m],
+    [["processes", "fundamental", "lambda"], 2, /fundamental\.lambda: must be at most 1$/m],
+    [["processes", "fundamental", "muJump"], 1000, /fundamental\.muJump: must be at most 10$/m],
+    [["processes", "fundamental", "sigmaJump"], 11, /fundamental\.sigmaJump: must be at most/],
+    [["processes", "external", "sigma"], 15, /processes\.external\.sigma: must be at most 10$/m],
   ];
   // As the reference's agents refuse them.
   const reference: [string[], unknown, RegExp][] = [
