@@ -23,6 +23,7 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
+import { UsageError } from "../cli/command.ts";
 import { BALANCE_VALUES, type RecordedStep, type SimEngine } from "./engine.ts";
 import {
   EVENT_FLAG_DROPPED,
@@ -122,6 +123,21 @@ function fixed(units: bigint, decimals: number): string {
   const whole = digits.slice(0, digits.length - decimals);
   const fraction = decimals > 0 ? "." + digits.slice(digits.length - decimals) : "";
   return (negative ? "-" : "") + whole + fraction;
+}
+
+/**
+ * A process value of `l2-<book>.csv` with 6 decimals, also from 1e21 on (where toFixed turns to
+ * exponent notation; a double that large is a whole number). Infinity or NaN is refused rather than
+ * written as if it were a price.
+ */
+function processCell(value: number, book: number, column: string, timestamp: string): string {
+  if (!Number.isFinite(value)) {
+    throw new UsageError(
+      `cannot write l2-${book}.csv: the ${column} price of book ${book} at ${timestamp} ns is ` +
+        `${value}; the process (processes.${column}) has left the range of a number`,
+    );
+  }
+  return Math.abs(value) < 1e21 ? value.toFixed(6) : `${BigInt(value)}.000000`;
 }
 
 /** Where a step's L2 books and process values are read: the engine (its state now) or a step
@@ -252,7 +268,8 @@ export class SimOutputs {
     for (let book = 0; book < engine.config.books; book++) {
       const cells = [t];
       const p = state.processValues(book);
-      cells.push(p.fundamental.toFixed(6), p.external.toFixed(6));
+      cells.push(processCell(p.fundamental, book, "fundamental", t));
+      cells.push(processCell(p.external, book, "external", t));
       for (const side of [0, 1] as const) {
         const levels = state.levels(book, side, this.#depth);
         for (let i = 0; i < this.#depth; i++) {

@@ -3,7 +3,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { smallPreset } from "../../sim/config.ts";
 import { SimEngine } from "../../sim/engine.ts";
-import { SimOutputs } from "../../sim/outputs.ts";
+import { SimOutputs, type StepState } from "../../sim/outputs.ts";
+import { UsageError } from "../../cli/command.ts";
 
 Deno.test("balances.csv has a row per account at the start, then only for accounts that changed", async () => {
   const dir = await Deno.makeTempDir();
@@ -31,6 +32,37 @@ Deno.test("balances.csv has a row per account at the start, then only for accoun
     assert.ok(Number(later[0][3]) > Number(before[3]), "more base after the buy");
     assert.ok(Number(later[0][5]) < Number(before[5]), "less quote after the buy");
     assert.match(later[0][3], /^\d+\.\d{4}$/);
+  } finally {
+    engine.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("l2 process values: a huge one is written with 6 decimals, Infinity or NaN is refused", async () => {
+  const dir = await Deno.makeTempDir();
+  const config = { ...smallPreset(), books: 1, duration: 60e9, remoteAgentCount: 1 };
+  const engine = SimEngine.create({ config, threads: 1 });
+  const outputs = new SimOutputs(dir, engine, 1);
+  const state = (fundamental: number, external: number): StepState => ({
+    levels: () => [],
+    processValues: () => ({ fundamental, external }),
+  });
+  try {
+    outputs.writeStep(5e9, state(300.25, 1e22));
+    assert.throws(
+      () => outputs.writeStep(10e9, state(Infinity, 300)),
+      (e: Error) =>
+        e instanceof UsageError &&
+        /^cannot write l2-0\.csv: the fundamental price of book 0 at 10000000000 ns is Infinity;/
+          .test(e.message),
+    );
+    assert.throws(
+      () => outputs.writeStep(15e9, state(300, NaN)),
+      /the external price of book 0 at 15000000000 ns is NaN; the process \(processes\.external\)/,
+    );
+    outputs.close();
+    const rows = readFileSync(join(dir, "l2-0.csv"), "utf8").trim().split("\n").slice(1);
+    assert.deepEqual(rows, ["5000000000,300.250000,10000000000000000000000.000000,,,,"]);
   } finally {
     engine.close();
     await Deno.remove(dir, { recursive: true });
