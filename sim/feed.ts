@@ -12,6 +12,12 @@ import { clock } from "./progress.ts";
 const FETCH_TIMEOUT_MS = 60_000;
 
 /**
+ * Largest feed price: the fundamental's seed is round(100 × price), exact only below 2^53 (a
+ * price of 9 × 10^13), and an external price is written as a plain decimal. Far above any market.
+ */
+const MAX_FEED_PRICE = 1e13;
+
+/**
  * Reads a feed CSV (a file or an http(s) URL): one price per line in the second column, as the
  * reference's seed files (`count,price[,time]`); a non-numeric header is skipped. A URL that has
  * not answered within `timeoutMs` (default a minute) is an error.
@@ -45,8 +51,16 @@ export async function readFeed(
     // Only a first line whose price column holds no number is a header.
     if (i === 0 && !/\d/.test(field)) return;
     const price = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(field) ? Number(field) : NaN;
-    if (Number.isFinite(price) && price > 0) prices.push(price);
-    else throw new UsageError(`--${flag}: ${path} line ${i + 1}: no positive price`);
+    if (!(Number.isFinite(price) && price > 0)) {
+      throw new UsageError(`--${flag}: ${path} line ${i + 1}: no positive price`);
+    }
+    if (price > MAX_FEED_PRICE) {
+      throw new UsageError(
+        `--${flag}: ${path} line ${i + 1}: price ${field} is above the largest a feed may hold ` +
+          `(${MAX_FEED_PRICE})`,
+      );
+    }
+    prices.push(price);
   });
   if (prices.length === 0) throw new UsageError(`--${flag}: ${path} holds no prices`);
   return prices;

@@ -38,6 +38,20 @@ Deno.test("feed lines: a header is skipped, a bad first price or hex is named by
       readFeed("external-feed", write("hex.csv", "1,95000\n2,0x10\n")),
       /hex\.csv line 2: no positive price/,
     );
+    await assert.rejects(
+      readFeed("external-feed", write("nan.csv", "1,95000\n2,NaN\n")),
+      /--external-feed: .*nan\.csv line 2: no positive price/,
+    );
+    for (const flag of ["external-feed", "fundamental-feed"]) {
+      await assert.rejects(
+        readFeed(flag, write("huge.csv", "1,95000\n2,1e308\n")),
+        new RegExp(
+          `--${flag}: .*huge\\.csv line 2: price 1e308 is above the largest a feed may ` +
+            "hold \\(10000000000000\\)",
+        ),
+      );
+    }
+    assert.deepEqual(await readFeed("external-feed", write("top.csv", "1,1e13\n")), [1e13]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
