@@ -46,6 +46,19 @@ export function formatDuration(ns: number): string {
   return `${ns}ns`;
 }
 
+/**
+ * A whole number in `min..max`. The range is checked first, and alone when it fails: zod's integer
+ * check would add a second issue for a number past 2^53 ("expected int to be <=9007199254740991").
+ */
+export function integer(
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+  messages: { min?: string; max?: string } = {},
+) {
+  return z.number().min(min, { error: messages.min, abort: true })
+    .max(max, { error: messages.max, abort: true }).int();
+}
+
 /** A duration field: a non-negative integer of ns or a string with a unit. */
 const duration = z.union([z.number().int().nonnegative(), z.string()], {
   error: (issue) =>
@@ -69,7 +82,6 @@ const positiveDuration = duration.refine((ns) => ns > 0, "must be positive");
  * apart, or draw samples or steps by the billion: a run would never end.
  */
 const reactionTime = duration.refine((ns) => ns >= 1e6, "must be at least 1ms");
-const count = z.number().int().nonnegative();
 const probability = z.number().min(0).max(1);
 const nonNegative = z.number().nonnegative().finite();
 const positive = z.number().positive().finite();
@@ -109,10 +121,10 @@ const MAX_UNITS = 2 ** 62;
 
 /** Per-book exchange parameters. */
 const exchangeSchema = z.object({
-  priceDecimals: z.number().int().min(2).max(8).default(2),
-  volumeDecimals: z.number().int().min(2).max(8).default(4),
-  baseDecimals: z.number().int().min(2).max(8).default(4),
-  quoteDecimals: z.number().int().min(2).max(12).default(10),
+  priceDecimals: integer(2, 8).default(2),
+  volumeDecimals: integer(2, 8).default(4),
+  baseDecimals: integer(2, 8).default(4),
+  quoteDecimals: integer(2, 12).default(10),
   initialPrice: positive.default(300),
   /** Largest leverage of one margin order (the HFT agents quote on margin up to it). */
   maxLeverage: z.number().min(0).max(100).default(0),
@@ -121,9 +133,9 @@ const exchangeSchema = z.object({
   /** Margin-call threshold; at most 1/(2(1 + maxLeverage)). */
   maintenanceMargin: z.number().min(0).default(0),
   /** First levels per side published with their individual orders. */
-  detailedDepth: count.max(1024).default(5),
+  detailedDepth: integer(0, 1024).default(5),
   fees: z.object({
-    historySlots: z.number().int().positive().max(1000).default(24),
+    historySlots: integer(1, 1000).default(24),
     slotPeriod: positiveDuration.default(3600e9),
     tiers: tiersSchema.max(8),
   }).strict(),
@@ -185,7 +197,7 @@ const externalSchema = z.object({
 
 /** Fields of every background agent group. */
 const groupFields = {
-  count: count.max(100_000),
+  count: integer(0, 100_000),
   balances: balancesSchema,
   /** The group's own fee policy (history window shared with the exchange's); absent = the
    * exchange's policy, as in the reference. */
@@ -233,7 +245,7 @@ const stylizedSchema = z.object({
   sigmaC: weightScale,
   sigmaN: weightScale,
   tau: positiveDuration,
-  tauHist: z.number().int().positive(),
+  tauHist: integer(1),
   tauF: positive,
   sigmaEps: nonNegative,
   r_aversion: positive,
@@ -304,15 +316,15 @@ const futuresSchema = z.object({
 /** Full configuration schema of a simulation. */
 const simConfigSchema = z.object({
   /** Master seed of every random stream. */
-  seed: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).default(1),
+  seed: integer(0).default(1),
   start: duration.default(0),
   duration: positiveDuration,
   /** Publish interval. */
   step: reactionTime.default(5e9),
   /** No state is published to remote agents before this simulated time. */
   gracePeriod: duration.default(0),
-  books: z.number().int().positive().max(4096),
-  remoteAgentCount: count.max(65536),
+  books: integer(1, 4096),
+  remoteAgentCount: integer(0, 65536),
   remoteBalances: balancesSchema,
   exchange: exchangeSchema,
   processes: z.object({

@@ -18,6 +18,7 @@ import {
   InstructionBatch,
   toUnits,
 } from "../native/exchange.ts";
+import { integer } from "./config.ts";
 
 /** What a quantity that is neither a decimal number nor a decimal string is told. */
 function quantityError(issue: { input?: unknown }): string {
@@ -51,7 +52,7 @@ const nonNegativeDecimal = decimalText.refine((text) => !text.startsWith("-"), "
 /** `-1 < rate < 1`, as the reference requires of every fee rate. */
 const feeRate = decimalText.refine((text) => Math.abs(Number(text)) < 1, "must be in (-1, 1)");
 
-const decimals = z.number().int().min(2, "must be at least 2").max(12, "must be at most 12");
+const decimals = integer(2, 12, { min: "must be at least 2", max: "must be at most 12" });
 
 const tierSchema = z.object({
   volumeRequired: nonNegativeDecimal,
@@ -60,7 +61,7 @@ const tierSchema = z.object({
 }).strict();
 
 const feePolicySchema = z.object({
-  historySlots: z.number().int().min(1).max(1024).default(24),
+  historySlots: integer(1, 1024).default(24),
   /** Nanoseconds. */
   slotPeriod: z.number().int().positive().default(3_600_000_000_000),
   tiers: z.array(tierSchema).min(1).max(16, "at most 16 tiers").default([
@@ -81,8 +82,8 @@ const exchangeObjectSchema = z.object({
   maxLeverage: nonNegativeDecimal.default("0"),
   maxLoan: nonNegativeDecimal.default("0"),
   maintenanceMargin: nonNegativeDecimal.default("0"),
-  books: z.number().int().min(1).max(4096).default(1),
-  agents: z.number().int().min(1).max(65_536).default(1),
+  books: integer(1, 4096).default(1),
+  agents: integer(1, 65_536).default(1),
   balances: z.object({ base: nonNegativeDecimal, quote: nonNegativeDecimal }).strict()
     .default({ base: "0", quote: "0" }),
   feePolicy: feePolicySchema.default({
@@ -223,7 +224,7 @@ const stpFlag = enumField(["NONE", "CO", "CN", "CB", "DC"] as const);
 const currency = enumField(["BASE", "QUOTE"] as const);
 /** Any integer: an out-of-range id is the exchange's to reject, per instruction. */
 const id = z.number().int();
-const clientOrderId = z.number().int().min(0).max(0xFFFF_FFFE).nullable().default(null);
+const clientOrderId = integer(0, 0xFFFF_FFFE).nullable().default(null);
 
 const limitPayload = z.object({
   direction,
@@ -234,7 +235,7 @@ const limitPayload = z.object({
   postOnly: z.boolean().default(false),
   timeInForce: timeInForce.default(0),
   /** Nanoseconds after placement at which a GTT order is cancelled. */
-  expiryPeriod: z.number().int().nonnegative().nullable().default(null),
+  expiryPeriod: integer(0).nullable().default(null),
   stpFlag: stpFlag.default(1),
   currency: currency.default(0),
   leverage: instructionQuantity.default("0"),
@@ -265,7 +266,7 @@ const resetPayload = z.object({ agentIds: z.array(id) }).strict();
 
 const common = {
   agentId: id,
-  delay: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+  delay: integer(0).default(0),
 };
 
 /** One agent response in the reference's format (`taos.im.protocol.instructions`). */
@@ -278,7 +279,7 @@ const responseSchema = z.discriminatedUnion("type", [
 
 const batchSchema = z.object({
   /** Simulation time (ns) at which the batch arrives; each response is processed at +delay. */
-  timestamp: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  timestamp: integer(0),
   responses: z.array(responseSchema).default([]),
 }).strict().superRefine((batch, ctx) => {
   // Beyond 2^53 ns the sum is no longer exact: responses would run out of order.

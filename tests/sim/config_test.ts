@@ -7,6 +7,7 @@ import {
   smallPreset,
 } from "../../sim/config.ts";
 import { importXmlConfig } from "../../sim/xml_config.ts";
+import { parseReplayScript } from "../../sim/replay.ts";
 import { SimEngine } from "../../sim/engine.ts";
 
 const fixture = new URL("./fixtures/simulation_0.xml", import.meta.url);
@@ -270,6 +271,26 @@ Deno.test("config validation errors name the field path", () => {
   const margin = structuredClone(smallPreset()) as Record<string, unknown>;
   (margin.exchange as Record<string, unknown>).maintenanceMargin = 0.2; // above 1/(2(1+4))
   assert.throws(() => parseSimConfig(margin), /exchange\.maintenanceMargin/);
+});
+
+Deno.test("a huge whole number gets one message: its range, without zod's safe-integer check", () => {
+  const issues = (error: Error) => error.message.split("\n").slice(1);
+  assert.throws(() => parseSimConfig({ ...smallPreset(), books: 1e308 }), (error: Error) => {
+    assert.deepEqual(issues(error), ["  books: Too big: expected number to be <=4096"]);
+    return true;
+  });
+  const script = JSON.parse(
+    Deno.readTextFileSync(new URL("../../sim/examples/replay_example.json", import.meta.url)),
+  );
+  script.exchange.priceDecimals = -1e308;
+  script.batches[0].timestamp = 1e308;
+  assert.throws(() => parseReplayScript(script), (error: Error) => {
+    assert.deepEqual(issues(error), [
+      "  exchange.priceDecimals: must be at least 2",
+      "  batches.0.timestamp: Too big: expected number to be <=9007199254740991",
+    ]);
+    return true;
+  });
 });
 
 Deno.test("the small preset is a valid, smaller config", () => {
