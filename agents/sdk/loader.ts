@@ -34,7 +34,8 @@ export class AgentLoadError extends Error {
 /**
  * Parses `k=v k2=v2` into params: `true`/`false` (any case) become booleans, decimal and
  * exponent numbers become numbers, anything else stays a string. Throws an AgentLoadError naming
- * a token without exactly one `=`, an empty name, or a name given twice.
+ * a token without exactly one `=`, an empty name, a name given twice, or a number too large for a
+ * double.
  */
 export function parseAgentParams(text: string | undefined): AgentParams {
   const params: AgentParams = {};
@@ -50,7 +51,12 @@ export function parseAgentParams(text: string | undefined): AgentParams {
     if (Object.hasOwn(params, key)) {
       throw new AgentLoadError(`agent parameter '${key}' is given more than once`);
     }
-    params[key] = coerce(value);
+    const coerced = coerce(value);
+    // A number past the largest double reads as Infinity, which no schema message explains.
+    if (coerced === Infinity || coerced === -Infinity) {
+      throw new AgentLoadError(`agent parameter '${key}': must be finite, got ${value}`);
+    }
+    params[key] = coerced;
   }
   return params;
 }

@@ -555,6 +555,11 @@ Deno.test("parseAgentParams coerces numbers and booleans and names bad tokens", 
   assert.throws(() => parseAgentParams("a=1=2"), /'a=1=2' must have the form name=value/);
   assert.throws(() => parseAgentParams("novalue"), /'novalue'/);
   assert.throws(() => parseAgentParams("a=1 a=2"), /'a' is given more than once/);
+  assert.throws(
+    () => parseAgentParams("max_quantity=1e400"),
+    /^AgentLoadError: agent parameter 'max_quantity': must be finite, got 1e400$/,
+  );
+  assert.throws(() => parseAgentParams("x=-1e999"), /'x': must be finite, got -1e999/);
 });
 
 Deno.test("loadAgent: from a directory, from a file, bundled fallback, and clear errors", async () => {
