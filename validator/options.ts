@@ -469,9 +469,9 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
         "the same metrics)",
     );
   }
-  const prometheusPort = promLevel === "OFF"
-    ? null
-    : num("prometheus.port", portNumber, str("prometheus.port"), 9001);
+  // Checked even when OFF, where it is unused: a port out of range is a mistake either way.
+  const port = num("prometheus.port", portNumber, str("prometheus.port"), 9001);
+  const prometheusPort = promLevel === "OFF" ? null : port;
 
   const normalizationMin = num(
     "scoring.sharpe.normalization_min",

@@ -152,6 +152,8 @@ Deno.test("options: bad values name the flag", () => {
       /--neuron\.max_response_bytes: '1000' must be between 65536 and 1073741824/,
     ],
     [["-o", "70000"], /--prometheus\.port/],
+    // Unused when OFF, but still a mistake.
+    [["--prometheus.level", "OFF", "-o", "70000"], /--prometheus\.port: '70000' must be <= 65535/],
     [["-u", "-1"], /--netuid/],
     [["-u", "0x4f"], /--netuid: '0x4f' must be a number/],
     [["-t", "Infinity"], /--neuron\.timeout: 'Infinity' must be a number/],
