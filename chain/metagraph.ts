@@ -76,6 +76,11 @@ export class ChainNeuronDirectory implements NeuronDirectory {
     return this.#metagraph?.block;
   }
 
+  /** The last read (block, neurons and their standing), if any. */
+  get metagraph(): Metagraph | undefined {
+    return this.#metagraph;
+  }
+
   /** Reads the metagraph now; concurrent callers share one read. */
   refresh(): Promise<void> {
     this.#pending ??= readMetagraph(this.#client, this.#netuid).then((metagraph) => {

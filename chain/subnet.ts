@@ -21,6 +21,22 @@ export const SS58_PREFIX = 42;
 /** 1 TAO (and 1 alpha) in RAO. */
 const RAO_PER_TAO = 1e9;
 
+/**
+ * A neuron's standing in the subnet's consensus, in the units the SDK's metagraph gives them (and
+ * the reference's exporter publishes): the u16 fractions divided by 65535, emission in alpha per
+ * tempo (rao / 1e9), each rounded to float32 as the metagraph's tensors hold them.
+ */
+export interface NeuronStanding {
+  active: boolean;
+  validatorTrust: number;
+  /** No longer computed by subtensor (always 0); 0 on runtimes that dropped the field. */
+  trust: number;
+  consensus: number;
+  incentive: number;
+  dividends: number;
+  emission: number;
+}
+
 /** A subnet's neurons as of one block. */
 export interface Metagraph {
   netuid: number;
@@ -28,6 +44,8 @@ export interface Metagraph {
   block: number;
   /** Ordered by uid. */
   neurons: Neuron[];
+  /** Each neuron's standing, by uid. */
+  standing: Map<number, NeuronStanding>;
 }
 
 /** The subnet hyperparameters a validator and a miner must respect. */
@@ -82,6 +100,13 @@ interface NeuronLiteCodec {
   stake: [Bytes, Big][];
   lastUpdate: Num;
   validatorPermit: Bool;
+  active: Bool;
+  validatorTrust: Num;
+  trust?: Num;
+  consensus: Num;
+  incentive: Num;
+  dividends: Num;
+  emission: Big;
 }
 interface SubnetStateCodec {
   totalStake: Big[];
@@ -115,6 +140,22 @@ function requireRuntimeCall(client: SubtensorClient, api: string, method: string
   return call;
 }
 
+const U16_MAX = 65535;
+
+/** A neuron's standing as the SDK's metagraph holds it (see {@linkcode NeuronStanding}). */
+function standingOf(n: NeuronLiteCodec): NeuronStanding {
+  const fraction = (value: Num | undefined) => Math.fround((value?.toNumber() ?? 0) / U16_MAX);
+  return {
+    active: n.active.isTrue,
+    validatorTrust: fraction(n.validatorTrust),
+    trust: fraction(n.trust),
+    consensus: fraction(n.consensus),
+    incentive: fraction(n.incentive),
+    dividends: fraction(n.dividends),
+    emission: Math.fround(Number(n.emission.toBigInt()) / RAO_PER_TAO),
+  };
+}
+
 /** Decodes an on-chain AxonInfo; null when the neuron never served (IP 0). */
 function axonEndpoint(info: AxonInfoCodec): AxonEndpoint | null {
   const ip = info.ip.toBigInt();
@@ -129,9 +170,9 @@ function axonEndpoint(info: AxonInfoCodec): AxonEndpoint | null {
 }
 
 /**
- * Reads every neuron of `netuid` (`NeuronInfoRuntimeApi.get_neurons_lite`). Stake is the total
- * stake the SDK shows as `metagraph.S` (`get_subnet_state`), falling back to the neuron's own
- * alpha stake on runtimes without that API.
+ * Reads every neuron of `netuid` (`NeuronInfoRuntimeApi.get_neurons_lite`) and its standing. Stake
+ * is the total stake the SDK shows as `metagraph.S` (`get_subnet_state`), falling back to the
+ * neuron's own alpha stake on runtimes without that API.
  */
 export async function readMetagraph(client: SubtensorClient, netuid: number): Promise<Metagraph> {
   const block = await client.bestBlock();
@@ -142,6 +183,7 @@ export async function readMetagraph(client: SubtensorClient, netuid: number): Pr
     getState ? (getState(netuid) as Promise<OptionOf<SubnetStateCodec>>) : undefined,
   ]);
   const totalStake = state && !state.isNone ? state.unwrap().totalStake : undefined;
+  const standing = new Map([...lite].map((n) => [n.uid.toNumber(), standingOf(n)]));
   const neurons = [...lite].map((n): Neuron => {
     const uid = n.uid.toNumber();
     const rao = totalStake?.[uid]?.toBigInt() ??
@@ -156,7 +198,7 @@ export async function readMetagraph(client: SubtensorClient, netuid: number): Pr
       lastUpdate: n.lastUpdate.toNumber(),
     };
   }).sort((a, b) => a.uid - b.uid);
-  return { netuid, block, neurons };
+  return { netuid, block, neurons, standing };
 }
 
 /** One entry of `get_subnet_hyperparams_v3`: a name and a value of one of several types. */

@@ -1,6 +1,7 @@
 /**
  * Subnet 79 on the loopback node, as the chain tests use it: Alice is the validator (uid 0,
- * permit, axon 1.2.3.4:8091), Bob a miner without an axon, Charlie a miner on IPv6.
+ * permit, axon 1.2.3.4:8091, validator trust and dividends), Bob a miner without an axon, Charlie
+ * an inactive miner on IPv6; the miners have some incentive, consensus and emission.
  * @module
  */
 import { Keyring } from "@polkadot/api";
@@ -46,8 +47,16 @@ export function neuron(
     axonInfo: axon(0n, 0, 0),
     prometheusInfo: { block: 0, version: 0, ip: 0, port: 0, ipType: 0 },
     stake: [[coldkey, 5_000_000_000]],
+    rank: 0,
+    emission: 0,
+    incentive: 0,
+    consensus: 0,
+    trust: 0,
+    validatorTrust: 0,
+    dividends: 0,
     lastUpdate: 0,
     validatorPermit: false,
+    pruningScore: 0,
     ...extra,
   };
 }
@@ -97,10 +106,22 @@ export function startNode(
         validatorPermit: true,
         lastUpdate: 500,
         axonInfo: axon(16909060n, 8091, 4, 10),
+        validatorTrust: 58982,
+        dividends: 65535,
+        emission: 41_000_000_000,
       }),
-      neuron(1, bob.address, bob.address, {}),
+      neuron(1, bob.address, bob.address, {
+        incentive: 39321,
+        consensus: 32768,
+        trust: 13107,
+        emission: 1_500_000_000,
+      }),
       neuron(2, charlie.address, bob.address, {
         axonInfo: axon(42540766411282592856903984951653826561n, 9000, 6),
+        active: false,
+        incentive: 26214,
+        consensus: 1,
+        emission: 999,
       }),
     ],
   };

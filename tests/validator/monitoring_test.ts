@@ -23,6 +23,9 @@ import { Axon } from "../../bittensor/axon.ts";
 import { Dendrite } from "../../bittensor/dendrite.ts";
 import { cryptoReady, Keypair } from "../../bittensor/keypair.ts";
 import { encodeResponse, MarketSimulationStateUpdate } from "../../bittensor/market_synapse.ts";
+import { SubtensorClient } from "../../chain/client.ts";
+import { readMetagraph } from "../../chain/subnet.ts";
+import { NETUID, startNode } from "../chain/subnet_fixture.ts";
 import { startValidator } from "./processes.ts";
 
 /** Neurons registered without an axon: scored from their accounts, never queried. */
@@ -652,5 +655,41 @@ Deno.test({
   } finally {
     await receiver.close();
     Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "the metagraph read gives each neuron's standing in the SDK metagraph's units",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const { node, subnet } = startNode();
+  // Runtimes that dropped the deprecated trust field read it as 0.
+  delete (subnet.neurons[1] as Record<string, unknown>).trust;
+  const client = await SubtensorClient.connect({ network: node.url, connectTimeoutMs: 10_000 });
+  try {
+    const { standing } = await readMetagraph(client, NETUID);
+    assert.deepEqual(standing.get(0), {
+      active: true,
+      validatorTrust: Math.fround(58982 / 65535),
+      trust: 0,
+      consensus: 0,
+      incentive: 0,
+      dividends: 1,
+      emission: 41,
+    });
+    assert.deepEqual(standing.get(2), {
+      active: false,
+      validatorTrust: 0,
+      trust: 0,
+      consensus: Math.fround(1 / 65535),
+      incentive: Math.fround(26214 / 65535),
+      dividends: 0,
+      emission: Math.fround(999 / 1e9),
+    });
+    assert.equal(standing.get(1)?.emission, 1.5);
+  } finally {
+    await client.close();
+    await node.close();
   }
 });
