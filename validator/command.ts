@@ -36,7 +36,7 @@ import { neuronInfoLabels, ValidatorMetrics } from "./metrics.ts";
 import { simulationConfigFor } from "../agents/sdk/state.ts";
 import { StatusBoard } from "./status.ts";
 import { type MonitoringServer, startMonitoringServer } from "./server.ts";
-import { StartInterrupted, Validator } from "./validator.ts";
+import { StartInterrupted, Validator, type ValidatorDeps } from "./validator.ts";
 
 /** Prints each local weight submission as one JSON line, so scripts can follow them. */
 class PrintingWeightSetter implements WeightSetter {
@@ -150,6 +150,7 @@ async function run(args: string[]): Promise<number> {
     onDeliveryFailure: () => metrics?.alertDeliveryFailures.inc(),
   });
   let directory: NeuronDirectory;
+  let metagraph: ValidatorDeps["metagraph"];
   let weights: WeightSetter;
   let closeChain = () => Promise.resolve();
   /** Our own neuron on the chain (not known with --local). */
@@ -166,7 +167,9 @@ async function run(args: string[]): Promise<number> {
         network: options.chainEndpoint,
         log: (m) => log("info", m),
       });
-      directory = new chain.ChainNeuronDirectory(client, options.netuid);
+      const chainDirectory = new chain.ChainNeuronDirectory(client, options.netuid);
+      directory = chainDirectory;
+      metagraph = () => chainDirectory.metagraph;
       neurons = await directory.neurons();
     } catch (error) {
       await client?.close();
@@ -228,7 +231,7 @@ async function run(args: string[]): Promise<number> {
           coldkey: own?.coldkey ?? null,
           coldkeyName: options.walletName,
           hotkey: hotkey.keypair.ss58Address,
-          name: options.neuronName,
+          name: options.walletHotkey,
         }, simulationConfigFor(config)),
         simulation_seed: String(config.seed),
       },
@@ -280,6 +283,7 @@ async function run(args: string[]): Promise<number> {
       SimEngine.create({ config: c, seed, threads: options.threads, feed }),
     seeds,
     directory,
+    metagraph,
     weights,
     client: new DendriteMinerClient(
       new Dendrite(hotkey.keypair, { maxResponseBytes: options.maxResponseBytes }),

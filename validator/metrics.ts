@@ -13,6 +13,7 @@
  * @module
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { NeuronStanding } from "../chain/subnet.ts";
 import type { PublishState } from "../sim/engine.ts";
 
 /** Who the validator is, for `neuron_info` (unknown parts are empty). */
@@ -120,6 +121,9 @@ export interface ReportInput {
   ownUid: number | null;
   /** Our own neuron's stake (TAO) and last weight-update block, when registered. */
   own?: { stake: number; lastUpdate: number } | null;
+  /** The chain's metagraph as last read (absent without a chain): its block and each uid's
+   * standing. */
+  chain?: { block: number; standing: ReadonlyMap<number, NeuronStanding> } | null;
   /** uid → smoothed score. */
   scores: Map<number, number>;
   details: MinerScoreDetail[];
@@ -350,10 +354,18 @@ export class ValidatorMetrics {
     this.#validator.set({ validator_gauge_name: "cpu_usage_percent" }, input.usage.cpu);
     this.#validator.set({ validator_gauge_name: "ram_usage_percent" }, input.usage.ram);
     this.#validator.set({ validator_gauge_name: "disk_usage_percent" }, input.usage.disk);
-    this.#validator.set({ validator_gauge_name: "active" }, 1);
-    if (input.own) {
-      this.#validator.set({ validator_gauge_name: "stake" }, input.own.stake);
-      this.#validator.set({ validator_gauge_name: "last_update" }, input.own.lastUpdate);
+    const { own, chain } = input;
+    if (own) this.#validator.set({ validator_gauge_name: "stake" }, own.stake);
+    const standing = input.ownUid === null ? undefined : chain?.standing.get(input.ownUid);
+    if (own && chain && standing) {
+      const set = (name: string, value: number) =>
+        this.#validator.set({ validator_gauge_name: name }, value);
+      // Blocks since our last weight update, as the reference (it grows while weights fail).
+      set("last_update", chain.block - own.lastUpdate);
+      set("active", standing.active ? 1 : 0);
+      set("validator_trust", standing.validatorTrust);
+      set("dividends", standing.dividends);
+      set("emission", standing.emission);
     }
     if (input.queryStats !== undefined) {
       this.#queryStats = new Map([...input.queryStats].map(([uid, stats]) => [uid, { ...stats }]));
@@ -455,6 +467,14 @@ export class ValidatorMetrics {
       set("unnormalized_score", 0);
       set("score", score);
       set("placement", placement.get(uid) ?? -1);
+      if (input.chain) {
+        // As the reference, 0 for a uid the metagraph does not hold.
+        const standing = input.chain.standing.get(uid);
+        set("trust", standing?.trust ?? 0);
+        set("consensus", standing?.consensus ?? 0);
+        set("incentive", standing?.incentive ?? 0);
+        set("emission", standing?.emission ?? 0);
+      }
       this.#miners.set({
         timestamp: ts,
         timestamp_str: tsStr,

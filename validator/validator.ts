@@ -45,6 +45,7 @@ import {
   timestampString,
   type ValidatorMetrics,
 } from "./metrics.ts";
+import type { Metagraph } from "../chain/subnet.ts";
 import type { LeaderboardRow, StatusBoard } from "./status.ts";
 import type { ValidatorOptions } from "./options.ts";
 import type { PhaseTimes } from "./phases.ts";
@@ -131,6 +132,8 @@ export interface ValidatorDeps {
   /** Creates the simulation for a seed. */
   createMarket: (config: SimConfig, seed: number) => Market;
   directory: NeuronDirectory;
+  /** The chain's last metagraph read (chain runs only), for the chain gauges. */
+  metagraph?: () => Metagraph | undefined;
   weights: WeightSetter;
   client: MinerClient;
   store: ValidatorStore;
@@ -1056,6 +1059,7 @@ export class Validator {
         stepRate: rates.length === 0 ? 0 : rates.reduce((a, b) => a + b, 0) / rates.length,
         ownUid: this.#ownUid,
         own: this.#neurons.find((n) => n.uid === this.#ownUid) ?? null,
+        chain: deps.metagraph?.() ?? null,
         scores,
         details,
         initialBalances: this.#initialBalances,

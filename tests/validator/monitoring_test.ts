@@ -23,6 +23,7 @@ import { Axon } from "../../bittensor/axon.ts";
 import { Dendrite } from "../../bittensor/dendrite.ts";
 import { cryptoReady, Keypair } from "../../bittensor/keypair.ts";
 import { encodeResponse, MarketSimulationStateUpdate } from "../../bittensor/market_synapse.ts";
+import { Wallet } from "../../bittensor/wallet.ts";
 import { SubtensorClient } from "../../chain/client.ts";
 import { readMetagraph } from "../../chain/subnet.ts";
 import { NETUID, startNode } from "../chain/subnet_fixture.ts";
@@ -691,5 +692,68 @@ Deno.test({
   } finally {
     await client.close();
     await node.close();
+  }
+});
+
+/** The value of the first series of `text` whose line matches `selector`. */
+function sample(text: string, selector: RegExp): number | undefined {
+  const line = text.split("\n").find((l) => !l.startsWith("#") && selector.test(l));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
+}
+
+Deno.test({
+  name: "taos validator on a chain: blocks since its weights, its standing and the miners', its " +
+    "hotkey name in /metrics",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  await cryptoReady();
+  const { node, subnet } = startNode();
+  node.best = 1300;
+  // An inactive validator: the gauge an operator alerts on must say so.
+  subnet.neurons[0].active = false;
+  const dir = Deno.makeTempDirSync();
+  const state = join(dir, "state.db");
+  await new Wallet({ root: join(dir, "wallets"), name: "owner", hotkey: "hotname" })
+    .writeHotkey(Keypair.fromUri("//Alice"));
+  const validator = startValidator([
+    ...["-e", node.url, "-p", join(dir, "wallets"), "-w", "owner", "-h", "hotname"],
+    ...["--config", "small", "--duration", "5m", "--threads", "1", "-t", "1"],
+    ...["--neuron.disable_set_weights", "--state", state, "-o", "0", "--http.host", "127.0.0.1"],
+  ]);
+  try {
+    const line = await validator.waitFor(
+      (l) => l.includes("status page and metrics on"),
+      60_000,
+      "the metrics server",
+    );
+    const url = `${/(http:\/\/\S+\/)/.exec(line)![1]}metrics`;
+    let text = "";
+    for (let i = 0; i < 300 && !/miner_gauge_name="trust"/.test(text); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      text = await (await fetch(url)).text();
+    }
+    const own = (name: string) =>
+      sample(text, new RegExp(`^validator_gauges\\{validator_gauge_name="${name}",`));
+    assert.equal(own("last_update"), 1300 - 500, "blocks since the last weight update");
+    assert.equal(own("active"), 0);
+    assert.equal(own("validator_trust"), Math.fround(58982 / 65535));
+    assert.equal(own("dividends"), 1);
+    assert.equal(own("emission"), 41);
+    const miner = (uid: number, name: string) =>
+      sample(text, new RegExp(`^miner_gauges\\{agent_id="${uid}",miner_gauge_name="${name}",`));
+    assert.equal(miner(1, "trust"), Math.fround(13107 / 65535));
+    assert.equal(miner(1, "consensus"), Math.fround(32768 / 65535));
+    assert.equal(miner(1, "incentive"), Math.fround(39321 / 65535));
+    assert.equal(miner(1, "emission"), 1.5);
+    assert.equal(miner(2, "emission"), Math.fround(999 / 1e9));
+    assert.match(
+      text,
+      /^neuron_info_info\{uid="0",[^}]*coldkey_name="owner",[^}]*,name="hotname",/m,
+    );
+  } finally {
+    await validator.stop();
+    await node.close();
+    Deno.removeSync(dir, { recursive: true });
   }
 });
