@@ -147,7 +147,6 @@ async function run(args: string[]): Promise<number> {
     source,
     url: options.pagerdutyUrl,
     log: (line, level) => log(level, line),
-    onDeliveryFailure: () => metrics?.alertDeliveryFailures.inc(),
   });
   let directory: NeuronDirectory;
   let metagraph: ValidatorDeps["metagraph"];
@@ -196,7 +195,7 @@ async function run(args: string[]): Promise<number> {
       commitScheme: options.commitScheme,
       log: (m) => log("info", m),
       // Commits whose reveal may be lost page someone.
-      warn: (m) => void alerts.trigger("weights", m),
+      warn: (m) => alerts.trigger("weights", m),
     });
   }
 
@@ -214,7 +213,8 @@ async function run(args: string[]): Promise<number> {
     const message = `${flag}: ${(error as Error).message}${
       replaceable ? " (restore a backup, or --neuron.reset starts over)" : ""
     }`;
-    if (!(error instanceof StateInUseError)) await alerts.trigger("state-load", message);
+    if (!(error instanceof StateInUseError)) alerts.trigger("state-load", message);
+    await alerts.close();
     throw new UsageError(message);
   }
   const board = new StatusBoard();
@@ -224,6 +224,7 @@ async function run(args: string[]): Promise<number> {
     metrics = new ValidatorMetrics({
       wallet: hotkey.keypair.ss58Address,
       netuid: options.netuid,
+      alerts,
       info: {
         ...neuronInfoLabels({
           uid: own?.uid ?? null,
@@ -246,6 +247,7 @@ async function run(args: string[]): Promise<number> {
       });
     } catch (error) {
       store.close();
+      await alerts.close();
       // A port in use is the port's fault; an address that cannot be bound or resolved, the host's.
       const flag = error instanceof Deno.errors.AddrInUse
         ? "-o/--prometheus.port"
@@ -266,12 +268,8 @@ async function run(args: string[]): Promise<number> {
     // As the reference pages when no venue delivers; the simulation keeps its own price meanwhile.
     onOutage: (stream, message) => {
       const kind = stream === "fundamental" ? "seeding-fundamental" : "seeding-external";
-      if (message === null) {
-        void alerts.resolve(kind);
-      } else {
-        metrics?.alerts.inc({ kind });
-        void alerts.trigger(kind, `${stream} price seeding: ${message}`);
-      }
+      if (message === null) alerts.resolve(kind);
+      else alerts.trigger(kind, `${stream} price seeding: ${message}`);
     },
   });
   seeds?.start();
@@ -330,6 +328,7 @@ async function run(args: string[]): Promise<number> {
     store.close();
     await server?.close();
     await closeChain();
+    await alerts.close();
   }
   if (!validator.saved) {
     log("error", "stopped; the last state save failed (see the alert above)");

@@ -15,6 +15,7 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { NeuronStanding } from "../chain/subnet.ts";
 import type { PublishState } from "../sim/engine.ts";
+import type { Alerter } from "./pagerduty.ts";
 
 /** Who the validator is, for `neuron_info` (unknown parts are empty). */
 export interface NeuronIdentity {
@@ -171,9 +172,6 @@ export class ValidatorMetrics {
   readonly queries: Counter;
   /** Instructions by result (accepted, dropped, voided). */
   readonly instructions: Counter;
-  /** Alerts raised, by kind. */
-  readonly alerts: Counter;
-  readonly alertDeliveryFailures: Counter;
   readonly weightSubmissions: Counter;
   /** Wall seconds of one publish round (state build, query, validation, injection). */
   readonly roundSeconds: Histogram;
@@ -189,7 +187,13 @@ export class ValidatorMetrics {
   readonly #info: Gauge;
   #infoLabels: Record<string, string>;
 
-  constructor(options: { wallet: string; netuid: number; info: Record<string, string> }) {
+  /** `alerts`: where the alert counts come from (read when scraped). */
+  constructor(options: {
+    wallet: string;
+    netuid: number;
+    info: Record<string, string>;
+    alerts?: Pick<Alerter, "raised" | "deliveryFailures">;
+  }) {
     const registry = this.registry;
     registry.setDefaultLabels({ wallet: options.wallet, netuid: String(options.netuid) });
     this.#infoLabels = Object.fromEntries(
@@ -307,16 +311,25 @@ export class ValidatorMetrics {
       labelNames: ["result"],
       registers: [registry],
     });
-    this.alerts = new Counter({
+    const alerts = options.alerts;
+    new Counter({
       name: "validator_alerts_total",
       help: "Alerts raised, by kind",
       labelNames: ["kind"],
       registers: [registry],
+      collect() {
+        this.reset();
+        for (const [kind, count] of alerts?.raised ?? []) this.inc({ kind }, count);
+      },
     });
-    this.alertDeliveryFailures = new Counter({
+    new Counter({
       name: "validator_alert_delivery_failures_total",
-      help: "PagerDuty events that could not be delivered (network failure or non-2xx)",
+      help: "Attempts to send a PagerDuty event that failed (network failure, timeout or non-2xx)",
       registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(alerts?.deliveryFailures ?? 0);
+      },
     });
     this.weightSubmissions = new Counter({
       name: "validator_weight_submissions_total",

@@ -1,18 +1,36 @@
 /**
  * Alerts for the validator's critical failures through the PagerDuty Events API v2. Every alert
- * is logged; when a routing key is configured it is also sent as a `trigger` event whose dedup
- * key names the failure, so a repeated failure updates one incident and a recovery `resolve`s it.
+ * is logged at once; when a routing key is configured it is also sent as a `trigger` event whose
+ * dedup key names the failure, so a repeated failure updates one incident and a recovery
+ * `resolve`s it. Events go out in the background, in order, so a slow or unreachable PagerDuty
+ * never holds up the caller; an event PagerDuty did not accept is sent again until it is.
  *
  * ```ts
  * const alerts = new Alerter({ routingKey: "R0...", source: "taos:validator" });
- * await alerts.trigger("state-save", "could not write the state file", { error: "disk full" });
- * await alerts.resolve("state-save");
+ * alerts.trigger("state-save", "could not write the state file", { error: "disk full" });
+ * alerts.resolve("state-save");
+ * await alerts.close(); // a last attempt for anything not delivered yet
  * ```
  * @module
  */
 
 /** Default Events API v2 endpoint. */
 const PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue";
+
+/** How long one request to PagerDuty may take. */
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/** Default wait before undelivered events are sent again; it doubles after each failed attempt
+ * up to {@linkcode RETRY_GROWTH} times itself. */
+const RETRY_MS = 5_000;
+const RETRY_GROWTH = 12;
+
+/** Bytes of PagerDuty's reply read, and characters of it quoted, in a delivery-failure line. */
+const REPLY_BYTES = 1024;
+const REPLY_QUOTE_CHARS = 200;
+
+/** Levels of the lines an Alerter writes. */
+export type AlertLogLevel = "error" | "warning" | "info" | "debug";
 
 /** How to reach PagerDuty and how alerts are labelled. */
 export interface AlerterOptions {
@@ -21,13 +39,17 @@ export interface AlerterOptions {
   /** `<wallet name>:<hotkey name>`, used as source and group. */
   source: string;
   url?: string;
-  /** Where alert lines are written (triggers and delivery failures at "error", resolves at
-   * "info"); default `console.error`. */
-  log?: (line: string, level: "error" | "info") => void;
-  /** Called for each event that could not be delivered (network failure or non-2xx). */
-  onDeliveryFailure?: () => void;
+  /**
+   * Where lines are written: alerts and the first failure to deliver an event at "error" (at
+   * "warning" for the resolve of an alert an earlier run may have left open), resolves and late
+   * deliveries at "info", failed retries at "debug". Default `console.error`.
+   */
+  log?: (line: string, level: AlertLogLevel) => void;
   /** An open alert recurring sooner than this is counted, not re-sent (default 300 000 ms). */
   repeatMs?: number;
+  /** First wait before an undelivered event is sent again (default 5 000 ms; it doubles after
+   * each failed attempt, up to 12 times this). */
+  retryMs?: number;
 }
 
 /** The failures that raise alerts; each is one dedup key. */
@@ -42,14 +64,37 @@ export type AlertKind =
   | "seeding-fundamental"
   | "seeding-external";
 
-/** Sends trigger/resolve events; remembers which alerts are open so resolves are only sent once. */
+/** An event waiting to be delivered. */
+interface Delivery {
+  kind: AlertKind;
+  action: "trigger" | "resolve";
+  body: Record<string, unknown>;
+  /** A resolve sent because this process found the kind healthy first (not a recovery). */
+  housekeeping: boolean;
+  attempts: number;
+}
+
+/** Logs alerts and sends them as trigger/resolve events; see the module doc. */
 export class Alerter {
   readonly #options: AlerterOptions;
-  readonly #open = new Set<string>();
+  /** Open alerts: when each was last logged and sent, and how often it recurred since. */
+  readonly #open = new Map<AlertKind, { at: number; repeats: number }>();
   /** Kinds resolved or triggered by this process: an earlier run's open alert is resolved once. */
-  readonly #seen = new Set<string>();
-  /** When each open alert was last logged and sent, and how often it recurred since. */
-  readonly #last = new Map<string, { at: number; repeats: number }>();
+  readonly #seen = new Set<AlertKind>();
+  /**
+   * The latest undelivered event of each kind, oldest first. A newer event of a kind replaces the
+   * older one (PagerDuty keeps only the latest state of a dedup key), so at most one per kind.
+   */
+  readonly #pending = new Map<AlertKind, Delivery>();
+  #sending = false;
+  #pass: Promise<void> = Promise.resolve();
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryDelay = 0;
+  #closed = false;
+  /** Cuts requests still in flight when `close` has waited long enough. */
+  readonly #abort = new AbortController();
+  readonly #raised = new Map<AlertKind, number>();
+  #deliveryFailures = 0;
 
   constructor(options: AlerterOptions) {
     this.#options = options;
@@ -62,32 +107,45 @@ export class Alerter {
 
   /** Alert kinds currently triggered and not yet resolved. */
   get open(): string[] {
-    return [...this.#open];
+    return [...this.#open.keys()];
+  }
+
+  /** Alert kinds whose latest event PagerDuty has not accepted yet. */
+  get undelivered(): string[] {
+    return [...this.#pending.keys()];
+  }
+
+  /** How often each kind was raised, recurrences within the repeat period included. */
+  get raised(): ReadonlyMap<AlertKind, number> {
+    return this.#raised;
+  }
+
+  /** Attempts to send an event that failed (network failure, timeout or non-2xx). */
+  get deliveryFailures(): number {
+    return this.#deliveryFailures;
   }
 
   /**
    * Logs and (with a key) sends a `trigger` event. An alert already open that recurs within
    * `repeatMs` (default 5 min) is only counted; the next one after that says how often it
-   * recurred. Never throws.
+   * recurred. Returns at once; never throws.
    */
-  async trigger(kind: AlertKind, summary: string, details?: Record<string, unknown>) {
-    const log = (line: string) => this.#log(line, "error");
+  trigger(kind: AlertKind, summary: string, details?: Record<string, unknown>): void {
+    this.#raised.set(kind, (this.#raised.get(kind) ?? 0) + 1);
     const now = performance.now();
-    const last = this.#last.get(kind);
-    if (this.#open.has(kind) && last !== undefined) {
-      if (now - last.at < (this.#options.repeatMs ?? 300_000)) {
-        last.repeats++;
+    const open = this.#open.get(kind);
+    if (open !== undefined) {
+      // An undelivered trigger needs no new one: it is retried until PagerDuty takes it.
+      if (now - open.at < (this.#options.repeatMs ?? 300_000)) {
+        open.repeats++;
         return;
       }
-      if (last.repeats > 0) summary += ` (recurred ${last.repeats} times since last reported)`;
+      if (open.repeats > 0) summary += ` (recurred ${open.repeats} times since last reported)`;
     }
-    this.#last.set(kind, { at: now, repeats: 0 });
-    log(`ALERT ${kind}: ${summary}`);
-    this.#open.add(kind);
+    this.#open.set(kind, { at: now, repeats: 0 });
     this.#seen.add(kind);
-    await this.#send({
-      event_action: "trigger",
-      dedup_key: this.dedupKey(kind),
+    this.#log(`ALERT ${kind}: ${summary}`, "error");
+    this.#enqueue(kind, "trigger", false, {
       payload: {
         summary: `τaos ${this.#options.source} - ${kind} : ${summary}`.slice(0, 1024),
         severity: "error",
@@ -103,43 +161,151 @@ export class Alerter {
    * Sends a `resolve` event if this kind was triggered by this process, or quietly the first time
    * it is healthy in this process (an alert an earlier run left open, as a `state-load` that
    * stopped it, is then resolved; PagerDuty ignores the resolve of an incident that is not open).
-   * Never throws.
+   * Returns at once; never throws.
    */
-  async resolve(kind: AlertKind) {
+  resolve(kind: AlertKind): void {
     const first = !this.#seen.has(kind);
     this.#seen.add(kind);
     if (this.#open.delete(kind)) {
-      this.#last.delete(kind);
       this.#log(`RESOLVED ${kind}`, "info");
-    } else if (!first) {
-      return;
+      this.#enqueue(kind, "resolve", false, {});
+    } else if (first) {
+      this.#enqueue(kind, "resolve", true, {});
     }
-    await this.#send({ event_action: "resolve", dedup_key: this.dedupKey(kind) });
   }
 
-  #log(line: string, level: "error" | "info") {
+  /** Resolves once every event queued so far has been attempted (delivered or left to retry). */
+  settled(): Promise<void> {
+    return this.#pass;
+  }
+
+  /**
+   * Stops retrying: events not delivered yet get one last attempt, cut off after `deadlineMs`
+   * (default 10 s). Later alerts are only logged.
+   */
+  async close(deadlineMs = REQUEST_TIMEOUT_MS): Promise<void> {
+    if (this.#closed) return await this.#pass;
+    clearTimeout(this.#retryTimer);
+    if (this.#pending.size > 0) this.#startPass();
+    this.#closed = true;
+    const deadline = setTimeout(() => this.#abort.abort(), deadlineMs);
+    try {
+      await this.#pass;
+    } finally {
+      clearTimeout(deadline);
+    }
+  }
+
+  #log(line: string, level: AlertLogLevel) {
     if (this.#options.log !== undefined) this.#options.log(line, level);
     else console.error(line);
   }
 
-  #deliveryFailed(line: string) {
-    this.#options.onDeliveryFailure?.();
-    this.#log(line, "error");
+  #enqueue(
+    kind: AlertKind,
+    action: Delivery["action"],
+    housekeeping: boolean,
+    body: Record<string, unknown>,
+  ) {
+    if (this.#options.routingKey === null || this.#closed) return;
+    this.#pending.delete(kind);
+    this.#pending.set(kind, { kind, action, housekeeping, body, attempts: 0 });
+    this.#startPass();
   }
 
-  async #send(event: Record<string, unknown>) {
-    if (this.#options.routingKey === null) return;
+  /** Sends what is pending now, unless a pass is under way (it takes the new event too). */
+  #startPass() {
+    if (this.#sending || this.#closed) return;
+    this.#sending = true;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    this.#pass = this.#deliverPending();
+  }
+
+  /** Attempts every pending event once, in order; schedules a retry for those that failed. */
+  async #deliverPending() {
+    const attempted = new Set<Delivery>();
+    const next = () => [...this.#pending.values()].find((d) => !attempted.has(d));
+    let failed = false;
+    for (let delivery = next(); delivery !== undefined; delivery = next()) {
+      attempted.add(delivery);
+      if (await this.#send(delivery)) {
+        // Unless a newer event of its kind came meanwhile: that one is sent next.
+        if (this.#pending.get(delivery.kind) === delivery) this.#pending.delete(delivery.kind);
+      } else {
+        failed = true;
+      }
+    }
+    // Decided in the same turn as the last look at the queue: an event queued later starts a
+    // new pass.
+    this.#sending = false;
+    const first = this.#options.retryMs ?? RETRY_MS;
+    this.#retryDelay = failed ? Math.min(this.#retryDelay * 2 || first, first * RETRY_GROWTH) : 0;
+    if (this.#pending.size > 0 && !this.#closed) {
+      this.#retryTimer = setTimeout(() => this.#startPass(), this.#retryDelay);
+    }
+  }
+
+  /** One attempt; true when PagerDuty accepted the event. Never throws. */
+  async #send(delivery: Delivery): Promise<boolean> {
+    delivery.attempts++;
+    const what = `PagerDuty ${delivery.action} of ${delivery.kind}`;
+    let failure: string;
     try {
       const response = await fetch(this.#options.url ?? PAGERDUTY_EVENTS_URL, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ routing_key: this.#options.routingKey, ...event }),
-        signal: AbortSignal.timeout(10_000),
+        body: JSON.stringify({
+          routing_key: this.#options.routingKey,
+          event_action: delivery.action,
+          dedup_key: this.dedupKey(delivery.kind),
+          ...delivery.body,
+        }),
+        signal: AbortSignal.any([AbortSignal.timeout(REQUEST_TIMEOUT_MS), this.#abort.signal]),
       });
-      await response.body?.cancel();
-      if (!response.ok) this.#deliveryFailed(`PagerDuty answered HTTP ${response.status}`);
+      if (response.ok) {
+        await response.body?.cancel();
+        if (delivery.attempts > 1) {
+          this.#log(`${what} delivered at attempt ${delivery.attempts}`, "info");
+        }
+        return true;
+      }
+      // PagerDuty says why in the body (an invalid routing key, a malformed event, ...).
+      const reply = await replyStart(response);
+      failure = `HTTP ${response.status}${reply === "" ? "" : `: ${reply}`}`;
     } catch (error) {
-      this.#deliveryFailed(`PagerDuty unreachable: ${(error as Error).message}`);
+      failure = (error as Error).message;
     }
+    this.#deliveryFailures++;
+    const level = delivery.attempts > 1 ? "debug" : delivery.housekeeping ? "warning" : "error";
+    this.#log(`${what} not delivered (${failure}); it will be sent again`, level);
+    return false;
   }
+}
+
+/** The start of a reply's body on one line (a proxy's error page can be large). */
+async function replyStart(response: Response): Promise<string> {
+  const reader = response.body?.getReader();
+  if (reader === undefined) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < REPLY_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+    }
+  } catch {
+    // A reply cut short still says what it said so far.
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return new TextDecoder().decode(bytes).replace(/\s+/g, " ").trim().slice(0, REPLY_QUOTE_CHARS);
 }

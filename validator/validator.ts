@@ -291,11 +291,11 @@ export class Validator {
     } catch (error) {
       // Never overwrite a state file we could not read: the scores in it may still be recoverable.
       const message = `cannot read the state file ${store.path}: ${(error as Error).message}`;
-      await this.#alert("state-load", message);
+      this.#alert("state-load", message);
       throw new Error(`${message} (move it away, or start with --neuron.reset to discard it)`);
     }
     // The alert of a run that stopped on an unreadable state is over now.
-    await this.#deps.alerts.resolve("state-load");
+    this.#deps.alerts.resolve("state-load");
     const neurons = await this.#fetchNeurons();
     if (neurons !== null) this.#applyNeurons(neurons, true);
     this.#lastSyncAt = performance.now();
@@ -334,7 +334,7 @@ export class Validator {
         if (savedFingerprint !== undefined && rebuilt !== savedFingerprint) {
           // Scores stand; the market goes on from what was rebuilt. A different feed, config or
           // release is the usual cause.
-          await this.#alert(
+          this.#alert(
             "simulation",
             `the replayed market differs from the one saved at publish ${point.publishes} ` +
               `(was the feed, the configuration or the release changed?): ` +
@@ -344,7 +344,7 @@ export class Validator {
       } catch (error) {
         if (error instanceof StartInterrupted) throw error;
         // The market cannot be rebuilt: keep the scores and start the next simulation.
-        await this.#alert(
+        this.#alert(
           "simulation",
           `replay of simulation ${point.index} failed, starting the next one: ${
             (error as Error).message
@@ -422,7 +422,7 @@ export class Validator {
         // starts, scores kept. Failing again and again is not the simulation's fault: stop.
         const point = this.#snapshot.simulation;
         const giveUp = ++failuresInARow >= ROUND_FAILURES_BEFORE_STOP;
-        await this.#alert(
+        this.#alert(
           "simulation",
           `publish round failed: ${(error as Error).message}; ` +
             (giveUp
@@ -470,7 +470,7 @@ export class Validator {
     point.fingerprint = marketFingerprint(publish);
     if (point.publishes === 1) this.#recordInitialBalances(publish);
     this.#recordStepRate(publish.timestamp);
-    await this.#handleResetNotices(publish);
+    this.#handleResetNotices(publish);
     this.#injectResets();
 
     if (phases !== undefined) lap = phases.add("other", lap);
@@ -486,7 +486,7 @@ export class Validator {
     // The turnover cap applies to the volume before this state's fills, as in the reference.
     this.#handleReplies(replies);
     if (phases !== undefined) lap = phases.add("replies", lap);
-    await this.#checkReachability(replies);
+    this.#checkReachability(replies);
     if (phases !== undefined) lap = phases.add("other", lap);
     this.#scoring.observe(observationFromPublish(publish));
     // Counted with its observation: a save must never see a step whose window entry is missing.
@@ -641,18 +641,18 @@ export class Validator {
    * Alerts when no miner at all has answered for a simulated minute of publishes (the validator's
    * own network is the likely culprit); resolves once any miner answers again.
    */
-  async #checkReachability(replies: MinerReply[]) {
+  #checkReachability(replies: MinerReply[]) {
     if (replies.length === 0) return;
     if (replies.some((r) => r.outcome === "ok")) {
       this.#silentRounds = 0;
-      await this.#deps.alerts.resolve("miners-unreachable");
+      this.#deps.alerts.resolve("miners-unreachable");
       return;
     }
     this.#silentRounds++;
     if (this.#silentRounds === UNREACHABLE_ROUNDS) {
       // Miners that answer only to refuse are reachable: they no longer trust this hotkey.
       const refused = replies.every((r) => r.outcome === "rejected");
-      await this.#alert(
+      this.#alert(
         "miners-unreachable",
         refused
           ? `all ${replies.length} miners refused the queries in ${UNREACHABLE_ROUNDS} consecutive ` +
@@ -760,7 +760,7 @@ export class Validator {
     this.#lastPublishTimestamp = timestamp;
   }
 
-  async #handleResetNotices(publish: PublishState) {
+  #handleResetNotices(publish: PublishState) {
     const pending = new Set(this.#snapshot.pendingResets);
     if (pending.size === 0) return;
     for (const notice of publish.notices) {
@@ -768,7 +768,7 @@ export class Validator {
         continue;
       }
       if (notice.message !== undefined && notice.message !== "") {
-        await this.#alert(
+        this.#alert(
           "agent-reset",
           `reset of uid ${notice.agentId} failed: ${notice.message}`,
         );
@@ -780,7 +780,7 @@ export class Validator {
       this.#deps.log("info", `uid ${notice.agentId} reset to the initial balances`);
     }
     this.#snapshot.pendingResets = [...pending];
-    if (pending.size === 0) await this.#deps.alerts.resolve("agent-reset");
+    if (pending.size === 0) this.#deps.alerts.resolve("agent-reset");
   }
 
   /** Sends each pending reset once (again only after a failure notice or a restart). */
@@ -894,11 +894,11 @@ export class Validator {
     const deps = this.#deps;
     try {
       const result = await deps.weights.setWeights(uids, weights, WEIGHTS_VERSION_KEY);
-      await this.#weightOutcome(result, "set");
-      for (const reveal of result.reveals ?? []) await this.#weightOutcome(reveal, "reveal");
+      this.#weightOutcome(result, "set");
+      for (const reveal of result.reveals ?? []) this.#weightOutcome(reveal, "reveal");
     } catch (error) {
       deps.metrics?.weightSubmissions.inc({ result: "failed" });
-      await this.#alert("weights", `weight submission failed: ${(error as Error).message}`);
+      this.#alert("weights", `weight submission failed: ${(error as Error).message}`);
     }
   }
 
@@ -906,17 +906,17 @@ export class Validator {
   async #revealDue() {
     try {
       for (const reveal of await this.#deps.weights.revealDue!()) {
-        await this.#weightOutcome(reveal, "reveal");
+        this.#weightOutcome(reveal, "reveal");
       }
     } catch (error) {
-      await this.#alert("weights", `weight reveal failed: ${(error as Error).message}`);
+      this.#alert("weights", `weight reveal failed: ${(error as Error).message}`);
     }
   }
 
   /** Weights reached the chain: the refusals in a row start again and the alert resolves. */
-  async #weightsHealthy() {
+  #weightsHealthy() {
     this.#weightFailures = 0;
-    await this.#deps.alerts.resolve("weights");
+    this.#deps.alerts.resolve("weights");
   }
 
   /**
@@ -925,7 +925,7 @@ export class Validator {
    * itself), not a hash commit before its reveal. Deferrals (the
    * rate limit, a reveal to retry) are routine and neither reset nor add to the refusals in a row.
    */
-  async #weightOutcome(result: WeightSubmission, kind: "set" | "reveal") {
+  #weightOutcome(result: WeightSubmission, kind: "set" | "reveal") {
     const deps = this.#deps;
     const outcome = result.accepted
       ? (kind === "reveal" ? "revealed" : result.committed ? "committed" : "accepted")
@@ -937,10 +937,10 @@ export class Validator {
     if (outcome === "committed") {
       deps.log("info", `weights committed (${detail})`);
       // The chain applies a timelocked commit by itself: nothing is left for this validator to do.
-      if (result.committed === "timelock") await this.#weightsHealthy();
+      if (result.committed === "timelock") this.#weightsHealthy();
     } else if (result.accepted) {
       deps.log("info", `weights ${outcome === "revealed" ? "revealed" : "set"} (${detail})`);
-      await this.#weightsHealthy();
+      this.#weightsHealthy();
     } else if (result.deferred) {
       deps.log("debug", `weights deferred: ${result.message}`);
     } else {
@@ -951,7 +951,7 @@ export class Validator {
       // One refusal can be routine (a busy node); several in a row cost the validator its trust
       // and need a person.
       if (++this.#weightFailures >= WEIGHTS_ALERT_AFTER) {
-        await this.#alert(
+        this.#alert(
           "weights",
           `weights not set ${this.#weightFailures} times in a row: ${result.message}`,
         );
@@ -991,9 +991,9 @@ export class Validator {
     if (deps.reloadConfig !== undefined) {
       try {
         config = await deps.reloadConfig();
-        await deps.alerts.resolve("simulation");
+        deps.alerts.resolve("simulation");
       } catch (error) {
-        await this.#alert(
+        this.#alert(
           "simulation",
           `new simulation config unusable, keeping the previous one: ${(error as Error).message}`,
         );
@@ -1030,11 +1030,11 @@ export class Validator {
       );
       this.#unsaved = [];
       this.#saveFailed = false;
-      if (recovered !== null) void this.#alert("state-save", recovered);
-      else void deps.alerts.resolve("state-save");
+      if (recovered !== null) this.#alert("state-save", recovered);
+      else deps.alerts.resolve("state-save");
     } catch (error) {
       this.#saveFailed = true;
-      void this.#alert("state-save", `cannot write the state file: ${(error as Error).message}`);
+      this.#alert("state-save", `cannot write the state file: ${(error as Error).message}`);
     }
   }
 
@@ -1068,7 +1068,7 @@ export class Validator {
       });
       if (statsDue) this.#stats = new Map();
     } catch (error) {
-      void this.#alert("metrics", `metrics report failed: ${(error as Error).message}`);
+      this.#alert("metrics", `metrics report failed: ${(error as Error).message}`);
     }
   }
 
@@ -1113,9 +1113,9 @@ export class Validator {
     return { cpu, ram: 100 * (1 - freemem() / totalmem()), disk: diskUsage(this.#deps.store.path) };
   }
 
-  async #alert(kind: Parameters<Alerter["trigger"]>[0], message: string) {
-    this.#deps.metrics?.alerts.inc({ kind });
-    await this.#deps.alerts.trigger(kind, message);
+  /** Raises an alert; it is sent in the background, so the round never waits for PagerDuty. */
+  #alert(kind: Parameters<Alerter["trigger"]>[0], message: string) {
+    this.#deps.alerts.trigger(kind, message);
   }
 
   /** Saves and frees the simulation. */

@@ -10,7 +10,7 @@ import {
   StaticNeuronDirectory,
   type WeightSetter,
 } from "../../bittensor/neurons.ts";
-import { parseValidatorArgs } from "../../validator/options.ts";
+import { parseValidatorArgs, pendingCommitsPath } from "../../validator/options.ts";
 import { ValidatorStore } from "../../validator/store.ts";
 import { Alerter } from "../../validator/pagerduty.ts";
 import { neuronInfoLabels, ValidatorMetrics } from "../../validator/metrics.ts";
@@ -85,18 +85,26 @@ function validatorFor(options: {
 // deno-lint-ignore no-explicit-any
 type PagerDutyEvent = Record<string, any>;
 
-/** Collects PagerDuty events posted to a loopback receiver. */
-function pagerDutyReceiver(status = 202) {
-  const events: Record<string, unknown>[] = [];
-  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, async (req) => {
-    events.push(await req.json());
-    return new Response(JSON.stringify({ status: "success" }), { status });
-  });
-  return {
-    events,
-    url: `http://127.0.0.1:${server.addr.port}/v2/enqueue`,
+/**
+ * Collects PagerDuty events posted to a loopback receiver, answering `status` (changeable) and
+ * `reply`; `accepted` are the events it answered with a 2xx.
+ */
+function pagerDutyReceiver(status = 202, reply = JSON.stringify({ status: "success" })) {
+  const receiver = {
+    events: [] as PagerDutyEvent[],
+    accepted: [] as PagerDutyEvent[],
+    status,
+    url: "",
     close: () => server.shutdown(),
   };
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, async (req) => {
+    const event = await req.json();
+    receiver.events.push(event);
+    if (receiver.status < 300) receiver.accepted.push(event);
+    return new Response(reply, { status: receiver.status });
+  });
+  receiver.url = `http://127.0.0.1:${server.addr.port}/v2/enqueue`;
+  return receiver;
 }
 
 Deno.test("neuron_info labels: every config field but logDir and fee_policy, and the fee tiers", () => {
@@ -195,8 +203,7 @@ Deno.test("metrics: every family of the spec is served on /metrics with wallet a
 });
 
 Deno.test("PagerDuty: trigger with a dedup key, one resolve, an earlier run's alert resolved, failures counted", async () => {
-  const receiver = await pagerDutyReceiver();
-  let failures = 0;
+  const receiver = pagerDutyReceiver();
   try {
     const lines: string[] = [];
     const alerts = new Alerter({
@@ -204,17 +211,17 @@ Deno.test("PagerDuty: trigger with a dedup key, one resolve, an earlier run's al
       source: "taos:validator",
       url: receiver.url,
       log: (line, level) => void lines.push(`${level} ${line}`),
-      onDeliveryFailure: () => failures++,
     });
-    await alerts.trigger("state-save", "disk full", { path: "state.db" });
-    await alerts.resolve("state-save");
-    await alerts.resolve("state-save");
+    alerts.trigger("state-save", "disk full", { path: "state.db" });
+    alerts.resolve("state-save");
+    alerts.resolve("state-save");
     // Healthy for the first time in this process: a previous run may have left it open.
-    await alerts.resolve("weights");
-    await alerts.resolve("weights");
+    alerts.resolve("weights");
+    alerts.resolve("weights");
+    await alerts.settled();
     assert.equal(receiver.events.length, 3);
     assert.deepEqual(lines, ["error ALERT state-save: disk full", "info RESOLVED state-save"]);
-    const [trigger, resolve, earlier] = receiver.events as PagerDutyEvent[];
+    const [trigger, resolve, earlier] = receiver.events;
     assert.deepEqual(earlier, {
       routing_key: "R0UTINGKEY",
       event_action: "resolve",
@@ -233,28 +240,29 @@ Deno.test("PagerDuty: trigger with a dedup key, one resolve, an earlier run's al
       event_action: "resolve",
       dedup_key: "taos:taos:validator:state-save",
     });
-    assert.equal(failures, 0);
+    assert.equal(alerts.deliveryFailures, 0);
   } finally {
     await receiver.close();
   }
-  const refusing = await pagerDutyReceiver(500);
+  const refusing = pagerDutyReceiver(500);
   try {
     const alerts = new Alerter({
       routingKey: "K",
       source: "w:h",
       url: refusing.url,
       log: () => {},
-      onDeliveryFailure: () => failures++,
     });
-    await alerts.trigger("metrics", "x");
-    assert.equal(failures, 1);
+    alerts.trigger("metrics", "x");
+    await alerts.settled();
+    assert.equal(alerts.deliveryFailures, 1);
+    await alerts.close();
   } finally {
     await refusing.close();
   }
 });
 
 Deno.test("PagerDuty: a validator that cannot write its state file raises the state-save alert", async () => {
-  const receiver = await pagerDutyReceiver();
+  const receiver = pagerDutyReceiver();
   const store = ValidatorStore.open(":memory:");
   const alerts = new Alerter({
     routingKey: "KEY",
@@ -268,8 +276,7 @@ Deno.test("PagerDuty: a validator that cannot write its state file raises the st
     store.close();
     await validator.round();
     // Only this kind's events: others are resolved once as the validator finds them healthy.
-    const saves = () =>
-      (receiver.events as PagerDutyEvent[]).filter((e) => e.dedup_key.endsWith(":state-save"));
+    const saves = () => receiver.events.filter((e) => e.dedup_key.endsWith(":state-save"));
     // The alert is sent in the background; give it a moment to arrive.
     for (let i = 0; i < 50 && saves().length === 0; i++) {
       await new Promise((r) => setTimeout(r, 20));
@@ -344,9 +351,15 @@ Deno.test({
   const port = (probe.addr as Deno.NetAddr).port;
   probe.close();
   const minerKey = Keypair.fromUri("//Unreachable");
-  const receiver = await pagerDutyReceiver();
+  const receiver = pagerDutyReceiver();
   const store = ValidatorStore.open(":memory:");
   const config = { ...smallPreset(), duration: 300e9 };
+  const alerts = new Alerter({
+    routingKey: "KEY",
+    source: "w:h",
+    url: receiver.url,
+    log: () => {},
+  });
   const validator = new Validator({
     options: { ...parseValidatorArgs(["--local", "-t", "5"]), saveIntervalSeconds: 3600 },
     config,
@@ -363,7 +376,7 @@ Deno.test({
     weights: new RecordingWeightSetter(),
     client: new DendriteMinerClient(new Dendrite(Keypair.fromUri("//Validator"))),
     store,
-    alerts: new Alerter({ routingKey: "KEY", source: "w:h", url: receiver.url, log: () => {} }),
+    alerts,
     metrics: null,
     board: new StatusBoard(),
     hotkey: Keypair.fromUri("//Validator").ss58Address,
@@ -374,21 +387,21 @@ Deno.test({
     forward: (synapse) => encodeResponse(synapse.fields, { agent_id: 0, instructions: [] }),
   });
   // Only this kind's events: others are resolved once as the validator finds them healthy.
-  const pages = () =>
-    (receiver.events as PagerDutyEvent[]).filter((e) =>
-      e.dedup_key.endsWith(":miners-unreachable")
-    );
+  const pages = () => receiver.events.filter((e) => e.dedup_key.endsWith(":miners-unreachable"));
   try {
     await validator.start();
     for (let i = 0; i < 11; i++) await validator.round();
+    await alerts.settled();
     assert.equal(pages().length, 0, "no page before a simulated minute of silence");
     await validator.round();
+    await alerts.settled();
     assert.equal(pages().length, 1);
     const trigger = pages()[0];
     assert.equal(trigger.event_action, "trigger");
     assert.equal(trigger.dedup_key, "taos:w:h:miners-unreachable");
     await axon.start();
     await validator.round();
+    await alerts.settled();
     assert.equal(validator.lastAnswered, 1);
     assert.equal(pages().length, 2);
     assert.deepEqual(pages()[1], {
@@ -412,15 +425,15 @@ Deno.test("PagerDuty: an open alert recurring within the repeat period is counte
     log: (l) => void lines.push(l),
     repeatMs: 50,
   });
-  await alerts.trigger("weights", "refused");
-  await alerts.trigger("weights", "refused");
-  await alerts.trigger("weights", "refused");
+  alerts.trigger("weights", "refused");
+  alerts.trigger("weights", "refused");
+  alerts.trigger("weights", "refused");
   assert.deepEqual(lines, ["ALERT weights: refused"]);
   await new Promise((r) => setTimeout(r, 60));
-  await alerts.trigger("weights", "refused");
+  alerts.trigger("weights", "refused");
   assert.equal(lines[1], "ALERT weights: refused (recurred 2 times since last reported)");
-  await alerts.resolve("weights");
-  await alerts.trigger("weights", "refused again");
+  alerts.resolve("weights");
+  alerts.trigger("weights", "refused again");
   assert.deepEqual(lines.slice(2), ["RESOLVED weights", "ALERT weights: refused again"]);
 });
 
@@ -608,13 +621,14 @@ Deno.test("miners that all refuse the queries page with the likely cause, not as
 });
 
 Deno.test("scrapes within a second share one rendering of /metrics; a later one sees new values", async () => {
-  const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
+  const alerts = new Alerter({ routingKey: null, source: "w:h", log: () => {}, repeatMs: 0 });
+  const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {}, alerts });
   const app = monitoringApp(metrics, new StatusBoard());
   const scrape = async () => await (await app.request("/metrics")).text();
   const count = (text: string) => /alerts_total\{[^}]*kind="weights"[^}]*\} (\d+)/.exec(text)?.[1];
-  metrics.alerts.inc({ kind: "weights" });
+  alerts.trigger("weights", "refused");
   const first = await scrape();
-  metrics.alerts.inc({ kind: "weights" });
+  alerts.trigger("weights", "refused");
   assert.equal(await scrape(), first, "a flood of scrapes costs one rendering");
   await new Promise((resolve) => setTimeout(resolve, 1100));
   const later = await scrape();
@@ -651,7 +665,7 @@ Deno.test({
       receiver.url,
     ]);
     assert.equal((await validator.done).code, 2, validator.stderr.join("\n"));
-    const trigger = (receiver.events as PagerDutyEvent[]).find((e) => e.event_action === "trigger");
+    const trigger = receiver.events.find((e) => e.event_action === "trigger");
     assert.equal(trigger?.dedup_key, `taos:${Keypair.fromUri("//Dave").ss58Address}:state-load`);
   } finally {
     await receiver.close();
@@ -703,7 +717,7 @@ function sample(text: string, selector: RegExp): number | undefined {
 
 Deno.test({
   name: "taos validator on a chain: blocks since its weights, its standing and the miners', its " +
-    "hotkey name in /metrics",
+    "hotkey name and the weight setter's pages in /metrics",
   sanitizeResources: false,
   sanitizeOps: false,
 }, async () => {
@@ -712,14 +726,18 @@ Deno.test({
   node.best = 1300;
   // An inactive validator: the gauge an operator alerts on must say so.
   subnet.neurons[0].active = false;
+  const receiver = pagerDutyReceiver();
   const dir = Deno.makeTempDirSync();
   const state = join(dir, "state.db");
+  // Unreadable pending commits: the weight setter pages as it starts.
+  Deno.writeTextFileSync(pendingCommitsPath(state), "not json");
   await new Wallet({ root: join(dir, "wallets"), name: "owner", hotkey: "hotname" })
     .writeHotkey(Keypair.fromUri("//Alice"));
   const validator = startValidator([
     ...["-e", node.url, "-p", join(dir, "wallets"), "-w", "owner", "-h", "hotname"],
     ...["--config", "small", "--duration", "5m", "--threads", "1", "-t", "1"],
     ...["--neuron.disable_set_weights", "--state", state, "-o", "0", "--http.host", "127.0.0.1"],
+    ...["-d", "KEY", "--pagerduty.url", receiver.url],
   ]);
   try {
     const line = await validator.waitFor(
@@ -751,9 +769,199 @@ Deno.test({
       text,
       /^neuron_info_info\{uid="0",[^}]*coldkey_name="owner",[^}]*,name="hotname",/m,
     );
+    assert.equal(sample(text, /^validator_alerts_total\{kind="weights",/), 1);
+    const page = receiver.events.find((e) => e.dedup_key.endsWith(":weights"));
+    assert.match(page?.payload.summary, /weights : pending commits .*: .*; moved to /);
   } finally {
     await validator.stop();
+    await receiver.close();
     await node.close();
     Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+/** Waits until `done()` holds (polling), failing after `ms`. */
+async function until(done: () => boolean, what: string, ms = 5000) {
+  const deadline = performance.now() + ms;
+  while (!done()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+Deno.test("PagerDuty: an event it did not accept is sent again until it is: a resolve, and a trigger a recurrence does not hide", async () => {
+  const receiver = pagerDutyReceiver();
+  const lines: string[] = [];
+  const alerts = new Alerter({
+    routingKey: "K",
+    source: "w:h",
+    url: receiver.url,
+    log: (line, level) => void lines.push(`${level} ${line}`),
+    retryMs: 20,
+  });
+  const delivered = (kind: string, action: string) =>
+    receiver.accepted.filter((e) => e.dedup_key.endsWith(`:${kind}`) && e.event_action === action)
+      .length;
+  try {
+    alerts.trigger("state-save", "disk full");
+    await alerts.settled();
+    receiver.status = 503;
+    alerts.resolve("state-save");
+    await alerts.settled();
+    assert.deepEqual(alerts.undelivered, ["state-save"]);
+    // A trigger lost while PagerDuty is down, then the same failure again within the repeat period.
+    alerts.trigger("weights", "refused");
+    await alerts.settled();
+    alerts.trigger("weights", "refused again");
+    receiver.status = 202;
+    await until(() => alerts.undelivered.length === 0, "the retries");
+    assert.equal(delivered("state-save", "resolve"), 1, "the incident is closed");
+    assert.equal(delivered("weights", "trigger"), 1, "the page reached PagerDuty");
+    assert.ok(alerts.deliveryFailures >= 2);
+    // Delivered: nothing more is sent for either.
+    const sent = receiver.events.length;
+    alerts.resolve("state-save");
+    alerts.trigger("weights", "refused");
+    await alerts.settled();
+    assert.equal(receiver.events.length, sent);
+    assert.ok(
+      lines.some((l) => /^info PagerDuty resolve of state-save delivered at attempt \d+$/.test(l)),
+      lines.join("\n"),
+    );
+  } finally {
+    await alerts.close();
+    await receiver.close();
+  }
+});
+
+Deno.test("PagerDuty: while it is down, at most one event per kind waits, the latest", async () => {
+  const receiver = pagerDutyReceiver(500);
+  const alerts = new Alerter({
+    routingKey: "K",
+    source: "w:h",
+    url: receiver.url,
+    log: () => {},
+    repeatMs: 0,
+    retryMs: 60_000,
+  });
+  try {
+    for (let i = 0; i < 1000; i++) {
+      alerts.trigger("miners-unreachable", `silent ${i}`);
+      alerts.resolve("miners-unreachable");
+      alerts.trigger("metrics", `failed ${i}`);
+    }
+    assert.deepEqual(alerts.undelivered.sort(), ["metrics", "miners-unreachable"]);
+    await alerts.settled();
+    // Back up: the latest state of each kind is what reaches PagerDuty.
+    receiver.status = 202;
+    await alerts.close();
+    assert.deepEqual(alerts.undelivered, []);
+    const last = receiver.accepted.map((e) => [e.dedup_key.split(":").pop(), e.event_action]);
+    assert.deepEqual(last.sort(), [["metrics", "trigger"], ["miners-unreachable", "resolve"]]);
+    assert.match(receiver.accepted.find((e) => e.payload)!.payload.summary, /failed 999$/);
+    assert.ok(receiver.events.length < 1000, `${receiver.events.length} requests`);
+  } finally {
+    await receiver.close();
+  }
+});
+
+Deno.test("PagerDuty: a failed delivery names the event and quotes the reply; a start-up resolve that fails is a warning", async () => {
+  const reply = JSON.stringify({
+    status: "invalid event",
+    message: "Event object is invalid",
+    errors: ["Length of 'routing_key' is incorrect (should be 32 characters)"],
+  });
+  const receiver = pagerDutyReceiver(400, `${reply}\n${" ".repeat(5000)}`);
+  const lines: string[] = [];
+  const alerts = new Alerter({
+    routingKey: "SHORT",
+    source: "w:h",
+    url: receiver.url,
+    log: (line, level) => void lines.push(`${level} ${line}`),
+  });
+  try {
+    alerts.resolve("state-load");
+    alerts.trigger("metrics", "report failed");
+    await alerts.settled();
+    assert.deepEqual(lines, [
+      "error ALERT metrics: report failed",
+      `warning PagerDuty resolve of state-load not delivered (HTTP 400: ${reply}); it will be sent again`,
+      `error PagerDuty trigger of metrics not delivered (HTTP 400: ${reply}); it will be sent again`,
+    ]);
+  } finally {
+    await alerts.close(100);
+    await receiver.close();
+  }
+});
+
+Deno.test({
+  name:
+    "PagerDuty that accepts connections and never answers holds up neither start-up nor a round",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const listener = Deno.listen({ port: 0, hostname: "127.0.0.1" });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const connection of listener) held.push(connection);
+  })();
+  const alerts = new Alerter({
+    routingKey: "K",
+    source: "w:h",
+    url: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/v2/enqueue`,
+    log: () => {},
+  });
+  const timeouts: MinerClient = {
+    query: (requests) =>
+      Promise.resolve(requests.map((r) => ({
+        uid: r.uid,
+        outcome: "timeout" as const,
+        processTime: 3,
+        message: "timeout",
+        checked: null,
+      }))),
+  };
+  const store = ValidatorStore.open(":memory:");
+  const validator = new Validator({
+    options: { ...parseValidatorArgs(["--local"]), saveIntervalSeconds: 3600 },
+    config: { ...smallPreset(), duration: 300e9 },
+    createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
+    directory: new StaticNeuronDirectory([{
+      uid: 0,
+      hotkey: "5Miner",
+      coldkey: "",
+      stake: 0,
+      validatorPermit: false,
+      axon: { ip: "127.0.0.1", port: 9, ipType: 4, protocol: 4, version: 0 },
+      lastUpdate: 0,
+    }]),
+    weights: new RecordingWeightSetter(),
+    client: timeouts,
+    store,
+    alerts,
+    metrics: null,
+    board: new StatusBoard(),
+    hotkey: "5Validator",
+    log: () => {},
+  });
+  try {
+    let started = performance.now();
+    await validator.start();
+    assert.ok(performance.now() - started < 2000, "start-up resolves state-load in the background");
+    started = performance.now();
+    // The twelfth silent round pages miners-unreachable.
+    for (let i = 0; i < 12; i++) await validator.round();
+    assert.ok(performance.now() - started < 2000, "the rounds do not wait for PagerDuty");
+    assert.deepEqual(alerts.open, ["miners-unreachable"]);
+    started = performance.now();
+    await alerts.close(200);
+    assert.ok(performance.now() - started < 2000, "closing gives up after its deadline");
+    assert.ok(alerts.deliveryFailures >= 1);
+  } finally {
+    validator.close();
+    store.close();
+    listener.close();
+    await accepting.catch(() => {});
+    for (const connection of held) connection.close();
   }
 });

@@ -96,6 +96,8 @@ Deno.test("a re-registered uid loses its score and gets its account reset in the
     let rounds = 0;
     do {
       injected.length = 0;
+      // The read a round started has finished before the next one (on a chain it takes a while).
+      await validator.settled();
       await validator.round();
       rounds++;
     } while (!injected.some(isReset) && rounds < 3);
