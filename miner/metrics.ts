@@ -1,6 +1,7 @@
 /**
  * The miner's Prometheus metrics: requests by synapse and status, request latency, agent step
- * time, and agent failures (errors, overruns, unreadable states). Served as text at `/metrics`.
+ * time, agent failures (errors, overruns, unreadable states) and the process metrics
+ * (`process_*`). Served as text at `/metrics`.
  *
  * ```ts
  * const metrics = new MinerMetrics({ hotkey, netuid: 79 });
@@ -9,7 +10,7 @@
  * ```
  * @module
  */
-import { Counter, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
 import { HttpServer } from "../bittensor/http_server.ts";
 
 /** How an agent step went wrong. */
@@ -34,6 +35,8 @@ export class MinerMetrics {
 
   constructor(labels: MetricLabels) {
     this.registry.setDefaultLabels({ wallet: labels.hotkey, netuid: String(labels.netuid) });
+    // CPU seconds, memory, start time and file descriptors, as Python's client exports them.
+    collectDefaultMetrics({ register: this.registry });
     this.#requests = new Counter({
       name: "taos_miner_requests_total",
       help: "Axon requests by synapse and HTTP status",

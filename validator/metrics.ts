@@ -2,8 +2,9 @@
  * The validator's Prometheus metrics (`prom-client`, one registry per validator): the reference
  * exporter's metric families with their names and labels (`neuron_info`, `simulation_gauges`,
  * `validator_gauges`, `book_gauges`, `books`, `trades`, `miner_trades`, `agent_gauges`,
- * `miner_gauges`, `miners`, `counters`), plus taos's own query metrics (response-time histogram,
- * query outcomes, instruction counts, alerts). Every series carries `wallet` and `netuid`.
+ * `miner_gauges`, `miners`, `counters`), the process metrics (`process_*`), plus taos's own query
+ * metrics (response-time histogram, query outcomes, instruction counts, alerts). Every series
+ * carries `wallet` and `netuid`.
  *
  * ```ts
  * const metrics = new ValidatorMetrics({ wallet: "5F...", netuid: 79, info: { uid: "0" } });
@@ -12,7 +13,7 @@
  * ```
  * @module
  */
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { NeuronStanding } from "../chain/subnet.ts";
 import type { PublishState } from "../sim/engine.ts";
 import type { Alerter } from "./pagerduty.ts";
@@ -196,6 +197,8 @@ export class ValidatorMetrics {
   }) {
     const registry = this.registry;
     registry.setDefaultLabels({ wallet: options.wallet, netuid: String(options.netuid) });
+    // The reference's default registry exports these too (CPU seconds, memory, start time, fds).
+    collectDefaultMetrics({ register: registry });
     this.#infoLabels = Object.fromEntries(
       Object.entries(options.info).map(([k, v]) => [k.replace(/[^a-zA-Z0-9_]/g, "_"), v]),
     );

@@ -24,6 +24,7 @@ import { Dendrite } from "../../bittensor/dendrite.ts";
 import { cryptoReady, Keypair } from "../../bittensor/keypair.ts";
 import { encodeResponse, MarketSimulationStateUpdate } from "../../bittensor/market_synapse.ts";
 import { Wallet } from "../../bittensor/wallet.ts";
+import { MinerMetrics } from "../../miner/metrics.ts";
 import { SubtensorClient } from "../../chain/client.ts";
 import { readMetagraph } from "../../chain/subnet.ts";
 import { NETUID, startNode } from "../chain/subnet_fixture.ts";
@@ -717,7 +718,7 @@ function sample(text: string, selector: RegExp): number | undefined {
 
 Deno.test({
   name: "taos validator on a chain: blocks since its weights, its standing and the miners', its " +
-    "hotkey name and the weight setter's pages in /metrics",
+    "hotkey name, process metrics and the weight setter's pages in /metrics",
   sanitizeResources: false,
   sanitizeOps: false,
 }, async () => {
@@ -769,6 +770,7 @@ Deno.test({
       text,
       /^neuron_info_info\{uid="0",[^}]*coldkey_name="owner",[^}]*,name="hotname",/m,
     );
+    assert.ok((sample(text, /^process_start_time_seconds\{/) ?? 0) > 1.7e9, "process metrics");
     assert.equal(sample(text, /^validator_alerts_total\{kind="weights",/), 1);
     const page = receiver.events.find((e) => e.dedup_key.endsWith(":weights"));
     assert.match(page?.payload.summary, /weights : pending commits .*: .*; moved to /);
@@ -963,5 +965,17 @@ Deno.test({
     listener.close();
     await accepting.catch(() => {});
     for (const connection of held) connection.close();
+  }
+});
+
+Deno.test("process metrics: process_* on the miner's /metrics too", async () => {
+  const metrics = new MinerMetrics({ hotkey: "5Miner", netuid: 79 });
+  const port = await metrics.serve(0, "127.0.0.1");
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    assert.match(text, /^process_resident_memory_bytes\{wallet="5Miner",netuid="79"\} \d+/m);
+    assert.match(text, /^process_start_time_seconds\{/m);
+  } finally {
+    await metrics.close();
   }
 });
