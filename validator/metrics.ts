@@ -86,6 +86,8 @@ export interface BookScoreDetail {
   sharpe: number;
   activityFactor: number;
   inventoryValue: number;
+  /** Latest minus oldest inventory value of this book in the window. */
+  pnl: number;
   /** Quote volume over the assessment period (24 h) by role. */
   volume: { total: number; maker: number; taker: number; self: number };
 }
@@ -102,6 +104,10 @@ export interface MinerScoreDetail {
   observations: number;
   /** Latest minus oldest total inventory value in the window. */
   pnl: number;
+  /** Latest minus previous total inventory value. */
+  inventoryValueChange: number;
+  /** `pnl` minus what it was at the previous observation. */
+  pnlChange: number;
 }
 
 /** Per-uid query statistics accumulated between two miner-gauge reports. */
@@ -288,7 +294,9 @@ export class ValidatorMetrics {
       "base_balance",
       "quote_balance",
       "inventory_value",
+      "inventory_value_change",
       "pnl",
+      "pnl_change",
       "min_daily_volume",
       "activity_factor",
       "sharpe",
@@ -444,6 +452,7 @@ export class ValidatorMetrics {
           set("fees_taker_rate", fees.takerFeeRate);
         }
         set("inventory_value", book.inventoryValue);
+        set("pnl", book.pnl);
         set("daily_volume", book.volume.total);
         set("daily_maker_volume", book.volume.maker);
         set("daily_taker_volume", book.volume.taker);
@@ -499,7 +508,9 @@ export class ValidatorMetrics {
         base_balance: String(base),
         quote_balance: String(quote),
         inventory_value: String(inventory),
+        inventory_value_change: String(detail.inventoryValueChange),
         pnl: String(detail.pnl),
+        pnl_change: String(detail.pnlChange),
         min_daily_volume: String(Number.isFinite(mins.total) ? mins.total : 0),
         activity_factor: String(Number.isFinite(minActivity) ? minActivity : 0),
         sharpe: String(medianSharpe),

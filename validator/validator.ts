@@ -1080,17 +1080,24 @@ export class Validator {
       const sum = (m: Map<number, number>) => [...m.values()].reduce((a, b) => a + b, 0);
       const total = (values: number[]) => values.reduce((a, b) => a + b, 0);
       const last = record.inventory[record.inventory.length - 1].values;
+      const previous = record.inventory[record.inventory.length - 2]?.values ?? last;
       const first = record.inventory[0].values;
+      const pnl = total(last) - total(first);
       details.push({
         uid,
         reward: record.reward,
         score: record.score,
         observations: record.inventory.length,
-        pnl: total(last) - total(first),
+        pnl,
+        inventoryValueChange: total(last) - total(previous),
+        // As the reference computes it (the same as the change above, up to rounding).
+        pnlChange: pnl - (total(previous) - total(first)),
         books: publish.books.map((_, b) => ({
           sharpe: record.sharpe.books[b] ?? 0,
           activityFactor: record.activity[b] ?? 0,
           inventoryValue: last[b] ?? 0,
+          // From the first observation holding the book, as the reference's start value.
+          pnl: (last[b] ?? 0) - (record.inventory.find((o) => b < o.values.length)?.values[b] ?? 0),
           volume: {
             total: sum(record.volumes[b].total),
             maker: sum(record.volumes[b].maker),

@@ -189,6 +189,20 @@ Deno.test("metrics: every family of the spec is served on /metrics with wallet a
       text,
       /neuron_info_info\{uid="7",network="local",coldkey="5Cold",coldkey_name="owner",hotkey="5Validator",name="validator",simulation_book_count="2",wallet=/,
     );
+    // Per-book PnL adds up to the miner's; the leaderboard rows carry the changes since the
+    // previous observation.
+    const bookPnl = [0, 1].map((b) =>
+      sample(
+        text,
+        new RegExp(`^agent_gauges\\{book_id="${b}",agent_id="3",agent_gauge_name="pnl",`),
+      )
+    );
+    const minerPnl = sample(text, /^miner_gauges\{agent_id="3",miner_gauge_name="pnl",/)!;
+    assert.ok(Math.abs(bookPnl[0]! + bookPnl[1]! - minerPnl) <= 1e-9 * (1 + Math.abs(minerPnl)));
+    assert.match(
+      text,
+      /^miners\{[^}]*agent_id="3",[^}]*,inventory_value_change="-?[\d.e+-]+",pnl="[^"]+",pnl_change="-?[\d.e+-]+",/m,
+    );
     // A new simulation's trades only: the last one's leave `trades`.
     for (let i = 0; i < 60 && !/^trades\{/m.test(await metrics.registry.metrics()); i++) {
       await validator.round();
