@@ -18,7 +18,7 @@ import type { NeuronStanding } from "../chain/subnet.ts";
 import type { PublishState } from "../sim/engine.ts";
 import type { Alerter } from "./pagerduty.ts";
 
-/** Who the validator is, for `neuron_info` (unknown parts are empty). */
+/** Who the validator is, for `neuron_info` (an unknown uid is -1, other unknown parts empty). */
 export interface NeuronIdentity {
   uid: number | null;
   network: string;
@@ -28,10 +28,82 @@ export interface NeuronIdentity {
   name: string;
 }
 
-/** A value as the reference's Python exporter prints it (`None`, `True`/`False`). */
-function pythonText(value: unknown): string {
+/**
+ * A float as Python's `str` prints it, which is how the reference's label values read: the same
+ * shortest digits as JavaScript, but `100.0` for an integral value, exponents from 1e16 and below
+ * 1e-4 with two digits at least (`1e+16`, `1e-05`), and `nan`, `inf`, `-0.0`.
+ */
+export function pythonFloat(value: number): string {
+  if (Number.isNaN(value)) return "nan";
+  if (!Number.isFinite(value)) return value > 0 ? "inf" : "-inf";
+  if (value === 0) return Object.is(value, -0) ? "-0.0" : "0.0";
+  const [mantissa, exponentText] = value.toExponential().split("e");
+  const exponent = Number(exponentText);
+  const sign = value < 0 ? "-" : "";
+  const digits = mantissa.replace(/^-/, "").replace(".", "");
+  if (exponent < -4 || exponent >= 16) {
+    const fraction = digits.length > 1 ? `.${digits.slice(1)}` : "";
+    const power = String(Math.abs(exponent)).padStart(2, "0");
+    return `${sign}${digits[0]}${fraction}e${exponent < 0 ? "-" : "+"}${power}`;
+  }
+  if (exponent < 0) return `${sign}0.${"0".repeat(-exponent - 1)}${digits}`;
+  const whole = digits.slice(0, exponent + 1).padEnd(exponent + 1, "0");
+  return `${sign}${whole}.${digits.slice(exponent + 1) || "0"}`;
+}
+
+/** The reference config model's float fields (`MarketSimulationConfig`): printed as floats. */
+const FLOAT_CONFIG_FIELDS = new Set([
+  "max_leverage",
+  "max_loan",
+  "maintenance_margin",
+  "miner_base_balance",
+  "miner_quote_balance",
+  "miner_wealth",
+  "init_price",
+  "fp_mu",
+  "fp_sigma",
+  "fp_lambda",
+  "fp_mu_jump",
+  "fp_sigma_jump",
+  "init_agent_base_balance",
+  "init_agent_quote_balance",
+  "init_agent_wealth",
+  "hft_agent_base_balance",
+  "hft_agent_quote_balance",
+  "hft_agent_wealth",
+  "hft_agent_order_latency_scale",
+  "hft_agent_psi",
+  "hft_agent_gHFT",
+  "hft_agent_kappa",
+  "hft_agent_spread",
+  "hft_agent_order_size_mean",
+  "hft_agent_price_noise",
+  "hft_agent_price_shift",
+  "sta_agent_base_balance",
+  "sta_agent_quote_balance",
+  "sta_agent_wealth",
+  "sta_agent_order_latency_scale",
+  "sta_agent_selection_scale",
+  "sta_agent_noise_weight",
+  "sta_agent_chartist_weight",
+  "sta_agent_fundamentalist_weight",
+  "sta_agent_sigmaEps",
+  "sta_agent_r_aversion",
+  "futures_agent_base_balance",
+  "futures_agent_quote_balance",
+  "futures_agent_wealth",
+  "futures_agent_volume",
+  "futures_agent_sigmaEps",
+  "futures_agent_lambda",
+  "futures_agent_selection_scale",
+]);
+
+/** A config value as the reference's Python exporter prints it (`None`, `True`/`False`,
+ * floats as Python does). */
+function pythonText(field: string, value: unknown): string {
   if (value === null || value === undefined) return "None";
   if (typeof value === "boolean") return value ? "True" : "False";
+  if (typeof value === "number" && FLOAT_CONFIG_FIELDS.has(field)) return pythonFloat(value);
   return String(value);
 }
 
@@ -46,7 +118,7 @@ export function neuronInfoLabels(
   simulation: Record<string, unknown>,
 ): Record<string, string> {
   const labels: Record<string, string> = {
-    uid: identity.uid === null ? "" : String(identity.uid),
+    uid: identity.uid === null ? "-1" : String(identity.uid),
     network: identity.network,
     coldkey: identity.coldkey ?? "",
     coldkey_name: identity.coldkeyName,
@@ -55,7 +127,7 @@ export function neuronInfoLabels(
   };
   for (const [field, value] of Object.entries(simulation)) {
     if (field !== "logDir" && field !== "fee_policy") {
-      labels[`simulation_${field}`] = pythonText(value);
+      labels[`simulation_${field}`] = pythonText(field, value);
     }
   }
   const fees = simulation.fee_policy as
@@ -69,7 +141,7 @@ export function neuronInfoLabels(
   if (fees) {
     labels.simulation_fee_policy_type = fees.fee_type;
     for (const [name, value] of Object.entries(fees.params)) {
-      labels[`simulation_fee_policy_${name}`] = pythonText(value);
+      labels[`simulation_fee_policy_${name}`] = pythonText(name, value);
     }
     fees.tiers.forEach((tier, i) => {
       const prefix = `simulation_fee_policy_tier_${i}`;
@@ -505,17 +577,17 @@ export class ValidatorMetrics {
         timestamp_str: tsStr,
         agent_id: id,
         placement: String(placement.get(uid) ?? -1),
-        base_balance: String(base),
-        quote_balance: String(quote),
-        inventory_value: String(inventory),
-        inventory_value_change: String(detail.inventoryValueChange),
-        pnl: String(detail.pnl),
-        pnl_change: String(detail.pnlChange),
-        min_daily_volume: String(Number.isFinite(mins.total) ? mins.total : 0),
-        activity_factor: String(Number.isFinite(minActivity) ? minActivity : 0),
-        sharpe: String(medianSharpe),
-        unnormalized_score: "0",
-        score: String(score),
+        base_balance: pythonFloat(base),
+        quote_balance: pythonFloat(quote),
+        inventory_value: pythonFloat(inventory),
+        inventory_value_change: pythonFloat(detail.inventoryValueChange),
+        pnl: pythonFloat(detail.pnl),
+        pnl_change: pythonFloat(detail.pnlChange),
+        min_daily_volume: pythonFloat(Number.isFinite(mins.total) ? mins.total : 0),
+        activity_factor: pythonFloat(Number.isFinite(minActivity) ? minActivity : 0),
+        sharpe: pythonFloat(medianSharpe),
+        unnormalized_score: pythonFloat(0),
+        score: pythonFloat(score),
         miner_gauge_name: "miners",
       }, 1);
     }
@@ -572,28 +644,30 @@ export class ValidatorMetrics {
       book_id: id,
       book_gauge_name: "books",
     };
+    // The reference prints a level's float price and volume, and an int 0 for a missing level.
+    const text = (value: number | undefined) => value === undefined ? "0" : pythonFloat(value);
     for (let i = 1; i <= 5; i++) {
-      labels[`bid_${i}`] = String(book.bid[i - 1]?.price ?? 0);
-      labels[`bid_vol_${i}`] = String(book.bid[i - 1]?.volume ?? 0);
-      labels[`ask_${i}`] = String(book.ask[i - 1]?.price ?? 0);
-      labels[`ask_vol_${i}`] = String(book.ask[i - 1]?.volume ?? 0);
+      labels[`bid_${i}`] = text(book.bid[i - 1]?.price);
+      labels[`bid_vol_${i}`] = text(book.bid[i - 1]?.volume);
+      labels[`ask_${i}`] = text(book.ask[i - 1]?.price);
+      labels[`ask_vol_${i}`] = text(book.ask[i - 1]?.volume);
     }
     this.#books.set(labels, 1);
   }
 
   #recordTrades(publish: PublishState) {
-    const ts = String(publish.timestamp);
-    const tsStr = timestampString(publish.timestamp);
     let changed = false;
     let minerChanged = false;
     for (const book of publish.books) {
       for (const event of book.record) {
         if (event.event !== "trade") continue;
         changed = true;
+        const ts = String(event.timestamp);
+        const tsStr = timestampString(event.timestamp);
         const list = this.#recentTrades.get(book.bookId) ?? [];
         list.push({
-          timestamp: String(event.timestamp),
-          timestamp_str: timestampString(event.timestamp),
+          timestamp: ts,
+          timestamp_str: tsStr,
           book_id: String(book.bookId),
           agent_id: String(event.aggressingAgentId),
           trade_id: String(event.tradeId),
@@ -601,10 +675,10 @@ export class ValidatorMetrics {
           aggressing_agent_id: String(event.aggressingAgentId),
           resting_order_id: String(event.restingOrderId),
           resting_agent_id: String(event.restingAgentId),
-          maker_fee: String(event.fees.maker),
-          taker_fee: String(event.fees.taker),
-          price: String(event.price),
-          volume: String(event.volume),
+          maker_fee: pythonFloat(event.fees.maker),
+          taker_fee: pythonFloat(event.fees.taker),
+          price: pythonFloat(event.price),
+          volume: pythonFloat(event.volume),
           side: String(event.direction),
           trade_gauge_name: "trades",
         });
@@ -625,10 +699,10 @@ export class ValidatorMetrics {
             book_id: String(book.bookId),
             uid: String(uid),
             role,
-            price: String(event.price),
-            volume: String(event.volume),
+            price: pythonFloat(event.price),
+            volume: pythonFloat(event.volume),
             side: String(event.direction),
-            fee: String(role === "maker" ? event.fees.maker : event.fees.taker),
+            fee: pythonFloat(role === "maker" ? event.fees.maker : event.fees.taker),
             miner_trade_gauge_name: "miner_trades",
           });
           this.#recentMinerTrades.set(key, mine.slice(-5));

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { referenceConfig, smallPreset } from "../../sim/config.ts";
-import { SimEngine } from "../../sim/engine.ts";
+import { type BookEvent, type PublishState, SimEngine } from "../../sim/engine.ts";
 import {
   type Neuron,
   RecordingWeightSetter,
@@ -13,7 +13,12 @@ import {
 import { parseValidatorArgs, pendingCommitsPath } from "../../validator/options.ts";
 import { ValidatorStore } from "../../validator/store.ts";
 import { Alerter } from "../../validator/pagerduty.ts";
-import { neuronInfoLabels, ValidatorMetrics } from "../../validator/metrics.ts";
+import {
+  type MinerScoreDetail,
+  neuronInfoLabels,
+  pythonFloat,
+  ValidatorMetrics,
+} from "../../validator/metrics.ts";
 import { simulationConfigFor } from "../../agents/sdk/state.ts";
 import { StatusBoard } from "../../validator/status.ts";
 import { monitoringApp, startMonitoringServer } from "../../validator/server.ts";
@@ -117,12 +122,14 @@ Deno.test("neuron_info labels: every config field but logDir and fee_policy, and
     hotkey: "5Validator",
     name: "validator",
   }, simulationConfigFor(referenceConfig()));
-  assert.equal(labels.uid, "");
+  // As the reference's exporter prints them: -1 for an unregistered hotkey, floats as Python.
+  assert.equal(labels.uid, "-1");
   assert.equal(labels.coldkey, "");
   assert.equal(labels.simulation_book_count, "20");
   assert.equal(labels.simulation_publish_interval, "5000000000");
   assert.equal(labels.simulation_miner_base_balance, "None");
-  assert.equal(labels.simulation_hft_agent_psi, "100");
+  assert.equal(labels.simulation_hft_agent_psi, "100.0");
+  assert.equal(labels.simulation_init_price, "300.0");
   assert.equal(labels.simulation_logDir, undefined);
   assert.equal(labels.simulation_fee_policy, undefined);
   assert.equal(labels.simulation_fee_policy_type, "tiered");
@@ -686,6 +693,120 @@ Deno.test({
     await receiver.close();
     Deno.removeSync(dir, { recursive: true });
   }
+});
+
+Deno.test("label values read as the reference's Python prints its floats", () => {
+  const cases: [number, string][] = [
+    [100, "100.0"],
+    [0.1 + 0.2, "0.30000000000000004"],
+    [1e16, "1e+16"],
+    [9999999999999998, "9999999999999998.0"],
+    [1e15, "1000000000000000.0"],
+    [1e-5, "1e-05"],
+    [0.0001, "0.0001"],
+    [0.00012, "0.00012"],
+    [-123.456e-10, "-1.23456e-08"],
+    [12345678901234567890, "1.2345678901234567e+19"],
+    [5e-324, "5e-324"],
+    [1.7976931348623157e308, "1.7976931348623157e+308"],
+    [-0, "-0.0"],
+    [NaN, "nan"],
+    [-Infinity, "-inf"],
+  ];
+  for (const [value, python] of cases) assert.equal(pythonFloat(value), python, String(value));
+});
+
+/** A book with one level a side (the ask's volume tiny) and the given trades. */
+function bookWith(bookId: number, record: BookEvent[]): PublishState["books"][number] {
+  return {
+    bookId,
+    record,
+    bid: [{ price: 100, volume: 2 }],
+    ask: [{ price: 100.5, volume: 0.0001 }],
+    fundamental: 100,
+  };
+}
+
+/** A trade in which miner `uid` rests against a background agent's buy. */
+function minerTrade(tradeId: number, timestamp: number, uid: number): BookEvent {
+  return {
+    event: "trade",
+    tradeId,
+    timestamp,
+    direction: 0,
+    aggressingOrderId: 100 + tradeId,
+    restingOrderId: 200 + tradeId,
+    volume: 1,
+    price: 77,
+    aggressingAgentId: -5,
+    restingAgentId: uid,
+    fees: { maker: 0, taker: 0.25 },
+  };
+}
+
+Deno.test("metrics: miner trades at their own time, floats as the reference prints them, per-book PnL and the leaderboard's changes", async () => {
+  const metrics = new ValidatorMetrics({ wallet: "5V", netuid: 79, info: {} });
+  const volume = { total: 0, maker: 0, taker: 0, self: 0 };
+  const detail: MinerScoreDetail = {
+    uid: 1,
+    reward: 0.5,
+    score: 0.25,
+    observations: 3,
+    pnl: 30,
+    inventoryValueChange: 12.5,
+    pnlChange: 12.5,
+    books: [
+      { sharpe: 1, activityFactor: 1, inventoryValue: 1010, pnl: 10, volume },
+      { sharpe: 1, activityFactor: 1, inventoryValue: 1020, pnl: 20, volume },
+    ],
+  };
+  // Two fills of the same size, price and fee in one publish, at their own times.
+  const publish: PublishState = {
+    timestamp: 600e9,
+    final: false,
+    books: [bookWith(0, [minerTrade(1, 595.01e9, 1), minerTrade(2, 597e9, 1)]), bookWith(1, [])],
+    accounts: [],
+    notices: [],
+    eventsProcessed: 0,
+  };
+  metrics.report({
+    publish,
+    stepRate: 0,
+    ownUid: null,
+    scores: new Map([[1, 0.25]]),
+    details: [detail],
+    initialBalances: new Map(),
+    usage: { cpu: 0, ram: 0, disk: 0 },
+  });
+  const text = await metrics.registry.metrics();
+  const series = (family: string) => text.split("\n").filter((l) => l.startsWith(`${family}{`));
+  const minerTrades = series("miner_trades");
+  assert.equal(minerTrades.length, 2, minerTrades.join("\n"));
+  assert.match(
+    minerTrades[0],
+    /^miner_trades\{timestamp="595010000000",timestamp_str="00:09:55\.010000000",book_id="0",uid="1",role="maker",price="77\.0",volume="1\.0",side="0",fee="0\.0",/,
+  );
+  assert.match(minerTrades[1], /timestamp="597000000000",timestamp_str="00:09:57\.000000000"/);
+  assert.match(
+    series("trades")[0],
+    /maker_fee="0\.0",taker_fee="0\.25",price="77\.0",volume="1\.0"/,
+  );
+  // A missing level is the reference's int 0; a present one its float.
+  assert.match(
+    series("books")[0],
+    /bid_1="100\.0",bid_vol_1="2\.0",ask_1="100\.5",ask_vol_1="0\.0001",bid_2="0",/,
+  );
+  const pnl = (book: number) =>
+    new RegExp(
+      `^agent_gauges\\{book_id="${book}",agent_id="1",agent_gauge_name="pnl",[^}]*\\} (\\S+)$`,
+      "m",
+    )
+      .exec(text)?.[1];
+  assert.deepEqual([pnl(0), pnl(1)], ["10", "20"]);
+  assert.match(
+    series("miners")[0],
+    /agent_id="1",placement="0",base_balance="0\.0",quote_balance="0\.0",inventory_value="2030\.0",inventory_value_change="12\.5",pnl="30\.0",pnl_change="12\.5",min_daily_volume="0\.0",activity_factor="1\.0",sharpe="1\.0",unnormalized_score="0\.0",score="0\.25",miner_gauge_name="miners"/,
+  );
 });
 
 Deno.test({
