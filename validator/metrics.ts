@@ -13,6 +13,8 @@
  * ```
  * @module
  */
+import { availableParallelism } from "node:os";
+import process from "node:process";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { NeuronStanding } from "../chain/subnet.ts";
 import type { PublishState } from "../sim/engine.ts";
@@ -725,6 +727,58 @@ export class ValidatorMetrics {
       for (const list of this.#recentMinerTrades.values()) {
         for (const l of list) this.#minerTrades.set(l, 1);
       }
+    }
+  }
+}
+
+/**
+ * CPU use in percent since the previous reading, as the reference's `psutil.cpu_percent()`: the
+ * whole host's, from `/proc/stat` (busy over all time of every CPU, idle and iowait counting as
+ * idle, rounded to 0.1). Where that cannot be read, this process's CPU time over wall time and
+ * cores.
+ */
+export class CpuUsage {
+  readonly #statPath: string;
+  #host: { busy: number; total: number } | null;
+  #process = { at: performance.now(), usage: process.cpuUsage() };
+
+  constructor(statPath = "/proc/stat") {
+    this.#statPath = statPath;
+    this.#host = this.#readHost();
+  }
+
+  /** Percent since the previous call (since construction for the first). */
+  percent(): number {
+    const host = this.#readHost();
+    const before = this.#host;
+    this.#host = host;
+    const now = performance.now();
+    const usage = process.cpuUsage();
+    const since = this.#process;
+    this.#process = { at: now, usage };
+    if (host !== null && before !== null) {
+      const total = host.total - before.total;
+      const busy = host.busy - before.busy;
+      return total > 0 && busy > 0 ? Math.round(1000 * Math.min(busy / total, 1)) / 10 : 0;
+    }
+    const cpuMicros = usage.user + usage.system - since.usage.user - since.usage.system;
+    const wallMicros = (now - since.at) * 1000;
+    return wallMicros > 0 ? 100 * cpuMicros / wallMicros / availableParallelism() : 0;
+  }
+
+  /** The host's busy and total CPU time so far (ticks); null when unreadable. */
+  #readHost(): { busy: number; total: number } | null {
+    try {
+      const line = Deno.readTextFileSync(this.#statPath).split("\n", 1)[0];
+      // cpu user nice system idle iowait irq softirq steal [guest guest_nice]: guest time is
+      // already counted in user and nice.
+      const fields = line.trim().split(/\s+/);
+      const ticks = fields.slice(1, 9).map(Number);
+      if (fields[0] !== "cpu" || ticks.length < 4 || !ticks.every(Number.isFinite)) return null;
+      const total = ticks.reduce((a, b) => a + b, 0);
+      return { busy: total - ticks[3] - (ticks[4] ?? 0), total };
+    } catch {
+      return null;
     }
   }
 }

@@ -15,9 +15,8 @@
  * @module
  */
 import { statfsSync } from "node:fs";
-import { availableParallelism, freemem, totalmem } from "node:os";
+import { freemem, totalmem } from "node:os";
 import { dirname } from "node:path";
-import process from "node:process";
 import { parseSimConfig, type SimConfig } from "../sim/config.ts";
 import type { Instruction, PublishState, SimEngine } from "../sim/engine.ts";
 import { eventLoopBreather } from "../sim/interrupt.ts";
@@ -40,6 +39,7 @@ import {
 import type { Injection, SimulationPoint, ValidatorSnapshot, ValidatorStore } from "./store.ts";
 import type { Alerter } from "./pagerduty.ts";
 import {
+  CpuUsage,
   type MinerScoreDetail,
   type QueryStats,
   timestampString,
@@ -220,7 +220,7 @@ export class Validator {
   #fetchedNeurons: Neuron[] | null = null;
   /** Set once `start` succeeded: nothing is saved before, so a bad state file is never replaced. */
   #started = false;
-  #cpu = { at: performance.now(), usage: process.cpuUsage() };
+  #cpu = new CpuUsage();
 
   constructor(deps: ValidatorDeps) {
     this.#deps = deps;
@@ -1111,13 +1111,11 @@ export class Validator {
   }
 
   #usage(): { cpu: number; ram: number; disk: number } {
-    const now = performance.now();
-    const usage = process.cpuUsage();
-    const cpuMicros = usage.user + usage.system - this.#cpu.usage.user - this.#cpu.usage.system;
-    const wallMicros = (now - this.#cpu.at) * 1000;
-    this.#cpu = { at: now, usage };
-    const cpu = wallMicros > 0 ? 100 * cpuMicros / wallMicros / availableParallelism() : 0;
-    return { cpu, ram: 100 * (1 - freemem() / totalmem()), disk: diskUsage(this.#deps.store.path) };
+    return {
+      cpu: this.#cpu.percent(),
+      ram: 100 * (1 - freemem() / totalmem()),
+      disk: diskUsage(this.#deps.store.path),
+    };
   }
 
   /** Raises an alert; it is sent in the background, so the round never waits for PagerDuty. */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { referenceConfig, smallPreset } from "../../sim/config.ts";
@@ -14,6 +15,7 @@ import { parseValidatorArgs, pendingCommitsPath } from "../../validator/options.
 import { ValidatorStore } from "../../validator/store.ts";
 import { Alerter } from "../../validator/pagerduty.ts";
 import {
+  CpuUsage,
   type MinerScoreDetail,
   neuronInfoLabels,
   pythonFloat,
@@ -1100,6 +1102,45 @@ Deno.test({
     listener.close();
     await accepting.catch(() => {});
     for (const connection of held) connection.close();
+  }
+});
+
+Deno.test({
+  name: "cpu_usage_percent is the host's, as psutil's: a busy child process shows while this " +
+    "process idles; without /proc/stat it is this process's",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const cores = availableParallelism();
+  if (existsSync("/proc/stat")) {
+    const usage = new CpuUsage();
+    const busy = new Deno.Command(Deno.execPath(), {
+      args: ["eval", "while (true) {}"],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      usage.percent();
+      await new Promise((r) => setTimeout(r, 1000));
+      const host = usage.percent();
+      assert.ok(host >= 50 / cores && host <= 100, `${host} % with 1 of ${cores} cores busy`);
+    } finally {
+      busy.kill();
+      await busy.status;
+    }
+  }
+  const dir = Deno.makeTempDirSync();
+  try {
+    const own = new CpuUsage(join(dir, "no-stat"));
+    const spinning = performance.now();
+    while (performance.now() - spinning < 300) {
+      // busy on purpose
+    }
+    const percent = own.percent();
+    assert.ok(percent >= 50 / cores, `${percent} % after spinning one of ${cores} cores`);
+  } finally {
+    Deno.removeSync(dir);
   }
 });
 
