@@ -1,7 +1,8 @@
 /**
  * The live status page: one self-contained HTML document (no external assets) whose small script
  * polls `/status.json` every second and draws the simulation clock, one price chart per book (SVG)
- * and the miner leaderboard.
+ * and the miner leaderboard. A number that is not finite (JSON null) shows as "–", and a refresh
+ * that fails says so above the last figures shown.
  * @module
  */
 
@@ -22,10 +23,12 @@ export const STATUS_PAGE_HTML = `<!doctype html>
   table { border-collapse: collapse; }
   td, th { border-bottom: 1px solid #ddd; padding: 2px 10px; text-align: right; }
   tr.silent td { color: #999; }
+  #error { color: #b71c1c; margin: .5rem 0; }
 </style>
 </head>
 <body>
 <h1>taos validator</h1>
+<div id="error" hidden></div>
 <div>simulation <span id="simulation">-</span> (seed <span id="seed">-</span>),
   step <span id="step">0</span>, simulated time <span id="clock">waiting for the first publish</span></div>
 <div id="books"></div>
@@ -35,6 +38,10 @@ export const STATUS_PAGE_HTML = `<!doctype html>
   <tbody></tbody>
 </table>
 <script>
+// A NaN or infinite value arrives as null: it must not stop the page.
+function fixed(value, digits) {
+  return typeof value === "number" && Number.isFinite(value) ? value.toFixed(digits) : "–";
+}
 function clock(ns) {
   const s = Math.floor(ns / 1e9), d = Math.floor(s / 86400);
   const p = (v) => String(v).padStart(2, "0");
@@ -59,16 +66,20 @@ async function refresh() {
     document.getElementById("step").textContent = view.step;
     document.getElementById("clock").textContent = view.timestamp === null ? "waiting for the first publish" : clock(view.timestamp);
     document.getElementById("books").innerHTML = view.books.map((b) => {
-      const last = b.points.length ? b.points[b.points.length - 1][1].toFixed(2) : "-";
+      const last = b.points.length ? fixed(b.points[b.points.length - 1][1], 2) : "-";
       return '<div class="book" data-book="' + b.bookId + '"><h2>book ' + b.bookId + ' <span class="price">' + last + '</span></h2>' + chart(b.points) + '</div>';
     }).join("");
     document.querySelector("#leaderboard tbody").innerHTML = view.leaderboard.map((r, i) =>
       '<tr data-uid="' + r.uid + '"' + (r.answered ? "" : ' class="silent"') + '><td>' + (i + 1) + '</td><td>' + r.uid +
-      '</td><td class="score">' + r.score.toFixed(6) + '</td><td>' + r.reward.toFixed(4) + '</td><td>' + r.pnl.toFixed(2) +
+      '</td><td class="score">' + fixed(r.score, 6) + '</td><td>' + fixed(r.reward, 4) + '</td><td>' + fixed(r.pnl, 2) +
       '</td><td>' + (r.answered ? "yes" : "no") + '</td></tr>').join("");
     document.body.dataset.updated = String(view.step);
+    document.getElementById("error").hidden = true;
   } catch (error) {
-    document.body.dataset.error = String(error);
+    const note = document.getElementById("error");
+    note.textContent = "refresh failed at " + new Date().toLocaleTimeString() + " (" + error +
+      "): the figures below are from the last refresh that worked";
+    note.hidden = false;
   }
 }
 refresh();

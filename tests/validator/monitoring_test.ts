@@ -1155,3 +1155,58 @@ Deno.test("process metrics: process_* on the miner's /metrics too", async () => 
     await metrics.close();
   }
 });
+
+Deno.test({
+  name: "status page: a number that is not finite shows as –, and a failed refresh says so",
+  ignore: !existsSync(CHROMIUM),
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const { chromium } = await import("playwright-core");
+  const board = new StatusBoard();
+  const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
+  const server = await startMonitoringServer({ port: 0, hostname: "127.0.0.1", metrics, board });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  const publish = (timestamp: number): PublishState => ({
+    timestamp,
+    final: false,
+    books: [bookWith(0, [])],
+    accounts: [],
+    notices: [],
+    eventsProcessed: 0,
+  });
+  try {
+    // JSON carries NaN and Infinity as null.
+    board.record(publish(60e9), 1, [{
+      uid: 0,
+      score: 0.5,
+      reward: NaN,
+      pnl: Infinity,
+      answered: true,
+    }]);
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${server.port}/`);
+    await page.waitForFunction("document.body.dataset.updated === '1'", null, { timeout: 5000 });
+    assert.deepEqual(await page.locator("#leaderboard tbody td").allTextContents(), [
+      "1",
+      "0",
+      "0.500000",
+      "–",
+      "–",
+      "yes",
+    ]);
+    board.record(publish(65e9), 2, [{ uid: 0, score: 0.5, reward: 1, pnl: 2, answered: true }]);
+    await page.waitForFunction("document.body.dataset.updated === '2'", null, { timeout: 5000 });
+    assert.equal(await page.isVisible("#error"), false);
+    await server.close();
+    await page.waitForSelector("#error", { state: "visible", timeout: 5000 });
+    assert.match(
+      await page.textContent("#error") ?? "",
+      /^refresh failed at .*: the figures below/,
+    );
+    assert.equal(await page.textContent("#step"), "2", "the last figures stay");
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
