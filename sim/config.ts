@@ -47,16 +47,16 @@ export function formatDuration(ns: number): string {
 }
 
 /**
- * A whole number in `min..max`. The range is checked first, and alone when it fails: zod's integer
- * check would add a second issue for a number past 2^53 ("expected int to be <=9007199254740991").
+ * A whole number in `min..max`. Not zod's integer check: for a number past 2^53 it adds a second
+ * issue to the range's ("expected int to be <=9007199254740991").
  */
 export function integer(
   min: number,
   max = Number.MAX_SAFE_INTEGER,
   messages: { min?: string; max?: string } = {},
 ) {
-  return z.number().min(min, { error: messages.min, abort: true })
-    .max(max, { error: messages.max, abort: true }).int();
+  return z.number().min(min, messages.min).max(max, messages.max)
+    .refine(Number.isInteger, "Invalid input: expected int, received number");
 }
 
 /** A duration field: a non-negative integer of ns or a string with a unit. */
