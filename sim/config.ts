@@ -418,21 +418,38 @@ export type BalancesConfig = z.output<typeof balancesSchema>;
 /** An ALGO trader's child order size distribution. */
 export type VolumeDistributionConfig = z.output<typeof volumeDistributionSchema>;
 
-/** Validates a configuration; throws an Error whose message lists every bad field path. */
+/** One problem of a configuration: the field's path, what is wrong, and zod's issue code. */
+export interface SimConfigIssue {
+  path: PropertyKey[];
+  message: string;
+  code: string;
+}
+
+/** An invalid configuration; the message has a line per issue, by default `path: message`. */
+export class SimConfigError extends Error {
+  override name = "SimConfigError";
+
+  constructor(
+    readonly issues: SimConfigIssue[],
+    describe: (issue: SimConfigIssue) => string = (issue) =>
+      `${issue.path.length ? issue.path.join(".") : "(root)"}: ${issue.message}`,
+  ) {
+    super(`invalid simulation config:\n  ${issues.map(describe).join("\n  ")}`);
+  }
+}
+
+/** Validates a configuration; throws a SimConfigError whose message lists every bad field path. */
 export function parseSimConfig(input: unknown): SimConfig {
   const result = simConfigSchema.safeParse(input);
-  if (!result.success) {
-    const lines = result.error.issues.map((issue) =>
-      `${issue.path.length ? issue.path.join(".") : "(root)"}: ${issue.message}`
-    );
-    throw new Error(`invalid simulation config:\n  ${lines.join("\n  ")}`);
-  }
+  if (!result.success) throw new SimConfigError(result.error.issues);
   const config = result.data;
   if (config.duration <= config.step) {
-    throw new Error(
-      "invalid simulation config:\n  duration: must be longer than the step " +
-        `(${formatDuration(config.step)}), got ${formatDuration(config.duration)}`,
-    );
+    throw new SimConfigError([{
+      path: ["duration"],
+      message: `must be longer than the step (${formatDuration(config.step)}), got ` +
+        formatDuration(config.duration),
+      code: "custom",
+    }]);
   }
   return config;
 }

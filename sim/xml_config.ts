@@ -4,7 +4,13 @@
  * know produce warnings, attributes that are known but have no effect are accepted silently.
  * @module
  */
-import { parseSimConfig, type SimConfig, type SimConfigInput } from "./config.ts";
+import {
+  parseSimConfig,
+  type SimConfig,
+  SimConfigError,
+  type SimConfigInput,
+  type SimConfigIssue,
+} from "./config.ts";
 import { parseXml, type XmlElement } from "./xml.ts";
 
 /** Result of an import: the validated config and human-readable warnings. */
@@ -122,8 +128,20 @@ const agentAttributes: Record<string, string[]> = table({
 
 const booleanFields = new Set(["regimeChangeFlag"]);
 
+/**
+ * Where a config field was read from: an element's attribute, the element of an object, or the
+ * element whose missing child it would have come from.
+ */
+interface Origin {
+  element: XmlElement;
+  attribute?: string;
+  child?: string;
+}
+
 class Importer {
   warnings: string[] = [];
+  /** By config path (`agents.hft.tau`): where the field came from, to place schema errors. */
+  readonly origins = new Map<string, Origin>();
 
   warn(element: XmlElement, message: string): void {
     this.warnings.push(`line ${element.line} <${element.name}>: ${message}`);
@@ -139,6 +157,46 @@ class Importer {
       );
     }
     return value;
+  }
+
+  /** Reads the number attribute that becomes the config field `path`, noting where it is. */
+  read(path: string, element: XmlElement, attribute: string): number | undefined {
+    this.origins.set(path, { element, attribute });
+    return this.number(element, attribute);
+  }
+
+  /** Notes the element the config object at `path` is read from. */
+  place(path: string, element: XmlElement): void {
+    this.origins.set(path, { element });
+  }
+
+  /** Notes that the config object at `path` would have come from `element`'s child `child`. */
+  absent(path: string, element: XmlElement, child: string): void {
+    this.origins.set(path, { element, child });
+  }
+
+  /**
+   * A schema issue of the converted config, told at the XML it came from: the attribute (`line 17
+   * <Books> attribute instanceCount: ...`), or else the closest element (with the config path).
+   */
+  locate(issue: SimConfigIssue): string {
+    const path = issue.path.join(".");
+    for (let n = issue.path.length; n > 0; n--) {
+      const origin = this.origins.get(issue.path.slice(0, n).join("."));
+      if (origin === undefined) continue;
+      const { element, attribute, child } = origin;
+      const at = `line ${element.line} <${element.name}>`;
+      if (child !== undefined && n === issue.path.length && issue.code === "invalid_type") {
+        return `${at}: no <${child}> (${path})`;
+      }
+      if (attribute === undefined || n < issue.path.length) {
+        return `${at} (${path}): ${issue.message}`;
+      }
+      const absent = element.attributes[attribute] === undefined;
+      const message = absent && issue.code === "invalid_type" ? "required" : issue.message;
+      return `${at} attribute ${attribute}: ${message}`;
+    }
+    return `${path || "(root)"}: ${issue.message}`;
   }
 
   /** Warns about attributes that are neither used nor known to be inert. */
@@ -169,17 +227,18 @@ class Importer {
     }
   }
 
-  balances(element: XmlElement | undefined): unknown {
+  balances(element: XmlElement | undefined, path: string): unknown {
     if (element === undefined) return undefined;
+    this.place(path, element);
     const type = element.attributes.type;
     if (type === "pareto" || type === "pareto-50") {
       this.checkAttributes(element, ["type", "scale", "shape", "wealth", "price"]);
       return {
         type,
-        scale: this.number(element, "scale"),
-        shape: this.number(element, "shape"),
-        wealth: this.number(element, "wealth"),
-        price: this.number(element, "price"),
+        scale: this.read(`${path}.scale`, element, "scale"),
+        shape: this.read(`${path}.shape`, element, "shape"),
+        wealth: this.read(`${path}.wealth`, element, "wealth"),
+        price: this.read(`${path}.price`, element, "price"),
       };
     }
     if (type !== undefined) this.warn(element, `balance type '${type}' not supported`);
@@ -190,13 +249,13 @@ class Importer {
     for (const side of [base, quote]) if (side) this.checkAttributes(side, ["total"]);
     return {
       type: "fixed",
-      base: base ? this.number(base, "total") ?? 0 : 0,
-      quote: quote ? this.number(quote, "total") ?? 0 : 0,
+      base: base ? this.read(`${path}.base`, base, "total") ?? 0 : 0,
+      quote: quote ? this.read(`${path}.quote`, quote, "total") ?? 0 : 0,
     };
   }
 
   /** An ALGO `<VolumeDistribution>`: the reference's three types, each with its own attributes. */
-  volumeDistribution(element: XmlElement): unknown {
+  volumeDistribution(element: XmlElement, path: string): unknown {
     const parameters = table({
       lognormal: ["mu", "sigma"],
       dirac: ["loc"],
@@ -211,21 +270,28 @@ class Importer {
       );
     }
     this.checkAttributes(element, ["type", ...names]);
-    return Object.fromEntries([["type", type], ...names.map((n) => [n, this.number(element, n)])]);
+    this.place(path, element);
+    return Object.fromEntries([
+      ["type", type],
+      ...names.map((n) => [n, this.read(`${path}.${n}`, element, n)]),
+    ]);
   }
 
-  fees(element: XmlElement): unknown {
+  fees(element: XmlElement, path: string): unknown {
     this.checkAttributes(element, ["historySlots", "slotPeriod"]);
     this.checkChildren(element, [], ["Tier"]);
+    this.place(path, element);
     return {
-      historySlots: this.number(element, "historySlots"),
-      slotPeriod: this.number(element, "slotPeriod"),
-      tiers: element.children.filter((c) => c.name === "Tier").map((tier) => {
+      historySlots: this.read(`${path}.historySlots`, element, "historySlots"),
+      slotPeriod: this.read(`${path}.slotPeriod`, element, "slotPeriod"),
+      tiers: element.children.filter((c) => c.name === "Tier").map((tier, i) => {
         this.checkAttributes(tier, ["volumeRequired", "makerFee", "takerFee"]);
+        const at = `${path}.tiers.${i}`;
+        this.place(at, tier);
         return {
-          volumeRequired: this.number(tier, "volumeRequired"),
-          makerFee: this.number(tier, "makerFee"),
-          takerFee: this.number(tier, "takerFee"),
+          volumeRequired: this.read(`${at}.volumeRequired`, tier, "volumeRequired"),
+          makerFee: this.read(`${at}.makerFee`, tier, "makerFee"),
+          takerFee: this.read(`${at}.takerFee`, tier, "takerFee"),
         };
       }),
     };
@@ -246,28 +312,35 @@ class Importer {
     ];
     this.checkAttributes(element, used);
     this.checkChildren(element, ["FeePolicy", "Books", "Balances", "Logging"]);
-    input.remoteAgentCount = this.number(element, "remoteAgentCount") ?? 0;
-    input.gracePeriod = this.number(element, "gracePeriod");
+    input.remoteAgentCount = this.read("remoteAgentCount", element, "remoteAgentCount") ?? 0;
+    input.gracePeriod = this.read("gracePeriod", element, "gracePeriod");
+    this.place("exchange", element);
     const exchange: Record<string, unknown> = {};
-    for (const name of used.slice(2)) exchange[name] = this.number(element, name);
+    for (const name of used.slice(2)) exchange[name] = this.read(`exchange.${name}`, element, name);
     // The reference's decimals default to 2 (our own configs default to production's 2/4/4/10).
     for (const name of used.slice(2, 6)) exchange[name] ??= 2;
     input.exchange = exchange;
     const feePolicy = element.children.find((c) => c.name === "FeePolicy");
-    if (feePolicy) exchange.fees = this.fees(feePolicy);
-    input.remoteBalances = this.balances(element.children.find((c) => c.name === "Balances")) ??
+    if (feePolicy) exchange.fees = this.fees(feePolicy, "exchange.fees");
+    else this.absent("exchange.fees", element, "FeePolicy");
+    const balances = element.children.find((c) => c.name === "Balances");
+    input.remoteBalances = this.balances(balances, "remoteBalances") ??
       { type: "fixed", base: 0, quote: 0 };
     const books = element.children.find((c) => c.name === "Books");
     if (books === undefined) throw new Error(`line ${element.line}: <Books> is missing`);
     this.checkAttributes(books, ["instanceCount", "detailedDepth"]);
     this.checkChildren(books, ["Processes"]);
-    input.books = this.number(books, "instanceCount") ?? 1;
+    input.books = this.read("books", books, "instanceCount") ?? 1;
     // As in the reference: detailed levels default to maxDepth (1024 when absent), and never
     // exceed it.
     const maxDepth = this.number(books, "maxDepth") ?? 1024;
-    exchange.detailedDepth = Math.min(this.number(books, "detailedDepth") ?? maxDepth, maxDepth);
+    const depth = this.number(books, "detailedDepth");
+    exchange.detailedDepth = Math.min(depth ?? maxDepth, maxDepth);
+    const depthFrom = depth === undefined || depth > maxDepth ? "maxDepth" : "detailedDepth";
+    this.origins.set("exchange.detailedDepth", { element: books, attribute: depthFrom });
     const processes = books.children.find((c) => c.name === "Processes");
     if (processes) input.processes = this.processes(processes);
+    else this.absent("processes", books, "Processes");
     const logging = element.children.find((c) => c.name === "Logging");
     if (logging) {
       this.checkAttributes(logging, ["startDate"]);
@@ -278,17 +351,27 @@ class Importer {
   processes(element: XmlElement): unknown {
     this.checkAttributes(element, ["updatePeriod"]);
     this.checkChildren(element, ["FundamentalPrice", "FuturesSignal"], ["GBM", "JumpDiffusion"]);
-    const result: Record<string, unknown> = { updatePeriod: this.number(element, "updatePeriod") };
+    this.place("processes", element);
+    this.absent("processes.fundamental", element, "FundamentalPrice");
+    const result: Record<string, unknown> = {
+      updatePeriod: this.read("processes.updatePeriod", element, "updatePeriod"),
+    };
     for (const child of element.children) {
       if (child.name === "FundamentalPrice") {
         const fields = ["seedInterval", "mu", "sigma", "lambda", "muJump", "sigmaJump"];
         this.checkAttributes(child, ["name", ...fields]);
+        this.place("processes.fundamental", child);
         const fundamental: Record<string, unknown> = {};
-        for (const field of fields) fundamental[field] = this.number(child, field);
+        for (const field of fields) {
+          fundamental[field] = this.read(`processes.fundamental.${field}`, child, field);
+        }
         result.fundamental = fundamental;
       } else if (child.name === "FuturesSignal") {
         this.checkAttributes(child, ["name", "seedInterval"]);
-        result.external = { seedInterval: this.number(child, "seedInterval") };
+        this.place("processes.external", child);
+        result.external = {
+          seedInterval: this.read("processes.external.seedInterval", child, "seedInterval"),
+        };
       } else if (child.name === "GBM" || child.name === "JumpDiffusion") {
         this.warn(child, "process type not used by any background agent; ignored");
       }
@@ -356,22 +439,33 @@ class Importer {
     }
     this.checkAttributes(element, ["instanceCount", ...attributes], "agent");
     this.checkChildren(element, ["Balances", "FeePolicy", "VolumeDistribution"]);
-    const group: Record<string, unknown> = { count: this.number(element, "instanceCount") ?? 1 };
+    const path = `agents.${key}`;
+    this.place(path, element);
+    const group: Record<string, unknown> = {
+      count: this.read(`${path}.count`, element, "instanceCount") ?? 1,
+    };
     for (const name of attributes) {
-      const value = this.number(element, name);
+      const value = this.read(`${path}.${name}`, element, name);
       // A latency scale of 0 means the default (0.235), as in the reference.
       if (value === undefined || (name === "opLatencyScaleRay" && value === 0)) continue;
       group[name] = booleanFields.has(name) ? value !== 0 : value;
     }
     this.referenceFallbacks(element, group);
-    group.balances = this.balances(element.children.find((c) => c.name === "Balances"));
+    const balances = element.children.find((c) => c.name === "Balances");
+    group.balances = this.balances(balances, `${path}.balances`);
+    if (balances === undefined) this.absent(`${path}.balances`, element, "Balances");
     const feePolicy = element.children.find((c) => c.name === "FeePolicy");
     if (feePolicy) {
       // the group's history window is the exchange's: only its tiers are taken
-      group.fees = { tiers: (this.fees(feePolicy) as { tiers: unknown }).tiers };
+      group.fees = { tiers: (this.fees(feePolicy, `${path}.fees`) as { tiers: unknown }).tiers };
     }
     const distribution = element.children.find((c) => c.name === "VolumeDistribution");
-    if (distribution) group.volumeDistribution = this.volumeDistribution(distribution);
+    if (distribution) {
+      group.volumeDistribution = this.volumeDistribution(
+        distribution,
+        `${path}.volumeDistribution`,
+      );
+    } else this.absent(`${path}.volumeDistribution`, element, "VolumeDistribution");
     agents[key] = group;
   }
 }
@@ -384,10 +478,10 @@ export function importXmlConfig(text: string, seed?: number): XmlImport {
   const used = ["start", "duration", "step", "seed"];
   importer.checkAttributes(root, used);
   const input: Record<string, unknown> = {
-    start: importer.number(root, "start"),
-    duration: importer.number(root, "duration"),
-    step: importer.number(root, "step"),
-    seed: importer.number(root, "seed") ?? seed,
+    start: importer.read("start", root, "start"),
+    duration: importer.read("duration", root, "duration"),
+    step: importer.read("step", root, "step"),
+    seed: importer.read("seed", root, "seed") ?? seed,
   };
   importer.checkChildren(root, ["Agents"]);
   const agentsElement = root.children.find((c) => c.name === "Agents");
@@ -412,5 +506,10 @@ export function importXmlConfig(text: string, seed?: number): XmlImport {
     else importer.warn(child, "unknown agent type ignored");
   }
   input.agents = agents;
-  return { config: parseSimConfig(input as SimConfigInput), warnings: importer.warnings };
+  try {
+    return { config: parseSimConfig(input as SimConfigInput), warnings: importer.warnings };
+  } catch (error) {
+    if (!(error instanceof SimConfigError)) throw error;
+    throw new SimConfigError(error.issues, (issue) => importer.locate(issue));
+  }
 }

@@ -148,11 +148,11 @@ Deno.test("the XML importer takes every ALGO volume distribution of the referenc
   );
   assert.throws(
     () => distribution('<VolumeDistribution type="gamma" shape="2"/>'),
-    /agents\.algo\.volumeDistribution\.scale/,
+    /line 38 <VolumeDistribution> attribute scale: required/,
   );
   assert.throws(
     () => distribution('<VolumeDistribution type="gamma" shape="0" scale="1"/>'),
-    /agents\.algo\.volumeDistribution\.shape/,
+    /line 38 <VolumeDistribution> attribute shape: Too small/,
   );
   const { warnings } = importXmlConfig(
     text.replace(
@@ -167,6 +167,99 @@ Deno.test("the XML importer takes every ALGO volume distribution of the referenc
 Deno.test("the XML importer names the attribute holding a bad number", () => {
   const text = Deno.readTextFileSync(fixture).replace('kappa="20"', 'kappa="lots"');
   assert.throws(() => importXmlConfig(text, 1), /kappa: 'lots' is not a number/);
+});
+
+Deno.test("schema errors of an XML config name the element, attribute and line", () => {
+  const text = Deno.readTextFileSync(fixture);
+  const cases: [string | RegExp, string, RegExp][] = [
+    [
+      'instanceCount="20"',
+      'instanceCount="1.5"',
+      /^ {2}line 17 <Books> attribute instanceCount: /m,
+    ],
+    [
+      'sigma="0.012"',
+      'sigma="100"',
+      /line 19 <FundamentalPrice> attribute sigma: must be at most 4/,
+    ],
+    [
+      '<FuturesSignal name="external" seedInterval="10000000000"/>',
+      '<FuturesSignal name="external" seedInterval="1.5s"/>',
+      /line 21 <FuturesSignal> attribute seedInterval: '1\.5s' is not a number/,
+    ],
+    [
+      'makerFee="0.0025"',
+      'makerFee="2"',
+      /line 11 <Tier> attribute makerFee: Too big: expected number to be <1/,
+    ],
+    [
+      'volumeRequired="200000"',
+      'volumeRequired="0"',
+      /line 9 <FeePolicy> \(exchange\.fees\.tiers\): tiers must be sorted/,
+    ],
+    [' tau="2"', "", /line 41 <HighFrequencyTraderAgent> attribute tau: required/],
+    [
+      'minMFLatency="50000000" minOPLatency="1000000"',
+      'minMFLatency="50000000" minOPLatency="50000000"',
+      /line 41 <HighFrequencyTraderAgent> attribute minOPLatency: must be less than maxOPLatency/,
+    ],
+    [
+      '<Balances><Base total="500"/><Quote total="150000.0"/></Balances>',
+      '<Balances><Base total="-5"/><Quote total="150000.0"/></Balances>',
+      /line 45 <Base> attribute total: Too small/,
+    ],
+    ['shape="2.0"', 'shape="0.5"', /line 24 <Balances> attribute shape: must be at least 1/],
+    [
+      'start="0"',
+      'start="9007199254740991"',
+      /line 3 <Simulation> attribute start: .* past the clock/,
+    ],
+    [
+      'duration="86400000000000"',
+      'duration="1000000000"',
+      /line 3 <Simulation> attribute duration: must be longer than the step \(5s\)/,
+    ],
+    [
+      /<Processes .*?<\/Processes>/s,
+      "",
+      /line 17 <Books>: no <Processes> \(processes\)$/m,
+    ],
+    [
+      /<FundamentalPrice [^>]*\/>/,
+      "",
+      /line 18 <Processes>: no <FundamentalPrice> \(processes\.fundamental\)$/m,
+    ],
+    [
+      /<FeePolicy .*?<\/FeePolicy>/s,
+      "",
+      /line 6 <MultiBookExchangeAgent>: no <FeePolicy> \(exchange\.fees\)$/m,
+    ],
+    [
+      /<VolumeDistribution [^>]*\/>/,
+      "",
+      /line 34 <ALGOTraderAgent>: no <VolumeDistribution> \(agents\.algo\.volumeDistribution\)$/m,
+    ],
+    [
+      'remoteAgentCount="256"',
+      'remoteAgentCount="1e9"',
+      /line 6 <MultiBookExchangeAgent> attribute remoteAgentCount: Too big/,
+    ],
+    [
+      /<Balances><Base total="500"\/><Quote total="150000\.0"\/><\/Balances>\s*<FeePolicy/,
+      "<FeePolicy",
+      /line 41 <HighFrequencyTraderAgent>: no <Balances> \(agents\.hft\.balances\)$/m,
+    ],
+  ];
+  for (const [from, to, expected] of cases) {
+    const changed = text.replace(from, to);
+    assert.notEqual(changed, text, String(from));
+    assert.throws(() => importXmlConfig(changed, 1), expected);
+  }
+  // A problem of the whole config has no one place.
+  assert.throws(
+    () => importXmlConfig(text.replace('wealth="100000.0"', 'wealth="1e12"'), 1),
+    /^ {2}\(root\): the accounts of a book could hold up to/m,
+  );
 });
 
 Deno.test("the XML importer refuses a file without exactly one exchange, or an attribute twice", () => {
