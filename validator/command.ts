@@ -201,7 +201,13 @@ async function run(args: string[]): Promise<number> {
 
   let store: ValidatorStore;
   try {
-    store = openStore(options.statePath, options.reset, log);
+    const network = options.local ? "local" : `netuid${options.netuid}`;
+    store = openStore(
+      options.statePath,
+      `${hotkey.keypair.ss58Address}@${network}`,
+      options.reset,
+      log,
+    );
   } catch (error) {
     await closeChain();
     // Only a damaged taos state may be replaced: another validator's file, another program's,
@@ -210,8 +216,11 @@ async function run(args: string[]): Promise<number> {
       !options.reset;
     // Its own errors name the file already.
     const flag = error instanceof StateFileError ? "--state" : `--state ${options.statePath}`;
+    const owned = error instanceof StateFileError && error.kind === "owned";
     const message = `${flag}: ${(error as Error).message}${
       replaceable ? " (restore a backup, or --neuron.reset starts over)" : ""
+    }${
+      owned ? " (give this validator its own --state, or --neuron.reset discards that state)" : ""
     }`;
     if (!(error instanceof StateInUseError)) alerts.trigger("state-load", message);
     await alerts.close();
@@ -341,26 +350,36 @@ async function run(args: string[]): Promise<number> {
 }
 
 /**
- * Opens the state file; with `reset` it starts empty, and a damaged taos state is replaced (never
- * another process's file, another program's or one that cannot be written).
+ * Opens the state file as `owner`'s (see `ValidatorStore.claim`); with `reset` it starts empty,
+ * and a damaged taos state is replaced (never another process's file, another program's or one
+ * that cannot be written).
  */
 function openStore(
   path: string,
+  owner: string,
   reset: boolean,
   log: (level: "warning" | "info", message: string) => void,
 ): ValidatorStore {
   let store: ValidatorStore;
+  let replaced = false;
   try {
     store = ValidatorStore.open(path);
   } catch (error) {
     if (!reset || !(error instanceof StateFileError) || error.kind !== "damaged") throw error;
     const aside = ValidatorStore.setAside(path);
     log("warning", `--neuron.reset: the damaged state file was moved to ${aside}`);
-    return ValidatorStore.open(path);
+    store = ValidatorStore.open(path);
+    replaced = true;
   }
-  if (reset) {
-    store.clear();
-    log("info", `--neuron.reset: the scores and simulation in ${path} were discarded`);
+  try {
+    if (reset && !replaced) {
+      store.clear();
+      log("info", `--neuron.reset: the scores and simulation in ${path} were discarded`);
+    }
+    store.claim(owner);
+  } catch (error) {
+    store.close();
+    throw error;
   }
   return store;
 }

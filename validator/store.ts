@@ -185,11 +185,12 @@ export class StateInUseError extends Error {
 /**
  * The file at the state path cannot serve as this validator's state, and is left as it is:
  * `damaged` (a taos state that fails SQLite's integrity check: `--neuron.reset` may replace it),
- * `foreign` (not a taos validator state: never replaced), or `readonly` (cannot be written).
+ * `foreign` (not a taos validator state: never replaced), `readonly` (cannot be written) or `owned`
+ * (a sound state of another validator: see {@linkcode ValidatorStore.claim}).
  */
 export class StateFileError extends Error {
   override name = "StateFileError";
-  constructor(readonly kind: "damaged" | "foreign" | "readonly", message: string) {
+  constructor(readonly kind: "damaged" | "foreign" | "readonly" | "owned", message: string) {
     super(message);
   }
 }
@@ -328,6 +329,8 @@ export class ValidatorStore {
   #savedStep: number | null = null;
   /** The state read while the file was checked, for the first {@linkcode load}. */
   #checked: SavedState | null = null;
+  /** Written with every snapshot: see {@linkcode claim}. */
+  #owner: string | undefined;
 
   #path: string;
 
@@ -391,8 +394,14 @@ export class ValidatorStore {
       }
       db.exec("PRAGMA journal_mode = WAL");
       db.exec("PRAGMA synchronous = FULL");
-      db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
-      db.exec(`PRAGMA user_version = ${LAYOUT}`);
+      // Marked only where not yet: a state refused after opening (another validator's) is left
+      // byte for byte as it was.
+      const mark = (pragma: string, value: number) => {
+        const row = db.prepare(`PRAGMA ${pragma}`).get() as Record<string, number>;
+        if (Number(row[pragma]) !== value) db.exec(`PRAGMA ${pragma} = ${value}`);
+      };
+      mark("application_id", APPLICATION_ID);
+      mark("user_version", LAYOUT);
       db.exec(`CREATE TABLE IF NOT EXISTS snapshot (
         id INTEGER PRIMARY KEY CHECK (id = 1),
         body TEXT NOT NULL,
@@ -448,6 +457,26 @@ export class ValidatorStore {
     } finally {
       db.close();
     }
+  }
+
+  /**
+   * Makes the state `owner`'s (`<hotkey ss58>@netuid<n>` or `<hotkey ss58>@local`), written with
+   * every save from now on. Throws a {@linkcode StateFileError} (`owned`) when another owner's
+   * snapshot is saved in it: a validator must never resume another's scores and market. A state
+   * saved before owners were recorded becomes `owner`'s.
+   */
+  claim(owner: string): void {
+    const row = this.#db.prepare(
+      "SELECT json_extract(body, '$.owner') AS owner FROM snapshot WHERE id = 1",
+    ).get() as { owner: string | null } | undefined;
+    const saved = row?.owner ?? null;
+    if (saved !== null && saved !== owner) {
+      throw new StateFileError(
+        "owned",
+        `${this.#path} is the state of validator ${saved}, not of this one (${owner})`,
+      );
+    }
+    this.#owner = owner;
   }
 
   /** The last saved state, or null when none was ever saved. Throws if the file is unreadable. */
@@ -566,7 +595,11 @@ export class ValidatorStore {
           snapshot.step,
         );
       }
-      const body = JSON.stringify({ ...snapshot, scoring: split?.meta ?? null });
+      const body = JSON.stringify({
+        ...snapshot,
+        ...(this.#owner !== undefined && { owner: this.#owner }),
+        scoring: split?.meta ?? null,
+      });
       db.prepare(
         `INSERT INTO snapshot (id, body, volumes, saved_at) VALUES (1, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET body = excluded.body, volumes = excluded.volumes,

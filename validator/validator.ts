@@ -299,13 +299,14 @@ export class Validator {
     const neurons = await this.#fetchNeurons();
     if (neurons !== null) this.#applyNeurons(neurons, true);
     this.#lastSyncAt = performance.now();
-    const point = this.#snapshot.simulation;
-    if (point.config !== undefined) {
+    let point = this.#snapshot.simulation;
+    // A simulation under way is replayed with the config it ran with: the flags' changes wait.
+    // One not begun yet (saved as the previous one ended) runs with the config given now.
+    if (saved !== null && point.publishes > 0 && point.config !== undefined) {
       try {
         const given = parseSimConfig(this.#config);
         this.#useConfig(parseSimConfig(point.config));
-        // A simulation is replayed with the config it ran with: the flags' changes wait.
-        if (saved !== null && point.publishes > 0 && !sameConfig(given, this.#config)) {
+        if (!sameConfig(given, this.#config)) {
           log(
             "info",
             `simulation ${point.index} resumes with its saved configuration; the configuration ` +
@@ -313,8 +314,15 @@ export class Validator {
           );
         }
       } catch (error) {
-        log("warning", `saved simulation config unusable (${(error as Error).message})`);
-        point.publishes = 0;
+        // Its market cannot be rebuilt: as after a failed replay, the scores stand and the next
+        // simulation starts, under a new index so that this one's log is never replayed into it.
+        this.#alert(
+          "simulation",
+          `the saved configuration of simulation ${point.index} is unusable, starting the next ` +
+            `one: ${(error as Error).message}`,
+        );
+        this.#scoring.rebase(point.timestamp);
+        point = this.#snapshot.simulation = nextSimulation(point, this.#config);
       }
     }
     point.config = this.#config;

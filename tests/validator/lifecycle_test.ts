@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { smallPreset } from "../../sim/config.ts";
+import { type SimConfig, smallPreset } from "../../sim/config.ts";
 import { type PublishState, SimEngine } from "../../sim/engine.ts";
 import { type Neuron, StaticNeuronDirectory } from "../../bittensor/neurons.ts";
 import { parseValidatorArgs } from "../../validator/options.ts";
@@ -407,6 +407,81 @@ Deno.test("a resumed simulation keeps its saved configuration and says the new o
       changed.join("\n"),
     );
     second.close();
+  } finally {
+    store.close();
+  }
+});
+
+/** A validator of two miners on the small preset over `store`, logging into `logged`. */
+function validatorOn(
+  store: ValidatorStore,
+  config: SimConfig,
+  flags: string[],
+  logged: string[] = [],
+): Validator {
+  return new Validator({
+    options: { ...parseValidatorArgs(["--local", ...flags]), saveIntervalSeconds: 3600 },
+    config,
+    createMarket: (c, seed): Market => SimEngine.create({ config: c, seed, threads: 1 }),
+    directory: new StaticNeuronDirectory(neurons),
+    client,
+    store,
+    ...quietParts(),
+    alerts: new Alerter({ routingKey: null, source: "t", log: (line) => logged.push(line) }),
+    log: (_level, message) => logged.push(message),
+  });
+}
+
+Deno.test("a simulation not begun when the validator stopped runs with the configuration given at the restart", async () => {
+  const store = ValidatorStore.open(":memory:");
+  try {
+    // Stopped right after simulation 0 ended: the saved point is simulation 1 at publish 0.
+    const first = validatorOn(store, { ...smallPreset(), duration: 10e9 }, ["--simulations", "1"]);
+    await first.start();
+    await first.run();
+    first.close();
+    assert.equal(store.load()!.snapshot.step, 2);
+    const second = validatorOn(store, { ...smallPreset(), duration: 20e9 }, ["--simulations", "1"]);
+    await second.start();
+    await second.run();
+    second.close();
+    const saved = store.load()!.snapshot;
+    assert.equal(saved.simulation.index, 2);
+    assert.equal(saved.step, 2 + 4, "simulation 1 ran the 20 s given at the restart");
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("a saved configuration that cannot be used starts the next simulation; the old log is never replayed", async () => {
+  const store = ValidatorStore.open(":memory:");
+  try {
+    const config = { ...smallPreset(), duration: 600e9 };
+    const first = validatorOn(store, config, []);
+    await first.start();
+    for (let i = 0; i < 3; i++) await first.round();
+    first.close();
+    const saved = store.load()!;
+    assert.ok(saved.injections.length > 0);
+    // As a configuration an older release wrote and this one refuses.
+    const unusable = structuredClone(saved.snapshot);
+    (unusable.simulation.config as { books: number }).books = 0;
+    store.save({ ...unusable, scoring: null }, []);
+    const logged: string[] = [];
+    const second = validatorOn(store, config, [], logged);
+    await second.start();
+    second.close();
+    assert.ok(
+      logged.some((m) =>
+        /ALERT simulation: the saved configuration of simulation 0 is unusable, starting the next one/
+          .test(m)
+      ),
+      logged.join("\n"),
+    );
+    const after = store.load()!;
+    assert.equal(after.snapshot.simulation.index, 1);
+    assert.equal(after.snapshot.simulation.publishes, 0);
+    assert.deepEqual(after.injections, []);
   } finally {
     store.close();
   }

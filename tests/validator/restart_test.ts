@@ -207,6 +207,45 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "a state is its validator's: another hotkey is refused, the file untouched, until it resets",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-validator-owner-"));
+  const state = join(dir, "state.db");
+  try {
+    const first = startValidator(oneShortSimulation(state));
+    assert.equal((await first.done).code, 0, first.stderr.join("\n"));
+    const saved = Deno.readFileSync(state);
+    const other = oneShortSimulation(state).map((a) => a === "//Validator" ? "//Other" : a);
+    const refused = startValidator(other);
+    assert.equal((await refused.done).code, 2);
+    const owner = `${Keypair.fromUri("//Validator").ss58Address}@local`;
+    const intruder = `${Keypair.fromUri("//Other").ss58Address}@local`;
+    assert.ok(
+      refused.stderr.some((l) =>
+        l.includes(`state.db is the state of validator ${owner}, not of this one (${intruder})`) &&
+        l.includes("--neuron.reset discards that state")
+      ),
+      refused.stderr.join("\n"),
+    );
+    assert.deepEqual(Deno.readFileSync(state), saved, "the other validator's state is untouched");
+    const reset = startValidator([...other, "--neuron.reset"]);
+    assert.equal((await reset.done).code, 0, reset.stderr.join("\n"));
+    const mine = ValidatorStore.open(state);
+    try {
+      mine.claim(intruder);
+      assert.equal(mine.load()?.snapshot.owner, intruder);
+    } finally {
+      mine.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test({
   name: "recorded feeds drive the validator's simulations; a bad feed stops it naming the flag",
   sanitizeResources: false,
   sanitizeOps: false,

@@ -494,3 +494,33 @@ Deno.test("store: clearing a state is one transaction: a failure half-way keeps 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+Deno.test("store: a state is its owner's: another validator is refused, an unmarked state adopted", () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-store-"));
+  try {
+    const path = join(dir, "state.db");
+    const unmarked = ValidatorStore.open(path);
+    unmarked.save(snapshot(3, null), [injection(1)]);
+    unmarked.close();
+    const first = ValidatorStore.open(path);
+    first.claim("5Alice@netuid79"); // saved before owners were recorded: adopted
+    first.save(snapshot(4, null), []);
+    first.close();
+    const other = ValidatorStore.open(path);
+    for (const owner of ["5Bob@netuid79", "5Alice@local", "5Alice@netuid116"]) {
+      assert.throws(
+        () => other.claim(owner),
+        (e) =>
+          e instanceof StateFileError && e.kind === "owned" &&
+          e.message.endsWith(
+            `is the state of validator 5Alice@netuid79, not of this one (${owner})`,
+          ),
+      );
+    }
+    other.claim("5Alice@netuid79");
+    assert.equal(other.load()?.snapshot.step, 4);
+    other.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
