@@ -13,6 +13,22 @@ import {
   ValidatorStore,
 } from "../../validator/store.ts";
 
+/** Runs `test` with a fresh directory for state files, removed once it has finished. */
+function inStateDir<T>(test: (dir: string) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), "taos-store-"));
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  let result: T;
+  try {
+    result = test(dir);
+  } catch (error) {
+    remove();
+    throw error;
+  }
+  if (result instanceof Promise) return result.finally(remove) as T;
+  remove();
+  return result;
+}
+
 /** A scorer after `steps` observations of 3 uids on 2 books, uid 1 trading on book 0. */
 function scorerAfter(steps: number, scorer = new Scorer({ uids: 3, books: 2 }), from = 1): Scorer {
   for (let s = from; s < from + steps; s++) {
@@ -69,9 +85,8 @@ function injection(publish: number, simulation = 0, agentId = 0): Injection {
   };
 }
 
-Deno.test("store: snapshot, scoring windows and injections round-trip through the file", () => {
-  const dir = mkdtempSync(join(tmpdir(), "taos-store-"));
-  try {
+Deno.test("store: snapshot, scoring windows and injections round-trip through the file", () =>
+  inStateDir((dir) => {
     const path = join(dir, "sub", "state.db");
     const store = ValidatorStore.open(path);
     assert.equal(store.load(), null);
@@ -121,10 +136,7 @@ Deno.test("store: snapshot, scoring windows and injections round-trip through th
       Scorer.fromJSON(again.snapshot.scoring!, { uids: 3, books: 2 }).miners[2].inventory,
       scorer.miners[2].inventory,
     );
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
 Deno.test("store: windows shorter than the history, reset uids and pruning", () => {
   const store = ValidatorStore.open(":memory:");
@@ -181,9 +193,8 @@ Deno.test("store: a corrupt snapshot is reported with the bad field, a non-datab
   }
 });
 
-Deno.test("store: a state file is locked while open, in this process and for any other", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "taos-store-"));
-  try {
+Deno.test("store: a state file is locked while open, in this process and for any other", () =>
+  inStateDir(async (dir) => {
     const path = join(dir, "state.db");
     const store = ValidatorStore.open(path);
     assert.throws(() => ValidatorStore.open(path), StateInUseError);
@@ -193,8 +204,8 @@ Deno.test("store: a state file is locked while open, in this process and for any
         `import { ValidatorStore } from ${
           JSON.stringify(new URL("../../validator/store.ts", import.meta.url).href)
         };
-         try { ValidatorStore.open(${JSON.stringify(path)}); console.log("opened"); }
-         catch (e) { console.log(e.name + ": " + e.message); }`,
+       try { ValidatorStore.open(${JSON.stringify(path)}); console.log("opened"); }
+       catch (e) { console.log(e.name + ": " + e.message); }`,
       ],
       stdout: "piped",
       stderr: "piped",
@@ -205,17 +216,13 @@ Deno.test("store: a state file is locked while open, in this process and for any
     );
     store.close();
     ValidatorStore.open(path).close();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
 /** A file's bytes, to show that a refused file was left exactly as it was. */
 const bytes = (path: string) => Deno.readFileSync(path);
 
-Deno.test("store: another program's database, a short file and a damaged state are refused untouched", () => {
-  const dir = mkdtempSync(join(tmpdir(), "taos-store-"));
-  try {
+Deno.test("store: another program's database, a short file and a damaged state are refused untouched", () =>
+  inStateDir((dir) => {
     const foreign = join(dir, "app.db");
     const db = new DatabaseSync(foreign);
     db.exec("CREATE TABLE users (name TEXT); INSERT INTO users VALUES ('ada')");
@@ -260,14 +267,10 @@ Deno.test("store: another program's database, a short file and a damaged state a
         /is damaged \(SQLite integrity check: /.test(e.message),
     );
     assert.deepEqual(bytes(path), file);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-Deno.test("store: a state missing one of its tables is damaged, not resumed without its history", () => {
-  const dir = mkdtempSync(join(tmpdir(), "taos-store-"));
-  try {
+Deno.test("store: a state missing one of its tables is damaged, not resumed without its history", () =>
+  inStateDir((dir) => {
     const path = join(dir, "state.db");
     const store = ValidatorStore.open(path);
     store.save(snapshot(3, scorerAfter(3)), [injection(1)]);
@@ -282,14 +285,10 @@ Deno.test("store: a state missing one of its tables is damaged, not resumed with
         /has no inventory table: it is damaged, or was written by an early taos release/
           .test(e.message),
     );
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-Deno.test("store: a state written before the application id is still opened, and marked", () => {
-  const dir = mkdtempSync(join(tmpdir(), "taos-store-"));
-  try {
+Deno.test("store: a state written before the application id is still opened, and marked", () =>
+  inStateDir((dir) => {
     const path = join(dir, "state.db");
     const store = ValidatorStore.open(path);
     store.save(snapshot(3, null), [injection(1)]);
@@ -304,14 +303,10 @@ Deno.test("store: a state written before the application id is still opened, and
     const id = check.prepare("PRAGMA application_id").get() as { application_id: number };
     check.close();
     assert.equal(id.application_id, 0x54414f53);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-Deno.test("store: a state file deleted or replaced while open is written again, nothing lost", () => {
-  const dir = mkdtempSync(join(tmpdir(), "taos-store-"));
-  try {
+Deno.test("store: a state file deleted or replaced while open is written again, nothing lost", () =>
+  inStateDir((dir) => {
     const path = join(dir, "state.db");
     const store = ValidatorStore.open(path);
     assert.equal(store.save(snapshot(1, null), [injection(1)]), null);
@@ -340,14 +335,10 @@ Deno.test("store: a state file deleted or replaced while open is written again, 
     const recovered = ValidatorStore.open(/to (\S+)$/.exec(notice)![1]);
     assert.equal(recovered.load()?.snapshot.step, 4);
     recovered.close();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-Deno.test("store: a damaged injection record is refused naming its publish and field", () => {
-  const dir = mkdtempSync(join(tmpdir(), "taos-store-"));
-  try {
+Deno.test("store: a damaged injection record is refused naming its publish and field", () =>
+  inStateDir((dir) => {
     const path = join(dir, "state.db");
     const store = ValidatorStore.open(path);
     store.save(snapshot(2, null), [injection(1), injection(2)]);
@@ -364,10 +355,7 @@ Deno.test("store: a damaged injection record is refused naming its publish and f
         e instanceof StateFileError && e.kind === "damaged" &&
         /state file injections of publish 2 is invalid at 0\.2\.0\.volume/.test(e.message),
     );
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
 /** A state at step 3 left as a crash leaves it: its committed data in the `-wal` beside it. */
 function crashedState(dir: string): { path: string; files: Map<string, Uint8Array> } {
@@ -383,9 +371,8 @@ function crashedState(dir: string): { path: string; files: Map<string, Uint8Arra
   return { path, files };
 }
 
-Deno.test("store: an empty or missing state file beside its -wal is refused as cut off, the -wal kept", () => {
-  const dir = mkdtempSync(join(tmpdir(), "taos-store-"));
-  try {
+Deno.test("store: an empty or missing state file beside its -wal is refused as cut off, the -wal kept", () =>
+  inStateDir((dir) => {
     const { path, files } = crashedState(dir);
     const wal = files.get("-wal")!;
     assert.ok(wal.length > 0);
@@ -400,14 +387,10 @@ Deno.test("store: an empty or missing state file beside its -wal is refused as c
       );
       assert.deepEqual(Deno.readFileSync(`${path}-wal`), wal, `${main}: the -wal is untouched`);
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-Deno.test("store: a damaged state is refused without its -wal being folded into it", () => {
-  const dir = mkdtempSync(join(tmpdir(), "taos-store-"));
-  try {
+Deno.test("store: a damaged state is refused without its -wal being folded into it", () =>
+  inStateDir((dir) => {
     const { path, files } = crashedState(dir);
     // The snapshot record is damaged (a negative step) in the committed data.
     const raw = new DatabaseSync(path);
@@ -425,14 +408,10 @@ Deno.test("store: a damaged state is refused without its -wal being folded into 
     for (const [suffix, bytes] of damaged) {
       assert.deepEqual(Deno.readFileSync(path + suffix), bytes, `state.db${suffix} untouched`);
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-Deno.test("store: a state from a newer layout is refused and kept; an unversioned one is marked", () => {
-  const dir = mkdtempSync(join(tmpdir(), "taos-store-"));
-  try {
+Deno.test("store: a state from a newer layout is refused and kept; an unversioned one is marked", () =>
+  inStateDir((dir) => {
     const path = join(dir, "state.db");
     const store = ValidatorStore.open(path);
     store.save(snapshot(3, null), [injection(1)]);
@@ -462,14 +441,10 @@ Deno.test("store: a state from a newer layout is refused and kept; an unversione
           .test(e.message),
     );
     assert.equal(version(), 2);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-Deno.test("store: clearing a state is one transaction: a failure half-way keeps all of it", () => {
-  const dir = mkdtempSync(join(tmpdir(), "taos-store-"));
-  try {
+Deno.test("store: clearing a state is one transaction: a failure half-way keeps all of it", () =>
+  inStateDir((dir) => {
     const path = join(dir, "state.db");
     const store = ValidatorStore.open(path);
     store.save(snapshot(3, scorerAfter(3)), [injection(1), injection(2)]);
@@ -490,14 +465,10 @@ Deno.test("store: clearing a state is one transaction: a failure half-way keeps 
     after.close();
     assert.equal(saved?.snapshot.step, 3);
     assert.equal(saved?.injections.length, 2);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-Deno.test("store: a state is its owner's: another validator is refused, an unmarked state adopted", () => {
-  const dir = mkdtempSync(join(tmpdir(), "taos-store-"));
-  try {
+Deno.test("store: a state is its owner's: another validator is refused, an unmarked state adopted", () =>
+  inStateDir((dir) => {
     const path = join(dir, "state.db");
     const unmarked = ValidatorStore.open(path);
     unmarked.save(snapshot(3, null), [injection(1)]);
@@ -520,7 +491,4 @@ Deno.test("store: a state is its owner's: another validator is refused, an unmar
     other.claim("5Alice@netuid79");
     assert.equal(other.load()?.snapshot.step, 4);
     other.close();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
