@@ -595,20 +595,9 @@ Deno.test("neuron_info shows the running simulation's seed; disk usage is the st
   }
 });
 
-Deno.test("miners that all refuse the queries page with the likely cause, not as unreachable", async () => {
-  const lines: string[] = [];
-  const store = ValidatorStore.open(":memory:");
-  const refusing: MinerClient = {
-    query: (requests) =>
-      Promise.resolve(requests.map((r) => ({
-        uid: r.uid,
-        outcome: "rejected" as const,
-        processTime: 0,
-        message: "Forbidden. Key is blacklisted: Non-validator hotkey.",
-        checked: null,
-      }))),
-  };
-  const validator = new Validator({
+/** A local validator of one miner (uid 0, served at port 9) over `store`, on a 300 s small market. */
+function oneMinerValidator(client: MinerClient, store: ValidatorStore, alerts: Alerter): Validator {
+  return new Validator({
     options: { ...parseValidatorArgs(["--local"]), saveIntervalSeconds: 3600 },
     config: { ...smallPreset(), duration: 300e9 },
     createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
@@ -622,14 +611,34 @@ Deno.test("miners that all refuse the queries page with the likely cause, not as
       lastUpdate: 0,
     }]),
     weights: new RecordingWeightSetter(),
-    client: refusing,
+    client,
     store,
-    alerts: new Alerter({ routingKey: null, source: "w:h", log: (l) => void lines.push(l) }),
+    alerts,
     metrics: null,
     board: new StatusBoard(),
     hotkey: "5Validator",
     log: () => {},
   });
+}
+
+Deno.test("miners that all refuse the queries page with the likely cause, not as unreachable", async () => {
+  const lines: string[] = [];
+  const store = ValidatorStore.open(":memory:");
+  const refusing: MinerClient = {
+    query: (requests) =>
+      Promise.resolve(requests.map((r) => ({
+        uid: r.uid,
+        outcome: "rejected" as const,
+        processTime: 0,
+        message: "Forbidden. Key is blacklisted: Non-validator hotkey.",
+        checked: null,
+      }))),
+  };
+  const validator = oneMinerValidator(
+    refusing,
+    store,
+    new Alerter({ routingKey: null, source: "w:h", log: (l) => void lines.push(l) }),
+  );
   try {
     await validator.start();
     for (let i = 0; i < 12; i++) await validator.round();
@@ -1061,28 +1070,7 @@ Deno.test({
       }))),
   };
   const store = ValidatorStore.open(":memory:");
-  const validator = new Validator({
-    options: { ...parseValidatorArgs(["--local"]), saveIntervalSeconds: 3600 },
-    config: { ...smallPreset(), duration: 300e9 },
-    createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
-    directory: new StaticNeuronDirectory([{
-      uid: 0,
-      hotkey: "5Miner",
-      coldkey: "",
-      stake: 0,
-      validatorPermit: false,
-      axon: { ip: "127.0.0.1", port: 9, ipType: 4, protocol: 4, version: 0 },
-      lastUpdate: 0,
-    }]),
-    weights: new RecordingWeightSetter(),
-    client: timeouts,
-    store,
-    alerts,
-    metrics: null,
-    board: new StatusBoard(),
-    hotkey: "5Validator",
-    log: () => {},
-  });
+  const validator = oneMinerValidator(timeouts, store, alerts);
   try {
     let started = performance.now();
     await validator.start();
