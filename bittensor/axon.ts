@@ -1,10 +1,12 @@
 /**
  * The axon: the miner's HTTP server ({@linkcode HttpServer}), speaking the Python axon's protocol.
  * One route per attached synapse kind at `/<Name>` (GET and POST), plus the built-in `/Synapse`
- * ping. Each request goes: parse headers (404 unknown name, 500 bad headers) → size limit (413)
- * → blacklist (403) → signature and nonce (401) → body read (408 when it does not arrive before
- * the deadline), body hash and validation (500) → priority queue (408 when the deadline passes
- * while waiting) → forward → 200 with the whole synapse.
+ * ping (base fields only, bodies up to 4 KiB). Each request goes: parse headers (404 unknown
+ * name, 500 bad headers) → size limit (413) → blacklist (403) → signature and nonce (401) → body
+ * read (408 when it does not arrive before the deadline), body hash and validation (500) →
+ * priority queue (408 when the deadline passes while waiting) → forward → 200 with the whole
+ * synapse. Blacklist and priority come from the route's handlers, else from the axon's
+ * `callers` rules, which cover the ping too.
  *
  * ```ts
  * const axon = new Axon({ keypair: hotkey, port: 8091 });
@@ -56,6 +58,12 @@ export interface SynapseHandlers<F> {
   priority?(synapse: Synapse<F>): Promise<number> | number;
 }
 
+/** Who may call, and in which order, on every route that does not decide for itself. */
+export interface CallerRules {
+  blacklist?(synapse: Synapse<unknown>): Promise<BlacklistDecision> | BlacklistDecision;
+  priority?(synapse: Synapse<unknown>): Promise<number> | number;
+}
+
 /** One finished request, for logs and metrics. */
 export interface AxonRequestRecord {
   /** The synapse's name; `unknown` for a path that names none. */
@@ -84,6 +92,11 @@ export interface AxonOptions {
   maxConnectionsPerIp?: number;
   /** Forwards running at once; the rest queue by priority (default 4). */
   maxConcurrentForwards?: number;
+  /**
+   * Blacklist and priority of every route, the built-in `/Synapse` ping included; a route's own
+   * `blacklist` and `priority` take precedence. Without them every signed caller is served.
+   */
+  callers?: CallerRules;
   /** Refuse unsigned requests (default true; the Python axon lets them through). */
   requireSignature?: boolean;
   /** Called after every request. */
@@ -95,19 +108,29 @@ export interface AxonOptions {
 /** The request side of a synapse exchange once headers are parsed, before the body is read. */
 type Pending = Synapse<unknown>;
 
-/** Fields of the built-in `/Synapse` ping: whatever extra keys came in are echoed back. */
-const PING: SynapseKind<Record<string, unknown>> = {
+/**
+ * The built-in `/Synapse` ping: the base synapse and nothing else, as the Python `Synapse` class.
+ * Extra keys in a request are dropped, so that a reply never echoes what a caller sent.
+ */
+const PING: SynapseKind<Record<string, never>> = {
   name: "Synapse",
-  fields: z.record(z.string(), z.unknown()),
+  fields: z.object({}),
   requiredFields: [],
   hashFields: [],
 };
+
+/** A ping's body holds the base fields alone, well under 1 KiB from the Python dendrite. */
+const PING_MAX_BODY_BYTES = 4096;
+
+const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
 
 interface Route {
   // deno-lint-ignore no-explicit-any
   kind: SynapseKind<any>;
   // deno-lint-ignore no-explicit-any
   handlers: SynapseHandlers<any>;
+  /** Larger bodies get 413; unset, the axon's `maxBodyBytes`. */
+  maxBodyBytes?: number;
 }
 
 /** Thrown inside the pipeline to end a request with a given status and message. */
@@ -136,7 +159,11 @@ export class Axon {
       requireSignature: options.requireSignature ?? true,
     });
     this.#gate = new PriorityGate(options.maxConcurrentForwards ?? 4);
-    this.attach(PING, { forward: (synapse) => synapse.fields });
+    this.#routes.set(PING.name, {
+      kind: PING,
+      handlers: { forward: () => ({}) },
+      maxBodyBytes: PING_MAX_BODY_BYTES,
+    });
   }
 
   /** The SS58 hotkey this axon serves. */
@@ -187,12 +214,13 @@ export class Axon {
       kind = route.kind;
       synapse = this.#preprocess(route.kind, request, peer);
       const declared = Number(request.header("content-length") ?? "0");
-      const limit = this.#options.maxBodyBytes ?? 32 * 1024 * 1024;
+      const limit = route.maxBodyBytes ?? this.#options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
       if (declared > limit) throw new Refusal(413, `Request body exceeds ${limit} bytes`);
 
       const handlers = route.handlers;
-      if (handlers.blacklist !== undefined) {
-        const verdict = await handlers.blacklist(synapse);
+      const blacklist = handlers.blacklist ?? this.#options.callers?.blacklist;
+      if (blacklist !== undefined) {
+        const verdict = await blacklist(synapse);
         if (verdict.blacklisted) {
           throw new Refusal(403, `Forbidden. Key is blacklisted: ${verdict.reason}.`);
         }
@@ -219,7 +247,8 @@ export class Axon {
         throw new Error("Hash mismatch between header and body");
       }
       synapse.fields = parsed.fields;
-      const priority = handlers.priority === undefined ? 0 : await handlers.priority(synapse);
+      const rank = handlers.priority ?? this.#options.callers?.priority;
+      const priority = rank === undefined ? 0 : await rank(synapse);
       let release: () => void;
       try {
         release = await this.#gate.enter(priority, deadline);

@@ -116,6 +116,12 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
     host: options.host,
     maxConnections: options.maxConnections,
     maxConnectionsPerIp: options.maxConnectionsPerIp,
+    // Every route follows the caller policy, the built-in ping too: a stranger is refused
+    // before its body is read.
+    callers: {
+      blacklist: (synapse) => policy.blacklist(synapse.dendrite.hotkey),
+      priority: (synapse) => policy.priority(synapse.dendrite.hotkey),
+    },
     onError: (message) => log("warning", message),
     onRequest(record) {
       metrics.request(record.synapse, record.statusCode, record.seconds);
@@ -128,8 +134,6 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
   });
 
   axon.attach(MarketSimulationStateUpdate, {
-    blacklist: (synapse) => policy.blacklist(synapse.dendrite.hotkey),
-    priority: (synapse) => policy.priority(synapse.dendrite.hotkey),
     async forward(synapse, _signal, deadline): Promise<StateUpdateWire> {
       const request = synapse.fields;
       let state: unknown;
@@ -183,8 +187,6 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
   });
 
   axon.attach(FinanceEventNotification, {
-    blacklist: (synapse) => policy.blacklist(synapse.dendrite.hotkey),
-    priority: (synapse) => policy.priority(synapse.dendrite.hotkey),
     forward: (synapse) => ({ ...synapse.fields, acknowledged: true }),
   });
 

@@ -31,6 +31,14 @@ const EchoSynapse: SynapseKind<Echo> = {
   hashFields: ["text"],
 };
 
+/** The built-in `/Synapse` ping, as a dendrite sees it: the base synapse alone. */
+const Ping: SynapseKind<Record<string, never>> = {
+  name: "Synapse",
+  fields: z.object({}),
+  requiredFields: [],
+  hashFields: [],
+};
+
 const alice = Keypair.fromUri("//Alice"); // registered validator
 const bob = Keypair.fromUri("//Bob"); // the miner serving the axon
 const charlie = Keypair.fromUri("//Charlie"); // not registered
@@ -94,6 +102,31 @@ function signedRequest(options: {
   const headers = synapseToHeaders(EchoSynapse, synapse, hash);
   headers["content-type"] = "application/json";
   return { headers, body: options.body ?? toWireJson(synapseToBody(synapse)) };
+}
+
+/** A signed `/Synapse` ping from `signer` whose body carries `extra` keys besides the base fields. */
+function signedPing(
+  signer: Keypair,
+  extra: Record<string, unknown> = {},
+): { headers: Record<string, string>; body: string } {
+  const synapse = newSynapse(Ping, {}, 12);
+  const hash = bodyHash(Ping, {});
+  const nonce = timeNs();
+  const uuid = crypto.randomUUID();
+  synapse.dendrite = {
+    ...synapse.dendrite,
+    version: SDK_VERSION_INT,
+    nonce,
+    uuid,
+    hotkey: signer.ss58Address,
+    signature: signer.signHex(
+      requestSignatureMessage(nonce, signer.ss58Address, bob.ss58Address, uuid, hash),
+    ),
+  };
+  synapse.axon = { ...synapse.axon, hotkey: bob.ss58Address };
+  const headers = synapseToHeaders(Ping, synapse, hash);
+  headers["content-type"] = "application/json";
+  return { headers, body: toWireJson({ ...synapseToBody(synapse), ...extra }) };
 }
 
 async function post(url: string, request: { headers: Record<string, string>; body: string }) {
@@ -359,12 +392,6 @@ Deno.test("a request laid out exactly as the Python dendrite sends it is served"
     assert.equal(response.headers.get("computed_body_hash"), bodyHash(EchoSynapse, json));
 
     // The built-in /Synapse ping answers a signed base synapse.
-    const Ping: SynapseKind<Record<string, never>> = {
-      name: "Synapse",
-      fields: z.object({}).strict() as unknown as z.ZodType<Record<string, never>>,
-      requiredFields: [],
-      hashFields: [],
-    };
     const ping = await new Dendrite(alice).call(
       { ip: "127.0.0.1", port, hotkey: bob.ss58Address },
       Ping,
@@ -372,6 +399,64 @@ Deno.test("a request laid out exactly as the Python dendrite sends it is served"
       5,
     );
     assert.equal(ping.statusCode, 200, ping.statusMessage);
+  } finally {
+    await axon.stop();
+  }
+});
+
+Deno.test("the ping takes bodies up to 4 KiB and answers with the base fields alone", async () => {
+  const { axon, port } = await startAxon();
+  const url = `http://127.0.0.1:${port}/Synapse`;
+  try {
+    const small = await post(url, signedPing(alice, { note: "kept to myself" }));
+    assert.equal(small.status, 200, small.json.message);
+    assert.equal(small.json.name, "Synapse");
+    assert.equal(small.json.axon.status_code, 200);
+    assert.equal("note" in small.json, false, "an extra key is not echoed");
+
+    const large = await post(url, signedPing(alice, { pad: "x".repeat(5000) }));
+    assert.equal(large.status, 413);
+    assert.equal(large.json.message, "Request body exceeds 4096 bytes");
+  } finally {
+    await axon.stop();
+  }
+});
+
+Deno.test("the axon's caller rules apply to every route without its own, the ping included", async () => {
+  const order: string[] = [];
+  const axon = new Axon({
+    keypair: bob,
+    port: 0,
+    host: "127.0.0.1",
+    callers: {
+      blacklist: (synapse) =>
+        synapse.dendrite.hotkey === alice.ss58Address
+          ? { blacklisted: false, reason: "" }
+          : { blacklisted: true, reason: "Unrecognized hotkey" },
+      priority: (synapse) => {
+        order.push(synapse.name);
+        return 1;
+      },
+    },
+  });
+  axon.attach(EchoSynapse, {
+    forward: (synapse) => ({ text: synapse.fields.text, count: synapse.fields.count }),
+  });
+  const port = await axon.start();
+  try {
+    for (const name of ["Synapse", "Echo"]) {
+      const url = `http://127.0.0.1:${port}/${name}`;
+      const stranger = name === "Synapse"
+        ? signedPing(charlie)
+        : signedRequest({ signer: charlie });
+      const refused = await post(url, stranger);
+      assert.equal(refused.status, 403, name);
+      assert.equal(refused.json.message, "Forbidden. Key is blacklisted: Unrecognized hotkey.");
+      const known = name === "Synapse" ? signedPing(alice) : signedRequest({ signer: alice });
+      const served = await post(url, known);
+      assert.equal(served.status, 200, `${name}: ${served.json.message}`);
+    }
+    assert.deepEqual(order, ["Synapse", "Echo"], "both were ranked by the axon's rules");
   } finally {
     await axon.stop();
   }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { z } from "zod";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,7 +16,12 @@ import {
   stateForMiner,
 } from "../../bittensor/market_synapse.ts";
 import { StaticNeuronDirectory } from "../../bittensor/neurons.ts";
-import { bodyHash, newSynapse, synapseToHeaders } from "../../bittensor/synapse.ts";
+import {
+  bodyHash,
+  newSynapse,
+  type SynapseKind,
+  synapseToHeaders,
+} from "../../bittensor/synapse.ts";
 import { Wallet } from "../../bittensor/wallet.ts";
 import { CallerPolicy } from "../../miner/blacklist.ts";
 import { simulationConfigFor } from "../../agents/sdk/state.ts";
@@ -32,6 +38,14 @@ import {
 } from "./support.ts";
 
 await cryptoReady();
+
+/** The axon's built-in `/Synapse` ping: the base synapse alone. */
+const Ping: SynapseKind<Record<string, never>> = {
+  name: "Synapse",
+  fields: z.object({}),
+  requiredFields: [],
+  hashFields: [],
+};
 
 Deno.test("state updates compress as the reference does and each miner sees only itself", () => {
   const state = marketState();
@@ -253,6 +267,20 @@ Deno.test("the axon keeps to its connection limit per address", async () => {
         // closed by the axon
       }
     }
+    await miner.stop();
+  }
+});
+
+Deno.test("the miner's ping follows the caller policy: a stranger is refused", async () => {
+  const miner = await startFixtureMiner("");
+  try {
+    const target = { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address };
+    const refused = await new Dendrite(charlie).call(target, Ping, {}, 2);
+    assert.equal(refused.statusCode, 403);
+    assert.equal(refused.statusMessage, "Forbidden. Key is blacklisted: Unrecognized hotkey.");
+    const served = await new Dendrite(alice).call(target, Ping, {}, 2);
+    assert.equal(served.statusCode, 200, served.statusMessage);
+  } finally {
     await miner.stop();
   }
 });
