@@ -508,9 +508,9 @@ export function parseSynapseHeaders(
     const name = rawName.toLowerCase();
     if (name === "timeout") {
       const t = Number(value);
-      if (!Number.isFinite(t)) throw new Error(`header timeout: '${value}' is not a number`);
+      if (!Number.isFinite(t)) throw new Error(`header timeout: ${quoted(value)} is not a number`);
       if (t <= 0) {
-        throw new Error(`header timeout: '${value}' must be a positive number of seconds`);
+        throw new Error(`header timeout: ${quoted(value)} must be a positive number of seconds`);
       }
       view.timeout = t;
     } else if (name.startsWith("bt_header_axon_")) {
@@ -522,22 +522,55 @@ export function parseSynapseHeaders(
   return view;
 }
 
+/**
+ * Digits a header integer may have. Parsing is done before the caller is known, and a BigInt of
+ * tens of thousands of digits costs milliseconds to read and write back: a nonce is a u64 (at
+ * most 20 digits), a status code, port or version a few digits.
+ */
+const MAX_NONCE_DIGITS = 20;
+const MAX_SMALL_INT_DIGITS = 10;
+const U64_MAX = 2n ** 64n - 1n;
+
+/** A header value for an error message: cut short, as it may be up to the head limit long. */
+function quoted(value: string): string {
+  return value.length > 40
+    ? `'${value.slice(0, 40)}...' (${value.length} characters)`
+    : `'${value}'`;
+}
+
 function setTerminal(t: TerminalInfo, key: string, value: string, header: string): void {
   if (!(TERMINAL_KEYS as readonly string[]).includes(key)) return;
   const k = key as keyof TerminalInfo;
+  const trimmed = value.trim();
   if (INT_TERMINAL_KEYS.has(k)) {
-    if (!/^-?\d+$/.test(value.trim())) {
-      throw new Error(`header ${header}: '${value}' is not an integer`);
+    if (!/^-?\d+$/.test(trimmed)) {
+      throw new Error(`header ${header}: ${quoted(value)} is not an integer`);
     }
-    (t as unknown as Record<string, unknown>)[k] = Number(value.trim());
+    const digits = trimmed.replace(/^-/, "").length;
+    if (digits > MAX_SMALL_INT_DIGITS) {
+      throw new Error(
+        `header ${header}: ${digits} digits, at most ${MAX_SMALL_INT_DIGITS} are accepted`,
+      );
+    }
+    (t as unknown as Record<string, unknown>)[k] = Number(trimmed);
   } else if (k === "nonce") {
-    if (!/^\d+$/.test(value.trim())) {
-      throw new Error(`header ${header}: '${value}' is not an integer`);
+    if (!/^\d+$/.test(trimmed)) {
+      throw new Error(`header ${header}: ${quoted(value)} is not an integer`);
     }
-    t.nonce = BigInt(value.trim());
+    if (trimmed.length > MAX_NONCE_DIGITS) {
+      throw new Error(
+        `header ${header}: ${trimmed.length} digits, but a nonce is a 64-bit unsigned integer ` +
+          `(at most ${MAX_NONCE_DIGITS} digits)`,
+      );
+    }
+    const nonce = BigInt(trimmed);
+    if (nonce > U64_MAX) {
+      throw new Error(`header ${header}: ${trimmed} is above the largest 64-bit nonce, ${U64_MAX}`);
+    }
+    t.nonce = nonce;
   } else if (k === "process_time") {
     const n = Number(value);
-    if (Number.isNaN(n)) throw new Error(`header ${header}: '${value}' is not a number`);
+    if (Number.isNaN(n)) throw new Error(`header ${header}: ${quoted(value)} is not a number`);
     t.process_time = n;
   } else {
     (t as unknown as Record<string, unknown>)[k] = value;

@@ -296,6 +296,45 @@ Deno.test("each rejection gets the Python axon's status and message", async () =
   }
 });
 
+Deno.test("header integers longer than their type are refused before parsing, naming the header", async () => {
+  const { axon, url } = await startAxon();
+  try {
+    const refusal = async (header: string, value: string) => {
+      const request = signedRequest({ signer: alice });
+      request.headers[header] = value;
+      const r = await post(url, request);
+      assert.equal(r.status, 500, `${header}: ${r.json.message}`);
+      assert.ok(r.json.message.length < 400, "the value is not echoed whole");
+      return r.json.message as string;
+    };
+    assert.match(
+      await refusal("bt_header_dendrite_nonce", "9".repeat(60_000)),
+      /header bt_header_dendrite_nonce: 60000 digits, but a nonce is a 64-bit unsigned integer \(at most 20 digits\)$/,
+    );
+    assert.match(
+      await refusal("bt_header_dendrite_nonce", String(2n ** 64n)),
+      /header bt_header_dendrite_nonce: 18446744073709551616 is above the largest 64-bit nonce, 18446744073709551615$/,
+    );
+    assert.match(
+      await refusal("bt_header_dendrite_version", "1".repeat(11)),
+      /header bt_header_dendrite_version: 11 digits, at most 10 are accepted$/,
+    );
+    assert.match(
+      await refusal("bt_header_axon_status_code", "-" + "2".repeat(5000)),
+      /header bt_header_axon_status_code: 5000 digits, at most 10 are accepted$/,
+    );
+    assert.match(
+      await refusal("bt_header_dendrite_port", "x".repeat(5000)),
+      /header bt_header_dendrite_port: 'x{40}\.\.\.' \(5000 characters\) is not an integer$/,
+    );
+    // The largest u64 is a nonce like any other.
+    const largest = await post(url, signedRequest({ signer: alice, nonce: 2n ** 64n - 1n }));
+    assert.equal(largest.status, 200, largest.json.message);
+  } finally {
+    await axon.stop();
+  }
+});
+
 Deno.test("one slow, one dead and one hostile axon do not stall the others", async () => {
   const { axon, port } = await startAxon();
   // An axon that accepts the request and never answers.
