@@ -277,13 +277,26 @@ function readNodeBody(
 }
 
 /**
+ * Methods a web `Request` cannot carry (the Fetch standard forbids them). They are not an error of
+ * the server: a caller asking for one gets 501, and nothing is reported.
+ */
+const FETCH_FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
+
+/**
  * Serves a handler written for web `Request`s and `Response`s (request bodies up to 1 MiB,
- * arriving within 30 s).
+ * arriving within 30 s; CONNECT, TRACE and TRACK get 501).
  */
 export function webHandler(
   fetch: (request: Request) => Response | Promise<Response>,
 ): CallHandler {
   return async (incoming) => {
+    if (FETCH_FORBIDDEN_METHODS.has(incoming.method.toUpperCase())) {
+      return {
+        status: 501,
+        headers: { "content-type": "text/plain" },
+        body: `${incoming.method} is not implemented`,
+      };
+    }
     const bodyless = incoming.method === "GET" || incoming.method === "HEAD";
     const headers = new Headers();
     incoming.forEachHeader((value, name) => headers.append(name, value));

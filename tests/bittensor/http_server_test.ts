@@ -166,6 +166,37 @@ Deno.test("a handler that throws gives 500 and is reported; the server goes on",
   }
 });
 
+Deno.test("methods a web Request cannot carry are refused without a server error", async () => {
+  const errors: string[] = [];
+  const server = await listen(() => new Response("fine"), {
+    onError: (message) => errors.push(message),
+  });
+  const replies: Record<string, string> = {};
+  try {
+    for (const method of ["TRACE", "TRACK", "CONNECT"]) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+      try {
+        await conn.write(
+          encoder.encode(`${method} / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`),
+        );
+        replies[method] = (await readUntilClosed(conn, 5000)).text;
+      } finally {
+        closeQuietly(conn);
+      }
+    }
+    // TRACE reaches the handler; the HTTP parser refuses TRACK (400) and closes on CONNECT.
+    assert.match(replies.TRACE, /^HTTP\/1\.1 501[^]*\r\n\r\nTRACE is not implemented$/);
+    for (const [method, reply] of Object.entries(replies)) {
+      assert.doesNotMatch(reply, /^HTTP\/1\.1 500/, method);
+    }
+    assert.deepEqual(errors, []);
+    const options = await fetch(`http://127.0.0.1:${server.port}/`, { method: "OPTIONS" });
+    assert.equal(await options.text(), "fine");
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("a connection that sends no request head in time gets 408 and is closed", async () => {
   const server = await listen(() => new Response("ok"), { headersTimeoutMs: 300 });
   const silent = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
