@@ -2,7 +2,9 @@
  * Checks that a request really comes from the hotkey it names and is fresh: the sr25519 signature
  * over `nonce.dendriteHotkey.ourHotkey.uuid.bodyHash`, and the nonce rules of the Python axon
  * (strictly increasing per caller hotkey and dendrite uuid; on first contact no older than 4 s
- * plus the request's timeout; no upper bound).
+ * plus the request's timeout; no upper bound). The Python axon skips the first-contact age check
+ * for a caller announcing no version, or one before 7.2.0; the version is not signed, so a
+ * replayed request could drop it and pass. Here the check applies to every request.
  *
  * ```ts
  * const verifier = new RequestVerifier(myHotkeySs58);
@@ -11,12 +13,7 @@
  * @module
  */
 import { Keypair } from "./keypair.ts";
-import {
-  NONCE_WINDOW_VERSION,
-  requestSignatureMessage,
-  type TerminalInfo,
-  timeNs,
-} from "./synapse.ts";
+import { requestSignatureMessage, type TerminalInfo, timeNs } from "./synapse.ts";
 
 /** Clock skew tolerated on a caller's first request, on top of the request's own timeout. */
 const ALLOWED_NONCE_DELTA_NS = 4_000_000_000n;
@@ -55,12 +52,12 @@ export class RequestVerifier {
    * `timeoutSeconds`; on success records the nonce. Throws {@linkcode VerificationError}.
    */
   verify(dendrite: TerminalInfo, hash: string, timeoutSeconds: number): void {
-    const { hotkey, uuid, nonce, signature, version } = dendrite;
+    const { hotkey, uuid, nonce, signature } = dendrite;
     if (hotkey === null) throw new VerificationError("Missing dendrite hotkey");
     if (nonce === null) throw new VerificationError("Missing Nonce");
     const endpoint = `${hotkey}:${uuid}`;
     const last = this.#lastNonce.get(endpoint);
-    if (version !== null && version >= NONCE_WINDOW_VERSION && last === undefined) {
+    if (last === undefined) {
       const now = this.#now();
       const windowNs = ALLOWED_NONCE_DELTA_NS + BigInt(Math.round(timeoutSeconds * 1e9));
       if (nonce <= now - windowNs) {

@@ -23,9 +23,6 @@ import { pythonFloat } from "./python_float.ts";
 /** SDK version we announce; the integer form is `major·10^6 + minor·10^3 + patch`. */
 const SDK_VERSION = "10.2.0";
 
-/** Python axons apply the time-window nonce rule from this dendrite version on (7.2.0). */
-export const NONCE_WINDOW_VERSION = 7_002_000;
-
 /** `"10.2.0"` → `10002000`. */
 export function versionAsInt(version: string): number {
   const parts = version.split(".").map((p) => Number.parseInt(p, 10));

@@ -296,6 +296,31 @@ Deno.test("each rejection gets the Python axon's status and message", async () =
   }
 });
 
+Deno.test("a stale first request is refused whatever version it announces, or with none", async () => {
+  const { axon, url } = await startAxon();
+  try {
+    const hourOld = timeNs() - 3_600_000_000_000n;
+    for (const version of [null, "1", "7001999"]) {
+      const request = signedRequest({ signer: alice, nonce: hourOld });
+      if (version === null) delete request.headers.bt_header_dendrite_version;
+      else request.headers.bt_header_dendrite_version = version;
+      const r = await post(url, request);
+      assert.equal(r.status, 401, `version ${version}: ${r.json.message}`);
+      assert.match(
+        r.json.message,
+        /^Not Verified with error: Nonce is too old: acceptable delta is 16\.00 seconds but request was 3600\.\d\d seconds old$/,
+      );
+    }
+    // A fresh request without a version header is served.
+    const fresh = signedRequest({ signer: alice });
+    delete fresh.headers.bt_header_dendrite_version;
+    const r = await post(url, fresh);
+    assert.equal(r.status, 200, r.json.message);
+  } finally {
+    await axon.stop();
+  }
+});
+
 Deno.test("header integers longer than their type are refused before parsing, naming the header", async () => {
   const { axon, url } = await startAxon();
   try {
