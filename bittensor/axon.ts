@@ -86,8 +86,11 @@ export interface AxonOptions {
   host?: string;
   /** Larger request bodies are refused with 413 (default 32 MiB). */
   maxBodyBytes?: number;
-  /** Open connections at most, in all and from one address (defaults: the server's, 1024 and
-   * 64); more are closed as they arrive. */
+  /**
+   * Open connections at most, in all and from one address (defaults: the server's, 1024 and 16).
+   * When full, the connection waiting longest for a request head makes room for a new one; more
+   * than the limit from one address are closed as they arrive.
+   */
   maxConnections?: number;
   maxConnectionsPerIp?: number;
   /** Forwards running at once; the rest queue by priority (default 4). */

@@ -4,8 +4,12 @@
  * accepts any number of them, so a few thousand idle connections from one machine take every file
  * descriptor of the process. Here:
  * - at most `maxConnections` connections are open at once (by default 1024, and never more than
- *   half the process's descriptor limit), and at most `maxConnectionsPerIp` from one address;
- *   connections beyond either are closed as they arrive, while those already open are served;
+ *   half the process's descriptor limit). When a new one would exceed that, the connection that
+ *   has waited longest for a request head (new and silent, or kept alive after its reply) is
+ *   closed to make room, so that idle connections cannot lock callers out; only when every open
+ *   connection is in a request is the new one closed;
+ * - at most `maxConnectionsPerIp` are open from one address (by default 16); beyond that, new
+ *   ones from it are closed as they arrive;
  * - a request's head must arrive within `headersTimeoutMs` of the connection (or of the previous
  *   reply), else the connection gets a 408 and is closed;
  * - an idle keep-alive connection is closed after `keepAliveTimeoutMs` (5 s, as uvicorn, which
@@ -77,9 +81,12 @@ export interface HttpServerOptions {
   /** TCP port; 0 picks a free one. */
   port: number;
   hostname: string;
-  /** Open connections at most (default 1024, capped at half the descriptor limit). */
+  /**
+   * Open connections at most (default 1024, capped at half the descriptor limit); when full, the
+   * connection waiting longest for a request head makes room for a new one.
+   */
   maxConnections?: number;
-  /** Open connections from one address at most (default 64). */
+  /** Open connections from one address at most (default 16). */
   maxConnectionsPerIp?: number;
   /** Time for a request's head to arrive, ms (default 10 000). */
   headersTimeoutMs?: number;
@@ -94,13 +101,23 @@ export interface HttpServerOptions {
 }
 
 const DEFAULT_MAX_CONNECTIONS = 1024;
-const DEFAULT_MAX_CONNECTIONS_PER_IP = 64;
+/**
+ * Small against the total: an address holds at most 1/64 of the connections, while a validator
+ * needs one or two per axon.
+ */
+const DEFAULT_MAX_CONNECTIONS_PER_IP = 16;
 const encoder = new TextEncoder();
 
 /** A listening server; {@linkcode HttpServer.listen} starts one. */
 export class HttpServer {
   readonly #server: http.Server;
+  /** Open connections and the address of each. */
+  readonly #open = new Map<Socket, string>();
   readonly #perIp = new Map<string, number>();
+  /** Open connections waiting for a request head, longest waiting first. */
+  readonly #waiting = new Set<Socket>();
+  /** Requests each connection has under way (more than one when pipelined). */
+  readonly #underWay = new Map<Socket, number>();
   #closing = false;
 
   private constructor(server: http.Server) {
@@ -122,14 +139,17 @@ export class HttpServer {
     node.headersTimeout = headersTimeout;
     node.requestTimeout = Math.max(options.requestTimeoutMs ?? 120_000, headersTimeout);
     node.keepAliveTimeout = options.keepAliveTimeoutMs ?? 5_000;
-    node.maxConnections = Math.min(
-      options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
-      Math.max(16, Math.floor(descriptorLimit() / 2)),
-    );
     const server = new HttpServer(node);
     const report = options.onError ?? console.warn;
-    server.#limitPerIp(options.maxConnectionsPerIp ?? DEFAULT_MAX_CONNECTIONS_PER_IP);
+    server.#limitConnections(
+      Math.min(
+        options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+        Math.max(16, Math.floor(descriptorLimit() / 2)),
+      ),
+      options.maxConnectionsPerIp ?? DEFAULT_MAX_CONNECTIONS_PER_IP,
+    );
     node.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+      server.#trackRequest(req.socket as Socket, res);
       server.#respond(handler, req, res, report).catch((error) => {
         report(`http server: reply failed: ${messageOf(error)}`);
         res.destroy();
@@ -155,9 +175,7 @@ export class HttpServer {
 
   /** Connections open now. */
   get connections(): number {
-    let open = 0;
-    for (const n of this.#perIp.values()) open += n;
-    return open;
+    return this.#open.size;
   }
 
   /** Stops listening, lets requests under way finish and closes every connection. */
@@ -169,18 +187,54 @@ export class HttpServer {
     });
   }
 
-  #limitPerIp(limit: number): void {
+  #limitConnections(limit: number, limitPerIp: number): void {
     this.#server.on("connection", (socket: Socket) => {
       const ip = socket.remoteAddress ?? "";
-      const open = (this.#perIp.get(ip) ?? 0) + 1;
-      this.#perIp.set(ip, open);
-      socket.once("close", () => {
-        const left = (this.#perIp.get(ip) ?? 1) - 1;
-        if (left > 0) this.#perIp.set(ip, left);
-        else this.#perIp.delete(ip);
-      });
-      if (open > limit) socket.destroy();
+      this.#open.set(socket, ip);
+      const fromIp = (this.#perIp.get(ip) ?? 0) + 1;
+      this.#perIp.set(ip, fromIp);
+      this.#waiting.add(socket);
+      socket.once("close", () => this.#forget(socket));
+      if (fromIp > limitPerIp) {
+        this.#drop(socket);
+      } else if (this.#open.size > limit) {
+        // The newcomer itself when every other connection is in a request.
+        const longestWaiting = this.#waiting.values().next().value as Socket;
+        this.#drop(longestWaiting);
+      }
     });
+  }
+
+  /** A request head arrived on `socket`: it is no longer waiting for one until `res` is done. */
+  #trackRequest(socket: Socket, res: http.ServerResponse): void {
+    this.#waiting.delete(socket);
+    this.#underWay.set(socket, (this.#underWay.get(socket) ?? 0) + 1);
+    res.once("close", () => {
+      const left = (this.#underWay.get(socket) ?? 1) - 1;
+      if (left > 0) {
+        this.#underWay.set(socket, left);
+        return;
+      }
+      this.#underWay.delete(socket);
+      if (this.#open.has(socket)) this.#waiting.add(socket);
+    });
+  }
+
+  /** Closes `socket` and stops counting it at once, before its close event. */
+  #drop(socket: Socket): void {
+    this.#forget(socket);
+    socket.destroy();
+  }
+
+  #forget(socket: Socket): void {
+    const ip = this.#open.get(socket);
+    if (ip === undefined) return;
+    this.#open.delete(socket);
+    this.#waiting.delete(socket);
+    this.#underWay.delete(socket);
+    const left = (this.#perIp.get(ip) ?? 1) - 1;
+    if (left > 0) this.#perIp.set(ip, left);
+    else this.#perIp.delete(ip);
   }
 
   async #respond(

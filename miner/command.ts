@@ -69,8 +69,9 @@ Axon:
                                         255.255.255.255)
       --axon.external_port <port>       port announced on chain (default: --axon.port)
       --axon.max_connections <n>        open connections at most (default 1024, and at most
-                                        half the process's file-descriptor limit)
-      --axon.max_connections_per_ip <n> open connections from one address at most (default 64;
+                                        half the process's file-descriptor limit; when full, the
+                                        one waiting longest for a request makes room)
+      --axon.max_connections_per_ip <n> open connections from one address at most (default 16;
                                         raise it behind a proxy that all validators come through)
 
 Agent:
@@ -216,7 +217,7 @@ function parseFlags(args: string[]) {
         "axon.external_ip": { type: "string" },
         "axon.external_port": { type: "string" },
         "axon.max_connections": { type: "string", default: "1024" },
-        "axon.max_connections_per_ip": { type: "string", default: "64" },
+        "axon.max_connections_per_ip": { type: "string", default: "16" },
         "agent.path": { type: "string", short: "g", default: MINER_DEFAULTS.agentPath },
         "agent.name": { type: "string", short: "n", default: MINER_DEFAULTS.agentName },
         "agent.params": { type: "string", short: "m" },

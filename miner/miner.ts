@@ -51,7 +51,7 @@ export interface MinerOptions {
   agent: { path: string; name: string; params: string };
   /** Axon port (default 8091; 0 = any free port). */
   port?: number;
-  /** The axon's connection limits, in all and per address (defaults 1024 and 64). */
+  /** The axon's connection limits, in all and per address (defaults 1024 and 16). */
   maxConnections?: number;
   maxConnectionsPerIp?: number;
   /** Axon bind address (default 0.0.0.0). */

@@ -57,6 +57,18 @@ async function readUntilClosed(conn: Deno.Conn, within: number): Promise<Receive
   return result;
 }
 
+/** Waits until what arrived since the last read matches `pattern`, at most `within` ms; returns it. */
+async function readUntilMatch(conn: Deno.Conn, pattern: RegExp, within = 5000): Promise<string> {
+  const received = watch(conn);
+  const deadline = Date.now() + within;
+  while (!pattern.test(received.text) && !received.closed && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const text = received.text;
+  received.text = "";
+  return text;
+}
+
 function closeQuietly(conn: Deno.Conn) {
   try {
     conn.close();
@@ -245,7 +257,7 @@ Deno.test("connections beyond the per-address limit are closed at once; the open
   }
 });
 
-Deno.test("a flood of idle connections from one address holds 64 of them; other addresses are served", async () => {
+Deno.test("a flood of idle connections from one address holds 16 of them; other addresses are served", async () => {
   const server = await HttpServer.listen(
     () => ({ status: 200, headers: {}, body: "ok" }),
     { port: 0, hostname: "0.0.0.0" },
@@ -256,10 +268,10 @@ Deno.test("a flood of idle connections from one address holds 64 of them; other 
       flood.push(await Deno.connect({ hostname: "127.0.0.1", port: server.port }));
     }
     const deadline = Date.now() + 5000;
-    while (server.connections > 64 && Date.now() < deadline) {
+    while (server.connections > 16 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    assert.equal(server.connections, 64);
+    assert.equal(server.connections, 16);
     const reply = await new Promise<string>((resolve, reject) => {
       const socket = net.connect(
         { host: "127.0.0.1", port: server.port, localAddress: "127.0.0.2" },
@@ -277,17 +289,72 @@ Deno.test("a flood of idle connections from one address holds 64 of them; other 
   }
 });
 
-Deno.test("connections beyond the server's limit are closed at once", async () => {
-  const server = await listen(() => new Response("ok"), { maxConnections: 2 });
-  const conns: Deno.Conn[] = [];
-  try {
-    for (let i = 0; i < 3; i++) {
-      conns.push(await Deno.connect({ hostname: "127.0.0.1", port: server.port }));
+Deno.test("a full server closes the connection waiting longest for a request head to admit a new one", async () => {
+  let release = () => {};
+  const released = new Promise<void>((resolve) => release = resolve);
+  let held = 0;
+  const server = await HttpServer.listen(async (incoming) => {
+    if (incoming.target === "/hold") {
+      held++;
+      await released;
     }
-    assert.deepEqual(await readUntilClosed(conns[2], 5000), { text: "", closed: true });
-    await conns[1].write(encoder.encode("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
-    assert.match((await readUntilClosed(conns[1], 5000)).text, /^HTTP\/1\.1 200/);
+    return { status: 200, headers: {}, body: incoming.target };
+  }, { port: 0, hostname: "127.0.0.1", maxConnections: 3, maxConnectionsPerIp: 100 });
+  const conns: Deno.Conn[] = [];
+  const connect = async () => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    conns.push(conn);
+    return conn;
+  };
+  const send = (conn: Deno.Conn, path: string, close = true) =>
+    conn.write(encoder.encode(
+      `GET ${path} HTTP/1.1\r\nHost: x\r\n${close ? "Connection: close\r\n" : ""}\r\n`,
+    ));
+  const until = async (done: () => boolean) => {
+    const deadline = Date.now() + 5000;
+    while (!done()) {
+      if (Date.now() > deadline) throw new Error("the server did not reach the expected state");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+  try {
+    // One connection in a request, one silent since it opened, one kept alive after its reply.
+    const busy = await connect();
+    await send(busy, "/hold");
+    await until(() => held === 1);
+    const silent = await connect();
+    const kept = await connect();
+    await send(kept, "/first", false);
+    assert.match(await readUntilMatch(kept, /\/first$/), /^HTTP\/1\.1 200[^]*\/first$/);
+    assert.equal(server.connections, 3);
+
+    // A fourth is admitted in place of the silent one, which waited longest.
+    const newcomer = await connect();
+    await send(newcomer, "/second");
+    assert.match((await readUntilClosed(newcomer, 5000)).text, /^HTTP\/1\.1 200[^]*\/second$/);
+    assert.deepEqual(await readUntilClosed(silent, 5000), { text: "", closed: true });
+
+    // Next the kept-alive one makes room: it has waited since its reply.
+    await until(() => server.connections === 2);
+    const [late1, late2] = [await connect(), await connect()];
+    assert.deepEqual(await readUntilClosed(kept, 5000), { text: "", closed: true });
+    await send(late1, "/third");
+    await send(late2, "/fourth");
+    assert.match((await readUntilClosed(late1, 5000)).text, /^HTTP\/1\.1 200[^]*\/third$/);
+    assert.match((await readUntilClosed(late2, 5000)).text, /^HTTP\/1\.1 200[^]*\/fourth$/);
+
+    // When every open connection is in a request, a new one is closed instead.
+    await until(() => server.connections === 1);
+    for (const expected of [2, 3]) {
+      await send(await connect(), "/hold");
+      await until(() => held === expected);
+    }
+    const refused = await connect();
+    assert.deepEqual(await readUntilClosed(refused, 5000), { text: "", closed: true });
+    release();
+    assert.match((await readUntilClosed(busy, 5000)).text, /^HTTP\/1\.1 200[^]*\/hold$/);
   } finally {
+    release();
     for (const conn of conns) closeQuietly(conn);
     await server.close();
   }
