@@ -8,22 +8,34 @@
  *
  * ```ts
  * const host = await AgentHost.start({ path: "~/.taos/agents", name: "RandomMakerAgent", params: "", uid: 3 });
- * const outcome = await host.step(decodedState, 4000);
+ * const outcome = await host.step(decodedState, 4000); // or host.stepUpdate(wire, validator, 4000)
  * if (outcome.kind === "ok") reply(outcome.response);
  * host.close();
  * ```
  * @module
  */
 import type { AgentParams } from "../agents/sdk/agent.ts";
+import type { StateUpdateWire } from "../bittensor/market_synapse.ts";
 
 /** Time a miner keeps back from a request's timeout for (de)compression and the network: its
  * agent has the rest. Backtests give their agents the same. */
 export const REPLY_MARGIN_S = 0.5;
 
+/** What one step hands the agent's worker. */
+export type StepInput =
+  /** A decoded state update. */
+  | { state: unknown }
+  /**
+   * A state update as it came over the wire, decoded in the worker: inflating and parsing a large
+   * one takes seconds, which would hold up every other request on the caller's thread.
+   * `validator` is the sender's hotkey, passed on to the agent.
+   */
+  | { update: StateUpdateWire; validator: string | null };
+
 /** Messages the host sends to the worker. */
 export type HostMessage =
   | { kind: "load"; path: string; name: string; params: string | AgentParams; uid: number }
-  | { kind: "step"; id: number; state: unknown };
+  | { kind: "step"; id: number; input: StepInput };
 
 /** Messages the worker sends back. */
 export type WorkerMessage =
@@ -68,7 +80,7 @@ export class AgentStartError extends Error {
 
 interface PendingStep {
   id: number;
-  state: unknown;
+  input: StepInput;
   /** Set once the step is answered (result or deadline); a late result is then dropped. */
   done: boolean;
   finish: (message: WorkerMessage) => void;
@@ -201,6 +213,23 @@ export class AgentHost {
 
   /** Runs the agent on `state` (a decoded state update), answering within `deadlineMs`. */
   step(state: unknown, deadlineMs: number): Promise<StepOutcome> {
+    return this.#enqueue({ state }, deadlineMs);
+  }
+
+  /**
+   * Runs the agent on a state update as it came over the wire from `validator`, answering within
+   * `deadlineMs`, decoding included. An update that cannot be decoded fails with a message
+   * starting `invalid state update:`.
+   */
+  stepUpdate(
+    update: StateUpdateWire,
+    validator: string | null,
+    deadlineMs: number,
+  ): Promise<StepOutcome> {
+    return this.#enqueue({ update, validator }, deadlineMs);
+  }
+
+  #enqueue(input: StepInput, deadlineMs: number): Promise<StepOutcome> {
     if (this.#broken !== null) {
       return Promise.resolve({ kind: "failed", message: this.#broken, seconds: 0 });
     }
@@ -208,7 +237,7 @@ export class AgentHost {
     return new Promise((resolve) => {
       const entry: PendingStep = {
         id: this.#nextId++,
-        state,
+        input,
         done: false,
         finish: (message) => {
           entry.done = true;
@@ -305,7 +334,7 @@ export class AgentHost {
     this.#inFlight = next;
     try {
       this.#worker.postMessage(
-        { kind: "step", id: next.id, state: next.state } satisfies HostMessage,
+        { kind: "step", id: next.id, input: next.input } satisfies HostMessage,
       );
     } catch (error) {
       // A state the structured clone refuses (nested too deep, say) never reached the agent.

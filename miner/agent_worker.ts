@@ -1,7 +1,8 @@
 /**
  * Runs the miner's trading agent in a worker thread, so an agent that computes for too long
  * cannot block the axon: the host answers on time without it. Messages in: `load`, then `step`
- * per state update. Messages out: `loaded`, `step` results, `agent-error` for an error the agent
+ * per state update (decoded here when it comes as sent over the wire, so that inflating and
+ * parsing a large one does not block the axon either). Messages out: `loaded`, `step` results, `agent-error` for an error the agent
  * raised outside any call (a rejected promise nobody awaited, a throwing timer), and `exiting`
  * just before the agent ends the worker (`Deno.exit`, `close()`).
  * @module
@@ -12,7 +13,8 @@ import { validateInstructions } from "../agents/sdk/instructions.ts";
 import { laxInstruction } from "../agents/sdk/lax_wire.ts";
 import { loadAgent } from "../agents/sdk/loader.ts";
 import { parseStateUpdate } from "../agents/sdk/state.ts";
-import type { HostMessage, WorkerMessage } from "./agent_host.ts";
+import { decodeStateUpdate } from "../bittensor/market_synapse.ts";
+import type { HostMessage, StepInput, WorkerMessage } from "./agent_host.ts";
 
 let agent: TradingAgent | null = null;
 let uid = 0;
@@ -25,8 +27,13 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** The kit's own code: an error raised there (a builder's RangeError) is placed at its caller. */
-const KIT = [new URL("../agents/sdk/", import.meta.url).href, new URL("./", import.meta.url).href];
+/**
+ * The kit's own code: an error raised there (a builder's RangeError, an update that does not
+ * decode) is placed at its caller.
+ */
+const KIT = ["../agents/sdk/", "../bittensor/", "./"].map((dir) =>
+  new URL(dir, import.meta.url).href
+);
 
 /** The first stack frame of `error` outside the kit, as `path:line:column`, or null. */
 function agentFrame(error: unknown): string | null {
@@ -62,6 +69,17 @@ globalThis.close = () => {
   close();
 };
 
+/** The state a step hands the agent, decoded here when it came as sent over the wire. */
+function stateOf(input: StepInput): unknown {
+  if ("state" in input) return input.state;
+  try {
+    // The agent learns which validator's simulation the update comes from.
+    return { ...decodeStateUpdate(input.update), validator: input.validator ?? undefined };
+  } catch (error) {
+    throw new Error(`invalid state update: ${describe(error)}`);
+  }
+}
+
 /** Resolves in a later task: a message to ourselves, which unlike a timer is not delayed. */
 const tasks = new MessageChannel();
 function nextTask(): Promise<void> {
@@ -94,7 +112,7 @@ self.onmessage = async (event: MessageEvent<HostMessage>) => {
   let reply: WorkerMessage;
   try {
     if (agent === null) throw new Error("no agent loaded");
-    const state = parseStateUpdate(message.state);
+    const state = parseStateUpdate(stateOf(message.input));
     const response = await runAgentStep(agent, uid, state);
     try {
       // The miner sends the response as JSON; a BigInt or a cycle would fail there instead.

@@ -13,7 +13,6 @@
 import { Axon } from "../bittensor/axon.ts";
 import type { Keypair } from "../bittensor/keypair.ts";
 import {
-  decodeStateUpdate,
   encodeResponse,
   FinanceEventNotification,
   MarketSimulationStateUpdate,
@@ -136,22 +135,12 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
   axon.attach(MarketSimulationStateUpdate, {
     async forward(synapse, _signal, deadline): Promise<StateUpdateWire> {
       const request = synapse.fields;
-      let state: unknown;
-      try {
-        // The agent learns which validator's simulation the update comes from.
-        state = { ...decodeStateUpdate(request), validator: synapse.dendrite.hotkey ?? undefined };
-      } catch (error) {
-        metrics.agentFailure("invalid");
-        log(
-          "warning",
-          `state update at ${request.timestamp} unreadable: ${(error as Error).message}`,
-        );
-        return encodeResponse(request, empty());
-      }
       // What is left of the caller's timeout, less the margin for the reply.
       const left = (deadline - performance.now()) / 1000 - REPLY_MARGIN_S;
       const budget = Math.min(agentBudget, Math.max(0, left));
-      const outcome = await host.step(state, budget * 1000);
+      // Decoded in the agent's worker, within the budget: a large update takes seconds to inflate
+      // and parse, which here would hold up every other request until done.
+      const outcome = await host.stepUpdate(request, synapse.dendrite.hotkey, budget * 1000);
       switch (outcome.kind) {
         case "ok":
           metrics.agentStep(outcome.seconds, outcome.response.instructions.length);

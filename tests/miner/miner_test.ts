@@ -7,6 +7,7 @@ import { Dendrite } from "../../bittensor/dendrite.ts";
 import { cryptoReady, type Keypair } from "../../bittensor/keypair.ts";
 import {
   compressJson,
+  compressJsonText,
   decodeResponse,
   decodeStateUpdate,
   encodeResponse,
@@ -360,6 +361,81 @@ Deno.test("taos miner --local answers a signed state update, refuses strangers, 
     const status = await child.status;
     await stdout.cancel();
     assert.equal(status.code, 0, await stderrText);
+  }
+});
+
+Deno.test("an update that does not decode is answered with no instructions and counted invalid", async () => {
+  const warnings: string[] = [];
+  const miner = await startFixtureMiner("", {
+    log: (level, message) => level === "warning" && warnings.push(message),
+  });
+  try {
+    const dendrite = new Dendrite(alice);
+    const target = { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address };
+    const wire = encodeStateUpdate(stateForMiner(marketState(), 1));
+    const bad = await dendrite.call(
+      target,
+      MarketSimulationStateUpdate,
+      { ...wire, books: "not-zlib!" },
+      2,
+    );
+    assert.equal(bad.statusCode, 200, bad.statusMessage);
+    assert.deepEqual(decodeResponse(bad.fields!), { agent_id: 1, instructions: [] });
+    assert.deepEqual(warnings, [
+      `agent FixtureAgent failed at state ${wire.timestamp}: invalid state update: books: ` +
+      "cannot decompress (incorrect header check)",
+    ]);
+    const text = await miner.metrics.registry.metrics();
+    assert.match(text, /taos_miner_agent_errors_total\{reason="invalid"[^}]*\} 1/);
+    // The agent goes on with the next update.
+    const good = await dendrite.call(target, MarketSimulationStateUpdate, wire, 2);
+    assert.equal(
+      (decodeResponse(good.fields!) as { instructions: unknown[] }).instructions.length,
+      1,
+    );
+  } finally {
+    await miner.stop();
+  }
+});
+
+Deno.test("a state update that takes seconds to decode holds up no other request", async () => {
+  const root = mkdtempSync(join(tmpdir(), "taos-miner-"));
+  await new Wallet({ root, name: "taos", hotkey: "miner" }).writeHotkey(bob);
+  // A separate process: the axon's thread must stay free, which a test sharing it cannot see.
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "main.ts", "miner", ...localMinerFlags(root), "-a", "0"],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    const line = await readLine(stdout);
+    const target = {
+      ip: "127.0.0.1",
+      port: Number(/axon port (\d+)/.exec(line)?.[1]),
+      hotkey: bob.ss58Address,
+    };
+    // 40 MiB of small objects from 130 KB on the wire: seconds of inflating and parsing.
+    const books = compressJsonText(`{"0":[${'{"a":{"b":[1,2,3]}},'.repeat(2_000_000)}0]}`);
+    const heavy = { ...encodeStateUpdate(stateForMiner(marketState(), 1)), books };
+    const dendrite = new Dendrite(alice);
+    const decoding = dendrite.call(target, MarketSimulationStateUpdate, heavy, 30);
+    // Let the heavy update arrive and its decoding start.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const notice = await dendrite.call(target, FinanceEventNotification, {
+      event: { type: "EVENT_SIMULATION_STOP", timestamp: 1, agentId: null },
+      acknowledged: false,
+    }, 1.5);
+    assert.equal(notice.statusCode, 200, notice.statusMessage);
+    assert.equal(notice.fields?.acknowledged, true);
+    // The heavy update itself is answered in time, with no instructions.
+    const heavyResult = await decoding;
+    assert.equal(heavyResult.statusCode, 200, heavyResult.statusMessage);
+    assert.deepEqual(decodeResponse(heavyResult.fields!), { agent_id: 1, instructions: [] });
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await stdout.cancel();
   }
 });
 
