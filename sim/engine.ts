@@ -56,6 +56,9 @@ export const BALANCE_VALUES = 10;
 /** Units standing for an amount beyond the core's range (it takes at most 2^53 per order). */
 const TOO_LARGE = 1n << 62n;
 
+/** Reason code of a placement refused for a `clientOrderId` the core cannot keep. */
+const INVALID_CLIENT_ORDER_ID = "INVALID_CLIENT_ORDER_ID";
+
 /** Self-trade prevention flag: 0 NONE, 1 CO, 2 CN, 3 CB, 4 DC. */
 export type StpFlag = 0 | 1 | 2 | 3 | 4;
 
@@ -174,7 +177,8 @@ export interface Notice {
   clientOrderId: number | null;
   /** Error text for ERROR_RESPONSE_* notices. */
   message?: string;
-  /** A rejected placement's reason code (`INSUFFICIENT_QUOTE`), the reference's message for it. */
+  /** A rejected placement's reason code (`INSUFFICIENT_QUOTE`, `INVALID_CLIENT_ORDER_ID`), the
+   * reference's message for it. */
   reason?: string;
   /** A placement as it was requested, for a rejected one and for an accepted market order sized
    * in quote: side, volume (base, or quote for a market order sized in quote) and limit price (null
@@ -316,7 +320,8 @@ export class SimEngine {
   #now = 0;
   #final = false;
   #pending: Notice[] = [];
-  /** Acknowledgements on their way back to their agents, each with the instant it arrives. */
+  /** Answers on their way back to their agents (acknowledgements, refusals), each with the
+   * instant it arrives. */
   #returning: { notice: Notice; at: number }[] = [];
   /** Per remote agent: when its instructions arrive -> when they were sent (the publish instant),
    * so that an acknowledgement travels back with the latency its instruction had. */
@@ -609,8 +614,9 @@ export class SimEngine {
   /**
    * Queues a remote agent's instructions to arrive `delayNs` after the last publish instant.
    * Malformed instructions (unknown book, non-finite numbers, ...) are skipped; an amount too
-   * large for the core reaches it and is rejected with a notice. Returns how many were sent.
-   * RESET_AGENT takes effect at once.
+   * large for the core reaches it and is rejected with a notice, and so is a placement whose
+   * `clientOrderId` is outside 0..4294967294 (`INVALID_CLIENT_ORDER_ID`). Returns how many were
+   * sent to the core. RESET_AGENT takes effect at once.
    */
   inject(agentId: number, instructions: Instruction[], delayNs: number): number {
     const handle = this.#live();
@@ -618,9 +624,10 @@ export class SimEngine {
       return 0;
     }
     if (!Number.isFinite(delayNs) || delayNs < 0) return 0;
+    const delay = Math.round(delayNs);
     const raw: RawInstruction[] = [];
     for (const instruction of instructions) {
-      const converted = this.#convert(instruction);
+      const converted = this.#convert(instruction, agentId, this.#now + delay);
       if (converted === null) continue;
       if (instruction.type === "RESET_AGENT") {
         for (let bookId = 0; bookId < this.config.books; bookId++) {
@@ -639,7 +646,6 @@ export class SimEngine {
     }
     if (raw.length === 0) return 0;
     const packed = packInstructions(raw);
-    const delay = Math.round(delayNs);
     const rc = this.#lib.taos_sim_inject(
       handle,
       agentId,
@@ -655,7 +661,11 @@ export class SimEngine {
     return rc < 0 ? 0 : rc;
   }
 
-  #convert(x: Instruction): RawInstruction[] | null {
+  /**
+   * `x` as the core's instructions, arriving at `arrival`; null when malformed. A placement the
+   * core cannot represent is answered here with the rejection the exchange would send.
+   */
+  #convert(x: Instruction, agentId: number, arrival: number): RawInstruction[] | null {
     if (x.type === "RESET_AGENT") return [{ kind: 4 }];
     if (!Number.isInteger(x.bookId) || x.bookId < 0 || x.bookId >= this.config.books) return null;
     if (x.type === "CANCEL_ORDERS") {
@@ -669,8 +679,28 @@ export class SimEngine {
       return out;
     }
     const client = x.clientOrderId ?? null;
-    if (client !== null && (!Number.isInteger(client) || client < 0 || client >= NONE)) return null;
+    if (client !== null && !Number.isInteger(client)) return null;
     if (x.direction !== 0 && x.direction !== 1) return null;
+    if (client !== null && (client < 0 || client >= NONE)) {
+      // The core keeps a client id in 32 bits, NONE meaning none: the order is refused as the
+      // exchange refuses an order, so that its sender hears of it.
+      const limit = x.type === "PLACE_ORDER_LIMIT";
+      this.#returning.push({
+        at: arrival,
+        notice: {
+          timestamp: arrival,
+          agentId,
+          bookId: x.bookId,
+          type: `ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_${limit ? "LIMIT" : "MARKET"}`,
+          orderId: -1,
+          clientOrderId: client,
+          message: `${INVALID_CLIENT_ORDER_ID}: clientOrderId ${client} is outside 0..${NONE - 1}`,
+          reason: INVALID_CLIENT_ORDER_ID,
+          request: { direction: x.direction, volume: x.volume, price: limit ? x.price : null },
+        },
+      });
+      return [];
+    }
     const leverage = x.leverage ?? 0;
     if (!Number.isFinite(leverage) || leverage < 0 || leverage > 1e6) return null;
     const leverageE9 = BigInt(Math.round(leverage * 1e9));

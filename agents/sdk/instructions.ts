@@ -49,6 +49,9 @@ export const MAX_CANCELLATIONS = 10_000;
 /** Longest extra delay an instruction may request, ns (1 h): each queued order holds memory
  * until it arrives, and one due after the simulation ends never does. */
 export const MAX_REQUESTED_DELAY_NS = 3_600_000_000_000;
+/** Largest `clientOrderId` an order can carry: the exchange keeps it as a 32-bit unsigned
+ * integer, with 0xFFFFFFFF meaning none. */
+export const MAX_CLIENT_ORDER_ID = 0xFFFF_FFFE;
 
 const int = z.number().int();
 const nonNegativeInt = int.nonnegative();
@@ -319,6 +322,19 @@ export interface LimitOrderOptions {
   expiryPeriod?: number | null;
 }
 
+const CLIENT_ORDER_ID_RANGE = `must be in 0..${MAX_CLIENT_ORDER_ID} (0xFFFFFFFF stands for none)`;
+/**
+ * A `clientOrderId` in the range the exchange can keep. The validator's schema takes any integer,
+ * as the reference's does, and the exchange rejects an order whose id is out of range; the
+ * builders refuse it at once.
+ */
+const clientOrderIdInRange = int.min(0, CLIENT_ORDER_ID_RANGE).max(
+  MAX_CLIENT_ORDER_ID,
+  CLIENT_ORDER_ID_RANGE,
+).nullable();
+const builtLimitOrderSchema = limitOrderSchema.extend({ clientOrderId: clientOrderIdInRange });
+const builtMarketOrderSchema = marketOrderSchema.extend({ clientOrderId: clientOrderIdInRange });
+
 /**
  * An instruction a builder made, checked against the validator's schema: a value it would refuse
  * (NaN, a quantity of 0, a negative delay) throws here, in the agent, naming the field, instead of
@@ -331,9 +347,9 @@ function checked<T>(schema: z.ZodType<T>, instruction: unknown, builder: string)
 }
 
 /**
- * Builds a limit order. Throws a RangeError for a value the validator would refuse and for
- * combinations the exchange would: GTT without `expiryPeriod`, IOC/FOK with `postOnly`,
- * `expiryPeriod` without GTT.
+ * Builds a limit order. Throws a RangeError for a value the validator would refuse and for values
+ * and combinations the exchange would: a `clientOrderId` outside 0..4294967294, GTT without
+ * `expiryPeriod`, IOC/FOK with `postOnly`, `expiryPeriod` without GTT.
  */
 export function limitOrder(
   agentId: number,
@@ -355,7 +371,7 @@ export function limitOrder(
   if (timeInForce !== GTT && expiryPeriod !== null) {
     throw new RangeError("expiryPeriod applies only to GTT orders");
   }
-  return checked(limitOrderSchema, {
+  return checked(builtLimitOrderSchema, {
     type: "PLACE_ORDER_LIMIT",
     agentId,
     delay: options.delay ?? 0,
@@ -381,7 +397,10 @@ export interface MarketOrderOptions {
   currency?: 0 | 1;
 }
 
-/** Builds a market order; throws a RangeError for a value the validator would refuse. */
+/**
+ * Builds a market order; throws a RangeError for a value the validator would refuse and for a
+ * `clientOrderId` outside 0..4294967294, which the exchange would.
+ */
 export function marketOrder(
   agentId: number,
   bookId: number,
@@ -389,7 +408,7 @@ export function marketOrder(
   quantity: number,
   options: MarketOrderOptions = {},
 ): MarketOrder {
-  return checked(marketOrderSchema, {
+  return checked(builtMarketOrderSchema, {
     type: "PLACE_ORDER_MARKET",
     agentId,
     delay: options.delay ?? 0,

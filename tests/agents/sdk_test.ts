@@ -307,6 +307,61 @@ Deno.test("rejected orders and partial cancels reach the miner as they were requ
   });
 });
 
+Deno.test("a miner reply with a clientOrderId outside 0..4294967294 passes the validator and is rejected with a notice", () => {
+  withOneBookEngine((engine, first) => {
+    const farBid = Math.floor(first.books[0].bid[0].price * 0.5);
+    const limit = (clientOrderId: number) => ({
+      type: "PLACE_ORDER_LIMIT",
+      agentId: 0,
+      bookId: 0,
+      direction: 0,
+      quantity: 0.1,
+      price: farBid,
+      clientOrderId,
+    });
+    const reply = {
+      agent_id: 0,
+      instructions: [
+        limit(7),
+        limit(5e9),
+        limit(-1),
+        limit(4294967295),
+        {
+          type: "PLACE_ORDER_MARKET",
+          agentId: 0,
+          bookId: 0,
+          direction: 0,
+          quantity: 0.1,
+          clientOrderId: 2 ** 40,
+        },
+      ],
+    };
+    const checked = validateInstructions(reply, { uid: 0, bookCount: 1 });
+    assert.equal(checked.accepted.length, 5, "the reference's schema takes any integer id");
+    for (const batch of scheduleInstructions(checked.accepted, 0)) {
+      engine.inject(0, batch.instructions, batch.delayNs);
+    }
+    const publish = engine.advance();
+    assert.ok(publish !== null);
+    assert.deepEqual(publish.accounts[0].orders[0].map((o) => o.clientOrderId), [7]);
+    const update = parseStateUpdate(stateForAgent(publish, 0, simulation));
+    const rejected = update.notices![0].flatMap((n) =>
+      n.type === "ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT" ||
+        n.type === "ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET"
+        ? [[n.type.endsWith("LIMIT") ? "limit" : "market", n.clientOrderId, n.message]]
+        : []
+    );
+    assert.deepEqual(rejected, [
+      ["limit", 5e9, "INVALID_CLIENT_ORDER_ID"],
+      ["limit", -1, "INVALID_CLIENT_ORDER_ID"],
+      ["limit", 4294967295, "INVALID_CLIENT_ORDER_ID"],
+      ["market", 2 ** 40, "INVALID_CLIENT_ORDER_ID"],
+    ]);
+    const reasons = publish.notices.filter((n) => n.reason === "INVALID_CLIENT_ORDER_ID");
+    assert.match(reasons[0].message ?? "", /clientOrderId 5000000000 is outside 0\.\.4294967294/);
+  });
+});
+
 Deno.test("a GTT order filled when placed still reaches its expiry: the miner hears of a failed cancel", () => {
   withOneBookEngine((engine, first) => {
     let publish: PublishState | null = first;
@@ -806,6 +861,24 @@ Deno.test("builders refuse what the validator would void, naming the builder and
     () => cancelOrders(1, 0, [{ orderId: 3, volume: -1 }]),
     /cancelOrders: cancellations\.0\.volume: /,
   );
+});
+
+Deno.test("builders refuse a clientOrderId the exchange cannot keep (outside 0..4294967294)", () => {
+  for (const id of [-1, 4294967295, 5e9]) {
+    assert.throws(
+      () => limitOrder(1, 0, 0, 1, 300, { clientOrderId: id }),
+      /^RangeError: limitOrder: clientOrderId: must be in 0\.\.4294967294/,
+    );
+    assert.throws(
+      () => marketOrder(1, 0, 0, 1, { clientOrderId: id }),
+      /^RangeError: marketOrder: clientOrderId: must be in 0\.\.4294967294/,
+    );
+  }
+  assert.equal(
+    limitOrder(1, 0, 0, 1, 300, { clientOrderId: 4294967294 }).clientOrderId,
+    4294967294,
+  );
+  assert.equal(marketOrder(1, 0, 0, 1, { clientOrderId: 0 }).clientOrderId, 0);
 });
 
 Deno.test("gridUnits truncates to the grid; float noise around a grid point counts as on it", () => {
