@@ -177,8 +177,11 @@ export interface Notice {
   clientOrderId: number | null;
   /** Error text for ERROR_RESPONSE_* notices. */
   message?: string;
-  /** A rejected placement's reason code (`INSUFFICIENT_QUOTE`, `INVALID_CLIENT_ORDER_ID`), the
-   * reference's message for it. */
+  /**
+   * A refused instruction's reason code: a rejected placement's (`INSUFFICIENT_QUOTE`,
+   * `INVALID_CLIENT_ORDER_ID`), the reference's message for it, or a refused cancellation's
+   * (`INVALID_VOLUME`); absent for the cancellation of an order that does not exist.
+   */
   reason?: string;
   /** A placement as it was requested, for a rejected one and for an accepted market order sized
    * in quote: side, volume (base, or quote for a market order sized in quote) and limit price (null
@@ -615,8 +618,9 @@ export class SimEngine {
    * Queues a remote agent's instructions to arrive `delayNs` after the last publish instant.
    * Malformed instructions (unknown book, non-finite numbers, ...) are skipped; an amount too
    * large for the core reaches it and is rejected with a notice, and so is a placement whose
-   * `clientOrderId` is outside 0..4294967294 (`INVALID_CLIENT_ORDER_ID`). Returns how many were
-   * sent to the core. RESET_AGENT takes effect at once.
+   * `clientOrderId` is outside 0..4294967294 (`INVALID_CLIENT_ORDER_ID`), a cancellation of an id
+   * outside that range (as an unknown order) and a partial cancellation below one lot
+   * (`INVALID_VOLUME`). Returns how many were sent to the core. RESET_AGENT takes effect at once.
    */
   inject(agentId: number, instructions: Instruction[], delayNs: number): number {
     const handle = this.#live();
@@ -662,18 +666,50 @@ export class SimEngine {
   }
 
   /**
-   * `x` as the core's instructions, arriving at `arrival`; null when malformed. A placement the
-   * core cannot represent is answered here with the rejection the exchange would send.
+   * `x` as the core's instructions, arriving at `arrival`; null when malformed. A placement or
+   * cancellation the core cannot represent is answered here with the refusal the exchange would
+   * send.
    */
   #convert(x: Instruction, agentId: number, arrival: number): RawInstruction[] | null {
     if (x.type === "RESET_AGENT") return [{ kind: 4 }];
     if (!Number.isInteger(x.bookId) || x.bookId < 0 || x.bookId >= this.config.books) return null;
     if (x.type === "CANCEL_ORDERS") {
       const out: RawInstruction[] = [];
+      // Refused here as the core refuses a cancellation: the answer travels back with the
+      // instruction's latency.
+      const refuse = (orderId: number, message: string, reason?: string) =>
+        this.#returning.push({
+          at: 2 * arrival - this.#now,
+          notice: {
+            timestamp: arrival,
+            agentId,
+            bookId: x.bookId,
+            type: "ERROR_RESPONSE_DISTRIBUTED_CANCEL_ORDERS",
+            orderId,
+            clientOrderId: null,
+            message,
+            ...(reason === undefined ? {} : { reason }),
+          },
+        });
       for (const c of x.cancellations) {
-        if (!Number.isInteger(c.orderId) || c.orderId < 0 || c.orderId >= NONE) continue;
+        if (!Number.isInteger(c.orderId)) continue;
+        if (c.orderId < 0 || c.orderId >= NONE) {
+          // No order has such an id: the answer to an unknown one.
+          refuse(c.orderId, `Order IDs ${c.orderId} do not exist.`);
+          continue;
+        }
         const volume = c.volume == null ? 0n : this.#lots(c.volume);
-        if (volume === null || (c.volume != null && volume <= 0n)) continue;
+        if (volume === null) continue;
+        if (c.volume != null && volume <= 0n) {
+          // 0 lots would tell the core to cancel the whole order.
+          const lot = (1 / this.#volumeScale).toFixed(this.config.exchange.volumeDecimals);
+          refuse(
+            c.orderId,
+            `INVALID_VOLUME: volume ${c.volume} to cancel is below one lot (${lot})`,
+            "INVALID_VOLUME",
+          );
+          continue;
+        }
         out.push({ kind: 3, bookId: x.bookId, orderId: c.orderId, volume });
       }
       return out;

@@ -176,7 +176,8 @@ export const eventSchema = z.union([
     cancellations: z.array(z.object({
       timestamp: nonNegativeInt,
       bookId: nonNegativeInt,
-      orderId: nonNegativeInt,
+      // Any integer, as the reference's: the refusal of a cancellation names the id it was given.
+      orderId: int,
       quantity: z.number().nullable(),
       success: z.boolean(),
       message: z.string().default(""),
@@ -596,7 +597,8 @@ class RecordIndex {
 /**
  * The notice as the reference's validator words it for its miners: a placement's message names
  * the order (`Buy Limit Order 12 placed successfully for 1.0@300.1!`) or the exchange's reason
- * code (`INSUFFICIENT_QUOTE`), a cancellation's the order and book, or `Order Id does not exist!`.
+ * code (`INSUFFICIENT_QUOTE`), a cancellation's the order and book, `Order Id does not exist!`, or
+ * why the exchange refused it (a volume below one lot).
  */
 function noticeEvent(notice: Notice, index: RecordIndex): Event | null {
   const base = { timestamp: notice.timestamp, agentId: notice.agentId };
@@ -640,7 +642,7 @@ function noticeEvent(notice: Notice, index: RecordIndex): Event | null {
         type: notice.type,
         ...base,
         bookId: notice.bookId,
-        cancellations: notice.orderId < 0 ? [] : [{
+        cancellations: [{
           timestamp: notice.timestamp,
           bookId: notice.bookId,
           orderId: notice.orderId,
@@ -648,7 +650,9 @@ function noticeEvent(notice: Notice, index: RecordIndex): Event | null {
           success,
           message: success
             ? `Cancelled order ${notice.orderId} on book ${notice.bookId} for agent ${notice.agentId}.`
-            : "Order Id does not exist!",
+            : notice.reason === undefined
+            ? "Order Id does not exist!"
+            : message,
         }],
       };
     case "RESPONSE_DISTRIBUTED_RESET_AGENT":

@@ -362,6 +362,68 @@ Deno.test("a miner reply with a clientOrderId outside 0..4294967294 passes the v
   });
 });
 
+Deno.test("cancellations of ids outside 0..4294967294 or of less than one lot get a failed-cancel notice", async () => {
+  const failed: string[] = [];
+  class CancelWatcher extends Agent {
+    override onOrderCancellationFailed(event: CancellationEvent) {
+      failed.push(`${event.orderId} ${event.message}`);
+    }
+    onUpdate() {
+      return [];
+    }
+  }
+  const agent = new CancelWatcher(0, {});
+  const config = { ...smallPreset(), books: 1, duration: 10 * 60e9, remoteAgentCount: 1 };
+  const engine = SimEngine.create({ config, seed: 3, threads: 1 });
+  let restingId = -1;
+  try {
+    let publish = engine.advance();
+    assert.ok(publish !== null);
+    const farBid = Math.floor(publish.books[0].bid[0].price * 0.5);
+    engine.inject(0, [
+      { type: "PLACE_ORDER_LIMIT", bookId: 0, direction: 0, volume: 1, price: farBid },
+    ], 0);
+    publish = engine.advance();
+    assert.ok(publish !== null);
+    restingId = publish.accounts[0].orders[0][0].orderId;
+    const reply = {
+      agent_id: 0,
+      instructions: [cancelOrders(0, 0, [
+        { orderId: restingId, volume: 0.00001 },
+        -5,
+        2 ** 33,
+        4294967295,
+        123456,
+      ])],
+    };
+    const checked = validateInstructions(reply, { uid: 0, bookCount: 1 });
+    assert.equal(checked.accepted.length, 1);
+    for (const batch of scheduleInstructions(checked.accepted, 0)) {
+      engine.inject(0, batch.instructions, batch.delayNs);
+    }
+    publish = engine.advance();
+    assert.ok(publish !== null);
+    assert.deepEqual(
+      publish.accounts[0].orders[0].map((o) => [o.orderId, o.volume]),
+      [[restingId, 1]],
+      "the order is untouched",
+    );
+    await runAgentStep(agent, 0, parseStateUpdate(stateForAgent(publish, 0, simulation)));
+  } finally {
+    engine.close();
+  }
+  assert.deepEqual(
+    failed.toSorted(),
+    [
+      "-5 Order Id does not exist!",
+      "123456 Order Id does not exist!",
+      "4294967295 Order Id does not exist!",
+      "8589934592 Order Id does not exist!",
+      `${restingId} INVALID_VOLUME: volume 0.00001 to cancel is below one lot (0.0001)`,
+    ].toSorted(),
+  );
+});
+
 Deno.test("a GTT order filled when placed still reaches its expiry: the miner hears of a failed cancel", () => {
   withOneBookEngine((engine, first) => {
     let publish: PublishState | null = first;
