@@ -86,7 +86,10 @@ export interface BacktestOptions {
   onWarning?: (message: string) => void;
   /** Recorded price feeds in place of the synthetic processes (as `taos sim` takes them). */
   feed?: { fundamental?: number[]; external?: number[] };
-  /** Aborting it ends the run after the current publish; the report covers what ran. */
+  /**
+   * Aborting it makes the next publish the last: the copies get it as the end of the simulation
+   * (their `onEnd` runs) and the report covers what ran.
+   */
   signal?: AbortSignal;
   /**
    * Called once the parameters and the config are accepted, every copy has started and the
@@ -285,14 +288,15 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
   let publishes = 0;
   let events = 0;
   let engine: SimEngine | null = null;
+  let ending = false;
   try {
     engine = SimEngine.create({ config, threads: options.threads ?? 1, feed: options.feed });
     options.onReady?.();
-    for (
-      let state = engine.advance();
-      state !== null;
-      state = options.signal?.aborted ? null : engine.advance()
-    ) {
+    for (let state = engine.advance(); state !== null; state = ending ? null : engine.advance()) {
+      // Once stopped through `signal`, this publish is the last: the copies get it as the end of
+      // the simulation, so that their onEnd runs as at a natural end.
+      ending = state.final || options.signal?.aborted === true;
+      const published = ending && !state.final ? { ...state, final: true } : state;
       publishes++;
       events += state.eventsProcessed;
       const observation = observationFromPublish(state);
@@ -329,7 +333,7 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
         series.inventoryValue[uid].push(values.reduce((a, v) => a + v - wealth, 0));
         series.score[uid].push(scorer.miners[uid].score);
 
-        const update = stateForAgent(state, uid, simulation, { first: publishes === 1 });
+        const update = stateForAgent(published, uid, simulation, { first: publishes === 1 });
         // Copies share the publish's books; one in this thread that reorders a level list must
         // not change what the next sees (a worker gets its own copy on the way). The last copy
         // takes the original: every other got a clone before it ran.

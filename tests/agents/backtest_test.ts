@@ -404,6 +404,79 @@ Deno.test("taos sim --agent runs a backtest in a child process and exits 0", asy
   assert.match(new TextDecoder().decode(bad.stderr), /agent 'Nope' not found/);
 });
 
+Deno.test("Ctrl-C on taos sim --agent: each copy's onEnd runs with the last update, backtest.json says interrupted, exit 130", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-sim-agent-interrupted-"));
+  const kit = new URL("../../agents/mod.ts", import.meta.url).href;
+  // Copy 1's onEnd throws: that must not cost the report.
+  writeFileSync(
+    join(dir, "EndRecorder.ts"),
+    `import { Agent, type StateUpdate } from "${kit}";
+export class EndRecorder extends Agent {
+  onUpdate(state: StateUpdate) {
+    console.log("update at " + state.timestamp);
+    return [];
+  }
+  onEnd(state: StateUpdate) {
+    const stop = state.notices![this.uid].some((e) => e.type === "EVENT_SIMULATION_STOP");
+    Deno.writeTextFileSync(
+      ${JSON.stringify(dir)} + "/end-" + this.uid + ".json",
+      JSON.stringify({ timestamp: state.timestamp, stop }),
+    );
+    if (this.uid === 1) throw new Error("onEnd failed");
+  }
+}
+`,
+  );
+  const main = new URL("../../main.ts", import.meta.url).pathname;
+  const out = join(dir, "out");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      main,
+      "sim",
+      "--agent",
+      dir,
+      "--agent-name",
+      "EndRecorder",
+      "--agents",
+      "2",
+      "--duration",
+      "24h",
+      "--delay",
+      "none",
+      "--books",
+      "1",
+      "--out",
+      out,
+      "--quiet",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let stdout = "";
+  while (!stdout.includes("update at ")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    stdout += value;
+  }
+  child.kill("SIGINT");
+  for (let r = await reader.read(); !r.done; r = await reader.read()) stdout += r.value;
+  const { code } = await child.status;
+  assert.equal(code, 130, await stderr);
+  const saved = JSON.parse(readFileSync(join(out, "backtest.json"), "utf8"));
+  assert.equal(saved.interrupted, true);
+  const last = saved.series.timestamps.at(-1);
+  for (const uid of [0, 1]) {
+    const end = JSON.parse(readFileSync(join(dir, `end-${uid}.json`), "utf8"));
+    assert.deepEqual(end, { timestamp: last, stop: true }, `copy ${uid}'s onEnd`);
+  }
+  assert.match(saved.agents[1].firstFailure, /onEnd failed/);
+  assert.equal(saved.agents[0].firstFailure, null);
+});
+
 Deno.test("the public module's example agent backtests through agents/mod.ts", async () => {
   const kit = await import("../../agents/mod.ts");
   class JoinTheBid extends kit.Agent {
