@@ -9,8 +9,7 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
-import { type Command, UsageError, wantsHelp } from "../cli/command.ts";
+import { type Command, parseFlags, UsageError, wantsHelp } from "../cli/command.ts";
 import { SubtensorClient } from "./client.ts";
 import { ChainError } from "./errors.ts";
 import { readHyperparameters, readMetagraph } from "./subnet.ts";
@@ -48,23 +47,18 @@ export const command: Command = {
       console.log(HELP);
       return 0;
     }
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args,
-        options: {
-          network: { type: "string" },
-          "subtensor.chain_endpoint": { type: "string", short: "e" },
-          "subtensor.network": { type: "string" },
-          netuid: { type: "string", default: "79" },
-          json: { type: "boolean", default: false },
-        },
-        strict: true,
-        allowPositionals: false,
-      }));
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
+    const { values } = parseFlags({
+      args,
+      options: {
+        network: { type: "string" },
+        "subtensor.chain_endpoint": { type: "string", short: "e" },
+        "subtensor.network": { type: "string" },
+        netuid: { type: "string", default: "79" },
+        json: { type: "boolean", default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
     const netuid = parseNetuid(values.netuid);
     // -e wins, then --network, as -e wins over --subtensor.network for the miner and validator.
     const network = values["subtensor.chain_endpoint"] ?? values.network ??

@@ -4,6 +4,7 @@
  * A command module exports one {@linkcode Command}; `main.ts` loads it lazily so that
  * `taos sim` never pays for loading the chain client.
  */
+import { parseArgs, type ParseArgsConfig } from "node:util";
 
 /** A `taos` subcommand. */
 export interface Command {
@@ -58,4 +59,42 @@ export function integerFlag(
 /** True when `args` asks for help. */
 export function wantsHelp(args: string[]): boolean {
   return args.includes("--help") || args.includes("-h") && args.length === 1;
+}
+
+type ParsedFlags<T extends ParseArgsConfig> = ReturnType<typeof parseArgs<T>>;
+
+/**
+ * `node:util` `parseArgs` with errors a user can act on, each a {@linkcode UsageError}. A value
+ * starting with a dash (`--seed -1`, `--duration -5m`) is taken as the value, for the flag's own
+ * check to judge, where `parseArgs` would call it ambiguous and suggest `--seed=-1`; an option
+ * followed by another option, or by nothing, is told it needs a value.
+ */
+export function parseFlags<T extends ParseArgsConfig>(config: T): ParsedFlags<T> {
+  const options = config.options ?? {};
+  const shortNames = new Map(
+    Object.entries(options).flatMap(([name, o]) => o.short === undefined ? [] : [[o.short, name]]),
+  );
+  // The option a token names (`--name`, `-x`), or undefined when it names none.
+  const optionOf = (token: string): string | undefined => {
+    if (token.startsWith("--")) {
+      const name = token.slice(2).split("=")[0];
+      return Object.hasOwn(options, name) ? name : undefined;
+    }
+    return /^-[^-]$/.test(token) ? shortNames.get(token[1]) : undefined;
+  };
+  const args = [...(config.args ?? [])];
+  for (let i = 0; i < args.length && args[i] !== "--"; i++) {
+    const name = args[i].includes("=") ? undefined : optionOf(args[i]);
+    if (name === undefined || options[name].type !== "string") continue;
+    const next = args[i + 1];
+    if (next === undefined || next === "--" || optionOf(next) !== undefined) {
+      throw new UsageError(`--${name}: needs a value`);
+    }
+    if (next.startsWith("-")) args.splice(i, 2, `--${name}=${next}`);
+  }
+  try {
+    return parseArgs<T>({ ...config, args });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
 }

@@ -10,9 +10,8 @@
  */
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { mnemonicGenerate } from "@polkadot/util-crypto";
-import { type Command, UsageError } from "./command.ts";
+import { type Command, parseFlags, UsageError } from "./command.ts";
 import { cryptoReady, Keypair } from "../bittensor/keypair.ts";
 import {
   detectEncryption,
@@ -53,25 +52,21 @@ Options:
       --help                  this text`;
 
 function parse(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        "wallet.path": { type: "string", short: "p" },
-        "wallet.name": { type: "string", short: "w", default: "default" },
-        "wallet.hotkey": { type: "string" },
-        "coldkey-uri": { type: "string" },
-        "hotkey-uri": { type: "string" },
-        encrypt: { type: "boolean", default: false },
-        overwrite: { type: "boolean", default: false },
-        "overwrite-coldkey": { type: "boolean", default: false },
-        json: { type: "boolean", default: false },
-      },
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  return parseFlags({
+    args,
+    allowPositionals: true,
+    options: {
+      "wallet.path": { type: "string", short: "p" },
+      "wallet.name": { type: "string", short: "w", default: "default" },
+      "wallet.hotkey": { type: "string" },
+      "coldkey-uri": { type: "string" },
+      "hotkey-uri": { type: "string" },
+      encrypt: { type: "boolean", default: false },
+      overwrite: { type: "boolean", default: false },
+      "overwrite-coldkey": { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+    },
+  });
 }
 
 function checkName(flag: string, value: string, creating: boolean): string {

@@ -8,10 +8,9 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
 import { z } from "zod";
 import { Keyring } from "@polkadot/keyring";
-import { type Command, UsageError } from "../cli/command.ts";
+import { type Command, parseFlags, UsageError } from "../cli/command.ts";
 import { ignoredFlagOptions, ignoredFlagsNote } from "../cli/reference_flags.ts";
 import { cryptoReady, Keypair } from "../bittensor/keypair.ts";
 import { type Neuron, type NeuronDirectory, StaticNeuronDirectory } from "../bittensor/neurons.ts";
@@ -119,7 +118,7 @@ const AXON_ENVIRONMENT = {
 type AxonFlag = keyof typeof AXON_ENVIRONMENT;
 
 function parse(args: string[]) {
-  const parsed = parseFlags(args);
+  const parsed = parseMinerArgs(args);
   const values = parsed.values;
   // How to name each axon setting in a message: its flag, or the variable it came from.
   const axonNames: Record<AxonFlag, string> = {
@@ -194,53 +193,49 @@ function referenceForms(args: string[]): string[] {
   return out;
 }
 
-function parseFlags(args: string[]) {
+function parseMinerArgs(args: string[]) {
   if (args.includes("--config")) {
     throw new UsageError(
       "--config: Bittensor YAML configuration files are not read; give the flags themselves",
     );
   }
-  try {
-    return parseArgs({
-      args: referenceForms(args),
-      allowPositionals: true,
-      options: {
-        ...ignoredFlagOptions(REFERENCE_ONLY_FLAGS),
-        netuid: { type: "string", short: "u", default: MINER_DEFAULTS.netuid },
-        "subtensor.chain_endpoint": { type: "string", short: "e" },
-        "subtensor.network": { type: "string" },
-        "wallet.path": { type: "string", short: "p" },
-        "wallet.name": { type: "string", short: "w", default: MINER_DEFAULTS.walletName },
-        "wallet.hotkey": { type: "string", short: "h", default: MINER_DEFAULTS.hotkey },
-        "axon.port": { type: "string", short: "a" },
-        "axon.ip": { type: "string" },
-        "axon.external_ip": { type: "string" },
-        "axon.external_port": { type: "string" },
-        "axon.max_connections": { type: "string", default: "1024" },
-        "axon.max_connections_per_ip": { type: "string", default: "16" },
-        "agent.path": { type: "string", short: "g", default: MINER_DEFAULTS.agentPath },
-        "agent.name": { type: "string", short: "n", default: MINER_DEFAULTS.agentName },
-        "agent.params": { type: "string", short: "m" },
-        "agent.timeout": { type: "string", default: "4" },
-        "blacklist.force_validator_permit": { type: "string", default: "true" },
-        "blacklist.allow_non_registered": { type: "boolean", default: false },
-        "blacklist.min_stake": { type: "string", default: "0" },
-        local: { type: "boolean", default: false },
-        "local.validators": { type: "string", default: "" },
-        "local.uid": { type: "string", default: "0" },
-        "prometheus.port": { type: "string" },
-        "prometheus.level": { type: "string", default: "INFO" },
-        "logging.level": { type: "string", short: "l", default: MINER_DEFAULTS.logLevel },
-        "logging.debug": { type: "boolean", default: false },
-        "logging.trace": { type: "boolean", default: false },
-        "logging.info": { type: "boolean", default: false },
-        "logging.warning": { type: "boolean", default: false },
-        "logging.error": { type: "boolean", default: false },
-      },
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  return parseFlags({
+    args: referenceForms(args),
+    allowPositionals: true,
+    options: {
+      ...ignoredFlagOptions(REFERENCE_ONLY_FLAGS),
+      netuid: { type: "string", short: "u", default: MINER_DEFAULTS.netuid },
+      "subtensor.chain_endpoint": { type: "string", short: "e" },
+      "subtensor.network": { type: "string" },
+      "wallet.path": { type: "string", short: "p" },
+      "wallet.name": { type: "string", short: "w", default: MINER_DEFAULTS.walletName },
+      "wallet.hotkey": { type: "string", short: "h", default: MINER_DEFAULTS.hotkey },
+      "axon.port": { type: "string", short: "a" },
+      "axon.ip": { type: "string" },
+      "axon.external_ip": { type: "string" },
+      "axon.external_port": { type: "string" },
+      "axon.max_connections": { type: "string", default: "1024" },
+      "axon.max_connections_per_ip": { type: "string", default: "16" },
+      "agent.path": { type: "string", short: "g", default: MINER_DEFAULTS.agentPath },
+      "agent.name": { type: "string", short: "n", default: MINER_DEFAULTS.agentName },
+      "agent.params": { type: "string", short: "m" },
+      "agent.timeout": { type: "string", default: "4" },
+      "blacklist.force_validator_permit": { type: "string", default: "true" },
+      "blacklist.allow_non_registered": { type: "boolean", default: false },
+      "blacklist.min_stake": { type: "string", default: "0" },
+      local: { type: "boolean", default: false },
+      "local.validators": { type: "string", default: "" },
+      "local.uid": { type: "string", default: "0" },
+      "prometheus.port": { type: "string" },
+      "prometheus.level": { type: "string", default: "INFO" },
+      "logging.level": { type: "string", short: "l", default: MINER_DEFAULTS.logLevel },
+      "logging.debug": { type: "boolean", default: false },
+      "logging.trace": { type: "boolean", default: false },
+      "logging.info": { type: "boolean", default: false },
+      "logging.warning": { type: "boolean", default: false },
+      "logging.error": { type: "boolean", default: false },
+    },
+  });
 }
 
 const port = (flag: string, min: number) =>

@@ -6,8 +6,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
-import { type Command, integerFlag, UsageError } from "../cli/command.ts";
+import { type Command, integerFlag, parseFlags, UsageError } from "../cli/command.ts";
 import { durationProblem, parseDuration, parseSimConfig, type SimConfig } from "./config.ts";
 import { MAX_STEP_DEPTH, SimEngine, WINDOW_STEPS } from "./engine.ts";
 import { FactsCollector, type StylizedFacts } from "./facts.ts";
@@ -132,13 +131,7 @@ async function backtest(values: Record<string, unknown>): Promise<number> {
 
 /** Runs a simulation with parsed flags; returns the exit code. */
 async function run(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options, allowPositionals: false, strict: true });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const values = parsed.values;
+  const { values } = parseFlags({ args, options, allowPositionals: false, strict: true });
   const mode = progressMode(values);
   if (values.agent !== undefined || values["agent-name"] !== undefined) {
     return await backtest(values);

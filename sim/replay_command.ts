@@ -3,8 +3,7 @@
  * every event, then the final books and accounts, as JSON lines.
  * @module
  */
-import { parseArgs } from "node:util";
-import { type Command, UsageError } from "../cli/command.ts";
+import { type Command, parseFlags, UsageError } from "../cli/command.ts";
 import { ExchangeCode, ExchangeError } from "../native/exchange.ts";
 import { parseReplayScript, ReplayScriptError, runReplay } from "./replay.ts";
 
@@ -106,12 +105,7 @@ export const command: Command = {
   summary: "run an instruction script through the exchange core",
   help,
   async run(args: string[]): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({ args, options: {}, allowPositionals: true, strict: true });
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
+    const parsed = parseFlags({ args, options: {}, allowPositionals: true, strict: true });
     if (parsed.positionals.length !== 1) {
       throw new UsageError("expected exactly one script file (see taos replay --help)");
     }

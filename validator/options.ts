@@ -10,10 +10,9 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { z } from "zod";
-import { UsageError } from "../cli/command.ts";
+import { parseFlags, UsageError } from "../cli/command.ts";
 import { resolveEndpoint } from "../chain/endpoints.ts";
 import { COMMIT_SCHEMES, type CommitScheme } from "../chain/weight_setter.ts";
 import { defaultWalletRoot, expandHome, walletNameProblem } from "../bittensor/wallet.ts";
@@ -416,12 +415,12 @@ function logLevelOf(values: Record<string, unknown>): LogLevel {
 
 /** Parses `taos validator` arguments; throws {@linkcode UsageError} for any bad flag. */
 export function parseValidatorArgs(args: string[]): ValidatorOptions {
-  let values: Record<string, string | boolean | string[] | undefined>;
-  try {
-    ({ values } = parseArgs({ args, options: optionTable, allowPositionals: false, strict: true }));
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const values: Record<string, string | boolean | string[] | undefined> = parseFlags({
+    args,
+    options: optionTable,
+    allowPositionals: false,
+    strict: true,
+  }).values;
   const str = (name: string) => values[name] as string | undefined;
   const notes: string[] = [];
   if (str("s") !== undefined) {

@@ -71,6 +71,13 @@ Deno.test("taos sim rejects bad flags with a usage error naming the flag", async
   assert.match(short.stderr, /duration: must be longer than the step \(5s\), got 90ns/);
   const books = await taos("sim", "--books", "-3");
   assert.equal(books.code, 2);
+  assert.match(books.stderr, /--books: expected an integer in 1\.\.4096, got '-3'/);
+  const negativeSeed = await taos("sim", "--seed", "-1");
+  assert.equal(negativeSeed.code, 2);
+  assert.match(negativeSeed.stderr, /--seed: expected a non-negative integer, got '-1'/);
+  const noValue = await taos("sim", "--out", "--quiet");
+  assert.equal(noValue.code, 2);
+  assert.match(noValue.stderr, /^taos sim: --out: needs a value$/m);
   const seed = await taos("sim", "--seed", "9007199254740992");
   assert.equal(seed.code, 2);
   assert.match(seed.stderr, /--seed: expected at most 9007199254740991, got '9007199254740992'/);

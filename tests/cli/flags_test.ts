@@ -1,0 +1,34 @@
+import assert from "node:assert/strict";
+import { parseFlags, UsageError } from "../../cli/command.ts";
+
+const options = {
+  seed: { type: "string" },
+  out: { type: "string", short: "o" },
+  quiet: { type: "boolean" },
+} as const;
+
+const parse = (...args: string[]) => ({ ...parseFlags({ args, options, strict: true }).values });
+
+Deno.test("a value starting with a dash is the flag's value, for the flag's own check", () => {
+  assert.deepEqual(parse("--seed", "-1"), { seed: "-1" });
+  assert.deepEqual(parse("-o", "-dir", "--quiet"), { out: "-dir", quiet: true });
+  assert.deepEqual(parse("--seed=-1"), { seed: "-1" });
+  // After `--`, nothing is an option.
+  const rest = parseFlags({ args: ["--", "--seed", "-1"], options, allowPositionals: true });
+  assert.deepEqual(rest.positionals, ["--seed", "-1"]);
+});
+
+Deno.test("an option followed by another option, or by nothing, needs a value", () => {
+  for (const args of [["--out", "--quiet"], ["--out", "-o", "x"], ["--seed"], ["-o", "--"]]) {
+    assert.throws(() => parse(...args), (error: Error) => {
+      assert.ok(error instanceof UsageError);
+      assert.match(error.message, /^--(out|seed): needs a value$/);
+      return true;
+    }, args.join(" "));
+  }
+});
+
+Deno.test("parseArgs's own errors come out as usage errors", () => {
+  assert.throws(() => parse("--colour", "blue"), UsageError);
+  assert.throws(() => parse("--quiet=yes"), UsageError);
+});
