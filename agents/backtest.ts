@@ -37,6 +37,8 @@ import { AgentHost, AgentStartError, REPLY_MARGIN_S } from "../miner/agent_host.
 import type { AgentClass, AgentParams } from "./sdk/agent.ts";
 import {
   MAX_REQUESTED_DELAY_NS,
+  type Rejection,
+  type RejectionRule,
   scheduleInstructions,
   validateInstructions,
 } from "./sdk/instructions.ts";
@@ -129,10 +131,20 @@ export interface AgentResult {
   fees: number;
   trades: number;
   books: BookResult[];
-  /** Instructions forwarded, rejected by validation, and responses lost to errors or timeout. */
-  instructions: { accepted: number; rejected: number; failedResponses: number };
+  /**
+   * Instructions forwarded, rejected by validation (in all and per rule), and responses lost to
+   * errors or timeout.
+   */
+  instructions: {
+    accepted: number;
+    rejected: number;
+    rejectedBy: Partial<Record<RejectionRule, number>>;
+    failedResponses: number;
+  };
   /** Why the first response was lost (an error the agent raised, or the timeout), if any was. */
   firstFailure: string | null;
+  /** Why the validator dropped the first instruction it dropped from a reply it forwarded. */
+  firstRejection: string | null;
   /** Mean and max compute time of `onUpdate`, ms. */
   computeMs: { mean: number; max: number };
 }
@@ -258,8 +270,9 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
       fees: 0,
       trades: 0,
     })),
-    instructions: { accepted: 0, rejected: 0, failedResponses: 0 },
+    instructions: { accepted: 0, rejected: 0, rejectedBy: {}, failedResponses: 0 },
     firstFailure: null,
+    firstRejection: null,
     computeMs: { mean: 0, max: 0 },
   }));
   const firstValue: (number[] | null)[] = new Array(copies).fill(null);
@@ -282,6 +295,14 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
     if (result.firstFailure !== null) return;
     result.firstFailure = why;
     options.onWarning?.(`uid ${uid}: response lost: ${why} (later losses are only counted)`);
+  };
+  const drop = (uid: number, rejection: Rejection) => {
+    const result = results[uid];
+    if (result.firstRejection !== null) return;
+    result.firstRejection = `instruction ${rejection.index}: ${rejection.reason}`;
+    options.onWarning?.(
+      `uid ${uid}: the validator dropped ${result.firstRejection} (later drops are only counted)`,
+    );
   };
 
   const started = performance.now();
@@ -358,9 +379,14 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
           volumes: scorer.volumeTraded(uid),
           volumeCap: scorer.volumeCap,
         });
-        results[uid].instructions.accepted += checked.accepted.length;
-        results[uid].instructions.rejected += checked.rejected.length;
+        const counts = results[uid].instructions;
+        counts.accepted += checked.accepted.length;
+        counts.rejected += checked.rejected.length;
+        for (const { rule } of checked.rejected) {
+          counts.rejectedBy[rule] = (counts.rejectedBy[rule] ?? 0) + 1;
+        }
         if (checked.discarded !== null) lose(uid, `reply discarded: ${checked.discarded}`);
+        else if (checked.rejected.length > 0) drop(uid, checked.rejected[0]);
         for (
           const batch of scheduleInstructions(checked.accepted, delayOf(seconds))
         ) {
@@ -457,6 +483,12 @@ function describeDelay(delay: DelayModel): string {
   return typeof delay === "number" ? `${delay} ns` : delay;
 }
 
+/** ` (volumeCap 805, instructionsPerBook 3)`, or nothing when no instruction was rejected. */
+function describeRules(counts: Partial<Record<RejectionRule, number>>): string {
+  const entries = Object.entries(counts);
+  return entries.length === 0 ? "" : ` (${entries.map(([rule, n]) => `${rule} ${n}`).join(", ")})`;
+}
+
 /** `--delay`: `validator`, `none` or a duration such as `50ms`. */
 function parseDelayFlag(value: unknown): DelayModel | undefined {
   if (value === undefined) return undefined;
@@ -484,10 +516,12 @@ export function formatBacktestReport(report: BacktestReport): string {
       `uid ${a.uid}: score ${fixed(a.score, 4)} (last reward ${fixed(a.reward, 4)}), ` +
         `P&L ${fixed(a.pnl, 2)}, volume ${fixed(a.volume, 2)}, fees ${fixed(a.fees, 2)}, ` +
         `${a.trades} trades, instructions ${a.instructions.accepted} accepted / ` +
-        `${a.instructions.rejected} rejected, ${a.instructions.failedResponses} responses lost, ` +
+        `${a.instructions.rejected} rejected${describeRules(a.instructions.rejectedBy)}, ` +
+        `${a.instructions.failedResponses} responses lost, ` +
         `compute ${fixed(a.computeMs.mean, 2)} ms mean`,
     );
     if (a.firstFailure !== null) lines.push(`  first lost response: ${a.firstFailure}`);
+    if (a.firstRejection !== null) lines.push(`  first dropped: ${a.firstRejection}`);
     lines.push("  book  sharpe    N(s)    activity  P&L         volume        fees      trades");
     for (const b of a.books) {
       lines.push(

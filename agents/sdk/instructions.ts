@@ -154,10 +154,18 @@ export interface ValidationContext {
   maxInstructionsPerBook?: number;
 }
 
+/**
+ * The rule that dropped an instruction: `invalid` (it fails the schema, which voids the whole
+ * response), `unknownBook` (its book is outside the simulation), `volumeCap` (a placement on a book
+ * where the miner's volume has reached the cap), `instructionsPerBook` (past the per-book limit).
+ */
+export type RejectionRule = "invalid" | "unknownBook" | "volumeCap" | "instructionsPerBook";
+
 /** One instruction the validator did not forward, and why. */
 export interface Rejection {
   /** Position in the response's `instructions`. */
   index: number;
+  rule: RejectionRule;
   reason: string;
 }
 
@@ -199,7 +207,7 @@ export function validateInstructions(raw: unknown, context: ValidationContext): 
   envelope.data.instructions.forEach((item, index) => {
     const result = instructionSchema.safeParse(item);
     if (result.success) parsed.push(result.data);
-    else invalid.push({ index, reason: describeIssues(result.error) });
+    else invalid.push({ index, rule: "invalid", reason: describeIssues(result.error) });
   });
   if (invalid.length > 0) {
     return void_(`instruction ${invalid[0].index} invalid: ${invalid[0].reason}`, invalid);
@@ -224,17 +232,29 @@ export function validateInstructions(raw: unknown, context: ValidationContext): 
     if (instruction.type === "RESET_AGENT") continue;
     const bookId = instruction.bookId;
     if (bookId >= context.bookCount) {
-      rejected.push({ index, reason: `bookId ${bookId} outside 0..${context.bookCount - 1}` });
+      rejected.push({
+        index,
+        rule: "unknownBook",
+        reason: `bookId ${bookId} outside 0..${context.bookCount - 1}`,
+      });
       continue;
     }
     const volume = context.volumes?.[bookId] ?? 0;
     if (instruction.type !== "CANCEL_ORDERS" && volume >= cap) {
-      rejected.push({ index, reason: `volume cap ${cap} reached on book ${bookId}` });
+      rejected.push({
+        index,
+        rule: "volumeCap",
+        reason: `volume cap ${cap} reached on book ${bookId}`,
+      });
       continue;
     }
     const count = (perBook.get(bookId) ?? 0) + 1;
     if (count > limit) {
-      rejected.push({ index, reason: `more than ${limit} instructions on book ${bookId}` });
+      rejected.push({
+        index,
+        rule: "instructionsPerBook",
+        reason: `more than ${limit} instructions on book ${bookId}`,
+      });
       continue;
     }
     perBook.set(bookId, count);

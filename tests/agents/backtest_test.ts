@@ -163,6 +163,44 @@ Deno.test("an agent's errors are counted and the first one is reported", async (
   assert.match(formatBacktestReport(report), /first lost response: the agent failed: no_model/);
 });
 
+/** Sends 22 orders on book 0 and one on a book the simulation does not have, every update. */
+class OverLimitAgent extends Agent {
+  onUpdate(state: StateUpdate) {
+    const bid = this.bestBid(state.books[0]);
+    if (bid === null) return [];
+    const far = this.roundPrice(bid * 0.5);
+    return [
+      this.limitOrder(5, 0, 0.01, far),
+      ...Array.from({ length: 22 }, () => this.limitOrder(0, 0, 0.01, far)),
+    ];
+  }
+}
+
+Deno.test("instructions the validator drops are counted per rule and the first is named in a warning", async () => {
+  const warnings: string[] = [];
+  const report = await backtest({
+    agent: OverLimitAgent,
+    config: smallPreset(),
+    seed: 1,
+    duration: 15e9,
+    delay: "none",
+    onWarning: (message) => void warnings.push(message),
+  });
+  const [copy] = report.agents;
+  assert.equal(report.publishes, 3);
+  assert.deepEqual(copy.instructions.rejectedBy, { unknownBook: 3, instructionsPerBook: 6 });
+  assert.equal(copy.instructions.rejected, 9);
+  assert.equal(copy.instructions.accepted, 60);
+  assert.equal(copy.firstRejection, "instruction 0: bookId 5 outside 0..1");
+  assert.deepEqual(warnings, [
+    "uid 0: the validator dropped instruction 0: bookId 5 outside 0..1 (later drops are only " +
+    "counted)",
+  ]);
+  const summary = formatBacktestReport(report);
+  assert.match(summary, /60 accepted \/ 9 rejected \(unknownBook 3, instructionsPerBook 6\)/);
+  assert.match(summary, /first dropped: instruction 0: bookId 5 outside 0\.\.1/);
+});
+
 /** Never answers: its update's promise never settles. */
 class SilentAgent extends Agent {
   onUpdate(): Promise<never> {

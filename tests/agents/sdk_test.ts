@@ -560,6 +560,31 @@ Deno.test("validateInstructions: defaults applied and schema rules of each field
   }
 });
 
+Deno.test("validateInstructions names the rule that dropped each instruction", () => {
+  const result = validateInstructions(
+    {
+      agent_id: 2,
+      instructions: [limit({ bookId: 3 }), limit(), limit({ bookId: 1 }), limit({ bookId: 1 })],
+    },
+    { uid: 2, bookCount: 2, volumes: [0, 500], volumeCap: 100, maxInstructionsPerBook: 1 },
+  );
+  assert.deepEqual(result.rejected.map((r) => [r.index, r.rule]), [
+    [0, "unknownBook"],
+    [2, "volumeCap"],
+    [3, "volumeCap"],
+  ]);
+  const crowded = validateInstructions(
+    { agent_id: 2, instructions: [limit(), limit()] },
+    { uid: 2, bookCount: 1, maxInstructionsPerBook: 1 },
+  );
+  assert.deepEqual(crowded.rejected.map((r) => [r.index, r.rule]), [[1, "instructionsPerBook"]]);
+  const invalid = validateInstructions(
+    { agent_id: 2, instructions: [limit({ quantity: 0 })] },
+    { uid: 2, bookCount: 1 },
+  );
+  assert.deepEqual(invalid.rejected.map((r) => [r.index, r.rule]), [[0, "invalid"]]);
+});
+
 Deno.test("validateInstructions: over 200 000 instructions, or over 10 000 ids in one CANCEL_ORDERS, void the response", () => {
   const cancel = (n: number) => ({
     type: "CANCEL_ORDERS",
