@@ -246,12 +246,16 @@ export abstract class Agent<P extends AgentParams = AgentParams> implements Trad
     return marketOrder(this.uid, bookId, direction, rounded, options);
   }
 
-  /** Cancels whole orders (ids) or parts (`{orderId, volume}`) on a book. */
+  /**
+   * Cancels whole orders (ids) or parts (`{orderId, volume}`) on a book, `delay` ns later than the
+   * instruction would arrive otherwise. Throws a RangeError as `limitOrder` does.
+   */
   cancelOrders(
     bookId: number,
     orders: (number | { orderId: number; volume: number | null })[],
+    delay = 0,
   ): Instruction {
-    return cancelOrders(this.uid, bookId, orders);
+    return cancelOrders(this.uid, bookId, orders, delay);
   }
 }
 

@@ -1022,6 +1022,15 @@ Deno.test("an agent's builders truncate to tick and lot as the exchange does; be
   await assert.rejects(build((a) => a.limitOrder(0, 0, NaN, 300)), /limitOrder: quantity/);
 });
 
+Deno.test("an agent's cancelOrders takes a delay as the free function does", () => {
+  const agent = new BuilderAgent(4, {});
+  const cancel = agent.cancelOrders(1, [7, { orderId: 8, volume: 0.5 }], 2e9);
+  assert.deepEqual(cancel, cancelOrders(4, 1, [7, { orderId: 8, volume: 0.5 }], 2e9));
+  assert.equal(cancel.delay, 2e9);
+  assert.equal(agent.cancelOrders(1, [7]).delay, 0);
+  assert.throws(() => agent.cancelOrders(1, [7], -1), /^RangeError: cancelOrders: delay: /);
+});
+
 Deno.test("a miner's off-grid limit price rests truncated to the tick, as in the reference", () => {
   withOneBookEngine((engine, first) => {
     let publish: PublishState | null = first;
