@@ -165,6 +165,8 @@ async function run(args: string[]): Promise<number> {
   if (values.out !== undefined) {
     try {
       prepareOutputDir(values.out, { replaceRun: true });
+      // Written first, so that files of a run that fails half-way still say what made them.
+      writeFileSync(join(values.out, "config.json"), JSON.stringify(config, null, 2) + "\n");
     } catch (error) {
       engine.close();
       throw new UsageError(`--out: ${(error as Error).message}`);
@@ -227,7 +229,6 @@ async function run(args: string[]): Promise<number> {
   };
   console.log(formatReport(runInfo, summary));
   if (values.out !== undefined) {
-    writeFileSync(join(values.out, "config.json"), JSON.stringify(config, null, 2) + "\n");
     const report = {
       ...(interrupted ? { interrupted: true, simulated: reached } : {}),
       source: loaded.source,

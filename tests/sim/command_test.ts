@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { smallPreset } from "../../sim/config.ts";
@@ -322,8 +322,10 @@ Deno.test("a file-size limit (ulimit -f) ends a run with the file named and exit
   assert.equal(output.code, 1, stderr);
   assert.match(stderr, /^taos sim: cannot write .*events-0\.csv: File too large/);
   assert.doesNotMatch(stderr, /Uncaught| {4}at /);
-  // The files that fit were flushed before the exit.
+  // The files that fit were flushed before the exit, beside the configuration that made them.
   assert.ok(statSync(join(out, "trades-0.csv")).size > 100_000);
+  assert.equal(JSON.parse(readFileSync(join(out, "config.json"), "utf8")).books, 1);
+  assert.ok(!existsSync(join(out, "summary.json")));
   rmSync(out, { recursive: true });
 });
 
