@@ -140,14 +140,22 @@ export abstract class Agent<P extends AgentParams = AgentParams> implements Trad
     );
   }
 
-  /** Dispatches the event hooks for the notices of the update last recorded. */
+  /**
+   * Dispatches the event hooks for the notices of the update last recorded: acceptances first,
+   * then the rest in order. An acceptance travels back with its instruction's latency while fills
+   * are reported at once, so an order's fills can come before its acceptance in one update.
+   */
   observe(_state: StateUpdate): void {
     for (const event of this.events) {
+      if (
+        event.type === "RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT" ||
+        event.type === "RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET"
+      ) {
+        this.onOrderAccepted(event);
+      }
+    }
+    for (const event of this.events) {
       switch (event.type) {
-        case "RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT":
-        case "RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET":
-          this.onOrderAccepted(event);
-          break;
         case "ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT":
         case "ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET":
           this.onOrderRejected(event);

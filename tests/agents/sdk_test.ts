@@ -36,6 +36,7 @@ import {
   simulationConfigFor,
   stateForAgent,
   type StateUpdate,
+  type TradeEvent,
   truncateTo,
 } from "../../agents/sdk/state.ts";
 import { Agent, type AgentClass, runAgentStep } from "../../agents/sdk/agent.ts";
@@ -422,6 +423,42 @@ Deno.test("cancellations of ids outside 0..4294967294 or of less than one lot ge
       `${restingId} INVALID_VOLUME: volume 0.00001 to cancel is below one lot (0.0001)`,
     ].toSorted(),
   );
+});
+
+Deno.test("an order's acceptance is dispatched before its fills of the same update", async () => {
+  const hooks: string[] = [];
+  class HookOrder extends Agent {
+    override onOrderAccepted(event: PlacementEvent) {
+      hooks.push(`accepted ${event.clientOrderId}`);
+    }
+    override onTrade(event: TradeEvent) {
+      hooks.push(`trade ${event.clientOrderId}`);
+    }
+    onUpdate() {
+      return [];
+    }
+  }
+  const config = { ...smallPreset(), books: 1, duration: 10 * 60e9, remoteAgentCount: 1 };
+  const engine = SimEngine.create({ config, seed: 3, threads: 1 });
+  try {
+    assert.ok(engine.advance() !== null);
+    engine.inject(0, [
+      { type: "PLACE_ORDER_MARKET", bookId: 0, direction: 0, volume: 0.5, clientOrderId: 2 },
+    ], 0);
+    const publish = engine.advance();
+    assert.ok(publish !== null);
+    const update = parseStateUpdate(stateForAgent(publish, 0, simulation));
+    assert.ok(
+      update.notices![0].findIndex((n) => n.type === "EVENT_TRADE") <
+        update.notices![0].findIndex((n) => n.type === "RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET"),
+      "the fills are reported before the acceptance comes back",
+    );
+    await runAgentStep(new HookOrder(0, {}), 0, update);
+  } finally {
+    engine.close();
+  }
+  assert.equal(hooks[0], "accepted 2");
+  assert.ok(hooks.length > 1 && hooks.slice(1).every((h) => h === "trade 2"), hooks.join(", "));
 });
 
 Deno.test("a GTT order filled when placed still reaches its expiry: the miner hears of a failed cancel", () => {
