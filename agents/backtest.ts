@@ -478,7 +478,7 @@ function fixed(x: number, digits: number): string {
   return Number.isFinite(x) ? x.toFixed(digits) : "n/a";
 }
 
-/** Human-readable summary of a backtest: per-book and overall score, P&L, volume and fees. */
+/** The delay model as the summary names it: `none`, `validator` or `50000000 ns`. */
 function describeDelay(delay: DelayModel): string {
   return typeof delay === "number" ? `${delay} ns` : delay;
 }
@@ -504,6 +504,7 @@ function parseDelayFlag(value: unknown): DelayModel | undefined {
   return ns;
 }
 
+/** Human-readable summary of a backtest: per-book and overall score, P&L, volume and fees. */
 export function formatBacktestReport(report: BacktestReport): string {
   const lines = [
     `${report.agent} backtest: ${report.agents.length} cop${
