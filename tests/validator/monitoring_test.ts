@@ -1112,7 +1112,9 @@ Deno.test({
       usage.percent();
       await new Promise((r) => setTimeout(r, 1000));
       const host = usage.percent();
-      assert.ok(host >= 50 / cores && host <= 100, `${host} % with 1 of ${cores} cores busy`);
+      // One core spinning is 100 / cores %; on a machine shared with other work (and stolen
+      // time) it gets less, while this idle process alone would show about 0.
+      assert.ok(host >= 30 / cores && host <= 100, `${host} % with 1 of ${cores} cores busy`);
     } finally {
       busy.kill();
       await busy.status;
@@ -1126,7 +1128,7 @@ Deno.test({
       // busy on purpose
     }
     const percent = own.percent();
-    assert.ok(percent >= 50 / cores, `${percent} % after spinning one of ${cores} cores`);
+    assert.ok(percent >= 20 / cores, `${percent} % after spinning one of ${cores} cores`);
   } finally {
     Deno.removeSync(dir);
   }
