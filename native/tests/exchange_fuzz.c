@@ -9,7 +9,10 @@
  * policies, replaces idle balances, submits misaligned buffers and malformed headers, and reads
  * the events by drains of every size or in place; every 50 steps the snapshot calls are checked
  * against each other. A second exchange with TX_CFG_GENERAL_PATHS runs the same stream in
- * lockstep: the short paths for common cases must give byte-identical events and balances. */
+ * lockstep: the short paths for common cases must give byte-identical events and balances. A third
+ * takes the same instructions one per call, with the clock advanced on its own first, and is
+ * checked after each call (tx_check and conservation): inside a batch, and after the expiries, fee
+ * rolls and margin calls a clock advance brings, the batched twins are not looked at. */
 #include "exchange_harness.h"
 
 #define BOOKS 2
@@ -282,6 +285,64 @@ static void add_fuzz_accounts(tx_exchange *ex) {
   tx_add_fee_policy(ex, steep, 2, &idx, NULL, 0);
   tx_add_fee_policy(ex, rebate, 2, &idx, NULL, 0);
 }
+/* The one-instruction-per-call exchange and what its books must hold. */
+typedef struct {
+  tx_exchange *ex;
+  int64_t base[BOOKS], quote[BOOKS]; /* quote with the fees taken added back */
+  int64_t written_off[BOOKS][2];     /* base, quote */
+} stepwise;
+
+/* Drops its pending events, counting the loans written off. */
+static void stepwise_drain(stepwise *s) {
+  tx_event events[256];
+  for (size_t n; (n = tx_drain_events(s->ex, events, 256)) > 0;) {
+    for (size_t i = 0; i < n; i++) {
+      const tx_event *e = &events[i];
+      if (e->type == TX_EV_LOAN_SETTLED && e->book_id < BOOKS) {
+        s->written_off[e->book_id][e->direction == TX_BUY ? 1 : 0] += e->amount;
+      }
+    }
+  }
+}
+
+/* Takes the holdings as they are as the ones to conserve (at the start, after resets and
+ * replaced balances). */
+static void stepwise_rebase(stepwise *s) {
+  stepwise_drain(s);
+  for (uint32_t b = 0; b < BOOKS; b++) {
+    tx_book_info info;
+    tx_book_info_get(s->ex, b, &info);
+    int64_t base, quote;
+    book_totals(s->ex, b, &base, &quote);
+    s->base[b] = base - s->written_off[b][0];
+    s->quote[b] = quote - s->written_off[b][1] + info.fees_collected;
+  }
+}
+
+static int stepwise_check(stepwise *s, int step, uint64_t seed, const char *after) {
+  stepwise_drain(s);
+  char err[256];
+  if (tx_check(s->ex, err, sizeof err) != TX_OK) {
+    fprintf(stderr, "seed %llu step %d, one per call, after %s: %s\n", (unsigned long long)seed,
+            step, after, err);
+    return 1;
+  }
+  for (uint32_t b = 0; b < BOOKS; b++) {
+    tx_book_info info;
+    tx_book_info_get(s->ex, b, &info);
+    int64_t base, quote;
+    book_totals(s->ex, b, &base, &quote);
+    base -= s->written_off[b][0];
+    quote += info.fees_collected - s->written_off[b][1];
+    if (base != s->base[b] || quote != s->quote[b]) {
+      fprintf(stderr, "seed %llu step %d book %u, one per call, after %s: not conserved\n",
+              (unsigned long long)seed, step, b, after);
+      return 1;
+    }
+  }
+  return 0;
+}
+
 static unsigned char misaligned_buf[64 * 16 + 8];
 static long long n_advance, n_setbal_ok, n_policy, n_misaligned, n_jumps;
 
@@ -383,6 +444,10 @@ static int run_seed(uint64_t seed) {
   c.flags = TX_CFG_GENERAL_PATHS;
   tx_exchange *general = open_exchange(&c);
   add_fuzz_accounts(general);
+  c.flags = 0;
+  stepwise one = {.ex = open_exchange(&c)};
+  add_fuzz_accounts(one.ex);
+  stepwise_rebase(&one);
   for (uint32_t b = 0; b < BOOKS; b++) {
     book_totals(ex, b, &base_total[b], &quote_total[b]);
     max_order_id[b] = 0;
@@ -403,8 +468,9 @@ static int run_seed(uint64_t seed) {
     int side = (int)uniform(0, 99);
     if (side < 8) {
       uint64_t t = now - (uint64_t)uniform(0, 1) * 50000000ull; /* sometimes a bit in the past */
-      int r1 = tx_advance(ex, t), r2 = tx_advance(general, t);
-      if (r1 != r2) { fprintf(stderr, "seed %llu step %d: advance rc differ\n", (unsigned long long)seed, step); goto fail; }
+      int r1 = tx_advance(ex, t), r2 = tx_advance(general, t), r3 = tx_advance(one.ex, t);
+      if (r1 != r2 || r1 != r3) { fprintf(stderr, "seed %llu step %d: advance rc differ\n", (unsigned long long)seed, step); goto fail; }
+      if (r3 == TX_OK && stepwise_check(&one, step, seed, "an advance")) goto fail;
       if (r1 == TX_OK) {
         n_advance++;
         if (check_events(ex, 0, step, seed) || same_as_general(general, step, seed)) goto fail;
@@ -413,6 +479,7 @@ static int run_seed(uint64_t seed) {
       int32_t agent = agent_ids[uniform(0, AGENTS - 1)];
       uint32_t pol = (uint32_t)uniform(0, 4);
       int r1 = tx_set_fee_policy(ex, agent, pol), r2 = tx_set_fee_policy(general, agent, pol);
+      tx_set_fee_policy(one.ex, agent, pol);
       if (r1 != r2 || (pol < 4 && r1 != TX_OK) || (pol == 4 && r1 != TX_ERR_ARGUMENT)) { fprintf(stderr, "seed %llu step %d: set_fee_policy %d/%d\n", (unsigned long long)seed, step, r1, r2); goto fail; }
       n_policy++;
     } else if (side < 12) {
@@ -420,6 +487,9 @@ static int run_seed(uint64_t seed) {
       uint32_t book = (uint32_t)uniform(0, BOOKS);
       int64_t nb = uniform(0, 50) * B(1), nq = uniform(0, 50) * Q(100);
       int r1 = tx_set_balances(ex, agent, book, nb, nq), r2 = tx_set_balances(general, agent, book, nb, nq);
+      /* Its books may differ from the twins' (expiries due now fire after each call), so it may
+       * refuse where they accept: it is re-based on its own outcome. */
+      if (tx_set_balances(one.ex, agent, book, nb, nq) == TX_OK) stepwise_rebase(&one);
       if (r1 != r2) { fprintf(stderr, "seed %llu step %d: set_balances rc differ\n", (unsigned long long)seed, step); goto fail; }
       if (book >= BOOKS && r1 != TX_ERR_BOOK) { fprintf(stderr, "set_balances bad book %s\n", tx_errstr(r1)); goto fail; }
       if (r1 == TX_OK) {
@@ -459,6 +529,12 @@ static int run_seed(uint64_t seed) {
     step += (int)n;
     if (check_events(ex, n, step, seed)) goto fail;
     if (tx_submit(general, now, batch, n) != TX_OK || same_as_general(general, step, seed)) goto fail;
+    if (tx_advance(one.ex, now) != TX_OK || stepwise_check(&one, step, seed, "the clock")) goto fail;
+    for (size_t i = 0; i < n; i++) {
+      if (tx_submit(one.ex, now, &batch[i], 1) != TX_OK) goto fail;
+      if (batch[i].kind == TX_INSTR_RESET) stepwise_rebase(&one);
+      if (stepwise_check(&one, step, seed, "an instruction")) goto fail;
+    }
     if (uniform(0, 49) == 0) {
       const char *why = snapshots_consistent(ex);
       if (why != NULL) { fprintf(stderr, "seed %llu step %d: snapshots: %s\n", (unsigned long long)seed, step, why); goto fail; }
@@ -494,10 +570,12 @@ static int run_seed(uint64_t seed) {
   if (same_balances(ex, general, seed)) goto fail;
   tx_close(ex);
   tx_close(general);
+  tx_close(one.ex);
   return 0;
 fail:
   tx_close(ex);
   tx_close(general);
+  tx_close(one.ex);
   return 1;
 }
 
