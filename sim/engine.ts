@@ -178,9 +178,8 @@ export interface Notice {
   /** Error text for ERROR_RESPONSE_* notices. */
   message?: string;
   /**
-   * A refused instruction's reason code: a rejected placement's (`INSUFFICIENT_QUOTE`,
-   * `INVALID_CLIENT_ORDER_ID`), the reference's message for it, or a refused cancellation's
-   * (`INVALID_VOLUME`); absent for the cancellation of an order that does not exist.
+   * A rejected placement's reason code (`INSUFFICIENT_QUOTE`, `INVALID_CLIENT_ORDER_ID`), the
+   * reference's message for it.
    */
   reason?: string;
   /** A placement as it was requested, for a rejected one and for an accepted market order sized
@@ -618,9 +617,10 @@ export class SimEngine {
    * Queues a remote agent's instructions to arrive `delayNs` after the last publish instant.
    * Malformed instructions (unknown book, non-finite numbers, ...) are skipped; an amount too
    * large for the core reaches it and is rejected with a notice, and so is a placement whose
-   * `clientOrderId` is outside 0..4294967294 (`INVALID_CLIENT_ORDER_ID`), a cancellation of an id
-   * outside that range (as an unknown order) and a partial cancellation below one lot
-   * (`INVALID_VOLUME`). Returns how many were sent to the core. RESET_AGENT takes effect at once.
+   * `clientOrderId` is outside 0..4294967294 (`INVALID_CLIENT_ORDER_ID`), and a cancellation of
+   * an id outside that range (as an unknown order). A partial cancellation below one lot cancels
+   * nothing and is answered as a cancellation, as the specification has it. Returns how many were
+   * sent to the core. RESET_AGENT takes effect at once.
    */
   inject(agentId: number, instructions: Instruction[], delayNs: number): number {
     const handle = this.#live();
@@ -677,7 +677,7 @@ export class SimEngine {
       const out: RawInstruction[] = [];
       // Refused here as the core refuses a cancellation: the answer travels back with the
       // instruction's latency.
-      const refuse = (orderId: number, message: string, reason?: string) =>
+      const refuse = (orderId: number, message: string) =>
         this.#returning.push({
           at: 2 * arrival - this.#now,
           notice: {
@@ -688,7 +688,6 @@ export class SimEngine {
             orderId,
             clientOrderId: null,
             message,
-            ...(reason === undefined ? {} : { reason }),
           },
         });
       for (const c of x.cancellations) {
@@ -700,17 +699,10 @@ export class SimEngine {
         }
         const volume = c.volume == null ? 0n : this.#lots(c.volume);
         if (volume === null) continue;
-        if (c.volume != null && volume <= 0n) {
-          // 0 lots would tell the core to cancel the whole order.
-          const lot = (1 / this.#volumeScale).toFixed(this.config.exchange.volumeDecimals);
-          refuse(
-            c.orderId,
-            `INVALID_VOLUME: volume ${c.volume} to cancel is below one lot (${lot})`,
-            "INVALID_VOLUME",
-          );
-          continue;
-        }
-        out.push({ kind: 3, bookId: x.bookId, orderId: c.orderId, volume });
+        // A volume below one lot is a partial cancel of 0 lots: it cancels nothing and is answered
+        // as a cancellation, as the specification has it (a bare 0 would cancel the whole order).
+        const partial = c.volume != null;
+        out.push({ kind: 3, bookId: x.bookId, orderId: c.orderId, volume, partial });
       }
       return out;
     }

@@ -151,6 +151,8 @@ export interface RawInstruction {
   clientOrderId?: number;
   orderId?: number;
   volume?: bigint;
+  /** Cancel: `volume` lots even when 0 (a request below one lot); otherwise 0 is the whole order. */
+  partial?: boolean;
   price?: bigint;
   expiryNs?: bigint;
   /** Margin leverage in 10^-9 (0 = cash order). */
@@ -169,6 +171,7 @@ export function packInstructions(list: RawInstruction[]): Uint8Array<ArrayBuffer
     view.setUint8(o + 3, x.stpFlag ?? 0);
     view.setUint8(o + 4, x.postOnly ? 1 : 0);
     view.setUint8(o + 5, x.currency ?? 0);
+    view.setUint8(o + 6, x.partial ? 1 : 0);
     view.setUint32(o + 8, x.bookId ?? 0, true);
     view.setUint32(o + 12, x.clientOrderId ?? NONE, true);
     view.setUint32(o + 16, x.orderId ?? 0, true);

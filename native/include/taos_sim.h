@@ -138,7 +138,10 @@ typedef struct {
 typedef struct {
   uint8_t kind; /* 1 limit, 2 market, 3 cancel, 4 reset */
   uint8_t direction, time_in_force, stp_flag;
-  uint8_t post_only, currency, pad[2];
+  uint8_t post_only, currency;
+  uint8_t partial; /* cancel: 1 = cancel `volume` lots even when it is 0 (a request below one lot:
+                      it cancels nothing and is still answered); 0 = volume 0 is the whole order */
+  uint8_t pad;
   uint32_t book_id;
   uint32_t client_order_id; /* 0xFFFFFFFF = none */
   uint32_t order_id;        /* cancel */

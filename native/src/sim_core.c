@@ -857,6 +857,7 @@ int taos_sim_inject(taos_sim *sim, int32_t agent_id, const taos_sim_instruction 
     if (in->kind == 3) {
       msg.kind = MSG_CANCEL;
       msg.a = in->order_id;
+      msg.flags = in->partial ? 1 : 0;
     } else {
       msg.kind = in->kind == 1 ? MSG_PLACE_LIMIT : MSG_PLACE_MARKET;
       msg.a = in->client_order_id;

@@ -368,7 +368,7 @@ void sim_cancel(sim_book *book, const sim_msg *msg) {
   }
   tx_instruction in = {.kind = TX_INSTR_CANCEL, .agent_id = sim_agent_id(book->sim, msg->slot),
                        .client_order_id = TX_NONE, .order_id = msg->a};
-  if (msg->volume > 0) {
+  if (msg->volume > 0 || (msg->flags & 1)) { /* bit 0: partial, even of 0 lots */
     in.flags = TX_IF_PARTIAL;
     in.volume = sim_lots_to_base(&book->sim->cfg, msg->volume);
   }

@@ -363,11 +363,15 @@ Deno.test("a miner reply with a clientOrderId outside 0..4294967294 passes the v
   });
 });
 
-Deno.test("cancellations of ids outside 0..4294967294 or of less than one lot get a failed-cancel notice", async () => {
+Deno.test("cancellations of ids outside 0..4294967294 get a failed-cancel notice, and one of less than a lot cancels nothing and is answered", async () => {
   const failed: string[] = [];
+  const cancelled: [number, number | null][] = [];
   class CancelWatcher extends Agent {
     override onOrderCancellationFailed(event: CancellationEvent) {
       failed.push(`${event.orderId} ${event.message}`);
+    }
+    override onOrderCancelled(event: CancellationEvent) {
+      cancelled.push([event.orderId, event.quantity]);
     }
     onUpdate() {
       return [];
@@ -420,9 +424,10 @@ Deno.test("cancellations of ids outside 0..4294967294 or of less than one lot ge
       "123456 Order Id does not exist!",
       "4294967295 Order Id does not exist!",
       "8589934592 Order Id does not exist!",
-      `${restingId} INVALID_VOLUME: volume 0.00001 to cancel is below one lot (0.0001)`,
     ].toSorted(),
   );
+  // As the specification has it: a partial cancel of 0 lots succeeds and changes nothing.
+  assert.deepEqual(cancelled, [[restingId, 0]]);
 });
 
 Deno.test("an order's acceptance is dispatched before its fills of the same update", async () => {
