@@ -70,19 +70,27 @@ async function startAxon(maxBodyBytes = 64 * 1024) {
   return { axon, port, url: `http://127.0.0.1:${port}/Echo` };
 }
 
-/** A hand-built request, so tests can tamper with each part. */
-function signedRequest(options: {
+/** What a hand-built request may change from an honest one. */
+interface Tampering {
   signer: Keypair;
   claimedHotkey?: string;
   axonHotkey?: string;
   nonce?: bigint;
   uuid?: string;
-  fields?: Echo;
+  /** Replaces the body. */
   body?: string;
-}): { headers: Record<string, string>; body: string } {
-  const fields = options.fields ?? { text: "hello", count: 1 };
-  const synapse = newSynapse(EchoSynapse, fields, 12);
-  const hash = bodyHash(EchoSynapse, fields);
+  /** Keys added to the body beside the synapse's own. */
+  extra?: Record<string, unknown>;
+}
+
+/** A hand-built, signed request of `kind`, so tests can tamper with each part. */
+function signedSynapse<F>(
+  kind: SynapseKind<F>,
+  fields: F,
+  options: Tampering,
+): { headers: Record<string, string>; body: string } {
+  const synapse = newSynapse(kind, fields, 12);
+  const hash = bodyHash(kind, fields);
   const nonce = options.nonce ?? timeNs();
   const hotkey = options.claimedHotkey ?? options.signer.ss58Address;
   const axonHotkey = options.axonHotkey ?? bob.ss58Address;
@@ -99,34 +107,22 @@ function signedRequest(options: {
     ),
   };
   synapse.axon = { ...synapse.axon, hotkey: axonHotkey };
-  const headers = synapseToHeaders(EchoSynapse, synapse, hash);
+  const headers = synapseToHeaders(kind, synapse, hash);
   headers["content-type"] = "application/json";
-  return { headers, body: options.body ?? toWireJson(synapseToBody(synapse)) };
+  return {
+    headers,
+    body: options.body ?? toWireJson({ ...synapseToBody(synapse), ...options.extra }),
+  };
 }
 
-/** A signed `/Synapse` ping from `signer` whose body carries `extra` keys besides the base fields. */
-function signedPing(
-  signer: Keypair,
-  extra: Record<string, unknown> = {},
-): { headers: Record<string, string>; body: string } {
-  const synapse = newSynapse(Ping, {}, 12);
-  const hash = bodyHash(Ping, {});
-  const nonce = timeNs();
-  const uuid = crypto.randomUUID();
-  synapse.dendrite = {
-    ...synapse.dendrite,
-    version: SDK_VERSION_INT,
-    nonce,
-    uuid,
-    hotkey: signer.ss58Address,
-    signature: signer.signHex(
-      requestSignatureMessage(nonce, signer.ss58Address, bob.ss58Address, uuid, hash),
-    ),
-  };
-  synapse.axon = { ...synapse.axon, hotkey: bob.ss58Address };
-  const headers = synapseToHeaders(Ping, synapse, hash);
-  headers["content-type"] = "application/json";
-  return { headers, body: toWireJson({ ...synapseToBody(synapse), ...extra }) };
+/** An `Echo` request. */
+function signedRequest(options: Tampering & { fields?: Echo }) {
+  return signedSynapse(EchoSynapse, options.fields ?? { text: "hello", count: 1 }, options);
+}
+
+/** A `/Synapse` ping from `signer` whose body carries `extra` keys besides the base fields. */
+function signedPing(signer: Keypair, extra: Record<string, unknown> = {}) {
+  return signedSynapse(Ping, {}, { signer, extra });
 }
 
 async function post(url: string, request: { headers: Record<string, string>; body: string }) {
