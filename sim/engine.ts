@@ -675,26 +675,23 @@ export class SimEngine {
     if (!Number.isInteger(x.bookId) || x.bookId < 0 || x.bookId >= this.config.books) return null;
     if (x.type === "CANCEL_ORDERS") {
       const out: RawInstruction[] = [];
-      // Refused here as the core refuses a cancellation: the answer travels back with the
-      // instruction's latency.
-      const refuse = (orderId: number, message: string) =>
-        this.#returning.push({
-          at: 2 * arrival - this.#now,
-          notice: {
-            timestamp: arrival,
-            agentId,
-            bookId: x.bookId,
-            type: "ERROR_RESPONSE_DISTRIBUTED_CANCEL_ORDERS",
-            orderId,
-            clientOrderId: null,
-            message,
-          },
-        });
       for (const c of x.cancellations) {
         if (!Number.isInteger(c.orderId)) continue;
         if (c.orderId < 0 || c.orderId >= NONE) {
-          // No order has such an id: the answer to an unknown one.
-          refuse(c.orderId, `Order IDs ${c.orderId} do not exist.`);
+          // No order has such an id: answered here as the core answers an unknown one, travelling
+          // back with the instruction's latency.
+          this.#returning.push({
+            at: 2 * arrival - this.#now,
+            notice: {
+              timestamp: arrival,
+              agentId,
+              bookId: x.bookId,
+              type: "ERROR_RESPONSE_DISTRIBUTED_CANCEL_ORDERS",
+              orderId: c.orderId,
+              clientOrderId: null,
+              message: `Order IDs ${c.orderId} do not exist.`,
+            },
+          });
           continue;
         }
         const volume = c.volume == null ? 0n : this.#lots(c.volume);
