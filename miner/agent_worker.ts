@@ -2,9 +2,9 @@
  * Runs the miner's trading agent in a worker thread, so an agent that computes for too long
  * cannot block the axon: the host answers on time without it. Messages in: `load`, then `step`
  * per state update (decoded here when it comes as sent over the wire, so that inflating and
- * parsing a large one does not block the axon either). Messages out: `loaded`, `step` results, `agent-error` for an error the agent
- * raised outside any call (a rejected promise nobody awaited, a throwing timer), and `exiting`
- * just before the agent ends the worker (`Deno.exit`, `close()`).
+ * parsing a large one does not block the axon either). Messages out: `loaded`, `step` results,
+ * `agent-error` for an error the agent raised outside any call (a rejected promise nobody awaited,
+ * a throwing timer), and `exiting` just before the agent ends the worker (`Deno.exit`, `close()`).
  * @module
  */
 /// <reference lib="deno.worker" />
