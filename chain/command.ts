@@ -18,7 +18,8 @@ const HELP = `Usage: taos metagraph [options]
 
 Prints a subnet's hyperparameters and its neurons as read from a subtensor node: the table
 shows uid, hotkey, stake, validator permit and axon; --json adds coldkey, last update and the
-rest of each neuron's record.
+rest of each neuron's record (active, validator trust, trust, consensus, incentive, dividends,
+emission).
 
 Options:
   --network <name|url>  finney, test, archive, latent-lite, local or a ws:// / wss:// URL
@@ -82,8 +83,11 @@ export const command: Command = {
         readMetagraph(client, netuid),
       ]);
       if (values.json) {
+        // Each neuron's standing goes into its record: the Map itself would print as {}.
+        const { standing, ...rest } = metagraph;
+        const neurons = metagraph.neurons.map((n) => ({ ...n, ...standing.get(n.uid) }));
         console.log(JSON.stringify(
-          { ...metagraph, hyperparameters: params },
+          { ...rest, neurons, hyperparameters: params },
           (_, v) => typeof v === "bigint" ? v.toString() : v,
         ));
         return 0;

@@ -29,6 +29,13 @@ Deno.test("taos metagraph prints the subnet from a node", testOptions, async () 
       alice.address,
     ]);
     assert.equal(parsed.neurons[2].axon.ip, "2001:db8::1");
+    // Each neuron carries its standing (a Map would print as {}).
+    assert.equal(parsed.standing, undefined);
+    assert.equal(parsed.neurons[0].validatorTrust, Math.fround(58982 / 65535));
+    assert.equal(parsed.neurons[0].dividends, 1);
+    assert.equal(parsed.neurons[0].emission, 41);
+    assert.equal(parsed.neurons[2].active, false);
+    assert.equal(parsed.neurons[1].incentive, Math.fround(39321 / 65535));
 
     // The miner's and validator's spelling of the node works too.
     const table = await taos(["metagraph", "-e", node.url]);
