@@ -1,6 +1,6 @@
 /**
  * The validator's HTTP server (Hono): Prometheus metrics at `/metrics`, the live status page at
- * `/` and its data at `/status.json`.
+ * `/` and its data at `/status.json`. It serves GET and HEAD only.
  *
  * ```ts
  * const server = startMonitoringServer({ port: 9001, hostname: "0.0.0.0", metrics, board });
@@ -10,7 +10,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { HttpServer, webHandler } from "../bittensor/http_server.ts";
+import { type CallHandler, HttpServer, webHandler } from "../bittensor/http_server.ts";
 import type { ValidatorMetrics } from "./metrics.ts";
 import type { StatusBoard } from "./status.ts";
 import { STATUS_PAGE_HTML } from "./status_page.ts";
@@ -36,6 +36,24 @@ export function monitoringApp(metrics: ValidatorMetrics, board: StatusBoard): Ho
   return app;
 }
 
+/** The methods the monitoring endpoints answer; they read nothing from a request body. */
+const READ_METHODS = new Set(["GET", "HEAD"]);
+
+/**
+ * Answers any other method with 405 before its body is read: a body nobody reads would otherwise
+ * be waited for, so a client trickling one could hold a connection for the body's whole deadline.
+ * The connection closes with the reply, its body unread. A GET or HEAD with a body is answered at
+ * once the same way: its body is never waited for either.
+ */
+function readOnly(handler: CallHandler): CallHandler {
+  return (incoming, peer) =>
+    READ_METHODS.has(incoming.method) ? handler(incoming, peer) : {
+      status: 405,
+      headers: { "content-type": "text/plain", allow: "GET, HEAD" },
+      body: `${incoming.method} is not allowed: the monitoring endpoints are read with GET`,
+    };
+}
+
 /** A running monitoring server. */
 export interface MonitoringServer {
   /** The bound port (useful with port 0). */
@@ -55,7 +73,7 @@ export function startMonitoringServer(options: {
   onError?: (message: string) => void;
 }): Promise<MonitoringServer> {
   const app = monitoringApp(options.metrics, options.board);
-  return HttpServer.listen(webHandler((request) => app.fetch(request)), {
+  return HttpServer.listen(readOnly(webHandler((request) => app.fetch(request))), {
     port: options.port,
     hostname: options.hostname,
     onError: options.onError,

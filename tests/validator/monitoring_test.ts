@@ -1200,3 +1200,74 @@ Deno.test({
     await server.close();
   }
 });
+
+/**
+ * Sends `head` (and `body`, if any) on a new loopback connection, sends nothing more and reads
+ * until the server closes the connection; the whole reply as text.
+ */
+async function rawExchange(port: number, head: string, body = ""): Promise<string> {
+  const connection = await Deno.connect({ port, hostname: "127.0.0.1" });
+  try {
+    await connection.write(new TextEncoder().encode(head + body));
+    let reply = "";
+    for await (const chunk of connection.readable.pipeThrough(new TextDecoderStream())) {
+      reply += chunk;
+    }
+    return reply;
+  } finally {
+    try {
+      connection.close();
+    } catch {
+      // closed by the readable stream ending
+    }
+  }
+}
+
+Deno.test("monitoring server: other methods get 405 without their body being waited for; a GET's body is not waited for either", async () => {
+  const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
+  const server = await startMonitoringServer({
+    port: 0,
+    hostname: "127.0.0.1",
+    metrics,
+    board: new StatusBoard(),
+  });
+  // A head announcing 1000 bytes of body, of which one is ever sent: the reply must come and the
+  // connection close without the rest (waiting for it held the connection for 30 s).
+  const trickled = (method: string, path: string) =>
+    rawExchange(
+      server.port,
+      `${method} ${path} HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\n`,
+      "a",
+    );
+  try {
+    for (const path of ["/metrics", "/status.json", "/", "/nowhere"]) {
+      const reply = await trickled("POST", path);
+      assert.match(reply, /^HTTP\/1\.1 405 /, `POST ${path}: ${reply.slice(0, 80)}`);
+      assert.match(reply, /\r\nallow: GET, HEAD\r\n/i);
+      assert.match(reply, /\r\nconnection: close\r\n/i);
+    }
+    for (const method of ["PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"]) {
+      const reply = await rawExchange(
+        server.port,
+        `${method} /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`,
+      );
+      assert.match(reply, /^HTTP\/1\.1 405 /, `${method}: ${reply.slice(0, 80)}`);
+    }
+    const get = await trickled("GET", "/status.json");
+    assert.match(get, /^HTTP\/1\.1 200 /, get.slice(0, 80));
+    assert.match(get, /\r\nconnection: close\r\n/i);
+    // The endpoints still answer as before.
+    const head = await rawExchange(
+      server.port,
+      "HEAD /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    );
+    assert.match(head, /^HTTP\/1\.1 200 /);
+    assert.ok(head.endsWith("\r\n\r\n"), "a HEAD reply has no body");
+    assert.equal((await fetch(`http://127.0.0.1:${server.port}/nowhere`)).status, 404);
+    const scrape = await fetch(`http://127.0.0.1:${server.port}/metrics`);
+    assert.equal(scrape.status, 200);
+    assert.match(await scrape.text(), /process_start_time_seconds/);
+  } finally {
+    await server.close();
+  }
+});
