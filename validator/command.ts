@@ -199,33 +199,8 @@ async function run(args: string[]): Promise<number> {
     });
   }
 
-  let store: ValidatorStore;
-  try {
-    const network = options.local ? "local" : `netuid${options.netuid}`;
-    store = openStore(
-      options.statePath,
-      `${hotkey.keypair.ss58Address}@${network}`,
-      options.reset,
-      log,
-    );
-  } catch (error) {
-    await closeChain();
-    // Only a damaged taos state may be replaced: another validator's file, another program's,
-    // or one that cannot be written never is.
-    const replaceable = error instanceof StateFileError && error.kind === "damaged" &&
-      !options.reset;
-    // Its own errors name the file already.
-    const flag = error instanceof StateFileError ? "--state" : `--state ${options.statePath}`;
-    const owned = error instanceof StateFileError && error.kind === "owned";
-    const message = `${flag}: ${(error as Error).message}${
-      replaceable ? " (restore a backup, or --neuron.reset starts over)" : ""
-    }${
-      owned ? " (give this validator its own --state, or --neuron.reset discards that state)" : ""
-    }`;
-    if (!(error instanceof StateInUseError)) alerts.trigger("state-load", message);
-    await alerts.close();
-    throw new UsageError(message);
-  }
+  // The port is bound before the state file is opened: a start that fails on it (a port in use)
+  // creates no state file.
   const board = new StatusBoard();
   let metrics: ValidatorMetrics | null = null;
   let server: MonitoringServer | null = null;
@@ -255,7 +230,7 @@ async function run(args: string[]): Promise<number> {
         onError: (message) => log("warning", message),
       });
     } catch (error) {
-      store.close();
+      await closeChain();
       await alerts.close();
       // A port in use is the port's fault; an address that cannot be bound or resolved, the host's.
       const flag = error instanceof Deno.errors.AddrInUse
@@ -269,6 +244,35 @@ async function run(args: string[]): Promise<number> {
     }
     // A log line: stdout is for the weight JSON lines of --local.
     log("info", `status page and metrics on http://${options.httpHost}:${server.port}/`);
+  }
+
+  let store: ValidatorStore;
+  try {
+    const network = options.local ? "local" : `netuid${options.netuid}`;
+    store = openStore(
+      options.statePath,
+      `${hotkey.keypair.ss58Address}@${network}`,
+      options.reset,
+      log,
+    );
+  } catch (error) {
+    await server?.close();
+    await closeChain();
+    // Only a damaged taos state may be replaced: another validator's file, another program's,
+    // or one that cannot be written never is.
+    const replaceable = error instanceof StateFileError && error.kind === "damaged" &&
+      !options.reset;
+    // Its own errors name the file already.
+    const flag = error instanceof StateFileError ? "--state" : `--state ${options.statePath}`;
+    const owned = error instanceof StateFileError && error.kind === "owned";
+    const message = `${flag}: ${(error as Error).message}${
+      replaceable ? " (restore a backup, or --neuron.reset starts over)" : ""
+    }${
+      owned ? " (give this validator its own --state, or --neuron.reset discards that state)" : ""
+    }`;
+    if (!(error instanceof StateInUseError)) alerts.trigger("state-load", message);
+    await alerts.close();
+    throw new UsageError(message);
   }
 
   const seeds = options.seeding === null ? undefined : new LiveSeeds({

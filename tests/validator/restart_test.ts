@@ -281,6 +281,34 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "a monitoring port in use stops the validator naming the flag, before any state file is made",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-validator-port-"));
+  const taken = Deno.listen({ port: 0, hostname: "127.0.0.1" });
+  try {
+    const port = String((taken.addr as Deno.NetAddr).port);
+    const args = oneShortSimulation(join(dir, "state.db"))
+      .map((a) => a === "OFF" ? "INFO" : a);
+    const validator = startValidator([...args, "--http.host", "127.0.0.1", "-o", port]);
+    assert.equal((await validator.done).code, 2, validator.stderr.join("\n"));
+    assert.ok(
+      validator.stderr.some((l) =>
+        l.includes(`-o/--prometheus.port: cannot listen on 127.0.0.1 port ${port}`) &&
+        l.includes("in use")
+      ),
+      validator.stderr.join("\n"),
+    );
+    assert.deepEqual(readdirSync(dir), [], "no state file is left behind");
+  } finally {
+    taken.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test({
   name: "a hangup (SIGHUP) stops the validator as SIGTERM does: state saved, exit 0",
   sanitizeResources: false,
   sanitizeOps: false,
