@@ -75,33 +75,40 @@ export function encodeBtwalletPassword(variable: string, password: string): stri
   return Buffer.from(bytes.map((b, i) => b ^ key[i % key.length])).toString("base64");
 }
 
-/** Reads a line from the terminal without echoing it. */
-async function readHiddenLine(question: string): Promise<string> {
+/**
+ * Reads a password from the terminal without echoing it. Like btwallet's prompt it drops white
+ * space around what is typed, so a password typed as btcli would take it opens btcli's files.
+ */
+async function readHiddenPassword(question: string): Promise<string> {
   if (!Deno.stdin.isTerminal()) {
     throw new KeyfileError(
       `a password is needed but there is no terminal; set ${PASSWORD_ENV}`,
     );
   }
   const encoder = new TextEncoder();
-  await Deno.stderr.write(encoder.encode(question));
+  // Echo goes off before the prompt shows, so nothing typed at once is echoed.
   Deno.stdin.setRaw(true);
   const chars: number[] = [];
   const buffer = new Uint8Array(1);
   try {
+    await Deno.stderr.write(encoder.encode(question));
     for (;;) {
       const n = await Deno.stdin.read(buffer);
       if (n === null) break;
       const c = buffer[0];
       if (c === 13 || c === 10) break;
-      if (c === 3) throw new KeyfileError("password entry cancelled");
-      if (c === 127 || c === 8) chars.pop();
-      else chars.push(c);
+      if (c === 3 || c === 4) throw new KeyfileError("password entry cancelled");
+      if (c === 127 || c === 8) {
+        // Backspace erases a whole character: its UTF-8 continuation bytes, then its first byte.
+        while ((chars.at(-1) ?? 0) >> 6 === 0b10) chars.pop();
+        chars.pop();
+      } else chars.push(c);
     }
   } finally {
     Deno.stdin.setRaw(false);
     await Deno.stderr.write(encoder.encode("\n"));
   }
-  return new TextDecoder().decode(new Uint8Array(chars));
+  return new TextDecoder().decode(new Uint8Array(chars)).trim();
 }
 
 /**
@@ -118,7 +125,7 @@ export function passwordFor(path: string): () => Promise<string> {
       const value = Deno.env.get(variable);
       if (value !== undefined) return decodeBtwalletPassword(variable, value);
     }
-    return await readHiddenLine(`Password for ${path}: `);
+    return await readHiddenPassword(`Password for ${path}: `);
   };
 }
 
@@ -131,8 +138,8 @@ export function newPasswordFor(path: string): () => Promise<string> {
     if (Deno.env.get(PASSWORD_ENV) !== undefined || !Deno.stdin.isTerminal()) {
       return await passwordFor(path)();
     }
-    const first = await readHiddenLine(`Password for ${path}: `);
-    const again = await readHiddenLine("The same password again: ");
+    const first = await readHiddenPassword(`Password for ${path}: `);
+    const again = await readHiddenPassword("The same password again: ");
     if (first !== again) throw new KeyfileError("the two passwords differ; nothing was written");
     return first;
   };

@@ -505,3 +505,47 @@ Deno.test({
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+/** Whether util-linux `script` is here to give a child process a terminal. */
+const hasScript = (() => {
+  try {
+    return new Deno.Command("script", { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "a typed password is trimmed as btwallet's prompt does, and backspace erases a character",
+  ignore: !hasScript,
+  fn: async () => {
+    const probe = `import { passwordFor } from "./bittensor/wallet.ts";
+console.log(JSON.stringify(await passwordFor("/nowhere/coldkey")()));`;
+    const child = new Deno.Command("script", {
+      args: ["-qec", `${Deno.execPath()} eval '${probe}'`, "/dev/null"],
+      cwd: new URL("../../", import.meta.url).pathname,
+      clearEnv: true,
+      env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "" },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const reader = child.stdout.getReader();
+    let seen = "";
+    const readMore = async () => {
+      const { value, done } = await reader.read();
+      if (value) seen += new TextDecoder().decode(value);
+      return !done;
+    };
+    while (!seen.includes("Password for") && await readMore());
+    const typing = child.stdin.getWriter();
+    // " hé", backspace, "i ", Enter: btcli would take "hi".
+    await typing.write(new Uint8Array([0x20, 0x68, 0xc3, 0xa9, 0x7f, 0x69, 0x20, 0x0d]));
+    while (await readMore());
+    await typing.close();
+    await child.status;
+    assert.match(seen, /\r\n"hi"\r\n/, JSON.stringify(seen));
+    assert.ok(!seen.includes("\u00e9"), `typing was echoed: ${JSON.stringify(seen)}`);
+  },
+});
