@@ -350,11 +350,23 @@ function num(flag: string, schema: z.ZodType<number>, raw: string | undefined, f
   if (!DECIMAL.test(raw)) {
     throw new UsageError(`--${flag}: '${raw}' must be a number`);
   }
-  const parsed = schema.safeParse(Number(raw));
+  const parsed = schema.safeParse(Number(raw), { error: boundMessage });
   if (!parsed.success) {
     throw new UsageError(`--${flag}: '${raw}' ${parsed.error.issues[0]?.message ?? "is invalid"}`);
   }
   return parsed.data;
+}
+
+/** A bound without a message of its own reads as the others do (`must be <= 600`). */
+function boundMessage(issue: z.core.$ZodRawIssue): string | undefined {
+  if (issue.code === "too_small") {
+    return `must be ${issue.inclusive === false ? ">" : ">="} ${issue.minimum}`;
+  }
+  if (issue.code === "too_big") {
+    return `must be ${issue.inclusive === false ? "<" : "<="} ${issue.maximum}`;
+  }
+  if (issue.code === "invalid_type") return "must be a finite number";
+  return undefined;
 }
 
 const positiveNumber = z.number().finite().positive("must be positive");

@@ -155,6 +155,14 @@ Deno.test("options: bad values name the flag", () => {
     // Unused when OFF, but still a mistake.
     [["--prometheus.level", "OFF", "-o", "70000"], /--prometheus\.port: '70000' must be <= 65535/],
     [["-u", "-1"], /--netuid/],
+    // Bounds without a message of their own read as the others, not as zod's defaults.
+    [["-t", "601"], /--neuron\.timeout: '601' must be <= 600$/],
+    [["--neuron.save_interval", "-5"], /--neuron\.save_interval: '-5' must be >= 0$/],
+    [["--threads", "5000"], /--threads: '5000' must be <= 1024$/],
+    [
+      ["--scoring.sharpe.normalization_min", "1e999"],
+      /--scoring\.sharpe\.normalization_min: '1e999' must be a finite number$/,
+    ],
     [["-u", "0x4f"], /--netuid: '0x4f' must be a number/],
     [["-t", "Infinity"], /--neuron\.timeout: 'Infinity' must be a number/],
     [["-l", "loud"], /-l\/--log-level: 'loud'/],
