@@ -1,7 +1,7 @@
 /**
  * Bittensor keyfiles: the JSON key record, and the encryption schemes a file may be in —
  * `$NACL` (XSalsa20-Poly1305 with an Argon2i key; current), Ansible Vault 1.1 (legacy, read
- * only) and Fernet (older legacy; detected and refused with a clear message), or plain JSON.
+ * only) and Fernet (older legacy, read only), or plain JSON.
  *
  * ```ts
  * const keypair = await readKeyfile(path, { password: () => askPassword(path) });
@@ -10,7 +10,8 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { createDecipheriv, createHmac, pbkdf2Sync, timingSafeEqual } from "node:crypto";
+import { createDecipheriv, createHmac, pbkdf2, pbkdf2Sync, timingSafeEqual } from "node:crypto";
+import { promisify } from "node:util";
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { hexToU8a, u8aToHex } from "@polkadot/util";
@@ -121,6 +122,49 @@ export function decryptAnsibleVault(bytes: Uint8Array, password: string): Uint8A
   const pad = padded[padded.length - 1];
   if (pad < 1 || pad > 16) throw new KeyfileError("Ansible Vault padding is invalid");
   return new Uint8Array(padded.subarray(0, padded.length - pad));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fernet (older legacy)
+
+/** The fixed PBKDF2 salt of Bittensor's Fernet keyfiles. */
+const FERNET_SALT = new TextEncoder().encode(
+  "Iguesscyborgslikemyselfhaveatendencytobeparanoidaboutourorigins",
+);
+
+/**
+ * Decrypts a Fernet keyfile as Bittensor's Python SDK wrote them: the Fernet key is
+ * PBKDF2-HMAC-SHA256 of the password (10 000 000 iterations, fixed salt, 32 bytes); the token is
+ * version 0x80 ‖ time ‖ IV ‖ AES-128-CBC ciphertext ‖ HMAC-SHA256, in URL-safe base64. btwallet
+ * cannot read these (its port derives a random key), so taos reads them itself. The derivation
+ * takes several seconds.
+ */
+export async function decryptFernet(bytes: Uint8Array, password: string): Promise<Uint8Array> {
+  const token = Buffer.from(new TextDecoder().decode(bytes).trim(), "base64url");
+  // Version, time and IV before the ciphertext (whole AES blocks, at least one), the MAC after.
+  const overhead = 1 + 8 + 16 + 32;
+  const cipherLength = token.length - overhead;
+  if (token[0] !== 0x80 || cipherLength < 16 || cipherLength % 16 !== 0) {
+    throw new KeyfileError("Fernet token is malformed");
+  }
+  const key = await promisify(pbkdf2)(
+    Buffer.from(password, "utf8"),
+    FERNET_SALT,
+    10_000_000,
+    32,
+    "sha256",
+  );
+  const signed = token.subarray(0, token.length - 32);
+  const mac = createHmac("sha256", key.subarray(0, 16)).update(signed).digest();
+  if (!timingSafeEqual(mac, token.subarray(token.length - 32))) {
+    throw new KeyfileError("wrong password, or the keyfile is damaged");
+  }
+  const decipher = createDecipheriv("aes-128-cbc", key.subarray(16), token.subarray(9, 25));
+  try {
+    return new Uint8Array(Buffer.concat([decipher.update(signed.subarray(25)), decipher.final()]));
+  } catch {
+    throw new KeyfileError("Fernet padding is invalid");
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -259,19 +303,13 @@ export async function openKeyfile(
 ): Promise<Uint8Array> {
   const scheme = detectEncryption(bytes);
   if (scheme === "none") return bytes;
-  if (scheme === "fernet") {
-    throw new KeyfileError(
-      "encrypted with the old Fernet scheme, which taos does not read; re-encrypt it with a " +
-        "current btcli (`btcli wallet update`) or regenerate the key from its mnemonic",
-    );
-  }
   if (options.password === undefined) {
     throw new KeyfileError(`encrypted (${scheme}) and no password source was given`);
   }
   const password = await options.password();
-  return scheme === "nacl"
-    ? await decryptNacl(bytes, { password })
-    : decryptAnsibleVault(bytes, password);
+  if (scheme === "nacl") return await decryptNacl(bytes, { password });
+  if (scheme === "fernet") return await decryptFernet(bytes, password);
+  return decryptAnsibleVault(bytes, password);
 }
 
 /** Writes a keyfile with mode 0600, creating directories; encrypts with `$NACL` if a password is given. */

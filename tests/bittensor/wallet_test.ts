@@ -115,7 +115,7 @@ function ansibleVault(plaintext: string, password: string): string {
   return `$ANSIBLE_VAULT;1.1;AES256\n${hex}\n`;
 }
 
-Deno.test("legacy Ansible Vault keyfiles are decrypted; Fernet ones are refused clearly", async () => {
+Deno.test("legacy Ansible Vault and Fernet keyfiles are decrypted", async () => {
   const json = keypairToKeyfileJson(Keypair.fromUri("//Alice"));
   const vault = new TextEncoder().encode(ansibleVault(json, "legacy-pw"));
   assert.equal(detectEncryption(vault), "ansible-vault");
@@ -124,9 +124,24 @@ Deno.test("legacy Ansible Vault keyfiles are decrypted; Fernet ones are refused 
   const opened = await openKeyfile(vault, { password: () => "legacy-pw" });
   assert.equal(new TextDecoder().decode(opened), json);
 
-  const fernet = new TextEncoder().encode("gAAAAABlZ2-fake-token");
+  // Written by the Python SDK's scheme (the `cryptography` package's Fernet, key =
+  // urlsafe_b64(PBKDF2-HMAC-SHA256(password, its fixed salt, 10 000 000, 32))).
+  const fernet = new TextEncoder().encode(
+    "gAAAAABrCMYJ-b2c9eEDPgXEvAgADw4MzCKZ7i_2-psNFRIU3DUmdcresNAqC4tYfr8bZEfOiij7x0F51j4E9azaEa7B" +
+      "GWAOFA4aAIRPN3d6q4aq50VaJ2Lo0QWJxY5TTNXyWASQ3QmiYxI0jlcFQ0kDV9nL9cQHKFeUxAKpuiEOVGAVGNoH8AA" +
+      "DFxcDcw1Qh3p-baOaLT_S",
+  );
   assert.equal(detectEncryption(fernet), "fernet");
-  await assert.rejects(() => openKeyfile(fernet, { password: () => "x" }), /old Fernet scheme/);
+  const seed = "0xfac7959dbfe72f052e5a0c3c8d6530f202b02fd8f9f5ca3580ec8deb7797479e";
+  const [plain] = await Promise.all([
+    openKeyfile(fernet, { password: () => "bittensor-test-password" }),
+    assert.rejects(() => openKeyfile(fernet, { password: () => "nope" }), /wrong password/),
+  ]);
+  assert.deepEqual(JSON.parse(new TextDecoder().decode(plain)), { secretSeed: seed });
+  await assert.rejects(
+    () => openKeyfile(new TextEncoder().encode("gAAAAABlZ2-cut"), { password: () => "x" }),
+    /Fernet token is malformed/,
+  );
 });
 
 Deno.test("keyfile JSON: precedence, public-only, canonical private key, consistency checks", () => {
