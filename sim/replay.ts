@@ -211,7 +211,8 @@ const exchangeParamsSchema = z.preprocess(referenceAttributes, exchangeObjectSch
 function enumField<const Names extends readonly string[]>(names: Names) {
   const accepted = `expected 0..${names.length - 1} or one of ${names.join(", ")}`;
   return z.union([
-    z.number().int().min(0).max(names.length - 1),
+    // One message for every wrong value, whichever branch it reached.
+    z.number().refine((n) => Number.isInteger(n) && n >= 0 && n < names.length, accepted),
     z.enum(names as unknown as [string, ...string[]]),
   ], { error: accepted }).transform((value) =>
     typeof value === "number" ? value : names.indexOf(value)
@@ -225,6 +226,8 @@ const currency = enumField(["BASE", "QUOTE"] as const);
 /** Any integer: an out-of-range id is the exchange's to reject, per instruction. */
 const id = z.number().int();
 const clientOrderId = integer(0, 0xFFFF_FFFE).nullable().default(null);
+/** Nanoseconds after the batch's timestamp at which a response is processed. */
+const delay = integer(0).default(0);
 
 const limitPayload = z.object({
   direction,
@@ -251,40 +254,169 @@ const marketPayload = z.object({
   leverage: instructionQuantity.default("0"),
 }).strict();
 
-const cancelPayload = z.object({
-  bookId: id,
-  cancellations: z.array(
-    z.object({
-      orderId: id,
-      /** Own volume to remove; null removes the whole order. */
-      volume: instructionQuantity.nullable().default(null),
-    }).strict(),
-  ),
+/** One cancellation; each is its own instruction to the exchange, rejected on its own. */
+const cancellationSchema = z.object({
+  orderId: id,
+  /** Own volume to remove; null removes the whole order. */
+  volume: instructionQuantity.nullable().default(null),
 }).strict();
 
-const resetPayload = z.object({ agentIds: z.array(id) }).strict();
+/** Entries are checked one by one when packed, so that garbage in one spares the others. */
+const cancelPayload = z.object({ bookId: id, cancellations: z.array(z.unknown()) }).strict();
+const resetPayload = z.object({ agentIds: z.array(z.unknown()) }).strict();
 
-const common = {
-  agentId: id,
-  delay: integer(0).default(0),
+const common = { agentId: id, delay };
+
+const responseSchemas = {
+  PLACE_ORDER_LIMIT: z.object({
+    ...common,
+    type: z.literal("PLACE_ORDER_LIMIT"),
+    payload: limitPayload,
+  }).strict(),
+  PLACE_ORDER_MARKET: z.object({
+    ...common,
+    type: z.literal("PLACE_ORDER_MARKET"),
+    payload: marketPayload,
+  }).strict(),
+  CANCEL_ORDERS: z.object({ ...common, type: z.literal("CANCEL_ORDERS"), payload: cancelPayload })
+    .strict(),
+  RESET_AGENT: z.object({ ...common, type: z.literal("RESET_AGENT"), payload: resetPayload })
+    .strict(),
 };
+const responseTypes = Object.keys(responseSchemas) as (keyof typeof responseSchemas)[];
+
+/** What a response of no known type is checked against, to name its first problem. */
+const unknownResponseSchema = z.object({
+  ...common,
+  type: z.string().refine(() => false, `must be one of ${responseTypes.join(", ")}`),
+  payload: z.unknown(),
+});
 
 /** One agent response in the reference's format (`taos.im.protocol.instructions`). */
-const responseSchema = z.discriminatedUnion("type", [
-  z.object({ ...common, type: z.literal("PLACE_ORDER_LIMIT"), payload: limitPayload }).strict(),
-  z.object({ ...common, type: z.literal("PLACE_ORDER_MARKET"), payload: marketPayload }).strict(),
-  z.object({ ...common, type: z.literal("CANCEL_ORDERS"), payload: cancelPayload }).strict(),
-  z.object({ ...common, type: z.literal("RESET_AGENT"), payload: resetPayload }).strict(),
-]);
+export type AgentResponse = z.output<typeof responseSchemas[keyof typeof responseSchemas]>;
 
+/** An agent response the replay refuses before the exchange sees it: the first problem found,
+ * and what could still be read of it to name it in the reject line. */
+export interface GarbageResponse {
+  type: "GARBAGE";
+  /** The response's `type` when it is a string. */
+  given: string | null;
+  agentId: number | null;
+  bookId: number | null;
+  clientOrderId: number | null;
+  delay: number;
+  /** The offending field, relative to the response (`payload.direction`). */
+  field: string;
+  problem: string;
+}
+
+/** What the replay runs of one response: a well-formed response, or garbage to reject. */
+export type ScriptResponse = AgentResponse | GarbageResponse;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** "required" for a missing field; zod's own message for anything else. */
+function requiredOrDefault(issue: { input?: unknown }): string | undefined {
+  return issue.input === undefined ? "required" : undefined;
+}
+
+/** The value at `path` inside `value`, if any. */
+function valueAt(value: unknown, path: PropertyKey[]): unknown {
+  return path.reduce<unknown>(
+    (at, key) =>
+      isRecord(at) || Array.isArray(at) ? (at as Record<PropertyKey, unknown>)[key] : undefined,
+    value,
+  );
+}
+
+/** A short rendering of an offending value for a reject line. */
+function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 40)}...` : text;
+}
+
+/** Names the field of a zod issue (an unknown key is named itself) and says what is wrong. */
+function describeIssue(
+  issue: z.core.$ZodIssue,
+  input: unknown,
+): { field: string; problem: string } {
+  if (issue.code === "unrecognized_keys") {
+    return {
+      field: [...issue.path, issue.keys[0]].map(String).join("."),
+      problem: "unknown field",
+    };
+  }
+  const field = issue.path.length === 0 ? "(response)" : issue.path.map(String).join(".");
+  const value = valueAt(input, issue.path);
+  // zod's own type messages already say what they received.
+  const told = value === undefined || /\b(got|received)\b/.test(issue.message);
+  return { field, problem: told ? issue.message : `${issue.message}, got ${shown(value)}` };
+}
+
+/** The first problem `schema` finds in `input`, or its parsed value. */
+function check<T>(
+  schema: z.ZodType<T>,
+  input: unknown,
+): { ok: true; data: T } | { ok: false; field: string; problem: string } {
+  const result = schema.safeParse(input, { error: requiredOrDefault });
+  return result.success
+    ? { ok: true, data: result.data }
+    : { ok: false, ...describeIssue(result.error.issues[0], input) };
+}
+
+/** A whole number the reject line can show, else null. */
+function readableId(value: unknown): number | null {
+  return Number.isSafeInteger(value) ? value as number : null;
+}
+
+/** Checks one agent response; garbage is kept, with its first problem, to be rejected in turn. */
+function parseResponse(raw: unknown): ScriptResponse {
+  const type = isRecord(raw) ? raw.type : undefined;
+  const known = responseTypes.find((name) => name === type);
+  const result = check<unknown>(
+    known === undefined ? unknownResponseSchema : responseSchemas[known],
+    raw,
+  );
+  if (result.ok) return result.data as AgentResponse;
+  const response = isRecord(raw) ? raw : {};
+  const payload = isRecord(response.payload) ? response.payload : {};
+  const named = check(clientOrderId, payload.clientOrderId);
+  return {
+    type: "GARBAGE",
+    given: typeof type === "string" ? type : null,
+    agentId: readableId(response.agentId),
+    bookId: readableId(payload.bookId),
+    clientOrderId: named.ok ? named.data : null,
+    // Checked with the batch: a bad delay fails the script.
+    delay: (response.delay as number | undefined) ?? 0,
+    field: result.field,
+    problem: result.problem,
+  };
+}
+
+/**
+ * A batch. Its own fields and each response's `delay` (the time the validator gives the
+ * response) are the script's: a problem there fails the whole script. Everything else in a
+ * response is the agent's: garbage there is rejected per instruction (see `parseResponse`).
+ */
 const batchSchema = z.object({
   /** Simulation time (ns) at which the batch arrives; each response is processed at +delay. */
   timestamp: integer(0),
-  responses: z.array(responseSchema).default([]),
+  responses: z.array(z.unknown()).default([]),
 }).strict().superRefine((batch, ctx) => {
-  // Beyond 2^53 ns the sum is no longer exact: responses would run out of order.
   batch.responses.forEach((response, i) => {
-    if (batch.timestamp + response.delay > Number.MAX_SAFE_INTEGER) {
+    if (!isRecord(response)) return;
+    const given = delay.safeParse(response.delay);
+    if (!given.success) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["responses", i, "delay"],
+        message: given.error.issues[0].message,
+      });
+    } else if (batch.timestamp + given.data > Number.MAX_SAFE_INTEGER) {
+      // Beyond 2^53 ns the sum is no longer exact: responses would run out of order.
       ctx.addIssue({
         code: "custom",
         path: ["responses", i, "delay"],
@@ -292,7 +424,10 @@ const batchSchema = z.object({
       });
     }
   });
-});
+}).transform((batch) => ({
+  timestamp: batch.timestamp,
+  responses: batch.responses.map(parseResponse),
+}));
 
 /** A whole replay script. */
 const replayScriptSchema = z.object({
@@ -312,8 +447,6 @@ const replayScriptSchema = z.object({
 
 /** Exchange parameters after defaults. */
 export type ExchangeParams = z.output<typeof exchangeParamsSchema>;
-/** One agent response after defaults. */
-export type AgentResponse = z.output<typeof responseSchema>;
 /** A replay script after defaults. */
 export type ReplayScript = z.output<typeof replayScriptSchema>;
 
@@ -324,7 +457,7 @@ export class ReplayScriptError extends Error {
 
 /** Validates a parsed JSON value as a replay script, naming every offending field on failure. */
 export function parseReplayScript(value: unknown): ReplayScript {
-  const result = replayScriptSchema.safeParse(value);
+  const result = replayScriptSchema.safeParse(value, { error: requiredOrDefault });
   if (result.success) return result.data;
   const problems = result.error.issues.slice(0, 10).map((issue) => {
     const path = issue.path.length === 0 ? "(script)" : issue.path.map(String).join(".");
@@ -335,11 +468,50 @@ export function parseReplayScript(value: unknown): ReplayScript {
 
 /** Where one packed instruction came from, to name it in reject lines. */
 interface Source {
-  type: AgentResponse["type"];
-  agentId: number;
+  /** The response's type; for garbage, the type it gave if a string. */
+  type: string | null;
+  agentId: number | null;
   bookId: number | null;
   orderId: number | null;
   clientOrderId: number | null;
+  /** Garbage: the offending field and what is wrong with it. */
+  field?: string;
+  problem?: string;
+}
+
+/** Bytes of one packed instruction (`tx_instruction`). */
+const RECORD_SIZE = 64;
+
+/**
+ * The instructions processed at one time, with where each came from. Garbage takes its turn in
+ * the batch as an all-zero record, an instruction of no known kind, which the core rejects as
+ * INVALID_INSTRUCTION in order among the others' events, changing nothing.
+ */
+class Step {
+  readonly batch = new InstructionBatch();
+  sources: Source[] = [];
+  #garbage: number[] = [];
+
+  clear(): void {
+    this.batch.clear();
+    this.sources = [];
+    this.#garbage = [];
+  }
+
+  /** Appends an instruction the replay refuses. */
+  refuse(source: Source & { field: string; problem: string }): void {
+    this.#garbage.push(this.batch.length);
+    // Any record will do before it is zeroed; this one the core refuses too (no such book).
+    this.batch.cancel({ agentId: -1, bookId: -1, orderId: -1 });
+    this.sources.push(source);
+  }
+
+  submit(exchange: Exchange, at: number): void {
+    if (this.#garbage.length === 0) return exchange.submit(BigInt(at), this.batch);
+    const records = this.batch.bytes.slice();
+    for (const i of this.#garbage) records.fill(0, i * RECORD_SIZE, (i + 1) * RECORD_SIZE);
+    exchange.submitRecords(BigInt(at), records);
+  }
 }
 
 /** Instruction quantities that cannot be represented become -1: the core rejects them. With
@@ -397,13 +569,21 @@ function exchangeConfig(params: ExchangeParams): ExchangeConfig {
 const stpNames = ["NONE", "CO", "CN", "CB", "DC"] as const;
 const tifNames = ["GTC", "GTT", "IOC", "FOK"] as const;
 
-/** Appends one response's instructions to the batch, recording where each came from. */
-function pack(
-  response: AgentResponse,
-  params: ExchangeParams,
-  batch: InstructionBatch,
-  sources: Source[],
-): void {
+/** Appends one response's instructions to the step, recording where each came from. */
+function pack(response: ScriptResponse, params: ExchangeParams, step: Step): void {
+  if (response.type === "GARBAGE") {
+    step.refuse({
+      type: response.given,
+      agentId: response.agentId,
+      bookId: response.bookId,
+      orderId: null,
+      clientOrderId: response.clientOrderId,
+      field: response.field,
+      problem: response.problem,
+    });
+    return;
+  }
+  const { batch, sources } = step;
   const source = { type: response.type, agentId: response.agentId, orderId: null };
   switch (response.type) {
     case "PLACE_ORDER_LIMIT":
@@ -436,29 +616,58 @@ function pack(
       sources.push({ ...source, bookId: p.bookId, clientOrderId: p.clientOrderId });
       return;
     }
-    case "CANCEL_ORDERS":
-      for (const c of response.payload.cancellations) {
+    case "CANCEL_ORDERS": {
+      const bookId = response.payload.bookId;
+      response.payload.cancellations.forEach((entry, i) => {
+        const c = check(cancellationSchema, entry);
+        if (!c.ok) {
+          step.refuse({
+            ...source,
+            bookId,
+            orderId: readableId(valueAt(entry, ["orderId"])),
+            clientOrderId: null,
+            field: `payload.cancellations.${i}${c.field === "(response)" ? "" : `.${c.field}`}`,
+            problem: c.problem,
+          });
+          return;
+        }
         batch.cancel({
           agentId: response.agentId,
-          bookId: response.payload.bookId,
-          orderId: c.orderId,
-          volume: c.volume === null ? null : quantity(c.volume, params.baseDecimals, true),
+          bookId,
+          orderId: c.data.orderId,
+          volume: c.data.volume === null
+            ? null
+            : quantity(c.data.volume, params.baseDecimals, true),
         });
-        sources.push({
-          ...source,
-          bookId: response.payload.bookId,
-          orderId: c.orderId,
-          clientOrderId: null,
-        });
-      }
+        sources.push({ ...source, bookId, orderId: c.data.orderId, clientOrderId: null });
+      });
       return;
+    }
     case "RESET_AGENT":
-      for (const agentId of response.payload.agentIds) {
-        batch.reset(agentId);
-        sources.push({ ...source, agentId, bookId: null, clientOrderId: null });
-      }
+      response.payload.agentIds.forEach((entry, i) => {
+        const agentId = check(id, entry);
+        if (!agentId.ok) {
+          step.refuse({
+            ...source,
+            agentId: null,
+            bookId: null,
+            clientOrderId: null,
+            field: `payload.agentIds.${i}`,
+            problem: agentId.problem,
+          });
+          return;
+        }
+        batch.reset(agentId.data);
+        sources.push({ ...source, agentId: agentId.data, bookId: null, clientOrderId: null });
+      });
       return;
   }
+}
+
+/** The agents a response resets, once packed. */
+function resetAgents(response: ScriptResponse): number[] {
+  if (response.type !== "RESET_AGENT") return [];
+  return response.payload.agentIds.filter((entry): entry is number => check(id, entry).ok);
 }
 
 /** Formats an exchange event as one JSON object of the replay output. */
@@ -539,6 +748,7 @@ function eventLine(
         orderId: source ? source.orderId : event.orderId,
         clientOrderId: source ? source.clientOrderId : event.clientOrderId,
         reason: event.reason,
+        ...(source?.field === undefined ? {} : { field: source.field, problem: source.problem }),
       };
     }
     case "marginCall":
@@ -600,11 +810,11 @@ function finalState(exchange: Exchange, params: ExchangeParams): Record<string, 
  * Runs a script through a fresh exchange, calling `emit` with one JSON line per event and a last
  * `{"final": ...}` line. Responses are processed at `timestamp + delay` (ties in script order);
  * every batch timestamp also advances the clock (expiries, fee rolls). The core's invariants are
- * verified after every step.
+ * verified once, before the final line.
  */
 export function runReplay(script: ReplayScript, emit: (line: string) => void): void {
   const params = script.exchange;
-  const steps = new Map<number, { response: AgentResponse; sentAt: number }[]>();
+  const steps = new Map<number, { response: ScriptResponse; sentAt: number }[]>();
   for (const batch of script.batches) {
     if (!steps.has(batch.timestamp)) steps.set(batch.timestamp, []);
     for (const response of batch.responses) {
@@ -616,23 +826,21 @@ export function runReplay(script: ReplayScript, emit: (line: string) => void): v
   /** When each agent was last reset: its responses sent by then and still on their way (arriving
    * later) are dropped, as the exchange drops a reset agent's queued instructions. */
   const resetAt = new Map<number, number>();
-  const dropped = (agentId: number, sentAt: number) => sentAt <= (resetAt.get(agentId) ?? -1);
+  const dropped = (agentId: number | null, sentAt: number) =>
+    agentId !== null && sentAt <= (resetAt.get(agentId) ?? -1);
   const exchange = Exchange.open(exchangeConfig(params));
   try {
-    const batch = new InstructionBatch();
+    const step = new Step();
     for (const at of [...steps.keys()].sort((a, b) => a - b)) {
-      batch.clear();
-      const sources: Source[] = [];
+      step.clear();
       for (const { response, sentAt } of steps.get(at)!) {
         if (dropped(response.agentId, sentAt)) continue;
-        pack(response, params, batch, sources);
-        if (response.type === "RESET_AGENT") {
-          for (const agentId of response.payload.agentIds) resetAt.set(agentId, at);
-        }
+        pack(response, params, step);
+        for (const agentId of resetAgents(response)) resetAt.set(agentId, at);
       }
-      exchange.submit(BigInt(at), batch);
+      step.submit(exchange, at);
       for (const event of exchange.drainEvents()) {
-        emit(JSON.stringify(eventLine(event, params, sources)));
+        emit(JSON.stringify(eventLine(event, params, step.sources)));
       }
     }
     // Once, at the end: checking after every step walks the whole state each time, which made

@@ -21,6 +21,13 @@ balances {base, quote}, feePolicy {historySlots, slotPeriod, tiers}); "responses
 responses in the reference's format (PLACE_ORDER_LIMIT, PLACE_ORDER_MARKET, CANCEL_ORDERS,
 RESET_AGENT). Numbers in the output are decimal strings at the configured decimals.
 
+What an agent sends is rejected per instruction: a response (or one cancellation or reset
+entry) with an unknown type, an enum value out of range, a field of the wrong JSON type or
+an unknown field becomes a reject line with reason INVALID_INSTRUCTION, the offending
+"field" and the "problem", and the rest runs. What the script itself gets wrong (not JSON,
+the exchange parameters, batches, a batch's timestamp or responses list, a response's
+delay) fails the whole script with exit code 2 and names the field.
+
 Arguments:
   <script.json>   the script file ("-" reads standard input)
 
