@@ -1042,7 +1042,15 @@ export class Validator {
       else deps.alerts.resolve("state-save");
     } catch (error) {
       this.#saveFailed = true;
-      this.#alert("state-save", `cannot write the state file: ${(error as Error).message}`);
+      // Says which file and what happens meanwhile: a person must free space or fix permissions.
+      const interval = deps.options.saveIntervalSeconds;
+      this.#alert(
+        "state-save",
+        `cannot write the state file ${deps.store.path}: ${(error as Error).message}; the ` +
+          `unsaved rounds are kept in memory and the save is retried ${
+            interval > 0 ? `every ${interval} s` : "after every round"
+          } (check the free space and permissions of its directory)`,
+      );
     }
   }
 
