@@ -12,7 +12,17 @@
 import { Buffer } from "node:buffer";
 import { createDecipheriv, createHmac, pbkdf2, pbkdf2Sync, timingSafeEqual } from "node:crypto";
 import { promisify } from "node:util";
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname } from "node:path";
 import { hexToU8a, u8aToHex } from "@polkadot/util";
 import { naclDecrypt, naclEncrypt } from "@polkadot/util-crypto";
@@ -312,7 +322,12 @@ export async function openKeyfile(
   return decryptAnsibleVault(bytes, password);
 }
 
-/** Writes a keyfile with mode 0600, creating directories; encrypts with `$NACL` if a password is given. */
+/**
+ * Writes a keyfile with mode 0600, creating directories; encrypts with `$NACL` if a password is
+ * given. The bytes go to a new file that then replaces `path`: a failed write leaves the old key
+ * whole, the secret is never in a file others may read, and a link at `path` (a hard-linked
+ * backup, a symlink to another key) is replaced rather than written through.
+ */
 export async function writeKeyfile(
   path: string,
   json: string,
@@ -324,6 +339,18 @@ export async function writeKeyfile(
     bytes = await encryptNacl(bytes, { password: options.password });
   }
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  writeFileSync(path, bytes, { mode: 0o600 });
-  chmodSync(path, 0o600);
+  const temporary = `${path}.${crypto.randomUUID()}.tmp`;
+  try {
+    const fd = openSync(temporary, "wx", 0o600);
+    try {
+      writeFileSync(fd, bytes);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
 }

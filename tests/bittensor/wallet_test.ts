@@ -3,7 +3,9 @@ import { Buffer } from "node:buffer";
 import { createCipheriv, createHmac, pbkdf2Sync } from "node:crypto";
 import {
   existsSync,
+  linkSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -563,4 +565,36 @@ console.log(JSON.stringify(await passwordFor("/nowhere/coldkey")()));`;
     assert.match(seen, /\r\n"hi"\r\n/, JSON.stringify(seen));
     assert.ok(!seen.includes("\u00e9"), `typing was echoed: ${JSON.stringify(seen)}`);
   },
+});
+
+Deno.test("writing a keyfile replaces the file, never what a link at its path points to", async () => {
+  const root = mkdtempSync(join(tmpdir(), "taos-wallets-"));
+  try {
+    const wallet = new Wallet({ root, name: "w", hotkey: "default" });
+    await wallet.writeHotkey(Keypair.fromUri("//Alice"));
+    const before = readFileSync(wallet.hotkeyPath, "utf8");
+    // A backup made as a hard link, and another wallet's key reached through a symlink.
+    linkSync(wallet.hotkeyPath, join(root, "backup"));
+    const other = new Wallet({ root, name: "other", hotkey: "default" });
+    await other.writeHotkey(Keypair.fromUri("//Bob"));
+    const otherBefore = readFileSync(other.hotkeyPath, "utf8");
+    rmSync(wallet.hotkeypubPath);
+    symlinkSync(other.hotkeyPath, wallet.hotkeypubPath);
+
+    await wallet.writeHotkey(Keypair.fromUri("//Charlie"));
+    assert.equal(readFileSync(join(root, "backup"), "utf8"), before);
+    assert.equal(readFileSync(other.hotkeyPath, "utf8"), otherBefore);
+    assert.equal(
+      (await wallet.hotkey()).ss58Address,
+      Keypair.fromUri("//Charlie").ss58Address,
+    );
+    assert.equal((await readKeyfile(wallet.hotkeypubPath)).privateKey, null);
+    assert.equal(statSync(wallet.hotkeyPath).mode & 0o777, 0o600);
+    assert.deepEqual(readdirSync(join(wallet.path, "hotkeys")).sort(), [
+      "default",
+      "defaultpub.txt",
+    ]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
