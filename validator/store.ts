@@ -238,6 +238,15 @@ function inUse(path: string): StateInUseError {
   return new StateInUseError(`${path} is in use by another process (another validator?)`);
 }
 
+/** The size of the file at `path`, or -1 when there is none. */
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return -1;
+  }
+}
+
 /** Sizes and modification times of a state file and its `-wal`, to notice a change. */
 function signature(path: string): string {
   return ["", "-wal"].map((suffix) => {
@@ -369,8 +378,9 @@ export class ValidatorStore {
         throw new StateFileError("foreign", `${path} is not a SQLite database (${size} bytes)`);
       }
       // A journal beside a missing or empty file is a state cut off, not a new one: the journal
-      // may hold all that was committed, and SQLite would discard it on opening the file.
-      const journal = ["-wal", "-journal"].find((suffix) => existsSync(path + suffix));
+      // may hold all that was committed, and SQLite would discard it on opening the file. An
+      // empty one holds nothing (a refused file's check leaves one where there was none).
+      const journal = ["-wal", "-journal"].find((suffix) => fileSize(path + suffix) > 0);
       if (size <= 0 && journal !== undefined) {
         throw new StateFileError(
           "damaged",

@@ -389,6 +389,28 @@ Deno.test("store: an empty or missing state file beside its -wal is refused as c
     }
   }));
 
+Deno.test("store: a damaged state moved away leaves no cut-off state behind: the next start begins afresh", () =>
+  inStateDir((dir) => {
+    const path = join(dir, "state.db");
+    const store = ValidatorStore.open(path);
+    store.save(snapshot(40, null), Array.from({ length: 40 }, (_, i) => injection(i + 1)));
+    store.close();
+    Deno.truncateSync(path, 3 * 4096);
+    assert.throws(
+      () => ValidatorStore.open(path),
+      (e) => e instanceof StateFileError && e.kind === "damaged",
+    );
+    // What the message asks: move the file away (its check may have left an empty -wal beside
+    // it, which holds nothing).
+    Deno.renameSync(path, `${path}.bad`);
+    const fresh = ValidatorStore.open(path);
+    try {
+      assert.equal(fresh.load(), null);
+    } finally {
+      fresh.close();
+    }
+  }));
+
 Deno.test("store: a damaged state is refused without its -wal being folded into it", () =>
   inStateDir((dir) => {
     const { path, files } = crashedState(dir);
