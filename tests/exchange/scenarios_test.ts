@@ -5,7 +5,8 @@
  *
  * Expected events list, in order, the fields that matter; every actual event must match the
  * expected one at the same position on those fields. Accounts not listed in the expected final
- * state must still hold their initial balances.
+ * state must still hold their initial balances, without loans or collateral; a listed account's
+ * loans and collateral are compared where the scenario states them.
  */
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
@@ -105,8 +106,8 @@ function compareFinal(actual: FinalState | null, expected: FinalState, exchange:
     ) ?? {
       agentId: account.agentId,
       bookId: account.bookId,
-      base: { free: exchange.balances.base, reserved: "0" },
-      quote: { free: exchange.balances.quote, reserved: "0" },
+      base: { free: exchange.balances.base, reserved: "0", loan: "0", collateral: "0" },
+      quote: { free: exchange.balances.quote, reserved: "0", loan: "0", collateral: "0" },
     };
     for (
       const [currency, decimals] of [["base", exchange.baseDecimals], [
@@ -114,9 +115,12 @@ function compareFinal(actual: FinalState | null, expected: FinalState, exchange:
         exchange.quoteDecimals,
       ]] as const
     ) {
-      for (const part of ["free", "reserved"] as const) {
+      for (const part of ["free", "reserved", "loan", "collateral"] as const) {
+        // Loans and collateral are compared where the scenario states them.
+        if (want[currency][part] === undefined) continue;
         const got = account[currency][part];
         const where = `agent ${account.agentId} book ${account.bookId} ${currency}.${part}`;
+        assert.ok(got !== undefined, `${where}: missing from the final line`);
         assert.equal(got.split(".")[1]?.length ?? 0, decimals, `${where} = ${got}: wrong decimals`);
         assert.equal(normalize(got), normalize(want[currency][part]), where);
       }
