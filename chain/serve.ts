@@ -71,7 +71,8 @@ export async function serveAxon(
   }
   const o = parsed.data;
   const ip = encodeIp(o.ip);
-  const endpoint = `${o.ip}:${o.port}`;
+  // An IPv6 address is bracketed, as in a URL, so the port stays readable.
+  const endpoint = `${ip.ipType === 6 ? `[${o.ip}]` : o.ip}:${o.port}`;
   const refused = chainRefusal(ip);
   if (refused) {
     return { ok: false, changed: false, message: `cannot serve ${endpoint}: ${refused}` };

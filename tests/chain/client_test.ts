@@ -14,7 +14,17 @@ import {
   timelockRevealRound,
 } from "../../chain/mod.ts";
 import { FakeSubtensor, type FakeSubtensorOptions, type Submission } from "./fake_subtensor.ts";
-import { alice, axon, bob, dave, NETUID, startNode, type Subnet, TEMPO } from "./subnet_fixture.ts";
+import {
+  alice,
+  axon,
+  bob,
+  charlie,
+  dave,
+  NETUID,
+  startNode,
+  type Subnet,
+  TEMPO,
+} from "./subnet_fixture.ts";
 
 async function withChain(
   fn: (client: SubtensorClient, node: FakeSubtensor, subnet: Subnet) => Promise<void>,
@@ -277,6 +287,18 @@ Deno.test("serveAxon skips, refuses and reports like the chain would", testOptio
     const rejected = await serveAxon(client, bob, { netuid: NETUID, ip: "1.2.3.4", port: 8091 });
     assert.equal(rejected.ok, false);
     assert.match(rejected.message, /ServingRateLimitExceeded/);
+
+    // An IPv6 endpoint is told bracketed, so its port stays readable.
+    node.onSubmit = () => ({ kind: "include" });
+    const v6 = await serveAxon(client, charlie, { netuid: NETUID, ip: "2001:db8::2", port: 9000 });
+    assert.deepEqual([v6.ok, v6.changed], [true, true], v6.message);
+    assert.equal(v6.message, "axon served at [2001:db8::2]:9000 on subnet 79");
+    const sent = node.submissions.at(-1)!;
+    assert.equal(`${sent.section}.${sent.method}`, "subtensorModule.serveAxon");
+    assert.deepEqual(
+      [BigInt(sent.args.ip as string), sent.args.ip_type, sent.args.port, sent.args.protocol],
+      [42540766411282592856903984951653826562n, 6, 9000, 4],
+    );
 
     await assert.rejects(
       () => serveAxon(client, bob, { netuid: NETUID, ip: "1.2.3.4", port: 0 }),
