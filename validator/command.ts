@@ -263,7 +263,8 @@ async function run(args: string[]): Promise<number> {
     const replaceable = error instanceof StateFileError && error.kind === "damaged" &&
       !options.reset;
     // Its own errors name the file already.
-    const flag = error instanceof StateFileError ? "--state" : `--state ${options.statePath}`;
+    const namesFile = error instanceof StateFileError || error instanceof StateInUseError;
+    const flag = namesFile ? "--state" : `--state ${options.statePath}`;
     const owned = error instanceof StateFileError && error.kind === "owned";
     const message = `${flag}: ${(error as Error).message}${
       replaceable ? " (restore a backup, or --neuron.reset starts over)" : ""

@@ -309,6 +309,35 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a second validator on a state file in use stops naming the file once, the first goes on",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-validator-inuse-"));
+  const state = join(dir, "state.db");
+  try {
+    // Long enough to be still running when the second one starts (about a minute unqueried).
+    const args = oneShortSimulation(state).map((a) => a === "10s" ? "1d" : a);
+    const first = startValidator(args);
+    try {
+      await first.waitFor((l) => l.includes(" step 12:"), 120_000, "12 publishes");
+      const second = startValidator(args);
+      assert.equal((await second.done).code, 2, second.stderr.join("\n"));
+      assert.ok(
+        second.stderr.includes(
+          `taos validator: --state: ${state} is in use by another process (another validator?)`,
+        ),
+        second.stderr.join("\n"),
+      );
+    } finally {
+      assert.equal((await first.stop()).code, 0, first.stderr.join("\n"));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test({
   name: "a hangup (SIGHUP) stops the validator as SIGTERM does: state saved, exit 0",
   sanitizeResources: false,
   sanitizeOps: false,
