@@ -258,6 +258,7 @@ int tx_add_account(tx_exchange *ex, int32_t agent_id, int64_t base, int64_t quot
         .loan_tail = XNONE,
         .agent = agent_id,
     };
+    x_set_tier(ex, &ex->accounts[(size_t)row * books + b], 0);
   }
   memset(&ex->fee_slots[(size_t)row * books * slots], 0, (size_t)books * slots * sizeof(int64_t));
   ex->agent_rows[z] = row + 1;
@@ -281,6 +282,13 @@ int tx_set_balances(tx_exchange *ex, int32_t agent_id, uint32_t book_id, int64_t
   acct->base_free = acct->init_base = base;
   acct->quote_free = acct->init_quote = quote;
   return TX_OK;
+}
+
+void x_set_tier(const tx_exchange *ex, x_account *acct, uint32_t tier) {
+  const tx_fee_tier *t = &ex->policies[acct->policy].tiers[tier];
+  acct->tier = tier;
+  acct->maker_e9 = (int32_t)t->maker_e9;
+  acct->taker_e9 = (int32_t)t->taker_e9;
 }
 
 /* Highest tier of a policy whose threshold `volume` reaches. */
@@ -314,7 +322,7 @@ int tx_set_fee_policy(tx_exchange *ex, int32_t agent_id, uint32_t policy) {
   for (uint32_t b = 0; b < ex->cfg.book_count; b++) {
     x_account *acct = &ex->accounts[(size_t)row * ex->cfg.book_count + b];
     acct->policy = (uint8_t)policy;
-    acct->tier = tier_for(&ex->policies[policy], acct->rolled_volume);
+    x_set_tier(ex, acct, tier_for(&ex->policies[policy], acct->rolled_volume));
   }
   return TX_OK;
 }
@@ -326,13 +334,9 @@ static int64_t *fee_history(const tx_exchange *ex, const x_account *acct) {
   return &ex->fee_slots[index * ex->cfg.fee_history_slots];
 }
 
-
-
-
-
 void x_reset_fees(tx_exchange *ex, x_account *acct) {
   memset(fee_history(ex, acct), 0, ex->cfg.fee_history_slots * sizeof(int64_t));
-  acct->tier = 0;
+  x_set_tier(ex, acct, 0);
   acct->rolled_volume = 0;
   acct->has_history = 0;
 }
@@ -354,7 +358,7 @@ static void roll_fees(tx_exchange *ex) {
     x_account *acct = &ex->accounts[i];
     if (!acct->has_history) continue;
     acct->rolled_volume = fee_volume(ex, acct);
-    acct->tier = tier_for(&ex->policies[acct->policy], acct->rolled_volume);
+    x_set_tier(ex, acct, tier_for(&ex->policies[acct->policy], acct->rolled_volume));
     ex->fee_slots[i * slots + next] = 0;
   }
   ex->fee_head = next;
@@ -744,8 +748,8 @@ int tx_fee_state_get(const tx_exchange *ex, int32_t agent_id, uint32_t book_id,
   if (a == NULL) return TX_ERR_AGENT;
   *out = (tx_fee_state){
       .volume = fee_volume(ex, a),
-      .maker_e9 = x_maker_rate(ex, a),
-      .taker_e9 = x_taker_rate(ex, a),
+      .maker_e9 = x_maker_rate(a),
+      .taker_e9 = x_taker_rate(a),
       .tier = a->tier,
   };
   return TX_OK;

@@ -97,7 +97,11 @@ typedef struct {
   int32_t agent;
   uint8_t has_history, policy, pad[2]; /* policy: index into tx_exchange.policies */
   int64_t rolled_volume; /* history sum at the last roll: fixes the tier in any policy */
+  /* The rates of its tier, kept beside it (they are read on every fill); rates lie in (-1e9, 1e9).
+   * They also bring the record to a power-of-two size: an index is then a shift of an offset. */
+  int32_t maker_e9, taker_e9;
 } x_account;
+_Static_assert(sizeof(x_account) == 128, "x_account is two cache lines");
 
 /* One fee policy's tiers (policy 0 is the configuration's). */
 typedef struct {
@@ -239,13 +243,11 @@ static inline x_account *x_account_of(tx_exchange *ex, int32_t agent, uint32_t b
   uint32_t row = x_row_of(ex, agent);
   return row == XNONE ? NULL : &ex->accounts[(size_t)row * ex->cfg.book_count + book];
 }
-/* The account's current maker and taker rates (its policy's tier). Inline: read on every fill. */
-static inline int64_t x_maker_rate(const tx_exchange *ex, const x_account *acct) {
-  return ex->policies[acct->policy].tiers[acct->tier].maker_e9;
-}
-static inline int64_t x_taker_rate(const tx_exchange *ex, const x_account *acct) {
-  return ex->policies[acct->policy].tiers[acct->tier].taker_e9;
-}
+/* The account's current maker and taker rates (its policy's tier). */
+static inline int64_t x_maker_rate(const x_account *acct) { return acct->maker_e9; }
+static inline int64_t x_taker_rate(const x_account *acct) { return acct->taker_e9; }
+/* Puts the account on a tier of its policy, with that tier's rates. */
+void x_set_tier(const tx_exchange *ex, x_account *acct, uint32_t tier);
 /* Adds a fill's quote volume to the account's newest fee-history slot. */
 static inline void x_add_fee_volume(tx_exchange *ex, x_account *acct, int64_t quote) {
   /* Saturated: traded volume, unlike holdings, has no bound (a notional is never negative). */
@@ -274,9 +276,10 @@ int x_grow_capacity(tx_exchange *ex, x_book *book, int side);
  * the room is almost always there already. */
 static inline int x_reserve_capacity(tx_exchange *ex, x_book *book, int side) {
   const x_side *s = &book->side[side];
-  uint32_t page = book->next_order_id >> X_ID_PAGE_BITS;
-  if (ex->free_order != XNONE && s->n < s->cap && page < book->page_cap &&
-      book->pages[page] != NULL) {
+  /* A page is made for its first id and freed once all its ids are issued and gone, so the page
+   * of an id inside one is there: only a page's first id (where the id limit lies too) needs it
+   * looked up. */
+  if (ex->free_order != XNONE && s->n < s->cap && (book->next_order_id & (X_ID_PAGE - 1)) != 0) {
     return TX_OK;
   }
   return x_grow_capacity(ex, book, side);

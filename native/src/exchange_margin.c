@@ -297,7 +297,7 @@ static bool loan_alive(const tx_exchange *ex, uint32_t li, uint32_t account, uin
 static bool affords_lot(const tx_exchange *ex, const x_account *acct, const x_book *book) {
   const x_side *asks = &book->side[TX_SELL];
   if (asks->n == 0) return true; /* nothing to buy yet: not over */
-  int64_t cost = x_with_rate(ex, asks->lv[asks->n - 1].price, ex->lot, x_taker_rate(ex, acct));
+  int64_t cost = x_with_rate(ex, asks->lv[asks->n - 1].price, ex->lot, x_taker_rate(acct));
   return acct->quote_free >= cost;
 }
 
@@ -335,7 +335,7 @@ static void liquidate(tx_exchange *ex, uint32_t li) {
       in.currency = TX_CURRENCY_QUOTE;
       in.volume = affords_lot(ex, acct, &ex->books[book_id])
                       ? (int64_t)((__int128)acct->quote_free * X_RATE_ONE /
-                                  (X_RATE_ONE + x_taker_rate(ex, acct)))
+                                  (X_RATE_ONE + x_taker_rate(acct)))
                       : 0;
     }
     if (in.volume > 0) x_place(ex, &in);

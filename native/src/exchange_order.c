@@ -188,8 +188,8 @@ static void settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, i
   x_account *aa = &ex->accounts[a->account];
   x_account *ra = &ex->accounts[r->account];
   int64_t notional = x_notional(ex, price, q);
-  int64_t maker_fee = x_fee(ex, price, q, x_maker_rate(ex, ra));
-  int64_t taker_fee = x_fee(ex, price, q, x_taker_rate(ex, aa));
+  int64_t maker_fee = x_fee(ex, price, q, x_maker_rate(ra));
+  int64_t taker_fee = x_fee(ex, price, q, x_taker_rate(aa));
   if ((maker_fee | taker_fee) < 0) limit_rebates(book, &maker_fee, &taker_fee);
   bool aggressor_buys = a->dir == TX_BUY;
   x_order *buy = aggressor_buys ? a : r, *sell = aggressor_buys ? r : a;
@@ -375,6 +375,23 @@ static x_walk walk(const tx_exchange *ex, const x_book *book, int dir, bool has_
   return w;
 }
 
+/* An upper bound of what a cash buy of `size` base reserves, found without walking the book:
+ * every piece it takes or rests is priced at `worst` or better, and with rates that are not
+ * negative a sum of truncated amounts is at most the truncated sum, so trunc_q(worst * size *
+ * (1 + rate_hi)) covers the walked amount. It can stand in for the exact amount when the account
+ * can afford it and the exact amount cannot truncate to nothing (a lot at the best price costs
+ * something): the funds check then passes either way, and a cash buy's reservation is settled or
+ * released as soon as it has matched, so reserving more while it matches changes no balance, fill
+ * or event. Returns the bound, or 0 where the exact amount is needed. */
+static inline int64_t affordable_buy_bound(const tx_exchange *ex, const x_account *acct,
+                                           int64_t size, int64_t best, int64_t worst,
+                                           int64_t rate_lo, int64_t rate_hi) {
+  if (rate_lo < 0) return 0;
+  int64_t bound = x_with_rate(ex, worst, size, rate_hi);
+  if (bound > acct->quote_free || bound == INT64_MAX) return 0;
+  return x_with_rate(ex, best, ex->lot, rate_lo) > 0 ? bound : 0;
+}
+
 /* Post-only: would the order take liquidity? (reference rules per STP mode) */
 static bool takes_liquidity(const tx_exchange *ex, const x_book *book, int dir, int64_t price,
                             int32_t agent, int stp, int64_t volume) {
@@ -487,7 +504,7 @@ bool x_place_passive(tx_exchange *ex, const tx_instruction *in) {
   x_book *book = &ex->books[in->book_id];
   const x_side *opp = &book->side[!dir];
   if (opp->n > 0 && within(dir, opp->lv[opp->n - 1].price, price)) return false;
-  int64_t rate_m = x_maker_rate(ex, acct);
+  int64_t rate_m = x_maker_rate(acct);
   int64_t amount = size;
   if (dir == TX_BUY) {
     amount = x_with_rate(ex, price, size, rate_m);
@@ -554,21 +571,28 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
 
   /* Order size (total matchable base volume) and the amount a cash order would reserve (quote
    * for buys, base for sells). */
-  int64_t rate_t = x_taker_rate(ex, acct), rate_m = x_maker_rate(ex, acct);
+  int64_t rate_t = x_taker_rate(acct), rate_m = x_maker_rate(acct);
   int own = reservation_own_mode(in->stp);
   int64_t price = in->price, size, amount;
   if (market && dir == TX_SELL && !by_quote) {
     size = amount = target;
   } else if (market) {
-    x_walk w = walk(ex, book, dir, false, 0, in->agent_id, own, by_quote, target, rate_t);
-    if (by_quote) {
-      size = x_lot(ex, w.vol);
-      amount = dir == TX_BUY ? x_quote_with_rate(w.quote, rate_t) : size;
-    } else {
-      size = target;
-      amount = dir == TX_BUY ? w.cost : size;
+    /* A cash buy in base may take any of the side: its prices go up to the side's worst. */
+    amount = dir == TX_BUY && !by_quote && lev == 0 && own == OWN_COUNT
+                 ? affordable_buy_bound(ex, acct, target, opp->lv[opp->n - 1].price,
+                                        opp->lv[0].price, rate_t, rate_t)
+                 : 0;
+    size = target; /* every order counts then, and the side has some: it is not empty */
+    if (amount == 0) {
+      x_walk w = walk(ex, book, dir, false, 0, in->agent_id, own, by_quote, target, rate_t);
+      if (by_quote) {
+        size = x_lot(ex, w.vol);
+        amount = dir == TX_BUY ? x_quote_with_rate(w.quote, rate_t) : size;
+      } else {
+        amount = dir == TX_BUY ? w.cost : size;
+      }
+      if (size <= 0 || (dir == TX_BUY && w.vol == 0)) return reject(ex, in, TX_R_EMPTY_BOOK, 0);
     }
-    if (size <= 0 || (dir == TX_BUY && w.vol == 0)) return reject(ex, in, TX_R_EMPTY_BOOK, 0);
   } else if (by_quote) {
     x_walk w = walk(ex, book, dir, true, price, in->agent_id, own, true, target, rate_t);
     int64_t maker_quote = target - w.quote;
@@ -604,9 +628,17 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
     if (dir == TX_BUY) {
       /* Most limit orders do not cross: then all of it is priced as maker volume. */
       bool crosses = opp->n > 0 && within(dir, opp->lv[opp->n - 1].price, price);
-      x_walk w = crosses ? walk(ex, book, dir, true, price, in->agent_id, own, false, size, rate_t)
-                         : (x_walk){0, 0, 0};
-      amount = x_sat_add(w.cost, x_with_rate(ex, price, size - w.vol, rate_m));
+      amount = crosses && lev == 0
+                   ? affordable_buy_bound(ex, acct, size, opp->lv[opp->n - 1].price, price,
+                                          rate_t < rate_m ? rate_t : rate_m,
+                                          rate_t > rate_m ? rate_t : rate_m)
+                   : 0;
+      if (amount == 0) {
+        x_walk w = crosses
+                       ? walk(ex, book, dir, true, price, in->agent_id, own, false, size, rate_t)
+                       : (x_walk){0, 0, 0};
+        amount = x_sat_add(w.cost, x_with_rate(ex, price, size - w.vol, rate_m));
+      }
     } else {
       amount = size;
     }
@@ -678,12 +710,13 @@ static inline uint32_t owned_order(const tx_exchange *ex, const x_book *book, ui
 void x_cancel(tx_exchange *ex, const tx_instruction *in) {
   if (!well_formed(in)) return reject(ex, in, TX_R_INVALID_INSTRUCTION, 0);
   if (in->book_id >= ex->cfg.book_count) return reject(ex, in, TX_R_INVALID_BOOK, 0);
-  if (x_account_of(ex, in->agent_id, in->book_id) == NULL) {
-    return reject(ex, in, TX_R_NONEXISTENT_ACCOUNT, 0);
-  }
   x_book *book = &ex->books[in->book_id];
+  /* An agent that owns the order has an account: only a miss needs the account looked up. */
   uint32_t index = owned_order(ex, book, in->order_id, in->agent_id);
-  if (index == XNONE) return reject(ex, in, TX_R_ORDER_NOT_FOUND, 0);
+  if (index == XNONE) {
+    bool known = x_account_of(ex, in->agent_id, in->book_id) != NULL;
+    return reject(ex, in, known ? TX_R_ORDER_NOT_FOUND : TX_R_NONEXISTENT_ACCOUNT, 0);
+  }
   x_order *o = &ex->orders[index];
   if ((in->flags & TX_IF_PARTIAL) && in->volume < 0) {
     return reject(ex, in, TX_R_INVALID_VOLUME, 0);

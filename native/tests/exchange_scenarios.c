@@ -463,6 +463,9 @@ static void s23_cancel_unknown(void) {
   run(ex, limit_order(A, TX_BUY, B(2), P(100)));
   run(ex, cancel_order(BB, 1));
   EXPECT_EQ(rejection(), TX_R_ORDER_NOT_FOUND);
+  /* An agent without an account is told so, whoever owns the id. */
+  run(ex, cancel_order(42, 1));
+  EXPECT_EQ(rejection(), TX_R_NONEXISTENT_ACCOUNT);
   check_invariants(ex);
   tx_close(ex);
 }
@@ -487,6 +490,52 @@ static void s24_insufficient_funds(void) {
   EXPECT_EQ(info.next_order_id, 1);
   EXPECT_BAL(ex, A, B(1000), 0, Q(10000), 0);
   tx_close(ex);
+}
+
+/* A cash buy's funds check can skip walking the book: a bound priced at the worst price the buy
+ * may reach (the side's worst level for a market buy, the limit for a limit buy) decides when the
+ * account can afford it; otherwise the exact walked amount does. Both give the same outcome. */
+static void buy_funds_bound(void) {
+  /* Asks 1 @ 100 and 1 @ 200: taking both costs 300 + 0.6 taker fee. */
+  const int64_t market_quotes[] = {Q(250), Q(350), Q(1000)}; /* short; exact only; bound */
+  for (int i = 0; i < 3; i++) {
+    tx_exchange *ex = fresh(0);
+    run(ex, limit_order(C, TX_SELL, B(1), P(100)));
+    run(ex, limit_order(C, TX_SELL, B(1), P(200)));
+    EXPECT_EQ(tx_set_balances(ex, A, 0, B(100), market_quotes[i]), TX_OK);
+    tx_instruction buy = market_order(A, TX_BUY, B(2));
+    buy.stp = TX_STP_NONE;
+    run(ex, buy);
+    if (i == 0) {
+      EXPECT_EQ(rejection(), TX_R_INSUFFICIENT_QUOTE);
+      EXPECT_BAL(ex, A, B(100), 0, Q(250), 0);
+    } else {
+      EXPECT_EQ(count_events(TX_EV_TRADE), 2);
+      EXPECT_BAL(ex, A, B(102), 0, market_quotes[i] - Q(300.6), 0);
+    }
+    check_invariants(ex);
+    tx_close(ex);
+  }
+  /* A limit buy of 3 @ 200 takes both asks and rests 1 @ 200: 300.6 + 200.2 with the maker fee. */
+  const int64_t limit_quotes[] = {Q(500), Q(501), Q(700)}; /* short; exact only; bound */
+  for (int i = 0; i < 3; i++) {
+    tx_exchange *ex = fresh(0);
+    run(ex, limit_order(C, TX_SELL, B(1), P(100)));
+    run(ex, limit_order(C, TX_SELL, B(1), P(200)));
+    EXPECT_EQ(tx_set_balances(ex, A, 0, B(100), limit_quotes[i]), TX_OK);
+    tx_instruction buy = limit_order(A, TX_BUY, B(3), P(200));
+    buy.stp = TX_STP_NONE;
+    run(ex, buy);
+    if (i == 0) {
+      EXPECT_EQ(rejection(), TX_R_INSUFFICIENT_QUOTE);
+      EXPECT_BAL(ex, A, B(100), 0, Q(500), 0);
+    } else {
+      EXPECT_EQ(count_events(TX_EV_TRADE), 2);
+      EXPECT_BAL(ex, A, B(102), 0, limit_quotes[i] - Q(500.8), Q(200.2));
+    }
+    check_invariants(ex);
+    tx_close(ex);
+  }
 }
 
 static void s25_26_27_validation(void) {
@@ -1254,6 +1303,7 @@ int main(void) {
   s22_cancel_partial_then_fill();
   s23_cancel_unknown();
   s24_insufficient_funds();
+  buy_funds_bound();
   s25_26_27_validation();
   s28_fee_tiers();
   s33_price_time_priority();
