@@ -333,7 +333,8 @@ function valueAt(value: unknown, path: PropertyKey[]): unknown {
 
 /** A short rendering of an offending value for a reject line. */
 function shown(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+  // JSON.stringify would show a number beyond double range (1e400 parses as Infinity) as null.
+  const text = typeof value === "number" ? String(value) : JSON.stringify(value) ?? String(value);
   return text.length > 40 ? `${text.slice(0, 40)}...` : text;
 }
 
