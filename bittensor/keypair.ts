@@ -91,8 +91,7 @@ export class Keypair {
   readonly #canonicalSecret: Uint8Array | null;
   /** polkadot-js form of the secret, used for signing. */
   readonly #signingSecret: Uint8Array | null;
-  /** Mnemonic/seed the pair was derived from, if any. */
-  readonly origin: KeypairOrigin;
+  readonly #origin: KeypairOrigin;
 
   private constructor(
     publicKey: Uint8Array,
@@ -105,7 +104,15 @@ export class Keypair {
     this.#canonicalSecret = polkadotSecret === null
       ? null
       : polkadotToCanonicalSecret(polkadotSecret);
-    this.origin = origin;
+    this.#origin = origin;
+  }
+
+  /**
+   * Mnemonic/seed the pair was derived from, if any. An accessor, like the secret a private
+   * field, so that printing or serialising a key pair shows neither.
+   */
+  get origin(): KeypairOrigin {
+    return this.#origin;
   }
 
   /** A key pair from a 32-byte mini-secret (keyfile `secretSeed`). */

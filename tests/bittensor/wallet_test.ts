@@ -598,3 +598,16 @@ Deno.test("writing a keyfile replaces the file, never what a link at its path po
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+Deno.test("printing or serialising a key pair shows no secret", () => {
+  const key = Keypair.fromMnemonic(DEV_PHRASE);
+  const seed = u8aToHex(key.origin.seed!).slice(2);
+  for (const shown of [Deno.inspect(key, { depth: 10 }), JSON.stringify(key), String(key)]) {
+    assert.ok(!shown.includes("bottom drive"), shown);
+    assert.ok(!shown.includes("250, 199, 149") && !shown.includes('"0":250'), shown);
+    assert.ok(!shown.includes(seed), shown);
+  }
+  assert.match(Deno.inspect(key), /5DfhGyQdFobKM8NsWvEeAKk5EQQgYe9AydgJ7rMB6E1EqRzV/);
+  // What keyfiles are written from is still there.
+  assert.equal(key.origin.mnemonic, DEV_PHRASE);
+});
