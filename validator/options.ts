@@ -288,7 +288,8 @@ Monitoring:
                                           WARNING and ERROR serve the same metrics
       --http.host <addr>                  address the HTTP server binds (default 0.0.0.0)
       --reporting.disabled                do not refresh metrics after each state
-  -d, --alerting.pagerduty.integration_key <key>  PagerDuty Events API v2 routing key
+  -d, --alerting.pagerduty.integration_key <key>  PagerDuty Events API v2 routing key (default
+                                          TAOS_PAGERDUTY_KEY, which keeps it out of the process list)
       --pagerduty.key <key>               same
       --pagerduty.url <url>               events endpoint (default https://events.pagerduty.com/v2/enqueue)
 
@@ -341,6 +342,9 @@ function seedingOf(
     samplingSeconds: num(sampling, positiveNumber.max(86400), str(sampling), 60),
   };
 }
+
+/** The environment variable holding the PagerDuty routing key when no flag gives one. */
+export const PAGERDUTY_KEY_ENV = "TAOS_PAGERDUTY_KEY";
 
 /** A number written in decimal (JavaScript's `Number` would also take `0x4f` or `Infinity`). */
 const DECIMAL = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/;
@@ -554,7 +558,9 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     ),
   };
 
-  const pagerdutyKey = str("alerting.pagerduty.integration_key") ?? str("pagerduty.key") ?? "";
+  // From the environment, the key stays out of the command line that `ps` shows every local user.
+  const pagerdutyKey = str("alerting.pagerduty.integration_key") ?? str("pagerduty.key") ??
+    Deno.env.get(PAGERDUTY_KEY_ENV) ?? "";
   const pagerdutyUrl = str("pagerduty.url") ?? "https://events.pagerduty.com/v2/enqueue";
   if (!/^https?:\/\/\S+$/.test(pagerdutyUrl)) {
     throw new UsageError(`--pagerduty.url: '${pagerdutyUrl}' must be an http(s) URL`);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../../cli/command.ts";
-import { parseValidatorArgs } from "../../validator/options.ts";
+import { PAGERDUTY_KEY_ENV, parseValidatorArgs } from "../../validator/options.ts";
 
 const HOTKEY = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
 
@@ -76,6 +76,18 @@ Deno.test("options: defaults follow the reference and run_validator.sh", () => {
     "http://h/t",
   ]);
   assert.deepEqual([fed.fundamentalFeed, fed.externalFeed], ["btc.csv", "http://h/t"]);
+});
+
+Deno.test("options: the PagerDuty routing key may come from the environment; a flag wins", () => {
+  Deno.env.set(PAGERDUTY_KEY_ENV, "FROM-ENV");
+  try {
+    assert.equal(parseValidatorArgs([]).pagerdutyKey, "FROM-ENV");
+    assert.equal(parseValidatorArgs(["-d", "FROM-FLAG"]).pagerdutyKey, "FROM-FLAG");
+    assert.equal(parseValidatorArgs(["--pagerduty.key", "FROM-FLAG"]).pagerdutyKey, "FROM-FLAG");
+  } finally {
+    Deno.env.delete(PAGERDUTY_KEY_ENV);
+  }
+  assert.equal(parseValidatorArgs([]).pagerdutyKey, null);
 });
 
 Deno.test("options: -e takes every network name the miner and the SDK take", () => {
