@@ -650,6 +650,41 @@ Deno.test("the client reconnects after the node drops the connection", testOptio
   });
 });
 
+Deno.test(
+  "the client keeps retrying, backing off, while the node refuses connections, and comes back",
+  testOptions,
+  async () => {
+    await withChain(async (_client, node) => {
+      const lines: string[] = [];
+      const watched = await SubtensorClient.connect({
+        network: node.url,
+        retryDelayMs: 50,
+        log: (line) => lines.push(line),
+      });
+      const failures = () => lines.filter((l) => l.startsWith("no connection"));
+      try {
+        node.refuseConnections = true;
+        node.dropConnections();
+        for (let i = 0; i < 800 && failures().length < 3; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+        assert.deepEqual(
+          failures().slice(0, 3).map((l) => /retrying in (\d+) ms/.exec(l)?.[1]),
+          ["50", "100", "200"],
+        );
+        node.refuseConnections = false;
+        for (let i = 0; i < 800 && !lines.some((l) => l.startsWith("reconnected")); i++) {
+          await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+        node.best = 4321;
+        assert.equal(await watched.bestBlock(), 4321);
+      } finally {
+        await watched.close();
+      }
+    });
+  },
+);
+
 Deno.test("connecting to an unknown network or a dead endpoint fails clearly", async () => {
   await assert.rejects(
     () => SubtensorClient.connect({ network: "mainnet" }),

@@ -192,6 +192,8 @@ export class FakeSubtensor {
    */
   onSubmit: (submission: Submission) => SubmitReply = () => ({ kind: "include" });
   best = 1000;
+  /** While true, new WebSocket connections are refused (HTTP 503), as by a node that is down. */
+  refuseConnections = false;
   #server: Deno.HttpServer<Deno.NetAddr> | undefined;
   #sockets = new Set<WebSocket>();
   #storage = new Map<string, string>();
@@ -231,6 +233,7 @@ export class FakeSubtensor {
     node.#server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen: () => {} },
       (request) => {
+        if (node.refuseConnections) return new Response("unavailable", { status: 503 });
         const { socket, response } = Deno.upgradeWebSocket(request);
         node.#sockets.add(socket);
         socket.onclose = () => node.#sockets.delete(socket);
