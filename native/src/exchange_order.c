@@ -445,7 +445,7 @@ static inline void init_order(tx_exchange *ex, x_book *book, x_order *o, const t
   o->res_base = o->res_quote = 0;
   o->leverage = leverage;
   o->agent = in->agent_id;
-  o->next = o->prev = o->aprev = o->anext = o->loan = XNONE;
+  o->loan = XNONE; /* its level and owner links are set if it comes to rest */
   o->id = book->next_order_id++;
   o->account = (uint32_t)(acct - ex->accounts);
   o->book = in->book_id;
