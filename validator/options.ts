@@ -396,6 +396,16 @@ function parseLocalMiner(text: string): LocalMiner {
   };
 }
 
+/** `--state` as given; SQLite's name for a database in memory would save nothing. */
+function statePathOf(given: string | undefined): string | undefined {
+  if (given === ":memory:") {
+    throw new UsageError(
+      "--state: ':memory:' is a database in memory, which would save nothing (give a file path)",
+    );
+  }
+  return given;
+}
+
 function durationOf(text: string): number {
   const ns = parseDuration(text);
   if (ns === undefined || ns <= 0) {
@@ -438,6 +448,13 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     strict: true,
   }).values;
   const str = (name: string) => values[name] as string | undefined;
+  // An empty path or address is never meant: `--state=` would run on a temporary database and save
+  // nothing, an empty directory would put the state in the working directory.
+  const nonEmpty = (name: string) => {
+    const value = str(name);
+    if (value === "") throw new UsageError(`--${name}: must not be empty`);
+    return value;
+  };
   const notes: string[] = [];
   if (str("s") !== undefined) {
     notes.push("-s has no effect: the simulation runs inside the validator process");
@@ -463,7 +480,7 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     throw new UsageError(`-e/--subtensor.chain_endpoint: ${(error as RangeError).message}`);
   }
   const netuid = num("netuid", nonNegativeInt.max(65535), str("netuid"), 79);
-  const given = str("wallet.path");
+  const given = nonEmpty("wallet.path");
   const walletPath = given === undefined ? defaultWalletRoot() : expandHome(given);
   // Each is one directory level of the state path, so none may climb out of the logging dir.
   const component = (flag: string, fallback: string) => {
@@ -474,7 +491,7 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
   };
   const walletName = component("wallet.name", "taos");
   const walletHotkey = component("wallet.hotkey", "validator");
-  const loggingDir = expandHome(str("logging.logging_dir") ?? "~/.bittensor/validators");
+  const loggingDir = expandHome(nonEmpty("logging.logging_dir") ?? "~/.bittensor/validators");
   const neuronName = component("neuron.name", "validator");
 
   const promLevel = (str("prometheus.level") ?? "INFO").toUpperCase();
@@ -606,12 +623,12 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     scoring,
     reportingDisabled: values["reporting.disabled"] === true,
     prometheusPort,
-    httpHost: str("http.host") ?? "0.0.0.0",
+    httpHost: nonEmpty("http.host") ?? "0.0.0.0",
     pagerdutyKey: pagerdutyKey === "" ? null : pagerdutyKey,
     pagerdutyUrl,
-    simulationConfig: str("config") ?? str("simulation.xml_config") ?? "reference",
-    fundamentalFeed: str("fundamental-feed") ?? null,
-    externalFeed: str("external-feed") ?? null,
+    simulationConfig: nonEmpty("config") ?? nonEmpty("simulation.xml_config") ?? "reference",
+    fundamentalFeed: nonEmpty("fundamental-feed") ?? null,
+    externalFeed: nonEmpty("external-feed") ?? null,
     seeding: seedingOf(values, str),
     seed: seedRaw === undefined
       ? null
@@ -635,11 +652,11 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     duration: str("duration") === undefined ? null : durationOf(str("duration")!),
     books: str("books") === undefined ? null : num("books", positiveInt.max(4096), str("books"), 1),
     threads: num("threads", nonNegativeInt.max(1024), str("threads"), 0),
-    hotkeyUri: str("hotkey-uri") ?? null,
+    hotkeyUri: nonEmpty("hotkey-uri") ?? null,
     local,
     miners,
     // A local run keeps its own state: it must never resume the chain validator's simulation.
-    statePath: str("state") ??
+    statePath: statePathOf(nonEmpty("state")) ??
       join(
         loggingDir,
         walletName,

@@ -192,6 +192,16 @@ Deno.test("options: bad values name the flag", () => {
     [["-w", "../../elsewhere"], /--wallet\.name: '\.\.\/\.\.\/elsewhere' must be a single file/],
     [["-h", ".."], /--wallet\.hotkey: '\.\.' must be a single file name/],
     [["--neuron.name", "a/b"], /--neuron\.name: 'a\/b' must be a single file name/],
+    // `--state=` ran on a temporary database that saved nothing, an empty logging directory put
+    // the state in the working directory.
+    [["--state="], /^--state: must not be empty$/],
+    [["--state", ":memory:"], /^--state: ':memory:' is a database in memory, which would save/],
+    [["--logging.logging_dir="], /^--logging\.logging_dir: must not be empty$/],
+    [["--wallet.path="], /^--wallet\.path: must not be empty$/],
+    [["--http.host="], /^--http\.host: must not be empty$/],
+    [["--config="], /^--config: must not be empty$/],
+    [["--local", "--hotkey-uri="], /^--hotkey-uri: must not be empty$/],
+    [["--fundamental-feed="], /^--fundamental-feed: must not be empty$/],
   ];
   for (const [args, message] of cases) {
     assert.throws(() => parseValidatorArgs(args), (e: unknown) => {
