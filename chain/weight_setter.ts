@@ -109,10 +109,13 @@ const SubmissionSchema = z.object({
 /** Chain errors that only mean "too soon": the weights rate limit, in the pool or in the block. */
 const TOO_SOON = /RateLimitExceeded|SettingWeightsTooFast|CommittingWeightsTooFast/;
 
-/** Reveal errors after which a commit can never be revealed. */
-/** Epochs an unconfirmed commit is waited for past its estimated reveal epoch (an estimate can be
- * an epoch early). */
+/**
+ * Epochs an unconfirmed commit is waited for past its estimated reveal epoch (an estimate can be
+ * an epoch early).
+ */
 const ESTIMATE_SLACK_EPOCHS = 1;
+
+/** Reveal errors after which a commit can never be revealed. */
 const HOPELESS_REVEAL =
   /NoWeightsCommitFound|ExpiredWeightCommit|InvalidRevealCommitHashNotMatch|CommitNotFound|CommitRevealDisabled/;
 
