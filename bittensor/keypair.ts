@@ -108,8 +108,8 @@ export class Keypair {
   }
 
   /**
-   * Mnemonic/seed the pair was derived from, if any. An accessor, like the secret a private
-   * field, so that printing or serialising a key pair shows neither.
+   * Mnemonic/seed the pair was derived from, if any. Held in a private field, as the secret is,
+   * so that printing or serialising a key pair shows neither.
    */
   get origin(): KeypairOrigin {
     return this.#origin;
