@@ -22,7 +22,10 @@ export class ChainError extends Error {
  */
 export const CUSTOM_TRANSACTION_ERRORS: Readonly<Record<number, readonly [string, string]>> = {
   0: ["ColdkeyInSwapSchedule", "the coldkey is scheduled for a swap"],
-  1: ["StakeAmountTooLow", "the stake amount is too low"],
+  1: [
+    "StakeAmountTooLow",
+    "stake too low (for a weight call: below the StakeThreshold needed to set weights)",
+  ],
   2: ["BalanceTooLow", "the balance is too low"],
   3: ["SubnetNotExists", "the subnet does not exist"],
   4: ["HotkeyAccountDoesntExist", "the hotkey account does not exist"],
@@ -36,9 +39,12 @@ export const CUSTOM_TRANSACTION_ERRORS: Readonly<Record<number, readonly [string
   12: ["ServingRateLimitExceeded", "serving rate limit exceeded (axon served too recently)"],
   13: ["InvalidPort", "invalid port (0 is refused)"],
   14: ["ZeroMaxAmount", "zero max amount"],
-  15: ["InvalidRevealRound", "invalid reveal round"],
-  16: ["CommitNotFound", "no matching weight commit found"],
-  17: ["CommitBlockNotInRevealRange", "the commit is not in its reveal window"],
+  15: ["InvalidRevealRound", "the drand round is already on chain (it must be a future round)"],
+  16: ["CommitNotFound", "no commit matches the revealed weights, salt and version key"],
+  17: [
+    "CommitBlockNotInRevealRange",
+    "not the commit's reveal epoch (the reveal is too early or too late)",
+  ],
   18: ["InputLengthsUnequal", "input lists differ in length"],
   19: ["UidNotFound", "the hotkey has no uid on the subnet"],
   20: ["EvmKeyAssociateRateLimitExceeded", "EVM key association rate limit exceeded"],
@@ -49,7 +55,7 @@ export const CUSTOM_TRANSACTION_ERRORS: Readonly<Record<number, readonly [string
   25: ["NonAssociatedColdKey", "the coldkey is not associated"],
   26: ["DelegateTakeTooLow", "delegate take too low"],
   27: ["DelegateTakeTooHigh", "delegate take too high"],
-  255: ["BadRequest", "bad request"],
+  255: ["BadRequest", "refused by subtensor's transaction checks (no specific code)"],
 };
 
 /** Pool and RPC error codes a node answers `author_submit*` with. */

@@ -150,6 +150,15 @@ Deno.test("pool rejections are described by name", () => {
     describeSubmitError(new Error("1010: Invalid Transaction: Custom error: 19")),
     /UidNotFound \(the hotkey has no uid on the subnet\)/,
   );
+  // The pool's checks map several pallet errors to one code: say what each covers.
+  assert.match(
+    describeSubmitError(new Error("1010: Invalid Transaction: Custom error: 1")),
+    /StakeAmountTooLow \(.*StakeThreshold needed to set weights\)/,
+  );
+  assert.match(
+    describeSubmitError(new Error("1010: Invalid Transaction: Custom error: 17")),
+    /CommitBlockNotInRevealRange \(.*too early or too late\)/,
+  );
   assert.equal(
     describeSubmitError(new Error("1010: Invalid Transaction: Custom error: 99")),
     "rejected by the transaction pool: custom error 99",
