@@ -575,7 +575,39 @@ int tx_submit(tx_exchange *ex, uint64_t now_ns, const tx_instruction *records, s
   if (now_ns < ex->now) return TX_ERR_TIME;
   ex->error = TX_OK;
   advance(ex, now_ns);
-  x_execute(ex, records, count);
+  /* A host buffer need not be 8-byte aligned: such records are copied before use. */
+  bool aligned = ((uintptr_t)records % _Alignof(tx_instruction)) == 0;
+  tx_instruction copy;
+  for (size_t i = 0; i < count && ex->error == TX_OK; i++) {
+    const tx_instruction *in = &records[i];
+    if (!aligned) {
+      memcpy(&copy, (const unsigned char *)records + i * sizeof copy, sizeof copy);
+      in = &copy;
+    }
+    ex->instr = (uint32_t)i;
+    switch (in->kind) {
+    case TX_INSTR_LIMIT:
+      if ((ex->cfg.flags & TX_CFG_GENERAL_PATHS) || !x_place_passive(ex, in)) x_place(ex, in);
+      break;
+    case TX_INSTR_MARKET: x_place(ex, in); break;
+    case TX_INSTR_CANCEL: x_cancel(ex, in); break;
+    case TX_INSTR_RESET: x_reset(ex, in); break;
+    default: {
+      tx_event e = {.timestamp = ex->now,
+                    .instruction = ex->instr,
+                    .book_id = in->book_id,
+                    .order_id = XNONE,
+                    .resting_order_id = XNONE,
+                    .trade_id = XNONE,
+                    .agent_id = in->agent_id,
+                    .client_order_id = in->client_order_id,
+                    .resting_client_order_id = XNONE,
+                    .type = TX_EV_REJECTED,
+                    .reason = TX_R_INVALID_INSTRUCTION};
+      x_emit(ex, &e);
+    }
+    }
+  }
   /* A GTT order of expiry 0 is cancelled at once, after the call's instructions, as a cancel
    * message due now would be processed after the messages already queued for now. */
   fire_due_timers(ex, ex->now);

@@ -329,9 +329,10 @@ void x_margin_calls(tx_exchange *ex);
 void x_copy_loan(const tx_exchange *ex, const x_loan *loan, tx_loan *out);
 
 /* ---- instructions (exchange_order.c) ---- */
-/* Runs a batch of instruction records in order, stopping early only when memory runs out. */
-void x_execute(tx_exchange *ex, const tx_instruction *records, size_t count);
 void x_place(tx_exchange *ex, const tx_instruction *in);
+/* The commonest placement (a cash limit order in base units that does not reach the opposite
+ * side) by a short path; false, with nothing done, for anything else. */
+bool x_place_passive(tx_exchange *ex, const tx_instruction *in);
 /* Own volume of a total (matchable) volume at a leverage, lot-truncated. */
 static inline int64_t x_own_volume(const tx_exchange *ex, int64_t total, int64_t leverage) {
   if (leverage == 0) return total;
@@ -344,6 +345,8 @@ static inline int64_t x_total_volume(const tx_exchange *ex, int64_t own, int64_t
 }
 /* Removes every resting order of the account, emitting cancels with `cause`. */
 void x_cancel_all(tx_exchange *ex, uint32_t book_id, x_account *acct, uint8_t cause);
+void x_cancel(tx_exchange *ex, const tx_instruction *in);
+void x_reset(tx_exchange *ex, const tx_instruction *in);
 void x_expire(tx_exchange *ex, const x_timer *timer);
 /* Quote a resting buy must hold: trunc_q(price * volume * (1 + its maker rate)). */
 int64_t x_target_quote(const tx_exchange *ex, const x_order *o);

@@ -485,7 +485,7 @@ static inline void reserve_cash(x_account *acct, x_order *o, int64_t amount) {
  * side, in a short path: the general path spends most of its work on cases this one cannot be.
  * It does exactly what the general path would. Anything else, every rejection included, returns
  * false untouched and goes the general way. */
-static bool place_passive(tx_exchange *ex, const tx_instruction *in) {
+bool x_place_passive(tx_exchange *ex, const tx_instruction *in) {
   uint64_t header;
   memcpy(&header, in, sizeof header);
   if ((header & SHORT_PATH_HEADER_MASK) != SHORT_PATH_HEADER || in->stp > TX_STP_DC ||
@@ -707,7 +707,7 @@ static inline uint32_t owned_order(const tx_exchange *ex, const x_book *book, ui
   return index;
 }
 
-static void cancel(tx_exchange *ex, const tx_instruction *in) {
+void x_cancel(tx_exchange *ex, const tx_instruction *in) {
   if (!well_formed(in)) return reject(ex, in, TX_R_INVALID_INSTRUCTION, 0);
   if (in->book_id >= ex->cfg.book_count) return reject(ex, in, TX_R_INVALID_BOOK, 0);
   x_book *book = &ex->books[in->book_id];
@@ -750,7 +750,7 @@ void x_expire(tx_exchange *ex, const x_timer *t) {
   remove_resting(ex, book, index, TX_EV_EXPIRED, TX_CAUSE_EXPIRY);
 }
 
-static void reset(tx_exchange *ex, const tx_instruction *in) {
+void x_reset(tx_exchange *ex, const tx_instruction *in) {
   if (!well_formed(in)) return reject(ex, in, TX_R_INVALID_INSTRUCTION, 0);
   if (x_account_of(ex, in->agent_id, 0) == NULL) {
     return reject(ex, in, TX_R_NONEXISTENT_ACCOUNT, 0);
@@ -802,41 +802,4 @@ static void reset(tx_exchange *ex, const tx_instruction *in) {
       .type = TX_EV_RESET,
   };
   x_emit(ex, &e);
-}
-
-void x_execute(tx_exchange *ex, const tx_instruction *records, size_t count) {
-  /* A host buffer need not be 8-byte aligned: such records are copied before use. */
-  bool aligned = ((uintptr_t)records % _Alignof(tx_instruction)) == 0;
-  bool general = (ex->cfg.flags & TX_CFG_GENERAL_PATHS) != 0;
-  tx_instruction copy;
-  for (size_t i = 0; i < count && ex->error == TX_OK; i++) {
-    const tx_instruction *in = &records[i];
-    if (!aligned) {
-      memcpy(&copy, (const unsigned char *)records + i * sizeof copy, sizeof copy);
-      in = &copy;
-    }
-    ex->instr = (uint32_t)i;
-    switch (in->kind) {
-    case TX_INSTR_LIMIT:
-      if (general || !place_passive(ex, in)) x_place(ex, in);
-      break;
-    case TX_INSTR_MARKET: x_place(ex, in); break;
-    case TX_INSTR_CANCEL: cancel(ex, in); break;
-    case TX_INSTR_RESET: reset(ex, in); break;
-    default: {
-      tx_event e = {.timestamp = ex->now,
-                    .instruction = ex->instr,
-                    .book_id = in->book_id,
-                    .order_id = XNONE,
-                    .resting_order_id = XNONE,
-                    .trade_id = XNONE,
-                    .agent_id = in->agent_id,
-                    .client_order_id = in->client_order_id,
-                    .resting_client_order_id = XNONE,
-                    .type = TX_EV_REJECTED,
-                    .reason = TX_R_INVALID_INSTRUCTION};
-      x_emit(ex, &e);
-    }
-    }
-  }
 }
