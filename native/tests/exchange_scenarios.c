@@ -496,45 +496,35 @@ static void s24_insufficient_funds(void) {
  * may reach (the side's worst level for a market buy, the limit for a limit buy) decides when the
  * account can afford it; otherwise the exact walked amount does. Both give the same outcome. */
 static void buy_funds_bound(void) {
-  /* Asks 1 @ 100 and 1 @ 200: taking both costs 300 + 0.6 taker fee. */
-  const int64_t market_quotes[] = {Q(250), Q(350), Q(1000)}; /* short; exact only; bound */
-  for (int i = 0; i < 3; i++) {
-    tx_exchange *ex = fresh(0);
-    run(ex, limit_order(C, TX_SELL, B(1), P(100)));
-    run(ex, limit_order(C, TX_SELL, B(1), P(200)));
-    EXPECT_EQ(tx_set_balances(ex, A, 0, B(100), market_quotes[i]), TX_OK);
-    tx_instruction buy = market_order(A, TX_BUY, B(2));
-    buy.stp = TX_STP_NONE;
-    run(ex, buy);
-    if (i == 0) {
-      EXPECT_EQ(rejection(), TX_R_INSUFFICIENT_QUOTE);
-      EXPECT_BAL(ex, A, B(100), 0, Q(250), 0);
-    } else {
-      EXPECT_EQ(count_events(TX_EV_TRADE), 2);
-      EXPECT_BAL(ex, A, B(102), 0, market_quotes[i] - Q(300.6), 0);
+  /* Against asks 1 @ 100 and 1 @ 200: a market buy of 2 costs 300 + 0.6 taker fee; a limit buy
+   * of 3 @ 200 takes both and rests 1 @ 200, 300.6 + 200.2 with the maker fee. Each is given too
+   * little quote, enough for the exact amount but not the bound, and enough for the bound. */
+  tx_instruction market = market_order(A, TX_BUY, B(2)), limit = limit_order(A, TX_BUY, B(3), P(200));
+  struct {
+    tx_instruction buy;
+    int64_t quotes[3], cost, rests;
+  } cases[] = {{market, {Q(250), Q(350), Q(1000)}, Q(300.6), 0},
+               {limit, {Q(500), Q(501), Q(700)}, Q(500.8), Q(200.2)}};
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    for (int i = 0; i < 3; i++) {
+      tx_exchange *ex = fresh(0);
+      run(ex, limit_order(C, TX_SELL, B(1), P(100)));
+      run(ex, limit_order(C, TX_SELL, B(1), P(200)));
+      int64_t quote = cases[c].quotes[i];
+      EXPECT_EQ(tx_set_balances(ex, A, 0, B(100), quote), TX_OK);
+      tx_instruction buy = cases[c].buy;
+      buy.stp = TX_STP_NONE;
+      run(ex, buy);
+      if (i == 0) {
+        EXPECT_EQ(rejection(), TX_R_INSUFFICIENT_QUOTE);
+        EXPECT_BAL(ex, A, B(100), 0, quote, 0);
+      } else {
+        EXPECT_EQ(count_events(TX_EV_TRADE), 2);
+        EXPECT_BAL(ex, A, B(102), 0, quote - cases[c].cost, cases[c].rests);
+      }
+      check_invariants(ex);
+      tx_close(ex);
     }
-    check_invariants(ex);
-    tx_close(ex);
-  }
-  /* A limit buy of 3 @ 200 takes both asks and rests 1 @ 200: 300.6 + 200.2 with the maker fee. */
-  const int64_t limit_quotes[] = {Q(500), Q(501), Q(700)}; /* short; exact only; bound */
-  for (int i = 0; i < 3; i++) {
-    tx_exchange *ex = fresh(0);
-    run(ex, limit_order(C, TX_SELL, B(1), P(100)));
-    run(ex, limit_order(C, TX_SELL, B(1), P(200)));
-    EXPECT_EQ(tx_set_balances(ex, A, 0, B(100), limit_quotes[i]), TX_OK);
-    tx_instruction buy = limit_order(A, TX_BUY, B(3), P(200));
-    buy.stp = TX_STP_NONE;
-    run(ex, buy);
-    if (i == 0) {
-      EXPECT_EQ(rejection(), TX_R_INSUFFICIENT_QUOTE);
-      EXPECT_BAL(ex, A, B(100), 0, Q(500), 0);
-    } else {
-      EXPECT_EQ(count_events(TX_EV_TRADE), 2);
-      EXPECT_BAL(ex, A, B(102), 0, limit_quotes[i] - Q(500.8), Q(200.2));
-    }
-    check_invariants(ex);
-    tx_close(ex);
   }
 }
 
