@@ -12,11 +12,13 @@ import { z } from "zod";
 import { Keyring } from "@polkadot/keyring";
 import { type Command, parseFlags, UsageError } from "../cli/command.ts";
 import { ignoredFlagOptions, ignoredFlagsNote } from "../cli/reference_flags.ts";
+import { nonEmptyFlag, numberFlag } from "../cli/flag_values.ts";
 import { cryptoReady, Keypair } from "../bittensor/keypair.ts";
 import { type Neuron, type NeuronDirectory, StaticNeuronDirectory } from "../bittensor/neurons.ts";
 import { defaultWalletRoot, expandHome, Wallet, walletNameProblem } from "../bittensor/wallet.ts";
 import { AgentStartError } from "./agent_host.ts";
 import { chainRefusal, encodeIp } from "../chain/ip.ts";
+import { resolveEndpoint } from "../chain/endpoints.ts";
 import {
   ListenError,
   LOG_LEVELS,
@@ -79,9 +81,9 @@ Agent:
   -m, --agent.params "<k=v ...>"        agent parameters (default for the default agent:
                                         "${MINER_DEFAULTS.agentParams}"; for
                                         another -n none, so it takes its own defaults)
-      --agent.timeout <seconds>         longest time per state update (default 4; never past the
-                                        request's timeout less 0.5 s); an overrunning agent's update is
-                                        answered with no instructions and a warning
+      --agent.timeout <seconds>         longest time per state update (default 4, at most 600;
+                                        never past the request's timeout less 0.5 s); an overrunning
+                                        agent's update is answered with no instructions and a warning
 
 Callers:
       --blacklist.force_validator_permit <true|false>  only validators may query (default true)
@@ -146,6 +148,15 @@ function parse(args: string[]) {
     },
   };
 }
+
+/** Flags naming a file, directory, address or agent, where an empty value is never meant. */
+const PATH_AND_ADDRESS_FLAGS = [
+  "wallet.path",
+  "axon.ip",
+  "axon.external_ip",
+  "agent.path",
+  "agent.name",
+] as const;
 
 /** The reference miner's flags without a counterpart here (see `reference_flags.ts`). */
 const REFERENCE_ONLY_FLAGS = {
@@ -238,57 +249,11 @@ function parseMinerArgs(args: string[]) {
   });
 }
 
-const port = (flag: string, min: number) =>
-  z.string().regex(/^\d+$/, `--${flag}: expected a port number`).transform(Number).refine(
-    (p) => p >= min && p <= 65535,
-    `--${flag}: must be between ${min} and 65535`,
-  );
-const nonNegative = (flag: string) =>
-  z.string().transform(Number).refine(
-    (v) => Number.isFinite(v) && v >= 0,
-    `--${flag}: expected a number >= 0`,
-  );
-const positive = (flag: string) =>
-  z.string().transform(Number).refine(
-    (v) => Number.isFinite(v) && v > 0,
-    `--${flag}: expected a number > 0`,
-  );
-const count = (flag: string) =>
-  z.string().regex(/^\d+$/, `--${flag}: expected a whole number`).transform(Number).refine(
-    (v) => v >= 1 && v <= 1_000_000,
-    `--${flag}: must be between 1 and 1000000`,
-  );
-const integer = (flag: string, max: number) =>
-  z.string().regex(/^\d+$/, `--${flag}: expected a whole number`).transform(Number).refine(
-    (v) => v <= max,
-    `--${flag}: must be at most ${max}`,
-  );
-
-const settingsSchema = z.object({
-  netuid: integer("netuid", 65535),
-  axonPort: port("axon.port", 0),
-  externalPort: port("axon.external_port", 1).optional(),
-  maxConnections: count("axon.max_connections"),
-  maxConnectionsPerIp: count("axon.max_connections_per_ip"),
-  agentTimeout: positive("agent.timeout"),
-  minStake: nonNegative("blacklist.min_stake"),
-  forcePermit: z.enum(["true", "false", "True", "False"], {
-    error: "--blacklist.force_validator_permit: expected true or false",
-  }).transform((v) => v.toLowerCase() === "true"),
-  localUid: integer("local.uid", 65535),
-  metricsPort: port("prometheus.port", 0).optional(),
-  metricsLevel: z.enum(["OFF", "INFO", "DEBUG"], {
-    error: "--prometheus.level: expected OFF, INFO or DEBUG",
-  }),
-  logLevel: z.enum(LOG_LEVELS, {
-    error: `--logging.level: expected one of ${LOG_LEVELS.join(", ")}`,
-  }),
-});
+const wholeNumber = z.number().int("must be an integer");
+const portNumber = wholeNumber.min(0).max(65535);
 
 /** Validated settings of one run. */
-type Settings = z.infer<typeof settingsSchema>;
-
-function settingsFrom(values: ReturnType<typeof parse>["values"]): Settings {
+function settingsFrom(values: ReturnType<typeof parse>["values"]) {
   const level = values["logging.trace"]
     ? "trace"
     : values["logging.debug"]
@@ -300,22 +265,53 @@ function settingsFrom(values: ReturnType<typeof parse>["values"]): Settings {
     : values["logging.error"]
     ? "error"
     : values["logging.level"].toLowerCase().replace(/^warn$/, "warning");
-  const parsed = settingsSchema.safeParse({
-    netuid: values.netuid,
-    axonPort: values["axon.port"],
-    externalPort: values["axon.external_port"],
-    maxConnections: values["axon.max_connections"],
-    maxConnectionsPerIp: values["axon.max_connections_per_ip"],
-    agentTimeout: values["agent.timeout"],
-    minStake: values["blacklist.min_stake"],
+  const choices = z.object({
+    forcePermit: z.enum(["true", "false", "True", "False"], {
+      error: "--blacklist.force_validator_permit: expected true or false",
+    }).transform((v) => v.toLowerCase() === "true"),
+    metricsLevel: z.enum(["OFF", "INFO", "DEBUG"], {
+      error: "--prometheus.level: expected OFF, INFO or DEBUG",
+    }),
+    logLevel: z.enum(LOG_LEVELS, {
+      error: `--logging.level: expected one of ${LOG_LEVELS.join(", ")}`,
+    }),
+  }).safeParse({
     forcePermit: values["blacklist.force_validator_permit"],
-    localUid: values["local.uid"],
-    metricsPort: values["prometheus.port"],
     metricsLevel: values["prometheus.level"].toUpperCase(),
     logLevel: level,
   });
-  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join("; "));
-  return parsed.data;
+  if (!choices.success) throw new UsageError(choices.error.issues.map((i) => i.message).join("; "));
+  const number = (flag: keyof typeof values, schema: z.ZodType<number>) =>
+    numberFlag(flag, schema, values[flag] as string | undefined, undefined);
+  return {
+    ...choices.data,
+    netuid: number("netuid", wholeNumber.min(0).max(65535))!,
+    axonPort: number("axon.port", portNumber)!,
+    externalPort: number("axon.external_port", portNumber.min(1)),
+    maxConnections: number("axon.max_connections", wholeNumber.min(1).max(1_000_000))!,
+    maxConnectionsPerIp: number("axon.max_connections_per_ip", wholeNumber.min(1).max(1_000_000))!,
+    // The validator's request timeout is at most 600 s: a longer limit could never apply.
+    agentTimeout: number("agent.timeout", z.number().gt(0).max(600))!,
+    minStake: number("blacklist.min_stake", z.number().min(0))!,
+    localUid: number("local.uid", wholeNumber.min(0).max(65535))!,
+    metricsPort: number("prometheus.port", portNumber),
+  };
+}
+
+/** The chain endpoint URL, checked before anything starts: `-e` wins over the SDK's name for it. */
+function endpointOf(values: ReturnType<typeof parse>["values"]): string {
+  const given = values["subtensor.chain_endpoint"];
+  const flag = given === undefined && values["subtensor.network"] !== undefined
+    ? "subtensor.network"
+    : "subtensor.chain_endpoint";
+  const network = nonEmptyFlag(flag, given ?? values["subtensor.network"]) ??
+    MINER_DEFAULTS.endpoint;
+  try {
+    return resolveEndpoint(network);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new UsageError(`--${flag}: ${error.message}`);
+  }
 }
 
 /** The static directory of `--local`: this miner plus the trusted validators. */
@@ -406,7 +402,10 @@ export const command: Command = {
         ? MINER_DEFAULTS.agentParams
         : "");
     const agentParams = [givenParams, ...positionals].join(" ").trim();
+    // An empty path or address would fall back on the working directory or any interface.
+    for (const flag of PATH_AND_ADDRESS_FLAGS) nonEmptyFlag(flag, values[flag]);
     const settings = settingsFrom(values);
+    const endpoint = values.local ? null : endpointOf(values);
     const log = makeLogger(settings.logLevel as LogLevel);
     const ignored = ignoredFlagsNote(REFERENCE_ONLY_FLAGS, values, "the reference miner's");
     if (ignored !== null) log("warning", ignored);
@@ -454,9 +453,7 @@ export const command: Command = {
         );
       }
       chain = await ChainSession.open(
-        // -e wins over the SDK's name for it, as in the validator.
-        values["subtensor.chain_endpoint"] ?? values["subtensor.network"] ??
-          MINER_DEFAULTS.endpoint,
+        endpoint!,
         settings.netuid,
         hotkey,
         log,

@@ -18,6 +18,7 @@ import { COMMIT_SCHEMES, type CommitScheme } from "../chain/weight_setter.ts";
 import { defaultWalletRoot, expandHome, walletNameProblem } from "../bittensor/wallet.ts";
 import { MAX_RESPONSE_BYTES } from "../bittensor/dendrite.ts";
 import { ignoredFlagOptions, ignoredFlagsNote } from "../cli/reference_flags.ts";
+import { nonEmptyFlag, numberFlag } from "../cli/flag_values.ts";
 import { parseDuration } from "../sim/config.ts";
 import { DEFAULT_QUERY_TIMEOUT_SECONDS } from "./scoring/formulas.ts";
 import { DEFAULT_SEEDING, type LiveSeedsOptions } from "./live_prices.ts";
@@ -339,39 +340,12 @@ function seedingOf(
     fundamental: symbols("fundamental"),
     external: symbols("external"),
     urls: { coinbase: url("coinbase"), binance: url("binance") },
-    samplingSeconds: num(sampling, positiveNumber.max(86400), str(sampling), 60),
+    samplingSeconds: numberFlag(sampling, positiveNumber.max(86400), str(sampling), 60),
   };
 }
 
 /** The environment variable holding the PagerDuty routing key when no flag gives one. */
 export const PAGERDUTY_KEY_ENV = "TAOS_PAGERDUTY_KEY";
-
-/** A number written in decimal (JavaScript's `Number` would also take `0x4f` or `Infinity`). */
-const DECIMAL = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/;
-
-function num(flag: string, schema: z.ZodType<number>, raw: string | undefined, fallback: number) {
-  if (raw === undefined) return fallback;
-  if (!DECIMAL.test(raw)) {
-    throw new UsageError(`--${flag}: '${raw}' must be a number`);
-  }
-  const parsed = schema.safeParse(Number(raw), { error: boundMessage });
-  if (!parsed.success) {
-    throw new UsageError(`--${flag}: '${raw}' ${parsed.error.issues[0]?.message ?? "is invalid"}`);
-  }
-  return parsed.data;
-}
-
-/** A bound without a message of its own reads as the others do (`must be <= 600`). */
-function boundMessage(issue: z.core.$ZodRawIssue): string | undefined {
-  if (issue.code === "too_small") {
-    return `must be ${issue.inclusive === false ? ">" : ">="} ${issue.minimum}`;
-  }
-  if (issue.code === "too_big") {
-    return `must be ${issue.inclusive === false ? "<" : "<="} ${issue.maximum}`;
-  }
-  if (issue.code === "invalid_type") return "must be a finite number";
-  return undefined;
-}
 
 const positiveNumber = z.number().finite().positive("must be positive");
 const RESPONSE_RANGE = "must be between 65536 and 1073741824";
@@ -389,10 +363,10 @@ function parseLocalMiner(text: string): LocalMiner {
   const [, uid, hotkey, host, port] = match;
   if (!ss58.test(hotkey)) throw new UsageError(`--miner: '${hotkey}' is not an SS58 hotkey`);
   return {
-    uid: num("miner uid", z.number().int().min(0).max(65535), uid, 0),
+    uid: numberFlag("miner uid", z.number().int().min(0).max(65535), uid, 0),
     hotkey,
     host: host.replace(/^\[(.*)\]$/, "$1"),
-    port: num("miner port", portNumber.min(1, "must be >= 1"), port, 0),
+    port: numberFlag("miner port", portNumber.min(1, "must be >= 1"), port, 0),
   };
 }
 
@@ -450,11 +424,7 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
   const str = (name: string) => values[name] as string | undefined;
   // An empty path or address is never meant: `--state=` would run on a temporary database and save
   // nothing, an empty directory would put the state in the working directory.
-  const nonEmpty = (name: string) => {
-    const value = str(name);
-    if (value === "") throw new UsageError(`--${name}: must not be empty`);
-    return value;
-  };
+  const nonEmpty = (name: string) => nonEmptyFlag(name, str(name));
   const notes: string[] = [];
   if (str("s") !== undefined) {
     notes.push("-s has no effect: the simulation runs inside the validator process");
@@ -479,7 +449,7 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
   } catch (error) {
     throw new UsageError(`-e/--subtensor.chain_endpoint: ${(error as RangeError).message}`);
   }
-  const netuid = num("netuid", nonNegativeInt.max(65535), str("netuid"), 79);
+  const netuid = numberFlag("netuid", nonNegativeInt.max(65535), str("netuid"), 79);
   const given = nonEmpty("wallet.path");
   const walletPath = given === undefined ? defaultWalletRoot() : expandHome(given);
   // Each is one directory level of the state path, so none may climb out of the logging dir.
@@ -502,16 +472,16 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     );
   }
   // Checked even when OFF, where it is unused: a port out of range is a mistake either way.
-  const port = num("prometheus.port", portNumber, str("prometheus.port"), 9001);
+  const port = numberFlag("prometheus.port", portNumber, str("prometheus.port"), 9001);
   const prometheusPort = promLevel === "OFF" ? null : port;
 
-  const normalizationMin = num(
+  const normalizationMin = numberFlag(
     "scoring.sharpe.normalization_min",
     z.number().finite(),
     str("scoring.sharpe.normalization_min"),
     -10,
   );
-  const normalizationMax = num(
+  const normalizationMax = numberFlag(
     "scoring.sharpe.normalization_max",
     z.number().finite(),
     str("scoring.sharpe.normalization_max"),
@@ -522,8 +492,13 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
       "--scoring.sharpe.normalization_max: must be greater than --scoring.sharpe.normalization_min",
     );
   }
-  const minDelayNs = num("scoring.min_delay", nonNegativeInt, str("scoring.min_delay"), 10_000_000);
-  const maxDelayNs = num(
+  const minDelayNs = numberFlag(
+    "scoring.min_delay",
+    nonNegativeInt,
+    str("scoring.min_delay"),
+    10_000_000,
+  );
+  const maxDelayNs = numberFlag(
     "scoring.max_delay",
     nonNegativeInt,
     str("scoring.max_delay"),
@@ -533,13 +508,13 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     throw new UsageError("--scoring.max_delay: must be >= --scoring.min_delay");
   }
   const scoring: ScoringOptions = {
-    maxInstructionsPerBook: num(
+    maxInstructionsPerBook: numberFlag(
       "scoring.max_instructions_per_book",
       positiveInt,
       str("scoring.max_instructions_per_book"),
       20,
     ),
-    sharpeLookback: num(
+    sharpeLookback: numberFlag(
       "scoring.sharpe.lookback",
       positiveInt.min(2, "must be >= 2"),
       str("scoring.sharpe.lookback"),
@@ -547,19 +522,19 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     ),
     normalizationMin,
     normalizationMax,
-    volumeSamplingInterval: num(
+    volumeSamplingInterval: numberFlag(
       "scoring.activity.trade_volume_sampling_interval",
       positiveInt,
       str("scoring.activity.trade_volume_sampling_interval"),
       600e9,
     ),
-    volumeAssessmentPeriod: num(
+    volumeAssessmentPeriod: numberFlag(
       "scoring.activity.trade_volume_assessment_period",
       positiveInt,
       str("scoring.activity.trade_volume_assessment_period"),
       86_400e9,
     ),
-    capitalTurnoverCap: num(
+    capitalTurnoverCap: numberFlag(
       "scoring.activity.capital_turnover_cap",
       positiveNumber,
       str("scoring.activity.capital_turnover_cap"),
@@ -567,7 +542,7 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     ),
     maxDelayNs,
     minDelayNs,
-    alpha: num(
+    alpha: numberFlag(
       "neuron.moving_average_alpha",
       z.number().gt(0, "must be > 0").max(1, "must be <= 1"),
       str("neuron.moving_average_alpha"),
@@ -603,13 +578,13 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     logLevel: logLevelOf(values),
     loggingDir,
     neuronName,
-    timeoutSeconds: num(
+    timeoutSeconds: numberFlag(
       "neuron.timeout",
       positiveNumber.max(600),
       str("neuron.timeout"),
       DEFAULT_QUERY_TIMEOUT_SECONDS,
     ),
-    maxResponseBytes: num(
+    maxResponseBytes: numberFlag(
       "neuron.max_response_bytes",
       z.number().int("must be a whole number").min(65536, RESPONSE_RANGE).max(
         1024 * 1024 * 1024,
@@ -632,14 +607,14 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     seeding: seedingOf(values, str),
     seed: seedRaw === undefined
       ? null
-      : num("seed", nonNegativeInt.max(Number.MAX_SAFE_INTEGER), seedRaw, 0),
-    saveIntervalSeconds: num(
+      : numberFlag("seed", nonNegativeInt.max(Number.MAX_SAFE_INTEGER), seedRaw, 0),
+    saveIntervalSeconds: numberFlag(
       "neuron.save_interval",
       z.number().nonnegative(),
       str("neuron.save_interval"),
       30,
     ),
-    weightsIntervalSeconds: num(
+    weightsIntervalSeconds: numberFlag(
       "neuron.weights_interval",
       z.number().nonnegative(),
       str("neuron.weights_interval"),
@@ -648,10 +623,12 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     commitScheme: commitSchemeOf(str("neuron.commit_scheme")),
     simulations: simulationsRaw === undefined
       ? null
-      : num("simulations", positiveInt, simulationsRaw, 1),
+      : numberFlag("simulations", positiveInt, simulationsRaw, 1),
     duration: str("duration") === undefined ? null : durationOf(str("duration")!),
-    books: str("books") === undefined ? null : num("books", positiveInt.max(4096), str("books"), 1),
-    threads: num("threads", nonNegativeInt.max(1024), str("threads"), 0),
+    books: str("books") === undefined
+      ? null
+      : numberFlag("books", positiveInt.max(4096), str("books"), 1),
+    threads: numberFlag("threads", nonNegativeInt.max(1024), str("threads"), 0),
     hotkeyUri: nonEmpty("hotkey-uri") ?? null,
     local,
     miners,

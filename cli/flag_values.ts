@@ -1,0 +1,58 @@
+/**
+ * Checks shared by the commands' flag parsers, so that every command words the same problem the
+ * same way: `--state: must not be empty`, `--neuron.timeout: '601' must be <= 600`.
+ *
+ * ```ts
+ * const dir = nonEmptyFlag("logging.logging_dir", values["logging.logging_dir"]);
+ * const timeout = numberFlag("neuron.timeout", z.number().positive().max(600), raw, 12);
+ * ```
+ * @module
+ */
+import type { z } from "zod";
+import { UsageError } from "./command.ts";
+
+/**
+ * A path, address or name flag's value, or undefined when absent. An empty value is never meant
+ * (an empty path is the working directory, an empty address binds whatever the runtime picks),
+ * so it is a UsageError naming the flag.
+ */
+export function nonEmptyFlag(flag: string, value: string | undefined): string | undefined {
+  if (value === "") throw new UsageError(`--${flag}: must not be empty`);
+  return value;
+}
+
+/** A number written in decimal (JavaScript's `Number` would also take `0x4f`, `Infinity` or ``). */
+const DECIMAL = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/;
+
+/**
+ * A numeric flag checked against `schema`, or `fallback` when absent; anything else is a
+ * UsageError naming the flag and the value (`--threads: '5000' must be <= 1024`).
+ */
+export function numberFlag<F extends number | undefined>(
+  flag: string,
+  schema: z.ZodType<number>,
+  raw: string | undefined,
+  fallback: F,
+): number | F {
+  if (raw === undefined) return fallback;
+  if (!DECIMAL.test(raw)) {
+    throw new UsageError(`--${flag}: '${raw}' must be a number`);
+  }
+  const parsed = schema.safeParse(Number(raw), { error: boundMessage });
+  if (!parsed.success) {
+    throw new UsageError(`--${flag}: '${raw}' ${parsed.error.issues[0]?.message ?? "is invalid"}`);
+  }
+  return parsed.data;
+}
+
+/** A bound without a message of its own reads as the others do (`must be <= 600`). */
+function boundMessage(issue: z.core.$ZodRawIssue): string | undefined {
+  if (issue.code === "too_small") {
+    return `must be ${issue.inclusive === false ? ">" : ">="} ${issue.minimum}`;
+  }
+  if (issue.code === "too_big") {
+    return `must be ${issue.inclusive === false ? "<" : "<="} ${issue.maximum}`;
+  }
+  if (issue.code === "invalid_type") return "must be a finite number";
+  return undefined;
+}

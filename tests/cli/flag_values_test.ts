@@ -1,0 +1,35 @@
+import assert from "node:assert/strict";
+import { z } from "zod";
+import { UsageError } from "../../cli/command.ts";
+import { nonEmptyFlag, numberFlag } from "../../cli/flag_values.ts";
+
+Deno.test("an empty path or address flag is refused by name; absent or given passes through", () => {
+  assert.throws(() => nonEmptyFlag("wallet.path", ""), (error: Error) => {
+    assert.ok(error instanceof UsageError);
+    assert.equal(error.message, "--wallet.path: must not be empty");
+    return true;
+  });
+  assert.equal(nonEmptyFlag("wallet.path", undefined), undefined);
+  assert.equal(nonEmptyFlag("wallet.path", "~/w"), "~/w");
+});
+
+Deno.test("a numeric flag is decimal, and its bounds read `must be <= 600`", () => {
+  const timeout = z.number().gt(0).max(600);
+  const refused = (raw: string) => {
+    try {
+      numberFlag("t", timeout, raw, 4);
+    } catch (error) {
+      assert.ok(error instanceof UsageError);
+      return error.message;
+    }
+    assert.fail(`'${raw}' was accepted`);
+  };
+  assert.equal(refused("601"), "--t: '601' must be <= 600");
+  assert.equal(refused("0"), "--t: '0' must be > 0");
+  assert.equal(refused("0x10"), "--t: '0x10' must be a number");
+  assert.equal(refused(""), "--t: '' must be a number");
+  assert.equal(refused("1e400"), "--t: '1e400' must be a finite number");
+  assert.equal(numberFlag("t", timeout, "2.5", 4), 2.5);
+  assert.equal(numberFlag("t", timeout, undefined, 4), 4);
+  assert.equal(numberFlag("t", timeout, undefined, undefined), undefined);
+});
