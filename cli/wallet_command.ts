@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { mnemonicGenerate } from "@polkadot/util-crypto";
 import { type Command, parseFlags, UsageError } from "./command.ts";
+import { nonEmptyFlag } from "./flag_values.ts";
 import { cryptoReady, Keypair } from "../bittensor/keypair.ts";
 import {
   detectEncryption,
@@ -34,13 +35,13 @@ const help = `Usage: taos wallet <create|list|show> [options]
   create   write a coldkey (coldkey, coldkeypub.txt) and a hotkey (hotkeys/<name>, <name>pub.txt);
            a wallet's existing coldkey is kept (only the hotkey is added) unless
            --overwrite-coldkey is given
-  list     every wallet under the wallet path with its addresses
+  list     every wallet under the wallet path with its addresses, or only the one -w names
   show     one wallet's coldkey and hotkey addresses and how each file is stored
 
 Options:
   -p, --wallet.path <dir>     wallet root (default ~/.bittensor/wallets, or BT_WALLET_PATH)
-  -w, --wallet.name <name>    wallet name (default default)
-      --wallet.hotkey <name>  hotkey name (default default)
+  -w, --wallet.name <name>    wallet name (default default; for list, only that wallet)
+      --wallet.hotkey <name>  hotkey name (default default; create, show)
       --coldkey-uri <uri>     create the coldkey from a URI (//Alice, a mnemonic, 0x seed);
                               default: a new 12-word mnemonic
       --hotkey-uri <uri>      create the hotkey from a URI; default: a new 12-word mnemonic
@@ -48,8 +49,22 @@ Options:
                               or the terminal
       --overwrite             replace an existing hotkey
       --overwrite-coldkey     replace an existing coldkey (with --coldkey-uri or a new mnemonic)
-      --json                  machine-readable output (list, show)
-      --help                  this text`;
+      --json                  machine-readable output (create and show: the wallet as show
+                              describes it; list: every wallet)
+      --help                  this text
+
+--coldkey-uri, --hotkey-uri, --encrypt and --overwrite* apply to create only, and --wallet.hotkey
+to create and show; given to another action, they are refused.`;
+
+/** The actions each flag means something to; any other use is refused rather than ignored. */
+const FLAG_ACTIONS: Readonly<Record<string, readonly string[]>> = {
+  "wallet.hotkey": ["create", "show"],
+  "coldkey-uri": ["create"],
+  "hotkey-uri": ["create"],
+  encrypt: ["create"],
+  overwrite: ["create"],
+  "overwrite-coldkey": ["create"],
+};
 
 function parse(args: string[]) {
   return parseFlags({
@@ -57,13 +72,14 @@ function parse(args: string[]) {
     allowPositionals: true,
     options: {
       "wallet.path": { type: "string", short: "p" },
-      "wallet.name": { type: "string", short: "w", default: "default" },
+      // No default here: `list` tells a name given from none.
+      "wallet.name": { type: "string", short: "w" },
       "wallet.hotkey": { type: "string" },
       "coldkey-uri": { type: "string" },
       "hotkey-uri": { type: "string" },
-      encrypt: { type: "boolean", default: false },
-      overwrite: { type: "boolean", default: false },
-      "overwrite-coldkey": { type: "boolean", default: false },
+      encrypt: { type: "boolean" },
+      overwrite: { type: "boolean" },
+      "overwrite-coldkey": { type: "boolean" },
       json: { type: "boolean", default: false },
     },
   });
@@ -86,6 +102,7 @@ function checkName(flag: string, value: string, creating: boolean): string {
 }
 
 function keyFrom(flag: string, uri: string | undefined): Keypair {
+  nonEmptyFlag(flag, uri);
   try {
     return uri === undefined ? Keypair.fromMnemonic(mnemonicGenerate(12)) : Keypair.fromUri(uri);
   } catch (error) {
@@ -122,6 +139,36 @@ function isSystemError(error: unknown): error is Error {
   return error instanceof Error && typeof (error as { code?: unknown }).code === "string";
 }
 
+/** The key's address, or null and why it could not be read. */
+async function addressOf(load: () => Promise<Keypair>) {
+  try {
+    return { address: (await load()).ss58Address, error: null };
+  } catch (error) {
+    if (error instanceof KeyfileError) return { address: null, error: error.message };
+    throw error;
+  }
+}
+
+/** What `show` prints of a wallet and one of its hotkeys, read without a password. */
+async function describe(wallet: Wallet) {
+  const coldkey = await addressOf(() => wallet.coldkeypub());
+  // The public file when present, else the secret file if it is plain (no password asked).
+  const hotkey = await addressOf(() =>
+    readKeyfile(existsSync(wallet.hotkeypubPath) ? wallet.hotkeypubPath : wallet.hotkeyPath)
+  );
+  return {
+    wallet: wallet.name,
+    path: wallet.path,
+    coldkey: coldkey.address,
+    coldkeyError: coldkey.error,
+    coldkeyFile: storage(wallet.coldkeyPath),
+    hotkey: wallet.hotkeyName,
+    hotkeyAddress: hotkey.address,
+    hotkeyError: hotkey.error,
+    hotkeyFile: storage(wallet.hotkeyPath),
+  };
+}
+
 /** The wallet root must be a directory when it exists (or, when `mustExist`, exist). */
 function checkRoot(root: string, mustExist: boolean): void {
   if (!existsSync(root)) {
@@ -142,6 +189,13 @@ export const command: Command = {
     const { values, positionals } = parse(args);
     const [action, ...extra] = positionals;
     if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
+    for (const [flag, actions] of Object.entries(FLAG_ACTIONS)) {
+      if (values[flag as keyof typeof values] === undefined) continue;
+      // An unknown action is named as such below.
+      if (["create", "list", "show"].includes(action) && !actions.includes(action)) {
+        throw new UsageError(`--${flag}: applies to ${actions.join(" and ")}, not ${action}`);
+      }
+    }
     const given = values["wallet.path"];
     if (given?.trim() === "") throw new UsageError("-p/--wallet.path: empty (give a directory)");
     const root = given === undefined ? defaultWalletRoot() : expandHome(given);
@@ -154,6 +208,13 @@ export const command: Command = {
       } catch (error) {
         if (!isSystemError(error)) throw error;
         throw new UsageError(`-p/--wallet.path: cannot list ${root}: ${error.message}`);
+      }
+      const only = values["wallet.name"];
+      if (only !== undefined) {
+        wallets = wallets.filter((w) => w.name === checkName("wallet.name", only, false));
+        if (wallets.length === 0) {
+          throw new UsageError(`-w/--wallet.name: no wallet '${only}' in ${root}`);
+        }
       }
       if (values.json) console.log(JSON.stringify(wallets, null, 2));
       else if (wallets.length === 0) console.log(`no wallets in ${root}`);
@@ -177,14 +238,14 @@ export const command: Command = {
     }
     const wallet = new Wallet({
       root,
-      name: checkName("wallet.name", values["wallet.name"], action === "create"),
+      name: checkName("wallet.name", values["wallet.name"] ?? "default", action === "create"),
       hotkey: checkName("wallet.hotkey", values["wallet.hotkey"] ?? "default", action === "create"),
     });
     if (action === "create") {
       // The coldkey is the wallet's identity (its funds, its registrations): a wallet that has
       // one, even only as coldkeypub.txt, keeps it unless its replacement is asked for by name.
       const hasColdkey = existsSync(wallet.coldkeyPath) || existsSync(wallet.coldkeypubPath);
-      const replaceColdkey = values["overwrite-coldkey"];
+      const replaceColdkey = values["overwrite-coldkey"] === true;
       if (hasColdkey && !replaceColdkey && values["coldkey-uri"] !== undefined) {
         throw new UsageError(
           `--coldkey-uri: wallet ${wallet.name} already has a coldkey; ` +
@@ -219,10 +280,11 @@ export const command: Command = {
       try {
         // Both directories first, so an unwritable path leaves no half-made wallet behind.
         mkdirSync(join(wallet.path, "hotkeys"), { recursive: true, mode: 0o700 });
-        if (coldkey === null) console.log(`coldkey kept  ${wallet.coldkeypubPath}`);
-        else {
+        if (coldkey === null) {
+          if (!values.json) console.log(`coldkey kept  ${wallet.coldkeypubPath}`);
+        } else {
           await wallet.writeColdkey(coldkey, password);
-          console.log(`coldkey ${coldkey.ss58Address}  ${wallet.coldkeyPath}`);
+          if (!values.json) console.log(`coldkey ${coldkey.ss58Address}  ${wallet.coldkeyPath}`);
           if (password === undefined) {
             console.error(
               "note: the coldkey is stored unencrypted; for a key that will hold funds, create it " +
@@ -237,7 +299,11 @@ export const command: Command = {
         if (!isSystemError(error)) throw error;
         throw new UsageError(`-p/--wallet.path: cannot write ${wallet.path}: ${error.message}`);
       }
-      console.log(`hotkey  ${hotkey.ss58Address}  ${wallet.hotkeyPath}`);
+      if (values.json) {
+        console.log(
+          JSON.stringify({ ...await describe(wallet), coldkeyKept: coldkey === null }, null, 2),
+        );
+      } else console.log(`hotkey  ${hotkey.ss58Address}  ${wallet.hotkeyPath}`);
       return 0;
     }
     if (action === "show") {
@@ -254,38 +320,19 @@ export const command: Command = {
           `--wallet.hotkey: wallet ${wallet.name} has no hotkey '${wallet.hotkeyName}'`,
         );
       }
-      /** The key's address, or null and why it could not be read. */
-      const read = async (load: () => Promise<Keypair>) => {
-        try {
-          return { address: (await load()).ss58Address, error: null };
-        } catch (error) {
-          if (error instanceof KeyfileError) return { address: null, error: error.message };
-          throw error;
-        }
-      };
-      const coldkey = await read(() => wallet.coldkeypub());
-      // The public file when present, else the secret file if it is plain (no password asked).
-      const hotkey = await read(() =>
-        readKeyfile(existsSync(wallet.hotkeypubPath) ? wallet.hotkeypubPath : wallet.hotkeyPath)
-      );
-      const info = {
-        wallet: wallet.name,
-        path: wallet.path,
-        coldkey: coldkey.address,
-        coldkeyError: coldkey.error,
-        coldkeyFile: storage(wallet.coldkeyPath),
-        hotkey: wallet.hotkeyName,
-        hotkeyAddress: hotkey.address,
-        hotkeyError: hotkey.error,
-        hotkeyFile: storage(wallet.hotkeyPath),
-      };
+      const info = await describe(wallet);
       if (values.json) console.log(JSON.stringify(info, null, 2));
       else {
-        const shown = (key: { address: string | null; error: string | null }) =>
-          key.address ?? `(unreadable: ${key.error})`;
+        const shown = (address: string | null, error: string | null) =>
+          address ?? `(unreadable: ${error})`;
         console.log(`wallet  ${info.wallet}  (${info.path})`);
-        console.log(`coldkey ${shown(coldkey)}  file: ${info.coldkeyFile}`);
-        console.log(`hotkey  ${info.hotkey}  ${shown(hotkey)}  file: ${info.hotkeyFile}`);
+        console.log(
+          `coldkey ${shown(info.coldkey, info.coldkeyError)}  file: ${info.coldkeyFile}`,
+        );
+        console.log(
+          `hotkey  ${info.hotkey}  ${shown(info.hotkeyAddress, info.hotkeyError)}  ` +
+            `file: ${info.hotkeyFile}`,
+        );
       }
       return info.coldkey === null && info.hotkeyAddress === null ? 1 : 0;
     }

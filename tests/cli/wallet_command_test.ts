@@ -1,0 +1,120 @@
+/**
+ * `taos wallet` flags and the actions they apply to, on real child processes writing real wallets:
+ * `create --json` prints what `show --json` would, `list -w` lists that wallet only, and a flag
+ * that means nothing to an action is refused rather than ignored.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ALICE = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
+const BOB = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
+const DAVE = "5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy";
+
+/** `taos wallet <args>` in a child process with stdin closed and no password in its environment. */
+async function taosWallet(...args: string[]) {
+  const env = Object.fromEntries(
+    Object.entries(Deno.env.toObject()).filter(([name]) =>
+      name !== "TAOS_WALLET_PASSWORD" && !name.startsWith("BT_PW_")
+    ),
+  );
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "main.ts", "wallet", ...args],
+    cwd: fileURLToPath(new URL("../../", import.meta.url)),
+    clearEnv: true,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+Deno.test("taos wallet create --json prints the new wallet as show --json describes it", async () => {
+  const root = mkdtempSync(join(tmpdir(), "taos-wallet-json-"));
+  const uris = ["--coldkey-uri", "//Alice", "--hotkey-uri", "//Bob"];
+  // The human-readable lines are not printed: stdout is one JSON document.
+  const created = JSON.parse(
+    (await taosWallet("create", "-p", root, "-w", "j", "--wallet.hotkey", "h", ...uris, "--json"))
+      .stdout,
+  );
+  assert.deepEqual(created, {
+    wallet: "j",
+    path: join(root, "j"),
+    coldkey: ALICE,
+    coldkeyError: null,
+    coldkeyFile: "plain",
+    hotkey: "h",
+    hotkeyAddress: BOB,
+    hotkeyError: null,
+    hotkeyFile: "plain",
+    coldkeyKept: false,
+  });
+  const shown = await taosWallet("show", "-p", root, "-w", "j", "--wallet.hotkey", "h", "--json");
+  assert.deepEqual({ ...created, coldkeyKept: undefined }, {
+    ...JSON.parse(shown.stdout),
+    coldkeyKept: undefined,
+  });
+  // A second hotkey keeps the coldkey, and says so.
+  const added = await taosWallet(
+    "create",
+    "-p",
+    root,
+    "-w",
+    "j",
+    "--wallet.hotkey",
+    "h2",
+    "--hotkey-uri",
+    "//Dave",
+    "--json",
+  );
+  assert.equal(added.code, 0, added.stderr);
+  const second = JSON.parse(added.stdout);
+  assert.equal(second.coldkey, ALICE);
+  assert.equal(second.hotkeyAddress, DAVE);
+  assert.equal(second.coldkeyKept, true);
+});
+
+Deno.test("taos wallet list -w lists that wallet only, and names one that is not there", async () => {
+  const root = mkdtempSync(join(tmpdir(), "taos-wallet-list-"));
+  for (const [name, uri] of [["a", "//Alice"], ["b", "//Bob"]]) {
+    const made = await taosWallet("create", "-p", root, "-w", name, "--coldkey-uri", uri);
+    assert.equal(made.code, 0, made.stderr);
+  }
+  const listed = JSON.parse((await taosWallet("list", "-p", root, "-w", "b", "--json")).stdout);
+  assert.deepEqual(listed.map((w: { name: string }) => w.name), ["b"]);
+  assert.equal(listed[0].coldkey, BOB);
+  const text = await taosWallet("list", "-p", root, "--wallet.name", "a");
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /^a {2}coldkey /);
+  assert.doesNotMatch(text.stdout, /^b /m);
+  // Without -w, every wallet, as before.
+  const all = JSON.parse((await taosWallet("list", "-p", root, "--json")).stdout);
+  assert.deepEqual(all.map((w: { name: string }) => w.name), ["a", "b"]);
+  const absent = await taosWallet("list", "-p", root, "-w", "c");
+  assert.equal(absent.code, 2);
+  assert.match(absent.stderr, /-w\/--wallet\.name: no wallet 'c' in /);
+});
+
+Deno.test("taos wallet refuses a flag that means nothing to the action, and empty URIs", async () => {
+  const root = mkdtempSync(join(tmpdir(), "taos-wallet-flags-"));
+  const made = await taosWallet("create", "-p", root, "-w", "a", "--coldkey-uri", "//Alice");
+  assert.equal(made.code, 0, made.stderr);
+  const cases: [string[], RegExp][] = [
+    [["list", "--encrypt"], /^taos wallet: --encrypt: applies to create, not list$/m],
+    [["list", "--wallet.hotkey", "h"], /--wallet\.hotkey: applies to create and show, not list$/m],
+    [["show", "-w", "a", "--overwrite"], /--overwrite: applies to create, not show$/m],
+    [["show", "-w", "a", "--hotkey-uri", "//Bob"], /--hotkey-uri: applies to create, not show$/m],
+    [["list", "-w", ""], /--wallet\.name: must not be empty$/m],
+    [["create", "-w", "b", "--hotkey-uri="], /^taos wallet: --hotkey-uri: must not be empty$/m],
+    [["create", "-w", "b", "--coldkey-uri="], /^taos wallet: --coldkey-uri: must not be empty$/m],
+  ];
+  for (const [args, expected] of cases) {
+    const r = await taosWallet(...args, "-p", root);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, expected, args.join(" "));
+  }
+});
