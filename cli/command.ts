@@ -95,6 +95,11 @@ export function parseFlags<T extends ParseArgsConfig>(config: T): ParsedFlags<T>
   try {
     return parseArgs<T>({ ...config, args });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    const { code, message } = error as Error & { code?: string };
+    // Its advice (put the value after `--`) is about positionals; a mistyped flag is likelier.
+    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+      throw new UsageError(`${message.split(". ")[0]} (--help lists the options)`);
+    }
+    throw new UsageError(message);
   }
 }

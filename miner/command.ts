@@ -205,7 +205,7 @@ function referenceForms(args: string[]): string[] {
 }
 
 function parseMinerArgs(args: string[]) {
-  if (args.includes("--config")) {
+  if (args.some((arg) => arg === "--config" || arg.startsWith("--config="))) {
     throw new UsageError(
       "--config: Bittensor YAML configuration files are not read; give the flags themselves",
     );

@@ -29,6 +29,11 @@ Deno.test("an option followed by another option, or by nothing, needs a value", 
 });
 
 Deno.test("parseArgs's own errors come out as usage errors", () => {
-  assert.throws(() => parse("--colour", "blue"), UsageError);
+  // Not its advice to put a positional after `--`: the flag is likelier mistyped.
+  assert.throws(() => parse("--colour", "blue"), (error: Error) => {
+    assert.ok(error instanceof UsageError);
+    assert.equal(error.message, "Unknown option '--colour' (--help lists the options)");
+    return true;
+  });
   assert.throws(() => parse("--quiet=yes"), UsageError);
 });

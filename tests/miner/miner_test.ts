@@ -471,6 +471,8 @@ Deno.test("taos miner refuses empty paths and addresses, and words bounds as the
     ],
     [["--blacklist.min_stake="], /^taos miner: --blacklist\.min_stake: '' must be a number$/m],
     [["--blacklist.min_stake", "-1"], /^taos miner: --blacklist\.min_stake: '-1' must be >= 0$/m],
+    // `--config x` was refused with its reason, `--config=x` as an unknown option.
+    [["--config=miner.yml"], /^taos miner: --config: Bittensor YAML configuration files are not/m],
   ];
   const root = mkdtempSync(join(tmpdir(), "taos-miner-empty-"));
   await new Wallet({ root, name: "taos", hotkey: "miner" }).writeHotkey(bob);
