@@ -7,9 +7,53 @@
  * ```
  * @module
  */
-import { parse as parseToml } from "smol-toml";
+import { parse as parseToml, TomlError } from "smol-toml";
 import { parseSimConfig, presets, type SimConfig } from "./config.ts";
 import { importXmlConfig } from "./xml_config.ts";
+
+/** Largest config file read: the reference's production XML is 5 KB, our JSON of it 4 KB. */
+export const MAX_CONFIG_BYTES = 1 << 20;
+
+/**
+ * Reads a config file as UTF-8 text, refusing what is not a regular file of at most
+ * {@linkcode MAX_CONFIG_BYTES} (a FIFO would block the read, a device or a huge file exhaust memory)
+ * or not valid UTF-8 (which would otherwise be read with replacement characters).
+ */
+async function readConfigText(source: string): Promise<string> {
+  let bytes: Uint8Array;
+  try {
+    const info = await Deno.stat(source);
+    if (info.isDirectory) throw new Error("a directory, not a file");
+    if (!info.isFile) throw new Error("not a regular file");
+    if (info.size > MAX_CONFIG_BYTES) throw new Error(tooLarge(info.size));
+    using file = await Deno.open(source);
+    // Read one byte past the limit: a file that grew since the stat is still caught.
+    bytes = new Uint8Array(MAX_CONFIG_BYTES + 1);
+    let length = 0;
+    for (;;) {
+      const n = await file.read(bytes.subarray(length));
+      if (n === null) break;
+      length += n;
+      if (length > MAX_CONFIG_BYTES) throw new Error(tooLarge(length));
+    }
+    bytes = bytes.subarray(0, length);
+  } catch (error) {
+    throw new Error(`${source}: cannot read (${(error as Error).message})`);
+  }
+  if (bytes[0] === 0xFF && bytes[1] === 0xFE || bytes[0] === 0xFE && bytes[1] === 0xFF) {
+    throw new Error(`${source}: UTF-16 text; save it as UTF-8`);
+  }
+  try {
+    // A byte-order mark some editors write is not JSON: the decoder drops it for every format.
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new Error(`${source}: not UTF-8 text`);
+  }
+}
+
+function tooLarge(size: number): string {
+  return `${size} bytes; a config file may have at most ${MAX_CONFIG_BYTES}`;
+}
 
 /** A loaded configuration and any warnings about parts of it that were ignored. */
 export interface LoadedConfig {
@@ -33,21 +77,59 @@ export async function loadSimConfig(source: string): Promise<LoadedConfig> {
         "nor a .json, .toml or .xml file",
     );
   }
-  let text: string;
-  try {
-    // A byte-order mark some editors write is not JSON: drop it for every format.
-    text = (await Deno.readTextFile(source)).replace(/^\uFEFF/, "");
-  } catch (error) {
-    throw new Error(`${source}: cannot read (${(error as Error).message})`);
-  }
+  const text = await readConfigText(source);
   try {
     if (extension === "xml") {
       const { config, warnings } = importXmlConfig(text);
       return { config, warnings, source };
     }
-    const data = extension === "json" ? JSON.parse(text) : parseToml(text);
+    const data = extension === "json" ? parseJson(text) : parseToml(text);
     return { config: parseSimConfig(data), warnings: [], source };
   } catch (error) {
-    throw new Error(`${source}: ${(error as Error).message}`);
+    // The TOML reader's message quotes the lines around the error: one may be the whole file.
+    const message = error instanceof TomlError
+      ? `TOML line ${error.line} column ${error.column}: ${
+        error.message.split("\n")[0].replace(/^Invalid TOML document: /, "")
+      }`
+      : (error as Error).message;
+    throw new Error(`${source}: ${message}`);
   }
+}
+
+/**
+ * Parses JSON, refusing a key given twice in one object: JSON.parse keeps the last silently, and a
+ * second `"books"` would override the first unseen (TOML and the XML importer refuse theirs too).
+ */
+function parseJson(text: string): unknown {
+  const data = JSON.parse(text);
+  // The text is valid JSON from here on: only strings, brackets, colons and commas matter.
+  const open: { keys: Set<string> | null; path: string; index: number; key: string }[] = [];
+  const child = () => {
+    const top = open.at(-1);
+    if (top === undefined) return "";
+    const name = top.keys === null ? String(top.index) : top.key;
+    return top.path === "" ? name : `${top.path}.${name}`;
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "{" || c === "[") {
+      open.push({ keys: c === "{" ? new Set() : null, path: child(), index: 0, key: "" });
+    } else if (c === "}" || c === "]") open.pop();
+    else if (c === ",") open.at(-1)!.index++;
+    else if (c === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === "\\" ? 2 : 1;
+      const top = open.at(-1);
+      let next = end + 1;
+      while (" \t\n\r".includes(text[next])) next++;
+      if (top?.keys && text[next] === ":") {
+        const key = JSON.parse(text.slice(i, end + 1)) as string;
+        top.key = key;
+        if (top.keys.has(key)) throw new Error(`${child()}: key given twice`);
+        top.keys.add(key);
+      }
+      i = end;
+    }
+  }
+  return data;
 }
