@@ -128,6 +128,9 @@ const agentAttributes: Record<string, string[]> = table({
 
 const booleanFields = new Set(["regimeChangeFlag"]);
 
+/** A number as the config format writes them: decimal, with an optional fraction and exponent. */
+const DECIMAL = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
+
 /**
  * Where a config field was read from: an element's attribute, the element of an object, or the
  * element whose missing child it would have come from.
@@ -142,6 +145,8 @@ class Importer {
   warnings: string[] = [];
   /** By config path (`agents.hft.tau`): where the field came from, to place schema errors. */
   readonly origins = new Map<string, Origin>();
+  /** By agent group key: the element it was read from. */
+  readonly groups = new Map<string, XmlElement>();
 
   warn(element: XmlElement, message: string): void {
     this.warnings.push(`line ${element.line} <${element.name}>: ${message}`);
@@ -150,12 +155,11 @@ class Importer {
   number(element: XmlElement, attribute: string): number | undefined {
     const text = element.attributes[attribute];
     if (text === undefined) return undefined;
+    const at = `line ${element.line} <${element.name}> attribute ${attribute}`;
+    // Decimal only: JavaScript's Number() would also take 0x10, 0b11, 0o7 and Infinity.
+    if (!DECIMAL.test(text)) throw new Error(`${at}: '${text}' is not a decimal number`);
     const value = Number(text);
-    if (text.trim() === "" || !Number.isFinite(value)) {
-      throw new Error(
-        `line ${element.line} <${element.name}> attribute ${attribute}: '${text}' is not a number`,
-      );
-    }
+    if (!Number.isFinite(value)) throw new Error(`${at}: '${text}' is out of range`);
     return value;
   }
 
@@ -433,10 +437,16 @@ class Importer {
   agent(element: XmlElement, agents: Record<string, unknown>): void {
     const key = agentKeys[element.name];
     const attributes = agentAttributes[element.name];
-    if (agents[key] !== undefined) {
-      this.warn(element, "a second group of this agent type is not supported; ignored");
-      return;
+    // The reference runs every group; taos has one per type, and dropping one would silently run
+    // another population than the file describes.
+    const first = this.groups.get(key);
+    if (first !== undefined) {
+      throw new Error(
+        `line ${element.line} <${element.name}>: a second group of this agent type ` +
+          `(first at line ${first.line}); taos runs one group per type`,
+      );
     }
+    this.groups.set(key, element);
     this.checkAttributes(element, ["instanceCount", ...attributes], "agent");
     this.checkChildren(element, ["Balances", "FeePolicy", "VolumeDistribution"]);
     const path = `agents.${key}`;
@@ -473,7 +483,9 @@ class Importer {
 /** Imports a reference XML configuration; throws on malformed XML or invalid values. */
 export function importXmlConfig(text: string, seed?: number): XmlImport {
   const root = parseXml(text);
-  if (root.name !== "Simulation") throw new Error(`root element must be <Simulation>`);
+  if (root.name !== "Simulation") {
+    throw new Error(`line ${root.line}: the root element is <${root.name}>, not <Simulation>`);
+  }
   const importer = new Importer();
   const used = ["start", "duration", "step", "seed"];
   importer.checkAttributes(root, used);
@@ -485,7 +497,9 @@ export function importXmlConfig(text: string, seed?: number): XmlImport {
   };
   importer.checkChildren(root, ["Agents"]);
   const agentsElement = root.children.find((c) => c.name === "Agents");
-  if (agentsElement === undefined) throw new Error("<Agents> is missing");
+  if (agentsElement === undefined) {
+    throw new Error(`line ${root.line} <Simulation>: <Agents> is missing`);
+  }
   const exchanges = agentsElement.children.filter((c) => c.name === "MultiBookExchangeAgent");
   if (exchanges.length === 0) {
     throw new Error(

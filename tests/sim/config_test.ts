@@ -166,7 +166,7 @@ Deno.test("the XML importer takes every ALGO volume distribution of the referenc
 
 Deno.test("the XML importer names the attribute holding a bad number", () => {
   const text = Deno.readTextFileSync(fixture).replace('kappa="20"', 'kappa="lots"');
-  assert.throws(() => importXmlConfig(text, 1), /kappa: 'lots' is not a number/);
+  assert.throws(() => importXmlConfig(text, 1), /kappa: 'lots' is not a decimal number/);
 });
 
 Deno.test("schema errors of an XML config name the element, attribute and line", () => {
@@ -185,7 +185,7 @@ Deno.test("schema errors of an XML config name the element, attribute and line",
     [
       '<FuturesSignal name="external" seedInterval="10000000000"/>',
       '<FuturesSignal name="external" seedInterval="1.5s"/>',
-      /line 21 <FuturesSignal> attribute seedInterval: '1\.5s' is not a number/,
+      /line 21 <FuturesSignal> attribute seedInterval: '1\.5s' is not a decimal number/,
     ],
     [
       'makerFee="0.0025"',

@@ -1,0 +1,223 @@
+/**
+ * Hostile and malformed configuration files handed to `taos sim --config` and `taos validator
+ * --config`: each is refused with exit 2 and one message naming the place and the problem, within
+ * bounded memory, or (where it is well-formed) read as the reference reads it.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { MAX_CONFIG_BYTES } from "../../sim/load.ts";
+import { importXmlConfig } from "../../sim/xml_config.ts";
+import { MAX_XML_DEPTH, MAX_XML_ELEMENTS } from "../../sim/xml.ts";
+
+const main = new URL("../../main.ts", import.meta.url).pathname;
+const reference = Deno.readTextFileSync(new URL("./fixtures/simulation_0.xml", import.meta.url));
+
+async function taos(...args: string[]) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", main, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: output.code, stderr: new TextDecoder().decode(output.stderr) };
+}
+
+/** Runs `taos sim` on a file and asserts one refusal line matching `message`, no stack trace. */
+async function refused(path: string, message: RegExp): Promise<void> {
+  const run = await taos("sim", "--config", path, "--duration", "10s", "--quiet");
+  assert.equal(run.code, 2, run.stderr);
+  const lines = run.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, run.stderr);
+  assert.match(lines[0], /^taos sim: --config: /);
+  assert.match(lines[0], message);
+}
+
+Deno.test("a config file that is not a small regular UTF-8 file is refused before it is read", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // Past the limit only by padding a comment: refused by size, not by content.
+    const big = join(dir, "big.xml");
+    Deno.writeTextFileSync(big, reference + `<!--${" ".repeat(MAX_CONFIG_BYTES)}-->`);
+    await refused(
+      big,
+      /big\.xml: cannot read \(\d+ bytes; a config file may have at most 1048576\)/,
+    );
+    // A device would be read without end, a FIFO would block the read for ever.
+    const zero = join(dir, "zero.xml");
+    Deno.symlinkSync("/dev/zero", zero);
+    await refused(zero, /zero\.xml: cannot read \(not a regular file\)/);
+    const fifo = join(dir, "fifo.json");
+    const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+    assert.equal(made.code, 0);
+    await refused(fifo, /fifo\.json: cannot read \(not a regular file\)/);
+    const folder = join(dir, "folder.toml");
+    Deno.mkdirSync(folder);
+    await refused(folder, /folder\.toml: cannot read \(a directory, not a file\)/);
+    const latin1 = join(dir, "latin1.xml");
+    Deno.writeFileSync(
+      latin1,
+      new Uint8Array([...new TextEncoder().encode(reference.replace("EXCHANGE", "EXCH")), 0xE9]),
+    );
+    await refused(latin1, /latin1\.xml: not UTF-8 text/);
+    const utf16 = join(dir, "utf16.xml");
+    const units = new Uint16Array([0xFEFF, ...[...reference].map((c) => c.charCodeAt(0))]);
+    Deno.writeFileSync(utf16, new Uint8Array(units.buffer));
+    await refused(utf16, /utf16\.xml: UTF-16 text; save it as UTF-8/);
+    // A UTF-8 byte-order mark and CRLF line ends are read as the plain file.
+    const bom = join(dir, "bom.xml");
+    Deno.writeTextFileSync(bom, "\uFEFF" + reference.replaceAll("\n", "\r\n"));
+    const run = await taos("sim", "--config", bom, "--duration", "10s", "--quiet");
+    assert.equal(run.code, 0, run.stderr);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("malformed or hostile XML is refused with its line, by both commands", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const laughs = join(dir, "laughs.xml");
+    const entities = Array.from(
+      { length: 9 },
+      (_, i) => `<!ENTITY l${i + 1} "${`&l${i};`.repeat(10)}">`,
+    ).join("\n");
+    Deno.writeTextFileSync(
+      laughs,
+      reference.replace(
+        '<?xml version="1.0"?>',
+        `<?xml version="1.0"?>\n<!DOCTYPE Simulation [\n<!ENTITY l0 "lol">\n${entities}\n]>`,
+      ).replace('name="EXCHANGE"', 'name="&l9;"'),
+    );
+    await refused(laughs, /laughs\.xml: XML line 2: a DOCTYPE is not accepted/);
+    const validator = await taos(
+      "validator",
+      "--local",
+      "--hotkey-uri",
+      "//Alice",
+      "--config",
+      laughs,
+      "--miner",
+      "0:5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty@127.0.0.1:8091",
+    );
+    assert.equal(validator.code, 2, validator.stderr);
+    assert.match(
+      validator.stderr,
+      /^taos validator: --config: .*laughs\.xml: XML line 2: a DOCTYPE is not accepted/,
+    );
+    assert.equal(validator.stderr.trim().split("\n").length, 1, validator.stderr);
+    const cases: [string, string, RegExp][] = [
+      [
+        "unclosed",
+        reference.replace("</Agents>", ""),
+        /line 73: unexpected closing tag <\/Simulation> \(<Agents> of line 5 is open\)/,
+      ],
+      ["trailing", reference + "garbage", /line 74: text outside the root element/],
+      [
+        "nul",
+        reference.replace("<Agents>", "<Agents>\0"),
+        /line 5: character U\+0000 is not allowed/,
+      ],
+      [
+        "entity",
+        reference.replace('name="EXCHANGE"', 'name="EX&foo;"'),
+        /line 6: '&foo;' in the value of attribute name of <MultiBookExchangeAgent> is not an entity/,
+      ],
+      [
+        "ampersand",
+        reference.replace('name="EXCHANGE"', 'name="A & B"'),
+        /line 6: '&' in the value of attribute name/,
+      ],
+      [
+        "less",
+        reference.replace('name="EXCHANGE"', 'name="a<b"'),
+        /line 6: '<' in the value of attribute name/,
+      ],
+      [
+        "hex",
+        reference.replace('instanceCount="20"', 'instanceCount="0x10"'),
+        /line 17 <Books> attribute instanceCount: '0x10' is not a decimal number/,
+      ],
+      [
+        "huge",
+        reference.replace('instanceCount="20"', 'instanceCount="1e400"'),
+        /line 17 <Books> attribute instanceCount: '1e400' is out of range/,
+      ],
+    ];
+    for (const [name, text, message] of cases) {
+      const path = join(dir, `${name}.xml`);
+      Deno.writeTextFileSync(path, text);
+      await refused(path, message);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("XML nesting and element count are bounded", () => {
+  const deep = "<a>".repeat(MAX_XML_DEPTH) + "</a>".repeat(MAX_XML_DEPTH);
+  assert.throws(
+    () => importXmlConfig(reference.replace("<Agents>", `<Agents>${deep}`), 1),
+    new RegExp(`XML line 5: elements nested more than ${MAX_XML_DEPTH} deep`),
+  );
+  assert.throws(
+    () =>
+      importXmlConfig(
+        reference.replace("<Agents>", `<Agents>${"<a/>".repeat(MAX_XML_ELEMENTS)}`),
+        1,
+      ),
+    new RegExp(`XML line 5: more than ${MAX_XML_ELEMENTS} elements`),
+  );
+});
+
+Deno.test("markup inside CDATA, comments and processing instructions is not read as elements", () => {
+  for (
+    const hidden of [
+      "<![CDATA[ a>b <MysteryAgent/> ]]>",
+      "<!-- a > b <MysteryAgent/> -->",
+      "<?note > <MysteryAgent/> ?>",
+    ]
+  ) {
+    const { warnings } = importXmlConfig(reference.replace("<Agents>", `<Agents>${hidden}`), 1);
+    assert.deepEqual(warnings, [], hidden);
+  }
+});
+
+Deno.test("character references and '>' in attribute values are read as XML defines them", () => {
+  const text = reference
+    .replace('instanceCount="20"', 'instanceCount="&#51;"')
+    .replace('remoteAgentCount="256"', 'remoteAgentCount="&#x34;"')
+    .replace('name="EXCHANGE"', 'name="a>b &amp; &lt;c&gt;"');
+  const { config, warnings } = importXmlConfig(text, 1);
+  assert.deepEqual(warnings, []);
+  assert.equal(config.books, 3);
+  assert.equal(config.remoteAgentCount, 4);
+});
+
+Deno.test("a second group of one agent type is refused, not dropped", () => {
+  const group = /\s*<HighFrequencyTraderAgent[\s\S]*?<\/HighFrequencyTraderAgent>/.exec(reference)!;
+  const text = reference.replace(group[0], group[0] + group[0]);
+  assert.throws(
+    () => importXmlConfig(text, 1),
+    /line 50 <HighFrequencyTraderAgent>: a second group of this agent type \(first at line 41\)/,
+  );
+});
+
+Deno.test("a JSON key given twice is refused by path; a TOML error is one line", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const json = join(dir, "twice.json");
+    Deno.writeTextFileSync(
+      json,
+      '{"books": 2, "exchange": {"fees": {"tiers": [{"makerFee": 0, "takerFee": 0,\n' +
+        '"volumeRequired": 0, "makerFee": 0.5}]}}, "books": 3}',
+    );
+    await refused(json, /twice\.json: exchange\.fees\.tiers\.0\.makerFee: key given twice/);
+    const again = join(dir, "again.json");
+    Deno.writeTextFileSync(again, '{"seed": 1, "note": "\\"books\\":", "seed": 2}');
+    await refused(again, /again\.json: seed: key given twice/);
+    const toml = join(dir, "deep.toml");
+    Deno.writeTextFileSync(toml, `books = ${"[".repeat(5000)}${"]".repeat(5000)}\n`);
+    await refused(toml, /deep\.toml: TOML line 1 column \d+: document contains excessively nested/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
