@@ -17,8 +17,11 @@ const units: Record<string, number> = {
   d: 86400e9,
 };
 
-/** A duration as written: a number, then a unit (ns when none). */
-const DURATION_SYNTAX = /^\s*(\d+(?:\.\d+)?)\s*(ns|us|ms|s|m|h|d)?\s*$/;
+/**
+ * A duration as written: a number, then a unit (ns when none). Spaces after the number are matched
+ * one way only: two optional runs of them around an optional unit backtrack quadratically.
+ */
+const DURATION_SYNTAX = /^\s*(\d+(?:\.\d+)?)\s*(?:(ns|us|ms|s|m|h|d)\s*)?$/;
 
 /** Parses a duration such as `90s`, `10m`, `1h`, `1d`, `250ms` or a bare integer of ns. */
 export function parseDuration(text: string): number | undefined {
@@ -34,8 +37,13 @@ const CLOCK_DAYS = Math.floor(Number.MAX_SAFE_INTEGER / units.d);
 /** Why `text` is not a duration: too long for the ns clock, or not written as one. */
 export function durationProblem(text: string): string {
   return DURATION_SYNTAX.test(text)
-    ? `'${text}' is longer than the clock's ${CLOCK_DAYS} days`
-    : `'${text}' is not a duration (e.g. 90s, 10m, 1h)`;
+    ? `${quote(text)} is longer than the clock's ${CLOCK_DAYS} days`
+    : `${quote(text)} is not a duration (e.g. 90s, 10m, 1h)`;
+}
+
+/** `text` in quotes for a message, cut short: a value may be most of a file. */
+export function quote(text: string): string {
+  return text.length <= 40 ? `'${text}'` : `'${text.slice(0, 40)}...' (${text.length} characters)`;
 }
 
 /** Formats ns as the largest exact unit (`5s`, `10m`, `1500ms`). */
@@ -434,7 +442,11 @@ export class SimConfigError extends Error {
     describe: (issue: SimConfigIssue) => string = (issue) =>
       `${issue.path.length ? issue.path.join(".") : "(root)"}: ${issue.message}`,
   ) {
-    super(`invalid simulation config:\n  ${issues.map(describe).join("\n  ")}`);
+    // A line may quote a value or key that is most of the file: each is cut short.
+    const lines = issues.map(describe).map((line) =>
+      line.length > 500 ? `${line.slice(0, 500)}... (${line.length} characters)` : line
+    );
+    super(`invalid simulation config:\n  ${lines.join("\n  ")}`);
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import {
   parseSimConfig,
+  quote,
   type SimConfig,
   SimConfigError,
   type SimConfigInput,
@@ -129,7 +130,8 @@ const agentAttributes: Record<string, string[]> = table({
 const booleanFields = new Set(["regimeChangeFlag"]);
 
 /** A number as the config format writes them: decimal, with an optional fraction and exponent. */
-const DECIMAL = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
+// One way to match each digit: alternatives that split a run of digits backtrack quadratically.
+const DECIMAL = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/;
 
 /**
  * Where a config field was read from: an element's attribute, the element of an object, or the
@@ -157,9 +159,9 @@ class Importer {
     if (text === undefined) return undefined;
     const at = `line ${element.line} <${element.name}> attribute ${attribute}`;
     // Decimal only: JavaScript's Number() would also take 0x10, 0b11, 0o7 and Infinity.
-    if (!DECIMAL.test(text)) throw new Error(`${at}: '${text}' is not a decimal number`);
+    if (!DECIMAL.test(text)) throw new Error(`${at}: ${quote(text)} is not a decimal number`);
     const value = Number(text);
-    if (!Number.isFinite(value)) throw new Error(`${at}: '${text}' is out of range`);
+    if (!Number.isFinite(value)) throw new Error(`${at}: ${quote(text)} is out of range`);
     return value;
   }
 

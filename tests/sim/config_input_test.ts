@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { MAX_CONFIG_BYTES } from "../../sim/load.ts";
+import { parseSimConfig, smallPreset } from "../../sim/config.ts";
 import { importXmlConfig } from "../../sim/xml_config.ts";
 import { MAX_XML_DEPTH, MAX_XML_ELEMENTS } from "../../sim/xml.ts";
 
@@ -220,4 +221,30 @@ Deno.test("a JSON key given twice is refused by path; a TOML error is one line",
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+});
+
+Deno.test("a huge value or key is quoted cut short, and read in linear time", () => {
+  const digits = "9".repeat(20_000) + "x";
+  assert.throws(
+    () => importXmlConfig(reference.replace('instanceCount="20"', `instanceCount="${digits}"`), 1),
+    (error: Error) => {
+      assert.match(error.message, /'9{40}\.\.\.' \(20001 characters\) is not a decimal number$/);
+      return true;
+    },
+  );
+  const config = {
+    ...smallPreset(),
+    step: "1" + " ".repeat(20_000) + "x",
+    ["k".repeat(20_000)]: 1,
+  };
+  assert.throws(
+    () => parseSimConfig(config),
+    (error: Error) => {
+      const lines = error.message.split("\n");
+      assert.equal(lines.length, 3, error.message.slice(0, 2000));
+      assert.ok(lines.every((line) => line.length < 600), "a line quotes the whole value");
+      assert.match(error.message, /step: '1 {39}\.\.\.' \(20002 characters\) is not a duration/);
+      return true;
+    },
+  );
 });
