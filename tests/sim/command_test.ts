@@ -5,23 +5,9 @@ import { join } from "node:path";
 import { smallPreset } from "../../sim/config.ts";
 import { loadSimConfig } from "../../sim/load.ts";
 import { interruptOnceProgressing } from "./interrupt.ts";
+import { main, taos } from "./taos_process.ts";
 
-const main = new URL("../../main.ts", import.meta.url).pathname;
 const fixture = new URL("./fixtures/simulation_0.xml", import.meta.url).pathname;
-
-async function taos(...args: string[]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", main, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
 
 Deno.test("taos sim writes byte-identical outputs for a seed with 1 and 2 threads", async () => {
   const dir = await Deno.makeTempDir();

@@ -9,18 +9,9 @@ import { MAX_CONFIG_BYTES } from "../../sim/load.ts";
 import { parseSimConfig, smallPreset } from "../../sim/config.ts";
 import { importXmlConfig } from "../../sim/xml_config.ts";
 import { MAX_XML_DEPTH, MAX_XML_ELEMENTS } from "../../sim/xml.ts";
+import { taos } from "./taos_process.ts";
 
-const main = new URL("../../main.ts", import.meta.url).pathname;
 const reference = Deno.readTextFileSync(new URL("./fixtures/simulation_0.xml", import.meta.url));
-
-async function taos(...args: string[]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", main, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: output.code, stderr: new TextDecoder().decode(output.stderr) };
-}
 
 /** Runs `taos sim` on a file and asserts one refusal line matching `message`, no stack trace. */
 async function refused(path: string, message: RegExp): Promise<void> {
