@@ -17,8 +17,15 @@ import { parseXml, type XmlElement } from "./xml.ts";
 /** Result of an import: the validated config and human-readable warnings. */
 export interface XmlImport {
   config: SimConfig;
+  /** At most {@linkcode MAX_WARNINGS} named, then one line counting the rest. */
   warnings: string[];
 }
+
+/**
+ * Warnings named one by one; a file with thousands of unknown elements would otherwise print
+ * thousands of lines.
+ */
+export const MAX_WARNINGS = 10;
 
 /**
  * A lookup table with no prototype: an element or type named after an Object member
@@ -144,14 +151,27 @@ interface Origin {
 }
 
 class Importer {
-  warnings: string[] = [];
+  readonly #warnings: string[] = [];
+  #unnamed = 0;
   /** By config path (`agents.hft.tau`): where the field came from, to place schema errors. */
   readonly origins = new Map<string, Origin>();
   /** By agent group key: the element it was read from. */
   readonly groups = new Map<string, XmlElement>();
 
   warn(element: XmlElement, message: string): void {
-    this.warnings.push(`line ${element.line} <${element.name}>: ${message}`);
+    if (this.#warnings.length < MAX_WARNINGS) {
+      this.#warnings.push(`line ${element.line} <${element.name}>: ${message}`);
+    } else this.#unnamed++;
+  }
+
+  /** The warnings named, then how many more there were. */
+  get warnings(): string[] {
+    if (this.#unnamed === 0) return [...this.#warnings];
+    const total = MAX_WARNINGS + this.#unnamed;
+    return [
+      ...this.#warnings,
+      `${this.#unnamed} more not shown (${total} warnings in all; the first ${MAX_WARNINGS} are above)`,
+    ];
   }
 
   number(element: XmlElement, attribute: string): number | undefined {
