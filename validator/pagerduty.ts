@@ -3,7 +3,9 @@
  * is logged at once; when a routing key is configured it is also sent as a `trigger` event whose
  * dedup key names the failure, so a repeated failure updates one incident and a recovery
  * `resolve`s it. Events go out in the background, in order, so a slow or unreachable PagerDuty
- * never holds up the caller; an event PagerDuty did not accept is sent again until it is.
+ * never holds up the caller; an event PagerDuty did not accept is sent again until it is, unless
+ * PagerDuty rejected the routing key itself: that will not heal, so it is logged once and sending
+ * stops (alerts are still logged) until the process starts again.
  *
  * ```ts
  * const alerts = new Alerter({ routingKey: "R0...", source: "taos:validator" });
@@ -40,9 +42,9 @@ export interface AlerterOptions {
   source: string;
   url?: string;
   /**
-   * Where lines are written: alerts and the first failure to deliver an event at "error" (at
-   * "warning" for the resolve of an alert an earlier run may have left open), resolves and late
-   * deliveries at "info", failed retries at "debug". Default `console.error`.
+   * Where lines are written: alerts, the first failure to deliver an event and a rejected routing
+   * key at "error" (at "warning" for the resolve of an alert an earlier run may have left open),
+   * resolves and late deliveries at "info", failed retries at "debug". Default `console.error`.
    */
   log?: (line: string, level: AlertLogLevel) => void;
   /** An open alert recurring sooner than this is counted, not re-sent (default 300 000 ms). */
@@ -95,6 +97,7 @@ export class Alerter {
   readonly #abort = new AbortController();
   readonly #raised = new Map<AlertKind, number>();
   #deliveryFailures = 0;
+  #keyRejected = false;
 
   constructor(options: AlerterOptions) {
     this.#options = options;
@@ -123,6 +126,11 @@ export class Alerter {
   /** Attempts to send an event that failed (network failure, timeout or non-2xx). */
   get deliveryFailures(): number {
     return this.#deliveryFailures;
+  }
+
+  /** PagerDuty refused the routing key: nothing more is sent by this process. */
+  get keyRejected(): boolean {
+    return this.#keyRejected;
   }
 
   /**
@@ -207,7 +215,7 @@ export class Alerter {
     housekeeping: boolean,
     body: Record<string, unknown>,
   ) {
-    if (this.#options.routingKey === null || this.#closed) return;
+    if (this.#options.routingKey === null || this.#closed || this.#keyRejected) return;
     this.#pending.delete(kind);
     this.#pending.set(kind, { kind, action, housekeeping, body, attempts: 0 });
     this.#startPass();
@@ -270,17 +278,50 @@ export class Alerter {
         }
         return true;
       }
-      // PagerDuty says why in the body (an invalid routing key, a malformed event, ...).
-      const reply = await replyStart(response);
+      // PagerDuty says why in the body (an invalid routing key, a malformed event, ...). A reply
+      // (a proxy's, say) could quote the key: it is never logged.
+      const reply = this.#withoutKey(await replyStart(response));
       failure = `HTTP ${response.status}${reply === "" ? "" : `: ${reply}`}`;
+      if (rejectsKey(response.status, reply)) {
+        this.#deliveryFailures++;
+        this.#rejectKey(failure);
+        return false;
+      }
     } catch (error) {
-      failure = (error as Error).message;
+      failure = this.#withoutKey((error as Error).message);
     }
     this.#deliveryFailures++;
     const level = delivery.attempts > 1 ? "debug" : delivery.housekeeping ? "warning" : "error";
     this.#log(`${what} not delivered (${failure}); it will be sent again`, level);
     return false;
   }
+
+  /** Drops what is queued and sends nothing more: retrying a refused key would never succeed. */
+  #rejectKey(failure: string) {
+    this.#keyRejected = true;
+    this.#pending.clear();
+    clearTimeout(this.#retryTimer);
+    this.#log(
+      `PagerDuty rejected the routing key (${failure}); alerts are no longer sent to PagerDuty, ` +
+        "only logged, until the validator is restarted with a valid Events API v2 routing key " +
+        "(--alerting.pagerduty.integration_key or TAOS_PAGERDUTY_KEY)",
+      "error",
+    );
+  }
+
+  /** `text` with the routing key masked. */
+  #withoutKey(text: string): string {
+    const key = this.#options.routingKey;
+    return key === null || key === "" ? text : text.replaceAll(key, "<routing key>");
+  }
+}
+
+/**
+ * Whether PagerDuty refused the routing key rather than this one event: 401 or 403, or a 400 whose
+ * reply is about the routing key (`Invalid routing key`, `Length of 'routing_key' is incorrect`).
+ */
+function rejectsKey(status: number, reply: string): boolean {
+  return status === 401 || status === 403 || (status === 400 && /routing[ _]key/i.test(reply));
 }
 
 /** The start of a reply's body on one line (a proxy's error page can be large). */
