@@ -17,6 +17,17 @@ export const NAMED_NETWORKS: Readonly<Record<string, string>> = {
   "latent-lite": "wss://lite.sub.latent.to:443",
 };
 
+/** The variable the `local` network's endpoint is read from, as the SDK does. */
+export const LOCAL_ENDPOINT_ENV = "BT_SUBTENSOR_CHAIN_ENDPOINT";
+
+/**
+ * The endpoint variable holds no usable URL. A caller reports it as it is, not under the flag
+ * that named `local`: the flag's value was fine.
+ */
+export class EndpointVariableError extends RangeError {
+  override name = "EndpointVariableError";
+}
+
 /**
  * Turns a network name or a `ws://`/`wss://` URL into an endpoint URL. `local` honours
  * `BT_SUBTENSOR_CHAIN_ENDPOINT` like the SDK does (pass `env` to override where it is read from).
@@ -27,11 +38,12 @@ export function resolveEndpoint(
 ): string {
   const name = network.trim();
   if (name === "local") {
-    const given = env("BT_SUBTENSOR_CHAIN_ENDPOINT");
+    const given = env(LOCAL_ENDPOINT_ENV);
     if (!given) return NAMED_NETWORKS.local;
     if (!isWebSocketUrl(given.trim())) {
-      throw new RangeError(
-        `BT_SUBTENSOR_CHAIN_ENDPOINT: "${given}" must be a ws:// or wss:// URL with a host`,
+      throw new EndpointVariableError(
+        `${LOCAL_ENDPOINT_ENV}: "${given}" must be a ws:// or wss:// URL with a host (it is read ` +
+          "for the network local)",
       );
     }
     return given.trim();

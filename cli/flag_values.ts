@@ -34,13 +34,26 @@ export function numberFlag<F extends number | undefined>(
   raw: string | undefined,
   fallback: F,
 ): number | F {
+  return numberSetting(`--${flag}`, schema, raw, fallback);
+}
+
+/**
+ * As {@linkcode numberFlag}, for a setting named as given: an environment variable standing in
+ * for a flag is named as itself (`BT_AXON_PORT: '70000' must be <= 65535`), not as the flag.
+ */
+export function numberSetting<F extends number | undefined>(
+  name: string,
+  schema: z.ZodType<number>,
+  raw: string | undefined,
+  fallback: F,
+): number | F {
   if (raw === undefined) return fallback;
   if (!DECIMAL.test(raw)) {
-    throw new UsageError(`--${flag}: '${raw}' must be a number`);
+    throw new UsageError(`${name}: '${raw}' must be a number`);
   }
   const parsed = schema.safeParse(Number(raw), { error: boundMessage });
   if (!parsed.success) {
-    throw new UsageError(`--${flag}: '${raw}' ${parsed.error.issues[0]?.message ?? "is invalid"}`);
+    throw new UsageError(`${name}: '${raw}' ${parsed.error.issues[0]?.message ?? "is invalid"}`);
   }
   return parsed.data;
 }

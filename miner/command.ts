@@ -12,13 +12,13 @@ import { z } from "zod";
 import { Keyring } from "@polkadot/keyring";
 import { type Command, parseFlags, UsageError } from "../cli/command.ts";
 import { ignoredFlagOptions, ignoredFlagsNote } from "../cli/reference_flags.ts";
-import { nonEmptyFlag, numberFlag } from "../cli/flag_values.ts";
+import { nonEmptyFlag, numberFlag, numberSetting } from "../cli/flag_values.ts";
 import { cryptoReady, Keypair } from "../bittensor/keypair.ts";
 import { type Neuron, type NeuronDirectory, StaticNeuronDirectory } from "../bittensor/neurons.ts";
 import { defaultWalletRoot, expandHome, Wallet, walletNameProblem } from "../bittensor/wallet.ts";
 import { AgentStartError } from "./agent_host.ts";
 import { chainRefusal, encodeIp } from "../chain/ip.ts";
-import { resolveEndpoint } from "../chain/endpoints.ts";
+import { EndpointVariableError, resolveEndpoint } from "../chain/endpoints.ts";
 import {
   ListenError,
   LOG_LEVELS,
@@ -129,6 +129,8 @@ function parse(args: string[]) {
     "axon.external_ip": "--axon.external_ip",
     "axon.external_port": "--axon.external_port",
   };
+  /** The variable each axon setting came from, when no flag gave it. */
+  const fromEnvironment: Partial<Record<AxonFlag, string>> = {};
   for (const [flag, variable] of Object.entries(AXON_ENVIRONMENT) as [AxonFlag, string][]) {
     const value = Deno.env.get(variable);
     if (values[flag] !== undefined || !value) continue;
@@ -137,10 +139,12 @@ function parse(args: string[]) {
     }
     values[flag] = value;
     axonNames[flag] = variable;
+    fromEnvironment[flag] = variable;
   }
   return {
     ...parsed,
     axonNames,
+    fromEnvironment,
     values: {
       ...values,
       "axon.port": values["axon.port"] ?? MINER_DEFAULTS.axonPort,
@@ -252,8 +256,14 @@ function parseMinerArgs(args: string[]) {
 const wholeNumber = z.number().int("must be an integer");
 const portNumber = wholeNumber.min(0).max(65535);
 
-/** Validated settings of one run. */
-function settingsFrom(values: ReturnType<typeof parse>["values"]) {
+/**
+ * Validated settings of one run; an axon port that came from its environment variable is named
+ * by the variable in an error.
+ */
+function settingsFrom(
+  values: ReturnType<typeof parse>["values"],
+  fromEnvironment: ReturnType<typeof parse>["fromEnvironment"],
+) {
   const level = values["logging.trace"]
     ? "trace"
     : values["logging.debug"]
@@ -283,11 +293,13 @@ function settingsFrom(values: ReturnType<typeof parse>["values"]) {
   if (!choices.success) throw new UsageError(choices.error.issues.map((i) => i.message).join("; "));
   const number = (flag: keyof typeof values, schema: z.ZodType<number>) =>
     numberFlag(flag, schema, values[flag] as string | undefined, undefined);
+  const port = (flag: "axon.port" | "axon.external_port", schema: z.ZodType<number>) =>
+    numberSetting(fromEnvironment[flag] ?? `--${flag}`, schema, values[flag], undefined);
   return {
     ...choices.data,
     netuid: number("netuid", wholeNumber.min(0).max(65535))!,
-    axonPort: number("axon.port", portNumber)!,
-    externalPort: number("axon.external_port", portNumber.min(1)),
+    axonPort: port("axon.port", portNumber)!,
+    externalPort: port("axon.external_port", portNumber.min(1)),
     maxConnections: number("axon.max_connections", wholeNumber.min(1).max(1_000_000))!,
     maxConnectionsPerIp: number("axon.max_connections_per_ip", wholeNumber.min(1).max(1_000_000))!,
     // The validator's request timeout is at most 600 s: a longer limit could never apply.
@@ -309,6 +321,7 @@ function endpointOf(values: ReturnType<typeof parse>["values"]): string {
   try {
     return resolveEndpoint(network);
   } catch (error) {
+    if (error instanceof EndpointVariableError) throw new UsageError(error.message);
     if (!(error instanceof RangeError)) throw error;
     throw new UsageError(`--${flag}: ${error.message}`);
   }
@@ -392,7 +405,7 @@ export const command: Command = {
   summary: "run a subnet 79 miner serving a trading agent",
   help,
   async run(args: string[]): Promise<number> {
-    const { values, positionals, axonNames } = parse(args);
+    const { values, positionals, axonNames, fromEnvironment } = parse(args);
     // run_miner.sh passes the agent parameters unquoted: extra k=v words belong to --agent.params.
     const strays = positionals.filter((p) => !/^[^=\s]+=[^=\s]*$/.test(p));
     if (strays.length > 0) throw new UsageError(`unexpected argument '${strays[0]}'`);
@@ -404,7 +417,7 @@ export const command: Command = {
     const agentParams = [givenParams, ...positionals].join(" ").trim();
     // An empty path or address would fall back on the working directory or any interface.
     for (const flag of PATH_AND_ADDRESS_FLAGS) nonEmptyFlag(flag, values[flag]);
-    const settings = settingsFrom(values);
+    const settings = settingsFrom(values, fromEnvironment);
     const endpoint = values.local ? null : endpointOf(values);
     const log = makeLogger(settings.logLevel as LogLevel);
     const ignored = ignoredFlagsNote(REFERENCE_ONLY_FLAGS, values, "the reference miner's");

@@ -13,7 +13,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { parseFlags, UsageError } from "../cli/command.ts";
-import { resolveEndpoint } from "../chain/endpoints.ts";
+import { EndpointVariableError, resolveEndpoint } from "../chain/endpoints.ts";
 import { COMMIT_SCHEMES, type CommitScheme } from "../chain/weight_setter.ts";
 import { defaultWalletRoot, expandHome, walletNameProblem } from "../bittensor/wallet.ts";
 import { MAX_RESPONSE_BYTES } from "../bittensor/dendrite.ts";
@@ -447,6 +447,7 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     // The names the miner and the SDK accept; `local` honours BT_SUBTENSOR_CHAIN_ENDPOINT.
     chainEndpoint = resolveEndpoint(endpointRaw);
   } catch (error) {
+    if (error instanceof EndpointVariableError) throw new UsageError(error.message);
     throw new UsageError(`-e/--subtensor.chain_endpoint: ${(error as RangeError).message}`);
   }
   const netuid = numberFlag("netuid", nonNegativeInt.max(65535), str("netuid"), 79);
