@@ -36,37 +36,11 @@ import {
   passwordFor,
   Wallet,
 } from "../../bittensor/wallet.ts";
+import { passwordFreeEnv, taosWallet } from "../wallet_process.ts";
 
 await cryptoReady();
 
 const ALICE = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
-
-/** This process's environment without any wallet password variable. */
-function passwordFreeEnv(): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(Deno.env.toObject()).filter(([name]) =>
-      name !== "TAOS_WALLET_PASSWORD" && !name.startsWith("BT_PW_")
-    ),
-  );
-}
-
-/**
- * Runs `taos wallet <args>` in a child process: stdin closed (no terminal), no password set,
- * `extraEnv` on top.
- */
-async function taosWallet(args: string[], extraEnv: Record<string, string> = {}) {
-  const env = { ...passwordFreeEnv(), ...extraEnv };
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", "wallet", ...args],
-    clearEnv: true,
-    env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
-}
 
 Deno.test("$NACL keyfile vector: Argon2i key, exact file bytes, round trip, wrong key", async () => {
   // One Argon2i derivation (512 MiB, 8 passes): the slow part of this test.
@@ -436,36 +410,36 @@ Deno.test("a mnemonic URI with stray spaces gives the same key; derivation paths
 Deno.test("taos wallet: ~ paths everywhere, public hotkey files kept, hotkeys listed by their files", async () => {
   const home = mkdtempSync(join(tmpdir(), "taos-home-"));
   try {
-    const env = { HOME: home };
-    let r = await taosWallet(["create", "-p", "~/w", "-w", "v", "--wallet.hotkey", "h1"], env);
+    const inHome = { env: { HOME: home } };
+    let r = await taosWallet(["create", "-p", "~/w", "-w", "v", "--wallet.hotkey", "h1"], inHome);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /the coldkey is stored unencrypted/);
     assert.doesNotMatch(r.stderr, /mnemonic/, "no secret words into a pipe");
-    r = await taosWallet(["list", "-p", "~/w"], env);
+    r = await taosWallet(["list", "-p", "~/w"], inHome);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^v {2}coldkey 5/m);
     assert.match(r.stdout, /^ {2}h1 {2}5/m);
-    r = await taosWallet(["show", "-p", "~/w", "-w", "v", "--wallet.hotkey", "h1"], env);
+    r = await taosWallet(["show", "-p", "~/w", "-w", "v", "--wallet.hotkey", "h1"], inHome);
     assert.equal(r.code, 0, r.stderr);
 
     // A hotkey whose secret file is gone keeps its public file, and is listed by it.
     const hotkeys = join(home, "w", "v", "hotkeys");
     const publicFile = readFileSync(join(hotkeys, "h1pub.txt"), "utf8");
     rmSync(join(hotkeys, "h1"));
-    r = await taosWallet(["create", "-p", "~/w", "-w", "v", "--wallet.hotkey", "h1"], env);
+    r = await taosWallet(["create", "-p", "~/w", "-w", "v", "--wallet.hotkey", "h1"], inHome);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /h1pub\.txt exists; pass --overwrite/);
     assert.equal(readFileSync(join(hotkeys, "h1pub.txt"), "utf8"), publicFile);
-    r = await taosWallet(["list", "-p", "~/w"], env);
+    r = await taosWallet(["list", "-p", "~/w"], inHome);
     assert.match(r.stdout, /^ {2}h1 {2}5/m);
 
-    r = await taosWallet(["create", "-p", "~/w", "-w", "v", "--wallet.hotkey", "zpub.txt"], env);
+    r = await taosWallet(["create", "-p", "~/w", "-w", "v", "--wallet.hotkey", "zpub.txt"], inHome);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--wallet\.hotkey: 'zpub\.txt' ends in pub\.txt/);
 
     // A coldkeypub.txt that cannot be read is said so, not taken for a missing one.
     writeFileSync(join(home, "w", "v", "coldkeypub.txt"), "{ not json");
-    r = await taosWallet(["list", "-p", "~/w"], env);
+    r = await taosWallet(["list", "-p", "~/w"], inHome);
     assert.match(r.stdout, /^v {2}coldkey \(unreadable: /m);
   } finally {
     rmSync(home, { recursive: true, force: true });

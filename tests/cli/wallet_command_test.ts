@@ -7,38 +7,21 @@ import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { repoRoot, taosWallet } from "../wallet_process.ts";
 
 const ALICE = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
 const BOB = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
 const DAVE = "5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy";
 
-/** `taos wallet <args>` in a child process with stdin closed and no password in its environment. */
-async function taosWallet(...args: string[]) {
-  const env = Object.fromEntries(
-    Object.entries(Deno.env.toObject()).filter(([name]) =>
-      name !== "TAOS_WALLET_PASSWORD" && !name.startsWith("BT_PW_")
-    ),
-  );
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", "wallet", ...args],
-    cwd: fileURLToPath(new URL("../../", import.meta.url)),
-    clearEnv: true,
-    env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
-}
+/** `taos wallet <args>` run from the repository root. */
+const wallet = (...args: string[]) => taosWallet(args, { cwd: repoRoot });
 
 Deno.test("taos wallet create --json prints the new wallet as show --json describes it", async () => {
   const root = mkdtempSync(join(tmpdir(), "taos-wallet-json-"));
   const uris = ["--coldkey-uri", "//Alice", "--hotkey-uri", "//Bob"];
   // The human-readable lines are not printed: stdout is one JSON document.
   const created = JSON.parse(
-    (await taosWallet("create", "-p", root, "-w", "j", "--wallet.hotkey", "h", ...uris, "--json"))
+    (await wallet("create", "-p", root, "-w", "j", "--wallet.hotkey", "h", ...uris, "--json"))
       .stdout,
   );
   assert.deepEqual(created, {
@@ -53,13 +36,13 @@ Deno.test("taos wallet create --json prints the new wallet as show --json descri
     hotkeyFile: "plain",
     coldkeyKept: false,
   });
-  const shown = await taosWallet("show", "-p", root, "-w", "j", "--wallet.hotkey", "h", "--json");
+  const shown = await wallet("show", "-p", root, "-w", "j", "--wallet.hotkey", "h", "--json");
   assert.deepEqual({ ...created, coldkeyKept: undefined }, {
     ...JSON.parse(shown.stdout),
     coldkeyKept: undefined,
   });
   // A second hotkey keeps the coldkey, and says so.
-  const added = await taosWallet(
+  const added = await wallet(
     "create",
     "-p",
     root,
@@ -81,27 +64,27 @@ Deno.test("taos wallet create --json prints the new wallet as show --json descri
 Deno.test("taos wallet list -w lists that wallet only, and names one that is not there", async () => {
   const root = mkdtempSync(join(tmpdir(), "taos-wallet-list-"));
   for (const [name, uri] of [["a", "//Alice"], ["b", "//Bob"]]) {
-    const made = await taosWallet("create", "-p", root, "-w", name, "--coldkey-uri", uri);
+    const made = await wallet("create", "-p", root, "-w", name, "--coldkey-uri", uri);
     assert.equal(made.code, 0, made.stderr);
   }
-  const listed = JSON.parse((await taosWallet("list", "-p", root, "-w", "b", "--json")).stdout);
+  const listed = JSON.parse((await wallet("list", "-p", root, "-w", "b", "--json")).stdout);
   assert.deepEqual(listed.map((w: { name: string }) => w.name), ["b"]);
   assert.equal(listed[0].coldkey, BOB);
-  const text = await taosWallet("list", "-p", root, "--wallet.name", "a");
+  const text = await wallet("list", "-p", root, "--wallet.name", "a");
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /^a {2}coldkey /);
   assert.doesNotMatch(text.stdout, /^b /m);
   // Without -w, every wallet, as before.
-  const all = JSON.parse((await taosWallet("list", "-p", root, "--json")).stdout);
+  const all = JSON.parse((await wallet("list", "-p", root, "--json")).stdout);
   assert.deepEqual(all.map((w: { name: string }) => w.name), ["a", "b"]);
-  const absent = await taosWallet("list", "-p", root, "-w", "c");
+  const absent = await wallet("list", "-p", root, "-w", "c");
   assert.equal(absent.code, 2);
   assert.match(absent.stderr, /-w\/--wallet\.name: no wallet 'c' in /);
 });
 
 Deno.test("taos wallet refuses a flag that means nothing to the action, and empty URIs", async () => {
   const root = mkdtempSync(join(tmpdir(), "taos-wallet-flags-"));
-  const made = await taosWallet("create", "-p", root, "-w", "a", "--coldkey-uri", "//Alice");
+  const made = await wallet("create", "-p", root, "-w", "a", "--coldkey-uri", "//Alice");
   assert.equal(made.code, 0, made.stderr);
   const cases: [string[], RegExp][] = [
     [["list", "--encrypt"], /^taos wallet: --encrypt: applies to create, not list$/m],
@@ -113,7 +96,7 @@ Deno.test("taos wallet refuses a flag that means nothing to the action, and empt
     [["create", "-w", "b", "--coldkey-uri="], /^taos wallet: --coldkey-uri: must not be empty$/m],
   ];
   for (const [args, expected] of cases) {
-    const r = await taosWallet(...args, "-p", root);
+    const r = await wallet(...args, "-p", root);
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stdout}${r.stderr}`);
     assert.match(r.stderr, expected, args.join(" "));
   }
