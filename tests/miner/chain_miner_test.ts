@@ -1,7 +1,4 @@
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Dendrite } from "../../bittensor/dendrite.ts";
 import { cryptoReady, Keypair } from "../../bittensor/keypair.ts";
 import {
@@ -9,11 +6,18 @@ import {
   encodeStateUpdate,
   MarketSimulationStateUpdate,
 } from "../../bittensor/market_synapse.ts";
-import { Wallet } from "../../bittensor/wallet.ts";
 import { startNode } from "../chain/subnet_fixture.ts";
 // On the test chain Alice is uid 0 with a validator permit, Bob the miner (uid 1) and Charlie
 // uid 2, registered without a permit.
-import { alice, bob, charlie, FIXTURE_AGENT_FLAGS, readLine } from "./support.ts";
+import {
+  alice,
+  bob,
+  charlie,
+  FIXTURE_AGENT_FLAGS,
+  minerWallet,
+  runMinerToExit,
+  spawnMiner,
+} from "./support.ts";
 
 await cryptoReady();
 
@@ -23,38 +27,27 @@ Deno.test(
   async () => {
     const { node } = startNode();
     node.best = 2000;
-    const root = mkdtempSync(join(tmpdir(), "taos-chain-miner-"));
-    await new Wallet({ root, name: "taos", hotkey: "miner" }).writeHotkey(bob);
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "main.ts",
-        "miner",
-        "-e",
-        node.url,
-        // -e wins: nothing listens at the network name's address.
-        "--subtensor.network",
-        "ws://127.0.0.1:9",
-        "-p",
-        root,
-        "-a",
-        "0",
-        "--axon.external_ip",
-        "192.168.1.10",
-        "--axon.external_port",
-        "8091",
-        "--prometheus.level",
-        "OFF",
-        ...FIXTURE_AGENT_FLAGS,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    const stderrText = new Response(child.stderr).text();
+    const root = await minerWallet("taos-chain-miner-");
+    const miner = spawnMiner([
+      "-e",
+      node.url,
+      // -e wins: nothing listens at the network name's address.
+      "--subtensor.network",
+      "ws://127.0.0.1:9",
+      "-p",
+      root,
+      "-a",
+      "0",
+      "--axon.external_ip",
+      "192.168.1.10",
+      "--axon.external_port",
+      "8091",
+      "--prometheus.level",
+      "OFF",
+      ...FIXTURE_AGENT_FLAGS,
+    ]);
     try {
-      const line = await readLine(stdout);
+      const line = await miner.firstLine();
       assert.match(line, /uid 1, hotkey 5FHneW46/);
       const port = Number(/axon port (\d+)/.exec(line)?.[1]);
 
@@ -90,11 +83,9 @@ Deno.test(
       assert.equal((served.args as { port: number }).port, 8091);
       assert.equal((served.args as { ip: number }).ip, 3232235786);
     } finally {
-      child.kill("SIGTERM");
-      const status = await child.status;
-      await stdout.cancel();
+      const stopped = await miner.stop();
       await node.close();
-      assert.equal(status.code, 0, await stderrText);
+      assert.equal(stopped.code, 0, stopped.stderr);
     }
   },
 );
@@ -104,27 +95,16 @@ Deno.test(
  * flags follow the chain, wallet and external-address ones.
  */
 async function minerToExit(node: { url: string }, key: Keypair, extra: string[] = []) {
-  const root = mkdtempSync(join(tmpdir(), "taos-chain-miner-"));
-  await new Wallet({ root, name: "taos", hotkey: "miner" }).writeHotkey(key);
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "main.ts",
-      "miner",
-      "-e",
-      node.url,
-      "-p",
-      root,
-      "--axon.external_ip",
-      "192.168.1.10",
-      ...extra,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(60_000),
-  }).output();
-  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+  const root = await minerWallet("taos-chain-miner-", key);
+  return await runMinerToExit([
+    "-e",
+    node.url,
+    "-p",
+    root,
+    "--axon.external_ip",
+    "192.168.1.10",
+    ...extra,
+  ]);
 }
 
 Deno.test(

@@ -4,10 +4,6 @@
  * on real `taos miner --local` processes answering signed requests on loopback.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Dendrite } from "../../bittensor/dendrite.ts";
 import { cryptoReady, type Keypair } from "../../bittensor/keypair.ts";
 import {
@@ -16,9 +12,17 @@ import {
   MarketSimulationStateUpdate,
   stateForMiner,
 } from "../../bittensor/market_synapse.ts";
-import { Wallet } from "../../bittensor/wallet.ts";
 import { Child } from "../validator/processes.ts";
-import { alice, bob, charlie, localMinerFlags, marketState, readLine } from "./support.ts";
+import {
+  alice,
+  bob,
+  charlie,
+  localMinerFlags,
+  marketState,
+  minerWallet,
+  runMinerToExit,
+  spawnMiner,
+} from "./support.ts";
 
 await cryptoReady();
 
@@ -61,8 +65,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
 }, async () => {
-  const root = mkdtempSync(join(tmpdir(), "taos-miner-defaults-"));
-  await new Wallet({ root, name: "taos", hotkey: "miner" }).writeHotkey(bob);
+  const root = await minerWallet("taos-miner-defaults-");
   const runs = await Promise.allSettled([
     startMiner(root, []),
     startMiner(root, ["--blacklist.force_validator_permit", "false", "--netuid", "80"]),
@@ -111,8 +114,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
 }, async () => {
-  const root = mkdtempSync(join(tmpdir(), "taos-miner-params-"));
-  await new Wallet({ root, name: "taos", hotkey: "miner" }).writeHotkey(bob);
+  const root = await minerWallet("taos-miner-params-");
   const flags = localMinerFlags(root);
   const withoutParams = flags.filter((_, i) => flags[i] !== "-m" && flags[i - 1] !== "-m");
   const child = new Child([
@@ -136,15 +138,9 @@ Deno.test({
 });
 
 Deno.test("taos miner --help shows netuid 79 and the permit flag as true|false", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", "miner", "--help"],
-    cwd: fileURLToPath(new URL("../../", import.meta.url)),
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(60_000),
-  }).output();
+  const out = await runMinerToExit(["--help"]);
   assert.equal(out.code, 0);
-  const text = new TextDecoder().decode(out.stdout);
+  const text = out.stdout;
   assert.match(text, /--netuid <n>\s+subnet id \(default 79\)/);
   assert.match(text, /--blacklist\.force_validator_permit <true\|false>.*\(default true\)/);
   assert.match(text, /--subtensor\.network <name>/);
@@ -152,18 +148,9 @@ Deno.test("taos miner --help shows netuid 79 and the permit flag as true|false",
 });
 
 Deno.test("taos miner refuses a --blacklist.force_validator_permit that is not a boolean", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", "miner", "--local", "--blacklist.force_validator_permit", "yes"],
-    cwd: fileURLToPath(new URL("../../", import.meta.url)),
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(60_000),
-  }).output();
+  const out = await runMinerToExit(["--local", "--blacklist.force_validator_permit", "yes"]);
   assert.equal(out.code, 2);
-  assert.match(
-    new TextDecoder().decode(out.stderr),
-    /--blacklist\.force_validator_permit: expected true or false/,
-  );
+  assert.match(out.stderr, /--blacklist\.force_validator_permit: expected true or false/);
 });
 
 Deno.test({
@@ -173,43 +160,31 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
 }, async () => {
-  const root = mkdtempSync(join(tmpdir(), "taos-miner-reference-flags-"));
-  await new Wallet({ root, name: "taos", hotkey: "miner" }).writeHotkey(bob);
+  const root = await minerWallet("taos-miner-reference-flags-");
   const flags = localMinerFlags(root);
   const withoutPath = flags.filter((_, i) => flags[i] !== "-p" && flags[i - 1] !== "-p");
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "main.ts",
-      "miner",
-      ...withoutPath,
-      "-a",
-      "0",
-      "--axon.ip",
-      "127.0.0.1",
-      "--blacklist.force_validator_permit",
-      "--agent.params",
-      "--logging.warning",
-      "--wandb.off",
-      "--neuron.device",
-      "cpu",
-    ],
-    cwd: fileURLToPath(new URL("../../", import.meta.url)),
-    env: { BT_WALLET_PATH: root },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const stderr = new Response(child.stderr).text();
+  const miner = spawnMiner([
+    ...withoutPath,
+    "-a",
+    "0",
+    "--axon.ip",
+    "127.0.0.1",
+    "--blacklist.force_validator_permit",
+    "--agent.params",
+    "--logging.warning",
+    "--wandb.off",
+    "--neuron.device",
+    "cpu",
+  ], { BT_WALLET_PATH: root });
+  let stopped;
   try {
-    assert.match(await readLine(stdout), /uid 1, hotkey 5FHneW46.*axon port \d+/);
+    assert.match(await miner.firstLine(), /uid 1, hotkey 5FHneW46.*axon port \d+/);
   } finally {
-    child.kill("SIGTERM");
-    await stdout.cancel();
+    stopped = await miner.stop();
   }
-  const status = await child.status;
-  const errors = await stderr;
-  assert.equal(status.code, 0, errors);
-  assert.match(errors, /--neuron\.device, --wandb\.off: the reference miner's, no effect here/);
+  assert.equal(stopped.code, 0, stopped.stderr);
+  assert.match(
+    stopped.stderr,
+    /--neuron\.device, --wandb\.off: the reference miner's, no effect here/,
+  );
 });

@@ -23,7 +23,6 @@ import {
   type SynapseKind,
   synapseToHeaders,
 } from "../../bittensor/synapse.ts";
-import { Wallet } from "../../bittensor/wallet.ts";
 import { CallerPolicy } from "../../miner/blacklist.ts";
 import { simulationConfigFor } from "../../agents/sdk/state.ts";
 import { smallPreset } from "../../sim/config.ts";
@@ -34,7 +33,9 @@ import {
   FIXTURE_AGENT_FLAGS,
   localMinerFlags,
   marketState,
-  readLine,
+  minerWallet,
+  runMinerToExit,
+  spawnMiner,
   startFixtureMiner,
 } from "./support.ts";
 
@@ -309,19 +310,11 @@ Deno.test("taos miner --local answers a signed state update, refuses strangers, 
   const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const freePort = (probe.addr as Deno.NetAddr).port;
   probe.close();
-  const root = mkdtempSync(join(tmpdir(), "taos-miner-"));
-  await new Wallet({ root, name: "taos", hotkey: "miner" }).writeHotkey(bob);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", "miner", ...localMinerFlags(root)],
-    // The axon port comes from the SDK's environment variable, as no -a is given.
-    env: { BT_AXON_PORT: String(freePort) },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const stderrText = new Response(child.stderr).text();
+  const root = await minerWallet("taos-miner-");
+  // The axon port comes from the SDK's environment variable, as no -a is given.
+  const miner = spawnMiner(localMinerFlags(root), { BT_AXON_PORT: String(freePort) });
   try {
-    const line = await readLine(stdout);
+    const line = await miner.firstLine();
     const axonPort = Number(/axon port (\d+)/.exec(line)?.[1]);
     const metricsPort = Number(/metrics port (\d+)/.exec(line)?.[1]);
     assert.ok(axonPort === freePort && metricsPort > 0, line);
@@ -357,10 +350,8 @@ Deno.test("taos miner --local answers a signed state update, refuses strangers, 
     );
     assert.match(metrics, /taos_miner_instructions_total\{[^}]*\} 1/);
   } finally {
-    child.kill("SIGTERM");
-    const status = await child.status;
-    await stdout.cancel();
-    assert.equal(status.code, 0, await stderrText);
+    const stopped = await miner.stop();
+    assert.equal(stopped.code, 0, stopped.stderr);
   }
 });
 
@@ -399,17 +390,11 @@ Deno.test("an update that does not decode is answered with no instructions and c
 });
 
 Deno.test("a state update that takes seconds to decode holds up no other request", async () => {
-  const root = mkdtempSync(join(tmpdir(), "taos-miner-"));
-  await new Wallet({ root, name: "taos", hotkey: "miner" }).writeHotkey(bob);
+  const root = await minerWallet("taos-miner-");
   // A separate process: the axon's thread must stay free, which a test sharing it cannot see.
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", "miner", ...localMinerFlags(root), "-a", "0"],
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const miner = spawnMiner([...localMinerFlags(root), "-a", "0"]);
   try {
-    const line = await readLine(stdout);
+    const line = await miner.firstLine();
     const target = {
       ip: "127.0.0.1",
       port: Number(/axon port (\d+)/.exec(line)?.[1]),
@@ -433,9 +418,7 @@ Deno.test("a state update that takes seconds to decode holds up no other request
     assert.equal(heavyResult.statusCode, 200, heavyResult.statusMessage);
     assert.deepEqual(decodeResponse(heavyResult.fields!), { agent_id: 1, instructions: [] });
   } finally {
-    child.kill("SIGTERM");
-    await child.status;
-    await stdout.cancel();
+    await miner.stop();
   }
 });
 
@@ -474,65 +457,35 @@ Deno.test("taos miner refuses empty paths and addresses, and words bounds as the
     // `--config x` was refused with its reason, `--config=x` as an unknown option.
     [["--config=miner.yml"], /^taos miner: --config: Bittensor YAML configuration files are not/m],
   ];
-  const root = mkdtempSync(join(tmpdir(), "taos-miner-empty-"));
-  await new Wallet({ root, name: "taos", hotkey: "miner" }).writeHotkey(bob);
+  const root = await minerWallet("taos-miner-empty-");
   for (const [flags, expected] of cases) {
     // A working local miner's command line, so that only the flag under test can stop it.
     const local = flags[0] === "--no-local" ? ["--axon.external_ip", "8.8.8.8"] : ["--local"];
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "main.ts",
-        "miner",
-        ...localMinerFlags(root).filter((flag) => flag !== "--local"),
-        "-a",
-        "0",
-        "--axon.ip",
-        "127.0.0.1",
-        ...local,
-        ...flags.filter((flag) => flag !== "--no-local"),
-      ],
-      stdout: "null",
-      stderr: "piped",
-      // A regression that lets the miner start must not hang the test.
-      signal: AbortSignal.timeout(60_000),
-    }).output();
-    const stderr = new TextDecoder().decode(out.stderr);
-    assert.equal(out.code, 2, `${flags.join(" ")}: ${stderr}`);
-    assert.match(stderr, expected, flags.join(" "));
+    const out = await runMinerToExit([
+      ...localMinerFlags(root).filter((flag) => flag !== "--local"),
+      "-a",
+      "0",
+      "--axon.ip",
+      "127.0.0.1",
+      ...local,
+      ...flags.filter((flag) => flag !== "--no-local"),
+    ]);
+    assert.equal(out.code, 2, `${flags.join(" ")}: ${out.stderr}`);
+    assert.match(out.stderr, expected, flags.join(" "));
   }
 });
 
 Deno.test("taos miner rejects bad flags with the flag's name", async () => {
-  const run = async (...args: string[]) => {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "main.ts", "miner", ...args],
-      stdout: "piped",
-      // A regression that lets the miner start must not hang the test.
-      signal: AbortSignal.timeout(60_000),
-      stderr: "piped",
-    }).output();
-    return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-  };
+  const run = (...args: string[]) => runMinerToExit(args);
   let r = await run("--local", "-a", "70000");
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--axon\.port: '70000' must be <= 65535$/m);
   r = await run("--local", "--axon.max_connections_per_ip", "0");
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--axon\.max_connections_per_ip: '0' must be >= 1$/m);
-  const fromEnvironment = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", "miner", "--local"],
-    env: { BT_AXON_EXTERNAL_PORT: "soon" },
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(60_000),
-  }).output();
+  const fromEnvironment = await runMinerToExit(["--local"], { BT_AXON_EXTERNAL_PORT: "soon" });
   assert.equal(fromEnvironment.code, 2);
-  assert.match(
-    new TextDecoder().decode(fromEnvironment.stderr),
-    /BT_AXON_EXTERNAL_PORT: 'soon' is not a port number/,
-  );
+  assert.match(fromEnvironment.stderr, /BT_AXON_EXTERNAL_PORT: 'soon' is not a port number/);
   r = await run("--local", "--local.validators", "nonsense");
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--local\.validators: 'nonsense' is not an SS58 address/);
@@ -548,8 +501,7 @@ Deno.test("taos miner rejects bad flags with the flag's name", async () => {
   assert.doesNotMatch(r.stderr, />= 0/, "one message, not two that disagree");
 
   // Agent parameters passed unquoted, as run_miner.sh does, are checked together by the agent.
-  const root = mkdtempSync(join(tmpdir(), "taos-miner-"));
-  await new Wallet({ root, name: "taos", hotkey: "miner" }).writeHotkey(bob);
+  const root = await minerWallet("taos-miner-");
   r = await run(
     "--local",
     "-p",
@@ -569,21 +521,13 @@ Deno.test("taos miner rejects bad flags with the flag's name", async () => {
 });
 
 Deno.test("taos miner names the flag when an address cannot be used, before serving anything", async () => {
-  const root = mkdtempSync(join(tmpdir(), "taos-miner-"));
-  await new Wallet({ root, name: "taos", hotkey: "miner" }).writeHotkey(bob);
+  const root = await minerWallet("taos-miner-");
   const taken = Deno.listen({ hostname: "0.0.0.0", port: 0 });
   const busy = String((taken.addr as Deno.NetAddr).port);
   const run = async (args: string[], env: Record<string, string> = {}) => {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "main.ts", "miner", "-p", root, ...FIXTURE_AGENT_FLAGS, ...args],
-      env,
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(60_000),
-    }).output();
-    const stderr = new TextDecoder().decode(out.stderr);
-    assert.doesNotMatch(stderr, /\bat .*\.ts:\d+/, "no stack trace");
-    return { code: out.code, stderr };
+    const out = await runMinerToExit(["-p", root, ...FIXTURE_AGENT_FLAGS, ...args], env);
+    assert.doesNotMatch(out.stderr, /\bat .*\.ts:\d+/, "no stack trace");
+    return out;
   };
   const local = ["--local", "--prometheus.level", "OFF"];
   const cases: [string[], Record<string, string>, RegExp][] = [

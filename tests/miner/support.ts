@@ -1,12 +1,16 @@
 /** What the miner tests share: the fixture agents, the test keys and a valid market state. */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Keypair } from "../../bittensor/keypair.ts";
 import type { MarketState } from "../../bittensor/market_synapse.ts";
 import { StaticNeuronDirectory } from "../../bittensor/neurons.ts";
+import { Wallet } from "../../bittensor/wallet.ts";
 import { type MinerOptions, type RunningMiner, startMiner } from "../../miner/miner.ts";
 
 export const fixtures = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
+const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 export const alice = Keypair.fromUri("//Alice"); // validator
 export const bob = Keypair.fromUri("//Bob"); // miner
 export const charlie = Keypair.fromUri("//Charlie"); // stranger
@@ -114,13 +118,55 @@ export function localMinerFlags(root: string): string[] {
   ];
 }
 
-/** The first line a `taos miner` child prints (its ports). */
-export async function readLine(reader: ReadableStreamDefaultReader<string>): Promise<string> {
-  let buffered = "";
-  while (!buffered.includes("\n")) {
-    const { done, value } = await reader.read();
-    if (done) throw new Error(`miner exited before printing its ports; got '${buffered}'`);
-    buffered += value;
-  }
-  return buffered.split("\n")[0];
+/** A new wallet root holding `key` as wallet "taos", hotkey "miner": what `-p root` gives a child. */
+export async function minerWallet(prefix: string, key: Keypair = bob): Promise<string> {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  await new Wallet({ root, name: "taos", hotkey: "miner" }).writeHotkey(key);
+  return root;
+}
+
+/** Runs `taos miner <flags>` to its exit, which a regression that lets it start cannot postpone. */
+export async function runMinerToExit(flags: string[], env: Record<string, string> = {}) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "main.ts", "miner", ...flags],
+    cwd: repoRoot,
+    env,
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+/** Starts `taos miner <flags>` as the tests that read its ports line do, its stderr kept for `stop`. */
+export function spawnMiner(flags: string[], env: Record<string, string> = {}) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "main.ts", "miner", ...flags],
+    cwd: repoRoot,
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const stderr = new Response(child.stderr).text();
+  return {
+    /** The first line the miner prints (its uid, hotkey and ports). */
+    async firstLine(): Promise<string> {
+      let buffered = "";
+      while (!buffered.includes("\n")) {
+        const { done, value } = await stdout.read();
+        if (done) throw new Error(`miner exited before printing its ports; got '${buffered}'`);
+        buffered += value;
+      }
+      return buffered.split("\n")[0];
+    },
+    /** Sends SIGTERM and waits for the exit: its code and everything the miner wrote to stderr. */
+    async stop() {
+      child.kill("SIGTERM");
+      const status = await child.status;
+      await stdout.cancel();
+      return { code: status.code, stderr: await stderr };
+    },
+  };
 }
