@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { cryptoReady, Keypair } from "../../bittensor/keypair.ts";
 import { Wallet } from "../../bittensor/wallet.ts";
 import { ValidatorStore } from "../../validator/store.ts";
-import { minerFlags, startTaosMiner, startValidator } from "./processes.ts";
+import { minerFlags, oneSmallSimulation, startValidator, startWalletMiner } from "./processes.ts";
 
 const SDK = new URL("../../agents/sdk/agent.ts", import.meta.url).href;
 
@@ -45,27 +45,15 @@ Deno.test({
   const validatorKey = Keypair.fromUri("//Validator");
   await new Wallet({ root: wallets, name: "owner", hotkey: "validator" }).writeHotkey(validatorKey);
   const names = ["GarbageAgent", "SleepyAgent", "RandomTakerAgent"];
-  for (let uid = 0; uid < 3; uid++) {
-    await new Wallet({ root: wallets, name: `miner${uid}`, hotkey: "default" })
-      .writeHotkey(Keypair.fromUri(`//Miner${uid}`));
-  }
   const miners = await Promise.all(names.map((name, uid) =>
-    startTaosMiner(uid, [
-      "--local.validators",
-      validatorKey.ss58Address,
-      "-p",
+    startWalletMiner(uid, {
       wallets,
-      "-w",
-      `miner${uid}`,
-      "-h",
-      "default",
-      "-g",
-      agents,
-      "-n",
-      name,
-      "-m",
-      "",
-    ])
+      wallet: `miner${uid}`,
+      key: Keypair.fromUri(`//Miner${uid}`),
+      validator: validatorKey.ss58Address,
+      agent: name,
+      agentsDir: agents,
+    })
   ));
   try {
     const validator = startValidator([
@@ -77,16 +65,7 @@ Deno.test({
       "-h",
       "validator",
       ...minerFlags(miners),
-      "--config",
-      "small",
-      "--duration",
-      "1m",
-      "--simulations",
-      "1",
-      "--threads",
-      "1",
-      "-t",
-      "3",
+      ...oneSmallSimulation("1m"),
       "--neuron.weights_interval",
       "0",
       "-o",

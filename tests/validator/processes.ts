@@ -1,5 +1,7 @@
 /** Child-process helpers for the validator tests: real miners and real validator processes. */
 import { fileURLToPath } from "node:url";
+import type { Keypair } from "../../bittensor/keypair.ts";
+import { Wallet } from "../../bittensor/wallet.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const DENO = Deno.execPath();
@@ -101,6 +103,59 @@ export async function startTaosMiner(uid: number, args: string[]): Promise<Miner
   const port = Number(/axon port (\d+)/.exec(line)![1]);
   const hotkey = /hotkey (\w+)/.exec(line)![1];
   return { child, uid, port, hotkey };
+}
+
+/** Where a test miner's key lives, whom it trusts and which agent it serves. */
+export interface WalletMinerSetup {
+  /** The wallet root (`-p`); the hotkey is written to `<wallets>/<wallet>/hotkeys/default`. */
+  wallets: string;
+  wallet: string;
+  key: Keypair;
+  /** The SS58 address of the one validator the miner answers. */
+  validator: string;
+  agent: string;
+  /** The folder the agent is loaded from (`-g`); the built-in agents when not given. */
+  agentsDir?: string;
+}
+
+/** Writes the miner's hotkey and starts it on that wallet, as every validator test's miner is. */
+export async function startWalletMiner(
+  uid: number,
+  setup: WalletMinerSetup,
+): Promise<MinerProcess> {
+  await new Wallet({ root: setup.wallets, name: setup.wallet, hotkey: "default" })
+    .writeHotkey(setup.key);
+  return await startTaosMiner(uid, [
+    "--local.validators",
+    setup.validator,
+    "-p",
+    setup.wallets,
+    "-w",
+    setup.wallet,
+    "-h",
+    "default",
+    ...(setup.agentsDir === undefined ? [] : ["-g", setup.agentsDir]),
+    "-n",
+    setup.agent,
+    "-m",
+    "",
+  ]);
+}
+
+/** `taos validator` flags for one small-preset simulation of `duration`, as the long runs use. */
+export function oneSmallSimulation(duration: string): string[] {
+  return [
+    "--config",
+    "small",
+    "--duration",
+    duration,
+    "--simulations",
+    "1",
+    "--threads",
+    "1",
+    "-t",
+    "3",
+  ];
 }
 
 /** `--miner` flags for the given miners. */

@@ -4,8 +4,7 @@ import { dirname, join } from "node:path";
 import { tmpdir } from "node:os";
 import { ValidatorStore } from "../../validator/store.ts";
 import { cryptoReady, Keypair } from "../../bittensor/keypair.ts";
-import { Wallet } from "../../bittensor/wallet.ts";
-import { minerFlags, startTaosMiner, startValidator } from "./processes.ts";
+import { minerFlags, oneSmallSimulation, startValidator, startWalletMiner } from "./processes.ts";
 
 Deno.test({
   name:
@@ -17,37 +16,19 @@ Deno.test({
   const state = join(dir, "state.db");
   const wallets = join(dir, "wallets");
   await cryptoReady();
-  await new Wallet({ root: wallets, name: "miner", hotkey: "default" })
-    .writeHotkey(Keypair.fromUri("//Miner0"));
-  const miner = await startTaosMiner(0, [
-    "--local.validators",
-    Keypair.fromUri("//Validator").ss58Address,
-    "-p",
+  const miner = await startWalletMiner(0, {
     wallets,
-    "-w",
-    "miner",
-    "-h",
-    "default",
-    "-n",
-    "RandomTakerAgent",
-    "-m",
-    "",
-  ]);
+    wallet: "miner",
+    key: Keypair.fromUri("//Miner0"),
+    validator: Keypair.fromUri("//Validator").ss58Address,
+    agent: "RandomTakerAgent",
+  });
   const args = [
     "--local",
     "--hotkey-uri",
     "//Validator",
     ...minerFlags([miner]),
-    "--config",
-    "small",
-    "--duration",
-    "5m",
-    "--simulations",
-    "1",
-    "--threads",
-    "1",
-    "-t",
-    "3",
+    ...oneSmallSimulation("5m"),
     "--neuron.save_interval",
     "0",
     "--prometheus.level",
