@@ -6,13 +6,14 @@ import { parseValidatorArgs } from "../../validator/options.ts";
 import { ValidatorStore } from "../../validator/store.ts";
 import { Alerter } from "../../validator/pagerduty.ts";
 import { quietParts } from "./quiet_parts.ts";
+import { answering } from "./answering_client.ts";
 import {
   type Market,
   StartInterrupted,
   Validator,
   watchedMarket,
 } from "../../validator/validator.ts";
-import type { MinerClient, MinerReply } from "../../validator/miner_client.ts";
+import type { MinerClient } from "../../validator/miner_client.ts";
 
 const neurons: Neuron[] = [0, 1].map((uid) => ({
   uid,
@@ -25,26 +26,17 @@ const neurons: Neuron[] = [0, 1].map((uid) => ({
 }));
 
 /** uid 0 buys 1 on every book each publish; uid 1 answers with nothing. */
-const client: MinerClient = {
-  query: (requests, _timeout, check) =>
-    Promise.resolve(requests.map((r): MinerReply => ({
-      uid: r.uid,
-      outcome: "ok",
-      processTime: 0.1,
-      message: "",
-      checked: check(r.uid, {
-        agent_id: r.uid,
-        instructions: r.uid !== 0 ? [] : Object.keys(r.state.books).map((book) => ({
-          type: "PLACE_ORDER_MARKET",
-          agentId: 0,
-          bookId: Number(book),
-          direction: 0,
-          quantity: 1,
-          clientOrderId: null,
-        })),
-      }),
-    }))),
-};
+const client = answering(({ uid, state }) => ({
+  agent_id: uid,
+  instructions: uid !== 0 ? [] : Object.keys(state.books).map((book) => ({
+    type: "PLACE_ORDER_MARKET",
+    agentId: 0,
+    bookId: Number(book),
+    direction: 0,
+    quantity: 1,
+    clientOrderId: null,
+  })),
+}), 0.1);
 
 Deno.test("a new simulation follows the last one with the next seed and a re-read config; scores carry over", async () => {
   const first = { ...smallPreset(), duration: 30e9 };

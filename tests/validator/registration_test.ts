@@ -5,6 +5,7 @@ import type { Neuron, NeuronDirectory } from "../../bittensor/neurons.ts";
 import { parseValidatorArgs } from "../../validator/options.ts";
 import { ValidatorStore } from "../../validator/store.ts";
 import { quietParts } from "./quiet_parts.ts";
+import { answering } from "./answering_client.ts";
 import { convertWeightsAndUidsForEmit, processWeights } from "../../chain/weights.ts";
 import {
   type Market,
@@ -12,7 +13,6 @@ import {
   Validator,
   watchedMarket,
 } from "../../validator/validator.ts";
-import type { MinerClient, MinerReply } from "../../validator/miner_client.ts";
 
 /** A directory whose hotkeys the test can change, as the chain's would after a re-registration. */
 class MutableDirectory implements NeuronDirectory {
@@ -33,22 +33,8 @@ class MutableDirectory implements NeuronDirectory {
   }
 }
 
-/** Every miner answers at once, with `response(uid)`. */
-function answering(response: (uid: number) => unknown): MinerClient {
-  return {
-    query: (requests, _timeout, check) =>
-      Promise.resolve(requests.map((r): MinerReply => ({
-        uid: r.uid,
-        outcome: "ok",
-        processTime: 0.05,
-        message: "",
-        checked: check(r.uid, response(r.uid)),
-      }))),
-  };
-}
-
 /** One market buy on book 0 each (so balances move). */
-const buyers = answering((uid) => ({
+const buyers = answering(({ uid }) => ({
   agent_id: uid,
   instructions: [{
     type: "PLACE_ORDER_MARKET",
@@ -58,7 +44,7 @@ const buyers = answering((uid) => ({
     quantity: 1,
     clientOrderId: null,
   }],
-}));
+}), 0.05);
 
 Deno.test("a re-registered uid loses its score and gets its account reset in the simulation", async () => {
   const directory = new MutableDirectory();
@@ -161,7 +147,7 @@ Deno.test("weights are normalised in float32 as the reference's torch tensors", 
 Deno.test("the first voided response of a uid is a warning, later ones debug lines", async () => {
   const logged: { level: string; message: string }[] = [];
   // Every miner answers as uid 0, as a local miner left at --local.uid 0 would.
-  const mismatched = answering(() => ({ agent_id: 0, instructions: [] }));
+  const mismatched = answering(() => ({ agent_id: 0, instructions: [] }), 0.05);
   const store = ValidatorStore.open(":memory:");
   const validator = new Validator({
     options: { ...parseValidatorArgs(["--local"]), saveIntervalSeconds: 0 },

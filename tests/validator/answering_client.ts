@@ -1,0 +1,19 @@
+/** A miner client with no network: the loop tests script each miner's reply instead. */
+import type { MinerClient, MinerReply, MinerRequest } from "../../validator/miner_client.ts";
+
+/** Every miner answers its request at once with `response(request)`, in `processTime` seconds. */
+export function answering(
+  response: (request: MinerRequest) => unknown,
+  processTime: number,
+): MinerClient {
+  return {
+    query: (requests, _timeout, check) =>
+      Promise.resolve(requests.map((r): MinerReply => ({
+        uid: r.uid,
+        outcome: "ok",
+        processTime,
+        message: "",
+        checked: check(r.uid, response(r)),
+      }))),
+  };
+}
