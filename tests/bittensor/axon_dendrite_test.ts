@@ -6,16 +6,12 @@ import { cryptoReady, Keypair } from "../../bittensor/keypair.ts";
 import {
   bodyHash,
   checkJsonDepth,
-  newSynapse,
   parseWireJson,
   requestSignatureMessage,
-  SDK_VERSION_INT,
   type SynapseKind,
-  synapseToBody,
-  synapseToHeaders,
   timeNs,
-  toWireJson,
 } from "../../bittensor/synapse.ts";
+import { signedSynapse, type Tampering } from "./signed_request.ts";
 
 await cryptoReady();
 
@@ -70,59 +66,18 @@ async function startAxon(maxBodyBytes = 64 * 1024) {
   return { axon, port, url: `http://127.0.0.1:${port}/Echo` };
 }
 
-/** What a hand-built request may change from an honest one. */
-interface Tampering {
-  signer: Keypair;
-  claimedHotkey?: string;
-  axonHotkey?: string;
-  nonce?: bigint;
-  uuid?: string;
-  /** Replaces the body. */
-  body?: string;
-  /** Keys added to the body beside the synapse's own. */
-  extra?: Record<string, unknown>;
-}
-
-/** A hand-built, signed request of `kind`, so tests can tamper with each part. */
-function signedSynapse<F>(
-  kind: SynapseKind<F>,
-  fields: F,
-  options: Tampering,
-): { headers: Record<string, string>; body: string } {
-  const synapse = newSynapse(kind, fields, 12);
-  const hash = bodyHash(kind, fields);
-  const nonce = options.nonce ?? timeNs();
-  const hotkey = options.claimedHotkey ?? options.signer.ss58Address;
+/** An `Echo` request, signed for Bob's axon unless `axonHotkey` says otherwise. */
+function signedRequest(
+  options: Omit<Tampering, "axonHotkey"> & { axonHotkey?: string; fields?: Echo },
+) {
+  const fields = options.fields ?? { text: "hello", count: 1 };
   const axonHotkey = options.axonHotkey ?? bob.ss58Address;
-  const uuid = options.uuid ?? crypto.randomUUID();
-  synapse.dendrite = {
-    ...synapse.dendrite,
-    ip: "127.0.0.1",
-    version: SDK_VERSION_INT,
-    nonce,
-    uuid,
-    hotkey,
-    signature: options.signer.signHex(
-      requestSignatureMessage(nonce, hotkey, axonHotkey, uuid, hash),
-    ),
-  };
-  synapse.axon = { ...synapse.axon, hotkey: axonHotkey };
-  const headers = synapseToHeaders(kind, synapse, hash);
-  headers["content-type"] = "application/json";
-  return {
-    headers,
-    body: options.body ?? toWireJson({ ...synapseToBody(synapse), ...options.extra }),
-  };
-}
-
-/** An `Echo` request. */
-function signedRequest(options: Tampering & { fields?: Echo }) {
-  return signedSynapse(EchoSynapse, options.fields ?? { text: "hello", count: 1 }, options);
+  return signedSynapse(EchoSynapse, fields, { ...options, axonHotkey });
 }
 
 /** A `/Synapse` ping from `signer` whose body carries `extra` keys besides the base fields. */
 function signedPing(signer: Keypair, extra: Record<string, unknown> = {}) {
-  return signedSynapse(Ping, {}, { signer, extra });
+  return signedSynapse(Ping, {}, { signer, axonHotkey: bob.ss58Address, extra });
 }
 
 async function post(url: string, request: { headers: Record<string, string>; body: string }) {

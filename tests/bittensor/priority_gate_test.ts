@@ -4,17 +4,8 @@ import { Axon } from "../../bittensor/axon.ts";
 import { Dendrite } from "../../bittensor/dendrite.ts";
 import { cryptoReady, Keypair } from "../../bittensor/keypair.ts";
 import { GateTimeout, PriorityGate } from "../../bittensor/priority_gate.ts";
-import {
-  bodyHash,
-  newSynapse,
-  requestSignatureMessage,
-  SDK_VERSION_INT,
-  type SynapseKind,
-  synapseToBody,
-  synapseToHeaders,
-  timeNs,
-  toWireJson,
-} from "../../bittensor/synapse.ts";
+import type { SynapseKind } from "../../bittensor/synapse.ts";
+import { signedSynapse } from "./signed_request.ts";
 
 await cryptoReady();
 
@@ -78,25 +69,12 @@ Deno.test("the axon answers 408 when a request waits past its timeout for a forw
     await new Promise((r) => setTimeout(r, 300));
     // Sent by hand so the client waits longer than the synapse's own 1 s timeout.
     const charlie = Keypair.fromUri("//Charlie");
-    const synapse = newSynapse(Slow, { n: 2 }, 1);
-    const hash = bodyHash(Slow, synapse.fields);
-    const nonce = timeNs();
-    const uuid = crypto.randomUUID();
-    synapse.dendrite = {
-      ...synapse.dendrite,
-      version: SDK_VERSION_INT,
-      nonce,
-      uuid,
-      hotkey: charlie.ss58Address,
-      signature: charlie.signHex(
-        requestSignatureMessage(nonce, charlie.ss58Address, bob.ss58Address, uuid, hash),
-      ),
-    };
-    const response = await fetch(`http://127.0.0.1:${port}/Slow`, {
-      method: "POST",
-      headers: synapseToHeaders(Slow, synapse, hash),
-      body: toWireJson(synapseToBody(synapse)),
+    const request = signedSynapse(Slow, { n: 2 }, {
+      signer: charlie,
+      axonHotkey: bob.ss58Address,
+      timeout: 1,
     });
+    const response = await fetch(`http://127.0.0.1:${port}/Slow`, { method: "POST", ...request });
     assert.equal(response.status, 408);
     assert.deepEqual(await response.json(), { message: "Response timeout after: 1.0s" });
     unblock();
