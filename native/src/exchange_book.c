@@ -121,9 +121,7 @@ void x_rest(tx_exchange *ex, x_book *book, uint32_t index) {
   lv->volume += o->total;
   s->volume += o->total;
 
-  x_id_page *page = book->pages[o->id >> X_ID_PAGE_BITS];
-  page->slot[o->id & (X_ID_PAGE - 1)] = index + 1;
-  page->live++;
+  book->pages[o->id >> X_ID_PAGE_BITS]->slot[o->id & (X_ID_PAGE - 1)] = index + 1;
   book->order_count++;
 
   x_account *acct = &ex->accounts[o->account];
@@ -133,6 +131,16 @@ void x_rest(tx_exchange *ex, x_book *book, uint32_t index) {
   else acct->head = index;
   acct->tail = index;
   acct->order_count++;
+}
+
+void x_release_id(x_book *book, uint32_t id) {
+  uint32_t p = id >> X_ID_PAGE_BITS;
+  x_id_page *page = book->pages[p];
+  /* A page whose ids are all issued and out of use will never be used again. */
+  if (--page->live == 0 && ((uint64_t)p + 1) * X_ID_PAGE <= book->next_order_id) {
+    free(page);
+    book->pages[p] = NULL;
+  }
 }
 
 /* Removes a resting order from its level, the id map and its owner's list (the pool slot is
@@ -167,15 +175,8 @@ static void unlink_at(tx_exchange *ex, x_book *book, uint32_t index, uint32_t po
     s->n--;
   }
 
-  uint32_t p = o->id >> X_ID_PAGE_BITS;
-  x_id_page *page = book->pages[p];
-  page->slot[o->id & (X_ID_PAGE - 1)] = 0;
-  page->live--;
-  /* A page whose ids are all issued and gone will never be used again. */
-  if (page->live == 0 && ((uint64_t)p + 1) * X_ID_PAGE <= book->next_order_id) {
-    free(page);
-    book->pages[p] = NULL;
-  }
+  book->pages[o->id >> X_ID_PAGE_BITS]->slot[o->id & (X_ID_PAGE - 1)] = 0;
+  x_release_id(book, o->id);
   book->order_count--;
 
   x_account *acct = &ex->accounts[o->account];

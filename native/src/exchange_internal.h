@@ -11,7 +11,9 @@
 #pragma GCC visibility push(hidden)
 
 #define XNONE 0xFFFFFFFFu
+#ifndef X_ID_PAGE_BITS /* smaller in the sanitizer tests, so that page boundaries come often */
 #define X_ID_PAGE_BITS 12
+#endif
 #define X_ID_PAGE (1u << X_ID_PAGE_BITS)
 #define X_MAX_ORDER_ID (XNONE - X_ID_PAGE) /* the last id a book issues: 2^32 - 4097 */
 #define X_MAX_PRICE ((int64_t)1 << 40)  /* ticks; keeps price*volume*rate inside __int128 */
@@ -70,6 +72,9 @@ typedef struct {
 
 /* Order id -> pool index map of one book, paged so memory follows the live id range. */
 typedef struct {
+  /* Its ids in use: resting orders, and an accepted order still matching. A page is freed once
+   * all its ids are issued and none is in use; counting the order being placed keeps its page
+   * alive while its fills remove the page's last resting order. */
   uint32_t live;
   uint32_t slot[X_ID_PAGE]; /* pool index + 1; 0 = none */
 } x_id_page;
@@ -302,6 +307,14 @@ static inline uint32_t x_order_lookup(const x_book *book, uint32_t id) {
   if (page >= book->page_cap || book->pages[page] == NULL) return XNONE;
   return book->pages[page]->slot[id & (X_ID_PAGE - 1)] - 1;
 }
+/* Marks the book's next order id as taken by an accepted order and returns it. */
+static inline uint32_t x_take_id(x_book *book) {
+  uint32_t id = book->next_order_id++;
+  book->pages[id >> X_ID_PAGE_BITS]->live++;
+  return id;
+}
+/* Gives up an id taken by x_take_id (the order left the book or never rested). */
+void x_release_id(x_book *book, uint32_t id);
 void x_rest(tx_exchange *ex, x_book *book, uint32_t index);
 void x_unlink(tx_exchange *ex, x_book *book, uint32_t index);
 /* x_unlink for an order known to sit on its side's best level. */

@@ -446,7 +446,7 @@ static inline void init_order(tx_exchange *ex, x_book *book, x_order *o, const t
   o->leverage = leverage;
   o->agent = in->agent_id;
   o->loan = XNONE; /* its level and owner links are set if it comes to rest */
-  o->id = book->next_order_id++;
+  o->id = x_take_id(book);
   o->account = (uint32_t)(acct - ex->accounts);
   o->book = in->book_id;
   o->client_id = in->client_order_id;
@@ -696,7 +696,10 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
     ex->error = TX_ERR_NOMEM;
   }
   order_event(ex, o, TX_EV_ACCEPTED, own_size, 0);
-  if (!rests) x_order_free(ex, index);
+  if (!rests) {
+    x_release_id(book, o->id);
+    x_order_free(ex, index);
+  }
 }
 
 /* Looks up a resting order of `agent` in `book`; foreign orders count as missing. */

@@ -1210,6 +1210,35 @@ static void fee_volume_saturates(void) {
   tx_close(ex);
 }
 
+/* Ids map to orders through pages of X_ID_PAGE ids, a page freed once all its ids are issued and
+ * none is in use. An order that takes a page's last id and, matching, fills the page's last resting
+ * order still holds its id: its remainder rests under it (the page was freed under it before, and
+ * resting wrote through a null page). Placed as a market order instead, it gives the page up. */
+static void id_page_outlives_its_last_fill(void) {
+  for (int market = 0; market < 2; market++) {
+    tx_exchange *ex = fresh(0);
+    run(ex, limit_order(C, TX_SELL, B(1), P(100)));
+    for (uint32_t id = 1; id < X_ID_PAGE - 1; id++) {
+      run(ex, limit_order(A, TX_BUY, B(1), P(90)));
+      run(ex, cancel_order(A, id));
+    }
+    run(ex, market ? market_order(A, TX_BUY, B(2)) : limit_order(A, TX_BUY, B(2), P(100)));
+    EXPECT_EQ(accepted_id(), X_ID_PAGE - 1);
+    EXPECT_EQ(count_events(TX_EV_TRADE), 1);
+    tx_order o;
+    EXPECT_EQ(tx_order_get(ex, 0, X_ID_PAGE - 1, &o), market ? TX_ERR_NOT_FOUND : TX_OK);
+    if (!market) {
+      EXPECT_EQ(o.volume, B(1));
+      run(ex, cancel_order(A, X_ID_PAGE - 1));
+      EXPECT_EQ(count_events(TX_EV_CANCELLED), 1);
+    }
+    run(ex, limit_order(A, TX_BUY, B(1), P(90)));
+    EXPECT_EQ(accepted_id(), X_ID_PAGE);
+    check_invariants(ex);
+    tx_close(ex);
+  }
+}
+
 /* A book issues order ids up to X_MAX_ORDER_ID (TX_NONE is none). Past the last, placements are
  * refused. */
 static void order_ids_exhausted(void) {
@@ -1294,6 +1323,7 @@ int main(void) {
   s23_cancel_unknown();
   s24_insufficient_funds();
   buy_funds_bound();
+  id_page_outlives_its_last_fill();
   s25_26_27_validation();
   s28_fee_tiers();
   s33_price_time_priority();
