@@ -11,7 +11,7 @@
  */
 import { type Command, parseFlags, UsageError, wantsHelp } from "../cli/command.ts";
 import { SubtensorClient } from "./client.ts";
-import { ChainError } from "./errors.ts";
+import { ChainError, describeRpcError } from "./errors.ts";
 import { readHyperparameters, readMetagraph } from "./subnet.ts";
 
 const HELP = `Usage: taos metagraph [options]
@@ -115,7 +115,7 @@ export const command: Command = {
       // Whatever goes wrong after connecting (an RPC error, a dropped socket, no reply) is told
       // in one line.
       if (!(error instanceof Error)) throw error;
-      console.error(`taos metagraph: reading subnet ${netuid} failed: ${error.message}`);
+      console.error(`taos metagraph: reading subnet ${netuid} failed: ${describeRpcError(error)}`);
       return 1;
     } finally {
       await client.close();

@@ -1,11 +1,15 @@
 /**
  * Chain errors made readable: transaction-pool rejections (`InvalidTransaction::Custom(code)` from
- * subtensor's transaction extension, and the pool's own refusals) and dispatch errors of included
- * extrinsics (pallet errors resolved through the runtime metadata).
+ * subtensor's transaction extension, and the pool's own refusals), RPC errors, and dispatch errors
+ * of included extrinsics (pallet errors resolved through the runtime metadata). A pool or RPC
+ * failure is told as what it means and what to do, with the node's own words after it.
  *
  * ```ts
  * describeSubmitError(new Error("1010: Invalid Transaction: Custom error: 6"));
  * // "rejected by the transaction pool: RateLimitExceeded (...)"
+ * describeSubmitError(new Error("1010: Invalid Transaction: Transaction is outdated"));
+ * // "rejected by the transaction pool: the nonce is already used (...); nothing if ...
+ * //  (node said: 1010: Invalid Transaction: Transaction is outdated)"
  * ```
  * @module
  */
@@ -58,16 +62,142 @@ export const CUSTOM_TRANSACTION_ERRORS: Readonly<Record<number, readonly [string
   255: ["BadRequest", "refused by subtensor's transaction checks (no specific code)"],
 };
 
-/** Pool and RPC error codes a node answers `author_submit*` with. */
-const POOL_ERRORS: Readonly<Record<number, string>> = {
-  1010: "invalid transaction",
-  1011: "unknown transaction validity",
-  1012: "transaction temporarily banned",
-  1013: "transaction already imported",
-  1014: "priority too low (an equal transaction is already pending)",
-  1015: "transaction dependency cycle",
-  1016: "transaction pool immediately dropped the transaction",
-};
+/**
+ * A failure a node reports in words of its own (a pool rejection other than subtensor's custom
+ * codes, an RPC error, a dropped connection): what it means, and what the operator can do.
+ */
+interface KnownFailure {
+  /** Matched against the raw text, as `@polkadot/api` words it (`1010: Invalid Transaction: ...`). */
+  pattern: RegExp;
+  meaning: string;
+  action: string;
+}
+
+const POOL_REJECTIONS: readonly KnownFailure[] = [
+  {
+    pattern: /^1010:.*bad signature/is,
+    meaning: "the signature does not verify",
+    action: "check that the hotkey file holds the key of its address and that the endpoint is " +
+      "the network you mean (a signature binds the chain's genesis and runtime version)",
+  },
+  {
+    pattern: /^1010:.*Invalid signing address/is,
+    meaning: "the signing address is not valid on this chain",
+    action: "check the hotkey file and the endpoint",
+  },
+  {
+    pattern: /^1010:.*Inability to pay/is,
+    meaning: "the signing account cannot pay the transaction fee",
+    action: "add TAO to the hotkey's account (the signer pays the fee) and try again",
+  },
+  {
+    pattern: /^1010:.*outdated/is,
+    meaning: "the nonce is already used (another transaction signed by this key came first)",
+    action: "nothing if it was a one-off (the next attempt takes a fresh nonce); if it recurs, " +
+      "make sure no other process signs with the same hotkey",
+  },
+  {
+    pattern: /^1010:.*will be valid in the future/is,
+    meaning: "the nonce is ahead of the account's (an earlier transaction of this key is missing)",
+    action: "wait for this key's pending transactions to be included, then try again",
+  },
+  {
+    pattern: /^1010:.*ancient birth block/is,
+    meaning: "the transaction's validity period has passed (signed against a block too old)",
+    action: "check that the node is synced (a lagging node serves stale blocks); try again",
+  },
+  {
+    pattern: /^1010:.*exhaust the block limits/is,
+    meaning: "the transaction does not fit in a block now",
+    action: "try again later",
+  },
+  {
+    pattern: /^1011:/,
+    meaning: "the node could not check the transaction",
+    action: "the node may be syncing; try again, or use another endpoint",
+  },
+  {
+    pattern: /^1012:/,
+    meaning: "the node has temporarily banned this exact transaction (it was recently refused or " +
+      "included)",
+    action: "wait a few minutes before sending it again",
+  },
+  {
+    pattern: /^1013:/,
+    meaning: "the same transaction is already in the pool",
+    action: "nothing to do: wait for it to be included",
+  },
+  {
+    pattern: /^1014:/,
+    meaning: "a transaction of this key with the same nonce is already pending",
+    action: "wait for it to be included; if this recurs, make sure no other process signs with " +
+      "the same hotkey",
+  },
+  {
+    pattern: /^1015:/,
+    meaning: "the transaction depends on itself through other pending transactions",
+    action: "wait for this key's pending transactions to be included, then try again",
+  },
+  {
+    pattern: /^1016:/,
+    meaning: "the node's transaction pool is full",
+    action: "try again later, or use another endpoint",
+  },
+];
+
+const RPC_FAILURES: readonly KnownFailure[] = [
+  {
+    pattern: /^100[12]:/,
+    meaning: "the node could not decode or check the transaction",
+    action: "try again; if it persists, the node's runtime may not match this client's: use " +
+      "another endpoint",
+  },
+  {
+    pattern: /^-32601:/,
+    meaning: "the node does not offer this RPC method",
+    action: "check that the endpoint is a subtensor node with its RPC methods enabled",
+  },
+  {
+    pattern: /^-32602:/,
+    meaning: "the node refused the call's parameters",
+    action: "the node may run a different runtime; try another endpoint",
+  },
+  {
+    pattern: /^-32603:/,
+    meaning: "the node failed internally",
+    action: "try again, or use another endpoint",
+  },
+  {
+    pattern: /^-32(0\d\d|700):/,
+    meaning: "the node refused the call",
+    action: "try again, or use another endpoint",
+  },
+  {
+    pattern: /No response received from RPC endpoint/i,
+    meaning: "the node did not answer in time",
+    action: "check the node's load and the network to it, or use another endpoint",
+  },
+  {
+    pattern: /WebSocket is not connected|disconnected from|Abnormal Closure|socket.*closed/i,
+    meaning: "the connection to the node dropped",
+    action: "the client reconnects by itself; if this persists, check the endpoint",
+  },
+];
+
+/**
+ * `prefix: meaning; action (node said: raw)`, for a known failure; the raw text stays as the
+ * detail, since it is what the node's operators and logs know.
+ */
+function explain(prefix: string, raw: string, known: readonly KnownFailure[]): string | null {
+  const failure = known.find((k) => k.pattern.test(raw));
+  return failure === undefined
+    ? null
+    : `${prefix}: ${failure.meaning}; ${failure.action} (node said: ${oneLine(raw)})`;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, " ").trim();
+}
 
 /** Turns an error from submitting an extrinsic (RPC or pool rejection) into a readable message. */
 export function describeSubmitError(error: unknown): string {
@@ -80,11 +210,20 @@ export function describeSubmitError(error: unknown): string {
       ? `rejected by the transaction pool: ${known[0]} (${known[1]})`
       : `rejected by the transaction pool: custom error ${code}`;
   }
-  const pool = text.match(/^(\d{4}): (.*)$/s);
-  if (pool && POOL_ERRORS[Number(pool[1])]) {
-    return `rejected by the transaction pool: ${pool[2]} (${POOL_ERRORS[Number(pool[1])]})`;
-  }
-  return `submission failed: ${text}`;
+  return explain("rejected by the transaction pool", text, POOL_REJECTIONS) ??
+    explain("submission failed", text, RPC_FAILURES) ??
+    (/^101\d:/.test(text)
+      ? `rejected by the transaction pool: ${oneLine(text)}`
+      : `submission failed: ${oneLine(text)}`);
+}
+
+/**
+ * Turns an error from a chain query (an RPC error, a dropped connection, no answer) into a
+ * readable message; anything unrecognised is its own text.
+ */
+export function describeRpcError(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return explain("the chain query failed", text, RPC_FAILURES) ?? oneLine(text);
 }
 
 /** The dispatch error of an included extrinsic as `Pallet.Error: documentation`. */
