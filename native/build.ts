@@ -7,7 +7,7 @@
  *
  * ```sh
  * deno run -A native/build.ts          # build (if stale) and print the library path
- * deno run -A native/build.ts --test   # build and run the C tests under ASan/UBSan
+ * deno run -A native/build.ts --test   # build and run the C tests under ASan/UBSan (and TSan)
  * ```
  * @module
  */
@@ -44,6 +44,19 @@ const sanitizerFlags = [
   // often enough to meet their rare cases (a page freed while an order holding its last id
   // was still matching went unseen by the fuzz's seeds at the release size).
   "-DX_ID_PAGE_BITS=6",
+  "-pthread",
+  `-I${includeDir}`,
+];
+
+/** The tests that run threads (the simulation's pool of book threads, concurrent exchange
+ * handles) also run under ThreadSanitizer, which cannot be combined with ASan. */
+const threadedTests = ["exchange_threads", "sim_agents_test", "sim_formulas_test"];
+const threadSanitizerFlags = [
+  ...warnings,
+  "-O1",
+  "-g",
+  "-fno-omit-frame-pointer",
+  "-fsanitize=thread",
   "-pthread",
   `-I${includeDir}`,
 ];
@@ -127,24 +140,43 @@ function removeOlderLibraries(build: string, current: string): void {
   }
 }
 
-/** Builds every `native/tests/*.c` against the library sources with ASan/UBSan and runs it. */
+/**
+ * Builds every `native/tests/*.c` against the library sources with ASan/UBSan and runs it, then
+ * the threaded ones again with ThreadSanitizer.
+ */
 function runNativeTests(): boolean {
   mkdirSync(buildDir, { recursive: true });
+  const tests = listFiles(testDir, [".c"]).map((path) => ({
+    path,
+    name: path.slice(testDir.length + 1, -2),
+  }));
+  const runs = [
+    { label: "", prefix: "test", flags: sanitizerFlags, tests },
+    {
+      label: " (TSan)",
+      prefix: "tsan",
+      flags: threadSanitizerFlags,
+      tests: tests.filter((test) => threadedTests.includes(test.name)),
+    },
+  ];
   let passed = 0;
   let failed = 0;
-  for (const test of listFiles(testDir, [".c"])) {
-    const name = test.slice(testDir.length + 1, -2);
-    const binary = join(buildDir, `test-${name}`);
-    compile([...sanitizerFlags, "-o", binary, test, ...librarySources(), "-lm"], `test ${name}`);
-    const started = performance.now();
-    const run = spawnSync(binary, [], { stdio: "inherit" });
-    const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    if (run.status === 0) {
-      passed++;
-      console.log(`native ${name}: ok (${seconds}s)`);
-    } else {
-      failed++;
-      console.log(`native ${name}: FAILED (exit ${run.status ?? run.signal}, ${seconds}s)`);
+  for (const { label, prefix, flags, tests } of runs) {
+    for (const { path, name } of tests) {
+      const binary = join(buildDir, `${prefix}-${name}`);
+      compile([...flags, "-o", binary, path, ...librarySources(), "-lm"], `test ${name}${label}`);
+      const started = performance.now();
+      const run = spawnSync(binary, [], { stdio: "inherit" });
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      if (run.status === 0) {
+        passed++;
+        console.log(`native ${name}${label}: ok (${seconds}s)`);
+      } else {
+        failed++;
+        console.log(
+          `native ${name}${label}: FAILED (exit ${run.status ?? run.signal}, ${seconds}s)`,
+        );
+      }
     }
   }
   console.log(`native: ${passed} passed, ${failed} failed`);

@@ -63,7 +63,7 @@ static void test_stylized_follows_fundamental(void) {
       book->sty[0].order_in_flight = false;
       sim_agents_handle(book, &poll);
       CHECK(queued(book, slot, MSG_POLL, NULL) == 1); /* next snapshot scheduled */
-      sim_msg order;
+      sim_msg order = {0};
       if (queued(book, slot, MSG_PLACE_LIMIT, &order) == 0) continue;
       orders++;
       buys += order.dir == 0;
@@ -162,7 +162,7 @@ static void test_hft_quotes_and_inventory(void) {
   }
   CHECK(bid > 0 && ask > 0 && bid < ask);
   CHECK(bid > 29900 && ask < 30100); /* quotes around the reservation price (mid, no inventory) */
-  sim_msg next;
+  sim_msg next = {0};
   CHECK(queued(book, slot, MSG_POLL, &next) == 1);
   CHECK(next.time - book->now > 4000000000ull); /* ~delta = 5 s when flat */
   /* long inventory beyond psi: fast polling and the bid side is dropped most of the time */
@@ -210,7 +210,7 @@ static void test_hft_inventory_cancel_sees_every_order(void) {
   for (int i = 0; i < 40; i++) {
     book->heap.size = 0;
     sim_agents_handle(book, &poll);
-    sim_msg cancel;
+    sim_msg cancel = {0};
     if (queued(book, slot, MSG_CANCEL, &cancel) == 0) continue;
     cancels++;
     CHECK(cancel.a == newest.order_id);
@@ -237,7 +237,7 @@ static void test_rejections_are_acknowledged_at_once(void) {
   sim_msg order = {.time = book->now, .kind = MSG_PLACE_LIMIT, .dir = 0, .price = 29000,
                    .volume = 10000, .slot = slot, .a = SIM_NONE, .aux = latency};
   sim_place_limit(book, &order);
-  sim_msg ack;
+  sim_msg ack = {0};
   CHECK(queued(book, slot, MSG_ACK, &ack) == 1);
   CHECK(ack.a != SIM_NONE && ack.time == book->now + 1 + latency);
   book->heap.size = 0;
@@ -279,7 +279,7 @@ static void test_hft_quotes_on_margin(void) {
         book->heap.size = 0;
         book->now = quotes[q].time;
         sim_place_limit(book, &quotes[q]);
-        sim_msg ack;
+        sim_msg ack = {0};
         CHECK(queued(book, slot, MSG_ACK, &ack) == 1);
         tx_order o;
         if (ack.a != SIM_NONE && sim_order_get(book, ack.a, &o)) {
@@ -310,11 +310,11 @@ static void test_algo_bucket_triggers_execution(void) {
   CHECK(book->algo[0].dir == 0);
   CHECK(fabs(book->algo[0].to_execute - 0.0125 * 25000) < 1e-6);
   CHECK(fabs(book->algo[0].buy_bucket - 5000) < 1e-6 && book->algo[0].sell_bucket == 0);
-  sim_msg wake;
+  sim_msg wake = {0};
   CHECK(queued(book, slot, MSG_ALGO_WAKEUP, &wake) == 1);
   book->heap.size = 0;
   sim_agents_handle(book, &wake);
-  sim_msg order;
+  sim_msg order = {0};
   CHECK(book->algo[0].status == 2);
   CHECK(queued(book, slot, MSG_PLACE_MARKET, &order) == 1);
   CHECK(order.dir == 0 && order.volume > 0 && order.volume <= 3125000);
@@ -336,7 +336,7 @@ static void test_futures_follow_external_move(void) {
     book->ext_count = 1;
     book->ext_value = up ? 303.0 : 297.0;
     sim_agents_handle(book, &poll);
-    sim_msg order;
+    sim_msg order = {0};
     CHECK(queued(book, slot, MSG_PLACE_MARKET, &order) == 1);
     CHECK(order.dir == (up ? 0 : 1));
     CHECK(fabs(book->fut[0].factor - exp(fabs(log(book->ext_value / 300.0)))) < 1e-12);
@@ -608,7 +608,7 @@ static void test_queue_order_is_stable(void) {
   uint64_t last_time = 0, last_seq = 0;
   bool first = true;
   while (heap.size > 0) {
-    sim_msg m;
+    sim_msg m = {0};
     sim_heap_pop(&heap, &m);
     if (!first) {
       CHECK(m.time > last_time || (m.time == last_time && m.seq > last_seq));

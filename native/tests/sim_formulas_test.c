@@ -241,7 +241,7 @@ static void futures_draws(int reference_dynamics, double mfl_mean, double mfl_st
     book->fut[0].polls = 0;
     book->fut[0].factor = book->fut[0].factor0;
     sim_agents_handle(book, &poll);
-    sim_msg next, order;
+    sim_msg next = {0}, order = {0};
     CHECK(queued(book, slot, MSG_POLL, &next) == 1);
     mfl[i] = next.time - book->now - 1;
     if (queued(book, slot, MSG_PLACE_MARKET, &order) == 1) {
@@ -283,7 +283,7 @@ static void stylized_draws(int reference_dynamics, uint64_t *delay, uint64_t *op
     *st = kept;
     book->heap.size = 0;
     sim_agents_handle(book, &poll);
-    sim_msg next, order;
+    sim_msg next = {0}, order = {0};
     CHECK(queued(book, slot, MSG_POLL, &next) == 1);
     delay[i] = next.time - book->now - 1;
     if (queued(book, slot, MSG_PLACE_LIMIT, &order) == 1) {
@@ -315,7 +315,7 @@ static void algo_draws(uint64_t *mfl, uint64_t *opl, long n) {
     ab->last_price = 300;
     book->heap.size = 0;
     sim_agents_handle(book, &wake);
-    sim_msg order, next;
+    sim_msg order = {0}, next = {0};
     CHECK(queued(book, slot, MSG_PLACE_MARKET, &order) == 1);
     opl[i] = order.aux;
     book->heap.size = 0;
