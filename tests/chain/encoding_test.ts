@@ -165,7 +165,7 @@ Deno.test("pool rejections are described by name", () => {
   );
   assert.match(
     describeSubmitError(new Error("1014: Priority is too low: (0 vs 0)")),
-    /Priority is too low.*priority too low/,
+    /already pending.*\(node said: 1014: Priority is too low/,
   );
   assert.equal(describeSubmitError("boom"), "submission failed: boom");
 });

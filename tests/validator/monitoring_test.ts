@@ -1020,7 +1020,7 @@ Deno.test("PagerDuty: a failed delivery names the event and quotes the reply; a 
   const reply = JSON.stringify({
     status: "invalid event",
     message: "Event object is invalid",
-    errors: ["Length of 'routing_key' is incorrect (should be 32 characters)"],
+    errors: ["'payload.severity' is invalid (must be one of critical, error, warning, info)"],
   });
   const receiver = pagerDutyReceiver(400, `${reply}\n${" ".repeat(5000)}`);
   const lines: string[] = [];
