@@ -21,9 +21,11 @@ import { join, resolve } from "node:path";
 import type { Keypair } from "./keypair.ts";
 import { KeyfileError, keypairToKeyfileJson, readKeyfile, writeKeyfile } from "./keyfile.ts";
 
-/** `~/.bittensor/wallets`, or `BT_WALLET_PATH` when set. */
+/** `~/.bittensor/wallets`, or `BT_WALLET_PATH` when set (an empty value counts as unset: it would
+ * otherwise put the keys in whatever directory the process runs in). */
 export function defaultWalletRoot(): string {
-  return expandHome(Deno.env.get("BT_WALLET_PATH") ?? "~/.bittensor/wallets");
+  const fromEnvironment = Deno.env.get("BT_WALLET_PATH")?.trim();
+  return expandHome(fromEnvironment ? fromEnvironment : "~/.bittensor/wallets");
 }
 
 /** Replaces a leading `~` with the home directory. */

@@ -12,7 +12,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { u8aToHex } from "@polkadot/util";
 import { cryptoReady, DEV_PHRASE, Keypair } from "../../bittensor/keypair.ts";
@@ -32,6 +32,7 @@ import {
 import {
   btwalletPasswordVariable,
   decodeBtwalletPassword,
+  defaultWalletRoot,
   encodeBtwalletPassword,
   passwordFor,
   Wallet,
@@ -584,4 +585,23 @@ Deno.test("printing or serialising a key pair shows no secret", () => {
   assert.match(Deno.inspect(key), /5DfhGyQdFobKM8NsWvEeAKk5EQQgYe9AydgJ7rMB6E1EqRzV/);
   // What keyfiles are written from is still there.
   assert.equal(key.origin.mnemonic, DEV_PHRASE);
+});
+
+Deno.test("BT_WALLET_PATH names the wallet root; set but empty it counts as unset", () => {
+  const saved = Deno.env.get("BT_WALLET_PATH");
+  try {
+    Deno.env.set("BT_WALLET_PATH", "/srv/keys");
+    assert.equal(defaultWalletRoot(), "/srv/keys");
+    for (const empty of ["", "  "]) {
+      Deno.env.set("BT_WALLET_PATH", empty);
+      assert.equal(defaultWalletRoot(), join(homedir(), ".bittensor", "wallets"));
+      assert.equal(
+        new Wallet({ name: "w", hotkey: "h" }).path,
+        join(homedir(), ".bittensor", "wallets", "w"),
+      );
+    }
+  } finally {
+    if (saved === undefined) Deno.env.delete("BT_WALLET_PATH");
+    else Deno.env.set("BT_WALLET_PATH", saved);
+  }
 });
