@@ -21,7 +21,7 @@
 #define STEPS_PER_SEED 125000
 #endif
 #ifndef SEEDS
-#define SEEDS 8
+#define SEEDS 12
 #endif
 #ifndef SEED0
 #define SEED0 1
@@ -60,6 +60,25 @@ static tx_config fuzz_config(uint64_t seed) {
   c.fee_tiers[2] = (tx_fee_tier){Q(20000), seed & 1 ? -200000 : 0, 500000};
   if (seed % 4 == 2) c.volume_decimals = 2;
   if (seed % 4 == 3) c.quote_decimals = 0; /* notionals truncate: tiny fills round to zero */
+  if (seed > 8) {
+    /* Past the first eight, the rest of the configuration space as well, from a stream of its
+     * own so that it does not shift the instructions: decimals (notionals scaled up or down),
+     * margin limits and fee slots. The stream's units stay the same, so one volume or price
+     * means more or less at other decimals. */
+    uint64_t stream = rng_state;
+    rng_state = seed * 0x9E3779B97F4A7C15ull + 7;
+    c.price_decimals = (uint32_t)uniform(0, 4);
+    c.base_decimals = (uint32_t)uniform(2, 8);
+    c.volume_decimals = (uint32_t)uniform(0, c.base_decimals);
+    if (seed % 4 != 3) c.quote_decimals = (uint32_t)uniform(4, 12);
+    c.max_leverage_e9 = uniform(0, 10) * 1000000000LL + uniform(0, 1) * 500000000LL;
+    /* At most 1 / (2 (1 + L)): margin calls must come before the collateral runs out. */
+    c.maintenance_margin_e9 = uniform(0, 1000000000000000000LL / (2 * (1000000000LL + c.max_leverage_e9)));
+    c.max_loan = uniform(0, 3) == 0 ? 0 : uniform(1, 100) * Q(100);
+    c.fee_history_slots = (uint32_t)uniform(1, 6);
+    c.fee_slot_period_ns = (uint64_t)uniform(1, 30) * SEC(1);
+    rng_state = stream;
+  }
   return c;
 }
 
