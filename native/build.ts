@@ -44,6 +44,9 @@ const sanitizerFlags = [
   // often enough to meet their rare cases (a page freed while an order holding its last id
   // was still matching went unseen by the fuzz's seeds at the release size).
   "-DX_ID_PAGE_BITS=6",
+  // Every growable array of the exchange starts at one entry, so that growth happens all the
+  // time and a pointer kept across one is caught.
+  "-DX_TINY_CAPACITIES",
   "-pthread",
   `-I${includeDir}`,
 ];

@@ -219,7 +219,7 @@ int tx_add_account(tx_exchange *ex, int32_t agent_id, int64_t base, int64_t quot
   uint32_t z = x_zigzag(agent_id);
   uint32_t books = ex->cfg.book_count, slots = ex->cfg.fee_history_slots;
   if (z >= ex->agent_rows_cap) {
-    uint32_t cap = ex->agent_rows_cap ? ex->agent_rows_cap : 64;
+    uint32_t cap = ex->agent_rows_cap ? ex->agent_rows_cap : X_FIRST_CAPACITY(64);
     while (cap <= z) cap *= 2;
     uint32_t *rows = realloc(ex->agent_rows, (size_t)cap * sizeof *rows);
     if (rows == NULL) return TX_ERR_NOMEM;
@@ -228,7 +228,7 @@ int tx_add_account(tx_exchange *ex, int32_t agent_id, int64_t base, int64_t quot
     ex->agent_rows_cap = cap;
   }
   if (ex->rows == ex->row_cap) {
-    uint32_t cap = ex->row_cap ? ex->row_cap * 2 : 16;
+    uint32_t cap = ex->row_cap ? ex->row_cap * 2 : X_FIRST_CAPACITY(16);
     x_account *accounts = realloc(ex->accounts, (size_t)cap * books * sizeof *accounts);
     if (accounts == NULL) return TX_ERR_NOMEM;
     ex->accounts = accounts;
@@ -372,7 +372,7 @@ tx_event *x_push_slow(tx_exchange *ex) {
     memmove(ex->events, ex->ev_read, pending * sizeof *ex->events);
   } else {
     size_t used = (size_t)(ex->ev_end - ex->events);
-    size_t cap = used ? used * 2 : 4096;
+    size_t cap = used ? used * 2 : X_FIRST_CAPACITY(4096);
     tx_event *events = realloc(ex->events, cap * sizeof *events);
     if (events == NULL) {
       ex->error = TX_ERR_NOMEM;
@@ -430,7 +430,7 @@ static bool timer_before(const x_timer *a, const x_timer *b) {
 
 int x_schedule(tx_exchange *ex, uint64_t at, const x_order *o) {
   if (ex->timer_n == ex->timer_cap) {
-    size_t cap = ex->timer_cap ? ex->timer_cap * 2 : 256;
+    size_t cap = ex->timer_cap ? ex->timer_cap * 2 : X_FIRST_CAPACITY(256);
     x_timer *timers = realloc(ex->timers, cap * sizeof *timers);
     if (timers == NULL) return TX_ERR_NOMEM;
     ex->timers = timers;

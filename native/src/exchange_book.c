@@ -59,7 +59,7 @@ void x_book_free(x_book *book) {
 /* x_reserve_capacity's slow path: grows whatever is full. */
 int x_grow_capacity(tx_exchange *ex, x_book *book, int side) {
   if (ex->free_order == XNONE) {
-    uint32_t old = ex->order_cap, cap = old ? old * 2 : 1024;
+    uint32_t old = ex->order_cap, cap = old ? old * 2 : X_FIRST_CAPACITY(1024);
     /* Cache-line aligned so an order never straddles a third line. */
     x_order *orders = aligned_alloc(64, (size_t)cap * sizeof *orders);
     if (orders == NULL) return TX_ERR_NOMEM;
@@ -73,7 +73,7 @@ int x_grow_capacity(tx_exchange *ex, x_book *book, int side) {
   }
   x_side *s = &book->side[side];
   if (s->n == s->cap) {
-    uint32_t cap = s->cap ? s->cap * 2 : 64;
+    uint32_t cap = s->cap ? s->cap * 2 : X_FIRST_CAPACITY(64);
     x_level *lv = realloc(s->lv, (size_t)cap * sizeof *lv);
     if (lv == NULL) return TX_ERR_NOMEM;
     s->lv = lv;
@@ -83,7 +83,7 @@ int x_grow_capacity(tx_exchange *ex, x_book *book, int side) {
   /* The last page, which holds XNONE (no id), is never used: a book has X_MAX_ORDER_ID + 1 ids. */
   if (page > X_MAX_ORDER_ID >> X_ID_PAGE_BITS) return TX_ERR_LIMIT;
   if (page >= book->page_cap) {
-    uint32_t cap = book->page_cap ? book->page_cap * 2 : 16;
+    uint32_t cap = book->page_cap ? book->page_cap * 2 : X_FIRST_CAPACITY(16);
     while (cap <= page) cap *= 2;
     x_id_page **pages = realloc(book->pages, (size_t)cap * sizeof *pages);
     if (pages == NULL) return TX_ERR_NOMEM;

@@ -15,6 +15,14 @@
 #define X_ID_PAGE_BITS 12
 #endif
 #define X_ID_PAGE (1u << X_ID_PAGE_BITS)
+/* First capacity of a growable array, doubled as it fills. The sanitizer tests start every array
+ * at one entry, so that the random streams make them grow again and again: a pointer kept across
+ * a growth is caught there. */
+#ifdef X_TINY_CAPACITIES
+#define X_FIRST_CAPACITY(n) 1
+#else
+#define X_FIRST_CAPACITY(n) (n)
+#endif
 #define X_MAX_ORDER_ID (XNONE - X_ID_PAGE) /* the last id a book issues: 2^32 - 4097 */
 #define X_MAX_PRICE ((int64_t)1 << 40)  /* ticks; keeps price*volume*rate inside __int128 */
 #define X_MAX_VOLUME ((int64_t)1 << 53) /* base or quote units of one order */

@@ -70,7 +70,7 @@ int x_margin_reserve(tx_exchange *ex, x_account *acct, x_order *o, int dir, int6
 /* Room for one more loan in the pool. */
 static int loans_reserve(tx_exchange *ex) {
   if (ex->free_loan != XNONE || ex->loan_n < ex->loan_cap) return TX_OK;
-  uint32_t cap = ex->loan_cap ? ex->loan_cap * 2 : 64;
+  uint32_t cap = ex->loan_cap ? ex->loan_cap * 2 : X_FIRST_CAPACITY(64);
   x_loan *loans = realloc(ex->loans, (size_t)cap * sizeof *loans);
   if (loans == NULL) return TX_ERR_NOMEM;
   ex->loans = loans;
