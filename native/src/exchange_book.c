@@ -133,16 +133,6 @@ void x_rest(tx_exchange *ex, x_book *book, uint32_t index) {
   acct->order_count++;
 }
 
-void x_release_id(x_book *book, uint32_t id) {
-  uint32_t p = id >> X_ID_PAGE_BITS;
-  x_id_page *page = book->pages[p];
-  /* A page whose ids are all issued and out of use will never be used again. */
-  if (--page->live == 0 && ((uint64_t)p + 1) * X_ID_PAGE <= book->next_order_id) {
-    free(page);
-    book->pages[p] = NULL;
-  }
-}
-
 /* Removes a resting order from its level, the id map and its owner's list (the pool slot is
  * kept; the caller frees it). */
 static void unlink_at(tx_exchange *ex, x_book *book, uint32_t index, uint32_t pos);

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "taos_exchange.h"
 
@@ -321,8 +322,16 @@ static inline uint32_t x_take_id(x_book *book) {
   book->pages[id >> X_ID_PAGE_BITS]->live++;
   return id;
 }
-/* Gives up an id taken by x_take_id (the order left the book or never rested). */
-void x_release_id(x_book *book, uint32_t id);
+/* Gives up an id taken by x_take_id (the order left the book or never rested). A page whose ids
+ * are all issued and out of use will never be used again. */
+static inline void x_release_id(x_book *book, uint32_t id) {
+  uint32_t p = id >> X_ID_PAGE_BITS;
+  x_id_page *page = book->pages[p];
+  if (--page->live == 0 && ((uint64_t)p + 1) * X_ID_PAGE <= book->next_order_id) {
+    free(page);
+    book->pages[p] = NULL;
+  }
+}
 void x_rest(tx_exchange *ex, x_book *book, uint32_t index);
 void x_unlink(tx_exchange *ex, x_book *book, uint32_t index);
 /* x_unlink for an order known to sit on its side's best level. */
