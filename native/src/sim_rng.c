@@ -261,9 +261,11 @@ uint32_t sim_poisson(sim_rng *rng, double lambda) {
 
 double sim_rayleigh_quantile(double s, double u) { return s * sqrt(-2.0 * log(1.0 - u)); }
 
-/* ---- binary heap ordered by (time, seq) ---- */
-static bool earlier(const sim_msg *a, const sim_msg *b) {
-  return a->time < b->time || (a->time == b->time && a->seq < b->seq);
+/* ---- 4-ary heap ordered by (time, seq) ----
+ * Four children per node halve the depth of a binary heap, and a node's children lie side by
+ * side; the smallest child is chosen without branches (which one wins is a coin toss). */
+static inline unsigned __int128 key_of(const sim_msg *m) {
+  return ((unsigned __int128)m->time << 64) | m->seq;
 }
 
 int sim_heap_push(sim_heap *heap, const sim_msg *msg) {
@@ -274,10 +276,11 @@ int sim_heap_push(sim_heap *heap, const sim_msg *msg) {
     heap->items = items;
     heap->cap = cap;
   }
+  unsigned __int128 key = key_of(msg);
   size_t i = heap->size++;
   while (i > 0) {
-    size_t parent = (i - 1) / 2;
-    if (!earlier(msg, &heap->items[parent])) break;
+    size_t parent = (i - 1) / 4;
+    if (key >= key_of(&heap->items[parent])) break;
     heap->items[i] = heap->items[parent];
     i = parent;
   }
@@ -285,17 +288,35 @@ int sim_heap_push(sim_heap *heap, const sim_msg *msg) {
   return TAOS_SIM_OK;
 }
 
+/* Pops the earliest message. The hole at the root first moves down along the smallest children
+ * to the bottom, then the last message rises from there to its place: it came from the bottom
+ * and mostly belongs near it, so this compares less than sinking it from the root. */
 void sim_heap_pop(sim_heap *heap, sim_msg *out) {
-  *out = heap->items[0];
-  sim_msg last = heap->items[--heap->size];
-  size_t i = 0, n = heap->size;
+  sim_msg *items = heap->items;
+  *out = items[0];
+  size_t n = --heap->size; /* items[n] is the last message, to be placed again */
+  if (n == 0) return;
+  size_t hole = 0;
   for (;;) {
-    size_t child = 2 * i + 1;
-    if (child >= n) break;
-    if (child + 1 < n && earlier(&heap->items[child + 1], &heap->items[child])) child++;
-    if (!earlier(&heap->items[child], &last)) break;
-    heap->items[i] = heap->items[child];
-    i = child;
+    size_t first = 4 * hole + 1;
+    if (first >= n) break;
+    size_t end = first + 4 < n ? first + 4 : n, best = first;
+    unsigned __int128 best_key = key_of(&items[first]);
+    for (size_t c = first + 1; c < end; c++) {
+      unsigned __int128 k = key_of(&items[c]);
+      bool smaller = k < best_key;
+      best = smaller ? c : best;
+      best_key = smaller ? k : best_key;
+    }
+    items[hole] = items[best];
+    hole = best;
   }
-  if (n > 0) heap->items[i] = last;
+  unsigned __int128 key = key_of(&items[n]);
+  while (hole > 0) {
+    size_t parent = (hole - 1) / 4;
+    if (key >= key_of(&items[parent])) break;
+    items[hole] = items[parent];
+    hole = parent;
+  }
+  items[hole] = items[n];
 }
