@@ -38,7 +38,9 @@ const sanitizerFlags = [
   "-O1",
   "-g",
   "-fno-omit-frame-pointer",
-  "-fsanitize=address,undefined",
+  // GCC's "undefined" leaves out float-to-integer conversions out of range; the model's doubles
+  // meet them whenever a draw or a parameter goes far.
+  "-fsanitize=address,undefined,float-cast-overflow",
   "-fno-sanitize-recover=all",
   // Order-id pages of 64 ids instead of 4096: the random streams then cross page boundaries
   // often enough to meet their rare cases (a page freed while an order holding its last id
