@@ -102,8 +102,11 @@ void sim_ack(sim_book *book, const sim_msg *msg, uint32_t order_id) {
   sim_send(book, &ack);
 }
 
+/* Whole lots of a volume; 0 for none, a negative volume or NaN (a steep demand curve turns a
+ * tick's rounding into volumes far past what an int64 holds, either way). */
 static int64_t to_lots(const sim_config *cfg, double volume) {
   double lots = floor(volume / cfg->lot + 1e-9);
+  if (!(lots > 0)) return 0;
   return lots > 9.0e15 ? (int64_t)9.0e15 : (int64_t)lots;
 }
 

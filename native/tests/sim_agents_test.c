@@ -82,6 +82,38 @@ static void test_stylized_follows_fundamental(void) {
   }
 }
 
+/* A flat return history makes the CARA demand curve so steep that rounding the limit price to
+ * the tick turns the sell volume into about -1e19 lots: the agent sends nothing then, and the
+ * conversion to lots stays in range (it was out of int64's range, undefined behaviour). */
+static void test_stylized_steep_demand_sends_no_negative_order(void) {
+  double params[TAOS_SIM_PARAM_COUNT];
+  defaults(params);
+  set(params, "sty_count", 1);
+  set(params, "sty_sigma_f", 1);
+  set(params, "sty_sigma_c", 0);
+  set(params, "sty_sigma_eps", 0);
+  taos_sim *sim = create(params);
+  sim_book *book = empty_book(sim);
+  rest(book, 0, 29900, 50000); /* 299 / 301 */
+  rest(book, 1, 30100, 50000);
+  book->fund_value = 301.0;
+  sim_sty_book *st = &book->sty[0];
+  uint32_t slot = sim->local_base + sim->off_sty;
+  sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
+  /* each poll adds a zero return: the variance shrinks further as the ring fills with them */
+  for (uint32_t k = 0; k < st->filled; k++) st->returns[k] = (k % 2) * 1e-9;
+  for (int i = 0; i < 2000; i++) {
+    st->last_price = 300.0; /* the poll's own return is 0 */
+    st->order_in_flight = false;
+    book->heap.size = 0;
+    sim_agents_handle(book, &poll);
+    CHECK(queued(book, slot, MSG_POLL, NULL) == 1);
+    sim_msg order = {0};
+    if (queued(book, slot, MSG_PLACE_LIMIT, &order) > 0) CHECK(order.volume > 0);
+  }
+  taos_sim_destroy(sim);
+}
+
 /* With regime switching on, a one-sided book (imbalance 1) moves the agent into the regime and
  * its fundamentalist horizon becomes tauFRegime; off (production), nothing changes. */
 static void test_stylized_regime_switch(void) {
@@ -717,6 +749,7 @@ static void test_config_errors_name_the_field(void) {
 int main(void) {
   test_initialization_ladder();
   test_stylized_follows_fundamental();
+  test_stylized_steep_demand_sends_no_negative_order();
   test_stylized_regime_switch();
   test_stylized_regime_entry_rate();
   test_hft_quotes_and_inventory();
