@@ -49,10 +49,17 @@ static double spot_price(const sim_book *book, uint64_t freshness) {
   return fresh ? book->last_trade_price : 0.5 * (bid + ask);
 }
 
+/* A delay in ns: none for a negative or NaN value, the clock's range for one past it (the sums and
+ * products of legal parameters can pass what a uint64 holds). */
+static uint64_t delay_ns(double ns) {
+  if (!(ns > 0)) return 0;
+  return ns < SIM_CLOCK_MAX ? (uint64_t)ns : (uint64_t)SIM_CLOCK_MAX;
+}
+
 static uint64_t market_feed_latency(sim_rng *rng, double mean, double std) {
   double v = fabs(sim_normal(rng, mean, std));
   double cap = mean + 3.0 * std;
-  return (uint64_t)(v < cap ? v : cap);
+  return delay_ns(v < cap ? v : cap);
 }
 
 /* Rayleigh order-placement latency. `quantile_scale` differs from `ray` only in the reference's
@@ -62,7 +69,7 @@ static uint64_t placement_latency(sim_rng *rng, double min, double max, double r
   double bound = 1.0 - exp(-1.0 / (2.0 * ray * ray));
   double u = sim_uniform(rng) * bound;
   double r = sim_rayleigh_quantile(quantile_scale, u);
-  return (uint64_t)floor(min + r * (max - min));
+  return delay_ns(floor(min + r * (max - min)));
 }
 
 static void send_order(sim_book *book, uint32_t slot, int kind, int dir, int64_t price,
@@ -267,7 +274,7 @@ static void stylized_poll(sim_book *book, uint32_t k) {
   double dm = P(cfg, sty_delay_mean), ds = P(cfg, sty_delay_std);
   double delay = fabs(sim_normal(lat, mm, ms)) + fabs(sim_normal(lat, dm, ds));
   double cap = mm + dm + 3.0 * (ms + ds);
-  schedule(book, slot, MSG_POLL, (uint64_t)(delay < cap ? delay : cap) + 1);
+  schedule(book, slot, MSG_POLL, delay_ns(delay < cap ? delay : cap) + 1);
 
   sim_sty_book *st = &book->sty[k];
   double bid, ask;
@@ -286,7 +293,8 @@ static void stylized_poll(sim_book *book, uint32_t k) {
   /* who acts: k draws of one agent among the group, k from the Rayleigh-quantile rule */
   sim_rng *rng = &book->rng[local];
   double r = sim_rayleigh_quantile(P(cfg, sty_scale_r), sim_uniform(rng));
-  int draws = (int)ceil(r / (5.0 / 9.0));
+  double rounds = ceil(r / (5.0 / 9.0));
+  int draws = rounds < 1e6 ? (int)rounds : 1000000; /* past that (a huge scaleR) it is anyway */
   bool selected = false;
   for (int i = 0; i < draws; i++) {
     if (sim_uniform(rng) * cfg->n_sty < 1.0) selected = true;
@@ -367,7 +375,7 @@ static void hft_poll(sim_book *book, uint32_t k) {
   sim_rng *rng = &book->rng[local], *lat = &book->lat_rng[local];
   double inventory = book->hft[k].inventory, psi = P(cfg, hft_psi);
   double delta = hft_delta(cfg, inventory), min_mfl = P(cfg, hft_min_mfl);
-  schedule(book, slot, MSG_POLL, (uint64_t)(floor(delta) > min_mfl ? floor(delta) : min_mfl) + 1);
+  schedule(book, slot, MSG_POLL, delay_ns(floor(delta) > min_mfl ? floor(delta) : min_mfl) + 1);
 
   double bid, ask;
   top_of_book(book, &bid, &ask);
@@ -420,7 +428,7 @@ static void hft_ack(sim_book *book, uint32_t k, const sim_msg *msg) {
   const sim_hft_book *hb = &book->hft[k];
   double tau = P(cfg, hft_tau), delta = hft_delta(cfg, hb->inventory);
   double lifetime = ceil(tau * delta), floor_life = tau * P(cfg, hft_min_mfl);
-  send_cancel(book, msg->slot, msg->a, (uint64_t)(lifetime > floor_life ? lifetime : floor_life));
+  send_cancel(book, msg->slot, msg->a, delay_ns(lifetime > floor_life ? lifetime : floor_life));
 }
 
 /* ---------------- ALGO traders ---------------- */

@@ -38,20 +38,206 @@ static int fail(char *err, size_t err_len, const char *message, const char *fiel
   return TAOS_SIM_ERR_CONFIG;
 }
 
+/* The bounds of one parameter, as the configuration loader's, checked before any value is
+ * converted (a double out of an integer type's range does not convert). */
+enum {
+  B_INT = 1,   /* a whole number */
+  B_ABOVE = 2, /* lo itself excluded */
+  B_BELOW = 4, /* hi itself excluded */
+  B_TIME = 8,  /* ns; a time past SIM_CLOCK_MAX is past the end of any run: it is clamped there */
+};
+
+typedef struct {
+  int16_t param;
+  int8_t group; /* -1: always; else checked only when that background group (init, sty, hft, algo,
+                   fut) has agents, as its parameters are unused otherwise */
+  uint8_t flags;
+  double lo, hi;
+} sim_bound;
+
+#define B(name, group, flags, lo, hi) {TAOS_SIM_P_##name, group, flags, lo, hi}
+#define BIG HUGE_VAL
+static const sim_bound bounds[] = {
+    B(seed, -1, B_INT | B_BELOW, 0, 18446744073709551616.0),
+    B(start, -1, 0, 0, SIM_CLOCK_MAX),
+    B(duration, -1, B_ABOVE, 0, SIM_CLOCK_MAX),
+    B(step, -1, B_TIME | B_ABOVE, 0, BIG),
+    B(grace_period, -1, B_TIME, 0, BIG),
+    B(books, -1, B_INT, 1, 4096),
+    B(threads, -1, B_INT, 0, 1024),
+    B(remote_agents, -1, B_INT, 0, 65536),
+    B(price_decimals, -1, B_INT, 0, 8),
+    B(volume_decimals, -1, B_INT, 0, 8),
+    B(base_decimals, -1, B_INT, 0, 12),
+    B(quote_decimals, -1, B_INT, 0, 12),
+    B(initial_price, -1, B_ABOVE, 0, BIG),
+    B(max_leverage, -1, 0, 0, 100),
+    B(max_loan, -1, B_BELOW, 0, 1e8),
+    B(maintenance_margin, -1, 0, 0, 0.5),
+    B(fee_history_slots, -1, B_INT, 1, 1000),
+    B(fee_slot_period, -1, B_TIME, 1, BIG),
+    B(fee_tier_count, -1, B_INT, 1, 8),
+    B(update_period, -1, B_TIME, 1, BIG),
+    B(fund_seed_interval, -1, B_TIME, 0, BIG),
+    /* a day's drift and deviation, a jump's, a sample's: within e^10, past which exp() of one
+     * update soon overflows */
+    B(fund_mu, -1, 0, 0, 10),
+    B(fund_sigma, -1, 0, 0, 4),
+    B(fund_lambda, -1, 0, 0, 1),
+    B(fund_mu_jump, -1, 0, 0, 10),
+    B(fund_sigma_jump, -1, 0, 0, 10),
+    B(ext_seed_interval, -1, B_TIME, 0, BIG),
+    B(ext_sample_interval, -1, B_TIME, 1, BIG),
+    B(ext_sigma, -1, 0, 0, 10),
+    B(remote_bal_kind, -1, B_INT, 0, 2),
+    B(init_bal_kind, -1, B_INT, 0, 2),
+    B(sty_bal_kind, -1, B_INT, 0, 2),
+    B(hft_bal_kind, -1, B_INT, 0, 2),
+    B(algo_bal_kind, -1, B_INT, 0, 2),
+    B(fut_bal_kind, -1, B_INT, 0, 2),
+    B(init_count, -1, B_INT, 0, 100000),
+    B(sty_count, -1, B_INT, 0, 100000),
+    B(hft_count, -1, B_INT, 0, 100000),
+    B(algo_count, -1, B_INT, 0, 100000),
+    B(fut_count, -1, B_INT, 0, 100000),
+    B(init_fee_tier_count, -1, B_INT, 0, TAOS_SIM_GROUP_FEE_TIERS),
+    B(sty_fee_tier_count, -1, B_INT, 0, TAOS_SIM_GROUP_FEE_TIERS),
+    B(hft_fee_tier_count, -1, B_INT, 0, TAOS_SIM_GROUP_FEE_TIERS),
+    B(algo_fee_tier_count, -1, B_INT, 0, TAOS_SIM_GROUP_FEE_TIERS),
+    B(fut_fee_tier_count, -1, B_INT, 0, TAOS_SIM_GROUP_FEE_TIERS),
+    B(init_tau, 0, B_TIME | B_ABOVE, 0, BIG),
+    B(sty_mfl_mean, 1, B_TIME | B_ABOVE, 0, BIG),
+    B(sty_mfl_std, 1, B_TIME, 0, BIG),
+    B(sty_min_opl, 1, B_TIME | B_ABOVE, 0, BIG),
+    B(sty_max_opl, 1, B_TIME | B_ABOVE, 0, BIG),
+    B(sty_ray, 1, B_ABOVE, 0, BIG),
+    B(sty_delay_mean, 1, B_TIME | B_ABOVE, 0, BIG),
+    B(sty_delay_std, 1, B_TIME, 0, BIG),
+    B(sty_scale_r, 1, B_ABOVE, 0, BIG),
+    B(sty_sigma_f, 1, 0, 0, 1000), /* weights past these overflow */
+    B(sty_sigma_c, 1, 0, 0, 1000),
+    B(sty_sigma_n, 1, 0, 0, 1000),
+    B(sty_tau, 1, B_TIME | B_ABOVE, 0, BIG),
+    B(sty_tau_hist, 1, B_INT, 1, BIG),
+    B(sty_tau_f, 1, B_ABOVE, 0, BIG),
+    B(sty_sigma_eps, 1, 0, 0, BIG),
+    B(sty_r_aversion, 1, B_ABOVE, 0, BIG),
+    B(sty_regime_prob, 1, 0, 0, 1),
+    B(sty_tau_f_regime, 1, B_ABOVE, 0, BIG),
+    B(sty_po_alpha, 1, B_BELOW, 0, 1),
+    B(sty_gbm_x0, 1, B_ABOVE, 0, BIG),
+    B(sty_gbm_mu, 1, 0, 0, BIG),
+    B(sty_gbm_sigma, 1, 0, 0, BIG),
+    B(hft_min_mfl, 2, B_TIME | B_ABOVE, 0, BIG),
+    B(hft_min_opl, 2, B_TIME | B_ABOVE, 0, BIG),
+    B(hft_max_opl, 2, B_TIME | B_ABOVE, 0, BIG),
+    B(hft_ray, 2, B_ABOVE, 0, BIG),
+    B(hft_tau, 2, B_ABOVE, 0, BIG),
+    B(hft_delta, 2, B_TIME | B_ABOVE, 0, BIG),
+    B(hft_psi, 2, B_ABOVE, 0, BIG),
+    B(hft_gamma, 2, B_ABOVE, 0, BIG),
+    B(hft_kappa, 2, B_ABOVE, 0, BIG),
+    B(hft_spread, 2, 0, 0, BIG),
+    B(hft_noise_ray, 2, 0, 0, BIG),
+    B(hft_shift_pct, 2, B_BELOW, 0, 1),
+    B(hft_sigma_sqr, 2, 0, 0, BIG),
+    B(algo_wakeup_prob, 3, 0, 0, 1),
+    B(algo_volume_prop, 3, 0, 0, BIG),
+    B(algo_mfl_mean, 3, B_TIME | B_ABOVE, 0, BIG),
+    B(algo_mfl_std, 3, B_TIME, 0, BIG),
+    B(algo_vbs, 3, B_ABOVE, 0, BIG),
+    B(algo_min_opl, 3, B_TIME | B_ABOVE, 0, BIG),
+    B(algo_max_opl, 3, B_TIME | B_ABOVE, 0, BIG),
+    B(algo_ray, 3, B_ABOVE, 0, BIG),
+    B(fut_mfl_mean, 4, B_TIME | B_ABOVE, 0, BIG),
+    B(fut_mfl_std, 4, B_TIME, 0, BIG),
+    B(fut_min_opl, 4, B_TIME | B_ABOVE, 0, BIG),
+    B(fut_max_opl, 4, B_TIME | B_ABOVE, 0, BIG),
+    B(fut_ray, 4, B_ABOVE, 0, BIG),
+    B(fut_scale_r, 4, B_ABOVE, 0, BIG),
+    B(fut_volume, 4, B_ABOVE, 0, BIG),
+    B(fut_lambda, 4, 0, 0, BIG),
+    B(fut_sigma_eps, 4, B_ABOVE, 0, BIG),
+};
+#undef B
+
+/* Checks one bound; on failure writes the rule into err. */
+static int check_bound(const sim_bound *b, double v, char *err, size_t err_len) {
+  const char *name = param_names[b->param];
+  if ((b->flags & B_INT) && v != floor(v)) {
+    return fail(err, err_len, "must be a whole number", name);
+  }
+  bool low = (b->flags & B_ABOVE) ? !(v > b->lo) : !(v >= b->lo);
+  bool high = (b->flags & B_BELOW) ? !(v < b->hi) : !(v <= b->hi);
+  if (!low && !high) return TAOS_SIM_OK;
+  char rule[96];
+  if (b->hi == BIG) {
+    if (b->lo == 0) {
+      snprintf(rule, sizeof rule, "%s",
+               (b->flags & B_ABOVE) ? "must be positive" : "must not be negative");
+    } else {
+      snprintf(rule, sizeof rule, "must be at least %.17g", b->lo);
+    }
+  } else {
+    snprintf(rule, sizeof rule, "must be %s %.17g and %s %.17g",
+             (b->flags & B_ABOVE) ? "above" : "at least", b->lo,
+             (b->flags & B_BELOW) ? "below" : "at most", b->hi);
+  }
+  return fail(err, err_len, rule, name);
+}
+
+/* Most of each asset one account of a template can get (a Pareto draw splits `wealth`). */
+static void most_of(const sim_balances_cfg *bal, double *base, double *quote) {
+  *base = bal->kind == 0 ? bal->a : bal->c / bal->d;
+  *quote = bal->kind == 0 ? bal->b : bal->c;
+}
+
 static int decode_balances(const double *p, int first, sim_balances_cfg *out, char *err,
                            size_t err_len) {
-  out->kind = (int)p[first];
+  out->kind = (int)p[first]; /* a whole number in 0..2 (bounds) */
   out->a = p[first + 1];
   out->b = p[first + 2];
   out->c = p[first + 3];
   out->d = p[first + 4];
-  const char *name = param_names[first];
-  if (out->kind < 0 || out->kind > 2) return fail(err, err_len, "unknown balance kind", name);
-  if (out->kind == 0 && (!(out->a >= 0) || !(out->b >= 0))) {
-    return fail(err, err_len, "fixed balances must be non-negative", name);
+  if (out->kind == 0) {
+    if (!(out->a >= 0)) {
+      return fail(err, err_len, "fixed base must not be negative", param_names[first + 1]);
+    }
+    if (!(out->b >= 0)) {
+      return fail(err, err_len, "fixed quote must not be negative", param_names[first + 2]);
+    }
+    return TAOS_SIM_OK;
   }
-  if (out->kind > 0 && !(out->a > 0 && out->b > 0 && out->c > 0 && out->d > 0)) {
-    return fail(err, err_len, "pareto scale, shape, wealth and price must be positive", name);
+  static const char *const what[4] = {
+      "pareto scale must be positive", "pareto shape must be at least 1 (below, draws overflow)",
+      "pareto wealth must be positive", "pareto price must be positive"};
+  for (int i = 0; i < 4; i++) {
+    double v = p[first + 1 + i];
+    if (!(i == 1 ? v >= 1 : v > 0)) return fail(err, err_len, what[i], param_names[first + 1 + i]);
+  }
+  return TAOS_SIM_OK;
+}
+
+/* Fee tiers from `first` (volume, maker, taker per tier): rates inside (-1, 1), volumes
+ * non-negative, strictly increasing and within the core's 2^62 quote units. */
+static int decode_tiers(const double *p, int first, uint32_t count, int quote_dp, char *err,
+                        size_t err_len) {
+  double max_volume = ldexp(1.0, 62) / pow(10.0, quote_dp);
+  for (uint32_t i = 0; i < count; i++) {
+    int base = first + 3 * (int)i;
+    for (int r = 1; r <= 2; r++) {
+      if (!(fabs(p[base + r]) < 1)) {
+        return fail(err, err_len, "fee rates must lie strictly inside (-1, 1)",
+                    param_names[base + r]);
+      }
+    }
+    if (!(p[base] >= 0 && p[base] <= max_volume)) {
+      return fail(err, err_len, "must be between 0 and 2^62 quote units", param_names[base]);
+    }
+    /* The first tier applies below the second whatever its own volume, as the exchange's. */
+    if (i > 0 && !(p[base] > p[base - 3])) {
+      return fail(err, err_len, "tier volumes must increase", param_names[base]);
+    }
   }
   return TAOS_SIM_OK;
 }
@@ -66,23 +252,27 @@ static int decode(const double *params, uint32_t count, sim_config *cfg, char *e
     if (!isfinite(params[i])) return fail(err, err_len, "must be a finite number", param_names[i]);
     cfg->p[i] = params[i];
   }
-  const double *p = cfg->p;
+  double *p = cfg->p;
+  static const int counts[] = {TAOS_SIM_P_init_count, TAOS_SIM_P_sty_count, TAOS_SIM_P_hft_count,
+                               TAOS_SIM_P_algo_count, TAOS_SIM_P_fut_count};
+  for (size_t i = 0; i < sizeof bounds / sizeof *bounds; i++) {
+    const sim_bound *b = &bounds[i];
+    /* the counts come before their groups' parameters in the table */
+    if (b->group >= 0 && !(p[counts[b->group]] > 0)) continue;
+    int rc = check_bound(b, p[b->param], err, err_len);
+    if (rc) return rc;
+    if ((b->flags & B_TIME) && p[b->param] > SIM_CLOCK_MAX) p[b->param] = SIM_CLOCK_MAX;
+  }
+  if (P(cfg, start) + P(cfg, duration) > SIM_CLOCK_MAX) {
+    return fail(err, err_len, "start plus duration must end within 2^62 ns", "duration");
+  }
   cfg->seed = (uint64_t)P(cfg, seed);
   cfg->start = (uint64_t)P(cfg, start);
   cfg->duration = (uint64_t)P(cfg, duration);
   cfg->step = (uint64_t)P(cfg, step);
   cfg->grace = (uint64_t)P(cfg, grace_period);
-  if (!(P(cfg, duration) > 0)) return fail(err, err_len, "must be positive", "duration");
-  if (!(P(cfg, step) > 0)) return fail(err, err_len, "must be positive", "step");
-  if (!(P(cfg, books) >= 1 && P(cfg, books) <= 4096)) {
-    return fail(err, err_len, "must be between 1 and 4096", "books");
-  }
-  if (!(P(cfg, remote_agents) >= 0 && P(cfg, remote_agents) <= 65536)) {
-    return fail(err, err_len, "must be between 0 and 65536", "remote_agents");
-  }
-  if (!(P(cfg, threads) >= 0 && P(cfg, threads) <= 1024)) {
-    return fail(err, err_len, "must be between 0 (= cores) and 1024", "threads");
-  }
+  if (cfg->duration == 0) return fail(err, err_len, "must be at least 1 ns", "duration");
+  if (cfg->step == 0) return fail(err, err_len, "must be at least 1 ns", "step");
   cfg->books = (uint32_t)P(cfg, books);
   cfg->remote = (uint32_t)P(cfg, remote_agents);
   cfg->threads = (uint32_t)P(cfg, threads);
@@ -91,28 +281,13 @@ static int decode(const double *params, uint32_t count, sim_config *cfg, char *e
   cfg->volume_dp = (int)P(cfg, volume_decimals);
   cfg->base_dp = (int)P(cfg, base_decimals);
   cfg->quote_dp = (int)P(cfg, quote_decimals);
-  if (cfg->price_dp < 0 || cfg->price_dp > 8) {
-    return fail(err, err_len, "must be between 0 and 8", "price_decimals");
-  }
-  if (cfg->volume_dp < 0 || cfg->volume_dp > 8) {
-    return fail(err, err_len, "must be between 0 and 8", "volume_decimals");
-  }
-  if (cfg->base_dp < cfg->volume_dp || cfg->base_dp > 12) {
+  if (cfg->base_dp < cfg->volume_dp) {
     return fail(err, err_len, "must be between volume_decimals and 12", "base_decimals");
   }
   /* Fewer quote decimals than price and volume together is allowed, as in the reference: the
    * exchange truncates notionals and fees to the quote unit. */
-  if (cfg->quote_dp < 0 || cfg->quote_dp > 12) {
-    return fail(err, err_len, "must be between 0 and 12", "quote_decimals");
-  }
-  double leverage = P(cfg, max_leverage), margin = P(cfg, maintenance_margin);
-  if (!(leverage >= 0 && leverage <= 100)) {
-    return fail(err, err_len, "must be between 0 and 100", "max_leverage");
-  }
-  if (!(P(cfg, max_loan) >= 0 && P(cfg, max_loan) < 1e8)) {
-    return fail(err, err_len, "must be between 0 and 1e8", "max_loan");
-  }
-  if (!(margin >= 0 && margin <= 1.0 / (2.0 * (1.0 + leverage)))) {
+  double leverage = P(cfg, max_leverage);
+  if (!(P(cfg, maintenance_margin) <= 1.0 / (2.0 * (1.0 + leverage)))) {
     return fail(err, err_len, "must be between 0 and 1/(2(1+max_leverage))", "maintenance_margin");
   }
   cfg->tick = pow(10.0, -cfg->price_dp);
@@ -120,90 +295,80 @@ static int decode(const double *params, uint32_t count, sim_config *cfg, char *e
   if (!(P(cfg, initial_price) > cfg->tick * 2 && P(cfg, initial_price) * 4 / cfg->tick < 4e6)) {
     return fail(err, err_len, "must be above two ticks and below 1e6 ticks", "initial_price");
   }
-  if (!(P(cfg, update_period) >= 1)) return fail(err, err_len, "must be positive", "update_period");
-  if (!(P(cfg, ext_sample_interval) >= 1)) {
-    return fail(err, err_len, "must be positive", "ext_sample_interval");
-  }
   cfg->fee_slots = (uint32_t)P(cfg, fee_history_slots);
   cfg->fee_period = (uint64_t)P(cfg, fee_slot_period);
   cfg->fee_tiers = (uint32_t)P(cfg, fee_tier_count);
-  if (cfg->fee_slots < 1 || cfg->fee_slots > 1000) {
-    return fail(err, err_len, "must be between 1 and 1000", "fee_history_slots");
-  }
-  if (cfg->fee_period < 1) return fail(err, err_len, "must be positive", "fee_slot_period");
-  if (cfg->fee_tiers < 1 || cfg->fee_tiers > 8) {
-    return fail(err, err_len, "must be between 1 and 8", "fee_tier_count");
-  }
+  int rc = decode_tiers(p, TAOS_SIM_P_fee_volume_0, cfg->fee_tiers, cfg->quote_dp, err, err_len);
+  if (rc) return rc;
   for (uint32_t i = 0; i < cfg->fee_tiers; i++) {
     int base = TAOS_SIM_P_fee_volume_0 + 3 * (int)i;
     cfg->fee_volume[i] = p[base];
     cfg->fee_maker[i] = p[base + 1];
     cfg->fee_taker[i] = p[base + 2];
-    if (!(fabs(cfg->fee_maker[i]) < 1 && fabs(cfg->fee_taker[i]) < 1)) {
-      return fail(err, err_len, "fee rates must lie strictly inside (-1, 1)", param_names[base]);
-    }
-    if (i > 0 && !(cfg->fee_volume[i] > cfg->fee_volume[i - 1])) {
-      return fail(err, err_len, "tiers must have increasing volumes", param_names[base]);
-    }
   }
   static const int group_fees[] = {TAOS_SIM_P_init_fee_tier_count, TAOS_SIM_P_sty_fee_tier_count,
                                    TAOS_SIM_P_hft_fee_tier_count, TAOS_SIM_P_algo_fee_tier_count,
                                    TAOS_SIM_P_fut_fee_tier_count};
   for (int g = 0; g < 5; g++) {
-    double count = p[group_fees[g]];
-    if (!(count >= 0 && count <= TAOS_SIM_GROUP_FEE_TIERS)) {
-      return fail(err, err_len, "must be between 0 and 4", param_names[group_fees[g]]);
-    }
-    cfg->group_fee_tiers[g] = (uint32_t)count;
+    cfg->group_fee_tiers[g] = (uint32_t)p[group_fees[g]];
+    rc = decode_tiers(p, group_fees[g] + 1, cfg->group_fee_tiers[g], cfg->quote_dp, err, err_len);
+    if (rc) return rc;
     for (uint32_t i = 0; i < cfg->group_fee_tiers[g]; i++) {
       int base = group_fees[g] + 1 + 3 * (int)i;
       cfg->group_fee_volume[g][i] = p[base];
       cfg->group_fee_maker[g][i] = p[base + 1];
       cfg->group_fee_taker[g][i] = p[base + 2];
-      if (!(fabs(p[base + 1]) < 1 && fabs(p[base + 2]) < 1)) {
-        return fail(err, err_len, "fee rates must lie strictly inside (-1, 1)", param_names[base]);
-      }
-      /* The first tier applies below the second whatever its own volume, as the exchange's. */
-      if (i > 0 && !(p[base] > p[base - 3])) {
-        return fail(err, err_len, "tier volumes must increase", param_names[base]);
-      }
     }
   }
-  int rc;
-  if ((rc = decode_balances(p, TAOS_SIM_P_remote_bal_kind, &cfg->remote_bal, err, err_len)) ||
-      (rc = decode_balances(p, TAOS_SIM_P_init_bal_kind, &cfg->init_bal, err, err_len)) ||
-      (rc = decode_balances(p, TAOS_SIM_P_sty_bal_kind, &cfg->sty_bal, err, err_len)) ||
-      (rc = decode_balances(p, TAOS_SIM_P_hft_bal_kind, &cfg->hft_bal, err, err_len)) ||
-      (rc = decode_balances(p, TAOS_SIM_P_algo_bal_kind, &cfg->algo_bal, err, err_len)) ||
-      (rc = decode_balances(p, TAOS_SIM_P_fut_bal_kind, &cfg->fut_bal, err, err_len))) {
-    return rc;
-  }
-  static const int counts[] = {TAOS_SIM_P_init_count, TAOS_SIM_P_sty_count, TAOS_SIM_P_hft_count,
-                               TAOS_SIM_P_algo_count, TAOS_SIM_P_fut_count};
-  for (int i = 0; i < 5; i++) {
-    if (!(p[counts[i]] >= 0 && p[counts[i]] <= 100000)) {
-      return fail(err, err_len, "must be between 0 and 100000", param_names[counts[i]]);
-    }
-  }
+  static const int templates[] = {TAOS_SIM_P_remote_bal_kind, TAOS_SIM_P_init_bal_kind,
+                                  TAOS_SIM_P_sty_bal_kind,    TAOS_SIM_P_hft_bal_kind,
+                                  TAOS_SIM_P_algo_bal_kind,   TAOS_SIM_P_fut_bal_kind};
+  sim_balances_cfg *bals[] = {&cfg->remote_bal, &cfg->init_bal, &cfg->sty_bal,
+                              &cfg->hft_bal,    &cfg->algo_bal, &cfg->fut_bal};
   cfg->n_init = (uint32_t)P(cfg, init_count);
   cfg->n_sty = (uint32_t)P(cfg, sty_count);
   cfg->n_hft = (uint32_t)P(cfg, hft_count);
   cfg->n_algo = (uint32_t)P(cfg, algo_count);
   cfg->n_fut = (uint32_t)P(cfg, fut_count);
-  if (cfg->n_sty && !(P(cfg, sty_tau_f) > 0 && P(cfg, sty_r_aversion) > 0 && P(cfg, sty_ray) > 0)) {
-    return fail(err, err_len, "tauF, r_aversion and opLatencyScaleRay must be positive",
-                "sty_tau_f");
+  const uint32_t members[] = {cfg->remote, cfg->n_init, cfg->n_sty, cfg->n_hft, cfg->n_algo,
+                              cfg->n_fut};
+  /* A book's accounts together must fit the core's 2^62 units of each asset, so that no trade
+   * between them overflows a balance. */
+  double held[2] = {0, 0}, largest[2] = {-1, -1};
+  int largest_param[2] = {0, 0};
+  for (int g = 0; g < 6; g++) {
+    if ((rc = decode_balances(p, templates[g], bals[g], err, err_len))) return rc;
+    double most[2];
+    most_of(bals[g], &most[0], &most[1]);
+    for (int asset = 0; asset < 2; asset++) {
+      double units = members[g] * most[asset] * pow(10.0, asset ? cfg->quote_dp : cfg->base_dp);
+      held[asset] += units;
+      if (units > largest[asset]) {
+        largest[asset] = units;
+        /* the amount that sets it: fixed base or quote, or the Pareto wealth */
+        largest_param[asset] = templates[g] + (bals[g]->kind == 0 ? 1 + asset : 3);
+      }
+    }
   }
-  if (cfg->n_hft && !(P(cfg, hft_psi) > 0 && P(cfg, hft_gamma) > 0 && P(cfg, hft_kappa) > 0 &&
-                      P(cfg, hft_ray) > 0)) {
-    return fail(err, err_len, "psi, gamma, kappa and opLatencyScaleRay must be positive",
-                "hft_psi");
+  for (int asset = 0; asset < 2; asset++) {
+    if (held[asset] > ldexp(1.0, 62)) {
+      char message[160];
+      snprintf(message, sizeof message,
+               "the accounts of a book could hold %.6g %s units, more than the 2^62 that fit "
+               "(this template's accounts hold the most)",
+               held[asset], asset ? "quote" : "base");
+      return fail(err, err_len, message, param_names[largest_param[asset]]);
+    }
   }
-  if (cfg->n_fut && !(P(cfg, fut_ray) > 0 && P(cfg, fut_volume) > 0)) {
-    return fail(err, err_len, "volume and opLatencyScaleRay must be positive", "fut_volume");
-  }
-  if (cfg->n_algo && !(P(cfg, algo_vbs) > 0 && P(cfg, algo_ray) > 0)) {
-    return fail(err, err_len, "VBS and opLatencyScaleRay must be positive", "algo_vbs");
+  static const int latencies[] = {TAOS_SIM_P_sty_min_opl, TAOS_SIM_P_hft_min_opl,
+                                  TAOS_SIM_P_algo_min_opl, TAOS_SIM_P_fut_min_opl};
+  for (int g = 0; g < 4; g++) {
+    /* the order-placement latency is drawn between the two bounds (the min_opl, max_opl pairs) */
+    if (p[counts[g + 1]] > 0 && !(p[latencies[g]] < p[latencies[g] + 1])) {
+      char message[96];
+      snprintf(message, sizeof message, "must be less than %s", param_names[latencies[g] + 1]);
+      return fail(err, err_len, message, param_names[latencies[g]]);
+    }
   }
   double kind = P(cfg, algo_volume_kind), a = P(cfg, algo_volume_a), b = P(cfg, algo_volume_b);
   if (kind != TAOS_SIM_VOLUME_LOGNORMAL && kind != TAOS_SIM_VOLUME_DIRAC &&

@@ -14,6 +14,9 @@
 #pragma GCC visibility push(hidden)
 
 #define SIM_NONE 0xFFFFFFFFu
+/* The simulation clock's range (2^62 ns, about 146 years): runs end within it, and a delay past
+ * it is as good as never, with room left to add it to any time of a run. */
+#define SIM_CLOCK_MAX 4611686018427387904.0
 
 /* ---- random numbers: xoshiro256** streams derived from (seed, book, agent, purpose) ---- */
 typedef struct {

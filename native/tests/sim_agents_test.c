@@ -691,6 +691,36 @@ static void test_first_fundamental_update_waits_a_seed_interval(void) {
   taos_sim_destroy(sim);
 }
 
+/* Delays are unbounded in the configuration: a latency spread, an order lifetime (HFT tau times
+ * delta) or a cancel delay far past the clock's range means never, and the run goes on (their
+ * conversion to ns was out of uint64's range, undefined behaviour). */
+static void test_delays_past_the_clock_mean_never(void) {
+  double params[TAOS_SIM_PARAM_COUNT];
+  defaults(params);
+  set(params, "duration", 60e9);
+  set(params, "init_count", 2);
+  set(params, "init_tau", 1e30);
+  set(params, "sty_count", 5);
+  set(params, "sty_delay_std", 1e25);
+  set(params, "hft_count", 1);
+  set(params, "hft_tau", 1e15);
+  set(params, "fut_count", 2);
+  set(params, "fut_max_opl", 1e25);
+  taos_sim *sim = create(params);
+  uint64_t now, events;
+  int rc;
+  while ((rc = taos_sim_advance(sim, &now, &events)) > 0) {
+    char err[256];
+    CHECK(tx_check(sim->books[0].ex, err, sizeof err) == TX_OK);
+  }
+  CHECK(rc == 0 && now == 60000000000ull);
+  /* the initialization ladder is never withdrawn */
+  int32_t init = taos_sim_agent_id(sim, 0, 0);
+  int64_t b[TAOS_SIM_BALANCE_VALUES];
+  CHECK(taos_sim_balances(sim, init, 0, b) == TAOS_SIM_OK && b[1] + b[4] > 0);
+  taos_sim_destroy(sim);
+}
+
 static void test_config_errors_name_the_field(void) {
   double params[TAOS_SIM_PARAM_COUNT];
   defaults(params);
@@ -766,6 +796,7 @@ int main(void) {
   test_queue_order_is_stable();
   test_process_updates_follow_the_grid();
   test_first_fundamental_update_waits_a_seed_interval();
+  test_delays_past_the_clock_mean_never();
   test_config_errors_name_the_field();
   if (failures) {
     fprintf(stderr, "%d check(s) failed\n", failures);
