@@ -62,6 +62,7 @@ export const rejectReason: Readonly<Record<number, string>> = {
   16: "INVALID_EXPIRY",
   17: "HOLDINGS_LIMIT",
   18: "ORDER_IDS_EXHAUSTED",
+  19: "BOOK_VOLUME_LIMIT",
 };
 
 /** One decoded `taos_sim_event` (prices in ticks, volumes in lots, fees in quote units). */

@@ -120,6 +120,7 @@ const char *tx_reason_name(int reason) {
       "INVALID_EXPIRY",
       "HOLDINGS_LIMIT",
       "ORDER_IDS_EXHAUSTED",
+      "BOOK_VOLUME_LIMIT",
   };
   if (reason < 0 || reason >= (int)(sizeof names / sizeof *names)) return "UNKNOWN";
   return names[reason];

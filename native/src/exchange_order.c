@@ -512,7 +512,9 @@ bool x_place_passive(tx_exchange *ex, const tx_instruction *in) {
   } else if (amount > acct->base_free) {
     return false;
   }
-  if (x_reserve_capacity(ex, book, dir) != TX_OK) return false;
+  if (book->side[dir].volume > TX_MAX_HELD - size || x_reserve_capacity(ex, book, dir) != TX_OK) {
+    return false;
+  }
 
   uint32_t index = x_order_alloc(ex);
   x_order *o = &ex->orders[index];
@@ -655,6 +657,13 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
   } else if (dir == TX_SELL && (amount <= 0 || amount > acct->base_free)) {
     return reject(ex, in, TX_R_INSUFFICIENT_BASE, 0);
   }
+  /* Level and side volumes are int64 sums with no other bound (a tick's price buys much base when
+   * quote has few decimals): an order that could rest is refused where it would take its side
+   * past TX_MAX_HELD, so that no sum overflows. */
+  bool may_rest = !market && tif != TX_IOC && tif != TX_FOK;
+  if (may_rest && book->side[dir].volume > TX_MAX_HELD - size) {
+    return reject(ex, in, TX_R_BOOK_VOLUME_LIMIT, 0);
+  }
   int room = x_reserve_capacity(ex, book, dir);
   if (room == TX_ERR_LIMIT) return reject(ex, in, TX_R_ORDER_IDS_EXHAUSTED, 0);
   if (room != TX_OK) {
@@ -675,7 +684,7 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
   bool crossed = market || (opp->n > 0 && within(dir, opp->lv[opp->n - 1].price, price));
   if (crossed) match(ex, book, o, market ? (dir == TX_BUY ? INT64_MAX : INT64_MIN) : price);
   /* `o` stays valid: matching frees pool slots but never grows the pool. */
-  bool rests = !market && o->volume > 0 && tif != TX_IOC && tif != TX_FOK;
+  bool rests = may_rest && o->volume > 0;
   if (!rests && o->volume > 0) {
     int64_t dropped = o->volume;
     o->volume = o->total = 0;

@@ -1239,6 +1239,36 @@ static void id_page_outlives_its_last_fill(void) {
   }
 }
 
+/* A side's resting volume is an int64 sum: at 1 tick and quote of 6 decimals a few quote units buy
+ * 9e15 base units, so enough such bids would overflow it. The order that would take the side past
+ * TX_MAX_HELD is refused; one that cannot rest is judged as before. */
+static void book_volume_limit(void) {
+  tx_config c = config_t(1, 1);
+  c.price_decimals = c.volume_decimals = c.base_decimals = 8;
+  c.quote_decimals = 6;
+  c.default_quote = 1000000000000LL;
+  tx_exchange *ex = open_exchange(&c);
+  const int64_t volume = 9000000000000000LL;
+  int accepted = 0, refused = 0;
+  for (int i = 0; i < 600; i++) {
+    run(ex, limit_order(A, TX_BUY, volume, 1 + i % 3));
+    accepted += count_events(TX_EV_PLACED);
+    refused += rejection() == TX_R_BOOK_VOLUME_LIMIT;
+  }
+  EXPECT_EQ(accepted, TX_MAX_HELD / volume); /* 512 */
+  EXPECT_EQ(refused, 600 - TX_MAX_HELD / volume);
+  tx_book_info info;
+  EXPECT_EQ(tx_book_info_get(ex, 0, &info), TX_OK);
+  EXPECT_EQ(info.bid_volume, (TX_MAX_HELD / volume) * volume);
+  tx_instruction ioc = limit_order(A, TX_BUY, volume, 1);
+  ioc.time_in_force = TX_IOC;
+  run(ex, ioc);
+  EXPECT_EQ(rejection(), TX_R_CONTRACT_VIOLATION);
+  EXPECT(strcmp(tx_reason_name(TX_R_BOOK_VOLUME_LIMIT), "BOOK_VOLUME_LIMIT") == 0);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
 /* A book issues order ids up to X_MAX_ORDER_ID (TX_NONE is none). Past the last, placements are
  * refused. */
 static void order_ids_exhausted(void) {
@@ -1324,6 +1354,7 @@ int main(void) {
   s24_insufficient_funds();
   buy_funds_bound();
   id_page_outlives_its_last_fill();
+  book_volume_limit();
   s25_26_27_validation();
   s28_fee_tiers();
   s33_price_time_priority();

@@ -486,7 +486,7 @@ static void check_events(const drawn *d, const taos_sim *sim, uint32_t b, const 
     case TAOS_SIM_EV_REJECT:
       n_rejects++;
       PROP(e->agent_id >= 0, "book %u reject of a background order", b);
-      PROP(e->code >= 1 && e->code <= TX_R_ORDER_IDS_EXHAUSTED, "reject code %u", e->code);
+      PROP(e->code >= 1 && e->code <= TX_R_BOOK_VOLUME_LIMIT, "reject code %u", e->code);
       break;
     case TAOS_SIM_EV_CANCEL_FAIL:
       PROP(e->agent_id >= 0, "book %u cancel failure of a background agent", b);
