@@ -18,8 +18,8 @@
  * Orders sized in quote or on margin are followed by id, price and side only (their record volumes
  * are not lots of own base). Two corners of the legal space are left out because they are slow,
  * not wrong (ALGO buckets far below the fills; fee slots far shorter than the gaps between calls
- * with many history slots), and one because the exchange core overflows there (see the quote
- * limit below: a book's quote worth more than 2^62 base units at one tick).
+ * with many history slots), and one where the exchange refuses background agents' orders (see the
+ * quote limit below: a book's quote worth more than 2^62 base units at one tick).
  * A final part feeds invalid parameters (NaN, infinities, negative and out-of-range values) and
  * requires TAOS_SIM_ERR_CONFIG with a message naming the parameter. */
 #include <math.h>
@@ -226,9 +226,10 @@ static drawn draw_config(uint64_t seed, double *p) {
     total_quote += counts[g] * most_quote[g];
   }
   double limit_base = ldexp(1, 62) / pow(10, d.base_dp), limit_quote = max_units_quote;
-  /* The exchange core sums a side's resting volume in int64 base units without a bound: cheap
-   * bids (one tick) worth a book's quote could pass INT64_MAX there. Until it refuses such
-   * orders, the quote held in a book stays below what buys 2^62 base units at one tick. */
+  /* Cheap bids (one tick) worth a book's quote could take a side's resting volume past 2^62 base
+   * units, where the exchange refuses them (BOOK_VOLUME_LIMIT): a background agent's order would
+   * then be rejected, which the properties above do not allow, so the quote held in a book stays
+   * below what buys 2^62 base units at one tick. */
   int excess = d.base_dp + d.price_dp - d.quote_dp;
   if (excess > 0) limit_quote /= pow(10, excess);
   double shrink = fmax(total_base / limit_base, total_quote / limit_quote);
