@@ -14,6 +14,7 @@
  * checked after each call (tx_check and conservation): inside a batch, and after the expiries, fee
  * rolls and margin calls a clock advance brings, the batched twins are not looked at. */
 #include "exchange_harness.h"
+#include "seeded_random.h"
 
 #define BOOKS 2
 #define AGENTS 6
@@ -27,18 +28,6 @@
 #define SEED0 1
 #endif
 
-static uint64_t rng_state;
-
-static uint64_t next_random(void) { /* splitmix64 */
-  uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-static int64_t uniform(int64_t lo, int64_t hi) { /* inclusive */
-  return lo + (int64_t)(next_random() % (uint64_t)(hi - lo + 1));
-}
 
 static const int32_t agent_ids[AGENTS] = {0, 1, 2, 3, -1, -2};
 static int64_t base_total[BOOKS], quote_total[BOOKS];

@@ -40,19 +40,24 @@ static void test_initialization_ladder(void) {
   taos_sim_destroy(sim);
 }
 
+/* One stylized trader that follows the fundamental only, without noise. */
+static taos_sim *one_fundamentalist(void) {
+  double params[TAOS_SIM_PARAM_COUNT];
+  defaults(params);
+  set(params, "sty_count", 1);
+  set(params, "sty_sigma_f", 1);
+  set(params, "sty_sigma_c", 0);
+  set(params, "sty_sigma_eps", 0);
+  return create(params);
+}
+
 /* Stylized trader with strong fundamentalist weight and no chartist or noise term: its forecast
  * p_hat lies beyond the spread on the fundamental's side, so every order it sends is priced
  * there (aggressive buys / passive sells above the ask when the fundamental is higher, and the
  * mirror image); the side follows the CARA demand (cash vs holdings) and the random price draw. */
 static void test_stylized_follows_fundamental(void) {
   for (int up = 0; up <= 1; up++) {
-    double params[TAOS_SIM_PARAM_COUNT];
-    defaults(params);
-    set(params, "sty_count", 1);
-    set(params, "sty_sigma_f", 1);
-    set(params, "sty_sigma_c", 0);
-    set(params, "sty_sigma_eps", 0);
-    taos_sim *sim = create(params);
+    taos_sim *sim = one_fundamentalist();
     sim_book *book = quoted_book(sim);
     book->fund_value = up ? 330.0 : 270.0;
     uint32_t slot = sim->local_base + sim->off_sty;
@@ -86,13 +91,7 @@ static void test_stylized_follows_fundamental(void) {
  * the tick turns the sell volume into about -1e19 lots: the agent sends nothing then, and the
  * conversion to lots stays in range (it was out of int64's range, undefined behaviour). */
 static void test_stylized_steep_demand_sends_no_negative_order(void) {
-  double params[TAOS_SIM_PARAM_COUNT];
-  defaults(params);
-  set(params, "sty_count", 1);
-  set(params, "sty_sigma_f", 1);
-  set(params, "sty_sigma_c", 0);
-  set(params, "sty_sigma_eps", 0);
-  taos_sim *sim = create(params);
+  taos_sim *sim = one_fundamentalist();
   sim_book *book = empty_book(sim);
   rest(book, 0, 29900, 50000); /* 299 / 301 */
   rest(book, 1, 30100, 50000);

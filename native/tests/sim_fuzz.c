@@ -28,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "seeded_random.h"
 #include "sim_harness.h"
 
 #ifndef SEEDS
@@ -43,18 +44,6 @@
 #endif
 
 /* ---------------- the configuration stream ---------------- */
-static uint64_t rng_state;
-
-static uint64_t next_random(void) { /* splitmix64 */
-  uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-static int64_t uniform(int64_t lo, int64_t hi) { /* inclusive */
-  return lo + (int64_t)(next_random() % (uint64_t)(hi - lo + 1));
-}
 
 static double real(double lo, double hi) {
   return lo + (hi - lo) * ((double)(next_random() >> 11) * 0x1.0p-53);
