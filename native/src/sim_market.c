@@ -250,6 +250,27 @@ static void note_outcome(sim_book *book, const sim_msg *msg, const tx_event *e, 
   }
 }
 
+/* A margin call's liquidation, a market order the core places for the loan's owner outside any
+ * instruction (its events carry no instruction index): the record announces it as the owner's
+ * placement, as the reference's exchange sends PLACE_ORDER_MARKET in the owner's name, before its
+ * first fill or dropped remainder (the core's acceptance comes after them). Returns its id. */
+static uint32_t note_liquidation(sim_book *book, const tx_event *events, size_t from, size_t n,
+                                 uint32_t order_id) {
+  const tx_event *e = NULL;
+  for (size_t j = from; j < n && e == NULL; j++) {
+    const tx_event *c = &events[j];
+    if (c->type == TX_EV_ACCEPTED && c->instruction == TX_NONE && c->order_id == order_id) e = c;
+  }
+  if (e == NULL) return TX_NONE;
+  taos_sim_event ev = {.kind = TAOS_SIM_EV_PLACE, .timestamp = e->timestamp, .price = 0,
+                       .volume = sim_base_to_lots(&book->sim->cfg, e->volume),
+                       .order_id = e->order_id, .agent_id = e->agent_id,
+                       .client_order_id = SIM_NONE, .direction = e->direction,
+                       .leverage_e9 = e->leverage_e9, .flags = TAOS_SIM_EVF_MARKET};
+  sim_record(book, &ev);
+  return order_id;
+}
+
 /* Translates the waiting core events. `msg` is the placement that caused instruction 0 (NULL
  * for cancels and clock moves); a cancel's own rejection is reported through *cancel_failed. */
 static const tx_event *translate(sim_book *book, const sim_msg *msg, bool market,
@@ -267,8 +288,13 @@ static const tx_event *translate(sim_book *book, const sim_msg *msg, bool market
     }
   }
   bool announced = msg == NULL;
+  uint32_t liquidation = TX_NONE; /* the liquidation order announced last */
   for (size_t i = 0; i < n; i++) {
     const tx_event *e = &events[i];
+    bool unannounced_liquidation =
+        e->instruction == TX_NONE && e->order_id != liquidation &&
+        (e->type == TX_EV_TRADE || e->type == TX_EV_REMAINDER_DROPPED || e->type == TX_EV_ACCEPTED);
+    if (unannounced_liquidation) liquidation = note_liquidation(book, events, i, n, e->order_id);
     if (!announced && e->instruction == 0) {
       note_outcome(book, msg, outcome, market);
       announced = true;

@@ -9,7 +9,7 @@
  *  - base and quote are conserved (fees collected counted; resets re-draw balances, so the totals
  *    are taken again after each injection) when margin is off;
  *  - the event record adds up: every order is placed once with a new id, every fill and cancel
- *    names an order the record placed (liquidations of margin calls aside), takes no more than it
+ *    names an order the record placed (a margin call's liquidation included), takes no more than it
  *    has left, trades at the resting order's price within the aggressor's limit, charges fees
  *    within the notional; timestamps stay in the step; rejects are remote; and each tracked order
  *    the record leaves open is resting in the book with that volume, price and side;
@@ -384,7 +384,7 @@ static __int128 notional(const drawn *d, int64_t price, int64_t lots) {
 
 static int64_t abs64(int64_t x) { return x < 0 ? -x : x; }
 
-static uint64_t n_events, n_trades, n_liquidation_fills, n_rejects, n_cancels, n_places;
+static uint64_t n_events, n_trades, n_rejects, n_cancels, n_places;
 
 static void check_events(const drawn *d, const taos_sim *sim, uint32_t b, const taos_sim_event *ev,
                          size_t n, uint64_t from, uint64_t to) {
@@ -434,11 +434,8 @@ static void check_events(const drawn *d, const taos_sim *sim, uint32_t b, const 
           m->left[r] -= e->volume;
         }
       }
-      if (!m->seen[a]) {
-        /* a margin call's liquidation: the core's own market order, with no placement record */
-        PROP(d->margin, "book %u trade by unplaced order %u", b, a);
-        n_liquidation_fills++;
-      } else {
+      PROP(m->seen[a], "book %u trade by unplaced order %u", b, a);
+      if (m->seen[a]) {
         PROP(m->dir[a] == e->direction, "book %u aggressor direction", b);
         if (m->price[a] > 0) {
           PROP(e->direction == 0 ? e->price <= m->price[a] : e->price >= m->price[a],
@@ -462,10 +459,8 @@ static void check_events(const drawn *d, const taos_sim *sim, uint32_t b, const 
       model_grow(m, e->order_id);
       uint32_t o = e->order_id;
       PROP(e->volume >= 0, "cancel volume");
-      if (!m->seen[o]) {
-        PROP(d->margin, "book %u cancel of unplaced order %u", b, o); /* a liquidation's */
-        break;
-      }
+      PROP(m->seen[o], "book %u cancel of unplaced order %u", b, o);
+      if (!m->seen[o]) break;
       if (m->left[o] != UNTRACKED) {
         PROP(m->left[o] >= e->volume, "book %u cancel of %lld from order %u with %lld left", b,
              (long long)e->volume, o, (long long)m->left[o]);
@@ -854,11 +849,10 @@ int main(void) {
     return 1;
   }
   printf("sim fuzz: %d seeds (%u books, %u steps, %llu events: %llu places, %llu trades, "
-         "%llu liquidation fills, %llu cancels, %llu rejects; %u remote instructions), "
+         "%llu cancels, %llu rejects; %u remote instructions), "
          "all invariants held, twins identical; %d invalid parameters refused by name "
          "(%.1fs cpu)\n",
          SEEDS, books, total_steps, (unsigned long long)n_events, (unsigned long long)n_places,
-         (unsigned long long)n_trades, (unsigned long long)n_liquidation_fills,
-         (unsigned long long)n_cancels, (unsigned long long)n_rejects, injected, cases, seconds);
+         (unsigned long long)n_trades, (unsigned long long)n_cancels, (unsigned long long)n_rejects, injected, cases, seconds);
   return 0;
 }
