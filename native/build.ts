@@ -33,11 +33,17 @@ const libraryFlags = (include: string) => [
   "-pthread",
   `-I${include}`,
 ];
-const sanitizerFlags = [
+/** Flags of a sanitizer build of the C tests; `extra` names the sanitizers and test settings. */
+const testFlags = (extra: string[]) => [
   ...warnings,
   "-O1",
   "-g",
   "-fno-omit-frame-pointer",
+  ...extra,
+  "-pthread",
+  `-I${includeDir}`,
+];
+const sanitizerFlags = testFlags([
   // GCC's "undefined" leaves out float-to-integer conversions out of range; the model's doubles
   // meet them whenever a draw or a parameter goes far.
   "-fsanitize=address,undefined,float-cast-overflow",
@@ -49,22 +55,12 @@ const sanitizerFlags = [
   // Every growable array of the exchange starts at one entry, so that growth happens all the
   // time and a pointer kept across one is caught.
   "-DX_TINY_CAPACITIES",
-  "-pthread",
-  `-I${includeDir}`,
-];
+]);
 
 /** The tests that run threads (the simulation's pool of book threads, concurrent exchange
  * handles) also run under ThreadSanitizer, which cannot be combined with ASan. */
 const threadedTests = ["exchange_threads", "sim_agents_test", "sim_formulas_test"];
-const threadSanitizerFlags = [
-  ...warnings,
-  "-O1",
-  "-g",
-  "-fno-omit-frame-pointer",
-  "-fsanitize=thread",
-  "-pthread",
-  `-I${includeDir}`,
-];
+const threadSanitizerFlags = testFlags(["-fsanitize=thread"]);
 
 /** Error raised when the native library cannot be built. */
 export class NativeBuildError extends Error {
