@@ -526,14 +526,9 @@ bool x_place_passive(tx_exchange *ex, const tx_instruction *in) {
   if (gtt && x_schedule(ex, ex->now + in->expiry_ns, o) != TX_OK) {
     ex->error = TX_ERR_NOMEM;
   }
-  /* The acceptance differs from the placement only in its type. */
-  if (placed) {
-    tx_event *accepted = x_push(ex);
-    if (accepted != NULL) {
-      *accepted = accepted[-1];
-      accepted->type = TX_EV_ACCEPTED;
-    }
-  }
+  /* Written field by field like the placement, not copied from it: GCC makes a copy of the
+   * 112-byte record a `rep movs`, whose start-up cost was a third of this path's time. */
+  if (placed) order_event(ex, o, TX_EV_ACCEPTED, size, 0);
   return true;
 }
 
