@@ -41,9 +41,11 @@ const LIMIT = 1;
 const MARKET = 2;
 const CANCEL = 3;
 
+type Timing = { wall: number; cpu: number };
+
 /** Wall and CPU seconds of `work`. The rates use CPU time: on a shared machine the wall clock
  * also counts the time other processes held the CPU. Both sides run single-threaded. */
-function timed(work: () => void): { wall: number; cpu: number } {
+function timed(work: () => void): Timing {
   const wallStart = performance.now();
   const cpuStart = process.cpuUsage();
   work();
@@ -256,23 +258,36 @@ function runCore(records: Uint8Array, count: number, path: EventPath, margin = f
   }
 }
 
-function runPeer(w: Workload): { wall: number; cpu: number } {
+/**
+ * Runs the workload through the peer in `slices` consecutive slices on one book, timing each
+ * slice, and calls `between` after each slice outside the timing. Returns the slices' total.
+ */
+function runPeer(w: Workload, slices = 1, between: () => void = () => {}): Timing {
   const book = new OrderBook();
   const count = w.kind.length;
   const ids = Array.from({ length: count }, (_, i) => String(i));
   const sides = ["buy", "sell"] as never[];
-  return timed(() => {
-    for (let i = 0; i < count; i++) {
-      const kind = w.kind[i];
-      if (kind === LIMIT) {
-        book.limit({ side: sides[w.side[i]], id: ids[i], size: w.volume[i], price: w.price[i] });
-      } else if (kind === MARKET) {
-        book.market({ side: sides[w.side[i]], size: w.volume[i] });
-      } else {
-        book.cancel(ids[w.target[i]]);
+  const total = { wall: 0, cpu: 0 };
+  for (let slice = 0; slice < slices; slice++) {
+    const first = Math.floor((count * slice) / slices);
+    const last = Math.floor((count * (slice + 1)) / slices);
+    const part = timed(() => {
+      for (let i = first; i < last; i++) {
+        const kind = w.kind[i];
+        if (kind === LIMIT) {
+          book.limit({ side: sides[w.side[i]], id: ids[i], size: w.volume[i], price: w.price[i] });
+        } else if (kind === MARKET) {
+          book.market({ side: sides[w.side[i]], size: w.volume[i] });
+        } else {
+          book.cancel(ids[w.target[i]]);
+        }
       }
-    }
-  });
+    });
+    total.wall += part.wall;
+    total.cpu += part.cpu;
+    between();
+  }
+  return total;
 }
 
 const rate = (ops: number, seconds: number) => Math.round(ops / seconds);
@@ -300,14 +315,14 @@ runCore(records, warmup, "inPlace");
 runCore(leveragedRecords, warmup, "inPlace", true);
 runPeer({ ...workload, kind: workload.kind.subarray(0, warmup) });
 
-// Every side runs in each of REPEATS rounds, the rounds interleaving the sides so that each sees
-// the same load, and each side's fastest run is kept: on a shared machine that is the one least
-// disturbed by other processes. A core run lasts tens of milliseconds and a peer run seconds, so
-// one burst of other work spoils a whole core run but only a slice of a peer run: the core runs
-// CORE_RUNS_PER_ROUND times per round to get as fair a chance of a quiet run.
+// Every side runs in each of REPEATS rounds and each side's fastest run is kept: on a shared
+// machine that is the one least disturbed by other processes. Within a round the peer's run is
+// timed in CORE_RUNS_PER_ROUND slices with a core run of each kind between them, so the two sides
+// see the same spells of the machine: a core run lasts tens of milliseconds and a peer run
+// seconds, and this machine's speed shifts between spells of about that length (a round whose
+// core runs all came before its peer run spanned 75x to 130x across the rounds of one run).
 const REPEATS = 5;
-const CORE_RUNS_PER_ROUND = 5;
-type Timing = { wall: number; cpu: number };
+const CORE_RUNS_PER_ROUND = 10;
 const fastest = <T extends Timing>(best: T | null, run: T): T =>
   best === null || run.cpu < best.cpu ? run : best;
 let copied: CoreRun | null = null;
@@ -315,21 +330,25 @@ let core: CoreRun | null = null;
 let leveraged: CoreRun | null = null;
 let peer: Timing | null = null;
 // The ratio pairs each round's fastest core run with that round's peer run and takes the median:
-// on a machine whose speed shifts between spells, the fastest of each side over the whole run
-// may come from different spells (a core run in a quick spell against a peer that only ever ran
-// in a slow one gave 113x where rounds that saw one condition gave 77x to 80x).
+// the fastest of each side over the whole run may come from different spells.
 const roundRatios: number[] = [];
 for (let round = 0; round < REPEATS; round++) {
-  let roundCore: CoreRun | null = null;
-  for (let run = 0; run < CORE_RUNS_PER_ROUND; run++) {
-    copied = fastest(copied, runCore(records, opCount, "copy"));
-    roundCore = fastest(roundCore, runCore(records, opCount, "inPlace"));
-    leveraged = fastest(leveraged, runCore(leveragedRecords, opCount, "inPlace", true));
+  const roundRuns: { copied: CoreRun; inPlace: CoreRun; leveraged: CoreRun }[] = [];
+  const roundPeer = runPeer(workload, CORE_RUNS_PER_ROUND, () => {
+    roundRuns.push({
+      copied: runCore(records, opCount, "copy"),
+      inPlace: runCore(records, opCount, "inPlace"),
+      leveraged: runCore(leveragedRecords, opCount, "inPlace", true),
+    });
+  });
+  const roundCore = roundRuns.map((runs) => runs.inPlace).reduce(fastest);
+  for (const runs of roundRuns) {
+    copied = fastest(copied, runs.copied);
+    leveraged = fastest(leveraged, runs.leveraged);
   }
-  const roundPeer = runPeer(workload);
-  core = fastest(core, roundCore!);
+  core = fastest(core, roundCore);
   peer = fastest(peer, roundPeer);
-  roundRatios.push(roundPeer.cpu / roundCore!.cpu);
+  roundRatios.push(roundPeer.cpu / roundCore.cpu);
 }
 const coreRuns = REPEATS * CORE_RUNS_PER_ROUND;
 if (core === null || copied === null || leveraged === null || peer === null) {
