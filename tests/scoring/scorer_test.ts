@@ -180,3 +180,14 @@ Deno.test("the incremental Sharpe equals the formula over the window, across a n
   copy.observe(observation(105e9, [1, 2, 3]));
   assert.deepEqual(copy.miners[0].sharpe, scorer.miners[0].sharpe);
 });
+
+Deno.test("a fill of no real value (NaN, infinite, zero, negative) books no volume", () => {
+  const scorer = new Scorer({ uids: 1, books: 1 });
+  scorer.observe(observation(5e9, [0], [fill(0, 10, 100)]));
+  const bad = [fill(0, NaN, 100), fill(0, 1, Infinity), fill(0, -5, 100), fill(0, 0, 100)];
+  const [reward] = scorer.observe(observation(10e9, [1], bad));
+  assert.deepEqual([...scorer.miners[0].volumes[0].total], [[600e9, 1000]]);
+  assert.deepEqual(scorer.volumeTraded(0), [1000]);
+  assert.equal(scorer.miners[0].activity[0], 1.001);
+  assert.ok(reward >= 0 && reward <= 2, `reward ${reward}`);
+});

@@ -206,8 +206,11 @@ export class Scorer {
     }
     for (const fill of obs.fills.get(uid) ?? []) {
       const book = record.volumes[fill.bookId];
-      if (book === undefined) continue;
       const value = fill.quantity * fill.price;
+      // A fill of no real quote value (NaN, infinite, zero or negative) books nothing: NaN would
+      // void the activity factor for the hour and hide the 24 h volume from the cap, a negative
+      // amount would push the factor below 0 and the reward out of [0, 2].
+      if (book === undefined || !(value > 0 && value < Infinity)) continue;
       const add = (role: VolumeRole) =>
         book[role].set(
           bucket,
