@@ -4,7 +4,6 @@
  * run's throughput and the market's stylized facts.
  * @module
  */
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Command, integerFlag, parseFlags, UsageError } from "../cli/command.ts";
 import { durationProblem, parseDuration, parseSimConfig, type SimConfig } from "./config.ts";
@@ -14,7 +13,7 @@ import { loadSimConfig } from "./load.ts";
 import { EventKind } from "./native_sim.ts";
 import { describeFeeds, readFeeds } from "./feed.ts";
 import { eventLoopBreather, INTERRUPTED_EXIT_CODE, listenForInterrupt } from "./interrupt.ts";
-import { prepareOutputDir, SimOutputs } from "./outputs.ts";
+import { prepareOutputDir, SimOutputs, writeJsonFile } from "./outputs.ts";
 import { clock, compact, Progress, progressMode } from "./progress.ts";
 
 const help = `Usage: taos sim [options]
@@ -162,17 +161,20 @@ async function run(args: string[]): Promise<number> {
     throw new UsageError((error as Error).message);
   }
   // Only once the model took the config: a refused run leaves an earlier run's files alone.
+  let outputs: SimOutputs | null = null;
   if (values.out !== undefined) {
     try {
       prepareOutputDir(values.out, { replaceRun: true });
       // Written first, so that files of a run that fails half-way still say what made them.
-      writeFileSync(join(values.out, "config.json"), JSON.stringify(config, null, 2) + "\n");
+      writeJsonFile(join(values.out, "config.json"), config);
+      outputs = new SimOutputs(values.out, engine, depth);
     } catch (error) {
       engine.close();
-      throw new UsageError(`--out: ${(error as Error).message}`);
+      // A write the system refused keeps its own report (exit 1); the rest is the path's fault.
+      if (!(error instanceof UsageError)) throw error;
+      throw new UsageError(`--out: ${error.message}`);
     }
   }
-  const outputs = values.out !== undefined ? new SimOutputs(values.out, engine, depth) : null;
   const facts = new FactsCollector(config.books);
   const progress = new Progress(config.duration, { mode });
   const tick = 10 ** -config.exchange.priceDecimals;
@@ -208,8 +210,11 @@ async function run(args: string[]): Promise<number> {
       await breathe();
     }
   } finally {
-    outputs?.close();
-    engine.close();
+    try {
+      outputs?.close();
+    } finally {
+      engine.close();
+    }
   }
   const wallSeconds = (performance.now() - started) / 1000;
   // A stop that came after the last step interrupted nothing.
@@ -227,7 +232,8 @@ async function run(args: string[]): Promise<number> {
     simulatedSeconds: reached / 1e9,
     books: config.books,
   };
-  console.log(formatReport(runInfo, summary));
+  // The record of the run is written before the report is printed: the files are complete even
+  // when stdout is gone (a closed pipe, a full disk).
   if (values.out !== undefined) {
     const report = {
       ...(interrupted ? { interrupted: true, simulated: reached } : {}),
@@ -246,8 +252,9 @@ async function run(args: string[]): Promise<number> {
       simulatedSecondsPerWallSecond: runInfo.simulatedSeconds / wallSeconds,
       facts: summary,
     };
-    writeFileSync(join(values.out, "summary.json"), JSON.stringify(report, null, 2) + "\n");
+    writeJsonFile(join(values.out, "summary.json"), report);
   }
+  console.log(formatReport(runInfo, summary));
   return interrupted ? INTERRUPTED_EXIT_CODE : 0;
 }
 

@@ -18,8 +18,10 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
+  renameSync,
   rmSync,
   statSync,
+  writeFileSync,
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
@@ -48,7 +50,11 @@ class CsvFile {
 
   constructor(path: string, header: string) {
     this.#path = path;
-    this.#fd = openSync(path, "w");
+    try {
+      this.#fd = openSync(path, "w");
+    } catch (error) {
+      throw pathError("open", path, error);
+    }
     this.line(header);
   }
 
@@ -89,30 +95,86 @@ class CsvFile {
       closeSync(this.#fd);
     }
   }
+
+  /** Closes and removes the file, for a run that never started. */
+  discard(): void {
+    closeSync(this.#fd);
+    rmSync(this.#path, { force: true });
+  }
 }
 
-/** The files a simulation run writes to its output directory. */
-const RUN_FILE = /^(?:(?:events|trades|l2)-\d+\.csv|balances\.csv|summary\.json|config\.json)$/;
+/** The files a simulation run writes to its output directory (and a JSON file being written). */
+const RUN_FILE =
+  /^(?:(?:events|trades|l2)-\d+\.csv|balances\.csv|(?:summary|config)\.json(?:\.partial)?)$/;
+
+/** Error codes by which the system refuses a write: a full disk, a quota, a file-size limit, a
+ * read-only file system, a failing device. Not the path's fault, so not a usage error. */
+const REFUSED_WRITE = new Set(["ENOSPC", "EDQUOT", "EFBIG", "EROFS", "EIO"]);
+
+/** What went wrong, without Node's code and syscall: `EROFS: read-only file system, rm '/x'` is
+ * `read-only file system`; Deno's own messages (`File too large (os error 27)`) stay whole. */
+function reason(error: unknown): string {
+  const message = (error as Error).message;
+  return /^E[A-Z]+: ([^,]+),/.exec(message)?.[1] ?? message;
+}
+
+/**
+ * An error about `path`: one the system refused keeps its code (a run that cannot write ends with
+ * exit 1, whatever the command); any other is a usage error (the path cannot hold a run).
+ */
+function pathError(what: string, path: string, error: unknown): Error {
+  const code = (error as { code?: string }).code;
+  const message = `cannot ${what} ${path}: ${reason(error)}`;
+  if (code !== undefined && REFUSED_WRITE.has(code)) {
+    return Object.assign(new Error(message, { cause: error }), { code });
+  }
+  return Object.assign(new UsageError(message), { code });
+}
 
 /**
  * Makes `dir` (and its parents) ready to take a run's files; with `replaceRun`, files an earlier
  * run left there are removed, so a run with fewer books leaves no stale book files beside its
- * own. Throws an Error saying what is wrong with the path.
+ * own. A path that cannot hold the files is a UsageError; a write the system refuses (a
+ * read-only file system) an Error with its code. Both name the path.
  */
 export function prepareOutputDir(dir: string, options: { replaceRun?: boolean } = {}): void {
-  if (dir.trim() === "") throw new Error("must name a directory");
+  if (dir.trim() === "") throw new UsageError("must name a directory");
   if (existsSync(dir) && !statSync(dir).isDirectory()) {
-    throw new Error(`${dir} exists and is not a directory`);
+    throw new UsageError(`${dir} exists and is not a directory`);
   }
   try {
     mkdirSync(dir, { recursive: true });
     accessSync(dir, constants.W_OK);
   } catch (error) {
-    throw new Error(`cannot write to ${dir} (${(error as Error).message})`);
+    throw pathError("write to", dir, error);
   }
   if (!options.replaceRun) return;
   for (const name of readdirSync(dir)) {
-    if (RUN_FILE.test(name)) rmSync(join(dir, name), { force: true });
+    if (!RUN_FILE.test(name)) continue;
+    try {
+      rmSync(join(dir, name), { force: true });
+    } catch (error) {
+      throw pathError("replace", join(dir, name), error);
+    }
+  }
+}
+
+/**
+ * Writes `value` as JSON to `path` whole or not at all: through `<path>.partial` and a rename, so
+ * a write the system refuses never leaves a cut-off file under the final name.
+ */
+export function writeJsonFile(path: string, value: unknown): void {
+  const partial = `${path}.partial`;
+  try {
+    writeFileSync(partial, JSON.stringify(value, null, 2) + "\n");
+    renameSync(partial, path);
+  } catch (error) {
+    try {
+      rmSync(partial, { force: true });
+    } catch {
+      // A directory that refuses the removal refused the file too; the error below says why.
+    }
+    throw pathError("write", path, error);
   }
 }
 
@@ -172,32 +234,47 @@ export class SimOutputs {
     for (const side of ["bid", "ask"]) {
       for (let i = 1; i <= depth; i++) levels.push(`${side}_price_${i}`, `${side}_volume_${i}`);
     }
-    for (let book = 0; book < engine.config.books; book++) {
-      this.#events.push(
-        new CsvFile(
-          join(dir, `events-${book}.csv`),
-          "timestamp,event,order_id,agent_id,direction,price,volume,client_order_id,reason,leverage",
-        ),
+    try {
+      for (let book = 0; book < engine.config.books; book++) {
+        this.#events.push(
+          new CsvFile(
+            join(dir, `events-${book}.csv`),
+            "timestamp,event,order_id,agent_id,direction,price,volume,client_order_id,reason," +
+              "leverage",
+          ),
+        );
+        this.#trades.push(
+          new CsvFile(
+            join(dir, `trades-${book}.csv`),
+            "timestamp,trade_id,direction,price,volume,aggressing_order_id,resting_order_id," +
+              "aggressing_agent_id,resting_agent_id,maker_fee,taker_fee",
+          ),
+        );
+        this.#l2.push(
+          new CsvFile(
+            join(dir, `l2-${book}.csv`),
+            ["timestamp", "fundamental", "external", ...levels].join(","),
+          ),
+        );
+      }
+      this.#balances = new CsvFile(
+        join(dir, "balances.csv"),
+        "timestamp,agent_id,book_id,base_free,base_reserved,quote_free,quote_reserved," +
+          "base_loan,quote_loan,base_collateral,quote_collateral",
       );
-      this.#trades.push(
-        new CsvFile(
-          join(dir, `trades-${book}.csv`),
-          "timestamp,trade_id,direction,price,volume,aggressing_order_id,resting_order_id," +
-            "aggressing_agent_id,resting_agent_id,maker_fee,taker_fee",
-        ),
-      );
-      this.#l2.push(
-        new CsvFile(
-          join(dir, `l2-${book}.csv`),
-          ["timestamp", "fundamental", "external", ...levels].join(","),
-        ),
-      );
+    } catch (error) {
+      // Every file stays open for the whole run: past the process's limit, the ones opened so far
+      // are closed and removed again (a process out of descriptors cannot even report its error).
+      for (const file of [...this.#events, ...this.#trades, ...this.#l2]) file.discard();
+      const code = (error as { code?: string }).code;
+      if (code === "EMFILE" || code === "ENFILE") {
+        throw new UsageError(
+          `${(error as Error).message}; a run keeps ${3 * engine.config.books + 1} files open ` +
+            "(3 per book and balances.csv): raise the limit (ulimit -n) or run fewer books",
+        );
+      }
+      throw error;
     }
-    this.#balances = new CsvFile(
-      join(dir, "balances.csv"),
-      "timestamp,agent_id,book_id,base_free,base_reserved,quote_free,quote_reserved," +
-        "base_loan,quote_loan,base_collateral,quote_collateral",
-    );
   }
 
   /** Writes a book's events of the last step (already read from the engine). */

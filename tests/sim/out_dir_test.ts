@@ -1,0 +1,116 @@
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { main } from "./taos_process.ts";
+
+/**
+ * Runs `taos sim --config small --quiet <args>` from `sh -c '<setup>; exec <wrapper> taos ...'`;
+ * `env` is given to the shell.
+ */
+async function simUnder(
+  shell: { setup?: string; wrapper?: string; env?: Record<string, string> },
+  ...args: string[]
+) {
+  const script = `${shell.setup ?? ":"}; exec ${shell.wrapper ?? ""} "$TAOS_DENO" run -A ` +
+    `"$TAOS_MAIN" sim --config small --quiet "$@"`;
+  const output = await new Deno.Command("sh", {
+    args: ["-c", script, "sh", ...args],
+    env: { ...shell.env, TAOS_DENO: Deno.execPath(), TAOS_MAIN: main },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: output.code, stderr: new TextDecoder().decode(output.stderr) };
+}
+
+/** Whether this system lets an unprivileged process mount a directory read-only in a namespace. */
+const canMountReadOnly = (() => {
+  try {
+    return new Deno.Command("unshare", { args: ["-rm", "true"], stderr: "null" }).outputSync()
+      .success;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test("a config.json the file-size limit cuts off is exit 1 naming it, and not left behind", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    // 2 KiB: the effective configuration is about 4.6 KB.
+    const run = await simUnder({ setup: "ulimit -f 2" }, "--duration", "1m", "--out", out);
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /^taos sim: cannot write .*config\.json: file too large$/m);
+    assert.deepEqual(readdirSync(out), [], "no cut-off config.json, no partial file");
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "--out on a read-only file system is exit 1 naming the file, and an earlier run stays",
+  ignore: !canMountReadOnly,
+  fn: async () => {
+    const out = await Deno.makeTempDir();
+    try {
+      await Deno.writeTextFile(join(out, "summary.json"), '{"seed": 3}\n');
+      // The directory is mounted read-only over itself in a mount namespace of the child's own.
+      const wrapper = `unshare -rm sh -c 'mount --bind "$RO" "$RO" && ` +
+        `mount -o remount,bind,ro "$RO" && exec "$@"' sh`;
+      for (const dir of [out, join(out, "sub")]) {
+        const run = await simUnder(
+          { wrapper, env: { RO: out } },
+          "--duration",
+          "1m",
+          "--out",
+          dir,
+        );
+        assert.equal(run.code, 1, run.stderr);
+        assert.match(
+          run.stderr,
+          /^taos sim: cannot (replace|write to) .*(summary\.json|sub): read-only file system$/m,
+        );
+      }
+      assert.deepEqual(readdirSync(out), ["summary.json"]);
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});
+
+Deno.test("more books than open files allowed is a usage error, not a crash, and leaves no files", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const run = await simUnder(
+      { setup: "ulimit -n 128" },
+      "--books",
+      "60",
+      "--duration",
+      "10s",
+      "--out",
+      out,
+    );
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(
+      run.stderr,
+      /^taos sim: --out: cannot open .*\.csv: too many open files; a run keeps 181 files open \(3 per book and balances\.csv\): raise the limit \(ulimit -n\)/,
+    );
+    assert.doesNotMatch(run.stderr, /panicked|Uncaught/);
+    assert.deepEqual(readdirSync(out), ["config.json"]);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("summary.json is written even when the report cannot be printed (stdout on a full disk)", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const run = await simUnder({ setup: "exec >/dev/full" }, "--duration", "1m", "--out", out);
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /No space left on device/);
+    const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
+    assert.equal(summary.duration, 60e9);
+    assert.equal(summary.interrupted, undefined);
+    assert.ok(!existsSync(join(out, "summary.json.partial")));
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
