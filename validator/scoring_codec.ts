@@ -16,6 +16,7 @@
  * ```
  * @module
  */
+import { z } from "zod";
 import type { ScorerSnapshot } from "./scoring/mod.ts";
 
 /** One publish's inventory values of every uid (NaN where a uid had no observation). */
@@ -152,33 +153,122 @@ export function splitScoring(
   return { meta, volumes, rows, oldestStep };
 }
 
-/** Rebuilds a scorer snapshot from its stored parts (rows ascending by step, newest last). */
+/** JSON has no NaN: `JSON.stringify` writes a NaN Sharpe or reward (reporting values) as null. */
+const reported = z.number().nullable().transform((v) => v ?? Number.NaN);
+const count = z.number().int().nonnegative();
+
+/** The JSON part as it must read back; what it stores of the scoring itself must be exact. */
+const metaSchema = z.object({
+  books: count,
+  miners: z.array(z.object({
+    length: count,
+    activity: z.array(z.number().min(0).max(2)),
+    sharpe: z.object({
+      books: z.array(reported),
+      total: reported,
+      average: reported,
+      median: reported,
+      normalizedAverage: reported,
+      normalizedTotal: reported,
+      normalizedMedian: reported,
+    }),
+    reward: reported,
+    score: z.number(),
+    roles: z.object({
+      maker: z.array(reported),
+      taker: z.array(reported),
+      self: z.array(reported),
+    }),
+  })),
+});
+
+/** Checks the JSON part of a stored scoring state; throws naming the first field that is wrong. */
+export function parseScoringMeta(value: unknown): ScoringMeta {
+  const parsed = metaSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(
+      `scoring state is invalid at ${issue.path.join(".") || "(root)"}: ${issue.message}`,
+    );
+  }
+  const meta = parsed.data;
+  meta.miners.forEach((miner, uid) => {
+    for (const [what, list] of Object.entries({ activity: miner.activity, ...miner.roles })) {
+      if (list.length !== meta.books) {
+        throw new Error(
+          `scoring state is invalid at miners.${uid}: ${what} has ${list.length} values for ${meta.books} books`,
+        );
+      }
+    }
+  });
+  return meta;
+}
+
+/** The volume block's numbers, read in order; every problem is an error naming where it is. */
+class VolumeReader {
+  #at = 0;
+  constructor(readonly numbers: Float64Array) {}
+
+  next(what: string): number {
+    if (this.#at >= this.numbers.length) throw new Error(`volume block is truncated at ${what}`);
+    return this.numbers[this.#at++];
+  }
+
+  count(what: string): number {
+    const n = this.next(what);
+    const left = (this.numbers.length - this.#at) / 2;
+    if (!Number.isInteger(n) || n < 0 || n > left) {
+      throw new Error(`volume block has a bad count ${n} at ${what} (${left} pairs left)`);
+    }
+    return n;
+  }
+
+  /** Fails unless every number has been read. */
+  end(): void {
+    const extra = this.numbers.length - this.#at;
+    if (extra > 0) throw new Error(`volume block has ${extra} numbers after its last book`);
+  }
+}
+
+/**
+ * Rebuilds a scorer snapshot from its stored parts (rows ascending by step, newest last). Refuses,
+ * with an error naming the problem, parts that do not fit together or would not restore the
+ * scoring exactly: a malformed JSON part, a volume block of the wrong shape or with non-finite,
+ * negative or repeated buckets, inventory rows of the wrong size, and a window whose rows are
+ * missing or not consecutive.
+ */
 export function joinScoring(
-  meta: ScoringMeta,
+  metaValue: unknown,
   volumes: Uint8Array,
   rows: readonly InventoryRow[],
 ): ScorerSnapshot {
+  const meta = parseScoringMeta(metaValue);
   if (volumes.byteLength % 8 !== 0) throw new Error("volume block is not a float64 array");
-  const numbers = new Float64Array(volumes.buffer, volumes.byteOffset, volumes.byteLength / 8);
-  let at = 0;
-  const next = () => {
-    if (at >= numbers.length) throw new Error("volume block is truncated");
-    return numbers[at++];
-  };
-  const uids = next();
-  const books = next();
+  // A copy: the bytes may not be 8-aligned within their buffer.
+  const reader = new VolumeReader(new Float64Array(volumes.slice().buffer));
+  const uids = reader.next("its header");
+  const books = reader.next("its header");
   if (uids !== meta.miners.length || books !== meta.books) {
     throw new Error(
       `volume block is for ${uids} uids × ${books} books, state for ${meta.miners.length} × ${meta.books}`,
     );
   }
-  return {
+  const longest = Math.max(0, ...meta.miners.map((m) => m.length));
+  checkRows(rows, longest);
+  const snapshot: ScorerSnapshot = {
     books,
     miners: meta.miners.map((miner, uid) => {
       const volumesOf = Array.from({ length: books }, (_, b) => {
-        const n = next();
-        const keys = Array.from({ length: n }, next);
-        const total = keys.map((key): [number, number] => [key, next()]);
+        const where = `uid ${uid}, book ${b}`;
+        const n = reader.count(where);
+        const keys = Array.from({ length: n }, () => reader.next(where));
+        const total = keys.map((key): [number, number] => [key, reader.next(where)]);
+        for (const [key, value] of total) {
+          if (!Number.isFinite(key) || !Number.isFinite(value) || value < 0) {
+            throw new Error(`volume block has bucket ${key} → ${value} at ${where}`);
+          }
+        }
+        if (new Set(keys).size !== n) throw new Error(`volume block repeats a bucket at ${where}`);
         const last = keys[keys.length - 1];
         const role = (value: number | undefined): [number, number][] =>
           last === undefined || !value ? [] : [[last, value]];
@@ -189,16 +279,20 @@ export function joinScoring(
           self: role(miner.roles.self[b]),
         };
       });
+      // Every publish appends to every uid's window, so a uid's window is the last `length` rows.
       const window = miner.length === 0 ? [] : rows.slice(-miner.length);
-      const inventory = window
-        .filter((row) => uid < row.uids && !Number.isNaN(row.values[uid * row.books]))
-        .map((row) => ({
+      const inventory = window.map((row) => {
+        if (uid >= row.uids) {
+          throw new Error(`inventory row of step ${row.step} has no values for uid ${uid}`);
+        }
+        return {
           timestamp: row.timestamp,
           values: Array.from(
             { length: books },
             (_, b) => b < row.books ? row.values[uid * row.books + b] : 0,
           ),
-        }));
+        };
+      });
       return {
         inventory,
         volumes: volumesOf,
@@ -209,4 +303,31 @@ export function joinScoring(
       };
     }),
   };
+  reader.end();
+  return snapshot;
+}
+
+/** The last `longest` rows must be there, one per step, each holding `uids × books` values. */
+function checkRows(rows: readonly InventoryRow[], longest: number): void {
+  if (rows.length < longest) {
+    throw new Error(`inventory window needs its last ${longest} rows, ${rows.length} are stored`);
+  }
+  const window = rows.slice(rows.length - longest);
+  window.forEach((row, i) => {
+    if (
+      !Number.isInteger(row.uids) || row.uids < 0 || !Number.isInteger(row.books) ||
+      row.books < 0 || row.values.length !== row.uids * row.books
+    ) {
+      throw new Error(
+        `inventory row of step ${row.step} holds ${row.values.length} values for ${row.uids} uids × ${row.books} books`,
+      );
+    }
+    if (!Number.isFinite(row.timestamp)) {
+      throw new Error(`inventory row of step ${row.step} has timestamp ${row.timestamp}`);
+    }
+    const previous = window[i - 1];
+    if (previous !== undefined && row.step !== previous.step + 1) {
+      throw new Error(`inventory rows jump from step ${previous.step} to ${row.step}`);
+    }
+  });
 }
