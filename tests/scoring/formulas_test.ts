@@ -267,3 +267,10 @@ Deno.test("roundHalfEven rounds ties to even like Python's round", () => {
     assert.equal(roundHalfEven(-value, decimals), -rounded, `round(${-value}, ${decimals})`);
   }
 });
+
+Deno.test("percentiles are numpy's to the last bit (from the upper neighbour past the midpoint)", () => {
+  // numpy 2.4: np.percentile(values, 75) and (values, 25).
+  const values = [1.6808270640639822, 0.012687229256448385];
+  assert.equal(percentile(values, 75), 1.2637921053620986);
+  assert.equal(percentile(values, 25), 0.42972218795833184);
+});

@@ -175,7 +175,10 @@ export function percentile(values: readonly number[], p: number): number {
   const position = (p / 100) * (sorted.length - 1);
   const low = Math.floor(position);
   const high = Math.ceil(position);
-  return sorted[low] + (sorted[high] - sorted[low]) * (position - low);
+  const t = position - low;
+  const [a, b] = [sorted[low], sorted[high]];
+  // numpy interpolates from the upper neighbour past the midpoint, to the last bit.
+  return t >= 0.5 ? b - (b - a) * (1 - t) : a + (b - a) * t;
 }
 
 /**
