@@ -18,9 +18,63 @@ const FETCH_TIMEOUT_MS = 60_000;
 const MAX_FEED_PRICE = 1e13;
 
 /**
- * Reads a feed CSV (a file or an http(s) URL): one price per line in the second column, as the
- * reference's seed files (`count,price[,time]`); a non-numeric header is skipped. A URL that has
- * not answered within `timeoutMs` (default a minute) is an error.
+ * Largest feed: 256 MiB is some 15 million lines, years of the reference's 10 s updates, where a
+ * device or a stream that never ends would otherwise be read until memory runs out.
+ */
+export const MAX_FEED_BYTES = 256 << 20;
+
+/** Reads `stream` whole, or throws once it passes `MAX_FEED_BYTES`. */
+async function readCapped(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += chunk.length;
+    if (size > MAX_FEED_BYTES) {
+      await stream.cancel().catch(() => {});
+      throw new Error(`larger than the ${MAX_FEED_BYTES >> 20} MiB a feed may hold`);
+    }
+    chunks.push(chunk);
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  return bytes;
+}
+
+/** The bytes of a feed file (or pipe) or http(s) URL; a URL that has not answered within
+ * `timeoutMs` is an error. */
+async function readFeedBytes(path: string, timeoutMs: number): Promise<Uint8Array> {
+  if (/^https?:\/\//.test(path)) {
+    // A server that never answers must not hang the run.
+    const response = await fetch(path, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw new Error(`HTTP ${response.status}`);
+    }
+    return response.body === null ? new Uint8Array() : await readCapped(response.body);
+  }
+  const file = await Deno.open(path);
+  if ((await file.stat()).isDirectory) {
+    file.close();
+    throw new Error("a directory");
+  }
+  return await readCapped(file.readable);
+}
+
+/** A whole number, as the reference's recorder counts its lines. */
+const COUNT = /^\d+$/;
+/** A decimal number (no hex, no `NaN` or `Infinity`). */
+const PRICE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * Reads a feed CSV (a file, a pipe or an http(s) URL): one price per line in the second column,
+ * as the reference's seed files (`count,price[,time]`), used in line order; a first line whose
+ * count and price hold no digits (`count,price`) is a header. A URL that has not answered within
+ * `timeoutMs` (default a minute) is an error, and so is a line that is not `count,price[,time]`
+ * with a whole count and a positive price, named by file, line and column.
  */
 export async function readFeed(
   flag: string,
@@ -30,13 +84,12 @@ export async function readFeed(
   if (path === undefined) return undefined;
   let text: string;
   try {
-    if (/^https?:\/\//.test(path)) {
-      // A server that never answers must not hang the run.
-      const response = await fetch(path, { signal: AbortSignal.timeout(timeoutMs) });
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      text = await response.text();
-    } else {
-      text = await Deno.readTextFile(path);
+    const bytes = await readFeedBytes(path, timeoutMs);
+    try {
+      // A UTF-8 byte-order mark is dropped; other bytes that are not UTF-8 are refused.
+      text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      throw new Error("not UTF-8 text");
     }
   } catch (error) {
     const reason = (error as Error).name === "TimeoutError"
@@ -47,23 +100,33 @@ export async function readFeed(
   const prices: number[] = [];
   text.split(/\r\n|\r|\n/).forEach((line, i) => {
     if (line.trim() === "") return;
-    const field = (line.split(",")[1] ?? "").trim();
-    // Only a first line whose price column holds no number is a header.
-    if (i === 0 && !/\d/.test(field)) return;
-    const price = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(field) ? Number(field) : NaN;
+    const fields = line.split(",").map((field) => field.trim());
+    if (i === 0 && !/\d/.test(fields[0]) && !/\d/.test(fields[1] ?? "")) return;
+    const problem = (what: string) => new UsageError(`--${flag}: ${path} line ${i + 1}${what}`);
+    if (fields.length < 2 || fields.length > 3) {
+      const n = fields.length;
+      throw problem(`: ${n} field${n === 1 ? "" : "s"} where count,price[,time] was expected`);
+    }
+    const [count, field] = fields;
+    if (!COUNT.test(count)) throw problem(`, count: '${cut(count)}' is not a whole number`);
+    const price = PRICE.test(field) ? Number(field) : NaN;
     if (!(Number.isFinite(price) && price > 0)) {
-      throw new UsageError(`--${flag}: ${path} line ${i + 1}: no positive price`);
+      throw problem(`, price: '${cut(field)}' is not a positive number`);
     }
     if (price > MAX_FEED_PRICE) {
-      throw new UsageError(
-        `--${flag}: ${path} line ${i + 1}: price ${field} is above the largest a feed may hold ` +
-          `(${MAX_FEED_PRICE})`,
+      throw problem(
+        `, price: ${field} is above the largest a feed may hold (${MAX_FEED_PRICE})`,
       );
     }
     prices.push(price);
   });
   if (prices.length === 0) throw new UsageError(`--${flag}: ${path} holds no prices`);
   return prices;
+}
+
+/** A field as quoted in an error: at most 40 characters. */
+function cut(field: string): string {
+  return field.length > 40 ? `${field.slice(0, 40)}...` : field;
 }
 
 /**

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:net";
-import { readFeed } from "../../sim/feed.ts";
+import { MAX_FEED_BYTES, readFeed } from "../../sim/feed.ts";
 
 Deno.test("a feed URL that never answers is an error naming the flag, not a hang", async () => {
   // Accepts connections and never writes a byte.
@@ -32,26 +32,95 @@ Deno.test("feed lines: a header is skipped, a bad first price or hex is named by
     );
     await assert.rejects(
       readFeed("external-feed", write("neg.csv", "1,-5\n")),
-      /--external-feed: .*neg\.csv line 1: no positive price/,
+      /--external-feed: .*neg\.csv line 1, price: '-5' is not a positive number/,
     );
     await assert.rejects(
       readFeed("external-feed", write("hex.csv", "1,95000\n2,0x10\n")),
-      /hex\.csv line 2: no positive price/,
+      /hex\.csv line 2, price: '0x10' is not a positive number/,
     );
     await assert.rejects(
       readFeed("external-feed", write("nan.csv", "1,95000\n2,NaN\n")),
-      /--external-feed: .*nan\.csv line 2: no positive price/,
+      /--external-feed: .*nan\.csv line 2, price: 'NaN' is not a positive number/,
     );
     for (const flag of ["external-feed", "fundamental-feed"]) {
       await assert.rejects(
         readFeed(flag, write("huge.csv", "1,95000\n2,1e308\n")),
         new RegExp(
-          `--${flag}: .*huge\\.csv line 2: price 1e308 is above the largest a feed may ` +
+          `--${flag}: .*huge\\.csv line 2, price: 1e308 is above the largest a feed may ` +
             "hold \\(10000000000000\\)",
         ),
       );
     }
     assert.deepEqual(await readFeed("external-feed", write("top.csv", "1,1e13\n")), [1e13]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("feed lines that are not count,price[,time] are named by line and column; a BOM is read", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const write = (name: string, text: string | Uint8Array) => {
+      if (typeof text === "string") Deno.writeTextFileSync(`${dir}/${name}`, text);
+      else Deno.writeFileSync(`${dir}/${name}`, text);
+      return `${dir}/${name}`;
+    };
+    const fails = (name: string, text: string | Uint8Array, problem: RegExp) =>
+      assert.rejects(readFeed("fundamental-feed", write(name, text)), problem);
+    // One column of prices: it was taken for a header, then refused at line 2 as "no price".
+    await fails(
+      "prices.csv",
+      "95000\n95001\n",
+      /prices\.csv line 1: 1 field where count,price\[,time\] was expected/,
+    );
+    await fails(
+      "wide.csv",
+      "1,95000,0,x\n",
+      /wide\.csv line 1: 4 fields where count,price\[,time\]/,
+    );
+    // Another file's columns (time,price) were read as if the first were a count.
+    await fails(
+      "time.csv",
+      "time,price\n2025-01-01T00:00:00,95000\n",
+      /--fundamental-feed: .*time\.csv line 2, count: '2025-01-01T00:00:00' is not a whole number$/,
+    );
+    await fails(
+      "empty-price.csv",
+      "1,95000\r\n2,\r\n",
+      /empty-price\.csv line 2, price: '' is not a positive/,
+    );
+    await fails(
+      "utf16.csv",
+      new Uint8Array([0xff, 0xfe, 0x31, 0, 0x2c, 0, 0x39, 0]),
+      /cannot read .*utf16\.csv \(not UTF-8 text\)/,
+    );
+    await assert.rejects(
+      readFeed("external-feed", dir),
+      /--external-feed: cannot read .* \(a directory\)/,
+    );
+    assert.deepEqual(
+      await readFeed(
+        "external-feed",
+        write("bom.csv", "\ufeff1,95000\r\n2,95001.5,1700000000\r\n"),
+      ),
+      [95000, 95001.5],
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a feed larger than 256 MiB (or a device that never ends) is refused, not read until memory runs out", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // A sparse file: all zero bytes, one past the limit.
+    const big = `${dir}/big.csv`;
+    using file = await Deno.open(big, { write: true, create: true });
+    await file.truncate(MAX_FEED_BYTES + 1);
+    await assert.rejects(
+      readFeed("fundamental-feed", big),
+      /--fundamental-feed: cannot read .*big\.csv \(larger than the 256 MiB a feed may hold\)$/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
