@@ -30,6 +30,9 @@ export interface RunConfig {
   capitalTurnoverCap: number;
   minerWealth: number;
   alpha: number;
+  /** Sharpe clamp bounds: symmetric as deployed, or not (the formula is kept literally). */
+  normalizationMin: number;
+  normalizationMax: number;
 }
 
 type Kind = "normal" | "constant" | "huge" | "tiny" | "nonFinite" | "invalidFills";
@@ -69,6 +72,13 @@ export function randomRun(seed: number): Run {
     capitalTurnoverCap: int(1, 3),
     minerWealth: 100,
     alpha: pick([0.1, 0.1, 0.5, 1]),
+    ...pick([
+      { normalizationMin: -10, normalizationMax: 10 },
+      { normalizationMin: -10, normalizationMax: 10 },
+      { normalizationMin: -2, normalizationMax: 2 },
+      { normalizationMin: -5, normalizationMax: 10 },
+      { normalizationMin: -10, normalizationMax: 3 },
+    ]),
   };
   const scale = kind === "huge" ? 1e300 : kind === "tiny" ? 1e-300 : 100;
   const value = (): number => {
