@@ -1,0 +1,138 @@
+/**
+ * Reads back the files `taos sim --out` wrote and checks that they agree with each other and with
+ * the README's schema, for the tests of complete and interrupted runs.
+ */
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const STEP_NS = 5e9;
+
+const HEADERS = {
+  events:
+    "timestamp,event,order_id,agent_id,direction,price,volume,client_order_id,reason,leverage",
+  trades: "timestamp,trade_id,direction,price,volume,aggressing_order_id,resting_order_id," +
+    "aggressing_agent_id,resting_agent_id,maker_fee,taker_fee",
+  balances: "timestamp,agent_id,book_id,base_free,base_reserved,quote_free,quote_reserved," +
+    "base_loan,quote_loan,base_collateral,quote_collateral",
+};
+
+/** A CSV file's rows as cells, after checking the header and that every row has its width. */
+function rows(dir: string, name: string, header: string): string[][] {
+  const text = readFileSync(join(dir, name), "utf8");
+  assert.ok(text.endsWith("\n"), `${name} ends with a complete line`);
+  const [first, ...lines] = text.slice(0, -1).split("\n");
+  assert.equal(first, header, `${name} header`);
+  const width = header.split(",").length;
+  return lines.map((line, i) => {
+    const cells = line.split(",");
+    assert.equal(cells.length, width, `${name} line ${i + 2} has ${cells.length} cells: ${line}`);
+    return cells;
+  });
+}
+
+function assertOrdered(values: number[], what: string, strictly = false): void {
+  for (let i = 1; i < values.length; i++) {
+    const ok = strictly ? values[i] > values[i - 1] : values[i] >= values[i - 1];
+    assert.ok(ok, `${what}: ${values[i]} after ${values[i - 1]} (row ${i + 1})`);
+  }
+}
+
+/** What the files add up to, for comparison with the run's summary. */
+export interface OutputTotals {
+  trades: number;
+  volume: number;
+  notional: number;
+  /** Timestamp of the last L2 row of every book. */
+  lastStep: number;
+}
+
+/**
+ * Checks every file of a run in `dir` against the schema and each other, and returns the totals.
+ * `depth` = L2 levels per side.
+ */
+export function checkRunFiles(dir: string, depth: number): OutputTotals {
+  const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+  const books: number = config.books;
+  const expected = ["balances.csv", "config.json"];
+  for (let b = 0; b < books; b++) {
+    expected.push(`events-${b}.csv`, `l2-${b}.csv`, `trades-${b}.csv`);
+  }
+  const present = readdirSync(dir).filter((name) => name !== "summary.json").sort();
+  assert.deepEqual(present, expected.sort(), "the files of the run");
+
+  const levelColumns: string[] = [];
+  for (const side of ["bid", "ask"]) {
+    for (let i = 1; i <= depth; i++) levelColumns.push(`${side}_price_${i}`, `${side}_volume_${i}`);
+  }
+  const l2Header = ["timestamp", "fundamental", "external", ...levelColumns].join(",");
+  const totals: OutputTotals = { trades: 0, volume: 0, notional: 0, lastStep: -1 };
+  for (let book = 0; book < books; book++) {
+    const placed = new Set<string>();
+    const events = rows(dir, `events-${book}.csv`, HEADERS.events);
+    assertOrdered(events.map((e) => Number(e[0])), `events-${book}.csv timestamps`);
+    for (const e of events) {
+      assert.match(e[1], /^(place_limit|place_market|cancel|drop|reject|cancel_failed)$/);
+      if (e[1].startsWith("place_")) {
+        assert.ok(!placed.has(e[2]), `events-${book}.csv: order ${e[2]} placed twice`);
+        placed.add(e[2]);
+      } else if (e[1] === "cancel" || e[1] === "drop") {
+        assert.ok(placed.has(e[2]), `events-${book}.csv: ${e[1]} of unplaced order ${e[2]}`);
+      }
+    }
+
+    const trades = rows(dir, `trades-${book}.csv`, HEADERS.trades);
+    assertOrdered(trades.map((t) => Number(t[0])), `trades-${book}.csv timestamps`);
+    trades.forEach((t, i) => {
+      assert.equal(t[1], String(i), `trades-${book}.csv trade ids count from 0`);
+      assert.match(t[2], /^(buy|sell)$/);
+      const [price, volume] = [Number(t[3]), Number(t[4])];
+      assert.ok(price > 0 && volume > 0, `trades-${book}.csv row ${i + 2}: ${t.join(",")}`);
+      for (const order of [t[5], t[6]]) {
+        assert.ok(placed.has(order), `trades-${book}.csv: order ${order} was never placed`);
+      }
+      totals.trades++;
+      totals.volume += volume;
+      totals.notional += price * volume;
+    });
+
+    const l2 = rows(dir, `l2-${book}.csv`, l2Header);
+    const times = l2.map((r) => Number(r[0]));
+    assertOrdered(times, `l2-${book}.csv timestamps`, true);
+    times.slice(0, -1).forEach((t, i) => assert.equal(t, config.start + (i + 1) * STEP_NS));
+    if (totals.lastStep >= 0) assert.equal(times.at(-1), totals.lastStep, "books end together");
+    totals.lastStep = times.at(-1) ?? -1;
+    for (const r of l2) {
+      assert.ok(Number(r[1]) > 0 && Number(r[2]) > 0, `l2-${book}.csv processes: ${r.join(",")}`);
+      const side = (s: number) => {
+        const cells = r.slice(3 + 2 * depth * s, 3 + 2 * depth * (s + 1));
+        const levels: number[] = [];
+        for (let i = 0; i < depth; i++) {
+          const [p, v] = [cells[2 * i], cells[2 * i + 1]];
+          if (p === "") {
+            assert.ok(cells.slice(2 * i).every((c) => c === ""), `levels after a gap: ${r}`);
+            break;
+          }
+          assert.ok(Number(v) > 0, `l2-${book}.csv at ${r[0]}: empty level ${p}`);
+          levels.push(Number(p));
+        }
+        return levels;
+      };
+      const [bids, asks] = [side(0), side(1)];
+      assertOrdered(bids.map((p) => -p), `l2-${book}.csv bids at ${r[0]}`, true);
+      assertOrdered(asks, `l2-${book}.csv asks at ${r[0]}`, true);
+      if (bids.length > 0 && asks.length > 0) {
+        assert.ok(bids[0] < asks[0], `l2-${book}.csv at ${r[0]}: crossed ${bids[0]} ${asks[0]}`);
+      }
+    }
+  }
+
+  const balances = rows(dir, "balances.csv", HEADERS.balances);
+  assertOrdered(balances.map((b) => Number(b[0])), "balances.csv timestamps");
+  for (const b of balances) {
+    assert.ok(Number(b[1]) >= 0 && Number(b[1]) < config.remoteAgentCount, `agent ${b[1]}`);
+    assert.ok(Number(b[2]) >= 0 && Number(b[2]) < books, `book ${b[2]}`);
+    for (const cell of b.slice(3)) assert.ok(Number(cell) >= 0, `balances.csv: ${b.join(",")}`);
+  }
+  return totals;
+}
