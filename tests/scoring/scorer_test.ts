@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { validateInstructions } from "../../agents/sdk/instructions.ts";
 import { sharpeRatio, valueChanges } from "../../validator/scoring/formulas.ts";
-import { type Fill, Scorer, type ScoringObservation } from "../../validator/scoring/scorer.ts";
+import {
+  type Fill,
+  observationFromPublish,
+  Scorer,
+  type ScoringObservation,
+} from "../../validator/scoring/scorer.ts";
+import { smallPreset } from "../../sim/config.ts";
+import { SimEngine } from "../../sim/engine.ts";
 
 const W = 100_000;
 const quote = { bid: 299.99, ask: 300.01 };
@@ -190,4 +197,59 @@ Deno.test("a fill of no real value (NaN, infinite, zero, negative) books no volu
   assert.deepEqual(scorer.volumeTraded(0), [1000]);
   assert.equal(scorer.miners[0].activity[0], 1.001);
   assert.ok(reward >= 0 && reward <= 2, `reward ${reward}`);
+});
+
+Deno.test("from a real publish each uid is credited its own fills only, uid 0 included", () => {
+  // The reference's notice routing treated agent 0's events as broadcasts, crediting every
+  // miner's volume with uid 0's trades (network spec §9 #2).
+  const config = { ...smallPreset(), books: 1, duration: 10 * 60e9, remoteAgentCount: 2 };
+  const engine = SimEngine.create({ config, seed: 3, threads: 1 });
+  try {
+    let publish = engine.advance();
+    assert.ok(publish !== null);
+    const scorer = new Scorer({ uids: 2, books: 1, config: { minerWealth: 0 } });
+    scorer.observe(observationFromPublish(publish));
+    const ask = publish.books[0].ask[0].price;
+    const bid = publish.books[0].bid[0].price;
+    // uid 0 takes from the background, then rests a sell inside the spread that uid 1 takes.
+    engine.inject(0, [{ type: "PLACE_ORDER_MARKET", bookId: 0, direction: 0, volume: 2 }], 0);
+    publish = engine.advance();
+    assert.ok(publish !== null);
+    const first = observationFromPublish(publish);
+    assert.ok((first.fills.get(0) ?? []).length > 0);
+    // Background agents have negative ids.
+    assert.ok(first.fills.get(0)!.every((f) => f.takerAgentId === 0 && f.makerAgentId < 0));
+    assert.equal(first.fills.get(1), undefined);
+    scorer.observe(first);
+    const bought = first.fills.get(0)!.reduce((sum, f) => sum + f.quantity * f.price, 0);
+    close(scorer.volumeTraded(0)[0], bought);
+    assert.deepEqual(scorer.volumeTraded(1), [0]);
+    // Inventory value: total quote + mid × total base (wealth 0 here), mid from the same publish.
+    const holdings = publish.accounts[0].holdings[0];
+    const mid = (publish.books[0].bid[0].price + publish.books[0].ask[0].price) / 2;
+    close(
+      scorer.miners[0].inventory[1].values[0],
+      holdings.quote.total + mid * holdings.base.total,
+    );
+
+    const price = Math.round((bid + ask) / 2 * 100) / 100;
+    engine.inject(0, [{ type: "PLACE_ORDER_LIMIT", bookId: 0, direction: 1, volume: 1, price }], 0);
+    publish = engine.advance();
+    assert.ok(publish !== null);
+    scorer.observe(observationFromPublish(publish));
+    engine.inject(1, [{ type: "PLACE_ORDER_MARKET", bookId: 0, direction: 0, volume: 1 }], 0);
+    publish = engine.advance();
+    assert.ok(publish !== null);
+    const second = observationFromPublish(publish);
+    const crossed = (second.fills.get(1) ?? []).filter((f) => f.makerAgentId === 0);
+    assert.equal(crossed.length, 1, JSON.stringify(second.fills.get(1)));
+    assert.equal(crossed[0].takerAgentId, 1);
+    scorer.observe(second);
+    const bucket = [...scorer.miners[0].volumes[0].maker].at(-1)!;
+    close(bucket[1], crossed[0].quantity * crossed[0].price);
+    assert.ok([...scorer.miners[1].volumes[0].taker].at(-1)![1] > 0);
+    assert.ok([...scorer.miners[1].volumes[0].maker.values()].every((v) => v === 0));
+  } finally {
+    engine.close();
+  }
 });
