@@ -1,4 +1,8 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { Scorer } from "../../validator/scoring/scorer.ts";
 import {
   type InventoryRow,
@@ -6,6 +10,7 @@ import {
   type ScoringMeta,
   splitScoring,
 } from "../../validator/scoring_codec.ts";
+import { StateFileError, ValidatorStore } from "../../validator/store.ts";
 import { generator, randomRun } from "./random_runs.ts";
 
 /** What the state file holds: the JSON text of the meta, the volume block and the rows. */
@@ -248,5 +253,61 @@ Deno.test("random damage to a stored volume block is refused or restores finite 
       );
       assert.match(error.message, /^volume block /);
     }
+  }
+});
+
+Deno.test("a state file whose scoring part is damaged is refused as damaged, naming the problem", () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-scoring-"));
+  try {
+    const damages: [string, RegExp][] = [
+      ["DELETE FROM inventory WHERE step = 3", /needs its last 6 rows, 5 are stored/],
+      ["UPDATE snapshot SET volumes = substr(volumes, 1, length(volumes) - 8)", /volume block/],
+      [
+        `UPDATE snapshot SET body = json_set(body, '$.scoring.miners[1].score', 'high')`,
+        /scoring state is invalid at miners\.1\.score/,
+      ],
+    ];
+    damages.forEach(([sql, message], i) => {
+      const path = join(dir, `state-${i}.db`);
+      const store = ValidatorStore.open(path);
+      const scorer = new Scorer({ uids: 2, books: 2 });
+      let step = 0;
+      for (let s = 1; s <= 6; s++) {
+        scorer.observe({
+          timestamp: 1e12 + s,
+          quotes: [{ bid: 1, ask: 2 }, { bid: 1, ask: 2 }],
+          holdings: new Map([[1, [{ base: s, quote: 1 }, { base: 1, quote: s }]]]),
+          fills: new Map([[1, [{
+            bookId: 0,
+            price: 3,
+            quantity: s,
+            makerAgentId: 1,
+            takerAgentId: 8,
+          }]]]),
+        });
+        step = s;
+      }
+      store.save({
+        simulation: { index: 0, seed: 1, publishes: step, timestamp: 1e12 + step },
+        step,
+        hotkeys: {},
+        scores: {},
+        scoring: scorer.toJSON(),
+        pendingResets: [],
+        lastWeightsAt: null,
+      }, []);
+      store.close();
+      const db = new DatabaseSync(path);
+      db.exec(sql);
+      db.close();
+      assert.throws(
+        () => ValidatorStore.open(path).close(),
+        (error: unknown) =>
+          error instanceof StateFileError && error.kind === "damaged" &&
+            message.test(error.message) || assert.fail(`${sql}: ${error}`),
+      );
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
