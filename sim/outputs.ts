@@ -24,7 +24,7 @@ import {
   writeFileSync,
   writeSync,
 } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { UsageError } from "../cli/command.ts";
 import { BALANCE_VALUES, type RecordedStep, type SimEngine } from "./engine.ts";
 import {
@@ -39,17 +39,36 @@ import {
 
 const encoder = new TextEncoder();
 
+/** A write the system refused (a full disk, a file-size limit), naming the file; `code` is the
+ * system's, for the caller's report. */
+class WriteFailure extends Error {
+  readonly code?: string;
+
+  constructor(readonly path: string, error: Error) {
+    super(`cannot write ${path}: ${error.message}`, { cause: error });
+    this.code = (error as { code?: string }).code;
+  }
+
+  /** What the system said. */
+  get reason(): string {
+    return (this.cause as Error).message;
+  }
+}
+
 /** A CSV file written through a large buffer: lines are encoded straight into it. */
 class CsvFile {
   static readonly #SIZE = 1 << 20;
   readonly #fd: number;
   readonly #path: string;
   readonly #buffer = new Uint8Array(CsvFile.#SIZE);
+  readonly #failures: WriteFailure[];
   #used = 0;
   #failed = false;
 
-  constructor(path: string, header: string) {
+  /** Opens `path` and writes `header`; a write that fails is also added to `failures`. */
+  constructor(path: string, header: string, failures: WriteFailure[]) {
     this.#path = path;
+    this.#failures = failures;
     try {
       this.#fd = openSync(path, "w");
     } catch (error) {
@@ -81,10 +100,9 @@ class CsvFile {
     } catch (error) {
       // A full disk or a file-size limit: name the file, keep the code for the caller's report.
       this.#failed = true;
-      const { message, code } = error as Error & { code?: string };
-      throw Object.assign(new Error(`cannot write ${this.#path}: ${message}`, { cause: error }), {
-        code,
-      });
+      const failure = new WriteFailure(this.#path, error as Error);
+      this.#failures.push(failure);
+      throw failure;
     }
   }
 
@@ -216,6 +234,8 @@ export class SimOutputs {
   readonly #balances: CsvFile;
   /** Per book, the remote balances last written (as 32-bit words: compared without BigInts). */
   readonly #lastBalances: (Int32Array | null)[] = [];
+  /** Writes that failed, first first. */
+  readonly #failures: WriteFailure[] = [];
   readonly #dp: { price: number; volume: number; base: number; quote: number };
 
   /** Opens every file in `dir` (made ready by {@linkcode prepareOutputDir}); `depth` = L2 levels
@@ -234,31 +254,25 @@ export class SimOutputs {
     for (const side of ["bid", "ask"]) {
       for (let i = 1; i <= depth; i++) levels.push(`${side}_price_${i}`, `${side}_volume_${i}`);
     }
+    const open = (name: string, header: string) =>
+      new CsvFile(join(dir, name), header, this.#failures);
     try {
       for (let book = 0; book < engine.config.books; book++) {
-        this.#events.push(
-          new CsvFile(
-            join(dir, `events-${book}.csv`),
-            "timestamp,event,order_id,agent_id,direction,price,volume,client_order_id,reason," +
-              "leverage",
-          ),
-        );
-        this.#trades.push(
-          new CsvFile(
-            join(dir, `trades-${book}.csv`),
-            "timestamp,trade_id,direction,price,volume,aggressing_order_id,resting_order_id," +
-              "aggressing_agent_id,resting_agent_id,maker_fee,taker_fee",
-          ),
-        );
+        this.#events.push(open(
+          `events-${book}.csv`,
+          "timestamp,event,order_id,agent_id,direction,price,volume,client_order_id,reason,leverage",
+        ));
+        this.#trades.push(open(
+          `trades-${book}.csv`,
+          "timestamp,trade_id,direction,price,volume,aggressing_order_id,resting_order_id," +
+            "aggressing_agent_id,resting_agent_id,maker_fee,taker_fee",
+        ));
         this.#l2.push(
-          new CsvFile(
-            join(dir, `l2-${book}.csv`),
-            ["timestamp", "fundamental", "external", ...levels].join(","),
-          ),
+          open(`l2-${book}.csv`, ["timestamp", "fundamental", "external", ...levels].join(",")),
         );
       }
-      this.#balances = new CsvFile(
-        join(dir, "balances.csv"),
+      this.#balances = open(
+        "balances.csv",
         "timestamp,agent_id,book_id,base_free,base_reserved,quote_free,quote_reserved," +
           "base_loan,quote_loan,base_collateral,quote_collateral",
       );
@@ -388,16 +402,30 @@ export class SimOutputs {
     }
   }
 
-  /** Flushes and closes every file; the first failure is thrown once all are closed. */
+  /**
+   * Flushes and closes every file. Once all are closed, the first write that failed (during the
+   * run or now) is thrown, naming the other files it cut short: after a full disk they all end
+   * early, not only the one that failed first.
+   */
   close(): void {
-    let failure: unknown = null;
+    let closing: unknown = null;
     for (const file of [...this.#events, ...this.#trades, ...this.#l2, this.#balances]) {
       try {
         file.close();
       } catch (error) {
-        failure ??= error;
+        if (!(error instanceof WriteFailure)) closing ??= error;
       }
     }
-    if (failure !== null) throw failure;
+    const [first, ...others] = this.#failures.splice(0);
+    if (first === undefined) {
+      if (closing !== null) throw closing;
+      return;
+    }
+    if (others.length > 0) {
+      // The system's reason stays at the end, where the report of a refused write reads it.
+      const names = others.map((failure) => basename(failure.path)).join(", ");
+      first.message = `cannot write ${first.path} (also cut short: ${names}): ${first.reason}`;
+    }
+    throw first;
   }
 }

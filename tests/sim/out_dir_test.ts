@@ -22,6 +22,19 @@ async function simUnder(
   return { code: output.code, stderr: new TextDecoder().decode(output.stderr) };
 }
 
+/**
+ * Runs a short simulation without limits once: Deno writes its caches (the transpiled modules,
+ * some larger than the file-size limits below) before taos starts ignoring SIGXFSZ, so
+ * after a change to the sources the first run under a limit would be killed by the signal.
+ */
+const warmUp = (() => {
+  let done: Promise<void> | null = null;
+  return () =>
+    done ??= simUnder({}, "--books", "1", "--duration", "10s").then((run) => {
+      assert.equal(run.code, 0, run.stderr);
+    });
+})();
+
 /** Whether this system lets an unprivileged process mount a directory read-only in a namespace. */
 const canMountReadOnly = (() => {
   try {
@@ -33,13 +46,35 @@ const canMountReadOnly = (() => {
 })();
 
 Deno.test("a config.json the file-size limit cuts off is exit 1 naming it, and not left behind", async () => {
+  await warmUp();
   const out = await Deno.makeTempDir();
   try {
-    // 2 KiB: the effective configuration is about 4.6 KB.
+    // 1 KiB (sh counts 512-byte blocks): the effective configuration is about 4.6 KB.
     const run = await simUnder({ setup: "ulimit -f 2" }, "--duration", "1m", "--out", out);
     assert.equal(run.code, 1, run.stderr);
     assert.match(run.stderr, /^taos sim: cannot write .*config\.json: file too large$/m);
     assert.deepEqual(readdirSync(out), [], "no cut-off config.json, no partial file");
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("a file-size limit names the first file refused and every other file it cut short", async () => {
+  await warmUp();
+  const out = await Deno.makeTempDir();
+  try {
+    // 8 KiB (sh counts 512-byte blocks): every CSV of the run passes it; events-0.csv is the
+    // first to be flushed (its buffer fills at 1 MiB).
+    const run = await simUnder(
+      { setup: "ulimit -f 16" },
+      ...["--books", "2", "--duration", "3h", "--out", out],
+    );
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(
+      run.stderr,
+      /^taos sim: cannot write .*\/events-0\.csv \(also cut short: events-1\.csv, trades-0\.csv, trades-1\.csv, l2-0\.csv, l2-1\.csv\): File too large \(os error 27\)$/m,
+    );
+    assert.ok(!existsSync(join(out, "summary.json")));
   } finally {
     await Deno.remove(out, { recursive: true });
   }
