@@ -214,13 +214,31 @@ class VolumeReader {
     return this.numbers[this.#at++];
   }
 
-  count(what: string): number {
-    const n = this.next(what);
-    const left = (this.numbers.length - this.#at) / 2;
+  /** One book's buckets: a count, then that many keys, then their volumes. */
+  buckets(where: string): [number, number][] {
+    const n = this.next(where);
+    const at = this.#at;
+    const left = (this.numbers.length - at) / 2;
     if (!Number.isInteger(n) || n < 0 || n > left) {
-      throw new Error(`volume block has a bad count ${n} at ${what} (${left} pairs left)`);
+      throw new Error(`volume block has a bad count ${n} at ${where} (${left} pairs left)`);
     }
-    return n;
+    const pairs = new Array<[number, number]>(n);
+    let increasing = true;
+    for (let i = 0; i < n; i++) {
+      const key = this.numbers[at + i];
+      const value = this.numbers[at + n + i];
+      if (!Number.isFinite(key) || !Number.isFinite(value) || value < 0) {
+        throw new Error(`volume block has bucket ${key} → ${value} at ${where}`);
+      }
+      if (i > 0 && !(key > pairs[i - 1][0])) increasing = false;
+      pairs[i] = [key, value];
+    }
+    // Ascending keys (the usual insertion order) cannot repeat; only others need the set.
+    if (!increasing && new Set(pairs.map(([key]) => key)).size !== n) {
+      throw new Error(`volume block repeats a bucket at ${where}`);
+    }
+    this.#at = at + 2 * n;
+    return pairs;
   }
 
   /** Fails unless every number has been read. */
@@ -259,17 +277,8 @@ export function joinScoring(
     books,
     miners: meta.miners.map((miner, uid) => {
       const volumesOf = Array.from({ length: books }, (_, b) => {
-        const where = `uid ${uid}, book ${b}`;
-        const n = reader.count(where);
-        const keys = Array.from({ length: n }, () => reader.next(where));
-        const total = keys.map((key): [number, number] => [key, reader.next(where)]);
-        for (const [key, value] of total) {
-          if (!Number.isFinite(key) || !Number.isFinite(value) || value < 0) {
-            throw new Error(`volume block has bucket ${key} → ${value} at ${where}`);
-          }
-        }
-        if (new Set(keys).size !== n) throw new Error(`volume block repeats a bucket at ${where}`);
-        const last = keys[keys.length - 1];
+        const total = reader.buckets(`uid ${uid}, book ${b}`);
+        const last = total[total.length - 1]?.[0];
         const role = (value: number | undefined): [number, number][] =>
           last === undefined || !value ? [] : [[last, value]];
         return {
