@@ -12,7 +12,7 @@ import { FactsCollector, type StylizedFacts } from "./facts.ts";
 import { loadSimConfig } from "./load.ts";
 import { EventKind } from "./native_sim.ts";
 import { describeFeeds, readFeeds } from "./feed.ts";
-import { eventLoopBreather, INTERRUPTED_EXIT_CODE, listenForInterrupt } from "./interrupt.ts";
+import { eventLoopBreather, listenForInterrupt } from "./interrupt.ts";
 import { prepareOutputDir, SimOutputs, writeJsonFile } from "./outputs.ts";
 import { clock, compact, Progress, progressMode } from "./progress.ts";
 
@@ -46,8 +46,9 @@ Trading-agent backtest (runs your agent against this market, see "Trading agents
                          50ms (either of the last two makes a seed's result reproducible)
 
 The reference default (20 books, one simulated day) takes about a minute on two cores; use
---duration 1h (or --config small) for a quick look. Ctrl-C stops a run at the next step and keeps
-what it wrote (summary.json then says "interrupted"); a second Ctrl-C exits at once.`;
+--duration 1h (or --config small) for a quick look. Ctrl-C (or SIGTERM) stops a run at the next
+step and keeps what it wrote (summary.json then says "interrupted"; exit 130, 143 for SIGTERM);
+a second one exits at once.`;
 
 const options = {
   config: { type: "string" },
@@ -180,7 +181,7 @@ async function run(args: string[]): Promise<number> {
   const tick = 10 ** -config.exchange.priceDecimals;
   let events = 0;
   let reached = 0;
-  using interrupt = listenForInterrupt();
+  using interrupt = listenForInterrupt({ terminate: true });
   const breathe = eventLoopBreather();
   try {
     for (
@@ -236,7 +237,9 @@ async function run(args: string[]): Promise<number> {
   // when stdout is gone (a closed pipe, a full disk).
   if (values.out !== undefined) {
     const report = {
-      ...(interrupted ? { interrupted: true, simulated: reached } : {}),
+      ...(interrupted
+        ? { interrupted: true, signal: interrupt.signal.reason as string, simulated: reached }
+        : {}),
       source: loaded.source,
       seed: config.seed,
       books: config.books,
@@ -255,7 +258,7 @@ async function run(args: string[]): Promise<number> {
     writeJsonFile(join(values.out, "summary.json"), report);
   }
   console.log(formatReport(runInfo, summary));
-  return interrupted ? INTERRUPTED_EXIT_CODE : 0;
+  return interrupted ? interrupt.exitCode() : 0;
 }
 
 /** `taos sim`. */

@@ -1,7 +1,7 @@
 /**
- * Ctrl-C (SIGINT) as a request to stop: a long run ends at its next step boundary, flushes what it
- * wrote and reports how far it got, instead of dying with half-written files. A second Ctrl-C
- * exits at once.
+ * Ctrl-C (SIGINT), and for `taos sim` SIGTERM, as a request to stop: a long run ends at its next
+ * step boundary, flushes what it wrote and reports how far it got, instead of dying with
+ * half-written files. A second signal exits at once.
  *
  * ```ts
  * using interrupt = listenForInterrupt();
@@ -13,17 +13,38 @@
 /** Exit code of a run stopped by SIGINT (128 + signal 2), as shells report it. */
 export const INTERRUPTED_EXIT_CODE = 130;
 
-/** Aborts `signal` on the first SIGINT; `[Symbol.dispose]` restores the default handling. */
-export function listenForInterrupt(): { signal: AbortSignal } & Disposable {
+/** Exit codes of a run stopped by each signal it listens for (128 + the signal's number). */
+const EXIT_CODES = { SIGINT: INTERRUPTED_EXIT_CODE, SIGTERM: 143 } as const;
+
+/**
+ * Aborts `signal` on the first SIGINT (and with `terminate`, SIGTERM: what `timeout`, `kill`
+ * and service managers send), with the signal's name as the reason; a second signal exits at
+ * once. `exitCode()` is the code for the signal that stopped the run. `[Symbol.dispose]` restores
+ * the default handling.
+ */
+export function listenForInterrupt(
+  options: { terminate?: boolean } = {},
+): { signal: AbortSignal; exitCode(): number } & Disposable {
   const controller = new AbortController();
-  const onInterrupt = () => {
-    if (controller.signal.aborted) Deno.exit(INTERRUPTED_EXIT_CODE);
-    controller.abort();
-  };
-  Deno.addSignalListener("SIGINT", onInterrupt);
+  // Windows delivers no SIGTERM to listen for.
+  const signals: (keyof typeof EXIT_CODES)[] = options.terminate && Deno.build.os !== "windows"
+    ? ["SIGINT", "SIGTERM"]
+    : ["SIGINT"];
+  const listeners = signals.map((name) => {
+    const listener = () => {
+      if (controller.signal.aborted) Deno.exit(EXIT_CODES[name]);
+      controller.abort(name);
+    };
+    Deno.addSignalListener(name, listener);
+    return [name, listener] as const;
+  });
   return {
     signal: controller.signal,
-    [Symbol.dispose]: () => Deno.removeSignalListener("SIGINT", onInterrupt),
+    exitCode: () =>
+      EXIT_CODES[controller.signal.reason as keyof typeof EXIT_CODES] ?? INTERRUPTED_EXIT_CODE,
+    [Symbol.dispose]: () => {
+      for (const [name, listener] of listeners) Deno.removeSignalListener(name, listener);
+    },
   };
 }
 

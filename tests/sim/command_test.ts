@@ -95,35 +95,43 @@ Deno.test("taos sim rejects bad flags with a usage error naming the flag", async
   }
 });
 
-Deno.test("Ctrl-C stops taos sim at a step: the files are flushed and the summary says how far it got", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", main, "sim", "--config", "small", "--duration", "1d", "--threads", "1"]
-        .concat(["--progress", "--out", dir]),
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const stderr = await interruptOnceProgressing(child, 300);
-    const { code } = await child.status;
-    await child.stdout.cancel();
-    assert.equal(code, 130, stderr);
-    assert.match(stderr, /interrupted at \d\d:\d\d:\d\d of 24:00:00 simulated; the files in/);
-    const summary = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8"));
-    assert.equal(summary.interrupted, true);
-    assert.ok(summary.simulated > 0 && summary.simulated < 86_400e9, String(summary.simulated));
-    const l2 = readFileSync(join(dir, "l2-0.csv"), "utf8").trim().split("\n");
-    assert.equal(l2.length - 1, summary.simulated / 5e9, "one L2 row per step run");
-    const events = readFileSync(join(dir, "events-1.csv"), "utf8").trim().split("\n");
-    assert.ok(events.length > 1 && Number(events.at(-1)!.split(",")[0]) <= summary.simulated);
-    // Every file ends with a whole line at the same step, and the facts cover what was written.
-    const totals = checkRunFiles(dir, 5);
-    assert.equal(totals.lastStep, summary.simulated);
-    assert.equal(summary.facts.trades, totals.trades);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+for (
+  const [signal, exit, what] of [
+    ["SIGINT", 130, "Ctrl-C"],
+    ["SIGTERM", 143, "SIGTERM (timeout, kill)"],
+  ] as const
+) {
+  Deno.test(`${what} stops taos sim at a step: the files are flushed and the summary says how far it got`, async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", main, "sim", "--config", "small", "--duration", "1d", "--threads", "1"]
+          .concat(["--progress", "--out", dir]),
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const stderr = await interruptOnceProgressing(child, 300, signal);
+      const { code } = await child.status;
+      await child.stdout.cancel();
+      assert.equal(code, exit, stderr);
+      assert.match(stderr, /interrupted at \d\d:\d\d:\d\d of 24:00:00 simulated; the files in/);
+      const summary = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8"));
+      assert.equal(summary.interrupted, true);
+      assert.equal(summary.signal, signal);
+      assert.ok(summary.simulated > 0 && summary.simulated < 86_400e9, String(summary.simulated));
+      const l2 = readFileSync(join(dir, "l2-0.csv"), "utf8").trim().split("\n");
+      assert.equal(l2.length - 1, summary.simulated / 5e9, "one L2 row per step run");
+      const events = readFileSync(join(dir, "events-1.csv"), "utf8").trim().split("\n");
+      assert.ok(events.length > 1 && Number(events.at(-1)!.split(",")[0]) <= summary.simulated);
+      // Every file ends with a whole line at the same step, and the facts cover what was written.
+      const totals = checkRunFiles(dir, 5);
+      assert.equal(totals.lastStep, summary.simulated);
+      assert.equal(summary.facts.trades, totals.trades);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
 
 Deno.test("--out replaces an earlier run's files: no stale book files stay beside a smaller run", async () => {
   const dir = await Deno.makeTempDir();
