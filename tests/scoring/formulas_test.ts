@@ -274,3 +274,10 @@ Deno.test("percentiles are numpy's to the last bit (from the upper neighbour pas
   assert.equal(percentile(values, 75), 1.2637921053620986);
   assert.equal(percentile(values, 25), 0.42972218795833184);
 });
+
+Deno.test("the std is the correctly rounded square root of the variance, not the reference's pow", () => {
+  // Variance 470.8888888888889: Math.sqrt gives 21.699974398346395, the nearest double to the
+  // root; the reference's `variance ** 0.5` (glibc pow, numpy 2.4) gives 21.69997439834639 and a
+  // Sharpe one ulp lower, -0.13303017289126887.
+  assert.equal(sharpeRatio([-16, -18, 29]), -0.13303017289126884);
+});
