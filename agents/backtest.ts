@@ -17,7 +17,6 @@
  * ```
  * @module
  */
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { integerFlag, UsageError } from "../cli/command.ts";
 import {
@@ -30,7 +29,7 @@ import {
 import { SimEngine } from "../sim/engine.ts";
 import { readFeeds } from "../sim/feed.ts";
 import { INTERRUPTED_EXIT_CODE, listenForInterrupt } from "../sim/interrupt.ts";
-import { prepareOutputDir } from "../sim/outputs.ts";
+import { prepareOutputDir, writeFileWhole, writeJsonFile } from "../sim/outputs.ts";
 import { DEFAULT_QUERY_TIMEOUT_SECONDS, executionDelay } from "../validator/scoring/formulas.ts";
 import { observationFromPublish, Scorer } from "../validator/scoring/scorer.ts";
 import { AgentHost, AgentStartError, REPLY_MARGIN_S } from "../miner/agent_host.ts";
@@ -621,13 +620,15 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
   if (report.interrupted) {
     progress.note(`interrupted after ${report.publishes} publishes; the report covers them`);
   }
-  console.log(formatBacktestReport(report));
-  writeFileSync(join(out, "backtest.json"), JSON.stringify(report, null, 2) + "\n");
-  console.log(`wrote ${join(out, "backtest.json")}`);
+  // The files first, each whole or not at all: a run whose stdout is gone still has them.
+  const written = [join(out, "backtest.json")];
+  writeJsonFile(written[0], report);
   if (values.report === true) {
     const { renderReport } = await import("./report.ts");
-    writeFileSync(join(out, "report.html"), renderReport(report));
-    console.log(`wrote ${join(out, "report.html")}`);
+    written.push(join(out, "report.html"));
+    writeFileWhole(written[1], renderReport(report));
   }
+  console.log(formatBacktestReport(report));
+  for (const path of written) console.log(`wrote ${path}`);
   return report.interrupted ? INTERRUPTED_EXIT_CODE : 0;
 }

@@ -178,13 +178,13 @@ export function prepareOutputDir(dir: string, options: { replaceRun?: boolean } 
 }
 
 /**
- * Writes `value` as JSON to `path` whole or not at all: through `<path>.partial` and a rename, so
- * a write the system refuses never leaves a cut-off file under the final name.
+ * Writes `text` to `path` whole or not at all: through `<path>.partial` and a rename, so a write
+ * the system refuses never leaves a cut-off file under the final name.
  */
-export function writeJsonFile(path: string, value: unknown): void {
+export function writeFileWhole(path: string, text: string): void {
   const partial = `${path}.partial`;
   try {
-    writeFileSync(partial, JSON.stringify(value, null, 2) + "\n");
+    writeFileSync(partial, text);
     renameSync(partial, path);
   } catch (error) {
     try {
@@ -194,6 +194,11 @@ export function writeJsonFile(path: string, value: unknown): void {
     }
     throw pathError("write", path, error);
   }
+}
+
+/** {@linkcode writeFileWhole} of `value` as indented JSON. */
+export function writeJsonFile(path: string, value: unknown): void {
+  writeFileWhole(path, JSON.stringify(value, null, 2) + "\n");
 }
 
 /** Prints an integer amount of 10^-decimals units as an exact decimal. */

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -559,4 +566,28 @@ Deno.test("copies of an agent class run in this thread each get the books as pub
   }
   await backtest({ agent: Reverser, config: smallPreset(), seed: 2, duration: 60e9, agents: 3 });
   assert.deepEqual(unsorted, []);
+});
+
+Deno.test("a backtest whose stdout is gone still writes backtest.json and report.html whole", async () => {
+  const out = mkdtempSync(join(tmpdir(), "taos-sim-agent-"));
+  const main = new URL("../../main.ts", import.meta.url).pathname;
+  try {
+    const script = `exec >/dev/full; exec "$TAOS_DENO" run -A "$TAOS_MAIN" sim --agent "$1" ` +
+      `--agent-name MarketMakerAgent --duration 30s --seed 5 --report --out "$1" --quiet`;
+    const run = await new Deno.Command("sh", {
+      args: ["-c", script, "sh", out],
+      env: { TAOS_DENO: Deno.execPath(), TAOS_MAIN: main },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(run.stderr);
+    assert.equal(run.code, 1, stderr);
+    assert.match(stderr, /No space left on device/);
+    const saved = JSON.parse(readFileSync(join(out, "backtest.json"), "utf8"));
+    assert.equal(saved.seed, 5);
+    assert.match(readFileSync(join(out, "report.html"), "utf8"), /<\/html>\s*$/);
+    assert.deepEqual(readdirSync(out).filter((name) => name.endsWith(".partial")), []);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
 });
