@@ -591,3 +591,26 @@ Deno.test("a backtest whose stdout is gone still writes backtest.json and report
     await Deno.remove(out, { recursive: true });
   }
 });
+
+Deno.test("a backtest whose backtest.json the system refuses ends with exit 1 naming it", async () => {
+  const out = mkdtempSync(join(tmpdir(), "taos-sim-agent-"));
+  const main = new URL("../../main.ts", import.meta.url).pathname;
+  try {
+    // 2 KiB (sh counts 512-byte blocks): the report is larger. SIGXFSZ is ignored before Deno
+    // starts, so that Deno's own cache writes get EFBIG too instead of a kill.
+    const script = `trap '' XFSZ; ulimit -f 4; exec "$TAOS_DENO" run -A "$TAOS_MAIN" sim ` +
+      `--agent "$1" --agent-name MarketMakerAgent --duration 30s --seed 5 --out "$1" --quiet`;
+    const run = await new Deno.Command("sh", {
+      args: ["-c", script, "sh", out],
+      env: { TAOS_DENO: Deno.execPath(), TAOS_MAIN: main },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(run.stderr);
+    assert.equal(run.code, 1, stderr);
+    assert.match(stderr, /^taos sim: cannot write .*backtest\.json: file too large$/m);
+    assert.deepEqual(readdirSync(out), [], "no cut-off backtest.json, no partial file");
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
