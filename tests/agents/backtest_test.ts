@@ -568,49 +568,51 @@ Deno.test("copies of an agent class run in this thread each get the books as pub
   assert.deepEqual(unsorted, []);
 });
 
-Deno.test("a backtest whose stdout is gone still writes backtest.json and report.html whole", async () => {
+/**
+ * Runs `taos sim --agent` (MarketMakerAgent, 30 s, seed 5) from `sh -c '<setup>; exec deno ...'`
+ * with its output in a new directory, hands that directory to `check` and removes it.
+ */
+async function backtestUnder(
+  setup: string,
+  extraArgs: string,
+  check: (run: { code: number; stderr: string }, out: string) => void,
+) {
   const out = mkdtempSync(join(tmpdir(), "taos-sim-agent-"));
-  const main = new URL("../../main.ts", import.meta.url).pathname;
   try {
-    const script = `exec >/dev/full; exec "$TAOS_DENO" run -A "$TAOS_MAIN" sim --agent "$1" ` +
-      `--agent-name MarketMakerAgent --duration 30s --seed 5 --report --out "$1" --quiet`;
+    const script = `${setup}; exec "$TAOS_DENO" run -A "$TAOS_MAIN" sim --agent "$1" ` +
+      `--agent-name MarketMakerAgent --duration 30s --seed 5 ${extraArgs} --out "$1" --quiet`;
     const run = await new Deno.Command("sh", {
       args: ["-c", script, "sh", out],
-      env: { TAOS_DENO: Deno.execPath(), TAOS_MAIN: main },
+      env: {
+        TAOS_DENO: Deno.execPath(),
+        TAOS_MAIN: new URL("../../main.ts", import.meta.url).pathname,
+      },
       stdout: "piped",
       stderr: "piped",
     }).output();
-    const stderr = new TextDecoder().decode(run.stderr);
-    assert.equal(run.code, 1, stderr);
-    assert.match(stderr, /No space left on device/);
+    check({ code: run.code, stderr: new TextDecoder().decode(run.stderr) }, out);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+}
+
+Deno.test("a backtest whose stdout is gone still writes backtest.json and report.html whole", async () => {
+  await backtestUnder("exec >/dev/full", "--report", (run, out) => {
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /No space left on device/);
     const saved = JSON.parse(readFileSync(join(out, "backtest.json"), "utf8"));
     assert.equal(saved.seed, 5);
     assert.match(readFileSync(join(out, "report.html"), "utf8"), /<\/html>\s*$/);
     assert.deepEqual(readdirSync(out).filter((name) => name.endsWith(".partial")), []);
-  } finally {
-    await Deno.remove(out, { recursive: true });
-  }
+  });
 });
 
 Deno.test("a backtest whose backtest.json the system refuses ends with exit 1 naming it", async () => {
-  const out = mkdtempSync(join(tmpdir(), "taos-sim-agent-"));
-  const main = new URL("../../main.ts", import.meta.url).pathname;
-  try {
-    // 2 KiB (sh counts 512-byte blocks): the report is larger. SIGXFSZ is ignored before Deno
-    // starts, so that Deno's own cache writes get EFBIG too instead of a kill.
-    const script = `trap '' XFSZ; ulimit -f 4; exec "$TAOS_DENO" run -A "$TAOS_MAIN" sim ` +
-      `--agent "$1" --agent-name MarketMakerAgent --duration 30s --seed 5 --out "$1" --quiet`;
-    const run = await new Deno.Command("sh", {
-      args: ["-c", script, "sh", out],
-      env: { TAOS_DENO: Deno.execPath(), TAOS_MAIN: main },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stderr = new TextDecoder().decode(run.stderr);
-    assert.equal(run.code, 1, stderr);
-    assert.match(stderr, /^taos sim: cannot write .*backtest\.json: file too large$/m);
+  // 2 KiB (sh counts 512-byte blocks): the report is larger. SIGXFSZ is ignored before Deno
+  // starts, so that Deno's own cache writes get EFBIG too instead of a kill.
+  await backtestUnder("trap '' XFSZ; ulimit -f 4", "", (run, out) => {
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /^taos sim: cannot write .*backtest\.json: file too large$/m);
     assert.deepEqual(readdirSync(out), [], "no cut-off backtest.json, no partial file");
-  } finally {
-    await Deno.remove(out, { recursive: true });
-  }
+  });
 });
