@@ -185,12 +185,16 @@ export class StateInUseError extends Error {
 /**
  * The file at the state path cannot serve as this validator's state, and is left as it is:
  * `damaged` (a taos state that fails SQLite's integrity check: `--neuron.reset` may replace it),
- * `foreign` (not a taos validator state: never replaced), `readonly` (cannot be written) or `owned`
- * (a sound state of another validator: see {@linkcode ValidatorStore.claim}).
+ * `foreign` (not a taos validator state: never replaced), `readonly` (cannot be written),
+ * `unavailable` (the disk or system failed reading it: a full disk, an I/O error) or `owned` (a
+ * sound state of another validator: see {@linkcode ValidatorStore.claim}).
  */
 export class StateFileError extends Error {
   override name = "StateFileError";
-  constructor(readonly kind: "damaged" | "foreign" | "readonly" | "owned", message: string) {
+  constructor(
+    readonly kind: "damaged" | "foreign" | "readonly" | "unavailable" | "owned",
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -211,7 +215,9 @@ const LAYOUT = 1;
  * file itself is not opened: closing any descriptor of it would drop this process's SQLite locks.
  */
 function unwritable(path: string): string | null {
-  const probe = `${path}-probe-${Deno.pid}`;
+  // Never the same name twice: a probe left by a validator killed right here (in a container,
+  // with the same pid at every start) would otherwise make every later start fail with EEXIST.
+  const probe = `${path}-probe-${crypto.randomUUID()}`;
   try {
     closeSync(openSync(probe, "wx"));
     rmSync(probe);
@@ -226,12 +232,34 @@ function unwritable(path: string): string | null {
   }
 }
 
-/** SQLite's error reading a file, as a {@linkcode StateFileError} (or the lock another holds). */
+/**
+ * SQLite's primary result codes (`errcode & 0xff`) that say the disk or the system failed, not the
+ * file's contents: PERM, NOMEM, READONLY, IOERR, FULL, CANTOPEN, PROTOCOL.
+ */
+const SYSTEM_FAILURES = new Set([3, 7, 8, 10, 13, 14, 15]);
+
+/**
+ * An error reading a state file, as a {@linkcode StateFileError} (or the lock another holds): by
+ * SQLite's result code where there is one, else (a record that does not decode) damage.
+ */
 function unreadable(error: Error, path: string): Error {
-  if (/locked|busy/i.test(error.message)) return inUse(path);
-  return /not a database/i.test(error.message)
-    ? new StateFileError("foreign", `${path} is not a SQLite database`)
-    : new StateFileError("damaged", `${path} is damaged: ${error.message}`);
+  const code = (error as { errcode?: number }).errcode;
+  const primary = typeof code === "number" ? code & 0xff : null;
+  // BUSY, LOCKED
+  if (primary === 5 || primary === 6 || /database is locked/i.test(error.message)) {
+    return inUse(path);
+  }
+  // NOTADB
+  if (primary === 26) return new StateFileError("foreign", `${path} is not a SQLite database`);
+  if (primary !== null && SYSTEM_FAILURES.has(primary)) {
+    // A full disk, say, where a `-wal` left by a crash needs its index file: nothing is damaged.
+    return new StateFileError(
+      "unavailable",
+      `${path} cannot be read: ${error.message} (check the free space, permissions and health ` +
+        "of its disk; the file is left as it is)",
+    );
+  }
+  return new StateFileError("damaged", `${path} is damaged: ${error.message}`);
 }
 
 function inUse(path: string): StateInUseError {
@@ -308,9 +336,15 @@ function checkStateFile(db: DatabaseSync, path: string): void {
       }${applicationId === 0 ? "" : `, application id ${applicationId}`}): give another --state`,
     );
   }
-  const problems = (db.prepare("PRAGMA integrity_check(3)").all() as {
-    integrity_check: string;
-  }[]).map((row) => row.integrity_check);
+  let problems: string[];
+  try {
+    problems = (db.prepare("PRAGMA integrity_check(3)").all() as {
+      integrity_check: string;
+    }[]).map((row) => row.integrity_check);
+  } catch (error) {
+    // A page too damaged for the check to go on (SQLITE_CORRUPT) is damage all the same.
+    throw unreadable(error as Error, path);
+  }
   if (problems[0] !== "ok") {
     throw new StateFileError(
       "damaged",
@@ -364,14 +398,38 @@ export class ValidatorStore {
   static open(path: string): ValidatorStore {
     let checked: { saved: SavedState | null; signature: string } | null = null;
     if (path !== ":memory:") {
-      mkdirSync(dirname(path), { recursive: true });
-      let size = -1;
       try {
-        const stat = statSync(path);
+        mkdirSync(dirname(path), { recursive: true });
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        throw new StateFileError(
+          "readonly",
+          `${path} cannot be created: ${
+            code === "EEXIST" || code === "ENOTDIR"
+              ? `${dirname(path)} is not a directory`
+              : (error as Error).message
+          }`,
+        );
+      }
+      let size = -1;
+      let stat;
+      try {
+        stat = statSync(path);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === "ELOOP") {
+          throw new StateFileError("foreign", `${path} is a symbolic link that loops`);
+        }
+        if (code !== "ENOENT") {
+          throw new StateFileError(
+            "unavailable",
+            `${path} cannot be read: ${(error as Error).message}`,
+          );
+        }
+      }
+      if (stat !== undefined) {
         if (!stat.isFile()) throw new StateFileError("foreign", `${path} is not a file`);
         size = stat.size;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
       }
       // Shorter than a database page: SQLite would take it for a new file and write over it.
       if (size > 0 && size < 512) {
@@ -461,8 +519,7 @@ export class ValidatorStore {
       try {
         return { saved: new ValidatorStore(db, path).load(), signature: before };
       } catch (error) {
-        if (/locked|busy/i.test((error as Error).message)) throw inUse(path);
-        throw new StateFileError("damaged", `${path} is damaged: ${(error as Error).message}`);
+        throw unreadable(error as Error, path);
       }
     } finally {
       db.close();

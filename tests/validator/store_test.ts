@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { DatabaseSync } from "node:sqlite";
@@ -513,4 +513,71 @@ Deno.test("store: a state is its owner's: another validator is refused, an unmar
     other.claim("5Alice@netuid79");
     assert.equal(other.load()?.snapshot.step, 4);
     other.close();
+  }));
+
+Deno.test("store: a write probe left by a validator killed while opening (same pid) does not block", () =>
+  inStateDir((dir) => {
+    const path = join(dir, "state.db");
+    const store = ValidatorStore.open(path);
+    store.save(snapshot(2, null), [injection(1)]);
+    store.close();
+    // In a container the validator gets the same pid at every start.
+    writeFileSync(`${path}-probe-${Deno.pid}`, "");
+    const reopened = ValidatorStore.open(path);
+    assert.equal(reopened.load()?.snapshot.step, 2);
+    reopened.close();
+  }));
+
+Deno.test("store: a page too damaged for the integrity check is damage, named with the file", () =>
+  inStateDir((dir) => {
+    const path = join(dir, "state.db");
+    const store = ValidatorStore.open(path);
+    store.save(snapshot(40, null), Array.from({ length: 40 }, (_, i) => injection(i + 1)));
+    store.close();
+    const raw = new DatabaseSync(path);
+    const pageSize = Number(
+      (raw.prepare("PRAGMA page_size").get() as { page_size: number }).page_size,
+    );
+    const root = Number(
+      (raw.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'injections'").get() as {
+        rootpage: number;
+      }).rootpage,
+    );
+    raw.close();
+    const file = bytes(path);
+    // Not a b-tree page type any more: SQLite's check stops with SQLITE_CORRUPT.
+    file[(root - 1) * pageSize] = 0;
+    Deno.writeFileSync(path, file);
+    assert.throws(
+      () => ValidatorStore.open(path),
+      (e) =>
+        e instanceof StateFileError && e.kind === "damaged" &&
+        e.message.startsWith(`${path} is damaged: `),
+    );
+    assert.deepEqual(bytes(path), file, "left as it was");
+  }));
+
+Deno.test("store: a symbolic link loop, a directory or a file in the way is named, never replaced", () =>
+  inStateDir((dir) => {
+    const loop = join(dir, "loop.db");
+    symlinkSync(join(dir, "other.db"), loop);
+    symlinkSync(loop, join(dir, "other.db"));
+    assert.throws(
+      () => ValidatorStore.open(loop),
+      (e) =>
+        e instanceof StateFileError && e.kind === "foreign" &&
+        e.message === `${loop} is a symbolic link that loops`,
+    );
+    const folder = join(dir, "folder.db");
+    mkdirSync(folder);
+    assert.throws(() => ValidatorStore.open(folder), { message: `${folder} is not a file` });
+    const file = join(dir, "file");
+    writeFileSync(file, "notes");
+    assert.throws(
+      () => ValidatorStore.open(join(file, "state.db")),
+      (e) =>
+        e instanceof StateFileError &&
+        e.message === `${join(file, "state.db")} cannot be created: ${file} is not a directory`,
+    );
+    assert.equal(Deno.readTextFileSync(file), "notes");
   }));

@@ -1,0 +1,137 @@
+/**
+ * The validator's state file when writes fail: a file-size limit (`ulimit -f`, with SIGXFSZ ignored
+ * so that a write past it fails with EFBIG instead of killing the process).
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { ValidatorStore } from "../../validator/store.ts";
+import { startValidator } from "./processes.ts";
+
+/** `taos validator` flags for a no-miner run of the small preset, saving after every round. */
+function noMinerRun(state: string, duration: string): string[] {
+  return [
+    "--local",
+    "--hotkey-uri",
+    "//Validator",
+    "--config",
+    "small",
+    "--duration",
+    duration,
+    "--simulations",
+    "1",
+    "--prometheus.level",
+    "OFF",
+    "--neuron.save_interval",
+    "0",
+    "--state",
+    state,
+  ];
+}
+
+/** `taos validator` in a shell whose files may not grow past `kib` KiB, SIGXFSZ ignored. */
+async function validatorWithFileLimit(kib: number, args: string[]) {
+  const main = new URL("../../main.ts", import.meta.url).pathname;
+  const output = await new Deno.Command("bash", {
+    args: [
+      "-c",
+      `trap '' XFSZ; ulimit -f ${kib}; main="$1"; shift; exec "$0" run -A "$main" validator "$@"`,
+      Deno.execPath(),
+      main,
+      ...args,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: output.code, stderr: new TextDecoder().decode(output.stderr) };
+}
+
+const savedStep = (state: string) => {
+  const store = ValidatorStore.open(state);
+  try {
+    return store.load()?.snapshot.step ?? null;
+  } finally {
+    store.close();
+  }
+};
+
+Deno.test({
+  name: "a crash-left state on a disk refusing writes is kept, not taken for damage, then resumed",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-state-efbig-"));
+  const state = join(dir, "state.db");
+  try {
+    const args = noMinerRun(state, "30m");
+    const first = startValidator(args);
+    await first.waitFor((l) => l.includes(" step 24:"), 60_000, "24 publishes");
+    assert.equal((await first.stop("SIGKILL")).signal, "SIGKILL");
+    // The saves since the last checkpoint are in the -wal, which a reader indexes in a -shm file
+    // that cannot grow past the limit.
+    assert.ok(existsSync(`${state}-wal`), "the kill left the -wal");
+    const files = () => ["", "-wal"].map((s) => Deno.readFileSync(state + s));
+    const before = files();
+    for (const extra of [[], ["--neuron.reset"]]) {
+      const refused = await validatorWithFileLimit(16, [...args, ...extra]);
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.match(
+        refused.stderr,
+        new RegExp(`--state: ${state} cannot be read: disk I/O error \\(check the free space`),
+      );
+      assert.doesNotMatch(refused.stderr, /damaged|starts over|Uncaught/);
+    }
+    assert.deepEqual(files(), before, "the state and its -wal are as the kill left them");
+    assert.deepEqual(readdirSync(dir).filter((n) => n.includes(".damaged-")), []);
+
+    const resumed = startValidator(args);
+    assert.equal((await resumed.done).code, 0, resumed.stderr.join("\n"));
+    assert.ok(
+      resumed.stderr.some((l) =>
+        /resuming simulation 0 \(seed 1\) at publish (2[4-9]|[3-9]\d)/.test(l)
+      ),
+      resumed.stderr.join("\n"),
+    );
+    assert.equal(savedStep(state), 360, "the half hour's 360 publishes, none lost");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test({
+  name: "saves refused past a file-size limit page naming the file; the run ends with exit 1",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-state-fsize-"));
+  const state = join(dir, "state.db");
+  try {
+    const first = startValidator(noMinerRun(state, "10s"));
+    assert.equal((await first.done).code, 0, first.stderr.join("\n"));
+    assert.equal(savedStep(state), 2);
+
+    // Room for the index of the -wal (32 KiB), not for the -wal of a few saves.
+    const limited = await validatorWithFileLimit(64, noMinerRun(state, "30m"));
+    assert.equal(limited.code, 1, limited.stderr);
+    assert.match(
+      limited.stderr,
+      new RegExp(
+        `ALERT state-save: cannot write the state file ${state}: disk I/O error; the unsaved ` +
+          "rounds are kept in memory",
+      ),
+    );
+    assert.match(limited.stderr, /stopped; the last state save failed \(see the alert above\)\n$/);
+    assert.doesNotMatch(limited.stderr, /Uncaught| {4}at /);
+    // The run went on to the end of its half hour all the same.
+    assert.match(limited.stderr, /simulation 1 \(seed 2\) ended/);
+    const kept = savedStep(state);
+    assert.ok(kept !== null && kept >= 2 && kept < 2 + 360, `saved step ${kept}`);
+
+    const again = startValidator(noMinerRun(state, "30m"));
+    assert.equal((await again.done).code, 0, again.stderr.join("\n"));
+    assert.equal(savedStep(state), 2 + 360);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
