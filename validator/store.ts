@@ -31,7 +31,7 @@ import {
   statSync,
 } from "node:fs";
 import { dirname } from "node:path";
-import { deflateSync, inflateSync } from "node:zlib";
+import { crc32, deflateSync, inflateSync } from "node:zlib";
 import { Buffer } from "node:buffer";
 import { z } from "zod";
 import type { Instruction } from "../sim/engine.ts";
@@ -206,9 +206,18 @@ const TABLES = ["injections", "inventory", "snapshot"];
 /**
  * Layout of the tables (SQLite `user_version`), raised whenever a release changes them so that a
  * file is never read with the wrong layout. Files written before it was recorded say 0 and have
- * layout 1 when all of `TABLES` are there.
+ * layout 1 when all of `TABLES` are there. Layout 2 adds a `crc` column to each table (see
+ * {@linkcode rowCrc}); a layout 1 file is read as it is and gains the columns at its first save.
  */
-const LAYOUT = 1;
+const LAYOUT = 2;
+
+/**
+ * CRC-32 of a row's key and contents. SQLite checks its pages' structure, not the values in them:
+ * a flipped bit in a stored float or number would otherwise resume with other scores unnoticed.
+ */
+function rowCrc(key: string, ...parts: (string | Uint8Array)[]): number {
+  return parts.reduce<number>((crc, part) => crc32(part, crc), crc32(key));
+}
 
 /**
  * Why `path` (or the directory that will hold its `-wal` file) cannot be written, or null. The
@@ -353,6 +362,24 @@ function checkStateFile(db: DatabaseSync, path: string): void {
   }
 }
 
+/** The key part of an inventory row's {@linkcode rowCrc}. */
+function inventoryKey(row: { step: number; timestamp: number; uids: number; books: number }) {
+  return `inventory ${row.step} ${row.timestamp} ${row.uids} ${row.books}`;
+}
+
+/** The key part of an injection batch's {@linkcode rowCrc}. */
+function injectionKey(simulation: number, publish: number): string {
+  return `injections ${simulation} ${publish}`;
+}
+
+/** Whether every table has its `crc` column (layout 2 on). */
+function hasCrc(db: DatabaseSync): boolean {
+  return TABLES.every((table) =>
+    (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[])
+      .some((column) => column.name === "crc")
+  );
+}
+
 /** The file's identity, to notice it being deleted or replaced while open; null for none. */
 function fileId(path: string): string | null {
   try {
@@ -374,6 +401,8 @@ export class ValidatorStore {
   #checked: SavedState | null = null;
   /** Written with every snapshot: see {@linkcode claim}. */
   #owner: string | undefined;
+  /** The tables have their `crc` columns (false for a layout 1 file until its first save). */
+  #crc: boolean;
 
   #path: string;
 
@@ -386,6 +415,7 @@ export class ValidatorStore {
     this.#db = db;
     this.#path = path;
     this.#fileId = path === ":memory:" ? null : fileId(path);
+    this.#crc = hasCrc(db);
   }
 
   /**
@@ -469,28 +499,32 @@ export class ValidatorStore {
         if (Number(row[pragma]) !== value) db.exec(`PRAGMA ${pragma} = ${value}`);
       };
       mark("application_id", APPLICATION_ID);
-      mark("user_version", LAYOUT);
       db.exec(`CREATE TABLE IF NOT EXISTS snapshot (
         id INTEGER PRIMARY KEY CHECK (id = 1),
         body TEXT NOT NULL,
         volumes BLOB,
-        saved_at INTEGER NOT NULL
+        saved_at INTEGER NOT NULL,
+        crc INTEGER
       )`);
       db.exec(`CREATE TABLE IF NOT EXISTS inventory (
         step INTEGER PRIMARY KEY,
         timestamp REAL NOT NULL,
         uids INTEGER NOT NULL,
         books INTEGER NOT NULL,
-        vals BLOB NOT NULL
+        vals BLOB NOT NULL,
+        crc INTEGER
       )`);
       db.exec(`CREATE TABLE IF NOT EXISTS injections (
         simulation INTEGER NOT NULL,
         publish INTEGER NOT NULL,
-        body BLOB NOT NULL
+        body BLOB NOT NULL,
+        crc INTEGER
       )`);
       db.exec(
         "CREATE INDEX IF NOT EXISTS injections_by_publish ON injections (simulation, publish)",
       );
+      // A layout 1 file stays one until its first save adds the checksums.
+      mark("user_version", hasCrc(db) ? LAYOUT : 1);
     } catch (error) {
       db.close();
       throw error;
@@ -554,31 +588,52 @@ export class ValidatorStore {
       this.#savedStep = saved.snapshot.step;
       return saved;
     }
-    const row = this.#db.prepare("SELECT body, volumes, saved_at FROM snapshot WHERE id = 1")
-      .get() as
-        | { body: string; volumes: Uint8Array | null; saved_at: number }
-        | undefined;
+    // Layout 1 rows have no checksum to compare.
+    const crc = this.#crc ? "crc" : "NULL AS crc";
+    /** Rows whose checksum differs, checked once all is decoded (a decoding error says more). */
+    const failed: string[] = [];
+    const verify = (what: string, stored: unknown, key: string, ...parts: Uint8Array[]) => {
+      if (stored !== null && Number(stored) !== rowCrc(key, ...parts)) failed.push(what);
+    };
+    const row = this.#db.prepare(
+      `SELECT body, volumes, saved_at, ${crc} FROM snapshot WHERE id = 1`,
+    ).get() as
+      | { body: string; volumes: Uint8Array | null; saved_at: number; crc: number | null }
+      | undefined;
     if (row === undefined) return null;
+    verify(
+      "snapshot",
+      row.crc,
+      String(row.saved_at),
+      Buffer.from(row.body, "utf8"),
+      row.volumes ?? new Uint8Array(),
+    );
     const body = parseStored(snapshotSchema, JSON.parse(row.body), "snapshot");
     let scoring: ScorerSnapshot | null = null;
     if (body.scoring !== null && body.scoring !== undefined) {
       const meta = body.scoring as ScoringMeta;
       const longest = Math.max(0, ...meta.miners.map((m) => m.length));
       const rows = (this.#db.prepare(
-        "SELECT step, timestamp, uids, books, vals FROM inventory WHERE step > ? AND step <= ? ORDER BY step",
+        `SELECT step, timestamp, uids, books, vals, ${crc} FROM inventory
+         WHERE step > ? AND step <= ? ORDER BY step`,
       ).all(body.step - longest, body.step) as {
         step: number;
         timestamp: number;
         uids: number;
         books: number;
         vals: Uint8Array;
-      }[]).map((r) => ({
-        step: Number(r.step),
-        timestamp: Number(r.timestamp),
-        uids: Number(r.uids),
-        books: Number(r.books),
-        values: new Float64Array(new Uint8Array(r.vals).buffer),
-      }));
+        crc: number | null;
+      }[]).map((r) => {
+        const row = {
+          step: Number(r.step),
+          timestamp: Number(r.timestamp),
+          uids: Number(r.uids),
+          books: Number(r.books),
+          values: new Float64Array(new Uint8Array(r.vals).buffer),
+        };
+        verify(`inventory row of step ${row.step}`, r.crc, inventoryKey(row), r.vals);
+        return row;
+      });
       scoring = joinScoring(meta, row.volumes ?? new Uint8Array(), rows);
     }
     const snapshot: SavedState["snapshot"] = {
@@ -586,14 +641,21 @@ export class ValidatorStore {
       scoring,
     };
     const batches = this.#db.prepare(
-      `SELECT publish, body FROM injections WHERE simulation = ? AND publish <= ?
+      `SELECT publish, body, ${crc} FROM injections WHERE simulation = ? AND publish <= ?
        ORDER BY publish, rowid`,
     ).all(snapshot.simulation.index, snapshot.simulation.publishes) as {
       publish: number;
       body: Uint8Array;
+      crc: number | null;
     }[];
     const injections: Injection[] = [];
     for (const batch of batches) {
+      verify(
+        `injections of publish ${batch.publish}`,
+        batch.crc,
+        injectionKey(snapshot.simulation.index, Number(batch.publish)),
+        batch.body,
+      );
       const entries = parseStored(
         entriesSchema,
         JSON.parse(inflateSync(batch.body).toString("utf8")),
@@ -609,6 +671,13 @@ export class ValidatorStore {
           ...(live !== undefined && { live }),
         });
       }
+    }
+    if (failed.length > 0) {
+      throw new Error(
+        `state file ${failed.slice(0, 3).join(", ")}${
+          failed.length > 3 ? ` and ${failed.length - 3} more rows` : ""
+        } ${failed.length === 1 ? "fails its" : "fail their"} checksum`,
+      );
     }
     this.#savedStep = snapshot.step;
     return { snapshot, savedAt: Number(row.saved_at), injections };
@@ -628,6 +697,10 @@ export class ValidatorStore {
       : splitScoring(snapshot.scoring, snapshot.step, this.#savedStep ?? -Infinity);
     db.exec("BEGIN IMMEDIATE");
     try {
+      if (!this.#crc) {
+        for (const table of TABLES) db.exec(`ALTER TABLE ${table} ADD COLUMN crc INTEGER`);
+        db.exec(`PRAGMA user_version = ${LAYOUT}`);
+      }
       db.prepare("DELETE FROM injections WHERE simulation <> ? OR publish > ?").run(
         point.index,
         point.publishes,
@@ -645,17 +718,20 @@ export class ValidatorStore {
         batches.set(injection.publish, batch);
       }
       const insert = db.prepare(
-        "INSERT INTO injections (simulation, publish, body) VALUES (?, ?, ?)",
+        "INSERT INTO injections (simulation, publish, body, crc) VALUES (?, ?, ?, ?)",
       );
       for (const [publish, batch] of batches) {
-        insert.run(point.index, publish, deflateSync(Buffer.from(JSON.stringify(batch), "utf8")));
+        const body = deflateSync(Buffer.from(JSON.stringify(batch), "utf8"));
+        insert.run(point.index, publish, body, rowCrc(injectionKey(point.index, publish), body));
       }
       if (split !== null) {
         const row = db.prepare(
-          "INSERT OR REPLACE INTO inventory (step, timestamp, uids, books, vals) VALUES (?, ?, ?, ?, ?)",
+          `INSERT OR REPLACE INTO inventory (step, timestamp, uids, books, vals, crc)
+           VALUES (?, ?, ?, ?, ?, ?)`,
         );
         for (const r of split.rows) {
-          row.run(r.step, r.timestamp, r.uids, r.books, new Uint8Array(r.values.buffer));
+          const vals = new Uint8Array(r.values.buffer, r.values.byteOffset, r.values.byteLength);
+          row.run(r.step, r.timestamp, r.uids, r.books, vals, rowCrc(inventoryKey(r), vals));
         }
         db.prepare("DELETE FROM inventory WHERE step < ? OR step > ?").run(
           split.oldestStep,
@@ -667,17 +743,25 @@ export class ValidatorStore {
         ...(this.#owner !== undefined && { owner: this.#owner }),
         scoring: split?.meta ?? null,
       });
+      const volumes = split?.volumes ?? null;
+      const savedAt = Date.now();
       db.prepare(
-        `INSERT INTO snapshot (id, body, volumes, saved_at) VALUES (1, ?, ?, ?)
+        `INSERT INTO snapshot (id, body, volumes, saved_at, crc) VALUES (1, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET body = excluded.body, volumes = excluded.volumes,
-         saved_at = excluded.saved_at`,
-      ).run(body, split?.volumes ?? null, Date.now());
+         saved_at = excluded.saved_at, crc = excluded.crc`,
+      ).run(
+        body,
+        volumes,
+        savedAt,
+        rowCrc(String(savedAt), Buffer.from(body, "utf8"), volumes ?? new Uint8Array()),
+      );
       db.exec("COMMIT");
     } catch (error) {
       // SQLite may have rolled back already (a full disk does): keep the original error.
       if (db.isTransaction) db.exec("ROLLBACK");
       throw error;
     }
+    this.#crc = true;
     this.#savedStep = snapshot.step;
     if (this.#fileId !== null && fileId(this.path) !== this.#fileId) return this.#rewrite();
     return null;

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { DatabaseSync } from "node:sqlite";
 import { deflateSync } from "node:zlib";
+import { Buffer } from "node:buffer";
 import { Scorer } from "../../validator/scoring/mod.ts";
 import {
   type Injection,
@@ -444,25 +445,25 @@ Deno.test("store: a state from a newer layout is refused and kept; an unversione
       db.close();
       return row.user_version;
     };
-    assert.equal(version(), 1);
+    assert.equal(version(), 2);
     const raw = new DatabaseSync(path);
     raw.exec("PRAGMA user_version = 0");
     raw.close();
     const unversioned = ValidatorStore.open(path);
     assert.equal(unversioned.load()?.snapshot.step, 3);
     unversioned.close();
-    assert.equal(version(), 1);
+    assert.equal(version(), 2);
     const newer = new DatabaseSync(path);
-    newer.exec("PRAGMA user_version = 2");
+    newer.exec("PRAGMA user_version = 3");
     newer.close();
     assert.throws(
       () => ValidatorStore.open(path),
       (e) =>
         e instanceof StateFileError && e.kind === "foreign" &&
-        /written by a newer taos release \(state layout 2; this release reads layout 1\)/
+        /written by a newer taos release \(state layout 3; this release reads layout 2\)/
           .test(e.message),
     );
-    assert.equal(version(), 2);
+    assert.equal(version(), 3);
   }));
 
 Deno.test("store: clearing a state is one transaction: a failure half-way keeps all of it", () =>
@@ -539,7 +540,7 @@ Deno.test("store: a page too damaged for the integrity check is damage, named wi
       (raw.prepare("PRAGMA page_size").get() as { page_size: number }).page_size,
     );
     const root = Number(
-      (raw.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'injections'").get() as {
+      (raw.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'snapshot'").get() as {
         rootpage: number;
       }).rootpage,
     );
@@ -580,4 +581,79 @@ Deno.test("store: a symbolic link loop, a directory or a file in the way is name
         e.message === `${join(file, "state.db")} cannot be created: ${file} is not a directory`,
     );
     assert.equal(Deno.readTextFileSync(file), "notes");
+  }));
+
+Deno.test("store: a flipped bit in a stored value fails its row's checksum instead of resuming", () =>
+  inStateDir((dir) => {
+    const path = join(dir, "state.db");
+    const store = ValidatorStore.open(path);
+    store.save(snapshot(4, scorerAfter(4)), [injection(1)]);
+    store.close();
+    const raw = new DatabaseSync(path, { readOnly: true });
+    const vals = (raw.prepare("SELECT vals FROM inventory WHERE step = 3").get() as {
+      vals: Uint8Array;
+    }).vals;
+    raw.close();
+    const file = bytes(path);
+    // Step 3's values, found in the file as SQLite stored them.
+    const at = Buffer.from(file).indexOf(vals);
+    assert.ok(at > 0 && Buffer.from(file).indexOf(vals, at + 1) === -1, "found once");
+    file[at] ^= 1;
+    Deno.writeFileSync(path, file);
+    assert.throws(
+      () => ValidatorStore.open(path),
+      (e) =>
+        e instanceof StateFileError && e.kind === "damaged" &&
+        e.message === `${path} is damaged: state file inventory row of step 3 fails its checksum`,
+    );
+    assert.deepEqual(bytes(path), file, "left as it was");
+  }));
+
+Deno.test("store: a layout 1 state (no checksums) is read, and gains them at its first save", () =>
+  inStateDir((dir) => {
+    const path = join(dir, "state.db");
+    const store = ValidatorStore.open(path);
+    store.save(snapshot(3, scorerAfter(3)), [injection(1)]);
+    store.close();
+    const raw = new DatabaseSync(path);
+    for (const table of ["snapshot", "inventory", "injections"]) {
+      raw.exec(`ALTER TABLE ${table} DROP COLUMN crc`);
+    }
+    raw.exec("PRAGMA user_version = 1");
+    raw.close();
+    const layout1 = bytes(path);
+    const version = () => {
+      const db = new DatabaseSync(path, { readOnly: true });
+      const row = db.prepare("PRAGMA user_version").get() as { user_version: number };
+      db.close();
+      return row.user_version;
+    };
+    const old = ValidatorStore.open(path);
+    assert.equal(old.load()?.snapshot.step, 3);
+    old.close();
+    assert.deepEqual(bytes(path), layout1, "opening and reading change nothing");
+    const saving = ValidatorStore.open(path);
+    const saved = saving.load()!;
+    const scorer = Scorer.fromJSON(saved.snapshot.scoring!, { uids: 3, books: 2 });
+    scorerAfter(2, scorer, 4);
+    saving.save(snapshot(5, scorer), [injection(4)]);
+    saving.close();
+    assert.equal(version(), 2);
+    const raw2 = new DatabaseSync(path, { readOnly: true });
+    const unchecked = raw2.prepare(
+      "SELECT (SELECT count(*) FROM inventory WHERE crc IS NULL) AS inventory, " +
+        "(SELECT count(*) FROM injections WHERE crc IS NULL) AS injections",
+    ).get() as { inventory: number; injections: number };
+    raw2.close();
+    // The rows written before stay unchecked; the new ones carry their checksum.
+    assert.deepEqual({ ...unchecked }, { inventory: 3, injections: 1 });
+    const reopened = ValidatorStore.open(path);
+    const again = reopened.load()!;
+    reopened.close();
+    assert.equal(again.snapshot.step, 5);
+    assert.deepEqual(again.injections.map((i) => i.publish), [1, 4]);
+    assert.deepEqual(
+      Scorer.fromJSON(again.snapshot.scoring!, { uids: 3, books: 2 }).miners[2].inventory,
+      scorer.miners[2].inventory,
+    );
   }));
