@@ -275,6 +275,26 @@ function inUse(path: string): StateInUseError {
   return new StateInUseError(`${path} is in use by another process (another validator?)`);
 }
 
+/**
+ * Takes the OS lock (`flock`) of `<path>-lock`, kept until the store closes and dropped by the
+ * OS if the process dies, so a dead validator's lock never blocks the next. SQLite's own lock is
+ * taken only once the file is set up: two validators starting together would otherwise both
+ * open it, or one take the other's set-up journal for a state cut off.
+ */
+function lockState(path: string): Deno.FsFile {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(`${path}-lock`, { read: true, write: true, create: true });
+  } catch (error) {
+    throw new StateFileError("readonly", `${path} cannot be written: ${(error as Error).message}`);
+  }
+  if (!file.tryLockSync(true)) {
+    file.close();
+    throw inUse(path);
+  }
+  return file;
+}
+
 /** The size of the file at `path`, or -1 when there is none. */
 function fileSize(path: string): number {
   try {
@@ -403,6 +423,8 @@ export class ValidatorStore {
   #owner: string | undefined;
   /** The tables have their `crc` columns (false for a layout 1 file until its first save). */
   #crc: boolean;
+  /** See `lockState` (null for ":memory:" and the read-only check). */
+  #lock: Deno.FsFile | null = null;
 
   #path: string;
 
@@ -426,21 +448,35 @@ export class ValidatorStore {
    * or cannot be written: such a file is left exactly as it was.
    */
   static open(path: string): ValidatorStore {
+    if (path === ":memory:") return ValidatorStore.#openLocked(path);
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new StateFileError(
+        "readonly",
+        `${path} cannot be created: ${
+          code === "EEXIST" || code === "ENOTDIR"
+            ? `${dirname(path)} is not a directory`
+            : (error as Error).message
+        }`,
+      );
+    }
+    const lock = lockState(path);
+    try {
+      const store = ValidatorStore.#openLocked(path);
+      store.#lock = lock;
+      return store;
+    } catch (error) {
+      lock.close();
+      throw error;
+    }
+  }
+
+  /** {@linkcode open} once the directory is there and this process holds the file's lock. */
+  static #openLocked(path: string): ValidatorStore {
     let checked: { saved: SavedState | null; signature: string } | null = null;
     if (path !== ":memory:") {
-      try {
-        mkdirSync(dirname(path), { recursive: true });
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        throw new StateFileError(
-          "readonly",
-          `${path} cannot be created: ${
-            code === "EEXIST" || code === "ENOTDIR"
-              ? `${dirname(path)} is not a directory`
-              : (error as Error).message
-          }`,
-        );
-      }
       let size = -1;
       let stat;
       try {
@@ -777,8 +813,11 @@ export class ValidatorStore {
     const target = replaced ? `${this.#path}.recovered-${Date.now()}` : this.#path;
     this.#db.prepare("VACUUM INTO ?").run(target);
     this.#db.close();
+    // Released first: the same path's lock is taken again by this process's reopening.
+    this.#lock?.close();
     const reopened = ValidatorStore.open(target);
     this.#db = reopened.#db;
+    this.#lock = reopened.#lock;
     this.#fileId = reopened.#fileId;
     this.#path = target;
     return `the state file ${
@@ -814,6 +853,8 @@ export class ValidatorStore {
   /** Closes the file. */
   close(): void {
     this.#db.close();
+    this.#lock?.close();
+    this.#lock = null;
   }
 }
 
