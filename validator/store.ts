@@ -38,7 +38,7 @@ import type { Instruction } from "../sim/engine.ts";
 import type { ScorerSnapshot } from "./scoring/mod.ts";
 import {
   joinScoring,
-  type ScoringMeta,
+  parseScoringMeta,
   type ScoringWindows,
   splitScoring,
 } from "./scoring_codec.ts";
@@ -647,7 +647,8 @@ export class ValidatorStore {
     const body = parseStored(snapshotSchema, JSON.parse(row.body), "snapshot");
     let scoring: ScorerSnapshot | null = null;
     if (body.scoring !== null && body.scoring !== undefined) {
-      const meta = body.scoring as ScoringMeta;
+      // Checked before its window lengths are used: a damaged part is named by its field.
+      const meta = parseScoringMeta(body.scoring);
       const longest = Math.max(0, ...meta.miners.map((m) => m.length));
       const rows = (this.#db.prepare(
         `SELECT step, timestamp, uids, books, vals, ${crc} FROM inventory

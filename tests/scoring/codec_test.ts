@@ -266,6 +266,10 @@ Deno.test("a state file whose scoring part is damaged is refused as damaged, nam
         `UPDATE snapshot SET body = json_set(body, '$.scoring.miners[1].score', 'high')`,
         /scoring state is invalid at miners\.1\.score/,
       ],
+      [
+        `UPDATE snapshot SET body = json_set(body, '$.scoring.miners', 7)`,
+        /scoring state is invalid at miners: /,
+      ],
     ];
     damages.forEach(([sql, message], i) => {
       const path = join(dir, `state-${i}.db`);
