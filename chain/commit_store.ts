@@ -9,7 +9,16 @@
  * ```
  * @module
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname } from "node:path";
 import { z } from "zod";
 import type { PendingCommit } from "./weight_setter.ts";
 
@@ -59,10 +68,26 @@ export function loadPendingCommits(path: string, warn: (message: string) => void
   return [];
 }
 
-/** Writes the commits to `path` atomically (temporary file, then rename). */
+/**
+ * Writes the commits to `path` atomically and durably: a temporary file, flushed to disk, then a
+ * rename, itself flushed with the directory. A commit on chain whose salt was lost in a power
+ * cut could never be revealed.
+ */
 export function savePendingCommits(path: string, commits: readonly PendingCommit[]): void {
   const text = JSON.stringify(commits.map((c) => ({ ...c, versionKey: c.versionKey.toString() })));
   const temporary = `${path}.tmp`;
   writeFileSync(temporary, text, { mode: 0o600 });
+  syncToDisk(temporary);
   renameSync(temporary, path);
+  syncToDisk(dirname(path));
+}
+
+/** fsync of a file or directory by its path. */
+function syncToDisk(path: string): void {
+  const fd = openSync(path, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
