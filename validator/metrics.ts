@@ -490,7 +490,15 @@ export class ValidatorMetrics {
     const placement = new Map(placements.map(([uid], i) => [uid, i]));
     this.#miners.reset();
     const accounts = new Map(publish.accounts.map((a) => [a.agentId, a]));
+    // Rebuilt from this report alone: a uid that left the neuron list (or has no scoring
+    // history yet, after a re-registration) must not keep its last values for ever.
+    this.#agent.reset();
+    this.#miner.reset();
+    const reported = new Set(
+      input.details.filter((d) => d.observations >= 3).map((d) => d.uid),
+    );
     for (const [uid, initial] of input.initialBalances) {
+      if (!reported.has(uid)) continue;
       initial.forEach((balance, b) => {
         const labels = { book_id: String(b), agent_id: String(uid) };
         this.#agent.set({ ...labels, agent_gauge_name: "base_balance_initial" }, balance.base);
@@ -498,7 +506,7 @@ export class ValidatorMetrics {
       });
     }
     for (const detail of input.details) {
-      if (detail.observations < 3) continue;
+      if (!reported.has(detail.uid)) continue;
       const uid = detail.uid;
       const id = String(uid);
       const account = accounts.get(uid);

@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import { smallPreset } from "../../sim/config.ts";
+import { SimEngine } from "../../sim/engine.ts";
+import type { Neuron, NeuronDirectory } from "../../bittensor/neurons.ts";
+import { parseValidatorArgs } from "../../validator/options.ts";
+import { ValidatorStore } from "../../validator/store.ts";
+import { ValidatorMetrics } from "../../validator/metrics.ts";
+import { Validator } from "../../validator/validator.ts";
+import { quietParts } from "./quiet_parts.ts";
+import { answering } from "./answering_client.ts";
+
+/** A neuron list the test shrinks, as a subnet trimmed to fewer uids does. */
+class ShrinkingDirectory implements NeuronDirectory {
+  hotkeys = ["5A0", "5A1", "5A2", "5A3", "5A4", "5A5"];
+  neurons(): Promise<Neuron[]> {
+    return Promise.resolve(this.hotkeys.map((hotkey, uid) => ({
+      uid,
+      hotkey,
+      coldkey: "",
+      stake: 0,
+      validatorPermit: false,
+      axon: { ip: "127.0.0.1", port: 9, ipType: 4 as const, protocol: 4, version: 0 },
+      lastUpdate: 0,
+    })));
+  }
+  refresh(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** Every miner buys 1 on book 0 each round, so each uid trades and is scored. */
+const buyers = answering(({ uid }) => ({
+  agent_id: uid,
+  instructions: [{
+    type: "PLACE_ORDER_MARKET",
+    agentId: uid,
+    bookId: 0,
+    direction: 0,
+    quantity: 1,
+    clientOrderId: null,
+  }],
+}), 0.05);
+
+/** The `agent_gauges` and `miner_gauges` series of `/metrics` that name `uid`. */
+async function seriesOf(metrics: ValidatorMetrics, uid: number): Promise<string[]> {
+  const text = await metrics.registry.metrics();
+  return text.split("\n").filter((line) =>
+    /^(agent|miner)_gauges\{/.test(line) && line.includes(`agent_id="${uid}"`)
+  );
+}
+
+Deno.test("a uid that leaves the neuron list leaves agent_gauges and miner_gauges", async () => {
+  const directory = new ShrinkingDirectory();
+  const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
+  const store = ValidatorStore.open(":memory:");
+  const validator = new Validator({
+    options: {
+      ...parseValidatorArgs(["--local", "--neuron.weights_interval", "0"]),
+      saveIntervalSeconds: 0,
+    },
+    config: { ...smallPreset(), remoteAgentCount: 6, duration: 3600e9 },
+    createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
+    directory,
+    client: buyers,
+    store,
+    ...quietParts(),
+    metrics,
+  });
+  try {
+    await validator.start();
+    // Past a query-statistics report (every 100 publishes), so every family names each uid.
+    for (let i = 0; i < 101; i++) {
+      await validator.settled();
+      await validator.round();
+    }
+    const before = await seriesOf(metrics, 5);
+    assert.ok(before.some((l) => l.includes('miner_gauge_name="requests"')), before.join("\n"));
+    assert.ok(before.some((l) => l.includes('agent_gauge_name="base_balance_initial"')));
+
+    directory.hotkeys.pop();
+    // Two more report periods: the first still counts the queries uid 5 had before the neuron
+    // list was read again; in the second it is no longer queried, nor scored for the metrics.
+    for (let i = 0; i < 200; i++) {
+      await validator.settled();
+      await validator.round();
+    }
+    assert.deepEqual(await seriesOf(metrics, 5), [], "uid 5's series are gone");
+    const stayed = await seriesOf(metrics, 4);
+    assert.equal(
+      stayed.length,
+      before.length,
+      "uid 4 keeps as many series as uid 5 had (same books, same families)",
+    );
+  } finally {
+    validator.close();
+    store.close();
+  }
+});
