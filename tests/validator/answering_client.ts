@@ -17,3 +17,16 @@ export function answering(
       }))),
   };
 }
+
+/** Every miner places one market buy of 1 on book 0 each round, so each uid trades. */
+export const marketBuyers: MinerClient = answering(({ uid }) => ({
+  agent_id: uid,
+  instructions: [{
+    type: "PLACE_ORDER_MARKET",
+    agentId: uid,
+    bookId: 0,
+    direction: 0,
+    quantity: 1,
+    clientOrderId: null,
+  }],
+}), 0.05);

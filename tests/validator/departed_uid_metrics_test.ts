@@ -1,45 +1,13 @@
 import assert from "node:assert/strict";
 import { smallPreset } from "../../sim/config.ts";
 import { SimEngine } from "../../sim/engine.ts";
-import type { Neuron, NeuronDirectory } from "../../bittensor/neurons.ts";
 import { parseValidatorArgs } from "../../validator/options.ts";
 import { ValidatorStore } from "../../validator/store.ts";
 import { ValidatorMetrics } from "../../validator/metrics.ts";
 import { Validator } from "../../validator/validator.ts";
 import { quietParts } from "./quiet_parts.ts";
-import { answering } from "./answering_client.ts";
-
-/** A neuron list the test shrinks, as a subnet trimmed to fewer uids does. */
-class ShrinkingDirectory implements NeuronDirectory {
-  hotkeys = ["5A0", "5A1", "5A2", "5A3", "5A4", "5A5"];
-  neurons(): Promise<Neuron[]> {
-    return Promise.resolve(this.hotkeys.map((hotkey, uid) => ({
-      uid,
-      hotkey,
-      coldkey: "",
-      stake: 0,
-      validatorPermit: false,
-      axon: { ip: "127.0.0.1", port: 9, ipType: 4 as const, protocol: 4, version: 0 },
-      lastUpdate: 0,
-    })));
-  }
-  refresh(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
-/** Every miner buys 1 on book 0 each round, so each uid trades and is scored. */
-const buyers = answering(({ uid }) => ({
-  agent_id: uid,
-  instructions: [{
-    type: "PLACE_ORDER_MARKET",
-    agentId: uid,
-    bookId: 0,
-    direction: 0,
-    quantity: 1,
-    clientOrderId: null,
-  }],
-}), 0.05);
+import { marketBuyers } from "./answering_client.ts";
+import { EditableDirectory } from "./editable_directory.ts";
 
 /** The `agent_gauges` and `miner_gauges` series of `/metrics` that name `uid`. */
 async function seriesOf(metrics: ValidatorMetrics, uid: number): Promise<string[]> {
@@ -50,7 +18,7 @@ async function seriesOf(metrics: ValidatorMetrics, uid: number): Promise<string[
 }
 
 Deno.test("a uid that leaves the neuron list leaves agent_gauges and miner_gauges", async () => {
-  const directory = new ShrinkingDirectory();
+  const directory = new EditableDirectory(["5A0", "5A1", "5A2", "5A3", "5A4", "5A5"]);
   const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
   const store = ValidatorStore.open(":memory:");
   const validator = new Validator({
@@ -61,7 +29,7 @@ Deno.test("a uid that leaves the neuron list leaves agent_gauges and miner_gauge
     config: { ...smallPreset(), remoteAgentCount: 6, duration: 3600e9 },
     createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
     directory,
-    client: buyers,
+    client: marketBuyers,
     store,
     ...quietParts(),
     metrics,

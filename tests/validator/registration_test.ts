@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { smallPreset } from "../../sim/config.ts";
 import { type Instruction, type PublishState, SimEngine } from "../../sim/engine.ts";
-import type { Neuron, NeuronDirectory } from "../../bittensor/neurons.ts";
 import { parseValidatorArgs } from "../../validator/options.ts";
 import { ValidatorStore } from "../../validator/store.ts";
 import { quietParts } from "./quiet_parts.ts";
-import { answering } from "./answering_client.ts";
+import { answering, marketBuyers } from "./answering_client.ts";
+import { EditableDirectory } from "./editable_directory.ts";
 import { convertWeightsAndUidsForEmit, processWeights } from "../../chain/weights.ts";
 import {
   type Market,
@@ -14,40 +14,8 @@ import {
   watchedMarket,
 } from "../../validator/validator.ts";
 
-/** A directory whose hotkeys the test can change, as the chain's would after a re-registration. */
-class MutableDirectory implements NeuronDirectory {
-  hotkeys = ["5Old0", "5Old1", "5Old2", "5Old3"];
-  neurons(): Promise<Neuron[]> {
-    return Promise.resolve(this.hotkeys.map((hotkey, uid) => ({
-      uid,
-      hotkey,
-      coldkey: "",
-      stake: 0,
-      validatorPermit: false,
-      axon: { ip: "127.0.0.1", port: 9, ipType: 4 as const, protocol: 4, version: 0 },
-      lastUpdate: 0,
-    })));
-  }
-  refresh(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
-/** One market buy on book 0 each (so balances move). */
-const buyers = answering(({ uid }) => ({
-  agent_id: uid,
-  instructions: [{
-    type: "PLACE_ORDER_MARKET",
-    agentId: uid,
-    bookId: 0,
-    direction: 0,
-    quantity: 1,
-    clientOrderId: null,
-  }],
-}), 0.05);
-
 Deno.test("a re-registered uid loses its score and gets its account reset in the simulation", async () => {
-  const directory = new MutableDirectory();
+  const directory = new EditableDirectory(["5Old0", "5Old1", "5Old2", "5Old3"]);
   const injected: { agentId: number; instructions: Instruction[] }[] = [];
   let last: PublishState | null = null;
   const store = ValidatorStore.open(":memory:");
@@ -63,7 +31,7 @@ Deno.test("a re-registered uid loses its score and gets its account reset in the
         injected: (agentId, instructions) => injected.push({ agentId, instructions }),
       }),
     directory,
-    client: buyers,
+    client: marketBuyers,
     store,
     ...quietParts(),
   });
@@ -153,7 +121,7 @@ Deno.test("the first voided response of a uid is a warning, later ones debug lin
     options: { ...parseValidatorArgs(["--local"]), saveIntervalSeconds: 0 },
     config: { ...smallPreset(), duration: 600e9 },
     createMarket: (c, seed): Market => SimEngine.create({ config: c, seed, threads: 1 }),
-    directory: new MutableDirectory(),
+    directory: new EditableDirectory(["5Old0", "5Old1", "5Old2", "5Old3"]),
     client: mismatched,
     store,
     ...quietParts(),
