@@ -142,6 +142,28 @@ export async function startWalletMiner(
   ]);
 }
 
+/**
+ * `taos validator` flags for a local validator with no miners: one small-preset simulation of
+ * `duration`, no metrics, its state in `state`.
+ */
+export function noMinerRun(state: string, duration = "10s"): string[] {
+  return [
+    "--local",
+    "--hotkey-uri",
+    "//Validator",
+    "--config",
+    "small",
+    "--duration",
+    duration,
+    "--simulations",
+    "1",
+    "--prometheus.level",
+    "OFF",
+    "--state",
+    state,
+  ];
+}
+
 /** `taos validator` flags for one small-preset simulation of `duration`, as the long runs use. */
 export function oneSmallSimulation(duration: string): string[] {
   return [

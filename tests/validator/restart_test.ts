@@ -4,7 +4,13 @@ import { dirname, join } from "node:path";
 import { tmpdir } from "node:os";
 import { ValidatorStore } from "../../validator/store.ts";
 import { cryptoReady, Keypair } from "../../bittensor/keypair.ts";
-import { minerFlags, oneSmallSimulation, startValidator, startWalletMiner } from "./processes.ts";
+import {
+  minerFlags,
+  noMinerRun,
+  oneSmallSimulation,
+  startValidator,
+  startWalletMiner,
+} from "./processes.ts";
 
 Deno.test({
   name:
@@ -79,25 +85,6 @@ Deno.test({
   }
 });
 
-/** `taos validator` flags for one 10 s simulation of the small preset, no miners, no HTTP. */
-function oneShortSimulation(state: string): string[] {
-  return [
-    "--local",
-    "--hotkey-uri",
-    "//Validator",
-    "--config",
-    "small",
-    "--duration",
-    "10s",
-    "--simulations",
-    "1",
-    "--prometheus.level",
-    "OFF",
-    "--state",
-    state,
-  ];
-}
-
 Deno.test({
   name:
     "an unreadable state file stops the validator untouched; --neuron.reset discards a damaged " +
@@ -120,7 +107,7 @@ Deno.test({
     };
     store.save(bad, []);
     store.close();
-    const args = oneShortSimulation(state);
+    const args = noMinerRun(state);
     const unreadable = Deno.readFileSync(state);
     const refused = startValidator(args);
     const status = await refused.done;
@@ -196,10 +183,10 @@ Deno.test({
   const dir = mkdtempSync(join(tmpdir(), "taos-validator-owner-"));
   const state = join(dir, "state.db");
   try {
-    const first = startValidator(oneShortSimulation(state));
+    const first = startValidator(noMinerRun(state));
     assert.equal((await first.done).code, 0, first.stderr.join("\n"));
     const saved = Deno.readFileSync(state);
-    const other = oneShortSimulation(state).map((a) => a === "//Validator" ? "//Other" : a);
+    const other = noMinerRun(state).map((a) => a === "//Validator" ? "//Other" : a);
     const refused = startValidator(other);
     assert.equal((await refused.done).code, 2);
     const owner = `${Keypair.fromUri("//Validator").ss58Address}@local`;
@@ -237,7 +224,7 @@ Deno.test({
     writeFileSync(feed, "1,95000.12\n2,95001.5\n");
     const broken = join(dir, "broken.csv");
     writeFileSync(broken, "1,95000.12\n2,-3\n");
-    const args = oneShortSimulation(join(dir, "state.db"));
+    const args = noMinerRun(join(dir, "state.db"));
     const run = startValidator([...args, "--fundamental-feed", feed]);
     assert.equal((await run.done).code, 0, run.stderr.join("\n"));
     const bad = startValidator([...args, "--fundamental-feed", broken]);
@@ -271,7 +258,7 @@ Deno.test({
   const taken = Deno.listen({ port: 0, hostname: "127.0.0.1" });
   try {
     const port = String((taken.addr as Deno.NetAddr).port);
-    const args = oneShortSimulation(join(dir, "state.db"))
+    const args = noMinerRun(join(dir, "state.db"))
       .map((a) => a === "OFF" ? "INFO" : a);
     const validator = startValidator([...args, "--http.host", "127.0.0.1", "-o", port]);
     assert.equal((await validator.done).code, 2, validator.stderr.join("\n"));
@@ -298,7 +285,7 @@ Deno.test({
   const state = join(dir, "state.db");
   try {
     // Long enough to be still running when the second one starts (about a minute unqueried).
-    const args = oneShortSimulation(state).map((a) => a === "10s" ? "1d" : a);
+    const args = noMinerRun(state, "1d");
     const first = startValidator(args);
     try {
       await first.waitFor((l) => l.includes(" step 12:"), 120_000, "12 publishes");
@@ -326,7 +313,7 @@ Deno.test({
   const dir = mkdtempSync(join(tmpdir(), "taos-validator-hup-"));
   const state = join(dir, "state.db");
   try {
-    const args = oneShortSimulation(state).map((a) => a === "10s" ? "1h" : a);
+    const args = noMinerRun(state, "1h");
     const validator = startValidator([...args, "--neuron.save_interval", "3600"]);
     try {
       await validator.waitFor((l) => l.includes(" step 12:"), 120_000, "12 publishes");
@@ -367,7 +354,7 @@ Deno.test({
   };
   try {
     const args = [
-      ...oneShortSimulation(state).map((a) => a === "10s" ? "1h" : a),
+      ...noMinerRun(state, "1h"),
       "--neuron.save_interval",
       "0",
     ];

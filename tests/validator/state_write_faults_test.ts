@@ -7,27 +7,11 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { ValidatorStore } from "../../validator/store.ts";
-import { startValidator } from "./processes.ts";
+import { noMinerRun, startValidator } from "./processes.ts";
 
 /** `taos validator` flags for a no-miner run of the small preset, saving after every round. */
-function noMinerRun(state: string, duration: string): string[] {
-  return [
-    "--local",
-    "--hotkey-uri",
-    "//Validator",
-    "--config",
-    "small",
-    "--duration",
-    duration,
-    "--simulations",
-    "1",
-    "--prometheus.level",
-    "OFF",
-    "--neuron.save_interval",
-    "0",
-    "--state",
-    state,
-  ];
+function savingRun(state: string, duration: string): string[] {
+  return [...noMinerRun(state, duration), "--neuron.save_interval", "0"];
 }
 
 /** `taos validator` in a shell whose files may not grow past `kib` KiB, SIGXFSZ ignored. */
@@ -64,7 +48,7 @@ Deno.test({
   const dir = mkdtempSync(join(tmpdir(), "taos-state-efbig-"));
   const state = join(dir, "state.db");
   try {
-    const args = noMinerRun(state, "30m");
+    const args = savingRun(state, "30m");
     const first = startValidator(args);
     await first.waitFor((l) => l.includes(" step 24:"), 60_000, "24 publishes");
     assert.equal((await first.stop("SIGKILL")).signal, "SIGKILL");
@@ -107,12 +91,12 @@ Deno.test({
   const dir = mkdtempSync(join(tmpdir(), "taos-state-fsize-"));
   const state = join(dir, "state.db");
   try {
-    const first = startValidator(noMinerRun(state, "10s"));
+    const first = startValidator(savingRun(state, "10s"));
     assert.equal((await first.done).code, 0, first.stderr.join("\n"));
     assert.equal(savedStep(state), 2);
 
     // Room for the index of the -wal (32 KiB), not for the -wal of a few saves.
-    const limited = await validatorWithFileLimit(64, noMinerRun(state, "30m"));
+    const limited = await validatorWithFileLimit(64, savingRun(state, "30m"));
     assert.equal(limited.code, 1, limited.stderr);
     assert.match(
       limited.stderr,
@@ -128,7 +112,7 @@ Deno.test({
     const kept = savedStep(state);
     assert.ok(kept !== null && kept >= 2 && kept < 2 + 360, `saved step ${kept}`);
 
-    const again = startValidator(noMinerRun(state, "30m"));
+    const again = startValidator(savingRun(state, "30m"));
     assert.equal((await again.done).code, 0, again.stderr.join("\n"));
     assert.equal(savedStep(state), 2 + 360);
   } finally {
