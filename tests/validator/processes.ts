@@ -142,6 +142,11 @@ export async function startWalletMiner(
   ]);
 }
 
+/** `taos validator` flags for one simulation of the small preset lasting `duration`. */
+function smallSimulation(duration: string): string[] {
+  return ["--config", "small", "--duration", duration, "--simulations", "1"];
+}
+
 /**
  * `taos validator` flags for a local validator with no miners: one small-preset simulation of
  * `duration`, no metrics, its state in `state`.
@@ -151,12 +156,7 @@ export function noMinerRun(state: string, duration = "10s"): string[] {
     "--local",
     "--hotkey-uri",
     "//Validator",
-    "--config",
-    "small",
-    "--duration",
-    duration,
-    "--simulations",
-    "1",
+    ...smallSimulation(duration),
     "--prometheus.level",
     "OFF",
     "--state",
@@ -166,18 +166,7 @@ export function noMinerRun(state: string, duration = "10s"): string[] {
 
 /** `taos validator` flags for one small-preset simulation of `duration`, as the long runs use. */
 export function oneSmallSimulation(duration: string): string[] {
-  return [
-    "--config",
-    "small",
-    "--duration",
-    duration,
-    "--simulations",
-    "1",
-    "--threads",
-    "1",
-    "-t",
-    "3",
-  ];
+  return [...smallSimulation(duration), "--threads", "1", "-t", "3"];
 }
 
 /** `--miner` flags for the given miners. */
