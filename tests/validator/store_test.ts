@@ -86,6 +86,13 @@ function injection(publish: number, simulation = 0, agentId = 0): Injection {
   };
 }
 
+/** Saves one state to `path` through a store opened and closed for it. */
+function saveOnce(path: string, state: ValidatorSnapshot, injections: Injection[]): void {
+  const store = ValidatorStore.open(path);
+  store.save(state, injections);
+  store.close();
+}
+
 Deno.test("store: snapshot, scoring windows and injections round-trip through the file", () =>
   inStateDir((dir) => {
     const path = join(dir, "sub", "state.db");
@@ -244,9 +251,7 @@ Deno.test("store: another program's database, a short file and a damaged state a
 
     // A state whose index lost entries would replay fewer instructions without a word.
     const path = join(dir, "state.db");
-    const store = ValidatorStore.open(path);
-    store.save(snapshot(40, null), Array.from({ length: 40 }, (_, i) => injection(i + 1)));
-    store.close();
+    saveOnce(path, snapshot(40, null), Array.from({ length: 40 }, (_, i) => injection(i + 1)));
     const raw = new DatabaseSync(path);
     const pageSize = Number(
       (raw.prepare("PRAGMA page_size").get() as { page_size: number })
@@ -273,9 +278,7 @@ Deno.test("store: another program's database, a short file and a damaged state a
 Deno.test("store: a state missing one of its tables is damaged, not resumed without its history", () =>
   inStateDir((dir) => {
     const path = join(dir, "state.db");
-    const store = ValidatorStore.open(path);
-    store.save(snapshot(3, scorerAfter(3)), [injection(1)]);
-    store.close();
+    saveOnce(path, snapshot(3, scorerAfter(3)), [injection(1)]);
     const raw = new DatabaseSync(path);
     raw.exec("DROP TABLE inventory");
     raw.close();
@@ -291,9 +294,7 @@ Deno.test("store: a state missing one of its tables is damaged, not resumed with
 Deno.test("store: a state written before the application id is still opened, and marked", () =>
   inStateDir((dir) => {
     const path = join(dir, "state.db");
-    const store = ValidatorStore.open(path);
-    store.save(snapshot(3, null), [injection(1)]);
-    store.close();
+    saveOnce(path, snapshot(3, null), [injection(1)]);
     const raw = new DatabaseSync(path);
     raw.exec("PRAGMA application_id = 0");
     raw.close();
@@ -341,9 +342,7 @@ Deno.test("store: a state file deleted or replaced while open is written again, 
 Deno.test("store: a damaged injection record is refused naming its publish and field", () =>
   inStateDir((dir) => {
     const path = join(dir, "state.db");
-    const store = ValidatorStore.open(path);
-    store.save(snapshot(2, null), [injection(1), injection(2)]);
-    store.close();
+    saveOnce(path, snapshot(2, null), [injection(1), injection(2)]);
     const db = new DatabaseSync(path);
     const damaged = [[0, 10_000_000, [{ type: "PLACE_ORDER_MARKET", bookId: 1, direction: 0 }]]];
     db.prepare("UPDATE injections SET body = ? WHERE publish = 2").run(
@@ -393,9 +392,7 @@ Deno.test("store: an empty or missing state file beside its -wal is refused as c
 Deno.test("store: a damaged state moved away leaves no cut-off state behind: the next start begins afresh", () =>
   inStateDir((dir) => {
     const path = join(dir, "state.db");
-    const store = ValidatorStore.open(path);
-    store.save(snapshot(40, null), Array.from({ length: 40 }, (_, i) => injection(i + 1)));
-    store.close();
+    saveOnce(path, snapshot(40, null), Array.from({ length: 40 }, (_, i) => injection(i + 1)));
     Deno.truncateSync(path, 3 * 4096);
     assert.throws(
       () => ValidatorStore.open(path),
@@ -436,9 +433,7 @@ Deno.test("store: a damaged state is refused without its -wal being folded into 
 Deno.test("store: a state from a newer layout is refused and kept; an unversioned one is marked", () =>
   inStateDir((dir) => {
     const path = join(dir, "state.db");
-    const store = ValidatorStore.open(path);
-    store.save(snapshot(3, null), [injection(1)]);
-    store.close();
+    saveOnce(path, snapshot(3, null), [injection(1)]);
     const version = () => {
       const db = new DatabaseSync(path);
       const row = db.prepare("PRAGMA user_version").get() as { user_version: number };
@@ -469,9 +464,7 @@ Deno.test("store: a state from a newer layout is refused and kept; an unversione
 Deno.test("store: clearing a state is one transaction: a failure half-way keeps all of it", () =>
   inStateDir((dir) => {
     const path = join(dir, "state.db");
-    const store = ValidatorStore.open(path);
-    store.save(snapshot(3, scorerAfter(3)), [injection(1), injection(2)]);
-    store.close();
+    saveOnce(path, snapshot(3, scorerAfter(3)), [injection(1), injection(2)]);
     const raw = new DatabaseSync(path);
     raw.exec(
       "CREATE TRIGGER keep BEFORE DELETE ON inventory BEGIN SELECT RAISE(ABORT, 'kept'); END",
@@ -519,9 +512,7 @@ Deno.test("store: a state is its owner's: another validator is refused, an unmar
 Deno.test("store: a write probe left by a validator killed while opening (same pid) does not block", () =>
   inStateDir((dir) => {
     const path = join(dir, "state.db");
-    const store = ValidatorStore.open(path);
-    store.save(snapshot(2, null), [injection(1)]);
-    store.close();
+    saveOnce(path, snapshot(2, null), [injection(1)]);
     // In a container the validator gets the same pid at every start.
     writeFileSync(`${path}-probe-${Deno.pid}`, "");
     const reopened = ValidatorStore.open(path);
@@ -532,9 +523,7 @@ Deno.test("store: a write probe left by a validator killed while opening (same p
 Deno.test("store: a page too damaged for the integrity check is damage, named with the file", () =>
   inStateDir((dir) => {
     const path = join(dir, "state.db");
-    const store = ValidatorStore.open(path);
-    store.save(snapshot(40, null), Array.from({ length: 40 }, (_, i) => injection(i + 1)));
-    store.close();
+    saveOnce(path, snapshot(40, null), Array.from({ length: 40 }, (_, i) => injection(i + 1)));
     const raw = new DatabaseSync(path);
     const pageSize = Number(
       (raw.prepare("PRAGMA page_size").get() as { page_size: number }).page_size,
@@ -586,9 +575,7 @@ Deno.test("store: a symbolic link loop, a directory or a file in the way is name
 Deno.test("store: a flipped bit in a stored value fails its row's checksum instead of resuming", () =>
   inStateDir((dir) => {
     const path = join(dir, "state.db");
-    const store = ValidatorStore.open(path);
-    store.save(snapshot(4, scorerAfter(4)), [injection(1)]);
-    store.close();
+    saveOnce(path, snapshot(4, scorerAfter(4)), [injection(1)]);
     const raw = new DatabaseSync(path, { readOnly: true });
     const vals = (raw.prepare("SELECT vals FROM inventory WHERE step = 3").get() as {
       vals: Uint8Array;
@@ -612,9 +599,7 @@ Deno.test("store: a flipped bit in a stored value fails its row's checksum inste
 Deno.test("store: a layout 1 state (no checksums) is read, and gains them at its first save", () =>
   inStateDir((dir) => {
     const path = join(dir, "state.db");
-    const store = ValidatorStore.open(path);
-    store.save(snapshot(3, scorerAfter(3)), [injection(1)]);
-    store.close();
+    saveOnce(path, snapshot(3, scorerAfter(3)), [injection(1)]);
     const raw = new DatabaseSync(path);
     for (const table of ["snapshot", "inventory", "injections"]) {
       raw.exec(`ALTER TABLE ${table} DROP COLUMN crc`);
