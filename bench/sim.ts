@@ -22,9 +22,17 @@ const { values } = parseArgs({
     books: { type: "string", default: "20" },
     threads: { type: "string", default: String(navigator.hardwareConcurrency || 1) },
     seed: { type: "string", default: "1" },
+    help: { type: "boolean" },
   },
   strict: true,
 });
+if (values.help) {
+  console.log(
+    "sim --duration D (simulated, default 1h) --books N (default 20) " +
+      "--threads T (default: cores) --seed S (default 1)",
+  );
+  Deno.exit(0);
+}
 const duration = parseDuration(values.duration);
 const books = Number(values.books);
 const threads = Number(values.threads);

@@ -51,8 +51,16 @@ const { values } = parseArgs({
     rounds: { type: "string" },
     phases: { type: "boolean" },
     "host-axons": { type: "string" },
+    help: { type: "boolean" },
   },
 });
+if (values.help) {
+  console.log(
+    "validator --rounds N (measured rounds after 10 warm-up rounds, default 20) " +
+      "--phases (adds ms_per_phase)",
+  );
+  Deno.exit(0);
+}
 
 /**
  * Child mode: serve axons for uids `start..start+count-1`, print their ports, then answer each

@@ -29,8 +29,17 @@ if (flags.includes("--help") || flags.includes("-h")) {
   console.log(
     `Usage: deno task bench [name...] [--option value...]\n\n` +
       `Runs the named benchmarks (all when none is named); options go to each one.\n\n` +
-      `Benchmarks: ${names.join(", ") || "(none)"}`,
+      `Benchmarks and their options:`,
   );
+  // Each benchmark states its own options, so that this list cannot drift from what it parses.
+  for (const name of names) {
+    const { code, stdout } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL(`${name}.ts`, benchDir).pathname, "--help"],
+      stderr: "inherit",
+    }).output();
+    const usage = new TextDecoder().decode(stdout).trim();
+    console.log(`  ${code === 0 && usage !== "" ? usage : name}`);
+  }
   Deno.exit(0);
 }
 const unknown = requested.filter((name) => !names.includes(name));
