@@ -3,8 +3,9 @@
  * An agent that overruns is not waited for: the step reports `overran` (the miner answers with
  * no instructions) and the late result is dropped. An error the agent raises, even outside its
  * `onUpdate` (an unawaited rejected promise, a throwing timer), fails only the update in flight.
- * The agent keeps its state throughout, unless it ends its worker or gets stuck: then a fresh
- * instance replaces it.
+ * The agent keeps its state throughout, unless it ends its worker, fills its heap or gets stuck:
+ * then a fresh instance replaces it. A load that never finishes (a constructor or a module that
+ * never returns) fails after a time limit instead of holding up the caller.
  *
  * ```ts
  * const host = await AgentHost.start({ path: "~/.taos/agents", name: "RandomMakerAgent", params: "", uid: 3 });
@@ -14,8 +15,12 @@
  * ```
  * @module
  */
+import { getHeapStatistics } from "node:v8";
+import { Worker } from "node:worker_threads";
+import { z } from "zod";
 import type { AgentParams } from "../agents/sdk/agent.ts";
 import type { StateUpdateWire } from "../bittensor/market_synapse.ts";
+import { describeThrown } from "./thrown.ts";
 
 /** Time a miner keeps back from a request's timeout for (de)compression and the network: its
  * agent has the rest. Backtests give their agents the same. */
@@ -46,8 +51,33 @@ export type WorkerMessage =
   | { kind: "step"; id: number; response: AgentReply; seconds: number; dropped?: string }
   /** `at`: where in the agent's own code the error was raised (file:line:column), if known. */
   | { kind: "step-failed"; id: number; message: string; seconds: number; at?: string }
-  | { kind: "agent-error"; message: string }
-  | { kind: "exiting"; message: string };
+  | { kind: "agent-error"; message: string };
+
+const seconds = z.number();
+const agentReply = z.object({ agent_id: z.number(), instructions: z.array(z.unknown()) });
+/**
+ * What the worker may send. An agent can post to the host itself (`postMessage`, `parentPort`):
+ * anything else is its noise, reported and ignored rather than taken for a reply.
+ */
+const workerMessage: z.ZodType<WorkerMessage> = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("loaded"), warning: z.string().optional() }),
+  z.object({ kind: z.literal("load-failed"), message: z.string() }),
+  z.object({
+    kind: z.literal("step"),
+    id: z.number(),
+    response: agentReply,
+    seconds,
+    dropped: z.string().optional(),
+  }),
+  z.object({
+    kind: z.literal("step-failed"),
+    id: z.number(),
+    message: z.string(),
+    seconds,
+    at: z.string().optional(),
+  }),
+  z.object({ kind: z.literal("agent-error"), message: z.string() }),
+]);
 
 /** What an agent answered: the `FinanceAgentResponse` body. */
 export interface AgentReply {
@@ -89,6 +119,17 @@ interface PendingStep {
 /** Options of {@linkcode AgentHost.start}. */
 export interface AgentHostOptions {
   /**
+   * A load (importing the agent file, constructing the class) taking longer than this fails
+   * (default 60 000 ms): a constructor or a module top level that never returns.
+   */
+  loadTimeoutMs?: number;
+  /**
+   * The agent's JavaScript heap, MiB (default: what V8 gives a thread on this machine). An agent
+   * that fills it is held there until replaced as stuck; without a limit of the worker's own, a
+   * full heap would end the whole process.
+   */
+  maxHeapMb?: number;
+  /**
    * An update still computing this long after its deadline means the agent is stuck: the worker
    * is replaced by a fresh agent (default 30 000 ms).
    */
@@ -103,28 +144,76 @@ export interface AgentHostOptions {
    * 60 000 ms (default 5000 ms). Updates arriving meanwhile fail at once with the load error.
    */
   reloadRetryMs?: number;
-  /** Told of an error the agent raised while no update was waiting for it. */
+  /**
+   * Told of an error the agent raised while no update was waiting for it, and of messages it
+   * posted to the host itself (ignored).
+   */
   onError?: (message: string) => void;
 }
 
+/** V8's heap limit for this thread, MiB: workers get the same unless told otherwise. */
+export function defaultHeapMb(): number {
+  return Math.floor(getHeapStatistics().heap_size_limit / 2 ** 20);
+}
+
+/** A message from the worker, or null for anything the protocol does not know. */
+function protocolMessage(data: unknown): WorkerMessage | null {
+  const parsed = workerMessage.safeParse(data);
+  return parsed.success ? parsed.data : null;
+}
+
+/** What the agent posted, briefly, for the message that reports it. */
+function preview(data: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(data) ?? String(data);
+  } catch {
+    text = describeThrown(data);
+  }
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}
+
 /** Starts a worker and loads the agent in it. */
-async function spawnWorker(spec: AgentSpec): Promise<{ worker: Worker; warning?: string }> {
-  const worker = new Worker(new URL("./agent_worker.ts", import.meta.url).href, {
-    type: "module",
+async function spawnWorker(
+  spec: AgentSpec,
+  options: AgentHostOptions,
+): Promise<{ worker: Worker; warning?: string }> {
+  const heapMb = options.maxHeapMb ?? defaultHeapMb();
+  const worker = new Worker(new URL("./agent_worker.ts", import.meta.url), {
+    resourceLimits: { maxOldGenerationSizeMb: heapMb },
   });
+  const limitMs = options.loadTimeoutMs ?? 60_000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const loaded = await new Promise<WorkerMessage>((resolve) => {
-    worker.onmessage = (event: MessageEvent<WorkerMessage>) => resolve(event.data);
-    worker.onerror = (event) => {
-      event.preventDefault();
-      resolve({ kind: "load-failed", message: event.message });
-    };
+    const fail = (message: string) => resolve({ kind: "load-failed", message });
+    worker.on("message", (data: unknown) => {
+      const message = protocolMessage(data);
+      if (message?.kind === "loaded" || message?.kind === "load-failed") resolve(message);
+    });
+    worker.on("error", (error: Error) => fail(crashReason(spec, error, heapMb)));
+    worker.on("exit", (code: number) => fail(`${spec.name} ended its worker (exit code ${code})`));
+    timer = setTimeout(() => {
+      fail(
+        `${spec.name} did not finish loading within ${limitMs / 1000} s (a constructor or ` +
+          "module code that never returns?)",
+      );
+    }, limitMs);
     worker.postMessage({ kind: "load", ...spec } satisfies HostMessage);
   });
+  clearTimeout(timer);
+  worker.removeAllListeners();
   if (loaded.kind !== "loaded") {
-    worker.terminate();
+    void worker.terminate();
     throw new AgentStartError("message" in loaded ? loaded.message : "agent did not load");
   }
   return { worker, warning: loaded.warning };
+}
+
+/** Why a worker ended with `error`: a full heap, or what the agent left uncaught. */
+function crashReason(spec: AgentSpec, error: Error, heapMb: number): string {
+  return (error as { code?: string }).code === "ERR_WORKER_OUT_OF_MEMORY"
+    ? `${spec.name} ran out of memory (its heap is limited to ${heapMb} MiB)`
+    : `${spec.name} crashed: ${describeThrown(error)}`;
 }
 
 /**
@@ -164,25 +253,32 @@ export class AgentHost {
 
   /** Loads the agent in a new worker; throws AgentStartError when it cannot be loaded. */
   static async start(spec: AgentSpec, options: AgentHostOptions = {}): Promise<AgentHost> {
-    const { worker, warning } = await spawnWorker(spec);
+    const { worker, warning } = await spawnWorker(spec, options);
     return new AgentHost(spec, options, worker, warning ?? null);
   }
 
   #attach(worker: Worker): void {
     this.#worker = worker;
-    worker.onerror = (event) => {
+    const heapMb = this.#options.maxHeapMb ?? defaultHeapMb();
+    worker.on("error", (error: Error) => {
       // The worker handles the agent's errors itself; one that still gets here has ended it.
-      event.preventDefault();
+      if (this.#worker === worker) this.#replace(`agent ${crashReason(this.#spec, error, heapMb)}`);
+    });
+    worker.on("exit", (code: number) => {
       if (this.#worker === worker) {
-        this.#replace(`agent ${this.#spec.name} crashed: ${event.message}`);
+        this.#replace(`agent ${this.#spec.name} ended its worker (exit code ${code})`);
       }
-    };
-    worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
+    });
+    worker.on("message", (data: unknown) => {
       if (this.#worker !== worker) return;
-      const message = event.data;
+      const message = protocolMessage(data);
       const current = this.#inFlight;
-      if (message.kind === "exiting") {
-        this.#replace(`agent ${this.#spec.name} ended its worker (${message.message})`);
+      if (message === null) {
+        this.#options.onError?.(
+          `a message it posted to the miner is not part of the protocol and was ignored: ${
+            preview(data)
+          }`,
+        );
       } else if (message.kind === "agent-error") {
         if (current === null || current.done) {
           this.#options.onError?.(message.message);
@@ -203,7 +299,7 @@ export class AgentHost {
         if (!current.done) current.finish(message);
         this.#pump();
       }
-    };
+    });
   }
 
   /** True while the agent is computing an update (possibly one already answered as overrun). */
@@ -278,15 +374,22 @@ export class AgentHost {
     const watchdog = setTimeout(() => {
       this.#watchdogs.delete(watchdog);
       if (this.#inFlight !== entry || this.#worker === null) return;
-      this.#replace(`agent ${this.#spec.name} still computing ${after} ms after its deadline`);
+      // A worker stalled at its heap limit says nothing either: it is stuck too.
+      this.#replace(
+        `agent ${this.#spec.name} still computing ${after} ms after its deadline (an endless ` +
+          "loop, a promise that never settles, or a full heap)",
+      );
     }, after);
     this.#watchdogs.add(watchdog);
   }
 
   /** Ends the current worker and loads a fresh agent; the update in flight fails with `reason`. */
   #replace(reason: string): void {
-    this.#worker?.terminate();
+    // Forgotten first: terminating emits the worker's exit at once, which must not count as the
+    // agent ending it.
+    const ended = this.#worker;
     this.#worker = null;
+    void ended?.terminate();
     const current = this.#inFlight;
     this.#inFlight = null;
     if (current !== null && !current.done) {
@@ -302,9 +405,9 @@ export class AgentHost {
    * restart; until then updates fail at once with the load error.
    */
   #reload(retryMs: number): void {
-    spawnWorker(this.#spec).then(({ worker }) => {
+    spawnWorker(this.#spec, this.#options).then(({ worker }) => {
       if (this.#closed) {
-        worker.terminate();
+        void worker.terminate();
         return;
       }
       if (this.#broken !== null) {
@@ -357,9 +460,10 @@ export class AgentHost {
     this.#watchdogs.clear();
     if (this.#reloadTimer !== null) clearTimeout(this.#reloadTimer);
     this.#reloadTimer = null;
-    this.#worker?.terminate();
+    const ended = this.#worker;
     this.#worker = null;
     this.#closed = true;
+    void ended?.terminate();
     this.#broken = "agent host closed";
   }
 }

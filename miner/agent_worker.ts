@@ -2,29 +2,33 @@
  * Runs the miner's trading agent in a worker thread, so an agent that computes for too long
  * cannot block the axon: the host answers on time without it. Messages in: `load`, then `step`
  * per state update (decoded here when it comes as sent over the wire, so that inflating and
- * parsing a large one does not block the axon either). Messages out: `loaded`, `step` results,
+ * parsing a large one does not block the axon either). Messages out: `loaded`, `step` results, and
  * `agent-error` for an error the agent raised outside any call (a rejected promise nobody awaited,
- * a throwing timer), and `exiting` just before the agent ends the worker (`Deno.exit`, `close()`).
+ * a throwing timer). An agent that ends the worker (`Deno.exit`, `process.exit`, `close()`) is seen
+ * by the host as the worker's exit; one that fills its heap is held there until the host replaces
+ * it.
  * @module
  */
-/// <reference lib="deno.worker" />
+import process from "node:process";
+import { parentPort } from "node:worker_threads";
 import { runAgentStep, type TradingAgent } from "../agents/sdk/agent.ts";
 import { validateInstructions } from "../agents/sdk/instructions.ts";
 import { laxInstruction } from "../agents/sdk/lax_wire.ts";
 import { loadAgent } from "../agents/sdk/loader.ts";
 import { parseStateUpdate } from "../agents/sdk/state.ts";
 import { decodeStateUpdate } from "../bittensor/market_synapse.ts";
+import { describeThrown as describe } from "./thrown.ts";
 import type { HostMessage, StepInput, WorkerMessage } from "./agent_host.ts";
 
 let agent: TradingAgent | null = null;
 let uid = 0;
 
+// Taken before the agent is imported: what it does to the port or the globals later cannot
+// change where the replies go.
+const port = parentPort!;
+const post = port.postMessage.bind(port);
 function send(message: WorkerMessage): void {
-  self.postMessage(message);
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  post(message);
 }
 
 /**
@@ -45,29 +49,17 @@ function agentFrame(error: unknown): string | null {
   return null;
 }
 
-// Left unhandled, these would kill the worker and with it the agent's state; the host fails the
-// update in flight instead.
-self.addEventListener("error", (event) => {
-  event.preventDefault();
-  send({ kind: "agent-error", message: event.message });
-});
-self.addEventListener("unhandledrejection", (event) => {
-  event.preventDefault();
-  send({ kind: "agent-error", message: `unhandled rejection: ${describe(event.reason)}` });
-});
+// Agents written for a web worker (or Deno's main thread) may name the global scope `self`.
+Object.assign(globalThis, { self: globalThis });
 
-// A worker that ends sends nothing on its own: say so first, so the host restarts the agent at
-// once instead of waiting for its stuck-agent watchdog.
-const exit = Deno.exit;
-Deno.exit = (code?: number): never => {
-  send({ kind: "exiting", message: `agent called Deno.exit(${code ?? ""})` });
-  return exit(code);
-};
-const close = globalThis.close;
-globalThis.close = () => {
-  send({ kind: "exiting", message: "agent closed its worker" });
-  close();
-};
+// Left unhandled, these would end the worker and with it the agent's state; the host fails the
+// update in flight instead.
+process.on("uncaughtException", (error) => {
+  send({ kind: "agent-error", message: describe(error) });
+});
+process.on("unhandledRejection", (reason) => {
+  send({ kind: "agent-error", message: `unhandled rejection: ${describe(reason)}` });
+});
 
 /** The state a step hands the agent, decoded here when it came as sent over the wire. */
 function stateOf(input: StepInput): unknown {
@@ -89,8 +81,7 @@ function nextTask(): Promise<void> {
   });
 }
 
-self.onmessage = async (event: MessageEvent<HostMessage>) => {
-  const message = event.data;
+port.on("message", async (message: HostMessage) => {
   if (message.kind === "load") {
     try {
       uid = message.uid;
@@ -158,4 +149,4 @@ self.onmessage = async (event: MessageEvent<HostMessage>) => {
       seconds: reply.seconds,
     });
   }
-};
+});

@@ -71,7 +71,7 @@ Deno.test("an agent that calls Deno.exit is replaced at once, not after the stuc
     const started = performance.now();
     const failed = await host.step(state(), 20_000);
     assert.equal(failed.kind, "failed");
-    assert.match((failed as { message: string }).message, /Deno\.exit\(3\)/);
+    assert.match((failed as { message: string }).message, /ended its worker \(exit code 3\)/);
     assert.ok(performance.now() - started < 5000);
     // The next update goes to a fresh instance (count restarts at 1), well before the deadline.
     assert.equal(quantity(await host.step(state(), 20_000)), 1);
@@ -189,6 +189,84 @@ Deno.test("an agent's error comes with where in its own file it was raised", asy
     assert.equal(failed.kind, "failed");
     const { message, at } = failed as { message: string; at?: string };
     assert.equal(message, "no_model_loaded");
-    assert.equal(at, `${join(fixtures, "FixtureAgent.ts")}:21:53`);
+    assert.equal(at, `${join(fixtures, "FixtureAgent.ts")}:30:53`);
   });
+});
+
+Deno.test("a value thrown that cannot be turned into text fails only its update; the agent stays", async () => {
+  await withHost("unprintable=true", async (host, events) => {
+    for (let i = 0; i < 2; i++) {
+      // The second is answered at once too, not held behind an update the worker never finished.
+      const failed = await host.step(state(), 5000);
+      assert.equal(failed.kind, "failed", JSON.stringify(failed));
+      assert.equal(
+        (failed as { message: string }).message,
+        "[object Object] (thrown, not an Error; it cannot be printed)",
+      );
+    }
+    assert.deepEqual(events.restarts, []);
+  });
+});
+
+Deno.test("a message the agent posts to the host itself is reported and ignored", async () => {
+  const errors: string[] = [];
+  const host = await AgentHost.start(
+    { path: fixtures, name: "FixtureAgent", params: "post=true count=true", uid: 1 },
+    { onError: (message) => errors.push(message) },
+  );
+  try {
+    assert.equal(quantity(await host.step(state(), 5000)), 1);
+    assert.equal(quantity(await host.step(state(), 5000)), 2);
+    for (let i = 0; i < 50 && errors.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.match(
+      errors[0],
+      /^a message it posted to the miner is not part of the protocol .*: null$/,
+    );
+  } finally {
+    host.close();
+  }
+});
+
+Deno.test("an agent whose constructor never returns fails to load after the load time limit", async () => {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hang = new Promise<"hung">((resolve) => timer = setTimeout(() => resolve("hung"), 20_000));
+  const start = AgentHost.start(
+    { path: fixtures, name: "FixtureAgent", params: "hang_on_load=true", uid: 1 },
+    { loadTimeoutMs: 500 },
+  );
+  try {
+    const outcome = await Promise.race([start.then(() => "started", (e: Error) => e), hang]);
+    assert.ok(outcome instanceof Error, `load ${outcome}`);
+    assert.match(
+      outcome.message,
+      /^FixtureAgent did not finish loading within 0\.5 s \(a constructor or module code/,
+    );
+  } finally {
+    clearTimeout(timer);
+    start.then((host) => host.close(), () => {});
+  }
+});
+
+Deno.test("an agent allocating without bound is held at its heap limit instead of growing the process", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = join(dir, "held");
+  const host = await AgentHost.start(
+    { path: fixtures, name: "FixtureAgent", params: `hoard_file=${file}`, uid: 1 },
+    { maxHeapMb: 128, restartAfterMs: 60_000 },
+  );
+  try {
+    assert.equal((await host.step(state(), 200)).kind, "overran");
+    // What the agent got before it stopped getting more: it stops near its limit, where without
+    // one it goes on to the machine's (GiBs).
+    let held = 0;
+    for (let still = 0; still < 10 && held <= 512; await new Promise((r) => setTimeout(r, 200))) {
+      const now = Number(await Deno.readTextFile(file).catch(() => "0"));
+      still = now === held ? still + 1 : 0;
+      held = now;
+    }
+    assert.ok(held <= 512, `the agent holds ${held} MiB`);
+  } finally {
+    host.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

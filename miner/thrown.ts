@@ -1,0 +1,33 @@
+/**
+ * Words for whatever an agent throws or rejects with. Agents may throw anything: a string,
+ * `undefined`, a Symbol, an object without a prototype, one whose `toString` throws, an Error whose
+ * message is megabytes long. Describing it must neither throw (the update would never be answered)
+ * nor flood the log.
+ * @module
+ */
+
+/** Longest description kept, in characters; the rest is counted. */
+export const MAX_DESCRIPTION = 1000;
+
+/** `value` as text for a log line: an Error's message, a string itself, anything else its form. */
+export function describeThrown(value: unknown): string {
+  let text: string;
+  try {
+    if (value instanceof Error) text = String(value.message);
+    else if (typeof value === "string") text = value;
+    else text = `${String(value)} (thrown, not an Error)`;
+  } catch {
+    // A value without a usable toString: its kind says at least what was thrown.
+    text = `${safeTag(value)} (thrown, not an Error; it cannot be printed)`;
+  }
+  if (text.length <= MAX_DESCRIPTION) return text;
+  return `${text.slice(0, MAX_DESCRIPTION)}… (${text.length - MAX_DESCRIPTION} more characters)`;
+}
+
+function safeTag(value: unknown): string {
+  try {
+    return Object.prototype.toString.call(value);
+  } catch {
+    return typeof value;
+  }
+}
