@@ -418,7 +418,8 @@ export const command: Command = {
     // An empty path or address would fall back on the working directory or any interface.
     for (const flag of PATH_AND_ADDRESS_FLAGS) nonEmptyFlag(flag, values[flag]);
     const settings = settingsFrom(values, fromEnvironment);
-    const endpoint = values.local ? null : endpointOf(values);
+    // Checked in --local mode too, as the validator does: a mistyped -e is told, not ignored.
+    const endpoint = endpointOf(values);
     const log = makeLogger(settings.logLevel as LogLevel);
     const ignored = ignoredFlagsNote(REFERENCE_ONLY_FLAGS, values, "the reference miner's");
     if (ignored !== null) log("warning", ignored);
@@ -466,7 +467,7 @@ export const command: Command = {
         );
       }
       chain = await ChainSession.open(
-        endpoint!,
+        endpoint,
         settings.netuid,
         hotkey,
         log,

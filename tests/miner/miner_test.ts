@@ -444,6 +444,13 @@ Deno.test("taos miner refuses empty paths and addresses, and words bounds as the
       ["--no-local", "-e", "nowhere"],
       /^taos miner: --subtensor\.chain_endpoint: network: "nowhere" is neither/m,
     ],
+    // A local miner reads no chain, but a mistyped endpoint is still told, as the validator does.
+    [["-e", ""], /^taos miner: --subtensor\.chain_endpoint: must not be empty$/m],
+    [["--subtensor.network="], /^taos miner: --subtensor\.network: must not be empty$/m],
+    [
+      ["-e", "nowhere"],
+      /^taos miner: --subtensor\.chain_endpoint: network: "nowhere" is neither/m,
+    ],
     [["--agent.timeout", "601"], /^taos miner: --agent\.timeout: '601' must be <= 600$/m],
     [["--agent.timeout", "0"], /^taos miner: --agent\.timeout: '0' must be > 0$/m],
     [["--netuid", "70000"], /^taos miner: --netuid: '70000' must be <= 65535$/m],
