@@ -16,7 +16,7 @@ import { nonEmptyFlag, numberFlag, numberSetting } from "../cli/flag_values.ts";
 import { cryptoReady, Keypair } from "../bittensor/keypair.ts";
 import { type Neuron, type NeuronDirectory, StaticNeuronDirectory } from "../bittensor/neurons.ts";
 import { defaultWalletRoot, expandHome, Wallet, walletNameProblem } from "../bittensor/wallet.ts";
-import { AgentStartError } from "./agent_host.ts";
+import { AgentStartError, defaultHeapMb } from "./agent_host.ts";
 import { chainRefusal, encodeIp } from "../chain/ip.ts";
 import { EndpointVariableError, resolveEndpoint } from "../chain/endpoints.ts";
 import {
@@ -84,6 +84,9 @@ Agent:
       --agent.timeout <seconds>         longest time per state update (default 4, at most 600;
                                         never past the request's timeout less 0.5 s); an overrunning
                                         agent's update is answered with no instructions and a warning
+      --agent.max_memory <MiB>          the agent's JavaScript heap (default: V8's limit on this
+                                        machine, ${defaultHeapMb()} MiB here); an agent that fills it is
+                                        replaced by a fresh instance, the miner goes on
 
 Callers:
       --blacklist.force_validator_permit <true|false>  only validators may query (default true)
@@ -235,6 +238,7 @@ function parseMinerArgs(args: string[]) {
       "agent.name": { type: "string", short: "n", default: MINER_DEFAULTS.agentName },
       "agent.params": { type: "string", short: "m" },
       "agent.timeout": { type: "string", default: "4" },
+      "agent.max_memory": { type: "string" },
       "blacklist.force_validator_permit": { type: "string", default: "true" },
       "blacklist.allow_non_registered": { type: "boolean", default: false },
       "blacklist.min_stake": { type: "string", default: "0" },
@@ -304,6 +308,8 @@ function settingsFrom(
     maxConnectionsPerIp: number("axon.max_connections_per_ip", wholeNumber.min(1).max(1_000_000))!,
     // The validator's request timeout is at most 600 s: a longer limit could never apply.
     agentTimeout: number("agent.timeout", z.number().gt(0).max(600))!,
+    // Below a few MiB V8 cannot even start the worker.
+    agentMaxHeapMb: number("agent.max_memory", wholeNumber.min(16).max(1_048_576)),
     minStake: number("blacklist.min_stake", z.number().min(0))!,
     localUid: number("local.uid", wholeNumber.min(0).max(65535))!,
     metricsPort: number("prometheus.port", portNumber),
@@ -493,6 +499,7 @@ export const command: Command = {
         maxConnections: settings.maxConnections,
         maxConnectionsPerIp: settings.maxConnectionsPerIp,
         agentTimeout: settings.agentTimeout,
+        agentMaxHeapMb: settings.agentMaxHeapMb,
         policy: {
           allowNonRegistered: values["blacklist.allow_non_registered"],
           forceValidatorPermit: settings.forcePermit,

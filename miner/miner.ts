@@ -22,6 +22,7 @@ import type { NeuronDirectory } from "../bittensor/neurons.ts";
 import { AgentHost, type AgentReply, REPLY_MARGIN_S } from "./agent_host.ts";
 import { CallerPolicy, type CallerPolicyOptions } from "./blacklist.ts";
 import { MinerMetrics } from "./metrics.ts";
+import { RepeatLimiter } from "./repeat_limiter.ts";
 
 /** Log levels, most severe first. */
 export const LOG_LEVELS = ["error", "warning", "info", "debug", "trace"] as const;
@@ -57,8 +58,15 @@ export interface MinerOptions {
   host?: string;
   /** Longest time the agent may take per update, seconds (default 4; capped by the request's timeout). */
   agentTimeout?: number;
+  /**
+   * The same agent problem (an error, an overrun, a restart) is logged at most once per this many
+   * ms, with a count of the repeats (default 60 000).
+   */
+  repeatWindowMs?: number;
   /** Replace an agent still computing this long (ms) after a deadline (default 30 000). */
   agentRestartAfter?: number;
+  /** The agent's JavaScript heap limit, MiB (default: V8's for this machine). */
+  agentMaxHeapMb?: number;
   /** Caller rules. */
   policy?: CallerPolicyOptions;
   /**
@@ -96,11 +104,21 @@ const DEFAULT_METRICS_PORT = 9002;
 /** Loads the agent, starts the axon (and the exporter) and resolves once both listen. */
 export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
   const log = options.log ?? makeLogger("info");
+  // An agent failing the same way at every update would otherwise log a line per update.
+  const repeats = new RepeatLimiter(options.repeatWindowMs);
+  const warnOnce = (key: string, message: string) => {
+    const line = repeats.pass(key, message);
+    if (line !== null) log("warning", line);
+  };
   const host = await AgentHost.start({ ...options.agent, uid: options.uid }, {
     restartAfterMs: options.agentRestartAfter,
-    onRestart: (message) => log("warning", message),
+    maxHeapMb: options.agentMaxHeapMb,
+    onRestart: (message) => warnOnce(`restart: ${message}`, message),
     onError: (message) =>
-      log("warning", `agent ${options.agent.name} failed between updates: ${message}`),
+      warnOnce(
+        `between: ${message}`,
+        `agent ${options.agent.name} failed between updates: ${message}`,
+      ),
   });
   if (host.paramsWarning !== null) log("warning", host.paramsWarning);
   const metrics = new MinerMetrics({ hotkey: options.hotkey.ss58Address, netuid: options.netuid });
@@ -154,8 +172,8 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
           return encodeResponse(request, { ...outcome.response, agent_id: options.uid });
         case "overran":
           metrics.agentFailure("overran");
-          log(
-            "warning",
+          warnOnce(
+            "overran",
             `agent ${options.agent.name} overran its ${budget.toFixed(2)} s budget at state ` +
               `${request.timestamp}; answering with no instructions`,
           );
@@ -164,8 +182,8 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
           metrics.agentFailure(
             /^invalid (state update|agent response)\b/.test(outcome.message) ? "invalid" : "error",
           );
-          log(
-            "warning",
+          warnOnce(
+            `failed: ${outcome.message} ${outcome.at}`,
             `agent ${options.agent.name} failed at state ${request.timestamp}: ${outcome.message}` +
               (outcome.at !== undefined ? ` (at ${outcome.at})` : ""),
           );

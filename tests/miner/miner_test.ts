@@ -506,6 +506,9 @@ Deno.test("taos miner rejects bad flags with the flag's name", async () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--agent\.timeout: 'abc' must be a number$/m);
   assert.doesNotMatch(r.stderr, />= 0/, "one message, not two that disagree");
+  r = await run("--local", "--agent.max_memory", "8");
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--agent\.max_memory: '8' must be >= 16$/m);
 
   // Agent parameters passed unquoted, as run_miner.sh does, are checked together by the agent.
   const root = await minerWallet("taos-miner-");
