@@ -33,6 +33,7 @@ import { prepareOutputDir, writeFileWhole, writeJsonFile } from "../sim/outputs.
 import { DEFAULT_QUERY_TIMEOUT_SECONDS, executionDelay } from "../validator/scoring/formulas.ts";
 import { observationFromPublish, Scorer } from "../validator/scoring/scorer.ts";
 import { AgentHost, AgentStartError, REPLY_MARGIN_S } from "../miner/agent_host.ts";
+import { RepeatLimiter } from "../miner/repeat_limiter.ts";
 import type { AgentClass, AgentParams } from "./sdk/agent.ts";
 import {
   MAX_REQUESTED_DELAY_NS,
@@ -83,7 +84,10 @@ export interface BacktestOptions {
   threads?: number;
   /** Called after every publish with the simulated ns reached and events processed so far. */
   onProgress?: (simulatedNs: number, events: number) => void;
-  /** Told of each copy's first lost response (later ones are only counted) and of restarts. */
+  /**
+   * Told of each copy's first lost response (later ones are only counted), and once of each
+   * restart or error between updates of a copy.
+   */
   onWarning?: (message: string) => void;
   /** Recorded price feeds in place of the synthetic processes (as `taos sim` takes them). */
   feed?: { fundamental?: number[]; external?: number[] };
@@ -456,10 +460,17 @@ async function startRunners(
     });
   }
   const spec = { path: options.agentPath ?? DEFAULT_AGENTS_DIR, name: options.agent, params };
+  // An agent that fails the same way at every publish (ending its worker, say) is told of once.
+  const repeats = new RepeatLimiter(Infinity);
+  const warn = (uid: number, message: string) => {
+    if (repeats.pass(`${uid} ${message}`, message) === null) return;
+    options.onWarning?.(`uid ${uid}: ${message} (repeats are not shown)`);
+  };
   const started = await Promise.allSettled(
     uids.map((uid) =>
       AgentHost.start({ ...spec, uid }, {
-        onRestart: (message) => options.onWarning?.(`uid ${uid}: ${message}`),
+        onRestart: (message) => warn(uid, message),
+        onError: (message) => warn(uid, `the agent failed between updates: ${message}`),
       })
     ),
   );

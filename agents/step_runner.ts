@@ -7,6 +7,7 @@
  * @module
  */
 import type { StepOutcome } from "../miner/agent_host.ts";
+import { describeThrown } from "../miner/thrown.ts";
 import { runAgentStep, type TradingAgent } from "./sdk/agent.ts";
 import type { StateUpdate } from "./sdk/state.ts";
 
@@ -16,8 +17,6 @@ export interface StepRunner {
   step(update: StateUpdate, deadlineMs: number): Promise<StepOutcome>;
   close(): void;
 }
-
-const message = (error: unknown) => error instanceof Error ? error.message : String(error);
 
 /** An agent in this thread; an update starts once the previous one has settled. */
 export class InThreadRunner implements StepRunner {
@@ -45,7 +44,7 @@ export class InThreadRunner implements StepRunner {
       ({ response, seconds }): StepOutcome => ({ kind: "ok", response, seconds }),
       (error): StepOutcome => ({
         kind: "failed",
-        message: message(error),
+        message: describeThrown(error),
         seconds: since(arrived),
       }),
     );

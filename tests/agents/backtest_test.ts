@@ -616,3 +616,61 @@ Deno.test("a backtest whose backtest.json the system refuses ends with exit 1 na
     assert.deepEqual(readdirSync(out), [], "no cut-off backtest.json, no partial file");
   });
 });
+
+Deno.test("a named agent ending its worker at every update is replaced each time and told of once", async () => {
+  const warnings: string[] = [];
+  const report = await backtest({
+    agent: "FixtureAgent",
+    agentPath: fixtures,
+    params: "exit_at=1",
+    config: smallPreset(),
+    seed: 1,
+    duration: 20e9,
+    onWarning: (message) => void warnings.push(message),
+  });
+  assert.equal(report.agents[0].instructions.failedResponses, report.publishes);
+  const restarts = warnings.filter((w) => /ended its worker/.test(w) && !/response lost/.test(w));
+  assert.deepEqual(restarts, [
+    "uid 0: agent FixtureAgent ended its worker (exit code 3); replacing it with a fresh instance " +
+    "(repeats are not shown)",
+  ]);
+});
+
+Deno.test("a named agent posting to the host itself is told of; the backtest goes on", async () => {
+  const warnings: string[] = [];
+  const report = await backtest({
+    agent: "FixtureAgent",
+    agentPath: fixtures,
+    params: "post=true",
+    config: smallPreset(),
+    seed: 1,
+    duration: 10e9,
+    onWarning: (message) => void warnings.push(message),
+  });
+  assert.equal(report.agents[0].instructions.failedResponses, 0);
+  assert.deepEqual(warnings, [
+    "uid 0: the agent failed between updates: a message it posted to the miner is not part of " +
+    "the protocol and was ignored: null (repeats are not shown)",
+  ]);
+});
+
+/** Throws what cannot be turned into text. */
+class UnprintableAgent extends Agent {
+  onUpdate(): never {
+    throw Object.create(null);
+  }
+}
+
+Deno.test("an agent class in this thread throwing what cannot be printed loses its responses, not the backtest", async () => {
+  const report = await backtest({
+    agent: UnprintableAgent,
+    config: smallPreset(),
+    seed: 1,
+    duration: 10e9,
+  });
+  assert.equal(report.agents[0].instructions.failedResponses, report.publishes);
+  assert.equal(
+    report.agents[0].firstFailure,
+    "the agent failed: [object Object] (thrown, not an Error; it cannot be printed)",
+  );
+});
