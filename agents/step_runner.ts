@@ -7,7 +7,7 @@
  * @module
  */
 import type { StepOutcome } from "../miner/agent_host.ts";
-import { describeThrown } from "../miner/thrown.ts";
+import { describeThrown } from "./sdk/thrown.ts";
 import { runAgentStep, type TradingAgent } from "./sdk/agent.ts";
 import type { StateUpdate } from "./sdk/state.ts";
 

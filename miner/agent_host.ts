@@ -20,7 +20,7 @@ import { Worker } from "node:worker_threads";
 import { z } from "zod";
 import type { AgentParams } from "../agents/sdk/agent.ts";
 import type { StateUpdateWire } from "../bittensor/market_synapse.ts";
-import { describeThrown } from "./thrown.ts";
+import { describeThrown } from "../agents/sdk/thrown.ts";
 
 /** Time a miner keeps back from a request's timeout for (de)compression and the network: its
  * agent has the rest. Backtests give their agents the same. */

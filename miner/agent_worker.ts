@@ -17,7 +17,7 @@ import { laxInstruction } from "../agents/sdk/lax_wire.ts";
 import { loadAgent } from "../agents/sdk/loader.ts";
 import { parseStateUpdate } from "../agents/sdk/state.ts";
 import { decodeStateUpdate } from "../bittensor/market_synapse.ts";
-import { describeThrown as describe } from "./thrown.ts";
+import { describeThrown as describe } from "../agents/sdk/thrown.ts";
 import type { HostMessage, StepInput, WorkerMessage } from "./agent_host.ts";
 
 let agent: TradingAgent | null = null;

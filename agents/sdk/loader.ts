@@ -22,6 +22,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { AgentClass, AgentParams, TradingAgent } from "./agent.ts";
+import { describeThrown } from "./thrown.ts";
 
 /** Where miners keep their agents by default: `~/.taos/agents`. */
 export const DEFAULT_AGENTS_DIR: string = join(homedir(), ".taos", "agents");
@@ -72,9 +73,11 @@ async function importModule(file: string): Promise<Record<string, unknown>> {
   try {
     return await import(pathToFileURL(file).href);
   } catch (error) {
-    throw new AgentLoadError(
-      `cannot load agent file ${file}: ${error instanceof Error ? error.message : error}`,
-    );
+    // Deno colours the place in a module error whatever the output is: a log file would keep
+    // the escape codes.
+    // deno-lint-ignore no-control-regex -- the escape character is what is removed
+    const message = describeThrown(error).replace(/\x1b\[[0-9;]*m/g, "");
+    throw new AgentLoadError(`cannot load agent file ${file}: ${message}`);
   }
 }
 
@@ -207,11 +210,23 @@ export async function loadAgent(options: LoadAgentOptions): Promise<TradingAgent
   const params = checkAgentParams(agentClass, raw);
   const unused = unusedAgentParams(agentClass, raw);
   if (unused !== null) options.onWarning?.(unused);
+  let agent: unknown;
   try {
-    return new agentClass(options.uid, params);
+    // A constructor may return a promise of the agent (set-up that awaits): it is awaited here,
+    // so that its failure is the agent's failing to start.
+    agent = await new agentClass(options.uid, params);
   } catch (error) {
+    throw new AgentLoadError(`${options.name} failed to start: ${describeThrown(error)}`);
+  }
+  if (typeof (agent as { onUpdate?: unknown } | null)?.onUpdate !== "function") {
+    const what = agent === null || agent === undefined
+      ? String(agent)
+      : typeof agent === "object"
+      ? "an object"
+      : `a ${typeof agent}`;
     throw new AgentLoadError(
-      `${options.name} failed to start: ${error instanceof Error ? error.message : error}`,
+      `${options.name}'s constructor gave ${what} without an onUpdate method, not the agent`,
     );
   }
+  return agent as TradingAgent;
 }

@@ -1183,3 +1183,42 @@ Deno.test("cancellation hooks fire once per order of a reference validator's can
   await runAgentStep(new Hooks(3, {}), 3, elsewhere);
   assert.deepEqual(seen, []);
 });
+
+Deno.test("loadAgent: a broken agent file or constructor is a plain-text load error naming it", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-agents-"));
+  writeFileSync(
+    join(dir, "Broken.ts"),
+    `import { missing } from "./no_such_module.ts";\nexport class Broken { onUpdate() { return missing; } }\n`,
+  );
+  writeFileSync(
+    join(dir, "Shapeless.ts"),
+    `export class Shapeless { constructor() { return { ready: true }; } onUpdate() { return []; } }\n`,
+  );
+  writeFileSync(
+    join(dir, "Later.ts"),
+    `export class Later {
+       constructor(uid, params) {
+         if (params.fail) return Promise.reject(new Error("no model file"));
+         return (async () => { await new Promise((r) => setTimeout(r, 10)); this.ready = true; return this; })();
+       }
+       onUpdate() { return []; }
+     }\n`,
+  );
+  await assert.rejects(loadAgent({ path: dir, name: "Broken", uid: 0 }), (e: Error) => {
+    assert.ok(e instanceof AgentLoadError);
+    assert.match(e.message, /^cannot load agent file .*Broken\.ts: .*no_such_module\.ts/);
+    assert.ok(!e.message.includes("\x1b"), "no terminal colour codes");
+    return true;
+  });
+  await assert.rejects(
+    loadAgent({ path: dir, name: "Shapeless", uid: 0 }),
+    /^AgentLoadError: Shapeless's constructor gave an object without an onUpdate method/,
+  );
+  // A constructor returning a promise of the agent is awaited; its failure is a failed start.
+  const later = await loadAgent({ path: dir, name: "Later", uid: 0 });
+  assert.equal((later as unknown as { ready: boolean }).ready, true);
+  await assert.rejects(
+    loadAgent({ path: dir, name: "Later", params: "fail=true", uid: 0 }),
+    /^AgentLoadError: Later failed to start: no model file$/,
+  );
+});
