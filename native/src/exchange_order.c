@@ -594,9 +594,12 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
     x_walk w = walk(ex, book, dir, true, price, in->agent_id, own, true, target, rate_t);
     int64_t maker_quote = target - w.quote;
     size = x_lot(ex, w.vol + x_quote_to_base(ex, maker_quote, price));
-    amount = dir == TX_BUY
-                 ? x_quote_with_rate(w.quote, rate_t) + x_quote_with_rate(maker_quote, rate_m)
-                 : size;
+    /* One truncation over both parts (3.4): truncating each part apart can come out one unit
+     * lower and accept a buy the specification refuses. */
+    amount = dir == TX_BUY ? x_scale((__int128)w.quote * (X_RATE_ONE + rate_t) +
+                                         (__int128)maker_quote * (X_RATE_ONE + rate_m),
+                                     -9)
+                           : size;
     if (size <= 0) return reject(ex, in, TX_R_INVALID_VOLUME, 0);
   } else {
     size = target;
