@@ -51,7 +51,9 @@ export type WorkerMessage =
   | { kind: "step"; id: number; response: AgentReply; seconds: number; dropped?: string }
   /** `at`: where in the agent's own code the error was raised (file:line:column), if known. */
   | { kind: "step-failed"; id: number; message: string; seconds: number; at?: string }
-  | { kind: "agent-error"; message: string };
+  | { kind: "agent-error"; message: string }
+  /** The worker cannot go on (`message` says why, after the agent's name): replace it. */
+  | { kind: "exiting"; message: string };
 
 const seconds = z.number();
 const agentReply = z.object({ agent_id: z.number(), instructions: z.array(z.unknown()) });
@@ -77,6 +79,7 @@ const workerMessage: z.ZodType<WorkerMessage> = z.discriminatedUnion("kind", [
     at: z.string().optional(),
   }),
   z.object({ kind: z.literal("agent-error"), message: z.string() }),
+  z.object({ kind: z.literal("exiting"), message: z.string() }),
 ]);
 
 /** What an agent answered: the `FinanceAgentResponse` body. */
@@ -279,6 +282,8 @@ export class AgentHost {
             preview(data)
           }`,
         );
+      } else if (message.kind === "exiting") {
+        this.#replace(`agent ${this.#spec.name} ${message.message}`);
       } else if (message.kind === "agent-error") {
         if (current === null || current.done) {
           this.#options.onError?.(message.message);

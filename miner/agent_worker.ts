@@ -18,10 +18,16 @@ import { loadAgent } from "../agents/sdk/loader.ts";
 import { parseStateUpdate } from "../agents/sdk/state.ts";
 import { decodeStateUpdate } from "../bittensor/market_synapse.ts";
 import { describeThrown as describe } from "../agents/sdk/thrown.ts";
+import { watchBuiltins } from "./builtins_guard.ts";
 import type { HostMessage, StepInput, WorkerMessage } from "./agent_host.ts";
 
 let agent: TradingAgent | null = null;
 let uid = 0;
+/** Names a built-in the agent changed since here, before it was loaded. */
+const builtinChanged = watchBuiltins();
+/** Why the miner's own code here can no longer be trusted, for the host. */
+const relied = (what: string) =>
+  `changed ${what}, which the miner's own code in the agent's worker relies on`;
 
 // Taken before the agent is imported: what it does to the port or the globals later cannot
 // change where the replies go.
@@ -93,6 +99,8 @@ port.on("message", async (message: HostMessage) => {
         uid,
         onWarning: (text) => warning = text,
       });
+      const changed = builtinChanged();
+      if (changed !== null) throw new Error(`${message.name} ${relied(changed)}`);
       send({ kind: "loaded", warning });
     } catch (error) {
       send({ kind: "load-failed", message: describe(error) });
@@ -136,6 +144,13 @@ port.on("message", async (message: HostMessage) => {
     if (at !== null) reply.at = at;
   }
   reply.seconds = (performance.now() - started) / 1000;
+  // Every later update would fail inside the kit: the host replaces this worker instead, and this
+  // update fails with the reason.
+  const changed = builtinChanged();
+  if (changed !== null) {
+    send({ kind: "exiting", message: relied(changed) });
+    return;
+  }
   // A promise the agent rejected without awaiting is reported once pending jobs have run: wait a
   // task, so that report reaches the host before this update's result and fails it.
   await nextTask();

@@ -189,7 +189,10 @@ Deno.test("an agent's error comes with where in its own file it was raised", asy
     assert.equal(failed.kind, "failed");
     const { message, at } = failed as { message: string; at?: string };
     assert.equal(message, "no_model_loaded");
-    assert.equal(at, `${join(fixtures, "FixtureAgent.ts")}:30:53`);
+    const file = join(fixtures, "FixtureAgent.ts");
+    const lines = (await Deno.readTextFile(file)).split("\n");
+    const line = lines.findIndex((l) => l.includes("throw new Error(this.params.fail)")) + 1;
+    assert.equal(at, `${file}:${line}:53`);
   });
 });
 
@@ -267,6 +270,25 @@ Deno.test("an agent allocating without bound is held at its heap limit instead o
     assert.ok(held <= 512, `the agent holds ${held} MiB`);
   } finally {
     host.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an agent that breaks a built-in the kit relies on is replaced, not blamed on the next states", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await withHost(`tamper_flag=${join(dir, "flag")}`, async (host, events) => {
+      const failed = await host.step(state(), 5000);
+      assert.equal(failed.kind, "failed");
+      assert.match(
+        (failed as { message: string }).message,
+        /^agent FixtureAgent changed Array\.prototype\.push, which the miner's own code/,
+      );
+      // A fresh instance (its count starts again at 1) answers the next update.
+      assert.equal(quantity(await host.step(state(), 5000)), 1);
+      assert.match(events.restarts.join("\n"), /replacing it with a fresh instance/);
+    });
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
