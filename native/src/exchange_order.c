@@ -203,8 +203,22 @@ static void settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, i
   if (buy->leverage > 0) {
     x_margin_buy_leg(ex, buyer, buy, price, best_or(book, TX_SELL, price), notional + buyer_fee);
   } else {
-    /* A buyer whose maker rate rose since it was reserved may not cover the whole fee; it pays
-     * what it has and the fee is reduced accordingly (never a negative balance). */
+    /* A resting buy pays a fill from the part of its reservation the fill frees and from free
+     * quote; what its remaining volume needs stays reserved (taking from it would leave the
+     * order short, and its later fills with fees below the floor). A maker rate raised since it
+     * was reserved can make the fee more than that: the fee is then cut to what the buyer can
+     * pay, never below the fee at the rate its reservation was sized with. */
+    if (buy == r) {
+      int64_t keep = x_with_rate(ex, r->price, r->volume - q, r->maker_e9);
+      int64_t available = r->res_quote - keep + buyer->quote_free;
+      if (notional + buyer_fee > available) {
+        int64_t floor = x_fee(ex, price, q, r->maker_e9);
+        buyer_fee = available - notional > floor ? available - notional : floor;
+        if (buyer_fee < 0) limit_rebates(book, &buyer_fee, &seller_fee);
+      }
+    }
+    /* Rounding drift can still leave a unit unpaid: the fee absorbs it (never a negative
+     * balance). */
     int64_t unpaid = pay_quote(buyer, buy, notional + buyer_fee);
     if (unpaid > 0) buyer_fee -= unpaid;
   }
