@@ -47,8 +47,19 @@ export type WorkerMessage =
   /** `warning`: parameters the agent does not take. */
   | { kind: "loaded"; warning?: string }
   | { kind: "load-failed"; message: string }
-  /** `dropped`: instructions a validator would refuse one by one (the rest of the reply stands). */
-  | { kind: "step"; id: number; response: AgentReply; seconds: number; dropped?: string }
+  /**
+   * `dropped`: instructions a validator would refuse one by one (the rest of the reply stands).
+   * `wire`: for an update that came over the wire, `response` as the reply field carries it
+   * (JSON, zlib, base64).
+   */
+  | {
+    kind: "step";
+    id: number;
+    response: AgentReply;
+    seconds: number;
+    dropped?: string;
+    wire?: string;
+  }
   /** `at`: where in the agent's own code the error was raised (file:line:column), if known. */
   | { kind: "step-failed"; id: number; message: string; seconds: number; at?: string }
   | { kind: "agent-error"; message: string }
@@ -70,6 +81,7 @@ const workerMessage: z.ZodType<WorkerMessage> = z.discriminatedUnion("kind", [
     response: agentReply,
     seconds,
     dropped: z.string().optional(),
+    wire: z.string().optional(),
   }),
   z.object({
     kind: z.literal("step-failed"),
@@ -90,7 +102,7 @@ export interface AgentReply {
 
 /** The result of one state update. */
 export type StepOutcome =
-  | { kind: "ok"; response: AgentReply; seconds: number; dropped?: string }
+  | { kind: "ok"; response: AgentReply; seconds: number; dropped?: string; wire?: string }
   | { kind: "overran"; seconds: number }
   | { kind: "failed"; message: string; seconds: number; at?: string };
 
@@ -349,6 +361,7 @@ export class AgentHost {
               response: message.response,
               seconds: message.seconds,
               ...(message.dropped !== undefined && { dropped: message.dropped }),
+              ...(message.wire !== undefined && { wire: message.wire }),
             });
           } else if (message.kind === "step-failed") {
             resolve({

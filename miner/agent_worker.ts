@@ -16,7 +16,8 @@ import { validateInstructions } from "../agents/sdk/instructions.ts";
 import { laxInstruction } from "../agents/sdk/lax_wire.ts";
 import { loadAgent } from "../agents/sdk/loader.ts";
 import { parseStateUpdate } from "../agents/sdk/state.ts";
-import { decodeStateUpdate } from "../bittensor/market_synapse.ts";
+import { MAX_RESPONSE_BYTES } from "../bittensor/dendrite.ts";
+import { compressJsonText, decodeStateUpdate } from "../bittensor/market_synapse.ts";
 import { describeThrown as describe } from "../agents/sdk/thrown.ts";
 import { watchBuiltins } from "./builtins_guard.ts";
 import type { HostMessage, StepInput, WorkerMessage } from "./agent_host.ts";
@@ -67,6 +68,11 @@ process.on("unhandledRejection", (reason) => {
   send({ kind: "agent-error", message: `unhandled rejection: ${describe(reason)}` });
 });
 
+/** `bytes` in MiB, to one decimal. */
+function mib(bytes: number): string {
+  return (bytes / 2 ** 20).toFixed(1);
+}
+
 /** The state a step hands the agent, decoded here when it came as sent over the wire. */
 function stateOf(input: StepInput): unknown {
   if ("state" in input) return input.state;
@@ -113,9 +119,10 @@ port.on("message", async (message: HostMessage) => {
     if (agent === null) throw new Error("no agent loaded");
     const state = parseStateUpdate(stateOf(message.input));
     const response = await runAgentStep(agent, uid, state);
+    let text: string;
     try {
       // The miner sends the response as JSON; a BigInt or a cycle would fail there instead.
-      JSON.stringify(response);
+      text = JSON.stringify(response);
     } catch (error) {
       throw new Error(`invalid agent response: ${describe(error)}`);
     }
@@ -131,7 +138,18 @@ port.on("message", async (message: HostMessage) => {
     const knownBook = (item: unknown) =>
       (laxInstruction(item) as { bookId: number }).bookId < bookCount;
     const instructions = response.instructions.filter(knownBook);
-    reply = { kind: "step", id: message.id, response: { ...response, instructions }, seconds: 0 };
+    const sent = { ...response, instructions };
+    const json = instructions.length === response.instructions.length ? text : JSON.stringify(sent);
+    if (json.length > MAX_RESPONSE_BYTES) {
+      throw new Error(
+        `invalid agent response: ${mib(json.length)} MiB as JSON, more than a validator reads ` +
+          `(${mib(MAX_RESPONSE_BYTES)} MiB)`,
+      );
+    }
+    reply = { kind: "step", id: message.id, response: sent, seconds: 0 };
+    // Compressed here, like the update was decoded here: a large reply (an instruction carrying
+    // megabytes of data nobody reads) would otherwise hold up the axon's thread for seconds.
+    if ("update" in message.input) reply.wire = compressJsonText(json);
     if (rejected.length > 0) {
       const first = rejected[0];
       const unsent = knownBook(response.instructions[first.index]) ? "" : " (not sent)";

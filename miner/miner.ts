@@ -169,6 +169,10 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
               `validators will drop ${outcome.dropped} (said once)`,
             );
           }
+          // Compressed in the agent's worker: a large reply would hold up this thread.
+          if (outcome.wire !== undefined) {
+            return { ...encodeResponse(request, null), response: outcome.wire };
+          }
           return encodeResponse(request, { ...outcome.response, agent_id: options.uid });
         case "overran":
           metrics.agentFailure("overran");

@@ -292,3 +292,39 @@ Deno.test("an agent that breaks a built-in the kit relies on is replaced, not bl
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a reply to an update from the wire is compressed in the agent's worker, not the axon's thread", async () => {
+  await withHost("", async (host) => {
+    const wire = encodeStateUpdate(state());
+    const outcome = await host.stepUpdate(wire, alice.ss58Address, 5000);
+    assert.equal(outcome.kind, "ok", JSON.stringify(outcome));
+    const { response, wire: packed } = outcome as { response: unknown; wire?: string };
+    assert.ok(packed !== undefined, "the reply field comes ready");
+    assert.deepEqual(decodeResponse({ ...wire, response: packed, compressed: true }), response);
+  });
+});
+
+Deno.test("a reply larger than a validator reads is answered empty and counted invalid", async () => {
+  const warnings: string[] = [];
+  const miner = await startFixtureMiner("pad_mb=65", {
+    log: (at, message) => at === "warning" && warnings.push(message),
+  });
+  try {
+    const result = await new Dendrite(alice).call(
+      { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address },
+      MarketSimulationStateUpdate,
+      encodeStateUpdate(state()),
+      10,
+    );
+    assert.equal(result.statusCode, 200, result.statusMessage);
+    assert.deepEqual(decodeResponse(result.fields!), { agent_id: 1, instructions: [] });
+    assert.match(
+      warnings.join("\n"),
+      /invalid agent response: 65\.0 MiB as JSON, more than a validator reads \(64\.0 MiB\)/,
+    );
+    const text = await miner.metrics.registry.metrics();
+    assert.match(text, /taos_miner_agent_errors_total\{reason="invalid"[^}]*\} 1/);
+  } finally {
+    await miner.stop();
+  }
+});
