@@ -73,6 +73,15 @@ const SUBTENSOR_EXTENSIONS = {
   CheckShieldedTxValidity: EMPTY_EXTENSION,
 };
 
+/**
+ * Entries of the provider's cache of calls made at a block hash. Its LRU list
+ * (`@polkadot/rpc-provider` 16.5.6) breaks when a hit lands on its oldest entry; from then on the
+ * nodes of evicted keys stay linked from live ones, and each extrinsic watched to inclusion adds
+ * four such keys (block, header, parent's runtime version, events), about 1.2 kB kept for good. A
+ * single entry is never moved within the list; 0 does not turn the cache off (it keeps every value).
+ */
+const CALL_CACHE_CAPACITY = 1;
+
 /** A live connection to a subtensor node. */
 export class SubtensorClient {
   /** The `@polkadot/api` instance, decorated from the node's own metadata. */
@@ -100,7 +109,7 @@ export class SubtensorClient {
   static async connect(options: ConnectOptions): Promise<SubtensorClient> {
     const endpoint = resolveEndpoint(options.network);
     // Auto-connect off: reconnection is ours, with backoff instead of a fixed delay.
-    const provider = new WsProvider(endpoint, false);
+    const provider = new WsProvider(endpoint, false, {}, undefined, CALL_CACHE_CAPACITY);
     const api = new ApiPromise({
       provider,
       noInitWarn: true,
