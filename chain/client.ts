@@ -82,6 +82,13 @@ const SUBTENSOR_EXTENSIONS = {
  */
 const CALL_CACHE_CAPACITY = 1;
 
+/** The part of the API's RPC core that holds the memo of block registries (a protected member). */
+interface RegistrySwapHolder {
+  setRegistrySwap(
+    swap: (blockHash: Uint8Array) => ReturnType<ApiPromise["getBlockRegistry"]>,
+  ): void;
+}
+
 /** A live connection to a subtensor node. */
 export class SubtensorClient {
   /** The `@polkadot/api` instance, decorated from the node's own metadata. */
@@ -205,6 +212,7 @@ export class SubtensorClient {
         settled = true;
         clearTimeout(timer);
         unsubscribe?.();
+        this.#forgetBlockRegistries();
         resolve(outcome);
       };
       const timer = setTimeout(() => {
@@ -239,6 +247,16 @@ export class SubtensorClient {
         finish({ ok: false, message: describeSubmitError(error), extrinsicHash });
       });
     });
+  }
+
+  /**
+   * Empties `@polkadot/rpc-core`'s memo of the registry for each block hash a call was made at: it
+   * never drops one, and every extrinsic watched to inclusion adds one (about 0.2 kB). Lookups
+   * already under way keep their answer; a later call at an old hash asks the node again.
+   */
+  #forgetBlockRegistries(): void {
+    const core = (this.api as unknown as { _rpcCore: RegistrySwapHolder })._rpcCore;
+    core.setRegistrySwap((blockHash) => this.api.getBlockRegistry(blockHash));
   }
 
   /** Stops reconnecting and closes the connection. */
