@@ -44,8 +44,8 @@ export type HostMessage =
 
 /** Messages the worker sends back. */
 export type WorkerMessage =
-  /** `warning`: parameters the agent does not take. */
-  | { kind: "loaded"; warning?: string }
+  /** `warning`: parameters the agent does not take; `file`: null for a bundled example. */
+  | { kind: "loaded"; warning?: string; file: string | null }
   | { kind: "load-failed"; message: string }
   /**
    * `dropped`: instructions a validator would refuse one by one (the rest of the reply stands).
@@ -73,7 +73,11 @@ const agentReply = z.object({ agent_id: z.number(), instructions: z.array(z.unkn
  * anything else is its noise, reported and ignored rather than taken for a reply.
  */
 const workerMessage: z.ZodType<WorkerMessage> = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("loaded"), warning: z.string().optional() }),
+  z.object({
+    kind: z.literal("loaded"),
+    warning: z.string().optional(),
+    file: z.string().nullable(),
+  }),
   z.object({ kind: z.literal("load-failed"), message: z.string() }),
   z.object({
     kind: z.literal("step"),
@@ -192,7 +196,7 @@ function preview(data: unknown): string {
 async function spawnWorker(
   spec: AgentSpec,
   options: AgentHostOptions,
-): Promise<{ worker: Worker; warning?: string }> {
+): Promise<{ worker: Worker; warning?: string; file: string | null }> {
   const heapMb = options.maxHeapMb ?? defaultHeapMb();
   const worker = new Worker(new URL("./agent_worker.ts", import.meta.url), {
     resourceLimits: { maxOldGenerationSizeMb: heapMb },
@@ -221,7 +225,7 @@ async function spawnWorker(
     void worker.terminate();
     throw new AgentStartError("message" in loaded ? loaded.message : "agent did not load");
   }
-  return { worker, warning: loaded.warning };
+  return { worker, warning: loaded.warning, file: loaded.file };
 }
 
 /** Why a worker ended with `error`: a full heap, or what the agent left uncaught. */
@@ -253,23 +257,27 @@ export class AgentHost {
 
   /** Set when the agent ignores some of the given parameters (names them and what it takes). */
   readonly paramsWarning: string | null;
+  /** The file the agent was loaded from; null for a bundled example. */
+  readonly agentFile: string | null;
 
   private constructor(
     spec: AgentSpec,
     options: AgentHostOptions,
     worker: Worker,
     paramsWarning: string | null,
+    agentFile: string | null,
   ) {
     this.#spec = spec;
     this.#options = options;
     this.paramsWarning = paramsWarning;
+    this.agentFile = agentFile;
     this.#attach(worker);
   }
 
   /** Loads the agent in a new worker; throws AgentStartError when it cannot be loaded. */
   static async start(spec: AgentSpec, options: AgentHostOptions = {}): Promise<AgentHost> {
-    const { worker, warning } = await spawnWorker(spec, options);
-    return new AgentHost(spec, options, worker, warning ?? null);
+    const { worker, warning, file } = await spawnWorker(spec, options);
+    return new AgentHost(spec, options, worker, warning ?? null, file);
   }
 
   #attach(worker: Worker): void {

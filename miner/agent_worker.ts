@@ -14,7 +14,7 @@ import { parentPort } from "node:worker_threads";
 import { runAgentStep, type TradingAgent } from "../agents/sdk/agent.ts";
 import { validateInstructions } from "../agents/sdk/instructions.ts";
 import { laxInstruction } from "../agents/sdk/lax_wire.ts";
-import { loadAgent } from "../agents/sdk/loader.ts";
+import { agentFile, loadAgent } from "../agents/sdk/loader.ts";
 import { parseStateUpdate } from "../agents/sdk/state.ts";
 import { MAX_RESPONSE_BYTES } from "../bittensor/dendrite.ts";
 import { compressJsonText, decodeStateUpdate } from "../bittensor/market_synapse.ts";
@@ -107,7 +107,7 @@ port.on("message", async (message: HostMessage) => {
       });
       const changed = builtinChanged();
       if (changed !== null) throw new Error(`${message.name} ${relied(changed)}`);
-      send({ kind: "loaded", warning });
+      send({ kind: "loaded", warning, file: agentFile(message.path, message.name) });
     } catch (error) {
       send({ kind: "load-failed", message: describe(error) });
     }

@@ -525,7 +525,8 @@ export const command: Command = {
     // Listening for a stop before saying it is ready: a supervisor may send one at once.
     const stopped = untilSignal();
     console.log(
-      `taos miner: uid ${uid}, hotkey ${hotkey.ss58Address}, agent ${values["agent.name"]}, ` +
+      `taos miner: uid ${uid}, hotkey ${hotkey.ss58Address}, agent ${values["agent.name"]} ` +
+        `(${miner.agentFile ?? "bundled"}), ` +
         `axon port ${miner.port}` +
         (miner.metricsPort === null ? "" : `, metrics port ${miner.metricsPort}`),
     );

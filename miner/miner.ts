@@ -85,6 +85,8 @@ export interface RunningMiner {
   port: number;
   /** The metrics exporter's bound port, or null when disabled. */
   metricsPort: number | null;
+  /** The file the agent was loaded from; null for a bundled example. */
+  agentFile: string | null;
   metrics: MinerMetrics;
   /** Stops the axon, the exporter and the agent. */
   stop(): Promise<void>;
@@ -235,6 +237,7 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
   return {
     port,
     metricsPort,
+    agentFile: host.agentFile,
     metrics,
     async stop() {
       await axon.stop();

@@ -87,6 +87,20 @@ function isAgentClass(value: unknown): value is AgentClass {
 }
 
 /**
+ * The file the agent `name` is loaded from: `path` itself when it is a file, else the first of
+ * `<path>/<name>.{ts,js,mjs}` that exists; null when there is none (a bundled example, if any).
+ */
+export function agentFile(path: string, name: string): string | null {
+  const full = resolve(path);
+  if (!existsSync(full)) return null;
+  if (statSync(full).isFile()) return full;
+  return ["ts", "js", "mjs"].map((ext) => join(full, `${name}.${ext}`)).find((f) =>
+    existsSync(f)
+  ) ??
+    null;
+}
+
+/**
  * Finds the agent class `name`: in the file `path`, in `<path>/<name>.{ts,js,mjs}`, or among
  * the bundled examples.
  */
@@ -100,13 +114,7 @@ export async function loadAgentClass(path: string, name: string): Promise<AgentC
   if (!existsSync(full) && full !== resolve(DEFAULT_AGENTS_DIR)) {
     throw new AgentLoadError(`agent path ${full} does not exist`);
   }
-  let file: string | undefined;
-  if (existsSync(full) && statSync(full).isFile()) file = full;
-  else if (existsSync(full)) {
-    file = ["ts", "js", "mjs"].map((ext) => join(full, `${name}.${ext}`)).find((f) =>
-      existsSync(f)
-    );
-  }
+  const file = agentFile(full, name) ?? undefined;
   if (file === undefined && existsSync(join(full, `${name}.py`))) {
     // A reference (Python) agent of that name: running a bundled one instead would be a surprise.
     throw new AgentLoadError(

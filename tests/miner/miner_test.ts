@@ -31,6 +31,7 @@ import {
   bob,
   charlie,
   FIXTURE_AGENT_FLAGS,
+  fixtures,
   localMinerFlags,
   marketState,
   minerWallet,
@@ -319,6 +320,8 @@ Deno.test("taos miner --local answers a signed state update, refuses strangers, 
     const metricsPort = Number(/metrics port (\d+)/.exec(line)?.[1]);
     assert.ok(axonPort === freePort && metricsPort > 0, line);
     assert.match(line, /uid 1, hotkey 5FHneW46/);
+    // The agent's file, named once, where the warnings name only its class.
+    assert.ok(line.includes(`agent FixtureAgent (${join(fixtures, "FixtureAgent.ts")})`), line);
 
     const target = { ip: "127.0.0.1", port: axonPort, hotkey: bob.ss58Address };
     const wire = encodeStateUpdate(stateForMiner(marketState(), 1));
