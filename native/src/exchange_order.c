@@ -207,18 +207,19 @@ static void settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, i
      * quote; what its remaining volume needs stays reserved (taking from it would leave the
      * order short, and its later fills with fees below the floor). A maker rate raised since it
      * was reserved can make the fee more than that: the fee is then cut to what the buyer can
-     * pay, never below the fee at the rate its reservation was sized with. */
+     * pay. The freed part covers the fee at the rate the reservation was sized with, save one
+     * unit of rounding when that rate is a rebate (trunc(x * (1 + m)) against trunc(x) +
+     * trunc(m * x)), so the cut fee is never lower than that fee by more. */
     if (buy == r) {
       int64_t keep = x_with_rate(ex, r->price, r->volume - q, r->maker_e9);
-      int64_t available = r->res_quote - keep + buyer->quote_free;
-      if (notional + buyer_fee > available) {
-        int64_t floor = x_fee(ex, price, q, r->maker_e9);
-        buyer_fee = available - notional > floor ? available - notional : floor;
+      int64_t payable = r->res_quote - keep + buyer->quote_free - notional;
+      if (buyer_fee > payable) {
+        buyer_fee = payable;
         if (buyer_fee < 0) limit_rebates(book, &buyer_fee, &seller_fee);
       }
     }
-    /* Rounding drift can still leave a unit unpaid: the fee absorbs it (never a negative
-     * balance). */
+    /* An aggressing buy's reservation covers its fills; should rounding leave a unit unpaid, the
+     * fee absorbs it (never a negative balance). */
     int64_t unpaid = pay_quote(buyer, buy, notional + buyer_fee);
     if (unpaid > 0) buyer_fee -= unpaid;
   }
