@@ -52,7 +52,7 @@ function configFor(seed: number): ModelConfig {
     initialQuote: toUnits("1200", quoteDecimals),
     feeTiers: [
       { volumeRequired: 0n, makerE9: 1_000_000n, takerE9: 2_000_000n },
-      { volumeRequired: toUnits("800", quoteDecimals), makerE9: 500_000n, takerE9: 1_000_000n },
+      { volumeRequired: toUnits("500", quoteDecimals), makerE9: 500_000n, takerE9: 1_000_000n },
       { volumeRequired: toUnits("2000", quoteDecimals), makerE9: -100_000n, takerE9: 700_000n },
     ],
     feeHistorySlots: 2,
@@ -95,7 +95,9 @@ function generate(seed: number, config: ModelConfig, instructions: number): Batc
       let volume = BigInt(int(1, 30_000)) * 10n ** BigInt(config.baseDecimals - 4);
       if (rand() < 0.02) volume = BigInt(-int(0, 3));
       const roll = rand();
-      if (roll < 0.04 && agentId < AGENTS && bookId < config.books) {
+      if (roll < 0.005) {
+        batch.push({ kind: "reset", agentId });
+      } else if (roll < 0.04 && agentId < AGENTS && bookId < config.books) {
         // All in: an order sized at the edge of what the account can pay, or one unit past it.
         const free = model.balances(agentId, bookId);
         const over = BigInt(int(0, 1));
@@ -199,7 +201,8 @@ function pack(instructions: Instruction[], batch: InstructionBatch): void {
   for (const instruction of instructions) {
     if (instruction.kind === "limit") batch.limit(instruction);
     else if (instruction.kind === "market") batch.market(instruction);
-    else batch.cancel(instruction);
+    else if (instruction.kind === "cancel") batch.cancel(instruction);
+    else batch.reset(instruction.agentId);
   }
 }
 
@@ -365,6 +368,8 @@ const COVERED = [
   "cancelled request partial",
   "cancelled stp",
   "cancelled stp partial",
+  "cancelled reset",
+  "reset",
   "expired",
   "rejected ORDER_NOT_FOUND",
   "rejected ORDER_NOT_FOUND (expiry)",

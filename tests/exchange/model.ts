@@ -12,8 +12,8 @@
  * the order exists before its volume, and a market order sized in quote that buys less than one
  * lot is EMPTY_BOOK, like one priced against nothing but the agent's own orders (Q13).
  *
- * Left out: leverage (any leverage > 0 is INVALID_LEVERAGE, as with `maxLeverage` 0), agent
- * resets, extra fee policies, malformed records, and the core's range limits (holdings, order-id
+ * Left out: leverage (any leverage > 0 is INVALID_LEVERAGE, as with `maxLeverage` 0), extra fee
+ * policies, malformed records, and the core's range limits (holdings, order-id
  * exhaustion, book-volume bounds, rebates bounded by holdings), which ordinary sizes never reach.
  * @module
  */
@@ -31,7 +31,8 @@ import type {
 export type Instruction =
   | ({ kind: "limit" } & LimitPlacement)
   | ({ kind: "market" } & Placement)
-  | ({ kind: "cancel" } & Cancellation);
+  | ({ kind: "cancel" } & Cancellation)
+  | { kind: "reset"; agentId: number };
 
 /** The model's configuration: the cash subset of `ExchangeConfig`. */
 export interface ModelConfig {
@@ -291,6 +292,10 @@ export class ExchangeModel {
     this.#advance(now);
     instructions.forEach((instruction, index) => {
       this.#instruction = index;
+      if (instruction.kind === "reset") {
+        this.#bookId = 0;
+        return this.#reset(instruction.agentId);
+      }
       this.#bookId = instruction.bookId;
       if (instruction.kind === "cancel") this.#cancel(instruction);
       else this.#place(instruction);
@@ -317,6 +322,30 @@ export class ExchangeModel {
       return "INVALID_BOOK";
     }
     return null;
+  }
+
+  /** Section 5.7: the agent's orders cancelled book by book (by id), its balances and fee
+   * history as when it was created. */
+  #reset(agentId: number): void {
+    if (this.#known(agentId, 0) !== null) {
+      return this.#emit({ type: "rejected", agentId, reason: "NONEXISTENT_ACCOUNT" });
+    }
+    this.#books.forEach((book, bookId) => {
+      this.#bookId = bookId;
+      const orders = [...book.bids, ...book.asks].filter((o) => o.agentId === agentId)
+        .sort((a, b) => a.id - b.id);
+      for (const order of orders) {
+        this.#takeFromResting(bookId, order, order.volume, "reset", false);
+      }
+      const account = this.#accounts[agentId][bookId];
+      account.baseFree = this.#config.initialBase;
+      account.quoteFree = this.#config.initialQuote;
+      account.slots = null;
+      account.tier = 0;
+    });
+    // A reset spans every book: its event names none.
+    this.#bookId = 0xFFFF_FFFF;
+    this.#emit({ type: "reset", agentId });
   }
 
   #cancel(c: Cancellation): void {
@@ -699,11 +728,10 @@ export class ExchangeModel {
     this.#shrinkResting(bookId, resting, volume);
     aggressor.volume -= volume;
     if (!buyerIsAggressor && notional + makerFee > buyerAccount.quoteFree) {
-      // A maker tier raised since the buy was placed: the fee is cut to what the buyer can pay,
-      // never below the fee at the rate its reservation was sized with (README, Q6).
-      const floor = this.#fee(price, volume, resting.makerE9);
-      const payable = buyerAccount.quoteFree - notional;
-      makerFee = payable > floor ? payable : floor;
+      // A maker tier raised since the buy was placed (or, by a unit, a rebate's rounding): the
+      // fee is cut to what the buyer can pay from what the fill freed and its free quote, never
+      // touching what the rest of the order holds (README, Q6).
+      makerFee = buyerAccount.quoteFree - notional;
     }
 
     const buyerFee = buyerIsAggressor ? takerFee : makerFee;
