@@ -83,7 +83,8 @@ function generate(seed: number, config: ModelConfig, instructions: number): Batc
     else if (step < 0.08 && due !== undefined) now = due;
     else now += BigInt(int(0, 2_000));
     const batch: Instruction[] = [];
-    for (let i = int(1, 10); i > 0; i--) {
+    // Some calls only move the clock (`tx_advance`).
+    for (let i = rand() < 0.03 ? 0 : int(1, 10); i > 0; i--) {
       const bookId = rand() < 0.01 ? 5 : int(0, config.books - 1);
       const agentId = bookId === 5 || rand() >= 0.01 ? int(0, AGENTS - 1) : 9;
       const direction = rand() < 0.5 ? "buy" as const : "sell" as const;
@@ -191,7 +192,7 @@ function generate(seed: number, config: ModelConfig, instructions: number): Batc
     dues.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     model.submit(now, batch);
     batches.push({ now, instructions: batch });
-    count += batch.length;
+    count += Math.max(1, batch.length);
   }
   return batches;
 }
@@ -301,8 +302,11 @@ function run(config: ModelConfig, stream: Batch[], seen = new Map<string, number
   const batch = new InstructionBatch();
   try {
     for (let i = 0; i < stream.length; i++) {
-      pack(stream[i].instructions, batch);
-      exchange.submit(stream[i].now, batch);
+      if (stream[i].instructions.length === 0) exchange.advance(stream[i].now);
+      else {
+        pack(stream[i].instructions, batch);
+        exchange.submit(stream[i].now, batch);
+      }
       const expected = model.submit(stream[i].now, stream[i].instructions);
       const events = exchange.drainEvents();
       for (const e of events) seen.set(eventKind(e), (seen.get(eventKind(e)) ?? 0) + 1);
@@ -322,24 +326,36 @@ function kindOf(mismatch: Mismatch): string {
   return mismatch.message.split(":")[0].replace(/\d+/g, "#");
 }
 
+/** One instruction with its batch time, or (null) a call that only moves the clock. */
+interface Step {
+  now: bigint;
+  instruction: Instruction | null;
+}
+
 /**
  * Shrinks a mismatching stream (delta debugging over its instructions, each keeping its batch
- * time): drops chunks of halving size while the same kind of mismatch remains.
+ * time, and its clock-only calls): drops chunks of halving size while the same kind of mismatch
+ * remains.
  */
 function shrink(config: ModelConfig, stream: Batch[], first: Mismatch): Batch[] {
   const kind = kindOf(first);
-  let items = stream.slice(0, first.batch + 1)
-    .flatMap((b) => b.instructions.map((instruction) => ({ now: b.now, instruction })));
-  const regroup = (list: typeof items): Batch[] => {
+  let items = stream.slice(0, first.batch + 1).flatMap((b): Step[] =>
+    b.instructions.length === 0
+      ? [{ now: b.now, instruction: null }]
+      : b.instructions.map((instruction) => ({ now: b.now, instruction }))
+  );
+  const regroup = (list: Step[]): Batch[] => {
     const batches: Batch[] = [];
     for (const { now, instruction } of list) {
       const last = batches.at(-1);
-      if (last !== undefined && last.now === now) last.instructions.push(instruction);
-      else batches.push({ now, instructions: [instruction] });
+      if (instruction === null) batches.push({ now, instructions: [] });
+      else if (last !== undefined && last.now === now && last.instructions.length > 0) {
+        last.instructions.push(instruction);
+      } else batches.push({ now, instructions: [instruction] });
     }
     return batches;
   };
-  const fails = (list: typeof items) => {
+  const fails = (list: Step[]) => {
     const mismatch = list.length > 0 ? run(config, regroup(list)) : null;
     return mismatch !== null && kindOf(mismatch) === kind;
   };
