@@ -30,6 +30,7 @@ import {
   sr25519_sign as schnorrkelSign,
   sr25519_verify as schnorrkelVerify,
 } from "@polkadot-labs/schnorrkel-wasm";
+import { ristretto255 } from "@noble/curves/ed25519";
 import { sr25519Native } from "./sr25519_native.ts";
 
 /** SS58 network prefix of every Bittensor network (generic Substrate). */
@@ -227,7 +228,7 @@ export class Keypair {
       const bytes = typeof message === "string" ? stringToU8a(message) : message;
       const native = sr25519Native();
       const check = native === null
-        ? (m: Uint8Array) => schnorrkelVerify(publicKey, m, sig)
+        ? (m: Uint8Array) => schnorrkelWasmVerify(publicKey, m, sig)
         : (m: Uint8Array) => native.verify(publicKey, m, sig);
       if (check(bytes)) return true;
       return check(u8aConcat(stringToU8a("<Bytes>"), bytes, stringToU8a("</Bytes>")));
@@ -235,6 +236,51 @@ export class Keypair {
       return false;
     }
   }
+}
+
+/** Order l of the Ristretto255 group: a signature's s must lie below it. */
+const GROUP_ORDER = 2n ** 252n + 27742317777372353535851937790883648493n;
+
+/** Keys checked for the WASM verifier, by array (the ones {@linkcode publicKeyOf} keeps per
+ * caller); the bytes are kept too, so that an array changed since costs a check, not a panic. */
+const checkedKeys = new WeakMap<Uint8Array, { bytes: Uint8Array; valid: boolean }>();
+
+function isRistrettoPoint(publicKey: Uint8Array): boolean {
+  const known = checkedKeys.get(publicKey);
+  if (known !== undefined && known.bytes.every((byte, i) => byte === publicKey[i])) {
+    return known.valid;
+  }
+  let valid = true;
+  try {
+    ristretto255.Point.fromBytes(publicKey);
+  } catch {
+    valid = false;
+  }
+  checkedKeys.set(publicKey, { bytes: publicKey.slice(), valid });
+  return valid;
+}
+
+/**
+ * Verification through the WASM build of schnorrkel, for machines without the native library.
+ * That build panics instead of returning false when the signature lacks schnorrkel's marker bit,
+ * its s is not below l, or the key is no Ristretto255 point, and a panic does not unwind its
+ * stack: after about 1,200 of them it refuses every signature, so a caller sending malformed
+ * signatures would lock everyone out. Such input is refused here and never reaches it.
+ */
+export function schnorrkelWasmVerify(
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  if (publicKey.length !== 32 || signature.length !== 64 || (signature[63] & 0x80) === 0) {
+    return false;
+  }
+  let s = 0n;
+  for (let i = 63; i >= 32; i--) {
+    s = (s << 8n) | BigInt(i === 63 ? signature[i] & 0x7f : signature[i]);
+  }
+  if (s >= GROUP_ORDER) return false;
+  return isRistrettoPoint(publicKey) && schnorrkelVerify(publicKey, message, signature);
 }
 
 /** Callers a busy axon has seen recently: decoding an address costs a checksum hash each time. */
