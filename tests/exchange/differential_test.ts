@@ -10,18 +10,35 @@ import assert from "node:assert/strict";
 import {
   Exchange,
   type ExchangeEvent,
+  type FeeTier,
   InstructionBatch,
   type SelfTradePrevention,
   toUnits,
 } from "../../native/exchange.ts";
 import { ExchangeModel, type Instruction, type ModelConfig } from "./model.ts";
 
+/** One call: instructions at `now` (none: the clock only moves), or a fee-policy switch. */
 interface Batch {
   now: bigint;
   instructions: Instruction[];
+  feePolicy?: { agentId: number; policy: number };
 }
 
 const AGENTS = 4;
+/** Fee policies added to every exchange (besides the configuration's, policy 0), in quote. */
+function extraPolicies(config: ModelConfig): FeeTier[][] {
+  return [
+    [{ volumeRequired: 0n, makerE9: 0n, takerE9: 0n }],
+    [
+      { volumeRequired: 0n, makerE9: 2_000_000n, takerE9: 3_000_000n },
+      {
+        volumeRequired: toUnits("300", config.quoteDecimals),
+        makerE9: 100_000n,
+        takerE9: 500_000n,
+      },
+    ],
+  ];
+}
 const STPS: SelfTradePrevention[] = ["NONE", "CO", "CN", "CB", "DC"];
 
 function random(seed: number): () => number {
@@ -66,6 +83,7 @@ function generate(seed: number, config: ModelConfig, instructions: number): Batc
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)];
   const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
   const model = new ExchangeModel(config);
+  for (const tiers of extraPolicies(config)) model.addFeePolicy(tiers);
   const batches: Batch[] = [];
   let now = 1_000n;
   let count = 0;
@@ -76,6 +94,11 @@ function generate(seed: number, config: ModelConfig, instructions: number): Batc
   // Expiry times of the GTT orders sent, so that some batches land on one exactly.
   const dues: bigint[] = [];
   while (count < instructions) {
+    if (rand() < 0.01) {
+      const feePolicy = { agentId: int(0, AGENTS - 1), policy: int(0, 2) };
+      model.setFeePolicy(feePolicy.agentId, feePolicy.policy);
+      batches.push({ now, instructions: [], feePolicy });
+    }
     const step = rand();
     const due = dues.find((d) => d > now);
     if (step < 0.03) now += BigInt(int(20_000, 120_000));
@@ -299,15 +322,26 @@ function eventKind(e: ExchangeEvent): string {
 function run(config: ModelConfig, stream: Batch[], seen = new Map<string, number>()) {
   const exchange = Exchange.open({ ...config, maxLeverageE9: 0n });
   const model = new ExchangeModel(config);
+  for (const tiers of extraPolicies(config)) {
+    exchange.addFeePolicy(tiers);
+    model.addFeePolicy(tiers);
+  }
   const batch = new InstructionBatch();
   try {
     for (let i = 0; i < stream.length; i++) {
-      if (stream[i].instructions.length === 0) exchange.advance(stream[i].now);
+      const { feePolicy } = stream[i];
+      if (feePolicy !== undefined) {
+        exchange.setFeePolicy(feePolicy.agentId, feePolicy.policy);
+        model.setFeePolicy(feePolicy.agentId, feePolicy.policy);
+        seen.set("fee policy switch", (seen.get("fee policy switch") ?? 0) + 1);
+      } else if (stream[i].instructions.length === 0) exchange.advance(stream[i].now);
       else {
         pack(stream[i].instructions, batch);
         exchange.submit(stream[i].now, batch);
       }
-      const expected = model.submit(stream[i].now, stream[i].instructions);
+      const expected = feePolicy === undefined
+        ? model.submit(stream[i].now, stream[i].instructions)
+        : [];
       const events = exchange.drainEvents();
       for (const e of events) seen.set(eventKind(e), (seen.get(eventKind(e)) ?? 0) + 1);
       const message = compareEvents(events, expected) ??
@@ -326,10 +360,12 @@ function kindOf(mismatch: Mismatch): string {
   return mismatch.message.split(":")[0].replace(/\d+/g, "#");
 }
 
-/** One instruction with its batch time, or (null) a call that only moves the clock. */
+/** One instruction with its batch time, or (null) a call that only moves the clock or switches
+ * a fee policy. */
 interface Step {
   now: bigint;
   instruction: Instruction | null;
+  feePolicy?: Batch["feePolicy"];
 }
 
 /**
@@ -341,14 +377,14 @@ function shrink(config: ModelConfig, stream: Batch[], first: Mismatch): Batch[] 
   const kind = kindOf(first);
   let items = stream.slice(0, first.batch + 1).flatMap((b): Step[] =>
     b.instructions.length === 0
-      ? [{ now: b.now, instruction: null }]
+      ? [{ now: b.now, instruction: null, feePolicy: b.feePolicy }]
       : b.instructions.map((instruction) => ({ now: b.now, instruction }))
   );
   const regroup = (list: Step[]): Batch[] => {
     const batches: Batch[] = [];
-    for (const { now, instruction } of list) {
+    for (const { now, instruction, feePolicy } of list) {
       const last = batches.at(-1);
-      if (instruction === null) batches.push({ now, instructions: [] });
+      if (instruction === null) batches.push({ now, instructions: [], feePolicy });
       else if (last !== undefined && last.now === now && last.instructions.length > 0) {
         last.instructions.push(instruction);
       } else batches.push({ now, instructions: [instruction] });
@@ -397,6 +433,7 @@ const COVERED = [
   "rejected INVALID_PRICE",
   "rejected INVALID_LEVERAGE",
   "tier 1",
+  "fee policy switch",
 ];
 const INSTRUCTIONS = 4_000;
 

@@ -12,9 +12,10 @@
  * the order exists before its volume, and a market order sized in quote that buys less than one
  * lot is EMPTY_BOOK, like one priced against nothing but the agent's own orders (Q13).
  *
- * Left out: leverage (any leverage > 0 is INVALID_LEVERAGE, as with `maxLeverage` 0), extra fee
- * policies, malformed records, and the core's range limits (holdings, order-id
- * exhaustion, book-volume bounds, rebates bounded by holdings), which ordinary sizes never reach.
+ * Left out: leverage (any leverage > 0 is INVALID_LEVERAGE, as with `maxLeverage` 0), fee
+ * policies added after trading began, malformed records, and the core's range limits (holdings,
+ * order-id exhaustion, book-volume bounds, rebates bounded by holdings), which ordinary sizes never
+ * reach.
  * @module
  */
 import type {
@@ -82,7 +83,8 @@ interface Account {
   quoteFree: bigint;
   /** Fee-history slots, oldest first; null until the account's first fill in the book. */
   slots: bigint[] | null;
-  tier: number;
+  /** Tier earned at the last roll under each fee policy. */
+  tiers: number[];
 }
 
 interface Expiry {
@@ -112,12 +114,18 @@ export class ExchangeModel {
   #instruction: number | null = null;
   /** Book of the instruction being processed. */
   #bookId = 0;
+  /** Fee policies' tiers; policy 0 is the configuration's. */
+  readonly #policies: FeeTier[][];
+  /** The fee policy of each agent. */
+  readonly #policyOf: number[];
   /** Lot of order volumes, in base units. */
   readonly #lot: bigint;
 
   constructor(config: ModelConfig) {
     this.#config = config;
     this.#lot = pow10(config.baseDecimals - config.volumeDecimals);
+    this.#policies = [config.feeTiers];
+    this.#policyOf = Array.from({ length: config.agents }, () => 0);
     this.#books = Array.from({ length: config.books }, () => ({
       bids: [],
       asks: [],
@@ -131,7 +139,7 @@ export class ExchangeModel {
           baseFree: config.initialBase,
           quoteFree: config.initialQuote,
           slots: null,
-          tier: 0,
+          tiers: [0],
         })),
     );
   }
@@ -167,7 +175,22 @@ export class ExchangeModel {
   // ---- fees (section 6) ----
 
   #rates(agentId: number, bookId: number): FeeTier {
-    return this.#config.feeTiers[this.#accounts[agentId][bookId].tier];
+    const policy = this.#policyOf[agentId];
+    return this.#policies[policy][this.#accounts[agentId][bookId].tiers[policy]];
+  }
+
+  /** Adds a fee policy (the configuration's tiers are policy 0); returns its index. Every
+   * account's volume history counts in every policy. */
+  addFeePolicy(tiers: FeeTier[]): number {
+    this.#policies.push(tiers);
+    for (const row of this.#accounts) for (const account of row) account.tiers.push(0);
+    return this.#policies.length - 1;
+  }
+
+  /** Puts an agent under a fee policy in every book: the tier its volume earned there at the
+   * last roll applies from now on. */
+  setFeePolicy(agentId: number, policy: number): void {
+    this.#policyOf[agentId] = policy;
   }
 
   #recordVolume(agentId: number, bookId: number, quote: bigint): void {
@@ -177,14 +200,16 @@ export class ExchangeModel {
   }
 
   #roll(): void {
-    const tiers = this.#config.feeTiers;
     for (const row of this.#accounts) {
       for (const account of row) {
         if (account.slots === null) continue;
         const sum = account.slots.reduce((a, b) => a + b, 0n);
-        let tier = 0;
-        for (let i = 1; i < tiers.length; i++) if (tiers[i].volumeRequired <= sum) tier = i;
-        account.tier = tier;
+        account.tiers = this.#policies.map((tiers) => {
+          // The first tier applies below the second, whatever its own threshold.
+          let tier = 0;
+          for (let i = 1; i < tiers.length; i++) if (tiers[i].volumeRequired <= sum) tier = i;
+          return tier;
+        });
         account.slots.shift();
         account.slots.push(0n);
       }
@@ -341,7 +366,7 @@ export class ExchangeModel {
       account.baseFree = this.#config.initialBase;
       account.quoteFree = this.#config.initialQuote;
       account.slots = null;
-      account.tier = 0;
+      account.tiers = this.#policies.map(() => 0);
     });
     // A reset spans every book: its event names none.
     this.#bookId = 0xFFFF_FFFF;
@@ -794,7 +819,10 @@ export class ExchangeModel {
   /** Rolling traded volume and tier of an account in one book. */
   feeState(agentId: number, bookId: number) {
     const account = this.#accounts[agentId][bookId];
-    return { volume: (account.slots ?? []).reduce((a, b) => a + b, 0n), tier: account.tier };
+    return {
+      volume: (account.slots ?? []).reduce((a, b) => a + b, 0n),
+      tier: account.tiers[this.#policyOf[agentId]],
+    };
   }
 
   /** Orders of one side, best first, as `[orderId, agentId, price, volume, timestamp]`. */
