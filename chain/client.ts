@@ -98,6 +98,7 @@ export class SubtensorClient {
   readonly #provider: WsProvider;
   readonly #log: (message: string) => void;
   #closed = false;
+  #registryMemoWarned = false;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(
@@ -212,8 +213,8 @@ export class SubtensorClient {
         settled = true;
         clearTimeout(timer);
         unsubscribe?.();
-        this.#forgetBlockRegistries();
         resolve(outcome);
+        this.#forgetBlockRegistries();
       };
       const timer = setTimeout(() => {
         finish({
@@ -255,7 +256,15 @@ export class SubtensorClient {
    * already under way keep their answer; a later call at an old hash asks the node again.
    */
   #forgetBlockRegistries(): void {
-    const core = (this.api as unknown as { _rpcCore: RegistrySwapHolder })._rpcCore;
+    const core = (this.api as unknown as { _rpcCore?: Partial<RegistrySwapHolder> })._rpcCore;
+    if (typeof core?.setRegistrySwap !== "function") {
+      // Another @polkadot/api version: its memo keeps growing, but submissions still work.
+      if (!this.#registryMemoWarned) {
+        this.#registryMemoWarned = true;
+        this.#log("cannot empty @polkadot/api's block-registry memo (about 0.2 kB per submission)");
+      }
+      return;
+    }
     core.setRegistrySwap((blockHash) => this.api.getBlockRegistry(blockHash));
   }
 
