@@ -222,6 +222,8 @@ async function spawnWorker(
   clearTimeout(timer);
   worker.removeAllListeners();
   if (loaded.kind !== "loaded") {
+    // An "error" event nobody listens to would be thrown in this thread.
+    worker.on("error", () => {});
     void worker.terminate();
     throw new AgentStartError("message" in loaded ? loaded.message : "agent did not load");
   }
