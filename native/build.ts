@@ -8,6 +8,7 @@
  * ```sh
  * deno run -A native/build.ts          # build (if stale) and print the library path
  * deno run -A native/build.ts --test   # build and run the C tests under ASan/UBSan (and TSan)
+ * deno run -A native/build.ts --fuzz sr25519_verify 600   # a libFuzzer campaign (clang)
  * ```
  * @module
  */
@@ -19,6 +20,7 @@ import { spawnSync } from "node:child_process";
 const nativeDir = new URL(".", import.meta.url).pathname;
 const includeDir = join(nativeDir, "include");
 const testDir = join(nativeDir, "tests");
+const fuzzDir = join(nativeDir, "fuzz");
 const buildDir = join(nativeDir, "build");
 
 const warnings = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"];
@@ -62,6 +64,19 @@ const sanitizerFlags = testFlags([
 const threadedTests = ["exchange_threads", "sim_agents_test", "sim_formulas_test"];
 const threadSanitizerFlags = testFlags(["-fsanitize=thread"]);
 
+/** libFuzzer builds of the harnesses in `native/fuzz/` (clang only), with the sanitizers and
+ * test settings of the C tests. Pointer overflow alone is recoverable, so that `ubsan.supp` can
+ * name a known report; every other report still stops the run. */
+const fuzzFlags = testFlags([
+  "-fsanitize=fuzzer,address,undefined,float-cast-overflow",
+  "-fno-sanitize-recover=all",
+  "-fsanitize-recover=pointer-overflow",
+  "-DX_ID_PAGE_BITS=6",
+  "-DX_TINY_CAPACITIES",
+]);
+/** Seconds of each harness's short run in `--test`, from a fixed seed and no corpus. */
+const fuzzSmokeSeconds = 4;
+
 /** Error raised when the native library cannot be built. */
 export class NativeBuildError extends Error {
   override name = "NativeBuildError";
@@ -101,8 +116,8 @@ function compiler(): string {
   return candidate;
 }
 
-function compile(args: string[], what: string): void {
-  const result = spawnSync(compiler(), args, { encoding: "utf8" });
+function compile(args: string[], what: string, cc = compiler()): void {
+  const result = spawnSync(cc, args, { encoding: "utf8" });
   if (result.status !== 0) {
     throw new NativeBuildError(`building ${what} failed:\n${result.stderr}${result.stdout}`);
   }
@@ -180,14 +195,149 @@ function runNativeTests(): boolean {
       }
     }
   }
+  const fuzz = runFuzzSmoke();
+  passed += fuzz.passed;
+  failed += fuzz.failed;
   console.log(`native: ${passed} passed, ${failed} failed`);
   return failed === 0;
+}
+
+/** The clang that builds libFuzzer targets (CLANG, else `clang`), or why there is none. */
+function fuzzCompiler(): { clang: string } | { missing: string } {
+  const clang = Deno.env.get("CLANG") ?? "clang";
+  mkdirSync(buildDir, { recursive: true });
+  const probe = join(buildDir, `fuzz-probe-${Deno.pid}`);
+  Deno.writeTextFileSync(
+    `${probe}.c`,
+    "#include <stddef.h>\n#include <stdint.h>\n" +
+      "int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { return (int)(n && !d); }\n",
+  );
+  const result = spawnSync(clang, ["-fsanitize=fuzzer", "-o", probe, `${probe}.c`], {
+    encoding: "utf8",
+  });
+  rmSync(probe, { force: true });
+  rmSync(`${probe}.c`, { force: true });
+  if (result.error !== undefined) return { missing: `no '${clang}' found` };
+  if (result.status !== 0) return { missing: `'${clang}' cannot link libFuzzer` };
+  return { clang };
+}
+
+/** The library sources compiled once for the fuzz harnesses (object files). */
+function buildFuzzObjects(clang: string): string[] {
+  const objects = join(buildDir, "fuzz-objects");
+  mkdirSync(objects, { recursive: true });
+  return librarySources().map((source) => {
+    const object = join(objects, source.slice(source.lastIndexOf("/") + 1, -2) + ".o");
+    compile([...fuzzFlags, "-c", "-o", object, source], `${source} for the fuzz harnesses`, clang);
+    return object;
+  });
+}
+
+/** Links the libFuzzer harness `native/fuzz/<name>.c` and returns the binary's path. */
+function buildFuzzer(clang: string, name: string, objects: string[]): string {
+  const binary = join(buildDir, `fuzz-${name}`);
+  compile(
+    [...fuzzFlags, "-o", binary, join(fuzzDir, `${name}.c`), ...objects, "-lm"],
+    `fuzz harness ${name}`,
+    clang,
+  );
+  return binary;
+}
+
+/** UBSan settings of every fuzz run: stop at the first report, except the suppressed ones. */
+const fuzzEnv = () => ({
+  ...Deno.env.toObject(),
+  UBSAN_OPTIONS: `halt_on_error=1:print_stacktrace=1:suppressions=${join(fuzzDir, "ubsan.supp")}`,
+});
+
+function fuzzHarnesses(): string[] {
+  return listFiles(fuzzDir, [".c"]).map((path) => path.slice(fuzzDir.length + 1, -2));
+}
+
+/** A short run of every harness from a fixed seed, without a corpus; skipped without clang. */
+function runFuzzSmoke(): { passed: number; failed: number } {
+  const found = fuzzCompiler();
+  if ("missing" in found) {
+    console.log(
+      `native fuzz harnesses: skipped (${found.missing}; Debian: apt-get install clang)`,
+    );
+    return { passed: 0, failed: 0 };
+  }
+  const objects = buildFuzzObjects(found.clang);
+  let passed = 0;
+  let failed = 0;
+  for (const name of fuzzHarnesses()) {
+    const binary = buildFuzzer(found.clang, name, objects);
+    const started = performance.now();
+    const run = spawnSync(
+      binary,
+      [
+        "-seed=1",
+        `-max_total_time=${fuzzSmokeSeconds}`,
+        "-print_final_stats=1",
+        `-artifact_prefix=${binary}-`,
+      ],
+      { stdio: ["ignore", "ignore", "pipe"], encoding: "utf8", env: fuzzEnv() },
+    );
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    const runs = /stat::number_of_executed_units:\s*(\d+)/.exec(run.stderr ?? "")?.[1];
+    if (run.status === 0) {
+      passed++;
+      console.log(`native fuzz ${name}: ok (${runs ?? "?"} inputs, ${seconds}s)`);
+    } else {
+      failed++;
+      console.log(run.stderr);
+      console.log(`native fuzz ${name}: FAILED (exit ${run.status ?? run.signal}, ${seconds}s)`);
+    }
+  }
+  return { passed, failed };
+}
+
+/** A libFuzzer campaign of one harness for `seconds`, growing its corpus in
+ * `native/build/fuzz-corpus/<name>/`; further arguments go to libFuzzer (a file there runs that
+ * input alone, e.g. to reproduce a crash). */
+function runFuzzCampaign(name: string, seconds: number, extra: string[]): number {
+  if (!fuzzHarnesses().includes(name)) {
+    throw new NativeBuildError(
+      `no fuzz harness '${name}': one of ${fuzzHarnesses().join(", ")} (native/fuzz/)`,
+    );
+  }
+  const found = fuzzCompiler();
+  if ("missing" in found) {
+    throw new NativeBuildError(`cannot fuzz: ${found.missing} (Debian: apt-get install clang)`);
+  }
+  const binary = buildFuzzer(found.clang, name, buildFuzzObjects(found.clang));
+  const corpus = join(buildDir, "fuzz-corpus", name);
+  mkdirSync(corpus, { recursive: true });
+  const files = extra.filter((arg) => !arg.startsWith("-"));
+  const args = files.length > 0 ? extra : [
+    `-max_total_time=${seconds}`,
+    "-print_final_stats=1",
+    `-artifact_prefix=${binary}-`,
+    ...extra,
+    corpus,
+  ];
+  const run = spawnSync(binary, args, { stdio: "inherit", env: fuzzEnv() });
+  return run.status ?? 1;
 }
 
 if (import.meta.main) {
   try {
     if (Deno.args.includes("--test")) {
       Deno.exit(runNativeTests() ? 0 : 1);
+    }
+    const fuzz = Deno.args.indexOf("--fuzz");
+    if (fuzz >= 0) {
+      const [name, ...extra] = Deno.args.slice(fuzz + 1);
+      const duration = /^\d+$/.test(extra[0] ?? "") ? Number(extra.shift()) : 60;
+      if (name === undefined || name.startsWith("-") || duration < 1) {
+        console.error(
+          "usage: deno run -A native/build.ts --fuzz <harness> [seconds, default 60] " +
+            `[libFuzzer arguments or input files]; harnesses: ${fuzzHarnesses().join(", ")}`,
+        );
+        Deno.exit(2);
+      }
+      Deno.exit(runFuzzCampaign(name, duration, extra));
     }
     console.log(nativeLibraryPath());
   } catch (error) {
