@@ -5,6 +5,7 @@
  * Books are independent realizations (own queue, own streams, own agent state), so running them on
  * any number of threads gives bit-identical results. */
 #define _POSIX_C_SOURCE 200809L
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -214,6 +215,12 @@ static int decode_balances(const double *p, int first, sim_balances_cfg *out, ch
   for (int i = 0; i < 4; i++) {
     double v = p[first + 1 + i];
     if (!(i == 1 ? v >= 1 : v > 0)) return fail(err, err_len, what[i], param_names[first + 1 + i]);
+  }
+  /* A draw is scale * (1 - u)^(-1/shape) with 1 - u >= 2^-53 and shape >= 1, so at most
+   * scale * 2^53, and wealth times it must stay finite (else a balance is inf / inf). */
+  if (!(out->a * 0x1p53 * out->c < DBL_MAX)) {
+    return fail(err, err_len, "pareto scale too large: scale * 2^53 * wealth overflows a double",
+                param_names[first + 1]);
   }
   return TAOS_SIM_OK;
 }
