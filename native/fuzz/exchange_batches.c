@@ -10,7 +10,8 @@
  * conserved (balances + collateral - loans, with fees collected and written-off loans counted)
  * across everything but balance replacements, new accounts and resets; and a twin exchange opened
  * with TX_CFG_GENERAL_PATHS, given the same operations, returns the same codes and
- * byte-identical events. */
+ * byte-identical events (read in place there, with tx_peek_events); and the snapshot calls
+ * agree with each other (levels, each level's orders, tx_order_get, the agents' orders). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,7 @@ static void take_bytes(input *in, void *out, size_t n) {
 static int32_t agents[MAX_AGENTS];
 static int agent_count;
 static uint32_t books;
+static int64_t lot; /* base units per volume lot */
 static int64_t base_total[MAX_BOOKS], quote_total[MAX_BOOKS];
 static int64_t written_off[MAX_BOOKS][2]; /* base, quote */
 static uint32_t next_order_id[MAX_BOOKS];
@@ -144,10 +146,85 @@ static void rebase(tx_exchange *ex) {
 }
 
 /* Checks one call's events (and those of its twin); `count` instructions were submitted. */
+static int64_t level_prices[4096], level_volumes[4096];
+static tx_order level_orders[4096], agent_orders[4096];
+static tx_loan loans[1024];
+
+/* The snapshot calls against each other: levels against the book summary, each level's orders
+ * against the level and against tx_order_get, the agents' orders against the book's count. */
+static void snapshots_agree(tx_exchange *ex, uint32_t book) {
+  tx_book_info info;
+  REQUIRE(tx_book_info_get(ex, book, &info) == TX_OK, "book %u", book);
+  int64_t orders = 0;
+  for (int side = 0; side < 2; side++) {
+    int64_t levels = tx_book_levels(ex, book, side, level_prices, level_volumes, 4096);
+    REQUIRE(levels == (side ? info.ask_levels : info.bid_levels), "book %u side %d: %lld levels",
+            book, side, (long long)levels);
+    if (levels > 4096) continue;
+    __int128 total = 0;
+    for (int64_t l = 0; l < levels; l++) {
+      total += level_volumes[l];
+      REQUIRE(l == 0 || (side ? level_prices[l] > level_prices[l - 1]
+                              : level_prices[l] < level_prices[l - 1]), "levels out of order");
+      int64_t n = tx_level_orders(ex, book, side, (uint32_t)l, level_orders, 4096);
+      REQUIRE(n > 0, "book %u side %d level %lld: %lld orders", book, side, (long long)l,
+              (long long)n);
+      orders += n;
+      if (n > 4096) continue;
+      /* an order shows its own volume; the level sums the matchable volume, own * (1 + leverage)
+       * lot-truncated at placement and after each fill, which the snapshot cannot rebuild: within
+       * two lots times (1 + leverage) per order, exact for cash orders */
+      __int128 sum = 0, slack = 0;
+      for (int64_t k = 0; k < n; k++) {
+        const tx_order *o = &level_orders[k];
+        sum += (__int128)o->volume * (1000000000 + o->leverage_e9) / 1000000000;
+        if (o->leverage_e9 != 0) slack += (__int128)2 * lot * (1000000000 + o->leverage_e9) / 1000000000 + 1;
+        REQUIRE(o->price == level_prices[l] && o->direction == side && o->book_id == book,
+                "order %u is not on its level", o->order_id);
+        tx_order again;
+        REQUIRE(tx_order_get(ex, book, o->order_id, &again) == TX_OK &&
+                    memcmp(&again, o, sizeof again) == 0, "tx_order_get(%u) differs", o->order_id);
+      }
+      REQUIRE(sum - level_volumes[l] <= slack && level_volumes[l] - sum <= slack,
+              "book %u level %lld: orders hold %lld of %lld", book,
+              (long long)l, (long long)sum, (long long)level_volumes[l]);
+    }
+    REQUIRE(levels == 0 || level_prices[0] == (side ? info.best_ask : info.best_bid), "best price");
+    REQUIRE(total == (side ? info.ask_volume : info.bid_volume), "book %u side %d volume", book,
+            side);
+  }
+  REQUIRE(orders == info.order_count, "book %u: %lld orders on the levels, %u counted", book,
+          (long long)orders, info.order_count);
+  int64_t owned = 0;
+  for (int i = 0; i < agent_count; i++) {
+    int64_t n = tx_agent_orders(ex, agents[i], book, agent_orders, 4096);
+    REQUIRE(n >= 0, "tx_agent_orders(%d): %lld", agents[i], (long long)n);
+    owned += n;
+    for (int64_t k = 1; k < n && k < 4096; k++) {
+      REQUIRE(agent_orders[k].order_id > agent_orders[k - 1].order_id, "agent orders out of order");
+    }
+    int64_t m = tx_agent_loans(ex, agents[i], book, loans, 1024);
+    REQUIRE(m >= 0, "tx_agent_loans(%d): %lld", agents[i], (long long)m);
+    for (int64_t k = 1; k < m && k < 1024; k++) {
+      REQUIRE(loans[k].order_id > loans[k - 1].order_id, "loans out of order");
+    }
+    tx_fee_state fees;
+    REQUIRE(tx_fee_state_get(ex, agents[i], book, &fees) == TX_OK, "tx_fee_state_get");
+  }
+  REQUIRE(agent_count == MAX_AGENTS ? owned <= orders : owned == orders,
+          "book %u: agents own %lld orders, the book holds %lld", book, (long long)owned,
+          (long long)orders);
+}
+
 static void settle(tx_exchange *ex, tx_exchange *twin, size_t count, int conserved) {
   size_t n = tx_drain_events(ex, events, sizeof events / sizeof *events);
-  size_t m = tx_drain_events(twin, twin_events, sizeof twin_events / sizeof *twin_events);
-  REQUIRE(tx_pending_events(ex) == 0, "event buffer too small");
+  /* the twin's events are read in place */
+  const tx_event *view = NULL;
+  size_t m = tx_peek_events(twin, &view);
+  REQUIRE(m <= sizeof twin_events / sizeof *twin_events, "event buffer too small");
+  if (m > 0) memcpy(twin_events, view, m * sizeof *view);
+  tx_discard_events(twin, m);
+  REQUIRE(tx_pending_events(ex) == 0 && tx_pending_events(twin) == 0, "events left");
   REQUIRE(n == m, "%zu events, the general paths gave %zu", n, m);
   for (size_t i = 0; i < n; i++) {
     REQUIRE(memcmp(&events[i], &twin_events[i], sizeof events[i]) == 0,
@@ -185,6 +262,7 @@ static void settle(tx_exchange *ex, tx_exchange *twin, size_t count, int conserv
   char err[256];
   REQUIRE(tx_check(ex, err, sizeof err) == TX_OK, "tx_check: %s", err);
   REQUIRE(tx_check(twin, err, sizeof err) == TX_OK, "tx_check (general paths): %s", err);
+  for (uint32_t b = 0; b < books; b++) snapshots_agree(ex, b);
   for (uint32_t b = 0; b < books; b++) {
     int64_t base, quote, tbase, tquote;
     book_totals(ex, b, &base, &quote);
@@ -249,6 +327,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   }
   books = config.book_count;
+  lot = 1;
+  for (uint32_t d = config.volume_decimals; d < config.base_decimals; d++) lot *= 10;
   TRACE("config: books %u decimals price %u volume %u base %u quote %u agents %u leverage %lld "
         "margin %lld loan %lld slot %llu x %u tiers %u flags %llu\n",
         config.book_count, config.price_decimals, config.volume_decimals, config.base_decimals,
