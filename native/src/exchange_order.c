@@ -567,8 +567,11 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
     return reject(ex, in, TX_R_INVALID_PRICE, 0);
   }
   int dir = in->direction;
-  /* `target`: the requested amount in the order's currency, leverage included. */
-  int64_t target = by_quote ? in->volume : x_total_volume(ex, x_lot(ex, in->volume), lev);
+  /* `target`: the requested amount in the order's currency, leverage included. An order sized in
+   * base keeps the own volume asked for (3.4), its matchable volume following from it; one sized
+   * in quote (never leveraged) owns what its walk buys. */
+  int64_t own_size = by_quote ? 0 : x_lot(ex, in->volume);
+  int64_t target = by_quote ? in->volume : x_total_volume(ex, own_size, lev);
   if (target <= 0) return reject(ex, in, TX_R_INVALID_VOLUME, 0);
   int tif = market ? TX_GTC : in->time_in_force;
   bool post_only = !market && in->post_only;
@@ -632,7 +635,8 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
     }
     if (x.vol < size) {
       /* The own volume becomes trunc_v(X / (1 + L)), and the order trades that much levered. */
-      size = x_total_volume(ex, x_own_volume(ex, x.vol, lev), lev);
+      own_size = x_own_volume(ex, x.vol, lev);
+      size = x_total_volume(ex, own_size, lev);
       by_quote = false; /* reserve for the reduced size */
     }
   }
@@ -658,7 +662,7 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
       amount = size;
     }
   }
-  int64_t own_size = x_own_volume(ex, size, lev);
+  if (by_quote) own_size = size;
   if (own_size <= 0) return reject(ex, in, TX_R_INVALID_VOLUME, 0);
   int64_t ref_price = market ? opp->lv[opp->n - 1].price : price;
   if (lev > 0) {
