@@ -182,6 +182,45 @@ static void release_collateral(x_account *acct, x_loan *loan, int64_t base, int6
   acct->quote_free += quote;
 }
 
+/* The collateral a repayment of `s` of `loan` (valued at `price`) releases, exactly (Q17): the
+ * share s / amount of the collateral's value, taken from the other currency first (long loans
+ * give back base first, short loans quote first). With the value V = Vb + Vq (base part at
+ * `price`, quote part), a long releases trunc_b(s V / (amount Vb) * base) while s V / amount < Vb,
+ * then all its base and trunc_q(s V / amount - Vb) quote; a short likewise. Values are kept in
+ * quote units times 10^-min(shift, 0), so nothing is truncated before the end. False when the
+ * products do not fit in 128 bits. */
+static bool exact_release(const tx_exchange *ex, const x_loan *loan, int64_t s, int64_t price,
+                          int dir, int64_t *base, int64_t *quote) {
+  __int128 unit = 1, per_base = price; /* value of one base unit, and of one quote unit */
+  for (int i = 0; i < ex->notional_shift; i++) per_base *= 10;
+  for (int i = 0; i < -ex->notional_shift; i++) unit *= 10;
+  __int128 a = loan->amount, vb, vq, value, share, owed_b, owed_q, den_b, den_q;
+  if (__builtin_mul_overflow(per_base, (__int128)loan->coll_base, &vb) ||
+      __builtin_mul_overflow(unit, (__int128)loan->coll_quote, &vq) ||
+      __builtin_add_overflow(vb, vq, &value) || __builtin_mul_overflow(value, (__int128)s, &share) ||
+      __builtin_mul_overflow(vb, a, &owed_b) || __builtin_mul_overflow(vq, a, &owed_q) ||
+      __builtin_mul_overflow(per_base, a, &den_b) || __builtin_mul_overflow(unit, a, &den_q)) {
+    return false;
+  }
+  /* share / amount is the repaid value; owed_b / amount and owed_q / amount the two parts. */
+  if (dir == TX_BUY) {
+    if (share < owed_b) {
+      *base = (int64_t)(share / den_b);
+      *quote = 0;
+    } else {
+      *base = loan->coll_base;
+      *quote = min64((int64_t)((share - owed_b) / den_q), loan->coll_quote);
+    }
+  } else if (share < owed_q) {
+    *quote = (int64_t)(share / den_q);
+    *base = 0;
+  } else {
+    *quote = loan->coll_quote;
+    *base = min64((int64_t)((share - owed_q) / den_b), loan->coll_base);
+  }
+  return true;
+}
+
 void x_repay(tx_exchange *ex, x_account *acct, int dir, int64_t incoming, int64_t price) {
   uint32_t li = acct->loan_head;
   while (li != XNONE && incoming > 0) {
@@ -193,9 +232,9 @@ void x_repay(tx_exchange *ex, x_account *acct, int dir, int64_t incoming, int64_
     }
     int64_t s = min64(loan->amount, incoming);
     int64_t base = loan->coll_base, quote = loan->coll_quote;
-    if (s < loan->amount) {
-      /* Release the repaid share of the collateral: the loan's own currency last (long loans
-       * give back base first, short loans quote first). */
+    if (s < loan->amount && !exact_release(ex, loan, s, price, dir, &base, &quote)) {
+      /* Beyond 128-bit products: the same split, from the collateral's value truncated to
+       * quote units. */
       int64_t vb = x_notional(ex, price, loan->coll_base);
       __int128 share = (__int128)s * ((__int128)vb + loan->coll_quote) / loan->amount; /* quote */
       if (dir == TX_BUY) {
