@@ -1,21 +1,27 @@
 /**
- * A deliberately plain model of the cash (unleveraged) part of the exchange specification, written
+ * A deliberately plain model of the exchange specification (cash trading and margin), written
  * from the specification rather than from the C core, for the differential test: books are arrays
- * of orders sorted by price then arrival, accounts hold free balances with per-order reservations,
- * and every fixed-point step is a `bigint` operation truncated toward zero where the specification
- * truncates. Where the specification lists a reference bug (its section 8) the model does what the
- * README's "Differences from the reference implementation" says the core does instead.
+ * of orders sorted by price then arrival, accounts hold free balances with per-order reservations
+ * and a list of loans, and every fixed-point step is a `bigint` operation truncated toward zero
+ * (or rounded up) where the specification says so. Where the specification lists a reference bug
+ * (its section 8) the model does what the README's "Differences from the reference implementation"
+ * says the core does instead: leveraged orders sized in base only, loans recording the whole
+ * leveraged leg, exact collateral release, margin calls before every call with liquidation of what
+ * the account holds and a write-off of what it cannot cover.
  *
  * Where the specification is silent the model follows the core's documented conventions: the
  * event vocabulary of `taos_exchange.h` (acceptance after the fills, `placed` for what rests,
  * `stpReduced` and `remainderDropped` for volume an incoming order loses), a cancel checks that
  * the order exists before its volume, and a market order sized in quote that buys less than one
- * lot is EMPTY_BOOK, like one priced against nothing but the agent's own orders (Q13).
+ * lot is EMPTY_BOOK, like one priced against nothing but the agent's own orders (Q13). For margin
+ * it also follows the core where neither text decides: a leveraged order's own volume after a fill
+ * is trunc_v(matchable / (1 + L)), collateral taken at a fill is capped by what the order holds, a
+ * fill worth less than a quote unit borrows nothing, and loans breached at the same moment are
+ * liquidated in the order of the core's loan pool.
  *
- * Left out: leverage (any leverage > 0 is INVALID_LEVERAGE, as with `maxLeverage` 0), fee
- * policies added after trading began, malformed records, and the core's range limits (holdings,
- * order-id exhaustion, book-volume bounds, rebates bounded by holdings), which ordinary sizes never
- * reach.
+ * Left out: fee policies added after trading began, malformed records, and the core's range
+ * limits (holdings, order-id exhaustion, book-volume bounds, rebates bounded by holdings, products
+ * beyond 128 bits), which ordinary sizes never reach.
  * @module
  */
 import type {
@@ -35,7 +41,7 @@ export type Instruction =
   | ({ kind: "cancel" } & Cancellation)
   | { kind: "reset"; agentId: number };
 
-/** The model's configuration: the cash subset of `ExchangeConfig`. */
+/** The model's configuration, in the shape `ExchangeConfig` takes it. */
 export interface ModelConfig {
   books: number;
   agents: number;
@@ -48,6 +54,10 @@ export interface ModelConfig {
   feeTiers: FeeTier[];
   feeHistorySlots: number;
   feeSlotPeriodNs: bigint;
+  /** Margin limits (section 7.1); absent: no leverage. */
+  maxLeverageE9?: bigint;
+  maxLoan?: bigint;
+  maintenanceMarginE9?: bigint;
 }
 
 /**
@@ -64,9 +74,32 @@ interface Order {
   price: bigint;
   /** Remaining own volume, base units. */
   volume: bigint;
+  /** Remaining matchable volume: `volume` for a cash order, about `volume * (1 + L)` else. */
+  total: bigint;
+  /** Leverage L (lot-truncated, 1e-9); 0 for a cash order. */
+  leverageE9: bigint;
+  /** What a leveraged order holds (a cash order's follows from its volume). */
+  resBase: bigint;
+  resQuote: bigint;
   timestamp: bigint;
   /** Maker rate when placed: a resting buy keeps `price * volume * (1 + rate)` reserved. */
   makerE9: bigint;
+}
+
+/** An open margin loan (section 7.3): quote for a long (leveraged buy), base for a short. */
+interface Loan {
+  /** Its place in the core's loan pool, which orders the margin-call scan. */
+  slot: number;
+  agentId: number;
+  bookId: number;
+  orderId: number;
+  direction: Direction;
+  leverageE9: bigint;
+  /** Price of the fill that opened it. */
+  price: bigint;
+  amount: bigint;
+  collateralBase: bigint;
+  collateralQuote: bigint;
 }
 
 interface Book {
@@ -100,8 +133,9 @@ interface Expiry {
 const E9 = 1_000_000_000n;
 const pow10 = (n: number) => 10n ** BigInt(n);
 const min = (a: bigint, b: bigint) => (a < b ? a : b);
+const ceilDiv = (a: bigint, b: bigint) => (a + b - 1n) / b;
 
-/** The cash exchange model. */
+/** The exchange model. */
 export class ExchangeModel {
   readonly #config: ModelConfig;
   readonly #books: Book[];
@@ -120,6 +154,10 @@ export class ExchangeModel {
   readonly #policyOf: number[];
   /** Lot of order volumes, in base units. */
   readonly #lot: bigint;
+  /** Loans by pool slot (null: free); freed slots are reused last freed first, as the core's
+   * pool does, because its margin-call scan runs in slot order. */
+  #loans: (Loan | null)[] = [];
+  #freeSlots: number[] = [];
 
   constructor(config: ModelConfig) {
     this.#config = config;
@@ -170,6 +208,28 @@ export class ExchangeModel {
 
   #toLot(volume: bigint): bigint {
     return volume - volume % this.#lot;
+  }
+
+  /** Matchable volume of an own volume at leverage L: trunc_v(own * (1 + L)). */
+  #totalOf(own: bigint, leverageE9: bigint): bigint {
+    return leverageE9 === 0n ? own : this.#toLot((own * (E9 + leverageE9)) / E9);
+  }
+
+  /** Own volume of a matchable volume at leverage L: trunc_v(total / (1 + L)). */
+  #ownOf(total: bigint, leverageE9: bigint): bigint {
+    return leverageE9 === 0n ? total : this.#toLot((total * E9) / (E9 + leverageE9));
+  }
+
+  /** ceil_q(price * base). */
+  #quoteCeil(price: bigint, base: bigint): bigint {
+    const c = this.#config;
+    return ceilDiv(price * base * pow10(c.quoteDecimals), pow10(c.priceDecimals + c.baseDecimals));
+  }
+
+  /** ceil_b(quote / price). */
+  #baseCeil(quote: bigint, price: bigint): bigint {
+    const c = this.#config;
+    return ceilDiv(quote * pow10(c.priceDecimals + c.baseDecimals), price * pow10(c.quoteDecimals));
   }
 
   // ---- fees (section 6) ----
@@ -224,6 +284,7 @@ export class ExchangeModel {
     for (let b = (this.#now / period + 1n) * period; b <= now; b += period) this.#roll();
     this.#now = now;
     this.#fireExpiries();
+    this.#marginCalls();
   }
 
   #fireExpiries(): void {
@@ -304,6 +365,7 @@ export class ExchangeModel {
   /** What a resting order holds: its remaining base (sell), or its volume at its limit plus the
    * maker fee it was placed with (buy). */
   #reservation(order: Order): { base: bigint; quote: bigint } {
+    if (order.leverageE9 > 0n) return { base: order.resBase, quote: order.resQuote };
     return order.direction === "sell"
       ? { base: order.volume, quote: 0n }
       : { base: 0n, quote: this.#quoteOf(order.price, order.volume, order.makerE9) };
@@ -314,6 +376,7 @@ export class ExchangeModel {
   /** Advances the clock to `now` and runs the instructions in order; returns their events. */
   submit(now: bigint, instructions: readonly Instruction[]): ModelEvent[] {
     this.#events = [];
+    this.#instruction = null;
     this.#advance(now);
     instructions.forEach((instruction, index) => {
       this.#instruction = index;
@@ -362,6 +425,8 @@ export class ExchangeModel {
       for (const order of orders) {
         this.#takeFromResting(bookId, order, order.volume, "reset", false);
       }
+      // Loans vanish with the account (5.7).
+      for (const loan of this.#loansOf(agentId, bookId)) this.#freeLoan(loan);
       const account = this.#accounts[agentId][bookId];
       account.baseFree = this.#config.initialBase;
       account.quoteFree = this.#config.initialQuote;
@@ -392,7 +457,16 @@ export class ExchangeModel {
   #shrinkResting(bookId: number, order: Order, volume: bigint): void {
     const account = this.#accounts[order.agentId][bookId];
     const before = this.#reservation(order);
+    if (order.leverageE9 > 0n && volume < order.volume) {
+      // A leveraged order gives back its reservation in proportion to the own volume removed
+      // (Q8); its matchable volume follows from the own volume left.
+      const base = (order.resBase * volume) / order.volume;
+      const quote = (order.resQuote * volume) / order.volume;
+      order.resBase -= base;
+      order.resQuote -= quote;
+    }
     order.volume -= volume;
+    order.total = this.#totalOf(order.volume, order.leverageE9);
     if (order.volume === 0n) this.#remove(bookId, order);
     const after = order.volume === 0n ? { base: 0n, quote: 0n } : this.#reservation(order);
     account.baseFree += before.base - after.base;
@@ -441,18 +515,31 @@ export class ExchangeModel {
     const stp: SelfTradePrevention = p.stp ?? "CO";
     const tif: TimeInForce = limit?.timeInForce ?? "GTC";
     const currency = p.currency ?? "base";
-    if ((p.leverageE9 ?? 0n) !== 0n) return reject("INVALID_LEVERAGE");
+    const requestedLeverage = p.leverageE9 ?? 0n;
+    if (requestedLeverage < 0n || requestedLeverage > (this.#config.maxLeverageE9 ?? 0n)) {
+      return reject("INVALID_LEVERAGE");
+    }
+    // Leverage is truncated to the lot's decimals (section 1.3).
+    const leverageUnit = pow10(Math.max(0, 9 - this.#config.volumeDecimals));
+    const leverage = requestedLeverage - requestedLeverage % leverageUnit;
+    // Leveraged orders are sized in base (README: LEVERAGE_UNSUPPORTED).
+    if (leverage > 0n && currency === "quote") return reject("LEVERAGE_UNSUPPORTED");
     if (p.volume <= 0n) return reject("INVALID_VOLUME");
     if (limit !== null && limit.price <= 0n) return reject("INVALID_PRICE");
     // Volumes in base are cut to the lot on arrival; one that truncates to 0 is invalid (Q2).
-    const requested = currency === "base" ? this.#toLot(p.volume) : p.volume;
+    // `requested` is the amount asked for in the order's currency, leverage included.
+    let own = currency === "base" ? this.#toLot(p.volume) : 0n;
+    const requested = currency === "base" ? this.#totalOf(own, leverage) : p.volume;
     if (requested === 0n) return reject("INVALID_VOLUME");
     const opposite = this.#opposite(book, p.direction);
     const rates = this.#rates(p.agentId, p.bookId);
-    const own = (o: Order) => o.agentId === p.agentId;
+    const mine = (o: Order) => o.agentId === p.agentId;
     const skipsOwn = stp === "CO" || stp === "CN" || stp === "CB";
 
+    // `size`: the matchable volume; `amount`: what it costs (quote, buys) or holds (base, sells)
+    // before leverage divides it (3.4).
     let size: bigint;
+    let amount: bigint;
     if (limit !== null) {
       if (limit.postOnly && (tif === "IOC" || tif === "FOK")) return reject("CONTRACT_VIOLATION");
       // Sized in quote: what the walk within the limit buys, the rest at the limit price (3.4).
@@ -462,12 +549,17 @@ export class ExchangeModel {
       const makerQuote = byQuote === null ? 0n : requested - byQuote.quote;
       size = byQuote === null ? requested : byQuote.volume + this.#baseFor(makerQuote, limit.price);
       if (size === 0n) return reject("INVALID_VOLUME");
+      if (byQuote !== null) own = size;
       let reduced = false;
       if (tif === "IOC") {
         const executable = this.#executable(opposite, limit, size, stp);
         if (executable === 0n) return reject("CONTRACT_VIOLATION");
         reduced = executable < size;
-        size = min(size, executable);
+        if (reduced) {
+          // The own volume is cut first, and the matchable volume follows (README).
+          own = this.#ownOf(executable, leverage);
+          size = this.#totalOf(own, leverage);
+        }
       } else if (tif === "FOK") {
         if (!this.#fillable(opposite, limit, size, stp)) return reject("CONTRACT_VIOLATION");
       }
@@ -476,11 +568,10 @@ export class ExchangeModel {
       }
       if (p.direction === "buy") {
         // A quote-sized buy is priced from its quote amounts, unless IOC cut it to a base size.
-        const amount = byQuote !== null && !reduced
+        amount = byQuote !== null && !reduced
           ? (byQuote.quote * (E9 + rates.takerE9) + makerQuote * (E9 + rates.makerE9)) / E9
           : this.#limitBuyCost(opposite, p.agentId, skipsOwn, limit.price, size, rates);
-        if (amount <= 0n || amount > account.quoteFree) return reject("INSUFFICIENT_QUOTE");
-      } else if (size > account.baseFree) return reject("INSUFFICIENT_BASE");
+      } else amount = size;
     } else {
       if (opposite.length === 0) return reject("EMPTY_BOOK");
       const priced = p.direction === "buy" || currency === "quote";
@@ -498,8 +589,8 @@ export class ExchangeModel {
       } else {
         for (const o of opposite) {
           if (walked >= requested) break;
-          if (skipsOwn && own(o)) continue;
-          const piece = min(o.volume, requested - walked);
+          if (skipsOwn && mine(o)) continue;
+          const piece = min(o.total, requested - walked);
           cost += this.#quoteOf(o.price, piece, rates.takerE9);
           walked += piece;
         }
@@ -508,11 +599,31 @@ export class ExchangeModel {
       // less than one lot: nothing to execute, as the core reports it.
       if (priced && walked === 0n) return reject("EMPTY_BOOK");
       size = currency === "base" ? requested : walked;
-      if (p.direction === "buy") {
-        const amount = currency === "base" ? cost : this.#withRate(quoteSum, rates.takerE9);
-        if (amount <= 0n || amount > account.quoteFree) return reject("INSUFFICIENT_QUOTE");
-      } else if (size > account.baseFree) return reject("INSUFFICIENT_BASE");
+      if (currency === "quote") own = size;
+      amount = p.direction === "sell"
+        ? size
+        : currency === "base"
+        ? cost
+        : this.#withRate(quoteSum, rates.takerE9);
     }
+    // A leveraged order's own volume can truncate to nothing once cut (IOC).
+    if (own === 0n) return reject("INVALID_VOLUME");
+    let reservation = { base: 0n, quote: 0n };
+    if (leverage > 0n) {
+      const refPrice = limit?.price ?? opposite[0].price;
+      const held = this.#marginReservation(
+        p.agentId,
+        p.bookId,
+        p.direction,
+        leverage,
+        amount,
+        refPrice,
+      );
+      if (held === null) return reject("EXCEEDING_LOAN");
+      reservation = held;
+    } else if (p.direction === "buy") {
+      if (amount <= 0n || amount > account.quoteFree) return reject("INSUFFICIENT_QUOTE");
+    } else if (amount <= 0n || amount > account.baseFree) return reject("INSUFFICIENT_BASE");
 
     // Accepted: the id is taken, the order matches, then rests or ends.
     const order: Order = {
@@ -521,10 +632,18 @@ export class ExchangeModel {
       clientOrderId: p.clientOrderId ?? null,
       direction: p.direction,
       price: limit?.price ?? 0n,
-      volume: size,
+      volume: own,
+      total: size,
+      leverageE9: leverage,
+      resBase: reservation.base,
+      resQuote: reservation.quote,
       timestamp: this.#now,
       makerE9: rates.makerE9,
     };
+    // A leveraged order's collateral leaves the free balances now; a cash aggressor pays its
+    // fills from them directly.
+    account.baseFree -= reservation.base;
+    account.quoteFree -= reservation.quote;
     const market = limit === null;
     this.#match(p.bookId, order, limit?.price ?? null, stp, market);
     if (order.volume > 0n && (market || tif === "IOC" || tif === "FOK")) {
@@ -537,12 +656,15 @@ export class ExchangeModel {
         market,
       });
       order.volume = 0n;
+      order.total = 0n;
     }
     if (order.volume > 0n) {
       this.#rest(p.bookId, order);
-      const held = this.#reservation(order);
-      account.baseFree -= held.base;
-      account.quoteFree -= held.quote;
+      if (leverage === 0n) {
+        const held = this.#reservation(order);
+        account.baseFree -= held.base;
+        account.quoteFree -= held.quote;
+      }
       this.#emit({
         type: "placed",
         agentId: order.agentId,
@@ -553,6 +675,11 @@ export class ExchangeModel {
         volume: order.volume,
         remaining: order.volume,
       });
+    } else {
+      // What a leveraged order still holds goes back once it ends.
+      account.baseFree += order.resBase;
+      account.quoteFree += order.resQuote;
+      order.resBase = order.resQuote = 0n;
     }
     this.#emit({
       type: "accepted",
@@ -561,7 +688,7 @@ export class ExchangeModel {
       clientOrderId: order.clientOrderId,
       direction: order.direction,
       price: order.price,
-      volume: size,
+      volume: own,
       remaining: order.volume,
       market,
     });
@@ -575,6 +702,158 @@ export class ExchangeModel {
         direction: order.direction,
         clientOrderId: order.clientOrderId,
       });
+    }
+  }
+
+  // ---- margin (section 7) ----
+
+  #loansOf(agentId: number, bookId: number): Loan[] {
+    return this.#loans.filter((l): l is Loan =>
+      l !== null && l.agentId === agentId && l.bookId === bookId
+    ).sort((a, b) => a.orderId - b.orderId);
+  }
+
+  /** An account's loans and collateral: the sums of its loans (README, Q9). */
+  #loanTotals(agentId: number, bookId: number) {
+    const totals = { baseLoan: 0n, quoteLoan: 0n, baseCollateral: 0n, quoteCollateral: 0n };
+    for (const loan of this.#loansOf(agentId, bookId)) {
+      if (loan.direction === "buy") totals.quoteLoan += loan.amount;
+      else totals.baseLoan += loan.amount;
+      totals.baseCollateral += loan.collateralBase;
+      totals.quoteCollateral += loan.collateralQuote;
+    }
+    return totals;
+  }
+
+  /**
+   * 3.4 and 7.2: a leveraged order's collateral `amount / (1 + L)` must fit the account's wealth
+   * at the reference price, and the new borrowing its loan limit; the collateral is held in the
+   * order's own currency, the shortfall in the other at the reference price (rounded up).
+   * Null: EXCEEDING_LOAN.
+   */
+  #marginReservation(
+    agentId: number,
+    bookId: number,
+    direction: Direction,
+    leverageE9: bigint,
+    amount: bigint,
+    price: bigint,
+  ): { base: bigint; quote: bigint } | null {
+    const account = this.#accounts[agentId][bookId];
+    const collateral = (amount * E9) / (E9 + leverageE9);
+    if (collateral <= 0n) return null;
+    const wealth = this.#quoteOf(price, account.baseFree) + account.quoteFree;
+    const inQuote = direction === "buy" ? collateral : this.#quoteOf(price, collateral);
+    const loans = this.#loanTotals(agentId, bookId);
+    const borrowed = (inQuote * leverageE9) / E9;
+    const owed = this.#quoteOf(price, loans.baseLoan) + loans.quoteLoan;
+    if (inQuote > wealth || borrowed + owed > (this.#config.maxLoan ?? 0n)) return null;
+    if (direction === "buy") {
+      const quote = min(collateral, account.quoteFree);
+      const base = collateral > quote ? this.#baseCeil(collateral - quote, price) : 0n;
+      return base > account.baseFree ? null : { base, quote };
+    }
+    const base = min(collateral, account.baseFree);
+    const quote = collateral > base ? this.#quoteCeil(price, collateral - base) : 0n;
+    return quote > account.quoteFree ? null : { base, quote };
+  }
+
+  /** The loan a leveraged order's fills grow, opened at its first fill (or its first since a
+   * repayment closed the last). */
+  #loanOf(bookId: number, order: Order, price: bigint): Loan {
+    const open = this.#loans.find((l) =>
+      l !== null && l.bookId === bookId && l.agentId === order.agentId && l.orderId === order.id
+    );
+    if (open) return open;
+    const slot = this.#freeSlots.pop() ?? this.#loans.length;
+    const loan: Loan = {
+      slot,
+      agentId: order.agentId,
+      bookId,
+      orderId: order.id,
+      direction: order.direction,
+      leverageE9: order.leverageE9,
+      price,
+      amount: 0n,
+      collateralBase: 0n,
+      collateralQuote: 0n,
+    };
+    this.#loans[slot] = loan;
+    return loan;
+  }
+
+  #freeLoan(loan: Loan): void {
+    this.#loans[loan.slot] = null;
+    this.#freeSlots.push(loan.slot);
+  }
+
+  /** 7.3: a leveraged leg moves its collateral share out of the order's reservation (the other
+   * currency at `other`, the best price on that side) and borrows the whole leg. */
+  #borrow(bookId: number, order: Order, price: bigint, other: bigint, leg: bigint): void {
+    const loan = this.#loanOf(bookId, order, price);
+    const target = ceilDiv(leg * E9, E9 + order.leverageE9);
+    let base: bigint;
+    let quote: bigint;
+    if (order.direction === "buy") {
+      quote = min(target, order.resQuote);
+      base = target > quote ? min(this.#baseCeil(target - quote, other), order.resBase) : 0n;
+    } else {
+      base = min(target, order.resBase);
+      quote = target > base ? min(this.#quoteCeil(other, target - base), order.resQuote) : 0n;
+    }
+    order.resBase -= base;
+    order.resQuote -= quote;
+    loan.collateralBase += base;
+    loan.collateralQuote += quote;
+    loan.amount += leg;
+  }
+
+  /**
+   * 7.4: what a leg brings in (`incoming`, in the loans' currency) repays the account's loans of
+   * `direction` oldest order first; a partly repaid loan gives back that share of its collateral,
+   * valued at `price` exactly (Q17), the other currency first.
+   */
+  #repay(agentId: number, bookId: number, direction: Direction, incoming: bigint, price: bigint) {
+    const account = this.#accounts[agentId][bookId];
+    const c = this.#config;
+    const scale = pow10(c.priceDecimals + c.baseDecimals);
+    for (const loan of this.#loansOf(agentId, bookId)) {
+      if (incoming <= 0n) break;
+      if (loan.direction !== direction || loan.amount <= 0n) continue;
+      const s = min(loan.amount, incoming);
+      let base = loan.collateralBase;
+      let quote = loan.collateralQuote;
+      if (s < loan.amount) {
+        // Collateral value in quote units times `scale`: base part, quote part, repaid share.
+        const vb = loan.collateralBase * price * pow10(c.quoteDecimals);
+        const vq = loan.collateralQuote * scale;
+        const share = s * (vb + vq); // over loan.amount
+        const a = loan.amount;
+        if (direction === "buy") {
+          if (share < a * vb) {
+            base = (share * loan.collateralBase) / (a * vb);
+            quote = 0n;
+          } else quote = min((share - a * vb) / (a * scale), loan.collateralQuote);
+        } else if (share < a * vq) {
+          quote = share / (a * scale);
+          base = 0n;
+        } else {
+          base = vb > 0n ? min(((share - a * vq) * loan.collateralBase) / (a * vb), base) : 0n;
+        }
+      }
+      loan.collateralBase -= base;
+      loan.collateralQuote -= quote;
+      account.baseFree += base;
+      account.quoteFree += quote;
+      loan.amount -= s;
+      incoming -= s;
+      if (direction === "buy") account.quoteFree -= s;
+      else account.baseFree -= s;
+      if (loan.amount === 0n) {
+        account.baseFree += loan.collateralBase;
+        account.quoteFree += loan.collateralQuote;
+        this.#freeLoan(loan);
+      }
     }
   }
 
@@ -600,12 +879,12 @@ export class ExchangeModel {
     for (const o of opposite) {
       if (quote >= target || !this.#within(direction, o.price, limit)) break;
       if (o.agentId === skip) continue;
-      const whole = this.#quoteOf(o.price, o.volume);
+      const whole = this.#quoteOf(o.price, o.total);
       if (quote + whole >= target) {
         volume += this.#baseFor(target - quote, o.price);
         quote = target;
       } else {
-        volume += o.volume;
+        volume += o.total;
         quote += whole;
       }
     }
@@ -627,7 +906,7 @@ export class ExchangeModel {
     for (const o of opposite) {
       if (volume >= size || !this.#within("buy", o.price, limit)) break;
       if (skipsOwn && o.agentId === agentId) continue;
-      const piece = min(o.volume, size - volume);
+      const piece = min(o.total, size - volume);
       cost += this.#quoteOf(o.price, piece, rates.takerE9);
       volume += piece;
     }
@@ -643,7 +922,7 @@ export class ExchangeModel {
         if (stp === "CO") continue;
         if (stp === "CN" || stp === "CB") return 0n;
       }
-      volume += o.volume;
+      volume += o.total;
     }
     return min(volume, size);
   }
@@ -657,7 +936,7 @@ export class ExchangeModel {
         if (stp === "CO") continue;
         if (stp === "CN" || stp === "CB") return false;
       }
-      left -= o.volume;
+      left -= o.total;
     }
     return left <= 0n;
   }
@@ -678,7 +957,7 @@ export class ExchangeModel {
       let left = size;
       for (const o of crossed) {
         if (o.agentId !== agentId) return false;
-        left -= o.volume;
+        left -= o.total;
         if (left <= 0n) return false;
       }
       return true;
@@ -696,15 +975,23 @@ export class ExchangeModel {
   ): void {
     const book = this.#books[bookId];
     const opposite = this.#opposite(book, aggressor.direction);
-    const reduce = (volume: bigint) => {
-      aggressor.volume -= volume;
+    // Self-trade prevention takes `total` matchable units from the aggressor: its own volume
+    // drops by trunc_v(total / (1 + L)), its matchable volume follows (README).
+    const reduce = (total: bigint) => {
+      const before = aggressor.volume;
+      if (total >= aggressor.total) aggressor.volume = 0n;
+      else {
+        aggressor.volume -= this.#ownOf(total, aggressor.leverageE9);
+        if (aggressor.volume < 0n) aggressor.volume = 0n;
+      }
+      aggressor.total = this.#totalOf(aggressor.volume, aggressor.leverageE9);
       this.#emit({
         type: "stpReduced",
         agentId: aggressor.agentId,
         orderId: aggressor.id,
         direction: aggressor.direction,
         price: aggressor.price,
-        volume,
+        volume: before - aggressor.volume,
         remaining: aggressor.volume,
       });
     };
@@ -717,29 +1004,42 @@ export class ExchangeModel {
           continue;
         }
         if (stp === "CN") {
-          reduce(aggressor.volume);
+          reduce(aggressor.total);
           break;
         }
         if (stp === "CB") {
           this.#takeFromResting(bookId, resting, resting.volume, "stp", false);
-          reduce(aggressor.volume);
+          reduce(aggressor.total);
           break;
         }
-        // DC: the smaller of the two is removed from both.
-        const common = min(resting.volume, aggressor.volume);
-        this.#takeFromResting(bookId, resting, common, "stp", true);
-        reduce(common);
-        continue;
+        // DC: the smaller of the two matchable volumes is removed from both.
+        const rest = resting.total;
+        const aggressing = aggressor.total;
+        if (rest <= aggressing) {
+          this.#takeFromResting(bookId, resting, resting.volume, "stp", true);
+          reduce(rest);
+          continue;
+        }
+        const taken = this.#ownOf(aggressing, resting.leverageE9);
+        this.#takeFromResting(bookId, resting, taken, "stp", true);
+        reduce(aggressing);
+        break;
       }
       this.#fill(bookId, aggressor, resting, market);
     }
   }
 
-  /** One trade at the resting order's price, settled as in 5.4 with fees as in 6.3. */
+  /** One trade at the resting order's price, settled as in 5.4 (7.3 and 7.4 for margin) with
+   * fees as in 6.3. */
   #fill(bookId: number, aggressor: Order, resting: Order, market: boolean): void {
     const book = this.#books[bookId];
-    const volume = min(aggressor.volume, resting.volume);
+    const volume = min(aggressor.total, resting.total);
     const price = resting.price;
+    // Margin legs value the other currency at the best ask (buyer) and bid (seller) as the fill
+    // happens: the resting order's side shows the trade price, the other its best, or the trade
+    // price when empty.
+    const bestAsk = book.asks[0]?.price ?? price;
+    const bestBid = book.bids[0]?.price ?? price;
     const notional = this.#quoteOf(price, volume);
     let makerFee = this.#fee(price, volume, this.#rates(resting.agentId, bookId).makerE9);
     const takerFee = this.#fee(price, volume, this.#rates(aggressor.agentId, bookId).takerE9);
@@ -749,10 +1049,12 @@ export class ExchangeModel {
     const buyerAccount = this.#accounts[buyer.agentId][bookId];
     const sellerAccount = this.#accounts[seller.agentId][bookId];
 
-    // The resting order's reservation shrinks with its volume; what it no longer holds is freed.
-    this.#shrinkResting(bookId, resting, volume);
-    aggressor.volume -= volume;
-    if (!buyerIsAggressor && notional + makerFee > buyerAccount.quoteFree) {
+    // A cash resting order's reservation shrinks with its volume; what it no longer holds is
+    // freed. A leveraged one's shrinks by the collateral its fills take.
+    if (resting.leverageE9 === 0n) this.#shrinkResting(bookId, resting, volume);
+    if (
+      !buyerIsAggressor && buyer.leverageE9 === 0n && notional + makerFee > buyerAccount.quoteFree
+    ) {
       // A maker tier raised since the buy was placed (or, by a unit, a rebate's rounding): the
       // fee is cut to what the buyer can pay from what the fill freed and its free quote, never
       // touching what the rest of the order holds (README, Q6).
@@ -761,12 +1063,35 @@ export class ExchangeModel {
 
     const buyerFee = buyerIsAggressor ? takerFee : makerFee;
     const sellerFee = buyerIsAggressor ? makerFee : takerFee;
-    buyerAccount.quoteFree -= notional + buyerFee;
+    if (buyer.leverageE9 > 0n) {
+      // A fill worth less than a quote unit borrows nothing.
+      if (notional + buyerFee > 0n) {
+        this.#borrow(bookId, buyer, price, bestAsk, notional + buyerFee);
+      }
+    } else buyerAccount.quoteFree -= notional + buyerFee;
     buyerAccount.baseFree += volume;
-    sellerAccount.baseFree -= volume;
+    this.#repay(buyer.agentId, bookId, "sell", volume, bestAsk);
+    if (seller.leverageE9 > 0n) this.#borrow(bookId, seller, price, bestBid, volume);
+    else sellerAccount.baseFree -= volume;
     sellerAccount.quoteFree += notional - sellerFee;
+    this.#repay(seller.agentId, bookId, "buy", notional - sellerFee, bestBid);
     this.#recordVolume(buyer.agentId, bookId, notional);
     this.#recordVolume(seller.agentId, bookId, notional);
+
+    aggressor.total -= volume;
+    aggressor.volume = this.#ownOf(aggressor.total, aggressor.leverageE9);
+    if (resting.leverageE9 > 0n) {
+      resting.total -= volume;
+      resting.volume = this.#ownOf(resting.total, resting.leverageE9);
+      if (resting.volume === 0n) {
+        // Filled: it leaves the book and what it still holds goes back.
+        this.#remove(bookId, resting);
+        const account = this.#accounts[resting.agentId][bookId];
+        account.baseFree += resting.resBase;
+        account.quoteFree += resting.resQuote;
+        resting.resBase = resting.resQuote = 0n;
+      }
+    }
 
     this.#emit({
       type: "trade",
@@ -780,12 +1105,134 @@ export class ExchangeModel {
       notional,
       makerFee,
       takerFee,
+      leverageE9: aggressor.leverageE9,
       restingAgentId: resting.agentId,
       restingOrderId: resting.id,
       restingClientOrderId: resting.clientOrderId,
       tradeId: book.nextTradeId++,
       market,
-      amount: resting.volume,
+      amount: resting.volume > 0n ? resting.total : 0n,
+    });
+  }
+
+  // ---- margin calls (7.6, 7.7, README) ----
+
+  /** Margin-call price, truncated to the tick: p L / ((1 + L)(1 - mm)) for a long,
+   * p (2 + L) / ((1 + L)(1 + mm)) for a short. */
+  #callPrice(loan: Loan): bigint {
+    const mm = this.#config.maintenanceMarginE9 ?? 0n;
+    const lev = loan.leverageE9;
+    return loan.direction === "buy"
+      ? (loan.price * lev * E9) / ((E9 + lev) * (E9 - mm))
+      : (loan.price * (2n * E9 + lev) * E9) / ((E9 + lev) * (E9 + mm));
+  }
+
+  /** Whether the best price has crossed the loan's exact margin-call price (strictly). */
+  #breached(loan: Loan): boolean {
+    const mm = this.#config.maintenanceMarginE9 ?? 0n;
+    const lev = loan.leverageE9;
+    const book = this.#books[loan.bookId];
+    if (loan.direction === "buy") {
+      const bid = book.bids[0]?.price;
+      return bid !== undefined && loan.price * lev * E9 > bid * (E9 + lev) * (E9 - mm);
+    }
+    const ask = book.asks[0]?.price;
+    return ask !== undefined && loan.price * (2n * E9 + lev) * E9 < ask * (E9 + lev) * (E9 + mm);
+  }
+
+  /** Can the account buy one lot at the best ask, taker fee included (true with no asks)? */
+  #affordsLot(agentId: number, bookId: number): boolean {
+    const ask = this.#books[bookId].asks[0]?.price;
+    if (ask === undefined) return true;
+    const cost = this.#quoteOf(ask, this.#lot, this.#rates(agentId, bookId).takerE9);
+    return this.#accounts[agentId][bookId].quoteFree >= cost;
+  }
+
+  /** Before each call's instructions every breached loan is liquidated, in the order of the
+   * core's loan pool (neither the specification nor the README orders simultaneous calls). */
+  #marginCalls(): void {
+    const slots = this.#loans.length;
+    for (let slot = 0; slot < slots; slot++) {
+      const loan = this.#loans[slot];
+      if (loan !== null && loan.amount > 0n && this.#breached(loan)) this.#liquidate(loan);
+    }
+  }
+
+  /**
+   * README "Margin": the owner's orders in the book are cancelled, then a market order closes the
+   * position (sells base for the loan's quote, or buys the borrowed base); if that is refused,
+   * one for what the account holds. A loan the account can no longer cover is closed against
+   * its collateral and the rest written off.
+   */
+  #liquidate(loan: Loan): void {
+    const { agentId, bookId } = loan;
+    this.#bookId = bookId;
+    const book = this.#books[bookId];
+    const account = this.#accounts[agentId][bookId];
+    const alive = () => this.#loans[loan.slot] === loan;
+    const event = {
+      agentId,
+      orderId: loan.orderId,
+      direction: loan.direction,
+      clientOrderId: null,
+    };
+    this.#emit({
+      type: "marginCall",
+      ...event,
+      price: (loan.direction === "buy" ? book.bids[0] : book.asks[0]).price,
+      amount: loan.amount,
+      leverageE9: loan.leverageE9,
+    });
+    const orders = [...book.bids, ...book.asks].filter((o) => o.agentId === agentId)
+      .sort((a, b) => a.id - b.id);
+    for (const order of orders) {
+      this.#takeFromResting(bookId, order, order.volume, "marginCall", false);
+    }
+    const long = loan.direction === "buy";
+    const close = (volume: bigint, currency: "base" | "quote") =>
+      this.#place({
+        kind: "market",
+        agentId,
+        bookId,
+        direction: long ? "sell" : "buy",
+        volume,
+        currency,
+        stp: "CO",
+      });
+    close(loan.amount, long ? "quote" : "base");
+    if (this.#events.at(-1)?.type === "rejected" && alive()) {
+      // Not enough for the whole loan: what the account holds.
+      const volume = long
+        ? this.#toLot(account.baseFree)
+        : this.#affordsLot(agentId, bookId)
+        ? (account.quoteFree * E9) / (E9 + this.#rates(agentId, bookId).takerE9)
+        : 0n;
+      if (volume > 0n) close(volume, long ? "base" : "quote");
+    }
+    if (!alive()) return;
+    const exhausted = long ? account.baseFree < this.#lot : !this.#affordsLot(agentId, bookId);
+    if (!exhausted) return;
+    // The collateral in the loan's currency repays what it can; the rest of the collateral goes
+    // back and the remainder of the loan is written off.
+    let paid: bigint;
+    if (long) {
+      paid = min(loan.collateralQuote, loan.amount);
+      loan.collateralQuote -= paid;
+    } else {
+      paid = min(loan.collateralBase, loan.amount);
+      loan.collateralBase -= paid;
+    }
+    const writtenOff = loan.amount - paid;
+    account.baseFree += loan.collateralBase;
+    account.quoteFree += loan.collateralQuote;
+    this.#freeLoan(loan);
+    this.#emit({
+      type: "loanSettled",
+      ...event,
+      price: 0n,
+      amount: writtenOff,
+      leverageE9: loan.leverageE9,
+      writeOff: true,
     });
   }
 
@@ -808,6 +1255,7 @@ export class ExchangeModel {
       baseReserved,
       quoteFree: account.quoteFree,
       quoteReserved,
+      ...this.#loanTotals(agentId, bookId),
     };
   }
 
@@ -825,9 +1273,28 @@ export class ExchangeModel {
     };
   }
 
-  /** Orders of one side, best first, as `[orderId, agentId, price, volume, timestamp]`. */
-  orders(bookId: number, side: "bids" | "asks"): [number, number, bigint, bigint, bigint][] {
-    return this.#books[bookId][side].map((o) => [o.id, o.agentId, o.price, o.volume, o.timestamp]);
+  /** Orders of one side, best first, as `[orderId, agentId, price, volume, timestamp,
+   * leverage, reserved base, reserved quote]`. */
+  orders(bookId: number, side: "bids" | "asks"): bigint[][] {
+    return this.#books[bookId][side].map((o) => {
+      const held = this.#reservation(o);
+      return [o.id, o.agentId, o.price, o.volume, o.timestamp, o.leverageE9, held.base, held.quote]
+        .map(BigInt);
+    });
+  }
+
+  /** An account's open loans in one book, by ascending order id, in the core's `Loan` shape. */
+  loans(agentId: number, bookId: number) {
+    return this.#loansOf(agentId, bookId).map((l) => ({
+      amount: l.amount,
+      collateralBase: l.collateralBase,
+      collateralQuote: l.collateralQuote,
+      leverageE9: l.leverageE9,
+      price: l.price,
+      callPrice: this.#callPrice(l),
+      orderId: l.orderId,
+      direction: l.direction,
+    }));
   }
 
   /** Levels of one side, best first. */
@@ -835,8 +1302,8 @@ export class ExchangeModel {
     const levels: { price: bigint; volume: bigint }[] = [];
     for (const o of this.#books[bookId][side]) {
       const last = levels.at(-1);
-      if (last !== undefined && last.price === o.price) last.volume += o.volume;
-      else levels.push({ price: o.price, volume: o.volume });
+      if (last !== undefined && last.price === o.price) last.volume += o.total;
+      else levels.push({ price: o.price, volume: o.total });
     }
     return levels;
   }
