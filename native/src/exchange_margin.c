@@ -35,15 +35,39 @@ static int64_t loans_in_quote(const tx_exchange *ex, const x_account *acct, int6
   return x_sat_add(x_notional(ex, price, acct->base_loan), acct->quote_loan);
 }
 
+/* Would borrowing `coll * L` more (a sell's collateral valued at `price`) take the account's loans,
+ * valued at `price`, past maxLoan? Compared exactly, in quote units times 10^-min(shift, 0) and
+ * 10^9: truncating the new borrowing or the base loan's value first let an order borrow up to a
+ * quote unit past the limit. Products beyond 128 bits fall back to that truncated comparison. */
+static bool exceeds_loan_limit(const tx_exchange *ex, const x_account *acct, int dir, int64_t coll,
+                               int64_t coll_quote, int64_t leverage, int64_t price) {
+  __int128 unit = 1, per_base = price; /* value of one quote unit, and of one base unit */
+  for (int i = 0; i < ex->notional_shift; i++) per_base *= 10;
+  for (int i = 0; i < -ex->notional_shift; i++) unit *= 10;
+  __int128 borrowed, owed_b, owed_q, owed, total, limit;
+  if (!__builtin_mul_overflow(dir == TX_BUY ? unit : per_base, (__int128)coll, &borrowed) &&
+      !__builtin_mul_overflow(borrowed, (__int128)leverage, &borrowed) &&
+      !__builtin_mul_overflow(per_base, (__int128)acct->base_loan, &owed_b) &&
+      !__builtin_mul_overflow(unit, (__int128)acct->quote_loan, &owed_q) &&
+      !__builtin_add_overflow(owed_b, owed_q, &owed) &&
+      !__builtin_mul_overflow(owed, (__int128)X_RATE_ONE, &owed) &&
+      !__builtin_add_overflow(borrowed, owed, &total) &&
+      !__builtin_mul_overflow(unit * X_RATE_ONE, (__int128)ex->cfg.max_loan, &limit)) {
+    return total > limit;
+  }
+  /* In 128 bits: a wrapped int64 would pass the loan limit. */
+  __int128 approx = (__int128)coll_quote * leverage / X_RATE_ONE;
+  return approx + loans_in_quote(ex, acct, price) > ex->cfg.max_loan;
+}
+
 int x_margin_reserve(tx_exchange *ex, x_account *acct, x_order *o, int dir, int64_t leverage,
                      int64_t amount, int64_t ref_price) {
   int64_t coll = (int64_t)((__int128)amount * X_RATE_ONE / (X_RATE_ONE + leverage));
   if (coll <= 0 || amount == INT64_MAX || ref_price <= 0) return TX_R_EXCEEDING_LOAN;
   int64_t wealth = x_sat_add(x_notional(ex, ref_price, acct->base_free), acct->quote_free);
   int64_t coll_quote = dir == TX_BUY ? coll : x_notional(ex, ref_price, coll);
-  /* In 128 bits: a wrapped int64 would pass the loan limit. */
-  __int128 borrowed = (__int128)coll_quote * leverage / X_RATE_ONE;
-  if (coll_quote > wealth || borrowed + loans_in_quote(ex, acct, ref_price) > ex->cfg.max_loan) {
+  if (coll_quote > wealth ||
+      exceeds_loan_limit(ex, acct, dir, coll, coll_quote, leverage, ref_price)) {
     return TX_R_EXCEEDING_LOAN;
   }
   int64_t res_base, res_quote;
