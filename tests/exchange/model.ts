@@ -745,9 +745,14 @@ export class ExchangeModel {
     const wealth = this.#quoteOf(price, account.baseFree) + account.quoteFree;
     const inQuote = direction === "buy" ? collateral : this.#quoteOf(price, collateral);
     const loans = this.#loanTotals(agentId, bookId);
-    const borrowed = (inQuote * leverageE9) / E9;
-    const owed = this.#quoteOf(price, loans.baseLoan) + loans.quoteLoan;
-    if (inQuote > wealth || borrowed + owed > (this.#config.maxLoan ?? 0n)) return null;
+    // The loan limit in exact quote (times 10^(price + base decimals) and 10^9): the new
+    // borrowing `collateral * L` (a sell's collateral valued at the price) plus the loans held.
+    const c = this.#config;
+    const perBase = price * pow10(c.quoteDecimals);
+    const unit = pow10(c.priceDecimals + c.baseDecimals);
+    const borrowed = (direction === "buy" ? collateral * unit : collateral * perBase) * leverageE9;
+    const owed = (loans.baseLoan * perBase + loans.quoteLoan * unit) * E9;
+    if (inQuote > wealth || borrowed + owed > (c.maxLoan ?? 0n) * unit * E9) return null;
     if (direction === "buy") {
       const quote = min(collateral, account.quoteFree);
       const base = collateral > quote ? this.#baseCeil(collateral - quote, price) : 0n;
