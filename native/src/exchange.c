@@ -522,6 +522,7 @@ void tx_close(tx_exchange *ex) {
   free(ex->fee_slots);
   free(ex->agent_rows);
   free(ex->loans);
+  free(ex->calls);
   free(ex->timers);
   free(ex->events);
   free(ex);

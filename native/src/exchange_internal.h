@@ -76,8 +76,15 @@ typedef struct {
   int64_t leverage, price; /* of the first fill: they fix the margin-call price */
   uint32_t order_id, account;
   uint32_t prev, next; /* the account's loans, ascending order id; free list when dead */
+  uint64_t seq;        /* opening order among all loans: ties between equal margin-call prices */
   uint8_t dir, live, pad[6];
 } x_loan;
+
+/* A loan due for liquidation, by slot and opening number (the slot may be reused meanwhile). */
+typedef struct {
+  uint64_t seq;
+  uint32_t loan;
+} x_call;
 
 /* Order id -> pool index map of one book, paged so memory follows the live id range. */
 typedef struct {
@@ -164,6 +171,9 @@ struct tx_exchange {
   uint32_t agent_rows_cap;
   x_loan *loans;
   uint32_t loan_n, loan_cap, free_loan;
+  uint64_t loan_seq;
+  x_call *calls; /* scratch: the loans one margin-call pass liquidates */
+  uint32_t calls_cap;
   bool margin_dirty; /* a loan appeared or survived its liquidation since the last check */
   x_timer *timers;
   size_t timer_n, timer_cap;

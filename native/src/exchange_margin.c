@@ -129,6 +129,7 @@ static x_loan *loan_of(tx_exchange *ex, x_account *acct, x_order *o, int64_t pri
       .price = price,
       .order_id = o->id,
       .account = o->account,
+      .seq = ex->loan_seq++,
       .dir = o->dir,
       .live = 1,
   };
@@ -435,6 +436,21 @@ static void liquidate(tx_exchange *ex, uint32_t li) {
 
 static int64_t best_price(const x_side *s) { return s->n > 0 ? s->lv[s->n - 1].price : 0; }
 
+/* Does `a` come before `b` in a margin-call pass: the lower margin-call price first (exactly,
+ * the maintenance margin being common to both), then the older loan, as the reference walks its
+ * registry of call prices upwards. */
+static bool called_before(const x_loan *a, const x_loan *b) {
+  __int128 one = X_RATE_ONE, pa, pb;
+  if (a->dir == TX_BUY) { /* p L / (1 + L) */
+    pa = (__int128)a->price * a->leverage * (one + b->leverage);
+    pb = (__int128)b->price * b->leverage * (one + a->leverage);
+  } else { /* p (2 + L) / (1 + L) */
+    pa = (__int128)a->price * (2 * one + a->leverage) * (one + b->leverage);
+    pb = (__int128)b->price * (2 * one + b->leverage) * (one + a->leverage);
+  }
+  return pa != pb ? pa < pb : a->seq < b->seq;
+}
+
 void x_margin_calls(tx_exchange *ex) {
   /* A breach depends only on the loans and the best prices: skip when neither changed. */
   bool changed = ex->margin_dirty;
@@ -447,10 +463,41 @@ void x_margin_calls(tx_exchange *ex) {
   }
   if (!changed) return;
   ex->margin_dirty = false;
-  uint32_t n = ex->loan_n;
-  for (uint32_t li = 0; li < n && ex->error == TX_OK; li++) {
-    if (ex->loans[li].live && ex->loans[li].amount > 0 && breached(ex, &ex->loans[li])) {
-      liquidate(ex, li);
+  if (ex->calls_cap < ex->loan_n) {
+    x_call *calls = realloc(ex->calls, (size_t)ex->loan_n * sizeof *calls);
+    if (calls == NULL) {
+      ex->error = TX_ERR_NOMEM;
+      return;
+    }
+    ex->calls = calls;
+    ex->calls_cap = ex->loan_n;
+  }
+  /* As the reference: book by book, longs before shorts, each group by ascending margin-call
+   * price. A loan is liquidated if it is still open and still breached when its turn comes (an
+   * earlier liquidation may have repaid it or moved the book). */
+  for (uint32_t b = 0; b < ex->cfg.book_count && ex->error == TX_OK; b++) {
+    for (int dir = TX_BUY; dir <= TX_SELL && ex->error == TX_OK; dir++) {
+      uint32_t n = 0;
+      for (uint32_t li = 0; li < ex->loan_n; li++) {
+        const x_loan *loan = &ex->loans[li];
+        if (!loan->live || loan->amount <= 0 || loan->dir != dir ||
+            loan->account % ex->cfg.book_count != b || !breached(ex, loan)) {
+          continue;
+        }
+        uint32_t at = n++;
+        while (at > 0 && called_before(loan, &ex->loans[ex->calls[at - 1].loan])) {
+          ex->calls[at] = ex->calls[at - 1];
+          at--;
+        }
+        ex->calls[at] = (x_call){.seq = loan->seq, .loan = li};
+      }
+      for (uint32_t i = 0; i < n && ex->error == TX_OK; i++) {
+        const x_loan *loan = &ex->loans[ex->calls[i].loan];
+        if (loan->live && loan->seq == ex->calls[i].seq && loan->amount > 0 &&
+            breached(ex, loan)) {
+          liquidate(ex, ex->calls[i].loan);
+        }
+      }
     }
   }
 }
