@@ -469,10 +469,10 @@ function shrink(config: ModelConfig, stream: Batch[], first: Mismatch): Batch[] 
 
 // Seeds 1 to 10 cover quote at 8, 4 and 2 decimals, lots coarser than the base unit, 3 price
 // decimals and 6 base decimals, one and two books; the margin seeds likewise (a low loan limit
-// on those with quote at 8 decimals), picked among the first margin seeds that each produce
+// on those with quote at 8 decimals), picked among margin seeds that each produce
 // every outcome below, write-offs included.
 const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-const MARGIN_SEEDS = [123, 124, 128, 135, 139, 146];
+const MARGIN_SEEDS = [124, 128, 135, 139, 146, 171];
 /** Outcomes every seed's stream must produce (core events by kind, and fee tiers reached). */
 const COVERED = [
   "trade",

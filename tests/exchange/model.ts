@@ -15,9 +15,8 @@
  * the order exists before its volume, and a market order sized in quote that buys less than one
  * lot is EMPTY_BOOK, like one priced against nothing but the agent's own orders (Q13). For margin
  * it also follows the core where neither text decides: a leveraged order's own volume after a fill
- * is trunc_v(matchable / (1 + L)), collateral taken at a fill is capped by what the order holds, a
- * fill worth less than a quote unit borrows nothing, and loans breached at the same moment are
- * liquidated in the order of the core's loan pool.
+ * is trunc_v(matchable / (1 + L)), collateral taken at a fill is capped by what the order holds,
+ * and a fill worth less than a quote unit borrows nothing.
  *
  * Left out: fee policies added after trading began, malformed records, and the core's range
  * limits (holdings, order-id exhaustion, book-volume bounds, rebates bounded by holdings, products
@@ -88,8 +87,8 @@ interface Order {
 
 /** An open margin loan (section 7.3): quote for a long (leveraged buy), base for a short. */
 interface Loan {
-  /** Its place in the core's loan pool, which orders the margin-call scan. */
-  slot: number;
+  /** Opening order among all loans: ties between equal margin-call prices. */
+  seq: number;
   agentId: number;
   bookId: number;
   orderId: number;
@@ -154,10 +153,9 @@ export class ExchangeModel {
   readonly #policyOf: number[];
   /** Lot of order volumes, in base units. */
   readonly #lot: bigint;
-  /** Loans by pool slot (null: free); freed slots are reused last freed first, as the core's
-   * pool does, because its margin-call scan runs in slot order. */
-  #loans: (Loan | null)[] = [];
-  #freeSlots: number[] = [];
+  /** Open loans, in opening order. */
+  #loans: Loan[] = [];
+  #loanSeq = 0;
 
   constructor(config: ModelConfig) {
     this.#config = config;
@@ -708,9 +706,8 @@ export class ExchangeModel {
   // ---- margin (section 7) ----
 
   #loansOf(agentId: number, bookId: number): Loan[] {
-    return this.#loans.filter((l): l is Loan =>
-      l !== null && l.agentId === agentId && l.bookId === bookId
-    ).sort((a, b) => a.orderId - b.orderId);
+    return this.#loans.filter((l) => l.agentId === agentId && l.bookId === bookId)
+      .sort((a, b) => a.orderId - b.orderId);
   }
 
   /** An account's loans and collateral: the sums of its loans (README, Q9). */
@@ -767,12 +764,11 @@ export class ExchangeModel {
    * repayment closed the last). */
   #loanOf(bookId: number, order: Order, price: bigint): Loan {
     const open = this.#loans.find((l) =>
-      l !== null && l.bookId === bookId && l.agentId === order.agentId && l.orderId === order.id
+      l.bookId === bookId && l.agentId === order.agentId && l.orderId === order.id
     );
     if (open) return open;
-    const slot = this.#freeSlots.pop() ?? this.#loans.length;
     const loan: Loan = {
-      slot,
+      seq: this.#loanSeq++,
       agentId: order.agentId,
       bookId,
       orderId: order.id,
@@ -783,13 +779,12 @@ export class ExchangeModel {
       collateralBase: 0n,
       collateralQuote: 0n,
     };
-    this.#loans[slot] = loan;
+    this.#loans.push(loan);
     return loan;
   }
 
   #freeLoan(loan: Loan): void {
-    this.#loans[loan.slot] = null;
-    this.#freeSlots.push(loan.slot);
+    this.#loans.splice(this.#loans.indexOf(loan), 1);
   }
 
   /** 7.3: a leveraged leg moves its collateral share out of the order's reservation (the other
@@ -1153,14 +1148,30 @@ export class ExchangeModel {
     return this.#accounts[agentId][bookId].quoteFree >= cost;
   }
 
-  /** Before each call's instructions every breached loan is liquidated, in the order of the
-   * core's loan pool (neither the specification nor the README orders simultaneous calls). */
+  /** Before each call's instructions the breached loans are liquidated as 7.7 orders them: book
+   * by book, longs before shorts, each by ascending margin-call price (then the older loan
+   * first); each only if still open and breached when its turn comes (README: re-checked). */
   #marginCalls(): void {
-    const slots = this.#loans.length;
-    for (let slot = 0; slot < slots; slot++) {
-      const loan = this.#loans[slot];
-      if (loan !== null && loan.amount > 0n && this.#breached(loan)) this.#liquidate(loan);
+    for (let bookId = 0; bookId < this.#books.length; bookId++) {
+      for (const direction of ["buy", "sell"] as const) {
+        const due = this.#loans.filter((l) =>
+          l.bookId === bookId && l.direction === direction && l.amount > 0n && this.#breached(l)
+        ).sort((a, b) => this.#compareCallPrices(a, b) || a.seq - b.seq);
+        for (const loan of due) {
+          if (this.#loans.includes(loan) && loan.amount > 0n && this.#breached(loan)) {
+            this.#liquidate(loan);
+          }
+        }
+      }
     }
+  }
+
+  /** Sign of the difference of two same-side loans' exact margin-call prices. */
+  #compareCallPrices(a: Loan, b: Loan): number {
+    const factor = (l: Loan) => l.direction === "buy" ? l.leverageE9 : 2n * E9 + l.leverageE9;
+    const pa = a.price * factor(a) * (E9 + b.leverageE9);
+    const pb = b.price * factor(b) * (E9 + a.leverageE9);
+    return pa < pb ? -1 : pa > pb ? 1 : 0;
   }
 
   /**
@@ -1174,7 +1185,7 @@ export class ExchangeModel {
     this.#bookId = bookId;
     const book = this.#books[bookId];
     const account = this.#accounts[agentId][bookId];
-    const alive = () => this.#loans[loan.slot] === loan;
+    const alive = () => this.#loans.includes(loan);
     const event = {
       agentId,
       orderId: loan.orderId,
