@@ -65,12 +65,10 @@ const threadedTests = ["exchange_threads", "sim_agents_test", "sim_formulas_test
 const threadSanitizerFlags = testFlags(["-fsanitize=thread"]);
 
 /** libFuzzer builds of the harnesses in `native/fuzz/` (clang only), with the sanitizers and
- * test settings of the C tests. Pointer overflow alone is recoverable, so that `ubsan.supp` can
- * name a known report; every other report still stops the run. */
+ * test settings of the C tests; any report stops the run. */
 const fuzzFlags = testFlags([
   "-fsanitize=fuzzer,address,undefined,float-cast-overflow",
   "-fno-sanitize-recover=all",
-  "-fsanitize-recover=pointer-overflow",
   "-DX_ID_PAGE_BITS=6",
   "-DX_TINY_CAPACITIES",
 ]);
@@ -244,10 +242,10 @@ function buildFuzzer(clang: string, name: string, objects: string[]): string {
   return binary;
 }
 
-/** UBSan settings of every fuzz run: stop at the first report, except the suppressed ones. */
+/** UBSan settings of every fuzz run: stop at the first report, with its stack. */
 const fuzzEnv = () => ({
   ...Deno.env.toObject(),
-  UBSAN_OPTIONS: `halt_on_error=1:print_stacktrace=1:suppressions=${join(fuzzDir, "ubsan.supp")}`,
+  UBSAN_OPTIONS: "halt_on_error=1:print_stacktrace=1",
 });
 
 function fuzzHarnesses(): string[] {

@@ -396,8 +396,10 @@ size_t tx_pending_events(const tx_exchange *ex) {
   return ex == NULL ? 0 : (size_t)(ex->ev_write - ex->ev_read);
 }
 
-/* Releases the oldest `count` pending events (at most all); an empty buffer starts over. */
+/* Releases the oldest `count` pending events (at most all); an empty buffer starts over. Zero
+ * returns first: before the first event the buffer is NULL, and NULL + 0 is undefined. */
 static void release_events(tx_exchange *ex, size_t count) {
+  if (count == 0) return;
   ex->ev_read += count;
   if (ex->ev_read == ex->ev_write) ex->ev_read = ex->ev_write = ex->events;
 }
