@@ -18,30 +18,7 @@
 #include <string.h>
 
 #include "taos_exchange.h"
-
-#define REQUIRE(cond, ...)                                                                         \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      fprintf(stderr, "%s:%d: invariant failed: %s: ", __FILE__, __LINE__, #cond);                \
-      fprintf(stderr, __VA_ARGS__);                                                                \
-      fputc('\n', stderr);                                                                         \
-      abort();                                                                                     \
-    }                                                                                              \
-  } while (0)
-
-typedef struct {
-  const uint8_t *data;
-  size_t size, at;
-} input;
-
-static uint64_t take(input *in, int bytes) {
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; i++) {
-    v |= (uint64_t)(in->at < in->size ? in->data[in->at] : 0) << (8 * i);
-    in->at++;
-  }
-  return v;
-}
+#include "fuzz_input.h"
 
 static void take_bytes(input *in, void *out, size_t n) {
   uint8_t *o = out;
