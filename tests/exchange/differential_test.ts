@@ -17,6 +17,7 @@ import {
   toUnits,
 } from "../../native/exchange.ts";
 import { ExchangeModel, type Instruction, type ModelConfig } from "./model.ts";
+import { seededRandom } from "./seeded_random.ts";
 
 /** One call: instructions at `now` (none: the clock only moves), or a fee-policy switch. */
 interface Batch {
@@ -41,16 +42,6 @@ function extraPolicies(config: ModelConfig): FeeTier[][] {
   ];
 }
 const STPS: SelfTradePrevention[] = ["NONE", "CO", "CN", "CB", "DC"];
-
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6D2B79F5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Seeds from here on trade on margin. */
 const LEVERAGED = 101;
@@ -95,7 +86,7 @@ const LEVERAGES = ["0.5", "1", "2", "3", "4", "4", "1.23456789", "0.00001", "4.5
 
 /** A stream whose prices follow the touch of a model run alongside, so that orders cross. */
 function generate(seed: number, config: ModelConfig, instructions: number): Batch[] {
-  const rand = random(seed);
+  const rand = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)];
   const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
   const model = new ExchangeModel(config);

@@ -14,26 +14,17 @@ import {
   type SelfTradePrevention,
   toUnits,
 } from "../../native/exchange.ts";
+import { seededRandom } from "./seeded_random.ts";
 
 const AGENTS = 6;
 const BOOKS = 2;
-
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6D2B79F5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 for (
   const [seed, leveraged] of [[1, false], [2, false], [3, false], [4, true], [5, true]] as const
 ) {
   const kind = leveraged ? "leveraged " : "";
   Deno.test(`random ${kind}instruction stream (seed ${seed}): invariants hold after every batch`, () => {
-    const rand = random(seed);
+    const rand = seededRandom(seed);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)];
     const initialBase = toUnits("50", 4);
     const initialQuote = toUnits("20000", 8);
