@@ -26,6 +26,7 @@
 import type {
   Cancellation,
   Direction,
+  ExchangeConfig,
   FeeTier,
   LimitPlacement,
   Placement,
@@ -40,24 +41,10 @@ export type Instruction =
   | ({ kind: "cancel" } & Cancellation)
   | { kind: "reset"; agentId: number };
 
-/** The model's configuration, in the shape `ExchangeConfig` takes it. */
-export interface ModelConfig {
-  books: number;
-  agents: number;
-  priceDecimals: number;
-  volumeDecimals: number;
-  baseDecimals: number;
-  quoteDecimals: number;
-  initialBase: bigint;
-  initialQuote: bigint;
-  feeTiers: FeeTier[];
-  feeHistorySlots: number;
-  feeSlotPeriodNs: bigint;
-  /** Margin limits (section 7.1); absent: no leverage. */
-  maxLeverageE9?: bigint;
-  maxLoan?: bigint;
-  maintenanceMarginE9?: bigint;
-}
+/** The model's configuration: the core's, with the fee history's shape always given. */
+export type ModelConfig =
+  & ExchangeConfig
+  & Required<Pick<ExchangeConfig, "feeHistorySlots" | "feeSlotPeriodNs">>;
 
 /**
  * An event as the model predicts it: only the fields it sets are compared with the core's event
