@@ -42,40 +42,21 @@ export type HostMessage =
   | { kind: "load"; path: string; name: string; params: string | AgentParams; uid: number }
   | { kind: "step"; id: number; input: StepInput };
 
-/** Messages the worker sends back. */
-export type WorkerMessage =
-  /** `warning`: parameters the agent does not take; `file`: null for a bundled example. */
-  | { kind: "loaded"; warning?: string; file: string | null }
-  | { kind: "load-failed"; message: string }
-  /**
-   * `dropped`: instructions a validator would refuse one by one (the rest of the reply stands).
-   * `wire`: for an update that came over the wire, `response` as the reply field carries it
-   * (JSON, zlib, base64).
-   */
-  | {
-    kind: "step";
-    id: number;
-    response: AgentReply;
-    seconds: number;
-    dropped?: string;
-    wire?: string;
-  }
-  /** `at`: where in the agent's own code the error was raised (file:line:column), if known. */
-  | { kind: "step-failed"; id: number; message: string; seconds: number; at?: string }
-  | { kind: "agent-error"; message: string }
-  /** The worker cannot go on (`message` says why, after the agent's name): replace it. */
-  | { kind: "exiting"; message: string };
+/** What an agent answered: the `FinanceAgentResponse` body. */
+const agentReply = z.object({ agent_id: z.number(), instructions: z.array(z.unknown()) });
+export type AgentReply = z.infer<typeof agentReply>;
 
 const seconds = z.number();
-const agentReply = z.object({ agent_id: z.number(), instructions: z.array(z.unknown()) });
 /**
  * What the worker may send. An agent can post to the host itself (`postMessage`, `parentPort`):
  * anything else is its noise, reported and ignored rather than taken for a reply.
  */
-const workerMessage: z.ZodType<WorkerMessage> = z.discriminatedUnion("kind", [
+const workerMessage = z.discriminatedUnion("kind", [
   z.object({
     kind: z.literal("loaded"),
+    /** Parameters the agent does not take. */
     warning: z.string().optional(),
+    /** Null for a bundled example. */
     file: z.string().nullable(),
   }),
   z.object({ kind: z.literal("load-failed"), message: z.string() }),
@@ -84,7 +65,12 @@ const workerMessage: z.ZodType<WorkerMessage> = z.discriminatedUnion("kind", [
     id: z.number(),
     response: agentReply,
     seconds,
+    /** Instructions a validator would refuse one by one (the rest of the reply stands). */
     dropped: z.string().optional(),
+    /**
+     * For an update that came over the wire, `response` as the reply field carries it (JSON,
+     * zlib, base64).
+     */
     wire: z.string().optional(),
   }),
   z.object({
@@ -92,17 +78,15 @@ const workerMessage: z.ZodType<WorkerMessage> = z.discriminatedUnion("kind", [
     id: z.number(),
     message: z.string(),
     seconds,
+    /** Where in the agent's own code the error was raised (file:line:column), if known. */
     at: z.string().optional(),
   }),
   z.object({ kind: z.literal("agent-error"), message: z.string() }),
+  /** The worker cannot go on (`message` says why, after the agent's name): replace it. */
   z.object({ kind: z.literal("exiting"), message: z.string() }),
 ]);
-
-/** What an agent answered: the `FinanceAgentResponse` body. */
-export interface AgentReply {
-  agent_id: number;
-  instructions: unknown[];
-}
+/** Messages the worker sends back. */
+export type WorkerMessage = z.infer<typeof workerMessage>;
 
 /** The result of one state update. */
 export type StepOutcome =
