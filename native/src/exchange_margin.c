@@ -35,15 +35,23 @@ static int64_t loans_in_quote(const tx_exchange *ex, const x_account *acct, int6
   return x_sat_add(x_notional(ex, price, acct->base_loan), acct->quote_loan);
 }
 
+/* The exact value of one quote unit and of one base unit at `price`, in a common unit (quote
+ * units times 10^-min(shift, 0)), so that values can be compared and split without truncation. */
+static void exact_units(const tx_exchange *ex, int64_t price, __int128 *unit, __int128 *per_base) {
+  *unit = 1;
+  *per_base = price;
+  for (int i = 0; i < ex->notional_shift; i++) *per_base *= 10;
+  for (int i = 0; i < -ex->notional_shift; i++) *unit *= 10;
+}
+
 /* Would borrowing `coll * L` more (a sell's collateral valued at `price`) take the account's loans,
  * valued at `price`, past maxLoan? Compared exactly, in quote units times 10^-min(shift, 0) and
  * 10^9: truncating the new borrowing or the base loan's value first let an order borrow up to a
  * quote unit past the limit. Products beyond 128 bits fall back to that truncated comparison. */
 static bool exceeds_loan_limit(const tx_exchange *ex, const x_account *acct, int dir, int64_t coll,
                                int64_t coll_quote, int64_t leverage, int64_t price) {
-  __int128 unit = 1, per_base = price; /* value of one quote unit, and of one base unit */
-  for (int i = 0; i < ex->notional_shift; i++) per_base *= 10;
-  for (int i = 0; i < -ex->notional_shift; i++) unit *= 10;
+  __int128 unit, per_base;
+  exact_units(ex, price, &unit, &per_base);
   __int128 borrowed, owed_b, owed_q, owed, total, limit;
   if (!__builtin_mul_overflow(dir == TX_BUY ? unit : per_base, (__int128)coll, &borrowed) &&
       !__builtin_mul_overflow(borrowed, (__int128)leverage, &borrowed) &&
@@ -216,9 +224,8 @@ static void release_collateral(x_account *acct, x_loan *loan, int64_t base, int6
  * products do not fit in 128 bits. */
 static bool exact_release(const tx_exchange *ex, const x_loan *loan, int64_t s, int64_t price,
                           int dir, int64_t *base, int64_t *quote) {
-  __int128 unit = 1, per_base = price; /* value of one base unit, and of one quote unit */
-  for (int i = 0; i < ex->notional_shift; i++) per_base *= 10;
-  for (int i = 0; i < -ex->notional_shift; i++) unit *= 10;
+  __int128 unit, per_base;
+  exact_units(ex, price, &unit, &per_base);
   __int128 a = loan->amount, vb, vq, value, share, owed_b, owed_q, den_b, den_q;
   if (__builtin_mul_overflow(per_base, (__int128)loan->coll_base, &vb) ||
       __builtin_mul_overflow(unit, (__int128)loan->coll_quote, &vq) ||
