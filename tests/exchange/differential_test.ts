@@ -16,15 +16,33 @@ import {
   type SelfTradePrevention,
   toUnits,
 } from "../../native/exchange.ts";
-import { ExchangeModel, type Instruction, type ModelConfig } from "./model.ts";
+import { ExchangeModel, type Instruction, type ModelConfig, type RawRecord } from "./model.ts";
+import { append, RECORD_SIZE, recordOf, writeRecord } from "./raw_records.ts";
 import { seededRandom } from "./seeded_random.ts";
 
-/** One call: instructions at `now` (none: the clock only moves), or a fee-policy switch. */
+/** One call: instructions at `now` (none: the clock only moves), a fee-policy switch or a new
+ * fee policy. */
 interface Batch {
   now: bigint;
   instructions: Instruction[];
   feePolicy?: { agentId: number; policy: number };
+  addPolicy?: FeeTier[];
 }
+
+/**
+ * What a stream covers. `plain`: well-formed instructions, the three fee policies added at open.
+ * `extended`: besides, fee policies added as it trades (tiers from above volume 0, rebates, steep
+ * maker rates) and switched often, and malformed records. `range`: the extended stream in books
+ * whose accounts hold 2^62 units of each asset together (rebates bounded by holdings, resets
+ * refused), with volumes up to 2^53 units, prices up to 2^40 ticks and a flood of bids that takes
+ * a side's volume to the bound.
+ */
+type Mode = "plain" | "extended" | "range";
+const NONE = 0xFFFF_FFFF;
+const MAX_VOLUME = 1n << 53n;
+const MAX_PRICE = 1n << 40n;
+const INT64_MAX = (1n << 63n) - 1n;
+const UINT64_MAX = (1n << 64n) - 1n;
 
 const AGENTS = 4;
 /** Fee policies added to every exchange (besides the configuration's, policy 0), in quote. */
@@ -42,13 +60,28 @@ function extraPolicies(config: ModelConfig): FeeTier[][] {
   ];
 }
 const STPS: SelfTradePrevention[] = ["NONE", "CO", "CN", "CB", "DC"];
+/** Policies extended streams add first: a steep maker rate, then rebates on both sides. */
+const STEEP_AND_REBATE: FeeTier[][] = [
+  [{ volumeRequired: 0n, makerE9: 40_000_000n, takerE9: 2_000_000n }],
+  [{ volumeRequired: 0n, makerE9: -500_000n, takerE9: -100_000n }],
+];
 
 /** Seeds from here on trade on margin. */
 const LEVERAGED = 101;
 
-function configFor(seed: number): ModelConfig {
-  // Quote kept to 8, 4 or 2 decimals: below 6 (price 2 + base 4) notionals and fees truncate.
-  const quoteDecimals = [8, 4, 2][seed % 3];
+function configFor(seed: number, mode: Mode = "plain"): ModelConfig {
+  if (mode !== "range") return plainConfigFor(seed, [8, 4, 2][seed % 3]);
+  // Cash only. Four accounts of 2^60 units: the book holds exactly the bound of each asset.
+  // Quote at 2 decimals, so that 2^60 units buy about as much as 2^60 base units are worth.
+  const { maxLeverageE9: _, maxLoan: __, maintenanceMarginE9: ___, ...cash } = plainConfigFor(
+    seed,
+    2,
+  );
+  return { ...cash, initialBase: 1n << 60n, initialQuote: 1n << 60n };
+}
+
+/** Quote kept to 8, 4 or 2 decimals: below 6 (price 2 + base 4) notionals and fees truncate. */
+function plainConfigFor(seed: number, quoteDecimals: number): ModelConfig {
   const baseDecimals = seed % 5 === 4 ? 6 : 4;
   return {
     books: seed % 2 === 0 ? 2 : 1,
@@ -85,7 +118,12 @@ function configFor(seed: number): ModelConfig {
 const LEVERAGES = ["0.5", "1", "2", "3", "4", "4", "1.23456789", "0.00001", "4.5"];
 
 /** A stream whose prices follow the touch of a model run alongside, so that orders cross. */
-function generate(seed: number, config: ModelConfig, instructions: number): Batch[] {
+function generate(
+  seed: number,
+  config: ModelConfig,
+  instructions: number,
+  mode: Mode = "plain",
+): Batch[] {
   const rand = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)];
   const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
@@ -94,6 +132,63 @@ function generate(seed: number, config: ModelConfig, instructions: number): Batc
   const batches: Batch[] = [];
   let now = 1_000n;
   let count = 0;
+  const extended = mode !== "plain";
+  let policies = 1 + extraPolicies(config).length;
+  let flooded = false;
+  const quoteUnits = (amount: number) => toUnits(String(amount), config.quoteDecimals);
+  // Tiers from volume 0 or above it, with rebates, zero fees and steep maker rates.
+  const randomPolicy = (): FeeTier[] => {
+    let threshold = rand() < 0.5 ? 0n : quoteUnits(int(1, 400));
+    return Array.from({ length: int(1, 4) }, () => {
+      const tier = {
+        volumeRequired: threshold,
+        makerE9: BigInt(pick([-300_000, -100_000, 0, 200_000, 1_000_000, 5_000_000, 30_000_000])),
+        takerE9: BigInt(pick([-50_000, 0, 500_000, 2_000_000, 10_000_000])),
+      };
+      threshold += quoteUnits(int(1, 1500));
+      return tier;
+    });
+  };
+  // A record with one or two fields the core must refuse (or, for a few, must ignore).
+  const corrupt = (record: RawRecord, rounds = rand() < 0.3 ? 2 : 1): RawRecord => {
+    const r = { ...record };
+    for (let round = 0; round < rounds; round++) {
+      const field = int(0, 16);
+      if (field === 0) r.kind = pick([0, 5, 6, 255]);
+      else if (field === 1) r.direction = int(2, 255);
+      else if (field === 2) r.currency = int(2, 255);
+      else if (field === 3) r.timeInForce = int(4, 255);
+      else if (field === 4) r.stp = int(5, 255);
+      else if (field === 5) r.postOnly = int(2, 255);
+      else if (field === 6) r.flags = pick([2, 3, 0x80, 0xFF]);
+      else if (field === 7) r.pad0 = int(1, 255);
+      else if (field === 8) r.reserved = pick([1n, 1n << 40n, UINT64_MAX]);
+      else if (field === 9) {
+        r.volume = pick([0n, -1n, -INT64_MAX - 1n, MAX_VOLUME, MAX_VOLUME + 1n, INT64_MAX]);
+      } else if (field === 10) {
+        r.price = pick([0n, -5n, MAX_PRICE, MAX_PRICE + 1n, INT64_MAX, -INT64_MAX - 1n]);
+      } else if (field === 11) r.bookId = pick([config.books, 7, NONE - 1, NONE]);
+      else if (field === 12) {
+        r.agentId = pick([AGENTS, -1, -(2 ** 31), 2 ** 31 - 1, 1 << 20, -(1 << 20)]);
+      } else if (field === 13) {
+        // A cancel of an id never issued, gone, someone else's or none; or a partial one.
+        r.kind = 3;
+        r.orderId = pick([NONE, int(0, model.nextOrderId(0) + 2)]);
+        r.flags = int(0, 1);
+      } else if (field === 14) {
+        // A GTT lifetime at or past the end of the clock (a market order ignores it).
+        r.timeInForce = 1;
+        r.expiryNs = pick([UINT64_MAX, UINT64_MAX - now, UINT64_MAX - now + 1n, 1n << 63n]);
+      } else if (field === 15) {
+        r.leverageE9 = pick([1n, 500_000_000n, 4_000_000_001n, INT64_MAX, -1n]);
+        if (rand() < 0.3) r.currency = 1;
+      } else {
+        r.postOnly = 1;
+        r.timeInForce = pick([2, 3]);
+      }
+    }
+    return r;
+  };
   // A quote amount of the same order as a base volume of `volume` units at about 100.
   const quoteAmount = (volume: bigint) =>
     (volume * BigInt(int(1, 1000)) * 10n ** BigInt(config.quoteDecimals)) /
@@ -108,9 +203,53 @@ function generate(seed: number, config: ModelConfig, instructions: number): Batc
     if (rand() >= (quote ? 0.05 : 0.35)) return 0n;
     return toUnits(pick(LEVERAGES), 9);
   };
+  if (extended) {
+    // A steep maker rate, for agents switched to it while their buys rest at a lower one (their
+    // fills' fees are cut to what they can pay); and rebates with no fee to make room for them.
+    for (const addPolicy of STEEP_AND_REBATE) {
+      model.addFeePolicy(addPolicy);
+      batches.push({ now, instructions: [], addPolicy });
+    }
+    policies += STEEP_AND_REBATE.length;
+    if (mode === "range") {
+      // Every agent starts on rebates: none is paid until fees make room.
+      for (let agentId = 0; agentId < AGENTS; agentId++) {
+        const feePolicy = { agentId, policy: policies - 1 };
+        model.setFeePolicy(agentId, feePolicy.policy);
+        batches.push({ now, instructions: [], feePolicy });
+      }
+    }
+  }
   while (count < instructions) {
+    if (extended && rand() < 0.03) {
+      if (policies < 16 && rand() < 0.3) {
+        const tiers = randomPolicy();
+        model.addFeePolicy(tiers);
+        policies++;
+        batches.push({ now, instructions: [], addPolicy: tiers });
+      } else {
+        const feePolicy = { agentId: int(0, AGENTS - 1), policy: int(0, policies - 1) };
+        model.setFeePolicy(feePolicy.agentId, feePolicy.policy);
+        batches.push({ now, instructions: [], feePolicy });
+      }
+    }
+    if (mode === "range" && !flooded && count >= instructions * 0.8) {
+      // Bids of the largest volume at a tick or three until the side passes 2^62 units.
+      flooded = true;
+      const flood: Instruction[] = Array.from({ length: 520 }, (_, i) => ({
+        kind: "limit",
+        agentId: i % AGENTS,
+        bookId: 0,
+        direction: "buy",
+        volume: MAX_VOLUME,
+        price: BigInt(1 + (i % 3)),
+      }));
+      model.submit(now, flood);
+      batches.push({ now, instructions: flood });
+      count += flood.length;
+    }
     if (rand() < 0.01) {
-      const feePolicy = { agentId: int(0, AGENTS - 1), policy: int(0, 2) };
+      const feePolicy = { agentId: int(0, AGENTS - 1), policy: int(0, policies - 1) };
       model.setFeePolicy(feePolicy.agentId, feePolicy.policy);
       batches.push({ now, instructions: [], feePolicy });
     }
@@ -154,6 +293,11 @@ function generate(seed: number, config: ModelConfig, instructions: number): Batc
       // Margin streams sometimes ask for more than wealth or the loan limit allow.
       if (margin && rand() < 0.05) volume *= 10n;
       if (rand() < 0.02) volume = BigInt(-int(0, 3));
+      if (mode === "range") {
+        volume *= 1n << BigInt(int(0, 36));
+        if (rand() < 0.03) volume = pick([MAX_VOLUME, MAX_VOLUME + 1n]);
+      }
+      const before = batch.length;
       const roll = rand();
       if (roll < 0.005) {
         batch.push({ kind: "reset", agentId });
@@ -244,6 +388,15 @@ function generate(seed: number, config: ModelConfig, instructions: number): Batc
           volume: rand() < 0.5 ? null : rand() < 0.03 ? -1n : (base * BigInt(int(0, 120))) / 100n,
         });
       }
+      if (extended && batch.length > before) {
+        const last = batch[batch.length - 1];
+        if (mode === "range" && last.kind === "limit" && rand() < 0.05) {
+          last.price = pick([1n, 2n, MAX_PRICE - 1n, MAX_PRICE, MAX_PRICE + 1n]);
+        }
+        if (rand() < 0.08) {
+          batch[batch.length - 1] = { kind: "raw", record: corrupt(recordOf(last)) };
+        }
+      }
     }
     for (const i of batch) {
       if (i.kind === "limit" && i.expiryNs !== undefined) dues.push(now + i.expiryNs);
@@ -252,18 +405,33 @@ function generate(seed: number, config: ModelConfig, instructions: number): Batc
     model.submit(now, batch);
     batches.push({ now, instructions: batch });
     count += Math.max(1, batch.length);
+    const allIn = batch.find((i) => i.kind === "limit" && i.currency === "quote");
+    if (extended && allIn !== undefined && allIn.kind === "limit" && rand() < 0.5) {
+      // Its buy rests reserved at the old maker rate; the steep one applies to its fills.
+      const feePolicy = { agentId: allIn.agentId, policy: 1 + extraPolicies(config).length };
+      if (feePolicy.agentId >= 0 && feePolicy.agentId < AGENTS) {
+        model.setFeePolicy(feePolicy.agentId, feePolicy.policy);
+        batches.push({ now, instructions: [], feePolicy });
+      }
+    }
   }
   return batches;
 }
 
-function pack(instructions: Instruction[], batch: InstructionBatch): void {
+/** Packs a call's instructions into `batch`; with raw records among them, returns the records
+ * to send instead (the batch's, raw ones written over their placeholders). */
+function pack(instructions: Instruction[], batch: InstructionBatch): Uint8Array | null {
   batch.clear();
   for (const instruction of instructions) {
-    if (instruction.kind === "limit") batch.limit(instruction);
-    else if (instruction.kind === "market") batch.market(instruction);
-    else if (instruction.kind === "cancel") batch.cancel(instruction);
-    else batch.reset(instruction.agentId);
+    append(batch, instruction.kind === "raw" ? { kind: "reset", agentId: 0 } : instruction);
   }
+  if (!instructions.some((i) => i.kind === "raw")) return null;
+  const records = batch.bytes.slice();
+  const view = new DataView(records.buffer);
+  instructions.forEach((instruction, index) => {
+    if (instruction.kind === "raw") writeRecord(view, index * RECORD_SIZE, instruction.record);
+  });
+  return records;
 }
 
 const show = (value: unknown) =>
@@ -381,25 +549,29 @@ function run(config: ModelConfig, stream: Batch[], seen = new Map<string, number
   const batch = new InstructionBatch();
   try {
     for (let i = 0; i < stream.length; i++) {
-      const { feePolicy } = stream[i];
+      const { feePolicy, addPolicy } = stream[i];
+      const instructed = feePolicy === undefined && addPolicy === undefined;
       if (feePolicy !== undefined) {
         exchange.setFeePolicy(feePolicy.agentId, feePolicy.policy);
         model.setFeePolicy(feePolicy.agentId, feePolicy.policy);
         seen.set("fee policy switch", (seen.get("fee policy switch") ?? 0) + 1);
+      } else if (addPolicy !== undefined) {
+        assert.equal(exchange.addFeePolicy(addPolicy), model.addFeePolicy(addPolicy));
+        seen.set("fee policy added", (seen.get("fee policy added") ?? 0) + 1);
       } else if (stream[i].instructions.length === 0) exchange.advance(stream[i].now);
       else {
-        pack(stream[i].instructions, batch);
-        exchange.submit(stream[i].now, batch);
+        const records = pack(stream[i].instructions, batch);
+        if (records === null) exchange.submit(stream[i].now, batch);
+        else exchange.submitRecords(stream[i].now, records);
       }
-      const expected = feePolicy === undefined
-        ? model.submit(stream[i].now, stream[i].instructions)
-        : [];
+      const expected = instructed ? model.submit(stream[i].now, stream[i].instructions) : [];
       const events = exchange.drainEvents();
       for (const e of events) seen.set(eventKind(e), (seen.get(eventKind(e)) ?? 0) + 1);
       const message = compareEvents(events, expected) ??
         compareState(exchange, model, config, seen);
       if (message !== null) return { batch: i, message } as Mismatch;
     }
+    for (const [path, n] of model.counts) seen.set(path, (seen.get(path) ?? 0) + n);
     return null;
   } finally {
     exchange.close();
@@ -412,12 +584,13 @@ function kindOf(mismatch: Mismatch): string {
   return mismatch.message.split(":")[0].replace(/\d+/g, "#");
 }
 
-/** One instruction with its batch time, or (null) a call that only moves the clock or switches
- * a fee policy. */
+/** One instruction with its batch time, or (null) a call that only moves the clock, switches a
+ * fee policy or adds one. */
 interface Step {
   now: bigint;
   instruction: Instruction | null;
   feePolicy?: Batch["feePolicy"];
+  addPolicy?: Batch["addPolicy"];
 }
 
 /**
@@ -429,14 +602,14 @@ function shrink(config: ModelConfig, stream: Batch[], first: Mismatch): Batch[] 
   const kind = kindOf(first);
   let items = stream.slice(0, first.batch + 1).flatMap((b): Step[] =>
     b.instructions.length === 0
-      ? [{ now: b.now, instruction: null, feePolicy: b.feePolicy }]
+      ? [{ now: b.now, instruction: null, feePolicy: b.feePolicy, addPolicy: b.addPolicy }]
       : b.instructions.map((instruction) => ({ now: b.now, instruction }))
   );
   const regroup = (list: Step[]): Batch[] => {
     const batches: Batch[] = [];
-    for (const { now, instruction, feePolicy } of list) {
+    for (const { now, instruction, feePolicy, addPolicy } of list) {
       const last = batches.at(-1);
-      if (instruction === null) batches.push({ now, instructions: [], feePolicy });
+      if (instruction === null) batches.push({ now, instructions: [], feePolicy, addPolicy });
       else if (last !== undefined && last.now === now && last.instructions.length > 0) {
         last.instructions.push(instruction);
       } else batches.push({ now, instructions: [instruction] });
@@ -444,8 +617,13 @@ function shrink(config: ModelConfig, stream: Batch[], first: Mismatch): Batch[] 
     return batches;
   };
   const fails = (list: Step[]) => {
-    const mismatch = list.length > 0 ? run(config, regroup(list)) : null;
-    return mismatch !== null && kindOf(mismatch) === kind;
+    try {
+      const mismatch = list.length > 0 ? run(config, regroup(list)) : null;
+      return mismatch !== null && kindOf(mismatch) === kind;
+    } catch {
+      // Without a fee policy it added, a stream's later switches name a policy that is not there.
+      return false;
+    }
   };
   const deadline = Date.now() + 60_000;
   for (let chunk = Math.ceil(items.length / 2); chunk >= 1; chunk = Math.floor(chunk / 2)) {
@@ -464,6 +642,10 @@ function shrink(config: ModelConfig, stream: Batch[], first: Mismatch): Batch[] 
 // every outcome below, write-offs included.
 const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 const MARGIN_SEEDS = [124, 128, 135, 139, 146, 171];
+/** Extended streams (fee policies added mid-stream, malformed records): cash and margin. */
+const EXTENDED_SEEDS = [14, 18, 21, 25, 164, 173];
+/** Range streams, at the holdings bound. */
+const RANGE_SEEDS = [22, 27, 29];
 /** Outcomes every seed's stream must produce (core events by kind, and fee tiers reached). */
 const COVERED = [
   "trade",
@@ -500,18 +682,37 @@ const MARGIN_COVERED = [
   "rejected EXCEEDING_LOAN",
   "rejected LEVERAGE_UNSUPPORTED",
 ];
+/** What extended streams must produce besides. */
+const EXTENDED_COVERED = [
+  "fee policy added",
+  "maker fee cut",
+  "rejected INVALID_INSTRUCTION",
+  "rejected INVALID_BOOK",
+  "rejected NONEXISTENT_ACCOUNT",
+  "rejected INVALID_EXPIRY",
+];
+/** What range streams must produce (their all-in orders are too large to cut a maker fee). */
+const RANGE_COVERED = [
+  ...EXTENDED_COVERED.filter((kind) => kind !== "maker fee cut"),
+  "rebate limited",
+  "rejected HOLDINGS_LIMIT",
+  "rejected BOOK_VOLUME_LIMIT",
+];
 const INSTRUCTIONS = 4_000;
 const MARGIN_INSTRUCTIONS = 3_000;
+const EXTENDED_INSTRUCTIONS = 3_000;
+const RANGE_INSTRUCTIONS = 2_000;
 
-function check(seed: number, instructions: number, covered: string[]): void {
-  const config = configFor(seed);
-  const stream = generate(seed, config, instructions);
+/** Checks one seed's stream; returns the number of instructions it sent. */
+function check(seed: number, instructions: number, covered: string[], mode: Mode = "plain") {
+  const config = configFor(seed, mode);
+  const stream = generate(seed, config, instructions, mode);
   const seen = new Map<string, number>();
   const mismatch = run(config, stream, seen);
   if (mismatch === null) {
     const missing = covered.filter((kind) => !seen.has(kind));
     assert.deepEqual(missing, [], `the stream should produce every kind of outcome`);
-    return;
+    return stream.reduce((sum, b) => sum + b.instructions.length, 0);
   }
   const minimal = shrink(config, stream, mismatch);
   const again = run(config, minimal) ?? mismatch;
@@ -532,13 +733,37 @@ for (const seed of MARGIN_SEEDS) {
     check(seed, MARGIN_INSTRUCTIONS, [...COVERED, ...MARGIN_COVERED]);
   });
 }
+for (const seed of EXTENDED_SEEDS) {
+  const margin = seed >= LEVERAGED;
+  Deno.test(
+    `core and model agree on a ${margin ? "margin" : "cash"} stream with fee policies added ` +
+      `as it trades and malformed records (seed ${seed})`,
+    () => {
+      check(seed, EXTENDED_INSTRUCTIONS, [
+        ...COVERED,
+        ...EXTENDED_COVERED,
+        ...(margin ? MARGIN_COVERED : []),
+      ], "extended");
+    },
+  );
+}
+for (const seed of RANGE_SEEDS) {
+  Deno.test(`core and model agree on a stream at the holdings bound (seed ${seed})`, () => {
+    check(seed, RANGE_INSTRUCTIONS, RANGE_COVERED, "range");
+  });
+}
 
-// More seeds outside CI: DIFFERENTIAL_SEEDS=1000-1999 (seeds of LEVERAGED and up trade on margin).
+// More seeds outside CI: DIFFERENTIAL_SEEDS=1000-1999 (seeds of LEVERAGED and up trade on margin),
+// each as a plain, an extended and a range stream (range streams are cash).
 const extra = /^(\d+)-(\d+)$/.exec(Deno.env.get("DIFFERENTIAL_SEEDS") ?? "");
 if (extra !== null) {
   Deno.test(`core and model agree on seeds ${extra[1]} to ${extra[2]}`, () => {
+    let instructions = 0;
     for (let seed = Number(extra[1]); seed <= Number(extra[2]); seed++) {
-      check(seed, seed >= LEVERAGED ? MARGIN_INSTRUCTIONS : INSTRUCTIONS, []);
+      const length = seed >= LEVERAGED ? MARGIN_INSTRUCTIONS : INSTRUCTIONS;
+      instructions += check(seed, length, []) + check(seed, length, [], "extended") +
+        check(seed, INSTRUCTIONS, [], "range");
     }
+    console.log(`${instructions} instructions checked`);
   });
 }

@@ -18,9 +18,17 @@
  * is trunc_v(matchable / (1 + L)), collateral taken at a fill is capped by what the order holds,
  * and a fill worth less than a quote unit borrows nothing.
  *
- * Left out: fee policies added after trading began, malformed records, and the core's range
- * limits (holdings, order-id exhaustion, book-volume bounds, rebates bounded by holdings, products
- * beyond 128 bits), which ordinary sizes never reach.
+ * Fee policies may be added and switched at any time: an agent switched to a policy gets the tier
+ * its volume earned at the last slot roll there (`tx_set_fee_policy`). Instruction records may
+ * hold anything (`raw`): the model checks them in the core's documented order (the header's
+ * well-formedness rules, then the book, the account, and the specification's 3.2 and 3.3 with the
+ * core's range limits: volumes up to 2^53 units, prices up to 2^40 ticks, GTT expiries within the
+ * clock). It also follows the holdings bound (`TX_MAX_HELD`, 2^62 units of each asset per book):
+ * rebates are paid only as far as the book's quote stays within it, a reset that would take a book
+ * past it is refused, and so is a resting order that would take its side's volume past it; quote
+ * converted to base stops at 2^53 units, and amounts past int64 saturate.
+ *
+ * Left out: order-id exhaustion and products beyond 128 bits, which no stream reaches.
  * @module
  */
 import type {
@@ -34,12 +42,37 @@ import type {
   TimeInForce,
 } from "../../native/exchange.ts";
 
-/** One instruction of a stream, in the shape `InstructionBatch` takes it. */
+/**
+ * One 64-byte instruction record field by field (`tx_instruction`), any value each field's width
+ * holds: what a host that packs records itself may send.
+ */
+export interface RawRecord {
+  kind: number;
+  direction: number;
+  currency: number;
+  timeInForce: number;
+  stp: number;
+  postOnly: number;
+  flags: number;
+  pad0: number;
+  agentId: number;
+  bookId: number;
+  clientOrderId: number;
+  orderId: number;
+  volume: bigint;
+  price: bigint;
+  leverageE9: bigint;
+  expiryNs: bigint;
+  reserved: bigint;
+}
+
+/** One instruction of a stream, in the shape `InstructionBatch` takes it, or a raw record. */
 export type Instruction =
   | ({ kind: "limit" } & LimitPlacement)
   | ({ kind: "market" } & Placement)
   | ({ kind: "cancel" } & Cancellation)
-  | { kind: "reset"; agentId: number };
+  | { kind: "reset"; agentId: number }
+  | { kind: "raw"; record: RawRecord };
 
 /** The model's configuration: the core's, with the fee history's shape always given. */
 export type ModelConfig =
@@ -89,6 +122,11 @@ interface Loan {
 }
 
 interface Book {
+  /** What the book's accounts were given in total (initial balances, and what resets gave back). */
+  heldBase: bigint;
+  heldQuote: bigint;
+  /** Net fees taken in the book (rebates subtract). */
+  fees: bigint;
   /** Best first: highest price, then earliest arrival. */
   bids: Order[];
   /** Best first: lowest price, then earliest arrival. */
@@ -104,6 +142,9 @@ interface Account {
   slots: bigint[] | null;
   /** Tier earned at the last roll under each fee policy. */
   tiers: number[];
+  /** Volume summed at the last roll (0 before one with a history): a policy switched to takes
+   * its tier from it. */
+  rolled: bigint;
 }
 
 interface Expiry {
@@ -117,6 +158,15 @@ interface Expiry {
 }
 
 const E9 = 1_000_000_000n;
+/** The core's range limits: base or quote units of one order, ticks of a price, units of one
+ * asset a book's accounts may hold (`TX_MAX_HELD`), and the largest int64. */
+const MAX_VOLUME = 1n << 53n;
+const MAX_PRICE = 1n << 40n;
+const MAX_HELD = 1n << 62n;
+const INT64_MAX = (1n << 63n) - 1n;
+const UINT64_MAX = (1n << 64n) - 1n;
+const NONE = 0xFFFF_FFFF;
+
 const pow10 = (n: number) => 10n ** BigInt(n);
 const min = (a: bigint, b: bigint) => (a < b ? a : b);
 const ceilDiv = (a: bigint, b: bigint) => (a + b - 1n) / b;
@@ -143,6 +193,13 @@ export class ExchangeModel {
   /** Open loans, in opening order. */
   #loans: Loan[] = [];
   #loanSeq = 0;
+  /** How often the rarer paths ran (a fee cut, a rebate bounded, an amount capped), so that a
+   * stream can show it reached them. */
+  readonly counts: Map<string, number> = new Map();
+
+  #count(path: string): void {
+    this.counts.set(path, (this.counts.get(path) ?? 0) + 1);
+  }
 
   constructor(config: ModelConfig) {
     this.#config = config;
@@ -150,6 +207,9 @@ export class ExchangeModel {
     this.#policies = [config.feeTiers];
     this.#policyOf = Array.from({ length: config.agents }, () => 0);
     this.#books = Array.from({ length: config.books }, () => ({
+      heldBase: config.initialBase * BigInt(config.agents),
+      heldQuote: config.initialQuote * BigInt(config.agents),
+      fees: 0n,
       bids: [],
       asks: [],
       nextOrderId: 0,
@@ -163,6 +223,7 @@ export class ExchangeModel {
           quoteFree: config.initialQuote,
           slots: null,
           tiers: [0],
+          rolled: 0n,
         })),
     );
   }
@@ -188,7 +249,9 @@ export class ExchangeModel {
     const c = this.#config;
     const base = (quote * pow10(c.priceDecimals + c.baseDecimals)) /
       (price * pow10(c.quoteDecimals));
-    return this.#toLot(base);
+    // No more than one order's volume limit.
+    if (base > MAX_VOLUME) this.#count("quote to base capped");
+    return this.#toLot(min(base, MAX_VOLUME));
   }
 
   #toLot(volume: bigint): bigint {
@@ -233,28 +296,38 @@ export class ExchangeModel {
   }
 
   /** Puts an agent under a fee policy in every book: the tier its volume earned there at the
-   * last roll applies from now on. */
+   * last roll applies from now on (a policy added since that roll included). */
   setFeePolicy(agentId: number, policy: number): void {
     this.#policyOf[agentId] = policy;
+    for (const account of this.#accounts[agentId]) {
+      account.tiers[policy] = this.#tierFor(this.#policies[policy], account.rolled);
+    }
   }
 
+  /** The highest tier whose threshold `volume` reaches; the first applies below the second,
+   * whatever its own threshold. */
+  #tierFor(tiers: FeeTier[], volume: bigint): number {
+    let tier = 0;
+    for (let i = 1; i < tiers.length; i++) if (tiers[i].volumeRequired <= volume) tier = i;
+    return tier;
+  }
+
+  /** Traded volume has no bound: it saturates at the int64 limit. */
   #recordVolume(agentId: number, bookId: number, quote: bigint): void {
     const account = this.#accounts[agentId][bookId];
     account.slots ??= Array.from({ length: this.#config.feeHistorySlots }, () => 0n);
-    account.slots[account.slots.length - 1] += quote;
+    const last = account.slots.length - 1;
+    if (account.slots[last] + quote > INT64_MAX) this.#count("fee volume saturated");
+    account.slots[last] = min(account.slots[last] + quote, INT64_MAX);
   }
 
   #roll(): void {
     for (const row of this.#accounts) {
       for (const account of row) {
         if (account.slots === null) continue;
-        const sum = account.slots.reduce((a, b) => a + b, 0n);
-        account.tiers = this.#policies.map((tiers) => {
-          // The first tier applies below the second, whatever its own threshold.
-          let tier = 0;
-          for (let i = 1; i < tiers.length; i++) if (tiers[i].volumeRequired <= sum) tier = i;
-          return tier;
-        });
+        const sum = min(account.slots.reduce((a, b) => a + b, 0n), INT64_MAX);
+        account.rolled = sum;
+        account.tiers = this.#policies.map((tiers) => this.#tierFor(tiers, sum));
         account.slots.shift();
         account.slots.push(0n);
       }
@@ -365,6 +438,7 @@ export class ExchangeModel {
     this.#advance(now);
     instructions.forEach((instruction, index) => {
       this.#instruction = index;
+      if (instruction.kind === "raw") return this.#raw(instruction.record);
       if (instruction.kind === "reset") {
         this.#bookId = 0;
         return this.#reset(instruction.agentId);
@@ -387,14 +461,81 @@ export class ExchangeModel {
     });
   }
 
+  /** The book is looked up before the account in it (the core's order; the specification names
+   * neither check). */
   #known(agentId: number, bookId: number): string | null {
-    if (!Number.isInteger(agentId) || agentId < 0 || agentId >= this.#config.agents) {
-      return "NONEXISTENT_ACCOUNT";
-    }
     if (!Number.isInteger(bookId) || bookId < 0 || bookId >= this.#config.books) {
       return "INVALID_BOOK";
     }
+    if (!Number.isInteger(agentId) || agentId < 0 || agentId >= this.#config.agents) {
+      return "NONEXISTENT_ACCOUNT";
+    }
     return null;
+  }
+
+  /**
+   * A record as the core reads it: an unknown kind, an enum field out of range, an unknown flag
+   * bit or nonzero padding is INVALID_INSTRUCTION (the header's rule); anything else is the
+   * instruction it spells, fields that do not apply to its kind ignored.
+   */
+  #raw(r: RawRecord): void {
+    const clientOrderId = r.clientOrderId === NONE ? null : r.clientOrderId;
+    this.#bookId = r.bookId;
+    if (r.kind < 1 || r.kind > 4) {
+      return this.#emit({
+        type: "rejected",
+        agentId: r.agentId,
+        orderId: null,
+        clientOrderId,
+        direction: "buy",
+        price: 0n,
+        volume: 0n,
+        reason: "INVALID_INSTRUCTION",
+      });
+    }
+    const wellFormed = r.direction <= 1 && r.currency <= 1 && r.timeInForce <= 3 && r.stp <= 4 &&
+      r.postOnly <= 1 && r.pad0 === 0 && r.reserved === 0n && (r.flags & ~1) === 0;
+    if (!wellFormed) {
+      return this.#emit({
+        type: "rejected",
+        agentId: r.agentId,
+        orderId: r.kind === 3 && r.orderId !== NONE ? r.orderId : null,
+        clientOrderId,
+        direction: r.direction === 1 ? "sell" : "buy",
+        price: r.price,
+        volume: r.volume,
+        reason: "INVALID_INSTRUCTION",
+      });
+    }
+    if (r.kind === 4) return this.#reset(r.agentId);
+    if (r.kind === 3) {
+      return this.#cancel({
+        agentId: r.agentId,
+        bookId: r.bookId,
+        orderId: r.orderId,
+        volume: (r.flags & 1) === 1 ? r.volume : null,
+      });
+    }
+    const placement = {
+      agentId: r.agentId,
+      bookId: r.bookId,
+      direction: (["buy", "sell"] as const)[r.direction],
+      currency: (["base", "quote"] as const)[r.currency],
+      stp: (["NONE", "CO", "CN", "CB", "DC"] as const)[r.stp],
+      clientOrderId,
+      volume: r.volume,
+      leverageE9: r.leverageE9,
+      price: r.price,
+    };
+    if (r.kind === 2) return this.#place({ kind: "market", ...placement });
+    const timeInForce = (["GTC", "GTT", "IOC", "FOK"] as const)[r.timeInForce];
+    this.#place({
+      kind: "limit",
+      ...placement,
+      timeInForce,
+      postOnly: r.postOnly === 1,
+      expiryNs: timeInForce === "GTT" ? r.expiryNs : undefined,
+    });
   }
 
   /** Section 5.7: the agent's orders cancelled book by book (by id), its balances and fee
@@ -403,6 +544,15 @@ export class ExchangeModel {
     if (this.#known(agentId, 0) !== null) {
       return this.#emit({ type: "rejected", agentId, reason: "NONEXISTENT_ACCOUNT" });
     }
+    // Refused where the balances given back would take a book's holdings past the bound.
+    const over = this.#books.some((book, bookId) => {
+      const held = this.balances(agentId, bookId);
+      return book.heldBase + this.#config.initialBase - held.baseFree - held.baseReserved >
+          MAX_HELD ||
+        book.heldQuote + this.#config.initialQuote - held.quoteFree - held.quoteReserved >
+          MAX_HELD;
+    });
+    if (over) return this.#emit({ type: "rejected", agentId, reason: "HOLDINGS_LIMIT" });
     this.#books.forEach((book, bookId) => {
       this.#bookId = bookId;
       const orders = [...book.bids, ...book.asks].filter((o) => o.agentId === agentId)
@@ -413,10 +563,14 @@ export class ExchangeModel {
       // Loans vanish with the account (5.7).
       for (const loan of this.#loansOf(agentId, bookId)) this.#freeLoan(loan);
       const account = this.#accounts[agentId][bookId];
+      // The account gets back what it lost: the book's holdings grow by as much.
+      book.heldBase += this.#config.initialBase - account.baseFree;
+      book.heldQuote += this.#config.initialQuote - account.quoteFree;
       account.baseFree = this.#config.initialBase;
       account.quoteFree = this.#config.initialQuote;
       account.slots = null;
       account.tiers = this.#policies.map(() => 0);
+      account.rolled = 0n;
     });
     // A reset spans every book: its event names none.
     this.#bookId = 0xFFFF_FFFF;
@@ -425,7 +579,12 @@ export class ExchangeModel {
 
   #cancel(c: Cancellation): void {
     const reject = (reason: string) =>
-      this.#emit({ type: "rejected", agentId: c.agentId, orderId: c.orderId, reason });
+      this.#emit({
+        type: "rejected",
+        agentId: c.agentId,
+        orderId: c.orderId === NONE ? null : c.orderId,
+        reason,
+      });
     const unknown = this.#known(c.agentId, c.bookId);
     if (unknown !== null) return reject(unknown);
     const partial = c.volume !== undefined && c.volume !== null;
@@ -481,7 +640,9 @@ export class ExchangeModel {
     });
   }
 
-  #place(p: Instruction & { kind: "limit" | "market" }): void {
+  /** A placement; a market order's rejection echoes the price field of the record it came in
+   * (`price`, from a raw record), as the core does. */
+  #place(p: (Instruction & { kind: "limit" | "market" }) & { price?: bigint }): void {
     const limit = p.kind === "limit" ? p : null;
     const reject = (reason: string) =>
       this.#emit({
@@ -489,7 +650,7 @@ export class ExchangeModel {
         agentId: p.agentId,
         clientOrderId: p.clientOrderId ?? null,
         direction: p.direction,
-        price: limit?.price ?? 0n,
+        price: p.price ?? 0n,
         volume: p.volume,
         reason,
       });
@@ -509,13 +670,21 @@ export class ExchangeModel {
     const leverage = requestedLeverage - requestedLeverage % leverageUnit;
     // Leveraged orders are sized in base (README: LEVERAGE_UNSUPPORTED).
     if (leverage > 0n && currency === "quote") return reject("LEVERAGE_UNSUPPORTED");
-    if (p.volume <= 0n) return reject("INVALID_VOLUME");
-    if (limit !== null && limit.price <= 0n) return reject("INVALID_PRICE");
+    if (p.volume <= 0n || p.volume > MAX_VOLUME) return reject("INVALID_VOLUME");
+    if (limit !== null && (limit.price <= 0n || limit.price > MAX_PRICE)) {
+      return reject("INVALID_PRICE");
+    }
     // Volumes in base are cut to the lot on arrival; one that truncates to 0 is invalid (Q2).
     // `requested` is the amount asked for in the order's currency, leverage included.
     let own = currency === "base" ? this.#toLot(p.volume) : 0n;
     const requested = currency === "base" ? this.#totalOf(own, leverage) : p.volume;
     if (requested === 0n) return reject("INVALID_VOLUME");
+    // A GTT expiry must fall within the clock.
+    if (tif === "GTT" && limit?.expiryNs !== undefined && limit.expiryNs > UINT64_MAX - this.#now) {
+      return reject("INVALID_EXPIRY");
+    }
+    // 3.5: post-only with IOC or FOK is refused before the book is looked at.
+    if (limit?.postOnly && (tif === "IOC" || tif === "FOK")) return reject("CONTRACT_VIOLATION");
     const opposite = this.#opposite(book, p.direction);
     const rates = this.#rates(p.agentId, p.bookId);
     const mine = (o: Order) => o.agentId === p.agentId;
@@ -526,7 +695,6 @@ export class ExchangeModel {
     let size: bigint;
     let amount: bigint;
     if (limit !== null) {
-      if (limit.postOnly && (tif === "IOC" || tif === "FOK")) return reject("CONTRACT_VIOLATION");
       // Sized in quote: what the walk within the limit buys, the rest at the limit price (3.4).
       const byQuote = currency === "quote"
         ? this.#quoteWalk(opposite, p.direction, skipsOwn && p.agentId, limit.price, requested)
@@ -609,6 +777,11 @@ export class ExchangeModel {
     } else if (p.direction === "buy") {
       if (amount <= 0n || amount > account.quoteFree) return reject("INSUFFICIENT_QUOTE");
     } else if (amount <= 0n || amount > account.baseFree) return reject("INSUFFICIENT_BASE");
+    // An order that may rest must not take its side's volume past the holdings bound.
+    if (limit !== null && tif !== "IOC" && tif !== "FOK") {
+      const side = this.#side(book, p.direction).reduce((sum, o) => sum + o.total, 0n);
+      if (side > MAX_HELD - size) return reject("BOOK_VOLUME_LIMIT");
+    }
 
     // Accepted: the id is taken, the order matches, then rests or ends.
     const order: Order = {
@@ -1029,7 +1202,10 @@ export class ExchangeModel {
     const bestBid = book.bids[0]?.price ?? price;
     const notional = this.#quoteOf(price, volume);
     let makerFee = this.#fee(price, volume, this.#rates(resting.agentId, bookId).makerE9);
-    const takerFee = this.#fee(price, volume, this.#rates(aggressor.agentId, bookId).takerE9);
+    let takerFee = this.#fee(price, volume, this.#rates(aggressor.agentId, bookId).takerE9);
+    if (makerFee < 0n || takerFee < 0n) {
+      [makerFee, takerFee] = this.#limitRebates(book, makerFee, takerFee);
+    }
     const buyerIsAggressor = aggressor.direction === "buy";
     const buyer = buyerIsAggressor ? aggressor : resting;
     const seller = buyerIsAggressor ? resting : aggressor;
@@ -1046,6 +1222,8 @@ export class ExchangeModel {
       // fee is cut to what the buyer can pay from what the fill freed and its free quote, never
       // touching what the rest of the order holds (README, Q6).
       makerFee = buyerAccount.quoteFree - notional;
+      this.#count("maker fee cut");
+      if (makerFee < 0n) [makerFee, takerFee] = this.#limitRebates(book, makerFee, takerFee);
     }
 
     const buyerFee = buyerIsAggressor ? takerFee : makerFee;
@@ -1064,6 +1242,7 @@ export class ExchangeModel {
     this.#repay(seller.agentId, bookId, "buy", notional - sellerFee, bestBid);
     this.#recordVolume(buyer.agentId, bookId, notional);
     this.#recordVolume(seller.agentId, bookId, notional);
+    book.fees += makerFee + takerFee;
 
     aggressor.total -= volume;
     aggressor.volume = this.#ownOf(aggressor.total, aggressor.leverageE9);
@@ -1100,6 +1279,26 @@ export class ExchangeModel {
       market,
       amount: resting.volume > 0n ? resting.total : 0n,
     });
+  }
+
+  /**
+   * Rebates create quote: they are paid only as far as the book's accounts stay within the
+   * holdings bound, the fill's positive fee making room first, the maker's rebate before the
+   * taker's (README, "Holdings bound").
+   */
+  #limitRebates(book: Book, makerFee: bigint, takerFee: bigint): [bigint, bigint] {
+    let room = MAX_HELD - (book.heldQuote - book.fees);
+    if (makerFee > 0n) room += makerFee;
+    if (takerFee > 0n) room += takerFee;
+    if (room < 0n) room = 0n;
+    const asked = makerFee + takerFee;
+    if (makerFee < 0n) {
+      if (-makerFee > room) makerFee = -room;
+      room += makerFee;
+    }
+    if (takerFee < 0n && -takerFee > room) takerFee = -room;
+    if (makerFee + takerFee !== asked) this.#count("rebate limited");
+    return [makerFee, takerFee];
   }
 
   // ---- margin calls (7.6, 7.7, README) ----
@@ -1271,7 +1470,7 @@ export class ExchangeModel {
   feeState(agentId: number, bookId: number) {
     const account = this.#accounts[agentId][bookId];
     return {
-      volume: (account.slots ?? []).reduce((a, b) => a + b, 0n),
+      volume: min((account.slots ?? []).reduce((a, b) => a + b, 0n), INT64_MAX),
       tier: account.tiers[this.#policyOf[agentId]],
     };
   }
