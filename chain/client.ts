@@ -13,6 +13,7 @@
 import { ApiPromise, type Keyring, WsProvider } from "@polkadot/api";
 import { resolveEndpoint } from "./endpoints.ts";
 import { ChainError, describeDispatchError, describeSubmitError } from "./errors.ts";
+import { type LibraryLogSink, routeLibraryLog } from "./library_log.ts";
 
 /** A signing key pair (the wallet's hotkey), as `@polkadot/keyring` creates it. */
 export type HotkeyPair = ReturnType<Keyring["addFromUri"]>;
@@ -34,6 +35,12 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
   /** Receives connection events (never key material). */
   log?: (message: string) => void;
+  /**
+   * Receives the lines `@polkadot/api` writes to the console itself (`API-WS: disconnected from
+   * ...`), which then stay off the console; without it they reach the console as the library
+   * writes them. See `library_log.ts`.
+   */
+  libraryLog?: LibraryLogSink;
 }
 
 /** What the node runs, read at connection time. */
@@ -100,6 +107,7 @@ export class SubtensorClient {
   #closed = false;
   #registryMemoWarned = false;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #stopLibraryLog: () => void = () => {};
 
   private constructor(
     endpoint: string,
@@ -126,6 +134,8 @@ export class SubtensorClient {
     // Early socket errors reject this promise; connection failures are handled by the retries.
     api.isReadyOrError.catch(() => {});
     const client = new SubtensorClient(endpoint, provider, api, options.log);
+    // Routed before the first connection attempt, which may already log.
+    if (options.libraryLog) client.#stopLibraryLog = routeLibraryLog(options.libraryLog);
     client.#keepConnected(options.retryDelayMs ?? 1_000, options.maxRetryDelayMs ?? 30_000);
     const timeoutMs = options.connectTimeoutMs ?? 60_000;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -273,5 +283,6 @@ export class SubtensorClient {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
     await this.api.disconnect().catch(() => {});
+    this.#stopLibraryLog();
   }
 }

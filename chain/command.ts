@@ -70,6 +70,9 @@ export const command: Command = {
         network,
         connectTimeoutMs: 30_000,
         log: (line) => console.error(line),
+        // On stderr in the command's own form: the library would print some on stdout, into
+        // --json output.
+        libraryLog: (line) => console.error(`taos metagraph: ${line}`),
       });
     } catch (error) {
       if (error instanceof RangeError) throw new UsageError(error.message);

@@ -25,6 +25,7 @@ export {
   SubtensorClient,
 } from "./client.ts";
 export { NAMED_NETWORKS, resolveEndpoint } from "./endpoints.ts";
+export { type LibraryLogSink, routeLibraryLog } from "./library_log.ts";
 export { ChainError, CUSTOM_TRANSACTION_ERRORS, describeSubmitError } from "./errors.ts";
 export {
   ChainNeuronDirectory,
