@@ -165,6 +165,8 @@ async function run(args: string[]): Promise<number> {
       client = await chain.SubtensorClient.connect({
         network: options.chainEndpoint,
         log: (m) => log("info", m),
+        // What the library reports is also logged in our words; its own lines are detail.
+        libraryLog: (line) => log("debug", `@polkadot/api: ${line}`),
       });
       const chainDirectory = new chain.ChainNeuronDirectory(client, options.netuid);
       directory = chainDirectory;
