@@ -3,9 +3,10 @@
  * An agent that overruns is not waited for: the step reports `overran` (the miner answers with
  * no instructions) and the late result is dropped. An error the agent raises, even outside its
  * `onUpdate` (an unawaited rejected promise, a throwing timer), fails only the update in flight.
- * The agent keeps its state throughout, unless it ends its worker, fills its heap or gets stuck:
- * then a fresh instance replaces it. A load that never finishes (a constructor or a module that
- * never returns) fails after a time limit instead of holding up the caller.
+ * The agent keeps its state throughout, unless it ends its worker, holds more memory than its
+ * limit, fills its heap or gets stuck: then a fresh instance replaces it. A load that never
+ * finishes (a constructor or a module that never returns) fails after a time limit instead of
+ * holding up the caller.
  *
  * ```ts
  * const host = await AgentHost.start({ path: "~/.taos/agents", name: "RandomMakerAgent", params: "", uid: 3 });
@@ -39,7 +40,15 @@ export type StepInput =
 
 /** Messages the host sends to the worker. */
 export type HostMessage =
-  | { kind: "load"; path: string; name: string; params: string | AgentParams; uid: number }
+  | {
+    kind: "load";
+    path: string;
+    name: string;
+    params: string | AgentParams;
+    uid: number;
+    /** The agent's memory limit, MiB (see {@linkcode AgentHostOptions.maxMemoryMb}). */
+    maxMemoryMb: number;
+  }
   | { kind: "step"; id: number; input: StepInput };
 
 /** What an agent answered: the `FinanceAgentResponse` body. */
@@ -127,11 +136,21 @@ export interface AgentHostOptions {
    */
   loadTimeoutMs?: number;
   /**
-   * The agent's JavaScript heap, MiB (default: what V8 gives a thread on this machine). An agent
-   * that fills it is held there until replaced as stuck; without a limit of the worker's own, a
-   * full heap would end the whole process.
+   * The agent's memory limit, MiB (default: what V8 gives a thread's heap on this machine). Its
+   * JavaScript heap is limited to it, and so is what it holds outside the heap (ArrayBuffers,
+   * typed arrays): an agent found over either after an update or between updates, or keeping its
+   * heap within a tenth of the limit, is replaced. One that fills its heap within one update is
+   * held there until replaced as stuck; without a limit of the worker's own, a full heap would end
+   * the whole process.
    */
-  maxHeapMb?: number;
+  maxMemoryMb?: number;
+  /**
+   * Also watch the process's memory (for a process hosting this one agent, as a miner does): past
+   * what it was when the agent started plus twice its limit plus
+   * {@linkcode PROCESS_MEMORY_SLACK_MB}, the agent is replaced. This catches memory its worker
+   * cannot count (WebAssembly memory, SharedArrayBuffers) and allocations within one update.
+   */
+  watchProcessMemory?: boolean;
   /**
    * An update still computing this long after its deadline means the agent is stuck: the worker
    * is replaced by a fresh agent (default 30 000 ms).
@@ -152,6 +171,17 @@ export interface AgentHostOptions {
    * posted to the host itself (ignored).
    */
   onError?: (message: string) => void;
+}
+
+/** What a miner's own work (requests, replies) may add to its memory besides its agent's, MiB. */
+export const PROCESS_MEMORY_SLACK_MB = 512;
+
+/** How often the process's memory is read when watched, ms. */
+const PROCESS_MEMORY_CHECK_MS = 250;
+
+/** `bytes` in whole MiB. */
+function mib(bytes: number): number {
+  return Math.round(bytes / 2 ** 20);
 }
 
 /** V8's heap limit for this thread, MiB: workers get the same unless told otherwise. */
@@ -181,7 +211,7 @@ async function spawnWorker(
   spec: AgentSpec,
   options: AgentHostOptions,
 ): Promise<{ worker: Worker; warning?: string; file: string | null }> {
-  const heapMb = options.maxHeapMb ?? defaultHeapMb();
+  const heapMb = options.maxMemoryMb ?? defaultHeapMb();
   const worker = new Worker(new URL("./agent_worker.ts", import.meta.url), {
     resourceLimits: { maxOldGenerationSizeMb: heapMb },
   });
@@ -201,7 +231,7 @@ async function spawnWorker(
           "module code that never returns?)",
       );
     }, limitMs);
-    worker.postMessage({ kind: "load", ...spec } satisfies HostMessage);
+    worker.postMessage({ kind: "load", ...spec, maxMemoryMb: heapMb } satisfies HostMessage);
   });
   clearTimeout(timer);
   worker.removeAllListeners();
@@ -240,6 +270,11 @@ export class AgentHost {
   #inFlight: PendingStep | null = null;
   /** Pending stuck-agent checks, cleared on close. */
   readonly #watchdogs = new Set<ReturnType<typeof setTimeout>>();
+  /** The process's memory past which the agent is replaced, bytes; null when not watched. */
+  readonly #ceiling: number | null;
+  /** False while the process was past the ceiling before the current agent started: not its. */
+  #ceilingArmed = true;
+  #memoryTimer: ReturnType<typeof setInterval> | null = null;
 
   /** Set when the agent ignores some of the given parameters (names them and what it takes). */
   readonly paramsWarning: string | null;
@@ -252,23 +287,49 @@ export class AgentHost {
     worker: Worker,
     paramsWarning: string | null,
     agentFile: string | null,
+    baseline: number | null,
   ) {
     this.#spec = spec;
     this.#options = options;
     this.paramsWarning = paramsWarning;
     this.agentFile = agentFile;
+    const limitMb = options.maxMemoryMb ?? defaultHeapMb();
+    this.#ceiling = baseline === null
+      ? null
+      : baseline + (2 * limitMb + PROCESS_MEMORY_SLACK_MB) * 2 ** 20;
     this.#attach(worker);
+    if (this.#ceiling !== null) {
+      this.#memoryTimer = setInterval(() => this.#checkProcessMemory(), PROCESS_MEMORY_CHECK_MS);
+      Deno.unrefTimer(this.#memoryTimer);
+    }
   }
 
   /** Loads the agent in a new worker; throws AgentStartError when it cannot be loaded. */
   static async start(spec: AgentSpec, options: AgentHostOptions = {}): Promise<AgentHost> {
+    const baseline = options.watchProcessMemory === true ? Deno.memoryUsage().rss : null;
     const { worker, warning, file } = await spawnWorker(spec, options);
-    return new AgentHost(spec, options, worker, warning ?? null, file);
+    return new AgentHost(spec, options, worker, warning ?? null, file, baseline);
+  }
+
+  /**
+   * Replaces the agent once the process holds more memory than the agent's limit allows, unless
+   * it already did before this agent started (then the memory is not the agent's).
+   */
+  #checkProcessMemory(): void {
+    if (this.#worker === null || !this.#ceilingArmed || this.#ceiling === null) return;
+    const rss = Deno.memoryUsage().rss;
+    if (rss <= this.#ceiling) return;
+    const limitMb = this.#options.maxMemoryMb ?? defaultHeapMb();
+    this.#replace(
+      `agent ${this.#spec.name} took the miner's memory to ${mib(rss)} MiB, past the ` +
+        `${mib(this.#ceiling)} MiB its memory limit (${limitMb} MiB) allows`,
+    );
   }
 
   #attach(worker: Worker): void {
     this.#worker = worker;
-    const heapMb = this.#options.maxHeapMb ?? defaultHeapMb();
+    this.#ceilingArmed = this.#ceiling === null || Deno.memoryUsage().rss <= this.#ceiling;
+    const heapMb = this.#options.maxMemoryMb ?? defaultHeapMb();
     worker.on("error", (error: Error) => {
       // The worker handles the agent's errors itself; one that still gets here has ended it.
       if (this.#worker === worker) this.#replace(`agent ${crashReason(this.#spec, error, heapMb)}`);
@@ -401,14 +462,15 @@ export class AgentHost {
     // agent ending it.
     const ended = this.#worker;
     this.#worker = null;
-    void ended?.terminate();
     const current = this.#inFlight;
     this.#inFlight = null;
     if (current !== null && !current.done) {
       current.finish({ kind: "step-failed", id: current.id, message: reason, seconds: 0 });
     }
     this.#options.onRestart?.(`${reason}; replacing it with a fresh instance`);
-    this.#reload(this.#options.reloadRetryMs ?? 5000);
+    // The fresh agent starts once the old one's memory is returned.
+    const reload = () => this.#reload(this.#options.reloadRetryMs ?? 5000);
+    void (ended?.terminate() ?? Promise.resolve()).then(reload, reload);
   }
 
   /**
@@ -417,6 +479,7 @@ export class AgentHost {
    * restart; until then updates fail at once with the load error.
    */
   #reload(retryMs: number): void {
+    if (this.#closed) return;
     spawnWorker(this.#spec, this.#options).then(({ worker }) => {
       if (this.#closed) {
         void worker.terminate();
@@ -468,6 +531,8 @@ export class AgentHost {
 
   /** Stops the worker. */
   close(): void {
+    if (this.#memoryTimer !== null) clearInterval(this.#memoryTimer);
+    this.#memoryTimer = null;
     for (const watchdog of this.#watchdogs) clearTimeout(watchdog);
     this.#watchdogs.clear();
     if (this.#reloadTimer !== null) clearTimeout(this.#reloadTimer);

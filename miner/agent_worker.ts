@@ -6,7 +6,8 @@
  * `agent-error` for an error the agent raised outside any call (a rejected promise nobody awaited,
  * a throwing timer). An agent that ends the worker (`Deno.exit`, `process.exit`, `close()`) is seen
  * by the host as the worker's exit; one that fills its heap is held there until the host replaces
- * it.
+ * it. The agent's memory is checked after each update and between updates: one holding more than
+ * its limit is reported (`exiting`) for the host to replace.
  * @module
  */
 import process from "node:process";
@@ -20,12 +21,16 @@ import { MAX_RESPONSE_BYTES } from "../bittensor/dendrite.ts";
 import { compressJsonText, decodeStateUpdate } from "../bittensor/market_synapse.ts";
 import { describeThrown as describe } from "../agents/sdk/thrown.ts";
 import { watchBuiltins } from "./builtins_guard.ts";
+import { watchMemory } from "./memory_guard.ts";
 import type { HostMessage, StepInput, WorkerMessage } from "./agent_host.ts";
 
 let agent: TradingAgent | null = null;
 let uid = 0;
 /** Names a built-in the agent changed since here, before it was loaded. */
 const builtinChanged = watchBuiltins();
+const memory = watchMemory();
+/** How often the agent's memory is checked while it does not hold the thread, ms. */
+const MEMORY_CHECK_MS = 100;
 /** Why the miner's own code here can no longer be trusted, for the host. */
 const relied = (what: string) =>
   `changed ${what}, which the miner's own code in the agent's worker relies on`;
@@ -95,6 +100,7 @@ function nextTask(): Promise<void> {
 
 port.on("message", async (message: HostMessage) => {
   if (message.kind === "load") {
+    memory.limitMb = message.maxMemoryMb;
     try {
       uid = message.uid;
       let warning: string | undefined;
@@ -107,7 +113,12 @@ port.on("message", async (message: HostMessage) => {
       });
       const changed = builtinChanged();
       if (changed !== null) throw new Error(`${message.name} ${relied(changed)}`);
+      // Replacing an agent that loads this way would only load it again.
+      const over = memory.check();
+      if (over !== null) throw new Error(`${message.name} ${over} once loaded`);
       send({ kind: "loaded", warning, file: agentFile(message.path, message.name) });
+      // Between updates too: an agent may allocate from its timers or its unawaited promises.
+      setInterval(checkMemory, MEMORY_CHECK_MS);
     } catch (error) {
       send({ kind: "load-failed", message: describe(error) });
     }
@@ -169,6 +180,12 @@ port.on("message", async (message: HostMessage) => {
     send({ kind: "exiting", message: relied(changed) });
     return;
   }
+  // Likewise for an agent now holding more memory than its limit.
+  const over = memory.check();
+  if (over !== null) {
+    send({ kind: "exiting", message: over });
+    return;
+  }
   // A promise the agent rejected without awaiting is reported once pending jobs have run: wait a
   // task, so that report reaches the host before this update's result and fails it.
   await nextTask();
@@ -183,3 +200,12 @@ port.on("message", async (message: HostMessage) => {
     });
   }
 });
+
+/**
+ * Asks the host to replace the agent once it holds more memory than its limit, found while it
+ * does not hold the thread: between updates, or at an update's `await`s (which then fails).
+ */
+function checkMemory(): void {
+  const over = memory.check();
+  if (over !== null) send({ kind: "exiting", message: over });
+}

@@ -84,8 +84,9 @@ Agent:
       --agent.timeout <seconds>         longest time per state update (default 4, at most 600;
                                         never past the request's timeout less 0.5 s); an overrunning
                                         agent's update is answered with no instructions and a warning
-      --agent.max_memory <MiB>          the agent's JavaScript heap (default: V8's limit on this
-                                        machine, ${defaultHeapMb()} MiB here); an agent that fills it is
+      --agent.max_memory <MiB>          the agent's memory: its JavaScript heap, and apart from it
+                                        its ArrayBuffers and typed arrays (default: V8's heap limit on
+                                        this machine, ${defaultHeapMb()} MiB here); an agent over it is
                                         replaced by a fresh instance, the miner goes on
 
 Callers:
@@ -309,7 +310,7 @@ function settingsFrom(
     // The validator's request timeout is at most 600 s: a longer limit could never apply.
     agentTimeout: number("agent.timeout", z.number().gt(0).max(600))!,
     // Below a few MiB V8 cannot even start the worker.
-    agentMaxHeapMb: number("agent.max_memory", wholeNumber.min(16).max(1_048_576)),
+    agentMaxMemoryMb: number("agent.max_memory", wholeNumber.min(16).max(1_048_576)),
     minStake: number("blacklist.min_stake", z.number().min(0))!,
     localUid: number("local.uid", wholeNumber.min(0).max(65535))!,
     metricsPort: number("prometheus.port", portNumber),
@@ -499,7 +500,7 @@ export const command: Command = {
         maxConnections: settings.maxConnections,
         maxConnectionsPerIp: settings.maxConnectionsPerIp,
         agentTimeout: settings.agentTimeout,
-        agentMaxHeapMb: settings.agentMaxHeapMb,
+        agentMaxMemoryMb: settings.agentMaxMemoryMb,
         policy: {
           allowNonRegistered: values["blacklist.allow_non_registered"],
           forceValidatorPermit: settings.forcePermit,

@@ -65,8 +65,11 @@ export interface MinerOptions {
   repeatWindowMs?: number;
   /** Replace an agent still computing this long (ms) after a deadline (default 30 000). */
   agentRestartAfter?: number;
-  /** The agent's JavaScript heap limit, MiB (default: V8's for this machine). */
-  agentMaxHeapMb?: number;
+  /**
+   * The agent's memory limit, MiB: its JavaScript heap, and separately what it holds outside the
+   * heap (default: V8's heap limit for this machine).
+   */
+  agentMaxMemoryMb?: number;
   /** Caller rules. */
   policy?: CallerPolicyOptions;
   /**
@@ -114,7 +117,8 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
   };
   const host = await AgentHost.start({ ...options.agent, uid: options.uid }, {
     restartAfterMs: options.agentRestartAfter,
-    maxHeapMb: options.agentMaxHeapMb,
+    maxMemoryMb: options.agentMaxMemoryMb,
+    watchProcessMemory: true,
     onRestart: (message) => warnOnce(`restart: ${message}`, message),
     onError: (message) =>
       warnOnce(

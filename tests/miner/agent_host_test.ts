@@ -255,7 +255,7 @@ Deno.test("an agent allocating without bound is held at its heap limit instead o
   const file = join(dir, "held");
   const host = await AgentHost.start(
     { path: fixtures, name: "FixtureAgent", params: `hoard_file=${file}`, uid: 1 },
-    { maxHeapMb: 128, restartAfterMs: 60_000 },
+    { maxMemoryMb: 128, restartAfterMs: 60_000 },
   );
   try {
     assert.equal((await host.step(state(), 200)).kind, "overran");
