@@ -132,7 +132,9 @@ enum {
   TX_R_INVALID_INSTRUCTION = 14,   /* unknown kind or enum value, nonzero padding */
   TX_R_LEVERAGE_UNSUPPORTED = 15,  /* leverage > 0 with a QUOTE-currency volume */
   TX_R_INVALID_EXPIRY = 16,        /* GTT expiry overflows the clock */
-  TX_R_HOLDINGS_LIMIT = 17,        /* reset: the book's accounts would hold more than TX_MAX_HELD */
+  TX_R_HOLDINGS_LIMIT = 17,        /* reset: the book's accounts would hold more than TX_MAX_HELD;
+                                      cash buy: its notional would pass TX_MAX_HELD (reachable only
+                                      at a rebate rate, where the reservation is less) */
   TX_R_ORDER_IDS_EXHAUSTED = 18,   /* the book has issued its 2^32 - 4096 order ids */
   TX_R_BOOK_VOLUME_LIMIT = 19      /* resting, it would take its book side past TX_MAX_HELD */
 };

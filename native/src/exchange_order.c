@@ -214,8 +214,15 @@ static void settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, i
       int64_t keep = x_with_rate(ex, r->price, r->volume - q, r->maker_e9);
       int64_t payable = r->res_quote - keep + buyer->quote_free - notional;
       if (buyer_fee > payable) {
+        /* Below zero, the fee is the rebate the reservation counted on (sized at a rebate
+         * rate), and the buyer has nothing else to pay with: it is paid even where the holdings
+         * bound would refuse it, so that the rest of the order keeps what it needs. The seller's
+         * rebate gets only the room left after it. */
         buyer_fee = payable;
-        if (buyer_fee < 0) limit_rebates(book, &buyer_fee, &seller_fee);
+        if (buyer_fee < 0) {
+          int64_t counted = buyer_fee;
+          limit_rebates(book, &counted, &seller_fee);
+        }
       }
     }
     /* An aggressing buy's reservation covers its fills; should rounding leave a unit unpaid, the
@@ -432,6 +439,15 @@ static int reservation_own_mode(int stp) {
   return stp == TX_STP_NONE || stp == TX_STP_DC ? OWN_COUNT : OWN_SKIP;
 }
 
+/* The notional a cash buy of `size` base trades: the walk's pieces at their prices (own orders
+ * counted as the reservation counts them), the rest of a limit order at its limit. */
+static int64_t buy_notional(const tx_exchange *ex, const x_book *book, const tx_instruction *in,
+                            bool market, int64_t size) {
+  int own = reservation_own_mode(in->stp);
+  x_walk w = walk(ex, book, TX_BUY, !market, in->price, in->agent_id, own, false, size, 0);
+  return market ? w.cost : x_sat_add(w.cost, x_notional(ex, in->price, size - w.vol));
+}
+
 /* Validates an instruction's enum fields and padding. */
 static inline bool well_formed(const tx_instruction *in) {
   return in->direction <= TX_SELL && in->currency <= TX_CURRENCY_QUOTE &&
@@ -524,6 +540,10 @@ bool x_place_passive(tx_exchange *ex, const tx_instruction *in) {
   if (dir == TX_BUY) {
     amount = x_with_rate(ex, price, size, rate_m);
     if (amount <= 0 || amount > acct->quote_free || amount == INT64_MAX) return false;
+    /* The general path refuses a notional past the holdings bound (reached only at a rebate). */
+    if ((rate_m < 0 || amount > TX_MAX_HELD) && x_notional(ex, price, size) > TX_MAX_HELD) {
+      return false;
+    }
   } else if (amount > acct->base_free) {
     return false;
   }
@@ -673,6 +693,13 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
     return reject(ex, in, TX_R_INSUFFICIENT_QUOTE, 0);
   } else if (dir == TX_SELL && (amount <= 0 || amount > acct->base_free)) {
     return reject(ex, in, TX_R_INSUFFICIENT_BASE, 0);
+  }
+  /* A cash buy's trades must not owe a seller more than a book's accounts may hold: at a rebate
+   * rate the reservation is less than the notional, which could then pass int64. With no rebate
+   * the reservation, within the free quote, bounds the notional already. */
+  if (lev == 0 && dir == TX_BUY && (rate_t < 0 || rate_m < 0 || amount > TX_MAX_HELD) &&
+      buy_notional(ex, book, in, market, size) > TX_MAX_HELD) {
+    return reject(ex, in, TX_R_HOLDINGS_LIMIT, 0);
   }
   /* Level and side volumes are int64 sums with no other bound (a tick's price buys much base when
    * quote has few decimals): an order that could rest is refused where it would take its side

@@ -1318,7 +1318,90 @@ static void rebates_within_holdings(void) {
   tx_close(ex);
 }
 
+/* At a rebate rate a buy reserves less than its notional: a 90 % rebate lets 10^18 quote units
+ * reserve a buy of 10^19, whose fill would pay the seller past int64 (it wrapped to a negative
+ * balance). A cash buy whose notional passes TX_MAX_HELD is refused (HOLDINGS_LIMIT), resting or
+ * crossing, as a limit or a market order; one just within the bound trades. */
+static void rebate_buy_notional_within_holdings(void) {
+  tx_config c = config_t(1, 1);
+  c.fee_tiers[0] = (tx_fee_tier){0, -900000000LL, -900000000LL};
+  tx_exchange *ex = open_exchange(&c);
+  EXPECT_EQ(tx_set_balances(ex, A, 0, 0, 1000000000000000000LL), TX_OK);
+  const int64_t price = 1000000000LL; /* 10^7 quote a base: B(100) is worth Q(10^9) = 10^19 */
+  run(ex, limit_order(A, TX_BUY, B(100), price)); /* reserves 10^18: all A holds */
+  EXPECT_EQ(rejection(), TX_R_HOLDINGS_LIMIT);
+  run(ex, limit_order(C, TX_SELL, B(100), price));
+  EXPECT_EQ(count_events(TX_EV_PLACED), 1);
+  run(ex, limit_order(A, TX_BUY, B(100), price)); /* crossing, at the taker rebate */
+  EXPECT_EQ(rejection(), TX_R_HOLDINGS_LIMIT);
+  run(ex, market_order(A, TX_BUY, B(100)));
+  EXPECT_EQ(rejection(), TX_R_HOLDINGS_LIMIT);
+  run(ex, cancel_order(C, 0));
+  /* B(40) rests: notional 4 * 10^18 <= 2^62, reserving trunc(4 * 10^18 * 0.1) = 4 * 10^17. C's
+   * market sell fills it: the maker rebate, 3.6 * 10^18, fits the room the book has (2^62 less
+   * the 10^18 + 3 * 10^14 it holds); the taker rebate gets what is left. */
+  run(ex, limit_order(A, TX_BUY, B(40), price));
+  EXPECT_EQ(count_events(TX_EV_PLACED), 1);
+  run(ex, market_order(C, TX_SELL, B(40)));
+  const int64_t room = TX_MAX_HELD - 1000000000000000000LL - 3 * Q(10000);
+  const tx_event *t = nth_event(TX_EV_TRADE, 0);
+  EXPECT(t != NULL);
+  if (t != NULL) {
+    EXPECT_EQ(t->notional, 4000000000000000000LL);
+    EXPECT_EQ(t->maker_fee, -3600000000000000000LL);
+    EXPECT_EQ(t->taker_fee, -(room - 3600000000000000000LL));
+  }
+  EXPECT_EQ(balances(ex, A, 0).quote_free, 600000000000000000LL);
+  EXPECT_EQ(balances(ex, C, 0).quote_free,
+            Q(10000) + 4000000000000000000LL + (room - 3600000000000000000LL));
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+/* A resting buy reserved at a maker rebate, in a book at the holdings bound, filled while its
+ * owner has no free quote: the bound refuses the rebate, but the fill's freed reservation is the
+ * notional less that rebate and the buyer has nothing else. Each fill is paid the rebate its
+ * reservation counted on, and the rest of the order keeps what it needs (before, the first fill
+ * was charged no rebate and took it from the rest of the order, the last one twice). */
+static void rebate_buy_keeps_the_rest_reserved(void) {
+  tx_config c = config_t(1, 1);
+  c.fee_tiers[0] = (tx_fee_tier){0, -1000000LL, 0}; /* maker -0.1 % */
+  tx_exchange *ex = open_exchange(&c);
+  const int64_t reserve = Q(199.8); /* trunc(100 * 2 * 0.999) */
+  EXPECT_EQ(tx_set_balances(ex, A, 0, 0, reserve), TX_OK);
+  EXPECT_EQ(tx_set_balances(ex, C, 0, B(100), TX_MAX_HELD - reserve - 2 * Q(10000)), TX_OK);
+  run(ex, limit_order(A, TX_BUY, B(2), P(100)));
+  EXPECT_EQ(balances(ex, A, 0).quote_free, 0);
+  for (int fill = 0; fill < 2; fill++) {
+    clock_ns = (uint64_t)fill + 1;
+    run(ex, market_order(C, TX_SELL, B(1)));
+    const tx_event *t = nth_event(TX_EV_TRADE, 0);
+    EXPECT(t != NULL);
+    if (t != NULL) {
+      EXPECT_EQ(t->notional, Q(100));
+      EXPECT_EQ(t->maker_fee, -Q(0.1));
+      EXPECT_EQ(t->taker_fee, 0);
+    }
+    tx_order o;
+    int rc = tx_order_get(ex, 0, 0, &o);
+    if (fill == 0) {
+      EXPECT_EQ(rc, TX_OK);
+      EXPECT_EQ(o.reserved_quote, Q(99.9)); /* trunc(100 * 1 * 0.999) */
+    } else {
+      EXPECT(rc != TX_OK); /* filled */
+    }
+  }
+  tx_balances a = balances(ex, A, 0);
+  EXPECT_EQ(a.quote_free + a.quote_reserved, 0);
+  EXPECT_EQ(a.base_free, B(2));
+  check_invariants(ex);
+  clock_ns = 0;
+  tx_close(ex);
+}
+
 int main(void) {
+  rebate_buy_notional_within_holdings();
+  rebate_buy_keeps_the_rest_reserved();
   rebates_within_holdings();
   reset_within_holdings();
   fee_volume_saturates();
