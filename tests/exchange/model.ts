@@ -777,6 +777,20 @@ export class ExchangeModel {
     } else if (p.direction === "buy") {
       if (amount <= 0n || amount > account.quoteFree) return reject("INSUFFICIENT_QUOTE");
     } else if (amount <= 0n || amount > account.baseFree) return reject("INSUFFICIENT_BASE");
+    // A cash buy must not owe a seller more than the book's accounts may hold (at a rebate rate
+    // its reservation is less than its notional).
+    if (leverage === 0n && p.direction === "buy") {
+      const none = { volumeRequired: 0n, makerE9: 0n, takerE9: 0n };
+      const notional = this.#limitBuyCost(
+        opposite,
+        p.agentId,
+        skipsOwn,
+        limit?.price ?? null,
+        size,
+        none,
+      );
+      if (notional > MAX_HELD) return reject("HOLDINGS_LIMIT");
+    }
     // An order that may rest must not take its side's volume past the holdings bound.
     if (limit !== null && tif !== "IOC" && tif !== "FOK") {
       const side = this.#side(book, p.direction).reduce((sum, o) => sum + o.total, 0n);
@@ -1052,12 +1066,12 @@ export class ExchangeModel {
   }
 
   /** A limit buy's reservation (3.4): the crossing part at the resting prices with the taker
-   * fee, the rest at the limit with the maker fee. */
+   * fee, the rest at the limit with the maker fee (a null limit: a market buy, nothing rests). */
   #limitBuyCost(
     opposite: Order[],
     agentId: number,
     skipsOwn: boolean,
-    limit: bigint,
+    limit: bigint | null,
     size: bigint,
     rates: FeeTier,
   ): bigint {
@@ -1070,7 +1084,7 @@ export class ExchangeModel {
       cost += this.#quoteOf(o.price, piece, rates.takerE9);
       volume += piece;
     }
-    return cost + this.#quoteOf(limit, size - volume, rates.makerE9);
+    return limit === null ? cost : cost + this.#quoteOf(limit, size - volume, rates.makerE9);
   }
 
   /** IOC: the volume executable now within the limit under the order's STP rule (3.5). */
@@ -1220,10 +1234,20 @@ export class ExchangeModel {
     ) {
       // A maker tier raised since the buy was placed (or, by a unit, a rebate's rounding): the
       // fee is cut to what the buyer can pay from what the fill freed and its free quote, never
-      // touching what the rest of the order holds (README, Q6).
+      // touching what the rest of the order holds (README, Q6). Below zero it is the rebate the
+      // reservation counted on: paid even past the holdings bound, the seller's rebate getting
+      // only the room left.
       makerFee = buyerAccount.quoteFree - notional;
       this.#count("maker fee cut");
-      if (makerFee < 0n) [makerFee, takerFee] = this.#limitRebates(book, makerFee, takerFee);
+      if (makerFee < 0n) takerFee = this.#limitRebates(book, makerFee, takerFee)[1];
+    }
+    if (
+      buyerIsAggressor && buyer.leverageE9 === 0n && notional + takerFee > buyerAccount.quoteFree
+    ) {
+      // A taker rebate the bound refused, or a unit of rounding: the fee absorbs what the
+      // aggressor cannot pay.
+      takerFee = buyerAccount.quoteFree - notional;
+      this.#count("taker fee cut");
     }
 
     const buyerFee = buyerIsAggressor ? takerFee : makerFee;
