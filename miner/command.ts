@@ -571,7 +571,12 @@ class ChainSession {
     log: (at: LogLevel, message: string) => void,
   ): Promise<ChainSession> {
     const { ChainNeuronDirectory, serveAxon, SubtensorClient } = await import("../chain/mod.ts");
-    const client = await SubtensorClient.connect({ network, log: (m) => log("info", m) });
+    const client = await SubtensorClient.connect({
+      network,
+      log: (m) => log("info", m),
+      // What the library reports is also logged in our words; its own lines are detail.
+      libraryLog: (line) => log("debug", `@polkadot/api: ${line}`),
+    });
     const pair = new Keyring({ type: "sr25519", ss58Format: 42 }).addFromPair(
       hotkey.toPolkadotPair(),
     );
