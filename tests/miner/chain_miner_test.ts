@@ -144,3 +144,56 @@ Deno.test(
     }
   },
 );
+
+/** Runs `taos miner <flags>` until its stderr has a line matching `until`; returns its stderr. */
+async function minerStderrUntil(flags: string[], until: RegExp): Promise<string> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "main.ts", "miner", ...flags],
+    cwd: new URL("../../", import.meta.url).pathname,
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  try {
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+      text += chunk;
+      if (until.test(text)) break;
+    }
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+  }
+  return text;
+}
+
+Deno.test(
+  "taos miner: @polkadot/api's own line about a refused serve goes to the log at debug level only",
+  { sanitizeOps: false, sanitizeResources: false },
+  async () => {
+    const { node } = startNode();
+    node.onSubmit = () => ({
+      kind: "reject",
+      code: 1010,
+      message: "Invalid Transaction",
+      data: "Transaction has a bad signature",
+    });
+    const root = await minerWallet("taos-chain-miner-", bob);
+    const flags = [
+      ...["-e", node.url, "-p", root, "--axon.external_ip", "192.168.1.10", "-a", "0"],
+      ...["--prometheus.level", "OFF", ...FIXTURE_AGENT_FLAGS],
+    ];
+    const refused = /serving the axon failed \(attempt 1\): .*the signature does not verify.*\n/;
+    try {
+      const quiet = await minerStderrUntil(flags, refused);
+      const debug = await minerStderrUntil([...flags, "--logging.debug"], refused);
+      for (const stderr of [quiet, debug]) {
+        // Never in the library's own form: its date, then the origin padded on the left.
+        assert.doesNotMatch(stderr, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +RPC-CORE:/m);
+      }
+      assert.doesNotMatch(quiet, /RPC-CORE/);
+      assert.match(debug, /^\S+ DEBUG +@polkadot\/api: RPC-CORE: .*1010: Invalid Transaction/m);
+    } finally {
+      await node.close();
+    }
+  },
+);
