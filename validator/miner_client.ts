@@ -39,6 +39,8 @@ export interface CheckedResponse {
   accepted: Instruction[];
   /** Instructions dropped one by one. */
   dropped: number;
+  /** Cancellations left out of kept instructions: of orders the miner does not hold, or repeats. */
+  foreignCancellations: number;
   /** Why the whole response was void, or null. */
   discarded: string | null;
 }

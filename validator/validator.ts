@@ -22,6 +22,7 @@ import type { Instruction, PublishState, SimEngine } from "../sim/engine.ts";
 import { eventLoopBreather } from "../sim/interrupt.ts";
 import { type SimulationConfig, simulationConfigFor } from "../agents/sdk/state.ts";
 import { minerStates } from "./miner_states.ts";
+import { keepOwnCancellations } from "./own_cancellations.ts";
 import { toEngineInstruction, validateInstructions } from "../agents/sdk/instructions.ts";
 import type {
   Neuron,
@@ -65,6 +66,9 @@ const ROUND_FAILURES_BEFORE_STOP = 3;
 
 /** Publishes between two progress lines (one simulated minute at the default interval). */
 const PROGRESS_PERIOD = 12;
+
+/** How the log names several failed queries of one kind. */
+const PLURAL = { timeout: "timeouts", failure: "failures", rejected: "refusals" } as const;
 
 /** The part of the simulation engine the loop uses (`SimEngine` satisfies it). */
 export interface Market {
@@ -211,6 +215,10 @@ export class Validator {
   #resetsSent = new Set<number>();
   /** Uids whose voided response was logged as a warning: later ones go to the debug log. */
   #voidReported = new Set<number>();
+  /** `<uid> <outcome>` of failed queries already logged above debug level. */
+  #failureReported = new Set<string>();
+  /** Uids whose cancellations of orders they do not hold were logged as a warning. */
+  #foreignCancelsReported = new Set<number>();
   #simulationsFinished = 0;
   #silentRounds = 0;
   #weightsInFlight: Promise<void> | null = null;
@@ -487,7 +495,7 @@ export class Validator {
     const queried = deps.client.query(
       requests,
       deps.options.timeoutSeconds,
-      (uid, response) => this.#checkResponse(uid, response),
+      (uid, response) => this.#checkResponse(uid, response, publish),
     );
     const replies = await queried;
     if (phases !== undefined) lap = phases.add("query", lap);
@@ -572,17 +580,20 @@ export class Validator {
   }
 
   /** A miner's response checked as the simulation will take it. */
-  #checkResponse(uid: number, response: unknown): CheckedResponse {
+  #checkResponse(uid: number, response: unknown, publish: PublishState): CheckedResponse {
     const result = validateInstructions(response, {
       uid,
       bookCount: this.#config.books,
       volumes: this.#scoring.volumeTraded(uid),
       volumeCap: this.#scoring.volumeCap,
       maxInstructionsPerBook: this.#deps.options.scoring.maxInstructionsPerBook,
+      firstInvalidOnly: true,
     });
+    const own = keepOwnCancellations(result.accepted, publish.accounts[uid]?.orders);
     return {
-      accepted: result.accepted,
-      dropped: result.rejected.length,
+      accepted: own.instructions,
+      dropped: result.rejected.length + own.droppedInstructions,
+      foreignCancellations: own.droppedCancellations,
       discarded: result.discarded,
     };
   }
@@ -600,7 +611,18 @@ export class Validator {
       else if (reply.outcome === "rejected") stats.rejections++;
       else if (reply.outcome === "failure") stats.failures++;
       if (reply.outcome !== "ok") {
-        deps.log("debug", `uid ${reply.uid}: ${reply.outcome} (${reply.message})`);
+        // Once per uid and outcome above debug level: a miner failing every round is named without
+        // a line per round. A timeout is common (a miner down), a failure or refusal is not.
+        const key = `${reply.uid} ${reply.outcome}`;
+        const first = !this.#failureReported.has(key);
+        this.#failureReported.add(key);
+        deps.log(
+          first ? (reply.outcome === "timeout" ? "info" : "warning") : "debug",
+          `uid ${reply.uid}: ${reply.outcome} (${reply.message})` +
+            (first
+              ? ` (later ${PLURAL[reply.outcome]} of this uid are logged at debug level)`
+              : ""),
+        );
         continue;
       }
       stats.successes++;
@@ -620,6 +642,16 @@ export class Validator {
         continue;
       }
       this.#answered.add(reply.uid);
+      if (result.foreignCancellations > 0) {
+        const first = !this.#foreignCancelsReported.has(reply.uid);
+        this.#foreignCancelsReported.add(reply.uid);
+        deps.log(
+          first ? "warning" : "debug",
+          `uid ${reply.uid}: ${result.foreignCancellations} cancellations of orders it does not ` +
+            "hold (or repeated) left out" +
+            (first ? " (later ones of this uid are logged at debug level)" : ""),
+        );
+      }
       if (result.dropped > 0) {
         deps.metrics?.instructions.inc({ result: "dropped" }, result.dropped);
       }

@@ -83,7 +83,7 @@ function emptyReply(request: MinerRequest): MinerReply {
     outcome: "ok",
     processTime: 0.1,
     message: "",
-    checked: { accepted: [], dropped: 0, discarded: null },
+    checked: { accepted: [], dropped: 0, foreignCancellations: 0, discarded: null },
   };
 }
 

@@ -1,0 +1,201 @@
+/**
+ * The validator's loop under replies a hostile miner sends, one kind at a time, without network:
+ * what reaches the simulation, what the check costs and what the log says.
+ */
+import assert from "node:assert/strict";
+import { smallPreset } from "../../sim/config.ts";
+import { type Instruction, SimEngine } from "../../sim/engine.ts";
+import type { StateUpdate } from "../../agents/sdk/state.ts";
+import type {
+  CheckedResponse,
+  MinerClient,
+  MinerReply,
+  MinerRequest,
+} from "../../validator/miner_client.ts";
+import { parseValidatorArgs } from "../../validator/options.ts";
+import { ValidatorStore } from "../../validator/store.ts";
+import { type Market, Validator, watchedMarket } from "../../validator/validator.ts";
+import { quietParts } from "./quiet_parts.ts";
+import { answering } from "./answering_client.ts";
+import { EditableDirectory } from "./editable_directory.ts";
+
+type Log = { level: string; message: string }[];
+
+/** A validator of the small preset over `client`, its injections and log collected. */
+function validatorWith(client: MinerClient, injected: [number, Instruction[]][], logged: Log) {
+  const store = ValidatorStore.open(":memory:");
+  const validator = new Validator({
+    options: { ...parseValidatorArgs(["--local"]), saveIntervalSeconds: 3600 },
+    config: { ...smallPreset(), duration: 600e9 },
+    createMarket: (c, seed): Market =>
+      watchedMarket(SimEngine.create({ config: c, seed, threads: 1 }), {
+        injected: (agentId, instructions) => injected.push([agentId, instructions]),
+      }),
+    directory: new EditableDirectory(["5Miner0", "5Miner1", "5Miner2", "5Miner3"]),
+    client,
+    store,
+    ...quietParts(),
+    log: (level, message) => logged.push({ level, message }),
+  });
+  return {
+    validator,
+    close: () => {
+      validator.close();
+      store.close();
+    },
+  };
+}
+
+/** Ids of `uid`'s resting orders on book 0 in its state. */
+function restingIds(state: StateUpdate, uid: number): number[] {
+  const accounts = state.accounts as Record<string, Record<string, { orders: { id: number }[] }>>;
+  return accounts[String(uid)]?.["0"]?.orders.map((o) => o.id) ?? [];
+}
+
+Deno.test("cancellations of orders a miner does not hold, or repeated, never reach the simulation", async () => {
+  const injected: [number, Instruction[]][] = [];
+  const logged: Log = [];
+  const heldAtPublish: number[][] = [];
+  // uid 0 rests a bid far below the market, then cancels it among 28 000 ids it never had (one
+  // id given 10 000 times in a reply of a few kilobytes once compressed).
+  const client = answering(({ uid, state }: MinerRequest) => {
+    if (uid !== 0) return { agent_id: uid, instructions: [] };
+    const own = restingIds(state, 0);
+    heldAtPublish.push(own);
+    if (own.length === 0) {
+      return {
+        agent_id: 0,
+        instructions: [{
+          type: "PLACE_ORDER_LIMIT",
+          agentId: 0,
+          bookId: 0,
+          direction: 0,
+          quantity: 1,
+          price: 1,
+          clientOrderId: 7,
+        }],
+      };
+    }
+    const foreign = (n: number) => Array.from({ length: n }, (_, i) => 10 ** 12 + i);
+    const cancel = (ids: number[]) => ({
+      type: "CANCEL_ORDERS",
+      agentId: 0,
+      bookId: 0,
+      cancellations: ids.map((orderId) => ({ orderId, volume: null })),
+    });
+    return {
+      agent_id: 0,
+      instructions: [
+        cancel([...foreign(4000), ...own, ...own, ...foreign(4000)]),
+        cancel(Array.from({ length: 10_000 }, () => 10 ** 12)),
+        cancel(foreign(10_000)),
+      ],
+    };
+  }, 0.05);
+  const { validator, close } = validatorWith(client, injected, logged);
+  try {
+    await validator.start();
+    for (let i = 0; i < 3; i++) await validator.round();
+  } finally {
+    close();
+  }
+  const own = heldAtPublish.find((ids) => ids.length > 0);
+  assert.ok(own !== undefined, "the resting bid never showed in uid 0's state");
+  const cancels = injected.filter(([uid]) => uid === 0).flatMap(([, list]) => list)
+    .filter((i) => i.type === "CANCEL_ORDERS");
+  assert.deepEqual(
+    cancels.map((c) => c.type === "CANCEL_ORDERS" && c.cancellations.map((x) => x.orderId)),
+    [own],
+  );
+  const warnings = logged.filter((l) => l.message.startsWith("uid 0: ") && l.level === "warning");
+  assert.deepEqual(warnings.map((l) => l.message), [
+    "uid 0: 28001 cancellations of orders it does not hold (or repeated) left out " +
+    "(later ones of this uid are logged at debug level)",
+  ]);
+});
+
+Deno.test("a reply of 200 000 invalid instructions is voided at the first, not described whole", async () => {
+  const instructions = (valid: boolean) =>
+    Array.from({ length: 200_000 }, (_, i) => ({
+      type: "PLACE_ORDER_LIMIT",
+      agentId: 1,
+      bookId: valid ? i % 2 : 99,
+      direction: valid ? 0 : 7,
+      quantity: valid ? 1 : -1,
+      price: valid ? 1 : "NaN",
+      clientOrderId: null,
+    }));
+  const replies = { valid: instructions(true), invalid: instructions(false) };
+  const spent = { valid: 0, invalid: 0 };
+  let checked: CheckedResponse | null = null;
+  // uid 1 alternates a valid and an invalid reply of the schema's limit; the check of each is
+  // timed. Describing each of 200 000 invalid instructions took ten times a valid reply's check.
+  const client: MinerClient = {
+    query: (requests, _timeout, check) =>
+      Promise.resolve(requests.map((r): MinerReply => {
+        const kind = r.state.timestamp % 10e9 === 0 ? "valid" : "invalid";
+        const started = performance.now();
+        const result = check(r.uid, {
+          agent_id: r.uid,
+          instructions: r.uid === 1 ? replies[kind] : [],
+        });
+        if (r.uid === 1) {
+          spent[kind] += performance.now() - started;
+          if (kind === "invalid") checked = result;
+        }
+        return { uid: r.uid, outcome: "ok", processTime: 0.05, message: "", checked: result };
+      })),
+  };
+  const logged: Log = [];
+  const { validator, close } = validatorWith(client, [], logged);
+  try {
+    await validator.start();
+    for (let i = 0; i < 4; i++) await validator.round();
+  } finally {
+    close();
+  }
+  assert.match(checked!.discarded ?? "", /^instruction 0 invalid: /);
+  assert.ok(spent.invalid < 2 * spent.valid, JSON.stringify(spent));
+});
+
+Deno.test("a miner failing every round is named once above debug level, per kind of failure", async () => {
+  const logged: Log = [];
+  const outcomes: Record<number, MinerReply["outcome"]> = { 1: "failure", 2: "timeout" };
+  const client: MinerClient = {
+    query: (requests, _timeout, check) =>
+      Promise.resolve(requests.map((r): MinerReply => {
+        const outcome = outcomes[r.uid] ?? "ok";
+        return outcome === "ok"
+          ? {
+            uid: r.uid,
+            outcome,
+            processTime: 0.05,
+            message: "",
+            checked: check(r.uid, { agent_id: r.uid, instructions: [] }),
+          }
+          : {
+            uid: r.uid,
+            outcome,
+            processTime: 3,
+            message: outcome === "failure" ? "response: cannot decompress" : "Timeout",
+            checked: null,
+          };
+      })),
+  };
+  const { validator, close } = validatorWith(client, [], logged);
+  try {
+    await validator.start();
+    for (let i = 0; i < 3; i++) await validator.round();
+  } finally {
+    close();
+  }
+  const about = (uid: number) => logged.filter((l) => l.message.startsWith(`uid ${uid}: `));
+  assert.deepEqual(about(1).map((l) => l.level), ["warning", "debug", "debug"]);
+  assert.equal(
+    about(1)[0].message,
+    "uid 1: failure (response: cannot decompress) (later failures of this uid are logged at " +
+      "debug level)",
+  );
+  assert.deepEqual(about(2).map((l) => l.level), ["info", "debug", "debug"]);
+  assert.deepEqual(about(0), []);
+});
