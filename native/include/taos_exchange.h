@@ -201,7 +201,7 @@ typedef struct tx_event {
 
 /* One fee tier: applies when the agent's rolling traded quote volume >= volume_required. */
 typedef struct tx_fee_tier {
-  int64_t volume_required; /*  0 quote units */
+  int64_t volume_required; /*  0 quote units, >= 0 */
   int64_t maker_e9;        /*  8 maker rate, -1e9 < rate < 1e9 (negative = rebate) */
   int64_t taker_e9;        /* 16 taker rate */
 } tx_fee_tier;

@@ -138,14 +138,20 @@ static int config_error(char *err, size_t err_len, const char *fmt, ...) {
   return TX_ERR_CONFIG;
 }
 
-/* One fee policy's tiers: 1..TX_MAX_FEE_TIERS, thresholds ascending, rates in (-1, 1). The first
- * tier applies below the second whatever its own threshold, as in the reference. */
+/* One fee policy's tiers: 1..TX_MAX_FEE_TIERS, thresholds ascending from 0 or above, rates in
+ * (-1, 1). The first tier applies below the second whatever its own threshold, as in the
+ * reference. */
 static int validate_tiers(const tx_fee_tier *tiers, uint32_t count, char *err, size_t err_len) {
   if (count < 1 || count > TX_MAX_FEE_TIERS) {
     return config_error(err, err_len, "fee_tier_count: must be 1..%d", TX_MAX_FEE_TIERS);
   }
   for (uint32_t i = 0; i < count; i++) {
     const tx_fee_tier *t = &tiers[i];
+    /* A threshold is traded volume: a negative one would put an account that never traded on a
+     * higher tier when switched to the policy than when under it from the start. */
+    if (t->volume_required < 0) {
+      return config_error(err, err_len, "fee_tiers[%u].volume_required: must be >= 0", i);
+    }
     if (i > 0 && t->volume_required <= tiers[i - 1].volume_required) {
       return config_error(err, err_len, "fee_tiers[%u].volume_required: must be ascending", i);
     }

@@ -37,6 +37,16 @@ static void test_policy_api(void) {
   bad[0].volume_required = Q(1);
   EXPECT_EQ(tx_add_fee_policy(ex, bad, 1, &index, err, sizeof err), TX_OK);
   EXPECT_EQ(index, 3);
+  /* A threshold is a traded volume, never negative: with {-1, 0} an account that never traded
+   * took tier 1 when switched to the policy, tier 0 when under it from the start. */
+  tx_fee_tier negative[2] = {{-Q(1), 0, 0}, {0, 5000000, 5000000}};
+  EXPECT_EQ(tx_add_fee_policy(ex, negative, 2, &index, err, sizeof err), TX_ERR_CONFIG);
+  EXPECT(strstr(err, "fee_tiers[0].volume_required: must be >= 0") != NULL);
+  tx_config negative_config = c;
+  negative_config.fee_tiers[0].volume_required = -1;
+  tx_exchange *refused = NULL;
+  EXPECT_EQ(tx_open(&negative_config, &refused, err, sizeof err), TX_ERR_CONFIG);
+  tx_close(refused);
   bad[0] = (tx_fee_tier){0, 1000000000LL, 0};
   EXPECT_EQ(tx_add_fee_policy(ex, bad, 1, &index, err, sizeof err), TX_ERR_CONFIG);
   EXPECT(strstr(err, "maker_e9") != NULL);

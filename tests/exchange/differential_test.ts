@@ -1,11 +1,12 @@
 /**
- * Differential test: seeded random instruction streams (cash, and on margin with price shocks
- * that set off margin calls) go through the C core (over FFI, as `property_test.ts` does) and
+ * Differential test: seeded random instruction streams (cash; on margin with price shocks that
+ * set off margin calls; extended with fee policies added as they trade and malformed raw records;
+ * and at the holdings bound) go through the C core (over FFI, as `property_test.ts` does) and
  * through the plain TypeScript model of the specification (`model.ts`); after every batch the
  * events (kind, ids, prices, volumes, fees, reasons, order), every account's free and reserved
  * balances, loans and collateral, fee volume and tier, every loan, every resting order with its
- * leverage and what it holds, and both sides' levels must agree. On a mismatch the stream is shrunk and the failure
- * names the seed, the batch and a minimal reproducer.
+ * leverage and what it holds, and both sides' levels must agree. On a mismatch the stream is
+ * shrunk and the failure names the seed, the batch and a minimal reproducer.
  */
 import assert from "node:assert/strict";
 import {

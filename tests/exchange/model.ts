@@ -24,9 +24,11 @@
  * well-formedness rules, then the book, the account, and the specification's 3.2 and 3.3 with the
  * core's range limits: volumes up to 2^53 units, prices up to 2^40 ticks, GTT expiries within the
  * clock). It also follows the holdings bound (`TX_MAX_HELD`, 2^62 units of each asset per book):
- * rebates are paid only as far as the book's quote stays within it, a reset that would take a book
- * past it is refused, and so is a resting order that would take its side's volume past it; quote
- * converted to base stops at 2^53 units, and amounts past int64 saturate.
+ * rebates are paid only as far as the book's quote stays within it (save one a buy's reservation
+ * counted on, when its owner has nothing else to pay with), a reset that would take a book past it
+ * is refused, and so are a resting order that would take its side's volume past it and a cash buy
+ * whose notional is past it; quote converted to base stops at 2^53 units, and traded volume
+ * saturates at int64 (the holdings are tracked for cash trading: loans are left out of them).
  *
  * Left out: order-id exhaustion and products beyond 128 bits, which no stream reaches.
  * @module
