@@ -137,6 +137,9 @@ export class Dendrite {
    * {@linkcode query}, handing each result to `digest` as soon as its reply is parsed and keeping
    * only what `digest` returns: the parsed replies of a round are then never all in memory at
    * once (each may be up to {@linkcode maxResponseBytes} of JSON, about twice that once parsed).
+   * Replies are parsed and digested smallest first for at most `timeoutSeconds` after the last
+   * one arrived; those left then fail unread (422), so the whole call takes at most about twice
+   * the timeout plus one reply's digest.
    */
   async queryEach<F, R>(
     targets: readonly AxonTarget[],
@@ -145,7 +148,7 @@ export class Dendrite {
     timeoutSeconds: number,
     digest: (result: DendriteResult<F>, index: number) => R,
   ): Promise<R[]> {
-    const calls: Promise<() => DendriteResult<F>>[] = [];
+    const calls: Promise<ReceivedReply<F>>[] = [];
     const encoder = new SynapseBodyEncoder();
     for (let i = 0; i < targets.length; i++) {
       // Signing is synchronous: without a pause now and then, no request would leave before the
@@ -159,11 +162,23 @@ export class Dendrite {
     }
     // Every reply is read off the network before any is parsed: parsing one large reply must not
     // hold up reading the others, which would time honest axons out for another's payload.
-    const received: ((() => DendriteResult<F>) | null)[] = await Promise.all(calls);
-    return received.map((parse, i) => {
+    const received: (ReceivedReply<F> | null)[] = await Promise.all(calls);
+    // Then replies are parsed and digested for at most as long again as the timeout, smallest
+    // first: the round stays bounded however many miners send replies that are costly to check
+    // (each may inflate to the cap), and small replies, the usual honest ones, go first.
+    const deadline = performance.now() + timeoutSeconds * 1000;
+    const order = received.map((_, i) => i)
+      .sort((a, b) => received[a]!.bytes - received[b]!.bytes || a - b);
+    const results = new Array<R>(received.length);
+    for (const i of order) {
+      const reply = received[i]!;
       received[i] = null; // its raw reply goes as soon as it is parsed
-      return digest(parse!(), i);
-    });
+      results[i] = digest(
+        performance.now() > deadline ? reply.unchecked(timeoutSeconds) : reply.parse(),
+        i,
+      );
+    }
+    return results;
   }
 
   /** Sends one signed synapse to one axon and waits at most `timeoutSeconds` for its reply. */
@@ -174,7 +189,7 @@ export class Dendrite {
     timeoutSeconds = 12,
   ): Promise<DendriteResult<F>> {
     return this.#call(target, kind, fields, timeoutSeconds, new SynapseBodyEncoder())
-      .then((parse) => parse());
+      .then((reply) => reply.parse());
   }
 
   async #call<F>(
@@ -183,7 +198,7 @@ export class Dendrite {
     fields: F,
     timeoutSeconds: number,
     encoder: SynapseBodyEncoder,
-  ): Promise<() => DendriteResult<F>> {
+  ): Promise<ReceivedReply<F>> {
     const phases = this.#phases;
     let lap = performance.now();
     const synapse = newSynapse(kind, fields, timeoutSeconds);
@@ -243,42 +258,55 @@ export class Dendrite {
     } catch (error) {
       arrived = performance.now();
       if (error instanceof RequestTimeout) {
-        return () =>
+        return noBody(() =>
           finish(
             408,
             `Timeout: request to ${kind.name} timed out after ${timeoutSeconds} seconds`,
             null,
-          );
+          )
+        );
       }
       if (error instanceof ResponseTooLarge) {
-        return () =>
+        return noBody(() =>
           finish(
             422,
             `Failed to parse response: larger than ${this.#maxResponseBytes} bytes`,
             null,
-          );
+          )
+        );
       }
       // As with fetch: a reply cut off after its head is told apart from no reply at all.
       if (error instanceof ResponseBodyError) {
-        return () => finish(503, `Service unavailable: ${errorText(error)}`, null);
+        return noBody(() => finish(503, `Service unavailable: ${errorText(error)}`, null));
       }
-      return () =>
+      return noBody(() =>
         finish(
           503,
           `Service unavailable at ${target.ip}:${target.port}/${kind.name}: ${errorText(error)}`,
           null,
-        );
+        )
+      );
     }
 
     arrived = performance.now();
-    return () => {
-      const parsing = performance.now();
-      try {
-        const text = utf8.decode(response.body);
-        return this.#parseReply(kind, synapse, response, text, finish);
-      } finally {
-        phases?.add("decode", parsing);
-      }
+    return {
+      bytes: response.body.byteLength,
+      parse: () => {
+        const parsing = performance.now();
+        try {
+          const text = utf8.decode(response.body);
+          return this.#parseReply(kind, synapse, response, text, finish);
+        } finally {
+          phases?.add("decode", parsing);
+        }
+      },
+      unchecked: (seconds) =>
+        finish(
+          422,
+          `Failed to parse response: not read, the round's ${seconds} s for reading replies ` +
+            "after the last one arrived had passed",
+          null,
+        ),
     };
   }
 
@@ -320,6 +348,20 @@ export class Dendrite {
       return finish(422, `Failed to parse response: ${errorText(error)}`, null);
     }
   }
+}
+
+/** A call's reply as received: parsed on demand, or given up unread when time has run out. */
+interface ReceivedReply<F> {
+  /** Size of the reply body (0 without one). */
+  bytes: number;
+  parse(): DendriteResult<F>;
+  /** The result of a reply left unread after `seconds` of reading replies. */
+  unchecked(seconds: number): DendriteResult<F>;
+}
+
+/** A call that ended without a body to read: there is nothing to give up. */
+function noBody<F>(result: () => DendriteResult<F>): ReceivedReply<F> {
+  return { bytes: 0, parse: result, unchecked: result };
 }
 
 function errorText(error: unknown): string {
