@@ -538,12 +538,11 @@ bool x_place_passive(tx_exchange *ex, const tx_instruction *in) {
   int64_t rate_m = x_maker_rate(acct);
   int64_t amount = size;
   if (dir == TX_BUY) {
+    /* A buy at a maker rebate, or reserving past the holdings bound, goes the general way, which
+     * judges its notional against the bound. */
+    if (rate_m < 0) return false;
     amount = x_with_rate(ex, price, size, rate_m);
-    if (amount <= 0 || amount > acct->quote_free || amount == INT64_MAX) return false;
-    /* The general path refuses a notional past the holdings bound (reached only at a rebate). */
-    if ((rate_m < 0 || amount > TX_MAX_HELD) && x_notional(ex, price, size) > TX_MAX_HELD) {
-      return false;
-    }
+    if (amount <= 0 || amount > acct->quote_free || amount > TX_MAX_HELD) return false;
   } else if (amount > acct->base_free) {
     return false;
   }
