@@ -18,6 +18,7 @@ import {
   ResponseTooLarge,
 } from "./http_client.ts";
 import type { Keypair } from "./keypair.ts";
+import { OverBudget, ReplyBudget, type ReplyClaim } from "./reply_budget.ts";
 import {
   bodyHash,
   newSynapse,
@@ -64,6 +65,12 @@ export interface DendriteOptions {
   /** Replies larger than this are cut off and count as failures (default 64 MiB). */
   maxResponseBytes?: number;
   /**
+   * Bytes of reply bodies one {@linkcode Dendrite.queryEach} holds or reads at once (default
+   * {@linkcode MAX_ROUND_RESPONSE_BYTES}, or `maxResponseBytes` when larger); past it the largest
+   * reply fails (422). At least `maxResponseBytes`.
+   */
+  maxRoundResponseBytes?: number;
+  /**
    * Receives the time spent signing (`sign`), encoding bodies (`encode`) and parsing replies
    * (`decode`): `add(phase, since)` with a `performance.now()` reading, returning now.
    */
@@ -77,6 +84,14 @@ export interface DendriteOptions {
  */
 export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
+/**
+ * Default budget of the reply bytes a round holds or reads at once (512 MiB): 256 miners replying
+ * 2 MiB each (a reply of 200 000 instructions is 1.4 MB compressed), or 8 replies at the default
+ * cap on one. Raw replies are held until parsed, so without a bound a round's memory grows with
+ * the number of replies at the cap that arrive in time.
+ */
+export const MAX_ROUND_RESPONSE_BYTES = 512 * 1024 * 1024;
+
 const utf8 = new TextDecoder();
 
 /** Requests signed and handed to the network before the event loop gets a turn to send them. */
@@ -89,16 +104,27 @@ export class Dendrite {
   readonly #keypair: Keypair;
   readonly #externalIp: string;
   readonly #maxResponseBytes: number;
+  readonly #maxRoundResponseBytes: number;
   readonly #phases: DendriteOptions["phases"];
   /** Keeps connections to axons open between rounds; idle ones never keep the process alive. */
   readonly #http = new HttpClient();
   #lastNonce = 0n;
+  #lastRoundPeakBytes = 0;
 
   constructor(keypair: Keypair, options: DendriteOptions = {}) {
     if (!keypair.canSign) throw new Error("a dendrite needs a hotkey that can sign");
     this.#keypair = keypair;
     this.#externalIp = options.externalIp ?? "127.0.0.1";
     this.#maxResponseBytes = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
+    this.#maxRoundResponseBytes = options.maxRoundResponseBytes ??
+      Math.max(MAX_ROUND_RESPONSE_BYTES, this.#maxResponseBytes);
+    if (this.#maxRoundResponseBytes < this.#maxResponseBytes) {
+      // A reply at the cap would never fit: it would fail even alone.
+      throw new RangeError(
+        `maxRoundResponseBytes (${this.#maxRoundResponseBytes}) is below maxResponseBytes ` +
+          `(${this.#maxResponseBytes})`,
+      );
+    }
     this.#phases = options.phases;
   }
 
@@ -110,6 +136,11 @@ export class Dendrite {
   /** The largest reply body a call accepts. */
   get maxResponseBytes(): number {
     return this.#maxResponseBytes;
+  }
+
+  /** The most reply bytes the last {@linkcode queryEach} held or was reading at once. */
+  get lastRoundPeakBytes(): number {
+    return this.#lastRoundPeakBytes;
   }
 
   #nextNonce(): bigint {
@@ -139,7 +170,8 @@ export class Dendrite {
    * once (each may be up to {@linkcode maxResponseBytes} of JSON, about twice that once parsed).
    * Replies are parsed and digested smallest first for at most `timeoutSeconds` after the last
    * one arrived; those left then fail unread (422), so the whole call takes at most about twice
-   * the timeout plus one reply's digest.
+   * the timeout plus one reply's digest. The raw replies held or being read share one budget
+   * (`maxRoundResponseBytes`): past it the largest of them fails (422) and its memory goes.
    */
   async queryEach<F, R>(
     targets: readonly AxonTarget[],
@@ -150,6 +182,7 @@ export class Dendrite {
   ): Promise<R[]> {
     const calls: Promise<ReceivedReply<F>>[] = [];
     const encoder = new SynapseBodyEncoder();
+    const budget = new ReplyBudget(this.#maxRoundResponseBytes);
     for (let i = 0; i < targets.length; i++) {
       // Signing is synchronous: without a pause now and then, no request would leave before the
       // last one is signed, and the axons would sit idle while we sign.
@@ -158,11 +191,12 @@ export class Dendrite {
       const payload = typeof fields === "function"
         ? (fields as (t: AxonTarget, index: number) => F)(target, i)
         : fields;
-      calls.push(this.#call(target, kind, payload, timeoutSeconds, encoder));
+      calls.push(this.#call(target, kind, payload, timeoutSeconds, encoder, budget));
     }
     // Every reply is read off the network before any is parsed: parsing one large reply must not
     // hold up reading the others, which would time honest axons out for another's payload.
     const received: (ReceivedReply<F> | null)[] = await Promise.all(calls);
+    this.#lastRoundPeakBytes = budget.peakBytes;
     // Then replies are parsed and digested for at most as long again as the timeout, smallest
     // first: the round stays bounded however many miners send replies that are costly to check
     // (each may inflate to the cap), and small replies, the usual honest ones, go first.
@@ -188,7 +222,7 @@ export class Dendrite {
     fields: F,
     timeoutSeconds = 12,
   ): Promise<DendriteResult<F>> {
-    return this.#call(target, kind, fields, timeoutSeconds, new SynapseBodyEncoder())
+    return this.#call(target, kind, fields, timeoutSeconds, new SynapseBodyEncoder(), null)
       .then((reply) => reply.parse());
   }
 
@@ -198,6 +232,7 @@ export class Dendrite {
     fields: F,
     timeoutSeconds: number,
     encoder: SynapseBodyEncoder,
+    budget: ReplyBudget | null,
   ): Promise<ReceivedReply<F>> {
     const phases = this.#phases;
     let lap = performance.now();
@@ -249,14 +284,20 @@ export class Dendrite {
       };
     };
 
+    const dropped = (reason: OverBudget) =>
+      finish(422, `Failed to parse response: ${reason.message}`, null);
+    const claim = budget?.claim();
     let response: HttpResponse;
     try {
       response = await this.#http.post(target.ip, target.port, `/${kind.name}`, headers, body, {
         timeoutMs: timeoutSeconds * 1000,
         maxResponseBytes: this.#maxResponseBytes,
+        claim,
       });
     } catch (error) {
       arrived = performance.now();
+      claim?.release();
+      if (error instanceof OverBudget) return noBody(() => dropped(error));
       if (error instanceof RequestTimeout) {
         return noBody(() =>
           finish(
@@ -289,25 +330,26 @@ export class Dendrite {
     }
 
     arrived = performance.now();
-    return {
-      bytes: response.body.byteLength,
-      parse: () => {
-        const parsing = performance.now();
-        try {
-          const text = utf8.decode(response.body);
-          return this.#parseReply(kind, synapse, response, text, finish);
-        } finally {
-          phases?.add("decode", parsing);
-        }
-      },
-      unchecked: (seconds) =>
-        finish(
-          422,
-          `Failed to parse response: not read, the round's ${seconds} s for reading replies ` +
-            "after the last one arrived had passed",
-          null,
-        ),
-    };
+    // Evicted between the read's end and now: the reply is already given up.
+    if (claim?.dropped) {
+      const reason = claim.dropped;
+      return noBody(() => dropped(reason));
+    }
+    return heldReply(response, claim, dropped, (held) => {
+      const parsing = performance.now();
+      try {
+        const text = utf8.decode(held.body);
+        return this.#parseReply(kind, synapse, held, text, finish);
+      } finally {
+        phases?.add("decode", parsing);
+      }
+    }, (seconds) =>
+      finish(
+        422,
+        `Failed to parse response: not read, the round's ${seconds} s for reading replies ` +
+          "after the last one arrived had passed",
+        null,
+      ));
   }
 
   /** Turns an axon's reply into the call's result. */
@@ -357,6 +399,48 @@ interface ReceivedReply<F> {
   parse(): DendriteResult<F>;
   /** The result of a reply left unread after `seconds` of reading replies. */
   unchecked(seconds: number): DendriteResult<F>;
+}
+
+/**
+ * A reply read in full and held until it is parsed or given up; if a larger reply's arrival
+ * evicts it from the round's budget first, it lets go of its body and fails as `dropped` says.
+ */
+function heldReply<F>(
+  response: HttpResponse,
+  claim: ReplyClaim | undefined,
+  dropped: (reason: OverBudget) => DendriteResult<F>,
+  parse: (response: HttpResponse) => DendriteResult<F>,
+  unchecked: (seconds: number) => DendriteResult<F>,
+): ReceivedReply<F> {
+  let held: HttpResponse | null = response;
+  let evictedBy: OverBudget | null = null;
+  claim?.onEvict((reason) => {
+    held = null;
+    evictedBy = reason;
+  });
+  const letGo = () => {
+    held = null;
+    claim?.release();
+  };
+  return {
+    get bytes() {
+      return held?.body.byteLength ?? 0;
+    },
+    parse: () => {
+      if (held === null) return dropped(evictedBy!);
+      const reply = held;
+      try {
+        return parse(reply);
+      } finally {
+        letGo();
+      }
+    },
+    unchecked: (seconds) => {
+      if (held === null) return dropped(evictedBy!);
+      letGo();
+      return unchecked(seconds);
+    },
+  };
 }
 
 /** A call that ended without a body to read: there is nothing to give up. */

@@ -16,6 +16,7 @@
  * ```
  * @module
  */
+import { OverBudget, type ReplyClaim } from "./reply_budget.ts";
 
 /** Limits of one {@linkcode HttpClient.post}. */
 export interface PostOptions {
@@ -23,6 +24,12 @@ export interface PostOptions {
   timeoutMs: number;
   /** Bodies larger than this are not read: the call fails with {@linkcode ResponseTooLarge}. */
   maxResponseBytes: number;
+  /**
+   * The body's bytes are reserved against this claim as they are read (a body announced by
+   * Content-Length at once, before it is read). When the claim is refused or evicted, the call
+   * fails with {@linkcode OverBudget} and its connection is closed, never reused.
+   */
+  claim?: ReplyClaim;
 }
 
 /** A complete reply. */
@@ -159,22 +166,35 @@ export class HttpClient {
   ): Promise<HttpResponse> {
     const host = hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
     const request = encodeRequest(host, path, headers, body);
-    const call: { conn: Connection | null; expired: boolean } = { conn: null, expired: false };
+    const call: Call = { conn: null, aborted: false };
+    const abort = (reject: (reason: Error) => void, reason: Error) => {
+      call.aborted = true;
+      call.conn?.close();
+      reject(reason);
+    };
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expiry = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        call.expired = true;
-        call.conn?.close();
-        reject(new RequestTimeout(`no complete response within ${options.timeoutMs} ms`));
-      }, options.timeoutMs);
+      timer = setTimeout(
+        () =>
+          abort(reject, new RequestTimeout(`no complete response within ${options.timeoutMs} ms`)),
+        options.timeoutMs,
+      );
+    });
+    const claim = options.claim;
+    // Evicted by a larger reply's arrival: the read stops and its buffer goes with the connection.
+    const evicted = new Promise<never>((_, reject) => {
+      claim?.onEvict((reason) => abort(reject, reason));
     });
     try {
       return await Promise.race([
-        this.#exchange(hostname, port, host, request, options.maxResponseBytes, call),
+        this.#exchange(hostname, port, host, request, options.maxResponseBytes, claim, call),
         expiry,
+        evicted,
       ]);
     } finally {
       clearTimeout(timer);
+      // Once the call is over its connection may serve another call: an eviction must not close it.
+      claim?.onEvict(null);
     }
   }
 
@@ -191,14 +211,15 @@ export class HttpClient {
     key: string,
     request: Uint8Array[],
     maxBytes: number,
-    call: { conn: Connection | null; expired: boolean },
+    claim: ReplyClaim | undefined,
+    call: Call,
   ): Promise<HttpResponse> {
     let conn = this.#reuse(key);
     if (conn === null) {
       const tcp = await Deno.connect({ hostname, port });
       conn = new Connection(tcp);
-      // A connect that outlived the deadline is not used; the caller already has its timeout.
-      if (call.expired) conn.close();
+      // A connect that outlived the call is not used; the caller already has its error.
+      if (call.aborted) conn.close();
       else tcp.setNoDelay(true);
     }
     call.conn = conn;
@@ -206,7 +227,7 @@ export class HttpClient {
       for (const part of request) {
         for (let off = 0; off < part.byteLength;) off += await conn.tcp.write(part.subarray(off));
       }
-      const { response, reusable } = await readResponse(conn, maxBytes);
+      const { response, reusable } = await readResponse(conn, maxBytes, claim);
       if (reusable && !conn.closed && conn.start === conn.end) this.#pool(key, conn);
       else conn.close();
       return response;
@@ -272,6 +293,12 @@ export class HttpClient {
   }
 }
 
+/** One call's connection, and whether the call was given up (deadline passed, reply evicted). */
+interface Call {
+  conn: Connection | null;
+  aborted: boolean;
+}
+
 /** The request as one buffer, or head and body apart when the body is large. */
 function encodeRequest(
   host: string,
@@ -306,6 +333,7 @@ function encodeRequest(
 async function readResponse(
   conn: Connection,
   maxBytes: number,
+  claim: ReplyClaim | undefined,
 ): Promise<{ response: HttpResponse; reusable: boolean }> {
   let head = await readHead(conn);
   // Interim replies (100 Continue and the like) precede the real one.
@@ -335,21 +363,27 @@ async function readResponse(
     else if (transferEncoding !== null) {
       // Both framings at once is how request smuggling starts: read this reply, then hang up.
       if (contentLength !== null) reusable = false;
-      if (/(^|,)\s*chunked\s*$/i.test(transferEncoding)) body = await readChunked(conn, maxBytes);
-      else {
+      if (/(^|,)\s*chunked\s*$/i.test(transferEncoding)) {
+        body = await readChunked(conn, maxBytes, claim);
+      } else {
         reusable = false;
-        body = await readToEnd(conn, maxBytes);
+        body = await readToEnd(conn, maxBytes, claim);
       }
     } else if (contentLength !== null) {
       const length = Number(contentLength);
       if (length > maxBytes) throw new ResponseTooLarge(`larger than ${maxBytes} bytes`);
+      // The whole body is claimed before it is read: the round may refuse it unread.
+      claim?.reserve(length);
       body = await conn.take(length);
     } else {
       reusable = false;
-      body = await readToEnd(conn, maxBytes);
+      body = await readToEnd(conn, maxBytes, claim);
     }
   } catch (error) {
-    if (error instanceof ResponseTooLarge || error instanceof ResponseBodyError) throw error;
+    if (
+      error instanceof ResponseTooLarge || error instanceof ResponseBodyError ||
+      error instanceof OverBudget
+    ) throw error;
     throw new ResponseBodyError(error instanceof Error ? error.message : String(error));
   }
   return { response: { status, statusText, headers, body }, reusable };
@@ -410,7 +444,11 @@ async function readHead(
   };
 }
 
-async function readChunked(conn: Connection, maxBytes: number): Promise<Uint8Array> {
+async function readChunked(
+  conn: Connection,
+  maxBytes: number,
+  claim: ReplyClaim | undefined,
+): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   let total = 0;
   for (;;) {
@@ -421,6 +459,7 @@ async function readChunked(conn: Connection, maxBytes: number): Promise<Uint8Arr
     const size = parseInt(sizeText, 16);
     if (size === 0) break;
     if (total + size > maxBytes) throw new ResponseTooLarge(`larger than ${maxBytes} bytes`);
+    claim?.reserve(size);
     parts.push(await conn.take(size));
     total += size;
     if (await conn.line(2) !== "") throw new ResponseBodyError("chunk not followed by CRLF");
@@ -435,13 +474,18 @@ async function readChunked(conn: Connection, maxBytes: number): Promise<Uint8Arr
 }
 
 /** A body delimited by the server closing the connection. */
-async function readToEnd(conn: Connection, maxBytes: number): Promise<Uint8Array> {
+async function readToEnd(
+  conn: Connection,
+  maxBytes: number,
+  claim: ReplyClaim | undefined,
+): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   let total = 0;
   for (;;) {
     if (conn.end > conn.start) {
       total += conn.end - conn.start;
       if (total > maxBytes) throw new ResponseTooLarge(`larger than ${maxBytes} bytes`);
+      claim?.reserve(conn.end - conn.start);
       parts.push(conn.buf.slice(conn.start, conn.end));
     }
     conn.start = conn.end = 0;
