@@ -300,7 +300,10 @@ async function run(args: string[]): Promise<number> {
     metagraph,
     weights,
     client: new DendriteMinerClient(
-      new Dendrite(hotkey.keypair, { maxResponseBytes: options.maxResponseBytes }),
+      new Dendrite(hotkey.keypair, {
+        maxResponseBytes: options.maxResponseBytes,
+        maxRoundResponseBytes: options.maxRoundResponseBytes,
+      }),
     ),
     store,
     alerts,

@@ -16,7 +16,7 @@ import { parseFlags, UsageError } from "../cli/command.ts";
 import { EndpointVariableError, resolveEndpoint } from "../chain/endpoints.ts";
 import { COMMIT_SCHEMES, type CommitScheme } from "../chain/weight_setter.ts";
 import { defaultWalletRoot, expandHome, walletNameProblem } from "../bittensor/wallet.ts";
-import { MAX_RESPONSE_BYTES } from "../bittensor/dendrite.ts";
+import { MAX_RESPONSE_BYTES, MAX_ROUND_RESPONSE_BYTES } from "../bittensor/dendrite.ts";
 import { ignoredFlagOptions, ignoredFlagsNote } from "../cli/reference_flags.ts";
 import { nonEmptyFlag, numberFlag } from "../cli/flag_values.ts";
 import { parseDuration } from "../sim/config.ts";
@@ -64,6 +64,8 @@ export interface ValidatorOptions {
   timeoutSeconds: number;
   /** Largest miner reply read, raw and once its response is decompressed (bytes). */
   maxResponseBytes: number;
+  /** Bytes of raw miner replies a round holds or reads at once; past it the largest fails. */
+  maxRoundResponseBytes: number;
   reset: boolean;
   disableSetWeights: boolean;
   scoring: ScoringOptions;
@@ -151,6 +153,7 @@ const optionTable = {
   "neuron.name": { type: "string" },
   "neuron.timeout": { type: "string", short: "t" },
   "neuron.max_response_bytes": { type: "string" },
+  "neuron.max_round_response_bytes": { type: "string" },
   "neuron.reset": { type: "boolean" },
   "neuron.disable_set_weights": { type: "boolean" },
   "neuron.moving_average_alpha": { type: "string" },
@@ -243,6 +246,11 @@ Queries and scoring:
   -t, --neuron.timeout <s>                miner query timeout in seconds (default 3.0)
       --neuron.max_response_bytes <n>     largest miner reply read, also once decompressed
                                           (default 67108864, 64 MiB; 65536 to 1073741824)
+      --neuron.max_round_response_bytes <n>
+                                          replies a round holds or reads at once; past it
+                                          the largest fails (default 536870912, 512 MiB, or
+                                          --neuron.max_response_bytes when larger; at least
+                                          that, at most 1099511627776)
       --neuron.moving_average_alpha <a>   score EMA weight (default 0.1)
       --neuron.reset                      ignore the saved state
       --neuron.disable_set_weights        never submit weights
@@ -570,6 +578,15 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
 
   const seedRaw = str("seed");
   const simulationsRaw = str("simulations");
+  const maxResponseBytes = numberFlag(
+    "neuron.max_response_bytes",
+    z.number().int("must be a whole number").min(65536, RESPONSE_RANGE).max(
+      1024 * 1024 * 1024,
+      RESPONSE_RANGE,
+    ),
+    str("neuron.max_response_bytes"),
+    MAX_RESPONSE_BYTES,
+  );
   return {
     netuid,
     chainEndpoint,
@@ -585,14 +602,15 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
       str("neuron.timeout"),
       DEFAULT_QUERY_TIMEOUT_SECONDS,
     ),
-    maxResponseBytes: numberFlag(
-      "neuron.max_response_bytes",
-      z.number().int("must be a whole number").min(65536, RESPONSE_RANGE).max(
-        1024 * 1024 * 1024,
-        RESPONSE_RANGE,
-      ),
-      str("neuron.max_response_bytes"),
-      MAX_RESPONSE_BYTES,
+    maxResponseBytes,
+    maxRoundResponseBytes: numberFlag(
+      "neuron.max_round_response_bytes",
+      z.number().int("must be a whole number").min(
+        maxResponseBytes,
+        `must be at least --neuron.max_response_bytes (${maxResponseBytes})`,
+      ).max(2 ** 40, "must be at most 1099511627776"),
+      str("neuron.max_round_response_bytes"),
+      Math.max(MAX_ROUND_RESPONSE_BYTES, maxResponseBytes),
     ),
     reset: values["neuron.reset"] === true,
     disableSetWeights: values["neuron.disable_set_weights"] === true,

@@ -55,6 +55,21 @@ Deno.test("options: defaults follow the reference and run_validator.sh", () => {
     parseValidatorArgs(["--neuron.max_response_bytes", "1048576"]).maxResponseBytes,
     1048576,
   );
+  // A round holds at most 512 MiB of replies, or one reply at the cap when that is larger.
+  assert.equal(o.maxRoundResponseBytes, 512 * 1024 * 1024);
+  assert.equal(
+    parseValidatorArgs(["--neuron.max_response_bytes", "1073741824"]).maxRoundResponseBytes,
+    1073741824,
+  );
+  assert.equal(
+    parseValidatorArgs([
+      "--neuron.max_response_bytes",
+      "1048576",
+      "--neuron.max_round_response_bytes",
+      "16777216",
+    ]).maxRoundResponseBytes,
+    16777216,
+  );
   assert.equal(o.prometheusPort, 9001);
   assert.equal(o.pagerdutyKey, null);
   assert.equal(o.scoring.maxInstructionsPerBook, 20);
@@ -163,6 +178,11 @@ Deno.test("options: bad values name the flag", () => {
       ["--neuron.max_response_bytes", "1000"],
       /--neuron\.max_response_bytes: '1000' must be between 65536 and 1073741824/,
     ],
+    [
+      ["--neuron.max_round_response_bytes", "1048576"],
+      /--neuron\.max_round_response_bytes: '1048576' must be at least --neuron\.max_response_bytes \(67108864\)/,
+    ],
+    [["--neuron.max_round_response_bytes", "2e12"], /must be at most 1099511627776$/],
     [["-o", "70000"], /--prometheus\.port/],
     // Unused when OFF, but still a mistake.
     [["--prometheus.level", "OFF", "-o", "70000"], /--prometheus\.port: '70000' must be <= 65535/],
