@@ -171,6 +171,15 @@ Deno.test({
       assert.equal(restarted.code, 0, restarted.stderr.slice(-20).join("\n"));
       const resumedAt = restarted.stderr.find((l) => l.includes(" resuming simulation 0 "));
       assert.match(resumedAt ?? restarted.stderr.join("\n"), / at publish [23], /);
+      // Scores can only match if every honest miner answered every round on both sides of the stop.
+      for (const r of [stopped, restarted]) {
+        const failed = honest.flatMap((m) => linesOf(r.stderr, m.uid));
+        assert.deepEqual(
+          failed.slice(0, 5),
+          [],
+          `${failed.length} honest failures around the stop`,
+        );
+      }
       assert.deepEqual(honestScores(resumed, miners), expected);
     } finally {
       await hosts.stop();
