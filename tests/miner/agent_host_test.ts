@@ -9,16 +9,9 @@ import {
   MarketSimulationStateUpdate,
   stateForMiner,
 } from "../../bittensor/market_synapse.ts";
-import { alice, bob, fixtures, marketState, startFixtureMiner } from "./support.ts";
+import { alice, bob, fixtures, marketState, quantity, startFixtureMiner } from "./support.ts";
 
 await cryptoReady();
-
-/** The quantity of the one order the counting fixture agent answered (its update count). */
-function quantity(outcome: StepOutcome): number {
-  assert.equal(outcome.kind, "ok", JSON.stringify(outcome));
-  const response = (outcome as { response: { instructions: { quantity: number }[] } }).response;
-  return response.instructions[0].quantity;
-}
 
 async function withHost(
   params: string,

@@ -3,7 +3,7 @@
  * that holds more is replaced and the miner goes on answering, with its own memory bounded.
  */
 import assert from "node:assert/strict";
-import { AgentHost, type AgentHostOptions, type StepOutcome } from "../../miner/agent_host.ts";
+import { AgentHost, type AgentHostOptions } from "../../miner/agent_host.ts";
 import { Dendrite } from "../../bittensor/dendrite.ts";
 import { cryptoReady } from "../../bittensor/keypair.ts";
 import {
@@ -12,19 +12,12 @@ import {
   MarketSimulationStateUpdate,
   stateForMiner,
 } from "../../bittensor/market_synapse.ts";
-import { alice, bob, fixtures, marketState, startFixtureMiner } from "./support.ts";
+import { alice, bob, fixtures, marketState, quantity, startFixtureMiner } from "./support.ts";
 
 await cryptoReady();
 
 const state = () => stateForMiner(marketState(), 1);
 const rssMb = () => Deno.memoryUsage().rss / 2 ** 20;
-
-/** The quantity of the one order the counting fixture agent answered (its update count). */
-function quantity(outcome: StepOutcome): number {
-  assert.equal(outcome.kind, "ok", JSON.stringify(outcome));
-  const response = (outcome as { response: { instructions: { quantity: number }[] } }).response;
-  return response.instructions[0].quantity;
-}
 
 /** Runs the counting fixture agent with `params` in a host with `options`. */
 async function withHost(

@@ -1,4 +1,5 @@
 /** What the miner tests share: the fixture agents, the test keys and a valid market state. */
+import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -8,6 +9,7 @@ import type { MarketState } from "../../bittensor/market_synapse.ts";
 import { StaticNeuronDirectory } from "../../bittensor/neurons.ts";
 import { Wallet } from "../../bittensor/wallet.ts";
 import { type MinerOptions, type RunningMiner, startMiner } from "../../miner/miner.ts";
+import type { StepOutcome } from "../../miner/agent_host.ts";
 
 export const fixtures = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -169,4 +171,11 @@ export function spawnMiner(flags: string[], env: Record<string, string> = {}) {
       return { code: status.code, stderr: await stderr };
     },
   };
+}
+
+/** The quantity of the one order the counting fixture agent answered (its update count). */
+export function quantity(outcome: StepOutcome): number {
+  assert.equal(outcome.kind, "ok", JSON.stringify(outcome));
+  const response = (outcome as { response: { instructions: { quantity: number }[] } }).response;
+  return response.instructions[0].quantity;
 }
