@@ -19,14 +19,8 @@ import { defaultWalletRoot, expandHome, Wallet, walletNameProblem } from "../bit
 import { AgentStartError, defaultHeapMb } from "./agent_host.ts";
 import { chainRefusal, encodeIp } from "../chain/ip.ts";
 import { EndpointVariableError, resolveEndpoint } from "../chain/endpoints.ts";
-import {
-  ListenError,
-  LOG_LEVELS,
-  type LogLevel,
-  makeLogger,
-  type RunningMiner,
-  startMiner,
-} from "./miner.ts";
+import { ListenError, type RunningMiner, startMiner } from "./miner.ts";
+import { LOG_LEVELS, type LogLevel, makeLogger } from "../cli/log.ts";
 
 /** Defaults of the subnet's `run_miner.sh` (netuid corrected to 79). */
 const MINER_DEFAULTS = {

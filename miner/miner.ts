@@ -23,21 +23,7 @@ import { AgentHost, type AgentReply, REPLY_MARGIN_S } from "./agent_host.ts";
 import { CallerPolicy, type CallerPolicyOptions } from "./blacklist.ts";
 import { MinerMetrics } from "./metrics.ts";
 import { RepeatLimiter } from "./repeat_limiter.ts";
-
-/** Log levels, most severe first. */
-export const LOG_LEVELS = ["error", "warning", "info", "debug", "trace"] as const;
-/** One of {@linkcode LOG_LEVELS}. */
-export type LogLevel = typeof LOG_LEVELS[number];
-
-/** A leveled logger writing plain lines to stderr. */
-export function makeLogger(level: LogLevel): (at: LogLevel, message: string) => void {
-  const limit = LOG_LEVELS.indexOf(level);
-  return (at, message) => {
-    if (LOG_LEVELS.indexOf(at) <= limit) {
-      console.error(`${new Date().toISOString()} ${at.toUpperCase().padEnd(7)} ${message}`);
-    }
-  };
-}
+import { type LogLevel, makeLogger } from "../cli/log.ts";
 
 /** Everything a miner needs. */
 export interface MinerOptions {

@@ -20,15 +20,10 @@ import {
   type WeightSetter,
   type WeightSubmission,
 } from "../bittensor/neurons.ts";
-import {
-  LOG_LEVELS,
-  type LogLevel,
-  parseValidatorArgs,
-  pendingCommitsPath,
-  VALIDATOR_HELP,
-} from "./options.ts";
+import { parseValidatorArgs, pendingCommitsPath, VALIDATOR_HELP } from "./options.ts";
 import type { ValidatorOptions } from "./options.ts";
 import { loadHotkey } from "./hotkey.ts";
+import { makeLogger } from "../cli/log.ts";
 import { DendriteMinerClient } from "./miner_client.ts";
 import { StateFileError, StateInUseError, ValidatorStore } from "./store.ts";
 import { Alerter } from "./pagerduty.ts";
@@ -51,15 +46,6 @@ class PrintingWeightSetter implements WeightSetter {
 
 /** How long a weight extrinsic may take to reach a block (five blocks of 12 s). */
 const WEIGHTS_INCLUSION_TIMEOUT_MS = 60_000;
-
-function logger(level: LogLevel) {
-  const rank = (l: string) => LOG_LEVELS.indexOf(l as LogLevel);
-  const threshold = rank(level);
-  return (l: "error" | "warning" | "info" | "debug", message: string) => {
-    if (rank(l) > threshold) return;
-    console.error(`${new Date().toISOString()} ${l.toUpperCase().padEnd(7)} ${message}`);
-  };
-}
 
 async function simulationConfig(options: ValidatorOptions): Promise<SimConfig> {
   let loaded;
@@ -111,7 +97,7 @@ function localNeurons(options: ValidatorOptions): Neuron[] {
 
 async function run(args: string[]): Promise<number> {
   const options = parseValidatorArgs(args);
-  const log = logger(options.logLevel);
+  const log = makeLogger(options.logLevel);
   for (const note of options.notes) log("warning", note);
   const config = await simulationConfig(options);
   const feed = {

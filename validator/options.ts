@@ -13,6 +13,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { parseFlags, UsageError } from "../cli/command.ts";
+import { LOG_LEVELS, type LogLevel } from "../cli/log.ts";
 import { EndpointVariableError, resolveEndpoint } from "../chain/endpoints.ts";
 import { COMMIT_SCHEMES, type CommitScheme } from "../chain/weight_setter.ts";
 import { defaultWalletRoot, expandHome, walletNameProblem } from "../bittensor/wallet.ts";
@@ -30,11 +31,6 @@ export interface LocalMiner {
   host: string;
   port: number;
 }
-
-/** Log levels of the reference (`--logging.<level>`, `-l <level>`). */
-export const LOG_LEVELS = ["error", "warning", "info", "debug", "trace"] as const;
-/** One of {@linkcode LOG_LEVELS}. */
-export type LogLevel = typeof LOG_LEVELS[number];
 
 /** Scoring parameters (`--scoring.*`, `--neuron.moving_average_alpha`). */
 export interface ScoringOptions {

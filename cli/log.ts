@@ -1,0 +1,26 @@
+/**
+ * The log of the long-running commands (`taos validator`, `taos miner`): leveled lines on stderr,
+ * each with an ISO time and its level, at the reference's levels (`--logging.<level>`,
+ * `-l <level>`).
+ *
+ * ```ts
+ * const log = makeLogger("info");
+ * log("warning", "uid 7: failure (...)"); // 2026-11-27T10:25:40.123Z WARNING uid 7: failure (...)
+ * ```
+ * @module
+ */
+
+/** Log levels, most severe first. */
+export const LOG_LEVELS = ["error", "warning", "info", "debug", "trace"] as const;
+/** One of {@linkcode LOG_LEVELS}. */
+export type LogLevel = typeof LOG_LEVELS[number];
+
+/** A logger writing the lines at `level` and more severe ones to stderr. */
+export function makeLogger(level: LogLevel): (at: LogLevel, message: string) => void {
+  const limit = LOG_LEVELS.indexOf(level);
+  return (at, message) => {
+    if (LOG_LEVELS.indexOf(at) <= limit) {
+      console.error(`${new Date().toISOString()} ${at.toUpperCase().padEnd(7)} ${message}`);
+    }
+  };
+}
