@@ -5,69 +5,14 @@ import {
   ResponseBodyError,
   ResponseTooLarge,
 } from "../../bittensor/http_client.ts";
+import { rawServer, readRequest, writeAll } from "./raw_server.ts";
 
 const text = new TextEncoder();
 const decoder = new TextDecoder();
 const LIMITS = { timeoutMs: 5000, maxResponseBytes: 1_000_000 };
 
-/** Reads one request (head and Content-Length body) off a raw connection; null at end of stream. */
-async function readRequest(conn: Deno.Conn): Promise<{ head: string; body: string } | null> {
-  let bytes = new Uint8Array(0);
-  const chunk = new Uint8Array(65536);
-  for (;;) {
-    const received = decoder.decode(bytes);
-    const end = received.indexOf("\r\n\r\n");
-    if (end >= 0) {
-      const length = Number(/content-length: (\d+)/i.exec(received)?.[1] ?? 0);
-      if (bytes.byteLength >= end + 4 + length) {
-        return { head: received.slice(0, end), body: received.slice(end + 4, end + 4 + length) };
-      }
-    }
-    const n = await conn.read(chunk).catch(() => null);
-    if (n === null) return null;
-    const more = new Uint8Array(bytes.byteLength + n);
-    more.set(bytes);
-    more.set(chunk.subarray(0, n), bytes.byteLength);
-    bytes = more;
-  }
-}
-
-/** A TCP server on loopback that hands each accepted connection to `serve`. */
-function rawServer(serve: (conn: Deno.Conn) => Promise<void>, hostname = "127.0.0.1") {
-  const listener = Deno.listen({ hostname, port: 0 });
-  const conns: Deno.Conn[] = [];
-  const handlers: Promise<void>[] = [];
-  const accepting = (async () => {
-    for await (const conn of listener) {
-      conns.push(conn);
-      handlers.push(serve(conn).catch(() => {}).finally(() => close(conn)));
-    }
-  })();
-  return {
-    port: (listener.addr as Deno.NetAddr).port,
-    get accepted() {
-      return conns.length;
-    },
-    async close() {
-      listener.close();
-      await accepting;
-      for (const conn of conns) close(conn);
-      await Promise.all(handlers);
-    },
-  };
-}
-
-function close(conn: Deno.Conn) {
-  try {
-    conn.close();
-  } catch {
-    // Closed already.
-  }
-}
-
-async function writeText(conn: Deno.Conn, data: string) {
-  const bytes = text.encode(data);
-  for (let off = 0; off < bytes.byteLength;) off += await conn.write(bytes.subarray(off));
+function writeText(conn: Deno.Conn, data: string) {
+  return writeAll(conn, text.encode(data));
 }
 
 /** Answers every request on the connection with `reply`, until the client hangs up. */

@@ -10,13 +10,13 @@ import { HttpClient } from "../../bittensor/http_client.ts";
 import { cryptoReady, Keypair } from "../../bittensor/keypair.ts";
 import { OverBudget, ReplyBudget } from "../../bittensor/reply_budget.ts";
 import type { SynapseKind } from "../../bittensor/synapse.ts";
+import { rawServer, readRequest, writeAll } from "./raw_server.ts";
 
 await cryptoReady();
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const utf8 = new TextEncoder();
-const latin1 = new TextDecoder("latin1");
 
 const Echo: SynapseKind<{ text: string }> = {
   name: "Echo",
@@ -25,73 +25,19 @@ const Echo: SynapseKind<{ text: string }> = {
   hashFields: ["text"],
 };
 
-/** Reads one request (head and Content-Length body); null when the client closed. */
-async function readRequest(conn: Deno.Conn): Promise<string | null> {
-  let received = "";
-  const chunk = new Uint8Array(65536);
-  for (;;) {
-    const end = received.indexOf("\r\n\r\n");
-    if (end >= 0) {
-      const length = Number(/content-length: (\d+)/i.exec(received)?.[1] ?? 0);
-      if (received.length >= end + 4 + length) return received.slice(0, end);
-    }
-    const n = await conn.read(chunk).catch(() => null);
-    if (n === null) return null;
-    received += latin1.decode(chunk.subarray(0, n));
-  }
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  for (let off = 0; off < bytes.byteLength;) off += await conn.write(bytes.subarray(off));
-}
-
 /** An Echo reply body of exactly `bytes` bytes: valid JSON padded with spaces. */
 function echoBody(text: string, bytes: number): Uint8Array {
   return utf8.encode(JSON.stringify({ text }).padEnd(bytes, " "));
 }
 
 /**
- * A loopback server answering each request on a connection with `answer`; `hungUp` counts the
+ * A loopback server answering each request on a connection with `answer`; `served` counts the
  * connections the client closed (while the server is open, only those it gave up).
  */
 function server(answer: (conn: Deno.Conn) => Promise<void>) {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const conns: Deno.Conn[] = [];
-  const handlers: Promise<void>[] = [];
-  const state = { accepted: 0, hungUp: 0 };
-  const serve = async (conn: Deno.Conn) => {
-    try {
-      while (await readRequest(conn) !== null) await answer(conn);
-    } catch {
-      // A write to a connection the client closed.
-    }
-    state.hungUp++;
-  };
-  const accepting = (async () => {
-    for await (const conn of listener) {
-      state.accepted++;
-      conns.push(conn);
-      handlers.push(serve(conn).finally(() => close(conn)));
-    }
-  })();
-  return {
-    port: (listener.addr as Deno.NetAddr).port,
-    state,
-    async close() {
-      listener.close();
-      await accepting;
-      for (const conn of conns) close(conn);
-      await Promise.all(handlers);
-    },
-  };
-}
-
-function close(conn: Deno.Conn) {
-  try {
-    conn.close();
-  } catch {
-    // already closed
-  }
+  return rawServer(async (conn) => {
+    while (await readRequest(conn) !== null) await answer(conn);
+  });
 }
 
 /** A reply with Content-Length; resolves once the client has read it or hung up. */
@@ -118,7 +64,7 @@ Deno.test("a round's large replies past its budget fail, the largest first; smal
     { length: 12 },
     (_, i) => server(contentLengthReply(echoBody(`large ${i}`, MiB))),
   );
-  const refused = () => large.reduce((n, s) => n + s.state.hungUp, 0);
+  const refused = () => large.reduce((n, s) => n + s.served, 0);
   const small = Array.from({ length: 6 }, (_, i) => {
     const reply = contentLengthReply(echoBody(`small ${i}`, 200));
     return server(async (conn) => {
@@ -198,7 +144,7 @@ Deno.test("the reply budget evicts the largest reply, even one still being read,
     // 1 MiB is larger than any held: the newcomer is refused before its body is read, and its
     // connection is closed.
     await assert.rejects(post(e.port).reply, OverBudget);
-    await until(() => e.state.hungUp === 1);
+    await until(() => e.served === 1);
     assert.equal(budget.heldBytes, 1300 * KiB);
 
     // A stream takes 700 KiB more and stalls, 48 KiB short of the budget.
@@ -208,7 +154,7 @@ Deno.test("the reply budget evicts the largest reply, even one still being read,
     const gHeld = post(g.port);
     await gHeld.reply;
     await assert.rejects(stream.reply, OverBudget);
-    await until(() => streaming.state.hungUp === 1);
+    await until(() => streaming.served === 1);
     assert.equal(budget.heldBytes, 1400 * KiB);
     assert.ok(budget.peakBytes <= 2 * MiB, `${budget.peakBytes}`);
 
@@ -220,7 +166,7 @@ Deno.test("the reply budget evicts the largest reply, even one still being read,
       })).body.byteLength,
       MiB,
     );
-    assert.equal(e.state.accepted, 2);
+    assert.equal(e.accepted, 2);
     for (const h of [held[0], held[1], dHeld, gHeld]) h.claim.release();
     assert.equal(budget.heldBytes, 0);
   } finally {
