@@ -14,6 +14,7 @@ import type {
 } from "../../validator/miner_client.ts";
 import { parseValidatorArgs } from "../../validator/options.ts";
 import { ValidatorStore } from "../../validator/store.ts";
+import { FORWARDED_FOREIGN_CANCELLATIONS } from "../../validator/own_cancellations.ts";
 import { type Market, Validator, watchedMarket } from "../../validator/validator.ts";
 import { quietParts } from "./quiet_parts.ts";
 import { answering } from "./answering_client.ts";
@@ -52,14 +53,20 @@ function restingIds(state: StateUpdate, uid: number): number[] {
   return accounts[String(uid)]?.["0"]?.orders.map((o) => o.id) ?? [];
 }
 
-Deno.test("cancellations of orders a miner does not hold, or repeated, never reach the simulation", async () => {
+Deno.test("of the cancellations of orders a miner does not hold, or repeated, only a reply's first few reach the simulation", async () => {
   const injected: [number, Instruction[]][] = [];
   const logged: Log = [];
   const heldAtPublish: number[][] = [];
+  const refusedIds: number[] = [];
   // uid 0 rests a bid far below the market, then cancels it among 28 000 ids it never had (one
   // id given 10 000 times in a reply of a few kilobytes once compressed).
   const client = answering(({ uid, state }: MinerRequest) => {
     if (uid !== 0) return { agent_id: uid, instructions: [] };
+    for (const notice of state.notices?.["0"] ?? []) {
+      if (notice.type === "ERROR_RESPONSE_DISTRIBUTED_CANCEL_ORDERS") {
+        refusedIds.push(...notice.cancellations.map((c) => c.orderId));
+      }
+    }
     const own = restingIds(state, 0);
     heldAtPublish.push(own);
     if (own.length === 0) {
@@ -103,13 +110,23 @@ Deno.test("cancellations of orders a miner does not hold, or repeated, never rea
   assert.ok(own !== undefined, "the resting bid never showed in uid 0's state");
   const cancels = injected.filter(([uid]) => uid === 0).flatMap(([, list]) => list)
     .filter((i) => i.type === "CANCEL_ORDERS");
+  // Per reply: the first few foreign ids, so the miner hears of them as the reference tells it,
+  // and its own bid, once.
+  const firstForeign = Array.from(
+    { length: FORWARDED_FOREIGN_CANCELLATIONS },
+    (_, i) => 10 ** 12 + i,
+  );
   assert.deepEqual(
     cancels.map((c) => c.type === "CANCEL_ORDERS" && c.cancellations.map((x) => x.orderId)),
-    [own],
+    [[...firstForeign, ...own]],
   );
+  // They come back to the miner as the reference's refusals.
+  assert.deepEqual(refusedIds.sort((a, b) => a - b), firstForeign);
   const warnings = logged.filter((l) => l.message.startsWith("uid 0: ") && l.level === "warning");
   assert.deepEqual(warnings.map((l) => l.message), [
-    "uid 0: 28001 cancellations of orders it does not hold (or repeated) left out " +
+    `uid 0: ${
+      28001 - FORWARDED_FOREIGN_CANCELLATIONS
+    } cancellations of orders it does not hold (or repeated) left out ` +
     "(later ones of this uid are logged at debug level)",
   ]);
 });
