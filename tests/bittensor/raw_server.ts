@@ -4,7 +4,8 @@
  * uses.
  */
 
-const decoder = new TextDecoder();
+const latin1 = new TextDecoder("latin1");
+const utf8 = new TextDecoder();
 
 /** Reads one request (head and Content-Length body) off a raw connection; null at end of stream. */
 export async function readRequest(
@@ -13,12 +14,16 @@ export async function readRequest(
   let bytes = new Uint8Array(0);
   const chunk = new Uint8Array(65536);
   for (;;) {
-    const received = decoder.decode(bytes);
+    // Latin-1 maps each byte to one character, so string positions are byte offsets.
+    const received = latin1.decode(bytes);
     const end = received.indexOf("\r\n\r\n");
     if (end >= 0) {
-      const length = Number(/content-length: (\d+)/i.exec(received)?.[1] ?? 0);
+      const length = Number(/content-length: *(\d+)/i.exec(received.slice(0, end))?.[1] ?? 0);
       if (bytes.byteLength >= end + 4 + length) {
-        return { head: received.slice(0, end), body: received.slice(end + 4, end + 4 + length) };
+        return {
+          head: received.slice(0, end),
+          body: utf8.decode(bytes.subarray(end + 4, end + 4 + length)),
+        };
       }
     }
     const n = await conn.read(chunk).catch(() => null);
