@@ -413,11 +413,8 @@ function heldReply<F>(
   unchecked: (seconds: number) => DendriteResult<F>,
 ): ReceivedReply<F> {
   let held: HttpResponse | null = response;
-  let evictedBy: OverBudget | null = null;
-  claim?.onEvict((reason) => {
-    held = null;
-    evictedBy = reason;
-  });
+  // The claim keeps why it was evicted (`dropped`); the body is let go at once.
+  claim?.onEvict(() => held = null);
   const letGo = () => {
     held = null;
     claim?.release();
@@ -427,7 +424,7 @@ function heldReply<F>(
       return held?.body.byteLength ?? 0;
     },
     parse: () => {
-      if (held === null) return dropped(evictedBy!);
+      if (held === null) return dropped(claim!.dropped!);
       const reply = held;
       try {
         return parse(reply);
@@ -436,7 +433,7 @@ function heldReply<F>(
       }
     },
     unchecked: (seconds) => {
-      if (held === null) return dropped(evictedBy!);
+      if (held === null) return dropped(claim!.dropped!);
       letGo();
       return unchecked(seconds);
     },
