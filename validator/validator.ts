@@ -213,12 +213,8 @@ export class Validator {
   #lastPublishTimestamp: number | null = null;
   #answered = new Set<number>();
   #resetsSent = new Set<number>();
-  /** Uids whose voided response was logged as a warning: later ones go to the debug log. */
-  #voidReported = new Set<number>();
-  /** `<uid> <outcome>` of failed queries already logged above debug level. */
-  #failureReported = new Set<string>();
-  /** Uids whose cancellations of orders they do not hold were logged as a warning. */
-  #foreignCancelsReported = new Set<number>();
+  /** Per uid, the kinds of trouble already logged above debug level (see `#logOnce`). */
+  #reported = new Map<number, Set<string>>();
   #simulationsFinished = 0;
   #silentRounds = 0;
   #weightsInFlight: Promise<void> | null = null;
@@ -598,6 +594,22 @@ export class Validator {
     };
   }
 
+  /**
+   * Logs trouble of one kind with a miner at `level` the first time, at debug level afterwards: a
+   * miner failing every round is named without a line per round. `kind` names the later ones
+   * ("timeouts", "discards", ...); a uid that changes hands starts afresh.
+   */
+  #logOnce(uid: number, kind: string, level: "info" | "warning", message: string) {
+    let kinds = this.#reported.get(uid);
+    if (kinds === undefined) this.#reported.set(uid, kinds = new Set());
+    const first = !kinds.has(kind);
+    kinds.add(kind);
+    this.#deps.log(
+      first ? level : "debug",
+      first ? `${message} (later ${kind} of this uid are logged at debug level)` : message,
+    );
+  }
+
   #handleReplies(replies: MinerReply[]) {
     const deps = this.#deps;
     const { scoring: scoringOptions, timeoutSeconds } = deps.options;
@@ -611,17 +623,12 @@ export class Validator {
       else if (reply.outcome === "rejected") stats.rejections++;
       else if (reply.outcome === "failure") stats.failures++;
       if (reply.outcome !== "ok") {
-        // Once per uid and outcome above debug level: a miner failing every round is named without
-        // a line per round. A timeout is common (a miner down), a failure or refusal is not.
-        const key = `${reply.uid} ${reply.outcome}`;
-        const first = !this.#failureReported.has(key);
-        this.#failureReported.add(key);
-        deps.log(
-          first ? (reply.outcome === "timeout" ? "info" : "warning") : "debug",
-          `uid ${reply.uid}: ${reply.outcome} (${reply.message})` +
-            (first
-              ? ` (later ${PLURAL[reply.outcome]} of this uid are logged at debug level)`
-              : ""),
+        // A timeout is common (a miner down), a failure or refusal is not.
+        this.#logOnce(
+          reply.uid,
+          PLURAL[reply.outcome],
+          reply.outcome === "timeout" ? "info" : "warning",
+          `uid ${reply.uid}: ${reply.outcome} (${reply.message})`,
         );
         continue;
       }
@@ -632,24 +639,22 @@ export class Validator {
       if (result.discarded !== null) {
         deps.metrics?.instructions.inc({ result: "voided" });
         // A miner voided every time (say, a uid mismatch) would otherwise look merely silent.
-        const first = !this.#voidReported.has(reply.uid);
-        this.#voidReported.add(reply.uid);
-        deps.log(
-          first ? "warning" : "debug",
-          `uid ${reply.uid}: response discarded: ${result.discarded}` +
-            (first ? " (later discards of this uid are logged at debug level)" : ""),
+        this.#logOnce(
+          reply.uid,
+          "discards",
+          "warning",
+          `uid ${reply.uid}: response discarded: ${result.discarded}`,
         );
         continue;
       }
       this.#answered.add(reply.uid);
       if (result.foreignCancellations > 0) {
-        const first = !this.#foreignCancelsReported.has(reply.uid);
-        this.#foreignCancelsReported.add(reply.uid);
-        deps.log(
-          first ? "warning" : "debug",
+        this.#logOnce(
+          reply.uid,
+          "ones",
+          "warning",
           `uid ${reply.uid}: ${result.foreignCancellations} cancellations of orders it does not ` +
-            "hold (or repeated) left out" +
-            (first ? " (later ones of this uid are logged at debug level)" : ""),
+            "hold (or repeated) left out",
         );
       }
       if (result.dropped > 0) {
@@ -890,7 +895,7 @@ export class Validator {
           this.#snapshot.pendingResets.push(neuron.uid);
         }
         this.#resetsSent.delete(neuron.uid);
-        this.#voidReported.delete(neuron.uid);
+        this.#reported.delete(neuron.uid);
       }
       hotkeys[neuron.uid] = neuron.hotkey;
     }

@@ -112,16 +112,21 @@ Deno.test("weights are normalised in float32 as the reference's torch tensors", 
   assert.deepEqual(emitted.values, [65535, 42144, 59810, 16948]);
 });
 
-Deno.test("the first voided response of a uid is a warning, later ones debug lines", async () => {
+Deno.test("the first voided response of a uid is a warning, later ones debug lines, until the uid changes hands", async () => {
   const logged: { level: string; message: string }[] = [];
   // Every miner answers as uid 0, as a local miner left at --local.uid 0 would.
   const mismatched = answering(() => ({ agent_id: 0, instructions: [] }), 0.05);
+  const directory = new EditableDirectory(["5Old0", "5Old1", "5Old2", "5Old3"]);
   const store = ValidatorStore.open(":memory:");
   const validator = new Validator({
-    options: { ...parseValidatorArgs(["--local"]), saveIntervalSeconds: 0 },
+    options: {
+      // The neuron list is read again at each weight setting.
+      ...parseValidatorArgs(["--local", "--neuron.weights_interval", "0"]),
+      saveIntervalSeconds: 0,
+    },
     config: { ...smallPreset(), duration: 600e9 },
     createMarket: (c, seed): Market => SimEngine.create({ config: c, seed, threads: 1 }),
-    directory: new EditableDirectory(["5Old0", "5Old1", "5Old2", "5Old3"]),
+    directory,
     client: mismatched,
     store,
     ...quietParts(),
@@ -137,6 +142,17 @@ Deno.test("the first voided response of a uid is a warning, later ones debug lin
     assert.equal(uid1.length, 3);
     assert.deepEqual(uid1.map((l) => l.level), ["warning", "debug", "debug"]);
     assert.match(uid1[0].message, /response agent_id 0 is not uid 1 \(later discards of this uid/);
+
+    // A new miner on uid 1 is named again the first time.
+    directory.hotkeys[1] = "5New1";
+    logged.length = 0;
+    for (let i = 0; i < 3; i++) {
+      await validator.settled();
+      await validator.round();
+    }
+    assert.deepEqual(about(1).map((l) => l.level).filter((level) => level === "warning"), [
+      "warning",
+    ]);
   } finally {
     validator.close();
     store.close();
