@@ -210,8 +210,8 @@ function preview(data: unknown): string {
 async function spawnWorker(
   spec: AgentSpec,
   options: AgentHostOptions,
+  heapMb: number,
 ): Promise<{ worker: Worker; warning?: string; file: string | null }> {
-  const heapMb = options.maxMemoryMb ?? defaultHeapMb();
   const worker = new Worker(new URL("./agent_worker.ts", import.meta.url), {
     resourceLimits: { maxOldGenerationSizeMb: heapMb },
   });
@@ -275,6 +275,8 @@ export class AgentHost {
   /** False while the process was past the ceiling before the current agent started: not its. */
   #ceilingArmed = true;
   #memoryTimer: ReturnType<typeof setInterval> | null = null;
+  /** The agent's memory limit, MiB: `maxMemoryMb`, or V8's default heap limit. */
+  readonly #limitMb: number;
 
   /** Set when the agent ignores some of the given parameters (names them and what it takes). */
   readonly paramsWarning: string | null;
@@ -287,16 +289,17 @@ export class AgentHost {
     worker: Worker,
     paramsWarning: string | null,
     agentFile: string | null,
+    limitMb: number,
     baseline: number | null,
   ) {
     this.#spec = spec;
     this.#options = options;
     this.paramsWarning = paramsWarning;
     this.agentFile = agentFile;
-    const limitMb = options.maxMemoryMb ?? defaultHeapMb();
+    this.#limitMb = limitMb;
     this.#ceiling = baseline === null
       ? null
-      : baseline + (2 * limitMb + PROCESS_MEMORY_SLACK_MB) * 2 ** 20;
+      : baseline + (2 * this.#limitMb + PROCESS_MEMORY_SLACK_MB) * 2 ** 20;
     this.#attach(worker);
     if (this.#ceiling !== null) {
       this.#memoryTimer = setInterval(() => this.#checkProcessMemory(), PROCESS_MEMORY_CHECK_MS);
@@ -307,8 +310,9 @@ export class AgentHost {
   /** Loads the agent in a new worker; throws AgentStartError when it cannot be loaded. */
   static async start(spec: AgentSpec, options: AgentHostOptions = {}): Promise<AgentHost> {
     const baseline = options.watchProcessMemory === true ? Deno.memoryUsage().rss : null;
-    const { worker, warning, file } = await spawnWorker(spec, options);
-    return new AgentHost(spec, options, worker, warning ?? null, file, baseline);
+    const limitMb = options.maxMemoryMb ?? defaultHeapMb();
+    const { worker, warning, file } = await spawnWorker(spec, options, limitMb);
+    return new AgentHost(spec, options, worker, warning ?? null, file, limitMb, baseline);
   }
 
   /**
@@ -319,20 +323,20 @@ export class AgentHost {
     if (this.#worker === null || !this.#ceilingArmed || this.#ceiling === null) return;
     const rss = Deno.memoryUsage().rss;
     if (rss <= this.#ceiling) return;
-    const limitMb = this.#options.maxMemoryMb ?? defaultHeapMb();
     this.#replace(
       `agent ${this.#spec.name} took the miner's memory to ${mib(rss)} MiB, past the ` +
-        `${mib(this.#ceiling)} MiB its memory limit (${limitMb} MiB) allows`,
+        `${mib(this.#ceiling)} MiB its memory limit (${this.#limitMb} MiB) allows`,
     );
   }
 
   #attach(worker: Worker): void {
     this.#worker = worker;
     this.#ceilingArmed = this.#ceiling === null || Deno.memoryUsage().rss <= this.#ceiling;
-    const heapMb = this.#options.maxMemoryMb ?? defaultHeapMb();
     worker.on("error", (error: Error) => {
       // The worker handles the agent's errors itself; one that still gets here has ended it.
-      if (this.#worker === worker) this.#replace(`agent ${crashReason(this.#spec, error, heapMb)}`);
+      if (this.#worker === worker) {
+        this.#replace(`agent ${crashReason(this.#spec, error, this.#limitMb)}`);
+      }
     });
     worker.on("exit", (code: number) => {
       if (this.#worker === worker) {
@@ -480,7 +484,7 @@ export class AgentHost {
    */
   #reload(retryMs: number): void {
     if (this.#closed) return;
-    spawnWorker(this.#spec, this.#options).then(({ worker }) => {
+    spawnWorker(this.#spec, this.#options, this.#limitMb).then(({ worker }) => {
       if (this.#closed) {
         void worker.terminate();
         return;
