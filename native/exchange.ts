@@ -246,8 +246,21 @@ const eventTypes = [
 export type EventType = Exclude<typeof eventTypes[number], "">;
 
 /** What removed volume from a resting order, for `cancelled` events. */
-export type CancelCause = "request" | "stp" | "reset" | "expiry" | "marginCall";
-const cancelCauses: readonly CancelCause[] = ["request", "stp", "reset", "expiry", "marginCall"];
+export type CancelCause =
+  | "request"
+  | "stp"
+  | "reset"
+  | "expiry"
+  | "marginCall"
+  | "unfunded";
+const cancelCauses: readonly CancelCause[] = [
+  "request",
+  "stp",
+  "reset",
+  "expiry",
+  "marginCall",
+  "unfunded",
+];
 
 /**
  * One event of the core. Which fields carry meaning depends on `type` (as in `tx_event`); ids

@@ -11,6 +11,7 @@
  */
 import { z } from "zod";
 import {
+  type CancelCause,
   Exchange,
   type ExchangeConfig,
   type ExchangeEvent,
@@ -73,6 +74,16 @@ const feePolicySchema = z.object({
 const MAX_ACCOUNTS = 1_000_000;
 /** The core's limit on what a book's accounts hold of one asset (TX_MAX_HELD). */
 const MAX_HELD = 1n << 62n;
+
+/** A cancel's cause as the replay prints it. */
+const REPLAY_CAUSE: Record<CancelCause, string> = {
+  request: "request",
+  stp: "stp",
+  reset: "reset",
+  expiry: "expiry",
+  marginCall: "margin_call",
+  unfunded: "unfunded",
+};
 
 const exchangeObjectSchema = z.object({
   priceDecimals: decimals.default(2),
@@ -721,7 +732,7 @@ function eventLine(
         agentId: event.agentId,
         volume: base(event.volume),
         remaining: base(event.remaining),
-        cause: event.cause === "marginCall" ? "margin_call" : event.cause,
+        cause: event.cause === null ? null : REPLAY_CAUSE[event.cause],
       };
     case "expired":
     case "stpReduced":

@@ -94,19 +94,6 @@ static void settle_reservation(tx_exchange *ex, x_account *acct, x_order *o) {
   }
 }
 
-/* Takes `amount` quote for an order from its reservation, then from free quote. Returns what
- * could not be paid. */
-static int64_t pay_quote(x_account *acct, x_order *o, int64_t amount) {
-  int64_t from_res = amount < o->res_quote ? amount : o->res_quote;
-  if (from_res < 0) from_res = 0;
-  o->res_quote -= from_res;
-  acct->quote_reserved -= from_res;
-  amount -= from_res;
-  int64_t from_free = amount < acct->quote_free ? amount : acct->quote_free;
-  acct->quote_free -= from_free;
-  return amount - from_free;
-}
-
 /* Removes a resting order entirely (its reservation goes back to free) and emits `type`
  * (`emit`); `at_best` skips looking its level up. */
 static inline void remove_order(tx_exchange *ex, x_book *book, uint32_t index, uint8_t type,
@@ -182,8 +169,10 @@ static void limit_rebates(const x_book *book, int64_t *maker_fee, int64_t *taker
   if (*taker_fee < 0 && -*taker_fee > room) *taker_fee = -room;
 }
 
-/* One fill of `q` base at the resting price between the aggressor `a` and resting order `r`. */
-static void settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, int64_t q,
+/* One fill of `q` base at the resting price between the aggressor `a` and resting order `r`.
+ * Returns false, changing nothing, when a cash buyer cannot pay it: its reservation fell short, or
+ * paying would need a rebate the book has no room for (see the fee reckoning below). */
+static bool settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, int64_t q,
                         int64_t price) {
   x_account *aa = &ex->accounts[a->account];
   x_account *ra = &ex->accounts[r->account];
@@ -197,12 +186,7 @@ static void settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, i
   int64_t buyer_fee = aggressor_buys ? taker_fee : maker_fee;
   int64_t seller_fee = aggressor_buys ? maker_fee : taker_fee;
 
-  /* Margin legs and repayments value the other currency at the best ask (buyer) or best bid
-   * (seller) as the fill happens. The resting order is still on its level, so the matched side's
-   * best is the trade price. */
-  if (buy->leverage > 0) {
-    x_margin_buy_leg(ex, buyer, buy, price, best_or(book, TX_SELL, price), notional + buyer_fee);
-  } else {
+  if (buy->leverage == 0) {
     /* A resting buy pays a fill from the part of its reservation the fill frees and from free
      * quote; what its remaining volume needs stays reserved (taking from it would leave the
      * order short, and its later fills with fees below the floor). A maker rate raised since it
@@ -214,10 +198,13 @@ static void settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, i
       int64_t keep = x_with_rate(ex, r->price, r->volume - q, r->maker_e9);
       int64_t payable = r->res_quote - keep + buyer->quote_free - notional;
       if (buyer_fee > payable) {
-        /* Below zero, the fee is the rebate the reservation counted on (sized at a rebate
-         * rate), and the buyer has nothing else to pay with: it is paid even where the holdings
-         * bound would refuse it, so that the rest of the order keeps what it needs. The seller's
-         * rebate gets only the room left after it. */
+        /* Below zero, the fee is a rebate the reservation counted on (sized at a rebate rate)
+         * and the buyer has nothing else to pay with. The seller's rebate gets only the room
+         * left after it. A fully reserved buy can always pay the fee at the rate it was reserved
+         * with, less a unit of rounding: below that, its reservation fell short (a crossing buy
+         * that paid a taker rebate the bound refused out of what its remainder needed), and a
+         * fill would create the quote it lacks. It is refused. */
+        if (payable < x_fee(ex, price, q, r->maker_e9) - 1) return false;
         buyer_fee = payable;
         if (buyer_fee < 0) {
           int64_t counted = buyer_fee;
@@ -225,10 +212,33 @@ static void settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, i
         }
       }
     }
-    /* An aggressing buy's reservation covers its fills; should rounding leave a unit unpaid, the
-     * fee absorbs it (never a negative balance). */
-    int64_t unpaid = pay_quote(buyer, buy, notional + buyer_fee);
-    if (unpaid > 0) buyer_fee -= unpaid;
+    /* The fill is paid from the order's reservation, then from free quote. An aggressing buy's
+     * reservation covers its fills; should rounding leave a unit unpaid, or the bound refuse a
+     * taker rebate its reservation counted on, the fee absorbs it (never a negative balance). */
+    int64_t owed = notional + buyer_fee;
+    int64_t from_res = owed < buy->res_quote ? owed : buy->res_quote;
+    if (from_res < 0) from_res = 0;
+    int64_t from_free = owed - from_res;
+    if (from_free > buyer->quote_free) {
+      buyer_fee -= from_free - buyer->quote_free;
+      from_free = buyer->quote_free;
+    }
+    /* A rebate the buyer had to be paid may pass the room limit_rebates keeps. One unit of
+     * rounding is let through (a book's holdings then end at most one unit past the bound);
+     * more, and the fill is refused: its caller cancels the resting buy or halts the aggressing
+     * one, so that no balance can ever overflow. */
+    if ((buyer_fee | seller_fee) < 0 &&
+        -(buyer_fee + seller_fee) > TX_MAX_HELD - (book->held_quote - book->fees) + 1) {
+      return false;
+    }
+    buy->res_quote -= from_res;
+    buyer->quote_reserved -= from_res;
+    buyer->quote_free -= from_free;
+  } else {
+    /* Margin legs and repayments value the other currency at the best ask (buyer) or best bid
+     * (seller) as the fill happens. The resting order is still on its level, so the matched
+     * side's best is the trade price. */
+    x_margin_buy_leg(ex, buyer, buy, price, best_or(book, TX_SELL, price), notional + buyer_fee);
   }
   buyer->base_free += q;
   if (buyer->loan_head != XNONE) x_repay(ex, buyer, TX_SELL, q, best_or(book, TX_SELL, price));
@@ -256,7 +266,7 @@ static void settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, i
   r->volume = x_own_volume(ex, r->total, r->leverage);
   uint32_t trade_id = book->next_trade_id++;
   tx_event *e = x_push(ex);
-  if (e == NULL) return;
+  if (e == NULL) return true;
   e->timestamp = ex->now;
   e->price = price;
   e->volume = q;
@@ -279,6 +289,7 @@ static void settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, i
   e->reason = 0;
   e->flags = a->market ? TX_EVF_MARKET : 0;
   e->amount = r->volume > 0 ? r->total : 0;
+  return true;
 }
 
 /* Does a level at `level_price` satisfy a `dir` order limited to `limit`? Both comparisons are
@@ -304,8 +315,10 @@ static void stp_reduce(tx_exchange *ex, x_order *a, int64_t total) {
   order_event(ex, a, TX_EV_STP_REDUCED, before - a->volume, TX_CAUSE_STP);
 }
 
-/* Price-time matching of the aggressor against the opposite side up to `limit`. */
-static void match(tx_exchange *ex, x_book *book, x_order *a, int64_t limit) {
+/* Price-time matching of the aggressor against the opposite side up to `limit`. Returns false
+ * when a cash buy aggressor was halted because it cannot pay its next fill (settle_fill): its
+ * remainder must then not rest, crossing as it does. */
+static bool match(tx_exchange *ex, x_book *book, x_order *a, int64_t limit) {
   int opp = !a->dir;
   x_side *s = &book->side[opp];
   while (a->volume > 0 && s->n > 0) {
@@ -321,11 +334,11 @@ static void match(tx_exchange *ex, x_book *book, x_order *a, int64_t limit) {
         continue;
       case TX_STP_CN:
         stp_reduce(ex, a, va);
-        return;
+        return true;
       case TX_STP_CB:
         remove_order(ex, book, ri, TX_EV_CANCELLED, TX_CAUSE_STP, true, true);
         stp_reduce(ex, a, va);
-        return;
+        return true;
       default: /* TX_STP_DC */
         if (vr <= va) {
           remove_order(ex, book, ri, TX_EV_CANCELLED, TX_CAUSE_STP, true, true);
@@ -335,20 +348,27 @@ static void match(tx_exchange *ex, x_book *book, x_order *a, int64_t limit) {
         /* The resting order gives up trunc_v(Va / (1 + Lr)) of its own volume. */
         shrink_resting(ex, book, r, r->volume - x_own_volume(ex, va, r->leverage), TX_CAUSE_STP);
         stp_reduce(ex, a, va);
-        return;
+        return true;
       }
     }
     int64_t q = r->total < a->total ? r->total : a->total;
     int64_t price = lv->price;
     lv->volume -= q;
     s->volume -= q;
-    settle_fill(ex, book, a, r, q, price);
+    if (!settle_fill(ex, book, a, r, q, price)) {
+      lv->volume += q;
+      s->volume += q;
+      if (r->dir == TX_SELL) return false;
+      remove_order(ex, book, ri, TX_EV_CANCELLED, TX_CAUSE_UNFUNDED, true, true);
+      continue;
+    }
     if (r->volume == 0) {
       remove_order(ex, book, ri, 0, 0, false, true);
     } else if (r->dir == TX_BUY && r->leverage == 0) {
       settle_reservation(ex, &ex->accounts[r->account], r);
     }
   }
+  return true;
 }
 
 /* How resting orders of the same agent count when looking at the opposite side. */
@@ -725,9 +745,10 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
   }
 
   bool crossed = market || (opp->n > 0 && within(dir, opp->lv[opp->n - 1].price, price));
-  if (crossed) match(ex, book, o, market ? (dir == TX_BUY ? INT64_MAX : INT64_MIN) : price);
+  bool halted =
+      crossed && !match(ex, book, o, market ? (dir == TX_BUY ? INT64_MAX : INT64_MIN) : price);
   /* `o` stays valid: matching frees pool slots but never grows the pool. */
-  bool rests = may_rest && o->volume > 0;
+  bool rests = may_rest && !halted && o->volume > 0;
   if (!rests && o->volume > 0) {
     int64_t dropped = o->volume;
     o->volume = o->total = 0;

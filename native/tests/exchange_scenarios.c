@@ -1358,30 +1358,42 @@ static void rebate_buy_notional_within_holdings(void) {
   tx_close(ex);
 }
 
-/* A resting buy reserved at a maker rebate, in a book at the holdings bound, filled while its
- * owner has no free quote: the bound refuses the rebate, but the fill's freed reservation is the
- * notional less that rebate and the buyer has nothing else. Each fill is paid the rebate its
- * reservation counted on, and the rest of the order keeps what it needs (before, the first fill
- * was charged no rebate and took it from the rest of the order, the last one twice). */
-static void rebate_buy_keeps_the_rest_reserved(void) {
+/* The quote a book's four accounts hold. */
+static int64_t book_quote(tx_exchange *ex) {
+  int64_t total = 0;
+  for (int32_t agent = A; agent <= D; agent++) {
+    tx_balances b = balances(ex, agent, 0);
+    total += b.quote_free + b.quote_reserved;
+  }
+  return total;
+}
+
+/* A book whose accounts hold exactly TX_MAX_HELD quote, `buyer_quote` of it A's, with fee tier
+ * (maker, taker). */
+static tx_exchange *book_at_the_bound(int64_t maker_e9, int64_t taker_e9, int64_t buyer_quote) {
   tx_config c = config_t(1, 1);
-  c.fee_tiers[0] = (tx_fee_tier){0, -1000000LL, 0}; /* maker -0.1 % */
+  c.fee_tiers[0] = (tx_fee_tier){0, maker_e9, taker_e9};
   tx_exchange *ex = open_exchange(&c);
+  EXPECT_EQ(tx_set_balances(ex, A, 0, 0, buyer_quote), TX_OK);
+  EXPECT_EQ(tx_set_balances(ex, C, 0, B(100), TX_MAX_HELD - buyer_quote - 2 * Q(10000)), TX_OK);
+  EXPECT_EQ(book_quote(ex), TX_MAX_HELD);
+  return ex;
+}
+
+/* A resting buy reserved at a maker rebate, whose owner has no other quote, filled in two parts in
+ * a book with room for the rebate: each fill is paid the rebate its reservation counted on, out of
+ * what the fill frees, and the rest of the order keeps what it needs. */
+static void rebate_buy_keeps_the_rest_reserved(void) {
   const int64_t reserve = Q(199.8); /* trunc(100 * 2 * 0.999) */
-  EXPECT_EQ(tx_set_balances(ex, A, 0, 0, reserve), TX_OK);
-  EXPECT_EQ(tx_set_balances(ex, C, 0, B(100), TX_MAX_HELD - reserve - 2 * Q(10000)), TX_OK);
+  tx_exchange *ex = book_at_the_bound(-1000000LL, 0, reserve); /* maker -0.1 % */
+  EXPECT_EQ(tx_set_balances(ex, D, 0, B(100), 0), TX_OK); /* room: Q(10000) */
   run(ex, limit_order(A, TX_BUY, B(2), P(100)));
   EXPECT_EQ(balances(ex, A, 0).quote_free, 0);
   for (int fill = 0; fill < 2; fill++) {
-    clock_ns = (uint64_t)fill + 1;
     run(ex, market_order(C, TX_SELL, B(1)));
     const tx_event *t = nth_event(TX_EV_TRADE, 0);
     EXPECT(t != NULL);
-    if (t != NULL) {
-      EXPECT_EQ(t->notional, Q(100));
-      EXPECT_EQ(t->maker_fee, -Q(0.1));
-      EXPECT_EQ(t->taker_fee, 0);
-    }
+    if (t != NULL) EXPECT_EQ(t->maker_fee, -Q(0.1));
     tx_order o;
     int rc = tx_order_get(ex, 0, 0, &o);
     if (fill == 0) {
@@ -1395,13 +1407,135 @@ static void rebate_buy_keeps_the_rest_reserved(void) {
   EXPECT_EQ(a.quote_free + a.quote_reserved, 0);
   EXPECT_EQ(a.base_free, B(2));
   check_invariants(ex);
-  clock_ns = 0;
+  tx_close(ex);
+}
+
+/* A resting buy reserved at a maker rebate, in a book at the holdings bound, reached while its
+ * owner has no free quote: its freed reservation is the notional less the rebate, the bound has
+ * no room for the rebate and the buyer nothing else to pay with. Paying the rebate anyway took
+ * the book past the bound, unguarded, so that enough such fills could overflow a balance. The
+ * buy is cancelled instead (cause UNFUNDED), its reservation released, and the sell goes
+ * on to the next bid. One unit of rounding is let through, so a rebate of one unit still trades
+ * and leaves the book one unit past the bound; the next is refused. */
+static void rebate_buy_past_the_bound_is_cancelled(void) {
+  const int64_t reserve = Q(199.8); /* trunc(100 * 2 * 0.999) */
+  tx_exchange *ex = book_at_the_bound(-1000000LL, 0, reserve); /* maker -0.1 % */
+  run(ex, limit_order(A, TX_BUY, B(2), P(100)));
+  EXPECT_EQ(balances(ex, A, 0).quote_free, 0);
+  run(ex, limit_order(BB, TX_BUY, B(1), P(99))); /* no rebate needed: BB has free quote */
+  run(ex, market_order(C, TX_SELL, B(1)));
+  EXPECT_EQ(count_events(TX_EV_CANCELLED), 1);
+  const tx_event *cancel = nth_event(TX_EV_CANCELLED, 0);
+  if (cancel != NULL) {
+    EXPECT_EQ(cancel->order_id, 0);
+    EXPECT_EQ(cancel->volume, B(2));
+    EXPECT_EQ(cancel->reason, TX_CAUSE_UNFUNDED);
+  }
+  EXPECT_EQ(count_events(TX_EV_TRADE), 1);
+  const tx_event *t = nth_event(TX_EV_TRADE, 0);
+  if (t != NULL) {
+    EXPECT_EQ(t->resting_order_id, 1);
+    EXPECT_EQ(t->price, P(99));
+    EXPECT_EQ(t->maker_fee, 0); /* BB's rebate finds no room either, and BB can pay */
+  }
+  tx_balances a = balances(ex, A, 0);
+  EXPECT_EQ(a.quote_free, reserve);
+  EXPECT_EQ(a.quote_reserved, 0);
+  EXPECT_EQ(a.base_free, 0);
+  EXPECT_EQ(book_quote(ex), TX_MAX_HELD);
+  check_invariants(ex);
+  tx_close(ex);
+
+  /* A rebate of one unit: B(0.001) at 100 is 10^9 quote units, at a maker rate of -10^-9. */
+  const int64_t unit_reserve = 999999999; /* trunc(10^9 * (1 - 10^-9)) */
+  ex = book_at_the_bound(-1, 0, 2 * unit_reserve);
+  run(ex, limit_order(A, TX_BUY, B(0.001), P(100)));
+  run(ex, limit_order(A, TX_BUY, B(0.001), P(100)));
+  EXPECT_EQ(balances(ex, A, 0).quote_free, 0);
+  run(ex, market_order(C, TX_SELL, B(0.001)));
+  t = nth_event(TX_EV_TRADE, 0);
+  EXPECT(t != NULL);
+  if (t != NULL) EXPECT_EQ(t->maker_fee, -1);
+  EXPECT_EQ(book_quote(ex), TX_MAX_HELD + 1);
+  run(ex, market_order(C, TX_SELL, B(0.001)));
+  EXPECT_EQ(count_events(TX_EV_TRADE), 0);
+  cancel = nth_event(TX_EV_CANCELLED, 0);
+  EXPECT(cancel != NULL && cancel->order_id == 1 && cancel->reason == TX_CAUSE_UNFUNDED);
+  EXPECT_EQ(count_events(TX_EV_REMAINDER_DROPPED), 1);
+  a = balances(ex, A, 0);
+  EXPECT_EQ(a.quote_free, unit_reserve);
+  EXPECT_EQ(a.base_free, B(0.001));
+  EXPECT_EQ(book_quote(ex), TX_MAX_HELD + 1);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+/* A crossing limit buy at a taker rebate in a book at the bound, its owner holding just what the
+ * buy reserves: its fill pays the full notional (the bound refuses the rebate) out of what the
+ * reservation set aside for the remainder, which rests short of it. When a sell reaches that
+ * remainder, after the book has made room, its fill would have created the quote the remainder
+ * lacks as a "rebate" at a maker rate of 0. It is cancelled instead, as unfunded. */
+static void short_remainder_is_cancelled_when_reached(void) {
+  const int64_t reserve = Q(199.9); /* B(1) at 100 at the taker rebate, B(1) resting at 0 % */
+  tx_exchange *ex = book_at_the_bound(0, -1000000LL, reserve);
+  run(ex, limit_order(C, TX_SELL, B(1), P(100)));
+  run(ex, limit_order(A, TX_BUY, B(2), P(100)));
+  EXPECT_EQ(count_events(TX_EV_TRADE), 1);
+  EXPECT_EQ(count_events(TX_EV_PLACED), 1);
+  tx_balances a = balances(ex, A, 0);
+  EXPECT_EQ(a.quote_free, 0);
+  EXPECT_EQ(a.quote_reserved, Q(99.9)); /* B(1) at 100 needs Q(100) */
+  EXPECT_EQ(tx_set_balances(ex, D, 0, B(100), 0), TX_OK); /* room for rebates */
+  run(ex, market_order(C, TX_SELL, B(1)));
+  EXPECT_EQ(count_events(TX_EV_TRADE), 0);
+  const tx_event *cancel = nth_event(TX_EV_CANCELLED, 0);
+  EXPECT(cancel != NULL && cancel->order_id == 1 && cancel->reason == TX_CAUSE_UNFUNDED);
+  a = balances(ex, A, 0);
+  EXPECT_EQ(a.quote_free, Q(99.9));
+  EXPECT_EQ(a.quote_reserved, 0);
+  EXPECT_EQ(a.base_free, B(1));
+  EXPECT_EQ(book_quote(ex), TX_MAX_HELD - Q(10000));
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+/* The same for an aggressing buy whose reservation counted on its taker rebate: it stops at the
+ * fill it cannot pay, and what is left of it is dropped, not rested (it still crosses), for a
+ * limit as for a market order. */
+static void rebate_buy_past_the_bound_halts(void) {
+  const int64_t reserve = Q(199.8); /* trunc(100 * 2 * 0.999) */
+  tx_exchange *ex = book_at_the_bound(0, -1000000LL, reserve); /* taker -0.1 % */
+  run(ex, limit_order(C, TX_SELL, B(2), P(100)));
+  const tx_instruction buys[2] = {limit_order(A, TX_BUY, B(2), P(100)),
+                                  market_order(A, TX_BUY, B(2))};
+  for (int i = 0; i < 2; i++) {
+    run(ex, buys[i]);
+    EXPECT_EQ(count_events(TX_EV_ACCEPTED), 1);
+    EXPECT_EQ(count_events(TX_EV_TRADE), 0);
+    EXPECT_EQ(count_events(TX_EV_PLACED), 0);
+    const tx_event *dropped = nth_event(TX_EV_REMAINDER_DROPPED, 0);
+    EXPECT(dropped != NULL);
+    if (dropped != NULL) EXPECT_EQ(dropped->volume, B(2));
+    tx_balances a = balances(ex, A, 0);
+    EXPECT_EQ(a.quote_free, reserve);
+    EXPECT_EQ(a.quote_reserved, 0);
+    EXPECT_EQ(a.base_free, 0);
+  }
+  tx_book_info info;
+  EXPECT_EQ(tx_book_info_get(ex, 0, &info), TX_OK);
+  EXPECT_EQ(info.bid_levels, 0);
+  EXPECT_EQ(info.ask_volume, B(2));
+  EXPECT_EQ(book_quote(ex), TX_MAX_HELD);
+  check_invariants(ex);
   tx_close(ex);
 }
 
 int main(void) {
   rebate_buy_notional_within_holdings();
   rebate_buy_keeps_the_rest_reserved();
+  rebate_buy_past_the_bound_is_cancelled();
+  rebate_buy_past_the_bound_halts();
+  short_remainder_is_cancelled_when_reached();
   rebates_within_holdings();
   reset_within_holdings();
   fee_volume_saturates();

@@ -115,6 +115,60 @@ function plainConfigFor(seed: number, quoteDecimals: number): ModelConfig {
   };
 }
 
+/**
+ * With the book at the holdings bound and no fee paid yet, so that it has no room for rebates:
+ * a buy resting at a maker rebate that holds all but a lot's worth of its owner's quote, which a
+ * sell then reaches (its fill is refused and the buy cancelled), and a market buy whose
+ * reservation at the taker rebate holds as much of its owner's quote (halted at its first fill).
+ * The sell left over is cancelled, so that the stream goes on around its usual prices. A price
+ * high enough that the volumes fit an instruction.
+ */
+function rebatesPastTheBound(model: ExchangeModel, config: ModelConfig, now: bigint): Batch[] {
+  const scale = 10n ** BigInt(config.priceDecimals + config.baseDecimals - config.quoteDecimals);
+  const lot = 10n ** BigInt(config.baseDecimals - config.volumeDecimals);
+  const price = (model.balances(0, 0).quoteFree * scale) / (MAX_VOLUME / 2n) + 1n;
+  const allIn = (agentId: number, rate: bigint) => {
+    const free = model.balances(agentId, 0).quoteFree;
+    const volume = (free * scale * 1_000_000_000n) / (price * (1_000_000_000n + rate));
+    return (volume / lot) * lot;
+  };
+  const buy = (agentId: number, rate: bigint): Instruction => ({
+    kind: "limit",
+    agentId,
+    bookId: 0,
+    direction: "buy",
+    volume: allIn(agentId, rate),
+    price,
+  });
+  const steps: Instruction[][] = [
+    [buy(0, model.rates(0, 0).makerE9)],
+    [{ kind: "market", agentId: 1, bookId: 0, direction: "sell", volume: allIn(0, 0n) }],
+    [{ kind: "limit", agentId: 1, bookId: 0, direction: "sell", volume: 2n * allIn(0, 0n), price }],
+    [{
+      kind: "market",
+      agentId: 2,
+      bookId: 0,
+      direction: "buy",
+      volume: allIn(2, model.rates(2, 0).takerE9),
+    }],
+  ];
+  const batches: Batch[] = [];
+  for (const instructions of steps) {
+    model.submit(now, instructions);
+    batches.push({ now, instructions });
+  }
+  const cancels: Instruction[] = model.liveOrders(0).map((order) => ({
+    kind: "cancel",
+    agentId: order.agentId,
+    bookId: 0,
+    orderId: order.id,
+    volume: null,
+  }));
+  model.submit(now, cancels);
+  batches.push({ now, instructions: cancels });
+  return batches;
+}
+
 /** Leverages a margin stream draws from: whole, fractional, finer than the lot, too large. */
 const LEVERAGES = ["0.5", "1", "2", "3", "4", "4", "1.23456789", "0.00001", "4.5"];
 
@@ -219,6 +273,7 @@ function generate(
         model.setFeePolicy(agentId, feePolicy.policy);
         batches.push({ now, instructions: [], feePolicy });
       }
+      batches.push(...rebatesPastTheBound(model, config, now));
     }
   }
   while (count < instructions) {
@@ -698,6 +753,9 @@ const RANGE_COVERED = [
   "rebate limited",
   "rejected HOLDINGS_LIMIT",
   "rejected BOOK_VOLUME_LIMIT",
+  "fill refused at the holdings bound",
+  "cancelled unfunded",
+  "aggressing buy halted",
 ];
 const INSTRUCTIONS = 4_000;
 const MARGIN_INSTRUCTIONS = 3_000;

@@ -819,8 +819,8 @@ export class ExchangeModel {
     account.baseFree -= reservation.base;
     account.quoteFree -= reservation.quote;
     const market = limit === null;
-    this.#match(p.bookId, order, limit?.price ?? null, stp, market);
-    if (order.volume > 0n && (market || tif === "IOC" || tif === "FOK")) {
+    const halted = !this.#match(p.bookId, order, limit?.price ?? null, stp, market);
+    if (order.volume > 0n && (halted || market || tif === "IOC" || tif === "FOK")) {
       this.#emit({
         type: "remainderDropped",
         agentId: order.agentId,
@@ -1141,14 +1141,15 @@ export class ExchangeModel {
     return crossed.length === 0;
   }
 
-  /** Section 4.2 with 3.8: fills the aggressor against the opposite side within `limit`. */
+  /** Section 4.2 with 3.8: fills the aggressor against the opposite side within `limit`. False
+   * when a cash buy aggressor was halted at a fill it cannot pay (its remainder must not rest). */
   #match(
     bookId: number,
     aggressor: Order,
     limit: bigint | null,
     stp: SelfTradePrevention,
     market: boolean,
-  ): void {
+  ): boolean {
     const book = this.#books[bookId];
     const opposite = this.#opposite(book, aggressor.direction);
     // Self-trade prevention takes `total` matchable units from the aggressor: its own volume
@@ -1201,13 +1202,29 @@ export class ExchangeModel {
         reduce(aggressing);
         break;
       }
-      this.#fill(bookId, aggressor, resting, market);
+      if (!this.#fill(bookId, aggressor, resting, market)) {
+        // A resting buy that cannot pay is cancelled; an aggressing one stops there.
+        if (resting.direction === "sell") {
+          this.#count("aggressing buy halted");
+          return false;
+        }
+        this.#takeFromResting(bookId, resting, resting.volume, "unfunded", false);
+      }
     }
+    return true;
+  }
+
+  /** What a fill of `volume` frees of a resting cash order's reservation. */
+  #freedQuote(order: Order, volume: bigint): bigint {
+    const left = order.volume - volume;
+    const after = left === 0n ? 0n : this.#reservation({ ...order, volume: left }).quote;
+    return this.#reservation(order).quote - after;
   }
 
   /** One trade at the resting order's price, settled as in 5.4 (7.3 and 7.4 for margin) with
-   * fees as in 6.3. */
-  #fill(bookId: number, aggressor: Order, resting: Order, market: boolean): void {
+   * fees as in 6.3. False, changing nothing, when the cash buyer cannot pay it without a rebate
+   * past the holdings bound. */
+  #fill(bookId: number, aggressor: Order, resting: Order, market: boolean): boolean {
     const book = this.#books[bookId];
     const volume = min(aggressor.total, resting.total);
     const price = resting.price;
@@ -1228,29 +1245,38 @@ export class ExchangeModel {
     const buyerAccount = this.#accounts[buyer.agentId][bookId];
     const sellerAccount = this.#accounts[seller.agentId][bookId];
 
-    // A cash resting order's reservation shrinks with its volume; what it no longer holds is
-    // freed. A leveraged one's shrinks by the collateral its fills take.
-    if (resting.leverageE9 === 0n) this.#shrinkResting(bookId, resting, volume);
-    if (
-      !buyerIsAggressor && buyer.leverageE9 === 0n && notional + makerFee > buyerAccount.quoteFree
-    ) {
+    // What a cash buyer can pay with: its free quote, and for a resting buy what the fill frees
+    // of its reservation.
+    const buyerFunds = buyerAccount.quoteFree +
+      (buyerIsAggressor || buyer.leverageE9 > 0n ? 0n : this.#freedQuote(buyer, volume));
+    if (!buyerIsAggressor && buyer.leverageE9 === 0n && notional + makerFee > buyerFunds) {
       // A maker tier raised since the buy was placed (or, by a unit, a rebate's rounding): the
-      // fee is cut to what the buyer can pay from what the fill freed and its free quote, never
+      // fee is cut to what the buyer can pay from what the fill frees and its free quote, never
       // touching what the rest of the order holds (README, Q6). Below zero it is the rebate the
-      // reservation counted on: paid even past the holdings bound, the seller's rebate getting
-      // only the room left.
-      makerFee = buyerAccount.quoteFree - notional;
+      // reservation counted on, the seller's rebate getting only the room left.
+      makerFee = buyerFunds - notional;
       this.#count("maker fee cut");
       if (makerFee < 0n) takerFee = this.#limitRebates(book, makerFee, takerFee)[1];
     }
-    if (
-      buyerIsAggressor && buyer.leverageE9 === 0n && notional + takerFee > buyerAccount.quoteFree
-    ) {
+    if (buyerIsAggressor && buyer.leverageE9 === 0n && notional + takerFee > buyerFunds) {
       // A taker rebate the bound refused, or a unit of rounding: the fee absorbs what the
       // aggressor cannot pay.
-      takerFee = buyerAccount.quoteFree - notional;
+      takerFee = buyerFunds - notional;
       this.#count("taker fee cut");
     }
+    // A rebate the buyer had to be paid may pass the bound's room by one unit of rounding, no
+    // more: otherwise the fill is refused (README, "Holdings bound").
+    if (
+      (makerFee < 0n || takerFee < 0n) &&
+      -(makerFee + takerFee) > MAX_HELD - (book.heldQuote - book.fees) + 1n
+    ) {
+      this.#count("fill refused at the holdings bound");
+      return false;
+    }
+
+    // A cash resting order's reservation shrinks with its volume; what it no longer holds is
+    // freed. A leveraged one's shrinks by the collateral its fills take.
+    if (resting.leverageE9 === 0n) this.#shrinkResting(bookId, resting, volume);
 
     const buyerFee = buyerIsAggressor ? takerFee : makerFee;
     const sellerFee = buyerIsAggressor ? makerFee : takerFee;
@@ -1305,6 +1331,7 @@ export class ExchangeModel {
       market,
       amount: resting.volume > 0n ? resting.total : 0n,
     });
+    return true;
   }
 
   /**
