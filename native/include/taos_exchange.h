@@ -150,7 +150,7 @@ enum {
   TX_CAUSE_EXPIRY = 3,
   TX_CAUSE_MARGIN_CALL = 4, /* the owner's orders are cleared before its liquidation */
   TX_CAUSE_UNFUNDED = 5 /* a cash buy reached by a sell cannot pay the fill: the rebate it counted
-                           on is past the book's holdings bound, or its reservation fell short */
+                           on is past the book's holdings bound (README, "Holdings bound") */
 };
 
 /* tx_event.flags */

@@ -170,8 +170,8 @@ static void limit_rebates(const x_book *book, int64_t *maker_fee, int64_t *taker
 }
 
 /* One fill of `q` base at the resting price between the aggressor `a` and resting order `r`.
- * Returns false, changing nothing, when a cash buyer cannot pay it: its reservation fell short, or
- * paying would need a rebate the book has no room for (see the fee reckoning below). */
+ * Returns false, changing nothing, when a cash buyer cannot pay it without a rebate the book has
+ * no room for (see the fee reckoning below). */
 static bool settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, int64_t q,
                         int64_t price) {
   x_account *aa = &ex->accounts[a->account];
@@ -200,11 +200,7 @@ static bool settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, i
       if (buyer_fee > payable) {
         /* Below zero, the fee is a rebate the reservation counted on (sized at a rebate rate)
          * and the buyer has nothing else to pay with. The seller's rebate gets only the room
-         * left after it. A fully reserved buy can always pay the fee at the rate it was reserved
-         * with, less a unit of rounding: below that, its reservation fell short (a crossing buy
-         * that paid a taker rebate the bound refused out of what its remainder needed), and a
-         * fill would create the quote it lacks. It is refused. */
-        if (payable < x_fee(ex, price, q, r->maker_e9) - 1) return false;
+         * left after it. */
         buyer_fee = payable;
         if (buyer_fee < 0) {
           int64_t counted = buyer_fee;
@@ -217,6 +213,13 @@ static bool settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, i
      * taker rebate its reservation counted on, the fee absorbs it (never a negative balance). */
     int64_t owed = notional + buyer_fee;
     int64_t from_res = owed < buy->res_quote ? owed : buy->res_quote;
+    /* An aggressing buy at a taker rebate reserved each fill's cost at that rebate: a fill that
+     * costs more (the bound refused the rebate, or a unit of rounding) takes the difference from
+     * free quote, never from what the rest of the order set aside for its own fills and rest. */
+    if (buy == a && x_taker_rate(aa) < 0) {
+      int64_t share = x_with_rate(ex, price, q, x_taker_rate(aa));
+      if (from_res > share) from_res = share;
+    }
     if (from_res < 0) from_res = 0;
     int64_t from_free = owed - from_res;
     if (from_free > buyer->quote_free) {

@@ -1470,31 +1470,52 @@ static void rebate_buy_past_the_bound_is_cancelled(void) {
   tx_close(ex);
 }
 
-/* A crossing limit buy at a taker rebate in a book at the bound, its owner holding just what the
- * buy reserves: its fill pays the full notional (the bound refuses the rebate) out of what the
- * reservation set aside for the remainder, which rests short of it. When a sell reaches that
- * remainder, after the book has made room, its fill would have created the quote the remainder
- * lacks as a "rebate" at a maker rate of 0. It is cancelled instead, as unfunded. */
-static void short_remainder_is_cancelled_when_reached(void) {
+/* A crossing limit buy at a taker rebate, its owner holding just what the buy reserves: each fill
+ * takes from the reservation at most what it set aside for that fill (its cost at the rebate), so
+ * what the remainder needs stays reserved. Here the first fill costs one unit more than that
+ * (trunc(N) + trunc(N * t) against trunc(N * (1 + t)) at t = -10^-9): the fee absorbs the unit,
+ * and the remainder rests fully reserved. Before, the fill took the unit from the remainder's
+ * part, which rested a unit short and was given the unit back as a "rebate" at a maker rate of 0
+ * when a sell reached it. At the holdings bound, a fill whose refused rebate the buyer cannot pay
+ * halts the buy instead of resting its remainder short (here nothing trades). */
+static void crossing_rebate_buy_keeps_its_remainder_reserved(void) {
+  tx_config c = config_t(1, 1);
+  c.fee_tiers[0] = (tx_fee_tier){0, 0, -1};
+  tx_exchange *ex = open_exchange(&c);
+  const int64_t notional = 100010000; /* B(0.0001) at 100.01 */
+  EXPECT_EQ(tx_set_balances(ex, A, 0, 0, 2 * notional - 1), TX_OK);
+  run(ex, limit_order(C, TX_SELL, B(0.0001), P(100.01)));
+  run(ex, limit_order(A, TX_BUY, B(0.0002), P(100.01)));
+  const tx_event *t = nth_event(TX_EV_TRADE, 0);
+  EXPECT(t != NULL);
+  if (t != NULL) {
+    EXPECT_EQ(t->notional, notional);
+    EXPECT_EQ(t->taker_fee, -1);
+  }
+  tx_order o;
+  EXPECT_EQ(tx_order_get(ex, 0, 1, &o), TX_OK);
+  EXPECT_EQ(o.reserved_quote, notional);
+  EXPECT_EQ(balances(ex, A, 0).quote_free, 0);
+  run(ex, market_order(C, TX_SELL, B(0.0001)));
+  t = nth_event(TX_EV_TRADE, 0);
+  EXPECT(t != NULL);
+  if (t != NULL) EXPECT_EQ(t->maker_fee, 0);
+  tx_balances a = balances(ex, A, 0);
+  EXPECT_EQ(a.quote_free + a.quote_reserved, 0);
+  EXPECT_EQ(a.base_free, B(0.0002));
+  check_invariants(ex);
+  tx_close(ex);
+
   const int64_t reserve = Q(199.9); /* B(1) at 100 at the taker rebate, B(1) resting at 0 % */
-  tx_exchange *ex = book_at_the_bound(0, -1000000LL, reserve);
+  ex = book_at_the_bound(0, -1000000LL, reserve);
   run(ex, limit_order(C, TX_SELL, B(1), P(100)));
   run(ex, limit_order(A, TX_BUY, B(2), P(100)));
-  EXPECT_EQ(count_events(TX_EV_TRADE), 1);
-  EXPECT_EQ(count_events(TX_EV_PLACED), 1);
-  tx_balances a = balances(ex, A, 0);
-  EXPECT_EQ(a.quote_free, 0);
-  EXPECT_EQ(a.quote_reserved, Q(99.9)); /* B(1) at 100 needs Q(100) */
-  EXPECT_EQ(tx_set_balances(ex, D, 0, B(100), 0), TX_OK); /* room for rebates */
-  run(ex, market_order(C, TX_SELL, B(1)));
   EXPECT_EQ(count_events(TX_EV_TRADE), 0);
-  const tx_event *cancel = nth_event(TX_EV_CANCELLED, 0);
-  EXPECT(cancel != NULL && cancel->order_id == 1 && cancel->reason == TX_CAUSE_UNFUNDED);
-  a = balances(ex, A, 0);
-  EXPECT_EQ(a.quote_free, Q(99.9));
-  EXPECT_EQ(a.quote_reserved, 0);
-  EXPECT_EQ(a.base_free, B(1));
-  EXPECT_EQ(book_quote(ex), TX_MAX_HELD - Q(10000));
+  EXPECT_EQ(count_events(TX_EV_PLACED), 0);
+  const tx_event *dropped = nth_event(TX_EV_REMAINDER_DROPPED, 0);
+  EXPECT(dropped != NULL && dropped->volume == B(2));
+  EXPECT_EQ(balances(ex, A, 0).quote_free, reserve);
+  EXPECT_EQ(book_quote(ex), TX_MAX_HELD);
   check_invariants(ex);
   tx_close(ex);
 }
@@ -1535,7 +1556,7 @@ int main(void) {
   rebate_buy_keeps_the_rest_reserved();
   rebate_buy_past_the_bound_is_cancelled();
   rebate_buy_past_the_bound_halts();
-  short_remainder_is_cancelled_when_reached();
+  crossing_rebate_buy_keeps_its_remainder_reserved();
   rebates_within_holdings();
   reset_within_holdings();
   fee_volume_saturates();

@@ -118,9 +118,10 @@ function plainConfigFor(seed: number, quoteDecimals: number): ModelConfig {
 /**
  * With the book at the holdings bound and no fee paid yet, so that it has no room for rebates:
  * a buy resting at a maker rebate that holds all but a lot's worth of its owner's quote, which a
- * sell then reaches (its fill is refused and the buy cancelled), and a market buy whose
- * reservation at the taker rebate holds as much of its owner's quote (halted at its first fill).
- * The sell left over is cancelled, so that the stream goes on around its usual prices. A price
+ * sell then reaches (its fill is refused and the buy cancelled); a market buy whose reservation at
+ * the taker rebate holds as much of its owner's quote (halted at its first fill); and a limit buy
+ * of the same kind that would rest what the sell before it leaves (halted too, not resting short).
+ * The sells left over are cancelled, so that the stream goes on around its usual prices. A price
  * high enough that the volumes fit an instruction.
  */
 function rebatesPastTheBound(model: ExchangeModel, config: ModelConfig, now: bigint): Batch[] {
@@ -132,40 +133,53 @@ function rebatesPastTheBound(model: ExchangeModel, config: ModelConfig, now: big
     const volume = (free * scale * 1_000_000_000n) / (price * (1_000_000_000n + rate));
     return (volume / lot) * lot;
   };
-  const buy = (agentId: number, rate: bigint): Instruction => ({
-    kind: "limit",
+  const buy = (kind: "limit" | "market", agentId: number, volume: bigint): Instruction => ({
+    kind,
     agentId,
     bookId: 0,
     direction: "buy",
-    volume: allIn(agentId, rate),
+    volume,
     price,
   });
-  const steps: Instruction[][] = [
-    [buy(0, model.rates(0, 0).makerE9)],
-    [{ kind: "market", agentId: 1, bookId: 0, direction: "sell", volume: allIn(0, 0n) }],
-    [{ kind: "limit", agentId: 1, bookId: 0, direction: "sell", volume: 2n * allIn(0, 0n), price }],
-    [{
-      kind: "market",
-      agentId: 2,
-      bookId: 0,
-      direction: "buy",
-      volume: allIn(2, model.rates(2, 0).takerE9),
-    }],
+  const sell = (kind: "limit" | "market", volume: bigint): Instruction => ({
+    kind,
+    agentId: 1,
+    bookId: 0,
+    direction: "sell",
+    volume: (volume / lot) * lot,
+    price,
+  });
+  const size = allIn(0, 0n);
+  // A limit buy crossing `size / 2` at the taker rate and resting the rest at the maker rate,
+  // reserving all its owner's quote.
+  const crossing = (size / 2n / lot) * lot;
+  const rates3 = model.rates(3, 0);
+  const crossCost = (price * crossing * (1_000_000_000n + rates3.takerE9)) /
+    (1_000_000_000n * scale);
+  const rest = ((model.balances(3, 0).quoteFree - crossCost) * scale * 1_000_000_000n) /
+    (price * (1_000_000_000n + rates3.makerE9));
+  const steps: (Instruction[] | "cancel")[] = [
+    [buy("limit", 0, allIn(0, model.rates(0, 0).makerE9))],
+    [sell("market", size)],
+    [sell("limit", 2n * size)],
+    [buy("market", 2, allIn(2, model.rates(2, 0).takerE9))],
+    "cancel",
+    [sell("limit", crossing)],
+    [buy("limit", 3, crossing + (rest / lot) * lot)],
+    "cancel",
   ];
   const batches: Batch[] = [];
-  for (const instructions of steps) {
+  for (const step of steps) {
+    const instructions: Instruction[] = step !== "cancel" ? step : model.liveOrders(0).map((o) => ({
+      kind: "cancel",
+      agentId: o.agentId,
+      bookId: 0,
+      orderId: o.id,
+      volume: null,
+    }));
     model.submit(now, instructions);
     batches.push({ now, instructions });
   }
-  const cancels: Instruction[] = model.liveOrders(0).map((order) => ({
-    kind: "cancel",
-    agentId: order.agentId,
-    bookId: 0,
-    orderId: order.id,
-    volume: null,
-  }));
-  model.submit(now, cancels);
-  batches.push({ now, instructions: cancels });
   return batches;
 }
 

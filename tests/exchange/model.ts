@@ -105,6 +105,11 @@ interface Order {
   timestamp: bigint;
   /** Maker rate when placed: a resting buy keeps `price * volume * (1 + rate)` reserved. */
   makerE9: bigint;
+  /**
+   * A cash buy at a taker rebate, while it matches: what the core's reservation still sets aside
+   * for its fills and its rest. Each fill takes at most its own cost at the rebate from it.
+   */
+  setAside?: bigint;
 }
 
 /** An open margin loan (section 7.3): quote for a long (leveraged buy), base for a short. */
@@ -813,6 +818,9 @@ export class ExchangeModel {
       resQuote: reservation.quote,
       timestamp: this.#now,
       makerE9: rates.makerE9,
+      ...(leverage === 0n && p.direction === "buy" && rates.takerE9 < 0n
+        ? { setAside: amount }
+        : {}),
     };
     // A leveraged order's collateral leaves the free balances now; a cash aggressor pays its
     // fills from them directly.
@@ -1246,9 +1254,16 @@ export class ExchangeModel {
     const sellerAccount = this.#accounts[seller.agentId][bookId];
 
     // What a cash buyer can pay with: its free quote, and for a resting buy what the fill frees
-    // of its reservation.
+    // of its reservation. An aggressing buy at a taker rebate takes at most the fill's cost at
+    // the rebate from what its reservation set aside (README, "Holdings bound").
+    const setAside = buyerIsAggressor ? buyer.setAside : undefined;
+    const share = setAside === undefined
+      ? 0n
+      : min(setAside, this.#quoteOf(price, volume, this.#rates(buyer.agentId, bookId).takerE9));
     const buyerFunds = buyerAccount.quoteFree +
-      (buyerIsAggressor || buyer.leverageE9 > 0n ? 0n : this.#freedQuote(buyer, volume));
+      (buyerIsAggressor || buyer.leverageE9 > 0n ? 0n : this.#freedQuote(buyer, volume)) -
+      (setAside === undefined ? 0n : setAside - share);
+    const owed = notional + (buyerIsAggressor ? takerFee : makerFee);
     if (!buyerIsAggressor && buyer.leverageE9 === 0n && notional + makerFee > buyerFunds) {
       // A maker tier raised since the buy was placed (or, by a unit, a rebate's rounding): the
       // fee is cut to what the buyer can pay from what the fill frees and its free quote, never
@@ -1274,6 +1289,7 @@ export class ExchangeModel {
       return false;
     }
 
+    if (setAside !== undefined) buyer.setAside = setAside - min(owed, share);
     // A cash resting order's reservation shrinks with its volume; what it no longer holds is
     // freed. A leveraged one's shrinks by the collateral its fills take.
     if (resting.leverageE9 === 0n) this.#shrinkResting(bookId, resting, volume);
