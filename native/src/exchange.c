@@ -810,8 +810,7 @@ static int check_book(const tx_exchange *ex, uint32_t b, char *err, size_t err_l
         } else {
           const x_account *acct = &ex->accounts[o->account];
           int64_t need = x_target_quote(ex, o);
-          CHECK(o->res_base == 0 &&
-                    (o->res_quote == need || (o->res_quote < need && o->underfunded)),
+          CHECK(o->res_base == 0 && o->res_quote == need,
                 "book %u order %u: buy reservation %lld, needs %lld (free %lld)", b, o->id,
                 (long long)o->res_quote, (long long)need, (long long)acct->quote_free);
         }

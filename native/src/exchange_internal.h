@@ -64,8 +64,7 @@ typedef struct {
   int64_t maker_e9; /* maker rate its quote reservation was sized with */
   uint64_t timestamp;
   uint8_t dir, stp, market;
-  uint8_t underfunded; /* a cash buy whose reservation fell short after a maker-rate rise */
-  uint8_t pad[20];
+  uint8_t pad[21];
 } x_order;
 _Static_assert(sizeof(x_order) == 128, "x_order is two cache lines");
 

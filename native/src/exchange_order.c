@@ -77,12 +77,11 @@ static void release_all(x_account *acct, x_order *o) {
 }
 
 /* Brings an order's reservation to exactly what its remaining volume needs: the surplus goes
- * back to free; a shortfall (fee-rate or rounding drift) is topped up from free where possible. */
+ * back to free. A buy never needs more than it holds: its fills take at most what they freed or
+ * set aside (settle_fill), and it keeps the maker rate it was reserved with. */
 static void settle_reservation(tx_exchange *ex, x_account *acct, x_order *o) {
   if (o->dir == TX_BUY) {
     int64_t delta = o->res_quote - x_target_quote(ex, o);
-    o->underfunded = delta < 0 && -delta > acct->quote_free;
-    if (o->underfunded) delta = -acct->quote_free;
     o->res_quote -= delta;
     acct->quote_reserved -= delta;
     acct->quote_free += delta;
@@ -509,7 +508,6 @@ static inline void init_order(tx_exchange *ex, x_book *book, x_order *o, const t
   o->dir = in->direction;
   o->stp = in->stp;
   o->market = market;
-  o->underfunded = 0;
 }
 
 /* Moves a new cash order's reservation out of the free balance: quote for a buy, base for a
