@@ -1289,7 +1289,10 @@ export class ExchangeModel {
       return false;
     }
 
-    if (setAside !== undefined) buyer.setAside = setAside - min(owed, share);
+    if (setAside !== undefined) {
+      if (owed > share && setAside > share) this.#count("fill kept off the rest's reservation");
+      buyer.setAside = setAside - min(owed, share);
+    }
     // A cash resting order's reservation shrinks with its volume; what it no longer holds is
     // freed. A leveraged one's shrinks by the collateral its fills take.
     if (resting.leverageE9 === 0n) this.#shrinkResting(bookId, resting, volume);
