@@ -94,6 +94,12 @@ typedef struct {
   uint32_t slot[X_ID_PAGE]; /* pool index + 1; 0 = none */
 } x_id_page;
 
+/* The most one account may hold of an asset (free, reserved and collateral together) or owe in
+ * loans: a book's accounts are given at most TX_MAX_HELD in all, but loans and rebates create
+ * more, and a fill that would pass this is refused. Half of TX_MAX_HELD above it, so that sums of
+ * an account's parts never overflow. */
+#define X_ACCOUNT_LIMIT (TX_MAX_HELD + TX_MAX_HELD / 2)
+
 typedef struct {
   x_side side[2]; /* TX_BUY = bids, TX_SELL = asks */
   x_id_page **pages;

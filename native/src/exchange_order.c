@@ -168,11 +168,45 @@ static void limit_rebates(const x_book *book, int64_t *maker_fee, int64_t *taker
   if (*taker_fee < 0 && -*taker_fee > room) *taker_fee = -room;
 }
 
-/* One fill of `q` base at the resting price between the aggressor `a` and resting order `r`.
- * Returns false, changing nothing, when a cash buyer cannot pay it without a rebate the book has
- * no room for (see the fee reckoning below). */
-static bool settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, int64_t q,
-                        int64_t price) {
+/* What became of a fill: done, or refused and nothing changed. */
+enum {
+  FILL_DONE,
+  FILL_UNPAYABLE, /* a cash buyer cannot pay it without a rebate the book has no room for */
+  FILL_PAST_LIMIT /* it would take an account past X_ACCOUNT_LIMIT units of an asset or loan */
+};
+
+/* Would adding `amount` to `held` pass X_ACCOUNT_LIMIT? */
+static inline bool past_limit(int64_t held, int64_t amount) {
+  return amount > 0 && (__int128)held + amount > X_ACCOUNT_LIMIT;
+}
+
+/* Loans create the quote (long) or base (short) they lend, and at high leverage an account can be
+ * paid more than a book was given: would a fill take the seller's quote, the buyer's base or
+ * either's loans past X_ACCOUNT_LIMIT? An account trading with itself pays itself what it does
+ * not borrow. The book's net fees are held to the same limit: without loans they never pass what
+ * its accounts were given, but fees paid out of loans written off could in principle grow them
+ * without end. Kept out of line: only exchanges with margin call it. */
+static __attribute__((noinline)) bool fill_past_limit(const x_book *book, const x_account *buyer,
+                                                      const x_account *seller, const x_order *buy,
+                                                      const x_order *sell, int64_t q,
+                                                      int64_t notional, int64_t buyer_fee,
+                                                      int64_t seller_fee) {
+  int64_t quote_in = notional - seller_fee, base_in = q;
+  if (buyer == seller) {
+    if (buy->leverage == 0) quote_in -= notional + buyer_fee;
+    if (sell->leverage == 0) base_in = 0;
+  }
+  return past_limit(seller->quote_free + seller->quote_reserved + seller->quote_coll, quote_in) ||
+         past_limit(buyer->base_free + buyer->base_reserved + buyer->base_coll, base_in) ||
+         (buy->leverage > 0 && past_limit(buyer->quote_loan, notional + buyer_fee)) ||
+         (sell->leverage > 0 && past_limit(seller->base_loan, q)) ||
+         past_limit(book->fees, buyer_fee + seller_fee);
+}
+
+/* One fill of `q` base at the resting price between the aggressor `a` and resting order `r`;
+ * returns FILL_*. */
+static int settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, int64_t q,
+                       int64_t price) {
   x_account *aa = &ex->accounts[a->account];
   x_account *ra = &ex->accounts[r->account];
   int64_t notional = x_notional(ex, price, q);
@@ -231,12 +265,20 @@ static bool settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, i
      * one, so that no balance can ever overflow. */
     if ((buyer_fee | seller_fee) < 0 &&
         -(buyer_fee + seller_fee) > TX_MAX_HELD - (book->held_quote - book->fees) + 1) {
-      return false;
+      return FILL_UNPAYABLE;
+    }
+    /* Without margin a book's accounts never hold more than TX_MAX_HELD + 1 in all. */
+    if (__builtin_expect(ex->cfg.max_leverage_e9 > 0, 0) &&
+        fill_past_limit(book, buyer, seller, buy, sell, q, notional, buyer_fee, seller_fee)) {
+      return FILL_PAST_LIMIT;
     }
     buy->res_quote -= from_res;
     buyer->quote_reserved -= from_res;
     buyer->quote_free -= from_free;
   } else {
+    if (fill_past_limit(book, buyer, seller, buy, sell, q, notional, buyer_fee, seller_fee)) {
+      return FILL_PAST_LIMIT;
+    }
     /* Margin legs and repayments value the other currency at the best ask (buyer) or best bid
      * (seller) as the fill happens. The resting order is still on its level, so the matched
      * side's best is the trade price. */
@@ -268,7 +310,7 @@ static bool settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, i
   r->volume = x_own_volume(ex, r->total, r->leverage);
   uint32_t trade_id = book->next_trade_id++;
   tx_event *e = x_push(ex);
-  if (e == NULL) return true;
+  if (e == NULL) return FILL_DONE;
   e->timestamp = ex->now;
   e->price = price;
   e->volume = q;
@@ -291,7 +333,7 @@ static bool settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, i
   e->reason = 0;
   e->flags = a->market ? TX_EVF_MARKET : 0;
   e->amount = r->volume > 0 ? r->total : 0;
-  return true;
+  return FILL_DONE;
 }
 
 /* Does a level at `level_price` satisfy a `dir` order limited to `limit`? Both comparisons are
@@ -318,8 +360,8 @@ static void stp_reduce(tx_exchange *ex, x_order *a, int64_t total) {
 }
 
 /* Price-time matching of the aggressor against the opposite side up to `limit`. Returns false
- * when a cash buy aggressor was halted because it cannot pay its next fill (settle_fill): its
- * remainder must then not rest, crossing as it does. */
+ * when the aggressor was halted at a fill settle_fill refused: its remainder must then not rest,
+ * crossing as it does. */
 static bool match(tx_exchange *ex, x_book *book, x_order *a, int64_t limit) {
   int opp = !a->dir;
   x_side *s = &book->side[opp];
@@ -357,10 +399,12 @@ static bool match(tx_exchange *ex, x_book *book, x_order *a, int64_t limit) {
     int64_t price = lv->price;
     lv->volume -= q;
     s->volume -= q;
-    if (!settle_fill(ex, book, a, r, q, price)) {
+    int fill = settle_fill(ex, book, a, r, q, price);
+    if (fill != FILL_DONE) {
       lv->volume += q;
       s->volume += q;
-      if (r->dir == TX_SELL) return false;
+      /* A resting buy that cannot pay is cancelled; otherwise the aggressor stops there. */
+      if (fill == FILL_PAST_LIMIT || r->dir == TX_SELL) return false;
       remove_order(ex, book, ri, TX_EV_CANCELLED, TX_CAUSE_UNFUNDED, true, true);
       continue;
     }

@@ -1520,6 +1520,46 @@ static void crossing_rebate_buy_keeps_its_remainder_reserved(void) {
   tx_close(ex);
 }
 
+/* Loans create the quote they lend: at 99x, a leveraged buy of 700 000 base at 10^7 would pay its
+ * seller 6.93 * 10^18 quote units on top of the 2^61 it holds, past int64 (a negative balance
+ * before). A fill that would take an account past X_ACCOUNT_LIMIT (1.5 * 2^62) units of an asset
+ * is refused and the aggressor halted; 400 000 base trades. */
+static void loans_keep_accounts_within_the_limit(void) {
+  tx_config c = config_t(1, 1);
+  c.quote_decimals = 4;
+  c.agent_count = 2;
+  c.default_base = B(200000000);
+  c.default_quote = (int64_t)1 << 61;
+  c.max_leverage_e9 = 98000000000LL;
+  c.max_loan = 9000000000000000000LL;
+  c.maintenance_margin_e9 = 1000000LL;
+  tx_exchange *ex = open_exchange(&c);
+  const int64_t price = P(10000000);
+  run(ex, limit_order(BB, TX_SELL, B(70000000), price));
+  tx_instruction big = limit_order(A, TX_BUY, B(700000), price);
+  big.leverage_e9 = 98000000000LL;
+  run(ex, big);
+  EXPECT_EQ(count_events(TX_EV_ACCEPTED), 1);
+  EXPECT_EQ(count_events(TX_EV_TRADE), 0);
+  EXPECT_EQ(count_events(TX_EV_PLACED), 0);
+  EXPECT_EQ(count_events(TX_EV_REMAINDER_DROPPED), 1);
+  tx_balances a = balances(ex, A, 0), b = balances(ex, BB, 0);
+  EXPECT_EQ(a.quote_free, (int64_t)1 << 61);
+  EXPECT_EQ(a.quote_loan, 0);
+  EXPECT_EQ(b.quote_free, (int64_t)1 << 61);
+  tx_instruction fits = limit_order(A, TX_BUY, B(400000), price);
+  fits.leverage_e9 = 98000000000LL;
+  run(ex, fits);
+  const tx_event *t = nth_event(TX_EV_TRADE, 0);
+  EXPECT(t != NULL);
+  if (t != NULL) EXPECT_EQ(t->volume, B(39600000));
+  b = balances(ex, BB, 0);
+  EXPECT_EQ(b.quote_free, ((int64_t)1 << 61) + 3960000000000000000LL);
+  EXPECT_EQ(balances(ex, A, 0).quote_loan, 3960000000000000000LL); /* the whole cost */
+  check_invariants(ex);
+  tx_close(ex);
+}
+
 /* The same for an aggressing buy whose reservation counted on its taker rebate: it stops at the
  * fill it cannot pay, and what is left of it is dropped, not rested (it still crosses), for a
  * limit as for a market order. */
@@ -1557,6 +1597,7 @@ int main(void) {
   rebate_buy_past_the_bound_is_cancelled();
   rebate_buy_past_the_bound_halts();
   crossing_rebate_buy_keeps_its_remainder_reserved();
+  loans_keep_accounts_within_the_limit();
   rebates_within_holdings();
   reset_within_holdings();
   fee_volume_saturates();
