@@ -176,8 +176,8 @@ enum {
 };
 
 /* Would adding `amount` to `held` pass X_ACCOUNT_LIMIT? */
-static inline bool past_limit(int64_t held, int64_t amount) {
-  return amount > 0 && (__int128)held + amount > X_ACCOUNT_LIMIT;
+static inline bool past_limit(__int128 held, __int128 amount) {
+  return amount > 0 && held + amount > X_ACCOUNT_LIMIT;
 }
 
 /* Loans create the quote (long) or base (short) they lend, and at high leverage an account can be
@@ -191,16 +191,18 @@ static __attribute__((noinline)) bool fill_past_limit(const x_book *book, const 
                                                       const x_order *sell, int64_t q,
                                                       int64_t notional, int64_t buyer_fee,
                                                       int64_t seller_fee) {
-  int64_t quote_in = notional - seller_fee, base_in = q;
+  __int128 quote_in = (__int128)notional - seller_fee, cost = (__int128)notional + buyer_fee;
+  int64_t base_in = q;
   if (buyer == seller) {
-    if (buy->leverage == 0) quote_in -= notional + buyer_fee;
+    if (buy->leverage == 0) quote_in -= cost;
     if (sell->leverage == 0) base_in = 0;
   }
-  return past_limit(seller->quote_free + seller->quote_reserved + seller->quote_coll, quote_in) ||
-         past_limit(buyer->base_free + buyer->base_reserved + buyer->base_coll, base_in) ||
-         (buy->leverage > 0 && past_limit(buyer->quote_loan, notional + buyer_fee)) ||
+  return past_limit((__int128)seller->quote_free + seller->quote_reserved + seller->quote_coll,
+                    quote_in) ||
+         past_limit((__int128)buyer->base_free + buyer->base_reserved + buyer->base_coll, base_in) ||
+         (buy->leverage > 0 && past_limit(buyer->quote_loan, cost)) ||
          (sell->leverage > 0 && past_limit(seller->base_loan, q)) ||
-         past_limit(book->fees, buyer_fee + seller_fee);
+         past_limit(book->fees, (__int128)buyer_fee + seller_fee);
 }
 
 /* One fill of `q` base at the resting price between the aggressor `a` and resting order `r`;
