@@ -885,5 +885,18 @@ int tx_check(const tx_exchange *ex, char *err, size_t err_len) {
           i % ex->cfg.book_count, (long long)a->base_reserved, (long long)a->quote_reserved,
           (long long)base, (long long)quote);
   }
+  /* What a book has lent covers its open loans (more when some were written off). */
+  for (uint32_t b = 0; b < ex->cfg.book_count; b++) {
+    __int128 base = 0, quote = 0;
+    for (size_t i = b; i < n; i += ex->cfg.book_count) {
+      base += ex->accounts[i].base_loan;
+      quote += ex->accounts[i].quote_loan;
+    }
+    const x_book *book = &ex->books[b];
+    CHECK(book->lent_base >= base && book->lent_quote >= quote &&
+              book->lent_base <= X_LENT_LIMIT && book->lent_quote <= X_LENT_LIMIT,
+          "book %u: lent %lld/%lld, open loans %lld/%lld", b, (long long)book->lent_base,
+          (long long)book->lent_quote, (long long)base, (long long)quote);
+  }
   return TX_OK;
 }

@@ -94,11 +94,10 @@ typedef struct {
   uint32_t slot[X_ID_PAGE]; /* pool index + 1; 0 = none */
 } x_id_page;
 
-/* The most one account may hold of an asset (free, reserved and collateral together) or owe in
- * loans: a book's accounts are given at most TX_MAX_HELD in all, but loans and rebates create
- * more, and a fill that would pass this is refused. Half of TX_MAX_HELD above it, so that sums of
- * an account's parts never overflow. */
-#define X_ACCOUNT_LIMIT (TX_MAX_HELD + TX_MAX_HELD / 2)
+/* The most a book's margin loans may have lent of an asset, repayments deducted (what is written
+ * off stays lent): its accounts then hold at most TX_MAX_HELD + 1 + X_LENT_LIMIT units of each
+ * asset in all, and no balance, sum of balances or net fee total can overflow. */
+#define X_LENT_LIMIT (TX_MAX_HELD / 2)
 
 typedef struct {
   x_side side[2]; /* TX_BUY = bids, TX_SELL = asks */
@@ -110,6 +109,8 @@ typedef struct {
   /* What the accounts were given in total (at most TX_MAX_HELD): trading only moves it between
    * them, fees take from it, loans, rebates and resets may add to it. */
   int64_t held_base, held_quote;
+  /* What its margin loans created: lent less repaid, written-off loans included (X_LENT_LIMIT). */
+  int64_t lent_base, lent_quote;
 } x_book;
 
 /* An agent's account in one book. */

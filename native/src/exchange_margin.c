@@ -176,6 +176,7 @@ void x_margin_buy_leg(tx_exchange *ex, x_account *acct, x_order *o, int64_t pric
   take_collateral(acct, o, loan, base, quote);
   loan->amount += cost;
   acct->quote_loan += cost;
+  ex->books[o->book].lent_quote += cost;
 }
 
 void x_margin_sell_leg(tx_exchange *ex, x_account *acct, x_order *o, int64_t price, int64_t bid,
@@ -188,6 +189,7 @@ void x_margin_sell_leg(tx_exchange *ex, x_account *acct, x_order *o, int64_t pri
   take_collateral(acct, o, loan, base, quote);
   loan->amount += volume;
   acct->base_loan += volume;
+  ex->books[o->book].lent_base += volume;
 }
 
 /* Unlinks a finished loan from its account and from its order (if that still rests). */
@@ -287,12 +289,15 @@ void x_repay(tx_exchange *ex, x_account *acct, int dir, int64_t incoming, int64_
     release_collateral(acct, loan, base, quote);
     loan->amount -= s;
     incoming -= s;
+    x_book *book = &ex->books[loan->account % ex->cfg.book_count];
     if (dir == TX_BUY) {
       acct->quote_free -= s;
       acct->quote_loan -= s;
+      book->lent_quote -= s;
     } else {
       acct->base_free -= s;
       acct->base_loan -= s;
+      book->lent_base -= s;
     }
     if (loan->amount == 0) {
       release_collateral(acct, loan, loan->coll_base, loan->coll_quote);
@@ -423,16 +428,19 @@ static void liquidate(tx_exchange *ex, uint32_t li) {
   /* Close out: the collateral in the loan's currency repays what it can, the rest of the
    * collateral goes back to the account and the remainder of the loan is written off. */
   int64_t paid;
+  x_book *book = &ex->books[book_id];
   if (loan->dir == TX_BUY) {
     paid = min64(loan->coll_quote, loan->amount);
     loan->coll_quote -= paid;
     acct->quote_coll -= paid;
     acct->quote_loan -= loan->amount;
+    book->lent_quote -= paid; /* what is written off stays in the book */
   } else {
     paid = min64(loan->coll_base, loan->amount);
     loan->coll_base -= paid;
     acct->base_coll -= paid;
     acct->base_loan -= loan->amount;
+    book->lent_base -= paid;
   }
   int64_t written_off = loan->amount - paid;
   loan->amount = 0;

@@ -172,37 +172,15 @@ static void limit_rebates(const x_book *book, int64_t *maker_fee, int64_t *taker
 enum {
   FILL_DONE,
   FILL_UNPAYABLE, /* a cash buyer cannot pay it without a rebate the book has no room for */
-  FILL_PAST_LIMIT /* it would take an account past X_ACCOUNT_LIMIT units of an asset or loan */
+  FILL_PAST_LIMIT /* its loans would take what the book has lent past X_LENT_LIMIT */
 };
 
-/* Would adding `amount` to `held` pass X_ACCOUNT_LIMIT? */
-static inline bool past_limit(__int128 held, __int128 amount) {
-  return amount > 0 && held + amount > X_ACCOUNT_LIMIT;
-}
-
-/* Loans create the quote (long) or base (short) they lend, and at high leverage an account can be
- * paid more than a book was given: would a fill take the seller's quote, the buyer's base or
- * either's loans past X_ACCOUNT_LIMIT? An account trading with itself pays itself what it does
- * not borrow. The book's net fees are held to the same limit: without loans they never pass what
- * its accounts were given, but fees paid out of loans written off could in principle grow them
- * without end. Kept out of line: only exchanges with margin call it. */
-static __attribute__((noinline)) bool fill_past_limit(const x_book *book, const x_account *buyer,
-                                                      const x_account *seller, const x_order *buy,
-                                                      const x_order *sell, int64_t q,
-                                                      int64_t notional, int64_t buyer_fee,
-                                                      int64_t seller_fee) {
-  __int128 quote_in = (__int128)notional - seller_fee, cost = (__int128)notional + buyer_fee;
-  int64_t base_in = q;
-  if (buyer == seller) {
-    if (buy->leverage == 0) quote_in -= cost;
-    if (sell->leverage == 0) base_in = 0;
-  }
-  return past_limit((__int128)seller->quote_free + seller->quote_reserved + seller->quote_coll,
-                    quote_in) ||
-         past_limit((__int128)buyer->base_free + buyer->base_reserved + buyer->base_coll, base_in) ||
-         (buy->leverage > 0 && past_limit(buyer->quote_loan, cost)) ||
-         (sell->leverage > 0 && past_limit(seller->base_loan, q)) ||
-         past_limit(book->fees, (__int128)buyer_fee + seller_fee);
+/* Loans create the quote (long) or base (short) they lend: would a fill's loans take what the
+ * book has lent past X_LENT_LIMIT? */
+static bool lends_past_limit(const x_book *book, const x_order *buy, const x_order *sell,
+                             int64_t q, int64_t notional, int64_t buyer_fee) {
+  return (buy->leverage > 0 && (__int128)book->lent_quote + notional + buyer_fee > X_LENT_LIMIT) ||
+         (sell->leverage > 0 && (__int128)book->lent_base + q > X_LENT_LIMIT);
 }
 
 /* One fill of `q` base at the resting price between the aggressor `a` and resting order `r`;
@@ -221,6 +199,10 @@ static int settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, in
   int64_t buyer_fee = aggressor_buys ? taker_fee : maker_fee;
   int64_t seller_fee = aggressor_buys ? maker_fee : taker_fee;
 
+  if ((buy->leverage | sell->leverage) != 0 &&
+      lends_past_limit(book, buy, sell, q, notional, buyer_fee)) {
+    return FILL_PAST_LIMIT;
+  }
   if (buy->leverage == 0) {
     /* A resting buy pays a fill from the part of its reservation the fill frees and from free
      * quote; what its remaining volume needs stays reserved (taking from it would leave the
@@ -269,18 +251,10 @@ static int settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, in
         -(buyer_fee + seller_fee) > TX_MAX_HELD - (book->held_quote - book->fees) + 1) {
       return FILL_UNPAYABLE;
     }
-    /* Without margin a book's accounts never hold more than TX_MAX_HELD + 1 in all. */
-    if (__builtin_expect(ex->cfg.max_leverage_e9 > 0, 0) &&
-        fill_past_limit(book, buyer, seller, buy, sell, q, notional, buyer_fee, seller_fee)) {
-      return FILL_PAST_LIMIT;
-    }
     buy->res_quote -= from_res;
     buyer->quote_reserved -= from_res;
     buyer->quote_free -= from_free;
   } else {
-    if (fill_past_limit(book, buyer, seller, buy, sell, q, notional, buyer_fee, seller_fee)) {
-      return FILL_PAST_LIMIT;
-    }
     /* Margin legs and repayments value the other currency at the best ask (buyer) or best bid
      * (seller) as the fill happens. The resting order is still on its level, so the matched
      * side's best is the trade price. */

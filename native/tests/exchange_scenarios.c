@@ -1522,8 +1522,9 @@ static void crossing_rebate_buy_keeps_its_remainder_reserved(void) {
 
 /* Loans create the quote they lend: at 99x, a leveraged buy of 700 000 base at 10^7 would pay its
  * seller 6.93 * 10^18 quote units on top of the 2^61 it holds, past int64 (a negative balance
- * before). A fill that would take an account past X_ACCOUNT_LIMIT (1.5 * 2^62) units of an asset
- * is refused and the aggressor halted; 400 000 base trades. */
+ * before). A fill whose loan would take what the book has lent past X_LENT_LIMIT (2^61) is
+ * refused and the aggressor halted; 200 000 base (1.98 * 10^18 lent) trades, and the same again
+ * is refused while that loan is open. */
 static void loans_keep_accounts_within_the_limit(void) {
   tx_config c = config_t(1, 1);
   c.quote_decimals = 4;
@@ -1536,9 +1537,9 @@ static void loans_keep_accounts_within_the_limit(void) {
   tx_exchange *ex = open_exchange(&c);
   const int64_t price = P(10000000);
   run(ex, limit_order(BB, TX_SELL, B(70000000), price));
-  tx_instruction big = limit_order(A, TX_BUY, B(700000), price);
-  big.leverage_e9 = 98000000000LL;
-  run(ex, big);
+  tx_instruction buy = limit_order(A, TX_BUY, B(700000), price);
+  buy.leverage_e9 = 98000000000LL;
+  run(ex, buy);
   EXPECT_EQ(count_events(TX_EV_ACCEPTED), 1);
   EXPECT_EQ(count_events(TX_EV_TRADE), 0);
   EXPECT_EQ(count_events(TX_EV_PLACED), 0);
@@ -1547,15 +1548,16 @@ static void loans_keep_accounts_within_the_limit(void) {
   EXPECT_EQ(a.quote_free, (int64_t)1 << 61);
   EXPECT_EQ(a.quote_loan, 0);
   EXPECT_EQ(b.quote_free, (int64_t)1 << 61);
-  tx_instruction fits = limit_order(A, TX_BUY, B(400000), price);
-  fits.leverage_e9 = 98000000000LL;
-  run(ex, fits);
+  buy.volume = B(200000);
+  run(ex, buy);
   const tx_event *t = nth_event(TX_EV_TRADE, 0);
   EXPECT(t != NULL);
-  if (t != NULL) EXPECT_EQ(t->volume, B(39600000));
-  b = balances(ex, BB, 0);
-  EXPECT_EQ(b.quote_free, ((int64_t)1 << 61) + 3960000000000000000LL);
-  EXPECT_EQ(balances(ex, A, 0).quote_loan, 3960000000000000000LL); /* the whole cost */
+  if (t != NULL) EXPECT_EQ(t->volume, B(19800000));
+  EXPECT_EQ(balances(ex, BB, 0).quote_free, ((int64_t)1 << 61) + 1980000000000000000LL);
+  EXPECT_EQ(balances(ex, A, 0).quote_loan, 1980000000000000000LL); /* the whole cost */
+  run(ex, buy);
+  EXPECT_EQ(count_events(TX_EV_TRADE), 0);
+  EXPECT_EQ(count_events(TX_EV_REMAINDER_DROPPED), 1);
   check_invariants(ex);
   tx_close(ex);
 }
