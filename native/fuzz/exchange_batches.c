@@ -1,8 +1,9 @@
 /* libFuzzer target: the exchange core driven by arbitrary bytes. The input picks a configuration
- * (a shaped one, or the 472 raw bytes of a tx_config when the first byte is odd), then a sequence
- * of operations: batches of instructions (each record the raw 64 input bytes, with a mask byte
- * choosing which fields are pulled into plausible ranges so that matching, margin and expiry are
- * reached as well as every rejection), clock advances (tx_advance, or an empty batch), balance
+ * (a shaped one, a quarter of them with every book at the holdings bound and up to 98x leverage on
+ * unbounded loans, or the 472 raw bytes of a tx_config when the first byte is odd), then a
+ * sequence of operations: batches of instructions (each record the raw 64 input bytes, with a mask
+ * byte choosing which fields are pulled into plausible ranges so that matching, margin and expiry
+ * are reached as well as every rejection), clock advances (tx_advance, or an empty batch), balance
  * replacements, new accounts, fee policies, and a clock going backwards.
  *
  * Besides the sanitizers, after every operation: tx_check passes; every instruction of a batch
@@ -80,9 +81,17 @@ static int shaped_config(input *in, tx_config *c) {
   c->default_base = (int64_t)100 * 10000;
   c->default_quote = (int64_t)10000 * 10000000000;
   c->max_leverage_e9 = (int64_t)(take(in, 1) % 11) * 500000000;
+  c->max_loan = (int64_t)(take(in, 1) % 4) * 1000000000000;
+  if (take(in, 1) % 4 == 0) {
+    /* At the holdings bound, up to 98x leverage, loans unbounded: rebates and loans meet the
+     * limits that keep every balance within int64. */
+    c->default_base = TX_MAX_HELD / 4;
+    c->default_quote = TX_MAX_HELD / 4;
+    c->max_leverage_e9 = (int64_t)(1 + take(in, 1) % 98) * 1000000000;
+    c->max_loan = INT64_MAX;
+  }
   c->maintenance_margin_e9 =
       (int64_t)(take(in, 2) % 1000) * (1000000000000000000 / (2 * (1000000000 + c->max_leverage_e9))) / 1000;
-  c->max_loan = (int64_t)(take(in, 1) % 4) * 1000000000000;
   c->fee_slot_period_ns = 1 + take(in, 1) % 30 * 1000000000ull;
   c->fee_history_slots = 1 + (uint32_t)take(in, 1) % 6;
   c->fee_tier_count = 1 + (uint32_t)take(in, 1) % 3;
