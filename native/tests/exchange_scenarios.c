@@ -1525,7 +1525,7 @@ static void crossing_rebate_buy_keeps_its_remainder_reserved(void) {
  * before). A fill whose loan would take what the book has lent past X_LENT_LIMIT (2^61) is
  * refused and the aggressor halted; 200 000 base (1.98 * 10^18 lent) trades, and the same again
  * is refused while that loan is open. */
-static void loans_keep_accounts_within_the_limit(void) {
+static void lending_stays_within_its_limit(void) {
   tx_config c = config_t(1, 1);
   c.quote_decimals = 4;
   c.agent_count = 2;
@@ -1599,7 +1599,7 @@ int main(void) {
   rebate_buy_past_the_bound_is_cancelled();
   rebate_buy_past_the_bound_halts();
   crossing_rebate_buy_keeps_its_remainder_reserved();
-  loans_keep_accounts_within_the_limit();
+  lending_stays_within_its_limit();
   rebates_within_holdings();
   reset_within_holdings();
   fee_volume_saturates();
