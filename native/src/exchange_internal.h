@@ -106,8 +106,8 @@ typedef struct {
   uint32_t next_order_id, next_trade_id, order_count;
   int64_t fees;
   int64_t checked_bid, checked_ask; /* best prices at the last margin check */
-  /* What the accounts were given in total (at most TX_MAX_HELD): trading only moves it between
-   * them, fees take from it, loans, rebates and resets may add to it. */
+  /* What the accounts were given in total (at most TX_MAX_HELD; a reset gives again): trading
+   * only moves it between them and net fees take from it. Loans add apart, in lent_*. */
   int64_t held_base, held_quote;
   /* What its margin loans created: lent less repaid, written-off loans included (X_LENT_LIMIT). */
   int64_t lent_base, lent_quote;

@@ -256,6 +256,7 @@ static bool exact_release(const tx_exchange *ex, const x_loan *loan, int64_t s, 
 }
 
 void x_repay(tx_exchange *ex, x_account *acct, int dir, int64_t incoming, int64_t price) {
+  x_book *book = &ex->books[(size_t)(acct - ex->accounts) % ex->cfg.book_count];
   uint32_t li = acct->loan_head;
   while (li != XNONE && incoming > 0) {
     x_loan *loan = &ex->loans[li];
@@ -289,7 +290,6 @@ void x_repay(tx_exchange *ex, x_account *acct, int dir, int64_t incoming, int64_
     release_collateral(acct, loan, base, quote);
     loan->amount -= s;
     incoming -= s;
-    x_book *book = &ex->books[loan->account % ex->cfg.book_count];
     if (dir == TX_BUY) {
       acct->quote_free -= s;
       acct->quote_loan -= s;
