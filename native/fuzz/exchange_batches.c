@@ -7,9 +7,10 @@
  * replacements, new accounts, fee policies, and a clock going backwards.
  *
  * Besides the sanitizers, after every operation: tx_check passes; every instruction of a batch
- * has exactly one outcome event; event timestamps never go back; per book, base and quote are
- * conserved (balances + collateral - loans, with fees collected and written-off loans counted)
- * across everything but balance replacements, new accounts and resets; and a twin exchange opened
+ * has exactly one outcome event; a fill-or-kill order never fills in part; event timestamps never
+ * go back; per book, base and quote are conserved (balances + collateral - loans, with fees
+ * collected and written-off loans counted) across everything but balance replacements, new
+ * accounts and resets; and a twin exchange opened
  * with TX_CFG_GENERAL_PATHS, given the same operations, returns the same codes and
  * byte-identical events (read in place there, with tx_peek_events); and the snapshot calls
  * agree with each other (levels, each level's orders, tx_order_get, the agents' orders). */
@@ -202,7 +203,8 @@ static void snapshots_agree(tx_exchange *ex, uint32_t book) {
           (long long)orders);
 }
 
-static void settle(tx_exchange *ex, tx_exchange *twin, size_t count, int conserved) {
+static void settle(tx_exchange *ex, tx_exchange *twin, const tx_instruction *batch, size_t count,
+                   int conserved) {
   size_t n = tx_drain_events(ex, events, sizeof events / sizeof *events);
   /* the twin's events are read in place */
   const tx_event *view = NULL;
@@ -235,6 +237,11 @@ static void settle(tx_exchange *ex, tx_exchange *twin, size_t count, int conserv
               (long long)e->volume, (long long)e->notional);
     }
     if (e->instruction == TX_NONE) continue;
+    /* Fill-or-kill: accepted means filled whole (self-trade reductions aside, which shrink it). */
+    REQUIRE(e->type != TX_EV_REMAINDER_DROPPED || e->instruction >= count ||
+                batch[e->instruction].kind != TX_INSTR_LIMIT ||
+                batch[e->instruction].time_in_force != TX_FOK,
+            "fill-or-kill instruction %u filled in part", e->instruction);
     if (e->type == TX_EV_ACCEPTED || e->type == TX_EV_RESET ||
         (e->type == TX_EV_REJECTED && !(e->flags & TX_EVF_EXPIRY)) ||
         (e->type == TX_EV_CANCELLED && e->reason == TX_CAUSE_REQUEST)) {
@@ -349,7 +356,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       rc2 = tx_submit(twin, clock_ns, batch, count);
       REQUIRE(rc == rc2 && rc == TX_OK, "tx_submit %s, general paths %s", tx_errstr(rc),
               tx_errstr(rc2));
-      settle(ex, twin, count, 1);
+      settle(ex, twin, batch, count, 1);
     } else if (kind == 5) {
       uint64_t step = take(&in, 1) & 1 ? take(&in, 8) % 100000000000ull : take(&in, 5);
       clock_ns += step;
@@ -357,7 +364,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       rc = tx_advance(ex, clock_ns);
       rc2 = tx_advance(twin, clock_ns);
       REQUIRE(rc == rc2 && rc == TX_OK, "tx_advance %s", tx_errstr(rc));
-      settle(ex, twin, 0, 1);
+      settle(ex, twin, NULL, 0, 1);
       mid += (int64_t)(int8_t)take(&in, 1);
       if (mid < 3) mid = 3;
     } else if (kind == 6) {
@@ -373,7 +380,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             (long long)quote, tx_errstr(rc));
       rc2 = tx_set_balances(twin, agent, book, base, quote);
       REQUIRE(rc == rc2, "tx_set_balances %d / %d", rc, rc2);
-      settle(ex, twin, 0, rc != TX_OK);
+      settle(ex, twin, NULL, 0, rc != TX_OK);
     } else if (kind == 7) {
       int32_t agent = (int32_t)take(&in, 4);
       if (take(&in, 1) & 1) agent = -(int32_t)(agent & 7) - 1;
@@ -384,7 +391,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       rc2 = tx_add_account(twin, agent, base, quote);
       REQUIRE(rc == rc2, "tx_add_account %d / %d", rc, rc2);
       if (rc == TX_OK) add_agent(agent);
-      settle(ex, twin, 0, rc != TX_OK);
+      settle(ex, twin, NULL, 0, rc != TX_OK);
     } else if (kind == 8) {
       tx_fee_tier tiers[TX_MAX_FEE_TIERS];
       uint32_t count = (uint32_t)take(&in, 1) % (TX_MAX_FEE_TIERS + 2);
@@ -400,13 +407,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             tx_errstr(rc2), count, agent, policy, tx_errstr(rc));
       rc2 = tx_set_fee_policy(twin, agent, policy);
       REQUIRE(rc == rc2, "tx_set_fee_policy %d / %d", rc, rc2);
-      settle(ex, twin, 0, 1);
+      settle(ex, twin, NULL, 0, 1);
     } else if (clock_ns > 0) {
       uint64_t back = clock_ns - 1 - take(&in, 4) % clock_ns;
       REQUIRE(tx_advance(ex, back) == TX_ERR_TIME, "clock went back");
       REQUIRE(tx_submit(ex, back, batch, 0) == TX_ERR_TIME, "clock went back");
       REQUIRE(tx_advance(twin, back) == TX_ERR_TIME, "clock went back");
-      settle(ex, twin, 0, 1);
+      settle(ex, twin, NULL, 0, 1);
     }
   }
   tx_close(ex);

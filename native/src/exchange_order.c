@@ -490,6 +490,25 @@ static int64_t buy_notional(const tx_exchange *ex, const x_book *book, const tx_
   return market ? w.cost : x_sat_add(w.cost, x_notional(ex, in->price, size - w.vol));
 }
 
+/* Could a fill-or-kill order meet a fill the holdings bound or the lending limit refuses? Such a
+ * fill stops an aggressor part-way, or cancels a resting buy the order's fillable volume counted,
+ * and the order would then fill in part. It is judged on bounds, so that the order fills whole
+ * whenever it is accepted: its fills' notionals sum to at most N = trunc_q(P * size), P its
+ * limit (buys) or the best bid (sells); each fill's fees, and each leveraged buyer's loan, are
+ * below its notional, with a unit of rounding per fill, and a leveraged seller borrows at most
+ * the base it sells. Only a book near the bound (about 2^62 quote units held, or 2^61 lent) is
+ * close enough for that to refuse anything. */
+static bool fok_may_stop(const tx_exchange *ex, const x_book *book, int dir, int64_t price,
+                         int64_t size) {
+  const x_side *opp = &book->side[!dir];
+  int64_t top = dir == TX_BUY ? price : opp->lv[opp->n - 1].price;
+  __int128 reach = 2 * (__int128)x_notional(ex, top, size) + 4 * ((__int128)book->order_count + 1);
+  if (ex->rebates && reach > (__int128)TX_MAX_HELD - (book->held_quote - book->fees)) return true;
+  return ex->cfg.max_leverage_e9 > 0 &&
+         ((__int128)book->lent_quote + reach > X_LENT_LIMIT ||
+          (__int128)book->lent_base + size > X_LENT_LIMIT);
+}
+
 /* Validates an instruction's enum fields and padding. */
 static inline bool well_formed(const tx_instruction *in) {
   return in->direction <= TX_SELL && in->currency <= TX_CURRENCY_QUOTE &&
@@ -692,6 +711,9 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
     x_walk x = walk(ex, book, dir, true, price, in->agent_id, mode, false, size, 0);
     if (x.vol == 0 || (tif == TX_FOK && x.vol < size)) {
       return reject(ex, in, TX_R_CONTRACT_VIOLATION, 0);
+    }
+    if (tif == TX_FOK && fok_may_stop(ex, book, dir, price, size)) {
+      return reject(ex, in, TX_R_HOLDINGS_LIMIT, 0);
     }
     if (x.vol < size) {
       /* The own volume becomes trunc_v(X / (1 + L)), and the order trades that much levered. */

@@ -194,7 +194,8 @@ static size_t collect(tx_exchange *ex, tx_event *out, size_t cap) {
   return n;
 }
 
-static int check_events(tx_exchange *ex, size_t n_instr, int step, uint64_t seed) {
+static int check_events(tx_exchange *ex, const tx_instruction *batch, size_t n_instr, int step,
+                        uint64_t seed) {
   size_t n = collect(ex, batch_events, sizeof batch_events / sizeof *batch_events);
   if (n == (size_t)-1) {
     fprintf(stderr, "seed %llu step %d: drain/peek count mismatch\n", (unsigned long long)seed, step);
@@ -228,6 +229,10 @@ static int check_events(tx_exchange *ex, size_t n_instr, int step, uint64_t seed
     if ((e->type == TX_EV_CANCELLED || e->type == TX_EV_EXPIRED || e->type == TX_EV_STP_REDUCED ||
          e->type == TX_EV_REMAINDER_DROPPED) && (e->volume < 0 || e->remaining < 0)) bad = "volume";
     if (e->type == TX_EV_CANCELLED && (((e->flags & TX_EVF_PARTIAL) != 0) != (e->remaining > 0))) bad = "partial flag";
+    /* Fill-or-kill: accepted means filled whole (self-trade reductions aside, which shrink it). */
+    if (e->type == TX_EV_REMAINDER_DROPPED && e->instruction < n_instr &&
+        batch[e->instruction].kind == TX_INSTR_LIMIT &&
+        batch[e->instruction].time_in_force == TX_FOK) bad = "fill-or-kill filled in part";
     if (e->type == TX_EV_ACCEPTED && e->instruction != TX_NONE) {
       for (size_t j = i + 1; j < n; j++) {
         const tx_event *f = &batch_events[j];
@@ -482,7 +487,7 @@ static int run_seed(uint64_t seed) {
       if (r3 == TX_OK && stepwise_check(&one, step, seed, "an advance")) goto fail;
       if (r1 == TX_OK) {
         n_advance++;
-        if (check_events(ex, 0, step, seed) || same_as_general(general, step, seed)) goto fail;
+        if (check_events(ex, NULL, 0, step, seed) || same_as_general(general, step, seed)) goto fail;
       } else if (r1 != TX_ERR_TIME) { fprintf(stderr, "advance %s\n", tx_errstr(r1)); goto fail; }
     } else if (side < 10) {
       int32_t agent = agent_ids[uniform(0, AGENTS - 1)];
@@ -536,7 +541,7 @@ static int run_seed(uint64_t seed) {
       goto fail;
     }
     step += (int)n;
-    if (check_events(ex, n, step, seed)) goto fail;
+    if (check_events(ex, batch, n, step, seed)) goto fail;
     if (tx_submit(general, now, batch, n) != TX_OK || same_as_general(general, step, seed)) goto fail;
     if (tx_advance(one.ex, now) != TX_OK || stepwise_check(&one, step, seed, "the clock")) goto fail;
     for (size_t i = 0; i < n; i++) {

@@ -1593,7 +1593,83 @@ static void rebate_buy_past_the_bound_halts(void) {
   tx_close(ex);
 }
 
+/* A fill-or-kill order must fill whole or not at all, but a fill the holdings bound or the lending
+ * limit refuses stops an aggressor part-way (or cancels a resting buy its fillable volume
+ * counted). Near those bounds such an order is refused up front (HOLDINGS_LIMIT); with room it
+ * fills whole. Before, each of these filled in part, the rest dropped. */
+static void fill_or_kill_stays_whole_near_the_bounds(void) {
+  /* A buy at a taker rebate with nothing but its reservation. */
+  const int64_t reserve = Q(199.8); /* trunc(100 * 2 * 0.999) */
+  tx_exchange *ex = book_at_the_bound(0, -1000000LL, reserve);
+  run(ex, limit_order(C, TX_SELL, B(1), P(100)));
+  run(ex, limit_order(C, TX_SELL, B(1), P(100)));
+  tx_instruction fok = limit_order(A, TX_BUY, B(2), P(100));
+  fok.time_in_force = TX_FOK;
+  run(ex, fok);
+  EXPECT_EQ(count_events(TX_EV_TRADE), 0);
+  const tx_event *r = nth_event(TX_EV_REJECTED, 0);
+  EXPECT(r != NULL && r->reason == TX_R_HOLDINGS_LIMIT);
+  EXPECT_EQ(balances(ex, A, 0).quote_free, reserve);
+  /* With room (D gives up its Q(10000)), the same order fills whole at the rebate. */
+  EXPECT_EQ(tx_set_balances(ex, D, 0, B(100), 0), TX_OK);
+  run(ex, fok);
+  EXPECT_EQ(count_events(TX_EV_TRADE), 2);
+  EXPECT_EQ(count_events(TX_EV_REMAINDER_DROPPED), 0);
+  tx_balances a = balances(ex, A, 0);
+  EXPECT_EQ(a.base_free, B(2));
+  EXPECT_EQ(a.quote_free, reserve - Q(199.8));
+  check_invariants(ex);
+  tx_close(ex);
+
+  /* A sell whose walk counts a resting buy reserved at a maker rebate that cannot be paid. */
+  ex = book_at_the_bound(-1000000LL, 0, reserve);
+  run(ex, limit_order(A, TX_BUY, B(2), P(100)));
+  run(ex, limit_order(BB, TX_BUY, B(1), P(99)));
+  fok = limit_order(C, TX_SELL, B(3), P(99));
+  fok.time_in_force = TX_FOK;
+  run(ex, fok);
+  EXPECT_EQ(count_events(TX_EV_TRADE), 0);
+  EXPECT_EQ(count_events(TX_EV_CANCELLED), 0);
+  r = nth_event(TX_EV_REJECTED, 0);
+  EXPECT(r != NULL && r->reason == TX_R_HOLDINGS_LIMIT);
+  tx_book_info info;
+  EXPECT_EQ(tx_book_info_get(ex, 0, &info), TX_OK);
+  EXPECT_EQ(info.bid_volume, B(3));
+  check_invariants(ex);
+  tx_close(ex);
+
+  /* A leveraged buy whose second fill would take the book's lending past its limit. */
+  tx_config c = config_t(1, 1);
+  c.quote_decimals = 4;
+  c.agent_count = 2;
+  c.default_base = B(200000000);
+  c.default_quote = (int64_t)1 << 61;
+  c.max_leverage_e9 = 98000000000LL;
+  c.max_loan = 9000000000000000000LL;
+  c.maintenance_margin_e9 = 1000000LL;
+  ex = open_exchange(&c);
+  const int64_t price = P(10000000);
+  run(ex, limit_order(BB, TX_SELL, B(19800000), price));
+  run(ex, limit_order(BB, TX_SELL, B(9900000), price));
+  fok = limit_order(A, TX_BUY, B(300000), price); /* 99x: B(29700000) matchable */
+  fok.leverage_e9 = 98000000000LL;
+  fok.time_in_force = TX_FOK;
+  run(ex, fok);
+  EXPECT_EQ(count_events(TX_EV_TRADE), 0);
+  r = nth_event(TX_EV_REJECTED, 0);
+  EXPECT(r != NULL && r->reason == TX_R_HOLDINGS_LIMIT);
+  EXPECT_EQ(balances(ex, A, 0).quote_loan, 0);
+  /* A small one fills whole. */
+  fok.volume = B(1000);
+  run(ex, fok);
+  EXPECT_EQ(count_events(TX_EV_TRADE), 1);
+  EXPECT_EQ(count_events(TX_EV_REMAINDER_DROPPED), 0);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
 int main(void) {
+  fill_or_kill_stays_whole_near_the_bounds();
   rebate_buy_notional_within_holdings();
   rebate_buy_keeps_the_rest_reserved();
   rebate_buy_past_the_bound_is_cancelled();

@@ -770,6 +770,7 @@ const RANGE_COVERED = [
   "fill refused at the holdings bound",
   "cancelled unfunded",
   "aggressing buy halted",
+  "fill-or-kill refused near the bound",
 ];
 const INSTRUCTIONS = 4_000;
 const MARGIN_INSTRUCTIONS = 3_000;

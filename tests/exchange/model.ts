@@ -235,6 +235,28 @@ export class ExchangeModel {
     );
   }
 
+  /** Could a fill-or-kill order meet a fill the holdings bound refuses, and so fill in part? The
+   * core judges it on bounds (README): twice the notional of its size at its limit (a buy) or
+   * at the best bid (a sell), plus four units per resting order and four more, against the
+   * bound's room, when any fee policy has a rebate. The core's lending-limit half of the rule
+   * is left out: the model's streams never come near that limit. */
+  #fokMayStop(
+    book: Book,
+    opposite: Order[],
+    direction: Direction,
+    price: bigint,
+    size: bigint,
+  ): boolean {
+    const rebates = this.#policies.some((tiers) =>
+      tiers.some((tier) => tier.makerE9 < 0n || tier.takerE9 < 0n)
+    );
+    if (!rebates) return false;
+    const top = direction === "buy" ? price : opposite[0].price;
+    const resting = BigInt(book.bids.length + book.asks.length);
+    const reach = 2n * this.#quoteOf(top, size) + 4n * (resting + 1n);
+    return reach > MAX_HELD - (book.heldQuote - book.fees);
+  }
+
   // ---- fixed point (section 1) ----
 
   /** trunc_q(price * volume * (1 + rate)) in quote units; rate 0 gives the notional. */
@@ -722,6 +744,10 @@ export class ExchangeModel {
         }
       } else if (tif === "FOK") {
         if (!this.#fillable(opposite, limit, size, stp)) return reject("CONTRACT_VIOLATION");
+        if (this.#fokMayStop(book, opposite, p.direction, limit.price, size)) {
+          this.#count("fill-or-kill refused near the bound");
+          return reject("HOLDINGS_LIMIT");
+        }
       }
       if (limit.postOnly && !this.#postOnlyAccepts(opposite, p.agentId, limit, size, stp)) {
         return reject("CONTRACT_VIOLATION");
