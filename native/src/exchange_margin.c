@@ -31,10 +31,6 @@ static int64_t base_ceil(const tx_exchange *ex, int64_t quote, int64_t price) {
   return ceil_div(num, den);
 }
 
-static int64_t loans_in_quote(const tx_exchange *ex, const x_account *acct, int64_t price) {
-  return x_sat_add(x_notional(ex, price, acct->base_loan), acct->quote_loan);
-}
-
 /* The exact value of one quote unit and of one base unit at `price`, in a common unit (quote
  * units times 10^-min(shift, 0)), so that values can be compared and split without truncation. */
 static void exact_units(const tx_exchange *ex, int64_t price, __int128 *unit, __int128 *per_base) {
@@ -44,12 +40,99 @@ static void exact_units(const tx_exchange *ex, int64_t price, __int128 *unit, __
   for (int i = 0; i < -ex->notional_shift; i++) *unit *= 10;
 }
 
+/* ---- unsigned 256-bit integers: margin arithmetic past 128 bits ----
+ * Collateral values and loan limits multiply prices (up to 2^40 ticks, scaled by up to 10^18)
+ * by balances and amounts near 2^62 units: such products need up to about 230 bits. The 128-bit
+ * computations below cover every ordinary case; these exact ones take over past them, so that
+ * the result is the same at any magnitude. Four limbs, least significant first. */
+typedef struct {
+  uint64_t w[4];
+} x_u256;
+
+/* A non-negative 128-bit value, widened. */
+static x_u256 wide(__int128 v) {
+  unsigned __int128 u = (unsigned __int128)v;
+  return (x_u256){{(uint64_t)u, (uint64_t)(u >> 64), 0, 0}};
+}
+
+/* a * b, which the callers keep within 256 bits. */
+static x_u256 u256_mul(x_u256 a, x_u256 b) {
+  x_u256 r = {{0, 0, 0, 0}};
+  for (int i = 0; i < 4; i++) {
+    unsigned __int128 carry = 0;
+    for (int j = 0; i + j < 4; j++) {
+      unsigned __int128 t = (unsigned __int128)a.w[i] * b.w[j] + r.w[i + j] + carry;
+      r.w[i + j] = (uint64_t)t;
+      carry = t >> 64;
+    }
+  }
+  return r;
+}
+
+static x_u256 u256_add(x_u256 a, x_u256 b) {
+  unsigned __int128 carry = 0;
+  for (int i = 0; i < 4; i++) {
+    carry += (unsigned __int128)a.w[i] + b.w[i];
+    a.w[i] = (uint64_t)carry;
+    carry >>= 64;
+  }
+  return a;
+}
+
+/* a - b for a >= b. */
+static x_u256 u256_sub(x_u256 a, x_u256 b) {
+  uint64_t borrow = 0;
+  for (int i = 0; i < 4; i++) {
+    unsigned __int128 d = (unsigned __int128)a.w[i] - b.w[i] - borrow;
+    a.w[i] = (uint64_t)d;
+    borrow = (uint64_t)(d >> 64) & 1u;
+  }
+  return a;
+}
+
+static int u256_cmp(x_u256 a, x_u256 b) {
+  for (int i = 3; i >= 0; i--) {
+    if (a.w[i] != b.w[i]) return a.w[i] < b.w[i] ? -1 : 1;
+  }
+  return 0;
+}
+
+static unsigned u256_bits(x_u256 a) {
+  for (int i = 3; i >= 0; i--) {
+    if (a.w[i] != 0) return (unsigned)(64 * i + 64 - __builtin_clzll(a.w[i]));
+  }
+  return 0;
+}
+
+/* a << k for 0 < k < 64, which the callers keep within 256 bits. */
+static x_u256 u256_shl(x_u256 a, unsigned k) {
+  for (int i = 3; i > 0; i--) a.w[i] = (a.w[i] << k) | (a.w[i - 1] >> (64 - k));
+  a.w[0] <<= k;
+  return a;
+}
+
+/* trunc(n / d) for d > 0 and a quotient below 2^63 (the callers' quotients are balances). */
+static int64_t u256_div(x_u256 n, x_u256 d) {
+  uint64_t q = 0;
+  unsigned bits = u256_bits(d);
+  for (int k = 62; k >= 0; k--) {
+    if (bits + (unsigned)k > 256) continue; /* d * 2^k is past any n */
+    x_u256 step = k == 0 ? d : u256_shl(d, (unsigned)k);
+    if (u256_cmp(step, n) <= 0) {
+      n = u256_sub(n, step);
+      q |= (uint64_t)1 << k;
+    }
+  }
+  return (int64_t)q;
+}
+
 /* Would borrowing `coll * L` more (a sell's collateral valued at `price`) take the account's loans,
  * valued at `price`, past maxLoan? Compared exactly, in quote units times 10^-min(shift, 0) and
  * 10^9: truncating the new borrowing or the base loan's value first let an order borrow up to a
- * quote unit past the limit. Products beyond 128 bits fall back to that truncated comparison. */
+ * quote unit past the limit. Products beyond 128 bits are compared in 256 (until this version they
+ * fell back to that truncated comparison). */
 static bool exceeds_loan_limit(const tx_exchange *ex, const x_account *acct, int dir, int64_t coll,
-                               int64_t coll_quote, int64_t leverage, int64_t price) {
+                               int64_t leverage, int64_t price) {
   __int128 unit, per_base;
   exact_units(ex, price, &unit, &per_base);
   __int128 borrowed, owed_b, owed_q, owed, total, limit;
@@ -63,9 +146,14 @@ static bool exceeds_loan_limit(const tx_exchange *ex, const x_account *acct, int
       !__builtin_mul_overflow(unit * X_RATE_ONE, (__int128)ex->cfg.max_loan, &limit)) {
     return total > limit;
   }
-  /* In 128 bits: a wrapped int64 would pass the loan limit. */
-  __int128 approx = (__int128)coll_quote * leverage / X_RATE_ONE;
-  return approx + loans_in_quote(ex, acct, price) > ex->cfg.max_loan;
+  x_u256 rate_one = wide(X_RATE_ONE);
+  x_u256 borrowed_wide =
+      u256_mul(u256_mul(wide(dir == TX_BUY ? unit : per_base), wide(coll)), wide(leverage));
+  x_u256 owed_wide = u256_mul(u256_add(u256_mul(wide(per_base), wide(acct->base_loan)),
+                                       u256_mul(wide(unit), wide(acct->quote_loan))),
+                              rate_one);
+  x_u256 limit_wide = u256_mul(u256_mul(wide(unit), rate_one), wide(ex->cfg.max_loan));
+  return u256_cmp(u256_add(borrowed_wide, owed_wide), limit_wide) > 0;
 }
 
 int x_margin_reserve(tx_exchange *ex, x_account *acct, x_order *o, int dir, int64_t leverage,
@@ -75,7 +163,7 @@ int x_margin_reserve(tx_exchange *ex, x_account *acct, x_order *o, int dir, int6
   int64_t wealth = x_sat_add(x_notional(ex, ref_price, acct->base_free), acct->quote_free);
   int64_t coll_quote = dir == TX_BUY ? coll : x_notional(ex, ref_price, coll);
   if (coll_quote > wealth ||
-      exceeds_loan_limit(ex, acct, dir, coll, coll_quote, leverage, ref_price)) {
+      exceeds_loan_limit(ex, acct, dir, coll, leverage, ref_price)) {
     return TX_R_EXCEEDING_LOAN;
   }
   int64_t res_base, res_quote;
@@ -222,37 +310,57 @@ static void release_collateral(x_account *acct, x_loan *loan, int64_t base, int6
  * give back base first, short loans quote first). With the value V = Vb + Vq (base part at
  * `price`, quote part), a long releases trunc_b(s V / (amount Vb) * base) while s V / amount < Vb,
  * then all its base and trunc_q(s V / amount - Vb) quote; a short likewise. Values are kept in
- * quote units times 10^-min(shift, 0), so nothing is truncated before the end. False when the
- * products do not fit in 128 bits. */
-static bool exact_release(const tx_exchange *ex, const x_loan *loan, int64_t s, int64_t price,
+ * quote units times 10^-min(shift, 0), so nothing is truncated before the end: in 128 bits where
+ * the products fit, else in 256 (until this version a truncated split, a few units off). */
+static void exact_release(const tx_exchange *ex, const x_loan *loan, int64_t s, int64_t price,
                           int dir, int64_t *base, int64_t *quote) {
   __int128 unit, per_base;
   exact_units(ex, price, &unit, &per_base);
   __int128 a = loan->amount, vb, vq, value, share, owed_b, owed_q, den_b, den_q;
-  if (__builtin_mul_overflow(per_base, (__int128)loan->coll_base, &vb) ||
-      __builtin_mul_overflow(unit, (__int128)loan->coll_quote, &vq) ||
-      __builtin_add_overflow(vb, vq, &value) || __builtin_mul_overflow(value, (__int128)s, &share) ||
-      __builtin_mul_overflow(vb, a, &owed_b) || __builtin_mul_overflow(vq, a, &owed_q) ||
-      __builtin_mul_overflow(per_base, a, &den_b) || __builtin_mul_overflow(unit, a, &den_q)) {
-    return false;
+  if (!__builtin_mul_overflow(per_base, (__int128)loan->coll_base, &vb) &&
+      !__builtin_mul_overflow(unit, (__int128)loan->coll_quote, &vq) &&
+      !__builtin_add_overflow(vb, vq, &value) &&
+      !__builtin_mul_overflow(value, (__int128)s, &share) &&
+      !__builtin_mul_overflow(vb, a, &owed_b) && !__builtin_mul_overflow(vq, a, &owed_q) &&
+      !__builtin_mul_overflow(per_base, a, &den_b) && !__builtin_mul_overflow(unit, a, &den_q)) {
+    /* share / amount is the repaid value; owed_b / amount and owed_q / amount the two parts. */
+    if (dir == TX_BUY) {
+      if (share < owed_b) {
+        *base = (int64_t)(share / den_b);
+        *quote = 0;
+      } else {
+        *base = loan->coll_base;
+        *quote = min64((int64_t)((share - owed_b) / den_q), loan->coll_quote);
+      }
+    } else if (share < owed_q) {
+      *quote = (int64_t)(share / den_q);
+      *base = 0;
+    } else {
+      *quote = loan->coll_quote;
+      *base = min64((int64_t)((share - owed_q) / den_b), loan->coll_base);
+    }
+    return;
   }
-  /* share / amount is the repaid value; owed_b / amount and owed_q / amount the two parts. */
+  x_u256 wa = wide(a), wvb = u256_mul(wide(per_base), wide(loan->coll_base)),
+         wvq = u256_mul(wide(unit), wide(loan->coll_quote));
+  x_u256 wshare = u256_mul(u256_add(wvb, wvq), wide(s));
+  x_u256 wowed_b = u256_mul(wvb, wa), wowed_q = u256_mul(wvq, wa);
+  x_u256 wden_b = u256_mul(wide(per_base), wa), wden_q = u256_mul(wide(unit), wa);
   if (dir == TX_BUY) {
-    if (share < owed_b) {
-      *base = (int64_t)(share / den_b);
+    if (u256_cmp(wshare, wowed_b) < 0) {
+      *base = u256_div(wshare, wden_b);
       *quote = 0;
     } else {
       *base = loan->coll_base;
-      *quote = min64((int64_t)((share - owed_b) / den_q), loan->coll_quote);
+      *quote = min64(u256_div(u256_sub(wshare, wowed_b), wden_q), loan->coll_quote);
     }
-  } else if (share < owed_q) {
-    *quote = (int64_t)(share / den_q);
+  } else if (u256_cmp(wshare, wowed_q) < 0) {
+    *quote = u256_div(wshare, wden_q);
     *base = 0;
   } else {
     *quote = loan->coll_quote;
-    *base = min64((int64_t)((share - owed_q) / den_b), loan->coll_base);
+    *base = min64(u256_div(u256_sub(wshare, wowed_q), wden_b), loan->coll_base);
   }
-  return true;
 }
 
 void x_repay(tx_exchange *ex, x_account *acct, int dir, int64_t incoming, int64_t price) {
@@ -267,26 +375,7 @@ void x_repay(tx_exchange *ex, x_account *acct, int dir, int64_t incoming, int64_
     }
     int64_t s = min64(loan->amount, incoming);
     int64_t base = loan->coll_base, quote = loan->coll_quote;
-    if (s < loan->amount && !exact_release(ex, loan, s, price, dir, &base, &quote)) {
-      /* Beyond 128-bit products: the same split, from the collateral's value truncated to
-       * quote units. */
-      int64_t vb = x_notional(ex, price, loan->coll_base);
-      __int128 share = (__int128)s * ((__int128)vb + loan->coll_quote) / loan->amount; /* quote */
-      if (dir == TX_BUY) {
-        if (share < vb) {
-          base = vb > 0 ? (int64_t)(share * loan->coll_base / vb) : 0;
-          quote = 0;
-        } else {
-          quote = min64((int64_t)(share - vb), loan->coll_quote);
-        }
-      } else if (share < loan->coll_quote) {
-        quote = (int64_t)share;
-        base = 0;
-      } else {
-        base = vb > 0 ? (int64_t)((share - loan->coll_quote) * loan->coll_base / vb) : 0;
-        base = min64(base, loan->coll_base);
-      }
-    }
+    if (s < loan->amount) exact_release(ex, loan, s, price, dir, &base, &quote);
     release_collateral(acct, loan, base, quote);
     loan->amount -= s;
     incoming -= s;

@@ -1668,7 +1668,45 @@ static void fill_or_kill_stays_whole_near_the_bounds(void) {
   tx_close(ex);
 }
 
+/* A partial repayment whose collateral split needs more than 128 bits: a short of
+ * 1125900686220920 base units at 1124729223 ticks (quote at 0 decimals: price * base is 10^6
+ * times a quote unit), at 1x, holds 562950343110460 base; buying back s = 406276302426202 at the
+ * same price releases trunc(562950343110460 * s / 1125900686220920) = 203138151213101, computed
+ * in 256 bits (price * collateral * s is about 2^128). Until this version the core fell back to
+ * valuing the collateral in whole quote units first and released one unit less. */
+static void collateral_split_past_128_bits(void) {
+  tx_config c = config_t(1, 1);
+  c.quote_decimals = 0;
+  c.max_leverage_e9 = 1000000000LL;
+  c.max_loan = INT64_MAX;
+  const int64_t volume = 1125900686220920LL, price = 1124729223LL, s = 406276302426202LL;
+  const int64_t collateral = volume / 2, released = 203138151213101LL;
+  tx_exchange *ex = open_exchange(&c);
+  EXPECT_EQ(tx_set_balances(ex, A, 0, 600000000000000LL, 0), TX_OK);
+  EXPECT_EQ(tx_set_balances(ex, BB, 0, 0, 2000000000000000000LL), TX_OK);
+  EXPECT_EQ(tx_set_balances(ex, C, 0, s, 0), TX_OK);
+  run(ex, limit_order(BB, TX_BUY, volume, price));
+  tx_instruction sell = limit_order(A, TX_SELL, collateral, price);
+  sell.leverage_e9 = 1000000000LL;
+  run(ex, sell);
+  EXPECT_EQ(count_events(TX_EV_TRADE), 1);
+  run(ex, limit_order(C, TX_SELL, s, price));
+  run(ex, market_order(A, TX_BUY, s));
+  EXPECT_EQ(count_events(TX_EV_TRADE), 1);
+  tx_loan loan;
+  EXPECT_EQ(tx_agent_loans(ex, A, 0, &loan, 1), 1);
+  EXPECT_EQ(loan.amount, volume - s);
+  EXPECT_EQ(loan.collateral_base, collateral - released);
+  EXPECT_EQ(loan.collateral_quote, 0);
+  tx_balances a = balances(ex, A, 0);
+  EXPECT_EQ(a.base_free, 600000000000000LL - collateral + released);
+  EXPECT_EQ(a.base_collateral, collateral - released);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
 int main(void) {
+  collateral_split_past_128_bits();
   fill_or_kill_stays_whole_near_the_bounds();
   rebate_buy_notional_within_holdings();
   rebate_buy_keeps_the_rest_reserved();

@@ -36,9 +36,11 @@ interface Batch {
  * maker rates) and switched often, and malformed records. `range`: the extended stream in books
  * whose accounts hold 2^62 units of each asset together (rebates bounded by holdings, resets
  * refused), with volumes up to 2^53 units, prices up to 2^40 ticks and a flood of bids that takes
- * a side's volume to the bound.
+ * a side's volume to the bound. `marginRange`: the range stream on margin, at up to 98x leverage
+ * with no loan limit to speak of, so that loans reach the book's lending limit and collateral
+ * values pass 128 bits.
  */
-type Mode = "plain" | "extended" | "range";
+type Mode = "plain" | "extended" | "range" | "marginRange";
 const NONE = 0xFFFF_FFFF;
 const MAX_VOLUME = 1n << 53n;
 const MAX_PRICE = 1n << 40n;
@@ -71,6 +73,15 @@ const STEEP_AND_REBATE: FeeTier[][] = [
 const LEVERAGED = 101;
 
 function configFor(seed: number, mode: Mode = "plain"): ModelConfig {
+  if (mode === "marginRange") {
+    return {
+      ...configFor(seed, "range"),
+      maxLeverageE9: 98_000_000_000n,
+      maxLoan: INT64_MAX,
+      // The most 98x allows: 1 / (2 * 99) is about 0.005.
+      maintenanceMarginE9: 5_000_000n,
+    };
+  }
   if (mode !== "range") return plainConfigFor(seed, [8, 4, 2][seed % 3]);
   // Cash only. Four accounts of 2^60 units: the book holds exactly the bound of each asset.
   // Quote at 2 decimals, so that 2^60 units buy about as much as 2^60 base units are worth.
@@ -185,6 +196,8 @@ function rebatesPastTheBound(model: ExchangeModel, config: ModelConfig, now: big
 
 /** Leverages a margin stream draws from: whole, fractional, finer than the lot, too large. */
 const LEVERAGES = ["0.5", "1", "2", "3", "4", "4", "1.23456789", "0.00001", "4.5"];
+/** Leverages of a margin stream at the holdings bound: up to the largest allowed, and past it. */
+const RANGE_LEVERAGES = ["0.5", "1", "4", "20", "50", "97.123456789", "98", "98", "98.5"];
 
 /** A stream whose prices follow the touch of a model run alongside, so that orders cross. */
 function generate(
@@ -202,6 +215,7 @@ function generate(
   let now = 1_000n;
   let count = 0;
   const extended = mode !== "plain";
+  const atTheBound = mode === "range" || mode === "marginRange";
   let policies = 1 + extraPolicies(config).length;
   let flooded = false;
   const quoteUnits = (amount: number) => toUnits(String(amount), config.quoteDecimals);
@@ -270,7 +284,7 @@ function generate(
   const leverage = (quote: boolean) => {
     if (!margin) return rand() < 0.02 ? BigInt(int(-1, 1) * 500_000_000) : 0n;
     if (rand() >= (quote ? 0.05 : 0.35)) return 0n;
-    return toUnits(pick(LEVERAGES), 9);
+    return toUnits(pick(atTheBound ? RANGE_LEVERAGES : LEVERAGES), 9);
   };
   if (extended) {
     // A steep maker rate, for agents switched to it while their buys rest at a lower one (their
@@ -280,7 +294,7 @@ function generate(
       batches.push({ now, instructions: [], addPolicy });
     }
     policies += STEEP_AND_REBATE.length;
-    if (mode === "range") {
+    if (atTheBound) {
       // Every agent starts on rebates: none is paid until fees make room.
       for (let agentId = 0; agentId < AGENTS; agentId++) {
         const feePolicy = { agentId, policy: policies - 1 };
@@ -303,7 +317,7 @@ function generate(
         batches.push({ now, instructions: [], feePolicy });
       }
     }
-    if (mode === "range" && !flooded && count >= instructions * 0.8) {
+    if (atTheBound && !flooded && count >= instructions * 0.8) {
       // Bids of the largest volume at a tick or three until the side passes 2^62 units.
       flooded = true;
       const flood: Instruction[] = Array.from({ length: 520 }, (_, i) => ({
@@ -363,7 +377,7 @@ function generate(
       // Margin streams sometimes ask for more than wealth or the loan limit allow.
       if (margin && rand() < 0.05) volume *= 10n;
       if (rand() < 0.02) volume = BigInt(-int(0, 3));
-      if (mode === "range") {
+      if (atTheBound) {
         volume *= 1n << BigInt(int(0, 36));
         if (rand() < 0.03) volume = pick([MAX_VOLUME, MAX_VOLUME + 1n]);
       }
@@ -460,7 +474,7 @@ function generate(
       }
       if (extended && batch.length > before) {
         const last = batch[batch.length - 1];
-        if (mode === "range" && last.kind === "limit" && rand() < 0.05) {
+        if (atTheBound && last.kind === "limit" && rand() < 0.05) {
           last.price = pick([1n, 2n, MAX_PRICE - 1n, MAX_PRICE, MAX_PRICE + 1n]);
         }
         if (rand() < 0.08) {
@@ -716,6 +730,7 @@ const MARGIN_SEEDS = [124, 128, 135, 139, 146, 171];
 const EXTENDED_SEEDS = [14, 18, 21, 25, 164, 173];
 /** Range streams, at the holdings bound. */
 const RANGE_SEEDS = [22, 27, 29];
+const MARGIN_RANGE_SEEDS = Array.from({ length: 40 }, (_, i) => i + 1);
 /** Outcomes every seed's stream must produce (core events by kind, and fee tiers reached). */
 const COVERED = [
   "trade",
@@ -772,6 +787,16 @@ const RANGE_COVERED = [
   "aggressing buy halted",
   "fill-or-kill refused near the bound",
 ];
+/** What margin streams at the bound must produce. */
+const MARGIN_RANGE_COVERED = [
+  ...MARGIN_COVERED.filter((kind) => kind !== "loanSettled" && kind !== "rejected EXCEEDING_LOAN"),
+  "rebate limited",
+  "rejected HOLDINGS_LIMIT",
+  "rejected BOOK_VOLUME_LIMIT",
+  "fill refused at the holdings bound",
+  "cancelled unfunded",
+  "aggressing buy halted",
+];
 const INSTRUCTIONS = 4_000;
 const MARGIN_INSTRUCTIONS = 3_000;
 const EXTENDED_INSTRUCTIONS = 3_000;
@@ -782,6 +807,18 @@ const seenByExtended = new Set<string>();
 let extendedRuns = 0;
 /** What the extended streams must produce between them: outcomes too rare to ask of each. */
 const EXTENDED_JOINTLY_COVERED = ["fill kept off the rest's reservation"];
+/** The same for the margin streams at the bound: the lending limit, and collateral arithmetic
+ * past 128 bits (where the core computes in 256). */
+const seenByMarginRange = new Set<string>();
+let marginRangeRuns = 0;
+const MARGIN_RANGE_JOINTLY_COVERED = [
+  "fill refused at the lending limit",
+  "halted at the lending limit",
+  "fill-or-kill refused near the bound",
+  "collateral split past 128 bits",
+  "loan limit past 128 bits",
+  "rejected EXCEEDING_LOAN",
+];
 
 /** Checks one seed's stream; returns the number of instructions it sent. */
 function check(seed: number, instructions: number, covered: string[], mode: Mode = "plain") {
@@ -792,6 +829,10 @@ function check(seed: number, instructions: number, covered: string[], mode: Mode
   if (mode === "extended") {
     extendedRuns++;
     for (const kind of seen.keys()) seenByExtended.add(kind);
+  }
+  if (mode === "marginRange") {
+    marginRangeRuns++;
+    for (const kind of seen.keys()) seenByMarginRange.add(kind);
   }
   if (mismatch === null) {
     const missing = covered.filter((kind) => !seen.has(kind));
@@ -841,9 +882,21 @@ for (const seed of RANGE_SEEDS) {
     check(seed, RANGE_INSTRUCTIONS, RANGE_COVERED, "range");
   });
 }
+for (const seed of MARGIN_RANGE_SEEDS) {
+  Deno.test(`core and model agree on a margin stream at the holdings bound (seed ${seed})`, () => {
+    check(seed, RANGE_INSTRUCTIONS, MARGIN_RANGE_COVERED, "marginRange");
+  });
+}
+Deno.test("the margin streams at the bound together reach the lending limit and 256-bit arithmetic", () => {
+  if (marginRangeRuns < MARGIN_RANGE_SEEDS.length) return;
+  assert.deepEqual(
+    MARGIN_RANGE_JOINTLY_COVERED.filter((kind) => !seenByMarginRange.has(kind)),
+    [],
+  );
+});
 
 // More seeds outside CI: DIFFERENTIAL_SEEDS=1000-1999 (seeds of LEVERAGED and up trade on margin),
-// each as a plain, an extended and a range stream (range streams are cash).
+// each as a plain, an extended, a range (cash) and a margin range stream.
 const extra = /^(\d+)-(\d+)$/.exec(Deno.env.get("DIFFERENTIAL_SEEDS") ?? "");
 if (extra !== null) {
   Deno.test(`core and model agree on seeds ${extra[1]} to ${extra[2]}`, () => {
@@ -851,7 +904,7 @@ if (extra !== null) {
     for (let seed = Number(extra[1]); seed <= Number(extra[2]); seed++) {
       const length = seed >= LEVERAGED ? MARGIN_INSTRUCTIONS : INSTRUCTIONS;
       instructions += check(seed, length, []) + check(seed, length, [], "extended") +
-        check(seed, INSTRUCTIONS, [], "range");
+        check(seed, INSTRUCTIONS, [], "range") + check(seed, RANGE_INSTRUCTIONS, [], "marginRange");
     }
     console.log(`${instructions} instructions checked`);
   });

@@ -134,6 +134,9 @@ interface Book {
   heldQuote: bigint;
   /** Net fees taken in the book (rebates subtract). */
   fees: bigint;
+  /** What its margin loans created: lent less repaid, written-off loans included (README). */
+  lentBase: bigint;
+  lentQuote: bigint;
   /** Best first: highest price, then earliest arrival. */
   bids: Order[];
   /** Best first: lowest price, then earliest arrival. */
@@ -170,7 +173,10 @@ const E9 = 1_000_000_000n;
 const MAX_VOLUME = 1n << 53n;
 const MAX_PRICE = 1n << 40n;
 const MAX_HELD = 1n << 62n;
+/** The most a book's margin loans may have lent of an asset, repayments deducted. */
+const LENT_LIMIT = MAX_HELD / 2n;
 const INT64_MAX = (1n << 63n) - 1n;
+const INT128_MAX = (1n << 127n) - 1n;
 const UINT64_MAX = (1n << 64n) - 1n;
 const NONE = 0xFFFF_FFFF;
 
@@ -216,6 +222,8 @@ export class ExchangeModel {
     this.#books = Array.from({ length: config.books }, () => ({
       heldBase: config.initialBase * BigInt(config.agents),
       heldQuote: config.initialQuote * BigInt(config.agents),
+      lentBase: 0n,
+      lentQuote: 0n,
       fees: 0n,
       bids: [],
       asks: [],
@@ -235,11 +243,11 @@ export class ExchangeModel {
     );
   }
 
-  /** Could a fill-or-kill order meet a fill the holdings bound refuses, and so fill in part? The
-   * core judges it on bounds (README): twice the notional of its size at its limit (a buy) or
-   * at the best bid (a sell), plus four units per resting order and four more, against the
-   * bound's room, when any fee policy has a rebate. The core's lending-limit half of the rule
-   * is left out: the model's streams never come near that limit. */
+  /** Could a fill-or-kill order meet a fill the holdings bound or the lending limit refuses,
+   * and so fill in part? The core judges it on bounds (README): twice the notional of its size
+   * at its limit (a buy) or at the best bid (a sell), plus four units per resting order and four
+   * more, against the bound's room when any fee policy has a rebate, and against the lending
+   * limit (with the size, for base) when margin is enabled. */
   #fokMayStop(
     book: Book,
     opposite: Order[],
@@ -247,14 +255,25 @@ export class ExchangeModel {
     price: bigint,
     size: bigint,
   ): boolean {
-    const rebates = this.#policies.some((tiers) =>
-      tiers.some((tier) => tier.makerE9 < 0n || tier.takerE9 < 0n)
-    );
-    if (!rebates) return false;
     const top = direction === "buy" ? price : opposite[0].price;
     const resting = BigInt(book.bids.length + book.asks.length);
     const reach = 2n * this.#quoteOf(top, size) + 4n * (resting + 1n);
-    return reach > MAX_HELD - (book.heldQuote - book.fees);
+    const rebates = this.#policies.some((tiers) =>
+      tiers.some((tier) => tier.makerE9 < 0n || tier.takerE9 < 0n)
+    );
+    if (rebates && reach > MAX_HELD - (book.heldQuote - book.fees)) return true;
+    return (this.#config.maxLeverageE9 ?? 0n) > 0n &&
+      (book.lentQuote + reach > LENT_LIMIT || book.lentBase + size > LENT_LIMIT);
+  }
+
+  /** The units the core values collateral in: one quote unit and one base unit at `price`, in
+   * quote units times 10^-min(shift, 0), shift = quote - price - base decimals. The model
+   * computes exactly in its own units; these only tell when the core's products pass 128 bits
+   * (it then computes in 256), so that the streams can be required to go there. */
+  #coreUnits(price: bigint): [bigint, bigint] {
+    const c = this.#config;
+    const shift = c.quoteDecimals - c.priceDecimals - c.baseDecimals;
+    return shift >= 0 ? [1n, price * pow10(shift)] : [pow10(-shift), price];
   }
 
   // ---- fixed point (section 1) ----
@@ -948,9 +967,12 @@ export class ExchangeModel {
   ): { base: bigint; quote: bigint } | null {
     const account = this.#accounts[agentId][bookId];
     const collateral = (amount * E9) / (E9 + leverageE9);
-    if (collateral <= 0n) return null;
-    const wealth = this.#quoteOf(price, account.baseFree) + account.quoteFree;
-    const inQuote = direction === "buy" ? collateral : this.#quoteOf(price, collateral);
+    // The core's amounts are int64: one that reaches 2^63 - 1 is refused, and values of base in
+    // quote saturate there.
+    if (collateral <= 0n || amount >= INT64_MAX) return null;
+    const saturated = (value: bigint) => (value > INT64_MAX ? INT64_MAX : value);
+    const wealth = saturated(saturated(this.#quoteOf(price, account.baseFree)) + account.quoteFree);
+    const inQuote = direction === "buy" ? collateral : saturated(this.#quoteOf(price, collateral));
     const loans = this.#loanTotals(agentId, bookId);
     // The loan limit in exact quote (times 10^(price + base decimals) and 10^9): the new
     // borrowing `collateral * L` (a sell's collateral valued at the price) plus the loans held.
@@ -959,6 +981,16 @@ export class ExchangeModel {
     const unit = pow10(c.priceDecimals + c.baseDecimals);
     const borrowed = (direction === "buy" ? collateral * unit : collateral * perBase) * leverageE9;
     const owed = (loans.baseLoan * perBase + loans.quoteLoan * unit) * E9;
+    {
+      const [coreUnit, corePerBase] = this.#coreUnits(price);
+      const coreBorrowed = (direction === "buy" ? coreUnit : corePerBase) * collateral * leverageE9;
+      const coreOwed = (loans.baseLoan * corePerBase + loans.quoteLoan * coreUnit) * E9;
+      if (
+        [coreBorrowed, coreOwed, coreBorrowed + coreOwed, coreUnit * E9 * (c.maxLoan ?? 0n)].some(
+          (product) => product > INT128_MAX,
+        )
+      ) this.#count("loan limit past 128 bits");
+    }
     if (inQuote > wealth || borrowed + owed > (c.maxLoan ?? 0n) * unit * E9) return null;
     if (direction === "buy") {
       const quote = min(collateral, account.quoteFree);
@@ -1016,6 +1048,8 @@ export class ExchangeModel {
     loan.collateralBase += base;
     loan.collateralQuote += quote;
     loan.amount += leg;
+    if (order.direction === "buy") this.#books[bookId].lentQuote += leg;
+    else this.#books[bookId].lentBase += leg;
   }
 
   /**
@@ -1034,11 +1068,19 @@ export class ExchangeModel {
       let base = loan.collateralBase;
       let quote = loan.collateralQuote;
       if (s < loan.amount) {
+        const [unit, perBase] = this.#coreUnits(price);
+        const vbCore = perBase * loan.collateralBase;
+        const vqCore = unit * loan.collateralQuote;
+        const a = loan.amount;
+        if (
+          [vbCore, vqCore, vbCore + vqCore, (vbCore + vqCore) * s, vbCore * a, vqCore * a].some(
+            (product) => product > INT128_MAX,
+          ) || perBase * a > INT128_MAX || unit * a > INT128_MAX
+        ) this.#count("collateral split past 128 bits");
         // Collateral value in quote units times `scale`: base part, quote part, repaid share.
         const vb = loan.collateralBase * price * pow10(c.quoteDecimals);
         const vq = loan.collateralQuote * scale;
         const share = s * (vb + vq); // over loan.amount
-        const a = loan.amount;
         if (direction === "buy") {
           if (share < a * vb) {
             base = (share * loan.collateralBase) / (a * vb);
@@ -1057,8 +1099,13 @@ export class ExchangeModel {
       account.quoteFree += quote;
       loan.amount -= s;
       incoming -= s;
-      if (direction === "buy") account.quoteFree -= s;
-      else account.baseFree -= s;
+      if (direction === "buy") {
+        account.quoteFree -= s;
+        this.#books[bookId].lentQuote -= s;
+      } else {
+        account.baseFree -= s;
+        this.#books[bookId].lentBase -= s;
+      }
       if (loan.amount === 0n) {
         account.baseFree += loan.collateralBase;
         account.quoteFree += loan.collateralQuote;
@@ -1176,7 +1223,8 @@ export class ExchangeModel {
   }
 
   /** Section 4.2 with 3.8: fills the aggressor against the opposite side within `limit`. False
-   * when a cash buy aggressor was halted at a fill it cannot pay (its remainder must not rest). */
+   * when the aggressor was halted, at a fill a cash buy cannot pay or at the lending limit (its
+   * remainder must not rest). */
   #match(
     bookId: number,
     aggressor: Order,
@@ -1236,7 +1284,12 @@ export class ExchangeModel {
         reduce(aggressing);
         break;
       }
-      if (!this.#fill(bookId, aggressor, resting, market)) {
+      const fill = this.#fill(bookId, aggressor, resting, market);
+      if (fill === "pastLimit") {
+        this.#count("halted at the lending limit");
+        return false;
+      }
+      if (fill === "unpayable") {
         // A resting buy that cannot pay is cancelled; an aggressing one stops there.
         if (resting.direction === "sell") {
           this.#count("aggressing buy halted");
@@ -1256,9 +1309,15 @@ export class ExchangeModel {
   }
 
   /** One trade at the resting order's price, settled as in 5.4 (7.3 and 7.4 for margin) with
-   * fees as in 6.3. False, changing nothing, when the cash buyer cannot pay it without a rebate
-   * past the holdings bound. */
-  #fill(bookId: number, aggressor: Order, resting: Order, market: boolean): boolean {
+   * fees as in 6.3. Refused, changing nothing, when the cash buyer cannot pay it without a rebate
+   * past the holdings bound (`unpayable`) or when its loans would pass the lending limit
+   * (`pastLimit`). */
+  #fill(
+    bookId: number,
+    aggressor: Order,
+    resting: Order,
+    market: boolean,
+  ): "done" | "unpayable" | "pastLimit" {
     const book = this.#books[bookId];
     const volume = min(aggressor.total, resting.total);
     const price = resting.price;
@@ -1278,6 +1337,16 @@ export class ExchangeModel {
     const seller = buyerIsAggressor ? resting : aggressor;
     const buyerAccount = this.#accounts[buyer.agentId][bookId];
     const sellerAccount = this.#accounts[seller.agentId][bookId];
+    // Loans create what they lend: a fill whose loan would take what the book has lent past the
+    // limit is refused (README, "Holdings bound").
+    if (
+      (buyer.leverageE9 > 0n &&
+        book.lentQuote + notional + (buyerIsAggressor ? takerFee : makerFee) > LENT_LIMIT) ||
+      (seller.leverageE9 > 0n && book.lentBase + volume > LENT_LIMIT)
+    ) {
+      this.#count("fill refused at the lending limit");
+      return "pastLimit";
+    }
 
     // What a cash buyer can pay with: its free quote, and for a resting buy what the fill frees
     // of its reservation. An aggressing buy at a taker rebate takes at most the fill's cost at
@@ -1312,7 +1381,7 @@ export class ExchangeModel {
       -(makerFee + takerFee) > MAX_HELD - (book.heldQuote - book.fees) + 1n
     ) {
       this.#count("fill refused at the holdings bound");
-      return false;
+      return "unpayable";
     }
 
     if (setAside !== undefined) {
@@ -1376,7 +1445,7 @@ export class ExchangeModel {
       market,
       amount: resting.volume > 0n ? resting.total : 0n,
     });
-    return true;
+    return "done";
   }
 
   /**
@@ -1515,12 +1584,15 @@ export class ExchangeModel {
     // The collateral in the loan's currency repays what it can; the rest of the collateral goes
     // back and the remainder of the loan is written off.
     let paid: bigint;
+    // What is written off stays lent.
     if (long) {
       paid = min(loan.collateralQuote, loan.amount);
       loan.collateralQuote -= paid;
+      this.#books[bookId].lentQuote -= paid;
     } else {
       paid = min(loan.collateralBase, loan.amount);
       loan.collateralBase -= paid;
+      this.#books[bookId].lentBase -= paid;
     }
     const writtenOff = loan.amount - paid;
     account.baseFree += loan.collateralBase;
