@@ -10,10 +10,10 @@
  * has exactly one outcome event; a fill-or-kill order never fills in part; event timestamps never
  * go back; per book, base and quote are conserved (balances + collateral - loans, with fees
  * collected and written-off loans counted) across everything but balance replacements, new
- * accounts and resets; and a twin exchange opened
- * with TX_CFG_GENERAL_PATHS, given the same operations, returns the same codes and
- * byte-identical events (read in place there, with tx_peek_events); and the snapshot calls
- * agree with each other (levels, each level's orders, tx_order_get, the agents' orders). */
+ * accounts and resets; a twin exchange opened with TX_CFG_GENERAL_PATHS, given the same
+ * operations, returns the same codes and byte-identical events (read in place there, with
+ * tx_peek_events); and the snapshot calls agree with each other (levels, each level's orders,
+ * tx_order_get, the agents' orders). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -276,6 +276,12 @@ export class ExchangeModel {
     return shift >= 0 ? [1n, price * pow10(shift)] : [pow10(-shift), price];
   }
 
+  /** Counts `kind` where one of the core's products (all non-negative, each bounding the partial
+   * products it is made of) would pass 128 bits. */
+  #countPast128Bits(kind: string, products: bigint[]): void {
+    if (products.some((product) => product > INT128_MAX)) this.#count(kind);
+  }
+
   // ---- fixed point (section 1) ----
 
   /** trunc_q(price * volume * (1 + rate)) in quote units; rate 0 gives the notional. */
@@ -981,16 +987,13 @@ export class ExchangeModel {
     const unit = pow10(c.priceDecimals + c.baseDecimals);
     const borrowed = (direction === "buy" ? collateral * unit : collateral * perBase) * leverageE9;
     const owed = (loans.baseLoan * perBase + loans.quoteLoan * unit) * E9;
-    {
-      const [coreUnit, corePerBase] = this.#coreUnits(price);
-      const coreBorrowed = (direction === "buy" ? coreUnit : corePerBase) * collateral * leverageE9;
-      const coreOwed = (loans.baseLoan * corePerBase + loans.quoteLoan * coreUnit) * E9;
-      if (
-        [coreBorrowed, coreOwed, coreBorrowed + coreOwed, coreUnit * E9 * (c.maxLoan ?? 0n)].some(
-          (product) => product > INT128_MAX,
-        )
-      ) this.#count("loan limit past 128 bits");
-    }
+    const [coreUnit, corePerBase] = this.#coreUnits(price);
+    const coreBorrowed = (direction === "buy" ? coreUnit : corePerBase) * collateral * leverageE9;
+    const coreOwed = (loans.baseLoan * corePerBase + loans.quoteLoan * coreUnit) * E9;
+    this.#countPast128Bits("loan limit past 128 bits", [
+      coreBorrowed + coreOwed,
+      coreUnit * E9 * (c.maxLoan ?? 0n),
+    ]);
     if (inQuote > wealth || borrowed + owed > (c.maxLoan ?? 0n) * unit * E9) return null;
     if (direction === "buy") {
       const quote = min(collateral, account.quoteFree);
@@ -1072,11 +1075,13 @@ export class ExchangeModel {
         const vbCore = perBase * loan.collateralBase;
         const vqCore = unit * loan.collateralQuote;
         const a = loan.amount;
-        if (
-          [vbCore, vqCore, vbCore + vqCore, (vbCore + vqCore) * s, vbCore * a, vqCore * a].some(
-            (product) => product > INT128_MAX,
-          ) || perBase * a > INT128_MAX || unit * a > INT128_MAX
-        ) this.#count("collateral split past 128 bits");
+        this.#countPast128Bits("collateral split past 128 bits", [
+          (vbCore + vqCore) * s,
+          vbCore * a,
+          vqCore * a,
+          perBase * a,
+          unit * a,
+        ]);
         // Collateral value in quote units times `scale`: base part, quote part, repaid share.
         const vb = loan.collateralBase * price * pow10(c.quoteDecimals);
         const vq = loan.collateralQuote * scale;
