@@ -1520,12 +1520,9 @@ static void crossing_rebate_buy_keeps_its_remainder_reserved(void) {
   tx_close(ex);
 }
 
-/* Loans create the quote they lend: at 99x, a leveraged buy of 700 000 base at 10^7 would pay its
- * seller 6.93 * 10^18 quote units on top of the 2^61 it holds, past int64 (a negative balance
- * before). A fill whose loan would take what the book has lent past X_LENT_LIMIT (2^61) is
- * refused and the aggressor halted; 200 000 base (1.98 * 10^18 lent) trades, and the same again
- * is refused while that loan is open. */
-static void lending_stays_within_its_limit(void) {
+/* Two accounts of 2^61 quote units (at 4 decimals) and 200000000 base, 98x leverage allowed on
+ * loans limited by nothing else: a 99x buy can borrow past the book's lending limit. */
+static tx_exchange *book_lending_at_98x(void) {
   tx_config c = config_t(1, 1);
   c.quote_decimals = 4;
   c.agent_count = 2;
@@ -1534,7 +1531,16 @@ static void lending_stays_within_its_limit(void) {
   c.max_leverage_e9 = 98000000000LL;
   c.max_loan = 9000000000000000000LL;
   c.maintenance_margin_e9 = 1000000LL;
-  tx_exchange *ex = open_exchange(&c);
+  return open_exchange(&c);
+}
+
+/* Loans create the quote they lend: at 99x, a leveraged buy of 700 000 base at 10^7 would pay its
+ * seller 6.93 * 10^18 quote units on top of the 2^61 it holds, past int64 (a negative balance
+ * before). A fill whose loan would take what the book has lent past X_LENT_LIMIT (2^61) is
+ * refused and the aggressor halted; 200 000 base (1.98 * 10^18 lent) trades, and the same again
+ * is refused while that loan is open. */
+static void lending_stays_within_its_limit(void) {
+  tx_exchange *ex = book_lending_at_98x();
   const int64_t price = P(10000000);
   run(ex, limit_order(BB, TX_SELL, B(70000000), price));
   tx_instruction buy = limit_order(A, TX_BUY, B(700000), price);
@@ -1639,15 +1645,7 @@ static void fill_or_kill_stays_whole_near_the_bounds(void) {
   tx_close(ex);
 
   /* A leveraged buy whose second fill would take the book's lending past its limit. */
-  tx_config c = config_t(1, 1);
-  c.quote_decimals = 4;
-  c.agent_count = 2;
-  c.default_base = B(200000000);
-  c.default_quote = (int64_t)1 << 61;
-  c.max_leverage_e9 = 98000000000LL;
-  c.max_loan = 9000000000000000000LL;
-  c.maintenance_margin_e9 = 1000000LL;
-  ex = open_exchange(&c);
+  ex = book_lending_at_98x();
   const int64_t price = P(10000000);
   run(ex, limit_order(BB, TX_SELL, B(19800000), price));
   run(ex, limit_order(BB, TX_SELL, B(9900000), price));

@@ -776,26 +776,25 @@ const EXTENDED_COVERED = [
   "rejected NONEXISTENT_ACCOUNT",
   "rejected INVALID_EXPIRY",
 ];
-/** What range streams must produce (their all-in orders are too large to cut a maker fee). */
-const RANGE_COVERED = [
-  ...EXTENDED_COVERED.filter((kind) => kind !== "maker fee cut"),
+/** What every stream at the holdings bound must produce, cash or margin. */
+const AT_THE_BOUND_COVERED = [
   "rebate limited",
   "rejected HOLDINGS_LIMIT",
   "rejected BOOK_VOLUME_LIMIT",
   "fill refused at the holdings bound",
   "cancelled unfunded",
   "aggressing buy halted",
+];
+/** What range streams must produce (their all-in orders are too large to cut a maker fee). */
+const RANGE_COVERED = [
+  ...EXTENDED_COVERED.filter((kind) => kind !== "maker fee cut"),
+  ...AT_THE_BOUND_COVERED,
   "fill-or-kill refused near the bound",
 ];
 /** What margin streams at the bound must produce. */
 const MARGIN_RANGE_COVERED = [
   ...MARGIN_COVERED.filter((kind) => kind !== "loanSettled" && kind !== "rejected EXCEEDING_LOAN"),
-  "rebate limited",
-  "rejected HOLDINGS_LIMIT",
-  "rejected BOOK_VOLUME_LIMIT",
-  "fill refused at the holdings bound",
-  "cancelled unfunded",
-  "aggressing buy halted",
+  ...AT_THE_BOUND_COVERED,
 ];
 const INSTRUCTIONS = 4_000;
 const MARGIN_INSTRUCTIONS = 3_000;
