@@ -496,10 +496,11 @@ static int64_t buy_notional(const tx_exchange *ex, const x_book *book, const tx_
  * fill stops an aggressor part-way, or cancels a resting buy the order's fillable volume counted,
  * and the order would then fill in part. It is judged on bounds, so that the order fills whole
  * whenever it is accepted: its fills' notionals sum to at most N = trunc_q(P * size), P its
- * limit (buys) or the best bid (sells); each fill's fees, and each leveraged buyer's loan, are
- * below its notional, with a unit of rounding per fill, and a leveraged seller borrows at most
- * the base it sells. Only a book near the bound (about 2^62 quote units held, or 2^61 lent) is
- * close enough for that to refuse anything. */
+ * limit (buys) or the best bid (sells); a fill's two fees are each below its notional, and a
+ * leveraged buyer borrows the notional and its fee, so 2N bounds both the rebates and the quote
+ * lent, with four units per fill (at most one per resting order) for rounding; a leveraged
+ * seller borrows at most the base it sells. Only a book near the bound (about 2^62 quote units
+ * held, or 2^61 lent) is close enough for that to refuse anything. */
 static bool fok_may_stop(const tx_exchange *ex, const x_book *book, int dir, int64_t price,
                          int64_t size) {
   const x_side *opp = &book->side[!dir];
