@@ -298,14 +298,6 @@ void x_set_tier(const tx_exchange *ex, x_account *acct, uint32_t tier) {
   acct->taker_e9 = (int32_t)t->taker_e9;
 }
 
-/* Does a policy pay rebates (a negative maker or taker rate) in any tier? */
-static bool pays_rebates(const tx_fee_tier *tiers, uint32_t count) {
-  for (uint32_t i = 0; i < count; i++) {
-    if (tiers[i].maker_e9 < 0 || tiers[i].taker_e9 < 0) return true;
-  }
-  return false;
-}
-
 /* Highest tier of a policy whose threshold `volume` reaches. */
 static uint32_t tier_for(const x_fee_policy *policy, int64_t volume) {
   uint32_t tier = 0;
@@ -326,7 +318,6 @@ int tx_add_fee_policy(tx_exchange *ex, const tx_fee_tier *tiers, uint32_t count,
   memset(policy, 0, sizeof *policy);
   memcpy(policy->tiers, tiers, count * sizeof *tiers);
   policy->count = count;
-  ex->rebates = ex->rebates || pays_rebates(tiers, count);
   *index = ex->policy_count++;
   return TX_OK;
 }
@@ -512,7 +503,6 @@ int tx_open(const tx_config *config, tx_exchange **out, char *err, size_t err_le
   memcpy(ex->policies[0].tiers, config->fee_tiers, sizeof config->fee_tiers);
   ex->policies[0].count = config->fee_tier_count;
   ex->policy_count = 1;
-  ex->rebates = pays_rebates(config->fee_tiers, config->fee_tier_count);
   ex->books = calloc(config->book_count, sizeof *ex->books);
   if (ex->books == NULL) {
     tx_close(ex);

@@ -173,7 +173,6 @@ struct tx_exchange {
   uint64_t next_roll; /* the next fee slot boundary; UINT64_MAX once none fits the clock */
   x_fee_policy policies[TX_MAX_FEE_POLICIES];
   uint32_t policy_count;
-  bool rebates; /* some tier of some policy has a negative rate */
   uint32_t *agent_rows; /* zigzag(agent id) -> row + 1 */
   uint32_t agent_rows_cap;
   x_loan *loans;

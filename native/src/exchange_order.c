@@ -492,6 +492,17 @@ static int64_t buy_notional(const tx_exchange *ex, const x_book *book, const tx_
   return market ? w.cost : x_sat_add(w.cost, x_notional(ex, in->price, size - w.vol));
 }
 
+/* Does some tier of some fee policy pay a rebate (a negative maker or taker rate)? */
+static bool pays_rebates(const tx_exchange *ex) {
+  for (uint32_t p = 0; p < ex->policy_count; p++) {
+    const x_fee_policy *policy = &ex->policies[p];
+    for (uint32_t t = 0; t < policy->count; t++) {
+      if (policy->tiers[t].maker_e9 < 0 || policy->tiers[t].taker_e9 < 0) return true;
+    }
+  }
+  return false;
+}
+
 /* Could a fill-or-kill order meet a fill the holdings bound or the lending limit refuses? Such a
  * fill stops an aggressor part-way, or cancels a resting buy the order's fillable volume counted,
  * and the order would then fill in part. It is judged on bounds, so that the order fills whole
@@ -506,7 +517,9 @@ static bool fok_may_stop(const tx_exchange *ex, const x_book *book, int dir, int
   const x_side *opp = &book->side[!dir];
   int64_t top = dir == TX_BUY ? price : opp->lv[opp->n - 1].price;
   __int128 reach = 2 * (__int128)x_notional(ex, top, size) + 4 * ((__int128)book->order_count + 1);
-  if (ex->rebates && reach > (__int128)TX_MAX_HELD - (book->held_quote - book->fees)) return true;
+  if (reach > (__int128)TX_MAX_HELD - (book->held_quote - book->fees) && pays_rebates(ex)) {
+    return true;
+  }
   return ex->cfg.max_leverage_e9 > 0 &&
          ((__int128)book->lent_quote + reach > X_LENT_LIMIT ||
           (__int128)book->lent_base + size > X_LENT_LIMIT);
