@@ -163,11 +163,16 @@ static inline int64_t best_or(const x_book *book, int side, int64_t fallback) {
   return s->n > 0 ? s->lv[s->n - 1].price : fallback;
 }
 
-/* Rebates (negative fees) create quote: they are paid only as far as the book's quote holdings
- * stay within TX_MAX_HELD, the bound that keeps every balance from overflowing. The fill's
- * positive fee, if any, makes room first. */
+/* What rebates may still create in the book: its quote holdings (what it was given, less net
+ * fees) stay within TX_MAX_HELD, the bound that keeps every balance from overflowing. */
+static inline int64_t rebate_room(const x_book *book) {
+  return TX_MAX_HELD - (book->held_quote - book->fees);
+}
+
+/* Rebates (negative fees) create quote: they are paid only as far as rebate_room allows. The
+ * fill's positive fee, if any, makes room first. */
 static void limit_rebates(const x_book *book, int64_t *maker_fee, int64_t *taker_fee) {
-  int64_t room = TX_MAX_HELD - (book->held_quote - book->fees);
+  int64_t room = rebate_room(book);
   if (*maker_fee > 0) room += *maker_fee;
   if (*taker_fee > 0) room += *taker_fee;
   if (room < 0) room = 0;
@@ -258,7 +263,7 @@ static int settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, in
      * more, and the fill is refused: its caller cancels the resting buy or halts the aggressing
      * one, so that no balance can ever overflow. */
     if ((buyer_fee | seller_fee) < 0 &&
-        -(buyer_fee + seller_fee) > TX_MAX_HELD - (book->held_quote - book->fees) + 1) {
+        -(buyer_fee + seller_fee) > rebate_room(book) + 1) {
       return FILL_UNPAYABLE;
     }
     buy->res_quote -= from_res;
@@ -517,7 +522,7 @@ static bool fok_may_stop(const tx_exchange *ex, const x_book *book, int dir, int
   const x_side *opp = &book->side[!dir];
   int64_t top = dir == TX_BUY ? price : opp->lv[opp->n - 1].price;
   __int128 reach = 2 * (__int128)x_notional(ex, top, size) + 4 * ((__int128)book->order_count + 1);
-  if (reach > (__int128)TX_MAX_HELD - (book->held_quote - book->fees) && pays_rebates(ex)) {
+  if (reach > rebate_room(book) && pays_rebates(ex)) {
     return true;
   }
   return ex->cfg.max_leverage_e9 > 0 &&

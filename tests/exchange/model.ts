@@ -261,7 +261,7 @@ export class ExchangeModel {
     const rebates = this.#policies.some((tiers) =>
       tiers.some((tier) => tier.makerE9 < 0n || tier.takerE9 < 0n)
     );
-    if (rebates && reach > MAX_HELD - (book.heldQuote - book.fees)) return true;
+    if (rebates && reach > this.#rebateRoom(book)) return true;
     return (this.#config.maxLeverageE9 ?? 0n) > 0n &&
       (book.lentQuote + reach > LENT_LIMIT || book.lentBase + size > LENT_LIMIT);
   }
@@ -1383,7 +1383,7 @@ export class ExchangeModel {
     // more: otherwise the fill is refused (README, "Holdings bound").
     if (
       (makerFee < 0n || takerFee < 0n) &&
-      -(makerFee + takerFee) > MAX_HELD - (book.heldQuote - book.fees) + 1n
+      -(makerFee + takerFee) > this.#rebateRoom(book) + 1n
     ) {
       this.#count("fill refused at the holdings bound");
       return "unpayable";
@@ -1453,13 +1453,19 @@ export class ExchangeModel {
     return "done";
   }
 
+  /** What rebates may still create in the book: its quote holdings (what it was given, less net
+   * fees) stay within the holdings bound. */
+  #rebateRoom(book: Book): bigint {
+    return MAX_HELD - (book.heldQuote - book.fees);
+  }
+
   /**
    * Rebates create quote: they are paid only as far as the book's accounts stay within the
    * holdings bound, the fill's positive fee making room first, the maker's rebate before the
    * taker's (README, "Holdings bound").
    */
   #limitRebates(book: Book, makerFee: bigint, takerFee: bigint): [bigint, bigint] {
-    let room = MAX_HELD - (book.heldQuote - book.fees);
+    let room = this.#rebateRoom(book);
     if (makerFee > 0n) room += makerFee;
     if (takerFee > 0n) room += takerFee;
     if (room < 0n) room = 0n;
