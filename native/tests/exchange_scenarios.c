@@ -1703,8 +1703,74 @@ static void collateral_split_past_128_bits(void) {
   tx_close(ex);
 }
 
+/* Partial repayments past 128 bits of loans whose collateral is in both currencies: the share
+ * repaid, s / amount of the collateral's value V, comes back from the other currency first (a long
+ * gives back base, a short quote) while it is less than that part. Quote at 0 decimals, so a
+ * base unit at 1124729223 ticks is worth 1124729223 / 10^6 quote units; the products pass 2^128.
+ * - A long at 1x of 562950343110460 base, funded with 3 * 10^17 quote and 296219476813764 base,
+ *   borrows 1266333403988422157 quote; selling s = 406276302426202 base at the same price repays
+ *   456950829951135190 and releases trunc(V * repaid / amount / price) = 203138151213101 base.
+ * - A short at 1x of 562950343110460 base, funded with 3 * 10^14 base and 295747935094211079
+ *   quote, borrows 1125900686220920 base; buying s back releases trunc(V * s / amount) =
+ *   228475414975567595 quote. */
+static void mixed_collateral_split_past_128_bits(void) {
+  tx_config c = config_t(1, 1);
+  c.quote_decimals = 0;
+  c.max_leverage_e9 = 1000000000LL;
+  c.max_loan = INT64_MAX;
+  const int64_t volume = 1125900686220920LL, price = 1124729223LL, s = 406276302426202LL;
+  tx_loan loan;
+
+  tx_exchange *ex = open_exchange(&c);
+  EXPECT_EQ(tx_set_balances(ex, A, 0, 400000000000000LL, 300000000000000000LL), TX_OK);
+  EXPECT_EQ(tx_set_balances(ex, BB, 0, volume, 0), TX_OK);
+  EXPECT_EQ(tx_set_balances(ex, C, 0, 0, 500000000000000000LL), TX_OK);
+  run(ex, limit_order(BB, TX_SELL, volume, price));
+  tx_instruction buy = limit_order(A, TX_BUY, volume / 2, price);
+  buy.leverage_e9 = 1000000000LL;
+  run(ex, buy);
+  EXPECT_EQ(tx_agent_loans(ex, A, 0, &loan, 1), 1);
+  EXPECT_EQ(loan.amount, 1266333403988422157LL);
+  EXPECT_EQ(loan.collateral_base, 296219476813764LL);
+  EXPECT_EQ(loan.collateral_quote, 300000000000000000LL);
+  run(ex, limit_order(C, TX_BUY, s, price));
+  run(ex, market_order(A, TX_SELL, s));
+  EXPECT_EQ(count_events(TX_EV_TRADE), 1);
+  EXPECT_EQ(tx_agent_loans(ex, A, 0, &loan, 1), 1);
+  EXPECT_EQ(loan.amount, 1266333403988422157LL - 456950829951135190LL);
+  EXPECT_EQ(loan.collateral_base, 296219476813764LL - 203138151213101LL);
+  EXPECT_EQ(loan.collateral_quote, 300000000000000000LL);
+  EXPECT_EQ(balances(ex, A, 0).base_collateral, 296219476813764LL - 203138151213101LL);
+  check_invariants(ex);
+  tx_close(ex);
+
+  ex = open_exchange(&c);
+  EXPECT_EQ(tx_set_balances(ex, A, 0, 300000000000000LL, 400000000000000000LL), TX_OK);
+  EXPECT_EQ(tx_set_balances(ex, BB, 0, 0, 2000000000000000000LL), TX_OK);
+  EXPECT_EQ(tx_set_balances(ex, C, 0, s, 0), TX_OK);
+  run(ex, limit_order(BB, TX_BUY, volume, price));
+  tx_instruction sell = limit_order(A, TX_SELL, volume / 2, price);
+  sell.leverage_e9 = 1000000000LL;
+  run(ex, sell);
+  EXPECT_EQ(tx_agent_loans(ex, A, 0, &loan, 1), 1);
+  EXPECT_EQ(loan.amount, volume);
+  EXPECT_EQ(loan.collateral_base, 300000000000000LL);
+  EXPECT_EQ(loan.collateral_quote, 295747935094211079LL);
+  run(ex, limit_order(C, TX_SELL, s, price));
+  run(ex, market_order(A, TX_BUY, s));
+  EXPECT_EQ(count_events(TX_EV_TRADE), 1);
+  EXPECT_EQ(tx_agent_loans(ex, A, 0, &loan, 1), 1);
+  EXPECT_EQ(loan.amount, volume - s);
+  EXPECT_EQ(loan.collateral_base, 300000000000000LL);
+  EXPECT_EQ(loan.collateral_quote, 295747935094211079LL - 228475414975567595LL);
+  EXPECT_EQ(balances(ex, A, 0).quote_collateral, 295747935094211079LL - 228475414975567595LL);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
 int main(void) {
   collateral_split_past_128_bits();
+  mixed_collateral_split_past_128_bits();
   fill_or_kill_stays_whole_near_the_bounds();
   rebate_buy_notional_within_holdings();
   rebate_buy_keeps_the_rest_reserved();
