@@ -1026,6 +1026,45 @@ static void api_contract(void) {
   tx_close(NULL);
 }
 
+/* Every out-of-range configuration field is refused with TX_ERR_CONFIG, no handle, and a message
+ * that names the field. */
+static void config_fields_named(void) {
+  for (int i = 0; i < 20; i++) {
+    tx_config c = config_t(0, 1);
+    const char *field;
+    switch (i) {
+    case 0: c.price_decimals = 13, field = "price_decimals"; break;
+    case 1: c.volume_decimals = 13, field = "volume_decimals"; break;
+    case 2: c.base_decimals = 13, field = "base_decimals"; break;
+    case 3: c.quote_decimals = 19, field = "quote_decimals"; break;
+    case 4: c.agent_count = (1u << 20) + 1, field = "agent_count"; break;
+    case 5: c.default_base = -1, field = "default_base"; break;
+    case 6: c.default_quote = -1, field = "default_quote"; break;
+    case 7: c.max_leverage_e9 = -1, field = "max_leverage_e9"; break;
+    case 8: c.max_leverage_e9 = 1000000000001LL, field = "max_leverage_e9"; break;
+    case 9: c.max_loan = -1, field = "max_loan"; break;
+    case 10: c.fee_slot_period_ns = 0, field = "fee_slot_period_ns"; break;
+    case 11: c.fee_history_slots = 0, field = "fee_history_slots"; break;
+    case 12: c.fee_history_slots = 1025, field = "fee_history_slots"; break;
+    case 13: c.fee_tier_count = 0, field = "fee_tier_count"; break;
+    case 14: c.fee_tier_count = TX_MAX_FEE_TIERS + 1, field = "fee_tier_count"; break;
+    case 15: c.fee_tiers[0].volume_required = -1, field = "fee_tiers[0].volume_required"; break;
+    case 16: c.fee_tiers[0].maker_e9 = -1000000000LL, field = "fee_tiers[0].maker_e9"; break;
+    case 17: c.fee_tiers[1].taker_e9 = 1000000000LL, field = "fee_tiers[1].taker_e9"; break;
+    case 18: c.fee_tiers[1].taker_e9 = -1000000000LL, field = "fee_tiers[1].taker_e9"; break;
+    default: c.flags = 0x80, field = "flags"; break;
+    }
+    tx_exchange *ex = (tx_exchange *)&c; /* must come back NULL */
+    char err[160] = "";
+    EXPECT_EQ(tx_open(&c, &ex, err, sizeof err), TX_ERR_CONFIG);
+    EXPECT(ex == NULL);
+    if (strstr(err, field) == NULL) {
+      fprintf(stderr, "case %d: '%s' does not name %s\n", i, err, field);
+      failures++;
+    }
+  }
+}
+
 /* A book's accounts may be given at most TX_MAX_HELD units of each asset in total, so that no
  * trade between them can overflow a balance. */
 static void holdings_limit(void) {
@@ -1830,6 +1869,7 @@ int main(void) {
   limit_orders_in_quote();
   reset_drops_loans();
   api_contract();
+  config_fields_named();
   if (failures > 0) {
     fprintf(stderr, "exchange scenarios: %d failures\n", failures);
     return 1;
