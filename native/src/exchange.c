@@ -437,14 +437,17 @@ static bool timer_before(const x_timer *a, const x_timer *b) {
   return a->at != b->at ? a->at < b->at : a->seq < b->seq;
 }
 
-int x_schedule(tx_exchange *ex, uint64_t at, const x_order *o) {
-  if (ex->timer_n == ex->timer_cap) {
-    size_t cap = ex->timer_cap ? ex->timer_cap * 2 : X_FIRST_CAPACITY(256);
-    x_timer *timers = realloc(ex->timers, cap * sizeof *timers);
-    if (timers == NULL) return TX_ERR_NOMEM;
-    ex->timers = timers;
-    ex->timer_cap = cap;
-  }
+int x_timers_reserve(tx_exchange *ex) {
+  if (ex->timer_n < ex->timer_cap) return TX_OK;
+  size_t cap = ex->timer_cap ? ex->timer_cap * 2 : X_FIRST_CAPACITY(256);
+  x_timer *timers = realloc(ex->timers, cap * sizeof *timers);
+  if (timers == NULL) return TX_ERR_NOMEM;
+  ex->timers = timers;
+  ex->timer_cap = cap;
+  return TX_OK;
+}
+
+void x_schedule(tx_exchange *ex, uint64_t at, const x_order *o) {
   x_timer t = {.at = at,
                .seq = ex->timer_seq++,
                .order_id = o->id,
@@ -460,7 +463,6 @@ int x_schedule(tx_exchange *ex, uint64_t at, const x_order *o) {
     i = parent;
   }
   ex->timers[i] = t;
-  return TX_OK;
 }
 
 static x_timer pop_timer(tx_exchange *ex) {

@@ -295,8 +295,11 @@ static inline tx_event *x_push(tx_exchange *ex) {
   if (ex->ev_write != ex->ev_end) return ex->ev_write++;
   return x_push_slow(ex);
 }
-/* Schedules the GTT expiry of order `o` at `at`. */
-int x_schedule(tx_exchange *ex, uint64_t at, const x_order *o);
+/* Makes room for one more GTT expiry, before the order is accepted: a placement then never
+ * fails half-way (an order resting with no expiry). */
+int x_timers_reserve(tx_exchange *ex);
+/* Schedules the GTT expiry of order `o` at `at`, in room x_timers_reserve made. */
+void x_schedule(tx_exchange *ex, uint64_t at, const x_order *o);
 
 /* ---- book structure (exchange_book.c) ---- */
 void x_book_free(x_book *book);
@@ -360,6 +363,8 @@ x_level *x_level_at(const x_book *book, int side, int64_t price);
  * rejection reason. */
 int x_margin_reserve(tx_exchange *ex, x_account *acct, x_order *o, int dir, int64_t leverage,
                      int64_t amount, int64_t ref_price);
+/* Makes room for `need` more loans, so that the fill about to open them cannot fail half-way. */
+int x_loans_reserve(tx_exchange *ex, uint32_t need);
 /* The leveraged buyer's side of a fill at `price`: collateral from its reservations (base valued
  * at the best ask `ask`), the rest borrowed. */
 void x_margin_buy_leg(tx_exchange *ex, x_account *acct, x_order *o, int64_t price, int64_t ask,

@@ -187,10 +187,12 @@ int x_margin_reserve(tx_exchange *ex, x_account *acct, x_order *o, int dir, int6
   return TX_R_VALID;
 }
 
-/* Room for one more loan in the pool. */
-static int loans_reserve(tx_exchange *ex) {
-  if (ex->free_loan != XNONE || ex->loan_n < ex->loan_cap) return TX_OK;
+int x_loans_reserve(tx_exchange *ex, uint32_t need) {
+  uint32_t spare = 0; /* freed slots, counted up to `need` */
+  for (uint32_t li = ex->free_loan; li != XNONE && spare < need; li = ex->loans[li].next) spare++;
+  if (ex->loan_cap - ex->loan_n + spare >= need) return TX_OK;
   uint32_t cap = ex->loan_cap ? ex->loan_cap * 2 : X_FIRST_CAPACITY(64);
+  while (cap - ex->loan_n + spare < need) cap *= 2;
   x_loan *loans = realloc(ex->loans, (size_t)cap * sizeof *loans);
   if (loans == NULL) return TX_ERR_NOMEM;
   ex->loans = loans;
@@ -199,17 +201,13 @@ static int loans_reserve(tx_exchange *ex) {
 }
 
 /* The open loan of a leveraged order, created (in the account's order-id sequence) at its first
- * fill. */
+ * fill, in room x_loans_reserve made before the fill. */
 static x_loan *loan_of(tx_exchange *ex, x_account *acct, x_order *o, int64_t price) {
   /* The order's loan may have been repaid in full meanwhile (e.g. by a self-trade of the
    * aggressor), in which case a fill starts a new one. */
   if (o->loan != XNONE) {
     x_loan *loan = &ex->loans[o->loan];
     if (loan->live && loan->order_id == o->id && loan->account == o->account) return loan;
-  }
-  if (loans_reserve(ex) != TX_OK) {
-    ex->error = TX_ERR_NOMEM;
-    return NULL;
   }
   uint32_t li;
   if (ex->free_loan != XNONE) {
@@ -257,7 +255,6 @@ void x_margin_buy_leg(tx_exchange *ex, x_account *acct, x_order *o, int64_t pric
                       int64_t cost) {
   if (cost <= 0) return; /* a fill too small to be worth one quote unit borrows nothing */
   x_loan *loan = loan_of(ex, acct, o, price);
-  if (loan == NULL) return;
   int64_t c = ceil_div((__int128)cost * X_RATE_ONE, X_RATE_ONE + o->leverage);
   int64_t quote = min64(c, o->res_quote);
   int64_t base = c > quote ? min64(base_ceil(ex, c - quote, ask), o->res_base) : 0;
@@ -270,7 +267,6 @@ void x_margin_buy_leg(tx_exchange *ex, x_account *acct, x_order *o, int64_t pric
 void x_margin_sell_leg(tx_exchange *ex, x_account *acct, x_order *o, int64_t price, int64_t bid,
                        int64_t volume) {
   x_loan *loan = loan_of(ex, acct, o, price);
-  if (loan == NULL) return;
   int64_t c = ceil_div((__int128)volume * X_RATE_ONE, X_RATE_ONE + o->leverage);
   int64_t base = min64(c, o->res_base);
   int64_t quote = c > base ? min64(notional_ceil(ex, bid, c - base), o->res_quote) : 0;
@@ -570,6 +566,7 @@ void x_margin_calls(tx_exchange *ex) {
   if (ex->calls_cap < ex->loan_n) {
     x_call *calls = realloc(ex->calls, (size_t)ex->loan_n * sizeof *calls);
     if (calls == NULL) {
+      ex->margin_dirty = true; /* the check is owed: the next call makes it */
       ex->error = TX_ERR_NOMEM;
       return;
     }

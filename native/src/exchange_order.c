@@ -187,7 +187,8 @@ static void limit_rebates(const x_book *book, int64_t *maker_fee, int64_t *taker
 enum {
   FILL_DONE,
   FILL_UNPAYABLE, /* a cash buyer cannot pay it without a rebate the book has no room for */
-  FILL_PAST_LIMIT /* its loans would take what the book has lent past X_LENT_LIMIT */
+  FILL_PAST_LIMIT, /* its loans would take what the book has lent past X_LENT_LIMIT */
+  FILL_NOMEM       /* no memory for the loans it would open (TX_ERR_NOMEM) */
 };
 
 /* Loans create the quote (long) or base (short) they lend: would a fill's loans take what the
@@ -214,9 +215,13 @@ static int settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, in
   int64_t buyer_fee = aggressor_buys ? taker_fee : maker_fee;
   int64_t seller_fee = aggressor_buys ? maker_fee : taker_fee;
 
-  if ((buy->leverage | sell->leverage) != 0 &&
-      lends_past_limit(book, buy, sell, q, notional, buyer_fee)) {
-    return FILL_PAST_LIMIT;
+  if ((buy->leverage | sell->leverage) != 0) {
+    if (lends_past_limit(book, buy, sell, q, notional, buyer_fee)) return FILL_PAST_LIMIT;
+    /* Both sides may open a loan: room for two is made before anything moves. */
+    if (x_loans_reserve(ex, 2) != TX_OK) {
+      ex->error = TX_ERR_NOMEM;
+      return FILL_NOMEM;
+    }
   }
   if (buy->leverage == 0) {
     /* A resting buy pays a fill from the part of its reservation the fill frees and from free
@@ -387,7 +392,7 @@ static bool match(tx_exchange *ex, x_book *book, x_order *a, int64_t limit) {
       lv->volume += q;
       s->volume += q;
       /* A resting buy that cannot pay is cancelled; otherwise the aggressor stops there. */
-      if (fill == FILL_PAST_LIMIT || r->dir == TX_SELL) return false;
+      if (fill != FILL_UNPAYABLE || r->dir == TX_SELL) return false;
       remove_order(ex, book, ri, TX_EV_CANCELLED, TX_CAUSE_UNFUNDED, true, true);
       continue;
     }
@@ -627,7 +632,8 @@ bool x_place_passive(tx_exchange *ex, const tx_instruction *in) {
   } else if (amount > acct->base_free) {
     return false;
   }
-  if (book->side[dir].volume > TX_MAX_HELD - size || x_reserve_capacity(ex, book, dir) != TX_OK) {
+  if (book->side[dir].volume > TX_MAX_HELD - size || x_reserve_capacity(ex, book, dir) != TX_OK ||
+      (gtt && x_timers_reserve(ex) != TX_OK)) {
     return false;
   }
 
@@ -638,9 +644,7 @@ bool x_place_passive(tx_exchange *ex, const tx_instruction *in) {
   x_rest(ex, book, index);
   order_event(ex, o, TX_EV_PLACED, size, 0);
   bool placed = ex->error == TX_OK;
-  if (gtt && x_schedule(ex, ex->now + in->expiry_ns, o) != TX_OK) {
-    ex->error = TX_ERR_NOMEM;
-  }
+  if (gtt) x_schedule(ex, ex->now + in->expiry_ns, o);
   /* Written field by field like the placement, not copied from it: GCC makes a copy of the
    * 112-byte record a `rep movs`, whose start-up cost was a third of this path's time. */
   if (placed) order_event(ex, o, TX_EV_ACCEPTED, size, 0);
@@ -793,7 +797,7 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
   }
   int room = x_reserve_capacity(ex, book, dir);
   if (room == TX_ERR_LIMIT) return reject(ex, in, TX_R_ORDER_IDS_EXHAUSTED, 0);
-  if (room != TX_OK) {
+  if (room != TX_OK || (tif == TX_GTT && x_timers_reserve(ex) != TX_OK)) {
     ex->error = TX_ERR_NOMEM;
     return;
   }
@@ -828,10 +832,7 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
   }
   /* The expiry is due even when nothing rests: it then finds the order gone, as the reference's
    * scheduled cancel does. */
-  if (tif == TX_GTT &&
-      x_schedule(ex, ex->now + in->expiry_ns, o) != TX_OK) {
-    ex->error = TX_ERR_NOMEM;
-  }
+  if (tif == TX_GTT) x_schedule(ex, ex->now + in->expiry_ns, o);
   order_event(ex, o, TX_EV_ACCEPTED, own_size, 0);
   if (!rests) {
     x_release_id(book, o->id);
