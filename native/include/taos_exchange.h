@@ -38,7 +38,9 @@ enum {
   TX_OK = 0,
   TX_ERR_ARGUMENT = 1, /* NULL pointer, bad enum value or bad size */
   TX_ERR_CONFIG = 2,   /* configuration rejected (message from tx_open's err buffer) */
-  TX_ERR_NOMEM = 3,    /* allocation failed; the handle stays usable but the call stopped */
+  TX_ERR_NOMEM = 3,    /* allocation failed: the call stopped after the instruction during which
+                          it did; state is consistent and the handle usable, but that
+                          instruction's events may be incomplete (README, "Out of memory") */
   TX_ERR_BOOK = 4,     /* unknown book id */
   TX_ERR_AGENT = 5,    /* unknown agent id (or out of the supported id range) */
   TX_ERR_EXISTS = 6,   /* account already exists */
