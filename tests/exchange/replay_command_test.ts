@@ -550,3 +550,40 @@ Deno.test("fee tiers beyond the core's 16 or a double are refused", async () => 
   assert.equal(run.code, 2);
   assert.match(run.stderr, /exchange\.feePolicy\.tiers\.1\.volumeRequired: is too large/);
 });
+
+Deno.test("a reader that goes away early (`taos replay x.json | head -1`) ends the run quietly", async () => {
+  // 4000 resting orders: about 8000 event lines, over a megabyte, written in 64 KiB chunks.
+  const responses = Array.from({ length: 4000 }, (_, i) => ({
+    agentId: i % 2,
+    type: "PLACE_ORDER_LIMIT",
+    payload: { direction: i % 2, volume: 0.01, price: i % 2 === 0 ? 10 : 20, bookId: 0 },
+  }));
+  const path = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    await Deno.writeTextFile(
+      path,
+      JSON.stringify({
+        exchange: { agents: 2, balances: { base: "100", quote: "10000" } },
+        batches: [{ timestamp: 1, responses }],
+      }),
+    );
+    const main = new URL("../../main.ts", import.meta.url).pathname;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", main, "replay", path],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const reader = child.stdout.getReader();
+    const first = await reader.read();
+    assert.ok(first.value !== undefined && first.value.length > 0);
+    await reader.cancel();
+    const [status, stderr] = await Promise.all([
+      child.status,
+      new Response(child.stderr).text(),
+    ]);
+    assert.equal(status.code, 0, stderr);
+    assert.equal(stderr, "");
+  } finally {
+    await Deno.remove(path);
+  }
+});
