@@ -395,6 +395,40 @@ static void s19_stp_dc_resting_larger(void) {
   tx_close(ex);
 }
 
+/* Decrement-and-cancel against a leveraged resting order whose matchable volume is larger but
+ * whose own volume the decrement takes whole: a 3x sell of 2 units (8 matchable) filled 1 holds
+ * 7 matchable and trunc(7 / 4) = 1 own; a buy of 6 by its owner takes trunc(6 / 4) = 1 own from
+ * it, so it leaves the book (cancelled by STP, its reservation released), and the buy is
+ * reduced by all 6. */
+static void stp_dc_takes_a_leveraged_resting_order_whole(void) {
+  tx_exchange *ex = fresh(1);
+  tx_instruction sell = limit_order(A, TX_SELL, 2, P(100));
+  sell.leverage_e9 = 3000000000LL;
+  run(ex, sell);
+  run(ex, limit_order(BB, TX_BUY, 1, P(100)));
+  tx_order o;
+  EXPECT_EQ(tx_order_get(ex, 0, 0, &o), TX_OK);
+  EXPECT_EQ(o.volume, 1);
+  tx_instruction buy = limit_order(A, TX_BUY, 6, P(100));
+  buy.stp = TX_STP_DC;
+  run(ex, buy);
+  EXPECT_EQ(count_events(TX_EV_TRADE), 0);
+  const tx_event *cancelled = nth_event(TX_EV_CANCELLED, 0);
+  EXPECT(cancelled != NULL && cancelled->order_id == 0 && cancelled->volume == 1 &&
+         cancelled->remaining == 0 && cancelled->reason == TX_CAUSE_STP &&
+         !(cancelled->flags & TX_EVF_PARTIAL));
+  const tx_event *reduced = nth_event(TX_EV_STP_REDUCED, 0);
+  EXPECT(reduced != NULL && reduced->order_id == 2 && reduced->volume == 6 &&
+         reduced->remaining == 0);
+  EXPECT_EQ(tx_agent_orders(ex, A, 0, NULL, 0), 0);
+  EXPECT_EQ(tx_order_get(ex, 0, 0, &o), TX_ERR_NOT_FOUND);
+  tx_balances b = balances(ex, A, 0);
+  EXPECT_EQ(b.base_reserved, 0);
+  EXPECT_EQ(b.quote_reserved, 0);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
 static void s20_stp_none(void) {
   tx_exchange *ex = fresh(0);
   run(ex, limit_order(A, TX_SELL, B(1), P(100)));
@@ -1846,6 +1880,7 @@ int main(void) {
   s18_stp_dc_resting_smaller();
   s19_stp_dc_resting_larger();
   s20_stp_none();
+  stp_dc_takes_a_leveraged_resting_order_whole();
   s21_cancel_full();
   s22_cancel_partial_then_fill();
   s23_cancel_unknown();
