@@ -1739,34 +1739,51 @@ static void fill_or_kill_stays_whole_near_the_bounds(void) {
   tx_close(ex);
 }
 
-/* A partial repayment whose collateral split needs more than 128 bits: a short of
- * 1125900686220920 base units at 1124729223 ticks (quote at 0 decimals: price * base is 10^6
- * times a quote unit), at 1x, holds 562950343110460 base; buying back s = 406276302426202 at the
- * same price releases trunc(562950343110460 * s / 1125900686220920) = 203138151213101, computed
- * in 256 bits (price * collateral * s is about 2^128). Until this version the core fell back to
- * valuing the collateral in whole quote units first and released one unit less. */
-static void collateral_split_past_128_bits(void) {
+/* The scale of the collateral splits past 128 bits below: quote at 0 decimals (a base unit at
+ * BIG_PRICE ticks is worth BIG_PRICE / 10^6 quote units), 1x leverage, no loan limit. */
+#define BIG_VOLUME 1125900686220920LL
+#define BIG_PRICE 1124729223LL
+#define BIG_REPAID 406276302426202LL
+
+static tx_exchange *open_past_128_bits(void) {
   tx_config c = config_t(1, 1);
   c.quote_decimals = 0;
   c.max_leverage_e9 = 1000000000LL;
   c.max_loan = INT64_MAX;
-  const int64_t volume = 1125900686220920LL, price = 1124729223LL, s = 406276302426202LL;
-  const int64_t collateral = volume / 2, released = 203138151213101LL;
-  tx_exchange *ex = open_exchange(&c);
-  EXPECT_EQ(tx_set_balances(ex, A, 0, 600000000000000LL, 0), TX_OK);
+  return open_exchange(&c);
+}
+
+/* A, holding `base` and `quote`, shorts BIG_VOLUME / 2 at 1x into BB's buy of BIG_VOLUME (its
+ * loan, as opened, goes to *opened), then buys BIG_REPAID back from C at the same price. */
+static tx_exchange *short_bought_back_past_128_bits(int64_t base, int64_t quote,
+                                                    tx_loan *opened) {
+  tx_exchange *ex = open_past_128_bits();
+  EXPECT_EQ(tx_set_balances(ex, A, 0, base, quote), TX_OK);
   EXPECT_EQ(tx_set_balances(ex, BB, 0, 0, 2000000000000000000LL), TX_OK);
-  EXPECT_EQ(tx_set_balances(ex, C, 0, s, 0), TX_OK);
-  run(ex, limit_order(BB, TX_BUY, volume, price));
-  tx_instruction sell = limit_order(A, TX_SELL, collateral, price);
+  EXPECT_EQ(tx_set_balances(ex, C, 0, BIG_REPAID, 0), TX_OK);
+  run(ex, limit_order(BB, TX_BUY, BIG_VOLUME, BIG_PRICE));
+  tx_instruction sell = limit_order(A, TX_SELL, BIG_VOLUME / 2, BIG_PRICE);
   sell.leverage_e9 = 1000000000LL;
   run(ex, sell);
   EXPECT_EQ(count_events(TX_EV_TRADE), 1);
-  run(ex, limit_order(C, TX_SELL, s, price));
-  run(ex, market_order(A, TX_BUY, s));
+  EXPECT_EQ(tx_agent_loans(ex, A, 0, opened, 1), 1);
+  run(ex, limit_order(C, TX_SELL, BIG_REPAID, BIG_PRICE));
+  run(ex, market_order(A, TX_BUY, BIG_REPAID));
   EXPECT_EQ(count_events(TX_EV_TRADE), 1);
+  return ex;
+}
+
+/* A partial repayment whose collateral split needs more than 128 bits: the short holds
+ * 562950343110460 base; buying back s = BIG_REPAID releases trunc(562950343110460 * s /
+ * 1125900686220920) = 203138151213101, computed in 256 bits (price * collateral * s is about
+ * 2^128). Until this version the core fell back to valuing the collateral in whole quote units
+ * first and released one unit less. */
+static void collateral_split_past_128_bits(void) {
+  const int64_t collateral = BIG_VOLUME / 2, released = 203138151213101LL;
   tx_loan loan;
+  tx_exchange *ex = short_bought_back_past_128_bits(600000000000000LL, 0, &loan);
   EXPECT_EQ(tx_agent_loans(ex, A, 0, &loan, 1), 1);
-  EXPECT_EQ(loan.amount, volume - s);
+  EXPECT_EQ(loan.amount, BIG_VOLUME - BIG_REPAID);
   EXPECT_EQ(loan.collateral_base, collateral - released);
   EXPECT_EQ(loan.collateral_quote, 0);
   tx_balances a = balances(ex, A, 0);
@@ -1778,36 +1795,29 @@ static void collateral_split_past_128_bits(void) {
 
 /* Partial repayments past 128 bits of loans whose collateral is in both currencies: the share
  * repaid, s / amount of the collateral's value V, comes back from the other currency first (a long
- * gives back base, a short quote) while it is less than that part. Quote at 0 decimals, so a
- * base unit at 1124729223 ticks is worth 1124729223 / 10^6 quote units; the products pass 2^128.
+ * gives back base, a short quote) while it is less than that part.
  * - A long at 1x of 562950343110460 base, funded with 3 * 10^17 quote and 296219476813764 base,
- *   borrows 1266333403988422157 quote; selling s = 406276302426202 base at the same price repays
+ *   borrows 1266333403988422157 quote; selling s = BIG_REPAID base at the same price repays
  *   456950829951135190 and releases trunc(V * repaid / amount / price) = 203138151213101 base.
  * - A short at 1x of 562950343110460 base, funded with 3 * 10^14 base and 295747935094211079
  *   quote, borrows 1125900686220920 base; buying s back releases trunc(V * s / amount) =
  *   228475414975567595 quote. */
 static void mixed_collateral_split_past_128_bits(void) {
-  tx_config c = config_t(1, 1);
-  c.quote_decimals = 0;
-  c.max_leverage_e9 = 1000000000LL;
-  c.max_loan = INT64_MAX;
-  const int64_t volume = 1125900686220920LL, price = 1124729223LL, s = 406276302426202LL;
   tx_loan loan;
-
-  tx_exchange *ex = open_exchange(&c);
+  tx_exchange *ex = open_past_128_bits();
   EXPECT_EQ(tx_set_balances(ex, A, 0, 400000000000000LL, 300000000000000000LL), TX_OK);
-  EXPECT_EQ(tx_set_balances(ex, BB, 0, volume, 0), TX_OK);
+  EXPECT_EQ(tx_set_balances(ex, BB, 0, BIG_VOLUME, 0), TX_OK);
   EXPECT_EQ(tx_set_balances(ex, C, 0, 0, 500000000000000000LL), TX_OK);
-  run(ex, limit_order(BB, TX_SELL, volume, price));
-  tx_instruction buy = limit_order(A, TX_BUY, volume / 2, price);
+  run(ex, limit_order(BB, TX_SELL, BIG_VOLUME, BIG_PRICE));
+  tx_instruction buy = limit_order(A, TX_BUY, BIG_VOLUME / 2, BIG_PRICE);
   buy.leverage_e9 = 1000000000LL;
   run(ex, buy);
   EXPECT_EQ(tx_agent_loans(ex, A, 0, &loan, 1), 1);
   EXPECT_EQ(loan.amount, 1266333403988422157LL);
   EXPECT_EQ(loan.collateral_base, 296219476813764LL);
   EXPECT_EQ(loan.collateral_quote, 300000000000000000LL);
-  run(ex, limit_order(C, TX_BUY, s, price));
-  run(ex, market_order(A, TX_SELL, s));
+  run(ex, limit_order(C, TX_BUY, BIG_REPAID, BIG_PRICE));
+  run(ex, market_order(A, TX_SELL, BIG_REPAID));
   EXPECT_EQ(count_events(TX_EV_TRADE), 1);
   EXPECT_EQ(tx_agent_loans(ex, A, 0, &loan, 1), 1);
   EXPECT_EQ(loan.amount, 1266333403988422157LL - 456950829951135190LL);
@@ -1817,23 +1827,12 @@ static void mixed_collateral_split_past_128_bits(void) {
   check_invariants(ex);
   tx_close(ex);
 
-  ex = open_exchange(&c);
-  EXPECT_EQ(tx_set_balances(ex, A, 0, 300000000000000LL, 400000000000000000LL), TX_OK);
-  EXPECT_EQ(tx_set_balances(ex, BB, 0, 0, 2000000000000000000LL), TX_OK);
-  EXPECT_EQ(tx_set_balances(ex, C, 0, s, 0), TX_OK);
-  run(ex, limit_order(BB, TX_BUY, volume, price));
-  tx_instruction sell = limit_order(A, TX_SELL, volume / 2, price);
-  sell.leverage_e9 = 1000000000LL;
-  run(ex, sell);
-  EXPECT_EQ(tx_agent_loans(ex, A, 0, &loan, 1), 1);
-  EXPECT_EQ(loan.amount, volume);
+  ex = short_bought_back_past_128_bits(300000000000000LL, 400000000000000000LL, &loan);
+  EXPECT_EQ(loan.amount, BIG_VOLUME);
   EXPECT_EQ(loan.collateral_base, 300000000000000LL);
   EXPECT_EQ(loan.collateral_quote, 295747935094211079LL);
-  run(ex, limit_order(C, TX_SELL, s, price));
-  run(ex, market_order(A, TX_BUY, s));
-  EXPECT_EQ(count_events(TX_EV_TRADE), 1);
   EXPECT_EQ(tx_agent_loans(ex, A, 0, &loan, 1), 1);
-  EXPECT_EQ(loan.amount, volume - s);
+  EXPECT_EQ(loan.amount, BIG_VOLUME - BIG_REPAID);
   EXPECT_EQ(loan.collateral_base, 300000000000000LL);
   EXPECT_EQ(loan.collateral_quote, 295747935094211079LL - 228475414975567595LL);
   EXPECT_EQ(balances(ex, A, 0).quote_collateral, 295747935094211079LL - 228475414975567595LL);
