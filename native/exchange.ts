@@ -118,6 +118,31 @@ export interface Cancellation {
   volume?: bigint | null;
 }
 
+const INT64_MIN = -(1n << 63n);
+const UINT64_LIMIT = 1n << 64n;
+
+/**
+ * A volume, price or leverage outside int64 becomes INT64_MIN, which the core rejects with that
+ * field's reason: packed as it is, it would wrap modulo 2^64 (2^64 + 5 units into 5).
+ */
+function rejectable(value: bigint): bigint {
+  return value >= INT64_MIN && value < -INT64_MIN ? value : INT64_MIN;
+}
+
+/** `value` when it fits the core's int64 (or uint64) `field`; else throws `code` naming it. */
+function fitting(value: bigint, field: string, code: number, unsigned = false): bigint {
+  const [low, high] = unsigned ? [0n, UINT64_LIMIT] : [INT64_MIN, -INT64_MIN];
+  if (value < low || value >= high) {
+    unwrap(code, `${field}: ${value} is outside ${unsigned ? "0 to 2^64 - 1" : "int64"}`);
+  }
+  return value;
+}
+
+/** A balance argument: an int64, or TX_ERR_ARGUMENT naming it. */
+function argument(value: bigint, field: string): bigint {
+  return fitting(value, field, ExchangeCode.argument);
+}
+
 /** Ids outside the core's u32 range become an id no book or order has, so the core rejects them. */
 function u32(value: number): number {
   return Number.isInteger(value) && value >= 0 && value < NONE ? value : NONE;
@@ -187,8 +212,8 @@ export class InstructionBatch {
     if (order.clientOrderId !== undefined && order.clientOrderId !== null) {
       view.setUint32(offset + 16, u32(order.clientOrderId), littleEndian);
     }
-    view.setBigInt64(offset + 24, order.volume, littleEndian);
-    view.setBigInt64(offset + 40, order.leverageE9 ?? 0n, littleEndian);
+    view.setBigInt64(offset + 24, rejectable(order.volume), littleEndian);
+    view.setBigInt64(offset + 40, rejectable(order.leverageE9 ?? 0n), littleEndian);
     return offset;
   }
 
@@ -201,8 +226,15 @@ export class InstructionBatch {
       : order.timeInForce ?? "GTC";
     this.#view.setUint8(offset + 3, timesInForce.indexOf(tif));
     this.#view.setUint8(offset + 5, order.postOnly ? 1 : 0);
-    this.#view.setBigInt64(offset + 32, order.price, littleEndian);
-    this.#view.setBigUint64(offset + 48, order.expiryNs ?? 0n, littleEndian);
+    this.#view.setBigInt64(offset + 32, rejectable(order.price), littleEndian);
+    const expiry = order.expiryNs ?? 0n;
+    if (expiry >= 0n && expiry < UINT64_LIMIT) {
+      this.#view.setBigUint64(offset + 48, expiry, littleEndian);
+    } else {
+      // No lifetime the record can hold: a non-zero padding byte makes the core reject the
+      // record as malformed (INVALID_INSTRUCTION) instead of taking a wrapped lifetime.
+      this.#view.setUint8(offset + 7, 1);
+    }
   }
 
   /** Appends a market order placement. */
@@ -216,7 +248,7 @@ export class InstructionBatch {
     this.#view.setUint32(offset + 20, u32(cancellation.orderId), littleEndian);
     if (cancellation.volume !== undefined && cancellation.volume !== null) {
       this.#view.setUint8(offset + 6, 1);
-      this.#view.setBigInt64(offset + 24, cancellation.volume, littleEndian);
+      this.#view.setBigInt64(offset + 24, rejectable(cancellation.volume), littleEndian);
     }
   }
 
@@ -395,19 +427,30 @@ function packConfig(config: ExchangeConfig): Uint8Array {
   if (invalid !== null) throw invalid;
   const bytes = new Uint8Array(CONFIG_SIZE);
   const view = new DataView(bytes.buffer);
-  view.setUint32(0, config.books, littleEndian);
-  view.setUint32(4, config.priceDecimals, littleEndian);
-  view.setUint32(8, config.volumeDecimals, littleEndian);
-  view.setUint32(12, config.baseDecimals, littleEndian);
-  view.setUint32(16, config.quoteDecimals, littleEndian);
-  view.setUint32(20, config.agents, littleEndian);
-  view.setBigInt64(24, config.initialBase, littleEndian);
-  view.setBigInt64(32, config.initialQuote, littleEndian);
-  view.setBigInt64(40, config.maxLeverageE9 ?? 0n, littleEndian);
-  view.setBigInt64(48, config.maxLoan ?? 0n, littleEndian);
-  view.setBigInt64(56, config.maintenanceMarginE9 ?? 0n, littleEndian);
-  view.setBigUint64(64, config.feeSlotPeriodNs ?? 3_600_000_000_000n, littleEndian);
-  view.setUint32(72, config.feeHistorySlots ?? 24, littleEndian);
+  // Counts outside u32 become TX_NONE, which the core refuses by name, rather than wrapping.
+  view.setUint32(0, u32(config.books), littleEndian);
+  view.setUint32(4, u32(config.priceDecimals), littleEndian);
+  view.setUint32(8, u32(config.volumeDecimals), littleEndian);
+  view.setUint32(12, u32(config.baseDecimals), littleEndian);
+  view.setUint32(16, u32(config.quoteDecimals), littleEndian);
+  view.setUint32(20, u32(config.agents), littleEndian);
+  const int64 = (value: bigint, field: string) => fitting(value, field, ExchangeCode.config);
+  view.setBigInt64(24, int64(config.initialBase, "initialBase"), littleEndian);
+  view.setBigInt64(32, int64(config.initialQuote, "initialQuote"), littleEndian);
+  view.setBigInt64(40, int64(config.maxLeverageE9 ?? 0n, "maxLeverageE9"), littleEndian);
+  view.setBigInt64(48, int64(config.maxLoan ?? 0n, "maxLoan"), littleEndian);
+  view.setBigInt64(
+    56,
+    int64(config.maintenanceMarginE9 ?? 0n, "maintenanceMarginE9"),
+    littleEndian,
+  );
+  const period = config.feeSlotPeriodNs ?? 3_600_000_000_000n;
+  view.setBigUint64(
+    64,
+    fitting(period, "feeSlotPeriodNs", ExchangeCode.config, true),
+    littleEndian,
+  );
+  view.setUint32(72, u32(config.feeHistorySlots ?? 24), littleEndian);
   view.setUint32(76, config.feeTiers.length, littleEndian);
   packTiers(config.feeTiers, view, 80);
   return bytes;
@@ -417,9 +460,11 @@ function packConfig(config: ExchangeConfig): Uint8Array {
 function packTiers(tiers: FeeTier[], view: DataView, offset: number): void {
   tiers.forEach((tier, i) => {
     const o = offset + i * 24;
-    view.setBigInt64(o, tier.volumeRequired, littleEndian);
-    view.setBigInt64(o + 8, tier.makerE9, littleEndian);
-    view.setBigInt64(o + 16, tier.takerE9, littleEndian);
+    const int64 = (value: bigint, field: string) =>
+      fitting(value, `feeTiers[${i}].${field}`, ExchangeCode.config);
+    view.setBigInt64(o, int64(tier.volumeRequired, "volumeRequired"), littleEndian);
+    view.setBigInt64(o + 8, int64(tier.makerE9, "makerE9"), littleEndian);
+    view.setBigInt64(o + 16, int64(tier.takerE9, "takerE9"), littleEndian);
   });
 }
 
@@ -577,12 +622,14 @@ export class Exchange {
 
   /** Adds an account with the same balances in every book. */
   addAccount(agentId: number, base: bigint, quote: bigint): void {
-    unwrap(native().tx_add_account(this.#live(), agentId, base, quote));
+    const [b, q] = [argument(base, "base"), argument(quote, "quote")];
+    unwrap(native().tx_add_account(this.#live(), i32(agentId), b, q));
   }
 
   /** Replaces an account's balances in one book (no open orders there allowed). */
   setBalances(agentId: number, bookId: number, base: bigint, quote: bigint): void {
-    unwrap(native().tx_set_balances(this.#live(), agentId, bookId, base, quote));
+    const [b, q] = [argument(base, "base"), argument(quote, "quote")];
+    unwrap(native().tx_set_balances(this.#live(), i32(agentId), u32(bookId), b, q));
   }
 
   /**
@@ -621,18 +668,20 @@ export class Exchange {
    * Rejected instructions become `rejected` events, not exceptions.
    */
   submit(nowNs: bigint, batch: InstructionBatch): void {
-    unwrap(native().tx_submit(this.#live(), nowNs, batch.bytes, BigInt(batch.length)));
+    const now = fitting(nowNs, "nowNs", ExchangeCode.time, true);
+    unwrap(native().tx_submit(this.#live(), now, batch.bytes, BigInt(batch.length)));
   }
 
   /** Same as {@linkcode Exchange.submit} for already-packed 64-byte records. */
   submitRecords(nowNs: bigint, records: Uint8Array): void {
+    const now = fitting(nowNs, "nowNs", ExchangeCode.time, true);
     const count = BigInt(Math.floor(records.length / INSTRUCTION_SIZE));
-    unwrap(native().tx_submit(this.#live(), nowNs, records, count));
+    unwrap(native().tx_submit(this.#live(), now, records, count));
   }
 
   /** Advances the clock only. */
   advance(nowNs: bigint): void {
-    unwrap(native().tx_advance(this.#live(), nowNs));
+    unwrap(native().tx_advance(this.#live(), fitting(nowNs, "nowNs", ExchangeCode.time, true)));
   }
 
   /** Number of events waiting. */

@@ -269,3 +269,124 @@ Deno.test("an agent under an added fee policy pays that policy's rates", () => {
     exchange.close();
   }
 });
+
+Deno.test("setBalances replaces one book's balances, and is refused while orders rest there", () => {
+  const exchange = open(2, 2);
+  try {
+    exchange.setBalances(1, 1, 7n, 8n);
+    assert.deepEqual([exchange.balances(1, 1).baseFree, exchange.balances(1, 1).quoteFree], [
+      7n,
+      8n,
+    ]);
+    assert.equal(exchange.balances(1, 0).baseFree, toUnits("100", 4)); // the other book keeps its own
+    const batch = new InstructionBatch();
+    batch.limit({ agentId: 0, bookId: 0, direction: "sell", volume: 10000n, price: 10100n });
+    exchange.submit(1n, batch);
+    assert.throws(() => exchange.setBalances(0, 0, 1n, 1n), /TX_ERR_BUSY/);
+    exchange.setBalances(0, 1, 1n, 1n); // no orders in book 1
+    assert.throws(() => exchange.setBalances(0, 2, 1n, 1n), /TX_ERR_BOOK/);
+    assert.throws(() => exchange.setBalances(9, 0, 1n, 1n), /TX_ERR_AGENT/);
+    assert.throws(() => exchange.setBalances(1, 0, -1n, 1n), /TX_ERR_ARGUMENT/);
+    // Ids past 32 bits name no book or agent: they are not wrapped onto one that exists.
+    assert.throws(() => exchange.setBalances(2 ** 32 + 1, 0, 1n, 1n), /TX_ERR_AGENT/);
+    assert.throws(() => exchange.setBalances(1, 2 ** 32 + 1, 1n, 1n), /TX_ERR_BOOK/);
+    assert.throws(() => exchange.addAccount(2 ** 32 + 5, 1n, 1n), /TX_ERR_AGENT/);
+    assert.throws(() => exchange.agentOrders(9, 0), /TX_ERR_AGENT/);
+    assert.equal(exchange.balances(1, 0).baseFree, toUnits("100", 4));
+  } finally {
+    exchange.close();
+  }
+});
+
+Deno.test("bigints past 64 bits are refused by name or rejected per instruction, never wrapped", () => {
+  const huge = (1n << 64n) + 5n; // wrapped modulo 2^64 it would be 5
+  const config = {
+    books: 1,
+    agents: 2,
+    priceDecimals: 2,
+    volumeDecimals: 4,
+    baseDecimals: 4,
+    quoteDecimals: 8,
+    initialBase: toUnits("100", 4),
+    initialQuote: toUnits("10000", 8),
+    feeTiers: zeroFees,
+  };
+  const refused = (field: string) => (error: unknown) =>
+    error instanceof ExchangeError && error.code === ExchangeCode.config &&
+    error.message.includes(`${field}: `) && error.message.includes("is outside");
+  assert.throws(() => Exchange.open({ ...config, initialBase: huge }), refused("initialBase"));
+  assert.throws(() => Exchange.open({ ...config, maxLoan: 1n << 63n }), refused("maxLoan"));
+  assert.throws(
+    () => Exchange.open({ ...config, feeSlotPeriodNs: -1n }),
+    refused("feeSlotPeriodNs"),
+  );
+  assert.throws(
+    () =>
+      Exchange.open({ ...config, feeTiers: [{ volumeRequired: 0n, makerE9: huge, takerE9: 0n }] }),
+    refused("feeTiers[0].makerE9"),
+  );
+  // A count past 32 bits reaches the core as TX_NONE, which it refuses by its own name.
+  assert.throws(() => Exchange.open({ ...config, books: 2 ** 32 + 1 }), /book_count/);
+
+  const exchange = Exchange.open(config);
+  try {
+    const batch = new InstructionBatch();
+    const order = { agentId: 0, bookId: 0, direction: "buy" as const, volume: 5n, price: 100n };
+    batch.limit({ ...order, volume: huge });
+    batch.limit({ ...order, price: huge });
+    batch.limit({ ...order, leverageE9: huge });
+    batch.limit({ ...order, timeInForce: "GTT", expiryNs: -1n });
+    batch.limit({ ...order, timeInForce: "GTT", expiryNs: 1n << 64n });
+    batch.market({ ...order, volume: -huge });
+    batch.limit(order); // order 0
+    batch.cancel({ agentId: 0, bookId: 0, orderId: 0, volume: huge });
+    exchange.submit(1n, batch);
+    const outcomes = exchange.drainEvents().filter((e) => e.type !== "placed");
+    assert.deepEqual(outcomes.map((e) => [e.instruction, e.type, e.reason]), [
+      [0, "rejected", "INVALID_VOLUME"],
+      [1, "rejected", "INVALID_PRICE"],
+      [2, "rejected", "INVALID_LEVERAGE"],
+      [3, "rejected", "INVALID_INSTRUCTION"],
+      [4, "rejected", "INVALID_INSTRUCTION"],
+      [5, "rejected", "INVALID_VOLUME"],
+      [6, "accepted", null],
+      [7, "rejected", "INVALID_VOLUME"],
+    ]);
+    assert.equal(exchange.order(0, 0)?.volume, 5n); // the partial cancel took nothing
+    const time = (error: unknown) =>
+      error instanceof ExchangeError && error.code === ExchangeCode.time &&
+      error.message.includes("nowNs: ");
+    assert.throws(() => exchange.submit(-1n, new InstructionBatch()), time);
+    assert.throws(() => exchange.submitRecords(1n << 64n, new Uint8Array(0)), time);
+    assert.throws(() => exchange.advance(huge), time);
+    assert.throws(() => exchange.setBalances(1, 0, huge, 0n), /TX_ERR_ARGUMENT: base: /);
+    assert.throws(() => exchange.addAccount(5, 0n, -huge), /TX_ERR_ARGUMENT: quote: /);
+    assert.equal(exchange.balances(1, 0).baseFree, toUnits("100", 4));
+  } finally {
+    exchange.close();
+  }
+});
+
+Deno.test("levels() reads a side past its first 256 levels, and up to a limit", () => {
+  const exchange = open();
+  try {
+    const batch = new InstructionBatch();
+    for (let i = 0; i < 300; i++) {
+      batch.limit({
+        agentId: 0,
+        bookId: 0,
+        direction: "buy",
+        volume: 100n,
+        price: 5000n + BigInt(i),
+      });
+    }
+    exchange.submit(1n, batch);
+    const all = exchange.levels(0, "bids");
+    assert.equal(all.length, 300);
+    assert.deepEqual([all[0].price, all[299].price], [5299n, 5000n]); // best first
+    assert.equal(exchange.levels(0, "bids", 280).length, 280);
+    assert.equal(exchange.levels(0, "bids", 3)[2].price, 5297n);
+  } finally {
+    exchange.close();
+  }
+});
