@@ -11,18 +11,20 @@ import {
 
 const zeroFees = [{ volumeRequired: 0n, makerE9: 0n, takerE9: 0n }];
 
+const config = {
+  books: 1,
+  agents: 2,
+  priceDecimals: 2,
+  volumeDecimals: 4,
+  baseDecimals: 4,
+  quoteDecimals: 8,
+  initialBase: toUnits("100", 4),
+  initialQuote: toUnits("10000", 8),
+  feeTiers: [{ volumeRequired: 0n, makerE9: 1_000_000n, takerE9: 2_000_000n }],
+};
+
 function open(agents = 2, books = 1): Exchange {
-  return Exchange.open({
-    books,
-    agents,
-    priceDecimals: 2,
-    volumeDecimals: 4,
-    baseDecimals: 4,
-    quoteDecimals: 8,
-    initialBase: toUnits("100", 4),
-    initialQuote: toUnits("10000", 8),
-    feeTiers: [{ volumeRequired: 0n, makerE9: 1_000_000n, takerE9: 2_000_000n }],
-  });
+  return Exchange.open({ ...config, agents, books });
 }
 
 Deno.test("toUnits scales decimal text exactly, truncating toward zero", () => {
@@ -166,32 +168,14 @@ Deno.test("API errors become ExchangeError with the core's code name", () => {
 
 Deno.test("a configuration the core refuses throws TX_ERR_CONFIG with its message", () => {
   assert.throws(
-    () =>
-      Exchange.open({
-        books: 0,
-        agents: 1,
-        priceDecimals: 2,
-        volumeDecimals: 4,
-        baseDecimals: 4,
-        quoteDecimals: 8,
-        initialBase: 0n,
-        initialQuote: 0n,
-        feeTiers: zeroFees,
-      }),
+    () => Exchange.open({ ...config, books: 0 }),
     (error) => error instanceof ExchangeError && error.code === ExchangeCode.config,
   );
 });
 
 Deno.test("a leveraged buy opens a long loan, visible through loans()", () => {
   const exchange = Exchange.open({
-    books: 1,
-    agents: 2,
-    priceDecimals: 2,
-    volumeDecimals: 4,
-    baseDecimals: 4,
-    quoteDecimals: 8,
-    initialBase: toUnits("100", 4),
-    initialQuote: toUnits("10000", 8),
+    ...config,
     maxLeverageE9: 4_000_000_000n,
     maxLoan: toUnits("10000", 8),
     maintenanceMarginE9: 100_000_000n,
@@ -300,17 +284,6 @@ Deno.test("setBalances replaces one book's balances, and is refused while orders
 
 Deno.test("bigints past 64 bits are refused by name or rejected per instruction, never wrapped", () => {
   const huge = (1n << 64n) + 5n; // wrapped modulo 2^64 it would be 5
-  const config = {
-    books: 1,
-    agents: 2,
-    priceDecimals: 2,
-    volumeDecimals: 4,
-    baseDecimals: 4,
-    quoteDecimals: 8,
-    initialBase: toUnits("100", 4),
-    initialQuote: toUnits("10000", 8),
-    feeTiers: zeroFees,
-  };
   const refused = (field: string) => (error: unknown) =>
     error instanceof ExchangeError && error.code === ExchangeCode.config &&
     error.message.includes(`${field}: `) && error.message.includes("is outside");
@@ -328,7 +301,7 @@ Deno.test("bigints past 64 bits are refused by name or rejected per instruction,
   // A count past 32 bits reaches the core as TX_NONE, which it refuses by its own name.
   assert.throws(() => Exchange.open({ ...config, books: 2 ** 32 + 1 }), /book_count/);
 
-  const exchange = Exchange.open(config);
+  const exchange = open();
   try {
     const batch = new InstructionBatch();
     const order = { agentId: 0, bookId: 0, direction: "buy" as const, volume: 5n, price: 100n };
