@@ -203,14 +203,23 @@ export class InstructionBatch {
     return offset;
   }
 
+  /** Marks the record at `offset` malformed (a non-zero padding byte), so that the core rejects
+   * it as INVALID_INSTRUCTION: for a field value the record cannot hold. */
+  #malformed(offset: number): void {
+    this.#view.setUint8(offset + 7, 1);
+  }
+
   #placement(kind: number, order: Placement): number {
     const offset = this.#next(kind, order.agentId, order.bookId);
     const view = this.#view;
     view.setUint8(offset + 1, directions.indexOf(order.direction));
     view.setUint8(offset + 2, currencies.indexOf(order.currency ?? "base"));
     view.setUint8(offset + 4, stpFlags.indexOf(order.stp ?? "CO"));
-    if (order.clientOrderId !== undefined && order.clientOrderId !== null) {
-      view.setUint32(offset + 16, u32(order.clientOrderId), littleEndian);
+    const client = order.clientOrderId ?? null;
+    if (client !== null) {
+      // TX_NONE is "no client id": an id outside 0 to 2^32 - 2 must not become one.
+      if (u32(client) === NONE) this.#malformed(offset);
+      else view.setUint32(offset + 16, client, littleEndian);
     }
     view.setBigInt64(offset + 24, rejectable(order.volume), littleEndian);
     view.setBigInt64(offset + 40, rejectable(order.leverageE9 ?? 0n), littleEndian);
@@ -231,9 +240,7 @@ export class InstructionBatch {
     if (expiry >= 0n && expiry < UINT64_LIMIT) {
       this.#view.setBigUint64(offset + 48, expiry, littleEndian);
     } else {
-      // No lifetime the record can hold: a non-zero padding byte makes the core reject the
-      // record as malformed (INVALID_INSTRUCTION) instead of taking a wrapped lifetime.
-      this.#view.setUint8(offset + 7, 1);
+      this.#malformed(offset);
     }
   }
 

@@ -282,7 +282,7 @@ Deno.test("setBalances replaces one book's balances, and is refused while orders
   }
 });
 
-Deno.test("bigints past 64 bits are refused by name or rejected per instruction, never wrapped", () => {
+Deno.test("values past their field are refused by name or rejected per instruction, never wrapped", () => {
   const huge = (1n << 64n) + 5n; // wrapped modulo 2^64 it would be 5
   const refused = (field: string) => (error: unknown) =>
     error instanceof ExchangeError && error.code === ExchangeCode.config &&
@@ -311,6 +311,8 @@ Deno.test("bigints past 64 bits are refused by name or rejected per instruction,
     batch.limit({ ...order, timeInForce: "GTT", expiryNs: -1n });
     batch.limit({ ...order, timeInForce: "GTT", expiryNs: 1n << 64n });
     batch.market({ ...order, volume: -huge });
+    batch.limit({ ...order, clientOrderId: 2 ** 32 - 1 }); // TX_NONE: no client id
+    batch.market({ ...order, clientOrderId: -1 });
     batch.limit(order); // order 0
     batch.cancel({ agentId: 0, bookId: 0, orderId: 0, volume: huge });
     exchange.submit(1n, batch);
@@ -322,8 +324,10 @@ Deno.test("bigints past 64 bits are refused by name or rejected per instruction,
       [3, "rejected", "INVALID_INSTRUCTION"],
       [4, "rejected", "INVALID_INSTRUCTION"],
       [5, "rejected", "INVALID_VOLUME"],
-      [6, "accepted", null],
-      [7, "rejected", "INVALID_VOLUME"],
+      [6, "rejected", "INVALID_INSTRUCTION"],
+      [7, "rejected", "INVALID_INSTRUCTION"],
+      [8, "accepted", null],
+      [9, "rejected", "INVALID_VOLUME"],
     ]);
     assert.equal(exchange.order(0, 0)?.volume, 5n); // the partial cancel took nothing
     const time = (error: unknown) =>
