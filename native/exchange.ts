@@ -143,6 +143,11 @@ function argument(value: bigint, field: string): bigint {
   return fitting(value, field, ExchangeCode.argument);
 }
 
+/** A clock time: a uint64, or TX_ERR_TIME. */
+function clockTime(nowNs: bigint): bigint {
+  return fitting(nowNs, "nowNs", ExchangeCode.time, true);
+}
+
 /** Ids outside the core's u32 range become an id no book or order has, so the core rejects them. */
 function u32(value: number): number {
   return Number.isInteger(value) && value >= 0 && value < NONE ? value : NONE;
@@ -675,20 +680,18 @@ export class Exchange {
    * Rejected instructions become `rejected` events, not exceptions.
    */
   submit(nowNs: bigint, batch: InstructionBatch): void {
-    const now = fitting(nowNs, "nowNs", ExchangeCode.time, true);
-    unwrap(native().tx_submit(this.#live(), now, batch.bytes, BigInt(batch.length)));
+    unwrap(native().tx_submit(this.#live(), clockTime(nowNs), batch.bytes, BigInt(batch.length)));
   }
 
   /** Same as {@linkcode Exchange.submit} for already-packed 64-byte records. */
   submitRecords(nowNs: bigint, records: Uint8Array): void {
-    const now = fitting(nowNs, "nowNs", ExchangeCode.time, true);
     const count = BigInt(Math.floor(records.length / INSTRUCTION_SIZE));
-    unwrap(native().tx_submit(this.#live(), now, records, count));
+    unwrap(native().tx_submit(this.#live(), clockTime(nowNs), records, count));
   }
 
   /** Advances the clock only. */
   advance(nowNs: bigint): void {
-    unwrap(native().tx_advance(this.#live(), fitting(nowNs, "nowNs", ExchangeCode.time, true)));
+    unwrap(native().tx_advance(this.#live(), clockTime(nowNs)));
   }
 
   /** Number of events waiting. */
