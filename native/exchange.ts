@@ -138,6 +138,11 @@ function fitting(value: bigint, field: string, code: number, unsigned = false): 
   return value;
 }
 
+/** A configuration amount: an int64, or TX_ERR_CONFIG naming it. */
+function configAmount(value: bigint, field: string): bigint {
+  return fitting(value, field, ExchangeCode.config);
+}
+
 /** A balance argument: an int64, or TX_ERR_ARGUMENT naming it. */
 function argument(value: bigint, field: string): bigint {
   return fitting(value, field, ExchangeCode.argument);
@@ -446,14 +451,13 @@ function packConfig(config: ExchangeConfig): Uint8Array {
   view.setUint32(12, u32(config.baseDecimals), littleEndian);
   view.setUint32(16, u32(config.quoteDecimals), littleEndian);
   view.setUint32(20, u32(config.agents), littleEndian);
-  const int64 = (value: bigint, field: string) => fitting(value, field, ExchangeCode.config);
-  view.setBigInt64(24, int64(config.initialBase, "initialBase"), littleEndian);
-  view.setBigInt64(32, int64(config.initialQuote, "initialQuote"), littleEndian);
-  view.setBigInt64(40, int64(config.maxLeverageE9 ?? 0n, "maxLeverageE9"), littleEndian);
-  view.setBigInt64(48, int64(config.maxLoan ?? 0n, "maxLoan"), littleEndian);
+  view.setBigInt64(24, configAmount(config.initialBase, "initialBase"), littleEndian);
+  view.setBigInt64(32, configAmount(config.initialQuote, "initialQuote"), littleEndian);
+  view.setBigInt64(40, configAmount(config.maxLeverageE9 ?? 0n, "maxLeverageE9"), littleEndian);
+  view.setBigInt64(48, configAmount(config.maxLoan ?? 0n, "maxLoan"), littleEndian);
   view.setBigInt64(
     56,
-    int64(config.maintenanceMarginE9 ?? 0n, "maintenanceMarginE9"),
+    configAmount(config.maintenanceMarginE9 ?? 0n, "maintenanceMarginE9"),
     littleEndian,
   );
   const period = config.feeSlotPeriodNs ?? 3_600_000_000_000n;
@@ -472,11 +476,10 @@ function packConfig(config: ExchangeConfig): Uint8Array {
 function packTiers(tiers: FeeTier[], view: DataView, offset: number): void {
   tiers.forEach((tier, i) => {
     const o = offset + i * 24;
-    const int64 = (value: bigint, field: string) =>
-      fitting(value, `feeTiers[${i}].${field}`, ExchangeCode.config);
-    view.setBigInt64(o, int64(tier.volumeRequired, "volumeRequired"), littleEndian);
-    view.setBigInt64(o + 8, int64(tier.makerE9, "makerE9"), littleEndian);
-    view.setBigInt64(o + 16, int64(tier.takerE9, "takerE9"), littleEndian);
+    const field = (name: string) => `feeTiers[${i}].${name}`;
+    view.setBigInt64(o, configAmount(tier.volumeRequired, field("volumeRequired")), littleEndian);
+    view.setBigInt64(o + 8, configAmount(tier.makerE9, field("makerE9")), littleEndian);
+    view.setBigInt64(o + 16, configAmount(tier.takerE9, field("takerE9")), littleEndian);
   });
 }
 
