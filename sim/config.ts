@@ -67,6 +67,26 @@ export function integer(
     .refine(Number.isInteger, "Invalid input: expected int, received number");
 }
 
+/**
+ * For a check across fields: runs it once the fields it reads (dotted paths) are valid. Zod runs
+ * an object's checks even when a field failed its own range or integer check (2.5 agents reach
+ * them as 2.5); with this it also runs when another field is wrong, even of the wrong type, so
+ * that checks of fields that are fine report beside the others' problems. A problem with the
+ * object itself (not an object at all) stops every check; an unknown key stops none.
+ */
+export function onceValid(...fields: string[]) {
+  const prefixes = fields.map((field) => field.split("."));
+  const touches = (path: readonly PropertyKey[], prefix: string[]) =>
+    prefix.every((key, i) => i >= path.length || String(path[i]) === key);
+  return {
+    when: (payload: { issues: readonly { code?: string; path?: readonly PropertyKey[] }[] }) =>
+      !payload.issues.some((issue) =>
+        issue.code !== "unrecognized_keys" &&
+        prefixes.some((prefix) => touches(issue.path ?? [], prefix))
+      ),
+  };
+}
+
 /** A duration field: a non-negative integer of ns or a string with a unit. */
 const duration = z.union([z.number().int().nonnegative(), z.string()], {
   error: (issue) =>
@@ -104,13 +124,23 @@ const balancesSchema = z.discriminatedUnion("type", [
     shape: z.number().min(1, "must be at least 1").finite(),
     wealth: positive,
     price: positive,
-  }).strict(),
+  }).strict().refine((b) => b.scale * 2 ** 53 * b.wealth < Number.MAX_VALUE, {
+    // A draw is at most scale * 2^53; a balance is wealth times a share of it.
+    message: "scale x 2^53 x wealth overflows a double",
+    path: ["scale"],
+  }),
 ]);
+
+/** A fee rate: the exchange takes it in 10^-9, rounded, strictly inside (-1, 1). */
+const feeRate = z.number().gt(-1).lt(1).refine(
+  (rate) => Math.abs(Math.round(rate * 1e9)) < 1e9,
+  "must stay inside (-1, 1) once rounded to 9 decimals",
+);
 
 const tierSchema = z.object({
   volumeRequired: nonNegative,
-  makerFee: z.number().gt(-1).lt(1),
-  takerFee: z.number().gt(-1).lt(1),
+  makerFee: feeRate,
+  takerFee: feeRate,
 }).strict();
 
 /** Fee tiers by strictly increasing volume; the first applies below the second, whatever its own
@@ -128,7 +158,7 @@ const groupFeesSchema = z.object({ tiers: tiersSchema.max(4) }).strict();
 const MAX_UNITS = 2 ** 62;
 
 /** Per-book exchange parameters. */
-const exchangeSchema = z.object({
+const exchangeFields = z.object({
   priceDecimals: integer(2, 8).default(2),
   volumeDecimals: integer(2, 8).default(4),
   baseDecimals: integer(2, 8).default(4),
@@ -147,7 +177,26 @@ const exchangeSchema = z.object({
     slotPeriod: positiveDuration.default(3600e9),
     tiers: tiersSchema.max(8),
   }).strict(),
-}).strict().superRefine((x, ctx) => {
+}).strict();
+
+const exchangeSchema = exchangeFields.superRefine(
+  checkExchange,
+  onceValid(
+    "maintenanceMargin",
+    "maxLeverage",
+    "baseDecimals",
+    "volumeDecimals",
+    "initialPrice",
+    "priceDecimals",
+    "quoteDecimals",
+    "fees.tiers",
+  ),
+);
+
+function checkExchange(
+  x: z.output<typeof exchangeFields>,
+  ctx: z.RefinementCtx<z.output<typeof exchangeFields>>,
+): void {
   const problem = (path: string, message: string) =>
     ctx.addIssue({ code: "custom", message, path: [path] });
   if (x.maintenanceMargin > 1 / (2 * (1 + x.maxLeverage))) {
@@ -158,17 +207,35 @@ const exchangeSchema = z.object({
   if (!(ticks > 2 && ticks < 1e6)) {
     problem("initialPrice", `must lie between 2 and 1e6 ticks (of ${10 ** -x.priceDecimals})`);
   }
-  x.fees.tiers.forEach((tier, i) => {
-    if (tier.volumeRequired * 10 ** x.quoteDecimals > MAX_UNITS) {
-      ctx.addIssue({
-        code: "custom",
-        message: `must be at most ${MAX_UNITS / 10 ** x.quoteDecimals} at ${x.quoteDecimals} ` +
-          "quote decimals",
-        path: ["fees", "tiers", i, "volumeRequired"],
-      });
+  checkTierUnits(x.fees.tiers, x.quoteDecimals, ["fees"], ctx);
+}
+
+/**
+ * Fee tier thresholds as the exchange takes them, in whole quote units (truncated): each within a
+ * book's 2^62 units and above the previous tier's by at least one unit (0 and 1e-300 would be one
+ * threshold). `path` leads to the tiers' `fees` object.
+ */
+function checkTierUnits(
+  tiers: readonly { volumeRequired: number }[],
+  quoteDecimals: number,
+  path: (string | number)[],
+  ctx: z.RefinementCtx<unknown>,
+): void {
+  const unit = 10 ** quoteDecimals;
+  tiers.forEach((tier, i) => {
+    const problem = (message: string) =>
+      ctx.addIssue({ code: "custom", message, path: [...path, "tiers", i, "volumeRequired"] });
+    const units = Math.floor(tier.volumeRequired * unit);
+    if (units > MAX_UNITS) {
+      problem(`must be at most ${MAX_UNITS / unit} at ${quoteDecimals} quote decimals`);
+    } else if (i > 0 && units <= Math.floor(tiers[i - 1].volumeRequired * unit)) {
+      problem(
+        `must exceed tier ${i - 1}'s by at least one quote unit (${1 / unit} at ` +
+          `${quoteDecimals} quote decimals)`,
+      );
     }
   });
-});
+}
 
 /**
  * Bounds of the price processes' log moves. The fundamental is P0·exp((mu − sigma²/2)·t + sigma·W_t
@@ -270,7 +337,7 @@ const stylizedSchema = z.object({
   GBM_X0: positive.default(0.001),
   GBM_mu: nonNegative.default(0),
   GBM_sigma: nonNegative.default(0.01),
-}).strict().superRefine(latencyRange);
+}).strict().superRefine(latencyRange, onceValid("minOPLatency", "maxOPLatency"));
 
 const hftSchema = z.object({
   ...groupFields,
@@ -286,7 +353,7 @@ const hftSchema = z.object({
   noiseRay: nonNegative,
   shiftPercentage: z.number().min(0).lt(1),
   sigmaSqr: nonNegative.default(1e-5),
-}).strict().superRefine(latencyRange);
+}).strict().superRefine(latencyRange, onceValid("minOPLatency", "maxOPLatency"));
 
 /** An ALGO trader's child order size in base units, as the reference's `<VolumeDistribution>`:
  * lognormal(mu, sigma), the constant `loc` (dirac) or gamma(shape, scale). */
@@ -308,7 +375,7 @@ const algoSchema = z.object({
   /** Rayleigh scale of its order-placement latency, as the other groups'. */
   opLatencyScaleRay: positive.default(0.235),
   volumeDistribution: volumeDistributionSchema,
-}).strict().superRefine(latencyRange);
+}).strict().superRefine(latencyRange, onceValid("minOPLatency", "maxOPLatency"));
 
 const futuresSchema = z.object({
   ...groupFields,
@@ -319,10 +386,10 @@ const futuresSchema = z.object({
   volume: positive,
   lambda: nonNegative,
   sigmaEps: positive,
-}).strict().superRefine(latencyRange);
+}).strict().superRefine(latencyRange, onceValid("minOPLatency", "maxOPLatency"));
 
 /** Full configuration schema of a simulation. */
-const simConfigSchema = z.object({
+const simConfigFields = z.object({
   /** Master seed of every random stream. */
   seed: integer(0).default(1),
   start: duration.default(0),
@@ -355,7 +422,26 @@ const simConfigSchema = z.object({
    * fixed). Determinism and bookkeeping quirks are fixed either way.
    */
   referenceDynamics: z.boolean().default(true),
-}).strict().superRefine((config, ctx) => {
+}).strict();
+
+const simConfigSchema = simConfigFields.superRefine(
+  checkSimConfig,
+  onceValid(
+    "start",
+    "duration",
+    "books",
+    "remoteAgentCount",
+    "remoteBalances",
+    "agents",
+    "exchange.baseDecimals",
+    "exchange.quoteDecimals",
+  ),
+);
+
+function checkSimConfig(
+  config: z.output<typeof simConfigFields>,
+  ctx: z.RefinementCtx<z.output<typeof simConfigFields>>,
+): void {
   // Times reach TypeScript as doubles, which past 2^53 - 1 lose their last digits. Nothing after
   // the end is processed or published (a step ends at it at the latest, and a message arriving
   // later is never delivered), so the end itself is the limit.
@@ -374,7 +460,16 @@ const simConfigSchema = z.object({
     ["remoteBalances", config.remoteAgentCount, config.remoteBalances],
   ];
   for (const [name, group] of Object.entries(config.agents)) {
-    if (group !== undefined) groups.push([`agents.${name}`, group.count, group.balances]);
+    if (group === undefined) continue;
+    groups.push([`agents.${name}`, group.count, group.balances]);
+    if (group.fees !== undefined) {
+      checkTierUnits(
+        group.fees.tiers,
+        config.exchange.quoteDecimals,
+        ["agents", name, "fees"],
+        ctx,
+      );
+    }
   }
   // Most of each asset one account can get: a Pareto draw splits `wealth` between the two.
   const most = (b: BalancesConfig) =>
@@ -410,7 +505,7 @@ const simConfigSchema = z.object({
       path: ["books"],
     });
   }
-});
+}
 
 /** Least memory a stylized trader takes in one book (its return history included), measured. */
 const STYLIZED_BYTES = 1000;

@@ -19,7 +19,7 @@ import {
   InstructionBatch,
   toUnits,
 } from "../native/exchange.ts";
-import { integer } from "./config.ts";
+import { integer, onceValid } from "./config.ts";
 
 /** What a quantity that is neither a decimal number nor a decimal string is told. */
 function quantityError(issue: { input?: unknown }): string {
@@ -85,7 +85,7 @@ const REPLAY_CAUSE: Record<CancelCause, string> = {
   unfunded: "unfunded",
 };
 
-const exchangeObjectSchema = z.object({
+const exchangeFields = z.object({
   priceDecimals: decimals.default(2),
   volumeDecimals: decimals.default(2),
   baseDecimals: decimals.default(2),
@@ -102,7 +102,26 @@ const exchangeObjectSchema = z.object({
     slotPeriod: 3_600_000_000_000,
     tiers: [{ volumeRequired: "0", makerFee: "0", takerFee: "0" }],
   }),
-}).strict().superRefine((e, ctx) => {
+}).strict();
+
+const exchangeObjectSchema = exchangeFields.superRefine(
+  checkExchange,
+  onceValid(
+    "maintenanceMargin",
+    "maxLeverage",
+    "books",
+    "agents",
+    "balances",
+    "baseDecimals",
+    "quoteDecimals",
+    "feePolicy.tiers",
+  ),
+);
+
+function checkExchange(
+  e: z.output<typeof exchangeFields>,
+  ctx: z.RefinementCtx<z.output<typeof exchangeFields>>,
+): void {
   if (Number(e.maintenanceMargin) > 1 / (2 * (1 + Number(e.maxLeverage)))) {
     ctx.addIssue({
       code: "custom",
@@ -157,7 +176,7 @@ const exchangeObjectSchema = z.object({
       });
     }
   }
-});
+}
 
 /** Takes the reference's own attribute `remoteAgentCount` for `agents`. */
 function agentsAttribute(

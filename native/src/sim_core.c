@@ -229,21 +229,25 @@ static int decode_balances(const double *p, int first, sim_balances_cfg *out, ch
  * non-negative, strictly increasing and within the core's 2^62 quote units. */
 static int decode_tiers(const double *p, int first, uint32_t count, int quote_dp, char *err,
                         size_t err_len) {
-  double max_volume = ldexp(1.0, 62) / pow(10.0, quote_dp);
+  double unit = pow(10.0, quote_dp), max_volume = ldexp(1.0, 62) / unit;
   for (uint32_t i = 0; i < count; i++) {
     int base = first + 3 * (int)i;
     for (int r = 1; r <= 2; r++) {
-      if (!(fabs(p[base + r]) < 1)) {
-        return fail(err, err_len, "fee rates must lie strictly inside (-1, 1)",
+      /* The exchange takes rates in 10^-9, rounded: 0.9999999999 would become 1. */
+      if (!(fabs(p[base + r]) < 1) || llabs(llround(p[base + r] * 1e9)) >= 1000000000) {
+        return fail(err, err_len, "fee rates must lie strictly inside (-1, 1) at 9 decimals",
                     param_names[base + r]);
       }
     }
     if (!(p[base] >= 0 && p[base] <= max_volume)) {
       return fail(err, err_len, "must be between 0 and 2^62 quote units", param_names[base]);
     }
-    /* The first tier applies below the second whatever its own volume, as the exchange's. */
-    if (i > 0 && !(p[base] > p[base - 3])) {
-      return fail(err, err_len, "tier volumes must increase", param_names[base]);
+    /* The first tier applies below the second whatever its own volume, as the exchange's. The
+     * exchange compares thresholds in whole quote units (truncated, as the book's setup converts
+     * them): 0 and 1e-300 are distinct volumes but one threshold. */
+    if (i > 0 && !(floor(p[base] * unit) > floor(p[base - 3] * unit))) {
+      return fail(err, err_len, "tier volumes must increase by at least one quote unit",
+                  param_names[base]);
     }
   }
   return TAOS_SIM_OK;
@@ -701,7 +705,10 @@ int taos_sim_create(const double *params, uint32_t param_count, taos_sim **out, 
     book->now = cfg->start;
     book->last_update = cfg->start;
     book->fund_value = book->ext_value = P(cfg, initial_price);
-    if ((rc = sim_book_init(book)) != TAOS_SIM_OK) goto fail_rc;
+    if ((rc = sim_book_init(book, err, err_len)) != TAOS_SIM_OK) {
+      if (rc == TAOS_SIM_ERR_CONFIG) goto fail_described;
+      goto fail_rc;
+    }
     if ((rc = sim_agents_book_init(book)) != TAOS_SIM_OK) goto fail_rc;
     schedule_start(book);
     if (book->error) goto oom;
@@ -726,6 +733,7 @@ fail_rc:
                        ? "the agents' parameters give no usable values (weights or draws out of range)"
                        : "simulation setup failed");
   }
+fail_described:
   taos_sim_destroy(sim);
   return rc;
 }

@@ -225,7 +225,9 @@ struct taos_sim {
 };
 
 /* market (sim_market.c): the book's exchange core and the translation of its events */
-int sim_book_init(sim_book *book);
+/* A configuration the book's exchange refuses returns TAOS_SIM_ERR_CONFIG with its message in
+ * err. */
+int sim_book_init(sim_book *book, char *err, size_t err_len);
 void sim_book_free(sim_book *book);
 int64_t sim_lots_to_base(const sim_config *cfg, int64_t lots);
 int64_t sim_base_to_lots(const sim_config *cfg, int64_t base);

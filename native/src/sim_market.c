@@ -1,8 +1,10 @@
 /* The simulation's per-book market: each book drives its own exchange core handle (one book per
  * handle, touched only by the book's thread) and turns the core's events into the simulation's
  * event record, the background agents' acknowledgements and their trade callbacks. Remote
- * accounts pay the exchange's tiered fees; background agents trade under a zero-fee policy. */
+ * accounts pay the exchange's tiered fees; a background group pays its own tiers where the
+ * configuration gives it some, else the exchange's. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,7 +95,7 @@ void sim_local_balances(const sim_config *cfg, const sim_balances_cfg *bal, uint
 
 
 /* ---- the book's exchange ---- */
-int sim_book_init(sim_book *book) {
+int sim_book_init(sim_book *book, char *err, size_t err_len) {
   const struct taos_sim *sim = book->sim;
   const sim_config *cfg = &sim->cfg;
   tx_config c;
@@ -116,7 +118,7 @@ int sim_book_init(sim_book *book) {
                                    .maker_e9 = llround(cfg->fee_maker[i] * 1e9),
                                    .taker_e9 = llround(cfg->fee_taker[i] * 1e9)};
   }
-  int rc = tx_open(&c, &book->ex, NULL, 0);
+  int rc = tx_open(&c, &book->ex, err, err_len);
   if (rc != TX_OK) return rc == TX_ERR_NOMEM ? TAOS_SIM_ERR_MEMORY : TAOS_SIM_ERR_CONFIG;
   /* A background group with its own fee tiers trades under them; one without pays the
    * exchange's, as the reference's fee wrapper falls back to the exchange policy (production:
@@ -133,7 +135,7 @@ int sim_book_init(sim_book *book) {
       tiers[i].maker_e9 = llround(cfg->group_fee_maker[g][i] * 1e9);
       tiers[i].taker_e9 = llround(cfg->group_fee_taker[g][i] * 1e9);
     }
-    rc = tx_add_fee_policy(book->ex, tiers, count, &book->group_policy[g], NULL, 0);
+    rc = tx_add_fee_policy(book->ex, tiers, count, &book->group_policy[g], err, err_len);
     if (rc != TX_OK) return rc == TX_ERR_NOMEM ? TAOS_SIM_ERR_MEMORY : TAOS_SIM_ERR_CONFIG;
   }
   const uint32_t group_end[] = {sim->off_sty, sim->off_hft, sim->off_algo, sim->off_fut,
@@ -152,7 +154,14 @@ int sim_book_init(sim_book *book) {
       rc = tx_add_account(book->ex, agent, a.base_free, a.quote_free);
       if (rc == TX_OK) rc = tx_set_fee_policy(book->ex, agent, book->group_policy[g]);
     }
-    if (rc != TX_OK) return rc == TX_ERR_NOMEM ? TAOS_SIM_ERR_MEMORY : TAOS_SIM_ERR_CONFIG;
+    if (rc == TX_ERR_NOMEM) return TAOS_SIM_ERR_MEMORY;
+    if (rc != TX_OK) {
+      if (err && err_len) {
+        snprintf(err, err_len, "the exchange refused agent %d's starting balances (%s)", agent,
+                 tx_errstr(rc));
+      }
+      return TAOS_SIM_ERR_CONFIG;
+    }
   }
   book->last_trade_price = P(cfg, initial_price);
   return TAOS_SIM_OK;

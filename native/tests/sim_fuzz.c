@@ -771,6 +771,7 @@ static int check_invalid_parameters(void) {
       {"fee_history_slots", -1}, {"fee_history_slots", 1001}, {"fee_slot_period", 0},
       {"fee_slot_period", -1}, {"fee_tier_count", 0}, {"fee_tier_count", 9},
       {"fee_tier_count", 1e30}, {"fee_maker_0", 1}, {"fee_taker_0", -1}, {"fee_volume_0", -1},
+      {"fee_maker_0", 0.9999999999}, {"fee_taker_0", -0.9999999996},
       {"fee_volume_0", 1e30}, {"update_period", 0}, {"update_period", -1},
       {"fund_seed_interval", -1}, {"fund_mu", -0.1}, {"fund_sigma", 5}, {"fund_lambda", 2},
       {"fund_sigma_jump", -1}, {"ext_seed_interval", -1}, {"ext_sample_interval", 0},
@@ -815,6 +816,18 @@ static int check_invalid_parameters(void) {
   set(params, "remote_agents", 65536);
   set(params, "quote_decimals", 12);
   cases += refused(params, "remote_bal_b");
+  /* fee tiers whose volumes differ by less than a quote unit: one threshold to the exchange */
+  defaults(params);
+  set(params, "fee_tier_count", 2);
+  set(params, "fee_volume_0", 0);
+  set(params, "fee_volume_1", 1e-300);
+  cases += refused(params, "fee_volume_1");
+  defaults(params);
+  set(params, "hft_count", 1);
+  set(params, "hft_fee_tier_count", 2);
+  set(params, "hft_fee_volume_0", 5);
+  set(params, "hft_fee_volume_1", 5 + 1e-11);
+  cases += refused(params, "hft_fee_volume_1");
   return cases;
 }
 

@@ -146,6 +146,8 @@ Deno.test("a malformed script exits 2, naming each offending field, and prints n
       /exchange\.priceDecimals: must be at least 2/,
     ],
     [{ exchange: { books: "two" }, batches: [] }, /exchange\.books: .*expected number/],
+    // Checks across fields wait for valid fields: 2.5 agents once crashed the balance check.
+    [{ exchange: { agents: 2.5 }, batches: [] }, /exchange\.agents: .*expected int/],
     [{ exchange: {}, batches: {} }, /batches: .*expected array/],
     [{ exchange: {} }, /batches: required/],
     [{ exchange: {}, batches: [7] }, /batches\.0: .*expected object/],

@@ -221,9 +221,18 @@ Deno.test("configs load from JSON, TOML and the reference XML; errors name the f
         /agents\.stylized\.count: Too big/,
         /exchange\.fees\.historySlots: Too big/,
         /exchange\.initialPrice: must lie between 2 and 1e6 ticks/,
-        /\(root\): the accounts of a book could hold up to \d+ quote \(remoteBalances 256 x 1000000000000, agents\.initialization 500 x 30000, .*at most 461168601\.\d+ fit 2\^62 units at 10 quote decimals/,
       ]
     ) assert.match(error ?? "", field);
+    // The holdings of a book's accounts read every group's count: they are checked once the
+    // counts are valid.
+    const holdings =
+      /\(root\): the accounts of a book could hold up to \d+ quote \(remoteBalances 256 x 1000000000000, agents\.initialization 500 x 30000, .*at most 461168601\.\d+ fit 2\^62 units at 10 quote decimals/;
+    assert.doesNotMatch(error ?? "", holdings);
+    limits.agents.stylized.count = 3000;
+    await Deno.writeTextFile(bad, JSON.stringify(limits));
+    const next = await loadSimConfig(bad).then(() => null, (e: Error) => e.message);
+    assert.match(next ?? "", holdings);
+    assert.match(next ?? "", /exchange\.fees\.historySlots: Too big/);
     await assert.rejects(() => loadSimConfig("nope"), /not a preset/);
   } finally {
     await Deno.remove(dir, { recursive: true });

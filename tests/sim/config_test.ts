@@ -419,6 +419,7 @@ Deno.test("parameters that would crash or never end a run are refused, naming th
     ],
     [["step"], "10us", /step: must be at least 1ms/],
     [["remoteBalances", "shape"], 0.01, /remoteBalances\.shape: must be at least 1/],
+    [["remoteBalances", "scale"], 1e308, /remoteBalances\.scale: scale x 2\^53 x wealth overflows/],
     // Price processes whose one update would leave any meaningful price, or overflow.
     [["processes", "fundamental", "mu"], 1e308, /fundamental\.mu: must be at most 10$/m],
     [["processes", "fundamental", "mu"], 1000, /fundamental\.mu: must be at most 10$/m],
@@ -484,5 +485,39 @@ Deno.test("a group's fee tiers may start above 0, as the exchange's: the first a
       takerFee: 0.002,
     }],
   };
+  SimEngine.create({ config: parseSimConfig(config), threads: 1 }).close();
+});
+
+Deno.test("fee tiers are checked as the exchange takes them: whole quote units, rates to 9 decimals", () => {
+  const tiers = (...volumes: number[]) => ({
+    tiers: volumes.map((volumeRequired) => ({ volumeRequired, makerFee: 0, takerFee: 0.001 })),
+  });
+  const cases: [(config: ReturnType<typeof smallPreset>) => void, RegExp][] = [
+    [
+      (c) => c.exchange.fees = { ...c.exchange.fees, ...tiers(0, 1e-300) },
+      /exchange\.fees\.tiers\.1\.volumeRequired: must exceed tier 0's by at least one quote unit \(1e-10 at 10 quote decimals\)/,
+    ],
+    [
+      (c) => c.agents.hft!.fees = tiers(5, 5 + 1e-11),
+      /agents\.hft\.fees\.tiers\.1\.volumeRequired: must exceed tier 0's/,
+    ],
+    [
+      (c) => c.agents.futures!.fees = tiers(2 ** 32),
+      /agents\.futures\.fees\.tiers\.0\.volumeRequired: must be at most 461168601\.\d+ at 10 quote/,
+    ],
+    [
+      (c) => c.exchange.fees.tiers[0].makerFee = 0.9999999999,
+      /exchange\.fees\.tiers\.0\.makerFee: must stay inside \(-1, 1\) once rounded to 9 decimals/,
+    ],
+  ];
+  for (const [change, expected] of cases) {
+    const config = structuredClone(smallPreset());
+    change(config);
+    assert.throws(() => parseSimConfig(config), expected, String(expected));
+  }
+  // One unit apart is two thresholds; the book's exchange takes them.
+  const config = structuredClone(smallPreset());
+  config.agents.hft!.fees = tiers(5, 5 + 1e-10);
+  config.exchange.fees.tiers[0].makerFee = 0.9999999994;
   SimEngine.create({ config: parseSimConfig(config), threads: 1 }).close();
 });
