@@ -1,13 +1,15 @@
 /**
- * Seeded mutations of the small preset and of the exchange scenarios' replay scripts: odd values
- * (wrong types, fractions, huge and tiny numbers), scaled numbers and dropped keys. Each input is
- * refused with an error naming its fields, or accepted and then runs: a simulation config creates
- * its engine and steps, a script replays. This found a fractional agent count crashing the
+ * Seeded mutations of the small preset, of the reference's XML config and of the exchange
+ * scenarios' replay scripts: odd values (wrong types, fractions, huge and tiny numbers), scaled
+ * numbers and dropped keys. Each input is refused with an error naming its fields (or, in XML,
+ * its line), or accepted and then runs: a simulation config creates its engine and steps, a
+ * script replays. This found a fractional agent count crashing the
  * replay's balance check, and fee tiers, fee rates and Pareto scales that the schema accepted
  * and the native model then refused under its own parameter names.
  */
 import assert from "node:assert/strict";
-import { parseSimConfig, SimConfigError, smallPreset } from "../../sim/config.ts";
+import { parseSimConfig, type SimConfig, SimConfigError, smallPreset } from "../../sim/config.ts";
+import { importXmlConfig } from "../../sim/xml_config.ts";
 import { SimEngine } from "../../sim/engine.ts";
 import { parseReplayScript, ReplayScriptError, runReplay } from "../../sim/replay.ts";
 import { ExchangeError } from "../../native/exchange.ts";
@@ -68,6 +70,19 @@ function assertNamesFields(message: string, whole: string, input: unknown): void
   }
 }
 
+/** Creates an engine for one book of `config`, runs a few steps, and closes it. */
+function runBriefly(config: SimConfig): void {
+  const engine = SimEngine.create({
+    config: { ...config, books: 1, duration: Math.min(config.duration, 120e9) },
+    threads: 1,
+  });
+  try {
+    for (let step = 0; step < 3 && engine.step() !== null; step++);
+  } finally {
+    engine.close();
+  }
+}
+
 Deno.test("mutated simulation configs are refused by field path, or create an engine that steps", () => {
   const random = seededRandom(79);
   const preset = smallPreset();
@@ -84,20 +99,57 @@ Deno.test("mutated simulation configs are refused by field path, or create an en
       continue;
     }
     const agents = Object.values(config.agents).reduce((sum, group) => sum + group.count, 0);
-    if (agents * config.books > 5000) continue; // a scaled count: valid, but slow to set up
-    const engine = SimEngine.create({
-      config: { ...config, duration: Math.min(config.duration, 120e9) },
-      threads: 1,
-    });
-    try {
-      for (let step = 0; step < 3 && engine.step() !== null; step++);
-    } finally {
-      engine.close();
-    }
+    if (agents > 5000) continue; // a scaled count: valid, but slow to set up
+    runBriefly(config);
     ran++;
   }
   // Both outcomes are exercised.
   assert.ok(refused > 200 && ran > 200, `${refused} refused, ${ran} ran`);
+});
+
+Deno.test("mutated attributes of the reference XML are refused by line and attribute, or run", () => {
+  const random = seededRandom(11);
+  const xml = Deno.readTextFileSync(new URL("./fixtures/simulation_0.xml", import.meta.url));
+  const attributes = [...xml.matchAll(/(\w+)="([^"]*)"/g)];
+  const odd = ["", "-1", "0.5", "1e-300", "1e308", "NaN", "inf", "abc", "0x10", " 3 ", "1,5"];
+  let refused = 0, ran = 0;
+  for (let i = 0; i < 200; i++) {
+    // One to three attributes, replaced from the last so that the earlier offsets hold.
+    const chosen = new Set(
+      Array.from(
+        { length: 1 + Math.floor(random() * 3) },
+        () => attributes[Math.floor(random() * attributes.length)],
+      ),
+    );
+    let text = xml;
+    for (const match of [...chosen].sort((a, b) => b.index - a.index)) {
+      const value = random() < 0.7
+        ? odd[Math.floor(random() * odd.length)]
+        : String(Number(match[2]) * SCALES[Math.floor(random() * SCALES.length)]);
+      text = text.slice(0, match.index) + `${match[1]}="${value}"` +
+        text.slice(match.index + match[0].length);
+    }
+    let config;
+    try {
+      config = importXmlConfig(text, 1).config;
+    } catch (error) {
+      assert.ok(error instanceof Error, String(error));
+      const lines = error instanceof SimConfigError
+        ? error.message.split("\n").slice(1)
+        : [error.message];
+      // A problem of the whole config (what a book's accounts hold together) has no one line.
+      for (const line of lines) {
+        assert.match(line, /^( {2})?((XML )?line \d+ |\(root\): )/, error.message);
+      }
+      refused++;
+      continue;
+    }
+    const agents = Object.values(config.agents).reduce((sum, group) => sum + group.count, 0);
+    if (agents > 20_000) continue;
+    runBriefly(config);
+    ran++;
+  }
+  assert.ok(refused > 50 && ran > 50, `${refused} refused, ${ran} ran`);
 });
 
 Deno.test("mutated replay scripts are refused by field path, or replay", () => {
