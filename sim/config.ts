@@ -55,16 +55,21 @@ export function formatDuration(ns: number): string {
 }
 
 /**
- * A whole number in `min..max`. Not zod's integer check: for a number past 2^53 it adds a second
- * issue to the range's ("expected int to be <=9007199254740991").
+ * A whole number in `min..max`, with one message: a fraction is told it is not whole, and only a
+ * whole number is held against the range. Not zod's integer check: for a number past 2^53 it
+ * adds a second issue to the range's ("expected int to be <=9007199254740991").
  */
 export function integer(
   min: number,
   max = Number.MAX_SAFE_INTEGER,
   messages: { min?: string; max?: string } = {},
 ) {
-  return z.number().min(min, messages.min).max(max, messages.max)
-    .refine(Number.isInteger, "Invalid input: expected int, received number");
+  return z.number()
+    .refine(Number.isInteger, {
+      message: "Invalid input: expected int, received number",
+      abort: true,
+    })
+    .min(min, messages.min).max(max, messages.max);
 }
 
 /**

@@ -366,7 +366,7 @@ Deno.test("config validation errors name the field path", () => {
   assert.throws(() => parseSimConfig(margin), /exchange\.maintenanceMargin/);
 });
 
-Deno.test("a huge whole number gets one message: its range, without zod's safe-integer check", () => {
+Deno.test("a huge whole number gets one message: its range, without zod's safe-integer check; a fraction one too", () => {
   const issues = (error: Error) => error.message.split("\n").slice(1);
   const late = { ...smallPreset(), seed: 1e308, start: Number.MAX_SAFE_INTEGER };
   assert.throws(() => parseSimConfig(late), (error: Error) => {
@@ -385,6 +385,15 @@ Deno.test("a huge whole number gets one message: its range, without zod's safe-i
   assert.throws(() => parseReplayScript(script), (error: Error) => {
     assert.deepEqual(issues(error), [
       "  exchange.priceDecimals: must be at least 2",
+    ]);
+    return true;
+  });
+  // A fraction below the range is told only that it is not whole.
+  script.exchange.priceDecimals = 2;
+  script.exchange.books = 0.5;
+  assert.throws(() => parseReplayScript(script), (error: Error) => {
+    assert.deepEqual(issues(error), [
+      "  exchange.books: Invalid input: expected int, received number",
     ]);
     return true;
   });
