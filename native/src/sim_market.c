@@ -95,6 +95,16 @@ void sim_local_balances(const sim_config *cfg, const sim_balances_cfg *bal, uint
 
 
 /* ---- the book's exchange ---- */
+/* A failed setup call of the book's exchange: out of memory, or a configuration error described
+ * in err (by the exchange itself where it gave a message). */
+static int exchange_refused(int rc, char *err, size_t err_len, const char *what) {
+  if (rc == TX_ERR_NOMEM) return TAOS_SIM_ERR_MEMORY;
+  if (err && err_len && err[0] == '\0') {
+    snprintf(err, err_len, "the book's exchange refused %s (%s)", what, tx_errstr(rc));
+  }
+  return TAOS_SIM_ERR_CONFIG;
+}
+
 int sim_book_init(sim_book *book, char *err, size_t err_len) {
   const struct taos_sim *sim = book->sim;
   const sim_config *cfg = &sim->cfg;
@@ -119,7 +129,7 @@ int sim_book_init(sim_book *book, char *err, size_t err_len) {
                                    .taker_e9 = llround(cfg->fee_taker[i] * 1e9)};
   }
   int rc = tx_open(&c, &book->ex, err, err_len);
-  if (rc != TX_OK) return rc == TX_ERR_NOMEM ? TAOS_SIM_ERR_MEMORY : TAOS_SIM_ERR_CONFIG;
+  if (rc != TX_OK) return exchange_refused(rc, err, err_len, "its configuration");
   /* A background group with its own fee tiers trades under them; one without pays the
    * exchange's, as the reference's fee wrapper falls back to the exchange policy (production:
    * the initialization and HFT groups have a zero-fee tier, the others pay). */
@@ -136,7 +146,7 @@ int sim_book_init(sim_book *book, char *err, size_t err_len) {
       tiers[i].taker_e9 = llround(cfg->group_fee_taker[g][i] * 1e9);
     }
     rc = tx_add_fee_policy(book->ex, tiers, count, &book->group_policy[g], err, err_len);
-    if (rc != TX_OK) return rc == TX_ERR_NOMEM ? TAOS_SIM_ERR_MEMORY : TAOS_SIM_ERR_CONFIG;
+    if (rc != TX_OK) return exchange_refused(rc, err, err_len, "a group's fee tiers");
   }
   const uint32_t group_end[] = {sim->off_sty, sim->off_hft, sim->off_algo, sim->off_fut,
                                 sim->n_slots - sim->local_base};
@@ -154,13 +164,10 @@ int sim_book_init(sim_book *book, char *err, size_t err_len) {
       rc = tx_add_account(book->ex, agent, a.base_free, a.quote_free);
       if (rc == TX_OK) rc = tx_set_fee_policy(book->ex, agent, book->group_policy[g]);
     }
-    if (rc == TX_ERR_NOMEM) return TAOS_SIM_ERR_MEMORY;
     if (rc != TX_OK) {
-      if (err && err_len) {
-        snprintf(err, err_len, "the exchange refused agent %d's starting balances (%s)", agent,
-                 tx_errstr(rc));
-      }
-      return TAOS_SIM_ERR_CONFIG;
+      char what[64];
+      snprintf(what, sizeof what, "agent %d's starting balances", agent);
+      return exchange_refused(rc, err, err_len, what);
     }
   }
   book->last_trade_price = P(cfg, initial_price);
