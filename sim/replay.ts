@@ -72,6 +72,18 @@ const feePolicySchema = z.object({
 
 /** Most accounts (books x agents) a script may have: its final line lists each. */
 const MAX_ACCOUNTS = 1_000_000;
+/** The largest leverage the core's configuration takes (max_leverage_e9). */
+const MAX_LEVERAGE_E9 = 1000n * 10n ** 9n;
+
+/** Whether the core takes `text` as the largest leverage: in 10^-9, truncated, at most 1000. */
+function takesLeverage(text: string): boolean {
+  try {
+    return toUnits(text, 9) <= MAX_LEVERAGE_E9;
+  } catch {
+    return false; // past int64 units
+  }
+}
+
 /** The core's limit on what a book's accounts hold of one asset (TX_MAX_HELD). */
 const MAX_HELD = 1n << 62n;
 
@@ -90,7 +102,10 @@ const exchangeFields = z.object({
   volumeDecimals: decimals.default(2),
   baseDecimals: decimals.default(2),
   quoteDecimals: decimals.default(2),
-  maxLeverage: nonNegativeDecimal.default("0"),
+  maxLeverage: nonNegativeDecimal.refine(
+    takesLeverage,
+    `must be at most ${MAX_LEVERAGE_E9 / 10n ** 9n} (the core's largest leverage)`,
+  ).default("0"),
   maxLoan: nonNegativeDecimal.default("0"),
   maintenanceMargin: nonNegativeDecimal.default("0"),
   books: integer(1, 4096).default(1),

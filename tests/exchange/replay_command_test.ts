@@ -369,15 +369,15 @@ Deno.test("a timestamp + delay beyond 2^53 ns is rejected: the sum would not be 
   );
 });
 
-Deno.test("a configuration the core refuses exits 2 with the core's message", async () => {
-  const run = await replayScript({
-    exchange: {
-      maxLeverage: "2000", // the core allows up to 1000
-    },
-    batches: [],
-  });
+Deno.test("a leverage past the core's 1000 is refused by field path", async () => {
+  const run = await replayScript({ exchange: { maxLeverage: "2000" }, batches: [] });
   assert.equal(run.code, 2);
-  assert.match(run.stderr, /exchange configuration rejected: TX_ERR_CONFIG/);
+  assert.match(run.stderr, /exchange\.maxLeverage: must be at most 1000 \(the core's largest/);
+  // The largest is taken, digits past the core's 9 decimals truncated as the core does.
+  const largest = await replayScript({ exchange: { maxLeverage: "1000.0000000009" }, batches: [] });
+  assert.equal(largest.code, 0, largest.stderr);
+  const past = await replayScript({ exchange: { maxLeverage: "1000.000000001" }, batches: [] });
+  assert.match(past.stderr, /exchange\.maxLeverage: must be at most 1000 /);
 });
 
 Deno.test("extra arguments are a usage error", async () => {
