@@ -3,9 +3,9 @@
  * scenarios' replay scripts: odd values (wrong types, fractions, huge and tiny numbers), scaled
  * numbers and dropped keys. Each input is refused with an error naming its fields (or, in XML,
  * its line), or accepted and then runs: a simulation config creates its engine and steps, a
- * script replays. This found a fractional agent count crashing the
- * replay's balance check, and fee tiers, fee rates and Pareto scales that the schema accepted
- * and the native model then refused under its own parameter names.
+ * script replays. This found a fractional agent count crashing the replay's balance check, and
+ * fee tiers, fee rates, Pareto scales and a replay leverage that the schema accepted and the
+ * native side then refused under its own parameter names.
  */
 import assert from "node:assert/strict";
 import { parseSimConfig, type SimConfig, SimConfigError, smallPreset } from "../../sim/config.ts";
@@ -38,13 +38,22 @@ const ODD_VALUES: readonly unknown[] = [
 ];
 const SCALES: readonly number[] = [10, -1, 0, 0.5, 0.001, 1e6, 1e12];
 
+/** One element of `list`, drawn from `random`. */
+function pick<T>(random: () => number, list: readonly T[]): T {
+  return list[Math.floor(random() * list.length)];
+}
+
+/** Background agents of a config, over all groups: a scaled count is valid but slow to set up. */
+function agentCount(config: SimConfig): number {
+  return Object.values(config.agents).reduce((sum, group) => sum + group.count, 0);
+}
+
 /**
  * A copy of `value` in which each node is replaced by an odd value with probability `rate`, each
  * key dropped with probability `rate / 2`, and each number scaled with probability `3 * rate`.
  */
 function mutate(value: unknown, random: () => number, rate: number): unknown {
-  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)];
-  if (random() < rate) return structuredClone(pick(ODD_VALUES));
+  if (random() < rate) return structuredClone(pick(random, ODD_VALUES));
   if (Array.isArray(value)) return value.map((item) => mutate(item, random, rate));
   if (typeof value === "object" && value !== null) {
     const copy: Record<string, unknown> = {};
@@ -53,7 +62,7 @@ function mutate(value: unknown, random: () => number, rate: number): unknown {
     }
     return copy;
   }
-  if (typeof value === "number" && random() < rate * 3) return value * pick(SCALES);
+  if (typeof value === "number" && random() < rate * 3) return value * pick(random, SCALES);
   return value;
 }
 
@@ -97,8 +106,7 @@ Deno.test("mutated simulation configs are refused by field path, or create an en
       refused++;
       continue;
     }
-    const agents = Object.values(config.agents).reduce((sum, group) => sum + group.count, 0);
-    if (agents > 5000) continue; // a scaled count: valid, but slow to set up
+    if (agentCount(config) > 5000) continue;
     runBriefly(config);
     ran++;
   }
@@ -115,16 +123,13 @@ Deno.test("mutated attributes of the reference XML are refused by line and attri
   for (let i = 0; i < 200; i++) {
     // One to three attributes, replaced from the last so that the earlier offsets hold.
     const chosen = new Set(
-      Array.from(
-        { length: 1 + Math.floor(random() * 3) },
-        () => attributes[Math.floor(random() * attributes.length)],
-      ),
+      Array.from({ length: 1 + Math.floor(random() * 3) }, () => pick(random, attributes)),
     );
     let text = xml;
     for (const match of [...chosen].sort((a, b) => b.index - a.index)) {
       const value = random() < 0.7
-        ? odd[Math.floor(random() * odd.length)]
-        : String(Number(match[2]) * SCALES[Math.floor(random() * SCALES.length)]);
+        ? pick(random, odd)
+        : String(Number(match[2]) * pick(random, SCALES));
       text = text.slice(0, match.index) + `${match[1]}="${value}"` +
         text.slice(match.index + match[0].length);
     }
@@ -143,8 +148,7 @@ Deno.test("mutated attributes of the reference XML are refused by line and attri
       refused++;
       continue;
     }
-    const agents = Object.values(config.agents).reduce((sum, group) => sum + group.count, 0);
-    if (agents > 20_000) continue;
+    if (agentCount(config) > 20_000) continue;
     runBriefly(config);
     ran++;
   }
@@ -166,7 +170,7 @@ Deno.test("mutated replay scripts are refused by field path, or replay", () => {
   });
   let refused = 0, replayed = 0;
   for (let i = 0; i < 5000; i++) {
-    const input = mutate(scripts[Math.floor(random() * scripts.length)], random, 0.004);
+    const input = mutate(pick(random, scripts), random, 0.004);
     try {
       runReplay(parseReplayScript(input), () => {});
       replayed++;
