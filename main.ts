@@ -64,7 +64,7 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
   const command = await entry.load();
-  if (wantsHelp(rest)) {
+  if (wantsHelp(rest, command.shortHelp)) {
     console.log(command.help);
     return 0;
   }

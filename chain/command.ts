@@ -9,7 +9,7 @@
  * ```
  * @module
  */
-import { type Command, parseFlags, UsageError, wantsHelp } from "../cli/command.ts";
+import { type Command, parseFlags, UsageError } from "../cli/command.ts";
 import { SubtensorClient } from "./client.ts";
 import { ChainError, describeRpcError } from "./errors.ts";
 import { readHyperparameters, readMetagraph } from "./subnet.ts";
@@ -42,12 +42,8 @@ export const command: Command = {
   name: "metagraph",
   summary: "print a subnet's hyperparameters and neurons from the chain",
   help: HELP,
+  shortHelp: true,
   async run(args: string[]): Promise<number> {
-    // -h means help anywhere here: this command has no other -h.
-    if (wantsHelp(args) || args.includes("-h")) {
-      console.log(HELP);
-      return 0;
-    }
     const { values } = parseFlags({
       args,
       options: {

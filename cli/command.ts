@@ -14,6 +14,11 @@ export interface Command {
   summary: string;
   /** Full help text printed by `taos <name> --help`. */
   help: string;
+  /**
+   * True when `-h` asks for help wherever it stands. Left out for a command whose `-h` is a flag of
+   * its own (the reference's `--wallet.hotkey`), where only a lone `-h` asks for help.
+   */
+  shortHelp?: boolean;
   /** Runs the command with the arguments after its name; resolves to the exit code. */
   run(args: string[]): Promise<number>;
 }
@@ -56,9 +61,9 @@ export function integerFlag(
   return n;
 }
 
-/** True when `args` asks for help. */
-export function wantsHelp(args: string[]): boolean {
-  return args.includes("--help") || args.includes("-h") && args.length === 1;
+/** True when `args` asks for help (see {@linkcode Command.shortHelp}). */
+export function wantsHelp(args: string[], shortHelp = false): boolean {
+  return args.includes("--help") || args.includes("-h") && (shortHelp || args.length === 1);
 }
 
 type ParsedFlags<T extends ParseArgsConfig> = ReturnType<typeof parseArgs<T>>;

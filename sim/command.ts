@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { type Command, integerFlag, parseFlags, UsageError } from "../cli/command.ts";
 import { durationProblem, parseDuration, parseSimConfig, type SimConfig } from "./config.ts";
 import { MAX_STEP_DEPTH, SimEngine, WINDOW_STEPS } from "./engine.ts";
-import { FactsCollector, type StylizedFacts } from "./facts.ts";
+import { FactsCollector, returnInterval, type StylizedFacts } from "./facts.ts";
 import { loadSimConfig } from "./load.ts";
 import { EventKind } from "./native_sim.ts";
 import { describeFeeds, readFeeds } from "./feed.ts";
@@ -100,6 +100,8 @@ function show(x: number, digits = 4): string {
   return Number.isFinite(x) ? x.toFixed(digits) : "n/a";
 }
 
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : "s"}`;
+
 /** Human-readable end-of-run report. */
 function formatReport(
   run: { events: number; wallSeconds: number; simulatedSeconds: number; books: number },
@@ -111,7 +113,9 @@ function formatReport(
       run.wallSeconds.toFixed(1)
     } s ` +
     `wall, ${compact(run.simulatedSeconds / run.wallSeconds)} simulated s per wall s)`,
-    `stylized facts on 1-minute mid returns (${facts.returns} returns, ${run.books} books):`,
+    `stylized facts on ${
+      facts.returnIntervalSeconds === 60 ? "1-minute" : `${facts.returnIntervalSeconds} s`
+    } mid returns (${facts.returns} returns, ${plural(run.books, "book")}):`,
     `  excess kurtosis              ${show(facts.excessKurtosis, 2)}`,
     `  return autocorr lag 1        ${show(facts.returnAutocorrLag1)}`,
     `  |return| autocorr lag 1/5/10 ${show(facts.absReturnAutocorr.lag1)} / ` +
@@ -165,7 +169,7 @@ async function run(args: string[]): Promise<number> {
   let outputs: SimOutputs | null = null;
   if (values.out !== undefined) {
     try {
-      prepareOutputDir(values.out, { replaceRun: true });
+      prepareOutputDir(values.out, { replaceRun: true, books: config.books });
       // Written first, so that files of a run that fails half-way still say what made them.
       writeJsonFile(join(values.out, "config.json"), config);
       outputs = new SimOutputs(values.out, engine, depth);
@@ -176,7 +180,7 @@ async function run(args: string[]): Promise<number> {
       throw new UsageError(`--out: ${error.message}`);
     }
   }
-  const facts = new FactsCollector(config.books);
+  const facts = new FactsCollector(config.books, returnInterval(config.step));
   const progress = new Progress(config.duration, { mode });
   const tick = 10 ** -config.exchange.priceDecimals;
   let events = 0;
@@ -266,5 +270,6 @@ export const command: Command = {
   name: "sim",
   summary: "run a market simulation",
   help,
+  shortHelp: true,
   run,
 };

@@ -1,5 +1,6 @@
 /**
- * Stylized facts of a simulated market, measured on 1-minute mid-price log returns: heavy tails
+ * Stylized facts of a simulated market, measured on 1-minute mid-price log returns (or the
+ * shortest whole number of steps past a minute, see {@linkcode returnInterval}): heavy tails
  * (excess kurtosis), no linear predictability (lag-1 return autocorrelation), volatility
  * clustering (autocorrelation of absolute returns), plus mean spread and traded volume.
  *
@@ -10,6 +11,17 @@
  * ```
  * @module
  */
+
+const MINUTE = 60e9;
+
+/**
+ * The interval of the facts' returns for a run stepping every `step` ns: a minute when steps end on
+ * every minute, else the shortest whole number of steps that reaches a minute (63 s for 7 s steps,
+ * 90 s for 90 s steps). Mids are read at step ends, so a minute the steps skip has none.
+ */
+export function returnInterval(step: number): number {
+  return MINUTE % step === 0 ? MINUTE : Math.ceil(MINUTE / step) * step;
+}
 
 /** Sample excess kurtosis (0 for a normal distribution); NaN with fewer than 4 values. */
 function excessKurtosis(xs: number[]): number {
@@ -50,8 +62,10 @@ export function autocorrelation(xs: number[], lag: number): number {
 
 /** The measured facts (NaN becomes null in JSON). */
 export interface StylizedFacts {
-  /** Number of 1-minute returns used (all books). */
+  /** Number of returns used (all books). */
   returns: number;
+  /** Seconds each return spans (60 unless the step does not divide a minute). */
+  returnIntervalSeconds: number;
   excessKurtosis: number;
   returnAutocorrLag1: number;
   absReturnAutocorr: { lag1: number; lag5: number; lag10: number };
@@ -62,7 +76,7 @@ export interface StylizedFacts {
   /** Traded notional in quote units, all books. */
   notional: number;
   trades: number;
-  /** Mean over books and sampled minutes of |ln(mid / fundamental)|. */
+  /** Mean over books and sampled interval marks of |ln(mid / fundamental)|. */
   meanAbsDeviationFromFundamental: number;
   /** Lowest mid price seen (all books). */
   minMid: number;
@@ -86,7 +100,7 @@ export class FactsCollector {
   #minMid = Infinity;
 
   /** `interval`: sampling interval of the returns in ns (1 minute by default). */
-  constructor(books: number, interval = 60e9) {
+  constructor(books: number, interval = MINUTE) {
     this.#interval = interval;
     this.#mids = Array.from({ length: books }, () => []);
   }
@@ -147,6 +161,7 @@ export class FactsCollector {
     };
     const abs = (lag: number) => average((r) => autocorrelation(r.map(Math.abs), lag));
     return {
+      returnIntervalSeconds: this.#interval / 1e9,
       returns: perBook.reduce((a, r) => a + r.filter((x) => !Number.isNaN(x)).length, 0),
       excessKurtosis: excessKurtosis(pooled),
       returnAutocorrLag1: average((r) => autocorrelation(r, 1)),

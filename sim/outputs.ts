@@ -15,6 +15,7 @@ import {
   closeSync,
   constants,
   existsSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -149,13 +150,37 @@ function pathError(what: string, path: string, error: unknown): Error {
   return Object.assign(new UsageError(message), { code });
 }
 
+/** Files a run of `books` books keeps open from start to end: 3 per book and balances.csv. */
+function runFilesOpen(books: number): number {
+  return 3 * books + 1;
+}
+
+/** The refusal of a run whose files would pass the process's limit of open files. */
+function tooManyFiles(error: unknown, books: number): UsageError {
+  return new UsageError(
+    `${(error as Error).message}; a run keeps ${runFilesOpen(books)} files open ` +
+      "(3 per book and balances.csv): raise the limit (ulimit -n) or run fewer books",
+  );
+}
+
+const isOutOfDescriptors = (error: unknown) => {
+  const code = (error as { code?: string }).code;
+  return code === "EMFILE" || code === "ENFILE";
+};
+
 /**
  * Makes `dir` (and its parents) ready to take a run's files; with `replaceRun`, files an earlier
  * run left there are removed, so a run with fewer books leaves no stale book files beside its
  * own. A path that cannot hold the files is a UsageError; a write the system refuses (a
- * read-only file system) an Error with its code. Both name the path.
+ * read-only file system) an Error with its code. Both name the path. Everything that can refuse
+ * the run is checked before the first file is removed, so a refused run leaves an earlier run's
+ * files as they were: that every old file can be removed (none is a directory) and, given `books`,
+ * that the process may hold the run's files open at once.
  */
-export function prepareOutputDir(dir: string, options: { replaceRun?: boolean } = {}): void {
+export function prepareOutputDir(
+  dir: string,
+  options: { replaceRun?: boolean; books?: number } = {},
+): void {
   if (dir.trim() === "") throw new UsageError("must name a directory");
   if (existsSync(dir) && !statSync(dir).isDirectory()) {
     throw new UsageError(`${dir} exists and is not a directory`);
@@ -167,13 +192,35 @@ export function prepareOutputDir(dir: string, options: { replaceRun?: boolean } 
     throw pathError("write to", dir, error);
   }
   if (!options.replaceRun) return;
-  for (const name of readdirSync(dir)) {
-    if (!RUN_FILE.test(name)) continue;
-    try {
-      rmSync(join(dir, name), { force: true });
-    } catch (error) {
-      throw pathError("replace", join(dir, name), error);
+  const stale = readdirSync(dir).filter((name) => RUN_FILE.test(name)).map((name) =>
+    join(dir, name)
+  );
+  for (const path of stale) {
+    if (lstatSync(path).isDirectory()) {
+      throw new UsageError(`cannot replace ${path}: it is a directory`);
     }
+  }
+  if (options.books !== undefined) holdDescriptors(dir, runFilesOpen(options.books), options.books);
+  for (const path of stale) {
+    try {
+      rmSync(path, { force: true });
+    } catch (error) {
+      throw pathError("replace", path, error);
+    }
+  }
+}
+
+/** Opens `dir` `count` times and closes it again: a run out of descriptors is refused before it
+ * changes anything. */
+function holdDescriptors(dir: string, count: number, books: number): void {
+  const held: number[] = [];
+  try {
+    while (held.length < count) held.push(openSync(dir, "r"));
+  } catch (error) {
+    const refused = pathError("open", dir, error);
+    throw isOutOfDescriptors(error) ? tooManyFiles(refused, books) : refused;
+  } finally {
+    for (const fd of held) closeSync(fd);
   }
 }
 
@@ -285,13 +332,7 @@ export class SimOutputs {
       // Every file stays open for the whole run: past the process's limit, the ones opened so far
       // are closed and removed again (a process out of descriptors cannot even report its error).
       for (const file of [...this.#events, ...this.#trades, ...this.#l2]) file.discard();
-      const code = (error as { code?: string }).code;
-      if (code === "EMFILE" || code === "ENFILE") {
-        throw new UsageError(
-          `${(error as Error).message}; a run keeps ${3 * engine.config.books + 1} files open ` +
-            "(3 per book and balances.csv): raise the limit (ulimit -n) or run fewer books",
-        );
-      }
+      if (isOutOfDescriptors(error)) throw tooManyFiles(error, engine.config.books);
       throw error;
     }
   }

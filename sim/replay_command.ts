@@ -111,6 +111,7 @@ export const command: Command = {
   name: "replay",
   summary: "run an instruction script through the exchange core",
   help,
+  shortHelp: true,
   async run(args: string[]): Promise<number> {
     const parsed = parseFlags({ args, options: {}, allowPositionals: true, strict: true });
     if (parsed.positionals.length !== 1) {

@@ -13,6 +13,24 @@ Deno.test("--help exits with code 0", async () => {
   assertEquals(await main(["--help"]), 0);
 });
 
+Deno.test("-h asks for help wherever it stands, except where it is the hotkey flag", async () => {
+  const log = console.log;
+  const printed: string[] = [];
+  console.log = (text: string) => printed.push(text);
+  try {
+    assertEquals(await main(["sim", "--config", "small", "-h"]), 0);
+    assertEquals(await main(["replay", "script.json", "-h"]), 0);
+    assertEquals(await main(["metagraph", "--netuid", "5", "-h"]), 0);
+    assertEquals(printed.length, 3);
+    assertEquals(printed[0].startsWith("Usage: taos sim"), true);
+    // The validator's -h is --wallet.hotkey; alone it still asks for help.
+    assertEquals(await main(["validator", "-h"]), 0);
+    assertEquals(printed.length, 4);
+  } finally {
+    console.log = log;
+  }
+});
+
 Deno.test("the ./taos script runs the program as its own process: a SIGINT to its pid reaches it", async () => {
   const script = new URL("../taos", import.meta.url).pathname;
   const child = new Deno.Command(script, {

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { autocorrelation, FactsCollector } from "../../sim/facts.ts";
+import { join } from "node:path";
+import { smallPreset } from "../../sim/config.ts";
+import { autocorrelation, FactsCollector, returnInterval } from "../../sim/facts.ts";
+import { taos } from "./taos_process.ts";
 
 Deno.test("a minute whose book is one-sided is a gap: no return spans two minutes", () => {
   const facts = new FactsCollector(1, 60e9);
@@ -17,4 +20,32 @@ Deno.test("autocorrelation leaves out the pairs a gap belongs to", () => {
   // (-1,1) and (1,-1) remain; (1,NaN) and (NaN,-1) are dropped.
   assert.equal(autocorrelation([1, -1, 1, NaN, -1, 1, -1], 1), -4 / 6);
   assert.ok(Number.isNaN(autocorrelation([NaN, NaN, 1], 1)));
+});
+
+Deno.test("returns span a minute, or the fewest whole steps past it when steps skip minutes", () => {
+  assert.equal(returnInterval(5e9), 60e9);
+  assert.equal(returnInterval(60e9), 60e9);
+  assert.equal(returnInterval(7e9), 63e9);
+  assert.equal(returnInterval(90e9), 90e9);
+});
+
+Deno.test("a run whose step does not divide a minute still measures its facts", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "step7.json");
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({ ...smallPreset(), step: 7e9, duration: 20 * 60e9 }),
+    );
+    const run = await taos("sim", "--config", file, "--quiet", "--out", join(dir, "out"));
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /stylized facts on 63 s mid returns \((\d+) returns, 2 books\)/);
+    const { facts } = JSON.parse(await Deno.readTextFile(join(dir, "out", "summary.json")));
+    assert.equal(facts.returnIntervalSeconds, 63);
+    // 19 marks of 63 s in 20 minutes, so up to 18 returns per book.
+    assert.ok(facts.returns > 20, `only ${facts.returns} returns`);
+    assert.ok(Number.isFinite(facts.excessKurtosis));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -104,9 +104,28 @@ Deno.test({
   },
 });
 
-Deno.test("more books than open files allowed is a usage error, not a crash, and leaves no files", async () => {
+/** Writes the files of an earlier run into `out`; returns their names and contents. */
+function earlierRun(out: string): Record<string, string> {
+  const files: Record<string, string> = {
+    "config.json": '{"seed": 3}\n',
+    "events-0.csv": "timestamp,event\n",
+    "summary.json": '{"seed": 3}\n',
+  };
+  for (const [name, text] of Object.entries(files)) Deno.writeTextFileSync(join(out, name), text);
+  return files;
+}
+
+function assertUntouched(out: string, files: Record<string, string>, extra: string[] = []) {
+  assert.deepEqual(readdirSync(out).sort(), [...Object.keys(files), ...extra].sort());
+  for (const [name, text] of Object.entries(files)) {
+    assert.equal(readFileSync(join(out, name), "utf8"), text, name);
+  }
+}
+
+Deno.test("more books than open files allowed is a usage error that leaves an earlier run as it was", async () => {
   const out = await Deno.makeTempDir();
   try {
+    const files = earlierRun(out);
     const run = await simUnder(
       { setup: "ulimit -n 128" },
       "--books",
@@ -119,10 +138,29 @@ Deno.test("more books than open files allowed is a usage error, not a crash, and
     assert.equal(run.code, 2, run.stderr);
     assert.match(
       run.stderr,
-      /^taos sim: --out: cannot open .*\.csv: too many open files; a run keeps 181 files open \(3 per book and balances\.csv\): raise the limit \(ulimit -n\)/,
+      /^taos sim: --out: cannot open .*: too many open files; a run keeps 181 files open \(3 per book and balances\.csv\): raise the limit \(ulimit -n\)/,
     );
     assert.doesNotMatch(run.stderr, /panicked|Uncaught/);
-    assert.deepEqual(readdirSync(out), ["config.json"]);
+    assertUntouched(out, files);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("an earlier run's file that is a directory is refused before anything is removed", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const files = earlierRun(out);
+    await Deno.mkdir(join(out, "trades-0.csv"));
+    await Deno.writeTextFile(join(out, "trades-0.csv", "keep"), "x");
+    const run = await simUnder({}, "--duration", "1m", "--out", out);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(
+      run.stderr,
+      /^taos sim: --out: cannot replace .*\/trades-0\.csv: it is a directory$/m,
+    );
+    assertUntouched(out, files, ["trades-0.csv"]);
+    assert.deepEqual(readdirSync(join(out, "trades-0.csv")), ["keep"]);
   } finally {
     await Deno.remove(out, { recursive: true });
   }
