@@ -564,16 +564,6 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
         "a backtest writes backtest.json instead",
     );
   }
-  const { loadSimConfig } = await import("../sim/load.ts");
-  const source = typeof values.config === "string" ? values.config : "small";
-  let config: SimConfig;
-  try {
-    const loaded = await loadSimConfig(source);
-    for (const warning of loaded.warnings) console.error(`warning: ${warning}`);
-    config = loaded.config;
-  } catch (error) {
-    throw new UsageError(`--config: ${(error as Error).message}`);
-  }
   const books = integerFlag("books", values.books, 1, 4096);
   let duration: number | undefined;
   if (values.duration !== undefined) {
@@ -582,18 +572,31 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
       throw new UsageError(`--duration: ${durationProblem(String(values.duration))}`);
     }
   }
-  if (books !== undefined) config = { ...config, books };
-  if (values["intended-dynamics"] === true) config = { ...config, referenceDynamics: false };
   const seed = integerFlag("seed", values.seed, 0);
+  const { loadSimConfig } = await import("../sim/load.ts");
+  const source = typeof values.config === "string" ? values.config : "small";
+  let config: SimConfig;
+  try {
+    // The flags take the file's place before it is checked, as in a plain simulation.
+    const loaded = await loadSimConfig(source, {
+      books,
+      duration,
+      seed,
+      referenceDynamics: values["intended-dynamics"] === true ? false : undefined,
+    });
+    for (const warning of loaded.warnings) console.error(`warning: ${warning}`);
+    config = loaded.config;
+  } catch (error) {
+    throw new UsageError(`--config: ${(error as Error).message}`);
+  }
   const copies = integerFlag("agents", values.agents, 1) ?? 1;
   const delay = parseDelayFlag(values.delay);
   const threads = integerFlag("threads", values.threads, 1, 1024);
   const out = typeof values.out === "string" ? values.out : join("out", "backtest");
-  const feed = await readFeeds(values, { ...config, duration: duration ?? config.duration });
+  const feed = await readFeeds(values, config);
   const agentPath = typeof values.agent === "string" ? values.agent : undefined;
   const { Progress, progressMode } = await import("../sim/progress.ts");
-  const total = duration ?? config.duration;
-  const progress = new Progress(total, { mode: progressMode(values) });
+  const progress = new Progress(config.duration, { mode: progressMode(values) });
   let report: BacktestReport;
   using interrupt = listenForInterrupt();
   try {
@@ -602,8 +605,6 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
       agentPath,
       params: typeof values["agent-params"] === "string" ? values["agent-params"] : undefined,
       config,
-      seed,
-      duration,
       agents: copies,
       delay,
       threads,

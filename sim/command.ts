@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { type Command, integerFlag, parseFlags, UsageError } from "../cli/command.ts";
-import { durationProblem, parseDuration, parseSimConfig, type SimConfig } from "./config.ts";
+import { type ConfigOverrides, durationProblem, parseDuration } from "./config.ts";
 import { MAX_STEP_DEPTH, SimEngine, WINDOW_STEPS } from "./engine.ts";
 import { FactsCollector, returnInterval, type StylizedFacts } from "./facts.ts";
 import { loadSimConfig } from "./load.ts";
@@ -71,29 +71,20 @@ const options = {
   delay: { type: "string" },
 } as const;
 
-/** Applies the command-line overrides and re-validates. */
-function override(config: SimConfig, values: Record<string, string | boolean | undefined>) {
-  const seed = integerFlag("seed", values.seed, 0);
-  const books = integerFlag("books", values.books, 1, 4096);
-  let duration: number | undefined;
-  if (values.duration !== undefined) {
-    duration = parseDuration(values.duration as string);
-    if (duration === undefined) {
-      throw new UsageError(`--duration: ${durationProblem(values.duration as string)}`);
-    }
+/** The config fields the flags give, checked as flags; they replace the file's before it is read. */
+function overrides(values: Record<string, string | boolean | undefined>): ConfigOverrides {
+  const duration = values.duration === undefined
+    ? undefined
+    : parseDuration(values.duration as string);
+  if (values.duration !== undefined && duration === undefined) {
+    throw new UsageError(`--duration: ${durationProblem(values.duration as string)}`);
   }
-  const merged = {
-    ...config,
-    seed: seed ?? config.seed,
-    books: books ?? config.books,
-    duration: duration ?? config.duration,
-    referenceDynamics: values["intended-dynamics"] === true ? false : config.referenceDynamics,
+  return {
+    seed: integerFlag("seed", values.seed, 0),
+    books: integerFlag("books", values.books, 1, 4096),
+    duration,
+    referenceDynamics: values["intended-dynamics"] === true ? false : undefined,
   };
-  try {
-    return parseSimConfig(merged);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
 }
 
 function show(x: number, digits = 4): string {
@@ -147,12 +138,13 @@ async function run(args: string[]): Promise<number> {
   }
   let loaded;
   try {
-    loaded = await loadSimConfig(values.config ?? "reference");
+    loaded = await loadSimConfig(values.config ?? "reference", overrides(values));
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     throw new UsageError(`--config: ${(error as Error).message}`);
   }
   for (const warning of loaded.warnings) console.error(`warning: ${warning}`);
-  const config = override(loaded.config, values);
+  const config = loaded.config;
   const threads = integerFlag("threads", values.threads, 1, 1024) ??
     Math.max(1, navigator.hardwareConcurrency || 1);
   const depth = integerFlag("depth", values.depth, 1, MAX_STEP_DEPTH) ?? 5;

@@ -519,6 +519,17 @@ const AGENT_BYTES = 200;
 
 /** Input form of a configuration (durations may be strings). */
 export type SimConfigInput = z.input<typeof simConfigSchema>;
+
+/**
+ * Top-level fields given apart from the file (on the command line): they take the place of the
+ * file's own before it is checked, so a file may leave them out, and a check across fields (the
+ * step against the duration) judges the values that will run.
+ */
+export type ConfigOverrides = Pick<
+  Partial<SimConfigInput>,
+  "seed" | "books" | "duration" | "referenceDynamics"
+>;
+
 /** A validated configuration (durations in ns). */
 export type SimConfig = z.output<typeof simConfigSchema>;
 /** Account template. */
@@ -553,7 +564,16 @@ export class SimConfigError extends Error {
 /** Validates a configuration; throws a SimConfigError whose message lists every bad field path. */
 export function parseSimConfig(input: unknown): SimConfig {
   const result = simConfigSchema.safeParse(input);
-  if (!result.success) throw new SimConfigError(result.error.issues);
+  if (!result.success) {
+    // A field left out is told so, as the durations are, rather than as a wrong type.
+    throw new SimConfigError(
+      result.error.issues.map((issue) =>
+        issue.code === "invalid_type" && issue.message.endsWith("received undefined")
+          ? { ...issue, message: "required" }
+          : issue
+      ),
+    );
+  }
   const config = result.data;
   if (config.duration <= config.step) {
     throw new SimConfigError([{

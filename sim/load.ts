@@ -8,7 +8,7 @@
  * @module
  */
 import { parse as parseToml, TomlError } from "smol-toml";
-import { parseSimConfig, presets, type SimConfig } from "./config.ts";
+import { type ConfigOverrides, parseSimConfig, presets, type SimConfig } from "./config.ts";
 import { importXmlConfig } from "./xml_config.ts";
 
 /** Largest config file read: the reference's production XML is 5 KB, our JSON of it 4 KB. */
@@ -63,13 +63,28 @@ export interface LoadedConfig {
   source: string;
 }
 
+/** `data` with the overrides in place: an object of fields, or else as it is, for the schema. */
+function withOverrides(data: unknown, overrides: ConfigOverrides): unknown {
+  const given = Object.entries(overrides).filter(([, value]) => value !== undefined);
+  if (given.length === 0 || typeof data !== "object" || data === null || Array.isArray(data)) {
+    return data;
+  }
+  return { ...data, ...Object.fromEntries(given) };
+}
+
 /**
  * Loads `source`: a preset name (`reference`, `small`) or a path ending in `.json`, `.toml` or
- * `.xml`. Throws an Error naming the file and the problem when it cannot be read or is invalid.
+ * `.xml`, with `overrides` in place of its own fields. Throws an Error naming the file and the
+ * problem when it cannot be read or is invalid.
  */
-export async function loadSimConfig(source: string): Promise<LoadedConfig> {
+export async function loadSimConfig(
+  source: string,
+  overrides: ConfigOverrides = {},
+): Promise<LoadedConfig> {
   const preset = Object.hasOwn(presets, source) ? presets[source] : undefined;
-  if (preset !== undefined) return { config: preset(), warnings: [], source };
+  if (preset !== undefined) {
+    return { config: parseSimConfig(withOverrides(preset(), overrides)), warnings: [], source };
+  }
   const extension = source.toLowerCase().split(".").pop();
   if (extension !== "json" && extension !== "toml" && extension !== "xml") {
     throw new Error(
@@ -80,11 +95,11 @@ export async function loadSimConfig(source: string): Promise<LoadedConfig> {
   const text = await readConfigText(source);
   try {
     if (extension === "xml") {
-      const { config, warnings } = importXmlConfig(text);
+      const { config, warnings } = importXmlConfig(text, undefined, overrides);
       return { config, warnings, source };
     }
     const data = extension === "json" ? parseJson(text) : parseToml(text);
-    return { config: parseSimConfig(data), warnings: [], source };
+    return { config: parseSimConfig(withOverrides(data, overrides)), warnings: [], source };
   } catch (error) {
     // The TOML reader's message quotes the lines around the error: one may be the whole file.
     const message = error instanceof TomlError

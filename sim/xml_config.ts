@@ -5,6 +5,7 @@
  * @module
  */
 import {
+  type ConfigOverrides,
   parseSimConfig,
   quote,
   type SimConfig,
@@ -267,7 +268,14 @@ class Importer {
         price: this.read(`${path}.price`, element, "price"),
       };
     }
-    if (type !== undefined) this.warn(element, `balance type '${type}' not supported`);
+    // The reference reads any other type as fixed totals, so a misspelt `pareto` would give every
+    // account nothing: refused by name instead.
+    if (type !== undefined) {
+      throw new Error(
+        `line ${element.line} <${element.name}>: type '${type}' is not one of pareto, pareto-50 ` +
+          "(leave it out for the fixed totals of <Base> and <Quote>)",
+      );
+    }
     this.checkAttributes(element, ["type"]);
     this.checkChildren(element, ["Base", "Quote"]);
     const base = element.children.find((c) => c.name === "Base");
@@ -503,7 +511,11 @@ class Importer {
 }
 
 /** Imports a reference XML configuration; throws on malformed XML or invalid values. */
-export function importXmlConfig(text: string, seed?: number): XmlImport {
+export function importXmlConfig(
+  text: string,
+  seed?: number,
+  overrides: ConfigOverrides = {},
+): XmlImport {
   const root = parseXml(text);
   if (root.name !== "Simulation") {
     throw new Error(`line ${root.line}: the root element is <${root.name}>, not <Simulation>`);
@@ -531,7 +543,8 @@ export function importXmlConfig(text: string, seed?: number): XmlImport {
   }
   if (exchanges.length > 1) {
     throw new Error(
-      `line ${exchanges[1].line}: a second <MultiBookExchangeAgent>; a simulation has one exchange`,
+      `line ${exchanges[1].line}: a second <MultiBookExchangeAgent> (first at line ` +
+        `${exchanges[0].line}); a simulation has one exchange`,
     );
   }
   const agents: Record<string, unknown> = {};
@@ -542,6 +555,12 @@ export function importXmlConfig(text: string, seed?: number): XmlImport {
     else importer.warn(child, "unknown agent type ignored");
   }
   input.agents = agents;
+  for (const [field, value] of Object.entries(overrides)) {
+    if (value === undefined) continue;
+    input[field] = value;
+    // A problem with it is not the file's: told by field, without a line.
+    importer.origins.delete(field);
+  }
   try {
     return { config: parseSimConfig(input as SimConfigInput), warnings: importer.warnings };
   } catch (error) {

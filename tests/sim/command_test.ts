@@ -375,3 +375,33 @@ Deno.test("events-<book>.csv gives each placement's leverage (HFT quotes on marg
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("--duration, --books and --seed take the file's place before it is checked", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const { duration: _, books: __, ...partial } = smallPreset();
+    const file = join(dir, "partial.json");
+    await Deno.writeTextFile(file, JSON.stringify({ ...partial, step: "2m" }));
+    const missing = await taos("sim", "--config", file, "--quiet");
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /^ {2}duration: required$/m);
+    assert.match(missing.stderr, /^ {2}books: required$/m);
+    // The step is judged against the duration that would run, not the file's.
+    const short = await taos("sim", "--config", file, "--duration", "1m", "--books", "1");
+    assert.equal(short.code, 2);
+    assert.match(short.stderr, /duration: must be longer than the step \(2m\), got 1m/);
+    const run = await taos(
+      ...["sim", "--config", file, "--duration", "10m", "--books", "1", "--seed", "9"],
+      ...["--quiet", "--out", join(dir, "out")],
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const written = JSON.parse(readFileSync(join(dir, "out", "config.json"), "utf8"));
+    assert.deepEqual([written.duration, written.books, written.seed], [600e9, 1, 9]);
+    // In the reference's XML a flag's value is not blamed on the file's attribute.
+    const xml = await taos("sim", "--config", fixture, "--duration", "1s");
+    assert.equal(xml.code, 2);
+    assert.match(xml.stderr, /^ {2}duration: must be longer than the step \(5s\), got 1s$/m);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -270,7 +270,10 @@ Deno.test("the XML importer refuses a file without exactly one exchange, or an a
     /^Error: line 5: <Agents> has no <MultiBookExchangeAgent>/,
   );
   const twice = text.replace(exchange, (element) => `${element}\n${element}`);
-  assert.throws(() => importXmlConfig(twice, 1), /a second <MultiBookExchangeAgent>; a simulation/);
+  assert.throws(
+    () => importXmlConfig(twice, 1),
+    /line \d+: a second <MultiBookExchangeAgent> \(first at line \d+\); a simulation/,
+  );
   assert.throws(
     () =>
       importXmlConfig(text.replace('priceDecimals="2"', 'priceDecimals="2" priceDecimals="3"'), 1),
@@ -529,4 +532,15 @@ Deno.test("fee tiers are checked as the exchange takes them: whole quote units, 
   config.agents.hft!.fees = tiers(5, 5 + 1e-10);
   config.exchange.fees.tiers[0].makerFee = 0.9999999994;
   SimEngine.create({ config: parseSimConfig(config), threads: 1 }).close();
+});
+
+Deno.test("an XML balance type other than the reference's Pareto ones is refused by name", () => {
+  const text = Deno.readTextFileSync(fixture);
+  const misspelt = text.replace('type="pareto-50"', 'type="paretto"');
+  assert.notEqual(misspelt, text);
+  // The reference would read it as fixed totals, and with no <Base>/<Quote> give nothing.
+  assert.throws(
+    () => importXmlConfig(misspelt, 1),
+    /line \d+ <Balances>: type 'paretto' is not one of pareto, pareto-50 \(leave it out for the fixed totals of <Base> and <Quote>\)/,
+  );
 });

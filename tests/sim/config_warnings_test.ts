@@ -36,8 +36,8 @@ Deno.test("taos sim --config prints a bounded number of warning lines", async ()
   try {
     const path = join(dir, "many_unknown.xml");
     await Deno.writeTextFile(path, withUnknownAgents(5000));
-    // A duration shorter than a step is refused after the config (and its warnings) are read.
-    const run = await taos("sim", "--config", path, "--duration", "90", "--quiet");
+    // A depth of 0 is refused after the config (and its warnings) are read.
+    const run = await taos("sim", "--config", path, "--depth", "0", "--quiet");
     assert.equal(run.code, 2, run.stderr);
     const lines = run.stderr.split("\n").filter((line) => line.startsWith("warning: "));
     assert.equal(lines.length, MAX_WARNINGS + 1, run.stderr.slice(0, 2000));
