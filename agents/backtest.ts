@@ -18,7 +18,7 @@
  * @module
  */
 import { join } from "node:path";
-import { integerFlag, UsageError } from "../cli/command.ts";
+import { integerFlag, printOut, UsageError } from "../cli/command.ts";
 import {
   durationProblem,
   parseDuration,
@@ -640,7 +640,7 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
     written.push(join(out, "report.html"));
     writeFileWhole(written[1], renderReport(report));
   }
-  console.log(formatBacktestReport(report));
-  for (const path of written) console.log(`wrote ${path}`);
+  printOut(formatBacktestReport(report));
+  for (const path of written) printOut(`wrote ${path}`);
   return report.interrupted ? INTERRUPTED_EXIT_CODE : 0;
 }

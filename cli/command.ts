@@ -61,6 +61,26 @@ export function integerFlag(
   return n;
 }
 
+/** A write to standard output that failed, told as such, with its code kept for the exit status. */
+export function stdoutWriteError(error: unknown): Error {
+  return Object.assign(
+    new Error(`cannot write to standard output: ${(error as Error).message}`, { cause: error }),
+    { code: (error as { code?: string }).code },
+  );
+}
+
+/**
+ * Writes `text` and a newline to standard output; see {@linkcode stdoutWriteError}. A reader that
+ * went away (`| head`) is left alone: a pipe's reader may stop when it likes.
+ */
+export function printOut(text: string): void {
+  try {
+    console.log(text);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.BrokenPipe)) throw stdoutWriteError(error);
+  }
+}
+
 /** True when `args` asks for help (see {@linkcode Command.shortHelp}). */
 export function wantsHelp(args: string[], shortHelp = false): boolean {
   return args.includes("--help") || args.includes("-h") && (shortHelp || args.length === 1);

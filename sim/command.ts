@@ -5,7 +5,7 @@
  * @module
  */
 import { join } from "node:path";
-import { type Command, integerFlag, parseFlags, UsageError } from "../cli/command.ts";
+import { type Command, integerFlag, parseFlags, printOut, UsageError } from "../cli/command.ts";
 import { type ConfigOverrides, durationProblem, parseDuration } from "./config.ts";
 import { MAX_STEP_DEPTH, SimEngine, WINDOW_STEPS } from "./engine.ts";
 import { FactsCollector, returnInterval, type StylizedFacts } from "./facts.ts";
@@ -253,7 +253,7 @@ async function run(args: string[]): Promise<number> {
     };
     writeJsonFile(join(values.out, "summary.json"), report);
   }
-  console.log(formatReport(runInfo, summary));
+  printOut(formatReport(runInfo, summary));
   return interrupted ? interrupt.exitCode() : 0;
 }
 

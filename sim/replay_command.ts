@@ -3,7 +3,7 @@
  * every event, then the final books and accounts, as JSON lines.
  * @module
  */
-import { type Command, parseFlags, UsageError } from "../cli/command.ts";
+import { type Command, parseFlags, stdoutWriteError, UsageError } from "../cli/command.ts";
 import { ExchangeCode, ExchangeError } from "../native/exchange.ts";
 import { parseReplayScript, ReplayScriptError, runReplay } from "./replay.ts";
 
@@ -93,7 +93,7 @@ function lineWriter(): { emit: (line: string) => void; flush: () => void } {
       }
     } catch (error) {
       // A reader that went away (`taos replay x.json | head`) is not an error of ours.
-      if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+      if (!(error instanceof Deno.errors.BrokenPipe)) throw stdoutWriteError(error);
       closed = true;
     }
   };

@@ -599,7 +599,7 @@ async function backtestUnder(
 Deno.test("a backtest whose stdout is gone still writes backtest.json and report.html whole", async () => {
   await backtestUnder("exec >/dev/full", "--report", (run, out) => {
     assert.equal(run.code, 1, run.stderr);
-    assert.match(run.stderr, /No space left on device/);
+    assert.match(run.stderr, /cannot write to standard output: No space left on device/);
     const saved = JSON.parse(readFileSync(join(out, "backtest.json"), "utf8"));
     assert.equal(saved.seed, 5);
     assert.match(readFileSync(join(out, "report.html"), "utf8"), /<\/html>\s*$/);

@@ -345,7 +345,7 @@ Deno.test("a full disk under the output ends with a message and exit 1, not a st
   }).output();
   const stderr = new TextDecoder().decode(output.stderr);
   assert.equal(output.code, 1, stderr);
-  assert.match(stderr, /^taos replay: No space left on device/);
+  assert.match(stderr, /^taos replay: cannot write to standard output: No space left on device/);
   assert.doesNotMatch(stderr, /Uncaught| {4}at /);
 });
 
