@@ -14,6 +14,7 @@ import { ApiPromise, type Keyring, WsProvider } from "@polkadot/api";
 import { resolveEndpoint } from "./endpoints.ts";
 import { ChainError, describeDispatchError, describeSubmitError } from "./errors.ts";
 import { type LibraryLogSink, routeLibraryLog } from "./library_log.ts";
+import { watchMalformedFrames } from "./malformed_frames.ts";
 
 /** A signing key pair (the wallet's hotkey), as `@polkadot/keyring` creates it. */
 export type HotkeyPair = ReturnType<Keyring["addFromUri"]>;
@@ -108,6 +109,9 @@ export class SubtensorClient {
   #registryMemoWarned = false;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #stopLibraryLog: () => void = () => {};
+  #unwatchFrames: () => void = () => {};
+  /** Why the connection last failed in a way the node told us, for the connect timeout. */
+  #lastFailure: string | undefined;
 
   private constructor(
     endpoint: string,
@@ -136,6 +140,7 @@ export class SubtensorClient {
     const client = new SubtensorClient(endpoint, provider, api, options.log);
     // Routed before the first connection attempt, which may already log.
     if (options.libraryLog) client.#stopLibraryLog = routeLibraryLog(options.libraryLog);
+    client.#unwatchFrames = watchMalformedFrames((error) => client.#malformedFrame(error));
     client.#keepConnected(options.retryDelayMs ?? 1_000, options.maxRetryDelayMs ?? 30_000);
     const timeoutMs = options.connectTimeoutMs ?? 60_000;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -143,10 +148,18 @@ export class SubtensorClient {
       await Promise.race([
         api.isReady,
         new Promise((_, reject) => {
-          timer = setTimeout(
-            () => reject(new ChainError(`no connection to ${endpoint} within ${timeoutMs} ms`)),
-            timeoutMs,
-          );
+          timer = setTimeout(() => {
+            const last = client.#lastFailure === undefined ? "" : ` (${client.#lastFailure})`;
+            reject(new ChainError(`no connection to ${endpoint} within ${timeoutMs} ms${last}`));
+          }, timeoutMs);
+          // The node, still connected, refused what the API reads first (runtime version,
+          // metadata): the library would wait for a reconnection that is not coming. One whose
+          // connection dropped meanwhile is retried as any drop.
+          api.on("error", (error: Error) => {
+            const refused = /^FATAL: Unable to initialize the API: (.*)$/s.exec(error.message);
+            if (refused === null || !provider.isConnected) return;
+            reject(new ChainError(`${endpoint} did not give its runtime: ${refused[1]}`));
+          });
         }),
       ]);
     } catch (error) {
@@ -182,6 +195,15 @@ export class SubtensorClient {
       delay = Math.min(delay * 2, maxDelayMs);
     });
     attempt();
+  }
+
+  /** A frame the node sent that is not JSON: the stream cannot be trusted, so it is reopened. */
+  #malformedFrame(error: SyntaxError): void {
+    if (this.#closed) return;
+    this.#lastFailure = `it sent a message that is not JSON: ${error.message.slice(0, 200)}`;
+    this.#log(`${this.endpoint}: ${this.#lastFailure}; reconnecting`);
+    // Closing fails the calls in flight at once and sets off the reconnection in #keepConnected.
+    this.#provider.disconnect().catch(() => {});
   }
 
   /** Runtime version and metadata version the node reported. */
@@ -284,5 +306,6 @@ export class SubtensorClient {
     clearTimeout(this.#retryTimer);
     await this.api.disconnect().catch(() => {});
     this.#stopLibraryLog();
+    this.#unwatchFrames();
   }
 }

@@ -39,7 +39,9 @@ export function libraryLine(args: readonly unknown[]): string | null {
   const [date, origin, ...values] = args;
   if (typeof date !== "string" || !LIBRARY_DATE.test(date)) return null;
   if (typeof origin !== "string" || !LIBRARY_ORIGIN.test(origin)) return null;
-  const text = values.length === 0 ? "" : ` ${format(...values)}`;
+  // An Error by its name and message: its stack would only show where the library is installed.
+  const shown = values.map((v) => v instanceof Error ? `${v.name}: ${v.message}` : v);
+  const text = shown.length === 0 ? "" : ` ${format(...shown)}`;
   // One line: a stack or a multi-line message would break the log's line-per-entry shape.
   return `${origin.trimStart()}${text}`.replace(/\s*[\r\n]+\s*/g, " ").trimEnd();
 }

@@ -15,12 +15,17 @@ export const LOG_LEVELS = ["error", "warning", "info", "debug", "trace"] as cons
 /** One of {@linkcode LOG_LEVELS}. */
 export type LogLevel = typeof LOG_LEVELS[number];
 
-/** A logger writing the lines at `level` and more severe ones to stderr. */
+/**
+ * A logger writing the lines at `level` and more severe ones to stderr, each entry on one line: a
+ * message with line breaks (a library error quoting the request it failed, `...\nFailed WS
+ * Request: {...}`) has them turned into spaces, so that every line starts with its time and level.
+ */
 export function makeLogger(level: LogLevel): (at: LogLevel, message: string) => void {
   const limit = LOG_LEVELS.indexOf(level);
   return (at, message) => {
     if (LOG_LEVELS.indexOf(at) <= limit) {
-      console.error(`${new Date().toISOString()} ${at.toUpperCase().padEnd(7)} ${message}`);
+      const line = message.replace(/\s*[\r\n]+\s*/g, " ");
+      console.error(`${new Date().toISOString()} ${at.toUpperCase().padEnd(7)} ${line}`);
     }
   };
 }

@@ -685,6 +685,92 @@ Deno.test(
   },
 );
 
+Deno.test(
+  "a frame that is not JSON is logged and the client reconnects, instead of the process ending",
+  testOptions,
+  async () => {
+    await withChain(async (client, node) => {
+      const lines: string[] = [];
+      const watched = await SubtensorClient.connect({
+        network: node.url,
+        retryDelayMs: 50,
+        log: (line) => lines.push(line),
+      });
+      try {
+        // Without the watcher, the provider's JSON.parse error would be uncaught and fail the test.
+        node.sendRaw("<html>502 Bad Gateway</html>");
+        // Both clients reconnect: the error does not say which connection the frame came on.
+        const back = () =>
+          lines.some((l) => l.startsWith("reconnected")) && watched.isConnected &&
+          client.isConnected;
+        for (let i = 0; i < 200 && !back(); i++) {
+          await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+        assert.ok(
+          lines.some((l) =>
+            /^ws:\/\/127\.0\.0\.1:\d+: it sent a message that is not JSON: .*; reconnecting$/.test(
+              l,
+            )
+          ),
+          lines.join("\n"),
+        );
+        assert.ok(lines.some((l) => l.startsWith("reconnected")), lines.join("\n"));
+        await Promise.all([watched.api.isReady, client.api.isReady]);
+        node.best = 77;
+        assert.equal(await watched.bestBlock(), 77);
+        assert.equal(await client.bestBlock(), 77);
+      } finally {
+        await watched.close();
+      }
+    });
+  },
+);
+
+/** A WebSocket endpoint on loopback answering every message with `answer(message)`. */
+function answeringEndpoint(answer: (message: { id?: number }) => string) {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    const { socket, response } = Deno.upgradeWebSocket(request);
+    socket.onmessage = (event) => socket.send(answer(JSON.parse(String(event.data))));
+    return response;
+  });
+  return { url: `ws://127.0.0.1:${server.addr.port}`, close: () => server.shutdown() };
+}
+
+Deno.test(
+  "a node that refuses the runtime calls or answers in garbage is told as such",
+  testOptions,
+  async () => {
+    const refusing = answeringEndpoint((message) =>
+      JSON.stringify({ jsonrpc: "2.0", id: message.id, error: { code: -32603, message: "boom" } })
+    );
+    try {
+      const started = performance.now();
+      await assert.rejects(
+        () => SubtensorClient.connect({ network: refusing.url, connectTimeoutMs: 20_000 }),
+        /^ChainError: ws:\/\/127\.0\.0\.1:\d+ did not give its runtime: .*-32603: boom/,
+      );
+      // Told when the node refused, not at the connection timeout.
+      assert.ok(performance.now() - started < 10_000);
+    } finally {
+      await refusing.close();
+    }
+    const garbled = answeringEndpoint(() => "<html>502 Bad Gateway</html>");
+    try {
+      await assert.rejects(
+        () =>
+          SubtensorClient.connect({
+            network: garbled.url,
+            retryDelayMs: 20,
+            connectTimeoutMs: 500,
+          }),
+        /no connection to .* within 500 ms \(it sent a message that is not JSON: /,
+      );
+    } finally {
+      await garbled.close();
+    }
+  },
+);
+
 Deno.test("connecting to an unknown network or a dead endpoint fails clearly", async () => {
   await assert.rejects(
     () => SubtensorClient.connect({ network: "mainnet" }),

@@ -286,6 +286,11 @@ export class FakeSubtensor {
   }
 
   /** Closes every client connection (the server keeps listening). */
+  /** Sends `text` as it is to every open connection (a proxy's error page, say). */
+  sendRaw(text: string): void {
+    for (const socket of this.#sockets) socket.send(text);
+  }
+
   dropConnections(): void {
     for (const socket of this.#sockets) socket.close();
   }

@@ -35,6 +35,12 @@ Deno.test("library lines: the logger's shape is recognised, anything else is not
     "API/INIT: line one line two",
   );
   assert.equal(libraryLine(["2026-11-27 10:25:40", "   API-WS:"]), "API-WS:");
+  // An Error without its stack, which names only where the library is installed.
+  const fatal = new Error("FATAL: Unable to initialize the API: -32603: boom");
+  assert.equal(
+    libraryLine(["2026-11-27 10:25:40", "       API/INIT:", fatal]),
+    "API/INIT: Error: FATAL: Unable to initialize the API: -32603: boom",
+  );
   assert.equal(libraryLine(["2026-11-27T10:25:40Z INFO    connected"]), null);
   assert.equal(libraryLine(["2026-11-27 10:25:40", "not an origin"]), null);
   assert.equal(libraryLine(["2026-11-27 10:25:40", 7]), null);

@@ -1,0 +1,28 @@
+import assert from "node:assert/strict";
+import { makeLogger } from "../../cli/log.ts";
+
+/** Runs `work` with console.error captured; returns what it printed. */
+function capture(work: () => void): string[] {
+  const printed: string[] = [];
+  const original = console.error;
+  console.error = (text: string) => printed.push(text);
+  try {
+    work();
+  } finally {
+    console.error = original;
+  }
+  return printed;
+}
+
+Deno.test("a log entry stays on one line, whatever line breaks its message carries", () => {
+  const printed = capture(() => {
+    const log = makeLogger("info");
+    log("warning", 'neuron refresh failed: WebSocket is not connected\nFailed WS Request: {"id":1}');
+    log("debug", "not shown at info");
+  });
+  assert.equal(printed.length, 1);
+  assert.match(
+    printed[0],
+    /^\d{4}-\d\d-\d\dT[\d:.]+Z WARNING neuron refresh failed: WebSocket is not connected Failed WS Request: \{"id":1\}$/,
+  );
+});
