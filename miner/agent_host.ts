@@ -264,6 +264,14 @@ export class AgentHost {
   #broken: string | null = null;
   /** The pending retry of a failed replacement, cleared on close. */
   #reloadTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Whether the current agent has finished an update since it was loaded. */
+  #answered = false;
+  /**
+   * Wait before loading a fresh agent after one that ended before finishing an update (module
+   * code that exits, say): doubled each time, up to a minute, and reset by a finished update, so
+   * that such an agent is not reloaded in a tight loop.
+   */
+  #unansweredRetryMs: number;
   #closed = false;
   #nextId = 1;
   readonly #queue: PendingStep[] = [];
@@ -297,6 +305,7 @@ export class AgentHost {
     this.paramsWarning = paramsWarning;
     this.agentFile = agentFile;
     this.#limitMb = limitMb;
+    this.#unansweredRetryMs = options.reloadRetryMs ?? 5000;
     this.#ceiling = baseline === null
       ? null
       : baseline + (2 * this.#limitMb + PROCESS_MEMORY_SLACK_MB) * 2 ** 20;
@@ -331,6 +340,7 @@ export class AgentHost {
 
   #attach(worker: Worker): void {
     this.#worker = worker;
+    this.#answered = false;
     this.#ceilingArmed = this.#ceiling === null || Deno.memoryUsage().rss <= this.#ceiling;
     worker.on("error", (error: Error) => {
       // The worker handles the agent's errors itself; one that still gets here has ended it.
@@ -372,6 +382,8 @@ export class AgentHost {
         (message.kind === "step" || message.kind === "step-failed") && current?.id === message.id
       ) {
         this.#inFlight = null;
+        this.#answered = true;
+        this.#unansweredRetryMs = this.#options.reloadRetryMs ?? 5000;
         if (!current.done) current.finish(message);
         this.#pump();
       }
@@ -471,10 +483,32 @@ export class AgentHost {
     if (current !== null && !current.done) {
       current.finish({ kind: "step-failed", id: current.id, message: reason, seconds: 0 });
     }
-    this.#options.onRestart?.(`${reason}; replacing it with a fresh instance`);
-    // The fresh agent starts once the old one's memory is returned.
-    const reload = () => this.#reload(this.#options.reloadRetryMs ?? 5000);
-    void (ended?.terminate() ?? Promise.resolve()).then(reload, reload);
+    const retryMs = this.#options.reloadRetryMs ?? 5000;
+    if (this.#answered) {
+      this.#options.onRestart?.(`${reason}; replacing it with a fresh instance`);
+      // The fresh agent starts once the old one's memory is returned.
+      const reload = () => this.#reload(retryMs);
+      void (ended?.terminate() ?? Promise.resolve()).then(reload, reload);
+      return;
+    }
+    // It never finished an update: a fresh one would likely end the same way at once.
+    const waitMs = this.#unansweredRetryMs;
+    this.#unansweredRetryMs = Math.min(waitMs * 2, 60_000);
+    this.#broken = `${reason} before finishing an update`;
+    this.#options.onRestart?.(`${this.#broken}; loading a fresh instance in ${waitMs / 1000} s`);
+    this.#failWaiting(this.#broken);
+    void ended?.terminate();
+    this.#reloadTimer = setTimeout(() => {
+      this.#reloadTimer = null;
+      this.#reload(retryMs);
+    }, waitMs);
+  }
+
+  /** Fails every queued update with `message`, the reason the agent cannot take it. */
+  #failWaiting(message: string): void {
+    for (const waiting of this.#queue.splice(0)) {
+      waiting.finish({ kind: "step-failed", id: waiting.id, message, seconds: 0 });
+    }
   }
 
   /**
@@ -499,9 +533,7 @@ export class AgentHost {
       if (this.#closed) return;
       this.#broken = `agent could not be restarted: ${error.message}`;
       this.#options.onRestart?.(`${this.#broken}; retrying in ${retryMs / 1000} s`);
-      for (const waiting of this.#queue.splice(0)) {
-        waiting.finish({ kind: "step-failed", id: waiting.id, message: this.#broken, seconds: 0 });
-      }
+      this.#failWaiting(this.#broken);
       this.#reloadTimer = setTimeout(() => {
         this.#reloadTimer = null;
         this.#reload(Math.min(retryMs * 2, 60_000));

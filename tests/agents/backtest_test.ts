@@ -617,7 +617,7 @@ Deno.test("a backtest whose backtest.json the system refuses ends with exit 1 na
   });
 });
 
-Deno.test("a named agent ending its worker at every update is replaced each time and told of once", async () => {
+Deno.test("a named agent ending its worker at every update is reloaded after a wait and told of once", async () => {
   const warnings: string[] = [];
   const report = await backtest({
     agent: "FixtureAgent",
@@ -631,8 +631,8 @@ Deno.test("a named agent ending its worker at every update is replaced each time
   assert.equal(report.agents[0].instructions.failedResponses, report.publishes);
   const restarts = warnings.filter((w) => /ended its worker/.test(w) && !/response lost/.test(w));
   assert.deepEqual(restarts, [
-    "uid 0: agent FixtureAgent ended its worker (exit code 3); replacing it with a fresh instance " +
-    "(repeats are not shown)",
+    "uid 0: agent FixtureAgent ended its worker (exit code 3) before finishing an update; " +
+    "loading a fresh instance in 5 s (repeats are not shown)",
   ]);
 });
 

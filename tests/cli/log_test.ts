@@ -17,7 +17,10 @@ function capture(work: () => void): string[] {
 Deno.test("a log entry stays on one line, whatever line breaks its message carries", () => {
   const printed = capture(() => {
     const log = makeLogger("info");
-    log("warning", 'neuron refresh failed: WebSocket is not connected\nFailed WS Request: {"id":1}');
+    log(
+      "warning",
+      'neuron refresh failed: WebSocket is not connected\nFailed WS Request: {"id":1}',
+    );
     log("debug", "not shown at info");
   });
   assert.equal(printed.length, 1);

@@ -72,6 +72,37 @@ Deno.test("an agent that calls Deno.exit is replaced at once, not after the stuc
   });
 });
 
+Deno.test("an agent that ends before finishing any update is reloaded with a growing wait, not at once", async () => {
+  const restarts: string[] = [];
+  const host = await AgentHost.start(
+    { path: fixtures, name: "FixtureAgent", params: "count=true exit_at=1", uid: 1 },
+    { onRestart: (message) => restarts.push(message), reloadRetryMs: 300 },
+  );
+  try {
+    const failed = await host.step(state(), 20_000);
+    assert.match((failed as { message: string }).message, /ended its worker \(exit code 3\)/);
+    // Meanwhile updates fail at once with the reason.
+    const waiting = await host.step(state(), 20_000);
+    assert.match(
+      (waiting as { message: string }).message,
+      /ended its worker \(exit code 3\) before finishing an update$/,
+    );
+    for (let i = 0; i < 100 && restarts.length < 3; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      if (restarts.at(-1)?.endsWith("loaded again")) await host.step(state(), 20_000);
+    }
+    assert.deepEqual(restarts, [
+      "agent FixtureAgent ended its worker (exit code 3) before finishing an update; loading a " +
+      "fresh instance in 0.3 s",
+      "agent FixtureAgent loaded again",
+      "agent FixtureAgent ended its worker (exit code 3) before finishing an update; loading a " +
+      "fresh instance in 0.6 s",
+    ]);
+  } finally {
+    host.close();
+  }
+});
+
 Deno.test("a replacement that fails to load is retried until the agent file is fixed", async () => {
   const dir = await Deno.makeTempDir();
   const file = join(dir, "FixtureAgent.ts");

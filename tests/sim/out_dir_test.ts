@@ -171,7 +171,10 @@ Deno.test("summary.json is written even when the report cannot be printed (stdou
   try {
     const run = await simUnder({ setup: "exec >/dev/full" }, "--duration", "1m", "--out", out);
     assert.equal(run.code, 1, run.stderr);
-    assert.match(run.stderr, /^taos sim: cannot write to standard output: No space left on device/m);
+    assert.match(
+      run.stderr,
+      /^taos sim: cannot write to standard output: No space left on device/m,
+    );
     const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
     assert.equal(summary.duration, 60e9);
     assert.equal(summary.interrupted, undefined);
