@@ -46,7 +46,6 @@ import {
   AgentLoadError,
   checkAgentParams,
   DEFAULT_AGENTS_DIR,
-  loadAgentClass,
   parseAgentParams,
   unusedAgentParams,
 } from "./sdk/loader.ts";
@@ -188,20 +187,11 @@ export interface BacktestReport {
   series: BacktestSeries;
 }
 
-async function resolveAgent(options: BacktestOptions): Promise<AgentClass> {
-  if (typeof options.agent !== "string") return options.agent;
-  return await loadAgentClass(options.agentPath ?? DEFAULT_AGENTS_DIR, options.agent);
-}
-
 /** Runs a backtest; see the module doc. Throws AgentLoadError for an unloadable agent. */
 export async function backtest(options: BacktestOptions): Promise<BacktestReport> {
-  const agentClass = await resolveAgent(options);
   const rawParams = typeof options.params === "object"
     ? options.params
     : parseAgentParams(options.params);
-  const params = checkAgentParams(agentClass, rawParams);
-  const unused = unusedAgentParams(agentClass, rawParams);
-  if (unused !== null) options.onWarning?.(unused);
   const copies = options.agents ?? 1;
   if (!Number.isInteger(copies) || copies < 1) {
     throw new RangeError(`agents: must be a positive integer, got ${copies}`);
@@ -244,7 +234,7 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
   const delayOf = (seconds: number) =>
     delay === "validator" ? executionDelay(seconds, timeout) : delay === "none" ? 0 : delay;
   const simulation = simulationConfigFor(config);
-  const runners = await startRunners(options, agentClass, params, copies);
+  const { runners, agentName, params } = await startRunners(options, rawParams, copies);
   const scorer = new Scorer({
     uids: copies,
     books: config.books,
@@ -422,7 +412,7 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
   }
   const interrupted = options.signal?.aborted === true;
   return {
-    agent: agentClass.name,
+    agent: agentName,
     params,
     seed: config.seed,
     books: config.books,
@@ -443,23 +433,33 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
  * One step runner per copy: a named agent in its own worker, as a miner hosts it; a class handed
  * over directly in this thread.
  */
+/**
+ * Starts the copies of the agent. A named agent is loaded in workers only, each with the miner's
+ * protections: its module code never runs in this thread, where an exit or an endless loop at
+ * load would end or hang the whole backtest. Returns them with the agent's name and the
+ * parameters it was constructed with (its schema's output).
+ */
 async function startRunners(
   options: BacktestOptions,
-  agentClass: AgentClass,
-  params: AgentParams,
+  rawParams: AgentParams,
   copies: number,
-): Promise<StepRunner[]> {
+): Promise<{ runners: StepRunner[]; agentName: string; params: AgentParams }> {
   const uids = Array.from({ length: copies }, (_, uid) => uid);
-  if (typeof options.agent !== "string") {
-    return uids.map((uid) => {
+  const agent = options.agent;
+  if (typeof agent !== "string") {
+    const params = checkAgentParams(agent, rawParams);
+    const unused = unusedAgentParams(agent, rawParams);
+    if (unused !== null) options.onWarning?.(unused);
+    const runners = uids.map((uid) => {
       try {
-        return new InThreadRunner(new agentClass(uid, params), uid);
+        return new InThreadRunner(new agent(uid, params), uid);
       } catch (error) {
-        throw new AgentLoadError(`${agentClass.name} failed to start: ${(error as Error).message}`);
+        throw new AgentLoadError(`${agent.name} failed to start: ${(error as Error).message}`);
       }
     });
+    return { runners, agentName: agent.name, params };
   }
-  const spec = { path: options.agentPath ?? DEFAULT_AGENTS_DIR, name: options.agent, params };
+  const spec = { path: options.agentPath ?? DEFAULT_AGENTS_DIR, name: agent, params: rawParams };
   // An agent that fails the same way at every publish (ending its worker, say) is told of once.
   const repeats = new RepeatLimiter(Infinity);
   const warn = (uid: number, message: string) => {
@@ -471,6 +471,7 @@ async function startRunners(
       AgentHost.start({ ...spec, uid }, {
         onRestart: (message) => warn(uid, message),
         onError: (message) => warn(uid, `the agent failed between updates: ${message}`),
+        signal: options.signal,
       })
     ),
   );
@@ -481,7 +482,9 @@ async function startRunners(
     const error = failure.reason;
     throw error instanceof AgentStartError ? new AgentLoadError(error.message) : error;
   }
-  return hosts;
+  // Every copy got the same parameters: the first tells what they became.
+  if (hosts[0].paramsWarning !== null) options.onWarning?.(hosts[0].paramsWarning);
+  return { runners: hosts, agentName: agent, params: hosts[0].params ?? rawParams };
 }
 
 function fixed(x: number, digits: number): string {
@@ -623,6 +626,11 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
       },
     });
   } catch (error) {
+    // Ctrl-C while the copies load: nothing ran, so there is no report to write.
+    if (interrupt.signal.aborted && error instanceof AgentLoadError) {
+      progress.note("interrupted while the agent was loading");
+      return INTERRUPTED_EXIT_CODE;
+    }
     if (error instanceof AgentLoadError) throw new UsageError(error.message);
     if (error instanceof Error && error.message.startsWith("invalid simulation config")) {
       throw new UsageError(error.message);

@@ -65,6 +65,8 @@ const workerMessage = z.discriminatedUnion("kind", [
     kind: z.literal("loaded"),
     /** Parameters the agent does not take. */
     warning: z.string().optional(),
+    /** The parameters it was constructed with, as JSON values (absent when they are not). */
+    params: z.record(z.string(), z.unknown()).optional(),
     /** Null for a bundled example. */
     file: z.string().nullable(),
   }),
@@ -171,6 +173,8 @@ export interface AgentHostOptions {
    * posted to the host itself (ignored).
    */
   onError?: (message: string) => void;
+  /** Ends a first load under way (Ctrl-C while the agent loads): `start` fails at once. */
+  signal?: AbortSignal;
 }
 
 /** What a miner's own work (requests, replies) may add to its memory besides its agent's, MiB. */
@@ -211,12 +215,13 @@ async function spawnWorker(
   spec: AgentSpec,
   options: AgentHostOptions,
   heapMb: number,
-): Promise<{ worker: Worker; warning?: string; file: string | null }> {
+): Promise<{ worker: Worker; warning?: string; params?: AgentParams; file: string | null }> {
   const worker = new Worker(new URL("./agent_worker.ts", import.meta.url), {
     resourceLimits: { maxOldGenerationSizeMb: heapMb },
   });
   const limitMs = options.loadTimeoutMs ?? 60_000;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopLoading = () => {};
   const loaded = await new Promise<WorkerMessage>((resolve) => {
     const fail = (message: string) => resolve({ kind: "load-failed", message });
     worker.on("message", (data: unknown) => {
@@ -225,6 +230,9 @@ async function spawnWorker(
     });
     worker.on("error", (error: Error) => fail(crashReason(spec, error, heapMb)));
     worker.on("exit", (code: number) => fail(`${spec.name} ended its worker (exit code ${code})`));
+    stopLoading = () => fail(`loading ${spec.name} was interrupted`);
+    if (options.signal?.aborted) stopLoading();
+    options.signal?.addEventListener("abort", stopLoading);
     timer = setTimeout(() => {
       fail(
         `${spec.name} did not finish loading within ${limitMs / 1000} s (a constructor or ` +
@@ -234,6 +242,7 @@ async function spawnWorker(
     worker.postMessage({ kind: "load", ...spec, maxMemoryMb: heapMb } satisfies HostMessage);
   });
   clearTimeout(timer);
+  options.signal?.removeEventListener("abort", stopLoading);
   worker.removeAllListeners();
   if (loaded.kind !== "loaded") {
     // An "error" event nobody listens to would be thrown in this thread.
@@ -241,7 +250,12 @@ async function spawnWorker(
     void worker.terminate();
     throw new AgentStartError("message" in loaded ? loaded.message : "agent did not load");
   }
-  return { worker, warning: loaded.warning, file: loaded.file };
+  return {
+    worker,
+    warning: loaded.warning,
+    params: loaded.params as AgentParams | undefined,
+    file: loaded.file,
+  };
 }
 
 /** Why a worker ended with `error`: a full heap, or what the agent left uncaught. */
@@ -267,9 +281,9 @@ export class AgentHost {
   /** Whether the current agent has finished an update since it was loaded. */
   #answered = false;
   /**
-   * Wait before loading a fresh agent after one that ended before finishing an update (module
-   * code that exits, say): doubled each time, up to a minute, and reset by a finished update, so
-   * that such an agent is not reloaded in a tight loop.
+   * Wait before loading a fresh agent after one that ended by itself before finishing an update
+   * (module code that exits, say): doubled each time, up to a minute, and reset by a finished
+   * update, so that such an agent is not reloaded in a tight loop.
    */
   #unansweredRetryMs: number;
   #closed = false;
@@ -288,6 +302,8 @@ export class AgentHost {
 
   /** Set when the agent ignores some of the given parameters (names them and what it takes). */
   readonly paramsWarning: string | null;
+  /** The parameters the first agent was constructed with; null when they are not JSON values. */
+  readonly params: AgentParams | null;
   /** The file the agent was loaded from; null for a bundled example. */
   readonly agentFile: string | null;
 
@@ -296,6 +312,7 @@ export class AgentHost {
     options: AgentHostOptions,
     worker: Worker,
     paramsWarning: string | null,
+    params: AgentParams | null,
     agentFile: string | null,
     limitMb: number,
     baseline: number | null,
@@ -303,6 +320,7 @@ export class AgentHost {
     this.#spec = spec;
     this.#options = options;
     this.paramsWarning = paramsWarning;
+    this.params = params;
     this.agentFile = agentFile;
     this.#limitMb = limitMb;
     this.#unansweredRetryMs = options.reloadRetryMs ?? 5000;
@@ -320,8 +338,17 @@ export class AgentHost {
   static async start(spec: AgentSpec, options: AgentHostOptions = {}): Promise<AgentHost> {
     const baseline = options.watchProcessMemory === true ? Deno.memoryUsage().rss : null;
     const limitMb = options.maxMemoryMb ?? defaultHeapMb();
-    const { worker, warning, file } = await spawnWorker(spec, options, limitMb);
-    return new AgentHost(spec, options, worker, warning ?? null, file, limitMb, baseline);
+    const { worker, warning, params, file } = await spawnWorker(spec, options, limitMb);
+    return new AgentHost(
+      spec,
+      options,
+      worker,
+      warning ?? null,
+      params ?? null,
+      file,
+      limitMb,
+      baseline,
+    );
   }
 
   /**
@@ -345,12 +372,12 @@ export class AgentHost {
     worker.on("error", (error: Error) => {
       // The worker handles the agent's errors itself; one that still gets here has ended it.
       if (this.#worker === worker) {
-        this.#replace(`agent ${crashReason(this.#spec, error, this.#limitMb)}`);
+        this.#replace(`agent ${crashReason(this.#spec, error, this.#limitMb)}`, true);
       }
     });
     worker.on("exit", (code: number) => {
       if (this.#worker === worker) {
-        this.#replace(`agent ${this.#spec.name} ended its worker (exit code ${code})`);
+        this.#replace(`agent ${this.#spec.name} ended its worker (exit code ${code})`, true);
       }
     });
     worker.on("message", (data: unknown) => {
@@ -472,8 +499,11 @@ export class AgentHost {
     this.#watchdogs.add(watchdog);
   }
 
-  /** Ends the current worker and loads a fresh agent; the update in flight fails with `reason`. */
-  #replace(reason: string): void {
+  /**
+   * Ends the current worker and loads a fresh agent; the update in flight fails with `reason`.
+   * `endedItself`: the worker ended or crashed on its own rather than being stopped here.
+   */
+  #replace(reason: string, endedItself = false): void {
     // Forgotten first: terminating emits the worker's exit at once, which must not count as the
     // agent ending it.
     const ended = this.#worker;
@@ -484,14 +514,15 @@ export class AgentHost {
       current.finish({ kind: "step-failed", id: current.id, message: reason, seconds: 0 });
     }
     const retryMs = this.#options.reloadRetryMs ?? 5000;
-    if (this.#answered) {
+    if (this.#answered || !endedItself) {
       this.#options.onRestart?.(`${reason}; replacing it with a fresh instance`);
       // The fresh agent starts once the old one's memory is returned.
       const reload = () => this.#reload(retryMs);
       void (ended?.terminate() ?? Promise.resolve()).then(reload, reload);
       return;
     }
-    // It never finished an update: a fresh one would likely end the same way at once.
+    // It ended by itself before finishing an update: a fresh one would likely end the same way
+    // at once. (Stuck and memory replacements take their own time to be found.)
     const waitMs = this.#unansweredRetryMs;
     this.#unansweredRetryMs = Math.min(waitMs * 2, 60_000);
     this.#broken = `${reason} before finishing an update`;
@@ -518,7 +549,9 @@ export class AgentHost {
    */
   #reload(retryMs: number): void {
     if (this.#closed) return;
-    spawnWorker(this.#spec, this.#options, this.#limitMb).then(({ worker }) => {
+    // The signal stops the first load only: a replacement is the host's own business.
+    const options = { ...this.#options, signal: undefined };
+    spawnWorker(this.#spec, options, this.#limitMb).then(({ worker }) => {
       if (this.#closed) {
         void worker.terminate();
         return;

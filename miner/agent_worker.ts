@@ -15,6 +15,7 @@ import { parentPort } from "node:worker_threads";
 import { runAgentStep, type TradingAgent } from "../agents/sdk/agent.ts";
 import { validateInstructions } from "../agents/sdk/instructions.ts";
 import { laxInstruction } from "../agents/sdk/lax_wire.ts";
+import type { AgentParams } from "../agents/sdk/agent.ts";
 import { agentFile, loadAgent } from "../agents/sdk/loader.ts";
 import { parseStateUpdate } from "../agents/sdk/state.ts";
 import { MAX_RESPONSE_BYTES } from "../bittensor/dendrite.ts";
@@ -89,6 +90,15 @@ function stateOf(input: StepInput): unknown {
   }
 }
 
+/** The parameters as plain JSON values, for the host's report; undefined when they are not. */
+function plainParams(params: AgentParams): AgentParams | undefined {
+  try {
+    return JSON.parse(JSON.stringify(params));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Resolves in a later task: a message to ourselves, which unlike a timer is not delayed. */
 const tasks = new MessageChannel();
 function nextTask(): Promise<void> {
@@ -104,19 +114,21 @@ port.on("message", async (message: HostMessage) => {
     try {
       uid = message.uid;
       let warning: string | undefined;
+      let params: AgentParams | undefined;
       agent = await loadAgent({
         path: message.path,
         name: message.name,
         params: message.params,
         uid,
         onWarning: (text) => warning = text,
+        onParams: (checked) => params = plainParams(checked),
       });
       const changed = builtinChanged();
       if (changed !== null) throw new Error(`${message.name} ${relied(changed)}`);
       // Replacing an agent that loads this way would only load it again.
       const over = memory.check();
       if (over !== null) throw new Error(`${message.name} ${over} once loaded`);
-      send({ kind: "loaded", warning, file: agentFile(message.path, message.name) });
+      send({ kind: "loaded", warning, params, file: agentFile(message.path, message.name) });
       // Between updates too: an agent may allocate from its timers or its unawaited promises.
       setInterval(checkMemory, MEMORY_CHECK_MS);
     } catch (error) {

@@ -157,7 +157,20 @@ export function checkAgentParams(agentClass: AgentClass, params: AgentParams): A
       `${agentClass.name}: paramsSchema must be a zod schema (got ${describeValue(schema)})`,
     );
   }
-  const result = schema.safeParse(params);
+  // The schema is the agent's code: a refinement or transform of its own may throw.
+  let result: ReturnType<typeof schema.safeParse>;
+  try {
+    result = schema.safeParse(params);
+  } catch (error) {
+    throw new AgentLoadError(
+      `${agentClass.name}: its paramsSchema failed on the parameters: ${describeThrown(error)}`,
+    );
+  }
+  if (typeof result !== "object" || result === null) {
+    throw new AgentLoadError(
+      `${agentClass.name}: its paramsSchema's safeParse returned ${String(result)}, not a result`,
+    );
+  }
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) =>
     issue.path.length > 0
@@ -207,6 +220,8 @@ export interface LoadAgentOptions {
   uid: number;
   /** Told of parameters the agent does not take (see {@linkcode unusedAgentParams}). */
   onWarning?: (message: string) => void;
+  /** Told of the parameters the agent is constructed with (its schema's output). */
+  onParams?: (params: AgentParams) => void;
 }
 
 /** Loads, validates and constructs an agent. Throws AgentLoadError with a clear message. */
@@ -218,6 +233,7 @@ export async function loadAgent(options: LoadAgentOptions): Promise<TradingAgent
   const params = checkAgentParams(agentClass, raw);
   const unused = unusedAgentParams(agentClass, raw);
   if (unused !== null) options.onWarning?.(unused);
+  options.onParams?.(params);
   let agent: unknown;
   try {
     // A constructor may return a promise of the agent (set-up that awaits): it is awaited here,

@@ -674,3 +674,83 @@ Deno.test("an agent class in this thread throwing what cannot be printed loses i
     "the agent failed: [object Object] (thrown, not an Error; it cannot be printed)",
   );
 });
+
+/** A directory holding one agent file `<name>.ts` of `source`. */
+function agentDir(name: string, source: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "taos-hostile-agent-"));
+  writeFileSync(join(dir, `${name}.ts`), source);
+  return dir;
+}
+
+Deno.test("a named agent's module code runs in its workers only: one that exits does not end the backtest", async () => {
+  // Loaded in this thread (as until this version), its Deno.exit would end the test process.
+  const dir = agentDir(
+    "TopExit",
+    "Deno.exit(7);\nexport class TopExit { onUpdate() { return []; } }\n",
+  );
+  const warnings: string[] = [];
+  const report = await backtest({
+    agent: "TopExit",
+    agentPath: dir,
+    config: smallPreset(),
+    seed: 1,
+    duration: 20e9,
+    onWarning: (message) => void warnings.push(message),
+  });
+  assert.equal(report.agents[0].instructions.failedResponses, report.publishes);
+  assert.match(warnings.join("\n"), /ended its worker \(exit code 7\) before finishing an update/);
+});
+
+Deno.test("a named agent's paramsSchema that throws is a load error naming it", async () => {
+  const dir = agentDir(
+    "Refine",
+    `export class Refine {
+      static paramsSchema = {
+        safeParse(params: { mode?: string }) {
+          if (params.mode === "b") throw new TypeError("no factor for b");
+          return { success: true, data: params };
+        },
+      };
+      onUpdate() { return []; }
+    }\n`,
+  );
+  const run = (params: string) =>
+    backtest({ agent: "Refine", agentPath: dir, params, config: smallPreset(), duration: 10e9 });
+  assert.equal((await run("mode=a")).params.mode, "a");
+  await assert.rejects(
+    () => run("mode=b"),
+    /^AgentLoadError: Refine: its paramsSchema failed on the parameters: no factor for b$/,
+  );
+});
+
+Deno.test("Ctrl-C while the agent loads ends the backtest at once with exit code 130", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-hostile-agent-"));
+  const marker = join(dir, "constructing");
+  writeFileSync(
+    join(dir, "HangCtor.ts"),
+    `export class HangCtor {
+      constructor() {
+        Deno.writeTextFileSync(${JSON.stringify(marker)}, "");
+        for (;;) { /* never returns: the load would take its 60 s */ }
+      }
+      onUpdate() { return []; }
+    }\n`,
+  );
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../../main.ts", import.meta.url).pathname, "sim"].concat(
+      ["--agent", dir, "--agent-name", "HangCtor", "--duration", "1m", "--out", dir, "--quiet"],
+    ),
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  for (let i = 0; i < 600 && !existsSync(marker); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.ok(existsSync(marker), "the agent never started constructing");
+  const sent = performance.now();
+  child.kill("SIGINT");
+  const output = await child.output();
+  assert.equal(output.code, 130, new TextDecoder().decode(output.stderr));
+  assert.ok(performance.now() - sent < 20_000);
+  assert.match(new TextDecoder().decode(output.stderr), /interrupted while the agent was loading/);
+});
