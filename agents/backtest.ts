@@ -372,14 +372,21 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
           volumes: scorer.volumeTraded(uid),
           volumeCap: scorer.volumeCap,
         });
+        // A named agent's worker leaves out what is on books the validator does not have, as a
+        // miner does: those count as the validator's drops too.
+        const unsent = (outcome.unsent ?? []).map((r) => ({
+          ...r,
+          reason: `${r.reason} (not sent)`,
+        }));
+        const rejected = [...unsent, ...checked.rejected];
         const counts = results[uid].instructions;
         counts.accepted += checked.accepted.length;
-        counts.rejected += checked.rejected.length;
-        for (const { rule } of checked.rejected) {
+        counts.rejected += rejected.length;
+        for (const { rule } of rejected) {
           counts.rejectedBy[rule] = (counts.rejectedBy[rule] ?? 0) + 1;
         }
         if (checked.discarded !== null) lose(uid, `reply discarded: ${checked.discarded}`);
-        else if (checked.rejected.length > 0) drop(uid, checked.rejected[0]);
+        else if (rejected.length > 0) drop(uid, rejected[0]);
         for (
           const batch of scheduleInstructions(checked.accepted, delayOf(seconds))
         ) {

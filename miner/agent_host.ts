@@ -20,6 +20,7 @@ import { getHeapStatistics } from "node:v8";
 import { Worker } from "node:worker_threads";
 import { z } from "zod";
 import type { AgentParams } from "../agents/sdk/agent.ts";
+import type { Rejection } from "../agents/sdk/instructions.ts";
 import type { StateUpdateWire } from "../bittensor/market_synapse.ts";
 import { describeThrown } from "../agents/sdk/thrown.ts";
 
@@ -78,6 +79,12 @@ const workerMessage = z.discriminatedUnion("kind", [
     seconds,
     /** Instructions a validator would refuse one by one (the rest of the reply stands). */
     dropped: z.string().optional(),
+    /** Those of them left out of `response`: on a book the validator does not have. */
+    unsent: z.array(z.object({
+      index: z.number(),
+      rule: z.literal("unknownBook"),
+      reason: z.string(),
+    })).optional(),
     /**
      * For an update that came over the wire, `response` as the reply field carries it (JSON,
      * zlib, base64).
@@ -101,7 +108,15 @@ export type WorkerMessage = z.infer<typeof workerMessage>;
 
 /** The result of one state update. */
 export type StepOutcome =
-  | { kind: "ok"; response: AgentReply; seconds: number; dropped?: string; wire?: string }
+  | {
+    kind: "ok";
+    response: AgentReply;
+    seconds: number;
+    dropped?: string;
+    /** Instructions left out of `response` (on books the validator does not have). */
+    unsent?: Rejection[];
+    wire?: string;
+  }
   | { kind: "overran"; seconds: number }
   | { kind: "failed"; message: string; seconds: number; at?: string };
 
@@ -459,6 +474,7 @@ export class AgentHost {
               response: message.response,
               seconds: message.seconds,
               ...(message.dropped !== undefined && { dropped: message.dropped }),
+              ...(message.unsent !== undefined && { unsent: message.unsent }),
               ...(message.wire !== undefined && { wire: message.wire }),
             });
           } else if (message.kind === "step-failed") {

@@ -178,6 +178,10 @@ port.on("message", async (message: HostMessage) => {
       const unsent = knownBook(response.instructions[first.index]) ? "" : " (not sent)";
       reply.dropped = `${rejected.length} of the agent's ${response.instructions.length} ` +
         `instructions, the first being instruction ${first.index}: ${first.reason}${unsent}`;
+      const left = rejected.filter((r) => !knownBook(response.instructions[r.index]));
+      if (left.length > 0) {
+        reply.unsent = left.map(({ index, reason }) => ({ index, rule: "unknownBook", reason }));
+      }
     }
   } catch (error) {
     reply = { kind: "step-failed", id: message.id, message: describe(error), seconds: 0 };

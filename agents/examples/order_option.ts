@@ -6,12 +6,23 @@
  *
  * Params: `min_quantity` (0.1), `max_quantity` (1.0), `seed`, and switches `PO`, `GTT`, `IOC`,
  * `FOK`, `QUOTE` (true/false or 1/0): when none is given all are on; otherwise exactly those
- * switched on are on.
+ * switched on are on. All of them together make 22 orders per book, past the 20 a validator takes
+ * per book: the options are then taken in turns, as many per update as fit (all but `FOK`, then
+ * `FOK`), so that none is cut off.
  * @module
  */
 import { z } from "zod";
 import { Agent, type AgentParams } from "../sdk/agent.ts";
-import { BUY, CURRENCY_QUOTE, FOK, GTT, type Instruction, IOC, SELL } from "../sdk/instructions.ts";
+import {
+  BUY,
+  CURRENCY_QUOTE,
+  DEFAULT_MAX_INSTRUCTIONS_PER_BOOK,
+  FOK,
+  GTT,
+  type Instruction,
+  IOC,
+  SELL,
+} from "../sdk/instructions.ts";
 import { AgentRandom } from "../sdk/random.ts";
 import type { Book, StateUpdate } from "../sdk/state.ts";
 import { quantityParams, quantityRangeOk } from "./params.ts";
@@ -42,6 +53,7 @@ export class OrderOptionAgent extends Agent<z.infer<typeof paramsSchema>> {
   /** The options this instance exercises. */
   readonly enabled: Set<(typeof OPTIONS)[number]>;
   readonly #rng: AgentRandom;
+  #updates = 0;
 
   /** Creates the agent; see the module doc for params. */
   constructor(uid: number, params: AgentParams) {
@@ -51,39 +63,60 @@ export class OrderOptionAgent extends Agent<z.infer<typeof paramsSchema>> {
     this.enabled = new Set(given.length === 0 ? OPTIONS : given.filter((o) => this.params[o]));
   }
 
-  /** The enabled test orders on each two-sided book. */
+  /** This update's turn of the enabled test orders on each two-sided book. */
   onUpdate(state: StateUpdate): Instruction[] {
-    return Object.values(state.books).flatMap((book) => this.#forBook(book));
+    const turn = this.#updates++;
+    return Object.values(state.books).flatMap((book) => this.#forBook(book, turn));
   }
 
-  #forBook(book: Book): Instruction[] {
+  #forBook(book: Book, turn: number): Instruction[] {
     const bid = book.bids[0];
     const ask = book.asks[0];
     if (bid === undefined || ask === undefined) return [];
-    const id = book.id;
     const q = this.#rng.uniform(this.params.min_quantity, this.params.max_quantity);
+    const lists = OPTIONS.filter((o) => this.enabled.has(o)).map((o) =>
+      this.#orders(o, book.id, q, bid, ask)
+    );
+    // Consecutive options, as many as fit a validator's per-book limit, make one turn.
+    const turns: Instruction[][] = [];
+    for (const list of lists) {
+      const last = turns.at(-1);
+      if (last !== undefined && last.length + list.length <= DEFAULT_MAX_INSTRUCTIONS_PER_BOOK) {
+        last.push(...list);
+      } else turns.push([...list]);
+    }
+    return turns.length === 0 ? [] : turns[turn % turns.length];
+  }
+
+  /** The test orders of one option on book `id`. */
+  #orders(
+    option: (typeof OPTIONS)[number],
+    id: number,
+    q: number,
+    bid: { price: number; quantity: number },
+    ask: { price: number; quantity: number },
+  ): Instruction[] {
     const out: Instruction[] = [];
-    if (this.enabled.has("QUOTE")) {
+    if (option === "QUOTE") {
       const quote = { currency: CURRENCY_QUOTE } as const;
       out.push(this.marketOrder(id, BUY, ask.price * ask.quantity / 2, quote));
       out.push(this.marketOrder(id, BUY, ask.price * ask.quantity, quote));
       out.push(this.marketOrder(id, SELL, bid.price * bid.quantity / 2, quote));
       out.push(this.marketOrder(id, SELL, bid.price * bid.quantity, quote));
     }
-    if (this.enabled.has("PO")) {
+    if (option === "PO") {
       out.push(this.limitOrder(id, BUY, q, bid.price, { postOnly: true }));
       out.push(this.limitOrder(id, BUY, q, ask.price, { postOnly: true }));
       out.push(this.limitOrder(id, SELL, q, ask.price, { postOnly: true }));
       out.push(this.limitOrder(id, SELL, q, bid.price, { postOnly: true }));
     }
-    if (this.enabled.has("GTT")) {
+    if (option === "GTT") {
       const gtt = { timeInForce: GTT, expiryPeriod: GTT_EXPIRY } as const;
       out.push(this.limitOrder(id, BUY, q, bid.price, gtt));
       out.push(this.limitOrder(id, SELL, q, ask.price, gtt));
     }
-    for (const tif of [IOC, FOK] as const) {
-      if (!this.enabled.has(tif === IOC ? "IOC" : "FOK")) continue;
-      const o = { timeInForce: tif };
+    if (option === "IOC" || option === "FOK") {
+      const o = { timeInForce: option === "IOC" ? IOC : FOK } as const;
       out.push(this.limitOrder(id, BUY, q, ask.price + 10, o));
       out.push(this.limitOrder(id, BUY, 2 * ask.quantity, ask.price, o));
       out.push(this.limitOrder(id, BUY, q, bid.price, o));

@@ -754,3 +754,30 @@ Deno.test("Ctrl-C while the agent loads ends the backtest at once with exit code
   assert.ok(performance.now() - sent < 20_000);
   assert.match(new TextDecoder().decode(output.stderr), /interrupted while the agent was loading/);
 });
+
+Deno.test("a named agent's instructions on books the validator lacks count as dropped, though never sent", async () => {
+  const kit = new URL("../../agents/sdk/instructions.ts", import.meta.url).href;
+  const dir = agentDir(
+    "Book99",
+    `import { marketOrder } from ${JSON.stringify(kit)};
+    export class Book99 {
+      constructor(readonly uid: number) {}
+      onUpdate() { return [marketOrder(this.uid, 99, 0, 1), marketOrder(this.uid, 0, 0, 1)]; }
+    }\n`,
+  );
+  const warnings: string[] = [];
+  const report = await backtest({
+    agent: "Book99",
+    agentPath: dir,
+    config: smallPreset(),
+    duration: 20e9,
+    delay: "none",
+    onWarning: (message) => void warnings.push(message),
+  });
+  const { instructions, firstRejection } = report.agents[0];
+  assert.equal(instructions.accepted, report.publishes);
+  assert.equal(instructions.rejected, report.publishes);
+  assert.deepEqual(instructions.rejectedBy, { unknownBook: report.publishes });
+  assert.equal(firstRejection, "instruction 0: bookId 99 outside 0..1 (not sent)");
+  assert.match(warnings.join("\n"), /the validator dropped instruction 0: bookId 99/);
+});
