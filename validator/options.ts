@@ -556,8 +556,17 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
   };
 
   // From the environment, the key stays out of the command line that `ps` shows every local user.
-  const pagerdutyKey = str("alerting.pagerduty.integration_key") ?? str("pagerduty.key") ??
-    Deno.env.get(PAGERDUTY_KEY_ENV) ?? "";
+  const flagKey = str("alerting.pagerduty.integration_key") ?? str("pagerduty.key");
+  const envKey = Deno.env.get(PAGERDUTY_KEY_ENV);
+  const pagerdutyKey = flagKey ?? envKey ?? "";
+  // An empty key means no paging, as the reference's run script passes it by default; but over a
+  // key in the environment it is more likely a script's empty variable than a wish.
+  if (flagKey === "" && envKey !== undefined && envKey !== "") {
+    notes.push(
+      `the PagerDuty key given on the command line is empty, so nothing is paged: ` +
+        `${PAGERDUTY_KEY_ENV} is set but a key given as a flag takes its place`,
+    );
+  }
   const pagerdutyUrl = str("pagerduty.url") ?? "https://events.pagerduty.com/v2/enqueue";
   if (!/^https?:\/\/\S+$/.test(pagerdutyUrl)) {
     throw new UsageError(`--pagerduty.url: '${pagerdutyUrl}' must be an http(s) URL`);

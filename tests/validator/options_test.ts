@@ -99,10 +99,15 @@ Deno.test("options: the PagerDuty routing key may come from the environment; a f
     assert.equal(parseValidatorArgs([]).pagerdutyKey, "FROM-ENV");
     assert.equal(parseValidatorArgs(["-d", "FROM-FLAG"]).pagerdutyKey, "FROM-FLAG");
     assert.equal(parseValidatorArgs(["--pagerduty.key", "FROM-FLAG"]).pagerdutyKey, "FROM-FLAG");
+    // An empty flag turns paging off, as the reference's run script passes it, and says so.
+    const empty = parseValidatorArgs(["-d", ""]);
+    assert.equal(empty.pagerdutyKey, null);
+    assert.match(empty.notes.join("\n"), /PagerDuty key given on the command line is empty/);
   } finally {
     Deno.env.delete(PAGERDUTY_KEY_ENV);
   }
   assert.equal(parseValidatorArgs([]).pagerdutyKey, null);
+  assert.deepEqual(parseValidatorArgs(["-d", ""]).notes, [], "no key anywhere: nothing to say");
 });
 
 Deno.test("options: -e takes every network name the miner and the SDK take", () => {
