@@ -644,7 +644,7 @@ export class ValidatorStore {
       Buffer.from(row.body, "utf8"),
       row.volumes ?? new Uint8Array(),
     );
-    const body = parseStored(snapshotSchema, JSON.parse(row.body), "snapshot");
+    const body = parseStored(snapshotSchema, storedJson(() => row.body, "snapshot"), "snapshot");
     let scoring: ScorerSnapshot | null = null;
     if (body.scoring !== null && body.scoring !== undefined) {
       // Checked before its window lengths are used: a damaged part is named by its field.
@@ -693,10 +693,11 @@ export class ValidatorStore {
         injectionKey(snapshot.simulation.index, Number(batch.publish)),
         batch.body,
       );
+      const what = `injections of publish ${batch.publish}`;
       const entries = parseStored(
         entriesSchema,
-        JSON.parse(inflateSync(batch.body).toString("utf8")),
-        `injections of publish ${batch.publish}`,
+        storedJson(() => inflateSync(batch.body).toString("utf8"), what),
+        what,
       );
       for (const [agentId, delayNs, instructions, live] of entries) {
         injections.push({
@@ -856,6 +857,15 @@ export class ValidatorStore {
     this.#db.close();
     this.#lock?.close();
     this.#lock = null;
+  }
+}
+
+/** The JSON value of the stored text `read` gives, or an Error naming `what` as undecodable. */
+function storedJson(read: () => string, what: string): unknown {
+  try {
+    return JSON.parse(read());
+  } catch (error) {
+    throw new Error(`state file ${what} cannot be decoded: ${(error as Error).message}`);
   }
 }
 

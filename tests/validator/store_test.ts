@@ -357,6 +357,22 @@ Deno.test("store: a damaged injection record is refused naming its publish and f
     );
   }));
 
+Deno.test("store: an injection record that cannot be inflated is refused naming its publish", () =>
+  inStateDir((dir) => {
+    const path = join(dir, "state.db");
+    saveOnce(path, snapshot(2, null), [injection(1), injection(2)]);
+    const db = new DatabaseSync(path);
+    db.prepare("UPDATE injections SET body = ? WHERE publish = 2").run(new Uint8Array([0]));
+    db.close();
+    assert.throws(
+      () => ValidatorStore.open(path),
+      (e) =>
+        e instanceof StateFileError && e.kind === "damaged" &&
+        e.message === `${path} is damaged: state file injections of publish 2 cannot be decoded: ` +
+            "unexpected end of file",
+    );
+  }));
+
 /** A state at step 3 left as a crash leaves it: its committed data in the `-wal` beside it. */
 function crashedState(dir: string): { path: string; files: Map<string, Uint8Array> } {
   const path = join(dir, "state.db");
