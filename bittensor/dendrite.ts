@@ -11,6 +11,7 @@
  * @module
  */
 import {
+  hostAndPort,
   HttpClient,
   type HttpResponse,
   RequestTimeout,
@@ -323,7 +324,9 @@ export class Dendrite {
       return noBody(() =>
         finish(
           503,
-          `Service unavailable at ${target.ip}:${target.port}/${kind.name}: ${errorText(error)}`,
+          `Service unavailable at ${hostAndPort(target.ip, target.port)}/${kind.name}: ${
+            errorText(error)
+          }`,
           null,
         )
       );

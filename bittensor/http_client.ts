@@ -18,6 +18,11 @@
  */
 import { OverBudget, type ReplyClaim } from "./reply_budget.ts";
 
+/** `host:port`, an IPv6 address in brackets (`[::1]:8091`), as URLs and Host headers write it. */
+export function hostAndPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 /** Limits of one {@linkcode HttpClient.post}. */
 export interface PostOptions {
   /** The whole call (connect, send, receive) must finish within this many milliseconds. */
@@ -164,7 +169,7 @@ export class HttpClient {
     body: Uint8Array,
     options: PostOptions,
   ): Promise<HttpResponse> {
-    const host = hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+    const host = hostAndPort(hostname, port);
     const request = encodeRequest(host, path, headers, body);
     const call: Call = { conn: null, aborted: false };
     const abort = (reject: (reason: Error) => void, reason: Error) => {

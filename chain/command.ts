@@ -11,6 +11,7 @@
  */
 import { type Command, parseFlags, UsageError } from "../cli/command.ts";
 import { SubtensorClient } from "./client.ts";
+import { EndpointVariableError, resolveEndpoint } from "./endpoints.ts";
 import { ChainError, describeRpcError } from "./errors.ts";
 import { readHyperparameters, readMetagraph } from "./subnet.ts";
 
@@ -60,6 +61,18 @@ export const command: Command = {
     // -e wins, then --network, as -e wins over --subtensor.network for the miner and validator.
     const network = values["subtensor.chain_endpoint"] ?? values.network ??
       values["subtensor.network"] ?? "finney";
+    // Checked before connecting, so that a bad name is told under the flag that gave it.
+    try {
+      resolveEndpoint(network);
+    } catch (error) {
+      if (error instanceof EndpointVariableError) throw new UsageError(error.message);
+      const flag = values["subtensor.chain_endpoint"] !== undefined
+        ? "-e/--subtensor.chain_endpoint"
+        : values.network !== undefined
+        ? "--network"
+        : "--subtensor.network";
+      throw new UsageError(`${flag}: ${(error as Error).message}`);
+    }
     let client: SubtensorClient;
     try {
       client = await SubtensorClient.connect({
@@ -71,7 +84,6 @@ export const command: Command = {
         libraryLog: (line) => console.error(`taos metagraph: ${line}`),
       });
     } catch (error) {
-      if (error instanceof RangeError) throw new UsageError(error.message);
       if (!(error instanceof ChainError)) throw error;
       console.error(`taos metagraph: ${error.message}`);
       return 1;

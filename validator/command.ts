@@ -12,6 +12,7 @@ import { SimEngine } from "../sim/engine.ts";
 import { readFeed } from "../sim/feed.ts";
 import { LiveSeeds } from "./live_prices.ts";
 import { Dendrite } from "../bittensor/dendrite.ts";
+import { hostAndPort } from "../bittensor/http_client.ts";
 import {
   type Neuron,
   type NeuronDirectory,
@@ -231,7 +232,7 @@ async function run(args: string[]): Promise<number> {
       );
     }
     // A log line: stdout is for the weight JSON lines of --local.
-    log("info", `status page and metrics on http://${options.httpHost}:${server.port}/`);
+    log("info", `status page and metrics on http://${hostAndPort(options.httpHost, server.port)}/`);
   }
 
   let store: ValidatorStore;

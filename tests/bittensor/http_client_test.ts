@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  hostAndPort,
   HttpClient,
   RequestTimeout,
   ResponseBodyError,
@@ -326,4 +327,10 @@ Deno.test("a complete header section over 64 KiB is refused; one just under is r
       await server.close();
     }
   }
+});
+
+Deno.test("hostAndPort writes an IPv6 address in brackets, as a URL has it", () => {
+  assert.equal(hostAndPort("::1", 8091), "[::1]:8091");
+  assert.equal(hostAndPort("2001:db8::1", 9000), "[2001:db8::1]:9000");
+  assert.equal(hostAndPort("127.0.0.1", 8091), "127.0.0.1:8091");
 });
