@@ -19,6 +19,7 @@
  */
 import { join } from "node:path";
 import { integerFlag, printOut, UsageError } from "../cli/command.ts";
+import { expandHome } from "../bittensor/wallet.ts";
 import {
   durationProblem,
   parseDuration,
@@ -167,6 +168,9 @@ export interface BacktestSeries {
   score: number[][];
 }
 
+/** Most copies of an agent in one backtest: the uids of a subnet. */
+export const MAX_COPIES = 256;
+
 /** What {@linkcode backtest} returns. */
 export interface BacktestReport {
   agent: string;
@@ -193,8 +197,8 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
     ? options.params
     : parseAgentParams(options.params);
   const copies = options.agents ?? 1;
-  if (!Number.isInteger(copies) || copies < 1) {
-    throw new RangeError(`agents: must be a positive integer, got ${copies}`);
+  if (!Number.isInteger(copies) || copies < 1 || copies > MAX_COPIES) {
+    throw new RangeError(`agents: must be an integer in 1..${MAX_COPIES}, got ${copies}`);
   }
   const base = options.config ?? smallPreset();
   let config: SimConfig;
@@ -599,12 +603,13 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
   } catch (error) {
     throw new UsageError(`--config: ${(error as Error).message}`);
   }
-  const copies = integerFlag("agents", values.agents, 1) ?? 1;
+  // Each copy of a named agent is a worker of its own (about 30 MB).
+  const copies = integerFlag("agents", values.agents, 1, MAX_COPIES) ?? 1;
   const delay = parseDelayFlag(values.delay);
   const threads = integerFlag("threads", values.threads, 1, 1024);
   const out = typeof values.out === "string" ? values.out : join("out", "backtest");
   const feed = await readFeeds(values, config);
-  const agentPath = typeof values.agent === "string" ? values.agent : undefined;
+  const agentPath = typeof values.agent === "string" ? expandHome(values.agent) : undefined;
   const { Progress, progressMode } = await import("../sim/progress.ts");
   const progress = new Progress(config.duration, { mode: progressMode(values) });
   let report: BacktestReport;

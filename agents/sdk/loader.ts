@@ -17,7 +17,7 @@
  * ```
  * @module
  */
-import { existsSync, statSync } from "node:fs";
+import { existsSync, lstatSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -94,10 +94,26 @@ export function agentFile(path: string, name: string): string | null {
   const full = resolve(path);
   if (!existsSync(full)) return null;
   if (statSync(full).isFile()) return full;
-  return ["ts", "js", "mjs"].map((ext) => join(full, `${name}.${ext}`)).find((f) =>
-    existsSync(f)
-  ) ??
-    null;
+  // A link to a missing file counts as there: loading it says so, where skipping it would run
+  // a bundled agent of that name instead.
+  const present = (file: string) => existsSync(file) || isLink(file);
+  return ["ts", "js", "mjs"].map((ext) => join(full, `${name}.${ext}`)).find(present) ?? null;
+}
+
+function isLink(file: string): boolean {
+  try {
+    return lstatSync(file).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** The refusal of a reference (Python) agent's file. */
+function pythonAgent(file: string, name: string): AgentLoadError {
+  return new AgentLoadError(
+    `${file} is a Python agent; taos runs TypeScript or JavaScript agents ` +
+      `(${name}.ts or .js), so it needs porting (see the bundled examples)`,
+  );
 }
 
 /**
@@ -117,10 +133,7 @@ export async function loadAgentClass(path: string, name: string): Promise<AgentC
   const file = agentFile(full, name) ?? undefined;
   if (file === undefined && existsSync(join(full, `${name}.py`))) {
     // A reference (Python) agent of that name: running a bundled one instead would be a surprise.
-    throw new AgentLoadError(
-      `${join(full, `${name}.py`)} is a Python agent; taos runs TypeScript or JavaScript agents ` +
-        `(${name}.ts or .js), so it needs porting (see the bundled examples)`,
-    );
+    throw pythonAgent(join(full, `${name}.py`), name);
   }
   if (file === undefined) {
     const { exampleAgents } = await import("../examples/mod.ts");
@@ -131,6 +144,7 @@ export async function loadAgentClass(path: string, name: string): Promise<AgentC
         ` (bundled: ${Object.keys(exampleAgents).join(", ")})`,
     );
   }
+  if (file.endsWith(".py")) throw pythonAgent(file, name);
   const module = await importModule(file);
   const candidate = module[name] ??
     (isAgentClass(module.default) && module.default.name === name ? module.default : undefined);

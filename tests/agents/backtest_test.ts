@@ -7,7 +7,7 @@ import {
   readFileSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { UsageError } from "../../cli/command.ts";
@@ -283,18 +283,30 @@ Deno.test("runBacktestCommand prints the summary and writes backtest.json and re
   await assert.rejects(
     runBacktestCommand({ agent: noAgents, "agent-name": "MarketMakerAgent", agents: "0" }),
     (e: Error) =>
-      e instanceof UsageError && /--agents: expected a positive integer, got '0'/.test(e.message),
+      e instanceof UsageError &&
+      /--agents: expected an integer in 1\.\.256, got '0'/.test(e.message),
   );
+  // ~ is the home directory, as for the miner's -g.
   await assert.rejects(
-    runBacktestCommand({
-      "agent-name": "RandomTakerAgent",
-      agents: "70000",
-      out: join(out, "many"),
-      quiet: true,
-    }),
+    runBacktestCommand({ agent: "~/no-such-taos-agents", "agent-name": "MarketMakerAgent" }),
     (e: Error) =>
       e instanceof UsageError &&
-      /\n {2}agents: 70000 copies need 70000 miner accounts per book/.test(e.message),
+      e.message === `agent path ${join(homedir(), "no-such-taos-agents")} does not exist`,
+  );
+  await assert.rejects(
+    runBacktestCommand({ agent: noAgents, "agent-name": "MarketMakerAgent", agents: "257" }),
+    (e: Error) =>
+      e instanceof UsageError &&
+      /--agents: expected an integer in 1\.\.256, got '257'/.test(e.message),
+  );
+  // Accounts rich enough that 4 fit a book's holdings bound but 256 do not.
+  const rich = {
+    ...smallPreset(),
+    remoteBalances: { type: "fixed" as const, base: 4e12, quote: 1000 },
+  };
+  await assert.rejects(
+    backtest({ agent: "RandomTakerAgent", agentPath: noAgents, agents: 256, config: rich }),
+    /\n {2}agents: 256 copies need 256 miner accounts per book/,
   );
   await assert.rejects(
     runBacktestCommand({ agent: noAgents, "agent-name": "MarketMakerAgent", depth: "3" }),

@@ -808,6 +808,18 @@ Deno.test("loadAgent: from a directory, from a file, bundled fallback, and clear
     loadAgent({ path: dir, name: "RandomTakerAgent", uid: 0 }),
     /RandomTakerAgent\.py is a Python agent; taos runs TypeScript or JavaScript agents/,
   );
+  // The same when the file itself is given.
+  await assert.rejects(
+    loadAgent({ path: join(dir, "RandomTakerAgent.py"), name: "RandomTakerAgent", uid: 0 }),
+    /RandomTakerAgent\.py is a Python agent; taos runs TypeScript or JavaScript agents/,
+  );
+  // A link to a missing file is not passed over for the bundled agent of that name.
+  Deno.symlinkSync(join(dir, "gone.ts"), join(dir, "RandomMakerAgent.ts"));
+  await assert.rejects(
+    loadAgent({ path: dir, name: "RandomMakerAgent", uid: 0 }),
+    /cannot load agent file .*RandomMakerAgent\.ts/,
+  );
+  Deno.removeSync(join(dir, "RandomMakerAgent.ts"));
   // No schema, nothing to compare with: no warning.
   await loadAgent({
     path: dir,
