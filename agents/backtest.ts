@@ -587,21 +587,24 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
     }
   }
   const seed = integerFlag("seed", values.seed, 0);
-  const { loadSimConfig } = await import("../sim/load.ts");
+  const { loadSimConfig, overrideProblems } = await import("../sim/load.ts");
   const source = typeof values.config === "string" ? values.config : "small";
   let config: SimConfig;
+  // The flags take the file's place before it is checked, as in a plain simulation.
+  const given = {
+    books,
+    duration,
+    seed,
+    referenceDynamics: values["intended-dynamics"] === true ? false : undefined,
+  };
   try {
-    // The flags take the file's place before it is checked, as in a plain simulation.
-    const loaded = await loadSimConfig(source, {
-      books,
-      duration,
-      seed,
-      referenceDynamics: values["intended-dynamics"] === true ? false : undefined,
-    });
+    const loaded = await loadSimConfig(source, given);
     for (const warning of loaded.warnings) console.error(`warning: ${warning}`);
     config = loaded.config;
   } catch (error) {
-    throw new UsageError(`--config: ${(error as Error).message}`);
+    throw new UsageError(
+      overrideProblems(error, given) ?? `--config: ${(error as Error).message}`,
+    );
   }
   // Each copy of a named agent is a worker of its own (about 30 MB).
   const copies = integerFlag("agents", values.agents, 1, MAX_COPIES) ?? 1;

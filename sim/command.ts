@@ -9,7 +9,7 @@ import { type Command, integerFlag, parseFlags, printOut, UsageError } from "../
 import { type ConfigOverrides, durationProblem, parseDuration } from "./config.ts";
 import { MAX_STEP_DEPTH, SimEngine, WINDOW_STEPS } from "./engine.ts";
 import { FactsCollector, returnInterval, type StylizedFacts } from "./facts.ts";
-import { loadSimConfig } from "./load.ts";
+import { loadSimConfig, overrideProblems } from "./load.ts";
 import { EventKind } from "./native_sim.ts";
 import { describeFeeds, readFeeds } from "./feed.ts";
 import { eventLoopBreather, listenForInterrupt } from "./interrupt.ts";
@@ -137,11 +137,13 @@ async function run(args: string[]): Promise<number> {
     }
   }
   let loaded;
+  const given = overrides(values);
   try {
-    loaded = await loadSimConfig(values.config ?? "reference", overrides(values));
+    loaded = await loadSimConfig(values.config ?? "reference", given);
   } catch (error) {
-    if (error instanceof UsageError) throw error;
-    throw new UsageError(`--config: ${(error as Error).message}`);
+    throw new UsageError(
+      overrideProblems(error, given) ?? `--config: ${(error as Error).message}`,
+    );
   }
   for (const warning of loaded.warnings) console.error(`warning: ${warning}`);
   const config = loaded.config;

@@ -8,7 +8,13 @@
  * @module
  */
 import { parse as parseToml, TomlError } from "smol-toml";
-import { type ConfigOverrides, parseSimConfig, presets, type SimConfig } from "./config.ts";
+import {
+  type ConfigOverrides,
+  parseSimConfig,
+  presets,
+  type SimConfig,
+  SimConfigError,
+} from "./config.ts";
 import { importXmlConfig } from "./xml_config.ts";
 
 /** Largest config file read: the reference's production XML is 5 KB, our JSON of it 4 KB. */
@@ -107,7 +113,7 @@ export async function loadSimConfig(
         error.message.split("\n")[0].replace(/^Invalid TOML document: /, "")
       }`
       : (error as Error).message;
-    throw new Error(`${source}: ${message}`);
+    throw new Error(`${source}: ${message}`, { cause: error });
   }
 }
 
@@ -147,4 +153,22 @@ function parseJson(text: string): unknown {
     }
   }
   return data;
+}
+
+/**
+ * When every problem of a config that failed to load is with a field the overrides gave (the
+ * duration against the step, say), those problems as lines naming the flag (`--duration: must be
+ * longer than the step (5s), got 2s`): the file was not at fault. Null otherwise.
+ */
+export function overrideProblems(error: unknown, overrides: ConfigOverrides): string | null {
+  const invalid = error instanceof SimConfigError
+    ? error
+    : (error as { cause?: unknown })?.cause instanceof SimConfigError
+    ? (error as { cause: SimConfigError }).cause
+    : null;
+  if (invalid === null || invalid.issues.length === 0) return null;
+  const given = (issue: { path: PropertyKey[] }) =>
+    issue.path.length === 1 && overrides[issue.path[0] as keyof ConfigOverrides] !== undefined;
+  if (!invalid.issues.every(given)) return null;
+  return invalid.issues.map((issue) => `--${String(issue.path[0])}: ${issue.message}`).join("\n");
 }

@@ -6,8 +6,8 @@
  */
 import process from "node:process";
 import { type Command, UsageError } from "../cli/command.ts";
-import { formatDuration, parseSimConfig, type SimConfig } from "../sim/config.ts";
-import { loadSimConfig } from "../sim/load.ts";
+import { formatDuration, type SimConfig } from "../sim/config.ts";
+import { loadSimConfig, overrideProblems } from "../sim/load.ts";
 import { SimEngine } from "../sim/engine.ts";
 import { readFeed } from "../sim/feed.ts";
 import { LiveSeeds } from "./live_prices.ts";
@@ -49,24 +49,22 @@ class PrintingWeightSetter implements WeightSetter {
 const WEIGHTS_INCLUSION_TIMEOUT_MS = 60_000;
 
 async function simulationConfig(options: ValidatorOptions): Promise<SimConfig> {
+  // The flags take the file's place before it is checked, as in `taos sim`.
+  const given = {
+    duration: options.duration ?? undefined,
+    books: options.books ?? undefined,
+    seed: options.seed ?? undefined,
+  };
   let loaded;
   try {
-    loaded = await loadSimConfig(options.simulationConfig);
+    loaded = await loadSimConfig(options.simulationConfig, given);
   } catch (error) {
-    throw new UsageError(`--config: ${(error as Error).message}`);
+    throw new UsageError(
+      overrideProblems(error, given) ?? `--config: ${(error as Error).message}`,
+    );
   }
   for (const warning of loaded.warnings) console.error(`warning: ${warning}`);
-  let config: SimConfig;
-  try {
-    config = parseSimConfig({
-      ...loaded.config,
-      ...(options.duration !== null ? { duration: options.duration } : {}),
-      ...(options.books !== null ? { books: options.books } : {}),
-      ...(options.seed !== null ? { seed: options.seed } : {}),
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const config = loaded.config;
   // Miners are first queried after the grace period: a shorter simulation would never reach them.
   if (config.duration < config.gracePeriod + config.step) {
     throw new UsageError(

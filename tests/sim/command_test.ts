@@ -55,7 +55,7 @@ Deno.test("taos sim rejects bad flags with a usage error naming the flag", async
   assert.match(long.stderr, /--duration: '200000d' is longer than the clock's 104 days/);
   const short = await taos("sim", "--config", "small", "--duration", "90");
   assert.equal(short.code, 2);
-  assert.match(short.stderr, /duration: must be longer than the step \(5s\), got 90ns/);
+  assert.match(short.stderr, /--duration: must be longer than the step \(5s\), got 90ns/);
   const books = await taos("sim", "--books", "-3");
   assert.equal(books.code, 2);
   assert.match(books.stderr, /--books: expected an integer in 1\.\.4096, got '-3'/);
@@ -389,7 +389,11 @@ Deno.test("--duration, --books and --seed take the file's place before it is che
     // The step is judged against the duration that would run, not the file's.
     const short = await taos("sim", "--config", file, "--duration", "1m", "--books", "1");
     assert.equal(short.code, 2);
-    assert.match(short.stderr, /duration: must be longer than the step \(2m\), got 1m/);
+    // Told under the flag: the file is not at fault.
+    assert.match(
+      short.stderr,
+      /^taos sim: --duration: must be longer than the step \(2m\), got 1m$/m,
+    );
     const run = await taos(
       ...["sim", "--config", file, "--duration", "10m", "--books", "1", "--seed", "9"],
       ...["--quiet", "--out", join(dir, "out")],
@@ -400,7 +404,12 @@ Deno.test("--duration, --books and --seed take the file's place before it is che
     // In the reference's XML a flag's value is not blamed on the file's attribute.
     const xml = await taos("sim", "--config", fixture, "--duration", "1s");
     assert.equal(xml.code, 2);
-    assert.match(xml.stderr, /^ {2}duration: must be longer than the step \(5s\), got 1s$/m);
+    assert.match(
+      xml.stderr,
+      /^taos sim: --duration: must be longer than the step \(5s\), got 1s$/m,
+    );
+    const zero = await taos("sim", "--duration", "0");
+    assert.match(zero.stderr, /^taos sim: --duration: must be positive$/m);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
