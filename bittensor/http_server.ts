@@ -368,8 +368,11 @@ export function webHandler(
       }
     }
     const target = incoming.target.startsWith("/") ? incoming.target : "/";
+    // A HEAD is answered as its GET, whose length the reply's headers give; the server sends no
+    // body for it. (Hono answers a HEAD itself with no body, and so a length of 0.)
+    const method = incoming.method === "HEAD" ? "GET" : incoming.method;
     const response = await fetch(
-      new Request(new URL(target, "http://localhost"), { method: incoming.method, headers, body }),
+      new Request(new URL(target, "http://localhost"), { method, headers, body }),
     );
     const replyHeaders: Record<string, string> = {};
     response.headers.forEach((value, name) => replyHeaders[name] = value);
