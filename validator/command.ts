@@ -301,9 +301,14 @@ async function run(args: string[]): Promise<number> {
   // A closed terminal (SIGHUP) stops it as cleanly as pm2 does, state saved.
   const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
   const stops = signals.map((signal) => () => {
-    if (!abort.signal.aborted) {
-      log("info", `${signal}: stopping after the current round (the miners' timeout at most)`);
-    }
+    // A repeated signal is answered too, so that it is not taken for one that went unheard.
+    log(
+      "info",
+      abort.signal.aborted
+        ? `${signal}: already stopping after the current round, which saves the state ` +
+          "(a SIGKILL stops at once; a restart resumes from the last save)"
+        : `${signal}: stopping after the current round (the miners' timeout at most)`,
+    );
     abort.abort();
   });
   signals.forEach((signal, i) => Deno.addSignalListener(signal, stops[i]));

@@ -378,3 +378,46 @@ Deno.test({
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+Deno.test({
+  name:
+    "a signal repeated while the round waits for a silent miner is answered as already stopping",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  await cryptoReady();
+  const dir = mkdtempSync(join(tmpdir(), "taos-validator-twice-"));
+  // A miner that takes connections and never answers: each round waits its 5 s timeout.
+  const silent = Deno.listen({ port: 0, hostname: "127.0.0.1" });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of silent) held.push(conn);
+  })();
+  try {
+    const port = (silent.addr as Deno.NetAddr).port;
+    const miner = Keypair.fromUri("//Silent").ss58Address;
+    const validator = startValidator([
+      ...noMinerRun(join(dir, "state.db"), "1h"),
+      ...["--miner", `0:${miner}@127.0.0.1:${port}`, "-t", "5"],
+    ]);
+    try {
+      await validator.waitFor((l) => l.includes("uid 0: timeout"), 120_000, "a first round");
+    } catch (error) {
+      await validator.stop("SIGKILL");
+      throw error;
+    }
+    validator.process.kill("SIGINT");
+    await validator.waitFor((l) => l.includes("SIGINT: stopping"), 30_000, "the first signal");
+    const status = await validator.stop("SIGTERM");
+    assert.equal(status.code, 0, validator.stderr.join("\n"));
+    assert.ok(
+      validator.stderr.some((l) => l.includes("SIGTERM: already stopping after the current round")),
+      validator.stderr.join("\n"),
+    );
+  } finally {
+    silent.close();
+    for (const conn of held) conn.close();
+    await accepting.catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
