@@ -53,7 +53,18 @@ export function numberSetting<F extends number | undefined>(
   }
   const parsed = schema.safeParse(Number(raw), { error: boundMessage });
   if (!parsed.success) {
-    throw new UsageError(`${name}: '${raw}' ${parsed.error.issues[0]?.message ?? "is invalid"}`);
+    const n = Number(raw);
+    // A whole number past 2^53 fails zod's integer check, which would call it not an integer:
+    // its bound, if the schema has one, says more.
+    const huge = Number.isInteger(n) && !Number.isSafeInteger(n);
+    const issues = parsed.error.issues;
+    const message = huge
+      ? issues.find((i) =>
+        (i.code === "too_big" || i.code === "too_small") &&
+        (i as { origin?: string }).origin !== "int"
+      )?.message ?? `must be at most ${Number.MAX_SAFE_INTEGER}`
+      : issues[0]?.message ?? "is invalid";
+    throw new UsageError(`${name}: '${raw}' ${message}`);
   }
   return parsed.data;
 }

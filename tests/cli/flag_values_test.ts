@@ -33,3 +33,25 @@ Deno.test("a numeric flag is decimal, and its bounds read `must be <= 600`", () 
   assert.equal(numberFlag("t", timeout, undefined, 4), 4);
   assert.equal(numberFlag("t", timeout, undefined, undefined), undefined);
 });
+
+Deno.test("a whole number past 2^53 is told its bound, not that it is no integer", () => {
+  const refused = (schema: z.ZodType<number>, raw: string) => {
+    try {
+      numberFlag("books", schema, raw, 1);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    assert.fail(`'${raw}' was accepted`);
+  };
+  const books = z.number().int("must be an integer").positive().max(4096);
+  assert.equal(
+    refused(books, "99999999999999999999"),
+    "--books: '99999999999999999999' must be <= 4096",
+  );
+  assert.equal(refused(books, "2.5"), "--books: '2.5' must be an integer");
+  const unbounded = z.number().int("must be an integer");
+  assert.equal(
+    refused(unbounded, "1e300"),
+    `--books: '1e300' must be at most ${Number.MAX_SAFE_INTEGER}`,
+  );
+});
