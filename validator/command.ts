@@ -105,11 +105,12 @@ async function run(args: string[]): Promise<number> {
   };
   for (const miner of options.miners) {
     if (miner.uid >= config.remoteAgentCount) {
+      const accounts = config.remoteAgentCount === 0
+        ? "no miner accounts (remoteAgentCount 0)"
+        : `accounts for uids 0..${config.remoteAgentCount - 1} only`;
       log(
         "warning",
-        `--miner uid ${miner.uid}: the simulation has accounts for uids 0..${
-          config.remoteAgentCount - 1
-        } only; it will not be queried`,
+        `--miner uid ${miner.uid}: the simulation has ${accounts}; it will not be queried`,
       );
     }
   }
