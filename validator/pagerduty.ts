@@ -292,7 +292,9 @@ export class Alerter {
     }
     this.#deliveryFailures++;
     const level = delivery.attempts > 1 ? "debug" : delivery.housekeeping ? "warning" : "error";
-    this.#log(`${what} not delivered (${failure}); it will be sent again`, level);
+    // Once closed, this was the last attempt.
+    const next = this.#closed ? "it was the last attempt (stopping)" : "it will be sent again";
+    this.#log(`${what} not delivered (${failure}); ${next}`, level);
     return false;
   }
 

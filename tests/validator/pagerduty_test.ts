@@ -153,6 +153,9 @@ Deno.test("PagerDuty: an unreachable endpoint is retried, not taken for a refuse
     assert.equal(alerts.keyRejected, false);
     assert.deepEqual(alerts.undelivered, ["state-save"]);
     assert.match(lines.join("\n"), /not delivered .*; it will be sent again/);
+    // The last attempt, at close, does not promise another.
+    await alerts.close(1000);
+    assert.match(lines.at(-1) ?? "", /not delivered .*; it was the last attempt \(stopping\)$/);
   } finally {
     await alerts.close(1000);
   }
