@@ -392,13 +392,13 @@ export function limitOrder(
   const expiryPeriod = options.expiryPeriod ?? null;
   const postOnly = options.postOnly ?? false;
   if (timeInForce === GTT && expiryPeriod === null) {
-    throw new RangeError("a GTT order needs an expiryPeriod");
+    throw new RangeError("limitOrder: a GTT order needs an expiryPeriod");
   }
   if ((timeInForce === IOC || timeInForce === FOK) && postOnly) {
-    throw new RangeError("an IOC or FOK order cannot be postOnly");
+    throw new RangeError("limitOrder: an IOC or FOK order cannot be postOnly");
   }
   if (timeInForce !== GTT && expiryPeriod !== null) {
-    throw new RangeError("expiryPeriod applies only to GTT orders");
+    throw new RangeError("limitOrder: expiryPeriod applies only to GTT orders");
   }
   return checked(builtLimitOrderSchema, {
     type: "PLACE_ORDER_LIMIT",

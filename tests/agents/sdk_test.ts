@@ -691,12 +691,18 @@ Deno.test("validateInstructions: out-of-range books dropped, 20 per book kept, o
 });
 
 Deno.test("builders, engine conversion and scheduling by requested delay", () => {
-  assert.throws(() => limitOrder(1, 0, 0, 1, 300, { timeInForce: 1 }), /GTT order needs/);
+  assert.throws(
+    () => limitOrder(1, 0, 0, 1, 300, { timeInForce: 1 }),
+    /^RangeError: limitOrder: a GTT order needs/,
+  );
   assert.throws(
     () => limitOrder(1, 0, 0, 1, 300, { timeInForce: 2, postOnly: true }),
-    /IOC or FOK/,
+    /^RangeError: limitOrder: an IOC or FOK order cannot be postOnly/,
   );
-  assert.throws(() => limitOrder(1, 0, 0, 1, 300, { expiryPeriod: 5 }), /only to GTT/);
+  assert.throws(
+    () => limitOrder(1, 0, 0, 1, 300, { expiryPeriod: 5 }),
+    /^RangeError: limitOrder: expiryPeriod applies only to GTT/,
+  );
   const gtt = limitOrder(1, 0, 1, 2, 301, { timeInForce: 1, expiryPeriod: 10e9, stp: 4 });
   assert.deepEqual(toEngineInstruction(gtt), {
     type: "PLACE_ORDER_LIMIT",
