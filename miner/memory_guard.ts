@@ -51,7 +51,9 @@ export function watchMemory(): MemoryWatch {
         `arrays), more than its memory limit (${mib(limitBytes)} MiB)`;
     }
     if (heap > limitBytes * HEAP_SHARE) {
-      return `holds ${mib(heap)} MiB in its JavaScript heap, within a tenth of its limit ` +
+      // The heap counted here can pass the limit V8 enforces on its older generation.
+      const where = heap > limitBytes ? "past" : "within a tenth of";
+      return `holds ${mib(heap)} MiB in its JavaScript heap, ${where} its limit ` +
         `(${mib(limitBytes)} MiB), where it would stall`;
     }
     return null;

@@ -170,7 +170,9 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
           metrics.agentFailure("overran");
           warnOnce(
             "overran",
-            `agent ${options.agent.name} overran its ${budget.toFixed(2)} s budget at state ` +
+            `agent ${options.agent.name} overran its ${
+              Number(budget.toPrecision(3))
+            } s budget at state ` +
               `${request.timestamp}; answering with no instructions`,
           );
           break;
