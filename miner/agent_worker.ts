@@ -99,15 +99,6 @@ function plainParams(params: AgentParams): AgentParams | undefined {
   }
 }
 
-/** Resolves in a later task: a message to ourselves, which unlike a timer is not delayed. */
-const tasks = new MessageChannel();
-function nextTask(): Promise<void> {
-  return new Promise((resolve) => {
-    tasks.port1.onmessage = () => resolve();
-    tasks.port2.postMessage(null);
-  });
-}
-
 port.on("message", async (message: HostMessage) => {
   if (message.kind === "load") {
     memory.limitMb = message.maxMemoryMb;
@@ -202,9 +193,11 @@ port.on("message", async (message: HostMessage) => {
     send({ kind: "exiting", message: over });
     return;
   }
-  // A promise the agent rejected without awaiting is reported once pending jobs have run: wait a
-  // task, so that report reaches the host before this update's result and fails it.
-  await nextTask();
+  // A promise the agent rejected without awaiting is reported once pending jobs have run: wait for
+  // a timer, so that report reaches the host before this update's result and fails it. (A message
+  // to ourselves, a task sooner, was not enough at an agent's first update: its rejection then
+  // failed the next update instead.)
+  await new Promise((resolve) => setTimeout(resolve, 0));
   try {
     send(reply);
   } catch (error) {

@@ -46,6 +46,16 @@ Deno.test("an unawaited rejected promise fails only its update; the agent keeps 
   });
 });
 
+Deno.test("an unawaited rejection at the first update fails that update, not the next", async () => {
+  await withHost("reject_at=1", async (host, events) => {
+    const failed = await host.step(state(), 5000);
+    assert.equal(failed.kind, "failed", JSON.stringify(failed));
+    assert.match((failed as { message: string }).message, /unhandled rejection: .*rejected/);
+    assert.equal(quantity(await host.step(state(), 5000)), 2);
+    assert.deepEqual([events.errors, events.restarts], [[], []]);
+  });
+});
+
 Deno.test("a timer that throws after its update is reported and the agent keeps its state", async () => {
   await withHost("throw_at=1 throw_after_ms=200", async (host, events) => {
     assert.equal(quantity(await host.step(state(), 5000)), 1);
