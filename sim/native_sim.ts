@@ -80,7 +80,7 @@ export interface RawEvent {
   clientOrderId: number;
   /** For trades: the resting side's client order id. */
   restingClientOrderId: number;
-  /** Place: margin leverage in 10^-9 (0 = cash order). */
+  /** Place, cancel: the order's margin leverage in 10^-9 (0 = cash order). */
   leverageE9: bigint;
   kind: number;
   direction: number;

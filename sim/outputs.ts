@@ -364,9 +364,11 @@ export class SimOutputs {
         case EventKind.CANCEL: {
           const kind = e.flags & EVENT_FLAG_DROPPED ? "drop" : "cancel";
           const price = e.flags & EVENT_FLAG_MARKET ? "" : fixed(e.price, pd);
+          // A margin order's row is in its own volume, as its placement: its leverage says so.
+          const leverage = e.leverageE9 === 0n ? "" : fixed(e.leverageE9, 9);
           l3.line(
             `${t},${kind},${e.orderId},${e.agentId},${dir},${price},` +
-              `${fixed(e.volume, vd)},${client(e.clientOrderId)},,`,
+              `${fixed(e.volume, vd)},${client(e.clientOrderId)},,${leverage}`,
           );
           break;
         }

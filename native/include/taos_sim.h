@@ -131,7 +131,7 @@ typedef struct {
   uint32_t client_order_id; /* 0xFFFFFFFF = none */
   uint8_t kind, direction, code, flags;
   uint32_t reserved; /* trade: the resting side's client order id */
-  int64_t leverage_e9; /* place: the order's margin leverage in 10^-9 (0 = cash order) */
+  int64_t leverage_e9; /* place, cancel: the order's margin leverage in 10^-9 (0 = cash order) */
 } taos_sim_event;
 
 /* One remote instruction (56 bytes). */

@@ -232,7 +232,7 @@ static void note_cancel(sim_book *book, const tx_event *e) {
                        .volume = sim_base_to_lots(&book->sim->cfg, e->volume),
                        .order_id = e->order_id, .agent_id = e->agent_id,
                        .client_order_id = e->client_order_id, .direction = e->direction,
-                       .flags = flags};
+                       .leverage_e9 = e->leverage_e9, .flags = flags};
   sim_record(book, &ev);
 }
 

@@ -34,6 +34,7 @@ Deno.test("every file of a run parses and agrees with the others and with summar
       const run = await taos("sim", ...args, "--quiet", "--out", out);
       assert.equal(run.code, 0, run.stderr);
       const totals = checkRunFiles(out, depth);
+      if (name === "margin") assert.ok(totals.marginRemovals > 0, "margin orders were cancelled");
       const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
       const written = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
       assert.equal(summary.interrupted, undefined);

@@ -45,6 +45,8 @@ export interface OutputTotals {
   notional: number;
   /** Timestamp of the last L2 row of every book. */
   lastStep: number;
+  /** Cancel and drop rows of margin orders. */
+  marginRemovals: number;
 }
 
 /**
@@ -66,18 +68,29 @@ export function checkRunFiles(dir: string, depth: number): OutputTotals {
     for (let i = 1; i <= depth; i++) levelColumns.push(`${side}_price_${i}`, `${side}_volume_${i}`);
   }
   const l2Header = ["timestamp", "fundamental", "external", ...levelColumns].join(",");
-  const totals: OutputTotals = { trades: 0, volume: 0, notional: 0, lastStep: -1 };
+  const totals: OutputTotals = {
+    trades: 0,
+    volume: 0,
+    notional: 0,
+    lastStep: -1,
+    marginRemovals: 0,
+  };
   for (let book = 0; book < books; book++) {
-    const placed = new Set<string>();
+    /** Each placed order's leverage column. */
+    const placed = new Map<string, string>();
     const events = rows(dir, `events-${book}.csv`, HEADERS.events);
     assertOrdered(events.map((e) => Number(e[0])), `events-${book}.csv timestamps`);
     for (const e of events) {
       assert.match(e[1], /^(place_limit|place_market|cancel|drop|reject|cancel_failed)$/);
       if (e[1].startsWith("place_")) {
         assert.ok(!placed.has(e[2]), `events-${book}.csv: order ${e[2]} placed twice`);
-        placed.add(e[2]);
+        placed.set(e[2], e[9]);
       } else if (e[1] === "cancel" || e[1] === "drop") {
         assert.ok(placed.has(e[2]), `events-${book}.csv: ${e[1]} of unplaced order ${e[2]}`);
+        // A margin order's removals carry its leverage (their volume is its own), a cash one's none.
+        const leverage = placed.get(e[2]) === "0" ? "" : placed.get(e[2]);
+        assert.equal(e[9], leverage, `events-${book}.csv: ${e.join(",")}`);
+        if (leverage !== "") totals.marginRemovals++;
       }
     }
 
