@@ -23,6 +23,12 @@ import { deflateZlib } from "./zlib_deflate.ts";
 
 /** Decompressed payloads above this size are refused (a zlib bomb must not exhaust memory). */
 const MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024;
+/**
+ * Most JSON values (arrays, objects and comma-separated elements) a state update's fields may hold
+ * together: parsed, a 256 MiB text of small values would take gigabytes. The reference market's
+ * updates hold a few thousand (5 698 containers at most in its first 20 minutes).
+ */
+const MAX_STATE_VALUES = 2_000_000;
 
 const jsonObject = z.record(z.string(), z.unknown());
 
@@ -113,14 +119,24 @@ function windowFor(length: number): { windowBits: number; memLevel: number } {
  */
 function decompressJson(
   text: string,
-  budget = { bytes: MAX_DECOMPRESSED_BYTES },
+  budget: DecodeBudget = freshBudget(MAX_DECOMPRESSED_BYTES),
 ): unknown {
   const packed = Buffer.from(text, "base64");
   const raw = inflateSync(packed, { maxOutputLength: Math.max(1, budget.bytes) });
   budget.bytes -= raw.length;
   const json = raw.toString("utf8");
-  checkJsonDepth(json);
+  checkJsonDepth(json, undefined, budget.values);
   return JSON.parse(json);
+}
+
+/** What the fields of one message may still decompress to: bytes, and JSON values. */
+interface DecodeBudget {
+  bytes: number;
+  values?: { left: number; limit: number };
+}
+
+function freshBudget(bytes: number, values?: number): DecodeBudget {
+  return values === undefined ? { bytes } : { bytes, values: { left: values, limit: values } };
 }
 
 /**
@@ -152,7 +168,7 @@ export function encodeStateUpdate(state: MarketState): StateUpdateWire {
 function decodeField(
   value: unknown,
   field: string,
-  budget = { bytes: MAX_DECOMPRESSED_BYTES },
+  budget: DecodeBudget = freshBudget(MAX_DECOMPRESSED_BYTES),
 ): unknown {
   if (typeof value !== "string") return value;
   try {
@@ -167,7 +183,7 @@ function decodeField(
 /**
  * The state a miner received, decompressed (not yet validated against the SDK's schema); its
  * fields together may expand to `limit` bytes (a few kilobytes of zlib bomb per field must not
- * multiply).
+ * multiply) holding at most {@linkcode MAX_STATE_VALUES} JSON values.
  */
 export function decodeStateUpdate(
   wire: StateUpdateWire,
@@ -175,7 +191,7 @@ export function decodeStateUpdate(
 ): MarketState {
   const plain = !wire.compressed ||
     (typeof wire.books === "object" && Object.keys(wire.books).length === 0);
-  const budget = { bytes: limit };
+  const budget = freshBudget(limit, MAX_STATE_VALUES);
   const get = (value: unknown, field: string) => plain ? value : decodeField(value, field, budget);
   return {
     model: wire.model,

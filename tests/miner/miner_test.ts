@@ -3,6 +3,8 @@ import { z } from "zod";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { deflateSync } from "node:zlib";
+import { Buffer } from "node:buffer";
 import { Dendrite } from "../../bittensor/dendrite.ts";
 import { cryptoReady, type Keypair } from "../../bittensor/keypair.ts";
 import {
@@ -95,6 +97,17 @@ Deno.test("state updates compress as the reference does and each miner sees only
     () => decodeStateUpdate({ ...wire, books: "not-zlib!" }),
     /books: cannot decompress/,
   );
+  // A few hundred kilobytes of small values would parse to gigabytes: refused before parsing,
+  // by the values of all fields together.
+  const values = (n: number) =>
+    Buffer.from(deflateSync(`{"0":[${"{},".repeat(n)}{}]}`)).toString("base64");
+  const started = performance.now();
+  assert.throws(
+    () => decodeStateUpdate({ ...wire, books: values(600_000), accounts: values(600_000) }),
+    /accounts: cannot decompress \(more than 2000000 JSON values/,
+  );
+  assert.ok(performance.now() - started < 5000);
+  assert.equal(Object.keys(decodeStateUpdate({ ...wire, books: values(100_000) }).books).length, 1);
   // An empty book map means nothing was compressed (the reference's rule).
   assert.deepEqual(decodeStateUpdate({ ...wire, books: {}, accounts: {} }).accounts, {});
 });
