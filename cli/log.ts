@@ -29,3 +29,16 @@ export function makeLogger(level: LogLevel): (at: LogLevel, message: string) => 
     }
   };
 }
+
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/**
+ * Text another party chose, made safe for one log line: control characters escaped (a newline
+ * could forge a log line; C1 codes such as U+009B start terminal sequences), cut to `max`
+ * characters (a caller may send megabytes).
+ */
+export function untrustedText(text: string, max: number): string {
+  const cut = text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text;
+  return cut.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}

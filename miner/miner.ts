@@ -23,7 +23,7 @@ import { AgentHost, type AgentReply, REPLY_MARGIN_S } from "./agent_host.ts";
 import { CallerPolicy, type CallerPolicyOptions } from "./blacklist.ts";
 import { MinerMetrics } from "./metrics.ts";
 import { RepeatLimiter } from "./repeat_limiter.ts";
-import { type LogLevel, makeLogger } from "../cli/log.ts";
+import { type LogLevel, makeLogger, untrustedText } from "../cli/log.ts";
 
 /** Everything a miner needs. */
 export interface MinerOptions {
@@ -97,6 +97,7 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
   const log = options.log ?? makeLogger("info");
   // An agent failing the same way at every update would otherwise log a line per update.
   const repeats = new RepeatLimiter(options.repeatWindowMs);
+  const refusals = new RepeatLimiter(options.repeatWindowMs);
   const warnOnce = (key: string, message: string) => {
     const line = repeats.pass(key, message);
     if (line !== null) log("warning", line);
@@ -134,11 +135,16 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
     onError: (message) => log("warning", message),
     onRequest(record) {
       metrics.request(record.synapse, record.statusCode, record.seconds);
-      log(
-        record.statusCode === 200 ? "debug" : "info",
-        `axon ${record.synapse} from ${record.callerHotkey ?? "?"}@${record.callerIp ?? "?"}: ` +
-          `${record.statusCode} ${record.statusMessage} (${record.seconds.toFixed(3)} s)`,
-      );
+      // The caller chose its hotkey header and, through it, parts of the message.
+      const line = `axon ${record.synapse} from ${untrustedText(record.callerHotkey ?? "?", 64)}@${
+        record.callerIp ?? "?"
+      }: ${record.statusCode} ${untrustedText(record.statusMessage, 300)} (${
+        record.seconds.toFixed(3)
+      } s)`;
+      if (record.statusCode === 200) return log("debug", line);
+      // Anyone can be refused, as often as they like: once a minute per address and status.
+      const shown = refusals.pass(`${record.statusCode} ${record.callerIp}`, line);
+      if (shown !== null) log("info", shown);
     },
   });
 

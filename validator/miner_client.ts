@@ -21,6 +21,7 @@ import {
 import type { StateUpdate } from "../agents/sdk/state.ts";
 import type { Instruction } from "../agents/sdk/instructions.ts";
 import type { PhaseTimes } from "./phases.ts";
+import { untrustedText } from "../cli/log.ts";
 
 /** One miner to query and the state it gets. */
 export interface MinerRequest {
@@ -82,14 +83,8 @@ const MINER_TEXT_CHARS = 300;
  * a log line), cut to {@linkcode MINER_TEXT_CHARS} (a miner may send megabytes).
  */
 export function minerText(text: string): string {
-  const cut = text.length > MINER_TEXT_CHARS
-    ? `${text.slice(0, MINER_TEXT_CHARS)}… (${text.length} characters)`
-    : text;
-  return cut.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return untrustedText(text, MINER_TEXT_CHARS);
 }
-
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/g;
 
 /** Status codes an axon uses to refuse a caller (blacklist, bad signature, priority). */
 const REJECTION_CODES = new Set([401, 403, 406, 429]);

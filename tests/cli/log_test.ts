@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { makeLogger } from "../../cli/log.ts";
+import { makeLogger, untrustedText } from "../../cli/log.ts";
 
 /** Runs `work` with console.error captured; returns what it printed. */
 function capture(work: () => void): string[] {
@@ -28,4 +28,10 @@ Deno.test("a log entry stays on one line, whatever line breaks its message carri
     printed[0],
     /^\d{4}-\d\d-\d\dT[\d:.]+Z WARNING neuron refresh failed: WebSocket is not connected Failed WS Request: \{"id":1\}$/,
   );
+});
+
+Deno.test("text another party chose is escaped and cut for the log", () => {
+  assert.equal(untrustedText("a\nb\u001b[31m\u009bc", 100), "a\\u000ab\\u001b[31m\\u009bc");
+  assert.equal(untrustedText("x".repeat(10), 4), "xxxx… (10 characters)");
+  assert.equal(untrustedText("5GrwvaEF", 64), "5GrwvaEF");
 });

@@ -696,3 +696,30 @@ Deno.test("the fields of one state update share one decompression budget", () =>
     /notices: cannot decompress \(JSON nested deeper than 64 levels\)/,
   );
 });
+
+Deno.test("refused callers are logged once a minute per address, their hotkey made safe to print", async () => {
+  const lines: string[] = [];
+  const miner = await startFixtureMiner("", { log: (_at, message) => lines.push(message) });
+  try {
+    const send = async (hotkey: string) => {
+      const response = await fetch(`http://127.0.0.1:${miner.port}/MarketSimulationStateUpdate`, {
+        method: "POST",
+        headers: { bt_header_dendrite_hotkey: hotkey, "content-type": "application/json" },
+        body: "{}",
+      });
+      await response.body?.cancel();
+      return response.status;
+    };
+    // A C1 control code (U+009B starts a terminal sequence) and a very long hotkey.
+    assert.equal(await send("A\u009b31mRED"), 403);
+    for (let i = 0; i < 20; i++) assert.equal(await send("Z".repeat(60_000)), 403);
+    const refusals = lines.filter((l) => l.startsWith("axon MarketSimulationStateUpdate from "));
+    assert.equal(refusals.length, 1, refusals.join("\n").slice(0, 2000));
+    assert.match(
+      refusals[0],
+      /^axon MarketSimulationStateUpdate from A\\u009b31mRED@127\.0\.0\.1: 403 /,
+    );
+  } finally {
+    await miner.stop();
+  }
+});
