@@ -136,6 +136,9 @@ interface Route {
   maxBodyBytes?: number;
 }
 
+/** The methods a synapse route answers. */
+const ROUTE_METHODS = new Set(["GET", "HEAD", "POST"]);
+
 /** Thrown inside the pipeline to end a request with a given status and message. */
 class Refusal extends Error {
   constructor(readonly status: number, message: string) {
@@ -215,6 +218,9 @@ export class Axon {
         );
       }
       kind = route.kind;
+      // Each route takes GET and POST (and HEAD with GET), as the Python axon's; nothing else
+      // reaches a handler.
+      if (!ROUTE_METHODS.has(request.method)) throw new Refusal(405, "Method Not Allowed");
       synapse = this.#preprocess(route.kind, request, peer);
       const declared = Number(request.header("content-length") ?? "0");
       const limit = route.maxBodyBytes ?? this.#options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;

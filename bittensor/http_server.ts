@@ -415,3 +415,20 @@ function descriptorLimit(): number {
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+const READ_METHODS = new Set(["GET", "HEAD"]);
+
+/**
+ * Answers any other method with 405 before its body is read: a body nobody reads would otherwise
+ * be waited for, so a client trickling one could hold a connection for the body's whole deadline.
+ * The connection closes with the reply, its body unread. A GET or HEAD with a body is answered at
+ * once the same way: its body is never waited for either.
+ */
+export function readOnly(handler: CallHandler): CallHandler {
+  return (incoming, peer) =>
+    READ_METHODS.has(incoming.method) ? handler(incoming, peer) : {
+      status: 405,
+      headers: { "content-type": "text/plain", allow: "GET, HEAD" },
+      body: `${incoming.method} is not allowed: these endpoints are read with GET`,
+    };
+}

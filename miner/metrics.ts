@@ -11,7 +11,7 @@
  * @module
  */
 import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
-import { HttpServer } from "../bittensor/http_server.ts";
+import { HttpServer, readOnly } from "../bittensor/http_server.ts";
 
 /** How an agent step went wrong. */
 export type AgentFailure = "error" | "overran" | "invalid";
@@ -88,16 +88,19 @@ export class MinerMetrics {
 
   /** Serves `/metrics` on `port` (0 = any free port); resolves to the bound port. */
   async serve(port: number, hostname = "0.0.0.0"): Promise<number> {
-    this.#server = await HttpServer.listen(async (incoming) => {
-      if (incoming.target.split("?")[0] !== "/metrics") {
-        return { status: 404, headers: { "content-type": "text/plain" }, body: "not found" };
-      }
-      return {
-        status: 200,
-        headers: { "content-type": this.registry.contentType },
-        body: await this.registry.metrics(),
-      };
-    }, { port, hostname });
+    this.#server = await HttpServer.listen(
+      readOnly(async (incoming) => {
+        if (incoming.target.split("?")[0] !== "/metrics") {
+          return { status: 404, headers: { "content-type": "text/plain" }, body: "not found" };
+        }
+        return {
+          status: 200,
+          headers: { "content-type": this.registry.contentType },
+          body: await this.registry.metrics(),
+        };
+      }),
+      { port, hostname },
+    );
     return this.#server.port;
   }
 

@@ -10,7 +10,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { type CallHandler, HttpServer, webHandler } from "../bittensor/http_server.ts";
+import { HttpServer, readOnly, webHandler } from "../bittensor/http_server.ts";
 import type { ValidatorMetrics } from "./metrics.ts";
 import type { StatusBoard } from "./status.ts";
 import { STATUS_PAGE_HTML } from "./status_page.ts";
@@ -37,23 +37,6 @@ export function monitoringApp(metrics: ValidatorMetrics, board: StatusBoard): Ho
 }
 
 /** The methods the monitoring endpoints answer; they read nothing from a request body. */
-const READ_METHODS = new Set(["GET", "HEAD"]);
-
-/**
- * Answers any other method with 405 before its body is read: a body nobody reads would otherwise
- * be waited for, so a client trickling one could hold a connection for the body's whole deadline.
- * The connection closes with the reply, its body unread. A GET or HEAD with a body is answered at
- * once the same way: its body is never waited for either.
- */
-function readOnly(handler: CallHandler): CallHandler {
-  return (incoming, peer) =>
-    READ_METHODS.has(incoming.method) ? handler(incoming, peer) : {
-      status: 405,
-      headers: { "content-type": "text/plain", allow: "GET, HEAD" },
-      body: `${incoming.method} is not allowed: the monitoring endpoints are read with GET`,
-    };
-}
-
 /** A running monitoring server. */
 export interface MonitoringServer {
   /** The bound port (useful with port 0). */

@@ -217,6 +217,14 @@ Deno.test("each rejection gets the Python axon's status and message", async () =
     assert.equal(head.headers.get("bt_header_axon_status_code"), "401");
     assert.equal(await head.text(), "");
 
+    // Other methods never reach the handler, even signed, as in the Python axon.
+    for (const method of ["PUT", "DELETE", "PATCH", "OPTIONS"]) {
+      const signed = signedRequest({ signer: alice });
+      const other = await fetch(url, { method, headers: signed.headers, body: signed.body });
+      assert.equal(other.status, 405, method);
+      assert.equal((await other.json()).message, "Method Not Allowed");
+    }
+
     // Body tampered after signing: the hash no longer matches → 500.
     const tampered = signedRequest({ signer: alice });
     tampered.body = tampered.body.replace('"hello"', '"HELLO"');

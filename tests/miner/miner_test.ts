@@ -668,6 +668,13 @@ Deno.test("with the default metrics port taken, a miner serves its metrics on a 
     assert.match(warnings.join("\n"), /metrics port 9002 is in use \(another miner\?\); serving/);
     const text = await (await fetch(`http://127.0.0.1:${miner.metricsPort}/metrics`)).text();
     assert.match(text, /netuid="79"/);
+    // Read-only, as the validator's: another method gets 405, not the metrics.
+    const removal = await fetch(`http://127.0.0.1:${miner.metricsPort}/metrics`, {
+      method: "DELETE",
+    });
+    assert.equal(removal.status, 405);
+    assert.equal(removal.headers.get("allow"), "GET, HEAD");
+    await removal.body?.cancel();
   } finally {
     await miner.stop();
     holder?.close();
