@@ -623,8 +623,19 @@ Deno.test(
   },
 );
 
-Deno.test("the client reconnects after the node drops the connection", testOptions, async () => {
-  await withChain(async (client, node) => {
+/**
+ * {@linkcode withChain} with a second client that retries after 50 ms and records its log lines,
+ * closed after `fn`.
+ */
+function withWatchedClient(
+  fn: (
+    watched: SubtensorClient,
+    lines: string[],
+    client: SubtensorClient,
+    node: FakeSubtensor,
+  ) => Promise<void>,
+): Promise<void> {
+  return withChain(async (client, node) => {
     const lines: string[] = [];
     const watched = await SubtensorClient.connect({
       network: node.url,
@@ -632,21 +643,34 @@ Deno.test("the client reconnects after the node drops the connection", testOptio
       log: (line) => lines.push(line),
     });
     try {
-      node.dropConnections();
-      const back = () =>
-        lines.some((l) => l.startsWith("reconnected")) && watched.isConnected && client.isConnected;
-      for (let i = 0; i < 200 && !back(); i++) {
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
-      assert.ok(lines.some((l) => l.startsWith("no connection")), lines.join("\n"));
-      assert.ok(lines.some((l) => l.startsWith("reconnected")), lines.join("\n"));
-      await Promise.all([watched.api.isReady, client.api.isReady]);
-      node.best = 1234;
-      assert.equal(await watched.bestBlock(), 1234);
-      assert.equal(await client.bestBlock(), 1234);
+      await fn(watched, lines, client, node);
     } finally {
       await watched.close();
     }
+  });
+}
+
+/** Polls `done` every 25 ms until it holds, `tries` times at most. */
+async function until(done: () => boolean, tries = 200): Promise<void> {
+  for (let i = 0; i < tries && !done(); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** Both clients are connected again, the watched one having said so. */
+const bothBack = (watched: SubtensorClient, lines: string[], client: SubtensorClient) => () =>
+  lines.some((l) => l.startsWith("reconnected")) && watched.isConnected && client.isConnected;
+
+Deno.test("the client reconnects after the node drops the connection", testOptions, async () => {
+  await withWatchedClient(async (watched, lines, client, node) => {
+    node.dropConnections();
+    await until(bothBack(watched, lines, client));
+    assert.ok(lines.some((l) => l.startsWith("no connection")), lines.join("\n"));
+    assert.ok(lines.some((l) => l.startsWith("reconnected")), lines.join("\n"));
+    await Promise.all([watched.api.isReady, client.api.isReady]);
+    node.best = 1234;
+    assert.equal(await watched.bestBlock(), 1234);
+    assert.equal(await client.bestBlock(), 1234);
   });
 });
 
@@ -654,33 +678,19 @@ Deno.test(
   "the client keeps retrying, backing off, while the node refuses connections, and comes back",
   testOptions,
   async () => {
-    await withChain(async (_client, node) => {
-      const lines: string[] = [];
-      const watched = await SubtensorClient.connect({
-        network: node.url,
-        retryDelayMs: 50,
-        log: (line) => lines.push(line),
-      });
+    await withWatchedClient(async (watched, lines, _client, node) => {
       const failures = () => lines.filter((l) => l.startsWith("no connection"));
-      try {
-        node.refuseConnections = true;
-        node.dropConnections();
-        for (let i = 0; i < 800 && failures().length < 3; i++) {
-          await new Promise((resolve) => setTimeout(resolve, 25));
-        }
-        assert.deepEqual(
-          failures().slice(0, 3).map((l) => /retrying in (\d+) ms/.exec(l)?.[1]),
-          ["50", "100", "200"],
-        );
-        node.refuseConnections = false;
-        for (let i = 0; i < 800 && !lines.some((l) => l.startsWith("reconnected")); i++) {
-          await new Promise((resolve) => setTimeout(resolve, 25));
-        }
-        node.best = 4321;
-        assert.equal(await watched.bestBlock(), 4321);
-      } finally {
-        await watched.close();
-      }
+      node.refuseConnections = true;
+      node.dropConnections();
+      await until(() => failures().length >= 3, 800);
+      assert.deepEqual(
+        failures().slice(0, 3).map((l) => /retrying in (\d+) ms/.exec(l)?.[1]),
+        ["50", "100", "200"],
+      );
+      node.refuseConnections = false;
+      await until(() => lines.some((l) => l.startsWith("reconnected")), 800);
+      node.best = 4321;
+      assert.equal(await watched.bestBlock(), 4321);
     });
   },
 );
@@ -689,39 +699,19 @@ Deno.test(
   "a frame that is not JSON is logged and the client reconnects, instead of the process ending",
   testOptions,
   async () => {
-    await withChain(async (client, node) => {
-      const lines: string[] = [];
-      const watched = await SubtensorClient.connect({
-        network: node.url,
-        retryDelayMs: 50,
-        log: (line) => lines.push(line),
-      });
-      try {
-        // Without the watcher, the provider's JSON.parse error would be uncaught and fail the test.
-        node.sendRaw("<html>502 Bad Gateway</html>");
-        // Both clients reconnect: the error does not say which connection the frame came on.
-        const back = () =>
-          lines.some((l) => l.startsWith("reconnected")) && watched.isConnected &&
-          client.isConnected;
-        for (let i = 0; i < 200 && !back(); i++) {
-          await new Promise((resolve) => setTimeout(resolve, 25));
-        }
-        assert.ok(
-          lines.some((l) =>
-            /^ws:\/\/127\.0\.0\.1:\d+: it sent a message that is not JSON: .*; reconnecting$/.test(
-              l,
-            )
-          ),
-          lines.join("\n"),
-        );
-        assert.ok(lines.some((l) => l.startsWith("reconnected")), lines.join("\n"));
-        await Promise.all([watched.api.isReady, client.api.isReady]);
-        node.best = 77;
-        assert.equal(await watched.bestBlock(), 77);
-        assert.equal(await client.bestBlock(), 77);
-      } finally {
-        await watched.close();
-      }
+    await withWatchedClient(async (watched, lines, client, node) => {
+      // Without the watcher, the provider's JSON.parse error would be uncaught and fail the test.
+      node.sendRaw("<html>502 Bad Gateway</html>");
+      // Both clients reconnect: the error does not say which connection the frame came on.
+      await until(bothBack(watched, lines, client));
+      const notJson =
+        /^ws:\/\/127\.0\.0\.1:\d+: it sent a message that is not JSON: .*; reconnecting$/;
+      assert.ok(lines.some((l) => notJson.test(l)), lines.join("\n"));
+      assert.ok(lines.some((l) => l.startsWith("reconnected")), lines.join("\n"));
+      await Promise.all([watched.api.isReady, client.api.isReady]);
+      node.best = 77;
+      assert.equal(await watched.bestBlock(), 77);
+      assert.equal(await client.bestBlock(), 77);
     });
   },
 );
