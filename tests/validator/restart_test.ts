@@ -406,6 +406,9 @@ Deno.test({
       await validator.stop("SIGKILL");
       throw error;
     }
+    // The first round ended at its timeout line; the next, paced to real time, starts at once and
+    // waits its 5 s: signalled 1.5 s into it, the validator is still waiting for the miner.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
     validator.process.kill("SIGINT");
     await validator.waitFor((l) => l.includes("SIGINT: stopping"), 30_000, "the first signal");
     const status = await validator.stop("SIGTERM");
