@@ -20,13 +20,7 @@
 import { join } from "node:path";
 import { integerFlag, printOut, UsageError } from "../cli/command.ts";
 import { expandHome } from "../bittensor/wallet.ts";
-import {
-  durationProblem,
-  parseDuration,
-  parseSimConfig,
-  type SimConfig,
-  smallPreset,
-} from "../sim/config.ts";
+import { parseDuration, parseSimConfig, type SimConfig, smallPreset } from "../sim/config.ts";
 import { SimEngine } from "../sim/engine.ts";
 import { readFeeds } from "../sim/feed.ts";
 import { INTERRUPTED_EXIT_CODE, listenForInterrupt } from "../sim/interrupt.ts";
@@ -578,35 +572,10 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
         "a backtest writes backtest.json instead",
     );
   }
-  const books = integerFlag("books", values.books, 1, 4096);
-  let duration: number | undefined;
-  if (values.duration !== undefined) {
-    duration = parseDuration(String(values.duration));
-    if (duration === undefined) {
-      throw new UsageError(`--duration: ${durationProblem(String(values.duration))}`);
-    }
-  }
-  const seed = integerFlag("seed", values.seed, 0);
-  const { loadSimConfig, overrideProblems } = await import("../sim/load.ts");
+  const { flagOverrides, loadForCommand } = await import("../sim/load.ts");
   const source = typeof values.config === "string" ? values.config : "small";
-  let config: SimConfig;
   // The flags take the file's place before it is checked, as in a plain simulation.
-  const given = {
-    books,
-    duration,
-    seed,
-    referenceDynamics: values["intended-dynamics"] === true ? false : undefined,
-  };
-  try {
-    const loaded = await loadSimConfig(source, given);
-    for (const warning of loaded.warnings) console.error(`warning: ${warning}`);
-    config = loaded.config;
-  } catch (error) {
-    throw new UsageError(
-      overrideProblems(error, given) ?? `--config: ${(error as Error).message}`,
-    );
-  }
-  // Each copy of a named agent is a worker of its own (about 30 MB).
+  const { config } = await loadForCommand(source, flagOverrides(values));
   const copies = integerFlag("agents", values.agents, 1, MAX_COPIES) ?? 1;
   const delay = parseDelayFlag(values.delay);
   const threads = integerFlag("threads", values.threads, 1, 1024);

@@ -6,10 +6,9 @@
  */
 import { join } from "node:path";
 import { type Command, integerFlag, parseFlags, printOut, UsageError } from "../cli/command.ts";
-import { type ConfigOverrides, durationProblem, parseDuration } from "./config.ts";
 import { MAX_STEP_DEPTH, SimEngine, WINDOW_STEPS } from "./engine.ts";
 import { FactsCollector, returnInterval, type StylizedFacts } from "./facts.ts";
-import { loadSimConfig, overrideProblems } from "./load.ts";
+import { flagOverrides, loadForCommand } from "./load.ts";
 import { EventKind } from "./native_sim.ts";
 import { describeFeeds, readFeeds } from "./feed.ts";
 import { eventLoopBreather, listenForInterrupt } from "./interrupt.ts";
@@ -71,22 +70,6 @@ const options = {
   delay: { type: "string" },
 } as const;
 
-/** The config fields the flags give, checked as flags; they replace the file's before it is read. */
-function overrides(values: Record<string, string | boolean | undefined>): ConfigOverrides {
-  const duration = values.duration === undefined
-    ? undefined
-    : parseDuration(values.duration as string);
-  if (values.duration !== undefined && duration === undefined) {
-    throw new UsageError(`--duration: ${durationProblem(values.duration as string)}`);
-  }
-  return {
-    seed: integerFlag("seed", values.seed, 0),
-    books: integerFlag("books", values.books, 1, 4096),
-    duration,
-    referenceDynamics: values["intended-dynamics"] === true ? false : undefined,
-  };
-}
-
 function show(x: number, digits = 4): string {
   return Number.isFinite(x) ? x.toFixed(digits) : "n/a";
 }
@@ -136,16 +119,8 @@ async function run(args: string[]): Promise<number> {
       throw new UsageError(`--${flag}: only for a backtest (give --agent-name <Class>)`);
     }
   }
-  let loaded;
-  const given = overrides(values);
-  try {
-    loaded = await loadSimConfig(values.config ?? "reference", given);
-  } catch (error) {
-    throw new UsageError(
-      overrideProblems(error, given) ?? `--config: ${(error as Error).message}`,
-    );
-  }
-  for (const warning of loaded.warnings) console.error(`warning: ${warning}`);
+  // The flags take the file's place before it is checked.
+  const loaded = await loadForCommand(values.config ?? "reference", flagOverrides(values));
   const config = loaded.config;
   const threads = integerFlag("threads", values.threads, 1, 1024) ??
     Math.max(1, navigator.hardwareConcurrency || 1);

@@ -8,8 +8,11 @@
  * @module
  */
 import { parse as parseToml, TomlError } from "smol-toml";
+import { integerFlag, UsageError } from "../cli/command.ts";
 import {
   type ConfigOverrides,
+  durationProblem,
+  parseDuration,
   parseSimConfig,
   presets,
   type SimConfig,
@@ -156,11 +159,48 @@ function parseJson(text: string): unknown {
 }
 
 /**
- * When every problem of a config that failed to load is with a field the overrides gave (the
- * duration against the step, say), those problems as lines naming the flag (`--duration: must be
- * longer than the step (5s), got 2s`): the file was not at fault. Null otherwise.
+ * The config fields a command's flags give (`--seed`, `--books`, `--duration`,
+ * `--intended-dynamics`), each checked as a flag.
  */
-export function overrideProblems(error: unknown, overrides: ConfigOverrides): string | null {
+export function flagOverrides(values: Record<string, unknown>): ConfigOverrides {
+  let duration: number | undefined;
+  if (values.duration !== undefined) {
+    duration = parseDuration(String(values.duration));
+    if (duration === undefined) {
+      throw new UsageError(`--duration: ${durationProblem(String(values.duration))}`);
+    }
+  }
+  return {
+    seed: integerFlag("seed", values.seed, 0),
+    books: integerFlag("books", values.books, 1, 4096),
+    duration,
+    referenceDynamics: values["intended-dynamics"] === true ? false : undefined,
+  };
+}
+
+/**
+ * {@linkcode loadSimConfig} for a command: its warnings printed, and a refusal a UsageError under
+ * `--config`, or under the flag whose value is at fault when every problem is with one the flags
+ * gave (`--duration: must be longer than the step (5s), got 2s`): the file was not at fault then.
+ */
+export async function loadForCommand(
+  source: string,
+  overrides: ConfigOverrides,
+): Promise<LoadedConfig> {
+  let loaded: LoadedConfig;
+  try {
+    loaded = await loadSimConfig(source, overrides);
+  } catch (error) {
+    throw new UsageError(
+      overrideProblems(error, overrides) ?? `--config: ${(error as Error).message}`,
+    );
+  }
+  for (const warning of loaded.warnings) console.error(`warning: ${warning}`);
+  return loaded;
+}
+
+/** The problems of a config that failed to load as lines naming flags, when all are the flags'. */
+function overrideProblems(error: unknown, overrides: ConfigOverrides): string | null {
   const invalid = error instanceof SimConfigError
     ? error
     : (error as { cause?: unknown })?.cause instanceof SimConfigError

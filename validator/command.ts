@@ -7,7 +7,7 @@
 import process from "node:process";
 import { type Command, UsageError } from "../cli/command.ts";
 import { formatDuration, type SimConfig } from "../sim/config.ts";
-import { loadSimConfig, overrideProblems } from "../sim/load.ts";
+import { loadForCommand } from "../sim/load.ts";
 import { SimEngine } from "../sim/engine.ts";
 import { readFeed } from "../sim/feed.ts";
 import { LiveSeeds } from "./live_prices.ts";
@@ -55,16 +55,7 @@ async function simulationConfig(options: ValidatorOptions): Promise<SimConfig> {
     books: options.books ?? undefined,
     seed: options.seed ?? undefined,
   };
-  let loaded;
-  try {
-    loaded = await loadSimConfig(options.simulationConfig, given);
-  } catch (error) {
-    throw new UsageError(
-      overrideProblems(error, given) ?? `--config: ${(error as Error).message}`,
-    );
-  }
-  for (const warning of loaded.warnings) console.error(`warning: ${warning}`);
-  const config = loaded.config;
+  const { config } = await loadForCommand(options.simulationConfig, given);
   // Miners are first queried after the grace period: a shorter simulation would never reach them.
   if (config.duration < config.gracePeriod + config.step) {
     throw new UsageError(
