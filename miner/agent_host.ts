@@ -225,12 +225,23 @@ function preview(data: unknown): string {
   return text.length > 80 ? `${text.slice(0, 80)}…` : text;
 }
 
+/** A worker with its agent loaded, and what the load told. */
+interface LoadedWorker {
+  worker: Worker;
+  /** Parameters the agent does not take. */
+  warning?: string;
+  /** The parameters it was constructed with, as JSON values. */
+  params?: AgentParams;
+  /** Null for a bundled example. */
+  file: string | null;
+}
+
 /** Starts a worker and loads the agent in it. */
 async function spawnWorker(
   spec: AgentSpec,
   options: AgentHostOptions,
   heapMb: number,
-): Promise<{ worker: Worker; warning?: string; params?: AgentParams; file: string | null }> {
+): Promise<LoadedWorker> {
   const worker = new Worker(new URL("./agent_worker.ts", import.meta.url), {
     resourceLimits: { maxOldGenerationSizeMb: heapMb },
   });
@@ -325,24 +336,21 @@ export class AgentHost {
   private constructor(
     spec: AgentSpec,
     options: AgentHostOptions,
-    worker: Worker,
-    paramsWarning: string | null,
-    params: AgentParams | null,
-    agentFile: string | null,
+    loaded: LoadedWorker,
     limitMb: number,
     baseline: number | null,
   ) {
     this.#spec = spec;
     this.#options = options;
-    this.paramsWarning = paramsWarning;
-    this.params = params;
-    this.agentFile = agentFile;
+    this.paramsWarning = loaded.warning ?? null;
+    this.params = loaded.params ?? null;
+    this.agentFile = loaded.file;
     this.#limitMb = limitMb;
     this.#unansweredRetryMs = options.reloadRetryMs ?? 5000;
     this.#ceiling = baseline === null
       ? null
       : baseline + (2 * this.#limitMb + PROCESS_MEMORY_SLACK_MB) * 2 ** 20;
-    this.#attach(worker);
+    this.#attach(loaded.worker);
     if (this.#ceiling !== null) {
       this.#memoryTimer = setInterval(() => this.#checkProcessMemory(), PROCESS_MEMORY_CHECK_MS);
       Deno.unrefTimer(this.#memoryTimer);
@@ -353,17 +361,8 @@ export class AgentHost {
   static async start(spec: AgentSpec, options: AgentHostOptions = {}): Promise<AgentHost> {
     const baseline = options.watchProcessMemory === true ? Deno.memoryUsage().rss : null;
     const limitMb = options.maxMemoryMb ?? defaultHeapMb();
-    const { worker, warning, params, file } = await spawnWorker(spec, options, limitMb);
-    return new AgentHost(
-      spec,
-      options,
-      worker,
-      warning ?? null,
-      params ?? null,
-      file,
-      limitMb,
-      baseline,
-    );
+    const loaded = await spawnWorker(spec, options, limitMb);
+    return new AgentHost(spec, options, loaded, limitMb, baseline);
   }
 
   /**
