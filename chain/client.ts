@@ -15,6 +15,7 @@ import { resolveEndpoint } from "./endpoints.ts";
 import { ChainError, describeDispatchError, describeSubmitError } from "./errors.ts";
 import { type LibraryLogSink, routeLibraryLog } from "./library_log.ts";
 import { watchMalformedFrames } from "./malformed_frames.ts";
+import { untrustedText } from "../cli/log.ts";
 
 /** A signing key pair (the wallet's hotkey), as `@polkadot/keyring` creates it. */
 export type HotkeyPair = ReturnType<Keyring["addFromUri"]>;
@@ -200,7 +201,8 @@ export class SubtensorClient {
   /** A frame the node sent that is not JSON: the stream cannot be trusted, so it is reopened. */
   #malformedFrame(error: SyntaxError): void {
     if (this.#closed) return;
-    this.#lastFailure = `it sent a message that is not JSON: ${error.message.slice(0, 200)}`;
+    // The parser's message quotes the frame: text the node chose.
+    this.#lastFailure = `it sent a message that is not JSON: ${untrustedText(error.message, 200)}`;
     this.#log(`${this.endpoint}: ${this.#lastFailure}; reconnecting`);
     // Closing fails the calls in flight at once and sets off the reconnection in #keepConnected.
     this.#provider.disconnect().catch(() => {});
