@@ -225,6 +225,9 @@ function preview(data: unknown): string {
   return text.length > 80 ? `${text.slice(0, 80)}…` : text;
 }
 
+/** The longest wait before a reload is tried again. */
+const MAX_RELOAD_RETRY_MS = 60_000;
+
 /** A worker with its agent loaded, and what the load told. */
 interface LoadedWorker {
   worker: Worker;
@@ -312,6 +315,8 @@ export class AgentHost {
    * update, so that such an agent is not reloaded in a tight loop.
    */
   #unansweredRetryMs: number;
+  /** The first wait before a reload (`reloadRetryMs`). */
+  readonly #firstRetryMs: number;
   #closed = false;
   #nextId = 1;
   readonly #queue: PendingStep[] = [];
@@ -346,7 +351,8 @@ export class AgentHost {
     this.params = loaded.params ?? null;
     this.agentFile = loaded.file;
     this.#limitMb = limitMb;
-    this.#unansweredRetryMs = options.reloadRetryMs ?? 5000;
+    this.#firstRetryMs = options.reloadRetryMs ?? 5000;
+    this.#unansweredRetryMs = this.#firstRetryMs;
     this.#ceiling = baseline === null
       ? null
       : baseline + (2 * this.#limitMb + PROCESS_MEMORY_SLACK_MB) * 2 ** 20;
@@ -424,7 +430,7 @@ export class AgentHost {
       ) {
         this.#inFlight = null;
         this.#answered = true;
-        this.#unansweredRetryMs = this.#options.reloadRetryMs ?? 5000;
+        this.#unansweredRetryMs = this.#firstRetryMs;
         if (!current.done) current.finish(message);
         this.#pump();
       }
@@ -528,7 +534,7 @@ export class AgentHost {
     if (current !== null && !current.done) {
       current.finish({ kind: "step-failed", id: current.id, message: reason, seconds: 0 });
     }
-    const retryMs = this.#options.reloadRetryMs ?? 5000;
+    const retryMs = this.#firstRetryMs;
     if (this.#answered || !endedItself) {
       this.#options.onRestart?.(`${reason}; replacing it with a fresh instance`);
       // The fresh agent starts once the old one's memory is returned.
@@ -539,7 +545,7 @@ export class AgentHost {
     // It ended by itself before finishing an update: a fresh one would likely end the same way
     // at once. (Stuck and memory replacements take their own time to be found.)
     const waitMs = this.#unansweredRetryMs;
-    this.#unansweredRetryMs = Math.min(waitMs * 2, 60_000);
+    this.#unansweredRetryMs = Math.min(waitMs * 2, MAX_RELOAD_RETRY_MS);
     this.#broken = `${reason} before finishing an update`;
     this.#options.onRestart?.(`${this.#broken}; loading a fresh instance in ${waitMs / 1000} s`);
     this.#failWaiting(this.#broken);
@@ -584,7 +590,7 @@ export class AgentHost {
       this.#failWaiting(this.#broken);
       this.#reloadTimer = setTimeout(() => {
         this.#reloadTimer = null;
-        this.#reload(Math.min(retryMs * 2, 60_000));
+        this.#reload(Math.min(retryMs * 2, MAX_RELOAD_RETRY_MS));
       }, retryMs);
     });
   }

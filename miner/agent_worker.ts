@@ -12,10 +12,9 @@
  */
 import process from "node:process";
 import { parentPort } from "node:worker_threads";
-import { runAgentStep, type TradingAgent } from "../agents/sdk/agent.ts";
+import { type AgentParams, runAgentStep, type TradingAgent } from "../agents/sdk/agent.ts";
 import { validateInstructions } from "../agents/sdk/instructions.ts";
 import { laxInstruction } from "../agents/sdk/lax_wire.ts";
-import type { AgentParams } from "../agents/sdk/agent.ts";
 import { agentFile, loadAgent } from "../agents/sdk/loader.ts";
 import { parseStateUpdate } from "../agents/sdk/state.ts";
 import { MAX_RESPONSE_BYTES } from "../bittensor/dendrite.ts";
