@@ -822,6 +822,9 @@ export class Validator {
       }
       pending.delete(notice.agentId);
       this.#resetsSent.delete(notice.agentId);
+      // What was observed between the re-registration and this state is the previous owner's
+      // account: its last value would open the new owner's return series.
+      this.#scoring.reset(notice.agentId);
       this.#deps.log("info", `uid ${notice.agentId} reset to the initial balances`);
     }
     this.#snapshot.pendingResets = [...pending];

@@ -66,6 +66,10 @@ Deno.test("a re-registered uid loses its score and gets its account reset in the
     injected.length = 0;
     await validator.round();
     assert.deepEqual(validator.snapshot.pendingResets, [], "the reset notice cleared it");
+    validator.save();
+    const history = (uid: number) => store.load()!.snapshot.scoring!.miners[uid].inventory;
+    assert.equal(history(2).length, 1, "uid 2's returns start from its reset account");
+    assert.ok(history(1).length > rounds + 1, "uid 1's history goes on");
     assert.ok(
       !injected.some((i) => i.instructions.some((x) => x.type === "RESET_AGENT")),
       "the reset is not sent again",
