@@ -27,6 +27,7 @@ import { dirname } from "node:path";
 import { hexToU8a, u8aToHex } from "@polkadot/util";
 import { naclDecrypt, naclEncrypt } from "@polkadot/util-crypto";
 import { argon2i } from "hash-wasm";
+import { argon2i as nobleArgon2i } from "@noble/hashes/argon2";
 import { z } from "zod";
 import { Keypair } from "./keypair.ts";
 
@@ -54,20 +55,41 @@ export function detectEncryption(bytes: Uint8Array): KeyfileEncryption {
 const NACL_SALT = hexToU8a("0x137183dff15a09bc9c90b5518739e9b1");
 const NACL_PREFIX = new TextEncoder().encode("$NACL");
 
+/** libsodium's "sensitive" Argon2i limits, which `$NACL` keyfiles use: 8 passes over 512 MiB. */
+const NACL_COST = { iterations: 8, memoryKib: 524288 };
+
 /**
- * The 32-byte secretbox key for `password`: Argon2i, 8 passes over 512 MiB, one lane (libsodium's
- * "sensitive" limits). Takes seconds and half a gigabyte; derive once per file.
+ * Argon2i with one lane and a 32-byte output, as libsodium's `crypto_pwhash` computes it. hash-wasm
+ * (WebAssembly, seconds at the keyfile cost) refuses an empty password, which libsodium and so
+ * btwallet take; that one is derived by @noble/hashes (plain JavaScript, about a minute).
  */
-export async function deriveNaclKey(password: string): Promise<Uint8Array> {
+export async function argon2iKey(
+  password: string,
+  salt: Uint8Array,
+  cost: { iterations: number; memoryKib: number },
+): Promise<Uint8Array> {
+  if (password === "") {
+    return nobleArgon2i(new Uint8Array(0), salt, {
+      t: cost.iterations,
+      m: cost.memoryKib,
+      p: 1,
+      dkLen: 32,
+    });
+  }
   return await argon2i({
     password,
-    salt: NACL_SALT,
-    iterations: 8,
-    memorySize: 524288,
+    salt,
+    iterations: cost.iterations,
+    memorySize: cost.memoryKib,
     parallelism: 1,
     hashLength: 32,
     outputType: "binary",
   });
+}
+
+/** The 32-byte secretbox key for `password`. Takes seconds and half a gigabyte; derive once per file. */
+export async function deriveNaclKey(password: string): Promise<Uint8Array> {
+  return await argon2iKey(password, NACL_SALT, NACL_COST);
 }
 
 /** Where the secret comes from: a password (derived here) or an already derived key. */

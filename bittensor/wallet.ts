@@ -64,6 +64,11 @@ export function btwalletPasswordVariable(path: string): string {
 
 /** Decodes a btwallet `BT_PW_*` value. */
 export function decodeBtwalletPassword(variable: string, value: string): string {
+  // Node's decoder skips what is not base64: a mangled value must not become a wrong password
+  // that costs an Argon2 derivation before it is refused.
+  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(value)) {
+    throw new KeyfileError(`${variable} is not base64 (btwallet's encoding of a password)`);
+  }
   const bytes = Buffer.from(value, "base64");
   const key = Buffer.from(variable, "utf8");
   const out = bytes.map((b, i) => b ^ key[i % key.length]);
@@ -113,13 +118,19 @@ async function readHiddenPassword(question: string): Promise<string> {
   return new TextDecoder().decode(new Uint8Array(chars)).trim();
 }
 
+/** `TAOS_WALLET_PASSWORD`, unless unset or empty (as a blank `BT_WALLET_PATH` is unset). */
+function passwordFromEnvironment(): string | undefined {
+  const value = Deno.env.get(PASSWORD_ENV);
+  return value === "" ? undefined : value;
+}
+
 /**
  * The password for `path`: `TAOS_WALLET_PASSWORD`, else btwallet's `BT_PW_*` variable, else a
  * hidden prompt on the terminal. The password is never printed or logged.
  */
 export function passwordFor(path: string): () => Promise<string> {
   return async () => {
-    const direct = Deno.env.get(PASSWORD_ENV);
+    const direct = passwordFromEnvironment();
     if (direct !== undefined) return direct;
     const tilde = path.startsWith(homedir()) ? `~${path.slice(homedir().length)}` : path;
     for (const form of [path, tilde]) {
@@ -137,7 +148,7 @@ export function passwordFor(path: string): () => Promise<string> {
  */
 export function newPasswordFor(path: string): () => Promise<string> {
   return async () => {
-    if (Deno.env.get(PASSWORD_ENV) !== undefined || !Deno.stdin.isTerminal()) {
+    if (passwordFromEnvironment() !== undefined || !Deno.stdin.isTerminal()) {
       return await passwordFor(path)();
     }
     const first = await readHiddenPassword(`Password for ${path}: `);

@@ -34,7 +34,7 @@ const help = `Usage: taos wallet <create|list|show> [options]
 
   create   write a coldkey (coldkey, coldkeypub.txt) and a hotkey (hotkeys/<name>, <name>pub.txt);
            a wallet's existing coldkey is kept (only the hotkey is added) unless
-           --overwrite-coldkey is given
+           --overwrite-coldkey is given, which alone keeps an existing hotkey
   list     every wallet under the wallet path with its addresses, or only the one -w names
   show     one wallet's coldkey and hotkey addresses and how each file is stored
 
@@ -258,15 +258,29 @@ export const command: Command = {
             "new one (--overwrite-coldkey)",
         );
       }
-      for (const path of [wallet.hotkeyPath, wallet.hotkeypubPath]) {
-        if (existsSync(path) && !values.overwrite) {
-          throw new UsageError(`${path} exists; pass --overwrite to replace it`);
-        }
+      // A coldkey replaced on its own keeps the wallet's hotkey, as btcli's `new_coldkey` does.
+      const hasHotkey = existsSync(wallet.hotkeyPath) || existsSync(wallet.hotkeypubPath);
+      const keepHotkey = hasHotkey && replaceColdkey && !values.overwrite &&
+        values["hotkey-uri"] === undefined;
+      if (hasHotkey && !keepHotkey && !values.overwrite) {
+        const path = existsSync(wallet.hotkeyPath) ? wallet.hotkeyPath : wallet.hotkeypubPath;
+        throw new UsageError(`${path} exists; pass --overwrite to replace it`);
       }
-      const hotkey = keyFrom("hotkey-uri", values["hotkey-uri"]);
+      const hotkey = keepHotkey ? null : keyFrom("hotkey-uri", values["hotkey-uri"]);
       const coldkey = hasColdkey && !replaceColdkey
         ? null
         : keyFrom("coldkey-uri", values["coldkey-uri"]);
+      // Checked before anything is written, so that a hotkey that cannot be written does not
+      // leave a new coldkey behind.
+      const targets = [
+        ...(coldkey === null ? [] : [wallet.coldkeyPath, wallet.coldkeypubPath]),
+        ...(hotkey === null ? [] : [wallet.hotkeyPath, wallet.hotkeypubPath]),
+      ];
+      for (const path of targets) {
+        if (existsSync(path) && !statSync(path).isFile()) {
+          throw new UsageError(`${path} is not a regular file; nothing was written`);
+        }
+      }
       let password: string | undefined;
       if (coldkey !== null && values.encrypt) {
         try {
@@ -275,7 +289,8 @@ export const command: Command = {
           if (!(error instanceof KeyfileError)) throw error;
           throw new UsageError(`--encrypt: ${error.message}`);
         }
-        if (password.length === 0) throw new UsageError("--encrypt: the password is empty");
+        const problem = newPasswordProblem(password);
+        if (problem !== null) throw new UsageError(`--encrypt: ${problem}; nothing was written`);
       }
       try {
         // Both directories first, so an unwritable path leaves no half-made wallet behind.
@@ -293,17 +308,22 @@ export const command: Command = {
           }
           showMnemonic("coldkey", coldkey);
         }
-        await wallet.writeHotkey(hotkey);
-        showMnemonic("hotkey", hotkey);
+        if (hotkey === null) {
+          if (!values.json) console.log(`hotkey kept   ${wallet.hotkeypubPath}`);
+        } else {
+          await wallet.writeHotkey(hotkey);
+          showMnemonic("hotkey", hotkey);
+        }
       } catch (error) {
         if (!isSystemError(error)) throw error;
         throw new UsageError(`-p/--wallet.path: cannot write ${wallet.path}: ${error.message}`);
       }
       if (values.json) {
-        console.log(
-          JSON.stringify({ ...await describe(wallet), coldkeyKept: coldkey === null }, null, 2),
-        );
-      } else console.log(`hotkey  ${hotkey.ss58Address}  ${wallet.hotkeyPath}`);
+        const kept = { coldkeyKept: coldkey === null, hotkeyKept: hotkey === null };
+        console.log(JSON.stringify({ ...await describe(wallet), ...kept }, null, 2));
+      } else if (hotkey !== null) {
+        console.log(`hotkey  ${hotkey.ss58Address}  ${wallet.hotkeyPath}`);
+      }
       return 0;
     }
     if (action === "show") {
@@ -341,3 +361,16 @@ export const command: Command = {
     );
   },
 };
+
+/**
+ * Why a new coldkey's password is refused: btwallet takes at least 6 characters (its strength
+ * score is not applied), and its prompt drops white space around what is typed, so a password
+ * from the environment that has some could never be typed.
+ */
+function newPasswordProblem(password: string): string | null {
+  if (password !== password.trim()) {
+    return "the password starts or ends with white space, which a password prompt drops";
+  }
+  if ([...password].length < 6) return "the password is shorter than 6 characters";
+  return null;
+}

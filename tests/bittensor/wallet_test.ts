@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { u8aToHex } from "@polkadot/util";
 import { cryptoReady, DEV_PHRASE, Keypair } from "../../bittensor/keypair.ts";
 import {
+  argon2iKey,
   decryptAnsibleVault,
   decryptNacl,
   deriveNaclKey,
@@ -42,6 +43,20 @@ import { passwordFreeEnv, taosWallet } from "../wallet_process.ts";
 await cryptoReady();
 
 const ALICE = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
+
+Deno.test("Argon2i takes an empty password as libsodium (and so btwallet) does", async () => {
+  // libsodium's crypto_pwhash (Argon2i, 3 passes over 64 KiB) with the keyfiles' salt; the
+  // empty password goes to a second implementation, which must agree with the first.
+  const salt = Buffer.from("137183dff15a09bc9c90b5518739e9b1", "hex");
+  const small = { iterations: 3, memoryKib: 64 };
+  const hex = async (password: string) =>
+    Buffer.from(await argon2iKey(password, salt, small)).toString("hex");
+  assert.equal(await hex(""), "36b07ec74976d2705bc25cfadc468388f53a488a3cea51451c6c83880d7fc0fb");
+  assert.equal(
+    await hex("bittensor"),
+    "f90b704ee37d1398bbc5f85be52f3739fa0bd2c2ca6d58c6b4e90c09c963bf72",
+  );
+});
 
 Deno.test("$NACL keyfile vector: Argon2i key, exact file bytes, round trip, wrong key", async () => {
   // One Argon2i derivation (512 MiB, 8 passes): the slow part of this test.
@@ -185,6 +200,41 @@ Deno.test("btwallet BT_PW_* password variables", async () => {
   } finally {
     Deno.env.delete(fileVariable);
     Deno.env.delete("TAOS_WALLET_PASSWORD");
+  }
+});
+
+Deno.test("a BT_PW_* value that is not base64 is refused before any derivation", () => {
+  const variable = btwalletPasswordVariable("/w/coldkey");
+  assert.throws(
+    () => decodeBtwalletPassword(variable, "!!!notb64"),
+    /BT_PW__W_COLDKEY is not base64/,
+  );
+  assert.throws(() => decodeBtwalletPassword(variable, "abc"), /is not base64/);
+  assert.equal(decodeBtwalletPassword(variable, ""), "");
+});
+
+Deno.test("taos wallet create --encrypt refuses a password btcli could not type or would refuse", async () => {
+  const root = mkdtempSync(join(tmpdir(), "taos-wallets-"));
+  try {
+    const cases: [string, RegExp][] = [
+      [
+        " padded pw ",
+        /--encrypt: the password starts or ends with white space, which a password prompt drops; nothing was written/,
+      ],
+      ["abcde", /--encrypt: the password is shorter than 6 characters; nothing was written/],
+      // An empty variable is no password at all; there is no terminal to ask on.
+      ["", /--encrypt: a password is needed but there is no terminal/],
+    ];
+    for (const [password, expected] of cases) {
+      const r = await taosWallet(["create", "-p", root, "-w", "enc", "--encrypt"], {
+        env: { TAOS_WALLET_PASSWORD: password },
+      });
+      assert.equal(r.code, 2, JSON.stringify(password));
+      assert.match(r.stderr, expected);
+      assert.equal(existsSync(join(root, "enc")), false, "nothing written");
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 });
 
@@ -484,13 +534,13 @@ Deno.test({
     assert.match(screen, /the two passwords differ; nothing was written/);
     assert.equal(existsSync(join(root, "typo")), false);
     screen = await taosWalletOnTerminal(["create", "-p", root, "-w", "ok", "--encrypt"], [
-      "same",
-      "same",
+      "same-pw",
+      "same-pw",
     ]);
     assert.match(screen, /coldkey mnemonic \(write it down[^\n]*\n\s+(\w+ ){11}\w+/);
     const words = screen.match(/coldkey mnemonic[^\n]*\n\s+((\w+ ){11}\w+)/)![1];
     const coldkey = await new Wallet({ root, name: "ok", hotkey: "default" }).coldkey(() =>
-      Promise.resolve("same")
+      Promise.resolve("same-pw")
     );
     assert.equal(coldkey.ss58Address, Keypair.fromMnemonic(words).ss58Address);
   } finally {

@@ -4,7 +4,7 @@
  * that means nothing to an action is refused rather than ignored.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot, taosWallet } from "../wallet_process.ts";
@@ -35,12 +35,11 @@ Deno.test("taos wallet create --json prints the new wallet as show --json descri
     hotkeyError: null,
     hotkeyFile: "plain",
     coldkeyKept: false,
+    hotkeyKept: false,
   });
   const shown = await wallet("show", "-p", root, "-w", "j", "--wallet.hotkey", "h", "--json");
-  assert.deepEqual({ ...created, coldkeyKept: undefined }, {
-    ...JSON.parse(shown.stdout),
-    coldkeyKept: undefined,
-  });
+  const kept = { coldkeyKept: undefined, hotkeyKept: undefined };
+  assert.deepEqual({ ...created, ...kept }, { ...JSON.parse(shown.stdout), ...kept });
   // A second hotkey keeps the coldkey, and says so.
   const added = await wallet(
     "create",
@@ -100,4 +99,72 @@ Deno.test("taos wallet refuses a flag that means nothing to the action, and empt
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stdout}${r.stderr}`);
     assert.match(r.stderr, expected, args.join(" "));
   }
+});
+
+Deno.test("taos wallet create --overwrite-coldkey alone replaces the coldkey and keeps the hotkey", async () => {
+  const root = mkdtempSync(join(tmpdir(), "taos-wallet-cold-"));
+  const created = await wallet(
+    "create",
+    "-p",
+    root,
+    "-w",
+    "w",
+    "--coldkey-uri",
+    "//Alice",
+    "--hotkey-uri",
+    "//Bob",
+  );
+  assert.equal(created.code, 0, created.stderr);
+  const replaced = await wallet(
+    "create",
+    "-p",
+    root,
+    "-w",
+    "w",
+    "--overwrite-coldkey",
+    "--coldkey-uri",
+    "//Dave",
+  );
+  assert.equal(replaced.code, 0, replaced.stderr);
+  assert.match(replaced.stdout, /^hotkey kept /m);
+  const shown = JSON.parse((await wallet("show", "-p", root, "-w", "w", "--json")).stdout);
+  assert.equal(shown.coldkey, DAVE);
+  assert.equal(shown.hotkeyAddress, BOB);
+  // Naming a hotkey URI (or --overwrite) still asks for the hotkey to be replaced.
+  const named = await wallet(
+    "create",
+    "-p",
+    root,
+    "-w",
+    "w",
+    "--overwrite-coldkey",
+    "--coldkey-uri",
+    "//Alice",
+    "--hotkey-uri",
+    "//Dave",
+  );
+  assert.equal(named.code, 2);
+  assert.match(named.stderr, /hotkeys\/default exists; pass --overwrite to replace it/);
+});
+
+Deno.test("taos wallet create writes nothing when a key's path is not a regular file", async () => {
+  const root = mkdtempSync(join(tmpdir(), "taos-wallet-dir-"));
+  mkdirSync(join(root, "w", "hotkeys", "default", "sub"), { recursive: true });
+  const r = await wallet(
+    "create",
+    "-p",
+    root,
+    "-w",
+    "w",
+    "--overwrite",
+    "--coldkey-uri",
+    "//Alice",
+    "--hotkey-uri",
+    "//Bob",
+  );
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /hotkeys\/default is not a regular file; nothing was written/);
+  assert.equal(r.stdout, "");
+  assert.equal(existsSync(join(root, "w", "coldkey")), false, "no coldkey left behind");
+  assert.equal(existsSync(join(root, "w", "coldkeypub.txt")), false);
 });
