@@ -242,8 +242,13 @@ export function keypairFromKeyfileData(raw: unknown): Keypair {
   };
   if (data.secretPhrase) keypair = Keypair.fromMnemonic(data.secretPhrase);
   else if (data.secretSeed) keypair = Keypair.fromSeed(hexToU8a(data.secretSeed));
-  else if (data.privateKey) keypair = Keypair.fromPrivateKey(hexToU8a(data.privateKey));
-  else if (data.ss58Address) keypair = fromAddress(data.ss58Address);
+  else if (data.privateKey) {
+    try {
+      keypair = Keypair.fromPrivateKey(hexToU8a(data.privateKey));
+    } catch (error) {
+      throw new KeyfileError(`privateKey: ${(error as Error).message}`);
+    }
+  } else if (data.ss58Address) keypair = fromAddress(data.ss58Address);
   else if (data.publicKey) keypair = Keypair.fromAddress(data.publicKey);
   else {throw new KeyfileError(
       "the keyfile holds no key (no secretPhrase, secretSeed, privateKey or ss58Address)",

@@ -25,7 +25,7 @@ import {
   sr25519Agreement,
   sr25519PairFromSeed,
 } from "@polkadot/util-crypto";
-import { hexToU8a, stringToU8a, u8aConcat, u8aToHex } from "@polkadot/util";
+import { hexToU8a, stringToU8a, u8aConcat, u8aToBigInt, u8aToHex } from "@polkadot/util";
 import {
   sr25519_sign as schnorrkelSign,
   sr25519_verify as schnorrkelVerify,
@@ -162,6 +162,14 @@ export class Keypair {
 
   /** A key pair from a canonical 64-byte secret (keyfile `privateKey`). */
   static fromPrivateKey(canonicalSecret: Uint8Array): Keypair {
+    // schnorrkel refuses a scalar at or above the group order; shifted into polkadot-js's form,
+    // its top bits would be lost and the file would load as another key.
+    const scalar = u8aToBigInt(canonicalSecret.subarray(0, 32), { isLe: true });
+    if (scalar >= ristretto255.Point.Fn.ORDER) {
+      throw new Error(
+        "its first 32 bytes are not a canonical scalar (at or above the group order)",
+      );
+    }
     const polkadotSecret = canonicalToPolkadotSecret(canonicalSecret);
     return new Keypair(publicKeyOfSecret(polkadotSecret), polkadotSecret);
   }

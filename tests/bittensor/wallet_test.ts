@@ -181,6 +181,15 @@ Deno.test("keyfile JSON: precedence, public-only, canonical private key, consist
   assert.equal(keypairFromKeyfileData(bare).ss58Address, ALICE);
   assert.throws(() => keypairFromKeyfileData({ ss58Address: "5Garbage" }), /^.*ss58Address: /);
   assert.throws(() => keypairFromKeyfileData({}), /holds no key/);
+  // A scalar past the group order would lose its top bits and load as another key (this one as
+  // the scalar 1); schnorrkel refuses it, and so does taos.
+  const nonCanonical = `0x01${"00".repeat(30)}80${"00".repeat(32)}`;
+  for (const privateKey of [nonCanonical, `0x${"ff".repeat(64)}`]) {
+    assert.throws(
+      () => keypairFromKeyfileData({ privateKey }),
+      /privateKey: its first 32 bytes are not a canonical scalar/,
+    );
+  }
 });
 
 Deno.test("btwallet BT_PW_* password variables", async () => {
