@@ -140,7 +140,8 @@ export class Keypair {
     const slash = uri.indexOf("/");
     const phrasePart = slash < 0 ? uri : uri.slice(0, slash);
     const tidied = phrasePart.trim().split(/\s+/).join(" ") + (slash < 0 ? "" : uri.slice(slash));
-    const withPhrase = tidied.startsWith("//") ? `${DEV_PHRASE}${tidied}` : tidied;
+    // A URI that is only a path (soft or hard) derives from the dev phrase, as sp_core's does.
+    const withPhrase = tidied.startsWith("/") ? `${DEV_PHRASE}${tidied}` : tidied;
     const { phrase, path, password } = keyExtractSuri(withPhrase);
     if (password !== undefined) throw new Error("password-protected URIs are not supported");
     const seed = phrase.startsWith("0x") ? hexToU8a(phrase) : mnemonicToMiniSecret(phrase);
