@@ -55,6 +55,12 @@ export const MAX_CLIENT_ORDER_ID = 0xFFFF_FFFE;
 
 const int = z.number().int();
 const nonNegativeInt = int.nonnegative();
+/**
+ * An integer of any size, for ids the exchange judges per order: zod's `int()` stops at 2^53, and
+ * a reply carrying a nanosecond clock as a `clientOrderId` (which the reference's models take)
+ * would be voided whole instead of having that order rejected.
+ */
+const anyInteger = z.number().refine(Number.isInteger, "expected an integer");
 const direction = z.union([z.literal(0), z.literal(1)]);
 const stp = z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]).default(1);
 const currency = z.union([z.literal(0), z.literal(1)]).default(0);
@@ -73,7 +79,7 @@ export const limitOrderSchema = z.object({
   direction,
   quantity: positive,
   price: positive,
-  clientOrderId: int.nullable(),
+  clientOrderId: anyInteger.nullable(),
   stp,
   postOnly: z.boolean().default(false),
   timeInForce: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]).default(0),
@@ -88,7 +94,7 @@ export const marketOrderSchema = z.object({
   bookId: nonNegativeInt,
   direction,
   quantity: positive,
-  clientOrderId: int.nullable(),
+  clientOrderId: anyInteger.nullable(),
   stp,
   currency,
 });
@@ -99,7 +105,7 @@ export const cancelOrdersSchema = z.object({
   ...common,
   bookId: nonNegativeInt,
   // Any integer, as the reference's schema: an id no order has is refused by the exchange.
-  cancellations: z.array(z.object({ orderId: int, volume: positive.nullable() })).max(
+  cancellations: z.array(z.object({ orderId: anyInteger, volume: positive.nullable() })).max(
     MAX_CANCELLATIONS,
   ),
 });

@@ -62,6 +62,9 @@ const pydantic: [string, unknown, unknown][] = [
   ["expiryPeriod", "5", 5],
   ["expiryPeriod", 5.5, undefined],
   ["clientOrderId", "7", 7],
+  // A nanosecond clock as an id: past 2^53, taken (the exchange rejects that order alone).
+  ["clientOrderId", 1.7e18, 1.7e18],
+  ["clientOrderId", 7.5, undefined],
   ["delay", "3", 3],
   ["delay", -1, undefined],
 ];
@@ -97,6 +100,7 @@ Deno.test("cancellations, reset ids and the reply's agent_id are coerced the sam
       { orderId: "5", volume: "1.5" },
       { orderId: 5.0, volume: null },
       { orderId: -5, volume: true },
+      { orderId: 2 ** 60, volume: null },
     ],
   };
   const result = validateInstructions({ agent_id: "1", instructions: [cancel] }, {
@@ -113,6 +117,7 @@ Deno.test("cancellations, reset ids and the reply's agent_id are coerced the sam
       { orderId: 5, volume: 1.5 },
       { orderId: 5, volume: null },
       { orderId: -5, volume: 1 },
+      { orderId: 2 ** 60, volume: null },
     ],
   });
   const bad = validateInstructions({
