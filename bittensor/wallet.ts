@@ -19,7 +19,14 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Keypair } from "./keypair.ts";
-import { KeyfileError, keypairToKeyfileJson, readKeyfile, writeKeyfile } from "./keyfile.ts";
+import {
+  detectEncryption,
+  KeyfileError,
+  keypairToKeyfileJson,
+  readKeyfile,
+  readKeyfileBytes,
+  writeKeyfile,
+} from "./keyfile.ts";
 
 /** `~/.bittensor/wallets`, or `BT_WALLET_PATH` when set (an empty value counts as unset: it would
  * otherwise put the keys in whatever directory the process runs in). */
@@ -208,6 +215,23 @@ export class Wallet {
     return key;
   }
 
+  /**
+   * The hotkey's public key without a password: its `<name>pub.txt`, else its secret file when
+   * that is not encrypted (older wallets have no public file).
+   */
+  async hotkeypub(): Promise<Keypair> {
+    if (existsSync(this.hotkeypubPath)) return await readKeyfile(this.hotkeypubPath);
+    if (
+      missing(this.hotkeyPath) === false &&
+      detectEncryption(readKeyfileBytes(this.hotkeyPath)) !== "none"
+    ) {
+      throw new KeyfileError(
+        `${this.hotkeyPath} is encrypted and has no ${this.hotkeyName}pub.txt to show its address`,
+      );
+    }
+    return await readKeyfile(this.hotkeyPath);
+  }
+
   /** Loads the public coldkey. */
   async coldkeypub(): Promise<Keypair> {
     return await readKeyfile(this.coldkeypubPath);
@@ -278,9 +302,7 @@ async function summarize(root: string, name: string): Promise<WalletSummary> {
     for (const file of hotkeyNames(readdirSync(hotDir))) {
       const hot = new Wallet({ root, name, hotkey: file });
       try {
-        const source = existsSync(hot.hotkeypubPath) ? hot.hotkeypubPath : hot.hotkeyPath;
-        const key = await readKeyfile(source);
-        hotkeys.push({ name: file, address: key.ss58Address });
+        hotkeys.push({ name: file, address: (await hot.hotkeypub()).ss58Address });
       } catch (error) {
         hotkeys.push({ name: file, address: null, error: (error as Error).message });
       }

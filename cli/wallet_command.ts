@@ -17,7 +17,6 @@ import { cryptoReady, Keypair } from "../bittensor/keypair.ts";
 import {
   detectEncryption,
   KeyfileError,
-  readKeyfile,
   readKeyfileBytes,
 } from "../bittensor/keyfile.ts";
 import {
@@ -151,11 +150,11 @@ async function addressOf(load: () => Promise<Keypair>) {
 
 /** What `show` prints of a wallet and one of its hotkeys, read without a password. */
 async function describe(wallet: Wallet) {
-  const coldkey = await addressOf(() => wallet.coldkeypub());
-  // The public file when present, else the secret file if it is plain (no password asked).
-  const hotkey = await addressOf(() =>
-    readKeyfile(existsSync(wallet.hotkeypubPath) ? wallet.hotkeypubPath : wallet.hotkeyPath)
-  );
+  // A missing coldkeypub.txt is no error, as `list` shows it.
+  const coldkey = missing(wallet.coldkeypubPath) === true
+    ? { address: null, error: null }
+    : await addressOf(() => wallet.coldkeypub());
+  const hotkey = await addressOf(() => wallet.hotkeypub());
   return {
     wallet: wallet.name,
     path: wallet.path,
@@ -346,9 +345,10 @@ export const command: Command = {
         const shown = (address: string | null, error: string | null) =>
           address ?? `(unreadable: ${error})`;
         console.log(`wallet  ${info.wallet}  (${info.path})`);
-        console.log(
-          `coldkey ${shown(info.coldkey, info.coldkeyError)}  file: ${info.coldkeyFile}`,
-        );
+        const coldkey = info.coldkey === null && info.coldkeyError === null
+          ? "(no coldkeypub.txt)"
+          : shown(info.coldkey, info.coldkeyError);
+        console.log(`coldkey ${coldkey}  file: ${info.coldkeyFile}`);
         console.log(
           `hotkey  ${info.hotkey}  ${shown(info.hotkeyAddress, info.hotkeyError)}  ` +
             `file: ${info.hotkeyFile}`,

@@ -4,7 +4,8 @@
  * that means nothing to an action is refused rather than ignored.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { encryptNacl } from "../../bittensor/keyfile.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot, taosWallet } from "../wallet_process.ts";
@@ -167,4 +168,43 @@ Deno.test("taos wallet create writes nothing when a key's path is not a regular 
   assert.equal(r.stdout, "");
   assert.equal(existsSync(join(root, "w", "coldkey")), false, "no coldkey left behind");
   assert.equal(existsSync(join(root, "w", "coldkeypub.txt")), false);
+});
+
+Deno.test("taos wallet show and list agree on a missing coldkeypub.txt and say why an encrypted hotkey has no address", async () => {
+  const root = mkdtempSync(join(tmpdir(), "taos-wallet-pub-"));
+  const created = await wallet(
+    "create",
+    "-p",
+    root,
+    "-w",
+    "w",
+    "--coldkey-uri",
+    "//Alice",
+    "--hotkey-uri",
+    "//Bob",
+  );
+  assert.equal(created.code, 0, created.stderr);
+  rmSync(join(root, "w", "coldkeypub.txt"));
+  // An older wallet's encrypted hotkey, with no public file beside it.
+  rmSync(join(root, "w", "hotkeys", "defaultpub.txt"));
+  const sealed = await encryptNacl(new TextEncoder().encode("{}"), { key: new Uint8Array(32) });
+  writeFileSync(join(root, "w", "hotkeys", "default"), sealed);
+
+  const shown = await wallet("show", "-p", root, "-w", "w");
+  assert.equal(shown.code, 1, shown.stderr);
+  assert.match(shown.stdout, /^coldkey \(no coldkeypub\.txt\) {2}file: plain$/m);
+  assert.match(
+    shown.stdout,
+    /hotkey {2}default {2}\(unreadable: .*default is encrypted and has no defaultpub\.txt to show its address\)/,
+  );
+  const json = JSON.parse((await wallet("show", "-p", root, "-w", "w", "--json")).stdout);
+  assert.equal(json.coldkey, null);
+  assert.equal(json.coldkeyError, null);
+  const listed = await wallet("list", "-p", root);
+  assert.match(listed.stdout, /^w {2}coldkey \(no coldkeypub\.txt\)$/m);
+  assert.match(
+    listed.stdout,
+    /^ {2}default {2}\(unreadable: .*is encrypted and has no defaultpub\.txt/m,
+  );
+  rmSync(root, { recursive: true, force: true });
 });
