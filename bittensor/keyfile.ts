@@ -349,6 +349,14 @@ export async function openKeyfile(
   return decryptAnsibleVault(bytes, password);
 }
 
+/** How a keyfile written before it replaces the old one is named: `<name>.<uuid>.tmp`. */
+const TEMPORARY_SUFFIX_PATTERN = /\.[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}\.tmp$/;
+
+/** True for a file name a keyfile write in progress (or cut off by a crash) uses. */
+export function isTemporaryKeyfile(name: string): boolean {
+  return TEMPORARY_SUFFIX_PATTERN.test(name);
+}
+
 /**
  * Writes a keyfile with mode 0600, creating directories; encrypts with `$NACL` if a password is
  * given. The bytes go to a new file that then replaces `path`: a failed write leaves the old key

@@ -21,6 +21,7 @@ import { join, resolve } from "node:path";
 import type { Keypair } from "./keypair.ts";
 import {
   detectEncryption,
+  isTemporaryKeyfile,
   KeyfileError,
   keypairToKeyfileJson,
   readKeyfile,
@@ -319,7 +320,7 @@ async function summarize(root: string, name: string): Promise<WalletSummary> {
  * so a hotkey may itself be named `…pub.txt`.
  */
 function hotkeyNames(entries: string[]): string[] {
-  const files = new Set(entries);
+  const files = new Set(entries.filter((entry) => !isTemporaryKeyfile(entry)));
   const names = new Set<string>();
   for (const file of files) {
     const base = file.endsWith("pub.txt") ? file.slice(0, -"pub.txt".length) : null;

@@ -200,7 +200,10 @@ Deno.test("taos wallet show and list agree on a missing coldkeypub.txt and say w
   const json = JSON.parse((await wallet("show", "-p", root, "-w", "w", "--json")).stdout);
   assert.equal(json.coldkey, null);
   assert.equal(json.coldkeyError, null);
+  // What a write cut off by a crash leaves is not a hotkey.
+  writeFileSync(join(root, "w", "hotkeys", `default.${crypto.randomUUID()}.tmp`), "{");
   const listed = await wallet("list", "-p", root);
+  assert.doesNotMatch(listed.stdout, /\.tmp/);
   assert.match(listed.stdout, /^w {2}coldkey \(no coldkeypub\.txt\)$/m);
   assert.match(
     listed.stdout,
