@@ -304,41 +304,54 @@ async function run(args: string[]): Promise<number> {
     abort.abort();
   });
   signals.forEach((signal, i) => Deno.addSignalListener(signal, stops[i]));
-  log(
-    "info",
-    `validator ${hotkey.keypair.ss58Address} on ${
-      options.local ? "local miners" : `netuid ${options.netuid}`
-    }, state ${options.statePath}`,
-  );
+  // Listening until the last line: a signal arriving while the files and servers close would
+  // otherwise end the process before it says how it stopped.
   try {
-    try {
-      await validator.start(abort.signal);
-    } catch (error) {
-      if (error instanceof StartInterrupted) {
-        log("info", `${error.message}; the state file is unchanged`);
-        return 0;
-      }
-      log("error", (error as Error).message);
-      return 1;
-    }
-    await validator.run(abort.signal);
+    return await runUntilStopped();
   } finally {
     signals.forEach((signal, i) => Deno.removeSignalListener(signal, stops[i]));
-    validator.close();
-    seeds?.close();
-    store.close();
-    await server?.close();
-    await closeChain();
-    await alerts.close();
   }
-  if (!validator.saved) {
-    log("error", "stopped; the last state save failed (see the alert above)");
-    process.exitCode = 1;
-    return 1;
+
+  async function runUntilStopped(): Promise<number> {
+    log(
+      "info",
+      `validator ${hotkey.keypair.ss58Address} on ${
+        options.local ? "local miners" : `netuid ${options.netuid}`
+      }, state ${options.statePath}`,
+    );
+    try {
+      try {
+        await validator.start(abort.signal);
+      } catch (error) {
+        if (error instanceof StartInterrupted) {
+          log("info", `${error.message}; the state file is unchanged`);
+          return 0;
+        }
+        log("error", (error as Error).message);
+        return 1;
+      }
+      await validator.run(abort.signal);
+    } finally {
+      validator.close();
+      seeds?.close();
+      store.close();
+      await server?.close();
+      await closeChain();
+      await alerts.close();
+    }
+    if (!validator.saved) {
+      log("error", "stopped; the last state save failed (see the alert above)");
+      process.exitCode = 1;
+      return 1;
+    }
+    // A state file replaced while the validator ran was left alone, and the state written beside.
+    const where = store.path === options.statePath
+      ? ""
+      : ` to ${store.path} (the file at --state was replaced while it ran)`;
+    log("info", `${abort.signal.aborted ? "stopped" : "finished"}; state saved${where}`);
+    process.exitCode = 0;
+    return 0;
   }
-  log("info", abort.signal.aborted ? "stopped; state saved" : "finished; state saved");
-  process.exitCode = 0;
-  return 0;
 }
 
 /**

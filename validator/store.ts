@@ -415,6 +415,8 @@ export class ValidatorStore {
   #db: DatabaseSync;
   /** Identity of the file opened (see `fileId`). */
   #fileId: string | null;
+  /** Identity of its `-wal` file at the last save that found the file in place. */
+  #walId: string | null = null;
   /** Step whose inventory rows are the newest on disk (null: unknown, write the whole window). */
   #savedStep: number | null = null;
   /** The state read while the file was checked, for the first {@linkcode load}. */
@@ -437,6 +439,7 @@ export class ValidatorStore {
     this.#db = db;
     this.#path = path;
     this.#fileId = path === ":memory:" ? null : fileId(path);
+    this.#walId = path === ":memory:" ? null : fileId(`${path}-wal`);
     this.#crc = hasCrc(db);
   }
 
@@ -802,6 +805,7 @@ export class ValidatorStore {
     this.#crc = true;
     this.#savedStep = snapshot.step;
     if (this.#fileId !== null && fileId(this.path) !== this.#fileId) return this.#rewrite();
+    if (this.#fileId !== null) this.#walId = fileId(`${this.#path}-wal`);
     return null;
   }
 
@@ -815,6 +819,11 @@ export class ValidatorStore {
     const target = replaced ? `${this.#path}.recovered-${Date.now()}` : this.#path;
     this.#db.prepare("VACUUM INTO ?").run(target);
     this.#db.close();
+    // SQLite keeps a moved database's write-ahead log at close (it checkpoints only a file still
+    // in place): left beside the file that took its place, the log would be read into that file.
+    if (replaced && this.#walId !== null && fileId(`${this.#path}-wal`) === this.#walId) {
+      for (const suffix of ["-wal", "-shm"]) rmSync(this.#path + suffix, { force: true });
+    }
     // Released first: the same path's lock is taken again by this process's reopening.
     this.#lock?.close();
     const reopened = ValidatorStore.open(target);

@@ -213,6 +213,8 @@ export class Validator {
   #lastPublishTimestamp: number | null = null;
   #answered = new Set<number>();
   #resetsSent = new Set<number>();
+  /** Where the state file was opened (the store moves when another file takes its place). */
+  #statePath: string;
   /** Per uid, the kinds of trouble already logged above debug level (see `#logOnce`). */
   #reported = new Map<number, Set<string>>();
   #simulationsFinished = 0;
@@ -228,6 +230,7 @@ export class Validator {
 
   constructor(deps: ValidatorDeps) {
     this.#deps = deps;
+    this.#statePath = deps.store.path;
     this.#useConfig(deps.config);
     this.#snapshot = freshSnapshot(deps.options.seed ?? deps.config.seed, deps.config);
   }
@@ -1079,7 +1082,9 @@ export class Validator {
       this.#unsaved = [];
       this.#saveFailed = false;
       if (recovered !== null) this.#alert("state-save", recovered);
-      else deps.alerts.resolve("state-save");
+      // Saved beside a file that took the state's place, the state needs a person to move it
+      // back before a restart: the alert stays.
+      else if (deps.store.path === this.#statePath) deps.alerts.resolve("state-save");
     } catch (error) {
       this.#saveFailed = true;
       // Says which file and what happens meanwhile: a person must free space or fix permissions.

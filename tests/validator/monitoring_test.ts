@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, renameSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -321,6 +321,37 @@ Deno.test("PagerDuty: a validator that cannot write its state file raises the st
   } finally {
     validator.close();
     await receiver.close();
+  }
+});
+
+Deno.test("a state file replaced while the validator runs keeps the state-save alert raised", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "taos-replaced-" });
+  const path = join(dir, "state.db");
+  const lines: string[] = [];
+  const alerts = new Alerter({
+    routingKey: null,
+    source: "taos:validator",
+    log: (line, level) => void lines.push(`${level} ${line}`),
+  });
+  const store = ValidatorStore.open(path);
+  const validator = validatorFor({ store, alerts, metrics: null, board: new StatusBoard() });
+  try {
+    await validator.start();
+    await validator.round();
+    const other = join(dir, "other.db");
+    new DatabaseSync(other).close();
+    renameSync(other, path);
+    await validator.round();
+    await validator.round();
+    await alerts.settled();
+    const saves = lines.filter((line) => line.includes("state-save"));
+    assert.equal(saves.length, 1, saves.join("\n"));
+    assert.match(saves[0], /^error ALERT state-save: the state file was replaced by another file/);
+    assert.match(store.path, /state\.db\.recovered-\d+$/);
+  } finally {
+    validator.close();
+    store.close();
+    Deno.removeSync(dir, { recursive: true });
   }
 });
 

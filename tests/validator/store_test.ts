@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { DatabaseSync } from "node:sqlite";
@@ -337,6 +345,25 @@ Deno.test("store: a state file deleted or replaced while open is written again, 
     const recovered = ValidatorStore.open(/to (\S+)$/.exec(notice)![1]);
     assert.equal(recovered.load()?.snapshot.step, 4);
     recovered.close();
+  }));
+
+Deno.test("store: a database moved over the state while open is not given the state's log", () =>
+  inStateDir((dir) => {
+    const path = join(dir, "state.db");
+    const store = ValidatorStore.open(path);
+    assert.equal(store.save(snapshot(1, null), [injection(1)]), null);
+    const other = join(dir, "other.db");
+    const db = new DatabaseSync(other);
+    db.exec("CREATE TABLE t (x); INSERT INTO t VALUES ('precious')");
+    db.close();
+    renameSync(other, path);
+    assert.match(store.save(snapshot(2, null), [injection(2)]) ?? "", /was replaced by another/);
+    store.close();
+    // The validator's write-ahead log, left at the path, would be read into the other database.
+    assert.equal(existsSync(`${path}-wal`), false);
+    const check = new DatabaseSync(path);
+    assert.deepEqual(check.prepare("SELECT x FROM t").all().map((row) => row.x), ["precious"]);
+    check.close();
   }));
 
 Deno.test("store: a damaged injection record is refused naming its publish and field", () =>
