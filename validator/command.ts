@@ -188,17 +188,18 @@ async function run(args: string[]): Promise<number> {
       wallet: hotkey.keypair.ss58Address,
       netuid: options.netuid,
       alerts,
-      info: {
-        ...neuronInfoLabels({
+      info: neuronInfoLabels(
+        {
           uid: own?.uid ?? null,
           network: options.local ? "local" : options.chainEndpoint,
           coldkey: own?.coldkey ?? null,
           coldkeyName: options.walletName,
           hotkey: hotkey.keypair.ss58Address,
           name: options.walletHotkey,
-        }, simulationConfigFor(config)),
-        simulation_seed: String(config.seed),
-      },
+        },
+        simulationConfigFor(config),
+        config.seed,
+      ),
     });
     try {
       server = await startMonitoringServer({

@@ -110,23 +110,33 @@ function pythonText(field: string, value: unknown): string {
 }
 
 /**
- * The `neuron_info` label set of the reference's exporter: the identity, `simulation_<field>` for
- * every field of the config sent to miners but `logDir` and `fee_policy`, and the fee policy as
- * `simulation_fee_policy_type`, `_<param>` and per tier `_tier_<i>_volume_required` (2 places),
- * `_maker_rate` and `_taker_rate` (percent, 4 places).
+ * The `neuron_info` label set of the reference's exporter: the identity, then the simulation's
+ * labels (see {@linkcode simulationInfoLabels}) and its seed.
  */
 export function neuronInfoLabels(
   identity: NeuronIdentity,
   simulation: Record<string, unknown>,
+  seed: number,
 ): Record<string, string> {
-  const labels: Record<string, string> = {
+  return {
     uid: identity.uid === null ? "-1" : String(identity.uid),
     network: identity.network,
     coldkey: identity.coldkey ?? "",
     coldkey_name: identity.coldkeyName,
     hotkey: identity.hotkey,
     name: identity.name,
+    ...simulationInfoLabels(simulation),
+    simulation_seed: String(seed),
   };
+}
+
+/**
+ * `simulation_<field>` for every field of the config sent to miners but `logDir` and
+ * `fee_policy`, and the fee policy as `simulation_fee_policy_type`, `_<param>` and per tier
+ * `_tier_<i>_volume_required` (2 places), `_maker_rate` and `_taker_rate` (percent, 4 places).
+ */
+function simulationInfoLabels(simulation: Record<string, unknown>): Record<string, string> {
+  const labels: Record<string, string> = {};
   for (const [field, value] of Object.entries(simulation)) {
     if (field !== "logDir" && field !== "fee_policy") {
       labels[`simulation_${field}`] = pythonText(field, value);
@@ -265,8 +275,8 @@ export class ValidatorMetrics {
   readonly #recentTrades = new Map<number, Record<string, string>[]>();
   readonly #recentMinerTrades = new Map<string, Record<string, string>[]>();
 
-  readonly #info: Gauge;
-  #infoLabels: Record<string, string>;
+  #info!: Gauge;
+  #infoLabels: Record<string, string> = {};
 
   /** `alerts`: where the alert counts come from (read when scraped). */
   constructor(options: {
@@ -279,16 +289,7 @@ export class ValidatorMetrics {
     registry.setDefaultLabels({ wallet: options.wallet, netuid: String(options.netuid) });
     // The reference's default registry exports these too (CPU seconds, memory, start time, fds).
     collectDefaultMetrics({ register: registry });
-    this.#infoLabels = Object.fromEntries(
-      Object.entries(options.info).map(([k, v]) => [k.replace(/[^a-zA-Z0-9_]/g, "_"), v]),
-    );
-    this.#info = new Gauge({
-      name: "neuron_info_info",
-      help: "Validator identity and simulation configuration (value 1; data in the labels)",
-      labelNames: Object.keys(this.#infoLabels),
-      registers: [registry],
-    });
-    this.#info.set(this.#infoLabels, 1);
+    this.#setInfo(options.info);
     // The reference's Python client exposes its counter `counters` as `counters_total`.
     new Counter({
       name: "counters_total",
@@ -429,18 +430,41 @@ export class ValidatorMetrics {
       registers: [registry],
     });
   }
-  /** A new simulation started: `neuron_info` shows its seed (when the label is present), and the
-   * last one's trades leave `trades` and `miner_trades`. */
-  newSimulation(seed: number): void {
+  /** Replaces `neuron_info`: a new config may bring other labels (another number of fee tiers). */
+  #setInfo(info: Record<string, string>): void {
+    this.#infoLabels = Object.fromEntries(
+      Object.entries(info).map(([k, v]) => [k.replace(/[^a-zA-Z0-9_]/g, "_"), v]),
+    );
+    this.registry.removeSingleMetric("neuron_info_info");
+    this.#info = new Gauge({
+      name: "neuron_info_info",
+      help: "Validator identity and simulation configuration (value 1; data in the labels)",
+      labelNames: Object.keys(this.#infoLabels),
+      registers: [this.registry],
+    });
+    this.#info.set(this.#infoLabels, 1);
+  }
+
+  /**
+   * A new simulation started (or one was resumed): `neuron_info` shows its config and seed (when
+   * it carries simulation labels), and the last one's trades leave `trades` and `miner_trades`.
+   */
+  newSimulation(simulation: Record<string, unknown>, seed: number): void {
     this.#recentTrades.clear();
     this.#recentMinerTrades.clear();
     this.#trades.reset();
     this.#minerTrades.reset();
     if (!("simulation_seed" in this.#infoLabels)) return;
-    if (this.#infoLabels.simulation_seed === String(seed)) return;
-    this.#infoLabels = { ...this.#infoLabels, simulation_seed: String(seed) };
-    this.#info.reset();
-    this.#info.set(this.#infoLabels, 1);
+    const identity = Object.entries(this.#infoLabels).filter(([name]) =>
+      !name.startsWith("simulation_")
+    );
+    const labels = {
+      ...Object.fromEntries(identity),
+      ...simulationInfoLabels(simulation),
+      simulation_seed: String(seed),
+    };
+    if (JSON.stringify(labels) === JSON.stringify(this.#infoLabels)) return;
+    this.#setInfo(labels);
   }
 
   /** Refreshes every gauge from one published state and the scoring details. */

@@ -720,7 +720,7 @@ export class Validator {
    */
   #openMarket(config: SimConfig, seed: number, fresh: boolean) {
     this.#market = this.#deps.createMarket(config, seed);
-    this.#deps.metrics?.newSimulation(seed);
+    this.#deps.metrics?.newSimulation(simulationConfigFor(config), seed);
     this.#liveFundamental = null;
     if (fresh && this.#deps.seeds !== undefined) {
       this.#market.extendFeed(1, []);

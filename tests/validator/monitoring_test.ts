@@ -116,14 +116,18 @@ function pagerDutyReceiver(status = 202, reply = JSON.stringify({ status: "succe
 }
 
 Deno.test("neuron_info labels: every config field but logDir and fee_policy, and the fee tiers", () => {
-  const labels = neuronInfoLabels({
-    uid: null,
-    network: "local",
-    coldkey: null,
-    coldkeyName: "taos",
-    hotkey: "5Validator",
-    name: "validator",
-  }, simulationConfigFor(referenceConfig()));
+  const labels = neuronInfoLabels(
+    {
+      uid: null,
+      network: "local",
+      coldkey: null,
+      coldkeyName: "taos",
+      hotkey: "5Validator",
+      name: "validator",
+    },
+    simulationConfigFor(referenceConfig()),
+    7,
+  );
   // As the reference's exporter prints them: -1 for an unregistered hotkey, floats as Python.
   assert.equal(labels.uid, "-1");
   assert.equal(labels.coldkey, "");
@@ -140,20 +144,58 @@ Deno.test("neuron_info labels: every config field but logDir and fee_policy, and
   assert.equal(labels.simulation_fee_policy_tier_0_maker_rate, "0.5000");
   assert.equal(labels.simulation_fee_policy_tier_5_volume_required, "3200000.00");
   assert.equal(labels.simulation_fee_policy_tier_5_taker_rate, "0.0380");
+  assert.equal(labels.simulation_seed, "7");
+});
+
+Deno.test("neuron_info follows the simulation running, not the one the command line named", async () => {
+  const identity = {
+    uid: 7,
+    network: "local",
+    coldkey: null,
+    coldkeyName: "owner",
+    hotkey: "5Validator",
+    name: "validator",
+  };
+  const named = { ...smallPreset(), books: 3 };
+  const metrics = new ValidatorMetrics({
+    wallet: "5Validator",
+    netuid: 79,
+    info: neuronInfoLabels(identity, simulationConfigFor(named), 1),
+  });
+  const info = async () =>
+    (await metrics.registry.metrics()).split("\n").find((line) =>
+      line.startsWith("neuron_info_info{")
+    )!;
+  assert.match(await info(), /simulation_book_count="3"/);
+  // A resumed simulation of 2 books with one fee tier fewer: other values and other labels.
+  const running = smallPreset();
+  running.exchange.fees.tiers = running.exchange.fees.tiers.slice(0, -1);
+  metrics.newSimulation(simulationConfigFor(running), 4);
+  const line = await info();
+  assert.match(line, /simulation_book_count="2"/);
+  assert.match(line, /simulation_seed="4"/);
+  assert.match(line, /uid="7"/);
+  const tiers = running.exchange.fees.tiers.length;
+  assert.doesNotMatch(line, new RegExp(`simulation_fee_policy_tier_${tiers}_`));
+  assert.equal((await metrics.registry.metrics()).match(/^neuron_info_info\{/gm)?.length, 1);
 });
 
 Deno.test("metrics: every family of the spec is served on /metrics with wallet and netuid", async () => {
   const metrics = new ValidatorMetrics({
     wallet: "5Validator",
     netuid: 79,
-    info: neuronInfoLabels({
-      uid: 7,
-      network: "local",
-      coldkey: "5Cold",
-      coldkeyName: "owner",
-      hotkey: "5Validator",
-      name: "validator",
-    }, { book_count: 2 }),
+    info: neuronInfoLabels(
+      {
+        uid: 7,
+        network: "local",
+        coldkey: "5Cold",
+        coldkeyName: "owner",
+        hotkey: "5Validator",
+        name: "validator",
+      },
+      { book_count: 2 },
+      1,
+    ),
   });
   const board = new StatusBoard();
   const store = ValidatorStore.open(":memory:");
@@ -196,7 +238,7 @@ Deno.test("metrics: every family of the spec is served on /metrics with wallet a
     );
     assert.match(
       text,
-      /neuron_info_info\{uid="7",network="local",coldkey="5Cold",coldkey_name="owner",hotkey="5Validator",name="validator",simulation_book_count="2",wallet=/,
+      /neuron_info_info\{uid="7",network="local",coldkey="5Cold",coldkey_name="owner",hotkey="5Validator",name="validator",[^}]*simulation_book_count="2",[^}]*wallet=/,
     );
     // Per-book PnL adds up to the miner's; the leaderboard rows carry the changes since the
     // previous observation.
@@ -217,7 +259,7 @@ Deno.test("metrics: every family of the spec is served on /metrics with wallet a
       await validator.round();
     }
     assert.match(await metrics.registry.metrics(), /^trades\{/m);
-    metrics.newSimulation(99);
+    metrics.newSimulation({ book_count: 2 }, 99);
     assert.doesNotMatch(await metrics.registry.metrics(), /^trades\{/m);
   } finally {
     validator.close();
@@ -617,7 +659,7 @@ Deno.test("neuron_info shows the running simulation's seed; disk usage is the st
     await validator.round();
     const text = await metrics.registry.metrics();
     const seed = smallPreset().seed;
-    assert.match(text, new RegExp(`neuron_info_info\\{uid="4",simulation_seed="${seed}"`));
+    assert.match(text, new RegExp(`neuron_info_info\\{uid="4",[^}]*simulation_seed="${seed}"`));
     assert.doesNotMatch(text, /simulation_seed="999"/, "the old seed's series is gone");
     const disk = /validator_gauges\{validator_gauge_name="disk_usage_percent"[^}]*\} ([\d.e+-]+)/
       .exec(text);
