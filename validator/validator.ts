@@ -1214,12 +1214,17 @@ export function normalizedWeights(
   return { uids: [...uids], weights };
 }
 
-/** Percent used of the file system holding `path` (the state file), 0 when unknown. */
+/**
+ * Percent used of the file system holding `path` (the state file), 0 when unknown: used over what
+ * users can have (used and available, the blocks reserved for root left out), to one decimal, as
+ * the reference's `psutil.disk_usage` and `df` count it.
+ */
 function diskUsage(path: string): number {
   if (path === ":memory:") return 0;
   try {
     const fs = statfsSync(dirname(path));
-    return fs.blocks > 0 ? 100 * (1 - fs.bavail / fs.blocks) : 0;
+    const used = fs.blocks - fs.bfree;
+    return used + fs.bavail > 0 ? Math.round((1000 * used) / (used + fs.bavail)) / 10 : 0;
   } catch {
     return 0;
   }
