@@ -332,6 +332,14 @@ export class Validator {
         point = this.#snapshot.simulation = nextSimulation(point, this.#config);
       }
     }
+    const seedFlag = this.#deps.options.seed;
+    if (saved !== null && seedFlag !== null && seedFlag !== point.seed) {
+      log(
+        "info",
+        `--seed ${seedFlag} applies to a new state only: the saved simulations' seeds go on ` +
+          `(simulation ${point.index} has seed ${point.seed}); --neuron.reset starts over with it`,
+      );
+    }
     point.config = this.#config;
     const resuming = saved !== null && point.publishes > 0;
     this.#openMarket(this.#config, point.seed, !resuming);
@@ -1231,6 +1239,7 @@ function diskUsage(path: string): number {
 }
 
 /** Do two validated configurations describe the same simulation? */
+/** Whether two configs run the same market but for the seed, which a saved state chooses. */
 function sameConfig(a: SimConfig, b: SimConfig): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return JSON.stringify({ ...a, seed: 0 }) === JSON.stringify({ ...b, seed: 0 });
 }

@@ -367,10 +367,10 @@ Deno.test("the progress line names a miner as the leader, never a uid that is no
 
 Deno.test("a resumed simulation keeps its saved configuration and says the new one waits", async () => {
   const store = ValidatorStore.open(":memory:");
-  const start = async (duration: number, logged: string[]) => {
+  const start = async (duration: number, logged: string[], flags: string[] = []) => {
     const validator = new Validator({
-      options: { ...parseValidatorArgs(["--local"]), saveIntervalSeconds: 3600 },
-      config: { ...smallPreset(), duration },
+      options: { ...parseValidatorArgs(["--local", ...flags]), saveIntervalSeconds: 3600 },
+      config: { ...smallPreset(), duration, seed: 7 },
       createMarket: (c, seed): Market => SimEngine.create({ config: c, seed, threads: 1 }),
       directory: new StaticNeuronDirectory(neurons),
       client,
@@ -399,6 +399,17 @@ Deno.test("a resumed simulation keeps its saved configuration and says the new o
       changed.join("\n"),
     );
     second.close();
+    // A seed names the first simulation of a new state: a saved one's seeds go on, and saying the
+    // config changed would promise it for the next simulation.
+    const seeded: string[] = [];
+    (await start(600e9, seeded, ["--seed", "42"])).close();
+    assert.ok(!seeded.some((m) => m.includes("resumes with its saved configuration")));
+    assert.ok(
+      seeded.some((m) =>
+        m.includes("--seed 42 applies to a new state only") && m.includes("has seed 7")
+      ),
+      seeded.join("\n"),
+    );
   } finally {
     store.close();
   }
