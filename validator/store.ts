@@ -802,6 +802,15 @@ export class ValidatorStore {
       if (db.isTransaction) db.exec("ROLLBACK");
       throw error;
     }
+    // Each save is copied into the file itself at once, so that a write-ahead log lost or damaged
+    // after a crash costs at most the save in progress, not every save since SQLite's last
+    // automatic checkpoint (a thousand pages: many saves). A checkpoint that fails leaves the
+    // save in the log, where SQLite finds it.
+    try {
+      db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    } catch {
+      // The save stands; the next one checkpoints again.
+    }
     this.#crc = true;
     this.#savedStep = snapshot.step;
     if (this.#fileId !== null && fileId(this.path) !== this.#fileId) return this.#rewrite();

@@ -366,6 +366,26 @@ Deno.test("store: a database moved over the state while open is not given the st
     check.close();
   }));
 
+Deno.test("store: each save is in the file itself, so a lost write-ahead log loses no save", () =>
+  inStateDir((dir) => {
+    const path = join(dir, "state.db");
+    const store = ValidatorStore.open(path);
+    try {
+      store.save(snapshot(1, null), [injection(1)]);
+      store.save(snapshot(2, null), [injection(2)]);
+      // What a crash followed by the loss of the -wal file leaves: the file alone.
+      const copy = join(dir, "copy.db");
+      writeFileSync(copy, Deno.readFileSync(path));
+      const reopened = ValidatorStore.open(copy);
+      const saved = reopened.load();
+      reopened.close();
+      assert.equal(saved?.snapshot.step, 2);
+      assert.deepEqual(saved?.injections.map((i) => i.publish), [1, 2]);
+    } finally {
+      store.close();
+    }
+  }));
+
 Deno.test("store: a damaged injection record is refused naming its publish and field", () =>
   inStateDir((dir) => {
     const path = join(dir, "state.db");
@@ -403,13 +423,16 @@ Deno.test("store: an injection record that cannot be inflated is refused naming 
 /** A state at step 3 left as a crash leaves it: its committed data in the `-wal` beside it. */
 function crashedState(dir: string): { path: string; files: Map<string, Uint8Array> } {
   const path = join(dir, "state.db");
-  const store = ValidatorStore.open(path);
-  store.save(snapshot(3, scorerAfter(3)), [injection(1)]);
-  // Copied while open: what a kill -9 leaves (the -wal is folded in only by a clean close).
+  saveOnce(path, snapshot(3, scorerAfter(3)), [injection(1), injection(2)]);
+  // A save copies itself into the file at once; a kill -9 between its commit and that copy
+  // leaves the commit in the -wal alone. A write of another connection stands in for it here.
+  const db = new DatabaseSync(path);
+  db.exec("DELETE FROM injections WHERE publish = 2");
+  // Copied while open: the -wal is folded in only by a clean close.
   const files = new Map(
     ["", "-wal"].map((suffix) => [suffix, Deno.readFileSync(path + suffix)] as const),
   );
-  store.close();
+  db.close();
   for (const [suffix, bytes] of files) Deno.writeFileSync(path + suffix, bytes);
   return { path, files };
 }
