@@ -392,6 +392,32 @@ function injectionKey(simulation: number, publish: number): string {
   return `injections ${simulation} ${publish}`;
 }
 
+/**
+ * Gives the rows a layout 1 file holds their checksums (in the transaction that adds the column),
+ * so that none of them goes unchecked for as long as it is kept.
+ */
+function checksumEarlierRows(db: DatabaseSync): void {
+  const injections = db.prepare("SELECT simulation, publish, body FROM injections").all() as {
+    simulation: number;
+    publish: number;
+    body: Uint8Array;
+  }[];
+  const injection = db.prepare(
+    "UPDATE injections SET crc = ? WHERE simulation = ? AND publish = ?",
+  );
+  for (const row of injections) {
+    injection.run(
+      rowCrc(injectionKey(row.simulation, row.publish), row.body),
+      row.simulation,
+      row.publish,
+    );
+  }
+  const inventory = db.prepare("SELECT step, timestamp, uids, books, vals FROM inventory")
+    .all() as { step: number; timestamp: number; uids: number; books: number; vals: Uint8Array }[];
+  const observation = db.prepare("UPDATE inventory SET crc = ? WHERE step = ?");
+  for (const row of inventory) observation.run(rowCrc(inventoryKey(row), row.vals), row.step);
+}
+
 /** Whether every table has its `crc` column (layout 2 on). */
 function hasCrc(db: DatabaseSync): boolean {
   return TABLES.every((table) =>
@@ -740,6 +766,7 @@ export class ValidatorStore {
     try {
       if (!this.#crc) {
         for (const table of TABLES) db.exec(`ALTER TABLE ${table} ADD COLUMN crc INTEGER`);
+        checksumEarlierRows(db);
         db.exec(`PRAGMA user_version = ${LAYOUT}`);
       }
       db.prepare("DELETE FROM injections WHERE simulation <> ? OR publish > ?").run(

@@ -152,6 +152,11 @@ Deno.test("store: snapshot, scoring windows and injections round-trip through th
       Scorer.fromJSON(again.snapshot.scoring!, { uids: 3, books: 2 }).miners[2].inventory,
       scorer.miners[2].inventory,
     );
+    // A row written before the upgrade is now checked like the others.
+    const edit = new DatabaseSync(path);
+    edit.exec("UPDATE inventory SET vals = zeroblob(length(vals)) WHERE step = 1");
+    edit.close();
+    assert.throws(() => ValidatorStore.open(path), StateFileError);
   }));
 
 Deno.test("store: windows shorter than the history, reset uids and pruning", () => {
@@ -696,8 +701,8 @@ Deno.test("store: a layout 1 state (no checksums) is read, and gains them at its
         "(SELECT count(*) FROM injections WHERE crc IS NULL) AS injections",
     ).get() as { inventory: number; injections: number };
     raw2.close();
-    // The rows written before stay unchecked; the new ones carry their checksum.
-    assert.deepEqual({ ...unchecked }, { inventory: 3, injections: 1 });
+    // The rows written before get their checksums with the column.
+    assert.deepEqual({ ...unchecked }, { inventory: 0, injections: 0 });
     const reopened = ValidatorStore.open(path);
     const again = reopened.load()!;
     reopened.close();
@@ -707,4 +712,9 @@ Deno.test("store: a layout 1 state (no checksums) is read, and gains them at its
       Scorer.fromJSON(again.snapshot.scoring!, { uids: 3, books: 2 }).miners[2].inventory,
       scorer.miners[2].inventory,
     );
+    // A row written before the upgrade is now checked like the others.
+    const edit = new DatabaseSync(path);
+    edit.exec("UPDATE inventory SET vals = zeroblob(length(vals)) WHERE step = 1");
+    edit.close();
+    assert.throws(() => ValidatorStore.open(path), StateFileError);
   }));
