@@ -148,13 +148,17 @@ export class HttpServer {
       ),
       options.maxConnectionsPerIp ?? DEFAULT_MAX_CONNECTIONS_PER_IP,
     );
-    node.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const serve = (req: http.IncomingMessage, res: http.ServerResponse) => {
       server.#trackRequest(req.socket as Socket, res);
       server.#respond(handler, req, res, report).catch((error) => {
         report(`http server: reply failed: ${messageOf(error)}`);
         res.destroy();
       });
-    });
+    };
+    node.on("request", serve);
+    // `Expect: 100-continue` is answered only when the handler reads the body: a request refused
+    // without it (a wrong method, a stranger) is not invited to send the body first.
+    node.on("checkContinue", serve);
     return new Promise((resolve, reject) => {
       const failed = (error: Error) => reject(listenError(error));
       node.once("error", failed);
@@ -244,9 +248,16 @@ export class HttpServer {
     report: (message: string) => void,
   ): Promise<void> {
     const peer = { hostname: req.socket.remoteAddress ?? "", port: req.socket.remotePort ?? 0 };
+    const target = originForm(req.url ?? "");
     let reply: Outgoing;
     try {
-      reply = await handler(nodeIncoming(req), peer);
+      reply = target === null
+        ? {
+          status: 400,
+          headers: { "content-type": "text/plain" },
+          body: "Bad Request: the request target must be a path or an absolute http URL",
+        }
+        : await handler(nodeIncoming(req, res, target), peer);
     } catch (error) {
       report(`http server: ${req.method} ${req.url} failed: ${messageOf(error)}`);
       reply = { status: 500, headers: { "content-type": "text/plain" }, body: "Server Error" };
@@ -270,11 +281,32 @@ export class HttpServer {
 /** Headers that describe the connection or framing, which the server sets itself. */
 const HOP_BY_HOP = new Set(["connection", "content-length", "keep-alive", "transfer-encoding"]);
 
+/**
+ * The path and query of a request target: an origin-form one as it is (`//x` is a path, not a
+ * host), an absolute-form one (`http://host/path`, which RFC 9112 has servers accept) without its
+ * scheme and host; null for any other form (`*`, `host:port`).
+ */
+function originForm(target: string): string | null {
+  if (target.startsWith("/")) return target;
+  if (!/^https?:\/\//i.test(target)) return null;
+  try {
+    const url = new URL(target);
+    return `${url.pathname}${url.search}`;
+  } catch {
+    return null;
+  }
+}
+
 /** A node request as an {@linkcode Incoming} call; its body is read only when asked for. */
-function nodeIncoming(req: http.IncomingMessage): Incoming {
+function nodeIncoming(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  target: string,
+): Incoming {
+  let continued = false;
   return {
     method: req.method ?? "GET",
-    target: req.url ?? "/",
+    target,
     header(name) {
       const value = req.headers[name.toLowerCase()];
       return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
@@ -284,7 +316,13 @@ function nodeIncoming(req: http.IncomingMessage): Incoming {
         if (value !== undefined) fn(Array.isArray(value) ? value.join(", ") : value, name);
       }
     },
-    body: (limit, deadline) => readNodeBody(req, limit, deadline),
+    body: (limit, deadline) => {
+      if (!continued && /100-continue/i.test(String(req.headers.expect ?? ""))) {
+        continued = true;
+        res.writeContinue();
+      }
+      return readNodeBody(req, limit, deadline);
+    },
   };
 }
 
@@ -367,12 +405,12 @@ export function webHandler(
         };
       }
     }
-    const target = incoming.target.startsWith("/") ? incoming.target : "/";
     // A HEAD is answered as its GET, whose length the reply's headers give; the server sends no
     // body for it. (Hono answers a HEAD itself with no body, and so a length of 0.)
     const method = incoming.method === "HEAD" ? "GET" : incoming.method;
+    // Joined rather than resolved against a base, so that a target such as `//x` stays a path.
     const response = await fetch(
-      new Request(new URL(target, "http://localhost"), { method, headers, body }),
+      new Request(`http://localhost${incoming.target}`, { method, headers, body }),
     );
     const replyHeaders: Record<string, string> = {};
     response.headers.forEach((value, name) => replyHeaders[name] = value);

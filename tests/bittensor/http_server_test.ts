@@ -4,6 +4,7 @@ import {
   BodyError,
   HttpServer,
   type HttpServerOptions,
+  readOnly,
   webHandler,
 } from "../../bittensor/http_server.ts";
 
@@ -204,6 +205,69 @@ Deno.test("methods a web Request cannot carry are refused without a server error
     assert.deepEqual(errors, []);
     const options = await fetch(`http://127.0.0.1:${server.port}/`, { method: "OPTIONS" });
     assert.equal(await options.text(), "fine");
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("request targets: an absolute URL is its path, //x is a path, other forms are refused", async () => {
+  const server = await listen((request) => {
+    const url = new URL(request.url);
+    return new Response(`${url.pathname}${url.search}`);
+  });
+  const ask = async (target: string) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    try {
+      await conn.write(
+        encoder.encode(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`),
+      );
+      const reply = (await readUntilClosed(conn, 5000)).text;
+      return `${reply.slice(9, 12)} ${reply.split("\r\n\r\n")[1] ?? ""}`;
+    } finally {
+      closeQuietly(conn);
+    }
+  };
+  try {
+    assert.equal(await ask("/metrics?x=1"), "200 /metrics?x=1");
+    assert.equal(await ask("http://other:8080/metrics?x=1"), "200 /metrics?x=1");
+    assert.equal(await ask("//metrics"), "200 //metrics");
+    assert.match(await ask("*"), /^400 Bad Request: the request target must be a path/);
+    assert.match(await ask("example.com:443"), /^400 /);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("Expect: 100-continue is answered only when the handler reads the body", async () => {
+  // A read-only server refuses other methods without reading their bodies; POST passes here.
+  const reading = webHandler(async (request) =>
+    new Response(`read ${(await request.arrayBuffer()).byteLength}`)
+  );
+  const refusing = readOnly(reading);
+  const server = await HttpServer.listen(
+    (incoming, peer) =>
+      incoming.method === "POST" ? reading(incoming, peer) : refusing(incoming, peer),
+    { port: 0, hostname: "127.0.0.1" },
+  );
+  const send = async (method: string) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    try {
+      await conn.write(encoder.encode(
+        `${method} /x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n`,
+      ));
+      const first = await readUntilMatch(conn, /^HTTP\/1\.1 \d{3}/);
+      if (first.startsWith("HTTP/1.1 100")) await conn.write(encoder.encode("abc"));
+      return first + (await readUntilClosed(conn, 5000)).text;
+    } finally {
+      closeQuietly(conn);
+    }
+  };
+  try {
+    const accepted = await send("POST");
+    assert.match(accepted, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK[^]*read 3$/);
+    const refused = await send("PUT");
+    assert.match(refused, /^HTTP\/1\.1 405 [^]*PUT is not allowed/);
+    assert.doesNotMatch(refused, /100 Continue/);
   } finally {
     await server.close();
   }
