@@ -319,6 +319,15 @@ export class Validator {
       if (scoring !== null) {
         if (!Array.isArray(scoring?.miners)) throw new Error("scoring.miners is not a list");
         this.#scorer = Scorer.fromJSON(scoring, this.#scorerOptions);
+        const kept = Math.max(0, ...scoring.miners.map((m) => m.inventory?.length ?? 0));
+        const lookback = this.#deps.options.scoring.sharpeLookback;
+        if (kept > lookback) {
+          log(
+            "info",
+            `--scoring.sharpe.lookback ${lookback} keeps the last ${lookback} of the ${kept} saved ` +
+              "inventory observations per miner; the older ones are dropped at the next save",
+          );
+        }
       }
       if (saved !== null) this.#snapshot = saved.snapshot;
     } catch (error) {

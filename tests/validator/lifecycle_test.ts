@@ -413,6 +413,15 @@ Deno.test("a resumed simulation keeps its saved configuration and says the new o
       ),
       seeded.join("\n"),
     );
+    // A shorter window drops observations for good: said, not done silently.
+    const shorter: string[] = [];
+    (await start(600e9, shorter, ["--scoring.sharpe.lookback", "2"])).close();
+    assert.ok(
+      shorter.some((m) =>
+        /lookback 2 keeps the last 2 of the 3 saved inventory observations/.test(m)
+      ),
+      shorter.join("\n"),
+    );
   } finally {
     store.close();
   }
