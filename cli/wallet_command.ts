@@ -184,6 +184,8 @@ export const command: Command = {
   name: "wallet",
   summary: "create, list and show local Bittensor wallets",
   help,
+  // No flag of its own is `-h` (the hotkey is `--wallet.hotkey` alone).
+  shortHelp: true,
   async run(args: string[]): Promise<number> {
     const { values, positionals } = parse(args);
     const [action, ...extra] = positionals;

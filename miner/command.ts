@@ -97,7 +97,8 @@ Monitoring and logs:
       --prometheus.port <port>          metrics exporter port (default ${MINER_DEFAULTS.metricsPort}, or
                                         any free port when that one is taken)
       --prometheus.level <level>        OFF disables the exporter, INFO (default) or DEBUG keep it
-  -l, --logging.level <level>           error, warning, info, debug or trace (default ${MINER_DEFAULTS.logLevel})
+  -l, --logging.level <level>           error, warning, info, debug or trace (default ${MINER_DEFAULTS.logLevel});
+                                        --log-level, the validator's spelling, works too
       --logging.debug, --logging.trace, --logging.info, --logging.warning, --logging.error
                                         the same, as flags (the most verbose given wins)
       --help                            this text
@@ -243,6 +244,8 @@ function parseMinerArgs(args: string[]) {
       "prometheus.port": { type: "string" },
       "prometheus.level": { type: "string", default: "INFO" },
       "logging.level": { type: "string", short: "l", default: MINER_DEFAULTS.logLevel },
+      // The validator's spelling, so that a flag carries over between the two.
+      "log-level": { type: "string" },
       "logging.debug": { type: "boolean", default: false },
       "logging.trace": { type: "boolean", default: false },
       "logging.info": { type: "boolean", default: false },
@@ -273,7 +276,7 @@ function settingsFrom(
     ? "warning"
     : values["logging.error"]
     ? "error"
-    : values["logging.level"].toLowerCase().replace(/^warn$/, "warning");
+    : (values["log-level"] ?? values["logging.level"]).toLowerCase().replace(/^warn$/, "warning");
   const choices = z.object({
     forcePermit: z.enum(["true", "false", "True", "False"], {
       error: "--blacklist.force_validator_permit: expected true or false",
@@ -282,7 +285,8 @@ function settingsFrom(
       error: "--prometheus.level: expected OFF, INFO or DEBUG",
     }),
     logLevel: z.enum(LOG_LEVELS, {
-      error: `--logging.level: expected one of ${LOG_LEVELS.join(", ")}`,
+      error: `${values["log-level"] === undefined ? "--logging.level" : "--log-level"}: ` +
+        `expected one of ${LOG_LEVELS.join(", ")}`,
     }),
   }).safeParse({
     forcePermit: values["blacklist.force_validator_permit"],

@@ -140,6 +140,8 @@ const optionTable = {
   "wallet.name": { type: "string", short: "w" },
   "wallet.hotkey": { type: "string", short: "h" },
   "log-level": { type: "string", short: "l" },
+  // The miner's spelling, so that a flag carries over between the two.
+  "logging.level": { type: "string" },
   "logging.error": { type: "boolean" },
   "logging.warning": { type: "boolean" },
   "logging.info": { type: "boolean" },
@@ -230,7 +232,8 @@ Network and wallet (run_validator.sh short flags in brackets):
       --miner <uid>:<hotkey>@<host>:<port>  a miner axon for --local (repeatable)
 
 Logging:
-  -l, --log-level <level>                 error|warning|info|debug|trace (default info)
+  -l, --log-level <level>                 error|warning|info|debug|trace (default info);
+                                          --logging.level, the miner's spelling, works too
       --logging.<level>                   same, reference form (e.g. --logging.debug)
       --logging.logging_dir <dir>         state root (default ~/.bittensor/validators)
       --neuron.name <name>                state sub-directory (default validator)
@@ -403,11 +406,12 @@ function commitSchemeOf(raw: string | undefined): CommitScheme {
 }
 
 function logLevelOf(values: Record<string, unknown>): LogLevel {
-  const raw = values["log-level"];
+  const flag = values["log-level"] !== undefined ? "-l/--log-level" : "--logging.level";
+  const raw = values["log-level"] ?? values["logging.level"];
   if (typeof raw === "string") {
     const level = raw.toLowerCase();
     if (!(LOG_LEVELS as readonly string[]).includes(level)) {
-      throw new UsageError(`-l/--log-level: '${raw}' must be one of ${LOG_LEVELS.join(", ")}`);
+      throw new UsageError(`${flag}: '${raw}' must be one of ${LOG_LEVELS.join(", ")}`);
     }
     return level as LogLevel;
   }

@@ -525,6 +525,10 @@ Deno.test("taos miner rejects bad flags with the flag's name", async () => {
   r = await run("--local", "--agent.max_memory", "8");
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--agent\.max_memory: '8' must be >= 16$/m);
+  // The validator's spelling of the log level is taken too, and named when wrong.
+  r = await run("--local", "--log-level", "loud");
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--log-level: expected one of error, warning, info, debug, trace/);
 
   // Agent parameters passed unquoted, as run_miner.sh does, are checked together by the agent.
   const root = await minerWallet("taos-miner-");

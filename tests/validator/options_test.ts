@@ -158,6 +158,8 @@ Deno.test("options: long reference forms, --local miners, -s/-x accepted with a 
   ]);
   assert.equal(o.chainEndpoint, "ws://10.0.0.1:9944");
   assert.equal(o.logLevel, "trace");
+  // The miner's spelling works too.
+  assert.equal(parseValidatorArgs(["--logging.level", "debug"]).logLevel, "debug");
   assert.equal(o.pagerdutyKey, "K2");
   assert.equal(o.prometheusPort, null);
   assert.equal(o.timeoutSeconds, 5);
@@ -203,6 +205,7 @@ Deno.test("options: bad values name the flag", () => {
     [["-u", "0x4f"], /--netuid: '0x4f' must be a number/],
     [["-t", "Infinity"], /--neuron\.timeout: 'Infinity' must be a number/],
     [["-l", "loud"], /-l\/--log-level: 'loud'/],
+    [["--logging.level", "loud"], /^--logging\.level: 'loud'/],
     [
       ["--neuron.commit_scheme", "drand"],
       /--neuron\.commit_scheme: 'drand' must be one of auto, hash, timelock/,
