@@ -487,17 +487,28 @@ static void liquidate(tx_exchange *ex, uint32_t li) {
   };
   x_place(ex, &in);
   if (last_event_rejected(ex) && loan_alive(ex, li, account, order_id)) {
-    /* Not enough for the whole loan: liquidate what the account holds. */
+    /* A loan worth less than a lot (what a taker fee left of an earlier call) cannot be traded
+     * for: one lot closes it. A loan the account cannot cover: liquidate what it holds. */
     acct = &ex->accounts[account];
+    loan = &ex->loans[li];
+    const x_book *book = &ex->books[book_id];
     if (in.direction == TX_SELL) {
+      const x_side *bids = &book->side[TX_BUY];
+      /* (The owner's own bids, cancelled above, may have been the whole side.) */
+      bool below_lot =
+          bids->n > 0 && loan->amount < x_notional(ex, bids->lv[bids->n - 1].price, ex->lot);
       in.currency = TX_CURRENCY_BASE;
-      in.volume = x_lot(ex, acct->base_free);
+      in.volume = !below_lot ? x_lot(ex, acct->base_free)
+                  : acct->base_free >= ex->lot ? ex->lot
+                                               : 0;
+    } else if (!affords_lot(ex, acct, book)) {
+      in.volume = 0;
+    } else if (loan->amount < ex->lot) {
+      in.volume = ex->lot; /* in base, as the first order */
     } else {
       in.currency = TX_CURRENCY_QUOTE;
-      in.volume = affords_lot(ex, acct, &ex->books[book_id])
-                      ? (int64_t)((__int128)acct->quote_free * X_RATE_ONE /
-                                  (X_RATE_ONE + x_taker_rate(acct)))
-                      : 0;
+      in.volume = (int64_t)((__int128)acct->quote_free * X_RATE_ONE /
+                            (X_RATE_ONE + x_taker_rate(acct)));
     }
     if (in.volume > 0) x_place(ex, &in);
   }

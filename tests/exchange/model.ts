@@ -1581,13 +1581,23 @@ export class ExchangeModel {
       });
     close(loan.amount, long ? "quote" : "base");
     if (this.#events.at(-1)?.type === "rejected" && alive()) {
-      // Not enough for the whole loan: what the account holds.
-      const volume = long
-        ? this.#toLot(account.baseFree)
-        : this.#affordsLot(agentId, bookId)
-        ? (account.quoteFree * E9) / (E9 + this.#rates(agentId, bookId).takerE9)
-        : 0n;
-      if (volume > 0n) close(volume, long ? "base" : "quote");
+      // Worth less than a lot (what a taker fee left of an earlier call): one lot closes it. More
+      // than the account can cover: what it holds.
+      if (long) {
+        // (The owner's own bids, cancelled above, may have been the whole side.)
+        const bid = book.bids[0]?.price;
+        const belowLot = bid !== undefined && loan.amount < this.#quoteOf(bid, this.#lot, 0n);
+        const volume = !belowLot
+          ? this.#toLot(account.baseFree)
+          : account.baseFree >= this.#lot
+          ? this.#lot
+          : 0n;
+        if (volume > 0n) close(volume, "base");
+      } else if (this.#affordsLot(agentId, bookId)) {
+        const quote = (account.quoteFree * E9) / (E9 + this.#rates(agentId, bookId).takerE9);
+        if (loan.amount < this.#lot) close(this.#lot, "base");
+        else if (quote > 0n) close(quote, "quote");
+      }
     }
     if (!alive()) return;
     const exhausted = long ? account.baseFree < this.#lot : !this.#affordsLot(agentId, bookId);
