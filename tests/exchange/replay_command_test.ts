@@ -316,6 +316,24 @@ Deno.test("a garbage cancellation or reset entry is refused alone; its siblings 
   assert.deepEqual(run.final?.books[0].bids, [["10.00", "1.50"]]);
 });
 
+Deno.test("a bad quantity is quoted as written: 1e309 as Infinity, a huge value cut short", async () => {
+  const huge = "[".repeat(10_000) + "]".repeat(10_000);
+  // Two responses: the first with volume 1e309, the second with a price of deep brackets.
+  const script = JSON.parse(JSON.stringify(minimal));
+  const response = script.batches[0].responses[0];
+  script.batches[0].responses.push({ ...response, payload: { ...response.payload, price: 0 } });
+  const raw = JSON.stringify(script)
+    .replace('"volume":1,', '"volume":1e309,')
+    .replace('"price":0', `"price":${huge}`);
+  const run = await replayText(raw);
+  assert.equal(run.code, 0, run.stderr);
+  const problems = run.events.filter((e) => e.event === "reject").map((e) => String(e.problem));
+  assert.equal(problems.length, 2);
+  assert.match(problems[0], /got Infinity$/);
+  assert.ok(problems[1].length < 200, `${problems[1].length} characters`);
+  assert.match(problems[1], /got \[\[\[\[.*\.\.\.$/);
+});
+
 Deno.test("decreasing batch timestamps are rejected", async () => {
   const run = await replayScript({
     exchange: {},
