@@ -102,20 +102,19 @@ Deno.test("taos wallet refuses a flag that means nothing to the action, and empt
   }
 });
 
-Deno.test("taos wallet create --overwrite-coldkey alone replaces the coldkey and keeps the hotkey", async () => {
-  const root = mkdtempSync(join(tmpdir(), "taos-wallet-cold-"));
+/** A new wallet root holding wallet `w`: coldkey //Alice, hotkey `default` //Bob. */
+async function aliceAndBob(prefix: string): Promise<string> {
+  const root = mkdtempSync(join(tmpdir(), prefix));
   const created = await wallet(
     "create",
-    "-p",
-    root,
-    "-w",
-    "w",
-    "--coldkey-uri",
-    "//Alice",
-    "--hotkey-uri",
-    "//Bob",
+    ...["-p", root, "-w", "w", "--coldkey-uri", "//Alice", "--hotkey-uri", "//Bob"],
   );
   assert.equal(created.code, 0, created.stderr);
+  return root;
+}
+
+Deno.test("taos wallet create --overwrite-coldkey alone replaces the coldkey and keeps the hotkey", async () => {
+  const root = await aliceAndBob("taos-wallet-cold-");
   const replaced = await wallet(
     "create",
     "-p",
@@ -171,19 +170,7 @@ Deno.test("taos wallet create writes nothing when a key's path is not a regular 
 });
 
 Deno.test("taos wallet show and list agree on a missing coldkeypub.txt and say why an encrypted hotkey has no address", async () => {
-  const root = mkdtempSync(join(tmpdir(), "taos-wallet-pub-"));
-  const created = await wallet(
-    "create",
-    "-p",
-    root,
-    "-w",
-    "w",
-    "--coldkey-uri",
-    "//Alice",
-    "--hotkey-uri",
-    "//Bob",
-  );
-  assert.equal(created.code, 0, created.stderr);
+  const root = await aliceAndBob("taos-wallet-pub-");
   rmSync(join(root, "w", "coldkeypub.txt"));
   // An older wallet's encrypted hotkey, with no public file beside it.
   rmSync(join(root, "w", "hotkeys", "defaultpub.txt"));

@@ -444,23 +444,10 @@ Deno.test("a replay that loses a miner's resting order is reported, though the p
     }],
   }), 0.05);
   const alerted: string[] = [];
-  const open = (client: MinerClient) => {
+  const open = (miners: MinerClient) => {
     const store = ValidatorStore.open(path);
-    const validator = new Validator({
-      options: { ...parseValidatorArgs(["--local"]), saveIntervalSeconds: 3600 },
-      config: { ...smallPreset(), duration: 600e9 },
-      createMarket: (c, seed): Market => SimEngine.create({ config: c, seed, threads: 1 }),
-      directory: new StaticNeuronDirectory(neurons),
-      client,
-      store,
-      ...quietParts(),
-      alerts: new Alerter({
-        routingKey: null,
-        source: "t",
-        log: (line) => void alerted.push(line),
-      }),
-    });
-    return { store, validator };
+    const config = { ...smallPreset(), duration: 600e9 };
+    return { store, validator: validatorOn(store, config, [], alerted, miners) };
   };
   try {
     const first = open(deepBids);
@@ -500,13 +487,14 @@ function validatorOn(
   config: SimConfig,
   flags: string[],
   logged: string[] = [],
+  miners: MinerClient = client,
 ): Validator {
   return new Validator({
     options: { ...parseValidatorArgs(["--local", ...flags]), saveIntervalSeconds: 3600 },
     config,
     createMarket: (c, seed): Market => SimEngine.create({ config: c, seed, threads: 1 }),
     directory: new StaticNeuronDirectory(neurons),
-    client,
+    client: miners,
     store,
     ...quietParts(),
     alerts: new Alerter({ routingKey: null, source: "t", log: (line) => logged.push(line) }),
