@@ -115,33 +115,16 @@ async function aliceAndBob(prefix: string): Promise<string> {
 
 Deno.test("taos wallet create --overwrite-coldkey alone replaces the coldkey and keeps the hotkey", async () => {
   const root = await aliceAndBob("taos-wallet-cold-");
-  const replaced = await wallet(
-    "create",
-    "-p",
-    root,
-    "-w",
-    "w",
-    "--overwrite-coldkey",
-    "--coldkey-uri",
-    "//Dave",
-  );
+  const createInW = (...flags: string[]) => wallet("create", "-p", root, "-w", "w", ...flags);
+  const replaced = await createInW("--overwrite-coldkey", "--coldkey-uri", "//Dave");
   assert.equal(replaced.code, 0, replaced.stderr);
   assert.match(replaced.stdout, /^hotkey kept /m);
   const shown = JSON.parse((await wallet("show", "-p", root, "-w", "w", "--json")).stdout);
   assert.equal(shown.coldkey, DAVE);
   assert.equal(shown.hotkeyAddress, BOB);
   // Naming a hotkey URI (or --overwrite) still asks for the hotkey to be replaced.
-  const named = await wallet(
-    "create",
-    "-p",
-    root,
-    "-w",
-    "w",
-    "--overwrite-coldkey",
-    "--coldkey-uri",
-    "//Alice",
-    "--hotkey-uri",
-    "//Dave",
+  const named = await createInW(
+    ...["--overwrite-coldkey", "--coldkey-uri", "//Alice", "--hotkey-uri", "//Dave"],
   );
   assert.equal(named.code, 2);
   assert.match(named.stderr, /hotkeys\/default exists; pass --overwrite to replace it/);
