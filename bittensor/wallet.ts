@@ -36,6 +36,28 @@ export function defaultWalletRoot(): string {
   return expandHome(fromEnvironment ? fromEnvironment : "~/.bittensor/wallets");
 }
 
+/** btwallet's environment defaults of the wallet and hotkey names. */
+const NAME_VARIABLES = { name: "BT_WALLET_NAME", hotkey: "BT_WALLET_HOTKEY" } as const;
+
+/**
+ * A wallet or hotkey name as btwallet chooses it: the flag's value, else `BT_WALLET_NAME` or
+ * `BT_WALLET_HOTKEY` (blank counts as unset), else `fallback`. `source` is the flag or variable
+ * the name came from, for messages (the flag when it is the fallback).
+ */
+export function walletPart(
+  part: keyof typeof NAME_VARIABLES,
+  given: string | undefined,
+  fallback: string,
+): { name: string; source: string } {
+  const flag = `--wallet.${part}`;
+  if (given !== undefined) return { name: given, source: flag };
+  const variable = NAME_VARIABLES[part];
+  const fromEnvironment = Deno.env.get(variable)?.trim();
+  return fromEnvironment
+    ? { name: fromEnvironment, source: variable }
+    : { name: fallback, source: flag };
+}
+
 /** Replaces a leading `~` with the home directory. */
 export function expandHome(path: string): string {
   return path === "~" || path.startsWith("~/") ? join(homedir(), path.slice(1)) : path;

@@ -14,11 +14,7 @@ import { mnemonicGenerate } from "@polkadot/util-crypto";
 import { type Command, parseFlags, UsageError } from "./command.ts";
 import { nonEmptyFlag } from "./flag_values.ts";
 import { cryptoReady, Keypair } from "../bittensor/keypair.ts";
-import {
-  detectEncryption,
-  KeyfileError,
-  readKeyfileBytes,
-} from "../bittensor/keyfile.ts";
+import { detectEncryption, KeyfileError, readKeyfileBytes } from "../bittensor/keyfile.ts";
 import {
   defaultWalletRoot,
   expandHome,
@@ -27,6 +23,7 @@ import {
   newPasswordFor,
   Wallet,
   walletNameProblem,
+  walletPart,
 } from "../bittensor/wallet.ts";
 
 const help = `Usage: taos wallet <create|list|show> [options]
@@ -39,8 +36,9 @@ const help = `Usage: taos wallet <create|list|show> [options]
 
 Options:
   -p, --wallet.path <dir>     wallet root (default ~/.bittensor/wallets, or BT_WALLET_PATH)
-  -w, --wallet.name <name>    wallet name (default default; for list, only that wallet)
-      --wallet.hotkey <name>  hotkey name (default default; create, show)
+  -w, --wallet.name <name>    wallet name (default BT_WALLET_NAME, else default; for list,
+                              only that wallet)
+      --wallet.hotkey <name>  hotkey name (default BT_WALLET_HOTKEY, else default; create, show)
       --coldkey-uri <uri>     create the coldkey from a URI (//Alice, a mnemonic, 0x seed);
                               default: a new 12-word mnemonic
       --hotkey-uri <uri>      create the hotkey from a URI; default: a new 12-word mnemonic
@@ -84,19 +82,20 @@ function parse(args: string[]) {
   });
 }
 
-function checkName(flag: string, value: string, creating: boolean): string {
+/** `value`, a wallet or hotkey name from `source` (a flag, or btwallet's variable). */
+function checkName(source: string, value: string, creating: boolean): string {
   // Creation is stricter than reading: a new name should work with every tool and shell, while
   // `show` must still reach a wallet another tool named more freely.
   if (creating && !/^[A-Za-z0-9_.-]*$/.test(value)) {
-    throw new UsageError(`--${flag}: '${value}' is not a valid name (letters, digits, _ . -)`);
+    throw new UsageError(`${source}: '${value}' is not a valid name (letters, digits, _ . -)`);
   }
   // A hotkey's public file is `<name>pub.txt`: a name of that shape reads as another's.
-  if (creating && flag === "wallet.hotkey" && value.endsWith("pub.txt")) {
-    throw new UsageError(`--${flag}: '${value}' ends in pub.txt, the suffix of public key files`);
+  if (creating && /hotkey/i.test(source) && value.endsWith("pub.txt")) {
+    throw new UsageError(`${source}: '${value}' ends in pub.txt, the suffix of public key files`);
   }
   // Checked before anything is written, so a name the file system refuses leaves no half wallet.
   const problem = walletNameProblem(value);
-  if (problem !== null) throw new UsageError(`--${flag}: ${problem}`);
+  if (problem !== null) throw new UsageError(`${source}: ${problem}`);
   return value;
 }
 
@@ -212,7 +211,7 @@ export const command: Command = {
       }
       const only = values["wallet.name"];
       if (only !== undefined) {
-        wallets = wallets.filter((w) => w.name === checkName("wallet.name", only, false));
+        wallets = wallets.filter((w) => w.name === checkName("--wallet.name", only, false));
         if (wallets.length === 0) {
           throw new UsageError(`-w/--wallet.name: no wallet '${only}' in ${root}`);
         }
@@ -237,10 +236,12 @@ export const command: Command = {
       }
       return 0;
     }
+    const name = walletPart("name", values["wallet.name"], "default");
+    const hotkeyPart = walletPart("hotkey", values["wallet.hotkey"], "default");
     const wallet = new Wallet({
       root,
-      name: checkName("wallet.name", values["wallet.name"] ?? "default", action === "create"),
-      hotkey: checkName("wallet.hotkey", values["wallet.hotkey"] ?? "default", action === "create"),
+      name: checkName(name.source, name.name, action === "create"),
+      hotkey: checkName(hotkeyPart.source, hotkeyPart.name, action === "create"),
     });
     if (action === "create") {
       // The coldkey is the wallet's identity (its funds, its registrations): a wallet that has
@@ -330,15 +331,15 @@ export const command: Command = {
     if (action === "show") {
       checkRoot(root, true);
       if (!existsSync(wallet.path) || !statSync(wallet.path).isDirectory()) {
-        throw new UsageError(`-w/--wallet.name: no wallet '${wallet.name}' in ${root}`);
+        const source = name.source === "--wallet.name" ? "-w/--wallet.name" : name.source;
+        throw new UsageError(`${source}: no wallet '${wallet.name}' in ${root}`);
       }
-      // A hotkey asked for by name must exist; the default one may be absent.
-      if (
-        values["wallet.hotkey"] !== undefined && !existsSync(wallet.hotkeyPath) &&
-        !existsSync(wallet.hotkeypubPath)
-      ) {
+      // A hotkey asked for by name (flag or variable) must exist; the default one may be absent.
+      const named = values["wallet.hotkey"] !== undefined ||
+        hotkeyPart.source !== "--wallet.hotkey";
+      if (named && !existsSync(wallet.hotkeyPath) && !existsSync(wallet.hotkeypubPath)) {
         throw new UsageError(
-          `--wallet.hotkey: wallet ${wallet.name} has no hotkey '${wallet.hotkeyName}'`,
+          `${hotkeyPart.source}: wallet ${wallet.name} has no hotkey '${wallet.hotkeyName}'`,
         );
       }
       const info = await describe(wallet);

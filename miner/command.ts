@@ -15,7 +15,13 @@ import { ignoredFlagOptions, ignoredFlagsNote } from "../cli/reference_flags.ts"
 import { nonEmptyFlag, numberFlag, numberSetting } from "../cli/flag_values.ts";
 import { cryptoReady, Keypair } from "../bittensor/keypair.ts";
 import { type Neuron, type NeuronDirectory, StaticNeuronDirectory } from "../bittensor/neurons.ts";
-import { defaultWalletRoot, expandHome, Wallet, walletNameProblem } from "../bittensor/wallet.ts";
+import {
+  defaultWalletRoot,
+  expandHome,
+  Wallet,
+  walletNameProblem,
+  walletPart,
+} from "../bittensor/wallet.ts";
 import { AgentStartError, defaultHeapMb } from "./agent_host.ts";
 import { chainRefusal, encodeIp } from "../chain/ip.ts";
 import { EndpointVariableError, resolveEndpoint } from "../chain/endpoints.ts";
@@ -48,8 +54,8 @@ Chain and wallet:
       --subtensor.network <name>        same (the SDK's name for it); -e wins when both are given
   -p, --wallet.path <dir>               wallet root (default ${MINER_DEFAULTS.walletPath}, or
                                         BT_WALLET_PATH)
-  -w, --wallet.name <name>              wallet name (default ${MINER_DEFAULTS.walletName})
-  -h, --wallet.hotkey <name>            hotkey name (default ${MINER_DEFAULTS.hotkey})
+  -w, --wallet.name <name>              wallet name (default BT_WALLET_NAME, else ${MINER_DEFAULTS.walletName})
+  -h, --wallet.hotkey <name>            hotkey name (default BT_WALLET_HOTKEY, else ${MINER_DEFAULTS.hotkey})
       (a password for an encrypted hotkey comes from TAOS_WALLET_PASSWORD or the terminal)
 
 Axon:
@@ -222,8 +228,8 @@ function parseMinerArgs(args: string[]) {
       "subtensor.chain_endpoint": { type: "string", short: "e" },
       "subtensor.network": { type: "string" },
       "wallet.path": { type: "string", short: "p" },
-      "wallet.name": { type: "string", short: "w", default: MINER_DEFAULTS.walletName },
-      "wallet.hotkey": { type: "string", short: "h", default: MINER_DEFAULTS.hotkey },
+      "wallet.name": { type: "string", short: "w" },
+      "wallet.hotkey": { type: "string", short: "h" },
       "axon.port": { type: "string", short: "a" },
       "axon.ip": { type: "string" },
       "axon.external_ip": { type: "string" },
@@ -437,17 +443,19 @@ export const command: Command = {
       log("warning", "--local without --local.validators: every caller will be refused");
     }
 
-    for (const flag of ["wallet.name", "wallet.hotkey"] as const) {
-      const problem = walletNameProblem(values[flag]);
-      if (problem !== null) throw new UsageError(`--${flag}: ${problem}`);
+    const walletName = walletPart("name", values["wallet.name"], MINER_DEFAULTS.walletName);
+    const hotkeyName = walletPart("hotkey", values["wallet.hotkey"], MINER_DEFAULTS.hotkey);
+    for (const { name, source } of [walletName, hotkeyName]) {
+      const problem = walletNameProblem(name);
+      if (problem !== null) throw new UsageError(`${source}: ${problem}`);
     }
     await cryptoReady();
     const wallet = new Wallet({
       root: values["wallet.path"] === undefined
         ? defaultWalletRoot()
         : expandHome(values["wallet.path"]),
-      name: values["wallet.name"],
-      hotkey: values["wallet.hotkey"],
+      name: walletName.name,
+      hotkey: hotkeyName.name,
     });
     let hotkey: Keypair;
     try {

@@ -16,7 +16,12 @@ import { parseFlags, UsageError } from "../cli/command.ts";
 import { LOG_LEVELS, type LogLevel } from "../cli/log.ts";
 import { EndpointVariableError, resolveEndpoint } from "../chain/endpoints.ts";
 import { COMMIT_SCHEMES, type CommitScheme } from "../chain/weight_setter.ts";
-import { defaultWalletRoot, expandHome, walletNameProblem } from "../bittensor/wallet.ts";
+import {
+  defaultWalletRoot,
+  expandHome,
+  walletNameProblem,
+  walletPart,
+} from "../bittensor/wallet.ts";
 import { MAX_RESPONSE_BYTES, MAX_ROUND_RESPONSE_BYTES } from "../bittensor/dendrite.ts";
 import { ignoredFlagOptions, ignoredFlagsNote } from "../cli/reference_flags.ts";
 import { nonEmptyFlag, numberFlag } from "../cli/flag_values.ts";
@@ -223,8 +228,8 @@ Network and wallet (run_validator.sh short flags in brackets):
   -u, --netuid <n>                        subnet (default 79)
   -p, --wallet.path <dir>                 wallets directory (default ~/.bittensor/wallets/, or
                                           BT_WALLET_PATH)
-  -w, --wallet.name <name>                coldkey name (default taos)
-  -h, --wallet.hotkey <name>              hotkey name (default validator)
+  -w, --wallet.name <name>                coldkey name (default BT_WALLET_NAME, else taos)
+  -h, --wallet.hotkey <name>              hotkey name (default BT_WALLET_HOTKEY, else validator)
       --hotkey-uri <uri>                  development hotkey from a Substrate URI (e.g. //Alice)
                                           instead of the wallet's hotkey file
       --local                             no chain: query the --miner axons, print weights as JSON
@@ -468,8 +473,14 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     if (problem !== null) throw new UsageError(`--${flag}: ${problem}`);
     return value;
   };
-  const walletName = component("wallet.name", "taos");
-  const walletHotkey = component("wallet.hotkey", "validator");
+  const walletComponent = (part: "name" | "hotkey", fallback: string) => {
+    const { name, source } = walletPart(part, str(`wallet.${part}`), fallback);
+    const problem = walletNameProblem(name);
+    if (problem !== null) throw new UsageError(`${source}: ${problem}`);
+    return name;
+  };
+  const walletName = walletComponent("name", "taos");
+  const walletHotkey = walletComponent("hotkey", "validator");
   const loggingDir = expandHome(nonEmpty("logging.logging_dir") ?? "~/.bittensor/validators");
   const neuronName = component("neuron.name", "validator");
 

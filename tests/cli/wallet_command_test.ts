@@ -181,3 +181,23 @@ Deno.test("taos wallet show and list agree on a missing coldkeypub.txt and say w
   );
   rmSync(root, { recursive: true, force: true });
 });
+
+Deno.test("taos wallet takes btwallet's BT_WALLET_NAME and BT_WALLET_HOTKEY when no flag names them", async () => {
+  const root = mkdtempSync(join(tmpdir(), "taos-wallet-env-"));
+  const env = { BT_WALLET_NAME: "envwallet", BT_WALLET_HOTKEY: "envhot" };
+  const created = await taosWallet(
+    ["create", "-p", root, "--coldkey-uri", "//Alice", "--hotkey-uri", "//Bob"],
+    { cwd: repoRoot, env },
+  );
+  assert.equal(created.code, 0, created.stderr);
+  assert.ok(existsSync(join(root, "envwallet", "hotkeys", "envhot")));
+  const shown = await taosWallet(["show", "-p", root, "--json"], { cwd: repoRoot, env });
+  assert.equal(JSON.parse(shown.stdout).hotkeyAddress, BOB);
+  const missing = await taosWallet(["show", "-p", root], {
+    cwd: repoRoot,
+    env: { ...env, BT_WALLET_HOTKEY: "nosuch" },
+  });
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /BT_WALLET_HOTKEY: wallet envwallet has no hotkey 'nosuch'/);
+  rmSync(root, { recursive: true, force: true });
+});

@@ -518,6 +518,10 @@ Deno.test("taos miner rejects bad flags with the flag's name", async () => {
   r = await run("--local", "-w", "../wallets", "-h", "miner");
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--wallet\.name: '\.\.\/wallets' must be a single file name/);
+  // btwallet's variable names the wallet when the flag does not, and is named when wrong.
+  const fromName = await runMinerToExit(["--local"], { BT_WALLET_NAME: "../wallets" });
+  assert.equal(fromName.code, 2);
+  assert.match(fromName.stderr, /BT_WALLET_NAME: '\.\.\/wallets' must be a single file name/);
   r = await run("--local", "--agent.timeout", "abc");
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--agent\.timeout: 'abc' must be a number$/m);

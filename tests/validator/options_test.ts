@@ -160,6 +160,18 @@ Deno.test("options: long reference forms, --local miners, -s/-x accepted with a 
   assert.equal(o.logLevel, "trace");
   // The miner's spelling works too.
   assert.equal(parseValidatorArgs(["--logging.level", "debug"]).logLevel, "debug");
+  // btwallet's variables name the wallet and hotkey when the flags do not.
+  Deno.env.set("BT_WALLET_NAME", "from-env");
+  Deno.env.set("BT_WALLET_HOTKEY", "../x");
+  try {
+    assert.throws(() => parseValidatorArgs([]), /^.*BT_WALLET_HOTKEY: '\.\.\/x' must be a single/);
+    const named = parseValidatorArgs(["--wallet.hotkey", "hk"]);
+    assert.deepEqual([named.walletName, named.walletHotkey], ["from-env", "hk"]);
+    assert.equal(parseValidatorArgs(["-w", "flag", "-h", "hk"]).walletName, "flag");
+  } finally {
+    Deno.env.delete("BT_WALLET_NAME");
+    Deno.env.delete("BT_WALLET_HOTKEY");
+  }
   assert.equal(o.pagerdutyKey, "K2");
   assert.equal(o.prometheusPort, null);
   assert.equal(o.timeoutSeconds, 5);
