@@ -62,8 +62,9 @@ export const tradeSchema = z.object({
   maker_agent_id: int,
   quantity: z.number(),
   price: z.number(),
-  maker_fee: z.number().default(0),
-  taker_fee: z.number().default(0),
+  // The reference's model allows None: read as no fee.
+  maker_fee: z.number().nullable().default(0).transform((fee) => fee ?? 0),
+  taker_fee: z.number().nullable().default(0).transform((fee) => fee ?? 0),
 });
 /** A trade (book event). `side` is the aggressor's direction; fees are amounts in quote. */
 export type Trade = z.infer<typeof tradeSchema>;

@@ -37,6 +37,7 @@ import {
   stateForAgent,
   type StateUpdate,
   type TradeEvent,
+  tradeSchema,
   truncateTo,
 } from "../../agents/sdk/state.ts";
 import { Agent, type AgentClass, runAgentStep } from "../../agents/sdk/agent.ts";
@@ -1239,4 +1240,21 @@ Deno.test("loadAgent: a broken agent file or constructor is a plain-text load er
     loadAgent({ path: dir, name: "Later", params: "fail=true", uid: 0 }),
     /^AgentLoadError: Later failed to start: no model file$/,
   );
+});
+
+Deno.test("a trade whose fees are null (the reference's model allows None) reads as no fee", () => {
+  const trade = {
+    id: 1,
+    side: 0,
+    timestamp: 5,
+    taker_id: 2,
+    taker_agent_id: 0,
+    maker_id: 1,
+    maker_agent_id: -1,
+    quantity: 1.5,
+    price: 300,
+  };
+  const parsed = tradeSchema.parse({ ...trade, maker_fee: null, taker_fee: null });
+  assert.deepEqual([parsed.maker_fee, parsed.taker_fee], [0, 0]);
+  assert.equal(tradeSchema.parse({ ...trade, maker_fee: 0.3 }).maker_fee, 0.3);
 });
