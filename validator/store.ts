@@ -35,6 +35,7 @@ import { crc32, deflateSync, inflateSync } from "node:zlib";
 import { Buffer } from "node:buffer";
 import { z } from "zod";
 import type { Instruction } from "../sim/engine.ts";
+import { anyInteger } from "../agents/sdk/state.ts";
 import type { ScorerSnapshot } from "./scoring/mod.ts";
 import {
   joinScoring,
@@ -113,7 +114,7 @@ const storedInstructionSchema: z.ZodType<Instruction> = z.discriminatedUnion("ty
     direction,
     volume: finite,
     price: finite,
-    clientOrderId: int.nullable().optional(),
+    clientOrderId: anyInteger.nullable().optional(),
     postOnly: z.boolean().optional(),
     leverage: finite.optional(),
     timeInForce: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]).optional(),
@@ -125,7 +126,7 @@ const storedInstructionSchema: z.ZodType<Instruction> = z.discriminatedUnion("ty
     bookId: int,
     direction,
     volume: finite,
-    clientOrderId: int.nullable().optional(),
+    clientOrderId: anyInteger.nullable().optional(),
     stpFlag: stpFlag.optional(),
     currency: z.union([z.literal(0), z.literal(1)]).optional(),
     leverage: finite.optional(),
@@ -133,7 +134,9 @@ const storedInstructionSchema: z.ZodType<Instruction> = z.discriminatedUnion("ty
   z.looseObject({
     type: z.literal("CANCEL_ORDERS"),
     bookId: int,
-    cancellations: z.array(z.looseObject({ orderId: int, volume: finite.nullable().optional() })),
+    cancellations: z.array(
+      z.looseObject({ orderId: anyInteger, volume: finite.nullable().optional() }),
+    ),
   }),
   z.looseObject({ type: z.literal("RESET_AGENT") }),
 ]) as z.ZodType<Instruction>;

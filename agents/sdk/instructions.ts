@@ -12,7 +12,7 @@
 import { z } from "zod";
 import { laxResponse } from "./lax_wire.ts";
 import type { Instruction as EngineInstruction } from "../../sim/engine.ts";
-import { describeIssues } from "./state.ts";
+import { anyInteger, describeIssues } from "./state.ts";
 
 /** Order side. */
 export const BUY = 0;
@@ -55,12 +55,6 @@ export const MAX_CLIENT_ORDER_ID = 0xFFFF_FFFE;
 
 const int = z.number().int();
 const nonNegativeInt = int.nonnegative();
-/**
- * An integer of any size, for ids the exchange judges per order: zod's `int()` stops at 2^53, and
- * a reply carrying a nanosecond clock as a `clientOrderId` (which the reference's models take)
- * would be voided whole instead of having that order rejected.
- */
-const anyInteger = z.number().refine(Number.isInteger, "expected an integer");
 const direction = z.union([z.literal(0), z.literal(1)]);
 const stp = z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]).default(1);
 const currency = z.union([z.literal(0), z.literal(1)]).default(0);

@@ -34,6 +34,13 @@ export const MAX_BOOK_LEVELS = 21;
 
 const int = z.number().int();
 const nonNegativeInt = int.nonnegative();
+/**
+ * An integer of any size, for order ids the exchange judges per order: zod's `int()` stops at
+ * 2^53, and a reply carrying a nanosecond clock as a `clientOrderId` (which the reference's models
+ * take) would be voided whole instead of having that order rejected. The ids come back in notices
+ * and are logged by the validator, so every reader of them takes what the replies may carry.
+ */
+export const anyInteger = z.number().refine(Number.isInteger, "expected an integer");
 const side = z.union([z.literal(0), z.literal(1)]);
 /** A map key holding an integer id (`"0"`, `"17"`, `"-3"`). */
 const idKey = z.string().regex(/^-?\d+$/, "map key must be an integer id");
@@ -137,7 +144,7 @@ const placementBase = {
   ...eventBase,
   bookId: nonNegativeInt.nullable().default(null),
   orderId: nonNegativeInt.nullable(),
-  clientOrderId: int.nullable().default(null),
+  clientOrderId: anyInteger.nullable().default(null),
   side,
   quantity: z.number(),
   success: z.boolean(),
@@ -178,7 +185,7 @@ export const eventSchema = z.union([
       timestamp: nonNegativeInt,
       bookId: nonNegativeInt,
       // Any integer, as the reference's: the refusal of a cancellation names the id it was given.
-      orderId: int,
+      orderId: anyInteger,
       quantity: z.number().nullable(),
       success: z.boolean(),
       message: z.string().default(""),
@@ -189,7 +196,7 @@ export const eventSchema = z.union([
     ...eventBase,
     bookId: nonNegativeInt.nullable().default(null),
     tradeId: nonNegativeInt,
-    clientOrderId: int.nullable().default(null),
+    clientOrderId: anyInteger.nullable().default(null),
     takerAgentId: int,
     takerOrderId: nonNegativeInt,
     makerAgentId: int,

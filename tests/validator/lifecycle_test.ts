@@ -17,6 +17,7 @@ import {
   watchedMarket,
 } from "../../validator/validator.ts";
 import type { MinerClient } from "../../validator/miner_client.ts";
+import { parseStateUpdate, simulationConfigFor, stateForAgent } from "../../agents/sdk/state.ts";
 
 const neurons: Neuron[] = [0, 1].map((uid) => ({
   uid,
@@ -467,6 +468,72 @@ Deno.test("a replay that loses a miner's resting order is reported, though the p
       alerted.some((line) => line.includes("the replayed market differs from the one saved")),
       alerted.join("\n"),
     );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("order ids past 2^53 are logged, reloaded and told back to the miner", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "taos-big-ids-" });
+  const path = join(dir, "state.db");
+  // A nanosecond clock as the client order id, and a cancellation of an id no order has.
+  const bigIds = answering(({ uid }) => ({
+    agent_id: uid,
+    instructions: [{
+      type: "PLACE_ORDER_LIMIT",
+      agentId: uid,
+      bookId: 0,
+      direction: 0,
+      quantity: 1,
+      price: 1,
+      clientOrderId: 1.7e18,
+    }, {
+      type: "CANCEL_ORDERS",
+      agentId: uid,
+      bookId: 0,
+      cancellations: [{ orderId: 2 ** 60, volume: null }],
+    }],
+  }), 0.05);
+  try {
+    const store = ValidatorStore.open(path);
+    const config = { ...smallPreset(), duration: 600e9 };
+    const validator = validatorOn(store, config, [], [], bigIds);
+    let last: PublishState | null = null;
+    await validator.start();
+    for (let i = 0; i < 6; i++) await validator.round();
+    validator.save();
+    validator.close();
+    store.close();
+    const reopened = ValidatorStore.open(path);
+    const injected = reopened.load()!.injections.flatMap((i) => i.instructions);
+    reopened.close();
+    assert.ok(
+      injected.some((i) => "clientOrderId" in i && i.clientOrderId === 1.7e18),
+      JSON.stringify(injected).slice(0, 600),
+    );
+    // What the miner hears of it: the refusal, with the id it sent.
+    const engine = SimEngine.create({ config, seed: 1, threads: 1 });
+    try {
+      engine.advance();
+      engine.inject(0, [
+        {
+          type: "PLACE_ORDER_LIMIT",
+          bookId: 0,
+          direction: 0,
+          volume: 1,
+          price: 1,
+          clientOrderId: 1.7e18,
+        },
+        { type: "CANCEL_ORDERS", bookId: 0, cancellations: [{ orderId: 2 ** 60, volume: null }] },
+      ], 0);
+      last = engine.advance();
+    } finally {
+      engine.close();
+    }
+    const update = parseStateUpdate(stateForAgent(last!, 0, simulationConfigFor(config)));
+    const notices = JSON.stringify(update.notices);
+    assert.match(notices, /"clientOrderId":1700000000000000000/);
+    assert.match(notices, /"orderId":1152921504606847000/);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
