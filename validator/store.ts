@@ -400,25 +400,36 @@ function injectionKey(simulation: number, publish: number): string {
  * so that none of them goes unchecked for as long as it is kept.
  */
 function checksumEarlierRows(db: DatabaseSync): void {
-  const injections = db.prepare("SELECT simulation, publish, body FROM injections").all() as {
-    simulation: number;
-    publish: number;
-    body: Uint8Array;
-  }[];
-  const injection = db.prepare(
-    "UPDATE injections SET crc = ? WHERE simulation = ? AND publish = ?",
-  );
-  for (const row of injections) {
-    injection.run(
-      rowCrc(injectionKey(row.simulation, row.publish), row.body),
-      row.simulation,
-      row.publish,
-    );
+  // Row by row (a publish may have several injection rows: a round's replies and the next
+  // round's live prices are logged under one publish by two saves), read one at a time.
+  const injection = db.prepare("UPDATE injections SET crc = ? WHERE rowid = ?");
+  for (
+    const row of db.prepare("SELECT rowid AS id, simulation, publish, body FROM injections")
+      .iterate()
+  ) {
+    const { id, simulation, publish, body } = row as {
+      id: number;
+      simulation: number;
+      publish: number;
+      body: Uint8Array;
+    };
+    injection.run(rowCrc(injectionKey(simulation, publish), body), id);
   }
-  const inventory = db.prepare("SELECT step, timestamp, uids, books, vals FROM inventory")
-    .all() as { step: number; timestamp: number; uids: number; books: number; vals: Uint8Array }[];
-  const observation = db.prepare("UPDATE inventory SET crc = ? WHERE step = ?");
-  for (const row of inventory) observation.run(rowCrc(inventoryKey(row), row.vals), row.step);
+  const observation = db.prepare("UPDATE inventory SET crc = ? WHERE rowid = ?");
+  for (
+    const row of db.prepare("SELECT rowid AS id, step, timestamp, uids, books, vals FROM inventory")
+      .iterate()
+  ) {
+    const r = row as {
+      id: number;
+      step: number;
+      timestamp: number;
+      uids: number;
+      books: number;
+      vals: Uint8Array;
+    };
+    observation.run(rowCrc(inventoryKey(r), r.vals), r.id);
+  }
 }
 
 /** Whether every table has its `crc` column (layout 2 on). */

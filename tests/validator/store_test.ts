@@ -670,7 +670,11 @@ Deno.test("store: a flipped bit in a stored value fails its row's checksum inste
 Deno.test("store: a layout 1 state (no checksums) is read, and gains them at its first save", () =>
   inStateDir((dir) => {
     const path = join(dir, "state.db");
-    saveOnce(path, snapshot(3, scorerAfter(3)), [injection(1)]);
+    // Two saves log under one publish (a round's replies, then the next round's live prices).
+    const writer = ValidatorStore.open(path);
+    writer.save(snapshot(3, scorerAfter(3)), [injection(1)]);
+    writer.save(snapshot(3, scorerAfter(3)), [injection(1, 0, 1)]);
+    writer.close();
     const raw = new DatabaseSync(path);
     for (const table of ["snapshot", "inventory", "injections"]) {
       raw.exec(`ALTER TABLE ${table} DROP COLUMN crc`);
@@ -707,7 +711,7 @@ Deno.test("store: a layout 1 state (no checksums) is read, and gains them at its
     const again = reopened.load()!;
     reopened.close();
     assert.equal(again.snapshot.step, 5);
-    assert.deepEqual(again.injections.map((i) => i.publish), [1, 4]);
+    assert.deepEqual(again.injections.map((i) => [i.publish, i.agentId]), [[1, 0], [1, 1], [4, 0]]);
     assert.deepEqual(
       Scorer.fromJSON(again.snapshot.scoring!, { uids: 3, books: 2 }).miners[2].inventory,
       scorer.miners[2].inventory,
