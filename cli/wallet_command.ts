@@ -311,7 +311,8 @@ export const command: Command = {
           showMnemonic("coldkey", coldkey);
         }
         if (hotkey === null) {
-          if (!values.json) console.log(`hotkey kept   ${wallet.hotkeypubPath}`);
+          const kept = existsSync(wallet.hotkeypubPath) ? wallet.hotkeypubPath : wallet.hotkeyPath;
+          if (!values.json) console.log(`hotkey kept   ${kept}`);
         } else {
           await wallet.writeHotkey(hotkey);
           showMnemonic("hotkey", hotkey);
@@ -374,6 +375,9 @@ function newPasswordProblem(password: string): string | null {
   if (password !== password.trim()) {
     return "the password starts or ends with white space, which a password prompt drops";
   }
-  if ([...password].length < 6) return "the password is shorter than 6 characters";
+  // In bytes of UTF-8, as btwallet counts it.
+  if (new TextEncoder().encode(password).length < 6) {
+    return "the password is shorter than 6 bytes (btwallet's minimum)";
+  }
   return null;
 }

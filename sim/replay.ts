@@ -25,16 +25,7 @@ import { integer, onceValid } from "./config.ts";
 function quantityError(issue: { input?: unknown }): string {
   return issue.input === undefined
     ? "required"
-    : `must be a finite decimal number or string like "12.5", got ${shownValue(issue.input)}`;
-}
-
-/**
- * A bad value as a message quotes it: a number as JavaScript writes it (`Infinity` for 1e309,
- * which JSON would show as null), anything else as JSON, cut to 64 characters.
- */
-function shownValue(value: unknown): string {
-  const text = typeof value === "number" ? String(value) : JSON.stringify(value) ?? String(value);
-  return text.length > 64 ? `${text.slice(0, 64)}...` : text;
+    : `must be a finite decimal number or string like "12.5", got ${shown(issue.input)}`;
 }
 
 /**

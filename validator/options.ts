@@ -414,7 +414,8 @@ function logLevelOf(values: Record<string, unknown>): LogLevel {
   const flag = values["log-level"] !== undefined ? "-l/--log-level" : "--logging.level";
   const raw = values["log-level"] ?? values["logging.level"];
   if (typeof raw === "string") {
-    const level = raw.toLowerCase();
+    // `warn` as the miner takes it.
+    const level = raw.toLowerCase().replace(/^warn$/, "warning");
     if (!(LOG_LEVELS as readonly string[]).includes(level)) {
       throw new UsageError(`${flag}: '${raw}' must be one of ${LOG_LEVELS.join(", ")}`);
     }

@@ -880,6 +880,7 @@ export class ValidatorStore {
     this.#db = reopened.#db;
     this.#lock = reopened.#lock;
     this.#fileId = reopened.#fileId;
+    this.#walId = reopened.#walId;
     this.#path = target;
     return `the state file ${
       replaced ? "was replaced by another file" : "was deleted"

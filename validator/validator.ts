@@ -1273,7 +1273,6 @@ function diskUsage(path: string): number {
   }
 }
 
-/** Do two validated configurations describe the same simulation? */
 /** Whether two configs run the same market but for the seed, which a saved state chooses. */
 function sameConfig(a: SimConfig, b: SimConfig): boolean {
   return JSON.stringify({ ...a, seed: 0 }) === JSON.stringify({ ...b, seed: 0 });

@@ -230,7 +230,7 @@ Deno.test("taos wallet create --encrypt refuses a password btcli could not type 
         " padded pw ",
         /--encrypt: the password starts or ends with white space, which a password prompt drops; nothing was written/,
       ],
-      ["abcde", /--encrypt: the password is shorter than 6 characters; nothing was written/],
+      ["abcde", /--encrypt: the password is shorter than 6 bytes \(btwallet's minimum\); nothing/],
       // An empty variable is no password at all; there is no terminal to ask on.
       ["", /--encrypt: a password is needed but there is no terminal/],
     ];

@@ -160,6 +160,7 @@ Deno.test("options: long reference forms, --local miners, -s/-x accepted with a 
   assert.equal(o.logLevel, "trace");
   // The miner's spelling works too.
   assert.equal(parseValidatorArgs(["--logging.level", "debug"]).logLevel, "debug");
+  assert.equal(parseValidatorArgs(["--logging.level", "warn"]).logLevel, "warning");
   // btwallet's variables name the wallet and hotkey when the flags do not.
   Deno.env.set("BT_WALLET_NAME", "from-env");
   Deno.env.set("BT_WALLET_HOTKEY", "../x");
