@@ -428,21 +428,19 @@ Deno.test("a resumed simulation keeps its saved configuration and says the new o
   }
 });
 
+/** A miner's buy of 1 at 1, far below the market: it rests deep in the book. */
+function deepBid(uid: number, clientOrderId: number | null) {
+  const order = { type: "PLACE_ORDER_LIMIT", agentId: uid, bookId: 0, direction: 0 };
+  return { ...order, quantity: 1, price: 1, clientOrderId };
+}
+
 Deno.test("a replay that loses a miner's resting order is reported, though the prices match", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "taos-replay-accounts-" });
   const path = join(dir, "state.db");
   // Far below the market: the order rests deep in the book and leaves the best prices alone.
   const deepBids = answering(({ uid }) => ({
     agent_id: uid,
-    instructions: [{
-      type: "PLACE_ORDER_LIMIT",
-      agentId: uid,
-      bookId: 0,
-      direction: 0,
-      quantity: 1,
-      price: 1,
-      clientOrderId: null,
-    }],
+    instructions: [deepBid(uid, null)],
   }), 0.05);
   const alerted: string[] = [];
   const open = (miners: MinerClient) => {
@@ -479,15 +477,7 @@ Deno.test("order ids past 2^53 are logged, reloaded and told back to the miner",
   // A nanosecond clock as the client order id, and a cancellation of an id no order has.
   const bigIds = answering(({ uid }) => ({
     agent_id: uid,
-    instructions: [{
-      type: "PLACE_ORDER_LIMIT",
-      agentId: uid,
-      bookId: 0,
-      direction: 0,
-      quantity: 1,
-      price: 1,
-      clientOrderId: 1.7e18,
-    }, {
+    instructions: [deepBid(uid, 1.7e18), {
       type: "CANCEL_ORDERS",
       agentId: uid,
       bookId: 0,
