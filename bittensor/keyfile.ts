@@ -349,12 +349,14 @@ export async function openKeyfile(
   return decryptAnsibleVault(bytes, password);
 }
 
-/** How a keyfile written before it replaces the old one is named: `<name>.<uuid>.tmp`. */
-const TEMPORARY_SUFFIX_PATTERN = /\.[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}\.tmp$/;
+/** Where a keyfile is written before it replaces `path`: `<path>.<uuid>.tmp`. */
+function temporaryKeyfile(path: string): string {
+  return `${path}.${crypto.randomUUID()}.tmp`;
+}
 
-/** True for a file name a keyfile write in progress (or cut off by a crash) uses. */
+/** True for a file name {@linkcode temporaryKeyfile} gives (a write in progress, or cut off). */
 export function isTemporaryKeyfile(name: string): boolean {
-  return TEMPORARY_SUFFIX_PATTERN.test(name);
+  return /\.[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}\.tmp$/.test(name);
 }
 
 /**
@@ -374,7 +376,7 @@ export async function writeKeyfile(
     bytes = await encryptNacl(bytes, { password: options.password });
   }
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const temporary = `${path}.${crypto.randomUUID()}.tmp`;
+  const temporary = temporaryKeyfile(path);
   try {
     const fd = openSync(temporary, "wx", 0o600);
     try {

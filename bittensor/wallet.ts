@@ -42,20 +42,21 @@ const NAME_VARIABLES = { name: "BT_WALLET_NAME", hotkey: "BT_WALLET_HOTKEY" } as
 /**
  * A wallet or hotkey name as btwallet chooses it: the flag's value, else `BT_WALLET_NAME` or
  * `BT_WALLET_HOTKEY` (blank counts as unset), else `fallback`. `source` is the flag or variable
- * the name came from, for messages (the flag when it is the fallback).
+ * the name came from, for messages (the flag when it is the fallback); `named` is false for the
+ * fallback.
  */
 export function walletPart(
   part: keyof typeof NAME_VARIABLES,
   given: string | undefined,
   fallback: string,
-): { name: string; source: string } {
+): { name: string; source: string; named: boolean } {
   const flag = `--wallet.${part}`;
-  if (given !== undefined) return { name: given, source: flag };
+  if (given !== undefined) return { name: given, source: flag, named: true };
   const variable = NAME_VARIABLES[part];
   const fromEnvironment = Deno.env.get(variable)?.trim();
   return fromEnvironment
-    ? { name: fromEnvironment, source: variable }
-    : { name: fallback, source: flag };
+    ? { name: fromEnvironment, source: variable, named: true }
+    : { name: fallback, source: flag, named: false };
 }
 
 /** Replaces a leading `~` with the home directory. */

@@ -82,15 +82,19 @@ function parse(args: string[]) {
   });
 }
 
-/** `value`, a wallet or hotkey name from `source` (a flag, or btwallet's variable). */
-function checkName(source: string, value: string, creating: boolean): string {
+/** A wallet or hotkey name as {@linkcode walletPart} chose it, checked for `taos wallet`. */
+function checkName(
+  { name: value, source }: { name: string; source: string },
+  creating: boolean,
+  hotkey = false,
+): string {
   // Creation is stricter than reading: a new name should work with every tool and shell, while
   // `show` must still reach a wallet another tool named more freely.
   if (creating && !/^[A-Za-z0-9_.-]*$/.test(value)) {
     throw new UsageError(`${source}: '${value}' is not a valid name (letters, digits, _ . -)`);
   }
   // A hotkey's public file is `<name>pub.txt`: a name of that shape reads as another's.
-  if (creating && /hotkey/i.test(source) && value.endsWith("pub.txt")) {
+  if (creating && hotkey && value.endsWith("pub.txt")) {
     throw new UsageError(`${source}: '${value}' ends in pub.txt, the suffix of public key files`);
   }
   // Checked before anything is written, so a name the file system refuses leaves no half wallet.
@@ -211,7 +215,8 @@ export const command: Command = {
       }
       const only = values["wallet.name"];
       if (only !== undefined) {
-        wallets = wallets.filter((w) => w.name === checkName("--wallet.name", only, false));
+        const name = checkName({ name: only, source: "--wallet.name" }, false);
+        wallets = wallets.filter((w) => w.name === name);
         if (wallets.length === 0) {
           throw new UsageError(`-w/--wallet.name: no wallet '${only}' in ${root}`);
         }
@@ -240,8 +245,8 @@ export const command: Command = {
     const hotkeyPart = walletPart("hotkey", values["wallet.hotkey"], "default");
     const wallet = new Wallet({
       root,
-      name: checkName(name.source, name.name, action === "create"),
-      hotkey: checkName(hotkeyPart.source, hotkeyPart.name, action === "create"),
+      name: checkName(name, action === "create"),
+      hotkey: checkName(hotkeyPart, action === "create", true),
     });
     if (action === "create") {
       // The coldkey is the wallet's identity (its funds, its registrations): a wallet that has
@@ -336,9 +341,7 @@ export const command: Command = {
         throw new UsageError(`${source}: no wallet '${wallet.name}' in ${root}`);
       }
       // A hotkey asked for by name (flag or variable) must exist; the default one may be absent.
-      const named = values["wallet.hotkey"] !== undefined ||
-        hotkeyPart.source !== "--wallet.hotkey";
-      if (named && !existsSync(wallet.hotkeyPath) && !existsSync(wallet.hotkeypubPath)) {
+      if (hotkeyPart.named && !existsSync(wallet.hotkeyPath) && !existsSync(wallet.hotkeypubPath)) {
         throw new UsageError(
           `${hotkeyPart.source}: wallet ${wallet.name} has no hotkey '${wallet.hotkeyName}'`,
         );

@@ -12,16 +12,10 @@ import { z } from "zod";
 import { Keyring } from "@polkadot/keyring";
 import { type Command, parseFlags, UsageError } from "../cli/command.ts";
 import { ignoredFlagOptions, ignoredFlagsNote } from "../cli/reference_flags.ts";
-import { nonEmptyFlag, numberFlag, numberSetting } from "../cli/flag_values.ts";
+import { nonEmptyFlag, numberFlag, numberSetting, walletNameFlag } from "../cli/flag_values.ts";
 import { cryptoReady, Keypair } from "../bittensor/keypair.ts";
 import { type Neuron, type NeuronDirectory, StaticNeuronDirectory } from "../bittensor/neurons.ts";
-import {
-  defaultWalletRoot,
-  expandHome,
-  Wallet,
-  walletNameProblem,
-  walletPart,
-} from "../bittensor/wallet.ts";
+import { defaultWalletRoot, expandHome, Wallet } from "../bittensor/wallet.ts";
 import { AgentStartError, defaultHeapMb } from "./agent_host.ts";
 import { chainRefusal, encodeIp } from "../chain/ip.ts";
 import { EndpointVariableError, resolveEndpoint } from "../chain/endpoints.ts";
@@ -443,19 +437,15 @@ export const command: Command = {
       log("warning", "--local without --local.validators: every caller will be refused");
     }
 
-    const walletName = walletPart("name", values["wallet.name"], MINER_DEFAULTS.walletName);
-    const hotkeyName = walletPart("hotkey", values["wallet.hotkey"], MINER_DEFAULTS.hotkey);
-    for (const { name, source } of [walletName, hotkeyName]) {
-      const problem = walletNameProblem(name);
-      if (problem !== null) throw new UsageError(`${source}: ${problem}`);
-    }
+    const walletName = walletNameFlag("name", values["wallet.name"], MINER_DEFAULTS.walletName);
+    const hotkeyName = walletNameFlag("hotkey", values["wallet.hotkey"], MINER_DEFAULTS.hotkey);
     await cryptoReady();
     const wallet = new Wallet({
       root: values["wallet.path"] === undefined
         ? defaultWalletRoot()
         : expandHome(values["wallet.path"]),
-      name: walletName.name,
-      hotkey: hotkeyName.name,
+      name: walletName,
+      hotkey: hotkeyName,
     });
     let hotkey: Keypair;
     try {

@@ -16,15 +16,10 @@ import { parseFlags, UsageError } from "../cli/command.ts";
 import { LOG_LEVELS, type LogLevel } from "../cli/log.ts";
 import { EndpointVariableError, resolveEndpoint } from "../chain/endpoints.ts";
 import { COMMIT_SCHEMES, type CommitScheme } from "../chain/weight_setter.ts";
-import {
-  defaultWalletRoot,
-  expandHome,
-  walletNameProblem,
-  walletPart,
-} from "../bittensor/wallet.ts";
+import { defaultWalletRoot, expandHome, walletNameProblem } from "../bittensor/wallet.ts";
 import { MAX_RESPONSE_BYTES, MAX_ROUND_RESPONSE_BYTES } from "../bittensor/dendrite.ts";
 import { ignoredFlagOptions, ignoredFlagsNote } from "../cli/reference_flags.ts";
-import { nonEmptyFlag, numberFlag } from "../cli/flag_values.ts";
+import { nonEmptyFlag, numberFlag, walletNameFlag } from "../cli/flag_values.ts";
 import { parseDuration } from "../sim/config.ts";
 import { DEFAULT_QUERY_TIMEOUT_SECONDS } from "./scoring/formulas.ts";
 import { DEFAULT_SEEDING, type LiveSeedsOptions } from "./live_prices.ts";
@@ -474,14 +469,8 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     if (problem !== null) throw new UsageError(`--${flag}: ${problem}`);
     return value;
   };
-  const walletComponent = (part: "name" | "hotkey", fallback: string) => {
-    const { name, source } = walletPart(part, str(`wallet.${part}`), fallback);
-    const problem = walletNameProblem(name);
-    if (problem !== null) throw new UsageError(`${source}: ${problem}`);
-    return name;
-  };
-  const walletName = walletComponent("name", "taos");
-  const walletHotkey = walletComponent("hotkey", "validator");
+  const walletName = walletNameFlag("name", str("wallet.name"), "taos");
+  const walletHotkey = walletNameFlag("hotkey", str("wallet.hotkey"), "validator");
   const loggingDir = expandHome(nonEmpty("logging.logging_dir") ?? "~/.bittensor/validators");
   const neuronName = component("neuron.name", "validator");
 
