@@ -346,9 +346,9 @@ async function run(args: string[]): Promise<number> {
       return 1;
     }
     // A state file replaced while the validator ran was left alone, and the state written beside.
-    const where = store.path === options.statePath
-      ? ""
-      : ` to ${store.path} (the file at --state was replaced while it ran)`;
+    const where = store.relocated
+      ? ` to ${store.path} (the file at --state was replaced while it ran)`
+      : "";
     log("info", `${abort.signal.aborted ? "stopped" : "finished"}; state saved${where}`);
     process.exitCode = 0;
     return 0;

@@ -469,15 +469,23 @@ export class ValidatorStore {
   #lock: Deno.FsFile | null = null;
 
   #path: string;
+  /** Where the file was opened; {@linkcode path} moves when another file takes its place. */
+  readonly #openedPath: string;
 
   /** The file (":memory:" for none). */
   get path(): string {
     return this.#path;
   }
 
+  /** True once another file took the opened file's place and the state went beside it. */
+  get relocated(): boolean {
+    return this.#path !== this.#openedPath;
+  }
+
   private constructor(db: DatabaseSync, path: string) {
     this.#db = db;
     this.#path = path;
+    this.#openedPath = path;
     this.#fileId = path === ":memory:" ? null : fileId(path);
     this.#walId = path === ":memory:" ? null : fileId(`${path}-wal`);
     this.#crc = hasCrc(db);

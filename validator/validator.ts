@@ -239,8 +239,6 @@ export class Validator {
   #lastPublishTimestamp: number | null = null;
   #answered = new Set<number>();
   #resetsSent = new Set<number>();
-  /** Where the state file was opened (the store moves when another file takes its place). */
-  #statePath: string;
   /** Per uid, the kinds of trouble already logged above debug level (see `#logOnce`). */
   #reported = new Map<number, Set<string>>();
   #simulationsFinished = 0;
@@ -256,7 +254,6 @@ export class Validator {
 
   constructor(deps: ValidatorDeps) {
     this.#deps = deps;
-    this.#statePath = deps.store.path;
     this.#useConfig(deps.config);
     this.#snapshot = freshSnapshot(deps.options.seed ?? deps.config.seed, deps.config);
   }
@@ -1127,7 +1124,7 @@ export class Validator {
       if (recovered !== null) this.#alert("state-save", recovered);
       // Saved beside a file that took the state's place, the state needs a person to move it
       // back before a restart: the alert stays.
-      else if (deps.store.path === this.#statePath) deps.alerts.resolve("state-save");
+      else if (!deps.store.relocated) deps.alerts.resolve("state-save");
     } catch (error) {
       this.#saveFailed = true;
       // Says which file and what happens meanwhile: a person must free space or fix permissions.
