@@ -11,6 +11,7 @@
 import type { z } from "zod";
 import { walletNameProblem, walletPart } from "../bittensor/wallet.ts";
 import { UsageError } from "./command.ts";
+import { LOG_LEVELS, type LogLevel } from "./log.ts";
 
 /**
  * A path, address or name flag's value, or undefined when absent. An empty value is never meant
@@ -95,4 +96,28 @@ export function walletNameFlag(
   const problem = walletNameProblem(name);
   if (problem !== null) throw new UsageError(`${source}: ${problem}`);
   return name;
+}
+
+/**
+ * The log level asked for by `--log-level` or `--logging.level` (the validator's and the miner's
+ * spellings; `-l` stands for `short`), which wins over the reference's switches
+ * (`--logging.debug`); of several switches the most verbose wins. `warn` is taken for `warning`;
+ * with none of these flags the level is `info`. Both commands call this, so that one command line
+ * means the same level to each.
+ */
+export function logLevelFlag(
+  values: Record<string, unknown>,
+  short: "log-level" | "logging.level",
+): LogLevel {
+  const flag = values["log-level"] !== undefined ? "log-level" : "logging.level";
+  const raw = values["log-level"] ?? values["logging.level"];
+  if (typeof raw === "string") {
+    const level = raw.toLowerCase().replace(/^warn$/, "warning");
+    if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+      const name = flag === short ? `-l/--${flag}` : `--${flag}`;
+      throw new UsageError(`${name}: '${raw}' must be one of ${LOG_LEVELS.join(", ")}`);
+    }
+    return level as LogLevel;
+  }
+  return [...LOG_LEVELS].reverse().find((level) => values[`logging.${level}`] === true) ?? "info";
 }

@@ -12,7 +12,13 @@ import { z } from "zod";
 import { Keyring } from "@polkadot/keyring";
 import { type Command, parseFlags, UsageError } from "../cli/command.ts";
 import { ignoredFlagOptions, ignoredFlagsNote } from "../cli/reference_flags.ts";
-import { nonEmptyFlag, numberFlag, numberSetting, walletNameFlag } from "../cli/flag_values.ts";
+import {
+  logLevelFlag,
+  nonEmptyFlag,
+  numberFlag,
+  numberSetting,
+  walletNameFlag,
+} from "../cli/flag_values.ts";
 import { cryptoReady, Keypair } from "../bittensor/keypair.ts";
 import { type Neuron, type NeuronDirectory, StaticNeuronDirectory } from "../bittensor/neurons.ts";
 import { defaultWalletRoot, expandHome, Wallet } from "../bittensor/wallet.ts";
@@ -20,7 +26,7 @@ import { AgentStartError, defaultHeapMb } from "./agent_host.ts";
 import { chainRefusal, encodeIp } from "../chain/ip.ts";
 import { EndpointVariableError, resolveEndpoint } from "../chain/endpoints.ts";
 import { ListenError, type RunningMiner, startMiner } from "./miner.ts";
-import { LOG_LEVELS, type LogLevel, makeLogger } from "../cli/log.ts";
+import { type LogLevel, makeLogger } from "../cli/log.ts";
 
 /** Defaults of the subnet's `run_miner.sh` (netuid corrected to 79). */
 const MINER_DEFAULTS = {
@@ -33,7 +39,6 @@ const MINER_DEFAULTS = {
   agentPath: "~/.taos/agents",
   agentName: "SimpleRegressorAgent",
   agentParams: "min_quantity=0.1 max_quantity=1.0 expiry_period=200 signal_threshold=0.0025",
-  logLevel: "info",
   metricsPort: "9002",
 } as const;
 
@@ -97,10 +102,11 @@ Monitoring and logs:
       --prometheus.port <port>          metrics exporter port (default ${MINER_DEFAULTS.metricsPort}, or
                                         any free port when that one is taken)
       --prometheus.level <level>        OFF disables the exporter, INFO (default) or DEBUG keep it
-  -l, --logging.level <level>           error, warning, info, debug or trace (default ${MINER_DEFAULTS.logLevel});
+  -l, --logging.level <level>           error, warning, info, debug or trace (default info);
                                         --log-level, the validator's spelling, works too
       --logging.debug, --logging.trace, --logging.info, --logging.warning, --logging.error
-                                        the same, as flags (the most verbose given wins)
+                                        the same, as switches (the most verbose given wins;
+                                        a level named by -l wins over them)
       --help                            this text
 
 Accepted from the reference miner's parser, no effect (named in one warning): --mock, --strict,
@@ -243,14 +249,14 @@ function parseMinerArgs(args: string[]) {
       "local.uid": { type: "string", default: "0" },
       "prometheus.port": { type: "string" },
       "prometheus.level": { type: "string", default: "INFO" },
-      "logging.level": { type: "string", short: "l", default: MINER_DEFAULTS.logLevel },
+      "logging.level": { type: "string", short: "l" },
       // The validator's spelling, so that a flag carries over between the two.
       "log-level": { type: "string" },
-      "logging.debug": { type: "boolean", default: false },
-      "logging.trace": { type: "boolean", default: false },
-      "logging.info": { type: "boolean", default: false },
-      "logging.warning": { type: "boolean", default: false },
-      "logging.error": { type: "boolean", default: false },
+      "logging.debug": { type: "boolean" },
+      "logging.trace": { type: "boolean" },
+      "logging.info": { type: "boolean" },
+      "logging.warning": { type: "boolean" },
+      "logging.error": { type: "boolean" },
     },
   });
 }
@@ -266,17 +272,6 @@ function settingsFrom(
   values: ReturnType<typeof parse>["values"],
   fromEnvironment: ReturnType<typeof parse>["fromEnvironment"],
 ) {
-  const level = values["logging.trace"]
-    ? "trace"
-    : values["logging.debug"]
-    ? "debug"
-    : values["logging.info"]
-    ? "info"
-    : values["logging.warning"]
-    ? "warning"
-    : values["logging.error"]
-    ? "error"
-    : (values["log-level"] ?? values["logging.level"]).toLowerCase().replace(/^warn$/, "warning");
   const choices = z.object({
     forcePermit: z.enum(["true", "false", "True", "False"], {
       error: "--blacklist.force_validator_permit: expected true or false",
@@ -284,14 +279,9 @@ function settingsFrom(
     metricsLevel: z.enum(["OFF", "INFO", "DEBUG"], {
       error: "--prometheus.level: expected OFF, INFO or DEBUG",
     }),
-    logLevel: z.enum(LOG_LEVELS, {
-      error: `${values["log-level"] === undefined ? "--logging.level" : "--log-level"}: ` +
-        `expected one of ${LOG_LEVELS.join(", ")}`,
-    }),
   }).safeParse({
     forcePermit: values["blacklist.force_validator_permit"],
     metricsLevel: values["prometheus.level"].toUpperCase(),
-    logLevel: level,
   });
   if (!choices.success) throw new UsageError(choices.error.issues.map((i) => i.message).join("; "));
   const number = (flag: keyof typeof values, schema: z.ZodType<number>) =>
@@ -300,6 +290,7 @@ function settingsFrom(
     numberSetting(fromEnvironment[flag] ?? `--${flag}`, schema, values[flag], undefined);
   return {
     ...choices.data,
+    logLevel: logLevelFlag(values, "logging.level"),
     netuid: number("netuid", wholeNumber.min(0).max(65535))!,
     axonPort: port("axon.port", portNumber)!,
     externalPort: port("axon.external_port", portNumber.min(1)),
@@ -425,7 +416,7 @@ export const command: Command = {
     const settings = settingsFrom(values, fromEnvironment);
     // Checked in --local mode too, as the validator does: a mistyped -e is told, not ignored.
     const endpoint = endpointOf(values);
-    const log = makeLogger(settings.logLevel as LogLevel);
+    const log = makeLogger(settings.logLevel);
     const ignored = ignoredFlagsNote(REFERENCE_ONLY_FLAGS, values, "the reference miner's");
     if (ignored !== null) log("warning", ignored);
     const externalIp = values["axon.external_ip"];

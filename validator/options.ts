@@ -13,13 +13,13 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { parseFlags, UsageError } from "../cli/command.ts";
-import { LOG_LEVELS, type LogLevel } from "../cli/log.ts";
+import type { LogLevel } from "../cli/log.ts";
 import { EndpointVariableError, resolveEndpoint } from "../chain/endpoints.ts";
 import { COMMIT_SCHEMES, type CommitScheme } from "../chain/weight_setter.ts";
 import { defaultWalletRoot, expandHome, walletNameProblem } from "../bittensor/wallet.ts";
 import { MAX_RESPONSE_BYTES, MAX_ROUND_RESPONSE_BYTES } from "../bittensor/dendrite.ts";
 import { ignoredFlagOptions, ignoredFlagsNote } from "../cli/reference_flags.ts";
-import { nonEmptyFlag, numberFlag, walletNameFlag } from "../cli/flag_values.ts";
+import { logLevelFlag, nonEmptyFlag, numberFlag, walletNameFlag } from "../cli/flag_values.ts";
 import { parseDuration } from "../sim/config.ts";
 import { DEFAULT_QUERY_TIMEOUT_SECONDS } from "./scoring/formulas.ts";
 import { DEFAULT_SEEDING, type LiveSeedsOptions } from "./live_prices.ts";
@@ -234,7 +234,8 @@ Network and wallet (run_validator.sh short flags in brackets):
 Logging:
   -l, --log-level <level>                 error|warning|info|debug|trace (default info);
                                           --logging.level, the miner's spelling, works too
-      --logging.<level>                   same, reference form (e.g. --logging.debug)
+      --logging.<level>                   same, reference form (e.g. --logging.debug; the most
+                                          verbose given wins; a level named by -l wins over it)
       --logging.logging_dir <dir>         state root (default ~/.bittensor/validators)
       --neuron.name <name>                state sub-directory (default validator)
       --state <file>                      SQLite state file (default
@@ -403,23 +404,6 @@ function commitSchemeOf(raw: string | undefined): CommitScheme {
     );
   }
   return raw as CommitScheme;
-}
-
-function logLevelOf(values: Record<string, unknown>): LogLevel {
-  const flag = values["log-level"] !== undefined ? "-l/--log-level" : "--logging.level";
-  const raw = values["log-level"] ?? values["logging.level"];
-  if (typeof raw === "string") {
-    // `warn` as the miner takes it.
-    const level = raw.toLowerCase().replace(/^warn$/, "warning");
-    if (!(LOG_LEVELS as readonly string[]).includes(level)) {
-      throw new UsageError(`${flag}: '${raw}' must be one of ${LOG_LEVELS.join(", ")}`);
-    }
-    return level as LogLevel;
-  }
-  for (const level of [...LOG_LEVELS].reverse()) {
-    if (values[`logging.${level}`] === true) return level;
-  }
-  return "info";
 }
 
 /** Parses `taos validator` arguments; throws {@linkcode UsageError} for any bad flag. */
@@ -603,7 +587,7 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     walletPath,
     walletName,
     walletHotkey,
-    logLevel: logLevelOf(values),
+    logLevel: logLevelFlag(values, "log-level"),
     loggingDir,
     neuronName,
     timeoutSeconds: numberFlag(

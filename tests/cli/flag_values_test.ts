@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { UsageError } from "../../cli/command.ts";
-import { nonEmptyFlag, numberFlag } from "../../cli/flag_values.ts";
+import { logLevelFlag, nonEmptyFlag, numberFlag } from "../../cli/flag_values.ts";
 
 Deno.test("an empty path or address flag is refused by name; absent or given passes through", () => {
   assert.throws(() => nonEmptyFlag("wallet.path", ""), (error: Error) => {
@@ -54,4 +54,30 @@ Deno.test("a whole number past 2^53 is told its bound, not that it is no integer
     refused(unbounded, "1e300"),
     `--books: '1e300' must be at most ${Number.MAX_SAFE_INTEGER}`,
   );
+});
+
+Deno.test("a named log level wins over the reference's switches, of which the most verbose wins", () => {
+  // The miner's -l is --logging.level; the validator's is --log-level.
+  for (const short of ["logging.level", "log-level"] as const) {
+    assert.equal(logLevelFlag({}, short), "info");
+    assert.equal(logLevelFlag({ "logging.warning": true }, short), "warning");
+    assert.equal(logLevelFlag({ "logging.debug": true, "logging.trace": true }, short), "trace");
+    assert.equal(logLevelFlag({ "logging.error": true, "logging.info": true }, short), "info");
+    assert.equal(logLevelFlag({ "logging.trace": true, "log-level": "error" }, short), "error");
+    assert.equal(
+      logLevelFlag({ "logging.trace": true, "logging.level": "WARN" }, short),
+      "warning",
+    );
+    // Both spellings given: --log-level is the one read, and named when wrong.
+    assert.equal(logLevelFlag({ "log-level": "debug", "logging.level": "error" }, short), "debug");
+  }
+  assert.throws(() => logLevelFlag({ "logging.level": "loud" }, "logging.level"), {
+    message: "-l/--logging.level: 'loud' must be one of error, warning, info, debug, trace",
+  });
+  assert.throws(() => logLevelFlag({ "log-level": "loud" }, "logging.level"), {
+    message: "--log-level: 'loud' must be one of error, warning, info, debug, trace",
+  });
+  assert.throws(() => logLevelFlag({ "log-level": "" }, "log-level"), {
+    message: "-l/--log-level: '' must be one of error, warning, info, debug, trace",
+  });
 });

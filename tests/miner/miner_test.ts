@@ -537,7 +537,7 @@ Deno.test("taos miner rejects bad flags with the flag's name", async () => {
   // The validator's spelling of the log level is taken too, and named when wrong.
   r = await run("--local", "--log-level", "loud");
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /--log-level: expected one of error, warning, info, debug, trace/);
+  assert.match(r.stderr, /--log-level: 'loud' must be one of error, warning, info, debug, trace$/m);
 
   // Agent parameters passed unquoted, as run_miner.sh does, are checked together by the agent.
   const root = await minerWallet("taos-miner-");

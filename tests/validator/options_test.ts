@@ -161,6 +161,10 @@ Deno.test("options: long reference forms, --local miners, -s/-x accepted with a 
   // The miner's spelling works too.
   assert.equal(parseValidatorArgs(["--logging.level", "debug"]).logLevel, "debug");
   assert.equal(parseValidatorArgs(["--logging.level", "warn"]).logLevel, "warning");
+  // A named level wins over the reference's switches, wherever they stand, as in the miner.
+  assert.equal(parseValidatorArgs(["--logging.trace", "-l", "error"]).logLevel, "error");
+  assert.equal(parseValidatorArgs(["-l", "error", "--logging.trace"]).logLevel, "error");
+  assert.equal(parseValidatorArgs(["--logging.debug", "--logging.trace"]).logLevel, "trace");
   // btwallet's variables name the wallet and hotkey when the flags do not.
   Deno.env.set("BT_WALLET_NAME", "from-env");
   Deno.env.set("BT_WALLET_HOTKEY", "../x");
@@ -218,7 +222,7 @@ Deno.test("options: bad values name the flag", () => {
     [["-u", "0x4f"], /--netuid: '0x4f' must be a number/],
     [["-t", "Infinity"], /--neuron\.timeout: 'Infinity' must be a number/],
     [["-l", "loud"], /-l\/--log-level: 'loud'/],
-    [["--logging.level", "loud"], /^--logging\.level: 'loud'/],
+    [["--logging.level", "loud"], /^--logging\.level: 'loud' must be one of error,/],
     [
       ["--neuron.commit_scheme", "drand"],
       /--neuron\.commit_scheme: 'drand' must be one of auto, hash, timelock/,
