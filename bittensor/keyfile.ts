@@ -23,7 +23,7 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { hexToU8a, u8aToHex } from "@polkadot/util";
 import { naclDecrypt, naclEncrypt } from "@polkadot/util-crypto";
 import { argon2i } from "hash-wasm";
@@ -357,6 +357,17 @@ function temporaryKeyfile(path: string): string {
 /** True for a file name {@linkcode temporaryKeyfile} gives (a write in progress, or cut off). */
 export function isTemporaryKeyfile(name: string): boolean {
   return /\.[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}\.tmp$/.test(name);
+}
+
+/**
+ * Throws the file system's error when no keyfile can be created in `dir`, by creating and removing
+ * a temporary one: permission bits alone would not tell (root ignores them, a read-only or
+ * immutable directory refuses root too). Lets a caller writing several keys refuse before the first.
+ */
+export function checkKeyfileDirectory(dir: string): void {
+  const probe = temporaryKeyfile(join(dir, ".probe"));
+  closeSync(openSync(probe, "wx", 0o600));
+  rmSync(probe, { force: true });
 }
 
 /**

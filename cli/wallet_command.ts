@@ -9,12 +9,17 @@
  * @module
  */
 import { existsSync, mkdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { mnemonicGenerate } from "@polkadot/util-crypto";
 import { type Command, parseFlags, UsageError } from "./command.ts";
 import { nonEmptyFlag } from "./flag_values.ts";
 import { cryptoReady, Keypair } from "../bittensor/keypair.ts";
-import { detectEncryption, KeyfileError, readKeyfileBytes } from "../bittensor/keyfile.ts";
+import {
+  checkKeyfileDirectory,
+  detectEncryption,
+  KeyfileError,
+  readKeyfileBytes,
+} from "../bittensor/keyfile.ts";
 import {
   defaultWalletRoot,
   expandHome,
@@ -300,8 +305,20 @@ export const command: Command = {
         if (problem !== null) throw new UsageError(`--encrypt: ${problem}; nothing was written`);
       }
       try {
-        // Both directories first, so an unwritable path leaves no half-made wallet behind.
+        // Both directories made and tried first, so an unwritable path leaves no half-made wallet
+        // behind (a coldkey without the hotkey the command was asked for).
         mkdirSync(join(wallet.path, "hotkeys"), { recursive: true, mode: 0o700 });
+        for (const dir of new Set(targets.map((path) => dirname(path)))) {
+          try {
+            checkKeyfileDirectory(dir);
+          } catch (error) {
+            if (!isSystemError(error)) throw error;
+            const code = (error as { code: string }).code;
+            throw new UsageError(
+              `-p/--wallet.path: cannot write in ${dir} (${code}); nothing was written`,
+            );
+          }
+        }
         if (coldkey === null) {
           if (!values.json) console.log(`coldkey kept  ${wallet.coldkeypubPath}`);
         } else {

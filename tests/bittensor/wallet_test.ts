@@ -461,6 +461,59 @@ Deno.test("taos wallet reports bad paths and missing keys by flag, and lists aro
   assert.match(r.stdout, /^v {2}coldkey 5/m);
 });
 
+/**
+ * Makes `dir` refuse new files even to root (the immutable attribute), or by its mode for another
+ * user; returns how to undo it, or null where neither works (a file system without attributes).
+ */
+function lockDirectory(dir: string): (() => void) | null {
+  const chattr = (flag: string) =>
+    new Deno.Command("chattr", { args: [flag, dir], stdout: "null", stderr: "null" }).outputSync();
+  try {
+    if (chattr("+i").success) return () => void chattr("-i");
+  } catch { /* no chattr */ }
+  if (Deno.uid() === 0) return null;
+  Deno.chmodSync(dir, 0o500);
+  return () => Deno.chmodSync(dir, 0o700);
+}
+
+const lockable = (() => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-lock-"));
+  const unlock = lockDirectory(dir);
+  unlock?.();
+  rmSync(dir, { recursive: true });
+  return unlock !== null;
+})();
+
+Deno.test({
+  name: "taos wallet create refuses a hotkeys directory it cannot write before writing the coldkey",
+  ignore: !lockable,
+  fn: async () => {
+    const root = mkdtempSync(join(tmpdir(), "taos-wallets-"));
+    const hotkeys = join(root, "w", "hotkeys");
+    Deno.mkdirSync(hotkeys, { recursive: true });
+    const unlock = lockDirectory(hotkeys)!;
+    try {
+      const r = await taosWallet(["create", "-p", root, "-w", "w"]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(
+        r.stderr,
+        /-p\/--wallet\.path: cannot write in .*hotkeys \((EPERM|EACCES)\); nothing was written/,
+      );
+      assert.deepEqual(readdirSync(join(root, "w")), ["hotkeys"], "no coldkey left behind");
+    } finally {
+      unlock();
+    }
+    assert.equal((await taosWallet(["create", "-p", root, "-w", "w"])).code, 0);
+    assert.deepEqual(readdirSync(join(root, "w")).sort(), [
+      "coldkey",
+      "coldkeypub.txt",
+      "hotkeys",
+    ]);
+    assert.deepEqual(readdirSync(hotkeys).sort(), ["default", "defaultpub.txt"]);
+    rmSync(root, { recursive: true });
+  },
+});
+
 Deno.test("a mnemonic URI with stray spaces gives the same key; derivation paths are kept", () => {
   const spaced = `  ${DEV_PHRASE.replaceAll(" ", "   ")} `;
   assert.equal(Keypair.fromUri(spaced).ss58Address, Keypair.fromMnemonic(DEV_PHRASE).ss58Address);
