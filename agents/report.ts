@@ -29,38 +29,90 @@ interface Line {
   values: (number | null)[];
 }
 
+/** Lines named in a chart's legend at most; more are named only in their tooltips. */
+const MAX_LEGEND = 4;
+
+/** The smallest and largest finite value of the lines (a spread would overflow the stack). */
+function range(lines: Line[]): [number, number] {
+  let lo = Infinity, hi = -Infinity;
+  for (const line of lines) {
+    for (const v of line.values) {
+      if (v !== null && Number.isFinite(v)) {
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+    }
+  }
+  if (lo > hi) return [0, 1];
+  return hi === lo ? [lo - 1, hi + 1] : [lo, hi];
+}
+
+/**
+ * A line's SVG path, keeping per pixel column only its first, lowest, highest and last point: a
+ * day of publishes would otherwise put 17 280 points per line into the page for 564 columns, and
+ * a column's extremes keep every spike visible. A missing value lifts the pen.
+ */
+function path(
+  values: (number | null)[],
+  xs: number[],
+  sx: (x: number) => number,
+  sy: (y: number) => number,
+): string {
+  let d = "";
+  let pen = false;
+  let column: [number, number][] = [];
+  const flush = () => {
+    if (column.length === 0) return;
+    let low = 0, high = 0;
+    column.forEach(([, y], k) => {
+      if (y > column[low][1]) low = k; // screen y grows downwards
+      if (y < column[high][1]) high = k;
+    });
+    const kept = [...new Set([0, Math.min(low, high), Math.max(low, high), column.length - 1])];
+    for (const k of kept) {
+      d += `${pen ? "L" : "M"}${column[k][0].toFixed(1)},${column[k][1].toFixed(1)}`;
+      pen = true;
+    }
+    column = [];
+  };
+  values.forEach((v, j) => {
+    if (v === null || !Number.isFinite(v)) {
+      flush();
+      pen = false;
+      return;
+    }
+    const point: [number, number] = [sx(xs[j]), sy(v)];
+    if (column.length > 0 && Math.round(column[0][0]) !== Math.round(point[0])) flush();
+    column.push(point);
+  });
+  flush();
+  return d;
+}
+
 /** An SVG line chart over simulated minutes; `id` lets tests and readers find it. */
 function chart(id: string, title: string, xs: number[], lines: Line[], unit: string): string {
   const width = 640, height = 220, left = 64, right = 12, top = 28, bottom = 30;
-  const all = lines.flatMap((l) => l.values).filter((v): v is number =>
-    v !== null && Number.isFinite(v)
-  );
-  let lo = all.length > 0 ? Math.min(...all) : 0;
-  let hi = all.length > 0 ? Math.max(...all) : 1;
-  if (hi === lo) [lo, hi] = [lo - 1, hi + 1];
+  const [lo, hi] = range(lines);
   const x0 = xs[0] ?? 0, x1 = xs.at(-1) ?? 1;
   const sx = (x: number) => left + ((x - x0) / (x1 - x0 || 1)) * (width - left - right);
   const sy = (y: number) => top + (1 - (y - lo) / (hi - lo)) * (height - top - bottom);
   const paths = lines.map((line, i) => {
-    let d = "";
-    let pen = false;
-    line.values.forEach((v, j) => {
-      if (v === null || !Number.isFinite(v)) {
-        pen = false;
-        return;
-      }
-      d += `${pen ? "L" : "M"}${sx(xs[j]).toFixed(1)},${sy(v).toFixed(1)}`;
-      pen = true;
-    });
+    const d = path(line.values, xs, sx, sy);
     return `<path class="series" d="${d}" fill="none" stroke="${
       COLORS[i % COLORS.length]
     }" stroke-width="1.5"><title>${escapeHtml(line.label)}</title></path>`;
   }).join("");
-  const legend = lines.map((line, i) =>
-    `<text x="${left + 8 + i * 150}" y="${top - 8}" fill="${
-      COLORS[i % COLORS.length]
-    }" font-size="11">${escapeHtml(line.label)}</text>`
-  ).join("");
+  const named = lines.length > MAX_LEGEND ? lines.slice(0, MAX_LEGEND - 1) : lines;
+  const legend =
+    named.map((line, i) =>
+      `<text x="${left + 8 + i * 130}" y="${top - 8}" fill="${
+        COLORS[i % COLORS.length]
+      }" font-size="11">${escapeHtml(line.label)}</text>`
+    ).join("") + (named.length < lines.length
+      ? `<text x="${left + 8 + named.length * 130}" y="${top - 8}" font-size="11">and ${
+        lines.length - named.length
+      } more</text>`
+      : "");
   const minutes = (ns: number) => (ns / 60e9).toFixed(1);
   return `<figure><figcaption>${escapeHtml(title)}</figcaption>
 <svg id="${id}" class="plot" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${

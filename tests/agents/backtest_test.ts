@@ -793,3 +793,46 @@ Deno.test("a named agent's instructions on books the validator lacks count as dr
   assert.equal(firstRejection, "instruction 0: bookId 99 outside 0..1 (not sent)");
   assert.match(warnings.join("\n"), /the validator dropped instruction 0: bookId 99/);
 });
+
+Deno.test("the report draws a day of 64 copies: a point set per pixel column, spikes kept", async () => {
+  const report = await backtest({
+    agent: "MarketMakerAgent",
+    agentPath: noAgents,
+    config: smallPreset(),
+    seed: 2,
+    duration: 15e9,
+  });
+  // A day of 5 s publishes for 64 copies: 1.1 M values (a spread of them into Math.min overflowed
+  // the stack at about 125 000).
+  const publishes = 17_280, copies = 64, spikeAt = 9_001;
+  const timestamps = Array.from({ length: publishes }, (_, i) => (i + 1) * 5e9);
+  const wave = (phase: number) =>
+    Array.from({ length: publishes }, (_, i) => Math.sin(i / 500 + phase));
+  const inventory = Array.from({ length: copies }, (_, c) => wave(c));
+  inventory[5][spikeAt] = 1000;
+  report.series = {
+    timestamps,
+    mid: [wave(0), wave(1)],
+    fundamental: [wave(0), wave(1)],
+    spread: [wave(2), wave(3)],
+    inventoryValue: inventory,
+    score: Array.from({ length: copies }, (_, c) => wave(c / 10)),
+  };
+  const html = renderReport(report);
+  const plot = html.slice(
+    html.indexOf('<svg id="inventory"'),
+    html.indexOf("</svg>", html.indexOf('<svg id="inventory"')),
+  );
+  const paths = [...plot.matchAll(/ d="([^"]*)"/g)].map((m) => m[1]);
+  assert.equal(paths.length, copies);
+  for (const d of paths) {
+    const points = d.split(/[ML]/).filter((p) => p !== "").length;
+    assert.ok(points <= 4 * 580, `${points} points for about 576 pixel columns`);
+    assert.ok(points >= 576, `${points} points: every column drawn`);
+  }
+  // The spike is the chart's top (y = 28), and it is drawn.
+  assert.match(plot, /<text x="4" y="32" font-size="10">1000\.00<\/text>/);
+  assert.match(paths[5], /,28\.0/);
+  assert.doesNotMatch(paths[4], /,28\.0/);
+  assert.match(plot, />and 61 more<\/text>/, "the legend names three lines");
+});
