@@ -14,7 +14,8 @@
  * The activity factor only refreshes while the miner has traded in the current 10-minute volume
  * bucket, so when a book has had no fill for `keepalive_after` ns into a bucket, the agent also
  * takes `keepalive` base with an immediate-or-cancel order at the touch (selling if it holds
- * base, else buying): a tiny cost that keeps the factor at 1 or above.
+ * base, else buying), keeping that base (or the quote it costs) out of its resting orders: a tiny
+ * cost that keeps the factor at 1 or above.
  *
  * Params (defaults): `quantity` 0.5, `edge` 0.001, `max_inventory` 2, `keepalive` 0.01,
  * `keepalive_after` 60e9.
@@ -80,18 +81,30 @@ export class MarketMakerAgent extends Agent<z.infer<typeof paramsSchema>> {
       const half = Math.max(account.fees?.maker_fee_rate ?? 0.005, 0) + p.edge;
       const bid = this.roundPrice(mid * (1 - half));
       const ask = this.roundPrice(mid * (1 + half));
-      if (base >= lot) out.push(this.limitOrder(book.id, SELL, base, ask, { postOnly: true }));
-      const room = Math.min(p.quantity, p.max_inventory - base);
-      if (room >= lot && account.quote_balance.total >= room * bid) {
-        out.push(this.limitOrder(book.id, BUY, room, bid, { postOnly: true }));
-      }
       const idle = this.#lastFillBucket.get(market(book.id)) !== bucket &&
         intoBucket >= p.keepalive_after;
-      const size = this.roundQuantity(p.keepalive);
-      if (idle && size >= lot) {
-        const touch = { timeInForce: IOC } as const;
-        if (base >= size) out.push(this.limitOrder(book.id, SELL, size, book.bids[0].price, touch));
-        else out.push(this.limitOrder(book.id, BUY, size, book.asks[0].price, touch));
+      const size = idle ? this.roundQuantity(p.keepalive) : 0;
+      // The keepalive's base and quote are left out of the resting orders, which would otherwise
+      // reserve them first and leave the immediate order nothing to trade with.
+      const sellKeepalive = size >= lot && base >= size;
+      const offered = this.roundQuantity(sellKeepalive ? base - size : base);
+      if (offered >= lot) {
+        out.push(this.limitOrder(book.id, SELL, offered, ask, { postOnly: true }));
+      }
+      const buyKeepalive = size >= lot && !sellKeepalive;
+      let quote = account.quote_balance.total;
+      if (buyKeepalive) {
+        quote -= size * book.asks[0].price *
+          (1 + Math.max(account.fees?.taker_fee_rate ?? 0.005, 0));
+      }
+      const room = Math.min(p.quantity, p.max_inventory - base);
+      if (room >= lot && quote >= room * bid) {
+        out.push(this.limitOrder(book.id, BUY, room, bid, { postOnly: true }));
+      }
+      const touch = { timeInForce: IOC } as const;
+      if (sellKeepalive) out.push(this.limitOrder(book.id, SELL, size, book.bids[0].price, touch));
+      else if (buyKeepalive) {
+        out.push(this.limitOrder(book.id, BUY, size, book.asks[0].price, touch));
       }
     }
     return out;

@@ -5,8 +5,8 @@
  * partly fill or be refused. A test agent; it loses money.
  *
  * Params: `min_quantity` (0.1), `max_quantity` (1.0), `seed`, and switches `PO`, `GTT`, `IOC`,
- * `FOK`, `QUOTE` (true/false or 1/0): when none is given all are on; otherwise exactly those
- * switched on are on. All of them together make 22 orders per book, past the 20 a validator takes
+ * `FOK`, `QUOTE` (true/false or 1/0): those switched on, or when none is, all but those switched
+ * off (the reference runs all of them when none is on, even `PO=0`); all five off is refused. All of them together make 22 orders per book, past the 20 a validator takes
  * per book: the options are then taken in turns, as many per update as fit (all but `FOK`, then
  * `FOK`), so that none is cut off.
  * @module
@@ -24,8 +24,8 @@ import {
   SELL,
 } from "../sdk/instructions.ts";
 import { AgentRandom } from "../sdk/random.ts";
-import type { Book, StateUpdate } from "../sdk/state.ts";
-import { quantityParams, quantityRangeOk } from "./params.ts";
+import type { Book, SimulationConfig, StateUpdate } from "../sdk/state.ts";
+import { checkQuantityLot, quantityParams, quantityRangeOk } from "./params.ts";
 
 const OPTIONS = ["QUOTE", "PO", "GTT", "IOC", "FOK"] as const;
 /** A switch: true/false, or a number as the reference reads it (`PO=1` on, `PO=0` off). */
@@ -59,8 +59,20 @@ export class OrderOptionAgent extends Agent<z.infer<typeof paramsSchema>> {
   constructor(uid: number, params: AgentParams) {
     super(uid, paramsSchema.parse(params));
     this.#rng = new AgentRandom(this.params.seed ?? uid + 1);
-    const given = OPTIONS.filter((o) => this.params[o] !== undefined);
-    this.enabled = new Set(given.length === 0 ? OPTIONS : given.filter((o) => this.params[o]));
+    const on = OPTIONS.filter((o) => this.params[o] === true);
+    this.enabled = new Set(
+      on.length > 0 ? on : OPTIONS.filter((o) => this.params[o] !== false),
+    );
+    if (this.enabled.size === 0) {
+      throw new RangeError(
+        `agent parameters: every option (${OPTIONS.join(", ")}) is switched off`,
+      );
+    }
+  }
+
+  /** Refuses a `min_quantity` below the market's lot. */
+  override onStart(config: SimulationConfig | null): void {
+    checkQuantityLot(this.params.min_quantity, config);
   }
 
   /** This update's turn of the enabled test orders on each two-sided book. */

@@ -3,6 +3,7 @@
  * @module
  */
 import { z } from "zod";
+import type { SimulationConfig } from "../sdk/state.ts";
 
 /** A positive, finite number parameter. */
 export const positiveNumber = z.number({
@@ -21,4 +22,20 @@ export const quantityParams = {
 /** Checks that `min_quantity ≤ max_quantity`. */
 export function quantityRangeOk(p: { min_quantity: number; max_quantity: number }): boolean {
   return p.min_quantity <= p.max_quantity;
+}
+
+/**
+ * Refuses, at the start of a simulation, a `min_quantity` below one lot of its market: an order
+ * drawn that small rounds to nothing (or is refused by the exchange), update after update, where
+ * this names the parameter once per start.
+ */
+export function checkQuantityLot(minQuantity: number, config: SimulationConfig | null): void {
+  const decimals = config?.volumeDecimals ?? 4;
+  const lot = 10 ** -decimals;
+  if (minQuantity < lot) {
+    throw new RangeError(
+      `agent parameter 'min_quantity': ${minQuantity} is less than one lot of this market ` +
+        `(${lot.toFixed(decimals)} at volumeDecimals ${decimals})`,
+    );
+  }
 }

@@ -1,6 +1,6 @@
 /**
- * `RandomMakerAgent`: places random limit orders inside the spread on every book and cancels
- * its orders older than `expiry_period` ns. A baseline, not a strategy.
+ * `RandomMakerAgent`: places random limit orders inside the spread on every two-sided book and
+ * cancels its orders older than `expiry_period` ns. A baseline, not a strategy.
  *
  * Params: `min_quantity` (0.1), `max_quantity` (1.0), `expiry_period` (200 ns: every order is
  * cancelled at the next update), `seed`.
@@ -16,8 +16,8 @@ import {
   STP_CANCEL_NEWEST,
 } from "../sdk/instructions.ts";
 import { AgentRandom } from "../sdk/random.ts";
-import type { StateUpdate } from "../sdk/state.ts";
-import { quantityParams, quantityRangeOk } from "./params.ts";
+import type { SimulationConfig, StateUpdate } from "../sdk/state.ts";
+import { checkQuantityLot, quantityParams, quantityRangeOk } from "./params.ts";
 
 const paramsSchema = z.object({
   ...quantityParams,
@@ -39,6 +39,11 @@ export class RandomMakerAgent extends Agent<z.infer<typeof paramsSchema>> {
     this.#rng = new AgentRandom(this.params.seed ?? uid + 1);
   }
 
+  /** Refuses a `min_quantity` below the market's lot. */
+  override onStart(config: SimulationConfig | null): void {
+    checkQuantityLot(this.params.min_quantity, config);
+  }
+
   /** Cancels expired orders, then quotes a random bid and ask inside the spread. */
   onUpdate(state: StateUpdate): Instruction[] {
     const out: Instruction[] = [];
@@ -50,7 +55,10 @@ export class RandomMakerAgent extends Agent<z.infer<typeof paramsSchema>> {
       if (expired.length > 0) out.push(this.cancelOrders(book.id, expired));
       const bid = this.bestBid(book);
       const ask = this.bestAsk(book);
-      const [low, high] = bid !== null && ask !== null ? [bid, ask] : [99.95, 100.05];
+      // A one-sided book has no spread to quote inside (the reference then quotes around 100,
+      // whatever the market's price).
+      if (bid === null || ask === null) continue;
+      const [low, high] = [bid, ask];
       const bidPrice = this.roundPrice(this.#rng.uniform(low, high));
       const askPrice = this.roundPrice(this.#rng.uniform(bidPrice, high));
       if (bidPrice === askPrice) continue;

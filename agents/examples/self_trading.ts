@@ -11,8 +11,8 @@ import { z } from "zod";
 import { Agent, type AgentParams } from "../sdk/agent.ts";
 import { BUY, type Instruction, SELL, STP_DECREMENT_CANCEL } from "../sdk/instructions.ts";
 import { AgentRandom } from "../sdk/random.ts";
-import type { StateUpdate } from "../sdk/state.ts";
-import { quantityParams, quantityRangeOk } from "./params.ts";
+import type { SimulationConfig, StateUpdate } from "../sdk/state.ts";
+import { checkQuantityLot, quantityParams, quantityRangeOk } from "./params.ts";
 
 const paramsSchema = z.object(quantityParams).refine(quantityRangeOk, {
   message: "min_quantity must not exceed max_quantity",
@@ -30,6 +30,11 @@ export class SelfTradingAgent extends Agent<z.infer<typeof paramsSchema>> {
   constructor(uid: number, params: AgentParams) {
     super(uid, paramsSchema.parse(params));
     this.#rng = new AgentRandom(this.params.seed ?? uid + 1);
+  }
+
+  /** Refuses a `min_quantity` below the market's lot. */
+  override onStart(config: SimulationConfig | null): void {
+    checkQuantityLot(this.params.min_quantity, config);
   }
 
   /** A fresh pair or a crossing pair per book, alternating. */

@@ -25,7 +25,7 @@ import { BUY, GTT, type Instruction, SELL } from "../sdk/instructions.ts";
 import { isOrder, isTrade } from "../sdk/book.ts";
 import { AgentRandom } from "../sdk/random.ts";
 import type { Book, SimulationConfig, StateUpdate } from "../sdk/state.ts";
-import { positiveNumber, quantityParams, quantityRangeOk } from "./params.ts";
+import { checkQuantityLot, positiveNumber, quantityParams, quantityRangeOk } from "./params.ts";
 import { PassiveAggressiveRegressor } from "./passive_aggressive.ts";
 
 const paramsSchema = z.object({
@@ -122,8 +122,9 @@ export class SimpleRegressorAgent extends Agent<z.infer<typeof paramsSchema>> {
     this.#rng = new AgentRandom(this.params.seed ?? uid + 1);
   }
 
-  /** Picks the sampling interval and starts fresh models for the validator's new simulation. */
+  /** Refuses a `min_quantity` below the market's lot, picks the sampling interval and starts fresh models for the validator's new simulation. */
   override onStart(config: SimulationConfig | null, validator: string | null): void {
+    checkQuantityLot(this.params.min_quantity, config);
     this.#markets.delete(validator ?? "");
     this.#market(validator ?? "", config);
   }

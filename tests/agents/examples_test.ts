@@ -97,6 +97,32 @@ Deno.test("RandomMakerAgent cancels expired orders and quotes inside the spread"
   assert.ok(buy.quantity >= 0.5 && buy.quantity <= 0.7);
   const broke = await step(await load("RandomMakerAgent", "seed=3"), { base: 0, quote: 0 });
   assert.deepEqual(broke, [], "no orders without free balance");
+  // A one-sided book is left alone: the reference quotes around 100 there, a third of this
+  // market's price, and sold the book down to 49 in a 15-minute backtest.
+  const oneSided = await load("RandomMakerAgent", "seed=3");
+  assert.deepEqual(await step(oneSided, { ask: null }), []);
+  assert.deepEqual(await step(oneSided, { bid: null }), []);
+});
+
+Deno.test("the example agents refuse a min_quantity below one lot when the simulation starts", async () => {
+  for (
+    const name of [
+      "RandomMakerAgent",
+      "RandomTakerAgent",
+      "SelfTradingAgent",
+      "OrderOptionAgent",
+      "SimpleRegressorAgent",
+    ]
+  ) {
+    const agent = await load(name, "min_quantity=0.00001 max_quantity=0.00002");
+    await assert.rejects(
+      step(agent),
+      /agent parameter 'min_quantity': 0\.00001 is less than one lot of this market \(0\.0001 at volumeDecimals 4\)/,
+      name,
+    );
+  }
+  const lot = await load("RandomMakerAgent", "min_quantity=0.0001 max_quantity=0.0001 seed=3");
+  assert.equal((await step(lot)).length, 2, "one lot is enough");
 });
 
 Deno.test("RandomTakerAgent sends one market order per book, direction fixed between redraws", async () => {
@@ -128,7 +154,7 @@ Deno.test("SelfTradingAgent places a fresh pair, then crosses it on the next boo
   assert.ok(out.every((o) => o.type === "PLACE_ORDER_LIMIT" && o.stp === 4));
 });
 
-Deno.test("OrderOptionAgent: flags are booleans or 1/0; none given enables every option", async () => {
+Deno.test("OrderOptionAgent: flags are booleans or 1/0; none on enables all but those off", async () => {
   for (const on of ["PO=true", "PO=1"]) {
     const poOnly = await step(await load("OrderOptionAgent", on));
     assert.equal(poOnly.length, 4, on);
@@ -139,6 +165,17 @@ Deno.test("OrderOptionAgent: flags are booleans or 1/0; none given enables every
   await assert.rejects(
     load("OrderOptionAgent", "PO=yes"),
     /parameter 'PO': expected true or false \(or 1\/0\)/,
+  );
+  // Switches only turned off leave the others on (the reference would run all, and this agent
+  // used to run none).
+  const noPostOnly = await load("OrderOptionAgent", "PO=0");
+  assert.deepEqual(
+    [...(noPostOnly as unknown as { enabled: Set<string> }).enabled],
+    ["QUOTE", "GTT", "IOC", "FOK"],
+  );
+  await assert.rejects(
+    load("OrderOptionAgent", "PO=0 GTT=0 IOC=0 FOK=0 QUOTE=false"),
+    /every option \(QUOTE, PO, GTT, IOC, FOK\) is switched off/,
   );
   const quoteOnly = await step(await load("OrderOptionAgent", "PO=False QUOTE=true"));
   assert.equal(quoteOnly.length, 4);
@@ -178,6 +215,20 @@ Deno.test("MarketMakerAgent flattens a large position, then quotes beyond the fe
   assert.equal(keepalive.direction, 0);
   assert.equal(keepalive.price, 300.1);
   assert.equal(keepalive.quantity, 0.01);
+  // Holding base, the keepalive sells it: the resting ask leaves that much unreserved (it used to
+  // offer all of it, and the exchange refused every keepalive sale for want of base).
+  const selling = (await step(agent, { base: 1, timestamp: 100e9 })) as Extract<
+    Instruction,
+    { type: "PLACE_ORDER_LIMIT" }
+  >[];
+  assert.deepEqual(
+    selling.map((o) => [o.direction, o.quantity, o.price, o.timeInForce ?? 0]),
+    [[1, 0.99, 301.8, 0], [0, 0.5, 298.2, 0], [1, 0.01, 299.9, 2]],
+  );
+  // Short of quote for both, the keepalive buy goes first and the resting bid is left out.
+  const short = await step(agent, { base: 0, quote: 150, timestamp: 100e9 });
+  assert.equal(short.length, 1);
+  assert.ok(short[0].type === "PLACE_ORDER_LIMIT" && short[0].timeInForce === 2);
 });
 
 Deno.test("SimpleRegressorAgent: documented defaults, model validated, bar features", async () => {
