@@ -313,7 +313,7 @@ export const command: Command = {
             checkKeyfileDirectory(dir);
           } catch (error) {
             if (!isSystemError(error)) throw error;
-            const code = (error as { code: string }).code;
+            const code = (error as Error & { code: string }).code;
             throw new UsageError(
               `-p/--wallet.path: cannot write in ${dir} (${code}); nothing was written`,
             );
