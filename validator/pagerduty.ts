@@ -60,6 +60,7 @@ export type AlertKind =
   | "state-load"
   | "agent-reset"
   | "simulation"
+  | "config"
   | "metrics"
   | "weights"
   | "miners-unreachable"
@@ -202,6 +203,10 @@ export class Alerter {
     } finally {
       clearTimeout(deadline);
     }
+    if (this.#pending.size > 0) {
+      const lost = [...this.#pending.values()].map((d) => `${d.action} of ${d.kind}`);
+      this.#log(`PagerDuty never received: ${lost.join(", ")} (the validator stopped)`, "warning");
+    }
   }
 
   #log(line: string, level: AlertLogLevel) {
@@ -280,7 +285,8 @@ export class Alerter {
       }
       // PagerDuty says why in the body (an invalid routing key, a malformed event, ...). A reply
       // (a proxy's, say) could quote the key: it is never logged.
-      const reply = this.#withoutKey(await replyStart(response));
+      // Masked before it is cut, so that no part of the key survives at the cut.
+      const reply = this.#withoutKey(await replyStart(response)).slice(0, REPLY_QUOTE_CHARS);
       failure = `HTTP ${response.status}${reply === "" ? "" : `: ${reply}`}`;
       if (rejectsKey(response.status, reply)) {
         this.#deliveryFailures++;
@@ -288,7 +294,10 @@ export class Alerter {
         return false;
       }
     } catch (error) {
-      failure = this.#withoutKey((error as Error).message);
+      // fetch says only "fetch failed"; why (refused, a DNS or TLS error) is in its cause.
+      const cause = (error as Error).cause;
+      const why = cause instanceof Error ? `: ${cause.message}` : "";
+      failure = this.#withoutKey(`${(error as Error).message}${why}`);
     }
     this.#deliveryFailures++;
     const level = delivery.attempts > 1 ? "debug" : delivery.housekeeping ? "warning" : "error";
@@ -326,7 +335,7 @@ function rejectsKey(status: number, reply: string): boolean {
   return status === 401 || status === 403 || (status === 400 && /routing[ _]key/i.test(reply));
 }
 
-/** The start of a reply's body on one line (a proxy's error page can be large). */
+/** The start of a reply's body (up to 1 KiB) on one line: a proxy's error page can be large. */
 async function replyStart(response: Response): Promise<string> {
   const reader = response.body?.getReader();
   if (reader === undefined) return "";
@@ -350,5 +359,5 @@ async function replyStart(response: Response): Promise<string> {
     bytes.set(chunk, offset);
     offset += chunk.length;
   }
-  return new TextDecoder().decode(bytes).replace(/\s+/g, " ").trim().slice(0, REPLY_QUOTE_CHARS);
+  return new TextDecoder().decode(bytes).replace(/\s+/g, " ").trim();
 }

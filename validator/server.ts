@@ -31,7 +31,7 @@ export function monitoringApp(metrics: ValidatorMetrics, board: StatusBoard): Ho
     }
     return c.body(await cached.body, 200, { "content-type": metrics.registry.contentType });
   });
-  app.get("/status.json", (c) => c.json(board.view()));
+  app.get("/status.json", (c) => c.body(board.json(), 200, { "content-type": "application/json" }));
   app.get("/", (c) => c.html(STATUS_PAGE_HTML));
   return app;
 }

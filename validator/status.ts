@@ -1,12 +1,12 @@
 /**
  * What the live status page shows, kept up to date by the validator loop: the simulation clock,
  * a bounded price history per book and the miner leaderboard. The page (`status_page.ts`) polls
- * {@linkcode StatusBoard.view} as JSON.
+ * {@linkcode StatusBoard.json}.
  *
  * ```ts
  * const board = new StatusBoard();
  * board.record(publish, [{ uid: 0, score: 0.4, reward: 0.5, pnl: 12, answered: true }]);
- * board.view(); // { timestamp, books: [{ bookId, points: [[t, mid], ...] }], leaderboard }
+ * board.json(); // {"simulation":0,...,"books":[{"bookId":0,"points":[[t,mid],...]}],"leaderboard":[...]}
  * ```
  * @module
  */
@@ -47,9 +47,13 @@ export class StatusBoard {
     leaderboard: [],
   };
 
+  /** The view as JSON, kept until the view changes: every open page asks for it each second. */
+  #json: string | null = null;
+
   /** A new simulation started: price histories restart. */
   startSimulation(index: number, seed: number): void {
     this.#view = { ...this.#view, simulation: index, seed, books: [], timestamp: null };
+    this.#json = null;
   }
 
   /** Records one publish and the leaderboard after it. */
@@ -72,11 +76,16 @@ export class StatusBoard {
         entry.points.splice(0, entry.points.length - MAX_POINTS);
       }
     }
-    view.leaderboard = [...rows].sort((a, b) => b.score - a.score || a.uid - b.uid);
+    // A score that is not a number ranks last (a NaN would leave the order to the sort).
+    const rank = (score: number) => Number.isNaN(score) ? -Infinity : score;
+    view.leaderboard = [...rows].sort((a, b) =>
+      (rank(b.score) - rank(a.score) || 0) || a.uid - b.uid
+    );
+    this.#json = null;
   }
 
-  /** The current view (the page's JSON). */
-  view(): StatusView {
-    return this.#view;
+  /** The current view as the page's JSON (numbers that are not finite as null). */
+  json(): string {
+    return this.#json ??= JSON.stringify(this.#view);
   }
 }

@@ -11,6 +11,8 @@ export const STATUS_PAGE_HTML = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>taos validator</title>
 <style>
   body { font: 14px system-ui, sans-serif; margin: 1.5rem; color: #222; }
@@ -20,6 +22,7 @@ export const STATUS_PAGE_HTML = `<!doctype html>
   .book { border: 1px solid #ccc; padding: 4px 8px; }
   .book h2 { font-size: .9rem; margin: 0; }
   svg { display: block; }
+  .scroll { overflow-x: auto; }
   table { border-collapse: collapse; }
   td, th { border-bottom: 1px solid #ddd; padding: 2px 10px; text-align: right; }
   tr.silent td { color: #999; }
@@ -33,10 +36,10 @@ export const STATUS_PAGE_HTML = `<!doctype html>
   step <span id="step">0</span>, simulated time <span id="clock">waiting for the first publish</span></div>
 <div id="books"></div>
 <h2>Leaderboard</h2>
-<table id="leaderboard">
+<div class="scroll"><table id="leaderboard">
   <thead><tr><th>#</th><th>uid</th><th>score</th><th>reward</th><th>pnl</th><th>answered</th></tr></thead>
   <tbody></tbody>
-</table>
+</table></div>
 <script>
 // A NaN or infinite value arrives as null: it must not stop the page.
 function fixed(value, digits) {
@@ -48,6 +51,9 @@ function clock(ns) {
   const t = p(Math.floor(s % 86400 / 3600)) + ":" + p(Math.floor(s % 3600 / 60)) + ":" + p(s % 60);
   return (d > 0 ? d + "d " : "") + t;
 }
+// Beside the page's own path, so that a proxy serving it under a prefix without the trailing
+// slash (/validator) still reaches its data (/validator/status.json).
+const DATA_URL = location.pathname + (location.pathname.endsWith("/") ? "" : "/") + "status.json";
 function chart(points) {
   const w = 240, h = 90;
   if (points.length === 0) return '<svg width="' + w + '" height="' + h + '"></svg>';
@@ -60,16 +66,18 @@ function chart(points) {
 }
 async function refresh() {
   try {
-    const view = await (await fetch("status.json")).json();
+    const view = await (await fetch(DATA_URL)).json();
     document.getElementById("simulation").textContent = view.simulation;
     document.getElementById("seed").textContent = view.seed;
     document.getElementById("step").textContent = view.step;
     document.getElementById("clock").textContent = view.timestamp === null ? "waiting for the first publish" : clock(view.timestamp);
     document.getElementById("books").innerHTML = view.books.map((b) => {
-      const last = b.points.length ? fixed(b.points[b.points.length - 1][1], 2) : "-";
+      const last = b.points.length ? fixed(b.points[b.points.length - 1][1], 2) : "–";
       return '<div class="book" data-book="' + b.bookId + '"><h2>book ' + b.bookId + ' <span class="price">' + last + '</span></h2>' + chart(b.points) + '</div>';
     }).join("");
-    document.querySelector("#leaderboard tbody").innerHTML = view.leaderboard.map((r, i) =>
+    document.querySelector("#leaderboard tbody").innerHTML = view.leaderboard.length === 0
+      ? '<tr class="empty"><td colspan="6">no miner scored yet</td></tr>'
+      : view.leaderboard.map((r, i) =>
       '<tr data-uid="' + r.uid + '"' + (r.answered ? "" : ' class="silent"') + '><td>' + (i + 1) + '</td><td>' + r.uid +
       '</td><td class="score">' + fixed(r.score, 6) + '</td><td>' + fixed(r.reward, 4) + '</td><td>' + fixed(r.pnl, 2) +
       '</td><td>' + (r.answered ? "yes" : "no") + '</td></tr>').join("");
@@ -82,8 +90,12 @@ async function refresh() {
     note.hidden = false;
   }
 }
-refresh();
-setInterval(refresh, 1000);
+// Each refresh starts a second after the last one ended, so slow answers never pile up.
+async function poll() {
+  await refresh();
+  setTimeout(poll, 1000);
+}
+poll();
 </script>
 </body>
 </html>

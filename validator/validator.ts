@@ -485,7 +485,7 @@ export class Validator {
               : `simulation ${point.index} abandoned, the next one starts`),
         );
         if (giveUp) throw error;
-        done = await this.#endSimulation();
+        done = await this.#endSimulation(false);
       }
       if (done) break;
       // Let signals and HTTP requests in even when no miner is queried.
@@ -518,7 +518,7 @@ export class Validator {
     this.#seedMarket();
     const publish = this.#market!.advance();
     if (phases !== undefined) lap = phases.add("advance", lap);
-    if (publish === null) return await this.#endSimulation();
+    if (publish === null) return await this.#endSimulation(true);
     const point = this.#snapshot.simulation;
     point.publishes++;
     point.timestamp = publish.timestamp;
@@ -563,7 +563,7 @@ export class Validator {
     }
     this.#maybeSetWeights();
     phases?.add("metrics", lap);
-    if (publish.final) return await this.#endSimulation();
+    if (publish.final) return await this.#endSimulation(true);
     return false;
   }
 
@@ -1055,13 +1055,20 @@ export class Validator {
     await Promise.all([this.#weightsInFlight, this.#neuronFetch]);
   }
 
-  async #endSimulation(): Promise<boolean> {
+  /**
+   * Closes the simulation and starts the next one. Only one that `completed` its duration
+   * resolves the `simulation` alert: an abandoned one raised it, and a whole simulation is what
+   * shows the failure gone (resolving at the next start used to replace the trigger before it
+   * was sent).
+   */
+  async #endSimulation(completed: boolean): Promise<boolean> {
     const deps = this.#deps;
     const point = this.#snapshot.simulation;
     deps.log(
       "info",
       `simulation ${point.index} (seed ${point.seed}) ended at t=${point.timestamp}`,
     );
+    if (completed) deps.alerts.resolve("simulation");
     try {
       this.#market?.close();
     } catch (error) {
@@ -1082,10 +1089,10 @@ export class Validator {
     if (deps.reloadConfig !== undefined) {
       try {
         config = await deps.reloadConfig();
-        deps.alerts.resolve("simulation");
+        deps.alerts.resolve("config");
       } catch (error) {
         this.#alert(
-          "simulation",
+          "config",
           `new simulation config unusable, keeping the previous one: ${(error as Error).message}`,
         );
         config = this.#config;
@@ -1168,6 +1175,7 @@ export class Validator {
         usage: this.#usage(),
       });
       if (statsDue) this.#stats = new Map();
+      deps.alerts.resolve("metrics");
     } catch (error) {
       this.#alert("metrics", `metrics report failed: ${(error as Error).message}`);
     }

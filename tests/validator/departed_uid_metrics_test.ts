@@ -5,6 +5,7 @@ import { parseValidatorArgs } from "../../validator/options.ts";
 import { ValidatorStore } from "../../validator/store.ts";
 import { ValidatorMetrics } from "../../validator/metrics.ts";
 import { Validator } from "../../validator/validator.ts";
+import { Alerter } from "../../validator/pagerduty.ts";
 import { quietParts } from "./quiet_parts.ts";
 import { marketBuyers } from "./answering_client.ts";
 import { EditableDirectory } from "./editable_directory.ts";
@@ -59,6 +60,41 @@ Deno.test("a uid that leaves the neuron list leaves agent_gauges and miner_gauge
       before.length,
       "uid 4 keeps as many series as uid 5 had (same books, same families)",
     );
+  } finally {
+    validator.close();
+    store.close();
+  }
+});
+
+Deno.test("a metrics report that fails raises the metrics alert, and the next that works resolves it", async () => {
+  const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
+  const report = metrics.report.bind(metrics);
+  let reports = 0;
+  metrics.report = (input) => {
+    if (++reports === 2) throw new Error("label cardinality exceeded");
+    return report(input);
+  };
+  const lines: string[] = [];
+  const store = ValidatorStore.open(":memory:");
+  const validator = new Validator({
+    options: { ...parseValidatorArgs(["--local"]), saveIntervalSeconds: 0 },
+    config: { ...smallPreset(), duration: 3600e9 },
+    createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
+    directory: new EditableDirectory(["5A0", "5A1"]),
+    client: marketBuyers,
+    store,
+    ...quietParts(),
+    alerts: new Alerter({ routingKey: null, source: "t", log: (line) => void lines.push(line) }),
+    metrics,
+  });
+  try {
+    await validator.start();
+    for (let i = 0; i < 4; i++) await validator.round();
+    assert.equal(reports, 4);
+    assert.deepEqual(lines, [
+      "ALERT metrics: metrics report failed: label cardinality exceeded",
+      "RESOLVED metrics",
+    ]);
   } finally {
     validator.close();
     store.close();

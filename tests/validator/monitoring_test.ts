@@ -1282,6 +1282,63 @@ Deno.test({
   }
 });
 
+Deno.test({
+  name:
+    "status page: no console error, a note for no miners, served under a proxy's prefix, fits 320 px",
+  ignore: !existsSync(CHROMIUM),
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const { chromium } = await import("playwright-core");
+  const board = new StatusBoard();
+  const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
+  const server = await startMonitoringServer({ port: 0, hostname: "127.0.0.1", metrics, board });
+  // A reverse proxy serving the validator under /validator (the page's address has no slash).
+  const proxy = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, (req) => {
+    const url = new URL(req.url);
+    if (!url.pathname.startsWith("/validator")) return new Response("not here", { status: 404 });
+    const path = url.pathname.slice("/validator".length) || "/";
+    return fetch(`http://127.0.0.1:${server.port}${path}`);
+  });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  const publish: PublishState = {
+    timestamp: 5e9,
+    final: false,
+    books: [{ ...bookWith(0, []), bid: [], ask: [] }],
+    accounts: [],
+    notices: [],
+    eventsProcessed: 0,
+  };
+  try {
+    const page = await browser.newPage({ viewport: { width: 320, height: 640 } });
+    const problems: string[] = [];
+    page.on("console", (m) => void (m.type() === "error" && problems.push(m.text())));
+    page.on("pageerror", (e) => void problems.push(String(e)));
+    await page.goto(`http://127.0.0.1:${proxy.addr.port}/validator`);
+    await page.waitForFunction("document.body.dataset.updated === '0'", null, { timeout: 5000 });
+    assert.equal(await page.textContent("#leaderboard tbody"), "no miner scored yet");
+    assert.equal(await page.isVisible("#error"), false, "its data found beside it");
+    // A NaN score ranks last, and the page is no wider than a phone's screen.
+    const row = (uid: number, score: number) => ({ uid, score, reward: 0, pnl: 0, answered: true });
+    board.record(publish, 1, [row(0, 0.5), row(1, NaN), row(2, 0.9), row(3, 0.1)]);
+    await page.waitForFunction("document.body.dataset.updated === '1'", null, { timeout: 5000 });
+    const uids = await page.locator("#leaderboard tbody tr").evaluateAll((rows) =>
+      rows.map((r) => r.getAttribute("data-uid"))
+    );
+    assert.deepEqual(uids, ["2", "0", "3", "1"]);
+    assert.equal(await page.textContent('.book[data-book="0"] .price'), "–");
+    assert.ok(
+      await page.evaluate("document.documentElement.scrollWidth <= 320"),
+      "no sideways page",
+    );
+    assert.deepEqual(problems, [], "no console error (the favicon request used to be a 404)");
+  } finally {
+    await browser.close();
+    await proxy.shutdown();
+    await server.close();
+  }
+});
+
 /**
  * Sends `head` (and `body`, if any) on a new loopback connection, sends nothing more and reads
  * until the server closes the connection; the whole reply as text.

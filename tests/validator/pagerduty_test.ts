@@ -117,6 +117,25 @@ Deno.test("PagerDuty: a reply quoting the routing key is logged with the key mas
   }
 });
 
+Deno.test("PagerDuty: a key quoted where the reply is cut to 200 characters is masked whole", async () => {
+  const endpoint = eventsEndpoint([{ status: 500, body: `${"x".repeat(185)} key=${KEY} rest` }]);
+  const lines: string[] = [];
+  const alerts = alerterFor(endpoint.url, lines);
+  try {
+    alerts.trigger("state-save", "disk full");
+    await alerts.settled();
+    const failure = lines.find((line) => line.includes("not delivered")) ?? "";
+    assert.match(
+      failure,
+      /\(HTTP 500: x{185} key=<routing k\); it will be sent again$/,
+    );
+    assert.ok(!failure.includes(KEY.slice(0, 6)), failure);
+  } finally {
+    await alerts.close(100);
+    await endpoint.close();
+  }
+});
+
 for (const status of [429, 500, 503]) {
   Deno.test(`PagerDuty: HTTP ${status} is retried until the event is accepted`, async () => {
     const endpoint = eventsEndpoint([
@@ -152,10 +171,19 @@ Deno.test("PagerDuty: an unreachable endpoint is retried, not taken for a refuse
     await alerts.settled();
     assert.equal(alerts.keyRejected, false);
     assert.deepEqual(alerts.undelivered, ["state-save"]);
-    assert.match(lines.join("\n"), /not delivered .*; it will be sent again/);
-    // The last attempt, at close, does not promise another.
+    // Why, not only fetch's "fetch failed".
+    assert.match(
+      lines.join("\n"),
+      /^error PagerDuty trigger of state-save not delivered \(fetch failed: .*[Cc]onnection refused.*\); it will be sent again$/m,
+    );
+    // The last attempt, at close, does not promise another, and what was never delivered is
+    // said at warning level (later attempts are logged at debug level only).
     await alerts.close(1000);
-    assert.match(lines.at(-1) ?? "", /not delivered .*; it was the last attempt \(stopping\)$/);
+    assert.match(lines.at(-2) ?? "", /not delivered .*; it was the last attempt \(stopping\)$/);
+    assert.equal(
+      lines.at(-1),
+      "warning PagerDuty never received: trigger of state-save (the validator stopped)",
+    );
   } finally {
     await alerts.close(1000);
   }
