@@ -138,7 +138,15 @@ async function run(args: string[]): Promise<number> {
   let outputs: SimOutputs | null = null;
   if (values.out !== undefined) {
     try {
-      prepareOutputDir(values.out, { replaceRun: true, books: config.books });
+      prepareOutputDir(values.out, {
+        replaceRun: true,
+        books: config.books,
+        inputs: Object.fromEntries(
+          (["config", "fundamental-feed", "external-feed"] as const)
+            .filter((flag) => values[flag] !== undefined)
+            .map((flag) => [`--${flag}`, values[flag]!]),
+        ),
+      });
       // Written first, so that files of a run that fails half-way still say what made them.
       writeJsonFile(join(values.out, "config.json"), config);
       outputs = new SimOutputs(values.out, engine, depth);

@@ -498,24 +498,42 @@ function checkSimConfig(
   }
   // Every agent keeps its state in every book: refuse a size this machine cannot hold, which would
   // otherwise grow until the system kills the process.
-  const stylized = config.agents.stylized?.count ?? 0;
-  const others = groups.reduce((sum, [, count]) => sum + count, 0) - stylized;
-  const needed = config.books * (stylized * STYLIZED_BYTES + others * AGENT_BYTES);
+  const needed = leastMemory(config);
   if (needed > totalmem()) {
     const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(1);
+    const agents = groups.reduce((sum, [, count]) => sum + count, 0);
     ctx.addIssue({
       code: "custom",
-      message: `${config.books} books x ${stylized + others} agents need at least ` +
+      message: `${config.books} books x ${agents} agents need at least ` +
         `${gib(needed)} GiB of memory; this machine has ${gib(totalmem())} GiB`,
       path: ["books"],
     });
   }
 }
 
-/** Least memory a stylized trader takes in one book (its return history included), measured. */
-const STYLIZED_BYTES = 1000;
+/**
+ * Least memory a simulation takes once started, in bytes: per book a fixed part (book, queues,
+ * buffers) and each agent's state. Fitted below the growth of a run's peak memory per book when
+ * books are added (6.3 MB per reference book and 1.05 MB per small one, one simulated minute in;
+ * a book grows as it runs, to about 7 MB after two simulated hours).
+ */
+export function leastMemory(
+  config: Pick<SimConfig, "books" | "agents" | "remoteAgentCount">,
+): number {
+  const stylized = config.agents.stylized?.count ?? 0;
+  const all = Object.values(config.agents).reduce(
+    (sum, group) => sum + (group?.count ?? 0),
+    config.remoteAgentCount,
+  );
+  return config.books * (BOOK_BYTES + stylized * STYLIZED_BYTES + (all - stylized) * AGENT_BYTES);
+}
+
+/** Least memory of one book apart from its agents. */
+const BOOK_BYTES = 400_000;
+/** Least memory a stylized trader takes in one book (its return history included). */
+const STYLIZED_BYTES = 5000;
 /** Least memory any other agent takes in one book. */
-const AGENT_BYTES = 200;
+const AGENT_BYTES = 1000;
 
 /** Input form of a configuration (durations may be strings). */
 export type SimConfigInput = z.input<typeof simConfigSchema>;

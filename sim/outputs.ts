@@ -19,6 +19,7 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
+  realpathSync,
   renameSync,
   rmSync,
   statSync,
@@ -124,7 +125,7 @@ class CsvFile {
 
 /** The files a simulation run writes to its output directory (and a JSON file being written). */
 const RUN_FILE =
-  /^(?:(?:events|trades|l2)-\d+\.csv|balances\.csv|(?:summary|config)\.json(?:\.partial)?)$/;
+  /^(?:(?:events|trades|l2)-(?:0|[1-9]\d*)\.csv|balances\.csv|(?:summary|config)\.json(?:\.partial)?)$/;
 
 /** Error codes by which the system refuses a write: a full disk, a quota, a file-size limit, a
  * read-only file system, a failing device. Not the path's fault, so not a usage error. */
@@ -179,7 +180,7 @@ const isOutOfDescriptors = (error: unknown) => {
  */
 export function prepareOutputDir(
   dir: string,
-  options: { replaceRun?: boolean; books?: number } = {},
+  options: { replaceRun?: boolean; books?: number; inputs?: Record<string, string> } = {},
 ): void {
   if (dir.trim() === "") throw new UsageError("must name a directory");
   if (existsSync(dir) && !statSync(dir).isDirectory()) {
@@ -195,9 +196,19 @@ export function prepareOutputDir(
   const stale = readdirSync(dir).filter((name) => RUN_FILE.test(name)).map((name) =>
     join(dir, name)
   );
+  // An input read from the directory (`--config out/config.json`) would be replaced by the run.
+  const inputs = Object.entries(options.inputs ?? {}).filter(([, path]) => existsSync(path))
+    .map(([flag, path]) => [flag, realpathSync(path)]);
   for (const path of stale) {
     if (lstatSync(path).isDirectory()) {
       throw new UsageError(`cannot replace ${path}: it is a directory`);
+    }
+    const input = inputs.find(([, real]) => real === realpathSync(path));
+    if (input !== undefined) {
+      throw new UsageError(
+        `${path} is the ${input[0]} file, which this run would replace; ` +
+          "copy it elsewhere or choose another directory",
+      );
     }
   }
   if (options.books !== undefined) holdDescriptors(dir, runFilesOpen(options.books), options.books);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   formatDuration,
+  leastMemory,
   parseDuration,
   parseSimConfig,
   referenceConfig,
@@ -486,6 +487,17 @@ Deno.test("a simulation larger than this machine's memory is refused before it s
     () => parseSimConfig(config),
     /books: 4096 books x \d+ agents need at least \d+\.\d GiB of memory; this machine has/,
   );
+});
+
+Deno.test("the memory a simulation needs is estimated below what its books were measured to take", () => {
+  // Peak memory grew by 6.3 MB per reference book and 1.05 MB per small book, one simulated minute
+  // into runs of 1 and 41 books; until this version the estimate was 1.1 MB per reference book, so
+  // 4096 of them passed the check on a machine that could not hold a third of them.
+  const reference = leastMemory({ ...referenceConfig(), books: 1 });
+  const small = leastMemory({ ...smallPreset(), books: 1 });
+  assert.ok(reference >= 5.5e6 && reference <= 6.3e6, `${reference} bytes per reference book`);
+  assert.ok(small >= 0.9e6 && small <= 1.05e6, `${small} bytes per small book`);
+  assert.equal(leastMemory({ ...referenceConfig(), books: 20 }), 20 * reference);
 });
 
 Deno.test("a group's fee tiers may start above 0, as the exchange's: the first applies below the second", () => {

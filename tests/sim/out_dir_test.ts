@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { main } from "./taos_process.ts";
+import { main, taos } from "./taos_process.ts";
+import { smallPreset } from "../../sim/config.ts";
 
 /**
  * Runs `taos sim --config small --quiet <args>` from `sh -c '<setup>; exec <wrapper> taos ...'`;
@@ -161,6 +162,52 @@ Deno.test("an earlier run's file that is a directory is refused before anything 
     );
     assertUntouched(out, files, ["trades-0.csv"]);
     assert.deepEqual(readdirSync(join(out, "trades-0.csv")), ["keep"]);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("a --config read from the output directory's config.json is refused, not replaced", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const config = join(out, "config.json");
+    await Deno.writeTextFile(config, JSON.stringify({ ...smallPreset(), duration: "10m" }));
+    const before = readFileSync(config, "utf8");
+    // The same file by another name too.
+    Deno.symlinkSync(config, join(out, "mine.json"));
+    for (const given of [config, join(out, "mine.json")]) {
+      const run = await taos(
+        "sim",
+        "--config",
+        given,
+        "--duration",
+        "10s",
+        "--out",
+        out,
+        "--quiet",
+      );
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(
+        run.stderr,
+        /^taos sim: --out: .*\/config\.json is the --config file, which this run would replace; copy it elsewhere or choose another directory$/m,
+      );
+      assert.equal(readFileSync(config, "utf8"), before);
+    }
+    // A file no run writes (zero-padded) is left alone by one that runs.
+    await Deno.writeTextFile(join(out, "events-01.csv"), "mine\n");
+    const run = await taos(
+      "sim",
+      "--config",
+      "small",
+      "--duration",
+      "10s",
+      "--out",
+      out,
+      "--quiet",
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(readFileSync(join(out, "events-01.csv"), "utf8"), "mine\n");
+    assert.ok(existsSync(join(out, "events-0.csv")));
   } finally {
     await Deno.remove(out, { recursive: true });
   }
