@@ -251,7 +251,7 @@ export interface SimEngineOptions {
   /** Worker threads for the books; default = number of cores. Output does not depend on it. */
   threads?: number;
   /**
-   * Recorded feeds (optional): `fundamental` = seed prices, one per process update (they seed the
+   * Recorded feeds (optional): `fundamental` = seed prices, one per seed update (they seed the
    * fundamental price's draws, as the live BTC feed does in the reference); `external` = futures
    * signal samples, one per sample interval. Without them both are generated from the seed.
    */
@@ -374,7 +374,7 @@ export class SimEngine {
 
   /**
    * Appends prices to a feed between steps, as a live feed delivers them: `series` 0 = fundamental
-   * seed prices, one per process update (the last one serves every later update until more come),
+   * seed prices, one per seed update (the last one serves every later update until more come),
    * 1 = external samples, one per sample interval (the signal waits for the next one; extending
    * it by no prices switches it from the synthetic signal to the feed).
    */

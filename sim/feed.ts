@@ -157,8 +157,12 @@ export async function readFeeds(
     ),
     external: await readFeed("external-feed", values["external-feed"] as string | undefined),
   };
+  // The fundamental takes a seed price at the first process update a whole seed interval after
+  // the last one; the futures signal one sample per sample interval.
+  const update = config.processes.updatePeriod;
   const intervals = {
-    fundamental: config.processes.updatePeriod,
+    fundamental: Math.max(1, Math.ceil(config.processes.fundamental.seedInterval / update)) *
+      update,
     external: config.processes.external.sampleInterval,
   };
   for (const series of ["fundamental", "external"] as const) {

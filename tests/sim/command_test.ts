@@ -290,6 +290,44 @@ Deno.test("taos sim takes recorded feeds from a file and from a URL", async () =
   }
 });
 
+Deno.test("a fundamental feed is counted per seed interval: a longer one than the update period uses fewer prices", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-feed-interval-"));
+  try {
+    const config = join(dir, "seed25.json");
+    const small = smallPreset();
+    // Seeds come at the first 10 s update a whole 25 s after the last: one per 30 s.
+    small.processes.fundamental.seedInterval = 25e9;
+    await Deno.writeTextFile(config, JSON.stringify(small));
+    const feed = join(dir, "f.csv");
+    const run = async (prices: number) => {
+      const lines = Array.from({ length: prices }, (_, i) => `${i + 1},${95000 + i}`);
+      await Deno.writeTextFile(feed, lines.join("\n") + "\n");
+      return await taos(
+        "sim",
+        "--config",
+        config,
+        "--duration",
+        "3m",
+        "--quiet",
+        "--fundamental-feed",
+        feed,
+      );
+    };
+    const short = await run(3);
+    assert.equal(short.code, 0, short.stderr);
+    assert.match(
+      short.stderr,
+      /warning: --fundamental-feed: 3 prices cover 00:01:30 of the 00:03:00 run \(one per 00:00:30\)/,
+    );
+    // Six cover it (until this version the warning counted one per 10 s update and asked for 18).
+    const enough = await run(6);
+    assert.equal(enough.code, 0, enough.stderr);
+    assert.doesNotMatch(enough.stderr, /warning/);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("taos sim is quiet when piped, and --progress writes plain lines", async () => {
   const quick = ["sim", "--config", "small", "--duration", "1m", "--books", "1"];
   const piped = await taos(...quick);
