@@ -529,6 +529,20 @@ export function importXmlConfig(
     step: importer.read("step", root, "step"),
     seed: importer.read("seed", root, "seed") ?? seed,
   };
+  // As the reference reads them: no start is an error, no step is 1 ns, which nobody means (a
+  // publish every nanosecond) and taos takes as the subnet's 5 s, saying so.
+  if (input.start === undefined) {
+    throw new Error(
+      `line ${root.line} <Simulation>: attribute start is missing (the reference requires it)`,
+    );
+  }
+  if (input.step === undefined) {
+    importer.warn(
+      root,
+      "attribute step is missing: the reference would step every 1 ns; taken as 5000000000 (5 s)",
+    );
+    input.step = 5e9;
+  }
   importer.checkChildren(root, ["Agents"]);
   const agentsElement = root.children.find((c) => c.name === "Agents");
   if (agentsElement === undefined) {

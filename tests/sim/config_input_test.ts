@@ -184,6 +184,20 @@ Deno.test("character references and '>' in attribute values are read as XML defi
   assert.equal(config.remoteAgentCount, 4);
 });
 
+Deno.test("an XML file without start is refused and one without step is warned about, as the reference reads them", () => {
+  assert.match(reference, / start="0"/);
+  assert.match(reference, / step="5000000000"/);
+  assert.throws(
+    () => importXmlConfig(reference.replace(' start="0"', ""), 1),
+    /^Error: line \d+ <Simulation>: attribute start is missing \(the reference requires it\)$/,
+  );
+  const { config, warnings } = importXmlConfig(reference.replace(' step="5000000000"', ""), 1);
+  assert.equal(config.step, 5e9);
+  assert.deepEqual(warnings.map((w) => w.replace(/^line \d+ /, "")), [
+    "<Simulation>: attribute step is missing: the reference would step every 1 ns; taken as 5000000000 (5 s)",
+  ]);
+});
+
 Deno.test("a second group of one agent type is refused, not dropped", () => {
   const group = /\s*<HighFrequencyTraderAgent[\s\S]*?<\/HighFrequencyTraderAgent>/.exec(reference)!;
   const text = reference.replace(group[0], group[0] + group[0]);
