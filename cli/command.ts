@@ -92,9 +92,14 @@ type ParsedFlags<T extends ParseArgsConfig> = ReturnType<typeof parseArgs<T>>;
  * `node:util` `parseArgs` with errors a user can act on, each a {@linkcode UsageError}. A value
  * starting with a dash (`--seed -1`, `--duration -5m`) is taken as the value, for the flag's own
  * check to judge, where `parseArgs` would call it ambiguous and suggest `--seed=-1`; an option
- * followed by another option, or by nothing, is told it needs a value.
+ * followed by another option, or by nothing, is told it needs a value. With `once`, a value option
+ * given twice (`--seed 1 --seed 2`) is refused, where `parseArgs` would keep the last in silence;
+ * the reference's commands keep the last, as argparse does, so theirs leave `once` off.
  */
-export function parseFlags<T extends ParseArgsConfig>(config: T): ParsedFlags<T> {
+export function parseFlags<T extends ParseArgsConfig>(
+  config: T,
+  { once = false }: { once?: boolean } = {},
+): ParsedFlags<T> {
   const options = config.options ?? {};
   const shortNames = new Map(
     Object.entries(options).flatMap(([name, o]) => o.short === undefined ? [] : [[o.short, name]]),
@@ -116,6 +121,16 @@ export function parseFlags<T extends ParseArgsConfig>(config: T): ParsedFlags<T>
       throw new UsageError(`--${name}: needs a value`);
     }
     if (next.startsWith("-")) args.splice(i, 2, `--${name}=${next}`);
+  }
+  if (once) {
+    const given = new Set<string>();
+    for (let i = 0; i < args.length && args[i] !== "--"; i++) {
+      const name = optionOf(args[i]);
+      if (name === undefined || options[name].type !== "string" || options[name].multiple) continue;
+      if (given.has(name)) throw new UsageError(`--${name}: given twice`);
+      given.add(name);
+      if (!args[i].includes("=")) i++; // its value
+    }
   }
   try {
     return parseArgs<T>({ ...config, args });

@@ -110,7 +110,10 @@ async function backtest(values: Record<string, unknown>): Promise<number> {
 
 /** Runs a simulation with parsed flags; returns the exit code. */
 async function run(args: string[]): Promise<number> {
-  const { values } = parseFlags({ args, options, allowPositionals: false, strict: true });
+  const { values } = parseFlags(
+    { args, options, allowPositionals: false, strict: true },
+    { once: true },
+  );
   const mode = progressMode(values);
   if (values.agent !== undefined || values["agent-name"] !== undefined) {
     return await backtest(values);

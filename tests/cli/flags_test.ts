@@ -37,3 +37,29 @@ Deno.test("parseArgs's own errors come out as usage errors", () => {
   });
   assert.throws(() => parse("--quiet=yes"), UsageError);
 });
+
+Deno.test("with once, a value option given twice is refused; without it the last one counts", () => {
+  const once = (...args: string[]) => ({
+    ...parseFlags({ args, options, strict: true }, { once: true }).values,
+  });
+  for (
+    const args of [["--seed", "1", "--seed", "2"], ["--seed=1", "--seed", "2"], [
+      "-o",
+      "a",
+      "--out=b",
+    ]]
+  ) {
+    assert.throws(() => once(...args), (error: Error) => {
+      assert.ok(error instanceof UsageError);
+      assert.match(error.message, /^--(seed|out): given twice$/);
+      return true;
+    }, args.join(" "));
+  }
+  // A value that reads like a flag's name is a value; a repeated switch changes nothing.
+  assert.deepEqual(once("--out", "seed", "--seed", "-5", "--quiet", "--quiet"), {
+    out: "seed",
+    seed: "-5",
+    quiet: true,
+  });
+  assert.deepEqual(parse("--seed", "1", "--seed", "2"), { seed: "2" });
+});
