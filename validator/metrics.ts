@@ -109,6 +109,17 @@ function pythonText(field: string, value: unknown): string {
   return String(value);
 }
 
+/** `validator_gauges` that describe the validator's own neuron: gone while it has no uid. */
+const OWN_NEURON_GAUGES = [
+  "uid",
+  "stake",
+  "last_update",
+  "active",
+  "validator_trust",
+  "dividends",
+  "emission",
+];
+
 /**
  * The `neuron_info` label set of the reference's exporter: the identity, then the simulation's
  * labels (see {@linkcode simulationInfoLabels}) and its seed.
@@ -211,8 +222,8 @@ export interface ReportInput {
   /** Mean simulated ns per wall second over recent publishes. */
   stepRate: number;
   ownUid: number | null;
-  /** Our own neuron's stake (TAO) and last weight-update block, when registered. */
-  own?: { stake: number; lastUpdate: number } | null;
+  /** Our own neuron's stake (TAO), last weight-update block and coldkey, when registered. */
+  own?: { stake: number; lastUpdate: number; coldkey?: string } | null;
   /** The chain's metagraph as last read (absent without a chain): its block and each uid's
    * standing. */
   chain?: { block: number; standing: ReadonlyMap<number, NeuronStanding> } | null;
@@ -472,7 +483,7 @@ export class ValidatorMetrics {
     const { publish } = input;
     this.#simulation.set({ simulation_gauge_name: "timestamp" }, publish.timestamp);
     this.#simulation.set({ simulation_gauge_name: "step_rate" }, input.stepRate);
-    if (input.ownUid !== null) this.#validator.set({ validator_gauge_name: "uid" }, input.ownUid);
+    this.#followIdentity(input.ownUid, input.own?.coldkey ?? null);
     this.#validator.set({ validator_gauge_name: "cpu_usage_percent" }, input.usage.cpu);
     this.#validator.set({ validator_gauge_name: "ram_usage_percent" }, input.usage.ram);
     this.#validator.set({ validator_gauge_name: "disk_usage_percent" }, input.usage.disk);
@@ -495,6 +506,26 @@ export class ValidatorMetrics {
     this.#recordTrades(publish);
     this.#latest = input;
     this.#dirty = true;
+  }
+
+  /**
+   * Keeps the validator's uid (and its neuron's coldkey) in `neuron_info` and `validator_gauges`
+   * as the neuron list changes: registered after the start, or deregistered, a validator would
+   * otherwise show the uid it had then. Without a uid, the gauges of its standing go.
+   */
+  #followIdentity(uid: number | null, coldkey: string | null): void {
+    if (uid === null) {
+      for (const name of OWN_NEURON_GAUGES) this.#validator.remove({ validator_gauge_name: name });
+    } else this.#validator.set({ validator_gauge_name: "uid" }, uid);
+    if (!("uid" in this.#infoLabels)) return;
+    const labels = {
+      ...this.#infoLabels,
+      uid: uid === null ? "-1" : String(uid),
+      coldkey: coldkey ?? (uid === null ? "" : this.#infoLabels.coldkey),
+    };
+    if (labels.uid !== this.#infoLabels.uid || labels.coldkey !== this.#infoLabels.coldkey) {
+      this.#setInfo(labels);
+    }
   }
 
   /** Fills the large families from the latest report (called when scraped). */

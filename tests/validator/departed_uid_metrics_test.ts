@@ -3,7 +3,8 @@ import { smallPreset } from "../../sim/config.ts";
 import { SimEngine } from "../../sim/engine.ts";
 import { parseValidatorArgs } from "../../validator/options.ts";
 import { ValidatorStore } from "../../validator/store.ts";
-import { ValidatorMetrics } from "../../validator/metrics.ts";
+import { neuronInfoLabels, ValidatorMetrics } from "../../validator/metrics.ts";
+import { simulationConfigFor } from "../../agents/sdk/state.ts";
 import { Validator } from "../../validator/validator.ts";
 import { Alerter } from "../../validator/pagerduty.ts";
 import { quietParts } from "./quiet_parts.ts";
@@ -95,6 +96,66 @@ Deno.test("a metrics report that fails raises the metrics alert, and the next th
       "ALERT metrics: metrics report failed: label cardinality exceeded",
       "RESOLVED metrics",
     ]);
+  } finally {
+    validator.close();
+    store.close();
+  }
+});
+
+Deno.test("neuron_info and validator_gauges follow the validator's own uid as it registers and leaves", async () => {
+  const directory = new EditableDirectory(["5A0", "5A1"]);
+  const identity = {
+    uid: null,
+    network: "local",
+    coldkey: null,
+    coldkeyName: "owner",
+    hotkey: "5Validator",
+    name: "validator",
+  };
+  const config = { ...smallPreset(), remoteAgentCount: 3, duration: 3600e9 };
+  const metrics = new ValidatorMetrics({
+    wallet: "5Validator",
+    netuid: 79,
+    info: neuronInfoLabels(identity, simulationConfigFor(config), 1),
+  });
+  const store = ValidatorStore.open(":memory:");
+  const validator = new Validator({
+    options: {
+      ...parseValidatorArgs(["--local", "--neuron.weights_interval", "0"]),
+      saveIntervalSeconds: 0,
+    },
+    config,
+    createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
+    directory,
+    client: marketBuyers,
+    store,
+    ...quietParts(),
+    metrics,
+  });
+  const rounds = async (n: number) => {
+    for (let i = 0; i < n; i++) {
+      await validator.settled();
+      await validator.round();
+    }
+  };
+  const shown = async () => {
+    const text = await metrics.registry.metrics();
+    const info = text.split("\n").find((line) => line.startsWith("neuron_info_info{"))!;
+    const gauge = text.split("\n").find((line) =>
+      line.startsWith("validator_gauges{") && line.includes('validator_gauge_name="uid"')
+    );
+    return { uid: /[{,]uid="(-?\d+)"/.exec(info)![1], gauge: gauge?.split(" ").at(-1) ?? null };
+  };
+  try {
+    await validator.start();
+    await rounds(3);
+    assert.deepEqual(await shown(), { uid: "-1", gauge: null });
+    directory.hotkeys.push("5Validator");
+    await rounds(3);
+    assert.deepEqual(await shown(), { uid: "2", gauge: "2" }, "registered after the start");
+    directory.hotkeys.pop();
+    await rounds(3);
+    assert.deepEqual(await shown(), { uid: "-1", gauge: null }, "deregistered");
   } finally {
     validator.close();
     store.close();
