@@ -205,6 +205,7 @@ async function run(args: string[]): Promise<number> {
       server = await startMonitoringServer({
         port: options.prometheusPort,
         hostname: options.httpHost,
+        maxConnectionsPerIp: options.httpMaxConnectionsPerIp,
         metrics,
         board,
         onError: (message) => log("warning", message),

@@ -69,6 +69,8 @@ export interface ValidatorOptions {
   /** null = metrics exporter and status page off (`--prometheus.level OFF`). */
   prometheusPort: number | null;
   httpHost: string;
+  /** Open connections to the HTTP server from one address at most. */
+  httpMaxConnectionsPerIp: number;
   pagerdutyKey: string | null;
   pagerdutyUrl: string;
   /** Preset name, or a JSON/XML file of the simulation config. */
@@ -172,6 +174,7 @@ const optionTable = {
   "prometheus.port": { type: "string", short: "o" },
   "prometheus.level": { type: "string" },
   "http.host": { type: "string" },
+  "http.max_connections_per_ip": { type: "string" },
   "alerting.pagerduty.integration_key": { type: "string", short: "d" },
   "pagerduty.key": { type: "string" },
   "pagerduty.url": { type: "string" },
@@ -296,6 +299,8 @@ Monitoring:
       --prometheus.level <level>          OFF turns the HTTP server off; INFO (default), DEBUG,
                                           WARNING and ERROR serve the same metrics
       --http.host <addr>                  address the HTTP server binds (default 0.0.0.0)
+      --http.max_connections_per_ip <n>   open connections from one address (default 16; raise
+                                          it behind a reverse proxy, where every page shares one)
       --reporting.disabled                do not refresh metrics after each state
   -d, --alerting.pagerduty.integration_key <key>  PagerDuty Events API v2 routing key (default
                                           TAOS_PAGERDUTY_KEY, which keeps it out of the process list)
@@ -612,6 +617,12 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     reportingDisabled: values["reporting.disabled"] === true,
     prometheusPort,
     httpHost: nonEmpty("http.host") ?? "0.0.0.0",
+    httpMaxConnectionsPerIp: numberFlag(
+      "http.max_connections_per_ip",
+      z.number().int("must be a whole number").min(1).max(1_000_000),
+      str("http.max_connections_per_ip"),
+      16,
+    ),
     pagerdutyKey: pagerdutyKey === "" ? null : pagerdutyKey,
     pagerdutyUrl,
     simulationConfig: nonEmpty("config") ?? nonEmpty("simulation.xml_config") ?? "reference",

@@ -51,6 +51,8 @@ export interface MonitoringServer {
 export function startMonitoringServer(options: {
   port: number;
   hostname: string;
+  /** Open connections from one address at most (default 16, as the axon's). */
+  maxConnectionsPerIp?: number;
   metrics: ValidatorMetrics;
   board: StatusBoard;
   onError?: (message: string) => void;
@@ -59,6 +61,7 @@ export function startMonitoringServer(options: {
   return HttpServer.listen(readOnly(webHandler((request) => app.fetch(request))), {
     port: options.port,
     hostname: options.hostname,
+    maxConnectionsPerIp: options.maxConnectionsPerIp,
     onError: options.onError,
   });
 }

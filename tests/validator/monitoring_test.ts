@@ -1339,6 +1339,42 @@ Deno.test({
   }
 });
 
+Deno.test("the monitoring server takes as many connections from one address as it is told", async () => {
+  const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
+  const board = new StatusBoard();
+  for (const [limit, answered] of [[undefined, false], [40, true]] as const) {
+    const server = await startMonitoringServer({
+      port: 0,
+      hostname: "127.0.0.1",
+      maxConnectionsPerIp: limit,
+      metrics,
+      board,
+    });
+    // Twenty idle connections from one address, as a reverse proxy's pages would keep open.
+    const idle = await Promise.all(
+      Array.from({ length: 20 }, () => Deno.connect({ port: server.port, hostname: "127.0.0.1" })),
+    );
+    try {
+      const reply = await fetch(`http://127.0.0.1:${server.port}/status.json`)
+        .then(async (r) => r.ok && (await r.json()).step === 0)
+        .catch(() => false);
+      assert.equal(reply, answered, `limit ${limit ?? "default (16)"}`);
+    } finally {
+      for (const connection of idle) connection.close();
+      await server.close();
+    }
+  }
+  assert.equal(parseValidatorArgs([]).httpMaxConnectionsPerIp, 16);
+  assert.equal(
+    parseValidatorArgs(["--http.max_connections_per_ip", "64"]).httpMaxConnectionsPerIp,
+    64,
+  );
+  assert.throws(
+    () => parseValidatorArgs(["--http.max_connections_per_ip", "0"]),
+    /--http\.max_connections_per_ip: '0' must be >= 1/,
+  );
+});
+
 /**
  * Sends `head` (and `body`, if any) on a new loopback connection, sends nothing more and reads
  * until the server closes the connection; the whole reply as text.
