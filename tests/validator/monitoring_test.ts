@@ -1227,17 +1227,31 @@ Deno.test("process metrics: process_* on the miner's /metrics too", async () => 
   }
 });
 
+/** A monitoring server on loopback with an empty status board, and headless Chromium. */
+async function statusPageRig() {
+  const { chromium } = await import("playwright-core");
+  const board = new StatusBoard();
+  const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
+  const server = await startMonitoringServer({ port: 0, hostname: "127.0.0.1", metrics, board });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  return {
+    board,
+    server,
+    browser,
+    async close() {
+      await browser.close();
+      await server.close();
+    },
+  };
+}
+
 Deno.test({
   name: "status page: a number that is not finite shows as –, and a failed refresh says so",
   ignore: !existsSync(CHROMIUM),
   sanitizeResources: false,
   sanitizeOps: false,
 }, async () => {
-  const { chromium } = await import("playwright-core");
-  const board = new StatusBoard();
-  const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
-  const server = await startMonitoringServer({ port: 0, hostname: "127.0.0.1", metrics, board });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  const { board, server, browser, close } = await statusPageRig();
   const publish = (timestamp: number): PublishState => ({
     timestamp,
     final: false,
@@ -1277,8 +1291,7 @@ Deno.test({
     );
     assert.equal(await page.textContent("#step"), "2", "the last figures stay");
   } finally {
-    await browser.close();
-    await server.close();
+    await close();
   }
 });
 
@@ -1289,10 +1302,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
 }, async () => {
-  const { chromium } = await import("playwright-core");
-  const board = new StatusBoard();
-  const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
-  const server = await startMonitoringServer({ port: 0, hostname: "127.0.0.1", metrics, board });
+  const { board, server, browser, close } = await statusPageRig();
   // A reverse proxy serving the validator under /validator (the page's address has no slash).
   const proxy = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, (req) => {
     const url = new URL(req.url);
@@ -1300,7 +1310,6 @@ Deno.test({
     const path = url.pathname.slice("/validator".length) || "/";
     return fetch(`http://127.0.0.1:${server.port}${path}`);
   });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
   const publish: PublishState = {
     timestamp: 5e9,
     final: false,
@@ -1333,9 +1342,8 @@ Deno.test({
     );
     assert.deepEqual(problems, [], "no console error (the favicon request used to be a 404)");
   } finally {
-    await browser.close();
     await proxy.shutdown();
-    await server.close();
+    await close();
   }
 });
 

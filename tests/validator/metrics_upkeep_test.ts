@@ -1,3 +1,7 @@
+/**
+ * How `/metrics` follows a running validator: uids leaving the neuron list, the validator's own
+ * uid as it registers and leaves, and a report that fails once.
+ */
 import assert from "node:assert/strict";
 import { smallPreset } from "../../sim/config.ts";
 import { SimEngine } from "../../sim/engine.ts";
@@ -19,30 +23,56 @@ async function seriesOf(metrics: ValidatorMetrics, uid: number): Promise<string[
   );
 }
 
-Deno.test("a uid that leaves the neuron list leaves agent_gauges and miner_gauges", async () => {
-  const directory = new EditableDirectory(["5A0", "5A1", "5A2", "5A3", "5A4", "5A5"]);
-  const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
+/**
+ * A local validator on the small market (`agents` remote agents) whose neuron list is `directory`,
+ * reporting to `metrics`, with the neuron list re-read every round; `parts` replaces its quiet
+ * parts (alerts).
+ */
+function metricsValidator(
+  directory: EditableDirectory,
+  metrics: ValidatorMetrics,
+  agents: number,
+  parts: Partial<ReturnType<typeof quietParts>> = {},
+) {
   const store = ValidatorStore.open(":memory:");
   const validator = new Validator({
     options: {
       ...parseValidatorArgs(["--local", "--neuron.weights_interval", "0"]),
       saveIntervalSeconds: 0,
     },
-    config: { ...smallPreset(), remoteAgentCount: 6, duration: 3600e9 },
+    config: { ...smallPreset(), remoteAgentCount: agents, duration: 3600e9 },
     createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
     directory,
     client: marketBuyers,
     store,
     ...quietParts(),
+    ...parts,
     metrics,
   });
+  return {
+    validator,
+    /** Runs `n` rounds, each after the background reads of the last have settled. */
+    async rounds(n: number) {
+      for (let i = 0; i < n; i++) {
+        await validator.settled();
+        await validator.round();
+      }
+    },
+    close() {
+      validator.close();
+      store.close();
+    },
+  };
+}
+
+Deno.test("a uid that leaves the neuron list leaves agent_gauges and miner_gauges", async () => {
+  const directory = new EditableDirectory(["5A0", "5A1", "5A2", "5A3", "5A4", "5A5"]);
+  const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
+  const run = metricsValidator(directory, metrics, 6);
   try {
-    await validator.start();
+    await run.validator.start();
     // Past a query-statistics report (every 100 publishes), so every family names each uid.
-    for (let i = 0; i < 101; i++) {
-      await validator.settled();
-      await validator.round();
-    }
+    await run.rounds(101);
     const before = await seriesOf(metrics, 5);
     assert.ok(before.some((l) => l.includes('miner_gauge_name="requests"')), before.join("\n"));
     assert.ok(before.some((l) => l.includes('agent_gauge_name="base_balance_initial"')));
@@ -50,10 +80,7 @@ Deno.test("a uid that leaves the neuron list leaves agent_gauges and miner_gauge
     directory.hotkeys.pop();
     // Two more report periods: the first still counts the queries uid 5 had before the neuron
     // list was read again; in the second it is no longer queried, nor scored for the metrics.
-    for (let i = 0; i < 200; i++) {
-      await validator.settled();
-      await validator.round();
-    }
+    await run.rounds(200);
     assert.deepEqual(await seriesOf(metrics, 5), [], "uid 5's series are gone");
     const stayed = await seriesOf(metrics, 4);
     assert.equal(
@@ -62,8 +89,7 @@ Deno.test("a uid that leaves the neuron list leaves agent_gauges and miner_gauge
       "uid 4 keeps as many series as uid 5 had (same books, same families)",
     );
   } finally {
-    validator.close();
-    store.close();
+    run.close();
   }
 });
 
@@ -76,29 +102,22 @@ Deno.test("a metrics report that fails raises the metrics alert, and the next th
     return report(input);
   };
   const lines: string[] = [];
-  const store = ValidatorStore.open(":memory:");
-  const validator = new Validator({
-    options: { ...parseValidatorArgs(["--local"]), saveIntervalSeconds: 0 },
-    config: { ...smallPreset(), duration: 3600e9 },
-    createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
-    directory: new EditableDirectory(["5A0", "5A1"]),
-    client: marketBuyers,
-    store,
-    ...quietParts(),
-    alerts: new Alerter({ routingKey: null, source: "t", log: (line) => void lines.push(line) }),
-    metrics,
+  const alerts = new Alerter({
+    routingKey: null,
+    source: "t",
+    log: (line) => void lines.push(line),
   });
+  const run = metricsValidator(new EditableDirectory(["5A0", "5A1"]), metrics, 2, { alerts });
   try {
-    await validator.start();
-    for (let i = 0; i < 4; i++) await validator.round();
+    await run.validator.start();
+    await run.rounds(4);
     assert.equal(reports, 4);
     assert.deepEqual(lines, [
       "ALERT metrics: metrics report failed: label cardinality exceeded",
       "RESOLVED metrics",
     ]);
   } finally {
-    validator.close();
-    store.close();
+    run.close();
   }
 });
 
@@ -112,32 +131,12 @@ Deno.test("neuron_info and validator_gauges follow the validator's own uid as it
     hotkey: "5Validator",
     name: "validator",
   };
-  const config = { ...smallPreset(), remoteAgentCount: 3, duration: 3600e9 };
   const metrics = new ValidatorMetrics({
     wallet: "5Validator",
     netuid: 79,
-    info: neuronInfoLabels(identity, simulationConfigFor(config), 1),
+    info: neuronInfoLabels(identity, simulationConfigFor(smallPreset()), 1),
   });
-  const store = ValidatorStore.open(":memory:");
-  const validator = new Validator({
-    options: {
-      ...parseValidatorArgs(["--local", "--neuron.weights_interval", "0"]),
-      saveIntervalSeconds: 0,
-    },
-    config,
-    createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
-    directory,
-    client: marketBuyers,
-    store,
-    ...quietParts(),
-    metrics,
-  });
-  const rounds = async (n: number) => {
-    for (let i = 0; i < n; i++) {
-      await validator.settled();
-      await validator.round();
-    }
-  };
+  const run = metricsValidator(directory, metrics, 3);
   const shown = async () => {
     const text = await metrics.registry.metrics();
     const info = text.split("\n").find((line) => line.startsWith("neuron_info_info{"))!;
@@ -147,17 +146,16 @@ Deno.test("neuron_info and validator_gauges follow the validator's own uid as it
     return { uid: /[{,]uid="(-?\d+)"/.exec(info)![1], gauge: gauge?.split(" ").at(-1) ?? null };
   };
   try {
-    await validator.start();
-    await rounds(3);
+    await run.validator.start();
+    await run.rounds(3);
     assert.deepEqual(await shown(), { uid: "-1", gauge: null });
     directory.hotkeys.push("5Validator");
-    await rounds(3);
+    await run.rounds(3);
     assert.deepEqual(await shown(), { uid: "2", gauge: "2" }, "registered after the start");
     directory.hotkeys.pop();
-    await rounds(3);
+    await run.rounds(3);
     assert.deepEqual(await shown(), { uid: "-1", gauge: null }, "deregistered");
   } finally {
-    validator.close();
-    store.close();
+    run.close();
   }
 });
