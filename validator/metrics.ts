@@ -483,7 +483,8 @@ export class ValidatorMetrics {
     const { publish } = input;
     this.#simulation.set({ simulation_gauge_name: "timestamp" }, publish.timestamp);
     this.#simulation.set({ simulation_gauge_name: "step_rate" }, input.stepRate);
-    this.#followIdentity(input.ownUid, input.own?.coldkey ?? null);
+    // A neuron list without coldkeys (a local run's) leaves the one the command knew.
+    this.#followIdentity(input.ownUid, input.own?.coldkey || null);
     this.#validator.set({ validator_gauge_name: "cpu_usage_percent" }, input.usage.cpu);
     this.#validator.set({ validator_gauge_name: "ram_usage_percent" }, input.usage.ram);
     this.#validator.set({ validator_gauge_name: "disk_usage_percent" }, input.usage.disk);

@@ -236,9 +236,10 @@ Deno.test("metrics: every family of the spec is served on /metrics with wallet a
       text,
       /agent_gauges\{book_id="1",agent_id="0",agent_gauge_name="quote_balance_total",/,
     );
+    // The uid the neuron list gives (4), not the one the identity had at the start (7).
     assert.match(
       text,
-      /neuron_info_info\{uid="7",network="local",coldkey="5Cold",coldkey_name="owner",hotkey="5Validator",name="validator",[^}]*simulation_book_count="2",[^}]*wallet=/,
+      /neuron_info_info\{uid="4",network="local",coldkey="5Cold",coldkey_name="owner",hotkey="5Validator",name="validator",[^}]*simulation_book_count="2",[^}]*wallet=/,
     );
     // Per-book PnL adds up to the miner's; the leaderboard rows carry the changes since the
     // previous observation.
