@@ -26,7 +26,7 @@ export interface LeaderboardRow {
 export interface StatusView {
   simulation: number;
   seed: number;
-  /** Simulated ns of the latest publish; null before the first. */
+  /** Simulated ns of the latest publish; null before the simulation's first. */
   timestamp: number | null;
   step: number;
   books: { bookId: number; points: [number, number][] }[];
@@ -59,8 +59,23 @@ export class StatusBoard {
   /** Records one publish and the leaderboard after it. */
   record(publish: PublishState, step: number, rows: LeaderboardRow[]): void {
     const view = this.#view;
-    view.timestamp = publish.timestamp;
+    this.recordPrices(publish);
     view.step = step;
+    // A score that is not a number ranks last (a NaN would leave the order to the sort).
+    const rank = (score: number) => Number.isNaN(score) ? -Infinity : score;
+    view.leaderboard = [...rows].sort((a, b) =>
+      (rank(b.score) - rank(a.score) || 0) || a.uid - b.uid
+    );
+    this.#json = null;
+  }
+
+  /**
+   * Adds one publish's mid (or the one side's best price) to each book's history: every publish
+   * of a simulation, including those a restart replays, so that its chart is whole.
+   */
+  recordPrices(publish: PublishState): void {
+    const view = this.#view;
+    view.timestamp = publish.timestamp;
     for (const book of publish.books) {
       let entry = view.books.find((b) => b.bookId === book.bookId);
       if (entry === undefined) {
@@ -76,11 +91,6 @@ export class StatusBoard {
         entry.points.splice(0, entry.points.length - MAX_POINTS);
       }
     }
-    // A score that is not a number ranks last (a NaN would leave the order to the sort).
-    const rank = (score: number) => Number.isNaN(score) ? -Infinity : score;
-    view.leaderboard = [...rows].sort((a, b) =>
-      (rank(b.score) - rank(a.score) || 0) || a.uid - b.uid
-    );
     this.#json = null;
   }
 

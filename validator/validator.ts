@@ -459,6 +459,7 @@ export class Validator {
       if (state === null) throw new Error(`replay ended early at publish ${publish}`);
       if (publish === 1) this.#recordInitialBalances(state);
       if (publish === publishes) rebuilt = marketFingerprint(state);
+      this.#deps.board.recordPrices(state);
       applyUpTo(publish);
     }
     return rebuilt;

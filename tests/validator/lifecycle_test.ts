@@ -17,6 +17,7 @@ import {
   watchedMarket,
 } from "../../validator/validator.ts";
 import type { MinerClient } from "../../validator/miner_client.ts";
+import { StatusBoard, type StatusView } from "../../validator/status.ts";
 import { parseStateUpdate, simulationConfigFor, stateForAgent } from "../../agents/sdk/state.ts";
 
 const neurons: Neuron[] = [0, 1].map((uid) => ({
@@ -626,5 +627,52 @@ Deno.test("a saved configuration that cannot be used starts the next simulation;
     assert.deepEqual(after.injections, []);
   } finally {
     store.close();
+  }
+});
+
+Deno.test("after a restart the status page's price charts hold the replayed publishes too", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "state.db");
+  const run = (board: StatusBoard) => {
+    const store = ValidatorStore.open(path);
+    const validator = new Validator({
+      options: { ...parseValidatorArgs(["--local", "--seed", "41"]), saveIntervalSeconds: 0 },
+      config: { ...smallPreset(), duration: 600e9 },
+      createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
+      directory: new StaticNeuronDirectory(neurons),
+      client,
+      store,
+      ...quietParts(),
+      board,
+    });
+    return { validator, store };
+  };
+  const points = (board: StatusBoard) =>
+    (JSON.parse(board.json()) as StatusView).books.map((b) => b.points.length);
+  try {
+    const before = new StatusBoard();
+    const first = run(before);
+    await first.validator.start();
+    for (let i = 0; i < 10; i++) await first.validator.round();
+    first.validator.close();
+    first.store.close();
+    assert.deepEqual(points(before), [10, 10]);
+
+    const after = new StatusBoard();
+    const second = run(after);
+    try {
+      await second.validator.start();
+      // Until this version the chart started again from the restart.
+      assert.deepEqual(points(after), [10, 10]);
+      const books = (board: StatusBoard) => (JSON.parse(board.json()) as StatusView).books;
+      assert.deepEqual(books(after), books(before), "the same points");
+      await second.validator.round();
+      assert.deepEqual(points(after), [11, 11]);
+    } finally {
+      second.validator.close();
+      second.store.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
