@@ -70,6 +70,12 @@ const PROGRESS_PERIOD = 12;
 /** How the log names several failed queries of one kind. */
 const PLURAL = { timeout: "timeouts", failure: "failures", rejected: "refusals" } as const;
 
+/**
+ * Valid answers in a row after which a miner's query troubles are told again above debug level
+ * (five simulated minutes at 5 s): a miner that was down, came back and went down again is news.
+ */
+const ANSWERS_TO_REARM = 60;
+
 /** The part of the simulation engine the loop uses (`SimEngine` satisfies it). */
 export interface Market {
   advance(): PublishState | null;
@@ -241,6 +247,8 @@ export class Validator {
   #resetsSent = new Set<number>();
   /** Per uid, the kinds of trouble already logged above debug level (see `#logOnce`). */
   #reported = new Map<number, Set<string>>();
+  /** Per uid, valid answers since its last timeout, failure or refusal. */
+  #answerStreak = new Map<number, number>();
   #simulationsFinished = 0;
   #silentRounds = 0;
   #weightsInFlight: Promise<void> | null = null;
@@ -654,6 +662,23 @@ export class Validator {
     );
   }
 
+  /** Counts a valid answer; after {@linkcode ANSWERS_TO_REARM} in a row, the uid's query troubles
+   * logged once are told again when they recur. */
+  #rearm(uid: number) {
+    const streak = (this.#answerStreak.get(uid) ?? 0) + 1;
+    this.#answerStreak.set(uid, streak);
+    const kinds = this.#reported.get(uid);
+    if (streak < ANSWERS_TO_REARM || kinds === undefined) return;
+    const past = Object.values(PLURAL).filter((kind) => kinds.delete(kind));
+    if (past.length > 0) {
+      this.#deps.log(
+        "info",
+        `uid ${uid}: answering again (${streak} rounds in a row since its ${past.join(", ")}; ` +
+          "the next ones are logged)",
+      );
+    }
+  }
+
   #handleReplies(replies: MinerReply[]) {
     const deps = this.#deps;
     const { scoring: scoringOptions, timeoutSeconds } = deps.options;
@@ -667,6 +692,7 @@ export class Validator {
       else if (reply.outcome === "rejected") stats.rejections++;
       else if (reply.outcome === "failure") stats.failures++;
       if (reply.outcome !== "ok") {
+        this.#answerStreak.set(reply.uid, 0);
         // A timeout is common (a miner down), a failure or refusal is not.
         this.#logOnce(
           reply.uid,
@@ -677,6 +703,7 @@ export class Validator {
         continue;
       }
       stats.successes++;
+      this.#rearm(reply.uid);
       stats.callTime += reply.processTime;
       deps.metrics?.responseTime.observe(reply.processTime);
       const result = reply.checked!;
@@ -943,6 +970,7 @@ export class Validator {
         }
         this.#resetsSent.delete(neuron.uid);
         this.#reported.delete(neuron.uid);
+        this.#answerStreak.delete(neuron.uid);
       }
       hotkeys[neuron.uid] = neuron.hotkey;
     }

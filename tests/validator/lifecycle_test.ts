@@ -676,3 +676,44 @@ Deno.test("after a restart the status page's price charts hold the replayed publ
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a miner's timeouts are logged once, then again after it answered for 60 rounds in a row", async () => {
+  // uid 1 is down in rounds 1-2, answers in rounds 3-70, and is down again from round 71.
+  let round = 0;
+  const flaky: MinerClient = {
+    query: async (requests, timeout, check) => {
+      round++;
+      const replies = await client.query(requests, timeout, check);
+      return replies.map((reply) =>
+        reply.uid === 1 && (round <= 2 || round > 70)
+          ? { ...reply, outcome: "timeout", checked: null, message: "no reply in 1 s" }
+          : reply
+      );
+    },
+  };
+  const lines: string[] = [];
+  const store = ValidatorStore.open(":memory:");
+  const validator = new Validator({
+    options: { ...parseValidatorArgs(["--local"]), saveIntervalSeconds: 3600 },
+    config: { ...smallPreset(), duration: 3600e9 },
+    createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
+    directory: new StaticNeuronDirectory(neurons),
+    client: flaky,
+    store,
+    ...quietParts(),
+    log: (level, message) =>
+      void (level !== "debug" && message.startsWith("uid 1") && lines.push(message)),
+  });
+  try {
+    await validator.start();
+    for (let i = 0; i < 72; i++) await validator.round();
+    assert.deepEqual(lines, [
+      "uid 1: timeout (no reply in 1 s) (later timeouts of this uid are logged at debug level)",
+      "uid 1: answering again (60 rounds in a row since its timeouts; the next ones are logged)",
+      "uid 1: timeout (no reply in 1 s) (later timeouts of this uid are logged at debug level)",
+    ]);
+  } finally {
+    validator.close();
+    store.close();
+  }
+});
