@@ -327,7 +327,8 @@ const stylizedSchema = z.object({
   tau: positiveDuration,
   tauHist: integer(1),
   tauF: positive,
-  sigmaEps: nonNegative,
+  // As the reference: the noise term's deviation must be above 0.
+  sigmaEps: positive,
   r_aversion: positive,
   regimeChangeFlag: z.boolean().default(false),
   /** Absent = 0, as the reference reads a missing attribute. */
@@ -348,12 +349,13 @@ const hftSchema = z.object({
   ...groupFields,
   minMFLatency: reactionTime,
   ...latencyFields,
-  tau: positive,
+  // Order lifetime in multiples of the HFT delay, read as a whole number by the reference.
+  tau: integer(1),
   delta: reactionTime,
   psiHFT_constant: positive,
   gHFT: positive,
   kappa: positive,
-  spread: nonNegative,
+  spread: positive,
   orderMean: z.number().finite(),
   noiseRay: nonNegative,
   shiftPercentage: z.number().min(0).lt(1),

@@ -290,11 +290,12 @@ static void stylized_poll(sim_book *book, uint32_t k) {
   st->last_price = history_price;
   if (P(cfg, sty_regime_flag) != 0) stylized_regime(book, k);
   if (st->order_in_flight) return;
-  /* who acts: k draws of one agent among the group, k from the Rayleigh-quantile rule */
+  /* who acts: k draws of one agent among the group, k the first of ten bins spaced 5/9 apart
+   * (0, 5/9, ..., 5) at or above a Rayleigh quantile, 10 past the last, as the reference */
   sim_rng *rng = &book->rng[local];
   double r = sim_rayleigh_quantile(P(cfg, sty_scale_r), sim_uniform(rng));
   double rounds = ceil(r / (5.0 / 9.0));
-  int draws = rounds < 1e6 ? (int)rounds : 1000000; /* past that (a huge scaleR) it is anyway */
+  int draws = rounds < 10 ? (int)rounds : 10;
   bool selected = false;
   for (int i = 0; i < draws; i++) {
     if (sim_uniform(rng) * cfg->n_sty < 1.0) selected = true;

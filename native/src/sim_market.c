@@ -132,7 +132,7 @@ int sim_book_init(sim_book *book, char *err, size_t err_len) {
   if (rc != TX_OK) return exchange_refused(rc, err, err_len, "its configuration");
   /* A background group with its own fee tiers trades under them; one without pays the
    * exchange's, as the reference's fee wrapper falls back to the exchange policy (production:
-   * the initialization and HFT groups have a zero-fee tier, the others pay). */
+   * the initialization, HFT, futures and stylized groups have a zero-fee tier; ALGO pays). */
   for (int g = 0; g < 5; g++) {
     tx_fee_tier tiers[TAOS_SIM_GROUP_FEE_TIERS] = {{0, 0, 0}};
     uint32_t count = cfg->group_fee_tiers[g];

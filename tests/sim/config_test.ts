@@ -353,6 +353,25 @@ Deno.test("the XML importer refuses a second child it reads once, naming both li
   assert.throws(() => importXmlConfig(tiers, 1), /tiers must be sorted/, "both tiers are read");
 });
 
+Deno.test("values the reference refuses or reads whole are refused in JSON too, by field", () => {
+  for (
+    const [group, field, value, message] of [
+      ["hft", "tau", 2.5, /agents\.hft\.tau: Invalid input: expected int, received number/],
+      ["hft", "spread", 0, /agents\.hft\.spread: Too small: expected number to be >0/],
+      [
+        "stylized",
+        "sigmaEps",
+        0,
+        /agents\.stylized\.sigmaEps: Too small: expected number to be >0/,
+      ],
+    ] as const
+  ) {
+    const config = structuredClone(smallPreset()) as Record<string, unknown>;
+    (config.agents as Record<string, Record<string, unknown>>)[group][field] = value;
+    assert.throws(() => parseSimConfig(config), message, `${group}.${field} = ${value}`);
+  }
+});
+
 Deno.test("config validation errors name the field path", () => {
   const bad = structuredClone(smallPreset()) as Record<string, unknown>;
   (bad.exchange as Record<string, unknown>).priceDecimals = 1;
