@@ -21,6 +21,7 @@ import {
   readdirSync,
   realpathSync,
   renameSync,
+  rmdirSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -186,6 +187,7 @@ export function prepareOutputDir(
   if (existsSync(dir) && !statSync(dir).isDirectory()) {
     throw new UsageError(`${dir} exists and is not a directory`);
   }
+  const created = !existsSync(dir);
   try {
     mkdirSync(dir, { recursive: true });
     accessSync(dir, constants.W_OK);
@@ -193,17 +195,33 @@ export function prepareOutputDir(
     throw pathError("write to", dir, error);
   }
   if (!options.replaceRun) return;
+  try {
+    replaceRunFiles(dir, options.books, options.inputs ?? {});
+  } catch (error) {
+    // A run refused here leaves no empty directory of its own making behind.
+    if (created) rmdirSync(dir);
+    throw error;
+  }
+}
+
+/**
+ * Removes an earlier run's files from `dir` once every check passed: none is a directory or one of
+ * this run's `inputs`, and `books` can have their files open at once.
+ */
+function replaceRunFiles(dir: string, books: number | undefined, given: Record<string, string>) {
   const stale = readdirSync(dir).filter((name) => RUN_FILE.test(name)).map((name) =>
     join(dir, name)
   );
   // An input read from the directory (`--config out/config.json`) would be replaced by the run.
-  const inputs = Object.entries(options.inputs ?? {}).filter(([, path]) => existsSync(path))
+  const inputs = Object.entries(given).filter(([, path]) => existsSync(path))
     .map(([flag, path]) => [flag, realpathSync(path)]);
   for (const path of stale) {
     if (lstatSync(path).isDirectory()) {
       throw new UsageError(`cannot replace ${path}: it is a directory`);
     }
-    const input = inputs.find(([, real]) => real === realpathSync(path));
+    // (A dangling link has no real path: it cannot be an input.)
+    const real = existsSync(path) ? realpathSync(path) : null;
+    const input = inputs.find(([, other]) => other === real);
     if (input !== undefined) {
       throw new UsageError(
         `${path} is the ${input[0]} file, which this run would replace; ` +
@@ -211,7 +229,7 @@ export function prepareOutputDir(
       );
     }
   }
-  if (options.books !== undefined) holdDescriptors(dir, runFilesOpen(options.books), options.books);
+  if (books !== undefined) holdDescriptors(dir, runFilesOpen(books), books);
   for (const path of stale) {
     try {
       rmSync(path, { force: true });

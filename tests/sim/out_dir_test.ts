@@ -143,6 +143,19 @@ Deno.test("more books than open files allowed is a usage error that leaves an ea
     );
     assert.doesNotMatch(run.stderr, /panicked|Uncaught/);
     assertUntouched(out, files);
+    // A directory the refused run would have made is not left behind, empty.
+    const fresh = join(out, "fresh");
+    const again = await simUnder(
+      { setup: "ulimit -n 128" },
+      "--books",
+      "60",
+      "--duration",
+      "10s",
+      "--out",
+      fresh,
+    );
+    assert.equal(again.code, 2, again.stderr);
+    assert.equal(existsSync(fresh), false);
   } finally {
     await Deno.remove(out, { recursive: true });
   }
@@ -193,6 +206,22 @@ Deno.test("a --config read from the output directory's config.json is refused, n
       );
       assert.equal(readFileSync(config, "utf8"), before);
     }
+    // An earlier run's file that is a dangling link is no input: it is replaced.
+    Deno.removeSync(join(out, "mine.json"));
+    Deno.renameSync(config, join(out, "kept.json"));
+    Deno.symlinkSync(join(out, "gone.json"), config);
+    const dangling = await taos(
+      "sim",
+      "--config",
+      join(out, "kept.json"),
+      "--duration",
+      "10s",
+      "--out",
+      out,
+      "--quiet",
+    );
+    assert.equal(dangling.code, 0, dangling.stderr);
+    assert.ok(!Deno.lstatSync(config).isSymlink, "replaced by the run's config.json");
     // A file no run writes (zero-padded) is left alone by one that runs.
     await Deno.writeTextFile(join(out, "events-01.csv"), "mine\n");
     const run = await taos(
