@@ -99,11 +99,12 @@ export function walletNameFlag(
 }
 
 /**
- * The log level asked for by `--log-level` or `--logging.level` (the validator's and the miner's
- * spellings; `-l` stands for `short`), which wins over the reference's switches
- * (`--logging.debug`); of several switches the most verbose wins. `warn` is taken for `warning`;
- * with none of these flags the level is `info`. Both commands call this, so that one command line
- * means the same level to each.
+ * The log level asked for: the reference's switches (`--logging.debug`; of several the most
+ * verbose) win over a level named by `--log-level` or `--logging.level` (the validator's and the
+ * miner's spellings; `-l` stands for `short`), since launch scripts name a level (`-l info`) and a
+ * switch added to one is what its user means. `warn` is taken for `warning`; a named level is
+ * checked even when a switch wins; with none of these flags the level is `info`. Both commands
+ * call this, so that one command line means the same level to each.
  */
 export function logLevelFlag(
   values: Record<string, unknown>,
@@ -111,13 +112,14 @@ export function logLevelFlag(
 ): LogLevel {
   const flag = values["log-level"] !== undefined ? "log-level" : "logging.level";
   const raw = values["log-level"] ?? values["logging.level"];
+  let named: LogLevel = "info";
   if (typeof raw === "string") {
     const level = raw.toLowerCase().replace(/^warn$/, "warning");
     if (!(LOG_LEVELS as readonly string[]).includes(level)) {
       const name = flag === short ? `-l/--${flag}` : `--${flag}`;
       throw new UsageError(`${name}: '${raw}' must be one of ${LOG_LEVELS.join(", ")}`);
     }
-    return level as LogLevel;
+    named = level as LogLevel;
   }
-  return [...LOG_LEVELS].reverse().find((level) => values[`logging.${level}`] === true) ?? "info";
+  return [...LOG_LEVELS].reverse().find((level) => values[`logging.${level}`] === true) ?? named;
 }

@@ -105,8 +105,8 @@ Monitoring and logs:
   -l, --logging.level <level>           error, warning, info, debug or trace (default info);
                                         --log-level, the validator's spelling, works too
       --logging.debug, --logging.trace, --logging.info, --logging.warning, --logging.error
-                                        the same, as switches (the most verbose given wins;
-                                        a level named by -l wins over them)
+                                        the same, as switches (the most verbose given wins,
+                                        and wins over -l)
       --help                            this text
 
 Accepted from the reference miner's parser, no effect (named in one warning): --mock, --strict,

@@ -238,7 +238,7 @@ Logging:
   -l, --log-level <level>                 error|warning|info|debug|trace (default info);
                                           --logging.level, the miner's spelling, works too
       --logging.<level>                   same, reference form (e.g. --logging.debug; the most
-                                          verbose given wins; a level named by -l wins over it)
+                                          verbose given wins, and wins over -l)
       --logging.logging_dir <dir>         state root (default ~/.bittensor/validators)
       --neuron.name <name>                state sub-directory (default validator)
       --state <file>                      SQLite state file (default

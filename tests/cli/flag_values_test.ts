@@ -56,18 +56,17 @@ Deno.test("a whole number past 2^53 is told its bound, not that it is no integer
   );
 });
 
-Deno.test("a named log level wins over the reference's switches, of which the most verbose wins", () => {
+Deno.test("the reference's switches win over a named log level, and the most verbose switch wins", () => {
   // The miner's -l is --logging.level; the validator's is --log-level.
   for (const short of ["logging.level", "log-level"] as const) {
     assert.equal(logLevelFlag({}, short), "info");
     assert.equal(logLevelFlag({ "logging.warning": true }, short), "warning");
     assert.equal(logLevelFlag({ "logging.debug": true, "logging.trace": true }, short), "trace");
     assert.equal(logLevelFlag({ "logging.error": true, "logging.info": true }, short), "info");
-    assert.equal(logLevelFlag({ "logging.trace": true, "log-level": "error" }, short), "error");
-    assert.equal(
-      logLevelFlag({ "logging.trace": true, "logging.level": "WARN" }, short),
-      "warning",
-    );
+    // A launch script's `-l warning` plus an added `--logging.debug`: the switch is meant.
+    assert.equal(logLevelFlag({ "logging.debug": true, "log-level": "warning" }, short), "debug");
+    assert.equal(logLevelFlag({ "logging.error": true, "logging.level": "trace" }, short), "error");
+    assert.equal(logLevelFlag({ "logging.level": "WARN" }, short), "warning");
     // Both spellings given: --log-level is the one read, and named when wrong.
     assert.equal(logLevelFlag({ "log-level": "debug", "logging.level": "error" }, short), "debug");
   }
@@ -77,7 +76,7 @@ Deno.test("a named log level wins over the reference's switches, of which the mo
   assert.throws(() => logLevelFlag({ "log-level": "loud" }, "logging.level"), {
     message: "--log-level: 'loud' must be one of error, warning, info, debug, trace",
   });
-  assert.throws(() => logLevelFlag({ "log-level": "" }, "log-level"), {
+  assert.throws(() => logLevelFlag({ "log-level": "", "logging.debug": true }, "log-level"), {
     message: "-l/--log-level: '' must be one of error, warning, info, debug, trace",
   });
 });

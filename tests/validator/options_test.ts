@@ -161,9 +161,9 @@ Deno.test("options: long reference forms, --local miners, -s/-x accepted with a 
   // The miner's spelling works too.
   assert.equal(parseValidatorArgs(["--logging.level", "debug"]).logLevel, "debug");
   assert.equal(parseValidatorArgs(["--logging.level", "warn"]).logLevel, "warning");
-  // A named level wins over the reference's switches, wherever they stand, as in the miner.
-  assert.equal(parseValidatorArgs(["--logging.trace", "-l", "error"]).logLevel, "error");
-  assert.equal(parseValidatorArgs(["-l", "error", "--logging.trace"]).logLevel, "error");
+  // The reference's switches win over a named level, wherever they stand, as in the miner.
+  assert.equal(parseValidatorArgs(["--logging.trace", "-l", "error"]).logLevel, "trace");
+  assert.equal(parseValidatorArgs(["-l", "error", "--logging.trace"]).logLevel, "trace");
   assert.equal(parseValidatorArgs(["--logging.debug", "--logging.trace"]).logLevel, "trace");
   // btwallet's variables name the wallet and hotkey when the flags do not.
   Deno.env.set("BT_WALLET_NAME", "from-env");
