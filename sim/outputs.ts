@@ -21,7 +21,6 @@ import {
   readdirSync,
   realpathSync,
   renameSync,
-  rmdirSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -187,9 +186,9 @@ export function prepareOutputDir(
   if (existsSync(dir) && !statSync(dir).isDirectory()) {
     throw new UsageError(`${dir} exists and is not a directory`);
   }
-  const created = !existsSync(dir);
+  let created: string | undefined;
   try {
-    mkdirSync(dir, { recursive: true });
+    created = mkdirSync(dir, { recursive: true });
     accessSync(dir, constants.W_OK);
   } catch (error) {
     throw pathError("write to", dir, error);
@@ -199,7 +198,7 @@ export function prepareOutputDir(
     replaceRunFiles(dir, options.books, options.inputs ?? {});
   } catch (error) {
     // A run refused here leaves no empty directory of its own making behind.
-    if (created) rmdirSync(dir);
+    if (created !== undefined) rmSync(created, { recursive: true });
     throw error;
   }
 }
@@ -213,7 +212,10 @@ function replaceRunFiles(dir: string, books: number | undefined, given: Record<s
     join(dir, name)
   );
   // An input read from the directory (`--config out/config.json`) would be replaced by the run.
-  const inputs = Object.entries(given).filter(([, path]) => existsSync(path))
+  // Only a file can be replaced: a feed from a pipe (`/dev/stdin`, `<(...)`) has no real path.
+  const inputs = Object.entries(given).filter(([, path]) =>
+    existsSync(path) && statSync(path).isFile()
+  )
     .map(([flag, path]) => [flag, realpathSync(path)]);
   for (const path of stale) {
     if (lstatSync(path).isDirectory()) {

@@ -323,7 +323,13 @@ export class Alerter {
   /** `text` with the routing key masked. */
   #withoutKey(text: string): string {
     const key = this.#options.routingKey;
-    return key === null || key === "" ? text : text.replaceAll(key, "<routing key>");
+    if (key === null || key === "") return text;
+    const masked = text.replaceAll(key, "<routing key>");
+    // A reply read up to its limit may end inside the key: its start is masked too.
+    for (let n = key.length - 1; n >= 4; n--) {
+      if (masked.endsWith(key.slice(0, n))) return `${masked.slice(0, -n)}<routing key>`;
+    }
+    return masked;
   }
 }
 

@@ -71,7 +71,7 @@ export class StatusBoard {
 
   /**
    * Adds one publish's mid (or the one side's best price) to each book's history: every publish
-   * of a simulation, including those a restart replays, so that its chart is whole.
+   * of a simulation, including those a restart replays, so that its chart holds the last 720.
    */
   recordPrices(publish: PublishState): void {
     const view = this.#view;

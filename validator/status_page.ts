@@ -66,7 +66,7 @@ function chart(points) {
 }
 async function refresh() {
   try {
-    const view = await (await fetch(DATA_URL)).json();
+    const view = await (await fetch(DATA_URL, { signal: AbortSignal.timeout(5000) })).json();
     document.getElementById("simulation").textContent = view.simulation;
     document.getElementById("seed").textContent = view.seed;
     document.getElementById("step").textContent = view.step;

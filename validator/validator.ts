@@ -703,7 +703,6 @@ export class Validator {
         continue;
       }
       stats.successes++;
-      this.#rearm(reply.uid);
       stats.callTime += reply.processTime;
       deps.metrics?.responseTime.observe(reply.processTime);
       const result = reply.checked!;
@@ -718,6 +717,7 @@ export class Validator {
         );
         continue;
       }
+      this.#rearm(reply.uid);
       this.#answered.add(reply.uid);
       if (result.foreignCancellations > 0) {
         this.#logOnce(

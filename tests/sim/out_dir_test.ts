@@ -145,6 +145,7 @@ Deno.test("more books than open files allowed is a usage error that leaves an ea
     assertUntouched(out, files);
     // A directory the refused run would have made is not left behind, empty.
     const fresh = join(out, "fresh");
+    const nested = join(fresh, "a", "b");
     const again = await simUnder(
       { setup: "ulimit -n 128" },
       "--books",
@@ -152,10 +153,10 @@ Deno.test("more books than open files allowed is a usage error that leaves an ea
       "--duration",
       "10s",
       "--out",
-      fresh,
+      nested,
     );
     assert.equal(again.code, 2, again.stderr);
-    assert.equal(existsSync(fresh), false);
+    assert.equal(existsSync(fresh), false, "nor the parents it made");
   } finally {
     await Deno.remove(out, { recursive: true });
   }
@@ -222,6 +223,32 @@ Deno.test("a --config read from the output directory's config.json is refused, n
     );
     assert.equal(dangling.code, 0, dangling.stderr);
     assert.ok(!Deno.lstatSync(config).isSymlink, "replaced by the run's config.json");
+    // A feed read from a pipe is no file the run could replace.
+    const piped = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        main,
+        "sim",
+        "--config",
+        "small",
+        "--duration",
+        "20s",
+        "--quiet",
+        "--fundamental-feed",
+        "/dev/stdin",
+        "--out",
+        out,
+      ],
+      stdin: "piped",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const writer = piped.stdin.getWriter();
+    await writer.write(new TextEncoder().encode("1,95000\n2,95001\n"));
+    await writer.close();
+    const pipedRun = await piped.output();
+    assert.equal(pipedRun.code, 0, new TextDecoder().decode(pipedRun.stderr));
     // A file no run writes (zero-padded) is left alone by one that runs.
     await Deno.writeTextFile(join(out, "events-01.csv"), "mine\n");
     const run = await taos(

@@ -136,6 +136,34 @@ Deno.test("PagerDuty: a key quoted where the reply is cut to 200 characters is m
   }
 });
 
+Deno.test("PagerDuty: a reply whose read stops inside the key has that part masked too", async () => {
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, async (req) => {
+    await req.json();
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        const bytes = (text: string) => new TextEncoder().encode(text);
+        controller.enqueue(bytes(`${" ".repeat(1000)}bad key=${KEY.slice(0, 16)}`));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        controller.enqueue(bytes(`${KEY.slice(16)} rest`));
+        controller.close();
+      },
+    });
+    return new Response(body, { status: 500 });
+  });
+  const lines: string[] = [];
+  const alerts = alerterFor(`http://127.0.0.1:${server.addr.port}/v2/enqueue`, lines);
+  try {
+    alerts.trigger("state-save", "disk full");
+    await alerts.settled();
+    const failure = lines.find((line) => line.includes("not delivered")) ?? "";
+    assert.match(failure, /\(HTTP 500: bad key=<routing key>\)/);
+    assert.ok(!failure.includes(KEY.slice(0, 4)), failure);
+  } finally {
+    await alerts.close(100);
+    await server.shutdown();
+  }
+});
+
 for (const status of [429, 500, 503]) {
   Deno.test(`PagerDuty: HTTP ${status} is retried until the event is accepted`, async () => {
     const endpoint = eventsEndpoint([
