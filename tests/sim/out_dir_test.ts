@@ -127,15 +127,10 @@ Deno.test("more books than open files allowed is a usage error that leaves an ea
   const out = await Deno.makeTempDir();
   try {
     const files = earlierRun(out);
-    const run = await simUnder(
-      { setup: "ulimit -n 128" },
-      "--books",
-      "60",
-      "--duration",
-      "10s",
-      "--out",
-      out,
-    );
+    // 60 books under a limit of 128 open files.
+    const tooMany = (dir: string) =>
+      simUnder({ setup: "ulimit -n 128" }, "--books", "60", "--duration", "10s", "--out", dir);
+    const run = await tooMany(out);
     assert.equal(run.code, 2, run.stderr);
     assert.match(
       run.stderr,
@@ -146,15 +141,7 @@ Deno.test("more books than open files allowed is a usage error that leaves an ea
     // A directory the refused run would have made is not left behind, empty.
     const fresh = join(out, "fresh");
     const nested = join(fresh, "a", "b");
-    const again = await simUnder(
-      { setup: "ulimit -n 128" },
-      "--books",
-      "60",
-      "--duration",
-      "10s",
-      "--out",
-      nested,
-    );
+    const again = await tooMany(nested);
     assert.equal(again.code, 2, again.stderr);
     assert.equal(existsSync(fresh), false, "nor the parents it made");
   } finally {
