@@ -63,9 +63,7 @@ export class StatusBoard {
     view.step = step;
     // A score that is not a number ranks last (a NaN would leave the order to the sort).
     const rank = (score: number) => Number.isNaN(score) ? -Infinity : score;
-    view.leaderboard = [...rows].sort((a, b) =>
-      (rank(b.score) - rank(a.score) || 0) || a.uid - b.uid
-    );
+    view.leaderboard = [...rows].sort((a, b) => rank(b.score) - rank(a.score) || a.uid - b.uid);
     this.#json = null;
   }
 
