@@ -61,6 +61,11 @@ const QUERY_STATS_PERIOD = 100;
 const UNREACHABLE_ROUNDS = 12;
 /** Weight submissions refused in a row before the `weights` alert. */
 const WEIGHTS_ALERT_AFTER = 3;
+/**
+ * Metrics reports that work in a row before the `metrics` alert is resolved: a report failing
+ * every other publish keeps one alert open instead of raising and resolving it each time.
+ */
+const METRICS_REPORTS_TO_RESOLVE = 3;
 /** Publish rounds failing in a row (each in a new simulation) after which the validator stops. */
 const ROUND_FAILURES_BEFORE_STOP = 3;
 
@@ -241,6 +246,8 @@ export class Validator {
   #stats = new Map<number, QueryStats>();
   #initialBalances = new Map<number, { base: number; quote: number }[]>();
   #stepRates: number[] = [];
+  /** Metrics reports that worked since the last that failed (see METRICS_REPORTS_TO_RESOLVE). */
+  #metricsReportsWorked = METRICS_REPORTS_TO_RESOLVE;
   #lastPublishWall: number | null = null;
   #lastPublishTimestamp: number | null = null;
   #answered = new Set<number>();
@@ -1204,8 +1211,11 @@ export class Validator {
         usage: this.#usage(),
       });
       if (statsDue) this.#stats = new Map();
-      deps.alerts.resolve("metrics");
+      if (++this.#metricsReportsWorked >= METRICS_REPORTS_TO_RESOLVE) {
+        deps.alerts.resolve("metrics");
+      }
     } catch (error) {
+      this.#metricsReportsWorked = 0;
       this.#alert("metrics", `metrics report failed: ${(error as Error).message}`);
     }
   }

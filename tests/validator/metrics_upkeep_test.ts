@@ -93,12 +93,16 @@ Deno.test("a uid that leaves the neuron list leaves agent_gauges and miner_gauge
   }
 });
 
-Deno.test("a metrics report that fails raises the metrics alert, and the next that works resolves it", async () => {
+Deno.test("a failing metrics report raises the metrics alert, and three that work in a row resolve it", async () => {
   const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
   const report = metrics.report.bind(metrics);
   let reports = 0;
+  // Failing every other report, then working: one alert, resolved by the third that works.
+  const failing = new Set([2, 4]);
+  const worked: number[] = [];
   metrics.report = (input) => {
-    if (++reports === 2) throw new Error("label cardinality exceeded");
+    if (failing.has(++reports)) throw new Error("label cardinality exceeded");
+    worked.push(reports);
     return report(input);
   };
   const lines: string[] = [];
@@ -110,12 +114,16 @@ Deno.test("a metrics report that fails raises the metrics alert, and the next th
   const run = metricsValidator(new EditableDirectory(["5A0", "5A1"]), metrics, 2, { alerts });
   try {
     await run.validator.start();
-    await run.rounds(4);
-    assert.equal(reports, 4);
+    await run.rounds(6);
+    assert.deepEqual(worked, [1, 3, 5, 6]);
+    assert.deepEqual(lines, ["ALERT metrics: metrics report failed: label cardinality exceeded"]);
+    assert.deepEqual(alerts.open, ["metrics"]);
+    await run.rounds(1);
     assert.deepEqual(lines, [
       "ALERT metrics: metrics report failed: label cardinality exceeded",
       "RESOLVED metrics",
     ]);
+    assert.deepEqual(alerts.open, []);
   } finally {
     run.close();
   }
