@@ -18,8 +18,11 @@ export interface LeaderboardRow {
   score: number;
   reward: number;
   pnl: number;
-  /** Whether the miner answered the last query in time with a valid response. */
-  answered: boolean;
+  /**
+   * Whether the miner answered the last query in time with a valid response; null when this
+   * process has not queried it yet (a leaderboard restored at a restart).
+   */
+  answered: boolean | null;
 }
 
 /** The JSON the status page renders. */
@@ -58,8 +61,13 @@ export class StatusBoard {
 
   /** Records one publish and the leaderboard after it. */
   record(publish: PublishState, step: number, rows: LeaderboardRow[]): void {
-    const view = this.#view;
     this.recordPrices(publish);
+    this.rank(step, rows);
+  }
+
+  /** Sets the step and the leaderboard: after each publish, and from the state a restart read. */
+  rank(step: number, rows: LeaderboardRow[]): void {
+    const view = this.#view;
     view.step = step;
     // A score that is not a number ranks last (a NaN would leave the order to the sort).
     const rank = (score: number) => Number.isNaN(score) ? -Infinity : score;

@@ -78,9 +78,9 @@ async function refresh() {
     document.querySelector("#leaderboard tbody").innerHTML = view.leaderboard.length === 0
       ? '<tr class="empty"><td colspan="6">no miner scored yet</td></tr>'
       : view.leaderboard.map((r, i) =>
-      '<tr data-uid="' + r.uid + '"' + (r.answered ? "" : ' class="silent"') + '><td>' + (i + 1) + '</td><td>' + r.uid +
+      '<tr data-uid="' + r.uid + '"' + (r.answered === false ? ' class="silent"' : "") + '><td>' + (i + 1) + '</td><td>' + r.uid +
       '</td><td class="score">' + fixed(r.score, 6) + '</td><td>' + fixed(r.reward, 4) + '</td><td>' + fixed(r.pnl, 2) +
-      '</td><td>' + (r.answered ? "yes" : "no") + '</td></tr>').join("");
+      '</td><td>' + (r.answered === null ? "–" : r.answered ? "yes" : "no") + '</td></tr>').join("");
     document.body.dataset.updated = String(view.step);
     document.getElementById("error").hidden = true;
   } catch (error) {

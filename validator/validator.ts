@@ -33,6 +33,7 @@ import type {
 import type { CheckedResponse, MinerClient, MinerReply, MinerRequest } from "./miner_client.ts";
 import {
   executionDelay,
+  type MinerRecord,
   observationFromPublish,
   Scorer,
   type ScorerOptions,
@@ -433,6 +434,8 @@ export class Validator {
     } else {
       log("info", `no saved state in ${store.path}: starting with empty scores`);
     }
+    // The page shows the saved step and scores until the first round, not step 0 and no miner.
+    if (saved !== null) this.#deps.board.rank(this.#snapshot.step, this.#leaderboard(false));
     this.#lastSaveAt = performance.now();
     this.#started = true;
   }
@@ -1184,17 +1187,9 @@ export class Validator {
 
   #report(publish: PublishState) {
     const deps = this.#deps;
-    const scores = this.scores;
-    const details = this.#details(publish);
-    const rows: LeaderboardRow[] = details.map((d) => ({
-      uid: d.uid,
-      score: scores.get(d.uid) ?? 0,
-      reward: d.reward,
-      pnl: d.pnl,
-      answered: this.#answered.has(d.uid),
-    }));
-    deps.board.record(publish, this.#snapshot.step, rows);
+    deps.board.record(publish, this.#snapshot.step, this.#leaderboard(true));
     if (deps.metrics === null || deps.options.reportingDisabled) return;
+    const details = this.#details(publish);
     try {
       const statsDue = this.#snapshot.simulation.publishes % QUERY_STATS_PERIOD === 0;
       const rates = this.#stepRates;
@@ -1204,7 +1199,7 @@ export class Validator {
         ownUid: this.#ownUid,
         own: this.#neurons.find((n) => n.uid === this.#ownUid) ?? null,
         chain: deps.metagraph?.() ?? null,
-        scores,
+        scores: this.scores,
         details,
         initialBalances: this.#initialBalances,
         queryStats: statsDue ? this.#stats : undefined,
@@ -1220,26 +1215,46 @@ export class Validator {
     }
   }
 
-  #details(publish: PublishState): MinerScoreDetail[] {
+  /**
+   * The status page's leaderboard: each registered miner with an inventory observation. Whether
+   * it answered is told after a round (`queried`), not from a state a restart read.
+   */
+  #leaderboard(queried: boolean): LeaderboardRow[] {
+    const scores = this.scores;
+    return this.#observedMiners().map(([uid, record]) => ({
+      uid,
+      score: scores.get(uid) ?? 0,
+      reward: record.reward,
+      pnl: inventoryTotal(record, -1) - inventoryTotal(record, 0),
+      answered: queried ? this.#answered.has(uid) : null,
+    }));
+  }
+
+  /** The scored records of the registered miners that have an inventory observation. */
+  #observedMiners(): [number, MinerRecord][] {
     const registered = new Set(this.#neurons.map((n) => n.uid));
-    const details: MinerScoreDetail[] = [];
+    const observed: [number, MinerRecord][] = [];
     this.#scoring.miners.forEach((record, uid) => {
-      if (!registered.has(uid) || record.inventory.length === 0) return;
-      const sum = (m: Map<number, number>) => [...m.values()].reduce((a, b) => a + b, 0);
-      const total = (values: number[]) => values.reduce((a, b) => a + b, 0);
+      if (registered.has(uid) && record.inventory.length > 0) observed.push([uid, record]);
+    });
+    return observed;
+  }
+
+  #details(publish: PublishState): MinerScoreDetail[] {
+    const sum = (m: Map<number, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+    return this.#observedMiners().map(([uid, record]) => {
       const last = record.inventory[record.inventory.length - 1].values;
-      const previous = record.inventory[record.inventory.length - 2]?.values ?? last;
-      const first = record.inventory[0].values;
-      const pnl = total(last) - total(first);
-      details.push({
+      const [first, previous, latest] = [0, -2, -1].map((at) => inventoryTotal(record, at));
+      const pnl = latest - first;
+      return {
         uid,
         reward: record.reward,
         score: record.score,
         observations: record.inventory.length,
         pnl,
-        inventoryValueChange: total(last) - total(previous),
+        inventoryValueChange: latest - previous,
         // As the reference computes it (the same as the change above, up to rounding).
-        pnlChange: pnl - (total(previous) - total(first)),
+        pnlChange: pnl - (previous - first),
         books: publish.books.map((_, b) => ({
           sharpe: record.sharpe.books[b] ?? 0,
           activityFactor: record.activity[b] ?? 0,
@@ -1253,9 +1268,8 @@ export class Validator {
             self: sum(record.volumes[b].self),
           },
         })),
-      });
+      };
     });
-    return details;
   }
 
   #usage(): { cpu: number; ram: number; disk: number } {
@@ -1277,6 +1291,15 @@ export class Validator {
     this.#market?.close();
     this.#market = null;
   }
+}
+
+/**
+ * The total value of a miner's inventory observation `at` (negative: from the end), or of its
+ * latest when it has fewer.
+ */
+function inventoryTotal(record: MinerRecord, at: number): number {
+  const observation = record.inventory.at(at) ?? record.inventory[record.inventory.length - 1];
+  return observation.values.reduce((a, b) => a + b, 0);
 }
 
 /**

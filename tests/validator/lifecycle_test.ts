@@ -630,7 +630,7 @@ Deno.test("a saved configuration that cannot be used starts the next simulation;
   }
 });
 
-Deno.test("after a restart the status page's price charts hold the replayed publishes too", async () => {
+Deno.test("after a restart the status page shows the replayed prices, the saved step and the saved leaderboard", async () => {
   const dir = await Deno.makeTempDir();
   const path = join(dir, "state.db");
   const run = (board: StatusBoard) => {
@@ -664,10 +664,19 @@ Deno.test("after a restart the status page's price charts hold the replayed publ
       await second.validator.start();
       // Until this version the chart started again from the restart.
       assert.deepEqual(points(after), [10, 10]);
-      const books = (board: StatusBoard) => (JSON.parse(board.json()) as StatusView).books;
-      assert.deepEqual(books(after), books(before), "the same points");
+      const view = (board: StatusBoard) => JSON.parse(board.json()) as StatusView;
+      assert.deepEqual(view(after).books, view(before).books, "the same points");
+      // Until this version the page showed step 0 and no miner until the first round.
+      assert.equal(view(after).step, view(before).step);
+      assert.ok(view(before).leaderboard.length > 0);
+      assert.deepEqual(
+        view(after).leaderboard,
+        view(before).leaderboard.map((row) => ({ ...row, answered: null })),
+        "the saved scores; whether each answered is not known before the first query",
+      );
       await second.validator.round();
       assert.deepEqual(points(after), [11, 11]);
+      assert.ok(view(after).leaderboard.every((row) => typeof row.answered === "boolean"));
     } finally {
       second.validator.close();
       second.store.close();

@@ -1281,8 +1281,11 @@ Deno.test({
       "–",
       "yes",
     ]);
-    board.record(publish(65e9), 2, [{ uid: 0, score: 0.5, reward: 1, pnl: 2, answered: true }]);
+    // A leaderboard restored at a restart: not queried yet, so neither "yes" nor a greyed "no".
+    board.rank(2, [{ uid: 0, score: 0.5, reward: 1, pnl: 2, answered: null }]);
     await page.waitForFunction("document.body.dataset.updated === '2'", null, { timeout: 5000 });
+    assert.equal(await page.textContent("#leaderboard tbody td:last-child"), "–");
+    assert.equal(await page.getAttribute("#leaderboard tbody tr", "class"), null);
     assert.equal(await page.isVisible("#error"), false);
     await server.close();
     await page.waitForSelector("#error", { state: "visible", timeout: 5000 });
