@@ -12,27 +12,20 @@
  * @module
  */
 import process from "node:process";
-import { parseArgs } from "node:util";
 import { OrderBook } from "nodejs-order-book";
 import { Exchange, InstructionBatch, toUnits } from "../native/exchange.ts";
+import { benchArgs } from "../scripts/bench_options.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
+const values = benchArgs(
+  "exchange",
+  "--ops N (operations, default 500000) --seed S (default 79) " +
+    "--batch B (instructions per FFI batch, default 1024)",
+  {
     ops: { type: "string", default: "500000" },
     seed: { type: "string", default: "79" },
     batch: { type: "string", default: "1024" },
-    help: { type: "boolean" },
   },
-  strict: true,
-});
-if (values.help) {
-  console.log(
-    "exchange --ops N (operations, default 500000) --seed S (default 79) " +
-      "--batch B (instructions per FFI batch, default 1024)",
-  );
-  Deno.exit(0);
-}
+);
 const opCount = Number(values.ops);
 const seed = Number(values.seed);
 const batchSize = Number(values.batch);

@@ -11,28 +11,21 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
 import { parseDuration, referenceConfig } from "../sim/config.ts";
 import { SimEngine, WINDOW_STEPS } from "../sim/engine.ts";
+import { benchArgs } from "../scripts/bench_options.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
+const values = benchArgs(
+  "sim",
+  "--duration D (simulated, default 1h) --books N (default 20) " +
+    "--threads T (default: cores) --seed S (default 1)",
+  {
     duration: { type: "string", default: "1h" },
     books: { type: "string", default: "20" },
     threads: { type: "string", default: String(navigator.hardwareConcurrency || 1) },
     seed: { type: "string", default: "1" },
-    help: { type: "boolean" },
   },
-  strict: true,
-});
-if (values.help) {
-  console.log(
-    "sim --duration D (simulated, default 1h) --books N (default 20) " +
-      "--threads T (default: cores) --seed S (default 1)",
-  );
-  Deno.exit(0);
-}
+);
 const duration = parseDuration(values.duration);
 const books = Number(values.books);
 const threads = Number(values.threads);

@@ -19,7 +19,6 @@
  * `scoring`, `metrics` (reports, status board) and `other`.
  * @module
  */
-import { parseArgs } from "node:util";
 import process from "node:process";
 import { Axon } from "../bittensor/axon.ts";
 import { Dendrite } from "../bittensor/dendrite.ts";
@@ -39,28 +38,23 @@ import { ValidatorMetrics } from "../validator/metrics.ts";
 import { StatusBoard } from "../validator/status.ts";
 import { DendriteMinerClient } from "../validator/miner_client.ts";
 import { PhaseTimes } from "../validator/phases.ts";
+import { benchArgs } from "../scripts/bench_options.ts";
 import { type Market, Validator, watchedMarket } from "../validator/validator.ts";
 
 const MINERS = 256;
 const HOSTS = 2;
 const WARMUP_ROUNDS = 10;
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
+const values = benchArgs(
+  "validator",
+  "--rounds N (measured rounds after 10 warm-up rounds, default 20) --phases (adds ms_per_phase)",
+  {
     rounds: { type: "string" },
     phases: { type: "boolean" },
     "host-axons": { type: "string" },
-    help: { type: "boolean" },
   },
-});
-if (values.help) {
-  console.log(
-    "validator --rounds N (measured rounds after 10 warm-up rounds, default 20) " +
-      "--phases (adds ms_per_phase)",
-  );
-  Deno.exit(0);
-}
+  ["host-axons"],
+);
 
 /**
  * Child mode: serve axons for uids `start..start+count-1`, print their ports, then answer each

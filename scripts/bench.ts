@@ -8,6 +8,8 @@
  * @module
  */
 import { existsSync, readdirSync } from "node:fs";
+import { parseArgs } from "node:util";
+import type { BenchOptionKinds } from "./bench_options.ts";
 
 const benchDir = new URL("../bench/", import.meta.url);
 
@@ -28,7 +30,7 @@ const flags = firstOption < 0 ? [] : Deno.args.slice(firstOption);
 if (flags.includes("--help") || flags.includes("-h")) {
   console.log(
     `Usage: deno task bench [name...] [--option value...]\n\n` +
-      `Runs the named benchmarks (all when none is named); options go to each one.\n\n` +
+      `Runs the named benchmarks (all when none is named); each option goes to the benchmarks that take it.\n\n` +
       `Benchmarks and their options:`,
   );
   // Each benchmark states its own options, so that this list cannot drift from what it parses.
@@ -47,12 +49,58 @@ if (unknown.length > 0) {
   console.error(`unknown benchmark ${unknown.join(", ")}; available: ${names.join(", ")}`);
   Deno.exit(2);
 }
+const chosen = requested.length > 0 ? requested : names;
+const flagsOf = await routeFlags(chosen, flags);
+
+/** The options each benchmark takes, as it prints them for `--options`. */
+async function optionKinds(name: string): Promise<BenchOptionKinds> {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(`${name}.ts`, benchDir).pathname, "--options"],
+  }).output();
+  if (code !== 0) {
+    console.error(`bench ${name} did not list its options: ${new TextDecoder().decode(stderr)}`);
+    Deno.exit(1);
+  }
+  return JSON.parse(new TextDecoder().decode(stdout));
+}
+
+/**
+ * Gives each benchmark the options it takes, so that `--rounds 2` reaches the validator's and not
+ * the exchange's; an option none of `chosen` takes, or a stray value, ends the run before any
+ * benchmark starts (exit 2).
+ */
+async function routeFlags(chosen: string[], flags: string[]): Promise<Map<string, string[]>> {
+  const kinds = new Map<string, BenchOptionKinds>();
+  for (const name of chosen) kinds.set(name, await optionKinds(name));
+  const union: Record<string, { type: "string" | "boolean" }> = {};
+  for (const of of kinds.values()) {
+    for (const [option, type] of Object.entries(of)) union[option] = { type };
+  }
+  let tokens;
+  try {
+    ({ tokens } = parseArgs({ args: flags, options: union, strict: true, tokens: true }));
+  } catch (error) {
+    const taken = [...kinds].map(([name, of]) =>
+      `${name}: ${Object.keys(of).map((o) => `--${o}`).join(", ") || "none"}`
+    );
+    const message = (error as Error).message.replace(/\. To specify a positional.*$/s, "");
+    console.error(`bench: ${message} (options: ${taken.join("; ")})`);
+    Deno.exit(2);
+  }
+  const routed = new Map(chosen.map((name) => [name, [] as string[]]));
+  for (const token of tokens) {
+    if (token.kind !== "option") continue;
+    const args = token.value === undefined ? [`--${token.name}`] : [`--${token.name}`, token.value];
+    for (const [name, of] of kinds) if (token.name in of) routed.get(name)!.push(...args);
+  }
+  return routed;
+}
 
 let failed = 0;
-for (const name of requested.length > 0 ? requested : names) {
+for (const name of chosen) {
   console.log(`== bench ${name}`);
   const status = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(`${name}.ts`, benchDir).pathname, ...flags],
+    args: ["run", "-A", new URL(`${name}.ts`, benchDir).pathname, ...flagsOf.get(name)!],
     stdout: "inherit",
     stderr: "inherit",
   }).spawn().status;

@@ -1,4 +1,4 @@
-/** `deno task bench --help` names every benchmark's options, as the development notes promise. */
+/** `deno task bench`: `--help` names every benchmark's options, and each option reaches only the benchmarks taking it. */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 
@@ -46,4 +46,42 @@ Deno.test("each benchmark answers --help with its options and runs nothing", asy
     assert.equal(stdout.trim().split("\n").length, 1, `${name} printed only its usage: ${stdout}`);
     assert.match(stdout, RegExp(`^${name} .*${option}`));
   }
+});
+
+/** Runs `scripts/bench.ts` (or a benchmark file) with `args`; its exit code and output. */
+async function bench(script: string, args: string[]) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", fileURLToPath(new URL(`../../${script}`, import.meta.url)), ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: output.code, stdout: text(output.stdout), stderr: text(output.stderr) };
+}
+
+Deno.test("each option reaches only the benchmarks that take it; one none takes runs nothing", async () => {
+  // Until this version `--rounds` went to every benchmark and the exchange's ended in a stack trace.
+  const refused = await bench("scripts/bench.ts", ["exchange", "--rounds", "2"]);
+  assert.equal(refused.code, 2);
+  assert.equal(
+    refused.stderr.trim(),
+    "bench: Unknown option '--rounds' (options: exchange: --ops, --seed, --batch)",
+  );
+  assert.equal(refused.stdout, "", "no benchmark started");
+
+  // Both refuse their bad value themselves, which they get only if each got its own option.
+  const routed = await bench("scripts/bench.ts", ["exchange", "sim", "--ops", "0", "--books", "0"]);
+  assert.equal(routed.code, 1);
+  assert.match(routed.stderr, /^bench exchange: --ops must be a positive integer$/m);
+  assert.match(routed.stderr, /^bench sim: --books must be a positive integer$/m);
+  assert.doesNotMatch(routed.stderr, /unknown option|\n\s+at /i);
+});
+
+Deno.test("a benchmark given an option it does not take names it in one line", async () => {
+  const { code, stderr } = await bench("bench/exchange.ts", ["--books", "2"]);
+  assert.equal(code, 2);
+  assert.equal(
+    stderr.trim(),
+    "bench exchange: unknown option --books (its options: --ops, --seed, --batch)",
+  );
 });
