@@ -1,4 +1,7 @@
-/** `deno task bench`: `--help` names every benchmark's options, and each option reaches only the benchmarks taking it. */
+/**
+ * `deno task bench`: `--help` names every benchmark's options, and each option reaches only the
+ * benchmarks that take it.
+ */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 
