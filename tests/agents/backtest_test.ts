@@ -1,13 +1,7 @@
 import assert from "node:assert/strict";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  writeFileSync,
-} from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { testTempDir } from "../temp_dir.ts";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { UsageError } from "../../cli/command.ts";
@@ -18,7 +12,7 @@ import { Agent } from "../../agents/sdk/agent.ts";
 import type { StateUpdate } from "../../agents/sdk/state.ts";
 
 /** An agents directory without files: the bundled examples load by name. */
-const noAgents = mkdtempSync(join(tmpdir(), "taos-no-agents-"));
+const noAgents = testTempDir("taos-no-agents-");
 
 // Which of the two scores higher changes with the seed (the maker scored higher on 2 of seeds 1 to
 // 12, and on 6 with the earlier Box-Muller normals), so the test holds them to what their
@@ -233,7 +227,7 @@ Deno.test("an agent class run in this thread is abandoned at the deadline when i
 });
 
 Deno.test("runBacktestCommand prints the summary and writes backtest.json and report.html", async () => {
-  const out = mkdtempSync(join(tmpdir(), "taos-backtest-"));
+  const out = testTempDir("taos-backtest-");
   const logged: string[] = [];
   const original = console.log;
   console.log = (...args: unknown[]) => void logged.push(...args.join(" ").split("\n"));
@@ -338,7 +332,7 @@ Deno.test("runBacktestCommand prints the summary and writes backtest.json and re
 });
 
 Deno.test("a rejected backtest leaves no output directory behind", async () => {
-  const base = mkdtempSync(join(tmpdir(), "taos-backtest-rejected-"));
+  const base = testTempDir("taos-backtest-rejected-");
   const agents = join(base, "agents");
   mkdirSync(agents);
   writeFileSync(
@@ -393,7 +387,7 @@ Deno.test({
     seed: 2,
     duration: 300e9,
   });
-  const dir = mkdtempSync(join(tmpdir(), "taos-report-"));
+  const dir = testTempDir("taos-report-");
   const file = join(dir, "report.html");
   await Deno.writeTextFile(file, renderReport(report));
   const { chromium } = await import("playwright-core");
@@ -419,7 +413,7 @@ Deno.test({
 });
 
 Deno.test("taos sim --agent runs a backtest in a child process and exits 0", async () => {
-  const out = mkdtempSync(join(tmpdir(), "taos-sim-agent-"));
+  const out = testTempDir("taos-sim-agent-");
   const main = new URL("../../main.ts", import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -463,7 +457,7 @@ Deno.test("taos sim --agent runs a backtest in a child process and exits 0", asy
 });
 
 Deno.test("Ctrl-C on taos sim --agent: each copy's onEnd runs with the last update, backtest.json says interrupted, exit 130", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "taos-sim-agent-interrupted-"));
+  const dir = testTempDir("taos-sim-agent-interrupted-");
   const kit = new URL("../../agents/mod.ts", import.meta.url).href;
   // Copy 1's onEnd throws: that must not cost the report.
   writeFileSync(
@@ -589,7 +583,7 @@ async function backtestUnder(
   extraArgs: string,
   check: (run: { code: number; stderr: string }, out: string) => void,
 ) {
-  const out = mkdtempSync(join(tmpdir(), "taos-sim-agent-"));
+  const out = testTempDir("taos-sim-agent-");
   try {
     const script = `${setup}; exec "$TAOS_DENO" run -A "$TAOS_MAIN" sim --agent "$1" ` +
       `--agent-name MarketMakerAgent --duration 30s --seed 5 ${extraArgs} --out "$1" --quiet`;
@@ -689,7 +683,7 @@ Deno.test("an agent class in this thread throwing what cannot be printed loses i
 
 /** A directory holding one agent file `<name>.ts` of `source`. */
 function agentDir(name: string, source: string): string {
-  const dir = mkdtempSync(join(tmpdir(), "taos-hostile-agent-"));
+  const dir = testTempDir("taos-hostile-agent-");
   writeFileSync(join(dir, `${name}.ts`), source);
   return dir;
 }
@@ -736,7 +730,7 @@ Deno.test("a named agent's paramsSchema that throws is a load error naming it", 
 });
 
 Deno.test("Ctrl-C while the agent loads ends the backtest at once with exit code 130", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "taos-hostile-agent-"));
+  const dir = testTempDir("taos-hostile-agent-");
   const marker = join(dir, "constructing");
   writeFileSync(
     join(dir, "HangCtor.ts"),

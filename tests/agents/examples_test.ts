@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { testTempDir } from "../temp_dir.ts";
 import { smallPreset } from "../../sim/config.ts";
 import type { PublishState } from "../../sim/engine.ts";
 import { runAgentStep, type TradingAgent } from "../../agents/sdk/agent.ts";
@@ -70,7 +68,7 @@ async function step(agent: TradingAgent, s: Setup = {}, dropped = 0): Promise<In
 }
 
 /** An agents directory without files: the bundled examples load by name. */
-const noAgents = mkdtempSync(join(tmpdir(), "taos-no-agents-"));
+const noAgents = testTempDir("taos-no-agents-");
 const load = (name: string, params = "") => loadAgent({ path: noAgents, name, params, uid: 0 });
 
 Deno.test("RandomMakerAgent cancels expired orders and quotes inside the spread", async () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { testTempDir } from "../temp_dir.ts";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { referenceConfig, smallPreset } from "../../sim/config.ts";
 import { type PublishState, SimEngine } from "../../sim/engine.ts";
@@ -754,7 +754,7 @@ Deno.test("parseAgentParams coerces numbers and booleans and names bad tokens", 
 });
 
 Deno.test("loadAgent: from a directory, from a file, bundled fallback, and clear errors", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "taos-agents-"));
+  const dir = testTempDir("taos-agents-");
   writeFileSync(
     join(dir, "EchoAgent.ts"),
     `export class EchoAgent {
@@ -839,7 +839,7 @@ Deno.test("loadAgent: from a directory, from a file, bundled fallback, and clear
 });
 
 Deno.test("a paramsSchema that is not a zod schema is a load error naming it and what it is", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "taos-agents-"));
+  const dir = testTempDir("taos-agents-");
   writeFileSync(
     join(dir, "BadSchema.ts"),
     "export class BadSchema { static paramsSchema = 42; onUpdate() { return []; } }\n",
@@ -1204,7 +1204,7 @@ Deno.test("cancellation hooks fire once per order of a reference validator's can
 });
 
 Deno.test("loadAgent: a broken agent file or constructor is a plain-text load error naming it", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "taos-agents-"));
+  const dir = testTempDir("taos-agents-");
   writeFileSync(
     join(dir, "Broken.ts"),
     `import { missing } from "./no_such_module.ts";\nexport class Broken { onUpdate() { return missing; } }\n`,

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
+import { testTempDir } from "../temp_dir.ts";
 import { Buffer } from "node:buffer";
 import { createCipheriv, createHmac, pbkdf2Sync } from "node:crypto";
 import {
   existsSync,
   linkSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
@@ -12,7 +12,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import { u8aToHex } from "@polkadot/util";
 import { cryptoReady, DEV_PHRASE, Keypair } from "../../bittensor/keypair.ts";
@@ -80,7 +80,7 @@ Deno.test("$NACL keyfile vector: Argon2i key, exact file bytes, round trip, wron
   await assert.rejects(() => decryptNacl(file, { key: wrong }), KeyfileError);
 
   // A whole encrypted hotkey file read back through the file API with the derived key.
-  const dir = mkdtempSync(join(tmpdir(), "taos-keyfile-"));
+  const dir = testTempDir("taos-keyfile-");
   const path = join(dir, "coldkey");
   await writeKeyfile(path, keypairToKeyfileJson(Keypair.fromUri("//Alice")), { key });
   assert.equal(statSync(path).mode & 0o777, 0o600);
@@ -223,7 +223,7 @@ Deno.test("a BT_PW_* value that is not base64 is refused before any derivation",
 });
 
 Deno.test("taos wallet create --encrypt refuses a password btcli could not type or would refuse", async () => {
-  const root = mkdtempSync(join(tmpdir(), "taos-wallets-"));
+  const root = testTempDir("taos-wallets-");
   try {
     const cases: [string, RegExp][] = [
       [
@@ -248,7 +248,7 @@ Deno.test("taos wallet create --encrypt refuses a password btcli could not type 
 });
 
 Deno.test("taos wallet create/list/show in a child process", async () => {
-  const root = mkdtempSync(join(tmpdir(), "taos-wallets-"));
+  const root = testTempDir("taos-wallets-");
   const run = async (...args: string[]) => {
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "main.ts", "wallet", ...args, "--wallet.path", root],
@@ -317,7 +317,7 @@ Deno.test("taos wallet create/list/show in a child process", async () => {
 });
 
 Deno.test("taos wallet create --encrypt writes a $NACL coldkey with the password from the environment", async () => {
-  const root = mkdtempSync(join(tmpdir(), "taos-wallets-"));
+  const root = testTempDir("taos-wallets-");
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "main.ts", "wallet", "create", "-p", root, "-w", "cold", "--encrypt"],
     env: { TAOS_WALLET_PASSWORD: "correct horse" },
@@ -337,7 +337,7 @@ Deno.test("taos wallet create --encrypt writes a $NACL coldkey with the password
 });
 
 Deno.test("taos wallet create keeps a wallet's coldkey unless --overwrite-coldkey is given", async () => {
-  const root = mkdtempSync(join(tmpdir(), "taos-wallets-"));
+  const root = testTempDir("taos-wallets-");
   const run = (...args: string[]) => taosWallet([...args, "-p", root]);
   const wallet = new Wallet({ root, name: "v", hotkey: "a" });
   let r = await run("create", "-w", "v", "--wallet.hotkey", "a", "--coldkey-uri", "//Alice");
@@ -391,7 +391,7 @@ Deno.test("taos wallet create keeps a wallet's coldkey unless --overwrite-coldke
 });
 
 Deno.test("a keyfile that is a FIFO or a device is refused, not read forever", async () => {
-  const root = mkdtempSync(join(tmpdir(), "taos-wallets-"));
+  const root = testTempDir("taos-wallets-");
   try {
     const created = await taosWallet(["create", "-p", root, "-w", "w", "--wallet.hotkey", "h"]);
     assert.equal(created.code, 0, created.stderr);
@@ -419,7 +419,7 @@ Deno.test("a keyfile that is a FIFO or a device is refused, not read forever", a
 });
 
 Deno.test("taos wallet reports bad paths and missing keys by flag, and lists around broken entries", async () => {
-  const root = mkdtempSync(join(tmpdir(), "taos-wallets-"));
+  const root = testTempDir("taos-wallets-");
   const file = join(root, "a-file");
   writeFileSync(file, "not a directory");
   let r = await taosWallet(["create", "-p", root, "-w", "v", "--wallet.hotkey", "a"]);
@@ -477,7 +477,7 @@ function lockDirectory(dir: string): (() => void) | null {
 }
 
 const lockable = (() => {
-  const dir = mkdtempSync(join(tmpdir(), "taos-lock-"));
+  const dir = testTempDir("taos-lock-");
   const unlock = lockDirectory(dir);
   unlock?.();
   rmSync(dir, { recursive: true });
@@ -488,7 +488,7 @@ Deno.test({
   name: "taos wallet create refuses a hotkeys directory it cannot write before writing the coldkey",
   ignore: !lockable,
   fn: async () => {
-    const root = mkdtempSync(join(tmpdir(), "taos-wallets-"));
+    const root = testTempDir("taos-wallets-");
     const hotkeys = join(root, "w", "hotkeys");
     Deno.mkdirSync(hotkeys, { recursive: true });
     const unlock = lockDirectory(hotkeys)!;
@@ -521,7 +521,7 @@ Deno.test("a mnemonic URI with stray spaces gives the same key; derivation paths
 });
 
 Deno.test("taos wallet: ~ paths everywhere, public hotkey files kept, hotkeys listed by their files", async () => {
-  const home = mkdtempSync(join(tmpdir(), "taos-home-"));
+  const home = testTempDir("taos-home-");
   try {
     const inHome = { env: { HOME: home } };
     let r = await taosWallet(["create", "-p", "~/w", "-w", "v", "--wallet.hotkey", "h1"], inHome);
@@ -587,7 +587,7 @@ Deno.test({
   name: "taos wallet create --encrypt on a terminal asks twice and shows the new mnemonic",
   ignore: !existsSync("/usr/bin/script"),
 }, async () => {
-  const root = mkdtempSync(join(tmpdir(), "taos-wallets-"));
+  const root = testTempDir("taos-wallets-");
   try {
     let screen = await taosWalletOnTerminal(["create", "-p", root, "-w", "typo", "--encrypt"], [
       "first",
@@ -655,7 +655,7 @@ console.log(JSON.stringify(await passwordFor("/nowhere/coldkey")()));`;
 });
 
 Deno.test("writing a keyfile replaces the file, never what a link at its path points to", async () => {
-  const root = mkdtempSync(join(tmpdir(), "taos-wallets-"));
+  const root = testTempDir("taos-wallets-");
   try {
     const wallet = new Wallet({ root, name: "w", hotkey: "default" });
     await wallet.writeHotkey(Keypair.fromUri("//Alice"));

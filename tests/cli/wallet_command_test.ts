@@ -4,9 +4,9 @@
  * that means nothing to an action is refused rather than ignored.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { testTempDir } from "../temp_dir.ts";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { encryptNacl } from "../../bittensor/keyfile.ts";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot, taosWallet } from "../wallet_process.ts";
 
@@ -18,7 +18,7 @@ const DAVE = "5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy";
 const wallet = (...args: string[]) => taosWallet(args, { cwd: repoRoot });
 
 Deno.test("taos wallet create --json prints the new wallet as show --json describes it", async () => {
-  const root = mkdtempSync(join(tmpdir(), "taos-wallet-json-"));
+  const root = testTempDir("taos-wallet-json-");
   const uris = ["--coldkey-uri", "//Alice", "--hotkey-uri", "//Bob"];
   // The human-readable lines are not printed: stdout is one JSON document.
   const created = JSON.parse(
@@ -62,7 +62,7 @@ Deno.test("taos wallet create --json prints the new wallet as show --json descri
 });
 
 Deno.test("taos wallet list -w lists that wallet only, and names one that is not there", async () => {
-  const root = mkdtempSync(join(tmpdir(), "taos-wallet-list-"));
+  const root = testTempDir("taos-wallet-list-");
   for (const [name, uri] of [["a", "//Alice"], ["b", "//Bob"]]) {
     const made = await wallet("create", "-p", root, "-w", name, "--coldkey-uri", uri);
     assert.equal(made.code, 0, made.stderr);
@@ -83,7 +83,7 @@ Deno.test("taos wallet list -w lists that wallet only, and names one that is not
 });
 
 Deno.test("taos wallet refuses a flag that means nothing to the action, and empty URIs", async () => {
-  const root = mkdtempSync(join(tmpdir(), "taos-wallet-flags-"));
+  const root = testTempDir("taos-wallet-flags-");
   const made = await wallet("create", "-p", root, "-w", "a", "--coldkey-uri", "//Alice");
   assert.equal(made.code, 0, made.stderr);
   const cases: [string[], RegExp][] = [
@@ -104,7 +104,7 @@ Deno.test("taos wallet refuses a flag that means nothing to the action, and empt
 
 /** A new wallet root holding wallet `w`: coldkey //Alice, hotkey `default` //Bob. */
 async function aliceAndBob(prefix: string): Promise<string> {
-  const root = mkdtempSync(join(tmpdir(), prefix));
+  const root = testTempDir(prefix);
   const created = await wallet(
     "create",
     ...["-p", root, "-w", "w", "--coldkey-uri", "//Alice", "--hotkey-uri", "//Bob"],
@@ -131,7 +131,7 @@ Deno.test("taos wallet create --overwrite-coldkey alone replaces the coldkey and
 });
 
 Deno.test("taos wallet create writes nothing when a key's path is not a regular file", async () => {
-  const root = mkdtempSync(join(tmpdir(), "taos-wallet-dir-"));
+  const root = testTempDir("taos-wallet-dir-");
   mkdirSync(join(root, "w", "hotkeys", "default", "sub"), { recursive: true });
   const r = await wallet(
     "create",
@@ -183,7 +183,7 @@ Deno.test("taos wallet show and list agree on a missing coldkeypub.txt and say w
 });
 
 Deno.test("taos wallet takes btwallet's BT_WALLET_NAME and BT_WALLET_HOTKEY when no flag names them", async () => {
-  const root = mkdtempSync(join(tmpdir(), "taos-wallet-env-"));
+  const root = testTempDir("taos-wallet-env-");
   const env = { BT_WALLET_NAME: "envwallet", BT_WALLET_HOTKEY: "envhot" };
   const created = await taosWallet(
     ["create", "-p", root, "--coldkey-uri", "//Alice", "--hotkey-uri", "//Bob"],

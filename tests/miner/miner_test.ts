@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
+import { testTempDir } from "../temp_dir.ts";
 import { z } from "zod";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import { Buffer } from "node:buffer";
@@ -231,7 +230,7 @@ Deno.test("instructions for a book the simulation does not have are not sent (a 
 });
 
 Deno.test("a stuck agent is replaced by a fresh instance", async () => {
-  const flag = join(mkdtempSync(join(tmpdir(), "taos-stuck-")), "flag");
+  const flag = join(testTempDir("taos-stuck-"), "flag");
   const warnings: string[] = [];
   const miner = await startFixtureMiner(`stuck_flag=${flag}`, {
     agentTimeout: 0.3,
@@ -631,7 +630,7 @@ Deno.test("the agent's budget counts from the request's arrival: queued requests
 });
 
 Deno.test("the agent's state names the validator that sent the update", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "taos-who-asks-"));
+  const dir = testTempDir("taos-who-asks-");
   // Cancels order 1 when asked by the hotkey given as `expect`, order 2 otherwise.
   Deno.writeTextFileSync(
     join(dir, "WhoAsks.ts"),

@@ -1,7 +1,6 @@
 /** What the miner tests share: the fixture agents, the test keys and a valid market state. */
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { testTempDir } from "../temp_dir.ts";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Keypair } from "../../bittensor/keypair.ts";
@@ -122,7 +121,7 @@ export function localMinerFlags(root: string): string[] {
 
 /** A new wallet root holding `key` as wallet "taos", hotkey "miner": what `-p root` gives a child. */
 export async function minerWallet(prefix: string, key: Keypair = bob): Promise<string> {
-  const root = mkdtempSync(join(tmpdir(), prefix));
+  const root = testTempDir(prefix);
   await new Wallet({ root, name: "taos", hotkey: "miner" }).writeHotkey(key);
   return root;
 }
