@@ -247,6 +247,8 @@ export class Validator {
   #stats = new Map<number, QueryStats>();
   #initialBalances = new Map<number, { base: number; quote: number }[]>();
   #stepRates: number[] = [];
+  /** The scored uids without an account last warned about (see `#warnUnaccounted`). */
+  #unaccountedWarned = "";
   /** Metrics reports that worked since the last that failed (see METRICS_REPORTS_TO_RESOLVE). */
   #metricsReportsWorked = METRICS_REPORTS_TO_RESOLVE;
   #lastPublishWall: number | null = null;
@@ -298,6 +300,31 @@ export class Validator {
     this.#scorer = this.#scorer === null
       ? new Scorer(this.#scorerOptions)
       : Scorer.fromJSON(this.#scorer.toJSON(), this.#scorerOptions);
+    this.#warnUnaccounted();
+  }
+
+  /**
+   * Warns once per change when the configuration leaves scored uids without a miner account:
+   * their records are kept, so a mistaken `--config` costs no scores.
+   */
+  #warnUnaccounted() {
+    const uids = this.#scoring.dormantScored;
+    const described = uids.length === 0
+      ? ""
+      : uids.length === uids[uids.length - 1] - uids[0] + 1 && uids.length > 2
+      ? `uids ${uids[0]}-${uids[uids.length - 1]}`
+      : `uid${uids.length > 1 ? "s" : ""} ${uids.slice(0, 10).join(", ")}${
+        uids.length > 10 ? ` and ${uids.length - 10} more` : ""
+      }`;
+    if (described === this.#unaccountedWarned) return;
+    this.#unaccountedWarned = described;
+    if (described === "") return;
+    this.#deps.log(
+      "warning",
+      `the configuration has ${this.#config.remoteAgentCount} miner accounts ` +
+        `(remoteAgentCount): the saved scores of ${described} are kept in the state but not ` +
+        "updated, and those uids get no weight, until a configuration with accounts for them",
+    );
   }
 
   get #scoring(): Scorer {
@@ -332,6 +359,7 @@ export class Validator {
       if (scoring !== null) {
         if (!Array.isArray(scoring?.miners)) throw new Error("scoring.miners is not a list");
         this.#scorer = Scorer.fromJSON(scoring, this.#scorerOptions);
+        this.#warnUnaccounted();
         const kept = Math.max(0, ...scoring.miners.map((m) => m.inventory?.length ?? 0));
         const lookback = this.#deps.options.scoring.sharpeLookback;
         if (kept > lookback) {

@@ -163,6 +163,38 @@ Deno.test("snapshot round trip and re-basing of volume buckets", () => {
   assert.deepEqual([...copy.miners[0].volumes[0].total.keys()], [0]);
 });
 
+Deno.test("uids a snapshot has beyond the scorer's are kept aside, re-based and reset, not dropped", () => {
+  const scorer = new Scorer({ uids: 3, books: 1 });
+  // Miners 1 and 2 hold only quote, 2 gaining and trading.
+  const state = (timestamp: number, gain: number): ScoringObservation => ({
+    timestamp,
+    quotes: [quote],
+    holdings: new Map([1, 2].map((uid) => [uid, [{ base: 0, quote: W + (uid - 1) * gain }]])),
+    fills: new Map([[2, [fill(0, 1, 100, 2)]]]),
+  });
+  scorer.observe(state(86_000e9, 0));
+  scorer.observe(state(86_005e9, 2));
+  const saved = JSON.parse(JSON.stringify(scorer.toJSON()));
+  assert.ok(saved.miners[2].score > 0);
+
+  // Until this version a scorer for fewer uids dropped the others' records.
+  const fewer = Scorer.fromJSON(saved, { uids: 1, books: 1 });
+  assert.equal(fewer.miners.length, 1);
+  assert.equal(fewer.scores().length, 1, "no score for a uid without an account");
+  assert.deepEqual(fewer.dormantScored, [2], "uid 1 did not trade: its score is 0");
+  const withoutWindows = saved.miners.map((m: object) => ({ ...m, inventory: [] }));
+  assert.deepEqual(fewer.toJSON().miners.slice(1), withoutWindows.slice(1));
+
+  fewer.rebase(86_400e9);
+  const again = Scorer.fromJSON(fewer.toJSON(), { uids: 3, books: 1 });
+  assert.equal(again.miners[2].score, scorer.miners[2].score);
+  assert.deepEqual([...again.miners[2].volumes[0].total.keys()], [0], "re-based while aside");
+
+  fewer.reset(2);
+  assert.deepEqual(fewer.dormantScored, []);
+  assert.equal(Scorer.fromJSON(fewer.toJSON(), { uids: 3, books: 1 }).miners[2].score, 0);
+});
+
 Deno.test("the incremental Sharpe equals the formula over the window, across a new simulation", () => {
   const scorer = new Scorer({ uids: 1, books: 3 });
   let seed = 7;

@@ -630,6 +630,63 @@ Deno.test("a saved configuration that cannot be used starts the next simulation;
   }
 });
 
+Deno.test("a configuration with fewer miner accounts keeps the others' scores for a later one", async () => {
+  const full = { ...smallPreset(), duration: 30e9 };
+  // Simulation 1 has no account for uid 1, simulation 2 has them all again.
+  const reloads = [{ ...full, remoteAgentCount: 1 }, full];
+  const warnings: string[] = [];
+  const scoresAtStart: number[][] = [];
+  const store = ValidatorStore.open(":memory:");
+  let validator: Validator;
+  validator = new Validator({
+    options: {
+      ...parseValidatorArgs(["--local", "--simulations", "3", "--seed", "41"]),
+      saveIntervalSeconds: 3600,
+    },
+    config: full,
+    reloadConfig: () => Promise.resolve(reloads.shift()!),
+    createMarket: (c, seed) => {
+      scoresAtStart.push([0, 1].map((uid) => validator.scores.get(uid) ?? NaN));
+      return SimEngine.create({ config: c, seed, threads: 1 });
+    },
+    directory: new StaticNeuronDirectory(neurons),
+    // Both miners trade, so both are scored.
+    client: answering(({ uid, state }) => ({
+      agent_id: uid,
+      instructions: Object.keys(state.books).map((book) => ({
+        type: "PLACE_ORDER_MARKET",
+        agentId: uid,
+        bookId: Number(book),
+        direction: 0,
+        quantity: 1,
+        clientOrderId: null,
+      })),
+    }), 0.1),
+    store,
+    ...quietParts(),
+    log: (level, message) => void (level === "warning" && warnings.push(message)),
+  });
+  try {
+    await validator.start();
+    await validator.run();
+    const [, fewer, again] = scoresAtStart;
+    assert.ok(Number.isNaN(fewer[1]), "no score while it has no account");
+    assert.ok(fewer[0] > 0, `uid 0 scored in the first simulation: ${fewer}`);
+    // Until this version uid 1's record was dropped with its account and it began again at 0.
+    assert.ok(again[1] > 0, `uid 1's score is back: ${again}`);
+    assert.deepEqual(warnings, [
+      "the configuration has 1 miner accounts (remoteAgentCount): the saved scores of uid 1 are " +
+      "kept in the state but not updated, and those uids get no weight, until a configuration " +
+      "with accounts for them",
+    ]);
+    const saved = store.load()!;
+    assert.equal(saved.snapshot.scoring!.miners.length, 4);
+  } finally {
+    validator.close();
+    store.close();
+  }
+});
+
 Deno.test("after a restart the status page shows the replayed prices, the saved step and the saved leaderboard", async () => {
   const dir = await Deno.makeTempDir();
   const path = join(dir, "state.db");

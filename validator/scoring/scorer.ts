@@ -135,6 +135,13 @@ export class Scorer {
   readonly books: number;
   /** One record per uid. */
   readonly miners: MinerRecord[];
+  /**
+   * Saved records of uids from `uids` up, which a configuration with fewer miner accounts left
+   * without one: their score, Sharpe values, activity and volumes are kept (not updated, and no
+   * score is given for them) so that a later configuration with accounts for them takes them up
+   * again, instead of the state losing them.
+   */
+  readonly #dormant: ScorerSnapshot["miners"] = [];
   /** Value changes of each miner's history, kept in step with it (derived, not persisted). */
   readonly #changes = new WeakMap<MinerRecord, ChangeWindow>();
 
@@ -295,6 +302,17 @@ export class Scorer {
   /** Clears a deregistered uid: history, volumes, activity, Sharpe and score. */
   reset(uid: number): void {
     if (uid >= 0 && uid < this.miners.length) this.miners[uid] = emptyRecord(this.books);
+    const dormant = uid - this.miners.length;
+    if (dormant >= 0 && dormant < this.#dormant.length) {
+      this.#dormant[dormant] = recordJSON(emptyRecord(this.books));
+    }
+  }
+
+  /** The uids kept without an account (see `#dormant`) whose score is not 0. */
+  get dormantScored(): number[] {
+    const uids: number[] = [];
+    this.#dormant.forEach((m, i) => m.score !== 0 && uids.push(this.miners.length + i));
+    return uids;
   }
 
   /**
@@ -309,31 +327,29 @@ export class Scorer {
         }
       }
     }
+    for (const record of this.#dormant) {
+      for (const book of record.volumes) {
+        for (const role of ROLES) book[role] = book[role].map(([key, v]) => [key - previousEnd, v]);
+      }
+    }
   }
 
-  /** Plain-JSON snapshot (Maps as entry lists). */
+  /** Plain-JSON snapshot (Maps as entry lists), the records kept without an account last. */
   toJSON(): ScorerSnapshot {
-    return {
-      books: this.books,
-      miners: this.miners.map((m) => ({
-        inventory: m.inventory,
-        volumes: m.volumes.map((book) => ({
-          total: [...book.total],
-          maker: [...book.maker],
-          taker: [...book.taker],
-          self: [...book.self],
-        })),
-        activity: m.activity,
-        sharpe: m.sharpe,
-        reward: m.reward,
-        score: m.score,
-      })),
-    };
+    return { books: this.books, miners: [...this.miners.map(recordJSON), ...this.#dormant] };
   }
 
-  /** Restores a snapshot; uids and books beyond the snapshot start empty, extra ones are dropped. */
+  /**
+   * Restores a snapshot; uids and books beyond the snapshot start empty, extra books are dropped,
+   * and extra uids are kept aside as saved (see `#dormant`).
+   */
   static fromJSON(snapshot: ScorerSnapshot, options: ScorerOptions): Scorer {
     const scorer = new Scorer(options);
+    // Without their inventory windows: those stay in step with the publishes (the state's
+    // storage relies on it), and an account made for such a uid later starts afresh anyway.
+    scorer.#dormant.push(
+      ...snapshot.miners.slice(options.uids).map((m) => ({ ...m, inventory: [] })),
+    );
     snapshot.miners.slice(0, options.uids).forEach((m, uid) => {
       const record = scorer.miners[uid];
       record.inventory = m.inventory.map((e) => ({
@@ -355,6 +371,23 @@ export class Scorer {
     });
     return scorer;
   }
+}
+
+/** A record's plain-JSON form (Maps as entry lists). */
+function recordJSON(m: MinerRecord): ScorerSnapshot["miners"][number] {
+  return {
+    inventory: m.inventory,
+    volumes: m.volumes.map((book) => ({
+      total: [...book.total],
+      maker: [...book.maker],
+      taker: [...book.taker],
+      self: [...book.self],
+    })),
+    activity: m.activity,
+    sharpe: m.sharpe,
+    reward: m.reward,
+    score: m.score,
+  };
 }
 
 /** `Math.min(...buckets.keys())` (NaN if a key is NaN, Infinity if none) without a copy. */
