@@ -637,8 +637,7 @@ Deno.test("a configuration with fewer miner accounts keeps the others' scores fo
   const warnings: string[] = [];
   const scoresAtStart: number[][] = [];
   const store = ValidatorStore.open(":memory:");
-  let validator: Validator;
-  validator = new Validator({
+  const validator: Validator = new Validator({
     options: {
       ...parseValidatorArgs(["--local", "--simulations", "3", "--seed", "41"]),
       saveIntervalSeconds: 3600,
