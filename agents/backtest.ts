@@ -19,7 +19,7 @@
  */
 import { join } from "node:path";
 import { integerFlag, printOut, UsageError } from "../cli/command.ts";
-import { expandHome } from "../bittensor/wallet.ts";
+import { expandHome } from "../cli/home_path.ts";
 import { parseDuration, parseSimConfig, type SimConfig, smallPreset } from "../sim/config.ts";
 import { SimEngine } from "../sim/engine.ts";
 import { readFeeds } from "../sim/feed.ts";

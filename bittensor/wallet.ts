@@ -19,6 +19,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Keypair } from "./keypair.ts";
+import { expandHome } from "../cli/home_path.ts";
 import {
   detectEncryption,
   isTemporaryKeyfile,
@@ -57,11 +58,6 @@ export function walletPart(
   return fromEnvironment
     ? { name: fromEnvironment, source: variable, named: true }
     : { name: fallback, source: flag, named: false };
-}
-
-/** Replaces a leading `~` with the home directory. */
-export function expandHome(path: string): string {
-  return path === "~" || path.startsWith("~/") ? join(homedir(), path.slice(1)) : path;
 }
 
 /** Longest wallet or hotkey name: `<name>pub.txt` must fit a file name, with room to spare. */

@@ -90,9 +90,10 @@ type ParsedFlags<T extends ParseArgsConfig> = ReturnType<typeof parseArgs<T>>;
 
 /**
  * `node:util` `parseArgs` with errors a user can act on, each a {@linkcode UsageError}. A value
- * starting with a dash (`--seed -1`, `--duration -5m`) is taken as the value, for the flag's own
+ * starting with one dash (`--seed -1`, `--duration -5m`) is taken as the value, for the flag's own
  * check to judge, where `parseArgs` would call it ambiguous and suggest `--seed=-1`; an option
- * followed by another option, or by nothing, is told it needs a value. With `once`, a value option
+ * followed by another option, by a word starting with `--` (a misspelt flag, as argparse judges
+ * it) or by nothing, is told it needs a value. `-t=2` is `-t 2`, as in argparse. With `once`, a value option
  * given twice (`--seed 1 --seed 2`) is refused, where `parseArgs` would keep the last in silence;
  * the reference's commands keep the last, as argparse does, so theirs leave `once` off.
  */
@@ -114,11 +115,24 @@ export function parseFlags<T extends ParseArgsConfig>(
   };
   const args = [...(config.args ?? [])];
   for (let i = 0; i < args.length && args[i] !== "--"; i++) {
+    // `-t=2` is `-t 2`, as argparse reads it (`parseArgs` would take "=2").
+    const short = /^-([^-])=(.*)$/s.exec(args[i]);
+    const shortName = short === null ? undefined : shortNames.get(short[1]);
+    if (shortName !== undefined && options[shortName].type === "string") {
+      args[i] = `--${shortName}=${short![2]}`;
+    }
     const name = args[i].includes("=") ? undefined : optionOf(args[i]);
     if (name === undefined || options[name].type !== "string") continue;
     const next = args[i + 1];
     if (next === undefined || next === "--" || optionOf(next) !== undefined) {
       throw new UsageError(`--${name}: needs a value`);
+    }
+    // A misspelt flag (`--state --neuron-reset`) would otherwise become a file name.
+    if (next.startsWith("--")) {
+      throw new UsageError(
+        `--${name}: needs a value, and ${next} is no option of this command ` +
+          `(for a value beginning with --, write --${name}=${next})`,
+      );
     }
     if (next.startsWith("-")) args.splice(i, 2, `--${name}=${next}`);
   }

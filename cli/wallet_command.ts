@@ -20,9 +20,9 @@ import {
   KeyfileError,
   readKeyfileBytes,
 } from "../bittensor/keyfile.ts";
+import { expandHome } from "./home_path.ts";
 import {
   defaultWalletRoot,
-  expandHome,
   listWallets,
   missing,
   newPasswordFor,

@@ -21,7 +21,8 @@ import {
 } from "../cli/flag_values.ts";
 import { cryptoReady, Keypair } from "../bittensor/keypair.ts";
 import { type Neuron, type NeuronDirectory, StaticNeuronDirectory } from "../bittensor/neurons.ts";
-import { defaultWalletRoot, expandHome, Wallet } from "../bittensor/wallet.ts";
+import { defaultWalletRoot, Wallet } from "../bittensor/wallet.ts";
+import { expandHome } from "../cli/home_path.ts";
 import { AgentStartError, defaultHeapMb } from "./agent_host.ts";
 import { chainRefusal, encodeIp } from "../chain/ip.ts";
 import { EndpointVariableError, resolveEndpoint } from "../chain/endpoints.ts";

@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { type Command, integerFlag, parseFlags, printOut, UsageError } from "../cli/command.ts";
+import { expandHome } from "../cli/home_path.ts";
 import { MAX_STEP_DEPTH, SimEngine, WINDOW_STEPS } from "./engine.ts";
 import { FactsCollector, returnInterval, type StylizedFacts } from "./facts.ts";
 import { flagOverrides, loadForCommand } from "./load.ts";
@@ -114,6 +115,11 @@ async function run(args: string[]): Promise<number> {
     { args, options, allowPositionals: false, strict: true },
     { once: true },
   );
+  // The shell leaves the `~` of `--out=~/run` alone; a directory named `~` is never meant.
+  for (const flag of ["config", "out", "fundamental-feed", "external-feed", "agent"] as const) {
+    const given = values[flag];
+    if (given !== undefined) values[flag] = expandHome(given);
+  }
   const mode = progressMode(values);
   if (values.agent !== undefined || values["agent-name"] !== undefined) {
     return await backtest(values);

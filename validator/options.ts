@@ -16,7 +16,8 @@ import { parseFlags, UsageError } from "../cli/command.ts";
 import type { LogLevel } from "../cli/log.ts";
 import { EndpointVariableError, resolveEndpoint } from "../chain/endpoints.ts";
 import { COMMIT_SCHEMES, type CommitScheme } from "../chain/weight_setter.ts";
-import { defaultWalletRoot, expandHome, walletNameProblem } from "../bittensor/wallet.ts";
+import { defaultWalletRoot, walletNameProblem } from "../bittensor/wallet.ts";
+import { expandHome } from "../cli/home_path.ts";
 import { MAX_RESPONSE_BYTES, MAX_ROUND_RESPONSE_BYTES } from "../bittensor/dendrite.ts";
 import { ignoredFlagOptions, ignoredFlagsNote } from "../cli/reference_flags.ts";
 import { logLevelFlag, nonEmptyFlag, numberFlag, walletNameFlag } from "../cli/flag_values.ts";
@@ -384,6 +385,14 @@ function parseLocalMiner(text: string): LocalMiner {
 }
 
 /** `--state` as given; SQLite's name for a database in memory would save nothing. */
+/**
+ * A path flag's value with a leading `~` expanded, as for `--wallet.path`: the shell leaves the
+ * `~` of `--state=~/x` alone, and a directory named `~` is never what was meant.
+ */
+function pathOf(given: string | undefined): string | undefined {
+  return given === undefined ? undefined : expandHome(given);
+}
+
 function statePathOf(given: string | undefined): string | undefined {
   if (given === ":memory:") {
     throw new UsageError(
@@ -625,9 +634,10 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     ),
     pagerdutyKey: pagerdutyKey === "" ? null : pagerdutyKey,
     pagerdutyUrl,
-    simulationConfig: nonEmpty("config") ?? nonEmpty("simulation.xml_config") ?? "reference",
-    fundamentalFeed: nonEmpty("fundamental-feed") ?? null,
-    externalFeed: nonEmpty("external-feed") ?? null,
+    simulationConfig: pathOf(nonEmpty("config") ?? nonEmpty("simulation.xml_config")) ??
+      "reference",
+    fundamentalFeed: pathOf(nonEmpty("fundamental-feed")) ?? null,
+    externalFeed: pathOf(nonEmpty("external-feed")) ?? null,
     seeding: seedingOf(values, str),
     seed: seedRaw === undefined
       ? null
@@ -657,7 +667,7 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     local,
     miners,
     // A local run keeps its own state: it must never resume the chain validator's simulation.
-    statePath: statePathOf(nonEmpty("state")) ??
+    statePath: statePathOf(pathOf(nonEmpty("state"))) ??
       join(
         loggingDir,
         walletName,

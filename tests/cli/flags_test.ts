@@ -28,6 +28,27 @@ Deno.test("an option followed by another option, or by nothing, needs a value", 
   }
 });
 
+Deno.test("a value option followed by a word starting with -- (a misspelt flag) is refused", () => {
+  // Until this version `--out --qiuet` wrote to a directory named --qiuet.
+  assert.throws(() => parse("--out", "--qiuet"), (error: Error) => {
+    assert.ok(error instanceof UsageError);
+    assert.equal(
+      error.message,
+      "--out: needs a value, and --qiuet is no option of this command " +
+        "(for a value beginning with --, write --out=--qiuet)",
+    );
+    return true;
+  });
+  assert.deepEqual(parse("--out=--qiuet"), { out: "--qiuet" });
+});
+
+Deno.test("a short option's value may follow an equals sign, as in argparse", () => {
+  // Until this version `-o=dir` gave the value "=dir".
+  assert.deepEqual(parse("-o=dir", "--quiet"), { out: "dir", quiet: true });
+  assert.deepEqual(parse("-o=a=b"), { out: "a=b" });
+  assert.deepEqual(parse("-o", "=x"), { out: "=x" });
+});
+
 Deno.test("parseArgs's own errors come out as usage errors", () => {
   // Not its advice to put a positional after `--`: the flag is likelier mistyped.
   assert.throws(() => parse("--colour", "blue"), (error: Error) => {

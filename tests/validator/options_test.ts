@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { UsageError } from "../../cli/command.ts";
 import { PAGERDUTY_KEY_ENV, parseValidatorArgs } from "../../validator/options.ts";
 
@@ -273,4 +275,30 @@ Deno.test("options: the reference validator's flags without a counterpart are ac
     /^--logging\.record_log, --neuron\.device, --wandb\.off, --axon\.port: the reference validator's, no effect here/,
   );
   assert.throws(() => parseValidatorArgs(["--local", "--wandb.of"]), /Unknown option '--wandb.of'/);
+});
+
+Deno.test("options: a path flag's leading ~ is the home directory, also after '=' where the shell leaves it", () => {
+  const home = homedir();
+  // Until this version `--state=~/v/state.db` made a directory named ~ in the working directory.
+  const o = parseValidatorArgs([
+    "--state=~/v/state.db",
+    "--config=~/small.json",
+    "--fundamental-feed=~/feed.csv",
+  ]);
+  assert.equal(o.statePath, join(home, "v/state.db"));
+  assert.equal(o.simulationConfig, join(home, "small.json"));
+  assert.equal(o.fundamentalFeed, join(home, "feed.csv"));
+  assert.equal(parseValidatorArgs(["--state", "~x/state.db"]).statePath, "~x/state.db");
+});
+
+Deno.test("options: -t=2 is -t 2, and a misspelt flag after --state is refused, not a file name", () => {
+  assert.equal(parseValidatorArgs(["-t=2"]).timeoutSeconds, 2);
+  assert.throws(
+    () => parseValidatorArgs(["--state", "--neuron-reset"]),
+    (error: Error) => {
+      assert.ok(error instanceof UsageError);
+      assert.match(error.message, /^--state: needs a value, and --neuron-reset is no option/);
+      return true;
+    },
+  );
 });
