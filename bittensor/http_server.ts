@@ -106,6 +106,8 @@ const DEFAULT_MAX_CONNECTIONS = 1024;
  * needs one or two per axon.
  */
 const DEFAULT_MAX_CONNECTIONS_PER_IP = 16;
+/** How long `close` lets requests under way finish: longer than any axon request's timeout. */
+const CLOSE_GRACE_MS = 65_000;
 const encoder = new TextEncoder();
 
 /** A listening server; {@linkcode HttpServer.listen} starts one. */
@@ -182,12 +184,22 @@ export class HttpServer {
     return this.#open.size;
   }
 
-  /** Stops listening, lets requests under way finish and closes every connection. */
-  close(): Promise<void> {
+  /**
+   * Stops listening, lets requests under way finish and closes every connection: at once those
+   * waiting for a request head (a silent or half-sent one would otherwise hold the process open,
+   * since the head timeout is no longer checked once the server closes), and after `graceMs` the
+   * rest, so that a handler that never answers cannot keep it open either.
+   */
+  close(graceMs = CLOSE_GRACE_MS): Promise<void> {
     this.#closing = true;
     return new Promise((resolve) => {
-      this.#server.close(() => resolve());
+      const cut = setTimeout(() => this.#server.closeAllConnections(), graceMs);
+      this.#server.close(() => {
+        clearTimeout(cut);
+        resolve();
+      });
       this.#server.closeIdleConnections();
+      for (const socket of [...this.#waiting]) this.#drop(socket);
     });
   }
 

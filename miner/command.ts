@@ -387,11 +387,23 @@ function checkExternalIp(ip: string, name: string, chain: boolean): void {
   }
 }
 
-/** Resolves when SIGINT or SIGTERM arrives. */
-function untilSignal(): Promise<string> {
+/**
+ * Resolves when SIGINT or SIGTERM arrives. A second one ends the process at once (exit 130 or
+ * 143), in case the stop itself hangs: the miner keeps no state a cut could lose.
+ */
+function untilSignal(log: (level: LogLevel, message: string) => void): Promise<string> {
+  let first: string | null = null;
   return new Promise((resolve) => {
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
-      Deno.addSignalListener(signal, () => resolve(signal));
+      Deno.addSignalListener(signal, () => {
+        if (first === null) {
+          first = signal;
+          resolve(signal);
+          return;
+        }
+        log("warning", `${signal} while stopping on ${first}: exiting at once`);
+        Deno.exit(signal === "SIGINT" ? 130 : 143);
+      });
     }
   });
 }
@@ -512,7 +524,7 @@ export const command: Command = {
       throw error;
     }
     // Listening for a stop before saying it is ready: a supervisor may send one at once.
-    const stopped = untilSignal();
+    const stopped = untilSignal(log);
     console.log(
       `taos miner: uid ${uid}, hotkey ${hotkey.ss58Address}, agent ${values["agent.name"]} ` +
         `(${miner.agentFile ?? "bundled"}), ` +

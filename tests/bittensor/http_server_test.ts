@@ -500,6 +500,28 @@ Deno.test("close lets a request under way finish and ends idle keep-alive connec
   }
 });
 
+Deno.test("close ends at once connections that sent nothing or half a head, and cuts a stuck request after its grace", async () => {
+  const server = await listen(() => new Promise<Response>(() => {}));
+  const silent = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const halfHead = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const stuck = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  try {
+    await halfHead.write(encoder.encode("POST /X HTTP/1.1\r\nHost: x\r\n"));
+    await stuck.write(encoder.encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = Date.now();
+    // Until this version close waited for the silent and half-sent connections as long as
+    // their clients kept them open: a stopped miner never exited.
+    await server.close(300);
+    assert.ok(Date.now() - started < 3000, `closed in ${Date.now() - started} ms`);
+    for (const conn of [silent, halfHead, stuck]) {
+      assert.equal((await readUntilClosed(conn, 2000)).closed, true);
+    }
+  } finally {
+    for (const conn of [silent, halfHead, stuck]) closeQuietly(conn);
+  }
+});
+
 Deno.test("a port in use is refused with Deno.errors.AddrInUse", async () => {
   const first = await listen(() => new Response("ok"));
   try {

@@ -740,3 +740,28 @@ Deno.test("refused callers are logged once a minute per address, their hotkey ma
     await miner.stop();
   }
 });
+
+Deno.test("a stopped miner exits though clients hold connections that sent nothing or half a head", async () => {
+  const root = await minerWallet("taos-miner-");
+  const miner = spawnMiner([...localMinerFlags(root), "-a", "0", "--axon.ip", "127.0.0.1"]);
+  const held: Deno.Conn[] = [];
+  let stopped;
+  try {
+    const line = await miner.firstLine();
+    const axonPort = Number(/axon port (\d+)/.exec(line)![1]);
+    const metricsPort = Number(/metrics port (\d+)/.exec(line)![1]);
+    for (const port of [axonPort, metricsPort]) {
+      held.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+      const halfHead = await Deno.connect({ hostname: "127.0.0.1", port });
+      await halfHead.write(new TextEncoder().encode("POST /X HTTP/1.1\r\nHost: x\r\n"));
+      held.push(halfHead);
+    }
+  } finally {
+    const started = Date.now();
+    // Until this version the miner stopped listening but stayed alive until the clients left.
+    stopped = await miner.stop();
+    assert.ok(Date.now() - started < 30_000, `exited after ${Date.now() - started} ms`);
+    for (const conn of held) conn.close();
+  }
+  assert.equal(stopped.code, 0, stopped.stderr);
+});
