@@ -392,7 +392,7 @@ function sanitizeHeaders(headers: Record<string, string>): Record<string, string
 }
 
 /** Longest request timeout honoured, in seconds; a larger `timeout` header is cut to it. */
-const MAX_TIMEOUT_S = 60;
+export const MAX_TIMEOUT_S = 60;
 
 const utf8 = new TextDecoder();
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });

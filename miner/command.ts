@@ -19,6 +19,7 @@ import {
   numberSetting,
   walletNameFlag,
 } from "../cli/flag_values.ts";
+import { MAX_TIMEOUT_S } from "../bittensor/axon.ts";
 import { cryptoReady, Keypair } from "../bittensor/keypair.ts";
 import { type Neuron, type NeuronDirectory, StaticNeuronDirectory } from "../bittensor/neurons.ts";
 import { defaultWalletRoot, Wallet } from "../bittensor/wallet.ts";
@@ -81,7 +82,7 @@ Agent:
   -m, --agent.params "<k=v ...>"        agent parameters (default for the default agent:
                                         "${MINER_DEFAULTS.agentParams}"; for
                                         another -n none, so it takes its own defaults)
-      --agent.timeout <seconds>         longest time per state update (default 4, at most 600;
+      --agent.timeout <seconds>         longest time per state update (default 4, at most 60;
                                         never past the request's timeout less 0.5 s); an overrunning
                                         agent's update is answered with no instructions and a warning
       --agent.max_memory <MiB>          the agent's memory: its JavaScript heap, and apart from it
@@ -297,8 +298,14 @@ function settingsFrom(
     externalPort: port("axon.external_port", portNumber.min(1)),
     maxConnections: number("axon.max_connections", wholeNumber.min(1).max(1_000_000))!,
     maxConnectionsPerIp: number("axon.max_connections_per_ip", wholeNumber.min(1).max(1_000_000))!,
-    // The validator's request timeout is at most 600 s: a longer limit could never apply.
-    agentTimeout: number("agent.timeout", z.number().gt(0).max(600))!,
+    // The axon cuts a request's timeout to MAX_TIMEOUT_S: a longer limit could never apply.
+    agentTimeout: number(
+      "agent.timeout",
+      z.number().gt(0).max(MAX_TIMEOUT_S, {
+        error: `must be <= ${MAX_TIMEOUT_S} (the axon cuts every request's timeout to ` +
+          `${MAX_TIMEOUT_S} s)`,
+      }),
+    )!,
     // Below a few MiB V8 cannot even start the worker.
     agentMaxMemoryMb: number("agent.max_memory", wholeNumber.min(16).max(1_048_576)),
     minStake: number("blacklist.min_stake", z.number().min(0))!,

@@ -471,7 +471,11 @@ Deno.test("taos miner refuses empty paths and addresses, and words bounds as the
       ["-e", "nowhere"],
       /^taos miner: --subtensor\.chain_endpoint: network: "nowhere" is neither/m,
     ],
-    [["--agent.timeout", "601"], /^taos miner: --agent\.timeout: '601' must be <= 600$/m],
+    // Until this version up to 600 was taken, though the axon never gave an agent past 59.5 s.
+    [
+      ["--agent.timeout", "61"],
+      /^taos miner: --agent\.timeout: '61' must be <= 60 \(the axon cuts every request's timeout to 60 s\)$/m,
+    ],
     [["--agent.timeout", "0"], /^taos miner: --agent\.timeout: '0' must be > 0$/m],
     [["--netuid", "70000"], /^taos miner: --netuid: '70000' must be <= 65535$/m],
     [["--local.uid", "1.5"], /^taos miner: --local\.uid: '1\.5' must be an integer$/m],
