@@ -18,13 +18,16 @@ export type LogLevel = typeof LOG_LEVELS[number];
 /**
  * A logger writing the lines at `level` and more severe ones to stderr, each entry on one line: a
  * message with line breaks (a library error quoting the request it failed, `...\nFailed WS
- * Request: {...}`) has them turned into spaces, so that every line starts with its time and level.
+ * Request: {...}`) has them turned into spaces, so that every line starts with its time and level,
+ * and other control characters escaped.
  */
 export function makeLogger(level: LogLevel): (at: LogLevel, message: string) => void {
   const limit = LOG_LEVELS.indexOf(level);
   return (at, message) => {
     if (LOG_LEVELS.indexOf(at) <= limit) {
-      const line = message.replace(/\s*[\r\n]+\s*/g, " ");
+      // Any other control character is escaped: a message may quote what another party sent
+      // (a request body, a state update's keys), and an escape sequence would reach the terminal.
+      const line = message.replace(/\s*[\r\n]+\s*/g, " ").replace(CONTROL, escapeControl);
       console.error(`${new Date().toISOString()} ${at.toUpperCase().padEnd(7)} ${line}`);
     }
   };
@@ -40,5 +43,10 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
  */
 export function untrustedText(text: string, max: number): string {
   const cut = text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text;
-  return cut.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return cut.replace(CONTROL, escapeControl);
+}
+
+/** `\u001b` for ESC: a control character as a JSON-style escape. */
+function escapeControl(c: string): string {
+  return `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
 }

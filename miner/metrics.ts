@@ -13,8 +13,11 @@
 import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
 import { HttpServer, readOnly } from "../bittensor/http_server.ts";
 
-/** How an agent step went wrong. */
-export type AgentFailure = "error" | "overran" | "invalid";
+/**
+ * Why a state update was answered without instructions: the agent failed, overran or answered
+ * what a validator voids, or (`no_time`) the request's timeout left it no time to run.
+ */
+export type AgentFailure = "error" | "overran" | "invalid" | "no_time";
 
 /** Labels every series carries. */
 export interface MetricLabels {

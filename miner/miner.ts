@@ -132,7 +132,13 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
       blacklist: (synapse) => policy.blacklist(synapse.dendrite.hotkey),
       priority: (synapse) => policy.priority(synapse.dendrite.hotkey),
     },
-    onError: (message) => log("warning", message),
+    // A validator's malformed requests fail alike, each with its own id and quoting its own body:
+    // once a minute per kind of failure (the id left out, the first 60 characters of the rest).
+    onError: (message) => {
+      const kind = message.replace(/ \(#[0-9a-f-]+\)/, "").slice(0, 60);
+      const line = repeats.pass(`axon: ${kind}`, untrustedText(message, 1000));
+      if (line !== null) log("warning", line);
+    },
     onRequest(record) {
       metrics.request(record.synapse, record.statusCode, record.seconds);
       // The caller chose its hotkey header and, through it, parts of the message.
@@ -154,6 +160,18 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
       // What is left of the caller's timeout, less the margin for the reply.
       const left = (deadline - performance.now()) / 1000 - REPLY_MARGIN_S;
       const budget = Math.min(agentBudget, Math.max(0, left));
+      if (budget === 0) {
+        // Not the agent's doing: the validator's timeout (less the reply margin and the wait at
+        // the axon) left nothing.
+        metrics.agentFailure("no_time");
+        warnOnce(
+          `no time: ${synapse.dendrite.hotkey}`,
+          `a request from ${untrustedText(synapse.dendrite.hotkey ?? "?", 64)} left the agent no ` +
+            `time (its timeout, ${synapse.timeout} s, less ${REPLY_MARGIN_S} s to reply and the ` +
+            "time it waited at the axon); answering with no instructions",
+        );
+        return encodeResponse(request, empty());
+      }
       // Decoded in the agent's worker, within the budget: a large update takes seconds to inflate
       // and parse, which here would hold up every other request until done.
       const outcome = await host.stepUpdate(request, synapse.dendrite.hotkey, budget * 1000);
@@ -186,8 +204,12 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
           metrics.agentFailure(
             /^invalid (state update|agent response)\b/.test(outcome.message) ? "invalid" : "error",
           );
+          // An invalid update's message quotes what the validator sent, which may differ every
+          // time: those are one problem.
           warnOnce(
-            `failed: ${outcome.message} ${outcome.at}`,
+            outcome.message.startsWith("invalid state update")
+              ? "failed: invalid state update"
+              : `failed: ${outcome.message} ${outcome.at}`,
             `agent ${options.agent.name} failed at state ${request.timestamp}: ${outcome.message}` +
               (outcome.at !== undefined ? ` (at ${outcome.at})` : ""),
           );

@@ -30,6 +30,17 @@ Deno.test("a log entry stays on one line, whatever line breaks its message carri
   );
 });
 
+Deno.test("a log entry carries no terminal escape sequence, whatever its message quotes", () => {
+  // Until this version a validator's bad request body reached the terminal as it was.
+  const printed = capture(() =>
+    makeLogger("info")("warning", 'request failed: "{"a": \u001b[2J\u001b[31mX\t\u009b"')
+  );
+  assert.match(
+    printed[0],
+    /WARNING request failed: "\{"a": \\u001b\[2J\\u001b\[31mX\\u0009\\u009b"$/,
+  );
+});
+
 Deno.test("text another party chose is escaped and cut for the log", () => {
   assert.equal(untrustedText("a\nb\u001b[31m\u009bc", 100), "a\\u000ab\\u001b[31m\\u009bc");
   assert.equal(untrustedText("x".repeat(10), 4), "xxxx… (10 characters)");

@@ -25,6 +25,7 @@ import {
   synapseToHeaders,
 } from "../../bittensor/synapse.ts";
 import { CallerPolicy } from "../../miner/blacklist.ts";
+import { signedSynapse } from "../bittensor/signed_request.ts";
 import { simulationConfigFor } from "../../agents/sdk/state.ts";
 import { smallPreset } from "../../sim/config.ts";
 import {
@@ -768,4 +769,86 @@ Deno.test("a stopped miner exits though clients hold connections that sent nothi
     for (const conn of held) conn.close();
   }
   assert.equal(stopped.code, 0, stopped.stderr);
+});
+
+Deno.test("a validator's malformed requests are logged once a minute, their text escaped", async () => {
+  const warnings: string[] = [];
+  const miner = await startFixtureMiner("", {
+    log: (at, message) => at === "warning" && warnings.push(message),
+  });
+  try {
+    const wire = encodeStateUpdate(stateForMiner(marketState(), 1));
+    for (let i = 0; i < 5; i++) {
+      const request = signedSynapse(MarketSimulationStateUpdate, wire, {
+        signer: alice,
+        axonHotkey: bob.ss58Address,
+        body: `{"a": \u001b[2J\u001b[31mX${i}`,
+      });
+      const response = await fetch(`http://127.0.0.1:${miner.port}/MarketSimulationStateUpdate`, {
+        method: "POST",
+        ...request,
+      });
+      assert.equal(response.status, 500);
+      await response.body?.cancel();
+    }
+    // Until this version each one was a warning line with the escape sequences as sent.
+    assert.equal(warnings.length, 1, warnings.join("\n"));
+    assert.match(
+      warnings[0],
+      /^axon: MarketSimulationStateUpdate request failed \(#[0-9a-f-]+\): /,
+    );
+    assert.match(warnings[0], /\\u001b\[2J/);
+    assert.doesNotMatch(warnings[0], /\u001b/);
+  } finally {
+    await miner.stop();
+  }
+});
+
+Deno.test("invalid state updates that differ only in what they quote are warned of once a minute", async () => {
+  const warnings: string[] = [];
+  const miner = await startFixtureMiner("", {
+    log: (at, message) => at === "warning" && warnings.push(message),
+  });
+  try {
+    const target = { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address };
+    const wire = encodeStateUpdate(stateForMiner(marketState(), 1));
+    for (let i = 0; i < 3; i++) {
+      const books = compressJson({ [`\u001b[31mEVIL${i}`]: {} });
+      const result = await new Dendrite(alice).call(
+        target,
+        MarketSimulationStateUpdate,
+        { ...wire, books },
+        5,
+      );
+      assert.equal(result.statusCode, 200, result.statusMessage);
+    }
+    // Until this version each was logged, the key naming the book being part of the message.
+    assert.equal(warnings.length, 1, warnings.join("\n"));
+    assert.match(warnings[0], /failed at state \d+: invalid state update: books\./);
+  } finally {
+    await miner.stop();
+  }
+});
+
+Deno.test("a request whose timeout leaves the agent no time is not blamed on the agent", async () => {
+  const warnings: string[] = [];
+  const miner = await startFixtureMiner("", {
+    log: (at, message) => at === "warning" && warnings.push(message),
+  });
+  try {
+    const target = { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address };
+    const wire = encodeStateUpdate(stateForMiner(marketState(), 1));
+    // 0.4 s, less the 0.5 s the miner keeps to reply.
+    const result = await new Dendrite(alice).call(target, MarketSimulationStateUpdate, wire, 0.4);
+    assert.equal(result.statusCode, 200, result.statusMessage);
+    assert.deepEqual(decodeResponse(result.fields!), { agent_id: 1, instructions: [] });
+    // Until this version: "agent FixtureAgent overran its 0 s budget".
+    assert.equal(warnings.length, 1, warnings.join("\n"));
+    assert.match(
+      warnings[0],
+      /^a request from 5GrwvaEF\S+ left the agent no time \(its timeout, 0\.4 s, less 0\.5 s/,
+    );
+  } finally {
+    await miner.stop();
+  }
 });
