@@ -35,8 +35,12 @@ export interface ConnectOptions {
   maxRetryDelayMs?: number;
   /** How long the first connection may take, retries included. */
   connectTimeoutMs?: number;
-  /** Receives connection events (never key material). */
-  log?: (message: string) => void;
+  /**
+   * Receives connection events (never key material), each with its level: the first failure of
+   * an outage is a warning (a node that cannot be reached is news at any log level), the retries
+   * and the rest information.
+   */
+  log?: (message: string, level: "info" | "warning") => void;
   /**
    * Receives the lines `@polkadot/api` writes to the console itself (`API-WS: disconnected from
    * ...`), which then stay off the console; without it they reach the console as the library
@@ -105,7 +109,7 @@ export class SubtensorClient {
   /** The resolved WebSocket endpoint. */
   readonly endpoint: string;
   readonly #provider: WsProvider;
-  readonly #log: (message: string) => void;
+  readonly #log: (message: string, level?: "info" | "warning") => void;
   #closed = false;
   #registryMemoWarned = false;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -123,7 +127,7 @@ export class SubtensorClient {
     this.endpoint = endpoint;
     this.#provider = provider;
     this.api = api;
-    this.#log = log ?? (() => {});
+    this.#log = (message, level = "info") => log?.(message, level);
   }
 
   /** Connects (retrying with backoff until `connectTimeoutMs`) and waits for the metadata. */
@@ -191,7 +195,10 @@ export class SubtensorClient {
     });
     this.#provider.on("disconnected", () => {
       if (this.#closed || this.#retryTimer !== undefined) return;
-      this.#log(`no connection to ${this.endpoint}; retrying in ${delay} ms`);
+      this.#log(
+        `no connection to ${this.endpoint}; retrying in ${delay} ms`,
+        delay === firstDelayMs ? "warning" : "info",
+      );
       this.#retryTimer = setTimeout(attempt, delay);
       delay = Math.min(delay * 2, maxDelayMs);
     });

@@ -580,7 +580,7 @@ class ChainSession {
     const { ChainNeuronDirectory, serveAxon, SubtensorClient } = await import("../chain/mod.ts");
     const client = await SubtensorClient.connect({
       network,
-      log: (m) => log("info", m),
+      log: (m, level) => log(level, m),
       // What the library reports is also logged in our words; its own lines are detail.
       libraryLog: (line) => log("debug", `@polkadot/api: ${line}`),
     });

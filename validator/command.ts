@@ -141,7 +141,7 @@ async function run(args: string[]): Promise<number> {
     try {
       client = await chain.SubtensorClient.connect({
         network: options.chainEndpoint,
-        log: (m) => log("info", m),
+        log: (m, level) => log(level, m),
         // What the library reports is also logged in our words; its own lines are detail.
         libraryLog: (line) => log("debug", `@polkadot/api: ${line}`),
       });

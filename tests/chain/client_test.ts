@@ -633,17 +633,20 @@ function withWatchedClient(
     lines: string[],
     client: SubtensorClient,
     node: FakeSubtensor,
+    levels: string[],
   ) => Promise<void>,
 ): Promise<void> {
   return withChain(async (client, node) => {
     const lines: string[] = [];
+    /** The level of each of `lines`. */
+    const levels: string[] = [];
     const watched = await SubtensorClient.connect({
       network: node.url,
       retryDelayMs: 50,
-      log: (line) => lines.push(line),
+      log: (line, level) => void (lines.push(line), levels.push(level)),
     });
     try {
-      await fn(watched, lines, client, node);
+      await fn(watched, lines, client, node, levels);
     } finally {
       await watched.close();
     }
@@ -678,7 +681,7 @@ Deno.test(
   "the client keeps retrying, backing off, while the node refuses connections, and comes back",
   testOptions,
   async () => {
-    await withWatchedClient(async (watched, lines, _client, node) => {
+    await withWatchedClient(async (watched, lines, _client, node, levels) => {
       const failures = () => lines.filter((l) => l.startsWith("no connection"));
       node.refuseConnections = true;
       node.dropConnections();
@@ -687,6 +690,10 @@ Deno.test(
         failures().slice(0, 3).map((l) => /retrying in (\d+) ms/.exec(l)?.[1]),
         ["50", "100", "200"],
       );
+      // The outage's first failure is a warning, so that it shows at any log level; until this
+      // version every one was information.
+      const first = lines.findIndex((l) => l.startsWith("no connection"));
+      assert.deepEqual(levels.slice(first, first + 3), ["warning", "info", "info"]);
       node.refuseConnections = false;
       await until(() => lines.some((l) => l.startsWith("reconnected")), 800);
       node.best = 4321;
