@@ -10,7 +10,7 @@
  */
 import { z } from "zod";
 import { Keyring } from "@polkadot/keyring";
-import { type Command, parseFlags, UsageError } from "../cli/command.ts";
+import { type Command, parseFlags, printOut, UsageError } from "../cli/command.ts";
 import { ignoredFlagOptions, ignoredFlagsNote } from "../cli/reference_flags.ts";
 import {
   logLevelFlag,
@@ -532,12 +532,15 @@ export const command: Command = {
     }
     // Listening for a stop before saying it is ready: a supervisor may send one at once.
     const stopped = untilSignal(log);
-    console.log(
-      `taos miner: uid ${uid}, hotkey ${hotkey.ss58Address}, agent ${values["agent.name"]} ` +
-        `(${miner.agentFile ?? "bundled"}), ` +
-        `axon port ${miner.port}` +
-        (miner.metricsPort === null ? "" : `, metrics port ${miner.metricsPort}`),
-    );
+    const ready = `taos miner: uid ${uid}, hotkey ${hotkey.ss58Address}, agent ` +
+      `${values["agent.name"]} (${miner.agentFile ?? "bundled"}), axon port ${miner.port}` +
+      (miner.metricsPort === null ? "" : `, metrics port ${miner.metricsPort}`);
+    try {
+      printOut(ready);
+    } catch (error) {
+      // The miner serves all the same: the line is for whoever started it.
+      log("warning", `${(error as Error).message}; the line was: ${ready}`);
+    }
     let code = 0;
     if (chain !== null) {
       const reason = await Promise.race([

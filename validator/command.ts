@@ -5,7 +5,7 @@
  * @module
  */
 import process from "node:process";
-import { type Command, UsageError } from "../cli/command.ts";
+import { type Command, printOut, UsageError } from "../cli/command.ts";
 import { formatDuration, type SimConfig } from "../sim/config.ts";
 import { loadForCommand } from "../sim/load.ts";
 import { SimEngine } from "../sim/engine.ts";
@@ -24,7 +24,7 @@ import {
 import { parseValidatorArgs, pendingCommitsPath, VALIDATOR_HELP } from "./options.ts";
 import type { ValidatorOptions } from "./options.ts";
 import { loadHotkey } from "./hotkey.ts";
-import { makeLogger } from "../cli/log.ts";
+import { type LogLevel, makeLogger } from "../cli/log.ts";
 import { DendriteMinerClient } from "./miner_client.ts";
 import { StateFileError, StateInUseError, ValidatorStore } from "./store.ts";
 import { Alerter } from "./pagerduty.ts";
@@ -34,13 +34,24 @@ import { StatusBoard } from "./status.ts";
 import { type MonitoringServer, startMonitoringServer } from "./server.ts";
 import { StartInterrupted, Validator, type ValidatorDeps } from "./validator.ts";
 
-/** Prints each local weight submission as one JSON line, so scripts can follow them. */
+/**
+ * Prints each local weight submission as one JSON line, so scripts can follow them. A line that
+ * cannot be written (a full disk behind stdout) is a warning, once: the weights were set.
+ */
 class PrintingWeightSetter implements WeightSetter {
   readonly #recorder = new RecordingWeightSetter();
+  #warned = false;
+
+  constructor(readonly log: (at: LogLevel, message: string) => void) {}
 
   async setWeights(uids: number[], weights: number[], versionKey: number) {
     const result: WeightSubmission = await this.#recorder.setWeights(uids, weights, versionKey);
-    console.log(JSON.stringify({ weights: { uids, weights, versionKey } }));
+    try {
+      printOut(JSON.stringify({ weights: { uids, weights, versionKey } }));
+    } catch (error) {
+      if (!this.#warned) this.log("warning", `${(error as Error).message} (said once)`);
+      this.#warned = true;
+    }
     return result;
   }
 }
@@ -133,7 +144,7 @@ async function run(args: string[]): Promise<number> {
   let own: Neuron | undefined;
   if (options.local) {
     directory = new StaticNeuronDirectory(localNeurons(options));
-    weights = new PrintingWeightSetter();
+    weights = new PrintingWeightSetter(log);
   } else {
     const chain = await import("../chain/mod.ts");
     let client;

@@ -37,6 +37,7 @@ import {
   localMinerFlags,
   marketState,
   minerWallet,
+  repoRoot,
   runMinerToExit,
   spawnMiner,
   startFixtureMiner,
@@ -850,5 +851,42 @@ Deno.test("a request whose timeout leaves the agent no time is not blamed on the
     );
   } finally {
     await miner.stop();
+  }
+});
+
+Deno.test("a miner whose ready line cannot be written warns and serves on", async () => {
+  const root = await minerWallet("taos-miner-");
+  const flags = [...localMinerFlags(root), "-a", "0", "--axon.ip", "127.0.0.1"];
+  const quoted = [Deno.execPath(), "run", "-A", "main.ts", "miner", ...flags]
+    .map((arg) => `'${arg}'`).join(" ");
+  // Standard output on a full device.
+  const child = new Deno.Command("sh", {
+    args: ["-c", `exec ${quoted} > /dev/full`],
+    cwd: repoRoot,
+    stderr: "piped",
+  }).spawn();
+  const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  try {
+    while (!/axon port (\d+)/.test(text)) {
+      const { done, value } = await stderr.read();
+      if (done) break;
+      text += value;
+    }
+    // Until this version the miner ended with "No space left on device" and exit code 1.
+    assert.match(text, /WARNING cannot write to standard output: No space left on device/);
+    const port = Number(/axon port (\d+)/.exec(text)![1]);
+    const result = await new Dendrite(alice).call(
+      { ip: "127.0.0.1", port, hotkey: bob.ss58Address },
+      MarketSimulationStateUpdate,
+      encodeStateUpdate(stateForMiner(marketState(), 1)),
+      5,
+    );
+    assert.equal(result.statusCode, 200, result.statusMessage);
+  } finally {
+    child.kill("SIGTERM");
+    const status = await child.status;
+    await stderr.cancel();
+    assert.equal(status.code, 0);
   }
 });

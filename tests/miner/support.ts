@@ -11,7 +11,7 @@ import { type MinerOptions, type RunningMiner, startMiner } from "../../miner/mi
 import type { StepOutcome } from "../../miner/agent_host.ts";
 
 export const fixtures = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
-const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 export const alice = Keypair.fromUri("//Alice"); // validator
 export const bob = Keypair.fromUri("//Bob"); // miner
 export const charlie = Keypair.fromUri("//Charlie"); // stranger
