@@ -19,6 +19,7 @@ import {
   SimConfigError,
 } from "./config.ts";
 import { importXmlConfig } from "./xml_config.ts";
+import { parseJson } from "./strict_json.ts";
 
 /** Largest config file read: the reference's production XML is 5 KB, our JSON of it 4 KB. */
 export const MAX_CONFIG_BYTES = 1 << 20;
@@ -118,44 +119,6 @@ export async function loadSimConfig(
       : (error as Error).message;
     throw new Error(`${source}: ${message}`, { cause: error });
   }
-}
-
-/**
- * Parses JSON, refusing a key given twice in one object: JSON.parse keeps the last silently, and a
- * second `"books"` would override the first unseen (TOML and the XML importer refuse theirs too).
- */
-function parseJson(text: string): unknown {
-  const data = JSON.parse(text);
-  // The text is valid JSON from here on: only strings, brackets, colons and commas matter.
-  const open: { keys: Set<string> | null; path: string; index: number; key: string }[] = [];
-  const child = () => {
-    const top = open.at(-1);
-    if (top === undefined) return "";
-    const name = top.keys === null ? String(top.index) : top.key;
-    return top.path === "" ? name : `${top.path}.${name}`;
-  };
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === "{" || c === "[") {
-      open.push({ keys: c === "{" ? new Set() : null, path: child(), index: 0, key: "" });
-    } else if (c === "}" || c === "]") open.pop();
-    else if (c === ",") open.at(-1)!.index++;
-    else if (c === '"') {
-      let end = i + 1;
-      while (text[end] !== '"') end += text[end] === "\\" ? 2 : 1;
-      const top = open.at(-1);
-      let next = end + 1;
-      while (" \t\n\r".includes(text[next])) next++;
-      if (top?.keys && text[next] === ":") {
-        const key = JSON.parse(text.slice(i, end + 1)) as string;
-        top.key = key;
-        if (top.keys.has(key)) throw new Error(`${child()}: key given twice`);
-        top.keys.add(key);
-      }
-      i = end;
-    }
-  }
-  return data;
 }
 
 /**

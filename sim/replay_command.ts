@@ -6,6 +6,7 @@
 import { type Command, parseFlags, stdoutWriteError, UsageError } from "../cli/command.ts";
 import { ExchangeCode, ExchangeError } from "../native/exchange.ts";
 import { parseReplayScript, ReplayScriptError, runReplay } from "./replay.ts";
+import { parseJson } from "./strict_json.ts";
 
 const help = `Usage: taos replay [options] <script.json>
 
@@ -71,9 +72,15 @@ async function readScript(path: string): Promise<unknown> {
     throw new UsageError(`cannot read ${path}: ${(error as Error).message}`);
   }
   try {
-    return JSON.parse(text);
+    // A key given twice (a second "volume") would count in silence as JSON.parse keeps the last.
+    return parseJson(text);
   } catch (error) {
-    throw new UsageError(`${path} is not valid JSON: ${(error as Error).message}`);
+    const message = (error as Error).message;
+    throw new UsageError(
+      error instanceof SyntaxError
+        ? `${path} is not valid JSON: ${message}`
+        : `${path}: ${message}`,
+    );
   }
 }
 

@@ -138,6 +138,18 @@ Deno.test("a script that is not JSON exits 2", async () => {
   assert.match(run.stderr, /not valid JSON/);
 });
 
+Deno.test("a key given twice in one object exits 2 naming it, and runs nothing", async () => {
+  // Until this version the last one counted in silence: 3 books, volume 5.
+  const run = await replayText(
+    '{"exchange": {"books": 1}, "batches": [{"timestamp": 1, "responses": [{"agentId": 0, ' +
+      '"delay": 0, "type": "PLACE_ORDER_LIMIT", "payload": {"direction": 1, "volume": 1, ' +
+      '"volume": 5, "price": 101, "bookId": 0}}]}]}',
+  );
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /: batches\.0\.responses\.0\.payload\.volume: key given twice$/m);
+  assert.equal(run.stdout, "");
+});
+
 Deno.test("a malformed script exits 2, naming each offending field, and prints no event", async () => {
   const cases: [unknown, RegExp][] = [
     [{ batches: [] }, /exchange: required/],
