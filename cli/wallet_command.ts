@@ -69,6 +69,8 @@ const FLAG_ACTIONS: Readonly<Record<string, readonly string[]>> = {
 };
 
 function parse(args: string[]) {
+  // A flag given twice is refused: `--hotkey-uri //Bob --hotkey-uri //Eve` must not make a key
+  // from whichever came last.
   return parseFlags({
     args,
     allowPositionals: true,
@@ -84,7 +86,7 @@ function parse(args: string[]) {
       "overwrite-coldkey": { type: "boolean" },
       json: { type: "boolean", default: false },
     },
-  });
+  }, { once: true });
 }
 
 /** A wallet or hotkey name as {@linkcode walletPart} chose it, checked for `taos wallet`. */

@@ -472,10 +472,11 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
   const loggingDir = expandHome(nonEmpty("logging.logging_dir") ?? "~/.bittensor/validators");
   const neuronName = component("neuron.name", "validator");
 
-  const promLevel = (str("prometheus.level") ?? "INFO").toUpperCase();
+  const promLevelGiven = str("prometheus.level") ?? "INFO";
+  const promLevel = promLevelGiven.toUpperCase();
   if (!["INFO", "DEBUG", "WARNING", "ERROR", "OFF"].includes(promLevel)) {
     throw new UsageError(
-      `--prometheus.level: '${promLevel}' must be OFF, or INFO, DEBUG, WARNING or ERROR (all serve ` +
+      `--prometheus.level: '${promLevelGiven}' must be OFF, or INFO, DEBUG, WARNING or ERROR (all serve ` +
         "the same metrics)",
     );
   }

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { testTempDir } from "../temp_dir.ts";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { encryptNacl } from "../../bittensor/keyfile.ts";
 import { join } from "node:path";
 import { repoRoot, taosWallet } from "../wallet_process.ts";
@@ -94,12 +94,22 @@ Deno.test("taos wallet refuses a flag that means nothing to the action, and empt
     [["list", "-w", ""], /--wallet\.name: must not be empty$/m],
     [["create", "-w", "b", "--hotkey-uri="], /^taos wallet: --hotkey-uri: must not be empty$/m],
     [["create", "-w", "b", "--coldkey-uri="], /^taos wallet: --coldkey-uri: must not be empty$/m],
+    // Until this version the last of a repeated flag counted: wallet c with //Eve's hotkey.
+    [
+      ["create", "-w", "b", "-w", "c", "--hotkey-uri", "//Bob", "--hotkey-uri", "//Eve"],
+      /^taos wallet: --wallet\.name: given twice$/m,
+    ],
+    [
+      ["create", "-w", "b", "--hotkey-uri", "//Bob", "--hotkey-uri=//Eve"],
+      /--hotkey-uri: given twice$/m,
+    ],
   ];
   for (const [args, expected] of cases) {
     const r = await wallet(...args, "-p", root);
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stdout}${r.stderr}`);
     assert.match(r.stderr, expected, args.join(" "));
   }
+  assert.deepEqual(readdirSync(root), ["a"], "no wallet made by a refused command");
 });
 
 /** A new wallet root holding wallet `w`: coldkey //Alice, hotkey `default` //Bob. */

@@ -197,7 +197,8 @@ Deno.test("options: bad values name the flag", () => {
     [["-t", "0"], /--neuron\.timeout: '0' must be positive/],
     [
       ["--prometheus.level", "verbose"],
-      /--prometheus\.level: 'VERBOSE' must be OFF, or INFO, DEBUG/,
+      // Quoted as typed (until this version upper-cased).
+      /--prometheus\.level: 'verbose' must be OFF, or INFO, DEBUG/,
     ],
     [["-t", "soon"], /--neuron\.timeout/],
     [
