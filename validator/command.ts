@@ -69,8 +69,12 @@ async function simulationConfig(options: ValidatorOptions): Promise<SimConfig> {
   const { config } = await loadForCommand(options.simulationConfig, given);
   // Miners are first queried after the grace period: a shorter simulation would never reach them.
   if (config.duration < config.gracePeriod + config.step) {
+    // Named after where the duration came from: the flag, or the config's own.
+    const source = options.duration !== null
+      ? "--duration"
+      : `--config ${options.simulationConfig}: duration`;
     throw new UsageError(
-      `--duration: ${formatDuration(config.duration)} ends before the first publish after the ` +
+      `${source}: ${formatDuration(config.duration)} ends before the first publish after the ` +
         `config's ${formatDuration(config.gracePeriod)} grace period: no miner would ever be ` +
         `queried (give at least ${formatDuration(config.gracePeriod + config.step)})`,
     );

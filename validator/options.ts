@@ -21,7 +21,7 @@ import { expandHome } from "../cli/home_path.ts";
 import { MAX_RESPONSE_BYTES, MAX_ROUND_RESPONSE_BYTES } from "../bittensor/dendrite.ts";
 import { ignoredFlagOptions, ignoredFlagsNote } from "../cli/reference_flags.ts";
 import { logLevelFlag, nonEmptyFlag, numberFlag, walletNameFlag } from "../cli/flag_values.ts";
-import { parseDuration } from "../sim/config.ts";
+import { durationProblem, parseDuration } from "../sim/config.ts";
 import { DEFAULT_QUERY_TIMEOUT_SECONDS } from "./scoring/formulas.ts";
 import { DEFAULT_SEEDING, type LiveSeedsOptions } from "./live_prices.ts";
 
@@ -404,7 +404,9 @@ function statePathOf(given: string | undefined): string | undefined {
 
 function durationOf(text: string): number {
   const ns = parseDuration(text);
-  if (ns === undefined || ns <= 0) {
+  // Worded as `taos sim` words it (`'200000d' is longer than the clock's 104 days`).
+  if (ns === undefined) throw new UsageError(`--duration: ${durationProblem(text)}`);
+  if (ns <= 0) {
     throw new UsageError(`--duration: '${text}' must be a positive duration such as 90s, 10m, 1h`);
   }
   return ns;

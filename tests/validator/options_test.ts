@@ -201,6 +201,9 @@ Deno.test("options: bad values name the flag", () => {
       /--prometheus\.level: 'verbose' must be OFF, or INFO, DEBUG/,
     ],
     [["-t", "soon"], /--neuron\.timeout/],
+    // As `taos sim` words it; until this version "must be a positive duration".
+    [["--duration", "200000d"], /^--duration: '200000d' is longer than the clock's 104 days$/],
+    [["--duration", "soon"], /^--duration: 'soon' is not a duration \(e\.g\. 90s, 10m, 1h\)$/],
     [
       ["--neuron.max_response_bytes", "1000"],
       /--neuron\.max_response_bytes: '1000' must be between 65536 and 1073741824/,

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { smallPreset } from "../../sim/config.ts";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { tmpdir } from "node:os";
@@ -242,6 +243,18 @@ Deno.test({
     assert.ok(
       graceOnly.stderr.some((l) => /--duration: 5m ends before the first publish/.test(l)),
       graceOnly.stderr.join("\n"),
+    );
+    // The same from the config file's own duration names the file (until this version, the flag).
+    const file = join(dir, "grace.json");
+    writeFileSync(file, JSON.stringify({ ...smallPreset(), gracePeriod: 600e9, duration: 300e9 }));
+    const withoutFlag = args.filter((a, i) => a !== "--duration" && args[i - 1] !== "--duration");
+    const configOnly = startValidator([...withoutFlag, "--config", file]);
+    assert.equal((await configOnly.done).code, 2);
+    assert.ok(
+      configOnly.stderr.some((l) =>
+        l.includes(`--config ${file}: duration: 5m ends before the first publish`)
+      ),
+      configOnly.stderr.join("\n"),
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
