@@ -55,8 +55,13 @@ function usage(): string {
 export async function main(args: string[]): Promise<number> {
   const [name, ...rest] = args;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    // Asked for, the usage is the output; without a command it is the error's explanation.
+    if (name === undefined) {
+      console.error(usage());
+      return 2;
+    }
     console.log(usage());
-    return name === undefined ? 2 : 0;
+    return 0;
   }
   const entry = commands[name];
   if (entry === undefined) {

@@ -247,8 +247,8 @@ function parseMinerArgs(args: string[]) {
       "blacklist.allow_non_registered": { type: "boolean", default: false },
       "blacklist.min_stake": { type: "string", default: "0" },
       local: { type: "boolean", default: false },
-      "local.validators": { type: "string", default: "" },
-      "local.uid": { type: "string", default: "0" },
+      "local.validators": { type: "string" },
+      "local.uid": { type: "string" },
       "prometheus.port": { type: "string" },
       "prometheus.level": { type: "string", default: "INFO" },
       "logging.level": { type: "string", short: "l" },
@@ -309,7 +309,7 @@ function settingsFrom(
     // Below a few MiB V8 cannot even start the worker.
     agentMaxMemoryMb: number("agent.max_memory", wholeNumber.min(16).max(1_048_576)),
     minStake: number("blacklist.min_stake", z.number().min(0))!,
-    localUid: number("local.uid", wholeNumber.min(0).max(65535))!,
+    localUid: number("local.uid", wholeNumber.min(0).max(65535)) ?? 0,
     metricsPort: number("prometheus.port", portNumber),
   };
 }
@@ -443,7 +443,13 @@ export const command: Command = {
     if (externalIp !== undefined) {
       checkExternalIp(externalIp, axonNames["axon.external_ip"], !values.local);
     }
-    const validators = parseValidators(values["local.validators"]);
+    // Without --local they would be ignored in silence, and the miner go to the chain.
+    for (const flag of ["local.uid", "local.validators"] as const) {
+      if (!values.local && values[flag] !== undefined) {
+        throw new UsageError(`--${flag}: only valid with --local`);
+      }
+    }
+    const validators = parseValidators(values["local.validators"] ?? "");
     if (values.local && validators.length === 0) {
       log("warning", "--local without --local.validators: every caller will be refused");
     }

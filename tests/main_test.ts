@@ -9,6 +9,22 @@ Deno.test("an unknown command exits with code 2", async () => {
   assertEquals(await main(["no-such-command"]), 2);
 });
 
+Deno.test("without a command the usage goes to standard error, with code 2", async () => {
+  const [log, error] = [console.log, console.error];
+  const out: string[] = [];
+  const err: string[] = [];
+  console.log = (text: string) => out.push(text);
+  console.error = (text: string) => err.push(text);
+  try {
+    assertEquals(await main([]), 2);
+  } finally {
+    [console.log, console.error] = [log, error];
+  }
+  // Until this version it went to standard output, where a script reads results.
+  assertEquals(out.length, 0);
+  assertEquals(err[0].includes("Usage: taos <command>"), true);
+});
+
 Deno.test("--help exits with code 0", async () => {
   assertEquals(await main(["--help"]), 0);
 });

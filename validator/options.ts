@@ -102,6 +102,8 @@ export interface ValidatorOptions {
   miners: LocalMiner[];
   /** SQLite state file; default derived from the logging dir, wallet and netuid. */
   statePath: string;
+  /** The flag an error about the state file names: `--state`, or the logging dir it is under. */
+  stateFlag: "--state" | "--logging.logging_dir";
   /** Notes for the operator about accepted but meaningless flags. */
   notes: string[];
 }
@@ -219,7 +221,7 @@ export const VALIDATOR_HELP = `Usage: taos validator [options]
 Runs the subnet 79 validator: the market simulation in-process, miners queried at every publish
 instant, instructions validated and injected, miners scored and weights set.
 
-Network and wallet (run_validator.sh short flags in brackets):
+Network and wallet (the short flags are run_validator.sh's):
   -e, --subtensor.chain_endpoint <url|name>  chain endpoint: a ws:// / wss:// URL or finney, test,
                                           archive, latent-lite, local
                                           (default wss://entrypoint-finney.opentensor.ai:443)
@@ -670,6 +672,7 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     local,
     miners,
     // A local run keeps its own state: it must never resume the chain validator's simulation.
+    stateFlag: nonEmpty("state") === undefined ? "--logging.logging_dir" : "--state",
     statePath: statePathOf(pathOf(nonEmpty("state"))) ??
       join(
         loggingDir,

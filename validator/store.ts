@@ -513,6 +513,15 @@ export class ValidatorStore {
         }`,
       );
     }
+    // Refused before its lock file is made: a directory given as the state (`--state /var/x`)
+    // would otherwise leave `/var/x-lock` behind.
+    let notAFile = false;
+    try {
+      notAFile = !statSync(path).isFile();
+    } catch {
+      // Missing, a loop, unreadable: judged under the lock.
+    }
+    if (notAFile) throw new StateFileError("foreign", `${path} is not a file`);
     const lock = lockState(path);
     try {
       const store = ValidatorStore.#openLocked(path);

@@ -487,6 +487,9 @@ Deno.test("taos miner refuses empty paths and addresses, and words bounds as the
     ],
     [["--blacklist.min_stake="], /^taos miner: --blacklist\.min_stake: '' must be a number$/m],
     [["--blacklist.min_stake", "-1"], /^taos miner: --blacklist\.min_stake: '-1' must be >= 0$/m],
+    // The local flags without --local (here --local.uid 1) were ignored, and the miner went on
+    // to the chain.
+    [["--no-local"], /^taos miner: --local\.uid: only valid with --local$/m],
     // `--config x` was refused with its reason, `--config=x` as an unknown option.
     [["--config=miner.yml"], /^taos miner: --config: Bittensor YAML configuration files are not/m],
   ];

@@ -120,3 +120,24 @@ Deno.test({
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+Deno.test("a state file under a --logging.logging_dir that cannot hold it names that flag", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-logging-dir-"));
+  try {
+    const file = join(dir, "a-file");
+    Deno.writeTextFileSync(file, "");
+    const args = noMinerRun(join(dir, "unused.db"));
+    const withoutState = args.filter((a, i) => a !== "--state" && args[i - 1] !== "--state");
+    const run = startValidator([...withoutState, "--logging.logging_dir", join(file, "logs")]);
+    assert.equal((await run.done).code, 2);
+    // Until this version it named --state, which was not given.
+    assert.ok(
+      run.stderr.some((l) =>
+        /^taos validator: --logging\.logging_dir: \S+state\.db cannot be created: /.test(l)
+      ),
+      run.stderr.join("\n"),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

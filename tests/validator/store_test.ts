@@ -632,6 +632,8 @@ Deno.test("store: a symbolic link loop, a directory or a file in the way is name
     const folder = join(dir, "folder.db");
     mkdirSync(folder);
     assert.throws(() => ValidatorStore.open(folder), { message: `${folder} is not a file` });
+    // Until this version the refusal left folder.db-lock behind.
+    assert.equal(existsSync(`${folder}-lock`), false);
     const file = join(dir, "file");
     writeFileSync(file, "notes");
     assert.throws(
