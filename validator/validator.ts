@@ -352,37 +352,26 @@ export class Validator {
    */
   async start(signal?: AbortSignal): Promise<void> {
     const { store, log } = this.#deps;
+    // Never overwrite a state file we could not read: the scores in it may still be recoverable.
+    const unreadable = (error: unknown): never => {
+      const message = `cannot read the state file ${store.path}: ${(error as Error).message}`;
+      this.#alert("state-load", message);
+      throw new Error(`${message} (move it away, or start with --neuron.reset to discard it)`);
+    };
     let saved = null;
     try {
       saved = store.load();
       const scoring = saved?.snapshot.scoring ?? null;
-      if (scoring !== null) {
-        if (!Array.isArray(scoring?.miners)) throw new Error("scoring.miners is not a list");
-        this.#scorer = Scorer.fromJSON(scoring, this.#scorerOptions);
-        this.#warnUnaccounted();
-        const kept = Math.max(0, ...scoring.miners.map((m) => m.inventory?.length ?? 0));
-        const lookback = this.#deps.options.scoring.sharpeLookback;
-        if (kept > lookback) {
-          log(
-            "info",
-            `--scoring.sharpe.lookback ${lookback} keeps the last ${lookback} of the ${kept} saved ` +
-              "inventory observations per miner; the older ones are dropped at the next save",
-          );
-        }
+      if (scoring !== null && !Array.isArray(scoring?.miners)) {
+        throw new Error("scoring.miners is not a list");
       }
       if (saved !== null) this.#snapshot = saved.snapshot;
     } catch (error) {
-      // Never overwrite a state file we could not read: the scores in it may still be recoverable.
-      const message = `cannot read the state file ${store.path}: ${(error as Error).message}`;
-      this.#alert("state-load", message);
-      throw new Error(`${message} (move it away, or start with --neuron.reset to discard it)`);
+      unreadable(error);
     }
-    // The alert of a run that stopped on an unreadable state is over now.
-    this.#deps.alerts.resolve("state-load");
-    const neurons = await this.#fetchNeurons();
-    if (neurons !== null) this.#applyNeurons(neurons, true);
-    this.#lastSyncAt = performance.now();
     let point = this.#snapshot.simulation;
+    /** Where an abandoned simulation ended, for the volume windows to continue from. */
+    let abandonedAt: number | null = null;
     // A simulation under way is replayed with the config it ran with: the flags' changes wait.
     // One not begun yet (saved as the previous one ended) runs with the config given now.
     if (saved !== null && point.publishes > 0 && point.config !== undefined) {
@@ -404,10 +393,36 @@ export class Validator {
           `the saved configuration of simulation ${point.index} is unusable, starting the next ` +
             `one: ${(error as Error).message}`,
         );
-        this.#scoring.rebase(point.timestamp);
+        abandonedAt = point.timestamp;
         point = this.#snapshot.simulation = nextSimulation(point, this.#config);
       }
     }
+    // The scores are read once the configuration is chosen: one with fewer accounts than the
+    // saved one would set the windows of the uids without an account aside.
+    try {
+      const scoring = saved?.snapshot.scoring ?? null;
+      if (scoring !== null) {
+        this.#scorer = Scorer.fromJSON(scoring, this.#scorerOptions);
+        const kept = Math.max(0, ...scoring.miners.map((m) => m.inventory?.length ?? 0));
+        const lookback = this.#deps.options.scoring.sharpeLookback;
+        if (kept > lookback) {
+          log(
+            "info",
+            `--scoring.sharpe.lookback ${lookback} keeps the last ${lookback} of the ${kept} saved ` +
+              "inventory observations per miner; the older ones are dropped at the next save",
+          );
+        }
+      }
+    } catch (error) {
+      unreadable(error);
+    }
+    if (abandonedAt !== null) this.#scoring.rebase(abandonedAt);
+    this.#warnUnaccounted();
+    // The alert of a run that stopped on an unreadable state is over now.
+    this.#deps.alerts.resolve("state-load");
+    const neurons = await this.#fetchNeurons();
+    if (neurons !== null) this.#applyNeurons(neurons, true);
+    this.#lastSyncAt = performance.now();
     const seedFlag = this.#deps.options.seed;
     if (saved !== null && seedFlag !== null && seedFlag !== point.seed) {
       log(
@@ -1190,7 +1205,7 @@ export class Validator {
       const scores = Object.fromEntries(this.#scoring.scores().map((s, uid) => [uid, s]));
       this.#snapshot.scores = scores;
       const recovered = deps.store.save(
-        { ...this.#snapshot, scoring: this.#scoring },
+        { ...this.#snapshot, scoring: this.#scoring.windows },
         this.#unsaved,
       );
       this.#unsaved = [];

@@ -630,6 +630,19 @@ Deno.test("a saved configuration that cannot be used starts the next simulation;
   }
 });
 
+/** Both miners buy 1 on every book each publish, so both are scored. */
+const bothTrade = answering(({ uid, state }) => ({
+  agent_id: uid,
+  instructions: Object.keys(state.books).map((book) => ({
+    type: "PLACE_ORDER_MARKET",
+    agentId: uid,
+    bookId: Number(book),
+    direction: 0,
+    quantity: 1,
+    clientOrderId: null,
+  })),
+}), 0.1);
+
 Deno.test("a configuration with fewer miner accounts keeps the others' scores for a later one", async () => {
   const full = { ...smallPreset(), duration: 30e9 };
   // Simulation 1 has no account for uid 1, simulation 2 has them all again.
@@ -649,18 +662,7 @@ Deno.test("a configuration with fewer miner accounts keeps the others' scores fo
       return SimEngine.create({ config: c, seed, threads: 1 });
     },
     directory: new StaticNeuronDirectory(neurons),
-    // Both miners trade, so both are scored.
-    client: answering(({ uid, state }) => ({
-      agent_id: uid,
-      instructions: Object.keys(state.books).map((book) => ({
-        type: "PLACE_ORDER_MARKET",
-        agentId: uid,
-        bookId: Number(book),
-        direction: 0,
-        quantity: 1,
-        clientOrderId: null,
-      })),
-    }), 0.1),
+    client: bothTrade,
     store,
     ...quietParts(),
     log: (level, message) => void (level === "warning" && warnings.push(message)),
@@ -683,6 +685,111 @@ Deno.test("a configuration with fewer miner accounts keeps the others' scores fo
   } finally {
     validator.close();
     store.close();
+  }
+});
+
+Deno.test("scores kept for uids without an account survive saves and restarts, at another book count", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "state.db");
+  const full = { ...smallPreset(), duration: 30e9 };
+  const warnings: string[] = [];
+  const open = (config: SimConfig, simulations: number) => {
+    const store = ValidatorStore.open(path);
+    const validator = new Validator({
+      options: {
+        ...parseValidatorArgs(["--local", "--seed", "41", "--simulations", String(simulations)]),
+        saveIntervalSeconds: 0,
+      },
+      config,
+      createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
+      directory: new StaticNeuronDirectory(neurons),
+      client: bothTrade,
+      store,
+      ...quietParts(),
+      log: (level, message) => void (level === "warning" && warnings.push(message)),
+    });
+    return { validator, store, close: () => (validator.close(), store.close()) };
+  };
+  const savedMiners = () => {
+    const store = ValidatorStore.open(path);
+    try {
+      return store.load()!.snapshot.scoring!.miners;
+    } finally {
+      store.close();
+    }
+  };
+  try {
+    // A simulation run to its end: the next one, not begun, takes the configuration given then.
+    const first = open(full, 1);
+    await first.validator.start();
+    await first.validator.run();
+    const scored = first.validator.scores.get(1)!;
+    assert.ok(scored > 0);
+    first.close();
+
+    // One account and three books: uid 1 is set aside, and the saves keep it.
+    const fewer = open({ ...full, remoteAgentCount: 1, books: 3 }, 1);
+    await fewer.validator.start();
+    for (let i = 0; i < 3; i++) await fewer.validator.round();
+    fewer.close();
+    assert.equal(warnings.length, 1, warnings.join("\n"));
+    // Until this version the save wrote only the scored uids: uid 1's score was gone here.
+    assert.equal(savedMiners().length, 4);
+
+    // The restart resumes that simulation with its saved one-account configuration.
+    const resumed = open(full, 1);
+    await resumed.validator.start();
+    await resumed.validator.run();
+    assert.equal(resumed.validator.scores.get(1), undefined, "no score without an account");
+    resumed.close();
+    // The next simulation gives uid 1 an account again: its score is the one it had, not updated
+    // while it had no account.
+    const again = open(full, 1);
+    await again.validator.start();
+    assert.equal(again.validator.scores.get(1), scored);
+    again.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a simulation resumed with its saved configuration keeps the windows of the uids it has accounts for", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "state.db");
+  const full = { ...smallPreset(), duration: 600e9 };
+  const warnings: string[] = [];
+  const open = (config: SimConfig) => {
+    const store = ValidatorStore.open(path);
+    const validator = new Validator({
+      options: { ...parseValidatorArgs(["--local", "--seed", "41"]), saveIntervalSeconds: 0 },
+      config,
+      createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
+      directory: new StaticNeuronDirectory(neurons),
+      client: bothTrade,
+      store,
+      ...quietParts(),
+      log: (level, message) => void (level === "warning" && warnings.push(message)),
+    });
+    return { validator, store, close: () => (validator.close(), store.close()) };
+  };
+  try {
+    const first = open(full);
+    await first.validator.start();
+    for (let i = 0; i < 10; i++) await first.validator.round();
+    first.close();
+    const second = open({ ...full, remoteAgentCount: 1 });
+    await second.validator.start();
+    second.close();
+    const store = ValidatorStore.open(path);
+    try {
+      // Until this version uid 1's window was emptied and a warning said it had no account.
+      assert.equal(store.load()!.snapshot.scoring!.miners[1].inventory.length, 10);
+    } finally {
+      store.close();
+    }
+    assert.deepEqual(warnings, []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 

@@ -334,6 +334,17 @@ export class Scorer {
     }
   }
 
+  /**
+   * Every record the state keeps, those kept without an account last: what a save writes (the
+   * scorer's `miners` are only the scored ones).
+   */
+  get windows(): {
+    books: number;
+    miners: readonly (MinerRecord | ScorerSnapshot["miners"][number])[];
+  } {
+    return { books: this.books, miners: [...this.miners, ...this.#dormant] };
+  }
+
   /** Plain-JSON snapshot (Maps as entry lists), the records kept without an account last. */
   toJSON(): ScorerSnapshot {
     return { books: this.books, miners: [...this.miners.map(recordJSON), ...this.#dormant] };
@@ -345,10 +356,8 @@ export class Scorer {
    */
   static fromJSON(snapshot: ScorerSnapshot, options: ScorerOptions): Scorer {
     const scorer = new Scorer(options);
-    // Without their inventory windows: those stay in step with the publishes (the state's
-    // storage relies on it), and an account made for such a uid later starts afresh anyway.
     scorer.#dormant.push(
-      ...snapshot.miners.slice(options.uids).map((m) => ({ ...m, inventory: [] })),
+      ...snapshot.miners.slice(options.uids).map((m) => fitBooks(m, options.books)),
     );
     snapshot.miners.slice(0, options.uids).forEach((m, uid) => {
       const record = scorer.miners[uid];
@@ -371,6 +380,33 @@ export class Scorer {
     });
     return scorer;
   }
+}
+
+/**
+ * A saved record set aside without its inventory window (those stay in step with the publishes,
+ * which the state's storage relies on, and an account made for the uid later starts afresh
+ * anyway), its per-book values fitted to `books`.
+ */
+function fitBooks(
+  m: ScorerSnapshot["miners"][number],
+  books: number,
+): ScorerSnapshot["miners"][number] {
+  const none = (): Record<VolumeRole, [number, number][]> => ({
+    total: [],
+    maker: [],
+    taker: [],
+    self: [],
+  });
+  return {
+    ...m,
+    inventory: [],
+    volumes: Array.from({ length: books }, (_, b) => m.volumes[b] ?? none()),
+    activity: Array.from({ length: books }, (_, b) => m.activity[b] ?? 0),
+    sharpe: {
+      ...m.sharpe,
+      books: Array.from({ length: books }, (_, b) => m.sharpe.books?.[b] ?? 0),
+    },
+  };
 }
 
 /** A record's plain-JSON form (Maps as entry lists). */
