@@ -105,13 +105,13 @@ export function parseFlags<T extends ParseArgsConfig>(
   const shortNames = new Map(
     Object.entries(options).flatMap(([name, o]) => o.short === undefined ? [] : [[o.short, name]]),
   );
-  // The option a token names (`--name`, `-x`), or undefined when it names none.
+  // The option a token names (`--name`, `-x`, `-x=value`), or undefined when it names none.
   const optionOf = (token: string): string | undefined => {
     if (token.startsWith("--")) {
       const name = token.slice(2).split("=")[0];
       return Object.hasOwn(options, name) ? name : undefined;
     }
-    return /^-[^-]$/.test(token) ? shortNames.get(token[1]) : undefined;
+    return /^-[^-](=|$)/.test(token) ? shortNames.get(token[1]) : undefined;
   };
   const args = [...(config.args ?? [])];
   for (let i = 0; i < args.length && args[i] !== "--"; i++) {

@@ -90,7 +90,10 @@ async function routeFlags(chosen: string[], flags: string[]): Promise<Map<string
   const routed = new Map(chosen.map((name) => [name, [] as string[]]));
   for (const token of tokens) {
     if (token.kind !== "option") continue;
-    const args = token.value === undefined ? [`--${token.name}`] : [`--${token.name}`, token.value];
+    // Joined by `=`, so that a value beginning with a dash (`--duration=-1h`) stays a value.
+    const args = token.value === undefined
+      ? [`--${token.name}`]
+      : [`--${token.name}=${token.value}`];
     for (const [name, of] of kinds) if (token.name in of) routed.get(name)!.push(...args);
   }
   return routed;

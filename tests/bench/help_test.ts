@@ -78,6 +78,10 @@ Deno.test("each option reaches only the benchmarks that take it; one none takes 
   assert.match(routed.stderr, /^bench exchange: --ops must be a positive integer$/m);
   assert.match(routed.stderr, /^bench sim: --books must be a positive integer$/m);
   assert.doesNotMatch(routed.stderr, /unknown option|\n\s+at /i);
+
+  // A value beginning with a dash reaches the benchmark as written, for its own check.
+  const negative = await bench("scripts/bench.ts", ["sim", "--duration=-1h"]);
+  assert.match(negative.stderr, /^bench sim: --duration must be a duration above 5s/m);
 });
 
 Deno.test("a benchmark given an option it does not take names it in one line", async () => {

@@ -47,6 +47,8 @@ Deno.test("a short option's value may follow an equals sign, as in argparse", ()
   assert.deepEqual(parse("-o=dir", "--quiet"), { out: "dir", quiet: true });
   assert.deepEqual(parse("-o=a=b"), { out: "a=b" });
   assert.deepEqual(parse("-o", "=x"), { out: "=x" });
+  // `-o -o=x` is a flag without its value, as `-o --out=x` is.
+  assert.throws(() => parse("-o", "-o=x"), { message: "--out: needs a value" });
 });
 
 Deno.test("parseArgs's own errors come out as usage errors", () => {
