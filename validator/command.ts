@@ -260,7 +260,11 @@ async function run(args: string[]): Promise<number> {
       !options.reset;
     // Its own errors name the file already.
     const namesFile = error instanceof StateFileError || error instanceof StateInUseError;
-    const flag = namesFile ? options.stateFlag : `${options.stateFlag} ${options.statePath}`;
+    const flag = namesFile
+      ? options.stateFlag
+      : options.stateFlag === "--state"
+      ? `--state ${options.statePath}`
+      : `--logging.logging_dir: state file ${options.statePath}`;
     const owned = error instanceof StateFileError && error.kind === "owned";
     const message = `${flag}: ${(error as Error).message}${
       replaceable ? " (restore a backup, or --neuron.reset starts over)" : ""
