@@ -775,13 +775,23 @@ Deno.test("a stopped miner exits though clients hold connections that sent nothi
   assert.equal(stopped.code, 0, stopped.stderr);
 });
 
-Deno.test("a validator's malformed requests are logged once a minute, their text escaped", async () => {
+/** An in-process fixture miner that keeps its warnings, with what a request to it needs. */
+async function minerKeepingWarnings() {
   const warnings: string[] = [];
   const miner = await startFixtureMiner("", {
     log: (at, message) => at === "warning" && warnings.push(message),
   });
+  return {
+    miner,
+    warnings,
+    target: { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address },
+    wire: encodeStateUpdate(stateForMiner(marketState(), 1)),
+  };
+}
+
+Deno.test("a validator's malformed requests are logged once a minute, their text escaped", async () => {
+  const { miner, warnings, wire } = await minerKeepingWarnings();
   try {
-    const wire = encodeStateUpdate(stateForMiner(marketState(), 1));
     for (let i = 0; i < 5; i++) {
       const request = signedSynapse(MarketSimulationStateUpdate, wire, {
         signer: alice,
@@ -809,13 +819,8 @@ Deno.test("a validator's malformed requests are logged once a minute, their text
 });
 
 Deno.test("invalid state updates that differ only in what they quote are warned of once a minute", async () => {
-  const warnings: string[] = [];
-  const miner = await startFixtureMiner("", {
-    log: (at, message) => at === "warning" && warnings.push(message),
-  });
+  const { miner, warnings, target, wire } = await minerKeepingWarnings();
   try {
-    const target = { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address };
-    const wire = encodeStateUpdate(stateForMiner(marketState(), 1));
     for (let i = 0; i < 3; i++) {
       const books = compressJson({ [`\u001b[31mEVIL${i}`]: {} });
       const result = await new Dendrite(alice).call(
@@ -835,13 +840,8 @@ Deno.test("invalid state updates that differ only in what they quote are warned 
 });
 
 Deno.test("a request whose timeout leaves the agent no time is not blamed on the agent", async () => {
-  const warnings: string[] = [];
-  const miner = await startFixtureMiner("", {
-    log: (at, message) => at === "warning" && warnings.push(message),
-  });
+  const { miner, warnings, target, wire } = await minerKeepingWarnings();
   try {
-    const target = { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address };
-    const wire = encodeStateUpdate(stateForMiner(marketState(), 1));
     // 0.4 s, less the 0.5 s the miner keeps to reply.
     const result = await new Dendrite(alice).call(target, MarketSimulationStateUpdate, wire, 0.4);
     assert.equal(result.statusCode, 200, result.statusMessage);

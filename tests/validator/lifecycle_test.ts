@@ -30,18 +30,24 @@ const neurons: Neuron[] = [0, 1].map((uid) => ({
   lastUpdate: 0,
 }));
 
+/** A client whose miners `uids` buy 1 on every book each publish; the others answer nothing. */
+const buyers = (uids: number[]) =>
+  answering(({ uid, state }) => ({
+    agent_id: uid,
+    instructions: !uids.includes(uid) ? [] : Object.keys(state.books).map((book) => ({
+      type: "PLACE_ORDER_MARKET",
+      agentId: uid,
+      bookId: Number(book),
+      direction: 0,
+      quantity: 1,
+      clientOrderId: null,
+    })),
+  }), 0.1);
+
 /** uid 0 buys 1 on every book each publish; uid 1 answers with nothing. */
-const client = answering(({ uid, state }) => ({
-  agent_id: uid,
-  instructions: uid !== 0 ? [] : Object.keys(state.books).map((book) => ({
-    type: "PLACE_ORDER_MARKET",
-    agentId: 0,
-    bookId: Number(book),
-    direction: 0,
-    quantity: 1,
-    clientOrderId: null,
-  })),
-}), 0.1);
+const client = buyers([0]);
+/** Both miners buy, so both are scored. */
+const bothTrade = buyers([0, 1]);
 
 Deno.test("a new simulation follows the last one with the next seed and a re-read config; scores carry over", async () => {
   const first = { ...smallPreset(), duration: 30e9 };
@@ -630,19 +636,6 @@ Deno.test("a saved configuration that cannot be used starts the next simulation;
   }
 });
 
-/** Both miners buy 1 on every book each publish, so both are scored. */
-const bothTrade = answering(({ uid, state }) => ({
-  agent_id: uid,
-  instructions: Object.keys(state.books).map((book) => ({
-    type: "PLACE_ORDER_MARKET",
-    agentId: uid,
-    bookId: Number(book),
-    direction: 0,
-    quantity: 1,
-    clientOrderId: null,
-  })),
-}), 0.1);
-
 Deno.test("a configuration with fewer miner accounts keeps the others' scores for a later one", async () => {
   const full = { ...smallPreset(), duration: 30e9 };
   // Simulation 1 has no account for uid 1, simulation 2 has them all again.
@@ -688,28 +681,39 @@ Deno.test("a configuration with fewer miner accounts keeps the others' scores fo
   }
 });
 
+/**
+ * A validator on the state file at `path`, saving after every round, whose two miners both trade;
+ * its warnings go to `warnings`. `simulations` bounds `run()`.
+ */
+function tradingValidator(
+  path: string,
+  config: SimConfig,
+  warnings: string[],
+  simulations?: number,
+) {
+  const store = ValidatorStore.open(path);
+  const flags = ["--local", "--seed", "41"];
+  if (simulations !== undefined) flags.push("--simulations", String(simulations));
+  const validator = new Validator({
+    options: { ...parseValidatorArgs(flags), saveIntervalSeconds: 0 },
+    config,
+    createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
+    directory: new StaticNeuronDirectory(neurons),
+    client: bothTrade,
+    store,
+    ...quietParts(),
+    log: (level, message) => void (level === "warning" && warnings.push(message)),
+  });
+  return { validator, store, close: () => (validator.close(), store.close()) };
+}
+
 Deno.test("scores kept for uids without an account survive saves and restarts, at another book count", async () => {
   const dir = await Deno.makeTempDir();
   const path = join(dir, "state.db");
   const full = { ...smallPreset(), duration: 30e9 };
   const warnings: string[] = [];
-  const open = (config: SimConfig, simulations: number) => {
-    const store = ValidatorStore.open(path);
-    const validator = new Validator({
-      options: {
-        ...parseValidatorArgs(["--local", "--seed", "41", "--simulations", String(simulations)]),
-        saveIntervalSeconds: 0,
-      },
-      config,
-      createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
-      directory: new StaticNeuronDirectory(neurons),
-      client: bothTrade,
-      store,
-      ...quietParts(),
-      log: (level, message) => void (level === "warning" && warnings.push(message)),
-    });
-    return { validator, store, close: () => (validator.close(), store.close()) };
-  };
+  const open = (config: SimConfig, simulations: number) =>
+    tradingValidator(path, config, warnings, simulations);
   const savedMiners = () => {
     const store = ValidatorStore.open(path);
     try {
@@ -758,20 +762,7 @@ Deno.test("a simulation resumed with its saved configuration keeps the windows o
   const path = join(dir, "state.db");
   const full = { ...smallPreset(), duration: 600e9 };
   const warnings: string[] = [];
-  const open = (config: SimConfig) => {
-    const store = ValidatorStore.open(path);
-    const validator = new Validator({
-      options: { ...parseValidatorArgs(["--local", "--seed", "41"]), saveIntervalSeconds: 0 },
-      config,
-      createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
-      directory: new StaticNeuronDirectory(neurons),
-      client: bothTrade,
-      store,
-      ...quietParts(),
-      log: (level, message) => void (level === "warning" && warnings.push(message)),
-    });
-    return { validator, store, close: () => (validator.close(), store.close()) };
-  };
+  const open = (config: SimConfig) => tradingValidator(path, config, warnings);
   try {
     const first = open(full);
     await first.validator.start();
