@@ -93,9 +93,9 @@ type ParsedFlags<T extends ParseArgsConfig> = ReturnType<typeof parseArgs<T>>;
  * starting with one dash (`--seed -1`, `--duration -5m`) is taken as the value, for the flag's own
  * check to judge, where `parseArgs` would call it ambiguous and suggest `--seed=-1`; an option
  * followed by another option, by a word starting with `--` (a misspelt flag, as argparse judges
- * it) or by nothing, is told it needs a value. `-t=2` is `-t 2`, as in argparse. With `once`, a value option
- * given twice (`--seed 1 --seed 2`) is refused, where `parseArgs` would keep the last in silence;
- * the reference's commands keep the last, as argparse does, so theirs leave `once` off.
+ * it) or by nothing, is told it needs a value. `-t=2` is `-t 2`, as in argparse. With `once`, a
+ * value option given twice (`--seed 1 --seed 2`) is refused, where `parseArgs` would keep the last
+ * in silence; the reference's commands keep the last, as argparse does, so theirs leave `once` off.
  */
 export function parseFlags<T extends ParseArgsConfig>(
   config: T,

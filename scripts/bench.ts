@@ -30,7 +30,8 @@ const flags = firstOption < 0 ? [] : Deno.args.slice(firstOption);
 if (flags.includes("--help") || flags.includes("-h")) {
   console.log(
     `Usage: deno task bench [name...] [--option value...]\n\n` +
-      `Runs the named benchmarks (all when none is named); each option goes to the benchmarks that take it.\n\n` +
+      `Runs the named benchmarks (all when none is named); each option goes to the benchmarks ` +
+      `that take it.\n\n` +
       `Benchmarks and their options:`,
   );
   // Each benchmark states its own options, so that this list cannot drift from what it parses.

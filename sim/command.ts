@@ -115,8 +115,9 @@ async function run(args: string[]): Promise<number> {
     { args, options, allowPositionals: false, strict: true },
     { once: true },
   );
-  // The shell leaves the `~` of `--out=~/run` alone; a directory named `~` is never meant.
-  for (const flag of ["config", "out", "fundamental-feed", "external-feed", "agent"] as const) {
+  // The shell leaves the `~` of `--out=~/run` alone; a directory named `~` is never meant. (The
+  // backtest expands its `--agent` path itself.)
+  for (const flag of ["config", "out", "fundamental-feed", "external-feed"] as const) {
     const given = values[flag];
     if (given !== undefined) values[flag] = expandHome(given);
   }
