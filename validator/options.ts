@@ -386,7 +386,6 @@ function parseLocalMiner(text: string): LocalMiner {
   };
 }
 
-/** `--state` as given; SQLite's name for a database in memory would save nothing. */
 /**
  * A path flag's value with a leading `~` expanded, as for `--wallet.path`: the shell leaves the
  * `~` of `--state=~/x` alone, and a directory named `~` is never what was meant.
@@ -395,6 +394,7 @@ function pathOf(given: string | undefined): string | undefined {
   return given === undefined ? undefined : expandHome(given);
 }
 
+/** `--state` as given; SQLite's name for a database in memory would save nothing. */
 function statePathOf(given: string | undefined): string | undefined {
   if (given === ":memory:") {
     throw new UsageError(
@@ -476,12 +476,13 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
   const loggingDir = expandHome(nonEmpty("logging.logging_dir") ?? "~/.bittensor/validators");
   const neuronName = component("neuron.name", "validator");
 
+  const stateGiven = statePathOf(pathOf(nonEmpty("state")));
   const promLevelGiven = str("prometheus.level") ?? "INFO";
   const promLevel = promLevelGiven.toUpperCase();
   if (!["INFO", "DEBUG", "WARNING", "ERROR", "OFF"].includes(promLevel)) {
     throw new UsageError(
-      `--prometheus.level: '${promLevelGiven}' must be OFF, or INFO, DEBUG, WARNING or ERROR (all serve ` +
-        "the same metrics)",
+      `--prometheus.level: '${promLevelGiven}' must be OFF, or INFO, DEBUG, WARNING or ERROR ` +
+        "(all serve the same metrics)",
     );
   }
   // Checked even when OFF, where it is unused: a port out of range is a mistake either way.
@@ -672,8 +673,8 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     local,
     miners,
     // A local run keeps its own state: it must never resume the chain validator's simulation.
-    stateFlag: nonEmpty("state") === undefined ? "--logging.logging_dir" : "--state",
-    statePath: statePathOf(pathOf(nonEmpty("state"))) ??
+    stateFlag: stateGiven === undefined ? "--logging.logging_dir" : "--state",
+    statePath: stateGiven ??
       join(
         loggingDir,
         walletName,
