@@ -102,6 +102,9 @@ interface RegistrySwapHolder {
   ): void;
 }
 
+/** How long `close` keeps catching unreadable frames after the disconnect. */
+const FRAMES_AFTER_CLOSE_MS = 200;
+
 /** A live connection to a subtensor node. */
 export class SubtensorClient {
   /** The `@polkadot/api` instance, decorated from the node's own metadata. */
@@ -314,6 +317,9 @@ export class SubtensorClient {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
     await this.api.disconnect().catch(() => {});
+    // The socket still dispatches what it had received until its close event, which the
+    // disconnect does not wait for: an unreadable frame among that must still be caught.
+    await new Promise((resolve) => setTimeout(resolve, FRAMES_AFTER_CLOSE_MS));
     this.#stopLibraryLog();
     this.#unwatchFrames();
   }
