@@ -307,7 +307,8 @@ export async function runAgentStep(
 }
 
 /** `onUpdate`'s result as a list: nothing is no instructions, anything else but an array an error
- * (a lone instruction returned unwrapped would otherwise look like an agent that never trades). */
+ * (a lone instruction returned unwrapped would otherwise look like an agent that never trades),
+ * worded as the miner's other invalid responses so that it is counted with them. */
 function instructionList(result: unknown): AgentInstructions {
   if (Array.isArray(result)) return result;
   if (result === undefined || result === null) return [];
@@ -316,5 +317,7 @@ function instructionList(result: unknown): AgentInstructions {
     : typeof result === "object"
     ? "an object"
     : `a ${typeof result}`;
-  throw new TypeError(`onUpdate returned ${what}, not an array of instructions`);
+  throw new TypeError(
+    `invalid agent response: onUpdate returned ${what}, not an array of instructions`,
+  );
 }

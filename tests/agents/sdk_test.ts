@@ -882,7 +882,7 @@ Deno.test("runAgentStep: nothing returned is no instructions; a lone instruction
   const lone = { type: "PLACE_ORDER_MARKET", agentId: 0, bookId: 0, direction: 0, quantity: 1 };
   await assert.rejects(
     runAgentStep(returning(lone), 0, state),
-    /onUpdate returned a single instruction \(wrap it in \[ \]\), not an array of instructions/,
+    /^TypeError: invalid agent response: onUpdate returned a single instruction \(wrap it in \[ \]\), not an array of instructions$/,
   );
   await assert.rejects(runAgentStep(returning({ hello: 1 }), 0, state), /returned an object/);
   await assert.rejects(runAgentStep(returning("buy"), 0, state), /returned a string/);

@@ -155,6 +155,25 @@ Deno.test("a replacement that fails to load is retried until the agent file is f
   }
 });
 
+Deno.test("an onUpdate that returns a lone instruction is answered empty and counted invalid", async () => {
+  const miner = await startFixtureMiner("lone=true");
+  try {
+    const result = await new Dendrite(alice).call(
+      { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address },
+      MarketSimulationStateUpdate,
+      encodeStateUpdate(state()),
+      5,
+    );
+    assert.equal(result.statusCode, 200, result.statusMessage);
+    assert.deepEqual(decodeResponse(result.fields!), { agent_id: 1, instructions: [] });
+    const text = await miner.metrics.registry.metrics();
+    assert.match(text, /taos_miner_agent_errors_total\{reason="invalid"[^}]*\} 1/);
+    assert.doesNotMatch(text, /taos_miner_agent_errors_total\{reason="error"[^}]*\} [1-9]/);
+  } finally {
+    await miner.stop();
+  }
+});
+
 Deno.test("a response that cannot be sent as JSON is answered empty and counted invalid", async () => {
   const miner = await startFixtureMiner("bigint=true");
   try {
