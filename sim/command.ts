@@ -32,9 +32,11 @@ Options:
   --depth <n>            L2 levels per side written to l2-<book>.csv (1 to 100) [5]
   --intended-dynamics    fix the reference's dynamics-changing quirks (default: reproduce
                          them, the production parameters are calibrated for them; README)
-  --fundamental-feed <f> CSV file or URL of seed prices (count,price), one per seed interval
-                         (the first process update a whole seedInterval after the last)
-  --external-feed <f>    CSV file or URL of futures samples (count,price), one per sample interval
+  --fundamental-feed <f> CSV file or URL of seed prices (count,price[,time]; the time is not
+                         read), one per seed interval (the first process update a whole
+                         seedInterval after the last)
+  --external-feed <f>    CSV file or URL of futures samples (count,price[,time]), one per
+                         sample interval
   --quiet                no progress output (warnings still show)
   --progress             progress even when stderr is not a terminal (a line every 10 %;
                          by default progress shows on a terminal only)

@@ -338,11 +338,13 @@ const stylizedSchema = z.object({
   pO_alpha: nonNegative.lt(1, "must be below 1").default(0),
   /**
    * The start-up price path each agent's return history is read from: X_t = GBM_X0 ·
-   * exp((GBM_mu − GBM_sigma²/2)·t + GBM_sigma·W_t) on t in [0, 1], prices P0·(1 + X_t).
+   * exp((GBM_mu − GBM_sigma²/2)·t + GBM_sigma·W_t) on t in [0, 1], prices P0·(1 + X_t). The
+   * bounds keep every price of the path finite (the exponent stays far below exp's 709; past
+   * them it overflowed and the returns were NaN).
    */
-  GBM_X0: positive.default(0.001),
-  GBM_mu: nonNegative.default(0),
-  GBM_sigma: nonNegative.default(0.01),
+  GBM_X0: positive.max(1e6).default(0.001),
+  GBM_mu: nonNegative.max(100).default(0),
+  GBM_sigma: nonNegative.max(10).default(0.01),
 }).strict().superRefine(latencyRange, onceValid("minOPLatency", "maxOPLatency"));
 
 const hftSchema = z.object({
@@ -373,7 +375,8 @@ const volumeDistributionSchema = z.discriminatedUnion("type", [
 const algoSchema = z.object({
   ...groupFields,
   wakeupProb: probability,
-  volumeProp: nonNegative,
+  // Above 0, as the reference requires: at 0 an ALGO trader would never trade.
+  volumeProp: positive,
   MFLmean: reactionTime,
   MFLstd: duration,
   VBS: positive,

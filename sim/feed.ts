@@ -74,7 +74,9 @@ const PRICE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
  * as the reference's seed files (`count,price[,time]`), used in line order; a first line whose
  * count and price hold no digits (`count,price`) is a header. A URL that has not answered within
  * `timeoutMs` (default a minute) is an error, and so is a line that is not `count,price[,time]`
- * with a whole count and a positive price, named by file, line and column.
+ * with a whole count and a positive price, named by file, line and column. The time is the
+ * exchange's own text (an ISO date or milliseconds, as the reference's recorder copies it) and is
+ * not read.
  */
 export async function readFeed(
   flag: string,
@@ -133,7 +135,7 @@ function cut(field: string): string {
  * A warning when a feed of `count` prices, one per `interval` ns, ends before a run of `duration`
  * ns does (its last price is then held for the rest), or null.
  */
-function feedShortfall(
+export function feedShortfall(
   flag: string,
   count: number,
   interval: number,
@@ -141,7 +143,9 @@ function feedShortfall(
 ): string | null {
   const needed = Math.ceil(duration / interval);
   if (count >= needed) return null;
-  return `--${flag}: ${count} prices cover ${clock(count * interval)} of the ` +
+  return `--${flag}: ${count} price${count === 1 ? "" : "s"} cover${count === 1 ? "s" : ""} ${
+    clock(count * interval)
+  } of the ` +
     `${clock(duration)} run (one per ${clock(interval)}); the last price is held for the rest`;
 }
 

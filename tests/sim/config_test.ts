@@ -129,6 +129,17 @@ Deno.test("the stylized traders' start-up path follows GBM_X0, GBM_mu and GBM_si
   assert.notEqual(run({ GBM_sigma: 0.5 }), defaults, "a volatile start-up path trades otherwise");
 });
 
+Deno.test("an XML L2 depth other than the flag's default is reported as not read", () => {
+  const text = Deno.readTextFileSync(fixture);
+  assert.doesNotMatch(importXmlConfig(text, 1).warnings.join("\n"), /depth/, "5: as --depth");
+  const deeper = text.replace('<L2 depth="5"/>', '<L2 depth="10"/>');
+  assert.notEqual(deeper, text);
+  assert.match(
+    importXmlConfig(deeper, 1).warnings.join("\n"),
+    /<L2>: depth="10" not read: l2-<book>\.csv holds --depth levels per side \(default 5\)/,
+  );
+});
+
 Deno.test("the XML importer takes every ALGO volume distribution of the reference", () => {
   const text = Deno.readTextFileSync(fixture);
   const distribution = (element: string) =>
@@ -358,11 +369,31 @@ Deno.test("values the reference refuses or reads whole are refused in JSON too, 
     const [group, field, value, message] of [
       ["hft", "tau", 2.5, /agents\.hft\.tau: Invalid input: expected int, received number/],
       ["hft", "spread", 0, /agents\.hft\.spread: Too small: expected number to be >0/],
+      ["algo", "volumeProp", 0, /agents\.algo\.volumeProp: Too small: expected number to be >0/],
       [
         "stylized",
         "sigmaEps",
         0,
         /agents\.stylized\.sigmaEps: Too small: expected number to be >0/,
+      ],
+      // Past these the start-up path overflows and the stylized traders' returns are NaN.
+      [
+        "stylized",
+        "GBM_mu",
+        1e300,
+        /agents\.stylized\.GBM_mu: Too big: expected number to be <=100/,
+      ],
+      [
+        "stylized",
+        "GBM_X0",
+        1e7,
+        /agents\.stylized\.GBM_X0: Too big: expected number to be <=1000000/,
+      ],
+      [
+        "stylized",
+        "GBM_sigma",
+        11,
+        /agents\.stylized\.GBM_sigma: Too big: expected number to be <=10/,
       ],
     ] as const
   ) {

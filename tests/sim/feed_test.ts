@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:net";
-import { MAX_FEED_BYTES, readFeed } from "../../sim/feed.ts";
+import { feedShortfall, MAX_FEED_BYTES, readFeed } from "../../sim/feed.ts";
 
 Deno.test("a feed URL that never answers is an error naming the flag, not a hang", async () => {
   // Accepts connections and never writes a byte.
@@ -55,6 +55,29 @@ Deno.test("feed lines: a header is skipped, a bad first price or hex is named by
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("a feed's time column is the exchange's own text and is not read", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // As the reference's recorder copies it: an ISO date (Coinbase) or milliseconds (Binance).
+    const path = `${dir}/external_seed.csv`;
+    Deno.writeTextFileSync(path, "1,95000,2025-05-07T00:00:00.123Z\n2,95001,1746576000123\n");
+    assert.deepEqual(await readFeed("external-feed", path), [95000, 95001]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a short feed's warning counts its prices in words that agree", () => {
+  const s = 1e9;
+  assert.equal(
+    feedShortfall("fundamental-feed", 1, 10 * s, 60 * s),
+    "--fundamental-feed: 1 price covers 00:00:10 of the 00:01:00 run (one per 00:00:10); " +
+      "the last price is held for the rest",
+  );
+  assert.match(feedShortfall("fundamental-feed", 2, 10 * s, 60 * s)!, /: 2 prices cover 00:00:20/);
+  assert.equal(feedShortfall("fundamental-feed", 6, 10 * s, 60 * s), null);
 });
 
 Deno.test("feed lines that are not count,price[,time] are named by line and column; a BOM is read", async () => {
