@@ -31,6 +31,7 @@ import { AgentHost, AgentStartError, REPLY_MARGIN_S } from "../miner/agent_host.
 import { RepeatLimiter } from "../miner/repeat_limiter.ts";
 import type { AgentClass, AgentParams } from "./sdk/agent.ts";
 import {
+  ignoredField,
   MAX_REQUESTED_DELAY_NS,
   type Rejection,
   type RejectionRule,
@@ -76,6 +77,11 @@ export interface BacktestOptions {
   delay?: DelayModel;
   /** Native worker threads (default 1; results do not depend on it). */
   threads?: number;
+  /**
+   * Each named agent copy's memory limit, MiB, as the miner's `--agent.max_memory` (default: V8's
+   * heap limit): a copy over it is replaced by a fresh instance, as on a miner.
+   */
+  maxMemoryMb?: number;
   /** Called after every publish with the simulated ns reached and events processed so far. */
   onProgress?: (simulatedNs: number, events: number) => void;
   /**
@@ -296,6 +302,8 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
     );
   };
 
+  /** Per uid: a field validators ignore was named already. */
+  const ignoredWarned: boolean[] = new Array(copies).fill(false);
   const started = performance.now();
   let publishes = 0;
   let events = 0;
@@ -376,7 +384,8 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
           ...r,
           reason: `${r.reason} (not sent)`,
         }));
-        const rejected = [...unsent, ...checked.rejected];
+        // In reply order, so that the first named is the reply's first dropped instruction.
+        const rejected = [...unsent, ...checked.rejected].sort((a, b) => a.index - b.index);
         const counts = results[uid].instructions;
         counts.accepted += checked.accepted.length;
         counts.rejected += rejected.length;
@@ -385,6 +394,13 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
         }
         if (checked.discarded !== null) lose(uid, `reply discarded: ${checked.discarded}`);
         else if (rejected.length > 0) drop(uid, rejected[0]);
+        if (!ignoredWarned[uid] && checked.discarded === null) {
+          const ignored = ignoredField(outcome.response);
+          if (ignored !== null) {
+            ignoredWarned[uid] = true;
+            options.onWarning?.(`uid ${uid}: ${ignored} (said once)`);
+          }
+        }
         for (
           const batch of scheduleInstructions(checked.accepted, delayOf(seconds))
         ) {
@@ -474,6 +490,7 @@ async function startRunners(
   const started = await Promise.allSettled(
     uids.map((uid) =>
       AgentHost.start({ ...spec, uid }, {
+        maxMemoryMb: options.maxMemoryMb,
         onRestart: (message) => warn(uid, message),
         onError: (message) => warn(uid, `the agent failed between updates: ${message}`),
         signal: options.signal,
@@ -527,7 +544,9 @@ export function formatBacktestReport(report: BacktestReport): string {
   const lines = [
     `${report.agent} backtest: ${report.agents.length} cop${
       report.agents.length === 1 ? "y" : "ies"
-    }, ${report.books} books, seed ${report.seed}, ${report.publishes} publishes, ` +
+    }, ${report.books} book${
+      report.books === 1 ? "" : "s"
+    }, seed ${report.seed}, ${report.publishes} publishes, ` +
     `delay ${describeDelay(report.delay)}, ${fixed(report.wallSeconds, 1)} s wall`,
   ];
   for (const a of report.agents) {
@@ -579,6 +598,8 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
   const copies = integerFlag("agents", values.agents, 1, MAX_COPIES) ?? 1;
   const delay = parseDelayFlag(values.delay);
   const threads = integerFlag("threads", values.threads, 1, 1024);
+  // The miner's bounds for --agent.max_memory.
+  const maxMemoryMb = integerFlag("agent-max-memory", values["agent-max-memory"], 16, 1_048_576);
   const out = typeof values.out === "string" ? values.out : join("out", "backtest");
   const feed = await readFeeds(values, config);
   const agentPath = typeof values.agent === "string" ? expandHome(values.agent) : undefined;
@@ -595,6 +616,7 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
       agents: copies,
       delay,
       threads,
+      maxMemoryMb,
       onProgress: (done, events) => progress.update(done, events),
       onWarning: (message) => progress.note(`warning: ${message}`),
       feed,

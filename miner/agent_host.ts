@@ -79,6 +79,8 @@ const workerMessage = z.discriminatedUnion("kind", [
     seconds,
     /** Instructions a validator would refuse one by one (the rest of the reply stands). */
     dropped: z.string().optional(),
+    /** The first field of the reply's instructions that validators ignore (`ignoredField`). */
+    ignored: z.string().optional(),
     /** Those of them left out of `response`: on a book the validator does not have. */
     unsent: z.array(z.object({
       index: z.number(),
@@ -113,6 +115,7 @@ export type StepOutcome =
     response: AgentReply;
     seconds: number;
     dropped?: string;
+    ignored?: string;
     /** Instructions left out of `response` (on books the validator does not have). */
     unsent?: Rejection[];
     wire?: string;
@@ -479,6 +482,7 @@ export class AgentHost {
               response: message.response,
               seconds: message.seconds,
               ...(message.dropped !== undefined && { dropped: message.dropped }),
+              ...(message.ignored !== undefined && { ignored: message.ignored }),
               ...(message.unsent !== undefined && { unsent: message.unsent }),
               ...(message.wire !== undefined && { wire: message.wire }),
             });

@@ -13,7 +13,7 @@
 import process from "node:process";
 import { parentPort } from "node:worker_threads";
 import { type AgentParams, runAgentStep, type TradingAgent } from "../agents/sdk/agent.ts";
-import { validateInstructions } from "../agents/sdk/instructions.ts";
+import { ignoredField, validateInstructions } from "../agents/sdk/instructions.ts";
 import { laxInstruction } from "../agents/sdk/lax_wire.ts";
 import { agentFile, loadAgent } from "../agents/sdk/loader.ts";
 import { parseStateUpdate } from "../agents/sdk/state.ts";
@@ -163,6 +163,8 @@ port.on("message", async (message: HostMessage) => {
     // Compressed here, like the update was decoded here: a large reply (an instruction carrying
     // megabytes of data nobody reads) would otherwise hold up the axon's thread for seconds.
     if ("update" in message.input) reply.wire = compressJsonText(json);
+    const ignored = ignoredField(response);
+    if (ignored !== null) reply.ignored = ignored;
     if (rejected.length > 0) {
       const first = rejected[0];
       const unsent = knownBook(response.instructions[first.index]) ? "" : " (not sent)";

@@ -119,6 +119,7 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
   const agentBudget = options.agentTimeout ?? 4;
   const empty = (): AgentReply => ({ agent_id: options.uid, instructions: [] });
   let warnedOfDrops = false;
+  let warnedOfIgnored = false;
 
   const axon = new Axon({
     keypair: options.hotkey,
@@ -184,6 +185,10 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
               "warning",
               `validators will drop ${outcome.dropped} (said once)`,
             );
+          }
+          if (outcome.ignored !== undefined && !warnedOfIgnored) {
+            warnedOfIgnored = true;
+            log("warning", `agent reply: ${outcome.ignored} (said once)`);
           }
           // Compressed in the agent's worker: a large reply would hold up this thread.
           if (outcome.wire !== undefined) {

@@ -44,6 +44,8 @@ Options:
 
 Trading-agent backtest (runs your agent against this market, see "Trading agents" in README):
   --agent <dir|file>  --agent-name <Class>  --agent-params "k=v ..."  --agents <n>  --report
+  --agent-max-memory <MiB>  each copy's memory limit, as the miner's --agent.max_memory
+                         (default: V8's heap limit); a copy over it is replaced, as on a miner
   --delay <validator|none|d>  execution delay: the validator's formula on the measured compute
                          time (default; varies between runs), none, or a fixed duration such as
                          50ms (either of the last two makes a seed's result reproducible)
@@ -70,6 +72,7 @@ const options = {
   "agent-name": { type: "string" },
   "agent-params": { type: "string" },
   agents: { type: "string" },
+  "agent-max-memory": { type: "string" },
   report: { type: "boolean" },
   delay: { type: "string" },
 } as const;
@@ -127,7 +130,7 @@ async function run(args: string[]): Promise<number> {
   if (values.agent !== undefined || values["agent-name"] !== undefined) {
     return await backtest(values);
   }
-  for (const flag of ["agent-params", "agents", "report", "delay"] as const) {
+  for (const flag of ["agent-params", "agents", "agent-max-memory", "report", "delay"] as const) {
     if (values[flag] !== undefined) {
       throw new UsageError(`--${flag}: only for a backtest (give --agent-name <Class>)`);
     }

@@ -129,6 +129,40 @@ export type MarketOrder = z.infer<typeof marketOrderSchema>;
 /** A cancellation instruction. */
 export type CancelOrders = z.infer<typeof cancelOrdersSchema>;
 
+/** The fields each instruction type has; validators strip any other, as the reference's models. */
+const knownFields: Record<string, ReadonlySet<string>> = Object.fromEntries(
+  [limitOrderSchema, marketOrderSchema, cancelOrdersSchema, resetAgentSchema].map((schema) => [
+    schema.shape.type.value,
+    new Set(Object.keys(schema.shape)),
+  ]),
+);
+
+/**
+ * The first field of a response's instructions that validators ignore, named with its instruction
+ * (`instruction 0 (PLACE_ORDER_LIMIT) carries 'leverage', which validators ignore ...`), or null.
+ * Validators drop such a field without a word (in the reference too), so an agent relying on one,
+ * such as `leverage`, would trade otherwise than it meant without knowing it.
+ */
+export function ignoredField(raw: unknown): string | null {
+  const items = typeof raw === "object" && raw !== null
+    ? (raw as { instructions?: unknown }).instructions
+    : undefined;
+  if (!Array.isArray(items)) return null;
+  for (const [index, item] of items.entries()) {
+    if (typeof item !== "object" || item === null) continue;
+    const type = (item as { type?: unknown }).type;
+    const known = typeof type === "string" ? knownFields[type] : undefined;
+    if (known === undefined) continue;
+    const field = Object.keys(item).find((key) => !known.has(key));
+    if (field === undefined) continue;
+    const why = field === "leverage"
+      ? ": the subnet's protocol has no leverage, so a miner's orders are cash orders"
+      : "";
+    return `instruction ${index} (${type}) carries '${field}', which validators ignore${why}`;
+  }
+  return null;
+}
+
 /** A miner's response to a state update (`FinanceAgentResponse`). */
 export const agentResponseSchema = z.object({
   agent_id: int,

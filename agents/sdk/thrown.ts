@@ -15,13 +15,32 @@ export function describeThrown(value: unknown): string {
   try {
     if (value instanceof Error) text = String(value.message);
     else if (typeof value === "string") text = value;
-    else text = `${String(value)} (thrown, not an Error)`;
+    else text = `${plainForm(value)} (thrown, not an Error)`;
   } catch {
     // A value without a usable toString: its kind says at least what was thrown.
     text = `${safeTag(value)} (thrown, not an Error; it cannot be printed)`;
   }
   if (text.length <= MAX_DESCRIPTION) return text;
   return `${text.slice(0, MAX_DESCRIPTION)}… (${text.length - MAX_DESCRIPTION} more characters)`;
+}
+
+/** A plain object without a `toString` of its own as JSON (`{"a":1}`, where String gives
+ * `[object Object]`), anything else as String gives it. */
+function plainForm(value: unknown): string {
+  if (typeof value === "object" && value !== null) {
+    const prototype = Object.getPrototypeOf(value);
+    const plain = prototype === Object.prototype || prototype === null;
+    const toString = (value as { toString?: unknown }).toString;
+    if (plain && (toString === undefined || toString === Object.prototype.toString)) {
+      try {
+        const json = JSON.stringify(value);
+        if (json !== undefined) return json;
+      } catch {
+        // A cycle or a BigInt: String's form below.
+      }
+    }
+  }
+  return String(value);
 }
 
 function safeTag(value: unknown): string {

@@ -151,6 +151,36 @@ Deno.test("a named agent runs in a worker: one that blocks its thread past the t
   ]);
 });
 
+Deno.test("a named agent over the backtest's memory limit is replaced, as on a miner", async () => {
+  const warnings: string[] = [];
+  const report = await backtest({
+    agent: "FixtureAgent",
+    agentPath: fixtures,
+    params: "count=true keep_mb=32",
+    config: smallPreset(),
+    seed: 1,
+    duration: 40e9,
+    maxMemoryMb: 64,
+    delay: "none",
+    onWarning: (message) => void warnings.push(message),
+  });
+  assert.match(
+    warnings.join("\n"),
+    /uid 0: .*more than its memory limit \(64 MiB\); replacing it with a fresh instance/,
+  );
+  await assert.rejects(
+    runBacktestCommand({
+      agent: noAgents,
+      "agent-name": "MarketMakerAgent",
+      "agent-max-memory": "8",
+    }),
+    (e: Error) =>
+      e instanceof UsageError &&
+      /--agent-max-memory: expected an integer in 16\.\.1048576, got '8'/.test(e.message),
+  );
+  assert.ok(report.agents[0].instructions.accepted > 0);
+});
+
 Deno.test("an agent's errors are counted and the first one is reported", async () => {
   const report = await backtest({
     agent: "FixtureAgent",
@@ -663,7 +693,11 @@ Deno.test("a named agent posting to the host itself is told of; the backtest goe
 /** Throws what cannot be turned into text. */
 class UnprintableAgent extends Agent {
   onUpdate(): never {
-    throw Object.create(null);
+    throw {
+      toString: () => {
+        throw new Error("no text");
+      },
+    };
   }
 }
 
@@ -786,6 +820,44 @@ Deno.test("a named agent's instructions on books the validator lacks count as dr
   assert.deepEqual(instructions.rejectedBy, { unknownBook: report.publishes });
   assert.equal(firstRejection, "instruction 0: bookId 99 outside 0..1 (not sent)");
   assert.match(warnings.join("\n"), /the validator dropped instruction 0: bookId 99/);
+});
+
+Deno.test("a named agent's first dropped instruction is the reply's first; a field validators ignore is named once", async () => {
+  const kit = new URL("../../agents/sdk/instructions.ts", import.meta.url).href;
+  const dir = agentDir(
+    "LateBook",
+    `import { marketOrder } from ${JSON.stringify(kit)};
+    export class LateBook {
+      constructor(readonly uid: number) {}
+      onUpdate() {
+        const many = Array.from({ length: 21 }, () => marketOrder(this.uid, 0, 0, 1));
+        return [{ ...many[0], leverage: 2 }, ...many.slice(1), marketOrder(this.uid, 99, 0, 1)];
+      }
+    }\n`,
+  );
+  const warnings: string[] = [];
+  const report = await backtest({
+    agent: "LateBook",
+    agentPath: dir,
+    config: smallPreset(),
+    duration: 20e9,
+    delay: "none",
+    onWarning: (message) => void warnings.push(message),
+  });
+  const { instructions, firstRejection } = report.agents[0];
+  assert.deepEqual(instructions.rejectedBy, {
+    instructionsPerBook: report.publishes,
+    unknownBook: report.publishes,
+  });
+  // The instruction past the per-book limit (20) comes before the one on book 99 (21), which the
+  // worker leaves out of the reply: until this version that one was named first.
+  assert.equal(firstRejection, "instruction 20: more than 20 instructions on book 0");
+  const ignored = warnings.filter((w) => w.includes("which validators ignore"));
+  assert.deepEqual(ignored, [
+    "uid 0: instruction 0 (PLACE_ORDER_MARKET) carries 'leverage', which validators ignore: the " +
+    "subnet's protocol has no leverage, so a miner's orders are cash orders (said once)",
+  ]);
+  assert.match(formatBacktestReport(report), /backtest: 1 copy, 2 books,/);
 });
 
 Deno.test("the report draws a day of 64 copies: a point set per pixel column, spikes kept", async () => {

@@ -15,6 +15,7 @@ import {
 } from "../../agents/sdk/book.ts";
 import {
   cancelOrders,
+  ignoredField,
   type Instruction,
   limitOrder,
   marketOrder,
@@ -41,6 +42,7 @@ import {
   truncateTo,
 } from "../../agents/sdk/state.ts";
 import { Agent, type AgentClass, runAgentStep } from "../../agents/sdk/agent.ts";
+import { describeThrown } from "../../agents/sdk/thrown.ts";
 import { gridUnits } from "../../sim/grid.ts";
 
 const simulation = simulationConfigFor(smallPreset());
@@ -1257,4 +1259,41 @@ Deno.test("a trade whose fees are null (the reference's model allows None) reads
   const parsed = tradeSchema.parse({ ...trade, maker_fee: null, taker_fee: null });
   assert.deepEqual([parsed.maker_fee, parsed.taker_fee], [0, 0]);
   assert.equal(tradeSchema.parse({ ...trade, maker_fee: 0.3 }).maker_fee, 0.3);
+});
+
+Deno.test("ignoredField names the first instruction field validators strip, leverage with why", () => {
+  const order = limitOrder(3, 0, 0, 1, 300);
+  assert.equal(ignoredField({ agent_id: 3, instructions: [order, cancelOrders(3, 0, [1])] }), null);
+  assert.equal(
+    ignoredField({ agent_id: 3, instructions: [order, { ...order, leverage: 2 }] }),
+    "instruction 1 (PLACE_ORDER_LIMIT) carries 'leverage', which validators ignore: the " +
+      "subnet's protocol has no leverage, so a miner's orders are cash orders",
+  );
+  const market = marketOrder(3, 0, 1, 1);
+  assert.equal(
+    ignoredField({ agent_id: 3, instructions: [{ ...market, note: "x" }] }),
+    "instruction 0 (PLACE_ORDER_MARKET) carries 'note', which validators ignore",
+  );
+  // What is not an instruction is the schema's to judge, not this.
+  for (const raw of [null, "x", { instructions: "x" }, { instructions: [null, 5, { a: 1 }] }]) {
+    assert.equal(ignoredField(raw), null);
+  }
+});
+
+Deno.test("describeThrown shows a thrown plain object as JSON, other values by their form", () => {
+  assert.equal(
+    describeThrown({ code: 7, why: "no model" }),
+    '{"code":7,"why":"no model"}' +
+      " (thrown, not an Error)",
+  );
+  assert.equal(
+    describeThrown(Object.assign(Object.create(null), { a: 1 })),
+    '{"a":1} (thrown, not an Error)',
+  );
+  assert.equal(describeThrown([1, 2]), "1,2 (thrown, not an Error)");
+  assert.equal(describeThrown({ toString: () => "mine" }), "mine (thrown, not an Error)");
+  const cycle: Record<string, unknown> = {};
+  cycle.self = cycle;
+  assert.equal(describeThrown(cycle), "[object Object] (thrown, not an Error)");
+  assert.equal(describeThrown(new Error("plain")), "plain");
 });

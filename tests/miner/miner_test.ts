@@ -204,6 +204,32 @@ Deno.test("the miner warns once of instructions validators will drop from its ag
   }
 });
 
+Deno.test("the miner warns once of a field validators ignore in its agent's replies", async () => {
+  const warnings: string[] = [];
+  const miner = await startFixtureMiner("leverage=true", {
+    log: (level, message) => level === "warning" && warnings.push(message),
+  });
+  try {
+    const dendrite = new Dendrite(alice);
+    const target = { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address };
+    const wire = encodeStateUpdate(stateForMiner(marketState(), 1));
+    for (let i = 0; i < 2; i++) {
+      const result = await dendrite.call(target, MarketSimulationStateUpdate, wire, 2);
+      assert.equal(result.statusCode, 200);
+      // Sent as the agent wrote it: the validator strips the field, as the reference's does.
+      const sent = decodeResponse(result.fields!) as { instructions: { leverage?: number }[] };
+      assert.equal(sent.instructions[0].leverage, 2);
+    }
+    assert.deepEqual(warnings, [
+      "agent reply: instruction 0 (PLACE_ORDER_LIMIT) carries 'leverage', which validators " +
+      "ignore: the subnet's protocol has no leverage, so a miner's orders are cash orders " +
+      "(said once)",
+    ]);
+  } finally {
+    await miner.stop();
+  }
+});
+
 Deno.test("instructions for a book the simulation does not have are not sent (a reference validator fails its step on them)", async () => {
   const warnings: string[] = [];
   const miner = await startFixtureMiner("book=3", {
