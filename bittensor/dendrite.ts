@@ -22,6 +22,7 @@ import type { Keypair } from "./keypair.ts";
 import { OverBudget, ReplyBudget, type ReplyClaim } from "./reply_budget.ts";
 import {
   bodyHash,
+  JsonLimitError,
   newSynapse,
   parseReplyJson,
   parseSynapseHeaders,
@@ -365,8 +366,17 @@ export class Dendrite {
   ): DendriteResult<F> {
     let json: unknown;
     try {
-      json = parseReplyJson(text);
-    } catch {
+      json = parseReplyJson(text, this.#maxResponseBytes);
+    } catch (error) {
+      // A limit names itself; an error status says more than a body that is not JSON (an HTML
+      // page, a redirect's empty body), and a refusal (403) stays one.
+      if (error instanceof JsonLimitError) {
+        return finish(422, `Failed to parse response: ${error.message}`, null);
+      }
+      if (response.status !== 200) {
+        const status = `${response.status} ${response.statusText}`.trim();
+        return finish(response.status, `HTTP ${status} (body is not JSON)`, null);
+      }
       return finish(422, "Failed to parse response: body is not JSON", null);
     }
     try {

@@ -18,7 +18,7 @@ import { inflateSync } from "node:zlib";
 import { Buffer } from "node:buffer";
 import { z } from "zod";
 import { MAX_RESPONSE_BYTES } from "./dendrite.ts";
-import { checkJsonDepth, type SynapseKind } from "./synapse.ts";
+import { checkJsonDepth, replyValues, type SynapseKind } from "./synapse.ts";
 import { deflateZlib } from "./zlib_deflate.ts";
 
 /** Decompressed payloads above this size are refused (a zlib bomb must not exhaust memory). */
@@ -223,13 +223,13 @@ export function encodeResponse(request: StateUpdateWire, response: unknown): Sta
 
 /**
  * The raw response object a miner returned (`{agent_id, instructions}`), or null when it sent
- * none. Throws when the response cannot be decompressed or inflates past `maxBytes`; validate the
- * result with the SDK.
+ * none. Throws when the response cannot be decompressed, inflates past `maxBytes` or holds more
+ * JSON values than a reply of that size may; validate the result with the SDK.
  */
 export function decodeResponse(wire: StateUpdateWire, maxBytes = MAX_RESPONSE_BYTES): unknown {
   if (wire.response === null) return null;
   const value = typeof wire.response === "string" && wire.compressed
-    ? decodeField(wire.response, "response", { bytes: maxBytes })
+    ? decodeField(wire.response, "response", { bytes: maxBytes, values: replyValues(maxBytes) })
     : wire.response;
   return value;
 }

@@ -230,10 +230,28 @@ interface RawJson {
 const MAX_JSON_DEPTH = 64;
 
 /**
- * Throws a SyntaxError when `text` nests arrays or objects deeper than `limit`. `JSON.parse` takes
- * any depth, and a 350 KB text of 134 M open brackets ran the process out of memory. One pass over
- * the text, skipping strings. With `values`, it also counts the arrays, objects and the elements
- * and members after a comma against `values.left`, and throws a RangeError once that runs out:
+ * Bytes of a reply's size limit per JSON value it may hold: the densest valid reply, a list of
+ * cancellations (`{"orderId":1,"volume":null},`, 3 values in 28 bytes), holds one per 9 bytes,
+ * while 60 MB of `{},` (40 M values) took the validator to 4.6 GB and 18 s of parsing.
+ */
+export const BYTES_PER_REPLY_VALUE = 8;
+
+/** The JSON values budget of a reply whose size limit is `maxBytes`. */
+export function replyValues(maxBytes: number): { left: number; limit: number } {
+  const limit = Math.max(1, Math.floor(maxBytes / BYTES_PER_REPLY_VALUE));
+  return { left: limit, limit };
+}
+
+/** Wire JSON past a limit of {@linkcode checkJsonDepth}: well formed, perhaps, but refused. */
+export class JsonLimitError extends RangeError {
+  override name = "JsonLimitError";
+}
+
+/**
+ * Throws a JsonLimitError when `text` nests arrays or objects deeper than `limit`. `JSON.parse`
+ * takes any depth, and a 350 KB text of 134 M open brackets ran the process out of memory. One
+ * pass over the text, skipping strings. With `values`, it also counts the arrays, objects and the
+ * elements and members after a comma against `values.left`, and throws once that runs out:
  * parsed, each costs far more memory than its bytes (a 256 MiB text of `{},` is 85 M objects).
  */
 export function checkJsonDepth(
@@ -253,7 +271,7 @@ export function checkJsonDepth(
         else if (d === 0x22) break;
       }
     } else if (c === 0x5b || c === 0x7b) {
-      if (++depth > limit) throw new SyntaxError(`JSON nested deeper than ${limit} levels`);
+      if (++depth > limit) throw new JsonLimitError(`JSON nested deeper than ${limit} levels`);
       counted++;
     } else if (c === 0x5d || c === 0x7d) {
       depth--;
@@ -264,17 +282,20 @@ export function checkJsonDepth(
   if (values === undefined) return;
   values.left -= counted;
   if (values.left < 0) {
-    throw new RangeError(`more than ${values.limit} JSON values (arrays, objects and elements)`);
+    throw new JsonLimitError(
+      `more than ${values.limit} JSON values (arrays, objects and elements)`,
+    );
   }
 }
 
 /**
  * Parses a reply body. No nonce is verified on a reply, so the terminals' nonces are taken as the
  * nearest double: the exact-nonce reviver costs more than linear time, and a 60 MB reply took
- * minutes with it. Throws on malformed or too deep text.
+ * minutes with it. Throws on malformed text, and a JsonLimitError on text too deep or holding more
+ * JSON values than a reply of at most `maxBytes` may ({@linkcode BYTES_PER_REPLY_VALUE}).
  */
-export function parseReplyJson(text: string): unknown {
-  checkJsonDepth(text);
+export function parseReplyJson(text: string, maxBytes = text.length): unknown {
+  checkJsonDepth(text, undefined, replyValues(maxBytes));
   const body = JSON.parse(text);
   for (const terminal of ["dendrite", "axon"]) {
     const info = typeof body === "object" && body !== null ? body[terminal] : undefined;

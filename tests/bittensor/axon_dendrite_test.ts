@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { deflateSync } from "node:zlib";
 import { z } from "zod";
 import { Axon } from "../../bittensor/axon.ts";
 import { Dendrite } from "../../bittensor/dendrite.ts";
+import { decodeResponse, type StateUpdateWire } from "../../bittensor/market_synapse.ts";
 import { cryptoReady, Keypair } from "../../bittensor/keypair.ts";
 import {
   bodyHash,
@@ -569,7 +572,10 @@ Deno.test("a reply nested too deep is refused alone; another axon's reply is rea
       10,
     );
     assert.equal(results[0].statusCode, 422);
-    assert.match(results[0].statusMessage, /not JSON/);
+    assert.equal(
+      results[0].statusMessage,
+      "Failed to parse response: JSON nested deeper than 64 levels",
+    );
     assert.equal(results[2].statusCode, 200, results[2].statusMessage);
     assert.equal(results[2].fields?.text, `TO ${port}`);
   } finally {
@@ -577,6 +583,65 @@ Deno.test("a reply nested too deep is refused alone; another axon's reply is rea
     await deep.shutdown();
     await wide.shutdown();
   }
+});
+
+Deno.test("a reply holding more JSON values than its size limit allows is refused unparsed; an error page keeps its status", async () => {
+  // 1 MiB of `{},` is 700 000 values: a limit of 4 MiB allows 524 288 (one per 8 bytes).
+  const bomb = `{"text":"x","count":0,"junk":[${"{},".repeat(350_000)}{}]}`;
+  // The same values spread out (one per 9 bytes, as the densest valid reply) pass.
+  const spread = `{"text":"x","count":0,"pad":[${"{}       ,".repeat(200_000)}{}]}`;
+  const servers = [
+    () => new Response(bomb),
+    () => new Response(spread),
+    () =>
+      new Response("<html>Forbidden</html>", {
+        status: 403,
+        headers: { "content-type": "text/html" },
+      }),
+    () => new Response("", { status: 302, headers: { location: "http://example.invalid/" } }),
+  ].map((handler) => Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, handler));
+  try {
+    const dendrite = new Dendrite(alice, { maxResponseBytes: 4 * 1024 * 1024 });
+    const results = await dendrite.query(
+      servers.map((server) => ({
+        ip: "127.0.0.1",
+        port: server.addr.port,
+        hotkey: bob.ss58Address,
+      })),
+      EchoSynapse,
+      () => ({ text: "x", count: 0 }),
+      10,
+    );
+    assert.equal(results[0].statusCode, 422);
+    assert.equal(
+      results[0].statusMessage,
+      "Failed to parse response: more than 524288 JSON values (arrays, objects and elements)",
+    );
+    assert.equal(results[1].statusCode, 200, results[1].statusMessage);
+    assert.equal(results[2].statusCode, 403);
+    assert.equal(results[2].statusMessage, "HTTP 403 Forbidden (body is not JSON)");
+    assert.equal(results[3].statusCode, 302);
+    assert.equal(results[3].statusMessage, "HTTP 302 Found (body is not JSON)");
+  } finally {
+    for (const server of servers) await server.shutdown();
+  }
+});
+
+Deno.test("a compressed response holding more JSON values than its size limit allows is refused", () => {
+  const wire = (json: string) =>
+    ({
+      response: Buffer.from(deflateSync(new TextEncoder().encode(json))).toString("base64"),
+      compressed: true,
+    }) as unknown as StateUpdateWire;
+  const junk = `{"agent_id":1,"instructions":[],"junk":[${"{},".repeat(400_000)}{}]}`;
+  assert.throws(
+    () => decodeResponse(wire(junk), 4 * 1024 * 1024),
+    /^Error: response: cannot decompress \(more than 524288 JSON values \(arrays, objects and elements\)\)$/,
+  );
+  assert.deepEqual(decodeResponse(wire('{"agent_id":1,"instructions":[]}'), 4 * 1024 * 1024), {
+    agent_id: 1,
+    instructions: [],
+  });
 });
 
 Deno.test("checkJsonDepth counts brackets outside strings only", () => {
