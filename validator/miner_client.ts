@@ -40,6 +40,9 @@ export interface CheckedResponse {
   accepted: Instruction[];
   /** Instructions dropped one by one. */
   dropped: number;
+  /** The first instruction the checks dropped and why (`instruction 20: more than 20 ...`), or
+   * null; cancels left empty by `foreignCancellations` are counted in `dropped` only. */
+  firstDrop: string | null;
   /** Cancellations left out of kept instructions: of orders the miner does not hold, or repeats. */
   foreignCancellations: number;
   /** Why the whole response was void, or null. */

@@ -694,6 +694,9 @@ export class Validator {
     return {
       accepted: own.instructions,
       dropped: result.rejected.length + own.droppedInstructions,
+      firstDrop: result.rejected.length === 0
+        ? null
+        : `instruction ${result.rejected[0].index}: ${result.rejected[0].reason}`,
       foreignCancellations: own.droppedCancellations,
       discarded: result.discarded,
     };
@@ -783,6 +786,16 @@ export class Validator {
       }
       if (result.dropped > 0) {
         deps.metrics?.instructions.inc({ result: "dropped" }, result.dropped);
+      }
+      if (result.firstDrop !== null) {
+        // Otherwise an operator sees only a metric, not why a miner's orders never arrive.
+        this.#logOnce(
+          reply.uid,
+          "drops",
+          "info",
+          `uid ${reply.uid}: ${result.dropped} of its instructions dropped, the first being ` +
+            result.firstDrop,
+        );
       }
       deps.metrics?.instructions.inc({ result: "accepted" }, result.accepted.length);
       const bounds = { maxDelay: scoringOptions.maxDelayNs, minDelay: scoringOptions.minDelayNs };

@@ -83,7 +83,13 @@ function emptyReply(request: MinerRequest): MinerReply {
     outcome: "ok",
     processTime: 0.1,
     message: "",
-    checked: { accepted: [], dropped: 0, foreignCancellations: 0, discarded: null },
+    checked: {
+      accepted: [],
+      dropped: 0,
+      firstDrop: null,
+      foreignCancellations: 0,
+      discarded: null,
+    },
   };
 }
 
@@ -111,6 +117,49 @@ Deno.test("the validator queries neither its own uid nor axons at 0.0.0.0 (netwo
       "each round queries the serving miner only",
     );
     assert.equal(validator.lastAnswered, 1);
+  } finally {
+    validator.close();
+    store.close();
+  }
+});
+
+Deno.test("instructions dropped one by one are logged with the first reason, once per uid", async () => {
+  const directory = new StaticNeuronDirectory([neuron(2, "5MinerServing", "127.0.0.1", 8093)]);
+  // 22 market orders on book 0 and one on a book the simulation lacks, every round.
+  const order = {
+    type: "PLACE_ORDER_MARKET",
+    agentId: 2,
+    bookId: 0,
+    direction: 0,
+    quantity: 1,
+    clientOrderId: null,
+  };
+  const instructions = [...Array(22).fill(order), { ...order, bookId: 7 }];
+  const client: MinerClient = {
+    query: (requests, _timeout, check) =>
+      Promise.resolve(requests.map((request) => ({
+        ...emptyReply(request),
+        checked: check(request.uid, { agent_id: request.uid, instructions }),
+      }))),
+  };
+  const lines: string[] = [];
+  const { validator, store } = makeValidator({
+    directory,
+    client,
+    log: (level, message) => void lines.push(`${level} ${message}`),
+  });
+  try {
+    await validator.start();
+    for (let i = 0; i < 3; i++) await validator.round();
+    const drops = lines.filter((l) => l.includes("of its instructions dropped"));
+    assert.deepEqual(drops, [
+      "info uid 2: 3 of its instructions dropped, the first being instruction 20: more than 20 " +
+      "instructions on book 0 (later drops of this uid are logged at debug level)",
+      "debug uid 2: 3 of its instructions dropped, the first being instruction 20: more than 20 " +
+      "instructions on book 0",
+      "debug uid 2: 3 of its instructions dropped, the first being instruction 20: more than 20 " +
+      "instructions on book 0",
+    ]);
   } finally {
     validator.close();
     store.close();
