@@ -299,6 +299,19 @@ function lockState(path: string): Deno.FsFile {
 }
 
 /** The size of the file at `path`, or -1 when there is none. */
+/** Opens `path` read-write so that SQLite rolls back its hot journal, as any writer would. */
+function rollBackJournal(path: string): void {
+  let db: DatabaseSync | undefined;
+  try {
+    db = new DatabaseSync(path);
+    db.prepare("SELECT count(*) FROM sqlite_master").get();
+  } catch (error) {
+    throw unreadable(error as Error, path);
+  } finally {
+    db?.close();
+  }
+}
+
 function fileSize(path: string): number {
   try {
     return statSync(path).size;
@@ -321,9 +334,10 @@ function signature(path: string): string {
 
 /**
  * Refuses, without writing to it, a file that is not a taos validator state or that fails SQLite's
- * integrity check (a damaged index would silently replay fewer instructions).
+ * integrity check (a damaged index would silently replay fewer instructions). `new` for a file
+ * without tables, which holds no state yet.
  */
-function checkStateFile(db: DatabaseSync, path: string): void {
+function checkStateFile(db: DatabaseSync, path: string): "new" | "state" {
   let applicationId: number;
   let layout: number;
   let tables: string[];
@@ -340,7 +354,11 @@ function checkStateFile(db: DatabaseSync, path: string): void {
   } catch (error) {
     throw unreadable(error as Error, path);
   }
-  if (applicationId === 0 && tables.length === 0) return;
+  // No tables: never saved (a file made by an earlier release that died setting it up is marked
+  // but has none).
+  if ((applicationId === 0 || applicationId === APPLICATION_ID) && tables.length === 0) {
+    return "new";
+  }
   const ours = applicationId === APPLICATION_ID ||
     (applicationId === 0 && tables.includes("snapshot") && tables.every((t) => TABLES.includes(t)));
   if (ours && layout > LAYOUT) {
@@ -383,6 +401,7 @@ function checkStateFile(db: DatabaseSync, path: string): void {
       `${path} is damaged (SQLite integrity check: ${problems.join("; ")})`,
     );
   }
+  return "state";
 }
 
 /** The key part of an inventory row's {@linkcode rowCrc}. */
@@ -537,6 +556,11 @@ export class ValidatorStore {
   static #openLocked(path: string): ValidatorStore {
     let checked: { saved: SavedState | null; signature: string } | null = null;
     if (path !== ":memory:") {
+      // Only a new file's setup writes a rollback journal (the state itself is kept in WAL mode).
+      // A validator killed in that setup leaves it hot: rolled back, the file is as it was before,
+      // empty, where the read-only check below could not read it at all (until this version such
+      // a file was refused, even with --neuron.reset). Nothing committed is in such a journal.
+      if (fileSize(path + "-journal") > 0) rollBackJournal(path);
       let size = -1;
       let stat;
       try {
@@ -561,14 +585,13 @@ export class ValidatorStore {
       if (size > 0 && size < 512) {
         throw new StateFileError("foreign", `${path} is not a SQLite database (${size} bytes)`);
       }
-      // A journal beside a missing or empty file is a state cut off, not a new one: the journal
-      // may hold all that was committed, and SQLite would discard it on opening the file. An
+      // A write-ahead log beside a missing or empty file is a state cut off, not a new one: the
+      // log may hold all that was committed, and SQLite would discard it on opening the file. An
       // empty one holds nothing (a refused file's check leaves one where there was none).
-      const journal = ["-wal", "-journal"].find((suffix) => fileSize(path + suffix) > 0);
-      if (size <= 0 && journal !== undefined) {
+      if (size <= 0 && fileSize(path + "-wal") > 0) {
         throw new StateFileError(
           "damaged",
-          `${path} is ${size < 0 ? "missing" : "empty"} but its ${journal} file is there: ` +
+          `${path} is ${size < 0 ? "missing" : "empty"} but its -wal file is there: ` +
             "the state was cut off",
         );
       }
@@ -586,7 +609,6 @@ export class ValidatorStore {
       } catch (error) {
         throw unreadable(error as Error, path);
       }
-      db.exec("PRAGMA journal_mode = WAL");
       db.exec("PRAGMA synchronous = FULL");
       // Marked only where not yet: a state refused after opening (another validator's) is left
       // byte for byte as it was.
@@ -594,6 +616,10 @@ export class ValidatorStore {
         const row = db.prepare(`PRAGMA ${pragma}`).get() as Record<string, number>;
         if (Number(row[pragma]) !== value) db.exec(`PRAGMA ${pragma} = ${value}`);
       };
+      // A new file's marks and tables in one transaction, before the switch to WAL: a validator
+      // killed within it leaves a file that is empty once rolled back, never one marked as a
+      // state but missing its tables (which was refused as damaged until this version).
+      db.exec("BEGIN IMMEDIATE");
       mark("application_id", APPLICATION_ID);
       db.exec(`CREATE TABLE IF NOT EXISTS snapshot (
         id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -621,6 +647,8 @@ export class ValidatorStore {
       );
       // A layout 1 file stays one until its first save adds the checksums.
       mark("user_version", hasCrc(db) ? LAYOUT : 1);
+      db.exec("COMMIT");
+      db.exec("PRAGMA journal_mode = WAL");
     } catch (error) {
       db.close();
       throw error;
@@ -645,7 +673,7 @@ export class ValidatorStore {
       throw unreadable(error as Error, path);
     }
     try {
-      checkStateFile(db, path);
+      if (checkStateFile(db, path) === "new") return { saved: null, signature: before };
       try {
         return { saved: new ValidatorStore(db, path).load(), signature: before };
       } catch (error) {
