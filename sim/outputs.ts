@@ -232,6 +232,10 @@ function replaceRunFiles(dir: string, books: number | undefined, given: Record<s
     }
   }
   if (books !== undefined) holdDescriptors(dir, runFilesOpen(books), books);
+  // The summary first: it marks a finished run, and a run cut off (or refused) part-way through
+  // the removals must not leave it over an incomplete set of that run's files.
+  const marker = (path: string) => basename(path) === "summary.json" ? 0 : 1;
+  stale.sort((a, b) => marker(a) - marker(b));
   for (const path of stale) {
     try {
       rmSync(path, { force: true });

@@ -452,3 +452,54 @@ Deno.test("--duration, --books and --seed take the file's place before it is che
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+const hasStrace = (() => {
+  try {
+    return new Deno.Command("strace", { args: ["-V"], stdout: "null" }).outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "a run killed while it clears an earlier run's files never leaves that run's summary",
+  ignore: !hasStrace,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const run = ["sim", "--config", "small", "--duration", "10s", "--quiet", "--out", dir];
+      const first = await taos(...run);
+      assert.equal(first.code, 0, first.stderr);
+      assert.ok(existsSync(join(dir, "summary.json")));
+      // Killed as it removes the earlier run's first file by name (balances.csv): until this
+      // version the summary went later, and a kill or a refused removal left it over a part of
+      // that run's files, looking finished.
+      const killed = await new Deno.Command("strace", {
+        args: [
+          "-f",
+          "-qq",
+          "-o",
+          "/dev/null",
+          "-P",
+          join(dir, "balances.csv"),
+          "-e",
+          "trace=unlink,unlinkat",
+          "-e",
+          "inject=unlink,unlinkat:signal=SIGKILL",
+          Deno.execPath(),
+          "run",
+          "-A",
+          main,
+          ...run,
+        ],
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      assert.notEqual(killed.code, 0);
+      assert.ok(existsSync(join(dir, "balances.csv")), "killed before removing balances.csv");
+      assert.ok(!existsSync(join(dir, "summary.json")), "the earlier run's summary is left");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
