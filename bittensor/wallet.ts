@@ -265,6 +265,11 @@ export class Wallet {
   /** Writes a coldkey (encrypted when `password` is given) and its public file. */
   async writeColdkey(key: Keypair, password?: string): Promise<void> {
     await writeKeyfile(this.coldkeyPath, keypairToKeyfileJson(key), { password });
+    await this.writeColdkeypub(key);
+  }
+
+  /** Writes the coldkey's public file alone (`coldkeypub.txt`, what shows its address). */
+  async writeColdkeypub(key: Keypair): Promise<void> {
     await writeKeyfile(this.coldkeypubPath, keypairToKeyfileJson(key, true));
   }
 

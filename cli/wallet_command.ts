@@ -144,6 +144,29 @@ function storage(path: string): string {
 }
 
 /** True for an error from the file system (it carries an errno code such as ENOENT). */
+/**
+ * The kept coldkey's file to name. A create cut off between the coldkey and its public file
+ * (written in that order) left a coldkey whose address nothing shows: its `coldkeypub.txt` is
+ * written again from it, an encrypted one once its password is given (a warning says why not
+ * otherwise; the coldkey is kept either way).
+ */
+async function keepColdkey(wallet: Wallet): Promise<string> {
+  if (existsSync(wallet.coldkeypubPath) || !existsSync(wallet.coldkeyPath)) {
+    return wallet.coldkeypubPath;
+  }
+  try {
+    await wallet.writeColdkeypub(await wallet.coldkey());
+    return `${wallet.coldkeyPath} (its missing coldkeypub.txt written again)`;
+  } catch (error) {
+    if (!(error instanceof KeyfileError)) throw error;
+    console.error(
+      `warning: ${wallet.coldkeyPath} has no coldkeypub.txt, which could not be written again ` +
+        `(${error.message}); run this again with its password to restore it`,
+    );
+    return wallet.coldkeyPath;
+  }
+}
+
 function isSystemError(error: unknown): error is Error {
   return error instanceof Error && typeof (error as { code?: unknown }).code === "string";
 }
@@ -322,7 +345,8 @@ export const command: Command = {
           }
         }
         if (coldkey === null) {
-          if (!values.json) console.log(`coldkey kept  ${wallet.coldkeypubPath}`);
+          const kept = await keepColdkey(wallet);
+          if (!values.json) console.log(`coldkey kept  ${kept}`);
         } else {
           await wallet.writeColdkey(coldkey, password);
           if (!values.json) console.log(`coldkey ${coldkey.ss58Address}  ${wallet.coldkeyPath}`);

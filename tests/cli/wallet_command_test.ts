@@ -192,6 +192,59 @@ Deno.test("taos wallet show and list agree on a missing coldkeypub.txt and say w
   rmSync(root, { recursive: true, force: true });
 });
 
+Deno.test("taos wallet create writes a kept coldkey's missing coldkeypub.txt again, an encrypted one's with its password", async () => {
+  // What a create cut off between the coldkey and its public file leaves.
+  const root = await aliceAndBob("taos-wallet-repub-");
+  rmSync(join(root, "w", "coldkeypub.txt"));
+  const again = await wallet("create", "-p", root, "-w", "w", "--wallet.hotkey", "h2");
+  assert.equal(again.code, 0, again.stderr);
+  // Until this version it named the missing file as kept, and nothing restored it.
+  assert.match(
+    again.stdout,
+    /^coldkey kept {2}.*\/w\/coldkey \(its missing coldkeypub\.txt written again\)$/m,
+  );
+  const shown = JSON.parse((await wallet("show", "-p", root, "-w", "w", "--json")).stdout);
+  assert.equal(shown.coldkey, ALICE);
+
+  // An encrypted coldkey: without its password the coldkey is kept and a warning says why.
+  const sealedRoot = testTempDir("taos-wallet-repub-sealed-");
+  const env = { TAOS_WALLET_PASSWORD: "correct horse battery staple" };
+  const made = await taosWallet(
+    [
+      "create",
+      "-p",
+      sealedRoot,
+      "-w",
+      "w",
+      "--coldkey-uri",
+      "//Alice",
+      "--hotkey-uri",
+      "//Bob",
+      "--encrypt",
+    ],
+    { cwd: repoRoot, env },
+  );
+  assert.equal(made.code, 0, made.stderr);
+  rmSync(join(sealedRoot, "w", "coldkeypub.txt"));
+  const blind = await wallet("create", "-p", sealedRoot, "-w", "w", "--wallet.hotkey", "h2");
+  assert.equal(blind.code, 0, blind.stderr);
+  assert.match(
+    blind.stderr,
+    /warning: .*\/w\/coldkey has no coldkeypub\.txt, which could not be written again/,
+  );
+  assert.equal(existsSync(join(sealedRoot, "w", "coldkeypub.txt")), false);
+  const told = await taosWallet(
+    ["create", "-p", sealedRoot, "-w", "w", "--wallet.hotkey", "h3"],
+    { cwd: repoRoot, env },
+  );
+  assert.equal(told.code, 0, told.stderr);
+  assert.match(told.stdout, /its missing coldkeypub\.txt written again/);
+  const sealedShown = JSON.parse(
+    (await wallet("show", "-p", sealedRoot, "-w", "w", "--json")).stdout,
+  );
+  assert.equal(sealedShown.coldkey, ALICE);
+});
+
 Deno.test("taos wallet takes btwallet's BT_WALLET_NAME and BT_WALLET_HOTKEY when no flag names them", async () => {
   const root = testTempDir("taos-wallet-env-");
   const env = { BT_WALLET_NAME: "envwallet", BT_WALLET_HOTKEY: "envhot" };
