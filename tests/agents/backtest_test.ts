@@ -795,25 +795,37 @@ Deno.test("Ctrl-C while the agent loads ends the backtest at once with exit code
   assert.match(new TextDecoder().decode(output.stderr), /interrupted while the agent was loading/);
 });
 
-Deno.test("a named agent's instructions on books the validator lacks count as dropped, though never sent", async () => {
+/**
+ * Backtests agent `name` loaded from its own file, as a user's agent is, whose `onUpdate` body is
+ * `body` (it may use the kit's `marketOrder` and `this.uid`): 20 s of the small preset, no delay.
+ */
+async function backtestFileAgent(name: string, body: string) {
   const kit = new URL("../../agents/sdk/instructions.ts", import.meta.url).href;
   const dir = agentDir(
-    "Book99",
+    name,
     `import { marketOrder } from ${JSON.stringify(kit)};
-    export class Book99 {
+    export class ${name} {
       constructor(readonly uid: number) {}
-      onUpdate() { return [marketOrder(this.uid, 99, 0, 1), marketOrder(this.uid, 0, 0, 1)]; }
+      onUpdate() { ${body} }
     }\n`,
   );
   const warnings: string[] = [];
   const report = await backtest({
-    agent: "Book99",
+    agent: name,
     agentPath: dir,
     config: smallPreset(),
     duration: 20e9,
     delay: "none",
     onWarning: (message) => void warnings.push(message),
   });
+  return { report, warnings };
+}
+
+Deno.test("a named agent's instructions on books the validator lacks count as dropped, though never sent", async () => {
+  const { report, warnings } = await backtestFileAgent(
+    "Book99",
+    "return [marketOrder(this.uid, 99, 0, 1), marketOrder(this.uid, 0, 0, 1)];",
+  );
   const { instructions, firstRejection } = report.agents[0];
   assert.equal(instructions.accepted, report.publishes);
   assert.equal(instructions.rejected, report.publishes);
@@ -823,27 +835,11 @@ Deno.test("a named agent's instructions on books the validator lacks count as dr
 });
 
 Deno.test("a named agent's first dropped instruction is the reply's first; a field validators ignore is named once", async () => {
-  const kit = new URL("../../agents/sdk/instructions.ts", import.meta.url).href;
-  const dir = agentDir(
+  const { report, warnings } = await backtestFileAgent(
     "LateBook",
-    `import { marketOrder } from ${JSON.stringify(kit)};
-    export class LateBook {
-      constructor(readonly uid: number) {}
-      onUpdate() {
-        const many = Array.from({ length: 21 }, () => marketOrder(this.uid, 0, 0, 1));
-        return [{ ...many[0], leverage: 2 }, ...many.slice(1), marketOrder(this.uid, 99, 0, 1)];
-      }
-    }\n`,
+    `const many = Array.from({ length: 21 }, () => marketOrder(this.uid, 0, 0, 1));
+    return [{ ...many[0], leverage: 2 }, ...many.slice(1), marketOrder(this.uid, 99, 0, 1)];`,
   );
-  const warnings: string[] = [];
-  const report = await backtest({
-    agent: "LateBook",
-    agentPath: dir,
-    config: smallPreset(),
-    duration: 20e9,
-    delay: "none",
-    onWarning: (message) => void warnings.push(message),
-  });
   const { instructions, firstRejection } = report.agents[0];
   assert.deepEqual(instructions.rejectedBy, {
     instructionsPerBook: report.publishes,

@@ -3,17 +3,10 @@
  * current, and the directory after it. Checked by tracing a real save's system calls.
  */
 import assert from "node:assert/strict";
+import { hasStrace } from "../strace.ts";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-
-const hasStrace = (() => {
-  try {
-    return new Deno.Command("strace", { args: ["-V"], stdout: "null" }).outputSync().success;
-  } catch {
-    return false;
-  }
-})();
 
 Deno.test({
   name: "saving pending commits flushes the file before its rename and the directory after",

@@ -178,56 +178,46 @@ Deno.test("an overrunning agent is cut off with an empty response; a blocking on
   }
 });
 
-Deno.test("the miner warns once of instructions validators will drop from its agent's replies", async () => {
+/** The fixture miner's replies to two identical updates, and the warnings it logged meanwhile. */
+async function twoReplies(params: string) {
   const warnings: string[] = [];
-  const miner = await startFixtureMiner("copies=25", {
+  const miner = await startFixtureMiner(params, {
     log: (level, message) => level === "warning" && warnings.push(message),
   });
   try {
     const dendrite = new Dendrite(alice);
     const target = { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address };
     const wire = encodeStateUpdate(stateForMiner(marketState(), 1));
+    const replies: { instructions: Record<string, unknown>[] }[] = [];
     for (let i = 0; i < 2; i++) {
       const result = await dendrite.call(target, MarketSimulationStateUpdate, wire, 2);
       assert.equal(result.statusCode, 200);
-      assert.equal(
-        (decodeResponse(result.fields!) as { instructions: unknown[] }).instructions.length,
-        25,
-      );
+      replies.push(decodeResponse(result.fields!) as { instructions: Record<string, unknown>[] });
     }
-    assert.deepEqual(warnings, [
-      "validators will drop 5 of the agent's 25 instructions, the first being instruction 20: " +
-      "more than 20 instructions on book 0 (said once)",
-    ]);
+    return { replies, warnings };
   } finally {
     await miner.stop();
   }
+}
+
+Deno.test("the miner warns once of instructions validators will drop from its agent's replies", async () => {
+  const { replies, warnings } = await twoReplies("copies=25");
+  for (const reply of replies) assert.equal(reply.instructions.length, 25);
+  assert.deepEqual(warnings, [
+    "validators will drop 5 of the agent's 25 instructions, the first being instruction 20: " +
+    "more than 20 instructions on book 0 (said once)",
+  ]);
 });
 
 Deno.test("the miner warns once of a field validators ignore in its agent's replies", async () => {
-  const warnings: string[] = [];
-  const miner = await startFixtureMiner("leverage=true", {
-    log: (level, message) => level === "warning" && warnings.push(message),
-  });
-  try {
-    const dendrite = new Dendrite(alice);
-    const target = { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address };
-    const wire = encodeStateUpdate(stateForMiner(marketState(), 1));
-    for (let i = 0; i < 2; i++) {
-      const result = await dendrite.call(target, MarketSimulationStateUpdate, wire, 2);
-      assert.equal(result.statusCode, 200);
-      // Sent as the agent wrote it: the validator strips the field, as the reference's does.
-      const sent = decodeResponse(result.fields!) as { instructions: { leverage?: number }[] };
-      assert.equal(sent.instructions[0].leverage, 2);
-    }
-    assert.deepEqual(warnings, [
-      "agent reply: instruction 0 (PLACE_ORDER_LIMIT) carries 'leverage', which validators " +
-      "ignore: the subnet's protocol has no leverage, so a miner's orders are cash orders " +
-      "(said once)",
-    ]);
-  } finally {
-    await miner.stop();
-  }
+  const { replies, warnings } = await twoReplies("leverage=true");
+  // Sent as the agent wrote it: the validator strips the field, as the reference's does.
+  for (const reply of replies) assert.equal(reply.instructions[0].leverage, 2);
+  assert.deepEqual(warnings, [
+    "agent reply: instruction 0 (PLACE_ORDER_LIMIT) carries 'leverage', which validators " +
+    "ignore: the subnet's protocol has no leverage, so a miner's orders are cash orders " +
+    "(said once)",
+  ]);
 });
 
 Deno.test("instructions for a book the simulation does not have are not sent (a reference validator fails its step on them)", async () => {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { hasStrace } from "../strace.ts";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -452,14 +453,6 @@ Deno.test("--duration, --books and --seed take the file's place before it is che
     await Deno.remove(dir, { recursive: true });
   }
 });
-
-const hasStrace = (() => {
-  try {
-    return new Deno.Command("strace", { args: ["-V"], stdout: "null" }).outputSync().success;
-  } catch {
-    return false;
-  }
-})();
 
 Deno.test({
   name: "a run killed while it clears an earlier run's files never leaves that run's summary",

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { hasStrace } from "../strace.ts";
 import {
   existsSync,
   mkdirSync,
@@ -724,14 +725,6 @@ Deno.test("store: a layout 1 state (no checksums) is read, and gains them at its
     edit.close();
     assert.throws(() => ValidatorStore.open(path), StateFileError);
   }));
-
-const hasStrace = (() => {
-  try {
-    return new Deno.Command("strace", { args: ["-V"], stdout: "null" }).outputSync().success;
-  } catch {
-    return false;
-  }
-})();
 
 Deno.test({
   name: "a validator killed at any fsync of a new state file's setup restarts on it, as new",
