@@ -395,7 +395,9 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
         if (checked.discarded !== null) lose(uid, `reply discarded: ${checked.discarded}`);
         else if (rejected.length > 0) drop(uid, rejected[0]);
         if (!ignoredWarned[uid] && checked.discarded === null) {
-          const ignored = ignoredField(outcome.response);
+          // A named agent's worker judged the reply as the agent wrote it, before leaving out
+          // instructions on books the simulation lacks: its numbering is the agent's.
+          const ignored = outcome.ignored ?? ignoredField(outcome.response);
           if (ignored !== null) {
             ignoredWarned[uid] = true;
             options.onWarning?.(`uid ${uid}: ${ignored} (said once)`);

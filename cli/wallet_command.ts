@@ -143,7 +143,6 @@ function storage(path: string): string {
   }
 }
 
-/** True for an error from the file system (it carries an errno code such as ENOENT). */
 /**
  * The kept coldkey's file to name. A create cut off between the coldkey and its public file
  * (written in that order) left a coldkey whose address nothing shows: its `coldkeypub.txt` is
@@ -161,12 +160,14 @@ async function keepColdkey(wallet: Wallet): Promise<string> {
     if (!(error instanceof KeyfileError)) throw error;
     console.error(
       `warning: ${wallet.coldkeyPath} has no coldkeypub.txt, which could not be written again ` +
-        `(${error.message}); run this again with its password to restore it`,
+        `(${error.message}); run this again with its password (TAOS_WALLET_PASSWORD, or on a ` +
+        "terminal) to restore it",
     );
     return wallet.coldkeyPath;
   }
 }
 
+/** True for an error from the file system (it carries an errno code such as ENOENT). */
 function isSystemError(error: unknown): error is Error {
   return error instanceof Error && typeof (error as { code?: unknown }).code === "string";
 }
@@ -297,7 +298,10 @@ export const command: Command = {
       }
       // A coldkey replaced on its own keeps the wallet's hotkey, as btcli's `new_coldkey` does.
       const hasHotkey = existsSync(wallet.hotkeyPath) || existsSync(wallet.hotkeypubPath);
-      const keepHotkey = hasHotkey && replaceColdkey && !values.overwrite &&
+      // So does a rerun that finds its kept coldkey without coldkeypub.txt (a create cut off
+      // between the two): it writes that file again and leaves the hotkey be.
+      const repairsColdkey = hasColdkey && !replaceColdkey && !existsSync(wallet.coldkeypubPath);
+      const keepHotkey = hasHotkey && (replaceColdkey || repairsColdkey) && !values.overwrite &&
         values["hotkey-uri"] === undefined;
       if (hasHotkey && !keepHotkey && !values.overwrite) {
         const path = existsSync(wallet.hotkeyPath) ? wallet.hotkeyPath : wallet.hotkeypubPath;
@@ -310,7 +314,9 @@ export const command: Command = {
       // Checked before anything is written, so that a hotkey that cannot be written does not
       // leave a new coldkey behind.
       const targets = [
-        ...(coldkey === null ? [] : [wallet.coldkeyPath, wallet.coldkeypubPath]),
+        ...(coldkey === null
+          ? (repairsColdkey ? [wallet.coldkeypubPath] : [])
+          : [wallet.coldkeyPath, wallet.coldkeypubPath]),
         ...(hotkey === null ? [] : [wallet.hotkeyPath, wallet.hotkeypubPath]),
       ];
       for (const path of targets) {

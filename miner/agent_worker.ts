@@ -19,6 +19,7 @@ import { agentFile, loadAgent } from "../agents/sdk/loader.ts";
 import { parseStateUpdate } from "../agents/sdk/state.ts";
 import { MAX_RESPONSE_BYTES } from "../bittensor/dendrite.ts";
 import { compressJsonText, decodeStateUpdate } from "../bittensor/market_synapse.ts";
+import { checkJsonDepth, replyValues } from "../bittensor/synapse.ts";
 import { describeThrown as describe } from "../agents/sdk/thrown.ts";
 import { watchBuiltins } from "./builtins_guard.ts";
 import { watchMemory } from "./memory_guard.ts";
@@ -158,6 +159,11 @@ port.on("message", async (message: HostMessage) => {
         `invalid agent response: ${mib(json.length)} MiB as JSON, more than a validator reads ` +
           `(${mib(MAX_RESPONSE_BYTES)} MiB)`,
       );
+    }
+    try {
+      checkJsonDepth(json, undefined, replyValues(MAX_RESPONSE_BYTES));
+    } catch (error) {
+      throw new Error(`invalid agent response: ${describe(error)}, more than a validator reads`);
     }
     reply = { kind: "step", id: message.id, response: sent, seconds: 0 };
     // Compressed here, like the update was decoded here: a large reply (an instruction carrying

@@ -379,14 +379,15 @@ class Importer {
     if (logging) {
       this.checkAttributes(logging, ["startDate"]);
       this.checkChildren(logging, [], ["L2", "L3", "FeeLog"]);
-      // The reference logs the depth its L2 element names; ours is a flag, 5 by default as in the
-      // production file, so only another depth is worth a word.
+      // The reference logs the depth its L2 element names (21 without one); ours is a flag, 5 by
+      // default as in the production file, so only another depth is worth a word.
       for (const l2 of logging.children.filter((c) => c.name === "L2")) {
         const depth = l2.attributes.depth;
-        if (depth !== undefined && depth.trim() !== "5") {
+        if (depth === undefined || Number(depth) !== 5) {
+          const given = depth === undefined ? "no depth (the reference's 21)" : `depth="${depth}"`;
           this.warn(
             l2,
-            `depth="${depth}" not read: l2-<book>.csv holds --depth levels per side (default 5)`,
+            `${given} not read: l2-<book>.csv holds --depth levels per side (default 5)`,
           );
         }
       }

@@ -23,12 +23,14 @@ import {
   accessSync,
   closeSync,
   constants,
+  copyFileSync,
   existsSync,
   mkdirSync,
   openSync,
   renameSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from "node:fs";
 import { dirname } from "node:path";
 import { crc32, deflateSync, inflateSync } from "node:zlib";
@@ -298,20 +300,55 @@ function lockState(path: string): Deno.FsFile {
   return file;
 }
 
-/** The size of the file at `path`, or -1 when there is none. */
-/** Opens `path` read-write so that SQLite rolls back its hot journal, as any writer would. */
-function rollBackJournal(path: string): void {
-  let db: DatabaseSync | undefined;
+/**
+ * Clears the rollback journal of a validator killed while it set up a new state file (only that
+ * setup writes one: the state itself is kept in WAL mode). The file and its journal are rolled back
+ * in a copy first, and only when the copy then holds nothing (no tables and at most its first
+ * page, or a taos state's empty tables), so that the journal was such a setup's, does the copy
+ * replace the file and the journal go. Anything else (another program's database, a state beside
+ * its `-wal`) is left exactly as it was for the checks that follow.
+ */
+function clearSetupJournal(path: string): void {
+  if (fileSize(path + "-journal") <= 0 || fileSize(path + "-wal") > 0) return;
+  const copy = `${path}-setup-${crypto.randomUUID()}`;
   try {
-    db = new DatabaseSync(path);
-    db.prepare("SELECT count(*) FROM sqlite_master").get();
+    if (fileSize(path) >= 0) copyFileSync(path, copy);
+    else writeFileSync(copy, new Uint8Array(0));
+    copyFileSync(path + "-journal", copy + "-journal");
+    let db: DatabaseSync | undefined;
+    let empty: boolean;
+    try {
+      db = new DatabaseSync(copy);
+      const count = (sql: string) => Number(Object.values(db!.prepare(sql).get()!)[0]);
+      const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .all() as { name: string }[]).map((row) => row.name);
+      // Killed before its tables were made, or after (switching to WAL) with nothing in them.
+      empty = tables.length === 0
+        ? count("PRAGMA page_count") <= 1
+        : count("PRAGMA application_id") === APPLICATION_ID &&
+          tables.every((t) => TABLES.includes(t) && count(`SELECT count(*) FROM ${t}`) === 0);
+    } catch {
+      return; // not a database the journal rolls back: for the checks to name
+    } finally {
+      db?.close();
+    }
+    if (!empty) return;
+    renameSync(copy, path);
+    // Stale now; rolled back again, it would only write the same first page.
+    rmSync(path + "-journal", { force: true });
   } catch (error) {
-    throw unreadable(error as Error, path);
+    throw new StateFileError(
+      "unavailable",
+      `${path} cannot be read: ${(error as Error).message} (check the free space, permissions ` +
+        "and health of its disk; the file is left as it is)",
+    );
   } finally {
-    db?.close();
+    rmSync(copy, { force: true });
+    rmSync(copy + "-journal", { force: true });
   }
 }
 
+/** The size of the file at `path`, or -1 when there is none. */
 function fileSize(path: string): number {
   try {
     return statSync(path).size;
@@ -356,7 +393,10 @@ function checkStateFile(db: DatabaseSync, path: string): "new" | "state" {
   }
   // No tables: never saved (a file made by an earlier release that died setting it up is marked
   // but has none).
-  if ((applicationId === 0 || applicationId === APPLICATION_ID) && tables.length === 0) {
+  if (
+    (applicationId === 0 || applicationId === APPLICATION_ID) && tables.length === 0 &&
+    pageCount(db, path) <= 1
+  ) {
     return "new";
   }
   const ours = applicationId === APPLICATION_ID ||
@@ -402,6 +442,14 @@ function checkStateFile(db: DatabaseSync, path: string): "new" | "state" {
     );
   }
   return "state";
+}
+
+function pageCount(db: DatabaseSync, path: string): number {
+  try {
+    return Number((db.prepare("PRAGMA page_count").get() as { page_count: number }).page_count);
+  } catch (error) {
+    throw unreadable(error as Error, path);
+  }
 }
 
 /** The key part of an inventory row's {@linkcode rowCrc}. */
@@ -556,11 +604,9 @@ export class ValidatorStore {
   static #openLocked(path: string): ValidatorStore {
     let checked: { saved: SavedState | null; signature: string } | null = null;
     if (path !== ":memory:") {
-      // Only a new file's setup writes a rollback journal (the state itself is kept in WAL mode).
-      // A validator killed in that setup leaves it hot: rolled back, the file is as it was before,
-      // empty, where the read-only check below could not read it at all (until this version such
-      // a file was refused, even with --neuron.reset). Nothing committed is in such a journal.
-      if (fileSize(path + "-journal") > 0) rollBackJournal(path);
+      // Where the read-only check below could not read it at all (until this version a file
+      // left so was refused, even with --neuron.reset, though nothing was saved in it).
+      clearSetupJournal(path);
       let size = -1;
       let stat;
       try {

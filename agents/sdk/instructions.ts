@@ -130,7 +130,7 @@ export type MarketOrder = z.infer<typeof marketOrderSchema>;
 export type CancelOrders = z.infer<typeof cancelOrdersSchema>;
 
 /** The fields each instruction type has; validators strip any other, as the reference's models. */
-const knownFields: Record<string, ReadonlySet<string>> = Object.fromEntries(
+const knownFields: ReadonlyMap<string, ReadonlySet<string>> = new Map(
   [limitOrderSchema, marketOrderSchema, cancelOrdersSchema, resetAgentSchema].map((schema) => [
     schema.shape.type.value,
     new Set(Object.keys(schema.shape)),
@@ -151,7 +151,7 @@ export function ignoredField(raw: unknown): string | null {
   for (const [index, item] of items.entries()) {
     if (typeof item !== "object" || item === null) continue;
     const type = (item as { type?: unknown }).type;
-    const known = typeof type === "string" ? knownFields[type] : undefined;
+    const known = typeof type === "string" ? knownFields.get(type) : undefined;
     if (known === undefined) continue;
     const field = Object.keys(item).find((key) => !known.has(key));
     if (field === undefined) continue;

@@ -854,6 +854,16 @@ Deno.test("a named agent's first dropped instruction is the reply's first; a fie
     "subnet's protocol has no leverage, so a miner's orders are cash orders (said once)",
   ]);
   assert.match(formatBacktestReport(report), /backtest: 1 copy, 2 books,/);
+  // Numbered in the reply as the agent wrote it, also when the worker left out an instruction on
+  // a book the simulation lacks before it.
+  const early = await backtestFileAgent(
+    "EarlyBook",
+    "return [marketOrder(this.uid, 99, 0, 1), { ...marketOrder(this.uid, 0, 0, 1), leverage: 2 }];",
+  );
+  assert.match(
+    early.warnings.join("\n"),
+    /instruction 1 \(PLACE_ORDER_MARKET\) carries 'leverage'/,
+  );
 });
 
 Deno.test("the report draws a day of 64 copies: a point set per pixel column, spikes kept", async () => {

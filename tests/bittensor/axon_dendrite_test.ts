@@ -588,8 +588,10 @@ Deno.test("a reply nested too deep is refused alone; another axon's reply is rea
 Deno.test("a reply holding more JSON values than its size limit allows is refused unparsed; an error page keeps its status", async () => {
   // 1 MiB of `{},` is 700 000 values: a limit of 4 MiB allows 524 288 (one per 8 bytes).
   const bomb = `{"text":"x","count":0,"junk":[${"{},".repeat(350_000)}{}]}`;
-  // The same values spread out (one per 9 bytes, as the densest valid reply) pass.
-  const spread = `{"text":"x","count":0,"pad":[${"{}       ,".repeat(200_000)}{}]}`;
+  // Nearly as many values as the limit allows, as dense as a valid list of cancellations (one per
+  // 8.3 bytes): 3.8 MB holding 450 000.
+  const cancellation = '{"orderId":1,"volume":1},';
+  const spread = `{"text":"x","count":0,"pad":[${cancellation.repeat(150_000)}{}]}`;
   const servers = [
     () => new Response(bomb),
     () => new Response(spread),

@@ -233,12 +233,14 @@ Deno.test("taos wallet create writes a kept coldkey's missing coldkeypub.txt aga
     /warning: .*\/w\/coldkey has no coldkeypub\.txt, which could not be written again/,
   );
   assert.equal(existsSync(join(sealedRoot, "w", "coldkeypub.txt")), false);
+  // Run again as the warning says: the hotkey it made is kept, not refused as existing.
   const told = await taosWallet(
-    ["create", "-p", sealedRoot, "-w", "w", "--wallet.hotkey", "h3"],
+    ["create", "-p", sealedRoot, "-w", "w", "--wallet.hotkey", "h2"],
     { cwd: repoRoot, env },
   );
   assert.equal(told.code, 0, told.stderr);
   assert.match(told.stdout, /its missing coldkeypub\.txt written again/);
+  assert.match(told.stdout, /^hotkey kept /m);
   const sealedShown = JSON.parse(
     (await wallet("show", "-p", sealedRoot, "-w", "w", "--json")).stdout,
   );

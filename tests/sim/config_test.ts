@@ -138,6 +138,13 @@ Deno.test("an XML L2 depth other than the flag's default is reported as not read
     importXmlConfig(deeper, 1).warnings.join("\n"),
     /<L2>: depth="10" not read: l2-<book>\.csv holds --depth levels per side \(default 5\)/,
   );
+  const bare = text.replace('<L2 depth="5"/>', "<L2/>");
+  assert.match(
+    importXmlConfig(bare, 1).warnings.join("\n"),
+    /<L2>: no depth \(the reference's 21\) not read/,
+  );
+  const same = text.replace('<L2 depth="5"/>', '<L2 depth="5.0"/>');
+  assert.doesNotMatch(importXmlConfig(same, 1).warnings.join("\n"), /depth/);
 });
 
 Deno.test("the XML importer takes every ALGO volume distribution of the reference", () => {

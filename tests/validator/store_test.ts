@@ -4,8 +4,10 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   renameSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
@@ -768,4 +770,82 @@ Deno.test({
       rmSync(dir, { recursive: true, force: true });
     }
   },
+});
+
+/** Leaves `path` as a process killed inside a large transaction leaves it: a hot `-journal`. */
+async function killedMidTransaction(path: string, setUp: string): Promise<void> {
+  const script = `import { DatabaseSync } from "node:sqlite";
+    const db = new DatabaseSync(${JSON.stringify(path)});
+    ${setUp}
+    db.exec("PRAGMA cache_size = 2; BEGIN");
+    const insert = db.prepare("INSERT INTO notes VALUES (?)");
+    for (let i = 0; i < 2000; i++) insert.run("x".repeat(200));
+    console.log("ready");
+    setInterval(() => {}, 1000); // alive until killed (a bare pending promise would let it exit)`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let said = "";
+  while (!said.includes("ready")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    said += value;
+  }
+  if (said.includes("ready")) child.kill("SIGKILL");
+  const { stderr } = await child.output().catch(() => ({ stderr: new Uint8Array() }));
+  assert.ok(said.includes("ready"), new TextDecoder().decode(stderr));
+  assert.ok(statSync(`${path}-journal`).size > 0, "a hot journal");
+}
+
+Deno.test("another program's database with a hot journal is refused and left exactly as it was", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-store-hot-"));
+  try {
+    const path = join(dir, "notes.db");
+    await killedMidTransaction(
+      path,
+      `db.exec("CREATE TABLE notes (t TEXT)");
+      for (let i = 0; i < 50; i++) db.prepare("INSERT INTO notes VALUES (?)").run("y".repeat(200));`,
+    );
+    const before = [path, `${path}-journal`].map((p) => readFileSync(p));
+    assert.throws(() => ValidatorStore.open(path), StateFileError);
+    // Until this version the journal was rolled back into the file (and deleted) first.
+    assert.deepEqual([path, `${path}-journal`].map((p) => readFileSync(p)), before);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("a missing state beside a -wal and a -journal is refused as cut off, the -wal kept", () => {
+  inStateDir((dir) => {
+    const path = join(dir, "state.db");
+    const store = ValidatorStore.open(path);
+    store.close();
+    // A committed write held in the -wal only, as a crash leaves it.
+    const db = new DatabaseSync(path);
+    db.exec("PRAGMA wal_autocheckpoint = 0");
+    db.exec("CREATE TABLE extra (x)");
+    const wal = readFileSync(`${path}-wal`);
+    db.close();
+    rmSync(path);
+    writeFileSync(`${path}-wal`, wal);
+    writeFileSync(`${path}-journal`, new Uint8Array(512).fill(7));
+    assert.throws(() => ValidatorStore.open(path), /is missing but its -wal file is there/);
+    assert.deepEqual(readFileSync(`${path}-wal`), wal);
+  });
+});
+
+Deno.test("a state whose first page lost its table list is refused as damaged, not taken as new", () => {
+  inStateDir((dir) => {
+    const path = join(dir, "state.db");
+    saveOnce(path, snapshot(4, scorerAfter(4)), [injection(1), injection(2)]);
+    const bytes = readFileSync(path);
+    // The schema's cell count (page 1, after the 100-byte file header) set to 0.
+    bytes.writeUInt16BE(0, 103);
+    writeFileSync(path, bytes);
+    assert.throws(() => ValidatorStore.open(path), StateFileError);
+    assert.deepEqual(readFileSync(path), bytes);
+  });
 });
