@@ -144,15 +144,12 @@ function storage(path: string): string {
 }
 
 /**
- * The kept coldkey's file to name. A create cut off between the coldkey and its public file
- * (written in that order) left a coldkey whose address nothing shows: its `coldkeypub.txt` is
- * written again from it, an encrypted one once its password is given (a warning says why not
- * otherwise; the coldkey is kept either way).
+ * Writes a kept coldkey's missing `coldkeypub.txt` again from it and returns the coldkey's file to
+ * name: a create cut off between the coldkey and its public file (written in that order) left a
+ * coldkey whose address nothing shows. An encrypted one needs its password (a warning says why
+ * not otherwise; the coldkey is kept either way).
  */
-async function keepColdkey(wallet: Wallet): Promise<string> {
-  if (existsSync(wallet.coldkeypubPath) || !existsSync(wallet.coldkeyPath)) {
-    return wallet.coldkeypubPath;
-  }
+async function restoreColdkeypub(wallet: Wallet): Promise<string> {
   try {
     await wallet.writeColdkeypub(await wallet.coldkey());
     return `${wallet.coldkeyPath} (its missing coldkeypub.txt written again)`;
@@ -351,7 +348,7 @@ export const command: Command = {
           }
         }
         if (coldkey === null) {
-          const kept = await keepColdkey(wallet);
+          const kept = repairsColdkey ? await restoreColdkeypub(wallet) : wallet.coldkeypubPath;
           if (!values.json) console.log(`coldkey kept  ${kept}`);
         } else {
           await wallet.writeColdkey(coldkey, password);
