@@ -192,6 +192,9 @@ export interface Notice {
   trade?: { tradeId: number; price: number; volume: number; direction: Direction; fee: number };
 }
 
+/** A placement as its agent asked for it (see {@linkcode Notice.request}). */
+type Requested = NonNullable<Notice["request"]>;
+
 /** What one `advance()` returns: the state to publish at `timestamp`. */
 export interface PublishState {
   /** Simulated ns of this publish instant. */
@@ -328,6 +331,10 @@ export class SimEngine {
   /** Per remote agent: when its instructions arrive -> when they were sent (the publish instant),
    * so that an acknowledgement travels back with the latency its instruction had. */
   #sent = new Map<number, Map<number, number>>();
+  /** Placements with an amount beyond the core's range, as their agents sent them, keyed by agent,
+   * book and arrival in the order sent: the core's refusal carries {@linkcode TOO_LARGE}, and the
+   * notice should echo what was asked. */
+  #oversized = new Map<string, Requested[]>();
   #eventBuffer = new Uint8Array(EVENT_SIZE * 4096);
   #orderBuffer: Uint8Array<ArrayBuffer> = new Uint8Array(ORDER_SIZE * 256);
 
@@ -735,6 +742,13 @@ export class SimEngine {
         ? this.#units(x.volume, this.config.exchange.quoteDecimals)
         : this.#lots(x.volume);
       if (volume === null) return null;
+      if (volume === TOO_LARGE) {
+        this.#keepOversized(agentId, x.bookId, arrival, {
+          direction: x.direction,
+          volume: x.volume,
+          price: null,
+        });
+      }
       return [{
         kind: 2,
         bookId: x.bookId,
@@ -748,6 +762,13 @@ export class SimEngine {
     }
     const volume = this.#lots(x.volume);
     const price = this.#units(x.price, this.config.exchange.priceDecimals);
+    if (volume === TOO_LARGE || price === TOO_LARGE) {
+      this.#keepOversized(agentId, x.bookId, arrival, {
+        direction: x.direction,
+        volume: x.volume,
+        price: x.price,
+      });
+    }
     // A GTT order without an expiry period is a GTC order.
     const tif = x.timeInForce === 1 && (x.expiryPeriod ?? null) === null ? 0 : x.timeInForce ?? 0;
     const expiry = x.expiryPeriod ?? 0;
@@ -765,6 +786,22 @@ export class SimEngine {
       stpFlag: x.stpFlag ?? 0,
       leverageE9,
     }];
+  }
+
+  #keepOversized(agentId: number, bookId: number, arrival: number, request: Requested): void {
+    const key = `${agentId}/${bookId}/${arrival}`;
+    const kept = this.#oversized.get(key);
+    if (kept === undefined) this.#oversized.set(key, [request]);
+    else kept.push(request);
+  }
+
+  /** The request behind a refusal the core sent for an amount beyond its range. */
+  #oversizedRequest(agentId: number, bookId: number, arrival: number): Requested | undefined {
+    const key = `${agentId}/${bookId}/${arrival}`;
+    const kept = this.#oversized.get(key);
+    const request = kept?.shift();
+    if (kept !== undefined && kept.length === 0) this.#oversized.delete(key);
+    return request;
   }
 
   /** A base volume to lots, truncated (`gridUnits`); null when not a finite number. */
@@ -812,6 +849,12 @@ export class SimEngine {
     }
     for (const sent of this.#sent.values()) {
       for (const arrival of sent.keys()) if (arrival <= result.timestamp) sent.delete(arrival);
+    }
+    // Every placement that has arrived has been answered by now.
+    for (const key of this.#oversized.keys()) {
+      if (Number(key.slice(key.lastIndexOf("/") + 1)) <= result.timestamp) {
+        this.#oversized.delete(key);
+      }
     }
     const accounts = this.#remoteAccounts();
     notices.sort((a, b) => a.timestamp - b.timestamp);
@@ -901,6 +944,15 @@ export class SimEngine {
           : {}),
       }, out);
     } else if (e.kind === EventKind.REJECT) {
+      const reason = rejectReason[e.code] ?? "REJECTED";
+      const oversized = e.volume === TOO_LARGE || e.price === TOO_LARGE
+        ? this.#oversizedRequest(e.agentId, bookId, timestamp)
+        : undefined;
+      const text = oversized !== undefined && reason === "INVALID_VOLUME"
+        ? `volume ${oversized.volume} is more than one order may carry`
+        : oversized !== undefined && reason === "INVALID_PRICE"
+        ? `price ${oversized.price} is beyond the exchange's range`
+        : rejectText[e.code] ?? `code ${e.code}`;
       out.push({
         timestamp,
         agentId: e.agentId,
@@ -908,9 +960,9 @@ export class SimEngine {
         type: `ERROR_RESPONSE_DISTRIBUTED_${placeType}`,
         orderId: -1,
         clientOrderId: client(e.clientOrderId),
-        message: `${rejectReason[e.code] ?? "REJECTED"}: ${rejectText[e.code] ?? `code ${e.code}`}`,
-        reason: rejectReason[e.code] ?? "REJECTED",
-        request: {
+        message: `${reason}: ${text}`,
+        reason,
+        request: oversized ?? {
           direction: e.direction as Direction,
           volume: e.flags & EVENT_FLAG_QUOTE ? this.quote(e.volume) : this.volume(e.volume),
           price: market ? null : this.price(e.price),

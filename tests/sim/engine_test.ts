@@ -628,11 +628,21 @@ Deno.test("amounts beyond the core's range are rejected with a notice, not dropp
     ], 0);
     assert.equal(sent, 3, "all three reach the exchange");
     state = firstState(engine);
-    const reasons = state.notices.filter((n) => n.agentId === 0).map((n) => n.message ?? "");
+    const refusals = state.notices.filter((n) => n.agentId === 0);
+    const reasons = refusals.map((n) => n.message ?? "");
     assert.equal(reasons.length, 3, JSON.stringify(state.notices));
-    assert.match(reasons[0], /INVALID_VOLUME/);
-    assert.match(reasons[1], /INVALID_VOLUME/);
-    assert.match(reasons[2], /INVALID_PRICE/);
+    // The notices echo what was asked, not the placeholder the core was handed.
+    assert.equal(reasons[0], "INVALID_VOLUME: volume 950000 is more than one order may carry");
+    assert.equal(
+      reasons[1],
+      "INVALID_VOLUME: volume 10000000000000 is more than one order may carry",
+    );
+    assert.equal(reasons[2], "INVALID_PRICE: price 100000000000000 is beyond the exchange's range");
+    assert.deepEqual(refusals.map((n) => n.request), [
+      { direction: 0, volume: 950_000, price: null },
+      { direction: 0, volume: 1e13, price: bid },
+      { direction: 0, volume: 1, price: 1e14 },
+    ]);
   } finally {
     engine.close();
   }
