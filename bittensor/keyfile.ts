@@ -15,20 +15,23 @@ import { promisify } from "node:util";
 import {
   closeSync,
   fsyncSync,
+  lstatSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { hexToU8a, u8aToHex } from "@polkadot/util";
 import { naclDecrypt, naclEncrypt } from "@polkadot/util-crypto";
 import { argon2i } from "hash-wasm";
 import { argon2i as nobleArgon2i } from "@noble/hashes/argon2";
 import { z } from "zod";
+import { syncToDisk } from "../cli/sync_to_disk.ts";
 import { Keypair } from "./keypair.ts";
 
 /** How a keyfile's bytes are protected. */
@@ -354,6 +357,9 @@ function temporaryKeyfile(path: string): string {
   return `${path}.${crypto.randomUUID()}.tmp`;
 }
 
+/** Length of the `<uuid>.tmp` that {@linkcode temporaryKeyfile} appends after `<path>.`. */
+const TEMPORARY_SUFFIX_LENGTH = 36 + ".tmp".length;
+
 /** True for a file name {@linkcode temporaryKeyfile} gives (a write in progress, or cut off). */
 export function isTemporaryKeyfile(name: string): boolean {
   return /\.[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}\.tmp$/.test(name);
@@ -386,7 +392,8 @@ export async function writeKeyfile(
   else if (options.password !== undefined) {
     bytes = await encryptNacl(bytes, { password: options.password });
   }
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const dir = dirname(path);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const temporary = temporaryKeyfile(path);
   try {
     const fd = openSync(temporary, "wx", 0o600);
@@ -400,5 +407,32 @@ export async function writeKeyfile(
   } catch (error) {
     rmSync(temporary, { force: true });
     throw error;
+  }
+  // The rename is durable only once the directory is: a crash could otherwise bring back the old
+  // key, or no key, after the new mnemonic was shown.
+  syncToDisk(dir);
+  removeAbandonedTemporaries(path);
+}
+
+/** A temporary keyfile this old was left by a write that was killed (a write takes milliseconds). */
+const ABANDONED_AFTER_MS = 60_000;
+
+/**
+ * Removes what killed writes of `path` left (`<path>.<uuid>.tmp`, each holding a key), sparing a
+ * recent one that another process may be about to rename.
+ */
+function removeAbandonedTemporaries(path: string): void {
+  const dir = dirname(path);
+  const prefix = `${basename(path)}.`;
+  const now = Date.now();
+  for (const name of readdirSync(dir)) {
+    if (!name.startsWith(prefix) || !isTemporaryKeyfile(name)) continue;
+    if (name.length !== prefix.length + TEMPORARY_SUFFIX_LENGTH) continue;
+    const leftover = join(dir, name);
+    try {
+      if (now - lstatSync(leftover).mtimeMs > ABANDONED_AFTER_MS) rmSync(leftover, { force: true });
+    } catch {
+      // Gone already, or not ours to remove: the new key is written either way.
+    }
   }
 }

@@ -9,17 +9,10 @@
  * ```
  * @module
  */
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { z } from "zod";
+import { syncToDisk } from "../cli/sync_to_disk.ts";
 import type { PendingCommit } from "./weight_setter.ts";
 
 const u16 = z.number().int().min(0).max(65535);
@@ -80,14 +73,4 @@ export function savePendingCommits(path: string, commits: readonly PendingCommit
   syncToDisk(temporary);
   renameSync(temporary, path);
   syncToDisk(dirname(path));
-}
-
-/** fsync of a file or directory by its path. */
-function syncToDisk(path: string): void {
-  const fd = openSync(path, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }

@@ -10,10 +10,12 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { u8aToHex } from "@polkadot/util";
 import { cryptoReady, DEV_PHRASE, Keypair } from "../../bittensor/keypair.ts";
 import {
@@ -38,6 +40,7 @@ import {
   passwordFor,
   Wallet,
 } from "../../bittensor/wallet.ts";
+import { hasStrace, traceSyncsAndRenames } from "../strace.ts";
 import { passwordFreeEnv, taosWallet } from "../wallet_process.ts";
 
 await cryptoReady();
@@ -684,6 +687,53 @@ Deno.test("writing a keyfile replaces the file, never what a link at its path po
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+Deno.test("a keyfile write removes what killed writes of it left, sparing a recent one", async () => {
+  const root = testTempDir("taos-wallets-");
+  try {
+    const wallet = new Wallet({ root, name: "w", hotkey: "default" });
+    await wallet.writeHotkey(Keypair.fromUri("//Alice"));
+    const hotkeys = join(wallet.path, "hotkeys");
+    const leftover = (name: string, ageSeconds: number) => {
+      const path = join(hotkeys, `${name}.${crypto.randomUUID()}.tmp`);
+      writeFileSync(path, "secret", { mode: 0o600 });
+      const then = new Date(Date.now() - ageSeconds * 1000);
+      utimesSync(path, then, then);
+      return path;
+    };
+    const abandoned = leftover("default", 600);
+    const recent = leftover("default", 1);
+    const otherKeys = leftover("other", 600);
+    const notOurs = join(hotkeys, "default.backup.tmp");
+    writeFileSync(notOurs, "kept");
+    await wallet.writeHotkey(Keypair.fromUri("//Bob"));
+    assert.equal(existsSync(abandoned), false, "a write killed ten minutes ago is cleared");
+    assert.ok(existsSync(recent), "a write that may still be under way is left");
+    assert.ok(existsSync(otherKeys), "another key's leftovers are left to its own writes");
+    assert.ok(existsSync(notOurs), "a file taos did not name is left");
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+Deno.test({
+  name: "a keyfile is flushed before its rename and its directory after",
+  ignore: !hasStrace,
+  fn: async () => {
+    const dir = testTempDir("taos-wallets-");
+    try {
+      const path = join(dir, "coldkey");
+      const keyfile = fileURLToPath(new URL("../../bittensor/keyfile.ts", import.meta.url));
+      const script = `const { writeKeyfile } = await import(${JSON.stringify(keyfile)});
+        await writeKeyfile(${JSON.stringify(path)}, '{"ss58Address":"x"}');`;
+      const mine = (await traceSyncsAndRenames(script, dir, /coldkey\.[0-9a-f-]+\.tmp/))
+        .map((call) => call.replace(/\.[0-9a-f-]{36}\.tmp$/, ".<uuid>.tmp"));
+      assert.deepEqual(mine, [`fsync ${path}.<uuid>.tmp`, "rename", `fsync ${dir}`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
 });
 
 Deno.test("printing or serialising a key pair shows no secret", () => {
