@@ -18,7 +18,8 @@
  * @module
  */
 import { join } from "node:path";
-import { integerFlag, printOut, UsageError } from "../cli/command.ts";
+import { printOut, UsageError } from "../cli/command.ts";
+import { integerFlag } from "../cli/flag_values.ts";
 import { expandHome } from "../cli/home_path.ts";
 import { parseDuration, parseSimConfig, type SimConfig, smallPreset } from "../sim/config.ts";
 import { SimEngine } from "../sim/engine.ts";

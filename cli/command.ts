@@ -31,36 +31,6 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
-/**
- * A flag holding a whole number in `min..max`, or undefined when absent; anything else is a
- * UsageError naming the flag.
- */
-export function integerFlag(
-  flag: string,
-  value: unknown,
-  min: number,
-  max = Number.MAX_SAFE_INTEGER,
-): number | undefined {
-  if (value === undefined) return undefined;
-  const text = String(value).trim();
-  const n = Number(text);
-  // Beyond the largest safe integer, the range below would not say why.
-  if (max === Number.MAX_SAFE_INTEGER && /^\d+$/.test(text) && !(n <= max)) {
-    throw new UsageError(`--${flag}: expected at most ${max}, got '${value}'`);
-  }
-  if (!/^\d+$/.test(text) || n < min || n > max) {
-    const range = max < Number.MAX_SAFE_INTEGER
-      ? `an integer in ${min}..${max}`
-      : min === 0
-      ? "a non-negative integer"
-      : min === 1
-      ? "a positive integer"
-      : `an integer of at least ${min}`;
-    throw new UsageError(`--${flag}: expected ${range}, got '${value}'`);
-  }
-  return n;
-}
-
 /** A write to standard output that failed, told as such, with its code kept for the exit status. */
 export function stdoutWriteError(error: unknown): Error {
   return Object.assign(

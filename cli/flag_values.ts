@@ -8,7 +8,7 @@
  * ```
  * @module
  */
-import type { z } from "zod";
+import { z } from "zod";
 import { walletNameProblem, walletPart } from "../bittensor/wallet.ts";
 import { UsageError } from "./command.ts";
 import { LOG_LEVELS, type LogLevel } from "./log.ts";
@@ -69,6 +69,23 @@ export function numberSetting<F extends number | undefined>(
     throw new UsageError(`${name}: '${raw}' ${message}`);
   }
   return parsed.data;
+}
+
+/** A whole number, worded as the other checks are (`'1.5' must be an integer`). */
+export const wholeNumber = z.number().int("must be an integer");
+
+/**
+ * A flag holding a whole number in `min..max`, or undefined when absent; anything else is a
+ * UsageError worded as {@linkcode numberFlag}'s (`--books: '5000' must be <= 4096`).
+ */
+export function integerFlag(
+  flag: string,
+  value: unknown,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
+  const raw = value === undefined ? undefined : String(value);
+  return numberFlag(flag, wholeNumber.min(min).max(max), raw, undefined);
 }
 
 /** A bound without a message of its own reads as the others do (`must be <= 600`). */

@@ -18,6 +18,7 @@ import {
   numberFlag,
   numberSetting,
   walletNameFlag,
+  wholeNumber,
 } from "../cli/flag_values.ts";
 import { MAX_TIMEOUT_S } from "../bittensor/axon.ts";
 import { cryptoReady, Keypair } from "../bittensor/keypair.ts";
@@ -263,7 +264,6 @@ function parseMinerArgs(args: string[]) {
   });
 }
 
-const wholeNumber = z.number().int("must be an integer");
 const portNumber = wholeNumber.min(0).max(65535);
 
 /**

@@ -5,7 +5,8 @@
  * @module
  */
 import { join } from "node:path";
-import { type Command, integerFlag, parseFlags, printOut, UsageError } from "../cli/command.ts";
+import { type Command, parseFlags, printOut, UsageError } from "../cli/command.ts";
+import { integerFlag } from "../cli/flag_values.ts";
 import { expandHome } from "../cli/home_path.ts";
 import { MAX_STEP_DEPTH, SimEngine, WINDOW_STEPS } from "./engine.ts";
 import { FactsCollector, returnInterval, type StylizedFacts } from "./facts.ts";

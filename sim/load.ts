@@ -8,7 +8,8 @@
  * @module
  */
 import { parse as parseToml, TomlError } from "smol-toml";
-import { integerFlag, UsageError } from "../cli/command.ts";
+import { UsageError } from "../cli/command.ts";
+import { integerFlag } from "../cli/flag_values.ts";
 import {
   type ConfigOverrides,
   durationProblem,

@@ -20,7 +20,13 @@ import { defaultWalletRoot, walletNameProblem } from "../bittensor/wallet.ts";
 import { expandHome } from "../cli/home_path.ts";
 import { MAX_RESPONSE_BYTES, MAX_ROUND_RESPONSE_BYTES } from "../bittensor/dendrite.ts";
 import { ignoredFlagOptions, ignoredFlagsNote } from "../cli/reference_flags.ts";
-import { logLevelFlag, nonEmptyFlag, numberFlag, walletNameFlag } from "../cli/flag_values.ts";
+import {
+  logLevelFlag,
+  nonEmptyFlag,
+  numberFlag,
+  walletNameFlag,
+  wholeNumber,
+} from "../cli/flag_values.ts";
 import { durationProblem, parseDuration } from "../sim/config.ts";
 import { DEFAULT_QUERY_TIMEOUT_SECONDS } from "./scoring/formulas.ts";
 import { DEFAULT_SEEDING, type LiveSeedsOptions } from "./live_prices.ts";
@@ -365,9 +371,9 @@ export const PAGERDUTY_KEY_ENV = "TAOS_PAGERDUTY_KEY";
 
 const positiveNumber = z.number().finite().positive("must be positive");
 const RESPONSE_RANGE = "must be between 65536 and 1073741824";
-const nonNegativeInt = z.number().int("must be an integer").nonnegative("must be >= 0");
-const positiveInt = z.number().int("must be an integer").positive("must be positive");
-const portNumber = z.number().int("must be an integer").min(0).max(65535, "must be <= 65535");
+const nonNegativeInt = wholeNumber.nonnegative("must be >= 0");
+const positiveInt = wholeNumber.positive("must be positive");
+const portNumber = wholeNumber.min(0).max(65535, "must be <= 65535");
 const ss58 = /^[1-9A-HJ-NP-Za-km-z]{46,48}$/;
 
 /** Parses one `--miner <uid>:<hotkey>@<host>:<port>` value. */

@@ -176,7 +176,7 @@ Deno.test("a named agent over the backtest's memory limit is replaced, as on a m
     }),
     (e: Error) =>
       e instanceof UsageError &&
-      /--agent-max-memory: expected an integer in 16\.\.1048576, got '8'/.test(e.message),
+      /--agent-max-memory: '8' must be >= 16/.test(e.message),
   );
   assert.ok(report.agents[0].instructions.accepted > 0);
 });
@@ -301,14 +301,13 @@ Deno.test("runBacktestCommand prints the summary and writes backtest.json and re
   }
   await assert.rejects(
     runBacktestCommand({ agent: noAgents, "agent-name": "MarketMakerAgent", threads: "5000" }),
-    (e: Error) =>
-      e instanceof UsageError && /--threads: expected an integer in 1\.\.1024/.test(e.message),
+    (e: Error) => e instanceof UsageError && /--threads: '5000' must be <= 1024/.test(e.message),
   );
   await assert.rejects(
     runBacktestCommand({ agent: noAgents, "agent-name": "MarketMakerAgent", agents: "0" }),
     (e: Error) =>
       e instanceof UsageError &&
-      /--agents: expected an integer in 1\.\.256, got '0'/.test(e.message),
+      /--agents: '0' must be >= 1/.test(e.message),
   );
   // ~ is the home directory, as for the miner's -g.
   await assert.rejects(
@@ -321,7 +320,7 @@ Deno.test("runBacktestCommand prints the summary and writes backtest.json and re
     runBacktestCommand({ agent: noAgents, "agent-name": "MarketMakerAgent", agents: "257" }),
     (e: Error) =>
       e instanceof UsageError &&
-      /--agents: expected an integer in 1\.\.256, got '257'/.test(e.message),
+      /--agents: '257' must be <= 256/.test(e.message),
   );
   // Accounts rich enough that 4 fit a book's holdings bound but 256 do not.
   const rich = {
@@ -379,7 +378,7 @@ Deno.test("a rejected backtest leaves no output directory behind", async () => {
     [{ "agent-params": "min_quantity=2 max_quantity=1" }, /must not exceed max_quantity/],
     [{ "agent-params": "seed=1.5" }, /agent parameter 'seed'/],
     [{ duration: "1s" }, /^--duration: must be longer than the step/],
-    [{ agents: "100000" }, /--agents: expected an integer in 1\.\.256, got '100000'/],
+    [{ agents: "100000" }, /--agents: '100000' must be <= 256/],
     [{ "agent-name": "ThrowCtor" }, /ThrowCtor failed to start: boom in ctor/],
     [{ "agent-name": "BadSchema" }, /BadSchema: paramsSchema must be a zod schema/],
   ];
