@@ -102,8 +102,8 @@ interface RegistrySwapHolder {
   ): void;
 }
 
-/** How long `close` keeps catching unreadable frames after the disconnect. */
-const FRAMES_AFTER_CLOSE_MS = 200;
+/** Longest `close` waits for the socket's close event (a node that never answers the close). */
+const CLOSE_EVENT_WAIT_MS = 5_000;
 
 /** A live connection to a subtensor node. */
 export class SubtensorClient {
@@ -316,10 +316,21 @@ export class SubtensorClient {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
+    // The socket still dispatches what it receives until its close event, which the disconnect
+    // does not wait for: an unreadable frame before it must still be caught. A socket that never
+    // opened receives nothing.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let stopListening = () => {};
+    const socketClosed = this.#provider.isConnected
+      ? new Promise<void>((resolve) => {
+        stopListening = this.#provider.on("disconnected", () => resolve());
+        timer = setTimeout(resolve, CLOSE_EVENT_WAIT_MS);
+      })
+      : Promise.resolve();
     await this.api.disconnect().catch(() => {});
-    // The socket still dispatches what it had received until its close event, which the
-    // disconnect does not wait for: an unreadable frame among that must still be caught.
-    await new Promise((resolve) => setTimeout(resolve, FRAMES_AFTER_CLOSE_MS));
+    await socketClosed;
+    clearTimeout(timer);
+    stopListening();
     this.#stopLibraryLog();
     this.#unwatchFrames();
   }
