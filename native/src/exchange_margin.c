@@ -492,6 +492,12 @@ static void liquidate(tx_exchange *ex, uint32_t li) {
     acct = &ex->accounts[account];
     loan = &ex->loans[li];
     const x_book *book = &ex->books[book_id];
+    /* Collateral held in the currency the liquidation trades is sold (or spent) with the rest:
+     * kept aside, it would go back to the account at a write-off that it could have reduced. */
+    if (book->side[!in.direction].n > 0) {
+      if (in.direction == TX_SELL) release_collateral(acct, loan, loan->coll_base, 0);
+      else release_collateral(acct, loan, 0, loan->coll_quote);
+    }
     if (in.direction == TX_SELL) {
       const x_side *bids = &book->side[TX_BUY];
       /* (The owner's own bids, cancelled above, may have been the whole side.) */

@@ -864,6 +864,41 @@ static void margin_write_off(void) {
   tx_close(ex);
 }
 
+/* A long whose collateral is base (its owner had no quote): when the loan cannot be covered, that
+ * base is sold with the rest, not handed back while the loan is written off. */
+static void margin_write_off_sells_base_collateral(void) {
+  tx_exchange *ex = fresh(1);
+  EXPECT_EQ(tx_add_account(ex, -1, B(2), 0), TX_OK);
+  run(ex, limit_order(C, TX_SELL, B(10), P(100)));
+  tx_instruction in = limit_order(-1, TX_BUY, B(2), P(100));
+  in.leverage_e9 = 4000000000LL;
+  run(ex, in);
+  EXPECT_EQ(nth_event(TX_EV_TRADE, 0)->volume, B(10));
+  tx_balances b = balances(ex, -1, 0);
+  EXPECT_EQ(b.quote_loan, Q(1000));
+  EXPECT_EQ(b.base_collateral, B(2));
+  EXPECT_EQ(b.base_free, B(10));
+  run(ex, limit_order(D, TX_BUY, B(100), P(10)));
+  clock_ns += SEC(5);
+  EXPECT_EQ(tx_advance(ex, clock_ns), TX_OK);
+  drain(ex);
+  EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 1);
+  EXPECT_EQ(rejection(), TX_R_INSUFFICIENT_BASE);
+  /* The 10 bought and the 2 of collateral: 120 repaid, 880 written off (until this version it
+   * sold the 10 alone, wrote off 900 and gave the account back 1.8 base). */
+  EXPECT_TRADE(0, 3, 2, B(12), P(10), 0, 0);
+  const tx_event *settled = nth_event(TX_EV_LOAN_SETTLED, 0);
+  EXPECT(settled != NULL && settled->amount == Q(880) && (settled->flags & TX_EVF_WRITE_OFF));
+  b = balances(ex, -1, 0);
+  EXPECT_EQ(b.base_free, 0);
+  EXPECT_EQ(b.base_collateral, 0);
+  EXPECT_EQ(b.quote_free, 0);
+  EXPECT_EQ(b.quote_loan, 0);
+  EXPECT_EQ(tx_agent_loans(ex, -1, 0, NULL, 0), 0);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
 static void leveraged_partial_cancel(void) {
   tx_exchange *ex = fresh(1);
   tx_instruction in = limit_order(A, TX_BUY, B(2), P(100));
@@ -1897,6 +1932,7 @@ int main(void) {
   s32_margin_call_short();
   leverage_limits();
   margin_write_off();
+  margin_write_off_sells_base_collateral();
   leveraged_partial_cancel();
   post_only_modes();
   tif_with_self_trade();
