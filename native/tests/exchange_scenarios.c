@@ -899,6 +899,39 @@ static void margin_write_off_sells_base_collateral(void) {
   tx_close(ex);
 }
 
+/* The short side: collateral in quote (its owner had no base) buys back with the rest. */
+static void margin_write_off_spends_quote_collateral(void) {
+  tx_exchange *ex = fresh(1);
+  EXPECT_EQ(tx_add_account(ex, -1, 0, Q(200)), TX_OK);
+  run(ex, limit_order(D, TX_BUY, B(10), P(100)));
+  tx_instruction in = limit_order(-1, TX_SELL, B(2), P(100));
+  in.leverage_e9 = 4000000000LL;
+  run(ex, in);
+  EXPECT_EQ(nth_event(TX_EV_TRADE, 0)->volume, B(10));
+  tx_balances b = balances(ex, -1, 0);
+  EXPECT_EQ(b.base_loan, B(10));
+  EXPECT_EQ(b.quote_collateral, Q(200));
+  EXPECT_EQ(b.quote_free, Q(1000));
+  run(ex, limit_order(C, TX_SELL, B(100), P(1000)));
+  clock_ns += SEC(5);
+  EXPECT_EQ(tx_advance(ex, clock_ns), TX_OK);
+  drain(ex);
+  EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 1);
+  EXPECT_EQ(rejection(), TX_R_INSUFFICIENT_QUOTE);
+  /* The 1000 of proceeds and the 200 of collateral buy 1.2 back; 8.8 is written off. */
+  EXPECT_TRADE(0, 3, 2, B(1.2), P(1000), 0, 0);
+  const tx_event *settled = nth_event(TX_EV_LOAN_SETTLED, 0);
+  EXPECT(settled != NULL && settled->amount == B(8.8) && (settled->flags & TX_EVF_WRITE_OFF));
+  b = balances(ex, -1, 0);
+  EXPECT_EQ(b.quote_free, 0);
+  EXPECT_EQ(b.quote_collateral, 0);
+  EXPECT_EQ(b.base_free, 0);
+  EXPECT_EQ(b.base_loan, 0);
+  EXPECT_EQ(tx_agent_loans(ex, -1, 0, NULL, 0), 0);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
 static void leveraged_partial_cancel(void) {
   tx_exchange *ex = fresh(1);
   tx_instruction in = limit_order(A, TX_BUY, B(2), P(100));
@@ -1933,6 +1966,7 @@ int main(void) {
   leverage_limits();
   margin_write_off();
   margin_write_off_sells_base_collateral();
+  margin_write_off_spends_quote_collateral();
   leveraged_partial_cancel();
   post_only_modes();
   tif_with_self_trade();
