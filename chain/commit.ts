@@ -26,15 +26,31 @@ export interface WeightCommitment {
   versionKey: bigint;
 }
 
-function u16Le(value: number): Uint8Array {
-  return new Uint8Array([value & 0xff, (value >> 8) & 0xff]);
+const U64_MAX = (1n << 64n) - 1n;
+
+/**
+ * `value` as a little-endian u16. Out of range it is a RangeError naming `field`: encoded anyway,
+ * it would wrap to another number and the hash would bind weights nobody chose.
+ */
+function u16Le(field: string, value: number): Uint8Array {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffff) {
+    throw new RangeError(`${field} must be a u16 (0 to 65535), not ${value}`);
+  }
+  return new Uint8Array([value & 0xff, value >> 8]);
 }
 
-function u16Vec(values: number[]): Uint8Array {
-  return u8aConcat(compactToU8a(values.length), ...values.map(u16Le));
+function u16Vec(field: string, values: number[]): Uint8Array {
+  return u8aConcat(
+    compactToU8a(values.length),
+    ...values.map((value, i) => u16Le(`${field}[${i}]`, value)),
+  );
 }
 
-function u64Le(value: bigint): Uint8Array {
+/** `value` as a little-endian u64; a RangeError naming `field` when out of range. */
+function u64Le(field: string, value: bigint): Uint8Array {
+  if (value < 0n || value > U64_MAX) {
+    throw new RangeError(`${field} must be a u64 (0 to ${U64_MAX}), not ${value}`);
+  }
   const out = new Uint8Array(8);
   new DataView(out.buffer).setBigUint64(0, value, true);
   return out;
@@ -45,11 +61,11 @@ export function commitPreimage(c: WeightCommitment): Uint8Array {
   if (c.hotkey.length !== 32) throw new RangeError("hotkey must be a 32-byte public key");
   return u8aConcat(
     c.hotkey,
-    u16Le(c.storageIndex),
-    u16Vec(c.uids),
-    u16Vec(c.values),
-    u16Vec(c.salt),
-    u64Le(c.versionKey),
+    u16Le("storageIndex", c.storageIndex),
+    u16Vec("uids", c.uids),
+    u16Vec("values", c.values),
+    u16Vec("salt", c.salt),
+    u64Le("versionKey", c.versionKey),
   );
 }
 
@@ -108,9 +124,9 @@ export function timelockedWeightsPayload(c: TimelockedWeights): Uint8Array {
   return u8aConcat(
     compactToU8a(c.hotkey.length),
     c.hotkey,
-    u16Vec(c.uids),
-    u16Vec(c.values),
-    u64Le(c.versionKey),
+    u16Vec("uids", c.uids),
+    u16Vec("values", c.values),
+    u64Le("versionKey", c.versionKey),
   );
 }
 

@@ -119,12 +119,17 @@ const ESTIMATE_SLACK_EPOCHS = 1;
 const HOPELESS_REVEAL =
   /NoWeightsCommitFound|ExpiredWeightCommit|InvalidRevealCommitHashNotMatch|CommitNotFound|CommitRevealDisabled/;
 
+/** Reveal errors meaning the chain holds no such commit: what a repeat of a landed reveal gets. */
+const COMMIT_GONE = /NoWeightsCommitFound|CommitNotFound/;
+
 /** A WeightSetter that writes to a subnet on chain. */
 export class ChainWeightSetter implements WeightSetter {
   readonly #client: SubtensorClient;
   readonly #options: ChainWeightSetterOptions;
   readonly #address: string;
   #pending: PendingCommit[] = [];
+  /** Hashes of the pending commits whose reveal was sent but not seen in a block: it may land. */
+  #unconfirmedReveals = new Set<string>();
 
   constructor(client: SubtensorClient, options: ChainWeightSetterOptions) {
     this.#client = client;
@@ -475,30 +480,103 @@ export class ChainWeightSetter implements WeightSetter {
         );
         continue;
       }
-      const call = this.#client.api.tx.subtensorModule.revealWeights(
-        netuid,
-        commit.uids,
-        commit.values,
-        commit.salt,
-        commit.versionKey,
-      );
-      const outcome = await this.#client.submit(call, this.#options.hotkey, this.#submitOptions());
-      if (outcome.ok) {
-        results.push(this.#accept(`reveal_weights ${commit.hash}`, outcome.extrinsicHash));
-      } else if (HOPELESS_REVEAL.test(outcome.message)) {
-        results.push(this.#refuse(`reveal_weights ${commit.hash}: ${outcome.message}`));
-      } else {
-        // Kept, and tried again at the next call (too early by the chain's count, a busy node).
-        keep.push(commit);
-        results.push({
-          ...this.#refuse(`reveal_weights ${commit.hash}: ${outcome.message}; will retry`),
-          deferred: true,
-        });
-      }
+      const { result, retry } = await this.#revealCommit(commit, schedule);
+      results.push(result);
+      if (retry) keep.push(commit);
     }
     this.#pending = keep;
+    const kept = new Set(keep.map((commit) => commit.hash));
+    for (const hash of this.#unconfirmedReveals) {
+      if (!kept.has(hash)) this.#unconfirmedReveals.delete(hash);
+    }
     if (results.length > 0 || changed) this.#savePending();
     return results;
+  }
+
+  /**
+   * Sends the reveal of `commit`, due in the epoch of the schedule's next block; `retry` when it
+   * is to be tried again at the next call. A reveal sent before without its inclusion seen may
+   * have landed since, and the chain refuses a repeat as if the commit never existed: the chain's
+   * `WeightCommits` tells which.
+   */
+  async #revealCommit(
+    commit: PendingCommit,
+    schedule: EpochSchedule,
+  ): Promise<{ result: WeightSubmission; retry: boolean }> {
+    const sentBefore = this.#unconfirmedReveals.has(commit.hash);
+    if (sentBefore && await this.#goneFromChain(commit, schedule, schedule.blockHash)) {
+      return { result: this.#foundRevealed(commit), retry: false };
+    }
+    const call = this.#client.api.tx.subtensorModule.revealWeights(
+      this.#options.netuid,
+      commit.uids,
+      commit.values,
+      commit.salt,
+      commit.versionKey,
+    );
+    const outcome = await this.#client.submit(call, this.#options.hotkey, this.#submitOptions());
+    if (outcome.ok) {
+      return {
+        result: this.#accept(`reveal_weights ${commit.hash}`, outcome.extrinsicHash),
+        retry: false,
+      };
+    }
+    if (
+      sentBefore && COMMIT_GONE.test(outcome.message) &&
+      await this.#goneFromChain(commit, schedule)
+    ) {
+      return { result: this.#foundRevealed(commit), retry: false };
+    }
+    if (HOPELESS_REVEAL.test(outcome.message)) {
+      return {
+        result: this.#refuse(`reveal_weights ${commit.hash}: ${outcome.message}`),
+        retry: false,
+      };
+    }
+    // Tried again at the next call (too early by the chain's count, a busy node, not yet seen).
+    if (outcome.unconfirmed) this.#unconfirmedReveals.add(commit.hash);
+    return {
+      result: {
+        ...this.#refuse(`reveal_weights ${commit.hash}: ${outcome.message}; will retry`),
+        deferred: true,
+      },
+      retry: true,
+    };
+  }
+
+  /**
+   * Whether `commit` is missing from the chain's `WeightCommits` at block `at` (the best block
+   * when not given). False when it cannot be read: the caller then goes on as without the check.
+   */
+  async #goneFromChain(
+    commit: PendingCommit,
+    schedule: EpochSchedule,
+    at?: string,
+  ): Promise<boolean> {
+    try {
+      const block = at ?? (await this.#client.api.rpc.chain.getBlockHash()).toHex();
+      const recorded = await recordedCommitEpoch(
+        this.#client,
+        schedule,
+        this.#options.netuid,
+        this.#address,
+        commit.hash,
+        block,
+      );
+      return recorded === null;
+    } catch (error) {
+      this.#options.log?.(`cannot look commit ${commit.hash} up: ${(error as Error).message}`);
+      return false;
+    }
+  }
+
+  /** An earlier reveal of `commit` landed unseen: the chain no longer holds the commit. */
+  #foundRevealed(commit: PendingCommit): WeightSubmission {
+    return this.#accept(
+      `reveal_weights ${commit.hash}: found revealed on chain (an earlier reveal, sent without ` +
+        `its inclusion seen, landed)`,
+      undefined,
+    );
   }
 
   #savePending(): void {

@@ -21,6 +21,7 @@ import {
   wholeNumber,
 } from "../cli/flag_values.ts";
 import { MAX_TIMEOUT_S } from "../bittensor/axon.ts";
+import { hostAndPort } from "../bittensor/http_client.ts";
 import { cryptoReady, Keypair } from "../bittensor/keypair.ts";
 import { type Neuron, type NeuronDirectory, StaticNeuronDirectory } from "../bittensor/neurons.ts";
 import { defaultWalletRoot, Wallet } from "../bittensor/wallet.ts";
@@ -620,7 +621,7 @@ class ChainSession {
     for (let attempt = 1;; attempt++) {
       const result = await this.serveOnce(ip, port);
       if (result.ok) {
-        this.log("info", `axon ${ip}:${port} served on chain: ${result.message}`);
+        this.log("info", `axon ${hostAndPort(ip, port)} served on chain: ${result.message}`);
         break;
       }
       // Retrying cannot register the hotkey: stop as the watch below does when the uid is lost.

@@ -967,6 +967,100 @@ Deno.test(
   },
 );
 
+/**
+ * Commits weights for uids 1 and 2, then sends their reveal, due two blocks into the reveal epoch,
+ * which stays in the pool past a 300 ms timeout.
+ */
+async function revealUnconfirmed(client: SubtensorClient, node: FakeSubtensor) {
+  const lines: string[] = [];
+  const setter = new ChainWeightSetter(client, {
+    netuid: NETUID,
+    hotkey: alice,
+    timeoutMs: 300,
+    log: (line) => lines.push(line),
+  });
+  assert.equal((await setter.setWeights([1, 2], [0.5, 0.5], 19)).accepted, true);
+  node.best = firstBlockOfEpoch(setter.pendingCommits[0].revealEpoch, NETUID, TEMPO) + 2;
+  node.onSubmit = () => ({ kind: "pool" });
+  const [unconfirmed] = await setter.revealDue();
+  assert.equal(unconfirmed.deferred, true, unconfirmed.message);
+  assert.match(unconfirmed.message, /no inclusion within 300 ms; will retry/);
+  assert.equal(setter.pendingCommits.length, 1);
+  return { setter, lines };
+}
+
+/** The unconfirmed reveal lands in the next block: the chain removes the revealed commit. */
+function landReveal(node: FakeSubtensor) {
+  node.best += 1;
+  node.setStorage("SubtensorModule", "WeightCommits", [NETUID, alice.address], null);
+}
+
+/** The pool's refusal of a reveal whose commit the chain does not hold. */
+const COMMIT_NOT_FOUND = {
+  kind: "reject",
+  code: 1010,
+  message: "Invalid Transaction",
+  data: "Custom error: 16",
+} as const;
+
+const reveals = (node: FakeSubtensor) =>
+  node.submissions.filter((s) => s.method === "revealWeights").length;
+
+Deno.test(
+  "an unconfirmed reveal that landed is found revealed on chain, not sent again",
+  testOptions,
+  async () => {
+    await withCommitReveal(async (client, node) => {
+      const { setter, lines } = await revealUnconfirmed(client, node);
+      landReveal(node);
+      node.onSubmit = () => COMMIT_NOT_FOUND;
+      const [found] = await setter.revealDue();
+      assert.equal(found.accepted, true, found.message);
+      assert.match(found.message, /found revealed on chain/);
+      assert.match(lines.at(-1)!, /reveal_weights 0x[0-9a-f]{64}: found revealed on chain/);
+      assert.equal(reveals(node), 1, "the repeat is not sent");
+      assert.equal(setter.pendingCommits.length, 0);
+    });
+  },
+);
+
+Deno.test(
+  "an unconfirmed reveal still pending on chain is sent again; a repeat refused because the " +
+    "first landed meanwhile counts as revealed",
+  testOptions,
+  async () => {
+    await withCommitReveal(async (client, node) => {
+      const { setter } = await revealUnconfirmed(client, node);
+      node.onSubmit = () => {
+        landReveal(node);
+        return COMMIT_NOT_FOUND;
+      };
+      const [found] = await setter.revealDue();
+      assert.equal(reveals(node), 2, "the commit was still on chain: the reveal is sent again");
+      assert.equal(found.accepted, true, found.message);
+      assert.match(found.message, /found revealed on chain/);
+      assert.equal(setter.pendingCommits.length, 0);
+    });
+  },
+);
+
+Deno.test(
+  "a repeated reveal refused as CommitNotFound is a refusal while the chain still holds the commit",
+  testOptions,
+  async () => {
+    await withCommitReveal(async (client, node) => {
+      const { setter } = await revealUnconfirmed(client, node);
+      node.onSubmit = () => COMMIT_NOT_FOUND;
+      const [refused] = await setter.revealDue();
+      assert.equal(reveals(node), 2);
+      assert.equal(refused.accepted, false);
+      assert.equal(refused.deferred, undefined);
+      assert.match(refused.message, /CommitNotFound/);
+      assert.equal(setter.pendingCommits.length, 0);
+    });
+  },
+);
+
 Deno.test(
   "rate limits are judged in the block that will include the call",
   testOptions,

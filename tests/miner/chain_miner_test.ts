@@ -197,3 +197,23 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "taos miner logs the axon it served on chain with an IPv6 address in brackets",
+  { sanitizeOps: false, sanitizeResources: false },
+  async () => {
+    const { node } = startNode();
+    const root = await minerWallet("taos-chain-miner-", bob);
+    const flags = [
+      ...["-e", node.url, "-p", root, "--axon.external_ip", "2001:db8::1", "-a", "0"],
+      ...["--axon.external_port", "8091", "--prometheus.level", "OFF", "--logging.info"],
+      ...FIXTURE_AGENT_FLAGS,
+    ];
+    try {
+      const stderr = await minerStderrUntil(flags, /served on chain.*\n/);
+      assert.match(stderr, /axon \[2001:db8::1\]:8091 served on chain/);
+    } finally {
+      await node.close();
+    }
+  },
+);
