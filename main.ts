@@ -7,6 +7,15 @@
  * @module
  */
 import { type Command, UsageError, wantsHelp } from "./cli/command.ts";
+import manifest from "./deno.json" with { type: "json" };
+
+/** What `taos --version` prints: taos's own version, the subnet release it follows, the runtime. */
+export function versionLine(): string {
+  return `taos ${manifest.version} (subnet 79 ${SUBNET_RELEASE}, Deno ${Deno.version.deno})`;
+}
+
+/** The taos-im/sn-79 release whose protocol, scoring and weights version key taos follows. */
+const SUBNET_RELEASE = "0.1.9";
 
 /** Every subcommand, loaded only when invoked. */
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
@@ -45,6 +54,7 @@ function usage(): string {
     "taos: the subnet 79 market simulator, validator and miner",
     "",
     "Usage: taos <command> [options]      (taos <command> --help for its options)",
+    "       taos --version",
     "",
     "Commands:",
     ...lines,
@@ -54,6 +64,10 @@ function usage(): string {
 /** Runs `taos` with the given arguments and resolves to the process exit code. */
 export async function main(args: string[]): Promise<number> {
   const [name, ...rest] = args;
+  if (name === "--version" || name === "-V") {
+    console.log(versionLine());
+    return 0;
+  }
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     // Asked for, the usage is the output; without a command it is the error's explanation.
     if (name === undefined) {

@@ -62,3 +62,21 @@ Deno.test("the ./taos script runs the program as its own process: a SIGINT to it
     throw new Error(`not stopped by the signal:\n${stderr}`);
   }
 });
+
+Deno.test("--version prints taos's version, the subnet release it follows and the runtime", async () => {
+  const log = console.log;
+  const printed: string[] = [];
+  console.log = (text: string) => printed.push(text);
+  try {
+    assertEquals(await main(["--version"]), 0);
+    assertEquals(await main(["-V"]), 0);
+  } finally {
+    console.log = log;
+  }
+  assertEquals(printed.length, 2);
+  assertEquals(
+    /^taos \d+\.\d+\.\d+ \(subnet 79 0\.1\.9, Deno \d+\.\d+\.\d+\)$/.test(printed[0]),
+    true,
+  );
+  assertEquals(printed[1], printed[0]);
+});
