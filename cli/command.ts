@@ -16,7 +16,8 @@ export interface Command {
   help: string;
   /**
    * True when `-h` asks for help wherever it stands. Left out for a command whose `-h` is a flag of
-   * its own (the reference's `--wallet.hotkey`), where only a lone `-h` asks for help.
+   * its own (the reference's `--wallet.hotkey`), where `-h` asks for help alone or last, with no
+   * value after it.
    */
   shortHelp?: boolean;
   /** Runs the command with the arguments after its name; resolves to the exit code. */
@@ -53,7 +54,7 @@ export function printOut(text: string): void {
 
 /** True when `args` asks for help (see {@linkcode Command.shortHelp}). */
 export function wantsHelp(args: string[], shortHelp = false): boolean {
-  return args.includes("--help") || args.includes("-h") && (shortHelp || args.length === 1);
+  return args.includes("--help") || args.includes("-h") && (shortHelp || args.at(-1) === "-h");
 }
 
 type ParsedFlags<T extends ParseArgsConfig> = ReturnType<typeof parseArgs<T>>;

@@ -43,7 +43,8 @@ Options:
   -p, --wallet.path <dir>     wallet root (default ~/.bittensor/wallets, or BT_WALLET_PATH)
   -w, --wallet.name <name>    wallet name (default BT_WALLET_NAME, else default; for list,
                               only that wallet)
-      --wallet.hotkey <name>  hotkey name (default BT_WALLET_HOTKEY, else default; create, show)
+  -h, --wallet.hotkey <name>  hotkey name (default BT_WALLET_HOTKEY, else default; create,
+                              show); -h alone or last is help, as in the miner and validator
       --coldkey-uri <uri>     create the coldkey from a URI (//Alice, a mnemonic, 0x seed);
                               default: a new 12-word mnemonic
       --hotkey-uri <uri>      create the hotkey from a URI; default: a new 12-word mnemonic
@@ -78,7 +79,7 @@ function parse(args: string[]) {
       "wallet.path": { type: "string", short: "p" },
       // No default here: `list` tells a name given from none.
       "wallet.name": { type: "string", short: "w" },
-      "wallet.hotkey": { type: "string" },
+      "wallet.hotkey": { type: "string", short: "h" },
       "coldkey-uri": { type: "string" },
       "hotkey-uri": { type: "string" },
       encrypt: { type: "boolean" },
@@ -215,8 +216,6 @@ export const command: Command = {
   name: "wallet",
   summary: "create, list and show local Bittensor wallets",
   help,
-  // No flag of its own is `-h` (the hotkey is `--wallet.hotkey` alone).
-  shortHelp: true,
   async run(args: string[]): Promise<number> {
     const { values, positionals } = parse(args);
     const [action, ...extra] = positionals;

@@ -37,13 +37,14 @@ Deno.test("-h asks for help wherever it stands, except where it is the hotkey fl
     assertEquals(await main(["sim", "--config", "small", "-h"]), 0);
     assertEquals(await main(["replay", "script.json", "-h"]), 0);
     assertEquals(await main(["metagraph", "--netuid", "5", "-h"]), 0);
-    assertEquals(await main(["wallet", "list", "-h"]), 0);
+    assertEquals(await main(["wallet", "list", "-h"]), 0); // last: help, not the hotkey
     assertEquals(printed.length, 4);
     assertEquals(printed[0].startsWith("Usage: taos sim"), true);
     assertEquals(printed[3].startsWith("Usage: taos wallet"), true);
-    // The validator's -h is --wallet.hotkey; alone it still asks for help.
+    // The validator's -h is --wallet.hotkey; alone or last it still asks for help.
     assertEquals(await main(["validator", "-h"]), 0);
-    assertEquals(printed.length, 5);
+    assertEquals(await main(["miner", "--local", "-h"]), 0);
+    assertEquals(printed.length, 6);
   } finally {
     console.log = log;
   }

@@ -279,16 +279,9 @@ Deno.test("taos wallet create/list/show in a child process", async () => {
   const again = await run("create", "--wallet.name", "taos", "--wallet.hotkey", "miner");
   assert.equal(again.code, 2);
   assert.match(again.stderr, /exists; pass --overwrite/);
-  // A second hotkey joins the existing wallet; the coldkey stays.
-  const second = await run(
-    "create",
-    "--wallet.name",
-    "taos",
-    "--wallet.hotkey",
-    "validator",
-    "--hotkey-uri",
-    "//Charlie",
-  );
+  // A second hotkey joins the existing wallet; the coldkey stays. `-h <name>` names the hotkey,
+  // as in the miner and validator (until this version it printed the help and created nothing).
+  const second = await run("create", "-w", "taos", "-h", "validator", "--hotkey-uri", "//Charlie");
   assert.equal(second.code, 0, second.stderr);
   assert.match(second.stdout, /coldkey kept/);
 
