@@ -124,8 +124,16 @@ function keyFrom(flag: string, uri: string | undefined): Keypair {
  * Shows a new key's mnemonic on the terminal, the way to recover the key; never into a pipe or a
  * log, where a secret would outlive the screen.
  */
-function showMnemonic(what: string, key: Keypair): void {
-  if (key.origin.mnemonic === undefined || !Deno.stderr.isTerminal()) return;
+function showMnemonic(what: string, key: Keypair, path: string): void {
+  if (key.origin.mnemonic === undefined) return;
+  if (!Deno.stderr.isTerminal()) {
+    // Said, so that no one counts on a phrase that was never shown.
+    console.error(
+      `note: the new ${what}'s mnemonic is shown on a terminal only; back up ${path}, the one ` +
+        `copy of the key`,
+    );
+    return;
+  }
   console.error(
     `${what} mnemonic (write it down: it recovers the key with --${what}-uri "<words>"):\n` +
       `  ${key.origin.mnemonic}`,
@@ -358,14 +366,14 @@ export const command: Command = {
                 "with --encrypt",
             );
           }
-          showMnemonic("coldkey", coldkey);
+          showMnemonic("coldkey", coldkey, wallet.coldkeyPath);
         }
         if (hotkey === null) {
           const kept = existsSync(wallet.hotkeypubPath) ? wallet.hotkeypubPath : wallet.hotkeyPath;
           if (!values.json) console.log(`hotkey kept   ${kept}`);
         } else {
           await wallet.writeHotkey(hotkey);
-          showMnemonic("hotkey", hotkey);
+          showMnemonic("hotkey", hotkey, wallet.hotkeyPath);
         }
       } catch (error) {
         if (!isSystemError(error)) throw error;
