@@ -45,6 +45,8 @@ Options:
 
 Trading-agent backtest (runs your agent against this market, see "Trading agents" in README):
   --agent <dir|file>  --agent-name <Class>  --agent-params "k=v ..."  --agents <n>  --report
+                         (--agent defaults to ~/.taos/agents; a backtest's --config defaults
+                         to small and its --out to out/backtest)
   --agent-max-memory <MiB>  each copy's memory limit, as the miner's --agent.max_memory
                          (default: V8's heap limit); a copy over it is replaced, as on a miner
   --delay <validator|none|d>  execution delay: the validator's formula on the measured compute
