@@ -272,6 +272,7 @@ async function run(args: string[]): Promise<number> {
       owned ? " (give this validator its own --state, or --neuron.reset discards that state)" : ""
     }`;
     if (!(error instanceof StateInUseError)) alerts.trigger("state-load", message);
+    // Closing sends the page again while PagerDuty does not take it, for 10 s at most.
     await alerts.close();
     throw new UsageError(message);
   }

@@ -19,6 +19,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
 import type { NeuronStanding } from "../chain/subnet.ts";
 import type { PublishState } from "../sim/engine.ts";
 import type { Alerter } from "./pagerduty.ts";
+import { roundHalfEven } from "./scoring/formulas.ts";
 
 /** Who the validator is, for `neuron_info` (an unknown uid is -1, other unknown parts empty). */
 export interface NeuronIdentity {
@@ -288,6 +289,11 @@ export class ValidatorMetrics {
 
   #info!: Gauge;
   #infoLabels: Record<string, string> = {};
+  /**
+   * The running simulation's `baseDecimals` and `volumeDecimals`, to which the reference rounds a
+   * miner's daily volumes and total balances; null (unrounded) until a simulation gives them.
+   */
+  #decimals: { base: number; volume: number } | null = null;
 
   /** `alerts`: where the alert counts come from (read when scraped). */
   constructor(options: {
@@ -458,9 +464,14 @@ export class ValidatorMetrics {
 
   /**
    * A new simulation started (or one was resumed): `neuron_info` shows its config and seed (when
-   * it carries simulation labels), and the last one's trades leave `trades` and `miner_trades`.
+   * it carries simulation labels), the last one's trades leave `trades` and `miner_trades`, and
+   * its decimals round the miners' volumes and balances.
    */
   newSimulation(simulation: Record<string, unknown>, seed: number): void {
+    const { baseDecimals, volumeDecimals } = simulation;
+    this.#decimals = typeof baseDecimals === "number" && typeof volumeDecimals === "number"
+      ? { base: baseDecimals, volume: volumeDecimals }
+      : null;
     this.#recentTrades.clear();
     this.#recentMinerTrades.clear();
     this.#trades.reset();
@@ -553,6 +564,13 @@ export class ValidatorMetrics {
     const reported = new Set(
       input.details.filter((d) => d.observations >= 3).map((d) => d.uid),
     );
+    // As the reference (report.py): Python's round(), total balances to baseDecimals, the quote's
+    // too, and daily volumes, per book and summed, to volumeDecimals.
+    const decimals = this.#decimals;
+    const roundBalance = (value: number) =>
+      decimals === null ? value : roundHalfEven(value, decimals.base);
+    const roundVolume = (value: number) =>
+      decimals === null ? value : roundHalfEven(value, decimals.volume);
     for (const [uid, initial] of input.initialBalances) {
       if (!reported.has(uid)) continue;
       initial.forEach((balance, b) => {
@@ -589,18 +607,24 @@ export class ValidatorMetrics {
           set("fees_maker_rate", fees.makerFeeRate);
           set("fees_taker_rate", fees.takerFeeRate);
         }
+        const volume = {
+          total: roundVolume(book.volume.total),
+          maker: roundVolume(book.volume.maker),
+          taker: roundVolume(book.volume.taker),
+          self: roundVolume(book.volume.self),
+        };
         set("inventory_value", book.inventoryValue);
         set("pnl", book.pnl);
-        set("daily_volume", book.volume.total);
-        set("daily_maker_volume", book.volume.maker);
-        set("daily_taker_volume", book.volume.taker);
-        set("daily_self_volume", book.volume.self);
+        set("daily_volume", volume.total);
+        set("daily_maker_volume", volume.maker);
+        set("daily_taker_volume", volume.taker);
+        set("daily_self_volume", volume.self);
         set("activity_factor", book.activityFactor);
         set("sharpe", book.sharpe);
         inventory += book.inventoryValue;
         for (const role of ["total", "maker", "taker", "self"] as const) {
-          volumes[role] += book.volume[role];
-          mins[role] = Math.min(mins[role], book.volume[role]);
+          volumes[role] += volume[role];
+          mins[role] = Math.min(mins[role], volume[role]);
         }
       });
       const bookCount = Math.max(detail.books.length, 1);
@@ -615,14 +639,17 @@ export class ValidatorMetrics {
       const score = input.scores.get(uid) ?? 0;
       const set = (name: string, value: number) =>
         this.#miner.set({ agent_id: id, miner_gauge_name: name }, value);
-      set("total_base_balance", base);
-      set("total_quote_balance", quote);
+      const totalBase = roundBalance(base);
+      const totalQuote = roundBalance(quote);
+      set("total_base_balance", totalBase);
+      set("total_quote_balance", totalQuote);
       set("total_inventory_value", inventory);
       set("pnl", detail.pnl);
       for (const role of ["total", "maker", "taker", "self"] as const) {
         const infix = role === "total" ? "" : `${role}_`;
-        set(`total_daily_${infix}volume`, volumes[role]);
-        set(`average_daily_${infix}volume`, volumes[role] / bookCount);
+        const total = roundVolume(volumes[role]);
+        set(`total_daily_${infix}volume`, total);
+        set(`average_daily_${infix}volume`, roundVolume(total / bookCount));
         set(`min_daily_${infix}volume`, Number.isFinite(mins[role]) ? mins[role] : 0);
       }
       set("activity_factor", Number.isFinite(minActivity) ? minActivity : 0);
@@ -643,8 +670,8 @@ export class ValidatorMetrics {
         timestamp_str: tsStr,
         agent_id: id,
         placement: String(placement.get(uid) ?? -1),
-        base_balance: pythonFloat(base),
-        quote_balance: pythonFloat(quote),
+        base_balance: pythonFloat(totalBase),
+        quote_balance: pythonFloat(totalQuote),
         inventory_value: pythonFloat(inventory),
         inventory_value_change: pythonFloat(detail.inventoryValueChange),
         pnl: pythonFloat(detail.pnl),

@@ -2,16 +2,19 @@
  * Alerts for the validator's critical failures through the PagerDuty Events API v2. Every alert
  * is logged at once; when a routing key is configured it is also sent as a `trigger` event whose
  * dedup key names the failure, so a repeated failure updates one incident and a recovery
- * `resolve`s it. Events go out in the background, in order, so a slow or unreachable PagerDuty
- * never holds up the caller; an event PagerDuty did not accept is sent again until it is, unless
- * PagerDuty rejected the routing key itself: that will not heal, so it is logged once and sending
- * stops (alerts are still logged) until the process starts again.
+ * `resolve`s it. Events go out in the background, one request at a time, so a slow or unreachable
+ * PagerDuty never holds up the caller and the events of one kind arrive in the order raised. An
+ * event PagerDuty did not accept is sent again after a wait that doubles at each failure, while new
+ * events still go out at once, unless PagerDuty throttled (HTTP 429): then none is sent before that
+ * wait is over. Two replies will not heal and are not retried: an event PagerDuty calls invalid
+ * (HTTP 400) is logged once and dropped, and a rejected routing key is logged once and stops sending
+ * (alerts are still logged) until the process starts again.
  *
  * ```ts
  * const alerts = new Alerter({ routingKey: "R0...", source: "taos:validator" });
  * alerts.trigger("state-save", "could not write the state file", { error: "disk full" });
  * alerts.resolve("state-save");
- * await alerts.close(); // a last attempt for anything not delivered yet
+ * await alerts.close(); // last attempts, for 10 s at most, for anything not delivered yet
  * ```
  * @module
  */
@@ -22,14 +25,17 @@ const PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue";
 /** How long one request to PagerDuty may take. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
-/** Default wait before undelivered events are sent again; it doubles after each failed attempt
- * up to {@linkcode RETRY_GROWTH} times itself. */
+/** Default wait before an undelivered event is sent again; it doubles after each failed attempt
+ * of that event up to {@linkcode RETRY_GROWTH} times itself. */
 const RETRY_MS = 5_000;
 const RETRY_GROWTH = 12;
 
 /** Bytes of PagerDuty's reply read, and characters of it quoted, in a delivery-failure line. */
 const REPLY_BYTES = 1024;
 const REPLY_QUOTE_CHARS = 200;
+
+/** Characters of a summary PagerDuty takes. */
+const SUMMARY_CHARS = 1024;
 
 /** Levels of the lines an Alerter writes. */
 export type AlertLogLevel = "error" | "warning" | "info" | "debug";
@@ -42,15 +48,16 @@ export interface AlerterOptions {
   source: string;
   url?: string;
   /**
-   * Where lines are written: alerts, the first failure to deliver an event and a rejected routing
-   * key at "error" (at "warning" for the resolve of an alert an earlier run may have left open),
-   * resolves and late deliveries at "info", failed retries at "debug". Default `console.error`.
+   * Where lines are written: alerts, the first failure to deliver an event, an event PagerDuty
+   * refused as invalid and a rejected routing key at "error" (a first failure at "warning" for the
+   * resolve of an alert an earlier run may have left open), resolves and late deliveries at "info",
+   * failed retries at "debug". Default `console.error`.
    */
   log?: (line: string, level: AlertLogLevel) => void;
   /** An open alert recurring sooner than this is counted, not re-sent (default 300 000 ms). */
   repeatMs?: number;
   /** First wait before an undelivered event is sent again (default 5 000 ms; it doubles after
-   * each failed attempt, up to 12 times this). */
+   * each failed attempt of that event, up to 12 times this). */
   retryMs?: number;
 }
 
@@ -75,6 +82,10 @@ interface Delivery {
   /** A resolve sent because this process found the kind healthy first (not a recovery). */
   housekeeping: boolean;
   attempts: number;
+  /** When it may be sent (again), on the `performance.now()` clock. */
+  due: number;
+  /** The wait before its latest retry; 0 until an attempt failed. */
+  wait: number;
 }
 
 /** Logs alerts and sends them as trigger/resolve events; see the module doc. */
@@ -92,8 +103,11 @@ export class Alerter {
   #sending = false;
   #pass: Promise<void> = Promise.resolve();
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #retryDelay = 0;
-  #closed = false;
+  /** PagerDuty throttled (HTTP 429): no event is sent before this time. */
+  #heldUntil = 0;
+  /** Set by `close`: no attempt starts after this time. */
+  #closeBy: number | undefined;
+  #closing: Promise<void> | undefined;
   /** Cuts requests still in flight when `close` has waited long enough. */
   readonly #abort = new AbortController();
   readonly #raised = new Map<AlertKind, number>();
@@ -114,7 +128,7 @@ export class Alerter {
     return [...this.#open.keys()];
   }
 
-  /** Alert kinds whose latest event PagerDuty has not accepted yet. */
+  /** Alert kinds whose latest event is still to be sent (again): not accepted, not dropped. */
   get undelivered(): string[] {
     return [...this.#pending.keys()];
   }
@@ -124,7 +138,8 @@ export class Alerter {
     return this.#raised;
   }
 
-  /** Attempts to send an event that failed (network failure, timeout or non-2xx). */
+  /** Attempts to send an event that failed (network failure, timeout or non-2xx, an event dropped
+   * as invalid included). */
   get deliveryFailures(): number {
     return this.#deliveryFailures;
   }
@@ -156,7 +171,7 @@ export class Alerter {
     this.#log(`ALERT ${kind}: ${summary}`, "error");
     this.#enqueue(kind, "trigger", false, {
       payload: {
-        summary: `τaos ${this.#options.source} - ${kind} : ${summary}`.slice(0, 1024),
+        summary: firstChars(`τaos ${this.#options.source} - ${kind} : ${summary}`, SUMMARY_CHARS),
         severity: "error",
         source: `${this.#options.source}:${kind}`,
         class: "ERROR",
@@ -183,23 +198,44 @@ export class Alerter {
     }
   }
 
-  /** Resolves once every event queued so far has been attempted (delivered or left to retry). */
+  /**
+   * Resolves once every event queued so far that is due has been attempted (delivered, dropped or
+   * left to retry); events waiting for their retry, or for PagerDuty's throttle, are not waited for.
+   */
   settled(): Promise<void> {
     return this.#pass;
   }
 
   /**
-   * Stops retrying: events not delivered yet get one last attempt, cut off after `deadlineMs`
-   * (default 10 s). Later alerts are only logged.
+   * Stops: events not delivered yet are sent at once, and those that fail again after the usual
+   * waits, until `deadlineMs` (default 10 s) has passed, when a request still under way is cut off.
+   * Later alerts are only logged.
    */
-  async close(deadlineMs = REQUEST_TIMEOUT_MS): Promise<void> {
-    if (this.#closed) return await this.#pass;
+  close(deadlineMs = REQUEST_TIMEOUT_MS): Promise<void> {
+    this.#closing ??= this.#finish(deadlineMs);
+    return this.#closing;
+  }
+
+  async #finish(deadlineMs: number) {
+    const closeBy = performance.now() + deadlineMs;
+    this.#closeBy = closeBy;
     clearTimeout(this.#retryTimer);
-    if (this.#pending.size > 0) this.#startPass();
-    this.#closed = true;
+    // The last chance: a wait begun earlier, or PagerDuty's throttle, could outlast the deadline.
+    this.#heldUntil = 0;
+    for (const delivery of this.#pending.values()) {
+      delivery.due = 0;
+      delivery.wait = 0;
+    }
     const deadline = setTimeout(() => this.#abort.abort(), deadlineMs);
     try {
       await this.#pass;
+      for (let at = this.#nextAttemptAt(); at < closeBy; at = this.#nextAttemptAt()) {
+        await new Promise((resolve) => setTimeout(resolve, untilTime(at)));
+        // A timer may fire late: past the deadline no pass would attempt anything.
+        if (performance.now() >= closeBy) break;
+        this.#startPass();
+        await this.#pass;
+      }
     } finally {
       clearTimeout(deadline);
     }
@@ -220,50 +256,61 @@ export class Alerter {
     housekeeping: boolean,
     body: Record<string, unknown>,
   ) {
-    if (this.#options.routingKey === null || this.#closed || this.#keyRejected) return;
+    if (this.#options.routingKey === null || this.#closeBy !== undefined || this.#keyRejected) {
+      return;
+    }
     this.#pending.delete(kind);
-    this.#pending.set(kind, { kind, action, housekeeping, body, attempts: 0 });
+    const due = performance.now();
+    this.#pending.set(kind, { kind, action, housekeeping, body, attempts: 0, due, wait: 0 });
     this.#startPass();
   }
 
-  /** Sends what is pending now, unless a pass is under way (it takes the new event too). */
+  /** Sends what is due now, unless a pass is under way (it takes the new event too). */
   #startPass() {
-    if (this.#sending || this.#closed) return;
+    if (this.#sending) return;
     this.#sending = true;
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
-    this.#pass = this.#deliverPending();
+    this.#pass = this.#deliverDue();
   }
 
-  /** Attempts every pending event once, in order; schedules a retry for those that failed. */
-  async #deliverPending() {
+  /**
+   * Attempts each event that is due once, one at a time in queue order (so the events of a kind
+   * stay in order), until PagerDuty throttles; then times the next pass.
+   */
+  async #deliverDue() {
     const attempted = new Set<Delivery>();
-    const next = () => [...this.#pending.values()].find((d) => !attempted.has(d));
-    let failed = false;
+    const next = () => {
+      const now = performance.now();
+      if (now < this.#heldUntil || now >= (this.#closeBy ?? Infinity)) return undefined;
+      return [...this.#pending.values()].find((d) => d.due <= now && !attempted.has(d));
+    };
     for (let delivery = next(); delivery !== undefined; delivery = next()) {
       attempted.add(delivery);
-      if (await this.#send(delivery)) {
-        // Unless a newer event of its kind came meanwhile: that one is sent next.
-        if (this.#pending.get(delivery.kind) === delivery) this.#pending.delete(delivery.kind);
-      } else {
-        failed = true;
-      }
+      await this.#attempt(delivery);
     }
     // Decided in the same turn as the last look at the queue: an event queued later starts a
     // new pass.
     this.#sending = false;
-    const first = this.#options.retryMs ?? RETRY_MS;
-    this.#retryDelay = failed ? Math.min(this.#retryDelay * 2 || first, first * RETRY_GROWTH) : 0;
-    if (this.#pending.size > 0 && !this.#closed) {
-      this.#retryTimer = setTimeout(() => this.#startPass(), this.#retryDelay);
+    // While closing, `close` times the passes.
+    if (this.#closeBy !== undefined) return;
+    const at = this.#nextAttemptAt();
+    if (at < Infinity) {
+      this.#retryTimer = setTimeout(() => this.#startPass(), untilTime(at));
     }
   }
 
-  /** One attempt; true when PagerDuty accepted the event. Never throws. */
-  async #send(delivery: Delivery): Promise<boolean> {
+  /** When the next pending event may be sent; Infinity when none is pending. */
+  #nextAttemptAt(): number {
+    const dues = [...this.#pending.values()].map((d) => d.due);
+    return Math.max(Math.min(...dues), this.#heldUntil);
+  }
+
+  /** One attempt, and what follows from PagerDuty's answer. Never throws. */
+  async #attempt(delivery: Delivery) {
     delivery.attempts++;
-    const what = `PagerDuty ${delivery.action} of ${delivery.kind}`;
     let failure: string;
+    let throttled = false;
     try {
       const response = await fetch(this.#options.url ?? PAGERDUTY_EVENTS_URL, {
         method: "POST",
@@ -278,33 +325,73 @@ export class Alerter {
       });
       if (response.ok) {
         await response.body?.cancel();
-        if (delivery.attempts > 1) {
-          this.#log(`${what} delivered at attempt ${delivery.attempts}`, "info");
-        }
-        return true;
+        this.#delivered(delivery);
+        return;
       }
+      this.#deliveryFailures++;
       // PagerDuty says why in the body (an invalid routing key, a malformed event, ...). A reply
       // (a proxy's, say) could quote the key: it is never logged.
       // Masked before it is cut, so that no part of the key survives at the cut.
-      const reply = this.#withoutKey(await replyStart(response)).slice(0, REPLY_QUOTE_CHARS);
-      failure = `HTTP ${response.status}${reply === "" ? "" : `: ${reply}`}`;
-      if (rejectsKey(response.status, reply)) {
-        this.#deliveryFailures++;
+      const reply = this.#withoutKey(await replyStart(response));
+      const quote = firstChars(reply, REPLY_QUOTE_CHARS);
+      failure = `HTTP ${response.status}${quote === "" ? "" : `: ${quote}`}`;
+      if (rejectsKey(response.status, quote)) {
         this.#rejectKey(failure);
-        return false;
+        return;
       }
+      // PagerDuty's "invalid event": sent again, it would be refused again.
+      if (response.status === 400) {
+        const errors = firstChars(invalidEventErrors(reply) ?? quote, REPLY_QUOTE_CHARS);
+        this.#dropInvalid(delivery, `HTTP 400: ${errors}`);
+        return;
+      }
+      throttled = response.status === 429;
     } catch (error) {
+      this.#deliveryFailures++;
       // fetch says only "fetch failed"; why (refused, a DNS or TLS error) is in its cause.
       const cause = (error as Error).cause;
       const why = cause instanceof Error ? `: ${cause.message}` : "";
       failure = this.#withoutKey(`${(error as Error).message}${why}`);
     }
-    this.#deliveryFailures++;
+    this.#retryLater(delivery, failure, throttled);
+  }
+
+  #delivered(delivery: Delivery) {
+    // Unless a newer event of its kind came meanwhile: that one is sent next.
+    if (this.#pending.get(delivery.kind) === delivery) this.#pending.delete(delivery.kind);
+    if (delivery.attempts > 1) {
+      this.#log(
+        `PagerDuty ${delivery.action} of ${delivery.kind} delivered at attempt ${delivery.attempts}`,
+        "info",
+      );
+    }
+  }
+
+  /** Times the next attempt of an event PagerDuty did not take, and says so. */
+  #retryLater(delivery: Delivery, failure: string, throttled: boolean) {
+    const first = this.#options.retryMs ?? RETRY_MS;
+    delivery.wait = Math.min(delivery.wait * 2 || first, first * RETRY_GROWTH);
+    delivery.due = performance.now() + delivery.wait;
+    // PagerDuty asks to back off on 429: events queued meanwhile wait too.
+    if (throttled) this.#heldUntil = delivery.due;
+    const last = Math.max(delivery.due, this.#heldUntil) >= (this.#closeBy ?? Infinity);
     const level = delivery.attempts > 1 ? "debug" : delivery.housekeeping ? "warning" : "error";
-    // Once closed, this was the last attempt.
-    const next = this.#closed ? "it was the last attempt (stopping)" : "it will be sent again";
-    this.#log(`${what} not delivered (${failure}); ${next}`, level);
-    return false;
+    this.#log(
+      `PagerDuty ${delivery.action} of ${delivery.kind} not delivered (${failure}); ${
+        last ? "it was the last attempt (stopping)" : "it will be sent again"
+      }`,
+      level,
+    );
+  }
+
+  /** Drops an event PagerDuty called invalid: this one event would never be accepted. */
+  #dropInvalid(delivery: Delivery, failure: string) {
+    if (this.#pending.get(delivery.kind) === delivery) this.#pending.delete(delivery.kind);
+    this.#log(
+      `PagerDuty refused the ${delivery.action} of ${delivery.kind} as an invalid event ` +
+        `(${failure}); it is dropped, not sent again`,
+      "error",
+    );
   }
 
   /** Drops what is queued and sends nothing more: retrying a refused key would never succeed. */
@@ -339,6 +426,37 @@ export class Alerter {
  */
 function rejectsKey(status: number, reply: string): boolean {
   return status === 401 || status === 403 || (status === 400 && /routing[ _]key/i.test(reply));
+}
+
+/** Milliseconds until `time` on the `performance.now()` clock; 0 once it is past (a negative
+ * timeout draws a warning). */
+function untilTime(time: number): number {
+  return Math.max(0, time - performance.now());
+}
+
+/** The `errors` PagerDuty lists in its reply to an invalid event, joined; null without any. */
+function invalidEventErrors(reply: string): string | null {
+  try {
+    const { errors } = JSON.parse(reply);
+    if (Array.isArray(errors) && errors.length > 0) return errors.join("; ");
+  } catch {
+    // Not PagerDuty's JSON (a proxy's page, or cut at the read limit): quoted as it is.
+  }
+  return null;
+}
+
+/**
+ * The first `count` characters of `text`, counted as code points (as Alertmanager counts a
+ * PagerDuty summary's): a cut between the two halves of a surrogate pair would leave half of one.
+ */
+function firstChars(text: string, count: number): string {
+  // Never more code points than UTF-16 units.
+  if (text.length <= count) return text;
+  let end = 0;
+  for (let chars = 0; chars < count && end < text.length; chars++) {
+    end += text.codePointAt(end)! > 0xffff ? 2 : 1;
+  }
+  return text.slice(0, end);
 }
 
 /** The start of a reply's body (up to 1 KiB) on one line: a proxy's error page can be large. */

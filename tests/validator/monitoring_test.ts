@@ -322,7 +322,8 @@ Deno.test("PagerDuty: trigger with a dedup key, one resolve, an earlier run's al
     alerts.trigger("metrics", "x");
     await alerts.settled();
     assert.equal(alerts.deliveryFailures, 1);
-    await alerts.close();
+    // Short: closing sends it again until its deadline.
+    await alerts.close(100);
   } finally {
     await refusing.close();
   }
@@ -902,6 +903,86 @@ Deno.test("metrics: miner trades at their own time, floats as the reference prin
   );
 });
 
+Deno.test("metrics: a miner's total balances and daily volumes are rounded as the reference's Python rounds them", async () => {
+  const metrics = new ValidatorMetrics({ wallet: "5V", netuid: 79, info: {} });
+  // Three different numbers of places: the reference rounds the quote total to baseDecimals too.
+  metrics.newSimulation({ book_count: 2, baseDecimals: 4, quoteDecimals: 6, volumeDecimals: 2 }, 1);
+  const balance = (total: number) => ({ free: total, reserved: 0, total });
+  const book = (total: number, maker: number, taker: number) => ({
+    sharpe: 1,
+    activityFactor: 1,
+    inventoryValue: 0,
+    pnl: 0,
+    volume: { total, maker, taker, self: 0 },
+  });
+  const fees = { volume: 0, makerFeeRate: 0, takerFeeRate: 0 };
+  metrics.report({
+    publish: {
+      timestamp: 600e9,
+      final: false,
+      books: [bookWith(0, []), bookWith(1, [])],
+      accounts: [{
+        agentId: 1,
+        holdings: [
+          { base: balance(143004.35775), quote: balance(1000.123456) },
+          { base: balance(143004.35775000002), quote: balance(0.1) },
+        ],
+        orders: [[], []],
+        fees: [fees, fees],
+      }],
+      notices: [],
+      eventsProcessed: 0,
+    },
+    stepRate: 0,
+    ownUid: null,
+    scores: new Map([[1, 0.25]]),
+    details: [{
+      uid: 1,
+      reward: 0.5,
+      score: 0.25,
+      observations: 3,
+      pnl: 0,
+      inventoryValueChange: 0,
+      pnlChange: 0,
+      books: [book(10.005, 0.1, 1.125), book(20.115, 0.2, 2.675)],
+    }],
+    initialBalances: new Map(),
+    usage: { cpu: 0, ram: 0, disk: 0 },
+  });
+  const text = await metrics.registry.metrics();
+  const value = (family: string, labels: string) =>
+    new RegExp(`^${family}\\{${labels},[^}]*\\} (\\S+)$`, "m").exec(text)?.[1];
+  const miner = (name: string) => value("miner_gauges", `agent_id="1",miner_gauge_name="${name}"`);
+  const agent = (book: number, name: string) =>
+    value("agent_gauges", `book_id="${book}",agent_id="1",agent_gauge_name="${name}"`);
+  // What Python 3.10 prints for round(sum(...), places) of the same doubles (unrounded, the sums
+  // read 286008.71550000005, 1000.223456, 30.119999999999997, 0.30000000000000004, 3.8).
+  assert.deepEqual(
+    [miner("total_base_balance"), miner("total_quote_balance")],
+    ["286008.7155", "1000.2235"],
+  );
+  // Each book's volume is rounded before the totals, as the reference sums rounded ones.
+  assert.deepEqual(
+    [agent(0, "daily_volume"), agent(1, "daily_volume"), agent(1, "daily_taker_volume")],
+    ["10.01", "20.11", "2.67"],
+  );
+  assert.deepEqual(
+    ["total_daily_volume", "average_daily_volume", "min_daily_volume"].map(miner),
+    ["30.12", "15.06", "10.01"],
+  );
+  assert.deepEqual(
+    ["total_daily_maker_volume", "average_daily_maker_volume"].map(miner),
+    ["0.3", "0.15"],
+  );
+  assert.deepEqual(
+    ["total_daily_taker_volume", "average_daily_taker_volume", "min_daily_taker_volume"].map(miner),
+    ["3.79", "1.9", "1.12"],
+  );
+  const row = text.split("\n").find((line) => line.startsWith("miners{")) ?? "";
+  assert.match(row, /base_balance="286008\.7155",quote_balance="1000\.2235",/);
+  assert.match(row, /min_daily_volume="10\.01",/);
+});
+
 Deno.test({
   name: "the metagraph read gives each neuron's standing in the SDK metagraph's units",
   sanitizeResources: false,
@@ -1096,12 +1177,8 @@ Deno.test("PagerDuty: while it is down, at most one event per kind waits, the la
 });
 
 Deno.test("PagerDuty: a failed delivery names the event and quotes the reply; a start-up resolve that fails is a warning", async () => {
-  const reply = JSON.stringify({
-    status: "invalid event",
-    message: "Event object is invalid",
-    errors: ["'payload.severity' is invalid (must be one of critical, error, warning, info)"],
-  });
-  const receiver = pagerDutyReceiver(400, `${reply}\n${" ".repeat(5000)}`);
+  const reply = JSON.stringify({ status: "unavailable", message: "Service Unavailable" });
+  const receiver = pagerDutyReceiver(503, `${reply}\n${" ".repeat(5000)}`);
   const lines: string[] = [];
   const alerts = new Alerter({
     routingKey: "SHORT",
@@ -1115,8 +1192,8 @@ Deno.test("PagerDuty: a failed delivery names the event and quotes the reply; a 
     await alerts.settled();
     assert.deepEqual(lines, [
       "error ALERT metrics: report failed",
-      `warning PagerDuty resolve of state-load not delivered (HTTP 400: ${reply}); it will be sent again`,
-      `error PagerDuty trigger of metrics not delivered (HTTP 400: ${reply}); it will be sent again`,
+      `warning PagerDuty resolve of state-load not delivered (HTTP 503: ${reply}); it will be sent again`,
+      `error PagerDuty trigger of metrics not delivered (HTTP 503: ${reply}); it will be sent again`,
     ]);
   } finally {
     await alerts.close(100);

@@ -1,28 +1,47 @@
 /**
  * PagerDuty delivery against a real HTTP server on loopback standing in for the Events API v2: a
- * routing key PagerDuty refuses stops sending with one error line; transient failures are retried.
+ * routing key PagerDuty refuses stops sending with one error line; an invalid event is dropped;
+ * transient failures are retried after their own waits (all events wait while PagerDuty
+ * throttles), and once more within `close`'s deadline.
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { Alerter } from "../../validator/pagerduty.ts";
+import { startValidator } from "./processes.ts";
 
 const KEY = "R0UTINGKEY0123456789abcdefABCDEF";
+
+/** Resolves once `check()` holds. */
+function until(check: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const poll = () => check() ? resolve() : setTimeout(poll, 5);
+    poll();
+  });
+}
 
 /** An Events API stand-in answering each request with the next of `replies` (the last repeats). */
 function eventsEndpoint(replies: { status: number; body: string }[]) {
   const endpoint = {
     requests: 0,
+    /** The events received, in order, with when each came (`performance.now()`). */
+    events: [] as { at: number; kind: string; action: string; summary?: string }[],
     url: "",
     /** Resolves once `count` requests have come in. */
-    reached(count: number): Promise<void> {
-      return new Promise((resolve) => {
-        const check = () => endpoint.requests >= count ? resolve() : setTimeout(check, 5);
-        check();
-      });
-    },
+    reached: (count: number) => until(() => endpoint.requests >= count),
+    /** Resolves once `count` events of `kind` have come in. */
+    receivedOf: (kind: string, count: number) =>
+      until(() => endpoint.events.filter((e) => e.kind === kind).length >= count),
     close: () => server.shutdown(),
   };
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, async (req) => {
-    await req.json();
+    const event = await req.json();
+    endpoint.events.push({
+      at: performance.now(),
+      kind: event.dedup_key.split(":").at(-1),
+      action: event.event_action,
+      summary: event.payload?.summary,
+    });
     const reply = replies[Math.min(endpoint.requests, replies.length - 1)];
     endpoint.requests++;
     return new Response(reply.body, { status: reply.status });
@@ -31,15 +50,20 @@ function eventsEndpoint(replies: { status: number; body: string }[]) {
   return endpoint;
 }
 
-function alerterFor(url: string, lines: string[]) {
+function alerterFor(url: string, lines: string[], retryMs = 1) {
   return new Alerter({
     routingKey: KEY,
     source: "w:h",
     url,
-    retryMs: 1,
+    retryMs,
     log: (line, level) => void lines.push(`${level} ${line}`),
   });
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Timers fire no earlier than asked; this allows for the two clocks' rounding. */
+const CLOCK_SLACK_MS = 5;
 
 const invalidKey = JSON.stringify({
   status: "invalid event",
@@ -214,5 +238,256 @@ Deno.test("PagerDuty: an unreachable endpoint is retried, not taken for a refuse
     );
   } finally {
     await alerts.close(1000);
+  }
+});
+
+Deno.test("PagerDuty: new alerts go out at once while an event waits for its retry; that one keeps waiting, the wait doubling", async () => {
+  const endpoint = eventsEndpoint([{ status: 503, body: "busy" }]);
+  const lines: string[] = [];
+  const alerts = alerterFor(endpoint.url, lines, 300);
+  try {
+    alerts.trigger("state-save", "disk full");
+    await alerts.settled();
+    // A burst of alerts: each is sent once, and the failed trigger is not sent again with them
+    // (it used to be, at every new alert).
+    alerts.trigger("metrics", "port taken");
+    alerts.trigger("weights", "refused");
+    alerts.trigger("config", "bad file");
+    await alerts.settled();
+    assert.deepEqual(endpoint.events.map((e) => e.kind), [
+      "state-save",
+      "metrics",
+      "weights",
+      "config",
+    ]);
+    await endpoint.receivedOf("state-save", 3);
+    const times = endpoint.events.filter((e) => e.kind === "state-save").map((e) => e.at);
+    assert.ok(times[1] - times[0] >= 300 - CLOCK_SLACK_MS, `first wait ${times[1] - times[0]} ms`);
+    assert.ok(times[2] - times[1] >= 600 - CLOCK_SLACK_MS, `second wait ${times[2] - times[1]} ms`);
+  } finally {
+    await alerts.close(0);
+    await endpoint.close();
+  }
+});
+
+Deno.test("PagerDuty: while it throttles (HTTP 429), new events wait for the back-off too", async () => {
+  const endpoint = eventsEndpoint([
+    { status: 429, body: "" },
+    { status: 429, body: "" },
+    { status: 202, body: '{"status":"success"}' },
+  ]);
+  const lines: string[] = [];
+  const alerts = alerterFor(endpoint.url, lines, 500);
+  try {
+    alerts.trigger("state-save", "disk full");
+    await alerts.settled();
+    alerts.trigger("metrics", "port taken");
+    await alerts.settled();
+    await sleep(200);
+    assert.equal(endpoint.requests, 1, "the new trigger waits for the back-off");
+    // The retry is throttled again: the new trigger waits for the doubled back-off.
+    await endpoint.reached(2);
+    await sleep(200);
+    assert.equal(endpoint.requests, 2);
+    await endpoint.reached(4);
+    await alerts.settled();
+    assert.deepEqual(endpoint.events.map((e) => e.kind), [
+      "state-save",
+      "state-save",
+      "state-save",
+      "metrics",
+    ]);
+    const [first, second, third] = endpoint.events.map((e) => e.at);
+    assert.ok(second - first >= 500 - CLOCK_SLACK_MS, `first back-off ${second - first} ms`);
+    assert.ok(third - second >= 1000 - CLOCK_SLACK_MS, `second back-off ${third - second} ms`);
+    assert.deepEqual(alerts.undelivered, []);
+  } finally {
+    await alerts.close(0);
+    await endpoint.close();
+  }
+});
+
+Deno.test("PagerDuty: a resolve raised while its trigger waits for a retry goes at once, and the trigger never follows it", async () => {
+  const endpoint = eventsEndpoint([
+    { status: 503, body: "busy" },
+    { status: 202, body: '{"status":"success"}' },
+  ]);
+  const alerts = alerterFor(endpoint.url, [], 100);
+  try {
+    alerts.trigger("state-save", "disk full");
+    await alerts.settled();
+    alerts.resolve("state-save");
+    await alerts.settled();
+    // Past the trigger's retry time: the resolve replaced it.
+    await sleep(300);
+    assert.deepEqual(endpoint.events.map((e) => `${e.action} ${e.kind}`), [
+      "trigger state-save",
+      "resolve state-save",
+    ]);
+    assert.deepEqual(alerts.undelivered, []);
+  } finally {
+    await alerts.close(0);
+    await endpoint.close();
+  }
+});
+
+for (
+  const [why, body, errors] of [
+    [
+      "PagerDuty's errors",
+      JSON.stringify({
+        status: "invalid event",
+        message: "Event object is invalid",
+        errors: ["'payload.summary' is missing or blank", "'payload.source' is missing or blank"],
+      }),
+      "'payload.summary' is missing or blank; 'payload.source' is missing or blank",
+    ],
+    ["a reply that is not JSON", "Bad Request", "Bad Request"],
+  ] as const
+) {
+  Deno.test(`PagerDuty: an invalid event (HTTP 400) is logged once with ${why}, counted and dropped`, async () => {
+    const endpoint = eventsEndpoint([
+      { status: 400, body },
+      { status: 202, body: '{"status":"success"}' },
+    ]);
+    const lines: string[] = [];
+    const alerts = alerterFor(endpoint.url, lines);
+    try {
+      alerts.trigger("metrics", "port taken");
+      await alerts.settled();
+      // With a 1 ms retry wait, a retry would long have come by now.
+      await sleep(100);
+      assert.equal(endpoint.requests, 1);
+      assert.deepEqual(alerts.undelivered, []);
+      assert.equal(alerts.deliveryFailures, 1);
+      assert.equal(alerts.keyRejected, false);
+      assert.deepEqual(lines, [
+        "error ALERT metrics: port taken",
+        `error PagerDuty refused the trigger of metrics as an invalid event (HTTP 400: ${errors}); ` +
+        "it is dropped, not sent again",
+      ]);
+      // Only that event: the next one is sent.
+      alerts.trigger("state-save", "disk full");
+      await alerts.settled();
+      assert.equal(endpoint.requests, 2);
+      assert.deepEqual(alerts.undelivered, []);
+    } finally {
+      await alerts.close();
+      await endpoint.close();
+    }
+  });
+}
+
+Deno.test("PagerDuty: a summary is cut at 1024 characters, never inside a character", async () => {
+  const endpoint = eventsEndpoint([{ status: 202, body: '{"status":"success"}' }]);
+  const alerts = alerterFor(endpoint.url, []);
+  try {
+    const prefix = "τaos w:h - metrics : ";
+    // The 1024th character is the first emoji: its two UTF-16 halves straddle unit 1024.
+    const xs = "x".repeat(1023 - prefix.length);
+    alerts.trigger("metrics", `${xs}${"😀".repeat(10)}`);
+    await alerts.settled();
+    assert.equal(endpoint.events[0].summary, `${prefix}${xs}😀`);
+  } finally {
+    await alerts.close();
+    await endpoint.close();
+  }
+});
+
+Deno.test("PagerDuty: an event not delivered when closing is sent again within the deadline", async () => {
+  const endpoint = eventsEndpoint([
+    { status: 503, body: "busy" },
+    { status: 503, body: "busy" },
+    { status: 202, body: '{"status":"success"}' },
+  ]);
+  const lines: string[] = [];
+  const alerts = alerterFor(endpoint.url, lines, 50);
+  try {
+    const started = performance.now();
+    alerts.trigger("state-load", "unreadable state file");
+    await alerts.close(5000);
+    assert.ok(performance.now() - started < 2000, "close returns once it is delivered");
+    assert.equal(endpoint.requests, 3);
+    assert.deepEqual(alerts.undelivered, []);
+    assert.deepEqual(lines.filter((line) => !line.startsWith("debug")), [
+      "error ALERT state-load: unreadable state file",
+      "error PagerDuty trigger of state-load not delivered (HTTP 503: busy); it will be sent again",
+      "info PagerDuty trigger of state-load delivered at attempt 3",
+    ]);
+  } finally {
+    await endpoint.close();
+  }
+});
+
+Deno.test("PagerDuty: closing gives up at its deadline, and only the attempt that was the last says so", async () => {
+  const endpoint = eventsEndpoint([{ status: 503, body: "busy" }]);
+  const lines: string[] = [];
+  const alerts = alerterFor(endpoint.url, lines, 50);
+  try {
+    const started = performance.now();
+    alerts.trigger("state-load", "unreadable state file");
+    await alerts.close(400);
+    const took = performance.now() - started;
+    assert.ok(took < 1500, `close took ${took} ms`);
+    // Sent at 0, 50, 150 and 350 ms (fewer on a slow machine); the next would come after the
+    // deadline.
+    assert.ok(endpoint.requests >= 3, `${endpoint.requests} attempts`);
+    const failures = lines.filter((line) => line.includes("not delivered"));
+    assert.equal(failures.length, endpoint.requests);
+    assert.ok(failures.slice(0, -1).every((line) => line.endsWith("; it will be sent again")));
+    assert.match(failures.at(-1)!, /^debug .*; it was the last attempt \(stopping\)$/);
+    assert.equal(
+      lines.at(-1),
+      "warning PagerDuty never received: trigger of state-load (the validator stopped)",
+    );
+  } finally {
+    await endpoint.close();
+  }
+});
+
+Deno.test({
+  name:
+    "PagerDuty: the state-load page of a validator that cannot start is sent again before it exits",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const endpoint = eventsEndpoint([
+    { status: 503, body: "busy" },
+    { status: 202, body: '{"status":"success"}' },
+  ]);
+  const dir = Deno.makeTempDirSync();
+  try {
+    // Another program's database: the validator refuses it and pages state-load.
+    const foreign = join(dir, "other.db");
+    const db = new DatabaseSync(foreign);
+    db.exec("CREATE TABLE notes (text TEXT)");
+    db.close();
+    const started = performance.now();
+    const validator = startValidator([
+      "--local",
+      "--hotkey-uri",
+      "//Dave",
+      "--state",
+      foreign,
+      "--prometheus.level",
+      "OFF",
+      "-d",
+      KEY,
+      "--pagerduty.url",
+      endpoint.url,
+    ]);
+    assert.equal((await validator.done).code, 2, validator.stderr.join("\n"));
+    // The retry comes 5 s after the failure; closing waits 10 s at most.
+    assert.ok(performance.now() - started < 30_000);
+    assert.deepEqual(endpoint.events.map((e) => `${e.action} ${e.kind}`), [
+      "trigger state-load",
+      "trigger state-load",
+    ]);
+    const log = validator.stderr.join("\n");
+    assert.match(log, /PagerDuty trigger of state-load delivered at attempt 2/);
+    assert.doesNotMatch(log, /last attempt|never received/);
+  } finally {
+    await endpoint.close();
+    Deno.removeSync(dir, { recursive: true });
   }
 });
