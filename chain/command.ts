@@ -10,6 +10,7 @@
  * @module
  */
 import { type Command, parseFlags, UsageError } from "../cli/command.ts";
+import { integerFlag } from "../cli/flag_values.ts";
 import { SubtensorClient } from "./client.ts";
 import { EndpointVariableError, resolveEndpoint } from "./endpoints.ts";
 import { ChainError, describeRpcError } from "./errors.ts";
@@ -26,17 +27,9 @@ Options:
   --network <name|url>  finney, test, archive, latent-lite, local or a ws:// / wss:// URL
                         (default finney); also spelled -e/--subtensor.chain_endpoint and
                         --subtensor.network, as for the miner and the validator (-e wins)
-  --netuid <n>          subnet id (default 79)
+  -u, --netuid <n>      subnet id (default 79)
   --json                print one JSON object instead of a table
   -h, --help            show this help`;
-
-function parseNetuid(text: string): number {
-  const value = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
-  if (!Number.isInteger(value) || value < 0 || value > 65535) {
-    throw new UsageError(`--netuid: "${text}" is not an integer in 0..65535`);
-  }
-  return value;
-}
 
 /** The `taos metagraph` command. */
 export const command: Command = {
@@ -51,13 +44,13 @@ export const command: Command = {
         network: { type: "string" },
         "subtensor.chain_endpoint": { type: "string", short: "e" },
         "subtensor.network": { type: "string" },
-        netuid: { type: "string", default: "79" },
+        netuid: { type: "string", short: "u" },
         json: { type: "boolean", default: false },
       },
       strict: true,
       allowPositionals: false,
     });
-    const netuid = parseNetuid(values.netuid);
+    const netuid = integerFlag("netuid", values.netuid, 0, 65535) ?? 79;
     // -e wins, then --network, as -e wins over --subtensor.network for the miner and validator.
     const network = values["subtensor.chain_endpoint"] ?? values.network ??
       values["subtensor.network"] ?? "finney";

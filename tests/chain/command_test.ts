@@ -47,7 +47,7 @@ Deno.test("taos metagraph prints the subnet from a node", testOptions, async () 
     );
     assert.match(table.stdout, /1\.2\.3\.4:8091\n/);
 
-    const missing = await taos(["metagraph", "--subtensor.network", node.url, "--netuid", "5"]);
+    const missing = await taos(["metagraph", "--subtensor.network", node.url, "-u", "5"]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /subnet 5 does not exist/);
   } finally {
@@ -56,13 +56,19 @@ Deno.test("taos metagraph prints the subnet from a node", testOptions, async () 
 });
 
 Deno.test("taos metagraph rejects bad flags", async () => {
-  const netuid = await taos(["metagraph", "--netuid", "x"]);
-  assert.equal(netuid.code, 2);
-  assert.match(netuid.stderr, /--netuid: "x" is not an integer/);
-  for (const text of ["", "0x4f", "7.0", "1e2"]) {
-    const refused = await taos(["metagraph", "--netuid", text]);
+  // Worded as the miner's and validator's integer flags are, -u included.
+  for (
+    const [text, problem] of [
+      ["x", "must be a number"],
+      ["", "must be a number"],
+      ["0x4f", "must be a number"],
+      ["7.5", "must be an integer"],
+      ["70000", "must be <= 65535"],
+    ]
+  ) {
+    const refused = await taos(["metagraph", "-u", text]);
     assert.equal(refused.code, 2, text);
-    assert.match(refused.stderr, /--netuid: ".*" is not an integer in 0\.\.65535/);
+    assert.match(refused.stderr, new RegExp(`--netuid: '${text}' ${problem}`));
   }
   const network = await taos(["metagraph", "--network", "mainnet"]);
   assert.equal(network.code, 2);
