@@ -90,7 +90,10 @@ export class StatusBoard {
       }
       const bid = book.bid[0]?.price;
       const ask = book.ask[0]?.price;
-      const price = bid !== undefined && ask !== undefined ? (bid + ask) / 2 : bid ?? ask;
+      // 15 significant digits drop the binary noise of the halving (299.34000000000003).
+      const price = bid !== undefined && ask !== undefined
+        ? Number(((bid + ask) / 2).toPrecision(15))
+        : bid ?? ask;
       if (price === undefined) continue;
       entry.points.push([publish.timestamp, price]);
       if (entry.points.length > MAX_POINTS) {

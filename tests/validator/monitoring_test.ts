@@ -1536,3 +1536,19 @@ Deno.test("monitoring server: other methods get 405 without their body being wai
     await server.close();
   }
 });
+
+Deno.test("the status page's mids carry no binary noise", () => {
+  const board = new StatusBoard();
+  const level = (price: number) => [{ price, volume: 1 }];
+  board.recordPrices({
+    timestamp: 5e9,
+    books: [{ bookId: 0, bid: level(299.33), ask: level(299.35) }, {
+      bookId: 1,
+      bid: level(0.1),
+      ask: level(0.2),
+    }],
+  } as unknown as PublishState);
+  const books = JSON.parse(board.json()).books;
+  // (299.33 + 299.35) / 2 is 299.34000000000003 in doubles, (0.1 + 0.2) / 2 0.15000000000000002.
+  assert.deepEqual(books.map((b: { points: number[][] }) => b.points[0][1]), [299.34, 0.15]);
+});
