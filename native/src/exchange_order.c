@@ -710,7 +710,12 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
       } else {
         amount = dir == TX_BUY ? w.cost : size;
       }
-      if (size <= 0 || (dir == TX_BUY && w.vol == 0)) return reject(ex, in, TX_R_EMPTY_BOOK, 0);
+      if (size <= 0 || (dir == TX_BUY && w.vol == 0)) {
+        /* A quote amount the book could take in full that trades less than a lot is too small;
+         * otherwise there is nothing (but the agent's own orders) to trade against. */
+        bool too_small = by_quote && w.quote == target;
+        return reject(ex, in, too_small ? TX_R_INVALID_VOLUME : TX_R_EMPTY_BOOK, 0);
+      }
     }
   } else if (by_quote) {
     x_walk w = walk(ex, book, dir, true, price, in->agent_id, own, true, target, rate_t);

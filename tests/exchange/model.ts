@@ -12,8 +12,9 @@
  * Where the specification is silent the model follows the core's documented conventions: the
  * event vocabulary of `taos_exchange.h` (acceptance after the fills, `placed` for what rests,
  * `stpReduced` and `remainderDropped` for volume an incoming order loses), a cancel checks that
- * the order exists before its volume, and a market order sized in quote that buys less than one
- * lot is EMPTY_BOOK, like one priced against nothing but the agent's own orders (Q13). For margin
+ * the order exists before its volume, and a market order sized in quote that the book takes in
+ * full but that trades less than one lot is INVALID_VOLUME (one priced against nothing but the
+ * agent's own orders is EMPTY_BOOK, Q13). For margin
  * it also follows the core where neither text decides: a leveraged order's own volume after a fill
  * is trunc_v(matchable / (1 + L)), collateral taken at a fill is capped by what the order holds,
  * and a fill worth less than a quote unit borrows nothing.
@@ -806,9 +807,13 @@ export class ExchangeModel {
           walked += piece;
         }
       }
-      // Priced against nothing but the agent's own orders (Q13), or a quote amount that buys
-      // less than one lot: nothing to execute, as the core reports it.
-      if (priced && walked === 0n) return reject("EMPTY_BOOK");
+      // Priced against nothing but the agent's own orders (Q13): nothing to execute. A quote
+      // amount the book takes in full that trades less than one lot is too small.
+      if (priced && walked === 0n) {
+        return reject(
+          currency === "quote" && quoteSum === requested ? "INVALID_VOLUME" : "EMPTY_BOOK",
+        );
+      }
       size = currency === "base" ? requested : walked;
       if (currency === "quote") own = size;
       amount = p.direction === "sell"
@@ -1582,7 +1587,15 @@ export class ExchangeModel {
     close(loan.amount, long ? "quote" : "base");
     if (this.#events.at(-1)?.type === "rejected" && alive()) {
       // Worth less than a lot (what a taker fee left of an earlier call): one lot closes it. More
-      // than the account can cover: what it holds.
+      // than the account can cover: what it holds, the loan's collateral in the currency traded
+      // included, when there is something to trade it against.
+      if (long && book.bids.length > 0) {
+        account.baseFree += loan.collateralBase;
+        loan.collateralBase = 0n;
+      } else if (!long && book.asks.length > 0) {
+        account.quoteFree += loan.collateralQuote;
+        loan.collateralQuote = 0n;
+      }
       if (long) {
         // (The owner's own bids, cancelled above, may have been the whole side.)
         const bid = book.bids[0]?.price;
