@@ -236,7 +236,7 @@ export class Axon {
       }
       const headerHash = request.header("computed_body_hash") ?? "";
       try {
-        this.#verifier.verify(synapse.dendrite, headerHash, synapse.timeout);
+        this.#verifier.verify(synapse.dendrite, headerHash, synapse.timeout, synapse.axon.hotkey);
       } catch (error) {
         throw new Refusal(401, `Not Verified with error: ${messageOf(error)}`);
       }

@@ -4,11 +4,13 @@
  * (strictly increasing per caller hotkey and dendrite uuid; on first contact no older than 4 s
  * plus the request's timeout; no upper bound). The Python axon skips the first-contact age check
  * for a caller announcing no version, or one before 7.2.0; the version is not signed, so a
- * replayed request could drop it and pass. Here the check applies to every request.
+ * replayed request could drop it and pass. Here the check applies to every request. A request
+ * signed for another axon hotkey (a validator that has the wrong hotkey for this address) is
+ * refused naming both hotkeys, where the Python axon reports a bare signature mismatch.
  *
  * ```ts
  * const verifier = new RequestVerifier(myHotkeySs58);
- * verifier.verify(dendriteInfo, bodyHashFromHeader, timeoutSeconds); // throws VerificationError
+ * verifier.verify(dendriteInfo, bodyHash, timeoutSeconds, axonHotkey); // throws VerificationError
  * ```
  * @module
  */
@@ -49,9 +51,15 @@ export class RequestVerifier {
 
   /**
    * Verifies the dendrite's claims for a request with body hash `hash` and timeout
-   * `timeoutSeconds`; on success records the nonce. Throws {@linkcode VerificationError}.
+   * `timeoutSeconds`, addressed to the axon hotkey `addressedTo` (its `bt_header_axon_hotkey`);
+   * on success records the nonce. Throws {@linkcode VerificationError}.
    */
-  verify(dendrite: TerminalInfo, hash: string, timeoutSeconds: number): void {
+  verify(
+    dendrite: TerminalInfo,
+    hash: string,
+    timeoutSeconds: number,
+    addressedTo: string | null,
+  ): void {
     const { hotkey, uuid, nonce, signature } = dendrite;
     if (hotkey === null) throw new VerificationError("Missing dendrite hotkey");
     if (nonce === null) throw new VerificationError("Missing Nonce");
@@ -77,6 +85,21 @@ export class RequestVerifier {
     if (signature === null) {
       if (this.#requireSignature) throw new VerificationError("Missing Signature");
     } else if (!Keypair.verify(message, signature, hotkey)) {
+      // A validator with the wrong hotkey for this address (another miner's, say) signs for that
+      // one: the mismatch then has a plain cause, which its signature proves.
+      if (
+        addressedTo !== null && addressedTo !== this.#axonHotkey &&
+        Keypair.verify(
+          requestSignatureMessage(nonce, hotkey, addressedTo, String(uuid), hash),
+          signature,
+          hotkey,
+        )
+      ) {
+        throw new VerificationError(
+          `Request is addressed to hotkey ${addressedTo}, but this axon's hotkey is ` +
+            this.#axonHotkey,
+        );
+      }
       throw new VerificationError(`Signature mismatch with ${message} and ${signature}`);
     }
     this.#lastNonce.set(endpoint, nonce);

@@ -52,6 +52,26 @@ export type HostMessage =
   }
   | { kind: "step"; id: number; input: StepInput };
 
+/** The agent methods the kit calls in an update, in the order it calls them. */
+const agentMethod = z.enum(["record", "onStart", "observe", "onUpdate", "onEnd"]);
+export type AgentMethod = z.infer<typeof agentMethod>;
+
+/**
+ * What kind of failure a failed update was, in words that stay the same however its message
+ * varies: an error the agent raised (in one of its methods, or one nothing caught: a rejected
+ * promise nobody awaits, a throwing timer), an update or a response that is invalid, or no agent
+ * to run it (being replaced, or not loaded).
+ */
+const failureKind = z.enum([
+  "error",
+  "uncaught error",
+  "invalid state update",
+  "invalid agent response",
+  "agent replaced",
+  "agent not loaded",
+]);
+export type FailureKind = z.infer<typeof failureKind>;
+
 /** What an agent answered: the `FinanceAgentResponse` body. */
 const agentReply = z.object({ agent_id: z.number(), instructions: z.array(z.unknown()) });
 export type AgentReply = z.infer<typeof agentReply>;
@@ -98,6 +118,9 @@ const workerMessage = z.discriminatedUnion("kind", [
     id: z.number(),
     message: z.string(),
     seconds,
+    problem: failureKind,
+    /** The agent method whose error failed the update. */
+    method: agentMethod.optional(),
     /** Where in the agent's own code the error was raised (file:line:column), if known. */
     at: z.string().optional(),
   }),
@@ -121,7 +144,22 @@ export type StepOutcome =
     wire?: string;
   }
   | { kind: "overran"; seconds: number }
-  | { kind: "failed"; message: string; seconds: number; at?: string };
+  | FailedStep;
+
+/** An update answered without the agent's reply; an {@linkcode AgentHost} sets `problem`. */
+interface FailedStep {
+  kind: "failed";
+  message: string;
+  seconds: number;
+  problem?: FailureKind;
+  method?: AgentMethod;
+  at?: string;
+}
+
+/** The result of one state update run by an {@linkcode AgentHost}: a failure says its kind. */
+export type HostStepOutcome =
+  | Exclude<StepOutcome, FailedStep>
+  | FailedStep & { problem: FailureKind };
 
 /** Which agent to run. */
 export interface AgentSpec {
@@ -188,9 +226,9 @@ export interface AgentHostOptions {
   reloadRetryMs?: number;
   /**
    * Told of an error the agent raised while no update was waiting for it, and of messages it
-   * posted to the host itself (ignored).
+   * posted to the host itself (ignored); `kind` tells which, whatever the message says.
    */
-  onError?: (message: string) => void;
+  onError?: (message: string, kind: "uncaught error" | "stray message") => void;
   /** Ends a first load under way (Ctrl-C while the agent loads): `start` fails at once. */
   signal?: AbortSignal;
 }
@@ -412,12 +450,13 @@ export class AgentHost {
           `a message it posted to the miner is not part of the protocol and was ignored: ${
             preview(data)
           }`,
+          "stray message",
         );
       } else if (message.kind === "exiting") {
         this.#replace(`agent ${this.#spec.name} ${message.message}`);
       } else if (message.kind === "agent-error") {
         if (current === null || current.done) {
-          this.#options.onError?.(message.message);
+          this.#options.onError?.(message.message, "uncaught error");
           return;
         }
         current.finish({
@@ -425,6 +464,7 @@ export class AgentHost {
           id: current.id,
           message: message.message,
           seconds: 0,
+          problem: "uncaught error",
         });
         // The update stays in flight until the agent returns; if it never does, it is stuck.
         this.#watch(current);
@@ -446,7 +486,7 @@ export class AgentHost {
   }
 
   /** Runs the agent on `state` (a decoded state update), answering within `deadlineMs`. */
-  step(state: unknown, deadlineMs: number): Promise<StepOutcome> {
+  step(state: unknown, deadlineMs: number): Promise<HostStepOutcome> {
     return this.#enqueue({ state }, deadlineMs);
   }
 
@@ -459,13 +499,18 @@ export class AgentHost {
     update: StateUpdateWire,
     validator: string | null,
     deadlineMs: number,
-  ): Promise<StepOutcome> {
+  ): Promise<HostStepOutcome> {
     return this.#enqueue({ update, validator }, deadlineMs);
   }
 
-  #enqueue(input: StepInput, deadlineMs: number): Promise<StepOutcome> {
+  #enqueue(input: StepInput, deadlineMs: number): Promise<HostStepOutcome> {
     if (this.#broken !== null) {
-      return Promise.resolve({ kind: "failed", message: this.#broken, seconds: 0 });
+      return Promise.resolve({
+        kind: "failed",
+        message: this.#broken,
+        seconds: 0,
+        problem: "agent not loaded",
+      });
     }
     const arrived = performance.now();
     return new Promise((resolve) => {
@@ -491,6 +536,8 @@ export class AgentHost {
               kind: "failed",
               message: message.message,
               seconds: message.seconds,
+              problem: message.problem,
+              ...(message.method !== undefined && { method: message.method }),
               ...(message.at !== undefined && { at: message.at }),
             });
           }
@@ -536,7 +583,13 @@ export class AgentHost {
     const current = this.#inFlight;
     this.#inFlight = null;
     if (current !== null && !current.done) {
-      current.finish({ kind: "step-failed", id: current.id, message: reason, seconds: 0 });
+      current.finish({
+        kind: "step-failed",
+        id: current.id,
+        message: reason,
+        seconds: 0,
+        problem: "agent replaced",
+      });
     }
     const retryMs = this.#firstRetryMs;
     if (this.#answered || !endedItself) {
@@ -563,7 +616,13 @@ export class AgentHost {
   /** Fails every queued update with `message`, the reason the agent cannot take it. */
   #failWaiting(message: string): void {
     for (const waiting of this.#queue.splice(0)) {
-      waiting.finish({ kind: "step-failed", id: waiting.id, message, seconds: 0 });
+      waiting.finish({
+        kind: "step-failed",
+        id: waiting.id,
+        message,
+        seconds: 0,
+        problem: "agent not loaded",
+      });
     }
   }
 
@@ -618,6 +677,7 @@ export class AgentHost {
           (error as Error).message
         }`,
         seconds: 0,
+        problem: "invalid state update",
       });
       this.#pump();
     }

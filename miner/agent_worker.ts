@@ -10,7 +10,10 @@
  * its limit is reported (`exiting`) for the host to replace.
  * @module
  */
+import { lstatSync, readlinkSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import process from "node:process";
+import { pathToFileURL } from "node:url";
 import { parentPort } from "node:worker_threads";
 import { type AgentParams, runAgentStep, type TradingAgent } from "../agents/sdk/agent.ts";
 import { ignoredField, validateInstructions } from "../agents/sdk/instructions.ts";
@@ -23,9 +26,17 @@ import { checkJsonDepth, replyValues } from "../bittensor/synapse.ts";
 import { describeThrown as describe } from "../agents/sdk/thrown.ts";
 import { watchBuiltins } from "./builtins_guard.ts";
 import { watchMemory } from "./memory_guard.ts";
-import type { HostMessage, StepInput, WorkerMessage } from "./agent_host.ts";
+import type {
+  AgentMethod,
+  FailureKind,
+  HostMessage,
+  StepInput,
+  WorkerMessage,
+} from "./agent_host.ts";
 
 let agent: TradingAgent | null = null;
+/** The agent method whose call failed last in the current update, if any. */
+let failedMethod: AgentMethod | null = null;
 let uid = 0;
 /** Names a built-in the agent changed since here, before it was loaded. */
 const builtinChanged = watchBuiltins();
@@ -90,6 +101,107 @@ function stateOf(input: StepInput): unknown {
   }
 }
 
+const AGENT_METHODS: ReadonlySet<string> = new Set<AgentMethod>([
+  "record",
+  "onStart",
+  "observe",
+  "onUpdate",
+  "onEnd",
+]);
+
+/**
+ * `loaded` with each method the kit calls noting its own failure in `failedMethod`: an update's
+ * error may come from `onStart` or `onEnd` as well as `onUpdate`, and the last method to fail is
+ * the one whose error ends the update. The methods still run on the agent itself (`this`).
+ */
+function noteFailures(loaded: TradingAgent): TradingAgent {
+  return new Proxy(loaded, {
+    get(target, property) {
+      const value = Reflect.get(target, property);
+      if (typeof property !== "string" || !AGENT_METHODS.has(property)) return value;
+      if (typeof value !== "function") return value;
+      const failed = (error: unknown): never => {
+        failedMethod = property as AgentMethod;
+        throw error;
+      };
+      return (...args: unknown[]) => {
+        let result: unknown;
+        try {
+          result = Reflect.apply(value, target, args);
+        } catch (error) {
+          failed(error);
+        }
+        const then = (result as { then?: unknown } | null | undefined)?.then;
+        return typeof then === "function" ? Promise.resolve(result).catch(failed) : result;
+      };
+    },
+  });
+}
+
+/** The kind of a failed update, from the method that failed or else from its message. */
+function failureOf(message: string): FailureKind {
+  if (failedMethod !== null) return "error";
+  if (message.startsWith("invalid state update")) return "invalid state update";
+  if (message.startsWith("invalid agent response")) return "invalid agent response";
+  return "error";
+}
+
+/** Most exported names a load error lists. */
+const MAX_LISTED_EXPORTS = 20;
+
+/**
+ * Why the agent did not load: the loader's message, with what it leaves to guess. A file that
+ * is a link to a missing file is said to be one (the import's own message names neither), and a
+ * file without the class's export lists what it exports, classes first.
+ */
+async function loadFailure(error: unknown, path: string, name: string): Promise<string> {
+  const message = describe(error);
+  // Only ever adds to the message: a throw here would leave the load unanswered until it times out.
+  try {
+    const file = agentFile(path, name);
+    if (file === null) return message;
+    const target = missingLinkTarget(file);
+    if (target !== null) {
+      return `cannot load agent file ${file}: it is a link to ${target}, a missing file`;
+    }
+    if (!message.endsWith(`has no export named '${name}'`)) return message;
+    // The loader imported it already: this is the same module, not a second run of its code.
+    const module: Record<string, unknown> = await import(pathToFileURL(file).href);
+    return `${message}; it exports ${exportedNames(module)}`;
+  } catch {
+    return message;
+  }
+}
+
+/** What a link at `file` points to when that is missing; null when `file` is no such link. */
+function missingLinkTarget(file: string): string | null {
+  try {
+    if (!lstatSync(file).isSymbolicLink()) return null;
+  } catch {
+    return null;
+  }
+  try {
+    statSync(file);
+    return null;
+  } catch {
+    return resolve(dirname(file), readlinkSync(file));
+  }
+}
+
+/** A module's exports for a message: `class A, class B, helper, LIMIT`, classes first. */
+function exportedNames(module: Record<string, unknown>): string {
+  const isClass = (value: unknown) =>
+    typeof value === "function" && /^class\b/.test(Function.prototype.toString.call(value));
+  const names = Object.keys(module);
+  if (names.length === 0) return "nothing";
+  const listed = [
+    ...names.filter((n) => isClass(module[n])).map((n) => `class ${n}`),
+    ...names.filter((n) => !isClass(module[n])),
+  ];
+  const left = listed.length - MAX_LISTED_EXPORTS;
+  return listed.slice(0, MAX_LISTED_EXPORTS).join(", ") + (left > 0 ? ` and ${left} more` : "");
+}
+
 /** The parameters as plain JSON values, for the host's report; undefined when they are not. */
 function plainParams(params: AgentParams): AgentParams | undefined {
   try {
@@ -106,14 +218,16 @@ port.on("message", async (message: HostMessage) => {
       uid = message.uid;
       let warning: string | undefined;
       let params: AgentParams | undefined;
-      agent = await loadAgent({
-        path: message.path,
-        name: message.name,
-        params: message.params,
-        uid,
-        onWarning: (text) => warning = text,
-        onParams: (checked) => params = plainParams(checked),
-      });
+      agent = noteFailures(
+        await loadAgent({
+          path: message.path,
+          name: message.name,
+          params: message.params,
+          uid,
+          onWarning: (text) => warning = text,
+          onParams: (checked) => params = plainParams(checked),
+        }),
+      );
       const changed = builtinChanged();
       if (changed !== null) throw new Error(`${message.name} ${relied(changed)}`);
       // Replacing an agent that loads this way would only load it again.
@@ -123,12 +237,13 @@ port.on("message", async (message: HostMessage) => {
       // Between updates too: an agent may allocate from its timers or its unawaited promises.
       setInterval(checkMemory, MEMORY_CHECK_MS);
     } catch (error) {
-      send({ kind: "load-failed", message: describe(error) });
+      send({ kind: "load-failed", message: await loadFailure(error, message.path, message.name) });
     }
     return;
   }
   const started = performance.now();
   let reply: WorkerMessage;
+  failedMethod = null;
   try {
     if (agent === null) throw new Error("no agent loaded");
     const state = parseStateUpdate(stateOf(message.input));
@@ -182,7 +297,15 @@ port.on("message", async (message: HostMessage) => {
       }
     }
   } catch (error) {
-    reply = { kind: "step-failed", id: message.id, message: describe(error), seconds: 0 };
+    const text = describe(error);
+    reply = {
+      kind: "step-failed",
+      id: message.id,
+      message: text,
+      seconds: 0,
+      problem: failureOf(text),
+    };
+    if (failedMethod !== null) reply.method = failedMethod;
     const at = agentFrame(error);
     if (at !== null) reply.at = at;
   }
@@ -213,6 +336,7 @@ port.on("message", async (message: HostMessage) => {
       id: message.id,
       message: `invalid agent response: ${describe(error)}`,
       seconds: reply.seconds,
+      problem: "invalid agent response",
     });
   }
 });

@@ -44,6 +44,8 @@ const MINER_DEFAULTS = {
   agentName: "SimpleRegressorAgent",
   agentParams: "min_quantity=0.1 max_quantity=1.0 expiry_period=200 signal_threshold=0.0025",
   metricsPort: "9002",
+  // The reference's exporter (prometheus_client's start_http_server) binds every interface.
+  metricsHost: "0.0.0.0",
 } as const;
 
 const help = `Usage: taos miner [options]
@@ -105,6 +107,8 @@ Local mode (no chain):
 Monitoring and logs:
       --prometheus.port <port>          metrics exporter port (default ${MINER_DEFAULTS.metricsPort}, or
                                         any free port when that one is taken)
+      --prometheus.host <addr>          address the metrics exporter binds (default ${MINER_DEFAULTS.metricsHost};
+                                        127.0.0.1 keeps it on this machine)
       --prometheus.level <level>        OFF disables the exporter, INFO (default) or DEBUG keep it
   -l, --logging.level <level>           error, warning, info, debug or trace (default info);
                                         --log-level, the validator's spelling, works too
@@ -167,6 +171,7 @@ const PATH_AND_ADDRESS_FLAGS = [
   "wallet.path",
   "axon.ip",
   "axon.external_ip",
+  "prometheus.host",
   "agent.path",
   "agent.name",
 ] as const;
@@ -252,6 +257,7 @@ function parseMinerArgs(args: string[]) {
       "local.validators": { type: "string" },
       "local.uid": { type: "string" },
       "prometheus.port": { type: "string" },
+      "prometheus.host": { type: "string", default: MINER_DEFAULTS.metricsHost },
       "prometheus.level": { type: "string", default: "INFO" },
       "logging.level": { type: "string", short: "l" },
       // The validator's spelling, so that a flag carries over between the two.
@@ -521,27 +527,37 @@ export const command: Command = {
           minStake: settings.minStake,
         },
         metricsPort: settings.metricsLevel === "OFF" ? null : settings.metricsPort,
+        metricsHost: values["prometheus.host"],
         log,
       });
     } catch (error) {
       await chain?.close();
       if (error instanceof AgentStartError) throw new UsageError(`agent: ${error.message}`);
       if (error instanceof ListenError) {
-        const at = error.option === "metricsPort"
-          ? `port ${settings.metricsPort}`
+        const names = {
+          port: axonNames["axon.port"],
+          host: axonNames["axon.ip"],
+          metricsPort: "--prometheus.port",
+          metricsHost: "--prometheus.host",
+        };
+        const at = error.option.startsWith("metrics")
+          ? `${values["prometheus.host"]} port ${
+            settings.metricsPort ?? MINER_DEFAULTS.metricsPort
+          }`
           : `${values["axon.ip"]} port ${settings.axonPort}`;
-        const name = error.option === "metricsPort"
-          ? "--prometheus.port"
-          : axonNames[error.option === "port" ? "axon.port" : "axon.ip"];
-        throw new UsageError(`${name}: cannot listen on ${at}: ${error.message}`);
+        throw new UsageError(`${names[error.option]}: cannot listen on ${at}: ${error.message}`);
       }
       throw error;
     }
     // Listening for a stop before saying it is ready: a supervisor may send one at once.
     const stopped = untilSignal(log);
+    // Each with the address it is bound to: an exporter open to every interface is seen at once.
     const ready = `taos miner: uid ${uid}, hotkey ${hotkey.ss58Address}, agent ` +
-      `${values["agent.name"]} (${miner.agentFile ?? "bundled"}), axon port ${miner.port}` +
-      (miner.metricsPort === null ? "" : `, metrics port ${miner.metricsPort}`);
+      `${values["agent.name"]} (${miner.agentFile ?? "bundled"}), axon port ${miner.port} on ` +
+      values["axon.ip"] +
+      (miner.metricsPort === null
+        ? ""
+        : `, metrics port ${miner.metricsPort} on ${values["prometheus.host"]}`);
     try {
       printOut(ready);
     } catch (error) {

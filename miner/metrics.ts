@@ -5,7 +5,7 @@
  *
  * ```ts
  * const metrics = new MinerMetrics({ hotkey, netuid: 79 });
- * const port = await metrics.serve(9002);
+ * const port = await metrics.serve(9002, "0.0.0.0");
  * metrics.request("MarketSimulationStateUpdate", 200, 0.012);
  * ```
  * @module
@@ -89,8 +89,8 @@ export class MinerMetrics {
     this.#agentFailures.inc({ reason });
   }
 
-  /** Serves `/metrics` on `port` (0 = any free port); resolves to the bound port. */
-  async serve(port: number, hostname = "0.0.0.0"): Promise<number> {
+  /** Serves `/metrics` on `hostname` and `port` (0 = any free port); resolves to the bound port. */
+  async serve(port: number, hostname: string): Promise<number> {
     this.#server = await HttpServer.listen(
       readOnly(async (incoming) => {
         if (incoming.target.split("?")[0] !== "/metrics") {

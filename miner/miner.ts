@@ -63,6 +63,8 @@ export interface MinerOptions {
    * (a second miner on the host) holds it.
    */
   metricsPort?: number | null;
+  /** Metrics exporter bind address (default 0.0.0.0, as the reference's exporter binds). */
+  metricsHost?: string;
   /** Subnet id, for metric labels. */
   netuid: number;
   log?: (at: LogLevel, message: string) => void;
@@ -84,9 +86,17 @@ export interface RunningMiner {
 /** The axon or the exporter could not listen; `option` names the setting at fault. */
 export class ListenError extends Error {
   override name = "ListenError";
-  constructor(readonly option: "port" | "host" | "metricsPort", message: string) {
+  constructor(
+    readonly option: "port" | "host" | "metricsPort" | "metricsHost",
+    message: string,
+  ) {
     super(message);
   }
+}
+
+/** Whether a failure to listen is the port's (taken, or privileged) rather than the address's. */
+function portAtFault(error: unknown): boolean {
+  return error instanceof Deno.errors.AddrInUse || error instanceof Deno.errors.PermissionDenied;
 }
 
 /** The reference's metrics port for miners. */
@@ -107,9 +117,10 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
     maxMemoryMb: options.agentMaxMemoryMb,
     watchProcessMemory: true,
     onRestart: (message) => warnOnce(`restart: ${message}`, message),
-    onError: (message) =>
+    // By kind: what the agent throws or posts may differ every time (a counter, a book id).
+    onError: (message, kind) =>
       warnOnce(
-        `between: ${message}`,
+        `between: ${kind}`,
         `agent ${options.agent.name} failed between updates: ${message}`,
       ),
   });
@@ -206,16 +217,14 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
           );
           break;
         case "failed":
-          metrics.agentFailure(
-            /^invalid (state update|agent response)\b/.test(outcome.message) ? "invalid" : "error",
-          );
-          // An invalid update's message quotes what the validator sent, which may differ every
-          // time: those are one problem.
+          metrics.agentFailure(outcome.problem.startsWith("invalid ") ? "invalid" : "error");
+          // One problem per kind of failure and place, whatever the message says: an agent's
+          // error may count updates or name a book, an invalid update quotes what was sent.
           warnOnce(
-            outcome.message.startsWith("invalid state update")
-              ? "failed: invalid state update"
-              : `failed: ${outcome.message} ${outcome.at}`,
-            `agent ${options.agent.name} failed at state ${request.timestamp}: ${outcome.message}` +
+            `failed: ${outcome.problem} ${outcome.method ?? ""} ${outcome.at ?? ""}`,
+            `agent ${options.agent.name} failed` +
+              (outcome.method !== undefined ? ` in ${outcome.method}` : "") +
+              ` at state ${request.timestamp}: ${outcome.message}` +
               (outcome.at !== undefined ? ` (at ${outcome.at})` : ""),
           );
           break;
@@ -233,20 +242,19 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
     port = await axon.start();
   } catch (error) {
     host.close();
-    const busy = error instanceof Deno.errors.AddrInUse ||
-      error instanceof Deno.errors.PermissionDenied;
-    throw new ListenError(busy ? "port" : "host", (error as Error).message);
+    throw new ListenError(portAtFault(error) ? "port" : "host", (error as Error).message);
   }
   let metricsPort: number | null = null;
   if (options.metricsPort !== null) {
+    const metricsHost = options.metricsHost ?? "0.0.0.0";
     try {
       try {
-        metricsPort = await metrics.serve(options.metricsPort ?? DEFAULT_METRICS_PORT);
+        metricsPort = await metrics.serve(options.metricsPort ?? DEFAULT_METRICS_PORT, metricsHost);
       } catch (error) {
         if (options.metricsPort !== undefined || !(error instanceof Deno.errors.AddrInUse)) {
           throw error;
         }
-        metricsPort = await metrics.serve(0);
+        metricsPort = await metrics.serve(0, metricsHost);
         log(
           "warning",
           `metrics port ${DEFAULT_METRICS_PORT} is in use (another miner?); serving metrics on ` +
@@ -256,7 +264,10 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
     } catch (error) {
       await axon.stop();
       host.close();
-      throw new ListenError("metricsPort", (error as Error).message);
+      throw new ListenError(
+        portAtFault(error) ? "metricsPort" : "metricsHost",
+        (error as Error).message,
+      );
     }
   }
   return {

@@ -2,10 +2,12 @@
  * Keeps a misbehaving agent from flooding the miner's log: every validator's update may fail the
  * same way, several times a second. The first occurrence of a problem is logged; the same problem
  * again within a window is only counted, and the count comes with its next line after the window.
+ * A problem is what the caller's key names (a kind of failure and its place, say), so that lines
+ * whose text differs each time (a counter, a book id) are still one problem.
  *
  * ```ts
  * const repeats = new RepeatLimiter(60_000);
- * const line = repeats.pass("failed: no model", "agent X failed at state 5: no model");
+ * const line = repeats.pass("error in onUpdate", "agent X failed in onUpdate at state 5: update 7");
  * if (line !== null) log("warning", line);
  * ```
  * @module
@@ -33,7 +35,8 @@ export class RepeatLimiter {
 
   /**
    * The line to log for an occurrence of the problem `key`: `message` itself, with the number of
-   * unlogged repeats when there were some; null while the window since it was last logged runs.
+   * unlogged occurrences when there were some (their messages may have differed: "more like it");
+   * null while the window since it was last logged runs.
    */
   pass(key: string, message: string): string | null {
     const now = this.now();
@@ -47,8 +50,6 @@ export class RepeatLimiter {
     this.#seen.set(key, { loggedAt: now, repeats: 0 });
     if (seen === undefined || seen.repeats === 0) return message;
     const seconds = Math.round((now - seen.loggedAt) / 1000);
-    return `${message} (and ${seen.repeats} more time${
-      seen.repeats === 1 ? "" : "s"
-    } in the ${seconds} s before, not logged)`;
+    return `${message} (and ${seen.repeats} more like it in the ${seconds} s before, not logged)`;
   }
 }

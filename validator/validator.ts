@@ -127,17 +127,19 @@ export interface SeedSource {
 
 /** Everything the loop needs; built by the command (or a test) from the options. */
 export interface ValidatorDeps {
-  options: Pick<
-    ValidatorOptions,
-    | "timeoutSeconds"
-    | "scoring"
-    | "disableSetWeights"
-    | "reportingDisabled"
-    | "saveIntervalSeconds"
-    | "weightsIntervalSeconds"
-    | "simulations"
-    | "seed"
-  >;
+  options:
+    & Pick<
+      ValidatorOptions,
+      | "timeoutSeconds"
+      | "scoring"
+      | "disableSetWeights"
+      | "reportingDisabled"
+      | "saveIntervalSeconds"
+      | "weightsIntervalSeconds"
+      | "simulations"
+      | "seed"
+    >
+    & Partial<Pick<ValidatorOptions, "local">>;
   /** Configuration of new simulations. */
   config: SimConfig;
   /**
@@ -834,14 +836,17 @@ export class Validator {
     if (this.#silentRounds === UNREACHABLE_ROUNDS) {
       // Miners that answer only to refuse are reachable: they no longer trust this hotkey.
       const refused = replies.every((r) => r.outcome === "rejected");
+      // Without a chain, trust is what the miners were told (`--local.validators`) and whom the
+      // queries are signed for (the hotkeys in `--miner`).
+      const likelyCause = this.#deps.options.local
+        ? `is this validator's hotkey (${this.#deps.hotkey}) in each miner's --local.validators, ` +
+          "and does each --miner give that miner's own hotkey?"
+        : "is this hotkey still registered, with a validator permit?";
       this.#alert(
         "miners-unreachable",
         refused
           ? `all ${replies.length} miners refused the queries in ${UNREACHABLE_ROUNDS} consecutive ` +
-            `publishes (${
-              replies[0].message
-            }): is this hotkey still registered, with a validator ` +
-            "permit?"
+            `publishes (${replies[0].message}): ${likelyCause}`
           : `none of ${replies.length} miners answered in ${UNREACHABLE_ROUNDS} consecutive publishes`,
       );
     }

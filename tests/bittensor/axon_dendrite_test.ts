@@ -167,10 +167,21 @@ Deno.test("each rejection gets the Python axon's status and message", async () =
       /^Not Verified with error: Nonce is too old: acceptable delta is 16\.00 seconds but request was 6\d\.\d\d seconds old$/,
     );
 
-    // Signed for another axon's hotkey.
+    // Signed for another axon's hotkey: said plainly, where until this version the message was
+    // a bare "Signature mismatch with <the signed text> and <the signature>".
     r = await post(url, signedRequest({ signer: alice, axonHotkey: charlie.ss58Address }));
     assert.equal(r.status, 401);
-    assert.match(r.json.message, /Signature mismatch/);
+    assert.equal(
+      r.json.message,
+      `Not Verified with error: Request is addressed to hotkey ${charlie.ss58Address}, but this ` +
+        `axon's hotkey is ${bob.ss58Address}`,
+    );
+    // Naming another hotkey than the one signed for is no such request: a plain mismatch.
+    const misnamed = signedRequest({ signer: alice, axonHotkey: charlie.ss58Address });
+    misnamed.headers.bt_header_axon_hotkey = alice.ss58Address;
+    r = await post(url, misnamed);
+    assert.equal(r.status, 401);
+    assert.match(r.json.message, /^Not Verified with error: Signature mismatch with /);
 
     // Unsigned request: refused (we are stricter than the Python axon).
     const unsigned = signedRequest({ signer: alice });

@@ -25,7 +25,10 @@ Deno.test("an agent failing at every update is logged once, every update still a
       assert.equal(result.statusCode, 200, result.statusMessage);
     }
     assert.equal(warnings.length, 1, warnings.join("\n"));
-    assert.match(warnings[0], /^agent FixtureAgent failed at state \d+: no_model \(at /);
+    assert.match(
+      warnings[0],
+      /^agent FixtureAgent failed in onUpdate at state \d+: no_model \(at /,
+    );
     const text = await miner.metrics.registry.metrics();
     assert.match(text, /taos_miner_agent_errors_total\{reason="error"[^}]*\} 4/);
   } finally {
@@ -43,7 +46,7 @@ Deno.test("a repeated problem is logged once per window, with the count of the r
   now = 30_000;
   assert.equal(repeats.pass("a", "A"), null);
   now = 61_000;
-  assert.equal(repeats.pass("a", "A"), "A (and 2 more times in the 61 s before, not logged)");
+  assert.equal(repeats.pass("a", "A"), "A (and 2 more like it in the 61 s before, not logged)");
   now = 200_000;
   assert.equal(repeats.pass("a", "A"), "A", "nothing left out since");
 });

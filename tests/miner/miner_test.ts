@@ -599,7 +599,7 @@ Deno.test("taos miner names the flag when an address cannot be used, before serv
     [
       ["--local", "-a", "0", "--prometheus.port", busy],
       {},
-      /--prometheus\.port: cannot listen on port \d+: Address already in use/,
+      /--prometheus\.port: cannot listen on 0\.0\.0\.0 port \d+: Address already in use/,
     ],
     [[...local, "-a", "0", "--axon.ip", "999.1.1.1"], {}, /--axon\.ip: cannot listen on 999\.1/],
     [["--local", "--prometheus.level", "garbage"], {}, /--prometheus\.level: expected OFF/],

@@ -727,8 +727,9 @@ Deno.test("miners that all refuse the queries page with the likely cause, not as
     for (let i = 0; i < 12; i++) await validator.round();
     assert.deepEqual(lines.filter((l) => l.startsWith("ALERT")), [
       "ALERT miners-unreachable: all 1 miners refused the queries in 12 consecutive publishes " +
-      "(Forbidden. Key is blacklisted: Non-validator hotkey.): is this hotkey still registered, " +
-      "with a validator permit?",
+      "(Forbidden. Key is blacklisted: Non-validator hotkey.): is this validator's hotkey " +
+      "(5Validator) in each miner's --local.validators, and does each --miner give that " +
+      "miner's own hotkey?",
     ]);
   } finally {
     validator.close();
