@@ -60,6 +60,23 @@ export function walletPart(
     : { name: fallback, source: flag, named: false };
 }
 
+/**
+ * The btwallet variables that chose the wallet's path or names where no flag did, as
+ * `BT_WALLET_NAME=x`: a value from the environment is easy to forget when its key is not found.
+ */
+export function walletVariablesUsed(
+  given: { path?: string; name?: string; hotkey?: string },
+): string[] {
+  const used: string[] = [];
+  const path = Deno.env.get("BT_WALLET_PATH")?.trim();
+  if (given.path === undefined && path) used.push(`BT_WALLET_PATH=${path}`);
+  for (const part of ["name", "hotkey"] as const) {
+    const { name, source } = walletPart(part, given[part], "");
+    if (source === NAME_VARIABLES[part]) used.push(`${source}=${name}`);
+  }
+  return used;
+}
+
 /** Longest wallet or hotkey name: `<name>pub.txt` must fit a file name, with room to spare. */
 const MAX_WALLET_NAME = 128;
 

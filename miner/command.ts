@@ -24,7 +24,7 @@ import { MAX_TIMEOUT_S } from "../bittensor/axon.ts";
 import { hostAndPort } from "../bittensor/http_client.ts";
 import { cryptoReady, Keypair } from "../bittensor/keypair.ts";
 import { type Neuron, type NeuronDirectory, StaticNeuronDirectory } from "../bittensor/neurons.ts";
-import { defaultWalletRoot, Wallet } from "../bittensor/wallet.ts";
+import { defaultWalletRoot, Wallet, walletVariablesUsed } from "../bittensor/wallet.ts";
 import { expandHome } from "../cli/home_path.ts";
 import { AgentStartError, defaultHeapMb } from "./agent_host.ts";
 import { chainRefusal, encodeIp } from "../chain/ip.ts";
@@ -475,9 +475,15 @@ export const command: Command = {
     try {
       hotkey = await wallet.hotkey();
     } catch (error) {
+      const variables = walletVariablesUsed({
+        path: values["wallet.path"],
+        name: values["wallet.name"],
+        hotkey: values["wallet.hotkey"],
+      });
+      const chosenBy = variables.length === 0 ? "" : `chosen by ${variables.join(", ")}; `;
       throw new UsageError(
-        `wallet: ${(error as Error).message} (set -p/--wallet.path, -w/--wallet.name and ` +
-          "-h/--wallet.hotkey; `taos wallet create` makes one)",
+        `wallet: ${(error as Error).message} (${chosenBy}set -p/--wallet.path, -w/--wallet.name ` +
+          "and -h/--wallet.hotkey; `taos wallet create` makes one)",
       );
     }
 

@@ -128,6 +128,7 @@ async function run(args: string[]): Promise<number> {
     walletName: options.walletName,
     walletHotkey: options.walletHotkey,
     uri: options.hotkeyUri,
+    walletVariables: options.walletVariables,
   });
 
   // A hotkey given by URI has no wallet names: its address keeps two such validators' alerts apart.

@@ -23,6 +23,8 @@ export interface HotkeySource {
   walletHotkey: string;
   /** A Substrate URI; when set, the wallet is not read. */
   uri: string | null;
+  /** The btwallet variables that chose the path or names (`BT_WALLET_NAME=x`), for messages. */
+  walletVariables?: string[];
 }
 
 /** The hotkey in both forms: for dendrite signatures and for chain extrinsics. */
@@ -54,7 +56,9 @@ export async function loadHotkey(source: HotkeySource): Promise<LoadedHotkey> {
       throw new UsageError(
         `hotkey ${source.walletName}/${source.walletHotkey} in ${source.walletPath}: ${
           (error as Error).message
-        } (set -p/-w/-h, or --hotkey-uri for a development key)`,
+        } (${
+          source.walletVariables?.length ? `chosen by ${source.walletVariables.join(", ")}; ` : ""
+        }set -p/-w/-h, or --hotkey-uri for a development key)`,
       );
     }
   }

@@ -16,7 +16,7 @@ import { parseFlags, UsageError } from "../cli/command.ts";
 import type { LogLevel } from "../cli/log.ts";
 import { EndpointVariableError, resolveEndpoint } from "../chain/endpoints.ts";
 import { COMMIT_SCHEMES, type CommitScheme } from "../chain/weight_setter.ts";
-import { defaultWalletRoot, walletNameProblem } from "../bittensor/wallet.ts";
+import { defaultWalletRoot, walletNameProblem, walletVariablesUsed } from "../bittensor/wallet.ts";
 import { expandHome } from "../cli/home_path.ts";
 import { MAX_RESPONSE_BYTES, MAX_ROUND_RESPONSE_BYTES } from "../bittensor/dendrite.ts";
 import { ignoredFlagOptions, ignoredFlagsNote } from "../cli/reference_flags.ts";
@@ -60,6 +60,8 @@ export interface ValidatorOptions {
   walletPath: string;
   walletName: string;
   walletHotkey: string;
+  /** The btwallet variables that chose the wallet's path or names (`BT_WALLET_NAME=x`). */
+  walletVariables: string[];
   logLevel: LogLevel;
   loggingDir: string;
   neuronName: string;
@@ -611,6 +613,11 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     netuid,
     chainEndpoint,
     walletPath,
+    walletVariables: walletVariablesUsed({
+      path: given,
+      name: str("wallet.name"),
+      hotkey: str("wallet.hotkey"),
+    }),
     walletName,
     walletHotkey,
     logLevel: logLevelFlag(values, "log-level"),

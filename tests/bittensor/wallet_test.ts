@@ -770,3 +770,38 @@ Deno.test("BT_WALLET_PATH names the wallet root; set but empty it counts as unse
     else Deno.env.set("BT_WALLET_PATH", saved);
   }
 });
+
+Deno.test("a hotkey not found names the btwallet variables that chose its path or names", async () => {
+  const root = testTempDir("taos-wallets-");
+  try {
+    const run = async (args: string[], env: Record<string, string>) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "main.ts", ...args],
+        env: { ...passwordFreeEnv(), ...env },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+    };
+    const miner = await run(
+      ["miner", "--local", "-n", "RandomMakerAgent", "--prometheus.level", "OFF"],
+      { BT_WALLET_PATH: root, BT_WALLET_NAME: "nosuch" },
+    );
+    assert.equal(miner.code, 2, miner.stderr);
+    assert.match(
+      miner.stderr,
+      new RegExp(`chosen by BT_WALLET_PATH=${root}, BT_WALLET_NAME=nosuch;`),
+    );
+    const validator = await run(
+      ["validator", "--local", "-p", root, "--config", "small"],
+      { BT_WALLET_HOTKEY: "hk" },
+    );
+    assert.equal(validator.code, 2, validator.stderr);
+    assert.match(validator.stderr, /hotkey taos\/hk in .*\(chosen by BT_WALLET_HOTKEY=hk; set -p/);
+    // Given as flags, the names are the user's own: nothing to point at.
+    const flagged = await run(["validator", "--local", "-p", root, "-h", "hk"], {});
+    assert.doesNotMatch(flagged.stderr, /chosen by/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
