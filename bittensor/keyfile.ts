@@ -31,7 +31,7 @@ import { naclDecrypt, naclEncrypt } from "@polkadot/util-crypto";
 import { argon2i } from "hash-wasm";
 import { argon2i as nobleArgon2i } from "@noble/hashes/argon2";
 import { z } from "zod";
-import { syncToDisk } from "../cli/sync_to_disk.ts";
+import { syncDirectory } from "../cli/sync_to_disk.ts";
 import { Keypair } from "./keypair.ts";
 
 /** How a keyfile's bytes are protected. */
@@ -410,7 +410,7 @@ export async function writeKeyfile(
   }
   // The rename is durable only once the directory is: a crash could otherwise bring back the old
   // key, or no key, after the new mnemonic was shown.
-  syncToDisk(dir);
+  syncDirectory(dir);
   removeAbandonedTemporaries(path);
 }
 
@@ -425,7 +425,13 @@ function removeAbandonedTemporaries(path: string): void {
   const dir = dirname(path);
   const prefix = `${basename(path)}.`;
   const now = Date.now();
-  for (const name of readdirSync(dir)) {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return; // A directory that cannot be listed (mode 0733): the new key is in place all the same.
+  }
+  for (const name of names) {
     if (!name.startsWith(prefix) || !isTemporaryKeyfile(name)) continue;
     if (name.length !== prefix.length + TEMPORARY_SUFFIX_LENGTH) continue;
     const leftover = join(dir, name);

@@ -12,7 +12,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { z } from "zod";
-import { syncToDisk } from "../cli/sync_to_disk.ts";
+import { syncDirectory, syncToDisk } from "../cli/sync_to_disk.ts";
 import type { PendingCommit } from "./weight_setter.ts";
 
 const u16 = z.number().int().min(0).max(65535);
@@ -72,5 +72,5 @@ export function savePendingCommits(path: string, commits: readonly PendingCommit
   writeFileSync(temporary, text, { mode: 0o600 });
   syncToDisk(temporary);
   renameSync(temporary, path);
-  syncToDisk(dirname(path));
+  syncDirectory(dirname(path));
 }

@@ -5,7 +5,7 @@
  * ```ts
  * syncToDisk(temporary);
  * renameSync(temporary, path);
- * syncToDisk(dirname(path));
+ * syncDirectory(dirname(path));
  * ```
  * @module
  */
@@ -18,5 +18,22 @@ export function syncToDisk(path: string): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** Why a directory cannot be opened or flushed without anything being wrong with the write. */
+const UNSYNCABLE_DIRECTORY = new Set(["EACCES", "EPERM", "EINVAL", "EISDIR", "ENOTSUP"]);
+
+/**
+ * fsync of a directory after a rename into it, where the file system allows it. A directory that
+ * may be written but not read (mode 0733), or a file system that does not flush directories, is
+ * left as it is: the rename has happened, and failing the write for it would report as lost a
+ * file that is in place.
+ */
+export function syncDirectory(dir: string): void {
+  try {
+    syncToDisk(dir);
+  } catch (error) {
+    if (!UNSYNCABLE_DIRECTORY.has((error as { code?: string }).code ?? "")) throw error;
   }
 }

@@ -948,9 +948,11 @@ export class SimEngine {
       const oversized = e.volume === TOO_LARGE || e.price === TOO_LARGE
         ? this.#oversizedRequest(e.agentId, bookId, timestamp)
         : undefined;
-      const text = oversized !== undefined && reason === "INVALID_VOLUME"
+      // Only the field that held the placeholder is said to be too large: the core checks the
+      // volume first, so a tiny volume beside a huge price is refused for the volume.
+      const text = oversized !== undefined && reason === "INVALID_VOLUME" && e.volume === TOO_LARGE
         ? `volume ${oversized.volume} is more than one order may carry`
-        : oversized !== undefined && reason === "INVALID_PRICE"
+        : oversized !== undefined && reason === "INVALID_PRICE" && e.price === TOO_LARGE
         ? `price ${oversized.price} is beyond the exchange's range`
         : rejectText[e.code] ?? `code ${e.code}`;
       out.push({

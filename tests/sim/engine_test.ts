@@ -625,12 +625,14 @@ Deno.test("amounts beyond the core's range are rejected with a notice, not dropp
       { type: "PLACE_ORDER_MARKET", bookId: 0, direction: 0, volume: 950_000, currency: 1 },
       { type: "PLACE_ORDER_LIMIT", bookId: 0, direction: 0, volume: 1e13, price: bid },
       { type: "PLACE_ORDER_LIMIT", bookId: 0, direction: 0, volume: 1, price: 1e14 },
+      // Refused for its volume, checked first: the price is not what was too large.
+      { type: "PLACE_ORDER_LIMIT", bookId: 0, direction: 0, volume: 1e-9, price: 1e14 },
     ], 0);
-    assert.equal(sent, 3, "all three reach the exchange");
+    assert.equal(sent, 4, "all four reach the exchange");
     state = firstState(engine);
     const refusals = state.notices.filter((n) => n.agentId === 0);
     const reasons = refusals.map((n) => n.message ?? "");
-    assert.equal(reasons.length, 3, JSON.stringify(state.notices));
+    assert.equal(reasons.length, 4, JSON.stringify(state.notices));
     // The notices echo what was asked, not the placeholder the core was handed.
     assert.equal(reasons[0], "INVALID_VOLUME: volume 950000 is more than one order may carry");
     assert.equal(
@@ -638,10 +640,12 @@ Deno.test("amounts beyond the core's range are rejected with a notice, not dropp
       "INVALID_VOLUME: volume 10000000000000 is more than one order may carry",
     );
     assert.equal(reasons[2], "INVALID_PRICE: price 100000000000000 is beyond the exchange's range");
+    assert.equal(reasons[3], "INVALID_VOLUME: volume is zero after rounding to the lot size");
     assert.deepEqual(refusals.map((n) => n.request), [
       { direction: 0, volume: 950_000, price: null },
       { direction: 0, volume: 1e13, price: bid },
       { direction: 0, volume: 1, price: 1e14 },
+      { direction: 0, volume: 1e-9, price: 1e14 },
     ]);
   } finally {
     engine.close();
