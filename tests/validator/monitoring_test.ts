@@ -35,7 +35,7 @@ import { MinerMetrics } from "../../miner/metrics.ts";
 import { SubtensorClient } from "../../chain/client.ts";
 import { readMetagraph } from "../../chain/subnet.ts";
 import { NETUID, startNode } from "../chain/subnet_fixture.ts";
-import { startValidator } from "./processes.ts";
+import { startOnForeignState, startValidator } from "./processes.ts";
 
 /** Neurons registered without an axon: scored from their accounts, never queried. */
 function silentNeurons(count: number): Neuron[] {
@@ -704,39 +704,6 @@ function oneMinerValidator(client: MinerClient, store: ValidatorStore, alerts: A
   });
 }
 
-Deno.test("miners that all refuse the queries page with the likely cause, not as unreachable", async () => {
-  const lines: string[] = [];
-  const store = ValidatorStore.open(":memory:");
-  const refusing: MinerClient = {
-    query: (requests) =>
-      Promise.resolve(requests.map((r) => ({
-        uid: r.uid,
-        outcome: "rejected" as const,
-        processTime: 0,
-        message: "Forbidden. Key is blacklisted: Non-validator hotkey.",
-        checked: null,
-      }))),
-  };
-  const validator = oneMinerValidator(
-    refusing,
-    store,
-    new Alerter({ routingKey: null, source: "w:h", log: (l) => void lines.push(l) }),
-  );
-  try {
-    await validator.start();
-    for (let i = 0; i < 12; i++) await validator.round();
-    assert.deepEqual(lines.filter((l) => l.startsWith("ALERT")), [
-      "ALERT miners-unreachable: all 1 miners refused the queries in 12 consecutive publishes " +
-      "(Forbidden. Key is blacklisted: Non-validator hotkey.): is this validator's hotkey " +
-      "(5Validator) in each miner's --local.validators, and does each --miner give that " +
-      "miner's own hotkey?",
-    ]);
-  } finally {
-    validator.close();
-    store.close();
-  }
-});
-
 Deno.test("scrapes within a second share one rendering of /metrics; a later one sees new values", async () => {
   const alerts = new Alerter({ routingKey: null, source: "w:h", log: () => {}, repeatMs: 0 });
   const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {}, alerts });
@@ -764,23 +731,7 @@ Deno.test({
   const dir = Deno.makeTempDirSync();
   try {
     // Another program's database: the validator refuses it and pages state-load.
-    const foreign = join(dir, "other.db");
-    const db = new DatabaseSync(foreign);
-    db.exec("CREATE TABLE notes (text TEXT)");
-    db.close();
-    const validator = startValidator([
-      "--local",
-      "--hotkey-uri",
-      "//Dave",
-      "--state",
-      foreign,
-      "--prometheus.level",
-      "OFF",
-      "-d",
-      "KEY",
-      "--pagerduty.url",
-      receiver.url,
-    ]);
+    const validator = startOnForeignState(dir, receiver.url, "KEY");
     assert.equal((await validator.done).code, 2, validator.stderr.join("\n"));
     const trigger = receiver.events.find((e) => e.event_action === "trigger");
     assert.equal(trigger?.dedup_key, `taos:${Keypair.fromUri("//Dave").ss58Address}:state-load`);

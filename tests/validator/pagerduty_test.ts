@@ -5,10 +5,8 @@
  * throttles), and once more within `close`'s deadline.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import { Alerter } from "../../validator/pagerduty.ts";
-import { startValidator } from "./processes.ts";
+import { startOnForeignState } from "./processes.ts";
 
 const KEY = "R0UTINGKEY0123456789abcdefABCDEF";
 
@@ -457,25 +455,9 @@ Deno.test({
   ]);
   const dir = Deno.makeTempDirSync();
   try {
-    // Another program's database: the validator refuses it and pages state-load.
-    const foreign = join(dir, "other.db");
-    const db = new DatabaseSync(foreign);
-    db.exec("CREATE TABLE notes (text TEXT)");
-    db.close();
     const started = performance.now();
-    const validator = startValidator([
-      "--local",
-      "--hotkey-uri",
-      "//Dave",
-      "--state",
-      foreign,
-      "--prometheus.level",
-      "OFF",
-      "-d",
-      KEY,
-      "--pagerduty.url",
-      endpoint.url,
-    ]);
+    // Another program's database: the validator refuses it and pages state-load.
+    const validator = startOnForeignState(dir, endpoint.url, KEY);
     assert.equal((await validator.done).code, 2, validator.stderr.join("\n"));
     // The retry comes 5 s after the failure; closing waits 10 s at most.
     assert.ok(performance.now() - started < 30_000);

@@ -1,4 +1,6 @@
 /** Child-process helpers for the validator tests: real miners and real validator processes. */
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
 import type { Keypair } from "../../bittensor/keypair.ts";
 import { Wallet } from "../../bittensor/wallet.ts";
@@ -177,4 +179,28 @@ export function minerFlags(miners: MinerProcess[]): string[] {
 /** Starts `taos validator` with `args`. */
 export function startValidator(args: string[]): Child {
   return new Child(["main.ts", "validator", ...args]);
+}
+
+/**
+ * Starts a `--local` validator (hotkey //Dave) on another program's database in `dir`, which it
+ * refuses, paging `state-load` to `pagerDutyUrl` with `routingKey` before it exits.
+ */
+export function startOnForeignState(dir: string, pagerDutyUrl: string, routingKey: string): Child {
+  const foreign = join(dir, "other.db");
+  const db = new DatabaseSync(foreign);
+  db.exec("CREATE TABLE notes (text TEXT)");
+  db.close();
+  return startValidator([
+    "--local",
+    "--hotkey-uri",
+    "//Dave",
+    "--state",
+    foreign,
+    "--prometheus.level",
+    "OFF",
+    "-d",
+    routingKey,
+    "--pagerduty.url",
+    pagerDutyUrl,
+  ]);
 }
