@@ -35,6 +35,7 @@ import { MinerMetrics } from "../../miner/metrics.ts";
 import { SubtensorClient } from "../../chain/client.ts";
 import { readMetagraph } from "../../chain/subnet.ts";
 import { NETUID, startNode } from "../chain/subnet_fixture.ts";
+import { oneMinerDirectory } from "./quiet_parts.ts";
 import { startOnForeignState, startValidator } from "./processes.ts";
 
 /** Neurons registered without an axon: scored from their accounts, never queried. */
@@ -466,15 +467,7 @@ Deno.test({
     options: { ...parseValidatorArgs(["--local", "-t", "5"]), saveIntervalSeconds: 3600 },
     config,
     createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
-    directory: new StaticNeuronDirectory([{
-      uid: 0,
-      hotkey: minerKey.ss58Address,
-      coldkey: "",
-      stake: 0,
-      validatorPermit: false,
-      axon: { ip: "127.0.0.1", port, ipType: 4, protocol: 4, version: 0 },
-      lastUpdate: 0,
-    }]),
+    directory: oneMinerDirectory(minerKey.ss58Address, port),
     weights: new RecordingWeightSetter(),
     client: new DendriteMinerClient(new Dendrite(Keypair.fromUri("//Validator"))),
     store,
@@ -684,15 +677,7 @@ function oneMinerValidator(client: MinerClient, store: ValidatorStore, alerts: A
     options: { ...parseValidatorArgs(["--local"]), saveIntervalSeconds: 3600 },
     config: { ...smallPreset(), duration: 300e9 },
     createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
-    directory: new StaticNeuronDirectory([{
-      uid: 0,
-      hotkey: "5Miner",
-      coldkey: "",
-      stake: 0,
-      validatorPermit: false,
-      axon: { ip: "127.0.0.1", port: 9, ipType: 4, protocol: 4, version: 0 },
-      lastUpdate: 0,
-    }]),
+    directory: oneMinerDirectory("5Miner", 9),
     weights: new RecordingWeightSetter(),
     client,
     store,

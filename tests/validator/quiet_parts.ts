@@ -1,6 +1,6 @@
 /** The validator dependencies a loop test does not look at: weights recorded in memory, alerts
  * and logs silenced, no metrics. */
-import { RecordingWeightSetter } from "../../bittensor/neurons.ts";
+import { RecordingWeightSetter, StaticNeuronDirectory } from "../../bittensor/neurons.ts";
 import { Alerter } from "../../validator/pagerduty.ts";
 import { StatusBoard } from "../../validator/status.ts";
 
@@ -13,4 +13,17 @@ export function quietParts() {
     hotkey: "5Validator",
     log: () => {},
   };
+}
+
+/** A neuron list of one miner, uid 0, serving on 127.0.0.1 at `port`. */
+export function oneMinerDirectory(hotkey: string, port: number): StaticNeuronDirectory {
+  return new StaticNeuronDirectory([{
+    uid: 0,
+    hotkey,
+    coldkey: "",
+    stake: 0,
+    validatorPermit: false,
+    axon: { ip: "127.0.0.1", port, ipType: 4, protocol: 4, version: 0 },
+    lastUpdate: 0,
+  }]);
 }

@@ -3,7 +3,8 @@ import { smallPreset } from "../../sim/config.ts";
 import { SimEngine } from "../../sim/engine.ts";
 import { Dendrite } from "../../bittensor/dendrite.ts";
 import { cryptoReady } from "../../bittensor/keypair.ts";
-import { RecordingWeightSetter, StaticNeuronDirectory } from "../../bittensor/neurons.ts";
+import { RecordingWeightSetter } from "../../bittensor/neurons.ts";
+import { oneMinerDirectory } from "./quiet_parts.ts";
 import { parseValidatorArgs } from "../../validator/options.ts";
 import { ValidatorStore } from "../../validator/store.ts";
 import { Alerter } from "../../validator/pagerduty.ts";
@@ -30,15 +31,7 @@ async function alertsAfterSilence(
     options: { ...parseValidatorArgs(["--local"]), saveIntervalSeconds: 3600, local },
     config: { ...smallPreset(), duration: 300e9 },
     createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
-    directory: new StaticNeuronDirectory([{
-      uid: 0,
-      hotkey: minerHotkey,
-      coldkey: "",
-      stake: 0,
-      validatorPermit: false,
-      axon: { ip: "127.0.0.1", port, ipType: 4, protocol: 4, version: 0 },
-      lastUpdate: 0,
-    }]),
+    directory: oneMinerDirectory(minerHotkey, port),
     weights: new RecordingWeightSetter(),
     client,
     store,
