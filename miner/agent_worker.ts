@@ -10,10 +10,7 @@
  * its limit is reported (`exiting`) for the host to replace.
  * @module
  */
-import { lstatSync, readlinkSync, statSync } from "node:fs";
-import { dirname, resolve } from "node:path";
 import process from "node:process";
-import { pathToFileURL } from "node:url";
 import { parentPort } from "node:worker_threads";
 import { type AgentParams, runAgentStep, type TradingAgent } from "../agents/sdk/agent.ts";
 import { ignoredField, validateInstructions } from "../agents/sdk/instructions.ts";
@@ -146,62 +143,6 @@ function failureOf(message: string): FailureKind {
   return "error";
 }
 
-/** Most exported names a load error lists. */
-const MAX_LISTED_EXPORTS = 20;
-
-/**
- * Why the agent did not load: the loader's message, with what it leaves to guess. A file that
- * is a link to a missing file is said to be one (the import's own message names neither), and a
- * file without the class's export lists what it exports, classes first.
- */
-async function loadFailure(error: unknown, path: string, name: string): Promise<string> {
-  const message = describe(error);
-  // Only ever adds to the message: a throw here would leave the load unanswered until it times out.
-  try {
-    const file = agentFile(path, name);
-    if (file === null) return message;
-    const target = missingLinkTarget(file);
-    if (target !== null) {
-      return `cannot load agent file ${file}: it is a link to ${target}, a missing file`;
-    }
-    if (!message.endsWith(`has no export named '${name}'`)) return message;
-    // The loader imported it already: this is the same module, not a second run of its code.
-    const module: Record<string, unknown> = await import(pathToFileURL(file).href);
-    return `${message}; it exports ${exportedNames(module)}`;
-  } catch {
-    return message;
-  }
-}
-
-/** What a link at `file` points to when that is missing; null when `file` is no such link. */
-function missingLinkTarget(file: string): string | null {
-  try {
-    if (!lstatSync(file).isSymbolicLink()) return null;
-  } catch {
-    return null;
-  }
-  try {
-    statSync(file);
-    return null;
-  } catch {
-    return resolve(dirname(file), readlinkSync(file));
-  }
-}
-
-/** A module's exports for a message: `class A, class B, helper, LIMIT`, classes first. */
-function exportedNames(module: Record<string, unknown>): string {
-  const isClass = (value: unknown) =>
-    typeof value === "function" && /^class\b/.test(Function.prototype.toString.call(value));
-  const names = Object.keys(module);
-  if (names.length === 0) return "nothing";
-  const listed = [
-    ...names.filter((n) => isClass(module[n])).map((n) => `class ${n}`),
-    ...names.filter((n) => !isClass(module[n])),
-  ];
-  const left = listed.length - MAX_LISTED_EXPORTS;
-  return listed.slice(0, MAX_LISTED_EXPORTS).join(", ") + (left > 0 ? ` and ${left} more` : "");
-}
-
 /** The parameters as plain JSON values, for the host's report; undefined when they are not. */
 function plainParams(params: AgentParams): AgentParams | undefined {
   try {
@@ -237,7 +178,7 @@ port.on("message", async (message: HostMessage) => {
       // Between updates too: an agent may allocate from its timers or its unawaited promises.
       setInterval(checkMemory, MEMORY_CHECK_MS);
     } catch (error) {
-      send({ kind: "load-failed", message: await loadFailure(error, message.path, message.name) });
+      send({ kind: "load-failed", message: describe(error) });
     }
     return;
   }

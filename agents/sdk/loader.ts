@@ -17,9 +17,9 @@
  * ```
  * @module
  */
-import { existsSync, lstatSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readlinkSync, statSync } from "node:fs";
 import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { AgentClass, AgentParams, TradingAgent } from "./agent.ts";
 import { describeThrown } from "./thrown.ts";
@@ -145,16 +145,57 @@ export async function loadAgentClass(path: string, name: string): Promise<AgentC
     );
   }
   if (file.endsWith(".py")) throw pythonAgent(file, name);
+  const target = missingLinkTarget(file);
+  if (target !== null) {
+    // The import's own message would name neither the link nor what it points to.
+    throw new AgentLoadError(
+      `cannot load agent file ${file}: it is a link to ${target}, a missing file`,
+    );
+  }
   const module = await importModule(file);
   const candidate = module[name] ??
     (isAgentClass(module.default) && module.default.name === name ? module.default : undefined);
   if (candidate === undefined) {
-    throw new AgentLoadError(`${file} has no export named '${name}'`);
+    throw new AgentLoadError(
+      `${file} has no export named '${name}'; it exports ${exportedNames(module)}`,
+    );
   }
   if (!isAgentClass(candidate)) {
     throw new AgentLoadError(`'${name}' in ${file} is not an agent class (no onUpdate method)`);
   }
   return candidate;
+}
+
+/** What a link at `file` points to when that is missing; null when `file` is no such link. */
+function missingLinkTarget(file: string): string | null {
+  try {
+    if (!lstatSync(file).isSymbolicLink()) return null;
+  } catch {
+    return null;
+  }
+  try {
+    statSync(file);
+    return null;
+  } catch {
+    return resolve(dirname(file), readlinkSync(file));
+  }
+}
+
+/** Most exported names a load error lists. */
+const MAX_LISTED_EXPORTS = 20;
+
+/** A module's exports for a message: `class A, class B, helper, LIMIT`, classes first. */
+function exportedNames(module: Record<string, unknown>): string {
+  const isClass = (value: unknown) =>
+    typeof value === "function" && /^class\b/.test(Function.prototype.toString.call(value));
+  const names = Object.keys(module);
+  if (names.length === 0) return "nothing";
+  const listed = [
+    ...names.filter((n) => isClass(module[n])).map((n) => `class ${n}`),
+    ...names.filter((n) => !isClass(module[n])),
+  ];
+  const left = listed.length - MAX_LISTED_EXPORTS;
+  return listed.slice(0, MAX_LISTED_EXPORTS).join(", ") + (left > 0 ? ` and ${left} more` : "");
 }
 
 /**

@@ -287,6 +287,21 @@ Deno.test("runBacktestCommand prints the summary and writes backtest.json and re
     runBacktestCommand({ agent: noAgents, "agent-name": "NoSuchAgent", quiet: true }),
     (e: Error) => e instanceof UsageError && /agent 'NoSuchAgent' not found/.test(e.message),
   );
+  // A backtest is told what a miner is: the file's exports, and a link to a missing file.
+  const misnamed = testTempDir("taos-misnamed-");
+  writeFileSync(
+    join(misnamed, "WrongName.ts"),
+    "export class Wrongname {}\nexport const LIMIT = 1;\n",
+  );
+  Deno.symlinkSync(join(misnamed, "moved", "Gone.ts"), join(misnamed, "Gone.ts"));
+  await assert.rejects(
+    runBacktestCommand({ agent: misnamed, "agent-name": "WrongName", quiet: true }),
+    /WrongName\.ts has no export named 'WrongName'; it exports class Wrongname, LIMIT$/,
+  );
+  await assert.rejects(
+    runBacktestCommand({ agent: misnamed, "agent-name": "Gone", quiet: true }),
+    /Gone\.ts: it is a link to .*\/moved\/Gone\.ts, a missing file/,
+  );
   await assert.rejects(
     runBacktestCommand({ agent: "/no/such/dir", "agent-name": "MarketMakerAgent", quiet: true }),
     (e: Error) =>
