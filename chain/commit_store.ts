@@ -27,6 +27,8 @@ const PendingCommitsSchema = z.array(z.object({
   revealEpoch: z.number().int().min(0),
   // Files of earlier versions lack it: their epochs are checked against the chain again.
   confirmed: z.boolean().default(false),
+  // Files of earlier versions lack it: a reveal sent unseen before the restart is sent again.
+  revealSent: z.boolean().default(false),
 }));
 
 /**

@@ -92,6 +92,11 @@ export interface PendingCommit {
    * in one epoch only, so it is checked against the chain before the reveal is due.
    */
   confirmed: boolean;
+  /**
+   * Whether a reveal was sent without its inclusion seen: it may have landed, and the chain refuses
+   * a repeat as if the commit never existed. Saved, so that a restart still checks.
+   */
+  revealSent: boolean;
 }
 
 const SubmissionSchema = z.object({
@@ -128,8 +133,6 @@ export class ChainWeightSetter implements WeightSetter {
   readonly #options: ChainWeightSetterOptions;
   readonly #address: string;
   #pending: PendingCommit[] = [];
-  /** Hashes of the pending commits whose reveal was sent but not seen in a block: it may land. */
-  #unconfirmedReveals = new Set<string>();
 
   constructor(client: SubtensorClient, options: ChainWeightSetterOptions) {
     this.#client = client;
@@ -309,6 +312,7 @@ export class ChainWeightSetter implements WeightSetter {
       commitEpoch,
       revealEpoch,
       confirmed,
+      revealSent: false,
     });
     this.#savePending();
     if (!outcome.ok) {
@@ -485,10 +489,6 @@ export class ChainWeightSetter implements WeightSetter {
       if (retry) keep.push(commit);
     }
     this.#pending = keep;
-    const kept = new Set(keep.map((commit) => commit.hash));
-    for (const hash of this.#unconfirmedReveals) {
-      if (!kept.has(hash)) this.#unconfirmedReveals.delete(hash);
-    }
     if (results.length > 0 || changed) this.#savePending();
     return results;
   }
@@ -503,7 +503,7 @@ export class ChainWeightSetter implements WeightSetter {
     commit: PendingCommit,
     schedule: EpochSchedule,
   ): Promise<{ result: WeightSubmission; retry: boolean }> {
-    const sentBefore = this.#unconfirmedReveals.has(commit.hash);
+    const sentBefore = commit.revealSent;
     if (sentBefore && await this.#goneFromChain(commit, schedule, schedule.blockHash)) {
       return { result: this.#foundRevealed(commit), retry: false };
     }
@@ -534,7 +534,7 @@ export class ChainWeightSetter implements WeightSetter {
       };
     }
     // Tried again at the next call (too early by the chain's count, a busy node, not yet seen).
-    if (outcome.unconfirmed) this.#unconfirmedReveals.add(commit.hash);
+    if (outcome.unconfirmed) commit.revealSent = true;
     return {
       result: {
         ...this.#refuse(`reveal_weights ${commit.hash}: ${outcome.message}; will retry`),

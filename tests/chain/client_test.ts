@@ -971,13 +971,18 @@ Deno.test(
  * Commits weights for uids 1 and 2, then sends their reveal, due two blocks into the reveal epoch,
  * which stays in the pool past a 300 ms timeout.
  */
-async function revealUnconfirmed(client: SubtensorClient, node: FakeSubtensor) {
+async function revealUnconfirmed(
+  client: SubtensorClient,
+  node: FakeSubtensor,
+  pendingCommitsPath?: string,
+) {
   const lines: string[] = [];
   const setter = new ChainWeightSetter(client, {
     netuid: NETUID,
     hotkey: alice,
     timeoutMs: 300,
     log: (line) => lines.push(line),
+    pendingCommitsPath,
   });
   assert.equal((await setter.setWeights([1, 2], [0.5, 0.5], 19)).accepted, true);
   node.best = firstBlockOfEpoch(setter.pendingCommits[0].revealEpoch, NETUID, TEMPO) + 2;
@@ -1021,6 +1026,36 @@ Deno.test(
       assert.equal(reveals(node), 1, "the repeat is not sent");
       assert.equal(setter.pendingCommits.length, 0);
     });
+  },
+);
+
+Deno.test(
+  "a restarted setter still knows its reveal was sent unseen, and finds it revealed",
+  testOptions,
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      await withCommitReveal(async (client, node) => {
+        const path = `${dir}/commits.json`;
+        await revealUnconfirmed(client, node, path);
+        landReveal(node);
+        node.onSubmit = () => COMMIT_NOT_FOUND;
+        // Until this version the mark lived in memory: the restarted setter sent the reveal
+        // again and counted the refusal as a failure.
+        const restarted = new ChainWeightSetter(client, {
+          netuid: NETUID,
+          hotkey: alice,
+          timeoutMs: 300,
+          pendingCommitsPath: path,
+        });
+        const [found] = await restarted.revealDue();
+        assert.equal(found.accepted, true, found.message);
+        assert.match(found.message, /found revealed on chain/);
+        assert.equal(reveals(node), 1, "the repeat is not sent");
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 );
 
