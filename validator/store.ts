@@ -276,6 +276,10 @@ function unreadable(error: Error, path: string): Error {
   return new StateFileError("damaged", `${path} is damaged: ${error.message}`);
 }
 
+/** Tries at taking the state's lock, {@linkcode LOCK_RETRY_MS} apart, before it counts as held. */
+const LOCK_ATTEMPTS = 20;
+const LOCK_RETRY_MS = 10;
+
 function inUse(path: string): StateInUseError {
   return new StateInUseError(`${path} is in use by another process (another validator?)`);
 }
@@ -293,9 +297,15 @@ function lockState(path: string): Deno.FsFile {
   } catch (error) {
     throw new StateFileError("readonly", `${path} cannot be written: ${(error as Error).message}`);
   }
-  if (!file.tryLockSync(true)) {
-    file.close();
-    throw inUse(path);
+  // A child process this process is starting holds a copy of every descriptor until it runs its
+  // program, so a lock this process has just released may still be held for a moment: asked
+  // again for a while before the state counts as another's.
+  for (let attempt = 1; !file.tryLockSync(true); attempt++) {
+    if (attempt === LOCK_ATTEMPTS) {
+      file.close();
+      throw inUse(path);
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, LOCK_RETRY_MS);
   }
   return file;
 }

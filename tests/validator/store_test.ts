@@ -217,6 +217,30 @@ Deno.test("store: a corrupt snapshot is reported with the bad field, a non-datab
   }
 });
 
+Deno.test({
+  name: "store: a lock released a moment after the open is waited for, not taken as another's",
+  // util-linux `flock` holds the lock from another process, as a child being spawned would.
+  ignore: !existsSync("/usr/bin/flock"),
+}, () =>
+  inStateDir(async (dir) => {
+    const path = join(dir, "state.db");
+    const holder = new Deno.Command("flock", {
+      args: [`${path}-lock`, "sleep", "0.02"],
+    }).spawn();
+    // Until the holder has the lock.
+    while (true) {
+      const probe = Deno.openSync(`${path}-lock`, { read: true, write: true, create: true });
+      const free = probe.tryLockSync(true);
+      probe.close();
+      if (!free) break;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    // Until this version the open failed at once with "in use by another process".
+    const store = ValidatorStore.open(path);
+    store.close();
+    await holder.status;
+  }));
+
 Deno.test("store: a state file is locked while open, in this process and for any other", () =>
   inStateDir(async (dir) => {
     const path = join(dir, "state.db");
