@@ -411,17 +411,22 @@ export class ChainWeightSetter implements WeightSetter {
     return { epoch: estimate, confirmed: false };
   }
 
+  /** This hotkey's commit `hash` in `WeightCommits` at block `at`: its epoch, null if absent. */
+  #readCommitEpoch(schedule: EpochSchedule, hash: string, at: string): Promise<number | null> {
+    return recordedCommitEpoch(
+      this.#client,
+      schedule,
+      this.#options.netuid,
+      this.#address,
+      hash,
+      at,
+    );
+  }
+
   /** The epoch the chain recorded for commit `hash` by block `at`; null if not (yet) there. */
   async #recordedEpoch(schedule: EpochSchedule, hash: string, at: string): Promise<number | null> {
     try {
-      return await recordedCommitEpoch(
-        this.#client,
-        schedule,
-        this.#options.netuid,
-        this.#address,
-        hash,
-        at,
-      );
+      return await this.#readCommitEpoch(schedule, hash, at);
     } catch (error) {
       this.#options.log?.(`cannot read commit ${hash} back: ${(error as Error).message}`);
       return null;
@@ -555,15 +560,7 @@ export class ChainWeightSetter implements WeightSetter {
   ): Promise<boolean> {
     try {
       const block = at ?? (await this.#client.api.rpc.chain.getBlockHash()).toHex();
-      const recorded = await recordedCommitEpoch(
-        this.#client,
-        schedule,
-        this.#options.netuid,
-        this.#address,
-        commit.hash,
-        block,
-      );
-      return recorded === null;
+      return await this.#readCommitEpoch(schedule, commit.hash, block) === null;
     } catch (error) {
       this.#options.log?.(`cannot look commit ${commit.hash} up: ${(error as Error).message}`);
       return false;
