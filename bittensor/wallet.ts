@@ -33,8 +33,12 @@ import {
 /** `~/.bittensor/wallets`, or `BT_WALLET_PATH` when set (an empty value counts as unset: it would
  * otherwise put the keys in whatever directory the process runs in). */
 export function defaultWalletRoot(): string {
-  const fromEnvironment = Deno.env.get("BT_WALLET_PATH")?.trim();
-  return expandHome(fromEnvironment ? fromEnvironment : "~/.bittensor/wallets");
+  return expandHome(walletPathVariable() ?? "~/.bittensor/wallets");
+}
+
+/** `BT_WALLET_PATH`, undefined when unset or blank. */
+function walletPathVariable(): string | undefined {
+  return Deno.env.get("BT_WALLET_PATH")?.trim() || undefined;
 }
 
 /** btwallet's environment defaults of the wallet and hotkey names. */
@@ -68,8 +72,8 @@ export function walletVariablesUsed(
   given: { path?: string; name?: string; hotkey?: string },
 ): string[] {
   const used: string[] = [];
-  const path = Deno.env.get("BT_WALLET_PATH")?.trim();
-  if (given.path === undefined && path) used.push(`BT_WALLET_PATH=${path}`);
+  const path = walletPathVariable();
+  if (given.path === undefined && path !== undefined) used.push(`BT_WALLET_PATH=${path}`);
   for (const part of ["name", "hotkey"] as const) {
     const { name, source } = walletPart(part, given[part], "");
     if (source === NAME_VARIABLES[part]) used.push(`${source}=${name}`);
