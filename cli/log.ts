@@ -9,6 +9,7 @@
  * ```
  * @module
  */
+import { charCount, firstChars } from "./code_points.ts";
 
 /** Log levels, most severe first. */
 export const LOG_LEVELS = ["error", "warning", "info", "debug", "trace"] as const;
@@ -39,10 +40,11 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 /**
  * Text another party chose, made safe for one log line: control characters escaped (a newline
  * could forge a log line; C1 codes such as U+009B start terminal sequences), cut to `max`
- * characters (a caller may send megabytes).
+ * characters counted as code points (a caller may send megabytes).
  */
 export function untrustedText(text: string, max: number): string {
-  const cut = text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text;
+  const start = firstChars(text, max);
+  const cut = start.length < text.length ? `${start}… (${charCount(text)} characters)` : text;
   return cut.replace(CONTROL, escapeControl);
 }
 

@@ -18,6 +18,7 @@
  * ```
  * @module
  */
+import { firstChars } from "../cli/code_points.ts";
 
 /** Default Events API v2 endpoint. */
 const PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue";
@@ -443,20 +444,6 @@ function invalidEventErrors(reply: string): string | null {
     // Not PagerDuty's JSON (a proxy's page, or cut at the read limit): quoted as it is.
   }
   return null;
-}
-
-/**
- * The first `count` characters of `text`, counted as code points (as Alertmanager counts a
- * PagerDuty summary's): a cut between the two halves of a surrogate pair would leave half of one.
- */
-function firstChars(text: string, count: number): string {
-  // Never more code points than UTF-16 units.
-  if (text.length <= count) return text;
-  let end = 0;
-  for (let chars = 0; chars < count && end < text.length; chars++) {
-    end += text.codePointAt(end)! > 0xffff ? 2 : 1;
-  }
-  return text.slice(0, end);
 }
 
 /** The start of a reply's body (up to 1 KiB) on one line: a proxy's error page can be large. */

@@ -46,3 +46,10 @@ Deno.test("text another party chose is escaped and cut for the log", () => {
   assert.equal(untrustedText("x".repeat(10), 4), "xxxx… (10 characters)");
   assert.equal(untrustedText("5GrwvaEF", 64), "5GrwvaEF");
 });
+
+Deno.test("untrusted text is cut between characters, never inside a surrogate pair", () => {
+  // Each emoji is two UTF-16 units: a cut after three units would keep half of the second one.
+  assert.equal(untrustedText("😀😀😀", 2), "😀😀… (3 characters)");
+  assert.equal(untrustedText("a😀b", 2), "a😀… (3 characters)");
+  assert.equal(untrustedText("😀😀", 2), "😀😀");
+});

@@ -1,0 +1,23 @@
+/**
+ * Cutting text by characters counted as code points: a cut between the two halves of a surrogate
+ * pair would leave half of one, which prints as a replacement character or breaks a JSON body.
+ * @module
+ */
+
+/** The first `count` characters of `text`. */
+export function firstChars(text: string, count: number): string {
+  // Never more code points than UTF-16 units.
+  if (text.length <= count) return text;
+  let end = 0;
+  for (let chars = 0; chars < count && end < text.length; chars++) {
+    end += text.codePointAt(end)! > 0xffff ? 2 : 1;
+  }
+  return text.slice(0, end);
+}
+
+/** How many characters `text` has. */
+export function charCount(text: string): number {
+  let count = 0;
+  for (let i = 0; i < text.length; count++) i += text.codePointAt(i)! > 0xffff ? 2 : 1;
+  return count;
+}
