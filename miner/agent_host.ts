@@ -23,6 +23,7 @@ import type { AgentParams } from "../agents/sdk/agent.ts";
 import type { Rejection } from "../agents/sdk/instructions.ts";
 import type { StateUpdateWire } from "../bittensor/market_synapse.ts";
 import { describeThrown } from "../agents/sdk/thrown.ts";
+import { AGENT_METHODS, type AgentMethod } from "./agent_methods.ts";
 
 /** Time a miner keeps back from a request's timeout for (de)compression and the network: its
  * agent has the rest. Backtests give their agents the same. */
@@ -52,9 +53,7 @@ export type HostMessage =
   }
   | { kind: "step"; id: number; input: StepInput };
 
-/** The agent methods the kit calls in an update, in the order it calls them. */
-const agentMethod = z.enum(["record", "onStart", "observe", "onUpdate", "onEnd"]);
-export type AgentMethod = z.infer<typeof agentMethod>;
+const agentMethod = z.enum(AGENT_METHODS);
 
 /**
  * What kind of failure a failed update was, in words that stay the same however its message

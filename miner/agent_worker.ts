@@ -23,13 +23,8 @@ import { checkJsonDepth, replyValues } from "../bittensor/synapse.ts";
 import { describeThrown as describe } from "../agents/sdk/thrown.ts";
 import { watchBuiltins } from "./builtins_guard.ts";
 import { watchMemory } from "./memory_guard.ts";
-import type {
-  AgentMethod,
-  FailureKind,
-  HostMessage,
-  StepInput,
-  WorkerMessage,
-} from "./agent_host.ts";
+import { AGENT_METHODS, type AgentMethod } from "./agent_methods.ts";
+import type { FailureKind, HostMessage, StepInput, WorkerMessage } from "./agent_host.ts";
 
 let agent: TradingAgent | null = null;
 /** The agent method whose call failed last in the current update, if any. */
@@ -98,13 +93,7 @@ function stateOf(input: StepInput): unknown {
   }
 }
 
-const AGENT_METHODS: ReadonlySet<string> = new Set<AgentMethod>([
-  "record",
-  "onStart",
-  "observe",
-  "onUpdate",
-  "onEnd",
-]);
+const agentMethods: ReadonlySet<string> = new Set(AGENT_METHODS);
 
 /**
  * `loaded` with each method the kit calls noting its own failure in `failedMethod`: an update's
@@ -115,7 +104,7 @@ function noteFailures(loaded: TradingAgent): TradingAgent {
   return new Proxy(loaded, {
     get(target, property) {
       const value = Reflect.get(target, property);
-      if (typeof property !== "string" || !AGENT_METHODS.has(property)) return value;
+      if (typeof property !== "string" || !agentMethods.has(property)) return value;
       if (typeof value !== "function") return value;
       const failed = (error: unknown): never => {
         failedMethod = property as AgentMethod;
