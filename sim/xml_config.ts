@@ -427,9 +427,10 @@ class Importer {
 
   /**
    * What the reference's agents make of absent or out-of-range attributes: stylized traders take
-   * the default start-up path level, drift or volatility for an out-of-range one, futures traders
-   * a `volume` of 1 and a `lambda` of 0.01155 in their place, ALGO traders a market-feed latency of
-   * 1 s (mean and deviation), and HFT agents read `tau` as a whole number.
+   * the default start-up path level, drift or volatility, or order-price exponent `pO_alpha`, for
+   * an out-of-range one, futures traders a `volume` of 1 and a `lambda` of 0.01155 in their place,
+   * ALGO traders a market-feed latency of 1 s (mean and deviation), and HFT agents the default
+   * `sigmaSqr` for a negative one and read `tau` as a whole number.
    */
   referenceFallbacks(element: XmlElement, group: Record<string, unknown>): void {
     const replace = (name: string, fallback: number) => {
@@ -440,18 +441,19 @@ class Importer {
       }
       group[name] = fallback;
     };
+    const fallback = (name: string, bad: (v: number) => boolean, value: number) => {
+      const given = group[name] as number | undefined;
+      if (given === undefined || !bad(given)) return;
+      this.warn(element, `${name}="${given}" taken as ${value}, as the reference does`);
+      group[name] = value;
+    };
     if (element.name === "StylizedTraderAgent") {
       // The start-up price path: a level that is not positive, or a negative drift or
       // volatility, takes the default.
-      const fallback = (name: string, bad: (v: number) => boolean, value: number) => {
-        const given = group[name] as number | undefined;
-        if (given === undefined || !bad(given)) return;
-        this.warn(element, `${name}="${given}" taken as ${value}, as the reference does`);
-        group[name] = value;
-      };
       fallback("GBM_X0", (v) => v <= 0, 0.001);
       fallback("GBM_mu", (v) => v < 0, 0);
       fallback("GBM_sigma", (v) => v < 0, 0.01);
+      fallback("pO_alpha", (v) => v < 0 || v >= 1, 0);
       if (element.attributes.GBM_seed !== undefined) {
         this.warn(
           element,
@@ -464,8 +466,9 @@ class Importer {
     } else if (element.name === "ALGOTraderAgent") {
       group.MFLmean ??= 1e9;
       group.MFLstd ??= 1e9;
-    } else if (element.name === "HighFrequencyTraderAgent" && typeof group.tau === "number") {
-      const whole = Math.trunc(group.tau);
+    } else if (element.name === "HighFrequencyTraderAgent") {
+      fallback("sigmaSqr", (v) => v < 0, 1e-5);
+      const whole = typeof group.tau === "number" ? Math.trunc(group.tau) : group.tau;
       if (whole !== group.tau) {
         this.warn(
           element,

@@ -646,7 +646,7 @@ static void schedule_start(sim_book *book) {
   sim_msg start = {.time = t0, .kind = MSG_INIT_START, .slot = sim->local_base};
   if (cfg->n_init) sim_send(book, &start);
   /* first snapshots: HFT request at once (1 ns there and back), stylized traders subscribe first
-   * (one more ns), futures traders ask after one second */
+   * (one more ns), futures traders subscribe, then ask with a one-second delay (1 s + 2 ns) */
   for (uint32_t k = 0; k < cfg->n_hft; k++) {
     sim_msg poll = {.time = t0 + 2, .kind = MSG_POLL, .slot = sim->local_base + sim->off_hft + k};
     sim_send(book, &poll);
@@ -656,7 +656,7 @@ static void schedule_start(sim_book *book) {
     sim_send(book, &poll);
   }
   for (uint32_t k = 0; k < cfg->n_fut; k++) {
-    sim_msg poll = {.time = t0 + 1000000001ull, .kind = MSG_POLL,
+    sim_msg poll = {.time = t0 + 1000000002ull, .kind = MSG_POLL,
                     .slot = sim->local_base + sim->off_fut + k};
     sim_send(book, &poll);
   }

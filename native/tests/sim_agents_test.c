@@ -775,6 +775,32 @@ static void test_config_errors_name_the_field(void) {
   taos_sim_destroy(sim);
 }
 
+/* The first snapshots reach the agents when the reference's start-up messages bring them: an HFT
+ * agent's request and reply take 1 ns each; a stylized trader's request waits for its
+ * subscription (1 ns); a futures trader's too, and its request is sent with a one-second delay. */
+static void test_first_snapshots_arrive_as_in_the_reference(void) {
+  double params[TAOS_SIM_PARAM_COUNT];
+  defaults(params);
+  set(params, "hft_count", 1);
+  set(params, "sty_count", 1);
+  set(params, "fut_count", 1);
+  taos_sim *sim = create(params);
+  const sim_book *book = &sim->books[0];
+  uint32_t base = sim->local_base;
+  int polls = 0;
+  for (size_t i = 0; i < book->heap.size; i++) {
+    const sim_msg *m = &book->heap.items[i];
+    if (m->kind != MSG_POLL) continue;
+    polls++;
+    if (m->slot == base + sim->off_hft) CHECK(m->time == 2);
+    else if (m->slot == base + sim->off_sty) CHECK(m->time == 3);
+    else if (m->slot == base + sim->off_fut) CHECK(m->time == 1000000002ull);
+    else CHECK(false);
+  }
+  CHECK(polls == 3);
+  taos_sim_destroy(sim);
+}
+
 int main(void) {
   test_initialization_ladder();
   test_stylized_follows_fundamental();
@@ -795,6 +821,7 @@ int main(void) {
   test_queue_order_is_stable();
   test_process_updates_follow_the_grid();
   test_first_fundamental_update_waits_a_seed_interval();
+  test_first_snapshots_arrive_as_in_the_reference();
   test_delays_past_the_clock_mean_never();
   test_config_errors_name_the_field();
   if (failures) {

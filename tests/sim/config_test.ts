@@ -91,8 +91,11 @@ Deno.test("the XML importer fills in what the reference's agents do for absent o
   const text = Deno.readTextFileSync(fixture)
     .replace('volume="4.0" lambda="0.001155"', 'lambda="0"')
     .replace('MFLmean="1500000000" MFLstd="250000000" ', "")
-    .replace('tau="2" delta=', 'tau="2.5" delta=')
-    .replace('tauHist="200"', 'tauHist="200" GBM_X0="0.01" GBM_mu="-1" GBM_seed="7"');
+    .replace('tau="2" delta=', 'tau="2.5" sigmaSqr="-1" delta=')
+    .replace(
+      'tauHist="200"',
+      'tauHist="200" GBM_X0="0.01" GBM_mu="-1" GBM_seed="7" pO_alpha="1.5"',
+    );
   const { config, warnings } = importXmlConfig(text, 1);
   assert.equal(config.agents.futures?.volume, 1, "absent: 1");
   assert.equal(config.agents.futures?.lambda, 0.01155, "0: the reference's 0.01155");
@@ -105,6 +108,10 @@ Deno.test("the XML importer fills in what the reference's agents do for absent o
   assert.equal(config.agents.stylized?.GBM_sigma, 0.01, "absent: 0.01");
   assert.match(warnings.join("\n"), /GBM_mu="-1" taken as 0/);
   assert.match(warnings.join("\n"), /GBM_seed is not used/);
+  assert.equal(config.agents.stylized?.pO_alpha, 0, "1.5, not below 1: the reference's 0");
+  assert.equal(config.agents.hft?.sigmaSqr, 1e-5, "negative: the reference's 1e-5");
+  assert.match(warnings.join("\n"), /pO_alpha="1\.5" taken as 0/);
+  assert.match(warnings.join("\n"), /sigmaSqr="-1" taken as 0\.00001/);
 });
 
 Deno.test("the stylized traders' start-up path follows GBM_X0, GBM_mu and GBM_sigma", () => {
