@@ -79,6 +79,16 @@ export const FinanceEventNotification: SynapseKind<EventNotificationWire> = {
   hashFields: [],
 };
 
+/**
+ * The same synapse under its base class's name: the reference miner's handler is typed with the
+ * base class, so its axon serves `/EventNotification` while a validator sending the subclass
+ * would ask for `/FinanceEventNotification`. A taos miner answers on both.
+ */
+export const EventNotification: SynapseKind<EventNotificationWire> = {
+  ...FinanceEventNotification,
+  name: "EventNotification",
+};
+
 /** A decoded state update as the agents SDK parses it (loosely typed here). */
 export interface MarketState {
   model?: string;
@@ -205,8 +215,9 @@ export function decodeStateUpdate(
 }
 
 /**
- * The miner's reply fields: inputs emptied, config dropped, `response` compressed — exactly what
- * the reference miner returns.
+ * The miner's reply fields: inputs emptied, `response` compressed, as the reference miner returns
+ * them, but for `config`: the reference echoes the decompressed config, which no validator reads,
+ * and this sends null to keep the reply small.
  */
 export function encodeResponse(request: StateUpdateWire, response: unknown): StateUpdateWire {
   return {

@@ -14,6 +14,7 @@ import { Axon } from "../bittensor/axon.ts";
 import type { Keypair } from "../bittensor/keypair.ts";
 import {
   encodeResponse,
+  EventNotification,
   FinanceEventNotification,
   MarketSimulationStateUpdate,
   type StateUpdateWire,
@@ -233,9 +234,9 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
     },
   });
 
-  axon.attach(FinanceEventNotification, {
-    forward: (synapse) => ({ ...synapse.fields, acknowledged: true }),
-  });
+  for (const kind of [FinanceEventNotification, EventNotification]) {
+    axon.attach(kind, { forward: (synapse) => ({ ...synapse.fields, acknowledged: true }) });
+  }
 
   let port: number;
   try {

@@ -13,6 +13,7 @@ import {
   decodeStateUpdate,
   encodeResponse,
   encodeStateUpdate,
+  EventNotification,
   FinanceEventNotification,
   MarketSimulationStateUpdate,
   stateForMiner,
@@ -318,20 +319,23 @@ Deno.test("the miner's ping follows the caller policy: a stranger is refused", a
   }
 });
 
-Deno.test("event notifications are acknowledged", async () => {
+Deno.test("event notifications are acknowledged on both route names", async () => {
   const miner = await startFixtureMiner("");
   try {
-    const result = await new Dendrite(alice).call(
-      { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address },
-      FinanceEventNotification,
-      {
-        event: { type: "EVENT_SIMULATION_STOP", timestamp: 1, agentId: null },
-        acknowledged: false,
-      },
-      2,
-    );
-    assert.equal(result.statusCode, 200);
-    assert.equal(result.fields?.acknowledged, true);
+    // The reference miner serves its base class's route, a validator would send the subclass's.
+    for (const kind of [FinanceEventNotification, EventNotification]) {
+      const result = await new Dendrite(alice).call(
+        { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address },
+        kind,
+        {
+          event: { type: "EVENT_SIMULATION_STOP", timestamp: 1, agentId: null },
+          acknowledged: false,
+        },
+        2,
+      );
+      assert.equal(result.statusCode, 200, `${kind.name}: ${result.statusMessage}`);
+      assert.equal(result.fields?.acknowledged, true);
+    }
   } finally {
     await miner.stop();
   }
