@@ -34,7 +34,8 @@ function quantityError(issue: { input?: unknown }): string {
  */
 const decimalText = z.union([
   z.number().refine(Number.isFinite, "must be a finite number").transform((n) => String(n)),
-  z.string().regex(/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/, 'must be a decimal number like "12.5"'),
+  // Aborting, so that the checks chained after a quantity do not also judge text that is none.
+  z.string().regex(/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/, { abort: true }),
 ], { error: quantityError });
 
 /**
@@ -48,7 +49,7 @@ const instructionQuantity = z.union([
 ], { error: quantityError });
 
 const nonNegativeDecimal = decimalText.refine((text) => !text.startsWith("-"), "must be >= 0")
-  .refine((text) => Number.isFinite(Number(text)), "is too large");
+  .refine((text) => Number.isFinite(Number(text)), { message: "is too large", abort: true });
 
 /** `-1 < rate < 1`, as the reference requires of every fee rate. */
 const feeRate = decimalText.refine((text) => Math.abs(Number(text)) < 1, "must be in (-1, 1)");
@@ -137,7 +138,9 @@ function checkExchange(
   e: z.output<typeof exchangeFields>,
   ctx: z.RefinementCtx<z.output<typeof exchangeFields>>,
 ): void {
-  if (Number(e.maintenanceMargin) > 1 / (2 * (1 + Number(e.maxLeverage)))) {
+  // The leverage as the core takes it: truncated to 10^-9.
+  const maxLeverage = Number(toUnits(e.maxLeverage, 9)) / 1e9;
+  if (Number(e.maintenanceMargin) > 1 / (2 * (1 + maxLeverage))) {
     ctx.addIssue({
       code: "custom",
       message: "must be <= 1/(2(1+maxLeverage))",

@@ -15,17 +15,11 @@
 export function parseJson(text: string): unknown {
   const data = JSON.parse(text);
   // The text is valid JSON from here on: only strings, brackets, colons and commas matter.
-  const open: { keys: Set<string> | null; path: string; index: number; key: string }[] = [];
-  const child = () => {
-    const top = open.at(-1);
-    if (top === undefined) return "";
-    const name = top.keys === null ? String(top.index) : top.key;
-    return top.path === "" ? name : `${top.path}.${name}`;
-  };
+  const open: { keys: Set<string> | null; index: number; key: string }[] = [];
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (c === "{" || c === "[") {
-      open.push({ keys: c === "{" ? new Set() : null, path: child(), index: 0, key: "" });
+      open.push({ keys: c === "{" ? new Set() : null, index: 0, key: "" });
     } else if (c === "}" || c === "]") open.pop();
     else if (c === ",") open.at(-1)!.index++;
     else if (c === '"') {
@@ -37,11 +31,26 @@ export function parseJson(text: string): unknown {
       if (top?.keys && text[next] === ":") {
         const key = JSON.parse(text.slice(i, end + 1)) as string;
         top.key = key;
-        if (top.keys.has(key)) throw new Error(`${child()}: key given twice`);
+        if (top.keys.has(key)) throw new Error(`${pathOf(open)}: key given twice`);
         top.keys.add(key);
       }
       i = end;
     }
   }
   return data;
+}
+
+/** Path segments shown at each end of a deeper path: an error line stays short. */
+const PATH_ENDS = 6;
+
+/** The dotted path of the innermost open key, e.g. `batches.0.responses.2.payload`. */
+function pathOf(open: { keys: Set<string> | null; index: number; key: string }[]): string {
+  const names = open.map((o) => o.keys === null ? String(o.index) : o.key);
+  if (names.length <= 2 * PATH_ENDS + 1) return names.join(".");
+  const left = names.length - 2 * PATH_ENDS;
+  return [
+    ...names.slice(0, PATH_ENDS),
+    `(${left} more)`,
+    ...names.slice(-PATH_ENDS),
+  ].join(".");
 }

@@ -150,6 +150,52 @@ Deno.test("a key given twice in one object exits 2 naming it, and runs nothing",
   assert.equal(run.stdout, "");
 });
 
+Deno.test("a key given twice deep in nested data names a shortened path", async () => {
+  const depth = 10_000;
+  const run = await replayText(
+    `{"exchange": {}, "batches": [], "x": ${"[".repeat(depth)}{"a": 1, "a": 2}${
+      "]".repeat(depth)
+    }}`,
+  );
+  assert.equal(run.code, 2);
+  // Until this version the line held all 10 000 segments.
+  assert.match(
+    run.stderr,
+    /: x\.0\.0\.0\.0\.0\.\(9990 more\)\.0\.0\.0\.0\.0\.a: key given twice$/m,
+  );
+});
+
+Deno.test("an exchange quantity that is not a number gets one error line", async () => {
+  const cases: [Record<string, unknown>, string][] = [
+    [{ balances: { base: "NaN", quote: "1" } }, "exchange.balances.base"],
+    [{ maxLeverage: "abc" }, "exchange.maxLeverage"],
+    [{ maxLeverage: "1e400" }, "exchange.maxLeverage"],
+  ];
+  for (const [exchange, field] of cases) {
+    const run = await replayScript({ exchange, batches: [] });
+    assert.equal(run.code, 2, field);
+    // Until this version "is too large" (and for the leverage its bound) followed.
+    const lines = run.stderr.trim().split("\n").filter((line) => line.startsWith("  "));
+    assert.equal(lines.length, 1, run.stderr);
+    assert.match(lines[0], new RegExp(`^  ${field.replaceAll(".", "\\.")}: `));
+  }
+});
+
+Deno.test("the maintenance margin is checked against the leverage the core takes", async () => {
+  // 4.0000000001 is 4 at the core's 9 decimals, for which 0.1 = 1/(2(1+4)) is allowed.
+  const run = await replayScript({
+    exchange: { maxLeverage: "4.0000000001", maintenanceMargin: "0.1" },
+    batches: [],
+  });
+  assert.equal(run.code, 0, run.stderr);
+  const above = await replayScript({
+    exchange: { maxLeverage: "4.0000000001", maintenanceMargin: "0.1001" },
+    batches: [],
+  });
+  assert.equal(above.code, 2);
+  assert.match(above.stderr, /exchange\.maintenanceMargin: must be <= 1\/\(2\(1\+maxLeverage\)\)/);
+});
+
 Deno.test("a malformed script exits 2, naming each offending field, and prints no event", async () => {
   const cases: [unknown, RegExp][] = [
     [{ batches: [] }, /exchange: required/],
