@@ -21,7 +21,13 @@ import { join } from "node:path";
 import { printOut, UsageError } from "../cli/command.ts";
 import { integerFlag } from "../cli/flag_values.ts";
 import { expandHome } from "../cli/home_path.ts";
-import { parseDuration, parseSimConfig, type SimConfig, smallPreset } from "../sim/config.ts";
+import {
+  formatDuration,
+  parseDuration,
+  parseSimConfig,
+  type SimConfig,
+  smallPreset,
+} from "../sim/config.ts";
 import { SimEngine } from "../sim/engine.ts";
 import { readFeeds } from "../sim/feed.ts";
 import { INTERRUPTED_EXIT_CODE, listenForInterrupt } from "../sim/interrupt.ts";
@@ -114,7 +120,10 @@ export interface BookResult {
   sharpe: number;
   normalizedSharpe: number;
   activityFactor: number;
-  /** Inventory value change over the run, quote, at the last two-sided mid of the book. */
+  /**
+   * Inventory value change, quote, each value at the last two-sided mid of the book: from the
+   * first publish at which the book was two-sided to the last (0 for a book that never was).
+   */
   pnl: number;
   /** Traded quote volume. */
   volume: number;
@@ -156,13 +165,16 @@ export interface AgentResult {
 /** Time series for plots, one entry per publish. */
 export interface BacktestSeries {
   timestamps: number[];
-  /** Per book. */
+  /** Per book, at one decimal more than the prices (null while a side is empty). */
   mid: (number | null)[][];
+  /** Per book, at the mid's decimals. */
   fundamental: number[][];
+  /** Per book, at the prices' decimals (null while a side is empty). */
   spread: (number | null)[][];
   /**
-   * Per agent copy: inventory value summed over books (at the last two-sided mid), minus starting
-   * wealth per book.
+   * Per agent copy, at the quote's decimals: inventory value summed over books (at the last
+   * two-sided mid), minus starting wealth per book; a book that has not had a two-sided mid yet
+   * counts as its starting wealth.
    */
   inventoryValue: number[][];
   /** Per agent copy. */
@@ -240,6 +252,17 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
     delay === "validator" ? executionDelay(seconds, timeout) : delay === "none" ? 0 : delay;
   const simulation = simulationConfigFor(config);
   const { runners, agentName, params } = await startRunners(options, rawParams, copies);
+  // Nothing is published before the grace period but the end of the run, which always is.
+  const firstPublish = Math.max(1, Math.ceil((config.gracePeriod - config.start) / config.step)) *
+    config.step;
+  if (firstPublish >= config.duration) {
+    options.onWarning?.(
+      `the duration (${formatDuration(config.duration)}) is no longer than the config's ` +
+        `${formatDuration(config.gracePeriod)} grace period, before which nothing is published: ` +
+        `the agent gets only the final publish, and its score rests on that one (give at least ` +
+        `${formatDuration(firstPublish + config.step)})`,
+    );
+  }
   const scorer = new Scorer({
     uids: copies,
     books: config.books,
@@ -273,11 +296,19 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
     firstRejection: null,
     computeMs: { mean: 0, max: 0 },
   }));
-  const firstValue: (number[] | null)[] = new Array(copies).fill(null);
-  const lastValue: number[][] = Array.from({ length: copies }, () => []);
+  /**
+   * Per copy and book, the inventory value at the first publish at which the book was two-sided,
+   * and at the last publish: a book that has not been two-sided yet has no value to start from.
+   */
+  const firstValue: (number | undefined)[][] = Array.from({ length: copies }, () => []);
+  const lastValue: (number | undefined)[][] = Array.from({ length: copies }, () => []);
   const computeTotal = new Array(copies).fill(0);
   /** Last two-sided mid per book: P&L and the plotted value use it when a side is empty. */
   const lastMid: (number | undefined)[] = [];
+  const { priceDecimals, quoteDecimals } = config.exchange;
+  // A mid of two tick prices is exact at one decimal more than they are; the fundamental is
+  // plotted against it, so it is kept at the same resolution.
+  const midOf = (bid: number, ask: number) => round((bid + ask) / 2, priceDecimals + 1);
   const series: BacktestSeries = {
     timestamps: [],
     mid: Array.from({ length: config.books }, () => []),
@@ -326,9 +357,10 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
       state.books.forEach((book, b) => {
         const bid = book.bid[0]?.price ?? null;
         const ask = book.ask[0]?.price ?? null;
-        series.mid[b].push(bid !== null && ask !== null ? (bid + ask) / 2 : null);
-        series.spread[b].push(bid !== null && ask !== null ? ask - bid : null);
-        series.fundamental[b].push(book.fundamental);
+        const twoSided = bid !== null && ask !== null;
+        series.mid[b].push(twoSided ? midOf(bid, ask) : null);
+        series.spread[b].push(twoSided ? round(ask - bid, priceDecimals) : null);
+        series.fundamental[b].push(round(book.fundamental, priceDecimals + 1));
       });
       for (const notice of state.notices) {
         if (notice.type !== "EVENT_TRADE" || notice.trade === undefined) continue;
@@ -340,18 +372,23 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
         book.trades++;
       }
       observation.quotes.forEach((q, b) => {
-        if (q.bid !== null && q.ask !== null) lastMid[b] = (q.bid + q.ask) / 2;
+        if (q.bid !== null && q.ask !== null) lastMid[b] = midOf(q.bid, q.ask);
       });
       for (let uid = 0; uid < copies; uid++) {
         const holdings = observation.holdings.get(uid) ?? [];
-        const values = observation.quotes.map((_, b) => {
+        let inventory = 0;
+        observation.quotes.forEach((_, b) => {
           const h = holdings[b];
-          if (h === undefined) return 0;
-          return h.quote + (lastMid[b] ?? 0) * h.base;
+          const mid = lastMid[b];
+          // Until its book has had a two-sided mid a book counts at the starting wealth: its base
+          // valued at 0 would show as a loss, and the first mid as a profit of the same size.
+          if (h === undefined || mid === undefined) return;
+          const value = h.quote + mid * h.base;
+          firstValue[uid][b] ??= value;
+          lastValue[uid][b] = value;
+          inventory += value - wealth;
         });
-        firstValue[uid] ??= values;
-        lastValue[uid] = values;
-        series.inventoryValue[uid].push(values.reduce((a, v) => a + v - wealth, 0));
+        series.inventoryValue[uid].push(round(inventory, quoteDecimals));
         series.score[uid].push(scorer.miners[uid].score);
 
         const update = stateForAgent(published, uid, simulation, { first: publishes === 1 });
@@ -426,12 +463,19 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
       book.sharpe = record.sharpe.books[book.bookId];
       book.normalizedSharpe = (Math.max(-10, Math.min(10, book.sharpe)) + 10) / 20;
       book.activityFactor = record.activity[book.bookId];
-      book.pnl = (lastValue[result.uid][book.bookId] ?? 0) -
-        (firstValue[result.uid]?.[book.bookId] ?? 0);
+      const first = firstValue[result.uid][book.bookId];
+      const last = lastValue[result.uid][book.bookId];
+      book.pnl = first === undefined || last === undefined ? 0 : last - first;
       result.pnl += book.pnl;
       result.volume += book.volume;
       result.fees += book.fees;
       result.trades += book.trades;
+    }
+    // Sums of quote amounts: shown at the quote's decimals, without the sums' float noise.
+    for (const amounts of [result, ...result.books]) {
+      amounts.pnl = round(amounts.pnl, quoteDecimals);
+      amounts.volume = round(amounts.volume, quoteDecimals);
+      amounts.fees = round(amounts.fees, quoteDecimals);
     }
   }
   const interrupted = options.signal?.aborted === true;
@@ -512,17 +556,25 @@ async function startRunners(
   return { runners: hosts, agentName: agent, params: hosts[0].params ?? rawParams };
 }
 
+/**
+ * `x` rounded to `decimals` decimals, as the double nearest that decimal: 301.29, not
+ * 301.28999999999996.
+ */
+function round(x: number, decimals: number): number {
+  return Number(x.toFixed(decimals));
+}
+
 function fixed(x: number, digits: number): string {
   return Number.isFinite(x) ? x.toFixed(digits) : "n/a";
 }
 
 /** The delay model as the summary names it: `none`, `validator` or `50000000 ns`. */
-function describeDelay(delay: DelayModel): string {
+export function describeDelay(delay: DelayModel): string {
   return typeof delay === "number" ? `${delay} ns` : delay;
 }
 
 /** ` (volumeCap 805, instructionsPerBook 3)`, or nothing when no instruction was rejected. */
-function describeRules(counts: Partial<Record<RejectionRule, number>>): string {
+export function describeRules(counts: Partial<Record<RejectionRule, number>>): string {
   const entries = Object.entries(counts);
   return entries.length === 0 ? "" : ` (${entries.map(([rule, n]) => `${rule} ${n}`).join(", ")})`;
 }
@@ -555,7 +607,7 @@ export function formatBacktestReport(report: BacktestReport): string {
   for (const a of report.agents) {
     lines.push(
       `uid ${a.uid}: score ${fixed(a.score, 4)} (last reward ${fixed(a.reward, 4)}), ` +
-        `P&L ${fixed(a.pnl, 2)}, volume ${fixed(a.volume, 2)}, fees ${fixed(a.fees, 2)}, ` +
+        `P&L ${fixed(a.pnl, 2)}, quote volume ${fixed(a.volume, 2)}, fees ${fixed(a.fees, 2)}, ` +
         `${a.trades} trades, instructions ${a.instructions.accepted} accepted / ` +
         `${a.instructions.rejected} rejected${describeRules(a.instructions.rejectedBy)}, ` +
         `${a.instructions.failedResponses} responses lost, ` +
@@ -563,7 +615,11 @@ export function formatBacktestReport(report: BacktestReport): string {
     );
     if (a.firstFailure !== null) lines.push(`  first lost response: ${a.firstFailure}`);
     if (a.firstRejection !== null) lines.push(`  first dropped: ${a.firstRejection}`);
-    lines.push("  book  sharpe    N(s)    activity  P&L         volume        fees      trades");
+    lines.push(
+      `  ${"book".padEnd(5)} ${"sharpe".padStart(7)} ${"N(s)".padStart(7)} ` +
+        `${"activity".padStart(9)} ${"P&L".padStart(11)} ${"quote volume".padStart(13)} ` +
+        `${"fees".padStart(9)} ${"trades".padStart(7)}`,
+    );
     for (const b of a.books) {
       lines.push(
         `  ${String(b.bookId).padEnd(5)} ${fixed(b.sharpe, 3).padStart(7)} ` +
@@ -576,6 +632,9 @@ export function formatBacktestReport(report: BacktestReport): string {
   lines.push(`mean score ${fixed(report.meanScore, 4)}`);
   return lines.join("\n");
 }
+
+/** The files a backtest writes to its output directory (and one being written). */
+const BACKTEST_FILES = /^(?:backtest\.json|report\.html)(?:\.partial)?$/;
 
 /**
  * `taos sim --agent ...`: takes the parsed `taos sim` flags (`agent`, `agent-name`,
@@ -606,7 +665,7 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
   const out = typeof values.out === "string" ? values.out : join("out", "backtest");
   const feed = await readFeeds(values, config);
   const agentPath = typeof values.agent === "string" ? expandHome(values.agent) : undefined;
-  const { Progress, progressMode } = await import("../sim/progress.ts");
+  const { clock, Progress, progressMode } = await import("../sim/progress.ts");
   const progress = new Progress(config.duration, { mode: progressMode(values) });
   let report: BacktestReport;
   using interrupt = listenForInterrupt();
@@ -625,12 +684,16 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
       feed,
       signal: interrupt.signal,
       // Only once everything is accepted and every copy has started: a refused backtest leaves
-      // no directory behind.
+      // no directory behind. An earlier backtest's files go here, as an earlier simulation's do
+      // in `taos sim --out`: a run without --report leaves no report.html of another run, and one
+      // of the files being a directory is refused before the run rather than after it.
       onReady: () => {
         try {
-          prepareOutputDir(out);
+          prepareOutputDir(out, { replaceRun: true, runFiles: BACKTEST_FILES });
         } catch (error) {
-          throw new UsageError(`--out: ${(error as Error).message}`);
+          // A write the system refused keeps its own report (exit 1); the rest is the path's fault.
+          if (!(error instanceof UsageError)) throw error;
+          throw new UsageError(`--out: ${error.message}`);
         }
       },
     });
@@ -647,17 +710,28 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
     throw error;
   }
   if (report.interrupted) {
-    progress.note(`interrupted after ${report.publishes} publishes; the report covers them`);
+    progress.note(
+      `interrupted at ${clock(report.duration)} simulated, after ${report.publishes} publishes; ` +
+        "the report covers them",
+    );
   }
   // The files first, each whole or not at all: a run whose stdout is gone still has them.
   const written = [join(out, "backtest.json")];
   writeJsonFile(written[0], report);
+  let reportFailure: unknown = null;
   if (values.report === true) {
     const { renderReport } = await import("./report.ts");
-    written.push(join(out, "report.html"));
-    writeFileWhole(written[1], renderReport(report));
+    const page = join(out, "report.html");
+    try {
+      writeFileWhole(page, renderReport(report));
+      written.push(page);
+    } catch (error) {
+      // The results are in backtest.json: the summary is still printed before the failure.
+      reportFailure = error;
+    }
   }
   printOut(formatBacktestReport(report));
   for (const path of written) printOut(`wrote ${path}`);
+  if (reportFailure !== null) throw reportFailure;
   return report.interrupted ? INTERRUPTED_EXIT_CODE : 0;
 }

@@ -27,7 +27,8 @@ Options:
   --seed <n>             master seed of every random stream [config's seed]
   --books <n>            number of books [config's]
   --duration <d>         simulated length, e.g. 90s, 10m, 1h, 1d [config's: 1d for reference]
-  --threads <n>          worker threads for the books; results do not depend on it [cores]
+  --threads <n>          worker threads for the books; results do not depend on it [cores;
+                         1 in a backtest]
   --out <dir>            write events/trades/L2 per book, balances.csv, config.json and
                          summary.json there
   --depth <n>            L2 levels per side written to l2-<book>.csv (1 to 100) [5]
@@ -44,9 +45,15 @@ Options:
   -h, --help             this help
 
 Trading-agent backtest (runs your agent against this market, see "Trading agents" in README):
-  --agent <dir|file>  --agent-name <Class>  --agent-params "k=v ..."  --agents <n>  --report
+  --agent <dir|file>  --agent-name <Class>  --agent-params "k=v ..."  --agents <n>
                          (--agent defaults to ~/.taos/agents; a backtest's --config defaults
-                         to small and its --out to out/backtest)
+                         to small)
+  --out <dir>            a backtest writes backtest.json there (results and the plotted series;
+                         no CSV files), replacing an earlier backtest's backtest.json and
+                         report.html [out/backtest]
+  --report               also write report.html beside it: plots of mid vs fundamental and
+                         spread (first 4 books), inventory value and score per copy, and the
+                         run's lost responses and dropped instructions
   --agent-max-memory <MiB>  each copy's memory limit, as the miner's --agent.max_memory
                          (default: V8's heap limit); a copy over it is replaced, as on a miner
   --delay <validator|none|d>  execution delay: the validator's formula on the measured compute

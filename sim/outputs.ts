@@ -171,16 +171,21 @@ const isOutOfDescriptors = (error: unknown) => {
 
 /**
  * Makes `dir` (and its parents) ready to take a run's files; with `replaceRun`, files an earlier
- * run left there are removed, so a run with fewer books leaves no stale book files beside its
- * own. A path that cannot hold the files is a UsageError; a write the system refuses (a
- * read-only file system) an Error with its code. Both name the path. Everything that can refuse
- * the run is checked before the first file is removed, so a refused run leaves an earlier run's
- * files as they were: that every old file can be removed (none is a directory) and, given `books`,
- * that the process may hold the run's files open at once.
+ * run left there (names matching `runFiles`, by default a simulation's) are removed, so a run with
+ * fewer books leaves no stale book files beside its own. A path that cannot hold the files is a
+ * UsageError; a write the system refuses (a read-only file system) an Error with its code. Both
+ * name the path. Everything that can refuse the run is checked before the first file is removed,
+ * so a refused run leaves an earlier run's files as they were: that every old file can be removed
+ * (none is a directory) and, given `books`, that the process may hold the run's files open at once.
  */
 export function prepareOutputDir(
   dir: string,
-  options: { replaceRun?: boolean; books?: number; inputs?: Record<string, string> } = {},
+  options: {
+    replaceRun?: boolean;
+    runFiles?: RegExp;
+    books?: number;
+    inputs?: Record<string, string>;
+  } = {},
 ): void {
   if (dir.trim() === "") throw new UsageError("must name a directory");
   if (existsSync(dir) && !statSync(dir).isDirectory()) {
@@ -195,7 +200,7 @@ export function prepareOutputDir(
   }
   if (!options.replaceRun) return;
   try {
-    replaceRunFiles(dir, options.books, options.inputs ?? {});
+    replaceRunFiles(dir, options.runFiles ?? RUN_FILE, options.books, options.inputs ?? {});
   } catch (error) {
     // A run refused here leaves no empty directory of its own making behind.
     if (created !== undefined) rmSync(created, { recursive: true });
@@ -204,11 +209,16 @@ export function prepareOutputDir(
 }
 
 /**
- * Removes an earlier run's files from `dir` once every check passed: none is a directory or one of
- * this run's `inputs`, and `books` can have their files open at once.
+ * Removes an earlier run's files (names matching `runFiles`) from `dir` once every check passed:
+ * none is a directory or one of this run's `inputs`, and `books` can have their files open at once.
  */
-function replaceRunFiles(dir: string, books: number | undefined, given: Record<string, string>) {
-  const stale = readdirSync(dir).filter((name) => RUN_FILE.test(name)).map((name) =>
+function replaceRunFiles(
+  dir: string,
+  runFiles: RegExp,
+  books: number | undefined,
+  given: Record<string, string>,
+) {
+  const stale = readdirSync(dir).filter((name) => runFiles.test(name)).map((name) =>
     join(dir, name)
   );
   // An input read from the directory (`--config out/config.json`) would be replaced by the run.

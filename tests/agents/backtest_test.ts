@@ -5,7 +5,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { UsageError } from "../../cli/command.ts";
-import { referenceConfig, smallPreset } from "../../sim/config.ts";
+import { referenceConfig, type SimConfig, smallPreset } from "../../sim/config.ts";
 import { backtest, formatBacktestReport, runBacktestCommand } from "../../agents/backtest.ts";
 import { renderReport } from "../../agents/report.ts";
 import { Agent } from "../../agents/sdk/agent.ts";
@@ -916,9 +916,230 @@ Deno.test("the report draws a day of 64 copies: a point set per pixel column, sp
     assert.ok(points <= 4 * 580, `${points} points for about 576 pixel columns`);
     assert.ok(points >= 576, `${points} points: every column drawn`);
   }
-  // The spike is the chart's top (y = 28), and it is drawn.
-  assert.match(plot, /<text x="4" y="32" font-size="10">1000\.00<\/text>/);
-  assert.match(paths[5], /,28\.0/);
-  assert.doesNotMatch(paths[4], /,28\.0/);
-  assert.match(plot, />and 61 more<\/text>/, "the legend names three lines");
+  // The spike is the chart's top (y = 16), and it is drawn.
+  assert.match(plot, /<text x="4" y="20" font-size="10">1000<\/text>/);
+  assert.match(paths[5], /,16\.0/);
+  assert.doesNotMatch(paths[4], /,16\.0/);
+  const legend = html.slice(html.indexOf('<ul class="legend" id="inventory-legend">'));
+  assert.equal(legend.slice(0, legend.indexOf("</ul>")).split("<li>").length - 1, copies);
+});
+
+/** Never trades. */
+class IdleAgent extends Agent {
+  onUpdate() {
+    return [];
+  }
+}
+
+/**
+ * The small market thinned out until book 1 has no ask at the first publish (seed 1): one
+ * initialization agent, which only bids, and one stylized trader. Miner accounts hold 10 base and
+ * 3000 quote on every book.
+ */
+function thinMarket(): SimConfig {
+  const config = smallPreset();
+  const { agents } = config;
+  return {
+    ...config,
+    remoteBalances: { type: "fixed", base: 10, quote: 3000 },
+    agents: {
+      ...agents,
+      initialization: {
+        ...agents.initialization!,
+        count: 1,
+        balances: { type: "fixed", base: 0, quote: 30000 },
+      },
+      stylized: { ...agents.stylized!, count: 1 },
+      hft: { ...agents.hft!, count: 0 },
+      algo: { ...agents.algo!, count: 0 },
+      futures: { ...agents.futures!, count: 0 },
+    },
+  };
+}
+
+Deno.test("P&L and inventory value count a book from its first two-sided mid, not with its base worth 0", async () => {
+  const report = await backtest({
+    agent: IdleAgent,
+    config: thinMarket(),
+    seed: 1,
+    duration: 120e9,
+    delay: "none",
+  });
+  const { mid, inventoryValue } = report.series;
+  assert.equal(mid[1][0], null, "book 1 is one-sided at the first publish");
+  assert.notEqual(mid[0][0], null);
+  /** Book `b`'s last two-sided mid by publish `i`. */
+  const lastMid = (b: number, i: number) =>
+    mid[b].slice(0, i + 1).findLast((m) => m !== null) ?? undefined;
+  // An idle copy's book is worth its 3000 quote and 10 base at the last two-sided mid.
+  for (const [b, book] of report.agents[0].books.entries()) {
+    const first = mid[b].find((m) => m !== null)!;
+    const change = 10 * (lastMid(b, report.publishes - 1)! - first);
+    assert.ok(Math.abs(book.pnl - change) < 1e-6, `book ${b}: P&L ${book.pnl}, expected ${change}`);
+  }
+  const wealth = 3000 + 10 * smallPreset().exchange.initialPrice;
+  inventoryValue[0].forEach((value, i) => {
+    // A book without a two-sided mid yet counts at its starting wealth.
+    const expected = [0, 1].reduce((sum, b) => {
+      const m = lastMid(b, i);
+      return m === undefined ? sum : sum + 3000 + 10 * m - wealth;
+    }, 0);
+    assert.ok(Math.abs(value - expected) < 1e-6, `publish ${i}: ${value}, expected ${expected}`);
+  });
+});
+
+Deno.test("backtest.json carries prices and amounts at their decimals, without float noise", async () => {
+  const report = await backtest({
+    agent: "RandomTakerAgent",
+    agentPath: noAgents,
+    config: smallPreset(),
+    seed: 3,
+    duration: 120e9,
+    delay: "none",
+  });
+  const { series } = report;
+  /** The values of `rows` that are not the nearest double to a number of `decimals` decimals. */
+  const noisy = (rows: (number | null)[][], decimals: number) =>
+    rows.flat().filter((v) => v !== null && Number(v.toFixed(decimals)) !== v);
+  // priceDecimals 2 and quoteDecimals 10 in the small preset.
+  assert.deepEqual(noisy(series.mid, 3), []);
+  assert.deepEqual(noisy(series.fundamental, 3), []);
+  assert.deepEqual(noisy(series.spread, 2), []);
+  assert.deepEqual(noisy(series.inventoryValue, 10), []);
+  const [copy] = report.agents;
+  assert.ok(copy.trades > 0);
+  const amounts = [copy, ...copy.books].map(({ pnl, volume, fees }) => [pnl, volume, fees]);
+  assert.deepEqual(noisy(amounts, 10), []);
+  const summary = formatBacktestReport(report);
+  assert.match(summary, /, quote volume \d+\.\d\d, fees/);
+  assert.match(summary, /\s+P&L\s+quote volume\s+fees\s+trades$/m);
+});
+
+/** Prints nothing while `run` runs; resolves to what it printed (as lines) and its outcome. */
+async function quietly(run: () => Promise<number>) {
+  const printed: string[] = [];
+  const original = console.log;
+  console.log = (...args: unknown[]) => void printed.push(...args.join(" ").split("\n"));
+  try {
+    return { printed, outcome: await run().then((code) => ({ code }), (error) => ({ error })) };
+  } finally {
+    console.log = original;
+  }
+}
+
+Deno.test("a backtest replaces an earlier backtest's files in --out: no report.html of another run stays", async () => {
+  const out = testTempDir("taos-backtest-stale-");
+  const run = (flags: Record<string, unknown>) =>
+    quietly(() =>
+      runBacktestCommand({
+        agent: noAgents,
+        "agent-name": "RandomTakerAgent",
+        duration: "30s",
+        delay: "none",
+        out,
+        quiet: true,
+        ...flags,
+      })
+    );
+  assert.deepEqual((await run({ seed: "2", report: true })).outcome, { code: 0 });
+  assert.ok(existsSync(join(out, "report.html")));
+  writeFileSync(join(out, "notes.txt"), "not a backtest's");
+  assert.deepEqual((await run({ seed: "3" })).outcome, { code: 0 });
+  assert.deepEqual(readdirSync(out).sort(), ["backtest.json", "notes.txt"]);
+  assert.equal(JSON.parse(readFileSync(join(out, "backtest.json"), "utf8")).seed, 3);
+});
+
+/**
+ * An agent that, at each update, writes "ran" to its parameter `ran` and makes a directory at its
+ * parameter `mkdir`, whichever it is given.
+ */
+const touchingAgent = agentDir(
+  "Touching",
+  `export class Touching {
+  constructor(_uid: number, readonly params: Record<string, string>) {}
+  onUpdate() {
+    if (this.params.ran) Deno.writeTextFileSync(this.params.ran, "ran");
+    if (this.params.mkdir) Deno.mkdirSync(this.params.mkdir, { recursive: true });
+    return [];
+  }
+}
+`,
+);
+
+Deno.test("a directory where backtest.json or report.html goes is refused before the run, as by taos sim", async () => {
+  for (const name of ["backtest.json", "report.html"]) {
+    const out = testTempDir("taos-backtest-dir-");
+    mkdirSync(join(out, name));
+    const ran = join(out, "ran");
+    const { outcome } = await quietly(() =>
+      runBacktestCommand({
+        agent: touchingAgent,
+        "agent-name": "Touching",
+        "agent-params": `ran=${ran}`,
+        duration: "30s",
+        out,
+        quiet: true,
+        report: true,
+      })
+    );
+    assert.ok("error" in outcome, `${name}: the run was not refused`);
+    assert.ok(outcome.error instanceof UsageError);
+    assert.equal(
+      outcome.error.message,
+      `--out: cannot replace ${join(out, name)}: it is a directory`,
+    );
+    assert.ok(!existsSync(ran), `${name}: refused only after the agent ran`);
+  }
+});
+
+Deno.test("a report.html that cannot be written still leaves the summary printed and backtest.json", async () => {
+  const out = testTempDir("taos-backtest-no-report-");
+  const page = join(out, "report.html");
+  // Made by the agent once the run is under way, after the directory was checked.
+  const { printed, outcome } = await quietly(() =>
+    runBacktestCommand({
+      agent: touchingAgent,
+      "agent-name": "Touching",
+      "agent-params": `mkdir=${page}`,
+      duration: "30s",
+      out,
+      quiet: true,
+      report: true,
+    })
+  );
+  assert.ok("error" in outcome);
+  assert.match((outcome.error as Error).message, /^cannot write .*report\.html: /);
+  assert.match(printed[0] ?? "(nothing printed)", /^Touching backtest: 1 copy, 2 books/);
+  assert.ok(printed.includes(`wrote ${join(out, "backtest.json")}`));
+  assert.ok(!printed.includes(`wrote ${page}`));
+  assert.equal(JSON.parse(readFileSync(join(out, "backtest.json"), "utf8")).agent, "Touching");
+});
+
+Deno.test("a backtest no longer than the grace period warns that only its final publish is scored", async () => {
+  for (const [duration, publishes] of [[60e9, 1], [65e9, 2]]) {
+    const warnings: string[] = [];
+    const report = await backtest({
+      agent: IdleAgent,
+      config: { ...smallPreset(), gracePeriod: 60e9 },
+      duration,
+      delay: "none",
+      onWarning: (message) => void warnings.push(message),
+    });
+    assert.equal(report.publishes, publishes);
+    assert.deepEqual(
+      warnings,
+      publishes > 1 ? [] : [
+        "the duration (1m) is no longer than the config's 1m grace period, before which nothing " +
+        "is published: the agent gets only the final publish, and its score rests on that one " +
+        "(give at least 65s)",
+      ],
+    );
+  }
+});
+
+Deno.test("taos sim --help tells a backtest's --report, the files --out gets and its one thread", async () => {
+  const { command } = await import("../../sim/command.ts");
+  assert.match(command.help, /--report +also write report\.html beside it/);
+  assert.match(command.help, /--out <dir> +a backtest writes backtest\.json there/);
+  assert.match(command.help, /\[cores;\s+1 in a backtest\]/);
 });
