@@ -162,6 +162,33 @@ export interface AgentResult {
   computeMs: { mean: number; max: number };
 }
 
+/** A copy's result before its first publish: nothing traded, sent or lost. */
+export function freshResult(uid: number, books: number): AgentResult {
+  return {
+    uid,
+    score: 0,
+    reward: 0,
+    pnl: 0,
+    volume: 0,
+    fees: 0,
+    trades: 0,
+    books: Array.from({ length: books }, (_, bookId) => ({
+      bookId,
+      sharpe: 0,
+      normalizedSharpe: 0.5,
+      activityFactor: 0,
+      pnl: 0,
+      volume: 0,
+      fees: 0,
+      trades: 0,
+    })),
+    instructions: { accepted: 0, rejected: 0, rejectedBy: {}, failedResponses: 0 },
+    firstFailure: null,
+    firstRejection: null,
+    computeMs: { mean: 0, max: 0 },
+  };
+}
+
 /** Time series for plots, one entry per publish. */
 export interface BacktestSeries {
   timestamps: number[];
@@ -273,29 +300,7 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
     },
   });
   const wealth = simulation.miner_wealth;
-  const results: AgentResult[] = Array.from({ length: copies }, (_, uid) => ({
-    uid,
-    score: 0,
-    reward: 0,
-    pnl: 0,
-    volume: 0,
-    fees: 0,
-    trades: 0,
-    books: Array.from({ length: config.books }, (_, bookId) => ({
-      bookId,
-      sharpe: 0,
-      normalizedSharpe: 0.5,
-      activityFactor: 0,
-      pnl: 0,
-      volume: 0,
-      fees: 0,
-      trades: 0,
-    })),
-    instructions: { accepted: 0, rejected: 0, rejectedBy: {}, failedResponses: 0 },
-    firstFailure: null,
-    firstRejection: null,
-    computeMs: { mean: 0, max: 0 },
-  }));
+  const results = Array.from({ length: copies }, (_, uid) => freshResult(uid, config.books));
   /**
    * Per copy and book, the inventory value at the first publish at which the book was two-sided,
    * and at the last publish: a book that has not been two-sided yet has no value to start from.

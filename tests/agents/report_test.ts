@@ -2,35 +2,13 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { AgentResult, BacktestReport } from "../../agents/backtest.ts";
+import { type AgentResult, type BacktestReport, freshResult } from "../../agents/backtest.ts";
 import { renderReport } from "../../agents/report.ts";
 import { testTempDir } from "../temp_dir.ts";
 
 /** A copy's result that lost nothing and had nothing dropped. */
 function result(uid: number, books: number): AgentResult {
-  return {
-    uid,
-    score: 0.5,
-    reward: 0.5,
-    pnl: 0,
-    volume: 0,
-    fees: 0,
-    trades: 0,
-    books: Array.from({ length: books }, (_, bookId) => ({
-      bookId,
-      sharpe: 0,
-      normalizedSharpe: 0.5,
-      activityFactor: 0,
-      pnl: 0,
-      volume: 0,
-      fees: 0,
-      trades: 0,
-    })),
-    instructions: { accepted: 0, rejected: 0, rejectedBy: {}, failedResponses: 0 },
-    firstFailure: null,
-    firstRejection: null,
-    computeMs: { mean: 1, max: 2 },
-  };
+  return { ...freshResult(uid, books), score: 0.5, reward: 0.5, computeMs: { mean: 1, max: 2 } };
 }
 
 /**
