@@ -32,7 +32,11 @@ import { SimEngine } from "../sim/engine.ts";
 import { readFeeds } from "../sim/feed.ts";
 import { INTERRUPTED_EXIT_CODE, listenForInterrupt } from "../sim/interrupt.ts";
 import { prepareOutputDir, writeFileWhole, writeJsonFile } from "../sim/outputs.ts";
-import { DEFAULT_QUERY_TIMEOUT_SECONDS, executionDelay } from "../validator/scoring/formulas.ts";
+import {
+  DEFAULT_QUERY_TIMEOUT_SECONDS,
+  executionDelay,
+  roundHalfEven,
+} from "../validator/scoring/formulas.ts";
 import { observationFromPublish, Scorer } from "../validator/scoring/scorer.ts";
 import { AgentHost, AgentStartError, REPLY_MARGIN_S } from "../miner/agent_host.ts";
 import { RepeatLimiter } from "../miner/repeat_limiter.ts";
@@ -313,7 +317,7 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
   const { priceDecimals, quoteDecimals } = config.exchange;
   // A mid of two tick prices is exact at one decimal more than they are; the fundamental is
   // plotted against it, so it is kept at the same resolution.
-  const midOf = (bid: number, ask: number) => round((bid + ask) / 2, priceDecimals + 1);
+  const midOf = (bid: number, ask: number) => roundHalfEven((bid + ask) / 2, priceDecimals + 1);
   const series: BacktestSeries = {
     timestamps: [],
     mid: Array.from({ length: config.books }, () => []),
@@ -364,8 +368,8 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
         const ask = book.ask[0]?.price ?? null;
         const twoSided = bid !== null && ask !== null;
         series.mid[b].push(twoSided ? midOf(bid, ask) : null);
-        series.spread[b].push(twoSided ? round(ask - bid, priceDecimals) : null);
-        series.fundamental[b].push(round(book.fundamental, priceDecimals + 1));
+        series.spread[b].push(twoSided ? roundHalfEven(ask - bid, priceDecimals) : null);
+        series.fundamental[b].push(roundHalfEven(book.fundamental, priceDecimals + 1));
       });
       for (const notice of state.notices) {
         if (notice.type !== "EVENT_TRADE" || notice.trade === undefined) continue;
@@ -393,7 +397,7 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
           lastValue[uid][b] = value;
           inventory += value - wealth;
         });
-        series.inventoryValue[uid].push(round(inventory, quoteDecimals));
+        series.inventoryValue[uid].push(roundHalfEven(inventory, quoteDecimals));
         series.score[uid].push(scorer.miners[uid].score);
 
         const update = stateForAgent(published, uid, simulation, { first: publishes === 1 });
@@ -478,9 +482,9 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
     }
     // Sums of quote amounts: shown at the quote's decimals, without the sums' float noise.
     for (const amounts of [result, ...result.books]) {
-      amounts.pnl = round(amounts.pnl, quoteDecimals);
-      amounts.volume = round(amounts.volume, quoteDecimals);
-      amounts.fees = round(amounts.fees, quoteDecimals);
+      amounts.pnl = roundHalfEven(amounts.pnl, quoteDecimals);
+      amounts.volume = roundHalfEven(amounts.volume, quoteDecimals);
+      amounts.fees = roundHalfEven(amounts.fees, quoteDecimals);
     }
   }
   const interrupted = options.signal?.aborted === true;
@@ -559,14 +563,6 @@ async function startRunners(
   // Every copy got the same parameters: the first tells what they became.
   if (hosts[0].paramsWarning !== null) options.onWarning?.(hosts[0].paramsWarning);
   return { runners: hosts, agentName: agent, params: hosts[0].params ?? rawParams };
-}
-
-/**
- * `x` rounded to `decimals` decimals, as the double nearest that decimal: 301.29, not
- * 301.28999999999996.
- */
-function round(x: number, decimals: number): number {
-  return Number(x.toFixed(decimals));
 }
 
 function fixed(x: number, digits: number): string {
