@@ -76,13 +76,19 @@ const MAX_ACCOUNTS = 1_000_000;
 /** The largest leverage the core's configuration takes (max_leverage_e9). */
 const MAX_LEVERAGE_E9 = 1000n * 10n ** 9n;
 
+/** `text` in units of 10^-decimals, truncated, or null past int64 units. */
+function unitsOrNull(text: string, decimals: number): bigint | null {
+  try {
+    return toUnits(text, decimals);
+  } catch {
+    return null;
+  }
+}
+
 /** Whether the core takes `text` as the largest leverage: in 10^-9, truncated, at most 1000. */
 function takesLeverage(text: string): boolean {
-  try {
-    return toUnits(text, 9) <= MAX_LEVERAGE_E9;
-  } catch {
-    return false; // past int64 units
-  }
+  const units = unitsOrNull(text, 9);
+  return units !== null && units <= MAX_LEVERAGE_E9;
 }
 
 /** The core's limit on what a book's accounts hold of one asset (TX_MAX_HELD). */
@@ -138,9 +144,12 @@ function checkExchange(
   e: z.output<typeof exchangeFields>,
   ctx: z.RefinementCtx<z.output<typeof exchangeFields>>,
 ): void {
-  // The leverage as the core takes it: truncated to 10^-9.
-  const maxLeverage = Number(toUnits(e.maxLeverage, 9)) / 1e9;
-  if (Number(e.maintenanceMargin) > 1 / (2 * (1 + maxLeverage))) {
+  // As the core checks it: both truncated to 10^-9 units, compared exactly
+  // (margin * 2 * (1 + leverage) <= 1); doubles cannot tell a bound missed by 1e-18.
+  const one = 10n ** 9n;
+  const leverage = toUnits(e.maxLeverage, 9); // within 1000, checked above
+  const margin = unitsOrNull(e.maintenanceMargin, 9);
+  if (margin === null || margin * 2n * (one + leverage) > one * one) {
     ctx.addIssue({
       code: "custom",
       message: "must be <= 1/(2(1+maxLeverage))",

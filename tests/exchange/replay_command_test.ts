@@ -194,6 +194,20 @@ Deno.test("the maintenance margin is checked against the leverage the core takes
   });
   assert.equal(above.code, 2);
   assert.match(above.stderr, /exchange\.maintenanceMargin: must be <= 1\/\(2\(1\+maxLeverage\)\)/);
+  // The margin is read to 9 decimals too: 0.1000000001 is 0.1.
+  const truncated = await replayScript({
+    exchange: { maxLeverage: "4", maintenanceMargin: "0.1000000001" },
+    batches: [],
+  });
+  assert.equal(truncated.code, 0, truncated.stderr);
+  // Over the bound by 1e-18 (560811 x 891565964291 = 5e17 + 1): named as the script's field, not
+  // refused later by the core under its own.
+  const barely = await replayScript({
+    exchange: { maxLeverage: "890.565964291", maintenanceMargin: "0.000560811" },
+    batches: [],
+  });
+  assert.equal(barely.code, 2);
+  assert.match(barely.stderr, /exchange\.maintenanceMargin: must be <= 1\/\(2\(1\+maxLeverage\)\)/);
 });
 
 Deno.test("a malformed script exits 2, naming each offending field, and prints no event", async () => {
