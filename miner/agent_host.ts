@@ -23,6 +23,7 @@ import type { AgentParams } from "../agents/sdk/agent.ts";
 import type { Rejection } from "../agents/sdk/instructions.ts";
 import type { StateUpdateWire } from "../bittensor/market_synapse.ts";
 import { describeThrown } from "../agents/sdk/thrown.ts";
+import { firstChars } from "../cli/code_points.ts";
 import { AGENT_METHODS, type AgentMethod } from "./agent_methods.ts";
 
 /** Time a miner keeps back from a request's timeout for (de)compression and the network: its
@@ -262,7 +263,8 @@ function preview(data: unknown): string {
   } catch {
     text = describeThrown(data);
   }
-  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+  const kept = firstChars(text, 80);
+  return kept.length < text.length ? `${kept}…` : text;
 }
 
 /** The longest wait before a reload is tried again. */

@@ -5,8 +5,9 @@
  * nor flood the log.
  * @module
  */
+import { charCount, firstChars } from "../../cli/code_points.ts";
 
-/** Longest description kept, in characters; the rest is counted. */
+/** Longest description kept, in characters (code points); the rest is counted. */
 export const MAX_DESCRIPTION = 1000;
 
 /** `value` as text for a log line: an Error's message, a string itself, anything else its form. */
@@ -20,8 +21,9 @@ export function describeThrown(value: unknown): string {
     // A value without a usable toString: its kind says at least what was thrown.
     text = `${safeTag(value)} (thrown, not an Error; it cannot be printed)`;
   }
-  if (text.length <= MAX_DESCRIPTION) return text;
-  return `${text.slice(0, MAX_DESCRIPTION)}… (${text.length - MAX_DESCRIPTION} more characters)`;
+  const kept = firstChars(text, MAX_DESCRIPTION);
+  if (kept.length === text.length) return text;
+  return `${kept}… (${charCount(text) - MAX_DESCRIPTION} more characters)`;
 }
 
 /** A plain object without a `toString` of its own as JSON (`{"a":1}`, where String gives

@@ -1297,3 +1297,10 @@ Deno.test("describeThrown shows a thrown plain object as JSON, other values by t
   assert.equal(describeThrown(cycle), "[object Object] (thrown, not an Error)");
   assert.equal(describeThrown(new Error("plain")), "plain");
 });
+
+Deno.test("describeThrown cuts a long message between characters, counting them", () => {
+  // 999 letters then 10 emoji of two UTF-16 units each: the cut falls after the first emoji.
+  const text = describeThrown(new Error("a".repeat(999) + "😀".repeat(10)));
+  assert.ok(text.isWellFormed(), "a cut inside a surrogate pair leaves half of one");
+  assert.equal(text, `${"a".repeat(999)}😀… (9 more characters)`);
+});

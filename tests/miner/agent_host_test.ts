@@ -275,6 +275,24 @@ Deno.test("a message the agent posts to the host itself is reported and ignored"
   }
 });
 
+Deno.test("what an agent posts is quoted in the report cut between characters", async () => {
+  const errors: string[] = [];
+  const host = await AgentHost.start(
+    { path: fixtures, name: "FixtureAgent", params: "post_emoji=true", uid: 1 },
+    { onError: (message) => errors.push(message) },
+  );
+  try {
+    await host.step(state(), 5000);
+    for (let i = 0; i < 50 && errors.length < 1; i++) await new Promise((r) => setTimeout(r, 20));
+    // 80 characters: the opening quote and 79 emoji (until this version 80 UTF-16 units, which
+    // ended inside the 40th emoji).
+    assert.ok(errors[0].isWellFormed(), errors[0]);
+    assert.ok(errors[0].endsWith(`: "${"😀".repeat(79)}…`), errors[0]);
+  } finally {
+    host.close();
+  }
+});
+
 Deno.test("an agent whose constructor never returns fails to load after the load time limit", async () => {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const hang = new Promise<"hung">((resolve) => timer = setTimeout(() => resolve("hung"), 20_000));
