@@ -10,6 +10,7 @@ import { backtest, formatBacktestReport, runBacktestCommand } from "../../agents
 import { renderReport } from "../../agents/report.ts";
 import { Agent } from "../../agents/sdk/agent.ts";
 import type { StateUpdate } from "../../agents/sdk/state.ts";
+import { browserTest, launchChromium } from "../browser.ts";
 
 /** An agents directory without files: the bundled examples load by name. */
 const noAgents = testTempDir("taos-no-agents-");
@@ -414,17 +415,7 @@ Deno.test("a rejected backtest leaves no output directory behind", async () => {
   }
 });
 
-const CHROMIUM = "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
-
-Deno.test({
-  name: `the HTML report renders its plots in headless Chromium${
-    haveChromium ? "" : ` (SKIPPED: ${CHROMIUM} not found)`
-  }`,
-  ignore: !haveChromium,
-  sanitizeResources: false,
-  sanitizeOps: false,
-}, async () => {
+browserTest("the HTML report renders its plots in headless Chromium", async () => {
   const report = await backtest({
     agent: "MarketMakerAgent",
     config: smallPreset(),
@@ -434,8 +425,7 @@ Deno.test({
   const dir = testTempDir("taos-report-");
   const file = join(dir, "report.html");
   await Deno.writeTextFile(file, renderReport(report));
-  const { chromium } = await import("playwright-core");
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     const requests: string[] = [];

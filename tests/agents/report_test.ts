@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type AgentResult, type BacktestReport, freshResult } from "../../agents/backtest.ts";
 import { renderReport } from "../../agents/report.ts";
 import { testTempDir } from "../temp_dir.ts";
+import { browserTest, launchChromium } from "../browser.ts";
 
 /** A copy's result that lost nothing and had nothing dropped. */
 function result(uid: number, books: number): AgentResult {
@@ -144,21 +144,10 @@ Deno.test("a series of a single point is drawn as a marker", () => {
   }
 });
 
-const CHROMIUM = "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
-
-Deno.test({
-  name: `a lone point's marker and the legend are visible in headless Chromium${
-    haveChromium ? "" : ` (SKIPPED: ${CHROMIUM} not found)`
-  }`,
-  ignore: !haveChromium,
-  sanitizeResources: false,
-  sanitizeOps: false,
-}, async () => {
+browserTest("a lone point's marker and the legend are visible in headless Chromium", async () => {
   const file = join(testTempDir("taos-report-marker-"), "report.html");
   await Deno.writeTextFile(file, renderReport(syntheticReport(3, 1, 1)));
-  const { chromium } = await import("playwright-core");
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     await page.goto(pathToFileURL(file).href);

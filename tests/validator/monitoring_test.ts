@@ -37,6 +37,7 @@ import { readMetagraph } from "../../chain/subnet.ts";
 import { NETUID, startNode } from "../chain/subnet_fixture.ts";
 import { oneMinerDirectory } from "./quiet_parts.ts";
 import { startOnForeignState, startValidator } from "./processes.ts";
+import { browserTest, launchChromium } from "../browser.ts";
 
 /** Neurons registered without an axon: scored from their accounts, never queried. */
 function silentNeurons(count: number): Neuron[] {
@@ -400,48 +401,38 @@ Deno.test("a state file replaced while the validator runs keeps the state-save a
   }
 });
 
-const CHROMIUM = "/usr/bin/chromium";
-if (!existsSync(CHROMIUM)) {
-  console.warn(
-    `status page browser test skipped: ${CHROMIUM} not found (apt-get install chromium)`,
-  );
-}
-
-Deno.test({
-  name: "status page: clock, one price chart per book and the leaderboard render in Chromium",
-  ignore: !existsSync(CHROMIUM),
-  sanitizeResources: false,
-  sanitizeOps: false,
-}, async () => {
-  const { chromium } = await import("playwright-core");
-  const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
-  const board = new StatusBoard();
-  const store = ValidatorStore.open(":memory:");
-  const alerts = new Alerter({ routingKey: null, source: "taos:validator", log: () => {} });
-  const validator = validatorFor({ store, alerts, metrics, board });
-  const server = await startMonitoringServer({ port: 0, hostname: "127.0.0.1", metrics, board });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
-  try {
-    await validator.start();
-    for (let i = 0; i < 12; i++) await validator.round();
-    const page = await browser.newPage();
-    await page.goto(`http://127.0.0.1:${server.port}/`);
-    await page.waitForFunction("document.body.dataset.updated === '12'");
-    assert.equal(await page.textContent("#clock"), "00:01:00");
-    assert.equal(await page.locator(".book svg path").count(), 2, "one chart per book");
-    const price = Number(await page.textContent('.book[data-book="0"] .price'));
-    assert.ok(price > 100 && price < 1000, `book 0 price ${price}`);
-    assert.equal(await page.locator("#leaderboard tbody tr").count(), 4);
-    for (let i = 0; i < 12; i++) await validator.round();
-    await page.waitForFunction("document.body.dataset.updated === '24'");
-    assert.equal(await page.textContent("#clock"), "00:02:00");
-  } finally {
-    await browser.close();
-    validator.close();
-    store.close();
-    await server.close();
-  }
-});
+browserTest(
+  "status page: clock, one price chart per book and the leaderboard render in Chromium",
+  async () => {
+    const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
+    const board = new StatusBoard();
+    const store = ValidatorStore.open(":memory:");
+    const alerts = new Alerter({ routingKey: null, source: "taos:validator", log: () => {} });
+    const validator = validatorFor({ store, alerts, metrics, board });
+    const server = await startMonitoringServer({ port: 0, hostname: "127.0.0.1", metrics, board });
+    const browser = await launchChromium();
+    try {
+      await validator.start();
+      for (let i = 0; i < 12; i++) await validator.round();
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${server.port}/`);
+      await page.waitForFunction("document.body.dataset.updated === '12'");
+      assert.equal(await page.textContent("#clock"), "00:01:00");
+      assert.equal(await page.locator(".book svg path").count(), 2, "one chart per book");
+      const price = Number(await page.textContent('.book[data-book="0"] .price'));
+      assert.ok(price > 100 && price < 1000, `book 0 price ${price}`);
+      assert.equal(await page.locator("#leaderboard tbody tr").count(), 4);
+      for (let i = 0; i < 12; i++) await validator.round();
+      await page.waitForFunction("document.body.dataset.updated === '24'");
+      assert.equal(await page.textContent("#clock"), "00:02:00");
+    } finally {
+      await browser.close();
+      validator.close();
+      store.close();
+      await server.close();
+    }
+  },
+);
 
 Deno.test({
   name: "PagerDuty: no miner answering for a simulated minute pages; an answer resolves it",
@@ -1244,11 +1235,10 @@ Deno.test("process metrics: process_* on the miner's /metrics too", async () => 
 
 /** A monitoring server on loopback with an empty status board, and headless Chromium. */
 async function statusPageRig() {
-  const { chromium } = await import("playwright-core");
   const board = new StatusBoard();
   const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
   const server = await startMonitoringServer({ port: 0, hostname: "127.0.0.1", metrics, board });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  const browser = await launchChromium();
   return {
     board,
     server,
@@ -1260,110 +1250,111 @@ async function statusPageRig() {
   };
 }
 
-Deno.test({
-  name: "status page: a number that is not finite shows as –, and a failed refresh says so",
-  ignore: !existsSync(CHROMIUM),
-  sanitizeResources: false,
-  sanitizeOps: false,
-}, async () => {
-  const { board, server, browser, close } = await statusPageRig();
-  const publish = (timestamp: number): PublishState => ({
-    timestamp,
-    final: false,
-    books: [bookWith(0, [])],
-    accounts: [],
-    notices: [],
-    eventsProcessed: 0,
-  });
-  try {
-    // JSON carries NaN and Infinity as null.
-    board.record(publish(60e9), 1, [{
-      uid: 0,
-      score: 0.5,
-      reward: NaN,
-      pnl: Infinity,
-      answered: true,
-    }]);
-    const page = await browser.newPage();
-    await page.goto(`http://127.0.0.1:${server.port}/`);
-    await page.waitForFunction("document.body.dataset.updated === '1'", null, { timeout: 5000 });
-    assert.deepEqual(await page.locator("#leaderboard tbody td").allTextContents(), [
-      "1",
-      "0",
-      "0.500000",
-      "–",
-      "–",
-      "yes",
-    ]);
-    // A leaderboard restored at a restart: not queried yet, so neither "yes" nor a greyed "no".
-    board.rank(2, [{ uid: 0, score: 0.5, reward: 1, pnl: 2, answered: null }]);
-    await page.waitForFunction("document.body.dataset.updated === '2'", null, { timeout: 5000 });
-    assert.equal(await page.textContent("#leaderboard tbody td:last-child"), "–");
-    assert.equal(await page.getAttribute("#leaderboard tbody tr", "class"), null);
-    assert.equal(await page.isVisible("#error"), false);
-    await server.close();
-    await page.waitForSelector("#error", { state: "visible", timeout: 5000 });
-    assert.match(
-      await page.textContent("#error") ?? "",
-      /^refresh failed at .*: the figures below/,
-    );
-    assert.equal(await page.textContent("#step"), "2", "the last figures stay");
-  } finally {
-    await close();
-  }
-});
+browserTest(
+  "status page: a number that is not finite shows as –, and a failed refresh says so",
+  async () => {
+    const { board, server, browser, close } = await statusPageRig();
+    const publish = (timestamp: number): PublishState => ({
+      timestamp,
+      final: false,
+      books: [bookWith(0, [])],
+      accounts: [],
+      notices: [],
+      eventsProcessed: 0,
+    });
+    try {
+      // JSON carries NaN and Infinity as null.
+      board.record(publish(60e9), 1, [{
+        uid: 0,
+        score: 0.5,
+        reward: NaN,
+        pnl: Infinity,
+        answered: true,
+      }]);
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${server.port}/`);
+      await page.waitForFunction("document.body.dataset.updated === '1'", null, { timeout: 5000 });
+      assert.deepEqual(await page.locator("#leaderboard tbody td").allTextContents(), [
+        "1",
+        "0",
+        "0.500000",
+        "–",
+        "–",
+        "yes",
+      ]);
+      // A leaderboard restored at a restart: not queried yet, so neither "yes" nor a greyed "no".
+      board.rank(2, [{ uid: 0, score: 0.5, reward: 1, pnl: 2, answered: null }]);
+      await page.waitForFunction("document.body.dataset.updated === '2'", null, { timeout: 5000 });
+      assert.equal(await page.textContent("#leaderboard tbody td:last-child"), "–");
+      assert.equal(await page.getAttribute("#leaderboard tbody tr", "class"), null);
+      assert.equal(await page.isVisible("#error"), false);
+      await server.close();
+      await page.waitForSelector("#error", { state: "visible", timeout: 5000 });
+      assert.match(
+        await page.textContent("#error") ?? "",
+        /^refresh failed at .*: the figures below/,
+      );
+      assert.equal(await page.textContent("#step"), "2", "the last figures stay");
+    } finally {
+      await close();
+    }
+  },
+);
 
-Deno.test({
-  name:
-    "status page: no console error, a note for no miners, served under a proxy's prefix, fits 320 px",
-  ignore: !existsSync(CHROMIUM),
-  sanitizeResources: false,
-  sanitizeOps: false,
-}, async () => {
-  const { board, server, browser, close } = await statusPageRig();
-  // A reverse proxy serving the validator under /validator (the page's address has no slash).
-  const proxy = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, (req) => {
-    const url = new URL(req.url);
-    if (!url.pathname.startsWith("/validator")) return new Response("not here", { status: 404 });
-    const path = url.pathname.slice("/validator".length) || "/";
-    return fetch(`http://127.0.0.1:${server.port}${path}`);
-  });
-  const publish: PublishState = {
-    timestamp: 5e9,
-    final: false,
-    books: [{ ...bookWith(0, []), bid: [], ask: [] }],
-    accounts: [],
-    notices: [],
-    eventsProcessed: 0,
-  };
-  try {
-    const page = await browser.newPage({ viewport: { width: 320, height: 640 } });
-    const problems: string[] = [];
-    page.on("console", (m) => void (m.type() === "error" && problems.push(m.text())));
-    page.on("pageerror", (e) => void problems.push(String(e)));
-    await page.goto(`http://127.0.0.1:${proxy.addr.port}/validator`);
-    await page.waitForFunction("document.body.dataset.updated === '0'", null, { timeout: 5000 });
-    assert.equal(await page.textContent("#leaderboard tbody"), "no miner scored yet");
-    assert.equal(await page.isVisible("#error"), false, "its data found beside it");
-    // A NaN score ranks last, and the page is no wider than a phone's screen.
-    const row = (uid: number, score: number) => ({ uid, score, reward: 0, pnl: 0, answered: true });
-    board.record(publish, 1, [row(0, 0.5), row(1, NaN), row(2, 0.9), row(3, 0.1)]);
-    await page.waitForFunction("document.body.dataset.updated === '1'", null, { timeout: 5000 });
-    const uids = await page.locator("#leaderboard tbody tr").evaluateAll((rows) =>
-      rows.map((r) => r.getAttribute("data-uid"))
-    );
-    assert.deepEqual(uids, ["2", "0", "3", "1"]);
-    assert.equal(await page.textContent('.book[data-book="0"] .price'), "–");
-    assert.ok(
-      await page.evaluate("document.documentElement.scrollWidth <= 320"),
-      "no sideways page",
-    );
-    assert.deepEqual(problems, [], "no console error (the favicon request used to be a 404)");
-  } finally {
-    await proxy.shutdown();
-    await close();
-  }
-});
+browserTest(
+  "status page: no console error, a note for no miners, served under a proxy's prefix, fits 320 px",
+  async () => {
+    const { board, server, browser, close } = await statusPageRig();
+    // A reverse proxy serving the validator under /validator (the page's address has no slash).
+    const proxy = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, (req) => {
+      const url = new URL(req.url);
+      if (!url.pathname.startsWith("/validator")) return new Response("not here", { status: 404 });
+      const path = url.pathname.slice("/validator".length) || "/";
+      return fetch(`http://127.0.0.1:${server.port}${path}`);
+    });
+    const publish: PublishState = {
+      timestamp: 5e9,
+      final: false,
+      books: [{ ...bookWith(0, []), bid: [], ask: [] }],
+      accounts: [],
+      notices: [],
+      eventsProcessed: 0,
+    };
+    try {
+      const page = await browser.newPage({ viewport: { width: 320, height: 640 } });
+      const problems: string[] = [];
+      page.on("console", (m) => void (m.type() === "error" && problems.push(m.text())));
+      page.on("pageerror", (e) => void problems.push(String(e)));
+      await page.goto(`http://127.0.0.1:${proxy.addr.port}/validator`);
+      await page.waitForFunction("document.body.dataset.updated === '0'", null, { timeout: 5000 });
+      assert.equal(await page.textContent("#leaderboard tbody"), "no miner scored yet");
+      assert.equal(await page.isVisible("#error"), false, "its data found beside it");
+      // A NaN score ranks last, and the page is no wider than a phone's screen.
+      const row = (uid: number, score: number) => ({
+        uid,
+        score,
+        reward: 0,
+        pnl: 0,
+        answered: true,
+      });
+      board.record(publish, 1, [row(0, 0.5), row(1, NaN), row(2, 0.9), row(3, 0.1)]);
+      await page.waitForFunction("document.body.dataset.updated === '1'", null, { timeout: 5000 });
+      const uids = await page.locator("#leaderboard tbody tr").evaluateAll((rows) =>
+        rows.map((r) => r.getAttribute("data-uid"))
+      );
+      assert.deepEqual(uids, ["2", "0", "3", "1"]);
+      assert.equal(await page.textContent('.book[data-book="0"] .price'), "–");
+      assert.ok(
+        await page.evaluate("document.documentElement.scrollWidth <= 320"),
+        "no sideways page",
+      );
+      assert.deepEqual(problems, [], "no console error (the favicon request used to be a 404)");
+    } finally {
+      await proxy.shutdown();
+      await close();
+    }
+  },
+);
 
 Deno.test("the monitoring server takes as many connections from one address as it is told", async () => {
   const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
