@@ -90,7 +90,8 @@ function axisDecimals(lo: number, hi: number): number {
  * A line's SVG path, keeping per pixel column only its first, lowest, highest and last point: a
  * day of publishes would otherwise put 17 280 points per line into the page for 564 columns, and
  * a column's extremes keep every spike visible. A missing value lifts the pen. A point with no
- * neighbour to draw a line to is returned among `dots`, to be marked: a path draws nothing there.
+ * neighbour to draw a line to, or a stretch of points all within one pixel, is returned among
+ * `dots`, to be marked: a path draws nothing there, or too little to see.
  */
 function trace(
   values: (number | null)[],
@@ -115,7 +116,12 @@ function trace(
   };
   const endSegment = () => {
     flush();
-    if (segment.length === 1) dots.push(segment[0]);
+    if (segment.length === 0) return;
+    const xsOf = segment.map(([x]) => x), ysOf = segment.map(([, y]) => y);
+    // A stretch within one pixel would be a path too short to see.
+    if (
+      Math.max(...xsOf) - Math.min(...xsOf) < 1 && Math.max(...ysOf) - Math.min(...ysOf) < 1
+    ) dots.push(segment[0]);
     else {
       for (const [k, [x, y]] of segment.entries()) {
         d += `${k === 0 ? "M" : "L"}${x.toFixed(1)},${y.toFixed(1)}`;

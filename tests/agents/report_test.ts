@@ -144,6 +144,17 @@ Deno.test("a series of a single point is drawn as a marker", () => {
   }
 });
 
+Deno.test("a stretch of points within one pixel between gaps is drawn as a marker, not a dot-sized path", () => {
+  // 2 000 publishes over 564 pixel columns: neighbours share a column.
+  const report = syntheticReport(1, 1, 2000);
+  report.series.mid[0] = report.series.mid[0].map(() => null);
+  report.series.mid[0][1000] = 300;
+  report.series.mid[0][1001] = 300;
+  const chart = chartOf(renderReport(report), "price-0");
+  assert.equal([...chart.matchAll(/<circle class="marker"/g)].length, 1);
+  assert.equal([...chart.matchAll(/<path class="series"/g)].length, 1, "the fundamental's alone");
+});
+
 browserTest("a lone point's marker and the legend are visible in headless Chromium", async () => {
   const file = join(testTempDir("taos-report-marker-"), "report.html");
   await Deno.writeTextFile(file, renderReport(syntheticReport(3, 1, 1)));
