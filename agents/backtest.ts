@@ -288,10 +288,10 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
     config.step;
   if (firstPublish >= config.duration) {
     options.onWarning?.(
-      `the duration (${formatDuration(config.duration)}) is no longer than the config's ` +
-        `${formatDuration(config.gracePeriod)} grace period, before which nothing is published: ` +
-        `the agent gets only the final publish, and its score rests on that one (give at least ` +
-        `${formatDuration(firstPublish + config.step)})`,
+      `the duration (${formatDuration(config.duration)}) does not reach past the first publish ` +
+        `after the config's ${formatDuration(config.gracePeriod)} grace period (at ` +
+        `${formatDuration(firstPublish)}): the agent gets only the final publish, and its score ` +
+        `rests on that one (give at least ${formatDuration(firstPublish + config.step)})`,
     );
   }
   const scorer = new Scorer({
