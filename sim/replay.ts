@@ -46,6 +46,8 @@ const decimalText = z.union([
 const instructionQuantity = z.union([
   decimalText,
   z.enum(["NaN", "Infinity", "-Infinity"]),
+  // A JSON number past double range (1e400) reads as Infinity: the same garbage as "Infinity".
+  z.custom<number>((v) => v === Infinity || v === -Infinity).transform(String),
 ], { error: quantityError });
 
 const nonNegativeDecimal = decimalText.refine((text) => !text.startsWith("-"), "must be >= 0")

@@ -388,22 +388,38 @@ Deno.test("a garbage cancellation or reset entry is refused alone; its siblings 
   assert.deepEqual(run.final?.books[0].bids, [["10.00", "1.50"]]);
 });
 
-Deno.test("a bad quantity is quoted as written: 1e309 as Infinity, a huge value cut short", async () => {
+Deno.test("a JSON number past double range is the garbage Infinity; a huge value is quoted cut short", async () => {
   const huge = "[".repeat(10_000) + "]".repeat(10_000);
-  // Two responses: the first with volume 1e309, the second with a price of deep brackets.
+  // Four responses: volume 1e309, volume "Infinity", price -1e309, and a price of deep brackets.
   const script = JSON.parse(JSON.stringify(minimal));
   const response = script.batches[0].responses[0];
-  script.batches[0].responses.push({ ...response, payload: { ...response.payload, price: 0 } });
+  script.batches[0].responses.push(
+    { ...response, payload: { ...response.payload, volume: "Infinity" } },
+    { ...response, payload: { ...response.payload, price: 7 } },
+    { ...response, payload: { ...response.payload, price: 0 } },
+  );
   const raw = JSON.stringify(script)
     .replace('"volume":1,', '"volume":1e309,')
+    .replace('"price":7', '"price":-1e309')
     .replace('"price":0', `"price":${huge}`);
   const run = await replayText(raw);
   assert.equal(run.code, 0, run.stderr);
-  const problems = run.events.filter((e) => e.event === "reject").map((e) => String(e.problem));
-  assert.equal(problems.length, 2);
-  assert.match(problems[0], /got Infinity$/);
-  assert.ok(problems[1].length < 200, `${problems[1].length} characters`);
-  assert.match(problems[1], /got \[\[\[\[.*\.\.\.$/);
+  const rejects = run.events.filter((e) => e.event === "reject");
+  assert.deepEqual(rejects.map((e) => e.reason), [
+    "INVALID_VOLUME",
+    "INVALID_VOLUME",
+    "INVALID_PRICE",
+    "INVALID_INSTRUCTION",
+  ]);
+  const problem = String(rejects[3].problem);
+  assert.ok(problem.length < 200, `${problem.length} characters`);
+  assert.match(problem, /got \[\[\[\[.*\.\.\.$/);
+  // In the exchange, where no garbage is admitted, the number is quoted as JSON read it.
+  const exchange = JSON.stringify({ ...minimal, exchange: { balances: { base: 7, quote: 1 } } })
+    .replace('"base":7', '"base":1e309');
+  const refused = await replayText(exchange);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /exchange\.balances\.base: .*got Infinity/);
 });
 
 Deno.test("decreasing batch timestamps are rejected", async () => {
