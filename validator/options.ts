@@ -286,7 +286,7 @@ Queries and scoring:
 Simulation:
       --config <preset|file>              simulation config: a preset (reference, small; default
                                           reference) or a .json, .toml or .xml file
-      --simulation.xml_config <file>      same, reference name
+      --simulation.xml_config <file>      same, reference name (not both with different values)
       --seed <n>                          seed of the first simulation (later ones use the next seeds)
       --duration <d>                      simulated length of each simulation, e.g. 10m, 1h, 1d
       --books <n>                         number of books
@@ -315,7 +315,7 @@ Monitoring:
       --reporting.disabled                do not refresh metrics after each state
   -d, --alerting.pagerduty.integration_key <key>  PagerDuty Events API v2 routing key (default
                                           TAOS_PAGERDUTY_KEY, which keeps it out of the process list)
-      --pagerduty.key <key>               same
+      --pagerduty.key <key>               same (not both with different values)
       --pagerduty.url <url>               events endpoint (default https://events.pagerduty.com/v2/enqueue)
 
 Accepted for run_validator.sh compatibility, no effect:
@@ -444,6 +444,25 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
   // An empty path or address is never meant: `--state=` would run on a temporary database and save
   // nothing, an empty directory would put the state in the working directory.
   const nonEmpty = (name: string) => nonEmptyFlag(name, str(name));
+  /**
+   * A setting that has two flags: given both with different values, neither silently wins. A
+   * secret is not echoed.
+   */
+  const eitherOf = (
+    shown: string,
+    name: string,
+    alias: string,
+    { read = str, secret = false } = {},
+  ) => {
+    const value = read(name), other = read(alias);
+    if (value !== undefined && other !== undefined && value !== other) {
+      throw new UsageError(
+        `${shown} and --${alias} set the same thing and were given different values` +
+          (secret ? "" : ` ('${value}' and '${other}')`) + ": give one of them",
+      );
+    }
+    return value ?? other;
+  };
   const notes: string[] = [];
   if (str("s") !== undefined) {
     notes.push("-s has no effect: the simulation runs inside the validator process");
@@ -573,7 +592,12 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
   };
 
   // From the environment, the key stays out of the command line that `ps` shows every local user.
-  const flagKey = str("alerting.pagerduty.integration_key") ?? str("pagerduty.key");
+  const flagKey = eitherOf(
+    "-d/--alerting.pagerduty.integration_key",
+    "alerting.pagerduty.integration_key",
+    "pagerduty.key",
+    { secret: true },
+  );
   const envKey = Deno.env.get(PAGERDUTY_KEY_ENV);
   const pagerdutyKey = flagKey ?? envKey ?? "";
   // An empty key means no paging, as the reference's run script passes it by default; but over a
@@ -653,8 +677,9 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     ),
     pagerdutyKey: pagerdutyKey === "" ? null : pagerdutyKey,
     pagerdutyUrl,
-    simulationConfig: pathOf(nonEmpty("config") ?? nonEmpty("simulation.xml_config")) ??
-      "reference",
+    simulationConfig:
+      pathOf(eitherOf("--config", "config", "simulation.xml_config", { read: nonEmpty })) ??
+        "reference",
     fundamentalFeed: pathOf(nonEmpty("fundamental-feed")) ?? null,
     externalFeed: pathOf(nonEmpty("external-feed")) ?? null,
     seeding: seedingOf(values, str),

@@ -112,6 +112,35 @@ Deno.test("options: the PagerDuty routing key may come from the environment; a f
   assert.deepEqual(parseValidatorArgs(["-d", ""]).notes, [], "no key anywhere: nothing to say");
 });
 
+Deno.test("options: a setting given under both its names with different values is refused", () => {
+  const refused: [string[], RegExp][] = [
+    [
+      ["--config", "small", "--simulation.xml_config", "run.xml"],
+      /^--config and --simulation\.xml_config set the same thing and were given different values \('small' and 'run\.xml'\): give one of them$/,
+    ],
+    [
+      ["-d", "KEY-ONE", "--pagerduty.key", "KEY-TWO"],
+      /^-d\/--alerting\.pagerduty\.integration_key and --pagerduty\.key set the same thing and were given different values: give one of them$/,
+    ],
+    [["--simulation.xml_config="], /^--simulation\.xml_config: must not be empty$/],
+  ];
+  for (const [args, message] of refused) {
+    assert.throws(() => parseValidatorArgs(args), (e: unknown) => {
+      assert.ok(e instanceof UsageError, args.join(" "));
+      assert.match(e.message, message);
+      assert.doesNotMatch(e.message, /KEY-/, "the key is not echoed");
+      return true;
+    });
+  }
+  // The same value twice, or one name alone, is taken.
+  assert.equal(
+    parseValidatorArgs(["--config", "small", "--simulation.xml_config", "small"]).simulationConfig,
+    "small",
+  );
+  assert.equal(parseValidatorArgs(["--simulation.xml_config", "small"]).simulationConfig, "small");
+  assert.equal(parseValidatorArgs(["-d", "K", "--pagerduty.key", "K"]).pagerdutyKey, "K");
+});
+
 Deno.test("options: -e takes every network name the miner and the SDK take", () => {
   assert.equal(
     parseValidatorArgs(["-e", "archive"]).chainEndpoint,
