@@ -722,6 +722,7 @@ export class ValidatorStore {
    */
   static #check(path: string): { saved: SavedState | null; signature: string } {
     const before = signature(path);
+    const shm = `${path}-shm`, hadShm = fileSize(shm) >= 0;
     let db: DatabaseSync;
     try {
       db = new DatabaseSync(path, { readOnly: true });
@@ -737,6 +738,9 @@ export class ValidatorStore {
       }
     } finally {
       db.close();
+      // A read-only connection leaves the write-ahead log's index file it made; the store's own
+      // connection, in exclusive mode, never uses one, so it would outlive every clean stop.
+      if (!hadShm) rmSync(shm, { force: true });
     }
   }
 

@@ -469,6 +469,24 @@ function crashedState(dir: string): { path: string; files: Map<string, Uint8Arra
   return { path, files };
 }
 
+Deno.test("store: a clean close leaves the state and its lock file alone, after a restart and after a crash", () =>
+  inStateDir((dir) => {
+    const path = join(dir, "state.db");
+    const besideIt = () => [...Deno.readDirSync(dir)].map((entry) => entry.name).sort();
+    saveOnce(path, snapshot(3, scorerAfter(3)), [injection(1)]);
+    assert.deepEqual(besideIt(), ["state.db", "state.db-lock"]);
+    // A restart reads the saved state through a read-only connection first.
+    saveOnce(path, snapshot(4, scorerAfter(4)), [injection(2)]);
+    assert.deepEqual(besideIt(), ["state.db", "state.db-lock"]);
+    rmSync(path);
+    rmSync(`${path}-lock`);
+    crashedState(dir);
+    const store = ValidatorStore.open(path);
+    assert.equal(store.load()?.injections.length, 1, "the commit left in the -wal is read");
+    store.close();
+    assert.deepEqual(besideIt(), ["state.db", "state.db-lock"]);
+  }));
+
 Deno.test("store: an empty or missing state file beside its -wal is refused as cut off, the -wal kept", () =>
   inStateDir((dir) => {
     const { path, files } = crashedState(dir);
