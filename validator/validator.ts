@@ -435,6 +435,8 @@ export class Validator {
     }
     point.config = this.#config;
     const resuming = saved !== null && point.publishes > 0;
+    /** Whether a simulation starts from its beginning now, rather than going on where it was. */
+    let starting = !resuming;
     this.#openMarket(this.#config, point.seed, !resuming);
     this.#deps.board.startSimulation(point.index, point.seed);
     if (resuming && saved !== null) {
@@ -473,11 +475,16 @@ export class Validator {
         this.#snapshot.simulation = nextSimulation(point, this.#config);
         this.#openMarket(this.#config, point.seed + 1, true);
         this.#deps.board.startSimulation(point.index + 1, point.seed + 1);
+        starting = true;
       }
     } else if (saved !== null) {
       log("info", `resuming with saved scores at step ${this.#snapshot.step}`);
     } else {
       log("info", `no saved state in ${store.path}: starting with empty scores`);
+    }
+    if (starting) {
+      const { index, seed } = this.#snapshot.simulation;
+      log("info", `simulation ${index} started (seed ${seed})`);
     }
     // The page shows the saved step and scores until the first round, not step 0 and no miner.
     if (saved !== null) this.#deps.board.rank(this.#snapshot.step, this.#leaderboard(false));

@@ -602,6 +602,37 @@ Deno.test("a simulation not begun when the validator stopped runs with the confi
   }
 });
 
+Deno.test("the start names the simulation that starts, fresh or after a save at a simulation's end, not one resumed", async () => {
+  const store = ValidatorStore.open(":memory:");
+  const startedLines = (logged: string[]) => logged.filter((m) => / started \(seed /.test(m));
+  try {
+    const config = { ...smallPreset(), duration: 10e9 };
+    const freshLog: string[] = [];
+    const fresh = validatorOn(store, config, ["--simulations", "1", "--seed", "40"], freshLog);
+    await fresh.start();
+    assert.deepEqual(startedLines(freshLog), ["simulation 0 started (seed 40)"]);
+    await fresh.run();
+    fresh.close();
+    // Saved as simulation 0 ended: simulation 1, not begun, starts at the restart.
+    const boundaryLog: string[] = [];
+    const boundary = validatorOn(store, config, ["--simulations", "1"], boundaryLog);
+    await boundary.start();
+    assert.deepEqual(startedLines(boundaryLog), ["simulation 1 started (seed 41)"]);
+    await boundary.round();
+    boundary.save();
+    boundary.close();
+    // Saved mid-way: simulation 1 goes on, nothing starts.
+    const midwayLog: string[] = [];
+    const midway = validatorOn(store, config, [], midwayLog);
+    await midway.start();
+    midway.close();
+    assert.deepEqual(startedLines(midwayLog), []);
+    assert.ok(midwayLog.some((m) => m.startsWith("resuming simulation 1 (seed 41) at publish 1")));
+  } finally {
+    store.close();
+  }
+});
+
 Deno.test("a saved configuration that cannot be used starts the next simulation; the old log is never replayed", async () => {
   const store = ValidatorStore.open(":memory:");
   try {
