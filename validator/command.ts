@@ -200,18 +200,20 @@ async function run(args: string[]): Promise<number> {
   let metrics: ValidatorMetrics | null = null;
   let server: MonitoringServer | null = null;
   if (options.prometheusPort !== null) {
+    // A hotkey given by URI has no wallet names, and a local run no subnet.
+    const byUri = options.hotkeyUri !== null;
     metrics = new ValidatorMetrics({
       wallet: hotkey.keypair.ss58Address,
-      netuid: options.netuid,
+      netuid: options.local ? "local" : options.netuid,
       alerts,
       info: neuronInfoLabels(
         {
           uid: own?.uid ?? null,
           network: options.local ? "local" : options.chainEndpoint,
           coldkey: own?.coldkey ?? null,
-          coldkeyName: options.walletName,
+          coldkeyName: byUri ? "" : options.walletName,
           hotkey: hotkey.keypair.ss58Address,
-          name: options.walletHotkey,
+          name: byUri ? "" : options.walletHotkey,
         },
         simulationConfigFor(config),
         config.seed,

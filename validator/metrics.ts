@@ -298,7 +298,8 @@ export class ValidatorMetrics {
   /** `alerts`: where the alert counts come from (read when scraped). */
   constructor(options: {
     wallet: string;
-    netuid: number;
+    /** The subnet, or `local` for a run without a chain. */
+    netuid: number | "local";
     info: Record<string, string>;
     alerts?: Pick<Alerter, "raised" | "deliveryFailures">;
   }) {

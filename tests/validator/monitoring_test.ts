@@ -1019,6 +1019,33 @@ Deno.test({
   }
 });
 
+Deno.test({
+  name: "taos validator --local --hotkey-uri: no wallet names and netuid local in /metrics",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const dir = Deno.makeTempDirSync();
+  const validator = startValidator([
+    ...["--local", "--hotkey-uri", "//Validator", "--config", "small", "--duration", "5m"],
+    ...["--threads", "1", "--state", join(dir, "state.db"), "-o", "0", "--http.host", "127.0.0.1"],
+  ]);
+  try {
+    const line = await validator.waitFor(
+      (l) => l.includes("status page and metrics on"),
+      60_000,
+      "the metrics server",
+    );
+    const text = await (await fetch(`${/(http:\/\/\S+\/)/.exec(line)![1]}metrics`)).text();
+    const info = text.split("\n").find((l) => l.startsWith("neuron_info_info{")) ?? "";
+    assert.match(info, /,coldkey_name="",hotkey="5\w+",name="",/);
+    assert.match(info, /netuid="local"/);
+    assert.doesNotMatch(text, /netuid="79"/);
+  } finally {
+    await validator.stop();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 /** Waits until `done()` holds (polling), failing after `ms`. */
 async function until(done: () => boolean, what: string, ms = 5000) {
   const deadline = performance.now() + ms;
