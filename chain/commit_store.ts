@@ -29,6 +29,8 @@ const PendingCommitsSchema = z.array(z.object({
   confirmed: z.boolean().default(false),
   // Files of earlier versions lack it: a reveal sent unseen before the restart is sent again.
   revealSent: z.boolean().default(false),
+  // Files of earlier versions lack it: any block is taken as past the reveal, as they did.
+  revealSentAtBlock: z.number().int().min(0).default(0),
 }));
 
 /**

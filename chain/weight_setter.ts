@@ -97,6 +97,11 @@ export interface PendingCommit {
    * a repeat as if the commit never existed. Saved, so that a restart still checks.
    */
   revealSent: boolean;
+  /**
+   * The node's best block when that reveal was sent: a node not past it (a lagging one behind a
+   * load balancer) cannot have seen it land, so the commit missing there proves nothing.
+   */
+  revealSentAtBlock: number;
 }
 
 const SubmissionSchema = z.object({
@@ -313,6 +318,7 @@ export class ChainWeightSetter implements WeightSetter {
       revealEpoch,
       confirmed,
       revealSent: false,
+      revealSentAtBlock: 0,
     });
     this.#savePending();
     if (!outcome.ok) {
@@ -509,7 +515,25 @@ export class ChainWeightSetter implements WeightSetter {
     schedule: EpochSchedule,
   ): Promise<{ result: WeightSubmission; retry: boolean }> {
     const sentBefore = commit.revealSent;
-    if (sentBefore && await this.#goneFromChain(commit, schedule, schedule.blockHash)) {
+    if (sentBefore && schedule.block <= commit.revealSentAtBlock) {
+      return {
+        result: {
+          ...this.#refuse(
+            `reveal_weights ${commit.hash}: the node is at block ${schedule.block}, not past ` +
+              `block ${commit.revealSentAtBlock} where the earlier reveal was sent; will retry`,
+          ),
+          deferred: true,
+        },
+        retry: true,
+      };
+    }
+    if (
+      sentBefore &&
+      await this.#goneFromChain(commit, schedule, {
+        number: schedule.block,
+        hash: schedule.blockHash,
+      })
+    ) {
       return { result: this.#foundRevealed(commit), retry: false };
     }
     const call = this.#client.api.tx.subtensorModule.revealWeights(
@@ -539,7 +563,10 @@ export class ChainWeightSetter implements WeightSetter {
       };
     }
     // Tried again at the next call (too early by the chain's count, a busy node, not yet seen).
-    if (outcome.unconfirmed) commit.revealSent = true;
+    if (outcome.unconfirmed) {
+      commit.revealSent = true;
+      commit.revealSentAtBlock = schedule.block;
+    }
     return {
       result: {
         ...this.#refuse(`reveal_weights ${commit.hash}: ${outcome.message}; will retry`),
@@ -551,16 +578,22 @@ export class ChainWeightSetter implements WeightSetter {
 
   /**
    * Whether `commit` is missing from the chain's `WeightCommits` at block `at` (the best block
-   * when not given). False when it cannot be read: the caller then goes on as without the check.
+   * when not given), past the block its earlier reveal was sent at. False when it cannot be read,
+   * or the block is not past that one: the caller then goes on as without the check.
    */
   async #goneFromChain(
     commit: PendingCommit,
     schedule: EpochSchedule,
-    at?: string,
+    at?: { number: number; hash?: string },
   ): Promise<boolean> {
     try {
-      const block = at ?? (await this.#client.api.rpc.chain.getBlockHash()).toHex();
-      return await this.#readCommitEpoch(schedule, commit.hash, block) === null;
+      let block = at;
+      if (block?.hash === undefined) {
+        const header = await this.#client.api.rpc.chain.getHeader();
+        block = { number: header.number.toNumber(), hash: header.hash.toHex() };
+      }
+      if (block.number <= commit.revealSentAtBlock) return false;
+      return await this.#readCommitEpoch(schedule, commit.hash, block.hash!) === null;
     } catch (error) {
       this.#options.log?.(`cannot look commit ${commit.hash} up: ${(error as Error).message}`);
       return false;

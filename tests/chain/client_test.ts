@@ -1030,6 +1030,41 @@ Deno.test(
 );
 
 Deno.test(
+  "a node not past the block an unseen reveal was sent at proves nothing by the commit's absence",
+  testOptions,
+  async () => {
+    await withCommitReveal(async (client, node) => {
+      const { setter } = await revealUnconfirmed(client, node);
+      const sentAt = node.best;
+      // Another node behind a load balancer, one block behind, without the commit as yet.
+      node.best = sentAt - 1;
+      node.setStorage("SubtensorModule", "WeightCommits", [NETUID, alice.address], null);
+      node.onSubmit = () => COMMIT_NOT_FOUND;
+      for (const best of [sentAt - 1, sentAt]) {
+        node.best = best;
+        const [waiting] = await setter.revealDue();
+        assert.equal(waiting.accepted, false, waiting.message);
+        assert.equal(waiting.deferred, true);
+        assert.match(
+          waiting.message,
+          new RegExp(
+            `at block ${best}, not past block ${sentAt} where the earlier reveal was sent`,
+          ),
+        );
+        assert.equal(reveals(node), 1, "nothing is sent to a node that cannot tell");
+        assert.equal(setter.pendingCommits.length, 1);
+      }
+      // Past it, the commit's absence means the reveal landed.
+      node.best = sentAt + 1;
+      const [found] = await setter.revealDue();
+      assert.equal(found.accepted, true, found.message);
+      assert.match(found.message, /found revealed on chain/);
+      assert.equal(setter.pendingCommits.length, 0);
+    });
+  },
+);
+
+Deno.test(
   "a restarted setter still knows its reveal was sent unseen, and finds it revealed",
   testOptions,
   async () => {
@@ -1066,6 +1101,7 @@ Deno.test(
   async () => {
     await withCommitReveal(async (client, node) => {
       const { setter } = await revealUnconfirmed(client, node);
+      node.best += 1; // a block without the reveal
       node.onSubmit = () => {
         landReveal(node);
         return COMMIT_NOT_FOUND;
@@ -1085,6 +1121,7 @@ Deno.test(
   async () => {
     await withCommitReveal(async (client, node) => {
       const { setter } = await revealUnconfirmed(client, node);
+      node.best += 1; // a block without the reveal
       node.onSubmit = () => COMMIT_NOT_FOUND;
       const [refused] = await setter.revealDue();
       assert.equal(reveals(node), 2);
