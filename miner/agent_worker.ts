@@ -163,6 +163,9 @@ port.on("message", async (message: HostMessage) => {
       // Replacing an agent that loads this way would only load it again.
       const over = memory.check();
       if (over !== null) throw new Error(`${message.name} ${over} once loaded`);
+      // An exit the module or the constructor asked for ends the worker once this task is over:
+      // reported after it, the load would look done and the agent be replaced at every update.
+      await new Promise((next) => setTimeout(next, 0));
       send({ kind: "loaded", warning, params, file: agentFile(message.path, message.name) });
       // Between updates too: an agent may allocate from its timers or its unawaited promises.
       setInterval(checkMemory, MEMORY_CHECK_MS);

@@ -233,7 +233,8 @@ function parseMinerArgs(args: string[]) {
     allowPositionals: true,
     options: {
       ...ignoredFlagOptions(REFERENCE_ONLY_FLAGS),
-      netuid: { type: "string", short: "u", default: MINER_DEFAULTS.netuid },
+      // No parser default: a --local miner not given one labels its metrics netuid "local".
+      netuid: { type: "string", short: "u" },
       "subtensor.chain_endpoint": { type: "string", short: "e" },
       "subtensor.network": { type: "string" },
       "wallet.path": { type: "string", short: "p" },
@@ -247,7 +248,7 @@ function parseMinerArgs(args: string[]) {
       "axon.max_connections_per_ip": { type: "string", default: "16" },
       "agent.path": { type: "string", short: "g", default: MINER_DEFAULTS.agentPath },
       "agent.name": { type: "string", short: "n", default: MINER_DEFAULTS.agentName },
-      "agent.params": { type: "string", short: "m" },
+      "agent.params": { type: "string", short: "m", multiple: true },
       "agent.timeout": { type: "string", default: "4" },
       "agent.max_memory": { type: "string" },
       "blacklist.force_validator_permit": { type: "string", default: "true" },
@@ -300,7 +301,7 @@ function settingsFrom(
   return {
     ...choices.data,
     logLevel: logLevelFlag(values, "logging.level"),
-    netuid: number("netuid", wholeNumber.min(0).max(65535))!,
+    netuid: number("netuid", wholeNumber.min(0).max(65535)) ?? Number(MINER_DEFAULTS.netuid),
     axonPort: port("axon.port", portNumber)!,
     externalPort: port("axon.external_port", portNumber.min(1)),
     maxConnections: number("axon.max_connections", wholeNumber.min(1).max(1_000_000))!,
@@ -430,10 +431,16 @@ export const command: Command = {
   async run(args: string[]): Promise<number> {
     const { values, positionals, axonNames, fromEnvironment } = parse(args);
     // run_miner.sh passes the agent parameters unquoted: extra k=v words belong to --agent.params.
-    const strays = positionals.filter((p) => !/^[^=\s]+=[^=\s]*$/.test(p));
+    const strays = positionals.filter((p) => !p.includes("="));
     if (strays.length > 0) throw new UsageError(`unexpected argument '${strays[0]}'`);
+    // Parameters are split at white space, so one word holding some would be read as several.
+    const spaced = positionals.find((p) => /\s/.test(p));
+    if (spaced !== undefined) {
+      throw new UsageError(`agent parameter '${spaced}': a value cannot contain white space`);
+    }
     // The default parameters are the default agent's: another agent takes its own defaults.
-    const givenParams = values["agent.params"] ??
+    // Each -m adds its parameters (a name given in two of them is refused as given twice).
+    const givenParams = values["agent.params"]?.join(" ") ??
       (values["agent.name"] === MINER_DEFAULTS.agentName && positionals.length === 0
         ? MINER_DEFAULTS.agentParams
         : "");
@@ -515,7 +522,7 @@ export const command: Command = {
         hotkey,
         uid,
         directory,
-        netuid: settings.netuid,
+        netuid: values.local && values.netuid === undefined ? "local" : settings.netuid,
         agent: {
           path: expandHome(values["agent.path"]),
           name: values["agent.name"],

@@ -22,7 +22,7 @@ export type AgentFailure = "error" | "overran" | "invalid" | "no_time";
 /** Labels every series carries. */
 export interface MetricLabels {
   hotkey: string;
-  netuid: number;
+  netuid: number | "local";
 }
 
 /** A registry of the miner's metrics, with an optional HTTP exporter. */

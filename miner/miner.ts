@@ -66,8 +66,8 @@ export interface MinerOptions {
   metricsPort?: number | null;
   /** Metrics exporter bind address (default 0.0.0.0, as the reference's exporter binds). */
   metricsHost?: string;
-  /** Subnet id, for metric labels. */
-  netuid: number;
+  /** Subnet id, for metric labels; `local` for a miner without a chain. */
+  netuid: number | "local";
   log?: (at: LogLevel, message: string) => void;
 }
 
@@ -117,7 +117,8 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
     restartAfterMs: options.agentRestartAfter,
     maxMemoryMb: options.agentMaxMemoryMb,
     watchProcessMemory: true,
-    onRestart: (message) => warnOnce(`restart: ${message}`, message),
+    // By the message's words: its figures (memory taken, an exit code) differ every time.
+    onRestart: (message) => warnOnce(`restart: ${message.replace(/\d+/g, "#")}`, message),
     // By kind: what the agent throws or posts may differ every time (a counter, a book id).
     onError: (message, kind) =>
       warnOnce(

@@ -200,11 +200,11 @@ async function run(args: string[]): Promise<number> {
   let metrics: ValidatorMetrics | null = null;
   let server: MonitoringServer | null = null;
   if (options.prometheusPort !== null) {
-    // A hotkey given by URI has no wallet names, and a local run no subnet.
+    // A hotkey given by URI has no wallet names.
     const byUri = options.hotkeyUri !== null;
     metrics = new ValidatorMetrics({
       wallet: hotkey.keypair.ss58Address,
-      netuid: options.local ? "local" : options.netuid,
+      netuid: options.metricsNetuid,
       alerts,
       info: neuronInfoLabels(
         {

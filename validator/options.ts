@@ -56,6 +56,8 @@ export interface ScoringOptions {
 /** Every validated validator option. */
 export interface ValidatorOptions {
   netuid: number;
+  /** The metrics' `netuid` label: `local` for a `--local` run not given `--netuid`. */
+  metricsNetuid: number | "local";
   chainEndpoint: string;
   walletPath: string;
   walletName: string;
@@ -635,6 +637,7 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
   );
   return {
     netuid,
+    metricsNetuid: local && str("netuid") === undefined ? "local" : netuid,
     chainEndpoint,
     walletPath,
     walletVariables: walletVariablesUsed({

@@ -20,7 +20,7 @@
 import { existsSync, lstatSync, readlinkSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { AgentClass, AgentParams, TradingAgent } from "./agent.ts";
 import { describeThrown } from "./thrown.ts";
 
@@ -77,8 +77,22 @@ async function importModule(file: string): Promise<Record<string, unknown>> {
     // the escape codes.
     // deno-lint-ignore no-control-regex -- the escape character is what is removed
     const message = describeThrown(error).replace(/\x1b\[[0-9;]*m/g, "");
-    throw new AgentLoadError(`cannot load agent file ${file}: ${message}`);
+    throw new AgentLoadError(`cannot load agent file ${file}: ${withPaths(message)}`);
   }
+}
+
+/**
+ * `message` with each file URL written as the path it names, so that a directory such as
+ * `my agents` reads as written rather than as `my%20agents`.
+ */
+function withPaths(message: string): string {
+  return message.replace(/file:\/\/[^\s'"`()]+?(?=(:\d+)*(?:[\s'"`()]|$))/g, (url) => {
+    try {
+      return fileURLToPath(url);
+    } catch {
+      return url;
+    }
+  });
 }
 
 function isAgentClass(value: unknown): value is AgentClass {
@@ -121,7 +135,7 @@ function pythonAgent(file: string, name: string): AgentLoadError {
  * the bundled examples.
  */
 export async function loadAgentClass(path: string, name: string): Promise<AgentClass> {
-  if (!/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name)) {
+  if (!/^[\p{ID_Start}_$][\p{ID_Continue}$\u200c\u200d]*$/u.test(name)) {
     throw new AgentLoadError(`agent name '${name}' is not a class name`);
   }
   const full = resolve(path);

@@ -726,23 +726,21 @@ function agentDir(name: string, source: string): string {
   return dir;
 }
 
-Deno.test("a named agent's module code runs in its workers only: one that exits does not end the backtest", async () => {
-  // Loaded in this thread (as until this version), its Deno.exit would end the test process.
+Deno.test("a named agent's module code runs in its workers only: one that exits fails to load, the backtest process goes on", async () => {
+  // Loaded in this thread (as until an earlier version), its Deno.exit would end the test
+  // process; loaded as though it had loaded (as until this version), every update failed.
   const dir = agentDir(
     "TopExit",
     "Deno.exit(7);\nexport class TopExit { onUpdate() { return []; } }\n",
   );
-  const warnings: string[] = [];
-  const report = await backtest({
-    agent: "TopExit",
-    agentPath: dir,
-    config: smallPreset(),
-    seed: 1,
-    duration: 20e9,
-    onWarning: (message) => void warnings.push(message),
-  });
-  assert.equal(report.agents[0].instructions.failedResponses, report.publishes);
-  assert.match(warnings.join("\n"), /ended its worker \(exit code 7\) before finishing an update/);
+  await assert.rejects(
+    backtest({ agent: "TopExit", agentPath: dir, config: smallPreset(), seed: 1, duration: 20e9 }),
+    (error: Error) => {
+      assert.equal(error.name, "AgentLoadError");
+      assert.match(error.message, /^TopExit ended its worker \(exit code 7\)$/);
+      return true;
+    },
+  );
 });
 
 Deno.test("a named agent's paramsSchema that throws is a load error naming it", async () => {

@@ -51,3 +51,38 @@ Deno.test("an agent file that is a link to a missing file is said to be one", as
       "missing file",
   );
 });
+
+Deno.test("a load error names the agent's file by its path, not a percent-encoded URL", async () => {
+  const dir = join(testTempDir("taos-spaced-"), "my ägents");
+  Deno.mkdirSync(dir);
+  const file = join(dir, "Broken.ts");
+  Deno.writeTextFileSync(file, "export class Broken {\n  onUpdate( { return [] }\n}\n");
+  const message = await loadError(dir, "Broken");
+  assert.match(message, /SyntaxError/);
+  // Until this version the place read file:///.../my%20%C3%A4gents/Broken.ts:2:...
+  assert.ok(message.includes(`at ${file}:2:`), message);
+  assert.doesNotMatch(message, /%20|file:\/\//);
+});
+
+Deno.test("an agent that ends its worker while loading fails to load, like one that throws", async () => {
+  const dir = testTempDir("taos-top-exit-");
+  Deno.writeTextFileSync(
+    join(dir, "TopExit.ts"),
+    "Deno.exit(7);\nexport class TopExit { onUpdate() { return []; } }\n",
+  );
+  Deno.writeTextFileSync(
+    join(dir, "CtorExit.ts"),
+    "export class CtorExit {\n  constructor() { Deno.exit(8); }\n  onUpdate() { return []; }\n}\n",
+  );
+  // Until this version both started and were replaced at every update, answering nothing.
+  assert.equal(await loadError(dir, "TopExit"), "TopExit ended its worker (exit code 7)");
+  assert.equal(await loadError(dir, "CtorExit"), "CtorExit ended its worker (exit code 8)");
+});
+
+Deno.test("an agent class may have any JavaScript class name, Unicode letters included", async () => {
+  const dir = testTempDir("taos-unicode-name-");
+  Deno.writeTextFileSync(join(dir, "Ünï.ts"), "export class Ünï { onUpdate() { return []; } }\n");
+  const host = await AgentHost.start({ path: dir, name: "Ünï", params: "", uid: 1 });
+  host.close();
+  assert.equal(await loadError(dir, "Bad-Name"), "agent name 'Bad-Name' is not a class name");
+});

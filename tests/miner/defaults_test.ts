@@ -61,7 +61,8 @@ async function ask(miner: StartedMiner, caller: Keypair) {
 }
 
 Deno.test({
-  name: "taos miner defaults to netuid 79; --blacklist.force_validator_permit is a real boolean",
+  name: "a --local taos miner labels its metrics netuid local unless --netuid is given; " +
+    "--blacklist.force_validator_permit is a real boolean",
   sanitizeResources: false,
   sanitizeOps: false,
 }, async () => {
@@ -76,13 +77,14 @@ Deno.test({
     for (const run of runs) if (run.status === "rejected") throw run.reason;
     const [byDefault, permitOff, permitOn] = started;
 
-    // netuid: the metrics carry the parsed value; 79 unless given.
+    // netuid: the metrics carry the parsed value; without a chain, "local" unless given (until
+    // this version the default 79, as though the miner served that subnet).
     const metrics = async (miner: StartedMiner) =>
       await (await fetch(`http://127.0.0.1:${miner.metricsPort}/metrics`)).text();
     const netuids = (text: string) =>
-      new Set([...text.matchAll(/netuid="(\d+)"/g)].map((m) => m[1]));
-    assert.deepEqual(netuids(await metrics(byDefault)), new Set(["79"]));
-    assert.deepEqual(netuids(await metrics(permitOn)), new Set(["79"]));
+      new Set([...text.matchAll(/netuid="([^"]*)"/g)].map((m) => m[1]));
+    assert.deepEqual(netuids(await metrics(byDefault)), new Set(["local"]));
+    assert.deepEqual(netuids(await metrics(permitOn)), new Set(["local"]));
     assert.deepEqual(netuids(await metrics(permitOff)), new Set(["80"]), "--netuid is honoured");
 
     // A registered caller without a validator permit (the miner's own hotkey in --local).
@@ -186,5 +188,21 @@ Deno.test({
   assert.match(
     stopped.stderr,
     /--neuron\.device, --wandb\.off: the reference miner's, no effect here/,
+  );
+});
+
+Deno.test("taos miner adds the parameters of every -m, refusing a name given in two of them", async () => {
+  const root = await minerWallet("taos-miner-params-");
+  const flags = localMinerFlags(root).filter((_, i, all) => all[i] !== "-m" && all[i - 1] !== "-m");
+  // Until this version the second -m took the first one's place in silence.
+  const twice = await runMinerToExit([...flags, "-m", "sleep_ms=1", "-m", "sleep_ms=2"]);
+  assert.equal(twice.code, 2, twice.stderr);
+  assert.match(twice.stderr, /agent parameter 'sleep_ms' is given more than once/);
+  // A word holding white space cannot be told apart from two parameters.
+  const spaced = await runMinerToExit([...flags, "-m", "sleep_ms=1", "fail=two words"]);
+  assert.equal(spaced.code, 2, spaced.stderr);
+  assert.match(
+    spaced.stderr,
+    /agent parameter 'fail=two words': a value cannot contain white space/,
   );
 });

@@ -40,6 +40,10 @@ Deno.test("taos miner binds its metrics exporter where --prometheus.host says, a
     for (const host of ["127.0.0.1", "127.0.0.2"]) {
       assert.equal(await answers(host, defaultPort), true, host);
     }
+    // A miner without a chain, given no --netuid: until this version its series said netuid 79.
+    const text = await (await fetch(`http://127.0.0.1:${defaultPort}/metrics`)).text();
+    assert.match(text, /^taos_miner_\w+\{[^}]*netuid="local"/m);
+    assert.doesNotMatch(text, /netuid="79"/);
   } finally {
     for (const child of [miner, byDefault]) {
       const stopped = await child.stop();

@@ -145,3 +145,34 @@ Deno.test("errors an agent raises between updates are logged once per kind, what
     await miner.stop();
   }
 });
+
+Deno.test("replacements of an agent are logged once a minute, though their figures differ", async () => {
+  const dir = testTempDir("taos-exiting-");
+  // Each instance answers one update and ends its worker at the next, with another exit code.
+  Deno.writeTextFileSync(
+    join(dir, "Exiting.ts"),
+    `export class Exiting {
+       updates = 0;
+       onUpdate() {
+         if (++this.updates === 2) Deno.exit(1 + Math.floor(Math.random() * 200));
+         return [];
+       }
+     }\n`,
+  );
+  const warnings: string[] = [];
+  const miner = await startFixtureMiner("", {
+    agent: { path: dir, name: "Exiting", params: "" },
+    log: (at, message) => at === "warning" && warnings.push(message),
+  });
+  try {
+    await sendUpdates(miner, 6);
+    // Until this version each replacement was a line: the key held the exit code.
+    const replacements = warnings.filter((w) => /replacing it with a fresh instance$/.test(w));
+    assert.equal(replacements.length, 1, warnings.join("\n"));
+    assert.match(replacements[0], /^agent Exiting ended its worker \(exit code \d+\); replacing/);
+    // With the update each exit failed, as one kind of failure.
+    assert.equal(warnings.length, 2, warnings.join("\n"));
+  } finally {
+    await miner.stop();
+  }
+});

@@ -112,6 +112,13 @@ Deno.test("options: the PagerDuty routing key may come from the environment; a f
   assert.deepEqual(parseValidatorArgs(["-d", ""]).notes, [], "no key anywhere: nothing to say");
 });
 
+Deno.test("options: the metrics of a --local run are labelled netuid local unless --netuid is given", () => {
+  assert.equal(parseValidatorArgs([]).metricsNetuid, 79);
+  assert.equal(parseValidatorArgs(["--local"]).metricsNetuid, "local");
+  assert.equal(parseValidatorArgs(["--local", "--netuid", "80"]).metricsNetuid, 80);
+  assert.equal(parseValidatorArgs(["--netuid", "80"]).metricsNetuid, 80);
+});
+
 Deno.test("options: a setting given under both its names with different values is refused", () => {
   const refused: [string[], RegExp][] = [
     [
