@@ -46,20 +46,28 @@ export class Progress {
   readonly #tty: boolean;
   readonly #silent: boolean;
   readonly #write: (text: string) => void;
+  readonly #columns: () => number;
   readonly #started = performance.now();
   /** When the bar was last drawn; the first update always draws (performance.now() counts from
    * the process start, so a run starting within 100 ms of it skipped its first frame). */
   #lastDraw = -Infinity;
   #lastDecile = -1;
 
-  /** `tty` and `write` default to stderr's (tests pass their own). */
+  /** `tty`, `write` and `columns` (the terminal's width) default to stderr's (tests pass their
+   * own). */
   constructor(
     total: number,
-    options: { tty?: boolean; mode?: ProgressMode; write?: (text: string) => void } = {},
+    options: {
+      tty?: boolean;
+      mode?: ProgressMode;
+      write?: (text: string) => void;
+      columns?: () => number;
+    } = {},
   ) {
     this.#total = total;
     this.#tty = options.tty ?? Deno.stderr.isTerminal();
     this.#write = options.write ?? ((text) => Deno.stderr.writeSync(encoder.encode(text)));
+    this.#columns = options.columns ?? terminalColumns;
     const mode = options.mode ?? "auto";
     this.#silent = mode === "never" || (mode === "auto" && !this.#tty);
   }
@@ -84,13 +92,15 @@ export class Progress {
     if (this.#tty) {
       if (now - this.#lastDraw < 100 && fraction < 1) return;
       this.#lastDraw = now;
-      const width = 30;
+      const rest = `] ${(fraction * 100).toFixed(0).padStart(3)}% ${stats}, ETA ${etaText}`;
+      // One line shorter than the terminal: a line that wraps is redrawn on its last row only,
+      // leaving the rows above behind at every redraw. The bar gives way first, then the text.
+      const room = this.#columns() - 1;
+      const width = Math.max(0, Math.min(30, room - 1 - rest.length));
       const filled = Math.round(fraction * width);
       const bar = "#".repeat(filled) + "-".repeat(width - filled);
-      const line = `\r[${bar}] ${
-        (fraction * 100).toFixed(0).padStart(3)
-      }% ${stats}, ETA ${etaText}`;
-      this.#write(line + (fraction >= 1 ? "\n" : "\x1b[K"));
+      const line = `[${bar}${rest}`.slice(0, Math.max(0, room));
+      this.#write(`\r${line}` + (fraction >= 1 ? "\n" : "\x1b[K"));
       return;
     }
     const decile = Math.floor(fraction * 10);
@@ -98,5 +108,14 @@ export class Progress {
     this.#lastDecile = decile;
     // The decile itself, so the lines read 0 %, 10 %, ... 100 % whatever the step size.
     this.#write(`${decile * 10}% ${stats}\n`);
+  }
+}
+
+/** The width of the terminal on stderr, 80 when it cannot be read. */
+function terminalColumns(): number {
+  try {
+    return Deno.consoleSize().columns || 80;
+  } catch {
+    return 80;
   }
 }

@@ -13,7 +13,7 @@ function drive(options: ConstructorParameters<typeof Progress>[1]): string {
 }
 
 Deno.test("progress on a terminal is a redrawn bar with rate and ETA, ended by a newline", () => {
-  const written = drive({ tty: true, mode: "auto" });
+  const written = drive({ tty: true, mode: "auto", columns: () => 200 });
   assert.match(
     written,
     /^\r\[-{30}\]   0% 00:00:00\/01:00:00 simulated, [\d.]+[kMG]? messages\/s, ETA \?/,
@@ -23,6 +23,19 @@ Deno.test("progress on a terminal is a redrawn bar with rate and ETA, ended by a
     /\r\[#{30}\] 100% 01:00:00\/01:00:00 simulated, .* messages\/s, ETA 00:00:00\n$/,
   );
   assert.ok(written.includes("\x1b[K"), "intermediate draws clear the rest of the line");
+});
+
+Deno.test("the bar fits within the terminal's width, so that a redraw leaves nothing behind", () => {
+  for (const columns of [80, 60, 20]) {
+    const frames = drive({ tty: true, mode: "auto", columns: () => columns })
+      .split("\r").filter((frame) => frame !== "").map((frame) => frame.replace(/\x1b\[K|\n/g, ""));
+    assert.ok(frames.length > 1);
+    // Until this version a frame was about 96 characters whatever the terminal.
+    for (const frame of frames) assert.ok(frame.length < columns, `${columns}: ${frame}`);
+    assert.ok(frames.at(-1)!.startsWith("["), frames.at(-1));
+  }
+  const wide = drive({ tty: true, mode: "auto", columns: () => 80 }).split("\r").at(-1)!;
+  assert.match(wide, /^\[#+\] 100% 01:00:00\/01:00:00 simulated, .* messages\/s, ETA 00:00:00\n$/);
 });
 
 Deno.test("progress is silent when piped unless asked for, then one line per 10 %", () => {
