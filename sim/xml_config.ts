@@ -363,6 +363,14 @@ class Importer {
     const books = element.children.find((c) => c.name === "Books");
     if (books === undefined) throw new Error(`line ${element.line}: <Books> is missing`);
     this.checkAttributes(books, ["instanceCount", "detailedDepth"]);
+    // The reference builds price-time books only and refuses any other name; absent, it is ours.
+    const algorithm = books.attributes.algorithm;
+    if (algorithm !== undefined && algorithm !== "PriceTime") {
+      throw new Error(
+        `line ${books.line} <Books> attribute algorithm: '${algorithm}' is not PriceTime, the ` +
+          "only matching rule there is",
+      );
+    }
     this.checkChildren(books, ["Processes"]);
     input.books = this.read("books", books, "instanceCount") ?? 1;
     // As in the reference: detailed levels default to maxDepth (1024 when absent), and never

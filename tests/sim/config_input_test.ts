@@ -133,6 +133,11 @@ Deno.test("malformed or hostile XML is refused with its line, by both commands",
         reference.replace('instanceCount="20"', 'instanceCount="1e400"'),
         /line 17 <Books> attribute instanceCount: '1e400' is out of range/,
       ],
+      [
+        "another matching rule",
+        reference.replace('algorithm="PriceTime"', 'algorithm="ProRata"'),
+        /line 17 <Books> attribute algorithm: 'ProRata' is not PriceTime, the only matching rule/,
+      ],
     ];
     for (const [name, text, message] of cases) {
       const path = join(dir, `${name}.xml`);
