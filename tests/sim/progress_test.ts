@@ -32,7 +32,7 @@ Deno.test("the bar fits within the terminal's width, so that a redraw leaves not
     assert.ok(frames.length > 1);
     // Until this version a frame was about 96 characters whatever the terminal.
     for (const frame of frames) assert.ok(frame.length < columns, `${columns}: ${frame}`);
-    assert.ok(frames.at(-1)!.startsWith("["), frames.at(-1));
+    assert.ok(frames.at(-1)!.startsWith("["), frames.at(-1)!);
   }
   const wide = drive({ tty: true, mode: "auto", columns: () => 80 }).split("\r").at(-1)!;
   assert.match(wide, /^\[#+\] 100% 01:00:00\/01:00:00 simulated, .* messages\/s, ETA 00:00:00\n$/);
