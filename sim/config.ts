@@ -23,22 +23,36 @@ const units: Record<string, number> = {
  */
 const DURATION_SYNTAX = /^\s*(\d+(?:\.\d+)?)\s*(?:(ns|us|ms|s|m|h|d)\s*)?$/;
 
-/** Parses a duration such as `90s`, `10m`, `1h`, `1d`, `250ms` or a bare integer of ns. */
+/**
+ * The ns `text` stands for, exactly (a decimal string times its unit, in integers: `1.1s` as a
+ * double product is 1100000000.0000002 ns), or null when that is not a whole number.
+ */
+function exactNs(match: RegExpExecArray): bigint | null {
+  const [whole, fraction = ""] = match[1].split(".");
+  const scaled = BigInt(whole + fraction) * BigInt(units[match[2] ?? "ns"]);
+  const divisor = 10n ** BigInt(fraction.length);
+  return scaled % divisor === 0n ? scaled / divisor : null;
+}
+
+/** Parses a duration such as `90s`, `10m`, `1h`, `1d`, `250ms` or a whole number of ns. */
 export function parseDuration(text: string): number | undefined {
   const match = DURATION_SYNTAX.exec(text);
   if (match === null) return undefined;
-  const value = Number(match[1]) * units[match[2] ?? "ns"];
-  return Number.isSafeInteger(Math.round(value)) ? Math.round(value) : undefined;
+  const ns = exactNs(match);
+  return ns !== null && ns <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(ns) : undefined;
 }
 
 /** Whole days of the ns clock: times beyond 2^53 - 1 ns are not exact as doubles. */
 const CLOCK_DAYS = Math.floor(Number.MAX_SAFE_INTEGER / units.d);
 
-/** Why `text` is not a duration: too long for the ns clock, or not written as one. */
+/** Why `text` is not a duration: a fraction of a ns, too long for the ns clock, or not written as
+ * one. */
 export function durationProblem(text: string): string {
-  return DURATION_SYNTAX.test(text)
-    ? `${quote(text)} is longer than the clock's ${CLOCK_DAYS} days`
-    : `${quote(text)} is not a duration (e.g. 90s, 10m, 1h)`;
+  const match = DURATION_SYNTAX.exec(text);
+  if (match === null) return `${quote(text)} is not a duration (e.g. 90s, 10m, 1h)`;
+  return exactNs(match) === null
+    ? `${quote(text)} is not a whole number of nanoseconds`
+    : `${quote(text)} is longer than the clock's ${CLOCK_DAYS} days`;
 }
 
 /** `text` in quotes for a message, cut short: a value may be most of a file. */

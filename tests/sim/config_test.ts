@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  durationProblem,
   formatDuration,
   leastMemory,
   parseDuration,
@@ -22,6 +23,19 @@ Deno.test("durations accept units and reject garbage", () => {
   assert.equal(parseDuration("1500"), 1500);
   assert.equal(parseDuration("ten minutes"), undefined);
   assert.equal(formatDuration(600e9), "10m");
+});
+
+Deno.test("a duration is a whole number of ns, computed exactly; a fraction of one is refused", () => {
+  assert.equal(parseDuration("1.1s"), 1_100_000_000);
+  assert.equal(parseDuration("0.1m"), 6e9);
+  assert.equal(parseDuration("1.5ms"), 1_500_000);
+  assert.equal(parseDuration("2.0"), 2);
+  // Until this version these were rounded (to 2 ns, and to 6000000000 ns) without a word.
+  for (const text of ["1.5", "6000000000.4", "1.0000001us", "0.5ns"]) {
+    assert.equal(parseDuration(text), undefined, text);
+    assert.equal(durationProblem(text), `'${text}' is not a whole number of nanoseconds`);
+  }
+  assert.equal(durationProblem("200d"), "'200d' is longer than the clock's 104 days");
 });
 
 Deno.test("the XML importer maps the reference production config onto the embedded default", () => {
