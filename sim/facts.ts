@@ -23,10 +23,13 @@ export function returnInterval(step: number): number {
   return MINUTE % step === 0 ? MINUTE : Math.ceil(MINUTE / step) * step;
 }
 
-/** Sample excess kurtosis (0 for a normal distribution); NaN with fewer than 4 values. */
+/** The fewest values a sample excess kurtosis is computed from. */
+const MIN_KURTOSIS_VALUES = 4;
+
+/** Sample excess kurtosis (0 for a normal distribution); NaN with too few values. */
 function excessKurtosis(xs: number[]): number {
   const n = xs.length;
-  if (n < 4) return NaN;
+  if (n < MIN_KURTOSIS_VALUES) return NaN;
   const mean = xs.reduce((a, b) => a + b, 0) / n;
   let m2 = 0;
   let m4 = 0;
@@ -85,7 +88,8 @@ export interface StylizedFacts {
 /**
  * Accumulates per-book observations at each step and computes {@linkcode StylizedFacts}.
  * Autocorrelations are computed per book and averaged (books are independent realizations);
- * kurtosis uses the pooled returns, each book's returns standardized first.
+ * kurtosis uses the pooled returns, each book's returns standardized first (a book with fewer
+ * than four returns adds none).
  */
 export class FactsCollector {
   readonly #interval: number;
@@ -150,7 +154,9 @@ export class FactsCollector {
     for (const series of perBook) {
       const r = series.filter((x) => !Number.isNaN(x));
       const n = r.length;
-      if (n < 2) continue;
+      // Fewer than the kurtosis itself needs: standardized, two returns are ±1 whatever they
+      // were, and would pool into -2.
+      if (n < MIN_KURTOSIS_VALUES) continue;
       const mean = r.reduce((a, b) => a + b, 0) / n;
       const sd = Math.sqrt(r.reduce((a, b) => a + (b - mean) ** 2, 0) / n);
       if (sd > 0) { for (const x of r) pooled.push((x - mean) / sd); }

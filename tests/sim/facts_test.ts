@@ -15,6 +15,19 @@ Deno.test("a minute whose book is one-sided is a gap: no return spans two minute
   assert.equal(facts.summary().returns, 4);
 });
 
+Deno.test("a book with too few returns adds nothing to the kurtosis: standardized, two are ±1", () => {
+  const facts = new FactsCollector(2, 60e9);
+  // Three mids per book: two returns each, the kurtosis of any two standardized values -2.
+  for (const book of [0, 1]) {
+    [100, 103, 101].forEach((mid, i) =>
+      facts.observe(book, (i + 1) * 60e9, mid - 0.5, mid + 0.5, 0.01)
+    );
+  }
+  // Until this version the summary said -2.
+  assert.ok(Number.isNaN(facts.summary().excessKurtosis));
+  assert.equal(facts.summary().returns, 4);
+});
+
 Deno.test("autocorrelation leaves out the pairs a gap belongs to", () => {
   // The six present values have mean 0 and squares summing to 6. The pairs (1,-1), (-1,1),
   // (-1,1) and (1,-1) remain; (1,NaN) and (NaN,-1) are dropped.
