@@ -28,7 +28,9 @@ Deno.test("progress on a terminal is a redrawn bar with rate and ETA, ended by a
 Deno.test("the bar fits within the terminal's width, so that a redraw leaves nothing behind", () => {
   for (const columns of [80, 60, 20]) {
     const frames = drive({ tty: true, mode: "auto", columns: () => columns })
-      .split("\r").filter((frame) => frame !== "").map((frame) => frame.replace(/\x1b\[K|\n/g, ""));
+      .split("\r").filter((frame) => frame !== "").map((frame) =>
+        frame.replaceAll("\x1b[K", "").replaceAll("\n", "")
+      );
     assert.ok(frames.length > 1);
     // Until this version a frame was about 96 characters whatever the terminal.
     for (const frame of frames) assert.ok(frame.length < columns, `${columns}: ${frame}`);
