@@ -17,6 +17,7 @@ import { cryptoReady, Keypair } from "../bittensor/keypair.ts";
 import {
   checkKeyfileDirectory,
   detectEncryption,
+  isTemporaryKeyfile,
   KeyfileError,
   readKeyfileBytes,
 } from "../bittensor/keyfile.ts";
@@ -104,6 +105,12 @@ function checkName(
   // A hotkey's public file is `<name>pub.txt`: a name of that shape reads as another's.
   if (creating && hotkey && value.endsWith("pub.txt")) {
     throw new UsageError(`${source}: '${value}' ends in pub.txt, the suffix of public key files`);
+  }
+  // Such a file is taken for a cut-off write of another key, and removed once it is a minute old.
+  if (creating && hotkey && isTemporaryKeyfile(value)) {
+    throw new UsageError(
+      `${source}: '${value}' has the shape of a key file's temporary copy (<name>.<uuid>.tmp)`,
+    );
   }
   // Checked before anything is written, so a name the file system refuses leaves no half wallet.
   const problem = walletNameProblem(value);
