@@ -46,8 +46,12 @@ const decimalText = z.union([
 const instructionQuantity = z.union([
   decimalText,
   z.enum(["NaN", "Infinity", "-Infinity"]),
-  // A JSON number past double range (1e400) reads as Infinity: the same garbage as "Infinity".
-  z.custom<number>((v) => v === Infinity || v === -Infinity).transform(String),
+  // A JSON number past double range (1e400) reads as Infinity. It was a decimal, so it becomes
+  // one too large for any quantity: rejected where "Infinity" is, but a cancel of it cancels all,
+  // as a cancel of the string "1e400" does.
+  z.custom<number>((v) => v === Infinity || v === -Infinity).transform((v) =>
+    v > 0 ? "1e400" : "-1e400"
+  ),
 ], { error: quantityError });
 
 const nonNegativeDecimal = decimalText.refine((text) => !text.startsWith("-"), "must be >= 0")

@@ -388,7 +388,7 @@ Deno.test("a garbage cancellation or reset entry is refused alone; its siblings 
   assert.deepEqual(run.final?.books[0].bids, [["10.00", "1.50"]]);
 });
 
-Deno.test("a JSON number past double range is the garbage Infinity; a huge value is quoted cut short", async () => {
+Deno.test('a placement quantity past double range is rejected as "Infinity" is; a huge value is quoted cut short', async () => {
   const huge = "[".repeat(10_000) + "]".repeat(10_000);
   // Four responses: volume 1e309, volume "Infinity", price -1e309, and a price of deep brackets.
   const script = JSON.parse(JSON.stringify(minimal));
@@ -624,6 +624,43 @@ Deno.test("a cancel of more than int64 can hold cancels the whole order", async 
   const cancel = run.events.find((e) => e.event === "cancel");
   assert.equal(cancel?.volume, "2.00");
   assert.deepEqual(run.final?.books[0].bids, []);
+});
+
+Deno.test("a cancel volume past double range written as a number cancels all, as the same decimal as a string does", async () => {
+  // Three resting buys; cancels of 1e400 as a number, -1e400 as a number and "Infinity".
+  const place = (price: number) => ({
+    agentId: 0,
+    type: "PLACE_ORDER_LIMIT",
+    payload: { direction: 0, volume: 2, price, bookId: 0 },
+  });
+  const cancel = (orderId: number, volume: unknown) => ({
+    agentId: 0,
+    type: "CANCEL_ORDERS",
+    payload: { bookId: 0, cancellations: [{ orderId, volume }] },
+  });
+  const script = {
+    exchange: { agents: 1, balances: { base: "10", quote: "1000" } },
+    batches: [{
+      timestamp: 1,
+      responses: [
+        place(10),
+        place(11),
+        place(12),
+        cancel(0, 7),
+        cancel(1, 8),
+        cancel(2, "Infinity"),
+      ],
+    }],
+  };
+  const raw = JSON.stringify(script).replace('"volume":7', '"volume":1e400')
+    .replace('"volume":8', '"volume":-1e400');
+  const run = await replayText(raw);
+  assert.equal(run.code, 0, run.stderr);
+  const cancels = run.events.filter((e) => e.event === "cancel");
+  assert.deepEqual(cancels.map((e) => [e.orderId, e.volume]), [[0, "2.00"]]);
+  const rejects = run.events.filter((e) => e.event === "reject");
+  assert.deepEqual(rejects.map((e) => e.reason), ["INVALID_VOLUME", "INVALID_VOLUME"]);
+  assert.deepEqual(run.final?.books[0].bids, [["12.00", "2.00"], ["11.00", "2.00"]]);
 });
 
 Deno.test("a script with a byte-order mark reads; endless standard input is cut off with a message", async () => {
