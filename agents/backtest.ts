@@ -287,10 +287,19 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
   const firstPublish = Math.max(1, Math.ceil((config.gracePeriod - config.start) / config.step)) *
     config.step;
   if (firstPublish >= config.duration) {
+    // The grace period is a time of the simulation, the duration a length of the run: a run that
+    // does not start at 0 gives the publish both ways.
+    const publishAt = config.start === 0
+      ? formatDuration(firstPublish)
+      : `${formatDuration(config.start + firstPublish)}, ${
+        formatDuration(firstPublish)
+      } into the run`;
     options.onWarning?.(
       `the duration (${formatDuration(config.duration)}) does not reach past the first publish ` +
-        `after the config's ${formatDuration(config.gracePeriod)} grace period (at ` +
-        `${formatDuration(firstPublish)}): the agent gets only the final publish, and its score ` +
+        `after the config's ${
+          formatDuration(config.gracePeriod)
+        } grace period (at ${publishAt}): ` +
+        `the agent gets only the final publish, and its score ` +
         `rests on that one (give at least ${formatDuration(firstPublish + config.step)})`,
     );
   }

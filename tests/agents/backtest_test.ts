@@ -1105,7 +1105,7 @@ Deno.test("a report.html that cannot be written still leaves the summary printed
 
 Deno.test("a backtest that ends before the first publish after the grace period warns that only its final publish is scored", async () => {
   // The step is 5 s: a 12 s grace period is first followed by the publish at 15 s.
-  const cases: [number, number, number, string][] = [
+  const cases: [number, number, number, string, number?][] = [
     [
       60e9,
       60e9,
@@ -1124,12 +1124,23 @@ Deno.test("a backtest that ends before the first publish after the grace period 
       "rests on that one (give at least 20s)",
     ],
     [12e9, 20e9, 2, ""],
+    // From a start of 10 s the grid is 15 s, 20 s, ...: the grace period and the publish after it
+    // are times of the simulation, the duration a length of the run.
+    [
+      17e9,
+      8e9,
+      1,
+      "the duration (8s) does not reach past the first publish after the config's 17s grace " +
+      "period (at 20s, 10s into the run): the agent gets only the final publish, and its score " +
+      "rests on that one (give at least 15s)",
+      10e9,
+    ],
   ];
-  for (const [gracePeriod, duration, publishes, warning] of cases) {
+  for (const [gracePeriod, duration, publishes, warning, start = 0] of cases) {
     const warnings: string[] = [];
     const report = await backtest({
       agent: IdleAgent,
-      config: { ...smallPreset(), gracePeriod },
+      config: { ...smallPreset(), gracePeriod, start },
       duration,
       delay: "none",
       onWarning: (message) => void warnings.push(message),
