@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { z } from "zod";
 import { parseFlags, UsageError } from "../cli/command.ts";
 import type { LogLevel } from "../cli/log.ts";
@@ -27,7 +27,7 @@ import {
   walletNameFlag,
   wholeNumber,
 } from "../cli/flag_values.ts";
-import { durationProblem, parseDuration } from "../sim/config.ts";
+import { durationProblem, parseDuration, presets } from "../sim/config.ts";
 import { DEFAULT_QUERY_TIMEOUT_SECONDS } from "./scoring/formulas.ts";
 import { DEFAULT_SEEDING, type LiveSeedsOptions } from "./live_prices.ts";
 
@@ -404,6 +404,12 @@ function pathOf(given: string | undefined): string | undefined {
   return given === undefined ? undefined : expandHome(given);
 }
 
+/** What a `--config` value names: a preset by its name, a file by its absolute path, so that
+ * `./run.xml` and `run.xml` are one file. */
+function configIdentity(given: string): string {
+  return Object.hasOwn(presets, given) ? given : resolve(expandHome(given));
+}
+
 /** `--state` as given; SQLite's name for a database in memory would save nothing. */
 function statePathOf(given: string | undefined): string | undefined {
   if (given === ":memory:") {
@@ -454,10 +460,10 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     shown: string,
     name: string,
     alias: string,
-    { read = str, secret = false } = {},
+    { read = str, secret = false, identity = (given: string) => given } = {},
   ) => {
     const value = read(name), other = read(alias);
-    if (value !== undefined && other !== undefined && value !== other) {
+    if (value !== undefined && other !== undefined && identity(value) !== identity(other)) {
       throw new UsageError(
         `${shown} and --${alias} set the same thing and were given different values` +
           (secret ? "" : ` ('${value}' and '${other}')`) + ": give one of them",
@@ -680,9 +686,12 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     ),
     pagerdutyKey: pagerdutyKey === "" ? null : pagerdutyKey,
     pagerdutyUrl,
-    simulationConfig:
-      pathOf(eitherOf("--config", "config", "simulation.xml_config", { read: nonEmpty })) ??
-        "reference",
+    simulationConfig: pathOf(
+      eitherOf("--config", "config", "simulation.xml_config", {
+        read: nonEmpty,
+        identity: configIdentity,
+      }),
+    ) ?? "reference",
     fundamentalFeed: pathOf(nonEmpty("fundamental-feed")) ?? null,
     externalFeed: pathOf(nonEmpty("external-feed")) ?? null,
     seeding: seedingOf(values, str),

@@ -119,6 +119,24 @@ Deno.test("options: the metrics of a --local run are labelled netuid local unles
   assert.equal(parseValidatorArgs(["--netuid", "80"]).metricsNetuid, 80);
 });
 
+Deno.test("options: --config and --simulation.xml_config naming one file in two spellings agree", () => {
+  const same: [string, string][] = [
+    ["./run.xml", "run.xml"],
+    ["configs/../run.xml", "run.xml"],
+    [`${Deno.cwd()}/run.xml`, "run.xml"],
+    ["small", "small"],
+  ];
+  for (const [config, xml] of same) {
+    const options = parseValidatorArgs(["--config", config, "--simulation.xml_config", xml]);
+    assert.equal(options.simulationConfig, config, `${config} and ${xml}`);
+  }
+  // A preset's name and a file of that name are two things.
+  assert.throws(
+    () => parseValidatorArgs(["--config", "small", "--simulation.xml_config", "./small"]),
+    /--config and --simulation\.xml_config set the same thing and were given different values \('small' and '\.\/small'\)/,
+  );
+});
+
 Deno.test("options: a setting given under both its names with different values is refused", () => {
   const refused: [string[], RegExp][] = [
     [
