@@ -149,13 +149,20 @@ Deno.test("errors an agent raises between updates are logged once per kind, what
 
 Deno.test("replacements of an agent are logged once a minute, though their figures differ", async () => {
   const dir = testTempDir("taos-exiting-");
-  // Each instance answers one update and ends its worker at the next, with another exit code.
+  // Each instance answers one update and ends its worker at the next, with the next exit code
+  // (11, 12, ...: the count of instances is kept in a file, since each runs in a fresh worker).
+  const counter = join(dir, "instances");
+  Deno.writeTextFileSync(counter, "10");
   Deno.writeTextFileSync(
     join(dir, "Exiting.ts"),
     `export class Exiting {
        updates = 0;
        onUpdate() {
-         if (++this.updates === 2) Deno.exit(1 + Math.floor(Math.random() * 200));
+         if (++this.updates === 2) {
+           const code = Number(Deno.readTextFileSync(${JSON.stringify(counter)})) + 1;
+           Deno.writeTextFileSync(${JSON.stringify(counter)}, String(code));
+           Deno.exit(code);
+         }
          return [];
        }
      }\n`,
@@ -170,7 +177,8 @@ Deno.test("replacements of an agent are logged once a minute, though their figur
     // Until this version each replacement was a line: the key held the exit code.
     const replacements = warnings.filter((w) => /replacing it with a fresh instance$/.test(w));
     assert.equal(replacements.length, 1, warnings.join("\n"));
-    assert.match(replacements[0], /^agent Exiting ended its worker \(exit code \d+\); replacing/);
+    assert.match(replacements[0], /^agent Exiting ended its worker \(exit code 11\); replacing/);
+    assert.ok(Number(Deno.readTextFileSync(counter)) >= 12, "a second instance exited too");
     // With the update each exit failed, as one kind of failure.
     assert.equal(warnings.length, 2, warnings.join("\n"));
   } finally {
