@@ -33,6 +33,9 @@ let uid = 0;
 /** Names a built-in the agent changed since here, before it was loaded. */
 const builtinChanged = watchBuiltins();
 const memory = watchMemory();
+/** The agent's request to end its worker (`exit code 3`, `close()`), if it made one. */
+let exitAsked: string | null = null;
+noteExitRequests();
 /** How often the agent's memory is checked while it does not hold the thread, ms. */
 const MEMORY_CHECK_MS = 100;
 /** Why the miner's own code here can no longer be trusted, for the host. */
@@ -141,6 +144,32 @@ function plainParams(params: AgentParams): AgentParams | undefined {
   }
 }
 
+/**
+ * Notes the calls that end the worker, which take effect only after the current task: the load
+ * then fails at once (waiting a timer turn for the end instead would also wait for whatever the
+ * constructor left to zero-delay timers, a warm-up say, and count it against the load).
+ */
+function noteExitRequests(): void {
+  const denoExit = Deno.exit;
+  Deno.exit = (code?: number) => {
+    exitAsked ??= `exit code ${code ?? 0}`;
+    return denoExit(code);
+  };
+  const processExit = process.exit;
+  process.exit = (code?: number | string | null) => {
+    exitAsked ??= `exit code ${code ?? 0}`;
+    return processExit(code);
+  };
+  const scope = globalThis as { close?: () => void };
+  const close = scope.close;
+  if (typeof close === "function") {
+    scope.close = () => {
+      exitAsked ??= "close()";
+      close.call(globalThis);
+    };
+  }
+}
+
 port.on("message", async (message: HostMessage) => {
   if (message.kind === "load") {
     memory.limitMb = message.maxMemoryMb;
@@ -163,9 +192,9 @@ port.on("message", async (message: HostMessage) => {
       // Replacing an agent that loads this way would only load it again.
       const over = memory.check();
       if (over !== null) throw new Error(`${message.name} ${over} once loaded`);
-      // An exit the module or the constructor asked for ends the worker once this task is over:
-      // reported after it, the load would look done and the agent be replaced at every update.
-      await new Promise((next) => setTimeout(next, 0));
+      // An exit the module or the constructor asked for ends the worker only once this task is
+      // over: reported as loaded, the agent would be replaced at every update.
+      if (exitAsked !== null) throw new Error(`${message.name} ended its worker (${exitAsked})`);
       send({ kind: "loaded", warning, params, file: agentFile(message.path, message.name) });
       // Between updates too: an agent may allocate from its timers or its unawaited promises.
       setInterval(checkMemory, MEMORY_CHECK_MS);

@@ -74,9 +74,16 @@ Deno.test("an agent that ends its worker while loading fails to load, like one t
     join(dir, "CtorExit.ts"),
     "export class CtorExit {\n  constructor() { Deno.exit(8); }\n  onUpdate() { return []; }\n}\n",
   );
+  Deno.writeTextFileSync(
+    join(dir, "ProcessExit.ts"),
+    'import process from "node:process";\n' +
+      "export class ProcessExit {\n  constructor() { process.exit(9); }\n" +
+      "  onUpdate() { return []; }\n}\n",
+  );
   // Until this version both started and were replaced at every update, answering nothing.
   assert.equal(await loadError(dir, "TopExit"), "TopExit ended its worker (exit code 7)");
   assert.equal(await loadError(dir, "CtorExit"), "CtorExit ended its worker (exit code 8)");
+  assert.equal(await loadError(dir, "ProcessExit"), "ProcessExit ended its worker (exit code 9)");
 });
 
 Deno.test("an agent class may have any JavaScript class name, Unicode letters included", async () => {
@@ -85,4 +92,28 @@ Deno.test("an agent class may have any JavaScript class name, Unicode letters in
   const host = await AgentHost.start({ path: dir, name: "Ünï", params: "", uid: 1 });
   host.close();
   assert.equal(await loadError(dir, "Bad-Name"), "agent name 'Bad-Name' is not a class name");
+});
+
+Deno.test("work an agent's constructor leaves to a zero-delay timer does not count against its load time", async () => {
+  const dir = testTempDir("taos-deferred-work-");
+  // The constructor returns at once; the warm-up it schedules takes 1.5 s, past the 1 s limit.
+  Deno.writeTextFileSync(
+    join(dir, "WarmUp.ts"),
+    `export class WarmUp {
+       ready = false;
+       constructor() {
+         setTimeout(() => {
+           const end = Date.now() + 1500;
+           while (Date.now() < end) { /* warming up */ }
+           this.ready = true;
+         }, 0);
+       }
+       onUpdate() { return []; }
+     }\n`,
+  );
+  // Until this version the load failed, the message blaming the constructor.
+  const host = await AgentHost.start({ path: dir, name: "WarmUp", params: "", uid: 1 }, {
+    loadTimeoutMs: 1000,
+  });
+  host.close();
 });
