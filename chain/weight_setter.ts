@@ -487,6 +487,12 @@ export class ChainWeightSetter implements WeightSetter {
         continue;
       }
       if (epoch > commit.revealEpoch) {
+        // A reveal sent unseen late in its epoch may have landed: the chain tells, not the clock.
+        const block = { number: schedule.block, hash: schedule.blockHash };
+        if (commit.revealSent && await this.#goneFromChain(commit, schedule, block)) {
+          results.push(this.#foundRevealed(commit));
+          continue;
+        }
         results.push(
           this.#refuse(
             `commit ${commit.hash} expired unrevealed: its reveal epoch ${commit.revealEpoch} ` +

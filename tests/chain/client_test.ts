@@ -1030,6 +1030,33 @@ Deno.test(
 );
 
 Deno.test(
+  "an unseen reveal that landed is found revealed after its epoch ends, and one that did not is " +
+    "reported expired",
+  testOptions,
+  async () => {
+    for (const landed of [true, false]) {
+      await withCommitReveal(async (client, node) => {
+        const { setter } = await revealUnconfirmed(client, node);
+        // The reveal went out late in its epoch; the next look at the chain is in the epoch after.
+        if (landed) landReveal(node);
+        node.best = firstBlockOfEpoch(setter.pendingCommits[0].revealEpoch + 1, NETUID, TEMPO) + 1;
+        const [result] = await setter.revealDue();
+        // Until this version the epoch was judged first: a landed reveal read as expired.
+        if (landed) {
+          assert.equal(result.accepted, true, result.message);
+          assert.match(result.message, /found revealed on chain/);
+        } else {
+          assert.equal(result.accepted, false, result.message);
+          assert.match(result.message, /expired unrevealed/);
+        }
+        assert.equal(reveals(node), 1, "nothing is sent after the epoch");
+        assert.equal(setter.pendingCommits.length, 0);
+      });
+    }
+  },
+);
+
+Deno.test(
   "a node not past the block an unseen reveal was sent at proves nothing by the commit's absence",
   testOptions,
   async () => {
