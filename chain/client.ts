@@ -196,6 +196,14 @@ export class SubtensorClient {
       wasConnected = true;
       delay = firstDelayMs;
     });
+    // Why a connection failed (a refused port, a server that is no WebSocket endpoint), for the
+    // message of a connection that never comes: the disconnection itself carries no reason.
+    this.#provider.on("error", (error: unknown) => {
+      if (this.#closed) return;
+      const message = (error as { message?: unknown })?.message;
+      if (typeof message !== "string" || message === "") return;
+      this.#lastFailure = `the connection failed: ${untrustedText(message, 200)}`;
+    });
     this.#provider.on("disconnected", () => {
       if (this.#closed || this.#retryTimer !== undefined) return;
       this.#log(

@@ -783,8 +783,27 @@ Deno.test("connecting to an unknown network or a dead endpoint fails clearly", a
         retryDelayMs: 20,
         connectTimeoutMs: 300,
       }),
-    /no connection to ws:\/\/127\.0\.0\.1:\d+ within 300 ms/,
+    // Until this version the message ended at the timeout, without a reason.
+    /no connection to ws:\/\/127\.0\.0\.1:\d+ within 300 ms \(the connection failed: .*failed to connect to WebSocket/,
   );
+  // A server that is no WebSocket endpoint: its answer to the upgrade is the reason.
+  const http = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response("not here", { status: 404 }),
+  );
+  try {
+    await assert.rejects(
+      () =>
+        SubtensorClient.connect({
+          network: `ws://127.0.0.1:${http.addr.port}`,
+          retryDelayMs: 20,
+          connectTimeoutMs: 300,
+        }),
+      /within 300 ms \(the connection failed: .*404/,
+    );
+  } finally {
+    await http.shutdown();
+  }
 });
 
 /** Makes the node record each hash commit in `WeightCommits` as `[hash, field1, field2, 0]`. */
