@@ -36,6 +36,18 @@ export function defaultWalletRoot(): string {
   return expandHome(walletPathVariable() ?? "~/.bittensor/wallets");
 }
 
+/**
+ * The wallet root for a `--wallet.path` value (undefined when not given): the value, else
+ * {@linkcode defaultWalletRoot}; `source` is what chose it, for messages.
+ */
+export function walletRootOf(given: string | undefined): { root: string; source: string } {
+  if (given !== undefined) return { root: expandHome(given), source: "-p/--wallet.path" };
+  const variable = walletPathVariable();
+  return variable === undefined
+    ? { root: defaultWalletRoot(), source: "-p/--wallet.path" }
+    : { root: expandHome(variable), source: "BT_WALLET_PATH" };
+}
+
 /** `BT_WALLET_PATH`, undefined when unset or blank. */
 function walletPathVariable(): string | undefined {
   return Deno.env.get("BT_WALLET_PATH")?.trim() || undefined;

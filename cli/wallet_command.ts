@@ -21,15 +21,14 @@ import {
   KeyfileError,
   readKeyfileBytes,
 } from "../bittensor/keyfile.ts";
-import { expandHome } from "./home_path.ts";
 import {
-  defaultWalletRoot,
   listWallets,
   missing,
   newPasswordFor,
   Wallet,
   walletNameProblem,
   walletPart,
+  walletRootOf,
 } from "../bittensor/wallet.ts";
 
 const help = `Usage: taos wallet <create|list|show> [options]
@@ -128,7 +127,7 @@ function keyFrom(flag: string, uri: string | undefined): Keypair {
 }
 
 /**
- * Shows a new key's mnemonic on the terminal, the way to recover the key; never into a pipe or a
+ * Shows a generated key's mnemonic on the terminal, the way to recover the key; never into a pipe or a
  * log, where a secret would outlive the screen.
  */
 function showMnemonic(what: string, key: Keypair, path: string): void {
@@ -215,14 +214,15 @@ async function describe(wallet: Wallet) {
   };
 }
 
-/** The wallet root must be a directory when it exists (or, when `mustExist`, exist). */
-function checkRoot(root: string, mustExist: boolean): void {
+/** The wallet root must be a directory when it exists (or, when `mustExist`, exist); `source`
+ * is the flag or variable that named it. */
+function checkRoot(root: string, source: string, mustExist: boolean): void {
   if (!existsSync(root)) {
-    if (mustExist) throw new UsageError(`-p/--wallet.path: ${root} does not exist`);
+    if (mustExist) throw new UsageError(`${source}: ${root} does not exist`);
     return;
   }
   if (!statSync(root).isDirectory()) {
-    throw new UsageError(`-p/--wallet.path: ${root} is not a directory`);
+    throw new UsageError(`${source}: ${root} is not a directory`);
   }
 }
 
@@ -244,16 +244,16 @@ export const command: Command = {
     }
     const given = values["wallet.path"];
     if (given?.trim() === "") throw new UsageError("-p/--wallet.path: empty (give a directory)");
-    const root = given === undefined ? defaultWalletRoot() : expandHome(given);
+    const { root, source: rootSource } = walletRootOf(given);
     await cryptoReady();
     if (action === "list") {
-      checkRoot(root, false);
+      checkRoot(root, rootSource, false);
       let wallets;
       try {
         wallets = await listWallets(root);
       } catch (error) {
         if (!isSystemError(error)) throw error;
-        throw new UsageError(`-p/--wallet.path: cannot list ${root}: ${error.message}`);
+        throw new UsageError(`${rootSource}: cannot list ${root}: ${error.message}`);
       }
       const only = values["wallet.name"];
       if (only !== undefined) {
@@ -291,6 +291,7 @@ export const command: Command = {
       hotkey: checkName(hotkeyPart, action === "create", true),
     });
     if (action === "create") {
+      checkRoot(root, rootSource, false);
       // The coldkey is the wallet's identity (its funds, its registrations): a wallet that has
       // one, even only as coldkeypub.txt, keeps it unless its replacement is asked for by name.
       const hasColdkey = existsSync(wallet.coldkeyPath) || existsSync(wallet.coldkeypubPath);
@@ -357,7 +358,7 @@ export const command: Command = {
             if (!isSystemError(error)) throw error;
             const code = (error as Error & { code: string }).code;
             throw new UsageError(
-              `-p/--wallet.path: cannot write in ${dir} (${code}); nothing was written`,
+              `${rootSource}: cannot write in ${dir} (${code}); nothing was written`,
             );
           }
         }
@@ -373,18 +374,21 @@ export const command: Command = {
                 "with --encrypt",
             );
           }
-          showMnemonic("coldkey", coldkey, wallet.coldkeyPath);
+          // A phrase the user gave is theirs already: only a generated one is shown.
+          if (values["coldkey-uri"] === undefined) {
+            showMnemonic("coldkey", coldkey, wallet.coldkeyPath);
+          }
         }
         if (hotkey === null) {
           const kept = existsSync(wallet.hotkeypubPath) ? wallet.hotkeypubPath : wallet.hotkeyPath;
           if (!values.json) console.log(`hotkey kept   ${kept}`);
         } else {
           await wallet.writeHotkey(hotkey);
-          showMnemonic("hotkey", hotkey, wallet.hotkeyPath);
+          if (values["hotkey-uri"] === undefined) showMnemonic("hotkey", hotkey, wallet.hotkeyPath);
         }
       } catch (error) {
         if (!isSystemError(error)) throw error;
-        throw new UsageError(`-p/--wallet.path: cannot write ${wallet.path}: ${error.message}`);
+        throw new UsageError(`${rootSource}: cannot write ${wallet.path}: ${error.message}`);
       }
       if (values.json) {
         const kept = { coldkeyKept: coldkey === null, hotkeyKept: hotkey === null };
@@ -395,9 +399,16 @@ export const command: Command = {
       return 0;
     }
     if (action === "show") {
-      checkRoot(root, true);
-      if (!existsSync(wallet.path) || !statSync(wallet.path).isDirectory()) {
-        const source = name.source === "--wallet.name" ? "-w/--wallet.name" : name.source;
+      checkRoot(root, rootSource, true);
+      const source = name.source === "--wallet.name" ? "-w/--wallet.name" : name.source;
+      // Only a wallet that is not there is "no wallet": one that cannot be looked at says why.
+      const absent = missing(wallet.path);
+      if (absent instanceof Error) {
+        throw new UsageError(
+          `${source}: cannot look at wallet '${wallet.name}' in ${root}: ${absent.message}`,
+        );
+      }
+      if (absent || !statSync(wallet.path).isDirectory()) {
         throw new UsageError(`${source}: no wallet '${wallet.name}' in ${root}`);
       }
       // A hotkey asked for by name (flag or variable) must exist; the default one may be absent.

@@ -266,3 +266,70 @@ Deno.test("taos wallet takes btwallet's BT_WALLET_NAME and BT_WALLET_HOTKEY when
   assert.match(missing.stderr, /BT_WALLET_HOTKEY: wallet envwallet has no hotkey 'nosuch'/);
   rmSync(root, { recursive: true, force: true });
 });
+
+Deno.test("taos wallet names BT_WALLET_PATH when the wallet path came from it, and create checks the path too", async () => {
+  const dir = testTempDir("taos-wallet-root-");
+  const file = join(dir, "a-file");
+  writeFileSync(file, "not a directory");
+  const cases: [string[], Record<string, string>, RegExp][] = [
+    [
+      ["list"],
+      { BT_WALLET_PATH: file },
+      /^taos wallet: BT_WALLET_PATH: .*a-file is not a directory$/m,
+    ],
+    [
+      ["show"],
+      { BT_WALLET_PATH: file },
+      /^taos wallet: BT_WALLET_PATH: .*a-file is not a directory$/m,
+    ],
+    [
+      ["show"],
+      { BT_WALLET_PATH: join(dir, "none") },
+      /^taos wallet: BT_WALLET_PATH: .*none does not exist$/m,
+    ],
+    // Until this version create tried to write there and named -p.
+    [
+      ["create", "--coldkey-uri", "//Alice", "--hotkey-uri", "//Bob"],
+      { BT_WALLET_PATH: file },
+      /^taos wallet: BT_WALLET_PATH: .*a-file is not a directory$/m,
+    ],
+    [
+      ["create", "-p", file, "--coldkey-uri", "//Alice", "--hotkey-uri", "//Bob"],
+      {},
+      /^taos wallet: -p\/--wallet\.path: .*a-file is not a directory$/m,
+    ],
+  ];
+  for (const [args, env, message] of cases) {
+    const run = await taosWallet(args, { cwd: repoRoot, env });
+    assert.equal(run.code, 2, `${args.join(" ")}: ${run.stderr}`);
+    assert.match(run.stderr, message, args.join(" "));
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+Deno.test("taos wallet show on a wallet directory that cannot be looked at says why, not that there is none", async () => {
+  const root = testTempDir("taos-wallet-loop-");
+  // A link to itself: looking it up fails (ELOOP) whoever runs the test, root included.
+  Deno.symlinkSync("loop", join(root, "loop"));
+  const run = await wallet("show", "-p", root, "-w", "loop");
+  assert.equal(run.code, 2, run.stderr);
+  // Until this version: "no wallet 'loop'".
+  assert.match(
+    run.stderr,
+    /-w\/--wallet\.name: cannot look at wallet 'loop' in .*: .*ELOOP|symbolic links/,
+  );
+  assert.doesNotMatch(run.stderr, /no wallet/);
+  rmSync(root, { recursive: true, force: true });
+});
+
+Deno.test("taos wallet create from a mnemonic the user gave does not call it new or the one copy", async () => {
+  const root = testTempDir("taos-wallet-typed-");
+  const phrase = "bottom drive obey lake curtain smoke basket hold race lonely fit walk";
+  const run = await wallet("create", "-p", root, "--coldkey-uri", phrase, "--hotkey-uri", "//Bob");
+  assert.equal(run.code, 0, run.stderr);
+  // Until this version: "the new coldkey's mnemonic is shown on a terminal only; back up ..., the
+  // one copy of the key", of a phrase the user holds.
+  assert.doesNotMatch(run.stderr, /mnemonic|one copy/);
+  assert.doesNotMatch(run.stderr, /bottom drive/, "the phrase is not echoed");
+  rmSync(root, { recursive: true, force: true });
+});
