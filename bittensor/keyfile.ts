@@ -236,6 +236,8 @@ export function keypairFromKeyfileData(raw: unknown): Keypair {
   }
   const data = parsed.data;
   let keypair: Keypair;
+  // What the other fields are held against: the secret, or in a public file its address.
+  let basis = "the key derived from the secret";
   const fromAddress = (address: string) => {
     try {
       return Keypair.fromAddress(address);
@@ -251,22 +253,26 @@ export function keypairFromKeyfileData(raw: unknown): Keypair {
     } catch (error) {
       throw new KeyfileError(`privateKey: ${(error as Error).message}`);
     }
-  } else if (data.ss58Address) keypair = fromAddress(data.ss58Address);
-  else if (data.publicKey) keypair = Keypair.fromAddress(data.publicKey);
-  else {throw new KeyfileError(
+  } else if (data.ss58Address) {
+    keypair = fromAddress(data.ss58Address);
+    basis = "the key of ss58Address";
+  } else if (data.publicKey) {
+    keypair = Keypair.fromAddress(data.publicKey);
+    basis = "publicKey";
+  } else {throw new KeyfileError(
       "the keyfile holds no key (no secretPhrase, secretSeed, privateKey or ss58Address)",
     );}
   const publicHex = u8aToHex(keypair.publicKey);
   for (const field of ["publicKey", "accountId"] as const) {
     const stored = data[field];
     if (stored && stored.toLowerCase() !== publicHex) {
-      throw new KeyfileError(`${field} does not match the key derived from the secret`);
+      throw new KeyfileError(`${field} does not match ${basis}`);
     }
   }
   if (data.ss58Address && data.ss58Address !== keypair.ss58Address) {
     const stored = fromAddress(data.ss58Address);
     if (u8aToHex(stored.publicKey) !== publicHex) {
-      throw new KeyfileError("ss58Address does not match the key derived from the secret");
+      throw new KeyfileError(`ss58Address does not match ${basis}`);
     }
   }
   return keypair;

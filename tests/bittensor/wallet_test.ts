@@ -173,7 +173,19 @@ Deno.test("keyfile JSON: precedence, public-only, canonical private key, consist
         ...written,
         publicKey: u8aToHex(Keypair.fromUri("//Bob").publicKey),
       }),
-    /publicKey does not match/,
+    /^KeyfileError: publicKey does not match the key derived from the secret$/,
+  );
+  // A public file has no secret: its fields are held against its address (until this version
+  // the message spoke of a secret there too).
+  const bobKey = u8aToHex(Keypair.fromUri("//Bob").publicKey);
+  const alicePub = JSON.parse(keypairToKeyfileJson(alice, true));
+  assert.throws(
+    () => keypairFromKeyfileData({ ...alicePub, publicKey: bobKey }),
+    /^KeyfileError: publicKey does not match the key of ss58Address$/,
+  );
+  assert.throws(
+    () => keypairFromKeyfileData({ publicKey: alicePub.publicKey, accountId: bobKey }),
+    /^KeyfileError: accountId does not match publicKey$/,
   );
   assert.throws(
     () => keypairFromKeyfileData({ privateKey: "0x12" }),
