@@ -140,9 +140,14 @@ export function nativeLibraryPath(root = nativeDir): string {
   const target = join(build, name);
   if (existsSync(target)) return target;
   mkdirSync(build, { recursive: true });
-  const temporary = `${target}.${Deno.pid}.tmp`;
-  compile([...flags, "-o", temporary, ...sources, "-lm"], "the native library");
-  renameSync(temporary, target);
+  // Unique per build, not per process: test modules and workers in one process build at once.
+  const temporary = `${target}.${Deno.pid}.${crypto.randomUUID()}.tmp`;
+  try {
+    compile([...flags, "-o", temporary, ...sources, "-lm"], "the native library");
+    renameSync(temporary, target);
+  } finally {
+    rmSync(temporary, { force: true });
+  }
   removeOlderLibraries(build, name);
   return target;
 }

@@ -82,3 +82,41 @@ Deno.test("a missing C compiler gives a message saying how to install one", () =
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+Deno.test("threads of one process building the library at once all get it", async () => {
+  // Test modules and workers share a process id: until this version they also shared the
+  // temporary file, and the slower build's rename failed (ENOENT).
+  const root = scratchTree();
+  const builder = join(root, "builder.ts");
+  writeFileSync(
+    builder,
+    `import { nativeLibraryPath } from ${
+      JSON.stringify(new URL("build.ts", `file://${nativeDir}`).href)
+    };
+     self.onmessage = () => {
+       try {
+         self.postMessage({ path: nativeLibraryPath(${JSON.stringify(root)}) });
+       } catch (error) {
+         self.postMessage({ error: String(error) });
+       }
+     };\n`,
+  );
+  const workers = [0, 1, 2].map(() => new Worker(`file://${builder}`, { type: "module" }));
+  try {
+    const results = await Promise.all(
+      workers.map((worker) =>
+        new Promise<{ path?: string; error?: string }>((resolve) => {
+          worker.onmessage = (event) => resolve(event.data);
+          worker.onerror = (event) => resolve({ error: event.message });
+          worker.postMessage("build");
+        })
+      ),
+    );
+    for (const result of results) assert.equal(result.error, undefined, result.error);
+    assert.equal(new Set(results.map((result) => result.path)).size, 1);
+    assert.deepEqual(readdirSync(join(root, "build")), [libraries(root)[0]], "no file left over");
+  } finally {
+    for (const worker of workers) worker.terminate();
+    rmSync(root, { recursive: true, force: true });
+  }
+});
