@@ -120,6 +120,8 @@ export class SubtensorClient {
   #unwatchFrames: () => void = () => {};
   /** Why the connection last failed in a way the node told us, for the connect timeout. */
   #lastFailure: string | undefined;
+  /** Set while a connection this client closed itself is going down, until the next one opens. */
+  #reopening = false;
 
   private constructor(
     endpoint: string,
@@ -165,8 +167,9 @@ export class SubtensorClient {
           // connection dropped meanwhile is retried as any drop.
           api.on("error", (error: Error) => {
             const refused = /^FATAL: Unable to initialize the API: (.*)$/s.exec(error.message);
-            if (refused === null || !provider.isConnected) return;
-            reject(new ChainError(`${endpoint} did not give its runtime: ${refused[1]}`));
+            if (refused === null) return;
+            if (!provider.isConnected) client.#closedBeforeReady(refused[1]);
+            else reject(new ChainError(`${endpoint} did not give its runtime: ${refused[1]}`));
           });
         }),
       ]);
@@ -192,6 +195,7 @@ export class SubtensorClient {
       this.#provider.connect().catch(() => {});
     };
     this.#provider.on("connected", () => {
+      this.#reopening = false;
       if (wasConnected) this.#log(`reconnected to ${this.endpoint}`);
       wasConnected = true;
       delay = firstDelayMs;
@@ -216,9 +220,23 @@ export class SubtensorClient {
     attempt();
   }
 
+  /**
+   * The connection closed before the node gave its runtime, `message` saying how (the library's
+   * `disconnected from <endpoint>: <code>:: <reason>`). A close the node made is the failure to
+   * name; one this client made (a frame that is not JSON) keeps its own reason.
+   */
+  #closedBeforeReady(message: string): void {
+    if (this.#closed || this.#reopening) return;
+    const close = /^disconnected from .*?: (\d+):: (.*)$/s.exec(message);
+    this.#lastFailure = close === null
+      ? `the connection dropped: ${untrustedText(message, 200)}`
+      : `the node closed the connection with code ${close[1]}: ${untrustedText(close[2], 200)}`;
+  }
+
   /** A frame the node sent that is not JSON: the stream cannot be trusted, so it is reopened. */
   #malformedFrame(error: SyntaxError): void {
     if (this.#closed) return;
+    this.#reopening = true;
     // The parser's message quotes the frame: text the node chose.
     this.#lastFailure = `it sent a message that is not JSON: ${untrustedText(error.message, 200)}`;
     this.#log(`${this.endpoint}: ${this.#lastFailure}; reconnecting`);

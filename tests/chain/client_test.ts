@@ -806,6 +806,30 @@ Deno.test("connecting to an unknown network or a dead endpoint fails clearly", a
   }
 });
 
+Deno.test("a node that closes the connection before giving its runtime is named as the reason", async () => {
+  // A WebSocket endpoint that accepts each connection and closes it at once, as a node shutting
+  // down or a proxy refusing the client does.
+  const closing = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+    const { socket, response } = Deno.upgradeWebSocket(request);
+    socket.onopen = () => socket.close(4000, "going away");
+    return response;
+  });
+  try {
+    await assert.rejects(
+      () =>
+        SubtensorClient.connect({
+          network: `ws://127.0.0.1:${closing.addr.port}`,
+          retryDelayMs: 20,
+          connectTimeoutMs: 300,
+        }),
+      // Until this version the message ended at the timeout, without a reason.
+      /within 300 ms \(the node closed the connection with code 4000: going away\)$/,
+    );
+  } finally {
+    await closing.shutdown();
+  }
+});
+
 /** Makes the node record each hash commit in `WeightCommits` as `[hash, field1, field2, 0]`. */
 function recordCommits(node: FakeSubtensor, fields: () => [number, number]) {
   node.onSubmit = (submission: Submission) => {
