@@ -489,8 +489,23 @@ export class ChainWeightSetter implements WeightSetter {
       if (epoch > commit.revealEpoch) {
         // A reveal sent unseen late in its epoch may have landed: the chain tells, not the clock.
         const block = { number: schedule.block, hash: schedule.blockHash };
-        if (commit.revealSent && await this.#goneFromChain(commit, schedule, block)) {
+        const reveal = commit.revealSent
+          ? await this.#revealOnChain(commit, schedule, block)
+          : undefined;
+        if (reveal === "landed") {
           results.push(this.#foundRevealed(commit));
+          continue;
+        }
+        if (reveal === "unknown") {
+          // Only a lookup that answers may call it expired; it is tried again at the next call.
+          results.push({
+            ...this.#refuse(
+              `reveal_weights ${commit.hash}: cannot tell whether the reveal sent at block ` +
+                `${commit.revealSentAtBlock} landed; will look again`,
+            ),
+            deferred: true,
+          });
+          keep.push(commit);
           continue;
         }
         results.push(
@@ -592,17 +607,32 @@ export class ChainWeightSetter implements WeightSetter {
     schedule: EpochSchedule,
     at?: { number: number; hash?: string },
   ): Promise<boolean> {
+    return await this.#revealOnChain(commit, schedule, at) === "landed";
+  }
+
+  /**
+   * What the chain at block `at` (the best block when not given) says of the earlier reveal of
+   * `commit`: `landed` when the commit is gone from `WeightCommits`, `held` when the chain still
+   * holds it, `unknown` when it cannot be read or the block is not past the one the reveal was sent
+   * at.
+   */
+  async #revealOnChain(
+    commit: PendingCommit,
+    schedule: EpochSchedule,
+    at?: { number: number; hash?: string },
+  ): Promise<"landed" | "held" | "unknown"> {
     try {
       let block = at;
       if (block?.hash === undefined) {
         const header = await this.#client.api.rpc.chain.getHeader();
         block = { number: header.number.toNumber(), hash: header.hash.toHex() };
       }
-      if (block.number <= commit.revealSentAtBlock) return false;
-      return await this.#readCommitEpoch(schedule, commit.hash, block.hash!) === null;
+      if (block.number <= commit.revealSentAtBlock) return "unknown";
+      const held = await this.#readCommitEpoch(schedule, commit.hash, block.hash!) !== null;
+      return held ? "held" : "landed";
     } catch (error) {
       this.#options.log?.(`cannot look commit ${commit.hash} up: ${(error as Error).message}`);
-      return false;
+      return "unknown";
     }
   }
 

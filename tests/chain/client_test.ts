@@ -1100,6 +1100,32 @@ Deno.test(
 );
 
 Deno.test(
+  "an unseen reveal whose epoch has ended is kept while the chain cannot tell whether it landed",
+  testOptions,
+  async () => {
+    await withCommitReveal(async (client, node) => {
+      const { setter } = await revealUnconfirmed(client, node);
+      landReveal(node);
+      node.best = firstBlockOfEpoch(setter.pendingCommits[0].revealEpoch + 1, NETUID, TEMPO) + 1;
+      const commits = [NETUID, alice.address];
+      node.failStorageReads("SubtensorModule", "WeightCommits", commits);
+      const [unknown] = await setter.revealDue();
+      // Until this version a lookup that failed counted as no reveal: "expired unrevealed".
+      assert.equal(unknown.accepted, false, unknown.message);
+      assert.equal(unknown.deferred, true, unknown.message);
+      assert.match(unknown.message, /cannot tell whether the reveal sent at block \d+ landed/);
+      assert.equal(setter.pendingCommits.length, 1);
+      node.failStorageReads("SubtensorModule", "WeightCommits", commits, false);
+      const [found] = await setter.revealDue();
+      assert.equal(found.accepted, true, found.message);
+      assert.match(found.message, /found revealed on chain/);
+      assert.equal(reveals(node), 1, "nothing is sent after the epoch");
+      assert.equal(setter.pendingCommits.length, 0);
+    });
+  },
+);
+
+Deno.test(
   "a node not past the block an unseen reveal was sent at proves nothing by the commit's absence",
   testOptions,
   async () => {

@@ -200,6 +200,8 @@ export class FakeSubtensor {
   /** The values given to setStorage, by storage key. */
   #values = new Map<string, unknown>();
   #blockStorage = new Map<string, Map<string, string>>();
+  /** Storage keys whose reads fail, as on a node that cannot serve them. */
+  #failingReads = new Set<string>();
   #blockExtrinsics = new Map<string, string[]>();
   #runtimeApis = new Map<string, (args: unknown[]) => unknown>();
   #nonces = new Map<string, number>();
@@ -278,6 +280,13 @@ export class FakeSubtensor {
     this.#values.set(key, value);
     const type = entry.meta.type.isPlain ? entry.meta.type.asPlain : entry.meta.type.asMap.value;
     this.#storage.set(key, u8aToHex(this.#encode(type.toNumber(), value).toU8a()));
+  }
+
+  /** Makes reads of a storage value fail with an RPC error, or, with `failing` false, work again. */
+  failStorageReads(pallet: string, item: string, keys: unknown[], failing = true): void {
+    const key = this.#storageKey(pallet, item, keys);
+    if (failing) this.#failingReads.add(key);
+    else this.#failingReads.delete(key);
   }
 
   /** Answers runtime API `api.method` (e.g. `NeuronInfoRuntimeApi`, `get_neurons_lite`). */
@@ -406,11 +415,14 @@ export class FakeSubtensor {
         return reply(this.metadataHex);
       case "state_getStorage": {
         const key = String(params[0]);
+        if (this.#failingReads.has(key)) return fail(-32603, `storage ${key} unavailable`);
         const at = params[1] ? this.#blockStorage.get(String(params[1])) : undefined;
         return reply(at?.get(key) ?? this.#storage.get(key) ?? null);
       }
       case "state_queryStorageAt": {
         const keys = (params[0] ?? []) as string[];
+        const failing = keys.find((key) => this.#failingReads.has(key));
+        if (failing !== undefined) return fail(-32603, `storage ${failing} unavailable`);
         const at = params[1] ? this.#blockStorage.get(String(params[1])) : undefined;
         const changes = keys.map((key) => [key, at?.get(key) ?? this.#storage.get(key) ?? null]);
         return reply([{ block: params[1] ?? this.blockHash(this.best), changes }]);
