@@ -217,7 +217,12 @@ async function describe(wallet: Wallet) {
 /** The wallet root must be a directory when it exists (or, when `mustExist`, exist); `source`
  * is the flag or variable that named it. */
 function checkRoot(root: string, source: string, mustExist: boolean): void {
-  if (!existsSync(root)) {
+  // A root that cannot be looked at (a parent without search permission) is not an absent one.
+  const absent = missing(root);
+  if (absent instanceof Error) {
+    throw new UsageError(`${source}: cannot look at ${root}: ${absent.message}`);
+  }
+  if (absent) {
     if (mustExist) throw new UsageError(`${source}: ${root} does not exist`);
     return;
   }
@@ -412,7 +417,11 @@ export const command: Command = {
         throw new UsageError(`${source}: no wallet '${wallet.name}' in ${root}`);
       }
       // A hotkey asked for by name (flag or variable) must exist; the default one may be absent.
-      if (hotkeyPart.named && !existsSync(wallet.hotkeyPath) && !existsSync(wallet.hotkeypubPath)) {
+      // One that cannot be looked at is shown unreadable, with why.
+      if (
+        hotkeyPart.named && missing(wallet.hotkeyPath) === true &&
+        missing(wallet.hotkeypubPath) === true
+      ) {
         throw new UsageError(
           `${hotkeyPart.source}: wallet ${wallet.name} has no hotkey '${wallet.hotkeyName}'`,
         );

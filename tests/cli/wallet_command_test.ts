@@ -333,3 +333,44 @@ Deno.test("taos wallet create from a mnemonic the user gave does not call it new
   assert.doesNotMatch(run.stderr, /bottom drive/, "the phrase is not echoed");
   rmSync(root, { recursive: true, force: true });
 });
+
+Deno.test("taos wallet says why a wallet path or a named hotkey cannot be looked at, not that it is not there", async () => {
+  const dir = testTempDir("taos-wallet-root-loop-");
+  // A link to itself: looking anything up under it fails (ELOOP) whoever runs the test, root
+  // included, as a directory without search permission does for another user.
+  Deno.symlinkSync("loop", join(dir, "loop"));
+  const root = join(dir, "loop", "wallets");
+  const cases: [string[], Record<string, string>, RegExp][] = [
+    // Until this version: "no wallets in ...", exit 0.
+    [["list", "-p", root], {}, /^taos wallet: -p\/--wallet\.path: cannot look at .*wallets: /m],
+    // Until this version: "... does not exist".
+    [
+      ["show"],
+      { BT_WALLET_PATH: root },
+      /^taos wallet: BT_WALLET_PATH: cannot look at .*wallets: /m,
+    ],
+    [
+      ["create", "-p", root, "--coldkey-uri", "//Alice", "--hotkey-uri", "//Bob"],
+      {},
+      /^taos wallet: -p\/--wallet\.path: cannot look at .*wallets: /m,
+    ],
+  ];
+  for (const [args, env, message] of cases) {
+    const run = await taosWallet(args, { cwd: repoRoot, env });
+    assert.equal(run.code, 2, `${args.join(" ")}: ${run.stdout}${run.stderr}`);
+    assert.match(run.stderr, message, args.join(" "));
+    assert.match(run.stderr, /ELOOP|symbolic links/, args.join(" "));
+  }
+  // A hotkeys directory that cannot be looked at: the named hotkey is shown unreadable and why.
+  const wallets = join(dir, "wallets");
+  const created = await wallet("create", "-p", wallets, "-w", "w", "--coldkey-uri", "//Alice");
+  assert.equal(created.code, 0, created.stderr);
+  rmSync(join(wallets, "w", "hotkeys"), { recursive: true });
+  Deno.symlinkSync("hotkeys", join(wallets, "w", "hotkeys"));
+  const shown = await wallet("show", "-p", wallets, "-w", "w", "--wallet.hotkey", "h");
+  // Until this version: "--wallet.hotkey: wallet w has no hotkey 'h'".
+  assert.doesNotMatch(shown.stderr, /has no hotkey/);
+  assert.match(shown.stdout, /^hotkey {2}h {2}\(unreadable: .*(ELOOP|symbolic links)/m);
+  assert.match(shown.stdout, new RegExp(`^coldkey ${ALICE}`, "m"));
+  rmSync(dir, { recursive: true, force: true });
+});
