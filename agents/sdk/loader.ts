@@ -83,19 +83,15 @@ async function importModule(file: string): Promise<Record<string, unknown>> {
 
 /**
  * `message` with each file URL written as the path it names, so that a directory such as
- * `my agents` reads as written rather than as `my%20agents`. A file URL keeps quotes and
- * parentheses as they are, so where it ends in the text is found on disk: the longest start of
- * the run that names an existing file (a place `:2:5` or a closing `)` follows it); else the run
- * less a trailing place and punctuation (a missing file).
+ * `my agents` reads as written rather than as `my%20agents`. A file URL leaves quotes,
+ * parentheses and colons unencoded, so it is decoded up to the next space, less the place
+ * (`:2:5`) and closing marks at its end: those are the message's text, kept as written (a name
+ * that itself ends in one reads the same either way). The name need not exist on disk.
  */
 function withPaths(message: string): string {
   return message.replace(/file:\/\/\S+/g, (run) => {
-    for (let end = run.length; end > "file://".length; end--) {
-      const path = pathOfUrl(run.slice(0, end));
-      if (path !== null && existsSync(path)) return path + run.slice(end);
-    }
-    const [, url, rest] = /^(.*?)((?::\d+)*[)'"`,.;\]]*)$/s.exec(run)!;
-    return (pathOfUrl(url) ?? url) + rest;
+    const [, url, tail] = /^(.*?)((?::\d+)*[)'"`,.;\]]*)$/.exec(run)!;
+    return (pathOfUrl(url) ?? url) + tail;
   });
 }
 

@@ -67,6 +67,21 @@ Deno.test("a load error names the agent's file by its path, not a percent-encode
   }
 });
 
+Deno.test("a load error names a missing file by its whole path, its name decoded too", async () => {
+  const dir = join(testTempDir("taos-missing-import-"), "it's (v2)");
+  Deno.mkdirSync(dir);
+  Deno.writeTextFileSync(
+    join(dir, "Importer.ts"),
+    'import "./gone (old)/no such ä.ts";\nexport class Importer { onUpdate() { return []; } }\n',
+  );
+  const message = await loadError(dir, "Importer");
+  // Until this version the name read as far as the last directory that exists:
+  // ".../it's (v2)/gone%20(old)/no%20such%20%C3%A4.ts".
+  assert.ok(message.includes(`"${join(dir, "gone (old)", "no such ä.ts")}"`), message);
+  assert.ok(message.includes(`at ${join(dir, "Importer.ts")}:1:`), message);
+  assert.doesNotMatch(message, /%20|%C3|file:\/\//);
+});
+
 Deno.test("an agent that ends its worker while loading fails to load, like one that throws", async () => {
   const dir = testTempDir("taos-top-exit-");
   Deno.writeTextFileSync(
