@@ -112,7 +112,7 @@ Deno.test("threads of one process building the library at once all get it", asyn
         })
       ),
     );
-    for (const result of results) assert.equal(result.error, undefined, result.error);
+    for (const result of results) assert.equal(result.error, undefined, String(result.error));
     assert.equal(new Set(results.map((result) => result.path)).size, 1);
     assert.deepEqual(readdirSync(join(root, "build")), [libraries(root)[0]], "no file left over");
   } finally {
