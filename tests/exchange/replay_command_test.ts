@@ -627,7 +627,8 @@ Deno.test("a cancel of more than int64 can hold cancels the whole order", async 
 });
 
 Deno.test("a cancel volume past double range written as a number cancels all, as the same decimal as a string does", async () => {
-  // Three resting buys; cancels of 1e400 as a number, -1e400 as a number and "Infinity".
+  // Four resting buys; cancels of 1e400 as a number, -1e400 as a number, "Infinity" and 1e400
+  // as a string.
   const place = (price: number) => ({
     agentId: 0,
     type: "PLACE_ORDER_LIMIT",
@@ -646,9 +647,11 @@ Deno.test("a cancel volume past double range written as a number cancels all, as
         place(10),
         place(11),
         place(12),
+        place(13),
         cancel(0, 7),
         cancel(1, 8),
         cancel(2, "Infinity"),
+        cancel(3, "1e400"),
       ],
     }],
   };
@@ -657,7 +660,7 @@ Deno.test("a cancel volume past double range written as a number cancels all, as
   const run = await replayText(raw);
   assert.equal(run.code, 0, run.stderr);
   const cancels = run.events.filter((e) => e.event === "cancel");
-  assert.deepEqual(cancels.map((e) => [e.orderId, e.volume]), [[0, "2.00"]]);
+  assert.deepEqual(cancels.map((e) => [e.orderId, e.volume]), [[0, "2.00"], [3, "2.00"]]);
   const rejects = run.events.filter((e) => e.event === "reject");
   assert.deepEqual(rejects.map((e) => e.reason), ["INVALID_VOLUME", "INVALID_VOLUME"]);
   assert.deepEqual(run.final?.books[0].bids, [["12.00", "2.00"], ["11.00", "2.00"]]);
