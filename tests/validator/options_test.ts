@@ -144,6 +144,14 @@ Deno.test("options: a setting given under both its names with different values i
       /^--config and --simulation\.xml_config set the same thing and were given different values \('small' and 'run\.xml'\): give one of them$/,
     ],
     [
+      ["--config", "./a.xml", "--simulation.xml_config", "configs/a.xml"],
+      /^--config and --simulation\.xml_config set the same thing and were given different values \('\.\/a\.xml' and 'configs\/a\.xml'\): give one of them$/,
+    ],
+    [
+      ["--config", "a.xml", "--simulation.xml_config", "b.xml"],
+      /^--config and --simulation\.xml_config set the same thing and were given different values \('a\.xml' and 'b\.xml'\): give one of them$/,
+    ],
+    [
       ["-d", "KEY-ONE", "--pagerduty.key", "KEY-TWO"],
       /^-d\/--alerting\.pagerduty\.integration_key and --pagerduty\.key set the same thing and were given different values: give one of them$/,
     ],
