@@ -23,8 +23,18 @@ function native() {
   return backend!;
 }
 
+/** mulberry32 from a fixed seed: the keys, messages and flipped bits are the same at every run,
+ * so a failure can be run again (schnorrkel's own signing nonces stay random). */
+let seedState = 79;
+function next32(): number {
+  seedState = (seedState + 0x6D2B79F5) | 0;
+  let t = Math.imul(seedState ^ (seedState >>> 15), 1 | seedState);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return (t ^ (t >>> 14)) >>> 0;
+}
+
 function random(length: number): Uint8Array {
-  return crypto.getRandomValues(new Uint8Array(length));
+  return Uint8Array.from({ length }, () => next32() & 0xff);
 }
 
 /** WASM schnorrkel panics (throws) on a malformed signature instead of returning false. */
@@ -43,7 +53,7 @@ function flipBit(bytes: Uint8Array, bit: number): Uint8Array {
 }
 
 function randomInt(below: number): number {
-  return Math.floor(Math.random() * below);
+  return Math.floor((next32() / 2 ** 32) * below);
 }
 
 function readLe(bytes: Uint8Array): bigint {
