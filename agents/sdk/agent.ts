@@ -25,11 +25,14 @@
 import type { z } from "zod";
 import * as books from "./book.ts";
 import {
+  type CancelOrders,
   cancelOrders,
   type Instruction,
   type InstructionInput,
+  type LimitOrder,
   limitOrder,
   type LimitOrderOptions,
+  type MarketOrder,
   marketOrder,
   type MarketOrderOptions,
 } from "./instructions.ts";
@@ -227,7 +230,7 @@ export abstract class Agent<P extends AgentParams = AgentParams> implements Trad
     quantity: number,
     price: number,
     options?: LimitOrderOptions,
-  ): Instruction {
+  ): LimitOrder {
     return limitOrder(
       this.uid,
       bookId,
@@ -247,7 +250,7 @@ export abstract class Agent<P extends AgentParams = AgentParams> implements Trad
     direction: 0 | 1,
     quantity: number,
     options?: MarketOrderOptions,
-  ): Instruction {
+  ): MarketOrder {
     const rounded = options?.currency === 1
       ? onGrid(quantity, this.config?.quoteDecimals ?? 2)
       : onGrid(quantity, this.config?.volumeDecimals ?? 4);
@@ -262,7 +265,7 @@ export abstract class Agent<P extends AgentParams = AgentParams> implements Trad
     bookId: number,
     orders: (number | { orderId: number; volume: number | null })[],
     delay = 0,
-  ): Instruction {
+  ): CancelOrders {
     return cancelOrders(this.uid, bookId, orders, delay);
   }
 }

@@ -1085,6 +1085,20 @@ Deno.test("an agent's builders truncate to tick and lot as the exchange does; be
   await assert.rejects(build((a) => a.limitOrder(0, 0, NaN, 300)), /limitOrder: quantity/);
 });
 
+Deno.test("an agent's builders return their own instruction types, as the free functions do", () => {
+  const agent = new BuilderAgent(0, {});
+  // Until this version each returned the union of every instruction: neither the price nor the
+  // client order id could be read, and this did not type-check.
+  const limit = agent.limitOrder(0, 0, 1, 300, { clientOrderId: 7 });
+  const market = agent.marketOrder(0, 1, 2);
+  const cancel = agent.cancelOrders(0, [3]);
+  assert.deepEqual([limit.price, limit.clientOrderId], [300, 7]);
+  assert.equal(market.quantity, 2);
+  assert.deepEqual(cancel.cancellations, [{ orderId: 3, volume: null }]);
+  const repriced: Instruction = { ...limit, price: 301 };
+  assert.equal(repriced.type, "PLACE_ORDER_LIMIT");
+});
+
 Deno.test("an agent's cancelOrders takes a delay as the free function does", () => {
   const agent = new BuilderAgent(4, {});
   const cancel = agent.cancelOrders(1, [7, { orderId: 8, volume: 0.5 }], 2e9);
