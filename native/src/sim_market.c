@@ -498,7 +498,9 @@ void sim_fee_state(const sim_book *book, uint32_t slot, double out[3]) {
     out[0] = out[1] = out[2] = 0;
     return;
   }
-  out[0] = (double)f.volume * pow(10.0, -book->sim->cfg.quote_dp);
+  /* Divided by the exact power of ten: multiplying by its inexact inverse adds float noise
+   * (2776.9989760000003 for 2776.998976). */
+  out[0] = (double)f.volume / pow(10.0, book->sim->cfg.quote_dp);
   out[1] = (double)f.maker_e9 / 1e9;
   out[2] = (double)f.taker_e9 / 1e9;
 }

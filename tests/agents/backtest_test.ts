@@ -1156,3 +1156,26 @@ Deno.test("taos sim --help tells a backtest's --report, the files --out gets and
   assert.match(command.help, /--out <dir> +a backtest writes backtest\.json there/);
   assert.match(command.help, /\[cores;\s+1 in a backtest\]/);
 });
+
+/** Buys and sells at market on every book in turn, recording the fee volume it is shown. */
+class FeeVolumeRecorder extends Agent {
+  static seen: number[] = [];
+  onUpdate(state: StateUpdate) {
+    for (const account of Object.values(state.accounts[this.uid] ?? {})) {
+      if (account.fees !== null) FeeVolumeRecorder.seen.push(account.fees.volume_traded);
+    }
+    const side = (state.timestamp / 5e9) % 2 === 0 ? 0 : 1;
+    return Object.values(state.books).map((book) => this.marketOrder(book.id, side, 0.37));
+  }
+}
+
+Deno.test("the traded volume an agent's fee state shows is the double nearest its decimal value", async () => {
+  const config = smallPreset();
+  await backtest({ agent: FeeVolumeRecorder, config, duration: 10 * 60e9, delay: "none" });
+  const traded = FeeVolumeRecorder.seen.filter((v) => v > 0);
+  assert.ok(traded.length > 50, `${traded.length} values`);
+  // Until this version it was scaled by multiplying with 10^-decimals, which is inexact:
+  // 2776.9989760000003 where 2776.998976 was traded.
+  const noisy = traded.filter((v) => v !== Number(v.toFixed(config.exchange.quoteDecimals)));
+  assert.deepEqual(noisy, []);
+});
