@@ -31,6 +31,7 @@ import {
 import { SimEngine } from "../sim/engine.ts";
 import { readFeeds } from "../sim/feed.ts";
 import { INTERRUPTED_EXIT_CODE, listenForInterrupt } from "../sim/interrupt.ts";
+import { formatUnits } from "../native/exchange.ts";
 import { prepareOutputDir, writeFileWhole, writeJsonFile } from "../sim/outputs.ts";
 import {
   DEFAULT_QUERY_TIMEOUT_SECONDS,
@@ -323,7 +324,22 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
   const computeTotal = new Array(copies).fill(0);
   /** Last two-sided mid per book: P&L and the plotted value use it when a side is empty. */
   const lastMid: (number | undefined)[] = [];
-  const { priceDecimals, quoteDecimals } = config.exchange;
+  const { priceDecimals, quoteDecimals, volumeDecimals } = config.exchange;
+  /** Traded quote volume and fees per copy and book, in quote units: sums of doubles would drift
+   * past the quote's last decimal over a long run. */
+  const tradedUnits = Array.from(
+    { length: copies },
+    () => new Array<bigint>(config.books).fill(0n),
+  );
+  const feeUnits = Array.from({ length: copies }, () => new Array<bigint>(config.books).fill(0n));
+  const units = (amount: number, decimals: number) => BigInt(Math.round(amount * 10 ** decimals));
+  /** A fill's notional in quote units, truncated as the exchange does. */
+  const notionalUnits = (price: number, volume: number) => {
+    const exact = units(price, priceDecimals) * units(volume, volumeDecimals);
+    const shift = quoteDecimals - priceDecimals - volumeDecimals;
+    return shift >= 0 ? exact * 10n ** BigInt(shift) : exact / 10n ** BigInt(-shift);
+  };
+  const quoteAmount = (amount: bigint) => Number(formatUnits(amount, quoteDecimals));
   // A mid of two tick prices is exact at one decimal more than they are; the fundamental is
   // plotted against it, so it is kept at the same resolution.
   const midOf = (bid: number, ask: number) => roundHalfEven((bid + ask) / 2, priceDecimals + 1);
@@ -385,8 +401,11 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
         const result = results[notice.agentId];
         const book = result?.books[notice.bookId];
         if (book === undefined) continue;
-        book.volume += notice.trade.price * notice.trade.volume;
-        book.fees += notice.trade.fee;
+        tradedUnits[notice.agentId][notice.bookId] += notionalUnits(
+          notice.trade.price,
+          notice.trade.volume,
+        );
+        feeUnits[notice.agentId][notice.bookId] += units(notice.trade.fee, quoteDecimals);
         book.trades++;
       }
       observation.quotes.forEach((q, b) => {
@@ -485,15 +504,15 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
       const last = lastValue[result.uid][book.bookId];
       book.pnl = first === undefined || last === undefined ? 0 : last - first;
       result.pnl += book.pnl;
-      result.volume += book.volume;
-      result.fees += book.fees;
+      book.volume = quoteAmount(tradedUnits[result.uid][book.bookId]);
+      book.fees = quoteAmount(feeUnits[result.uid][book.bookId]);
       result.trades += book.trades;
     }
-    // Sums of quote amounts: shown at the quote's decimals, without the sums' float noise.
+    result.volume = quoteAmount(tradedUnits[result.uid].reduce((a, b) => a + b, 0n));
+    result.fees = quoteAmount(feeUnits[result.uid].reduce((a, b) => a + b, 0n));
+    // Differences of valuations: shown at the quote's decimals.
     for (const amounts of [result, ...result.books]) {
       amounts.pnl = roundHalfEven(amounts.pnl, quoteDecimals);
-      amounts.volume = roundHalfEven(amounts.volume, quoteDecimals);
-      amounts.fees = roundHalfEven(amounts.fees, quoteDecimals);
     }
   }
   const interrupted = options.signal?.aborted === true;
