@@ -564,6 +564,13 @@ function orderFor(order: AccountOrder): Order {
   };
 }
 
+function balanceOf(
+  currency: Balance["currency"],
+  holding: { total: number; free: number; reserved: number },
+): Balance {
+  return { currency, total: holding.total, free: holding.free, reserved: holding.reserved };
+}
+
 /** Converts a remote account into its per-book accounts, keyed by book id. */
 export function accountsFor(account: RemoteAccount): Record<string, Account> {
   const out: Record<string, Account> = {};
@@ -572,8 +579,11 @@ export function accountsFor(account: RemoteAccount): Record<string, Account> {
     out[bookId] = {
       agent_id: account.agentId,
       book_id: bookId,
-      base_balance: { currency: "BASE", ...holding.base },
-      quote_balance: { currency: "QUOTE", ...holding.quote },
+      // The balance's own four fields, as the reference's model has them: the simulation's loans
+      // and collateral, spread in here, would reach an agent in a backtest in code but not on a
+      // miner, whose parse of the wire drops them.
+      base_balance: balanceOf("BASE", holding.base),
+      quote_balance: balanceOf("QUOTE", holding.quote),
       orders: (account.orders[bookId] ?? []).map(orderFor),
       fees: fees === undefined ? null : {
         volume_traded: fees.volume,

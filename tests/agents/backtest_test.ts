@@ -1217,3 +1217,22 @@ Deno.test("a backtest's traded volume and fees are the exact sums of the agent's
   );
   assert.equal(perBook * 10_000n, FillTotals.notional, "the books add up to the total");
 });
+
+/** Keeps the fields of the balances it is shown. */
+class BalanceFields extends Agent {
+  static fields = new Set<string>();
+  onUpdate(state: StateUpdate) {
+    for (const account of Object.values(state.accounts[this.uid] ?? {})) {
+      for (const balance of [account.base_balance, account.quote_balance]) {
+        for (const field of Object.keys(balance)) BalanceFields.fields.add(field);
+      }
+    }
+    return [];
+  }
+}
+
+Deno.test("an agent class run in code sees the balance fields a miner's agent sees", async () => {
+  await backtest({ agent: BalanceFields, config: smallPreset(), duration: 60e9, delay: "none" });
+  // Until this version `loan` and `collateral` came along too, which a miner's parse drops.
+  assert.deepEqual([...BalanceFields.fields].sort(), ["currency", "free", "reserved", "total"]);
+});
