@@ -1115,12 +1115,45 @@ Deno.test(
       assert.equal(unknown.deferred, true, unknown.message);
       assert.match(unknown.message, /cannot tell whether the reveal sent at block \d+ landed/);
       assert.equal(setter.pendingCommits.length, 1);
+      // Still unknown a block later: kept.
+      node.best += 1;
+      assert.equal((await setter.revealDue())[0].deferred, true);
+      assert.equal(setter.pendingCommits.length, 1);
       node.failStorageReads("SubtensorModule", "WeightCommits", commits, false);
       const [found] = await setter.revealDue();
       assert.equal(found.accepted, true, found.message);
       assert.match(found.message, /found revealed on chain/);
       assert.equal(reveals(node), 1, "nothing is sent after the epoch");
       assert.equal(setter.pendingCommits.length, 0);
+    });
+  },
+);
+
+Deno.test(
+  "an unseen reveal the chain cannot look up for a whole epoch after its own is dropped",
+  testOptions,
+  async () => {
+    await withCommitReveal(async (client, node) => {
+      const { setter } = await revealUnconfirmed(client, node);
+      const revealEpoch = setter.pendingCommits[0].revealEpoch;
+      node.failStorageReads("SubtensorModule", "WeightCommits", [NETUID, alice.address]);
+      node.best = firstBlockOfEpoch(revealEpoch + 1, NETUID, TEMPO) + 1;
+      assert.equal((await setter.revealDue())[0].deferred, true);
+      node.best = firstBlockOfEpoch(revealEpoch + 2, NETUID, TEMPO) + 1;
+      const [dropped] = await setter.revealDue();
+      // Until this version it stayed pending, looked up at every call, for as long as reads failed.
+      assert.equal(dropped.accepted, false, dropped.message);
+      assert.notEqual(dropped.deferred, true);
+      assert.match(
+        dropped.message,
+        new RegExp(
+          `dropped: whether its reveal sent at block \\d+ landed could not be told by epoch ${
+            revealEpoch + 2
+          }`,
+        ),
+      );
+      assert.equal(setter.pendingCommits.length, 0);
+      assert.equal(reveals(node), 1, "nothing is sent after the epoch");
     });
   },
 );
