@@ -290,18 +290,16 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
   if (firstPublish >= config.duration) {
     // The grace period is a time of the simulation, the duration a length of the run: a run that
     // does not start at 0 gives the publish both ways.
+    const intoRun = formatDuration(firstPublish);
     const publishAt = config.start === 0
-      ? formatDuration(firstPublish)
-      : `${formatDuration(config.start + firstPublish)}, ${
-        formatDuration(firstPublish)
-      } into the run`;
+      ? intoRun
+      : `${formatDuration(config.start + firstPublish)}, ${intoRun} into the run`;
+    const grace = formatDuration(config.gracePeriod);
     options.onWarning?.(
       `the duration (${formatDuration(config.duration)}) does not reach past the first publish ` +
-        `after the config's ${
-          formatDuration(config.gracePeriod)
-        } grace period (at ${publishAt}): ` +
-        `the agent gets only the final publish, and its score ` +
-        `rests on that one (give at least ${formatDuration(firstPublish + config.step)})`,
+        `after the config's ${grace} grace period (at ${publishAt}): the agent gets only the ` +
+        `final publish, and its score rests on that one (give at least ` +
+        `${formatDuration(firstPublish + config.step)})`,
     );
   }
   const scorer = new Scorer({

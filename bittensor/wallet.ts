@@ -33,7 +33,7 @@ import {
 /** `~/.bittensor/wallets`, or `BT_WALLET_PATH` when set (an empty value counts as unset: it would
  * otherwise put the keys in whatever directory the process runs in). */
 export function defaultWalletRoot(): string {
-  return expandHome(walletPathVariable() ?? "~/.bittensor/wallets");
+  return walletRootOf(undefined).root;
 }
 
 /**
@@ -44,7 +44,7 @@ export function walletRootOf(given: string | undefined): { root: string; source:
   if (given !== undefined) return { root: expandHome(given), source: "-p/--wallet.path" };
   const variable = walletPathVariable();
   return variable === undefined
-    ? { root: defaultWalletRoot(), source: "-p/--wallet.path" }
+    ? { root: expandHome("~/.bittensor/wallets"), source: "-p/--wallet.path" }
     : { root: expandHome(variable), source: "BT_WALLET_PATH" };
 }
 

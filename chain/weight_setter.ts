@@ -496,17 +496,17 @@ export class ChainWeightSetter implements WeightSetter {
           results.push(this.#foundRevealed(commit));
           continue;
         }
-        if (reveal === "unknown" && epoch > commit.revealEpoch + ESTIMATE_SLACK_EPOCHS) {
-          // An epoch of failed lookups: kept longer, it would be looked up at every call for good.
-          results.push(
-            this.#refuse(
-              `commit ${commit.hash} dropped: whether its reveal sent at block ` +
-                `${commit.revealSentAtBlock} landed could not be told by epoch ${epoch}`,
-            ),
-          );
-          continue;
-        }
         if (reveal === "unknown") {
+          // An epoch of failed lookups: kept longer, it would be looked up at every call for good.
+          if (epoch > commit.revealEpoch + ESTIMATE_SLACK_EPOCHS) {
+            results.push(
+              this.#refuse(
+                `commit ${commit.hash} dropped: whether its reveal sent at block ` +
+                  `${commit.revealSentAtBlock} landed could not be told by epoch ${epoch}`,
+              ),
+            );
+            continue;
+          }
           // Only a lookup that answers may call it expired; it is tried again at the next call.
           results.push({
             ...this.#refuse(

@@ -127,8 +127,8 @@ function keyFrom(flag: string, uri: string | undefined): Keypair {
 }
 
 /**
- * Shows a generated key's mnemonic on the terminal, the way to recover the key; never into a pipe or a
- * log, where a secret would outlive the screen.
+ * Shows a generated key's mnemonic on the terminal, the way to recover the key; never into a pipe
+ * or a log, where a secret would outlive the screen.
  */
 function showMnemonic(what: string, key: Keypair, path: string): void {
   if (key.origin.mnemonic === undefined) return;

@@ -24,7 +24,7 @@ import { MAX_TIMEOUT_S } from "../bittensor/axon.ts";
 import { hostAndPort } from "../bittensor/http_client.ts";
 import { cryptoReady, Keypair } from "../bittensor/keypair.ts";
 import { type Neuron, type NeuronDirectory, StaticNeuronDirectory } from "../bittensor/neurons.ts";
-import { defaultWalletRoot, Wallet, walletVariablesUsed } from "../bittensor/wallet.ts";
+import { Wallet, walletRootOf, walletVariablesUsed } from "../bittensor/wallet.ts";
 import { expandHome } from "../cli/home_path.ts";
 import { AgentStartError, defaultHeapMb } from "./agent_host.ts";
 import { chainRefusal, encodeIp } from "../chain/ip.ts";
@@ -472,9 +472,7 @@ export const command: Command = {
     const hotkeyName = walletNameFlag("hotkey", values["wallet.hotkey"], MINER_DEFAULTS.hotkey);
     await cryptoReady();
     const wallet = new Wallet({
-      root: values["wallet.path"] === undefined
-        ? defaultWalletRoot()
-        : expandHome(values["wallet.path"]),
+      root: walletRootOf(values["wallet.path"]).root,
       name: walletName,
       hotkey: hotkeyName,
     });

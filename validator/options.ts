@@ -16,7 +16,7 @@ import { parseFlags, UsageError } from "../cli/command.ts";
 import type { LogLevel } from "../cli/log.ts";
 import { EndpointVariableError, resolveEndpoint } from "../chain/endpoints.ts";
 import { COMMIT_SCHEMES, type CommitScheme } from "../chain/weight_setter.ts";
-import { defaultWalletRoot, walletNameProblem, walletVariablesUsed } from "../bittensor/wallet.ts";
+import { walletNameProblem, walletRootOf, walletVariablesUsed } from "../bittensor/wallet.ts";
 import { expandHome } from "../cli/home_path.ts";
 import { MAX_RESPONSE_BYTES, MAX_ROUND_RESPONSE_BYTES } from "../bittensor/dendrite.ts";
 import { ignoredFlagOptions, ignoredFlagsNote } from "../cli/reference_flags.ts";
@@ -498,7 +498,7 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
   }
   const netuid = numberFlag("netuid", nonNegativeInt.max(65535), str("netuid"), 79);
   const given = nonEmpty("wallet.path");
-  const walletPath = given === undefined ? defaultWalletRoot() : expandHome(given);
+  const walletPath = walletRootOf(given).root;
   // Each is one directory level of the state path, so none may climb out of the logging dir.
   const component = (flag: string, fallback: string) => {
     const value = str(flag) ?? fallback;
