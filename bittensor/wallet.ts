@@ -44,7 +44,10 @@ export function walletRootOf(given: string | undefined): { root: string; source:
   if (given !== undefined) return { root: expandHome(given), source: "-p/--wallet.path" };
   const variable = walletPathVariable();
   return variable === undefined
-    ? { root: expandHome("~/.bittensor/wallets"), source: "-p/--wallet.path" }
+    ? {
+      root: expandHome("~/.bittensor/wallets"),
+      source: "the default wallet path (-p/--wallet.path or BT_WALLET_PATH sets another)",
+    }
     : { root: expandHome(variable), source: "BT_WALLET_PATH" };
 }
 

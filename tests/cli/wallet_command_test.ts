@@ -298,6 +298,13 @@ Deno.test("taos wallet names BT_WALLET_PATH when the wallet path came from it, a
       {},
       /^taos wallet: -p\/--wallet\.path: .*a-file is not a directory$/m,
     ],
+    // Neither chose it: the message says it is the default and how to choose another (until this
+    // version it named -p/--wallet.path, a flag the user had not given).
+    [
+      ["show"],
+      { HOME: dir, BT_WALLET_PATH: " " },
+      /^taos wallet: the default wallet path \(-p\/--wallet\.path or BT_WALLET_PATH sets another\): .*\/\.bittensor\/wallets does not exist$/m,
+    ],
   ];
   for (const [args, env, message] of cases) {
     const run = await taosWallet(args, { cwd: repoRoot, env });
