@@ -53,7 +53,7 @@ function usage(): string {
   return [
     "taos: the subnet 79 market simulator, validator and miner",
     "",
-    "Usage: taos <command> [options]      (taos <command> --help for its options)",
+    "Usage: taos <command> [options]      (taos help <command> for its options)",
     "       taos --version",
     "",
     "Commands:",
@@ -68,6 +68,7 @@ export async function main(args: string[]): Promise<number> {
     console.log(versionLine());
     return 0;
   }
+  if (name === "help" && rest.length > 0) return await helpFor(rest);
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     // Asked for, the usage is the output; without a command it is the error's explanation.
     if (name === undefined) {
@@ -101,6 +102,21 @@ export async function main(args: string[]): Promise<number> {
     }
     throw error;
   }
+}
+
+/** `taos help <command>`: that command's help, as `taos <command> --help` prints it. */
+async function helpFor(names: string[]): Promise<number> {
+  if (names.length > 1) {
+    console.error(`taos help: give one command (got '${names.join(" ")}')`);
+    return 2;
+  }
+  const entry = commands[names[0]];
+  if (entry === undefined) {
+    console.error(`taos help: unknown command '${names[0]}'\n\n${usage()}`);
+    return 2;
+  }
+  console.log((await entry.load()).help);
+  return 0;
 }
 
 /** Error codes of writes the system refused. */

@@ -29,6 +29,29 @@ Deno.test("--help exits with code 0", async () => {
   assertEquals(await main(["--help"]), 0);
 });
 
+Deno.test("taos help <command> prints that command's help; an unknown one is an error", async () => {
+  const [log, error] = [console.log, console.error];
+  const out: string[] = [];
+  const err: string[] = [];
+  console.log = (text: string) => out.push(text);
+  console.error = (text: string) => err.push(text);
+  try {
+    // Until this version `help sim` printed the list of commands.
+    assertEquals(await main(["help", "sim"]), 0);
+    assertEquals(out.length, 1);
+    assertEquals(out[0].startsWith("Usage: taos sim"), true);
+    assertEquals(await main(["help", "wallet"]), 0);
+    assertEquals(out[1].startsWith("Usage: taos wallet"), true);
+    assertEquals(await main(["help", "frob"]), 2);
+    assertEquals(err[0].startsWith("taos help: unknown command 'frob'"), true);
+    assertEquals(await main(["help", "sim", "miner"]), 2);
+    assertEquals(err[1], "taos help: give one command (got 'sim miner')");
+    assertEquals(out.length, 2);
+  } finally {
+    [console.log, console.error] = [log, error];
+  }
+});
+
 Deno.test("-h asks for help wherever it stands, except where it is the hotkey flag", async () => {
   const log = console.log;
   const printed: string[] = [];
