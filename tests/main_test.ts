@@ -9,17 +9,23 @@ Deno.test("an unknown command exits with code 2", async () => {
   assertEquals(await main(["no-such-command"]), 2);
 });
 
-Deno.test("without a command the usage goes to standard error, with code 2", async () => {
+/** Runs `main` with console.log and console.error captured: its exit code and what each printed. */
+async function captured(args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
   const [log, error] = [console.log, console.error];
   const out: string[] = [];
   const err: string[] = [];
   console.log = (text: string) => out.push(text);
   console.error = (text: string) => err.push(text);
   try {
-    assertEquals(await main([]), 2);
+    return { code: await main(args), out, err };
   } finally {
     [console.log, console.error] = [log, error];
   }
+}
+
+Deno.test("without a command the usage goes to standard error, with code 2", async () => {
+  const { code, out, err } = await captured([]);
+  assertEquals(code, 2);
   // Until this version it went to standard output, where a script reads results.
   assertEquals(out.length, 0);
   assertEquals(err[0].includes("Usage: taos <command>"), true);
@@ -30,26 +36,20 @@ Deno.test("--help exits with code 0", async () => {
 });
 
 Deno.test("taos help <command> prints that command's help; an unknown one is an error", async () => {
-  const [log, error] = [console.log, console.error];
-  const out: string[] = [];
-  const err: string[] = [];
-  console.log = (text: string) => out.push(text);
-  console.error = (text: string) => err.push(text);
-  try {
-    // Until this version `help sim` printed the list of commands.
-    assertEquals(await main(["help", "sim"]), 0);
-    assertEquals(out.length, 1);
-    assertEquals(out[0].startsWith("Usage: taos sim"), true);
-    assertEquals(await main(["help", "wallet"]), 0);
-    assertEquals(out[1].startsWith("Usage: taos wallet"), true);
-    assertEquals(await main(["help", "frob"]), 2);
-    assertEquals(err[0].startsWith("taos help: unknown command 'frob'"), true);
-    assertEquals(await main(["help", "sim", "miner"]), 2);
-    assertEquals(err[1], "taos help: give one command (got 'sim miner')");
-    assertEquals(out.length, 2);
-  } finally {
-    [console.log, console.error] = [log, error];
-  }
+  // Until this version `help sim` printed the list of commands.
+  const sim = await captured(["help", "sim"]);
+  assertEquals(sim.code, 0);
+  assertEquals(sim.out.length, 1);
+  assertEquals(sim.out[0].startsWith("Usage: taos sim"), true);
+  const wallet = await captured(["help", "wallet"]);
+  assertEquals(wallet.out[0].startsWith("Usage: taos wallet"), true);
+  const unknown = await captured(["help", "frob"]);
+  assertEquals(unknown.code, 2);
+  assertEquals(unknown.out.length, 0);
+  assertEquals(unknown.err[0].startsWith("taos help: unknown command 'frob'"), true);
+  const two = await captured(["help", "sim", "miner"]);
+  assertEquals(two.code, 2);
+  assertEquals(two.err[0], "taos help: give one command (got 'sim miner')");
 });
 
 Deno.test("-h asks for help wherever it stands, except where it is the hotkey flag", async () => {
