@@ -601,8 +601,18 @@ function configUnits(text: string, decimals: number, field: string): bigint {
 
 /** Scales the script's exchange parameters into the core's configuration. */
 function exchangeConfig(params: ExchangeParams): ExchangeConfig {
-  const tiers = [...params.feePolicy.tiers].sort((a, b) =>
-    Number(a.volumeRequired) - Number(b.volumeRequired)
+  // Scaled before sorting: thresholds past 2^53 may differ only beyond a double's precision,
+  // and a tier out of range is named by its place in the script.
+  const tiers = params.feePolicy.tiers.map((tier, i) => ({
+    volumeRequired: configUnits(
+      tier.volumeRequired,
+      params.quoteDecimals,
+      `feePolicy.tiers.${i}.volumeRequired`,
+    ),
+    makerE9: configUnits(tier.makerFee, 9, `feePolicy.tiers.${i}.makerFee`),
+    takerE9: configUnits(tier.takerFee, 9, `feePolicy.tiers.${i}.takerFee`),
+  })).sort((a, b) =>
+    a.volumeRequired < b.volumeRequired ? -1 : a.volumeRequired > b.volumeRequired ? 1 : 0
   );
   return {
     books: params.books,
@@ -618,15 +628,7 @@ function exchangeConfig(params: ExchangeParams): ExchangeConfig {
     maintenanceMarginE9: configUnits(params.maintenanceMargin, 9, "maintenanceMargin"),
     feeHistorySlots: params.feePolicy.historySlots,
     feeSlotPeriodNs: BigInt(params.feePolicy.slotPeriod),
-    feeTiers: tiers.map((tier, i) => ({
-      volumeRequired: configUnits(
-        tier.volumeRequired,
-        params.quoteDecimals,
-        `feePolicy.tiers.${i}.volumeRequired`,
-      ),
-      makerE9: configUnits(tier.makerFee, 9, `feePolicy.tiers.${i}.makerFee`),
-      takerE9: configUnits(tier.takerFee, 9, `feePolicy.tiers.${i}.takerFee`),
-    })),
+    feeTiers: tiers,
   };
 }
 

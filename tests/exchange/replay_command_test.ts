@@ -699,6 +699,47 @@ Deno.test("fee tiers beyond the core's 16 or a double are refused", async () => 
   assert.match(run.stderr, /exchange\.feePolicy\.tiers\.1\.volumeRequired: is too large/);
 });
 
+Deno.test("fee tiers listed out of order are ordered by their exact thresholds and named by their place in the script", async () => {
+  const tier = (volumeRequired: string, takerFee = "0") => ({
+    volumeRequired,
+    makerFee: "0",
+    takerFee,
+  });
+  // Past 2^53 the two thresholds are one double apart: only their decimal text tells them apart.
+  let run = await replayScript({
+    exchange: {
+      agents: 2,
+      balances: { base: "10", quote: "1000" },
+      feePolicy: {
+        tiers: [
+          tier("0", "0.01"),
+          tier("9007199254740993", "0.03"),
+          tier("9007199254740992", "0.02"),
+        ],
+      },
+    },
+    batches: [{
+      timestamp: 1,
+      responses: [
+        {
+          agentId: 0,
+          type: "PLACE_ORDER_LIMIT",
+          payload: { direction: 1, volume: 1, price: 10, bookId: 0 },
+        },
+        { agentId: 1, type: "PLACE_ORDER_MARKET", payload: { direction: 0, volume: 1, bookId: 0 } },
+      ],
+    }],
+  });
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.events.find((e) => e.event === "trade")?.takerFee, "0.10");
+  run = await replayScript({
+    exchange: { feePolicy: { tiers: [tier("1e300"), tier("0")] } },
+    batches: [],
+  });
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /exchange\.feePolicy\.tiers\.0\.volumeRequired: out of range/);
+});
+
 Deno.test("a reader that goes away early (`taos replay x.json | head -1`) ends the run quietly", async () => {
   // 4000 resting orders: about 8000 event lines, over a megabyte, written in 64 KiB chunks.
   const responses = Array.from({ length: 4000 }, (_, i) => ({
