@@ -899,14 +899,29 @@ export function runReplay(script: ReplayScript, emit: (line: string) => void): v
     const step = new Step();
     for (const at of [...steps.keys()].sort((a, b) => a - b)) {
       step.clear();
+      /** Agents this step resets, with when they were reset before it. */
+      const resetBefore = new Map<number, number | undefined>();
       for (const { response, sentAt } of steps.get(at)!) {
         if (dropped(response.agentId, sentAt)) continue;
         pack(response, params, step);
-        for (const agentId of resetAgents(response)) resetAt.set(agentId, at);
+        for (const agentId of resetAgents(response)) {
+          // No such account: nothing is reset, and its responses are rejected in their turn.
+          if (agentId < 0 || agentId >= params.agents) continue;
+          if (!resetBefore.has(agentId)) resetBefore.set(agentId, resetAt.get(agentId));
+          resetAt.set(agentId, at);
+        }
       }
       step.submit(exchange, at);
+      const reset = new Set<number>();
       for (const event of exchange.drainEvents()) {
+        if (event.type === "reset") reset.add(event.agentId);
         emit(JSON.stringify(eventLine(event, params, step.sources)));
+      }
+      // A reset the exchange refused (HOLDINGS_LIMIT) drops nothing from a later step.
+      for (const [agentId, before] of resetBefore) {
+        if (reset.has(agentId)) continue;
+        if (before === undefined) resetAt.delete(agentId);
+        else resetAt.set(agentId, before);
       }
     }
     // Once, at the end: checking after every step walks the whole state each time, which made

@@ -776,3 +776,54 @@ Deno.test("a reader that goes away early (`taos replay x.json | head -1`) ends t
     await Deno.remove(path);
   }
 });
+
+Deno.test("a reset the exchange refuses drops none of the agent's responses on their way", async () => {
+  const limit = (agentId: number, clientOrderId: number) => ({
+    agentId,
+    delay: 5,
+    type: "PLACE_ORDER_LIMIT",
+    payload: { direction: 0, volume: "0.5", price: "0.5", bookId: 0, clientOrderId },
+  });
+  const reset = (agentIds: number[]) => ({
+    agentId: 1,
+    type: "RESET_AGENT",
+    payload: { agentIds },
+  });
+  // Two accounts holding 2^61 units of each asset: the book is at its 2^62 bound, so once agent
+  // 0 has sold a unit of base, giving it back by a reset is refused (HOLDINGS_LIMIT).
+  const run = await replayScript({
+    exchange: {
+      agents: 2,
+      balances: { base: "23058430092136939.52", quote: "23058430092136939.52" },
+    },
+    batches: [
+      {
+        timestamp: 1,
+        responses: [
+          {
+            agentId: 0,
+            type: "PLACE_ORDER_LIMIT",
+            payload: { direction: 1, volume: 1, price: 1, bookId: 0 },
+          },
+          {
+            agentId: 1,
+            type: "PLACE_ORDER_MARKET",
+            payload: { direction: 0, volume: 1, bookId: 0 },
+          },
+        ],
+      },
+      { timestamp: 2, responses: [limit(0, 7), limit(5, 8)] },
+      { timestamp: 3, responses: [reset([0, 5])] },
+    ],
+  });
+  assert.equal(run.code, 0, run.stderr);
+  const outcomes = run.events.filter((e) => e.timestamp !== 1)
+    .map((e) => [e.event, e.type ?? null, e.agentId, e.clientOrderId ?? null, e.reason ?? null]);
+  assert.deepEqual(outcomes, [
+    ["reject", "RESET_AGENT", 0, null, "HOLDINGS_LIMIT"],
+    ["reject", "RESET_AGENT", 5, null, "NONEXISTENT_ACCOUNT"],
+    ["place", null, 0, 7, null],
+    ["accepted", null, 0, 7, null],
+    ["reject", "PLACE_ORDER_LIMIT", 5, 8, "NONEXISTENT_ACCOUNT"],
+  ]);
+});
