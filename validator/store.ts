@@ -188,6 +188,21 @@ export class StateInUseError extends Error {
 }
 
 /**
+ * The nearest of `dir` and its ancestors that exists and is not a directory: what stops
+ * `mkdir -p dir` (`dir` itself when none is found, as when the check races a change).
+ */
+function fileInTheWay(dir: string): string {
+  for (let at = dir;; at = dirname(at)) {
+    try {
+      if (!statSync(at).isDirectory()) return at;
+    } catch {
+      // Missing (or unreadable): the obstacle is further up.
+    }
+    if (dirname(at) === at) return dir;
+  }
+}
+
+/**
  * The file at the state path cannot serve as this validator's state, and is left as it is:
  * `damaged` (a taos state that fails SQLite's integrity check: `--neuron.reset` may replace it),
  * `foreign` (not a taos validator state: never replaced), `readonly` (cannot be written),
@@ -585,7 +600,7 @@ export class ValidatorStore {
         "readonly",
         `${path} cannot be created: ${
           code === "EEXIST" || code === "ENOTDIR"
-            ? `${dirname(path)} is not a directory`
+            ? `${fileInTheWay(dirname(path))} is not a directory`
             : (error as Error).message
         }`,
       );

@@ -687,6 +687,15 @@ Deno.test("store: a symbolic link loop, a directory or a file in the way is name
         e instanceof StateFileError &&
         e.message === `${join(file, "state.db")} cannot be created: ${file} is not a directory`,
     );
+    // Deeper down (a --logging.logging_dir that is a file), the file in the way is named, not
+    // the state's own directory, which does not exist.
+    const nested = join(file, "taos", "validator", "state.db");
+    assert.throws(
+      () => ValidatorStore.open(nested),
+      (e) =>
+        e instanceof StateFileError &&
+        e.message === `${nested} cannot be created: ${file} is not a directory`,
+    );
     assert.equal(Deno.readTextFileSync(file), "notes");
   }));
 
