@@ -10,6 +10,7 @@
  * ```
  * @module
  */
+import { isIP } from "node:net";
 import { join, resolve } from "node:path";
 import { z } from "zod";
 import { parseFlags, UsageError } from "../cli/command.ts";
@@ -379,6 +380,10 @@ const nonNegativeInt = wholeNumber.nonnegative("must be >= 0");
 const positiveInt = wholeNumber.positive("must be positive");
 const portNumber = wholeNumber.min(0).max(65535, "must be <= 65535");
 const ss58 = /^[1-9A-HJ-NP-Za-km-z]{46,48}$/;
+/** Dot-separated labels of letters, digits, `-` and `_` (container names), at most 253 characters
+ * with an optional root dot: what a connection can resolve. */
+const hostName =
+  /^(?=.{1,254}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
 
 /** Parses one `--miner <uid>:<hotkey>@<host>:<port>` value. */
 function parseLocalMiner(text: string): LocalMiner {
@@ -386,12 +391,16 @@ function parseLocalMiner(text: string): LocalMiner {
   if (match === null) {
     throw new UsageError(`--miner: '${text}' must look like <uid>:<hotkey>@<host>:<port>`);
   }
-  const [, uid, hotkey, host, port] = match;
+  const [, uid, hotkey, given, port] = match;
   if (!ss58.test(hotkey)) throw new UsageError(`--miner: '${hotkey}' is not an SS58 hotkey`);
+  const host = given.replace(/^\[(.*)\]$/, "$1");
+  if (isIP(host) === 0 && !hostName.test(host)) {
+    throw new UsageError(`--miner host: '${host}' is not an IP address or host name`);
+  }
   return {
     uid: numberFlag("miner uid", z.number().int().min(0).max(65535), uid, 0),
     hotkey,
-    host: host.replace(/^\[(.*)\]$/, "$1"),
+    host,
     port: numberFlag("miner port", portNumber.min(1, "must be >= 1"), port, 0),
   };
 }

@@ -249,6 +249,11 @@ Deno.test("options: long reference forms, --local miners, -s/-x accepted with a 
     { uid: 3, hotkey: HOTKEY, host: "127.0.0.1", port: 8091 },
     { uid: 4, hotkey: HOTKEY, host: "::1", port: 8092 },
   ]);
+  // Host names as DNS and /etc/hosts give them, a trailing dot and a container's `_` included.
+  for (const host of ["localhost", "miner-1.example.com.", "taos_miner", "10.0.0.7", "::1"]) {
+    const [miner] = parseValidatorArgs(["--local", "--miner", `0:${HOTKEY}@${host}:1`]).miners;
+    assert.equal(miner.host, host);
+  }
   assert.equal(o.notes.length, 2);
   assert.match(o.notes[0], /^-s has no effect/);
   assert.match(o.notes[1], /^-x has no effect/);
@@ -299,6 +304,13 @@ Deno.test("options: bad values name the flag", () => {
     [["--miner", `0:${HOTKEY}@h:1`], /--miner: only valid with --local/],
     [["--local", "--miner", "zero@h:1"], /--miner: 'zero@h:1' must look like/],
     [["--local", "--miner", `0:${HOTKEY}@a:1`, "--miner", `0:${HOTKEY}@b:2`], /uid 0 given twice/],
+    // A host no connection can be made to was taken, and the miner failed every round.
+    [
+      ["--local", "--miner", `0:${HOTKEY}@exa*mple.com:8091`],
+      /^--miner host: 'exa\*mple\.com' is not an IP address or host name$/,
+    ],
+    [["--local", "--miner", `0:${HOTKEY}@a b:8091`], /^--miner host: 'a b' is not an IP/],
+    [["--local", "--miner", `0:${HOTKEY}@[fe80::zz]:8091`], /^--miner host: 'fe80::zz' is not/],
     [["--scoring.max_delay", "1", "--scoring.min_delay", "2"], /--scoring\.max_delay/],
     [["--duration", "forever"], /--duration/],
     [["--no-such-flag"], /no-such-flag/],
