@@ -261,20 +261,25 @@ function checkTierUnits(
  * + J_t), t in days, J_t adding Poisson(lambda) jumps of Normal(muJump, sigmaJump) at each update;
  * the external signal multiplies by exp(Normal(0, sigma)) at each sample. One day's drift and
  * standard deviation, one jump's mean and standard deviation, and one sample's standard deviation
- * are each held to 10 (a factor of e^10 ≈ 22 000, beyond the 2 to 10^6 ticks a book's prices span):
+ * are each held to 10 in size (a factor of e^10 ≈ 22 000, beyond the 2 to 10^6 ticks a book's
+ * prices span; drift and jump mean may be negative):
  * past that a price means nothing, and exp() of one update soon overflows to Infinity or to 0.
  */
 const MAX_LOG_MOVE = 10;
 const logMove = nonNegative.max(MAX_LOG_MOVE, `must be at most ${MAX_LOG_MOVE}`);
+/** A drift or jump mean, which may be negative (the reference refuses that: no falling market). */
+const signedLogMove = z.number().finite()
+  .min(-MAX_LOG_MOVE, `must be at least -${MAX_LOG_MOVE}`)
+  .max(MAX_LOG_MOVE, `must be at most ${MAX_LOG_MOVE}`);
 
 const fundamentalSchema = z.object({
   seedInterval: duration.default(10e9),
-  mu: logMove,
+  mu: signedLogMove,
   // sigma²/2, a day's drift down, within 10 too.
   sigma: nonNegative.max(4, "must be at most 4"),
   // The reference's jump probability per update: more would pile several jumps into each.
   lambda: nonNegative.max(1, "must be at most 1"),
-  muJump: logMove,
+  muJump: signedLogMove,
   sigmaJump: logMove,
 }).strict();
 

@@ -81,11 +81,11 @@ static const sim_bound bounds[] = {
     B(update_period, -1, B_TIME, 1, BIG),
     B(fund_seed_interval, -1, B_TIME, 0, BIG),
     /* a day's drift and deviation, a jump's, a sample's: within e^10, past which exp() of one
-     * update soon overflows */
-    B(fund_mu, -1, 0, 0, 10),
+     * update soon overflows (or underflows: drift and jump mean may be negative) */
+    B(fund_mu, -1, 0, -10, 10),
     B(fund_sigma, -1, 0, 0, 4),
     B(fund_lambda, -1, 0, 0, 1),
-    B(fund_mu_jump, -1, 0, 0, 10),
+    B(fund_mu_jump, -1, 0, -10, 10),
     B(fund_sigma_jump, -1, 0, 0, 10),
     B(ext_seed_interval, -1, B_TIME, 0, BIG),
     B(ext_sample_interval, -1, B_TIME, 1, BIG),

@@ -672,6 +672,41 @@ static void test_process_updates_follow_the_grid(void) {
   taos_sim_destroy(sim);
 }
 
+/* A negative drift and a negative jump mean move the fundamental down: with no noise, 360 updates
+ * of 10 s at a drift of -2 a day give exactly 300 e^(-2 / 24), and jumps of exactly -0.01 only ever
+ * lower it. */
+static void test_fundamental_may_drift_and_jump_down(void) {
+  double params[TAOS_SIM_PARAM_COUNT];
+  defaults(params);
+  set(params, "fund_mu", -2);
+  set(params, "fund_sigma", 0);
+  set(params, "fund_lambda", 0);
+  taos_sim *sim = create(params);
+  uint64_t now, events;
+  while (taos_sim_advance_steps(sim, 100, 0, &now, &events) > 0) {}
+  double values[2];
+  taos_sim_process_values(sim, 0, values);
+  CHECK(sim->books[0].fund_k == 360);
+  CHECK(fabs(values[0] / (300.0 * exp(-2.0 / 24.0)) - 1) < 1e-12);
+  taos_sim_destroy(sim);
+
+  defaults(params);
+  set(params, "fund_sigma", 0);
+  set(params, "fund_lambda", 1);
+  set(params, "fund_mu_jump", -0.01);
+  set(params, "fund_sigma_jump", 0);
+  sim = create(params);
+  double last = 300.0;
+  bool monotone = true;
+  while (taos_sim_advance(sim, &now, &events) >= 0 && !sim->ended) {
+    taos_sim_process_values(sim, 0, values);
+    monotone = monotone && values[0] <= last;
+    last = values[0];
+  }
+  CHECK(monotone && last < 300.0 * exp(-2.0));
+  taos_sim_destroy(sim);
+}
+
 /* With a seed interval longer than the update period, the fundamental first moves a whole seed
  * interval after time 0, as in the reference (updates at 60, 120 s, not 10, 70 s). */
 static void test_first_fundamental_update_waits_a_seed_interval(void) {
@@ -821,6 +856,7 @@ int main(void) {
   test_queue_order_is_stable();
   test_process_updates_follow_the_grid();
   test_first_fundamental_update_waits_a_seed_interval();
+  test_fundamental_may_drift_and_jump_down();
   test_first_snapshots_arrive_as_in_the_reference();
   test_delays_past_the_clock_mean_never();
   test_config_errors_name_the_field();

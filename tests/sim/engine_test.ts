@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { smallPreset, type VolumeDistributionConfig } from "../../sim/config.ts";
+import { parseSimConfig, smallPreset, type VolumeDistributionConfig } from "../../sim/config.ts";
 import { type PublishState, SimEngine } from "../../sim/engine.ts";
 import { FactsCollector } from "../../sim/facts.ts";
 import { EVENT_FLAG_DROPPED, EventKind } from "../../sim/native_sim.ts";
@@ -497,6 +497,41 @@ Deno.test("windows of steps report every step as single steps do", () => {
     single.close();
     windowed.close();
   }
+});
+
+Deno.test("the fundamental may drift down and jump down", () => {
+  const run = (fundamental: Record<string, number>) => {
+    const config = shortConfig(10);
+    const engine = SimEngine.create({
+      config: parseSimConfig({
+        ...config,
+        processes: { ...config.processes, fundamental: { seedInterval: 10e9, ...fundamental } },
+      }),
+      seed: 3,
+      threads: 1,
+    });
+    try {
+      const path: number[] = [];
+      for (let s = engine.step(); s !== null; s = engine.step()) {
+        path.push(engine.processValues(0).fundamental);
+      }
+      return path;
+    } finally {
+      engine.close();
+    }
+  };
+  // No noise: 60 updates of 10 s at a drift of -2 a day, exactly.
+  const drift = run({ mu: -2, sigma: 0, lambda: 0, muJump: 0, sigmaJump: 0 });
+  const expected = 300 * Math.exp(-2 * 60 * (10e9 / 86400e9));
+  assert.ok(Math.abs(drift.at(-1)! / expected - 1) < 1e-12, `${drift.at(-1)} vs ${expected}`);
+  // Jumps of exactly -0.01 (about one per update): the path only ever steps down.
+  const jumps = run({ mu: 0, sigma: 0, lambda: 1, muJump: -0.01, sigmaJump: 0 });
+  assert.ok(jumps.every((value, i) => value <= (i === 0 ? 300 : jumps[i - 1])));
+  assert.ok(jumps.at(-1)! < 300 * Math.exp(-0.3));
+  assert.throws(
+    () => run({ mu: -11, sigma: 0, lambda: 0, muJump: 0, sigmaJump: 0 }),
+    /fundamental\.mu: must be at least -10/,
+  );
 });
 
 Deno.test("a recorded feed drives the processes", () => {
