@@ -125,18 +125,31 @@ export function newSynapse<F>(kind: SynapseKind<F>, fields: F, timeoutSeconds = 
 // ---------------------------------------------------------------------------------------------
 // Python text forms (the hash input and header values are Python `str()` of values)
 
+/**
+ * Characters Python's `repr` escapes, those `str.isprintable()` rejects: the Unicode categories
+ * Other (controls, format characters, surrogates, private use, unassigned) and Separator, but the
+ * ASCII space.
+ */
+const PYTHON_UNPRINTABLE = /[\p{C}\p{Z}]/u;
+
+/** Python's escape of an unprintable character: `\xhh`, `\uhhhh` or `\Uhhhhhhhh`. */
+function pythonEscape(code: number): string {
+  if (code < 0x100) return `\\x${code.toString(16).padStart(2, "0")}`;
+  if (code < 0x10000) return `\\u${code.toString(16).padStart(4, "0")}`;
+  return `\\U${code.toString(16).padStart(8, "0")}`;
+}
+
 /** Python `repr(str)`: single quotes unless the text has `'` and no `"`. */
 function pythonStringRepr(s: string): string {
   const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
   let out = quote;
   for (const ch of s) {
-    const code = ch.codePointAt(0)!;
     if (ch === "\\") out += "\\\\";
     else if (ch === quote) out += `\\${quote}`;
     else if (ch === "\n") out += "\\n";
     else if (ch === "\r") out += "\\r";
     else if (ch === "\t") out += "\\t";
-    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, "0")}`;
+    else if (ch !== " " && PYTHON_UNPRINTABLE.test(ch)) out += pythonEscape(ch.codePointAt(0)!);
     else out += ch;
   }
   return out + quote;

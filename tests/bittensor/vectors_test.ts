@@ -125,6 +125,24 @@ Deno.test("Python text forms", () => {
   assert.equal(pythonStr({ k: "v", n: 2 }), "{'k': 'v', 'n': 2}");
 });
 
+Deno.test("strings inside lists and dicts escape what Python's repr escapes", () => {
+  // Expected texts and digests are CPython 3's `str()` of the same values.
+  assert.equal(pythonStr(["a\u00a0b"]), "['a\\xa0b']");
+  assert.equal(pythonStr(["\u0085", "\u00ad"]), "['\\x85', '\\xad']");
+  assert.equal(pythonStr(["\u200b", "\u2028", "\u3000"]), "['\\u200b', '\\u2028', '\\u3000']");
+  assert.equal(pythonStr(["\u{e0001}"]), "['\\U000e0001']");
+  assert.equal(pythonStr(["\ud800"]), "['\\ud800']");
+  assert.equal(pythonStr({ "k\u00a0": "v" }), "{'k\\xa0': 'v'}");
+  // Printable text outside ASCII stays as it is; a space is printable.
+  assert.equal(pythonStr(["é", "日本", "😀", "a b"]), "['é', '日本', '😀', 'a b']");
+  assert.equal(
+    sha3Hex(pythonStr(["a\u00a0b"])).slice(0, 16),
+    "6944513e3a23518c",
+  );
+  // A string that is the whole value is not a repr: Python's str() leaves it as it is.
+  assert.equal(pythonStr("a\u00a0b"), "a\u00a0b");
+});
+
 Deno.test("signature message vector verifies with Alice's key; tampering fails", () => {
   const alice = Keypair.fromUri("//Alice");
   const bob = Keypair.fromUri("//Bob");
