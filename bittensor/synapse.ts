@@ -542,6 +542,16 @@ export interface HeaderView {
 
 const INT_TERMINAL_KEYS = new Set(["status_code", "port", "version"]);
 
+/** A decimal number as Python's `float()` reads one (single underscores between digits allowed);
+ * JavaScript's `Number()` would also take hexadecimal, binary and octal, which Python refuses. */
+const PYTHON_DECIMAL =
+  /^\s*[+-]?(?:\d(?:_?\d)*(?:\.(?:\d(?:_?\d)*)?)?|\.\d(?:_?\d)*)(?:[eE][+-]?\d(?:_?\d)*)?\s*$/;
+
+/** The number a decimal header value holds, or NaN when it is not one (see PYTHON_DECIMAL). */
+function pythonDecimal(value: string): number {
+  return PYTHON_DECIMAL.test(value) ? Number(value.replaceAll("_", "")) : NaN;
+}
+
 /**
  * Parses synapse headers the way the Python SDK does. Throws an Error naming the header when a
  * value cannot be coerced to its type.
@@ -554,7 +564,7 @@ export function parseSynapseHeaders(
   headers.forEach((value, rawName) => {
     const name = rawName.toLowerCase();
     if (name === "timeout") {
-      const t = Number(value);
+      const t = pythonDecimal(value);
       if (!Number.isFinite(t)) throw new Error(`header timeout: ${quoted(value)} is not a number`);
       if (t <= 0) {
         throw new Error(`header timeout: ${quoted(value)} must be a positive number of seconds`);
@@ -616,7 +626,7 @@ function setTerminal(t: TerminalInfo, key: string, value: string, header: string
     }
     t.nonce = nonce;
   } else if (k === "process_time") {
-    const n = Number(value);
+    const n = pythonDecimal(value);
     if (Number.isNaN(n)) throw new Error(`header ${header}: ${quoted(value)} is not a number`);
     t.process_time = n;
   } else {

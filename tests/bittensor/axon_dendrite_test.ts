@@ -9,6 +9,7 @@ import { cryptoReady, Keypair } from "../../bittensor/keypair.ts";
 import {
   bodyHash,
   checkJsonDepth,
+  parseSynapseHeaders,
   parseWireJson,
   requestSignatureMessage,
   type SynapseKind,
@@ -267,6 +268,29 @@ Deno.test("each rejection gets the Python axon's status and message", async () =
   } finally {
     await axon.stop();
   }
+});
+
+Deno.test("a timeout header is read as Python's float() reads it: decimal only", () => {
+  const timeoutOf = (value: string) => parseSynapseHeaders(new Headers({ timeout: value })).timeout;
+  assert.equal(timeoutOf("12"), 12);
+  assert.equal(timeoutOf(" 12.5 "), 12.5);
+  assert.equal(timeoutOf("1e1"), 10);
+  assert.equal(timeoutOf(".5"), 0.5);
+  assert.equal(timeoutOf("5."), 5);
+  assert.equal(timeoutOf("1_0"), 10); // float("1_0") == 10.0
+  // Until this version JavaScript's Number() took hexadecimal, binary and octal (16, 3, 7), which
+  // Python's float() refuses, so a Python axon answers such a request 500.
+  for (
+    const bad of ["0x10", "0b11", "0o7", "1__0", "_1", "1_", ".", "1e", "twelve", "Infinity", "nan"]
+  ) {
+    assert.throws(
+      () => timeoutOf(bad),
+      new RegExp(`header timeout: '${bad.replace(".", "\\.")}' is not a number`),
+      bad,
+    );
+  }
+  assert.throws(() => timeoutOf("-5"), /must be a positive number of seconds/);
+  assert.throws(() => timeoutOf("0"), /must be a positive number of seconds/);
 });
 
 Deno.test("a stale first request is refused whatever version it announces, or with none", async () => {
