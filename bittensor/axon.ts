@@ -218,8 +218,8 @@ export class Axon {
         );
       }
       kind = route.kind;
-      // Each route takes GET and POST (and HEAD with GET), as the Python axon's; nothing else
-      // reaches a handler.
+      // Each route takes GET and POST, as the Python axon's, and checks a HEAD's caller before
+      // refusing it below; nothing else reaches a handler.
       if (!ROUTE_METHODS.has(request.method)) throw new Refusal(405, "Method Not Allowed");
       synapse = this.#preprocess(route.kind, request, peer);
       const declared = Number(request.header("content-length") ?? "0");
@@ -240,6 +240,9 @@ export class Axon {
       } catch (error) {
         throw new Refusal(401, `Not Verified with error: ${messageOf(error)}`);
       }
+      // The Python axon checks the caller of a HEAD as of a GET, then its router refuses it (its
+      // routes take GET and POST only).
+      if (request.method === "HEAD") throw new Refusal(405, "Method Not Allowed");
 
       const deadline = AbortSignal.timeout(Math.max(1, synapse.timeout * 1000));
       // The body is read before a forward slot is taken, as the Python axon does: a caller that

@@ -231,6 +231,15 @@ Deno.test("each rejection gets the Python axon's status and message", async () =
     assert.equal(head.status, 401);
     assert.equal(head.headers.get("bt_header_axon_status_code"), "401");
     assert.equal(await head.text(), "");
+    // A signed HEAD passes the caller's checks and then gets the Python axon's 405 (its routes
+    // take GET and POST only); until this version it failed reading the empty body, with 500.
+    const signedHead = await fetch(url, {
+      method: "HEAD",
+      headers: signedRequest({ signer: alice }).headers,
+    });
+    assert.equal(signedHead.status, 405);
+    assert.equal(signedHead.headers.get("bt_header_axon_status_code"), "405");
+    assert.equal(await signedHead.text(), "");
 
     // Other methods never reach the handler, even signed, as in the Python axon.
     for (const method of ["PUT", "DELETE", "PATCH", "OPTIONS"]) {
