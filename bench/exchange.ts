@@ -14,7 +14,7 @@
 import process from "node:process";
 import { OrderBook } from "nodejs-order-book";
 import { Exchange, InstructionBatch, toUnits } from "../native/exchange.ts";
-import { benchArgs } from "../scripts/bench_options.ts";
+import { benchArgs, optionsChecked } from "../scripts/bench_options.ts";
 
 const values = benchArgs(
   "exchange",
@@ -35,6 +35,7 @@ for (const [name, value] of [["ops", opCount], ["seed", seed], ["batch", batchSi
     Deno.exit(2);
   }
 }
+optionsChecked();
 
 const AGENTS = 64;
 const LOT = 10_000; // one unit of base at baseDecimals 4

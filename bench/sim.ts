@@ -13,7 +13,7 @@
  */
 import { parseDuration, referenceConfig } from "../sim/config.ts";
 import { SimEngine, WINDOW_STEPS } from "../sim/engine.ts";
-import { benchArgs } from "../scripts/bench_options.ts";
+import { benchArgs, optionsChecked } from "../scripts/bench_options.ts";
 
 const values = benchArgs(
   "sim",
@@ -36,10 +36,12 @@ if (duration === undefined || duration <= 5e9) {
 }
 for (const [name, value] of [["books", books], ["threads", threads], ["seed", seed]] as const) {
   if (!Number.isInteger(value) || value < (name === "seed" ? 0 : 1)) {
-    console.error(`bench sim: --${name} must be a positive integer`);
+    const least = name === "seed" ? "a whole number >= 0" : "a positive integer";
+    console.error(`bench sim: --${name} must be ${least}`);
     Deno.exit(2);
   }
 }
+optionsChecked();
 
 const config = { ...referenceConfig(), duration, books };
 

@@ -38,7 +38,7 @@ import { ValidatorMetrics } from "../validator/metrics.ts";
 import { StatusBoard } from "../validator/status.ts";
 import { DendriteMinerClient } from "../validator/miner_client.ts";
 import { PhaseTimes } from "../validator/phases.ts";
-import { benchArgs } from "../scripts/bench_options.ts";
+import { benchArgs, optionsChecked } from "../scripts/bench_options.ts";
 import { type Market, Validator, watchedMarket } from "../validator/validator.ts";
 
 const MINERS = 256;
@@ -190,6 +190,7 @@ async function main() {
     console.error(`bench validator: --rounds must be a positive integer, got '${values.rounds}'`);
     Deno.exit(2);
   }
+  optionsChecked();
   const per = MINERS / HOSTS;
   const hosts = Array.from({ length: HOSTS }, (_, i) =>
     new Host(

@@ -68,7 +68,7 @@ async function optionKinds(name: string): Promise<BenchOptionKinds> {
 /**
  * Gives each benchmark the options it takes, so that `--rounds 2` reaches the validator's and not
  * the exchange's; an option none of `chosen` takes, or a stray value, ends the run before any
- * benchmark starts (exit 2).
+ * benchmark starts (exit 2), as does a value a benchmark refuses (checked below).
  */
 async function routeFlags(chosen: string[], flags: string[]): Promise<Map<string, string[]>> {
   const kinds = new Map<string, BenchOptionKinds>();
@@ -98,6 +98,17 @@ async function routeFlags(chosen: string[], flags: string[]): Promise<Map<string
     for (const [name, of] of kinds) if (token.name in of) routed.get(name)!.push(...args);
   }
   return routed;
+}
+
+// Each benchmark checks its option values first, so that a bad one (`--rounds 0`) is refused before
+// any benchmark runs, not after the others have run for minutes.
+for (const name of chosen) {
+  const { code } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(`${name}.ts`, benchDir).pathname, "--check", ...flagsOf.get(name)!],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (code !== 0) Deno.exit(2);
 }
 
 let failed = 0;

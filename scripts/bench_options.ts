@@ -2,7 +2,9 @@
  * The command line of one benchmark in `bench/`: its options, `--help` (one usage line) and
  * `--options` (its option names and kinds as one JSON line, which `scripts/bench.ts` reads to
  * give each benchmark only the options it takes). A bad option ends the process with exit code 2
- * and one line naming it, never a stack trace.
+ * and one line naming it, never a stack trace. `--check` first (as `scripts/bench.ts` passes it,
+ * so that a bad value is refused before any benchmark runs) ends with exit code 0 at
+ * `optionsChecked()` once the benchmark has checked its values.
  *
  * ```ts
  * const values = benchArgs("exchange", "--ops N (default 500000)", {
@@ -19,6 +21,9 @@ export interface BenchOption {
   default?: string;
 }
 
+/** Set by a leading `--check`: the benchmark checks its options and runs nothing. */
+let checkOnly = false;
+
 /** Option names and kinds, as `--options` prints them. */
 export type BenchOptionKinds = Record<string, BenchOption["type"]>;
 
@@ -34,6 +39,10 @@ export function benchArgs<const T extends Record<string, BenchOption>>(
   internal: string[] = [],
   args: string[] = Deno.args,
 ) {
+  if (args[0] === "--check") {
+    checkOnly = true;
+    args = args.slice(1);
+  }
   if (args.length === 1 && args[0] === "--options") {
     const kinds: BenchOptionKinds = {};
     for (const [option, { type }] of Object.entries(options)) {
@@ -58,6 +67,11 @@ export function benchArgs<const T extends Record<string, BenchOption>>(
     console.error(`bench ${name}: ${optionError(error as Error, Object.keys(options), internal)}`);
     Deno.exit(2);
   }
+}
+
+/** Called by a benchmark once its option values are checked: under `--check` it ends there. */
+export function optionsChecked(): void {
+  if (checkOnly) Deno.exit(0);
 }
 
 /** `parseArgs`'s message, shortened for an unknown option to its name and the known ones. */

@@ -74,10 +74,35 @@ Deno.test("each option reaches only the benchmarks that take it; one none takes 
 
   // Both refuse their bad value themselves, which they get only if each got its own option.
   const routed = await bench("scripts/bench.ts", ["exchange", "sim", "--ops", "0", "--books", "0"]);
-  assert.equal(routed.code, 1);
+  assert.equal(routed.code, 2);
   assert.match(routed.stderr, /^bench exchange: --ops must be a positive integer$/m);
-  assert.match(routed.stderr, /^bench sim: --books must be a positive integer$/m);
   assert.doesNotMatch(routed.stderr, /unknown option|\n\s+at /i);
+  assert.equal(routed.stdout, "", "no benchmark started");
+  const books = await bench("scripts/bench.ts", [
+    "exchange",
+    "sim",
+    "--ops",
+    "20000",
+    "--books",
+    "0",
+  ]);
+  assert.equal(books.code, 2);
+  assert.match(books.stderr, /^bench sim: --books must be a positive integer$/m);
+  assert.equal(books.stdout, "", "no benchmark started");
+
+  // A value the last benchmark refuses stops the run before the first starts (until this version
+  // the exchange benchmark ran in full, then the validator's refused its --rounds, exit 1).
+  const late = await bench("scripts/bench.ts", [
+    "exchange",
+    "validator",
+    "--ops",
+    "20000",
+    "--rounds",
+    "0",
+  ]);
+  assert.equal(late.code, 2);
+  assert.match(late.stderr, /^bench validator: --rounds must be a positive integer, got '0'$/m);
+  assert.equal(late.stdout, "", "no benchmark started");
 
   // A value beginning with a dash reaches the benchmark as written, for its own check.
   const negative = await bench("scripts/bench.ts", ["sim", "--duration=-1h"]);
