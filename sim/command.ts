@@ -12,6 +12,7 @@ import { MAX_STEP_DEPTH, SimEngine, WINDOW_STEPS } from "./engine.ts";
 import { FactsCollector, returnInterval, type StylizedFacts } from "./facts.ts";
 import { flagOverrides, loadForCommand } from "./load.ts";
 import { EventKind } from "./native_sim.ts";
+import { native } from "../native/ffi.ts";
 import { describeFeeds, readFeeds } from "./feed.ts";
 import { eventLoopBreather, listenForInterrupt } from "./interrupt.ts";
 import { prepareOutputDir, SimOutputs, writeJsonFile } from "./outputs.ts";
@@ -153,9 +154,13 @@ async function run(args: string[]): Promise<number> {
   const depth = integerFlag("depth", values.depth, 1, MAX_STEP_DEPTH) ?? 5;
   const feed = await readFeeds(values, config);
 
-  const started = performance.now();
+  let started: number;
   let engine: SimEngine;
   try {
+    // Built (on first use, or after its sources changed) and opened before the clock starts: the
+    // compile is no part of the run's wall time or rates.
+    native();
+    started = performance.now();
     engine = SimEngine.create({ config, threads, feed });
   } catch (error) {
     throw new UsageError((error as Error).message);

@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { hasStrace } from "../strace.ts";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { smallPreset } from "../../sim/config.ts";
@@ -495,4 +504,43 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("the wall time a run reports leaves out building the native library", async () => {
+  // A copy of the program without its built library, so that this run builds it; the compiler
+  // is slowed by 4 s, which the run's own wall time (well under a second) must not include.
+  const root = mkdtempSync(join(tmpdir(), "taos-fresh-"));
+  try {
+    const repository = new URL("../../", import.meta.url).pathname;
+    cpSync(repository, join(root, "taos"), {
+      recursive: true,
+      filter: (path) => !/\/(\.git|native\/build|dist|out)$/.test(path),
+    });
+    const slowCompiler = join(root, "slow-cc");
+    writeFileSync(slowCompiler, '#!/bin/sh\nsleep 4\nexec cc "$@"\n', { mode: 0o755 });
+    const out = join(root, "run");
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        join(root, "taos", "main.ts"),
+        "sim",
+        "--config",
+        "small",
+        "--duration",
+        "10s",
+        "--quiet",
+        "--out",
+        out,
+      ],
+      env: { CC: slowCompiler },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+    const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
+    assert.ok(summary.wallSeconds < 4, `wallSeconds ${summary.wallSeconds} counts the build`);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
