@@ -40,8 +40,17 @@ export class AgentLoadError extends Error {
  */
 export function parseAgentParams(text: string | undefined): AgentParams {
   const params: AgentParams = {};
+  let previous: string | undefined;
   for (const token of (text ?? "").trim().split(/\s+/).filter((t) => t.length > 0)) {
     const parts = token.split("=");
+    if (parts.length === 1 && previous !== undefined) {
+      // `-m "label=two words"`: the words were split apart, and the second has no `=`.
+      throw new AgentLoadError(
+        `agent parameter '${previous} ${token}': a value cannot contain white space ` +
+          `('${token}' has no '=')`,
+      );
+    }
+    previous = token;
     if (parts.length !== 2) {
       throw new AgentLoadError(`agent parameter '${token}' must have the form name=value`);
     }

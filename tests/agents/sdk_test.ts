@@ -746,7 +746,13 @@ Deno.test("parseAgentParams coerces numbers and booleans and names bad tokens", 
   );
   assert.deepEqual(parseAgentParams(undefined), {});
   assert.throws(() => parseAgentParams("a=1=2"), /'a=1=2' must have the form name=value/);
-  assert.throws(() => parseAgentParams("novalue"), /'novalue'/);
+  assert.throws(() => parseAgentParams("novalue"), /'novalue' must have the form name=value/);
+  // A quoted value with white space was split apart: said as such, not as a stray word (until
+  // this version: "agent parameter 'words' must have the form name=value").
+  assert.throws(
+    () => parseAgentParams("label=two words"),
+    /^AgentLoadError: agent parameter 'label=two words': a value cannot contain white space \('words' has no '='\)$/,
+  );
   assert.throws(() => parseAgentParams("a=1 a=2"), /'a' is given more than once/);
   assert.throws(
     () => parseAgentParams("max_quantity=1e400"),
