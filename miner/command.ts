@@ -48,6 +48,19 @@ const MINER_DEFAULTS = {
   metricsHost: "0.0.0.0",
 } as const;
 
+/** `text` broken at spaces into lines of at most `width` characters, the later ones indented by
+ * `indent` spaces (help text keeps to 100 columns). */
+function wrapWords(text: string, width: number, indent: number): string {
+  const lines = [""];
+  for (const word of text.split(" ")) {
+    const last = lines.length - 1;
+    if (lines[last] === "") lines[last] = word;
+    else if (lines[last].length + 1 + word.length <= width) lines[last] += ` ${word}`;
+    else lines.push(word);
+  }
+  return lines.join(`\n${" ".repeat(indent)}`);
+}
+
 const help = `Usage: taos miner [options]
 
 Serves a trading agent on an axon; validators send it state updates, it answers with orders.
@@ -84,15 +97,16 @@ Agent:
   -g, --agent.path <dir>                agents directory or file (default ${MINER_DEFAULTS.agentPath})
   -n, --agent.name <Class>              agent class (default ${MINER_DEFAULTS.agentName})
   -m, --agent.params "<k=v ...>"        agent parameters (default for the default agent:
-                                        "${MINER_DEFAULTS.agentParams}"; for
-                                        another -n none, so it takes its own defaults)
+                                        "${wrapWords(MINER_DEFAULTS.agentParams, 58, 41)}";
+                                        for another -n none, so it takes its own defaults)
       --agent.timeout <seconds>         longest time per state update (default 4, at most 60;
-                                        never past the request's timeout less 0.5 s); an overrunning
-                                        agent's update is answered with no instructions and a warning
-      --agent.max_memory <MiB>          the agent's memory: its JavaScript heap, and apart from it
-                                        its ArrayBuffers and typed arrays (default: V8's heap limit on
-                                        this machine, ${defaultHeapMb()} MiB here); an agent over it is
-                                        replaced by a fresh instance, the miner goes on
+                                        never past the request's timeout less 0.5 s); an
+                                        overrunning agent's update is answered with no
+                                        instructions and a warning
+      --agent.max_memory <MiB>          the agent's memory: its JavaScript heap, and apart from
+                                        it its ArrayBuffers and typed arrays (default: V8's heap
+                                        limit on this machine, ${defaultHeapMb()} MiB here); an agent
+                                        over it is replaced by a fresh instance, the miner goes on
 
 Callers:
       --blacklist.force_validator_permit <true|false>  only validators may query (default true)

@@ -52,6 +52,16 @@ Deno.test("taos help <command> prints that command's help; an unknown one is an 
   assertEquals(two.err[0], "taos help: give one command (got 'sim miner')");
 });
 
+Deno.test("every command's help keeps to 100 columns", async () => {
+  // Until this version the validator's and the miner's had lines of up to 122 columns.
+  for (const name of ["sim", "replay", "validator", "miner", "metagraph", "wallet"]) {
+    const { code, out } = await captured(["help", name]);
+    assertEquals(code, 0);
+    const wide = out.join("\n").split("\n").filter((line) => line.length > 100);
+    assertEquals(wide.join("\n"), "");
+  }
+});
+
 Deno.test("-h asks for help wherever it stands, except where it is the hotkey flag", async () => {
   const log = console.log;
   const printed: string[] = [];

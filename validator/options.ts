@@ -255,9 +255,9 @@ Logging:
                                           verbose given wins, and wins over -l)
       --logging.logging_dir <dir>         state root (default ~/.bittensor/validators)
       --neuron.name <name>                state sub-directory (default validator)
-      --state <file>                      SQLite state file (default
-                                          <logging_dir>/<wallet>/<hotkey>/netuid<n>/<neuron.name>/state.db;
-                                          with --local, local in place of netuid<n>)
+      --state <file>                      SQLite state file (default <logging_dir>/<wallet>/
+                                          <hotkey>/netuid<n>/<neuron.name>/state.db; with
+                                          --local, local in place of netuid<n>)
 
 Queries and scoring:
   -t, --neuron.timeout <s>                miner query timeout in seconds (default 3.0)
@@ -290,7 +290,8 @@ Simulation:
       --config <preset|file>              simulation config: a preset (reference, small; default
                                           reference) or a .json, .toml or .xml file
       --simulation.xml_config <file>      same, reference name (not both with different values)
-      --seed <n>                          seed of the first simulation (later ones use the next seeds)
+      --seed <n>                          seed of the first simulation (later ones use the next
+                                          seeds)
       --duration <d>                      simulated length of each simulation, e.g. 10m, 1h, 1d
       --books <n>                         number of books
       --threads <n>                       simulation worker threads (default: cores)
@@ -309,7 +310,8 @@ Simulation:
       --simulation.seeding.binance_url <ws-url>   (default wss://stream.binance.com:9443/ws)
 
 Monitoring:
-  -o, --prometheus.port <port>            metrics (/metrics) and status page (/) port (default 9001; 0 = any)
+  -o, --prometheus.port <port>            metrics (/metrics) and status page (/) port (default
+                                          9001; 0 = any)
       --prometheus.level <level>          OFF turns the HTTP server off; INFO (default), DEBUG,
                                           WARNING and ERROR serve the same metrics
       --http.host <addr>                  address the HTTP server binds (default 0.0.0.0)
@@ -317,9 +319,11 @@ Monitoring:
                                           it behind a reverse proxy, where every page shares one)
       --reporting.disabled                do not refresh metrics after each state
   -d, --alerting.pagerduty.integration_key <key>  PagerDuty Events API v2 routing key (default
-                                          TAOS_PAGERDUTY_KEY, which keeps it out of the process list)
+                                          TAOS_PAGERDUTY_KEY, which keeps it out of the process
+                                          list)
       --pagerduty.key <key>               same (not both with different values)
-      --pagerduty.url <url>               events endpoint (default https://events.pagerduty.com/v2/enqueue)
+      --pagerduty.url <url>               events endpoint (default
+                                          https://events.pagerduty.com/v2/enqueue)
 
 Accepted for run_validator.sh compatibility, no effect:
   -s <0|1>   keep the simulator running across updates: the simulator runs inside this process
