@@ -29,11 +29,17 @@ const values = benchArgs(
 const opCount = Number(values.ops);
 const seed = Number(values.seed);
 const batchSize = Number(values.batch);
-for (const [name, value] of [["ops", opCount], ["seed", seed], ["batch", batchSize]] as const) {
+for (const [name, value] of [["ops", opCount], ["batch", batchSize]] as const) {
   if (!Number.isInteger(value) || value < 1) {
     console.error(`bench exchange: --${name} must be a positive integer`);
     Deno.exit(2);
   }
+}
+if (!Number.isInteger(seed) || seed < 0 || seed > 0xFFFF_FFFF) {
+  console.error(
+    "bench exchange: --seed must be a whole number from 0 to 4294967295 (the generator's 32 bits)",
+  );
+  Deno.exit(2);
 }
 optionsChecked();
 

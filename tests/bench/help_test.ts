@@ -117,3 +117,17 @@ Deno.test("a benchmark given an option it does not take names it in one line", a
     "bench exchange: unknown option --books (its options: --ops, --seed, --batch)",
   );
 });
+
+Deno.test("the exchange benchmark takes any seed its generator can hold, 0 included", async () => {
+  // Until this version --seed 0 was refused as not positive, while the simulation's takes it.
+  const zero = await bench("bench/exchange.ts", ["--check", "--seed", "0"]);
+  assert.equal(zero.code, 0, zero.stderr);
+  const largest = await bench("bench/exchange.ts", ["--check", "--seed", "4294967295"]);
+  assert.equal(largest.code, 0, largest.stderr);
+  const past = await bench("bench/exchange.ts", ["--check", "--seed", "4294967296"]);
+  assert.equal(past.code, 2);
+  assert.equal(
+    past.stderr.trim(),
+    "bench exchange: --seed must be a whole number from 0 to 4294967295 (the generator's 32 bits)",
+  );
+});
