@@ -34,12 +34,16 @@ if (duration === undefined || duration <= 5e9) {
   console.error("bench sim: --duration must be a duration above 5s (e.g. 1h)");
   Deno.exit(2);
 }
-for (const [name, value] of [["books", books], ["threads", threads], ["seed", seed]] as const) {
-  if (!Number.isInteger(value) || value < (name === "seed" ? 0 : 1)) {
-    const least = name === "seed" ? "a whole number >= 0" : "a positive integer";
-    console.error(`bench sim: --${name} must be ${least}`);
+for (const [name, value] of [["books", books], ["threads", threads]] as const) {
+  if (!Number.isInteger(value) || value < 1) {
+    console.error(`bench sim: --${name} must be a positive integer`);
     Deno.exit(2);
   }
+}
+// As `taos sim --seed`: a seed past 2^53 - 1 is not held exactly by a number.
+if (!Number.isSafeInteger(seed) || seed < 0) {
+  console.error(`bench sim: --seed must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}`);
+  Deno.exit(2);
 }
 optionsChecked();
 

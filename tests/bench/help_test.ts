@@ -131,3 +131,15 @@ Deno.test("the exchange benchmark takes any seed its generator can hold, 0 inclu
     "bench exchange: --seed must be a whole number from 0 to 4294967295 (the generator's 32 bits)",
   );
 });
+
+Deno.test("the simulation benchmark refuses a seed past 2^53 - 1 by name, as taos sim does", async () => {
+  // Until this version 1e20 passed the check and the run ended in a stack trace.
+  const past = await bench("bench/sim.ts", ["--check", "--seed", "1e20"]);
+  assert.equal(past.code, 2);
+  assert.equal(
+    past.stderr.trim(),
+    "bench sim: --seed must be a whole number from 0 to 9007199254740991",
+  );
+  const zero = await bench("bench/sim.ts", ["--check", "--seed", "0"]);
+  assert.equal(zero.code, 0, zero.stderr);
+});
