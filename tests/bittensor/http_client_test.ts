@@ -334,3 +334,16 @@ Deno.test("hostAndPort writes an IPv6 address in brackets, as a URL has it", () 
   assert.equal(hostAndPort("2001:db8::1", 9000), "[2001:db8::1]:9000");
   assert.equal(hostAndPort("127.0.0.1", 8091), "127.0.0.1:8091");
 });
+
+Deno.test("a reply sent as a million one-byte chunks is read within a 64 MB heap", async () => {
+  // An array per chunk, about 100 bytes of heap apiece, ran this heap out (V8 aborts): a miner
+  // could take a validator to 800 MB in one 3 s round while its reply budget counted 1 MB.
+  const fixture = new URL("./fixtures/one_byte_chunks.ts", import.meta.url).pathname;
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--v8-flags=--max-old-space-size=64", fixture, "client", "1000000"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 0, decoder.decode(stderr).slice(-2000));
+  assert.deepEqual(JSON.parse(decoder.decode(stdout)), { status: 200, length: 1_000_000 });
+});
