@@ -9,11 +9,31 @@
  * ```
  * @module
  */
+import { createHash } from "node:crypto";
 import { Hono } from "hono";
 import { HttpServer, readOnly, webHandler } from "../bittensor/http_server.ts";
 import type { ValidatorMetrics } from "./metrics.ts";
 import type { StatusBoard } from "./status.ts";
 import { STATUS_PAGE_HTML } from "./status_page.ts";
+
+/** The page's one inline element of `tag`, as a CSP source: `'sha256-<base64 digest>'`. */
+function inlineSource(tag: "script" | "style"): string {
+  const text = new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(STATUS_PAGE_HTML)![1];
+  return `'sha256-${createHash("sha256").update(text).digest("base64")}'`;
+}
+
+/** The page runs its own script and style and fetches its data from the server, nothing else:
+ * text that ever reached it from a miner or the chain could not run as a script. */
+const PAGE_POLICY = [
+  "default-src 'none'",
+  `script-src ${inlineSource("script")}`,
+  `style-src ${inlineSource("style")}`,
+  "connect-src 'self'",
+  "img-src data:",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
 
 /** How long one rendering of `/metrics` is served (scrapes come every few seconds at most). */
 const METRICS_CACHE_MS = 1000;
@@ -21,6 +41,11 @@ const METRICS_CACHE_MS = 1000;
 /** The Hono app: exposed separately so it can be served or called directly. */
 export function monitoringApp(metrics: ValidatorMetrics, board: StatusBoard): Hono {
   const app = new Hono();
+  app.use(async (c, next) => {
+    await next();
+    c.header("x-content-type-options", "nosniff");
+    c.header("x-frame-options", "DENY");
+  });
   // Rendering walks every series (megabytes with many uids and books) on the thread that runs
   // the market: a flood of scrapes shares one rendering a second instead of stalling the rounds.
   let cached: { at: number; body: Promise<string> } | null = null;
@@ -32,11 +57,10 @@ export function monitoringApp(metrics: ValidatorMetrics, board: StatusBoard): Ho
     return c.body(await cached.body, 200, { "content-type": metrics.registry.contentType });
   });
   app.get("/status.json", (c) => c.body(board.json(), 200, { "content-type": "application/json" }));
-  app.get("/", (c) => c.html(STATUS_PAGE_HTML));
+  app.get("/", (c) => c.html(STATUS_PAGE_HTML, 200, { "content-security-policy": PAGE_POLICY }));
   return app;
 }
 
-/** The methods the monitoring endpoints answer; they read nothing from a request body. */
 /** A running monitoring server. */
 export interface MonitoringServer {
   /** The bound port (useful with port 0). */

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { existsSync, renameSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
@@ -416,14 +417,14 @@ browserTest(
       for (let i = 0; i < 12; i++) await validator.round();
       const page = await browser.newPage();
       await page.goto(`http://127.0.0.1:${server.port}/`);
-      await page.waitForFunction("document.body.dataset.updated === '12'");
+      await page.locator('body[data-updated="12"]').waitFor();
       assert.equal(await page.textContent("#clock"), "00:01:00");
       assert.equal(await page.locator(".book svg path").count(), 2, "one chart per book");
       const price = Number(await page.textContent('.book[data-book="0"] .price'));
       assert.ok(price > 100 && price < 1000, `book 0 price ${price}`);
       assert.equal(await page.locator("#leaderboard tbody tr").count(), 4);
       for (let i = 0; i < 12; i++) await validator.round();
-      await page.waitForFunction("document.body.dataset.updated === '24'");
+      await page.locator('body[data-updated="24"]').waitFor();
       assert.equal(await page.textContent("#clock"), "00:02:00");
     } finally {
       await browser.close();
@@ -694,6 +695,31 @@ Deno.test("scrapes within a second share one rendering of /metrics; a later one 
   const later = await scrape();
   assert.equal(count(first), "1");
   assert.equal(count(later), "2");
+});
+
+Deno.test("every response forbids sniffing and framing; the page may run only its own script and style", async () => {
+  // Until this version no response carried these headers.
+  const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
+  const app = monitoringApp(metrics, new StatusBoard());
+  for (const path of ["/", "/status.json", "/metrics", "/missing"]) {
+    const response = await app.request(path);
+    await response.body?.cancel();
+    assert.equal(response.headers.get("x-content-type-options"), "nosniff", path);
+    assert.equal(response.headers.get("x-frame-options"), "DENY", path);
+  }
+  const page = await app.request("/");
+  const html = await page.text();
+  const policy = page.headers.get("content-security-policy") ?? "";
+  const digest = (text: string) => createHash("sha256").update(text).digest("base64");
+  const script = /<script>([\s\S]*?)<\/script>/.exec(html)![1];
+  const style = /<style>([\s\S]*?)<\/style>/.exec(html)![1];
+  assert.equal(
+    policy,
+    `default-src 'none'; script-src 'sha256-${digest(script)}'; style-src 'sha256-${
+      digest(style)
+    }'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; ` +
+      "frame-ancestors 'none'",
+  );
 });
 
 Deno.test({
@@ -1300,7 +1326,7 @@ browserTest(
       }]);
       const page = await browser.newPage();
       await page.goto(`http://127.0.0.1:${server.port}/`);
-      await page.waitForFunction("document.body.dataset.updated === '1'", null, { timeout: 5000 });
+      await page.locator('body[data-updated="1"]').waitFor({ timeout: 5000 });
       assert.deepEqual(await page.locator("#leaderboard tbody td").allTextContents(), [
         "1",
         "0",
@@ -1311,7 +1337,7 @@ browserTest(
       ]);
       // A leaderboard restored at a restart: not queried yet, so neither "yes" nor a greyed "no".
       board.rank(2, [{ uid: 0, score: 0.5, reward: 1, pnl: 2, answered: null }]);
-      await page.waitForFunction("document.body.dataset.updated === '2'", null, { timeout: 5000 });
+      await page.locator('body[data-updated="2"]').waitFor({ timeout: 5000 });
       assert.equal(await page.textContent("#leaderboard tbody td:last-child"), "–");
       assert.equal(await page.getAttribute("#leaderboard tbody tr", "class"), null);
       assert.equal(await page.isVisible("#error"), false);
@@ -1353,7 +1379,7 @@ browserTest(
       page.on("console", (m) => void (m.type() === "error" && problems.push(m.text())));
       page.on("pageerror", (e) => void problems.push(String(e)));
       await page.goto(`http://127.0.0.1:${proxy.addr.port}/validator`);
-      await page.waitForFunction("document.body.dataset.updated === '0'", null, { timeout: 5000 });
+      await page.locator('body[data-updated="0"]').waitFor({ timeout: 5000 });
       assert.equal(await page.textContent("#leaderboard tbody"), "no miner scored yet");
       assert.equal(await page.isVisible("#error"), false, "its data found beside it");
       // A NaN score ranks last, and the page is no wider than a phone's screen.
@@ -1365,7 +1391,7 @@ browserTest(
         answered: true,
       });
       board.record(publish, 1, [row(0, 0.5), row(1, NaN), row(2, 0.9), row(3, 0.1)]);
-      await page.waitForFunction("document.body.dataset.updated === '1'", null, { timeout: 5000 });
+      await page.locator('body[data-updated="1"]').waitFor({ timeout: 5000 });
       const uids = await page.locator("#leaderboard tbody tr").evaluateAll((rows) =>
         rows.map((r) => r.getAttribute("data-uid"))
       );
