@@ -292,12 +292,32 @@ export class ChainWeightSetter implements WeightSetter {
       versionKey: key,
     });
     const schedule = await readEpochSchedule(this.#client, netuid);
+    const estimate = nextBlockEpoch(schedule);
+    // Saved before it is sent, as unconfirmed: a process killed while the commit waits for its
+    // block would otherwise lose the salt of a commit that then lands. One that never lands is
+    // dropped an epoch after its estimated reveal epoch, as any unconfirmed commit.
+    const pending: PendingCommit = {
+      uids,
+      values,
+      salt,
+      versionKey: key,
+      hash,
+      commitEpoch: estimate,
+      revealEpoch: estimate + params.commitRevealPeriod,
+      confirmed: false,
+      revealSent: false,
+      revealSentAtBlock: 0,
+    };
+    this.#pending.push(pending);
+    this.#savePending();
     const outcome = await this.#client.submit(
       tx.commitWeights(netuid, hash),
       this.#options.hotkey,
       this.#submitOptions(),
     );
     if (!outcome.ok && !outcome.unconfirmed) {
+      this.#pending = this.#pending.filter((commit) => commit !== pending);
+      this.#savePending();
       return this.#refuse(`commit_weights: ${outcome.message}`, outcome.message);
     }
     const { epoch: commitEpoch, confirmed } = await this.#commitEpoch(
@@ -306,20 +326,11 @@ export class ChainWeightSetter implements WeightSetter {
       outcome.ok ? outcome.blockHash : undefined,
     );
     const revealEpoch = commitEpoch + params.commitRevealPeriod;
-    // An unconfirmed commit may still land: keep what its reveal needs; the reveal waits until the
-    // chain shows the commit.
-    this.#pending.push({
-      uids,
-      values,
-      salt,
-      versionKey: key,
-      hash,
-      commitEpoch,
-      revealEpoch,
-      confirmed,
-      revealSent: false,
-      revealSentAtBlock: 0,
-    });
+    // An unconfirmed commit may still land: what its reveal needs is kept; the reveal waits until
+    // the chain shows the commit.
+    pending.commitEpoch = commitEpoch;
+    pending.revealEpoch = revealEpoch;
+    pending.confirmed = confirmed;
     this.#savePending();
     if (!outcome.ok) {
       return this.#refuse(`commit_weights: ${outcome.message}; kept for a reveal in case it lands`);

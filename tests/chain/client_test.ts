@@ -992,6 +992,77 @@ Deno.test(
 );
 
 Deno.test(
+  "a commit's salt is on disk before the commit is sent: a validator killed while the commit " +
+    "waits for its block still reveals it after a restart",
+  testOptions,
+  async () => {
+    await withCommitReveal(async (client, node) => {
+      const dir = Deno.makeTempDirSync();
+      const path = `${dir}/commits.json`;
+      try {
+        // A process started while the commit is in the pool reads what is on disk then.
+        let restarted: ChainWeightSetter | undefined;
+        node.onSubmit = () => {
+          restarted = new ChainWeightSetter(client, {
+            netuid: NETUID,
+            hotkey: alice,
+            pendingCommitsPath: path,
+          });
+          return { kind: "pool" };
+        };
+        const first = new ChainWeightSetter(client, {
+          netuid: NETUID,
+          hotkey: alice,
+          pendingCommitsPath: path,
+          timeoutMs: 300,
+        });
+        await first.setWeights([1, 2], [0.5, 0.5], 19);
+        const commit = node.submissions.find((s) => s.method === "commitWeights")!;
+        assert.equal(restarted!.pendingCommits.length, 1, "the salt was not on disk yet");
+        assert.equal(restarted!.pendingCommits[0].hash, commit.args.commit_hash);
+
+        // The commit lands; the restarted setter reveals it in its reveal epoch.
+        node.onSubmit = () => ({ kind: "include" });
+        const landed = 1001;
+        node.setStorage("SubtensorModule", "WeightCommits", [NETUID, alice.address], [
+          [commit.args.commit_hash, landed, landed + TEMPO, 0],
+        ]);
+        const revealEpoch = epochOf(landed, NETUID, TEMPO) + 1;
+        node.best = firstBlockOfEpoch(revealEpoch, NETUID, TEMPO) + 1;
+        const [revealed] = await restarted!.revealDue();
+        assert.equal(revealed?.accepted, true, revealed?.message);
+        const reveal = node.submissions.at(-1)!;
+        assert.equal(reveal.method, "revealWeights");
+        assert.equal(
+          commitHash({
+            hotkey: alice.publicKey,
+            storageIndex: NETUID,
+            uids: reveal.args.uids as number[],
+            values: reveal.args.values as number[],
+            salt: reveal.args.salt as number[],
+            versionKey: 19n,
+          }),
+          commit.args.commit_hash,
+        );
+
+        // A commit the pool refuses never lands: it leaves nothing behind.
+        node.onSubmit = () => ({
+          kind: "reject",
+          code: 1010,
+          message: "Invalid Transaction",
+          data: "Transaction is outdated",
+        });
+        assert.equal((await restarted!.setWeights([1, 2], [0.5, 0.5], 19)).accepted, false);
+        assert.equal(restarted!.pendingCommits.length, 0);
+        assert.equal(Deno.readTextFileSync(path), "[]");
+      } finally {
+        Deno.removeSync(dir, { recursive: true });
+      }
+    });
+  },
+);
+
+Deno.test(
   "an unconfirmed commit that never shows on chain is dropped an epoch after its estimate",
   testOptions,
   async () => {
