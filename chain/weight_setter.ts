@@ -192,7 +192,7 @@ export class ChainWeightSetter implements WeightSetter {
         `version key ${key} is below the subnet's WeightsVersionKey ${params.weightsVersion}`,
       );
     }
-    const reveals = params.commitRevealEnabled ? await this.#reveal() : [];
+    const reveals = params.commitRevealEnabled ? await this.#reveal(params.commitRevealPeriod) : [];
     const result = await this.#submitNew(uids, weights, key, params, metagraph.neurons.length, {
       block: metagraph.block,
       lastUpdate: own.lastUpdate,
@@ -241,7 +241,8 @@ export class ChainWeightSetter implements WeightSetter {
   async revealDue(): Promise<WeightSubmission[]> {
     if (this.#pending.length === 0) return [];
     try {
-      return await this.#reveal();
+      const params = await readHyperparameters(this.#client, this.#options.netuid);
+      return await this.#reveal(params.commitRevealPeriod);
     } catch (error) {
       return [this.#refuse(`cannot read the chain: ${(error as Error).message}`)];
     }
@@ -473,9 +474,10 @@ export class ChainWeightSetter implements WeightSetter {
 
   /**
    * Sends the reveal of every commit whose reveal epoch is the epoch of the next block; drops
-   * those whose epoch has passed.
+   * those whose epoch has passed. The chain judges both by the subnet's reveal period when the
+   * reveal comes (`revealPeriod`), not by the one when the commit was made.
    */
-  async #reveal(): Promise<WeightSubmission[]> {
+  async #reveal(revealPeriod: number): Promise<WeightSubmission[]> {
     if (this.#pending.length === 0) return [];
     const { netuid } = this.#options;
     const schedule = await readEpochSchedule(this.#client, netuid);
@@ -484,6 +486,14 @@ export class ChainWeightSetter implements WeightSetter {
     const keep: PendingCommit[] = [];
     let changed = false;
     for (const commit of this.#pending) {
+      if (commit.revealEpoch !== commit.commitEpoch + revealPeriod) {
+        commit.revealEpoch = commit.commitEpoch + revealPeriod;
+        changed = true;
+        this.#options.log?.(
+          `commit ${commit.hash}: the subnet's reveal period is now ${revealPeriod} epochs: ` +
+            `reveal in epoch ${commit.revealEpoch}`,
+        );
+      }
       if (!commit.confirmed && epoch >= commit.revealEpoch - 1) {
         changed = await this.#confirm(commit, schedule) || changed;
       }

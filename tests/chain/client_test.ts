@@ -597,6 +597,40 @@ Deno.test(
 );
 
 Deno.test(
+  "a reveal follows the subnet's reveal period as it is when revealing, as the chain judges it",
+  testOptions,
+  async () => {
+    await withCommitReveal(async (client, node, subnet) => {
+      subnet.hyperparams.commitRevealPeriod = 2;
+      const setter = new ChainWeightSetter(client, { netuid: NETUID, hotkey: alice });
+      assert.equal((await setter.setWeights([1, 2], [0.5, 0.5], 19)).accepted, true);
+      const commitEpoch = setter.pendingCommits[0].commitEpoch;
+      assert.equal(setter.pendingCommits[0].revealEpoch, commitEpoch + 2);
+
+      // The owner shortens the period to 1: the chain now takes the reveal one epoch after the
+      // commit, and calls it expired after that.
+      subnet.hyperparams.commitRevealPeriod = 1;
+      node.best = firstBlockOfEpoch(commitEpoch + 1, NETUID, TEMPO) + 1;
+      const [revealed] = await setter.revealDue();
+      assert.equal(revealed?.accepted, true, revealed?.message);
+      assert.equal(node.submissions.at(-1)!.method, "revealWeights");
+      assert.equal(setter.pendingCommits.length, 0);
+
+      // Lengthened to 3 after a commit: nothing is sent before the chain would take it.
+      assert.equal((await setter.setWeights([1, 2], [0.5, 0.5], 19)).accepted, true);
+      const second = setter.pendingCommits[0].commitEpoch;
+      subnet.hyperparams.commitRevealPeriod = 3;
+      node.best = firstBlockOfEpoch(second + 1, NETUID, TEMPO) + 1;
+      assert.deepEqual(await setter.revealDue(), []);
+      node.best = firstBlockOfEpoch(second + 3, NETUID, TEMPO) + 1;
+      const [late] = await setter.revealDue();
+      assert.equal(late?.accepted, true, late?.message);
+      assert.equal(setter.pendingCommits.length, 0);
+    });
+  },
+);
+
+Deno.test(
   "with the node gone, setter and serveAxon report instead of throwing",
   testOptions,
   async () => {
