@@ -51,6 +51,11 @@ export interface ChainWeightSetterOptions {
   /** Receives one line per submission (never key material). */
   log?: (message: string) => void;
   /**
+   * Receives the lines of submissions the weights rate limit holds back, which are routine; `log`
+   * otherwise.
+   */
+  debug?: (message: string) => void;
+  /**
    * Told when pending commits cannot be read back or saved (their reveals may be lost); `log`
    * otherwise.
    */
@@ -212,14 +217,11 @@ export class ChainWeightSetter implements WeightSetter {
     // The chain judges the rate limit in the block that includes the extrinsic: the next one.
     const since = own.block + 1 - own.lastUpdate;
     if (own.lastUpdate !== 0 && since < params.weightsRateLimit) {
-      return {
-        ...this.#refuse(
-          `rate limited: weights last set at block ${own.lastUpdate}, ${
-            params.weightsRateLimit - since
-          } more blocks to wait (WeightsSetRateLimit ${params.weightsRateLimit})`,
-        ),
-        deferred: true,
-      };
+      return this.#rateLimited(
+        `rate limited: weights last set at block ${own.lastUpdate}, ${
+          params.weightsRateLimit - since
+        } more blocks to wait (WeightsSetRateLimit ${params.weightsRateLimit})`,
+      );
     }
     const processed = processWeights(uids, weights, {
       neuronCount,
@@ -529,13 +531,12 @@ export class ChainWeightSetter implements WeightSetter {
             continue;
           }
           // Only a lookup that answers may call it expired; it is tried again at the next call.
-          results.push({
-            ...this.#refuse(
+          results.push(
+            this.#retryLater(
               `reveal_weights ${commit.hash}: cannot tell whether the reveal sent at block ` +
                 `${commit.revealSentAtBlock} landed; will look again`,
             ),
-            deferred: true,
-          });
+          );
           keep.push(commit);
           continue;
         }
@@ -569,13 +570,10 @@ export class ChainWeightSetter implements WeightSetter {
     const sentBefore = commit.revealSent;
     if (sentBefore && schedule.block <= commit.revealSentAtBlock) {
       return {
-        result: {
-          ...this.#refuse(
-            `reveal_weights ${commit.hash}: the node is at block ${schedule.block}, not past ` +
-              `block ${commit.revealSentAtBlock} where the earlier reveal was sent; will retry`,
-          ),
-          deferred: true,
-        },
+        result: this.#retryLater(
+          `reveal_weights ${commit.hash}: the node is at block ${schedule.block}, not past ` +
+            `block ${commit.revealSentAtBlock} where the earlier reveal was sent; will retry`,
+        ),
         retry: true,
       };
     }
@@ -620,10 +618,7 @@ export class ChainWeightSetter implements WeightSetter {
       commit.revealSentAtBlock = schedule.block;
     }
     return {
-      result: {
-        ...this.#refuse(`reveal_weights ${commit.hash}: ${outcome.message}; will retry`),
-        deferred: true,
-      },
+      result: this.#retryLater(`reveal_weights ${commit.hash}: ${outcome.message}; will retry`),
       retry: true,
     };
   }
@@ -699,9 +694,22 @@ export class ChainWeightSetter implements WeightSetter {
 
   /** A refusal; `chainMessage`, when given, makes a rate-limit error a deferral. */
   #refuse(message: string, chainMessage?: string): WeightSubmission {
+    if (chainMessage !== undefined && TOO_SOON.test(chainMessage)) {
+      return this.#rateLimited(message);
+    }
     this.#options.log?.(message);
-    return chainMessage !== undefined && TOO_SOON.test(chainMessage)
-      ? { accepted: false, message, deferred: true }
-      : { accepted: false, message };
+    return { accepted: false, message };
+  }
+
+  /** Held back by the weights rate limit: routine, so told at the detail level. */
+  #rateLimited(message: string): WeightSubmission {
+    (this.#options.debug ?? this.#options.log)?.(message);
+    return { accepted: false, message, deferred: true };
+  }
+
+  /** Not done yet and tried again at the next call. */
+  #retryLater(message: string): WeightSubmission {
+    this.#options.log?.(message);
+    return { accepted: false, message, deferred: true };
   }
 }

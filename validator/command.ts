@@ -189,6 +189,8 @@ async function run(args: string[]): Promise<number> {
       pendingCommitsPath: pendingCommitsPath(options.statePath),
       commitScheme: options.commitScheme,
       log: (m) => log("info", m),
+      // A submission the rate limit holds back is routine (the validator logs it at debug too).
+      debug: (m) => log("debug", m),
       // Commits whose reveal may be lost page someone.
       warn: (m) => alerts.trigger("weights", m),
     });

@@ -350,19 +350,28 @@ Deno.test(
 
 Deno.test("setWeights respects the rate limit and the version key", testOptions, async () => {
   await withChain(async (client, node) => {
-    const setter = new ChainWeightSetter(client, { netuid: NETUID, hotkey: alice });
+    const [lines, details]: string[][] = [[], []];
+    const setter = new ChainWeightSetter(client, {
+      netuid: NETUID,
+      hotkey: alice,
+      log: (line) => lines.push(line),
+      debug: (line) => details.push(line),
+    });
     // Last set at 500 with a limit of 100: the chain accepts it in block 600 and later.
     node.best = 598;
     const early = await setter.setWeights([1], [1], 19);
     assert.equal(early.accepted, false);
     assert.match(early.message, /rate limited: weights last set at block 500, 1 more blocks/);
     assert.equal(early.deferred, true, "too early is a deferral, not a failure");
+    // Routine: told at the detail level only.
+    assert.deepEqual([lines, details], [[], [early.message]]);
 
     node.best = 600;
     const old = await setter.setWeights([1], [1], 9);
     assert.equal(old.accepted, false);
     assert.match(old.message, /version key 9 is below the subnet's WeightsVersionKey 10/);
     assert.equal(old.deferred, undefined);
+    assert.deepEqual(lines, [old.message]);
     assert.equal(node.submissions.length, 0, "nothing was sent");
 
     const stranger = new ChainWeightSetter(client, { netuid: NETUID, hotkey: dave });
