@@ -74,6 +74,9 @@ export interface WeightSubmission {
    * nothing is wrong. The reference validator does not even try until the limit allows.
    */
   deferred?: true;
+  /** Not accepted because of an error before the chain could judge it (the node could not be
+   * reached or read), not a refusal by the chain. */
+  failed?: true;
   /**
    * A commit: the weights take effect only in its reveal epoch, when this validator reveals a
    * `hash` commit and the chain itself decrypts a `timelock` one.

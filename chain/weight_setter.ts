@@ -175,7 +175,7 @@ export class ChainWeightSetter implements WeightSetter {
     try {
       return await this.#submitWeights(uids, weights, versionKey);
     } catch (error) {
-      return this.#refuse(`cannot read the chain: ${(error as Error).message}`);
+      return this.#unreachable(error);
     }
   }
 
@@ -246,7 +246,7 @@ export class ChainWeightSetter implements WeightSetter {
       const params = await readHyperparameters(this.#client, this.#options.netuid);
       return await this.#reveal(params.commitRevealPeriod);
     } catch (error) {
-      return [this.#refuse(`cannot read the chain: ${(error as Error).message}`)];
+      return [this.#unreachable(error)];
     }
   }
 
@@ -699,6 +699,11 @@ export class ChainWeightSetter implements WeightSetter {
     }
     this.#options.log?.(message);
     return { accepted: false, message };
+  }
+
+  /** The chain could not be read or written: an error, not its refusal. */
+  #unreachable(error: unknown): WeightSubmission {
+    return { ...this.#refuse(`cannot read the chain: ${(error as Error).message}`), failed: true };
   }
 
   /** Held back by the weights rate limit: routine, so told at the detail level. */

@@ -1129,6 +1129,8 @@ export class Validator {
       ? (kind === "reveal" ? "revealed" : result.committed ? "committed" : "accepted")
       : result.deferred
       ? "deferred"
+      : result.failed
+      ? "failed"
       : "refused";
     deps.metrics?.weightSubmissions.inc({ result: outcome });
     const detail = result.reference ?? result.message;

@@ -657,6 +657,8 @@ Deno.test(
       const weights = await setter.setWeights([1], [1], 19);
       assert.equal(weights.accepted, false);
       assert.match(weights.message, /^cannot read the chain: /);
+      // An error, not the chain's refusal: the validator counts it as `failed`.
+      assert.equal(weights.failed, true);
       const served = await serveAxon(client, bob, { netuid: NETUID, ip: "1.2.3.4", port: 8091 });
       assert.equal(served.ok, false);
       assert.match(served.message, /^cannot read the chain: /);

@@ -555,16 +555,29 @@ async function weightRounds(weights: WeightSetter, rounds: number, weightsInterv
 
 /** A chain that refuses every weight submission (as a node does when it rejects the extrinsic). */
 const refusing: WeightSetter = {
-  setWeights: () => Promise.resolve({ accepted: false, message: "cannot read the chain" }),
+  setWeights: () => Promise.resolve({ accepted: false, message: "NeuronNoValidatorPermit" }),
 };
 
 Deno.test("weights refused three times in a row raise the weights alert", async () => {
   assert.deepEqual((await weightRounds(refusing, 2)).alerts, []);
   const three = await weightRounds(refusing, 3);
   assert.deepEqual(three.alerts, [
-    "ALERT weights: weights not set 3 times in a row: cannot read the chain",
+    "ALERT weights: weights not set 3 times in a row: NeuronNoValidatorPermit",
   ]);
   assert.deepEqual(three.counted, [["refused", 3]]);
+});
+
+Deno.test("weights that could not reach the chain count as failed, and alert as refusals do", async () => {
+  // Until this version an unreachable node counted as `refused`, and `failed` never counted.
+  const unreachable: WeightSetter = {
+    setWeights: () =>
+      Promise.resolve({ accepted: false, message: "cannot read the chain: closed", failed: true }),
+  };
+  const three = await weightRounds(unreachable, 3);
+  assert.deepEqual(three.alerts, [
+    "ALERT weights: weights not set 3 times in a row: cannot read the chain: closed",
+  ]);
+  assert.deepEqual(three.counted, [["failed", 3]]);
 });
 
 Deno.test("submissions the weights rate limit defers neither count as refusals nor raise the alert", async () => {
