@@ -229,7 +229,7 @@ size_t taos_sim_step_levels(const taos_sim *sim, uint32_t book, uint32_t step, i
                             size_t max_levels, int64_t *prices, int64_t *volumes);
 
 /* Events recorded on a book during the last advance (and injections since). Copies at most
- * capacity records; returns the number available. */
+ * capacity records (none when out is NULL); returns the number available. */
 size_t taos_sim_events(const taos_sim *sim, uint32_t book, taos_sim_event *out, size_t capacity);
 
 /* Aggregated levels of one side (0 bid, 1 ask), best first. Returns the number available. */

@@ -859,7 +859,7 @@ size_t taos_sim_events(const taos_sim *sim, uint32_t book, taos_sim_event *out, 
   const sim_book *b = book_of(sim, book);
   if (b == NULL) return 0;
   size_t n = b->n_events < capacity ? b->n_events : capacity;
-  if (n) memcpy(out, b->events, n * sizeof *out);
+  if (n > 0 && out != NULL) memcpy(out, b->events, n * sizeof *out);
   return b->n_events;
 }
 
