@@ -47,6 +47,7 @@ export const ExchangeCode = {
   busy: 8,
   notFound: 9,
   corrupt: 10,
+  limit: 11,
 } as const;
 
 /** A failed call into the core: `code` is the `TX_ERR_*` value, `codeName` its C name. */
@@ -122,15 +123,26 @@ const INT64_MIN = -(1n << 63n);
 const UINT64_LIMIT = 1n << 64n;
 
 /**
+ * Throws `code` naming `field` unless `value` is a bigint: the FFI would read NaN as 0 and 7.9 as
+ * 7, and a DataView refuses a number with a message that names no field.
+ */
+function bigintOnly(value: bigint, field: string, code: number = ExchangeCode.argument): bigint {
+  if (typeof value !== "bigint") unwrap(code, `${field}: ${String(value)} is not a bigint`);
+  return value;
+}
+
+/**
  * A volume, price or leverage outside int64 becomes INT64_MIN, which the core rejects with that
  * field's reason: packed as it is, it would wrap modulo 2^64 (2^64 + 5 units into 5).
  */
-function rejectable(value: bigint): bigint {
+function rejectable(value: bigint, field: string): bigint {
+  bigintOnly(value, field);
   return value >= INT64_MIN && value < -INT64_MIN ? value : INT64_MIN;
 }
 
 /** `value` when it fits the core's int64 (or uint64) `field`; else throws `code` naming it. */
 function fitting(value: bigint, field: string, code: number, unsigned = false): bigint {
+  bigintOnly(value, field, code);
   const [low, high] = unsigned ? [0n, UINT64_LIMIT] : [INT64_MIN, -INT64_MIN];
   if (value < low || value >= high) {
     unwrap(code, `${field}: ${value} is outside ${unsigned ? "0 to 2^64 - 1" : "int64"}`);
@@ -153,16 +165,26 @@ function clockTime(nowNs: bigint): bigint {
   return fitting(nowNs, "nowNs", ExchangeCode.time, true);
 }
 
-/** Ids outside the core's u32 range become an id no book or order has, so the core rejects them. */
+/** Ids outside the core's u32 range become an id no book or order has, so the core rejects them.
+ * -0 becomes 0 (the FFI refuses -0 as an integer). */
 function u32(value: number): number {
-  return Number.isInteger(value) && value >= 0 && value < NONE ? value : NONE;
+  return Number.isInteger(value) && value >= 0 && value < NONE ? value + 0 : NONE;
 }
 
-/** Agent ids outside i32 become one the core has no account for. */
+/** Agent ids outside i32 become one the core has no account for; -0 becomes 0. */
 function i32(value: number): number {
   return Number.isInteger(value) && value >= -0x8000_0000 && value <= 0x7FFF_FFFF
-    ? value
+    ? value + 0
     : -0x8000_0000;
+}
+
+/** The core's code of a snapshot side, or TX_ERR_ARGUMENT naming it. */
+function sideCode(side: Side): number {
+  const code = side === "bids" ? 0 : side === "asks" ? 1 : -1;
+  if (code < 0) {
+    unwrap(ExchangeCode.argument, `side: ${JSON.stringify(side)} is neither "bids" nor "asks"`);
+  }
+  return code;
 }
 
 /**
@@ -219,7 +241,11 @@ export class InstructionBatch {
     this.#view.setUint8(offset + 7, 1);
   }
 
+  /** Appends a placement's shared fields. Values are checked before anything is appended, so that
+   * one the record cannot take throws with the batch unchanged. */
   #placement(kind: number, order: Placement): number {
+    const volume = rejectable(order.volume, "volume");
+    const leverage = rejectable(order.leverageE9 ?? 0n, "leverageE9");
     const offset = this.#next(kind, order.agentId, order.bookId);
     const view = this.#view;
     view.setUint8(offset + 1, directions.indexOf(order.direction));
@@ -231,13 +257,15 @@ export class InstructionBatch {
       if (u32(client) === NONE) this.#malformed(offset);
       else view.setUint32(offset + 16, client, littleEndian);
     }
-    view.setBigInt64(offset + 24, rejectable(order.volume), littleEndian);
-    view.setBigInt64(offset + 40, rejectable(order.leverageE9 ?? 0n), littleEndian);
+    view.setBigInt64(offset + 24, volume, littleEndian);
+    view.setBigInt64(offset + 40, leverage, littleEndian);
     return offset;
   }
 
   /** Appends a limit order placement. */
   limit(order: LimitPlacement): void {
+    const price = rejectable(order.price, "price");
+    const expiry = bigintOnly(order.expiryNs ?? 0n, "expiryNs");
     const offset = this.#placement(1, order);
     // A GTT order without a lifetime is a GTC order (a lifetime of 0 expires it at once).
     const tif = order.timeInForce === "GTT" && order.expiryNs === undefined
@@ -245,8 +273,7 @@ export class InstructionBatch {
       : order.timeInForce ?? "GTC";
     this.#view.setUint8(offset + 3, timesInForce.indexOf(tif));
     this.#view.setUint8(offset + 5, order.postOnly ? 1 : 0);
-    this.#view.setBigInt64(offset + 32, rejectable(order.price), littleEndian);
-    const expiry = order.expiryNs ?? 0n;
+    this.#view.setBigInt64(offset + 32, price, littleEndian);
     if (expiry >= 0n && expiry < UINT64_LIMIT) {
       this.#view.setBigUint64(offset + 48, expiry, littleEndian);
     } else {
@@ -261,11 +288,13 @@ export class InstructionBatch {
 
   /** Appends a cancel of (part of) one resting order. */
   cancel(cancellation: Cancellation): void {
+    const partial = cancellation.volume !== undefined && cancellation.volume !== null;
+    const volume = partial ? rejectable(cancellation.volume!, "volume") : 0n;
     const offset = this.#next(3, cancellation.agentId, cancellation.bookId);
     this.#view.setUint32(offset + 20, u32(cancellation.orderId), littleEndian);
-    if (cancellation.volume !== undefined && cancellation.volume !== null) {
+    if (partial) {
       this.#view.setUint8(offset + 6, 1);
-      this.#view.setBigInt64(offset + 24, rejectable(cancellation.volume), littleEndian);
+      this.#view.setBigInt64(offset + 24, volume, littleEndian);
     }
   }
 
@@ -688,7 +717,13 @@ export class Exchange {
 
   /** Same as {@linkcode Exchange.submit} for already-packed 64-byte records. */
   submitRecords(nowNs: bigint, records: Uint8Array): void {
-    const count = BigInt(Math.floor(records.length / INSTRUCTION_SIZE));
+    if (records.length % INSTRUCTION_SIZE !== 0) {
+      unwrap(
+        ExchangeCode.argument,
+        `records: ${records.length} bytes is not a whole number of ${INSTRUCTION_SIZE}-byte records`,
+      );
+    }
+    const count = BigInt(records.length / INSTRUCTION_SIZE);
     unwrap(native().tx_submit(this.#live(), clockTime(nowNs), records, count));
   }
 
@@ -735,7 +770,10 @@ export class Exchange {
   /** Levels of one side, best first (at most `limit`, default all). */
   levels(bookId: number, side: Side, limit = Infinity): Level[] {
     const handle = this.#live();
-    const sideCode = side === "bids" ? 0 : 1;
+    const code = sideCode(side);
+    if (limit !== Infinity && !(Number.isInteger(limit) && limit >= 0)) {
+      unwrap(ExchangeCode.argument, `limit: ${limit} is not a whole number of levels`);
+    }
     let capacity = Math.min(limit, 256);
     for (;;) {
       const prices = new BigInt64Array(capacity);
@@ -744,7 +782,7 @@ export class Exchange {
         native().tx_book_levels(
           handle,
           u32(bookId),
-          sideCode,
+          code,
           new Uint8Array(prices.buffer),
           new Uint8Array(volumes.buffer),
           BigInt(capacity),
@@ -774,11 +812,12 @@ export class Exchange {
   /** Orders of one level (0 = best), in time priority. */
   levelOrders(bookId: number, side: Side, levelIndex: number): RestingOrder[] {
     const handle = this.#live();
+    const code = sideCode(side);
     return this.#orders((out, capacity) =>
       native().tx_level_orders(
         handle,
         u32(bookId),
-        side === "bids" ? 0 : 1,
+        code,
         u32(levelIndex),
         out,
         BigInt(capacity),

@@ -367,3 +367,80 @@ Deno.test("levels() reads a side past its first 256 levels, and up to a limit", 
     exchange.close();
   }
 });
+
+Deno.test("a number where the binding takes a bigint throws naming the field, never truncated", () => {
+  const exchange = open();
+  // Values from untyped callers (JSON, plain JavaScript).
+  const loose = (value: number) => value as unknown as bigint;
+  try {
+    for (const value of [NaN, 7.9, -0, 5]) {
+      assert.throws(
+        () => exchange.setBalances(1, 0, loose(value), 0n),
+        (error) =>
+          error instanceof ExchangeError && error.code === ExchangeCode.argument &&
+          error.message.includes(`base: ${value} is not a bigint`),
+      );
+      assert.throws(() => exchange.addAccount(9, 0n, loose(value)), /quote: .* is not a bigint/);
+      assert.throws(() => exchange.advance(loose(value)), /TX_ERR_TIME: nowNs: .* is not a bigint/);
+      assert.throws(
+        () => Exchange.open({ ...config, initialBase: loose(value) }),
+        /TX_ERR_CONFIG: initialBase: .* is not a bigint/,
+      );
+      const batch = new InstructionBatch();
+      const order = { agentId: 0, bookId: 0, direction: "buy" as const, volume: 1n, price: 1n };
+      assert.throws(
+        () => batch.limit({ ...order, volume: loose(value) }),
+        /volume: .* is not a bigint/,
+      );
+      assert.throws(
+        () => batch.limit({ ...order, price: loose(value) }),
+        /price: .* is not a bigint/,
+      );
+      assert.throws(
+        () => batch.market({ ...order, leverageE9: loose(value) }),
+        /leverageE9: .* is not a bigint/,
+      );
+      assert.throws(
+        () => batch.limit({ ...order, timeInForce: "GTT", expiryNs: loose(value) }),
+        /expiryNs: .* is not a bigint/,
+      );
+      assert.throws(
+        () => batch.cancel({ agentId: 0, bookId: 0, orderId: 0, volume: loose(value) }),
+        /volume: .* is not a bigint/,
+      );
+      assert.equal(batch.length, 0); // nothing half-appended
+    }
+    assert.equal(exchange.balances(1, 0).baseFree, toUnits("100", 4)); // untouched
+  } finally {
+    exchange.close();
+  }
+});
+
+Deno.test("ids of -0 read as 0; a bad side, level limit or record length throws naming it", () => {
+  const exchange = open();
+  try {
+    const batch = new InstructionBatch();
+    batch.limit({ agentId: 0, bookId: 0, direction: "buy", volume: 10000n, price: 9900n });
+    exchange.submit(1n, batch);
+    exchange.discardEvents();
+    assert.equal(exchange.balances(-0, -0).baseFree, toUnits("100", 4));
+    assert.equal(exchange.order(-0, -0)?.orderId, 0);
+    assert.equal(exchange.agentOrders(-0, -0).length, 1);
+    assert.equal(exchange.levelOrders(-0, "bids", -0).length, 1);
+    assert.deepEqual(exchange.levels(0, "bids", 0), []);
+    for (const limit of [NaN, 1.5, -1]) {
+      assert.throws(() => exchange.levels(0, "bids", limit), /limit: .* is not a whole number/);
+    }
+    const bogus = "bid" as "bids";
+    assert.throws(() => exchange.levels(0, bogus), /side: "bid" is neither "bids" nor "asks"/);
+    assert.throws(() => exchange.levelOrders(0, bogus, 0), /side: "bid"/);
+    assert.throws(
+      () => exchange.submitRecords(2n, new Uint8Array(65)),
+      /records: 65 bytes is not a whole number of 64-byte records/,
+    );
+    assert.equal(exchange.pendingEvents, 0);
+    assert.equal(ExchangeCode.limit, 11);
+  } finally {
+    exchange.close();
+  }
+});
