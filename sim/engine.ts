@@ -62,6 +62,11 @@ const INVALID_CLIENT_ORDER_ID = "INVALID_CLIENT_ORDER_ID";
 /** Self-trade prevention flag: 0 NONE, 1 CO, 2 CN, 3 CB, 4 DC. */
 export type StpFlag = 0 | 1 | 2 | 3 | 4;
 
+/** Is `value` one of the enum values 0..last? */
+function enumValue(value: number, last: number): boolean {
+  return Number.isInteger(value) && value >= 0 && value <= last;
+}
+
 /** One resting order as published inside a detailed level. */
 export interface LevelOrder {
   orderId: number;
@@ -622,7 +627,8 @@ export class SimEngine {
 
   /**
    * Queues a remote agent's instructions to arrive `delayNs` after the last publish instant.
-   * Malformed instructions (unknown book, non-finite numbers, ...) are skipped; an amount too
+   * Malformed instructions (unknown book, non-finite numbers, a time in force, STP flag or currency
+   * outside its values, ...) are skipped; an amount too
    * large for the core reaches it and is rejected with a notice, and so is a placement whose
    * `clientOrderId` is outside 0..4294967294 (`INVALID_CLIENT_ORDER_ID`), and a cancellation of
    * an id outside that range (as an unknown order). A partial cancellation below one lot cancels
@@ -713,6 +719,10 @@ export class SimEngine {
     const client = x.clientOrderId ?? null;
     if (client !== null && !Number.isInteger(client)) return null;
     if (x.direction !== 0 && x.direction !== 1) return null;
+    // One byte each in the core's record: a value past them would wrap into another (260 into 4).
+    if (!enumValue(x.stpFlag ?? 0, 4)) return null;
+    if (x.type === "PLACE_ORDER_LIMIT" && !enumValue(x.timeInForce ?? 0, 3)) return null;
+    if (x.type === "PLACE_ORDER_MARKET" && !enumValue(x.currency ?? 0, 1)) return null;
     if (client !== null && (client < 0 || client >= NONE)) {
       // The core keeps a client id in 32 bits, NONE meaning none: the order is refused as the
       // exchange refuses an order, so that its sender hears of it.

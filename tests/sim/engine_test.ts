@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseSimConfig, smallPreset, type VolumeDistributionConfig } from "../../sim/config.ts";
-import { type PublishState, SimEngine } from "../../sim/engine.ts";
+import { type Instruction, type PublishState, SimEngine } from "../../sim/engine.ts";
 import { FactsCollector } from "../../sim/facts.ts";
 import { EVENT_FLAG_DROPPED, EventKind } from "../../sim/native_sim.ts";
 
@@ -682,6 +682,31 @@ Deno.test("amounts beyond the core's range are rejected with a notice, not dropp
       { direction: 0, volume: 1, price: 1e14 },
       { direction: 0, volume: 1e-9, price: 1e14 },
     ]);
+  } finally {
+    engine.close();
+  }
+});
+
+Deno.test("a time in force, STP flag or currency outside its values is skipped as malformed, never wrapped", () => {
+  const engine = SimEngine.create({ config: shortConfig(), seed: 5, threads: 1 });
+  try {
+    const bid = firstState(engine).books[0].bid[0].price;
+    const limit = { type: "PLACE_ORDER_LIMIT", bookId: 0, direction: 0, volume: 1, price: bid - 1 };
+    const market = { type: "PLACE_ORDER_MARKET", bookId: 0, direction: 0, volume: 1 };
+    // As an untyped sender may write them: one byte each in the record, where 257 read as 1 (GTT)
+    // and 260 as 4 (DC).
+    const malformed = [
+      { ...limit, timeInForce: 257, expiryPeriod: 1e9 },
+      { ...limit, timeInForce: 1.5 },
+      { ...limit, stpFlag: 260 },
+      { ...market, stpFlag: -1 },
+      { ...market, currency: 2 },
+    ] as unknown as Instruction[];
+    assert.equal(engine.inject(0, malformed, 0), 0);
+    assert.equal(
+      engine.inject(0, [{ ...limit, timeInForce: 0, stpFlag: 4 }] as Instruction[], 0),
+      1,
+    );
   } finally {
     engine.close();
   }
