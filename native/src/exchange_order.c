@@ -305,6 +305,8 @@ static int settle_fill(tx_exchange *ex, x_book *book, x_order *a, x_order *r, in
   r->total -= q;
   r->volume = x_own_volume(ex, r->total, r->leverage);
   uint32_t trade_id = book->next_trade_id++;
+  /* After 2^32 - 1 trades the ids start again at 0: XNONE means no trade. */
+  if (book->next_trade_id == XNONE) book->next_trade_id = 0;
   tx_event *e = x_push(ex);
   if (e == NULL) return FILL_DONE;
   e->timestamp = ex->now;

@@ -1429,6 +1429,24 @@ static void order_ids_exhausted(void) {
   tx_close(ex);
 }
 
+/* Trade ids count per book and, after the last below TX_NONE, start again at 0: no trade is ever
+ * given the id that means none. */
+static void trade_ids_skip_none(void) {
+  tx_config c = config_t(0, 1);
+  tx_exchange *ex = open_exchange(&c);
+  ex->books[0].next_trade_id = TX_NONE - 1;
+  uint32_t expected[] = {TX_NONE - 1, 0, 1};
+  for (int i = 0; i < 3; i++) {
+    run(ex, limit_order(A, TX_SELL, B(1), P(100)));
+    run(ex, market_order(C, TX_BUY, B(1)));
+    const tx_event *trade = nth_event(TX_EV_TRADE, 0);
+    EXPECT(trade != NULL);
+    if (trade != NULL) EXPECT_EQ(trade->trade_id, expected[i]);
+  }
+  check_invariants(ex);
+  tx_close(ex);
+}
+
 /* Maker rebates create quote: an agent trading with itself at a 90 % rebate grows its quote only
  * until the book holds TX_MAX_HELD, the bound that keeps balances from overflowing. */
 static void rebates_within_holdings(void) {
@@ -1922,6 +1940,7 @@ int main(void) {
   reset_within_holdings();
   fee_volume_saturates();
   order_ids_exhausted();
+  trade_ids_skip_none();
   short_liquidation_ends();
   fee_rolls_at_clock_end();
   extreme_prices();
