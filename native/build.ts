@@ -16,8 +16,10 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 
-const nativeDir = new URL(".", import.meta.url).pathname;
+// A URL's pathname keeps its percent escapes (a space is %20); the file system wants them decoded.
+const nativeDir = fileURLToPath(new URL(".", import.meta.url));
 const includeDir = join(nativeDir, "include");
 const testDir = join(nativeDir, "tests");
 const fuzzDir = join(nativeDir, "fuzz");
@@ -130,6 +132,8 @@ function compile(args: string[], what: string, cc = compiler()): void {
  */
 export function nativeLibraryPath(root = nativeDir): string {
   const sources = librarySources(root);
+  // The linker makes a library of nothing without complaint; its symbols would be missing at load.
+  if (sources.length === 0) throw new NativeBuildError(`no C sources in ${join(root, "src")}`);
   const headers = [
     ...listFiles(join(root, "src"), [".h"]),
     ...listFiles(join(root, "include"), [".h"]),
@@ -139,7 +143,14 @@ export function nativeLibraryPath(root = nativeDir): string {
   const build = join(root, "build");
   const target = join(build, name);
   if (existsSync(target)) return target;
-  mkdirSync(build, { recursive: true });
+  try {
+    mkdirSync(build, { recursive: true });
+  } catch (error) {
+    // A read-only checkout, for one: the library is built next to its sources.
+    throw new NativeBuildError(
+      `cannot write the native library to ${build}: ${(error as Error).message}`,
+    );
+  }
   // Unique per build, not per process: test modules and workers in one process build at once.
   const temporary = `${target}.${Deno.pid}.${crypto.randomUUID()}.tmp`;
   try {

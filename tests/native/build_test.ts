@@ -10,9 +10,10 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { NativeBuildError, nativeLibraryPath } from "../../native/build.ts";
 
-const nativeDir = new URL("../../native/", import.meta.url).pathname;
+const nativeDir = fileURLToPath(new URL("../../native/", import.meta.url));
 
 /** A scratch copy of the native sources, so edits do not touch the real tree. */
 function scratchTree(): string {
@@ -117,6 +118,61 @@ Deno.test("threads of one process building the library at once all get it", asyn
     assert.deepEqual(readdirSync(join(root, "build")), [libraries(root)[0]], "no file left over");
   } finally {
     for (const worker of workers) worker.terminate();
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+Deno.test("a checkout whose path has a space builds the library from its own sources", () => {
+  // File URLs spell a space as %20: until this version the build looked for its sources in a
+  // directory of that literal name, found none, and linked an empty library there.
+  const parent = mkdtempSync(join(tmpdir(), "taos native "));
+  try {
+    const copy = join(parent, "native");
+    for (const part of ["src", "include"]) {
+      cpSync(join(nativeDir, part), join(copy, part), { recursive: true });
+    }
+    cpSync(join(nativeDir, "build.ts"), join(copy, "build.ts"));
+    const run = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", join(copy, "build.ts")],
+      stdout: "piped",
+      stderr: "piped",
+    }).outputSync();
+    assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
+    const path = new TextDecoder().decode(run.stdout).trim();
+    assert.ok(path.startsWith(join(copy, "build") + "/"), path);
+    const library = Deno.dlopen(path, {
+      tx_pending_events: { parameters: ["pointer"], result: "usize" },
+    });
+    library.close();
+  } finally {
+    rmSync(parent, { recursive: true, force: true });
+  }
+});
+
+Deno.test("a build directory that cannot be made is reported by name", () => {
+  const root = scratchTree();
+  try {
+    writeFileSync(join(root, "build"), "a file where the build directory goes\n");
+    assert.throws(() => nativeLibraryPath(root), (error: unknown) => {
+      assert.ok(error instanceof NativeBuildError, String(error));
+      assert.match(error.message, /cannot write the native library to .*\/build: /);
+      return true;
+    });
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+Deno.test("a source directory without C files is reported, not linked into an empty library", () => {
+  const root = scratchTree();
+  try {
+    rmSync(join(root, "src"), { recursive: true });
+    assert.throws(() => nativeLibraryPath(root), (error: unknown) => {
+      assert.ok(error instanceof NativeBuildError, String(error));
+      assert.match(error.message, /no C sources in .*\/src/);
+      return true;
+    });
+  } finally {
     rmSync(root, { recursive: true, force: true });
   }
 });
