@@ -40,6 +40,7 @@ import { DendriteMinerClient } from "../validator/miner_client.ts";
 import { PhaseTimes } from "../validator/phases.ts";
 import { benchArgs, optionsChecked } from "../scripts/bench_options.ts";
 import { type Market, Validator, watchedMarket } from "../validator/validator.ts";
+import { fileURLToPath } from "node:url";
 
 const MINERS = 256;
 const HOSTS = 2;
@@ -195,7 +196,13 @@ async function main() {
   const hosts = Array.from({ length: HOSTS }, (_, i) =>
     new Host(
       new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", new URL(import.meta.url).pathname, "--host-axons", `${i * per},${per}`],
+        args: [
+          "run",
+          "-A",
+          fileURLToPath(new URL(import.meta.url)),
+          "--host-axons",
+          `${i * per},${per}`,
+        ],
         stdin: "piped",
         stdout: "piped",
         stderr: "inherit",

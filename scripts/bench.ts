@@ -10,6 +10,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { BenchOptionKinds } from "./bench_options.ts";
+import { fileURLToPath } from "node:url";
 
 const benchDir = new URL("../bench/", import.meta.url);
 
@@ -37,7 +38,7 @@ if (flags.includes("--help") || flags.includes("-h")) {
   // Each benchmark states its own options, so that this list cannot drift from what it parses.
   for (const name of names) {
     const { code, stdout } = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", new URL(`${name}.ts`, benchDir).pathname, "--help"],
+      args: ["run", "-A", fileURLToPath(new URL(`${name}.ts`, benchDir)), "--help"],
       stderr: "inherit",
     }).output();
     const usage = new TextDecoder().decode(stdout).trim();
@@ -56,7 +57,7 @@ const flagsOf = await routeFlags(chosen, flags);
 /** The options each benchmark takes, as it prints them for `--options`. */
 async function optionKinds(name: string): Promise<BenchOptionKinds> {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(`${name}.ts`, benchDir).pathname, "--options"],
+    args: ["run", "-A", fileURLToPath(new URL(`${name}.ts`, benchDir)), "--options"],
   }).output();
   if (code !== 0) {
     console.error(`bench ${name} did not list its options: ${new TextDecoder().decode(stderr)}`);
@@ -104,7 +105,13 @@ async function routeFlags(chosen: string[], flags: string[]): Promise<Map<string
 // any benchmark runs, not after the others have run for minutes.
 for (const name of chosen) {
   const { code } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(`${name}.ts`, benchDir).pathname, "--check", ...flagsOf.get(name)!],
+    args: [
+      "run",
+      "-A",
+      fileURLToPath(new URL(`${name}.ts`, benchDir)),
+      "--check",
+      ...flagsOf.get(name)!,
+    ],
     stdout: "inherit",
     stderr: "inherit",
   }).output();
@@ -115,7 +122,7 @@ let failed = 0;
 for (const name of chosen) {
   console.log(`== bench ${name}`);
   const status = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(`${name}.ts`, benchDir).pathname, ...flagsOf.get(name)!],
+    args: ["run", "-A", fileURLToPath(new URL(`${name}.ts`, benchDir)), ...flagsOf.get(name)!],
     stdout: "inherit",
     stderr: "inherit",
   }).spawn().status;

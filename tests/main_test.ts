@@ -1,5 +1,6 @@
 import { main } from "../main.ts";
 import { interruptOnceProgressing } from "./sim/interrupt.ts";
+import { fileURLToPath } from "node:url";
 
 function assertEquals(actual: unknown, expected: unknown): void {
   if (actual !== expected) throw new Error(`expected ${expected}, got ${actual}`);
@@ -84,7 +85,7 @@ Deno.test("-h asks for help wherever it stands, except where it is the hotkey fl
 });
 
 Deno.test("the ./taos script runs the program as its own process: a SIGINT to its pid reaches it", async () => {
-  const script = new URL("../taos", import.meta.url).pathname;
+  const script = fileURLToPath(new URL("../taos", import.meta.url));
   const child = new Deno.Command(script, {
     args: ["sim", "--config", "small", "--duration", "1d", "--threads", "1", "--progress"],
     stdout: "null",

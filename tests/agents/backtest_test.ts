@@ -12,6 +12,7 @@ import { Agent } from "../../agents/sdk/agent.ts";
 import type { StateUpdate, TradeEvent } from "../../agents/sdk/state.ts";
 import { formatUnits } from "../../native/exchange.ts";
 import { browserTest, launchChromium } from "../browser.ts";
+import { fileURLToPath } from "node:url";
 
 /** An agents directory without files: the bundled examples load by name. */
 const noAgents = testTempDir("taos-no-agents-");
@@ -129,7 +130,7 @@ Deno.test("responses slower than what a miner leaves its agent (the timeout less
   );
 });
 
-const fixtures = new URL("../miner/fixtures/", import.meta.url).pathname;
+const fixtures = fileURLToPath(new URL("../miner/fixtures/", import.meta.url));
 
 Deno.test("a named agent runs in a worker: one that blocks its thread past the timeout loses its responses and the run goes on", async () => {
   const warnings: string[] = [];
@@ -449,7 +450,7 @@ browserTest("the HTML report renders its plots in headless Chromium", async () =
 
 Deno.test("taos sim --agent runs a backtest in a child process and exits 0", async () => {
   const out = testTempDir("taos-sim-agent-");
-  const main = new URL("../../main.ts", import.meta.url).pathname;
+  const main = fileURLToPath(new URL("../../main.ts", import.meta.url));
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -514,7 +515,7 @@ export class EndRecorder extends Agent {
 }
 `,
   );
-  const main = new URL("../../main.ts", import.meta.url).pathname;
+  const main = fileURLToPath(new URL("../../main.ts", import.meta.url));
   const out = join(dir, "out");
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -626,7 +627,7 @@ async function backtestUnder(
       args: ["-c", script, "sh", out],
       env: {
         TAOS_DENO: Deno.execPath(),
-        TAOS_MAIN: new URL("../../main.ts", import.meta.url).pathname,
+        TAOS_MAIN: fileURLToPath(new URL("../../main.ts", import.meta.url)),
       },
       stdout: "piped",
       stderr: "piped",
@@ -780,7 +781,7 @@ Deno.test("Ctrl-C while the agent loads ends the backtest at once with exit code
     }\n`,
   );
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("../../main.ts", import.meta.url).pathname, "sim"].concat(
+    args: ["run", "-A", fileURLToPath(new URL("../../main.ts", import.meta.url)), "sim"].concat(
       ["--agent", dir, "--agent-name", "HangCtor", "--duration", "1m", "--out", dir, "--quiet"],
     ),
     stdout: "piped",

@@ -7,6 +7,7 @@ import {
   ResponseTooLarge,
 } from "../../bittensor/http_client.ts";
 import { rawServer, readRequest, writeAll } from "./raw_server.ts";
+import { fileURLToPath } from "node:url";
 
 const text = new TextEncoder();
 const decoder = new TextDecoder();
@@ -338,7 +339,7 @@ Deno.test("hostAndPort writes an IPv6 address in brackets, as a URL has it", () 
 Deno.test("a reply sent as a million one-byte chunks is read within a 64 MB heap", async () => {
   // An array per chunk, about 100 bytes of heap apiece, ran this heap out (V8 aborts): a miner
   // could take a validator to 800 MB in one 3 s round while its reply budget counted 1 MB.
-  const fixture = new URL("./fixtures/one_byte_chunks.ts", import.meta.url).pathname;
+  const fixture = fileURLToPath(new URL("./fixtures/one_byte_chunks.ts", import.meta.url));
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--v8-flags=--max-old-space-size=64", fixture, "client", "1000000"],
     stdout: "piped",

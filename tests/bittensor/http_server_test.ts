@@ -7,6 +7,7 @@ import {
   readOnly,
   webHandler,
 } from "../../bittensor/http_server.ts";
+import { fileURLToPath } from "node:url";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -538,7 +539,7 @@ Deno.test("a body sent as a million one-byte chunks is read within a 64 MB heap"
   // Node gives each chunk as its own buffer, about 200 bytes of heap apiece: kept until the body
   // was whole, these 6 MB of traffic ran this heap out (V8 aborts), and a listed validator's
   // 100 MB took a miner past 7 GB.
-  const fixture = new URL("./fixtures/one_byte_chunks.ts", import.meta.url).pathname;
+  const fixture = fileURLToPath(new URL("./fixtures/one_byte_chunks.ts", import.meta.url));
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--v8-flags=--max-old-space-size=64", fixture, "server", "1000000"],
     stdout: "piped",

@@ -8,6 +8,7 @@ import {
 } from "@polkadot-labs/schnorrkel-wasm";
 import { cryptoReady, Keypair, polkadotToCanonicalSecret } from "../../bittensor/keypair.ts";
 import { sr25519Native } from "../../bittensor/sr25519_native.ts";
+import { fileURLToPath } from "node:url";
 
 await cryptoReady();
 
@@ -206,7 +207,7 @@ Deno.test("sr25519: without FFI permission Keypair falls back to WASM, interoper
       args: [
         "run",
         "--config",
-        new URL("../../deno.json", import.meta.url).pathname,
+        fileURLToPath(new URL("../../deno.json", import.meta.url)),
         "--no-prompt",
         "--allow-env",
         "--allow-read",

@@ -651,7 +651,7 @@ Deno.test({
 console.log(JSON.stringify(await passwordFor("/nowhere/coldkey")()));`;
     const child = new Deno.Command("script", {
       args: ["-qec", `${Deno.execPath()} eval '${probe}'`, "/dev/null"],
-      cwd: new URL("../../", import.meta.url).pathname,
+      cwd: fileURLToPath(new URL("../../", import.meta.url)),
       clearEnv: true,
       env: { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "" },
       stdin: "piped",

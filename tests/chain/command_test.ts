@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { alice, charlie, NETUID, startNode } from "./subnet_fixture.ts";
+import { fileURLToPath } from "node:url";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 
 async function taos(args: string[]) {
   const output = await new Deno.Command(Deno.execPath(), {

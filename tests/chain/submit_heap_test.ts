@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { startNode } from "./subnet_fixture.ts";
+import { fileURLToPath } from "node:url";
 
 /** Least-squares slope of heap bytes over submissions. */
 function bytesPerSubmission(samples: { submissions: number; heapUsed: number }[]): number {
@@ -23,7 +24,7 @@ Deno.test("weight submissions watched to inclusion leave nothing behind on the h
   // 102 bytes in our runs), and with the memo alone kept the slope was 259 to 276 bytes.
   const { node } = startNode();
   try {
-    const fixture = new URL("./fixtures/submit_heap.ts", import.meta.url).pathname;
+    const fixture = fileURLToPath(new URL("./fixtures/submit_heap.ts", import.meta.url));
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "--v8-flags=--expose-gc", fixture, node.url, "1000", "300", "2200"],
       stdout: "piped",

@@ -669,7 +669,7 @@ Deno.test("a cancel volume past double range written as a number cancels all, as
 Deno.test("a script with a byte-order mark reads; endless standard input is cut off with a message", async () => {
   const bom = await replayText(`\uFEFF${JSON.stringify(minimal)}`);
   assert.equal(bom.code, 0, bom.stderr);
-  const main = new URL("../../main.ts", import.meta.url).pathname;
+  const main = fileURLToPath(new URL("../../main.ts", import.meta.url));
   const endless = await new Deno.Command("sh", {
     args: ["-c", `"$0" run -A "$1" replay - < /dev/zero`, Deno.execPath(), main],
     stdout: "piped",
@@ -756,7 +756,7 @@ Deno.test("a reader that goes away early (`taos replay x.json | head -1`) ends t
         batches: [{ timestamp: 1, responses }],
       }),
     );
-    const main = new URL("../../main.ts", import.meta.url).pathname;
+    const main = fileURLToPath(new URL("../../main.ts", import.meta.url));
     const child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", main, "replay", path],
       stdout: "piped",

@@ -6,8 +6,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
-const mainPath = new URL("../../main.ts", import.meta.url).pathname;
+const mainPath = fileURLToPath(new URL("../../main.ts", import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), "taos-replay-"));
 globalThis.addEventListener("unload", () => rmSync(scratch, { recursive: true, force: true }));
 let written = 0;

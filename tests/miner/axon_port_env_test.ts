@@ -3,8 +3,9 @@
  * flag it stands in for: the flag was not given, so naming it would send the user looking there.
  */
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 
-const main = new URL("../../main.ts", import.meta.url).pathname;
+const main = fileURLToPath(new URL("../../main.ts", import.meta.url));
 
 /** Runs `taos <args>` with `env` added to the environment; the exit code and stderr. */
 async function taos(env: Record<string, string>, ...args: string[]) {

@@ -18,6 +18,7 @@ import {
   runMinerToExit,
   spawnMiner,
 } from "./support.ts";
+import { fileURLToPath } from "node:url";
 
 await cryptoReady();
 
@@ -149,7 +150,7 @@ Deno.test(
 async function minerStderrUntil(flags: string[], until: RegExp): Promise<string> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "main.ts", "miner", ...flags],
-    cwd: new URL("../../", import.meta.url).pathname,
+    cwd: fileURLToPath(new URL("../../", import.meta.url)),
     stdout: "null",
     stderr: "piped",
   }).spawn();

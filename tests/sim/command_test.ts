@@ -17,8 +17,9 @@ import { loadSimConfig } from "../../sim/load.ts";
 import { interruptOnceProgressing } from "./interrupt.ts";
 import { checkRunFiles } from "./output_files.ts";
 import { main, taos } from "./taos_process.ts";
+import { fileURLToPath } from "node:url";
 
-const fixture = new URL("./fixtures/simulation_0.xml", import.meta.url).pathname;
+const fixture = fileURLToPath(new URL("./fixtures/simulation_0.xml", import.meta.url));
 
 Deno.test("taos sim writes byte-identical outputs for a seed with 1 and 2 threads", async () => {
   const dir = await Deno.makeTempDir();
@@ -385,7 +386,7 @@ Deno.test("a file-size limit (ulimit -f) ends a run with the file named and exit
 });
 
 Deno.test("a full disk under the output ends with a message and exit 1, not a stack trace", async () => {
-  const example = new URL("../../sim/examples/replay_example.json", import.meta.url).pathname;
+  const example = fileURLToPath(new URL("../../sim/examples/replay_example.json", import.meta.url));
   const output = await new Deno.Command("sh", {
     args: ["-c", `"$0" run -A "$1" replay "$2" > /dev/full`, Deno.execPath(), main, example],
     stdout: "piped",
@@ -511,7 +512,7 @@ Deno.test("the wall time a run reports leaves out building the native library", 
   // is slowed by 4 s, which the run's own wall time (well under a second) must not include.
   const root = mkdtempSync(join(tmpdir(), "taos-fresh-"));
   try {
-    const repository = new URL("../../", import.meta.url).pathname;
+    const repository = fileURLToPath(new URL("../../", import.meta.url));
     cpSync(repository, join(root, "taos"), {
       recursive: true,
       filter: (path) => !/\/(\.git|native\/build|dist|out)$/.test(path),

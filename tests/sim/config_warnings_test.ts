@@ -3,8 +3,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { importXmlConfig, MAX_WARNINGS } from "../../sim/xml_config.ts";
 import { taos } from "./taos_process.ts";
+import { fileURLToPath } from "node:url";
 
-const fixture = new URL("./fixtures/simulation_0.xml", import.meta.url).pathname;
+const fixture = fileURLToPath(new URL("./fixtures/simulation_0.xml", import.meta.url));
 
 /** The reference fixture with `count` unknown agent elements, numbered in order. */
 function withUnknownAgents(count: number): string {

@@ -1,7 +1,8 @@
 /** Runs the `taos` program as a child process, as a user would, for the simulation's CLI tests. */
+import { fileURLToPath } from "node:url";
 
 /** Path of the program's entry point. */
-export const main = new URL("../../main.ts", import.meta.url).pathname;
+export const main = fileURLToPath(new URL("../../main.ts", import.meta.url));
 
 /** Runs `taos <args>` to completion and returns its exit code and output. */
 export async function taos(...args: string[]) {

@@ -7,8 +7,9 @@ import { Scorer } from "../../validator/scoring/mod.ts";
 import { ValidatorStore } from "../../validator/store.ts";
 import { Child } from "./processes.ts";
 import { BOOKS, observe, stepState, UIDS } from "./fixtures/state_saver.ts";
+import { fileURLToPath } from "node:url";
 
-const SAVER = new URL("./fixtures/state_saver.ts", import.meta.url).pathname;
+const SAVER = fileURLToPath(new URL("./fixtures/state_saver.ts", import.meta.url));
 
 /** A seeded stream of numbers in [0, 1) (a linear congruential generator). */
 function seeded(seed: number): () => number {

@@ -3,8 +3,9 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
+import { fileURLToPath } from "node:url";
 
-const OPENER = new URL("./fixtures/state_opener.ts", import.meta.url).pathname;
+const OPENER = fileURLToPath(new URL("./fixtures/state_opener.ts", import.meta.url));
 
 Deno.test("three processes opening one new state file at the same instant: one opens it", async () => {
   const dir = mkdtempSync(join(tmpdir(), "taos-state-race-"));

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { ValidatorStore } from "../../validator/store.ts";
 import { noMinerRun, startValidator } from "./processes.ts";
+import { fileURLToPath } from "node:url";
 
 /** `taos validator` flags for a no-miner run of the small preset, saving after every round. */
 function savingRun(state: string, duration: string): string[] {
@@ -16,7 +17,7 @@ function savingRun(state: string, duration: string): string[] {
 
 /** `taos validator` in a shell whose files may not grow past `kib` KiB, SIGXFSZ ignored. */
 async function validatorWithFileLimit(kib: number, args: string[]) {
-  const main = new URL("../../main.ts", import.meta.url).pathname;
+  const main = fileURLToPath(new URL("../../main.ts", import.meta.url));
   const output = await new Deno.Command("bash", {
     args: [
       "-c",

@@ -24,6 +24,7 @@ import {
   type ValidatorSnapshot,
   ValidatorStore,
 } from "../../validator/store.ts";
+import { fileURLToPath } from "node:url";
 
 /** Runs `test` with a fresh directory for state files, removed once it has finished. */
 function inStateDir<T>(test: (dir: string) => T): T {
@@ -785,7 +786,7 @@ Deno.test({
   fn: async () => {
     const dir = mkdtempSync(join(tmpdir(), "taos-store-setup-"));
     try {
-      const store = new URL("../../validator/store.ts", import.meta.url).pathname;
+      const store = fileURLToPath(new URL("../../validator/store.ts", import.meta.url));
       /** Opens a new state at `path` under strace, killed at its `kill`-th fsync (0: none). */
       const setUp = async (path: string, kill: number) => {
         const trace = kill === 0
