@@ -209,6 +209,8 @@ port.on("message", async (message: HostMessage) => {
   try {
     if (agent === null) throw new Error("no agent loaded");
     const state = parseStateUpdate(stateOf(message.input));
+    // Read before the agent runs: it is handed this state and may change it.
+    const bookCount = state.config?.book_count ?? Number.MAX_SAFE_INTEGER;
     const response = await runAgentStep(agent, uid, state);
     let text: string;
     try {
@@ -219,7 +221,6 @@ port.on("message", async (message: HostMessage) => {
     }
     // A response the validator would void (one bad instruction voids all) is reported here,
     // where the agent's author can see it; the validator tells nobody.
-    const bookCount = state.config?.book_count ?? Number.MAX_SAFE_INTEGER;
     const { discarded, rejected } = validateInstructions(response, { uid, bookCount });
     if (discarded !== null) {
       throw new Error(`invalid agent response (a validator would void it): ${discarded}`);

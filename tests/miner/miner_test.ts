@@ -248,6 +248,33 @@ Deno.test("instructions for a book the simulation does not have are not sent (a 
   }
 });
 
+Deno.test("an agent that changes the state it is given cannot get instructions for unknown books sent", async () => {
+  const warnings: string[] = [];
+  const miner = await startFixtureMiner("book=3 drop_config=true", {
+    log: (level, message) => level === "warning" && warnings.push(message),
+  });
+  try {
+    const dendrite = new Dendrite(alice);
+    const target = { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address };
+    const state = { ...marketState(), config: simulationConfigFor({ ...smallPreset(), books: 3 }) };
+    const result = await dendrite.call(
+      target,
+      MarketSimulationStateUpdate,
+      encodeStateUpdate(stateForMiner(state, 1)),
+      2,
+    );
+    assert.equal(result.statusCode, 200);
+    const sent = decodeResponse(result.fields!) as { instructions: { bookId: number }[] };
+    assert.deepEqual(sent.instructions.map((i) => i.bookId), [0]);
+    assert.deepEqual(warnings, [
+      "validators will drop 1 of the agent's 2 instructions, the first being instruction 1: " +
+      "bookId 3 outside 0..2 (not sent) (said once)",
+    ]);
+  } finally {
+    await miner.stop();
+  }
+});
+
 Deno.test("a stuck agent is replaced by a fresh instance", async () => {
   const flag = join(testTempDir("taos-stuck-"), "flag");
   const warnings: string[] = [];
