@@ -284,13 +284,16 @@ export async function runAgentStep(
   uid: number,
   state: StateUpdate,
 ): Promise<{ agent_id: number; instructions: AgentInstructions }> {
+  // Read before the agent runs: it is handed this state and may change it.
   const notices = state.notices?.[uid] ?? [];
+  const starting = notices.some((e) => e.type === "EVENT_SIMULATION_START");
+  const stopping = notices.some((e) => e.type === "EVENT_SIMULATION_STOP");
   const validator = state.validator ?? null;
   const key = validator ?? "";
   let running = started.get(agent);
   if (running === undefined) started.set(agent, running = new Set());
   agent.record?.(state);
-  if (!running.has(key) || notices.some((e) => e.type === "EVENT_SIMULATION_START")) {
+  if (!running.has(key) || starting) {
     // Started only once set up: a failed onStart is tried again rather than skipped.
     running.delete(key);
     await agent.onStart?.(state.config, validator);
@@ -301,7 +304,7 @@ export async function runAgentStep(
     agent.observe?.(state);
     instructions = await agent.onUpdate(state);
   } finally {
-    if (notices.some((e) => e.type === "EVENT_SIMULATION_STOP")) {
+    if (stopping) {
       running.delete(key);
       await agent.onEnd?.(state);
     }

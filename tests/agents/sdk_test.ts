@@ -950,6 +950,24 @@ Deno.test("runAgentStep: a failed onStart is tried again; onEnd follows a last u
   assert.deepEqual(calls, ["start", "start", "update", "update", "update", "end"]);
 });
 
+Deno.test("runAgentStep: onEnd follows the stop notice even when onUpdate empties the notices", async () => {
+  const calls: string[] = [];
+  const agent = {
+    onStart: () => void calls.push("start"),
+    onUpdate: (state: StateUpdate) => {
+      calls.push("update");
+      state.notices![0].length = 0;
+      return [];
+    },
+    onEnd: () => void calls.push("end"),
+  };
+  await runAgentStep(agent, 0, stateForAgent(publish(), 0, simulation));
+  await runAgentStep(agent, 0, stateForAgent(publish({ final: true }), 0, simulation));
+  // The next simulation starts afresh.
+  await runAgentStep(agent, 0, stateForAgent(publish(), 0, simulation));
+  assert.deepEqual(calls, ["start", "update", "update", "end", "start", "update"]);
+});
+
 Deno.test("notices carry the reference validator's messages", () => {
   const notices: PublishState["notices"] = [
     {
