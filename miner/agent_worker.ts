@@ -243,7 +243,9 @@ port.on("message", async (message: HostMessage) => {
     } catch (error) {
       throw new Error(`invalid agent response: ${describe(error)}, more than a validator reads`);
     }
-    reply = { kind: "step", id: message.id, response: sent, seconds: 0 };
+    // Posted as what the validator gets, its JSON: an instruction object carrying a method, which
+    // JSON leaves out, cannot be cloned to the host.
+    reply = { kind: "step", id: message.id, response: JSON.parse(json), seconds: 0 };
     // Compressed here, like the update was decoded here: a large reply (an instruction carrying
     // megabytes of data nobody reads) would otherwise hold up the axon's thread for seconds.
     if ("update" in message.input) reply.wire = compressJsonText(json);

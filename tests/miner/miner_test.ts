@@ -248,6 +248,19 @@ Deno.test("instructions for a book the simulation does not have are not sent (a 
   }
 });
 
+Deno.test("an instruction carrying a method is sent as its JSON, not voided as one that cannot be cloned", async () => {
+  const { replies, warnings } = await twoReplies("method=true");
+  assert.deepEqual(warnings, [
+    "agent reply: instruction 0 (PLACE_ORDER_LIMIT) carries 'describe', which validators ignore " +
+    "(said once)",
+  ]);
+  for (const reply of replies) {
+    assert.equal(reply.instructions.length, 1);
+    assert.equal(reply.instructions[0].type, "PLACE_ORDER_LIMIT");
+    assert.equal("describe" in reply.instructions[0], false);
+  }
+});
+
 Deno.test("an agent that changes the state it is given cannot get instructions for unknown books sent", async () => {
   const warnings: string[] = [];
   const miner = await startFixtureMiner("book=3 drop_config=true", {
