@@ -1,11 +1,17 @@
 /** Whether `strace` can run here: the tests that trace or fault system calls need it. */
-export const hasStrace = (() => {
+const hasStrace = (() => {
   try {
     return new Deno.Command("strace", { args: ["-V"], stdout: "null" }).outputSync().success;
   } catch {
     return false;
   }
 })();
+
+/** The name and `ignore` of a test that needs strace: where it is missing the test is skipped,
+ * and its name says why. */
+export function needsStrace(name: string): { name: string; ignore: boolean } {
+  return { name: hasStrace ? name : `${name} (SKIPPED: strace not found)`, ignore: !hasStrace };
+}
 
 /**
  * Runs `script` with `deno eval` under strace and returns, in order, its fsyncs of paths under

@@ -40,7 +40,7 @@ import {
   passwordFor,
   Wallet,
 } from "../../bittensor/wallet.ts";
-import { hasStrace, traceSyncsAndRenames } from "../strace.ts";
+import { needsStrace, traceSyncsAndRenames } from "../strace.ts";
 import { passwordFreeEnv, taosWallet } from "../wallet_process.ts";
 
 await cryptoReady();
@@ -738,8 +738,7 @@ Deno.test("a keyfile write removes what killed writes of it left, sparing a rece
 });
 
 Deno.test({
-  name: "a keyfile is flushed before its rename and its directory after",
-  ignore: !hasStrace,
+  ...needsStrace("a keyfile is flushed before its rename and its directory after"),
   fn: async () => {
     const dir = testTempDir("taos-wallets-");
     try {

@@ -3,15 +3,16 @@
  * current, and the directory after it. Checked by tracing a real save's system calls.
  */
 import assert from "node:assert/strict";
-import { hasStrace, traceSyncsAndRenames } from "../strace.ts";
+import { needsStrace, traceSyncsAndRenames } from "../strace.ts";
 import { readFileSync } from "node:fs";
 import { syncDirectory, syncToDisk } from "../../cli/sync_to_disk.ts";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 Deno.test({
-  name: "saving pending commits flushes the file before its rename and the directory after",
-  ignore: !hasStrace,
+  ...needsStrace(
+    "saving pending commits flushes the file before its rename and the directory after",
+  ),
   fn: async () => {
     const dir = await Deno.makeTempDir();
     try {

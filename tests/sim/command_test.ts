@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { hasStrace } from "../strace.ts";
+import { needsStrace } from "../strace.ts";
 import {
   cpSync,
   existsSync,
@@ -465,8 +465,9 @@ Deno.test("--duration, --books and --seed take the file's place before it is che
 });
 
 Deno.test({
-  name: "a run killed while it clears an earlier run's files never leaves that run's summary",
-  ignore: !hasStrace,
+  ...needsStrace(
+    "a run killed while it clears an earlier run's files never leaves that run's summary",
+  ),
   fn: async () => {
     const dir = await Deno.makeTempDir();
     try {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { hasStrace } from "../strace.ts";
+import { needsStrace } from "../strace.ts";
 import {
   existsSync,
   mkdirSync,
@@ -781,8 +781,9 @@ Deno.test("store: a layout 1 state (no checksums) is read, and gains them at its
   }));
 
 Deno.test({
-  name: "a validator killed at any fsync of a new state file's setup restarts on it, as new",
-  ignore: !hasStrace,
+  ...needsStrace(
+    "a validator killed at any fsync of a new state file's setup restarts on it, as new",
+  ),
   fn: async () => {
     const dir = mkdtempSync(join(tmpdir(), "taos-store-setup-"));
     try {
