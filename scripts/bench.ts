@@ -14,6 +14,11 @@ import { fileURLToPath } from "node:url";
 
 const benchDir = new URL("../bench/", import.meta.url);
 
+/** The file path of benchmark `name`'s script. */
+function benchScript(name: string): string {
+  return fileURLToPath(new URL(`${name}.ts`, benchDir));
+}
+
 function available(): string[] {
   if (!existsSync(benchDir)) return [];
   return readdirSync(benchDir)
@@ -38,7 +43,7 @@ if (flags.includes("--help") || flags.includes("-h")) {
   // Each benchmark states its own options, so that this list cannot drift from what it parses.
   for (const name of names) {
     const { code, stdout } = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", fileURLToPath(new URL(`${name}.ts`, benchDir)), "--help"],
+      args: ["run", "-A", benchScript(name), "--help"],
       stderr: "inherit",
     }).output();
     const usage = new TextDecoder().decode(stdout).trim();
@@ -57,7 +62,7 @@ const flagsOf = await routeFlags(chosen, flags);
 /** The options each benchmark takes, as it prints them for `--options`. */
 async function optionKinds(name: string): Promise<BenchOptionKinds> {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", fileURLToPath(new URL(`${name}.ts`, benchDir)), "--options"],
+    args: ["run", "-A", benchScript(name), "--options"],
   }).output();
   if (code !== 0) {
     console.error(`bench ${name} did not list its options: ${new TextDecoder().decode(stderr)}`);
@@ -108,7 +113,7 @@ for (const name of chosen) {
     args: [
       "run",
       "-A",
-      fileURLToPath(new URL(`${name}.ts`, benchDir)),
+      benchScript(name),
       "--check",
       ...flagsOf.get(name)!,
     ],
@@ -122,7 +127,7 @@ let failed = 0;
 for (const name of chosen) {
   console.log(`== bench ${name}`);
   const status = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", fileURLToPath(new URL(`${name}.ts`, benchDir)), ...flagsOf.get(name)!],
+    args: ["run", "-A", benchScript(name), ...flagsOf.get(name)!],
     stdout: "inherit",
     stderr: "inherit",
   }).spawn().status;

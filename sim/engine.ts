@@ -628,12 +628,12 @@ export class SimEngine {
   /**
    * Queues a remote agent's instructions to arrive `delayNs` after the last publish instant.
    * Malformed instructions (unknown book, non-finite numbers, a time in force, STP flag or currency
-   * outside its values, ...) are skipped; an amount too
-   * large for the core reaches it and is rejected with a notice, and so is a placement whose
-   * `clientOrderId` is outside 0..4294967294 (`INVALID_CLIENT_ORDER_ID`), and a cancellation of
-   * an id outside that range (as an unknown order). A partial cancellation below one lot cancels
-   * nothing and is answered as a cancellation, as the specification has it. Returns how many were
-   * sent to the core. RESET_AGENT takes effect at once.
+   * outside its values, ...) are skipped; an amount too large for the core reaches it and is
+   * rejected with a notice, and so is a placement whose `clientOrderId` is outside 0..4294967294
+   * (`INVALID_CLIENT_ORDER_ID`), and a cancellation of an id outside that range (as an unknown
+   * order). A partial cancellation below one lot cancels nothing and is answered as a
+   * cancellation, as the specification has it. Returns how many were sent to the core.
+   * RESET_AGENT takes effect at once.
    */
   inject(agentId: number, instructions: Instruction[], delayNs: number): number {
     const handle = this.#live();
