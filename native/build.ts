@@ -13,7 +13,16 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -97,14 +106,33 @@ function librarySources(root = nativeDir): string[] {
   return listFiles(join(root, "src"), [".c"]);
 }
 
-function fingerprint(root: string, files: string[], flags: string[]): string {
+function fingerprint(root: string, files: string[], settings: string[]): string {
   const hash = createHash("sha256");
-  hash.update(flags.join(" "));
+  hash.update(settings.join(" "));
   for (const file of files) {
     hash.update(file.slice(root.length));
     hash.update(readFileSync(file));
   }
   return hash.digest("hex").slice(0, 16);
+}
+
+/** What identifies the compiler `CC` names: its name, the file it resolves to on the PATH, and
+ * that file's size and time, so another compiler, or the same one upgraded, builds anew. A name
+ * that resolves to nothing is kept as it is: the build then reports the missing compiler. */
+function compilerIdentity(): string {
+  const name = Deno.env.get("CC") ?? "cc";
+  const directories = name.includes("/") ? [""] : (Deno.env.get("PATH") ?? "").split(":");
+  for (const directory of directories) {
+    const candidate = directory === "" ? name : join(directory, name);
+    try {
+      const file = realpathSync(candidate);
+      const stat = statSync(file);
+      if (stat.isFile()) return `${name} ${file} ${stat.size} ${stat.mtimeMs}`;
+    } catch {
+      // not in this directory
+    }
+  }
+  return name;
 }
 
 function compiler(): string {
@@ -139,7 +167,8 @@ export function nativeLibraryPath(root = nativeDir): string {
     ...listFiles(join(root, "include"), [".h"]),
   ];
   const flags = libraryFlags(join(root, "include"));
-  const name = `libtaos-${fingerprint(root, [...sources, ...headers], flags)}.so`;
+  const identity = [compilerIdentity(), ...flags];
+  const name = `libtaos-${fingerprint(root, [...sources, ...headers], identity)}.so`;
   const build = join(root, "build");
   const target = join(build, name);
   if (existsSync(target)) return target;

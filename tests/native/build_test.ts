@@ -84,6 +84,36 @@ Deno.test("a missing C compiler gives a message saying how to install one", () =
   }
 });
 
+Deno.test("another C compiler, or the same one changed, builds the library anew", () => {
+  const root = scratchTree();
+  const previous = Deno.env.get("CC");
+  // A compiler of its own: a script that leaves a mark and hands over to the system's.
+  const wrapper = join(root, "marking-cc");
+  const mark = join(root, "wrapper-ran");
+  const script = (comment: string) => `#!/bin/sh\n# ${comment}\ntouch '${mark}'\nexec cc "$@"\n`;
+  try {
+    const systems = nativeLibraryPath(root);
+    writeFileSync(wrapper, script("first"), { mode: 0o755 });
+    Deno.env.set("CC", wrapper);
+    const wrapped = nativeLibraryPath(root);
+    assert.notEqual(wrapped, systems, "CC naming another compiler gives another build");
+    assert.ok(existsSync(mark), "the build used the compiler CC names");
+
+    rmSync(mark);
+    assert.equal(nativeLibraryPath(root), wrapped, "the same compiler reuses its build");
+    assert.ok(!existsSync(mark));
+
+    writeFileSync(wrapper, script("second, a longer upgrade"), { mode: 0o755 });
+    const upgraded = nativeLibraryPath(root);
+    assert.notEqual(upgraded, wrapped, "a changed compiler gives another build");
+    assert.ok(existsSync(mark));
+  } finally {
+    if (previous === undefined) Deno.env.delete("CC");
+    else Deno.env.set("CC", previous);
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 Deno.test("threads of one process building the library at once all get it", async () => {
   // Test modules and workers share a process id: until this version they also shared the
   // temporary file, and the slower build's rename failed (ENOENT).
