@@ -211,14 +211,17 @@ port.on("message", async (message: HostMessage) => {
     const state = parseStateUpdate(stateOf(message.input));
     // Read before the agent runs: it is handed this state and may change it.
     const bookCount = state.config?.book_count ?? Number.MAX_SAFE_INTEGER;
-    const response = await runAgentStep(agent, uid, state);
+    const answer = await runAgentStep(agent, uid, state);
     let text: string;
     try {
       // The miner sends the response as JSON; a BigInt or a cycle would fail there instead.
-      text = JSON.stringify(response);
+      text = JSON.stringify(answer);
     } catch (error) {
       throw new Error(`invalid agent response: ${describe(error)}`);
     }
+    // Everything below checks and sends this one reading: a getter or toJSON read again could
+    // answer differently from what was checked.
+    const response: typeof answer = JSON.parse(text);
     // A response the validator would void (one bad instruction voids all) is reported here,
     // where the agent's author can see it; the validator tells nobody.
     const { discarded, rejected } = validateInstructions(response, { uid, bookCount });

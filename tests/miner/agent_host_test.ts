@@ -195,6 +195,19 @@ Deno.test("a response a validator would void is reported by the agent host, nami
   });
 });
 
+Deno.test("a response is checked as it is sent: a getter answering differently later cannot slip past", async () => {
+  // Until this version the reply was written as JSON, then its instructions were read again for
+  // the check: an invalid first answer was sent, voiding the reply at the validator.
+  await withHost("fickle=true", async (host) => {
+    const outcome = await host.step(state(), 5000);
+    assert.equal(outcome.kind, "failed");
+    assert.match(
+      (outcome as { message: string }).message,
+      /^invalid agent response \(a validator would void it\): instruction 0 invalid: quantity: /,
+    );
+  });
+});
+
 Deno.test("parameters the agent does not take are named when it starts", async () => {
   const host = await AgentHost.start({
     path: fixtures,
