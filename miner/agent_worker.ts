@@ -219,8 +219,16 @@ port.on("message", async (message: HostMessage) => {
     } catch (error) {
       throw new Error(`invalid agent response: ${describe(error)}`);
     }
+    // Counted before it is parsed: parsing millions of values would take the worker past its
+    // memory limit before they are refused.
+    try {
+      checkJsonDepth(text, undefined, replyValues(MAX_RESPONSE_BYTES));
+    } catch (error) {
+      throw new Error(`invalid agent response: ${describe(error)}, more than a validator reads`);
+    }
     // Everything below checks and sends this one reading: a getter or toJSON read again could
-    // answer differently from what was checked.
+    // answer differently from what was checked. Being JSON, it can also be posted to the host
+    // (an instruction object carrying a method could not be cloned).
     const response: typeof answer = JSON.parse(text);
     // A response the validator would void (one bad instruction voids all) is reported here,
     // where the agent's author can see it; the validator tells nobody.
@@ -233,26 +241,21 @@ port.on("message", async (message: HostMessage) => {
     const knownBook = (item: unknown) =>
       (laxInstruction(item) as { bookId: number }).bookId < bookCount;
     const instructions = response.instructions.filter(knownBook);
-    const sent = { ...response, instructions };
-    const json = instructions.length === response.instructions.length ? text : JSON.stringify(sent);
+    const unfiltered = instructions.length === response.instructions.length;
+    const sent = unfiltered ? response : { ...response, instructions };
+    const json = unfiltered ? text : JSON.stringify(sent);
     if (json.length > MAX_RESPONSE_BYTES) {
       throw new Error(
         `invalid agent response: ${mib(json.length)} MiB as JSON, more than a validator reads ` +
           `(${mib(MAX_RESPONSE_BYTES)} MiB)`,
       );
     }
-    try {
-      checkJsonDepth(json, undefined, replyValues(MAX_RESPONSE_BYTES));
-    } catch (error) {
-      throw new Error(`invalid agent response: ${describe(error)}, more than a validator reads`);
-    }
-    // Posted as what the validator gets, its JSON: an instruction object carrying a method, which
-    // JSON leaves out, cannot be cloned to the host.
-    reply = { kind: "step", id: message.id, response: JSON.parse(json), seconds: 0 };
+    reply = { kind: "step", id: message.id, response: sent, seconds: 0 };
     // Compressed here, like the update was decoded here: a large reply (an instruction carrying
     // megabytes of data nobody reads) would otherwise hold up the axon's thread for seconds.
     if ("update" in message.input) reply.wire = compressJsonText(json);
-    const ignored = ignoredField(response);
+    // Of what the agent wrote: a method it carries, which JSON leaves out, is worth a word too.
+    const ignored = ignoredField(answer);
     if (ignored !== null) reply.ignored = ignored;
     if (rejected.length > 0) {
       const first = rejected[0];
