@@ -192,7 +192,8 @@ typedef struct tx_event {
 /* Margin events (instruction = TX_NONE): TX_EV_MARGIN_CALL names the loan's order, agent and
  * direction, `price` the best price that breached its margin-call price and `amount` the loan;
  * the liquidation order follows as an ordinary market order. TX_EV_LOAN_SETTLED is emitted when a
- * loan ends through collateral seizure: `amount` is what was written off (TX_EVF_WRITE_OFF). */
+ * loan is closed out against its collateral and then the owner's free balance in its currency:
+ * `amount` is what neither covered and was written off (TX_EVF_WRITE_OFF when it is not 0). */
 
 /* ---- configuration ---- */
 #define TX_MAX_FEE_TIERS 16

@@ -464,7 +464,8 @@ static bool affords_lot(const tx_exchange *ex, const x_account *acct, const x_bo
 
 /* Liquidates one loan: clears the owner's orders in the book, then sells (long) enough base to
  * raise the loan or buys (short) the borrowed base, with whatever the account can afford. A loan
- * the account can no longer cover is closed against its collateral and the rest written off. */
+ * the account can no longer trade for is closed against its collateral and its free balance in
+ * the loan's currency, and only the rest written off. */
 static void liquidate(tx_exchange *ex, uint32_t li) {
   x_loan *loan = &ex->loans[li];
   uint32_t account = loan->account, order_id = loan->order_id;
@@ -527,27 +528,35 @@ static void liquidate(tx_exchange *ex, uint32_t li) {
     ex->margin_dirty = true; /* check it again next time even if prices stay put */
     return;
   }
-  /* Close out: the collateral in the loan's currency repays what it can, the rest of the
-   * collateral goes back to the account and the remainder of the loan is written off. */
-  int64_t paid;
+  /* Close out: the collateral in the loan's currency repays what it can, then the account's
+   * free balance in that currency; the rest of the collateral goes back to the account and only
+   * what neither covers is written off. */
+  int64_t paid, from_free;
   x_book *book = &ex->books[book_id];
   if (loan->dir == TX_BUY) {
     paid = min64(loan->coll_quote, loan->amount);
     loan->coll_quote -= paid;
     acct->quote_coll -= paid;
+    from_free = min64(acct->quote_free, loan->amount - paid);
+    acct->quote_free -= from_free;
+    paid += from_free;
     acct->quote_loan -= loan->amount;
     book->lent_quote -= paid; /* what is written off stays in the book */
   } else {
     paid = min64(loan->coll_base, loan->amount);
     loan->coll_base -= paid;
     acct->base_coll -= paid;
+    from_free = min64(acct->base_free, loan->amount - paid);
+    acct->base_free -= from_free;
+    paid += from_free;
     acct->base_loan -= loan->amount;
     book->lent_base -= paid;
   }
   int64_t written_off = loan->amount - paid;
   loan->amount = 0;
   release_collateral(acct, loan, loan->coll_base, loan->coll_quote);
-  margin_event(ex, TX_EV_LOAN_SETTLED, loan, 0, written_off, TX_EVF_WRITE_OFF);
+  margin_event(ex, TX_EV_LOAN_SETTLED, loan, 0, written_off,
+               written_off > 0 ? TX_EVF_WRITE_OFF : 0);
   free_loan(ex, acct, li);
 }
 

@@ -1546,8 +1546,8 @@ export class ExchangeModel {
   /**
    * README "Margin": the owner's orders in the book are cancelled, then a market order closes the
    * position (sells base for the loan's quote, or buys the borrowed base); if that is refused,
-   * one for what the account holds. A loan the account can no longer cover is closed against
-   * its collateral and the rest written off.
+   * one for what the account holds. A loan the account can no longer trade for is closed against
+   * its collateral and its free balance in the loan's currency, and the rest written off.
    */
   #liquidate(loan: Loan): void {
     const { agentId, bookId } = loan;
@@ -1615,17 +1615,23 @@ export class ExchangeModel {
     if (!alive()) return;
     const exhausted = long ? account.baseFree < this.#lot : !this.#affordsLot(agentId, bookId);
     if (!exhausted) return;
-    // The collateral in the loan's currency repays what it can; the rest of the collateral goes
-    // back and the remainder of the loan is written off.
+    // The collateral in the loan's currency repays what it can, then the free balance in that
+    // currency; the rest of the collateral goes back and only the remainder is written off.
     let paid: bigint;
     // What is written off stays lent.
     if (long) {
       paid = min(loan.collateralQuote, loan.amount);
       loan.collateralQuote -= paid;
+      const fromFree = min(account.quoteFree, loan.amount - paid);
+      account.quoteFree -= fromFree;
+      paid += fromFree;
       this.#books[bookId].lentQuote -= paid;
     } else {
       paid = min(loan.collateralBase, loan.amount);
       loan.collateralBase -= paid;
+      const fromFree = min(account.baseFree, loan.amount - paid);
+      account.baseFree -= fromFree;
+      paid += fromFree;
       this.#books[bookId].lentBase -= paid;
     }
     const writtenOff = loan.amount - paid;
@@ -1638,7 +1644,7 @@ export class ExchangeModel {
       price: 0n,
       amount: writtenOff,
       leverageE9: loan.leverageE9,
-      writeOff: true,
+      writeOff: writtenOff > 0n,
     });
   }
 
