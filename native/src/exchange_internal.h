@@ -359,10 +359,11 @@ x_level *x_level_at(const x_book *book, int side, int64_t price);
 
 /* ---- margin (exchange_margin.c) ---- */
 /* Checks funds for a leveraged order and, when `o` is given, reserves its collateral; `amount`
- * is what a cash order of the whole leveraged volume would reserve. Returns TX_R_VALID or a
- * rejection reason. */
+ * is what a cash order of the whole leveraged volume would reserve. The checks value base at
+ * `ref_price`; collateral taken from the other currency is valued at `coll_price`. Returns
+ * TX_R_VALID or a rejection reason. */
 int x_margin_reserve(tx_exchange *ex, x_account *acct, x_order *o, int dir, int64_t leverage,
-                     int64_t amount, int64_t ref_price);
+                     int64_t amount, int64_t ref_price, int64_t coll_price);
 /* Makes room for `need` more loans, so that the fill about to open them cannot fail half-way. */
 int x_loans_reserve(tx_exchange *ex, uint32_t need);
 /* The leveraged buyer's side of a fill at `price`: collateral from its reservations (base valued

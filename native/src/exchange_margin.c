@@ -157,7 +157,7 @@ static bool exceeds_loan_limit(const tx_exchange *ex, const x_account *acct, int
 }
 
 int x_margin_reserve(tx_exchange *ex, x_account *acct, x_order *o, int dir, int64_t leverage,
-                     int64_t amount, int64_t ref_price) {
+                     int64_t amount, int64_t ref_price, int64_t coll_price) {
   int64_t coll = (int64_t)((__int128)amount * X_RATE_ONE / (X_RATE_ONE + leverage));
   if (coll <= 0 || amount == INT64_MAX || ref_price <= 0) return TX_R_EXCEEDING_LOAN;
   int64_t wealth = x_sat_add(x_notional(ex, ref_price, acct->base_free), acct->quote_free);
@@ -166,14 +166,17 @@ int x_margin_reserve(tx_exchange *ex, x_account *acct, x_order *o, int dir, int6
       exceeds_loan_limit(ex, acct, dir, coll, leverage, ref_price)) {
     return TX_R_EXCEEDING_LOAN;
   }
+  /* What runs short in the order's currency is taken from the other at `coll_price`, the best
+   * price a crossing order meets: its fills value their collateral at the best opposite price,
+   * at most that good, and would otherwise find the reservation short (leverage past L). */
   int64_t res_base, res_quote;
   if (dir == TX_BUY) {
     res_quote = min64(coll, acct->quote_free);
-    res_base = coll > res_quote ? base_ceil(ex, coll - res_quote, ref_price) : 0;
+    res_base = coll > res_quote ? base_ceil(ex, coll - res_quote, coll_price) : 0;
     if (res_base > acct->base_free) return TX_R_EXCEEDING_LOAN;
   } else {
     res_base = min64(coll, acct->base_free);
-    res_quote = coll > res_base ? notional_ceil(ex, ref_price, coll - res_base) : 0;
+    res_quote = coll > res_base ? notional_ceil(ex, coll_price, coll - res_base) : 0;
     if (res_quote > acct->quote_free) return TX_R_EXCEEDING_LOAN;
   }
   if (o != NULL) {

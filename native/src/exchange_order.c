@@ -779,8 +779,13 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
   if (by_quote) own_size = size;
   if (own_size <= 0) return reject(ex, in, TX_R_INVALID_VOLUME, 0);
   int64_t ref_price = market ? opp->lv[opp->n - 1].price : price;
+  int64_t coll_price = ref_price;
   if (lev > 0) {
-    int reason = x_margin_reserve(ex, acct, NULL, dir, lev, amount, ref_price);
+    /* A crossing limit order's first fills are at the opposite best, not at its limit. */
+    if (opp->n > 0 && within(dir, opp->lv[opp->n - 1].price, price)) {
+      coll_price = opp->lv[opp->n - 1].price;
+    }
+    int reason = x_margin_reserve(ex, acct, NULL, dir, lev, amount, ref_price, coll_price);
     if (reason != TX_R_VALID) return reject(ex, in, reason, 0);
   } else if (dir == TX_BUY &&
              (amount <= 0 || amount > acct->quote_free || amount == INT64_MAX)) {
@@ -814,7 +819,7 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
   x_order *o = &ex->orders[index];
   init_order(ex, book, o, in, acct, size, own_size, market ? 0 : price, lev, rate_m, market);
   if (lev > 0) {
-    x_margin_reserve(ex, acct, o, dir, lev, amount, ref_price);
+    x_margin_reserve(ex, acct, o, dir, lev, amount, ref_price, coll_price);
   } else {
     reserve_cash(acct, o, amount);
   }

@@ -827,6 +827,11 @@ export class ExchangeModel {
     let reservation = { base: 0n, quote: 0n };
     if (leverage > 0n) {
       const refPrice = limit?.price ?? opposite[0].price;
+      // A crossing order's first fills are at the opposite best: its collateral in the other
+      // currency is valued there (README "Margin").
+      const best = opposite[0]?.price;
+      const crosses = best !== undefined &&
+        (p.direction === "buy" ? best <= refPrice : best >= refPrice);
       const held = this.#marginReservation(
         p.agentId,
         p.bookId,
@@ -834,6 +839,7 @@ export class ExchangeModel {
         leverage,
         amount,
         refPrice,
+        crosses ? best : refPrice,
       );
       if (held === null) return reject("EXCEEDING_LOAN");
       reservation = held;
@@ -975,6 +981,7 @@ export class ExchangeModel {
     leverageE9: bigint,
     amount: bigint,
     price: bigint,
+    collateralPrice: bigint,
   ): { base: bigint; quote: bigint } | null {
     const account = this.#accounts[agentId][bookId];
     const collateral = (amount * E9) / (E9 + leverageE9);
@@ -1002,11 +1009,11 @@ export class ExchangeModel {
     if (inQuote > wealth || borrowed + owed > (c.maxLoan ?? 0n) * unit * E9) return null;
     if (direction === "buy") {
       const quote = min(collateral, account.quoteFree);
-      const base = collateral > quote ? this.#baseCeil(collateral - quote, price) : 0n;
+      const base = collateral > quote ? this.#baseCeil(collateral - quote, collateralPrice) : 0n;
       return base > account.baseFree ? null : { base, quote };
     }
     const base = min(collateral, account.baseFree);
-    const quote = collateral > base ? this.#quoteCeil(price, collateral - base) : 0n;
+    const quote = collateral > base ? this.#quoteCeil(collateralPrice, collateral - base) : 0n;
     return quote > account.quoteFree ? null : { base, quote };
   }
 
