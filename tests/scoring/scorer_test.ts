@@ -285,3 +285,23 @@ Deno.test("from a real publish each uid is credited its own fills only, uid 0 in
     engine.close();
   }
 });
+
+Deno.test("the total Sharpe is taken over the changes of the per-state sum over books", () => {
+  // Summed per state, the totals -3.21, -3.07, -2.93 change by the same amount to the last bit
+  // (std 0, Sharpe 0); the sums of the per-book changes differ by one bit (Sharpe about 9·10^14).
+  const scorer = new Scorer({ uids: 1, books: 2, config: { minerWealth: 0 } });
+  const books = [[-3.31, 0.39, -4.8], [0.1, -3.46, 1.87]];
+  [0, 1, 2].forEach((i) => {
+    scorer.observe({
+      timestamp: (i + 1) * 5e9,
+      quotes: [quote, quote],
+      holdings: new Map([[0, books.map((b) => ({ base: 0, quote: b[i] }))]]),
+      fills: new Map(),
+    });
+  });
+  const record = scorer.miners[0];
+  const totals = record.inventory.map((e) => e.values.reduce((a, v) => a + v, 0));
+  assert.equal(sharpeRatio(valueChanges([5e9, 10e9, 15e9], totals)), 0);
+  assert.equal(record.sharpe.total, 0);
+  assert.equal(record.sharpe.normalizedTotal, 0.5);
+});

@@ -486,13 +486,17 @@ class ChangeWindow {
     }
     const row = (this.#start + this.#size) % this.#capacity;
     const offset = row * this.#series;
-    let total = 0;
+    // The total is the change of the per-state sums, not the sum of the per-book changes: the
+    // two round differently, and a last-bit difference can turn a zero std into a tiny one.
+    let fromTotal = 0;
+    let toTotal = 0;
     for (let b = 0; b < this.books; b++) {
-      const change = (to.values[b] ?? 0) - (from.values[b] ?? 0);
-      this.#rows[offset + b] = change;
-      total += change;
+      const [before, after] = [from.values[b] ?? 0, to.values[b] ?? 0];
+      this.#rows[offset + b] = after - before;
+      fromTotal += before;
+      toTotal += after;
     }
-    this.#rows[offset + this.books] = total;
+    this.#rows[offset + this.books] = toTotal - fromTotal;
     this.#valid[row] = to.timestamp < from.timestamp ? 0 : 1;
     this.#size++;
   }
