@@ -89,7 +89,7 @@ class ModelScorer {
 
     const times = miner.history.map((e) => e.timestamp);
     const changeovers = new Set(
-      times.flatMap((t, i) => (i + 1 < times.length && times[i + 1] < t ? [i] : [])),
+      times.flatMap((t, i) => (i + 1 < times.length && times[i + 1] <= t ? [i] : [])),
     );
     const cap = roundHalfEven(c.capitalTurnoverCap * c.minerWealth, 4);
     const weighted = Array.from({ length: c.books }, (_, b) => {

@@ -305,3 +305,16 @@ Deno.test("the total Sharpe is taken over the changes of the per-state sum over 
   assert.equal(record.sharpe.total, 0);
   assert.equal(record.sharpe.normalizedTotal, 0.5);
 });
+
+Deno.test("a new simulation whose first publish has the last one's time still drops the change across", () => {
+  // A simulation abandoned after its first publish, and the next one publishing first at that
+  // same simulated time: the change from the old account to the new one is no return. Until
+  // this version only a time going back marked a new simulation, and it was counted.
+  const scorer = new Scorer({ uids: 1, books: 2 });
+  for (const [timestamp, value] of [[600e9, 0], [1200e9, 0], [600e9, 0], [600e9, 4000]]) {
+    scorer.observe(observation(timestamp, [value, value]));
+  }
+  assert.deepEqual(valueChanges([600e9, 1200e9, 600e9, 600e9], [0, 0, 0, 4000]), [0]);
+  assert.deepEqual(scorer.miners[0].sharpe.books, [0, 0]);
+  assert.equal(scorer.miners[0].sharpe.total, 0);
+});

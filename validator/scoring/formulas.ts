@@ -105,12 +105,13 @@ export function inventoryValue(
 
 /**
  * Successive differences of `values`, skipping every difference across a point where the
- * timestamp goes backwards (a new simulation began).
+ * timestamp does not move on (a new simulation began: its times start again, and its first
+ * publish may fall at the time of an abandoned one's only publish).
  */
 export function valueChanges(timestamps: readonly number[], values: readonly number[]): number[] {
   const changes: number[] = [];
   for (let i = 0; i + 1 < values.length; i++) {
-    if (timestamps[i + 1] < timestamps[i]) continue;
+    if (timestamps[i + 1] <= timestamps[i]) continue;
     changes.push(values[i + 1] - values[i]);
   }
   return changes;

@@ -497,7 +497,7 @@ class ChangeWindow {
       toTotal += after;
     }
     this.#rows[offset + this.books] = toTotal - fromTotal;
-    this.#valid[row] = to.timestamp < from.timestamp ? 0 : 1;
+    this.#valid[row] = to.timestamp <= from.timestamp ? 0 : 1;
     this.#size++;
   }
 
