@@ -333,9 +333,10 @@ export class SimEngine {
   /** Answers on their way back to their agents (acknowledgements, refusals), each with the
    * instant it arrives. */
   #returning: { notice: Notice; at: number }[] = [];
-  /** Per remote agent: when its instructions arrive -> when they were sent (the publish instant),
-   * so that an acknowledgement travels back with the latency its instruction had. */
-  #sent = new Map<number, Map<number, number>>();
+  /** When each remote instruction was sent (its publish instant), keyed by agent, book and
+   * arrival, in the order queued, so that an answer travels back with the latency its own
+   * instruction had: instructions sent at two publishes, with two delays, may arrive together. */
+  #sent = new Map<string, number[]>();
   /** Placements with an amount beyond the core's range, as their agents sent them, keyed by agent,
    * book and arrival in the order sent: the core's refusal carries {@linkcode TOO_LARGE}, and the
    * notice should echo what was asked. */
@@ -670,12 +671,35 @@ export class SimEngine {
       BigInt(raw.length),
       BigInt(delay),
     );
-    if (rc > 0) {
-      let sent = this.#sent.get(agentId);
-      if (sent === undefined) this.#sent.set(agentId, sent = new Map());
-      sent.set(this.#now + delay, this.#now);
-    }
+    if (rc > 0) this.#noteSent(agentId, raw, this.#now + delay);
     return rc < 0 ? 0 : rc;
+  }
+
+  /** Notes when the instructions the core took were sent. A reset purges the agent's
+   * instructions still in flight, so none of those will be answered. */
+  #noteSent(agentId: number, raw: RawInstruction[], arrival: number): void {
+    for (const instruction of raw) {
+      if (instruction.kind === 4) {
+        for (const key of this.#sent.keys()) {
+          if (key.startsWith(`${agentId}/`)) this.#sent.delete(key);
+        }
+        continue;
+      }
+      const key = `${agentId}/${instruction.bookId}/${arrival}`;
+      const sent = this.#sent.get(key);
+      if (sent === undefined) this.#sent.set(key, [this.#now]);
+      else sent.push(this.#now);
+    }
+  }
+
+  /** When the instruction that an answer on `bookId` at `arrival` is for was sent; undefined for
+   * what no instruction caused (an expiry, a reset's cancellations). */
+  #takeSent(agentId: number, bookId: number, arrival: number): number | undefined {
+    const key = `${agentId}/${bookId}/${arrival}`;
+    const sent = this.#sent.get(key);
+    const sentAt = sent?.shift();
+    if (sent !== undefined && sent.length === 0) this.#sent.delete(key);
+    return sentAt;
   }
 
   /**
@@ -857,15 +881,11 @@ export class SimEngine {
       if (item.at <= result.timestamp) notices.push(item.notice);
       else this.#returning.push(item);
     }
-    for (const sent of this.#sent.values()) {
-      for (const arrival of sent.keys()) if (arrival <= result.timestamp) sent.delete(arrival);
-    }
-    // Every placement that has arrived has been answered by now.
-    for (const key of this.#oversized.keys()) {
-      if (Number(key.slice(key.lastIndexOf("/") + 1)) <= result.timestamp) {
-        this.#oversized.delete(key);
-      }
-    }
+    // Every instruction that arrived before this publish instant has been answered by now; one
+    // arriving at the instant itself is taken in the next step, as the reference's loop does.
+    const arrived = (key: string) => Number(key.slice(key.lastIndexOf("/") + 1)) < result.timestamp;
+    for (const key of this.#sent.keys()) if (arrived(key)) this.#sent.delete(key);
+    for (const key of this.#oversized.keys()) if (arrived(key)) this.#oversized.delete(key);
     const accounts = this.#remoteAccounts();
     notices.sort((a, b) => a.timestamp - b.timestamp);
     return {
@@ -925,7 +945,7 @@ export class SimEngine {
   /** An acknowledgement of an agent's instruction goes back with the latency the instruction had
    * (anything else the agent hears of at once). */
   #acknowledge(notice: Notice, out: Notice[]): void {
-    const sentAt = this.#sent.get(notice.agentId)?.get(notice.timestamp);
+    const sentAt = this.#takeSent(notice.agentId, notice.bookId, notice.timestamp);
     if (sentAt === undefined) out.push(notice);
     else this.#returning.push({ notice, at: 2 * notice.timestamp - sentAt });
   }
@@ -954,6 +974,8 @@ export class SimEngine {
           : {}),
       }, out);
     } else if (e.kind === EventKind.REJECT) {
+      // It answers its instruction at once, so the next answer there is for the next one.
+      this.#takeSent(e.agentId, bookId, timestamp);
       const reason = rejectReason[e.code] ?? "REJECTED";
       const oversized = e.volume === TOO_LARGE || e.price === TOO_LARGE
         ? this.#oversizedRequest(e.agentId, bookId, timestamp)

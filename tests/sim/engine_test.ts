@@ -225,6 +225,64 @@ Deno.test("acknowledgements travel back with their instruction's latency; reject
   }
 });
 
+Deno.test("each acknowledgement travels back with its own instruction's latency when two publishes' instructions arrive together", () => {
+  const engine = SimEngine.create({ config: shortConfig(), seed: 5, threads: 1 });
+  try {
+    const state = firstState(engine); // 5 s
+    const bid = state.books[0].bid[0].price;
+    const order = (clientOrderId: number, price: number): Instruction => ({
+      type: "PLACE_ORDER_LIMIT",
+      bookId: 0,
+      direction: 0,
+      volume: 1,
+      price,
+      clientOrderId,
+    });
+    // Sent at 5 s with 9 s of latency and at 10 s with 4 s: both arrive at 14 s, and their
+    // acceptances are back at 23 s and 18 s.
+    engine.inject(0, [order(1, bid - 1)], 9e9);
+    firstState(engine); // 10 s
+    engine.inject(0, [order(2, bid - 2)], 4e9);
+    const accepted = (s: PublishState) =>
+      s.notices.filter((n) => n.agentId === 0 && n.type.startsWith("RESPONSE_"))
+        .map((n) => n.clientOrderId);
+    const seen: (number | null)[][] = [];
+    for (let publish = 0; publish < 3; publish++) seen.push(accepted(firstState(engine)));
+    assert.deepEqual(seen, [[], [2], [1]], "15 s, 20 s and 25 s");
+  } finally {
+    engine.close();
+  }
+});
+
+Deno.test("an instruction arriving at a publish instant is answered after its whole round trip", () => {
+  const engine = SimEngine.create({ config: shortConfig(), seed: 5, threads: 1 });
+  try {
+    const state = firstState(engine); // 5 s
+    const bid = state.books[0].bid[0].price;
+    // Sent at 5 s with 10 s of latency: they arrive at the 15 s publish instant, so the exchange
+    // takes them in the next step; the acceptance is back at 25 s, the refusal at once.
+    engine.inject(0, [
+      { type: "PLACE_ORDER_LIMIT", bookId: 0, direction: 0, volume: 1, price: bid - 1 },
+      { type: "PLACE_ORDER_LIMIT", bookId: 0, direction: 0, volume: 1e13, price: bid - 1 },
+    ], 10e9);
+    const mine = (s: PublishState) =>
+      s.notices.filter((n) => n.agentId === 0).map((n) => `${n.type} ${n.message ?? ""}`.trim());
+    const seen: string[][] = [];
+    for (let publish = 0; publish < 4; publish++) seen.push(mine(firstState(engine)));
+    assert.deepEqual(seen, [
+      [], // 10 s
+      [], // 15 s
+      [
+        "ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT INVALID_VOLUME: volume 10000000000000 is " +
+        "more than one order may carry",
+      ], // 20 s
+      ["RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT"], // 25 s
+    ]);
+  } finally {
+    engine.close();
+  }
+});
+
 Deno.test("a reset restores the account's initial balances at once", () => {
   const engine = SimEngine.create({ config: shortConfig(), seed: 9, threads: 1 });
   try {
