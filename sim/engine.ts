@@ -56,6 +56,9 @@ export const BALANCE_VALUES = 10;
 /** Units standing for an amount beyond the core's range (it takes at most 2^53 per order). */
 const TOO_LARGE = 1n << 62n;
 
+/** The simulation clock's range in ns (`SIM_CLOCK_MAX`): a delay past it arrives never. */
+const CLOCK_RANGE_NS = 2 ** 62;
+
 /** Reason code of a placement refused for a `clientOrderId` the core cannot keep. */
 const INVALID_CLIENT_ORDER_ID = "INVALID_CLIENT_ORDER_ID";
 
@@ -641,7 +644,8 @@ export class SimEngine {
     if (!Number.isInteger(agentId) || agentId < 0 || agentId >= this.config.remoteAgentCount) {
       return 0;
     }
-    if (!Number.isFinite(delayNs) || delayNs < 0) return 0;
+    // Past the clock's range a delay means never, and the native side takes it modulo 2^64.
+    if (!Number.isFinite(delayNs) || delayNs < 0 || delayNs >= CLOCK_RANGE_NS) return 0;
     const delay = Math.round(delayNs);
     const raw: RawInstruction[] = [];
     for (const instruction of instructions) {

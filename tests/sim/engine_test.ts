@@ -283,6 +283,32 @@ Deno.test("an instruction arriving at a publish instant is answered after its wh
   }
 });
 
+Deno.test("a delay past the clock's range is refused, not wrapped into a short one", () => {
+  const engine = SimEngine.create({ config: shortConfig(), seed: 5, threads: 1 });
+  try {
+    const state = firstState(engine);
+    const bid = state.books[0].bid[0].price;
+    const order: Instruction = {
+      type: "PLACE_ORDER_LIMIT",
+      bookId: 0,
+      direction: 0,
+      volume: 1,
+      price: bid - 1,
+    };
+    // 2^64 + 2^30 ns: taken modulo 2^64 it would be 1.07 s.
+    assert.equal(engine.inject(0, [order], 2 ** 64 + 2 ** 30), 0);
+    assert.equal(engine.inject(1, [order], 2 ** 62 + 2 ** 30), 0);
+    for (let publish = 0; publish < 2; publish++) {
+      const placed = firstState(engine).books[0].record.filter((e) =>
+        e.event === "place" && e.agentId >= 0
+      );
+      assert.deepEqual(placed, []);
+    }
+  } finally {
+    engine.close();
+  }
+});
+
 Deno.test("a reset restores the account's initial balances at once", () => {
   const engine = SimEngine.create({ config: shortConfig(), seed: 9, threads: 1 });
   try {
