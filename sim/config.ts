@@ -176,6 +176,9 @@ const groupFeesSchema = z.object({ tiers: tiersSchema.max(4) }).strict();
  * keeps a book's total holdings of each asset below 2^62 units (see the README). */
 const MAX_UNITS = 2 ** 62;
 
+/** The fee-history window when a config gives none: 24 slots of one hour. */
+export const DEFAULT_FEE_WINDOW = { historySlots: 24, slotPeriod: 3600e9 } as const;
+
 /** Per-book exchange parameters. */
 const exchangeFields = z.object({
   priceDecimals: integer(2, 8).default(2),
@@ -192,8 +195,8 @@ const exchangeFields = z.object({
   /** First levels per side published with their individual orders. */
   detailedDepth: integer(0, 1024).default(5),
   fees: z.object({
-    historySlots: integer(1, 1000).default(24),
-    slotPeriod: positiveDuration.default(3600e9),
+    historySlots: integer(1, 1000).default(DEFAULT_FEE_WINDOW.historySlots),
+    slotPeriod: positiveDuration.default(DEFAULT_FEE_WINDOW.slotPeriod),
     tiers: tiersSchema.max(8),
   }).strict(),
 }).strict();

@@ -6,6 +6,7 @@
  */
 import {
   type ConfigOverrides,
+  DEFAULT_FEE_WINDOW,
   parseSimConfig,
   quote,
   type SimConfig,
@@ -137,9 +138,56 @@ const agentAttributes: Record<string, string[]> = table({
 
 const booleanFields = new Set(["regimeChangeFlag"]);
 
+/**
+ * Attributes the reference reads as whole numbers, from their leading digits only (`5e9` is 5
+ * there, `1.5` is 1): by element, the agent groups' included.
+ */
+const wholeNumbers: Record<string, string[]> = table({
+  Simulation: ["start", "duration", "step", "seed"],
+  MultiBookExchangeAgent: [
+    "remoteAgentCount",
+    "gracePeriod",
+    "priceDecimals",
+    "volumeDecimals",
+    "baseDecimals",
+    "quoteDecimals",
+  ],
+  Books: ["instanceCount", "maxDepth", "detailedDepth"],
+  Processes: ["updatePeriod"],
+  FundamentalPrice: ["seedInterval"],
+  FuturesSignal: ["seedInterval"],
+  FeePolicy: ["historySlots", "slotPeriod"],
+  InitializationAgent: ["instanceCount"],
+  StylizedTraderAgent: ["instanceCount", "minOPLatency", "maxOPLatency", "tau", "tauHist"],
+  HighFrequencyTraderAgent: [
+    "instanceCount",
+    "minOPLatency",
+    "maxOPLatency",
+    "minMFLatency",
+    "tau",
+  ],
+  ALGOTraderAgent: ["instanceCount", "minOPLatency", "maxOPLatency"],
+  FuturesTraderAgent: ["instanceCount", "minOPLatency", "maxOPLatency"],
+});
+
 /** A number as the config format writes them: decimal, with an optional fraction and exponent. */
 // One way to match each digit: alternatives that split a run of digits backtrack quadratically.
 const DECIMAL = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/;
+
+/**
+ * A boolean as written: the reference takes a value whose first character is 1, t, T, y or Y as
+ * true and anything else as false, so only the spellings that mean what they say are accepted.
+ */
+const TRUE = /^(1|t|true|y|yes)$/i;
+const FALSE = /^(0|f|false|n|no)$/i;
+
+/** A group's fee policy as read, for comparing its history window with the exchange's. */
+interface GroupFeePolicy {
+  element: XmlElement;
+  historySlots?: number;
+  slotPeriod?: number;
+  tiers: unknown[];
+}
 
 /**
  * Where a config field was read from: an element's attribute, the element of an object, or the
@@ -158,6 +206,10 @@ class Importer {
   readonly origins = new Map<string, Origin>();
   /** By agent group key: the element it was read from. */
   readonly groups = new Map<string, XmlElement>();
+  /** The groups' own fee policies, each to be held against the exchange's window. */
+  readonly groupFeePolicies: GroupFeePolicy[] = [];
+  /** The exchange's `<Books>`, once read. */
+  booksElement?: XmlElement;
 
   warn(element: XmlElement, message: string): void {
     if (this.#warnings.length < MAX_WARNINGS) {
@@ -183,7 +235,55 @@ class Importer {
     if (!DECIMAL.test(text)) throw new Error(`${at}: ${quote(text)} is not a decimal number`);
     const value = Number(text);
     if (!Number.isFinite(value)) throw new Error(`${at}: ${quote(text)} is out of range`);
+    // A negative value is refused by the schema, whatever the reference makes of it.
+    if (value >= 0 && /[eE]/.test(text) && wholeNumbers[element.name]?.includes(attribute)) {
+      const leading = Number(/^\s*\+?(\d*)/.exec(text)![1] || "0");
+      if (leading !== value) {
+        throw new Error(
+          `${at}: ${quote(text)} is read by the reference as ${leading} (a whole number, from ` +
+            "its leading digits); write it in digits",
+        );
+      }
+    }
     return value;
+  }
+
+  /** Reads the boolean attribute that becomes the config field `path`, noting where it is. */
+  flag(path: string, element: XmlElement, attribute: string): boolean | undefined {
+    this.origins.set(path, { element, attribute });
+    const text = element.attributes[attribute];
+    if (text === undefined) return undefined;
+    if (TRUE.test(text)) return true;
+    if (FALSE.test(text)) return false;
+    throw new Error(
+      `line ${element.line} <${element.name}> attribute ${attribute}: ${quote(text)} is not a ` +
+        "boolean (1, true, yes or 0, false, no; the reference reads only the first character, " +
+        "true for 1, t or y and false for anything else)",
+    );
+  }
+
+  /**
+   * Warns about a group's fee-history window where it differs from the exchange's and the group
+   * has tiers for it to choose between: taos keeps one window for every policy.
+   */
+  checkGroupFeeWindows(exchange: { historySlots?: unknown; slotPeriod?: unknown }): void {
+    const window = {
+      historySlots: exchange.historySlots ?? DEFAULT_FEE_WINDOW.historySlots,
+      slotPeriod: exchange.slotPeriod ?? DEFAULT_FEE_WINDOW.slotPeriod,
+    };
+    for (const policy of this.groupFeePolicies) {
+      if (policy.tiers.length < 2) continue;
+      const differing = (["historySlots", "slotPeriod"] as const).filter((name) =>
+        policy[name] !== undefined && policy[name] !== window[name]
+      );
+      if (differing.length === 0) continue;
+      this.warn(
+        policy.element,
+        `${differing.map((name) => `${name}="${policy[name]}"`).join(" ")} not used: a group's ` +
+          `tiers are chosen on the exchange's ${window.historySlots} slots of ` +
+          `${window.slotPeriod} ns (the reference keeps a window per group)`,
+      );
+    }
   }
 
   /** Reads the number attribute that becomes the config field `path`, noting where it is. */
@@ -351,6 +451,14 @@ class Importer {
     this.place("exchange", element);
     const exchange: Record<string, unknown> = {};
     for (const name of used.slice(2)) exchange[name] = this.read(`exchange.${name}`, element, name);
+    if (exchange.initialPrice === undefined) {
+      this.warn(
+        element,
+        "attribute initialPrice is missing: the reference would start every price at 0; taken " +
+          "as 300",
+      );
+      exchange.initialPrice = 300;
+    }
     // The reference's decimals default to 2 (our own configs default to production's 2/4/4/10).
     for (const name of used.slice(2, 6)) exchange[name] ??= 2;
     input.exchange = exchange;
@@ -372,7 +480,8 @@ class Importer {
       );
     }
     this.checkChildren(books, ["Processes"]);
-    input.books = this.read("books", books, "instanceCount") ?? 1;
+    input.books = this.read("books", books, "instanceCount");
+    this.booksElement = books;
     // As in the reference: detailed levels default to maxDepth (1024 when absent), and never
     // exceed it.
     const maxDepth = this.number(books, "maxDepth") ?? 1024;
@@ -508,10 +617,12 @@ class Importer {
       count: this.read(`${path}.count`, element, "instanceCount") ?? 1,
     };
     for (const name of attributes) {
-      const value = this.read(`${path}.${name}`, element, name);
+      const value = booleanFields.has(name)
+        ? this.flag(`${path}.${name}`, element, name)
+        : this.read(`${path}.${name}`, element, name);
       // A latency scale of 0 means the default (0.235), as in the reference.
       if (value === undefined || (name === "opLatencyScaleRay" && value === 0)) continue;
-      group[name] = booleanFields.has(name) ? value !== 0 : value;
+      group[name] = value;
     }
     this.referenceFallbacks(element, group);
     const balances = element.children.find((c) => c.name === "Balances");
@@ -519,8 +630,11 @@ class Importer {
     if (balances === undefined) this.absent(`${path}.balances`, element, "Balances");
     const feePolicy = element.children.find((c) => c.name === "FeePolicy");
     if (feePolicy) {
-      // the group's history window is the exchange's: only its tiers are taken
-      group.fees = { tiers: (this.fees(feePolicy, `${path}.fees`) as { tiers: unknown }).tiers };
+      // The group's history window is the exchange's: only its tiers are taken (a window of its
+      // own is reported once the exchange's is known).
+      const policy = this.fees(feePolicy, `${path}.fees`) as Omit<GroupFeePolicy, "element">;
+      this.groupFeePolicies.push({ element: feePolicy, ...policy });
+      group.fees = { tiers: policy.tiers };
     }
     const distribution = element.children.find((c) => c.name === "VolumeDistribution");
     if (distribution) {
@@ -592,11 +706,20 @@ export function importXmlConfig(
     else importer.warn(child, "unknown agent type ignored");
   }
   input.agents = agents;
+  importer.checkGroupFeeWindows((input.exchange as { fees?: object }).fees ?? {});
   for (const [field, value] of Object.entries(overrides)) {
     if (value === undefined) continue;
     input[field] = value;
     // A problem with it is not the file's: told by field, without a line.
     importer.origins.delete(field);
+  }
+  // The reference's exchange makes no books without a count; `--books` may give it.
+  if (input.books === undefined) {
+    importer.warn(
+      importer.booksElement!,
+      "attribute instanceCount is missing: the reference would make no books; taken as 1",
+    );
+    input.books = 1;
   }
   try {
     return { config: parseSimConfig(input as SimConfigInput), warnings: importer.warnings };

@@ -281,7 +281,7 @@ Deno.test("schema errors of an XML config name the element, attribute and line",
     ],
     [
       'remoteAgentCount="256"',
-      'remoteAgentCount="1e9"',
+      'remoteAgentCount="1000000000"',
       /line 6 <MultiBookExchangeAgent> attribute remoteAgentCount: Too big/,
     ],
     [
