@@ -19,7 +19,7 @@ import {
   type SimConfig,
   SimConfigError,
 } from "./config.ts";
-import { importXmlConfig } from "./xml_config.ts";
+import { importXmlConfig, warningsBeforeRefusal } from "./xml_config.ts";
 import { parseJson } from "./strict_json.ts";
 
 /** Largest config file read: the reference's production XML is 5 KB, our JSON of it 4 KB. */
@@ -143,7 +143,8 @@ export function flagOverrides(values: Record<string, unknown>): ConfigOverrides 
 }
 
 /**
- * {@linkcode loadSimConfig} for a command: its warnings printed, and a refusal a UsageError under
+ * {@linkcode loadSimConfig} for a command: its warnings printed (also those given before a
+ * refusal: an ignored part may be its cause), and a refusal a UsageError under
  * `--config`, or under the flag whose value is at fault when every problem is with one the flags
  * gave (`--duration: must be longer than the step (5s), got 2s`): the file was not at fault then.
  */
@@ -155,6 +156,9 @@ export async function loadForCommand(
   try {
     loaded = await loadSimConfig(source, overrides);
   } catch (error) {
+    for (const warning of warningsBeforeRefusal((error as { cause?: unknown })?.cause)) {
+      console.error(`warning: ${warning}`);
+    }
     throw new UsageError(
       overrideProblems(error, overrides) ?? `--config: ${(error as Error).message}`,
     );

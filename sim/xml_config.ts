@@ -189,6 +189,17 @@ interface GroupFeePolicy {
   tiers: unknown[];
 }
 
+/** The warnings an import had given when it was refused with the error they are kept under. */
+const refusalWarnings = new WeakMap<object, string[]>();
+
+/**
+ * The warnings an XML import had given before it was refused with `error` (none for an error not
+ * thrown by {@linkcode importXmlConfig}): a part it ignored may be why the file was refused.
+ */
+export function warningsBeforeRefusal(error: unknown): string[] {
+  return typeof error === "object" && error !== null ? refusalWarnings.get(error) ?? [] : [];
+}
+
 /**
  * Where a config field was read from: an element's attribute, the element of an object, or the
  * element whose missing child it would have come from.
@@ -658,6 +669,23 @@ export function importXmlConfig(
     throw new Error(`line ${root.line}: the root element is <${root.name}>, not <Simulation>`);
   }
   const importer = new Importer();
+  try {
+    return convert(root, importer, seed, overrides);
+  } catch (error) {
+    if (typeof error === "object" && error !== null) {
+      refusalWarnings.set(error, importer.warnings);
+    }
+    throw error;
+  }
+}
+
+/** The `<Simulation>` element `root` as a validated config, through `importer`. */
+function convert(
+  root: XmlElement,
+  importer: Importer,
+  seed: number | undefined,
+  overrides: ConfigOverrides,
+): XmlImport {
   const used = ["start", "duration", "step", "seed"];
   importer.checkAttributes(root, used);
   const input: Record<string, unknown> = {

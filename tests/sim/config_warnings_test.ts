@@ -47,3 +47,25 @@ Deno.test("taos sim --config prints a bounded number of warning lines", async ()
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the warnings of a refused XML config are printed before the refusal", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "misspelt.xml");
+    await Deno.writeTextFile(
+      path,
+      Deno.readTextFileSync(fixture).replace("<Processes ", "<Procesess ").replace(
+        "</Processes>",
+        "</Procesess>",
+      ),
+    );
+    const run = await taos("sim", "--config", path, "--duration", "1m", "--quiet");
+    assert.equal(run.code, 2, run.stderr);
+    const lines = run.stderr.trim().split("\n");
+    assert.match(lines[0], /^warning: line \d+ <Procesess>: unknown element ignored$/);
+    assert.match(lines[1], /^taos sim: --config: .*misspelt\.xml: invalid simulation config:$/);
+    assert.match(lines[2], /<Books>: no <Processes> \(processes\)$/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
