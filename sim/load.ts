@@ -145,12 +145,14 @@ export function flagOverrides(values: Record<string, unknown>): ConfigOverrides 
 /**
  * {@linkcode loadSimConfig} for a command: its warnings printed (also those given before a
  * refusal: an ignored part may be its cause), and a refusal a UsageError under
- * `--config`, or under the flag whose value is at fault when every problem is with one the flags
- * gave (`--duration: must be longer than the step (5s), got 2s`): the file was not at fault then.
+ * `flag` (the one that named the file), or under the flag whose value is at fault when every
+ * problem is with one the flags gave (`--duration: must be longer than the step (5s), got 2s`): the
+ * file was not at fault then.
  */
 export async function loadForCommand(
   source: string,
   overrides: ConfigOverrides,
+  flag = "--config",
 ): Promise<LoadedConfig> {
   let loaded: LoadedConfig;
   try {
@@ -160,7 +162,7 @@ export async function loadForCommand(
       console.error(`warning: ${warning}`);
     }
     throw new UsageError(
-      overrideProblems(error, overrides) ?? `--config: ${(error as Error).message}`,
+      overrideProblems(error, overrides) ?? `${flag}: ${(error as Error).message}`,
     );
   }
   for (const warning of loaded.warnings) console.error(`warning: ${warning}`);

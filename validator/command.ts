@@ -66,13 +66,14 @@ async function simulationConfig(options: ValidatorOptions): Promise<SimConfig> {
     books: options.books ?? undefined,
     seed: options.seed ?? undefined,
   };
-  const { config } = await loadForCommand(options.simulationConfig, given);
+  const flag = options.simulationConfigFlag;
+  const { config } = await loadForCommand(options.simulationConfig, given, flag);
   // Miners are first queried after the grace period: a shorter simulation would never reach them.
   if (config.duration < config.gracePeriod + config.step) {
     // Named after where the duration came from: the flag, or the config's own.
     const source = options.duration !== null
       ? "--duration"
-      : `--config ${options.simulationConfig}: duration`;
+      : `${flag} ${options.simulationConfig}: duration`;
     throw new UsageError(
       `${source}: ${formatDuration(config.duration)} ends before the first publish after the ` +
         `config's ${formatDuration(config.gracePeriod)} grace period: no miner would ever be ` +

@@ -87,6 +87,8 @@ export interface ValidatorOptions {
   pagerdutyUrl: string;
   /** Preset name, or a JSON/XML file of the simulation config. */
   simulationConfig: string;
+  /** The flag that gave it, to name in its errors (`--config` unless only its alias did). */
+  simulationConfigFlag: "--config" | "--simulation.xml_config";
   /** Recorded feed files or URLs (`--fundamental-feed`, `--external-feed`); null = synthetic. */
   fundamentalFeed: string | null;
   externalFeed: string | null;
@@ -705,6 +707,9 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
         identity: configIdentity,
       }),
     ) ?? "reference",
+    simulationConfigFlag: str("config") === undefined && str("simulation.xml_config") !== undefined
+      ? "--simulation.xml_config"
+      : "--config",
     fundamentalFeed: pathOf(nonEmpty("fundamental-feed")) ?? null,
     externalFeed: pathOf(nonEmpty("external-feed")) ?? null,
     seeding: seedingOf(values, str),

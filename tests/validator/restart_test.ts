@@ -256,6 +256,27 @@ Deno.test({
       ),
       configOnly.stderr.join("\n"),
     );
+    // Given by the reference's spelling, the file is named under that flag (until this version
+    // under --config, which the command line did not have).
+    const withoutConfig = withoutFlag.filter((a, i) =>
+      a !== "--config" && withoutFlag[i - 1] !== "--config"
+    );
+    const byAlias = startValidator([...withoutConfig, "--simulation.xml_config", file]);
+    assert.equal((await byAlias.done).code, 2);
+    assert.ok(
+      byAlias.stderr.some((l) =>
+        l.includes(`--simulation.xml_config ${file}: duration: 5m ends before the first publish`)
+      ),
+      byAlias.stderr.join("\n"),
+    );
+    const unreadable = join(dir, "broken.xml");
+    writeFileSync(unreadable, "<Simulation");
+    const brokenByAlias = startValidator([...withoutConfig, "--simulation.xml_config", unreadable]);
+    assert.equal((await brokenByAlias.done).code, 2);
+    assert.ok(
+      brokenByAlias.stderr.some((l) => l.includes("--simulation.xml_config: ")),
+      brokenByAlias.stderr.join("\n"),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
