@@ -881,9 +881,12 @@ export class SimEngine {
     // reference's symmetric round trip); those still on their way wait for a later publish.
     const returning = this.#returning;
     this.#returning = [];
+    const travelled = new Map<Notice, number>();
     for (const item of returning) {
-      if (item.at <= result.timestamp) notices.push(item.notice);
-      else this.#returning.push(item);
+      if (item.at <= result.timestamp) {
+        notices.push(item.notice);
+        travelled.set(item.notice, item.at - item.notice.timestamp);
+      } else this.#returning.push(item);
     }
     // Every instruction that arrived before this publish instant has been answered by now; one
     // arriving at the instant itself is taken in the next step, as the reference's loop does.
@@ -891,7 +894,11 @@ export class SimEngine {
     for (const key of this.#sent.keys()) if (arrived(key)) this.#sent.delete(key);
     for (const key of this.#oversized.keys()) if (arrived(key)) this.#oversized.delete(key);
     const accounts = this.#remoteAccounts();
-    notices.sort((a, b) => a.timestamp - b.timestamp);
+    // As the reference orders them: by time, then those that travelled back longest first, so an
+    // order's acceptance comes before the fills it made on arrival, which were reported at once.
+    notices.sort((a, b) =>
+      a.timestamp - b.timestamp || (travelled.get(b) ?? 0) - (travelled.get(a) ?? 0)
+    );
     return {
       timestamp: result.timestamp,
       final: result.final,

@@ -145,8 +145,8 @@ export abstract class Agent<P extends AgentParams = AgentParams> implements Trad
 
   /**
    * Dispatches the event hooks for the notices of the update last recorded: acceptances first,
-   * then the rest in order. An acceptance travels back with its instruction's latency while fills
-   * are reported at once, so an order's fills can come before its acceptance in one update.
+   * then the rest in order, so an order is known as accepted before any fill of it in the update
+   * is handled, whatever order the notices came in.
    */
   observe(_state: StateUpdate): void {
     for (const event of this.events) {

@@ -225,6 +225,43 @@ Deno.test("acknowledgements travel back with their instruction's latency; reject
   }
 });
 
+Deno.test("notices of one instant are ordered by the time they travelled, longest first, as the reference orders them", () => {
+  const engine = SimEngine.create({ config: shortConfig(), seed: 5, threads: 1 });
+  try {
+    let state = firstState(engine); // 5 s
+    const bid = state.books[0].bid[0].price;
+    // Sent at 5 s with 10 ms of latency: all three arrive at 5.01 s. The market buy trades at
+    // once, the oversized bid is refused at once, and both acceptances are back at 5.02 s.
+    engine.inject(0, [
+      { type: "PLACE_ORDER_MARKET", bookId: 0, direction: 0, volume: 0.5, clientOrderId: 1 },
+      { type: "PLACE_ORDER_LIMIT", bookId: 0, direction: 0, volume: 1e7, price: bid - 1 },
+      {
+        type: "PLACE_ORDER_LIMIT",
+        bookId: 0,
+        direction: 0,
+        volume: 1,
+        price: bid - 1,
+        clientOrderId: 3,
+      },
+    ], 10e6);
+    state = firstState(engine); // 10 s
+    const mine = state.notices.filter((n) => n.agentId === 0);
+    assert.ok(mine.every((n) => n.timestamp === 5e9 + 10e6), "all stamped at the arrival");
+    const types = mine.map((n) => n.type);
+    const trades = types.filter((t) => t === "EVENT_TRADE").length;
+    assert.ok(trades > 0);
+    // The acceptances travelled back for 10 ms; the fills and the refusal did not travel.
+    assert.deepEqual(types, [
+      "RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET",
+      "RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT",
+      ...Array(trades).fill("EVENT_TRADE"),
+      "ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT",
+    ]);
+  } finally {
+    engine.close();
+  }
+});
+
 Deno.test("each acknowledgement travels back with its own instruction's latency when two publishes' instructions arrive together", () => {
   const engine = SimEngine.create({ config: shortConfig(), seed: 5, threads: 1 });
   try {
