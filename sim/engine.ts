@@ -298,6 +298,18 @@ export interface RecordedStep extends StepResult {
   processValues(bookId: number): { fundamental: number; external: number };
 }
 
+/** Base lots each market order sized in quote among `events` filled, by order id. */
+function quoteSizedFills(events: readonly RawEvent[]): Map<number, bigint> {
+  const bought = new Map<number, bigint>();
+  for (const e of events) {
+    if (e.kind === EventKind.PLACE && e.flags & EVENT_FLAG_QUOTE) bought.set(e.orderId, 0n);
+    else if (e.kind === EventKind.TRADE && bought.has(e.orderId)) {
+      bought.set(e.orderId, bought.get(e.orderId)! + e.volume);
+    }
+  }
+  return bought;
+}
+
 const rejectText: Record<number, string> = {
   1: "no account on this book",
   2: "not enough free base",
@@ -864,8 +876,10 @@ export class SimEngine {
     this.#pending = [];
     for (let bookId = 0; bookId < this.config.books; bookId++) {
       const record: BookEvent[] = [];
-      for (const e of this.rawEvents(bookId)) {
-        const event = this.#bookEvent(e);
+      const events = this.rawEvents(bookId);
+      const bought = quoteSizedFills(events);
+      for (const e of events) {
+        const event = this.#bookEvent(e, bought.get(e.orderId) ?? 0n);
         if (event !== null) record.push(event);
         this.#notices(bookId, e, notices);
       }
@@ -909,7 +923,8 @@ export class SimEngine {
     };
   }
 
-  #bookEvent(e: RawEvent): BookEvent | null {
+  /** `bought`: for a market order sized in quote, the base lots it filled. */
+  #bookEvent(e: RawEvent, bought: bigint): BookEvent | null {
     const timestamp = Number(e.timestamp);
     const direction = e.direction as Direction;
     switch (e.kind) {
@@ -918,8 +933,9 @@ export class SimEngine {
           event: "place",
           orderId: e.orderId,
           timestamp,
-          // A market order sized in quote has no base volume before it fills.
-          volume: e.flags & EVENT_FLAG_QUOTE ? 0 : this.volume(e.volume),
+          // A market order sized in quote is the base volume it bought, as the reference converts
+          // it to a base-sized order before placing it.
+          volume: this.volume(e.flags & EVENT_FLAG_QUOTE ? bought : e.volume),
           leverage: Number(e.leverageE9) / 1e9,
           direction,
           price: e.flags & EVENT_FLAG_MARKET ? null : this.price(e.price),

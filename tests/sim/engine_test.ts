@@ -262,6 +262,29 @@ Deno.test("notices of one instant are ordered by the time they travelled, longes
   }
 });
 
+Deno.test("a market order sized in quote is recorded with the base volume it bought", () => {
+  const engine = SimEngine.create({ config: shortConfig(), seed: 5, threads: 1 });
+  try {
+    firstState(engine); // 5 s
+    engine.inject(0, [
+      { type: "PLACE_ORDER_MARKET", bookId: 0, direction: 0, volume: 100, currency: 1 },
+    ], 10e6);
+    const state = firstState(engine); // 10 s
+    const record = state.books[0].record;
+    const placed = record.find((e) => e.event === "place" && e.agentId === 0);
+    assert.ok(placed !== undefined && placed.event === "place");
+    const fills = record.filter((e) =>
+      e.event === "trade" && e.aggressingOrderId === placed.orderId
+    );
+    assert.ok(fills.length > 0);
+    const bought = fills.reduce((sum, e) => sum + (e.event === "trade" ? e.volume : 0), 0);
+    assert.ok(bought > 0.3 && bought < 0.35, `100 quote near 300 buys about 0.33, got ${bought}`);
+    assert.equal(placed.volume, Math.round(bought * 1e4) / 1e4);
+  } finally {
+    engine.close();
+  }
+});
+
 Deno.test("each acknowledgement travels back with its own instruction's latency when two publishes' instructions arrive together", () => {
   const engine = SimEngine.create({ config: shortConfig(), seed: 5, threads: 1 });
   try {
