@@ -426,7 +426,10 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
         series.inventoryValue[uid].push(roundHalfEven(inventory, quoteDecimals));
         series.score[uid].push(scorer.miners[uid].score);
 
-        const update = stateForAgent(published, uid, simulation, { first: publishes === 1 });
+        const update = stateForAgent(published, uid, simulation, {
+          first: publishes === 1,
+          start: config.start,
+        });
         // Copies share the publish's books; one in this thread that reorders a level list must
         // not change what the next sees (a worker gets its own copy on the way). The last copy
         // takes the original: every other got a clone before it ran.

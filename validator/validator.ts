@@ -680,7 +680,7 @@ export class Validator {
       publish,
       serving.map((n) => n.uid),
       this.#simulationConfig,
-      { first },
+      { first, start: this.#config.start },
     );
     return serving.map((neuron) => ({
       uid: neuron.uid,

@@ -727,6 +727,9 @@ function sharedParts(publish: PublishState): { books: Record<string, Book>; inde
 export interface StateForAgentOptions {
   /** True for the first update of a simulation: an `EVENT_SIMULATION_START` notice is added. */
   first?: boolean;
+  /** Simulated ns at which the simulation started (its config's `start`, default 0): the time of
+   * its start and stop notices, as the reference stamps both when the simulation begins. */
+  start?: number;
 }
 
 /**
@@ -749,19 +752,21 @@ export function stateForAgent(
     const event = noticeEvent(notice, index);
     if (event !== null) events.push(event);
   }
-  events.sort((a, b) => a.timestamp - b.timestamp);
+  const start = options.start ?? 0;
+  // Both stamped with the start, so by time they come first, the start before the stop.
+  if (publish.final) {
+    events.unshift({ type: "EVENT_SIMULATION_STOP", timestamp: start, agentId: null });
+  }
   if (options.first) {
     events.unshift({
       type: "EVENT_SIMULATION_START",
-      timestamp: publish.timestamp,
+      timestamp: start,
       agentId: null,
       // The reference's model requires a text (its log directory); taos keeps none to name.
       logDir: "",
     });
   }
-  if (publish.final) {
-    events.push({ type: "EVENT_SIMULATION_STOP", timestamp: publish.timestamp, agentId: null });
-  }
+  events.sort((a, b) => a.timestamp - b.timestamp);
   return {
     model: "im",
     timestamp: publish.timestamp,

@@ -180,12 +180,26 @@ Deno.test("stateForAgent: own account and notices only, levels capped at 21, eve
 
 Deno.test("stateForAgent: placement notices take side, quantity and price from the book record", () => {
   const state = stateForAgent(publish({ final: true }), 1, simulation);
-  const [accepted, stop] = state.notices![1];
+  const [stop, accepted] = state.notices![1];
   assert.ok(accepted.type === "RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT");
   assert.equal(accepted.price, 300.1);
   assert.equal(accepted.side, 1);
   assert.equal(accepted.quantity, 1.5);
   assert.equal(stop.type, "EVENT_SIMULATION_STOP");
+});
+
+Deno.test("stateForAgent: the start and stop notices carry the simulation's start, as the reference's", () => {
+  // Until this version both carried the publish instant: a first publish after a 10-minute grace
+  // period stamped the start 600 s late.
+  const state = stateForAgent(publish({ final: true }), 0, simulation, { first: true, start: 1e9 });
+  const events = state.notices![0];
+  assert.deepEqual(
+    events.slice(0, 2).map((e) => [e.type, e.timestamp]),
+    [["EVENT_SIMULATION_START", 1e9], ["EVENT_SIMULATION_STOP", 1e9]],
+  );
+  assert.ok(events.slice(2).every((e) => e.timestamp > 1e9), "the rest follow, by time");
+  const unstarted = stateForAgent(publish({ final: true }), 0, simulation, { first: true });
+  assert.equal(unstarted.notices![0][0].timestamp, 0, "a config's start defaults to 0");
 });
 
 Deno.test("the config sent to miners carries the reference's fields for margin and every agent group", () => {
