@@ -138,20 +138,23 @@ const agentAttributes: Record<string, string[]> = table({
 
 const booleanFields = new Set(["regimeChangeFlag"]);
 
+/** The exchange element's attributes that are counts, durations or decimals (whole numbers). */
+const exchangeCounts = [
+  "remoteAgentCount",
+  "gracePeriod",
+  "priceDecimals",
+  "volumeDecimals",
+  "baseDecimals",
+  "quoteDecimals",
+];
+
 /**
  * Attributes the reference reads as whole numbers, from their leading digits only (`5e9` is 5
  * there, `1.5` is 1): by element, the agent groups' included.
  */
 const wholeNumbers: Record<string, string[]> = table({
   Simulation: ["start", "duration", "step", "seed"],
-  MultiBookExchangeAgent: [
-    "remoteAgentCount",
-    "gracePeriod",
-    "priceDecimals",
-    "volumeDecimals",
-    "baseDecimals",
-    "quoteDecimals",
-  ],
+  MultiBookExchangeAgent: exchangeCounts,
   Books: ["instanceCount", "maxDepth", "detailedDepth"],
   Processes: ["updatePeriod"],
   FundamentalPrice: ["seedInterval"],
@@ -443,18 +446,7 @@ class Importer {
   }
 
   exchange(element: XmlElement, input: Record<string, unknown>): void {
-    const used = [
-      "remoteAgentCount",
-      "gracePeriod",
-      "priceDecimals",
-      "volumeDecimals",
-      "baseDecimals",
-      "quoteDecimals",
-      "initialPrice",
-      "maxLeverage",
-      "maxLoan",
-      "maintenanceMargin",
-    ];
+    const used = [...exchangeCounts, "initialPrice", "maxLeverage", "maxLoan", "maintenanceMargin"];
     this.checkAttributes(element, used);
     this.checkChildren(element, ["FeePolicy", "Books", "Balances", "Logging"]);
     input.remoteAgentCount = this.read("remoteAgentCount", element, "remoteAgentCount") ?? 0;
