@@ -441,7 +441,12 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
         computeTotal[uid] += seconds * 1000;
         results[uid].computeMs.max = Math.max(results[uid].computeMs.max, seconds * 1000);
         if (outcome.kind === "failed") {
-          lose(uid, `the agent failed: ${outcome.message}`);
+          // Worded as the miner logs it: the method that failed and where in the agent's code.
+          lose(
+            uid,
+            "the agent failed" + (outcome.method !== undefined ? ` in ${outcome.method}` : "") +
+              `: ${outcome.message}` + (outcome.at !== undefined ? ` (at ${outcome.at})` : ""),
+          );
           continue;
         }
         if (outcome.kind === "overran" || seconds > budget) {

@@ -194,8 +194,18 @@ Deno.test("an agent's errors are counted and the first one is reported", async (
     duration: 10e9,
   });
   assert.equal(report.agents[0].instructions.failedResponses, report.publishes);
-  assert.equal(report.agents[0].firstFailure, "the agent failed: no_model_loaded");
-  assert.match(formatBacktestReport(report), /first lost response: the agent failed: no_model/);
+  // As the miner logs it: the method that failed and the place in the agent's file.
+  const where = `${join(fixtures, "FixtureAgent.ts")}:42:`;
+  const failure = report.agents[0].firstFailure ?? "";
+  assert.ok(
+    failure.startsWith("the agent failed in onUpdate: no_model_loaded (at ") &&
+      failure.includes(where),
+    failure,
+  );
+  assert.match(
+    formatBacktestReport(report),
+    /first lost response: the agent failed in onUpdate: no_model_loaded \(at .*FixtureAgent\.ts:42:\d+\)/,
+  );
 });
 
 /** Sends 22 orders on book 0 and one on a book the simulation does not have, every update. */
