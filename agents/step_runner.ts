@@ -7,9 +7,14 @@
  * @module
  */
 import type { StepOutcome } from "../miner/agent_host.ts";
+import type { AgentMethod } from "../miner/agent_methods.ts";
 import { describeThrown } from "./sdk/thrown.ts";
 import { runAgentStep, type TradingAgent } from "./sdk/agent.ts";
+import { agentFrame, noteFailures } from "./sdk/failure_site.ts";
 import type { StateUpdate } from "./sdk/state.ts";
+
+/** The kit's own code in this thread: an error raised there is placed at its caller. */
+const KIT = ["./sdk/", "./step_runner.ts"].map((path) => new URL(path, import.meta.url).href);
 
 /** Runs state updates of one agent copy. */
 export interface StepRunner {
@@ -21,15 +26,21 @@ export interface StepRunner {
 /** An agent in this thread; an update starts once the previous one has settled. */
 export class InThreadRunner implements StepRunner {
   #previous: Promise<unknown> = Promise.resolve();
+  readonly #agent: TradingAgent;
+  /** The agent method whose call failed last in the current update, if any. */
+  #failedMethod: AgentMethod | null = null;
 
-  constructor(readonly agent: TradingAgent, readonly uid: number) {}
+  constructor(agent: TradingAgent, readonly uid: number) {
+    this.#agent = noteFailures(agent, (method) => this.#failedMethod = method);
+  }
 
   step(update: StateUpdate, deadlineMs: number): Promise<StepOutcome> {
     const arrived = performance.now();
     const since = (t: number) => (performance.now() - t) / 1000;
     const run = this.#previous.then(async () => {
       const started = performance.now();
-      const response = await runAgentStep(this.agent, this.uid, update);
+      this.#failedMethod = null;
+      const response = await runAgentStep(this.#agent, this.uid, update);
       return { response, seconds: since(started) };
     });
     this.#previous = run.catch(() => {});
@@ -42,11 +53,16 @@ export class InThreadRunner implements StepRunner {
     });
     const settled = run.then(
       ({ response, seconds }): StepOutcome => ({ kind: "ok", response, seconds }),
-      (error): StepOutcome => ({
-        kind: "failed",
-        message: describeThrown(error),
-        seconds: since(arrived),
-      }),
+      (error): StepOutcome => {
+        const at = agentFrame(error, KIT);
+        return {
+          kind: "failed",
+          message: describeThrown(error),
+          seconds: since(arrived),
+          ...(this.#failedMethod !== null && { method: this.#failedMethod }),
+          ...(at !== null && { at }),
+        };
+      },
     );
     return Promise.race([settled, overran]).finally(() => clearTimeout(timer));
   }

@@ -23,7 +23,8 @@ import { checkJsonDepth, replyValues } from "../bittensor/synapse.ts";
 import { describeThrown as describe } from "../agents/sdk/thrown.ts";
 import { watchBuiltins } from "./builtins_guard.ts";
 import { watchMemory } from "./memory_guard.ts";
-import { AGENT_METHODS, type AgentMethod } from "./agent_methods.ts";
+import type { AgentMethod } from "./agent_methods.ts";
+import { agentFrame, noteFailures } from "../agents/sdk/failure_site.ts";
 import type { FailureKind, HostMessage, StepInput, WorkerMessage } from "./agent_host.ts";
 
 let agent: TradingAgent | null = null;
@@ -58,16 +59,6 @@ const KIT = ["../agents/sdk/", "../bittensor/", "./"].map((dir) =>
   new URL(dir, import.meta.url).href
 );
 
-/** The first stack frame of `error` outside the kit, as `path:line:column`, or null. */
-function agentFrame(error: unknown): string | null {
-  if (!(error instanceof Error) || error.stack === undefined) return null;
-  for (const match of error.stack.matchAll(/(file:\/\/[^\s()]+):(\d+):(\d+)/g)) {
-    if (KIT.some((dir) => match[1].startsWith(dir))) continue;
-    return `${decodeURIComponent(new URL(match[1]).pathname)}:${match[2]}:${match[3]}`;
-  }
-  return null;
-}
-
 // Agents written for a web worker (or Deno's main thread) may name the global scope `self`.
 Object.assign(globalThis, { self: globalThis });
 
@@ -94,37 +85,6 @@ function stateOf(input: StepInput): unknown {
   } catch (error) {
     throw new Error(`invalid state update: ${describe(error)}`);
   }
-}
-
-const agentMethods: ReadonlySet<string> = new Set(AGENT_METHODS);
-
-/**
- * `loaded` with each method the kit calls noting its own failure in `failedMethod`: an update's
- * error may come from `onStart` or `onEnd` as well as `onUpdate`, and the last method to fail is
- * the one whose error ends the update. The methods still run on the agent itself (`this`).
- */
-function noteFailures(loaded: TradingAgent): TradingAgent {
-  return new Proxy(loaded, {
-    get(target, property) {
-      const value = Reflect.get(target, property);
-      if (typeof property !== "string" || !agentMethods.has(property)) return value;
-      if (typeof value !== "function") return value;
-      const failed = (error: unknown): never => {
-        failedMethod = property as AgentMethod;
-        throw error;
-      };
-      return (...args: unknown[]) => {
-        let result: unknown;
-        try {
-          result = Reflect.apply(value, target, args);
-        } catch (error) {
-          failed(error);
-        }
-        const then = (result as { then?: unknown } | null | undefined)?.then;
-        return typeof then === "function" ? Promise.resolve(result).catch(failed) : result;
-      };
-    },
-  });
 }
 
 /** The kind of a failed update, from the method that failed or else from its message. */
@@ -186,6 +146,7 @@ port.on("message", async (message: HostMessage) => {
           onWarning: (text) => warning = text,
           onParams: (checked) => params = plainParams(checked),
         }),
+        (method) => failedMethod = method,
       );
       const changed = builtinChanged();
       if (changed !== null) throw new Error(`${message.name} ${relied(changed)}`);
@@ -277,7 +238,7 @@ port.on("message", async (message: HostMessage) => {
       problem: failureOf(text),
     };
     if (failedMethod !== null) reply.method = failedMethod;
-    const at = agentFrame(error);
+    const at = agentFrame(error, KIT);
     if (at !== null) reply.at = at;
   }
   reply.seconds = (performance.now() - started) / 1000;

@@ -727,7 +727,33 @@ Deno.test("an agent class in this thread throwing what cannot be printed loses i
   assert.equal(report.agents[0].instructions.failedResponses, report.publishes);
   assert.equal(
     report.agents[0].firstFailure,
-    "the agent failed: [object Object] (thrown, not an Error; it cannot be printed)",
+    "the agent failed in onUpdate: [object Object] (thrown, not an Error; it cannot be printed)",
+  );
+});
+
+/** Asks for a zero quantity, which the builder refuses, at every update. */
+class ZeroQuantityAgent extends Agent {
+  onUpdate() {
+    return [this.limitOrder(0, 0, 0, 300)];
+  }
+}
+
+Deno.test("an agent class in this thread that fails is named as a worker's is: its method and its place", async () => {
+  const report = await backtest({
+    agent: ZeroQuantityAgent,
+    config: smallPreset(),
+    seed: 1,
+    duration: 10e9,
+  });
+  const failure = report.agents[0].firstFailure ?? "";
+  // The builder's error is placed at the agent's call of it, in this file.
+  const here = `${fileURLToPath(import.meta.url)}:`;
+  assert.ok(
+    failure.startsWith(
+      "the agent failed in onUpdate: limitOrder: quantity: Too small: expected number to be >0 " +
+        `(at ${here}`,
+    ),
+    failure,
   );
 });
 
