@@ -54,6 +54,7 @@ import {
   AgentLoadError,
   checkAgentParams,
   DEFAULT_AGENTS_DIR,
+  failedToStart,
   parseAgentParams,
   unusedAgentParams,
 } from "./sdk/loader.ts";
@@ -565,7 +566,7 @@ async function startRunners(
       try {
         return new InThreadRunner(new agent(uid, params), uid);
       } catch (error) {
-        throw new AgentLoadError(`${agent.name} failed to start: ${(error as Error).message}`);
+        throw new AgentLoadError(failedToStart(agent.name, error));
       }
     });
     return { runners, agentName: agent.name, params };

@@ -23,6 +23,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { AgentClass, AgentParams, TradingAgent } from "./agent.ts";
 import { describeThrown } from "./thrown.ts";
+import { agentFrame } from "./failure_site.ts";
 
 /** Where miners keep their agents by default: `~/.taos/agents`. */
 export const DEFAULT_AGENTS_DIR: string = join(homedir(), ".taos", "agents");
@@ -310,6 +311,15 @@ export interface LoadAgentOptions {
   onParams?: (params: AgentParams) => void;
 }
 
+/** The kit's own code: a constructor's error raised there is placed at its caller. */
+const KIT = [new URL("./", import.meta.url).href];
+
+/** Why an agent's constructor failed, with the place in the agent's code when its stack has one. */
+export function failedToStart(name: string, error: unknown): string {
+  const at = agentFrame(error, KIT);
+  return `${name} failed to start: ${describeThrown(error)}` + (at === null ? "" : ` (at ${at})`);
+}
+
 /** Loads, validates and constructs an agent. Throws AgentLoadError with a clear message. */
 export async function loadAgent(options: LoadAgentOptions): Promise<TradingAgent> {
   const agentClass = await loadAgentClass(options.path ?? DEFAULT_AGENTS_DIR, options.name);
@@ -326,7 +336,7 @@ export async function loadAgent(options: LoadAgentOptions): Promise<TradingAgent
     // so that its failure is the agent's failing to start.
     agent = await new agentClass(options.uid, params);
   } catch (error) {
-    throw new AgentLoadError(`${options.name} failed to start: ${describeThrown(error)}`);
+    throw new AgentLoadError(failedToStart(options.name, error));
   }
   if (typeof (agent as { onUpdate?: unknown } | null)?.onUpdate !== "function") {
     const what = agent === null || agent === undefined

@@ -407,7 +407,10 @@ Deno.test("a rejected backtest leaves no output directory behind", async () => {
     [{ "agent-params": "seed=1.5" }, /agent parameter 'seed'/],
     [{ duration: "1s" }, /^--duration: must be longer than the step/],
     [{ agents: "100000" }, /--agents: '100000' must be <= 256/],
-    [{ "agent-name": "ThrowCtor" }, /ThrowCtor failed to start: boom in ctor/],
+    [
+      { "agent-name": "ThrowCtor" },
+      /ThrowCtor failed to start: boom in ctor \(at .*ThrowCtor\.ts:1:/,
+    ],
     [{ "agent-name": "BadSchema" }, /BadSchema: paramsSchema must be a zod schema/],
   ];
   for (const [i, [flags, expected]] of cases.entries()) {

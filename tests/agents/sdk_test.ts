@@ -1292,7 +1292,8 @@ Deno.test("loadAgent: a broken agent file or constructor is a plain-text load er
   assert.equal((later as unknown as { ready: boolean }).ready, true);
   await assert.rejects(
     loadAgent({ path: dir, name: "Later", params: "fail=true", uid: 0 }),
-    /^AgentLoadError: Later failed to start: no model file$/,
+    // Named with the place in the agent's file, as an update's failure is.
+    /^AgentLoadError: Later failed to start: no model file \(at .*Later\.ts:3:\d+\)$/,
   );
 });
 
