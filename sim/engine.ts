@@ -285,6 +285,13 @@ export interface LevelSummary {
   volume: number;
 }
 
+/** Aggregated price level in the engine's integer units: exact at any size, where a volume as a
+ * double can miss the last lot from about 2^52 lots on. */
+export interface RawLevel {
+  ticks: bigint;
+  lots: bigint;
+}
+
 /**
  * One step of a {@linkcode SimEngine.steps} window: what it reports and the state each book had at
  * its end. Readable until the engine advances again.
@@ -294,6 +301,8 @@ export interface RecordedStep extends StepResult {
   rawEvents(bookId: number): RawEvent[];
   /** Up to `depth` levels of a side at the step's end (at most the window's depth). */
   levels(bookId: number, side: 0 | 1, depth: number): LevelSummary[];
+  /** {@linkcode RecordedStep.levels} in ticks and lots. */
+  rawLevels(bookId: number, side: 0 | 1, depth: number): RawLevel[];
   /** The book's fundamental and external values at the step's end. */
   processValues(bookId: number): { fundamental: number; external: number };
 }
@@ -487,6 +496,19 @@ export class SimEngine {
         this.#lib.taos_sim_step_info(handle, book, step, time, messages, null);
         processed += Number(messages[0]);
       }
+      const rawLevels = (book: number, side: 0 | 1, levelDepth: number) => {
+        const kept = Math.min(levelDepth, depth);
+        return this.#readLevels(kept, (prices, volumes) =>
+          this.#lib.taos_sim_step_levels(
+            this.#live(),
+            book,
+            step,
+            side,
+            BigInt(kept),
+            prices,
+            volumes,
+          ));
+      };
       recorded.push({
         timestamp: Number(time[0]),
         final: this.#final && step === count - 1,
@@ -495,19 +517,8 @@ export class SimEngine {
           this.#readEvents((out, capacity) =>
             this.#lib.taos_sim_step_events(this.#live(), book, step, out, capacity)
           ),
-        levels: (book, side, levelDepth) => {
-          const kept = Math.min(levelDepth, depth);
-          return this.#readLevels(kept, (prices, volumes) =>
-            this.#lib.taos_sim_step_levels(
-              this.#live(),
-              book,
-              step,
-              side,
-              BigInt(kept),
-              prices,
-              volumes,
-            ));
-        },
+        levels: (book, side, levelDepth) => this.#marketUnits(rawLevels(book, side, levelDepth)),
+        rawLevels,
         processValues: (book) => {
           this.#lib.taos_sim_step_info(this.#live(), book, step, null, null, processes);
           return { fundamental: processes[0], external: processes[1] };
@@ -553,6 +564,11 @@ export class SimEngine {
 
   /** Up to `depth` aggregated levels of a side (0 bid, 1 ask), best first, in market units. */
   levels(bookId: number, side: 0 | 1, depth: number): LevelSummary[] {
+    return this.#marketUnits(this.rawLevels(bookId, side, depth));
+  }
+
+  /** {@linkcode SimEngine.levels} in ticks and lots. */
+  rawLevels(bookId: number, side: 0 | 1, depth: number): RawLevel[] {
     return this.#readLevels(
       depth,
       (prices, volumes) =>
@@ -564,15 +580,20 @@ export class SimEngine {
   #readLevels(
     depth: number,
     read: (prices: BigInt64Array, volumes: BigInt64Array) => number | bigint,
-  ): LevelSummary[] {
+  ): RawLevel[] {
     const prices = new BigInt64Array(Math.max(1, depth));
     const volumes = new BigInt64Array(Math.max(1, depth));
     const n = Number(read(prices, volumes));
-    const out: LevelSummary[] = [];
-    for (let i = 0; i < Math.min(n, depth); i++) {
-      out.push({ price: this.price(prices[i]), volume: this.volume(volumes[i]) });
-    }
+    const out: RawLevel[] = [];
+    for (let i = 0; i < Math.min(n, depth); i++) out.push({ ticks: prices[i], lots: volumes[i] });
     return out;
+  }
+
+  #marketUnits(levels: RawLevel[]): LevelSummary[] {
+    return levels.map(({ ticks, lots }) => ({
+      price: this.price(ticks),
+      volume: this.volume(lots),
+    }));
   }
 
   /** Number of non-empty levels of a side. */

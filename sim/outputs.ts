@@ -319,7 +319,7 @@ function processCell(value: number, book: number, column: string, timestamp: str
 
 /** Where a step's L2 books and process values are read: the engine (its state now) or a step
  * recorded in a window. */
-export type StepState = Pick<RecordedStep, "levels" | "processValues">;
+export type StepState = Pick<RecordedStep, "rawLevels" | "processValues">;
 
 /** Every output file of one run. */
 export class SimOutputs {
@@ -455,11 +455,11 @@ export class SimOutputs {
       cells.push(processCell(p.fundamental, book, "fundamental", t));
       cells.push(processCell(p.external, book, "external", t));
       for (const side of [0, 1] as const) {
-        const levels = state.levels(book, side, this.#depth);
+        const levels = state.rawLevels(book, side, this.#depth);
         for (let i = 0; i < this.#depth; i++) {
           const level = levels[i];
-          // The same fixed decimals as the events and trades files (the values are exact).
-          cells.push(level ? level.price.toFixed(pd) : "", level ? level.volume.toFixed(vd) : "");
+          // From the integer units, as the events and trades files: a level's lots can pass 2^53.
+          cells.push(level ? fixed(level.ticks, pd) : "", level ? fixed(level.lots, vd) : "");
         }
       }
       this.#l2[book].line(cells.join(","));

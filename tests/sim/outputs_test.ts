@@ -44,7 +44,7 @@ Deno.test("l2 process values: a huge one is written with 6 decimals, Infinity or
   const engine = SimEngine.create({ config, threads: 1 });
   const outputs = new SimOutputs(dir, engine, 1);
   const state = (fundamental: number, external: number): StepState => ({
-    levels: () => [],
+    rawLevels: () => [],
     processValues: () => ({ fundamental, external }),
   });
   try {
@@ -63,6 +63,86 @@ Deno.test("l2 process values: a huge one is written with 6 decimals, Infinity or
     outputs.close();
     const rows = readFileSync(join(dir, "l2-0.csv"), "utf8").trim().split("\n").slice(1);
     assert.deepEqual(rows, ["5000000000,300.250000,10000000000000000000000.000000,,,,"]);
+  } finally {
+    engine.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** A decimal cell written at fixed decimals, in integer units. */
+const units = (cell: string) => BigInt(cell.replace(".", ""));
+
+Deno.test("l2 volumes are the exact sums of the orders resting at each level, also at 9e15 lots", async () => {
+  const dir = await Deno.makeTempDir();
+  const small = smallPreset();
+  // Initialization agents rich enough in base that their ladder's levels hold about 9e15 lots at
+  // 8 volume decimals: 9e7 base, where a double's steps are wider than a lot (1e-8).
+  const config = {
+    ...small,
+    duration: 60e9,
+    exchange: { ...small.exchange, volumeDecimals: 8, baseDecimals: 8, quoteDecimals: 2 },
+    agents: {
+      ...small.agents,
+      initialization: {
+        ...small.agents.initialization!,
+        balances: { type: "fixed" as const, base: 8e8, quote: 3e10 },
+      },
+    },
+  };
+  const engine = SimEngine.create({ config, threads: 1 });
+  const outputs = new SimOutputs(dir, engine, 5);
+  try {
+    for (let step = engine.step(); step !== null; step = engine.step()) {
+      for (let book = 0; book < config.books; book++) {
+        outputs.writeEvents(book, engine.rawEvents(book));
+      }
+      outputs.writeStep(step.timestamp);
+    }
+    outputs.close();
+    const rows = (name: string) =>
+      readFileSync(join(dir, name), "utf8").trim().split("\n").slice(1).map((line) =>
+        line.split(",")
+      );
+    let largest = 0n;
+    for (let book = 0; book < config.books; book++) {
+      // Replays the book's record: what each level holds after every event up to a step's end.
+      const records = [
+        ...rows(`events-${book}.csv`).map((cells) => ({ trade: false, cells })),
+        ...rows(`trades-${book}.csv`).map((cells) => ({ trade: true, cells })),
+      ].sort((a, b) => Number(BigInt(a.cells[0]) - BigInt(b.cells[0])));
+      const orders = new Map<string, { side: string; price: string }>();
+      const resting = new Map<string, bigint>();
+      const take = (order: { side: string; price: string } | undefined, lots: bigint) => {
+        if (order === undefined) return;
+        const key = `${order.side} ${order.price}`;
+        resting.set(key, (resting.get(key) ?? 0n) - lots);
+      };
+      let next = 0;
+      for (const l2 of rows(`l2-${book}.csv`)) {
+        const time = BigInt(l2[0]);
+        for (; next < records.length && BigInt(records[next].cells[0]) <= time; next++) {
+          const { trade, cells } = records[next];
+          if (trade) {
+            take(orders.get(cells[5]), units(cells[4]));
+            take(orders.get(cells[6]), units(cells[4]));
+          } else if (cells[1] === "place_limit") {
+            orders.set(cells[2], { side: cells[4], price: cells[5] });
+            take(orders.get(cells[2]), -units(cells[6]));
+          } else if (cells[1] === "cancel" || cells[1] === "drop") {
+            take(orders.get(cells[2]), units(cells[6]));
+          }
+        }
+        const bids = l2.slice(3, 13), asks = l2.slice(13, 23);
+        for (const [side, cells] of [["buy", bids], ["sell", asks]] as const) {
+          for (let i = 0; i < cells.length && cells[i] !== ""; i += 2) {
+            const lots = units(cells[i + 1]);
+            if (lots > largest) largest = lots;
+            assert.equal(lots, resting.get(`${side} ${cells[i]}`), `book ${book} at ${time}`);
+          }
+        }
+      }
+    }
+    assert.ok(largest > 9n * 10n ** 15n, `the largest level held only ${largest} lots`);
   } finally {
     engine.close();
     await Deno.remove(dir, { recursive: true });
