@@ -188,7 +188,10 @@ async function run(args: string[]): Promise<number> {
       throw new UsageError(`--out: ${error.message}`);
     }
   }
-  const facts = new FactsCollector(config.books, returnInterval(config.step));
+  const facts = new FactsCollector(config.books, returnInterval(config.step), {
+    price: config.exchange.priceDecimals,
+    volume: config.exchange.volumeDecimals,
+  });
   const progress = new Progress(config.duration, { mode });
   const tick = 10 ** -config.exchange.priceDecimals;
   let events = 0;
@@ -208,7 +211,7 @@ async function run(args: string[]): Promise<number> {
           const record = step.rawEvents(book);
           for (const e of record) {
             if (e.kind === EventKind.TRADE) {
-              facts.trade(engine.price(e.price), engine.volume(e.volume));
+              facts.trade(e.price, e.volume);
             }
           }
           outputs?.writeEvents(book, record);

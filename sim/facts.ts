@@ -98,15 +98,20 @@ export class FactsCollector {
   readonly #deviation: number[] = [];
   #spreadSum = 0;
   #spreadCount = 0;
-  #volume = 0;
-  #notional = 0;
+  /** Traded lots, and ticks x lots, summed as whole numbers: exact up to 2^53, where a running
+   * sum of decimal volumes drifts in its last digits. */
+  #lots = 0;
+  #tickLots = 0;
   #trades = 0;
   #minMid = Infinity;
+  readonly #decimals: { price: number; volume: number };
 
-  /** `interval`: sampling interval of the returns in ns (1 minute by default). */
-  constructor(books: number, interval = MINUTE) {
+  /** `interval`: sampling interval of the returns in ns (1 minute by default); `decimals`: the
+   * price and volume decimals of the ticks and lots {@linkcode FactsCollector.trade} is given. */
+  constructor(books: number, interval = MINUTE, decimals = { price: 0, volume: 0 }) {
     this.#interval = interval;
     this.#mids = Array.from({ length: books }, () => []);
+    this.#decimals = decimals;
   }
 
   /** Records a book's top of book at the end of a step (NaN bid/ask when a side is empty). */
@@ -129,10 +134,11 @@ export class FactsCollector {
     }
   }
 
-  /** Adds one trade. */
-  trade(price: number, volume: number): void {
-    this.#volume += volume;
-    this.#notional += price * volume;
+  /** Adds one trade of `lots` at `ticks`. */
+  trade(ticks: bigint, lots: bigint): void {
+    const volume = Number(lots);
+    this.#lots += volume;
+    this.#tickLots += Number(ticks) * volume;
     this.#trades++;
   }
 
@@ -173,8 +179,9 @@ export class FactsCollector {
       returnAutocorrLag1: average((r) => autocorrelation(r, 1)),
       absReturnAutocorr: { lag1: abs(1), lag5: abs(5), lag10: abs(10) },
       meanSpreadTicks: this.#spreadCount ? this.#spreadSum / this.#spreadCount : NaN,
-      volume: this.#volume,
-      notional: this.#notional,
+      // One rounding of the exact sum: 5001.393, not the 5001.393000000001 of a running sum.
+      volume: this.#lots / 10 ** this.#decimals.volume,
+      notional: this.#tickLots / 10 ** (this.#decimals.price + this.#decimals.volume),
       trades: this.#trades,
       meanAbsDeviationFromFundamental: this.#deviation.length
         ? this.#deviation.reduce((a, b) => a + b, 0) / this.#deviation.length

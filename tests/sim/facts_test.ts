@@ -62,3 +62,45 @@ Deno.test("a run whose step does not divide a minute still measures its facts", 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("summary.json's traded volume and notional are the exact sums of the trades files", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = join(dir, "out");
+    const run = await taos(
+      "sim",
+      "--config",
+      "small",
+      "--duration",
+      "10m",
+      "--quiet",
+      "--out",
+      out,
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const { facts } = JSON.parse(await Deno.readTextFile(join(out, "summary.json")));
+    const { books, exchange } = JSON.parse(await Deno.readTextFile(join(out, "config.json")));
+    // Prices and volumes are written at fixed decimals: without the point they are ticks and lots.
+    const units = (cell: string) => BigInt(cell.replace(".", ""));
+    let lots = 0n, notional = 0n, trades = 0;
+    for (let book = 0; book < books; book++) {
+      const text = await Deno.readTextFile(join(out, `trades-${book}.csv`));
+      for (const line of text.trim().split("\n").slice(1)) {
+        const cells = line.split(",");
+        lots += units(cells[4]);
+        notional += units(cells[3]) * units(cells[4]);
+        trades++;
+      }
+    }
+    assert.ok(trades > 100, `only ${trades} trades`);
+    assert.equal(facts.trades, trades);
+    // The nearest number to each exact sum (a float running sum of 1391 trades was 5001.393000000001).
+    assert.equal(facts.volume, Number(`${lots}e-${exchange.volumeDecimals}`));
+    assert.equal(
+      facts.notional,
+      Number(`${notional}e-${exchange.priceDecimals + exchange.volumeDecimals}`),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
