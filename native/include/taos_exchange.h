@@ -340,6 +340,11 @@ int tx_set_fee_policy(tx_exchange *ex, int32_t agent_id, uint32_t policy);
 int tx_submit(tx_exchange *ex, uint64_t now_ns, const tx_instruction *records, size_t count);
 /* Advances the clock only (with the same rolls, expiries and margin calls). */
 int tx_advance(tx_exchange *ex, uint64_t now_ns);
+/* Advances the clock to now_ns with the fee rolls due by then, but fires only the expiries due
+ * before it: those due at now_ns, and the margin check, wait for the next call. A snapshot taken
+ * at an instant then shows the book before that instant's own expiries, as a simulation whose
+ * loop takes the messages of its step's end in the next step publishes it. */
+int tx_advance_before(tx_exchange *ex, uint64_t now_ns);
 /* Number of events waiting to be drained. */
 size_t tx_pending_events(const tx_exchange *ex);
 /* Moves up to `capacity` waiting events (oldest first) into `out`; returns how many. */

@@ -551,7 +551,9 @@ static void fire_due_timers(tx_exchange *ex, uint64_t now) {
   ex->now = now;
 }
 
-static void advance(tx_exchange *ex, uint64_t now) {
+/* Moves the clock to `now`, rolling the fee slots whose boundaries it reaches; with `settle`, it
+ * also fires the expiries due by then and checks margin, else only the expiries due before. */
+static void advance(tx_exchange *ex, uint64_t now, bool settle) {
   uint64_t period = ex->cfg.fee_slot_period_ns;
   uint32_t rolls = 0;
   /* A boundary past the clock's range is never reached: next_roll then stays at UINT64_MAX and
@@ -570,6 +572,11 @@ static void advance(tx_exchange *ex, uint64_t now) {
     if (__builtin_add_overflow(ex->next_roll, period, &next)) next = UINT64_MAX;
     ex->next_roll = next;
   }
+  if (!settle) {
+    if (now > 0) fire_due_timers(ex, now - 1);
+    ex->now = now;
+    return;
+  }
   fire_due_timers(ex, now);
   if (ex->loan_n > 0) x_margin_calls(ex);
 }
@@ -578,7 +585,15 @@ int tx_advance(tx_exchange *ex, uint64_t now_ns) {
   if (ex == NULL) return TX_ERR_ARGUMENT;
   if (now_ns < ex->now) return TX_ERR_TIME;
   ex->error = TX_OK;
-  advance(ex, now_ns);
+  advance(ex, now_ns, true);
+  return ex->error;
+}
+
+int tx_advance_before(tx_exchange *ex, uint64_t now_ns) {
+  if (ex == NULL) return TX_ERR_ARGUMENT;
+  if (now_ns < ex->now) return TX_ERR_TIME;
+  ex->error = TX_OK;
+  advance(ex, now_ns, false);
   return ex->error;
 }
 
@@ -586,7 +601,7 @@ int tx_submit(tx_exchange *ex, uint64_t now_ns, const tx_instruction *records, s
   if (ex == NULL || (records == NULL && count > 0)) return TX_ERR_ARGUMENT;
   if (now_ns < ex->now) return TX_ERR_TIME;
   ex->error = TX_OK;
-  advance(ex, now_ns);
+  advance(ex, now_ns, true);
   /* A host buffer need not be 8-byte aligned: such records are copied before use. */
   bool aligned = ((uintptr_t)records % _Alignof(tx_instruction)) == 0;
   tx_instruction copy;

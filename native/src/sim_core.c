@@ -542,7 +542,9 @@ static void run_book(sim_book *book, uint64_t base, uint32_t steps, uint32_t dep
     }
     update_processes(book, cutoff);
     book->now = cutoff;
-    sim_market_advance(book); /* fee rolls and expiries due at the publish instant */
+    /* Fee rolls due by the publish instant; an expiry at the instant itself is a message of the
+     * next step, as in the reference's loop. */
+    sim_market_advance(book, true);
     book->messages += messages;
     note_step(book, k, messages, depth);
   }

@@ -235,8 +235,10 @@ void sim_place_limit(sim_book *book, const sim_msg *msg);
 void sim_place_market(sim_book *book, const sim_msg *msg);
 void sim_cancel(sim_book *book, const sim_msg *msg);
 void sim_reset_account(sim_book *book, uint32_t slot);
-/* Moves the book's exchange clock to book->now (fee rolls, due GTT expiries). */
-void sim_market_advance(sim_book *book);
+/* Moves the book's exchange clock to book->now: fee rolls and due GTT expiries, or at a step's
+ * end (`at_step_end`) the rolls and only the expiries due before it, as a publish at that instant
+ * comes before the messages arriving at it. */
+void sim_market_advance(sim_book *book, bool at_step_end);
 int32_t sim_agent_id(const struct taos_sim *sim, uint32_t slot);
 void sim_initial_account(const struct taos_sim *sim, uint32_t book, uint32_t slot,
                          sim_account *out);

@@ -394,8 +394,8 @@ void sim_place_market(sim_book *book, const sim_msg *msg) {
   if (!is_remote(book, msg->slot)) sim_ack(book, msg, accepted ? outcome->order_id : SIM_NONE);
 }
 
-void sim_market_advance(sim_book *book) {
-  int rc = tx_advance(book->ex, book->now);
+void sim_market_advance(sim_book *book, bool at_step_end) {
+  int rc = at_step_end ? tx_advance_before(book->ex, book->now) : tx_advance(book->ex, book->now);
   if (rc != TX_OK) {
     book->error = TAOS_SIM_ERR_ARGUMENT;
     return;
@@ -405,7 +405,7 @@ void sim_market_advance(sim_book *book) {
 
 void sim_cancel(sim_book *book, const sim_msg *msg) {
   if (msg->flags & 0x80) { /* a GTT lifetime ended: the core expires the order itself */
-    sim_market_advance(book);
+    sim_market_advance(book, false);
     return;
   }
   tx_instruction in = {.kind = TX_INSTR_CANCEL, .agent_id = sim_agent_id(book->sim, msg->slot),

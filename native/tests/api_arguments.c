@@ -21,6 +21,7 @@ static void exchange_arguments(void) {
   CHECK(tx_set_fee_policy(NULL, 0, 0) == TX_ERR_ARGUMENT);
   CHECK(tx_submit(NULL, 0, NULL, 0) == TX_ERR_ARGUMENT);
   CHECK(tx_advance(NULL, 0) == TX_ERR_ARGUMENT);
+  CHECK(tx_advance_before(NULL, 0) == TX_ERR_ARGUMENT);
   CHECK(tx_pending_events(NULL) == 0);
   CHECK(tx_drain_events(NULL, events, 4) == 0);
   CHECK(tx_peek_events(NULL, &view) == 0);

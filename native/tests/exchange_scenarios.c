@@ -616,6 +616,48 @@ static void s25_26_27_validation(void) {
   tx_close(ex);
 }
 
+/* tx_advance_before: the rolls due by the instant and the expiries before it, not those at it. */
+static void advance_before_leaves_the_instants_expiries(void) {
+  tx_exchange *ex = fresh(0);
+  clock_ns = SEC(10);
+  tx_instruction in = limit_order(A, TX_BUY, B(1), P(99));
+  in.time_in_force = TX_GTT;
+  in.expiry_ns = SEC(60);
+  run(ex, in);
+  in.expiry_ns = SEC(60) - 1;
+  run(ex, in);
+  EXPECT_EQ(tx_advance_before(ex, SEC(70)), TX_OK);
+  drain(ex);
+  EXPECT_EQ(event_count, 1);
+  const tx_event *e = nth_event(TX_EV_EXPIRED, 0);
+  EXPECT(e != NULL && e->order_id == 1 && e->timestamp == SEC(70) - 1);
+  EXPECT_EQ(tx_advance_before(ex, SEC(70)), TX_OK); /* the same instant again: still waiting */
+  drain(ex);
+  EXPECT_EQ(event_count, 0);
+  EXPECT_EQ(tx_advance(ex, SEC(70)), TX_OK);
+  drain(ex);
+  e = nth_event(TX_EV_EXPIRED, 0);
+  EXPECT(e != NULL && e->order_id == 0 && e->timestamp == SEC(70));
+  EXPECT_EQ(tx_advance_before(ex, SEC(69)), TX_ERR_TIME);
+  EXPECT_BAL(ex, A, B(100), 0, Q(10000), 0);
+  check_invariants(ex);
+  tx_close(ex);
+  /* The fee slot ending at the instant is rolled. */
+  ex = fresh(0);
+  clock_ns = SEC(1000);
+  run(ex, limit_order(C, TX_SELL, B(13), P(100)));
+  run(ex, market_order(A, TX_BUY, B(12)));
+  tx_fee_state fs;
+  tx_fee_state_get(ex, A, 0, &fs);
+  EXPECT_EQ(fs.volume, Q(1200));
+  EXPECT_EQ(fs.tier, 0);
+  EXPECT_EQ(tx_advance_before(ex, SEC(3600)), TX_OK);
+  tx_fee_state_get(ex, A, 0, &fs);
+  EXPECT_EQ(fs.tier, 1);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
 static void s28_fee_tiers(void) {
   tx_exchange *ex = fresh(0);
   clock_ns = SEC(1000);
@@ -1963,6 +2005,7 @@ int main(void) {
   s12_fok_failure();
   s13_post_only();
   s14_gtt_expiry();
+  advance_before_leaves_the_instants_expiries();
   s15_stp_co();
   s16_stp_cn();
   s17_stp_cb();

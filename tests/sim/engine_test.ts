@@ -870,3 +870,35 @@ Deno.test("a cancellation list of 150 000 ids is injected without exhausting the
     engine.close();
   }
 });
+
+Deno.test("a GTT order expiring at a publish instant is in that publish and expires after it, as in the reference", () => {
+  // The reference's expiry is a message arriving at that instant, which its loop takes in the
+  // next step. Until this version the step's end expired it before the publish.
+  const engine = SimEngine.create({ config: shortConfig(), seed: 5, threads: 1 });
+  try {
+    const bid = firstState(engine).books[0].bid[0].price; // 5 s
+    for (const [agent, lifetime] of [[0, 4e9], [1, 4e9 - 1]] as const) {
+      engine.inject(agent, [{
+        type: "PLACE_ORDER_LIMIT",
+        bookId: 0,
+        direction: 0,
+        volume: 1,
+        price: Math.floor(bid / 2),
+        timeInForce: 1,
+        expiryPeriod: lifetime,
+      }], 1e9); // arriving at 6 s: expiring at 10 s and 1 ns before
+    }
+    const expiries = (state: PublishState) =>
+      state.books[0].record.flatMap((e) =>
+        e.event === "cancel" && e.agentId >= 0 ? [[e.agentId, e.timestamp]] : []
+      );
+    let state = firstState(engine); // 10 s
+    assert.deepEqual(state.accounts.map((a) => a.orders[0].length), [1, 0]);
+    assert.deepEqual(expiries(state), [[1, 10e9 - 1]]);
+    state = firstState(engine); // 15 s
+    assert.deepEqual(state.accounts.map((a) => a.orders[0].length), [0, 0]);
+    assert.deepEqual(expiries(state), [[0, 10e9]]);
+  } finally {
+    engine.close();
+  }
+});
