@@ -194,6 +194,9 @@ const exchangeFields = z.object({
   maintenanceMargin: z.number().min(0).default(0),
   /** First levels per side published with their individual orders. */
   detailedDepth: integer(0, 1024).default(5),
+  /** The book depth the config sent to miners reports (`book_levels`, the reference's
+   * `Books@maxDepth`, which also caps `detailedDepth`); `detailedDepth` when absent. */
+  maxDepth: integer(1, 1024).optional(),
   fees: z.object({
     historySlots: integer(1, 1000).default(DEFAULT_FEE_WINDOW.historySlots),
     slotPeriod: positiveDuration.default(DEFAULT_FEE_WINDOW.slotPeriod),
@@ -225,6 +228,9 @@ function checkExchange(
     problem("maintenanceMargin", "must be at most 1/(2(1 + maxLeverage))");
   }
   if (x.baseDecimals < x.volumeDecimals) problem("baseDecimals", "must be at least volumeDecimals");
+  if (x.maxDepth !== undefined && x.maxDepth < x.detailedDepth) {
+    problem("maxDepth", `must be at least detailedDepth (${x.detailedDepth})`);
+  }
   const ticks = x.initialPrice * 10 ** x.priceDecimals;
   if (!(ticks > 2 && ticks < 1e6)) {
     problem("initialPrice", `must lie between 2 and 1e6 ticks (of ${10 ** -x.priceDecimals})`);

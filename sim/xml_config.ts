@@ -489,9 +489,15 @@ class Importer {
     // exceed it.
     const maxDepth = this.number(books, "maxDepth") ?? 1024;
     const depth = this.number(books, "detailedDepth");
-    exchange.detailedDepth = Math.min(depth ?? maxDepth, maxDepth);
+    const detailedDepth = Math.min(depth ?? maxDepth, maxDepth);
+    exchange.detailedDepth = detailedDepth;
     const depthFrom = depth === undefined || depth > maxDepth ? "maxDepth" : "detailedDepth";
     this.origins.set("exchange.detailedDepth", { element: books, attribute: depthFrom });
+    // Miners are told maxDepth as the config's book levels: kept where it says more.
+    if (maxDepth > detailedDepth) {
+      exchange.maxDepth = maxDepth;
+      this.origins.set("exchange.maxDepth", { element: books, attribute: "maxDepth" });
+    }
     const processes = books.children.find((c) => c.name === "Processes");
     if (processes) input.processes = this.processes(processes);
     else this.absent("processes", books, "Processes");

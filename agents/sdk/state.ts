@@ -444,7 +444,7 @@ export function simulationConfigFor(config: SimConfig): SimulationConfig {
     grace_period: config.gracePeriod,
     publish_interval: config.step,
     book_count: config.books,
-    book_levels: config.exchange.detailedDepth,
+    book_levels: config.exchange.maxDepth ?? config.exchange.detailedDepth,
     baseDecimals: config.exchange.baseDecimals,
     quoteDecimals: config.exchange.quoteDecimals,
     priceDecimals: config.exchange.priceDecimals,

@@ -4,6 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { importXmlConfig } from "../../sim/xml_config.ts";
+import { parseSimConfig, smallPreset } from "../../sim/config.ts";
+import { simulationConfigFor } from "../../agents/sdk/state.ts";
 
 const fixture = new URL("./fixtures/simulation_0.xml", import.meta.url);
 const reference = () => Deno.readTextFileSync(fixture);
@@ -93,4 +95,23 @@ Deno.test("a group's fee window other than the exchange's is reported when its t
   );
   assert.doesNotMatch(warnings('historySlots="2" slotPeriod="60000000000"', one), /not used/);
   assert.doesNotMatch(warnings('historySlots="24" slotPeriod="3600000000000"', two), /not used/);
+});
+
+Deno.test("a maxDepth above detailedDepth is what the config sent to miners reports as book_levels", () => {
+  // Until this version miners were told detailedDepth, 3 here, where the reference says 5.
+  const deeper = reference().replace('maxDepth="5"', 'maxDepth="5" detailedDepth="3"');
+  const { config } = importXmlConfig(deeper, 1);
+  assert.equal(config.exchange.detailedDepth, 3);
+  assert.equal(config.exchange.maxDepth, 5);
+  assert.equal(simulationConfigFor(config).book_levels, 5);
+  // Equal, as in the production file, nothing is kept: the config is the embedded one.
+  const { config: production } = importXmlConfig(reference(), 1);
+  assert.equal(production.exchange.maxDepth, undefined);
+  assert.equal(simulationConfigFor(production).book_levels, 5);
+  // A JSON config may give it too, never below detailedDepth.
+  assert.throws(
+    () =>
+      parseSimConfig({ ...smallPreset(), exchange: { ...smallPreset().exchange, maxDepth: 2 } }),
+    /exchange\.maxDepth: must be at least detailedDepth \(5\)/,
+  );
 });
