@@ -63,6 +63,19 @@ Deno.test("every command's help keeps to 100 columns", async () => {
   }
 });
 
+Deno.test("the validator's help counts the fundamental feed's prices as the sim's help does", async () => {
+  // Until this version the validator's help said one price per process update, while the engine
+  // takes one per seed interval (the sim's help and the README say so).
+  for (const name of ["sim", "validator"]) {
+    const { out } = await captured(["help", name]);
+    const text = out.join("\n").replace(/\s+/g, " ");
+    const feed = text.slice(text.indexOf("--fundamental-feed"), text.indexOf("--external-feed"));
+    assertEquals(feed.includes("one per seed interval"), true);
+    assertEquals(feed.includes("one per process update"), false);
+    assertEquals(feed.includes("count,price[,time]"), true);
+  }
+});
+
 Deno.test("-h asks for help wherever it stands, except where it is the hotkey flag", async () => {
   const log = console.log;
   const printed: string[] = [];

@@ -298,10 +298,11 @@ Simulation:
       --books <n>                         number of books
       --threads <n>                       simulation worker threads (default: cores)
       --simulations <n>                   exit after n simulations (default: run until stopped)
-      --fundamental-feed <file|url>       recorded seed prices (count,price), one per process
-                                          update, driving every simulation's fundamental price
-      --external-feed <file|url>          recorded futures samples (count,price), one per sample
-                                          interval (default: seeded synthetic feeds)
+      --fundamental-feed <file|url>       recorded seed prices (count,price[,time]; the time is
+                                          not read), one per seed interval, driving every
+                                          simulation's fundamental price
+      --external-feed <file|url>          recorded futures samples (count,price[,time]), one per
+                                          sample interval (default: seeded synthetic feeds)
       --simulation.seeding.live           seed from live trades (Coinbase, falling back to Binance)
       --simulation.seeding.fundamental.symbol.coinbase <s>  (default BTC-USD)
       --simulation.seeding.fundamental.symbol.binance <s>   (default btcusdt)
