@@ -29,7 +29,7 @@ import {
   smallPreset,
 } from "../sim/config.ts";
 import { SimEngine } from "../sim/engine.ts";
-import { readFeeds } from "../sim/feed.ts";
+import { feedSources, readFeeds } from "../sim/feed.ts";
 import { INTERRUPTED_EXIT_CODE, listenForInterrupt } from "../sim/interrupt.ts";
 import { formatUnits } from "../native/exchange.ts";
 import { prepareOutputDir, writeFileWhole, writeJsonFile } from "../sim/outputs.ts";
@@ -699,7 +699,11 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
   // The miner's bounds for --agent.max_memory.
   const maxMemoryMb = integerFlag("agent-max-memory", values["agent-max-memory"], 16, 1_048_576);
   const out = typeof values.out === "string" ? values.out : join("out", "backtest");
-  const feed = await readFeeds(values, config);
+  const feed = await readFeeds(
+    feedSources(values),
+    config,
+    (message) => console.error(`warning: ${message}`),
+  );
   const agentPath = typeof values.agent === "string" ? expandHome(values.agent) : undefined;
   const { clock, Progress, progressMode } = await import("../sim/progress.ts");
   const progress = new Progress(config.duration, { mode: progressMode(values) });

@@ -13,7 +13,7 @@ import { FactsCollector, returnInterval, type StylizedFacts } from "./facts.ts";
 import { flagOverrides, loadForCommand } from "./load.ts";
 import { EventKind } from "./native_sim.ts";
 import { native } from "../native/ffi.ts";
-import { describeFeeds, readFeeds } from "./feed.ts";
+import { describeFeeds, feedSources, readFeeds } from "./feed.ts";
 import { eventLoopBreather, listenForInterrupt } from "./interrupt.ts";
 import { prepareOutputDir, SimOutputs, writeJsonFile } from "./outputs.ts";
 import { clock, compact, Progress, progressMode } from "./progress.ts";
@@ -152,7 +152,11 @@ async function run(args: string[]): Promise<number> {
   const threads = integerFlag("threads", values.threads, 1, 1024) ??
     Math.max(1, navigator.hardwareConcurrency || 1);
   const depth = integerFlag("depth", values.depth, 1, MAX_STEP_DEPTH) ?? 5;
-  const feed = await readFeeds(values, config);
+  const feed = await readFeeds(
+    feedSources(values),
+    config,
+    (message) => console.error(`warning: ${message}`),
+  );
 
   let started: number;
   let engine: SimEngine;

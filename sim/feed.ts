@@ -149,17 +149,32 @@ export function feedShortfall(
     `${clock(duration)} run (one per ${clock(interval)}); the last price is held for the rest`;
 }
 
-/** Reads the recorded feeds given, warning when one ends before the run does. */
+/** The feed sources among a command's parsed flags (`--fundamental-feed`, `--external-feed`). */
+export function feedSources(values: Record<string, unknown>): FeedSources {
+  return {
+    fundamental: values["fundamental-feed"] as string | undefined,
+    external: values["external-feed"] as string | undefined,
+  };
+}
+
+/** Where the recorded feeds come from: a file, a pipe or a URL each, or none. */
+export interface FeedSources {
+  fundamental?: string;
+  external?: string;
+}
+
+/**
+ * Reads the recorded feeds given (the `--fundamental-feed` and `--external-feed` sources), telling
+ * `warn` when one ends before a run of `config` does.
+ */
 export async function readFeeds(
-  values: Record<string, unknown>,
+  sources: FeedSources,
   config: SimConfig,
+  warn: (message: string) => void,
 ): Promise<{ fundamental?: number[]; external?: number[] }> {
   const feed = {
-    fundamental: await readFeed(
-      "fundamental-feed",
-      values["fundamental-feed"] as string | undefined,
-    ),
-    external: await readFeed("external-feed", values["external-feed"] as string | undefined),
+    fundamental: await readFeed("fundamental-feed", sources.fundamental),
+    external: await readFeed("external-feed", sources.external),
   };
   // The fundamental takes a seed price at the first process update a whole seed interval after
   // the last one; the futures signal one sample per sample interval.
@@ -178,7 +193,7 @@ export async function readFeeds(
       intervals[series],
       config.duration,
     );
-    if (short !== null) console.error(`warning: ${short}`);
+    if (short !== null) warn(short);
   }
   return feed;
 }

@@ -9,7 +9,7 @@ import { type Command, printOut, UsageError } from "../cli/command.ts";
 import { formatDuration, type SimConfig } from "../sim/config.ts";
 import { loadForCommand } from "../sim/load.ts";
 import { SimEngine } from "../sim/engine.ts";
-import { readFeed } from "../sim/feed.ts";
+import { readFeeds } from "../sim/feed.ts";
 import { LiveSeeds } from "./live_prices.ts";
 import { Dendrite } from "../bittensor/dendrite.ts";
 import { hostAndPort } from "../bittensor/http_client.ts";
@@ -106,10 +106,14 @@ async function run(args: string[]): Promise<number> {
   const log = makeLogger(options.logLevel);
   for (const note of options.notes) log("warning", note);
   const config = await simulationConfig(options);
-  const feed = {
-    fundamental: await readFeed("fundamental-feed", options.fundamentalFeed ?? undefined),
-    external: await readFeed("external-feed", options.externalFeed ?? undefined),
-  };
+  const feed = await readFeeds(
+    {
+      fundamental: options.fundamentalFeed ?? undefined,
+      external: options.externalFeed ?? undefined,
+    },
+    config,
+    (message) => log("warning", message),
+  );
   for (const miner of options.miners) {
     if (miner.uid >= config.remoteAgentCount) {
       const accounts = config.remoteAgentCount === 0

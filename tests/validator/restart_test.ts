@@ -228,6 +228,21 @@ Deno.test({
     const args = noMinerRun(join(dir, "state.db"));
     const run = startValidator([...args, "--fundamental-feed", feed]);
     assert.equal((await run.done).code, 0, run.stderr.join("\n"));
+    // Two prices cover 20 s of a 30 s run, which is said as `taos sim` says it (until this
+    // version the validator said nothing).
+    const longer = startValidator([
+      ...noMinerRun(join(dir, "longer.db"), "30s"),
+      "--fundamental-feed",
+      feed,
+    ]);
+    assert.equal((await longer.done).code, 0, longer.stderr.join("\n"));
+    assert.ok(
+      longer.stderr.some((l) =>
+        /WARNING +--fundamental-feed: 2 prices cover 00:00:20 of the 00:00:30 run/.test(l)
+      ),
+      longer.stderr.join("\n"),
+    );
+    assert.ok(!run.stderr.some((l) => l.includes("prices cover")), "a 10 s run is covered");
     const bad = startValidator([...args, "--fundamental-feed", broken]);
     assert.equal((await bad.done).code, 2);
     assert.ok(
