@@ -13,6 +13,7 @@
  */
 import type { SimConfig } from "./config.ts";
 import { gridUnits } from "./grid.ts";
+import { ArrivalQueues } from "./arrival_queues.ts";
 import {
   EVENT_FLAG_DROPPED,
   EVENT_FLAG_MARKET,
@@ -360,11 +361,11 @@ export class SimEngine {
   /** When each remote instruction was sent (its publish instant), keyed by agent, book and
    * arrival, in the order queued, so that an answer travels back with the latency its own
    * instruction had: instructions sent at two publishes, with two delays, may arrive together. */
-  #sent = new Map<string, number[]>();
+  #sent = new ArrivalQueues<number>();
   /** Placements with an amount beyond the core's range, as their agents sent them, keyed by agent,
    * book and arrival in the order sent: the core's refusal carries {@linkcode TOO_LARGE}, and the
    * notice should echo what was asked. */
-  #oversized = new Map<string, Requested[]>();
+  #oversized = new ArrivalQueues<Requested>();
   #eventBuffer = new Uint8Array(EVENT_SIZE * 4096);
   #orderBuffer: Uint8Array<ArrayBuffer> = new Uint8Array(ORDER_SIZE * 256);
 
@@ -716,27 +717,9 @@ export class SimEngine {
    * instructions still in flight, so none of those will be answered. */
   #noteSent(agentId: number, raw: RawInstruction[], arrival: number): void {
     for (const instruction of raw) {
-      if (instruction.kind === 4) {
-        for (const key of this.#sent.keys()) {
-          if (key.startsWith(`${agentId}/`)) this.#sent.delete(key);
-        }
-        continue;
-      }
-      const key = `${agentId}/${instruction.bookId}/${arrival}`;
-      const sent = this.#sent.get(key);
-      if (sent === undefined) this.#sent.set(key, [this.#now]);
-      else sent.push(this.#now);
+      if (instruction.kind === 4) this.#sent.dropAgent(agentId);
+      else this.#sent.push(agentId, instruction.bookId ?? 0, arrival, this.#now);
     }
-  }
-
-  /** When the instruction that an answer on `bookId` at `arrival` is for was sent; undefined for
-   * what no instruction caused (an expiry, a reset's cancellations). */
-  #takeSent(agentId: number, bookId: number, arrival: number): number | undefined {
-    const key = `${agentId}/${bookId}/${arrival}`;
-    const sent = this.#sent.get(key);
-    const sentAt = sent?.shift();
-    if (sent !== undefined && sent.length === 0) this.#sent.delete(key);
-    return sentAt;
   }
 
   /**
@@ -814,7 +797,7 @@ export class SimEngine {
         : this.#lots(x.volume);
       if (volume === null) return null;
       if (volume === TOO_LARGE) {
-        this.#keepOversized(agentId, x.bookId, arrival, {
+        this.#oversized.push(agentId, x.bookId, arrival, {
           direction: x.direction,
           volume: x.volume,
           price: null,
@@ -834,7 +817,7 @@ export class SimEngine {
     const volume = this.#lots(x.volume);
     const price = this.#units(x.price, this.config.exchange.priceDecimals);
     if (volume === TOO_LARGE || price === TOO_LARGE) {
-      this.#keepOversized(agentId, x.bookId, arrival, {
+      this.#oversized.push(agentId, x.bookId, arrival, {
         direction: x.direction,
         volume: x.volume,
         price: x.price,
@@ -857,22 +840,6 @@ export class SimEngine {
       stpFlag: x.stpFlag ?? 0,
       leverageE9,
     }];
-  }
-
-  #keepOversized(agentId: number, bookId: number, arrival: number, request: Requested): void {
-    const key = `${agentId}/${bookId}/${arrival}`;
-    const kept = this.#oversized.get(key);
-    if (kept === undefined) this.#oversized.set(key, [request]);
-    else kept.push(request);
-  }
-
-  /** The request behind a refusal the core sent for an amount beyond its range. */
-  #oversizedRequest(agentId: number, bookId: number, arrival: number): Requested | undefined {
-    const key = `${agentId}/${bookId}/${arrival}`;
-    const kept = this.#oversized.get(key);
-    const request = kept?.shift();
-    if (kept !== undefined && kept.length === 0) this.#oversized.delete(key);
-    return request;
   }
 
   /** A base volume to lots, truncated (`gridUnits`); null when not a finite number. */
@@ -925,9 +892,8 @@ export class SimEngine {
     }
     // Every instruction that arrived before this publish instant has been answered by now; one
     // arriving at the instant itself is taken in the next step, as the reference's loop does.
-    const arrived = (key: string) => Number(key.slice(key.lastIndexOf("/") + 1)) < result.timestamp;
-    for (const key of this.#sent.keys()) if (arrived(key)) this.#sent.delete(key);
-    for (const key of this.#oversized.keys()) if (arrived(key)) this.#oversized.delete(key);
+    this.#sent.dropArrivedBefore(result.timestamp);
+    this.#oversized.dropArrivedBefore(result.timestamp);
     const accounts = this.#remoteAccounts();
     // As the reference orders them: by time, then those that travelled back longest first, so an
     // order's acceptance comes before the fills it made on arrival, which were reported at once.
@@ -993,7 +959,7 @@ export class SimEngine {
   /** An acknowledgement of an agent's instruction goes back with the latency the instruction had
    * (anything else the agent hears of at once). */
   #acknowledge(notice: Notice, out: Notice[]): void {
-    const sentAt = this.#takeSent(notice.agentId, notice.bookId, notice.timestamp);
+    const sentAt = this.#sent.take(notice.agentId, notice.bookId, notice.timestamp);
     if (sentAt === undefined) out.push(notice);
     else this.#returning.push({ notice, at: 2 * notice.timestamp - sentAt });
   }
@@ -1023,10 +989,10 @@ export class SimEngine {
       }, out);
     } else if (e.kind === EventKind.REJECT) {
       // It answers its instruction at once, so the next answer there is for the next one.
-      this.#takeSent(e.agentId, bookId, timestamp);
+      this.#sent.take(e.agentId, bookId, timestamp);
       const reason = rejectReason[e.code] ?? "REJECTED";
       const oversized = e.volume === TOO_LARGE || e.price === TOO_LARGE
-        ? this.#oversizedRequest(e.agentId, bookId, timestamp)
+        ? this.#oversized.take(e.agentId, bookId, timestamp)
         : undefined;
       // Only the field that held the placeholder is said to be too large: the core checks the
       // volume first, so a tiny volume beside a huge price is refused for the volume.
