@@ -851,6 +851,7 @@ function finalState(exchange: Exchange, params: ExchangeParams): Record<string, 
   for (let agentId = 0; agentId < params.agents; agentId++) {
     for (let bookId = 0; bookId < params.books; bookId++) {
       const b = exchange.balances(agentId, bookId);
+      const f = exchange.feeState(agentId, bookId);
       accounts.push({
         agentId,
         bookId,
@@ -865,6 +866,14 @@ function finalState(exchange: Exchange, params: ExchangeParams): Record<string, 
           reserved: quote(b.quoteReserved),
           loan: quote(b.quoteLoan),
           collateral: quote(b.quoteCollateral),
+        },
+        // What the exchange publishes per account and book: the volume of the history slots
+        // (the tier's basis at the next roll) and the current tier's rates, in 10^-9.
+        fees: {
+          volume: quote(f.volume),
+          tier: f.tier,
+          makerFeeRate: formatUnits(f.makerE9, 9),
+          takerFeeRate: formatUnits(f.takerE9, 9),
         },
       });
     }

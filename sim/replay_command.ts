@@ -13,7 +13,7 @@ const help = `Usage: taos replay [options] <script.json>
 Runs an instruction script through the exchange core and prints one JSON line per event
 (accepted, place, trade, cancel, expire, stp, remainder, reset, reject, margin_call,
 loan_settled), then one final line {"final":{"books":[...],"accounts":[...]}} with the
-resulting books and balances.
+resulting books, balances and fee state (traded volume, tier and rates per account and book).
 
 The script is {"exchange": {...}, "batches": [{"timestamp": ns, "responses": [...]}]}:
 "exchange" takes the reference's exchange attributes (priceDecimals, volumeDecimals,

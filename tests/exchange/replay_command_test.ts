@@ -108,6 +108,63 @@ Deno.test("the final state shows each account's loans and collateral", async () 
   });
 });
 
+Deno.test("the final state shows each account's fee volume, tier and rates", async () => {
+  // Exchange specification 9 #28: A buys 12 @ 100 at 1000 s, taking both A and C past the 1000
+  // threshold at the 3600 s roll; A's second buy (1 @ 100 at 4000 s) pays the second tier's
+  // rates. Just before the 7200 s roll A's published volume is 1200 + 100.
+  const sell = { direction: 1, volume: 14, price: 100, bookId: 0 };
+  const run = await replayScript({
+    exchange: {
+      quoteDecimals: 4,
+      agents: 3,
+      balances: { base: "100", quote: "10000" },
+      feePolicy: {
+        historySlots: 2,
+        slotPeriod: 3_600_000_000_000,
+        tiers: [
+          { volumeRequired: "0", makerFee: "0.001", takerFee: "0.002" },
+          { volumeRequired: "1000", makerFee: "0.0005", takerFee: "-0.001" },
+        ],
+      },
+    },
+    batches: [
+      {
+        timestamp: 1_000_000_000_000,
+        responses: [
+          { agentId: 2, type: "PLACE_ORDER_LIMIT", payload: sell },
+          {
+            agentId: 0,
+            type: "PLACE_ORDER_MARKET",
+            payload: { direction: 0, volume: 12, bookId: 0 },
+          },
+        ],
+      },
+      {
+        timestamp: 4_000_000_000_000,
+        responses: [
+          {
+            agentId: 0,
+            type: "PLACE_ORDER_MARKET",
+            payload: { direction: 0, volume: 1, bookId: 0 },
+          },
+        ],
+      },
+    ],
+  });
+  assert.equal(run.code, 0, run.stderr);
+  const fees = (agentId: number) => run.final?.accounts.find((a) => a.agentId === agentId)?.fees;
+  // Rates at the 9 decimals the core keeps them in.
+  const second = { tier: 1, makerFeeRate: "0.000500000", takerFeeRate: "-0.001000000" };
+  assert.deepEqual(fees(0), { volume: "1300.0000", ...second });
+  assert.deepEqual(fees(2), { volume: "1300.0000", ...second });
+  assert.deepEqual(fees(1), {
+    volume: "0.0000",
+    tier: 0,
+    makerFeeRate: "0.001000000",
+    takerFeeRate: "0.002000000",
+  });
+});
+
 Deno.test("taos replay --help describes the script format and exits 0", async () => {
   const output = await new Deno.Command(Deno.execPath(), {
     args: [

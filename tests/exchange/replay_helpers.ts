@@ -30,6 +30,7 @@ export interface FinalState {
     bookId: number;
     base: { free: string; reserved: string; loan?: string; collateral?: string };
     quote: { free: string; reserved: string; loan?: string; collateral?: string };
+    fees?: { volume: string; tier: number; makerFeeRate: string; takerFeeRate: string };
   }[];
 }
 

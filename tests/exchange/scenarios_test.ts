@@ -6,7 +6,7 @@
  * Expected events list, in order, the fields that matter; every actual event must match the
  * expected one at the same position on those fields. Accounts not listed in the expected final
  * state must still hold their initial balances, without loans or collateral; a listed account's
- * loans and collateral are compared where the scenario states them.
+ * loans, collateral and fee state are compared where the scenario states them.
  */
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
@@ -124,6 +124,16 @@ function compareFinal(actual: FinalState | null, expected: FinalState, exchange:
         assert.equal(got.split(".")[1]?.length ?? 0, decimals, `${where} = ${got}: wrong decimals`);
         assert.equal(normalize(got), normalize(want[currency][part]), where);
       }
+    }
+    // The fee state (volume, tier, rates) is compared where the scenario states it.
+    if (want.fees !== undefined) {
+      const where = `agent ${account.agentId} book ${account.bookId} fees`;
+      assert.ok(account.fees !== undefined, `${where}: missing from the final line`);
+      assert.deepEqual(
+        Object.fromEntries(Object.entries(account.fees).map(([k, v]) => [k, normalize(v)])),
+        Object.fromEntries(Object.entries(want.fees).map(([k, v]) => [k, normalize(v)])),
+        where,
+      );
     }
   }
 }
