@@ -162,12 +162,10 @@ const tierSchema = z.object({
   takerFee: feeRate,
 }).strict();
 
-/** Fee tiers by strictly increasing volume; the first applies below the second, whatever its own
- * `volumeRequired` (as in the reference). */
-const tiersSchema = z.array(tierSchema).min(1).refine(
-  (tiers) => tiers.every((t, i) => i === 0 || t.volumeRequired > tiers[i - 1].volumeRequired),
-  "tiers must be sorted by strictly increasing volumeRequired",
-);
+/** Fee tiers in any order: the exchange takes them sorted by `volumeRequired` (as the reference
+ * sorts them), which must be distinct (see checkTierUnits); the first applies below the second,
+ * whatever its own `volumeRequired`. */
+const tiersSchema = z.array(tierSchema).min(1);
 
 /** A background group's own fee policy: up to 4 tiers. */
 const groupFeesSchema = z.object({ tiers: tiersSchema.max(4) }).strict();
@@ -240,8 +238,9 @@ function checkExchange(
 
 /**
  * Fee tier thresholds as the exchange takes them, in whole quote units (truncated): each within a
- * book's 2^62 units and above the previous tier's by at least one unit (0 and 1e-300 would be one
- * threshold). `path` leads to the tiers' `fees` object.
+ * book's 2^62 units and, in sorted order, above the next lower tier's by at least one unit (0 and
+ * 1e-300 would be one threshold). Issues name tiers by their place as given. `path` leads to the
+ * tiers' `fees` object.
  */
 function checkTierUnits(
   tiers: readonly { volumeRequired: number }[],
@@ -250,19 +249,32 @@ function checkTierUnits(
   ctx: z.RefinementCtx<unknown>,
 ): void {
   const unit = 10 ** quoteDecimals;
-  tiers.forEach((tier, i) => {
-    const problem = (message: string) =>
-      ctx.addIssue({ code: "custom", message, path: [...path, "tiers", i, "volumeRequired"] });
-    const units = Math.floor(tier.volumeRequired * unit);
-    if (units > MAX_UNITS) {
-      problem(`must be at most ${MAX_UNITS / unit} at ${quoteDecimals} quote decimals`);
-    } else if (i > 0 && units <= Math.floor(tiers[i - 1].volumeRequired * unit)) {
-      problem(
-        `must exceed tier ${i - 1}'s by at least one quote unit (${1 / unit} at ` +
-          `${quoteDecimals} quote decimals)`,
-      );
+  const units = tiers.map((tier) => Math.floor(tier.volumeRequired * unit));
+  const problem = (i: number, message: string) =>
+    ctx.addIssue({ code: "custom", message, path: [...path, "tiers", i, "volumeRequired"] });
+  units.forEach((u, i) => {
+    if (u > MAX_UNITS) {
+      problem(i, `must be at most ${MAX_UNITS / unit} at ${quoteDecimals} quote decimals`);
     }
   });
+  // Ties keep their order as given, so the later of two equal thresholds is the one named.
+  const order = units.map((_, i) => i).sort((a, b) => units[a] - units[b] || a - b);
+  for (let k = 1; k < order.length; k++) {
+    const [lower, i] = [order[k - 1], order[k]];
+    if (units[i] > MAX_UNITS || units[i] > units[lower]) continue;
+    problem(
+      i,
+      `must exceed tier ${lower}'s by at least one quote unit (${1 / unit} at ` +
+        `${quoteDecimals} quote decimals)`,
+    );
+  }
+}
+
+/** Fee tiers in the order the exchange takes them: by ascending `volumeRequired`. */
+export function ascendingTiers<Tier extends { volumeRequired: number }>(
+  tiers: readonly Tier[],
+): Tier[] {
+  return [...tiers].sort((a, b) => a.volumeRequired - b.volumeRequired);
 }
 
 /**

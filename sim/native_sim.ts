@@ -5,7 +5,12 @@
  * @module
  */
 import { native } from "../native/ffi.ts";
-import type { BalancesConfig, SimConfig, VolumeDistributionConfig } from "./config.ts";
+import {
+  ascendingTiers,
+  type BalancesConfig,
+  type SimConfig,
+  type VolumeDistributionConfig,
+} from "./config.ts";
 
 /** The loaded native simulation symbols. */
 export type SimSymbols = ReturnType<typeof native>;
@@ -189,7 +194,7 @@ function groupFees(
   prefix: string,
   fees: { tiers: { volumeRequired: number; makerFee: number; takerFee: number }[] } | undefined,
 ): Record<string, number> {
-  const tiers = fees?.tiers ?? [];
+  const tiers = ascendingTiers(fees?.tiers ?? []);
   const values: Record<string, number> = { [`${prefix}_fee_tier_count`]: tiers.length };
   tiers.forEach((tier, i) => {
     values[`${prefix}_fee_volume_${i}`] = tier.volumeRequired;
@@ -263,7 +268,7 @@ export function nativeParams(config: SimConfig, threads: number): Record<string,
     ext_sample_interval: p.external.sampleInterval,
     ext_sigma: p.external.sigma,
   };
-  x.fees.tiers.forEach((tier, i) => {
+  ascendingTiers(x.fees.tiers).forEach((tier, i) => {
     values[`fee_volume_${i}`] = tier.volumeRequired;
     values[`fee_maker_${i}`] = tier.makerFee;
     values[`fee_taker_${i}`] = tier.takerFee;

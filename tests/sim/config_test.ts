@@ -11,6 +11,7 @@ import {
 import { importXmlConfig } from "../../sim/xml_config.ts";
 import { parseReplayScript } from "../../sim/replay.ts";
 import { SimEngine } from "../../sim/engine.ts";
+import { nativeParams } from "../../sim/native_sim.ts";
 
 const fixture = new URL("./fixtures/simulation_0.xml", import.meta.url);
 
@@ -235,7 +236,7 @@ Deno.test("schema errors of an XML config name the element, attribute and line",
     [
       'volumeRequired="200000"',
       'volumeRequired="0"',
-      /line 9 <FeePolicy> \(exchange\.fees\.tiers\): tiers must be sorted/,
+      /line 11 <Tier> attribute volumeRequired: must exceed tier 0's by at least one quote unit/,
     ],
     [' tau="2"', "", /line 41 <HighFrequencyTraderAgent> attribute tau: required/],
     [
@@ -389,7 +390,7 @@ Deno.test("the XML importer refuses a second child it reads once, naming both li
   }
   // Several of a kind are fine where the reference reads each.
   const tiers = text.replace(/(<Tier [^>]*\/>)/, "$1$1");
-  assert.throws(() => importXmlConfig(tiers, 1), /tiers must be sorted/, "both tiers are read");
+  assert.throws(() => importXmlConfig(tiers, 1), /must exceed tier 0's/, "both tiers are read");
 });
 
 Deno.test("values the reference refuses or reads whole are refused in JSON too, by field", () => {
@@ -622,6 +623,44 @@ Deno.test("fee tiers are checked as the exchange takes them: whole quote units, 
   config.agents.hft!.fees = tiers(5, 5 + 1e-10);
   config.exchange.fees.tiers[0].makerFee = 0.9999999994;
   SimEngine.create({ config: parseSimConfig(config), threads: 1 }).close();
+});
+
+Deno.test("fee tiers may be listed in any order: they are sorted by volumeRequired, as the reference sorts them", () => {
+  // The production schedule's first two tiers swapped, on the exchange and in a group.
+  const text = Deno.readTextFileSync(fixture);
+  const first = '<Tier volumeRequired="0" makerFee="0.005" takerFee="0.005"/>';
+  const second = '<Tier volumeRequired="200000" makerFee="0.0025" takerFee="0.003"/>';
+  const swapped = text.replace(first + "\n        " + second, second + "\n        " + first);
+  assert.notEqual(swapped, text);
+  const { config: imported } = importXmlConfig(swapped);
+  imported.agents.hft!.fees = {
+    tiers: [
+      { volumeRequired: 10, makerFee: 0.001, takerFee: 0.002 },
+      { volumeRequired: 0, makerFee: 0.003, takerFee: 0.004 },
+    ],
+  };
+  const params = nativeParams(parseSimConfig(imported), 1);
+  assert.deepEqual(
+    [0, 1, 2].map((i) => [params[`fee_volume_${i}`], params[`fee_maker_${i}`]]),
+    [[0, 0.005], [200000, 0.0025], [400000, 0.00125]],
+  );
+  assert.deepEqual(
+    [0, 1].map((i) => [params[`hft_fee_volume_${i}`], params[`hft_fee_maker_${i}`]]),
+    [[0, 0.003], [10, 0.001]],
+  );
+  // Two tiers one truncated quote unit apart are one threshold in any order, named by their place.
+  const same = structuredClone(smallPreset());
+  same.agents.hft!.fees = {
+    tiers: [
+      { volumeRequired: 7, makerFee: 0, takerFee: 0 },
+      { volumeRequired: 0, makerFee: 0, takerFee: 0 },
+      { volumeRequired: 7 + 1e-11, makerFee: 0, takerFee: 0 },
+    ],
+  };
+  assert.throws(
+    () => parseSimConfig(same),
+    /agents\.hft\.fees\.tiers\.2\.volumeRequired: must exceed tier 0's by at least one quote unit/,
+  );
 });
 
 Deno.test("an XML balance type other than the reference's Pareto ones is refused by name", () => {
