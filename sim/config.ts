@@ -6,6 +6,7 @@
  */
 import { totalmem } from "node:os";
 import { z } from "zod";
+import { gridUnits } from "./grid.ts";
 
 const units: Record<string, number> = {
   ns: 1,
@@ -237,7 +238,7 @@ function checkExchange(
 }
 
 /**
- * Fee tier thresholds as the exchange takes them, in whole quote units (truncated): each within a
+ * Fee tier thresholds as the exchange takes them, in whole quote units (as gridUnits): each within a
  * book's 2^62 units and, in sorted order, above the next lower tier's by at least one unit (0 and
  * 1e-300 would be one threshold). Issues name tiers by their place as given. `path` leads to the
  * tiers' `fees` object.
@@ -249,7 +250,7 @@ function checkTierUnits(
   ctx: z.RefinementCtx<unknown>,
 ): void {
   const unit = 10 ** quoteDecimals;
-  const units = tiers.map((tier) => Math.floor(tier.volumeRequired * unit));
+  const units = tiers.map((tier) => gridUnits(tier.volumeRequired, quoteDecimals));
   const problem = (i: number, message: string) =>
     ctx.addIssue({ code: "custom", message, path: [...path, "tiers", i, "volumeRequired"] });
   units.forEach((u, i) => {

@@ -243,9 +243,9 @@ static int decode_tiers(const double *p, int first, uint32_t count, int quote_dp
       return fail(err, err_len, "must be between 0 and 2^62 quote units", param_names[base]);
     }
     /* The first tier applies below the second whatever its own volume, as the exchange's. The
-     * exchange compares thresholds in whole quote units (truncated, as the book's setup converts
-     * them): 0 and 1e-300 are distinct volumes but one threshold. */
-    if (i > 0 && !(floor(p[base] * unit) > floor(p[base - 3] * unit))) {
+     * exchange compares thresholds in whole quote units (as the book's setup converts them): 0
+     * and 1e-300 are distinct volumes but one threshold. */
+    if (i > 0 && !(sim_units(p[base], quote_dp) > sim_units(p[base - 3], quote_dp))) {
       return fail(err, err_len, "tier volumes must increase by at least one quote unit",
                   param_names[base]);
     }

@@ -229,6 +229,9 @@ struct taos_sim {
  * err. */
 int sim_book_init(sim_book *book, char *err, size_t err_len);
 void sim_book_free(sim_book *book);
+/* A non-negative amount in whole units of 10^-decimals, truncated (a decimal that misses a unit
+ * only by its binary representation counts as on it), capped at 9e18. */
+int64_t sim_units(double amount, int decimals);
 int64_t sim_lots_to_base(const sim_config *cfg, int64_t lots);
 int64_t sim_base_to_lots(const sim_config *cfg, int64_t base);
 void sim_place_limit(sim_book *book, const sim_msg *msg);

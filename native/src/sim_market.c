@@ -59,9 +59,14 @@ static void draw_balances(const sim_balances_cfg *bal, sim_rng *rng, double *bas
   }
 }
 
-static int64_t to_units(double amount, int decimals) {
-  double scaled = floor(amount * (double)pow10i(decimals));
-  return scaled > 9.0e18 ? (int64_t)9.0e18 : (int64_t)scaled;
+/* An amount in whole units of 10^-decimals, truncated. A product that misses a whole unit only by
+ * the binary representation of a decimal (0.29 x 100 is 28.999999999999996) counts as that unit,
+ * by the rule sim/grid.ts applies to prices and volumes, so that a configured 0.29 is 29 units. */
+int64_t sim_units(double amount, int decimals) {
+  double scaled = amount * (double)pow10i(decimals);
+  double nearest = nearbyint(scaled);
+  double units = fabs(scaled - nearest) <= scaled * 1e-14 ? nearest : floor(scaled);
+  return units > 9.0e18 ? (int64_t)9.0e18 : (int64_t)units;
 }
 
 void sim_initial_account(const struct taos_sim *sim, uint32_t book, uint32_t slot,
@@ -77,8 +82,8 @@ void sim_initial_account(const struct taos_sim *sim, uint32_t book, uint32_t slo
   sim_rng_seed(&rng, cfg->seed, book, slot, SIM_RNG_BALANCE + ((uint64_t)resets << 16));
   double base, quote;
   draw_balances(&cfg->remote_bal, &rng, &base, &quote);
-  out->base_free = to_units(base, cfg->base_dp);
-  out->quote_free = to_units(quote, cfg->quote_dp);
+  out->base_free = sim_units(base, cfg->base_dp);
+  out->quote_free = sim_units(quote, cfg->quote_dp);
 }
 
 /* Balances of a background agent: one draw, the same on every book. */
@@ -89,8 +94,8 @@ void sim_local_balances(const sim_config *cfg, const sim_balances_cfg *bal, uint
   double base, quote;
   draw_balances(bal, &rng, &base, &quote);
   memset(out, 0, sizeof *out);
-  out->base_free = to_units(base, cfg->base_dp);
-  out->quote_free = to_units(quote, cfg->quote_dp);
+  out->base_free = sim_units(base, cfg->base_dp);
+  out->quote_free = sim_units(quote, cfg->quote_dp);
 }
 
 
@@ -118,13 +123,13 @@ int sim_book_init(sim_book *book, char *err, size_t err_len) {
   c.agent_count = cfg->remote;
   /* truncated so that the core's exact check of maintenance_margin <= 1/(2(1+L)) still holds */
   c.max_leverage_e9 = (int64_t)(P(cfg, max_leverage) * 1e9);
-  c.max_loan = to_units(P(cfg, max_loan), cfg->quote_dp);
+  c.max_loan = sim_units(P(cfg, max_loan), cfg->quote_dp);
   c.maintenance_margin_e9 = (int64_t)(P(cfg, maintenance_margin) * 1e9);
   c.fee_slot_period_ns = cfg->fee_period;
   c.fee_history_slots = cfg->fee_slots;
   c.fee_tier_count = cfg->fee_tiers;
   for (uint32_t i = 0; i < cfg->fee_tiers && i < TX_MAX_FEE_TIERS; i++) {
-    c.fee_tiers[i] = (tx_fee_tier){.volume_required = to_units(cfg->fee_volume[i], cfg->quote_dp),
+    c.fee_tiers[i] = (tx_fee_tier){.volume_required = sim_units(cfg->fee_volume[i], cfg->quote_dp),
                                    .maker_e9 = llround(cfg->fee_maker[i] * 1e9),
                                    .taker_e9 = llround(cfg->fee_taker[i] * 1e9)};
   }
@@ -141,7 +146,7 @@ int sim_book_init(sim_book *book, char *err, size_t err_len) {
       continue;
     }
     for (uint32_t i = 0; i < cfg->group_fee_tiers[g]; i++) {
-      tiers[i].volume_required = to_units(cfg->group_fee_volume[g][i], cfg->quote_dp);
+      tiers[i].volume_required = sim_units(cfg->group_fee_volume[g][i], cfg->quote_dp);
       tiers[i].maker_e9 = llround(cfg->group_fee_maker[g][i] * 1e9);
       tiers[i].taker_e9 = llround(cfg->group_fee_taker[g][i] * 1e9);
     }

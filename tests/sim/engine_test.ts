@@ -902,3 +902,43 @@ Deno.test("a GTT order expiring at a publish instant is in that publish and expi
     engine.close();
   }
 });
+
+Deno.test("a configured amount is taken at the decimal it is written as, not one unit below", () => {
+  // 0.29 x 10^2 and 0.57 x 10^10 are 28.999999999999996 and 5699999999.9999995 in doubles.
+  const config = parseSimConfig({
+    ...shortConfig(),
+    exchange: {
+      ...smallPreset().exchange,
+      quoteDecimals: 2,
+      fees: { tiers: [tier(0, 0), { volumeRequired: 1.13, makerFee: 0, takerFee: 0.001 }] },
+    },
+    remoteBalances: { type: "fixed", base: 4.35, quote: 0.29 },
+  });
+  const engine = SimEngine.create({ config, seed: 1, threads: 1 });
+  try {
+    assert.deepEqual([...engine.rawBalances(0, 0).subarray(0, 6)], [
+      43500n,
+      0n,
+      43500n,
+      29n,
+      0n,
+      29n,
+    ]);
+  } finally {
+    engine.close();
+  }
+  const tiers = parseSimConfig({
+    ...shortConfig(),
+    exchange: {
+      ...smallPreset().exchange,
+      fees: {
+        tiers: [tier(0, 0), { volumeRequired: 0.5699999999, makerFee: 0, takerFee: 0 }, {
+          volumeRequired: 0.57,
+          makerFee: 0,
+          takerFee: 0,
+        }],
+      },
+    },
+  });
+  assert.equal(tiers.exchange.fees.tiers.length, 3);
+});
