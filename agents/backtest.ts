@@ -30,7 +30,7 @@ import {
 } from "../sim/config.ts";
 import { SimEngine } from "../sim/engine.ts";
 import { feedSources, readFeeds } from "../sim/feed.ts";
-import { INTERRUPTED_EXIT_CODE, listenForInterrupt } from "../sim/interrupt.ts";
+import { listenForInterrupt } from "../sim/interrupt.ts";
 import { formatUnits } from "../native/exchange.ts";
 import { prepareOutputDir, writeFileWhole, writeJsonFile } from "../sim/outputs.ts";
 import {
@@ -708,7 +708,8 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
   const { clock, Progress, progressMode } = await import("../sim/progress.ts");
   const progress = new Progress(config.duration, { mode: progressMode(values) });
   let report: BacktestReport;
-  using interrupt = listenForInterrupt();
+  // SIGTERM too (timeout, kill, a service manager), as in a plain simulation.
+  using interrupt = listenForInterrupt({ terminate: true });
   try {
     report = await backtest({
       agent: name,
@@ -741,7 +742,7 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
     // Ctrl-C while the copies load: nothing ran, so there is no report to write.
     if (interrupt.signal.aborted && error instanceof AgentLoadError) {
       progress.note("interrupted while the agent was loading");
-      return INTERRUPTED_EXIT_CODE;
+      return interrupt.exitCode();
     }
     if (error instanceof AgentLoadError) throw new UsageError(error.message);
     if (error instanceof Error && error.message.startsWith("invalid simulation config")) {
@@ -773,5 +774,5 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
   printOut(formatBacktestReport(report));
   for (const path of written) printOut(`wrote ${path}`);
   if (reportFailure !== null) throw reportFailure;
-  return report.interrupted ? INTERRUPTED_EXIT_CODE : 0;
+  return report.interrupted ? interrupt.exitCode() : 0;
 }

@@ -1,7 +1,7 @@
 /**
- * Ctrl-C (SIGINT), and for `taos sim` SIGTERM, as a request to stop: a long run ends at its next
- * step boundary, flushes what it wrote and reports how far it got, instead of dying with
- * half-written files. A second signal exits at once.
+ * Ctrl-C (SIGINT), and for `taos sim` and its backtest SIGTERM, as a request to stop: a long run
+ * ends at its next step boundary, flushes what it wrote and reports how far it got, instead of
+ * dying with half-written files. A second signal exits at once.
  *
  * ```ts
  * using interrupt = listenForInterrupt();

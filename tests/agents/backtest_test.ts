@@ -13,6 +13,7 @@ import type { StateUpdate, TradeEvent } from "../../agents/sdk/state.ts";
 import { formatUnits } from "../../native/exchange.ts";
 import { browserTest, launchChromium } from "../browser.ts";
 import { fileURLToPath } from "node:url";
+import { interruptOnceProgressing } from "../sim/interrupt.ts";
 
 /** An agents directory without files: the bundled examples load by name. */
 const noAgents = testTempDir("taos-no-agents-");
@@ -576,6 +577,29 @@ export class EndRecorder extends Agent {
   }
   assert.match(saved.agents[1].firstFailure, /onEnd failed/);
   assert.equal(saved.agents[0].firstFailure, null);
+});
+
+Deno.test("SIGTERM on taos sim --agent stops it as Ctrl-C does: backtest.json is written, exit 143", async () => {
+  // Until this version SIGTERM (timeout, kill, a service manager) killed the backtest outright:
+  // no backtest.json, however long it had run.
+  const out = join(testTempDir("taos-sim-agent-terminated-"), "out");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", fileURLToPath(new URL("../../main.ts", import.meta.url)), "sim"].concat(
+      ["--agent", noAgents, "--agent-name", "MarketMakerAgent", "--duration", "24h"],
+      ["--delay", "none", "--books", "1", "--out", out, "--progress"],
+    ),
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = await interruptOnceProgressing(child, 300, "SIGTERM");
+  const { code } = await child.status;
+  const stdout = await new Response(child.stdout).text();
+  assert.equal(code, 143, stderr);
+  assert.match(stderr, /interrupted at \d\d:\d\d:\d\d simulated, after \d+ publishes/);
+  assert.match(stdout, /MarketMakerAgent backtest: 1 copy, 1 book/);
+  const saved = JSON.parse(readFileSync(join(out, "backtest.json"), "utf8"));
+  assert.equal(saved.interrupted, true);
+  assert.ok(saved.publishes > 0 && saved.duration < 86_400e9, String(saved.duration));
 });
 
 Deno.test("the public module's example agent backtests through agents/mod.ts", async () => {
