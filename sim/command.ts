@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { type Command, parseFlags, printOut, UsageError } from "../cli/command.ts";
-import { integerFlag } from "../cli/flag_values.ts";
+import { integerFlag, nonEmptyFlag } from "../cli/flag_values.ts";
 import { expandHome } from "../cli/home_path.ts";
 import { MAX_STEP_DEPTH, SimEngine, WINDOW_STEPS } from "./engine.ts";
 import { FactsCollector, returnInterval, type StylizedFacts } from "./facts.ts";
@@ -131,6 +131,10 @@ async function run(args: string[]): Promise<number> {
     { args, options, allowPositionals: false, strict: true },
     { once: true },
   );
+  // An empty path is never meant: for --agent it would be the working directory.
+  for (const flag of ["config", "out", "fundamental-feed", "external-feed", "agent"] as const) {
+    nonEmptyFlag(flag, values[flag]);
+  }
   // The shell leaves the `~` of `--out=~/run` alone; a directory named `~` is never meant. (The
   // backtest expands its `--agent` path itself.)
   for (const flag of ["config", "out", "fundamental-feed", "external-feed"] as const) {

@@ -97,7 +97,7 @@ Deno.test("taos sim rejects bad flags with a usage error naming the flag", async
       assert.equal(bad.code, 2, `--out '${out}'`);
       assert.match(
         bad.stderr,
-        /^taos sim: --out: (.* exists and is not a directory|cannot write|must name)/,
+        /^taos sim: --out: (.* exists and is not a directory|cannot write|must not be empty)/,
       );
       assert.doesNotMatch(bad.stderr, /Uncaught|at .*\.ts:\d+/);
     }
@@ -143,6 +143,30 @@ for (
     }
   });
 }
+
+Deno.test("an empty path flag is refused naming the flag, in a simulation and in a backtest", async () => {
+  // Until this version `--agent ''` loaded agents from the working directory, and `--config ''`
+  // or an empty feed was told as a file that cannot be read.
+  const backtest = ["--agent-name", "MarketMakerAgent", "--duration", "30s"];
+  // Where a backtest taken by mistake would write, rather than out/backtest here.
+  const out = await Deno.makeTempDir();
+  for (
+    const args of [
+      ["--config", ""],
+      ["--out", ""],
+      ["--fundamental-feed", ""],
+      ["--external-feed", ""],
+      ["--agent", "", ...backtest, "--out", out],
+      ["--out=", ...backtest],
+    ]
+  ) {
+    const flag = args[0].replace(/=$/, "");
+    const run = await taos("sim", ...args);
+    assert.equal(run.code, 2, `${args.join(" ")}: ${run.stderr}`);
+    assert.equal(run.stderr, `taos sim: ${flag}: must not be empty\n`);
+  }
+  await Deno.remove(out, { recursive: true });
+});
 
 Deno.test("--out replaces an earlier run's files: no stale book files stay beside a smaller run", async () => {
   const dir = await Deno.makeTempDir();
