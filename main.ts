@@ -6,7 +6,7 @@
  * ```
  * @module
  */
-import { type Command, UsageError, wantsHelp } from "./cli/command.ts";
+import { type Command, printOut, UsageError, wantsHelp } from "./cli/command.ts";
 import manifest from "./deno.json" with { type: "json" };
 
 /** What `taos --version` prints: taos's own version, the subnet release it follows, the runtime. */
@@ -63,9 +63,29 @@ function usage(): string {
 
 /** Runs `taos` with the given arguments and resolves to the process exit code. */
 export async function main(args: string[]): Promise<number> {
+  const name = args[0];
+  try {
+    return await dispatch(args);
+  } catch (error) {
+    const who = name === "help" || Object.hasOwn(commands, name ?? "") ? `taos ${name}` : "taos";
+    if (error instanceof UsageError) {
+      console.error(`${who}: ${error.message}`);
+      return 2;
+    }
+    // The system refused a write (a full disk, a read-only file system): a message, not a trace.
+    if (isRefusedWrite(error)) {
+      console.error(`${who}: ${(error as Error).message}`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+/** What `main` runs: the usage, the version, a command's help, or the command. */
+async function dispatch(args: string[]): Promise<number> {
   const [name, ...rest] = args;
   if (name === "--version" || name === "-V") {
-    console.log(versionLine());
+    printOut(versionLine());
     return 0;
   }
   if (name === "help" && rest.length > 0) return await helpFor(rest);
@@ -75,7 +95,7 @@ export async function main(args: string[]): Promise<number> {
       console.error(usage());
       return 2;
     }
-    console.log(usage());
+    printOut(usage());
     return 0;
   }
   const entry = commands[name];
@@ -85,23 +105,10 @@ export async function main(args: string[]): Promise<number> {
   }
   const command = await entry.load();
   if (wantsHelp(rest, command.shortHelp)) {
-    console.log(command.help);
+    printOut(command.help);
     return 0;
   }
-  try {
-    return await command.run(rest);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`taos ${name}: ${error.message}`);
-      return 2;
-    }
-    // The system refused a write (a full disk, a read-only file system): a message, not a trace.
-    if (isRefusedWrite(error)) {
-      console.error(`taos ${name}: ${(error as Error).message}`);
-      return 1;
-    }
-    throw error;
-  }
+  return await command.run(rest);
 }
 
 /** `taos help <command>`: that command's help, as `taos <command> --help` prints it. */
@@ -115,7 +122,7 @@ async function helpFor(names: string[]): Promise<number> {
     console.error(`taos help: unknown command '${names[0]}'\n\n${usage()}`);
     return 2;
   }
-  console.log((await entry.load()).help);
+  printOut((await entry.load()).help);
   return 0;
 }
 

@@ -128,3 +128,29 @@ Deno.test("--version prints taos's version, the subnet release it follows and th
   );
   assertEquals(printed[1], printed[0]);
 });
+
+Deno.test("help and version written to a full disk end with a message and exit 1, not a stack trace", async () => {
+  // Until this version each ended with an uncaught error and its stack.
+  const main = fileURLToPath(new URL("../main.ts", import.meta.url));
+  for (
+    const [args, who] of [
+      [["--help"], "taos"],
+      [["--version"], "taos"],
+      [["help", "sim"], "taos help"],
+      [["sim", "--help"], "taos sim"],
+      [["validator", "-h"], "taos validator"],
+    ] as const
+  ) {
+    const output = await new Deno.Command("sh", {
+      args: ["-c", `"$0" run -A "$@" > /dev/full`, Deno.execPath(), main, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assertEquals(output.code, 1);
+    assertEquals(
+      stderr,
+      `${who}: cannot write to standard output: No space left on device (os error 28)\n`,
+    );
+  }
+});
