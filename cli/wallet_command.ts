@@ -11,7 +11,7 @@
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { mnemonicGenerate } from "@polkadot/util-crypto";
-import { type Command, parseFlags, UsageError } from "./command.ts";
+import { type Command, parseFlags, printOut, UsageError } from "./command.ts";
 import { nonEmptyFlag } from "./flag_values.ts";
 import { cryptoReady, Keypair } from "../bittensor/keypair.ts";
 import {
@@ -268,21 +268,21 @@ export const command: Command = {
           throw new UsageError(`-w/--wallet.name: no wallet '${only}' in ${root}`);
         }
       }
-      if (values.json) console.log(JSON.stringify(wallets, null, 2));
-      else if (wallets.length === 0) console.log(`no wallets in ${root}`);
+      if (values.json) printOut(JSON.stringify(wallets, null, 2));
+      else if (wallets.length === 0) printOut(`no wallets in ${root}`);
       else {
         for (const w of wallets) {
           if (w.error !== undefined) {
-            console.log(`${w.name}  (unreadable: ${w.error})`);
+            printOut(`${w.name}  (unreadable: ${w.error})`);
             continue;
           }
           const coldkey = w.coldkey ??
             (w.coldkeyError === undefined
               ? "(no coldkeypub.txt)"
               : `(unreadable: ${w.coldkeyError})`);
-          console.log(`${w.name}  coldkey ${coldkey}`);
+          printOut(`${w.name}  coldkey ${coldkey}`);
           for (const h of w.hotkeys) {
-            console.log(`  ${h.name}  ${h.address ?? `(unreadable: ${h.error})`}`);
+            printOut(`  ${h.name}  ${h.address ?? `(unreadable: ${h.error})`}`);
           }
         }
       }
@@ -369,10 +369,10 @@ export const command: Command = {
         }
         if (coldkey === null) {
           const kept = repairsColdkey ? await restoreColdkeypub(wallet) : wallet.coldkeypubPath;
-          if (!values.json) console.log(`coldkey kept  ${kept}`);
+          if (!values.json) printOut(`coldkey kept  ${kept}`);
         } else {
           await wallet.writeColdkey(coldkey, password);
-          if (!values.json) console.log(`coldkey ${coldkey.ss58Address}  ${wallet.coldkeyPath}`);
+          if (!values.json) printOut(`coldkey ${coldkey.ss58Address}  ${wallet.coldkeyPath}`);
           if (password === undefined) {
             console.error(
               "note: the coldkey is stored unencrypted; for a key that will hold funds, create it " +
@@ -386,7 +386,7 @@ export const command: Command = {
         }
         if (hotkey === null) {
           const kept = existsSync(wallet.hotkeypubPath) ? wallet.hotkeypubPath : wallet.hotkeyPath;
-          if (!values.json) console.log(`hotkey kept   ${kept}`);
+          if (!values.json) printOut(`hotkey kept   ${kept}`);
         } else {
           await wallet.writeHotkey(hotkey);
           if (values["hotkey-uri"] === undefined) showMnemonic("hotkey", hotkey, wallet.hotkeyPath);
@@ -397,9 +397,9 @@ export const command: Command = {
       }
       if (values.json) {
         const kept = { coldkeyKept: coldkey === null, hotkeyKept: hotkey === null };
-        console.log(JSON.stringify({ ...await describe(wallet), ...kept }, null, 2));
+        printOut(JSON.stringify({ ...await describe(wallet), ...kept }, null, 2));
       } else if (hotkey !== null) {
-        console.log(`hotkey  ${hotkey.ss58Address}  ${wallet.hotkeyPath}`);
+        printOut(`hotkey  ${hotkey.ss58Address}  ${wallet.hotkeyPath}`);
       }
       return 0;
     }
@@ -427,16 +427,16 @@ export const command: Command = {
         );
       }
       const info = await describe(wallet);
-      if (values.json) console.log(JSON.stringify(info, null, 2));
+      if (values.json) printOut(JSON.stringify(info, null, 2));
       else {
         const shown = (address: string | null, error: string | null) =>
           address ?? `(unreadable: ${error})`;
-        console.log(`wallet  ${info.wallet}  (${info.path})`);
+        printOut(`wallet  ${info.wallet}  (${info.path})`);
         const coldkey = info.coldkey === null && info.coldkeyError === null
           ? "(no coldkeypub.txt)"
           : shown(info.coldkey, info.coldkeyError);
-        console.log(`coldkey ${coldkey}  file: ${info.coldkeyFile}`);
-        console.log(
+        printOut(`coldkey ${coldkey}  file: ${info.coldkeyFile}`);
+        printOut(
           `hotkey  ${info.hotkey}  ${shown(info.hotkeyAddress, info.hotkeyError)}  ` +
             `file: ${info.hotkeyFile}`,
         );

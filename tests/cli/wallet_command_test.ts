@@ -381,3 +381,26 @@ Deno.test("taos wallet says why a wallet path or a named hotkey cannot be looked
   assert.match(shown.stdout, new RegExp(`^coldkey ${ALICE}`, "m"));
   rmSync(dir, { recursive: true, force: true });
 });
+
+Deno.test("taos wallet list and show to a full disk say that standard output refused the write", async () => {
+  // Until this version the message was the system's alone (`taos wallet: No space left on
+  // device`), as if a wallet file could not be written.
+  const root = testTempDir("taos-wallet-full-");
+  const made = await wallet("create", "-p", root, "-w", "w", "-h", "h", "--hotkey-uri", "//Bob");
+  assert.equal(made.code, 0, made.stderr);
+  const main = join(repoRoot, "main.ts");
+  for (const action of [["list"], ["show", "-w", "w", "-h", "h"]]) {
+    const output = await new Deno.Command("sh", {
+      args: ["-c", `"$0" run -A "$@" > /dev/full`, Deno.execPath(), main, "wallet", ...action]
+        .concat(["-p", root]),
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 1, stderr);
+    assert.equal(
+      stderr,
+      "taos wallet: cannot write to standard output: No space left on device (os error 28)\n",
+    );
+  }
+});
