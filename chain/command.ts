@@ -9,7 +9,7 @@
  * ```
  * @module
  */
-import { type Command, parseFlags, UsageError } from "../cli/command.ts";
+import { type Command, parseFlags, printOut, UsageError } from "../cli/command.ts";
 import { integerFlag } from "../cli/flag_values.ts";
 import { SubtensorClient } from "./client.ts";
 import { EndpointVariableError, resolveEndpoint } from "./endpoints.ts";
@@ -81,40 +81,15 @@ export const command: Command = {
       console.error(`taos metagraph: ${error.message}`);
       return 1;
     }
+    let lines: string[];
     try {
       const [params, metagraph] = await Promise.all([
         readHyperparameters(client, netuid),
         readMetagraph(client, netuid),
       ]);
-      if (values.json) {
-        // Each neuron's standing goes into its record: the Map itself would print as {}.
-        const { standing, ...rest } = metagraph;
-        const neurons = metagraph.neurons.map((n) => ({ ...n, ...standing.get(n.uid) }));
-        console.log(JSON.stringify(
-          { ...rest, neurons, hyperparameters: params },
-          (_, v) => typeof v === "bigint" ? v.toString() : v,
-        ));
-        return 0;
-      }
-      console.log(
-        `subnet ${netuid} at block ${metagraph.block}: ${metagraph.neurons.length} neurons, ` +
-          `tempo ${params.tempo}, weights rate limit ${params.weightsRateLimit}, ` +
-          `version key ${params.weightsVersion}, commit-reveal ${
-            params.commitRevealEnabled ? `on (${params.commitRevealPeriod} epochs)` : "off"
-          }, min weights ${params.minAllowedWeights}, max weight ${params.maxWeightsLimit}/65535`,
-      );
-      console.log("uid  hotkey                                            stake (TAO)  vp  axon");
-      for (const n of metagraph.neurons) {
-        // An IPv6 address is bracketed so its port stays readable, as in a URL.
-        const host = n.axon?.ip.includes(":") ? `[${n.axon.ip}]` : n.axon?.ip;
-        const axon = n.axon ? `${host}:${n.axon.port}` : "-";
-        console.log(
-          `${String(n.uid).padStart(3)}  ${n.hotkey}  ${n.stake.toFixed(3).padStart(11)}  ${
-            n.validatorPermit ? "y " : "  "
-          }  ${axon}`,
-        );
-      }
-      return 0;
+      lines = values.json
+        ? [metagraphJson(metagraph, params)]
+        : metagraphTable(netuid, metagraph, params);
     } catch (error) {
       // Whatever goes wrong after connecting (an RPC error, a dropped socket, no reply) is told
       // in one line.
@@ -124,5 +99,44 @@ export const command: Command = {
     } finally {
       await client.close();
     }
+    // Printed once read, so that a refused write is told as standard output's, not the node's.
+    for (const line of lines) printOut(line);
+    return 0;
   },
 };
+
+type Metagraph = Awaited<ReturnType<typeof readMetagraph>>;
+type Hyperparameters = Awaited<ReturnType<typeof readHyperparameters>>;
+
+/** `--json`: the subnet in one line, each neuron with its standing (a Map would print as {}). */
+function metagraphJson(metagraph: Metagraph, params: Hyperparameters): string {
+  const { standing, ...rest } = metagraph;
+  const neurons = metagraph.neurons.map((n) => ({ ...n, ...standing.get(n.uid) }));
+  return JSON.stringify(
+    { ...rest, neurons, hyperparameters: params },
+    (_, v) => typeof v === "bigint" ? v.toString() : v,
+  );
+}
+
+/** The subnet's summary line, then a table of its neurons. */
+function metagraphTable(netuid: number, metagraph: Metagraph, params: Hyperparameters): string[] {
+  const lines = [
+    `subnet ${netuid} at block ${metagraph.block}: ${metagraph.neurons.length} neurons, ` +
+    `tempo ${params.tempo}, weights rate limit ${params.weightsRateLimit}, ` +
+    `version key ${params.weightsVersion}, commit-reveal ${
+      params.commitRevealEnabled ? `on (${params.commitRevealPeriod} epochs)` : "off"
+    }, min weights ${params.minAllowedWeights}, max weight ${params.maxWeightsLimit}/65535`,
+    "uid  hotkey                                            stake (TAO)  vp  axon",
+  ];
+  for (const n of metagraph.neurons) {
+    // An IPv6 address is bracketed so its port stays readable, as in a URL.
+    const host = n.axon?.ip.includes(":") ? `[${n.axon.ip}]` : n.axon?.ip;
+    const axon = n.axon ? `${host}:${n.axon.port}` : "-";
+    lines.push(
+      `${String(n.uid).padStart(3)}  ${n.hotkey}  ${n.stake.toFixed(3).padStart(11)}  ${
+        n.validatorPermit ? "y " : "  "
+      }  ${axon}`,
+    );
+  }
+  return lines;
+}

@@ -110,3 +110,32 @@ Deno.test("taos metagraph -h prints the help wherever it stands", async () => {
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /^Usage: taos metagraph/);
 });
+
+Deno.test(
+  "taos metagraph to a full disk says that standard output refused the write",
+  testOptions,
+  async () => {
+    const { node } = startNode();
+    try {
+      for (const json of [[], ["--json"]]) {
+        const output = await new Deno.Command("sh", {
+          args: ["-c", `"$0" run -A "$@" > /dev/full`, Deno.execPath(), MAIN, "metagraph"]
+            .concat(["-e", node.url, ...json]),
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        const stderr = new TextDecoder().decode(output.stderr);
+        assert.equal(output.code, 1, stderr);
+        // Until this version it was told as the node's failure (`reading subnet 79 failed: No
+        // space left on device`).
+        assert.match(
+          stderr,
+          /\ntaos metagraph: cannot write to standard output: No space left on device \(os error 28\)\n$/,
+        );
+        assert.doesNotMatch(stderr, /reading subnet/);
+      }
+    } finally {
+      await node.close();
+    }
+  },
+);
