@@ -891,6 +891,10 @@ export class ValidatorStore {
    * was deleted or replaced while open (see `#rewrite`).
    */
   save(snapshot: ValidatorSnapshot, injections: readonly Injection[]): string | null {
+    // A file deleted or replaced since the last save is written again before this save: when that
+    // fails, nothing of this save is written either, so that its caller keeps its injections
+    // without their being in the log already (given again, they would be logged twice).
+    const recovered = this.#moved() ? this.#rewrite() : null;
     const db = this.#db;
     const point = snapshot.simulation;
     const split = snapshot.scoring === null
@@ -974,9 +978,23 @@ export class ValidatorStore {
     }
     this.#crc = true;
     this.#savedStep = snapshot.step;
-    if (this.#fileId !== null && fileId(this.path) !== this.#fileId) return this.#rewrite();
+    if (this.#moved()) {
+      // Deleted or replaced during this save, which stands in the file still open: written again
+      // now, or else by the next save.
+      try {
+        return this.#rewrite();
+      } catch (error) {
+        return `the state file was deleted or replaced while the validator ran and could not be ` +
+          `written again: ${(error as Error).message}; the next save tries again`;
+      }
+    }
     if (this.#fileId !== null) this.#walId = fileId(`${this.#path}-wal`);
-    return null;
+    return recovered;
+  }
+
+  /** Whether the file opened is no longer at its path (deleted, or another file in its place). */
+  #moved(): boolean {
+    return this.#fileId !== null && fileId(this.#path) !== this.#fileId;
   }
 
   /**
@@ -987,13 +1005,22 @@ export class ValidatorStore {
   #rewrite(): string {
     const replaced = fileId(this.#path) !== null;
     const target = replaced ? `${this.#path}.recovered-${Date.now()}` : this.#path;
-    this.#db.prepare("VACUUM INTO ?").run(target);
+    // Copied under another name first: a copy cut short (a full disk) left at the path would be
+    // taken for a new state at the next start, and for another file at the next save.
+    const copy = `${target}-copy-${crypto.randomUUID()}`;
+    try {
+      this.#db.prepare("VACUUM INTO ?").run(copy);
+    } catch (error) {
+      for (const suffix of ["", "-journal"]) rmSync(copy + suffix, { force: true });
+      throw error;
+    }
     this.#db.close();
     // SQLite keeps a moved database's write-ahead log at close (it checkpoints only a file still
-    // in place): left beside the file that took its place, the log would be read into that file.
-    if (replaced && this.#walId !== null && fileId(`${this.#path}-wal`) === this.#walId) {
+    // in place): left at the path, the log would be read into the file there, the copy included.
+    if (this.#walId !== null && fileId(`${this.#path}-wal`) === this.#walId) {
       for (const suffix of ["-wal", "-shm"]) rmSync(this.#path + suffix, { force: true });
     }
+    renameSync(copy, target);
     // Released first: the same path's lock is taken again by this process's reopening.
     this.#lock?.close();
     const reopened = ValidatorStore.open(target);

@@ -3,7 +3,7 @@
  * so that a write past it fails with EFBIG instead of killing the process).
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { ValidatorStore } from "../../validator/store.ts";
@@ -17,11 +17,16 @@ function savingRun(state: string, duration: string): string[] {
 
 /** `taos validator` in a shell whose files may not grow past `kib` KiB, SIGXFSZ ignored. */
 async function validatorWithFileLimit(kib: number, args: string[]) {
-  const main = fileURLToPath(new URL("../../main.ts", import.meta.url));
+  return await withFileLimit(kib, ["validator", ...args]);
+}
+
+/** `deno run -A main.ts <args>` (or another script as `script`) under a file-size limit. */
+async function withFileLimit(kib: number, args: string[], script = "../../main.ts") {
+  const main = fileURLToPath(new URL(script, import.meta.url));
   const output = await new Deno.Command("bash", {
     args: [
       "-c",
-      `trap '' XFSZ; ulimit -f ${kib}; main="$1"; shift; exec "$0" run -A "$main" validator "$@"`,
+      `trap '' XFSZ; ulimit -f ${kib}; main="$1"; shift; exec "$0" run -A "$main" "$@"`,
       Deno.execPath(),
       main,
       ...args,
@@ -29,7 +34,11 @@ async function validatorWithFileLimit(kib: number, args: string[]) {
     stdout: "piped",
     stderr: "piped",
   }).output();
-  return { code: output.code, stderr: new TextDecoder().decode(output.stderr) };
+  return {
+    code: output.code,
+    stdout: new TextDecoder().decode(output.stdout),
+    stderr: new TextDecoder().decode(output.stderr),
+  };
 }
 
 const savedStep = (state: string) => {
@@ -138,6 +147,64 @@ Deno.test("a state file under a --logging.logging_dir that cannot hold it names 
       ),
       run.stderr.join("\n"),
     );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test({
+  name: "a deleted state that cannot be written again leaves no part of a copy in its place",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-state-rewrite-"));
+  const state = join(dir, "state.db");
+  try {
+    // A state of about 200 KiB: instructions at seeded prices, which compress poorly.
+    let seed = 79;
+    const price = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 21474836.48;
+    const store = ValidatorStore.open(state);
+    store.save(
+      {
+        simulation: { index: 0, seed: 1, publishes: 400, timestamp: 400 * 5e9 },
+        step: 400,
+        hotkeys: {},
+        scores: {},
+        scoring: null,
+        pendingResets: [],
+        lastWeightsAt: null,
+      },
+      Array.from({ length: 400 }, (_, i) => ({
+        simulation: 0,
+        publish: i + 1,
+        agentId: 0,
+        delayNs: 0,
+        instructions: Array.from({ length: 20 }, () => ({
+          type: "PLACE_ORDER_LIMIT" as const,
+          bookId: 0,
+          direction: 0 as const,
+          volume: 1,
+          price: price(),
+        })),
+      })),
+    );
+    store.close();
+    assert.ok(statSync(state).size > 160 * 1024, `${statSync(state).size} bytes`);
+
+    // Room for the index of the -wal (32 KiB), not for a whole copy of the state.
+    const run = await withFileLimit(96, [state], "./fixtures/state_rewriter.ts");
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^save 1: disk I\/O error$/m);
+    assert.match(run.stdout, /^save 2: disk I\/O error$/m);
+    // A cut copy at the path would be taken for a new state (its scores lost) at the next
+    // start, and for another file at the next save (the state then written beside it).
+    assert.deepEqual(
+      readdirSync(dir).filter((name) => !/-(lock|wal)$/.test(name)),
+      [],
+      "nothing where the state was",
+    );
+    // The deleted file's log, which its connection leaves at the path, holds no failed save.
+    assert.ok(!existsSync(`${state}-wal`) || statSync(`${state}-wal`).size === 0);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -380,6 +380,32 @@ Deno.test("store: a state file deleted or replaced while open is written again, 
     recovered.close();
   }));
 
+Deno.test("store: a save that cannot write a deleted state file again keeps nothing of itself", () =>
+  inStateDir((dir) => {
+    const parent = join(dir, "validator");
+    const path = join(parent, "state.db");
+    const store = ValidatorStore.open(path);
+    try {
+      assert.equal(store.save(snapshot(1, null), [injection(1)]), null);
+      rmSync(parent, { recursive: true });
+      // Nowhere to write the state again: the save fails, so its caller keeps its injections.
+      assert.throws(() => store.save(snapshot(2, null), [injection(2)]), /unable to open/);
+      mkdirSync(parent);
+      assert.match(
+        store.save(snapshot(3, null), [injection(2), injection(3)]) ?? "",
+        /was deleted .* to .*state\.db$/,
+      );
+    } finally {
+      store.close();
+    }
+    const reopened = ValidatorStore.open(path);
+    const saved = reopened.load()!;
+    reopened.close();
+    assert.equal(saved.snapshot.step, 3);
+    // The failed save's instructions once: twice, a restart would replay them twice.
+    assert.deepEqual(saved.injections.map((i) => i.publish), [1, 2, 3]);
+  }));
+
 Deno.test("store: a database moved over the state while open is not given the state's log", () =>
   inStateDir((dir) => {
     const path = join(dir, "state.db");
