@@ -233,6 +233,10 @@ export interface ReportInput {
   details: MinerScoreDetail[];
   /** Initial balances per uid per book, as first seen in this simulation. */
   initialBalances: Map<number, { base: number; quote: number }[]>;
+  /**
+   * The uids in the current neuron list: `miner_trades` shows only theirs. Absent, every uid's.
+   */
+  listed?: ReadonlySet<number>;
   /** Present every 100 publish intervals; the counters are reset by the caller afterwards. */
   queryStats?: Map<number, QueryStats>;
   /** Resource usage of this process and host, percent. */
@@ -285,7 +289,8 @@ export class ValidatorMetrics {
   #queryStats = new Map<number, QueryStats>();
   /** Last-trade ids already published per book, to emit `trades` only when new ones exist. */
   readonly #recentTrades = new Map<number, Record<string, string>[]>();
-  readonly #recentMinerTrades = new Map<string, Record<string, string>[]>();
+  /** A miner's last fills: uid → book → label sets. */
+  readonly #recentMinerTrades = new Map<number, Map<number, Record<string, string>[]>>();
 
   #info!: Gauge;
   #infoLabels: Record<string, string> = {};
@@ -490,6 +495,14 @@ export class ValidatorMetrics {
     this.#setInfo(labels);
   }
 
+  /**
+   * A uid changed hands or had its account reset: its fills so far were another miner's, or
+   * another account's, and leave `miner_trades`.
+   */
+  forgetMiner(uid: number): void {
+    if (this.#recentMinerTrades.delete(uid)) this.#minerTradesDirty = true;
+  }
+
   /** Refreshes every gauge from one published state and the scoring details. */
   report(input: ReportInput): void {
     const { publish } = input;
@@ -516,7 +529,7 @@ export class ValidatorMetrics {
     if (input.queryStats !== undefined) {
       this.#queryStats = new Map([...input.queryStats].map(([uid, stats]) => [uid, { ...stats }]));
     }
-    this.#recordTrades(publish);
+    this.#recordTrades(publish, input.listed);
     this.#latest = input;
     this.#dirty = true;
   }
@@ -749,9 +762,16 @@ export class ValidatorMetrics {
     this.#books.set(labels, 1);
   }
 
-  #recordTrades(publish: PublishState) {
+  #recordTrades(publish: PublishState, listed: ReadonlySet<number> | undefined) {
     let changed = false;
     let minerChanged = false;
+    // A uid that left the list keeps no fills, nor gains any from orders it left resting.
+    for (const uid of this.#recentMinerTrades.keys()) {
+      if (listed !== undefined && !listed.has(uid)) {
+        this.#recentMinerTrades.delete(uid);
+        minerChanged = true;
+      }
+    }
     for (const book of publish.books) {
       for (const event of book.record) {
         if (event.event !== "trade") continue;
@@ -783,10 +803,14 @@ export class ValidatorMetrics {
             "taker",
           ]] as const
         ) {
-          if (uid < 0) continue;
+          if (uid < 0 || (listed !== undefined && !listed.has(uid))) continue;
           minerChanged = true;
-          const key = `${uid}:${book.bookId}`;
-          const mine = this.#recentMinerTrades.get(key) ?? [];
+          let books = this.#recentMinerTrades.get(uid);
+          if (books === undefined) {
+            books = new Map();
+            this.#recentMinerTrades.set(uid, books);
+          }
+          const mine = books.get(book.bookId) ?? [];
           mine.push({
             timestamp: ts,
             timestamp_str: tsStr,
@@ -799,7 +823,7 @@ export class ValidatorMetrics {
             fee: pythonFloat(role === "maker" ? event.fees.maker : event.fees.taker),
             miner_trade_gauge_name: "miner_trades",
           });
-          this.#recentMinerTrades.set(key, mine.slice(-5));
+          books.set(book.bookId, mine.slice(-5));
         }
       }
     }
@@ -816,8 +840,8 @@ export class ValidatorMetrics {
     if (this.#minerTradesDirty) {
       this.#minerTradesDirty = false;
       this.#minerTrades.reset();
-      for (const list of this.#recentMinerTrades.values()) {
-        for (const l of list) this.#minerTrades.set(l, 1);
+      for (const books of this.#recentMinerTrades.values()) {
+        for (const list of books.values()) for (const l of list) this.#minerTrades.set(l, 1);
       }
     }
   }

@@ -248,6 +248,11 @@ export class Validator {
   #ownUid: number | null = null;
   #stats = new Map<number, QueryStats>();
   #initialBalances = new Map<number, { base: number; quote: number }[]>();
+  /**
+   * uids re-registered or reset since the last report: their fills in `miner_trades` were the
+   * previous owner's (the publish that reports a reset may hold the old account's last fills).
+   */
+  #minersToForget = new Set<number>();
   #stepRates: number[] = [];
   /** The scored uids without an account last warned about (see `#warnUnaccounted`). */
   #unaccountedWarned = "";
@@ -974,6 +979,7 @@ export class Validator {
       // What was observed between the re-registration and this state is the previous owner's
       // account: its last value would open the new owner's return series.
       this.#scoring.reset(notice.agentId);
+      this.#minersToForget.add(notice.agentId);
       this.#deps.log("info", `uid ${notice.agentId} reset to the initial balances`);
     }
     this.#snapshot.pendingResets = [...pending];
@@ -1043,6 +1049,7 @@ export class Validator {
       if (known !== undefined && known !== neuron.hotkey) {
         deps.log("info", `uid ${neuron.uid} re-registered (${neuron.hotkey}): resetting`);
         this.#scoring.reset(neuron.uid);
+        this.#minersToForget.add(neuron.uid);
         if (!this.#snapshot.pendingResets.includes(neuron.uid)) {
           this.#snapshot.pendingResets.push(neuron.uid);
         }
@@ -1272,9 +1279,12 @@ export class Validator {
         scores: this.scores,
         details,
         initialBalances: this.#initialBalances,
+        listed: new Set(this.#neurons.map((n) => n.uid)),
         queryStats: statsDue ? this.#stats : undefined,
         usage: this.#usage(),
       });
+      for (const uid of this.#minersToForget) deps.metrics.forgetMiner(uid);
+      this.#minersToForget.clear();
       if (statsDue) this.#stats = new Map();
       if (++this.#metricsReportsWorked >= METRICS_REPORTS_TO_RESOLVE) {
         deps.alerts.resolve("metrics");

@@ -93,6 +93,54 @@ Deno.test("a uid that leaves the neuron list leaves agent_gauges and miner_gauge
   }
 });
 
+/** The `timestamp` labels of uid `uid`'s `miner_trades` series. */
+async function minerTradeTimes(metrics: ValidatorMetrics, uid: number): Promise<number[]> {
+  const text = await metrics.registry.metrics();
+  return text.split("\n")
+    .filter((line) => line.startsWith("miner_trades{") && line.includes(`,uid="${uid}",`))
+    .map((line) => Number(/timestamp="(\d+)"/.exec(line)![1]));
+}
+
+Deno.test("miner_trades drops the fills of a uid that leaves the neuron list or changes hands", async () => {
+  const directory = new EditableDirectory(["5A0", "5A1", "5A2"]);
+  const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
+  const run = metricsValidator(directory, metrics, 3);
+  const simulated = async () => {
+    const text = await metrics.registry.metrics();
+    return Number(/simulation_gauge_name="timestamp"[^}]*\} (\d+)/.exec(text)![1]);
+  };
+  try {
+    await run.validator.start();
+    await run.rounds(10);
+    assert.ok((await minerTradeTimes(metrics, 2)).length > 0, "uid 2 traded");
+    assert.ok((await minerTradeTimes(metrics, 1)).length > 0, "uid 1 traded");
+
+    directory.hotkeys.pop();
+    await run.rounds(30);
+    assert.deepEqual(await minerTradeTimes(metrics, 2), [], "uid 2 left: its fills are gone");
+
+    // uid 1 changes hands: its earlier fills go as soon as the validator reads the new list (in
+    // the background, so from the second round on), before the new owner's could push them out
+    // of the last five.
+    const changedAt = await simulated();
+    directory.hotkeys[1] = "5B1";
+    await run.rounds(1);
+    for (let round = 1; round < 8; round++) {
+      await run.rounds(1);
+      const times = await minerTradeTimes(metrics, 1);
+      assert.ok(
+        times.every((t) => t > changedAt),
+        `round ${round}: fills from before the re-registration at ${changedAt}: ${
+          times.join(", ")
+        }`,
+      );
+    }
+    assert.ok((await minerTradeTimes(metrics, 1)).length > 0, "the new owner of uid 1 traded");
+  } finally {
+    run.close();
+  }
+});
+
 Deno.test("a failing metrics report raises the metrics alert, and three that work in a row resolve it", async () => {
   const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
   const report = metrics.report.bind(metrics);
