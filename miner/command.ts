@@ -12,6 +12,7 @@ import { z } from "zod";
 import { Keyring } from "@polkadot/keyring";
 import { type Command, parseFlags, printOut, UsageError } from "../cli/command.ts";
 import { ignoredFlagOptions, ignoredFlagsNote } from "../cli/reference_flags.ts";
+import { NEURON_FLAGS } from "../cli/neuron_flags.ts";
 import {
   logLevelFlag,
   nonEmptyFlag,
@@ -247,13 +248,9 @@ function parseMinerArgs(args: string[]) {
     allowPositionals: true,
     options: {
       ...ignoredFlagOptions(REFERENCE_ONLY_FLAGS),
-      // No parser default: a --local miner not given one labels its metrics netuid "local".
-      netuid: { type: "string", short: "u" },
-      "subtensor.chain_endpoint": { type: "string", short: "e" },
-      "subtensor.network": { type: "string" },
-      "wallet.path": { type: "string", short: "p" },
-      "wallet.name": { type: "string", short: "w" },
-      "wallet.hotkey": { type: "string", short: "h" },
+      // No parser default for --netuid: a --local miner not given one labels its metrics netuid
+      // "local".
+      ...NEURON_FLAGS,
       "axon.port": { type: "string", short: "a" },
       "axon.ip": { type: "string" },
       "axon.external_ip": { type: "string" },

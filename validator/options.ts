@@ -21,6 +21,7 @@ import { walletNameProblem, walletRootOf, walletVariablesUsed } from "../bittens
 import { expandHome } from "../cli/home_path.ts";
 import { MAX_RESPONSE_BYTES, MAX_ROUND_RESPONSE_BYTES } from "../bittensor/dendrite.ts";
 import { ignoredFlagOptions, ignoredFlagsNote } from "../cli/reference_flags.ts";
+import { NEURON_FLAGS } from "../cli/neuron_flags.ts";
 import {
   logLevelFlag,
   nonEmptyFlag,
@@ -151,12 +152,7 @@ const REFERENCE_ONLY_FLAGS = {
 const optionTable = {
   ...ignoredFlagOptions(REFERENCE_ONLY_FLAGS),
   help: { type: "boolean" },
-  netuid: { type: "string", short: "u" },
-  "subtensor.chain_endpoint": { type: "string", short: "e" },
-  "subtensor.network": { type: "string" },
-  "wallet.path": { type: "string", short: "p" },
-  "wallet.name": { type: "string", short: "w" },
-  "wallet.hotkey": { type: "string", short: "h" },
+  ...NEURON_FLAGS,
   "log-level": { type: "string", short: "l" },
   // The miner's spelling, so that a flag carries over between the two.
   "logging.level": { type: "string" },
