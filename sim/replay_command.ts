@@ -125,6 +125,9 @@ export const command: Command = {
       throw new UsageError("expected exactly one script file (see taos replay --help)");
     }
     const path = parsed.positionals[0];
+    if (path === "") {
+      throw new UsageError("<script.json>: must not be empty (- reads standard input)");
+    }
     const writer = lineWriter();
     try {
       const script = parseReplayScript(await readScript(path));

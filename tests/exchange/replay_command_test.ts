@@ -189,6 +189,16 @@ Deno.test("a missing script file exits 2 naming the file", async () => {
   assert.equal(run.stdout, "");
 });
 
+Deno.test("an empty script path exits 2 saying so", async () => {
+  // Until this version: `cannot read : No such file or directory`.
+  const run = await replayFile("");
+  assert.equal(run.code, 2);
+  assert.equal(
+    run.stderr,
+    "taos replay: <script.json>: must not be empty (- reads standard input)\n",
+  );
+});
+
 Deno.test("a script that is not JSON exits 2", async () => {
   const run = await replayText("{not json");
   assert.equal(run.code, 2);
