@@ -6,9 +6,12 @@
  *
  * - inventory rows, one per scored publish (every uid's values for that publish), which are
  *   append-only: each save writes only the publishes since the previous one;
- * - the `total` volume buckets as one binary block of float64s (keys and values);
- * - a small JSON part (activity factors, Sharpe values, rewards, scores, window lengths, and the
- *   maker/taker/self volumes reduced to their sums, which only the metrics read).
+ * - the volume buckets as one binary block of float64s: per uid and book, the keys, then the total,
+ *   maker, taker and self volumes of those buckets (a scorer gives every role the same buckets);
+ * - a small JSON part (activity factors, Sharpe values, rewards, scores, window lengths).
+ *
+ * States saved before the roles had their buckets in the block hold each role's sum per book in
+ * the JSON part and only the totals in the block; {@linkcode joinScoring} still reads them.
  *
  * ```ts
  * const parts = splitScoring(scorer, step, lastSavedStep); // a Scorer or its toJSON() form
@@ -36,6 +39,9 @@ type MinerSnapshot = ScorerSnapshot["miners"][number];
 /** Bucket key → volume pairs: a `Map` (live scorer) or an entry list (its JSON form). */
 type Buckets = Iterable<[number, number]>;
 
+/** The volumes stored for each bucket, in their order in the block. */
+const SERIES = ["total", "maker", "taker", "self"] as const;
+
 /**
  * The scoring windows as either a live `Scorer` or its `toJSON()` form provides them; reading the
  * live scorer directly avoids copying every window before a save.
@@ -62,8 +68,11 @@ export interface ScoringMeta {
     sharpe: MinerSnapshot["sharpe"];
     reward: number;
     score: number;
-    /** Per book: summed maker, taker and self volume over the assessment period. */
-    roles: { maker: number[]; taker: number[]; self: number[] };
+    /**
+     * Only in a state saved before the roles had their own buckets in the volume block: per book,
+     * the summed maker, taker and self volume over the assessment period.
+     */
+    roles?: { maker: number[]; taker: number[]; self: number[] };
   }[];
 }
 
@@ -79,6 +88,11 @@ export interface SplitScoring {
 
 function countOf(buckets: Buckets): number {
   return buckets instanceof Map ? buckets.size : (buckets as readonly unknown[]).length;
+}
+
+/** The buckets by key (the live scorer's own Map, not a copy). */
+function asMap(buckets: Buckets): ReadonlyMap<number, number> {
+  return buckets instanceof Map ? buckets : new Map(buckets);
 }
 
 /**
@@ -109,31 +123,31 @@ export function splitScoring(
 
   let size = 2;
   for (const miner of snapshot.miners) {
-    for (let b = 0; b < books; b++) size += 1 + 2 * countOf(miner.volumes[b]?.total ?? []);
+    for (let b = 0; b < books; b++) {
+      size += 1 + (1 + SERIES.length) * countOf(miner.volumes[b]?.total ?? []);
+    }
   }
   const numbers = new Float64Array(size);
   numbers[0] = uids;
   numbers[1] = books;
   let at = 2;
-  const sum = (pairs: Buckets) => {
-    let total = 0;
-    for (const [, v] of pairs) total += v;
-    return total;
-  };
   const meta: ScoringMeta = {
     books,
     miners: snapshot.miners.map((miner) => {
       for (let b = 0; b < books; b++) {
-        const total = miner.volumes[b]?.total ?? [];
+        const book = miner.volumes[b];
+        const total = book?.total ?? [];
         const n = countOf(total);
         numbers[at] = n;
+        const series = SERIES.map((role) => asMap(book?.[role] ?? []));
         let i = 0;
-        for (const [key, value] of total) {
-          numbers[at + 1 + i] = key;
-          numbers[at + 1 + n + i] = value;
+        for (const [key] of total) {
+          const first = at + 1 + i;
+          numbers[first] = key;
+          series.forEach((volumes, s) => (numbers[first + (1 + s) * n] = volumes.get(key) ?? 0));
           i++;
         }
-        at += 1 + 2 * n;
+        at += 1 + (1 + SERIES.length) * n;
       }
       return {
         length: miner.inventory.length,
@@ -141,11 +155,6 @@ export function splitScoring(
         sharpe: miner.sharpe,
         reward: miner.reward,
         score: miner.score,
-        roles: {
-          maker: miner.volumes.map((v) => sum(v.maker)),
-          taker: miner.volumes.map((v) => sum(v.taker)),
-          self: miner.volumes.map((v) => sum(v.self)),
-        },
       };
     }),
   };
@@ -178,7 +187,7 @@ const metaSchema = z.object({
       maker: z.array(reported),
       taker: z.array(reported),
       self: z.array(reported),
-    }),
+    }).optional(),
   })),
 });
 
@@ -214,31 +223,35 @@ class VolumeReader {
     return this.numbers[this.#at++];
   }
 
-  /** One book's buckets: a count, then that many keys, then their volumes. */
-  buckets(where: string): [number, number][] {
+  /**
+   * One book's buckets: a count, then that many keys, then their volumes of each of `series` in
+   * turn. Returns each series' buckets.
+   */
+  buckets(where: string, series: readonly string[]): [number, number][][] {
     const n = this.next(where);
     const at = this.#at;
-    const left = (this.numbers.length - at) / 2;
+    const left = (this.numbers.length - at) / (1 + series.length);
     if (!Number.isInteger(n) || n < 0 || n > left) {
-      throw new Error(`volume block has a bad count ${n} at ${where} (${left} pairs left)`);
+      throw new Error(`volume block has a bad count ${n} at ${where} (room for ${left} buckets)`);
     }
-    const pairs = new Array<[number, number]>(n);
+    const keys = this.numbers.subarray(at, at + n);
     let increasing = true;
-    for (let i = 0; i < n; i++) {
-      const key = this.numbers[at + i];
-      const value = this.numbers[at + n + i];
-      if (!Number.isFinite(key) || !Number.isFinite(value) || value < 0) {
-        throw new Error(`volume block has bucket ${key} → ${value} at ${where}`);
-      }
-      if (i > 0 && !(key > pairs[i - 1][0])) increasing = false;
-      pairs[i] = [key, value];
-    }
+    const lists = series.map((name, s) =>
+      Array.from(keys, (key, i): [number, number] => {
+        const value = this.numbers[at + (1 + s) * n + i];
+        if (!Number.isFinite(key) || !Number.isFinite(value) || value < 0) {
+          throw new Error(`volume block has ${name} bucket ${key} → ${value} at ${where}`);
+        }
+        if (i > 0 && !(key > keys[i - 1])) increasing = false;
+        return [key, value];
+      })
+    );
     // Ascending keys (the usual insertion order) cannot repeat; only others need the set.
-    if (!increasing && new Set(pairs.map(([key]) => key)).size !== n) {
+    if (!increasing && new Set(keys).size !== n) {
       throw new Error(`volume block repeats a bucket at ${where}`);
     }
-    this.#at = at + 2 * n;
-    return pairs;
+    this.#at = at + (1 + series.length) * n;
+    return lists;
   }
 
   /** Fails unless every number has been read. */
@@ -253,7 +266,8 @@ class VolumeReader {
  * with an error naming the problem, parts that do not fit together or would not restore the
  * scoring exactly: a malformed JSON part, a volume block of the wrong shape or with non-finite,
  * negative or repeated buckets, inventory rows of the wrong size, and a window whose rows are
- * missing or not consecutive.
+ * missing or not consecutive. A state saved with each role's volume as one sum gets that sum
+ * spread over the total buckets (see {@linkcode spreadOver}).
  */
 export function joinScoring(
   metaValue: unknown,
@@ -277,15 +291,18 @@ export function joinScoring(
     books,
     miners: meta.miners.map((miner, uid) => {
       const volumesOf = Array.from({ length: books }, (_, b) => {
-        const total = reader.buckets(`uid ${uid}, book ${b}`);
-        const last = total[total.length - 1]?.[0];
-        const role = (value: number | undefined): [number, number][] =>
-          last === undefined || !value ? [] : [[last, value]];
+        const where = `uid ${uid}, book ${b}`;
+        if (miner.roles === undefined) {
+          const [total, maker, taker, self] = reader.buckets(where, SERIES);
+          return { total, maker, taker, self };
+        }
+        const [total] = reader.buckets(where, ["total"]);
+        const spread = (sums: number[]) => spreadOver(total, sums[b]);
         return {
           total,
-          maker: role(miner.roles.maker[b]),
-          taker: role(miner.roles.taker[b]),
-          self: role(miner.roles.self[b]),
+          maker: spread(miner.roles.maker),
+          taker: spread(miner.roles.taker),
+          self: spread(miner.roles.self),
         };
       });
       // Every publish appends to every uid's window, so a uid's window is the last `length` rows.
@@ -314,6 +331,17 @@ export function joinScoring(
   };
   reader.end();
   return snapshot;
+}
+
+/**
+ * A role's volume saved only as its sum (an earlier layout), spread over the total buckets in
+ * proportion to their volumes: each share then ages out with the bucket it is put in, as the
+ * role's own buckets would have. Zero in every bucket for a sum that is not a positive volume.
+ */
+function spreadOver(total: readonly [number, number][], sum: number): [number, number][] {
+  const all = total.reduce((whole, [, volume]) => whole + volume, 0);
+  const share = all > 0 && sum > 0 && sum < Infinity ? sum / all : 0;
+  return total.map(([key, volume]) => [key, volume * share]);
 }
 
 /** The last `longest` rows must be there, one per step, each holding `uids × books` values. */

@@ -228,8 +228,11 @@ const TABLES = ["injections", "inventory", "snapshot"];
  * file is never read with the wrong layout. Files written before it was recorded say 0 and have
  * layout 1 when all of `TABLES` are there. Layout 2 adds a `crc` column to each table (see
  * {@linkcode rowCrc}); a layout 1 file is read as it is and gains the columns at its first save.
+ * Layout 3 keeps the maker, taker and self volumes per bucket in the snapshot's volume block (see
+ * `scoring_codec.ts`); a file of an earlier layout is read as it is and becomes layout 3 at its
+ * first save.
  */
-const LAYOUT = 2;
+const LAYOUT = 3;
 
 /**
  * CRC-32 of a row's key and contents. SQLite checks its pages' structure, not the values in them:
@@ -407,10 +410,7 @@ function checkStateFile(db: DatabaseSync, path: string): "new" | "state" {
     applicationId = Number(
       (db.prepare("PRAGMA application_id").get() as { application_id: number }).application_id,
     );
-    layout = Number(
-      (db.prepare("PRAGMA user_version").get() as { user_version: number })
-        .user_version,
-    );
+    layout = layoutOf(db);
     tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
       .all() as { name: string }[]).map((row) => row.name);
   } catch (error) {
@@ -524,6 +524,11 @@ function checksumEarlierRows(db: DatabaseSync): void {
   }
 }
 
+/** The file's layout (SQLite `user_version`; 0 where none was recorded). */
+function layoutOf(db: DatabaseSync): number {
+  return Number((db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version);
+}
+
 /** Whether every table has its `crc` column (layout 2 on). */
 function hasCrc(db: DatabaseSync): boolean {
   return TABLES.every((table) =>
@@ -557,6 +562,8 @@ export class ValidatorStore {
   #owner: string | undefined;
   /** The tables have their `crc` columns (false for a layout 1 file until its first save). */
   #crc: boolean;
+  /** The file's layout (below {@linkcode LAYOUT} for an earlier one until its first save). */
+  #layout: number;
   /** See `lockState` (null for ":memory:" and the read-only check). */
   #lock: Deno.FsFile | null = null;
 
@@ -581,6 +588,7 @@ export class ValidatorStore {
     this.#fileId = path === ":memory:" ? null : fileId(path);
     this.#walId = path === ":memory:" ? null : fileId(`${path}-wal`);
     this.#crc = hasCrc(db);
+    this.#layout = layoutOf(db);
   }
 
   /**
@@ -716,8 +724,9 @@ export class ValidatorStore {
       db.exec(
         "CREATE INDEX IF NOT EXISTS injections_by_publish ON injections (simulation, publish)",
       );
-      // A layout 1 file stays one until its first save adds the checksums.
-      mark("user_version", hasCrc(db) ? LAYOUT : 1);
+      // A new file, or one from before layouts were recorded (layout 1); a file of an earlier
+      // layout stays one until its first save.
+      if (layoutOf(db) === 0) mark("user_version", hasCrc(db) ? LAYOUT : 1);
       db.exec("COMMIT");
       db.exec("PRAGMA journal_mode = WAL");
     } catch (error) {
@@ -905,8 +914,8 @@ export class ValidatorStore {
       if (!this.#crc) {
         for (const table of TABLES) db.exec(`ALTER TABLE ${table} ADD COLUMN crc INTEGER`);
         checksumEarlierRows(db);
-        db.exec(`PRAGMA user_version = ${LAYOUT}`);
       }
+      if (this.#layout !== LAYOUT) db.exec(`PRAGMA user_version = ${LAYOUT}`);
       db.prepare("DELETE FROM injections WHERE simulation <> ? OR publish > ?").run(
         point.index,
         point.publishes,
@@ -977,6 +986,7 @@ export class ValidatorStore {
       // The save stands; the next one checkpoints again.
     }
     this.#crc = true;
+    this.#layout = LAYOUT;
     this.#savedStep = snapshot.step;
     if (this.#moved()) {
       // Deleted or replaced during this save, which stands in the file still open: written again

@@ -79,11 +79,9 @@ Deno.test(`a restored scorer scores exactly as the saved one, over ${CASES} rand
           assert.deepEqual(m.activity, live.miners[uid].activity, where);
           assert.deepEqual(m.inventory, live.miners[uid].inventory, where);
           assert.deepEqual(m.sharpe, live.miners[uid].sharpe, where);
-          assert.deepEqual(
-            m.volumes.map((v) => [...v.total]),
-            live.miners[uid].volumes.map((v) => [...v.total]),
-            where,
-          );
+          const buckets = (book: typeof m.volumes[number]) =>
+            [book.total, book.maker, book.taker, book.self].map((role) => [...role]);
+          assert.deepEqual(m.volumes.map(buckets), live.miners[uid].volumes.map(buckets), where);
         });
       } else if (random() < 0.3) {
         stored = save(live, step, stored);
@@ -165,6 +163,11 @@ Deno.test("a corrupted or truncated scoring state is refused with an error namin
     ["bucket volume NaN", (s) => setNumber(s, 4, NaN), /bucket .* → NaN at uid 0, book 0/],
     ["bucket volume negative", (s) => setNumber(s, 4, -1), /bucket .* → -1 at uid 0, book 0/],
     [
+      "maker volume negative",
+      (s) => setNumber(s, 5, -1),
+      /maker bucket .* → -1 at uid 0, book 0/,
+    ],
+    [
       "bucket repeated",
       (s) => (setNumber(s, 2, 2), setNumber(s, 3, 600e9), setNumber(s, 4, 600e9)),
       /repeats a bucket at uid 0, book 0/,
@@ -240,7 +243,7 @@ Deno.test("random damage to a stored volume block is refused or restores finite 
       const snapshot = joinScoring(state.meta, state.volumes, state.rows);
       for (const miner of snapshot.miners) {
         for (const book of miner.volumes) {
-          for (const [key, value] of book.total) {
+          for (const [key, value] of Object.values(book).flat()) {
             assert.ok(Number.isFinite(key) && Number.isFinite(value) && value >= 0);
           }
         }

@@ -14,7 +14,7 @@ import {
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { DatabaseSync } from "node:sqlite";
-import { deflateSync } from "node:zlib";
+import { crc32, deflateSync } from "node:zlib";
 import { Buffer } from "node:buffer";
 import { Scorer } from "../../validator/scoring/mod.ts";
 import {
@@ -105,6 +105,40 @@ function saveOnce(path: string, state: ValidatorSnapshot, injections: Injection[
   store.close();
 }
 
+/** Volume buckets short enough that a few publishes (5 s apart) see some of them age out. */
+const SHORT_WINDOW = { volumeSamplingInterval: 10e9, volumeAssessmentPeriod: 30e9 };
+
+/** Observes publishes `from` … `to` with uid 0 trading on book 0 as maker, taker and self in turn. */
+function tradeRoles(scorer: Scorer, from: number, to: number): Scorer {
+  for (let s = from; s <= to; s++) {
+    const [maker, taker] = [[0, 9], [9, 0], [0, 0]][s % 3];
+    scorer.observe({
+      timestamp: s * 5e9,
+      quotes: [{ bid: 99, ask: 101 }],
+      holdings: new Map([[0, [{ base: 10, quote: 1000 - s }]]]),
+      fills: new Map([[0, [{
+        bookId: 0,
+        price: 100,
+        quantity: s,
+        makerAgentId: maker,
+        takerAgentId: taker,
+      }]]]),
+    });
+  }
+  return scorer;
+}
+
+/** Every volume bucket of every role, uid and book. */
+const volumesOf = (scorer: Scorer) =>
+  scorer.miners.map((m) =>
+    m.volumes.map((book) => ({
+      total: [...book.total],
+      maker: [...book.maker],
+      taker: [...book.taker],
+      self: [...book.self],
+    }))
+  );
+
 Deno.test("store: snapshot, scoring windows and injections round-trip through the file", () =>
   inStateDir((dir) => {
     const path = join(dir, "sub", "state.db");
@@ -126,17 +160,12 @@ Deno.test("store: snapshot, scoring windows and injections round-trip through th
     reopened.close();
     assert.ok(saved !== null);
     const expected = snapshot(7, scorer);
-    // maker/taker/self volumes are kept as sums in the newest bucket; totals keep every bucket.
     const restored = Scorer.fromJSON(saved.snapshot.scoring!, { uids: 3, books: 2 });
     assert.deepEqual(restored.scores(), scorer.scores());
     assert.deepEqual(restored.volumeTraded(1), scorer.volumeTraded(1));
     assert.deepEqual(restored.miners[1].inventory, scorer.miners[1].inventory);
     assert.deepEqual(restored.miners[1].activity, scorer.miners[1].activity);
-    assert.deepEqual([...restored.miners[1].volumes[0].total], [
-      ...scorer.miners[1].volumes[0].total,
-    ]);
-    const makerSum = [...scorer.miners[1].volumes[0].maker.values()].reduce((a, b) => a + b, 0);
-    assert.deepEqual([...restored.miners[1].volumes[0].maker.values()], [makerSum]);
+    assert.deepEqual(volumesOf(restored), volumesOf(scorer));
     assert.deepEqual({ ...saved.snapshot, scoring: null }, { ...expected, scoring: null });
     assert.deepEqual(saved.injections.map((i) => [i.publish, i.agentId]), [[1, 0], [2, 0], [2, 1], [
       5,
@@ -583,25 +612,25 @@ Deno.test("store: a state from a newer layout is refused and kept; an unversione
       db.close();
       return row.user_version;
     };
-    assert.equal(version(), 2);
+    assert.equal(version(), 3);
     const raw = new DatabaseSync(path);
     raw.exec("PRAGMA user_version = 0");
     raw.close();
     const unversioned = ValidatorStore.open(path);
     assert.equal(unversioned.load()?.snapshot.step, 3);
     unversioned.close();
-    assert.equal(version(), 2);
+    assert.equal(version(), 3);
     const newer = new DatabaseSync(path);
-    newer.exec("PRAGMA user_version = 3");
+    newer.exec("PRAGMA user_version = 4");
     newer.close();
     assert.throws(
       () => ValidatorStore.open(path),
       (e) =>
         e instanceof StateFileError && e.kind === "foreign" &&
-        /written by a newer taos release \(state layout 3; this release reads layout 2\)/
+        /written by a newer taos release \(state layout 4; this release reads layout 3\)/
           .test(e.message),
     );
-    assert.equal(version(), 3);
+    assert.equal(version(), 4);
   }));
 
 Deno.test("store: clearing a state is one transaction: a failure half-way keeps all of it", () =>
@@ -781,7 +810,7 @@ Deno.test("store: a layout 1 state (no checksums) is read, and gains them at its
     scorerAfter(2, scorer, 4);
     saving.save(snapshot(5, scorer), [injection(4)]);
     saving.close();
-    assert.equal(version(), 2);
+    assert.equal(version(), 3);
     const raw2 = new DatabaseSync(path, { readOnly: true });
     const unchecked = raw2.prepare(
       "SELECT (SELECT count(*) FROM inventory WHERE crc IS NULL) AS inventory, " +
@@ -804,6 +833,123 @@ Deno.test("store: a layout 1 state (no checksums) is read, and gains them at its
     edit.exec("UPDATE inventory SET vals = zeroblob(length(vals)) WHERE step = 1");
     edit.close();
     assert.throws(() => ValidatorStore.open(path), StateFileError);
+  }));
+
+Deno.test("store: a restarted scorer's maker, taker and self volumes are an uninterrupted one's", () =>
+  inStateDir((dir) => {
+    const path = join(dir, "state.db");
+    const options = { uids: 2, books: 1, config: SHORT_WINDOW };
+    const live = tradeRoles(new Scorer(options), 1, 12);
+    saveOnce(path, snapshot(12, live), []);
+    const store = ValidatorStore.open(path);
+    const restored = Scorer.fromJSON(store.load()!.snapshot.scoring!, options);
+    store.close();
+    // What the metrics show: until this version each role's volume came back as one sum in the
+    // newest bucket, and went on counting after the buckets it came from had aged out.
+    const shown = (scorer: Scorer) =>
+      volumesOf(scorer).map((books) =>
+        books.map((roles) =>
+          Object.fromEntries(
+            Object.entries(roles).map(([role, buckets]) => [
+              role,
+              buckets.reduce((sum, [, volume]) => sum + volume, 0),
+            ]),
+          )
+        )
+      );
+    for (let s = 13; s <= 20; s++) {
+      assert.deepEqual(shown(restored), shown(live), `before publish ${s}`);
+      assert.deepEqual(volumesOf(restored), volumesOf(live), `before publish ${s}`);
+      tradeRoles(live, s, s);
+      tradeRoles(restored, s, s);
+    }
+  }));
+
+/**
+ * Rewrites the snapshot saved at `path` as layout 2 had it: each role's volume as one sum per book
+ * in the JSON part, and only the total buckets in the volume block (count, keys, volumes).
+ */
+function asLayout2(path: string, scorer: Scorer): void {
+  const db = new DatabaseSync(path);
+  const row = db.prepare("SELECT body, saved_at FROM snapshot WHERE id = 1").get() as {
+    body: string;
+    saved_at: number;
+  };
+  const body = JSON.parse(row.body);
+  const saved = scorer.toJSON();
+  const numbers = [saved.miners.length, saved.books];
+  saved.miners.forEach((miner, uid) => {
+    const sums = (role: "maker" | "taker" | "self") =>
+      miner.volumes.map((book) => book[role].reduce((sum, [, volume]) => sum + volume, 0));
+    body.scoring.miners[uid].roles = {
+      maker: sums("maker"),
+      taker: sums("taker"),
+      self: sums("self"),
+    };
+    for (const book of miner.volumes) {
+      numbers.push(book.total.length, ...book.total.map(([key]) => key));
+      numbers.push(...book.total.map(([, volume]) => volume));
+    }
+  });
+  const text = JSON.stringify(body);
+  const volumes = new Uint8Array(new Float64Array(numbers).buffer);
+  const crc = crc32(volumes, crc32(Buffer.from(text, "utf8"), crc32(String(row.saved_at))));
+  db.prepare("UPDATE snapshot SET body = ?, volumes = ?, crc = ? WHERE id = 1").run(
+    text,
+    volumes,
+    crc,
+  );
+  db.exec("PRAGMA user_version = 2");
+  db.close();
+}
+
+Deno.test("store: a layout 2 state's role volume sums are spread over its buckets, and age out with them", () =>
+  inStateDir((dir) => {
+    const path = join(dir, "state.db");
+    const options = { uids: 2, books: 1, config: SHORT_WINDOW };
+    const live = tradeRoles(new Scorer(options), 1, 12);
+    saveOnce(path, snapshot(12, live), []);
+    asLayout2(path, live);
+    const version = () => {
+      const db = new DatabaseSync(path, { readOnly: true });
+      const row = db.prepare("PRAGMA user_version").get() as { user_version: number };
+      db.close();
+      return row.user_version;
+    };
+    const store = ValidatorStore.open(path);
+    const restored = Scorer.fromJSON(store.load()!.snapshot.scoring!, options);
+    store.close();
+    assert.equal(version(), 2, "opening and reading leave the layout as it was");
+
+    const [book, liveBook] = [restored.miners[0].volumes[0], live.miners[0].volumes[0]];
+    assert.deepEqual([...book.total], [...liveBook.total]);
+    const total = [...book.total.values()].reduce((sum, volume) => sum + volume, 0);
+    for (const role of ["maker", "taker", "self"] as const) {
+      const sum = [...liveBook[role].values()].reduce((sum, volume) => sum + volume, 0);
+      // Each bucket holds the role's share of the sum in proportion to the bucket's total volume.
+      assert.deepEqual(
+        [...book[role]].map(([key, volume]) => [key, Math.round(volume * 1e6) / 1e6]),
+        [...book.total].map(([key, volume]) => [key, Math.round(sum * volume / total * 1e6) / 1e6]),
+        role,
+      );
+    }
+    assert.deepEqual(volumesOf(restored)[1], volumesOf(live)[1], "uid 1 never traded");
+
+    // Once the saved buckets have aged out (30 s), the volumes are those of an uninterrupted run.
+    tradeRoles(live, 13, 19);
+    tradeRoles(restored, 13, 19);
+    assert.deepEqual(volumesOf(restored), volumesOf(live));
+
+    // The first save writes layout 3, whose buckets come back as they were saved.
+    const saving = ValidatorStore.open(path);
+    saving.load();
+    saving.save(snapshot(19, restored), []);
+    saving.close();
+    assert.equal(version(), 3);
+    const reopened = ValidatorStore.open(path);
+    const again = Scorer.fromJSON(reopened.load()!.snapshot.scoring!, options);
+    reopened.close();
+    assert.deepEqual(volumesOf(again), volumesOf(live));
   }));
 
 Deno.test({
