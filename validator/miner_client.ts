@@ -47,6 +47,12 @@ export interface CheckedResponse {
   foreignCancellations: number;
   /** Why the whole response was void, or null. */
   discarded: string | null;
+  /**
+   * Whether the response itself was refused (not a valid response, or another uid's): counted as
+   * a failure, as the reference counts no response, where one whose instructions alone are void
+   * counts as an answer.
+   */
+  refused: boolean;
 }
 
 /** Checks the decompressed `{agent_id, instructions}` object of miner `uid`. */

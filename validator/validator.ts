@@ -713,6 +713,7 @@ export class Validator {
         : `instruction ${result.rejected[0].index}: ${result.rejected[0].reason}`,
       foreignCancellations: own.droppedCancellations,
       discarded: result.discarded,
+      refused: result.refused,
     };
   }
 
@@ -758,9 +759,16 @@ export class Validator {
       const stats = this.#statsOf(reply.uid);
       stats.requests++;
       deps.metrics?.queries.inc({ outcome: reply.outcome });
+      // As the reference's statistics: a response refused whole (invalid, another uid's) is no
+      // response, a failure; one whose instructions alone are void is an answer.
+      const refused = reply.outcome === "ok" && reply.checked!.refused;
       if (reply.outcome === "timeout") stats.timeouts++;
       else if (reply.outcome === "rejected") stats.rejections++;
-      else if (reply.outcome === "failure") stats.failures++;
+      else if (reply.outcome === "failure" || refused) stats.failures++;
+      else {
+        stats.successes++;
+        stats.callTime += reply.processTime;
+      }
       if (reply.outcome !== "ok") {
         this.#answerStreak.set(reply.uid, 0);
         // A timeout is common (a miner down), a failure or refusal is not.
@@ -772,8 +780,6 @@ export class Validator {
         );
         continue;
       }
-      stats.successes++;
-      stats.callTime += reply.processTime;
       deps.metrics?.responseTime.observe(reply.processTime);
       const result = reply.checked!;
       if (result.discarded !== null) {

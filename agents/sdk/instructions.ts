@@ -216,6 +216,11 @@ export interface ValidationResult {
   rejected: Rejection[];
   /** Set when the whole response was void (every instruction dropped), with the reason. */
   discarded: string | null;
+  /**
+   * Whether the response itself was refused (not a valid response, or another uid's), which the
+   * reference counts as no response; false when it stands and only its instructions are void.
+   */
+  refused: boolean;
 }
 
 /**
@@ -236,10 +241,10 @@ export function validateInstructions(raw: unknown, context: ValidationContext): 
   const tooMany = Array.isArray(listed) && listed.length > MAX_INSTRUCTIONS_PER_RESPONSE;
   const envelope = agentResponseSchema.safeParse(tooMany ? raw : laxResponse(raw));
   if (!envelope.success) {
-    return void_(`invalid response: ${describeIssues(envelope.error)}`, []);
+    return refuse(`invalid response: ${describeIssues(envelope.error)}`, []);
   }
   if (envelope.data.agent_id !== context.uid) {
-    return void_(`response agent_id ${envelope.data.agent_id} is not uid ${context.uid}`, []);
+    return refuse(`response agent_id ${envelope.data.agent_id} is not uid ${context.uid}`, []);
   }
   const parsed: Instruction[] = [];
   const invalid: Rejection[] = [];
@@ -253,7 +258,7 @@ export function validateInstructions(raw: unknown, context: ValidationContext): 
     }
   }
   if (invalid.length > 0) {
-    return void_(`instruction ${invalid[0].index} invalid: ${invalid[0].reason}`, invalid);
+    return refuse(`instruction ${invalid[0].index} invalid: ${invalid[0].reason}`, invalid);
   }
   for (const [index, instruction] of parsed.entries()) {
     if (instruction.agentId !== context.uid) {
@@ -303,11 +308,18 @@ export function validateInstructions(raw: unknown, context: ValidationContext): 
     perBook.set(bookId, count);
     accepted.push(instruction);
   }
-  return { accepted, rejected, discarded: null };
+  return { accepted, rejected, discarded: null, refused: false };
 }
 
+/** The response stands, every instruction of it void. */
 function void_(reason: string, rejected: Rejection[]): ValidationResult {
-  return { accepted: [], rejected, discarded: reason };
+  return { accepted: [], rejected, discarded: reason, refused: false };
+}
+
+/** The response is refused whole: not one the schema takes (an instruction included), or not
+ * the uid's. */
+function refuse(reason: string, rejected: Rejection[]): ValidationResult {
+  return { accepted: [], rejected, discarded: reason, refused: true };
 }
 
 /** Converts a validated miner instruction into the simulation engine's form. */

@@ -89,6 +89,7 @@ function emptyReply(request: MinerRequest): MinerReply {
       firstDrop: null,
       foreignCancellations: 0,
       discarded: null,
+      refused: false,
     },
   };
 }
@@ -279,6 +280,60 @@ Deno.test("a query refused by a miner's blacklist counts as a rejection, not a f
     }
   } finally {
     for (const miner of miners) await miner.stop();
+  }
+});
+
+Deno.test("a response that is not valid or not the uid's counts as a failure; one voided by an instruction as an answer (network.md §3.5, §3.6)", async () => {
+  const order = (agentId: number) => ({
+    type: "PLACE_ORDER_MARKET",
+    agentId,
+    bookId: 0,
+    direction: 0,
+    quantity: 1,
+    clientOrderId: null,
+  });
+  // uid 0 names another uid, uid 1 sends a quantity the schema refuses, uid 2 an instruction for
+  // another agent (void instructions, the response stands), uid 3 a valid order.
+  const responses: Record<number, unknown> = {
+    0: { agent_id: 3, instructions: [order(0)] },
+    1: { agent_id: 1, instructions: [{ ...order(1), quantity: -1 }] },
+    2: { agent_id: 2, instructions: [order(3)] },
+    3: { agent_id: 3, instructions: [order(3)] },
+  };
+  const client: MinerClient = {
+    query: (requests, _timeout, check) =>
+      Promise.resolve(requests.map((request) => ({
+        ...emptyReply(request),
+        checked: check(request.uid, responses[request.uid]),
+      }))),
+  };
+  const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
+  const directory = new StaticNeuronDirectory(
+    [0, 1, 2, 3].map((uid) => neuron(uid, `5Miner${uid}`)),
+  );
+  const { validator, store } = makeValidator({ directory, client, metrics });
+  try {
+    await validator.start();
+    // Per-uid query statistics are reported every 100 publishes.
+    for (let i = 0; i < 100; i++) await validator.round();
+    const text = await metrics.registry.metrics();
+    const gauge = (uid: number, name: string) =>
+      sample(text, "miner_gauges", { agent_id: String(uid), miner_gauge_name: name });
+    for (const uid of [0, 1]) {
+      assert.equal(gauge(uid, "requests"), 100, `uid ${uid} requests`);
+      assert.equal(gauge(uid, "failures"), 100, `uid ${uid} failures`);
+      assert.equal(gauge(uid, "success"), 0, `uid ${uid} success`);
+      assert.equal(gauge(uid, "call_time"), 0, `uid ${uid} call_time`);
+    }
+    for (const uid of [2, 3]) {
+      assert.equal(gauge(uid, "failures"), 0, `uid ${uid} failures`);
+      assert.equal(gauge(uid, "success"), 100, `uid ${uid} success`);
+      // The mean of 100 times of 0.1 s, summed in floating point.
+      assert.ok(Math.abs(gauge(uid, "call_time")! - 0.1) < 1e-9, `uid ${uid} call_time`);
+    }
+  } finally {
+    validator.close();
+    store.close();
   }
 });
 
