@@ -18,7 +18,13 @@ import { statfsSync } from "node:fs";
 import { freemem, totalmem } from "node:os";
 import { dirname } from "node:path";
 import { parseSimConfig, type SimConfig } from "../sim/config.ts";
-import type { Instruction, PublishState, RemoteAccount, SimEngine } from "../sim/engine.ts";
+import type {
+  AccountOrder,
+  Instruction,
+  PublishState,
+  RemoteAccount,
+  SimEngine,
+} from "../sim/engine.ts";
 import { eventLoopBreather } from "../sim/interrupt.ts";
 import { type SimulationConfig, simulationConfigFor } from "../agents/sdk/state.ts";
 import { minerStates } from "./miner_states.ts";
@@ -247,6 +253,12 @@ export class Validator {
   #neurons: Neuron[] = [];
   #ownUid: number | null = null;
   #stats = new Map<number, QueryStats>();
+  /**
+   * Per uid, the cancellations sent that have not arrived yet (`book/orderId` → arrival, ns): an
+   * order waiting for one is no longer the miner's to cancel, or a reply asking for a far arrival
+   * could cancel the same resting orders again at every publish, each once more in the queue.
+   */
+  #cancelsInFlight = new Map<number, Map<string, number>>();
   #initialBalances = new Map<number, { base: number; quote: number }[]>();
   /**
    * uids re-registered or reset since the last report: their fills in `miner_trades` were the
@@ -601,6 +613,7 @@ export class Validator {
     point.fingerprint = marketFingerprint(publish);
     if (point.publishes === 1) this.#recordInitialBalances(publish);
     this.#recordStepRate(publish.timestamp);
+    this.#forgetArrivedCancels(publish.timestamp);
     this.#handleResetNotices(publish);
     this.#injectResets();
 
@@ -704,7 +717,7 @@ export class Validator {
       maxInstructionsPerBook: this.#deps.options.scoring.maxInstructionsPerBook,
       firstInvalidOnly: true,
     });
-    const own = keepOwnCancellations(result.accepted, publish.accounts[uid]?.orders);
+    const own = keepOwnCancellations(result.accepted, this.#cancellable(uid, publish));
     return {
       accepted: own.instructions,
       dropped: result.rejected.length + own.droppedInstructions,
@@ -715,6 +728,37 @@ export class Validator {
       discarded: result.discarded,
       refused: result.refused,
     };
+  }
+
+  /** `uid`'s resting orders per book at `publish`, those with a cancellation on its way left out. */
+  #cancellable(uid: number, publish: PublishState): AccountOrder[][] | undefined {
+    const resting = publish.accounts[uid]?.orders;
+    const inFlight = this.#cancelsInFlight.get(uid);
+    if (resting === undefined || inFlight === undefined) return resting;
+    return resting.map((orders, bookId) =>
+      orders.filter((order) => !inFlight.has(`${bookId}/${order.orderId}`))
+    );
+  }
+
+  /** Notes the cancellations of `instructions`, arriving `delayNs` after the publish at
+   * `timestamp`. */
+  #noteCancels(uid: number, instructions: Instruction[], timestamp: number, delayNs: number) {
+    for (const instruction of instructions) {
+      if (instruction.type !== "CANCEL_ORDERS") continue;
+      let inFlight = this.#cancelsInFlight.get(uid);
+      if (inFlight === undefined) this.#cancelsInFlight.set(uid, inFlight = new Map());
+      for (const { orderId } of instruction.cancellations) {
+        inFlight.set(`${instruction.bookId}/${orderId}`, timestamp + delayNs);
+      }
+    }
+  }
+
+  /** Drops the cancellations that arrived before the publish at `timestamp`. */
+  #forgetArrivedCancels(timestamp: number) {
+    for (const [uid, inFlight] of this.#cancelsInFlight) {
+      for (const [key, arrival] of inFlight) if (arrival < timestamp) inFlight.delete(key);
+      if (inFlight.size === 0) this.#cancelsInFlight.delete(uid);
+    }
   }
 
   /**
@@ -828,13 +872,14 @@ export class Validator {
         byDelay.set(delay, list);
       }
       for (const [delayNs, instructions] of byDelay) {
-        this.#inject({
+        const injected = this.#inject({
           simulation: point.index,
           publish: point.publishes,
           agentId: reply.uid,
           delayNs,
           instructions,
         });
+        if (injected) this.#noteCancels(reply.uid, instructions, point.timestamp, delayNs);
       }
     }
   }
@@ -877,6 +922,7 @@ export class Validator {
    */
   #openMarket(config: SimConfig, seed: number, fresh: boolean) {
     this.#market = this.#deps.createMarket(config, seed);
+    this.#cancelsInFlight.clear();
     this.#deps.metrics?.newSimulation(simulationConfigFor(config), seed);
     this.#liveFundamental = null;
     if (fresh && this.#deps.seeds !== undefined) {
@@ -914,7 +960,8 @@ export class Validator {
     });
   }
 
-  #inject(injection: Injection) {
+  /** Injects and logs `injection`; false when the engine refused it. */
+  #inject(injection: Injection): boolean {
     const started = performance.now();
     try {
       this.#market!.inject(injection.agentId, injection.instructions, injection.delayNs);
@@ -925,11 +972,12 @@ export class Validator {
         `uid ${injection.agentId}: ${injection.instructions.length} instructions not injected: ` +
           (error as Error).message,
       );
-      return;
+      return false;
     } finally {
       this.#deps.phases?.add("inject", started);
     }
     this.#unsaved.push(injection);
+    return true;
   }
 
   #statsOf(uid: number): QueryStats {
@@ -999,6 +1047,8 @@ export class Validator {
       if (this.#resetsSent.has(uid)) continue;
       if (uid >= this.#config.remoteAgentCount) continue;
       this.#resetsSent.add(uid);
+      // A reset drops the uid's instructions still on their way.
+      this.#cancelsInFlight.delete(uid);
       this.#inject({
         simulation: point.index,
         publish: point.publishes,

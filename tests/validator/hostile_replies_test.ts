@@ -216,3 +216,51 @@ Deno.test("a miner failing every round is named once above debug level, per kind
   assert.deepEqual(about(2).map((l) => l.level), ["info", "debug", "debug"]);
   assert.deepEqual(about(0), []);
 });
+
+Deno.test("an order whose cancellation is still on its way is not the miner's to cancel again", async () => {
+  const injected: [number, Instruction[]][] = [];
+  // uid 0 rests 20 bids far below the market, then cancels all it holds in every reply, each
+  // cancellation asking to arrive an hour later: the orders rest meanwhile, and without a limit
+  // the same 20 cancellations would pile up once more per publish, 14 400 an hour.
+  const client = answering(({ uid, state }: MinerRequest) => {
+    const own = uid === 0 ? restingIds(state, 0) : [];
+    if (uid !== 0 || own.length === 0) {
+      return {
+        agent_id: uid,
+        instructions: uid !== 0 ? [] : Array.from({ length: 20 }, (_, i) => ({
+          type: "PLACE_ORDER_LIMIT",
+          agentId: 0,
+          bookId: 0,
+          direction: 0,
+          quantity: 1,
+          price: 1,
+          clientOrderId: i,
+        })),
+      };
+    }
+    return {
+      agent_id: 0,
+      instructions: [{
+        type: "CANCEL_ORDERS",
+        agentId: 0,
+        bookId: 0,
+        delay: 3_600_000_000_000,
+        cancellations: own.map((orderId) => ({ orderId, volume: null })),
+      }],
+    };
+  }, 0.05);
+  const { validator, close } = validatorWith(client, injected, []);
+  try {
+    await validator.start();
+    for (let i = 0; i < 6; i++) await validator.round();
+  } finally {
+    close();
+  }
+  const cancelled = injected.filter(([uid]) => uid === 0)
+    .flatMap(([, list]) => list)
+    .filter((i) => i.type === "CANCEL_ORDERS")
+    .map((c) => c.type === "CANCEL_ORDERS" ? c.cancellations.length : 0);
+  // The first reply cancels its 20 bids; the later ones hold none the validator has not already
+  // sent a cancellation for, so each sends on only the few any reply may (the exchange refuses them).
+  assert.deepEqual(cancelled, [20, ...Array(4).fill(FORWARDED_FOREIGN_CANCELLATIONS)]);
+});
