@@ -71,8 +71,8 @@ const PRICE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /**
  * Reads a feed CSV (a file, a pipe or an http(s) URL): one price per line in the second column,
- * as the reference's seed files (`count,price[,time]`), used in line order; a first line whose
- * count and price hold no digits (`count,price`) is a header. A URL that has not answered within
+ * as the reference's seed files (`count,price[,time]`), used in line order; a first non-blank line
+ * whose count and price hold no digits (`count,price`) is a header. A URL that has not answered within
  * `timeoutMs` (default a minute) is an error, and so is a line that is not `count,price[,time]`
  * with a whole count and a positive price, named by file, line and column. The time is the
  * exchange's own text (an ISO date or milliseconds, as the reference's recorder copies it) and is
@@ -100,10 +100,13 @@ export async function readFeed(
     throw new UsageError(`--${flag}: cannot read ${path} (${reason})`);
   }
   const prices: number[] = [];
+  let first = true;
   text.split(/\r\n|\r|\n/).forEach((line, i) => {
     if (line.trim() === "") return;
     const fields = line.split(",").map((field) => field.trim());
-    if (i === 0 && !/\d/.test(fields[0]) && !/\d/.test(fields[1] ?? "")) return;
+    const header = first && !/\d/.test(fields[0]) && !/\d/.test(fields[1] ?? "");
+    first = false;
+    if (header) return;
     const problem = (what: string) => new UsageError(`--${flag}: ${path} line ${i + 1}${what}`);
     if (fields.length < 2 || fields.length > 3) {
       const n = fields.length;
@@ -133,15 +136,19 @@ function cut(field: string): string {
 
 /**
  * A warning when a feed of `count` prices, one per `interval` ns, ends before a run of `duration`
- * ns does (its last price is then held for the rest), or null.
+ * ns does (its last price is then held for the rest), or null. Prices are taken at process
+ * updates, one per `updatePeriod` ns: the run needs one for each whole `interval` up to its last
+ * update, and none for an interval it ends inside.
  */
 export function feedShortfall(
   flag: string,
   count: number,
   interval: number,
   duration: number,
+  updatePeriod = interval,
 ): string | null {
-  const needed = Math.ceil(duration / interval);
+  const lastUpdate = Math.floor(duration / updatePeriod) * updatePeriod;
+  const needed = Math.floor(lastUpdate / interval);
   if (count >= needed) return null;
   return `--${flag}: ${count} price${count === 1 ? "" : "s"} cover${count === 1 ? "s" : ""} ${
     clock(count * interval)
@@ -192,6 +199,7 @@ export async function readFeeds(
       prices.length,
       intervals[series],
       config.duration,
+      update,
     );
     if (short !== null) warn(short);
   }

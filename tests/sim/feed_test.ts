@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:net";
-import { feedShortfall, MAX_FEED_BYTES, readFeed } from "../../sim/feed.ts";
+import { smallPreset } from "../../sim/config.ts";
+import { SimEngine } from "../../sim/engine.ts";
+import { feedShortfall, MAX_FEED_BYTES, readFeed, readFeeds } from "../../sim/feed.ts";
 
 Deno.test("a feed URL that never answers is an error naming the flag, not a hang", async () => {
   // Accepts connections and never writes a byte.
@@ -78,6 +80,71 @@ Deno.test("a short feed's warning counts its prices in words that agree", () => 
   );
   assert.match(feedShortfall("fundamental-feed", 2, 10 * s, 60 * s)!, /: 2 prices cover 00:00:20/);
   assert.equal(feedShortfall("fundamental-feed", 6, 10 * s, 60 * s), null);
+});
+
+Deno.test("a run that ends between two updates needs no price for the update it never reaches", async () => {
+  // 65 s: fundamental seed updates at 10, 20, ..., 60 s and one external sample, at 60 s.
+  const config = { ...smallPreset(), books: 1, duration: 65e9, remoteAgentCount: 0 };
+  const fundamental = [95000, 95010, 95020, 95030, 95040, 95050];
+  const last = (feed: { fundamental: number[]; external: number[] }) => {
+    const engine = SimEngine.create({ config, seed: 3, threads: 1, feed });
+    try {
+      while (engine.step() !== null) { /* to the end */ }
+      return engine.processValues(0);
+    } finally {
+      engine.close();
+    }
+  };
+  // A seventh price and a second sample change nothing: the run never reaches them.
+  assert.deepEqual(
+    last({ fundamental: [...fundamental, 1], external: [310, 999] }),
+    last({ fundamental, external: [310] }),
+  );
+  const dir = await Deno.makeTempDir();
+  try {
+    const write = (name: string, prices: number[]) => {
+      Deno.writeTextFileSync(`${dir}/${name}`, prices.map((p, i) => `${i + 1},${p}\n`).join(""));
+      return `${dir}/${name}`;
+    };
+    const warnings = async (sources: { fundamental: string; external?: string }) => {
+      const said: string[] = [];
+      await readFeeds(sources, config, (message) => said.push(message));
+      return said;
+    };
+    const external = write("e.csv", [310]);
+    assert.deepEqual(await warnings({ fundamental: write("f.csv", fundamental), external }), []);
+    assert.deepEqual(await warnings({ fundamental: write("f5.csv", fundamental.slice(0, 5)) }), [
+      "--fundamental-feed: 5 prices cover 00:00:50 of the 00:01:05 run (one per 00:00:10); " +
+      "the last price is held for the rest",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  const s = 1e9;
+  assert.equal(feedShortfall("external-feed", 1, 60 * s, 119 * s), null);
+  assert.match(feedShortfall("external-feed", 1, 60 * s, 120 * s)!, /1 price covers 00:01:00/);
+  // Samples are taken at process updates: a 115 s run with 10 s updates has its last at 110 s,
+  // before a second 57 s sample would be due.
+  assert.equal(feedShortfall("external-feed", 1, 57 * s, 115 * s, 10 * s), null);
+  assert.match(feedShortfall("external-feed", 1, 57 * s, 115 * s, 5 * s)!, /1 price covers/);
+  assert.equal(feedShortfall("external-feed", 1, 60 * s, 59 * s), null);
+});
+
+Deno.test("a header may follow blank lines", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/seed.csv`;
+    Deno.writeTextFileSync(path, "\n\ncount,price\n1,95000\n");
+    assert.deepEqual(await readFeed("fundamental-feed", path), [95000]);
+    // Only the first line that holds anything can be a header.
+    Deno.writeTextFileSync(path, "1,95000\ncount,price\n");
+    await assert.rejects(
+      readFeed("fundamental-feed", path),
+      /seed\.csv line 2, count: 'count' is not a whole number/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("feed lines that are not count,price[,time] are named by line and column; a BOM is read", async () => {
