@@ -1,9 +1,9 @@
 /**
  * Live price seeding, as the reference validator does it: trade streams of a real market seed the
  * simulation's processes. The fundamental price follows every trade of `BTC-USD`; the external
- * (futures) signal takes one sample of `TAO-PERP-INTX` per sampling period. Each stream reads
- * Coinbase Advanced Trade's `market_trades` channel and turns to Binance's spot trade stream when
- * Coinbase fails or falls silent, and back again the same way.
+ * (futures) signal takes one sample of `TAO-PERP-INTX` per sampling period that brought a trade.
+ * Each stream reads Coinbase Advanced Trade's `market_trades` channel and turns to Binance's spot
+ * trade stream when Coinbase fails or falls silent, and back again the same way.
  *
  * ```ts
  * const seeds = new LiveSeeds({ ...DEFAULT_SEEDING, log: console.log });
@@ -99,6 +99,7 @@ export class LiveTrades {
   #venue = 0;
   #socket: WebSocket | null = null;
   #latest: number | null = null;
+  #trades = 0;
   /** Wall ms of the last trade on the current connection, or of connecting before the first. */
   #heardAt = 0;
   /** Connections lost since the last trade. */
@@ -114,6 +115,11 @@ export class LiveTrades {
   /** The latest trade price, null before the first. */
   get latest(): number | null {
     return this.#latest;
+  }
+
+  /** Trades taken so far: tells whether one came since an earlier look. */
+  get trades(): number {
+    return this.#trades;
   }
 
   /** The venue now connected or being tried. */
@@ -162,6 +168,7 @@ export class LiveTrades {
       const latest = tradePrice(venue, symbol, data);
       if (latest === null) return;
       this.#latest = latest;
+      this.#trades++;
       this.#heardAt = Date.now();
       if (this.#failures >= VENUES.length) this.#options.onOutage?.(null);
       this.#failures = 0;
@@ -214,7 +221,8 @@ export interface LiveSeedsOptions {
   fundamental: VenueSymbols;
   external: VenueSymbols;
   urls: Record<Venue, string>;
-  /** Wall seconds between two external samples (aligned to multiples of it). */
+  /** Wall seconds between two external samples (aligned to multiples of it); a period without
+   * an external trade adds no sample. */
   samplingSeconds: number;
   retrySeconds?: number;
   log: SeedLog;
@@ -255,9 +263,15 @@ export class LiveSeeds {
   start(): void {
     this.#fundamental.start();
     this.#external.start();
+    // As the reference's sampled file: a sample only when the stream traded since the last one,
+    // so a stream that stopped holds the signal instead of repeating its old price as news.
+    let sampledTrades = 0;
     const tick = () => {
       const latest = this.#external.latest;
-      if (latest !== null) this.#samples.push(latest);
+      if (latest !== null && this.#external.trades !== sampledTrades) {
+        this.#samples.push(latest);
+        sampledTrades = this.#external.trades;
+      }
       this.#sampler = setTimeout(tick, this.#untilNextSample());
     };
     this.#sampler = setTimeout(tick, this.#untilNextSample());

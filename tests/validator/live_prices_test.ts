@@ -238,3 +238,44 @@ Deno.test({
     await coinbase.close();
   }
 });
+
+Deno.test({
+  name: "an external sample needs a trade since the last: a stream that stops adds none",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const coinbase = venueServer();
+  let up = true;
+  const outages: string[] = [];
+  const seeds = new LiveSeeds({
+    fundamental: { coinbase: "BTC-USD", binance: "btcusdt" },
+    external: { coinbase: "TAO-PERP-INTX", binance: "taousdt" },
+    urls: { coinbase: coinbase.url, binance: "ws://127.0.0.1:9" },
+    samplingSeconds: 0.05,
+    retrySeconds: 0.02,
+    log: quiet,
+    onOutage: (stream, message) => {
+      if (message !== null) outages.push(stream);
+    },
+  });
+  try {
+    seeds.start();
+    await until(() => coinbase.received.length === 2, "both subscriptions");
+    coinbase.send(coinbaseTrade("TAO-PERP-INTX", "410.5"));
+    const samples: number[] = [];
+    await until(() => samples.push(...seeds.takeExternalSamples()) > 0, "the first sample");
+    // One trade is one observation, however many sampling periods pass after it.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    samples.push(...seeds.takeExternalSamples());
+    assert.deepEqual(samples, [410.5]);
+    // No venue delivers: the signal holds rather than taking the old price again and again.
+    up = false;
+    await coinbase.close();
+    await until(() => outages.includes("external"), "the outage");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.deepEqual(seeds.takeExternalSamples(), [], "no sample without a trade");
+  } finally {
+    seeds.close();
+    if (up) await coinbase.close();
+  }
+});
