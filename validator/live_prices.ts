@@ -159,6 +159,8 @@ export class LiveTrades {
       this.#options.log("info", `price seeding: ${symbol} trades from ${venue}`);
     };
     socket.onmessage = (message) => {
+      // A connection closed or left for another venue may still deliver what was in flight.
+      if (this.#socket !== socket) return;
       let data: unknown;
       try {
         data = JSON.parse(String(message.data));

@@ -279,3 +279,30 @@ Deno.test({
     if (up) await coinbase.close();
   }
 });
+
+Deno.test({
+  name: "a stream that was closed takes no price its old connection still brings",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const coinbase = venueServer();
+  const trades = new LiveTrades({
+    symbols: { coinbase: "BTC-USD", binance: "btcusdt" },
+    urls: { coinbase: coinbase.url, binance: "ws://127.0.0.1:9" },
+    inactivitySeconds: 30,
+    log: quiet,
+  });
+  try {
+    trades.start();
+    await until(() => coinbase.received.length > 0, "the subscription");
+    coinbase.send(coinbaseTrade("BTC-USD", "95000"));
+    await until(() => trades.latest === 95000, "the first trade");
+    trades.close();
+    // Sent before the server sees the close: these arrive on a connection the stream has left.
+    for (let i = 1; i <= 100; i++) coinbase.send(coinbaseTrade("BTC-USD", String(95000 + i)));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(trades.latest, 95000);
+  } finally {
+    await coinbase.close();
+  }
+});
