@@ -304,7 +304,7 @@ Simulation:
       --simulation.seeding.fundamental.symbol.binance <s>   (default btcusdt)
       --simulation.seeding.external.symbol.coinbase <s>     (default TAO-PERP-INTX)
       --simulation.seeding.external.symbol.binance <s>      (default taousdt)
-      --simulation.seeding.external.sampling_seconds <s>    (default 60)
+      --simulation.seeding.external.sampling_seconds <s>    whole seconds, 1 to 86400 (default 60)
       --simulation.seeding.coinbase_url <ws-url>  (default wss://advanced-trade-ws.coinbase.com)
       --simulation.seeding.binance_url <ws-url>   (default wss://stream.binance.com:9443/ws)
 
@@ -361,16 +361,29 @@ function seedingOf(
     }
     return value;
   };
+  // A symbol no venue lists would otherwise show only as an outage once the validator runs.
+  const symbol = (stream: "fundamental" | "external", venue: "coinbase" | "binance") => {
+    const key = `${flag}.${stream}.symbol.${venue}`;
+    const value = nonEmptyFlag(key, str(key)) ?? DEFAULT_SEEDING[stream][venue];
+    if (/\s/.test(value)) throw new UsageError(`--${key}: '${value}' must not contain white space`);
+    return value;
+  };
   const symbols = (stream: "fundamental" | "external") => ({
-    coinbase: str(`${flag}.${stream}.symbol.coinbase`) ?? DEFAULT_SEEDING[stream].coinbase,
-    binance: str(`${flag}.${stream}.symbol.binance`) ?? DEFAULT_SEEDING[stream].binance,
+    coinbase: symbol(stream, "coinbase"),
+    binance: symbol(stream, "binance"),
   });
   const sampling = `${flag}.external.sampling_seconds`;
   return {
     fundamental: symbols("fundamental"),
     external: symbols("external"),
     urls: { coinbase: url("coinbase"), binance: url("binance") },
-    samplingSeconds: numberFlag(sampling, positiveNumber.max(86400), str(sampling), 60),
+    // Whole seconds, as the reference's option.
+    samplingSeconds: numberFlag(
+      sampling,
+      wholeNumber.min(1, "must be >= 1").max(86400, "must be <= 86400"),
+      str(sampling),
+      60,
+    ),
   };
 }
 

@@ -200,3 +200,25 @@ Deno.test("options: live seeding takes the reference's symbols; its flags need -
     /sampling_seconds/,
   );
 });
+
+Deno.test("options: a live seeding symbol is one word, and the sampling period whole seconds", () => {
+  const live = (...args: string[]) => parseValidatorArgs(["--simulation.seeding.live", ...args]);
+  // Either would subscribe to a stream no venue has, found only as an outage once running.
+  assert.throws(
+    () => live("--simulation.seeding.fundamental.symbol.coinbase="),
+    /--simulation\.seeding\.fundamental\.symbol\.coinbase: must not be empty/,
+  );
+  assert.throws(
+    () => live("--simulation.seeding.external.symbol.binance", "tao usdt"),
+    /--simulation\.seeding\.external\.symbol\.binance: 'tao usdt' must not contain white space/,
+  );
+  // The reference's period is a whole number of seconds; a tiny one would sample without pause.
+  assert.throws(
+    () => live("--simulation.seeding.external.sampling_seconds", "1e-9"),
+    /--simulation\.seeding\.external\.sampling_seconds: '1e-9' must be an integer/,
+  );
+  assert.equal(
+    live("--simulation.seeding.external.sampling_seconds", "1").seeding?.samplingSeconds,
+    1,
+  );
+});
