@@ -42,15 +42,16 @@ export const DEFAULT_SEEDING = {
   samplingSeconds: 60,
 } as const;
 
-const price = z.string().transform(Number).pipe(z.number().positive().finite());
+/** A price as the venues send it: decimal text (no hex, white space or `Infinity`), positive. */
+const price = z.string().regex(/^(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/).transform(Number)
+  .pipe(z.number().positive().finite());
 
 const coinbaseMessage = z.object({
   channel: z.literal("market_trades"),
-  events: z.array(z.object({
-    type: z.string(),
-    trades: z.array(z.object({ product_id: z.string(), price })).optional(),
-  })),
+  events: z.array(z.object({ type: z.string(), trades: z.array(z.unknown()).optional() })),
 });
+
+const coinbaseTrade = z.object({ product_id: z.string(), price });
 
 const binanceMessage = z.object({ e: z.literal("trade"), s: z.string(), p: price });
 
@@ -62,8 +63,10 @@ export function tradePrice(venue: Venue, symbol: string, data: unknown): number 
     if (!parsed.success) return null;
     let latest: number | null = null;
     for (const event of parsed.data.events) {
-      const newest = event.trades?.[0]; // newest first
-      if (event.type === "update" && newest?.product_id === symbol) latest = newest.price;
+      if (event.type !== "update") continue;
+      // Newest first; as the reference, only that one is read, so a bad older one hides nothing.
+      const newest = coinbaseTrade.safeParse(event.trades?.[0]);
+      if (newest.success && newest.data.product_id === symbol) latest = newest.data.price;
     }
     return latest;
   }

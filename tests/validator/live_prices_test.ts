@@ -67,6 +67,26 @@ Deno.test("trade messages of both venues parse; anything else is ignored", () =>
   assert.equal(tradePrice("binance", "btcusdt", { result: null, id: 1 }), null);
 });
 
+Deno.test("a price is a decimal string, and a bad trade after the newest does not hide it", () => {
+  // The reference reads the first (newest) trade of an update alone.
+  const newestThenBad = coinbaseTrade("BTC-USD", "95000.5", "");
+  assert.equal(tradePrice("coinbase", "BTC-USD", newestThenBad), 95000.5);
+  const otherEvent = {
+    channel: "market_trades",
+    events: [
+      ...coinbaseTrade("BTC-USD", "95000.5").events,
+      { type: "update", trades: [{ product_id: "ETH-USD", price: null }] },
+    ],
+  };
+  assert.equal(tradePrice("coinbase", "BTC-USD", otherEvent), 95000.5);
+  assert.equal(tradePrice("coinbase", "BTC-USD", coinbaseTrade("BTC-USD", "")), null);
+  // Hex or padded text is no venue's price (a recorded feed refuses it too).
+  assert.equal(tradePrice("binance", "btcusdt", { e: "trade", s: "BTCUSDT", p: "0x10" }), null);
+  assert.equal(tradePrice("coinbase", "BTC-USD", coinbaseTrade("BTC-USD", "0x10")), null);
+  assert.equal(tradePrice("binance", "btcusdt", { e: "trade", s: "BTCUSDT", p: " 5 " }), null);
+  assert.equal(tradePrice("binance", "btcusdt", { e: "trade", s: "BTCUSDT", p: "1e3" }), 1000);
+});
+
 Deno.test({
   name: "a stream subscribes on Coinbase and follows its trades",
   sanitizeOps: false,
