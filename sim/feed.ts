@@ -44,8 +44,8 @@ async function readCapped(stream: ReadableStream<Uint8Array>): Promise<Uint8Arra
   return bytes;
 }
 
-/** The bytes of a feed file (or pipe) or http(s) URL; a URL that has not answered within
- * `timeoutMs` is an error. */
+/** The bytes of a feed file (or pipe) or http(s) URL; a URL whose whole answer has not arrived
+ * within `timeoutMs` is an error. */
 async function readFeedBytes(path: string, timeoutMs: number): Promise<Uint8Array> {
   if (/^https?:\/\//.test(path)) {
     // A server that never answers must not hang the run.
@@ -54,7 +54,14 @@ async function readFeedBytes(path: string, timeoutMs: number): Promise<Uint8Arra
       await response.body?.cancel();
       throw new Error(`HTTP ${response.status}`);
     }
-    return response.body === null ? new Uint8Array() : await readCapped(response.body);
+    if (response.body === null) return new Uint8Array();
+    try {
+      return await readCapped(response.body);
+    } catch (error) {
+      // The answer began: the clock ran out on its body.
+      if ((error as Error).name !== "TimeoutError") throw error;
+      throw new Error(`not all of it arrived within ${timeoutMs / 1000} s`);
+    }
   }
   const file = await Deno.open(path);
   if ((await file.stat()).isDirectory) {
@@ -72,11 +79,11 @@ const PRICE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 /**
  * Reads a feed CSV (a file, a pipe or an http(s) URL): one price per line in the second column,
  * as the reference's seed files (`count,price[,time]`), used in line order; a first non-blank line
- * whose count and price hold no digits (`count,price`) is a header. A URL that has not answered within
- * `timeoutMs` (default a minute) is an error, and so is a line that is not `count,price[,time]`
- * with a whole count and a positive price, named by file, line and column. The time is the
- * exchange's own text (an ISO date or milliseconds, as the reference's recorder copies it) and is
- * not read.
+ * whose count and price hold no digits (`count,price`) is a header. A URL whose whole answer has
+ * not arrived within `timeoutMs` (default a minute) is an error, and so is a line that is not
+ * `count,price[,time]` with a whole count and a positive price, named by file, line and column.
+ * The time is the exchange's own text (an ISO date or milliseconds, as the reference's recorder
+ * copies it) and is not read.
  */
 export async function readFeed(
   flag: string,

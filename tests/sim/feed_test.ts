@@ -21,6 +21,29 @@ Deno.test("a feed URL that never answers is an error naming the flag, not a hang
   }
 });
 
+Deno.test("a feed URL that stops half-way is an error saying so, not that it never answered", async () => {
+  // Answers with the headers and the first line of a 100-byte body, then writes nothing more.
+  const sockets: { destroy(): void }[] = [];
+  const server = createServer((socket) => {
+    sockets.push(socket);
+    socket.once(
+      "data",
+      () => socket.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n1,95000\n"),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  try {
+    await assert.rejects(
+      readFeed("external-feed", `http://127.0.0.1:${port}/seed.csv`, 300),
+      /--external-feed: cannot read http:\/\/127\.0\.0\.1:\d+\/seed\.csv \(not all of it arrived within 0\.3 s\)/,
+    );
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
 Deno.test("feed lines: a header is skipped, a bad first price or hex is named by line, CR endings read", async () => {
   const dir = await Deno.makeTempDir();
   try {
