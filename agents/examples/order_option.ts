@@ -2,7 +2,8 @@
  * `OrderOptionAgent`: exercises every order option on every two-sided book at each update —
  * quote-denominated market orders (`QUOTE`), post-only (`PO`), good-till-time (`GTT`),
  * immediate-or-cancel (`IOC`) and fill-or-kill (`FOK`) — each in cases that should rest, fill,
- * partly fill or be refused. A test agent; it loses money.
+ * partly fill or be refused. A test agent; it loses money. The IOC and FOK orders meant to fill in
+ * full are priced 10 beyond the touch, as in the reference, the sell no lower than one tick.
  *
  * Params: `min_quantity` (0.1), `max_quantity` (1.0), `seed`, and switches `PO`, `GTT`, `IOC`,
  * `FOK`, `QUOTE` (true/false or 1/0): those switched on, or when none is, all but those switched
@@ -129,10 +130,12 @@ export class OrderOptionAgent extends Agent<z.infer<typeof paramsSchema>> {
     }
     if (option === "IOC" || option === "FOK") {
       const o = { timeInForce: option === "IOC" ? IOC : FOK } as const;
+      // The sweeping sell goes 10 below the bid, or down to one tick where that is not a price.
+      const sweepSell = Math.max(bid.price - 10, this.tick);
       out.push(this.limitOrder(id, BUY, q, ask.price + 10, o));
       out.push(this.limitOrder(id, BUY, 2 * ask.quantity, ask.price, o));
       out.push(this.limitOrder(id, BUY, q, bid.price, o));
-      out.push(this.limitOrder(id, SELL, q, bid.price - 10, o));
+      out.push(this.limitOrder(id, SELL, q, sweepSell, o));
       out.push(this.limitOrder(id, SELL, 2 * bid.quantity, bid.price, o));
       out.push(this.limitOrder(id, SELL, q, ask.price, o));
     }

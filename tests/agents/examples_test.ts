@@ -192,6 +192,24 @@ Deno.test("OrderOptionAgent: flags are booleans or 1/0; none on enables all but 
   assert.equal((await step(agent)).length, 16, "then the first turn again");
 });
 
+Deno.test("OrderOptionAgent's sweeping sells stay at a positive price below a price of 10", async () => {
+  // The sweeping orders go 10 past the touch; below 10 the sell's price would be 0 or less, and
+  // the builder's refusal lost every response in a market priced at 5.
+  for (const option of ["IOC", "FOK"]) {
+    const orders = await step(await load("OrderOptionAgent", `${option}=1 seed=2`), {
+      bid: 4.9,
+      ask: 5.1,
+    });
+    const prices = orders.map((o) => o.type === "PLACE_ORDER_LIMIT" ? [o.direction, o.price] : []);
+    assert.deepEqual(prices, [[0, 15.1], [0, 5.1], [0, 4.9], [1, 0.01], [1, 4.9], [1, 5.1]]);
+  }
+  const high = await step(await load("OrderOptionAgent", "IOC=1 seed=2"));
+  assert.deepEqual(
+    high.map((o) => o.type === "PLACE_ORDER_LIMIT" ? o.price : 0),
+    [310.1, 300.1, 299.9, 289.9, 299.9, 300.1],
+  );
+});
+
 Deno.test("MarketMakerAgent flattens a large position, then quotes beyond the fee", async () => {
   const agent = await load("MarketMakerAgent");
   const flatten = await step(agent, { base: 10, orders: [{ orderId: 8, timestamp: 1, price: 1 }] });
