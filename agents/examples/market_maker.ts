@@ -14,8 +14,8 @@
  * The activity factor only refreshes while the miner has traded in the current 10-minute volume
  * bucket, so when a book has had no fill for `keepalive_after` ns into a bucket, the agent also
  * takes `keepalive` base with an immediate-or-cancel order at the touch (selling if it holds
- * base, else buying), keeping that base (or the quote it costs) out of its resting orders: a tiny
- * cost that keeps the factor at 1 or above.
+ * base, else buying if it has the quote), keeping that base (or the quote it costs) out of its
+ * resting orders: a tiny cost that keeps the factor at 1 or above.
  *
  * Params (defaults): `quantity` 0.5, `edge` 0.001, `max_inventory` 2, `keepalive` 0.01,
  * `keepalive_after` 60e9.
@@ -73,7 +73,7 @@ export class MarketMakerAgent extends Agent<z.infer<typeof paramsSchema>> {
       const mid = this.mid(book);
       if (mid === null || account === undefined) continue;
       // Cancels arrive first and release their reservations, so totals are what is available.
-      const base = Math.floor(account.base_balance.total / lot) * lot;
+      const base = this.roundQuantity(account.base_balance.total);
       if (base > p.max_inventory) {
         out.push(this.marketOrder(book.id, SELL, base));
         continue;
@@ -91,12 +91,11 @@ export class MarketMakerAgent extends Agent<z.infer<typeof paramsSchema>> {
       if (offered >= lot) {
         out.push(this.limitOrder(book.id, SELL, offered, ask, { postOnly: true }));
       }
-      const buyKeepalive = size >= lot && !sellKeepalive;
       let quote = account.quote_balance.total;
-      if (buyKeepalive) {
-        quote -= size * book.asks[0].price *
-          (1 + Math.max(account.fees?.taker_fee_rate ?? 0.005, 0));
-      }
+      const keepaliveCost = size * book.asks[0].price *
+        (1 + Math.max(account.fees?.taker_fee_rate ?? 0.005, 0));
+      const buyKeepalive = size >= lot && !sellKeepalive && quote >= keepaliveCost;
+      if (buyKeepalive) quote -= keepaliveCost;
       const room = Math.min(p.quantity, p.max_inventory - base);
       if (room >= lot && quote >= room * bid) {
         out.push(this.limitOrder(book.id, BUY, room, bid, { postOnly: true }));

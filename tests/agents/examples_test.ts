@@ -247,6 +247,18 @@ Deno.test("MarketMakerAgent flattens a large position, then quotes beyond the fe
   assert.ok(short[0].type === "PLACE_ORDER_LIMIT" && short[0].timeInForce === 2);
 });
 
+Deno.test("MarketMakerAgent offers all its lots and sends no keepalive it cannot pay for", async () => {
+  const agent = await load("MarketMakerAgent");
+  // Without quote the keepalive buy would only be refused (INSUFFICIENT_QUOTE) at every update.
+  assert.deepEqual(await step(agent, { base: 0, quote: 0, timestamp: 100e9 }), []);
+  // 3 lots are offered as 3 lots (0.0003 / 0.0001 is 2.9999999999999996 in floating point).
+  const dust = await step(agent, { base: 0.0003, quote: 0, timestamp: 100e9 });
+  assert.deepEqual(
+    dust.map((o) => o.type === "PLACE_ORDER_LIMIT" ? [o.direction, o.quantity, o.price] : []),
+    [[1, 0.0003, 301.8]],
+  );
+});
+
 Deno.test("SimpleRegressorAgent: documented defaults, model validated, bar features", async () => {
   const agent = await load("SimpleRegressorAgent");
   assert.deepEqual((agent as unknown as { params: unknown }).params, {
