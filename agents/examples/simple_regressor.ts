@@ -16,7 +16,8 @@
  *
  * Params (defaults): `min_quantity` 0.1, `max_quantity` 1.0, `expiry_period` 200,
  * `model` PassiveAggressiveRegressor, `signal_threshold` 0.0025, `model_threshold`
- * 2 × signal_threshold, `sampling_interval` = the publish interval, `seed`.
+ * 2 × signal_threshold (refused below signal_threshold), `sampling_interval` = the publish
+ * interval, `seed`.
  * @module
  */
 import { z } from "zod";
@@ -40,6 +41,16 @@ const paramsSchema = z.object({
 }).refine(quantityRangeOk, {
   message: "min_quantity must not exceed max_quantity",
   path: ["min_quantity"],
+}).superRefine((p, ctx) => {
+  // Below signal_threshold, every prediction strong enough to trade would be distrusted.
+  if (p.model_threshold !== undefined && p.model_threshold < p.signal_threshold) {
+    ctx.addIssue({
+      code: "custom",
+      message: `must not be below signal_threshold (${p.signal_threshold}): ` +
+        "every signal that would trade would be distrusted",
+      path: ["model_threshold"],
+    });
+  }
 });
 
 /** Number of features per bar. */

@@ -269,6 +269,12 @@ Deno.test("SimpleRegressorAgent: documented defaults, model validated, bar featu
     signal_threshold: 0.0025,
   });
   await assert.rejects(load("SimpleRegressorAgent", "model=MLP"), /agent parameter 'model'/);
+  // Below signal_threshold every signal strong enough to trade would be distrusted: no trades ever.
+  await assert.rejects(
+    load("SimpleRegressorAgent", "model_threshold=0.001"),
+    /agent parameter 'model_threshold': must not be below signal_threshold \(0\.0025\)/,
+  );
+  await load("SimpleRegressorAgent", "model_threshold=0.003 signal_threshold=0.003");
   const features = barFeatures({
     open: 100,
     high: 102,
