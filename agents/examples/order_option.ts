@@ -27,6 +27,7 @@ import {
 import { AgentRandom } from "../sdk/random.ts";
 import type { Book, SimulationConfig, StateUpdate } from "../sdk/state.ts";
 import { checkQuantityLot, quantityParams, quantityRangeOk } from "./params.ts";
+import { nearestQuantity, nearestQuote } from "./rounding.ts";
 
 const OPTIONS = ["QUOTE", "PO", "GTT", "IOC", "FOK"] as const;
 /** A switch: true/false, or a number as the reference reads it (`PO=1` on, `PO=0` off). */
@@ -86,7 +87,10 @@ export class OrderOptionAgent extends Agent<z.infer<typeof paramsSchema>> {
     const bid = book.bids[0];
     const ask = book.asks[0];
     if (bid === undefined || ask === undefined) return [];
-    const q = this.#rng.uniform(this.params.min_quantity, this.params.max_quantity);
+    const q = nearestQuantity(
+      this.#rng.uniform(this.params.min_quantity, this.params.max_quantity),
+      this.config,
+    );
     const lists = OPTIONS.filter((o) => this.enabled.has(o)).map((o) =>
       this.#orders(o, book.id, q, bid, ask)
     );
@@ -112,10 +116,11 @@ export class OrderOptionAgent extends Agent<z.infer<typeof paramsSchema>> {
     const out: Instruction[] = [];
     if (option === "QUOTE") {
       const quote = { currency: CURRENCY_QUOTE } as const;
-      out.push(this.marketOrder(id, BUY, ask.price * ask.quantity / 2, quote));
-      out.push(this.marketOrder(id, BUY, ask.price * ask.quantity, quote));
-      out.push(this.marketOrder(id, SELL, bid.price * bid.quantity / 2, quote));
-      out.push(this.marketOrder(id, SELL, bid.price * bid.quantity, quote));
+      const amount = (value: number) => nearestQuote(value, this.config);
+      out.push(this.marketOrder(id, BUY, amount(ask.price * ask.quantity / 2), quote));
+      out.push(this.marketOrder(id, BUY, amount(ask.price * ask.quantity), quote));
+      out.push(this.marketOrder(id, SELL, amount(bid.price * bid.quantity / 2), quote));
+      out.push(this.marketOrder(id, SELL, amount(bid.price * bid.quantity), quote));
     }
     if (option === "PO") {
       out.push(this.limitOrder(id, BUY, q, bid.price, { postOnly: true }));

@@ -1,6 +1,7 @@
 /**
  * `RandomMakerAgent`: places random limit orders inside the spread on every two-sided book and
- * cancels its orders older than `expiry_period` ns. A baseline, not a strategy.
+ * cancels its orders older than `expiry_period` ns. Prices and quantities are drawn uniformly and
+ * rounded to the nearest tick and lot, as in the reference. A baseline, not a strategy.
  *
  * Params: `min_quantity` (0.1), `max_quantity` (1.0), `expiry_period` (200 ns: every order is
  * cancelled at the next update), `seed`.
@@ -18,6 +19,7 @@ import {
 import { AgentRandom } from "../sdk/random.ts";
 import type { SimulationConfig, StateUpdate } from "../sdk/state.ts";
 import { checkQuantityLot, quantityParams, quantityRangeOk } from "./params.ts";
+import { nearestPrice, nearestQuantity } from "./rounding.ts";
 
 const paramsSchema = z.object({
   ...quantityParams,
@@ -59,10 +61,10 @@ export class RandomMakerAgent extends Agent<z.infer<typeof paramsSchema>> {
       // whatever the market's price).
       if (bid === null || ask === null) continue;
       const [low, high] = [bid, ask];
-      const bidPrice = this.roundPrice(this.#rng.uniform(low, high));
-      const askPrice = this.roundPrice(this.#rng.uniform(bidPrice, high));
+      const bidPrice = nearestPrice(this.#rng.uniform(low, high), this.config);
+      const askPrice = nearestPrice(this.#rng.uniform(bidPrice, high), this.config);
       if (bidPrice === askPrice) continue;
-      const quantity = this.roundQuantity(this.#rng.uniform(min_quantity, max_quantity));
+      const quantity = nearestQuantity(this.#rng.uniform(min_quantity, max_quantity), this.config);
       const account = this.accounts[book.id];
       if (account === undefined) continue;
       if (account.quote_balance.free >= quantity * bidPrice) {

@@ -12,6 +12,7 @@ import { type Instruction, STP_CANCEL_OLDEST, STP_DECREMENT_CANCEL } from "../sd
 import { AgentRandom } from "../sdk/random.ts";
 import type { SimulationConfig, StateUpdate } from "../sdk/state.ts";
 import { checkQuantityLot, quantityParams, quantityRangeOk } from "./params.ts";
+import { nearestQuantity } from "./rounding.ts";
 
 const paramsSchema = z.object(quantityParams).refine(quantityRangeOk, {
   message: "min_quantity must not exceed max_quantity",
@@ -46,7 +47,10 @@ export class RandomTakerAgent extends Agent<z.infer<typeof paramsSchema>> {
       if (!this.#direction.has(book.id) || state.timestamp % REDRAW_PERIOD === 0) {
         this.#direction.set(book.id, this.#rng.choice([0, 1] as const));
       }
-      const quantity = this.#rng.uniform(this.params.min_quantity, this.params.max_quantity);
+      const quantity = nearestQuantity(
+        this.#rng.uniform(this.params.min_quantity, this.params.max_quantity),
+        this.config,
+      );
       const stp = this.#rng.choice([STP_DECREMENT_CANCEL, STP_CANCEL_OLDEST] as const);
       out.push(this.marketOrder(book.id, this.#direction.get(book.id)!, quantity, { stp }));
     }

@@ -13,6 +13,7 @@ import { BUY, type Instruction, SELL, STP_DECREMENT_CANCEL } from "../sdk/instru
 import { AgentRandom } from "../sdk/random.ts";
 import type { SimulationConfig, StateUpdate } from "../sdk/state.ts";
 import { checkQuantityLot, quantityParams, quantityRangeOk } from "./params.ts";
+import { nearestPrice, nearestQuantity } from "./rounding.ts";
 
 const paramsSchema = z.object(quantityParams).refine(quantityRangeOk, {
   message: "min_quantity must not exceed max_quantity",
@@ -49,10 +50,13 @@ export class SelfTradingAgent extends Agent<z.infer<typeof paramsSchema>> {
       let buy: number, sell: number, quantity: number;
       if (this.#remembered === null) {
         if (bestAsk - bestBid < 3 * this.tick) continue;
-        buy = this.roundPrice(this.#rng.uniform(bestBid + this.tick, bestAsk - 2 * this.tick));
-        sell = this.roundPrice(this.#rng.uniform(buy + this.tick, bestAsk - this.tick));
-        quantity = this.roundQuantity(
+        const draw = (low: number, high: number) =>
+          nearestPrice(this.#rng.uniform(low, high), this.config);
+        buy = draw(bestBid + this.tick, bestAsk - 2 * this.tick);
+        sell = draw(buy + this.tick, bestAsk - this.tick);
+        quantity = nearestQuantity(
           this.#rng.uniform(this.params.min_quantity, this.params.max_quantity),
+          this.config,
         );
         this.#remembered = { bid: buy, ask: sell, quantity };
       } else {

@@ -102,6 +102,25 @@ Deno.test("RandomMakerAgent cancels expired orders and quotes inside the spread"
   assert.deepEqual(await step(oneSided, { bid: null }), []);
 });
 
+Deno.test("RandomMakerAgent rounds its draws to the nearest tick, as the reference: a one-tick spread is quoted", async () => {
+  const agent = await load("RandomMakerAgent", "seed=5");
+  const quotes: [number, number][] = [];
+  let atBestAsk = 0;
+  for (let i = 1; i <= 40; i++) {
+    for (const o of await step(agent, { timestamp: i * 5e9, bid: 299.9, ask: 299.91 })) {
+      if (o.type === "PLACE_ORDER_LIMIT") quotes.push([o.direction, o.price]);
+    }
+    for (const o of await step(agent, { timestamp: i * 5e9, bid: 299.9, ask: 299.93 })) {
+      if (o.type === "PLACE_ORDER_LIMIT" && o.direction === 1 && o.price === 299.93) atBestAsk++;
+    }
+  }
+  // Truncated draws never reached the ask: a one-tick book was never quoted, and no sell was at the
+  // best ask (the reference's rounded draws do both about a quarter and a sixth of the time).
+  assert.ok(quotes.length > 0, "a one-tick spread is quoted");
+  assert.ok(quotes.every(([side, price]) => price === (side === 0 ? 299.9 : 299.91)));
+  assert.ok(atBestAsk > 0, "a sell at the best ask");
+});
+
 Deno.test("the example agents refuse a min_quantity below one lot when the simulation starts", async () => {
   for (
     const name of [
