@@ -49,7 +49,8 @@ export class SelfTradingAgent extends Agent<z.infer<typeof paramsSchema>> {
       if (account === undefined || bestBid === null || bestAsk === null) continue;
       let buy: number, sell: number, quantity: number;
       if (this.#remembered === null) {
-        if (bestAsk - bestBid < 3 * this.tick) continue;
+        // In whole ticks: 300.13 − 300.1 is a little less than 0.03 in floating point.
+        if (Math.round((bestAsk - bestBid) / this.tick) < 3) continue;
         const draw = (low: number, high: number) =>
           nearestPrice(this.#rng.uniform(low, high), this.config);
         buy = draw(bestBid + this.tick, bestAsk - 2 * this.tick);

@@ -171,6 +171,19 @@ Deno.test("SelfTradingAgent places a fresh pair, then crosses it on the next boo
   assert.ok(out.every((o) => o.type === "PLACE_ORDER_LIMIT" && o.stp === 4));
 });
 
+Deno.test("SelfTradingAgent quotes a book exactly 3 ticks wide and skips one 2 ticks wide", async () => {
+  // 300.13 − 300.1 is 0.029999999999972715 in floating point: less than 3 ticks of 0.01.
+  const wide = await step(await load("SelfTradingAgent", "seed=1"), { bid: 300.1, ask: 300.13 });
+  assert.deepEqual(
+    wide.map((o) => o.type === "PLACE_ORDER_LIMIT" ? [o.direction, o.price] : []),
+    [[0, 300.11], [1, 300.12]],
+  );
+  assert.deepEqual(
+    await step(await load("SelfTradingAgent", "seed=1"), { bid: 300.1, ask: 300.12 }),
+    [],
+  );
+});
+
 Deno.test("OrderOptionAgent: flags are booleans or 1/0; none on enables all but those off", async () => {
   for (const on of ["PO=true", "PO=1"]) {
     const poOnly = await step(await load("OrderOptionAgent", on));
