@@ -48,6 +48,16 @@ async function until(condition: () => boolean, what: string, timeoutMs = 5000): 
 
 const quiet = () => {};
 
+/** A BTC stream on Coinbase at `url`, Binance unreachable, quiet. */
+function bitcoinOn(url: string): LiveTrades {
+  return new LiveTrades({
+    symbols: { coinbase: "BTC-USD", binance: "btcusdt" },
+    urls: { coinbase: url, binance: "ws://127.0.0.1:9" },
+    inactivitySeconds: 30,
+    log: quiet,
+  });
+}
+
 Deno.test("trade messages of both venues parse; anything else is ignored", () => {
   assert.equal(
     tradePrice("coinbase", "BTC-USD", coinbaseTrade("BTC-USD", "95001.5", "95000")),
@@ -93,12 +103,7 @@ Deno.test({
   sanitizeResources: false,
 }, async () => {
   const coinbase = venueServer();
-  const trades = new LiveTrades({
-    symbols: { coinbase: "BTC-USD", binance: "btcusdt" },
-    urls: { coinbase: coinbase.url, binance: "ws://127.0.0.1:9" },
-    inactivitySeconds: 30,
-    log: quiet,
-  });
+  const trades = bitcoinOn(coinbase.url);
   try {
     trades.start();
     await until(() => coinbase.received.length > 0, "the subscription");
@@ -306,12 +311,7 @@ Deno.test({
   sanitizeResources: false,
 }, async () => {
   const coinbase = venueServer();
-  const trades = new LiveTrades({
-    symbols: { coinbase: "BTC-USD", binance: "btcusdt" },
-    urls: { coinbase: coinbase.url, binance: "ws://127.0.0.1:9" },
-    inactivitySeconds: 30,
-    log: quiet,
-  });
+  const trades = bitcoinOn(coinbase.url);
   try {
     trades.start();
     await until(() => coinbase.received.length > 0, "the subscription");
