@@ -294,8 +294,9 @@ function unreadable(error: Error, path: string): Error {
   return new StateFileError("damaged", `${path} is damaged: ${error.message}`);
 }
 
-/** Tries at taking the state's lock, {@linkcode LOCK_RETRY_MS} apart, before it counts as held. */
-const LOCK_ATTEMPTS = 20;
+/** How long the state's lock is asked for, {@linkcode LOCK_RETRY_MS} apart, before it counts as
+ * held: wall time, as a count of tries stretches on a loaded machine past another opener's hold. */
+const LOCK_WAIT_MS = 200;
 const LOCK_RETRY_MS = 10;
 
 function inUse(path: string): StateInUseError {
@@ -318,8 +319,9 @@ function lockState(path: string): Deno.FsFile {
   // A child process this process is starting holds a copy of every descriptor until it runs its
   // program, so a lock this process has just released may still be held for a moment: asked
   // again for a while before the state counts as another's.
-  for (let attempt = 1; !file.tryLockSync(true); attempt++) {
-    if (attempt === LOCK_ATTEMPTS) {
+  const deadline = performance.now() + LOCK_WAIT_MS;
+  while (!file.tryLockSync(true)) {
+    if (performance.now() >= deadline) {
       file.close();
       throw inUse(path);
     }
