@@ -708,8 +708,7 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
   const { clock, Progress, progressMode } = await import("../sim/progress.ts");
   const progress = new Progress(config.duration, { mode: progressMode(values) });
   let report: BacktestReport;
-  // SIGTERM too (timeout, kill, a service manager), as in a plain simulation.
-  using interrupt = listenForInterrupt({ terminate: true });
+  using interrupt = listenForInterrupt();
   try {
     report = await backtest({
       agent: name,

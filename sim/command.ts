@@ -204,7 +204,7 @@ async function run(args: string[]): Promise<number> {
   const tick = 10 ** -config.exchange.priceDecimals;
   let events = 0;
   let reached = 0;
-  using interrupt = listenForInterrupt({ terminate: true });
+  using interrupt = listenForInterrupt();
   const breathe = eventLoopBreather();
   try {
     for (

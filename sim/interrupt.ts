@@ -1,6 +1,5 @@
 /**
- * Ctrl-C (SIGINT), and for `taos sim` and its backtest SIGTERM, as a request to stop: a long run
- * ends at its next step boundary, flushes what it wrote and reports how far it got, instead of
+ * Ctrl-C (SIGINT) and SIGTERM as a request to stop: a long run ends at its next step boundary, flushes what it wrote and reports how far it got, instead of
  * dying with half-written files. A second signal exits at once.
  *
  * ```ts
@@ -10,24 +9,19 @@
  * @module
  */
 
-/** Exit code of a run stopped by SIGINT (128 + signal 2), as shells report it. */
-export const INTERRUPTED_EXIT_CODE = 130;
-
-/** Exit codes of a run stopped by each signal it listens for (128 + the signal's number). */
-const EXIT_CODES = { SIGINT: INTERRUPTED_EXIT_CODE, SIGTERM: 143 } as const;
+/** Exit codes of a run stopped by each signal it listens for (128 + the signal's number), as
+ * shells report them. */
+const EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
 
 /**
- * Aborts `signal` on the first SIGINT (and with `terminate`, SIGTERM: what `timeout`, `kill`
- * and service managers send), with the signal's name as the reason; a second signal exits at
- * once. `exitCode()` is the code for the signal that stopped the run. `[Symbol.dispose]` restores
- * the default handling.
+ * Aborts `signal` on the first SIGINT or SIGTERM (what `timeout`, `kill` and service managers
+ * send), with the signal's name as the reason; a second signal exits at once. `exitCode()` is the
+ * code for the signal that stopped the run. `[Symbol.dispose]` restores the default handling.
  */
-export function listenForInterrupt(
-  options: { terminate?: boolean } = {},
-): { signal: AbortSignal; exitCode(): number } & Disposable {
+export function listenForInterrupt(): { signal: AbortSignal; exitCode(): number } & Disposable {
   const controller = new AbortController();
   // Windows delivers no SIGTERM to listen for.
-  const signals: (keyof typeof EXIT_CODES)[] = options.terminate && Deno.build.os !== "windows"
+  const signals: (keyof typeof EXIT_CODES)[] = Deno.build.os !== "windows"
     ? ["SIGINT", "SIGTERM"]
     : ["SIGINT"];
   const listeners = signals.map((name) => {
@@ -40,8 +34,7 @@ export function listenForInterrupt(
   });
   return {
     signal: controller.signal,
-    exitCode: () =>
-      EXIT_CODES[controller.signal.reason as keyof typeof EXIT_CODES] ?? INTERRUPTED_EXIT_CODE,
+    exitCode: () => EXIT_CODES[controller.signal.reason as keyof typeof EXIT_CODES] ?? 130,
     [Symbol.dispose]: () => {
       for (const [name, listener] of listeners) Deno.removeSignalListener(name, listener);
     },
