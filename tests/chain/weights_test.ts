@@ -42,6 +42,33 @@ Deno.test("convertWeightsAndUidsForEmit rejects what the chain cannot hold", () 
   assert.throws(() => convertWeightsAndUidsForEmit([0], [-0.1]), /non-negative/);
   assert.throws(() => convertWeightsAndUidsForEmit([0], [Number.NaN]), /non-negative/);
   assert.throws(() => convertWeightsAndUidsForEmit([70000], [1]), /0\.\.65535/);
+  // The u16 bound itself: 65535 is the last uid the chain can hold, 65536 the first it cannot.
+  assert.throws(() => convertWeightsAndUidsForEmit([65536], [1]), /0\.\.65535/);
+  assert.deepEqual(convertWeightsAndUidsForEmit([65535], [1]), { uids: [65535], values: [65535] });
+});
+
+Deno.test("normalizeMaxWeight is uniform once the limit times the count is exactly 1", () => {
+  // The SDK's `x.shape[0] * limit <= 1`: 10 × 0.1 = 1 leaves no room to cap, so every weight is
+  // exactly 1/10 (numpy: np.ones_like(x) / 10). Capping instead gives 0.09999999999999999 each.
+  const capped = normalizeMaxWeight(Float64Array.from([1, 1, 1, 1, 1, 1, 1, 1, 1, 100]), 0.1);
+  assert.deepEqual(Array.from(capped), new Array(10).fill(0.1));
+});
+
+Deno.test("processWeights excludes the lowest quantile but keeps at least the minimum count", () => {
+  // SDK (numpy 2.4): an exclude quantile of 65535 asks for q = 1, capped at
+  // max_exclude = (4 − 2) / 4 = 0.5; np.quantile([.1, .2, .3, .4], 0.5) = 0.25 keeps uids 2 and 3,
+  // exactly the minimum of 2.
+  const out = processWeights([0, 1, 2, 3], [0.1, 0.2, 0.3, 0.4], {
+    neuronCount: 4,
+    minAllowedWeights: 2,
+    maxWeightLimit: 1,
+    excludeQuantile: 65535,
+  });
+  assert.deepEqual(out.uids, [2, 3]);
+  assert.deepEqual(convertWeightsAndUidsForEmit(out.uids, out.weights), {
+    uids: [2, 3],
+    values: [49151, 65535],
+  });
 });
 
 Deno.test("normalizeMaxWeight matches the SDK's float32 vectors", () => {
