@@ -268,11 +268,14 @@ Deno.test("roundHalfEven rounds ties to even like Python's round", () => {
   }
 });
 
-Deno.test("percentiles are numpy's to the last bit (from the upper neighbour past the midpoint)", () => {
+Deno.test("percentiles are numpy's to the last bit (from the upper neighbour at and past the midpoint)", () => {
   // numpy 2.4: np.percentile(values, 75) and (values, 25).
   const values = [1.6808270640639822, 0.012687229256448385];
   assert.equal(percentile(values, 75), 1.2637921053620986);
   assert.equal(percentile(values, 25), 0.42972218795833184);
+  // Exactly at the midpoint numpy also takes the upper neighbour: np.percentile([0.1, 0.7, 0.9],
+  // 25) is 0.7 − 0.6 × 0.5 = 0.39999999999999997, where 0.1 + 0.6 × 0.5 gives 0.4.
+  assert.equal(percentile([0.9, 0.1, 0.7], 25), 0.39999999999999997);
 });
 
 Deno.test("the std is the correctly rounded square root of the variance, not the reference's pow", () => {
