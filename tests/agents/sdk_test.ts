@@ -644,6 +644,31 @@ Deno.test("validateInstructions names the rule that dropped each instruction", (
   assert.deepEqual(invalid.rejected.map((r) => [r.index, r.rule]), [[0, "invalid"]]);
 });
 
+Deno.test("validateInstructions at its bounds: book id = count, volume = cap, cancels at the cap", () => {
+  const result = validateInstructions(
+    {
+      agent_id: 2,
+      instructions: [
+        limit({ bookId: 2 }),
+        limit(),
+        cancelOrders(2, 0, [7]),
+        limit({ bookId: 1 }),
+      ],
+    },
+    { uid: 2, bookCount: 2, volumes: [100, 99.9999], volumeCap: 100 },
+  );
+  // Book ids run 0..count−1; a volume equal to the cap already stops placements (the reference's
+  // `>= volume_cap`) but never a cancellation; just under the cap still places.
+  assert.deepEqual(result.rejected.map((r) => [r.index, r.rule]), [
+    [0, "unknownBook"],
+    [1, "volumeCap"],
+  ]);
+  assert.deepEqual(result.accepted.map((i) => [i.type, "bookId" in i && i.bookId]), [
+    ["CANCEL_ORDERS", 0],
+    ["PLACE_ORDER_LIMIT", 1],
+  ]);
+});
+
 Deno.test("validateInstructions: over 200 000 instructions, or over 10 000 ids in one CANCEL_ORDERS, void the response", () => {
   const cancel = (n: number) => ({
     type: "CANCEL_ORDERS",
@@ -658,6 +683,11 @@ Deno.test("validateInstructions: over 200 000 instructions, or over 10 000 ids i
       .accepted.length,
     1,
   );
+  // Exactly 200 000 is within the limit and read as leniently as a short reply (numeric text).
+  const full = Array.from({ length: 200_000 }, () => ({ ...cancel(1), bookId: "0" }));
+  const atLimit = validateInstructions({ agent_id: 2, instructions: full }, context);
+  assert.equal(atLimit.discarded, null);
+  assert.equal(atLimit.accepted.length, 20);
   const flood = Array.from({ length: 200_001 }, () => cancel(1));
   assert.match(
     validateInstructions({ agent_id: 2, instructions: flood }, context).discarded ?? "",
