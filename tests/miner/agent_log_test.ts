@@ -49,4 +49,7 @@ Deno.test("a repeated problem is logged once per window, with the count of the r
   assert.equal(repeats.pass("a", "A"), "A (and 2 more like it in the 61 s before, not logged)");
   now = 200_000;
   assert.equal(repeats.pass("a", "A"), "A", "nothing left out since");
+  // The window is half-open: a full 60 s after the last logged line the next one is logged.
+  now = 260_000;
+  assert.equal(repeats.pass("a", "A"), "A");
 });

@@ -136,6 +136,14 @@ Deno.test("caller policy: unregistered, no permit, low stake, priority by stake"
     reason: "Non-validator hotkey",
   });
   assert.equal((await strict.blacklist(alice.ss58Address)).blacklisted, true);
+  // Only a stake below the minimum is refused: exactly the minimum passes.
+  assert.deepEqual(
+    await new CallerPolicy(directory, { minStake: 500 }).blacklist(alice.ss58Address),
+    {
+      blacklisted: false,
+      reason: "Hotkey recognized",
+    },
+  );
   const open = new CallerPolicy(directory, {
     forceValidatorPermit: false,
     allowNonRegistered: true,
