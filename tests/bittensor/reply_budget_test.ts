@@ -174,3 +174,23 @@ Deno.test("the reply budget evicts the largest reply, even one still being read,
     for (const s of [...servers, e, g, streaming]) await s.close();
   }
 });
+
+Deno.test("between replies of equal size the claimant is the one given up", () => {
+  // Only a strictly larger reply is evicted for another: the one already held keeps its bytes.
+  const budget = new ReplyBudget(10);
+  // Read through a call, so an earlier assertion does not narrow the later reads' type.
+  const dropped = (claim: { dropped: OverBudget | null }) => claim.dropped;
+  const held = budget.claim();
+  held.reserve(6);
+  const late = budget.claim();
+  assert.throws(() => late.reserve(6), OverBudget);
+  assert.ok(dropped(late) instanceof OverBudget);
+  assert.equal(dropped(held), null);
+  assert.equal(budget.heldBytes, 6);
+  // One byte smaller than the held reply, a claimant evicts it instead.
+  const smaller = budget.claim();
+  smaller.reserve(5);
+  assert.ok(dropped(held) instanceof OverBudget);
+  assert.equal(dropped(smaller), null);
+  assert.equal(budget.heldBytes, 5);
+});
