@@ -851,6 +851,95 @@ static void s32_margin_call_short(void) {
   tx_close(ex);
 }
 
+/* A loan is called once the best price is past its call price, not at it (the reference takes the
+ * loans whose call price is above the best bid, or below the best ask). With maintenance margin
+ * 0.1 and leverage 1, a long at 90 calls at 90 / 1.8 = 50.00 exactly and a short at 110 at
+ * 110 * 3 / 2.2 = 150.00 exactly, so each boundary is a whole tick. */
+static void margin_call_only_past_call_price(void) {
+  tx_exchange *ex = fresh(1);
+  run(ex, limit_order(C, TX_SELL, B(2), P(90)));
+  tx_instruction in = limit_order(A, TX_BUY, B(1), P(90));
+  in.leverage_e9 = 1000000000LL;
+  run(ex, in);
+  tx_loan loan;
+  EXPECT_EQ(tx_agent_loans(ex, A, 0, &loan, 1), 1);
+  EXPECT_EQ(loan.call_price, P(50));
+  run(ex, limit_order(D, TX_BUY, B(1), P(50)));
+  long long at_call = accepted_id();
+  clock_ns += SEC(5);
+  EXPECT_EQ(tx_advance(ex, clock_ns), TX_OK);
+  drain(ex);
+  EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 0);
+  run(ex, cancel_order(D, (uint32_t)at_call));
+  run(ex, limit_order(D, TX_BUY, B(1), P(49.99)));
+  clock_ns += SEC(5);
+  EXPECT_EQ(tx_advance(ex, clock_ns), TX_OK);
+  drain(ex);
+  EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 1);
+  check_invariants(ex);
+  tx_close(ex);
+
+  ex = fresh(1);
+  run(ex, limit_order(D, TX_BUY, B(2), P(110)));
+  in = limit_order(BB, TX_SELL, B(1), P(110));
+  in.leverage_e9 = 1000000000LL;
+  run(ex, in);
+  EXPECT_EQ(tx_agent_loans(ex, BB, 0, &loan, 1), 1);
+  EXPECT_EQ(loan.call_price, P(150));
+  run(ex, limit_order(C, TX_SELL, B(1), P(150)));
+  at_call = accepted_id();
+  clock_ns += SEC(5);
+  EXPECT_EQ(tx_advance(ex, clock_ns), TX_OK);
+  drain(ex);
+  EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 0);
+  run(ex, cancel_order(C, (uint32_t)at_call));
+  run(ex, limit_order(C, TX_SELL, B(1), P(150.01)));
+  clock_ns += SEC(5);
+  EXPECT_EQ(tx_advance(ex, clock_ns), TX_OK);
+  drain(ex);
+  EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 1);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
+/* A short whose owner cannot buy the whole loan back buys what its quote affords: its 0.02 quote,
+ * exactly one lot (0.0001) at the best ask of 200.00, still buys that lot after the 0.0002 of the
+ * loan (0.04 quote) is refused, and the collateral repays the last lot. */
+static void short_liquidation_spends_exactly_one_lot(void) {
+  tx_exchange *ex = fresh(1);
+  EXPECT_EQ(tx_add_account(ex, -1, B(2), 0), TX_OK);
+  run(ex, limit_order(D, TX_BUY, B(4), P(100)));
+  tx_instruction in = limit_order(-1, TX_SELL, B(2), P(100));
+  in.leverage_e9 = 1000000000LL;
+  run(ex, in);
+  tx_balances b = balances(ex, -1, 0);
+  EXPECT_EQ(b.base_loan, B(4));
+  EXPECT_EQ(b.quote_free, Q(400));
+  run(ex, limit_order(C, TX_SELL, B(3.9998), P(100)));
+  run(ex, limit_order(-1, TX_BUY, B(3.9998), P(100)));
+  b = balances(ex, -1, 0);
+  EXPECT_EQ(b.base_loan, B(0.0002));
+  EXPECT_EQ(b.quote_free, Q(0.02));
+  run(ex, limit_order(C, TX_SELL, B(1), P(200)));
+  clock_ns += SEC(5);
+  EXPECT_EQ(tx_advance(ex, clock_ns), TX_OK);
+  drain(ex);
+  EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 1);
+  EXPECT_EQ(count_events(TX_EV_TRADE), 1);
+  const tx_event *bought = nth_event(TX_EV_TRADE, 0);
+  EXPECT(bought != NULL && bought->volume == B(0.0001) && bought->price == P(200) &&
+         bought->direction == TX_BUY);
+  const tx_event *settled = nth_event(TX_EV_LOAN_SETTLED, 0);
+  EXPECT(settled != NULL && settled->amount == 0 && !(settled->flags & TX_EVF_WRITE_OFF));
+  b = balances(ex, -1, 0);
+  EXPECT_EQ(b.base_loan, 0);
+  EXPECT_EQ(b.base_collateral, 0);
+  EXPECT_EQ(b.base_free, B(1.9999));
+  EXPECT_EQ(b.quote_free, 0);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
 static void leverage_limits(void) {
   tx_exchange *ex = fresh(1);
   run(ex, limit_order(C, TX_SELL, B(100), P(100)));
@@ -2028,6 +2117,8 @@ int main(void) {
   s30_margin_call_long();
   s31_buy_back();
   s32_margin_call_short();
+  margin_call_only_past_call_price();
+  short_liquidation_spends_exactly_one_lot();
   leverage_limits();
   margin_write_off();
   margin_write_off_sells_base_collateral();
