@@ -195,7 +195,8 @@ static void test_hft_quotes_and_inventory(void) {
   CHECK(bid > 29900 && ask < 30100); /* quotes around the reservation price (mid, no inventory) */
   sim_msg next = {0};
   CHECK(queued(book, slot, MSG_POLL, &next) == 1);
-  CHECK(next.time - book->now > 4000000000ull); /* ~delta = 5 s when flat */
+  /* flat: 5 s / (1 + e^-100) is 5 s exactly in double, and the poll comes 1 ns after it */
+  CHECK(next.time - book->now == 5000000001ull);
   /* long inventory beyond psi: fast polling and never a bid (its volume v0 (0.5 - I/psi) is
    * negative, as in the reference; the inventory cancel has a test of its own) */
   book->hft[0].inventory = 150;
@@ -204,7 +205,7 @@ static void test_hft_quotes_and_inventory(void) {
     book->heap.size = 0;
     sim_agents_handle(book, &poll);
     CHECK(queued(book, slot, MSG_POLL, &next) == 1);
-    CHECK(next.time - book->now <= 50000001ull);
+    CHECK(next.time - book->now == 50000001ull); /* the 50 ms floor, and 1 ns */
     for (size_t j = 0; j < book->heap.size; j++) {
       const sim_msg *m = &book->heap.items[j];
       if (m->kind == MSG_PLACE_LIMIT) m->dir == 0 ? bids++ : asks++;
@@ -213,6 +214,65 @@ static void test_hft_quotes_and_inventory(void) {
   CHECK(asks == 40);
   CHECK(bids == 0);
   taos_sim_destroy(sim);
+}
+
+/* Short inventory beyond psi is the mirror image of long: fast polling (the delta shrinks with
+ * |inventory|) and never an ask (its volume v0 (0.5 + I/psi) is negative). */
+static void test_hft_short_inventory(void) {
+  double params[TAOS_SIM_PARAM_COUNT];
+  defaults(params);
+  set(params, "hft_count", 1);
+  taos_sim *sim = create(params);
+  uint32_t slot;
+  sim_book *book = poll_hft(sim, &slot);
+  sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
+  book->hft[0].inventory = -150;
+  int bids = 0, asks = 0;
+  for (int i = 0; i < 40; i++) {
+    book->heap.size = 0;
+    sim_agents_handle(book, &poll);
+    sim_msg next = {0};
+    CHECK(queued(book, slot, MSG_POLL, &next) == 1);
+    /* 5 s / (1 + e^50) is far below the 50 ms floor: the floor, and the poll's 1 ns after it */
+    CHECK(next.time - book->now == 50000001ull);
+    for (size_t j = 0; j < book->heap.size; j++) {
+      const sim_msg *m = &book->heap.items[j];
+      if (m->kind == MSG_PLACE_LIMIT) m->dir == 0 ? bids++ : asks++;
+    }
+  }
+  CHECK(bids == 40);
+  CHECK(asks == 0);
+  taos_sim_destroy(sim);
+}
+
+/* An HFT agent prices from the last trade while it is less than 1 s old, then from the mid: a
+ * trade at 320 a nanosecond under 1 s ago pulls both quotes above 310; one exactly 1 s ago leaves
+ * them around the 300 mid. */
+static void test_hft_last_trade_fresh_under_one_second(void) {
+  for (int stale = 0; stale <= 1; stale++) {
+    double params[TAOS_SIM_PARAM_COUNT];
+    defaults(params);
+    set(params, "hft_count", 1);
+    taos_sim *sim = create(params);
+    sim_book *book = quoted_book(sim);
+    uint32_t slot = sim->local_base + sim->off_hft;
+    book->traded = true;
+    book->last_trade_price = 320.0;
+    book->last_trade_time = book->now - (stale ? 1000000000ull : 999999999ull);
+    sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
+    sim_agents_handle(book, &poll);
+    int64_t bid = -1, ask = -1;
+    for (size_t i = 0; i < book->heap.size; i++) {
+      const sim_msg *m = &book->heap.items[i];
+      if (m->slot != slot || m->kind != MSG_PLACE_LIMIT) continue;
+      if (m->dir == 0) bid = m->price;
+      else ask = m->price;
+    }
+    CHECK(bid > 0 && ask > 0);
+    if (stale) CHECK(bid > 29900 && ask < 30100);
+    else CHECK(bid > 31000 && ask > 31000);
+    taos_sim_destroy(sim);
+  }
 }
 
 /* Above its inventory limit an HFT agent cancels its order closest to the best price of the side it
@@ -326,31 +386,40 @@ static void test_hft_quotes_on_margin(void) {
   }
 }
 
+/* An order size drawn above what is left to execute (a Dirac volume of 1000 units against 312.5
+ * left) is cut to it: 312.5 units are 3 125 000 lots. */
 static void test_algo_bucket_triggers_execution(void) {
-  double params[TAOS_SIM_PARAM_COUNT];
-  defaults(params);
-  set(params, "algo_count", 1);
-  taos_sim *sim = create(params);
-  sim_book *book = empty_book(sim);
-  rest(book, 1, 30010, 5000000);
-  uint32_t slot = sim->local_base + sim->off_algo;
-  /* 25 000 units of aggressive buying overflow the 20 000 bucket */
-  sim_agents_on_trade(book, 0, 1, 0, 30010, 150000000);
-  CHECK(book->algo[0].status == 0);
-  sim_agents_on_trade(book, 0, 1, 0, 30010, 100000000);
-  CHECK(book->algo[0].status == 1);
-  CHECK(book->algo[0].dir == 0);
-  CHECK(fabs(book->algo[0].to_execute - 0.0125 * 25000) < 1e-6);
-  CHECK(fabs(book->algo[0].buy_bucket - 5000) < 1e-6 && book->algo[0].sell_bucket == 0);
-  sim_msg wake = {0};
-  CHECK(queued(book, slot, MSG_ALGO_WAKEUP, &wake) == 1);
-  book->heap.size = 0;
-  sim_agents_handle(book, &wake);
-  sim_msg order = {0};
-  CHECK(book->algo[0].status == 2);
-  CHECK(queued(book, slot, MSG_PLACE_MARKET, &order) == 1);
-  CHECK(order.dir == 0 && order.volume > 0 && order.volume <= 3125000);
-  taos_sim_destroy(sim);
+  for (int large = 0; large <= 1; large++) {
+    double params[TAOS_SIM_PARAM_COUNT];
+    defaults(params);
+    set(params, "algo_count", 1);
+    if (large) {
+      set(params, "algo_volume_kind", TAOS_SIM_VOLUME_DIRAC);
+      set(params, "algo_volume_a", 1000);
+    }
+    taos_sim *sim = create(params);
+    sim_book *book = empty_book(sim);
+    rest(book, 1, 30010, 5000000);
+    uint32_t slot = sim->local_base + sim->off_algo;
+    /* 25 000 units of aggressive buying overflow the 20 000 bucket */
+    sim_agents_on_trade(book, 0, 1, 0, 30010, 150000000);
+    CHECK(book->algo[0].status == 0);
+    sim_agents_on_trade(book, 0, 1, 0, 30010, 100000000);
+    CHECK(book->algo[0].status == 1);
+    CHECK(book->algo[0].dir == 0);
+    CHECK(fabs(book->algo[0].to_execute - 0.0125 * 25000) < 1e-6);
+    CHECK(fabs(book->algo[0].buy_bucket - 5000) < 1e-6 && book->algo[0].sell_bucket == 0);
+    sim_msg wake = {0};
+    CHECK(queued(book, slot, MSG_ALGO_WAKEUP, &wake) == 1);
+    book->heap.size = 0;
+    sim_agents_handle(book, &wake);
+    sim_msg order = {0};
+    CHECK(book->algo[0].status == 2);
+    CHECK(queued(book, slot, MSG_PLACE_MARKET, &order) == 1);
+    CHECK(order.dir == 0 && order.volume > 0);
+    CHECK(large ? order.volume == 3125000 : order.volume < 3125000);
+    taos_sim_destroy(sim);
+  }
 }
 
 static void test_futures_follow_external_move(void) {
@@ -844,6 +913,8 @@ int main(void) {
   test_stylized_regime_switch();
   test_stylized_regime_entry_rate();
   test_hft_quotes_and_inventory();
+  test_hft_short_inventory();
+  test_hft_last_trade_fresh_under_one_second();
   test_hft_quotes_on_margin();
   test_hft_inventory_cancel_sees_every_order();
   test_rejections_are_acknowledged_at_once();
