@@ -894,3 +894,34 @@ Deno.test("a reset the exchange refuses drops none of the agent's responses on t
     ["reject", "PLACE_ORDER_LIMIT", 5, 8, "NONEXISTENT_ACCOUNT"],
   ]);
 });
+
+Deno.test("a reset drops the agent's responses sent at the very time it takes effect", async () => {
+  const limit = (timestamp: number, clientOrderId: number) => ({
+    timestamp,
+    responses: [{
+      agentId: 0,
+      delay: 5,
+      type: "PLACE_ORDER_LIMIT",
+      payload: { direction: 0, volume: "0.5", price: "0.5", bookId: 0, clientOrderId },
+    }],
+  });
+  const run = await replayScript({
+    exchange: { agents: 2, balances: { base: "10", quote: "10" } },
+    batches: [
+      {
+        timestamp: 1,
+        responses: [{ agentId: 1, delay: 1, type: "RESET_AGENT", payload: { agentIds: [0] } }],
+      },
+      // The reset takes effect at 2: what agent 0 sent then is dropped, what it sent at 3 is not.
+      limit(2, 7),
+      limit(3, 8),
+    ],
+  });
+  assert.equal(run.code, 0, run.stderr);
+  const outcomes = run.events.map((e) => [e.event, e.timestamp, e.clientOrderId ?? null]);
+  assert.deepEqual(outcomes, [
+    ["reset", 2, null],
+    ["place", 8, 8],
+    ["accepted", 8, 8],
+  ]);
+});
