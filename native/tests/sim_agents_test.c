@@ -853,6 +853,29 @@ static void test_config_errors_name_the_field(void) {
   CHECK(taos_sim_create(params, TAOS_SIM_PARAM_COUNT, &sim, err, sizeof err) ==
         TAOS_SIM_ERR_CONFIG);
   CHECK(strstr(err, "hft_fee_volume_1") != NULL);
+  /* the ends of a bound: one held "above" or "below" refuses the end itself (a psi of 0 divides
+   * by zero), an inclusive one takes it; a group's parameters are checked when it has agents */
+  static const struct {
+    const char *name;
+    double value;
+    int accepted;
+  } ends[] = {{"hft_psi", 0, 0},         {"hft_psi", 1e-9, 1},    {"sty_sigma_eps", 0, 1},
+              {"sty_regime_prob", 1, 1}, {"sty_po_alpha", 1, 0},  {"sty_po_alpha", 0.999, 1}};
+  for (size_t i = 0; i < sizeof ends / sizeof *ends; i++) {
+    defaults(params);
+    set(params, "sty_count", 1);
+    set(params, "hft_count", 1);
+    set(params, ends[i].name, ends[i].value);
+    err[0] = '\0';
+    int rc = taos_sim_create(params, TAOS_SIM_PARAM_COUNT, &sim, err, sizeof err);
+    if (ends[i].accepted) {
+      CHECK(rc == TAOS_SIM_OK);
+      taos_sim_destroy(sim);
+    } else {
+      CHECK(rc == TAOS_SIM_ERR_CONFIG && strstr(err, ends[i].name) != NULL);
+      if (rc == TAOS_SIM_OK) taos_sim_destroy(sim);
+    }
+  }
   /* the ALGO child order size: a known kind with its parameters in range */
   static const struct {
     double kind, a, b;
