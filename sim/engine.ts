@@ -413,8 +413,9 @@ export class SimEngine {
   /**
    * Appends prices to a feed between steps, as a live feed delivers them: `series` 0 = fundamental
    * seed prices, one per seed update (the last one serves every later update until more come),
-   * 1 = external samples, one per sample interval (the signal waits for the next one; extending
-   * it by no prices switches it from the synthetic signal to the feed).
+   * 1 = external samples: each external seed update takes the newest sample that came since the
+   * last one, skipping any before it (the signal holds while none comes; extending it by no prices
+   * switches it from the synthetic signal to the feed).
    */
   extendFeed(series: 0 | 1, prices: readonly number[]): void {
     const data = new Float64Array(prices);

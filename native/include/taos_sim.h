@@ -183,8 +183,10 @@ int taos_sim_set_feed(taos_sim *sim, int series, const double *prices, size_t co
 
 /* Appends to a feed between advances (a live feed: the caller adds the prices as they come). A
  * fundamental update k takes price k of the series, or the last one while the series is shorter
- * (the seed alone before the first); once a feed is set or extended (even by no prices), external
- * sample j waits until the series holds j samples instead of being drawn. */
+ * (the seed alone before the first). Once the external series is extended (even by no prices) it
+ * is live: each external update a seed interval after the last one takes the newest sample, if
+ * one came since, skipping any before it; a set external feed gives sample j at sample interval j
+ * instead, waiting while the series holds fewer. */
 int taos_sim_extend_feed(taos_sim *sim, int series, const double *prices, size_t count);
 
 /* Seeds every later fundamental update from `price` (a live feed's latest trade, set between

@@ -435,6 +435,16 @@ static void update_external(sim_book *book, uint64_t t) {
   const struct taos_sim *sim = book->sim;
   const sim_config *cfg = &sim->cfg;
   if (t - book->ext_last_seed < (uint64_t)P(cfg, ext_seed_interval) && book->ext_count > 0) return;
+  if (sim->external_live) {
+    /* A live feed: its newest sample, whatever came before it, as the reference reads the newest
+     * line of its sampled file; a simulation slower than the feed then skips samples instead of
+     * falling behind it. */
+    if (book->ext_count >= sim->feed_len[1]) return;
+    book->ext_count = sim->feed_len[1];
+    book->ext_value = sim->feed[1][book->ext_count - 1];
+    book->ext_last_seed = t;
+    return;
+  }
   uint64_t due = (t - cfg->start) / (uint64_t)P(cfg, ext_sample_interval);
   if (due <= book->ext_count) return; /* no new observation: retry at the next update */
   while (book->ext_count < due) {
@@ -759,6 +769,8 @@ void taos_sim_destroy(taos_sim *sim) {
   free(sim);
 }
 
+static int append_feed(taos_sim *sim, int series, const double *prices, size_t count);
+
 int taos_sim_set_feed(taos_sim *sim, int series, const double *prices, size_t count) {
   if (sim == NULL || series < 0 || series > 1) return TAOS_SIM_ERR_ARGUMENT;
   if (sim->now != sim->cfg.start) return TAOS_SIM_ERR_ARGUMENT; /* only before the first step */
@@ -767,7 +779,7 @@ int taos_sim_set_feed(taos_sim *sim, int series, const double *prices, size_t co
   bool old_on = sim->feed_on[series];
   sim->feed[series] = NULL;
   sim->feed_len[series] = 0;
-  int rc = taos_sim_extend_feed(sim, series, prices, count);
+  int rc = append_feed(sim, series, prices, count);
   if (rc != TAOS_SIM_OK) {
     sim->feed[series] = old;
     sim->feed_len[series] = old_len;
@@ -775,6 +787,7 @@ int taos_sim_set_feed(taos_sim *sim, int series, const double *prices, size_t co
     return rc;
   }
   free(old);
+  if (series == 1) sim->external_live = false;
   return TAOS_SIM_OK;
 }
 
@@ -785,6 +798,12 @@ int taos_sim_set_live_fundamental(taos_sim *sim, double price) {
 }
 
 int taos_sim_extend_feed(taos_sim *sim, int series, const double *prices, size_t count) {
+  int rc = append_feed(sim, series, prices, count);
+  if (rc == TAOS_SIM_OK && series == 1) sim->external_live = true;
+  return rc;
+}
+
+static int append_feed(taos_sim *sim, int series, const double *prices, size_t count) {
   if (sim == NULL || series < 0 || series > 1 || (count && prices == NULL)) {
     return TAOS_SIM_ERR_ARGUMENT;
   }

@@ -219,6 +219,7 @@ struct taos_sim {
   double *feed[2];
   size_t feed_len[2];
   bool feed_on[2]; /* the series follows its feed (set or extended), even while it is empty */
+  bool external_live; /* the external feed is extended between advances: its newest sample counts */
   double live_fundamental; /* latest live seed price (0 = none): overrides the recorded feed */
   /* thread pool */
   struct sim_pool *pool;

@@ -751,6 +751,26 @@ Deno.test("a feed extended step by step drives the processes as the same feed gi
   }
 });
 
+Deno.test("a live external feed gives its newest sample, skipping those a slow simulation missed", () => {
+  // As the reference reads the newest line of its sampled file: three samples that came while
+  // the market stood still are one observation, the last. Until this version the market took them
+  // one per simulated minute and fell further behind the live signal.
+  const engine = SimEngine.create({ config: shortConfig(5), seed: 2, threads: 1 });
+  try {
+    engine.extendFeed(1, []);
+    for (let step = 0; step < 14; step++) engine.step(); // 70 s: the first sample is due
+    assert.equal(engine.processValues(0).external, 300, "no sample yet: the initial price");
+    engine.extendFeed(1, [310, 320, 330]);
+    for (let step = 0; step < 3; step++) engine.step(); // past the next 10 s seed update
+    assert.equal(engine.processValues(0).external, 330);
+    engine.extendFeed(1, [340]);
+    for (let step = 0; step < 3; step++) engine.step();
+    assert.equal(engine.processValues(0).external, 340);
+  } finally {
+    engine.close();
+  }
+});
+
 Deno.test("a live fundamental price seeds the updates from then on, over a recorded feed", () => {
   const run = (setUp: (engine: SimEngine) => void, feed?: number[]) => {
     const engine = SimEngine.create({
