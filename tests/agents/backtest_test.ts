@@ -18,7 +18,7 @@ import { interruptOnceProgressing } from "../sim/interrupt.ts";
 /** An agents directory without files: the bundled examples load by name. */
 const noAgents = testTempDir("taos-no-agents-");
 
-// Which of the two scores higher changes with the seed (the maker scored higher on 2 of seeds 1 to
+// Which of the two scores higher changes with the seed (the maker scored higher on 3 of seeds 1 to
 // 12, and on 6 with the earlier Box-Muller normals), so the test holds them to what their
 // strategies guarantee instead.
 Deno.test("market maker against random taker: the taker trades more and pays fees, the maker stays active", async () => {
