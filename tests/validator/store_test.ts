@@ -216,12 +216,23 @@ Deno.test("store: injections beyond the snapshot or of an older simulation are n
   const store = ValidatorStore.open(":memory:");
   store.save(snapshot(2, null), [injection(1), injection(2), injection(3)]);
   assert.deepEqual(store.load()!.injections.map((i) => i.publish), [1, 2]);
+  // Publish 3's injection was given before publish 3 was answered: it is not kept for later.
+  store.save(snapshot(3, null), []);
+  assert.deepEqual(store.load()!.injections.map((i) => i.publish), [1, 2]);
   store.save(snapshot(3, null, 1, 1), [injection(1, 1)]);
   const saved = store.load()!;
   assert.equal(saved.snapshot.simulation.index, 1);
   assert.deepEqual(saved.injections.map((i) => [i.simulation, i.publish]), [[1, 1]]);
   store.clear();
   assert.equal(store.load(), null);
+  store.close();
+});
+
+Deno.test("store: a second save at the same publish (a stop saves, then its close) keeps that publish's injections", () => {
+  const store = ValidatorStore.open(":memory:");
+  store.save(snapshot(2, null), [injection(1), injection(2)]);
+  store.save(snapshot(2, null), []);
+  assert.deepEqual(store.load()!.injections.map((i) => i.publish), [1, 2]);
   store.close();
 });
 
@@ -292,6 +303,16 @@ Deno.test("store: a state file is locked while open, in this process and for any
       new TextDecoder().decode(other.stdout),
       /StateInUseError: .* is in use by another process/,
     );
+    // The lock is exclusive: no other process gets even a shared one on it while the store is open.
+    const shared = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `const file = Deno.openSync(${JSON.stringify(`${path}-lock`)}, { read: true, write: true });
+       console.log(file.tryLockSync(false) ? "locked" : "refused");`,
+      ],
+      stdout: "piped",
+    }).output();
+    assert.equal(new TextDecoder().decode(shared.stdout).trim(), "refused");
     store.close();
     ValidatorStore.open(path).close();
   }));
@@ -777,6 +798,33 @@ Deno.test("store: a flipped bit in a stored value fails its row's checksum inste
         e.message === `${path} is damaged: state file inventory row of step 3 fails its checksum`,
     );
     assert.deepEqual(bytes(path), file, "left as it was");
+  }));
+
+Deno.test("store: past three rows failing their checksum, the error names three and counts the rest", () =>
+  inStateDir((dir) => {
+    const path = join(dir, "state.db");
+    saveOnce(path, snapshot(6, scorerAfter(6)), []);
+    const failing = (rows: number) => {
+      const raw = new DatabaseSync(path);
+      // A value changed under the stored checksum, in steps 1 … `rows`.
+      raw.prepare("UPDATE inventory SET vals = zeroblob(length(vals)) WHERE step <= ?").run(rows);
+      raw.close();
+      try {
+        ValidatorStore.open(path).close();
+        return "opened";
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    const rows = (steps: number[]) => steps.map((s) => `inventory row of step ${s}`).join(", ");
+    assert.equal(
+      failing(3),
+      `${path} is damaged: state file ${rows([1, 2, 3])} fail their checksum`,
+    );
+    assert.equal(
+      failing(4),
+      `${path} is damaged: state file ${rows([1, 2, 3])} and 1 more rows fail their checksum`,
+    );
   }));
 
 Deno.test("store: a layout 1 state (no checksums) is read, and gains them at its first save", () =>
