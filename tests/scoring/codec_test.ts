@@ -318,3 +318,56 @@ Deno.test("a state file whose scoring part is damaged is refused as damaged, nam
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+Deno.test("rows saved before books were added restore those books' values as 0, every uid its own", () => {
+  const observe = (target: Scorer, s: number, books: number) =>
+    target.observe({
+      timestamp: s * 5e9,
+      quotes: Array.from({ length: books }, () => ({ bid: 99, ask: 101 })),
+      holdings: new Map([0, 1].map((uid) => [
+        uid,
+        Array.from({ length: books }, (_, b) => ({ base: 10 * uid + s + b, quote: 1000 })),
+      ])),
+      fills: new Map(),
+    });
+  const narrow = new Scorer({ uids: 2, books: 1 });
+  for (let s = 1; s <= 3; s++) observe(narrow, s, 1);
+  const before = save(narrow, 3, null);
+  // Restarted with a second book: the rows already stored keep their one book.
+  const wide = Scorer.fromJSON(narrow.toJSON(), { uids: 2, books: 2 });
+  observe(wide, 4, 2);
+  const after = save(wide, 4, before);
+  assert.deepEqual([...after.rows.values()].map((row) => row.books), [1, 1, 1, 2]);
+  const restored = restore(after, wide);
+  assert.deepEqual(restored.miners.map((m) => m.inventory), wide.miners.map((m) => m.inventory));
+  assert.deepEqual(restored.miners[1].inventory[0].values.slice(1), [0]);
+});
+
+Deno.test("a layout 2 role sum that is not a positive volume spreads as 0 in every bucket", () => {
+  // One uid, one book, two buckets of total volume 1 and 3 (the count, the keys, the totals).
+  const volumes = new Uint8Array(new Float64Array([1, 1, 2, 10, 20, 1, 3]).buffer);
+  const sharpe = {
+    books: [0],
+    total: 0,
+    average: 0,
+    median: 0,
+    normalizedAverage: 0,
+    normalizedTotal: 0,
+    normalizedMedian: 0,
+  };
+  const meta = {
+    books: 1,
+    miners: [{
+      length: 0,
+      activity: [0],
+      sharpe,
+      reward: 0,
+      score: 0,
+      roles: { maker: [8], taker: [-4], self: [null] },
+    }],
+  };
+  const [book] = joinScoring(meta, volumes, []).miners[0].volumes;
+  assert.deepEqual(book.maker, [[10, 2], [20, 6]]);
+  assert.deepEqual(book.taker, [[10, 0], [20, 0]]);
+  assert.deepEqual(book.self, [[10, 0], [20, 0]]);
+});
