@@ -118,6 +118,50 @@ Deno.test("Connection: close is honoured: the next request opens a new connectio
   }
 });
 
+Deno.test("a body of exactly the cap is taken, declared or chunked; one byte more is refused", async () => {
+  const body = "z".repeat(20);
+  const declared = rawServer(answerEach(`HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n${body}`));
+  const chunked = rawServer(answerEach(
+    `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n${body.slice(0, 8)}\r\n` +
+      `c\r\n${body.slice(8)}\r\n0\r\n\r\n`,
+  ));
+  const client = new HttpClient();
+  try {
+    for (const server of [declared, chunked]) {
+      const at = { timeoutMs: 5000, maxResponseBytes: 20 };
+      const reply = await client.post("127.0.0.1", server.port, "/", {}, text.encode("q"), at);
+      assert.equal(decoder.decode(reply.body), body);
+      await assert.rejects(
+        client.post("127.0.0.1", server.port, "/", {}, text.encode("q"), {
+          ...at,
+          maxResponseBytes: 19,
+        }),
+        ResponseTooLarge,
+      );
+    }
+  } finally {
+    client.close();
+    await declared.close();
+    await chunked.close();
+  }
+});
+
+Deno.test("interim 1xx replies before the answer are skipped", async () => {
+  const server = rawServer(answerEach(
+    "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n" +
+      "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok",
+  ));
+  const client = new HttpClient();
+  try {
+    const reply = await client.post("127.0.0.1", server.port, "/", {}, text.encode("q"), LIMITS);
+    assert.equal(reply.status, 201);
+    assert.equal(decoder.decode(reply.body), "ok");
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
+
 Deno.test("a body over the cap fails early, declared or streamed", async () => {
   let streamed = 0;
   const endless = rawServer(async (conn) => {
