@@ -23,7 +23,7 @@ import {
   ValidatorMetrics,
 } from "../../validator/metrics.ts";
 import { simulationConfigFor } from "../../agents/sdk/state.ts";
-import { StatusBoard } from "../../validator/status.ts";
+import { StatusBoard, type StatusView } from "../../validator/status.ts";
 import { monitoringApp, startMonitoringServer } from "../../validator/server.ts";
 import { Validator } from "../../validator/validator.ts";
 import { DendriteMinerClient, type MinerClient } from "../../validator/miner_client.ts";
@@ -522,6 +522,16 @@ Deno.test("PagerDuty: an open alert recurring within the repeat period is counte
   alerts.resolve("weights");
   alerts.trigger("weights", "refused again");
   assert.deepEqual(lines.slice(2), ["RESOLVED weights", "ALERT weights: refused again"]);
+  // A single recurrence is reported too; a repeat with none since says nothing of recurring.
+  alerts.trigger("weights", "refused again");
+  await new Promise((r) => setTimeout(r, 60));
+  alerts.trigger("weights", "refused again");
+  await new Promise((r) => setTimeout(r, 60));
+  alerts.trigger("weights", "refused again");
+  assert.deepEqual(lines.slice(4), [
+    "ALERT weights: refused again (recurred 1 times since last reported)",
+    "ALERT weights: refused again",
+  ]);
 });
 
 /** Runs `rounds` publish rounds with `weights`, waiting for each submission; returns the alert
@@ -868,6 +878,88 @@ Deno.test("metrics: miner trades at their own time, floats as the reference prin
     series("miners")[0],
     /agent_id="1",placement="0",base_balance="0\.0",quote_balance="0\.0",inventory_value="2030\.0",inventory_value_change="12\.5",pnl="30\.0",pnl_change="12\.5",min_daily_volume="0\.0",activity_factor="1\.0",sharpe="1\.0",unnormalized_score="0\.0",score="0\.25",miner_gauge_name="miners"/,
   );
+});
+
+Deno.test("status board: a one-sided book charts its side, 720 points at most, ties ranked by uid", () => {
+  const board = new StatusBoard();
+  const level = (price: number) => [{ price, volume: 1 }];
+  const publish = (timestamp: number): PublishState => ({
+    timestamp,
+    final: false,
+    books: [
+      { bookId: 0, record: [], bid: level(99), ask: level(101), fundamental: 100 },
+      { bookId: 1, record: [], bid: [], ask: level(7), fundamental: 7 },
+      { bookId: 2, record: [], bid: level(5), ask: [], fundamental: 5 },
+    ],
+    accounts: [],
+    notices: [],
+    eventsProcessed: 0,
+  });
+  for (let t = 1; t <= 721; t++) board.recordPrices(publish(t));
+  const row = (uid: number, score: number) => ({ uid, score, reward: 0, pnl: 0, answered: true });
+  board.rank(721, [row(3, 0.5), row(2, Number.NaN), row(1, 0.5), row(0, 0.75)]);
+  const view = JSON.parse(board.json()) as StatusView;
+  // The oldest point (t = 1) has dropped out of each chart.
+  assert.deepEqual(
+    view.books.map((b) => [b.bookId, b.points.length, b.points[0], b.points.at(-1)]),
+    [[0, 720, [2, 100], [721, 100]], [1, 720, [2, 7], [721, 7]], [2, 720, [2, 5], [721, 5]]],
+  );
+  assert.deepEqual(view.leaderboard.map((r) => r.uid), [0, 1, 3, 2]);
+});
+
+Deno.test("metrics: the last 25 trades per book and 5 per miner and book are kept, miners placed by score, Sharpe their books' median", async () => {
+  const metrics = new ValidatorMetrics({ wallet: "5V", netuid: 79, info: {} });
+  const volume = { total: 0, maker: 0, taker: 0, self: 0 };
+  const detail = (uid: number, score: number, sharpes: number[]): MinerScoreDetail => ({
+    uid,
+    reward: score,
+    score,
+    observations: 3,
+    pnl: 0,
+    inventoryValueChange: 0,
+    pnlChange: 0,
+    books: sharpes.map((sharpe) => ({
+      sharpe,
+      activityFactor: 1,
+      inventoryValue: 0,
+      pnl: 0,
+      volume,
+    })),
+  });
+  // 30 trades of uid 1 on book 0, trade i at i seconds.
+  const trades = Array.from({ length: 30 }, (_, i) => minerTrade(i + 1, (i + 1) * 1e9, 1));
+  metrics.report({
+    publish: {
+      timestamp: 600e9,
+      final: false,
+      books: [bookWith(0, trades), bookWith(1, [])],
+      accounts: [],
+      notices: [],
+      eventsProcessed: 0,
+    },
+    stepRate: 0,
+    ownUid: null,
+    scores: new Map([[1, 0.25], [2, 0.75]]),
+    details: [detail(1, 0.25, [3, 1]), detail(2, 0.75, [2, 2])],
+    initialBalances: new Map(),
+    usage: { cpu: 0, ram: 0, disk: 0 },
+  });
+  const text = await metrics.registry.metrics();
+  const series = (family: string) => text.split("\n").filter((l) => l.startsWith(`${family}{`));
+  const label = (line: string, name: string) => new RegExp(`[{,]${name}="([^"]*)"`).exec(line)?.[1];
+  assert.deepEqual(
+    series("trades").map((l) => Number(label(l, "trade_id"))).sort((a, b) => a - b),
+    Array.from({ length: 25 }, (_, i) => i + 6),
+  );
+  assert.deepEqual(
+    series("miner_trades").map((l) => Number(label(l, "timestamp")) / 1e9).sort((a, b) => a - b),
+    [26, 27, 28, 29, 30],
+  );
+  const miners = series("miners");
+  const of = (uid: number) => miners.find((l) => label(l, "agent_id") === String(uid)) ?? "";
+  assert.deepEqual([label(of(2), "placement"), label(of(1), "placement")], ["0", "1"]);
+  // Two books: the median is the mean of the middle two, 1 and 3.
+  assert.equal(label(of(1), "sharpe"), "2.0");
 });
 
 Deno.test("metrics: a miner's total balances and daily volumes are rounded as the reference's Python rounds them", async () => {
