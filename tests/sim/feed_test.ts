@@ -238,3 +238,49 @@ Deno.test("a feed larger than 256 MiB (or a device that never ends) is refused, 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a seed interval that is not a whole number of updates takes a price at every update past it", async () => {
+  // 15 s seeds on 10 s updates: a price is taken at 20, 40 and 60 s of a 65 s run, three in all.
+  const base = smallPreset();
+  const config = {
+    ...base,
+    books: 1,
+    duration: 65e9,
+    remoteAgentCount: 0,
+    processes: {
+      ...base.processes,
+      fundamental: { ...base.processes.fundamental, seedInterval: 15e9 },
+    },
+  };
+  const fundamental = [95000, 95100, 95200];
+  const last = (prices: number[]) => {
+    const engine = SimEngine.create({ config, seed: 3, threads: 1, feed: { fundamental: prices } });
+    try {
+      while (engine.step() !== null) { /* to the end */ }
+      return engine.processValues(0).fundamental;
+    } finally {
+      engine.close();
+    }
+  };
+  // The third price is reached, a fourth is not.
+  assert.notEqual(last(fundamental.slice(0, 2)), last(fundamental));
+  assert.equal(last([...fundamental, 1]), last(fundamental));
+  const dir = await Deno.makeTempDir();
+  try {
+    const warnings = async (prices: number[]) => {
+      const path = `${dir}/f.csv`;
+      Deno.writeTextFileSync(path, prices.map((p, i) => `${i + 1},${p}\n`).join(""));
+      const said: string[] = [];
+      await readFeeds({ fundamental: path }, config, (message) => said.push(message));
+      return said;
+    };
+    assert.deepEqual(await warnings(fundamental), []);
+    // Rounded down to one update, the interval would ask for six prices, one per 10 s.
+    assert.deepEqual(await warnings(fundamental.slice(0, 2)), [
+      "--fundamental-feed: 2 prices cover 00:00:40 of the 00:01:05 run (one per 00:00:20); " +
+      "the last price is held for the rest",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
