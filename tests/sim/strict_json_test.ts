@@ -1,0 +1,34 @@
+import assert from "node:assert/strict";
+import { parseJson } from "../../sim/strict_json.ts";
+
+Deno.test("a key with escaped quotes or backslashes is read whole when looking for one given twice", () => {
+  assert.throws(
+    () => parseJson(String.raw`{"a\"b": 1, "a\"b": 2}`),
+    /^Error: a"b: key given twice$/,
+  );
+  assert.throws(
+    () => parseJson(String.raw`{"say \"hi\"": 1, "say \"hi\"": 2}`),
+    /^Error: say "hi": key given twice$/,
+  );
+  // A backslash escaped before the closing quote: the key ends there, and "k" is in two objects.
+  assert.deepEqual(parseJson(String.raw`{"x\\": {"k": 1}, "k": 2}`), { "x\\": { k: 1 }, k: 2 });
+  assert.deepEqual(parseJson(String.raw`{"q": "a\"b", "r": "c\"d"}`), { q: 'a"b', r: 'c"d' });
+});
+
+Deno.test("a path of up to 13 keys is named whole, a longer one by its 6 first and 6 last", () => {
+  /** `depth` objects nested under keys k1, k2, ..., the innermost giving `a` twice. */
+  const nested = (depth: number) => {
+    let text = '{"a": 1, "a": 2}';
+    for (let k = depth; k >= 1; k--) text = `{"k${k}": ${text}}`;
+    return text;
+  };
+  // 12 keys above the duplicate and the duplicate itself: 13 names, all shown.
+  assert.throws(
+    () => parseJson(nested(12)),
+    /^Error: k1\.k2\.k3\.k4\.k5\.k6\.k7\.k8\.k9\.k10\.k11\.k12\.a: key given twice$/,
+  );
+  assert.throws(
+    () => parseJson(nested(13)),
+    /^Error: k1\.k2\.k3\.k4\.k5\.k6\.\(2 more\)\.k9\.k10\.k11\.k12\.k13\.a: key given twice$/,
+  );
+});
