@@ -33,6 +33,22 @@ Deno.test("autocorrelation leaves out the pairs a gap belongs to", () => {
   // (-1,1) and (1,-1) remain; (1,NaN) and (NaN,-1) are dropped.
   assert.equal(autocorrelation([1, -1, 1, NaN, -1, 1, -1], 1), -4 / 6);
   assert.ok(Number.isNaN(autocorrelation([NaN, NaN, 1], 1)));
+  // Two values are one pair at lag 1: too few to tell a correlation from noise.
+  assert.ok(Number.isNaN(autocorrelation([1, 2], 1)));
+  assert.ok(Number.isNaN(autocorrelation([1, 2, 3, 4, 5, 6], 5)));
+  // One more than that: mean 2, deviations -1, 0, 1, the one pair (0, -1) adds 0.
+  assert.equal(autocorrelation([1, 2, 3], 1), 0);
+});
+
+Deno.test("the lowest mid is the lowest of every step's mid, on any book", () => {
+  const facts = new FactsCollector(2, 60e9);
+  facts.observe(0, 60e9, 300, 301, 0.01);
+  facts.observe(1, 60e9, 299, 299.5, 0.01);
+  facts.observe(0, 65e9, 302, 303, 0.01);
+  // A one-sided book has no mid.
+  facts.observe(1, 70e9, NaN, 1, 0.01);
+  assert.equal(facts.summary().minMid, 299.25);
+  assert.ok(Number.isNaN(new FactsCollector(1).summary().minMid));
 });
 
 Deno.test("returns span a minute, or the fewest whole steps past it when steps skip minutes", () => {
