@@ -5,10 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { MAX_CONFIG_BYTES } from "../../sim/load.ts";
+import { loadSimConfig, MAX_CONFIG_BYTES } from "../../sim/load.ts";
 import { parseSimConfig, smallPreset } from "../../sim/config.ts";
 import { importXmlConfig } from "../../sim/xml_config.ts";
-import { MAX_XML_DEPTH, MAX_XML_ELEMENTS } from "../../sim/xml.ts";
+import { MAX_XML_DEPTH, MAX_XML_ELEMENTS, parseXml } from "../../sim/xml.ts";
 import { taos } from "./taos_process.ts";
 
 const reference = Deno.readTextFileSync(new URL("./fixtures/simulation_0.xml", import.meta.url));
@@ -59,6 +59,24 @@ Deno.test("a config file that is not a small regular UTF-8 file is refused befor
     Deno.writeTextFileSync(bom, "\uFEFF" + reference.replaceAll("\n", "\r\n"));
     const run = await taos("sim", "--config", bom, "--duration", "10s", "--quiet");
     assert.equal(run.code, 0, run.stderr);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("a config file of exactly the size limit is read; UTF-16 of either byte order is refused", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const full = join(dir, "full.json");
+    const json = JSON.stringify(smallPreset());
+    Deno.writeTextFileSync(full, json + " ".repeat(MAX_CONFIG_BYTES - json.length));
+    assert.equal(Deno.statSync(full).size, MAX_CONFIG_BYTES);
+    assert.equal((await loadSimConfig(full)).config.books, 2);
+    // Big-endian UTF-16 starts FE FF (the little-endian FF FE is refused by a test above).
+    const utf16 = join(dir, "utf16be.json");
+    const text = [..."\uFEFF{}"].flatMap((c) => [c.charCodeAt(0) >> 8, c.charCodeAt(0) & 0xFF]);
+    Deno.writeFileSync(utf16, new Uint8Array(text));
+    await assert.rejects(loadSimConfig(utf16), /utf16be\.json: UTF-16 text; save it as UTF-8$/);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
@@ -163,6 +181,13 @@ Deno.test("XML nesting and element count are bounded", () => {
       ),
     new RegExp(`XML line 5: more than ${MAX_XML_ELEMENTS} elements`),
   );
+  // The bounds themselves are accepted: a document exactly that deep, or with that many elements.
+  const nest = (depth: number) => "<a>".repeat(depth) + "</a>".repeat(depth);
+  assert.equal(parseXml(nest(MAX_XML_DEPTH)).name, "a");
+  assert.throws(() => parseXml(nest(MAX_XML_DEPTH + 1)), /nested more than 64 deep/);
+  const wide = (elements: number) => `<r>${"<a/>".repeat(elements - 1)}</r>`;
+  assert.equal(parseXml(wide(MAX_XML_ELEMENTS)).children.length, MAX_XML_ELEMENTS - 1);
+  assert.throws(() => parseXml(wide(MAX_XML_ELEMENTS + 1)), /more than 10000 elements/);
 });
 
 Deno.test("markup inside CDATA, comments and processing instructions is not read as elements", () => {
@@ -187,6 +212,15 @@ Deno.test("character references and '>' in attribute values are read as XML defi
   assert.deepEqual(warnings, []);
   assert.equal(config.books, 3);
   assert.equal(config.remoteAgentCount, 4);
+  // XML allows tab, line feed, carriage return and every character from the space on; the other
+  // C0 controls are refused, written as references too.
+  assert.equal(
+    parseXml('<a v="&#9;&#10;&#13;&#32;&#x10FFFF;"/>').attributes.v,
+    "\t\n\r \u{10FFFF}",
+  );
+  for (const code of ["&#31;", "&#0;", "&#x110000;", "&#xD800;", "&#xFFFE;"]) {
+    assert.throws(() => parseXml(`<a v="${code}"/>`), /is not an entity/, code);
+  }
 });
 
 Deno.test("an XML file without start is refused and one without step is warned about, as the reference reads them", () => {
