@@ -37,6 +37,23 @@ Deno.test("a duration is a whole number of ns, computed exactly; a fraction of o
     assert.equal(durationProblem(text), `'${text}' is not a whole number of nanoseconds`);
   }
   assert.equal(durationProblem("200d"), "'200d' is longer than the clock's 104 days");
+  // The clock's last exact ns is a duration; one past it is not.
+  assert.equal(parseDuration("9007199254740991"), Number.MAX_SAFE_INTEGER);
+  assert.equal(parseDuration("9007199254740992"), undefined);
+});
+
+Deno.test("a run must last longer than one step, and a price must lie above 2 ticks", () => {
+  const base = smallPreset();
+  assert.throws(
+    () => parseSimConfig({ ...base, duration: base.step }),
+    /duration: must be longer than the step \(5s\), got 5s/,
+  );
+  assert.equal(parseSimConfig({ ...base, duration: base.step + 1 }).duration, 5e9 + 1);
+  const priced = (initialPrice: number) =>
+    parseSimConfig({ ...base, exchange: { ...base.exchange, initialPrice } });
+  // 2 decimals: 0.02 is 2 ticks, refused; 0.03 is 3.
+  assert.throws(() => priced(0.02), /exchange\.initialPrice: must lie between 2 and 1e6 ticks/);
+  assert.equal(priced(0.03).exchange.initialPrice, 0.03);
 });
 
 Deno.test("the XML importer maps the reference production config onto the embedded default", () => {
@@ -127,6 +144,16 @@ Deno.test("the XML importer fills in what the reference's agents do for absent o
   assert.equal(config.agents.hft?.sigmaSqr, 1e-5, "negative: the reference's 1e-5");
   assert.match(warnings.join("\n"), /pO_alpha="1\.5" taken as 0/);
   assert.match(warnings.join("\n"), /sigmaSqr="-1" taken as 0\.00001/);
+});
+
+Deno.test("the XML importer keeps a start-up path drift or volatility of 0 without a word", () => {
+  // Only a negative one is replaced: 0 is a value the reference takes as it is.
+  const text = Deno.readTextFileSync(fixture)
+    .replace('tauHist="200"', 'tauHist="200" GBM_mu="0" GBM_sigma="0"');
+  const { config, warnings } = importXmlConfig(text, 1);
+  assert.equal(config.agents.stylized?.GBM_mu, 0);
+  assert.equal(config.agents.stylized?.GBM_sigma, 0);
+  assert.deepEqual(warnings, []);
 });
 
 Deno.test("the stylized traders' start-up path follows GBM_X0, GBM_mu and GBM_sigma", () => {
