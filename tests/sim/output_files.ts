@@ -31,6 +31,14 @@ function rows(dir: string, name: string, header: string): string[][] {
   });
 }
 
+/**
+ * Asserts `cell` is written at exactly `decimals` decimals, with one digit or more before the
+ * point and no leading zero: `Number()` alone would also take `.0000` or `5`.
+ */
+function assertDecimal(cell: string, decimals: number, what: string): void {
+  assert.match(cell, new RegExp(`^-?(0|[1-9]\\d*)\\.\\d{${decimals}}$`), what);
+}
+
 function assertOrdered(values: number[], what: string, strictly = false): void {
   for (let i = 1; i < values.length; i++) {
     const ok = strictly ? values[i] > values[i - 1] : values[i] >= values[i - 1];
@@ -56,6 +64,7 @@ export interface OutputTotals {
 export function checkRunFiles(dir: string, depth: number): OutputTotals {
   const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
   const books: number = config.books;
+  const { priceDecimals, volumeDecimals, baseDecimals, quoteDecimals } = config.exchange;
   const expected = ["balances.csv", "config.json"];
   for (let b = 0; b < books; b++) {
     expected.push(`events-${b}.csv`, `l2-${b}.csv`, `trades-${b}.csv`);
@@ -101,6 +110,11 @@ export function checkRunFiles(dir: string, depth: number): OutputTotals {
       assert.match(t[2], /^(buy|sell)$/);
       const [price, volume] = [Number(t[3]), Number(t[4])];
       assert.ok(price > 0 && volume > 0, `trades-${book}.csv row ${i + 2}: ${t.join(",")}`);
+      const row = `trades-${book}.csv row ${i + 2}`;
+      assertDecimal(t[3], priceDecimals, `${row} price`);
+      assertDecimal(t[4], volumeDecimals, `${row} volume`);
+      assertDecimal(t[9], quoteDecimals, `${row} maker fee`);
+      assertDecimal(t[10], quoteDecimals, `${row} taker fee`);
       for (const order of [t[5], t[6]]) {
         assert.ok(placed.has(order), `trades-${book}.csv: order ${order} was never placed`);
       }
@@ -127,6 +141,8 @@ export function checkRunFiles(dir: string, depth: number): OutputTotals {
             break;
           }
           assert.ok(Number(v) > 0, `l2-${book}.csv at ${r[0]}: empty level ${p}`);
+          assertDecimal(p, priceDecimals, `l2-${book}.csv at ${r[0]} price`);
+          assertDecimal(v, volumeDecimals, `l2-${book}.csv at ${r[0]} volume`);
           levels.push(Number(p));
         }
         return levels;
@@ -146,6 +162,16 @@ export function checkRunFiles(dir: string, depth: number): OutputTotals {
     assert.ok(Number(b[1]) >= 0 && Number(b[1]) < config.remoteAgentCount, `agent ${b[1]}`);
     assert.ok(Number(b[2]) >= 0 && Number(b[2]) < books, `book ${b[2]}`);
     for (const cell of b.slice(3)) assert.ok(Number(cell) >= 0, `balances.csv: ${b.join(",")}`);
+    // Columns by asset: base_free, base_reserved, quote_free, quote_reserved, base_loan,
+    // quote_loan, base_collateral, quote_collateral.
+    const assets = ["base", "base", "quote", "quote", "base", "quote", "base", "quote"];
+    b.slice(3).forEach((cell, k) =>
+      assertDecimal(
+        cell,
+        assets[k] === "base" ? baseDecimals : quoteDecimals,
+        `balances.csv ${HEADERS.balances.split(",")[3 + k]}: ${b.join(",")}`,
+      )
+    );
   }
   return totals;
 }
