@@ -111,6 +111,9 @@ Deno.test("every line of a chart has its own style and a legend entry naming it"
   const styles = [...chart.matchAll(lines)].map((m) => m[1]);
   assert.equal(styles.length, 25);
   assert.equal(new Set(styles).size, 25, `styles repeat: ${styles.join(" | ")}`);
+  // The palette's ten colours first, solid; only past them do dashes tell lines apart.
+  assert.ok(styles.slice(0, 10).every((s) => !s.includes("dasharray")), styles.join(" | "));
+  assert.equal(styles[10], 'stroke="#1f77b4" stroke-dasharray="6 3"');
   const entries = new RegExp(
     String.raw`<li><svg[^>]*><line [^>]*?${style} stroke-width="2"/></svg>([^<]*)</li>`,
     "g",
@@ -128,6 +131,9 @@ Deno.test("a constant series keeps its sign on the axis; labels carry the digits
   const html = renderReport(report);
   assert.deepEqual(axisLabels(chartOf(html, "score")), ["1.00", "0.00"]);
   assert.deepEqual(axisLabels(chartOf(html, "inventory")), ["252.50", "247.50"]);
+  // A negative constant too: 1 % of its size on either side, the larger value on top.
+  report.series.inventoryValue[0] = report.series.inventoryValue[0].map(() => -250);
+  assert.deepEqual(axisLabels(chartOf(renderReport(report), "inventory")), ["-247.50", "-252.50"]);
   assert.deepEqual(axisLabels(chartOf(html, "spread-0")), ["0.0001400", "0.0000500"]);
   assert.deepEqual(axisLabels(chartOf(html, "price-0")), ["300.900", "300.000"]);
 });
