@@ -36,6 +36,7 @@ import { prepareOutputDir, writeFileWhole, writeJsonFile } from "../sim/outputs.
 import {
   DEFAULT_QUERY_TIMEOUT_SECONDS,
   executionDelay,
+  normalizeSharpe,
   roundHalfEven,
 } from "../validator/scoring/formulas.ts";
 import { observationFromPublish, Scorer } from "../validator/scoring/scorer.ts";
@@ -505,7 +506,12 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
     result.computeMs.mean = publishes > 0 ? computeTotal[result.uid] / publishes : 0;
     for (const book of result.books) {
       book.sharpe = record.sharpe.books[book.bookId];
-      book.normalizedSharpe = (Math.max(-10, Math.min(10, book.sharpe)) + 10) / 20;
+      // The scorer's own clamp and scale, so that the two never tell different values.
+      book.normalizedSharpe = normalizeSharpe(
+        book.sharpe,
+        scorer.config.normalizationMin,
+        scorer.config.normalizationMax,
+      );
       book.activityFactor = record.activity[book.bookId];
       const first = firstValue[result.uid][book.bookId];
       const last = lastValue[result.uid][book.bookId];
