@@ -6,9 +6,11 @@ import { Axon } from "../../bittensor/axon.ts";
 import { Dendrite } from "../../bittensor/dendrite.ts";
 import { decodeResponse, type StateUpdateWire } from "../../bittensor/market_synapse.ts";
 import { cryptoReady, Keypair } from "../../bittensor/keypair.ts";
+import { RequestVerifier } from "../../bittensor/request_verifier.ts";
 import {
   bodyHash,
   checkJsonDepth,
+  emptyTerminal,
   parseSynapseHeaders,
   parseWireJson,
   requestSignatureMessage,
@@ -324,6 +326,126 @@ Deno.test("a stale first request is refused whatever version it announces, or wi
     assert.equal(r.status, 200, r.json.message);
   } finally {
     await axon.stop();
+  }
+});
+
+Deno.test("a first request may be 4 s plus its timeout old, and not one nanosecond more", () => {
+  const now = 1_750_000_000_000_000_000n;
+  const windowNs = 4_000_000_000n + 12_000_000_000n;
+  const uuid = "2f1e6a4c-0000-4000-8000-000000000001";
+  const dendriteWith = (nonce: bigint) => ({
+    ...emptyTerminal(),
+    hotkey: alice.ss58Address,
+    uuid,
+    nonce,
+    signature: alice.signHex(
+      requestSignatureMessage(nonce, alice.ss58Address, bob.ss58Address, uuid, ""),
+    ),
+  });
+  // A new verifier each time: the age rule applies to a caller's first request only.
+  const verify = (nonce: bigint) =>
+    new RequestVerifier(bob.ss58Address, { now: () => now })
+      .verify(dendriteWith(nonce), "", 12, bob.ss58Address);
+  assert.throws(
+    () => verify(now - windowNs),
+    /^VerificationError: Nonce is too old: acceptable delta is 16\.00 seconds but request was 16\.00 seconds old$/,
+  );
+  verify(now - windowNs + 1n);
+  // The window grows with the request's timeout: 4 s + 60 s.
+  const longWindow = new RequestVerifier(bob.ss58Address, { now: () => now });
+  longWindow.verify(dendriteWith(now - 63_000_000_000n), "", 60, bob.ss58Address);
+});
+
+Deno.test("the size limit is checked before the caller's: a body of exactly the limit is served", async () => {
+  const limit = 4096;
+  const { axon, url } = await startAxon(limit);
+  try {
+    // Pads the text until the signed body is exactly `bytes` long.
+    const requestOfSize = (bytes: number) => {
+      let text = "";
+      for (;;) {
+        const request = signedRequest({ signer: alice, fields: { text, count: 0 } });
+        const size = new TextEncoder().encode(request.body).length;
+        if (size === bytes) return request;
+        text = "x".repeat(text.length + bytes - size);
+      }
+    };
+    const exact = await post(url, requestOfSize(limit));
+    assert.equal(exact.status, 200, exact.json.message);
+    const over = await post(url, requestOfSize(limit + 1));
+    assert.equal(over.status, 413);
+    assert.equal(over.json.message, `Request body exceeds ${limit} bytes`);
+    // One byte over from an unsigned caller is still a 413, not a 401: its size is known first.
+    const unsigned = requestOfSize(limit + 1);
+    delete unsigned.headers.bt_header_dendrite_signature;
+    const refused = await post(url, unsigned);
+    assert.equal(refused.status, 413, refused.json.message);
+  } finally {
+    await axon.stop();
+  }
+});
+
+Deno.test("a dendrite's nonces keep increasing while the clock stands still", async () => {
+  const nonces: bigint[] = [];
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, (request) => {
+    nonces.push(BigInt(request.headers.get("bt_header_dendrite_nonce") ?? "-1"));
+    return new Response("{}");
+  });
+  const dendrite = new Dendrite(alice);
+  const targets = Array.from(
+    { length: 8 },
+    () => ({ ip: "127.0.0.1", port: server.addr.port, hotkey: bob.ss58Address }),
+  );
+  // Every request of a batch is signed before the first await: with both clocks frozen over
+  // that span, each nonce must still be one more than the last.
+  const wallMs = Date.now();
+  const monotonicMs = performance.now();
+  const realDateNow = Date.now;
+  const realPerformanceNow = performance.now;
+  Date.now = () => wallMs;
+  performance.now = () => monotonicMs;
+  let round: Promise<unknown>;
+  try {
+    round = dendrite.query(targets, EchoSynapse, { text: "t", count: 0 }, 5);
+  } finally {
+    Date.now = realDateNow;
+    performance.now = realPerformanceNow;
+  }
+  try {
+    await round;
+    assert.equal(nonces.length, 8);
+    const sorted = [...nonces].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    assert.deepEqual(sorted, Array.from({ length: 8 }, (_, i) => sorted[0] + BigInt(i)));
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("queryEach digests the smallest reply first, ties in target order", async () => {
+  const sizes = [3000, 30, 300, 30];
+  const servers = sizes.map((size) =>
+    Deno.serve(
+      { port: 0, hostname: "127.0.0.1", onListen() {} },
+      () => new Response("x".repeat(size)),
+    )
+  );
+  try {
+    const order: number[] = [];
+    const results = await new Dendrite(alice).queryEach(
+      servers.map((s) => ({ ip: "127.0.0.1", port: s.addr.port, hotkey: bob.ss58Address })),
+      EchoSynapse,
+      { text: "t", count: 0 },
+      5,
+      (result, index) => {
+        order.push(index);
+        return result.statusCode;
+      },
+    );
+    assert.deepEqual(order, [1, 3, 2, 0]);
+    // Results stay in target order whatever the digest order.
+    assert.deepEqual(results, [422, 422, 422, 422]);
+  } finally {
+    for (const server of servers) await server.shutdown();
   }
 });
 
