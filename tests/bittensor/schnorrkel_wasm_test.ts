@@ -40,6 +40,7 @@ Deno.test("schnorrkel WASM verify: malformed signatures and keys are refused wit
   unmarked[63] &= 0x7f;
   const widened = withScalar(signature, scalarOf(signature) + GROUP_ORDER);
   const highest = withScalar(signature, (1n << 255n) - 1n);
+  const atOrder = withScalar(signature, GROUP_ORDER);
   const notAPoint = new Uint8Array(32).fill(0xff);
   const negative = pair.publicKey.slice();
   negative[0] |= 1; // an odd s: not a canonical Ristretto255 encoding
@@ -47,6 +48,7 @@ Deno.test("schnorrkel WASM verify: malformed signatures and keys are refused wit
     [pair.publicKey, unmarked],
     [pair.publicKey, widened],
     [pair.publicKey, highest],
+    [pair.publicKey, atOrder],
     [notAPoint, signature],
     [negative, signature],
   ];
@@ -54,7 +56,11 @@ Deno.test("schnorrkel WASM verify: malformed signatures and keys are refused wit
   // panics it refuses every signature: a caller could lock out everyone else.
   for (let i = 0; i < 1500; i++) {
     const [key, bad] = malformed[i % malformed.length];
-    assert.equal(schnorrkelWasmVerify(key, message, bad), false, `malformed case ${i % 5}`);
+    assert.equal(
+      schnorrkelWasmVerify(key, message, bad),
+      false,
+      `malformed case ${i % malformed.length}`,
+    );
   }
   for (let i = 0; i < 20; i++) {
     const other = sr25519PairFromSeed(random(32));

@@ -81,6 +81,11 @@ Deno.test("$NACL keyfile vector: Argon2i key, exact file bytes, round trip, wron
   assert.deepEqual(await decryptNacl(file, { key }), plaintext);
   const wrong = new Uint8Array(32);
   await assert.rejects(() => decryptNacl(file, { key: wrong }), KeyfileError);
+  // Prefix, nonce and MAC take 45 bytes: one fewer is cut short, whatever the key.
+  await assert.rejects(
+    () => decryptNacl(file.subarray(0, 44), { key }),
+    /\$NACL file is truncated/,
+  );
 
   // A whole encrypted hotkey file read back through the file API with the derived key.
   const dir = testTempDir("taos-keyfile-");
@@ -97,11 +102,12 @@ Deno.test("$NACL keyfile vector: Argon2i key, exact file bytes, round trip, wron
 });
 
 /** Builds an Ansible Vault 1.1 file the way the legacy Python wallet wrote them. */
-function ansibleVault(plaintext: string, password: string): string {
+function ansibleVault(plaintext: string, password: string, lastByte?: number): string {
   const salt = Buffer.alloc(32, 7);
   const derived = pbkdf2Sync(password, salt, 10000, 80, "sha256");
   const pad = 16 - (Buffer.byteLength(plaintext) % 16);
   const padded = Buffer.concat([Buffer.from(plaintext), Buffer.alloc(pad, pad)]);
+  if (lastByte !== undefined) padded[padded.length - 1] = lastByte;
   const cipher = createCipheriv("aes-256-ctr", derived.subarray(0, 32), derived.subarray(64, 80));
   const ciphertext = Buffer.concat([cipher.update(padded), cipher.final()]);
   const mac = createHmac("sha256", derived.subarray(32, 64)).update(ciphertext).digest();
@@ -116,6 +122,14 @@ Deno.test("legacy Ansible Vault and Fernet keyfiles are decrypted", async () => 
   assert.equal(detectEncryption(vault), "ansible-vault");
   assert.equal(new TextDecoder().decode(decryptAnsibleVault(vault, "legacy-pw")), json);
   assert.throws(() => decryptAnsibleVault(vault, "nope"), /wrong password/);
+  // A pad length byte of 0 or 17 is no PKCS#7 padding, however well the MAC checks.
+  for (const lastByte of [0, 17]) {
+    assert.throws(
+      () => decryptAnsibleVault(new TextEncoder().encode(ansibleVault(json, "pw", lastByte)), "pw"),
+      /Ansible Vault padding is invalid/,
+      `pad byte ${lastByte}`,
+    );
+  }
   const opened = await openKeyfile(vault, { password: () => "legacy-pw" });
   assert.equal(new TextDecoder().decode(opened), json);
 
@@ -199,7 +213,13 @@ Deno.test("keyfile JSON: precedence, public-only, canonical private key, consist
   // A scalar past the group order would lose its top bits and load as another key (this one as
   // the scalar 1); schnorrkel refuses it, and so does taos.
   const nonCanonical = `0x01${"00".repeat(30)}80${"00".repeat(32)}`;
-  for (const privateKey of [nonCanonical, `0x${"ff".repeat(64)}`]) {
+  // The group order itself, little-endian: the first scalar refused; one less still loads.
+  const order = `edd3f55c1a631258d69cf7a2def9de14${"00".repeat(15)}10`;
+  assert.equal(
+    keypairFromKeyfileData({ privateKey: `0xec${order.slice(2)}${"00".repeat(32)}` }).canSign,
+    true,
+  );
+  for (const privateKey of [nonCanonical, `0x${order}${"00".repeat(32)}`, `0x${"ff".repeat(64)}`]) {
     assert.throws(
       () => keypairFromKeyfileData({ privateKey }),
       /privateKey: its first 32 bytes are not a canonical scalar/,
