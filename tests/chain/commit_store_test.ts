@@ -4,7 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { needsStrace, traceSyncsAndRenames } from "../strace.ts";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { loadPendingCommits, savePendingCommits } from "../../chain/commit_store.ts";
+import { testTempDir } from "../temp_dir.ts";
 import { syncDirectory, syncToDisk } from "../../cli/sync_to_disk.ts";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -41,4 +43,34 @@ Deno.test({
     // A real problem still shows.
     assert.throws(() => syncDirectory("/no/such/directory"), { code: "ENOENT" });
   },
+});
+
+Deno.test("saved commits are owner-only and load back; an older file's missing flags default to not done", () => {
+  const dir = testTempDir("taos-commits-");
+  const path = join(dir, "commits.json");
+  const commit = {
+    uids: [1, 2],
+    values: [65535, 1],
+    salt: [7, 8],
+    versionKey: 18_446_744_073_709_551_615n,
+    hash: `0x${"ab".repeat(32)}`,
+    commitEpoch: 3,
+    revealEpoch: 4,
+    confirmed: true,
+    revealSent: true,
+    revealSentAtBlock: 912,
+  };
+  savePendingCommits(path, [commit]);
+  // The salts keep the weights secret until the reveal.
+  assert.equal(statSync(path).mode & 0o777, 0o600);
+  const warnings: string[] = [];
+  assert.deepEqual(loadPendingCommits(path, (m) => warnings.push(m)), [commit]);
+
+  // Written before the flags existed: a reveal not known to be sent must be sent again.
+  const { confirmed: _c, revealSent: _s, revealSentAtBlock: _b, ...older } = commit;
+  writeFileSync(path, JSON.stringify([{ ...older, versionKey: "5" }]));
+  assert.deepEqual(loadPendingCommits(path, (m) => warnings.push(m)), [
+    { ...older, versionKey: 5n, confirmed: false, revealSent: false, revealSentAtBlock: 0 },
+  ]);
+  assert.deepEqual(warnings, []);
 });

@@ -130,6 +130,8 @@ Deno.test("the reveal round is the last one published 3 blocks into the reveal e
   const genesis = QUICKNET.genesisTime;
   assert.equal(quicknetRoundAt(genesis + 300), 100n);
   assert.equal(quicknetRoundAt(genesis - 60), 1n, "rounds start at 1");
+  // Between two rounds, the earlier one: round 101 is not out until 303 s.
+  assert.equal(quicknetRoundAt(genesis + 302), 100n);
   // 1010 + 3 - 1000 = 13 blocks of 12 s: 156 s on top of round 100's 300 s.
   assert.equal(
     timelockRevealRound({
@@ -150,4 +152,9 @@ Deno.test("the reveal round is the last one published 3 blocks into the reveal e
     }),
     100n,
   );
+});
+
+Deno.test("a round past u64 is refused, not wrapped to round 0", () => {
+  assert.throws(() => timelockEncrypt(text("w"), 1n << 64n), { name: "RangeError" });
+  assert.throws(() => timelockEncrypt(text("w"), -1n), { name: "RangeError" });
 });
