@@ -1,6 +1,7 @@
 /** `taos replay` as users run it: the bundled example, help, and clear errors for bad input. */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
+import { parseReplayScript } from "../../sim/replay.ts";
 import { replayFile, replayScript, replayText } from "./replay_helpers.ts";
 
 const example = fileURLToPath(new URL("../../sim/examples/replay_example.json", import.meta.url));
@@ -330,10 +331,11 @@ function limitWith(payload: Record<string, unknown>, type = "PLACE_ORDER_LIMIT")
 Deno.test("garbage in a response rejects that instruction alone, naming the field and the problem", async () => {
   const garbage: [unknown, string, RegExp][] = [
     [limitWith({ direction: 5 }), "payload.direction", /must be 0 \(buy\) or 1 \(sell\), got 5/],
+    // One past the last name, where a bound of <= instead of < would let it through.
     [
-      limitWith({ timeInForce: 9 }),
+      limitWith({ timeInForce: 4 }),
       "payload.timeInForce",
-      /expected 0\.\.3 or one of GTC, GTT, IOC, FOK, got 9/,
+      /expected 0\.\.3 or one of GTC, GTT, IOC, FOK, got 4/,
     ],
     [limitWith({ timeInForce: "DAY" }), "payload.timeInForce", /got "DAY"/],
     [
@@ -342,9 +344,9 @@ Deno.test("garbage in a response rejects that instruction alone, naming the fiel
       /expected 0\.\.4 or one of NONE, CO, CN, CB, DC, got "XX"/,
     ],
     [
-      limitWith({ currency: 7 }),
+      limitWith({ currency: 2 }),
       "payload.currency",
-      /expected 0\.\.1 or one of BASE, QUOTE, got 7/,
+      /expected 0\.\.1 or one of BASE, QUOTE, got 2/,
     ],
     [limitWith({ postOnly: "yes" }), "payload.postOnly", /expected boolean, received string/],
     [
@@ -479,8 +481,8 @@ Deno.test('a placement quantity past double range is rejected as "Infinity" is; 
     "INVALID_INSTRUCTION",
   ]);
   const problem = String(rejects[3].problem);
-  assert.ok(problem.length < 200, `${problem.length} characters`);
-  assert.match(problem, /got \[\[\[\[.*\.\.\.$/);
+  // The value is cut to its first 40 characters: 40 brackets, then "...".
+  assert.match(problem, /, got \[{40}\.\.\.$/);
   // In the exchange, where no garbage is admitted, the number is quoted as JSON read it.
   const exchange = JSON.stringify({ ...minimal, exchange: { balances: { base: 7, quote: 1 } } })
     .replace('"base":7', '"base":1e309');
@@ -924,4 +926,126 @@ Deno.test("a reset drops the agent's responses sent at the very time it takes ef
     ["place", 8, 8],
     ["accepted", 8, 8],
   ]);
+});
+
+Deno.test("batches at the same timestamp both run, in script order", async () => {
+  const order = (agentId: number, direction: number) => ({
+    agentId,
+    type: "PLACE_ORDER_LIMIT",
+    payload: { direction, volume: 1, price: 10, bookId: 0 },
+  });
+  const run = await replayScript({
+    exchange: minimal.exchange,
+    batches: [{ timestamp: 7, responses: [order(1, 1)] }, {
+      timestamp: 7,
+      responses: [order(0, 0)],
+    }],
+  });
+  assert.equal(run.code, 0, run.stderr);
+  const trade = run.events.find((event) => event.event === "trade");
+  assert.equal(trade?.restingAgentId, 1);
+  assert.equal(trade?.aggressingAgentId, 0);
+});
+
+Deno.test("a fee rate of exactly 1 or -1 is refused; one just inside is taken", async () => {
+  const tiers = (rate: string) => [{ volumeRequired: "0", makerFee: rate, takerFee: "0" }];
+  for (const rate of ["1", "-1"]) {
+    const run = await replayScript({
+      exchange: { feePolicy: { tiers: tiers(rate) } },
+      batches: [],
+    });
+    assert.equal(run.code, 2, rate);
+    assert.match(run.stderr, /exchange\.feePolicy\.tiers\.0\.makerFee: must be in \(-1, 1\)/);
+  }
+  for (const rate of ["0.999999999", "-0.999999999"]) {
+    const run = await replayScript({
+      exchange: { feePolicy: { tiers: tiers(rate) } },
+      batches: [],
+    });
+    assert.equal(run.code, 0, `${rate}: ${run.stderr}`);
+  }
+});
+
+Deno.test("books x agents may reach 1 000 000 accounts, not one more", () => {
+  // Parsed only: a run would print every account on its final line.
+  const script = parseReplayScript({ exchange: { books: 16, agents: 62_500 }, batches: [] });
+  assert.equal(script.exchange.books * script.exchange.agents, 1_000_000);
+  assert.throws(
+    () => parseReplayScript({ exchange: { books: 16, agents: 62_501 }, batches: [] }),
+    /exchange\.agents: books x agents must be at most 1000000 .*got 16 x 62501/,
+  );
+});
+
+Deno.test("a partly filled limit order's place line shows the volume that rests, its accepted line the volume asked", async () => {
+  const run = await replayScript({
+    exchange: minimal.exchange,
+    batches: [{
+      timestamp: 5,
+      responses: [
+        { ...(limitWith({ direction: 1, volume: 1, clientOrderId: 1 }) as object), agentId: 1 },
+        limitWith({ volume: 3, clientOrderId: 2 }),
+      ],
+    }],
+  });
+  assert.equal(run.code, 0, run.stderr);
+  const of = (event: string) =>
+    run.events.find((line) => line.event === event && line.clientOrderId === 2);
+  assert.equal(of("place")?.volume, "2.00");
+  assert.equal(of("accepted")?.volume, "3.00");
+  assert.deepEqual(run.final?.books[0].bids, [["10.00", "2.00"]]);
+});
+
+Deno.test("an expiry period on an order that is not GTT is ignored: it rests past it", async () => {
+  const run = await replayScript({
+    exchange: minimal.exchange,
+    batches: [
+      { timestamp: 5, responses: [limitWith({ timeInForce: "GTC", expiryPeriod: 5 })] },
+      { timestamp: 100, responses: [] },
+    ],
+  });
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(run.events.filter((line) => line.event === "expire"), []);
+  assert.deepEqual(run.final?.books[0].bids, [["10.00", "1.00"]]);
+});
+
+Deno.test("a reset of an agent the exchange does not have drops none of that id's responses", async () => {
+  // Agent 2 does not exist (agents: 2): its order is rejected, not dropped as a reset agent's.
+  const run = await replayScript({
+    exchange: minimal.exchange,
+    batches: [{
+      timestamp: 5,
+      responses: [
+        { agentId: 0, delay: 10, type: "RESET_AGENT", payload: { agentIds: [2] } },
+        { ...(limitWith({ clientOrderId: 4 }) as object), agentId: 2, delay: 10 },
+      ],
+    }],
+  });
+  assert.equal(run.code, 0, run.stderr);
+  const rejected = run.events.filter((line) => line.event === "reject" && line.agentId === 2);
+  assert.deepEqual(rejected.map((line) => [line.type, line.clientOrderId]), [
+    ["RESET_AGENT", null],
+    ["PLACE_ORDER_LIMIT", 4],
+  ]);
+});
+
+Deno.test("a clientOrderId of 4294967294 and a timestamp + delay of exactly 2^53 - 1 ns are taken", async () => {
+  const run = await replayScript({
+    exchange: minimal.exchange,
+    batches: [{
+      timestamp: Number.MAX_SAFE_INTEGER - 1,
+      responses: [
+        { ...(limitWith({ clientOrderId: 0xFFFF_FFFE }) as object), delay: 1 },
+        limitWith({ clientOrderId: 0xFFFF_FFFF }),
+      ],
+    }],
+  });
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(
+    run.events.map((line) => [line.event, line.timestamp, line.clientOrderId, line.field]),
+    [
+      ["reject", Number.MAX_SAFE_INTEGER - 1, null, "payload.clientOrderId"],
+      ["place", Number.MAX_SAFE_INTEGER, 0xFFFF_FFFE, undefined],
+      ["accepted", Number.MAX_SAFE_INTEGER, 0xFFFF_FFFE, undefined],
+    ],
+  );
 });
