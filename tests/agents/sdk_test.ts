@@ -10,6 +10,9 @@ import {
   depth,
   imbalance,
   inventoryValue,
+  isCancellation,
+  isOrder,
+  isTrade,
   mid,
   spread,
 } from "../../agents/sdk/book.ts";
@@ -33,6 +36,7 @@ import {
   type CancellationEvent,
   parseStateUpdate,
   type PlacementEvent,
+  roundTo,
   type SimulationConfig,
   simulationConfigFor,
   stateForAgent,
@@ -1386,4 +1390,80 @@ Deno.test("describeThrown cuts a long message between characters, counting them"
   const text = describeThrown(new Error("a".repeat(999) + "😀".repeat(10)));
   assert.ok(text.isWellFormed(), "a cut inside a surrogate pair leaves half of one");
   assert.equal(text, `${"a".repeat(999)}😀… (9 more characters)`);
+});
+
+Deno.test("stateForAgent: the first order of a simulation (id 0) keeps its id; a market order's record reads as one", () => {
+  const base = publish();
+  const record = [{
+    event: "place" as const,
+    orderId: 0,
+    timestamp: 4.5e9,
+    volume: 2,
+    leverage: 0,
+    direction: 0 as const,
+    price: null,
+    agentId: 1,
+    clientOrderId: null,
+  }];
+  const state = stateForAgent(
+    publish({
+      books: [{ ...base.books[0], record }],
+      notices: [{
+        timestamp: 4.5e9,
+        agentId: 1,
+        bookId: 0,
+        type: "RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET",
+        orderId: 0,
+        clientOrderId: null,
+      }],
+    }),
+    1,
+    simulation,
+  );
+  const [accepted] = state.notices![1];
+  assert.ok(accepted.type === "RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET");
+  // Only a refused order (id -1) has none.
+  assert.equal(accepted.orderId, 0);
+  assert.deepEqual(state.books[0].events, [{
+    id: 0,
+    client_id: null,
+    timestamp: 4.5e9,
+    quantity: 2,
+    side: 0,
+    order_type: "market",
+    price: null,
+  }]);
+});
+
+Deno.test("stateForAgent: a fill whose trade record is not in the publish charges the fee to the agent as taker", () => {
+  const base = publish();
+  const state = stateForAgent(
+    publish({ books: [{ ...base.books[0], record: [] }], notices: [base.notices[0]] }),
+    0,
+    simulation,
+  );
+  const [trade] = state.notices![0];
+  assert.ok(trade.type === "EVENT_TRADE");
+  assert.deepEqual(
+    [trade.takerAgentId, trade.takerOrderId, trade.makerAgentId, trade.takerFee, trade.makerFee],
+    [0, 9, -1, 0.75, 0],
+  );
+});
+
+Deno.test("book helpers: imbalance over 5 levels unless told, and each L3 event is of one kind", () => {
+  const book = stateForAgent(publish(), 0, simulation).books[0];
+  // 5 bid levels of 2 against the one ask level of 3 (21 bid levels would give (42 - 3) / 45).
+  assert.equal(imbalance(book), (10 - 3) / 13);
+  assert.deepEqual(
+    book.events!.map((event) => [isOrder(event), isTrade(event), isCancellation(event)]),
+    [[true, false, false], [false, true, false], [false, false, true]],
+  );
+});
+
+Deno.test("roundTo rounds half away from zero on both sides of it", () => {
+  // 0.125 and 2.5 are exact in binary, so these are true halves.
+  assert.equal(roundTo(0.125, 2), 0.13);
+  assert.equal(roundTo(-0.125, 2), -0.13);
+  assert.equal(roundTo(-2.5, 0), -3);
+  assert.equal(roundTo(-2.4, 0), -2);
 });
