@@ -67,6 +67,10 @@ Deno.test("state updates compress as the reference does and each miner sees only
   assert.equal(wire.books, compressJson(state.books));
   assert.equal(wire.response, null);
   assert.deepEqual(decodeStateUpdate(wire), { ...own, model: "im" });
+  // A miner with no entry gets empty maps, never the others' accounts and notices.
+  assert.deepEqual(stateForMiner(state, 9), { ...state, accounts: {}, notices: {} });
+  // No notices at all still reach the miner as an empty map, which it may index.
+  assert.deepEqual(decodeStateUpdate(encodeStateUpdate({ ...own, notices: null })).notices, {});
 
   // Required fields travel as empty-value headers: int → "0", str → "".
   const synapse = newSynapse(MarketSimulationStateUpdate, wire, 5);
@@ -95,6 +99,8 @@ Deno.test("state updates compress as the reference does and each miner sees only
     },
   );
   assert.deepEqual(decodeResponse(reply), { agent_id: 1, instructions: [] });
+  // Only a reply that says it is compressed is inflated; any other is taken as it came.
+  assert.equal(decodeResponse({ ...reply, compressed: false }), reply.response);
   assert.throws(
     () => decodeStateUpdate({ ...wire, books: "not-zlib!" }),
     /books: cannot decompress/,
@@ -109,7 +115,9 @@ Deno.test("state updates compress as the reference does and each miner sees only
   );
   assert.equal(Object.keys(decodeStateUpdate({ ...wire, books: values(100_000) }).books).length, 1);
   // An empty book map means nothing was compressed (the reference's rule).
-  assert.deepEqual(decodeStateUpdate({ ...wire, books: {}, accounts: {} }).accounts, {});
+  const uncompressed = decodeStateUpdate({ ...wire, books: {}, accounts: {} });
+  assert.deepEqual(uncompressed.accounts, {});
+  assert.equal(uncompressed.notices, wire.notices, "taken as it came, not inflated");
 });
 
 Deno.test("caller policy: unregistered, no permit, low stake, priority by stake", async () => {
