@@ -380,3 +380,43 @@ Deno.test("options: -t=2 is -t 2, and a misspelt flag after --state is refused, 
     },
   );
 });
+
+Deno.test("options: each range takes its end values and refuses one step past them", () => {
+  const o = parseValidatorArgs([]);
+  // The README's defaults.
+  assert.deepEqual([o.saveIntervalSeconds, o.weightsIntervalSeconds], [30, 120]);
+  const parse = (...args: string[]) => parseValidatorArgs(args);
+  // Equal bounds pin every execution delay (how reproducible runs are made).
+  const pinned = parse("--scoring.min_delay", "100", "--scoring.max_delay", "100").scoring;
+  assert.deepEqual([pinned.minDelayNs, pinned.maxDelayNs], [100, 100]);
+  assert.equal(parse("--scoring.sharpe.lookback", "2").scoring.sharpeLookback, 2);
+  assert.equal(parse("--neuron.moving_average_alpha", "1").scoring.alpha, 1);
+  assert.equal(parse("--books", "4096").books, 4096);
+  assert.equal(parse("-t", "600").timeoutSeconds, 600);
+  assert.equal(
+    parse("--simulation.seeding.live", "--simulation.seeding.external.sampling_seconds", "86400")
+      .seeding?.samplingSeconds,
+    86400,
+  );
+  assert.equal(parse("--local", "--miner", `0:${HOTKEY}@h:65535`).miners[0].port, 65535);
+  const refused: [string[], RegExp][] = [
+    [["--scoring.sharpe.lookback", "1"], /^--scoring\.sharpe\.lookback: '1' must be >= 2$/],
+    // An alpha of 0 would never move a score.
+    [["--neuron.moving_average_alpha", "0"], /^--neuron\.moving_average_alpha: '0' must be > 0$/],
+    [["--neuron.moving_average_alpha", "1.01"], /moving_average_alpha: '1\.01' must be <= 1$/],
+    [["--books", "4097"], /^--books: '4097' must be <= 4096$/],
+    [
+      ["--simulation.seeding.live", "--simulation.seeding.external.sampling_seconds", "86401"],
+      /sampling_seconds: '86401' must be <= 86400$/,
+    ],
+    [["--local", "--miner", `0:${HOTKEY}@h:0`], /^--miner port: '0' must be >= 1$/],
+    [["--local", "--miner", `0:${HOTKEY}@h:65536`], /^--miner port: '65536' must be <= 65535$/],
+  ];
+  for (const [args, message] of refused) {
+    assert.throws(() => parseValidatorArgs(args), (e: unknown) => {
+      assert.ok(e instanceof UsageError, `${args.join(" ")} throws a UsageError`);
+      assert.match(e.message, message);
+      return true;
+    });
+  }
+});
