@@ -64,7 +64,11 @@ Deno.test("trade messages of both venues parse; anything else is ignored", () =>
     95001.5,
   );
   assert.equal(tradePrice("coinbase", "BTC-USD", coinbaseTrade("ETH-USD", "3000")), null);
-  const snapshot = { ...coinbaseTrade("BTC-USD", "1"), events: [{ type: "snapshot", trades: [] }] };
+  // A snapshot repeats past trades: even one of the symbol is no new price.
+  const snapshot = {
+    ...coinbaseTrade("BTC-USD", "1"),
+    events: [{ type: "snapshot", trades: coinbaseTrade("BTC-USD", "1").events[0].trades }],
+  };
   assert.equal(tradePrice("coinbase", "BTC-USD", snapshot), null);
   assert.equal(tradePrice("coinbase", "BTC-USD", { channel: "subscriptions", events: [] }), null);
   assert.equal(tradePrice("coinbase", "BTC-USD", coinbaseTrade("BTC-USD", "-1")), null);
@@ -233,6 +237,7 @@ Deno.test({
   sanitizeResources: false,
 }, async () => {
   const outages: (string | null)[] = [];
+  const lines: string[] = [];
   let refuse = true;
   const coinbase = venueServer((socket) => {
     if (refuse) socket.close();
@@ -242,7 +247,7 @@ Deno.test({
     urls: { coinbase: coinbase.url, binance: "ws://127.0.0.1:9" },
     inactivitySeconds: 30,
     retrySeconds: 0.02,
-    log: quiet,
+    log: (_, message) => lines.push(message),
     onOutage: (message) => outages.push(message),
   });
   try {
@@ -252,12 +257,25 @@ Deno.test({
       outages[0]!,
       /^no venue delivers trades \(BTC-USD on coinbase, btcusdt on binance\); last: /,
     );
+    // Further failures of the same outage report nothing more.
+    await until(() => lines.filter((l) => l.includes("; trying ")).length >= 5, "five failures");
     refuse = false;
     await until(() => coinbase.connections() > 0, "a connection to Coinbase again");
     coinbase.send(coinbaseTrade("BTC-USD", "95000"));
     await until(() => trades.latest === 95000, "a trade");
+    coinbase.send(coinbaseTrade("BTC-USD", "95001"));
+    await until(() => trades.latest === 95001, "a second trade");
     assert.equal(outages.length, 2, "one outage, reported once, then its end");
     assert.equal(outages[1], null);
+    // A trade ends the run of failures: the next one waits the first pause again.
+    const before = lines.length;
+    refuse = true;
+    await coinbase.close();
+    await until(() => lines.length > before, "the next failure");
+    assert.match(
+      lines[before],
+      /^price seeding: coinbase closed the BTC-USD stream; trying binance in 0\.02 s$/,
+    );
   } finally {
     trades.close();
     await coinbase.close();
@@ -324,5 +342,27 @@ Deno.test({
     assert.equal(trades.latest, 95000);
   } finally {
     await coinbase.close();
+  }
+});
+
+Deno.test({
+  name: "the pause before the next venue is tried is a minute at most",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const lines: string[] = [];
+  const trades = new LiveTrades({
+    symbols: { coinbase: "BTC-USD", binance: "btcusdt" },
+    urls: { coinbase: "ws://127.0.0.1:9", binance: "ws://127.0.0.1:9/ws" },
+    inactivitySeconds: 30,
+    retrySeconds: 100,
+    log: (_, message) => lines.push(message),
+  });
+  try {
+    trades.start();
+    await until(() => lines.length > 0, "the first failure");
+    assert.match(lines[0], /; trying binance in 60 s$/);
+  } finally {
+    trades.close();
   }
 });
