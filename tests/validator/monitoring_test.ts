@@ -1422,7 +1422,8 @@ browserTest(
     });
     try {
       // JSON carries NaN and Infinity as null.
-      board.record(publish(60e9), 1, [{
+      // 90 061 s is a day, an hour, a minute and a second.
+      board.record(publish(90_061e9), 1, [{
         uid: 0,
         score: 0.5,
         reward: NaN,
@@ -1440,9 +1441,19 @@ browserTest(
         "–",
         "yes",
       ]);
+      assert.equal(await page.textContent("#clock"), "1d 01:01:01");
       // A leaderboard restored at a restart: not queried yet, so neither "yes" nor a greyed "no".
       board.rank(2, [{ uid: 0, score: 0.5, reward: 1, pnl: 2, answered: null }]);
       await page.locator('body[data-updated="2"]').waitFor({ timeout: 5000 });
+      // Score to 6 decimals, reward to 4, PnL to 2.
+      assert.deepEqual(await page.locator("#leaderboard tbody td").allTextContents(), [
+        "1",
+        "0",
+        "0.500000",
+        "1.0000",
+        "2.00",
+        "–",
+      ]);
       assert.equal(await page.textContent("#leaderboard tbody td:last-child"), "–");
       assert.equal(await page.getAttribute("#leaderboard tbody tr", "class"), null);
       assert.equal(await page.isVisible("#error"), false);
@@ -1637,4 +1648,27 @@ Deno.test("the status page's mids carry no binary noise", () => {
   const books = JSON.parse(board.json()).books;
   // (299.33 + 299.35) / 2 is 299.34000000000003 in doubles, (0.1 + 0.2) / 2 0.15000000000000002.
   assert.deepEqual(books.map((b: { points: number[][] }) => b.points[0][1]), [299.34, 0.15]);
+});
+
+Deno.test("status board: a new simulation clears the charts and the clock, and keeps the leaderboard", () => {
+  const board = new StatusBoard();
+  board.record(
+    {
+      timestamp: 5e9,
+      books: [{ bookId: 0, bid: [{ price: 99, volume: 1 }], ask: [{ price: 101, volume: 1 }] }],
+    } as unknown as PublishState,
+    7,
+    [{ uid: 4, score: 0.5, reward: 0.25, pnl: 3, answered: true }],
+  );
+  board.startSimulation(1, 8);
+  const view = JSON.parse(board.json()) as StatusView;
+  // Scores carry over from one simulation to the next; prices and the clock do not.
+  assert.deepEqual(view, {
+    simulation: 1,
+    seed: 8,
+    timestamp: null,
+    step: 7,
+    books: [],
+    leaderboard: [{ uid: 4, score: 0.5, reward: 0.25, pnl: 3, answered: true }],
+  });
 });
