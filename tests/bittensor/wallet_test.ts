@@ -17,10 +17,12 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { u8aToHex } from "@polkadot/util";
+import { encodeAddress } from "@polkadot/util-crypto";
 import { cryptoReady, DEV_PHRASE, Keypair } from "../../bittensor/keypair.ts";
 import {
   argon2iKey,
   decryptAnsibleVault,
+  decryptFernet,
   decryptNacl,
   deriveNaclKey,
   detectEncryption,
@@ -39,6 +41,9 @@ import {
   encodeBtwalletPassword,
   passwordFor,
   Wallet,
+  walletNameProblem,
+  walletPart,
+  walletVariablesUsed,
 } from "../../bittensor/wallet.ts";
 import { needsStrace, traceSyncsAndRenames } from "../strace.ts";
 import { passwordFreeEnv, taosWallet } from "../wallet_process.ts";
@@ -153,6 +158,23 @@ Deno.test("legacy Ansible Vault and Fernet keyfiles are decrypted", async () => 
   );
 });
 
+Deno.test("a legacy file of a cipher or token version taos does not read is refused at once", async () => {
+  const json = keypairToKeyfileJson(Keypair.fromUri("//Alice"));
+  const aes128 = ansibleVault(json, "pw").replace(";AES256\n", ";AES\n");
+  assert.throws(
+    () => decryptAnsibleVault(new TextEncoder().encode(aes128), "pw"),
+    /^KeyfileError: unsupported Ansible Vault header '\$ANSIBLE_VAULT;1\.1;AES'$/,
+  );
+  // Version 0x81 with a well-formed length: refused before the 10 000 000-round derivation,
+  // which would only end in "wrong password".
+  const token = Buffer.alloc(1 + 8 + 16 + 16 + 32);
+  token[0] = 0x81;
+  await assert.rejects(
+    () => decryptFernet(new TextEncoder().encode(token.toString("base64url")), "pw"),
+    /^KeyfileError: Fernet token is malformed$/,
+  );
+});
+
 Deno.test("keyfile JSON: precedence, public-only, canonical private key, consistency checks", () => {
   const alice = Keypair.fromUri("//Alice");
   const written = JSON.parse(keypairToKeyfileJson(alice));
@@ -201,6 +223,18 @@ Deno.test("keyfile JSON: precedence, public-only, canonical private key, consist
     () => keypairFromKeyfileData({ publicKey: alicePub.publicKey, accountId: bobKey }),
     /^KeyfileError: accountId does not match publicKey$/,
   );
+  // An address that is another key's is refused; the same key in another SS58 format is taken.
+  assert.throws(
+    () => keypairFromKeyfileData({ ...written, ss58Address: Keypair.fromUri("//Bob").ss58Address }),
+    /^KeyfileError: ss58Address does not match the key derived from the secret$/,
+  );
+  const kusamaAlice = encodeAddress(alice.publicKey, 2);
+  assert.equal(keypairFromKeyfileData({ ...written, ss58Address: kusamaAlice }).ss58Address, ALICE);
+  // The checksum word is wrong: refused in taos's own words.
+  assert.throws(
+    () => keypairFromKeyfileData({ secretPhrase: DEV_PHRASE.replace(/walk$/, "fit") }),
+    /^Error: the secret phrase is not a valid mnemonic$/,
+  );
   assert.throws(
     () => keypairFromKeyfileData({ privateKey: "0x12" }),
     /privateKey: expected 64 bytes of hex \(0x optional\)/,
@@ -245,6 +279,16 @@ Deno.test("btwallet BT_PW_* password variables", async () => {
     Deno.env.delete(fileVariable);
     Deno.env.delete("TAOS_WALLET_PASSWORD");
   }
+  // btcli users name a file under the home directory with `~`, and so does its variable.
+  const inHome = join(homedir(), ".bittensor", "wallets", "tilde-test", "coldkey");
+  const tildeVariable = btwalletPasswordVariable("~/.bittensor/wallets/tilde-test/coldkey");
+  assert.equal(tildeVariable, "BT_PW_~__BITTENSOR_WALLETS_TILDE-TEST_COLDKEY");
+  Deno.env.set(tildeVariable, encodeBtwalletPassword(tildeVariable, "from-tilde-env"));
+  try {
+    assert.equal(await passwordFor(inHome)(), "from-tilde-env");
+  } finally {
+    Deno.env.delete(tildeVariable);
+  }
 });
 
 Deno.test("a BT_PW_* value that is not base64 is refused before any derivation", () => {
@@ -282,6 +326,28 @@ Deno.test("taos wallet create --encrypt refuses a password btcli could not type 
   }
 });
 
+Deno.test("taos wallet create --encrypt counts a password's length in bytes of UTF-8", async () => {
+  const root = testTempDir("taos-wallets-");
+  try {
+    const create = (name: string, password: string) =>
+      taosWallet(["create", "-p", root, "-w", name, "--coldkey-uri", "//Alice", "--encrypt"], {
+        env: { TAOS_WALLET_PASSWORD: password },
+      });
+    // Three characters, five bytes: short. Three characters, six bytes: btwallet's minimum.
+    const short = await create("short", "\u00e9\u00e91");
+    assert.equal(short.code, 2);
+    assert.match(short.stderr, /the password is shorter than 6 bytes/);
+    const enough = await create("enough", "\u00e9\u00e9\u00e9");
+    assert.equal(enough.code, 0, enough.stderr);
+    const wallet = new Wallet({ root, name: "enough", hotkey: "default" });
+    assert.equal(detectEncryption(readFileSync(wallet.coldkeyPath)), "nacl");
+    const opened = await readKeyfile(wallet.coldkeyPath, { password: () => "\u00e9\u00e9\u00e9" });
+    assert.equal(opened.ss58Address, ALICE);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 Deno.test("taos wallet create/list/show in a child process", async () => {
   const root = testTempDir("taos-wallets-");
   const run = async (...args: string[]) => {
@@ -308,6 +374,9 @@ Deno.test("taos wallet create/list/show in a child process", async () => {
     "//Bob",
   );
   assert.equal(created.code, 0, created.stderr);
+  for (const dir of [join(root, "taos"), join(root, "taos", "hotkeys")]) {
+    assert.equal(statSync(dir).mode & 0o777, 0o700, dir);
+  }
   const again = await run("create", "--wallet.name", "taos", "--wallet.hotkey", "miner");
   assert.equal(again.code, 2);
   assert.match(again.stderr, /exists; pass --overwrite/);
@@ -720,6 +789,9 @@ Deno.test("writing a keyfile replaces the file, never what a link at its path po
     );
     assert.equal((await readKeyfile(wallet.hotkeypubPath)).privateKey, null);
     assert.equal(statSync(wallet.hotkeyPath).mode & 0o777, 0o600);
+    // The directories a write makes are owner-only as well.
+    assert.equal(statSync(wallet.path).mode & 0o777, 0o700);
+    assert.equal(statSync(join(wallet.path, "hotkeys")).mode & 0o777, 0o700);
     assert.deepEqual(readdirSync(join(wallet.path, "hotkeys")).sort(), [
       "default",
       "defaultpub.txt",
@@ -745,12 +817,15 @@ Deno.test("a keyfile write removes what killed writes of it left, sparing a rece
     const abandoned = leftover("default", 600);
     const recent = leftover("default", 1);
     const otherKeys = leftover("other", 600);
+    // A hotkey may be named `default.<uuid>`: its leftovers start with `default.` too.
+    const longerName = leftover(`default.${crypto.randomUUID()}`, 600);
     const notOurs = join(hotkeys, "default.backup.tmp");
     writeFileSync(notOurs, "kept");
     await wallet.writeHotkey(Keypair.fromUri("//Bob"));
     assert.equal(existsSync(abandoned), false, "a write killed ten minutes ago is cleared");
     assert.ok(existsSync(recent), "a write that may still be under way is left");
     assert.ok(existsSync(otherKeys), "another key's leftovers are left to its own writes");
+    assert.ok(existsSync(longerName), "so are those of a key whose name starts with this one's");
     assert.ok(existsSync(notOurs), "a file taos did not name is left");
   } finally {
     rmSync(root, { recursive: true, force: true });
@@ -786,6 +861,33 @@ Deno.test("printing or serialising a key pair shows no secret", () => {
   assert.match(Deno.inspect(key), /5DfhGyQdFobKM8NsWvEeAKk5EQQgYe9AydgJ7rMB6E1EqRzV/);
   // What keyfiles are written from is still there.
   assert.equal(key.origin.mnemonic, DEV_PHRASE);
+});
+
+Deno.test("a wallet name may have 128 characters, not 129; a blank BT_WALLET_NAME is unset", () => {
+  assert.equal(walletNameProblem("a".repeat(128)), null);
+  assert.equal(
+    walletNameProblem("a".repeat(129)),
+    "a name of 129 characters is too long (at most 128)",
+  );
+  const saved = Deno.env.get("BT_WALLET_NAME");
+  try {
+    Deno.env.set("BT_WALLET_NAME", "  ");
+    assert.deepEqual(walletPart("name", undefined, "default"), {
+      name: "default",
+      source: "--wallet.name",
+      named: false,
+    });
+    assert.deepEqual(walletVariablesUsed({ path: "/w", hotkey: "h" }), []);
+    Deno.env.set("BT_WALLET_NAME", " cold ");
+    assert.deepEqual(walletPart("name", undefined, "default"), {
+      name: "cold",
+      source: "BT_WALLET_NAME",
+      named: true,
+    });
+  } finally {
+    if (saved === undefined) Deno.env.delete("BT_WALLET_NAME");
+    else Deno.env.set("BT_WALLET_NAME", saved);
+  }
 });
 
 Deno.test("BT_WALLET_PATH names the wallet root; set but empty it counts as unset", () => {
