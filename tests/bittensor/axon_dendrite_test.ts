@@ -823,3 +823,160 @@ Deno.test("checkJsonDepth counts brackets outside strings only", () => {
   checkJsonDepth("[[1],[2],[3]]", 2);
   assert.throws(() => parseWireJson("[".repeat(100) + "]".repeat(100)), /deeper than 64/);
 });
+
+Deno.test("a forged request with a far nonce leaves the genuine caller's nonce where it was", async () => {
+  const { axon, url } = await startAxon();
+  try {
+    const uuid = "5b0f3c1e-0000-4000-8000-00000000f0e1";
+    // Charlie claims Alice's hotkey and dendrite uuid, with a nonce an hour ahead: were it
+    // recorded before the signature is checked, every real request of Alice's would be refused
+    // as older for that hour.
+    const forged = signedRequest({
+      signer: charlie,
+      claimedHotkey: alice.ss58Address,
+      uuid,
+      nonce: timeNs() + 3_600_000_000_000n,
+    });
+    const refused = await post(url, forged);
+    assert.equal(refused.status, 401);
+    assert.match(refused.json.message, /^Not Verified with error: Signature mismatch with /);
+    const genuine = await post(url, signedRequest({ signer: alice, uuid }));
+    assert.equal(genuine.status, 200, genuine.json.message);
+  } finally {
+    await axon.stop();
+  }
+});
+
+Deno.test("a blacklisted caller gets 403 before its signature is looked at, as in the Python axon", async () => {
+  const { axon, url } = await startAxon();
+  try {
+    // Unsigned and forged requests from a stranger: the blacklist answers first, so the caller
+    // learns nothing about its signature and no signature is verified for it.
+    const unsigned = signedRequest({ signer: charlie });
+    delete unsigned.headers.bt_header_dendrite_signature;
+    const forged = signedRequest({ signer: alice, claimedHotkey: charlie.ss58Address });
+    for (const request of [unsigned, forged]) {
+      const r = await post(url, request);
+      assert.equal(r.status, 403, r.json.message);
+      assert.equal(r.json.message, "Forbidden. Key is blacklisted: Unrecognized hotkey.");
+    }
+  } finally {
+    await axon.stop();
+  }
+});
+
+Deno.test("a request without a timeout header is given 12 s, and a first nonce window of 16 s", async () => {
+  const { axon, url } = await startAxon();
+  try {
+    const served = signedRequest({ signer: alice });
+    delete served.headers.timeout;
+    const ok = await post(url, served);
+    assert.equal(ok.status, 200, ok.json.message);
+    assert.equal(ok.headers.get("timeout"), "12.0");
+    const stale = signedRequest({ signer: alice, nonce: timeNs() - 60_000_000_000n });
+    delete stale.headers.timeout;
+    const r = await post(url, stale);
+    assert.equal(r.status, 401);
+    assert.match(r.json.message, /acceptable delta is 16\.00 seconds but request was 6\d\.\d\d/);
+  } finally {
+    await axon.stop();
+  }
+});
+
+Deno.test("a verifier refuses unsigned requests unless told not to", () => {
+  const uuid = "2f1e6a4c-0000-4000-8000-000000000002";
+  const unsigned = { ...emptyTerminal(), hotkey: alice.ss58Address, uuid, nonce: timeNs() };
+  assert.throws(
+    () => new RequestVerifier(bob.ss58Address).verify(unsigned, "", 12, bob.ss58Address),
+    /^VerificationError: Missing Signature$/,
+  );
+  new RequestVerifier(bob.ss58Address, { requireSignature: false })
+    .verify(unsigned, "", 12, bob.ss58Address);
+});
+
+/** Sends a request head declaring `contentLength` body bytes and none of them; the status line. */
+async function statusOfDeclared(port: number, contentLength: number): Promise<string> {
+  const request = signedRequest({ signer: alice });
+  delete request.headers.bt_header_dendrite_signature;
+  const head = [
+    "POST /Echo HTTP/1.1",
+    `host: 127.0.0.1:${port}`,
+    ...Object.entries(request.headers).map(([k, v]) => `${k}: ${v}`),
+    `content-length: ${contentLength}`,
+    "",
+    "",
+  ].join("\r\n");
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(new TextEncoder().encode(head));
+    const buffer = new Uint8Array(4096);
+    let text = "";
+    while (!text.includes("\r\n\r\n")) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      text += new TextDecoder().decode(buffer.subarray(0, n));
+    }
+    const body = text.slice(text.indexOf("\r\n\r\n") + 4);
+    return `${text.split("\r\n")[0]} ${body}`;
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("without maxBodyBytes the limit is 32 MiB: one byte more is refused before the body", async () => {
+  const axon = new Axon({ keypair: bob, port: 0, host: "127.0.0.1" });
+  axon.attach(EchoSynapse, { forward: (synapse) => synapse.fields });
+  const port = await axon.start();
+  try {
+    // Unsigned, so that a request within the limit stops at the signature (401) and its body is
+    // never waited for; one byte over stops at the size (413).
+    const limit = 32 * 1024 * 1024;
+    assert.match(await statusOfDeclared(port, limit), /^HTTP\/1\.1 401 .*Missing Signature/);
+    assert.match(
+      await statusOfDeclared(port, limit + 1),
+      new RegExp(`^HTTP/1\\.1 413 .*"Request body exceeds ${limit} bytes"`),
+    );
+  } finally {
+    await axon.stop();
+  }
+});
+
+Deno.test("four forwards run at once by default; a fifth waits for a slot", async () => {
+  let running = 0;
+  let most = 0;
+  let unblock = () => {};
+  const blocked = new Promise<void>((resolve) => unblock = resolve);
+  let fourIn = () => {};
+  const fourRunning = new Promise<void>((resolve) => fourIn = resolve);
+  const axon = new Axon({ keypair: bob, port: 0, host: "127.0.0.1" });
+  axon.attach(EchoSynapse, {
+    forward: async (synapse) => {
+      most = Math.max(most, ++running);
+      if (running === 4) fourIn();
+      await blocked;
+      running--;
+      return synapse.fields;
+    },
+  });
+  const port = await axon.start();
+  try {
+    const target = { ip: "127.0.0.1", port, hotkey: bob.ss58Address };
+    const dendrite = new Dendrite(alice);
+    const calls = Array.from(
+      { length: 5 },
+      (_, i) => dendrite.call(target, EchoSynapse, { text: `${i}`, count: 0 }, 10),
+    );
+    // With fewer slots the calls time out instead, and the count below tells.
+    await Promise.race([fourRunning, Promise.all(calls)]);
+    // A wait that can only let a fifth in: it cannot make this assertion fail on a slow machine.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(most, 4);
+    unblock();
+    const statuses = (await Promise.all(calls)).map((r) => r.statusCode);
+    assert.deepEqual(statuses, Array(5).fill(200));
+    assert.equal(most, 4);
+  } finally {
+    unblock();
+    await axon.stop();
+  }
+});
