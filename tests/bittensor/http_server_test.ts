@@ -169,6 +169,26 @@ Deno.test("a body past its limit is a 413 and one that arrives too slowly a 408"
   }
 });
 
+Deno.test("a web handler takes request bodies up to 1 MiB", async () => {
+  const lengths: number[] = [];
+  const server = await listen(async (request) => {
+    lengths.push((await request.arrayBuffer()).byteLength);
+    return new Response("ok");
+  });
+  try {
+    const url = `http://127.0.0.1:${server.port}/`;
+    const exact = await fetch(url, { method: "POST", body: new Uint8Array(1024 * 1024) });
+    assert.equal(exact.status, 200);
+    await exact.body?.cancel();
+    const over = await fetch(url, { method: "POST", body: new Uint8Array(1024 * 1024 + 1) });
+    assert.equal(over.status, 413);
+    assert.equal(await over.text(), "Request body exceeds 1048576 bytes");
+    assert.deepEqual(lengths, [1024 * 1024], "the handler never saw the larger body");
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("a handler that throws gives 500 and is reported; the server goes on", async () => {
   const errors: string[] = [];
   const server = await listen((request) => {
@@ -445,6 +465,8 @@ Deno.test("a reply sent before the body was read closes the connection; keep-ali
     ));
     const kept = await readUntilClosed(conn, 500);
     assert.match(kept.text, /^HTTP\/1\.1 200/);
+    // Idle keep-alive connections are closed after 5 s by default, as uvicorn closes them.
+    assert.match(kept.text, /\r\nkeep-alive: timeout=5\r\n/i);
     assert.equal(kept.closed, false, "a read body keeps the connection");
     // Declares more than it sends: the handler answers without reading it.
     await conn.write(encoder.encode(

@@ -44,6 +44,21 @@ Deno.test("a request whose deadline passes while waiting gives up", async () => 
   (await gate.enter(0, new AbortController().signal))();
 });
 
+Deno.test("a slot's release frees it once, however often it is called", async () => {
+  const gate = new PriorityGate(1);
+  const never = new AbortController().signal;
+  const release = await gate.enter(0, never);
+  release();
+  release();
+  // One slot, so the second caller must wait; a release counted twice would have let it in.
+  const first = await gate.enter(0, never);
+  const second = gate.enter(0, never);
+  assert.equal(gate.waiting, 1);
+  first();
+  (await second)();
+  assert.equal(gate.waiting, 0);
+});
+
 Deno.test("the axon answers 408 when a request waits past its timeout for a forward slot", async () => {
   const Slow: SynapseKind<{ n: number }> = {
     name: "Slow",
