@@ -53,3 +53,33 @@ Deno.test("a repeated problem is logged once per window, with the count of the r
   now = 260_000;
   assert.equal(repeats.pass("a", "A"), "A");
 });
+
+Deno.test("the seconds a repeat line quotes are rounded to the nearest", () => {
+  let now = 0;
+  const repeats = new RepeatLimiter(60_000, () => now);
+  assert.equal(repeats.pass("a", "A"), "A");
+  now = 10_000;
+  assert.equal(repeats.pass("a", "A"), null);
+  now = 61_600;
+  assert.equal(repeats.pass("a", "A"), "A (and 1 more like it in the 62 s before, not logged)");
+});
+
+Deno.test("past 1000 problems the one logged longest ago is forgotten, and only it", () => {
+  let now = 0;
+  const repeats = new RepeatLimiter(60_000, () => now);
+  // "p0" is logged, "p1" 30 s later, then "p0" again once its window has passed: "p1" is now the
+  // one logged longest ago, and its window still runs.
+  assert.equal(repeats.pass("p0", "P0"), "P0");
+  now = 30_000;
+  assert.equal(repeats.pass("p1", "P1"), "P1");
+  now = 60_000;
+  assert.equal(repeats.pass("p0", "P0"), "P0");
+  for (let i = 2; i < 1000; i++) assert.equal(repeats.pass(`p${i}`, `P${i}`), `P${i}`);
+  // 1000 problems are kept; a new one forgets "p1", logged longest ago.
+  assert.equal(repeats.pass("p1000", "P1000"), "P1000");
+  now = 60_001;
+  assert.equal(repeats.pass("p0", "P0"), null, "p0 was logged last at 60 000 and is kept");
+  assert.equal(repeats.pass("p2", "P2"), null, "p2 is kept");
+  // Within its window, so logged again only because it was forgotten (and without a count).
+  assert.equal(repeats.pass("p1", "P1"), "P1", "p1 was forgotten");
+});

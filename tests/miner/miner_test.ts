@@ -143,7 +143,11 @@ Deno.test("caller policy: unregistered, no permit, low stake, priority by stake"
     blacklisted: true,
     reason: "Non-validator hotkey",
   });
-  assert.equal((await strict.blacklist(alice.ss58Address)).blacklisted, true);
+  // The caller reads its own stake and the minimum in the 403's reason.
+  assert.deepEqual(await strict.blacklist(alice.ss58Address), {
+    blacklisted: true,
+    reason: "Stake 500 below the minimum 1000",
+  });
   // Only a stake below the minimum is refused: exactly the minimum passes.
   assert.deepEqual(
     await new CallerPolicy(directory, { minStake: 500 }).blacklist(alice.ss58Address),
@@ -171,7 +175,10 @@ Deno.test("caller policy: unregistered, no permit, low stake, priority by stake"
     forceValidatorPermit: false,
     minStake: 10,
   });
-  assert.equal((await stakeStill.blacklist(charlie.ss58Address)).blacklisted, true);
+  assert.deepEqual(await stakeStill.blacklist(charlie.ss58Address), {
+    blacklisted: true,
+    reason: "Stake 0 below the minimum 10",
+  });
 });
 
 Deno.test("an overrunning agent is cut off with an empty response; a blocking one cannot stall the axon", async () => {
