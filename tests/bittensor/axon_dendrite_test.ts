@@ -980,3 +980,80 @@ Deno.test("four forwards run at once by default; a fifth waits for a slot", asyn
     await axon.stop();
   }
 });
+
+Deno.test("a route's own blacklist and priority take precedence over the axon's caller rules", async () => {
+  const called: string[] = [];
+  const axon = new Axon({
+    keypair: bob,
+    port: 0,
+    host: "127.0.0.1",
+    callers: {
+      blacklist: () => (called.push("axon blacklist"), { blacklisted: true, reason: "nobody" }),
+      priority: () => (called.push("axon priority"), 0),
+    },
+  });
+  axon.attach(EchoSynapse, {
+    forward: (synapse) => synapse.fields,
+    blacklist: () => (called.push("route blacklist"), { blacklisted: false, reason: "" }),
+    priority: () => (called.push("route priority"), 1),
+  });
+  const port = await axon.start();
+  try {
+    const r = await post(`http://127.0.0.1:${port}/Echo`, signedRequest({ signer: charlie }));
+    assert.equal(r.status, 200, r.json.message);
+    assert.deepEqual(called, ["route blacklist", "route priority"]);
+  } finally {
+    await axon.stop();
+  }
+});
+
+Deno.test("a forward's deadline counts from the request's arrival, not from the end of its wait", async () => {
+  let unblock = () => {};
+  const blocked = new Promise<void>((resolve) => unblock = resolve);
+  let queued = () => {};
+  const secondQueued = new Promise<void>((resolve) => queued = resolve);
+  let held = () => {};
+  const slotHeld = new Promise<void>((resolve) => held = resolve);
+  let leftMs = Number.NaN;
+  const axon = new Axon({
+    keypair: bob,
+    port: 0,
+    host: "127.0.0.1",
+    maxConcurrentForwards: 1,
+    // Called just before a request queues for the only slot.
+    callers: {
+      priority: (synapse) => {
+        if ((synapse.fields as Echo).count === 2) queued();
+        return 0;
+      },
+    },
+  });
+  axon.attach(EchoSynapse, {
+    forward: async (synapse, _signal, deadline) => {
+      if (synapse.fields.count === 1) {
+        held();
+        await blocked;
+      } else leftMs = deadline - performance.now();
+      return synapse.fields;
+    },
+  });
+  const port = await axon.start();
+  try {
+    const target = { ip: "127.0.0.1", port, hotkey: bob.ss58Address };
+    const dendrite = new Dendrite(alice);
+    const holder = dendrite.call(target, EchoSynapse, { text: "a", count: 1 }, 30);
+    await slotHeld;
+    const waiter = dendrite.call(target, EchoSynapse, { text: "b", count: 2 }, 10);
+    await secondQueued;
+    // The second request waits at least this long for the slot; a slower machine only makes
+    // the wait longer and what is left of its 10 s smaller.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    unblock();
+    assert.equal((await waiter).statusCode, 200);
+    assert.equal((await holder).statusCode, 200);
+    assert.ok(leftMs <= 9000, `${leftMs} ms left of 10 s after waiting 1 s`);
+  } finally {
+    unblock();
+    await axon.stop();
+  }
+});
