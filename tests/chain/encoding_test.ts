@@ -6,7 +6,7 @@ import { cryptoWaitReady, signatureVerify } from "@polkadot/util-crypto";
 import { commitHash, commitPreimage, epochOf, firstBlockOfEpoch } from "../../chain/commit.ts";
 import { resolveEndpoint } from "../../chain/endpoints.ts";
 import { describeSubmitError } from "../../chain/errors.ts";
-import { decodeIp, encodeIp } from "../../chain/ip.ts";
+import { chainRefusal, decodeIp, encodeIp } from "../../chain/ip.ts";
 
 await cryptoWaitReady();
 const alice = new Keyring({ type: "sr25519", ss58Format: 42 }).addFromUri("//Alice");
@@ -45,6 +45,30 @@ Deno.test("axon IPs encode and decode as the spec's vectors", () => {
   assert.equal(decodeIp(encodeIp("fe80:1:2:3:4:5:6:7").value), "fe80:1:2:3:4:5:6:7");
   assert.throws(() => encodeIp("1.2.3"), /not an IPv4 or IPv6 address/);
   assert.throws(() => decodeIp(1n << 128n), /out of range/);
+});
+
+Deno.test("IPv6 text is RFC 5952: the first longest zero run of two or more is compressed", () => {
+  // A single zero group stays written out.
+  assert.equal(decodeIp(encodeIp("1:0:2:3:4:5:6:7").value), "1:0:2:3:4:5:6:7");
+  // Two runs of equal length: the first is compressed.
+  assert.equal(decodeIp(encodeIp("1:0:0:2:0:0:3:4").value), "1::2:0:0:3:4");
+  // 2^32 is the first integer past IPv4's range: it reads as IPv6, 2^32 - 1 as 255.255.255.255.
+  assert.equal(decodeIp(1n << 32n), "::1:0:0");
+  assert.equal(decodeIp((1n << 32n) - 1n), "255.255.255.255");
+});
+
+Deno.test("the chain refuses exactly loopback and all-ones axon addresses", () => {
+  assert.match(chainRefusal(encodeIp("255.255.255.255"))!, /255\.255\.255\.255 is refused/);
+  assert.match(chainRefusal(encodeIp("127.0.0.1"))!, /127\.0\.0\.1 is refused/);
+  assert.match(chainRefusal(encodeIp("::1"))!, /::1 is refused/);
+  assert.match(
+    chainRefusal(encodeIp("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"))!,
+    /all-ones IPv6 address is refused/,
+  );
+  // Their neighbours, private ranges and the unspecified addresses pass.
+  for (const ip of ["255.255.255.254", "127.0.0.2", "0.0.0.0", "10.0.0.1", "::", "::2"]) {
+    assert.equal(chainRefusal(encodeIp(ip)), undefined, ip);
+  }
 });
 
 Deno.test("the CR v2 commit hash matches the spec's SCALE preimage and digest", () => {
