@@ -743,6 +743,16 @@ Deno.test(
       await until(() => lines.some((l) => l.startsWith("reconnected")), 800);
       node.best = 4321;
       assert.equal(await watched.bestBlock(), 4321);
+
+      // Once reconnected the backoff starts over: a new outage is again a warning after 50 ms.
+      const before = failures().length;
+      node.refuseConnections = true;
+      node.dropConnections();
+      await until(() => failures().length > before, 800);
+      const next = lines.indexOf(failures()[before]);
+      assert.match(lines[next], /retrying in 50 ms/);
+      assert.equal(levels[next], "warning");
+      node.refuseConnections = false;
     });
   },
 );
@@ -1376,6 +1386,58 @@ Deno.test(
       assert.match(refused.message, /CommitNotFound/);
       assert.equal(setter.pendingCommits.length, 0);
     });
+  },
+);
+
+Deno.test(
+  "a version key equal to WeightsVersionKey is accepted, and a neuron that never set weights is " +
+    "not rate limited",
+  testOptions,
+  async () => {
+    await withChain(async (client, node, subnet) => {
+      const setter = new ChainWeightSetter(client, { netuid: NETUID, hotkey: alice });
+      node.best = 600;
+      const equal = await setter.setWeights([1], [1], 10);
+      assert.equal(equal.accepted, true, equal.message);
+      assert.equal(node.submissions.at(-1)!.args.version_key, 10);
+      // A last update of 0 means never set: the chain applies no limit, even in block 51 of 100.
+      subnet.neurons[0].lastUpdate = 0;
+      node.best = 50;
+      const first = await setter.setWeights([1], [1], 19);
+      assert.equal(first.accepted, true, first.message);
+      assert.deepEqual(node.submissions.map((s) => s.method), ["setWeights", "setWeights"]);
+    });
+  },
+);
+
+Deno.test(
+  "on a runtime with the epoch counter, an unconfirmed commit counted an epoch before its " +
+    "estimate is read back and revealed in the epoch before the estimated reveal epoch",
+  testOptions,
+  async () => {
+    await withCommitReveal(async (client, node) => {
+      // Block 1001 comes tempo blocks after 641: epoch 8 is due in it, so the estimate is 8.
+      setSchedule(node, { index: 7, lastEpochBlock: 641 });
+      const { setter } = await commitUnconfirmed(client, node);
+      const [pending] = setter.pendingCommits;
+      assert.deepEqual([pending.commitEpoch, pending.revealEpoch, pending.confirmed], [
+        8,
+        9,
+        false,
+      ]);
+      // The per-block epoch cap deferred epoch 8 to block 1002: the commit counted in epoch 7.
+      node.setStorage("SubtensorModule", "WeightCommits", [NETUID, alice.address], [
+        [pending.hash, 7, 1001, 0],
+      ]);
+      setSchedule(node, { index: 8, lastEpochBlock: 1002 });
+      node.best = 1010;
+      node.onSubmit = () => ({ kind: "include" });
+      // Epoch 8 is the reveal epoch the chain will accept; in epoch 9 the commit has expired.
+      const [revealed] = await setter.revealDue();
+      assert.equal(revealed?.accepted, true, revealed?.message);
+      assert.equal(node.submissions.at(-1)!.method, "revealWeights");
+      assert.equal(setter.pendingCommits.length, 0);
+    }, { epochCounter: true });
   },
 );
 
