@@ -268,6 +268,18 @@ Deno.test("serveAxon skips, refuses and reports like the chain would", testOptio
     assert.equal(limited.ok, false);
     // Judged in the next block, 41: 31 of the 50 blocks have passed.
     assert.match(limited.message, /serving rate limit: axon served 30 blocks ago, 19 more blocks/);
+    // The same address and port under another protocol or version is a change to serve, not a
+    // repeat: here held back by the rate limit.
+    for (const change of [{ protocol: 0 }, { version: 10002001 }]) {
+      const other = await serveAxon(client, alice, {
+        netuid: NETUID,
+        ip: "1.2.3.4",
+        port: 8091,
+        ...change,
+      });
+      assert.equal(other.ok, false, JSON.stringify(change));
+      assert.match(other.message, /serving rate limit/);
+    }
 
     const loopback = await serveAxon(client, bob, { netuid: NETUID, ip: "127.0.0.1", port: 8091 });
     assert.equal(loopback.ok, false);
@@ -915,6 +927,25 @@ Deno.test("a commit's epoch is the one the chain recorded for it", testOptions, 
     assert.match(committed.message, /in epoch 3; reveal in epoch 4 \(from block 1364\)/);
   });
 });
+
+Deno.test(
+  "a commit recorded in the last block of an epoch counts in that epoch",
+  testOptions,
+  async () => {
+    await withCommitReveal(async (client, node) => {
+      // Block 1002 is the last of epoch 2 (1003 starts epoch 3).
+      recordCommits(node, () => [1002, 1002 + TEMPO]);
+      const setter = new ChainWeightSetter(client, { netuid: NETUID, hotkey: alice });
+      const committed = await setter.setWeights([1, 2], [0.5, 0.5], 19);
+      assert.equal(committed.accepted, true, committed.message);
+      assert.deepEqual(
+        [setter.pendingCommits[0].commitEpoch, setter.pendingCommits[0].revealEpoch],
+        [2, 3],
+      );
+      assert.match(committed.message, /in epoch 2; reveal in epoch 3 \(from block 1003\)/);
+    });
+  },
+);
 
 /** Sets the stateful epoch scheduler's storage for the subnet. */
 function setSchedule(
