@@ -28,6 +28,9 @@ Deno.test("convertWeightsAndUidsForEmit matches the SDK vectors", () => {
     [[0, 1, 2], [0.1, 0.2, 0.7], [0, 1, 2], [9362, 18724, 65535]],
     [[5, 7, 9], [1.0, 0.0, 1e-6], [5], [65535]],
     [[0, 1, 2], [0, 0, 0], [], []],
+    // A list is cast to float32 first: 0.3 becomes 0.30000001192092896, and × 65535 is
+    // 19660.50078…, which rounds up; in float64 it is exactly 19660.5, a tie that goes to even.
+    [[0, 1], [0.3, 1], [0, 1], [19661, 65535]],
   ];
   for (const [uids, weights, expectedUids, expectedValues] of cases) {
     assert.deepEqual(convertWeightsAndUidsForEmit(uids, weights), {
