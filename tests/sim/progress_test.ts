@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../../cli/command.ts";
-import { Progress, progressMode } from "../../sim/progress.ts";
+import { clock, compact, Progress, progressMode } from "../../sim/progress.ts";
 
 const HOUR = 3600e9;
 
@@ -49,6 +49,52 @@ Deno.test("progress is silent when piped unless asked for, then one line per 10 
     ["0%", "10%", "20%", "30%", "40%", "50%", "60%", "70%", "80%", "90%", "100%"],
   );
   assert.ok(lines.every((line) => !line.includes("\r")));
+  // A decile's line comes once that much has run: 10 % at 6 of 60 minutes, not at 3 (rounded).
+  assert.match(lines[1], /^10% 00:06:00\/01:00:00 simulated, /);
+  assert.match(lines[9], /^90% 00:54:00\/01:00:00 simulated, /);
+});
+
+/** Runs `body` with `performance.now()` reading `clockMs.now` (restored after). */
+function withClock(clockMs: { now: number }, body: () => void): void {
+  const original = performance.now;
+  performance.now = () => clockMs.now;
+  try {
+    body();
+  } finally {
+    performance.now = original;
+  }
+}
+
+Deno.test("the rate is messages per wall second and the ETA the time the rest takes at this pace", () => {
+  const wall = { now: 1_000 };
+  let written = "";
+  withClock(wall, () => {
+    const progress = new Progress(HOUR, {
+      tty: true,
+      mode: "auto",
+      columns: () => 200,
+      write: (text) => (written += text),
+    });
+    // A quarter of the run in 10 s of wall time: the other three quarters take 30 s more.
+    wall.now += 10_000;
+    progress.update(HOUR / 4, 50_000);
+  });
+  assert.ok(
+    written.endsWith(" 25% 00:15:00/01:00:00 simulated, 5.0k messages/s, ETA 00:00:30\x1b[K"),
+    JSON.stringify(written),
+  );
+});
+
+Deno.test("simulated time is shown in whole seconds passed, counts with k, M and G from 1000", () => {
+  // Floored: 59.6 s have not made a minute yet.
+  assert.equal(clock(59.6e9), "00:00:59");
+  assert.equal(clock(3599.999e9), "00:59:59");
+  assert.equal(clock(90e9), "00:01:30");
+  assert.equal(clock(25 * HOUR), "25:00:00");
+  assert.deepEqual(
+    [999, 1000, 1500, 1e6, 2.5e6, 1e9].map(compact),
+    ["999", "1.0k", "1.5k", "1.00M", "2.50M", "1.00G"],
+  );
 });
 
 Deno.test("progressMode maps --quiet and --progress, and refuses both", () => {
