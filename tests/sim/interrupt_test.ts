@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+
+const module = new URL("../../sim/interrupt.ts", import.meta.url).href;
+
+/**
+ * A child process listening for interrupts (`dispose` first stops listening), printing `ready`
+ * and then each abort with its reason and exit code. It ends by itself after 30 s, so that a
+ * signal it fails to act on shows as a wrong exit rather than a hung test.
+ */
+function listener(dispose = false) {
+  const code = `
+    import { listenForInterrupt } from ${JSON.stringify(module)};
+    const interrupt = listenForInterrupt();
+    interrupt.signal.addEventListener("abort", () =>
+      console.log("stopping " + interrupt.signal.reason + " " + interrupt.exitCode()));
+    ${dispose ? "interrupt[Symbol.dispose]();" : ""}
+    console.log("ready");
+    await new Promise((resolve) => setTimeout(resolve, 30_000));
+    console.log("not stopped");
+  `;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", code],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let stdout = "";
+  /** Everything printed until `text` is (or the output ends). */
+  const until = async (text: string) => {
+    while (!stdout.includes(text)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      stdout += value;
+    }
+    return stdout;
+  };
+  return { child, until };
+}
+
+for (const [signal, exit] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+  Deno.test(`a first ${signal} asks the run to stop with exit ${exit}; a second ends it at once`, async () => {
+    const { child, until } = listener();
+    await until("ready");
+    child.kill(signal);
+    assert.match(await until("stopping"), new RegExp(`stopping ${signal} ${exit}\n`));
+    child.kill(signal);
+    const status = await child.status;
+    const stdout = await until("not stopped");
+    assert.doesNotMatch(stdout, /not stopped/);
+    assert.equal(status.code, exit, stdout);
+    assert.equal(status.signal, null, "it exits with the code rather than dying of the signal");
+  });
+}
+
+Deno.test("once disposed, an interrupt ends the process as it would without the listener", async () => {
+  const { child, until } = listener(true);
+  await until("ready");
+  child.kill("SIGINT");
+  const status = await child.status;
+  const stdout = await until("not stopped");
+  assert.doesNotMatch(stdout, /stopping|not stopped/);
+  assert.equal(status.signal, "SIGINT");
+});
