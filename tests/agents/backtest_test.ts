@@ -57,6 +57,9 @@ Deno.test("a backtest is repeatable: same seed, same report; copies get their ow
   assert.deepEqual(results(a), results(b));
   assert.deepEqual(a.series, b.series);
   assert.deepEqual(a.agents.map((r) => r.uid), [0, 1]);
+  // The copies' own randomness gives them different scores: the mean is of both.
+  assert.notEqual(a.agents[0].score, a.agents[1].score);
+  assert.equal(a.meanScore, (a.agents[0].score + a.agents[1].score) / 2);
   assert.equal(a.publishes, 24);
   assert.equal(a.series.timestamps.length, 24);
   assert.ok(a.agents[0].instructions.accepted > 0);
@@ -1299,4 +1302,96 @@ Deno.test("an agent class run in code sees the balance fields a miner's agent se
   await backtest({ agent: BalanceFields, config: smallPreset(), duration: 60e9, delay: "none" });
   // Until this version `loan` and `collateral` came along too, which a miner's parse drops.
   assert.deepEqual([...BalanceFields.fields].sort(), ["currency", "free", "reserved", "total"]);
+});
+
+/** Trades nothing; notes the timestamp of each update that ends its simulation. */
+class EndNoter extends Agent {
+  static ends: number[] = [];
+  onUpdate() {
+    return [];
+  }
+  override onEnd(state: StateUpdate) {
+    EndNoter.ends.push(state.timestamp);
+  }
+}
+
+Deno.test("a backtest stopped through its signal reports the time run from its start; its copies' onEnd runs", async () => {
+  const stop = new AbortController();
+  const report = await backtest({
+    agent: EndNoter,
+    // A run that does not start at 0: its publishes are at 15 s, 20 s, ... of the simulation.
+    config: { ...smallPreset(), start: 10e9, gracePeriod: 10e9 },
+    duration: 600e9,
+    delay: "none",
+    agents: 2,
+    signal: stop.signal,
+    onProgress: (simulated) => {
+      if (simulated >= 30e9) stop.abort();
+    },
+  });
+  // Aborted after the publish 30 s into the run: the next one, 35 s in, is the last.
+  assert.equal(report.interrupted, true);
+  assert.equal(report.publishes, 7);
+  assert.equal(report.series.timestamps.at(-1), 45e9);
+  assert.equal(report.duration, 35e9);
+  assert.deepEqual(EndNoter.ends, [45e9, 45e9], "each copy's onEnd gets the last update");
+  assert.match(renderReport(report), /Interrupted at 00:00:35 simulated, after 7 publishes/);
+});
+
+/** Holds its thread 40 ms at every update, where no timer can end the wait, then bids. */
+class BusyAgent extends Agent {
+  onUpdate(state: StateUpdate) {
+    const until = performance.now() + 40;
+    while (performance.now() < until) {
+      // Busy: the deadline's timer cannot fire before this returns.
+    }
+    const bid = this.bestBid(state.books[0]) ?? 300;
+    return [this.limitOrder(0, 0, 1, bid)];
+  }
+}
+
+Deno.test("an agent class in this thread that answers past its budget without yielding loses the response", async () => {
+  // 40 ms of work against the 30 ms a 0.53 s timeout leaves: the reply comes, but too late.
+  const report = await backtest({
+    agent: BusyAgent,
+    config: smallPreset(),
+    seed: 1,
+    duration: 20e9,
+    timeoutSeconds: 0.53,
+    delay: "none",
+  });
+  const [copy] = report.agents;
+  assert.equal(copy.instructions.accepted, 0);
+  assert.equal(copy.instructions.failedResponses, report.publishes);
+  assert.equal(copy.trades, 0);
+  assert.equal(copy.firstFailure, "no reply within the 0.03 s a miner leaves its agent");
+  // Every update took its 40 ms at least: the mean is over the publishes.
+  assert.ok(copy.computeMs.mean >= 40, `mean ${copy.computeMs.mean} ms`);
+  assert.ok(copy.computeMs.max >= copy.computeMs.mean);
+});
+
+/** Waits 60 ms at every update (past its 30 ms budget) and notes how many of its updates overlap. */
+class OverlapCounter extends Agent {
+  static running = 0;
+  static most = 0;
+  async onUpdate() {
+    OverlapCounter.most = Math.max(OverlapCounter.most, ++OverlapCounter.running);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    OverlapCounter.running--;
+    return [];
+  }
+}
+
+Deno.test("an agent class in this thread gets its next update only once the abandoned one has settled", async () => {
+  const report = await backtest({
+    agent: OverlapCounter,
+    config: smallPreset(),
+    seed: 1,
+    duration: 20e9,
+    timeoutSeconds: 0.53,
+    delay: "none",
+  });
+  assert.equal(report.agents[0].instructions.failedResponses, report.publishes);
+  // As a miner's agent: one update at a time, however late the previous one is.
+  assert.equal(OverlapCounter.most, 1);
 });
