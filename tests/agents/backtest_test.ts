@@ -33,7 +33,14 @@ Deno.test("market maker against random taker: the taker trades more and pays fee
   const maker = await run("MarketMakerAgent");
   const taker = await run("RandomTakerAgent");
   assert.equal(maker.publishes, 900);
-  for (const score of [maker.meanScore, taker.meanScore]) assert.ok(score >= 0 && score <= 1);
+  // Every score lies in 0..1 by construction, so only the strict bounds can fail: 0 is the score
+  // of a copy never scored, and the sharpes here are near 0, which scores near 0.5. Of one copy
+  // the mean is its own score.
+  for (const report of [maker, taker]) {
+    const [copy] = report.agents;
+    assert.equal(report.meanScore, copy.score);
+    assert.ok(copy.score > 0 && copy.score < 1, `score ${copy.score}`);
+  }
   assert.ok(maker.agents[0].trades > 0 && taker.agents[0].trades > maker.agents[0].trades);
   assert.ok(taker.agents[0].fees > 0);
   for (const book of maker.agents[0].books) assert.ok(book.activityFactor > 0.9, "kept active");
@@ -952,6 +959,7 @@ Deno.test("the report draws a day of 64 copies: a point set per pixel column, sp
     Array.from({ length: publishes }, (_, i) => Math.sin(i / 500 + phase));
   const inventory = Array.from({ length: copies }, (_, c) => wave(c));
   inventory[5][spikeAt] = 1000;
+  inventory[6][spikeAt] = -1000;
   report.series = {
     timestamps,
     mid: [wave(0), wave(1)],
@@ -976,6 +984,9 @@ Deno.test("the report draws a day of 64 copies: a point set per pixel column, sp
   assert.match(plot, /<text x="4" y="20" font-size="10">1000<\/text>/);
   assert.match(paths[5], /,16\.0/);
   assert.doesNotMatch(paths[4], /,16\.0/);
+  // So is the dip, at the chart's bottom (y = 190): a column keeps its lowest point too.
+  assert.match(paths[6], /,190\.0/);
+  assert.doesNotMatch(paths[4], /,190\.0/);
   const legend = html.slice(html.indexOf('<ul class="legend" id="inventory-legend">'));
   assert.equal(legend.slice(0, legend.indexOf("</ul>")).split("<li>").length - 1, copies);
 });
@@ -1061,6 +1072,11 @@ Deno.test("backtest.json carries prices and amounts at their decimals, without f
   assert.deepEqual(noisy(series.mid, 3), []);
   assert.deepEqual(noisy(series.fundamental, 3), []);
   assert.deepEqual(noisy(series.spread, 2), []);
+  // A spread is best ask less best bid: at least a tick, and there exactly when the mid is.
+  for (const [b, spreads] of series.spread.entries()) {
+    assert.deepEqual(spreads.map((v) => v === null), series.mid[b].map((m) => m === null));
+    assert.deepEqual(spreads.filter((v) => v !== null && v < 0.01), [], `book ${b}`);
+  }
   assert.deepEqual(noisy(series.inventoryValue, 10), []);
   const [copy] = report.agents;
   assert.ok(copy.trades > 0);
