@@ -4,7 +4,11 @@ import { deflateSync } from "node:zlib";
 import { z } from "zod";
 import { Axon } from "../../bittensor/axon.ts";
 import { Dendrite } from "../../bittensor/dendrite.ts";
-import { decodeResponse, type StateUpdateWire } from "../../bittensor/market_synapse.ts";
+import {
+  decodeResponse,
+  MarketSimulationStateUpdate,
+  type StateUpdateWire,
+} from "../../bittensor/market_synapse.ts";
 import { cryptoReady, Keypair } from "../../bittensor/keypair.ts";
 import { RequestVerifier } from "../../bittensor/request_verifier.ts";
 import {
@@ -14,9 +18,11 @@ import {
   parseSynapseHeaders,
   parseWireJson,
   requestSignatureMessage,
+  synapseFromBody,
   type SynapseKind,
   timeNs,
 } from "../../bittensor/synapse.ts";
+import { rawServer, readRequest, writeAll } from "./raw_server.ts";
 import { signedSynapse, type Tampering } from "./signed_request.ts";
 
 await cryptoReady();
@@ -520,7 +526,17 @@ Deno.test("one slow, one dead and one hostile axon do not stall the others", asy
     );
     assert.deepEqual(results.map((r) => r.statusCode), [408, 200, 503, 422]);
     assert.equal(results[1].fields?.text, `TO ${port}`);
-    assert.ok(results.every((r) => r.processTime >= 0));
+    // The timed-out call waited out its whole second (a `>= 0` bound would hold for any result);
+    // its clock starts before the request's timer is set.
+    assert.ok(results[0].processTime >= 0.99, `${results[0].processTime} s`);
+    assert.deepEqual(results.map((r) => r.ok), [false, true, false, false]);
+    assert.equal(results[0].statusMessage, "Timeout: request to Echo timed out after 1 seconds");
+    assert.match(
+      results[2].statusMessage,
+      new RegExp(`^Service unavailable at 127\\.0\\.0\\.1:${deadPort}/Echo: `),
+    );
+    assert.equal(results[3].statusMessage, "Failed to parse response: larger than 1000000 bytes");
+    assert.deepEqual(results.map((r) => r.synapse.dendrite.status_code), [408, 200, 503, 422]);
   } finally {
     await axon.stop();
     for (const answer of late) answer();
@@ -1055,5 +1071,111 @@ Deno.test("a forward's deadline counts from the request's arrival, not from the 
   } finally {
     unblock();
     await axon.stop();
+  }
+});
+
+Deno.test("a dendrite's request carries the headers the Python dendrite sends, signed nonce.caller.target.uuid.hash", async () => {
+  const requests: { head: string; body: string }[] = [];
+  // Takes the request, then answers with the head of a 100-byte body and hangs up after 10.
+  const server = rawServer(async (conn) => {
+    const request = await readRequest(conn);
+    if (request === null) return;
+    requests.push(request);
+    await writeAll(
+      conn,
+      new TextEncoder().encode('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"name": "E'),
+    );
+  });
+  try {
+    const dendrite = new Dendrite(alice);
+    const target = { ip: "127.0.0.1", port: server.port, hotkey: bob.ss58Address };
+    const result = await dendrite.call(target, EchoSynapse, { text: "hi", count: 3 }, 5);
+    // A reply cut off in its body is the axon's failure (503), not a bad reply (422).
+    assert.equal(result.statusCode, 503, result.statusMessage);
+    assert.equal(result.ok, false);
+
+    assert.equal(requests.length, 1);
+    const [requestLine, ...lines] = requests[0].head.split("\r\n");
+    assert.equal(requestLine, "POST /Echo HTTP/1.1");
+    const headers = Object.fromEntries(lines.map((l) => {
+      const colon = l.indexOf(":");
+      return [l.slice(0, colon).toLowerCase(), l.slice(colon + 1).trim()];
+    }));
+    const nonce = headers.bt_header_dendrite_nonce;
+    assert.match(nonce, /^\d{19}$/);
+    const hash = bodyHash(EchoSynapse, { text: "hi", count: 3 });
+    // Python's Synapse.to_headers(): str(timeout) is "5.0", only fields that are set, an empty
+    // value of each required field's type, and the body hash the signature covers.
+    assert.deepEqual(
+      { ...headers, bt_header_dendrite_nonce: "", bt_header_dendrite_signature: "" },
+      {
+        host: `127.0.0.1:${server.port}`,
+        "content-length": String(new TextEncoder().encode(requests[0].body).byteLength),
+        name: "Echo",
+        timeout: "5.0",
+        bt_header_axon_ip: "127.0.0.1",
+        bt_header_axon_port: String(server.port),
+        bt_header_axon_hotkey: bob.ss58Address,
+        bt_header_dendrite_ip: "127.0.0.1",
+        bt_header_dendrite_version: "10002000",
+        bt_header_dendrite_nonce: "",
+        bt_header_dendrite_uuid: dendrite.uuid,
+        bt_header_dendrite_hotkey: alice.ss58Address,
+        bt_header_dendrite_signature: "",
+        bt_header_input_obj_text: "IiI=",
+        header_size: "0",
+        total_size: String(requests[0].body.length),
+        computed_body_hash: hash,
+        "content-type": "application/json",
+      },
+    );
+    // The message is spelt out here rather than built by the code under test.
+    const message = `${nonce}.${alice.ss58Address}.${bob.ss58Address}.${dendrite.uuid}.${hash}`;
+    assert.ok(Keypair.verify(message, headers.bt_header_dendrite_signature, alice.ss58Address));
+    const body = parseWireJson(requests[0].body) as Record<string, Record<string, unknown>>;
+    assert.equal(body.dendrite.nonce, BigInt(nonce));
+    assert.equal(body.dendrite.version, 10002000);
+    assert.equal(body.dendrite.signature, headers.bt_header_dendrite_signature);
+    assert.equal(body.axon.port, server.port);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a dendrite's round budget may equal its reply cap", () => {
+  const dendrite = new Dendrite(alice, { maxResponseBytes: 1000, maxRoundResponseBytes: 1000 });
+  assert.equal(dendrite.maxResponseBytes, 1000);
+  assert.throws(
+    () => new Dendrite(alice, { maxResponseBytes: 1000, maxRoundResponseBytes: 999 }),
+    /maxRoundResponseBytes \(999\) is below maxResponseBytes \(1000\)/,
+  );
+});
+
+Deno.test("a state update needs timestamp, books and accounts; the timestamp is a whole number of ns, not negative", () => {
+  const body = { timestamp: 5, books: {}, accounts: {} };
+  const parsed = synapseFromBody(MarketSimulationStateUpdate, body);
+  assert.deepEqual(parsed.fields, {
+    model: "im",
+    timestamp: 5,
+    config: null,
+    books: {},
+    accounts: {},
+    notices: null,
+    response: null,
+    compressed: false,
+  });
+  for (const field of ["timestamp", "books", "accounts"]) {
+    const without: Record<string, unknown> = { ...body };
+    delete without[field];
+    assert.throws(
+      () => synapseFromBody(MarketSimulationStateUpdate, without),
+      new RegExp(`^Error: MarketSimulationStateUpdate body: ${field}: `),
+    );
+  }
+  for (const timestamp of [-1, 1.5]) {
+    assert.throws(
+      () => synapseFromBody(MarketSimulationStateUpdate, { ...body, timestamp }),
+      /MarketSimulationStateUpdate body: timestamp: /,
+    );
   }
 });
