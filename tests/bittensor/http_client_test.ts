@@ -118,16 +118,21 @@ Deno.test("Connection: close is honoured: the next request opens a new connectio
   }
 });
 
-Deno.test("a body of exactly the cap is taken, declared or chunked; one byte more is refused", async () => {
+Deno.test("a body of exactly the cap is taken, declared, chunked or ended by close; one byte more is refused", async () => {
   const body = "z".repeat(20);
   const declared = rawServer(answerEach(`HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n${body}`));
   const chunked = rawServer(answerEach(
     `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n${body.slice(0, 8)}\r\n` +
       `c\r\n${body.slice(8)}\r\n0\r\n\r\n`,
   ));
+  // No length: the body ends when the server hangs up, after its one reply.
+  const closing = rawServer(async (conn) => {
+    await readRequest(conn);
+    await writeText(conn, `HTTP/1.1 200 OK\r\n\r\n${body}`);
+  });
   const client = new HttpClient();
   try {
-    for (const server of [declared, chunked]) {
+    for (const server of [declared, chunked, closing]) {
       const at = { timeoutMs: 5000, maxResponseBytes: 20 };
       const reply = await client.post("127.0.0.1", server.port, "/", {}, text.encode("q"), at);
       assert.equal(decoder.decode(reply.body), body);
@@ -143,6 +148,7 @@ Deno.test("a body of exactly the cap is taken, declared or chunked; one byte mor
     client.close();
     await declared.close();
     await chunked.close();
+    await closing.close();
   }
 });
 
