@@ -25,6 +25,8 @@ Deno.test("deflated text inflates to its UTF-8 bytes, with the window named in t
         const packed = deflateZlib(input, windowBits, memLevel);
         assert.equal(packed[0], ((windowBits - 8) << 4) | 8, `${name} ${windowBits} header`);
         assert.equal((packed[0] * 256 + packed[1]) % 31, 0, `${name} header check`);
+        // FLEVEL 2 is what zlib writes for the default level 6 (Python's zlib.compress).
+        assert.equal(packed[1] >> 6, 2, `${name} level`);
         assert.equal(
           new TextDecoder().decode(inflateSync(packed, { windowBits })),
           input,
@@ -71,4 +73,5 @@ Deno.test("without FFI permission node:zlib compresses, to data that inflates th
     await Deno.remove(file);
   }
   assert.equal(new TextDecoder().decode(inflateSync(packed)), "fallback ".repeat(100));
+  assert.equal(packed[1] >> 6, 2, "default level 6");
 });
