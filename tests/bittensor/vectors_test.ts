@@ -3,11 +3,13 @@ import { hexToU8a, u8aToHex } from "@polkadot/util";
 import { cryptoReady, Keypair } from "../../bittensor/keypair.ts";
 import {
   bodyHash,
+  newSynapse,
   parseWireJson,
   pythonStr,
   requestSignatureMessage,
   sha3Hex,
   type SynapseKind,
+  synapseToHeaders,
   toWireJson,
   versionAsInt,
 } from "../../bittensor/synapse.ts";
@@ -141,6 +143,28 @@ Deno.test("strings inside lists and dicts escape what Python's repr escapes", ()
   );
   // A string that is the whole value is not a repr: Python's str() leaves it as it is.
   assert.equal(pythonStr("a\u00a0b"), "a\u00a0b");
+});
+
+Deno.test("a required field travels as base64 of its type's empty JSON value, a float's as 0.0", () => {
+  const fields = { price: 1.5, n: 7, big: 10n ** 20n, name: "x", on: true, xs: [1], m: { a: 1 } };
+  const kind: SynapseKind<Record<string, unknown>> = {
+    ...kindWith([]),
+    requiredFields: Object.keys(fields),
+  };
+  const headers = synapseToHeaders(kind, newSynapse(kind, fields), "");
+  const empty = Object.fromEntries(
+    Object.keys(fields).map((k) => [k, atob(headers[`bt_header_input_obj_${k}`])]),
+  );
+  // json.dumps of float(), int(), str(), bool(), list() and dict() in Python.
+  assert.deepEqual(empty, {
+    price: "0.0",
+    n: "0",
+    big: "0",
+    name: '""',
+    on: "false",
+    xs: "[]",
+    m: "{}",
+  });
 });
 
 Deno.test("signature message vector verifies with Alice's key; tampering fails", () => {
