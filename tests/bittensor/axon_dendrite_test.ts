@@ -1057,10 +1057,18 @@ Deno.test("a forward's deadline counts from the request's arrival, not from the 
   try {
     const target = { ip: "127.0.0.1", port, hotkey: bob.ss58Address };
     const dendrite = new Dendrite(alice);
+    // A request that ends before its step (refused, say) fails the test rather than hanging it.
+    const reached = (step: Promise<void>, call: Promise<{ statusCode: number | null }>) =>
+      Promise.race([
+        step,
+        call.then((r) => {
+          throw new Error(`the request ended with ${r.statusCode} before reaching its step`);
+        }),
+      ]);
     const holder = dendrite.call(target, EchoSynapse, { text: "a", count: 1 }, 30);
-    await slotHeld;
+    await reached(slotHeld, holder);
     const waiter = dendrite.call(target, EchoSynapse, { text: "b", count: 2 }, 10);
-    await secondQueued;
+    await reached(secondQueued, waiter);
     // The second request waits at least this long for the slot; a slower machine only makes
     // the wait longer and what is left of its 10 s smaller.
     await new Promise((resolve) => setTimeout(resolve, 1000));
