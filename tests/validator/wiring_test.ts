@@ -100,6 +100,8 @@ Deno.test("the validator queries neither its own uid nor axons at 0.0.0.0 (netwo
     neuron(0, "5MinerAtZero", "0.0.0.0", 8091), // registered, never served a reachable axon
     neuron(1, own, "127.0.0.1", 8092, true), // the validator itself, with a reachable axon
     neuron(2, "5MinerServing", "127.0.0.1", 8093),
+    // The small config has accounts for uids 0-3 only: uid 4 has none to be told about.
+    neuron(4, "5MinerWithoutAccount", "127.0.0.1", 8094),
   ]);
   const queried: { uid: number; ip: string; port: number; hotkey: string }[][] = [];
   const client: MinerClient = {
@@ -118,6 +120,30 @@ Deno.test("the validator queries neither its own uid nor axons at 0.0.0.0 (netwo
       "each round queries the serving miner only",
     );
     assert.equal(validator.lastAnswered, 1);
+  } finally {
+    validator.close();
+    store.close();
+  }
+});
+
+Deno.test("only a simulation's first state update tells the miner the simulation started", async () => {
+  const directory = new StaticNeuronDirectory([0, 1].map((uid) => neuron(uid, `5Miner${uid}`)));
+  const starts: number[][] = [];
+  const client: MinerClient = {
+    query: (requests) => {
+      starts.push(
+        requests.filter((r) =>
+          (r.state.notices?.[r.uid] ?? []).some((e) => e.type === "EVENT_SIMULATION_START")
+        ).map((r) => r.uid),
+      );
+      return Promise.resolve(requests.map(emptyReply));
+    },
+  };
+  const { validator, store } = makeValidator({ directory, client });
+  try {
+    await validator.start();
+    for (let i = 0; i < 3; i++) await validator.round();
+    assert.deepEqual(starts, [[0, 1], [], []]);
   } finally {
     validator.close();
     store.close();
