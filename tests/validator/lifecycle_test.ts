@@ -322,6 +322,20 @@ Deno.test("a failed publish round abandons its simulation and the next one start
     always.validator.close();
     always.store.close();
   }
+
+  // Three failures with working rounds between them are not in a row: the run goes on.
+  seeds.length = 0;
+  reloads = 0;
+  const apart = make((seed) => seed <= 43 ? 3 : null, "4");
+  try {
+    await apart.validator.start();
+    await apart.validator.run();
+    assert.deepEqual(seeds, [41, 42, 43, 44]);
+    assert.equal(apart.store.load()!.snapshot.simulation.index, 4);
+  } finally {
+    apart.validator.close();
+    apart.store.close();
+  }
 });
 
 Deno.test("a round failing between its publish and its scoring saves the windows as they are live", async () => {
