@@ -217,11 +217,13 @@ Deno.test("a miner failing every round is named once above debug level, per kind
   assert.deepEqual(about(0), []);
 });
 
-Deno.test("an order whose cancellation is still on its way is not the miner's to cancel again", async () => {
+/**
+ * uid 0 rests 20 bids far below the market, then cancels all it holds in every reply, each
+ * cancellation asking to arrive `delayNs` later; returns how many cancellations of uid 0 reached
+ * the simulation, injection by injection, over 6 publishes.
+ */
+async function cancellationsSent(delayNs: number): Promise<number[]> {
   const injected: [number, Instruction[]][] = [];
-  // uid 0 rests 20 bids far below the market, then cancels all it holds in every reply, each
-  // cancellation asking to arrive an hour later: the orders rest meanwhile, and without a limit
-  // the same 20 cancellations would pile up once more per publish, 14 400 an hour.
   const client = answering(({ uid, state }: MinerRequest) => {
     const own = uid === 0 ? restingIds(state, 0) : [];
     if (uid !== 0 || own.length === 0) {
@@ -244,7 +246,7 @@ Deno.test("an order whose cancellation is still on its way is not the miner's to
         type: "CANCEL_ORDERS",
         agentId: 0,
         bookId: 0,
-        delay: 3_600_000_000_000,
+        delay: delayNs,
         cancellations: own.map((orderId) => ({ orderId, volume: null })),
       }],
     };
@@ -256,11 +258,29 @@ Deno.test("an order whose cancellation is still on its way is not the miner's to
   } finally {
     close();
   }
-  const cancelled = injected.filter(([uid]) => uid === 0)
+  return injected.filter(([uid]) => uid === 0)
     .flatMap(([, list]) => list)
     .filter((i) => i.type === "CANCEL_ORDERS")
     .map((c) => c.type === "CANCEL_ORDERS" ? c.cancellations.length : 0);
-  // The first reply cancels its 20 bids; the later ones hold none the validator has not already
-  // sent a cancellation for, so each sends on only the few any reply may (the exchange refuses them).
-  assert.deepEqual(cancelled, [20, ...Array(4).fill(FORWARDED_FOREIGN_CANCELLATIONS)]);
+}
+
+Deno.test("an order whose cancellation is still on its way is not the miner's to cancel again", async () => {
+  // An hour away: the orders rest meanwhile, and without a limit the same 20 cancellations would
+  // pile up once more per publish, 14 400 an hour. The first reply cancels its 20 bids; the later
+  // ones hold none the validator has not already sent a cancellation for, so each sends on only
+  // the few any reply may (the exchange refuses them).
+  assert.deepEqual(
+    await cancellationsSent(3_600_000_000_000),
+    [20, ...Array(4).fill(FORWARDED_FOREIGN_CANCELLATIONS)],
+  );
+});
+
+Deno.test("a cancellation arriving just after the next publish still holds its orders there", async () => {
+  // Publishes 5 s apart; 5.5 s plus the 10 ms execution delay lands 0.51 s after the next one,
+  // where the orders still rest but are not the miner's to cancel; by the publish after, they
+  // are gone and the miner rests 20 bids again: place, cancel, refused, twice over.
+  assert.deepEqual(
+    await cancellationsSent(5_500_000_000),
+    [20, FORWARDED_FOREIGN_CANCELLATIONS, 20, FORWARDED_FOREIGN_CANCELLATIONS],
+  );
 });
