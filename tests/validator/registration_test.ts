@@ -90,6 +90,51 @@ Deno.test("a re-registered uid loses its score and gets its account reset in the
   }
 });
 
+Deno.test("a uid registered mid-run starts with no history and no reset of its untouched account", async () => {
+  const directory = new EditableDirectory(["5Miner0", "5Miner1"]);
+  const injected: Instruction[][] = [];
+  const store = ValidatorStore.open(":memory:");
+  const validator = new Validator({
+    options: {
+      ...parseValidatorArgs(["--local", "--neuron.weights_interval", "0"]),
+      saveIntervalSeconds: 3600,
+    },
+    config: { ...smallPreset(), duration: 600e9 },
+    createMarket: (c, seed): Market =>
+      watchedMarket(SimEngine.create({ config: c, seed, threads: 1 }), {
+        injected: (_, instructions) => injected.push(instructions),
+      }),
+    directory,
+    client: marketBuyers,
+    store,
+    ...quietParts(),
+  });
+  try {
+    await validator.start();
+    for (let i = 0; i < 4; i++) await validator.round();
+    directory.hotkeys.push("5Miner2");
+    let rounds = 0;
+    do {
+      await validator.settled();
+      await validator.round();
+      rounds++;
+    } while (validator.snapshot.hotkeys[2] === undefined && rounds < 3);
+    assert.equal(validator.snapshot.hotkeys[2], "5Miner2");
+    for (let i = 0; i < 2; i++) await validator.round();
+    validator.save();
+    const history = (uid: number) => store.load()!.snapshot.scoring!.miners[uid].inventory.length;
+    // uid 3 (an account, never registered) was observed at every publish; uid 2 only from the
+    // round that listed it, plus the two after.
+    assert.equal(history(3), 4 + rounds + 2);
+    assert.equal(history(2), 1 + 2);
+    assert.deepEqual(validator.snapshot.pendingResets, []);
+    assert.ok(!injected.flat().some((i) => i.type === "RESET_AGENT"), "no reset sent");
+  } finally {
+    validator.close();
+    store.close();
+  }
+});
+
 Deno.test("weights: negative scores shifted, L1-normalised; all zero gives uniform", () => {
   const scores = [-0.1, 0.1, 0.3];
   const w = normalizedWeights([0, 1, 2], (uid) => scores[uid]);
