@@ -231,6 +231,37 @@ Deno.test("a start-up replay that fails starts the next simulation with the volu
   }
 });
 
+Deno.test("a simulation's end re-bases the volume windows to the next one's start", async () => {
+  const store = ValidatorStore.open(":memory:");
+  const validator = new Validator({
+    options: {
+      ...parseValidatorArgs(["--local", "--simulations", "1"]),
+      saveIntervalSeconds: 3600,
+    },
+    config: { ...smallPreset(), duration: 25e9 },
+    createMarket: (c, seed): Market => SimEngine.create({ config: c, seed, threads: 1 }),
+    directory: new StaticNeuronDirectory(neurons),
+    client,
+    store,
+    ...quietParts(),
+  });
+  try {
+    await validator.start();
+    await validator.run();
+    const scoring = store.load()!.snapshot.scoring as {
+      miners: { volumes: { total: [number, number][] }[] }[];
+    };
+    const keys = scoring.miners[0].volumes[0].total.map(([key]) => key);
+    // uid 0 traded at publishes 5 s to 25 s, all in the bucket keyed by the end of its 600 s
+    // sampling interval; shifted back by the simulation's last publish (25 s), as the next
+    // simulation's clock starts at 0 again.
+    assert.deepEqual(keys, [600e9 - 25e9]);
+  } finally {
+    validator.close();
+    store.close();
+  }
+});
+
 /** `engine` as a market whose `advance` throws at its `failAt`-th call (counting from 1). */
 function failingMarket(engine: SimEngine, failAt: number): Market {
   let calls = 0;
@@ -399,6 +430,8 @@ Deno.test("the progress line names a miner as the leader, never a uid that is no
     const progress = logged.filter((m) => m.includes("miners answered"));
     assert.equal(progress.length, 1, logged.join("\n"));
     assert.match(progress[0], /miners answered, round [\d.]+ s, best uid (3|5) score /);
+    // Told after the 12th publish, not the first.
+    assert.match(progress[0], / step 12: /);
   } finally {
     validator.close();
     store.close();
