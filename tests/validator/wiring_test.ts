@@ -20,6 +20,7 @@ import { type RunningMiner, startMiner } from "../../miner/miner.ts";
 import { parseValidatorArgs } from "../../validator/options.ts";
 import { ValidatorStore } from "../../validator/store.ts";
 import { ValidatorMetrics } from "../../validator/metrics.ts";
+import { Alerter } from "../../validator/pagerduty.ts";
 import { executionDelay } from "../../validator/scoring/formulas.ts";
 import {
   type Market,
@@ -439,6 +440,103 @@ Deno.test("the injected delay is the §3.5 formula of the reply's process time p
       const own = delayNs - executionDelay(plan[agentId].processTime, 3);
       assert.ok(plan[agentId].delays.map((d) => d ?? 0).includes(own), `uid ${agentId}`);
     }
+  } finally {
+    validator.close();
+    store.close();
+  }
+});
+
+Deno.test("the answered count is the last round's: a miner that stops answering leaves it", async () => {
+  const directory = new StaticNeuronDirectory([0, 1].map((uid) => neuron(uid, `5Miner${uid}`)));
+  let round = 0;
+  const client: MinerClient = {
+    query: (requests) =>
+      Promise.resolve(
+        requests.map((r): MinerReply =>
+          round > 1 && r.uid === 1
+            ? { uid: 1, outcome: "timeout", processTime: 3, message: "timed out", checked: null }
+            : emptyReply(r)
+        ),
+      ),
+  };
+  const { validator, store } = makeValidator({ directory, client });
+  try {
+    await validator.start();
+    const answered: number[] = [];
+    for (round = 1; round <= 3; round++) {
+      await validator.round();
+      answered.push(validator.lastAnswered);
+    }
+    assert.deepEqual(answered, [2, 1, 1]);
+  } finally {
+    validator.close();
+    store.close();
+  }
+});
+
+Deno.test("the unreachable alert needs 12 publishes in a row without an answer; one answer starts the count over", async () => {
+  const alerts: string[] = [];
+  const directory = new StaticNeuronDirectory([neuron(0, "5Miner0")]);
+  // Silent for 11 publishes, one answer, silent for 11 more, then a 12th: the alert comes then.
+  const answersAt = new Set([12]);
+  let round = 0;
+  const client: MinerClient = {
+    query: (requests) =>
+      Promise.resolve(
+        requests.map((r): MinerReply =>
+          answersAt.has(round) ? emptyReply(r) : {
+            uid: r.uid,
+            outcome: "timeout",
+            processTime: 3,
+            message: "timed out",
+            checked: null,
+          }
+        ),
+      ),
+  };
+  const { validator, store } = makeValidator({
+    directory,
+    client,
+    alerts: new Alerter({
+      routingKey: null,
+      source: "t",
+      log: (line) => void alerts.push(line),
+      repeatMs: 0,
+    }),
+  });
+  try {
+    await validator.start();
+    const raisedAt: number[] = [];
+    for (round = 1; round <= 24; round++) {
+      const before = alerts.filter((l) => l.startsWith("ALERT miners-unreachable")).length;
+      await validator.round();
+      const after = alerts.filter((l) => l.startsWith("ALERT miners-unreachable")).length;
+      if (after > before) raisedAt.push(round);
+    }
+    assert.deepEqual(raisedAt, [24], alerts.join("\n"));
+  } finally {
+    validator.close();
+    store.close();
+  }
+});
+
+Deno.test("the weights interval is in seconds: a 600 s interval sets weights once over rounds 0.7 s apart", async () => {
+  const weights = new RecordingWeightSetter();
+  const directory = new StaticNeuronDirectory([0, 1].map((uid) => neuron(uid, `5Miner${uid}`)));
+  const client: MinerClient = { query: (requests) => Promise.resolve(requests.map(emptyReply)) };
+  const { validator, store } = makeValidator(
+    { directory, client, weights },
+    ["--neuron.weights_interval", "600"],
+  );
+  try {
+    await validator.start();
+    for (let i = 0; i < 3; i++) {
+      await validator.round();
+      await validator.settled();
+      // Longer than 600 ms, far shorter than 600 s.
+      await new Promise((resolve) => setTimeout(resolve, 700));
+    }
+    assert.equal(weights.submissions.length, 1);
   } finally {
     validator.close();
     store.close();
