@@ -259,6 +259,19 @@ Deno.test({
       graceOnly.stderr.some((l) => /--duration: 5m ends before the first publish/.test(l)),
       graceOnly.stderr.join("\n"),
     );
+    // 10 s of grace and a step of 5 s: a 15 s run reaches the first publish, so it is accepted.
+    const justLongEnough = join(dir, "one_publish.json");
+    writeFileSync(
+      justLongEnough,
+      JSON.stringify({ ...smallPreset(), gracePeriod: 10e9, duration: 15e9 }),
+    );
+    const oneRun = noMinerRun(join(dir, "one.db"));
+    const flagsOnly = oneRun.filter((a, i) =>
+      !["--duration", "--config"].includes(a) &&
+      !["--duration", "--config"].includes(oneRun[i - 1])
+    );
+    const onePublish = startValidator([...flagsOnly, "--config", justLongEnough]);
+    assert.equal((await onePublish.done).code, 0, onePublish.stderr.join("\n"));
     // The same from the config file's own duration names the file (until this version, the flag).
     const file = join(dir, "grace.json");
     writeFileSync(file, JSON.stringify({ ...smallPreset(), gracePeriod: 600e9, duration: 300e9 }));
