@@ -5,6 +5,7 @@ import { parseValidatorArgs } from "../../validator/options.ts";
 import { ValidatorStore } from "../../validator/store.ts";
 import { quietParts } from "./quiet_parts.ts";
 import { answering, marketBuyers } from "./answering_client.ts";
+import type { MinerClient } from "../../validator/miner_client.ts";
 import { EditableDirectory } from "./editable_directory.ts";
 import { convertWeightsAndUidsForEmit, processWeights } from "../../chain/weights.ts";
 import {
@@ -129,6 +130,62 @@ Deno.test("a uid registered mid-run starts with no history and no reset of its u
     assert.equal(history(2), 1 + 2);
     assert.deepEqual(validator.snapshot.pendingResets, []);
     assert.ok(!injected.flat().some((i) => i.type === "RESET_AGENT"), "no reset sent");
+  } finally {
+    validator.close();
+    store.close();
+  }
+});
+
+Deno.test("a reset lost with its abandoned simulation is sent again in the next one", async () => {
+  const directory = new EditableDirectory(["5Old0", "5Old1", "5Old2", "5Old3"]);
+  let resetThisRound = false;
+  let resets = 0;
+  let round = 0;
+  let failed = false;
+  const client: MinerClient = {
+    query: (requests, timeout, check) => {
+      round++;
+      if (round === 3) directory.hotkeys[2] = "5New2";
+      // The round that sends the reset fails after it: its simulation is abandoned.
+      if (resetThisRound && !failed) {
+        failed = true;
+        return Promise.reject(new Error("query failed"));
+      }
+      resetThisRound = false;
+      return marketBuyers.query(requests, timeout, check);
+    },
+  };
+  const store = ValidatorStore.open(":memory:");
+  const validator = new Validator({
+    options: {
+      ...parseValidatorArgs(["--local", "--neuron.weights_interval", "0", "--simulations", "2"]),
+      saveIntervalSeconds: 3600,
+    },
+    config: { ...smallPreset(), duration: 50e9 },
+    createMarket: (c, seed): Market =>
+      watchedMarket(SimEngine.create({ config: c, seed, threads: 1 }), {
+        injected: (_, instructions) => {
+          if (instructions.some((i) => i.type === "RESET_AGENT")) {
+            resets++;
+            resetThisRound = true;
+          }
+        },
+      }),
+    directory,
+    client,
+    store,
+    ...quietParts(),
+  });
+  try {
+    await validator.start();
+    await validator.run();
+    assert.ok(failed, "the round sending the reset failed");
+    assert.equal(resets, 2, "sent once in each simulation");
+    assert.deepEqual(
+      store.load()!.snapshot.pendingResets,
+      [],
+      "the second one's notice cleared it",
+    );
   } finally {
     validator.close();
     store.close();
