@@ -70,7 +70,8 @@ Deno.test("a re-registered uid loses its score and gets its account reset in the
     validator.save();
     const history = (uid: number) => store.load()!.snapshot.scoring!.miners[uid].inventory;
     assert.equal(history(2).length, 1, "uid 2's returns start from its reset account");
-    assert.ok(history(1).length > rounds + 1, "uid 1's history goes on");
+    // One observation per round: the 6 before the change, the rounds until the reset, this one.
+    assert.equal(history(1).length, 6 + rounds + 1, "uid 1's history goes on");
     assert.ok(
       !injected.some((i) => i.instructions.some((x) => x.type === "RESET_AGENT")),
       "the reset is not sent again",
