@@ -193,6 +193,46 @@ Deno.test("a reset lost with its abandoned simulation is sent again in the next 
   }
 });
 
+Deno.test("a re-registered uid without a miner account in the configuration gets no reset sent", async () => {
+  // The small configuration has accounts for uids 0-3: uid 4's reset waits, pending, for a
+  // configuration with an account for it.
+  const directory = new EditableDirectory(["5Old0", "5Old1", "5Old2", "5Old3", "5Old4"]);
+  const injected: number[] = [];
+  const store = ValidatorStore.open(":memory:");
+  const validator = new Validator({
+    options: {
+      ...parseValidatorArgs(["--local", "--neuron.weights_interval", "0"]),
+      saveIntervalSeconds: 3600,
+    },
+    config: { ...smallPreset(), duration: 600e9 },
+    createMarket: (c, seed): Market =>
+      watchedMarket(SimEngine.create({ config: c, seed, threads: 1 }), {
+        injected: (agentId, instructions) => {
+          if (instructions.some((i) => i.type === "RESET_AGENT")) injected.push(agentId);
+        },
+      }),
+    directory,
+    client: marketBuyers,
+    store,
+    ...quietParts(),
+  });
+  try {
+    await validator.start();
+    await validator.round();
+    directory.hotkeys[4] = "5New4";
+    for (let i = 0; i < 4; i++) {
+      await validator.settled();
+      await validator.round();
+    }
+    assert.equal(validator.snapshot.hotkeys[4], "5New4");
+    assert.deepEqual(injected, []);
+    assert.deepEqual(validator.snapshot.pendingResets, [4]);
+  } finally {
+    validator.close();
+    store.close();
+  }
+});
+
 Deno.test("weights: negative scores shifted, L1-normalised; all zero gives uniform", () => {
   const scores = [-0.1, 0.1, 0.3];
   const w = normalizedWeights([0, 1, 2], (uid) => scores[uid]);
