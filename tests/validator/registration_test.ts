@@ -6,6 +6,7 @@ import { ValidatorStore } from "../../validator/store.ts";
 import { quietParts } from "./quiet_parts.ts";
 import { answering, marketBuyers } from "./answering_client.ts";
 import type { MinerClient } from "../../validator/miner_client.ts";
+import { Alerter } from "../../validator/pagerduty.ts";
 import { EditableDirectory } from "./editable_directory.ts";
 import { convertWeightsAndUidsForEmit, processWeights } from "../../chain/weights.ts";
 import {
@@ -227,6 +228,75 @@ Deno.test("a re-registered uid without a miner account in the configuration gets
     assert.equal(validator.snapshot.hotkeys[4], "5New4");
     assert.deepEqual(injected, []);
     assert.deepEqual(validator.snapshot.pendingResets, [4]);
+  } finally {
+    validator.close();
+    store.close();
+  }
+});
+
+Deno.test("a reset the simulation reports as failed is sent again, alerting until it works", async () => {
+  const directory = new EditableDirectory(["5Old0", "5Old1", "5Old2", "5Old3"]);
+  const resets: number[] = [];
+  const alerts: string[] = [];
+  let failedOne = false;
+  const store = ValidatorStore.open(":memory:");
+  const validator = new Validator({
+    options: {
+      ...parseValidatorArgs(["--local", "--neuron.weights_interval", "0"]),
+      saveIntervalSeconds: 3600,
+    },
+    config: { ...smallPreset(), duration: 600e9 },
+    createMarket: (c, seed): Market => {
+      const market = watchedMarket(SimEngine.create({ config: c, seed, threads: 1 }), {
+        injected: (agentId, instructions) => {
+          if (instructions.some((i) => i.type === "RESET_AGENT")) resets.push(agentId);
+        },
+      });
+      const advance = market.advance;
+      // The first reset's notices (one per book) are turned into the failure the engine reports
+      // with a message: it has no way to fail a reset on demand.
+      market.advance = () => {
+        const state = advance();
+        const notices = (state?.notices ?? []).filter((notice) =>
+          notice.type === "RESPONSE_DISTRIBUTED_RESET_AGENT"
+        );
+        if (!failedOne && notices.length > 0) {
+          for (const notice of notices) notice.message = "agent busy";
+          failedOne = true;
+        }
+        return state;
+      };
+      return market;
+    },
+    directory,
+    client: marketBuyers,
+    store,
+    ...quietParts(),
+    alerts: new Alerter({
+      routingKey: null,
+      source: "t",
+      log: (line) => void alerts.push(line),
+      repeatMs: 0,
+    }),
+  });
+  try {
+    await validator.start();
+    await validator.round();
+    directory.hotkeys[2] = "5New2";
+    for (let i = 0; i < 6; i++) {
+      await validator.settled();
+      await validator.round();
+    }
+    assert.ok(failedOne);
+    assert.deepEqual(resets, [2, 2], "sent again after the failure");
+    assert.deepEqual(validator.snapshot.pendingResets, []);
+    // Raised by the failure (once per book's notice), resolved by the reset that worked.
+    const resetAlerts = alerts.filter((l) => l.includes("agent-reset"));
+    assert.equal(resetAlerts.at(-1), "RESOLVED agent-reset");
+    assert.deepEqual(
+      new Set(resetAlerts.slice(0, -1)),
+      new Set(["ALERT agent-reset: reset of uid 2 failed: agent busy"]),
+    );
   } finally {
     validator.close();
     store.close();
