@@ -1016,25 +1016,31 @@ export class Validator {
   #handleResetNotices(publish: PublishState) {
     const pending = new Set(this.#snapshot.pendingResets);
     if (pending.size === 0) return;
+    // One notice per book: a reset worked only if every book's did, and fails once, not per book.
+    const failures = new Map<number, string>();
+    const answered = new Set<number>();
     for (const notice of publish.notices) {
       if (notice.type !== "RESPONSE_DISTRIBUTED_RESET_AGENT" || !pending.has(notice.agentId)) {
         continue;
       }
-      if (notice.message !== undefined && notice.message !== "") {
-        this.#alert(
-          "agent-reset",
-          `reset of uid ${notice.agentId} failed: ${notice.message}`,
-        );
-        this.#resetsSent.delete(notice.agentId);
+      answered.add(notice.agentId);
+      if (notice.message !== undefined && notice.message !== "" && !failures.has(notice.agentId)) {
+        failures.set(notice.agentId, notice.message);
+      }
+    }
+    for (const agentId of answered) {
+      this.#resetsSent.delete(agentId);
+      const failure = failures.get(agentId);
+      if (failure !== undefined) {
+        this.#alert("agent-reset", `reset of uid ${agentId} failed: ${failure}`);
         continue;
       }
-      pending.delete(notice.agentId);
-      this.#resetsSent.delete(notice.agentId);
+      pending.delete(agentId);
       // What was observed between the re-registration and this state is the previous owner's
       // account: its last value would open the new owner's return series.
-      this.#scoring.reset(notice.agentId);
-      this.#minersToForget.add(notice.agentId);
-      this.#deps.log("info", `uid ${notice.agentId} reset to the initial balances`);
+      this.#scoring.reset(agentId);
+      this.#minersToForget.add(agentId);
+      this.#deps.log("info", `uid ${agentId} reset to the initial balances`);
     }
     this.#snapshot.pendingResets = [...pending];
     if (pending.size === 0) this.#deps.alerts.resolve("agent-reset");

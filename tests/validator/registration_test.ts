@@ -234,7 +234,7 @@ Deno.test("a re-registered uid without a miner account in the configuration gets
   }
 });
 
-Deno.test("a reset the simulation reports as failed is sent again, alerting until it works", async () => {
+Deno.test("a reset the simulation reports as failed on any book is sent again, alerting once until it works", async () => {
   const directory = new EditableDirectory(["5Old0", "5Old1", "5Old2", "5Old3"]);
   const resets: number[] = [];
   const alerts: string[] = [];
@@ -253,15 +253,15 @@ Deno.test("a reset the simulation reports as failed is sent again, alerting unti
         },
       });
       const advance = market.advance;
-      // The first reset's notices (one per book) are turned into the failure the engine reports
-      // with a message: it has no way to fail a reset on demand.
+      // The first reset's notices (one per book) but the first book's are turned into the
+      // failure the engine reports with a message: it has no way to fail a reset on demand.
       market.advance = () => {
         const state = advance();
         const notices = (state?.notices ?? []).filter((notice) =>
           notice.type === "RESPONSE_DISTRIBUTED_RESET_AGENT"
         );
         if (!failedOne && notices.length > 0) {
-          for (const notice of notices) notice.message = "agent busy";
+          for (const notice of notices.slice(1)) notice.message = "agent busy";
           failedOne = true;
         }
         return state;
@@ -290,13 +290,11 @@ Deno.test("a reset the simulation reports as failed is sent again, alerting unti
     assert.ok(failedOne);
     assert.deepEqual(resets, [2, 2], "sent again after the failure");
     assert.deepEqual(validator.snapshot.pendingResets, []);
-    // Raised by the failure (once per book's notice), resolved by the reset that worked.
-    const resetAlerts = alerts.filter((l) => l.includes("agent-reset"));
-    assert.equal(resetAlerts.at(-1), "RESOLVED agent-reset");
-    assert.deepEqual(
-      new Set(resetAlerts.slice(0, -1)),
-      new Set(["ALERT agent-reset: reset of uid 2 failed: agent busy"]),
-    );
+    // Raised once by the failure (not once per book's notice), resolved by the reset that worked.
+    assert.deepEqual(alerts.filter((l) => l.includes("agent-reset")), [
+      "ALERT agent-reset: reset of uid 2 failed: agent busy",
+      "RESOLVED agent-reset",
+    ]);
   } finally {
     validator.close();
     store.close();
