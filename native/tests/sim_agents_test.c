@@ -773,7 +773,69 @@ static void test_fundamental_may_drift_and_jump_down(void) {
     monotone = monotone && values[0] <= last;
     last = values[0];
   }
-  CHECK(monotone && last < 300.0 * exp(-2.0));
+  /* With no drift and no diffusion, ln(X / 300) is -0.01 times the number of jumps, a whole
+   * number: 360 updates at lambda = 1 bring 360 +- 19 of them (seed 7: 319). Counting the updates
+   * with a jump instead of their jumps gives 228 +- 9. */
+  double jumps = log(last / 300.0) / -0.01;
+  CHECK(monotone && fabs(jumps - nearbyint(jumps)) < 1e-6 && jumps > 300 && jumps < 420);
+  taos_sim_destroy(sim);
+}
+
+/* The fundamental is X0 exp((mu - sigma^2/2) k dt + sigma W_k + J_k): with a drift of 0.5 and a
+ * deviation of 1 a day and no jumps, ln(X / X0) - sigma W after k updates of 10 s is exactly
+ * (0.5 - 0.5) k dt = 0, and with a drift of 2 it is 1.5 k dt (a sign slip in the Ito term gives
+ * 1 k dt and 2.5 k dt, millions of times the rounding left here). */
+static void test_fundamental_follows_the_gbm_formula(void) {
+  for (int case_ = 0; case_ < 2; case_++) {
+    const double mu = case_ == 0 ? 0.5 : 2.0, sigma = 1.0;
+    double params[TAOS_SIM_PARAM_COUNT];
+    defaults(params);
+    set(params, "duration", 600e9);
+    set(params, "fund_mu", mu);
+    set(params, "fund_sigma", sigma);
+    set(params, "fund_lambda", 0);
+    taos_sim *sim = create(params);
+    uint64_t now, events;
+    while (taos_sim_advance_steps(sim, 100, 0, &now, &events) > 0) {}
+    const sim_book *book = &sim->books[0];
+    CHECK(book->fund_k == 60 && book->fund_j == 0 && book->fund_w != 0);
+    double drift = log(book->fund_value / 300.0) - sigma * book->fund_w;
+    double expected = (mu - 0.5 * sigma * sigma) * 60.0 * (10.0 / 86400.0);
+    CHECK(fabs(drift - expected) < 1e-12);
+    taos_sim_destroy(sim);
+  }
+}
+
+/* Books are independent realizations of the fundamental (each draws from its own stream) but
+ * share one external signal (its stream depends on the seed and sample index only): after an hour
+ * the three books' fundamentals all differ while their external values are equal at every step. */
+static void test_books_differ_in_fundamental_and_share_the_external_signal(void) {
+  double params[TAOS_SIM_PARAM_COUNT];
+  defaults(params);
+  set(params, "books", 3);
+  set(params, "threads", 2);
+  taos_sim *sim = create(params);
+  uint64_t now, events;
+  int rc;
+  bool external_equal = true;
+  do {
+    rc = taos_sim_advance_steps(sim, 60, 0, &now, &events);
+    CHECK(rc >= 0);
+    for (uint32_t k = 0; rc >= 0 && k < taos_sim_steps(sim); k++) {
+      double first[2], other[2];
+      taos_sim_step_info(sim, 0, k, NULL, NULL, first);
+      for (uint32_t b = 1; b < 3; b++) {
+        taos_sim_step_info(sim, b, k, NULL, NULL, other);
+        external_equal = external_equal && other[1] == first[1];
+      }
+    }
+  } while (rc > 0);
+  CHECK(external_equal);
+  double values[3][2];
+  for (uint32_t b = 0; b < 3; b++) taos_sim_process_values(sim, b, values[b]);
+  CHECK(sim->books[0].ext_count == 60 && values[0][1] != 300.0);
+  CHECK(values[0][0] != values[1][0] && values[0][0] != values[2][0] &&
+        values[1][0] != values[2][0]);
   taos_sim_destroy(sim);
 }
 
@@ -952,6 +1014,8 @@ int main(void) {
   test_process_updates_follow_the_grid();
   test_first_fundamental_update_waits_a_seed_interval();
   test_fundamental_may_drift_and_jump_down();
+  test_fundamental_follows_the_gbm_formula();
+  test_books_differ_in_fundamental_and_share_the_external_signal();
   test_first_snapshots_arrive_as_in_the_reference();
   test_delays_past_the_clock_mean_never();
   test_config_errors_name_the_field();
