@@ -742,6 +742,25 @@ static void test_process_updates_follow_the_grid(void) {
   taos_sim_destroy(sim);
 }
 
+/* The first external sample waits only for its sample interval (60 s), not for a longer seed
+ * interval (120 s here); later ones wait a seed interval from the last and then take every
+ * sample due (the second and third at 180 s). */
+static void test_first_external_sample_ignores_the_seed_interval(void) {
+  double params[TAOS_SIM_PARAM_COUNT];
+  defaults(params);
+  set(params, "step", 60e9);
+  set(params, "ext_seed_interval", 120e9);
+  taos_sim *sim = create(params);
+  uint64_t now, events;
+  CHECK(taos_sim_advance(sim, &now, &events) == 1 && now == 60000000000ull);
+  CHECK(sim->books[0].ext_count == 1);
+  CHECK(taos_sim_advance(sim, &now, &events) == 1 && now == 120000000000ull);
+  CHECK(sim->books[0].ext_count == 1);
+  CHECK(taos_sim_advance(sim, &now, &events) == 1 && now == 180000000000ull);
+  CHECK(sim->books[0].ext_count == 3);
+  taos_sim_destroy(sim);
+}
+
 /* A negative drift and a negative jump mean move the fundamental down: with no noise, 360 updates
  * of 10 s at a drift of -2 a day give exactly 300 e^(-2 / 24), and jumps of exactly -0.01 only ever
  * lower it. */
@@ -1012,6 +1031,7 @@ int main(void) {
   test_random_remote_instructions_keep_the_books_sound();
   test_queue_order_is_stable();
   test_process_updates_follow_the_grid();
+  test_first_external_sample_ignores_the_seed_interval();
   test_first_fundamental_update_waits_a_seed_interval();
   test_fundamental_may_drift_and_jump_down();
   test_fundamental_follows_the_gbm_formula();
