@@ -1,12 +1,17 @@
 import assert from "node:assert/strict";
 import { sr25519PairFromSeed } from "@polkadot/util-crypto";
-import { u8aToHex } from "@polkadot/util";
+import { hexToU8a, u8aToHex } from "@polkadot/util";
 import {
   sr25519_pubkey as wasmPublicKey,
   sr25519_sign as wasmSign,
   sr25519_verify as wasmVerify,
 } from "@polkadot-labs/schnorrkel-wasm";
-import { cryptoReady, Keypair, polkadotToCanonicalSecret } from "../../bittensor/keypair.ts";
+import {
+  cryptoReady,
+  Keypair,
+  polkadotToCanonicalSecret,
+  schnorrkelWasmVerify,
+} from "../../bittensor/keypair.ts";
 import { sr25519Native } from "../../bittensor/sr25519_native.ts";
 import { fileURLToPath } from "node:url";
 
@@ -184,6 +189,45 @@ Deno.test("sr25519 native: the identity public key behaves as in schnorrkel", ()
   const signature = sr.sign(identity, new Uint8Array(64), message);
   assert.ok(sr.verify(identity, message, signature));
   assert.ok(wasmAccepts(identity, message, signature));
+});
+
+Deno.test("sr25519 native: signatures written without a secret pass only where schnorrkel's do", () => {
+  const sr = native();
+  const message = new TextEncoder().encode("forged");
+  const basepoint = hexToU8a("0xe2f2ae0a6abc4e71a884a961c500515f58e30b6aa582dd8db6a65945e08d2d76");
+  const signature = (r: Uint8Array, s: bigint) => {
+    const out = new Uint8Array(64);
+    out.set(r);
+    writeLe(s, out.subarray(32));
+    out[63] |= 0x80;
+    return out;
+  };
+  const zero = new Uint8Array(32);
+  // Under the identity key, (R, s) verifies for any message when R = s*B; s + l is the same
+  // scalar but not its canonical encoding.
+  const identityCases: [Uint8Array, boolean][] = [
+    [signature(zero, 0n), true],
+    [signature(zero, GROUP_ORDER), false],
+    [signature(basepoint, 1n), true],
+    [signature(basepoint, GROUP_ORDER + 1n), false],
+  ];
+  for (const [forged, expected] of identityCases) {
+    assert.equal(sr.verify(zero, message, forged), expected);
+    assert.equal(schnorrkelWasmVerify(zero, message, forged), expected);
+  }
+  // Keys that are no Ristretto255 point (RFC 9496 A.2: x^2 not a square, negative xy, s = -1)
+  // verify nothing, R = 0 included, on the first sighting and on the prepared path after it.
+  const invalidKeys = [
+    "0x26948d35ca62e643e26a83177332e6b6afeb9d08e4268b650f1f5bbd8d81d371",
+    "0x3eb858e78f5a7254d8c9731174a94f76755fd3941c0ac93735c07ba14579630e",
+    "0xecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  ].map((key) => hexToU8a(key));
+  for (const key of invalidKeys) {
+    for (let sighting = 0; sighting < 3; sighting++) {
+      assert.equal(sr.verify(key, message, signature(zero, 1n)), false);
+    }
+    assert.equal(schnorrkelWasmVerify(key, message, signature(zero, 1n)), false);
+  }
 });
 
 Deno.test("sr25519: without FFI permission Keypair falls back to WASM, interoperably", async () => {
