@@ -73,7 +73,6 @@ Deno.test("a backtest is repeatable: same seed, same report; copies get their ow
   assert.deepEqual(a.params, { min_quantity: 0.2, max_quantity: 0.5, expiry_period: 200 });
 });
 
-/** Takes longer than the timeout: its instructions must never reach the market. */
 /** Takes a different (unseeded) time at each update, then buys at market. */
 class JitteryAgent extends Agent {
   async onUpdate() {
@@ -115,6 +114,7 @@ Deno.test("a fixed or no delay makes a seed's backtest reproducible whatever the
   );
 });
 
+/** Takes longer than the timeout: its instructions must never reach the market. */
 class SlowAgent extends Agent {
   async onUpdate(state: StateUpdate) {
     await new Promise((resolve) => setTimeout(resolve, 60));

@@ -7,8 +7,17 @@ await cryptoReady();
 
 const GROUP_ORDER = 2n ** 252n + 27742317777372353535851937790883648493n;
 
+/** Seeded bytes (mulberry32), so that a failure comes back on every run. */
+let seedState = 79;
 function random(length: number): Uint8Array {
-  return crypto.getRandomValues(new Uint8Array(length));
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) {
+    seedState = (seedState + 0x6D2B79F5) | 0;
+    let t = Math.imul(seedState ^ (seedState >>> 15), 1 | seedState);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    out[i] = (t ^ (t >>> 14)) & 0xff;
+  }
+  return out;
 }
 
 /** The signature with s replaced by `s` (marker bit set). */
