@@ -30,14 +30,36 @@ Deno.test("a log entry stays on one line, whatever line breaks its message carri
   );
 });
 
+Deno.test("a logger writes its own level and the more severe ones, nothing more verbose", () => {
+  const printed = capture(() => {
+    for (const level of ["error", "info", "trace"] as const) {
+      const log = makeLogger(level);
+      for (const at of ["error", "warning", "info", "debug", "trace"] as const) log(at, level);
+    }
+  });
+  const levels = printed.map((line) => line.split(" ").slice(1).filter((w) => w !== "").join(" "));
+  assert.deepEqual(levels, [
+    "ERROR error",
+    "ERROR info",
+    "WARNING info",
+    "INFO info",
+    "ERROR trace",
+    "WARNING trace",
+    "INFO trace",
+    "DEBUG trace",
+    "TRACE trace",
+  ]);
+});
+
 Deno.test("a log entry carries no terminal escape sequence, whatever its message quotes", () => {
   // Until this version a validator's bad request body reached the terminal as it was.
   const printed = capture(() =>
-    makeLogger("info")("warning", 'request failed: "{"a": \u001b[2J\u001b[31mX\t\u009b"')
+    makeLogger("info")("warning", 'request failed: "{"a": \u001b[2J\u001b[31mX\t\u007f\u009b"')
   );
+  // DEL (U+007F) is a control character too: some terminals erase the character before it.
   assert.match(
     printed[0],
-    /WARNING request failed: "\{"a": \\u001b\[2J\\u001b\[31mX\\u0009\\u009b"$/,
+    /WARNING request failed: "\{"a": \\u001b\[2J\\u001b\[31mX\\u0009\\u007f\\u009b"$/,
   );
 });
 
