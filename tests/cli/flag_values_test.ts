@@ -29,6 +29,12 @@ Deno.test("a numeric flag is decimal, and its bounds read `must be <= 600`", () 
   assert.equal(refused("0x10"), "--t: '0x10' must be a number");
   assert.equal(refused(""), "--t: '' must be a number");
   assert.equal(refused("1e400"), "--t: '1e400' must be a finite number");
+  // Each bound is worded as the schema holds it: strict (`<`, `>`) or not (`<=`, `>=`).
+  const fraction = z.number().min(0).lt(1);
+  assert.throws(() => numberFlag("f", fraction, "1", 0), { message: "--f: '1' must be < 1" });
+  assert.throws(() => numberFlag("f", fraction, "-1", 0), { message: "--f: '-1' must be >= 0" });
+  assert.equal(numberFlag("f", fraction, "0", 1), 0);
+  assert.equal(numberFlag("t", timeout, "600", 4), 600);
   assert.equal(numberFlag("t", timeout, "2.5", 4), 2.5);
   assert.equal(numberFlag("t", timeout, undefined, 4), 4);
   assert.equal(numberFlag("t", timeout, undefined, undefined), undefined);
