@@ -6,8 +6,13 @@ function assertEquals(actual: unknown, expected: unknown): void {
   if (actual !== expected) throw new Error(`expected ${expected}, got ${actual}`);
 }
 
-Deno.test("an unknown command exits with code 2", async () => {
-  assertEquals(await main(["no-such-command"]), 2);
+Deno.test("an unknown command exits with code 2, naming it, with the usage on standard error", async () => {
+  const { code, out, err } = await captured(["no-such-command"]);
+  assertEquals(code, 2);
+  assertEquals(out.length, 0);
+  assertEquals(err.length, 1);
+  assertEquals(err[0].startsWith("taos: unknown command 'no-such-command'\n\n"), true);
+  assertEquals(err[0].includes("Usage: taos <command>"), true);
 });
 
 /** Runs `main` with console.log and console.error captured: its exit code and what each printed. */
@@ -85,13 +90,18 @@ Deno.test("-h asks for help wherever it stands, except where it is the hotkey fl
     assertEquals(await main(["replay", "script.json", "-h"]), 0);
     assertEquals(await main(["metagraph", "--netuid", "5", "-h"]), 0);
     assertEquals(await main(["wallet", "list", "-h"]), 0); // last: help, not the hotkey
-    assertEquals(printed.length, 4);
+    // Not only last: for these commands -h is help before other flags too.
+    assertEquals(await main(["sim", "-h", "--config", "small"]), 0);
+    assertEquals(await main(["replay", "-h", "script.json"]), 0);
+    assertEquals(printed.length, 6);
     assertEquals(printed[0].startsWith("Usage: taos sim"), true);
     assertEquals(printed[3].startsWith("Usage: taos wallet"), true);
+    assertEquals(printed[4].startsWith("Usage: taos sim"), true);
+    assertEquals(printed[5].startsWith("Usage: taos replay"), true);
     // The validator's -h is --wallet.hotkey; alone or last it still asks for help.
     assertEquals(await main(["validator", "-h"]), 0);
     assertEquals(await main(["miner", "--local", "-h"]), 0);
-    assertEquals(printed.length, 6);
+    assertEquals(printed.length, 8);
   } finally {
     console.log = log;
   }
