@@ -70,6 +70,20 @@ Deno.test("taos sim rejects bad flags with a usage error naming the flag", async
   const books = await taos("sim", "--books", "-3");
   assert.equal(books.code, 2);
   assert.match(books.stderr, /--books: '-3' must be >= 1/);
+  // Each range's message names its bound, so these fail if a bound moves by one either way.
+  for (
+    const [flag, value, bound] of [
+      ["--books", "4097", "<= 4096"],
+      ["--threads", "1025", "<= 1024"],
+      ["--threads", "0", ">= 1"],
+      ["--depth", "101", "<= 100"],
+      ["--depth", "0", ">= 1"],
+    ]
+  ) {
+    const run = await taos("sim", "--config", "small", "--duration", "1m", flag, value);
+    assert.equal(run.code, 2, `${flag} ${value}`);
+    assert.match(run.stderr, new RegExp(`^taos sim: ${flag}: '${value}' must be ${bound}$`, "m"));
+  }
   const negativeSeed = await taos("sim", "--seed", "-1");
   assert.equal(negativeSeed.code, 2);
   assert.match(negativeSeed.stderr, /--seed: '-1' must be >= 0/);
@@ -143,6 +157,27 @@ for (
     }
   });
 }
+
+Deno.test("--out=~/dir writes under the home directory, not into a directory named ~", async () => {
+  // The shell expands no `~` after `=`: taos does, for --out as for the other path flags.
+  const home = await Deno.makeTempDir();
+  const cwd = await Deno.makeTempDir();
+  try {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", main, "sim", "--config", "small", "--duration", "1m", "--out=~/run"],
+      cwd,
+      env: { HOME: home },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+    assert.ok(existsSync(join(home, "run", "summary.json")));
+    assert.deepEqual(readdirSync(cwd), []);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
 
 Deno.test("an empty path flag is refused naming the flag, in a simulation and in a backtest", async () => {
   // Until this version `--agent ''` loaded agents from the working directory, and `--config ''`

@@ -22,6 +22,9 @@ Deno.test("durations accept units and reject garbage", () => {
   assert.equal(parseDuration("1d"), 86400e9);
   assert.equal(parseDuration("250ms"), 250e6);
   assert.equal(parseDuration("1500"), 1500);
+  assert.equal(parseDuration("7ns"), 7);
+  assert.equal(parseDuration("3us"), 3000);
+  assert.equal(parseDuration(" 2 h "), 7200e9);
   assert.equal(parseDuration("ten minutes"), undefined);
   assert.equal(formatDuration(600e9), "10m");
 });
