@@ -190,6 +190,28 @@ Deno.test("a missing script file exits 2 naming the file", async () => {
   assert.equal(run.stdout, "");
 });
 
+Deno.test("no script, or two, exits 2 asking for exactly one", async () => {
+  for (const args of [[], ["a.json", "b.json"]]) {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        fileURLToPath(new URL("../../main.ts", import.meta.url)),
+        "replay",
+        ...args,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(output.code, 2, args.join(" "));
+    assert.equal(
+      new TextDecoder().decode(output.stderr),
+      "taos replay: expected exactly one script file (see taos replay --help)\n",
+    );
+    assert.equal(output.stdout.length, 0);
+  }
+});
+
 Deno.test("an empty script path exits 2 saying so", async () => {
   // Until this version: `cannot read : No such file or directory`.
   const run = await replayFile("");
