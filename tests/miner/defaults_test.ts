@@ -171,7 +171,11 @@ Deno.test({
     "0",
     "--axon.ip",
     "127.0.0.1",
+    // A switch or an empty -m is followed by a short flag as well as by a long one.
     "--blacklist.force_validator_permit",
+    "-m",
+    "-l",
+    "warning",
     "--agent.params",
     "--logging.warning",
     "--wandb.off",
