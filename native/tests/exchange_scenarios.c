@@ -1861,6 +1861,34 @@ static void lending_stays_within_its_limit(void) {
   tx_close(ex);
 }
 
+/* The lending limit is inclusive: a fill that takes what the book has lent to exactly
+ * X_LENT_LIMIT (2^61) trades, one unit more is refused. A 99x buy of 200 000 base at
+ * 11 645 666.72 lends trunc(1164566672 * 99 * 2 * 10^9 / 100) = 2^61 - 998 653 693 952 units; a
+ * 2x buy of 998 653 693 952 base units at 1.00 then lends exactly the rest. */
+static void lending_reaches_its_limit_exactly(void) {
+  const int64_t rest = 998653693952LL;
+  for (int past = 0; past <= 1; past++) {
+    tx_exchange *ex = book_lending_at_98x();
+    const int64_t price = 1164566672LL;
+    run(ex, limit_order(BB, TX_SELL, B(70000000), price));
+    tx_instruction first = limit_order(A, TX_BUY, B(200000), price);
+    first.leverage_e9 = 98000000000LL;
+    run(ex, first);
+    EXPECT_EQ(count_events(TX_EV_TRADE), 1);
+    EXPECT_EQ(balances(ex, A, 0).quote_loan, ((int64_t)1 << 61) - rest);
+    run(ex, limit_order(BB, TX_SELL, rest + 2 * past, P(1)));
+    tx_instruction second = limit_order(A, TX_BUY, rest / 2 + past, P(1));
+    second.leverage_e9 = 1000000000LL;
+    run(ex, second);
+    EXPECT_EQ(count_events(TX_EV_TRADE), past ? 0 : 1);
+    EXPECT_EQ(count_events(TX_EV_REMAINDER_DROPPED), past ? 1 : 0);
+    EXPECT_EQ(balances(ex, A, 0).quote_loan,
+              past ? ((int64_t)1 << 61) - rest : (int64_t)1 << 61);
+    check_invariants(ex);
+    tx_close(ex);
+  }
+}
+
 /* The same for an aggressing buy whose reservation counted on its taker rebate: it stops at the
  * fill it cannot pay, and what is left of it is dropped, not rested (it still crosses), for a
  * limit as for a market order. */
@@ -2070,6 +2098,7 @@ int main(void) {
   rebate_buy_past_the_bound_halts();
   crossing_rebate_buy_keeps_its_remainder_reserved();
   lending_stays_within_its_limit();
+  lending_reaches_its_limit_exactly();
   rebates_within_holdings();
   reset_within_holdings();
   fee_volume_saturates();
