@@ -1889,6 +1889,40 @@ static void lending_reaches_its_limit_exactly(void) {
   }
 }
 
+/* The same for base, where an order is at most 2^53 units: shorts of 2^53 base at 98x, 98x and
+ * 57x sell 99, 99 and 58 times 2^53 at one tick, borrowing exactly 2^61 base, and trade; a 1x
+ * short of one unit after them is refused. */
+static void base_lending_reaches_its_limit_exactly(void) {
+  const int64_t most = (int64_t)1 << 53;
+  tx_config c = config_t(1, 1);
+  c.quote_decimals = 4;
+  c.agent_count = 2;
+  c.default_base = (int64_t)1 << 60;
+  c.default_quote = (int64_t)1 << 61;
+  c.max_leverage_e9 = 98000000000LL;
+  c.max_loan = 9000000000000000000LL;
+  c.maintenance_margin_e9 = 1000000LL;
+  tx_exchange *ex = open_exchange(&c);
+  for (int i = 0; i < 257; i++) run(ex, limit_order(BB, TX_BUY, most, 1));
+  const int64_t leverages[3] = {98000000000LL, 98000000000LL, 57000000000LL};
+  for (int i = 0; i < 3; i++) {
+    tx_instruction sell = limit_order(A, TX_SELL, most, 1);
+    sell.leverage_e9 = leverages[i];
+    run(ex, sell);
+    EXPECT_EQ(count_events(TX_EV_REMAINDER_DROPPED), 0);
+    EXPECT_EQ(count_events(TX_EV_PLACED), 0);
+  }
+  EXPECT_EQ(balances(ex, A, 0).base_loan, (int64_t)1 << 61);
+  tx_instruction past = limit_order(A, TX_SELL, 1, 1);
+  past.leverage_e9 = 1000000000LL;
+  run(ex, past);
+  EXPECT_EQ(count_events(TX_EV_TRADE), 0);
+  EXPECT_EQ(count_events(TX_EV_REMAINDER_DROPPED), 1);
+  EXPECT_EQ(balances(ex, A, 0).base_loan, (int64_t)1 << 61);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
 /* The same for an aggressing buy whose reservation counted on its taker rebate: it stops at the
  * fill it cannot pay, and what is left of it is dropped, not rested (it still crosses), for a
  * limit as for a market order. */
@@ -2099,6 +2133,7 @@ int main(void) {
   crossing_rebate_buy_keeps_its_remainder_reserved();
   lending_stays_within_its_limit();
   lending_reaches_its_limit_exactly();
+  base_lending_reaches_its_limit_exactly();
   rebates_within_holdings();
   reset_within_holdings();
   fee_volume_saturates();
