@@ -1923,6 +1923,44 @@ static void base_lending_reaches_its_limit_exactly(void) {
   tx_close(ex);
 }
 
+/* What is written off stays lent: a 99x long that lends 2^61 - 998 653 693 952 quote units and
+ * is written off at a crash leaves the book short of room for a 2x buy of 1 000 000 base at the
+ * same price (2.3 * 10^17 lent), which is refused; counting the write-off as repaid, the book
+ * would lend it. */
+static void written_off_loans_stay_lent(void) {
+  tx_config c = config_t(1, 1);
+  c.quote_decimals = 4;
+  c.agent_count = 2;
+  c.default_base = B(200000000);
+  c.default_quote = (int64_t)1 << 60;
+  c.max_leverage_e9 = 98000000000LL;
+  c.max_loan = 9000000000000000000LL;
+  c.maintenance_margin_e9 = 1000000LL;
+  tx_exchange *ex = open_exchange(&c);
+  const int64_t price = 1164566672LL;
+  EXPECT_EQ(tx_add_account(ex, -1, 0, 24000000000000000LL), TX_OK);
+  run(ex, limit_order(BB, TX_SELL, B(70000000), price));
+  tx_instruction first = limit_order(-1, TX_BUY, B(200000), price);
+  first.leverage_e9 = 98000000000LL;
+  run(ex, first);
+  EXPECT_EQ(balances(ex, -1, 0).quote_loan, ((int64_t)1 << 61) - 998653693952LL);
+  run(ex, limit_order(BB, TX_BUY, B(20000000), P(1)));
+  clock_ns += SEC(5);
+  EXPECT_EQ(tx_advance(ex, clock_ns), TX_OK);
+  drain(ex);
+  const tx_event *settled = nth_event(TX_EV_LOAN_SETTLED, 0);
+  EXPECT(settled != NULL && (settled->flags & TX_EVF_WRITE_OFF));
+  EXPECT_EQ(balances(ex, -1, 0).quote_loan, 0);
+  tx_instruction second = limit_order(A, TX_BUY, B(1000000), price);
+  second.leverage_e9 = 1000000000LL;
+  run(ex, second);
+  EXPECT_EQ(count_events(TX_EV_TRADE), 0);
+  EXPECT_EQ(count_events(TX_EV_REMAINDER_DROPPED), 1);
+  EXPECT_EQ(balances(ex, A, 0).quote_loan, 0);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
 /* The same for an aggressing buy whose reservation counted on its taker rebate: it stops at the
  * fill it cannot pay, and what is left of it is dropped, not rested (it still crosses), for a
  * limit as for a market order. */
@@ -2134,6 +2172,7 @@ int main(void) {
   lending_stays_within_its_limit();
   lending_reaches_its_limit_exactly();
   base_lending_reaches_its_limit_exactly();
+  written_off_loans_stay_lent();
   rebates_within_holdings();
   reset_within_holdings();
   fee_volume_saturates();
