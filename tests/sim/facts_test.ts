@@ -121,3 +121,65 @@ Deno.test("summary.json's traded volume and notional are the exact sums of the t
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** Mids `i` minutes in (from 1), from a fixed sequence of returns with bursts of large moves. */
+function observeReturns(facts: FactsCollector, book: number, returns: number[]) {
+  let mid = 300;
+  facts.observe(book, 60e9, mid - 0.005, mid + 0.005, 0.01);
+  returns.forEach((r, i) => {
+    mid *= Math.exp(r);
+    facts.observe(book, (i + 2) * 60e9, mid - 0.005, mid + 0.005, 0.01);
+  });
+}
+
+Deno.test("kurtosis is the excess over a normal's 3: two equal and opposite moves give -2", () => {
+  const facts = new FactsCollector(1, 60e9);
+  // Standardized, returns of one size either way are all ±1: fourth moment 1, squared variance 1.
+  observeReturns(facts, 0, [0.01, -0.01, 0.01, -0.01]);
+  const { excessKurtosis } = facts.summary();
+  assert.ok(Math.abs(excessKurtosis - -2) < 1e-9, `excess kurtosis ${excessKurtosis}`);
+});
+
+Deno.test("the return autocorrelation is at lag 1 and the absolute ones at lags 1, 5 and 10, averaged over books", () => {
+  // Fixed returns whose absolute values are correlated differently at each lag.
+  const returns = [
+    [3, -1, 4, -1, 5, -9, 2, 6, -5, 3, 5, -8, 9, 7, -9, 3, 2, -3, 8, 4, -6, 2, 6, -4, 3],
+    [2, 7, -1, 8, 2, -8, 1, 8, -2, 8, 4, -5, 9, 0, -4, 5, 2, -3, 5, 3, -6, 0, 2, -8, 7],
+  ].map((series) => series.map((x) => x / 1000));
+  const facts = new FactsCollector(2, 60e9);
+  returns.forEach((series, book) => observeReturns(facts, book, series));
+  const summary = facts.summary();
+  // Each book's returns as the collector measures them: logs of consecutive mids.
+  const measured = returns.map((series) => {
+    const mids = [300];
+    for (const r of series) mids.push(mids.at(-1)! * Math.exp(r));
+    return mids.slice(1).map((mid, i) => Math.log(mid / mids[i]));
+  });
+  const mean = (f: (r: number[]) => number) => (f(measured[0]) + f(measured[1])) / 2;
+  const abs = (lag: number) => mean((r) => autocorrelation(r.map(Math.abs), lag));
+  assert.equal(summary.returnAutocorrLag1, mean((r) => autocorrelation(r, 1)));
+  assert.deepEqual(summary.absReturnAutocorr, { lag1: abs(1), lag5: abs(5), lag10: abs(10) });
+  // Neighbouring lags differ here, so a lag off by one would show.
+  for (const lag of [1, 5, 10]) assert.notEqual(abs(lag), abs(lag + 1));
+  for (const lag of [5, 10]) assert.notEqual(abs(lag), abs(lag - 1));
+  assert.notEqual(summary.returnAutocorrLag1, mean((r) => autocorrelation(r, 2)));
+});
+
+Deno.test("the mean spread is in ticks, over the steps with both sides present", () => {
+  const facts = new FactsCollector(1, 60e9);
+  facts.observe(0, 5e9, 300, 300.01, 0.01);
+  facts.observe(0, 10e9, 300, 300.05, 0.01);
+  // One-sided: no spread.
+  facts.observe(0, 15e9, NaN, 300.5, 0.01);
+  const { meanSpreadTicks } = facts.summary();
+  assert.ok(Math.abs(meanSpreadTicks - 3) < 1e-9, `${meanSpreadTicks} ticks`);
+});
+
+Deno.test("the deviation from the fundamental is the mean absolute log ratio at the interval marks", () => {
+  const facts = new FactsCollector(1, 60e9);
+  facts.observe(0, 60e9, 98.5, 99.5, 0.01, 100); // mid 99, below
+  facts.observe(0, 90e9, 49.5, 50.5, 0.01, 100); // between marks: not sampled
+  facts.observe(0, 120e9, 100.5, 101.5, 0.01, 100); // mid 101, above
+  const expected = (Math.abs(Math.log(99 / 100)) + Math.abs(Math.log(101 / 100))) / 2;
+  assert.equal(facts.summary().meanAbsDeviationFromFundamental, expected);
+});
