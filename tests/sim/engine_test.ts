@@ -608,9 +608,11 @@ Deno.test("windows of steps report every step as single steps do", () => {
   try {
     let steps = 0;
     let windows = 0;
-    for (let window = windowed.steps(7, 2); window !== null; window = windowed.steps(7, 2)) {
+    // 120 steps in windows of 9: the last window has 3, of which only the last is final.
+    for (let window = windowed.steps(9, 2); window !== null; window = windowed.steps(9, 2)) {
       windows++;
-      assert.ok(window.length >= 1 && window.length <= 7);
+      // The remote accounts stay idle: full windows, then the 3 steps left.
+      assert.equal(window.length, windows === 14 ? 3 : 9);
       for (const step of window) {
         const expected = single.step();
         assert.ok(expected !== null);
@@ -623,16 +625,21 @@ Deno.test("windows of steps report every step as single steps do", () => {
           assert.deepEqual(step.processValues(book), single.processValues(book));
           for (const side of [0, 1] as const) {
             assert.deepEqual(step.levels(book, side, 2), single.levels(book, side, 2));
-            // only the window's depth was kept
+            // only the window's depth was kept, and no more than asked for is given
             assert.deepEqual(step.levels(book, side, 5), single.levels(book, side, 2));
+            assert.deepEqual(step.levels(book, side, 1), single.levels(book, side, 2).slice(0, 1));
+            assert.deepEqual(
+              single.levels(book, side, 1),
+              single.levels(book, side, 2).slice(0, 1),
+            );
           }
         }
       }
     }
     assert.equal(steps, 120);
-    assert.equal(windows, 18); // the remote accounts stay idle: full windows of 7
+    assert.equal(windows, 14); // the remote accounts stay idle: full windows of 9
     assert.equal(single.step(), null);
-    assert.equal(windowed.steps(7, 2), null);
+    assert.equal(windowed.steps(9, 2), null);
     assert.throws(() => windowed.steps(0, 2), /maxSteps: must be a positive integer, got 0/);
     assert.throws(() => windowed.steps(1.5, 2), /maxSteps/);
     assert.throws(() => windowed.steps(2, 101), /depth: must be an integer in 0\.\.100, got 101/);
@@ -961,4 +968,130 @@ Deno.test("a configured amount is taken at the decimal it is written as, not one
     },
   });
   assert.equal(tiers.exchange.fees.tiers.length, 3);
+});
+
+Deno.test("published accounts hold each book's own orders and the balances the core keeps, loans and collateral in place", () => {
+  const engine = SimEngine.create({ config: { ...shortConfig(), books: 2 }, seed: 4, threads: 2 });
+  try {
+    let state = firstState(engine);
+    const ask = state.books[1].ask[0].price;
+    engine.inject(0, [
+      // A resting sell on book 1 only, and a short on margin there: a base loan, quote collateral.
+      {
+        type: "PLACE_ORDER_LIMIT",
+        bookId: 1,
+        direction: 1,
+        volume: 1,
+        price: Math.ceil(ask * 2),
+        clientOrderId: 8,
+      },
+      { type: "PLACE_ORDER_MARKET", bookId: 1, direction: 1, volume: 0.5, leverage: 2 },
+    ], 0.6); // a delay in whole ns, to the nearest
+    // A post-only buy at the ask would take liquidity: refused.
+    engine.inject(1, [{
+      type: "PLACE_ORDER_LIMIT",
+      bookId: 1,
+      direction: 0,
+      volume: 1,
+      price: ask,
+      postOnly: true,
+    }], 0);
+    state = firstState(engine);
+    const places = state.books[1].record.filter((e) => e.event === "place" && e.agentId === 0);
+    assert.deepEqual(places.map((e) => e.timestamp), [5e9 + 1, 5e9 + 1]);
+    const answers = state.notices.filter((n) => n.agentId <= 1);
+    assert.ok(answers.length > 0 && answers.every((n) => n.bookId === 1));
+    const refused = answers.find((n) => n.agentId === 1);
+    assert.equal(refused?.reason, "CONTRACT_VIOLATION");
+    const account = state.accounts[0];
+    assert.deepEqual(account.orders[0], []);
+    assert.equal(account.orders[1].length, 1);
+    assert.equal(account.orders[1][0].direction, 1);
+    assert.equal(account.orders[1][0].clientOrderId, 8);
+    const base = account.holdings[1].base;
+    // The short borrowed base: a loan with nothing of it held as collateral, so a swap would show.
+    assert.ok(base.loan! > 0 && base.loan !== base.collateral, JSON.stringify(base));
+    for (const agentId of [0, 1]) {
+      for (const bookId of [0, 1]) {
+        assert.deepEqual(
+          state.accounts[agentId].holdings[bookId],
+          engine.balances(agentId, bookId),
+        );
+      }
+    }
+  } finally {
+    engine.close();
+  }
+});
+
+Deno.test("a fill of a resting remote order tells its owner the order's own client id", () => {
+  const engine = SimEngine.create({ config: shortConfig(), seed: 5, threads: 1 });
+  try {
+    let state = firstState(engine);
+    // A publish whose spread leaves room for a better ask.
+    while (state.books[0].ask[0].price - state.books[0].bid[0].price < 0.015) {
+      state = firstState(engine);
+    }
+    const price = state.books[0].ask[0].price - 0.01;
+    // Agent 0 rests the best ask; a millisecond later agent 1 buys it.
+    engine.inject(0, [{
+      type: "PLACE_ORDER_LIMIT",
+      bookId: 0,
+      direction: 1,
+      volume: 0.2,
+      price,
+      clientOrderId: 41,
+    }], 0);
+    engine.inject(1, [{
+      type: "PLACE_ORDER_LIMIT",
+      bookId: 0,
+      direction: 0,
+      volume: 0.2,
+      price,
+      clientOrderId: 42,
+      timeInForce: 2,
+    }], 1e6);
+    state = firstState(engine);
+    const fills = state.notices.filter((n) => n.type === "EVENT_TRADE");
+    const resting = fills.filter((n) => n.agentId === 0);
+    const aggressing = fills.filter((n) => n.agentId === 1);
+    assert.ok(resting.length > 0 && aggressing.length > 0, JSON.stringify(state.notices));
+    assert.ok(resting.every((n) => n.clientOrderId === 41));
+    assert.ok(aggressing.every((n) => n.clientOrderId === 42));
+  } finally {
+    engine.close();
+  }
+});
+
+Deno.test("a partial cancellation below one lot leaves the order whole", () => {
+  const engine = SimEngine.create({ config: shortConfig(), seed: 5, threads: 1 });
+  try {
+    let state = firstState(engine);
+    const bid = state.books[0].bid[0].price;
+    engine.inject(0, [{
+      type: "PLACE_ORDER_LIMIT",
+      bookId: 0,
+      direction: 0,
+      volume: 1,
+      price: Math.floor(bid * 0.5),
+    }], 0);
+    state = firstState(engine);
+    const [order] = state.accounts[0].orders[0];
+    // 0.00001 is below the 0.0001 lot: 0 lots, which cancel nothing (0 alone would be all).
+    engine.inject(0, [{
+      type: "CANCEL_ORDERS",
+      bookId: 0,
+      cancellations: [{ orderId: order.orderId, volume: 0.00001 }],
+    }], 0);
+    state = firstState(engine);
+    assert.deepEqual(state.accounts[0].orders[0].map((o) => [o.orderId, o.volume]), [[
+      order.orderId,
+      1,
+    ]]);
+    const answer = state.notices.find((n) => n.agentId === 0);
+    assert.equal(answer?.type, "RESPONSE_DISTRIBUTED_CANCEL_ORDERS");
+    assert.equal(answer?.cancelledVolume, 0);
+  } finally {
+    engine.close();
+  }
 });
