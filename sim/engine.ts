@@ -855,7 +855,8 @@ export class SimEngine {
    */
   #units(value: number, decimals: number): bigint | null {
     if (!Number.isFinite(value) || value < 0) return null;
-    if (value * 10 ** decimals >= 2 ** 53) return TOO_LARGE;
+    // A volume of 2^53 units is the most the core takes: it reaches the core, which judges it.
+    if (value * 10 ** decimals > 2 ** 53) return TOO_LARGE;
     return BigInt(gridUnits(value, decimals));
   }
 

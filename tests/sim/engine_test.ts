@@ -1095,3 +1095,20 @@ Deno.test("a partial cancellation below one lot leaves the order whole", () => {
     engine.close();
   }
 });
+
+Deno.test("an order of exactly 2^53 units, the most the core takes, is judged by the core", () => {
+  const engine = SimEngine.create({ config: shortConfig(), seed: 5, threads: 1 });
+  try {
+    let state = firstState(engine);
+    const bid = state.books[0].bid[0].price;
+    // 2^53 lots at 4 volume decimals: within the core's range, beyond the account's quote.
+    engine.inject(0, [
+      { type: "PLACE_ORDER_LIMIT", bookId: 0, direction: 0, volume: 2 ** 53 / 1e4, price: bid },
+    ], 0);
+    state = firstState(engine);
+    const refusal = state.notices.find((n) => n.agentId === 0);
+    assert.equal(refusal?.message, "INSUFFICIENT_QUOTE: not enough free quote");
+  } finally {
+    engine.close();
+  }
+});
