@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadSimConfig, MAX_CONFIG_BYTES } from "../../sim/load.ts";
+import { flagOverrides, loadSimConfig, MAX_CONFIG_BYTES } from "../../sim/load.ts";
+import { UsageError } from "../../cli/command.ts";
 import { parseSimConfig, smallPreset } from "../../sim/config.ts";
 import { importXmlConfig } from "../../sim/xml_config.ts";
 import { MAX_XML_DEPTH, MAX_XML_ELEMENTS, parseXml } from "../../sim/xml.ts";
@@ -291,4 +292,16 @@ Deno.test("a huge value or key is quoted cut short, and read in linear time", ()
       return true;
     },
   );
+});
+
+Deno.test("--books takes 1 to 4096, and a count past that is refused as the flag's bound", () => {
+  assert.equal(flagOverrides({ books: "4096" }).books, 4096);
+  for (const books of ["4097", "0"]) {
+    assert.throws(
+      () => flagOverrides({ books }),
+      (error) =>
+        error instanceof UsageError &&
+        error.message === `--books: '${books}' must be ${books === "0" ? ">= 1" : "<= 4096"}`,
+    );
+  }
 });
