@@ -30,6 +30,7 @@ import {
   AgentLoadError,
   checkAgentParams,
   loadAgent,
+  loadAgentClass,
   parseAgentParams,
 } from "../../agents/sdk/loader.ts";
 import {
@@ -793,6 +794,18 @@ Deno.test("parseAgentParams coerces numbers and booleans and names bad tokens", 
     },
   );
   assert.deepEqual(parseAgentParams(undefined), {});
+  // Signs, a bare leading or trailing point and any case of true/false: numbers and booleans.
+  assert.deepEqual(parseAgentParams("a=-1 b=+2 c=.5 d=5. e=TRUE f=fAlSe g=-.5e1 h=1_000 i=0x10"), {
+    a: -1,
+    b: 2,
+    c: 0.5,
+    d: 5,
+    e: true,
+    f: false,
+    g: -5,
+    h: "1_000",
+    i: "0x10",
+  });
   assert.throws(() => parseAgentParams("a=1=2"), /'a=1=2' must have the form name=value/);
   assert.throws(() => parseAgentParams("novalue"), /'novalue' must have the form name=value/);
   // A quoted value with white space was split apart: said as such, not as a stray word (until
@@ -892,6 +905,56 @@ Deno.test("loadAgent: from a directory, from a file, bundled fallback, and clear
     onWarning: (m) => warnings.push(m),
   });
   assert.equal(warnings.length, 1);
+});
+
+Deno.test("loadAgentClass: the user's file before a bundled one, .ts before .js, a default export by its name", async () => {
+  const dir = testTempDir("taos-agents-");
+  const agentClass = (name: string, tag: string) =>
+    `export class ${name} { static tag = "${tag}"; onUpdate() { return []; } }\n`;
+  const tagOf = async (name: string) =>
+    ((await loadAgentClass(dir, name)) as unknown as { tag?: string }).tag;
+  // A file named like a bundled example is the miner's own agent.
+  writeFileSync(join(dir, "RandomMakerAgent.ts"), agentClass("RandomMakerAgent", "mine"));
+  assert.equal(await tagOf("RandomMakerAgent"), "mine");
+  writeFileSync(join(dir, "Both.js"), agentClass("Both", "js"));
+  writeFileSync(join(dir, "Both.ts"), agentClass("Both", "ts"));
+  assert.equal(await tagOf("Both"), "ts");
+  writeFileSync(join(dir, "OnlyJs.mjs"), agentClass("OnlyJs", "mjs"));
+  writeFileSync(join(dir, "OnlyJs.js"), agentClass("OnlyJs", "js"));
+  assert.equal(await tagOf("OnlyJs"), "js");
+  writeFileSync(
+    join(dir, "Defaulted.ts"),
+    'export default class Defaulted { static tag = "default"; onUpdate() { return []; } }\n',
+  );
+  assert.equal(await tagOf("Defaulted"), "default");
+  // A default export of another name is not taken for the class asked for.
+  writeFileSync(
+    join(dir, "Renamed.ts"),
+    "export default class Other { onUpdate() { return []; } }\n",
+  );
+  await assert.rejects(
+    loadAgentClass(dir, "Renamed"),
+    /Renamed\.ts has no export named 'Renamed'; it exports class default$/,
+  );
+});
+
+Deno.test("a load error lists 20 exports, then counts the rest", async () => {
+  const dir = testTempDir("taos-agents-");
+  const constants = (count: number) =>
+    Array.from({ length: count }, (_, i) => `export const C${i} = ${i};`).join("\n") + "\n";
+  // A module's names come in code-unit order: C0, C1, C10, C11, ...
+  const names = (count: number) =>
+    Array.from({ length: count }, (_, i) => `C${i}`).sort().slice(0, 20).join(", ");
+  writeFileSync(join(dir, "Twenty.ts"), constants(20));
+  await assert.rejects(
+    loadAgentClass(dir, "Twenty"),
+    (e: Error) => e.message.endsWith(`it exports ${names(20)}`),
+  );
+  writeFileSync(join(dir, "TwentyOne.ts"), constants(21));
+  await assert.rejects(
+    loadAgentClass(dir, "TwentyOne"),
+    (e: Error) => e.message.endsWith(`it exports ${names(21)} and 1 more`),
+  );
 });
 
 Deno.test("a paramsSchema that is not a zod schema is a load error naming it and what it is", async () => {
