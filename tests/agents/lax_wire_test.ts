@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { validateInstructions } from "../../agents/sdk/instructions.ts";
-import { laxInstruction } from "../../agents/sdk/lax_wire.ts";
+import { laxInstruction, laxResponse } from "../../agents/sdk/lax_wire.ts";
 
 const limit = {
   agentId: 1,
@@ -67,6 +67,12 @@ const pydantic: [string, unknown, unknown][] = [
   ["clientOrderId", 7.5, undefined],
   ["delay", "3", 3],
   ["delay", -1, undefined],
+  ["postOnly", "1", true],
+  ["postOnly", "Yes", true],
+  ["postOnly", "off", false],
+  ["postOnly", "0", false],
+  ["postOnly", 1, true],
+  ["postOnly", "2", undefined],
 ];
 
 Deno.test("instruction fields are read as the reference's lax pydantic models read them", () => {
@@ -129,4 +135,25 @@ Deno.test("cancellations, reset ids and the reply's agent_id are coerced the sam
     type: "RESET_AGENT",
     agentIds: [3, 4],
   });
+});
+
+Deno.test("a reply whose later instructions need coercing keeps every instruction, in order", () => {
+  const typed = { ...limit, clientOrderId: 1 };
+  const reply = laxResponse({
+    agent_id: "1",
+    instructions: [typed, { ...limit, clientOrderId: 2 }, { ...limit, quantity: "2.5" }, typed],
+  }) as { agent_id: unknown; instructions: unknown[] };
+  assert.equal(reply.agent_id, 1);
+  assert.deepEqual(reply.instructions, [
+    typed,
+    { ...limit, clientOrderId: 2 },
+    { ...limit, quantity: 2.5 },
+    typed,
+  ]);
+  // Nothing to coerce: the same array, not a copy.
+  const instructions = [typed, typed];
+  assert.equal(
+    (laxResponse({ agent_id: 1, instructions }) as { instructions: unknown }).instructions,
+    instructions,
+  );
 });
