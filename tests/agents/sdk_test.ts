@@ -855,6 +855,18 @@ Deno.test("loadAgent: from a directory, from a file, bundled fallback, and clear
     /agent parameter 'max_quantity': expected a number/,
   );
   await assert.rejects(
+    loadAgent({ path: dir, name: "RandomMakerAgent", params: "min_quantity=0", uid: 0 }),
+    /agent parameter 'min_quantity': must be positive/,
+  );
+  await assert.rejects(
+    loadAgent({ path: dir, name: "RandomMakerAgent", params: "seed=1.5", uid: 0 }),
+    /agent parameter 'seed': /,
+  );
+  await assert.rejects(
+    loadAgent({ path: dir, name: "RandomMakerAgent", params: "seed=-1", uid: 0 }),
+    /agent parameter 'seed': /,
+  );
+  await assert.rejects(
     loadAgent({
       path: dir,
       name: "RandomMakerAgent",
