@@ -135,6 +135,11 @@ Deno.test("a corrupted or truncated scoring state is refused with an error namin
       (s) => s.meta.miners[0].activity.pop(),
       /activity has 1 values for 2 books/,
     ],
+    [
+      "activity too long",
+      (s) => s.meta.miners[1].activity.push(1),
+      /miners\.1: activity has 3 values for 2 books/,
+    ],
     ["window length fractional", (s) => (s.meta.miners[0].length = 2.5), /miners\.0\.length/],
     ["miners missing", (s) => delete (s.meta as { miners?: unknown }).miners, /at miners/],
     [
@@ -224,6 +229,11 @@ Deno.test("a NaN inventory value survives a save: the window is restored whole",
   for (let s = 1; s <= 4; s++) observe(scorer, s);
   const restored = restore(save(scorer, 4, null), scorer);
   assert.deepEqual(restored.miners[0].inventory, scorer.miners[0].inventory);
+  // The NaN makes book 0's Sharpe values and the reward NaN; JSON stores them as null, which must
+  // read back as NaN (the metrics export them), not as 0.
+  assert.ok(Number.isNaN(scorer.miners[0].sharpe.total) && Number.isNaN(scorer.miners[0].reward));
+  assert.deepEqual(restored.miners[0].sharpe, scorer.miners[0].sharpe);
+  assert.ok(Number.isNaN(restored.miners[0].reward));
   for (let s = 5; s <= 8; s++) assert.deepEqual(observe(restored, s), observe(scorer, s));
   assert.deepEqual(restored.scores(), scorer.scores());
 });
@@ -370,4 +380,37 @@ Deno.test("a layout 2 role sum that is not a positive volume spreads as 0 in eve
   assert.deepEqual(book.maker, [[10, 2], [20, 6]]);
   assert.deepEqual(book.taker, [[10, 0], [20, 0]]);
   assert.deepEqual(book.self, [[10, 0], [20, 0]]);
+});
+
+Deno.test("a layout 2 state spreads each book's own role sums over that book's buckets", () => {
+  // One uid, two books: book 0 has buckets 1 and 2 of total volume 1 and 3, book 1 one bucket of
+  // 4. Powers of two keep every share exact.
+  const volumes = new Uint8Array(new Float64Array([1, 2, 2, 1, 2, 1, 3, 1, 1, 4]).buffer);
+  const sharpe = {
+    books: [0, 0],
+    total: 0,
+    average: 0,
+    median: 0,
+    normalizedAverage: 0,
+    normalizedTotal: 0,
+    normalizedMedian: 0,
+  };
+  const meta = {
+    books: 2,
+    miners: [{
+      length: 0,
+      activity: [0, 0],
+      sharpe,
+      reward: 0,
+      score: 0,
+      roles: { maker: [8, 2], taker: [0, 5], self: [4, 0] },
+    }],
+  };
+  const [book0, book1] = joinScoring(meta, volumes, []).miners[0].volumes;
+  assert.deepEqual(book0.maker, [[1, 2], [2, 6]]);
+  assert.deepEqual(book0.taker, [[1, 0], [2, 0]]);
+  assert.deepEqual(book0.self, [[1, 1], [2, 3]]);
+  assert.deepEqual(book1.maker, [[1, 2]]);
+  assert.deepEqual(book1.taker, [[1, 5]]);
+  assert.deepEqual(book1.self, [[1, 0]]);
 });
