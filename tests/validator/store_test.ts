@@ -212,6 +212,26 @@ Deno.test("store: windows shorter than the history, reset uids and pruning", () 
   store.close();
 });
 
+Deno.test("store: the file keeps only the inventory rows of the longest window", () =>
+  inStateDir((dir) => {
+    const path = join(dir, "state.db");
+    const options = { uids: 3, books: 2, config: { lookback: 4 } };
+    const scorer = new Scorer(options);
+    const store = ValidatorStore.open(path);
+    for (let step = 1; step <= 10; step++) {
+      scorerAfter(1, scorer, step);
+      store.save(snapshot(step, scorer), []);
+    }
+    store.close();
+    const db = new DatabaseSync(path, { readOnly: true });
+    const steps = (db.prepare("SELECT step FROM inventory ORDER BY step").all() as {
+      step: number;
+    }[]).map((row) => Number(row.step));
+    db.close();
+    // Every window holds the last 4 observations (lookback 4), so steps 7 … 10 and no older.
+    assert.deepEqual(steps, [7, 8, 9, 10]);
+  }));
+
 Deno.test("store: injections beyond the snapshot or of an older simulation are not replayed", () => {
   const store = ValidatorStore.open(":memory:");
   store.save(snapshot(2, null), [injection(1), injection(2), injection(3)]);
@@ -225,6 +245,23 @@ Deno.test("store: injections beyond the snapshot or of an older simulation are n
   assert.deepEqual(saved.injections.map((i) => [i.simulation, i.publish]), [[1, 1]]);
   store.clear();
   assert.equal(store.load(), null);
+  // The inventory rows went with the rest: the next save writes its whole window again.
+  const scorer = scorerAfter(3);
+  store.save(snapshot(3, scorer), []);
+  const restored = Scorer.fromJSON(store.load()!.snapshot.scoring!, { uids: 3, books: 2 });
+  assert.deepEqual(restored.miners[1].inventory, scorer.miners[1].inventory);
+  store.close();
+});
+
+Deno.test("store: live prices given to the market are logged and replayed with the instructions", () => {
+  const store = ValidatorStore.open(":memory:");
+  const prices: Injection[] = [
+    { ...injection(0), agentId: -1, instructions: [], live: { fundamental: 301.5 } },
+    injection(1),
+    { ...injection(1), agentId: -1, instructions: [], live: { external: [300, 302.25] } },
+  ];
+  store.save(snapshot(1, null), prices);
+  assert.deepEqual(store.load()!.injections, prices);
   store.close();
 });
 
@@ -339,6 +376,25 @@ Deno.test("store: another program's database, a short file and a damaged state a
     writeFileSync(short, "SQLite format 3\0 truncated");
     assert.throws(() => ValidatorStore.open(short), /not a SQLite database \(26 bytes\)/);
     assert.equal(Deno.readTextFileSync(short), "SQLite format 3\0 truncated");
+    // One byte short of SQLite's smallest page.
+    const header = "SQLite format 3\0".padEnd(511, "x");
+    writeFileSync(short, header);
+    assert.throws(() => ValidatorStore.open(short), /not a SQLite database \(511 bytes\)/);
+    assert.equal(Deno.readTextFileSync(short), header);
+
+    // Emptied, not new: its tables were dropped, their pages kept.
+    const emptied = join(dir, "emptied.db");
+    const drop = new DatabaseSync(emptied);
+    drop.exec("CREATE TABLE users (name TEXT); DROP TABLE users");
+    drop.close();
+    const dropped = bytes(emptied);
+    assert.throws(
+      () => ValidatorStore.open(emptied),
+      (e) =>
+        e instanceof StateFileError && e.kind === "foreign" &&
+        /is not a taos validator state \(it holds no tables\)/.test(e.message),
+    );
+    assert.deepEqual(bytes(emptied), dropped);
 
     // A state whose index lost entries would replay fewer instructions without a word.
     const path = join(dir, "state.db");
@@ -510,6 +566,30 @@ Deno.test("store: a damaged injection record is refused naming its publish and f
       (e) =>
         e instanceof StateFileError && e.kind === "damaged" &&
         /state file injections of publish 2 is invalid at 0\.2\.0\.volume/.test(e.message),
+    );
+  }));
+
+Deno.test("store: an injection record changed under its checksum is refused, not replayed", () =>
+  inStateDir((dir) => {
+    const path = join(dir, "state.db");
+    saveOnce(path, snapshot(2, null), [injection(1), injection(2)]);
+    const db = new DatabaseSync(path);
+    // Still a valid instruction, so only the checksum can tell: another volume than was given.
+    const changed = [[0, 10_000_000, [{
+      type: "PLACE_ORDER_MARKET",
+      bookId: 1,
+      direction: 0,
+      volume: 2.5,
+    }]]];
+    db.prepare("UPDATE injections SET body = ? WHERE publish = 2").run(
+      deflateSync(JSON.stringify(changed)),
+    );
+    db.close();
+    assert.throws(
+      () => ValidatorStore.open(path),
+      (e) =>
+        e instanceof StateFileError && e.kind === "damaged" &&
+        e.message === `${path} is damaged: state file injections of publish 2 fails its checksum`,
     );
   }));
 
@@ -852,6 +932,12 @@ Deno.test("store: a layout 1 state (no checksums) is read, and gains them at its
     assert.equal(old.load()?.snapshot.step, 3);
     old.close();
     assert.deepEqual(bytes(path), layout1, "opening and reading change nothing");
+    // Without a recorded layout, tables without checksums are layout 1, and are marked so.
+    const unversioned = new DatabaseSync(path);
+    unversioned.exec("PRAGMA user_version = 0");
+    unversioned.close();
+    ValidatorStore.open(path).close();
+    assert.equal(version(), 1);
     const saving = ValidatorStore.open(path);
     const saved = saving.load()!;
     const scorer = Scorer.fromJSON(saved.snapshot.scoring!, { uids: 3, books: 2 });
