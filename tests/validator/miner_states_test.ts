@@ -42,3 +42,35 @@ Deno.test("miner states: shared books, same result as the per-agent conversion",
     engine.close();
   }
 });
+
+Deno.test("miner states: a trade whose id is also an order id in its book is matched to the trade", () => {
+  const config = smallPreset();
+  const engine = SimEngine.create({ config, seed: 3, threads: 1 });
+  try {
+    const simulationConfig = simulationConfigFor(config);
+    let compared = 0;
+    for (let i = 0; i < 8 && compared === 0; i++) {
+      const publish = engine.advance();
+      assert.ok(publish !== null);
+      // Changed before either conversion: the books of a publish are converted once and kept.
+      for (const notice of publish.notices) {
+        if (notice.agentId !== 0 || notice.trade === undefined) continue;
+        const book = publish.books.find((b) => b.bookId === notice.bookId)!;
+        const placement = book.record.find((e) => e.event === "place");
+        if (placement === undefined) continue;
+        // Trade and order ids are counted apart, so another agent's order may carry this trade's
+        // id; its placement record must not stand in for the trade's.
+        book.record.push({ ...placement, agentId: 7, orderId: notice.trade.tradeId });
+        compared++;
+      }
+      if (compared > 0) {
+        const expected = stateForAgent(publish, 0, simulationConfig);
+        assert.deepEqual(minerStates(publish, [0], simulationConfig).get(0), expected);
+      }
+      engine.inject(0, [{ type: "PLACE_ORDER_MARKET", bookId: 0, direction: 0, volume: 1 }], 1e7);
+    }
+    assert.ok(compared > 0, "uid 0 traded");
+  } finally {
+    engine.close();
+  }
+});
