@@ -350,24 +350,32 @@ Deno.test("an agent allocating without bound is held at its heap limit instead o
   }
 });
 
-Deno.test("an agent that breaks a built-in the kit relies on is replaced, not blamed on the next states", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    await withHost(`tamper_flag=${join(dir, "flag")}`, async (host, events) => {
-      const failed = await host.step(state(), 5000);
-      assert.equal(failed.kind, "failed");
-      assert.match(
-        (failed as { message: string }).message,
-        /^agent FixtureAgent changed Array\.prototype\.push, which the miner's own code/,
-      );
-      // A fresh instance (its count starts again at 1) answers the next update.
-      assert.equal(quantity(await host.step(state(), 5000)), 1);
-      assert.match(events.restarts.join("\n"), /replacing it with a fresh instance/);
-    });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+for (
+  const [how, changed] of [
+    ["replace", "Array\\.prototype\\.push"],
+    ["delete", "Array\\.prototype\\.push"],
+    ["add", "Object\\.prototype\\.injected \\(added\\)"],
+  ]
+) {
+  Deno.test(`an agent that breaks a built-in the kit relies on (${how}) is replaced, not blamed on the next states`, async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      await withHost(`tamper_flag=${join(dir, "flag")} tamper_how=${how}`, async (host, events) => {
+        const failed = await host.step(state(), 5000);
+        assert.equal(failed.kind, "failed");
+        assert.match(
+          (failed as { message: string }).message,
+          new RegExp(`^agent FixtureAgent changed ${changed}, which the miner's own code`),
+        );
+        // A fresh instance (its count starts again at 1) answers the next update.
+        assert.equal(quantity(await host.step(state(), 5000)), 1);
+        assert.match(events.restarts.join("\n"), /replacing it with a fresh instance/);
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
 
 Deno.test("a reply to an update from the wire is compressed in the agent's worker, not the axon's thread", async () => {
   await withHost("", async (host) => {
