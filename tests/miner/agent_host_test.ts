@@ -412,3 +412,127 @@ Deno.test("a reply larger than a validator reads is answered empty and counted i
     await miner.stop();
   }
 });
+
+/**
+ * An agent whose instances follow a plan, one entry per instance (the last repeating): `exit<n>`
+ * calls `Deno.exit(3)` at its n-th update, `throw` fails in its constructor, `ok` answers every
+ * update. The instances are counted in the file `counter`.
+ */
+const PLANNED_AGENT = `export class Planned {
+  constructor(uid, params) {
+    const counter = params.counter;
+    let started = 0;
+    try { started = Number(Deno.readTextFileSync(counter)); } catch { /* the first */ }
+    Deno.writeTextFileSync(counter, String(started + 1));
+    const plan = params.plan.split(",");
+    this.step = plan[Math.min(started, plan.length - 1)];
+    this.updates = 0;
+    if (this.step === "throw") throw new Error("instance " + (started + 1) + " refuses to start");
+  }
+  onUpdate() {
+    this.updates++;
+    if (this.step === "exit" + this.updates) Deno.exit(3);
+    return [];
+  }
+}
+`;
+
+/** Runs the Planned agent with `plan` in a host that waits `reloadRetryMs` before reloads. */
+async function withPlannedHost(
+  plan: string,
+  body: (host: AgentHost, restarts: string[], file: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  const file = join(dir, "Planned.js");
+  await Deno.writeTextFile(file, PLANNED_AGENT);
+  const restarts: string[] = [];
+  const host = await AgentHost.start(
+    { path: dir, name: "Planned", params: `counter=${join(dir, "count")} plan=${plan}`, uid: 1 },
+    { onRestart: (message) => restarts.push(message), reloadRetryMs: 300 },
+  );
+  try {
+    await body(host, restarts, file);
+  } finally {
+    host.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Waits (up to 10 s) until `restarts` holds `count` messages. */
+async function restartsReach(restarts: string[], count: number): Promise<void> {
+  for (let i = 0; i < 200 && restarts.length < count; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+Deno.test("a finished update starts the reload wait over, and a fresh instance has finished none", async () => {
+  // The first instance ends at its first update, the second at its second, the third at its
+  // first again: its reload waits the first 0.3 s, not the 0.6 s the first instance left.
+  await withPlannedHost("exit1,exit2,exit1,ok", async (host, restarts) => {
+    assert.equal((await host.step(state(), 20_000)).kind, "failed");
+    await restartsReach(restarts, 2);
+    assert.equal((await host.step(state(), 20_000)).kind, "ok");
+    assert.equal((await host.step(state(), 20_000)).kind, "failed");
+    // Queued until the third instance is loaded, which ends at it.
+    assert.equal((await host.step(state(), 20_000)).kind, "failed");
+    await restartsReach(restarts, 5);
+    assert.equal((await host.step(state(), 20_000)).kind, "ok");
+    const unfinished = "agent Planned ended its worker (exit code 3) before finishing an update";
+    assert.deepEqual(restarts, [
+      `${unfinished}; loading a fresh instance in 0.3 s`,
+      "agent Planned loaded again",
+      "agent Planned ended its worker (exit code 3); replacing it with a fresh instance",
+      `${unfinished}; loading a fresh instance in 0.3 s`,
+      "agent Planned loaded again",
+    ]);
+  });
+});
+
+Deno.test("a replacement that keeps failing to load is retried after a doubling wait", async () => {
+  await withPlannedHost("exit2,throw,throw,ok", async (host, restarts, file) => {
+    assert.equal((await host.step(state(), 20_000)).kind, "ok");
+    assert.equal((await host.step(state(), 20_000)).kind, "failed");
+    await restartsReach(restarts, 4);
+    const refused = (n: number) =>
+      `agent could not be restarted: Planned failed to start: instance ${n} refuses to start ` +
+      `(at ${file}:10:38)`;
+    assert.deepEqual(restarts, [
+      "agent Planned ended its worker (exit code 3); replacing it with a fresh instance",
+      `${refused(2)}; retrying in 0.3 s`,
+      `${refused(3)}; retrying in 0.6 s`,
+      "agent Planned loaded again",
+    ]);
+    assert.equal((await host.step(state(), 20_000)).kind, "ok");
+  });
+});
+
+Deno.test("an agent ending before its first update is reloaded after 5 s unless told otherwise", async () => {
+  const restarts: string[] = [];
+  const host = await AgentHost.start(
+    { path: fixtures, name: "FixtureAgent", params: "exit_at=1", uid: 1 },
+    { onRestart: (message) => restarts.push(message) },
+  );
+  try {
+    assert.equal((await host.step(state(), 20_000)).kind, "failed");
+    assert.deepEqual(restarts, [
+      "agent FixtureAgent ended its worker (exit code 3) before finishing an update; loading a " +
+      "fresh instance in 5 s",
+    ]);
+  } finally {
+    host.close();
+  }
+});
+
+Deno.test("an error the agent raises after its update overran is reported; the agent keeps its state", async () => {
+  // The timer throws at 300 ms, while the update (1 s) is still computing but already answered.
+  await withHost("throw_at=1 throw_after_ms=300 sleep_ms=1000", async (host, events) => {
+    assert.equal((await host.step(state(), 100)).kind, "overran");
+    for (let i = 0; i < 100 && events.errors.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.deepEqual(events.errors, ["timer failed"]);
+    // Computed by the same instance once the first finishes: its count went on to 2.
+    assert.equal(quantity(await host.step(state(), 10_000)), 2);
+    assert.deepEqual(events.restarts, []);
+  });
+});
