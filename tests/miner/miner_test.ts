@@ -432,6 +432,9 @@ Deno.test("taos miner --local answers a signed state update, refuses strangers, 
       /taos_miner_requests_total\{synapse="MarketSimulationStateUpdate",status="403"[^}]*\} 1/,
     );
     assert.match(metrics, /taos_miner_instructions_total\{[^}]*\} 1/);
+    // The one update the agent answered in time, and no failure.
+    assert.match(metrics, /taos_miner_agent_seconds_count\{[^}]*\} 1\n/);
+    assert.doesNotMatch(metrics, /taos_miner_agent_errors_total\{/);
   } finally {
     const stopped = await miner.stop();
     assert.equal(stopped.code, 0, stopped.stderr);
@@ -918,6 +921,12 @@ Deno.test("a request whose timeout leaves the agent no time is not blamed on the
       warnings[0],
       /^a request from 5GrwvaEF\S+ left the agent no time \(its timeout, 0\.4 s, less 0\.5 s/,
     );
+    // Counted as the request's, under its own reason only.
+    const metrics = await miner.metrics.registry.metrics();
+    assert.deepEqual(metrics.match(/^taos_miner_agent_errors_total\{.*$/gm), [
+      'taos_miner_agent_errors_total{reason="no_time",wallet="' + bob.ss58Address +
+      '",netuid="79"} 1',
+    ]);
   } finally {
     await miner.stop();
   }
