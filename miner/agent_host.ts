@@ -566,7 +566,8 @@ export class AgentHost {
       // A worker stalled at its heap limit says nothing either: it is stuck too.
       this.#replace(
         `agent ${this.#spec.name} still computing ${after} ms after its deadline (an endless ` +
-          "loop, a promise that never settles, or a full heap)",
+          "loop, a promise that never settles, or a full heap; Deno cannot stop a thread in an " +
+          "endless loop: it keeps a CPU core busy until the miner restarts)",
       );
     }, after);
     this.#watchdogs.add(watchdog);

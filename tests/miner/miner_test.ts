@@ -322,6 +322,11 @@ Deno.test("a stuck agent is replaced by a fresh instance", async () => {
       warnings.some((w) => /replacing it with a fresh instance/.test(w)),
       warnings.join("\n"),
     );
+    // The operator learns that an endless loop's thread outlives its replacement.
+    assert.ok(
+      warnings.some((w) => /it keeps a CPU core busy until the miner restarts\)/.test(w)),
+      warnings.join("\n"),
+    );
     // The budget as given, not rounded to 2 decimals (0.001 s read as 0.00 s).
     assert.ok(warnings.some((w) => /overran its 0\.3 s budget/.test(w)), warnings.join("\n"));
   } finally {
