@@ -121,6 +121,26 @@ Deno.test("a NaN on any book makes the reward NaN, which the score takes as 0", 
   assert.equal(emaScore(0.5, aggregateReward([0.7, NaN]), 0.1), Math.fround(0.45));
 });
 
+Deno.test("the left-outlier penalty, which only negative weighted scores trigger, at its 1.5·iqr fence", () => {
+  // Sorted [-0.8, 0, 0.2, 0.4, 0.6, 0.8]: q1 = 0.05, q3 = 0.55, fence 0.05 − 1.5·0.5 = −0.7, so
+  // −0.8 is an outlier and the median 0.3 loses 0.8.
+  close(aggregateReward([0.8, 0.6, 0.4, 0.2, 0, -0.8]), -0.5);
+  // −0.5 lies inside the fence (a fence at 1·iqr, −0.45, would take it): no penalty.
+  close(aggregateReward([0.8, 0.6, 0.4, 0.2, 0, -0.5]), 0.3);
+  // Sorted [-0.3, -0.2, 0.5 ×6]: q1 = 0.325, q3 = 0.5, fence 0.0625; of the two outliers the
+  // smallest is the penalty.
+  close(aggregateReward([0.5, 0.5, 0.5, 0.5, 0.5, 0.5, -0.2, -0.3]), 0.5 - 0.3);
+});
+
+Deno.test("asymmetric Sharpe bounds normalise literally, (clamp(s) + hi) / (hi − lo)", () => {
+  // Only bounds with lo < −hi give a negative N, hence a negative weighted score and a penalty;
+  // (clamp(s) − lo) / (hi − lo) would map them to [0, 1] instead.
+  close(normalizeSharpe(-15, -20, 10), -5 / 30);
+  close(normalizeSharpe(-25, -20, 10), -10 / 30);
+  close(normalizeSharpe(15, -20, 10), 20 / 30);
+  close(normalizeSharpe(0, -5, 10), 10 / 15);
+});
+
 Deno.test("R4–R9: aggregation over books", () => {
   const w = 0.8901650429449554;
   close(aggregateReward([w, w, w, w, w]), w);
