@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { validateInstructions } from "../../agents/sdk/instructions.ts";
-import { sharpeRatio, valueChanges } from "../../validator/scoring/formulas.ts";
+import { emaScore, sharpeRatio, valueChanges } from "../../validator/scoring/formulas.ts";
 import {
   type Fill,
   observationFromPublish,
@@ -147,10 +147,52 @@ Deno.test("a miner without an account is valued 0 on every book; reset clears a 
   scorer.observe(observation(5e9, [3, 4]));
   scorer.observe(observation(10e9, [5, 9], [fill(0, 1, 100), fill(1, 1, 100)]));
   assert.deepEqual(scorer.miners[1].inventory.map((e) => e.values), [[0, 0], [0, 0]]);
-  assert.ok(scorer.miners[0].score > 0);
+  // One change per book has std 0 (N = 0.5), and 100 traded against the 1 000 000 cap gives
+  // af = 1.0001, so each book scores (2 − af)·N and the first reward-bearing step is the EMA of it.
+  assert.equal(scorer.miners[0].score, emaScore(0, (2 - (1 + 100 / 1_000_000)) * 0.5, 0.1));
+  assert.equal(scorer.miners[1].score, 0);
   scorer.reset(0);
   assert.equal(scorer.miners[0].score, 0);
   assert.equal(scorer.miners[0].inventory.length, 0);
+});
+
+Deno.test("the reported Sharpe aggregates are the mean and median over books, and normalised", () => {
+  // Per-book Sharpe 3√2, 3√2 and −3√2; the per-state sums 0, 2, 3 change as book 1 does.
+  const scorer = new Scorer({ uids: 1, books: 3 });
+  const series = [[0, 1, 3], [0, 2, 3], [0, -1, -3]];
+  for (let i = 0; i < 3; i++) scorer.observe(observation((i + 1) * 5e9, series.map((s) => s[i])));
+  const books = series.map((s) => sharpeRatio(valueChanges([5e9, 10e9, 15e9], s)));
+  const sharpe = scorer.miners[0].sharpe;
+  assert.deepEqual(sharpe.books, books);
+  const average = (books[0] + books[1] + books[2]) / 3;
+  assert.equal(sharpe.average, average);
+  assert.equal(sharpe.median, books[0]);
+  assert.equal(sharpe.total, books[1]);
+  assert.equal(sharpe.normalizedAverage, (average + 10) / 20);
+  assert.equal(sharpe.normalizedMedian, (books[0] + 10) / 20);
+  assert.equal(sharpe.normalizedTotal, (books[1] + 10) / 20);
+});
+
+Deno.test("a miner whose reward cannot be computed keeps its score as its reward; others are scored", () => {
+  const scorer = new Scorer({ uids: 2, books: 1 });
+  scorer.miners.forEach((m) => (m.score = 0.4));
+  const state = (timestamp: number, broken: boolean): ScoringObservation => ({
+    timestamp,
+    quotes: [quote],
+    holdings: new Map([
+      [0, [{ base: 0, quote: W + timestamp / 5e9 }]],
+      // A holdings entry that is not an object: reading its balances throws.
+      [1, broken ? [null as unknown as { base: number; quote: number }] : [{ base: 0, quote: W }]],
+    ]),
+    fills: new Map(),
+  });
+  scorer.observe(state(5e9, false));
+  const first = emaScore(0.4, 0.4, 0.1); // one observation each: reward = score
+  assert.deepEqual(scorer.scores(), [first, first]);
+  // uid 0 is scored (one change, N = 0.5, never traded: af 0, reward 0); uid 1 keeps its score.
+  assert.deepEqual(scorer.observe(state(10e9, true)), [0, first]);
+  assert.deepEqual(scorer.scores(), [emaScore(first, 0, 0.1), emaScore(first, first, 0.1)]);
+  assert.equal(scorer.miners[1].reward, first);
 });
 
 Deno.test("snapshot round trip and re-basing of volume buckets", () => {
@@ -175,7 +217,9 @@ Deno.test("uids a snapshot has beyond the scorer's are kept aside, re-based and 
   scorer.observe(state(86_000e9, 0));
   scorer.observe(state(86_005e9, 2));
   const saved = JSON.parse(JSON.stringify(scorer.toJSON()));
-  assert.ok(saved.miners[2].score > 0);
+  // One change (N = 0.5) and 100 traded in each state, both in one bucket (af = 1.0002): reward
+  // (2 − af)·N, one EMA step from 0.
+  assert.equal(saved.miners[2].score, emaScore(0, (2 - (1 + 200 / 1_000_000)) * 0.5, 0.1));
 
   // Until this version a scorer for fewer uids dropped the others' records.
   const fewer = Scorer.fromJSON(saved, { uids: 1, books: 1 });
