@@ -520,12 +520,19 @@ export class Validator {
     const market = this.#market!;
     const breathe = eventLoopBreather();
     let next = 0;
-    const applyUpTo = (publish: number) => {
+    /** Injects what was logged up to `publish`, made at the simulated `timestamp`. */
+    const applyUpTo = (publish: number, timestamp: number) => {
       while (next < injections.length && injections[next].publish <= publish) {
         const injection = injections[next++];
         const live = injection.live;
         if (live === undefined) {
-          market.inject(injection.agentId, injection.instructions, injection.delayNs);
+          const { agentId, instructions, delayNs } = injection;
+          market.inject(agentId, instructions, delayNs);
+          // The cancellations still on their way at the saved publish stay so after the restart,
+          // as a reset drops them.
+          const reset = instructions.some((i) => i.type === "RESET_AGENT");
+          if (reset) this.#cancelsInFlight.delete(agentId);
+          else this.#noteCancels(agentId, instructions, timestamp, delayNs);
         } else if ("fundamental" in live) {
           market.setLiveFundamental(live.fundamental);
           this.#liveFundamental = live.fundamental;
@@ -534,7 +541,7 @@ export class Validator {
         }
       }
     };
-    applyUpTo(0); // live prices given before the first publish
+    applyUpTo(0, 0); // live prices given before the first publish
     for (let publish = 1; publish <= publishes; publish++) {
       await breathe();
       if (signal?.aborted) {
@@ -547,7 +554,8 @@ export class Validator {
       if (publish === 1) this.#recordInitialBalances(state);
       if (publish === publishes) rebuilt = marketFingerprint(state);
       this.#deps.board.recordPrices(state);
-      applyUpTo(publish);
+      this.#forgetArrivedCancels(state.timestamp);
+      applyUpTo(publish, state.timestamp);
     }
     return rebuilt;
   }

@@ -22,9 +22,15 @@ import { EditableDirectory } from "./editable_directory.ts";
 
 type Log = { level: string; message: string }[];
 
-/** A validator of the small preset over `client`, its injections and log collected. */
-function validatorWith(client: MinerClient, injected: [number, Instruction[]][], logged: Log) {
-  const store = ValidatorStore.open(":memory:");
+/** A validator of the small preset over `client`, its injections and log collected; `shared`, a
+ * store another validator ran on (left open), or one of its own. */
+function validatorWith(
+  client: MinerClient,
+  injected: [number, Instruction[]][],
+  logged: Log,
+  shared?: ValidatorStore,
+) {
+  const store = shared ?? ValidatorStore.open(":memory:");
   const validator = new Validator({
     options: { ...parseValidatorArgs(["--local"]), saveIntervalSeconds: 3600 },
     config: { ...smallPreset(), duration: 600e9 },
@@ -42,7 +48,7 @@ function validatorWith(client: MinerClient, injected: [number, Instruction[]][],
     validator,
     close: () => {
       validator.close();
-      store.close();
+      if (shared === undefined) store.close();
     },
   };
 }
@@ -217,6 +223,14 @@ Deno.test("a miner failing every round is named once above debug level, per kind
   assert.deepEqual(about(0), []);
 });
 
+/** The lengths of uid 0's cancellations among `injected`, injection by injection. */
+function cancellationsOf0(injected: [number, Instruction[]][]): number[] {
+  return injected.filter(([uid]) => uid === 0)
+    .flatMap(([, list]) => list)
+    .filter((i) => i.type === "CANCEL_ORDERS")
+    .map((c) => c.type === "CANCEL_ORDERS" ? c.cancellations.length : 0);
+}
+
 /**
  * uid 0 rests 20 bids far below the market, then cancels all it holds in every reply, each
  * cancellation asking to arrive `delayNs` later; returns how many cancellations of uid 0 reached
@@ -224,7 +238,19 @@ Deno.test("a miner failing every round is named once above debug level, per kind
  */
 async function cancellationsSent(delayNs: number): Promise<number[]> {
   const injected: [number, Instruction[]][] = [];
-  const client = answering(({ uid, state }: MinerRequest) => {
+  const { validator, close } = validatorWith(cancelAll(delayNs), injected, []);
+  try {
+    await validator.start();
+    for (let i = 0; i < 6; i++) await validator.round();
+  } finally {
+    close();
+  }
+  return cancellationsOf0(injected);
+}
+
+/** uid 0 rests 20 bids at 1 when it holds none, else cancels all it holds, `delayNs` later. */
+function cancelAll(delayNs: number): MinerClient {
+  return answering(({ uid, state }: MinerRequest) => {
     const own = uid === 0 ? restingIds(state, 0) : [];
     if (uid !== 0 || own.length === 0) {
       return {
@@ -251,17 +277,6 @@ async function cancellationsSent(delayNs: number): Promise<number[]> {
       }],
     };
   }, 0.05);
-  const { validator, close } = validatorWith(client, injected, []);
-  try {
-    await validator.start();
-    for (let i = 0; i < 6; i++) await validator.round();
-  } finally {
-    close();
-  }
-  return injected.filter(([uid]) => uid === 0)
-    .flatMap(([, list]) => list)
-    .filter((i) => i.type === "CANCEL_ORDERS")
-    .map((c) => c.type === "CANCEL_ORDERS" ? c.cancellations.length : 0);
 }
 
 Deno.test("an order whose cancellation is still on its way is not the miner's to cancel again", async () => {
@@ -283,4 +298,32 @@ Deno.test("a cancellation arriving just after the next publish still holds its o
     await cancellationsSent(5_500_000_000),
     [20, FORWARDED_FOREIGN_CANCELLATIONS, 20, FORWARDED_FOREIGN_CANCELLATIONS],
   );
+});
+
+Deno.test("cancellations still on their way at a restart hold their orders after it", async () => {
+  // An hour away, sent at publish 2: at the stop after publish 3 they are still on their way, so
+  // the replies after the restart may send on only the few cancellations any reply may, as the
+  // replies before it did, not the 20 once more.
+  const hour = 3_600_000_000_000;
+  const store = ValidatorStore.open(":memory:");
+  try {
+    const before: [number, Instruction[]][] = [];
+    const first = validatorWith(cancelAll(hour), before, [], store);
+    await first.validator.start();
+    for (let i = 0; i < 3; i++) await first.validator.round();
+    first.validator.save();
+    first.close();
+    assert.deepEqual(cancellationsOf0(before), [20, FORWARDED_FOREIGN_CANCELLATIONS]);
+
+    const after: [number, Instruction[]][] = [];
+    const second = validatorWith(cancelAll(hour), after, [], store);
+    await second.validator.start();
+    assert.deepEqual(cancellationsOf0(after), cancellationsOf0(before), "the replay");
+    after.length = 0;
+    for (let i = 0; i < 2; i++) await second.validator.round();
+    second.close();
+    assert.deepEqual(cancellationsOf0(after), Array(2).fill(FORWARDED_FOREIGN_CANCELLATIONS));
+  } finally {
+    store.close();
+  }
 });
