@@ -185,11 +185,14 @@ Deno.test("a stop during the start-up replay ends it between publishes and saves
 Deno.test("a start-up replay that fails starts the next simulation with the volume windows re-based", async () => {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/state.db`;
+  /** The seed of each market created. */
+  const seeds: number[] = [];
   const make = (store: ValidatorStore, failReplay: boolean) =>
     new Validator({
       options: { ...parseValidatorArgs(["--local"]), saveIntervalSeconds: 3600 },
       config: { ...smallPreset(), duration: 600e9 },
       createMarket: (c, seed): Market => {
+        seeds.push(seed);
         const engine = SimEngine.create({ config: c, seed, threads: 1 });
         return failReplay ? failingMarket(engine, 1) : engine;
       },
@@ -222,10 +225,14 @@ Deno.test("a start-up replay that fails starts the next simulation with the volu
     resumed.save();
     resumed.close();
     const after = bucketKeys(second);
+    const point = second.load()!.snapshot.simulation;
     second.close();
     // Shifted back by the lost simulation's last publish (25 s): they sit at or before the new
     // simulation's start, where the one-hour window lets them age out.
     assert.deepEqual(after, before.map((key) => key - 25e9));
+    // The next simulation runs on the next seed, as saved: the lost one's market is not rebuilt.
+    assert.deepEqual(seeds, [1, 1, 2]);
+    assert.deepEqual([point.index, point.seed, point.publishes], [1, 2, 0]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -694,11 +701,19 @@ Deno.test("a saved configuration that cannot be used starts the next simulation;
     // As a configuration an older release wrote and this one refuses.
     const unusable = structuredClone(saved.snapshot);
     (unusable.simulation.config as { books: number }).books = 0;
-    store.save({ ...unusable, scoring: null }, []);
+    store.save(unusable, []);
     const logged: string[] = [];
     const second = validatorOn(store, config, [], logged);
     await second.start();
     second.close();
+    // As at any simulation's end, the volume windows continue from the lost one's last publish
+    // (15 s): uid 0's buckets are shifted back by it.
+    const bucketKeys = (scoring: unknown) =>
+      (scoring as { miners: { volumes: { total: [number, number][] }[] }[] }).miners[0]
+        .volumes[0].total.map(([key]) => key);
+    const before = bucketKeys(saved.snapshot.scoring);
+    assert.ok(before.length > 0 && before.every((key) => key > 0), `${before}`);
+    assert.deepEqual(bucketKeys(store.load()!.snapshot.scoring), before.map((key) => key - 15e9));
     assert.ok(
       logged.some((m) =>
         /ALERT simulation: the saved configuration of simulation 0 is unusable, starting the next one/
