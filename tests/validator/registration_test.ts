@@ -373,3 +373,60 @@ Deno.test("the first voided response of a uid is a warning, later ones debug lin
     store.close();
   }
 });
+
+Deno.test("a reset pending at a stop is still pending after the restart: its notice there starts the uid's history over", async () => {
+  const isReset = (instructions: Instruction[]) =>
+    instructions.some((x) => x.type === "RESET_AGENT");
+  const store = ValidatorStore.open(":memory:");
+  const run = (directory: EditableDirectory, resets: number[]) =>
+    new Validator({
+      options: {
+        ...parseValidatorArgs(["--local", "--neuron.weights_interval", "0"]),
+        saveIntervalSeconds: 3600,
+      },
+      config: { ...smallPreset(), duration: 600e9 },
+      createMarket: (c, seed): Market =>
+        watchedMarket(SimEngine.create({ config: c, seed, threads: 1 }), {
+          injected: (agentId, instructions) => isReset(instructions) && resets.push(agentId),
+        }),
+      directory,
+      client: marketBuyers,
+      store,
+      ...quietParts(),
+    });
+  try {
+    const directory = new EditableDirectory(["5Old0", "5Old1", "5Old2", "5Old3"]);
+    const sent: number[] = [];
+    const first = run(directory, sent);
+    await first.start();
+    await first.round();
+    directory.hotkeys[2] = "5New2";
+    // Stopped right after the round that sends the reset, before its notice comes back.
+    for (let rounds = 0; sent.length === 0 && rounds < 3; rounds++) {
+      await first.settled();
+      await first.round();
+    }
+    first.close();
+    assert.deepEqual(sent, [2]);
+    assert.deepEqual(store.load()!.snapshot.pendingResets, [2]);
+
+    const replayed: number[] = [];
+    const second = run(new EditableDirectory(["5Old0", "5Old1", "5New2", "5Old3"]), replayed);
+    await second.start();
+    assert.deepEqual(replayed, [2], "the logged reset is replayed");
+    for (let i = 0; i < 2; i++) {
+      await second.settled();
+      await second.round();
+    }
+    second.save();
+    assert.deepEqual(replayed, [2], "its notice came back: not sent again");
+    assert.deepEqual(second.snapshot.pendingResets, []);
+    const history = (uid: number) => store.load()!.snapshot.scoring!.miners[uid].inventory;
+    // Reset at the first publish after the restart, observed there and at the next: 2 values.
+    assert.equal(history(2).length, 2, "uid 2's returns start from its reset account");
+    assert.ok(history(1).length > 2, `${history(1).length}`);
+    second.close();
+  } finally {
+    store.close();
+  }
+});
