@@ -26,15 +26,16 @@ async function seriesOf(metrics: ValidatorMetrics, uid: number): Promise<string[
 /**
  * A local validator on the small market (`agents` remote agents) whose neuron list is `directory`,
  * reporting to `metrics`, with the neuron list re-read every round; `parts` replaces its quiet
- * parts (alerts).
+ * parts (alerts); `shared`, a store another validator ran on (left open), or one of its own.
  */
 function metricsValidator(
   directory: EditableDirectory,
   metrics: ValidatorMetrics,
   agents: number,
   parts: Partial<ReturnType<typeof quietParts>> = {},
+  shared?: ValidatorStore,
 ) {
-  const store = ValidatorStore.open(":memory:");
+  const store = shared ?? ValidatorStore.open(":memory:");
   const validator = new Validator({
     options: {
       ...parseValidatorArgs(["--local", "--neuron.weights_interval", "0"]),
@@ -60,7 +61,7 @@ function metricsValidator(
     },
     close() {
       validator.close();
-      store.close();
+      if (shared === undefined) store.close();
     },
   };
 }
@@ -213,5 +214,31 @@ Deno.test("neuron_info and validator_gauges follow the validator's own uid as it
     assert.deepEqual(await shown(), { uid: "-1", gauge: null }, "deregistered");
   } finally {
     run.close();
+  }
+});
+
+Deno.test("after a restart the miners' initial balances are those of the resumed simulation", async () => {
+  const initial = async (metrics: ValidatorMetrics) =>
+    (await seriesOf(metrics, 1)).filter((l) => /_balance_initial"/.test(l));
+  const store = ValidatorStore.open(":memory:");
+  try {
+    const hotkeys = ["5A0", "5A1", "5A2"];
+    const before = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
+    const first = metricsValidator(new EditableDirectory(hotkeys), before, 3, {}, store);
+    await first.validator.start();
+    await first.rounds(4);
+    first.close();
+    const expected = await initial(before);
+    // A base and a quote balance per book of the small market.
+    assert.equal(expected.length, 2 * smallPreset().books, expected.join("\n"));
+
+    const after = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
+    const second = metricsValidator(new EditableDirectory(hotkeys), after, 3, {}, store);
+    await second.validator.start();
+    await second.rounds(1);
+    second.close();
+    assert.deepEqual(await initial(after), expected);
+  } finally {
+    store.close();
   }
 });
