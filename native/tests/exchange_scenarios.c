@@ -242,6 +242,16 @@ static void s12_fok_failure(void) {
   in.stp = TX_STP_NONE;
   run(ex, in);
   EXPECT_EQ(rejection(), TX_R_CONTRACT_VIOLATION);
+  /* One lot (B(0.0001)) more than the book holds within the limit is refused as well, and the
+   * book is left whole. */
+  in.volume = B(1.0001);
+  run(ex, in);
+  EXPECT_EQ(rejection(), TX_R_CONTRACT_VIOLATION);
+  EXPECT_EQ(count_events(TX_EV_TRADE), 0);
+  EXPECT_BAL(ex, A, B(100), 0, Q(10000), 0);
+  int64_t p[16], v[16];
+  EXPECT_EQ(levels(ex, TX_SELL, p, v), 1);
+  EXPECT_EQ(v[0], B(1));
   tx_close(ex);
 }
 
@@ -1763,6 +1773,34 @@ static void rebate_buy_past_the_bound_is_cancelled(void) {
   tx_close(ex);
 }
 
+/* An IOC sell whose fillable volume counted a resting buy that the bound then cancels as unfunded
+ * trades what is left within its limit and drops the rest: an IOC order never rests, whatever
+ * stopped it. */
+static void ioc_remainder_after_unfunded_cancel_is_dropped(void) {
+  const int64_t reserve = Q(199.8); /* trunc(100 * 2 * 0.999) */
+  tx_exchange *ex = book_at_the_bound(-1000000LL, 0, reserve); /* maker -0.1 % */
+  run(ex, limit_order(A, TX_BUY, B(2), P(100)));
+  run(ex, limit_order(BB, TX_BUY, B(1), P(99)));
+  tx_instruction ioc = limit_order(C, TX_SELL, B(3), P(99));
+  ioc.time_in_force = TX_IOC;
+  run(ex, ioc);
+  EXPECT_EQ(count_events(TX_EV_REJECTED), 0);
+  const tx_event *cancel = nth_event(TX_EV_CANCELLED, 0);
+  EXPECT(cancel != NULL && cancel->order_id == 0 && cancel->reason == TX_CAUSE_UNFUNDED);
+  EXPECT_EQ(count_events(TX_EV_TRADE), 1);
+  EXPECT_EQ(count_events(TX_EV_PLACED), 0);
+  const tx_event *dropped = nth_event(TX_EV_REMAINDER_DROPPED, 0);
+  EXPECT(dropped != NULL && dropped->volume == B(2));
+  int64_t p[16], v[16];
+  EXPECT_EQ(levels(ex, TX_SELL, p, v), 0);
+  EXPECT_EQ(levels(ex, TX_BUY, p, v), 0);
+  tx_balances c = balances(ex, C, 0);
+  EXPECT_EQ(c.base_free, B(99));
+  EXPECT_EQ(c.base_reserved, 0);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
 /* A crossing limit buy at a taker rebate, its owner holding just what the buy reserves: each fill
  * takes from the reservation at most what it set aside for that fill (its cost at the rebate), so
  * what the remainder needs stays reserved. Here the first fill costs one unit more than that
@@ -2167,6 +2205,7 @@ int main(void) {
   rebate_buy_notional_within_holdings();
   rebate_buy_keeps_the_rest_reserved();
   rebate_buy_past_the_bound_is_cancelled();
+  ioc_remainder_after_unfunded_cancel_is_dropped();
   rebate_buy_past_the_bound_halts();
   crossing_rebate_buy_keeps_its_remainder_reserved();
   lending_stays_within_its_limit();
