@@ -280,6 +280,24 @@ static void s13_post_only(void) {
 
 static void s14_gtt_expiry(void) {
   tx_exchange *ex = fresh(0);
+  /* A GTT order that crosses (placed by the general path) rests its remainder until exactly its
+   * expiry, not a nanosecond less. */
+  clock_ns = SEC(10);
+  run(ex, limit_order(C, TX_SELL, B(1), P(99)));
+  tx_instruction crossing = limit_order(A, TX_BUY, B(2), P(99));
+  crossing.time_in_force = TX_GTT;
+  crossing.expiry_ns = SEC(60);
+  run(ex, crossing);
+  EXPECT_EQ(count_events(TX_EV_TRADE), 1);
+  EXPECT_EQ(tx_advance(ex, SEC(70) - 1), TX_OK);
+  drain(ex);
+  EXPECT_EQ(event_count, 0);
+  EXPECT_EQ(tx_advance(ex, SEC(70)), TX_OK);
+  drain(ex);
+  const tx_event *expired = nth_event(TX_EV_EXPIRED, 0);
+  EXPECT(expired != NULL && expired->order_id == 1 && expired->volume == B(1));
+  tx_close(ex);
+  ex = fresh(0);
   clock_ns = SEC(10);
   tx_instruction in = limit_order(A, TX_BUY, B(1), P(99));
   in.time_in_force = TX_GTT;
@@ -620,6 +638,14 @@ static void s25_26_27_validation(void) {
   ex = open_exchange(&c);
   run(ex, limit_order(A, TX_BUY, B(1.2345), P(100)));
   EXPECT_EQ(nth_event(TX_EV_ACCEPTED, 0)->volume, B(1.23));
+  /* A partial cancel is truncated to the lot as well: B(0.015) takes B(0.01) off. */
+  in = cancel_order(A, 0);
+  in.flags = TX_IF_PARTIAL;
+  in.volume = B(0.015);
+  run(ex, in);
+  const tx_event *cancelled = nth_event(TX_EV_CANCELLED, 0);
+  EXPECT(cancelled != NULL && cancelled->volume == B(0.01) && cancelled->remaining == B(1.22));
+  EXPECT_BAL(ex, A, B(100), 0, Q(10000 - 122.122), Q(122.122)); /* 100 * 1.22 * 1.001 */
   run(ex, limit_order(A, TX_BUY, B(0.0004), P(100)));
   EXPECT_EQ(rejection(), TX_R_INVALID_VOLUME);
   check_invariants(ex);
@@ -1138,6 +1164,10 @@ static void post_only_modes(void) {
 
   ex = fresh(0);
   run(ex, limit_order(A, TX_SELL, B(1), P(100)));
+  /* Under CN meeting an own order cancels the new one, so a post-only order crossing only its own
+   * order is refused, unlike under CO. */
+  run(ex, post_only(A, TX_BUY, B(1), P(100), TX_STP_CN));
+  EXPECT_EQ(rejection(), TX_R_CONTRACT_VIOLATION);
   run(ex, post_only(A, TX_BUY, B(1), P(100), TX_STP_DC)); /* own volume absorbs it all */
   EXPECT_EQ(rejection(), TX_R_CONTRACT_VIOLATION);
   run(ex, post_only(A, TX_BUY, B(2), P(100), TX_STP_DC));
