@@ -1639,13 +1639,17 @@ static void rebates_within_holdings(void) {
     b = balances(ex, A, 0);
     EXPECT(b.quote_free >= 0 && b.quote_free <= TX_MAX_HELD);
   }
-  EXPECT(b.quote_free > first.quote_free); /* rebates were paid while there was room */
+  /* Rebates are paid while there is room, and a maker rebate is cut to exactly the room left
+   * (no rounding unit is let through for a seller's rebate): the book ends at the bound, and A
+   * holds all of it but the other three agents' untouched Q(10000) each. */
+  EXPECT(b.quote_free > first.quote_free);
+  EXPECT_EQ(b.quote_free, TX_MAX_HELD - 3 * Q(10000));
   int64_t total = 0;
   for (int agent = 0; agent < 4; agent++) {
     tx_balances other = balances(ex, agent, 0);
     total += other.quote_free + other.quote_reserved;
   }
-  EXPECT(total <= TX_MAX_HELD);
+  EXPECT_EQ(total, TX_MAX_HELD);
   check_invariants(ex);
   clock_ns = 0;
   tx_close(ex);
