@@ -175,6 +175,21 @@ static void s08_market_buy_in_quote(void) {
   EXPECT_EQ(v[0], B(1.505));
   check_invariants(ex);
   tx_close(ex);
+  /* The amount is reserved with the taker fee: Q(250) at 0.2 % needs Q(250.5) free, and one unit
+   * less is refused with nothing traded. */
+  ex = fresh(0);
+  run(ex, limit_order(C, TX_SELL, B(2), P(100)));
+  run(ex, limit_order(C, TX_SELL, B(2), P(101)));
+  EXPECT_EQ(tx_set_balances(ex, A, 0, B(100), Q(250.5) - 1), TX_OK);
+  run(ex, in);
+  EXPECT_EQ(rejection(), TX_R_INSUFFICIENT_QUOTE);
+  EXPECT_EQ(count_events(TX_EV_TRADE), 0);
+  EXPECT_EQ(tx_set_balances(ex, A, 0, B(100), Q(250.5)), TX_OK);
+  run(ex, in);
+  EXPECT_EQ(count_events(TX_EV_TRADE), 2);
+  EXPECT_BAL(ex, A, B(102.495), 0, Q(250.5 - 250.49499), 0);
+  check_invariants(ex);
+  tx_close(ex);
 }
 
 static void s09_ioc_partial(void) {
