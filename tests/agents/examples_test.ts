@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { testTempDir } from "../temp_dir.ts";
 import { smallPreset } from "../../sim/config.ts";
-import type { PublishState } from "../../sim/engine.ts";
+import type { BookEvent, Notice, PublishState } from "../../sim/engine.ts";
 import { runAgentStep, type TradingAgent } from "../../agents/sdk/agent.ts";
 import { type Instruction, validateInstructions } from "../../agents/sdk/instructions.ts";
 import { loadAgent } from "../../agents/sdk/loader.ts";
@@ -19,6 +19,9 @@ interface Setup {
   bid?: number | null;
   ask?: number | null;
   orders?: { orderId: number; timestamp: number; price: number }[];
+  /** L3 events of book 0 since the previous update. */
+  record?: BookEvent[];
+  notices?: Notice[];
 }
 
 function publish(s: Setup = {}): PublishState {
@@ -29,11 +32,11 @@ function publish(s: Setup = {}): PublishState {
     timestamp: s.timestamp ?? 50e9,
     final: false,
     eventsProcessed: 0,
-    notices: [],
+    notices: s.notices ?? [],
     books: Array.from({ length: books }, (_, bookId) => ({
       bookId,
       fundamental: 300,
-      record: [],
+      record: bookId === 0 ? s.record ?? [] : [],
       bid: bid === null ? [] : [{ price: bid, volume: 4 }],
       ask: ask === null ? [] : [{ price: ask, volume: 3 }],
     })),
@@ -102,6 +105,28 @@ Deno.test("RandomMakerAgent cancels expired orders and quotes inside the spread"
   assert.deepEqual(await step(oneSided, { bid: null }), []);
 });
 
+Deno.test("RandomMakerAgent cancels an order only once it is more than expiry_period ns old, and sells all its free base", async () => {
+  const agent = await load("RandomMakerAgent", "min_quantity=0.5 max_quantity=0.5 seed=3");
+  // With the default expiry_period of 200 ns, an order placed 200 ns ago stays and one placed
+  // 201 ns ago goes, as the reference compares (now > placed + expiry_period).
+  const orders = [
+    { orderId: 4, timestamp: 50e9 - 201, price: 299 },
+    { orderId: 5, timestamp: 50e9 - 200, price: 299 },
+  ];
+  const out = await step(agent, { orders, base: 0.5 });
+  assert.deepEqual(
+    out.map((o) =>
+      o.type === "CANCEL_ORDERS"
+        ? o.cancellations.map((c) => c.orderId)
+        : o.type === "PLACE_ORDER_LIMIT"
+        ? [o.direction, o.quantity]
+        : []
+    ),
+    [[4], [0, 0.5], [1, 0.5]],
+    "a free base equal to the quantity is enough to sell it",
+  );
+});
+
 Deno.test("RandomMakerAgent rounds its draws to the nearest tick, as the reference: a one-tick spread is quoted", async () => {
   const agent = await load("RandomMakerAgent", "seed=5");
   const quotes: [number, number][] = [];
@@ -158,6 +183,20 @@ Deno.test("RandomTakerAgent sends one market order per book, direction fixed bet
   assert.equal(directions.size, 1, "no redraw before 100 s");
 });
 
+Deno.test("RandomTakerAgent redraws each book's direction at every multiple of 100 s, and only then", async () => {
+  const agent = await load("RandomTakerAgent", "seed=9");
+  const directions: number[] = [];
+  for (let k = 1; k <= 12; k++) {
+    const [atRedraw] = await step(agent, { timestamp: k * 100e9 });
+    const [after] = await step(agent, { timestamp: k * 100e9 + 5e9 });
+    assert.ok(atRedraw.type === "PLACE_ORDER_MARKET" && after.type === "PLACE_ORDER_MARKET");
+    assert.equal(after.direction, atRedraw.direction, `no redraw 5 s after ${k * 100} s`);
+    directions.push(atRedraw.direction);
+  }
+  // Seed 9's twelve draws (fixed by the seeded generator): both directions occur.
+  assert.deepEqual(new Set(directions), new Set([0, 1]));
+});
+
 Deno.test("SelfTradingAgent places a fresh pair, then crosses it on the next book", async () => {
   const agent = await load("SelfTradingAgent", "seed=1");
   const out = await step(agent, { books: 2, bid: 299, ask: 301 });
@@ -182,6 +221,21 @@ Deno.test("SelfTradingAgent quotes a book exactly 3 ticks wide and skips one 2 t
     await step(await load("SelfTradingAgent", "seed=1"), { bid: 300.1, ask: 300.12 }),
     [],
   );
+});
+
+Deno.test("SelfTradingAgent places neither side it has no free balance for", async () => {
+  const noBase = await step(await load("SelfTradingAgent", "seed=1"), {
+    bid: 299,
+    ask: 301,
+    base: 0,
+  });
+  assert.deepEqual(noBase.map((o) => o.type === "PLACE_ORDER_LIMIT" && o.direction), [0]);
+  const noQuote = await step(await load("SelfTradingAgent", "seed=1"), {
+    bid: 299,
+    ask: 301,
+    quote: 0,
+  });
+  assert.deepEqual(noQuote.map((o) => o.type === "PLACE_ORDER_LIMIT" && o.direction), [1]);
 });
 
 Deno.test("OrderOptionAgent: flags are booleans or 1/0; none on enables all but those off", async () => {
@@ -222,6 +276,32 @@ Deno.test("OrderOptionAgent: flags are booleans or 1/0; none on enables all but 
   assert.deepEqual(kinds(first), [0, 1, 2, "market"].sort());
   assert.deepEqual(kinds(second), [3]);
   assert.equal((await step(agent)).length, 16, "then the first turn again");
+});
+
+Deno.test("OrderOptionAgent's orders: quote amounts, post-only prices, GTT expiry of 10 s, exactly 20 orders in one turn", async () => {
+  const limits = (orders: Instruction[]) =>
+    orders.map((o) =>
+      o.type === "PLACE_ORDER_LIMIT" ? [o.direction, o.price, o.timeInForce, o.expiryPeriod] : []
+    );
+  // Best bid 299.9 × 4 and best ask 300.1 × 3: half and all of each touch, in quote.
+  const quote = await step(await load("OrderOptionAgent", "QUOTE=1"));
+  assert.deepEqual(
+    quote.map((o) => o.type === "PLACE_ORDER_MARKET" ? [o.direction, o.quantity] : []),
+    [[0, 450.15], [0, 900.3], [1, 599.8], [1, 1199.6]],
+  );
+  // One post-only order of each side rests at its own touch, one crosses and is refused.
+  const postOnly = await step(await load("OrderOptionAgent", "PO=1"));
+  assert.deepEqual(limits(postOnly), [
+    [0, 299.9, 0, null],
+    [0, 300.1, 0, null],
+    [1, 300.1, 0, null],
+    [1, 299.9, 0, null],
+  ]);
+  const gtt = await step(await load("OrderOptionAgent", "GTT=1"));
+  assert.deepEqual(limits(gtt), [[0, 299.9, 1, 10e9], [1, 300.1, 1, 10e9]]);
+  // Without GTT the options make 4 + 4 + 6 + 6 = 20 orders: the validator's limit, so one turn.
+  const noGtt = await load("OrderOptionAgent", "GTT=0");
+  assert.deepEqual([(await step(noGtt)).length, (await step(noGtt)).length], [20, 20]);
 });
 
 Deno.test("OrderOptionAgent's sweeping sells stay at a positive price below a price of 10", async () => {
@@ -291,6 +371,48 @@ Deno.test("MarketMakerAgent offers all its lots and sends no keepalive it cannot
   );
 });
 
+Deno.test("MarketMakerAgent keeps a position of exactly max_inventory and bids only up to it", async () => {
+  const agent = await load("MarketMakerAgent");
+  const limits = (orders: Instruction[]) =>
+    orders.map((o) => o.type === "PLACE_ORDER_LIMIT" ? [o.direction, o.quantity, o.price] : []);
+  // At max_inventory (2) it offers the position and bids nothing; one lot more is flattened.
+  assert.deepEqual(limits(await step(agent, { base: 2 })), [[1, 2, 301.8]]);
+  const over = await step(agent, { base: 2.0001 });
+  assert.ok(over.length === 1 && over[0].type === "PLACE_ORDER_MARKET");
+  assert.equal(over[0].quantity, 2.0001);
+  // 0.2 below max_inventory, the bid is 0.2, not the usual 0.5.
+  assert.deepEqual(limits(await step(agent, { base: 1.8 })), [[1, 1.8, 301.8], [0, 0.2, 298.2]]);
+});
+
+Deno.test("MarketMakerAgent's keepalive: from keepalive_after into a volume bucket, and not after a fill in it", async () => {
+  const keepalives = (orders: Instruction[]) =>
+    orders.filter((o) => o.type === "PLACE_ORDER_LIMIT" && o.timeInForce === 2).length;
+  // 60 s into the first 10-minute bucket is the earliest keepalive; 1 ns before, none.
+  assert.equal(
+    keepalives(await step(await load("MarketMakerAgent"), { base: 0, timestamp: 60e9 - 1 })),
+    0,
+  );
+  assert.equal(
+    keepalives(await step(await load("MarketMakerAgent"), { base: 0, timestamp: 60e9 })),
+    1,
+  );
+  // A fill of its own in the bucket keeps the activity factor fresh: no keepalive for the rest of it.
+  const filled = await load("MarketMakerAgent");
+  const fill: Notice = {
+    timestamp: 95e9,
+    agentId: 0,
+    bookId: 0,
+    type: "EVENT_TRADE",
+    orderId: 7,
+    clientOrderId: null,
+    trade: { tradeId: 1, price: 299.9, volume: 0.5, direction: 1, fee: 0.75 },
+  };
+  assert.equal(keepalives(await step(filled, { base: 0, timestamp: 100e9, notices: [fill] })), 0);
+  assert.equal(keepalives(await step(filled, { base: 0, timestamp: 105e9 })), 0);
+  // The next bucket starts idle again.
+  assert.equal(keepalives(await step(filled, { base: 0, timestamp: 700e9 })), 1);
+});
+
 Deno.test("SimpleRegressorAgent: documented defaults, model validated, bar features", async () => {
   const agent = await load("SimpleRegressorAgent");
   assert.deepEqual((agent as unknown as { params: unknown }).params, {
@@ -337,4 +459,61 @@ Deno.test("PassiveAggressiveRegressor learns a linear relation online", () => {
   assert.ok(Math.abs(model.predict([0.5, -0.5]) - 2) < 0.05);
   assert.ok(Math.abs(model.predict([0, 0]) - 0.5) < 0.05);
   assert.equal(model.samples, 3000);
+});
+
+/** One trade at `price` on book 0, as an L3 record. */
+function tradeRecord(tradeId: number, timestamp: number, price: number): BookEvent {
+  return {
+    event: "trade",
+    tradeId,
+    timestamp,
+    direction: 0,
+    aggressingOrderId: 2 * tradeId,
+    restingOrderId: 2 * tradeId + 1,
+    volume: 1,
+    price,
+    aggressingAgentId: 5,
+    restingAgentId: 6,
+    fees: { maker: 0, taker: 0 },
+  };
+}
+
+/**
+ * Runs a SimpleRegressorAgent through 3 updates 5 s apart (the small preset's publish interval,
+ * its default sampling interval) and returns its orders of the 3rd. The 2nd and 3rd bring two
+ * trades each, at 300 and 300 · `factor`. The first bar closes at 10 s (the first update starts
+ * it), the second at 15 s, each with the log return ln(factor); the second close learns that
+ * return from the first bar and predicts it again (from the bias alone: with one sample no
+ * feature has a spread to standardise by, so all scale to 0).
+ */
+async function regressorAfterTwoBars(factor: number, params: string) {
+  const agent = await load("SimpleRegressorAgent", `seed=4 ${params}`);
+  let out: Instruction[] = [];
+  for (let k = 1; k <= 3; k++) {
+    const t = k * 5e9;
+    const record = k === 1
+      ? []
+      : [tradeRecord(2 * k, t - 2, 300), tradeRecord(2 * k + 1, t - 1, 300 * factor)];
+    out = await step(agent, { timestamp: t, record });
+    if (k < 3) assert.deepEqual(out, [], `no signal at ${k * 5} s`);
+  }
+  const signal = (agent as unknown as { signal(book: number): number }).signal(0);
+  const orders = out.map((o) =>
+    o.type === "PLACE_ORDER_LIMIT" ? [o.direction, o.price, o.timeInForce, o.expiryPeriod] : []
+  );
+  return { signal, orders };
+}
+
+Deno.test("SimpleRegressorAgent closes a bar at each sampling interval and trades a strong signal", async () => {
+  const up = await regressorAfterTwoBars(1.01, "model_threshold=0.02");
+  assert.ok(Math.abs(up.signal - Math.log(1.01)) < 1e-12, `signal ${up.signal}`);
+  // Buy a tick above the bid (299.9), sell at mid · e^signal = 300 · 1.01, truncated to a tick.
+  assert.deepEqual(up.orders, [[0, 299.91, 1, 200], [1, 303, 1, 200]]);
+  const down = await regressorAfterTwoBars(1 / 1.01, "model_threshold=0.02");
+  // Sell a tick below the ask (300.1), buy at 300 / 1.01 = 297.0297..., truncated.
+  assert.deepEqual(down.orders, [[1, 300.09, 1, 200], [0, 297.02, 1, 200]]);
+  // Beyond model_threshold (by default 2 × 0.0025) the prediction is distrusted: no trade.
+  const distrusted = await regressorAfterTwoBars(1.01, "");
+  assert.ok(Math.abs(distrusted.signal - Math.log(1.01)) < 1e-12);
+  assert.deepEqual(distrusted.orders, []);
 });
