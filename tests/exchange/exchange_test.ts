@@ -39,6 +39,7 @@ Deno.test("toUnits scales decimal text exactly, truncating toward zero", () => {
   assert.equal(toUnits("0e999999999", 2), 0n); // no 10^999999999 is ever computed
   assert.equal(toUnits("5e-999999999", 2), 0n);
   assert.throws(() => toUnits(`1${"0".repeat(500)}e-450`, 2), RangeError); // 10^50 is too big
+  assert.equal(toUnits("92233720368547758.07", 2), (1n << 63n) - 1n); // the largest int64 fits
   assert.throws(() => toUnits("92233720368547758.08", 2), RangeError);
 });
 
@@ -82,6 +83,7 @@ Deno.test("a batch packed in one buffer is matched in order and drained as typed
     assert.equal(exchange.pendingEvents, 0);
     assert.deepEqual(exchange.levels(0, "asks"), [{ price: 10100n, volume: 10000n }]);
     assert.deepEqual(exchange.levels(0, "bids"), []);
+    assert.equal(exchange.feeState(0, 0).volume, toUnits("202", 8)); // 2 traded at 101
     const b = exchange.balances(0, 0);
     assert.equal(b.baseFree, toUnits("102", 4));
     assert.equal(b.quoteFree, toUnits("10000", 8) - toUnits("202.404", 8));
@@ -121,7 +123,15 @@ Deno.test("snapshots: level orders in time priority, agent orders, order lookup,
     for (const agentId of [2, 1, 2]) {
       batch.limit({ agentId, bookId: 0, direction: "buy", volume: 10000n, price: 9900n });
     }
-    batch.limit({ agentId: 0, bookId: 0, direction: "sell", volume: 5000n, price: 10100n });
+    batch.limit({
+      agentId: 0,
+      bookId: 0,
+      direction: "sell",
+      volume: 5000n,
+      price: 10100n,
+      stp: "CB",
+      clientOrderId: 41,
+    });
     exchange.submit(7n, batch);
     exchange.drainEvents();
     const level = exchange.levelOrders(0, "bids", 0);
@@ -131,6 +141,11 @@ Deno.test("snapshots: level orders in time priority, agent orders, order lookup,
     const order = exchange.order(0, 3);
     assert.equal(order?.direction, "sell");
     assert.equal(order?.reservedBase, 5000n);
+    assert.deepEqual(
+      [order?.stp, order?.clientOrderId, order?.bookId, order?.timestamp, order?.price],
+      ["CB", 41, 0, 7n, 10100n],
+    );
+    assert.deepEqual([level[0].stp, level[0].clientOrderId], ["CO", null]); // the defaults
     assert.equal(exchange.order(0, 99), null);
     const info = exchange.bookInfo(0);
     assert.equal(info.bestBid, 9900n);
@@ -138,7 +153,13 @@ Deno.test("snapshots: level orders in time priority, agent orders, order lookup,
     assert.equal(info.bidVolume, 30000n);
     assert.equal(info.orderCount, 4);
     assert.equal(info.nextOrderId, 4);
-    assert.equal(exchange.feeState(2, 0).tier, 0);
+    // One tier: every agent pays the configuration's maker and taker rates, nothing traded yet.
+    assert.deepEqual(exchange.feeState(2, 0), {
+      volume: 0n,
+      makerE9: 1_000_000n,
+      takerE9: 2_000_000n,
+      tier: 0,
+    });
   } finally {
     exchange.close();
   }
@@ -216,7 +237,8 @@ Deno.test("events can be copied out raw or dropped unread", () => {
     batch.limit({ agentId: 1, bookId: 0, direction: "sell", volume: 10000n, price: 10100n });
     exchange.submit(1n, batch);
     assert.equal(exchange.pendingEvents, 4); // place + accepted, twice
-    const raw = new Uint8Array(3 * 112);
+    // A buffer short of a fourth whole record takes three: the core never writes past it.
+    const raw = new Uint8Array(4 * 112 - 1);
     assert.equal(exchange.drainRaw(raw), 3);
     assert.equal(new DataView(raw.buffer).getUint8(100), 4); // TX_EV_PLACED first
     assert.equal(exchange.discardEvents(), 1);
@@ -440,6 +462,53 @@ Deno.test("ids of -0 read as 0; a bad side, level limit or record length throws 
     );
     assert.equal(exchange.pendingEvents, 0);
     assert.equal(ExchangeCode.limit, 11);
+  } finally {
+    exchange.close();
+  }
+});
+
+Deno.test("a loan its collateral cannot cover is settled with the shortfall written off", () => {
+  const exchange = Exchange.open({
+    ...config,
+    agents: 3,
+    maxLeverageE9: 4_000_000_000n,
+    maxLoan: toUnits("10000", 8),
+    maintenanceMarginE9: 100_000_000n,
+    feeTiers: zeroFees,
+  });
+  try {
+    exchange.setBalances(0, 0, 0n, toUnits("200", 8)); // no free quote left after the buy
+    const batch = new InstructionBatch();
+    batch.limit({ agentId: 1, bookId: 0, direction: "sell", volume: 40_000n, price: 10000n });
+    batch.limit({
+      agentId: 0,
+      bookId: 0,
+      direction: "buy",
+      volume: 20_000n,
+      price: 10000n,
+      leverageE9: 1_000_000_000n,
+    });
+    // The only bid, at one tick, is below the loan's margin-call price of 55.55.
+    batch.limit({ agentId: 2, bookId: 0, direction: "buy", volume: 1_000_000n, price: 1n });
+    exchange.submit(1n, batch);
+    assert.deepEqual(
+      exchange.drainEvents().filter((e) => e.type === "trade").map((t) => t.tradeId),
+      [0],
+    );
+    exchange.advance(2n); // the margin check runs at the next call
+    const events = exchange.drainEvents();
+    const liquidation = events.find((e) => e.type === "trade");
+    assert.equal(liquidation?.tradeId, 1);
+    assert.equal(liquidation?.volume, 40_000n); // the 4 bought sold at 0.01: 0.04 quote
+    const settled = events.find((e) => e.type === "loanSettled");
+    assert.ok(settled);
+    // Loan 400 less collateral 200 and the 0.04 the sale raised.
+    assert.equal(settled.amount, toUnits("199.96", 8));
+    assert.equal(settled.writeOff, true);
+    assert.equal(events.some((e) => e.type !== "loanSettled" && e.writeOff), false);
+    assert.deepEqual(exchange.loans(0, 0), []);
+    assert.equal(exchange.bookInfo(0).nextTradeId, 2);
+    assert.equal(exchange.bookInfo(0).nextOrderId, 4);
   } finally {
     exchange.close();
   }
