@@ -2,10 +2,12 @@ import assert from "node:assert/strict";
 import {
   cpSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   rmSync,
   statSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,6 +22,21 @@ function scratchTree(): string {
   const root = mkdtempSync(join(tmpdir(), "taos-native-"));
   cpSync(join(nativeDir, "src"), join(root, "src"), { recursive: true });
   cpSync(join(nativeDir, "include"), join(root, "include"), { recursive: true });
+  return root;
+}
+
+/** A tree of one small source and two headers, for tests that build often: quick to compile. */
+function tinyTree(): string {
+  const root = mkdtempSync(join(tmpdir(), "taos-native-"));
+  mkdirSync(join(root, "src"));
+  mkdirSync(join(root, "include"));
+  writeFileSync(join(root, "include", "api.h"), "#define TAOS_API_VALUE 1\n");
+  writeFileSync(join(root, "src", "internal.h"), "#define TAOS_INTERNAL_VALUE 2\n");
+  writeFileSync(
+    join(root, "src", "one.c"),
+    '#include "api.h"\n#include "internal.h"\n' +
+      "int taos_header_sum(void) { return TAOS_API_VALUE + TAOS_INTERNAL_VALUE; }\n",
+  );
   return root;
 }
 
@@ -51,6 +68,32 @@ Deno.test("the native library is built once, rebuilt when a source changes, and 
   }
 });
 
+Deno.test("an edited header, public or internal, gives a new build", () => {
+  const root = tinyTree();
+  try {
+    const sum = (path: string) => {
+      const library = Deno.dlopen(path, { taos_header_sum: { parameters: [], result: "i32" } });
+      try {
+        return library.symbols.taos_header_sum();
+      } finally {
+        library.close();
+      }
+    };
+    const first = nativeLibraryPath(root);
+    assert.equal(sum(first), 3);
+    writeFileSync(join(root, "include", "api.h"), "#define TAOS_API_VALUE 10\n");
+    const second = nativeLibraryPath(root);
+    assert.notEqual(second, first, "an edited public header gives a new build");
+    assert.equal(sum(second), 12);
+    writeFileSync(join(root, "src", "internal.h"), "#define TAOS_INTERNAL_VALUE 20\n");
+    const third = nativeLibraryPath(root);
+    assert.notEqual(third, second, "an edited internal header gives a new build");
+    assert.equal(sum(third), 30);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 Deno.test("a source that does not compile is reported with the compiler's message", () => {
   const root = scratchTree();
   try {
@@ -67,7 +110,7 @@ Deno.test("a source that does not compile is reported with the compiler's messag
 });
 
 Deno.test("a missing C compiler gives a message saying how to install one", () => {
-  const root = scratchTree();
+  const root = tinyTree();
   const previous = Deno.env.get("CC");
   Deno.env.set("CC", "taos-no-such-compiler");
   try {
@@ -75,6 +118,13 @@ Deno.test("a missing C compiler gives a message saying how to install one", () =
       assert.ok(error instanceof NativeBuildError);
       assert.match(error.message, /no C compiler found \(tried 'taos-no-such-compiler'\)/);
       assert.match(error.message, /apt-get install gcc/);
+      return true;
+    });
+    // A program that runs but does not answer --version is no compiler either.
+    Deno.env.set("CC", "false");
+    assert.throws(() => nativeLibraryPath(root), (error: unknown) => {
+      assert.ok(error instanceof NativeBuildError);
+      assert.match(error.message, /no C compiler found \(tried 'false'\)/);
       return true;
     });
   } finally {
@@ -85,7 +135,7 @@ Deno.test("a missing C compiler gives a message saying how to install one", () =
 });
 
 Deno.test("another C compiler, or the same one changed, builds the library anew", () => {
-  const root = scratchTree();
+  const root = tinyTree();
   const previous = Deno.env.get("CC");
   // A compiler of its own: a script that leaves a mark and hands over to the system's.
   const wrapper = join(root, "marking-cc");
@@ -93,7 +143,7 @@ Deno.test("another C compiler, or the same one changed, builds the library anew"
   const script = (comment: string) => `#!/bin/sh\n# ${comment}\ntouch '${mark}'\nexec cc "$@"\n`;
   try {
     const systems = nativeLibraryPath(root);
-    writeFileSync(wrapper, script("first"), { mode: 0o755 });
+    writeFileSync(wrapper, script("first build"), { mode: 0o755 });
     Deno.env.set("CC", wrapper);
     const wrapped = nativeLibraryPath(root);
     assert.notEqual(wrapped, systems, "CC naming another compiler gives another build");
@@ -103,9 +153,18 @@ Deno.test("another C compiler, or the same one changed, builds the library anew"
     assert.equal(nativeLibraryPath(root), wrapped, "the same compiler reuses its build");
     assert.ok(!existsSync(mark));
 
+    // An upgrade of the same size is told by its time; one that keeps the time, by its size.
+    writeFileSync(wrapper, script("first patch"), { mode: 0o755 });
+    utimesSync(wrapper, 1_000_000, 1_000_000);
+    const patched = nativeLibraryPath(root);
+    assert.notEqual(patched, wrapped, "a compiler changed in place gives another build");
+    assert.ok(existsSync(mark));
+
+    rmSync(mark);
     writeFileSync(wrapper, script("second, a longer upgrade"), { mode: 0o755 });
+    utimesSync(wrapper, 1_000_000, 1_000_000);
     const upgraded = nativeLibraryPath(root);
-    assert.notEqual(upgraded, wrapped, "a changed compiler gives another build");
+    assert.notEqual(upgraded, patched, "a compiler of another size gives another build");
     assert.ok(existsSync(mark));
   } finally {
     if (previous === undefined) Deno.env.delete("CC");
