@@ -206,7 +206,10 @@ Deno.test("an agent's errors are counted and the first one is reported", async (
   });
   assert.equal(report.agents[0].instructions.failedResponses, report.publishes);
   // As the miner logs it: the method that failed and the place in the agent's file.
-  const where = `${join(fixtures, "FixtureAgent.ts")}:42:`;
+  const file = join(fixtures, "FixtureAgent.ts");
+  const line = Deno.readTextFileSync(file).split("\n")
+    .findIndex((text) => text.includes("throw new Error(this.params.fail)")) + 1;
+  const where = `${file}:${line}:`;
   const failure = report.agents[0].firstFailure ?? "";
   assert.ok(
     failure.startsWith("the agent failed in onUpdate: no_model_loaded (at ") &&
@@ -215,7 +218,9 @@ Deno.test("an agent's errors are counted and the first one is reported", async (
   );
   assert.match(
     formatBacktestReport(report),
-    /first lost response: the agent failed in onUpdate: no_model_loaded \(at .*FixtureAgent\.ts:42:\d+\)/,
+    new RegExp(
+      `first lost response: the agent failed in onUpdate: no_model_loaded \\(at .*FixtureAgent\\.ts:${line}:\\d+\\)`,
+    ),
   );
 });
 
