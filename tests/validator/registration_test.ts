@@ -11,31 +11,61 @@ import { EditableDirectory } from "./editable_directory.ts";
 import { convertWeightsAndUidsForEmit, processWeights } from "../../chain/weights.ts";
 import {
   type Market,
+  type MarketWatch,
   normalizedWeights,
   Validator,
+  type ValidatorDeps,
   watchedMarket,
 } from "../../validator/validator.ts";
+
+/**
+ * A local validator over the small market (one thread) that asks the `client`, as these tests
+ * run it: the neuron list is read again at each weight setting (interval 0). `watch` sees the
+ * market; `market` may wrap it further.
+ */
+function localValidator(
+  setup: {
+    directory: EditableDirectory;
+    store: ValidatorStore;
+    watch?: MarketWatch;
+    market?: (market: Market) => Market;
+    args?: string[];
+    saveIntervalSeconds?: number;
+    duration?: number;
+    client?: MinerClient;
+  } & Partial<Pick<ValidatorDeps, "alerts" | "log">>,
+): Validator {
+  const { directory, store, watch = {}, market = (m) => m, args = [], ...rest } = setup;
+  return new Validator({
+    options: {
+      ...parseValidatorArgs(["--local", "--neuron.weights_interval", "0", ...args]),
+      saveIntervalSeconds: rest.saveIntervalSeconds ?? 3600,
+    },
+    config: { ...smallPreset(), duration: rest.duration ?? 600e9 },
+    createMarket: (c, seed): Market =>
+      market(watchedMarket(SimEngine.create({ config: c, seed, threads: 1 }), watch)),
+    directory,
+    client: rest.client ?? marketBuyers,
+    store,
+    ...quietParts(),
+    ...(rest.alerts === undefined ? {} : { alerts: rest.alerts }),
+    ...(rest.log === undefined ? {} : { log: rest.log }),
+  });
+}
 
 Deno.test("a re-registered uid loses its score and gets its account reset in the simulation", async () => {
   const directory = new EditableDirectory(["5Old0", "5Old1", "5Old2", "5Old3"]);
   const injected: { agentId: number; instructions: Instruction[] }[] = [];
   let last: PublishState | null = null;
   const store = ValidatorStore.open(":memory:");
-  const validator = new Validator({
-    options: {
-      ...parseValidatorArgs(["--local", "--neuron.weights_interval", "0"]),
-      saveIntervalSeconds: 0,
-    },
-    config: { ...smallPreset(), duration: 600e9 },
-    createMarket: (c, seed): Market =>
-      watchedMarket(SimEngine.create({ config: c, seed, threads: 1 }), {
-        advanced: (state) => (last = state),
-        injected: (agentId, instructions) => injected.push({ agentId, instructions }),
-      }),
+  const validator = localValidator({
     directory,
-    client: marketBuyers,
     store,
-    ...quietParts(),
+    saveIntervalSeconds: 0,
+    watch: {
+      advanced: (state) => (last = state),
+      injected: (agentId, instructions) => injected.push({ agentId, instructions }),
+    },
   });
   try {
     await validator.start();
@@ -97,20 +127,10 @@ Deno.test("a uid registered mid-run starts with no history and no reset of its u
   const directory = new EditableDirectory(["5Miner0", "5Miner1"]);
   const injected: Instruction[][] = [];
   const store = ValidatorStore.open(":memory:");
-  const validator = new Validator({
-    options: {
-      ...parseValidatorArgs(["--local", "--neuron.weights_interval", "0"]),
-      saveIntervalSeconds: 3600,
-    },
-    config: { ...smallPreset(), duration: 600e9 },
-    createMarket: (c, seed): Market =>
-      watchedMarket(SimEngine.create({ config: c, seed, threads: 1 }), {
-        injected: (_, instructions) => injected.push(instructions),
-      }),
+  const validator = localValidator({
     directory,
-    client: marketBuyers,
     store,
-    ...quietParts(),
+    watch: { injected: (_, instructions) => injected.push(instructions) },
   });
   try {
     await validator.start();
@@ -158,25 +178,20 @@ Deno.test("a reset lost with its abandoned simulation is sent again in the next 
     },
   };
   const store = ValidatorStore.open(":memory:");
-  const validator = new Validator({
-    options: {
-      ...parseValidatorArgs(["--local", "--neuron.weights_interval", "0", "--simulations", "2"]),
-      saveIntervalSeconds: 3600,
-    },
-    config: { ...smallPreset(), duration: 50e9 },
-    createMarket: (c, seed): Market =>
-      watchedMarket(SimEngine.create({ config: c, seed, threads: 1 }), {
-        injected: (_, instructions) => {
-          if (instructions.some((i) => i.type === "RESET_AGENT")) {
-            resets++;
-            resetThisRound = true;
-          }
-        },
-      }),
+  const validator = localValidator({
     directory,
-    client,
     store,
-    ...quietParts(),
+    args: ["--simulations", "2"],
+    duration: 50e9,
+    client,
+    watch: {
+      injected: (_, instructions) => {
+        if (instructions.some((i) => i.type === "RESET_AGENT")) {
+          resets++;
+          resetThisRound = true;
+        }
+      },
+    },
   });
   try {
     await validator.start();
@@ -200,22 +215,14 @@ Deno.test("a re-registered uid without a miner account in the configuration gets
   const directory = new EditableDirectory(["5Old0", "5Old1", "5Old2", "5Old3", "5Old4"]);
   const injected: number[] = [];
   const store = ValidatorStore.open(":memory:");
-  const validator = new Validator({
-    options: {
-      ...parseValidatorArgs(["--local", "--neuron.weights_interval", "0"]),
-      saveIntervalSeconds: 3600,
-    },
-    config: { ...smallPreset(), duration: 600e9 },
-    createMarket: (c, seed): Market =>
-      watchedMarket(SimEngine.create({ config: c, seed, threads: 1 }), {
-        injected: (agentId, instructions) => {
-          if (instructions.some((i) => i.type === "RESET_AGENT")) injected.push(agentId);
-        },
-      }),
+  const validator = localValidator({
     directory,
-    client: marketBuyers,
     store,
-    ...quietParts(),
+    watch: {
+      injected: (agentId, instructions) => {
+        if (instructions.some((i) => i.type === "RESET_AGENT")) injected.push(agentId);
+      },
+    },
   });
   try {
     await validator.start();
@@ -240,18 +247,15 @@ Deno.test("a reset the simulation reports as failed on any book is sent again, a
   const alerts: string[] = [];
   let failedOne = false;
   const store = ValidatorStore.open(":memory:");
-  const validator = new Validator({
-    options: {
-      ...parseValidatorArgs(["--local", "--neuron.weights_interval", "0"]),
-      saveIntervalSeconds: 3600,
+  const validator = localValidator({
+    directory,
+    store,
+    watch: {
+      injected: (agentId, instructions) => {
+        if (instructions.some((i) => i.type === "RESET_AGENT")) resets.push(agentId);
+      },
     },
-    config: { ...smallPreset(), duration: 600e9 },
-    createMarket: (c, seed): Market => {
-      const market = watchedMarket(SimEngine.create({ config: c, seed, threads: 1 }), {
-        injected: (agentId, instructions) => {
-          if (instructions.some((i) => i.type === "RESET_AGENT")) resets.push(agentId);
-        },
-      });
+    market: (market) => {
       const advance = market.advance;
       // The first reset's notices (one per book) but the first book's are turned into the
       // failure the engine reports with a message: it has no way to fail a reset on demand.
@@ -268,10 +272,6 @@ Deno.test("a reset the simulation reports as failed on any book is sent again, a
       };
       return market;
     },
-    directory,
-    client: marketBuyers,
-    store,
-    ...quietParts(),
     alerts: new Alerter({
       routingKey: null,
       source: "t",
@@ -333,18 +333,11 @@ Deno.test("the first voided response of a uid is a warning, later ones debug lin
   const mismatched = answering(() => ({ agent_id: 0, instructions: [] }), 0.05);
   const directory = new EditableDirectory(["5Old0", "5Old1", "5Old2", "5Old3"]);
   const store = ValidatorStore.open(":memory:");
-  const validator = new Validator({
-    options: {
-      // The neuron list is read again at each weight setting.
-      ...parseValidatorArgs(["--local", "--neuron.weights_interval", "0"]),
-      saveIntervalSeconds: 0,
-    },
-    config: { ...smallPreset(), duration: 600e9 },
-    createMarket: (c, seed): Market => SimEngine.create({ config: c, seed, threads: 1 }),
+  const validator = localValidator({
     directory,
-    client: mismatched,
     store,
-    ...quietParts(),
+    saveIntervalSeconds: 0,
+    client: mismatched,
     log: (level, message) => logged.push({ level, message }),
   });
   try {
@@ -379,20 +372,12 @@ Deno.test("a reset pending at a stop is still pending after the restart: its not
     instructions.some((x) => x.type === "RESET_AGENT");
   const store = ValidatorStore.open(":memory:");
   const run = (directory: EditableDirectory, resets: number[]) =>
-    new Validator({
-      options: {
-        ...parseValidatorArgs(["--local", "--neuron.weights_interval", "0"]),
-        saveIntervalSeconds: 3600,
-      },
-      config: { ...smallPreset(), duration: 600e9 },
-      createMarket: (c, seed): Market =>
-        watchedMarket(SimEngine.create({ config: c, seed, threads: 1 }), {
-          injected: (agentId, instructions) => isReset(instructions) && resets.push(agentId),
-        }),
+    localValidator({
       directory,
-      client: marketBuyers,
       store,
-      ...quietParts(),
+      watch: {
+        injected: (agentId, instructions) => void (isReset(instructions) && resets.push(agentId)),
+      },
     });
   try {
     const directory = new EditableDirectory(["5Old0", "5Old1", "5Old2", "5Old3"]);
