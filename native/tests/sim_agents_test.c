@@ -18,6 +18,7 @@ static void test_initialization_ladder(void) {
   sim_agents_handle(book, &start);
   int bids = 0, asks = 0;
   double bid_notional = 0, ask_volume = 0;
+  int64_t max_bid = 0;
   uint32_t slot = sim->local_base; /* first initialization agent */
   for (size_t i = 0; i < book->heap.size; i++) {
     const sim_msg *m = &book->heap.items[i];
@@ -27,14 +28,18 @@ static void test_initialization_ladder(void) {
     if (m->dir == 0) {
       bids++;
       CHECK(m->price < 30000);
+      CHECK(m->volume <= 500000); /* a bid is at most Q / P0 / 2 = 50 units */
       bid_notional += m->price * 0.01 * m->volume * 1e-4;
+      max_bid = m->volume > max_bid ? m->volume : max_bid;
     } else {
       asks++;
       CHECK(m->price > 30000 && m->price <= 60000);
+      CHECK(m->volume <= 500000); /* an ask is at most B / 2 = 50 units */
       ask_volume += m->volume * 1e-4;
     }
   }
   CHECK(bids >= 2 && asks >= 2);
+  CHECK(max_bid > 100000); /* the cap is not met by mere small draws (U(0, 50) units) */
   CHECK(bid_notional <= 30000 + 1e-6);
   CHECK(ask_volume <= 100 + 1e-9);
   taos_sim_destroy(sim);
@@ -443,6 +448,194 @@ static void test_futures_follow_external_move(void) {
     CHECK(fabs(book->fut[0].factor - exp(fabs(log(book->ext_value / 300.0)))) < 1e-12);
     taos_sim_destroy(sim);
   }
+}
+
+/* A trade moves an HFT agent's inventory by its volume: up when it bought as the aggressor of a buy
+ * or was the resting seller's counterpart of a sell, down in the mirror cases. */
+static void test_hft_inventory_follows_its_trades(void) {
+  double params[TAOS_SIM_PARAM_COUNT];
+  defaults(params);
+  set(params, "hft_count", 1);
+  taos_sim *sim = create(params);
+  sim_book *book = empty_book(sim);
+  uint32_t hft = sim->local_base + sim->off_hft;
+  sim_agents_on_trade(book, hft, 0, 0, 30000, 20000); /* bought 2 as the aggressor */
+  CHECK(book->hft[0].inventory == 2.0);
+  sim_agents_on_trade(book, 0, hft, 0, 30000, 30000); /* its resting ask sold 3 */
+  CHECK(book->hft[0].inventory == -1.0);
+  sim_agents_on_trade(book, 0, hft, 1, 30000, 50000); /* its resting bid bought 5 */
+  CHECK(book->hft[0].inventory == 4.0);
+  sim_agents_on_trade(book, hft, 0, 1, 30000, 10000); /* sold 1 as the aggressor */
+  CHECK(book->hft[0].inventory == 3.0);
+  taos_sim_destroy(sim);
+}
+
+/* Short beyond its inventory limit an HFT agent cancels its ask closest to the best ask (the
+ * lowest), the newest of equally close ones. */
+static void test_hft_short_cancels_its_lowest_ask(void) {
+  double params[TAOS_SIM_PARAM_COUNT];
+  defaults(params);
+  set(params, "hft_count", 1);
+  taos_sim *sim = create(params);
+  sim_book *book = quoted_book(sim);
+  uint32_t slot = sim->local_base + sim->off_hft;
+  /* 20 asks of 1 unit, two at each price from 302.00 to 302.09, the lowest two placed first */
+  for (int i = 0; i < 20; i++) {
+    sim_msg place = {.time = book->now, .kind = MSG_PLACE_LIMIT, .dir = 1,
+                     .price = 30200 + (i % 10), .volume = 10000, .slot = slot, .a = SIM_NONE};
+    sim_place_limit(book, &place);
+  }
+  tx_order all[20];
+  CHECK(tx_agent_orders(book->ex, sim_agent_id(sim, slot), 0, all, 20) == 20);
+  tx_order lowest_newest = all[10];
+  CHECK(lowest_newest.price == 30200 && lowest_newest.direction == 1);
+  book->hft[0].inventory = -150;
+  sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
+  int cancels = 0;
+  for (int i = 0; i < 40; i++) {
+    book->heap.size = 0;
+    sim_agents_handle(book, &poll);
+    sim_msg cancel = {0};
+    if (queued(book, slot, MSG_CANCEL, &cancel) == 0) continue;
+    cancels++;
+    CHECK(cancel.a == lowest_newest.order_id);
+  }
+  CHECK(cancels > 15); /* three polls in four cancel */
+  taos_sim_destroy(sim);
+}
+
+/* At exactly its inventory limit (psi 100) an HFT agent is not beyond it: it never cancels, but its
+ * inventory-scaled bid volume v0 (0.5 - 1) is negative, so it sends asks only. */
+static void test_hft_at_the_inventory_limit(void) {
+  double params[TAOS_SIM_PARAM_COUNT];
+  defaults(params);
+  set(params, "hft_count", 1);
+  taos_sim *sim = create(params);
+  sim_book *book = quoted_book(sim);
+  uint32_t slot = sim->local_base + sim->off_hft;
+  sim_msg place = {.time = book->now, .kind = MSG_PLACE_LIMIT, .dir = 0, .price = 29800,
+                   .volume = 10000, .slot = slot, .a = SIM_NONE};
+  sim_place_limit(book, &place); /* a resting bid it could cancel */
+  book->hft[0].inventory = 100;
+  sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
+  int bids = 0, asks = 0, cancels = 0;
+  for (int i = 0; i < 40; i++) {
+    book->heap.size = 0;
+    sim_agents_handle(book, &poll);
+    cancels += queued(book, slot, MSG_CANCEL, NULL);
+    for (size_t j = 0; j < book->heap.size; j++) {
+      const sim_msg *m = &book->heap.items[j];
+      if (m->kind == MSG_PLACE_LIMIT) m->dir == 0 ? bids++ : asks++;
+    }
+  }
+  CHECK(cancels == 0);
+  CHECK(bids == 0);
+  CHECK(asks == 40);
+  taos_sim_destroy(sim);
+}
+
+/* The buckets trigger only once their sum exceeds the bucket size: 20 000 units of selling
+ * exactly do not, one unit more does, and the selling side keeps the 1 unit past the bucket. */
+static void test_algo_bucket_triggers_past_its_size(void) {
+  double params[TAOS_SIM_PARAM_COUNT];
+  defaults(params);
+  set(params, "algo_count", 1);
+  taos_sim *sim = create(params);
+  sim_book *book = empty_book(sim);
+  sim_agents_on_trade(book, 0, 1, 1, 30000, 200000000);
+  CHECK(book->algo[0].status == 0);
+  CHECK(book->algo[0].sell_bucket == 20000.0);
+  sim_agents_on_trade(book, 0, 1, 1, 30000, 10000);
+  CHECK(book->algo[0].status == 1);
+  CHECK(book->algo[0].dir == 1);
+  CHECK(fabs(book->algo[0].sell_bucket - 1.0) < 1e-9 && book->algo[0].buy_bucket == 0);
+  /* selling: the target 0.0125 x 20 001 is within its 500 base */
+  CHECK(fabs(book->algo[0].to_execute - 0.0125 * 20001) < 1e-9);
+  taos_sim_destroy(sim);
+}
+
+/* Each acknowledged child order is taken off what is left to execute; the agent goes to sleep once
+ * at most 1 unit is left (exactly 1 included), else it wakes again after its feed latency. */
+static void test_algo_ack_counts_down_what_is_left(void) {
+  double params[TAOS_SIM_PARAM_COUNT];
+  defaults(params);
+  set(params, "algo_count", 1);
+  taos_sim *sim = create(params);
+  sim_book *book = empty_book(sim);
+  uint32_t slot = sim->local_base + sim->off_algo;
+  book->algo[0].status = 2;
+  book->algo[0].to_execute = 5.0;
+  sim_msg ack = {.time = book->now, .kind = MSG_ACK, .slot = slot, .a = 1, .volume = 10000};
+  sim_agents_handle(book, &ack);
+  CHECK(book->algo[0].to_execute == 4.0);
+  CHECK(book->algo[0].status == 2);
+  CHECK(queued(book, slot, MSG_ALGO_WAKEUP, NULL) == 1);
+  book->heap.size = 0;
+  ack.volume = 30000; /* 3 units: exactly 1 left */
+  sim_agents_handle(book, &ack);
+  CHECK(book->algo[0].to_execute == 1.0);
+  CHECK(book->algo[0].status == 0);
+  CHECK(queued(book, slot, MSG_ALGO_WAKEUP, NULL) == 0);
+  taos_sim_destroy(sim);
+}
+
+/* A futures trader's volume factor is exp(|r|) capped at 2 (an external move from 300 to 900 has
+ * exp(|r|) = 3); under the intended dynamics each poll without news sets it to f0 exp(-lambda c)
+ * with c the polls since the news, not compounding. */
+static void test_futures_volume_factor_caps_and_decays(void) {
+  double params[TAOS_SIM_PARAM_COUNT];
+  defaults(params);
+  set(params, "fut_count", 1);
+  set(params, "fut_lambda", 0.1);
+  taos_sim *sim = create(params);
+  sim_book *book = quoted_book(sim);
+  uint32_t slot = sim->local_base + sim->off_fut;
+  sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
+  sim_agents_handle(book, &poll); /* first look: remembers the signal */
+  book->ext_count = 1;
+  book->ext_value = 900.0;
+  sim_agents_handle(book, &poll);
+  CHECK(book->fut[0].factor == 2.0);
+  for (int c = 1; c <= 3; c++) sim_agents_handle(book, &poll);
+  CHECK(fabs(book->fut[0].factor - 2.0 * exp(-0.1 * 3)) < 1e-12);
+  taos_sim_destroy(sim);
+}
+
+/* A chartist-only stylized trader (no fundamentalist or noise weight) forecasts p exp(mean return
+ * per sample): with returns averaging 0.05 its forecast from the 300 mid is 315.38, and its order is
+ * priced in [p_min, p_hat], within 1 of the forecast (aV x is tiny), never below the mid. */
+static void test_stylized_chartist_follows_the_trend(void) {
+  double params[TAOS_SIM_PARAM_COUNT];
+  defaults(params);
+  set(params, "sty_count", 1);
+  set(params, "sty_sigma_f", 0);
+  set(params, "sty_sigma_c", 1);
+  set(params, "sty_sigma_n", 0);
+  set(params, "sty_sigma_eps", 0);
+  taos_sim *sim = create(params);
+  sim_book *book = quoted_book(sim);
+  sim_sty_book *st = &book->sty[0];
+  CHECK(sim->sty_params[0].wf == 0 && sim->sty_params[0].wn == 0 && sim->sty_params[0].wc > 0);
+  CHECK(fabs(sim->sty_params[0].wc - 1.0) > 0.05); /* so that an unnormalised forecast differs */
+  uint32_t slot = sim->local_base + sim->off_sty;
+  sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
+  double p_hat = 300.0 * exp(0.05);
+  int orders = 0;
+  for (int i = 0; i < 20; i++) {
+    /* the history alternates 0.04 / 0.06 and the poll's own return is 0.05: the mean stays 0.05 */
+    for (uint32_t k = 0; k < st->filled; k++) st->returns[k] = k % 2 ? 0.06 : 0.04;
+    if (st->filled % 2) st->returns[st->filled - 1] = 0.05;
+    st->last_price = 300.0 / exp(0.05);
+    st->order_in_flight = false;
+    book->heap.size = 0;
+    sim_agents_handle(book, &poll);
+    sim_msg order = {0};
+    if (queued(book, slot, MSG_PLACE_LIMIT, &order) == 0) continue;
+    orders++;
+    CHECK(order.price <= llround(p_hat * 100) && order.price >= llround((p_hat - 1) * 100));
+  }
+  CHECK(orders >= 10);
+  taos_sim_destroy(sim);
 }
 
 /* Sums of every account's base and quote on a book (background fees are zero). */
@@ -1024,6 +1217,13 @@ int main(void) {
   test_rejections_are_acknowledged_at_once();
   test_algo_bucket_triggers_execution();
   test_futures_follow_external_move();
+  test_hft_inventory_follows_its_trades();
+  test_hft_short_cancels_its_lowest_ask();
+  test_hft_at_the_inventory_limit();
+  test_algo_bucket_triggers_past_its_size();
+  test_algo_ack_counts_down_what_is_left();
+  test_futures_volume_factor_caps_and_decays();
+  test_stylized_chartist_follows_the_trend();
   test_run_conserves_and_stays_uncrossed();
   test_thread_count_does_not_matter();
   test_step_windows_match_single_steps();
