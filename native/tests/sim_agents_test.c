@@ -602,8 +602,8 @@ static void test_futures_volume_factor_caps_and_decays(void) {
 }
 
 /* A chartist-only stylized trader (no fundamentalist or noise weight) forecasts p exp(mean return
- * per sample): with returns averaging 0.05 its forecast from the 300 mid is 315.38, and its order is
- * priced in [p_min, p_hat], within 1 of the forecast (aV x is tiny), never below the mid. */
+ * per sample): with returns averaging 0.05 its forecast from the 300 mid is 315.38, and its order
+ * is priced in [p_min, p_hat], within 1 of the forecast (aV x is tiny), never below the mid. */
 static void test_stylized_chartist_follows_the_trend(void) {
   double params[TAOS_SIM_PARAM_COUNT];
   defaults(params);
@@ -635,6 +635,49 @@ static void test_stylized_chartist_follows_the_trend(void) {
     CHECK(order.price <= llround(p_hat * 100) && order.price >= llround((p_hat - 1) * 100));
   }
   CHECK(orders >= 10);
+  taos_sim_destroy(sim);
+}
+
+/* An acknowledged order's cancel comes after its lifetime: tau_a exactly for a stylized trader;
+ * for an HFT agent tau x delta rounded up (inventory 95 makes 2 x 5 s / (1 + e^-5) fractional). */
+static void test_acknowledged_orders_are_cancelled_after_their_lifetime(void) {
+  double params[TAOS_SIM_PARAM_COUNT];
+  defaults(params);
+  set(params, "sty_count", 1);
+  set(params, "hft_count", 1);
+  taos_sim *sim = create(params);
+  sim_book *book = empty_book(sim);
+  uint32_t sty = sim->local_base + sim->off_sty, hft = sim->local_base + sim->off_hft;
+  sim_msg ack = {.time = book->now, .kind = MSG_ACK, .slot = sty, .a = 7, .volume = 10000};
+  sim_agents_handle(book, &ack);
+  sim_msg cancel = {0};
+  CHECK(queued(book, sty, MSG_CANCEL, &cancel) == 1);
+  CHECK(cancel.a == 7 && cancel.time - book->now == (uint64_t)sim->sty_params[0].tau_a);
+  book->heap.size = 0;
+  book->hft[0].inventory = 95;
+  ack.slot = hft;
+  sim_agents_handle(book, &ack);
+  CHECK(queued(book, hft, MSG_CANCEL, &cancel) == 1);
+  double lifetime = 2.0 * 5e9 / (1.0 + exp(95.0 - 100.0));
+  CHECK(lifetime != floor(lifetime));
+  CHECK(cancel.a == 7 && cancel.time - book->now == (uint64_t)ceil(lifetime));
+  taos_sim_destroy(sim);
+}
+
+/* A trade sets the book's last trade price and time (the HFT and stylized traders' fresh spot). */
+static void test_a_trade_records_its_price_and_time(void) {
+  double params[TAOS_SIM_PARAM_COUNT];
+  defaults(params);
+  taos_sim *sim = create(params);
+  sim_book *book = quoted_book(sim);
+  book->traded = false;
+  book->last_trade_time = 0;
+  sim_msg buy = {.time = book->now, .kind = MSG_PLACE_LIMIT, .dir = 0, .price = 30010,
+                 .volume = 10000, .slot = 1, .a = SIM_NONE};
+  sim_place_limit(book, &buy);
+  CHECK(book->traded);
+  CHECK(book->last_trade_price == 300.1);
+  CHECK(book->last_trade_time == book->now);
   taos_sim_destroy(sim);
 }
 
@@ -1224,6 +1267,8 @@ int main(void) {
   test_algo_ack_counts_down_what_is_left();
   test_futures_volume_factor_caps_and_decays();
   test_stylized_chartist_follows_the_trend();
+  test_acknowledged_orders_are_cancelled_after_their_lifetime();
+  test_a_trade_records_its_price_and_time();
   test_run_conserves_and_stays_uncrossed();
   test_thread_count_does_not_matter();
   test_step_windows_match_single_steps();
