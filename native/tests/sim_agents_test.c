@@ -79,6 +79,8 @@ static void test_stylized_follows_fundamental(void) {
       buys += order.dir == 0;
       CHECK(up ? order.price > 30010 : order.price < 29990);
       CHECK(order.volume > 0);
+      /* a sell below the bid: the demand there is negative, so the volume is all the holdings */
+      if (!up && order.dir == 1) CHECK(order.volume == sim_account_of(book, slot).base_free);
       CHECK(order.time - book->now >= 90000000ull && order.time - book->now <= 300000000ull);
       CHECK(book->sty[0].order_in_flight);
       /* while the order is in flight the agent does not decide again */
@@ -681,6 +683,49 @@ static void test_a_trade_records_its_price_and_time(void) {
   taos_sim_destroy(sim);
 }
 
+/* Every background account pays its own group's fee tiers, the first of each group included. */
+static void test_each_group_pays_its_own_fees(void) {
+  double params[TAOS_SIM_PARAM_COUNT];
+  defaults(params);
+  const char *groups[] = {"init", "sty", "hft"};
+  for (int g = 0; g < 3; g++) {
+    char name[64];
+    snprintf(name, sizeof name, "%s_count", groups[g]);
+    set(params, name, 2);
+    snprintf(name, sizeof name, "%s_fee_tier_count", groups[g]);
+    set(params, name, 1);
+    snprintf(name, sizeof name, "%s_fee_maker_0", groups[g]);
+    set(params, name, 0.001 * (g + 1));
+  }
+  taos_sim *sim = create(params);
+  sim_book *book = empty_book(sim);
+  const uint32_t first[] = {sim->off_init, sim->off_sty, sim->off_hft};
+  for (int g = 0; g < 3; g++) {
+    for (uint32_t k = 0; k < 2; k++) {
+      double fees[3];
+      sim_fee_state(book, sim->local_base + first[g] + k, fees);
+      CHECK(fabs(fees[1] - 0.001 * (g + 1)) < 1e-12);
+    }
+  }
+  taos_sim_destroy(sim);
+}
+
+/* A stylized trader's history length is ceil(tauHist (1 + wF) / (1 + wC)) clamped to [50, 500]. */
+static void test_stylized_history_length_is_clamped(void) {
+  const double tau_hist[] = {1, 100000};
+  const uint32_t expected[] = {50, 500};
+  for (int i = 0; i < 2; i++) {
+    double params[TAOS_SIM_PARAM_COUNT];
+    defaults(params);
+    set(params, "sty_count", 1);
+    set(params, "sty_tau_hist", tau_hist[i]);
+    taos_sim *sim = create(params);
+    CHECK(sim->sty_params[0].hist_len == expected[i]);
+    CHECK(sim->books[0].sty[0].filled == expected[i]);
+    taos_sim_destroy(sim);
+  }
+}
+
 /* Sums of every account's base and quote on a book (background fees are zero). */
 static void totals(const taos_sim *sim, int64_t *base, int64_t *quote) {
   *base = *quote = 0;
@@ -1269,6 +1314,8 @@ int main(void) {
   test_stylized_chartist_follows_the_trend();
   test_acknowledged_orders_are_cancelled_after_their_lifetime();
   test_a_trade_records_its_price_and_time();
+  test_each_group_pays_its_own_fees();
+  test_stylized_history_length_is_clamped();
   test_run_conserves_and_stays_uncrossed();
   test_thread_count_does_not_matter();
   test_step_windows_match_single_steps();
