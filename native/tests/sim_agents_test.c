@@ -726,6 +726,36 @@ static void test_stylized_history_length_is_clamped(void) {
   }
 }
 
+/* Without price noise (noiseRay 1e-9) an HFT agent quotes exactly the reservation price
+ * p - gamma I sigmaSqr T minus and plus half the book's 0.20 spread: 299.90 / 300.10 flat, and
+ * 0.2 x 50 x 0.01 x (1 - 1000 s / 3600 s) = 0.0722 lower with a long inventory of 50 (under psi,
+ * so both quotes go out): 299.8278 / 300.0278, to the tick. */
+static void test_hft_quotes_around_the_reservation_price(void) {
+  for (int long_inventory = 0; long_inventory <= 1; long_inventory++) {
+    double params[TAOS_SIM_PARAM_COUNT];
+    defaults(params);
+    set(params, "hft_count", 1);
+    set(params, "hft_noise_ray", 1e-9);
+    set(params, "hft_sigma_sqr", 0.01);
+    taos_sim *sim = create(params);
+    sim_book *book = quoted_book(sim);
+    uint32_t slot = sim->local_base + sim->off_hft;
+    book->hft[0].inventory = long_inventory ? 50 : 0;
+    sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
+    sim_agents_handle(book, &poll);
+    int64_t bid = -1, ask = -1;
+    for (size_t i = 0; i < book->heap.size; i++) {
+      const sim_msg *m = &book->heap.items[i];
+      if (m->slot != slot || m->kind != MSG_PLACE_LIMIT) continue;
+      if (m->dir == 0) bid = m->price;
+      else ask = m->price;
+    }
+    CHECK(bid == (long_inventory ? 29983 : 29990));
+    CHECK(ask == (long_inventory ? 30003 : 30010));
+    taos_sim_destroy(sim);
+  }
+}
+
 /* Sums of every account's base and quote on a book (background fees are zero). */
 static void totals(const taos_sim *sim, int64_t *base, int64_t *quote) {
   *base = *quote = 0;
@@ -1316,6 +1346,7 @@ int main(void) {
   test_a_trade_records_its_price_and_time();
   test_each_group_pays_its_own_fees();
   test_stylized_history_length_is_clamped();
+  test_hft_quotes_around_the_reservation_price();
   test_run_conserves_and_stays_uncrossed();
   test_thread_count_does_not_matter();
   test_step_windows_match_single_steps();
