@@ -122,6 +122,8 @@ Deno.test("malformed or hostile XML is refused with its line, by both commands",
         /line 73: unexpected closing tag <\/Simulation> \(<Agents> of line 5 is open\)/,
       ],
       ["trailing", reference + "garbage", /line 74: text outside the root element/],
+      ["two roots", reference + "<Simulation/>", /line 74: more than one root element/],
+      ["outer CDATA", reference + "<![CDATA[x]]>", /line 74: CDATA outside the root element/],
       [
         "nul",
         reference.replace("<Agents>", "<Agents>\0"),

@@ -27,6 +27,7 @@ Deno.test("durations accept units and reject garbage", () => {
   assert.equal(parseDuration(" 2 h "), 7200e9);
   assert.equal(parseDuration("ten minutes"), undefined);
   assert.equal(formatDuration(600e9), "10m");
+  assert.equal(formatDuration(0), "0ns", "no unit divides 0 to say more");
 });
 
 Deno.test("a duration is a whole number of ns, computed exactly; a fraction of one is refused", () => {
@@ -157,6 +158,38 @@ Deno.test("the XML importer keeps a start-up path drift or volatility of 0 witho
   assert.equal(config.agents.stylized?.GBM_mu, 0);
   assert.equal(config.agents.stylized?.GBM_sigma, 0);
   assert.deepEqual(warnings, []);
+});
+
+Deno.test("the XML importer replaces a pO_alpha of exactly 1 or a negative GBM_sigma, and keeps a sigmaSqr of 0", () => {
+  // The reference replaces a pO_alpha outside [0, 1), so 1 itself, a negative GBM_sigma by 0.01,
+  // but only a negative sigmaSqr.
+  const text = Deno.readTextFileSync(fixture)
+    .replace('tau="2" delta=', 'tau="2" sigmaSqr="0" delta=')
+    .replace('tauHist="200"', 'tauHist="200" pO_alpha="1" GBM_sigma="-0.5"');
+  const { config, warnings } = importXmlConfig(text, 1);
+  assert.equal(config.agents.stylized?.pO_alpha, 0);
+  assert.equal(config.agents.stylized?.GBM_sigma, 0.01);
+  assert.equal(config.agents.hft?.sigmaSqr, 0);
+  assert.equal(warnings.length, 2, warnings.join("\n"));
+  assert.match(
+    warnings[0],
+    /<StylizedTraderAgent>: GBM_sigma="-0\.5" taken as 0\.01, as the reference does$/,
+  );
+  assert.match(
+    warnings[1],
+    /<StylizedTraderAgent>: pO_alpha="1" taken as 0, as the reference does$/,
+  );
+});
+
+Deno.test("XML counts left out are the reference's: one agent per group, no remote accounts", () => {
+  const text = Deno.readTextFileSync(fixture);
+  const bare = text
+    .replace(/(<HighFrequencyTraderAgent[^>]*?) instanceCount="\d+"/, "$1")
+    .replace(' remoteAgentCount="256"', "");
+  assert.notEqual(bare, text);
+  const { config } = importXmlConfig(bare, 1);
+  assert.equal(config.agents.hft?.count, 1);
+  assert.equal(config.remoteAgentCount, 0);
 });
 
 Deno.test("the stylized traders' start-up path follows GBM_X0, GBM_mu and GBM_sigma", () => {
@@ -512,10 +545,29 @@ Deno.test("a huge whole number gets one message: its range, without zod's safe-i
   });
 });
 
-Deno.test("the small preset is a valid, smaller config", () => {
+Deno.test("the small preset is a valid config of the size the README gives", () => {
   const small = parseSimConfig(smallPreset());
+  const reference = referenceConfig();
+  // 2 books, 30 min, no grace period, 4 remote accounts; a tenth of the initialization, stylized
+  // and futures agents, 3 HFT and 2 ALGO agents with a VBS of 2000; all else the reference's.
   assert.equal(small.books, 2);
-  assert.ok(small.duration < referenceConfig().duration);
+  assert.equal(small.duration, 1800e9);
+  assert.equal(small.gracePeriod, 0);
+  assert.equal(small.remoteAgentCount, 4);
+  const counts = Object.fromEntries(
+    Object.entries(small.agents).map(([name, group]) => [name, group?.count]),
+  );
+  assert.deepEqual(counts, { initialization: 50, algo: 2, hft: 3, futures: 10, stylized: 100 });
+  assert.equal(small.agents.algo?.VBS, 2000);
+  const { algo, ...others } = small.agents;
+  assert.deepEqual({ ...algo, count: 5, VBS: 20000 }, reference.agents.algo);
+  for (const [name, group] of Object.entries(others)) {
+    const full = reference.agents[name as keyof typeof reference.agents];
+    assert.deepEqual({ ...group, count: full?.count }, full, name);
+  }
+  assert.deepEqual(small.exchange, reference.exchange);
+  assert.deepEqual(small.processes, reference.processes);
+  assert.equal(small.step, reference.step);
 });
 
 Deno.test("a missing duration is reported as required, a wrong type with what is expected", () => {
@@ -702,4 +754,67 @@ Deno.test("an XML balance type other than the reference's Pareto ones is refused
     () => importXmlConfig(misspelt, 1),
     /line \d+ <Balances>: type 'paretto' is not one of pareto, pareto-50 \(leave it out for the fixed totals of <Base> and <Quote>\)/,
   );
+});
+
+Deno.test("a JSON config's exchange defaults are production's, and its bounds hold at their exact values", () => {
+  const base = smallPreset();
+  const {
+    priceDecimals: _price,
+    volumeDecimals: _volume,
+    baseDecimals: _base,
+    quoteDecimals: _quote,
+    detailedDepth: _depth,
+    ...exchange
+  } = base.exchange;
+  const bare = parseSimConfig({
+    ...base,
+    exchange: { ...exchange, fees: { tiers: exchange.fees.tiers } },
+  });
+  const { priceDecimals, volumeDecimals, baseDecimals, quoteDecimals } = bare.exchange;
+  assert.deepEqual([priceDecimals, volumeDecimals, baseDecimals, quoteDecimals], [2, 4, 4, 10]);
+  assert.equal(bare.exchange.detailedDepth, 5);
+  assert.deepEqual([bare.exchange.fees.historySlots, bare.exchange.fees.slotPeriod], [24, 3600e9]);
+  const withField = (path: string[], value: unknown) => {
+    const config = structuredClone(base) as Record<string, unknown>;
+    let parent = config;
+    for (const key of path.slice(0, -1)) parent = parent[key] as Record<string, unknown>;
+    parent[path.at(-1)!] = value;
+    return () => parseSimConfig(config);
+  };
+  // maxDepth may equal detailedDepth (5), not fall below it.
+  assert.equal(withField(["exchange", "maxDepth"], 5)().exchange.maxDepth, 5);
+  assert.throws(
+    withField(["exchange", "maxDepth"], 4),
+    /exchange\.maxDepth: must be at least detailedDepth \(5\)/,
+  );
+  // A reaction time of exactly 1 ms is the least accepted.
+  assert.equal(withField(["agents", "futures", "MFLmean"], "1ms")().agents.futures?.MFLmean, 1e6);
+  assert.throws(
+    withField(["agents", "futures", "MFLmean"], 999_999),
+    /MFLmean: must be at least 1ms/,
+  );
+  // The HFT noise shift is -log(1 - shiftPercentage): 1 would make it infinite.
+  assert.equal(
+    withField(["agents", "hft", "shiftPercentage"], 0.999)().agents.hft?.shiftPercentage,
+    0.999,
+  );
+  assert.throws(
+    withField(["agents", "hft", "shiftPercentage"], 1),
+    /agents\.hft\.shiftPercentage: Too big/,
+  );
+});
+
+Deno.test("a book's accounts may hold exactly 2^62 units of an asset together, and no more", () => {
+  const holding = (base: number, quote: number) => () =>
+    parseSimConfig({
+      ...smallPreset(),
+      agents: {},
+      remoteAgentCount: 1,
+      remoteBalances: { type: "fixed", base, quote },
+    });
+  // 2^62 units at 4 base and 10 quote decimals.
+  const [base, quote] = [2 ** 62 / 1e4, 2 ** 62 / 1e10];
+  assert.equal(holding(base, quote)().remoteBalances.type, "fixed");
+  assert.throws(holding(base * (1 + 2 ** -52), quote), /could hold up to .* base/);
+  assert.throws(holding(base, quote * (1 + 2 ** -52)), /could hold up to .* quote/);
 });

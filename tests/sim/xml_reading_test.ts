@@ -20,6 +20,11 @@ Deno.test("a whole-number attribute with an exponent, which the reference reads 
     ],
     ['instanceCount="20"', 'instanceCount="2E1"', /<Books> attribute instanceCount: '2E1'/],
     ['historySlots="24"', 'historySlots="2.4e1"', /<FeePolicy> attribute historySlots/],
+    [
+      'seedInterval="10000000000"',
+      'seedInterval="1e10"',
+      /<FundamentalPrice> attribute seedInterval: '1e10' .*as 1\b/,
+    ],
   ];
   for (const [given, changed, expected] of cases) {
     assert.throws(() => importXmlConfig(reference().replace(given, changed), 1), expected);
