@@ -77,6 +77,19 @@ Deno.test("feed lines: a header is skipped, a bad first price or hex is named by
       );
     }
     assert.deepEqual(await readFeed("external-feed", write("top.csv", "1,1e13\n")), [1e13]);
+    // A first line is a header only when neither field holds a digit; a count may not be empty.
+    await assert.rejects(
+      readFeed("external-feed", write("word.csv", "first,95000\n2,95001\n")),
+      /word\.csv line 1, count: 'first' is not a whole number/,
+    );
+    await assert.rejects(
+      readFeed("external-feed", write("nocount.csv", "1,95000\n,95001\n")),
+      /nocount\.csv line 2, count: '' is not a whole number/,
+    );
+    await assert.rejects(
+      readFeed("fundamental-feed", write("zero.csv", "1,95000\n2,0\n")),
+      /zero\.csv line 2, price: '0' is not a positive number/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -32,3 +32,17 @@ Deno.test("a path of up to 13 keys is named whole, a longer one by its 6 first a
     /^Error: k1\.k2\.k3\.k4\.k5\.k6\.\(2 more\)\.k9\.k10\.k11\.k12\.k13\.a: key given twice$/,
   );
 });
+
+Deno.test("a key given twice is found whatever JSON whitespace precedes its colon, and named by array index", () => {
+  for (const space of [" ", "\t", "\n", "\r"]) {
+    assert.throws(
+      () => parseJson(`{"a"${space}: 1, "a"${space}: 2}`),
+      /^Error: a: key given twice$/,
+      JSON.stringify(space),
+    );
+  }
+  assert.throws(
+    () => parseJson('{"list": [1, 2, {"k": 1, "k": 2}]}'),
+    /^Error: list\.2\.k: key given twice$/,
+  );
+});
