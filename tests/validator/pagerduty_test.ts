@@ -483,3 +483,73 @@ Deno.test({
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("PagerDuty: closing sends an event PagerDuty throttled at once, not after the back-off", async () => {
+  const endpoint = eventsEndpoint([
+    { status: 429, body: "" },
+    { status: 202, body: '{"status":"success"}' },
+  ]);
+  const lines: string[] = [];
+  // A back-off far past the close's deadline: only the throttle's reset lets the last attempt go.
+  const alerts = alerterFor(endpoint.url, lines, 60_000);
+  try {
+    alerts.trigger("state-load", "unreadable state file");
+    await alerts.settled();
+    assert.equal(endpoint.requests, 1);
+    await alerts.close(5000);
+    assert.equal(endpoint.requests, 2);
+    assert.deepEqual(alerts.undelivered, []);
+    assert.equal(lines.at(-1), "info PagerDuty trigger of state-load delivered at attempt 2");
+  } finally {
+    await endpoint.close();
+  }
+});
+
+Deno.test("PagerDuty: alerts raised after closing are logged, never sent", async () => {
+  const endpoint = eventsEndpoint([{ status: 202, body: '{"status":"success"}' }]);
+  const lines: string[] = [];
+  const alerts = alerterFor(endpoint.url, lines);
+  try {
+    // Nothing pending: the close ends at once, long before its 10 s deadline.
+    await alerts.close();
+    alerts.trigger("simulation", "round failed");
+    alerts.resolve("weights");
+    await alerts.settled();
+    await sleep(100);
+    assert.equal(endpoint.requests, 0);
+    assert.deepEqual(alerts.undelivered, []);
+    assert.deepEqual(lines, ["error ALERT simulation: round failed"]);
+  } finally {
+    await endpoint.close();
+  }
+});
+
+Deno.test("PagerDuty: a newer event of a kind waits behind the kinds that failed before it", async () => {
+  const endpoint = eventsEndpoint([
+    { status: 503, body: "busy" },
+    { status: 503, body: "busy" },
+    { status: 503, body: "busy" },
+    { status: 202, body: '{"status":"success"}' },
+  ]);
+  // No retry comes before the close: what it sends is in queue order.
+  const alerts = alerterFor(endpoint.url, [], 60_000);
+  try {
+    alerts.trigger("state-save", "disk full");
+    alerts.trigger("metrics", "port taken");
+    await alerts.settled();
+    alerts.resolve("state-save");
+    await alerts.settled();
+    assert.equal(endpoint.requests, 3);
+    await alerts.close(5000);
+    assert.deepEqual(endpoint.events.map((e) => `${e.action} ${e.kind}`), [
+      "trigger state-save",
+      "trigger metrics",
+      "resolve state-save",
+      "trigger metrics",
+      "resolve state-save",
+    ]);
+    assert.deepEqual(alerts.undelivered, []);
+  } finally {
+    await endpoint.close();
+  }
+});
