@@ -724,9 +724,19 @@ Deno.test("every response forbids sniffing and framing; the page may run only it
   // Until this version no response carried these headers.
   const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
   const app = monitoringApp(metrics, new StatusBoard());
-  for (const path of ["/", "/status.json", "/metrics", "/missing"]) {
+  // With sniffing off, a type a client goes by must be the right one; other paths are not found.
+  for (
+    const [path, status, type] of [
+      ["/", 200, "text/html; charset=UTF-8"],
+      ["/status.json", 200, "application/json"],
+      ["/metrics", 200, metrics.registry.contentType],
+      ["/missing", 404, "text/plain; charset=UTF-8"],
+    ] as const
+  ) {
     const response = await app.request(path);
     await response.body?.cancel();
+    assert.equal(response.status, status, path);
+    assert.equal(response.headers.get("content-type"), type, path);
     assert.equal(response.headers.get("x-content-type-options"), "nosniff", path);
     assert.equal(response.headers.get("x-frame-options"), "DENY", path);
   }
@@ -960,6 +970,113 @@ Deno.test("metrics: the last 25 trades per book and 5 per miner and book are kep
   assert.deepEqual([label(of(2), "placement"), label(of(1), "placement")], ["0", "1"]);
   // Two books: the median is the mean of the middle two, 1 and 3.
   assert.equal(label(of(1), "sharpe"), "2.0");
+});
+
+Deno.test("metrics: a forgotten miner's fills leave miner_trades at the next report, one without fills too; uid 0's are kept", async () => {
+  const metrics = new ValidatorMetrics({ wallet: "5V", netuid: 79, info: {} });
+  const report = (timestamp: number, record: BookEvent[]) =>
+    metrics.report({
+      publish: {
+        timestamp,
+        final: false,
+        books: [bookWith(0, record)],
+        accounts: [],
+        notices: [],
+        eventsProcessed: 0,
+      },
+      stepRate: 0,
+      ownUid: null,
+      scores: new Map(),
+      details: [],
+      initialBalances: new Map(),
+      usage: { cpu: 0, ram: 0, disk: 0 },
+    });
+  const uids = async () =>
+    (await metrics.registry.metrics()).split("\n")
+      .filter((l) => l.startsWith("miner_trades{"))
+      .map((l) => Number(/,uid="(\d+)",/.exec(l)![1]));
+  // uid 0 is a miner like any other (only background agents' ids are negative).
+  report(60e9, [minerTrade(1, 59e9, 0), minerTrade(2, 59.5e9, 3)]);
+  assert.deepEqual(await uids(), [0, 3]);
+  metrics.forgetMiner(3);
+  // No miner traded in this publish: the forgotten fills must go all the same.
+  report(120e9, []);
+  assert.deepEqual(await uids(), [0]);
+});
+
+Deno.test("metrics: a miner's query statistics: successes are what neither failed, timed out nor was rejected; call_time their mean", async () => {
+  const metrics = new ValidatorMetrics({ wallet: "5V", netuid: 79, info: {} });
+  metrics.report({
+    publish: {
+      timestamp: 60e9,
+      final: false,
+      books: [bookWith(0, [])],
+      accounts: [],
+      notices: [],
+      eventsProcessed: 0,
+    },
+    stepRate: 0,
+    ownUid: null,
+    scores: new Map(),
+    details: [],
+    initialBalances: new Map(),
+    queryStats: new Map([[2, {
+      requests: 10,
+      timeouts: 2,
+      failures: 1,
+      rejections: 3,
+      callTime: 1.5,
+      successes: 4,
+    }]]),
+    usage: { cpu: 0, ram: 0, disk: 0 },
+  });
+  const text = await metrics.registry.metrics();
+  const gauge = (name: string) =>
+    new RegExp(`^miner_gauges\\{agent_id="2",miner_gauge_name="${name}",[^}]*\\} (\\S+)$`, "m")
+      .exec(text)?.[1];
+  assert.deepEqual(
+    ["requests", "success", "failures", "timeouts", "rejections", "call_time"].map(gauge),
+    ["10", "4", "1", "2", "3", "0.375"],
+  );
+});
+
+Deno.test("metrics: book_gauges split a publish's trade volume by side, show the last price, and no mid for a one-sided book", async () => {
+  const metrics = new ValidatorMetrics({ wallet: "5V", netuid: 79, info: {} });
+  const sell = minerTrade(2, 59.5e9, 1);
+  Object.assign(sell, { direction: 1, volume: 2.5, price: 78 });
+  const twoSided = bookWith(0, [minerTrade(1, 59e9, 1), sell]);
+  const bidsOnly = { ...bookWith(1, []), ask: [] };
+  metrics.report({
+    publish: {
+      timestamp: 60e9,
+      final: false,
+      books: [twoSided, bidsOnly],
+      accounts: [],
+      notices: [],
+      eventsProcessed: 0,
+    },
+    stepRate: 0,
+    ownUid: null,
+    scores: new Map(),
+    details: [],
+    initialBalances: new Map(),
+    usage: { cpu: 0, ram: 0, disk: 0 },
+  });
+  const text = await metrics.registry.metrics();
+  const gauge = (book: number, name: string) =>
+    new RegExp(
+      `^book_gauges\\{book_id="${book}",level="0",book_gauge_name="${name}",[^}]*\\} (\\S+)$`,
+      "m",
+    ).exec(text)?.[1];
+  // Side 0 is a buy, 1 a sell, as the reference's trade side.
+  assert.deepEqual(
+    ["trade_price", "trade_volume", "trade_buy_volume", "trade_sell_volume", "mid"].map((name) =>
+      gauge(0, name)
+    ),
+    ["78", "3.5", "1", "2.5", "100.25"],
+  );
+  assert.equal(gauge(1, "mid"), undefined);
+  assert.equal(gauge(1, "bid"), "100");
 });
 
 Deno.test("metrics: a miner's total balances and daily volumes are rounded as the reference's Python rounds them", async () => {
