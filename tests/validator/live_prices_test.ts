@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { LiveSeeds, LiveTrades, tradePrice } from "../../validator/live_prices.ts";
+import { until } from "../until.ts";
 
 /** A loopback WebSocket server standing in for a venue: records what clients send and lets the
  * test push messages to every client, or hang up on them. */
@@ -37,14 +38,6 @@ const coinbaseTrade = (product: string, ...prices: string[]) => ({
     trades: prices.map((price) => ({ product_id: product, price, size: "0.1", side: "BUY" })),
   }],
 });
-
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 const quiet = () => {};
 

@@ -39,6 +39,7 @@ import { NETUID, startNode } from "../chain/subnet_fixture.ts";
 import { oneMinerDirectory } from "./quiet_parts.ts";
 import { startOnForeignState, startValidator } from "./processes.ts";
 import { browserTest, launchChromium } from "../browser.ts";
+import { until } from "../until.ts";
 
 /** Neurons registered without an axon: scored from their accounts, never queried. */
 function silentNeurons(count: number): Neuron[] {
@@ -1293,15 +1294,6 @@ Deno.test({
     Deno.removeSync(dir, { recursive: true });
   }
 });
-
-/** Waits until `done()` holds (polling), failing after `ms`. */
-async function until(done: () => boolean, what: string, ms = 5000) {
-  const deadline = performance.now() + ms;
-  while (!done()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 Deno.test("PagerDuty: an event it did not accept is sent again until it is: a resolve, and a trigger a recurrence does not hide", async () => {
   const receiver = pagerDutyReceiver();

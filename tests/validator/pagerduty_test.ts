@@ -7,16 +7,9 @@
 import assert from "node:assert/strict";
 import { Alerter } from "../../validator/pagerduty.ts";
 import { startOnForeignState } from "./processes.ts";
+import { until } from "../until.ts";
 
 const KEY = "R0UTINGKEY0123456789abcdefABCDEF";
-
-/** Resolves once `check()` holds. */
-function until(check: () => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    const poll = () => check() ? resolve() : setTimeout(poll, 5);
-    poll();
-  });
-}
 
 /** An Events API stand-in answering each request with the next of `replies` (the last repeats). */
 function eventsEndpoint(replies: { status: number; body: string }[]) {
@@ -26,10 +19,15 @@ function eventsEndpoint(replies: { status: number; body: string }[]) {
     events: [] as { at: number; kind: string; action: string; summary?: string }[],
     url: "",
     /** Resolves once `count` requests have come in. */
-    reached: (count: number) => until(() => endpoint.requests >= count),
+    reached: (count: number) =>
+      until(() => endpoint.requests >= count, `${count} requests`, 30_000),
     /** Resolves once `count` events of `kind` have come in. */
     receivedOf: (kind: string, count: number) =>
-      until(() => endpoint.events.filter((e) => e.kind === kind).length >= count),
+      until(
+        () => endpoint.events.filter((e) => e.kind === kind).length >= count,
+        `${count} ${kind} events`,
+        30_000,
+      ),
     close: () => server.shutdown(),
   };
   const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, async (req) => {
