@@ -282,6 +282,24 @@ static void test_hft_last_trade_fresh_under_one_second(void) {
   }
 }
 
+/* Polls the HFT agent in `slot` 40 times at `inventory` (beyond its limit of 100): every cancel it
+ * sends names `order_id`, and three polls in four send one. */
+static void expect_inventory_cancels(sim_book *book, uint32_t slot, double inventory,
+                                     uint32_t order_id) {
+  book->hft[0].inventory = inventory;
+  sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
+  int cancels = 0;
+  for (int i = 0; i < 40; i++) {
+    book->heap.size = 0;
+    sim_agents_handle(book, &poll);
+    sim_msg cancel = {0};
+    if (queued(book, slot, MSG_CANCEL, &cancel) == 0) continue;
+    cancels++;
+    CHECK(cancel.a == order_id);
+  }
+  CHECK(cancels > 15);
+}
+
 /* Above its inventory limit an HFT agent cancels its order closest to the best price of the side it
  * is long or short in, the newest of equally close ones, however many orders it has resting (the
  * reference keeps every one in its records). */
@@ -303,26 +321,10 @@ static void test_hft_inventory_cancel_sees_every_order(void) {
   CHECK(tx_agent_orders(book->ex, sim_agent_id(sim, slot), 0, all, 100) == 100);
   tx_order newest = all[99];
   CHECK(newest.price == 29799);
-  book->hft[0].inventory = 150;
-  sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
-  int cancels = 0;
-  for (int i = 0; i < 40; i++) {
-    book->heap.size = 0;
-    sim_agents_handle(book, &poll);
-    sim_msg cancel = {0};
-    if (queued(book, slot, MSG_CANCEL, &cancel) == 0) continue;
-    cancels++;
-    CHECK(cancel.a == newest.order_id);
-  }
-  CHECK(cancels > 15); /* three polls in four cancel */
+  expect_inventory_cancels(book, slot, 150, newest.order_id);
   taos_sim_destroy(sim);
 }
 
-/* An HFT quote beyond its wealth goes on margin: own volume / (1 + L), leverage L <= maxLeverage,
- * and the exchange core holds it as a leveraged order; without margin it stays a cash order. */
-/* Quote volumes are lognormal draws, so each seed gives other sizes. Over several seeds, with
- * margin every quote's leverage stays within the maximum and some quote beyond the agent's wealth
- * rests levered; without margin none carries leverage and no oversized one rests. */
 /* A background agent hears of an accepted order after the order's latency back, of a rejected one
  * at once (after the 1 ns of processing): the exchange's "fast" response. */
 static void test_rejections_are_acknowledged_at_once(void) {
@@ -347,6 +349,11 @@ static void test_rejections_are_acknowledged_at_once(void) {
   taos_sim_destroy(sim);
 }
 
+/* An HFT quote beyond its wealth goes on margin: own volume / (1 + L), leverage L <= maxLeverage,
+ * and the exchange core holds it as a leveraged order; without margin it stays a cash order. Quote
+ * volumes are lognormal draws, so each seed gives other sizes. Over several seeds, with margin
+ * every quote's leverage stays within the maximum and some quote beyond the agent's wealth rests
+ * levered; without margin none carries leverage and no oversized one rests. */
 static void test_hft_quotes_on_margin(void) {
   enum { SEEDS = 8 };
   for (int margin = 0; margin < 2; margin++) {
@@ -491,18 +498,7 @@ static void test_hft_short_cancels_its_lowest_ask(void) {
   CHECK(tx_agent_orders(book->ex, sim_agent_id(sim, slot), 0, all, 20) == 20);
   tx_order lowest_newest = all[10];
   CHECK(lowest_newest.price == 30200 && lowest_newest.direction == 1);
-  book->hft[0].inventory = -150;
-  sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
-  int cancels = 0;
-  for (int i = 0; i < 40; i++) {
-    book->heap.size = 0;
-    sim_agents_handle(book, &poll);
-    sim_msg cancel = {0};
-    if (queued(book, slot, MSG_CANCEL, &cancel) == 0) continue;
-    cancels++;
-    CHECK(cancel.a == lowest_newest.order_id);
-  }
-  CHECK(cancels > 15); /* three polls in four cancel */
+  expect_inventory_cancels(book, slot, -150, lowest_newest.order_id);
   taos_sim_destroy(sim);
 }
 
