@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { LiveSeeds, LiveTrades, tradePrice } from "../../validator/live_prices.ts";
+import {
+  LiveSeeds,
+  LiveTrades,
+  type LiveTradesOptions,
+  tradePrice,
+} from "../../validator/live_prices.ts";
 import { until } from "../until.ts";
 
 /** A loopback WebSocket server standing in for a venue: records what clients send and lets the
@@ -41,14 +46,21 @@ const coinbaseTrade = (product: string, ...prices: string[]) => ({
 
 const quiet = () => {};
 
-/** A BTC stream on Coinbase at `url`, Binance unreachable, quiet. */
-function bitcoinOn(url: string): LiveTrades {
+/** A BTC stream (BTC-USD, btcusdt) at `urls`, silent after 30 s, quiet unless told otherwise. */
+function bitcoinTrades(
+  options: Partial<LiveTradesOptions> & Pick<LiveTradesOptions, "urls">,
+): LiveTrades {
   return new LiveTrades({
     symbols: { coinbase: "BTC-USD", binance: "btcusdt" },
-    urls: { coinbase: url, binance: "ws://127.0.0.1:9" },
     inactivitySeconds: 30,
     log: quiet,
+    ...options,
   });
+}
+
+/** A BTC stream on Coinbase at `url`, Binance unreachable, quiet. */
+function bitcoinOn(url: string): LiveTrades {
+  return bitcoinTrades({ urls: { coinbase: url, binance: "ws://127.0.0.1:9" } });
 }
 
 Deno.test("trade messages of both venues parse; anything else is ignored", () => {
@@ -130,8 +142,7 @@ Deno.test({
   const lines: string[] = [];
   const hangUp = venueServer((socket) => socket.close());
   const binance = venueServer();
-  const trades = new LiveTrades({
-    symbols: { coinbase: "BTC-USD", binance: "btcusdt" },
+  const trades = bitcoinTrades({
     urls: { coinbase: hangUp.url, binance: binance.url },
     inactivitySeconds: 0.5,
     retrySeconds: 0.05,
@@ -201,10 +212,8 @@ Deno.test({
   sanitizeResources: false,
 }, async () => {
   const lines: string[] = [];
-  const trades = new LiveTrades({
-    symbols: { coinbase: "BTC-USD", binance: "btcusdt" },
+  const trades = bitcoinTrades({
     urls: { coinbase: "ws://127.0.0.1:9", binance: "ws://127.0.0.1:9/ws" },
-    inactivitySeconds: 30,
     retrySeconds: 0.05,
     log: (_, message) => lines.push(message),
   });
@@ -235,10 +244,8 @@ Deno.test({
   const coinbase = venueServer((socket) => {
     if (refuse) socket.close();
   });
-  const trades = new LiveTrades({
-    symbols: { coinbase: "BTC-USD", binance: "btcusdt" },
+  const trades = bitcoinTrades({
     urls: { coinbase: coinbase.url, binance: "ws://127.0.0.1:9" },
-    inactivitySeconds: 30,
     retrySeconds: 0.02,
     log: (_, message) => lines.push(message),
     onOutage: (message) => outages.push(message),
@@ -344,10 +351,8 @@ Deno.test({
   sanitizeResources: false,
 }, async () => {
   const lines: string[] = [];
-  const trades = new LiveTrades({
-    symbols: { coinbase: "BTC-USD", binance: "btcusdt" },
+  const trades = bitcoinTrades({
     urls: { coinbase: "ws://127.0.0.1:9", binance: "ws://127.0.0.1:9/ws" },
-    inactivitySeconds: 30,
     retrySeconds: 100,
     log: (_, message) => lines.push(message),
   });
