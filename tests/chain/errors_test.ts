@@ -134,6 +134,22 @@ Deno.test("connection failures and unknown texts", () => {
     describeSubmitError(new Error("1010: Invalid Transaction: Something new")),
     "rejected by the transaction pool: 1010: Invalid Transaction: Something new",
   );
+  // Both undecodable-transaction codes, and the JSON-RPC server errors down to parse errors.
+  for (const code of [1001, 1002]) {
+    assert.match(
+      describeSubmitError(new Error(`${code}: Verification Error: cannot decode`)),
+      new RegExp(`^submission failed: the node could not decode .*\\(node said: ${code}: `),
+    );
+  }
+  assert.match(
+    describeRpcError(new Error("-32700: Parse error")),
+    /^the chain query failed: the node refused the call; .*\(node said: -32700: Parse error\)$/,
+  );
+  // A pool refusal code not listed still says the pool refused it.
+  assert.equal(
+    describeSubmitError(new Error("1017: Something new")),
+    "rejected by the transaction pool: 1017: Something new",
+  );
   // subtensor's own codes keep their names.
   assert.match(
     describeSubmitError(new Error("1010: Invalid Transaction: Custom error: 6")),

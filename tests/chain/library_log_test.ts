@@ -43,6 +43,9 @@ Deno.test("library lines: the logger's shape is recognised, anything else is not
   );
   assert.equal(libraryLine(["2026-11-27T10:25:40Z INFO    connected"]), null);
   assert.equal(libraryLine(["2026-11-27 10:25:40", "not an origin"]), null);
+  // The library's origins are upper case, without spaces: a program's own `date, "note:"` is not.
+  assert.equal(libraryLine(["2026-11-27 10:25:40", "note:"]), null);
+  assert.equal(libraryLine(["2026-11-27 10:25:40", "  API WS:"]), null);
   assert.equal(libraryLine(["2026-11-27 10:25:40", 7]), null);
   assert.equal(libraryLine([]), null);
 });
