@@ -773,7 +773,7 @@ Deno.test(
   "a frame that is not JSON is logged and the client reconnects, instead of the process ending",
   testOptions,
   async () => {
-    await withWatchedClient(async (watched, lines, client, node) => {
+    await withWatchedClient(async (watched, lines, client, node, levels) => {
       // Without the watcher, the provider's JSON.parse error would be uncaught and fail the test.
       node.sendRaw("<html>502 Bad Gateway</html>");
       // Both clients reconnect: the error does not say which connection the frame came on.
@@ -781,6 +781,11 @@ Deno.test(
       const notJson =
         /^ws:\/\/127\.0\.0\.1:\d+: it sent a message that is not JSON: .*; reconnecting$/;
       assert.ok(lines.some((l) => notJson.test(l)), lines.join("\n"));
+      // The frame is information; the outage it opens is told as a warning by its first failure.
+      const said = lines.findIndex((l) => notJson.test(l));
+      assert.equal(levels[said], "info");
+      const outage = lines.findIndex((l, i) => i > said && l.startsWith("no connection"));
+      assert.equal(levels[outage], "warning", lines.join("\n"));
       assert.ok(lines.some((l) => l.startsWith("reconnected")), lines.join("\n"));
       await Promise.all([watched.api.isReady, client.api.isReady]);
       node.best = 77;
@@ -870,6 +875,26 @@ Deno.test("connecting to an unknown network or a dead endpoint fails clearly", a
     );
   } finally {
     await http.shutdown();
+  }
+  // The failure named is the last one, not the first: here a 404, then 503 on every retry.
+  let upgrades = 0;
+  const changing = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response("busy", { status: upgrades++ === 0 ? 404 : 503 }),
+  );
+  try {
+    await assert.rejects(
+      () =>
+        SubtensorClient.connect({
+          network: `ws://127.0.0.1:${changing.addr.port}`,
+          retryDelayMs: 20,
+          connectTimeoutMs: 1000,
+        }),
+      /within 1000 ms \(the connection failed: .*503/,
+    );
+    assert.ok(upgrades >= 2, `${upgrades} attempts`);
+  } finally {
+    await changing.shutdown();
   }
 });
 
