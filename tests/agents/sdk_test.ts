@@ -18,8 +18,12 @@ import {
 } from "../../agents/sdk/book.ts";
 import {
   cancelOrders,
+  FOK,
+  GTC,
+  GTT,
   ignoredField,
   type Instruction,
+  IOC,
   limitOrder,
   marketOrder,
   scheduleInstructions,
@@ -624,6 +628,54 @@ Deno.test("validateInstructions: defaults applied and schema rules of each field
   }
 });
 
+Deno.test("validateInstructions: a market order needs clientOrderId, a cancelled volume is positive, a delay of 1 h passes", () => {
+  const market = {
+    type: "PLACE_ORDER_MARKET",
+    agentId: 2,
+    bookId: 0,
+    direction: 1,
+    quantity: 1,
+    clientOrderId: null,
+  };
+  const cancel = { type: "CANCEL_ORDERS", agentId: 2, bookId: 0 };
+  const context = { uid: 2, bookCount: 1 };
+  assert.equal(
+    validateInstructions({ agent_id: 2, instructions: [market] }, context).accepted.length,
+    1,
+  );
+  // clientOrderId may be null but must be present, on a market order as on a limit order; a
+  // partial cancellation of 0 is not one (the reference's PositiveFloat).
+  for (
+    const bad of [
+      { ...market, clientOrderId: undefined },
+      { ...cancel, cancellations: [{ orderId: 1, volume: 0 }] },
+    ]
+  ) {
+    const result = validateInstructions({ agent_id: 2, instructions: [bad] }, context);
+    assert.equal(result.refused, true, `${JSON.stringify(bad)} must void the response`);
+    assert.deepEqual(result.rejected.map((r) => [r.index, r.rule]), [[0, "invalid"]]);
+  }
+  const latest = validateInstructions(
+    { agent_id: 2, instructions: [{ ...market, delay: 3_600_000_000_000 }] },
+    context,
+  );
+  assert.deepEqual(latest.accepted.map((i) => i.delay), [3_600_000_000_000]);
+});
+
+Deno.test("validateInstructions names every invalid instruction, or with firstInvalidOnly only the first", () => {
+  const response = {
+    agent_id: 2,
+    instructions: [limit(), limit({ quantity: 0 }), limit(), limit({ price: -1 })],
+  };
+  const every = validateInstructions(response, { uid: 2, bookCount: 1 });
+  assert.deepEqual(every.rejected.map((r) => [r.index, r.rule]), [[1, "invalid"], [3, "invalid"]]);
+  assert.match(every.discarded ?? "", /^instruction 1 invalid: quantity: /);
+  const first = validateInstructions(response, { uid: 2, bookCount: 1, firstInvalidOnly: true });
+  assert.deepEqual(first.rejected.map((r) => [r.index, r.rule]), [[1, "invalid"]]);
+  assert.equal(first.discarded, every.discarded);
+  assert.equal(first.refused, true);
+});
+
 Deno.test("validateInstructions names the rule that dropped each instruction", () => {
   const result = validateInstructions(
     {
@@ -754,6 +806,24 @@ Deno.test("builders, engine conversion and scheduling by requested delay", () =>
   assert.throws(
     () => limitOrder(1, 0, 0, 1, 300, { expiryPeriod: 5 }),
     /^RangeError: limitOrder: expiryPeriod applies only to GTT/,
+  );
+  for (const timeInForce of [IOC, FOK] as const) {
+    assert.throws(
+      () => limitOrder(1, 0, 0, 1, 300, { timeInForce, postOnly: true }),
+      /^RangeError: limitOrder: an IOC or FOK order cannot be postOnly/,
+    );
+  }
+  for (const timeInForce of [GTC, IOC, FOK] as const) {
+    assert.throws(
+      () => limitOrder(1, 0, 0, 1, 300, { timeInForce, expiryPeriod: 5 }),
+      /^RangeError: limitOrder: expiryPeriod applies only to GTT/,
+    );
+  }
+  // postOnly stays open to orders that rest: GTC and GTT.
+  assert.equal(limitOrder(1, 0, 0, 1, 300, { postOnly: true }).postOnly, true);
+  assert.equal(
+    limitOrder(1, 0, 0, 1, 300, { timeInForce: GTT, expiryPeriod: 5, postOnly: true }).postOnly,
+    true,
   );
   const gtt = limitOrder(1, 0, 1, 2, 301, { timeInForce: 1, expiryPeriod: 10e9, stp: 4 });
   assert.deepEqual(toEngineInstruction(gtt), {
