@@ -18,6 +18,7 @@ import {
 } from "../../agents/sdk/book.ts";
 import {
   cancelOrders,
+  CURRENCY_BASE,
   FOK,
   GTC,
   GTT,
@@ -27,6 +28,7 @@ import {
   limitOrder,
   marketOrder,
   scheduleInstructions,
+  STP_CANCEL_OLDEST,
   toEngineInstruction,
   validateInstructions,
 } from "../../agents/sdk/instructions.ts";
@@ -750,9 +752,11 @@ Deno.test("validateInstructions: over 200 000 instructions, or over 10 000 ids i
     validateInstructions({ agent_id: 2, instructions: flood }, context).discarded ?? "",
     /invalid response: instructions: Too big/,
   );
-  const many = validateInstructions({ agent_id: 2, instructions: [cancel(150_000)] }, context);
-  assert.deepEqual(many.accepted, []);
-  assert.match(many.discarded ?? "", /instruction 0 invalid: cancellations: Too big/);
+  for (const n of [10_001, 150_000]) {
+    const many = validateInstructions({ agent_id: 2, instructions: [cancel(n)] }, context);
+    assert.deepEqual(many.accepted, [], `${n} ids`);
+    assert.match(many.discarded ?? "", /instruction 0 invalid: cancellations: Too big/);
+  }
 });
 
 Deno.test("validateInstructions: wrong uid, foreign agentId and RESET_AGENT void the response", () => {
@@ -1228,6 +1232,35 @@ Deno.test("builders refuse what the validator would void, naming the builder and
     () => cancelOrders(1, 0, [{ orderId: 3, volume: -1 }]),
     /cancelOrders: cancellations\.0\.volume: /,
   );
+});
+
+Deno.test("builders' defaults: a GTC cash order in base units, cancelling the oldest on self-trade, no delay", () => {
+  assert.deepEqual(limitOrder(1, 0, 0, 1, 300), {
+    type: "PLACE_ORDER_LIMIT",
+    agentId: 1,
+    delay: 0,
+    bookId: 0,
+    direction: 0,
+    quantity: 1,
+    price: 300,
+    clientOrderId: null,
+    stp: STP_CANCEL_OLDEST,
+    postOnly: false,
+    timeInForce: GTC,
+    expiryPeriod: null,
+    currency: CURRENCY_BASE,
+  });
+  assert.deepEqual(marketOrder(1, 0, 1, 2), {
+    type: "PLACE_ORDER_MARKET",
+    agentId: 1,
+    delay: 0,
+    bookId: 0,
+    direction: 1,
+    quantity: 2,
+    clientOrderId: null,
+    stp: STP_CANCEL_OLDEST,
+    currency: CURRENCY_BASE,
+  });
 });
 
 Deno.test("builders refuse a clientOrderId the exchange cannot keep (outside 0..4294967294)", () => {
