@@ -20,6 +20,7 @@ import {
   type MinerScoreDetail,
   neuronInfoLabels,
   pythonFloat,
+  type ReportInput,
   ValidatorMetrics,
 } from "../../validator/metrics.ts";
 import { simulationConfigFor } from "../../agents/sdk/state.ts";
@@ -809,6 +810,28 @@ function bookWith(bookId: number, record: BookEvent[]): PublishState["books"][nu
   };
 }
 
+/**
+ * Reports a publish at `timestamp` with `books` and no accounts or notices, at step rate 0 with no
+ * scores, unless `input` says otherwise.
+ */
+function reportBooks(
+  metrics: ValidatorMetrics,
+  timestamp: number,
+  books: PublishState["books"],
+  input: Partial<ReportInput> = {},
+): void {
+  metrics.report({
+    publish: { timestamp, final: false, books, accounts: [], notices: [], eventsProcessed: 0 },
+    stepRate: 0,
+    ownUid: null,
+    scores: new Map(),
+    details: [],
+    initialBalances: new Map(),
+    usage: { cpu: 0, ram: 0, disk: 0 },
+    ...input,
+  });
+}
+
 /** A trade in which miner `uid` rests against a background agent's buy. */
 function minerTrade(tradeId: number, timestamp: number, uid: number): BookEvent {
   return {
@@ -939,21 +962,9 @@ Deno.test("metrics: the last 25 trades per book and 5 per miner and book are kep
   });
   // 30 trades of uid 1 on book 0, trade i at i seconds.
   const trades = Array.from({ length: 30 }, (_, i) => minerTrade(i + 1, (i + 1) * 1e9, 1));
-  metrics.report({
-    publish: {
-      timestamp: 600e9,
-      final: false,
-      books: [bookWith(0, trades), bookWith(1, [])],
-      accounts: [],
-      notices: [],
-      eventsProcessed: 0,
-    },
-    stepRate: 0,
-    ownUid: null,
+  reportBooks(metrics, 600e9, [bookWith(0, trades), bookWith(1, [])], {
     scores: new Map([[1, 0.25], [2, 0.75]]),
     details: [detail(1, 0.25, [3, 1]), detail(2, 0.75, [2, 2])],
-    initialBalances: new Map(),
-    usage: { cpu: 0, ram: 0, disk: 0 },
   });
   const text = await metrics.registry.metrics();
   const series = (family: string) => text.split("\n").filter((l) => l.startsWith(`${family}{`));
@@ -976,22 +987,7 @@ Deno.test("metrics: the last 25 trades per book and 5 per miner and book are kep
 Deno.test("metrics: a forgotten miner's fills leave miner_trades at the next report, one without fills too; uid 0's are kept", async () => {
   const metrics = new ValidatorMetrics({ wallet: "5V", netuid: 79, info: {} });
   const report = (timestamp: number, record: BookEvent[]) =>
-    metrics.report({
-      publish: {
-        timestamp,
-        final: false,
-        books: [bookWith(0, record)],
-        accounts: [],
-        notices: [],
-        eventsProcessed: 0,
-      },
-      stepRate: 0,
-      ownUid: null,
-      scores: new Map(),
-      details: [],
-      initialBalances: new Map(),
-      usage: { cpu: 0, ram: 0, disk: 0 },
-    });
+    reportBooks(metrics, timestamp, [bookWith(0, record)]);
   const uids = async () =>
     (await metrics.registry.metrics()).split("\n")
       .filter((l) => l.startsWith("miner_trades{"))
@@ -1007,20 +1003,7 @@ Deno.test("metrics: a forgotten miner's fills leave miner_trades at the next rep
 
 Deno.test("metrics: a miner's query statistics: successes are what neither failed, timed out nor was rejected; call_time their mean", async () => {
   const metrics = new ValidatorMetrics({ wallet: "5V", netuid: 79, info: {} });
-  metrics.report({
-    publish: {
-      timestamp: 60e9,
-      final: false,
-      books: [bookWith(0, [])],
-      accounts: [],
-      notices: [],
-      eventsProcessed: 0,
-    },
-    stepRate: 0,
-    ownUid: null,
-    scores: new Map(),
-    details: [],
-    initialBalances: new Map(),
+  reportBooks(metrics, 60e9, [bookWith(0, [])], {
     queryStats: new Map([[2, {
       requests: 10,
       timeouts: 2,
@@ -1029,7 +1012,6 @@ Deno.test("metrics: a miner's query statistics: successes are what neither faile
       callTime: 1.5,
       successes: 4,
     }]]),
-    usage: { cpu: 0, ram: 0, disk: 0 },
   });
   const text = await metrics.registry.metrics();
   const gauge = (name: string) =>
@@ -1047,22 +1029,7 @@ Deno.test("metrics: book_gauges split a publish's trade volume by side, show the
   Object.assign(sell, { direction: 1, volume: 2.5, price: 78 });
   const twoSided = bookWith(0, [minerTrade(1, 59e9, 1), sell]);
   const bidsOnly = { ...bookWith(1, []), ask: [] };
-  metrics.report({
-    publish: {
-      timestamp: 60e9,
-      final: false,
-      books: [twoSided, bidsOnly],
-      accounts: [],
-      notices: [],
-      eventsProcessed: 0,
-    },
-    stepRate: 0,
-    ownUid: null,
-    scores: new Map(),
-    details: [],
-    initialBalances: new Map(),
-    usage: { cpu: 0, ram: 0, disk: 0 },
-  });
+  reportBooks(metrics, 60e9, [twoSided, bidsOnly]);
   const text = await metrics.registry.metrics();
   const gauge = (book: number, name: string) =>
     new RegExp(

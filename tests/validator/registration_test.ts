@@ -53,6 +53,13 @@ function localValidator(
   });
 }
 
+/** A market watch that records the uid of every reset injected, in `into`. */
+const recordResets = (into: number[]): MarketWatch => ({
+  injected: (agentId, instructions) => {
+    if (instructions.some((i) => i.type === "RESET_AGENT")) into.push(agentId);
+  },
+});
+
 Deno.test("a re-registered uid loses its score and gets its account reset in the simulation", async () => {
   const directory = new EditableDirectory(["5Old0", "5Old1", "5Old2", "5Old3"]);
   const injected: { agentId: number; instructions: Instruction[] }[] = [];
@@ -218,11 +225,7 @@ Deno.test("a re-registered uid without a miner account in the configuration gets
   const validator = localValidator({
     directory,
     store,
-    watch: {
-      injected: (agentId, instructions) => {
-        if (instructions.some((i) => i.type === "RESET_AGENT")) injected.push(agentId);
-      },
-    },
+    watch: recordResets(injected),
   });
   try {
     await validator.start();
@@ -250,11 +253,7 @@ Deno.test("a reset the simulation reports as failed on any book is sent again, a
   const validator = localValidator({
     directory,
     store,
-    watch: {
-      injected: (agentId, instructions) => {
-        if (instructions.some((i) => i.type === "RESET_AGENT")) resets.push(agentId);
-      },
-    },
+    watch: recordResets(resets),
     market: (market) => {
       const advance = market.advance;
       // The first reset's notices (one per book) but the first book's are turned into the
@@ -368,17 +367,9 @@ Deno.test("the first voided response of a uid is a warning, later ones debug lin
 });
 
 Deno.test("a reset pending at a stop is still pending after the restart: its notice there starts the uid's history over", async () => {
-  const isReset = (instructions: Instruction[]) =>
-    instructions.some((x) => x.type === "RESET_AGENT");
   const store = ValidatorStore.open(":memory:");
   const run = (directory: EditableDirectory, resets: number[]) =>
-    localValidator({
-      directory,
-      store,
-      watch: {
-        injected: (agentId, instructions) => void (isReset(instructions) && resets.push(agentId)),
-      },
-    });
+    localValidator({ directory, store, watch: recordResets(resets) });
   try {
     const directory = new EditableDirectory(["5Old0", "5Old1", "5Old2", "5Old3"]);
     const sent: number[] = [];
