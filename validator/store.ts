@@ -639,8 +639,8 @@ export class ValidatorStore {
   static #openLocked(path: string): ValidatorStore {
     let checked: { saved: SavedState | null; signature: string } | null = null;
     if (path !== ":memory:") {
-      // Where the read-only check below could not read it at all (until this version a file
-      // left so was refused, even with --neuron.reset, though nothing was saved in it).
+      // Where the read-only check below could not read it at all: such a file holds nothing
+      // saved, so it must not be refused (with --neuron.reset or without).
       clearSetupJournal(path);
       let size = -1;
       let stat;
@@ -699,7 +699,7 @@ export class ValidatorStore {
       };
       // A new file's marks and tables in one transaction, before the switch to WAL: a validator
       // killed within it leaves a file that is empty once rolled back, never one marked as a
-      // state but missing its tables (which was refused as damaged until this version).
+      // state but missing its tables (which would read as damaged).
       db.exec("BEGIN IMMEDIATE");
       mark("application_id", APPLICATION_ID);
       db.exec(`CREATE TABLE IF NOT EXISTS snapshot (

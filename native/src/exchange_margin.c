@@ -129,8 +129,7 @@ static int64_t u256_div(x_u256 n, x_u256 d) {
 /* Would borrowing `coll * L` more (a sell's collateral valued at `price`) take the account's loans,
  * valued at `price`, past maxLoan? Compared exactly, in quote units times 10^-min(shift, 0) and
  * 10^9: truncating the new borrowing or the base loan's value first let an order borrow up to a
- * quote unit past the limit. Products beyond 128 bits are compared in 256 (until this version they
- * fell back to that truncated comparison). */
+ * quote unit past the limit. Products beyond 128 bits are compared in 256, never truncated. */
 static bool exceeds_loan_limit(const tx_exchange *ex, const x_account *acct, int dir, int64_t coll,
                                int64_t leverage, int64_t price) {
   __int128 unit, per_base;
@@ -310,7 +309,7 @@ static void release_collateral(x_account *acct, x_loan *loan, int64_t base, int6
  * `price`, quote part), a long releases trunc_b(s V / (amount Vb) * base) while s V / amount < Vb,
  * then all its base and trunc_q(s V / amount - Vb) quote; a short likewise. Values are kept in
  * quote units times 10^-min(shift, 0), so nothing is truncated before the end: in 128 bits where
- * the products fit, else in 256 (until this version a truncated split, a few units off). */
+ * the products fit, else in 256 (a truncated split would be a few units off). */
 static void exact_release(const tx_exchange *ex, const x_loan *loan, int64_t s, int64_t price,
                           int dir, int64_t *base, int64_t *quote) {
   __int128 unit, per_base;

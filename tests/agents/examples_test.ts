@@ -265,7 +265,7 @@ Deno.test("OrderOptionAgent: flags are booleans or 1/0; none on enables all but 
   assert.equal(quoteOnly.length, 4);
   assert.ok(quoteOnly.every((o) => o.type === "PLACE_ORDER_MARKET" && o.currency === 1));
   // All options make 22 orders per book, past the validator's 20: they come in two turns, so
-  // nothing is dropped (until this version the last two fill-or-kill orders were).
+  // nothing is dropped (not even the last two fill-or-kill orders).
   const agent = await load("OrderOptionAgent");
   const first = await step(agent);
   const second = await step(agent);

@@ -176,8 +176,8 @@ Deno.test("each rejection gets the Python axon's status and message", async () =
       /^Not Verified with error: Nonce is too old: acceptable delta is 16\.00 seconds but request was 6\d\.\d\d seconds old$/,
     );
 
-    // Signed for another axon's hotkey: said plainly, where until this version the message was
-    // a bare "Signature mismatch with <the signed text> and <the signature>".
+    // Signed for another axon's hotkey: said plainly, not as a bare "Signature mismatch with
+    // <the signed text> and <the signature>".
     r = await post(url, signedRequest({ signer: alice, axonHotkey: charlie.ss58Address }));
     assert.equal(r.status, 401);
     assert.equal(
@@ -240,7 +240,7 @@ Deno.test("each rejection gets the Python axon's status and message", async () =
     assert.equal(head.headers.get("bt_header_axon_status_code"), "401");
     assert.equal(await head.text(), "");
     // A signed HEAD passes the caller's checks and then gets the Python axon's 405 (its routes
-    // take GET and POST only); until this version it failed reading the empty body, with 500.
+    // take GET and POST only), not a 500 from reading the empty body.
     const signedHead = await fetch(url, {
       method: "HEAD",
       headers: signedRequest({ signer: alice }).headers,

@@ -211,8 +211,8 @@ Deno.test("keyfile JSON: precedence, public-only, canonical private key, consist
       }),
     /^KeyfileError: publicKey does not match the key derived from the secret$/,
   );
-  // A public file has no secret: its fields are held against its address (until this version
-  // the message spoke of a secret there too).
+  // A public file has no secret: its fields are held against its address, and the message says
+  // nothing of a secret.
   const bobKey = u8aToHex(Keypair.fromUri("//Bob").publicKey);
   const alicePub = JSON.parse(keypairToKeyfileJson(alice, true));
   assert.throws(
@@ -381,7 +381,7 @@ Deno.test("taos wallet create/list/show in a child process", async () => {
   assert.equal(again.code, 2);
   assert.match(again.stderr, /exists; pass --overwrite/);
   // A second hotkey joins the existing wallet; the coldkey stays. `-h <name>` names the hotkey,
-  // as in the miner and validator (until this version it printed the help and created nothing).
+  // as in the miner and validator.
   const second = await run("create", "-w", "taos", "-h", "validator", "--hotkey-uri", "//Charlie");
   assert.equal(second.code, 0, second.stderr);
   assert.match(second.stdout, /coldkey kept/);

@@ -174,8 +174,8 @@ Deno.test("another C compiler, or the same one changed, builds the library anew"
 });
 
 Deno.test("threads of one process building the library at once all get it", async () => {
-  // Test modules and workers share a process id: until this version they also shared the
-  // temporary file, and the slower build's rename failed (ENOENT).
+  // Test modules and workers share a process id: were the temporary file named by it alone, the
+  // slower build's rename would fail (ENOENT).
   const root = scratchTree();
   const builder = join(root, "builder.ts");
   writeFileSync(
@@ -212,8 +212,8 @@ Deno.test("threads of one process building the library at once all get it", asyn
 });
 
 Deno.test("a checkout whose path has a space builds the library from its own sources", () => {
-  // File URLs spell a space as %20: until this version the build looked for its sources in a
-  // directory of that literal name, found none, and linked an empty library there.
+  // File URLs spell a space as %20: a build that took the URL's path literally would find no
+  // sources in a directory of that name and link an empty library there.
   const parent = mkdtempSync(join(tmpdir(), "taos native "));
   try {
     const copy = join(parent, "native");

@@ -389,7 +389,7 @@ Deno.test("a fundamental feed is counted per seed interval: a longer one than th
       short.stderr,
       /warning: --fundamental-feed: 3 prices cover 00:01:30 of the 00:03:00 run \(one per 00:00:30\)/,
     );
-    // Six cover it (until this version the warning counted one per 10 s update and asked for 18).
+    // Six cover it (the warning counts one per 30 s, not one per 10 s update, which would ask for 18).
     const enough = await run(6);
     assert.equal(enough.code, 0, enough.stderr);
     assert.doesNotMatch(enough.stderr, /warning/);

@@ -652,8 +652,8 @@ Deno.test("a simulation larger than this machine's memory is refused before it s
 
 Deno.test("the memory a simulation needs is estimated below what its books were measured to take", () => {
   // Peak memory grew by 6.3 MB per reference book and 1.05 MB per small book, one simulated minute
-  // into runs of 1 and 41 books; until this version the estimate was 1.1 MB per reference book, so
-  // 4096 of them passed the check on a machine that could not hold a third of them.
+  // into runs of 1 and 41 books; an estimate of 1.1 MB per reference book would let 4096 of them
+  // pass the check on a machine that could not hold a third of them.
   const reference = leastMemory({ ...referenceConfig(), books: 1 });
   const small = leastMemory({ ...smallPreset(), books: 1 });
   assert.ok(reference >= 5.5e6 && reference <= 6.3e6, `${reference} bytes per reference book`);

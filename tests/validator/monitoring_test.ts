@@ -1699,7 +1699,7 @@ Deno.test("monitoring server: other methods get 405 without their body being wai
     );
     assert.match(head, /^HTTP\/1\.1 200 /);
     assert.ok(head.endsWith("\r\n\r\n"), "a HEAD reply has no body");
-    // Its length is the GET's, as HTTP has it (until this version, 0).
+    // Its length is the GET's, as HTTP has it, not 0.
     assert.match(head, /\r\ncontent-length: [1-9]\d*\r\n/i);
     assert.equal((await fetch(`http://127.0.0.1:${server.port}/nowhere`)).status, 404);
     const scrape = await fetch(`http://127.0.0.1:${server.port}/metrics`);

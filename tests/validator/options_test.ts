@@ -264,11 +264,11 @@ Deno.test("options: bad values name the flag", () => {
     [["-t", "0"], /--neuron\.timeout: '0' must be positive/],
     [
       ["--prometheus.level", "verbose"],
-      // Quoted as typed (until this version upper-cased).
+      // Quoted as typed, not upper-cased.
       /--prometheus\.level: 'verbose' must be OFF, or INFO, DEBUG/,
     ],
     [["-t", "soon"], /--neuron\.timeout/],
-    // As `taos sim` words it; until this version "must be a positive duration".
+    // As `taos sim` words it.
     [["--duration", "200000d"], /^--duration: '200000d' is longer than the clock's 104 days$/],
     [["--duration", "soon"], /^--duration: 'soon' is not a duration \(e\.g\. 90s, 10m, 1h\)$/],
     [

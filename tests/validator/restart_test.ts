@@ -272,7 +272,7 @@ Deno.test({
     );
     const onePublish = startValidator([...flagsOnly, "--config", justLongEnough]);
     assert.equal((await onePublish.done).code, 0, onePublish.stderr.join("\n"));
-    // The same from the config file's own duration names the file (until this version, the flag).
+    // The same from the config file's own duration names the file, not the flag.
     const file = join(dir, "grace.json");
     writeFileSync(file, JSON.stringify({ ...smallPreset(), gracePeriod: 600e9, duration: 300e9 }));
     const withoutFlag = args.filter((a, i) => a !== "--duration" && args[i - 1] !== "--duration");
@@ -284,8 +284,8 @@ Deno.test({
       ),
       configOnly.stderr.join("\n"),
     );
-    // Given by the reference's spelling, the file is named under that flag (until this version
-    // under --config, which the command line did not have).
+    // Given by the reference's spelling, the file is named under that flag, not under --config,
+    // which this command line does not have.
     const withoutConfig = withoutFlag.filter((a, i) =>
       a !== "--config" && withoutFlag[i - 1] !== "--config"
     );
