@@ -32,7 +32,7 @@ async function captured(args: string[]): Promise<{ code: number; out: string[]; 
 Deno.test("without a command the usage goes to standard error, with code 2", async () => {
   const { code, out, err } = await captured([]);
   assertEquals(code, 2);
-  // Until this version it went to standard output, where a script reads results.
+  // Not to standard output: a script reads results there.
   assertEquals(out.length, 0);
   assertEquals(err[0].includes("Usage: taos <command>"), true);
 });
@@ -42,7 +42,7 @@ Deno.test("--help exits with code 0", async () => {
 });
 
 Deno.test("taos help <command> prints that command's help; an unknown one is an error", async () => {
-  // Until this version `help sim` printed the list of commands.
+  // `help sim` is sim's own help, not the list of commands.
   const sim = await captured(["help", "sim"]);
   assertEquals(sim.code, 0);
   assertEquals(sim.out.length, 1);
@@ -59,7 +59,6 @@ Deno.test("taos help <command> prints that command's help; an unknown one is an 
 });
 
 Deno.test("every command's help keeps to 100 columns", async () => {
-  // Until this version the validator's and the miner's had lines of up to 122 columns.
   for (const name of ["sim", "replay", "validator", "miner", "metagraph", "wallet"]) {
     const { code, out } = await captured(["help", name]);
     assertEquals(code, 0);
@@ -69,8 +68,8 @@ Deno.test("every command's help keeps to 100 columns", async () => {
 });
 
 Deno.test("the validator's help counts the fundamental feed's prices as the sim's help does", async () => {
-  // Until this version the validator's help said one price per process update, while the engine
-  // takes one per seed interval (the sim's help and the README say so).
+  // The engine takes one price per seed interval, as the sim's help and the README say; the
+  // validator's help must say the same, not one per process update.
   for (const name of ["sim", "validator"]) {
     const { out } = await captured(["help", name]);
     const text = out.join("\n").replace(/\s+/g, " ");
@@ -140,7 +139,7 @@ Deno.test("--version prints taos's version, the subnet release it follows and th
 });
 
 Deno.test("help and version written to a full disk end with a message and exit 1, not a stack trace", async () => {
-  // Until this version each ended with an uncaught error and its stack.
+  // The failed write is told in one line, not as an uncaught error with its stack.
   const main = fileURLToPath(new URL("../main.ts", import.meta.url));
   for (
     const [args, who] of [

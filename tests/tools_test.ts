@@ -7,7 +7,7 @@ import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
 Deno.test("a test that needs strace, run where there is none, says so in its name", async () => {
-  // Until this version such tests showed as "ignored" with no reason.
+  // A bare "ignored" would not say why: the name carries the reason.
   const test = fileURLToPath(new URL("./chain/commit_store_test.ts", import.meta.url));
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["test", "-A", test, "--filter", "flushes the file before its rename"],

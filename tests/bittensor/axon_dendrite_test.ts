@@ -295,8 +295,8 @@ Deno.test("a timeout header is read as Python's float() reads it: decimal only",
   assert.equal(timeoutOf(".5"), 0.5);
   assert.equal(timeoutOf("5."), 5);
   assert.equal(timeoutOf("1_0"), 10); // float("1_0") == 10.0
-  // Until this version JavaScript's Number() took hexadecimal, binary and octal (16, 3, 7), which
-  // Python's float() refuses, so a Python axon answers such a request 500.
+  // JavaScript's Number() takes hexadecimal, binary and octal (16, 3, 7), which Python's float()
+  // refuses: a Python axon answers such a request 500, so they are refused here too.
   for (
     const bad of ["0x10", "0b11", "0o7", "1__0", "_1", "1_", ".", "1e", "twelve", "Infinity", "nan"]
   ) {

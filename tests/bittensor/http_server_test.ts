@@ -540,8 +540,8 @@ Deno.test("close ends at once connections that sent nothing or half a head, and 
     await stuck.write(encoder.encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
     await new Promise((resolve) => setTimeout(resolve, 100));
     const started = Date.now();
-    // Until this version close waited for the silent and half-sent connections as long as
-    // their clients kept them open: a stopped miner never exited.
+    // close does not wait for the silent and half-sent connections: their clients may keep them
+    // open for ever, and a stopped miner would never exit.
     await server.close(300);
     assert.ok(Date.now() - started < 3000, `closed in ${Date.now() - started} ms`);
     for (const conn of [silent, halfHead, stuck]) {

@@ -538,7 +538,7 @@ Deno.test("taos wallet reports bad paths and missing keys by flag, and lists aro
     [["create", "-p", root, "-w", ".."], /--wallet\.name: '\.\.' must be a single file name/],
     [["show", "-p", root, "-w", "../v"], /--wallet\.name: '\.\.\/v' must be a single file name/],
     [["create", "-p", root, "-w", "a b"], /--wallet\.name: 'a b' is not a valid name/],
-    // Until this version accepted, then removed a minute later as another key's cut-off write.
+    // Accepted, a key of that name would be removed a minute later as another key's cut-off write.
     [
       ["create", "-p", root, "-w", "t", "-h", "default.12345678-1234-1234-1234-123456789abc.tmp"],
       /--wallet\.hotkey: '.*\.tmp' has the shape of a key file's temporary copy/,

@@ -747,8 +747,8 @@ Deno.test(
         failures().slice(0, 3).map((l) => /retrying in (\d+) ms/.exec(l)?.[1]),
         ["50", "100", "200"],
       );
-      // The outage's first failure is a warning, so that it shows at any log level; until this
-      // version every one was information.
+      // The outage's first failure is a warning, so that it shows at any log level; the retries
+      // after it are information.
       const first = lines.findIndex((l) => l.startsWith("no connection"));
       assert.deepEqual(levels.slice(first, first + 3), ["warning", "info", "info"]);
       node.refuseConnections = false;
@@ -855,7 +855,7 @@ Deno.test("connecting to an unknown network or a dead endpoint fails clearly", a
         retryDelayMs: 20,
         connectTimeoutMs: 300,
       }),
-    // Until this version the message ended at the timeout, without a reason.
+    // The message gives the reason, not just the timeout.
     /no connection to ws:\/\/127\.0\.0\.1:\d+ within 300 ms \(the connection failed: .*failed to connect to WebSocket/,
   );
   // A server that is no WebSocket endpoint: its answer to the upgrade is the reason.
@@ -915,7 +915,7 @@ Deno.test("a node that closes the connection before giving its runtime is named 
           retryDelayMs: 20,
           connectTimeoutMs: 300,
         }),
-      // Until this version the message ended at the timeout, without a reason.
+      // The message gives the reason, not just the timeout.
       /within 300 ms \(the node closed the connection with code 4000: going away\)$/,
     );
   } finally {
@@ -1268,7 +1268,8 @@ Deno.test(
         if (landed) landReveal(node);
         node.best = firstBlockOfEpoch(setter.pendingCommits[0].revealEpoch + 1, NETUID, TEMPO) + 1;
         const [result] = await setter.revealDue();
-        // Until this version the epoch was judged first: a landed reveal read as expired.
+        // The chain is asked before the epoch is judged: judged first, a landed reveal would read as
+        // expired.
         if (landed) {
           assert.equal(result.accepted, true, result.message);
           assert.match(result.message, /found revealed on chain/);
@@ -1294,7 +1295,8 @@ Deno.test(
       const commits = [NETUID, alice.address];
       node.failStorageReads("SubtensorModule", "WeightCommits", commits);
       const [unknown] = await setter.revealDue();
-      // Until this version a lookup that failed counted as no reveal: "expired unrevealed".
+      // A lookup that fails is no answer: counted as no reveal ("expired unrevealed"), a reveal
+      // that landed would be reported lost.
       assert.equal(unknown.accepted, false, unknown.message);
       assert.equal(unknown.deferred, true, unknown.message);
       assert.match(unknown.message, /cannot tell whether the reveal sent at block \d+ landed/);
@@ -1325,7 +1327,8 @@ Deno.test(
       assert.equal((await setter.revealDue())[0].deferred, true);
       node.best = firstBlockOfEpoch(revealEpoch + 2, NETUID, TEMPO) + 1;
       const [dropped] = await setter.revealDue();
-      // Until this version it stayed pending, looked up at every call, for as long as reads failed.
+      // Dropped a whole epoch after its own: kept pending, it would be looked up at every call for
+      // as long as reads fail.
       assert.equal(dropped.accepted, false, dropped.message);
       assert.notEqual(dropped.deferred, true);
       assert.match(
@@ -1388,8 +1391,8 @@ Deno.test(
         await revealUnconfirmed(client, node, path);
         landReveal(node);
         node.onSubmit = () => COMMIT_NOT_FOUND;
-        // Until this version the mark lived in memory: the restarted setter sent the reveal
-        // again and counted the refusal as a failure.
+        // The mark is saved with the commit: kept in memory only, it would be lost at the restart,
+        // and the setter would send the reveal again and count the refusal as a failure.
         const restarted = new ChainWeightSetter(client, {
           netuid: NETUID,
           hotkey: alice,

@@ -126,8 +126,8 @@ Deno.test(
         }).output();
         const stderr = new TextDecoder().decode(output.stderr);
         assert.equal(output.code, 1, stderr);
-        // Until this version it was told as the node's failure (`reading subnet 79 failed: No
-        // space left on device`).
+        // A full standard output is told as such, not as the node's failure (`reading subnet 79
+        // failed: No space left on device`).
         assert.match(
           stderr,
           /\ntaos metagraph: cannot write to standard output: No space left on device \(os error 28\)\n$/,

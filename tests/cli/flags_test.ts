@@ -29,7 +29,7 @@ Deno.test("an option followed by another option, or by nothing, needs a value", 
 });
 
 Deno.test("a value option followed by a word starting with -- (a misspelt flag) is refused", () => {
-  // Until this version `--out --qiuet` wrote to a directory named --qiuet.
+  // Taken as the value, `--out --qiuet` would write to a directory named --qiuet.
   assert.throws(() => parse("--out", "--qiuet"), (error: Error) => {
     assert.ok(error instanceof UsageError);
     assert.equal(
@@ -43,7 +43,7 @@ Deno.test("a value option followed by a word starting with -- (a misspelt flag) 
 });
 
 Deno.test("a short option's value may follow an equals sign, as in argparse", () => {
-  // Until this version `-o=dir` gave the value "=dir".
+  // The equals sign separates, as after a long option: `-o=dir` is "dir", not "=dir".
   assert.deepEqual(parse("-o=dir", "--quiet"), { out: "dir", quiet: true });
   assert.deepEqual(parse("-o=a=b"), { out: "a=b" });
   assert.deepEqual(parse("-o", "=x"), { out: "=x" });

@@ -52,7 +52,8 @@ Deno.test("a logger writes its own level and the more severe ones, nothing more 
 });
 
 Deno.test("a log entry carries no terminal escape sequence, whatever its message quotes", () => {
-  // Until this version a validator's bad request body reached the terminal as it was.
+  // A validator's bad request body is text another party chose: printed as it came, its escape
+  // sequences would drive the terminal.
   const printed = capture(() =>
     makeLogger("info")("warning", 'request failed: "{"a": \u001b[2J\u001b[31mX\t\u007f\u009b"')
   );

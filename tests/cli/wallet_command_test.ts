@@ -94,7 +94,8 @@ Deno.test("taos wallet refuses a flag that means nothing to the action, and empt
     [["list", "-w", ""], /--wallet\.name: must not be empty$/m],
     [["create", "-w", "b", "--hotkey-uri="], /^taos wallet: --hotkey-uri: must not be empty$/m],
     [["create", "-w", "b", "--coldkey-uri="], /^taos wallet: --coldkey-uri: must not be empty$/m],
-    // Until this version the last of a repeated flag counted: wallet c with //Eve's hotkey.
+    // A repeated flag is refused: letting the last count would quietly make wallet c with //Eve's
+    // hotkey.
     [
       ["create", "-w", "b", "-w", "c", "--hotkey-uri", "//Bob", "--hotkey-uri", "//Eve"],
       /^taos wallet: --wallet\.name: given twice$/m,
@@ -198,7 +199,7 @@ Deno.test("taos wallet create writes a kept coldkey's missing coldkeypub.txt aga
   rmSync(join(root, "w", "coldkeypub.txt"));
   const again = await wallet("create", "-p", root, "-w", "w", "--wallet.hotkey", "h2");
   assert.equal(again.code, 0, again.stderr);
-  // Until this version it named the missing file as kept, and nothing restored it.
+  // The missing public file is written again, and the line says so rather than calling it kept.
   assert.match(
     again.stdout,
     /^coldkey kept {2}.*\/w\/coldkey \(its missing coldkeypub\.txt written again\)$/m,
@@ -287,7 +288,7 @@ Deno.test("taos wallet names BT_WALLET_PATH when the wallet path came from it, a
       { BT_WALLET_PATH: join(dir, "none") },
       /^taos wallet: BT_WALLET_PATH: .*none does not exist$/m,
     ],
-    // Until this version create tried to write there and named -p.
+    // create refuses the path up front and names the variable that chose it, not -p.
     [
       ["create", "--coldkey-uri", "//Alice", "--hotkey-uri", "//Bob"],
       { BT_WALLET_PATH: file },
@@ -298,8 +299,8 @@ Deno.test("taos wallet names BT_WALLET_PATH when the wallet path came from it, a
       {},
       /^taos wallet: -p\/--wallet\.path: .*a-file is not a directory$/m,
     ],
-    // Neither chose it: the message says it is the default and how to choose another (until this
-    // version it named -p/--wallet.path, a flag the user had not given).
+    // Neither chose it: the message says it is the default and how to choose another, rather than
+    // naming -p/--wallet.path, a flag the user did not give.
     [
       ["show"],
       { HOME: dir, BT_WALLET_PATH: " " },
@@ -320,7 +321,7 @@ Deno.test("taos wallet show on a wallet directory that cannot be looked at says 
   Deno.symlinkSync("loop", join(root, "loop"));
   const run = await wallet("show", "-p", root, "-w", "loop");
   assert.equal(run.code, 2, run.stderr);
-  // Until this version: "no wallet 'loop'".
+  // Not "no wallet 'loop'": the wallet may be there, and only the lookup failed.
   assert.match(
     run.stderr,
     /-w\/--wallet\.name: cannot look at wallet 'loop' in .*: .*ELOOP|symbolic links/,
@@ -334,8 +335,8 @@ Deno.test("taos wallet create from a mnemonic the user gave does not call it new
   const phrase = "bottom drive obey lake curtain smoke basket hold race lonely fit walk";
   const run = await wallet("create", "-p", root, "--coldkey-uri", phrase, "--hotkey-uri", "//Bob");
   assert.equal(run.code, 0, run.stderr);
-  // Until this version: "the new coldkey's mnemonic is shown on a terminal only; back up ..., the
-  // one copy of the key", of a phrase the user holds.
+  // The user holds this phrase already: no warning that the mnemonic is shown on a terminal only
+  // or is the one copy of the key.
   assert.doesNotMatch(run.stderr, /mnemonic|one copy/);
   assert.doesNotMatch(run.stderr, /bottom drive/, "the phrase is not echoed");
   rmSync(root, { recursive: true, force: true });
@@ -348,9 +349,9 @@ Deno.test("taos wallet says why a wallet path or a named hotkey cannot be looked
   Deno.symlinkSync("loop", join(dir, "loop"));
   const root = join(dir, "loop", "wallets");
   const cases: [string[], Record<string, string>, RegExp][] = [
-    // Until this version: "no wallets in ...", exit 0.
+    // Not "no wallets in ..." with exit 0: wallets may be there, unseen.
     [["list", "-p", root], {}, /^taos wallet: -p\/--wallet\.path: cannot look at .*wallets: /m],
-    // Until this version: "... does not exist".
+    // Not "... does not exist": the path may exist and only the lookup failed.
     [
       ["show"],
       { BT_WALLET_PATH: root },
@@ -375,7 +376,8 @@ Deno.test("taos wallet says why a wallet path or a named hotkey cannot be looked
   rmSync(join(wallets, "w", "hotkeys"), { recursive: true });
   Deno.symlinkSync("hotkeys", join(wallets, "w", "hotkeys"));
   const shown = await wallet("show", "-p", wallets, "-w", "w", "--wallet.hotkey", "h");
-  // Until this version: "--wallet.hotkey: wallet w has no hotkey 'h'".
+  // Not "--wallet.hotkey: wallet w has no hotkey 'h'": the hotkey may be there, and show goes on
+  // with what it can read.
   assert.doesNotMatch(shown.stderr, /has no hotkey/);
   assert.match(shown.stdout, /^hotkey {2}h {2}\(unreadable: .*(ELOOP|symbolic links)/m);
   assert.match(shown.stdout, new RegExp(`^coldkey ${ALICE}`, "m"));
@@ -383,8 +385,8 @@ Deno.test("taos wallet says why a wallet path or a named hotkey cannot be looked
 });
 
 Deno.test("taos wallet list and show to a full disk say that standard output refused the write", async () => {
-  // Until this version the message was the system's alone (`taos wallet: No space left on
-  // device`), as if a wallet file could not be written.
+  // The message names standard output: the system's alone (`taos wallet: No space left on
+  // device`) would read as if a wallet file could not be written.
   const root = testTempDir("taos-wallet-full-");
   const made = await wallet("create", "-p", root, "-w", "w", "-h", "h", "--hotkey-uri", "//Bob");
   assert.equal(made.code, 0, made.stderr);

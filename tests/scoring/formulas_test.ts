@@ -113,7 +113,8 @@ Deno.test("the median of an even count is numpy's (a + b) / 2, to the last bit",
 });
 
 Deno.test("a NaN on any book makes the reward NaN, which the score takes as 0", () => {
-  // Sorting with a NaN inside left it anywhere: the median used to depend on the engine's sort.
+  // Sorting with a NaN inside leaves it anywhere: a median read from that sort would depend on
+  // the engine's sort and on which book held the NaN.
   for (const books of [[NaN, 0.5, 0.6], [0.5, NaN, 0.6], [0.5, 0.6, NaN]]) {
     assert.ok(Number.isNaN(percentile(books, 50)));
     assert.ok(Number.isNaN(aggregateReward(books)));

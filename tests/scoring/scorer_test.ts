@@ -221,7 +221,7 @@ Deno.test("uids a snapshot has beyond the scorer's are kept aside, re-based and 
   // (2 − af)·N, one EMA step from 0.
   assert.equal(saved.miners[2].score, emaScore(0, (2 - (1 + 200 / 1_000_000)) * 0.5, 0.1));
 
-  // Until this version a scorer for fewer uids dropped the others' records.
+  // A scorer for fewer uids keeps the others' records aside, saved, rather than dropping them.
   const fewer = Scorer.fromJSON(saved, { uids: 1, books: 1 });
   assert.equal(fewer.miners.length, 1);
   assert.equal(fewer.scores().length, 1, "no score for a uid without an account");
@@ -354,8 +354,8 @@ Deno.test("the total Sharpe is taken over the changes of the per-state sum over 
 
 Deno.test("a new simulation whose first publish has the last one's time still drops the change across", () => {
   // A simulation abandoned after its first publish, and the next one publishing first at that
-  // same simulated time: the change from the old account to the new one is no return. Until
-  // this version only a time going back marked a new simulation, and it was counted.
+  // same simulated time: the change from the old account to the new one is no return. Were only
+  // a time going back taken to mark a new simulation, it would be counted.
   const scorer = new Scorer({ uids: 1, books: 2 });
   for (const [timestamp, value] of [[600e9, 0], [1200e9, 0], [600e9, 0], [600e9, 4000]]) {
     scorer.observe(observation(timestamp, [value, value]));

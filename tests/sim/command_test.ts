@@ -180,8 +180,9 @@ Deno.test("--out=~/dir writes under the home directory, not into a directory nam
 });
 
 Deno.test("an empty path flag is refused naming the flag, in a simulation and in a backtest", async () => {
-  // Until this version `--agent ''` loaded agents from the working directory, and `--config ''`
-  // or an empty feed was told as a file that cannot be read.
+  // An empty path is a mistake, not a path: taken as one, `--agent ''` would load agents from the
+  // working directory, and `--config ''` or an empty feed would be told as a file that cannot be
+  // read.
   const backtest = ["--agent-name", "MarketMakerAgent", "--duration", "30s"];
   // Where a backtest taken by mistake would write, rather than out/backtest here.
   const out = await Deno.makeTempDir();
@@ -534,9 +535,8 @@ Deno.test({
       const first = await taos(...run);
       assert.equal(first.code, 0, first.stderr);
       assert.ok(existsSync(join(dir, "summary.json")));
-      // Killed as it removes the earlier run's first file by name (balances.csv): until this
-      // version the summary went later, and a kill or a refused removal left it over a part of
-      // that run's files, looking finished.
+      // Killed as it removes the earlier run's first file by name (balances.csv): the summary must
+      // be gone by then, since a summary left over a part of that run's files looks finished.
       const killed = await new Deno.Command("strace", {
         args: [
           "-f",

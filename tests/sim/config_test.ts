@@ -35,7 +35,7 @@ Deno.test("a duration is a whole number of ns, computed exactly; a fraction of o
   assert.equal(parseDuration("0.1m"), 6e9);
   assert.equal(parseDuration("1.5ms"), 1_500_000);
   assert.equal(parseDuration("2.0"), 2);
-  // Until this version these were rounded (to 2 ns, and to 6000000000 ns) without a word.
+  // Refused, not rounded without a word (to 2 ns, and to 6000000000 ns).
   for (const text of ["1.5", "6000000000.4", "1.0000001us", "0.5ns"]) {
     assert.equal(parseDuration(text), undefined, text);
     assert.equal(durationProblem(text), `'${text}' is not a whole number of nanoseconds`);

@@ -760,8 +760,8 @@ Deno.test("a feed extended step by step drives the processes as the same feed gi
 
 Deno.test("a live external feed gives its newest sample, skipping those a slow simulation missed", () => {
   // As the reference reads the newest line of its sampled file: three samples that came while
-  // the market stood still are one observation, the last. Until this version the market took them
-  // one per simulated minute and fell further behind the live signal.
+  // the market stood still are one observation, the last. Taken one per simulated minute, they
+  // would leave the market further and further behind the live signal.
   const engine = SimEngine.create({ config: shortConfig(5), seed: 2, threads: 1 });
   try {
     engine.extendFeed(1, []);
@@ -900,7 +900,7 @@ Deno.test("a cancellation list of 150 000 ids is injected without exhausting the
 
 Deno.test("a GTT order expiring at a publish instant is in that publish and expires after it, as in the reference", () => {
   // The reference's expiry is a message arriving at that instant, which its loop takes in the
-  // next step. Until this version the step's end expired it before the publish.
+  // next step. Expired at the step's end, the order would be missing from the publish.
   const engine = SimEngine.create({ config: shortConfig(), seed: 5, threads: 1 });
   try {
     const bid = firstState(engine).books[0].bid[0].price; // 5 s

@@ -23,7 +23,7 @@ Deno.test("a book with too few returns adds nothing to the kurtosis: standardize
       facts.observe(book, (i + 1) * 60e9, mid - 0.5, mid + 0.5, 0.01)
     );
   }
-  // Until this version the summary said -2.
+  // Not -2: that figure follows from the count of returns alone and says nothing of the market.
   assert.ok(Number.isNaN(facts.summary().excessKurtosis));
   assert.equal(facts.summary().returns, 4);
 });

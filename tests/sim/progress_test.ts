@@ -32,7 +32,7 @@ Deno.test("the bar fits within the terminal's width, so that a redraw leaves not
         frame.replaceAll("\x1b[K", "").replaceAll("\n", "")
       );
     assert.ok(frames.length > 1);
-    // Until this version a frame was about 96 characters whatever the terminal.
+    // Sized to the terminal: a fixed frame of about 96 characters would overrun narrower ones.
     for (const frame of frames) assert.ok(frame.length < columns, `${columns}: ${frame}`);
     assert.ok(frames.at(-1)!.startsWith("["), frames.at(-1)!);
   }

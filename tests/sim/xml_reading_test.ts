@@ -103,7 +103,7 @@ Deno.test("a group's fee window other than the exchange's is reported when its t
 });
 
 Deno.test("a maxDepth above detailedDepth is what the config sent to miners reports as book_levels", () => {
-  // Until this version miners were told detailedDepth, 3 here, where the reference says 5.
+  // Miners are told maxDepth, 5 here, as the reference tells them, not detailedDepth (3).
   const deeper = reference().replace('maxDepth="5"', 'maxDepth="5" detailedDepth="3"');
   const { config } = importXmlConfig(deeper, 1);
   assert.equal(config.exchange.detailedDepth, 3);

@@ -137,8 +137,8 @@ Deno.test({
       named("invalid-max", /response discarded: instruction 0 invalid/);
       named("wrong-agent", /response discarded: response agent_id \d+ is not uid/);
       named("deep-json", /failure \(Failed to parse response: JSON nested deeper than 64 levels\)/);
-      // Until this version a reply of empty objects within the size limit was parsed: 60 MB took
-      // the validator to 4.6 GB and 18 s.
+      // A reply of empty objects within the size limit is refused by its count of values: parsed
+      // in full, 60 MB of them would take the validator to 4.6 GB and 18 s.
       named(
         "value-bomb",
         /failure \(response: cannot decompress \(more than \d+ JSON values \(arrays, objects/,
@@ -158,13 +158,14 @@ Deno.test({
       // round: the largest go, and the honest replies are all read (above).
       assert.ok(figures.mixedRepliesOverBudget > 0);
 
-      // Rounds end within the timeout, as long again to read replies, and one reply's check
-      // (7.5 to 15 s rounds before, with a timeout of 2 s).
+      // Rounds end within the timeout, as long again to read replies, and one reply's check;
+      // without these bounds the hostile replies stretch a round to 7.5 to 15 s (timeout 2 s).
       for (const seconds of mixed.roundSeconds) assert.ok(seconds < 4 * TIMEOUT, `${seconds} s`);
-      // Memory stays near that of the honest run: cancellation storms used to take 2.4 GB in four
-      // rounds (their injections, exchange notices and next states), now about 400 MB.
-      // At the default limit it holds what the replies at the limit bring in, up to the budget
-      // (1.2 to 1.4 GB here before the budget).
+      // Memory stays near that of the honest run: cancellation storms take about 400 MB in four
+      // rounds, since cancels of orders a miner does not hold are left out; forwarded, each with
+      // its injection, exchange notice and next state, they would take 2.4 GB. At the default
+      // limit it holds what the replies at the limit bring in, up to the budget (without the
+      // budget, 1.2 to 1.4 GB here).
       if (!FULL) assert.ok(figures.mixedPeakRssMiB < 1024, `${figures.mixedPeakRssMiB} MiB`);
 
       // A stop in the middle and a restart replay the hostile rounds into the same market.

@@ -580,7 +580,7 @@ Deno.test("weights refused three times in a row raise the weights alert", async 
 });
 
 Deno.test("weights that could not reach the chain count as failed, and alert as refusals do", async () => {
-  // Until this version an unreachable node counted as `refused`, and `failed` never counted.
+  // A node that cannot be reached is no refusal: it counts under `failed`, not `refused`.
   const unreachable: WeightSetter = {
     setWeights: () =>
       Promise.resolve({ accepted: false, message: "cannot read the chain: closed", failed: true }),
@@ -723,7 +723,7 @@ Deno.test("scrapes within a second share one rendering of /metrics; a later one 
 });
 
 Deno.test("every response forbids sniffing and framing; the page may run only its own script and style", async () => {
-  // Until this version no response carried these headers.
+  // Every response carries these headers, the data's as well as the page's.
   const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
   const app = monitoringApp(metrics, new StatusBoard());
   // With sniffing off, a type a client goes by must be the right one; other paths are not found.

@@ -357,7 +357,8 @@ Deno.test("options: the reference validator's flags without a counterpart are ac
 
 Deno.test("options: a path flag's leading ~ is the home directory, also after '=' where the shell leaves it", () => {
   const home = homedir();
-  // Until this version `--state=~/v/state.db` made a directory named ~ in the working directory.
+  // Taken as it is, `--state=~/v/state.db` would make a directory named ~ in the working
+  // directory.
   const o = parseValidatorArgs([
     "--state=~/v/state.db",
     "--config=~/small.json",

@@ -140,7 +140,7 @@ Deno.test("a state file under a --logging.logging_dir that cannot hold it names 
     const withoutState = args.filter((a, i) => a !== "--state" && args[i - 1] !== "--state");
     const run = startValidator([...withoutState, "--logging.logging_dir", join(file, "logs")]);
     assert.equal((await run.done).code, 2);
-    // Until this version it named --state, which was not given.
+    // It names the flag that chose the directory, not --state, which was not given.
     assert.ok(
       run.stderr.some((l) =>
         /^taos validator: --logging\.logging_dir: \S+state\.db cannot be created: /.test(l)

@@ -57,9 +57,9 @@ Deno.test("a local validator holding another miner's hotkey is told so by the mi
   try {
     const client = new DendriteMinerClient(new Dendrite(alice));
     const alerts = await alertsAfterSilence(client, charlie.ss58Address, miner.port);
-    // Until this version: "(Not Verified with error: Signature mismatch with <nonce>.<hotkeys>...
-    // and 0x<signature>): is this hotkey still registered, with a validator permit?", a chain
-    // question in a run without a chain.
+    // The miner names the hotkey the request was addressed to, not a signature mismatch, and the
+    // hint is about the flags: "is this hotkey still registered, with a validator permit?" would
+    // be a chain question in a run without a chain.
     assert.deepEqual(alerts, [
       "ALERT miners-unreachable: all 1 miners refused the queries in 12 consecutive publishes " +
       `(Not Verified with error: Request is addressed to hotkey ${charlie.ss58Address}, but ` +
