@@ -1244,8 +1244,8 @@ export class Validator {
   /**
    * Closes the simulation and starts the next one. Only one that `completed` its duration
    * resolves the `simulation` alert: an abandoned one raised it, and a whole simulation is what
-   * shows the failure gone (resolving at the next start used to replace the trigger before it
-   * was sent).
+   * shows the failure gone (resolving at the next start would replace the trigger before it was
+   * sent).
    */
   async #endSimulation(completed: boolean): Promise<boolean> {
     const deps = this.#deps;
