@@ -20,7 +20,7 @@
  * ```
  * @module
  */
-import { cString, native } from "./ffi.ts";
+import { cString, ERROR_TEXT_BYTES, errorText, native } from "./ffi.ts";
 
 const INSTRUCTION_SIZE = 64;
 const EVENT_SIZE = 112;
@@ -641,12 +641,14 @@ export class Exchange {
   /** Creates an exchange; a rejected configuration throws with the core's message. */
   static open(config: ExchangeConfig): Exchange {
     const out = new BigUint64Array(1);
-    const err = new Uint8Array(512);
-    const code = native().tx_open(packConfig(config), new Uint8Array(out.buffer), err, 512n);
-    if (code !== ExchangeCode.ok) {
-      const message = new TextDecoder().decode(err.subarray(0, Math.max(0, err.indexOf(0))));
-      unwrap(code, message || undefined);
-    }
+    const err = new Uint8Array(ERROR_TEXT_BYTES);
+    const code = native().tx_open(
+      packConfig(config),
+      new Uint8Array(out.buffer),
+      err,
+      BigInt(err.length),
+    );
+    if (code !== ExchangeCode.ok) unwrap(code, errorText(err));
     return new Exchange(Deno.UnsafePointer.create(out[0]));
   }
 
@@ -686,19 +688,16 @@ export class Exchange {
     const packed = new Uint8Array(tiers.length * 24);
     packTiers(tiers, new DataView(packed.buffer), 0);
     const index = new Uint32Array(1);
-    const err = new Uint8Array(512);
+    const err = new Uint8Array(ERROR_TEXT_BYTES);
     const code = native().tx_add_fee_policy(
       this.#live(),
       packed,
       tiers.length,
       new Uint8Array(index.buffer),
       err,
-      512n,
+      BigInt(err.length),
     );
-    if (code !== ExchangeCode.ok) {
-      const message = new TextDecoder().decode(err.subarray(0, Math.max(0, err.indexOf(0))));
-      unwrap(code, message || undefined);
-    }
+    if (code !== ExchangeCode.ok) unwrap(code, errorText(err));
     return index[0];
   }
 
@@ -912,11 +911,9 @@ export class Exchange {
 
   /** Verifies the core's invariants; throws `TX_ERR_CORRUPT` with the broken one. */
   check(): void {
-    const err = new Uint8Array(512);
-    const code = native().tx_check(this.#live(), err, 512n);
-    if (code !== ExchangeCode.ok) {
-      unwrap(code, new TextDecoder().decode(err.subarray(0, Math.max(0, err.indexOf(0)))));
-    }
+    const err = new Uint8Array(ERROR_TEXT_BYTES);
+    const code = native().tx_check(this.#live(), err, BigInt(err.length));
+    if (code !== ExchangeCode.ok) unwrap(code, errorText(err));
   }
 }
 

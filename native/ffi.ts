@@ -201,6 +201,15 @@ export function native(): Deno.DynamicLibrary<typeof symbols>["symbols"] {
   return library.symbols;
 }
 
+/** Bytes of the `char *err` buffer a caller lends the library to explain a refusal in. */
+export const ERROR_TEXT_BYTES = 512;
+
+/** The text the library wrote into an error buffer, up to its NUL ("" when it wrote none). */
+export function errorText(buffer: Uint8Array): string {
+  const end = buffer.indexOf(0);
+  return new TextDecoder().decode(end < 0 ? buffer : buffer.subarray(0, end));
+}
+
 /** Reads a NUL-terminated C string returned by the library (NULL reads as ""). */
 export function cString(pointer: Deno.PointerValue): string {
   return pointer === null ? "" : Deno.UnsafePointerView.getCString(pointer);

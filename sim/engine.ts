@@ -11,6 +11,7 @@
  * ```
  * @module
  */
+import { ERROR_TEXT_BYTES, errorText } from "../native/ffi.ts";
 import type { SimConfig } from "./config.ts";
 import { gridUnits } from "./grid.ts";
 import { ArrivalQueues } from "./arrival_queues.ts";
@@ -391,10 +392,10 @@ export class SimEngine {
     const lib = simSymbols();
     const params = packParams(nativeParams(config, threads));
     const out = new BigUint64Array(1);
-    const err = new Uint8Array(512);
+    const err = new Uint8Array(ERROR_TEXT_BYTES);
     const rc = lib.taos_sim_create(params, params.length, out, err, BigInt(err.length));
     if (rc !== SimStatus.OK) {
-      const text = new TextDecoder().decode(err.subarray(0, err.indexOf(0)));
+      const text = errorText(err);
       throw new Error(`invalid simulation config: ${text || `native error ${rc}`}`);
     }
     const engine = new SimEngine(config, lib, Deno.UnsafePointer.create(out[0]));
