@@ -381,9 +381,8 @@ async function readResponse(
       }
     } else if (contentLength !== null) {
       const length = Number(contentLength);
-      if (length > maxBytes) throw new ResponseTooLarge(`larger than ${maxBytes} bytes`);
       // The whole body is claimed before it is read: the round may refuse it unread.
-      claim?.reserve(length);
+      admitBodyBytes(0, length, maxBytes, claim);
       body = await conn.take(length);
     } else {
       reusable = false;
@@ -454,6 +453,20 @@ async function readHead(
   };
 }
 
+/**
+ * Lets `more` body bytes in after the `held` ones: past `maxBytes` the reply is refused
+ * ({@linkcode ResponseTooLarge}), within it they are claimed from the round's budget.
+ */
+function admitBodyBytes(
+  held: number,
+  more: number,
+  maxBytes: number,
+  claim: ReplyClaim | undefined,
+): void {
+  if (held + more > maxBytes) throw new ResponseTooLarge(`larger than ${maxBytes} bytes`);
+  claim?.reserve(more);
+}
+
 async function readChunked(
   conn: Connection,
   maxBytes: number,
@@ -467,8 +480,7 @@ async function readChunked(
     if (!HEX.test(sizeText)) throw new ResponseBodyError("invalid chunk size");
     const size = parseInt(sizeText, 16);
     if (size === 0) break;
-    if (body.length + size > maxBytes) throw new ResponseTooLarge(`larger than ${maxBytes} bytes`);
-    claim?.reserve(size);
+    admitBodyBytes(body.length, size, maxBytes, claim);
     await conn.readInto(body.room(size));
     if (await conn.line(2) !== "") throw new ResponseBodyError("chunk not followed by CRLF");
   }
@@ -491,10 +503,7 @@ async function readToEnd(
   for (;;) {
     const received = conn.end - conn.start;
     if (received > 0) {
-      if (body.length + received > maxBytes) {
-        throw new ResponseTooLarge(`larger than ${maxBytes} bytes`);
-      }
-      claim?.reserve(received);
+      admitBodyBytes(body.length, received, maxBytes, claim);
       body.push(conn.buf.subarray(conn.start, conn.end));
     }
     conn.start = conn.end = 0;
