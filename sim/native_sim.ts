@@ -189,17 +189,22 @@ export function packInstructions(list: RawInstruction[]): Uint8Array<ArrayBuffer
   return bytes;
 }
 
-/** The native parameters of a background group's fee policy (0 tiers = zero fees). */
-function groupFees(
+/**
+ * The native parameters of a fee schedule, the exchange's (`prefix` "") or a background group's
+ * ("init_", ...): `<prefix>fee_tier_count` and each tier's `<prefix>fee_volume_<i>`,
+ * `<prefix>fee_maker_<i>` and `<prefix>fee_taker_<i>`, tiers ascending. A group without tiers
+ * (count 0) trades under the exchange's.
+ */
+function feeParams(
   prefix: string,
   fees: { tiers: { volumeRequired: number; makerFee: number; takerFee: number }[] } | undefined,
 ): Record<string, number> {
   const tiers = ascendingTiers(fees?.tiers ?? []);
-  const values: Record<string, number> = { [`${prefix}_fee_tier_count`]: tiers.length };
+  const values: Record<string, number> = { [`${prefix}fee_tier_count`]: tiers.length };
   tiers.forEach((tier, i) => {
-    values[`${prefix}_fee_volume_${i}`] = tier.volumeRequired;
-    values[`${prefix}_fee_maker_${i}`] = tier.makerFee;
-    values[`${prefix}_fee_taker_${i}`] = tier.takerFee;
+    values[`${prefix}fee_volume_${i}`] = tier.volumeRequired;
+    values[`${prefix}fee_maker_${i}`] = tier.makerFee;
+    values[`${prefix}fee_taker_${i}`] = tier.takerFee;
   });
   return values;
 }
@@ -255,7 +260,7 @@ export function nativeParams(config: SimConfig, threads: number): Record<string,
     maintenance_margin: x.maintenanceMargin,
     fee_history_slots: x.fees.historySlots,
     fee_slot_period: x.fees.slotPeriod,
-    fee_tier_count: x.fees.tiers.length,
+    ...feeParams("", x.fees),
     ...balances("remote_bal", config.remoteBalances),
     update_period: p.updatePeriod,
     fund_seed_interval: p.fundamental.seedInterval,
@@ -268,19 +273,14 @@ export function nativeParams(config: SimConfig, threads: number): Record<string,
     ext_sample_interval: p.external.sampleInterval,
     ext_sigma: p.external.sigma,
   };
-  ascendingTiers(x.fees.tiers).forEach((tier, i) => {
-    values[`fee_volume_${i}`] = tier.volumeRequired;
-    values[`fee_maker_${i}`] = tier.makerFee;
-    values[`fee_taker_${i}`] = tier.takerFee;
-  });
   if (init) {
-    Object.assign(values, balances("init_bal", init.balances), groupFees("init", init.fees), {
+    Object.assign(values, balances("init_bal", init.balances), feeParams("init_", init.fees), {
       init_count: init.count,
       init_tau: init.tau,
     });
   }
   if (sty) {
-    Object.assign(values, balances("sty_bal", sty.balances), groupFees("sty", sty.fees), {
+    Object.assign(values, balances("sty_bal", sty.balances), feeParams("sty_", sty.fees), {
       sty_count: sty.count,
       sty_mfl_mean: sty.MFLmean,
       sty_mfl_std: sty.MFLstd,
@@ -308,7 +308,7 @@ export function nativeParams(config: SimConfig, threads: number): Record<string,
     });
   }
   if (hft) {
-    Object.assign(values, balances("hft_bal", hft.balances), groupFees("hft", hft.fees), {
+    Object.assign(values, balances("hft_bal", hft.balances), feeParams("hft_", hft.fees), {
       hft_count: hft.count,
       hft_min_mfl: hft.minMFLatency,
       hft_min_opl: hft.minOPLatency,
@@ -327,7 +327,7 @@ export function nativeParams(config: SimConfig, threads: number): Record<string,
     });
   }
   if (algo) {
-    Object.assign(values, balances("algo_bal", algo.balances), groupFees("algo", algo.fees), {
+    Object.assign(values, balances("algo_bal", algo.balances), feeParams("algo_", algo.fees), {
       algo_count: algo.count,
       algo_wakeup_prob: algo.wakeupProb,
       algo_volume_prop: algo.volumeProp,
@@ -341,7 +341,7 @@ export function nativeParams(config: SimConfig, threads: number): Record<string,
     });
   }
   if (fut) {
-    Object.assign(values, balances("fut_bal", fut.balances), groupFees("fut", fut.fees), {
+    Object.assign(values, balances("fut_bal", fut.balances), feeParams("fut_", fut.fees), {
       fut_count: fut.count,
       fut_mfl_mean: fut.MFLmean,
       fut_mfl_std: fut.MFLstd,
