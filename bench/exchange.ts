@@ -13,7 +13,7 @@
  */
 import process from "node:process";
 import { OrderBook } from "nodejs-order-book";
-import { Exchange, InstructionBatch, toUnits } from "../native/exchange.ts";
+import { type Direction, Exchange, InstructionBatch, toUnits } from "../native/exchange.ts";
 import { benchArgs, optionsChecked } from "../scripts/bench_options.ts";
 
 const values = benchArgs(
@@ -145,6 +145,15 @@ function generate(count: number, leveraged = false): Workload {
     leveraged && rand() < LEVERAGED_SHARE
       ? BigInt(1 + Math.floor(rand() * 3)) * 1_000_000_000n
       : 0n;
+  /** What a limit and a market placement share; the peer has no self-trade prevention. */
+  const placement = (agentId: number, direction: Direction, volume: number) => ({
+    agentId,
+    bookId: 0,
+    direction,
+    volume: BigInt(volume),
+    stp: "NONE" as const,
+    leverageE9: leverage(),
+  });
   const exchange = openCore(leveraged);
   const batch = new InstructionBatch(CHUNK);
   let mid = 30_000; // 300.00 in ticks
@@ -174,15 +183,7 @@ function generate(count: number, leveraged = false): Workload {
           w.kind[i] = LIMIT;
           w.price[i] = Math.max(1, price);
           w.volume[i] = LOT * (1 + Math.floor(rand() * 10));
-          batch.limit({
-            agentId,
-            bookId: 0,
-            direction,
-            volume: BigInt(w.volume[i]),
-            price: BigInt(w.price[i]),
-            stp: "NONE", // the peer has no self-trade prevention
-            leverageE9: leverage(),
-          });
+          batch.limit({ ...placement(agentId, direction, w.volume[i]), price: BigInt(w.price[i]) });
         } else if (roll < 0.85) {
           const orderId = live[Math.floor(rand() * live.length)];
           removeLive(orderId);
@@ -193,14 +194,7 @@ function generate(count: number, leveraged = false): Workload {
         } else {
           w.kind[i] = MARKET;
           w.volume[i] = LOT * (1 + Math.floor(rand() * 20));
-          batch.market({
-            agentId,
-            bookId: 0,
-            direction,
-            volume: BigInt(w.volume[i]),
-            stp: "NONE",
-            leverageE9: leverage(),
-          });
+          batch.market(placement(agentId, direction, w.volume[i]));
         }
       }
       w.records.set(batch.bytes, first * 64);
