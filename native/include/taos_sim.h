@@ -16,8 +16,17 @@
 extern "C" {
 #endif
 
-/* Tiers of a background group's own fee policy (`<grp>_fee_tier_count` 0 = the zero-fee policy). */
+/* Tiers of a background group's own fee policy (`<grp>_fee_tier_count` 0: the group pays the
+ * exchange's fees). */
 #define TAOS_SIM_GROUP_FEE_TIERS 4
+
+/* A background group's fee policy parameters: `<grp>_fee_tier_count`, then for each of the
+ * TAOS_SIM_GROUP_FEE_TIERS tiers its volume required, maker and taker rates. */
+#define TAOS_SIM_GROUP_FEE_TIER(X, grp, i)                                                         \
+  X(grp##_fee_volume_##i) X(grp##_fee_maker_##i) X(grp##_fee_taker_##i)
+#define TAOS_SIM_GROUP_FEES(X, grp)                                                                \
+  X(grp##_fee_tier_count) TAOS_SIM_GROUP_FEE_TIER(X, grp, 0) TAOS_SIM_GROUP_FEE_TIER(X, grp, 1)    \
+  TAOS_SIM_GROUP_FEE_TIER(X, grp, 2) TAOS_SIM_GROUP_FEE_TIER(X, grp, 3)
 
 /* Configuration travels as a flat array of doubles, one per parameter, in this order. The host
  * looks the names up with taos_sim_param_name so both sides agree on the layout.
@@ -55,26 +64,8 @@ extern "C" {
   X(fut_count) X(fut_bal_kind) X(fut_bal_a) X(fut_bal_b) X(fut_bal_c) X(fut_bal_d)                 \
   X(fut_mfl_mean) X(fut_mfl_std) X(fut_min_opl) X(fut_max_opl) X(fut_ray) X(fut_scale_r)           \
   X(fut_volume) X(fut_lambda) X(fut_sigma_eps)                                                    \
-  X(init_fee_tier_count) X(init_fee_volume_0) X(init_fee_maker_0) X(init_fee_taker_0)              \
-  X(init_fee_volume_1) X(init_fee_maker_1) X(init_fee_taker_1) X(init_fee_volume_2)                \
-  X(init_fee_maker_2) X(init_fee_taker_2) X(init_fee_volume_3) X(init_fee_maker_3)                 \
-  X(init_fee_taker_3)                                                                              \
-  X(sty_fee_tier_count) X(sty_fee_volume_0) X(sty_fee_maker_0) X(sty_fee_taker_0)                  \
-  X(sty_fee_volume_1) X(sty_fee_maker_1) X(sty_fee_taker_1) X(sty_fee_volume_2)                    \
-  X(sty_fee_maker_2) X(sty_fee_taker_2) X(sty_fee_volume_3) X(sty_fee_maker_3)                     \
-  X(sty_fee_taker_3)                                                                               \
-  X(hft_fee_tier_count) X(hft_fee_volume_0) X(hft_fee_maker_0) X(hft_fee_taker_0)                  \
-  X(hft_fee_volume_1) X(hft_fee_maker_1) X(hft_fee_taker_1) X(hft_fee_volume_2)                    \
-  X(hft_fee_maker_2) X(hft_fee_taker_2) X(hft_fee_volume_3) X(hft_fee_maker_3)                     \
-  X(hft_fee_taker_3)                                                                               \
-  X(algo_fee_tier_count) X(algo_fee_volume_0) X(algo_fee_maker_0) X(algo_fee_taker_0)              \
-  X(algo_fee_volume_1) X(algo_fee_maker_1) X(algo_fee_taker_1) X(algo_fee_volume_2)                \
-  X(algo_fee_maker_2) X(algo_fee_taker_2) X(algo_fee_volume_3) X(algo_fee_maker_3)                 \
-  X(algo_fee_taker_3)                                                                              \
-  X(fut_fee_tier_count) X(fut_fee_volume_0) X(fut_fee_maker_0) X(fut_fee_taker_0)                  \
-  X(fut_fee_volume_1) X(fut_fee_maker_1) X(fut_fee_taker_1) X(fut_fee_volume_2)                    \
-  X(fut_fee_maker_2) X(fut_fee_taker_2) X(fut_fee_volume_3) X(fut_fee_maker_3)                     \
-  X(fut_fee_taker_3)
+  TAOS_SIM_GROUP_FEES(X, init) TAOS_SIM_GROUP_FEES(X, sty) TAOS_SIM_GROUP_FEES(X, hft)             \
+  TAOS_SIM_GROUP_FEES(X, algo) TAOS_SIM_GROUP_FEES(X, fut)
 
 #define TAOS_SIM_PARAM_ENUM(name) TAOS_SIM_P_##name,
 enum taos_sim_param { TAOS_SIM_PARAMS(TAOS_SIM_PARAM_ENUM) TAOS_SIM_PARAM_COUNT };
