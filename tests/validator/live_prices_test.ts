@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   LiveSeeds,
+  type LiveSeedsOptions,
   LiveTrades,
   type LiveTradesOptions,
   tradePrice,
@@ -46,6 +47,9 @@ const coinbaseTrade = (product: string, ...prices: string[]) => ({
 
 const quiet = () => {};
 
+/** The options of every test of streams against loopback venues: no op or resource sanitizer. */
+const streamSanitizers = { sanitizeOps: false, sanitizeResources: false };
+
 /** A BTC stream (BTC-USD, btcusdt) at `urls`, silent after 30 s, quiet unless told otherwise. */
 function bitcoinTrades(
   options: Partial<LiveTradesOptions> & Pick<LiveTradesOptions, "urls">,
@@ -61,6 +65,29 @@ function bitcoinTrades(
 /** A BTC stream on Coinbase at `url`, Binance unreachable, quiet. */
 function bitcoinOn(url: string): LiveTrades {
   return bitcoinTrades({ urls: { coinbase: url, binance: "ws://127.0.0.1:9" } });
+}
+
+/** A BTC stream with both venues unreachable, pausing from `retrySeconds`, logging to `lines`. */
+function bitcoinNowhere(retrySeconds: number, lines: string[]): LiveTrades {
+  return bitcoinTrades({
+    urls: { coinbase: "ws://127.0.0.1:9", binance: "ws://127.0.0.1:9/ws" },
+    retrySeconds,
+    log: (_, message) => lines.push(message),
+  });
+}
+
+/** Seeds of BTC (fundamental) and TAO perpetuals (external) on Coinbase at `url`, quiet. */
+function taoSeedsOn(
+  url: string,
+  options: Pick<LiveSeedsOptions, "samplingSeconds"> & Partial<LiveSeedsOptions>,
+): LiveSeeds {
+  return new LiveSeeds({
+    fundamental: { coinbase: "BTC-USD", binance: "btcusdt" },
+    external: { coinbase: "TAO-PERP-INTX", binance: "taousdt" },
+    urls: { coinbase: url, binance: "ws://127.0.0.1:9" },
+    log: quiet,
+    ...options,
+  });
 }
 
 Deno.test("trade messages of both venues parse; anything else is ignored", () => {
@@ -108,8 +135,7 @@ Deno.test("a price is a decimal string, and a bad trade after the newest does no
 
 Deno.test({
   name: "a stream subscribes on Coinbase and follows its trades",
-  sanitizeOps: false,
-  sanitizeResources: false,
+  ...streamSanitizers,
 }, async () => {
   const coinbase = venueServer();
   const trades = bitcoinOn(coinbase.url);
@@ -136,8 +162,7 @@ Deno.test({
 
 Deno.test({
   name: "a stream turns to Binance when Coinbase hangs up or falls silent, and back",
-  sanitizeOps: false,
-  sanitizeResources: false,
+  ...streamSanitizers,
 }, async () => {
   const lines: string[] = [];
   const hangUp = venueServer((socket) => socket.close());
@@ -176,17 +201,10 @@ Deno.test({
 
 Deno.test({
   name: "the external stream is sampled once per sampling period; the fundamental follows trades",
-  sanitizeOps: false,
-  sanitizeResources: false,
+  ...streamSanitizers,
 }, async () => {
   const coinbase = venueServer();
-  const seeds = new LiveSeeds({
-    fundamental: { coinbase: "BTC-USD", binance: "btcusdt" },
-    external: { coinbase: "TAO-PERP-INTX", binance: "taousdt" },
-    urls: { coinbase: coinbase.url, binance: "ws://127.0.0.1:9" },
-    samplingSeconds: 0.2,
-    log: quiet,
-  });
+  const seeds = taoSeedsOn(coinbase.url, { samplingSeconds: 0.2 });
   try {
     seeds.start();
     await until(() => coinbase.received.length === 2, "both subscriptions");
@@ -208,15 +226,10 @@ Deno.test({
 
 Deno.test({
   name: "with no venue reachable the stream keeps trying, waiting twice as long each time",
-  sanitizeOps: false,
-  sanitizeResources: false,
+  ...streamSanitizers,
 }, async () => {
   const lines: string[] = [];
-  const trades = bitcoinTrades({
-    urls: { coinbase: "ws://127.0.0.1:9", binance: "ws://127.0.0.1:9/ws" },
-    retrySeconds: 0.05,
-    log: (_, message) => lines.push(message),
-  });
+  const trades = bitcoinNowhere(0.05, lines);
   try {
     trades.start();
     await until(() => lines.length >= 4, "four failures");
@@ -235,8 +248,7 @@ Deno.test({
 
 Deno.test({
   name: "a stream reports an outage once every venue has failed, and its end at the next trade",
-  sanitizeOps: false,
-  sanitizeResources: false,
+  ...streamSanitizers,
 }, async () => {
   const outages: (string | null)[] = [];
   const lines: string[] = [];
@@ -284,19 +296,14 @@ Deno.test({
 
 Deno.test({
   name: "an external sample needs a trade since the last: a stream that stops adds none",
-  sanitizeOps: false,
-  sanitizeResources: false,
+  ...streamSanitizers,
 }, async () => {
   const coinbase = venueServer();
   let up = true;
   const outages: string[] = [];
-  const seeds = new LiveSeeds({
-    fundamental: { coinbase: "BTC-USD", binance: "btcusdt" },
-    external: { coinbase: "TAO-PERP-INTX", binance: "taousdt" },
-    urls: { coinbase: coinbase.url, binance: "ws://127.0.0.1:9" },
+  const seeds = taoSeedsOn(coinbase.url, {
     samplingSeconds: 0.05,
     retrySeconds: 0.02,
-    log: quiet,
     onOutage: (stream, message) => {
       if (message !== null) outages.push(stream);
     },
@@ -325,8 +332,7 @@ Deno.test({
 
 Deno.test({
   name: "a stream that was closed takes no price its old connection still brings",
-  sanitizeOps: false,
-  sanitizeResources: false,
+  ...streamSanitizers,
 }, async () => {
   const coinbase = venueServer();
   const trades = bitcoinOn(coinbase.url);
@@ -347,15 +353,10 @@ Deno.test({
 
 Deno.test({
   name: "the pause before the next venue is tried is a minute at most",
-  sanitizeOps: false,
-  sanitizeResources: false,
+  ...streamSanitizers,
 }, async () => {
   const lines: string[] = [];
-  const trades = bitcoinTrades({
-    urls: { coinbase: "ws://127.0.0.1:9", binance: "ws://127.0.0.1:9/ws" },
-    retrySeconds: 100,
-    log: (_, message) => lines.push(message),
-  });
+  const trades = bitcoinNowhere(100, lines);
   try {
     trades.start();
     await until(() => lines.length > 0, "the first failure");
