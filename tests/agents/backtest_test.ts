@@ -6,7 +6,12 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { UsageError } from "../../cli/command.ts";
 import { referenceConfig, type SimConfig, smallPreset } from "../../sim/config.ts";
-import { backtest, formatBacktestReport, runBacktestCommand } from "../../agents/backtest.ts";
+import {
+  backtest,
+  type BacktestOptions,
+  formatBacktestReport,
+  runBacktestCommand,
+} from "../../agents/backtest.ts";
 import { renderReport } from "../../agents/report.ts";
 import { Agent } from "../../agents/sdk/agent.ts";
 import type { StateUpdate, TradeEvent } from "../../agents/sdk/state.ts";
@@ -17,6 +22,36 @@ import { interruptOnceProgressing } from "../sim/interrupt.ts";
 
 /** An agents directory without files: the bundled examples load by name. */
 const noAgents = testTempDir("taos-no-agents-");
+
+/** Backtests on the small preset at seed 1, gathering the warnings; `options` may override both. */
+async function smallBacktest(options: BacktestOptions) {
+  const warnings: string[] = [];
+  const report = await backtest({
+    config: smallPreset(),
+    seed: 1,
+    onWarning: (message) => void warnings.push(message),
+    ...options,
+  });
+  return { report, warnings };
+}
+
+/** Asserts that `runBacktestCommand(flags)` fails with a UsageError whose message matches. */
+async function assertUsageError(flags: Record<string, unknown>, message: RegExp) {
+  await assert.rejects(
+    runBacktestCommand(flags),
+    (e: Error) => e instanceof UsageError && message.test(e.message),
+  );
+}
+
+const main = fileURLToPath(new URL("../../main.ts", import.meta.url));
+
+/** `taos sim` with `args`, as a child process with its output piped. */
+const taosSim = (args: string[]) =>
+  new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", main, "sim", ...args],
+    stdout: "piped",
+    stderr: "piped",
+  });
 
 // Which of the two scores higher changes with the seed (the maker scored higher on 3 of seeds 1 to
 // 12, and on 6 with the earlier Box-Muller normals), so the test holds them to what their
@@ -107,10 +142,9 @@ Deno.test("a fixed or no delay makes a seed's backtest reproducible whatever the
     backtest({ agent: JitteryAgent, config: smallPreset(), duration: 10e9, delay: -1 }),
     /delay: must be "validator", "none" or a whole number of ns/,
   );
-  await assert.rejects(
-    runBacktestCommand({ "agent-name": "RandomTakerAgent", delay: "soon", quiet: true }),
-    (e: Error) =>
-      e instanceof UsageError && /--delay: 'soon' is not validator, none/.test(e.message),
+  await assertUsageError(
+    { "agent-name": "RandomTakerAgent", delay: "soon", quiet: true },
+    /--delay: 'soon' is not validator, none/,
   );
 });
 
@@ -125,10 +159,8 @@ class SlowAgent extends Agent {
 
 Deno.test("responses slower than what a miner leaves its agent (the timeout less 0.5 s) are lost, as live", async () => {
   // 60 ms answers against a 0.53 s timeout: within it, but a miner gives its agent only 30 ms.
-  const report = await backtest({
+  const { report } = await smallBacktest({
     agent: SlowAgent,
-    config: smallPreset(),
-    seed: 1,
     duration: 20e9,
     timeoutSeconds: 0.53,
   });
@@ -143,17 +175,14 @@ Deno.test("responses slower than what a miner leaves its agent (the timeout less
 
 const fixtures = fileURLToPath(new URL("../miner/fixtures/", import.meta.url));
 
+/** {@linkcode smallBacktest} of the test fixture agent given `params`. */
+const fixtureBacktest = (params: string, options: Omit<BacktestOptions, "agent">) =>
+  smallBacktest({ agent: "FixtureAgent", agentPath: fixtures, params, ...options });
+
 Deno.test("a named agent runs in a worker: one that blocks its thread past the timeout loses its responses and the run goes on", async () => {
-  const warnings: string[] = [];
-  const report = await backtest({
-    agent: "FixtureAgent",
-    agentPath: fixtures,
-    params: "spin_ms=400",
-    config: smallPreset(),
-    seed: 1,
+  const { report, warnings } = await fixtureBacktest("spin_ms=400", {
     duration: 20e9,
     timeoutSeconds: 0.6,
-    onWarning: (message) => void warnings.push(message),
   });
   assert.equal(report.publishes, 4);
   assert.equal(report.agents[0].instructions.accepted, 0);
@@ -166,44 +195,24 @@ Deno.test("a named agent runs in a worker: one that blocks its thread past the t
 });
 
 Deno.test("a named agent over the backtest's memory limit is replaced, as on a miner", async () => {
-  const warnings: string[] = [];
-  const report = await backtest({
-    agent: "FixtureAgent",
-    agentPath: fixtures,
-    params: "count=true keep_mb=32",
-    config: smallPreset(),
-    seed: 1,
+  const { report, warnings } = await fixtureBacktest("count=true keep_mb=32", {
     duration: 40e9,
     maxMemoryMb: 64,
     delay: "none",
-    onWarning: (message) => void warnings.push(message),
   });
   assert.match(
     warnings.join("\n"),
     /uid 0: .*more than its memory limit \(64 MiB\); replacing it with a fresh instance/,
   );
-  await assert.rejects(
-    runBacktestCommand({
-      agent: noAgents,
-      "agent-name": "MarketMakerAgent",
-      "agent-max-memory": "8",
-    }),
-    (e: Error) =>
-      e instanceof UsageError &&
-      /--agent-max-memory: '8' must be >= 16/.test(e.message),
+  await assertUsageError(
+    { agent: noAgents, "agent-name": "MarketMakerAgent", "agent-max-memory": "8" },
+    /--agent-max-memory: '8' must be >= 16/,
   );
   assert.ok(report.agents[0].instructions.accepted > 0);
 });
 
 Deno.test("an agent's errors are counted and the first one is reported", async () => {
-  const report = await backtest({
-    agent: "FixtureAgent",
-    agentPath: fixtures,
-    params: "fail=no_model_loaded",
-    config: smallPreset(),
-    seed: 1,
-    duration: 10e9,
-  });
+  const { report } = await fixtureBacktest("fail=no_model_loaded", { duration: 10e9 });
   assert.equal(report.agents[0].instructions.failedResponses, report.publishes);
   // As the miner logs it: the method that failed and the place in the agent's file.
   const file = join(fixtures, "FixtureAgent.ts");
@@ -238,14 +247,10 @@ class OverLimitAgent extends Agent {
 }
 
 Deno.test("instructions the validator drops are counted per rule and the first is named in a warning", async () => {
-  const warnings: string[] = [];
-  const report = await backtest({
+  const { report, warnings } = await smallBacktest({
     agent: OverLimitAgent,
-    config: smallPreset(),
-    seed: 1,
     duration: 15e9,
     delay: "none",
-    onWarning: (message) => void warnings.push(message),
   });
   const [copy] = report.agents;
   assert.equal(report.publishes, 3);
@@ -270,10 +275,8 @@ class SilentAgent extends Agent {
 }
 
 Deno.test("an agent class run in this thread is abandoned at the deadline when it never answers", async () => {
-  const report = await backtest({
+  const { report } = await smallBacktest({
     agent: SilentAgent,
-    config: smallPreset(),
-    seed: 1,
     duration: 15e9,
     timeoutSeconds: 0.55,
   });
@@ -287,12 +290,8 @@ Deno.test("an agent class run in this thread is abandoned at the deadline when i
 
 Deno.test("runBacktestCommand prints the summary and writes backtest.json and report.html", async () => {
   const out = testTempDir("taos-backtest-");
-  const logged: string[] = [];
-  const original = console.log;
-  console.log = (...args: unknown[]) => void logged.push(...args.join(" ").split("\n"));
-  let code: number;
-  try {
-    code = await runBacktestCommand({
+  const { printed: logged, outcome } = await quietly(() =>
+    runBacktestCommand({
       agent: noAgents,
       "agent-name": "RandomTakerAgent",
       "agent-params": "min_quantity=0.1 max_quantity=0.2",
@@ -302,19 +301,17 @@ Deno.test("runBacktestCommand prints the summary and writes backtest.json and re
       out,
       quiet: true,
       report: true,
-    });
-  } finally {
-    console.log = original;
-  }
-  assert.equal(code, 0);
+    })
+  );
+  assert.deepEqual(outcome, { code: 0 });
   assert.match(logged[0], /RandomTakerAgent backtest: 2 copies, 2 books, seed 3, 12 publishes/);
   assert.ok(logged.some((l) => /^uid 1: score/.test(l)));
   const saved = JSON.parse(readFileSync(join(out, "backtest.json"), "utf8"));
   assert.equal(saved.agents.length, 2);
   assert.match(readFileSync(join(out, "report.html"), "utf8"), /<svg id="score"/);
-  await assert.rejects(
-    runBacktestCommand({ agent: noAgents, "agent-name": "NoSuchAgent", quiet: true }),
-    (e: Error) => e instanceof UsageError && /agent 'NoSuchAgent' not found/.test(e.message),
+  await assertUsageError(
+    { agent: noAgents, "agent-name": "NoSuchAgent", quiet: true },
+    /agent 'NoSuchAgent' not found/,
   );
   // A backtest is told what a miner is: the file's exports, and a link to a missing file.
   const misnamed = testTempDir("taos-misnamed-");
@@ -331,28 +328,19 @@ Deno.test("runBacktestCommand prints the summary and writes backtest.json and re
     runBacktestCommand({ agent: misnamed, "agent-name": "Gone", quiet: true }),
     /Gone\.ts: it is a link to .*\/moved\/Gone\.ts, a missing file/,
   );
-  await assert.rejects(
-    runBacktestCommand({ agent: "/no/such/dir", "agent-name": "MarketMakerAgent", quiet: true }),
-    (e: Error) =>
-      e instanceof UsageError && /agent path \/no\/such\/dir does not exist/.test(e.message),
+  await assertUsageError(
+    { agent: "/no/such/dir", "agent-name": "MarketMakerAgent", quiet: true },
+    /agent path \/no\/such\/dir does not exist/,
   );
   for (const name of ["constructor", "toString"]) {
-    await assert.rejects(
-      runBacktestCommand({ agent: noAgents, "agent-name": name, quiet: true }),
-      (e: Error) =>
-        e instanceof UsageError && new RegExp(`agent '${name}' not found`).test(e.message),
+    await assertUsageError(
+      { agent: noAgents, "agent-name": name, quiet: true },
+      new RegExp(`agent '${name}' not found`),
     );
   }
-  await assert.rejects(
-    runBacktestCommand({ agent: noAgents, "agent-name": "MarketMakerAgent", threads: "5000" }),
-    (e: Error) => e instanceof UsageError && /--threads: '5000' must be <= 1024/.test(e.message),
-  );
-  await assert.rejects(
-    runBacktestCommand({ agent: noAgents, "agent-name": "MarketMakerAgent", agents: "0" }),
-    (e: Error) =>
-      e instanceof UsageError &&
-      /--agents: '0' must be >= 1/.test(e.message),
-  );
+  const marketMaker = { agent: noAgents, "agent-name": "MarketMakerAgent" };
+  await assertUsageError({ ...marketMaker, threads: "5000" }, /--threads: '5000' must be <= 1024/);
+  await assertUsageError({ ...marketMaker, agents: "0" }, /--agents: '0' must be >= 1/);
   // ~ is the home directory, as for the miner's -g.
   await assert.rejects(
     runBacktestCommand({ agent: "~/no-such-taos-agents", "agent-name": "MarketMakerAgent" }),
@@ -360,12 +348,7 @@ Deno.test("runBacktestCommand prints the summary and writes backtest.json and re
       e instanceof UsageError &&
       e.message === `agent path ${join(homedir(), "no-such-taos-agents")} does not exist`,
   );
-  await assert.rejects(
-    runBacktestCommand({ agent: noAgents, "agent-name": "MarketMakerAgent", agents: "257" }),
-    (e: Error) =>
-      e instanceof UsageError &&
-      /--agents: '257' must be <= 256/.test(e.message),
-  );
+  await assertUsageError({ ...marketMaker, agents: "257" }, /--agents: '257' must be <= 256/);
   // Accounts rich enough that 4 fit a book's holdings bound but 256 do not.
   const rich = {
     ...smallPreset(),
@@ -375,28 +358,19 @@ Deno.test("runBacktestCommand prints the summary and writes backtest.json and re
     backtest({ agent: "RandomTakerAgent", agentPath: noAgents, agents: 256, config: rich }),
     /\n {2}agents: 256 copies need 256 miner accounts per book/,
   );
-  await assert.rejects(
-    runBacktestCommand({ agent: noAgents, "agent-name": "MarketMakerAgent", depth: "3" }),
-    (e: Error) => e instanceof UsageError && /--depth: sets the L2 depth/.test(e.message),
-  );
-  await assert.rejects(
-    runBacktestCommand({
-      agent: noAgents,
-      "agent-name": "MarketMakerAgent",
-      "agent-params": "quantity=-5",
-    }),
-    (e: Error) =>
-      e instanceof UsageError && /agent parameter 'quantity': must be positive/.test(e.message),
+  await assertUsageError({ ...marketMaker, depth: "3" }, /--depth: sets the L2 depth/);
+  await assertUsageError(
+    { ...marketMaker, "agent-params": "quantity=-5" },
+    /agent parameter 'quantity': must be positive/,
   );
   const file = join(out, "backtest.json");
-  await assert.rejects(
-    runBacktestCommand({ agent: noAgents, "agent-name": "MarketMakerAgent", out: file }),
-    (e: Error) =>
-      e instanceof UsageError && /--out: .* exists and is not a directory/.test(e.message),
+  await assertUsageError(
+    { ...marketMaker, out: file },
+    /--out: .* exists and is not a directory/,
   );
-  await assert.rejects(
-    runBacktestCommand({ "agent-name": "RandomTakerAgent", agents: "zero", quiet: true }),
-    (e: Error) => e instanceof UsageError && /--agents/.test(e.message),
+  await assertUsageError(
+    { "agent-name": "RandomTakerAgent", agents: "zero", quiet: true },
+    /--agents/,
   );
   await assert.rejects(
     runBacktestCommand({ "agent-name": "RandomTakerAgent", "agent-params": "min_quantity=x" }),
@@ -447,12 +421,7 @@ Deno.test("a rejected backtest leaves no output directory behind", async () => {
 });
 
 browserTest("the HTML report renders its plots in headless Chromium", async () => {
-  const report = await backtest({
-    agent: "MarketMakerAgent",
-    config: smallPreset(),
-    seed: 2,
-    duration: 300e9,
-  });
+  const { report } = await smallBacktest({ agent: "MarketMakerAgent", seed: 2, duration: 300e9 });
   const dir = testTempDir("taos-report-");
   const file = join(dir, "report.html");
   await Deno.writeTextFile(file, renderReport(report));
@@ -479,31 +448,21 @@ browserTest("the HTML report renders its plots in headless Chromium", async () =
 
 Deno.test("taos sim --agent runs a backtest in a child process and exits 0", async () => {
   const out = testTempDir("taos-sim-agent-");
-  const main = fileURLToPath(new URL("../../main.ts", import.meta.url));
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      main,
-      "sim",
-      "--agent",
-      out,
-      "--agent-name",
-      "MarketMakerAgent",
-      "--agent-params",
-      "quantity=0.2",
-      "--duration",
-      "30s",
-      "--seed",
-      "5",
-      "--out",
-      out,
-      "--quiet",
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  });
-  const { code, stdout } = await child.output();
+  const { code, stdout } = await taosSim([
+    "--agent",
+    out,
+    "--agent-name",
+    "MarketMakerAgent",
+    "--agent-params",
+    "quantity=0.2",
+    "--duration",
+    "30s",
+    "--seed",
+    "5",
+    "--out",
+    out,
+    "--quiet",
+  ]).output();
   assert.equal(code, 0);
   assert.match(
     new TextDecoder().decode(stdout),
@@ -512,11 +471,7 @@ Deno.test("taos sim --agent runs a backtest in a child process and exits 0", asy
   const saved = JSON.parse(readFileSync(join(out, "backtest.json"), "utf8"));
   assert.equal(saved.params.quantity, 0.2);
   assert.equal(saved.params.edge, 0.001, "defaults filled in");
-  const bad = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", main, "sim", "--agent", out, "--agent-name", "Nope", "--quiet"],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  const bad = await taosSim(["--agent", out, "--agent-name", "Nope", "--quiet"]).output();
   assert.equal(bad.code, 2, "a bad agent is a usage error");
   assert.match(new TextDecoder().decode(bad.stderr), /agent 'Nope' not found/);
 });
@@ -544,33 +499,24 @@ export class EndRecorder extends Agent {
 }
 `,
   );
-  const main = fileURLToPath(new URL("../../main.ts", import.meta.url));
   const out = join(dir, "out");
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      main,
-      "sim",
-      "--agent",
-      dir,
-      "--agent-name",
-      "EndRecorder",
-      "--agents",
-      "2",
-      "--duration",
-      "24h",
-      "--delay",
-      "none",
-      "--books",
-      "1",
-      "--out",
-      out,
-      "--quiet",
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = taosSim([
+    "--agent",
+    dir,
+    "--agent-name",
+    "EndRecorder",
+    "--agents",
+    "2",
+    "--duration",
+    "24h",
+    "--delay",
+    "none",
+    "--books",
+    "1",
+    "--out",
+    out,
+    "--quiet",
+  ]).spawn();
   const stderr = new Response(child.stderr).text();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let stdout = "";
@@ -598,14 +544,10 @@ Deno.test("SIGTERM on taos sim --agent stops it as Ctrl-C does: backtest.json is
   // Until this version SIGTERM (timeout, kill, a service manager) killed the backtest outright:
   // no backtest.json, however long it had run.
   const out = join(testTempDir("taos-sim-agent-terminated-"), "out");
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", fileURLToPath(new URL("../../main.ts", import.meta.url)), "sim"].concat(
-      ["--agent", noAgents, "--agent-name", "MarketMakerAgent", "--duration", "24h"],
-      ["--delay", "none", "--books", "1", "--out", out, "--progress"],
-    ),
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = taosSim([
+    ...["--agent", noAgents, "--agent-name", "MarketMakerAgent", "--duration", "24h"],
+    ...["--delay", "none", "--books", "1", "--out", out, "--progress"],
+  ]).spawn();
   const stderr = await interruptOnceProgressing(child, 300, "SIGTERM");
   const { code } = await child.status;
   const stdout = await new Response(child.stdout).text();
@@ -632,14 +574,10 @@ Deno.test("the public module's example agent backtests through agents/mod.ts", a
 });
 
 Deno.test("a backtest names the parameters its agent does not take", async () => {
-  const warnings: string[] = [];
-  await backtest({
+  const { warnings } = await smallBacktest({
     agent: "RandomMakerAgent",
     params: "max_quantty=3",
-    config: smallPreset(),
-    seed: 1,
     duration: 10e9,
-    onWarning: (message) => void warnings.push(message),
   });
   assert.equal(warnings.length, 1);
   assert.match(warnings[0], /^RandomMakerAgent ignores agent parameter 'max_quantty'/);
@@ -679,7 +617,7 @@ async function backtestUnder(
       args: ["-c", script, "sh", out],
       env: {
         TAOS_DENO: Deno.execPath(),
-        TAOS_MAIN: fileURLToPath(new URL("../../main.ts", import.meta.url)),
+        TAOS_MAIN: main,
       },
       stdout: "piped",
       stderr: "piped",
@@ -712,16 +650,7 @@ Deno.test("a backtest whose backtest.json the system refuses ends with exit 1 na
 });
 
 Deno.test("a named agent ending its worker at every update is reloaded after a wait and told of once", async () => {
-  const warnings: string[] = [];
-  const report = await backtest({
-    agent: "FixtureAgent",
-    agentPath: fixtures,
-    params: "exit_at=1",
-    config: smallPreset(),
-    seed: 1,
-    duration: 20e9,
-    onWarning: (message) => void warnings.push(message),
-  });
+  const { report, warnings } = await fixtureBacktest("exit_at=1", { duration: 20e9 });
   assert.equal(report.agents[0].instructions.failedResponses, report.publishes);
   const restarts = warnings.filter((w) => /ended its worker/.test(w) && !/response lost/.test(w));
   assert.deepEqual(restarts, [
@@ -731,16 +660,7 @@ Deno.test("a named agent ending its worker at every update is reloaded after a w
 });
 
 Deno.test("a named agent posting to the host itself is told of; the backtest goes on", async () => {
-  const warnings: string[] = [];
-  const report = await backtest({
-    agent: "FixtureAgent",
-    agentPath: fixtures,
-    params: "post=true",
-    config: smallPreset(),
-    seed: 1,
-    duration: 10e9,
-    onWarning: (message) => void warnings.push(message),
-  });
+  const { report, warnings } = await fixtureBacktest("post=true", { duration: 10e9 });
   assert.equal(report.agents[0].instructions.failedResponses, 0);
   assert.deepEqual(warnings, [
     "uid 0: the agent failed between updates: a message it posted to the miner is not part of " +
@@ -760,12 +680,7 @@ class UnprintableAgent extends Agent {
 }
 
 Deno.test("an agent class in this thread throwing what cannot be printed loses its responses, not the backtest", async () => {
-  const report = await backtest({
-    agent: UnprintableAgent,
-    config: smallPreset(),
-    seed: 1,
-    duration: 10e9,
-  });
+  const { report } = await smallBacktest({ agent: UnprintableAgent, duration: 10e9 });
   assert.equal(report.agents[0].instructions.failedResponses, report.publishes);
   assert.equal(
     report.agents[0].firstFailure,
@@ -781,12 +696,7 @@ class ZeroQuantityAgent extends Agent {
 }
 
 Deno.test("an agent class in this thread that fails is named as a worker's is: its method and its place", async () => {
-  const report = await backtest({
-    agent: ZeroQuantityAgent,
-    config: smallPreset(),
-    seed: 1,
-    duration: 10e9,
-  });
+  const { report } = await smallBacktest({ agent: ZeroQuantityAgent, duration: 10e9 });
   const failure = report.agents[0].firstFailure ?? "";
   // The builder's error is placed at the agent's call of it, in this file.
   const here = `${fileURLToPath(import.meta.url)}:`;
@@ -858,13 +768,9 @@ Deno.test("Ctrl-C while the agent loads ends the backtest at once with exit code
       onUpdate() { return []; }
     }\n`,
   );
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", fileURLToPath(new URL("../../main.ts", import.meta.url)), "sim"].concat(
-      ["--agent", dir, "--agent-name", "HangCtor", "--duration", "1m", "--out", dir, "--quiet"],
-    ),
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = taosSim(
+    ["--agent", dir, "--agent-name", "HangCtor", "--duration", "1m", "--out", dir, "--quiet"],
+  ).spawn();
   for (let i = 0; i < 600 && !existsSync(marker); i++) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -891,16 +797,7 @@ async function backtestFileAgent(name: string, body: string) {
       onUpdate() { ${body} }
     }\n`,
   );
-  const warnings: string[] = [];
-  const report = await backtest({
-    agent: name,
-    agentPath: dir,
-    config: smallPreset(),
-    duration: 20e9,
-    delay: "none",
-    onWarning: (message) => void warnings.push(message),
-  });
-  return { report, warnings };
+  return await smallBacktest({ agent: name, agentPath: dir, duration: 20e9, delay: "none" });
 }
 
 Deno.test("a named agent's instructions on books the validator lacks count as dropped, though never sent", async () => {
@@ -949,10 +846,9 @@ Deno.test("a named agent's first dropped instruction is the reply's first; a fie
 });
 
 Deno.test("the report draws a day of 64 copies: a point set per pixel column, spikes kept", async () => {
-  const report = await backtest({
+  const { report } = await smallBacktest({
     agent: "MarketMakerAgent",
     agentPath: noAgents,
-    config: smallPreset(),
     seed: 2,
     duration: 15e9,
   });
@@ -1061,10 +957,9 @@ Deno.test("P&L and inventory value count a book from its first two-sided mid, no
 });
 
 Deno.test("backtest.json carries prices and amounts at their decimals, without float noise", async () => {
-  const report = await backtest({
+  const { report } = await smallBacktest({
     agent: "RandomTakerAgent",
     agentPath: noAgents,
-    config: smallPreset(),
     seed: 3,
     duration: 120e9,
     delay: "none",
@@ -1143,22 +1038,26 @@ const touchingAgent = agentDir(
 `,
 );
 
+/** Runs the Touching agent given `agentParams` from the command, 30 s into `out` with a report. */
+const runTouching = (agentParams: string, out: string) =>
+  quietly(() =>
+    runBacktestCommand({
+      agent: touchingAgent,
+      "agent-name": "Touching",
+      "agent-params": agentParams,
+      duration: "30s",
+      out,
+      quiet: true,
+      report: true,
+    })
+  );
+
 Deno.test("a directory where backtest.json or report.html goes is refused before the run, as by taos sim", async () => {
   for (const name of ["backtest.json", "report.html"]) {
     const out = testTempDir("taos-backtest-dir-");
     mkdirSync(join(out, name));
     const ran = join(out, "ran");
-    const { outcome } = await quietly(() =>
-      runBacktestCommand({
-        agent: touchingAgent,
-        "agent-name": "Touching",
-        "agent-params": `ran=${ran}`,
-        duration: "30s",
-        out,
-        quiet: true,
-        report: true,
-      })
-    );
+    const { outcome } = await runTouching(`ran=${ran}`, out);
     assert.ok("error" in outcome, `${name}: the run was not refused`);
     assert.ok(outcome.error instanceof UsageError);
     assert.equal(
@@ -1173,17 +1072,7 @@ Deno.test("a report.html that cannot be written still leaves the summary printed
   const out = testTempDir("taos-backtest-no-report-");
   const page = join(out, "report.html");
   // Made by the agent once the run is under way, after the directory was checked.
-  const { printed, outcome } = await quietly(() =>
-    runBacktestCommand({
-      agent: touchingAgent,
-      "agent-name": "Touching",
-      "agent-params": `mkdir=${page}`,
-      duration: "30s",
-      out,
-      quiet: true,
-      report: true,
-    })
-  );
+  const { printed, outcome } = await runTouching(`mkdir=${page}`, out);
   assert.ok("error" in outcome);
   assert.match((outcome.error as Error).message, /^cannot write .*report\.html: /);
   assert.match(printed[0] ?? "(nothing printed)", /^Touching backtest: 1 copy, 2 books/);
@@ -1373,10 +1262,8 @@ class BusyAgent extends Agent {
 
 Deno.test("an agent class in this thread that answers past its budget without yielding loses the response", async () => {
   // 40 ms of work against the 30 ms a 0.53 s timeout leaves: the reply comes, but too late.
-  const report = await backtest({
+  const { report } = await smallBacktest({
     agent: BusyAgent,
-    config: smallPreset(),
-    seed: 1,
     duration: 20e9,
     timeoutSeconds: 0.53,
     delay: "none",
@@ -1404,10 +1291,8 @@ class OverlapCounter extends Agent {
 }
 
 Deno.test("an agent class in this thread gets its next update only once the abandoned one has settled", async () => {
-  const report = await backtest({
+  const { report } = await smallBacktest({
     agent: OverlapCounter,
-    config: smallPreset(),
-    seed: 1,
     duration: 20e9,
     timeoutSeconds: 0.53,
     delay: "none",
