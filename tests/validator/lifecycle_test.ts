@@ -14,6 +14,7 @@ import {
   sameMarket,
   StartInterrupted,
   Validator,
+  type ValidatorDeps,
   watchedMarket,
 } from "../../validator/validator.ts";
 import type { MinerClient } from "../../validator/miner_client.ts";
@@ -49,18 +50,37 @@ const client = buyers([0]);
 /** Both miners buy, so both are scored. */
 const bothTrade = buyers([0, 1]);
 
+/**
+ * A validator of the two `neurons` over `store`, run with `--local` and `flags`: each market a
+ * fresh engine, `client` for the miners, the state saved every hour and the other parts quiet,
+ * unless `parts` gives its own.
+ */
+function localValidator(
+  store: ValidatorStore,
+  config: SimConfig,
+  flags: string[],
+  parts: Partial<Omit<ValidatorDeps, "options">> & { saveIntervalSeconds?: number } = {},
+): Validator {
+  const { saveIntervalSeconds = 3600, ...others } = parts;
+  return new Validator({
+    options: { ...parseValidatorArgs(["--local", ...flags]), saveIntervalSeconds },
+    config,
+    createMarket: (c, seed): Market => SimEngine.create({ config: c, seed, threads: 1 }),
+    directory: new StaticNeuronDirectory(neurons),
+    client,
+    store,
+    ...quietParts(),
+    ...others,
+  });
+}
+
 Deno.test("a new simulation follows the last one with the next seed and a re-read config; scores carry over", async () => {
   const first = { ...smallPreset(), duration: 30e9 };
   const reloaded = { ...first, books: 3 };
   const published: PublishState[] = [];
   const seeds: number[] = [];
   const store = ValidatorStore.open(":memory:");
-  const validator = new Validator({
-    options: {
-      ...parseValidatorArgs(["--local", "--simulations", "2", "--seed", "41"]),
-      saveIntervalSeconds: 3600,
-    },
-    config: first,
+  const validator = localValidator(store, first, ["--simulations", "2", "--seed", "41"], {
     reloadConfig: () => Promise.resolve(reloaded),
     createMarket: (c, seed): Market => {
       seeds.push(seed);
@@ -68,10 +88,6 @@ Deno.test("a new simulation follows the last one with the next seed and a re-rea
         advanced: (state) => state !== null && published.push(state),
       });
     },
-    directory: new StaticNeuronDirectory(neurons),
-    client,
-    store,
-    ...quietParts(),
   });
   try {
     await validator.start();
@@ -102,29 +118,24 @@ Deno.test("at the end the validator says it waits for a weight submission still 
   const submitted: number[][] = [];
   let release = () => {};
   const store = ValidatorStore.open(":memory:");
-  const validator = new Validator({
-    options: {
-      ...parseValidatorArgs(["--local", "--simulations", "1", "--neuron.weights_interval", "0"]),
-      saveIntervalSeconds: 3600,
-    },
-    config: { ...smallPreset(), duration: 10e9 },
-    createMarket: (c, seed): Market => SimEngine.create({ config: c, seed, threads: 1 }),
-    directory: new StaticNeuronDirectory(neurons),
-    client,
+  const validator = localValidator(
     store,
-    ...quietParts(),
-    // The chain takes its time: the first submission settles only when the test releases it.
-    weights: {
-      setWeights: (uids) => {
-        submitted.push(uids);
-        if (submitted.length > 1) return Promise.resolve({ accepted: true, message: "set" });
-        return new Promise((resolve) => {
-          release = () => resolve({ accepted: true, message: "set" });
-        });
+    { ...smallPreset(), duration: 10e9 },
+    ["--simulations", "1", "--neuron.weights_interval", "0"],
+    {
+      // The chain takes its time: the first submission settles only when the test releases it.
+      weights: {
+        setWeights: (uids) => {
+          submitted.push(uids);
+          if (submitted.length > 1) return Promise.resolve({ accepted: true, message: "set" });
+          return new Promise((resolve) => {
+            release = () => resolve({ accepted: true, message: "set" });
+          });
+        },
       },
+      log: (_level, message) => logged.push(message),
     },
-    log: (_level, message) => logged.push(message),
-  });
+  );
   try {
     await validator.start();
     const running = validator.run();
@@ -148,15 +159,7 @@ Deno.test("a stop during the start-up replay ends it between publishes and saves
   const dir = await Deno.makeTempDir();
   const path = `${dir}/state.db`;
   const make = (store: ValidatorStore) =>
-    new Validator({
-      options: { ...parseValidatorArgs(["--local"]), saveIntervalSeconds: 3600 },
-      config: { ...smallPreset(), duration: 600e9 },
-      createMarket: (c, seed): Market => SimEngine.create({ config: c, seed, threads: 1 }),
-      directory: new StaticNeuronDirectory(neurons),
-      client,
-      store,
-      ...quietParts(),
-    });
+    localValidator(store, { ...smallPreset(), duration: 600e9 }, []);
   try {
     const first = ValidatorStore.open(path);
     const running = make(first);
@@ -188,18 +191,12 @@ Deno.test("a start-up replay that fails starts the next simulation with the volu
   /** The seed of each market created. */
   const seeds: number[] = [];
   const make = (store: ValidatorStore, failReplay: boolean) =>
-    new Validator({
-      options: { ...parseValidatorArgs(["--local"]), saveIntervalSeconds: 3600 },
-      config: { ...smallPreset(), duration: 600e9 },
+    localValidator(store, { ...smallPreset(), duration: 600e9 }, [], {
       createMarket: (c, seed): Market => {
         seeds.push(seed);
         const engine = SimEngine.create({ config: c, seed, threads: 1 });
         return failReplay ? failingMarket(engine, 1) : engine;
       },
-      directory: new StaticNeuronDirectory(neurons),
-      client,
-      store,
-      ...quietParts(),
     });
   /** The volume bucket keys (ns) of uid 0 on book 0. */
   const bucketKeys = (store: ValidatorStore) => {
@@ -240,18 +237,8 @@ Deno.test("a start-up replay that fails starts the next simulation with the volu
 
 Deno.test("a simulation's end re-bases the volume windows to the next one's start", async () => {
   const store = ValidatorStore.open(":memory:");
-  const validator = new Validator({
-    options: {
-      ...parseValidatorArgs(["--local", "--simulations", "1"]),
-      saveIntervalSeconds: 3600,
-    },
-    config: { ...smallPreset(), duration: 25e9 },
-    createMarket: (c, seed): Market => SimEngine.create({ config: c, seed, threads: 1 }),
-    directory: new StaticNeuronDirectory(neurons),
-    client,
-    store,
-    ...quietParts(),
-  });
+  const config = { ...smallPreset(), duration: 25e9 };
+  const validator = localValidator(store, config, ["--simulations", "1"]);
   try {
     await validator.start();
     await validator.run();
@@ -291,33 +278,29 @@ Deno.test("a failed publish round abandons its simulation and the next one start
   const make = (failing: (seed: number) => number | null, simulations: string) => {
     const store = ValidatorStore.open(":memory:");
     const config = { ...smallPreset(), duration: 30e9 };
-    const validator = new Validator({
-      options: {
-        ...parseValidatorArgs(["--local", "--simulations", simulations, "--seed", "41"]),
-        saveIntervalSeconds: 3600,
-      },
-      config,
-      // As the command does; the second re-read finds the file broken.
-      reloadConfig: () =>
-        ++reloads === 2 ? Promise.reject(new Error("bad file")) : Promise.resolve(config),
-      createMarket: (c, seed): Market => {
-        seeds.push(seed);
-        lines.push(`market ${seed}`);
-        const engine = SimEngine.create({ config: c, seed, threads: 1 });
-        const at = failing(seed);
-        return at === null ? engine : failingMarket(engine, at);
-      },
-      directory: new StaticNeuronDirectory(neurons),
-      client,
+    const validator = localValidator(
       store,
-      ...quietParts(),
-      alerts: new Alerter({
-        routingKey: null,
-        source: "t",
-        log: (l) => void lines.push(l),
-        repeatMs: 0,
-      }),
-    });
+      config,
+      ["--simulations", simulations, "--seed", "41"],
+      {
+        // As the command does; the second re-read finds the file broken.
+        reloadConfig: () =>
+          ++reloads === 2 ? Promise.reject(new Error("bad file")) : Promise.resolve(config),
+        createMarket: (c, seed): Market => {
+          seeds.push(seed);
+          lines.push(`market ${seed}`);
+          const engine = SimEngine.create({ config: c, seed, threads: 1 });
+          const at = failing(seed);
+          return at === null ? engine : failingMarket(engine, at);
+        },
+        alerts: new Alerter({
+          routingKey: null,
+          source: "t",
+          log: (l) => void lines.push(l),
+          repeatMs: 0,
+        }),
+      },
+    );
     return { validator, store };
   };
 
@@ -385,19 +368,16 @@ Deno.test("a round failing between its publish and its scoring saves the windows
         : client.query(requests, timeout, check),
   };
   const store = ValidatorStore.open(":memory:");
-  const validator = new Validator({
-    options: {
-      ...parseValidatorArgs(["--local", "--simulations", "2", "--seed", "41"]),
-      saveIntervalSeconds: 0,
-    },
-    config: { ...smallPreset(), duration: 30e9 },
-    createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
-    directory: new StaticNeuronDirectory(neurons),
-    client: failing,
+  const validator = localValidator(
     store,
-    ...quietParts(),
-    alerts: new Alerter({ routingKey: null, source: "t", log: () => {}, repeatMs: 0 }),
-  });
+    { ...smallPreset(), duration: 30e9 },
+    ["--simulations", "2", "--seed", "41"],
+    {
+      saveIntervalSeconds: 0,
+      client: failing,
+      alerts: new Alerter({ routingKey: null, source: "t", log: () => {}, repeatMs: 0 }),
+    },
+  );
   try {
     await validator.start();
     await validator.run();
@@ -417,18 +397,10 @@ Deno.test("the progress line names a miner as the leader, never a uid that is no
   const logged: string[] = [];
   const store = ValidatorStore.open(":memory:");
   const miners = [3, 5].map((uid) => ({ ...neurons[0], uid, hotkey: `5Miner${uid}` }));
-  const validator = new Validator({
-    options: {
-      ...parseValidatorArgs(["--local", "--simulations", "1"]),
-      saveIntervalSeconds: 3600,
-    },
-    // 12 publishes: one progress line
-    config: { ...smallPreset(), duration: 60e9 },
-    createMarket: (c, seed): Market => SimEngine.create({ config: c, seed, threads: 1 }),
+  // 12 publishes: one progress line
+  const config = { ...smallPreset(), duration: 60e9 };
+  const validator = localValidator(store, config, ["--simulations", "1"], {
     directory: new StaticNeuronDirectory(miners),
-    client,
-    store,
-    ...quietParts(),
     log: (_level, message) => logged.push(message),
   });
   try {
@@ -449,14 +421,7 @@ Deno.test("the progress line names a miner as the leader, never a uid that is no
 Deno.test("a resumed simulation keeps its saved configuration and says the new one waits", async () => {
   const store = ValidatorStore.open(":memory:");
   const start = async (duration: number, logged: string[], flags: string[] = []) => {
-    const validator = new Validator({
-      options: { ...parseValidatorArgs(["--local", ...flags]), saveIntervalSeconds: 3600 },
-      config: { ...smallPreset(), duration, seed: 7 },
-      createMarket: (c, seed): Market => SimEngine.create({ config: c, seed, threads: 1 }),
-      directory: new StaticNeuronDirectory(neurons),
-      client,
-      store,
-      ...quietParts(),
+    const validator = localValidator(store, { ...smallPreset(), duration, seed: 7 }, flags, {
       log: (_level, message) => logged.push(message),
     });
     await validator.start();
@@ -623,14 +588,8 @@ function validatorOn(
   logged: string[] = [],
   miners: MinerClient = client,
 ): Validator {
-  return new Validator({
-    options: { ...parseValidatorArgs(["--local", ...flags]), saveIntervalSeconds: 3600 },
-    config,
-    createMarket: (c, seed): Market => SimEngine.create({ config: c, seed, threads: 1 }),
-    directory: new StaticNeuronDirectory(neurons),
+  return localValidator(store, config, flags, {
     client: miners,
-    store,
-    ...quietParts(),
     alerts: new Alerter({ routingKey: null, source: "t", log: (line) => logged.push(line) }),
     log: (_level, message) => logged.push(message),
   });
@@ -737,21 +696,14 @@ Deno.test("a configuration with fewer miner accounts keeps the others' scores fo
   const warnings: string[] = [];
   const scoresAtStart: number[][] = [];
   const store = ValidatorStore.open(":memory:");
-  const validator: Validator = new Validator({
-    options: {
-      ...parseValidatorArgs(["--local", "--simulations", "3", "--seed", "41"]),
-      saveIntervalSeconds: 3600,
-    },
-    config: full,
+  const flags = ["--simulations", "3", "--seed", "41"];
+  const validator: Validator = localValidator(store, full, flags, {
     reloadConfig: () => Promise.resolve(reloads.shift()!),
     createMarket: (c, seed) => {
       scoresAtStart.push([0, 1].map((uid) => validator.scores.get(uid) ?? NaN));
       return SimEngine.create({ config: c, seed, threads: 1 });
     },
-    directory: new StaticNeuronDirectory(neurons),
     client: bothTrade,
-    store,
-    ...quietParts(),
     log: (level, message) => void (level === "warning" && warnings.push(message)),
   });
   try {
@@ -786,16 +738,11 @@ function tradingValidator(
   simulations?: number,
 ) {
   const store = ValidatorStore.open(path);
-  const flags = ["--local", "--seed", "41"];
+  const flags = ["--seed", "41"];
   if (simulations !== undefined) flags.push("--simulations", String(simulations));
-  const validator = new Validator({
-    options: { ...parseValidatorArgs(flags), saveIntervalSeconds: 0 },
-    config,
-    createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
-    directory: new StaticNeuronDirectory(neurons),
+  const validator = localValidator(store, config, flags, {
+    saveIntervalSeconds: 0,
     client: bothTrade,
-    store,
-    ...quietParts(),
     log: (level, message) => void (level === "warning" && warnings.push(message)),
   });
   return { validator, store, close: () => (validator.close(), store.close()) };
@@ -883,14 +830,9 @@ Deno.test("after a restart the status page shows the replayed prices, the saved 
   const path = join(dir, "state.db");
   const run = (board: StatusBoard) => {
     const store = ValidatorStore.open(path);
-    const validator = new Validator({
-      options: { ...parseValidatorArgs(["--local", "--seed", "41"]), saveIntervalSeconds: 0 },
-      config: { ...smallPreset(), duration: 600e9 },
-      createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
-      directory: new StaticNeuronDirectory(neurons),
-      client,
-      store,
-      ...quietParts(),
+    const config = { ...smallPreset(), duration: 600e9 };
+    const validator = localValidator(store, config, ["--seed", "41"], {
+      saveIntervalSeconds: 0,
       board,
     });
     return { validator, store };
@@ -950,14 +892,8 @@ Deno.test("a miner's timeouts are logged once, then again after it answered for 
   };
   const lines: string[] = [];
   const store = ValidatorStore.open(":memory:");
-  const validator = new Validator({
-    options: { ...parseValidatorArgs(["--local"]), saveIntervalSeconds: 3600 },
-    config: { ...smallPreset(), duration: 3600e9 },
-    createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
-    directory: new StaticNeuronDirectory(neurons),
+  const validator = localValidator(store, { ...smallPreset(), duration: 3600e9 }, [], {
     client: flaky,
-    store,
-    ...quietParts(),
     log: (level, message) =>
       void (level !== "debug" && message.startsWith("uid 1") && lines.push(message)),
   });
