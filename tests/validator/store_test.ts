@@ -105,6 +105,42 @@ function saveOnce(path: string, state: ValidatorSnapshot, injections: Injection[
   store.close();
 }
 
+/**
+ * Asserts that opening `path` is refused as a state file of `kind`, with a message that matches
+ * `message` (or is it, given as text).
+ */
+function assertRefused(path: string, kind: StateFileError["kind"], message?: RegExp | string) {
+  assert.throws(
+    () => ValidatorStore.open(path),
+    (e) =>
+      e instanceof StateFileError && e.kind === kind &&
+      (message === undefined ||
+        (typeof message === "string" ? e.message === message : message.test(e.message))),
+  );
+}
+
+/** Runs `sql` on the database at `path` (made if missing) through a connection of its own. */
+function alter(path: string, sql: string): void {
+  const db = new DatabaseSync(path);
+  db.exec(sql);
+  db.close();
+}
+
+/** The layout the state at `path` records (SQLite's user_version). */
+function layoutOf(path: string): number {
+  const db = new DatabaseSync(path, { readOnly: true });
+  const row = db.prepare("PRAGMA user_version").get() as { user_version: number };
+  db.close();
+  return row.user_version;
+}
+
+/** Replaces the stored body of publish 2's injections at `path` with `body`. */
+function replaceSecondInjections(path: string, body: Uint8Array): void {
+  const db = new DatabaseSync(path);
+  db.prepare("UPDATE injections SET body = ? WHERE publish = 2").run(body);
+  db.close();
+}
+
 /** Volume buckets short enough that a few publishes (5 s apart) see some of them age out. */
 const SHORT_WINDOW = { volumeSamplingInterval: 10e9, volumeAssessmentPeriod: 30e9 };
 
@@ -186,9 +222,7 @@ Deno.test("store: snapshot, scoring windows and injections round-trip through th
       scorer.miners[2].inventory,
     );
     // A row written before the upgrade is now checked like the others.
-    const edit = new DatabaseSync(path);
-    edit.exec("UPDATE inventory SET vals = zeroblob(length(vals)) WHERE step = 1");
-    edit.close();
+    alter(path, "UPDATE inventory SET vals = zeroblob(length(vals)) WHERE step = 1");
     assert.throws(() => ValidatorStore.open(path), StateFileError);
   }));
 
@@ -360,16 +394,9 @@ const bytes = (path: string) => Deno.readFileSync(path);
 Deno.test("store: another program's database, a short file and a damaged state are refused untouched", () =>
   inStateDir((dir) => {
     const foreign = join(dir, "app.db");
-    const db = new DatabaseSync(foreign);
-    db.exec("CREATE TABLE users (name TEXT); INSERT INTO users VALUES ('ada')");
-    db.close();
+    alter(foreign, "CREATE TABLE users (name TEXT); INSERT INTO users VALUES ('ada')");
     const before = bytes(foreign);
-    assert.throws(
-      () => ValidatorStore.open(foreign),
-      (e) =>
-        e instanceof StateFileError && e.kind === "foreign" &&
-        /is not a taos validator state \(it holds tables users\)/.test(e.message),
-    );
+    assertRefused(foreign, "foreign", /is not a taos validator state \(it holds tables users\)/);
     assert.deepEqual(bytes(foreign), before);
 
     const short = join(dir, "short.db");
@@ -384,16 +411,9 @@ Deno.test("store: another program's database, a short file and a damaged state a
 
     // Emptied, not new: its tables were dropped, their pages kept.
     const emptied = join(dir, "emptied.db");
-    const drop = new DatabaseSync(emptied);
-    drop.exec("CREATE TABLE users (name TEXT); DROP TABLE users");
-    drop.close();
+    alter(emptied, "CREATE TABLE users (name TEXT); DROP TABLE users");
     const dropped = bytes(emptied);
-    assert.throws(
-      () => ValidatorStore.open(emptied),
-      (e) =>
-        e instanceof StateFileError && e.kind === "foreign" &&
-        /is not a taos validator state \(it holds no tables\)/.test(e.message),
-    );
+    assertRefused(emptied, "foreign", /is not a taos validator state \(it holds no tables\)/);
     assert.deepEqual(bytes(emptied), dropped);
 
     // A state whose index lost entries would replay fewer instructions without a word.
@@ -413,12 +433,7 @@ Deno.test("store: another program's database, a short file and a damaged state a
     const file = bytes(path);
     for (let i = 1; i <= 24; i++) file[root * pageSize - i] ^= 0x5a;
     Deno.writeFileSync(path, file);
-    assert.throws(
-      () => ValidatorStore.open(path),
-      (e) =>
-        e instanceof StateFileError && e.kind === "damaged" &&
-        /is damaged \(SQLite integrity check: /.test(e.message),
-    );
+    assertRefused(path, "damaged", /is damaged \(SQLite integrity check: /);
     assert.deepEqual(bytes(path), file);
   }));
 
@@ -426,15 +441,11 @@ Deno.test("store: a state missing one of its tables is damaged, not resumed with
   inStateDir((dir) => {
     const path = join(dir, "state.db");
     saveOnce(path, snapshot(3, scorerAfter(3)), [injection(1)]);
-    const raw = new DatabaseSync(path);
-    raw.exec("DROP TABLE inventory");
-    raw.close();
-    assert.throws(
-      () => ValidatorStore.open(path),
-      (e) =>
-        e instanceof StateFileError && e.kind === "damaged" &&
-        /has no inventory table: it is damaged, or was written by an early taos release/
-          .test(e.message),
+    alter(path, "DROP TABLE inventory");
+    assertRefused(
+      path,
+      "damaged",
+      /has no inventory table: it is damaged, or was written by an early taos release/,
     );
   }));
 
@@ -442,9 +453,7 @@ Deno.test("store: a state written before the application id is still opened, and
   inStateDir((dir) => {
     const path = join(dir, "state.db");
     saveOnce(path, snapshot(3, null), [injection(1)]);
-    const raw = new DatabaseSync(path);
-    raw.exec("PRAGMA application_id = 0");
-    raw.close();
+    alter(path, "PRAGMA application_id = 0");
     const reopened = ValidatorStore.open(path);
     assert.equal(reopened.load()?.snapshot.step, 3);
     reopened.close();
@@ -555,17 +564,12 @@ Deno.test("store: a damaged injection record is refused naming its publish and f
   inStateDir((dir) => {
     const path = join(dir, "state.db");
     saveOnce(path, snapshot(2, null), [injection(1), injection(2)]);
-    const db = new DatabaseSync(path);
     const damaged = [[0, 10_000_000, [{ type: "PLACE_ORDER_MARKET", bookId: 1, direction: 0 }]]];
-    db.prepare("UPDATE injections SET body = ? WHERE publish = 2").run(
-      deflateSync(JSON.stringify(damaged)),
-    );
-    db.close();
-    assert.throws(
-      () => ValidatorStore.open(path),
-      (e) =>
-        e instanceof StateFileError && e.kind === "damaged" &&
-        /state file injections of publish 2 is invalid at 0\.2\.0\.volume/.test(e.message),
+    replaceSecondInjections(path, deflateSync(JSON.stringify(damaged)));
+    assertRefused(
+      path,
+      "damaged",
+      /state file injections of publish 2 is invalid at 0\.2\.0\.volume/,
     );
   }));
 
@@ -573,7 +577,6 @@ Deno.test("store: an injection record changed under its checksum is refused, not
   inStateDir((dir) => {
     const path = join(dir, "state.db");
     saveOnce(path, snapshot(2, null), [injection(1), injection(2)]);
-    const db = new DatabaseSync(path);
     // Still a valid instruction, so only the checksum can tell: another volume than was given.
     const changed = [[0, 10_000_000, [{
       type: "PLACE_ORDER_MARKET",
@@ -581,15 +584,11 @@ Deno.test("store: an injection record changed under its checksum is refused, not
       direction: 0,
       volume: 2.5,
     }]]];
-    db.prepare("UPDATE injections SET body = ? WHERE publish = 2").run(
-      deflateSync(JSON.stringify(changed)),
-    );
-    db.close();
-    assert.throws(
-      () => ValidatorStore.open(path),
-      (e) =>
-        e instanceof StateFileError && e.kind === "damaged" &&
-        e.message === `${path} is damaged: state file injections of publish 2 fails its checksum`,
+    replaceSecondInjections(path, deflateSync(JSON.stringify(changed)));
+    assertRefused(
+      path,
+      "damaged",
+      `${path} is damaged: state file injections of publish 2 fails its checksum`,
     );
   }));
 
@@ -597,15 +596,12 @@ Deno.test("store: an injection record that cannot be inflated is refused naming 
   inStateDir((dir) => {
     const path = join(dir, "state.db");
     saveOnce(path, snapshot(2, null), [injection(1), injection(2)]);
-    const db = new DatabaseSync(path);
-    db.prepare("UPDATE injections SET body = ? WHERE publish = 2").run(new Uint8Array([0]));
-    db.close();
-    assert.throws(
-      () => ValidatorStore.open(path),
-      (e) =>
-        e instanceof StateFileError && e.kind === "damaged" &&
-        e.message === `${path} is damaged: state file injections of publish 2 cannot be decoded: ` +
-            "unexpected end of file",
+    replaceSecondInjections(path, new Uint8Array([0]));
+    assertRefused(
+      path,
+      "damaged",
+      `${path} is damaged: state file injections of publish 2 cannot be decoded: ` +
+        "unexpected end of file",
     );
   }));
 
@@ -667,10 +663,7 @@ Deno.test("store: a damaged state moved away leaves no cut-off state behind: the
     const path = join(dir, "state.db");
     saveOnce(path, snapshot(40, null), Array.from({ length: 40 }, (_, i) => injection(i + 1)));
     Deno.truncateSync(path, 3 * 4096);
-    assert.throws(
-      () => ValidatorStore.open(path),
-      (e) => e instanceof StateFileError && e.kind === "damaged",
-    );
+    assertRefused(path, "damaged");
     // What the message asks: move the file away (its check may have left an empty -wal beside
     // it, which holds nothing).
     Deno.renameSync(path, `${path}.bad`);
@@ -694,10 +687,7 @@ Deno.test("store: a damaged state is refused without its -wal being folded into 
     raw.close();
     for (const [suffix, bytes] of damaged) Deno.writeFileSync(path + suffix, bytes);
     assert.notDeepEqual(damaged.get("-wal"), files.get("-wal"));
-    assert.throws(
-      () => ValidatorStore.open(path),
-      (e) => e instanceof StateFileError && e.kind === "damaged" && /step/.test(e.message),
-    );
+    assertRefused(path, "damaged", /step/);
     for (const [suffix, bytes] of damaged) {
       assert.deepEqual(Deno.readFileSync(path + suffix), bytes, `state.db${suffix} untouched`);
     }
@@ -707,31 +697,19 @@ Deno.test("store: a state from a newer layout is refused and kept; an unversione
   inStateDir((dir) => {
     const path = join(dir, "state.db");
     saveOnce(path, snapshot(3, null), [injection(1)]);
-    const version = () => {
-      const db = new DatabaseSync(path);
-      const row = db.prepare("PRAGMA user_version").get() as { user_version: number };
-      db.close();
-      return row.user_version;
-    };
-    assert.equal(version(), 3);
-    const raw = new DatabaseSync(path);
-    raw.exec("PRAGMA user_version = 0");
-    raw.close();
+    assert.equal(layoutOf(path), 3);
+    alter(path, "PRAGMA user_version = 0");
     const unversioned = ValidatorStore.open(path);
     assert.equal(unversioned.load()?.snapshot.step, 3);
     unversioned.close();
-    assert.equal(version(), 3);
-    const newer = new DatabaseSync(path);
-    newer.exec("PRAGMA user_version = 4");
-    newer.close();
-    assert.throws(
-      () => ValidatorStore.open(path),
-      (e) =>
-        e instanceof StateFileError && e.kind === "foreign" &&
-        /written by a newer taos release \(state layout 4; this release reads layout 3\)/
-          .test(e.message),
+    assert.equal(layoutOf(path), 3);
+    alter(path, "PRAGMA user_version = 4");
+    assertRefused(
+      path,
+      "foreign",
+      /written by a newer taos release \(state layout 4; this release reads layout 3\)/,
     );
-    assert.equal(version(), 4);
+    assert.equal(layoutOf(path), 4);
   }));
 
 Deno.test("store: clearing a state is one transaction: a failure half-way keeps all of it", () =>
@@ -746,9 +724,7 @@ Deno.test("store: clearing a state is one transaction: a failure half-way keeps 
     const clearing = ValidatorStore.open(path);
     assert.throws(() => clearing.clear(), /kept/);
     clearing.close();
-    const drop = new DatabaseSync(path);
-    drop.exec("DROP TRIGGER keep");
-    drop.close();
+    alter(path, "DROP TRIGGER keep");
     const after = ValidatorStore.open(path);
     const saved = after.load();
     after.close();
@@ -825,12 +801,7 @@ Deno.test("store: a symbolic link loop, a directory or a file in the way is name
     const loop = join(dir, "loop.db");
     symlinkSync(join(dir, "other.db"), loop);
     symlinkSync(loop, join(dir, "other.db"));
-    assert.throws(
-      () => ValidatorStore.open(loop),
-      (e) =>
-        e instanceof StateFileError && e.kind === "foreign" &&
-        e.message === `${loop} is a symbolic link that loops`,
-    );
+    assertRefused(loop, "foreign", `${loop} is a symbolic link that loops`);
     const folder = join(dir, "folder.db");
     mkdirSync(folder);
     assert.throws(() => ValidatorStore.open(folder), { message: `${folder} is not a file` });
@@ -871,11 +842,10 @@ Deno.test("store: a flipped bit in a stored value fails its row's checksum inste
     assert.ok(at > 0 && Buffer.from(file).indexOf(vals, at + 1) === -1, "found once");
     file[at] ^= 1;
     Deno.writeFileSync(path, file);
-    assert.throws(
-      () => ValidatorStore.open(path),
-      (e) =>
-        e instanceof StateFileError && e.kind === "damaged" &&
-        e.message === `${path} is damaged: state file inventory row of step 3 fails its checksum`,
+    assertRefused(
+      path,
+      "damaged",
+      `${path} is damaged: state file inventory row of step 3 fails its checksum`,
     );
     assert.deepEqual(bytes(path), file, "left as it was");
   }));
@@ -922,29 +892,21 @@ Deno.test("store: a layout 1 state (no checksums) is read, and gains them at its
     raw.exec("PRAGMA user_version = 1");
     raw.close();
     const layout1 = bytes(path);
-    const version = () => {
-      const db = new DatabaseSync(path, { readOnly: true });
-      const row = db.prepare("PRAGMA user_version").get() as { user_version: number };
-      db.close();
-      return row.user_version;
-    };
     const old = ValidatorStore.open(path);
     assert.equal(old.load()?.snapshot.step, 3);
     old.close();
     assert.deepEqual(bytes(path), layout1, "opening and reading change nothing");
     // Without a recorded layout, tables without checksums are layout 1, and are marked so.
-    const unversioned = new DatabaseSync(path);
-    unversioned.exec("PRAGMA user_version = 0");
-    unversioned.close();
+    alter(path, "PRAGMA user_version = 0");
     ValidatorStore.open(path).close();
-    assert.equal(version(), 1);
+    assert.equal(layoutOf(path), 1);
     const saving = ValidatorStore.open(path);
     const saved = saving.load()!;
     const scorer = Scorer.fromJSON(saved.snapshot.scoring!, { uids: 3, books: 2 });
     scorerAfter(2, scorer, 4);
     saving.save(snapshot(5, scorer), [injection(4)]);
     saving.close();
-    assert.equal(version(), 3);
+    assert.equal(layoutOf(path), 3);
     const raw2 = new DatabaseSync(path, { readOnly: true });
     const unchecked = raw2.prepare(
       "SELECT (SELECT count(*) FROM inventory WHERE crc IS NULL) AS inventory, " +
@@ -963,9 +925,7 @@ Deno.test("store: a layout 1 state (no checksums) is read, and gains them at its
       scorer.miners[2].inventory,
     );
     // A row written before the upgrade is now checked like the others.
-    const edit = new DatabaseSync(path);
-    edit.exec("UPDATE inventory SET vals = zeroblob(length(vals)) WHERE step = 1");
-    edit.close();
+    alter(path, "UPDATE inventory SET vals = zeroblob(length(vals)) WHERE step = 1");
     assert.throws(() => ValidatorStore.open(path), StateFileError);
   }));
 
@@ -1044,16 +1004,10 @@ Deno.test("store: a layout 2 state's role volume sums are spread over its bucket
     const live = tradeRoles(new Scorer(options), 1, 12);
     saveOnce(path, snapshot(12, live), []);
     asLayout2(path, live);
-    const version = () => {
-      const db = new DatabaseSync(path, { readOnly: true });
-      const row = db.prepare("PRAGMA user_version").get() as { user_version: number };
-      db.close();
-      return row.user_version;
-    };
     const store = ValidatorStore.open(path);
     const restored = Scorer.fromJSON(store.load()!.snapshot.scoring!, options);
     store.close();
-    assert.equal(version(), 2, "opening and reading leave the layout as it was");
+    assert.equal(layoutOf(path), 2, "opening and reading leave the layout as it was");
 
     const [book, liveBook] = [restored.miners[0].volumes[0], live.miners[0].volumes[0]];
     assert.deepEqual([...book.total], [...liveBook.total]);
@@ -1079,7 +1033,7 @@ Deno.test("store: a layout 2 state's role volume sums are spread over its bucket
     saving.load();
     saving.save(snapshot(19, restored), []);
     saving.close();
-    assert.equal(version(), 3);
+    assert.equal(layoutOf(path), 3);
     const reopened = ValidatorStore.open(path);
     const again = Scorer.fromJSON(reopened.load()!.snapshot.scoring!, options);
     reopened.close();
