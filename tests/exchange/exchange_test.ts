@@ -23,8 +23,14 @@ const config = {
   feeTiers: [{ volumeRequired: 0n, makerE9: 1_000_000n, takerE9: 2_000_000n }],
 };
 
-function open(agents = 2, books = 1): Exchange {
-  return Exchange.open({ ...config, agents, books });
+/** `exchange`, closed where the `using` declaration that holds it goes out of scope. */
+function closing(exchange: Exchange): Exchange & Disposable {
+  return Object.assign(exchange, { [Symbol.dispose]: () => exchange.close() });
+}
+
+/** An exchange of `config` with `agents` accounts on `books` books, closed as {@linkcode closing}. */
+function open(agents = 2, books = 1): Exchange & Disposable {
+  return closing(Exchange.open({ ...config, agents, books }));
 }
 
 Deno.test("toUnits scales decimal text exactly, truncating toward zero", () => {
@@ -52,117 +58,105 @@ Deno.test("formatUnits prints exactly the configured number of places", () => {
 });
 
 Deno.test("a batch packed in one buffer is matched in order and drained as typed events", () => {
-  const exchange = open();
-  try {
-    const batch = new InstructionBatch(1); // grows past its initial capacity
-    batch.limit({ agentId: 1, bookId: 0, direction: "sell", volume: 30000n, price: 10100n });
-    batch.limit({
-      agentId: 0,
-      bookId: 0,
-      direction: "buy",
-      volume: 20000n,
-      price: 10200n,
-      clientOrderId: 77,
-    });
-    assert.equal(batch.length, 2);
-    exchange.submit(1_000n, batch);
-    const events = exchange.drainEvents();
-    const trade = events.find((e) => e.type === "trade");
-    assert.ok(trade);
-    assert.equal(trade.price, 10100n);
-    assert.equal(trade.volume, 20000n);
-    assert.equal(trade.agentId, 0);
-    assert.equal(trade.orderId, 1);
-    assert.equal(trade.restingAgentId, 1);
-    assert.equal(trade.restingOrderId, 0);
-    assert.equal(trade.clientOrderId, 77);
-    assert.equal(trade.direction, "buy");
-    assert.equal(trade.makerFee, toUnits("0.202", 8)); // 0.001 * 2 * 101
-    assert.equal(trade.takerFee, toUnits("0.404", 8));
-    assert.equal(trade.timestamp, 1_000n);
-    assert.equal(exchange.pendingEvents, 0);
-    assert.deepEqual(exchange.levels(0, "asks"), [{ price: 10100n, volume: 10000n }]);
-    assert.deepEqual(exchange.levels(0, "bids"), []);
-    assert.equal(exchange.feeState(0, 0).volume, toUnits("202", 8)); // 2 traded at 101
-    const b = exchange.balances(0, 0);
-    assert.equal(b.baseFree, toUnits("102", 4));
-    assert.equal(b.quoteFree, toUnits("10000", 8) - toUnits("202.404", 8));
-    exchange.check();
-  } finally {
-    exchange.close();
-  }
+  using exchange = open();
+  const batch = new InstructionBatch(1); // grows past its initial capacity
+  batch.limit({ agentId: 1, bookId: 0, direction: "sell", volume: 30000n, price: 10100n });
+  batch.limit({
+    agentId: 0,
+    bookId: 0,
+    direction: "buy",
+    volume: 20000n,
+    price: 10200n,
+    clientOrderId: 77,
+  });
+  assert.equal(batch.length, 2);
+  exchange.submit(1_000n, batch);
+  const events = exchange.drainEvents();
+  const trade = events.find((e) => e.type === "trade");
+  assert.ok(trade);
+  assert.equal(trade.price, 10100n);
+  assert.equal(trade.volume, 20000n);
+  assert.equal(trade.agentId, 0);
+  assert.equal(trade.orderId, 1);
+  assert.equal(trade.restingAgentId, 1);
+  assert.equal(trade.restingOrderId, 0);
+  assert.equal(trade.clientOrderId, 77);
+  assert.equal(trade.direction, "buy");
+  assert.equal(trade.makerFee, toUnits("0.202", 8)); // 0.001 * 2 * 101
+  assert.equal(trade.takerFee, toUnits("0.404", 8));
+  assert.equal(trade.timestamp, 1_000n);
+  assert.equal(exchange.pendingEvents, 0);
+  assert.deepEqual(exchange.levels(0, "asks"), [{ price: 10100n, volume: 10000n }]);
+  assert.deepEqual(exchange.levels(0, "bids"), []);
+  assert.equal(exchange.feeState(0, 0).volume, toUnits("202", 8)); // 2 traded at 101
+  const b = exchange.balances(0, 0);
+  assert.equal(b.baseFree, toUnits("102", 4));
+  assert.equal(b.quoteFree, toUnits("10000", 8) - toUnits("202.404", 8));
+  exchange.check();
 });
 
 Deno.test("rejections are events with the core's reason, never exceptions", () => {
-  const exchange = open();
-  try {
-    const batch = new InstructionBatch();
-    batch.limit({ agentId: 0, bookId: 9, direction: "buy", volume: 10000n, price: 100n });
-    batch.limit({ agentId: 0, bookId: 0, direction: "buy", volume: -1n, price: 100n });
-    batch.market({ agentId: 5, bookId: 0, direction: "buy", volume: 10000n });
-    batch.cancel({ agentId: 0, bookId: 0, orderId: 12 });
-    batch.limit({ agentId: 0, bookId: -3, direction: "buy", volume: 10000n, price: 100n });
-    exchange.submit(1n, batch);
-    const events = exchange.drainEvents();
-    assert.deepEqual(events.map((e) => [e.type, e.instruction, e.reason]), [
-      ["rejected", 0, "INVALID_BOOK"],
-      ["rejected", 1, "INVALID_VOLUME"],
-      ["rejected", 2, "NONEXISTENT_ACCOUNT"],
-      ["rejected", 3, "ORDER_NOT_FOUND"],
-      ["rejected", 4, "INVALID_BOOK"],
-    ]);
-  } finally {
-    exchange.close();
-  }
+  using exchange = open();
+  const batch = new InstructionBatch();
+  batch.limit({ agentId: 0, bookId: 9, direction: "buy", volume: 10000n, price: 100n });
+  batch.limit({ agentId: 0, bookId: 0, direction: "buy", volume: -1n, price: 100n });
+  batch.market({ agentId: 5, bookId: 0, direction: "buy", volume: 10000n });
+  batch.cancel({ agentId: 0, bookId: 0, orderId: 12 });
+  batch.limit({ agentId: 0, bookId: -3, direction: "buy", volume: 10000n, price: 100n });
+  exchange.submit(1n, batch);
+  const events = exchange.drainEvents();
+  assert.deepEqual(events.map((e) => [e.type, e.instruction, e.reason]), [
+    ["rejected", 0, "INVALID_BOOK"],
+    ["rejected", 1, "INVALID_VOLUME"],
+    ["rejected", 2, "NONEXISTENT_ACCOUNT"],
+    ["rejected", 3, "ORDER_NOT_FOUND"],
+    ["rejected", 4, "INVALID_BOOK"],
+  ]);
 });
 
 Deno.test("snapshots: level orders in time priority, agent orders, order lookup, book info", () => {
-  const exchange = open(3);
-  try {
-    const batch = new InstructionBatch();
-    for (const agentId of [2, 1, 2]) {
-      batch.limit({ agentId, bookId: 0, direction: "buy", volume: 10000n, price: 9900n });
-    }
-    batch.limit({
-      agentId: 0,
-      bookId: 0,
-      direction: "sell",
-      volume: 5000n,
-      price: 10100n,
-      stp: "CB",
-      clientOrderId: 41,
-    });
-    exchange.submit(7n, batch);
-    exchange.drainEvents();
-    const level = exchange.levelOrders(0, "bids", 0);
-    assert.deepEqual(level.map((o) => [o.orderId, o.agentId]), [[0, 2], [1, 1], [2, 2]]);
-    assert.equal(level[0].reservedQuote, toUnits("99.099", 8));
-    assert.deepEqual(exchange.agentOrders(2, 0).map((o) => o.orderId), [0, 2]);
-    const order = exchange.order(0, 3);
-    assert.equal(order?.direction, "sell");
-    assert.equal(order?.reservedBase, 5000n);
-    assert.deepEqual(
-      [order?.stp, order?.clientOrderId, order?.bookId, order?.timestamp, order?.price],
-      ["CB", 41, 0, 7n, 10100n],
-    );
-    assert.deepEqual([level[0].stp, level[0].clientOrderId], ["CO", null]); // the defaults
-    assert.equal(exchange.order(0, 99), null);
-    const info = exchange.bookInfo(0);
-    assert.equal(info.bestBid, 9900n);
-    assert.equal(info.bestAsk, 10100n);
-    assert.equal(info.bidVolume, 30000n);
-    assert.equal(info.orderCount, 4);
-    assert.equal(info.nextOrderId, 4);
-    // One tier: every agent pays the configuration's maker and taker rates, nothing traded yet.
-    assert.deepEqual(exchange.feeState(2, 0), {
-      volume: 0n,
-      makerE9: 1_000_000n,
-      takerE9: 2_000_000n,
-      tier: 0,
-    });
-  } finally {
-    exchange.close();
+  using exchange = open(3);
+  const batch = new InstructionBatch();
+  for (const agentId of [2, 1, 2]) {
+    batch.limit({ agentId, bookId: 0, direction: "buy", volume: 10000n, price: 9900n });
   }
+  batch.limit({
+    agentId: 0,
+    bookId: 0,
+    direction: "sell",
+    volume: 5000n,
+    price: 10100n,
+    stp: "CB",
+    clientOrderId: 41,
+  });
+  exchange.submit(7n, batch);
+  exchange.drainEvents();
+  const level = exchange.levelOrders(0, "bids", 0);
+  assert.deepEqual(level.map((o) => [o.orderId, o.agentId]), [[0, 2], [1, 1], [2, 2]]);
+  assert.equal(level[0].reservedQuote, toUnits("99.099", 8));
+  assert.deepEqual(exchange.agentOrders(2, 0).map((o) => o.orderId), [0, 2]);
+  const order = exchange.order(0, 3);
+  assert.equal(order?.direction, "sell");
+  assert.equal(order?.reservedBase, 5000n);
+  assert.deepEqual(
+    [order?.stp, order?.clientOrderId, order?.bookId, order?.timestamp, order?.price],
+    ["CB", 41, 0, 7n, 10100n],
+  );
+  assert.deepEqual([level[0].stp, level[0].clientOrderId], ["CO", null]); // the defaults
+  assert.equal(exchange.order(0, 99), null);
+  const info = exchange.bookInfo(0);
+  assert.equal(info.bestBid, 9900n);
+  assert.equal(info.bestAsk, 10100n);
+  assert.equal(info.bidVolume, 30000n);
+  assert.equal(info.orderCount, 4);
+  assert.equal(info.nextOrderId, 4);
+  // One tier: every agent pays the configuration's maker and taker rates, nothing traded yet.
+  assert.deepEqual(exchange.feeState(2, 0), {
+    volume: 0n,
+    makerE9: 1_000_000n,
+    takerE9: 2_000_000n,
+    tier: 0,
+  });
 });
 
 Deno.test("API errors become ExchangeError with the core's code name", () => {
@@ -195,113 +189,97 @@ Deno.test("a configuration the core refuses throws TX_ERR_CONFIG with its messag
 });
 
 Deno.test("a leveraged buy opens a long loan, visible through loans()", () => {
-  const exchange = Exchange.open({
+  using exchange = closing(Exchange.open({
     ...config,
     maxLeverageE9: 4_000_000_000n,
     maxLoan: toUnits("10000", 8),
     maintenanceMarginE9: 100_000_000n,
     feeTiers: zeroFees,
+  }));
+  const batch = new InstructionBatch();
+  batch.limit({ agentId: 1, bookId: 0, direction: "sell", volume: 100_000n, price: 10000n });
+  batch.limit({
+    agentId: 0,
+    bookId: 0,
+    direction: "buy",
+    volume: 20_000n,
+    price: 10000n,
+    leverageE9: 1_000_000_000n,
   });
-  try {
-    const batch = new InstructionBatch();
-    batch.limit({ agentId: 1, bookId: 0, direction: "sell", volume: 100_000n, price: 10000n });
-    batch.limit({
-      agentId: 0,
-      bookId: 0,
-      direction: "buy",
-      volume: 20_000n,
-      price: 10000n,
-      leverageE9: 1_000_000_000n,
-    });
-    exchange.submit(1n, batch);
-    const trades = exchange.drainEvents().filter((e) => e.type === "trade");
-    assert.deepEqual(trades.map((t) => t.volume), [40_000n]); // own 2 at leverage 1 trades 4
-    const loans = exchange.loans(0, 0);
-    assert.equal(loans.length, 1);
-    assert.equal(loans[0].orderId, 1);
-    assert.equal(loans[0].direction, "buy");
-    assert.equal(loans[0].amount, toUnits("400", 8));
-    assert.equal(loans[0].collateralQuote, toUnits("200", 8));
-    assert.equal(loans[0].callPrice, 5555n); // 100 * 1 / (2 * 0.9), truncated to the tick
-    assert.deepEqual(exchange.loans(1, 0), []);
-  } finally {
-    exchange.close();
-  }
+  exchange.submit(1n, batch);
+  const trades = exchange.drainEvents().filter((e) => e.type === "trade");
+  assert.deepEqual(trades.map((t) => t.volume), [40_000n]); // own 2 at leverage 1 trades 4
+  const loans = exchange.loans(0, 0);
+  assert.equal(loans.length, 1);
+  assert.equal(loans[0].orderId, 1);
+  assert.equal(loans[0].direction, "buy");
+  assert.equal(loans[0].amount, toUnits("400", 8));
+  assert.equal(loans[0].collateralQuote, toUnits("200", 8));
+  assert.equal(loans[0].callPrice, 5555n); // 100 * 1 / (2 * 0.9), truncated to the tick
+  assert.deepEqual(exchange.loans(1, 0), []);
 });
 
 Deno.test("events can be copied out raw or dropped unread", () => {
-  const exchange = open();
-  try {
-    const batch = new InstructionBatch();
-    batch.limit({ agentId: 0, bookId: 0, direction: "buy", volume: 10000n, price: 9900n });
-    batch.limit({ agentId: 1, bookId: 0, direction: "sell", volume: 10000n, price: 10100n });
-    exchange.submit(1n, batch);
-    assert.equal(exchange.pendingEvents, 4); // place + accepted, twice
-    // A buffer short of a fourth whole record takes three: the core never writes past it.
-    const raw = new Uint8Array(4 * 112 - 1);
-    assert.equal(exchange.drainRaw(raw), 3);
-    assert.equal(new DataView(raw.buffer).getUint8(100), 4); // TX_EV_PLACED first
-    assert.equal(exchange.discardEvents(), 1);
-    assert.equal(exchange.pendingEvents, 0);
-    assert.deepEqual(exchange.drainEvents(), []);
-  } finally {
-    exchange.close();
-  }
+  using exchange = open();
+  const batch = new InstructionBatch();
+  batch.limit({ agentId: 0, bookId: 0, direction: "buy", volume: 10000n, price: 9900n });
+  batch.limit({ agentId: 1, bookId: 0, direction: "sell", volume: 10000n, price: 10100n });
+  exchange.submit(1n, batch);
+  assert.equal(exchange.pendingEvents, 4); // place + accepted, twice
+  // A buffer short of a fourth whole record takes three: the core never writes past it.
+  const raw = new Uint8Array(4 * 112 - 1);
+  assert.equal(exchange.drainRaw(raw), 3);
+  assert.equal(new DataView(raw.buffer).getUint8(100), 4); // TX_EV_PLACED first
+  assert.equal(exchange.discardEvents(), 1);
+  assert.equal(exchange.pendingEvents, 0);
+  assert.deepEqual(exchange.drainEvents(), []);
 });
 
 Deno.test("an agent under an added fee policy pays that policy's rates", () => {
-  const exchange = open();
-  try {
-    const zero = exchange.addFeePolicy([{ volumeRequired: 0n, makerE9: 0n, takerE9: 0n }]);
-    assert.equal(zero, 1);
-    exchange.setFeePolicy(1, zero);
-    const batch = new InstructionBatch();
-    batch.limit({ agentId: 0, bookId: 0, direction: "sell", volume: 20000n, price: 10100n });
-    batch.market({ agentId: 1, bookId: 0, direction: "buy", volume: 20000n });
-    exchange.submit(1n, batch);
-    const trade = exchange.drainEvents().find((e) => e.type === "trade");
-    assert.equal(trade?.makerFee, toUnits("0.202", 8)); // agent 0: policy 0, maker 0.001
-    assert.equal(trade?.takerFee, 0n); // agent 1: the zero-fee policy
-    assert.throws(
-      () =>
-        exchange.addFeePolicy([
-          { volumeRequired: 5n, makerE9: 0n, takerE9: 0n },
-          { volumeRequired: 5n, makerE9: 0n, takerE9: 0n }, // not above the first
-        ]),
-      (error) => error instanceof ExchangeError && error.code === ExchangeCode.config,
-    );
-    assert.throws(() => exchange.setFeePolicy(1, 9), ExchangeError);
-  } finally {
-    exchange.close();
-  }
+  using exchange = open();
+  const zero = exchange.addFeePolicy([{ volumeRequired: 0n, makerE9: 0n, takerE9: 0n }]);
+  assert.equal(zero, 1);
+  exchange.setFeePolicy(1, zero);
+  const batch = new InstructionBatch();
+  batch.limit({ agentId: 0, bookId: 0, direction: "sell", volume: 20000n, price: 10100n });
+  batch.market({ agentId: 1, bookId: 0, direction: "buy", volume: 20000n });
+  exchange.submit(1n, batch);
+  const trade = exchange.drainEvents().find((e) => e.type === "trade");
+  assert.equal(trade?.makerFee, toUnits("0.202", 8)); // agent 0: policy 0, maker 0.001
+  assert.equal(trade?.takerFee, 0n); // agent 1: the zero-fee policy
+  assert.throws(
+    () =>
+      exchange.addFeePolicy([
+        { volumeRequired: 5n, makerE9: 0n, takerE9: 0n },
+        { volumeRequired: 5n, makerE9: 0n, takerE9: 0n }, // not above the first
+      ]),
+    (error) => error instanceof ExchangeError && error.code === ExchangeCode.config,
+  );
+  assert.throws(() => exchange.setFeePolicy(1, 9), ExchangeError);
 });
 
 Deno.test("setBalances replaces one book's balances, and is refused while orders rest there", () => {
-  const exchange = open(2, 2);
-  try {
-    exchange.setBalances(1, 1, 7n, 8n);
-    assert.deepEqual([exchange.balances(1, 1).baseFree, exchange.balances(1, 1).quoteFree], [
-      7n,
-      8n,
-    ]);
-    assert.equal(exchange.balances(1, 0).baseFree, toUnits("100", 4)); // the other book keeps its own
-    const batch = new InstructionBatch();
-    batch.limit({ agentId: 0, bookId: 0, direction: "sell", volume: 10000n, price: 10100n });
-    exchange.submit(1n, batch);
-    assert.throws(() => exchange.setBalances(0, 0, 1n, 1n), /TX_ERR_BUSY/);
-    exchange.setBalances(0, 1, 1n, 1n); // no orders in book 1
-    assert.throws(() => exchange.setBalances(0, 2, 1n, 1n), /TX_ERR_BOOK/);
-    assert.throws(() => exchange.setBalances(9, 0, 1n, 1n), /TX_ERR_AGENT/);
-    assert.throws(() => exchange.setBalances(1, 0, -1n, 1n), /TX_ERR_ARGUMENT/);
-    // Ids past 32 bits name no book or agent: they are not wrapped onto one that exists.
-    assert.throws(() => exchange.setBalances(2 ** 32 + 1, 0, 1n, 1n), /TX_ERR_AGENT/);
-    assert.throws(() => exchange.setBalances(1, 2 ** 32 + 1, 1n, 1n), /TX_ERR_BOOK/);
-    assert.throws(() => exchange.addAccount(2 ** 32 + 5, 1n, 1n), /TX_ERR_AGENT/);
-    assert.throws(() => exchange.agentOrders(9, 0), /TX_ERR_AGENT/);
-    assert.equal(exchange.balances(1, 0).baseFree, toUnits("100", 4));
-  } finally {
-    exchange.close();
-  }
+  using exchange = open(2, 2);
+  exchange.setBalances(1, 1, 7n, 8n);
+  assert.deepEqual([exchange.balances(1, 1).baseFree, exchange.balances(1, 1).quoteFree], [
+    7n,
+    8n,
+  ]);
+  assert.equal(exchange.balances(1, 0).baseFree, toUnits("100", 4)); // the other book keeps its own
+  const batch = new InstructionBatch();
+  batch.limit({ agentId: 0, bookId: 0, direction: "sell", volume: 10000n, price: 10100n });
+  exchange.submit(1n, batch);
+  assert.throws(() => exchange.setBalances(0, 0, 1n, 1n), /TX_ERR_BUSY/);
+  exchange.setBalances(0, 1, 1n, 1n); // no orders in book 1
+  assert.throws(() => exchange.setBalances(0, 2, 1n, 1n), /TX_ERR_BOOK/);
+  assert.throws(() => exchange.setBalances(9, 0, 1n, 1n), /TX_ERR_AGENT/);
+  assert.throws(() => exchange.setBalances(1, 0, -1n, 1n), /TX_ERR_ARGUMENT/);
+  // Ids past 32 bits name no book or agent: they are not wrapped onto one that exists.
+  assert.throws(() => exchange.setBalances(2 ** 32 + 1, 0, 1n, 1n), /TX_ERR_AGENT/);
+  assert.throws(() => exchange.setBalances(1, 2 ** 32 + 1, 1n, 1n), /TX_ERR_BOOK/);
+  assert.throws(() => exchange.addAccount(2 ** 32 + 5, 1n, 1n), /TX_ERR_AGENT/);
+  assert.throws(() => exchange.agentOrders(9, 0), /TX_ERR_AGENT/);
+  assert.equal(exchange.balances(1, 0).baseFree, toUnits("100", 4));
 });
 
 Deno.test("values past their field are refused by name or rejected per instruction, never wrapped", () => {
@@ -323,193 +301,173 @@ Deno.test("values past their field are refused by name or rejected per instructi
   // A count past 32 bits reaches the core as TX_NONE, which it refuses by its own name.
   assert.throws(() => Exchange.open({ ...config, books: 2 ** 32 + 1 }), /book_count/);
 
-  const exchange = open();
-  try {
-    const batch = new InstructionBatch();
-    const order = { agentId: 0, bookId: 0, direction: "buy" as const, volume: 5n, price: 100n };
-    batch.limit({ ...order, volume: huge });
-    batch.limit({ ...order, price: huge });
-    batch.limit({ ...order, leverageE9: huge });
-    batch.limit({ ...order, timeInForce: "GTT", expiryNs: -1n });
-    batch.limit({ ...order, timeInForce: "GTT", expiryNs: 1n << 64n });
-    batch.market({ ...order, volume: -huge });
-    batch.limit({ ...order, clientOrderId: 2 ** 32 - 1 }); // TX_NONE: no client id
-    batch.market({ ...order, clientOrderId: -1 });
-    batch.limit(order); // order 0
-    batch.cancel({ agentId: 0, bookId: 0, orderId: 0, volume: huge });
-    exchange.submit(1n, batch);
-    const outcomes = exchange.drainEvents().filter((e) => e.type !== "placed");
-    assert.deepEqual(outcomes.map((e) => [e.instruction, e.type, e.reason]), [
-      [0, "rejected", "INVALID_VOLUME"],
-      [1, "rejected", "INVALID_PRICE"],
-      [2, "rejected", "INVALID_LEVERAGE"],
-      [3, "rejected", "INVALID_INSTRUCTION"],
-      [4, "rejected", "INVALID_INSTRUCTION"],
-      [5, "rejected", "INVALID_VOLUME"],
-      [6, "rejected", "INVALID_INSTRUCTION"],
-      [7, "rejected", "INVALID_INSTRUCTION"],
-      [8, "accepted", null],
-      [9, "rejected", "INVALID_VOLUME"],
-    ]);
-    assert.equal(exchange.order(0, 0)?.volume, 5n); // the partial cancel took nothing
-    const time = (error: unknown) =>
-      error instanceof ExchangeError && error.code === ExchangeCode.time &&
-      error.message.includes("nowNs: ");
-    assert.throws(() => exchange.submit(-1n, new InstructionBatch()), time);
-    assert.throws(() => exchange.submitRecords(1n << 64n, new Uint8Array(0)), time);
-    assert.throws(() => exchange.advance(huge), time);
-    assert.throws(() => exchange.setBalances(1, 0, huge, 0n), /TX_ERR_ARGUMENT: base: /);
-    assert.throws(() => exchange.addAccount(5, 0n, -huge), /TX_ERR_ARGUMENT: quote: /);
-    assert.equal(exchange.balances(1, 0).baseFree, toUnits("100", 4));
-  } finally {
-    exchange.close();
-  }
+  using exchange = open();
+  const batch = new InstructionBatch();
+  const order = { agentId: 0, bookId: 0, direction: "buy" as const, volume: 5n, price: 100n };
+  batch.limit({ ...order, volume: huge });
+  batch.limit({ ...order, price: huge });
+  batch.limit({ ...order, leverageE9: huge });
+  batch.limit({ ...order, timeInForce: "GTT", expiryNs: -1n });
+  batch.limit({ ...order, timeInForce: "GTT", expiryNs: 1n << 64n });
+  batch.market({ ...order, volume: -huge });
+  batch.limit({ ...order, clientOrderId: 2 ** 32 - 1 }); // TX_NONE: no client id
+  batch.market({ ...order, clientOrderId: -1 });
+  batch.limit(order); // order 0
+  batch.cancel({ agentId: 0, bookId: 0, orderId: 0, volume: huge });
+  exchange.submit(1n, batch);
+  const outcomes = exchange.drainEvents().filter((e) => e.type !== "placed");
+  assert.deepEqual(outcomes.map((e) => [e.instruction, e.type, e.reason]), [
+    [0, "rejected", "INVALID_VOLUME"],
+    [1, "rejected", "INVALID_PRICE"],
+    [2, "rejected", "INVALID_LEVERAGE"],
+    [3, "rejected", "INVALID_INSTRUCTION"],
+    [4, "rejected", "INVALID_INSTRUCTION"],
+    [5, "rejected", "INVALID_VOLUME"],
+    [6, "rejected", "INVALID_INSTRUCTION"],
+    [7, "rejected", "INVALID_INSTRUCTION"],
+    [8, "accepted", null],
+    [9, "rejected", "INVALID_VOLUME"],
+  ]);
+  assert.equal(exchange.order(0, 0)?.volume, 5n); // the partial cancel took nothing
+  const time = (error: unknown) =>
+    error instanceof ExchangeError && error.code === ExchangeCode.time &&
+    error.message.includes("nowNs: ");
+  assert.throws(() => exchange.submit(-1n, new InstructionBatch()), time);
+  assert.throws(() => exchange.submitRecords(1n << 64n, new Uint8Array(0)), time);
+  assert.throws(() => exchange.advance(huge), time);
+  assert.throws(() => exchange.setBalances(1, 0, huge, 0n), /TX_ERR_ARGUMENT: base: /);
+  assert.throws(() => exchange.addAccount(5, 0n, -huge), /TX_ERR_ARGUMENT: quote: /);
+  assert.equal(exchange.balances(1, 0).baseFree, toUnits("100", 4));
 });
 
 Deno.test("levels() reads a side past its first 256 levels, and up to a limit", () => {
-  const exchange = open();
-  try {
-    const batch = new InstructionBatch();
-    for (let i = 0; i < 300; i++) {
-      batch.limit({
-        agentId: 0,
-        bookId: 0,
-        direction: "buy",
-        volume: 100n,
-        price: 5000n + BigInt(i),
-      });
-    }
-    exchange.submit(1n, batch);
-    const all = exchange.levels(0, "bids");
-    assert.equal(all.length, 300);
-    assert.deepEqual([all[0].price, all[299].price], [5299n, 5000n]); // best first
-    assert.equal(exchange.levels(0, "bids", 280).length, 280);
-    assert.equal(exchange.levels(0, "bids", 3)[2].price, 5297n);
-  } finally {
-    exchange.close();
+  using exchange = open();
+  const batch = new InstructionBatch();
+  for (let i = 0; i < 300; i++) {
+    batch.limit({
+      agentId: 0,
+      bookId: 0,
+      direction: "buy",
+      volume: 100n,
+      price: 5000n + BigInt(i),
+    });
   }
+  exchange.submit(1n, batch);
+  const all = exchange.levels(0, "bids");
+  assert.equal(all.length, 300);
+  assert.deepEqual([all[0].price, all[299].price], [5299n, 5000n]); // best first
+  assert.equal(exchange.levels(0, "bids", 280).length, 280);
+  assert.equal(exchange.levels(0, "bids", 3)[2].price, 5297n);
 });
 
 Deno.test("a number where the binding takes a bigint throws naming the field, never truncated", () => {
-  const exchange = open();
+  using exchange = open();
   // Values from untyped callers (JSON, plain JavaScript).
   const loose = (value: number) => value as unknown as bigint;
-  try {
-    for (const value of [NaN, 7.9, -0, 5]) {
-      assert.throws(
-        () => exchange.setBalances(1, 0, loose(value), 0n),
-        (error) =>
-          error instanceof ExchangeError && error.code === ExchangeCode.argument &&
-          error.message.includes(`base: ${value} is not a bigint`),
-      );
-      assert.throws(() => exchange.addAccount(9, 0n, loose(value)), /quote: .* is not a bigint/);
-      assert.throws(() => exchange.advance(loose(value)), /TX_ERR_TIME: nowNs: .* is not a bigint/);
-      assert.throws(
-        () => Exchange.open({ ...config, initialBase: loose(value) }),
-        /TX_ERR_CONFIG: initialBase: .* is not a bigint/,
-      );
-      const batch = new InstructionBatch();
-      const order = { agentId: 0, bookId: 0, direction: "buy" as const, volume: 1n, price: 1n };
-      assert.throws(
-        () => batch.limit({ ...order, volume: loose(value) }),
-        /volume: .* is not a bigint/,
-      );
-      assert.throws(
-        () => batch.limit({ ...order, price: loose(value) }),
-        /price: .* is not a bigint/,
-      );
-      assert.throws(
-        () => batch.market({ ...order, leverageE9: loose(value) }),
-        /leverageE9: .* is not a bigint/,
-      );
-      assert.throws(
-        () => batch.limit({ ...order, timeInForce: "GTT", expiryNs: loose(value) }),
-        /expiryNs: .* is not a bigint/,
-      );
-      assert.throws(
-        () => batch.cancel({ agentId: 0, bookId: 0, orderId: 0, volume: loose(value) }),
-        /volume: .* is not a bigint/,
-      );
-      assert.equal(batch.length, 0); // nothing half-appended
-    }
-    assert.equal(exchange.balances(1, 0).baseFree, toUnits("100", 4)); // untouched
-  } finally {
-    exchange.close();
+  for (const value of [NaN, 7.9, -0, 5]) {
+    assert.throws(
+      () => exchange.setBalances(1, 0, loose(value), 0n),
+      (error) =>
+        error instanceof ExchangeError && error.code === ExchangeCode.argument &&
+        error.message.includes(`base: ${value} is not a bigint`),
+    );
+    assert.throws(() => exchange.addAccount(9, 0n, loose(value)), /quote: .* is not a bigint/);
+    assert.throws(() => exchange.advance(loose(value)), /TX_ERR_TIME: nowNs: .* is not a bigint/);
+    assert.throws(
+      () => Exchange.open({ ...config, initialBase: loose(value) }),
+      /TX_ERR_CONFIG: initialBase: .* is not a bigint/,
+    );
+    const batch = new InstructionBatch();
+    const order = { agentId: 0, bookId: 0, direction: "buy" as const, volume: 1n, price: 1n };
+    assert.throws(
+      () => batch.limit({ ...order, volume: loose(value) }),
+      /volume: .* is not a bigint/,
+    );
+    assert.throws(
+      () => batch.limit({ ...order, price: loose(value) }),
+      /price: .* is not a bigint/,
+    );
+    assert.throws(
+      () => batch.market({ ...order, leverageE9: loose(value) }),
+      /leverageE9: .* is not a bigint/,
+    );
+    assert.throws(
+      () => batch.limit({ ...order, timeInForce: "GTT", expiryNs: loose(value) }),
+      /expiryNs: .* is not a bigint/,
+    );
+    assert.throws(
+      () => batch.cancel({ agentId: 0, bookId: 0, orderId: 0, volume: loose(value) }),
+      /volume: .* is not a bigint/,
+    );
+    assert.equal(batch.length, 0); // nothing half-appended
   }
+  assert.equal(exchange.balances(1, 0).baseFree, toUnits("100", 4)); // untouched
 });
 
 Deno.test("ids of -0 read as 0; a bad side, level limit or record length throws naming it", () => {
-  const exchange = open();
-  try {
-    const batch = new InstructionBatch();
-    batch.limit({ agentId: 0, bookId: 0, direction: "buy", volume: 10000n, price: 9900n });
-    exchange.submit(1n, batch);
-    exchange.discardEvents();
-    assert.equal(exchange.balances(-0, -0).baseFree, toUnits("100", 4));
-    assert.equal(exchange.order(-0, -0)?.orderId, 0);
-    assert.equal(exchange.agentOrders(-0, -0).length, 1);
-    assert.equal(exchange.levelOrders(-0, "bids", -0).length, 1);
-    assert.deepEqual(exchange.levels(0, "bids", 0), []);
-    for (const limit of [NaN, 1.5, -1]) {
-      assert.throws(() => exchange.levels(0, "bids", limit), /limit: .* is not a whole number/);
-    }
-    const bogus = "bid" as "bids";
-    assert.throws(() => exchange.levels(0, bogus), /side: "bid" is neither "bids" nor "asks"/);
-    assert.throws(() => exchange.levelOrders(0, bogus, 0), /side: "bid"/);
-    assert.throws(
-      () => exchange.submitRecords(2n, new Uint8Array(65)),
-      /records: 65 bytes is not a whole number of 64-byte records/,
-    );
-    assert.equal(exchange.pendingEvents, 0);
-    assert.equal(ExchangeCode.limit, 11);
-  } finally {
-    exchange.close();
+  using exchange = open();
+  const batch = new InstructionBatch();
+  batch.limit({ agentId: 0, bookId: 0, direction: "buy", volume: 10000n, price: 9900n });
+  exchange.submit(1n, batch);
+  exchange.discardEvents();
+  assert.equal(exchange.balances(-0, -0).baseFree, toUnits("100", 4));
+  assert.equal(exchange.order(-0, -0)?.orderId, 0);
+  assert.equal(exchange.agentOrders(-0, -0).length, 1);
+  assert.equal(exchange.levelOrders(-0, "bids", -0).length, 1);
+  assert.deepEqual(exchange.levels(0, "bids", 0), []);
+  for (const limit of [NaN, 1.5, -1]) {
+    assert.throws(() => exchange.levels(0, "bids", limit), /limit: .* is not a whole number/);
   }
+  const bogus = "bid" as "bids";
+  assert.throws(() => exchange.levels(0, bogus), /side: "bid" is neither "bids" nor "asks"/);
+  assert.throws(() => exchange.levelOrders(0, bogus, 0), /side: "bid"/);
+  assert.throws(
+    () => exchange.submitRecords(2n, new Uint8Array(65)),
+    /records: 65 bytes is not a whole number of 64-byte records/,
+  );
+  assert.equal(exchange.pendingEvents, 0);
+  assert.equal(ExchangeCode.limit, 11);
 });
 
 Deno.test("a loan its collateral cannot cover is settled with the shortfall written off", () => {
-  const exchange = Exchange.open({
+  using exchange = closing(Exchange.open({
     ...config,
     agents: 3,
     maxLeverageE9: 4_000_000_000n,
     maxLoan: toUnits("10000", 8),
     maintenanceMarginE9: 100_000_000n,
     feeTiers: zeroFees,
+  }));
+  exchange.setBalances(0, 0, 0n, toUnits("200", 8)); // no free quote left after the buy
+  const batch = new InstructionBatch();
+  batch.limit({ agentId: 1, bookId: 0, direction: "sell", volume: 40_000n, price: 10000n });
+  batch.limit({
+    agentId: 0,
+    bookId: 0,
+    direction: "buy",
+    volume: 20_000n,
+    price: 10000n,
+    leverageE9: 1_000_000_000n,
   });
-  try {
-    exchange.setBalances(0, 0, 0n, toUnits("200", 8)); // no free quote left after the buy
-    const batch = new InstructionBatch();
-    batch.limit({ agentId: 1, bookId: 0, direction: "sell", volume: 40_000n, price: 10000n });
-    batch.limit({
-      agentId: 0,
-      bookId: 0,
-      direction: "buy",
-      volume: 20_000n,
-      price: 10000n,
-      leverageE9: 1_000_000_000n,
-    });
-    // The only bid, at one tick, is below the loan's margin-call price of 55.55.
-    batch.limit({ agentId: 2, bookId: 0, direction: "buy", volume: 1_000_000n, price: 1n });
-    exchange.submit(1n, batch);
-    assert.deepEqual(
-      exchange.drainEvents().filter((e) => e.type === "trade").map((t) => t.tradeId),
-      [0],
-    );
-    exchange.advance(2n); // the margin check runs at the next call
-    const events = exchange.drainEvents();
-    const liquidation = events.find((e) => e.type === "trade");
-    assert.equal(liquidation?.tradeId, 1);
-    assert.equal(liquidation?.volume, 40_000n); // the 4 bought sold at 0.01: 0.04 quote
-    const settled = events.find((e) => e.type === "loanSettled");
-    assert.ok(settled);
-    // Loan 400 less collateral 200 and the 0.04 the sale raised.
-    assert.equal(settled.amount, toUnits("199.96", 8));
-    assert.equal(settled.writeOff, true);
-    assert.equal(events.some((e) => e.type !== "loanSettled" && e.writeOff), false);
-    assert.deepEqual(exchange.loans(0, 0), []);
-    assert.equal(exchange.bookInfo(0).nextTradeId, 2);
-    assert.equal(exchange.bookInfo(0).nextOrderId, 4);
-  } finally {
-    exchange.close();
-  }
+  // The only bid, at one tick, is below the loan's margin-call price of 55.55.
+  batch.limit({ agentId: 2, bookId: 0, direction: "buy", volume: 1_000_000n, price: 1n });
+  exchange.submit(1n, batch);
+  assert.deepEqual(
+    exchange.drainEvents().filter((e) => e.type === "trade").map((t) => t.tradeId),
+    [0],
+  );
+  exchange.advance(2n); // the margin check runs at the next call
+  const events = exchange.drainEvents();
+  const liquidation = events.find((e) => e.type === "trade");
+  assert.equal(liquidation?.tradeId, 1);
+  assert.equal(liquidation?.volume, 40_000n); // the 4 bought sold at 0.01: 0.04 quote
+  const settled = events.find((e) => e.type === "loanSettled");
+  assert.ok(settled);
+  // Loan 400 less collateral 200 and the 0.04 the sale raised.
+  assert.equal(settled.amount, toUnits("199.96", 8));
+  assert.equal(settled.writeOff, true);
+  assert.equal(events.some((e) => e.type !== "loanSettled" && e.writeOff), false);
+  assert.deepEqual(exchange.loans(0, 0), []);
+  assert.equal(exchange.bookInfo(0).nextTradeId, 2);
+  assert.equal(exchange.bookInfo(0).nextOrderId, 4);
 });
