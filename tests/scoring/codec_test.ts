@@ -353,11 +353,14 @@ Deno.test("rows saved before books were added restore those books' values as 0, 
   assert.deepEqual(restored.miners[1].inventory[0].values.slice(1), [0]);
 });
 
-Deno.test("a layout 2 role sum that is not a positive volume spreads as 0 in every bucket", () => {
-  // One uid, one book, two buckets of total volume 1 and 3 (the count, the keys, the totals).
-  const volumes = new Uint8Array(new Float64Array([1, 1, 2, 10, 20, 1, 3]).buffer);
+/**
+ * The JSON part of a layout 2 state of one unscored uid whose role volumes were one sum per book:
+ * `roles` holds those sums, one per book.
+ */
+function layout2Meta(roles: Record<"maker" | "taker" | "self", (number | null)[]>) {
+  const books = roles.maker.length;
   const sharpe = {
-    books: [0],
+    books: Array(books).fill(0),
     total: 0,
     average: 0,
     median: 0,
@@ -365,17 +368,14 @@ Deno.test("a layout 2 role sum that is not a positive volume spreads as 0 in eve
     normalizedTotal: 0,
     normalizedMedian: 0,
   };
-  const meta = {
-    books: 1,
-    miners: [{
-      length: 0,
-      activity: [0],
-      sharpe,
-      reward: 0,
-      score: 0,
-      roles: { maker: [8], taker: [-4], self: [null] },
-    }],
-  };
+  const miner = { length: 0, activity: Array(books).fill(0), sharpe, reward: 0, score: 0, roles };
+  return { books, miners: [miner] };
+}
+
+Deno.test("a layout 2 role sum that is not a positive volume spreads as 0 in every bucket", () => {
+  // One uid, one book, two buckets of total volume 1 and 3 (the count, the keys, the totals).
+  const volumes = new Uint8Array(new Float64Array([1, 1, 2, 10, 20, 1, 3]).buffer);
+  const meta = layout2Meta({ maker: [8], taker: [-4], self: [null] });
   const [book] = joinScoring(meta, volumes, []).miners[0].volumes;
   assert.deepEqual(book.maker, [[10, 2], [20, 6]]);
   assert.deepEqual(book.taker, [[10, 0], [20, 0]]);
@@ -386,26 +386,7 @@ Deno.test("a layout 2 state spreads each book's own role sums over that book's b
   // One uid, two books: book 0 has buckets 1 and 2 of total volume 1 and 3, book 1 one bucket of
   // 4. Powers of two keep every share exact.
   const volumes = new Uint8Array(new Float64Array([1, 2, 2, 1, 2, 1, 3, 1, 1, 4]).buffer);
-  const sharpe = {
-    books: [0, 0],
-    total: 0,
-    average: 0,
-    median: 0,
-    normalizedAverage: 0,
-    normalizedTotal: 0,
-    normalizedMedian: 0,
-  };
-  const meta = {
-    books: 2,
-    miners: [{
-      length: 0,
-      activity: [0, 0],
-      sharpe,
-      reward: 0,
-      score: 0,
-      roles: { maker: [8, 2], taker: [0, 5], self: [4, 0] },
-    }],
-  };
+  const meta = layout2Meta({ maker: [8, 2], taker: [0, 5], self: [4, 0] });
   const [book0, book1] = joinScoring(meta, volumes, []).miners[0].volumes;
   assert.deepEqual(book0.maker, [[1, 2], [2, 6]]);
   assert.deepEqual(book0.taker, [[1, 0], [2, 0]]);
