@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { parseReplayScript } from "../../sim/replay.ts";
-import { replayFile, replayScript, replayText } from "./replay_helpers.ts";
+import { mainPath, replayFile, replayScript, replayText, taosReplay } from "./replay_helpers.ts";
 
 const example = fileURLToPath(new URL("../../sim/examples/replay_example.json", import.meta.url));
 
@@ -167,18 +167,8 @@ Deno.test("the final state shows each account's fee volume, tier and rates", asy
 });
 
 Deno.test("taos replay --help describes the script format and exits 0", async () => {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      fileURLToPath(new URL("../../main.ts", import.meta.url)),
-      "replay",
-      "--help",
-    ],
-    stdout: "piped",
-  }).output();
-  assert.equal(output.code, 0);
-  const text = new TextDecoder().decode(output.stdout);
+  const { code, stdout: text } = await taosReplay(["--help"]);
+  assert.equal(code, 0);
   assert.match(text, /Usage: taos replay/);
   assert.match(text, /PLACE_ORDER_LIMIT/);
 });
@@ -192,20 +182,10 @@ Deno.test("a missing script file exits 2 naming the file", async () => {
 
 Deno.test("no script, or two, exits 2 asking for exactly one", async () => {
   for (const args of [[], ["a.json", "b.json"]]) {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        fileURLToPath(new URL("../../main.ts", import.meta.url)),
-        "replay",
-        ...args,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    const output = await taosReplay(args);
     assert.equal(output.code, 2, args.join(" "));
     assert.equal(
-      new TextDecoder().decode(output.stderr),
+      output.stderr,
       "taos replay: expected exactly one script file (see taos replay --help)\n",
     );
     assert.equal(output.stdout.length, 0);
@@ -272,32 +252,29 @@ Deno.test("an exchange quantity that is not a number gets one error line", async
 });
 
 Deno.test("the maintenance margin is checked against the leverage the core takes", async () => {
+  /** Asserts that a script of no batches and these two is taken, or refused over the margin. */
+  const assertMargin = async (
+    maxLeverage: string,
+    maintenanceMargin: string,
+    taken: boolean,
+  ) => {
+    const run = await replayScript({ exchange: { maxLeverage, maintenanceMargin }, batches: [] });
+    assert.equal(run.code, taken ? 0 : 2, run.stderr);
+    if (!taken) {
+      assert.match(
+        run.stderr,
+        /exchange\.maintenanceMargin: must be <= 1\/\(2\(1\+maxLeverage\)\)/,
+      );
+    }
+  };
   // 4.0000000001 is 4 at the core's 9 decimals, for which 0.1 = 1/(2(1+4)) is allowed.
-  const run = await replayScript({
-    exchange: { maxLeverage: "4.0000000001", maintenanceMargin: "0.1" },
-    batches: [],
-  });
-  assert.equal(run.code, 0, run.stderr);
-  const above = await replayScript({
-    exchange: { maxLeverage: "4.0000000001", maintenanceMargin: "0.1001" },
-    batches: [],
-  });
-  assert.equal(above.code, 2);
-  assert.match(above.stderr, /exchange\.maintenanceMargin: must be <= 1\/\(2\(1\+maxLeverage\)\)/);
+  await assertMargin("4.0000000001", "0.1", true);
+  await assertMargin("4.0000000001", "0.1001", false);
   // The margin is read to 9 decimals too: 0.1000000001 is 0.1.
-  const truncated = await replayScript({
-    exchange: { maxLeverage: "4", maintenanceMargin: "0.1000000001" },
-    batches: [],
-  });
-  assert.equal(truncated.code, 0, truncated.stderr);
+  await assertMargin("4", "0.1000000001", true);
   // Over the bound by 1e-18 (560811 x 891565964291 = 5e17 + 1): named as the script's field, not
   // refused later by the core under its own.
-  const barely = await replayScript({
-    exchange: { maxLeverage: "890.565964291", maintenanceMargin: "0.000560811" },
-    batches: [],
-  });
-  assert.equal(barely.code, 2);
-  assert.match(barely.stderr, /exchange\.maintenanceMargin: must be <= 1\/\(2\(1\+maxLeverage\)\)/);
+  await assertMargin("890.565964291", "0.000560811", false);
 });
 
 Deno.test("a malformed script exits 2, naming each offending field, and prints no event", async () => {
@@ -760,9 +737,8 @@ Deno.test("a cancel volume past double range written as a number cancels all, as
 Deno.test("a script with a byte-order mark reads; endless standard input is cut off with a message", async () => {
   const bom = await replayText(`\uFEFF${JSON.stringify(minimal)}`);
   assert.equal(bom.code, 0, bom.stderr);
-  const main = fileURLToPath(new URL("../../main.ts", import.meta.url));
   const endless = await new Deno.Command("sh", {
-    args: ["-c", `"$0" run -A "$1" replay - < /dev/zero`, Deno.execPath(), main],
+    args: ["-c", `"$0" run -A "$1" replay - < /dev/zero`, Deno.execPath(), mainPath],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -847,9 +823,8 @@ Deno.test("a reader that goes away early (`taos replay x.json | head -1`) ends t
         batches: [{ timestamp: 1, responses }],
       }),
     );
-    const main = fileURLToPath(new URL("../../main.ts", import.meta.url));
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", main, "replay", path],
+      args: ["run", "-A", mainPath, "replay", path],
       stdout: "piped",
       stderr: "piped",
     }).spawn();

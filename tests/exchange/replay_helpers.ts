@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const mainPath = fileURLToPath(new URL("../../main.ts", import.meta.url));
+/** The path of the `taos` entry point. */
+export const mainPath = fileURLToPath(new URL("../../main.ts", import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), "taos-replay-"));
 globalThis.addEventListener("unload", () => rmSync(scratch, { recursive: true, force: true }));
 let written = 0;
@@ -34,23 +35,34 @@ export interface FinalState {
   }[];
 }
 
-/** Runs `taos replay` on a script file path. */
-export async function replayFile(path: string, extraArgs: string[] = []): Promise<ReplayRun> {
+/** Runs `taos replay` with `args` as a child process; resolves to its exit code and output. */
+export async function taosReplay(
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", mainPath, "replay", ...extraArgs, path],
+    args: ["run", "-A", mainPath, "replay", ...args],
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
   }).output();
-  const stdout = new TextDecoder().decode(output.stdout);
-  const stderr = new TextDecoder().decode(output.stderr);
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/** Runs `taos replay` on a script file path. */
+export async function replayFile(path: string, extraArgs: string[] = []): Promise<ReplayRun> {
+  const { code, stdout, stderr } = await taosReplay([...extraArgs, path]);
   const lines = stdout.split("\n").filter((line) => line.length > 0).map((line) =>
     JSON.parse(line) as Record<string, unknown>
   );
   const last = lines.at(-1);
   const final = last !== undefined && "final" in last ? last.final as FinalState : null;
   return {
-    code: output.code,
+    code,
     stdout,
     stderr,
     events: final === null ? lines : lines.slice(0, -1),
