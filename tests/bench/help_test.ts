@@ -8,19 +8,38 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { testTempDir } from "../temp_dir.ts";
 
-Deno.test("deno task bench --help lists each benchmark with its options", async () => {
+const checkout = fileURLToPath(new URL("../../", import.meta.url));
+
+/**
+ * Runs `script` (`scripts/bench.ts` or a benchmark file) of the checkout at `root`, this one unless
+ * given, with `args`; its exit code and output.
+ */
+async function bench(script: string, args: string[], root = checkout) {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      fileURLToPath(new URL("../../scripts/bench.ts", import.meta.url)),
-      "--help",
-    ],
+    args: ["run", "-A", join(root, script), ...args],
     stdout: "piped",
     stderr: "piped",
   }).output();
-  const stdout = new TextDecoder().decode(output.stdout);
-  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: output.code, stdout: text(output.stdout), stderr: text(output.stderr) };
+}
+
+/**
+ * Asserts that `deno task bench` with `args` exits 2 before any benchmark starts, its error output
+ * matching `message` (or, trimmed, being it); resolves to that error output.
+ */
+async function assertRefused(args: string[], message: RegExp | string): Promise<string> {
+  const { code, stdout, stderr } = await bench("scripts/bench.ts", args);
+  assert.equal(code, 2, stderr);
+  if (typeof message === "string") assert.equal(stderr.trim(), message);
+  else assert.match(stderr, message);
+  assert.equal(stdout, "", "no benchmark started");
+  return stderr;
+}
+
+Deno.test("deno task bench --help lists each benchmark with its options", async () => {
+  const { code, stdout, stderr } = await bench("scripts/bench.ts", ["--help"]);
+  assert.equal(code, 0, stderr);
   const line = (name: string) => stdout.split("\n").find((l) => l.trim().startsWith(`${name} `));
   for (const option of ["--ops", "--seed", "--batch"]) {
     assert.match(line("exchange") ?? "", RegExp(option));
@@ -37,75 +56,37 @@ Deno.test("each benchmark answers --help with its options and runs nothing", asy
   for (
     const [name, option] of [["exchange", "--ops"], ["sim", "--books"], ["validator", "--rounds"]]
   ) {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        fileURLToPath(new URL(`../../bench/${name}.ts`, import.meta.url)),
-        "--help",
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stdout = new TextDecoder().decode(output.stdout);
-    assert.equal(output.code, 0, `${name}: ${new TextDecoder().decode(output.stderr)}`);
+    const { code, stdout, stderr } = await bench(`bench/${name}.ts`, ["--help"]);
+    assert.equal(code, 0, `${name}: ${stderr}`);
     assert.equal(stdout.trim().split("\n").length, 1, `${name} printed only its usage: ${stdout}`);
     assert.match(stdout, RegExp(`^${name} .*${option}`));
   }
 });
 
-/** Runs `scripts/bench.ts` (or a benchmark file) with `args`; its exit code and output. */
-async function bench(script: string, args: string[]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", fileURLToPath(new URL(`../../${script}`, import.meta.url)), ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: text(output.stdout), stderr: text(output.stderr) };
-}
-
 Deno.test("each option reaches only the benchmarks that take it; one none takes runs nothing", async () => {
   // Until this version `--rounds` went to every benchmark and the exchange's ended in a stack trace.
-  const refused = await bench("scripts/bench.ts", ["exchange", "--rounds", "2"]);
-  assert.equal(refused.code, 2);
-  assert.equal(
-    refused.stderr.trim(),
+  await assertRefused(
+    ["exchange", "--rounds", "2"],
     "bench: Unknown option '--rounds' (options: exchange: --ops, --seed, --batch)",
   );
-  assert.equal(refused.stdout, "", "no benchmark started");
 
   // Both refuse their bad value themselves, which they get only if each got its own option.
-  const routed = await bench("scripts/bench.ts", ["exchange", "sim", "--ops", "0", "--books", "0"]);
-  assert.equal(routed.code, 2);
-  assert.match(routed.stderr, /^bench exchange: --ops must be a positive integer$/m);
-  assert.doesNotMatch(routed.stderr, /unknown option|\n\s+at /i);
-  assert.equal(routed.stdout, "", "no benchmark started");
-  const books = await bench("scripts/bench.ts", [
-    "exchange",
-    "sim",
-    "--ops",
-    "20000",
-    "--books",
-    "0",
-  ]);
-  assert.equal(books.code, 2);
-  assert.match(books.stderr, /^bench sim: --books must be a positive integer$/m);
-  assert.equal(books.stdout, "", "no benchmark started");
+  const routed = await assertRefused(
+    ["exchange", "sim", "--ops", "0", "--books", "0"],
+    /^bench exchange: --ops must be a positive integer$/m,
+  );
+  assert.doesNotMatch(routed, /unknown option|\n\s+at /i);
+  await assertRefused(
+    ["exchange", "sim", "--ops", "20000", "--books", "0"],
+    /^bench sim: --books must be a positive integer$/m,
+  );
 
   // A value the last benchmark refuses stops the run before the first starts (until this version
   // the exchange benchmark ran in full, then the validator's refused its --rounds, exit 1).
-  const late = await bench("scripts/bench.ts", [
-    "exchange",
-    "validator",
-    "--ops",
-    "20000",
-    "--rounds",
-    "0",
-  ]);
-  assert.equal(late.code, 2);
-  assert.match(late.stderr, /^bench validator: --rounds must be a positive integer, got '0'$/m);
-  assert.equal(late.stdout, "", "no benchmark started");
+  await assertRefused(
+    ["exchange", "validator", "--ops", "20000", "--rounds", "0"],
+    /^bench validator: --rounds must be a positive integer, got '0'$/m,
+  );
 
   // A value beginning with a dash reaches the benchmark as written, for its own check.
   const negative = await bench("scripts/bench.ts", ["sim", "--duration=-1h"]);
@@ -149,17 +130,12 @@ Deno.test("the simulation benchmark refuses a seed past 2^53 - 1 by name, as tao
 
 Deno.test("deno task bench runs from a checkout whose path holds a space", async () => {
   // Until this version the benchmarks' paths kept the URL's %20, and none of them was found.
-  const repository = fileURLToPath(new URL("../../", import.meta.url));
   const copy = join(testTempDir("taos-bench-"), "a checkout");
-  cpSync(repository, copy, {
+  cpSync(checkout, copy, {
     recursive: true,
     filter: (path) => !/[/\\](\.git|out|build)$/.test(path),
   });
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(copy, "scripts", "bench.ts"), "--help"],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
-  assert.match(new TextDecoder().decode(output.stdout), /^\s+validator --rounds/m);
+  const { code, stdout, stderr } = await bench("scripts/bench.ts", ["--help"], copy);
+  assert.equal(code, 0, stderr);
+  assert.match(stdout, /^\s+validator --rounds/m);
 });
