@@ -22,6 +22,12 @@ import { EditableDirectory } from "./editable_directory.ts";
 
 type Log = { level: string; message: string }[];
 
+/** uid 0's buy of 1 at 1 on book 0, far below the market: it rests. */
+function bidAtOne(clientOrderId: number) {
+  const order = { type: "PLACE_ORDER_LIMIT", agentId: 0, bookId: 0, direction: 0 };
+  return { ...order, quantity: 1, price: 1, clientOrderId };
+}
+
 /** A validator of the small preset over `client`, its injections and log collected; `shared`, a
  * store another validator ran on (left open), or one of its own. */
 function validatorWith(
@@ -78,15 +84,7 @@ Deno.test("of the cancellations of orders a miner does not hold, or repeated, on
     if (own.length === 0) {
       return {
         agent_id: 0,
-        instructions: [{
-          type: "PLACE_ORDER_LIMIT",
-          agentId: 0,
-          bookId: 0,
-          direction: 0,
-          quantity: 1,
-          price: 1,
-          clientOrderId: 7,
-        }],
+        instructions: [bidAtOne(7)],
       };
     }
     const foreign = (n: number) => Array.from({ length: n }, (_, i) => 10 ** 12 + i);
@@ -255,15 +253,7 @@ function cancelAll(delayNs: number): MinerClient {
     if (uid !== 0 || own.length === 0) {
       return {
         agent_id: uid,
-        instructions: uid !== 0 ? [] : Array.from({ length: 20 }, (_, i) => ({
-          type: "PLACE_ORDER_LIMIT",
-          agentId: 0,
-          bookId: 0,
-          direction: 0,
-          quantity: 1,
-          price: 1,
-          clientOrderId: i,
-        })),
+        instructions: uid !== 0 ? [] : Array.from({ length: 20 }, (_, i) => bidAtOne(i)),
       };
     }
     return {
