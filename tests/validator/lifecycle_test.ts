@@ -7,7 +7,7 @@ import { type Neuron, StaticNeuronDirectory } from "../../bittensor/neurons.ts";
 import { parseValidatorArgs } from "../../validator/options.ts";
 import { ValidatorStore } from "../../validator/store.ts";
 import { Alerter } from "../../validator/pagerduty.ts";
-import { quietParts } from "./quiet_parts.ts";
+import { loggingAlerter, quietParts } from "./quiet_parts.ts";
 import { answering } from "./answering_client.ts";
 import {
   type Market,
@@ -293,12 +293,7 @@ Deno.test("a failed publish round abandons its simulation and the next one start
           const at = failing(seed);
           return at === null ? engine : failingMarket(engine, at);
         },
-        alerts: new Alerter({
-          routingKey: null,
-          source: "t",
-          log: (l) => void lines.push(l),
-          repeatMs: 0,
-        }),
+        alerts: loggingAlerter(lines),
       },
     );
     return { validator, store };
@@ -375,7 +370,7 @@ Deno.test("a round failing between its publish and its scoring saves the windows
     {
       saveIntervalSeconds: 0,
       client: failing,
-      alerts: new Alerter({ routingKey: null, source: "t", log: () => {}, repeatMs: 0 }),
+      alerts: loggingAlerter(),
     },
   );
   try {

@@ -15,6 +15,19 @@ export function quietParts() {
   };
 }
 
+/**
+ * An alerter without PagerDuty that logs each alert line into `lines` and repeats an alert still
+ * open at every trigger, so that a test sees each one.
+ */
+export function loggingAlerter(lines: string[] = []): Alerter {
+  return new Alerter({
+    routingKey: null,
+    source: "t",
+    log: (line) => void lines.push(line),
+    repeatMs: 0,
+  });
+}
+
 /** A neuron list of one miner, uid 0, serving on 127.0.0.1 at `port`. */
 export function oneMinerDirectory(hotkey: string, port: number): StaticNeuronDirectory {
   return new StaticNeuronDirectory([{

@@ -3,10 +3,9 @@ import { smallPreset } from "../../sim/config.ts";
 import { type Instruction, type PublishState, SimEngine } from "../../sim/engine.ts";
 import { parseValidatorArgs } from "../../validator/options.ts";
 import { ValidatorStore } from "../../validator/store.ts";
-import { quietParts } from "./quiet_parts.ts";
+import { loggingAlerter, quietParts } from "./quiet_parts.ts";
 import { answering, marketBuyers } from "./answering_client.ts";
 import type { MinerClient } from "../../validator/miner_client.ts";
-import { Alerter } from "../../validator/pagerduty.ts";
 import { EditableDirectory } from "./editable_directory.ts";
 import { convertWeightsAndUidsForEmit, processWeights } from "../../chain/weights.ts";
 import {
@@ -271,12 +270,7 @@ Deno.test("a reset the simulation reports as failed on any book is sent again, a
       };
       return market;
     },
-    alerts: new Alerter({
-      routingKey: null,
-      source: "t",
-      log: (line) => void alerts.push(line),
-      repeatMs: 0,
-    }),
+    alerts: loggingAlerter(alerts),
   });
   try {
     await validator.start();

@@ -20,7 +20,6 @@ import { type RunningMiner, startMiner } from "../../miner/miner.ts";
 import { parseValidatorArgs } from "../../validator/options.ts";
 import { ValidatorStore } from "../../validator/store.ts";
 import { ValidatorMetrics } from "../../validator/metrics.ts";
-import { Alerter } from "../../validator/pagerduty.ts";
 import { executionDelay } from "../../validator/scoring/formulas.ts";
 import {
   type Market,
@@ -35,7 +34,7 @@ import {
   type MinerReply,
   type MinerRequest,
 } from "../../validator/miner_client.ts";
-import { quietParts } from "./quiet_parts.ts";
+import { loggingAlerter, quietParts } from "./quiet_parts.ts";
 
 await cryptoReady();
 
@@ -497,12 +496,7 @@ Deno.test("the unreachable alert needs 12 publishes in a row without an answer; 
   const { validator, store } = makeValidator({
     directory,
     client,
-    alerts: new Alerter({
-      routingKey: null,
-      source: "t",
-      log: (line) => void alerts.push(line),
-      repeatMs: 0,
-    }),
+    alerts: loggingAlerter(alerts),
   });
   try {
     await validator.start();
