@@ -33,6 +33,31 @@ function open(agents = 2, books = 1): Exchange & Disposable {
   return closing(Exchange.open({ ...config, agents, books }));
 }
 
+/**
+ * An exchange of `agents` accounts on one book that lends up to 10000 quote at leverage 4, with a
+ * 0.1 maintenance margin and no fees; closed as {@linkcode closing}.
+ */
+function openLeveraged(agents: number): Exchange & Disposable {
+  return closing(Exchange.open({
+    ...config,
+    agents,
+    maxLeverageE9: 4_000_000_000n,
+    maxLoan: toUnits("10000", 8),
+    maintenanceMarginE9: 100_000_000n,
+    feeTiers: zeroFees,
+  }));
+}
+
+/** Agent 0's limit buy of 2 at 100 with leverage 1 on book 0. */
+const leveragedBuy = {
+  agentId: 0,
+  bookId: 0,
+  direction: "buy",
+  volume: 20_000n,
+  price: 10000n,
+  leverageE9: 1_000_000_000n,
+} as const;
+
 Deno.test("toUnits scales decimal text exactly, truncating toward zero", () => {
   assert.equal(toUnits("100.009", 2), 10000n);
   assert.equal(toUnits("1.23456", 4), 12345n);
@@ -189,23 +214,10 @@ Deno.test("a configuration the core refuses throws TX_ERR_CONFIG with its messag
 });
 
 Deno.test("a leveraged buy opens a long loan, visible through loans()", () => {
-  using exchange = closing(Exchange.open({
-    ...config,
-    maxLeverageE9: 4_000_000_000n,
-    maxLoan: toUnits("10000", 8),
-    maintenanceMarginE9: 100_000_000n,
-    feeTiers: zeroFees,
-  }));
+  using exchange = openLeveraged(2);
   const batch = new InstructionBatch();
   batch.limit({ agentId: 1, bookId: 0, direction: "sell", volume: 100_000n, price: 10000n });
-  batch.limit({
-    agentId: 0,
-    bookId: 0,
-    direction: "buy",
-    volume: 20_000n,
-    price: 10000n,
-    leverageE9: 1_000_000_000n,
-  });
+  batch.limit(leveragedBuy);
   exchange.submit(1n, batch);
   const trades = exchange.drainEvents().filter((e) => e.type === "trade");
   assert.deepEqual(trades.map((t) => t.volume), [40_000n]); // own 2 at leverage 1 trades 4
@@ -430,25 +442,11 @@ Deno.test("ids of -0 read as 0; a bad side, level limit or record length throws 
 });
 
 Deno.test("a loan its collateral cannot cover is settled with the shortfall written off", () => {
-  using exchange = closing(Exchange.open({
-    ...config,
-    agents: 3,
-    maxLeverageE9: 4_000_000_000n,
-    maxLoan: toUnits("10000", 8),
-    maintenanceMarginE9: 100_000_000n,
-    feeTiers: zeroFees,
-  }));
+  using exchange = openLeveraged(3);
   exchange.setBalances(0, 0, 0n, toUnits("200", 8)); // no free quote left after the buy
   const batch = new InstructionBatch();
   batch.limit({ agentId: 1, bookId: 0, direction: "sell", volume: 40_000n, price: 10000n });
-  batch.limit({
-    agentId: 0,
-    bookId: 0,
-    direction: "buy",
-    volume: 20_000n,
-    price: 10000n,
-    leverageE9: 1_000_000_000n,
-  });
+  batch.limit(leveragedBuy);
   // The only bid, at one tick, is below the loan's margin-call price of 55.55.
   batch.limit({ agentId: 2, bookId: 0, direction: "buy", volume: 1_000_000n, price: 1n });
   exchange.submit(1n, batch);
