@@ -67,13 +67,24 @@ function bitcoinOn(url: string): LiveTrades {
   return bitcoinTrades({ urls: { coinbase: url, binance: "ws://127.0.0.1:9" } });
 }
 
-/** A BTC stream with both venues unreachable, pausing from `retrySeconds`, logging to `lines`. */
-function bitcoinNowhere(retrySeconds: number, lines: string[]): LiveTrades {
-  return bitcoinTrades({
+/**
+ * Runs a BTC stream with both venues unreachable, pausing from `retrySeconds`, until it has logged
+ * `failures` lines; resolves to those lines and its price then.
+ */
+async function failuresWithoutVenues(retrySeconds: number, failures: number) {
+  const lines: string[] = [];
+  const trades = bitcoinTrades({
     urls: { coinbase: "ws://127.0.0.1:9", binance: "ws://127.0.0.1:9/ws" },
     retrySeconds,
     log: (_, message) => lines.push(message),
   });
+  try {
+    trades.start();
+    await until(() => lines.length >= failures, `${failures} failures`);
+    return { lines, latest: trades.latest };
+  } finally {
+    trades.close();
+  }
 }
 
 /** Seeds of BTC (fundamental) and TAO perpetuals (external) on Coinbase at `url`, quiet. */
@@ -228,22 +239,15 @@ Deno.test({
   name: "with no venue reachable the stream keeps trying, waiting twice as long each time",
   ...streamSanitizers,
 }, async () => {
-  const lines: string[] = [];
-  const trades = bitcoinNowhere(0.05, lines);
-  try {
-    trades.start();
-    await until(() => lines.length >= 4, "four failures");
-    assert.match(
-      lines[0],
-      /cannot connect to coinbase at ws:\/\/127\.0\.0\.1:9 for BTC-USD; trying binance in 0\.05 s/,
-    );
-    assert.match(lines[1], /cannot connect to binance .* trying coinbase in 0\.1 s/);
-    assert.match(lines[2], /trying binance in 0\.2 s/);
-    assert.match(lines[3], /trying coinbase in 0\.4 s/);
-    assert.equal(trades.latest, null);
-  } finally {
-    trades.close();
-  }
+  const { lines, latest } = await failuresWithoutVenues(0.05, 4);
+  assert.match(
+    lines[0],
+    /cannot connect to coinbase at ws:\/\/127\.0\.0\.1:9 for BTC-USD; trying binance in 0\.05 s/,
+  );
+  assert.match(lines[1], /cannot connect to binance .* trying coinbase in 0\.1 s/);
+  assert.match(lines[2], /trying binance in 0\.2 s/);
+  assert.match(lines[3], /trying coinbase in 0\.4 s/);
+  assert.equal(latest, null);
 });
 
 Deno.test({
@@ -355,13 +359,6 @@ Deno.test({
   name: "the pause before the next venue is tried is a minute at most",
   ...streamSanitizers,
 }, async () => {
-  const lines: string[] = [];
-  const trades = bitcoinNowhere(100, lines);
-  try {
-    trades.start();
-    await until(() => lines.length > 0, "the first failure");
-    assert.match(lines[0], /; trying binance in 60 s$/);
-  } finally {
-    trades.close();
-  }
+  const { lines } = await failuresWithoutVenues(100, 1);
+  assert.match(lines[0], /; trying binance in 60 s$/);
 });
