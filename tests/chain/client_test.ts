@@ -13,7 +13,12 @@ import {
   timelockedWeightsPayload,
   timelockRevealRound,
 } from "../../chain/mod.ts";
-import { FakeSubtensor, type FakeSubtensorOptions, type Submission } from "./fake_subtensor.ts";
+import {
+  FakeSubtensor,
+  type FakeSubtensorOptions,
+  invalidTransaction,
+  type Submission,
+} from "./fake_subtensor.ts";
 import {
   alice,
   axon,
@@ -290,12 +295,7 @@ Deno.test("serveAxon skips, refuses and reports like the chain would", testOptio
     assert.match(stranger.message, /not registered on subnet 79/);
     assert.equal(node.submissions.length, 0, "nothing was sent");
 
-    node.onSubmit = () => ({
-      kind: "reject",
-      code: 1010,
-      message: "Invalid Transaction",
-      data: "Custom error: 12",
-    });
+    node.onSubmit = () => invalidTransaction("Custom error: 12");
     const rejected = await serveAxon(client, bob, { netuid: NETUID, ip: "1.2.3.4", port: 8091 });
     assert.equal(rejected.ok, false);
     assert.match(rejected.message, /ServingRateLimitExceeded/);
@@ -404,12 +404,7 @@ Deno.test(
     await withChain(async (client, node) => {
       node.best = 700;
       const setter = new ChainWeightSetter(client, { netuid: NETUID, hotkey: alice });
-      node.onSubmit = () => ({
-        kind: "reject",
-        code: 1010,
-        message: "Invalid Transaction",
-        data: "Custom error: 6",
-      });
+      node.onSubmit = () => invalidTransaction("Custom error: 6");
       const pool = await setter.setWeights([1, 2], [0.5, 0.5], 19);
       assert.equal(pool.accepted, false);
       assert.match(
@@ -1158,12 +1153,7 @@ Deno.test(
         );
 
         // A commit the pool refuses never lands: it leaves nothing behind.
-        node.onSubmit = () => ({
-          kind: "reject",
-          code: 1010,
-          message: "Invalid Transaction",
-          data: "Transaction is outdated",
-        });
+        node.onSubmit = () => invalidTransaction("Transaction is outdated");
         assert.equal((await restarted!.setWeights([1, 2], [0.5, 0.5], 19)).accepted, false);
         assert.equal(restarted!.pendingCommits.length, 0);
         assert.equal(Deno.readTextFileSync(path), "[]");
@@ -1228,12 +1218,7 @@ function landReveal(node: FakeSubtensor) {
 }
 
 /** The pool's refusal of a reveal whose commit the chain does not hold. */
-const COMMIT_NOT_FOUND = {
-  kind: "reject",
-  code: 1010,
-  message: "Invalid Transaction",
-  data: "Custom error: 16",
-} as const;
+const COMMIT_NOT_FOUND = invalidTransaction("Custom error: 16");
 
 const reveals = (node: FakeSubtensor) =>
   node.submissions.filter((s) => s.method === "revealWeights").length;

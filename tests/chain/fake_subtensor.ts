@@ -170,6 +170,11 @@ export type SubmitReply =
   | { kind: "fail"; pallet: string; error: string }
   | { kind: "reject"; code: number; message: string; data: string };
 
+/** The pool's refusal of a submission as an invalid transaction (1010), `data` saying why. */
+export function invalidTransaction(data: string): SubmitReply {
+  return { kind: "reject", code: 1010, message: "Invalid Transaction", data };
+}
+
 type JsonRpcId = number | string;
 interface JsonRpcRequest {
   id: JsonRpcId;
@@ -498,12 +503,9 @@ export class FakeSubtensor {
     };
     this.submissions.push(submission);
     const commitsBefore = this.#values.get(this.#commitsKey(submission));
-    const outcome = submission.signatureValid ? this.onSubmit(submission) : {
-      kind: "reject" as const,
-      code: 1010,
-      message: "Invalid Transaction",
-      data: "Transaction has a bad signature",
-    };
+    const outcome = submission.signatureValid
+      ? this.onSubmit(submission)
+      : invalidTransaction("Transaction has a bad signature");
     if (outcome.kind === "reject") return fail(outcome.code, outcome.message, outcome.data);
     this.#nonces.set(signer, extrinsic.nonce.toNumber() + 1);
     const id = `sub-${this.#nextSubscription++}`;

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { logger } from "@polkadot/util";
 import { serveAxon, SubtensorClient } from "../../chain/mod.ts";
 import { libraryLine, routeLibraryLog } from "../../chain/library_log.ts";
+import { invalidTransaction } from "./fake_subtensor.ts";
 import { bob, NETUID, startNode } from "./subnet_fixture.ts";
 
 const testOptions = { sanitizeOps: false, sanitizeResources: false };
@@ -90,12 +91,7 @@ Deno.test(
         libraryLog: (line) => routed.push(line),
       });
       try {
-        node.onSubmit = () => ({
-          kind: "reject",
-          code: 1010,
-          message: "Invalid Transaction",
-          data: "Transaction is outdated",
-        });
+        node.onSubmit = () => invalidTransaction("Transaction is outdated");
         const outcome = await serveAxon(client, bob, { netuid: NETUID, ip: "1.2.3.4", port: 8000 });
         assert.equal(outcome.ok, false);
       } finally {
