@@ -906,10 +906,25 @@ export function runReplay(script: ReplayScript, emit: (line: string) => void): v
   const exchange = Exchange.open(exchangeConfig(params));
   try {
     const step = new Step();
-    for (const at of [...steps.keys()].sort((a, b) => a - b)) {
+    /** Agents the packed instructions reset, with when they were reset before. */
+    const resetBefore = new Map<number, number | undefined>();
+    const submit = (at: number) => {
+      step.submit(exchange, at);
+      const reset = new Set<number>();
+      for (const event of exchange.drainEvents()) {
+        if (event.type === "reset") reset.add(event.agentId);
+        emit(JSON.stringify(eventLine(event, params, step.sources)));
+      }
+      // A reset the exchange refused (HOLDINGS_LIMIT) drops nothing.
+      for (const [agentId, before] of resetBefore) {
+        if (reset.has(agentId)) continue;
+        if (before === undefined) resetAt.delete(agentId);
+        else resetAt.set(agentId, before);
+      }
       step.clear();
-      /** Agents this step resets, with when they were reset before it. */
-      const resetBefore = new Map<number, number | undefined>();
+      resetBefore.clear();
+    };
+    for (const at of [...steps.keys()].sort((a, b) => a - b)) {
       for (const { response, sentAt } of steps.get(at)!) {
         if (dropped(response.agentId, sentAt)) continue;
         pack(response, params, step);
@@ -919,19 +934,11 @@ export function runReplay(script: ReplayScript, emit: (line: string) => void): v
           if (!resetBefore.has(agentId)) resetBefore.set(agentId, resetAt.get(agentId));
           resetAt.set(agentId, at);
         }
+        // Whether the exchange took the reset decides what it drops later at this time: the
+        // instructions so far go in first (the same time, so nothing else runs in between).
+        if (resetBefore.size > 0) submit(at);
       }
-      step.submit(exchange, at);
-      const reset = new Set<number>();
-      for (const event of exchange.drainEvents()) {
-        if (event.type === "reset") reset.add(event.agentId);
-        emit(JSON.stringify(eventLine(event, params, step.sources)));
-      }
-      // A reset the exchange refused (HOLDINGS_LIMIT) drops nothing from a later step.
-      for (const [agentId, before] of resetBefore) {
-        if (reset.has(agentId)) continue;
-        if (before === undefined) resetAt.delete(agentId);
-        else resetAt.set(agentId, before);
-      }
+      submit(at);
     }
     // Once, at the end: checking after every step walks the whole state each time, which made
     // scripts of many small batches quadratic.

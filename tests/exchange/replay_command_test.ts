@@ -894,6 +894,53 @@ Deno.test("a reset the exchange refuses drops none of the agent's responses on t
   ]);
 });
 
+Deno.test("a reset refused for holdings drops none of the agent's responses later at that time", async () => {
+  // As above, the book is at its 2^62 bound once agent 0 has sold a unit of base: its reset is
+  // refused, so its order sent at that time and processed after the reset goes through.
+  const run = await replayScript({
+    exchange: {
+      agents: 2,
+      balances: { base: "23058430092136939.52", quote: "23058430092136939.52" },
+    },
+    batches: [
+      {
+        timestamp: 1,
+        responses: [
+          {
+            agentId: 0,
+            type: "PLACE_ORDER_LIMIT",
+            payload: { direction: 1, volume: 1, price: 1, bookId: 0 },
+          },
+          {
+            agentId: 1,
+            type: "PLACE_ORDER_MARKET",
+            payload: { direction: 0, volume: 1, bookId: 0 },
+          },
+        ],
+      },
+      {
+        timestamp: 3,
+        responses: [
+          { agentId: 1, type: "RESET_AGENT", payload: { agentIds: [0] } },
+          {
+            agentId: 0,
+            type: "PLACE_ORDER_LIMIT",
+            payload: { direction: 0, volume: "0.5", price: "0.5", bookId: 0, clientOrderId: 7 },
+          },
+        ],
+      },
+    ],
+  });
+  assert.equal(run.code, 0, run.stderr);
+  const outcomes = run.events.filter((e) => e.timestamp !== 1)
+    .map((e) => [e.timestamp, e.event, e.type ?? null, e.agentId, e.clientOrderId ?? null]);
+  assert.deepEqual(outcomes, [
+    [3, "reject", "RESET_AGENT", 0, null],
+    [3, "place", null, 0, 7],
+    [3, "accepted", null, 0, 7],
+  ]);
+});
+
 Deno.test("a reset drops the agent's responses sent at the very time it takes effect", async () => {
   const limit = (timestamp: number, clientOrderId: number) => ({
     timestamp,
