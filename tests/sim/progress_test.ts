@@ -79,10 +79,66 @@ Deno.test("the rate is messages per wall second and the ETA the time the rest ta
     wall.now += 10_000;
     progress.update(HOUR / 4, 50_000);
   });
-  assert.ok(
-    written.endsWith(" 25% 00:15:00/01:00:00 simulated, 5.0k messages/s, ETA 00:00:30\x1b[K"),
-    JSON.stringify(written),
+  // The whole frame: a quarter of the 30-character bar is 7.5 characters, drawn as 8 (rounded).
+  assert.equal(
+    written,
+    "\r[########----------------------]  25% 00:15:00/01:00:00 simulated, 5.0k messages/s, " +
+      "ETA 00:00:30\x1b[K",
   );
+});
+
+Deno.test("the ETA is rounded to the nearest second", () => {
+  const wall = { now: 1_000 };
+  let written = "";
+  withClock(wall, () => {
+    const progress = new Progress(HOUR, {
+      tty: true,
+      columns: () => 200,
+      write: (text) => (written += text),
+    });
+    // A quarter in 9.9 s: the rest takes 29.7 s, shown as 30 rather than cut to 29.
+    wall.now += 9_900;
+    progress.update(HOUR / 4, 50_000);
+  });
+  assert.ok(written.endsWith(", 5.1k messages/s, ETA 00:00:30\x1b[K"), JSON.stringify(written));
+});
+
+Deno.test("simulated time past the run's length shows as 100 %, on a terminal and piped", () => {
+  // The last step of a run may end after its duration.
+  for (const tty of [true, false]) {
+    let written = "";
+    const progress = new Progress(HOUR, {
+      tty,
+      mode: "always",
+      columns: () => 200,
+      write: (text) => (written += text),
+    });
+    progress.update(HOUR * 1.5, 1000);
+    assert.match(written, tty ? /^\r\[#{30}\] 100% 01:30:00\/01:00:00 simulated, .*\n$/ : /^100% /);
+  }
+});
+
+Deno.test("after a note, the bar is drawn again at the next update however soon it comes", () => {
+  const wall = { now: 1_000 };
+  const frames: string[] = [];
+  withClock(wall, () => {
+    const progress = new Progress(HOUR, {
+      tty: true,
+      columns: () => 200,
+      write: (text) => frames.push(text),
+    });
+    progress.update(HOUR / 10, 10);
+    wall.now += 10;
+    progress.note("warning: slow");
+    wall.now += 10;
+    progress.update(HOUR / 5, 20);
+    // Within 100 ms of the last frame and no note: not drawn.
+    wall.now += 10;
+    progress.update(HOUR / 4, 30);
+  });
+  assert.equal(frames.length, 3, JSON.stringify(frames));
+  assert.equal(frames[1], "\r\x1b[Kwarning: slow\n");
+  assert.match(frames[2], /^\r\[#{6}-{24}\] {2}20% /);
 });
 
 Deno.test("simulated time is shown in whole seconds passed, counts with k, M and G from 1000", () => {
