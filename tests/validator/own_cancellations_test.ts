@@ -43,3 +43,25 @@ Deno.test("keepOwnCancellations passes an instruction that is kept whole as the 
   assert.equal(kept.droppedInstructions, 0);
   assert.equal(kept.droppedCancellations, 0);
 });
+
+Deno.test("keepOwnCancellations keeps an own id once across a reply's cancels of the same book", () => {
+  const first = cancelOrders(0, 0, [4]);
+  const again = cancelOrders(0, 0, [4, 6]);
+  const later = cancelOrders(0, 0, [4]);
+  // Nothing forwarded: each repeat of 4 is a cancellation of an order not held any more.
+  const kept = keepOwnCancellations([first, again, later], [resting(4, 6)], 0);
+  assert.deepEqual(kept.instructions, [first, {
+    ...again,
+    cancellations: [again.cancellations[1]],
+  }]);
+  assert.equal(kept.droppedCancellations, 2);
+  assert.equal(kept.droppedInstructions, 1);
+});
+
+Deno.test("keepOwnCancellations passes a cancel of no orders as it came, not counted as dropped", () => {
+  const none = cancelOrders(0, 0, []);
+  const kept = keepOwnCancellations([none], [resting(4)], 0);
+  assert.equal(kept.instructions[0], none);
+  assert.equal(kept.droppedInstructions, 0);
+  assert.equal(kept.droppedCancellations, 0);
+});
