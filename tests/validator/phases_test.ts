@@ -14,3 +14,12 @@ Deno.test("phase times add the time since each start, per phase, until cleared",
   phases.clear();
   assert.deepEqual([...phases.totals], []);
 });
+
+Deno.test("phase times count a timed call that throws, and pass its error on", () => {
+  const phases = new PhaseTimes();
+  assert.throws(() =>
+    phases.time("decode", () => {
+      throw new RangeError("bad frame");
+    }), /^RangeError: bad frame$/);
+  assert.deepEqual([...phases.totals.keys()], ["decode"]);
+});
