@@ -47,9 +47,28 @@ export function noteFailures(
  */
 export function agentFrame(error: unknown, kit: readonly string[]): string | null {
   if (!(error instanceof Error) || error.stack === undefined) return null;
-  for (const match of error.stack.matchAll(/(file:\/\/[^\s()]+):(\d+):(\d+)/g)) {
-    if (kit.some((prefix) => match[1].startsWith(prefix))) continue;
-    return `${decodeURIComponent(new URL(match[1]).pathname)}:${match[2]}:${match[3]}`;
+  const kitPaths = kit.map(pathOf);
+  // A frame's URL runs to the `:line:column` that ends its line or its parentheses: the path in it
+  // may hold spaces.
+  for (const match of error.stack.matchAll(/(file:\/\/[^()\n]+?):(\d+):(\d+)(?=\)|$)/gm)) {
+    const path = pathOf(match[1]);
+    if (kitPaths.some((prefix) => path.startsWith(prefix))) continue;
+    return `${path}:${match[2]}:${match[3]}`;
   }
   return null;
+}
+
+/**
+ * The path of a `file://` URL as a stack spells it: Deno writes a frame's path percent-encoded,
+ * decoded, or its file's name decoded and the rest not, so only well-formed escapes are decoded and
+ * a bare `%` (`100%.ts`) stays as it is.
+ */
+function pathOf(url: string): string {
+  return new URL(url).pathname.replace(/(%[0-9A-Fa-f]{2})+/g, (escapes) => {
+    try {
+      return decodeURIComponent(escapes);
+    } catch {
+      return escapes; // not UTF-8: a name's own text, not an escape
+    }
+  });
 }

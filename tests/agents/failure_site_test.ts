@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { AgentMethod } from "../../miner/agent_methods.ts";
+import type { TradingAgent } from "../../agents/sdk/agent.ts";
+import { agentFrame, noteFailures } from "../../agents/sdk/failure_site.ts";
+import { testTempDir } from "../temp_dir.ts";
+
+/** What `body` throws or rejects with. */
+async function caught(body: () => unknown): Promise<unknown> {
+  try {
+    await body();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("nothing was thrown");
+}
+
+Deno.test("agentFrame places an error in the agent's file, by its path as written, past the kit's frames", async () => {
+  const dir = join(testTempDir("taos-failure-site-"), "my agents");
+  mkdirSync(dir);
+  const kitFile = join(dir, "kit.ts");
+  writeFileSync(
+    kitFile,
+    'export function refuse(): never {\n  throw new RangeError("refused");\n}\n',
+  );
+  const kit = [pathToFileURL(kitFile).href];
+  // Names a stack spells with a space or a bare `%` (it writes a file's name decoded).
+  for (const name of ["Agent.ts", "Agent é.ts", "100%.ts", "a%b c.ts"]) {
+    const agentFile = join(dir, name);
+    writeFileSync(
+      agentFile,
+      'import { refuse } from "./kit.ts";\nexport function act() {\n  refuse();\n}\n',
+    );
+    const { act } = await import(pathToFileURL(agentFile).href);
+    const error = await caught(act);
+    // The kit's builder raised it; the agent's call of it, line 3 column 3, is where it belongs.
+    assert.equal(agentFrame(error, kit), `${agentFile}:3:3`, name);
+    assert.equal(agentFrame(error, []), `${kitFile}:2:9`, name);
+    const everyFile = [pathToFileURL(dir).href, new URL("./", import.meta.url).href];
+    assert.equal(agentFrame(error, everyFile), null, "no frame outside the kit");
+  }
+  assert.equal(agentFrame("refused", []), null, "a thrown string has no stack");
+});
+
+/** An agent whose `onStart` rejects and whose `onUpdate` throws when told to. */
+class Flaky {
+  updates = 0;
+  failUpdate = false;
+  async onStart(): Promise<void> {
+    await Promise.resolve();
+    throw new Error("no model");
+  }
+  onUpdate(): unknown[] {
+    this.updates++;
+    if (this.failUpdate) throw new TypeError("bad book");
+    return [];
+  }
+  helper(): string {
+    throw new Error("not the kit's to watch");
+  }
+}
+
+Deno.test("noteFailures names the agent method whose call threw or rejected, and passes its error on", async () => {
+  const agent = new Flaky();
+  const failed: AgentMethod[] = [];
+  const watched = noteFailures(agent as unknown as TradingAgent, (method) => failed.push(method));
+  const wrapped = watched as unknown as Flaky;
+
+  assert.match(
+    String(await caught(() => watched.onStart!({} as never, null))),
+    /^Error: no model$/,
+  );
+  assert.deepEqual(failed, ["onStart"]);
+
+  // A call that succeeds tells nothing, returns what the method returned and runs on the agent.
+  assert.deepEqual(watched.onUpdate({} as never), []);
+  assert.equal(agent.updates, 1);
+  assert.deepEqual(failed, ["onStart"]);
+
+  agent.failUpdate = true;
+  const thrown = await caught(() => watched.onUpdate({} as never));
+  assert.ok(thrown instanceof TypeError && thrown.message === "bad book", String(thrown));
+  assert.deepEqual(failed, ["onStart", "onUpdate"]);
+
+  // Methods the kit does not call are the agent's own, handed back as they are.
+  assert.equal(wrapped.helper, Flaky.prototype.helper);
+  assert.throws(() => wrapped.helper());
+  assert.deepEqual(failed, ["onStart", "onUpdate"]);
+});
