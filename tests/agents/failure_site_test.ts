@@ -26,8 +26,9 @@ Deno.test("agentFrame places an error in the agent's file, by its path as writte
     'export function refuse(): never {\n  throw new RangeError("refused");\n}\n',
   );
   const kit = [pathToFileURL(kitFile).href];
-  // Names a stack spells with a space or a bare `%` (it writes a file's name decoded).
-  for (const name of ["Agent.ts", "Agent é.ts", "100%.ts", "a%b c.ts"]) {
+  // Names a stack spells with a space or a bare `%` (it writes a file's name decoded), and one
+  // holding what looks like a line and column.
+  for (const name of ["Agent.ts", "Agent é.ts", "100%.ts", "a%b c.ts", "v1:2:3.ts"]) {
     const agentFile = join(dir, name);
     writeFileSync(
       agentFile,
