@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { eventLoopBreather } from "../../sim/interrupt.ts";
 
 const module = new URL("../../sim/interrupt.ts", import.meta.url).href;
 
@@ -60,4 +61,30 @@ Deno.test("once disposed, an interrupt ends the process as it would without the 
   const stdout = await until("not stopped");
   assert.doesNotMatch(stdout, /stopping|not stopped/);
   assert.equal(status.signal, "SIGINT");
+});
+
+Deno.test("eventLoopBreather lets timers (and signals) in once `everyMs` has passed since it last did", async () => {
+  const original = performance.now;
+  const clock = { now: 1_000 };
+  performance.now = () => clock.now;
+  try {
+    const breathe = eventLoopBreather(); // every 200 ms by default
+    /** Whether a timer due before the call ran during it. */
+    const yielded = async () => {
+      let ran = false;
+      const timer = setTimeout(() => ran = true, 0);
+      await breathe();
+      clearTimeout(timer);
+      return ran;
+    };
+    const seen: boolean[] = [];
+    for (const at of [1_100, 1_199, 1_200, 1_250, 1_399, 1_400]) {
+      clock.now = at;
+      seen.push(await yielded());
+    }
+    // 200 ms after its creation, then 200 ms after that yield: not at every call past the first.
+    assert.deepEqual(seen, [false, false, true, false, false, true]);
+  } finally {
+    performance.now = original;
+  }
 });
