@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import { UsageError } from "../../cli/command.ts";
+import { Keypair } from "../../bittensor/keypair.ts";
+import { loadHotkey } from "../../validator/hotkey.ts";
+import { testTempDir } from "../temp_dir.ts";
+
+/** Substrate's well-known development account //Alice, at the generic prefix 42. */
+const ALICE = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
+
+Deno.test("a hotkey URI gives the same sr25519 key for dendrite signatures and extrinsics", async () => {
+  const { keypair, pair } = await loadHotkey({
+    walletPath: "/nonexistent",
+    walletName: "unused",
+    walletHotkey: "unused",
+    uri: "//Alice",
+  });
+  assert.equal(keypair.ss58Address, ALICE);
+  assert.equal(pair.address, ALICE);
+  assert.equal(pair.type, "sr25519");
+  // The two forms sign as one key: the extrinsic pair's signature verifies under the keypair's key.
+  const message = new TextEncoder().encode("weights");
+  assert.ok(Keypair.verify(message, pair.sign(message), keypair.ss58Address));
+});
+
+Deno.test("a hotkey that cannot be had is a usage error naming the flag or the file", async () => {
+  await assert.rejects(
+    loadHotkey({ walletPath: "/x", walletName: "w", walletHotkey: "h", uri: "//Alice///secret" }),
+    (error: unknown) =>
+      error instanceof UsageError &&
+      error.message === "--hotkey-uri: password-protected URIs are not supported",
+  );
+  const root = testTempDir("taos-hotkey-");
+  for (const walletVariables of [undefined, []]) {
+    await assert.rejects(
+      loadHotkey({
+        walletPath: root,
+        walletName: "w",
+        walletHotkey: "h",
+        uri: null,
+        walletVariables,
+      }),
+      (error: unknown) => {
+        assert.ok(error instanceof UsageError, String(error));
+        // No variable chose the names: nothing but the flags to point at.
+        assert.match(
+          error.message,
+          new RegExp(
+            `^hotkey w/h in ${root}: .* \\(set -p/-w/-h, or --hotkey-uri for a development key\\)$`,
+          ),
+        );
+        return true;
+      },
+    );
+  }
+});
