@@ -541,8 +541,8 @@ export class EndRecorder extends Agent {
 });
 
 Deno.test("SIGTERM on taos sim --agent stops it as Ctrl-C does: backtest.json is written, exit 143", async () => {
-  // Until this version SIGTERM (timeout, kill, a service manager) killed the backtest outright:
-  // no backtest.json, however long it had run.
+  // SIGTERM (a timeout, kill, a service manager) must not kill the backtest outright: however long
+  // it has run, its backtest.json is written.
   const out = join(testTempDir("taos-sim-agent-terminated-"), "out");
   const child = taosSim([
     ...["--agent", noAgents, "--agent-name", "MarketMakerAgent", "--duration", "24h"],
@@ -717,8 +717,8 @@ function agentDir(name: string, source: string): string {
 }
 
 Deno.test("a named agent's module code runs in its workers only: one that exits fails to load, the backtest process goes on", async () => {
-  // Loaded in this thread (as until an earlier version), its Deno.exit would end the test
-  // process; loaded as though it had loaded (as until this version), every update failed.
+  // Loaded in this thread, its Deno.exit would end the test process; taken as loaded, it would
+  // fail every update. The worker runs it and the load fails, naming the exit.
   const dir = agentDir(
     "TopExit",
     "Deno.exit(7);\nexport class TopExit { onUpdate() { return []; } }\n",
@@ -825,7 +825,7 @@ Deno.test("a named agent's first dropped instruction is the reply's first; a fie
     unknownBook: report.publishes,
   });
   // The instruction past the per-book limit (20) comes before the one on book 99 (21), which the
-  // worker leaves out of the reply: until this version that one was named first.
+  // worker leaves out of the reply: the first rejection goes by the agent's order, so it is 20.
   assert.equal(firstRejection, "instruction 20: more than 20 instructions on book 0");
   const ignored = warnings.filter((w) => w.includes("which validators ignore"));
   assert.deepEqual(ignored, [
@@ -1152,8 +1152,8 @@ Deno.test("the traded volume an agent's fee state shows is the double nearest it
   await backtest({ agent: FeeVolumeRecorder, config, duration: 10 * 60e9, delay: "none" });
   const traded = FeeVolumeRecorder.seen.filter((v) => v > 0);
   assert.ok(traded.length > 50, `${traded.length} values`);
-  // Until this version it was scaled by multiplying with 10^-decimals, which is inexact:
-  // 2776.9989760000003 where 2776.998976 was traded.
+  // Scaling by multiplying with 10^-decimals would be inexact: 2776.9989760000003 where
+  // 2776.998976 was traded.
   const noisy = traded.filter((v) => v !== Number(v.toFixed(config.exchange.quoteDecimals)));
   assert.deepEqual(noisy, []);
 });
@@ -1184,8 +1184,8 @@ Deno.test("a backtest's traded volume and fees are the exact sums of the agent's
   const report = await backtest({ agent: FillTotals, config, duration: 30 * 60e9, delay: "none" });
   const [result] = report.agents;
   assert.ok(result.trades > 300, `${result.trades} trades`);
-  // Until this version they were sums of doubles, off in the tenth decimal after a long run
-  // (884616.9934810004 where the fills add up to 884616.993481).
+  // Sums of doubles would be off in the tenth decimal after a long run (884616.9934810004 where
+  // the fills add up to 884616.993481).
   assert.equal(result.volume, Number(formatUnits(FillTotals.notional, 10)));
   assert.equal(result.fees, Number(formatUnits(FillTotals.fees, 10)));
   const perBook = result.books.reduce(
@@ -1210,7 +1210,8 @@ class BalanceFields extends Agent {
 
 Deno.test("an agent class run in code sees the balance fields a miner's agent sees", async () => {
   await backtest({ agent: BalanceFields, config: smallPreset(), duration: 60e9, delay: "none" });
-  // Until this version `loan` and `collateral` came along too, which a miner's parse drops.
+  // No `loan` or `collateral`: a miner's parse drops them, so an agent must not come to rely on
+  // them in a backtest.
   assert.deepEqual([...BalanceFields.fields].sort(), ["currency", "free", "reserved", "total"]);
 });
 

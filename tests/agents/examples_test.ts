@@ -250,8 +250,8 @@ Deno.test("OrderOptionAgent: flags are booleans or 1/0; none on enables all but 
     load("OrderOptionAgent", "PO=yes"),
     /parameter 'PO': expected true or false \(or 1\/0\)/,
   );
-  // Switches only turned off leave the others on (the reference would run all, and this agent
-  // used to run none).
+  // Switches only turned off leave the others on (the reference would run all, the ones turned
+  // off too; running none would leave the agent idle).
   const noPostOnly = await load("OrderOptionAgent", "PO=0");
   assert.deepEqual(
     [...(noPostOnly as unknown as { enabled: Set<string> }).enabled],
@@ -343,8 +343,8 @@ Deno.test("MarketMakerAgent flattens a large position, then quotes beyond the fe
   assert.equal(keepalive.direction, 0);
   assert.equal(keepalive.price, 300.1);
   assert.equal(keepalive.quantity, 0.01);
-  // Holding base, the keepalive sells it: the resting ask leaves that much unreserved (it used to
-  // offer all of it, and the exchange refused every keepalive sale for want of base).
+  // Holding base, the keepalive sells it: the resting ask leaves that much unreserved (an ask
+  // offering all of it would leave none, and the exchange would refuse every keepalive sale).
   const selling = (await step(agent, { base: 1, timestamp: 100e9 })) as Extract<
     Instruction,
     { type: "PLACE_ORDER_LIMIT" }

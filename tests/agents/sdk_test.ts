@@ -200,8 +200,8 @@ Deno.test("stateForAgent: placement notices take side, quantity and price from t
 });
 
 Deno.test("stateForAgent: the start and stop notices carry the simulation's start, as the reference's", () => {
-  // Until this version both carried the publish instant: a first publish after a 10-minute grace
-  // period stamped the start 600 s late.
+  // Not the publish instant: a first publish after a 10-minute grace period would stamp the start
+  // 600 s late.
   const state = stateForAgent(publish({ final: true }), 0, simulation, { first: true, start: 1e9 });
   const events = state.notices![0];
   assert.deepEqual(
@@ -882,8 +882,8 @@ Deno.test("parseAgentParams coerces numbers and booleans and names bad tokens", 
   });
   assert.throws(() => parseAgentParams("a=1=2"), /'a=1=2' must have the form name=value/);
   assert.throws(() => parseAgentParams("novalue"), /'novalue' must have the form name=value/);
-  // A quoted value with white space was split apart: said as such, not as a stray word (until
-  // this version: "agent parameter 'words' must have the form name=value").
+  // A quoted value with white space was split apart: said as such, not as a stray word ("agent
+  // parameter 'words' must have the form name=value" would hide the cause).
   assert.throws(
     () => parseAgentParams("label=two words"),
     /^AgentLoadError: agent parameter 'label=two words': a value cannot contain white space \('words' has no '='\)$/,
@@ -1337,8 +1337,8 @@ Deno.test("an agent's builders truncate to tick and lot as the exchange does; be
 
 Deno.test("an agent's builders return their own instruction types, as the free functions do", () => {
   const agent = new BuilderAgent(0, {});
-  // Until this version each returned the union of every instruction: neither the price nor the
-  // client order id could be read, and this did not type-check.
+  // Not the union of every instruction: from that, neither the price nor the client order id
+  // could be read, and this would not type-check.
   const limit = agent.limitOrder(0, 0, 1, 300, { clientOrderId: 7 });
   const market = agent.marketOrder(0, 1, 2);
   const cancel = agent.cancelOrders(0, [3]);

@@ -64,7 +64,8 @@ Deno.test("each benchmark answers --help with its options and runs nothing", asy
 });
 
 Deno.test("each option reaches only the benchmarks that take it; one none takes runs nothing", async () => {
-  // Until this version `--rounds` went to every benchmark and the exchange's ended in a stack trace.
+  // An option none of the chosen benchmarks takes is refused in one line, before any runs, not
+  // handed to each of them.
   await assertRefused(
     ["exchange", "--rounds", "2"],
     "bench: Unknown option '--rounds' (options: exchange: --ops, --seed, --batch)",
@@ -81,8 +82,8 @@ Deno.test("each option reaches only the benchmarks that take it; one none takes 
     /^bench sim: --books must be a positive integer$/m,
   );
 
-  // A value the last benchmark refuses stops the run before the first starts (until this version
-  // the exchange benchmark ran in full, then the validator's refused its --rounds, exit 1).
+  // A value the last benchmark refuses stops the run before the first starts: the exchange
+  // benchmark does not run in full only for the validator's to refuse its --rounds.
   await assertRefused(
     ["exchange", "validator", "--ops", "20000", "--rounds", "0"],
     /^bench validator: --rounds must be a positive integer, got '0'$/m,
@@ -103,7 +104,7 @@ Deno.test("a benchmark given an option it does not take names it in one line", a
 });
 
 Deno.test("the exchange benchmark takes any seed its generator can hold, 0 included", async () => {
-  // Until this version --seed 0 was refused as not positive, while the simulation's takes it.
+  // 0 is a seed like any other, as the simulation benchmark's; only one past 32 bits is refused.
   const zero = await bench("bench/exchange.ts", ["--check", "--seed", "0"]);
   assert.equal(zero.code, 0, zero.stderr);
   const largest = await bench("bench/exchange.ts", ["--check", "--seed", "4294967295"]);
@@ -117,7 +118,7 @@ Deno.test("the exchange benchmark takes any seed its generator can hold, 0 inclu
 });
 
 Deno.test("the simulation benchmark refuses a seed past 2^53 - 1 by name, as taos sim does", async () => {
-  // Until this version 1e20 passed the check and the run ended in a stack trace.
+  // 1e20 is refused by name, not let through to end the run in a stack trace.
   const past = await bench("bench/sim.ts", ["--check", "--seed", "1e20"]);
   assert.equal(past.code, 2);
   assert.equal(
@@ -129,7 +130,7 @@ Deno.test("the simulation benchmark refuses a seed past 2^53 - 1 by name, as tao
 });
 
 Deno.test("deno task bench runs from a checkout whose path holds a space", async () => {
-  // Until this version the benchmarks' paths kept the URL's %20, and none of them was found.
+  // The benchmarks' paths are file paths: with the URL's %20 kept, none of them would be found.
   const copy = join(testTempDir("taos-bench-"), "a checkout");
   cpSync(checkout, copy, {
     recursive: true,

@@ -193,7 +193,8 @@ Deno.test("no script, or two, exits 2 asking for exactly one", async () => {
 });
 
 Deno.test("an empty script path exits 2 saying so", async () => {
-  // Until this version: `cannot read : No such file or directory`.
+  // Said as such, not as a file of no name that cannot be read
+  // (`cannot read : No such file or directory`).
   const run = await replayFile("");
   assert.equal(run.code, 2);
   assert.equal(
@@ -209,7 +210,7 @@ Deno.test("a script that is not JSON exits 2", async () => {
 });
 
 Deno.test("a key given twice in one object exits 2 naming it, and runs nothing", async () => {
-  // Until this version the last one counted in silence: 3 books, volume 5.
+  // An error, not settled in silence by the last one (here a volume of 5).
   const run = await replayText(
     '{"exchange": {"books": 1}, "batches": [{"timestamp": 1, "responses": [{"agentId": 0, ' +
       '"delay": 0, "type": "PLACE_ORDER_LIMIT", "payload": {"direction": 1, "volume": 1, ' +
@@ -228,7 +229,7 @@ Deno.test("a key given twice deep in nested data names a shortened path", async 
     }}`,
   );
   assert.equal(run.code, 2);
-  // Until this version the line held all 10 000 segments.
+  // Shortened: the line does not hold all 10 000 segments.
   assert.match(
     run.stderr,
     /: x\.0\.0\.0\.0\.0\.\(9990 more\)\.0\.0\.0\.0\.0\.a: key given twice$/m,
@@ -244,7 +245,7 @@ Deno.test("an exchange quantity that is not a number gets one error line", async
   for (const [exchange, field] of cases) {
     const run = await replayScript({ exchange, batches: [] });
     assert.equal(run.code, 2, field);
-    // Until this version "is too large" (and for the leverage its bound) followed.
+    // One line: no "is too large" (and for the leverage its bound) after it, about the same value.
     const lines = run.stderr.trim().split("\n").filter((line) => line.startsWith("  "));
     assert.equal(lines.length, 1, run.stderr);
     assert.match(lines[0], new RegExp(`^  ${field.replaceAll(".", "\\.")}: `));

@@ -308,9 +308,9 @@ Deno.test("a failed publish round abandons its simulation and the next one start
       lines[1],
       /^ALERT simulation: publish round failed: native engine failure; simulation 0 abandoned/,
     );
-    // The alert stays open until a simulation runs to its end (it used to be resolved as the
-    // next one started, before its trigger was sent); the broken config file has an alert of its
-    // own, resolved by the next re-read that works.
+    // The alert stays open until a simulation runs to its end (resolving it as the next one
+    // starts could come before its trigger is even sent); the broken config file has an alert of
+    // its own, resolved by the next re-read that works.
     assert.deepEqual(lines.slice(2), [
       "market 42",
       "RESOLVED simulation",
@@ -707,7 +707,7 @@ Deno.test("a configuration with fewer miner accounts keeps the others' scores fo
     const [, fewer, again] = scoresAtStart;
     assert.ok(Number.isNaN(fewer[1]), "no score while it has no account");
     assert.ok(fewer[0] > 0, `uid 0 scored in the first simulation: ${fewer}`);
-    // Until this version uid 1's record was dropped with its account and it began again at 0.
+    // Uid 1's record is kept while it has no account, so it does not begin again at 0.
     assert.ok(again[1] > 0, `uid 1's score is back: ${again}`);
     assert.deepEqual(warnings, [
       "the configuration has 1 miner accounts (remoteAgentCount): the saved scores of uid 1 are " +
@@ -773,7 +773,7 @@ Deno.test("scores kept for uids without an account survive saves and restarts, a
     for (let i = 0; i < 3; i++) await fewer.validator.round();
     fewer.close();
     assert.equal(warnings.length, 1, warnings.join("\n"));
-    // Until this version the save wrote only the scored uids: uid 1's score was gone here.
+    // The save writes every uid, not only the scored ones: uid 1's score is still there.
     assert.equal(savedMiners().length, 4);
 
     // The restart resumes that simulation with its saved one-account configuration.
@@ -809,7 +809,8 @@ Deno.test("a simulation resumed with its saved configuration keeps the windows o
     second.close();
     const store = ValidatorStore.open(path);
     try {
-      // Until this version uid 1's window was emptied and a warning said it had no account.
+      // The resumed simulation has uid 1's account: its window is kept, and no warning says it
+      // has none.
       assert.equal(store.load()!.snapshot.scoring!.miners[1].inventory.length, 10);
     } finally {
       store.close();
@@ -847,11 +848,11 @@ Deno.test("after a restart the status page shows the replayed prices, the saved 
     const second = run(after);
     try {
       await second.validator.start();
-      // Until this version the chart started again from the restart.
+      // The chart goes on from the saved prices, not from the restart.
       assert.deepEqual(points(after), [10, 10]);
       const view = (board: StatusBoard) => JSON.parse(board.json()) as StatusView;
       assert.deepEqual(view(after).books, view(before).books, "the same points");
-      // Until this version the page showed step 0 and no miner until the first round.
+      // The saved step and miners at once, not step 0 and no miner until the first round.
       assert.equal(view(after).step, view(before).step);
       assert.ok(view(before).leaderboard.length > 0);
       assert.deepEqual(

@@ -1593,7 +1593,7 @@ browserTest(
         await page.evaluate("document.documentElement.scrollWidth <= 320"),
         "no sideways page",
       );
-      assert.deepEqual(problems, [], "no console error (the favicon request used to be a 404)");
+      assert.deepEqual(problems, [], "no console error (not even a 404 for the favicon)");
     } finally {
       await proxy.shutdown();
       await close();

@@ -254,8 +254,8 @@ Deno.test("PagerDuty: new alerts go out at once while an event waits for its ret
   try {
     alerts.trigger("state-save", "disk full");
     await alerts.settled();
-    // A burst of alerts: each is sent once, and the failed trigger is not sent again with them
-    // (it used to be, at every new alert).
+    // A burst of alerts: each is sent once, and the failed trigger waits for its retry, not sent
+    // again with each new alert.
     alerts.trigger("metrics", "port taken");
     alerts.trigger("weights", "refused");
     alerts.trigger("config", "bad file");

@@ -228,8 +228,8 @@ Deno.test({
     const args = noMinerRun(join(dir, "state.db"));
     const run = startValidator([...args, "--fundamental-feed", feed]);
     assert.equal((await run.done).code, 0, run.stderr.join("\n"));
-    // Two prices cover 20 s of a 30 s run, which is said as `taos sim` says it (until this
-    // version the validator said nothing).
+    // Two prices cover 20 s of a 30 s run: the validator says so, as `taos sim` says it, rather
+    // than nothing.
     const longer = startValidator([
       ...noMinerRun(join(dir, "longer.db"), "30s"),
       "--fundamental-feed",

@@ -347,7 +347,7 @@ Deno.test({
       if (!free) break;
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
-    // Until this version the open failed at once with "in use by another process".
+    // The open waits for the lock, not failing at once with "in use by another process".
     const store = ValidatorStore.open(path);
     store.close();
     await holder.status;
@@ -805,7 +805,7 @@ Deno.test("store: a symbolic link loop, a directory or a file in the way is name
     const folder = join(dir, "folder.db");
     mkdirSync(folder);
     assert.throws(() => ValidatorStore.open(folder), { message: `${folder} is not a file` });
-    // Until this version the refusal left folder.db-lock behind.
+    // The refusal leaves no folder.db-lock behind.
     assert.equal(existsSync(`${folder}-lock`), false);
     const file = join(dir, "file");
     writeFileSync(file, "notes");
@@ -938,8 +938,8 @@ Deno.test("store: a restarted scorer's maker, taker and self volumes are an unin
     const store = ValidatorStore.open(path);
     const restored = Scorer.fromJSON(store.load()!.snapshot.scoring!, options);
     store.close();
-    // What the metrics show: until this version each role's volume came back as one sum in the
-    // newest bucket, and went on counting after the buckets it came from had aged out.
+    // What the metrics show: each role's volume comes back in its buckets, not as one sum in the
+    // newest bucket, which would go on counting after the buckets it came from had aged out.
     const shown = (scorer: Scorer) =>
       volumesOf(scorer).map((books) =>
         books.map((roles) =>
@@ -1066,8 +1066,8 @@ Deno.test({
       const fsyncs = new TextDecoder().decode(whole.stderr).split("\n")
         .filter((line) => /fsync\(\d+\)\s+= 0/.test(line)).length;
       assert.ok(fsyncs >= 3, `${fsyncs} fsyncs`);
-      // Until this version kills at the first, fourth and fifth fsync (among others) left a file
-      // refused as cut off, unreadable or damaged, the second even with --neuron.reset.
+      // A kill at any fsync leaves a file that opens as new, never one refused as cut off,
+      // unreadable or damaged (after a kill at the second, even --neuron.reset would not help).
       for (let kill = 1; kill <= fsyncs; kill++) {
         const path = join(dir, `killed-${kill}.db`);
         const killed = await setUp(path, kill);
@@ -1124,7 +1124,7 @@ Deno.test("another program's database with a hot journal is refused and left exa
     );
     const before = [path, `${path}-journal`].map((p) => readFileSync(p));
     assert.throws(() => ValidatorStore.open(path), StateFileError);
-    // Until this version the journal was rolled back into the file (and deleted) first.
+    // Left alone: the journal is not rolled back into the file, nor deleted.
     assert.deepEqual([path, `${path}-journal`].map((p) => readFileSync(p)), before);
   } finally {
     rmSync(dir, { recursive: true, force: true });
