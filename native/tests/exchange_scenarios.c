@@ -24,6 +24,33 @@ static tx_exchange *fresh(int zero_fee) {
   return open_exchange(&c);
 }
 
+static tx_instruction with_leverage(tx_instruction in, int64_t leverage_e9) {
+  in.leverage_e9 = leverage_e9;
+  return in;
+}
+
+static tx_instruction with_time_in_force(tx_instruction in, int time_in_force) {
+  in.time_in_force = (uint8_t)time_in_force;
+  return in;
+}
+
+static tx_instruction with_stp(tx_instruction in, int stp) {
+  in.stp = (uint8_t)stp;
+  return in;
+}
+
+/* Advances the exchange to `t` (the test clock stays) and captures the events. */
+static void advance_to(tx_exchange *ex, uint64_t t) {
+  EXPECT_EQ(tx_advance(ex, t), TX_OK);
+  drain(ex);
+}
+
+/* Moves the test clock on by `ns`, advances the exchange to it and captures the events. */
+static void advance_by(tx_exchange *ex, uint64_t ns) {
+  clock_ns += ns;
+  advance_to(ex, clock_ns);
+}
+
 static void expect_trade(const tx_event *t, uint32_t aggr, uint32_t rest, int64_t vol,
                          int64_t price, int64_t maker_fee, int64_t taker_fee, int line) {
   if (t == NULL) {
@@ -196,8 +223,7 @@ static void s09_ioc_partial(void) {
   tx_exchange *ex = fresh(0);
   run(ex, limit_order(C, TX_SELL, B(1), P(100)));
   run(ex, limit_order(C, TX_SELL, B(2), P(102)));
-  tx_instruction in = limit_order(A, TX_BUY, B(3), P(101));
-  in.time_in_force = TX_IOC;
+  tx_instruction in = with_time_in_force(limit_order(A, TX_BUY, B(3), P(101)), TX_IOC);
   run(ex, in);
   EXPECT_EQ(nth_event(TX_EV_ACCEPTED, 0)->volume, B(1));
   EXPECT_TRADE(0, 2, 0, B(1), P(100), Q(0.1), Q(0.2));
@@ -211,8 +237,7 @@ static void s09_ioc_partial(void) {
 static void s10_ioc_nothing(void) {
   tx_exchange *ex = fresh(0);
   run(ex, limit_order(C, TX_SELL, B(1), P(102)));
-  tx_instruction in = limit_order(A, TX_BUY, B(1), P(101));
-  in.time_in_force = TX_IOC;
+  tx_instruction in = with_time_in_force(limit_order(A, TX_BUY, B(1), P(101)), TX_IOC);
   run(ex, in);
   EXPECT_EQ(rejection(), TX_R_CONTRACT_VIOLATION);
   tx_book_info info;
@@ -226,8 +251,7 @@ static void s11_fok_success(void) {
   tx_exchange *ex = fresh(0);
   run(ex, limit_order(C, TX_SELL, B(1), P(100)));
   run(ex, limit_order(C, TX_SELL, B(2), P(101)));
-  tx_instruction in = limit_order(A, TX_BUY, B(2), P(101));
-  in.time_in_force = TX_FOK;
+  tx_instruction in = with_time_in_force(limit_order(A, TX_BUY, B(2), P(101)), TX_FOK);
   run(ex, in);
   EXPECT_EQ(count_events(TX_EV_TRADE), 2);
   EXPECT_BAL(ex, A, B(102), 0, Q(9798.598), 0);
@@ -243,8 +267,7 @@ static void s12_fok_failure(void) {
   tx_exchange *ex = fresh(0);
   run(ex, limit_order(C, TX_SELL, B(1), P(100)));
   run(ex, limit_order(C, TX_SELL, B(2), P(102)));
-  tx_instruction in = limit_order(A, TX_BUY, B(2), P(101));
-  in.time_in_force = TX_FOK;
+  tx_instruction in = with_time_in_force(limit_order(A, TX_BUY, B(2), P(101)), TX_FOK);
   run(ex, in);
   EXPECT_EQ(rejection(), TX_R_CONTRACT_VIOLATION);
   EXPECT_BAL(ex, A, B(100), 0, Q(10000), 0);
@@ -299,31 +322,25 @@ static void s14_gtt_expiry(void) {
    * expiry, not a nanosecond less. */
   clock_ns = SEC(10);
   run(ex, limit_order(C, TX_SELL, B(1), P(99)));
-  tx_instruction crossing = limit_order(A, TX_BUY, B(2), P(99));
-  crossing.time_in_force = TX_GTT;
+  tx_instruction crossing = with_time_in_force(limit_order(A, TX_BUY, B(2), P(99)), TX_GTT);
   crossing.expiry_ns = SEC(60);
   run(ex, crossing);
   EXPECT_EQ(count_events(TX_EV_TRADE), 1);
-  EXPECT_EQ(tx_advance(ex, SEC(70) - 1), TX_OK);
-  drain(ex);
+  advance_to(ex, SEC(70) - 1);
   EXPECT_EQ(event_count, 0);
-  EXPECT_EQ(tx_advance(ex, SEC(70)), TX_OK);
-  drain(ex);
+  advance_to(ex, SEC(70));
   const tx_event *expired = nth_event(TX_EV_EXPIRED, 0);
   EXPECT(expired != NULL && expired->order_id == 1 && expired->volume == B(1));
   tx_close(ex);
   ex = fresh(0);
   clock_ns = SEC(10);
-  tx_instruction in = limit_order(A, TX_BUY, B(1), P(99));
-  in.time_in_force = TX_GTT;
+  tx_instruction in = with_time_in_force(limit_order(A, TX_BUY, B(1), P(99)), TX_GTT);
   in.expiry_ns = SEC(60);
   run(ex, in);
   EXPECT_BAL(ex, A, B(100), 0, Q(10000 - 99.099), Q(99.099));
-  EXPECT_EQ(tx_advance(ex, SEC(69)), TX_OK);
-  drain(ex);
+  advance_to(ex, SEC(69));
   EXPECT_EQ(event_count, 0);
-  EXPECT_EQ(tx_advance(ex, SEC(70)), TX_OK);
-  drain(ex);
+  advance_to(ex, SEC(70));
   const tx_event *e = nth_event(TX_EV_EXPIRED, 0);
   EXPECT(e != NULL && e->order_id == 0 && e->volume == B(1) && e->instruction == TX_NONE);
   EXPECT_BAL(ex, A, B(100), 0, Q(10000), 0);
@@ -336,8 +353,7 @@ static void s14_gtt_expiry(void) {
   run(ex, in);
   clock_ns = SEC(20);
   run(ex, market_order(C, TX_SELL, B(1)));
-  EXPECT_EQ(tx_advance(ex, SEC(70)), TX_OK);
-  drain(ex);
+  advance_to(ex, SEC(70));
   e = nth_event(TX_EV_REJECTED, 0);
   EXPECT(e != NULL && e->reason == TX_R_ORDER_NOT_FOUND && (e->flags & TX_EVF_EXPIRY));
   EXPECT(e != NULL && e->order_id == 0 && e->client_order_id == 77 && e->direction == TX_BUY &&
@@ -375,8 +391,7 @@ static void s15_stp_co(void) {
 
 static void s16_stp_cn(void) {
   tx_exchange *ex = stp_book();
-  tx_instruction in = limit_order(A, TX_BUY, B(2), P(101));
-  in.stp = TX_STP_CN;
+  tx_instruction in = with_stp(limit_order(A, TX_BUY, B(2), P(101)), TX_STP_CN);
   run(ex, in);
   EXPECT_EQ(accepted_id(), 3);
   EXPECT_EQ(count_events(TX_EV_TRADE), 0);
@@ -392,8 +407,7 @@ static void s16_stp_cn(void) {
 
 static void s17_stp_cb(void) {
   tx_exchange *ex = stp_book();
-  tx_instruction in = limit_order(A, TX_BUY, B(2), P(101));
-  in.stp = TX_STP_CB;
+  tx_instruction in = with_stp(limit_order(A, TX_BUY, B(2), P(101)), TX_STP_CB);
   run(ex, in);
   EXPECT_EQ(count_events(TX_EV_TRADE), 0);
   const tx_event *e = nth_event(TX_EV_CANCELLED, 0);
@@ -407,8 +421,7 @@ static void s17_stp_cb(void) {
 
 static void s18_stp_dc_resting_smaller(void) {
   tx_exchange *ex = stp_book();
-  tx_instruction in = limit_order(A, TX_BUY, B(2), P(101));
-  in.stp = TX_STP_DC;
+  tx_instruction in = with_stp(limit_order(A, TX_BUY, B(2), P(101)), TX_STP_DC);
   run(ex, in);
   const tx_event *e = nth_event(TX_EV_CANCELLED, 0);
   EXPECT(e != NULL && e->order_id == 0 && e->volume == B(1));
@@ -426,8 +439,7 @@ static void s18_stp_dc_resting_smaller(void) {
 static void s19_stp_dc_resting_larger(void) {
   tx_exchange *ex = fresh(0);
   run(ex, limit_order(A, TX_SELL, B(3), P(100)));
-  tx_instruction in = limit_order(A, TX_BUY, B(1), P(100));
-  in.stp = TX_STP_DC;
+  tx_instruction in = with_stp(limit_order(A, TX_BUY, B(1), P(100)), TX_STP_DC);
   run(ex, in);
   EXPECT_EQ(count_events(TX_EV_TRADE), 0);
   const tx_event *e = nth_event(TX_EV_CANCELLED, 0);
@@ -445,15 +457,13 @@ static void s19_stp_dc_resting_larger(void) {
  * reduced by all 6. */
 static void stp_dc_takes_a_leveraged_resting_order_whole(void) {
   tx_exchange *ex = fresh(1);
-  tx_instruction sell = limit_order(A, TX_SELL, 2, P(100));
-  sell.leverage_e9 = 3000000000LL;
+  tx_instruction sell = with_leverage(limit_order(A, TX_SELL, 2, P(100)), 3000000000LL);
   run(ex, sell);
   run(ex, limit_order(BB, TX_BUY, 1, P(100)));
   tx_order o;
   EXPECT_EQ(tx_order_get(ex, 0, 0, &o), TX_OK);
   EXPECT_EQ(o.volume, 1);
-  tx_instruction buy = limit_order(A, TX_BUY, 6, P(100));
-  buy.stp = TX_STP_DC;
+  tx_instruction buy = with_stp(limit_order(A, TX_BUY, 6, P(100)), TX_STP_DC);
   run(ex, buy);
   EXPECT_EQ(count_events(TX_EV_TRADE), 0);
   const tx_event *cancelled = nth_event(TX_EV_CANCELLED, 0);
@@ -475,8 +485,7 @@ static void stp_dc_takes_a_leveraged_resting_order_whole(void) {
 static void s20_stp_none(void) {
   tx_exchange *ex = fresh(0);
   run(ex, limit_order(A, TX_SELL, B(1), P(100)));
-  tx_instruction in = limit_order(A, TX_BUY, B(1), P(100));
-  in.stp = TX_STP_NONE;
+  tx_instruction in = with_stp(limit_order(A, TX_BUY, B(1), P(100)), TX_STP_NONE);
   run(ex, in);
   EXPECT_TRADE(0, 1, 0, B(1), P(100), Q(0.1), Q(0.2));
   EXPECT_BAL(ex, A, B(100), 0, Q(9999.7), 0);
@@ -615,8 +624,7 @@ static void s25_26_27_validation(void) {
   EXPECT_EQ(rejection(), TX_R_INVALID_VOLUME);
   run(ex, limit_order(A, TX_BUY, -5, P(100)));
   EXPECT_EQ(rejection(), TX_R_INVALID_VOLUME);
-  tx_instruction in = limit_order(A, TX_BUY, B(1), P(100));
-  in.leverage_e9 = 4500000000LL;
+  tx_instruction in = with_leverage(limit_order(A, TX_BUY, B(1), P(100)), 4500000000LL);
   run(ex, in);
   EXPECT_EQ(rejection(), TX_R_INVALID_LEVERAGE);
   in.leverage_e9 = -100000000LL;
@@ -627,8 +635,7 @@ static void s25_26_27_validation(void) {
   run(ex, in);
   EXPECT_EQ(rejection(), TX_R_LEVERAGE_UNSUPPORTED);
   /* Leverage is truncated to the volume decimals: 0.12345 -> 0.1234. */
-  in = limit_order(A, TX_BUY, B(1), P(100));
-  in.leverage_e9 = 123450000LL;
+  in = with_leverage(limit_order(A, TX_BUY, B(1), P(100)), 123450000LL);
   run(ex, in);
   EXPECT_EQ(nth_event(TX_EV_ACCEPTED, 0)->leverage_e9, 123400000LL);
   /* Garbage is rejected per instruction. */
@@ -671,8 +678,7 @@ static void s25_26_27_validation(void) {
 static void advance_before_leaves_the_instants_expiries(void) {
   tx_exchange *ex = fresh(0);
   clock_ns = SEC(10);
-  tx_instruction in = limit_order(A, TX_BUY, B(1), P(99));
-  in.time_in_force = TX_GTT;
+  tx_instruction in = with_time_in_force(limit_order(A, TX_BUY, B(1), P(99)), TX_GTT);
   in.expiry_ns = SEC(60);
   run(ex, in);
   in.expiry_ns = SEC(60) - 1;
@@ -685,8 +691,7 @@ static void advance_before_leaves_the_instants_expiries(void) {
   EXPECT_EQ(tx_advance_before(ex, SEC(70)), TX_OK); /* the same instant again: still waiting */
   drain(ex);
   EXPECT_EQ(event_count, 0);
-  EXPECT_EQ(tx_advance(ex, SEC(70)), TX_OK);
-  drain(ex);
+  advance_to(ex, SEC(70));
   e = nth_event(TX_EV_EXPIRED, 0);
   EXPECT(e != NULL && e->order_id == 0 && e->timestamp == SEC(70));
   EXPECT_EQ(tx_advance_before(ex, SEC(69)), TX_ERR_TIME);
@@ -802,8 +807,7 @@ static void s35_reset(void) {
 static void s29_leveraged_long_buy(tx_exchange **out) {
   tx_exchange *ex = fresh(1);
   run(ex, limit_order(C, TX_SELL, B(10), P(100)));
-  tx_instruction in = limit_order(A, TX_BUY, B(2), P(100));
-  in.leverage_e9 = 1000000000LL;
+  tx_instruction in = with_leverage(limit_order(A, TX_BUY, B(2), P(100)), 1000000000LL);
   run(ex, in);
   EXPECT_EQ(accepted_id(), 1);
   EXPECT_TRADE(0, 1, 0, B(4), P(100), 0, 0);
@@ -830,9 +834,7 @@ static void s30_margin_call_long(void) {
   clock_ns += SEC(5);
   run(ex, limit_order(C, TX_BUY, B(10), P(50)));
   EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 0);
-  clock_ns += SEC(5);
-  EXPECT_EQ(tx_advance(ex, clock_ns), TX_OK);
-  drain(ex);
+  advance_by(ex, SEC(5));
   const tx_event *call = nth_event(TX_EV_MARGIN_CALL, 0);
   EXPECT(call != NULL && call->agent_id == A && call->amount == Q(400) && call->price == P(50));
   EXPECT_TRADE(0, 3, 2, B(8), P(50), 0, 0);
@@ -854,8 +856,7 @@ static void s30_margin_call_long(void) {
 static tx_exchange *s31_short_sell(void) {
   tx_exchange *ex = fresh(1);
   run(ex, limit_order(C, TX_BUY, B(4), P(100)));
-  tx_instruction in = limit_order(BB, TX_SELL, B(2), P(100));
-  in.leverage_e9 = 1000000000LL;
+  tx_instruction in = with_leverage(limit_order(BB, TX_SELL, B(2), P(100)), 1000000000LL);
   run(ex, in);
   EXPECT_TRADE(0, 1, 0, B(4), P(100), 0, 0);
   tx_balances b = balances(ex, BB, 0);
@@ -888,9 +889,7 @@ static void s31_buy_back(void) {
 static void s32_margin_call_short(void) {
   tx_exchange *ex = s31_short_sell();
   run(ex, limit_order(D, TX_SELL, B(5), P(140)));
-  clock_ns += SEC(5);
-  EXPECT_EQ(tx_advance(ex, clock_ns), TX_OK);
-  drain(ex);
+  advance_by(ex, SEC(5));
   EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 1);
   EXPECT_TRADE(0, 3, 2, B(4), P(140), 0, 0);
   tx_balances b = balances(ex, BB, 0);
@@ -909,45 +908,35 @@ static void s32_margin_call_short(void) {
 static void margin_call_only_past_call_price(void) {
   tx_exchange *ex = fresh(1);
   run(ex, limit_order(C, TX_SELL, B(2), P(90)));
-  tx_instruction in = limit_order(A, TX_BUY, B(1), P(90));
-  in.leverage_e9 = 1000000000LL;
+  tx_instruction in = with_leverage(limit_order(A, TX_BUY, B(1), P(90)), 1000000000LL);
   run(ex, in);
   tx_loan loan;
   EXPECT_EQ(tx_agent_loans(ex, A, 0, &loan, 1), 1);
   EXPECT_EQ(loan.call_price, P(50));
   run(ex, limit_order(D, TX_BUY, B(1), P(50)));
   long long at_call = accepted_id();
-  clock_ns += SEC(5);
-  EXPECT_EQ(tx_advance(ex, clock_ns), TX_OK);
-  drain(ex);
+  advance_by(ex, SEC(5));
   EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 0);
   run(ex, cancel_order(D, (uint32_t)at_call));
   run(ex, limit_order(D, TX_BUY, B(1), P(49.99)));
-  clock_ns += SEC(5);
-  EXPECT_EQ(tx_advance(ex, clock_ns), TX_OK);
-  drain(ex);
+  advance_by(ex, SEC(5));
   EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 1);
   check_invariants(ex);
   tx_close(ex);
 
   ex = fresh(1);
   run(ex, limit_order(D, TX_BUY, B(2), P(110)));
-  in = limit_order(BB, TX_SELL, B(1), P(110));
-  in.leverage_e9 = 1000000000LL;
+  in = with_leverage(limit_order(BB, TX_SELL, B(1), P(110)), 1000000000LL);
   run(ex, in);
   EXPECT_EQ(tx_agent_loans(ex, BB, 0, &loan, 1), 1);
   EXPECT_EQ(loan.call_price, P(150));
   run(ex, limit_order(C, TX_SELL, B(1), P(150)));
   at_call = accepted_id();
-  clock_ns += SEC(5);
-  EXPECT_EQ(tx_advance(ex, clock_ns), TX_OK);
-  drain(ex);
+  advance_by(ex, SEC(5));
   EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 0);
   run(ex, cancel_order(C, (uint32_t)at_call));
   run(ex, limit_order(C, TX_SELL, B(1), P(150.01)));
-  clock_ns += SEC(5);
-  EXPECT_EQ(tx_advance(ex, clock_ns), TX_OK);
-  drain(ex);
+  advance_by(ex, SEC(5));
   EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 1);
   check_invariants(ex);
   tx_close(ex);
@@ -960,8 +949,7 @@ static void short_liquidation_spends_exactly_one_lot(void) {
   tx_exchange *ex = fresh(1);
   EXPECT_EQ(tx_add_account(ex, -1, B(2), 0), TX_OK);
   run(ex, limit_order(D, TX_BUY, B(4), P(100)));
-  tx_instruction in = limit_order(-1, TX_SELL, B(2), P(100));
-  in.leverage_e9 = 1000000000LL;
+  tx_instruction in = with_leverage(limit_order(-1, TX_SELL, B(2), P(100)), 1000000000LL);
   run(ex, in);
   tx_balances b = balances(ex, -1, 0);
   EXPECT_EQ(b.base_loan, B(4));
@@ -972,9 +960,7 @@ static void short_liquidation_spends_exactly_one_lot(void) {
   EXPECT_EQ(b.base_loan, B(0.0002));
   EXPECT_EQ(b.quote_free, Q(0.02));
   run(ex, limit_order(C, TX_SELL, B(1), P(200)));
-  clock_ns += SEC(5);
-  EXPECT_EQ(tx_advance(ex, clock_ns), TX_OK);
-  drain(ex);
+  advance_by(ex, SEC(5));
   EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 1);
   EXPECT_EQ(count_events(TX_EV_TRADE), 1);
   const tx_event *bought = nth_event(TX_EV_TRADE, 0);
@@ -995,8 +981,8 @@ static void leverage_limits(void) {
   tx_exchange *ex = fresh(1);
   run(ex, limit_order(C, TX_SELL, B(100), P(100)));
   /* maxLoan 10000: borrowing 9000 more than that allows once 2000 are already lent. */
-  tx_instruction in = limit_order(A, TX_BUY, B(30), P(100));
-  in.leverage_e9 = 4000000000LL; /* collateral 3000, borrows 12000 > 10000 */
+  /* collateral 3000, borrows 12000 > 10000 */
+  tx_instruction in = with_leverage(limit_order(A, TX_BUY, B(30), P(100)), 4000000000LL);
   run(ex, in);
   EXPECT_EQ(rejection(), TX_R_EXCEEDING_LOAN);
   in.volume = B(20); /* collateral 2000, borrows 8000 */
@@ -1016,17 +1002,14 @@ static void margin_write_off(void) {
   tx_exchange *ex = fresh(1);
   EXPECT_EQ(tx_add_account(ex, -1, 0, Q(200)), TX_OK);
   run(ex, limit_order(C, TX_SELL, B(10), P(100)));
-  tx_instruction in = limit_order(-1, TX_BUY, B(2), P(100));
-  in.leverage_e9 = 4000000000LL;
+  tx_instruction in = with_leverage(limit_order(-1, TX_BUY, B(2), P(100)), 4000000000LL);
   run(ex, in);
   EXPECT_EQ(nth_event(TX_EV_TRADE, 0)->volume, B(10));
   tx_balances b = balances(ex, -1, 0);
   EXPECT_EQ(b.quote_loan, Q(1000));
   EXPECT_EQ(b.quote_collateral, Q(200));
   run(ex, limit_order(D, TX_BUY, B(100), P(10)));
-  clock_ns += SEC(5);
-  EXPECT_EQ(tx_advance(ex, clock_ns), TX_OK);
-  drain(ex);
+  advance_by(ex, SEC(5));
   EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 1);
   EXPECT_EQ(rejection(), TX_R_INSUFFICIENT_BASE);
   EXPECT_TRADE(0, 3, 2, B(10), P(10), 0, 0);
@@ -1041,9 +1024,7 @@ static void margin_write_off(void) {
   EXPECT_EQ(b.quote_collateral, 0);
   EXPECT_EQ(tx_agent_loans(ex, -1, 0, NULL, 0), 0);
   /* No further margin call for a loan that no longer exists. */
-  clock_ns += SEC(5);
-  EXPECT_EQ(tx_advance(ex, clock_ns), TX_OK);
-  drain(ex);
+  advance_by(ex, SEC(5));
   EXPECT_EQ(event_count, 0);
   check_invariants(ex);
   tx_close(ex);
@@ -1055,8 +1036,7 @@ static void margin_write_off_sells_base_collateral(void) {
   tx_exchange *ex = fresh(1);
   EXPECT_EQ(tx_add_account(ex, -1, B(2), 0), TX_OK);
   run(ex, limit_order(C, TX_SELL, B(10), P(100)));
-  tx_instruction in = limit_order(-1, TX_BUY, B(2), P(100));
-  in.leverage_e9 = 4000000000LL;
+  tx_instruction in = with_leverage(limit_order(-1, TX_BUY, B(2), P(100)), 4000000000LL);
   run(ex, in);
   EXPECT_EQ(nth_event(TX_EV_TRADE, 0)->volume, B(10));
   tx_balances b = balances(ex, -1, 0);
@@ -1064,9 +1044,7 @@ static void margin_write_off_sells_base_collateral(void) {
   EXPECT_EQ(b.base_collateral, B(2));
   EXPECT_EQ(b.base_free, B(10));
   run(ex, limit_order(D, TX_BUY, B(100), P(10)));
-  clock_ns += SEC(5);
-  EXPECT_EQ(tx_advance(ex, clock_ns), TX_OK);
-  drain(ex);
+  advance_by(ex, SEC(5));
   EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 1);
   EXPECT_EQ(rejection(), TX_R_INSUFFICIENT_BASE);
   /* The 10 bought and the 2 of collateral: 120 repaid, 880 written off (until this version it
@@ -1089,8 +1067,7 @@ static void margin_write_off_spends_quote_collateral(void) {
   tx_exchange *ex = fresh(1);
   EXPECT_EQ(tx_add_account(ex, -1, 0, Q(200)), TX_OK);
   run(ex, limit_order(D, TX_BUY, B(10), P(100)));
-  tx_instruction in = limit_order(-1, TX_SELL, B(2), P(100));
-  in.leverage_e9 = 4000000000LL;
+  tx_instruction in = with_leverage(limit_order(-1, TX_SELL, B(2), P(100)), 4000000000LL);
   run(ex, in);
   EXPECT_EQ(nth_event(TX_EV_TRADE, 0)->volume, B(10));
   tx_balances b = balances(ex, -1, 0);
@@ -1098,9 +1075,7 @@ static void margin_write_off_spends_quote_collateral(void) {
   EXPECT_EQ(b.quote_collateral, Q(200));
   EXPECT_EQ(b.quote_free, Q(1000));
   run(ex, limit_order(C, TX_SELL, B(100), P(1000)));
-  clock_ns += SEC(5);
-  EXPECT_EQ(tx_advance(ex, clock_ns), TX_OK);
-  drain(ex);
+  advance_by(ex, SEC(5));
   EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 1);
   EXPECT_EQ(rejection(), TX_R_INSUFFICIENT_QUOTE);
   /* The 1000 of proceeds and the 200 of collateral buy 1.2 back; 8.8 is written off. */
@@ -1119,8 +1094,7 @@ static void margin_write_off_spends_quote_collateral(void) {
 
 static void leveraged_partial_cancel(void) {
   tx_exchange *ex = fresh(1);
-  tx_instruction in = limit_order(A, TX_BUY, B(2), P(100));
-  in.leverage_e9 = 1000000000LL;
+  tx_instruction in = with_leverage(limit_order(A, TX_BUY, B(2), P(100)), 1000000000LL);
   run(ex, in);
   EXPECT_BAL(ex, A, B(100), 0, Q(9800), Q(200));
   int64_t p[4], v[4];
@@ -1139,8 +1113,7 @@ static void leveraged_partial_cancel(void) {
   EXPECT_BAL(ex, A, B(100), 0, Q(10000), 0);
   /* At 0.5x the total of 9999 units, 14998.5, is cut to 14998; its own volume is still the 9999
    * kept, not the 9998 that 14998 / 1.5 would give back: a cancel removes what it asks. */
-  in = limit_order(A, TX_BUY, B(1), P(100));
-  in.leverage_e9 = 500000000LL;
+  in = with_leverage(limit_order(A, TX_BUY, B(1), P(100)), 500000000LL);
   run(ex, in);
   in = cancel_order(A, 1);
   in.flags = TX_IF_PARTIAL;
@@ -1201,9 +1174,8 @@ static void tif_with_self_trade(void) {
   run(ex, limit_order(C, TX_SELL, B(1), P(100)));
   run(ex, limit_order(A, TX_SELL, B(1), P(100.5)));
   run(ex, limit_order(C, TX_SELL, B(1), P(101)));
-  tx_instruction in = limit_order(A, TX_BUY, B(3), P(101));
-  in.time_in_force = TX_IOC;
-  in.stp = TX_STP_CN;
+  tx_instruction in =
+      with_stp(with_time_in_force(limit_order(A, TX_BUY, B(3), P(101)), TX_IOC), TX_STP_CN);
   run(ex, in);
   EXPECT_EQ(rejection(), TX_R_CONTRACT_VIOLATION);
   in.time_in_force = TX_FOK;
@@ -1216,11 +1188,10 @@ static void tif_with_self_trade(void) {
   run(ex, in);
   EXPECT_EQ(count_events(TX_EV_TRADE), 2);
   EXPECT_EQ(nth_event(TX_EV_CANCELLED, 0)->order_id, 1);
-  in = limit_order(A, TX_BUY, B(1), P(90));
-  in.time_in_force = TX_GTT; /* without an expiry: like GTC */
+  /* without an expiry: like GTC */
+  in = with_time_in_force(limit_order(A, TX_BUY, B(1), P(90)), TX_GTT);
   run(ex, in);
-  EXPECT_EQ(tx_advance(ex, clock_ns + SEC(100000)), TX_OK);
-  drain(ex);
+  advance_to(ex, clock_ns + SEC(100000));
   EXPECT_EQ(count_events(TX_EV_EXPIRED), 0);
   check_invariants(ex);
   tx_close(ex);
@@ -1257,8 +1228,7 @@ static void limit_orders_in_quote(void) {
 static void reset_drops_loans(void) {
   tx_exchange *ex = fresh(1);
   run(ex, limit_order(C, TX_SELL, B(10), P(100)));
-  tx_instruction in = limit_order(A, TX_BUY, B(2), P(100));
-  in.leverage_e9 = 1000000000LL;
+  tx_instruction in = with_leverage(limit_order(A, TX_BUY, B(2), P(100)), 1000000000LL);
   run(ex, in);
   EXPECT_EQ(tx_agent_loans(ex, A, 0, NULL, 0), 1);
   in = limit_order(A, 0, 0, 0);
@@ -1397,16 +1367,14 @@ static void extreme_prices(void) {
   by_quote.currency = TX_CURRENCY_QUOTE;
   run(ex, by_quote);
   EXPECT_EQ(count_events(TX_EV_TRADE), 0);
-  tx_instruction short_sell = limit_order(A, TX_SELL, 3, top);
-  short_sell.leverage_e9 = 2000000000;
+  tx_instruction short_sell = with_leverage(limit_order(A, TX_SELL, 3, top), 2000000000);
   EXPECT_EQ(tx_set_balances(ex, A, 0, B(100), 0), TX_OK);
   run(ex, short_sell);
   EXPECT_EQ(rejection(), TX_R_EXCEEDING_LOAN);
   short_sell.volume = 3000; /* its loan in quote wraps int64 */
   run(ex, short_sell);
   EXPECT_EQ(rejection(), TX_R_EXCEEDING_LOAN);
-  tx_instruction long_buy = limit_order(BB, TX_BUY, 1, top);
-  long_buy.leverage_e9 = 1000000000;
+  tx_instruction long_buy = with_leverage(limit_order(BB, TX_BUY, 1, top), 1000000000);
   run(ex, long_buy);
   EXPECT_EQ(rejection(), TX_R_EXCEEDING_LOAN);
   check_invariants(ex);
@@ -1466,20 +1434,17 @@ static void short_liquidation_ends(void) {
   tx_exchange *ex = open_exchange(&c);
   EXPECT_EQ(tx_set_balances(ex, BB, 0, B(2), 0), TX_OK);
   run(ex, limit_order(C, TX_BUY, B(4), P(0.01)));
-  tx_instruction short_sell = limit_order(BB, TX_SELL, B(2), P(0.01));
-  short_sell.leverage_e9 = 1000000000;
+  tx_instruction short_sell = with_leverage(limit_order(BB, TX_SELL, B(2), P(0.01)), 1000000000);
   run(ex, short_sell);
   run(ex, limit_order(D, TX_SELL, B(10), P(1.00)));
-  EXPECT_EQ(tx_advance(ex, SEC(1)), TX_OK);
-  drain(ex);
+  advance_to(ex, SEC(1));
   EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 1);
   EXPECT_EQ(count_events(TX_EV_LOAN_SETTLED), 1);
   tx_balances b;
   EXPECT_EQ(tx_balances_get(ex, BB, 0, &b), TX_OK);
   EXPECT_EQ(b.base_loan, 0);
   for (int t = 2; t <= 4; t++) {
-    EXPECT_EQ(tx_advance(ex, SEC(t)), TX_OK);
-    drain(ex);
+    advance_to(ex, SEC(t));
     EXPECT_EQ(event_count, 0);
   }
   check_invariants(ex);
@@ -1527,8 +1492,8 @@ static void fee_volume_saturates(void) {
   EXPECT_EQ(tx_add_account(ex, 10, B(100), quote), TX_OK);
   const int64_t price = quote / 10000000000LL; /* B(100) at this price costs about 2^61 */
   for (int i = 0; i < 3; i++) {
-    tx_instruction sell = limit_order(10, TX_SELL, B(100), price), buy = market_order(10, TX_BUY, B(100));
-    sell.stp = buy.stp = TX_STP_NONE;
+    tx_instruction sell = with_stp(limit_order(10, TX_SELL, B(100), price), TX_STP_NONE);
+    tx_instruction buy = with_stp(market_order(10, TX_BUY, B(100)), TX_STP_NONE);
     run(ex, sell);
     run(ex, buy);
     EXPECT_EQ(count_events(TX_EV_TRADE), 1);
@@ -1590,8 +1555,7 @@ static void book_volume_limit(void) {
   tx_book_info info;
   EXPECT_EQ(tx_book_info_get(ex, 0, &info), TX_OK);
   EXPECT_EQ(info.bid_volume, (TX_MAX_HELD / volume) * volume);
-  tx_instruction ioc = limit_order(A, TX_BUY, volume, 1);
-  ioc.time_in_force = TX_IOC;
+  tx_instruction ioc = with_time_in_force(limit_order(A, TX_BUY, volume, 1), TX_IOC);
   run(ex, ioc);
   EXPECT_EQ(rejection(), TX_R_CONTRACT_VIOLATION);
   EXPECT(strcmp(tx_reason_name(TX_R_BOOK_VOLUME_LIMIT), "BOOK_VOLUME_LIMIT") == 0);
@@ -1648,8 +1612,7 @@ static void rebates_within_holdings(void) {
     if (price > ((int64_t)1 << 40)) price = (int64_t)1 << 40;
     clock_ns = (uint64_t)i;
     run(ex, limit_order(A, TX_SELL, b.base_free, price));
-    tx_instruction buy_back = market_order(A, TX_BUY, b.base_free);
-    buy_back.stp = TX_STP_NONE;
+    tx_instruction buy_back = with_stp(market_order(A, TX_BUY, b.base_free), TX_STP_NONE);
     run(ex, buy_back);
     b = balances(ex, A, 0);
     EXPECT(b.quote_free >= 0 && b.quote_free <= TX_MAX_HELD);
@@ -1830,8 +1793,7 @@ static void ioc_remainder_after_unfunded_cancel_is_dropped(void) {
   tx_exchange *ex = book_at_the_bound(-1000000LL, 0, reserve); /* maker -0.1 % */
   run(ex, limit_order(A, TX_BUY, B(2), P(100)));
   run(ex, limit_order(BB, TX_BUY, B(1), P(99)));
-  tx_instruction ioc = limit_order(C, TX_SELL, B(3), P(99));
-  ioc.time_in_force = TX_IOC;
+  tx_instruction ioc = with_time_in_force(limit_order(C, TX_SELL, B(3), P(99)), TX_IOC);
   run(ex, ioc);
   EXPECT_EQ(count_events(TX_EV_REJECTED), 0);
   const tx_event *cancel = nth_event(TX_EV_CANCELLED, 0);
@@ -1923,8 +1885,7 @@ static void lending_stays_within_its_limit(void) {
   tx_exchange *ex = book_lending_at_98x();
   const int64_t price = P(10000000);
   run(ex, limit_order(BB, TX_SELL, B(70000000), price));
-  tx_instruction buy = limit_order(A, TX_BUY, B(700000), price);
-  buy.leverage_e9 = 98000000000LL;
+  tx_instruction buy = with_leverage(limit_order(A, TX_BUY, B(700000), price), 98000000000LL);
   run(ex, buy);
   EXPECT_EQ(count_events(TX_EV_ACCEPTED), 1);
   EXPECT_EQ(count_events(TX_EV_TRADE), 0);
@@ -1958,14 +1919,13 @@ static void lending_reaches_its_limit_exactly(void) {
     tx_exchange *ex = book_lending_at_98x();
     const int64_t price = 1164566672LL;
     run(ex, limit_order(BB, TX_SELL, B(70000000), price));
-    tx_instruction first = limit_order(A, TX_BUY, B(200000), price);
-    first.leverage_e9 = 98000000000LL;
+    tx_instruction first = with_leverage(limit_order(A, TX_BUY, B(200000), price), 98000000000LL);
     run(ex, first);
     EXPECT_EQ(count_events(TX_EV_TRADE), 1);
     EXPECT_EQ(balances(ex, A, 0).quote_loan, ((int64_t)1 << 61) - rest);
     run(ex, limit_order(BB, TX_SELL, rest + 2 * past, P(1)));
-    tx_instruction second = limit_order(A, TX_BUY, rest / 2 + past, P(1));
-    second.leverage_e9 = 1000000000LL;
+    tx_instruction second =
+        with_leverage(limit_order(A, TX_BUY, rest / 2 + past, P(1)), 1000000000LL);
     run(ex, second);
     EXPECT_EQ(count_events(TX_EV_TRADE), past ? 0 : 1);
     EXPECT_EQ(count_events(TX_EV_REMAINDER_DROPPED), past ? 1 : 0);
@@ -1993,15 +1953,13 @@ static void base_lending_reaches_its_limit_exactly(void) {
   for (int i = 0; i < 257; i++) run(ex, limit_order(BB, TX_BUY, most, 1));
   const int64_t leverages[3] = {98000000000LL, 98000000000LL, 57000000000LL};
   for (int i = 0; i < 3; i++) {
-    tx_instruction sell = limit_order(A, TX_SELL, most, 1);
-    sell.leverage_e9 = leverages[i];
+    tx_instruction sell = with_leverage(limit_order(A, TX_SELL, most, 1), leverages[i]);
     run(ex, sell);
     EXPECT_EQ(count_events(TX_EV_REMAINDER_DROPPED), 0);
     EXPECT_EQ(count_events(TX_EV_PLACED), 0);
   }
   EXPECT_EQ(balances(ex, A, 0).base_loan, (int64_t)1 << 61);
-  tx_instruction past = limit_order(A, TX_SELL, 1, 1);
-  past.leverage_e9 = 1000000000LL;
+  tx_instruction past = with_leverage(limit_order(A, TX_SELL, 1, 1), 1000000000LL);
   run(ex, past);
   EXPECT_EQ(count_events(TX_EV_TRADE), 0);
   EXPECT_EQ(count_events(TX_EV_REMAINDER_DROPPED), 1);
@@ -2027,19 +1985,15 @@ static void written_off_loans_stay_lent(void) {
   const int64_t price = 1164566672LL;
   EXPECT_EQ(tx_add_account(ex, -1, 0, 24000000000000000LL), TX_OK);
   run(ex, limit_order(BB, TX_SELL, B(70000000), price));
-  tx_instruction first = limit_order(-1, TX_BUY, B(200000), price);
-  first.leverage_e9 = 98000000000LL;
+  tx_instruction first = with_leverage(limit_order(-1, TX_BUY, B(200000), price), 98000000000LL);
   run(ex, first);
   EXPECT_EQ(balances(ex, -1, 0).quote_loan, ((int64_t)1 << 61) - 998653693952LL);
   run(ex, limit_order(BB, TX_BUY, B(20000000), P(1)));
-  clock_ns += SEC(5);
-  EXPECT_EQ(tx_advance(ex, clock_ns), TX_OK);
-  drain(ex);
+  advance_by(ex, SEC(5));
   const tx_event *settled = nth_event(TX_EV_LOAN_SETTLED, 0);
   EXPECT(settled != NULL && (settled->flags & TX_EVF_WRITE_OFF));
   EXPECT_EQ(balances(ex, -1, 0).quote_loan, 0);
-  tx_instruction second = limit_order(A, TX_BUY, B(1000000), price);
-  second.leverage_e9 = 1000000000LL;
+  tx_instruction second = with_leverage(limit_order(A, TX_BUY, B(1000000), price), 1000000000LL);
   run(ex, second);
   EXPECT_EQ(count_events(TX_EV_TRADE), 0);
   EXPECT_EQ(count_events(TX_EV_REMAINDER_DROPPED), 1);
@@ -2089,8 +2043,7 @@ static void fill_or_kill_stays_whole_near_the_bounds(void) {
   tx_exchange *ex = book_at_the_bound(0, -1000000LL, reserve);
   run(ex, limit_order(C, TX_SELL, B(1), P(100)));
   run(ex, limit_order(C, TX_SELL, B(1), P(100)));
-  tx_instruction fok = limit_order(A, TX_BUY, B(2), P(100));
-  fok.time_in_force = TX_FOK;
+  tx_instruction fok = with_time_in_force(limit_order(A, TX_BUY, B(2), P(100)), TX_FOK);
   run(ex, fok);
   EXPECT_EQ(count_events(TX_EV_TRADE), 0);
   const tx_event *r = nth_event(TX_EV_REJECTED, 0);
@@ -2111,8 +2064,7 @@ static void fill_or_kill_stays_whole_near_the_bounds(void) {
   ex = book_at_the_bound(-1000000LL, 0, reserve);
   run(ex, limit_order(A, TX_BUY, B(2), P(100)));
   run(ex, limit_order(BB, TX_BUY, B(1), P(99)));
-  fok = limit_order(C, TX_SELL, B(3), P(99));
-  fok.time_in_force = TX_FOK;
+  fok = with_time_in_force(limit_order(C, TX_SELL, B(3), P(99)), TX_FOK);
   run(ex, fok);
   EXPECT_EQ(count_events(TX_EV_TRADE), 0);
   EXPECT_EQ(count_events(TX_EV_CANCELLED), 0);
@@ -2129,9 +2081,9 @@ static void fill_or_kill_stays_whole_near_the_bounds(void) {
   const int64_t price = P(10000000);
   run(ex, limit_order(BB, TX_SELL, B(19800000), price));
   run(ex, limit_order(BB, TX_SELL, B(9900000), price));
-  fok = limit_order(A, TX_BUY, B(300000), price); /* 99x: B(29700000) matchable */
-  fok.leverage_e9 = 98000000000LL;
-  fok.time_in_force = TX_FOK;
+  /* 99x: B(29700000) matchable */
+  fok = with_time_in_force(
+      with_leverage(limit_order(A, TX_BUY, B(300000), price), 98000000000LL), TX_FOK);
   run(ex, fok);
   EXPECT_EQ(count_events(TX_EV_TRADE), 0);
   r = nth_event(TX_EV_REJECTED, 0);
@@ -2169,8 +2121,8 @@ static tx_exchange *short_bought_back_past_128_bits(int64_t base, int64_t quote,
   EXPECT_EQ(tx_set_balances(ex, BB, 0, 0, 2000000000000000000LL), TX_OK);
   EXPECT_EQ(tx_set_balances(ex, C, 0, BIG_REPAID, 0), TX_OK);
   run(ex, limit_order(BB, TX_BUY, BIG_VOLUME, BIG_PRICE));
-  tx_instruction sell = limit_order(A, TX_SELL, BIG_VOLUME / 2, BIG_PRICE);
-  sell.leverage_e9 = 1000000000LL;
+  tx_instruction sell =
+      with_leverage(limit_order(A, TX_SELL, BIG_VOLUME / 2, BIG_PRICE), 1000000000LL);
   run(ex, sell);
   EXPECT_EQ(count_events(TX_EV_TRADE), 1);
   EXPECT_EQ(tx_agent_loans(ex, A, 0, opened, 1), 1);
@@ -2216,8 +2168,8 @@ static void mixed_collateral_split_past_128_bits(void) {
   EXPECT_EQ(tx_set_balances(ex, BB, 0, BIG_VOLUME, 0), TX_OK);
   EXPECT_EQ(tx_set_balances(ex, C, 0, 0, 500000000000000000LL), TX_OK);
   run(ex, limit_order(BB, TX_SELL, BIG_VOLUME, BIG_PRICE));
-  tx_instruction buy = limit_order(A, TX_BUY, BIG_VOLUME / 2, BIG_PRICE);
-  buy.leverage_e9 = 1000000000LL;
+  tx_instruction buy =
+      with_leverage(limit_order(A, TX_BUY, BIG_VOLUME / 2, BIG_PRICE), 1000000000LL);
   run(ex, buy);
   EXPECT_EQ(tx_agent_loans(ex, A, 0, &loan, 1), 1);
   EXPECT_EQ(loan.amount, 1266333403988422157LL);
