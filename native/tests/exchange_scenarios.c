@@ -906,40 +906,33 @@ static void s32_margin_call_short(void) {
  * 0.1 and leverage 1, a long at 90 calls at 90 / 1.8 = 50.00 exactly and a short at 110 at
  * 110 * 3 / 2.2 = 150.00 exactly, so each boundary is a whole tick. */
 static void margin_call_only_past_call_price(void) {
-  tx_exchange *ex = fresh(1);
-  run(ex, limit_order(C, TX_SELL, B(2), P(90)));
-  tx_instruction in = with_leverage(limit_order(A, TX_BUY, B(1), P(90)), 1000000000LL);
-  run(ex, in);
-  tx_loan loan;
-  EXPECT_EQ(tx_agent_loans(ex, A, 0, &loan, 1), 1);
-  EXPECT_EQ(loan.call_price, P(50));
-  run(ex, limit_order(D, TX_BUY, B(1), P(50)));
-  long long at_call = accepted_id();
-  advance_by(ex, SEC(5));
-  EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 0);
-  run(ex, cancel_order(D, (uint32_t)at_call));
-  run(ex, limit_order(D, TX_BUY, B(1), P(49.99)));
-  advance_by(ex, SEC(5));
-  EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 1);
-  check_invariants(ex);
-  tx_close(ex);
-
-  ex = fresh(1);
-  run(ex, limit_order(D, TX_BUY, B(2), P(110)));
-  in = with_leverage(limit_order(BB, TX_SELL, B(1), P(110)), 1000000000LL);
-  run(ex, in);
-  EXPECT_EQ(tx_agent_loans(ex, BB, 0, &loan, 1), 1);
-  EXPECT_EQ(loan.call_price, P(150));
-  run(ex, limit_order(C, TX_SELL, B(1), P(150)));
-  at_call = accepted_id();
-  advance_by(ex, SEC(5));
-  EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 0);
-  run(ex, cancel_order(C, (uint32_t)at_call));
-  run(ex, limit_order(C, TX_SELL, B(1), P(150.01)));
-  advance_by(ex, SEC(5));
-  EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 1);
-  check_invariants(ex);
-  tx_close(ex);
+  /* The owner opens 1 at `price` against the counterparty's 2; the quoter then rests 1 on the
+   * owner's side at the call price, and after that one tick past it. */
+  const struct {
+    int32_t owner, counterparty, quoter;
+    int dir;
+    int64_t price, call_price, past_it;
+  } sides[2] = {{A, C, D, TX_BUY, P(90), P(50), P(49.99)},
+                {BB, D, C, TX_SELL, P(110), P(150), P(150.01)}};
+  for (int i = 0; i < 2; i++) {
+    tx_exchange *ex = fresh(1);
+    run(ex, limit_order(sides[i].counterparty, !sides[i].dir, B(2), sides[i].price));
+    run(ex, with_leverage(limit_order(sides[i].owner, sides[i].dir, B(1), sides[i].price),
+                          1000000000LL));
+    tx_loan loan;
+    EXPECT_EQ(tx_agent_loans(ex, sides[i].owner, 0, &loan, 1), 1);
+    EXPECT_EQ(loan.call_price, sides[i].call_price);
+    run(ex, limit_order(sides[i].quoter, sides[i].dir, B(1), sides[i].call_price));
+    long long at_call = accepted_id();
+    advance_by(ex, SEC(5));
+    EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 0);
+    run(ex, cancel_order(sides[i].quoter, (uint32_t)at_call));
+    run(ex, limit_order(sides[i].quoter, sides[i].dir, B(1), sides[i].past_it));
+    advance_by(ex, SEC(5));
+    EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 1);
+    check_invariants(ex);
+    tx_close(ex);
+  }
 }
 
 /* A short whose owner cannot buy the whole loan back buys what its quote affords: its 0.02 quote,
@@ -995,34 +988,56 @@ static void leverage_limits(void) {
   tx_close(ex);
 }
 
+/* Account -1, given `base` and `quote`, opens a position of 2 at 4x, 10 traded at 100, against C's
+ * ask (a long, `dir` TX_BUY) or D's bid (a short); its balances then go to *opened. */
+static tx_exchange *open_4x_position(int dir, int64_t base, int64_t quote, tx_balances *opened) {
+  tx_exchange *ex = fresh(1);
+  EXPECT_EQ(tx_add_account(ex, -1, base, quote), TX_OK);
+  run(ex, limit_order(dir == TX_BUY ? C : D, !dir, B(10), P(100)));
+  run(ex, with_leverage(limit_order(-1, dir, B(2), P(100)), 4000000000LL));
+  EXPECT_EQ(nth_event(TX_EV_TRADE, 0)->volume, B(10));
+  *opened = balances(ex, -1, 0);
+  return ex;
+}
+
+/* `agent` rests 100 on the position's side at `price`, out of its cover: 5 s on, account -1's
+ * loan is called, and the liquidation's own order is refused for `refused` (it cannot pay it). */
+static void margin_call_past_cover(tx_exchange *ex, int agent, int dir, int64_t price,
+                                   int refused) {
+  run(ex, limit_order(agent, dir, B(100), price));
+  advance_by(ex, SEC(5));
+  EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 1);
+  EXPECT_EQ(rejection(), refused);
+}
+
+/* The call wrote off `amount` of account -1's loan and left the account nothing: no loan, no
+ * collateral, no free base or quote. */
+static void expect_written_off(tx_exchange *ex, int64_t amount) {
+  const tx_event *settled = nth_event(TX_EV_LOAN_SETTLED, 0);
+  EXPECT(settled != NULL && settled->amount == amount && (settled->flags & TX_EVF_WRITE_OFF));
+  tx_balances b = balances(ex, -1, 0);
+  EXPECT_EQ(b.base_free, 0);
+  EXPECT_EQ(b.base_collateral, 0);
+  EXPECT_EQ(b.base_loan, 0);
+  EXPECT_EQ(b.quote_free, 0);
+  EXPECT_EQ(b.quote_collateral, 0);
+  EXPECT_EQ(b.quote_loan, 0);
+  EXPECT_EQ(tx_agent_loans(ex, -1, 0, NULL, 0), 0);
+}
+
 /* A long the account cannot cover: the liquidation sells all it has, the collateral and then the
  * free quote repay what they can and the rest of the loan is written off; no balance goes
  * negative. */
 static void margin_write_off(void) {
-  tx_exchange *ex = fresh(1);
-  EXPECT_EQ(tx_add_account(ex, -1, 0, Q(200)), TX_OK);
-  run(ex, limit_order(C, TX_SELL, B(10), P(100)));
-  tx_instruction in = with_leverage(limit_order(-1, TX_BUY, B(2), P(100)), 4000000000LL);
-  run(ex, in);
-  EXPECT_EQ(nth_event(TX_EV_TRADE, 0)->volume, B(10));
-  tx_balances b = balances(ex, -1, 0);
+  tx_balances b;
+  tx_exchange *ex = open_4x_position(TX_BUY, 0, Q(200), &b);
   EXPECT_EQ(b.quote_loan, Q(1000));
   EXPECT_EQ(b.quote_collateral, Q(200));
-  run(ex, limit_order(D, TX_BUY, B(100), P(10)));
-  advance_by(ex, SEC(5));
-  EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 1);
-  EXPECT_EQ(rejection(), TX_R_INSUFFICIENT_BASE);
+  margin_call_past_cover(ex, D, TX_BUY, P(10), TX_R_INSUFFICIENT_BASE);
   EXPECT_TRADE(0, 3, 2, B(10), P(10), 0, 0);
-  const tx_event *settled = nth_event(TX_EV_LOAN_SETTLED, 0);
   /* 100 of proceeds repaid, releasing 20 of the collateral; the other 180 and those 20 repay
    * 200 more (until this version the 20 went back to the account and 720 was written off). */
-  EXPECT(settled != NULL && settled->amount == Q(700) && (settled->flags & TX_EVF_WRITE_OFF));
-  b = balances(ex, -1, 0);
-  EXPECT_EQ(b.base_free, 0);
-  EXPECT_EQ(b.quote_free, 0);
-  EXPECT_EQ(b.quote_loan, 0);
-  EXPECT_EQ(b.quote_collateral, 0);
-  EXPECT_EQ(tx_agent_loans(ex, -1, 0, NULL, 0), 0);
+  expect_written_off(ex, Q(700));
   /* No further margin call for a loan that no longer exists. */
   advance_by(ex, SEC(5));
   EXPECT_EQ(event_count, 0);
@@ -1033,61 +1048,31 @@ static void margin_write_off(void) {
 /* A long whose collateral is base (its owner had no quote): when the loan cannot be covered, that
  * base is sold with the rest, not handed back while the loan is written off. */
 static void margin_write_off_sells_base_collateral(void) {
-  tx_exchange *ex = fresh(1);
-  EXPECT_EQ(tx_add_account(ex, -1, B(2), 0), TX_OK);
-  run(ex, limit_order(C, TX_SELL, B(10), P(100)));
-  tx_instruction in = with_leverage(limit_order(-1, TX_BUY, B(2), P(100)), 4000000000LL);
-  run(ex, in);
-  EXPECT_EQ(nth_event(TX_EV_TRADE, 0)->volume, B(10));
-  tx_balances b = balances(ex, -1, 0);
+  tx_balances b;
+  tx_exchange *ex = open_4x_position(TX_BUY, B(2), 0, &b);
   EXPECT_EQ(b.quote_loan, Q(1000));
   EXPECT_EQ(b.base_collateral, B(2));
   EXPECT_EQ(b.base_free, B(10));
-  run(ex, limit_order(D, TX_BUY, B(100), P(10)));
-  advance_by(ex, SEC(5));
-  EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 1);
-  EXPECT_EQ(rejection(), TX_R_INSUFFICIENT_BASE);
+  margin_call_past_cover(ex, D, TX_BUY, P(10), TX_R_INSUFFICIENT_BASE);
   /* The 10 bought and the 2 of collateral: 120 repaid, 880 written off (until this version it
    * sold the 10 alone, wrote off 900 and gave the account back 1.8 base). */
   EXPECT_TRADE(0, 3, 2, B(12), P(10), 0, 0);
-  const tx_event *settled = nth_event(TX_EV_LOAN_SETTLED, 0);
-  EXPECT(settled != NULL && settled->amount == Q(880) && (settled->flags & TX_EVF_WRITE_OFF));
-  b = balances(ex, -1, 0);
-  EXPECT_EQ(b.base_free, 0);
-  EXPECT_EQ(b.base_collateral, 0);
-  EXPECT_EQ(b.quote_free, 0);
-  EXPECT_EQ(b.quote_loan, 0);
-  EXPECT_EQ(tx_agent_loans(ex, -1, 0, NULL, 0), 0);
+  expect_written_off(ex, Q(880));
   check_invariants(ex);
   tx_close(ex);
 }
 
 /* The short side: collateral in quote (its owner had no base) buys back with the rest. */
 static void margin_write_off_spends_quote_collateral(void) {
-  tx_exchange *ex = fresh(1);
-  EXPECT_EQ(tx_add_account(ex, -1, 0, Q(200)), TX_OK);
-  run(ex, limit_order(D, TX_BUY, B(10), P(100)));
-  tx_instruction in = with_leverage(limit_order(-1, TX_SELL, B(2), P(100)), 4000000000LL);
-  run(ex, in);
-  EXPECT_EQ(nth_event(TX_EV_TRADE, 0)->volume, B(10));
-  tx_balances b = balances(ex, -1, 0);
+  tx_balances b;
+  tx_exchange *ex = open_4x_position(TX_SELL, 0, Q(200), &b);
   EXPECT_EQ(b.base_loan, B(10));
   EXPECT_EQ(b.quote_collateral, Q(200));
   EXPECT_EQ(b.quote_free, Q(1000));
-  run(ex, limit_order(C, TX_SELL, B(100), P(1000)));
-  advance_by(ex, SEC(5));
-  EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 1);
-  EXPECT_EQ(rejection(), TX_R_INSUFFICIENT_QUOTE);
+  margin_call_past_cover(ex, C, TX_SELL, P(1000), TX_R_INSUFFICIENT_QUOTE);
   /* The 1000 of proceeds and the 200 of collateral buy 1.2 back; 8.8 is written off. */
   EXPECT_TRADE(0, 3, 2, B(1.2), P(1000), 0, 0);
-  const tx_event *settled = nth_event(TX_EV_LOAN_SETTLED, 0);
-  EXPECT(settled != NULL && settled->amount == B(8.8) && (settled->flags & TX_EVF_WRITE_OFF));
-  b = balances(ex, -1, 0);
-  EXPECT_EQ(b.quote_free, 0);
-  EXPECT_EQ(b.quote_collateral, 0);
-  EXPECT_EQ(b.base_free, 0);
-  EXPECT_EQ(b.base_loan, 0);
-  EXPECT_EQ(tx_agent_loans(ex, -1, 0, NULL, 0), 0);
+  expect_written_off(ex, B(8.8));
   check_invariants(ex);
   tx_close(ex);
 }
@@ -1862,17 +1847,24 @@ static void crossing_rebate_buy_keeps_its_remainder_reserved(void) {
   tx_close(ex);
 }
 
-/* Two accounts of 2^61 quote units (at 4 decimals) and 200000000 base, 98x leverage allowed on
- * loans limited by nothing else: a 99x buy can borrow past the book's lending limit. */
-static tx_exchange *book_lending_at_98x(void) {
+/* Two accounts of `base` and `quote` (quote at 4 decimals), 98x leverage allowed on loans limited
+ * by nothing else. */
+static tx_config lending_at_98x(int64_t base, int64_t quote) {
   tx_config c = config_t(1, 1);
   c.quote_decimals = 4;
   c.agent_count = 2;
-  c.default_base = B(200000000);
-  c.default_quote = (int64_t)1 << 61;
+  c.default_base = base;
+  c.default_quote = quote;
   c.max_leverage_e9 = 98000000000LL;
   c.max_loan = 9000000000000000000LL;
   c.maintenance_margin_e9 = 1000000LL;
+  return c;
+}
+
+/* Two accounts of 2^61 quote units and 200000000 base at 98x: a 99x buy can borrow past the
+ * book's lending limit. */
+static tx_exchange *book_lending_at_98x(void) {
+  tx_config c = lending_at_98x(B(200000000), (int64_t)1 << 61);
   return open_exchange(&c);
 }
 
@@ -1941,14 +1933,7 @@ static void lending_reaches_its_limit_exactly(void) {
  * short of one unit after them is refused. */
 static void base_lending_reaches_its_limit_exactly(void) {
   const int64_t most = (int64_t)1 << 53;
-  tx_config c = config_t(1, 1);
-  c.quote_decimals = 4;
-  c.agent_count = 2;
-  c.default_base = (int64_t)1 << 60;
-  c.default_quote = (int64_t)1 << 61;
-  c.max_leverage_e9 = 98000000000LL;
-  c.max_loan = 9000000000000000000LL;
-  c.maintenance_margin_e9 = 1000000LL;
+  tx_config c = lending_at_98x((int64_t)1 << 60, (int64_t)1 << 61);
   tx_exchange *ex = open_exchange(&c);
   for (int i = 0; i < 257; i++) run(ex, limit_order(BB, TX_BUY, most, 1));
   const int64_t leverages[3] = {98000000000LL, 98000000000LL, 57000000000LL};
@@ -1973,14 +1958,7 @@ static void base_lending_reaches_its_limit_exactly(void) {
  * same price (2.3 * 10^17 lent), which is refused; counting the write-off as repaid, the book
  * would lend it. */
 static void written_off_loans_stay_lent(void) {
-  tx_config c = config_t(1, 1);
-  c.quote_decimals = 4;
-  c.agent_count = 2;
-  c.default_base = B(200000000);
-  c.default_quote = (int64_t)1 << 60;
-  c.max_leverage_e9 = 98000000000LL;
-  c.max_loan = 9000000000000000000LL;
-  c.maintenance_margin_e9 = 1000000LL;
+  tx_config c = lending_at_98x(B(200000000), (int64_t)1 << 60);
   tx_exchange *ex = open_exchange(&c);
   const int64_t price = 1164566672LL;
   EXPECT_EQ(tx_add_account(ex, -1, 0, 24000000000000000LL), TX_OK);
