@@ -116,12 +116,7 @@ static void simulation_arguments(void) {
   CHECK(taos_sim_agent_id(NULL, 0, 0) == 0);
   taos_sim_destroy(NULL);
 
-  double params[TAOS_SIM_PARAM_COUNT];
-  defaults(params);
-  set(params, "duration", 10e9);
-  set(params, "init_count", 1);
-  set(params, "hft_count", 4);
-  taos_sim *sim = create(params);
+  taos_sim *sim = create_with(CHANGES({"duration", 10e9}, {"init_count", 1}, {"hft_count", 4}));
   CHECK(taos_sim_set_feed(sim, 2, values, 1) == TAOS_SIM_ERR_ARGUMENT);
   CHECK(taos_sim_extend_feed(sim, 0, NULL, 1) == TAOS_SIM_ERR_ARGUMENT);
   CHECK(taos_sim_advance_steps(sim, 0, 0, &now, &messages) == TAOS_SIM_ERR_ARGUMENT);

@@ -8,10 +8,7 @@
 #include "sim_harness.h"
 
 static void test_initialization_ladder(void) {
-  double params[TAOS_SIM_PARAM_COUNT];
-  defaults(params);
-  set(params, "init_count", 3);
-  taos_sim *sim = create(params);
+  taos_sim *sim = create_with(CHANGES({"init_count", 3}));
   sim_book *book = empty_book(sim);
   book->now = 0;
   sim_msg start = {.kind = MSG_INIT_START};
@@ -47,13 +44,8 @@ static void test_initialization_ladder(void) {
 
 /* One stylized trader that follows the fundamental only, without noise. */
 static taos_sim *one_fundamentalist(void) {
-  double params[TAOS_SIM_PARAM_COUNT];
-  defaults(params);
-  set(params, "sty_count", 1);
-  set(params, "sty_sigma_f", 1);
-  set(params, "sty_sigma_c", 0);
-  set(params, "sty_sigma_eps", 0);
-  return create(params);
+  return create_with(
+      CHANGES({"sty_count", 1}, {"sty_sigma_f", 1}, {"sty_sigma_c", 0}, {"sty_sigma_eps", 0}));
 }
 
 /* Stylized trader with strong fundamentalist weight and no chartist or noise term: its forecast
@@ -124,13 +116,8 @@ static void test_stylized_steep_demand_sends_no_negative_order(void) {
  * its fundamentalist horizon becomes tauFRegime; off (production), nothing changes. */
 static void test_stylized_regime_switch(void) {
   for (int on = 0; on <= 1; on++) {
-    double params[TAOS_SIM_PARAM_COUNT];
-    defaults(params);
-    set(params, "sty_count", 1);
-    set(params, "sty_regime_flag", on);
-    set(params, "sty_regime_prob", 0.75);
-    set(params, "sty_tau_f_regime", 15);
-    taos_sim *sim = create(params);
+    taos_sim *sim = create_with(CHANGES({"sty_count", 1}, {"sty_regime_flag", on},
+                                        {"sty_regime_prob", 0.75}, {"sty_tau_f_regime", 15}));
     sim_book *book = empty_book(sim);
     rest(book, 0, 29990, 50000);
     uint32_t slot = sim->local_base + sim->off_sty;
@@ -147,13 +134,9 @@ static void test_stylized_regime_switch(void) {
  * dynamics (its two draws are one number) and a quarter of the time under the intended ones. */
 static void test_stylized_regime_entry_rate(void) {
   for (int reference = 0; reference <= 1; reference++) {
-    double params[TAOS_SIM_PARAM_COUNT];
-    defaults(params);
-    set(params, "sty_count", 1);
-    set(params, "sty_regime_flag", 1);
-    set(params, "sty_tau_f_regime", 15);
-    set(params, "reference_dynamics", reference);
-    taos_sim *sim = create(params);
+    taos_sim *sim = create_with(CHANGES({"sty_count", 1}, {"sty_regime_flag", 1},
+                                        {"sty_tau_f_regime", 15},
+                                        {"reference_dynamics", reference}));
     sim_book *book = empty_book(sim);
     rest(book, 0, 29990, 30000); /* 3 units bid, 1 asked: imbalance 0.5 */
     rest(book, 1, 30010, 10000);
@@ -173,6 +156,26 @@ static void test_stylized_regime_entry_rate(void) {
   }
 }
 
+/* The prices of the bid and the ask the agent in `slot` has queued (-1 for a side it did not
+ * quote). */
+static void queued_quotes(const sim_book *book, uint32_t slot, int64_t *bid, int64_t *ask) {
+  *bid = *ask = -1;
+  for (size_t i = 0; i < book->heap.size; i++) {
+    const sim_msg *m = &book->heap.items[i];
+    if (m->slot != slot || m->kind != MSG_PLACE_LIMIT) continue;
+    if (m->dir == 0) *bid = m->price;
+    else *ask = m->price;
+  }
+}
+
+/* Adds the sides of the limit orders queued to *bids and *asks. */
+static void count_queued_sides(const sim_book *book, int *bids, int *asks) {
+  for (size_t j = 0; j < book->heap.size; j++) {
+    const sim_msg *m = &book->heap.items[j];
+    if (m->kind == MSG_PLACE_LIMIT) m->dir == 0 ? (*bids)++ : (*asks)++;
+  }
+}
+
 /* Rests a bid at 299.90 and an ask at 300.10 on the first book and delivers one poll to the first
  * HFT agent, whose slot goes to *slot. */
 static sim_book *poll_hft(taos_sim *sim, uint32_t *slot) {
@@ -184,20 +187,12 @@ static sim_book *poll_hft(taos_sim *sim, uint32_t *slot) {
 }
 
 static void test_hft_quotes_and_inventory(void) {
-  double params[TAOS_SIM_PARAM_COUNT];
-  defaults(params);
-  set(params, "hft_count", 1);
-  taos_sim *sim = create(params);
+  taos_sim *sim = create_with(CHANGES({"hft_count", 1}));
   uint32_t slot;
   sim_book *book = poll_hft(sim, &slot);
   sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
-  int64_t bid = -1, ask = -1;
-  for (size_t i = 0; i < book->heap.size; i++) {
-    const sim_msg *m = &book->heap.items[i];
-    if (m->slot != slot || m->kind != MSG_PLACE_LIMIT) continue;
-    if (m->dir == 0) bid = m->price;
-    else ask = m->price;
-  }
+  int64_t bid, ask;
+  queued_quotes(book, slot, &bid, &ask);
   CHECK(bid > 0 && ask > 0 && bid < ask);
   CHECK(bid > 29900 && ask < 30100); /* quotes around the reservation price (mid, no inventory) */
   sim_msg next = {0};
@@ -213,10 +208,7 @@ static void test_hft_quotes_and_inventory(void) {
     sim_agents_handle(book, &poll);
     CHECK(queued(book, slot, MSG_POLL, &next) == 1);
     CHECK(next.time - book->now == 50000001ull); /* the 50 ms floor, and 1 ns */
-    for (size_t j = 0; j < book->heap.size; j++) {
-      const sim_msg *m = &book->heap.items[j];
-      if (m->kind == MSG_PLACE_LIMIT) m->dir == 0 ? bids++ : asks++;
-    }
+    count_queued_sides(book, &bids, &asks);
   }
   CHECK(asks == 40);
   CHECK(bids == 0);
@@ -226,10 +218,7 @@ static void test_hft_quotes_and_inventory(void) {
 /* Short inventory beyond psi is the mirror image of long: fast polling (the delta shrinks with
  * |inventory|) and never an ask (its volume v0 (0.5 + I/psi) is negative). */
 static void test_hft_short_inventory(void) {
-  double params[TAOS_SIM_PARAM_COUNT];
-  defaults(params);
-  set(params, "hft_count", 1);
-  taos_sim *sim = create(params);
+  taos_sim *sim = create_with(CHANGES({"hft_count", 1}));
   uint32_t slot;
   sim_book *book = poll_hft(sim, &slot);
   sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
@@ -242,10 +231,7 @@ static void test_hft_short_inventory(void) {
     CHECK(queued(book, slot, MSG_POLL, &next) == 1);
     /* 5 s / (1 + e^50) is far below the 50 ms floor: the floor, and the poll's 1 ns after it */
     CHECK(next.time - book->now == 50000001ull);
-    for (size_t j = 0; j < book->heap.size; j++) {
-      const sim_msg *m = &book->heap.items[j];
-      if (m->kind == MSG_PLACE_LIMIT) m->dir == 0 ? bids++ : asks++;
-    }
+    count_queued_sides(book, &bids, &asks);
   }
   CHECK(bids == 40);
   CHECK(asks == 0);
@@ -257,10 +243,7 @@ static void test_hft_short_inventory(void) {
  * them around the 300 mid. */
 static void test_hft_last_trade_fresh_under_one_second(void) {
   for (int stale = 0; stale <= 1; stale++) {
-    double params[TAOS_SIM_PARAM_COUNT];
-    defaults(params);
-    set(params, "hft_count", 1);
-    taos_sim *sim = create(params);
+    taos_sim *sim = create_with(CHANGES({"hft_count", 1}));
     sim_book *book = quoted_book(sim);
     uint32_t slot = sim->local_base + sim->off_hft;
     book->traded = true;
@@ -268,13 +251,8 @@ static void test_hft_last_trade_fresh_under_one_second(void) {
     book->last_trade_time = book->now - (stale ? 1000000000ull : 999999999ull);
     sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
     sim_agents_handle(book, &poll);
-    int64_t bid = -1, ask = -1;
-    for (size_t i = 0; i < book->heap.size; i++) {
-      const sim_msg *m = &book->heap.items[i];
-      if (m->slot != slot || m->kind != MSG_PLACE_LIMIT) continue;
-      if (m->dir == 0) bid = m->price;
-      else ask = m->price;
-    }
+    int64_t bid, ask;
+    queued_quotes(book, slot, &bid, &ask);
     CHECK(bid > 0 && ask > 0);
     if (stale) CHECK(bid > 29900 && ask < 30100);
     else CHECK(bid > 31000 && ask > 31000);
@@ -304,17 +282,12 @@ static void expect_inventory_cancels(sim_book *book, uint32_t slot, double inven
  * is long or short in, the newest of equally close ones, however many orders it has resting (the
  * reference keeps every one in its records). */
 static void test_hft_inventory_cancel_sees_every_order(void) {
-  double params[TAOS_SIM_PARAM_COUNT];
-  defaults(params);
-  set(params, "hft_count", 1);
-  taos_sim *sim = create(params);
+  taos_sim *sim = create_with(CHANGES({"hft_count", 1}));
   sim_book *book = quoted_book(sim);
   uint32_t slot = sim->local_base + sim->off_hft;
   /* 100 bids of 1 unit, two at each price from 297.50 to 297.99: the best two come 50th and last. */
   for (int i = 0; i < 100; i++) {
-    sim_msg place = {.time = book->now, .kind = MSG_PLACE_LIMIT, .dir = 0,
-                     .price = 29750 + (i % 50), .volume = 10000, .slot = slot, .a = SIM_NONE};
-    sim_place_limit(book, &place);
+    rest_for(book, slot, 0, 29750 + (i % 50), 10000);
   }
   CHECK(tx_agent_orders(book->ex, sim_agent_id(sim, slot), 0, NULL, 0) == 100);
   tx_order all[100];
@@ -328,10 +301,9 @@ static void test_hft_inventory_cancel_sees_every_order(void) {
 /* A background agent hears of an accepted order after the order's latency back, of a rejected one
  * at once (after the 1 ns of processing): the exchange's "fast" response. */
 static void test_rejections_are_acknowledged_at_once(void) {
-  double params[TAOS_SIM_PARAM_COUNT];
-  defaults(params);
-  set(params, "init_count", 1); /* 100 base and 30000 quote */
-  taos_sim *sim = create(params);
+  taos_sim *sim = create_with(CHANGES(
+      {"init_count", 1} /* 100 base and 30000 quote */
+  ));
   sim_book *book = empty_book(sim);
   uint32_t slot = sim->local_base + sim->off_init;
   const uint64_t latency = 5000000;
@@ -359,17 +331,16 @@ static void test_hft_quotes_on_margin(void) {
   for (int margin = 0; margin < 2; margin++) {
     int on_margin = 0, quoted = 0;
     for (int seed = 1; seed <= SEEDS; seed++) {
-      double params[TAOS_SIM_PARAM_COUNT];
-      defaults(params);
-      set(params, "seed", seed);
-      set(params, "hft_count", 1);
-      set(params, "hft_bal_a", 2); /* 2 base and 600 quote: about 1200 of wealth */
-      set(params, "hft_bal_b", 600);
-      set(params, "hft_order_mean", 2.5); /* quotes of about 12 base */
-      set(params, "max_leverage", margin ? 4 : 0);
-      set(params, "max_loan", margin ? 100000 : 0);
-      set(params, "maintenance_margin", margin ? 0.1 : 0);
-      taos_sim *sim = create(params);
+      taos_sim *sim = create_with(CHANGES(
+          {"seed", seed},
+          {"hft_count", 1},
+          {"hft_bal_a", 2}, /* 2 base and 600 quote: about 1200 of wealth */
+          {"hft_bal_b", 600},
+          {"hft_order_mean", 2.5}, /* quotes of about 12 base */
+          {"max_leverage", margin ? 4 : 0},
+          {"max_loan", margin ? 100000 : 0},
+          {"maintenance_margin", margin ? 0.1 : 0}
+      ));
       uint32_t slot;
       sim_book *book = poll_hft(sim, &slot);
       sim_msg quotes[2];
@@ -405,8 +376,7 @@ static void test_hft_quotes_on_margin(void) {
 static void test_algo_bucket_triggers_execution(void) {
   for (int large = 0; large <= 1; large++) {
     double params[TAOS_SIM_PARAM_COUNT];
-    defaults(params);
-    set(params, "algo_count", 1);
+    defaults_with(params, CHANGES({"algo_count", 1}));
     if (large) {
       set(params, "algo_volume_kind", TAOS_SIM_VOLUME_DIRAC);
       set(params, "algo_volume_a", 1000);
@@ -438,11 +408,7 @@ static void test_algo_bucket_triggers_execution(void) {
 
 static void test_futures_follow_external_move(void) {
   for (int up = 0; up <= 1; up++) {
-    double params[TAOS_SIM_PARAM_COUNT];
-    defaults(params);
-    set(params, "fut_count", 1);
-    set(params, "fut_sigma_eps", 0.01);
-    taos_sim *sim = create(params);
+    taos_sim *sim = create_with(CHANGES({"fut_count", 1}, {"fut_sigma_eps", 0.01}));
     sim_book *book = quoted_book(sim);
     uint32_t slot = sim->local_base + sim->off_fut;
     sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
@@ -462,10 +428,7 @@ static void test_futures_follow_external_move(void) {
 /* A trade moves an HFT agent's inventory by its volume: up when it bought as the aggressor of a buy
  * or was the resting seller's counterpart of a sell, down in the mirror cases. */
 static void test_hft_inventory_follows_its_trades(void) {
-  double params[TAOS_SIM_PARAM_COUNT];
-  defaults(params);
-  set(params, "hft_count", 1);
-  taos_sim *sim = create(params);
+  taos_sim *sim = create_with(CHANGES({"hft_count", 1}));
   sim_book *book = empty_book(sim);
   uint32_t hft = sim->local_base + sim->off_hft;
   sim_agents_on_trade(book, hft, 0, 0, 30000, 20000); /* bought 2 as the aggressor */
@@ -482,17 +445,12 @@ static void test_hft_inventory_follows_its_trades(void) {
 /* Short beyond its inventory limit an HFT agent cancels its ask closest to the best ask (the
  * lowest), the newest of equally close ones. */
 static void test_hft_short_cancels_its_lowest_ask(void) {
-  double params[TAOS_SIM_PARAM_COUNT];
-  defaults(params);
-  set(params, "hft_count", 1);
-  taos_sim *sim = create(params);
+  taos_sim *sim = create_with(CHANGES({"hft_count", 1}));
   sim_book *book = quoted_book(sim);
   uint32_t slot = sim->local_base + sim->off_hft;
   /* 20 asks of 1 unit, two at each price from 302.00 to 302.09, the lowest two placed first */
   for (int i = 0; i < 20; i++) {
-    sim_msg place = {.time = book->now, .kind = MSG_PLACE_LIMIT, .dir = 1,
-                     .price = 30200 + (i % 10), .volume = 10000, .slot = slot, .a = SIM_NONE};
-    sim_place_limit(book, &place);
+    rest_for(book, slot, 1, 30200 + (i % 10), 10000);
   }
   tx_order all[20];
   CHECK(tx_agent_orders(book->ex, sim_agent_id(sim, slot), 0, all, 20) == 20);
@@ -505,15 +463,10 @@ static void test_hft_short_cancels_its_lowest_ask(void) {
 /* At exactly its inventory limit (psi 100) an HFT agent is not beyond it: it never cancels, but its
  * inventory-scaled bid volume v0 (0.5 - 1) is negative, so it sends asks only. */
 static void test_hft_at_the_inventory_limit(void) {
-  double params[TAOS_SIM_PARAM_COUNT];
-  defaults(params);
-  set(params, "hft_count", 1);
-  taos_sim *sim = create(params);
+  taos_sim *sim = create_with(CHANGES({"hft_count", 1}));
   sim_book *book = quoted_book(sim);
   uint32_t slot = sim->local_base + sim->off_hft;
-  sim_msg place = {.time = book->now, .kind = MSG_PLACE_LIMIT, .dir = 0, .price = 29800,
-                   .volume = 10000, .slot = slot, .a = SIM_NONE};
-  sim_place_limit(book, &place); /* a resting bid it could cancel */
+  rest_for(book, slot, 0, 29800, 10000); /* a resting bid it could cancel */
   book->hft[0].inventory = 100;
   sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
   int bids = 0, asks = 0, cancels = 0;
@@ -521,10 +474,7 @@ static void test_hft_at_the_inventory_limit(void) {
     book->heap.size = 0;
     sim_agents_handle(book, &poll);
     cancels += queued(book, slot, MSG_CANCEL, NULL);
-    for (size_t j = 0; j < book->heap.size; j++) {
-      const sim_msg *m = &book->heap.items[j];
-      if (m->kind == MSG_PLACE_LIMIT) m->dir == 0 ? bids++ : asks++;
-    }
+    count_queued_sides(book, &bids, &asks);
   }
   CHECK(cancels == 0);
   CHECK(bids == 0);
@@ -535,10 +485,7 @@ static void test_hft_at_the_inventory_limit(void) {
 /* The buckets trigger only once their sum exceeds the bucket size: 20 000 units of selling
  * exactly do not, one unit more does, and the selling side keeps the 1 unit past the bucket. */
 static void test_algo_bucket_triggers_past_its_size(void) {
-  double params[TAOS_SIM_PARAM_COUNT];
-  defaults(params);
-  set(params, "algo_count", 1);
-  taos_sim *sim = create(params);
+  taos_sim *sim = create_with(CHANGES({"algo_count", 1}));
   sim_book *book = empty_book(sim);
   sim_agents_on_trade(book, 0, 1, 1, 30000, 200000000);
   CHECK(book->algo[0].status == 0);
@@ -555,10 +502,7 @@ static void test_algo_bucket_triggers_past_its_size(void) {
 /* Each acknowledged child order is taken off what is left to execute; the agent goes to sleep once
  * at most 1 unit is left (exactly 1 included), else it wakes again after its feed latency. */
 static void test_algo_ack_counts_down_what_is_left(void) {
-  double params[TAOS_SIM_PARAM_COUNT];
-  defaults(params);
-  set(params, "algo_count", 1);
-  taos_sim *sim = create(params);
+  taos_sim *sim = create_with(CHANGES({"algo_count", 1}));
   sim_book *book = empty_book(sim);
   uint32_t slot = sim->local_base + sim->off_algo;
   book->algo[0].status = 2;
@@ -581,11 +525,7 @@ static void test_algo_ack_counts_down_what_is_left(void) {
  * exp(|r|) = 3); under the intended dynamics each poll without news sets it to f0 exp(-lambda c)
  * with c the polls since the news, not compounding. */
 static void test_futures_volume_factor_caps_and_decays(void) {
-  double params[TAOS_SIM_PARAM_COUNT];
-  defaults(params);
-  set(params, "fut_count", 1);
-  set(params, "fut_lambda", 0.1);
-  taos_sim *sim = create(params);
+  taos_sim *sim = create_with(CHANGES({"fut_count", 1}, {"fut_lambda", 0.1}));
   sim_book *book = quoted_book(sim);
   uint32_t slot = sim->local_base + sim->off_fut;
   sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
@@ -603,14 +543,8 @@ static void test_futures_volume_factor_caps_and_decays(void) {
  * per sample): with returns averaging 0.05 its forecast from the 300 mid is 315.38, and its order
  * is priced in [p_min, p_hat], within 1 of the forecast (aV x is tiny), never below the mid. */
 static void test_stylized_chartist_follows_the_trend(void) {
-  double params[TAOS_SIM_PARAM_COUNT];
-  defaults(params);
-  set(params, "sty_count", 1);
-  set(params, "sty_sigma_f", 0);
-  set(params, "sty_sigma_c", 1);
-  set(params, "sty_sigma_n", 0);
-  set(params, "sty_sigma_eps", 0);
-  taos_sim *sim = create(params);
+  taos_sim *sim = create_with(CHANGES({"sty_count", 1}, {"sty_sigma_f", 0}, {"sty_sigma_c", 1},
+                                      {"sty_sigma_n", 0}, {"sty_sigma_eps", 0}));
   sim_book *book = quoted_book(sim);
   sim_sty_book *st = &book->sty[0];
   CHECK(sim->sty_params[0].wf == 0 && sim->sty_params[0].wn == 0 && sim->sty_params[0].wc > 0);
@@ -639,11 +573,7 @@ static void test_stylized_chartist_follows_the_trend(void) {
 /* An acknowledged order's cancel comes after its lifetime: tau_a exactly for a stylized trader;
  * for an HFT agent tau x delta rounded up (inventory 95 makes 2 x 5 s / (1 + e^-5) fractional). */
 static void test_acknowledged_orders_are_cancelled_after_their_lifetime(void) {
-  double params[TAOS_SIM_PARAM_COUNT];
-  defaults(params);
-  set(params, "sty_count", 1);
-  set(params, "hft_count", 1);
-  taos_sim *sim = create(params);
+  taos_sim *sim = create_with(CHANGES({"sty_count", 1}, {"hft_count", 1}));
   sim_book *book = empty_book(sim);
   uint32_t sty = sim->local_base + sim->off_sty, hft = sim->local_base + sim->off_hft;
   sim_msg ack = {.time = book->now, .kind = MSG_ACK, .slot = sty, .a = 7, .volume = 10000};
@@ -670,9 +600,7 @@ static void test_a_trade_records_its_price_and_time(void) {
   sim_book *book = quoted_book(sim);
   book->traded = false;
   book->last_trade_time = 0;
-  sim_msg buy = {.time = book->now, .kind = MSG_PLACE_LIMIT, .dir = 0, .price = 30010,
-                 .volume = 10000, .slot = 1, .a = SIM_NONE};
-  sim_place_limit(book, &buy);
+  rest_for(book, 1, 0, 30010, 10000); /* crosses the ask */
   CHECK(book->traded);
   CHECK(book->last_trade_price == 300.1);
   CHECK(book->last_trade_time == book->now);
@@ -711,11 +639,7 @@ static void test_stylized_history_length_is_clamped(void) {
   const double tau_hist[] = {1, 100000};
   const uint32_t expected[] = {50, 500};
   for (int i = 0; i < 2; i++) {
-    double params[TAOS_SIM_PARAM_COUNT];
-    defaults(params);
-    set(params, "sty_count", 1);
-    set(params, "sty_tau_hist", tau_hist[i]);
-    taos_sim *sim = create(params);
+    taos_sim *sim = create_with(CHANGES({"sty_count", 1}, {"sty_tau_hist", tau_hist[i]}));
     CHECK(sim->sty_params[0].hist_len == expected[i]);
     CHECK(sim->books[0].sty[0].filled == expected[i]);
     taos_sim_destroy(sim);
@@ -728,24 +652,15 @@ static void test_stylized_history_length_is_clamped(void) {
  * so both quotes go out): 299.8278 / 300.0278, to the tick. */
 static void test_hft_quotes_around_the_reservation_price(void) {
   for (int long_inventory = 0; long_inventory <= 1; long_inventory++) {
-    double params[TAOS_SIM_PARAM_COUNT];
-    defaults(params);
-    set(params, "hft_count", 1);
-    set(params, "hft_noise_ray", 1e-9);
-    set(params, "hft_sigma_sqr", 0.01);
-    taos_sim *sim = create(params);
+    taos_sim *sim = create_with(CHANGES({"hft_count", 1}, {"hft_noise_ray", 1e-9},
+                                        {"hft_sigma_sqr", 0.01}));
     sim_book *book = quoted_book(sim);
     uint32_t slot = sim->local_base + sim->off_hft;
     book->hft[0].inventory = long_inventory ? 50 : 0;
     sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
     sim_agents_handle(book, &poll);
-    int64_t bid = -1, ask = -1;
-    for (size_t i = 0; i < book->heap.size; i++) {
-      const sim_msg *m = &book->heap.items[i];
-      if (m->slot != slot || m->kind != MSG_PLACE_LIMIT) continue;
-      if (m->dir == 0) bid = m->price;
-      else ask = m->price;
-    }
+    int64_t bid, ask;
+    queued_quotes(book, slot, &bid, &ask);
     CHECK(bid == (long_inventory ? 29983 : 29990));
     CHECK(ask == (long_inventory ? 30003 : 30010));
     taos_sim_destroy(sim);
@@ -774,13 +689,8 @@ static void totals(const taos_sim *sim, int64_t *base, int64_t *quote) {
 }
 
 static void small_population(double *params) {
-  defaults(params);
-  set(params, "init_count", 20);
-  set(params, "sty_count", 50);
-  set(params, "hft_count", 2);
-  set(params, "algo_count", 1);
-  set(params, "algo_vbs", 500);
-  set(params, "fut_count", 5);
+  defaults_with(params, CHANGES({"init_count", 20}, {"sty_count", 50}, {"hft_count", 2},
+                                {"algo_count", 1}, {"algo_vbs", 500}, {"fut_count", 5}));
 }
 
 static void run_conserves_and_stays_uncrossed(int reference_dynamics) {
@@ -1030,10 +940,7 @@ static void test_queue_order_is_stable(void) {
 
 /* Processes update on the grid k * updatePeriod (10 s): two updates by 25 s, three at 30 s. */
 static void test_process_updates_follow_the_grid(void) {
-  double params[TAOS_SIM_PARAM_COUNT];
-  defaults(params);
-  set(params, "step", 25e9);
-  taos_sim *sim = create(params);
+  taos_sim *sim = create_with(CHANGES({"step", 25e9}));
   uint64_t now, events;
   CHECK(taos_sim_advance(sim, &now, &events) == 1 && now == 25000000000ull);
   CHECK(sim->books[0].fund_k == 2);
@@ -1053,11 +960,7 @@ static void test_process_updates_follow_the_grid(void) {
  * interval (120 s here); later ones wait a seed interval from the last and then take every
  * sample due (the second and third at 180 s). */
 static void test_first_external_sample_ignores_the_seed_interval(void) {
-  double params[TAOS_SIM_PARAM_COUNT];
-  defaults(params);
-  set(params, "step", 60e9);
-  set(params, "ext_seed_interval", 120e9);
-  taos_sim *sim = create(params);
+  taos_sim *sim = create_with(CHANGES({"step", 60e9}, {"ext_seed_interval", 120e9}));
   uint64_t now, events;
   CHECK(taos_sim_advance(sim, &now, &events) == 1 && now == 60000000000ull);
   CHECK(sim->books[0].ext_count == 1);
@@ -1073,10 +976,7 @@ static void test_first_external_sample_ignores_the_seed_interval(void) {
  * lower it. */
 static void test_fundamental_may_drift_and_jump_down(void) {
   double params[TAOS_SIM_PARAM_COUNT];
-  defaults(params);
-  set(params, "fund_mu", -2);
-  set(params, "fund_sigma", 0);
-  set(params, "fund_lambda", 0);
+  defaults_with(params, CHANGES({"fund_mu", -2}, {"fund_sigma", 0}, {"fund_lambda", 0}));
   taos_sim *sim = create(params);
   uint64_t now, events;
   while (taos_sim_advance_steps(sim, 100, 0, &now, &events) > 0) {}
@@ -1086,11 +986,8 @@ static void test_fundamental_may_drift_and_jump_down(void) {
   CHECK(fabs(values[0] / (300.0 * exp(-2.0 / 24.0)) - 1) < 1e-12);
   taos_sim_destroy(sim);
 
-  defaults(params);
-  set(params, "fund_sigma", 0);
-  set(params, "fund_lambda", 1);
-  set(params, "fund_mu_jump", -0.01);
-  set(params, "fund_sigma_jump", 0);
+  defaults_with(params, CHANGES({"fund_sigma", 0}, {"fund_lambda", 1}, {"fund_mu_jump", -0.01},
+                                {"fund_sigma_jump", 0}));
   sim = create(params);
   double last = 300.0;
   bool monotone = true;
@@ -1114,13 +1011,8 @@ static void test_fundamental_may_drift_and_jump_down(void) {
 static void test_fundamental_follows_the_gbm_formula(void) {
   for (int case_ = 0; case_ < 2; case_++) {
     const double mu = case_ == 0 ? 0.5 : 2.0, sigma = 1.0;
-    double params[TAOS_SIM_PARAM_COUNT];
-    defaults(params);
-    set(params, "duration", 600e9);
-    set(params, "fund_mu", mu);
-    set(params, "fund_sigma", sigma);
-    set(params, "fund_lambda", 0);
-    taos_sim *sim = create(params);
+    taos_sim *sim = create_with(CHANGES({"duration", 600e9}, {"fund_mu", mu}, {"fund_sigma", sigma},
+                                        {"fund_lambda", 0}));
     uint64_t now, events;
     while (taos_sim_advance_steps(sim, 100, 0, &now, &events) > 0) {}
     const sim_book *book = &sim->books[0];
@@ -1136,11 +1028,7 @@ static void test_fundamental_follows_the_gbm_formula(void) {
  * share one external signal (its stream depends on the seed and sample index only): after an hour
  * the three books' fundamentals all differ while their external values are equal at every step. */
 static void test_books_differ_in_fundamental_and_share_the_external_signal(void) {
-  double params[TAOS_SIM_PARAM_COUNT];
-  defaults(params);
-  set(params, "books", 3);
-  set(params, "threads", 2);
-  taos_sim *sim = create(params);
+  taos_sim *sim = create_with(CHANGES({"books", 3}, {"threads", 2}));
   uint64_t now, events;
   int rc;
   bool external_equal = true;
@@ -1168,11 +1056,7 @@ static void test_books_differ_in_fundamental_and_share_the_external_signal(void)
 /* With a seed interval longer than the update period, the fundamental first moves a whole seed
  * interval after time 0, as in the reference (updates at 60, 120 s, not 10, 70 s). */
 static void test_first_fundamental_update_waits_a_seed_interval(void) {
-  double params[TAOS_SIM_PARAM_COUNT];
-  defaults(params);
-  set(params, "step", 25e9);
-  set(params, "fund_seed_interval", 60e9);
-  taos_sim *sim = create(params);
+  taos_sim *sim = create_with(CHANGES({"step", 25e9}, {"fund_seed_interval", 60e9}));
   uint64_t now, events;
   CHECK(taos_sim_advance(sim, &now, &events) == 1 && now == 25000000000ull);
   CHECK(taos_sim_advance(sim, &now, &events) == 1 && now == 50000000000ull);
@@ -1187,18 +1071,9 @@ static void test_first_fundamental_update_waits_a_seed_interval(void) {
  * delta) or a cancel delay far past the clock's range means never, and the run goes on (their
  * conversion to ns was out of uint64's range, undefined behaviour). */
 static void test_delays_past_the_clock_mean_never(void) {
-  double params[TAOS_SIM_PARAM_COUNT];
-  defaults(params);
-  set(params, "duration", 60e9);
-  set(params, "init_count", 2);
-  set(params, "init_tau", 1e30);
-  set(params, "sty_count", 5);
-  set(params, "sty_delay_std", 1e25);
-  set(params, "hft_count", 1);
-  set(params, "hft_tau", 1e15);
-  set(params, "fut_count", 2);
-  set(params, "fut_max_opl", 1e25);
-  taos_sim *sim = create(params);
+  taos_sim *sim = create_with(CHANGES({"duration", 60e9}, {"init_count", 2}, {"init_tau", 1e30},
+                                      {"sty_count", 5}, {"sty_delay_std", 1e25}, {"hft_count", 1},
+                                      {"hft_tau", 1e15}, {"fut_count", 2}, {"fut_max_opl", 1e25}));
   uint64_t now, events;
   int rc;
   while ((rc = taos_sim_advance(sim, &now, &events)) > 0) {
@@ -1213,34 +1088,30 @@ static void test_delays_past_the_clock_mean_never(void) {
   taos_sim_destroy(sim);
 }
 
-static void test_config_errors_name_the_field(void) {
-  double params[TAOS_SIM_PARAM_COUNT];
-  defaults(params);
-  set(params, "books", 0);
+/* Creating a simulation from `params` is refused, with no handle and a message naming `field`. */
+static void expect_config_error(const double *params, const char *field) {
   taos_sim *sim = NULL;
   char err[256] = {0};
   CHECK(taos_sim_create(params, TAOS_SIM_PARAM_COUNT, &sim, err, sizeof err) ==
         TAOS_SIM_ERR_CONFIG);
-  CHECK(sim == NULL && strstr(err, "books") != NULL);
-  defaults(params);
-  set(params, "fee_taker_0", 1.5);
-  CHECK(taos_sim_create(params, TAOS_SIM_PARAM_COUNT, &sim, err, sizeof err) ==
-        TAOS_SIM_ERR_CONFIG);
-  CHECK(strstr(err, "fee") != NULL);
+  CHECK(sim == NULL && strstr(err, field) != NULL);
+}
+
+static void test_config_errors_name_the_field(void) {
+  double params[TAOS_SIM_PARAM_COUNT];
+  defaults_with(params, CHANGES({"books", 0}));
+  expect_config_error(params, "books");
+  defaults_with(params, CHANGES({"fee_taker_0", 1.5}));
+  expect_config_error(params, "fee");
+  taos_sim *sim = NULL;
+  char err[256] = {0};
   CHECK(taos_sim_create(params, 3, &sim, err, sizeof err) == TAOS_SIM_ERR_CONFIG);
   /* a background group's own fee policy: at most 4 tiers, by increasing volume */
-  defaults(params);
-  set(params, "sty_fee_tier_count", 5);
-  CHECK(taos_sim_create(params, TAOS_SIM_PARAM_COUNT, &sim, err, sizeof err) ==
-        TAOS_SIM_ERR_CONFIG);
-  CHECK(strstr(err, "sty_fee_tier_count") != NULL);
-  defaults(params);
-  set(params, "hft_fee_tier_count", 2);
-  set(params, "hft_fee_volume_0", 10);
-  set(params, "hft_fee_volume_1", 10);
-  CHECK(taos_sim_create(params, TAOS_SIM_PARAM_COUNT, &sim, err, sizeof err) ==
-        TAOS_SIM_ERR_CONFIG);
-  CHECK(strstr(err, "hft_fee_volume_1") != NULL);
+  defaults_with(params, CHANGES({"sty_fee_tier_count", 5}));
+  expect_config_error(params, "sty_fee_tier_count");
+  defaults_with(params, CHANGES({"hft_fee_tier_count", 2}, {"hft_fee_volume_0", 10},
+                                {"hft_fee_volume_1", 10}));
+  expect_config_error(params, "hft_fee_volume_1");
   /* the ends of a bound: one held "above" or "below" refuses the end itself (a psi of 0 divides
    * by zero), an inclusive one takes it; a group's parameters are checked when it has agents */
   static const struct {
@@ -1250,9 +1121,7 @@ static void test_config_errors_name_the_field(void) {
   } ends[] = {{"hft_psi", 0, 0},         {"hft_psi", 1e-9, 1},    {"sty_sigma_eps", 0, 1},
               {"sty_regime_prob", 1, 1}, {"sty_po_alpha", 1, 0},  {"sty_po_alpha", 0.999, 1}};
   for (size_t i = 0; i < sizeof ends / sizeof *ends; i++) {
-    defaults(params);
-    set(params, "sty_count", 1);
-    set(params, "hft_count", 1);
+    defaults_with(params, CHANGES({"sty_count", 1}, {"hft_count", 1}));
     set(params, ends[i].name, ends[i].value);
     err[0] = '\0';
     int rc = taos_sim_create(params, TAOS_SIM_PARAM_COUNT, &sim, err, sizeof err);
@@ -1273,13 +1142,9 @@ static void test_config_errors_name_the_field(void) {
                {TAOS_SIM_VOLUME_DIRAC, 0, 0, "algo_volume_a"},
                {TAOS_SIM_VOLUME_GAMMA, 2, 0, "algo_volume_b"}};
   for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
-    defaults(params);
-    set(params, "algo_volume_kind", sizes[i].kind);
-    set(params, "algo_volume_a", sizes[i].a);
-    set(params, "algo_volume_b", sizes[i].b);
-    CHECK(taos_sim_create(params, TAOS_SIM_PARAM_COUNT, &sim, err, sizeof err) ==
-          TAOS_SIM_ERR_CONFIG);
-    CHECK(strstr(err, sizes[i].field) != NULL);
+    defaults_with(params, CHANGES({"algo_volume_kind", sizes[i].kind},
+                                  {"algo_volume_a", sizes[i].a}, {"algo_volume_b", sizes[i].b}));
+    expect_config_error(params, sizes[i].field);
   }
   defaults(params);
   sim = create(params);
@@ -1295,12 +1160,7 @@ static void test_config_errors_name_the_field(void) {
  * agent's request and reply take 1 ns each; a stylized trader's request waits for its
  * subscription (1 ns); a futures trader's too, and its request is sent with a one-second delay. */
 static void test_first_snapshots_arrive_as_in_the_reference(void) {
-  double params[TAOS_SIM_PARAM_COUNT];
-  defaults(params);
-  set(params, "hft_count", 1);
-  set(params, "sty_count", 1);
-  set(params, "fut_count", 1);
-  taos_sim *sim = create(params);
+  taos_sim *sim = create_with(CHANGES({"hft_count", 1}, {"sty_count", 1}, {"fut_count", 1}));
   const sim_book *book = &sim->books[0];
   uint32_t base = sim->local_base;
   int polls = 0;

@@ -49,15 +49,9 @@ static double upper(double z) { return 0.5 * erfc(z / sqrt(2.0)); }
 static void test_fundamental_increments(void) {
   enum { BOOKS = 40, STEPS = 100000, WINDOW = 2000 };
   const double sigma = 0.012, lambda = 0.002, sigma_jump = 0.00335, period = 10e9;
-  double params[TAOS_SIM_PARAM_COUNT];
-  defaults(params);
-  set(params, "remote_agents", 0);
-  set(params, "books", BOOKS);
-  set(params, "threads", 2);
-  set(params, "step", period);
-  set(params, "duration", STEPS * period);
-  set(params, "seed", 20240611);
-  taos_sim *sim = create(params);
+  taos_sim *sim = create_with(CHANGES({"remote_agents", 0}, {"books", BOOKS}, {"threads", 2},
+                                      {"step", period}, {"duration", STEPS * period},
+                                      {"seed", 20240611}));
 
   const double dt = period / 86400e9, a2 = sigma * sigma * dt, b2 = sigma_jump * sigma_jump;
   const double drift = -0.5 * sigma * sigma * dt;
@@ -191,11 +185,7 @@ static void check_rayleigh(const char *who, const uint64_t *lat, long n, double 
 /* OPL of the HFT agent: each quote (and cancel) of a poll draws its own latency, as the
  * reference's sendOrder does. */
 static long hft_latencies(uint64_t *out, long n) {
-  double params[TAOS_SIM_PARAM_COUNT];
-  defaults(params);
-  set(params, "hft_count", 1);
-  set(params, "seed", 101);
-  taos_sim *sim = create(params);
+  taos_sim *sim = create_with(CHANGES({"hft_count", 1}, {"seed", 101}));
   sim_book *book = quoted_book(sim);
   uint32_t slot = sim->local_base + sim->off_hft;
   sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
@@ -220,14 +210,9 @@ static long hft_latencies(uint64_t *out, long n) {
  * latency + 1 ns) and, nearly always, a market order whose latency is the OPL. */
 static void futures_draws(int reference_dynamics, double mfl_mean, double mfl_std, uint64_t *mfl,
                           uint64_t *opl, long n, long *n_opl) {
-  double params[TAOS_SIM_PARAM_COUNT];
-  defaults(params);
-  set(params, "fut_count", 1);
-  set(params, "seed", 202 + reference_dynamics);
-  set(params, "reference_dynamics", reference_dynamics);
-  set(params, "fut_mfl_mean", mfl_mean);
-  set(params, "fut_mfl_std", mfl_std);
-  taos_sim *sim = create(params);
+  taos_sim *sim = create_with(CHANGES({"fut_count", 1}, {"seed", 202 + reference_dynamics},
+                                      {"reference_dynamics", reference_dynamics},
+                                      {"fut_mfl_mean", mfl_mean}, {"fut_mfl_std", mfl_std}));
   sim_book *book = quoted_book(sim);
   uint32_t slot = sim->local_base + sim->off_fut;
   sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
@@ -259,15 +244,10 @@ static void futures_draws(int reference_dynamics, double mfl_mean, double mfl_st
  * delaySTD)). */
 static void stylized_draws(int reference_dynamics, uint64_t *delay, uint64_t *opl, long n,
                            long *n_opl) {
-  double params[TAOS_SIM_PARAM_COUNT];
-  defaults(params);
-  set(params, "sty_count", 1);
-  set(params, "seed", 303 + reference_dynamics);
-  set(params, "reference_dynamics", reference_dynamics);
-  set(params, "sty_sigma_f", 1);
-  set(params, "sty_sigma_c", 0);
-  set(params, "sty_sigma_eps", 0);
-  taos_sim *sim = create(params);
+  taos_sim *sim = create_with(CHANGES({"sty_count", 1}, {"seed", 303 + reference_dynamics},
+                                      {"reference_dynamics", reference_dynamics},
+                                      {"sty_sigma_f", 1}, {"sty_sigma_c", 0},
+                                      {"sty_sigma_eps", 0}));
   sim_book *book = quoted_book(sim);
   book->fund_value = 330.0;
   uint32_t slot = sim->local_base + sim->off_sty;
@@ -297,11 +277,7 @@ static void stylized_draws(int reference_dynamics, uint64_t *delay, uint64_t *op
 
 /* ALGO child orders (execution) and the market-feed latency before each next wake-up (ack). */
 static void algo_draws(uint64_t *mfl, uint64_t *opl, long n) {
-  double params[TAOS_SIM_PARAM_COUNT];
-  defaults(params);
-  set(params, "algo_count", 1);
-  set(params, "seed", 404);
-  taos_sim *sim = create(params);
+  taos_sim *sim = create_with(CHANGES({"algo_count", 1}, {"seed", 404}));
   sim_book *book = empty_book(sim);
   rest(book, 1, 30010, 5000000);
   uint32_t slot = sim->local_base + sim->off_algo;
@@ -478,27 +454,17 @@ static void check_pareto(const char *who, const sim_config *cfg, const sim_balan
 
 static void test_pareto_balances(void) {
   enum { N = 200000, REMOTE = 10000, BOOKS = 5 };
-  double params[TAOS_SIM_PARAM_COUNT];
-  defaults(params);
-  set(params, "seed", 505);
-  set(params, "books", BOOKS);
-  set(params, "remote_agents", REMOTE);
-  /* 10 000 accounts of up to 100 000 quote fit a book's 2^62 units at 8 quote decimals */
-  set(params, "quote_decimals", 8);
-  /* miners (production): pareto, scale 1, shape 2, wealth 100 000, price 300 */
-  set(params, "remote_bal_kind", 1);
-  set(params, "remote_bal_a", 1);
-  set(params, "remote_bal_b", 2);
-  set(params, "remote_bal_c", 100000);
-  set(params, "remote_bal_d", 300);
-  /* stylized traders keep the production pareto-50 (1, 1.66, 60 000, 300); HFT gets a pareto
-   * with scale 1.5 and shape 4, whose draws have a finite variance */
-  set(params, "hft_bal_kind", 1);
-  set(params, "hft_bal_a", 1.5);
-  set(params, "hft_bal_b", 4);
-  set(params, "hft_bal_c", 150000);
-  set(params, "hft_bal_d", 300);
-  taos_sim *sim = create(params);
+  taos_sim *sim = create_with(CHANGES(
+      {"seed", 505}, {"books", BOOKS}, {"remote_agents", REMOTE},
+      /* 10 000 accounts of up to 100 000 quote fit a book's 2^62 units at 8 quote decimals */
+      {"quote_decimals", 8},
+      /* miners (production): pareto, scale 1, shape 2, wealth 100 000, price 300 */
+      {"remote_bal_kind", 1}, {"remote_bal_a", 1}, {"remote_bal_b", 2}, {"remote_bal_c", 100000},
+      {"remote_bal_d", 300},
+      /* stylized traders keep the production pareto-50 (1, 1.66, 60 000, 300); HFT gets a pareto
+       * with scale 1.5 and shape 4, whose draws have a finite variance */
+      {"hft_bal_kind", 1}, {"hft_bal_a", 1.5}, {"hft_bal_b", 4}, {"hft_bal_c", 150000},
+      {"hft_bal_d", 300}));
   const sim_config *cfg = &sim->cfg;
   sim_account *accounts = malloc(N * sizeof *accounts);
 

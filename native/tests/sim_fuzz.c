@@ -798,35 +798,22 @@ static int check_invalid_parameters(void) {
       {"fut_lambda", -1}, {"fut_sigma_eps", 0},
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-    defaults(params);
-    set(params, "init_count", 1);
-    set(params, "sty_count", 1);
-    set(params, "hft_count", 1);
-    set(params, "algo_count", 1);
-    set(params, "fut_count", 1);
+    defaults_with(params, CHANGES({"init_count", 1}, {"sty_count", 1}, {"hft_count", 1},
+                                  {"algo_count", 1}, {"fut_count", 1}));
     set(params, bad[i].name, bad[i].value);
     cases += refused(params, bad[i].name);
   }
   /* together out of range: the end of the run past the clock, more units than a book holds */
-  defaults(params);
-  set(params, "start", 4e18);
-  set(params, "duration", 1e18);
+  defaults_with(params, CHANGES({"start", 4e18}, {"duration", 1e18}));
   cases += refused(params, "duration");
-  defaults(params);
-  set(params, "remote_agents", 65536);
-  set(params, "quote_decimals", 12);
+  defaults_with(params, CHANGES({"remote_agents", 65536}, {"quote_decimals", 12}));
   cases += refused(params, "remote_bal_b");
   /* fee tiers whose volumes differ by less than a quote unit: one threshold to the exchange */
-  defaults(params);
-  set(params, "fee_tier_count", 2);
-  set(params, "fee_volume_0", 0);
-  set(params, "fee_volume_1", 1e-300);
+  defaults_with(params, CHANGES({"fee_tier_count", 2}, {"fee_volume_0", 0},
+                                {"fee_volume_1", 1e-300}));
   cases += refused(params, "fee_volume_1");
-  defaults(params);
-  set(params, "hft_count", 1);
-  set(params, "hft_fee_tier_count", 2);
-  set(params, "hft_fee_volume_0", 5);
-  set(params, "hft_fee_volume_1", 5 + 1e-11);
+  defaults_with(params, CHANGES({"hft_count", 1}, {"hft_fee_tier_count", 2},
+                                {"hft_fee_volume_0", 5}, {"hft_fee_volume_1", 5 + 1e-11}));
   cases += refused(params, "hft_fee_volume_1");
   return cases;
 }

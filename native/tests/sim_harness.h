@@ -76,6 +76,22 @@ static inline taos_sim *create(const double *params) {
   return sim;
 }
 
+/* The reference parameters with `count` of them changed (a list from CHANGES). */
+static inline void defaults_with(double *params, const param *changes, size_t count) {
+  defaults(params);
+  for (size_t i = 0; i < count; i++) set(params, changes[i].name, changes[i].value);
+}
+
+static inline taos_sim *create_with(const param *changes, size_t count) {
+  double params[TAOS_SIM_PARAM_COUNT];
+  defaults_with(params, changes, count);
+  return create(params);
+}
+
+/* A list of parameter changes and its length: CHANGES({"hft_count", 1}, {"seed", 7}). */
+#define CHANGES(...)                                                                               \
+  (const param[]){__VA_ARGS__}, sizeof((const param[]){__VA_ARGS__}) / sizeof(param)
+
 /* A book with only the constructed orders and no pending messages. */
 static inline sim_book *empty_book(taos_sim *sim) {
   sim_book *book = &sim->books[0];
@@ -84,11 +100,16 @@ static inline sim_book *empty_book(taos_sim *sim) {
   return book;
 }
 
+/* The account in `slot` places a limit order now (it rests unless it crosses). */
+static inline void rest_for(sim_book *book, uint32_t slot, int dir, int64_t ticks, int64_t lots) {
+  sim_msg msg = {.time = book->now, .kind = MSG_PLACE_LIMIT, .dir = (uint8_t)dir, .price = ticks,
+                 .volume = lots, .slot = slot, .a = SIM_NONE};
+  sim_place_limit(book, &msg);
+}
+
 /* Remote account 0 rests a limit order. */
 static inline void rest(sim_book *book, int dir, int64_t ticks, int64_t lots) {
-  sim_msg msg = {.time = book->now, .kind = MSG_PLACE_LIMIT, .dir = (uint8_t)dir, .price = ticks,
-                 .volume = lots, .slot = 0, .a = SIM_NONE};
-  sim_place_limit(book, &msg);
+  rest_for(book, 0, dir, ticks, lots);
 }
 
 /* A book quoted 299.90 / 300.10, 5 units each side, by remote account 0, nothing pending. */
