@@ -3,9 +3,9 @@
  * manner of SQLite's out-of-memory tests. A call that meets one returns TX_ERR_NOMEM, and the
  * exchange must stay whole: tx_check passes after every call, base and quote stay conserved in
  * every book (read from the books' own totals, so a lost event cannot hide a difference), the
- * calls after it succeed, no GTT order outlives its expiry, and nothing leaks (ASan). Until this version a fill whose new loan
- * found no memory left the borrowed quote in the book with no loan for it, and a GTT order whose
- * expiry found none rested with no expiry.
+ * calls after it succeed, no GTT order outlives its expiry, and nothing leaks (ASan). The failures
+ * this guards against: a fill whose new loan finds no memory leaving the borrowed quote in the book
+ * with no loan for it, and a GTT order whose expiry finds none resting with no expiry.
  *
  * The library sources are compiled into this test, with their allocator calls routed through a
  * counter that fails the one chosen. */

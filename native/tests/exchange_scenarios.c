@@ -1036,7 +1036,7 @@ static void margin_write_off(void) {
   margin_call_past_cover(ex, D, TX_BUY, P(10), TX_R_INSUFFICIENT_BASE);
   EXPECT_TRADE(0, 3, 2, B(10), P(10), 0, 0);
   /* 100 of proceeds repaid, releasing 20 of the collateral; the other 180 and those 20 repay
-   * 200 more (until this version the 20 went back to the account and 720 was written off). */
+   * 200 more (giving the 20 back to the account would write off 720). */
   expect_written_off(ex, Q(700));
   /* No further margin call for a loan that no longer exists. */
   advance_by(ex, SEC(5));
@@ -1054,8 +1054,8 @@ static void margin_write_off_sells_base_collateral(void) {
   EXPECT_EQ(b.base_collateral, B(2));
   EXPECT_EQ(b.base_free, B(10));
   margin_call_past_cover(ex, D, TX_BUY, P(10), TX_R_INSUFFICIENT_BASE);
-  /* The 10 bought and the 2 of collateral: 120 repaid, 880 written off (until this version it
-   * sold the 10 alone, wrote off 900 and gave the account back 1.8 base). */
+  /* The 10 bought and the 2 of collateral: 120 repaid, 880 written off (not the 10 alone sold,
+   * 900 written off and 1.8 base given back to the account). */
   EXPECT_TRADE(0, 3, 2, B(12), P(10), 0, 0);
   expect_written_off(ex, Q(880));
   check_invariants(ex);
@@ -2113,8 +2113,7 @@ static tx_exchange *short_bought_back_past_128_bits(int64_t base, int64_t quote,
 /* A partial repayment whose collateral split needs more than 128 bits: the short holds
  * 562950343110460 base; buying back s = BIG_REPAID releases trunc(562950343110460 * s /
  * 1125900686220920) = 203138151213101, computed in 256 bits (price * collateral * s is about
- * 2^128). Until this version the core fell back to valuing the collateral in whole quote units
- * first and released one unit less. */
+ * 2^128). Valuing the collateral in whole quote units first would release one unit less. */
 static void collateral_split_past_128_bits(void) {
   const int64_t collateral = BIG_VOLUME / 2, released = 203138151213101LL;
   tx_loan loan;
