@@ -227,8 +227,10 @@ static int decode_balances(const double *p, int first, sim_balances_cfg *out, ch
 
 /* Fee tiers from `first` (volume, maker, taker per tier): rates inside (-1, 1), volumes
  * non-negative, strictly increasing and within the core's 2^62 quote units. */
-static int decode_tiers(const double *p, int first, uint32_t count, int quote_dp, char *err,
-                        size_t err_len) {
+/* Checks `count` fee tiers (volume, maker, taker from `first` on) and converts them into the
+ * exchange's units. */
+static int decode_tiers(const double *p, int first, uint32_t count, int quote_dp,
+                        tx_fee_tier *tiers, char *err, size_t err_len) {
   double unit = pow(10.0, quote_dp), max_volume = ldexp(1.0, 62) / unit;
   for (uint32_t i = 0; i < count; i++) {
     int base = first + 3 * (int)i;
@@ -249,6 +251,9 @@ static int decode_tiers(const double *p, int first, uint32_t count, int quote_dp
       return fail(err, err_len, "tier volumes must increase by at least one quote unit",
                   param_names[base]);
     }
+    tiers[i] = (tx_fee_tier){.volume_required = sim_units(p[base], quote_dp),
+                             .maker_e9 = llround(p[base + 1] * 1e9),
+                             .taker_e9 = llround(p[base + 2] * 1e9)};
   }
   return TAOS_SIM_OK;
 }
@@ -309,27 +314,17 @@ static int decode(const double *params, uint32_t count, sim_config *cfg, char *e
   cfg->fee_slots = (uint32_t)P(cfg, fee_history_slots);
   cfg->fee_period = (uint64_t)P(cfg, fee_slot_period);
   cfg->fee_tiers = (uint32_t)P(cfg, fee_tier_count);
-  int rc = decode_tiers(p, TAOS_SIM_P_fee_volume_0, cfg->fee_tiers, cfg->quote_dp, err, err_len);
+  int rc = decode_tiers(p, TAOS_SIM_P_fee_volume_0, cfg->fee_tiers, cfg->quote_dp, cfg->fee_tier,
+                        err, err_len);
   if (rc) return rc;
-  for (uint32_t i = 0; i < cfg->fee_tiers; i++) {
-    int base = TAOS_SIM_P_fee_volume_0 + 3 * (int)i;
-    cfg->fee_volume[i] = p[base];
-    cfg->fee_maker[i] = p[base + 1];
-    cfg->fee_taker[i] = p[base + 2];
-  }
   static const int group_fees[] = {TAOS_SIM_P_init_fee_tier_count, TAOS_SIM_P_sty_fee_tier_count,
                                    TAOS_SIM_P_hft_fee_tier_count, TAOS_SIM_P_algo_fee_tier_count,
                                    TAOS_SIM_P_fut_fee_tier_count};
   for (int g = 0; g < 5; g++) {
     cfg->group_fee_tiers[g] = (uint32_t)p[group_fees[g]];
-    rc = decode_tiers(p, group_fees[g] + 1, cfg->group_fee_tiers[g], cfg->quote_dp, err, err_len);
+    rc = decode_tiers(p, group_fees[g] + 1, cfg->group_fee_tiers[g], cfg->quote_dp,
+                      cfg->group_fee_tier[g], err, err_len);
     if (rc) return rc;
-    for (uint32_t i = 0; i < cfg->group_fee_tiers[g]; i++) {
-      int base = group_fees[g] + 1 + 3 * (int)i;
-      cfg->group_fee_volume[g][i] = p[base];
-      cfg->group_fee_maker[g][i] = p[base + 1];
-      cfg->group_fee_taker[g][i] = p[base + 2];
-    }
   }
   static const int templates[] = {TAOS_SIM_P_remote_bal_kind, TAOS_SIM_P_init_bal_kind,
                                   TAOS_SIM_P_sty_bal_kind,    TAOS_SIM_P_hft_bal_kind,

@@ -70,13 +70,12 @@ typedef struct {
   double tick, lot;
   uint32_t fee_slots, fee_tiers;
   uint64_t fee_period;
-  double fee_volume[8], fee_maker[8], fee_taker[8];
+  tx_fee_tier fee_tier[8]; /* in the exchange's units, as every book opens with them */
   sim_balances_cfg remote_bal, init_bal, sty_bal, hft_bal, algo_bal, fut_bal;
   uint32_t n_init, n_sty, n_hft, n_algo, n_fut;
-  /* each background group's fee policy (group order as the local ids); 0 tiers = zero fees */
+  /* each background group's fee policy (group order as the local ids); 0 tiers: the exchange's */
   uint32_t group_fee_tiers[5];
-  double group_fee_volume[5][TAOS_SIM_GROUP_FEE_TIERS];
-  double group_fee_maker[5][TAOS_SIM_GROUP_FEE_TIERS], group_fee_taker[5][TAOS_SIM_GROUP_FEE_TIERS];
+  tx_fee_tier group_fee_tier[5][TAOS_SIM_GROUP_FEE_TIERS];
 } sim_config;
 
 #define P(cfg, name) ((cfg)->p[TAOS_SIM_P_##name])

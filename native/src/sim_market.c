@@ -128,29 +128,20 @@ int sim_book_init(sim_book *book, char *err, size_t err_len) {
   c.fee_slot_period_ns = cfg->fee_period;
   c.fee_history_slots = cfg->fee_slots;
   c.fee_tier_count = cfg->fee_tiers;
-  for (uint32_t i = 0; i < cfg->fee_tiers && i < TX_MAX_FEE_TIERS; i++) {
-    c.fee_tiers[i] = (tx_fee_tier){.volume_required = sim_units(cfg->fee_volume[i], cfg->quote_dp),
-                                   .maker_e9 = llround(cfg->fee_maker[i] * 1e9),
-                                   .taker_e9 = llround(cfg->fee_taker[i] * 1e9)};
-  }
+  memcpy(c.fee_tiers, cfg->fee_tier, cfg->fee_tiers * sizeof cfg->fee_tier[0]);
   int rc = tx_open(&c, &book->ex, err, err_len);
   if (rc != TX_OK) return exchange_refused(rc, err, err_len, "its configuration");
   /* A background group with its own fee tiers trades under them; one without pays the
    * exchange's, as the reference's fee wrapper falls back to the exchange policy (production:
    * the initialization, HFT, futures and stylized groups have a zero-fee tier; ALGO pays). */
   for (int g = 0; g < 5; g++) {
-    tx_fee_tier tiers[TAOS_SIM_GROUP_FEE_TIERS] = {{0, 0, 0}};
     uint32_t count = cfg->group_fee_tiers[g];
     if (count == 0) {
       book->group_policy[g] = 0; /* the exchange's */
       continue;
     }
-    for (uint32_t i = 0; i < cfg->group_fee_tiers[g]; i++) {
-      tiers[i].volume_required = sim_units(cfg->group_fee_volume[g][i], cfg->quote_dp);
-      tiers[i].maker_e9 = llround(cfg->group_fee_maker[g][i] * 1e9);
-      tiers[i].taker_e9 = llround(cfg->group_fee_taker[g][i] * 1e9);
-    }
-    rc = tx_add_fee_policy(book->ex, tiers, count, &book->group_policy[g], err, err_len);
+    rc = tx_add_fee_policy(book->ex, cfg->group_fee_tier[g], count, &book->group_policy[g], err,
+                           err_len);
     if (rc != TX_OK) return exchange_refused(rc, err, err_len, "a group's fee tiers");
   }
   const uint32_t group_end[] = {sim->off_sty, sim->off_hft, sim->off_algo, sim->off_fut,
