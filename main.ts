@@ -8,6 +8,7 @@
  */
 import { type Command, printOut, UsageError, wantsHelp } from "./cli/command.ts";
 import manifest from "./deno.json" with { type: "json" };
+import { AGENT_PROCESS_COMMAND } from "./miner/agent_process_command.ts";
 
 /** What `taos --version` prints: taos's own version, the subnet release it follows, the runtime. */
 export function versionLine(): string {
@@ -89,6 +90,10 @@ async function dispatch(args: string[]): Promise<number> {
     return 0;
   }
   if (name === "help" && rest.length > 0) return await helpFor(rest);
+  // A compiled taos runs its miner's agent in a copy of itself started this way.
+  if (name === AGENT_PROCESS_COMMAND) {
+    return await (await import("./miner/agent_process.ts")).runAgentProcess(rest);
+  }
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     // Asked for, the usage is the output; without a command it is the error's explanation.
     if (name === undefined) {

@@ -587,6 +587,8 @@ async function startRunners(
   const started = await Promise.allSettled(
     uids.map((uid) =>
       AgentHost.start({ ...spec, uid }, {
+        // Up to 256 copies: a process each would cost several times a thread's memory and start-up.
+        isolation: "thread",
         maxMemoryMb: options.maxMemoryMb,
         onRestart: (message) => warn(uid, message),
         onError: (message) => warn(uid, `the agent failed between updates: ${message}`),

@@ -1,10 +1,12 @@
 /**
- * Hosts the miner's trading agent in a worker thread and gives each state update a deadline.
+ * Hosts the miner's trading agent in a process of its own (or, for backtests, a worker thread in
+ * this one) and gives each state update a deadline.
  * An agent that overruns is not waited for: the step reports `overran` (the miner answers with
  * no instructions) and the late result is dropped. An error the agent raises, even outside its
  * `onUpdate` (an unawaited rejected promise, a throwing timer), fails only the update in flight.
- * The agent keeps its state throughout, unless it ends its worker, holds more memory than its
- * limit, fills its heap or gets stuck: then a fresh instance replaces it. A load that never
+ * The agent keeps its state throughout, unless it ends itself, holds more memory than its
+ * limit, fills its heap or gets stuck: then a fresh instance replaces it, the old one's process
+ * killed. A load that never
  * finishes (a constructor or a module that never returns) fails after a time limit instead of
  * holding up the caller.
  *
@@ -17,119 +19,26 @@
  * @module
  */
 import { getHeapStatistics } from "node:v8";
-import { Worker } from "node:worker_threads";
-import { z } from "zod";
 import type { AgentParams } from "../agents/sdk/agent.ts";
 import type { Rejection } from "../agents/sdk/instructions.ts";
 import type { StateUpdateWire } from "../bittensor/market_synapse.ts";
-import { describeThrown } from "../agents/sdk/thrown.ts";
-import { firstChars } from "../cli/code_points.ts";
-import { AGENT_METHODS, type AgentMethod } from "./agent_methods.ts";
+import type { AgentMethod } from "./agent_methods.ts";
+import { type AgentChannel, type AgentIsolation, openChannel } from "./agent_channel.ts";
+import type {
+  AgentEvent,
+  AgentReply,
+  FailureKind,
+  HostMessage,
+  StepInput,
+  WorkerMessage,
+} from "./agent_protocol.ts";
+
+export type { AgentIsolation } from "./agent_channel.ts";
+export type { AgentReply, FailureKind, HostMessage, StepInput, WorkerMessage };
 
 /** Time a miner keeps back from a request's timeout for (de)compression and the network: its
  * agent has the rest. Backtests give their agents the same. */
 export const REPLY_MARGIN_S = 0.5;
-
-/** What one step hands the agent's worker. */
-export type StepInput =
-  /** A decoded state update. */
-  | { state: unknown }
-  /**
-   * A state update as it came over the wire, decoded in the worker: inflating and parsing a large
-   * one takes seconds, which would hold up every other request on the caller's thread.
-   * `validator` is the sender's hotkey, passed on to the agent.
-   */
-  | { update: StateUpdateWire; validator: string | null };
-
-/** Messages the host sends to the worker. */
-export type HostMessage =
-  | {
-    kind: "load";
-    path: string;
-    name: string;
-    params: string | AgentParams;
-    uid: number;
-    /** The agent's memory limit, MiB (see {@linkcode AgentHostOptions.maxMemoryMb}). */
-    maxMemoryMb: number;
-  }
-  | { kind: "step"; id: number; input: StepInput };
-
-const agentMethod = z.enum(AGENT_METHODS);
-
-/**
- * What kind of failure a failed update was, in words that stay the same however its message
- * varies: an error the agent raised (in one of its methods, or one nothing caught: a rejected
- * promise nobody awaits, a throwing timer), an update or a response that is invalid, or no agent
- * to run it (being replaced, or not loaded).
- */
-const failureKind = z.enum([
-  "error",
-  "uncaught error",
-  "invalid state update",
-  "invalid agent response",
-  "agent replaced",
-  "agent not loaded",
-]);
-export type FailureKind = z.infer<typeof failureKind>;
-
-/** What an agent answered: the `FinanceAgentResponse` body. */
-const agentReply = z.object({ agent_id: z.number(), instructions: z.array(z.unknown()) });
-export type AgentReply = z.infer<typeof agentReply>;
-
-const seconds = z.number();
-/**
- * What the worker may send. An agent can post to the host itself (`postMessage`, `parentPort`):
- * anything else is its noise, reported and ignored rather than taken for a reply.
- */
-const workerMessage = z.discriminatedUnion("kind", [
-  z.object({
-    kind: z.literal("loaded"),
-    /** Parameters the agent does not take. */
-    warning: z.string().optional(),
-    /** The parameters it was constructed with, as JSON values (absent when they are not). */
-    params: z.record(z.string(), z.unknown()).optional(),
-    /** Null for a bundled example. */
-    file: z.string().nullable(),
-  }),
-  z.object({ kind: z.literal("load-failed"), message: z.string() }),
-  z.object({
-    kind: z.literal("step"),
-    id: z.number(),
-    response: agentReply,
-    seconds,
-    /** Instructions a validator would refuse one by one (the rest of the reply stands). */
-    dropped: z.string().optional(),
-    /** The first field of the reply's instructions that validators ignore (`ignoredField`). */
-    ignored: z.string().optional(),
-    /** Those of them left out of `response`: on a book the validator does not have. */
-    unsent: z.array(z.object({
-      index: z.number(),
-      rule: z.literal("unknownBook"),
-      reason: z.string(),
-    })).optional(),
-    /**
-     * For an update that came over the wire, `response` as the reply field carries it (JSON,
-     * zlib, base64).
-     */
-    wire: z.string().optional(),
-  }),
-  z.object({
-    kind: z.literal("step-failed"),
-    id: z.number(),
-    message: z.string(),
-    seconds,
-    problem: failureKind,
-    /** The agent method whose error failed the update. */
-    method: agentMethod.optional(),
-    /** Where in the agent's own code the error was raised (file:line:column), if known. */
-    at: z.string().optional(),
-  }),
-  z.object({ kind: z.literal("agent-error"), message: z.string() }),
-  /** The worker cannot go on (`message` says why, after the agent's name): replace it. */
-  z.object({ kind: z.literal("exiting"), message: z.string() }),
-]);
-/** Messages the worker sends back. */
-export type WorkerMessage = z.infer<typeof workerMessage>;
 
 /** The result of one state update. */
 export type StepOutcome =
@@ -203,15 +112,23 @@ export interface AgentHostOptions {
    */
   maxMemoryMb?: number;
   /**
-   * Also watch the process's memory (for a process hosting this one agent, as a miner does): past
-   * what it was when the agent started plus twice its limit plus
-   * {@linkcode PROCESS_MEMORY_SLACK_MB}, the agent is replaced. This catches memory its worker
-   * cannot count (WebAssembly memory, SharedArrayBuffers) and allocations within one update.
+   * Also watch the memory of the process running the agent (its own; for a thread, this one,
+   * which then must host this one agent only): past what it was once the agent was loaded plus
+   * twice its limit plus {@linkcode PROCESS_MEMORY_SLACK_MB}, the agent is replaced. This catches
+   * memory its worker cannot count (WebAssembly memory, SharedArrayBuffers) and allocations within
+   * one update.
    */
   watchProcessMemory?: boolean;
   /**
-   * An update still computing this long after its deadline means the agent is stuck: the worker
-   * is replaced by a fresh agent (default 30 000 ms).
+   * Where the agent runs (default `"process"`): a Deno process of its own, killed when the agent
+   * is replaced or the host closed, or a worker thread in this process, cheaper to start and
+   * about 30 MB smaller, which a stuck agent in an endless loop keeps busy until this process
+   * exits.
+   */
+  isolation?: AgentIsolation;
+  /**
+   * An update still computing this long after its deadline means the agent is stuck: it is
+   * replaced by a fresh agent (default 30 000 ms).
    */
   restartAfterMs?: number;
   /**
@@ -233,7 +150,10 @@ export interface AgentHostOptions {
   signal?: AbortSignal;
 }
 
-/** What a miner's own work (requests, replies) may add to its memory besides its agent's, MiB. */
+/**
+ * What the work around the agent (decoding updates, encoding replies; for a thread, the miner's
+ * requests) may add to its process's memory besides the agent's own, MiB.
+ */
 export const PROCESS_MEMORY_SLACK_MB = 512;
 
 /** How often the process's memory is read when watched, ms. */
@@ -249,30 +169,12 @@ export function defaultHeapMb(): number {
   return Math.floor(getHeapStatistics().heap_size_limit / 2 ** 20);
 }
 
-/** A message from the worker, or null for anything the protocol does not know. */
-function protocolMessage(data: unknown): WorkerMessage | null {
-  const parsed = workerMessage.safeParse(data);
-  return parsed.success ? parsed.data : null;
-}
-
-/** What the agent posted, briefly, for the message that reports it. */
-function preview(data: unknown): string {
-  let text: string;
-  try {
-    text = JSON.stringify(data) ?? String(data);
-  } catch {
-    text = describeThrown(data);
-  }
-  const kept = firstChars(text, 80);
-  return kept.length < text.length ? `${kept}…` : text;
-}
-
 /** The longest wait before a reload is tried again. */
 const MAX_RELOAD_RETRY_MS = 60_000;
 
-/** A worker with its agent loaded, and what the load told. */
-interface LoadedWorker {
-  worker: Worker;
+/** An agent's worker with the agent loaded, and what the load told. */
+interface LoadedAgent {
+  channel: AgentChannel;
   /** Parameters the agent does not take. */
   warning?: string;
   /** The parameters it was constructed with, as JSON values. */
@@ -281,26 +183,28 @@ interface LoadedWorker {
   file: string | null;
 }
 
-/** Starts a worker and loads the agent in it. */
-async function spawnWorker(
+/** Starts the agent's worker (in its own process unless told otherwise) and loads the agent. */
+async function spawnAgent(
   spec: AgentSpec,
   options: AgentHostOptions,
   heapMb: number,
-): Promise<LoadedWorker> {
-  const worker = new Worker(new URL("./agent_worker.ts", import.meta.url), {
-    resourceLimits: { maxOldGenerationSizeMb: heapMb },
-  });
+): Promise<LoadedAgent> {
+  let channel: AgentChannel;
+  try {
+    channel = openChannel(options.isolation ?? "process", heapMb);
+  } catch (error) {
+    throw new AgentStartError(`cannot start ${spec.name}'s process: ${(error as Error).message}`);
+  }
   const limitMs = options.loadTimeoutMs ?? 60_000;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopLoading = () => {};
   const loaded = await new Promise<WorkerMessage>((resolve) => {
     const fail = (message: string) => resolve({ kind: "load-failed", message });
-    worker.on("message", (data: unknown) => {
-      const message = protocolMessage(data);
-      if (message?.kind === "loaded" || message?.kind === "load-failed") resolve(message);
-    });
-    worker.on("error", (error: Error) => fail(crashReason(spec, error, heapMb)));
-    worker.on("exit", (code: number) => fail(`${spec.name} ended its worker (exit code ${code})`));
+    channel.onEvent = (event) => {
+      if (event.kind === "loaded" || event.kind === "load-failed") resolve(event);
+      const ended = endOf(spec, event, heapMb);
+      if (ended !== null) fail(ended);
+    };
     stopLoading = () => fail(`loading ${spec.name} was interrupted`);
     if (options.signal?.aborted) stopLoading();
     options.signal?.addEventListener("abort", stopLoading);
@@ -310,41 +214,55 @@ async function spawnWorker(
           "module code that never returns?)",
       );
     }, limitMs);
-    worker.postMessage({ kind: "load", ...spec, maxMemoryMb: heapMb } satisfies HostMessage);
+    channel.send({ kind: "load", ...spec, maxMemoryMb: heapMb } satisfies HostMessage);
   });
   clearTimeout(timer);
   options.signal?.removeEventListener("abort", stopLoading);
-  worker.removeAllListeners();
+  channel.onEvent = () => {};
   if (loaded.kind !== "loaded") {
-    // An "error" event nobody listens to would be thrown in this thread.
-    worker.on("error", () => {});
-    void worker.terminate();
+    void channel.stop();
     throw new AgentStartError("message" in loaded ? loaded.message : "agent did not load");
   }
   return {
-    worker,
+    channel,
     warning: loaded.warning,
     params: loaded.params as AgentParams | undefined,
     file: loaded.file,
   };
 }
 
-/** Why a worker ended with `error`: a full heap, or what the agent left uncaught. */
-function crashReason(spec: AgentSpec, error: Error, heapMb: number): string {
-  return (error as { code?: string }).code === "ERR_WORKER_OUT_OF_MEMORY"
-    ? `${spec.name} ran out of memory (its heap is limited to ${heapMb} MiB)`
-    : `${spec.name} crashed: ${describeThrown(error)}`;
+/**
+ * Why the agent's worker is gone, after its name, when `event` tells it is: the agent ended it,
+ * it crashed (a full heap, or what the agent left uncaught), or its process ended. Null otherwise.
+ */
+function endOf(spec: AgentSpec, event: AgentEvent, heapMb: number): string | null {
+  switch (event.kind) {
+    case "ended":
+      return `${spec.name} ended itself (exit code ${event.code})`;
+    case "crashed":
+      return event.outOfMemory
+        ? `${spec.name} ran out of memory (its heap is limited to ${heapMb} MiB)`
+        : `${spec.name} crashed: ${event.message}`;
+    case "process-ended":
+      return `${spec.name}'s process ended (${
+        event.signal === null ? `exit code ${event.code}` : `signal ${event.signal}`
+      })`;
+    default:
+      return null;
+  }
 }
 
 /**
- * A trading agent running in its own worker. Updates are computed one at a time in arrival
- * order (several validators may query at once); each has its own deadline counted from arrival.
+ * A trading agent running in its own worker, by default in a process of its own. Updates are
+ * computed one at a time in arrival order (several validators may query at once); each has its own
+ * deadline counted from arrival.
  */
 export class AgentHost {
   readonly #spec: AgentSpec;
   readonly #options: AgentHostOptions;
+  readonly #isolation: AgentIsolation;
   /** null while a replacement agent is loading. */
-  #worker: Worker | null = null;
+  #channel: AgentChannel | null = null;
   /** Set while a replacement cannot be loaded; steps fail with it until a retry succeeds. */
   #broken: string | null = null;
   /** The pending retry of a failed replacement, cleared on close. */
@@ -365,10 +283,11 @@ export class AgentHost {
   #inFlight: PendingStep | null = null;
   /** Pending stuck-agent checks, cleared on close. */
   readonly #watchdogs = new Set<ReturnType<typeof setTimeout>>();
-  /** The process's memory past which the agent is replaced, bytes; null when not watched. */
-  readonly #ceiling: number | null;
-  /** False while the process was past the ceiling before the current agent started: not its. */
-  #ceilingArmed = true;
+  /**
+   * The memory of the agent's process past which the agent is replaced, bytes, set as each agent
+   * starts; null when not watched (or not readable).
+   */
+  #ceiling: number | null = null;
   #memoryTimer: ReturnType<typeof setInterval> | null = null;
   /** The agent's memory limit, MiB: `maxMemoryMb`, or V8's default heap limit. */
   readonly #limitMb: number;
@@ -383,23 +302,20 @@ export class AgentHost {
   private constructor(
     spec: AgentSpec,
     options: AgentHostOptions,
-    loaded: LoadedWorker,
+    loaded: LoadedAgent,
     limitMb: number,
-    baseline: number | null,
   ) {
     this.#spec = spec;
     this.#options = options;
+    this.#isolation = options.isolation ?? "process";
     this.paramsWarning = loaded.warning ?? null;
     this.params = loaded.params ?? null;
     this.agentFile = loaded.file;
     this.#limitMb = limitMb;
     this.#firstRetryMs = options.reloadRetryMs ?? 5000;
     this.#unansweredRetryMs = this.#firstRetryMs;
-    this.#ceiling = baseline === null
-      ? null
-      : baseline + (2 * this.#limitMb + PROCESS_MEMORY_SLACK_MB) * 2 ** 20;
-    this.#attach(loaded.worker);
-    if (this.#ceiling !== null) {
+    this.#attach(loaded.channel);
+    if (options.watchProcessMemory === true) {
       this.#memoryTimer = setInterval(() => this.#checkProcessMemory(), PROCESS_MEMORY_CHECK_MS);
       Deno.unrefTimer(this.#memoryTimer);
     }
@@ -407,78 +323,75 @@ export class AgentHost {
 
   /** Loads the agent in a new worker; throws AgentStartError when it cannot be loaded. */
   static async start(spec: AgentSpec, options: AgentHostOptions = {}): Promise<AgentHost> {
-    const baseline = options.watchProcessMemory === true ? Deno.memoryUsage().rss : null;
     const limitMb = options.maxMemoryMb ?? defaultHeapMb();
-    const loaded = await spawnWorker(spec, options, limitMb);
-    return new AgentHost(spec, options, loaded, limitMb, baseline);
+    const loaded = await spawnAgent(spec, options, limitMb);
+    return new AgentHost(spec, options, loaded, limitMb);
   }
 
-  /**
-   * Replaces the agent once the process holds more memory than the agent's limit allows, unless
-   * it already did before this agent started (then the memory is not the agent's).
-   */
+  /** The id of the process running the agent; null for a thread, or while one is loading. */
+  get agentPid(): number | null {
+    return this.#channel?.pid ?? null;
+  }
+
+  /** Replaces the agent once its process holds more memory than the agent's limit allows. */
   #checkProcessMemory(): void {
-    if (this.#worker === null || !this.#ceilingArmed || this.#ceiling === null) return;
-    const rss = Deno.memoryUsage().rss;
-    if (rss <= this.#ceiling) return;
+    if (this.#channel === null || this.#ceiling === null) return;
+    const held = this.#channel.memory();
+    if (held === null || held <= this.#ceiling) return;
+    const whose = this.#isolation === "process" ? "its process's" : "the miner's";
     this.#replace(
-      `agent ${this.#spec.name} took the miner's memory to ${mib(rss)} MiB, past the ` +
+      `agent ${this.#spec.name} took ${whose} memory to ${mib(held)} MiB, past the ` +
         `${mib(this.#ceiling)} MiB its memory limit (${this.#limitMb} MiB) allows`,
     );
   }
 
-  #attach(worker: Worker): void {
-    this.#worker = worker;
+  #attach(channel: AgentChannel): void {
+    this.#channel = channel;
     this.#answered = false;
-    this.#ceilingArmed = this.#ceiling === null || Deno.memoryUsage().rss <= this.#ceiling;
-    worker.on("error", (error: Error) => {
-      // The worker handles the agent's errors itself; one that still gets here has ended it.
-      if (this.#worker === worker) {
-        this.#replace(`agent ${crashReason(this.#spec, error, this.#limitMb)}`, true);
+    // Counted from what the process held once this agent was loaded: the rest is not its.
+    const baseline = this.#options.watchProcessMemory === true ? channel.memory() : null;
+    this.#ceiling = baseline === null
+      ? null
+      : baseline + (2 * this.#limitMb + PROCESS_MEMORY_SLACK_MB) * 2 ** 20;
+    channel.onEvent = (event) => {
+      if (this.#channel !== channel) return;
+      const ended = endOf(this.#spec, event, this.#limitMb);
+      if (ended !== null) {
+        this.#replace(`agent ${ended}`, true);
+        return;
       }
-    });
-    worker.on("exit", (code: number) => {
-      if (this.#worker === worker) {
-        this.#replace(`agent ${this.#spec.name} ended its worker (exit code ${code})`, true);
-      }
-    });
-    worker.on("message", (data: unknown) => {
-      if (this.#worker !== worker) return;
-      const message = protocolMessage(data);
       const current = this.#inFlight;
-      if (message === null) {
+      if (event.kind === "stray") {
         this.#options.onError?.(
-          `a message it posted to the miner is not part of the protocol and was ignored: ${
-            preview(data)
-          }`,
+          `a message it posted to the miner is not part of the protocol and was ignored: ${event.text}`,
           "stray message",
         );
-      } else if (message.kind === "exiting") {
-        this.#replace(`agent ${this.#spec.name} ${message.message}`);
-      } else if (message.kind === "agent-error") {
+      } else if (event.kind === "exiting") {
+        this.#replace(`agent ${this.#spec.name} ${event.message}`);
+      } else if (event.kind === "agent-error") {
         if (current === null || current.done) {
-          this.#options.onError?.(message.message, "uncaught error");
+          this.#options.onError?.(event.message, "uncaught error");
           return;
         }
         current.finish({
           kind: "step-failed",
           id: current.id,
-          message: message.message,
+          message: event.message,
           seconds: 0,
           problem: "uncaught error",
         });
         // The update stays in flight until the agent returns; if it never does, it is stuck.
         this.#watch(current);
       } else if (
-        (message.kind === "step" || message.kind === "step-failed") && current?.id === message.id
+        (event.kind === "step" || event.kind === "step-failed") && current?.id === event.id
       ) {
         this.#inFlight = null;
         this.#answered = true;
         this.#unansweredRetryMs = this.#firstRetryMs;
-        if (!current.done) current.finish(message);
+        if (!current.done) current.finish(event);
         this.#pump();
       }
-    });
+    };
   }
 
   /** True while the agent is computing an update (possibly one already answered as overrun). */
@@ -562,26 +475,29 @@ export class AgentHost {
     const after = this.#options.restartAfterMs ?? 30_000;
     const watchdog = setTimeout(() => {
       this.#watchdogs.delete(watchdog);
-      if (this.#inFlight !== entry || this.#worker === null) return;
+      if (this.#inFlight !== entry || this.#channel === null) return;
       // A worker stalled at its heap limit says nothing either: it is stuck too.
+      const thread = this.#isolation === "thread"
+        ? "; Deno cannot stop a thread in an endless loop: it keeps a CPU core busy until the " +
+          "process exits"
+        : "";
       this.#replace(
         `agent ${this.#spec.name} still computing ${after} ms after its deadline (an endless ` +
-          "loop, a promise that never settles, or a full heap; Deno cannot stop a thread in an " +
-          "endless loop: it keeps a CPU core busy until the miner restarts)",
+          `loop, a promise that never settles, or a full heap${thread})`,
       );
     }, after);
     this.#watchdogs.add(watchdog);
   }
 
   /**
-   * Ends the current worker and loads a fresh agent; the update in flight fails with `reason`.
-   * `endedItself`: the worker ended or crashed on its own rather than being stopped here.
+   * Ends the current agent (kills its process) and loads a fresh one; the update in flight fails
+   * with `reason`. `endedItself`: the agent ended or crashed on its own rather than being stopped
+   * here.
    */
   #replace(reason: string, endedItself = false): void {
-    // Forgotten first: terminating emits the worker's exit at once, which must not count as the
-    // agent ending it.
-    const ended = this.#worker;
-    this.#worker = null;
+    // Forgotten first: what the old agent still tells is no longer news.
+    const ended = this.#channel;
+    this.#channel = null;
     const current = this.#inFlight;
     this.#inFlight = null;
     if (current !== null && !current.done) {
@@ -598,7 +514,7 @@ export class AgentHost {
       this.#options.onRestart?.(`${reason}; replacing it with a fresh instance`);
       // The fresh agent starts once the old one's memory is returned.
       const reload = () => this.#reload(retryMs);
-      void (ended?.terminate() ?? Promise.resolve()).then(reload, reload);
+      void (ended?.stop() ?? Promise.resolve()).then(reload, reload);
       return;
     }
     // It ended by itself before finishing an update: a fresh one would likely end the same way
@@ -608,7 +524,7 @@ export class AgentHost {
     this.#broken = `${reason} before finishing an update`;
     this.#options.onRestart?.(`${this.#broken}; loading a fresh instance in ${waitMs / 1000} s`);
     this.#failWaiting(this.#broken);
-    void ended?.terminate();
+    void ended?.stop();
     this.#reloadTimer = setTimeout(() => {
       this.#reloadTimer = null;
       this.#reload(retryMs);
@@ -637,16 +553,16 @@ export class AgentHost {
     if (this.#closed) return;
     // The signal stops the first load only: a replacement is the host's own business.
     const options = { ...this.#options, signal: undefined };
-    spawnWorker(this.#spec, options, this.#limitMb).then(({ worker }) => {
+    spawnAgent(this.#spec, options, this.#limitMb).then(({ channel }) => {
       if (this.#closed) {
-        void worker.terminate();
+        void channel.stop();
         return;
       }
       if (this.#broken !== null) {
         this.#broken = null;
         this.#options.onRestart?.(`agent ${this.#spec.name} loaded again`);
       }
-      this.#attach(worker);
+      this.#attach(channel);
       this.#pump();
     }, (error: Error) => {
       if (this.#closed) return;
@@ -661,16 +577,14 @@ export class AgentHost {
   }
 
   #pump(): void {
-    if (this.#inFlight !== null || this.#worker === null) return;
+    if (this.#inFlight !== null || this.#channel === null) return;
     const next = this.#queue.shift();
     if (next === undefined) return;
     this.#inFlight = next;
     try {
-      this.#worker.postMessage(
-        { kind: "step", id: next.id, input: next.input } satisfies HostMessage,
-      );
+      this.#channel.send({ kind: "step", id: next.id, input: next.input });
     } catch (error) {
-      // A state the structured clone refuses (nested too deep, say) never reached the agent.
+      // A state that cannot be cloned or framed (nested too deep, say) never reached the agent.
       this.#inFlight = null;
       next.finish({
         kind: "step-failed",
@@ -685,7 +599,7 @@ export class AgentHost {
     }
   }
 
-  /** Stops the worker. */
+  /** Stops the agent (kills its process). */
   close(): void {
     if (this.#memoryTimer !== null) clearInterval(this.#memoryTimer);
     this.#memoryTimer = null;
@@ -693,10 +607,10 @@ export class AgentHost {
     this.#watchdogs.clear();
     if (this.#reloadTimer !== null) clearTimeout(this.#reloadTimer);
     this.#reloadTimer = null;
-    const ended = this.#worker;
-    this.#worker = null;
+    const ended = this.#channel;
+    this.#channel = null;
     this.#closed = true;
-    void ended?.terminate();
+    void ended?.stop();
     this.#broken = "agent host closed";
   }
 }

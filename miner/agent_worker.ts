@@ -25,7 +25,7 @@ import { watchBuiltins } from "./builtins_guard.ts";
 import { watchMemory } from "./memory_guard.ts";
 import type { AgentMethod } from "./agent_methods.ts";
 import { agentFrame, noteFailures } from "../agents/sdk/failure_site.ts";
-import type { FailureKind, HostMessage, StepInput, WorkerMessage } from "./agent_host.ts";
+import type { FailureKind, HostMessage, StepInput, WorkerMessage } from "./agent_protocol.ts";
 
 let agent: TradingAgent | null = null;
 /** The agent method whose call failed last in the current update, if any. */
@@ -155,7 +155,7 @@ port.on("message", async (message: HostMessage) => {
       if (over !== null) throw new Error(`${message.name} ${over} once loaded`);
       // An exit the module or the constructor asked for ends the worker only once this task is
       // over: reported as loaded, the agent would be replaced at every update.
-      if (exitAsked !== null) throw new Error(`${message.name} ended its worker (${exitAsked})`);
+      if (exitAsked !== null) throw new Error(`${message.name} ended itself (${exitAsked})`);
       send({ kind: "loaded", warning, params, file: agentFile(message.path, message.name) });
       // Between updates too: an agent may allocate from its timers or its unawaited promises.
       setInterval(checkMemory, MEMORY_CHECK_MS);

@@ -649,12 +649,12 @@ Deno.test("a backtest whose backtest.json the system refuses ends with exit 1 na
   });
 });
 
-Deno.test("a named agent ending its worker at every update is reloaded after a wait and told of once", async () => {
+Deno.test("a named agent ending itself at every update is reloaded after a wait and told of once", async () => {
   const { report, warnings } = await fixtureBacktest("exit_at=1", { duration: 20e9 });
   assert.equal(report.agents[0].instructions.failedResponses, report.publishes);
-  const restarts = warnings.filter((w) => /ended its worker/.test(w) && !/response lost/.test(w));
+  const restarts = warnings.filter((w) => /ended itself/.test(w) && !/response lost/.test(w));
   assert.deepEqual(restarts, [
-    "uid 0: agent FixtureAgent ended its worker (exit code 3) before finishing an update; " +
+    "uid 0: agent FixtureAgent ended itself (exit code 3) before finishing an update; " +
     "loading a fresh instance in 5 s (repeats are not shown)",
   ]);
 });
@@ -727,7 +727,7 @@ Deno.test("a named agent's module code runs in its workers only: one that exits 
     backtest({ agent: "TopExit", agentPath: dir, config: smallPreset(), seed: 1, duration: 20e9 }),
     (error: Error) => {
       assert.equal(error.name, "AgentLoadError");
-      assert.match(error.message, /^TopExit ended its worker \(exit code 7\)$/);
+      assert.match(error.message, /^TopExit ended itself \(exit code 7\)$/);
       return true;
     },
   );

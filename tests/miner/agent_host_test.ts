@@ -74,11 +74,11 @@ Deno.test("an agent that calls Deno.exit is replaced at once, not after the stuc
     const started = performance.now();
     const failed = await host.step(state(), 20_000);
     assert.equal(failed.kind, "failed");
-    assert.match((failed as { message: string }).message, /ended its worker \(exit code 3\)/);
+    assert.match((failed as { message: string }).message, /ended itself \(exit code 3\)/);
     assert.ok(performance.now() - started < 5000);
     // The next update goes to a fresh instance (count restarts at 1), well before the deadline.
     assert.equal(quantity(await host.step(state(), 20_000)), 1);
-    assert.match(events.restarts.join("\n"), /ended its worker .*replacing it with a fresh/);
+    assert.match(events.restarts.join("\n"), /ended itself .*replacing it with a fresh/);
   });
 });
 
@@ -90,22 +90,22 @@ Deno.test("an agent that ends before finishing any update is reloaded with a gro
   );
   try {
     const failed = await host.step(state(), 20_000);
-    assert.match((failed as { message: string }).message, /ended its worker \(exit code 3\)/);
+    assert.match((failed as { message: string }).message, /ended itself \(exit code 3\)/);
     // Meanwhile updates fail at once with the reason.
     const waiting = await host.step(state(), 20_000);
     assert.match(
       (waiting as { message: string }).message,
-      /ended its worker \(exit code 3\) before finishing an update$/,
+      /ended itself \(exit code 3\) before finishing an update$/,
     );
     for (let i = 0; i < 100 && restarts.length < 3; i++) {
       await new Promise((r) => setTimeout(r, 50));
       if (restarts.at(-1)?.endsWith("loaded again")) await host.step(state(), 20_000);
     }
     assert.deepEqual(restarts, [
-      "agent FixtureAgent ended its worker (exit code 3) before finishing an update; loading a " +
+      "agent FixtureAgent ended itself (exit code 3) before finishing an update; loading a " +
       "fresh instance in 0.3 s",
       "agent FixtureAgent loaded again",
-      "agent FixtureAgent ended its worker (exit code 3) before finishing an update; loading a " +
+      "agent FixtureAgent ended itself (exit code 3) before finishing an update; loading a " +
       "fresh instance in 0.6 s",
     ]);
   } finally {
@@ -487,11 +487,11 @@ Deno.test("a finished update starts the reload wait over, and a fresh instance h
     assert.equal((await host.step(state(), 20_000)).kind, "failed");
     await restartsReach(restarts, 5);
     assert.equal((await host.step(state(), 20_000)).kind, "ok");
-    const unfinished = "agent Planned ended its worker (exit code 3) before finishing an update";
+    const unfinished = "agent Planned ended itself (exit code 3) before finishing an update";
     assert.deepEqual(restarts, [
       `${unfinished}; loading a fresh instance in 0.3 s`,
       "agent Planned loaded again",
-      "agent Planned ended its worker (exit code 3); replacing it with a fresh instance",
+      "agent Planned ended itself (exit code 3); replacing it with a fresh instance",
       `${unfinished}; loading a fresh instance in 0.3 s`,
       "agent Planned loaded again",
     ]);
@@ -507,7 +507,7 @@ Deno.test("a replacement that keeps failing to load is retried after a doubling 
       `agent could not be restarted: Planned failed to start: instance ${n} refuses to start ` +
       `(at ${file}:10:38)`;
     assert.deepEqual(restarts, [
-      "agent Planned ended its worker (exit code 3); replacing it with a fresh instance",
+      "agent Planned ended itself (exit code 3); replacing it with a fresh instance",
       `${refused(2)}; retrying in 0.3 s`,
       `${refused(3)}; retrying in 0.6 s`,
       "agent Planned loaded again",
@@ -525,7 +525,7 @@ Deno.test("an agent ending before its first update is reloaded after 5 s unless 
   try {
     assert.equal((await host.step(state(), 20_000)).kind, "failed");
     assert.deepEqual(restarts, [
-      "agent FixtureAgent ended its worker (exit code 3) before finishing an update; loading a " +
+      "agent FixtureAgent ended itself (exit code 3) before finishing an update; loading a " +
       "fresh instance in 5 s",
     ]);
   } finally {

@@ -82,7 +82,7 @@ Deno.test("a load error names a missing file by its whole path, its name decoded
   assert.doesNotMatch(message, /%20|%C3|file:\/\//);
 });
 
-Deno.test("an agent that ends its worker while loading fails to load, like one that throws", async () => {
+Deno.test("an agent that ends itself while loading fails to load, like one that throws", async () => {
   const dir = testTempDir("taos-top-exit-");
   Deno.writeTextFileSync(
     join(dir, "TopExit.ts"),
@@ -99,9 +99,9 @@ Deno.test("an agent that ends its worker while loading fails to load, like one t
       "  onUpdate() { return []; }\n}\n",
   );
   // Until this version both started and were replaced at every update, answering nothing.
-  assert.equal(await loadError(dir, "TopExit"), "TopExit ended its worker (exit code 7)");
-  assert.equal(await loadError(dir, "CtorExit"), "CtorExit ended its worker (exit code 8)");
-  assert.equal(await loadError(dir, "ProcessExit"), "ProcessExit ended its worker (exit code 9)");
+  assert.equal(await loadError(dir, "TopExit"), "TopExit ended itself (exit code 7)");
+  assert.equal(await loadError(dir, "CtorExit"), "CtorExit ended itself (exit code 8)");
+  assert.equal(await loadError(dir, "ProcessExit"), "ProcessExit ended itself (exit code 9)");
 });
 
 Deno.test("an agent class may have any JavaScript class name, Unicode letters included", async () => {

@@ -18,6 +18,15 @@ await cryptoReady();
 
 const state = () => stateForMiner(marketState(), 1);
 const rssMb = () => Deno.memoryUsage().rss / 2 ** 20;
+/** What process `pid` holds in memory, MiB; 0 once it has ended. */
+function processRssMb(pid: number): number {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
+}
 
 /** Runs the counting fixture agent with `params` in a host with `options`. */
 async function withHost(
@@ -102,23 +111,24 @@ Deno.test("an agent keeping its heap near the limit is replaced before it stalls
   });
 });
 
-Deno.test("memory the worker cannot count (WebAssembly) is caught by the process's growth", async () => {
+Deno.test("memory the worker cannot count (WebAssembly) is caught by its process's growth", async () => {
   await withHost("keep_wasm_mb=64", { maxMemoryMb: 64, watchProcessMemory: true }, async (
     host,
     restarts,
   ) => {
-    const before = rssMb();
+    const pid = host.agentPid!;
+    const before = processRssMb(pid);
     let peak = before;
     // The process may grow by 2 x 64 + 512 MiB; unchecked, the agent keeps 1.5 GiB.
     for (let i = 0; i < 24 && restarts.length === 0; i++) {
       await host.step(state(), 10_000);
-      peak = Math.max(peak, rssMb());
+      peak = Math.max(peak, processRssMb(pid));
       // Longer than the host's check interval, so a check always falls between two updates.
       await new Promise((r) => setTimeout(r, 300));
     }
     assert.match(
       restarts.join("\n"),
-      /agent FixtureAgent took the miner's memory to \d+ MiB, past the \d+ MiB its memory limit \(64 MiB\) allows; replacing it/,
+      /agent FixtureAgent took its process's memory to \d+ MiB, past the \d+ MiB its memory limit \(64 MiB\) allows; replacing it/,
     );
     assert.ok(peak - before < 1000, `the process grew by ${Math.round(peak - before)} MiB`);
     // A fresh instance answers (its count starts again at 1).
@@ -126,7 +136,7 @@ Deno.test("memory the worker cannot count (WebAssembly) is caught by the process
   });
 });
 
-Deno.test("an agent allocating within one update is stopped by the process's growth, not after the stuck wait", async () => {
+Deno.test("an agent allocating within one update is stopped by its process's growth, not after the stuck wait", async () => {
   const dir = await Deno.makeTempDir();
   await withHost(`buffer_loop_flag=${dir}/flag`, {
     maxMemoryMb: 64,
@@ -137,7 +147,7 @@ Deno.test("an agent allocating within one update is stopped by the process's gro
     assert.equal(failed.kind, "failed");
     assert.match(
       (failed as { message: string }).message,
-      /^agent FixtureAgent took the miner's memory to \d+ MiB, past the \d+ MiB its memory limit \(64 MiB\) allows$/,
+      /^agent FixtureAgent took its process's memory to \d+ MiB, past the \d+ MiB its memory limit \(64 MiB\) allows$/,
     );
     assert.equal(quantity(await host.step(state(), 10_000)), 1);
     assert.equal(restarts.length, 1);

@@ -149,7 +149,7 @@ Deno.test("errors an agent raises between updates are logged once per kind, what
 
 Deno.test("replacements of an agent are logged once a minute, though their figures differ", async () => {
   const dir = testTempDir("taos-exiting-");
-  // Each instance answers one update and ends its worker at the next, with the next exit code
+  // Each instance answers one update and ends itself at the next, with the next exit code
   // (11, 12, ...: the count of instances is kept in a file, since each runs in a fresh worker).
   const counter = join(dir, "instances");
   Deno.writeTextFileSync(counter, "10");
@@ -177,7 +177,7 @@ Deno.test("replacements of an agent are logged once a minute, though their figur
     // Until this version each replacement was a line: the key held the exit code.
     const replacements = warnings.filter((w) => /replacing it with a fresh instance$/.test(w));
     assert.equal(replacements.length, 1, warnings.join("\n"));
-    assert.match(replacements[0], /^agent Exiting ended its worker \(exit code 11\); replacing/);
+    assert.match(replacements[0], /^agent Exiting ended itself \(exit code 11\); replacing/);
     assert.ok(Number(Deno.readTextFileSync(counter)) >= 12, "a second instance exited too");
     // With the update each exit failed, as one kind of failure.
     assert.equal(warnings.length, 2, warnings.join("\n"));

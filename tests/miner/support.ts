@@ -152,6 +152,8 @@ export function spawnMiner(flags: string[], env: Record<string, string> = {}) {
   const stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   const stderr = new Response(child.stderr).text();
   return {
+    /** The miner's process id. */
+    pid: child.pid,
     /** The first line the miner prints (its uid, hotkey and ports). */
     async firstLine(): Promise<string> {
       let buffered = "";
@@ -162,9 +164,9 @@ export function spawnMiner(flags: string[], env: Record<string, string> = {}) {
       }
       return buffered.split("\n")[0];
     },
-    /** Sends SIGTERM and waits for the exit: its code and everything the miner wrote to stderr. */
-    async stop() {
-      child.kill("SIGTERM");
+    /** Sends `signal` and waits for the exit: its code and everything the miner wrote to stderr. */
+    async stop(signal: Deno.Signal = "SIGTERM") {
+      child.kill(signal);
       const status = await child.status;
       await stdout.cancel();
       return { code: status.code, stderr: await stderr };

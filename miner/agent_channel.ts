@@ -1,0 +1,143 @@
+/**
+ * Where an {@linkcode AgentHost}'s agent runs, behind one interface: a worker thread in the host's
+ * own process, or a process of its own (`agent_process.ts`, connected over a Unix socket). A
+ * process can be ended whatever the agent is doing (SIGKILL); Deno 2.9.6 cannot end a thread in
+ * an endless loop. A thread costs less memory and starts sooner.
+ * @module
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type AgentEvent, type HostMessage, parseAgentEvent } from "./agent_protocol.ts";
+import { AGENT_PROCESS_COMMAND } from "./agent_process_command.ts";
+import { startAgentThread } from "./agent_thread.ts";
+import { encodeFrame, readFrames, writeFrame } from "./frames.ts";
+
+/** Where the agent runs: a process of its own, or a worker thread in the host's process. */
+export type AgentIsolation = "process" | "thread";
+
+/** The way to an agent's worker, wherever it runs. */
+export interface AgentChannel {
+  /** Hands `message` to the agent; throws when it cannot be handed over (cloned, framed). */
+  send(message: HostMessage): void;
+  /** Ends the agent; resolves once it is gone (its memory returned). No event follows. */
+  stop(): Promise<void>;
+  /** The agent process's id; null for a thread. */
+  readonly pid: number | null;
+  /** What the process running the agent holds in memory, bytes; null once it cannot be read. */
+  memory(): number | null;
+  /** Told what the agent's worker sends and what becomes of it. */
+  onEvent: (event: AgentEvent) => void;
+}
+
+/** Starts the agent's worker, its JavaScript heap limited to `heapMb`, where `isolation` says. */
+export function openChannel(isolation: AgentIsolation, heapMb: number): AgentChannel {
+  return isolation === "process" ? openProcess(heapMb) : openThread(heapMb);
+}
+
+function openThread(heapMb: number): AgentChannel {
+  const channel: AgentChannel = {
+    send: (message) => thread.post(message),
+    stop: () => thread.terminate(),
+    pid: null,
+    memory: () => Deno.memoryUsage().rss,
+    onEvent: () => {},
+  };
+  const thread = startAgentThread(heapMb, (event) => channel.onEvent(event));
+  return channel;
+}
+
+/**
+ * How to start an agent process: a compiled taos (`deno compile`) cannot `deno run` a module, so
+ * it runs itself with an internal subcommand; otherwise Deno runs `agent_process.ts` with taos's
+ * configuration (its import map names the npm packages).
+ */
+function agentProcessCommand(socket: string, heapMb: number): string[] {
+  const tail = [socket, String(heapMb)];
+  if (Deno.build.standalone) return [Deno.execPath(), AGENT_PROCESS_COMMAND, ...tail];
+  return [
+    Deno.execPath(),
+    "run",
+    "--allow-all",
+    "--no-prompt",
+    "--config",
+    fileURLToPath(new URL("../deno.json", import.meta.url)),
+    fileURLToPath(new URL("./agent_process.ts", import.meta.url)),
+    ...tail,
+  ];
+}
+
+/** The resident memory of process `pid`, bytes, from `/proc`; null when it cannot be read. */
+function residentMemory(pid: number): number | null {
+  try {
+    const kib = /^VmRSS:\s+(\d+) kB/m.exec(Deno.readTextFileSync(`/proc/${pid}/status`))?.[1];
+    return kib === undefined ? null : Number(kib) * 1024;
+  } catch {
+    return null;
+  }
+}
+
+function openProcess(heapMb: number): AgentChannel {
+  // A directory only this user can enter: no other user's process can connect in the agent's place.
+  const dir = Deno.makeTempDirSync({ prefix: "taos-agent-" });
+  const socket = join(dir, "socket");
+  const listener = Deno.listen({ transport: "unix", path: socket });
+  const [program, ...args] = agentProcessCommand(socket, heapMb);
+  let child: Deno.ChildProcess;
+  try {
+    // The agent's output goes where the miner's does; messages take the socket.
+    child = new Deno.Command(program, { args, stdin: "null", stdout: "inherit", stderr: "inherit" })
+      .spawn();
+  } catch (error) {
+    listener.close();
+    Deno.removeSync(dir, { recursive: true });
+    throw error;
+  }
+  let stopped = false;
+  // Null when the process ended before it connected.
+  const connected = Promise.race([listener.accept(), child.status.then(() => null)]).finally(() => {
+    listener.close();
+    return Deno.remove(dir, { recursive: true }).catch(() => {});
+  });
+  const writer = connected.then((conn) => conn?.writable.getWriter() ?? null, () => null);
+  let sending: Promise<void> = Promise.resolve();
+  const channel: AgentChannel = {
+    send(message) {
+      const frame = encodeFrame(message);
+      // A write fails only when the process is gone, which is told as its end.
+      sending = sending.then(async () => {
+        const open = await writer;
+        if (open !== null) await writeFrame(open, frame);
+      }).catch(() => {});
+    },
+    async stop() {
+      stopped = true;
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // Already gone.
+      }
+      await child.status;
+    },
+    pid: child.pid,
+    memory: () => residentMemory(child.pid),
+    onEvent: () => {},
+  };
+  const emit = (event: AgentEvent) => {
+    if (!stopped) channel.onEvent(event);
+  };
+  const reading = connected.then(async (conn) => {
+    if (conn === null) return;
+    try {
+      for await (const data of readFrames(conn.readable)) {
+        emit(parseAgentEvent(data) ?? { kind: "stray", text: "a message of the wrong form" });
+      }
+    } catch {
+      // A connection broken off is told by the process's end.
+    }
+  }, () => {});
+  // Told once everything the process sent is read: its worker's own word on its end comes first.
+  void Promise.all([reading, child.status]).then(([, status]) => {
+    emit({ kind: "process-ended", code: status.code, signal: status.signal });
+  });
+  return channel;
+}

@@ -1,0 +1,120 @@
+/**
+ * The miner's agent runs in a process of its own, which never outlives its agent's turn: a stuck
+ * agent's process is killed when a fresh instance replaces it, and the process ends with its host,
+ * however the host ends.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { AgentHost } from "../../miner/agent_host.ts";
+import { cryptoReady } from "../../bittensor/keypair.ts";
+import { stateForMiner } from "../../bittensor/market_synapse.ts";
+import { testTempDir } from "../temp_dir.ts";
+import { until } from "../until.ts";
+import {
+  fixtures,
+  localMinerFlags,
+  marketState,
+  minerWallet,
+  quantity,
+  repoRoot,
+  spawnMiner,
+} from "./support.ts";
+
+await cryptoReady();
+
+const state = () => stateForMiner(marketState(), 1);
+
+/** Whether process `pid` is gone (a zombie nobody reaped counts: it runs no more). */
+function ended(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+  } catch {
+    return true;
+  }
+}
+
+/** The processes whose parent is `pid`. */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+      const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (parent === pid) children.push(Number(entry.name));
+    } catch {
+      // Ended meanwhile.
+    }
+  }
+  return children;
+}
+
+Deno.test("a stuck agent's process is killed when a fresh instance replaces it", async () => {
+  const flag = join(testTempDir("taos-stuck-process-"), "flag");
+  const restarts: string[] = [];
+  const host = await AgentHost.start(
+    { path: fixtures, name: "FixtureAgent", params: `count=true stuck_flag=${flag}`, uid: 1 },
+    { restartAfterMs: 200, onRestart: (message) => restarts.push(message) },
+  );
+  try {
+    const stuck = host.agentPid;
+    assert.ok(stuck !== null && !ended(stuck), `agent process ${stuck}`);
+    assert.equal((await host.step(state(), 100)).kind, "overran");
+    await until(() => restarts.length > 0, "the stuck agent's replacement");
+    assert.match(restarts[0], /still computing 200 ms after its deadline/);
+    await until(() => ended(stuck), `the end of the stuck agent's process ${stuck}`);
+    // A fresh instance (its count starts at 1) in a process of its own answers.
+    assert.equal(quantity(await host.step(state(), 20_000)), 1);
+    assert.ok(host.agentPid !== null && host.agentPid !== stuck, `agent process ${host.agentPid}`);
+  } finally {
+    host.close();
+  }
+});
+
+Deno.test("closing the host kills its agent's process", async () => {
+  const host = await AgentHost.start({ path: fixtures, name: "FixtureAgent", params: "", uid: 1 });
+  const pid = host.agentPid;
+  assert.ok(pid !== null && !ended(pid), `agent process ${pid}`);
+  host.close();
+  await until(() => ended(pid), `the end of the agent's process ${pid}`);
+});
+
+Deno.test("a stuck agent's process ends by itself when its host is killed outright", async () => {
+  const dir = testTempDir("taos-killed-host-");
+  const host = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(fixtures, "stuck_host.ts"), dir],
+    cwd: repoRoot,
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const lines = host.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let pid: number;
+  try {
+    const line = (await lines.read()).value ?? "";
+    const [kind, id] = line.trim().split(" ");
+    assert.equal(kind, "overran", line);
+    pid = Number(id);
+    assert.ok(!ended(pid), `agent process ${pid}`);
+  } finally {
+    host.kill("SIGKILL");
+    await host.status;
+    await lines.cancel();
+  }
+  await until(() => ended(pid), `the end of the agent's process ${pid}`);
+});
+
+for (const signal of ["SIGTERM", "SIGINT", "SIGKILL"] as const) {
+  Deno.test(`the miner's agent process ends with the miner (${signal})`, async () => {
+    const miner = spawnMiner(localMinerFlags(await minerWallet("taos-agent-process-")));
+    let agents: number[] = [];
+    try {
+      await miner.firstLine();
+      agents = childrenOf(miner.pid);
+      assert.equal(agents.length, 1, `the miner's child processes: ${agents}`);
+    } finally {
+      await miner.stop(signal);
+    }
+    await until(() => ended(agents[0]), `the end of the agent's process ${agents[0]}`);
+  });
+}
