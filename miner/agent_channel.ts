@@ -5,7 +5,7 @@
  * an endless loop. A thread costs less memory and starts sooner.
  * @module
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type AgentEvent, type HostMessage, parseAgentEvent } from "./agent_protocol.ts";
 import { AGENT_PROCESS_COMMAND } from "./agent_process_command.ts";
@@ -29,9 +29,22 @@ export interface AgentChannel {
   onEvent: (event: AgentEvent) => void;
 }
 
-/** Starts the agent's worker, its JavaScript heap limited to `heapMb`, where `isolation` says. */
-export function openChannel(isolation: AgentIsolation, heapMb: number): AgentChannel {
-  return isolation === "process" ? openProcess(heapMb) : openThread(heapMb);
+/**
+ * Starts the agent's worker, its JavaScript heap limited to `heapMb`, where `isolation` says. With
+ * `sandbox`, its process may read only the directories it names, taos's sources and Deno's cache,
+ * and learn the home directory's path; nothing else the permissions guard (write, net, env, run,
+ * ffi, other sys).
+ */
+export function openChannel(
+  isolation: AgentIsolation,
+  heapMb: number,
+  sandbox: { read: string[] } | null = null,
+): AgentChannel {
+  if (isolation === "thread") {
+    if (sandbox !== null) throw new Error("a sandbox needs the agent in a process of its own");
+    return openThread(heapMb);
+  }
+  return openProcess(heapMb, sandbox);
 }
 
 function openThread(heapMb: number): AgentChannel {
@@ -51,13 +64,29 @@ function openThread(heapMb: number): AgentChannel {
  * it runs itself with an internal subcommand; otherwise Deno runs `agent_process.ts` with taos's
  * configuration (its import map names the npm packages).
  */
-function agentProcessCommand(socket: string, heapMb: number): string[] {
+function agentProcessCommand(
+  socket: string,
+  heapMb: number,
+  sandbox: { read: string[] } | null,
+): string[] {
   const tail = [socket, String(heapMb)];
-  if (Deno.build.standalone) return [Deno.execPath(), AGENT_PROCESS_COMMAND, ...tail];
+  if (Deno.build.standalone) {
+    if (sandbox !== null) throw new Error("a compiled taos cannot start its agent in a sandbox");
+    return [Deno.execPath(), AGENT_PROCESS_COMMAND, ...tail];
+  }
+  const permissions = sandbox === null ? ["--allow-all"] : [
+    `--allow-read=${[...sandbox.read, TAOS_ROOT, denoDir(), dirname(socket)].join(",")}`,
+    // Connecting to the host's socket asks for all three. Once connected, the socket and its
+    // directory are removed: nothing is left there to read or write.
+    `--allow-write=${socket}`,
+    `--allow-net=unix:${socket}`,
+    // The loader names the default agents directory by the home directory.
+    "--allow-sys=homedir",
+  ];
   return [
     Deno.execPath(),
     "run",
-    "--allow-all",
+    ...permissions,
     "--no-prompt",
     "--config",
     fileURLToPath(new URL("../deno.json", import.meta.url)),
@@ -76,14 +105,24 @@ function residentMemory(pid: number): number | null {
   }
 }
 
-function openProcess(heapMb: number): AgentChannel {
+/** taos's sources, which the agent's process loads. */
+const TAOS_ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+/** Deno's cache (npm packages, compiled modules), where Deno puts it on this system. */
+function denoDir(): string {
+  const home = Deno.env.get("HOME") ?? "/";
+  return Deno.env.get("DENO_DIR") ??
+    join(Deno.env.get("XDG_CACHE_HOME") ?? join(home, ".cache"), "deno");
+}
+
+function openProcess(heapMb: number, sandbox: { read: string[] } | null): AgentChannel {
   // A directory only this user can enter: no other user's process can connect in the agent's place.
   const dir = Deno.makeTempDirSync({ prefix: "taos-agent-" });
   const socket = join(dir, "socket");
   const listener = Deno.listen({ transport: "unix", path: socket });
-  const [program, ...args] = agentProcessCommand(socket, heapMb);
   let child: Deno.ChildProcess;
   try {
+    const [program, ...args] = agentProcessCommand(socket, heapMb, sandbox);
     // The agent's output goes where the miner's does; messages take the socket.
     child = new Deno.Command(program, { args, stdin: "null", stdout: "inherit", stderr: "inherit" })
       .spawn();

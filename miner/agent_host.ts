@@ -18,6 +18,7 @@
  * ```
  * @module
  */
+import { dirname, resolve as absolute } from "node:path";
 import { getHeapStatistics } from "node:v8";
 import type { AgentParams } from "../agents/sdk/agent.ts";
 import type { Rejection } from "../agents/sdk/instructions.ts";
@@ -34,7 +35,8 @@ import type {
 } from "./agent_protocol.ts";
 
 export type { AgentIsolation } from "./agent_channel.ts";
-export type { AgentReply, FailureKind, HostMessage, StepInput, WorkerMessage };
+// What a host's callers read in its results.
+export type { AgentReply, FailureKind };
 
 /** Time a miner keeps back from a request's timeout for (de)compression and the network: its
  * agent has the rest. Backtests give their agents the same. */
@@ -127,6 +129,13 @@ export interface AgentHostOptions {
    */
   isolation?: AgentIsolation;
   /**
+   * Start the agent's process with fewer permissions: it may read its agent file's directory,
+   * taos's sources and Deno's cache, and nothing else (no write, net, env, run, ffi or sys
+   * access), so what the agent tries beyond that fails as its error. Needs `isolation: "process"`
+   * and a taos run by `deno run`, not a compiled one.
+   */
+  sandbox?: boolean;
+  /**
    * An update still computing this long after its deadline means the agent is stuck: it is
    * replaced by a fresh agent (default 30 000 ms).
    */
@@ -183,6 +192,16 @@ interface LoadedAgent {
   file: string | null;
 }
 
+/** The directory of the agent's file: `path` itself, or the directory of the file it names. */
+function agentDirectory(path: string): string {
+  const full = absolute(path);
+  try {
+    return Deno.statSync(full).isFile ? dirname(full) : full;
+  } catch {
+    return full;
+  }
+}
+
 /** Starts the agent's worker (in its own process unless told otherwise) and loads the agent. */
 async function spawnAgent(
   spec: AgentSpec,
@@ -191,9 +210,10 @@ async function spawnAgent(
 ): Promise<LoadedAgent> {
   let channel: AgentChannel;
   try {
-    channel = openChannel(options.isolation ?? "process", heapMb);
+    const sandbox = options.sandbox === true ? { read: [agentDirectory(spec.path)] } : null;
+    channel = openChannel(options.isolation ?? "process", heapMb, sandbox);
   } catch (error) {
-    throw new AgentStartError(`cannot start ${spec.name}'s process: ${(error as Error).message}`);
+    throw new AgentStartError(`cannot start ${spec.name}: ${(error as Error).message}`);
   }
   const limitMs = options.loadTimeoutMs ?? 60_000;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -214,7 +234,15 @@ async function spawnAgent(
           "module code that never returns?)",
       );
     }, limitMs);
-    channel.send({ kind: "load", ...spec, maxMemoryMb: heapMb } satisfies HostMessage);
+    // Resolved here: a sandboxed process may not read its working directory.
+    channel.send(
+      {
+        kind: "load",
+        ...spec,
+        path: absolute(spec.path),
+        maxMemoryMb: heapMb,
+      } satisfies HostMessage,
+    );
   });
   clearTimeout(timer);
   options.signal?.removeEventListener("abort", stopLoading);

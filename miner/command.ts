@@ -108,6 +108,10 @@ Agent:
                                         it its ArrayBuffers and typed arrays (default: V8's heap
                                         limit on this machine, ${defaultHeapMb()} MiB here); an agent
                                         over it is replaced by a fresh instance, the miner goes on
+      --agent.sandbox                   run the agent's process with read access to its own
+                                        directory, taos and Deno's cache only: no writes,
+                                        network, environment, subprocesses or FFI (not in a
+                                        compiled taos)
 
 Callers:
       --blacklist.force_validator_permit <true|false>  only validators may query (default true)
@@ -262,6 +266,7 @@ function parseMinerArgs(args: string[]) {
       "agent.params": { type: "string", short: "m", multiple: true },
       "agent.timeout": { type: "string", default: "4" },
       "agent.max_memory": { type: "string" },
+      "agent.sandbox": { type: "boolean", default: false },
       "blacklist.force_validator_permit": { type: "string", default: "true" },
       "blacklist.allow_non_registered": { type: "boolean", default: false },
       "blacklist.min_stake": { type: "string", default: "0" },
@@ -464,6 +469,13 @@ export const command: Command = {
     const log = makeLogger(settings.logLevel);
     const ignored = ignoredFlagsNote(REFERENCE_ONLY_FLAGS, values, "the reference miner's");
     if (ignored !== null) log("warning", ignored);
+    // A compiled binary runs with the permissions it was compiled with, its agent's process too.
+    if (values["agent.sandbox"] && Deno.build.standalone) {
+      throw new UsageError(
+        "--agent.sandbox: a compiled taos cannot narrow its agent's permissions; run taos with " +
+          "deno run to sandbox the agent",
+      );
+    }
     const externalIp = values["axon.external_ip"];
     if (externalIp !== undefined) {
       checkExternalIp(externalIp, axonNames["axon.external_ip"], !values.local);
@@ -543,6 +555,7 @@ export const command: Command = {
         maxConnectionsPerIp: settings.maxConnectionsPerIp,
         agentTimeout: settings.agentTimeout,
         agentMaxMemoryMb: settings.agentMaxMemoryMb,
+        agentSandbox: values["agent.sandbox"],
         policy: {
           allowNonRegistered: values["blacklist.allow_non_registered"],
           forceValidatorPermit: settings.forcePermit,

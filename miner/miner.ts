@@ -57,6 +57,11 @@ export interface MinerOptions {
    * heap (default: V8's heap limit for this machine).
    */
   agentMaxMemoryMb?: number;
+  /**
+   * Start the agent's process with read access to its own directory and taos only (see
+   * `AgentHostOptions.sandbox`).
+   */
+  agentSandbox?: boolean;
   /** Caller rules. */
   policy?: CallerPolicyOptions;
   /**
@@ -116,6 +121,7 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
   const host = await AgentHost.start({ ...options.agent, uid: options.uid }, {
     restartAfterMs: options.agentRestartAfter,
     maxMemoryMb: options.agentMaxMemoryMb,
+    sandbox: options.agentSandbox,
     watchProcessMemory: true,
     // By the message's words: its figures (memory taken, an exit code) differ every time.
     onRestart: (message) => warnOnce(`restart: ${message.replace(/\d+/g, "#")}`, message),

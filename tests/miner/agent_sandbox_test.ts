@@ -1,0 +1,107 @@
+/**
+ * `--agent.sandbox`: the agent's process may read its own directory and taos, nothing more. What
+ * it tries beyond that fails as the agent's error; the agent stays and the miner answers on.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { AgentHost } from "../../miner/agent_host.ts";
+import { Dendrite } from "../../bittensor/dendrite.ts";
+import { cryptoReady } from "../../bittensor/keypair.ts";
+import {
+  decodeResponse,
+  encodeStateUpdate,
+  MarketSimulationStateUpdate,
+  stateForMiner,
+} from "../../bittensor/market_synapse.ts";
+import { testTempDir } from "../temp_dir.ts";
+import { alice, bob, fixtures, marketState, quantity, startFixtureMiner } from "./support.ts";
+
+await cryptoReady();
+
+const state = () => stateForMiner(marketState(), 1);
+
+/** Runs FixtureAgent with `params`, sandboxed or not, through two updates. */
+async function twoUpdates(params: string, sandbox: boolean) {
+  const restarts: string[] = [];
+  const host = await AgentHost.start(
+    { path: fixtures, name: "FixtureAgent", params: `count=true ${params}`, uid: 1 },
+    { sandbox, onRestart: (message) => restarts.push(message) },
+  );
+  try {
+    return {
+      outcomes: [await host.step(state(), 10_000), await host.step(state(), 10_000)],
+      restarts,
+    };
+  } finally {
+    host.close();
+  }
+}
+
+Deno.test("a sandboxed agent cannot write a file: its updates fail with the permission error", async () => {
+  const file = join(testTempDir("taos-sandbox-"), "written");
+  const { outcomes, restarts } = await twoUpdates(`write_to=${file}`, true);
+  for (const outcome of outcomes) {
+    assert.equal(outcome.kind, "failed", JSON.stringify(outcome));
+    const { message, problem, method } = outcome as {
+      message: string;
+      problem: string;
+      method?: string;
+    };
+    assert.match(message, /^Requires write access to ".*written"/);
+    assert.deepEqual([problem, method], ["error", "onUpdate"]);
+  }
+  assert.deepEqual(restarts, [], "the agent stays");
+  assert.throws(() => Deno.statSync(file), Deno.errors.NotFound);
+  // Without the sandbox the same agent writes it and answers.
+  const open = await twoUpdates(`write_to=${file}`, false);
+  assert.equal(quantity(open.outcomes[1]), 2);
+  assert.equal(Deno.readTextFileSync(file), "written");
+});
+
+Deno.test("a sandboxed agent cannot reach the network", async () => {
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => new Response("hi"),
+  );
+  try {
+    const url = `http://127.0.0.1:${server.addr.port}/`;
+    const { outcomes } = await twoUpdates(`fetch_url=${url}`, true);
+    assert.equal(outcomes[0].kind, "failed", JSON.stringify(outcomes[0]));
+    assert.match(
+      (outcomes[0] as { message: string }).message,
+      /^Requires net access to "127\.0\.0\.1:\d+"/,
+    );
+    const open = await twoUpdates(`fetch_url=${url}`, false);
+    assert.equal(quantity(open.outcomes[1]), 2);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("a miner with --agent.sandbox answers on with no instructions and logs the refusal", async () => {
+  const file = join(testTempDir("taos-sandbox-miner-"), "written");
+  const warnings: string[] = [];
+  const miner = await startFixtureMiner(`write_to=${file}`, {
+    agentSandbox: true,
+    log: (at, message) => at === "warning" && warnings.push(message),
+  });
+  try {
+    for (let i = 0; i < 2; i++) {
+      const result = await new Dendrite(alice).call(
+        { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address },
+        MarketSimulationStateUpdate,
+        encodeStateUpdate(state()),
+        10,
+      );
+      assert.equal(result.statusCode, 200, result.statusMessage);
+      assert.deepEqual(decodeResponse(result.fields!), { agent_id: 1, instructions: [] });
+    }
+    assert.match(
+      warnings.join("\n"),
+      /agent FixtureAgent failed in onUpdate at state \d+: Requires write access to /,
+    );
+    assert.throws(() => Deno.statSync(file), Deno.errors.NotFound);
+  } finally {
+    await miner.stop();
+  }
+});
