@@ -81,9 +81,9 @@ Deno.test("closing the host kills its agent's process", async () => {
 });
 
 Deno.test("a stuck agent's process ends by itself when its host is killed outright", async () => {
-  const dir = testTempDir("taos-killed-host-");
+  const flag = join(testTempDir("taos-killed-host-"), "flag");
   const host = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(fixtures, "stuck_host.ts"), dir],
+    args: ["run", "-A", join(fixtures, "host_script.ts"), `stuck_flag=${flag}`, "100", "stay"],
     cwd: repoRoot,
     stdout: "piped",
     stderr: "inherit",
@@ -118,3 +118,18 @@ for (const signal of ["SIGTERM", "SIGINT", "SIGKILL"] as const) {
     await until(() => ended(agents[0]), `the end of the agent's process ${agents[0]}`);
   });
 }
+
+Deno.test("what the agent writes reaches the host's stdout and stderr, apart from its messages", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(fixtures, "host_script.ts"), "say=hello", "10000"],
+    cwd: repoRoot,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(output.stdout);
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 0, stderr);
+  // The agent's lines and bytes shaped like a frame header, then the host's own line.
+  assert.match(stdout, /^hello on stdout\n\0\0\0\x05ok \d+\n$/);
+  assert.equal(stderr, "hello on stderr\n");
+});
