@@ -132,10 +132,20 @@ function openProcess(heapMb: number, sandbox: { read: string[] } | null): AgentC
     throw error;
   }
   let stopped = false;
+  // Should this process exit before the agent's connects, the directory goes with it.
+  const removeDir = () => {
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch {
+      // Already gone.
+    }
+  };
+  globalThis.addEventListener("unload", removeDir);
   // Null when the process ended before it connected.
   const connected = Promise.race([listener.accept(), child.status.then(() => null)]).finally(() => {
     listener.close();
-    return Deno.remove(dir, { recursive: true }).catch(() => {});
+    removeDir();
+    globalThis.removeEventListener("unload", removeDir);
   });
   const writer = connected.then((conn) => conn?.writable.getWriter() ?? null, () => null);
   let sending: Promise<void> = Promise.resolve();

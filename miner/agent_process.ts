@@ -23,7 +23,14 @@ export async function runAgentProcess(args: string[]): Promise<never> {
   }
   // A Ctrl-C at the terminal reaches the whole process group: the miner stops this process itself.
   Deno.addSignalListener("SIGINT", () => {});
-  const conn = await Deno.connect({ transport: "unix", path });
+  let conn: Deno.UnixConn;
+  try {
+    conn = await Deno.connect({ transport: "unix", path });
+  } catch (error) {
+    // Its host exited before this process could connect.
+    console.error(`agent process: cannot connect to ${path}: ${(error as Error).message}`);
+    Deno.exit(1);
+  }
   const writer = conn.writable.getWriter();
   let sending = Promise.resolve();
   const send = (event: AgentEvent) => {

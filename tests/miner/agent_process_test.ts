@@ -133,3 +133,15 @@ Deno.test("what the agent writes reaches the host's stdout and stderr, apart fro
   assert.match(stdout, /^hello on stdout\n\0\0\0\x05ok \d+\n$/);
   assert.equal(stderr, "hello on stderr\n");
 });
+
+Deno.test("a host exiting while its agent process starts leaves no socket directory behind", async () => {
+  const tmp = testTempDir("taos-exit-early-");
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(fixtures, "host_script.ts"), "", "0", "exit"],
+    cwd: repoRoot,
+    env: { TMPDIR: tmp },
+    stderr: "piped",
+  }).output();
+  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+  assert.deepEqual([...Deno.readDirSync(tmp)].map((entry) => entry.name), []);
+});
