@@ -74,8 +74,17 @@ function agentProcessCommand(
     if (sandbox !== null) throw new Error("a compiled taos cannot start its agent in a sandbox");
     return [Deno.execPath(), AGENT_PROCESS_COMMAND, ...tail];
   }
+  const readable = sandbox === null ? [] : [...sandbox.read, TAOS_ROOT, denoDir(), dirname(socket)];
+  // Deno's permission lists are comma-separated, with no escape for a comma in a path.
+  const unnamable = readable.find((path) => path.includes(","));
+  if (unnamable !== undefined) {
+    throw new Error(
+      `${unnamable} holds a comma, which Deno's --allow-read cannot name; move it to a path ` +
+        "without one, or leave out --agent.sandbox",
+    );
+  }
   const permissions = sandbox === null ? ["--allow-all"] : [
-    `--allow-read=${[...sandbox.read, TAOS_ROOT, denoDir(), dirname(socket)].join(",")}`,
+    `--allow-read=${readable.join(",")}`,
     // Connecting to the host's socket asks for all three. Once connected, the socket and its
     // directory are removed: nothing is left there to read or write.
     `--allow-write=${socket}`,

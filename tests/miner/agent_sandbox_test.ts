@@ -105,3 +105,21 @@ Deno.test("a miner with --agent.sandbox answers on with no instructions and logs
     await miner.stop();
   }
 });
+
+Deno.test("a sandboxed agent in a directory whose name holds a comma is refused by name", async () => {
+  // Deno's --allow-read takes a comma-separated list and has no escape for a comma in a path.
+  const dir = join(testTempDir("taos-sandbox-comma-"), "a,b");
+  // Refused before anything is loaded: the directory need hold no agent.
+  Deno.mkdirSync(dir);
+  await assert.rejects(
+    AgentHost.start({ path: dir, name: "FixtureAgent", params: "", uid: 1 }, { sandbox: true }),
+    (error: Error) => {
+      assert.equal(
+        error.message,
+        `cannot start FixtureAgent: ${dir} holds a comma, which Deno's --allow-read cannot ` +
+          "name; move it to a path without one, or leave out --agent.sandbox",
+      );
+      return true;
+    },
+  );
+});
