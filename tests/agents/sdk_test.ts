@@ -1287,6 +1287,10 @@ Deno.test("gridUnits truncates to the grid; float noise around a grid point coun
   assert.equal(gridUnits(0.1 + 0.2, 1), 3);
   assert.equal(gridUnits(300.129, 2), 30012);
   assert.equal(gridUnits(300.1299999, 2), 30012);
+  // The snap is relative 1e-14 (about 14 digits): 1e-9 of a unit below 30013 (3.3e-14 of it) is
+  // off the grid, 1.1e-11 of a unit below (3.6e-16) is noise.
+  assert.equal(gridUnits(300.12999999999, 2), 30012);
+  assert.equal(gridUnits(300.1299999999999, 2), 30013);
   assert.equal(gridUnits(123456.78, 2), 12345678);
   assert.equal(gridUnits(1.00005, 4), 10000);
   assert.equal(gridUnits(-2.5, 0), -2);
