@@ -46,3 +46,13 @@ Deno.test("a key given twice is found whatever JSON whitespace precedes its colo
     /^Error: list\.2\.k: key given twice$/,
   );
 });
+
+Deno.test("only a string followed by a colon is a key: equal values in one object are no key given twice", () => {
+  assert.deepEqual(parseJson('{"a": "x", "b": "x", "c": ["x", "x"]}'), {
+    a: "x",
+    b: "x",
+    c: ["x", "x"],
+  });
+  // A value equal to a key of its object is no second key either.
+  assert.deepEqual(parseJson('{"a": "a"}'), { a: "a" });
+});
