@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { flagOverrides, loadSimConfig, MAX_CONFIG_BYTES } from "../../sim/load.ts";
+import { flagOverrides, loadForCommand, loadSimConfig, MAX_CONFIG_BYTES } from "../../sim/load.ts";
 import { UsageError } from "../../cli/command.ts";
 import { parseSimConfig, smallPreset } from "../../sim/config.ts";
 import { importXmlConfig } from "../../sim/xml_config.ts";
@@ -305,5 +305,73 @@ Deno.test("--books takes 1 to 4096, and a count past that is refused as the flag
         error instanceof UsageError &&
         error.message === `--books: '${books}' must be ${books === "0" ? ">= 1" : "<= 4096"}`,
     );
+  }
+});
+
+Deno.test("--intended-dynamics sets referenceDynamics false; without it the file's value stands", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    assert.equal(flagOverrides({ "intended-dynamics": true }).referenceDynamics, false);
+    // No flag overrides nothing: a file that asks for the intended dynamics keeps them.
+    assert.equal(flagOverrides({}).referenceDynamics, undefined);
+    const intended = join(dir, "intended.json");
+    Deno.writeTextFileSync(
+      intended,
+      JSON.stringify({ ...smallPreset(), referenceDynamics: false }),
+    );
+    assert.equal(
+      (await loadSimConfig(intended, flagOverrides({}))).config.referenceDynamics,
+      false,
+    );
+    const quirks = join(dir, "quirks.json");
+    Deno.writeTextFileSync(quirks, JSON.stringify({ ...smallPreset(), referenceDynamics: true }));
+    const flagged = await loadSimConfig(quirks, flagOverrides({ "intended-dynamics": true }));
+    assert.equal(flagged.config.referenceDynamics, false);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("a config file's extension is read in any case", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const upper = join(dir, "SMALL.JSON");
+    Deno.writeTextFileSync(upper, JSON.stringify({ ...smallPreset(), seed: 11 }));
+    assert.equal((await loadSimConfig(upper)).config.seed, 11);
+    const mixed = join(dir, "small.Toml");
+    Deno.writeTextFileSync(mixed, 'seed = 12\nbooks = "two"\n');
+    // Read as TOML (its error names the field), not refused as an unknown kind of file.
+    await assert.rejects(loadSimConfig(mixed), /small\.Toml: (?:.*\n)*.*books/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("a refusal is put on a flag only when every problem is the flag's; else the file is named", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const { books: _, ...withoutBooks } = smallPreset();
+    const file = join(dir, "no-books.json");
+    Deno.writeTextFileSync(file, JSON.stringify(withoutBooks));
+    // A duration of 0 and no books: both are told, under --config, since part of the fault is
+    // the file's.
+    await assert.rejects(
+      loadForCommand(file, { duration: 0 }),
+      (error: Error) => {
+        assert.ok(error instanceof UsageError);
+        assert.match(error.message, /^--config: .*no-books\.json: /);
+        assert.match(error.message, /^ {2}books: required$/m);
+        assert.match(error.message, /^ {2}duration: must be positive$/m);
+        return true;
+      },
+    );
+    // Given the books too, only the flag is at fault.
+    await assert.rejects(
+      loadForCommand(file, { duration: 0, books: 1 }),
+      (error: Error) =>
+        error instanceof UsageError && error.message === "--duration: must be positive",
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
   }
 });
