@@ -183,3 +183,45 @@ Deno.test("the deviation from the fundamental is the mean absolute log ratio at 
   const expected = (Math.abs(Math.log(99 / 100)) + Math.abs(Math.log(101 / 100))) / 2;
   assert.equal(facts.summary().meanAbsDeviationFromFundamental, expected);
 });
+
+Deno.test("a book adds to the kurtosis from four returns: three add none", () => {
+  const facts = new FactsCollector(2, 60e9);
+  // Four mids per book: three returns each, one fewer than a kurtosis is computed from.
+  for (const book of [0, 1]) {
+    [100, 103, 101, 104].forEach((mid, i) =>
+      facts.observe(book, (i + 1) * 60e9, mid - 0.5, mid + 0.5, 0.01)
+    );
+  }
+  assert.ok(Number.isNaN(facts.summary().excessKurtosis));
+  assert.equal(facts.summary().returns, 6);
+});
+
+Deno.test("a book whose mid never moves adds nothing to the kurtosis of the others", () => {
+  const facts = new FactsCollector(2, 60e9);
+  observeReturns(facts, 0, [0.01, -0.01, 0.01, -0.01]);
+  // Four returns of 0: no spread to standardize by, so none is pooled (0 / 0 would be NaN).
+  for (let i = 0; i < 5; i++) facts.observe(1, (i + 1) * 60e9, 299.5, 300.5, 0.01);
+  const { excessKurtosis, returns } = facts.summary();
+  assert.equal(returns, 8);
+  // Book 0 alone: returns of one size either way give -2.
+  assert.ok(Math.abs(excessKurtosis - -2) < 1e-9, `excess kurtosis ${excessKurtosis}`);
+});
+
+Deno.test("a mark without a mid is two missing returns: lags past it stay in time", () => {
+  const moves = [3, -1, 4, -1, 5, -9, 2, 6, -5, 3, 5, -8].map((x) => x / 1000);
+  const mids = [300];
+  for (const r of moves) mids.push(mids.at(-1)! * Math.exp(r));
+  const facts = new FactsCollector(1, 60e9);
+  // Bid equal to ask: the mid is the value itself. The sixth mark's book is one-sided.
+  mids.forEach((mid, i) => facts.observe(0, (i + 1) * 60e9, i === 5 ? NaN : mid, mid, 0.01));
+  const measured = mids.slice(1).map((mid, i) => Math.log(mid / mids[i]));
+  // The returns into and out of the sixth mark are gaps, each in its own place.
+  const withGap = measured.map((r, i) => (i === 4 || i === 5 ? NaN : r));
+  const summary = facts.summary();
+  assert.equal(summary.returns, 10);
+  const lag5 = autocorrelation(withGap.map(Math.abs), 5);
+  assert.equal(summary.absReturnAutocorr.lag5, lag5);
+  // One gap in place of two would pair returns five apart that are six minutes apart.
+  const oneGap = withGap.filter((_, i) => i !== 5);
+  assert.notEqual(autocorrelation(oneGap.map(Math.abs), 5), lag5);
+});
