@@ -9,6 +9,7 @@ import {
   copyFileSync,
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   statSync,
   writeFileSync,
@@ -121,4 +122,30 @@ Deno.test("saved commits are owner-only and load back; an older file's missing f
     { ...older, versionKey: 5n, confirmed: false, revealSent: false, revealSentAtBlock: 0 },
   ]);
   assert.deepEqual(warnings, []);
+});
+
+Deno.test("a value past 16 bits makes the file damaged: it is moved aside, named in the warning", () => {
+  const dir = testTempDir("taos-commits-");
+  const path = join(dir, "commits.json");
+  const commit = {
+    uids: [1],
+    values: [65535],
+    salt: [65536],
+    versionKey: "1",
+    hash: `0x${"ab".repeat(32)}`,
+    commitEpoch: 3,
+    revealEpoch: 4,
+  };
+  // 65535 is the largest u16 the chain takes; 65536 cannot have come from a commit.
+  const text = JSON.stringify([commit]);
+  writeFileSync(path, text);
+  const warnings: string[] = [];
+  assert.deepEqual(loadPendingCommits(path, (m) => warnings.push(m)), []);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /^pending commits .*commits\.json: 0\.salt\.0: .*; moved to /);
+  // Kept whole beside it for recovery by hand; the next save starts a new file.
+  const [aside] = readdirSync(dir);
+  assert.match(aside, /^commits\.json\.damaged-\d+$/);
+  assert.equal(readFileSync(join(dir, aside), "utf8"), text);
+  assert.equal(existsSync(path), false);
 });
