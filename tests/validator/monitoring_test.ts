@@ -939,6 +939,29 @@ Deno.test("status board: a one-sided book charts its side, 720 points at most, t
     [[0, 720, [2, 100], [721, 100]], [1, 720, [2, 7], [721, 7]], [2, 720, [2, 5], [721, 5]]],
   );
   assert.deepEqual(view.leaderboard.map((r) => r.uid), [0, 1, 3, 2]);
+  // A score that is not a number ranks below a score of 0, even for a lower uid.
+  board.rank(722, [row(5, 0), row(2, Number.NaN)]);
+  assert.deepEqual(JSON.parse(board.json()).leaderboard.map((r: { uid: number }) => r.uid), [5, 2]);
+});
+
+Deno.test("status board: the page's JSON follows each publish, not the one it first served", () => {
+  const board = new StatusBoard();
+  const publish = (timestamp: number, mid: number) =>
+    ({
+      timestamp,
+      books: [{
+        bookId: 0,
+        bid: [{ price: mid - 1, volume: 1 }],
+        ask: [{ price: mid + 1, volume: 1 }],
+      }],
+    }) as unknown as PublishState;
+  board.recordPrices(publish(5e9, 100));
+  assert.deepEqual(JSON.parse(board.json()).books[0].points, [[5e9, 100]]);
+  // The JSON is kept between changes (every open page asks each second), and made anew after one.
+  board.recordPrices(publish(10e9, 102));
+  const view = JSON.parse(board.json()) as StatusView;
+  assert.equal(view.timestamp, 10e9);
+  assert.deepEqual(view.books[0].points, [[5e9, 100], [10e9, 102]]);
 });
 
 Deno.test("metrics: the last 25 trades per book and 5 per miner and book are kept, miners placed by score, Sharpe their books' median", async () => {
