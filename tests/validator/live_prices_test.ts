@@ -124,7 +124,7 @@ Deno.test("trade messages of both venues parse; anything else is ignored", () =>
   assert.equal(tradePrice("binance", "btcusdt", { result: null, id: 1 }), null);
 });
 
-Deno.test("a price is a decimal string, and a bad trade after the newest does not hide it", () => {
+Deno.test("a price is a positive decimal string, and a bad trade after the newest does not hide it", () => {
   // The reference reads the first (newest) trade of an update alone.
   const newestThenBad = coinbaseTrade("BTC-USD", "95000.5", "");
   assert.equal(tradePrice("coinbase", "BTC-USD", newestThenBad), 95000.5);
@@ -142,6 +142,12 @@ Deno.test("a price is a decimal string, and a bad trade after the newest does no
   assert.equal(tradePrice("coinbase", "BTC-USD", coinbaseTrade("BTC-USD", "0x10")), null);
   assert.equal(tradePrice("binance", "btcusdt", { e: "trade", s: "BTCUSDT", p: " 5 " }), null);
   assert.equal(tradePrice("binance", "btcusdt", { e: "trade", s: "BTCUSDT", p: "1e3" }), 1000);
+  // A price of zero would seed a process at 0: no trade is priced so.
+  for (const zero of ["0", "0.0", ".0", "0e5"]) {
+    assert.equal(tradePrice("binance", "btcusdt", { e: "trade", s: "BTCUSDT", p: zero }), null);
+    assert.equal(tradePrice("coinbase", "BTC-USD", coinbaseTrade("BTC-USD", zero)), null);
+  }
+  assert.equal(tradePrice("binance", "btcusdt", { e: "trade", s: "BTCUSDT", p: "1e-8" }), 1e-8);
 });
 
 Deno.test({
