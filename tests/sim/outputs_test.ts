@@ -38,6 +38,50 @@ Deno.test("balances.csv has a row per account at the start, then only for accoun
   }
 });
 
+Deno.test("balances.csv puts each amount in its column at its decimals: a margin buy's loan is in quote", async () => {
+  const dir = await Deno.makeTempDir();
+  const config = { ...smallPreset(), books: 1, duration: 30e9, remoteAgentCount: 2 };
+  const { baseDecimals, quoteDecimals } = config.exchange;
+  const engine = SimEngine.create({ config, seed: 4, threads: 1 });
+  const outputs = new SimOutputs(dir, engine, 1);
+  try {
+    for (let step = engine.step(); step !== null; step = engine.step()) {
+      if (step.timestamp === 10e9) {
+        // Agent 1 buys on margin: 0.5 of its own, traded as 1.5, the rest borrowed in quote.
+        engine.inject(1, [
+          { type: "PLACE_ORDER_MARKET", bookId: 0, direction: 0, volume: 0.5, leverage: 2 },
+        ], 1e9);
+      }
+      outputs.writeStep(step.timestamp);
+    }
+    outputs.close();
+    const [header, ...lines] = readFileSync(join(dir, "balances.csv"), "utf8").trim().split("\n");
+    const names = header.split(",");
+    const rows = lines.map((line) =>
+      Object.fromEntries(line.split(",").map((cell, i) => [names[i], cell]))
+    );
+    for (const row of rows) {
+      for (const name of names.slice(3)) {
+        // Whole digits always, 0 too: 0.0000, never .0000.
+        const decimals = name.startsWith("base_") ? baseDecimals : quoteDecimals;
+        assert.match(row[name], new RegExp(`^\\d+\\.\\d{${decimals}}$`), `${name} ${row[name]}`);
+      }
+    }
+    const last = rows.filter((row) => row.agent_id === "1").at(-1)!;
+    assert.ok(Number(last.quote_loan) > 0, `quote_loan ${last.quote_loan}`);
+    assert.ok(Number(last.quote_collateral) > 0, `quote_collateral ${last.quote_collateral}`);
+    assert.equal(Number(last.base_loan), 0);
+    assert.equal(Number(last.base_collateral), 0);
+    // Agent 0 did nothing: its one row is the start, with no loan.
+    const idle = rows.filter((row) => row.agent_id === "0");
+    assert.equal(idle.length, 1);
+    assert.equal(idle[0].quote_loan, `0.${"0".repeat(quoteDecimals)}`);
+  } finally {
+    engine.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("l2 process values: a huge one is written with 6 decimals, Infinity or NaN is refused", async () => {
   const dir = await Deno.makeTempDir();
   const config = { ...smallPreset(), books: 1, duration: 60e9, remoteAgentCount: 1 };
@@ -49,6 +93,8 @@ Deno.test("l2 process values: a huge one is written with 6 decimals, Infinity or
   });
   try {
     outputs.writeStep(5e9, state(300.25, 1e22));
+    // 1e21 itself is where toFixed turns to exponent notation ("1e+21").
+    outputs.writeStep(6e9, state(1e21, 0.5));
     assert.throws(
       () => outputs.writeStep(10e9, state(Infinity, 300)),
       (e: Error) =>
@@ -62,7 +108,10 @@ Deno.test("l2 process values: a huge one is written with 6 decimals, Infinity or
     );
     outputs.close();
     const rows = readFileSync(join(dir, "l2-0.csv"), "utf8").trim().split("\n").slice(1);
-    assert.deepEqual(rows, ["5000000000,300.250000,10000000000000000000000.000000,,,,"]);
+    assert.deepEqual(rows, [
+      "5000000000,300.250000,10000000000000000000000.000000,,,,",
+      "6000000000,1000000000000000000000.000000,0.500000,,,,",
+    ]);
   } finally {
     engine.close();
     await Deno.remove(dir, { recursive: true });
