@@ -5,10 +5,12 @@
  * @module
  */
 import { join } from "node:path";
+import { stringify as stringifyToml } from "smol-toml";
 import { type Command, parseFlags, printOut, UsageError } from "../cli/command.ts";
 import { integerFlag, nonEmptyFlag } from "../cli/flag_values.ts";
 import { expandHome } from "../cli/home_path.ts";
 import { MAX_STEP_DEPTH, SimEngine, WINDOW_STEPS } from "./engine.ts";
+import { quote } from "./config.ts";
 import { FactsCollector, returnInterval, type StylizedFacts } from "./facts.ts";
 import { flagOverrides, loadForCommand } from "./load.ts";
 import { EventKind } from "./native_sim.ts";
@@ -40,6 +42,9 @@ Options:
                          seedInterval after the last)
   --external-feed <f>    CSV file or URL of futures samples (count,price[,time]), one per
                          sample interval
+  --print-config [toml]  print the complete config the other flags give (--config, --seed,
+                         --books, --duration, --intended-dynamics) as JSON, or as TOML, and
+                         exit without running; a file to edit, or to give as --config
   --quiet                no progress output (warnings still show)
   --progress             progress even when stderr is not a terminal (a line every 10 %;
                          by default progress shows on a terminal only)
@@ -77,6 +82,7 @@ const options = {
   "intended-dynamics": { type: "boolean" },
   "fundamental-feed": { type: "string" },
   "external-feed": { type: "string" },
+  "print-config": { type: "string" },
   quiet: { type: "boolean" },
   progress: { type: "boolean" },
   agent: { type: "string" },
@@ -125,10 +131,53 @@ async function backtest(values: Record<string, unknown>): Promise<number> {
   return await runBacktestCommand(values);
 }
 
+/** The formats `--print-config` writes; the first is the one it writes when given no value. */
+const CONFIG_FORMATS = ["json", "toml"] as const;
+
+/**
+ * `args` with `--print-config`'s format given where it was left out (the flag last, or before
+ * another flag): a string flag needs its value, and this one has a default.
+ */
+function withPrintFormat(args: string[]): string[] {
+  const end = args.indexOf("--");
+  return args.flatMap((arg, i) =>
+    arg === "--print-config" && (end === -1 || i < end) &&
+      (i + 1 === args.length || args[i + 1].startsWith("-"))
+      ? [arg, CONFIG_FORMATS[0]]
+      : [arg]
+  );
+}
+
+/** Flags that only a run reads: with `--print-config` nothing runs, so each would do nothing. */
+const RUN_FLAGS = ["threads", "out", "depth", "fundamental-feed", "external-feed"] as const;
+
+/** `--print-config`: prints the complete config the other flags give; returns the exit code. */
+async function printConfig(values: Record<string, string | boolean | undefined>): Promise<number> {
+  const format = values["print-config"] as string;
+  if (!(CONFIG_FORMATS as readonly string[]).includes(format)) {
+    throw new UsageError(`--print-config: json or toml, not ${quote(format)}`);
+  }
+  if (values.agent !== undefined || values["agent-name"] !== undefined) {
+    throw new UsageError("--print-config: not with a backtest (give --config to the backtest)");
+  }
+  for (const flag of RUN_FLAGS) {
+    if (values[flag] !== undefined) {
+      throw new UsageError(`--${flag}: not with --print-config, which runs nothing`);
+    }
+  }
+  const { config } = await loadForCommand(
+    (values.config as string | undefined) ?? "reference",
+    flagOverrides(values),
+  );
+  // JSON as a run's config.json holds it: the two are one file.
+  printOut(format === "toml" ? stringifyToml(config) : JSON.stringify(config, null, 2));
+  return 0;
+}
+
 /** Runs a simulation with parsed flags; returns the exit code. */
 async function run(args: string[]): Promise<number> {
   const { values } = parseFlags(
-    { args, options, allowPositionals: false, strict: true },
+    { args: withPrintFormat(args), options, allowPositionals: false, strict: true },
     { once: true },
   );
   // An empty path is never meant: for --agent it would be the working directory.
@@ -141,6 +190,7 @@ async function run(args: string[]): Promise<number> {
     const given = values[flag];
     if (given !== undefined) values[flag] = expandHome(given);
   }
+  if (values["print-config"] !== undefined) return await printConfig(values);
   const mode = progressMode(values);
   if (values.agent !== undefined || values["agent-name"] !== undefined) {
     return await backtest(values);

@@ -16,6 +16,7 @@ import {
   parseDuration,
   parseSimConfig,
   presets,
+  quote,
   type SimConfig,
   SimConfigError,
 } from "./config.ts";
@@ -83,9 +84,70 @@ function withOverrides(data: unknown, overrides: ConfigOverrides): unknown {
   return { ...data, ...Object.fromEntries(given) };
 }
 
+/** The presets' names, as an error lists them. */
+const presetNames = () => Object.keys(presets).join(", ");
+
+/** True for an object of keys (a JSON or TOML table), not an array or a scalar. */
+function isTable(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * `changes` laid over `base`: tables are merged key by key, at every depth; arrays and scalars
+ * replace the base's. A table of another `type` (a balances template or volume distribution of
+ * another kind) replaces the base's whole: the other kind's fields would not belong to it.
+ */
+function merged(base: unknown, changes: unknown): unknown {
+  if (!isTable(base) || !isTable(changes)) return changes;
+  if (Object.hasOwn(changes, "type") && changes.type !== base.type) return changes;
+  // Built with fromEntries: an assignment to a `__proto__` key would set the prototype instead.
+  return Object.fromEntries([
+    ...Object.entries(base).filter(([key]) => !Object.hasOwn(changes, key)),
+    ...Object.entries(changes).map(([key, value]) => [key, merged(own(base, key), value)]),
+  ]);
+}
+
+/** `table`'s own `key`: an inherited one (`__proto__`) is none of the config's. */
+function own(table: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
+/**
+ * A config file's data with the preset its `extends` names filled in under its own fields, for
+ * the schema to check whole; data without `extends` as it is. `extends` names only presets: a
+ * file it named could name others, and where a config came from would no longer be one file.
+ */
+function withPreset(data: unknown): unknown {
+  if (!isTable(data) || !Object.hasOwn(data, "extends")) return data;
+  const { extends: name, ...changes } = data;
+  const problem = typeof name !== "string"
+    ? `must name a preset (${presetNames()})`
+    : !Object.hasOwn(presets, name)
+    ? `${quote(name)} is not a preset (${presetNames()})`
+    : null;
+  if (problem !== null) {
+    throw new SimConfigError([{ path: ["extends"], message: problem, code: "custom" }]);
+  }
+  return merged(presets[name as string](), changes);
+}
+
+/**
+ * The line a refusal of a JSON or TOML file without `extends` ends with when it left out fields:
+ * most such files were meant to change a preset.
+ */
+function startingHint(extension: "json" | "toml", data: unknown, error: unknown): string {
+  const leftOut = error instanceof SimConfigError &&
+    error.issues.some((issue) => issue.message === "required");
+  if (!leftOut || (isTable(data) && Object.hasOwn(data, "extends"))) return "";
+  const line = extension === "json" ? '"extends": "small"' : 'extends = "small"';
+  return `\nto change a preset instead, add ${line} (or "reference"); ` +
+    "taos sim --print-config prints a complete config";
+}
+
 /**
  * Loads `source`: a preset name (`reference`, `small`) or a path ending in `.json`, `.toml` or
- * `.xml`, with `overrides` in place of its own fields. Throws an Error naming the file and the
+ * `.xml`, with `overrides` in place of its own fields. A JSON or TOML file may start from a preset
+ * (`"extends": "small"`) and give only what differs. Throws an Error naming the file and the
  * problem when it cannot be read or is invalid.
  */
 export async function loadSimConfig(
@@ -104,13 +166,15 @@ export async function loadSimConfig(
     );
   }
   const text = await readConfigText(source);
+  let data: unknown;
   try {
     if (extension === "xml") {
       const { config, warnings } = importXmlConfig(text, undefined, overrides);
       return { config, warnings, source };
     }
-    const data = extension === "json" ? parseJson(text) : parseToml(text);
-    return { config: parseSimConfig(withOverrides(data, overrides)), warnings: [], source };
+    data = extension === "json" ? parseJson(text) : parseToml(text);
+    const config = parseSimConfig(withOverrides(withPreset(data), overrides));
+    return { config, warnings: [], source };
   } catch (error) {
     // The TOML reader's message quotes the lines around the error: one may be the whole file.
     const message = error instanceof TomlError
@@ -118,7 +182,8 @@ export async function loadSimConfig(
         error.message.split("\n")[0].replace(/^Invalid TOML document: /, "")
       }`
       : (error as Error).message;
-    throw new Error(`${source}: ${message}`, { cause: error });
+    const hint = extension === "xml" ? "" : startingHint(extension, data, error);
+    throw new Error(`${source}: ${message}${hint}`, { cause: error });
   }
 }
 
