@@ -21,7 +21,7 @@ import {
   type WeightSetter,
   type WeightSubmission,
 } from "../bittensor/neurons.ts";
-import { parseValidatorArgs, pendingCommitsPath, VALIDATOR_HELP } from "./options.ts";
+import { parseValidatorArgs, pendingCommitsPath, stateFileOf, VALIDATOR_HELP } from "./options.ts";
 import type { ValidatorOptions } from "./options.ts";
 import { loadHotkey } from "./hotkey.ts";
 import { type LogLevel, makeLogger } from "../cli/log.ts";
@@ -135,6 +135,7 @@ async function run(args: string[]): Promise<number> {
     uri: options.hotkeyUri,
     walletVariables: options.walletVariables,
   });
+  const state = stateFileOf(options, hotkey.keypair.ss58Address);
 
   // A hotkey given by URI has no wallet names: its address keeps two such validators' alerts apart.
   const source = options.hotkeyUri !== null
@@ -191,7 +192,7 @@ async function run(args: string[]): Promise<number> {
       // Waiting for the block (in the background) shows dispatch errors, which count towards
       // the weights alert, and the epoch the chain recorded for a commit.
       timeoutMs: WEIGHTS_INCLUSION_TIMEOUT_MS,
-      pendingCommitsPath: pendingCommitsPath(options.statePath),
+      pendingCommitsPath: pendingCommitsPath(state.path),
       commitScheme: options.commitScheme,
       log: (m) => log("info", m),
       // A submission the rate limit holds back is routine (the validator logs it at debug too).
@@ -256,7 +257,7 @@ async function run(args: string[]): Promise<number> {
   try {
     const network = options.local ? "local" : `netuid${options.netuid}`;
     store = openStore(
-      options.statePath,
+      state.path,
       `${hotkey.keypair.ss58Address}@${network}`,
       options.reset,
       log,
@@ -270,11 +271,7 @@ async function run(args: string[]): Promise<number> {
       !options.reset;
     // Its own errors name the file already.
     const namesFile = error instanceof StateFileError || error instanceof StateInUseError;
-    const flag = namesFile
-      ? options.stateFlag
-      : options.stateFlag === "--state"
-      ? `--state ${options.statePath}`
-      : `--logging.logging_dir: state file ${options.statePath}`;
+    const flag = namesFile ? state.origin : `${state.origin} ${state.path}`;
     const owned = error instanceof StateFileError && error.kind === "owned";
     const message = `${flag}: ${(error as Error).message}${
       replaceable ? " (restore a backup, or --neuron.reset starts over)" : ""
@@ -349,7 +346,7 @@ async function run(args: string[]): Promise<number> {
       "info",
       `validator ${hotkey.keypair.ss58Address} on ${
         options.local ? "local miners" : `netuid ${options.netuid}`
-      }, state ${options.statePath}`,
+      }, state ${state.path}`,
     );
     try {
       try {

@@ -114,10 +114,8 @@ export interface ValidatorOptions {
   hotkeyUri: string | null;
   local: boolean;
   miners: LocalMiner[];
-  /** SQLite state file; default derived from the logging dir, wallet and netuid. */
-  statePath: string;
-  /** The flag an error about the state file names: `--state`, or the logging dir it is under. */
-  stateFlag: "--state" | "--logging.logging_dir";
+  /** `--state` as given; null = the default path of {@linkcode stateFileOf}. */
+  stateGiven: string | null;
   /** Notes for the operator about accepted but meaningless flags. */
   notes: string[];
 }
@@ -216,6 +214,33 @@ const optionTable = {
   x: { type: "string", short: "x" },
 } as const;
 
+/** The validator's SQLite state file and how errors about it name where the path came from. */
+export interface StateFile {
+  path: string;
+  /** `--state`, or the flags the default path is built from. */
+  origin: string;
+}
+
+/**
+ * The state file: `--state`, else `<logging_dir>/<wallet>/<hotkey>/netuid<n>/<neuron.name>/state.db`
+ * with `local` in place of `netuid<n>` for a `--local` run (which must never resume the chain
+ * validator's simulation). A `--hotkey-uri` has no wallet names, so its hotkey's address takes
+ * their place: two development keys never share a default state.
+ */
+export function stateFileOf(options: ValidatorOptions, hotkeyAddress: string): StateFile {
+  if (options.stateGiven !== null) return { path: options.stateGiven, origin: "--state" };
+  const owner = options.hotkeyUri === null
+    ? [options.walletName, options.walletHotkey]
+    : [hotkeyAddress];
+  const network = options.local ? "local" : `netuid${options.netuid}`;
+  return {
+    path: join(options.loggingDir, ...owner, network, options.neuronName, "state.db"),
+    origin: options.hotkeyUri === null
+      ? "default state file (from --logging.logging_dir, --wallet.name, --wallet.hotkey)"
+      : "default state file (from --logging.logging_dir, the --hotkey-uri address)",
+  };
+}
+
 /**
  * Where the weight setter keeps unrevealed hash commits (their salts), beside the state file: a
  * validator restarted between a commit and its reveal still reveals.
@@ -255,7 +280,9 @@ Logging:
       --neuron.name <name>                state sub-directory (default validator)
       --state <file>                      SQLite state file (default <logging_dir>/<wallet>/
                                           <hotkey>/netuid<n>/<neuron.name>/state.db; with
-                                          --local, local in place of netuid<n>)
+                                          --local, local in place of netuid<n>; with
+                                          --hotkey-uri, the hotkey's address in place of
+                                          <wallet>/<hotkey>)
 
 Queries and scoring:
   -t, --neuron.timeout <s>                miner query timeout in seconds (default 3.0)
@@ -750,17 +777,7 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     hotkeyUri: nonEmpty("hotkey-uri") ?? null,
     local,
     miners,
-    // A local run keeps its own state: it must never resume the chain validator's simulation.
-    stateFlag: stateGiven === undefined ? "--logging.logging_dir" : "--state",
-    statePath: stateGiven ??
-      join(
-        loggingDir,
-        walletName,
-        walletHotkey,
-        local ? "local" : `netuid${netuid}`,
-        neuronName,
-        "state.db",
-      ),
+    stateGiven: stateGiven ?? null,
     notes,
   };
 }

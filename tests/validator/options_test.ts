@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { UsageError } from "../../cli/command.ts";
-import { PAGERDUTY_KEY_ENV, parseValidatorArgs } from "../../validator/options.ts";
+import { PAGERDUTY_KEY_ENV, parseValidatorArgs, stateFileOf } from "../../validator/options.ts";
 
 const HOTKEY = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
 
@@ -36,13 +36,35 @@ Deno.test("options: run_validator.sh short flags map onto the neuron options", (
   assert.equal(o.pagerdutyKey, "PDKEY");
   assert.equal(o.prometheusPort, 9100);
   assert.equal(o.timeoutSeconds, 2.5);
-  assert.match(o.statePath, /cold\/hot\/netuid116\/validator\/state\.db$/);
+  assert.match(stateFileOf(o, HOTKEY).path, /cold\/hot\/netuid116\/validator\/state\.db$/);
   // A local run never shares the chain validator's state.
   assert.match(
-    parseValidatorArgs(["-w", "cold", "-h", "hot", "--local"])
-      .statePath,
+    stateFileOf(parseValidatorArgs(["-w", "cold", "-h", "hot", "--local"]), HOTKEY).path,
     /cold\/hot\/local\/validator\/state\.db$/,
   );
+});
+
+Deno.test("options: the default state path of a --hotkey-uri is its address's, not the wallet's", () => {
+  const other = "5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y";
+  const uri = ["--logging.logging_dir", "/logs", "-w", "cold", "-h", "hot", "--hotkey-uri", "//A"];
+  assert.deepEqual(stateFileOf(parseValidatorArgs(uri), HOTKEY), {
+    path: `/logs/${HOTKEY}/netuid79/validator/state.db`,
+    origin: "default state file (from --logging.logging_dir, the --hotkey-uri address)",
+  });
+  assert.equal(
+    stateFileOf(parseValidatorArgs([...uri, "--local", "--neuron.name", "n"]), other).path,
+    `/logs/${other}/local/n/state.db`,
+  );
+  // A wallet's hotkey keeps the path its validator has always had, whatever key the file holds.
+  const wallet = parseValidatorArgs(["--logging.logging_dir", "/logs", "-w", "cold", "-h", "hot"]);
+  assert.deepEqual(stateFileOf(wallet, other), {
+    path: "/logs/cold/hot/netuid79/validator/state.db",
+    origin: "default state file (from --logging.logging_dir, --wallet.name, --wallet.hotkey)",
+  });
+  assert.deepEqual(stateFileOf(parseValidatorArgs([...uri, "--state", "/s.db"]), HOTKEY), {
+    path: "/s.db",
+    origin: "--state",
+  });
 });
 
 Deno.test("options: defaults follow the reference and run_validator.sh", () => {
@@ -364,10 +386,10 @@ Deno.test("options: a path flag's leading ~ is the home directory, also after '=
     "--config=~/small.json",
     "--fundamental-feed=~/feed.csv",
   ]);
-  assert.equal(o.statePath, join(home, "v/state.db"));
+  assert.equal(o.stateGiven, join(home, "v/state.db"));
   assert.equal(o.simulationConfig, join(home, "small.json"));
   assert.equal(o.fundamentalFeed, join(home, "feed.csv"));
-  assert.equal(parseValidatorArgs(["--state", "~x/state.db"]).statePath, "~x/state.db");
+  assert.equal(parseValidatorArgs(["--state", "~x/state.db"]).stateGiven, "~x/state.db");
 });
 
 Deno.test("options: -t=2 is -t 2, and a misspelt flag after --state is refused, not a file name", () => {

@@ -131,7 +131,7 @@ Deno.test({
   }
 });
 
-Deno.test("a state file under a --logging.logging_dir that cannot hold it names that flag", async () => {
+Deno.test("a state file under a --logging.logging_dir that cannot hold it names the flags", async () => {
   const dir = mkdtempSync(join(tmpdir(), "taos-logging-dir-"));
   try {
     const file = join(dir, "a-file");
@@ -140,10 +140,13 @@ Deno.test("a state file under a --logging.logging_dir that cannot hold it names 
     const withoutState = args.filter((a, i) => a !== "--state" && args[i - 1] !== "--state");
     const run = startValidator([...withoutState, "--logging.logging_dir", join(file, "logs")]);
     assert.equal((await run.done).code, 2);
-    // It names the flag that chose the directory, not --state, which was not given.
+    // It names the flags that chose the path, not --state, which was not given.
     assert.ok(
       run.stderr.some((l) =>
-        /^taos validator: --logging\.logging_dir: \S+state\.db cannot be created: /.test(l)
+        l.startsWith(
+          "taos validator: default state file (from --logging.logging_dir, the --hotkey-uri " +
+            `address): ${join(file, "logs")}/`,
+        ) && /\/state\.db cannot be created: /.test(l)
       ),
       run.stderr.join("\n"),
     );
