@@ -272,13 +272,22 @@ async function run(args: string[]): Promise<number> {
     // Its own errors name the file already.
     const namesFile = error instanceof StateFileError || error instanceof StateInUseError;
     const flag = namesFile ? state.origin : `${state.origin} ${state.path}`;
-    const owned = error instanceof StateFileError && error.kind === "owned";
+    const owner = error instanceof StateFileError && error.kind === "owned"
+      ? error.savedOwner
+      : null;
     const message = `${flag}: ${(error as Error).message}${
       replaceable ? " (restore a backup, or --neuron.reset starts over)" : ""
     }${
-      owned ? " (give this validator its own --state, or --neuron.reset discards that state)" : ""
+      owner === null ? "" : " (give this validator a state file of its own with --state <file>; " +
+        `--neuron.reset would discard the state of validator ${owner})`
     }`;
-    if (!(error instanceof StateInUseError)) alerts.trigger("state-load", message);
+    // A state in use, or another validator's, is a mistake in the command (a second validator
+    // on one file, a wrong --state, a new hotkey under old names), refused at start with exit 2
+    // and told on stderr: it pages no one. A file that cannot be read or is damaged can befall a
+    // validator no one touched.
+    if (!(error instanceof StateInUseError) && owner === null) {
+      alerts.trigger("state-load", message);
+    }
     // Closing sends the page again while PagerDuty does not take it, for 10 s at most.
     await alerts.close();
     throw new UsageError(message);

@@ -207,13 +207,14 @@ function fileInTheWay(dir: string): string {
  * `damaged` (a taos state that fails SQLite's integrity check: `--neuron.reset` may replace it),
  * `foreign` (not a taos validator state: never replaced), `readonly` (cannot be written),
  * `unavailable` (the disk or system failed reading it: a full disk, an I/O error) or `owned` (a
- * sound state of another validator: see {@linkcode ValidatorStore.claim}).
+ * sound state of another validator, `savedOwner`: see {@linkcode ValidatorStore.claim}).
  */
 export class StateFileError extends Error {
   override name = "StateFileError";
   constructor(
     readonly kind: "damaged" | "foreign" | "readonly" | "unavailable" | "owned",
     message: string,
+    readonly savedOwner: string | null = null,
   ) {
     super(message);
   }
@@ -785,6 +786,7 @@ export class ValidatorStore {
       throw new StateFileError(
         "owned",
         `${this.#path} is the state of validator ${saved}, not of this one (${owner})`,
+        saved,
       );
     }
     this.#owner = owner;

@@ -194,11 +194,13 @@ Deno.test({
     const intruder = `${Keypair.fromUri("//Other").ss58Address}@local`;
     assert.ok(
       refused.stderr.some((l) =>
+        l.startsWith("taos validator: --state: ") &&
         l.includes(`state.db is the state of validator ${owner}, not of this one (${intruder})`) &&
-        l.includes("--neuron.reset discards that state")
+        l.includes(`--neuron.reset would discard the state of validator ${owner}`)
       ),
       refused.stderr.join("\n"),
     );
+    assert.ok(!refused.stderr.some((l) => l.includes("ALERT")), "no page for a wrong --state");
     assert.deepEqual(Deno.readFileSync(state), saved, "the other validator's state is untouched");
     const reset = startValidator([...other, "--neuron.reset"]);
     assert.equal((await reset.done).code, 0, reset.stderr.join("\n"));

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { ValidatorStore } from "../../validator/store.ts";
 import { cryptoReady, Keypair } from "../../bittensor/keypair.ts";
+import { Wallet } from "../../bittensor/wallet.ts";
 import { startValidator } from "./processes.ts";
 
 /** A 10-second local run of the small preset, no miners, no metrics, state under `loggingDir`. */
@@ -53,6 +54,50 @@ Deno.test({
     }
     // No state under the wallet's default names, which both would have shared.
     assert.equal(existsSync(join(dir, "taos")), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test({
+  name: "a wallet's default state of another hotkey is refused naming the default path, unpaged",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-state-wallet-"));
+  const wallets = join(dir, "wallets");
+  const logs = join(dir, "logs");
+  try {
+    await cryptoReady();
+    const wallet = new Wallet({ root: wallets, name: "taos", hotkey: "validator" });
+    const args = defaultStateRun(logs, ["-p", wallets]);
+    const alice = Keypair.fromUri("//Alice").ss58Address;
+    await wallet.writeHotkey(Keypair.fromUri("//Alice"));
+    const first = startValidator(args);
+    assert.equal((await first.done).code, 0, first.stderr.join("\n"));
+    // A wallet's default path is where earlier releases kept it.
+    const state = join(logs, "taos", "validator", "local", "validator", "state.db");
+    assert.equal(ownerOf(state), `${alice}@local`);
+    const saved = readFileSync(state);
+
+    // The hotkey file replaced by another key under the same names.
+    await wallet.writeHotkey(Keypair.fromUri("//Charlie"));
+    const charlie = Keypair.fromUri("//Charlie").ss58Address;
+    const refused = startValidator(args);
+    assert.equal((await refused.done).code, 2);
+    const stderr = refused.stderr.join("\n");
+    assert.ok(
+      refused.stderr.includes(
+        "taos validator: default state file (from --logging.logging_dir, --wallet.name, " +
+          `--wallet.hotkey): ${state} is the state of validator ${alice}@local, not of this one ` +
+          `(${charlie}@local) (give this validator a state file of its own with --state <file>; ` +
+          `--neuron.reset would discard the state of validator ${alice}@local)`,
+      ),
+      stderr,
+    );
+    // A refusal of the command as given, told on stderr: no page.
+    assert.doesNotMatch(stderr, /ALERT/);
+    assert.deepEqual(readFileSync(state), saved, "the other validator's state is untouched");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
