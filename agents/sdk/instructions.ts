@@ -12,7 +12,8 @@
 import { z } from "zod";
 import { laxResponse } from "./lax_wire.ts";
 import type { Instruction as EngineInstruction } from "../../sim/engine.ts";
-import { anyInteger, describeIssues } from "./state.ts";
+import { describeIssues } from "./state.ts";
+import { untrustedText } from "../../cli/log.ts";
 
 /** Order side. */
 export const BUY = 0;
@@ -53,31 +54,76 @@ export const MAX_REQUESTED_DELAY_NS = 3_600_000_000_000;
  * integer, with 0xFFFFFFFF meaning none. */
 export const MAX_CLIENT_ORDER_ID = 0xFFFF_FFFE;
 
-const int = z.number().int();
-const nonNegativeInt = int.nonnegative();
-const direction = z.union([z.literal(0), z.literal(1)]);
-const stp = z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]).default(1);
-const currency = z.union([z.literal(0), z.literal(1)]).default(0);
-const positive = z.number().positive().finite();
+/** A short rendering of an offending value for an error message, safe to log: a miner chose it. */
+function shown(value: unknown): string {
+  if (Array.isArray(value) && value.length > 10) return `${value.length} entries`;
+  // JSON.stringify shows NaN and Infinity as null, and a function not at all.
+  const text = typeof value === "number" ? String(value) : JSON.stringify(value) ?? String(value);
+  return untrustedText(text, 40);
+}
+
+/**
+ * One message for every way a field can be wrong, saying what it accepts: `required (<what>)`
+ * when it is missing, `must be <what>, got <value>` otherwise. `abort` keeps it to one issue per
+ * field where several checks fail.
+ */
+function accepts(what: string) {
+  return {
+    error: (issue: { input?: unknown }) =>
+      issue.input === undefined
+        ? `required (${what})`
+        : `must be ${what}, got ${shown(issue.input)}`,
+    abort: true,
+  };
+}
+
+/** A safe integer (within ±2^53) described by `what`. */
+const integer = (what: string) => z.number(accepts(what)).int(accepts(what));
+/** Any integer, as the reference's models take an order id: one the exchange cannot hold is
+ * refused by it, for that order alone. */
+const anyInteger = (what: string) =>
+  z.number(accepts(what)).refine(Number.isInteger, accepts(what));
+/** A finite number above 0 (`Infinity` and `NaN` are no numbers to zod). */
+const positive = (what = "a finite number > 0") => z.number(accepts(what)).positive(accepts(what));
+
+const DIRECTION = "0 (buy) or 1 (sell)";
+const direction = z.union([z.literal(0), z.literal(1)], accepts(DIRECTION));
+const STP = "1 (cancel oldest), 2 (cancel newest), 3 (cancel both) or 4 (decrement and cancel)";
+const stp = z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)], accepts(STP))
+  .default(1);
+const CURRENCY = "0 (base) or 1 (quote)";
+const currency = z.union([z.literal(0), z.literal(1)], accepts(CURRENCY)).default(0);
+const TIME_IN_FORCE = "0 (GTC), 1 (GTT), 2 (IOC) or 3 (FOK)";
+const timeInForce = z.union(
+  [z.literal(0), z.literal(1), z.literal(2), z.literal(3)],
+  accepts(TIME_IN_FORCE),
+).default(0);
+const CLIENT_ORDER_ID = "an integer, or null for none";
+const DELAY = `an integer number of ns in 0..${MAX_REQUESTED_DELAY_NS} (at most 1 h)`;
+const BOOK_ID = "a book id, an integer >= 0";
+const EXPIRY_PERIOD = "an integer number of ns > 0, or null for none";
 const common = {
-  agentId: int,
-  delay: nonNegativeInt.max(MAX_REQUESTED_DELAY_NS, "must be at most 1h (3600000000000 ns)")
+  agentId: integer("the agent's uid, this.uid in an Agent"),
+  delay: integer(DELAY).min(0, accepts(DELAY)).max(MAX_REQUESTED_DELAY_NS, accepts(DELAY))
     .default(0),
 };
+const bookId = integer(BOOK_ID).min(0, accepts(BOOK_ID));
+// `nullable` passes a missing value on to the integer, which calls it required.
+const clientOrderId = anyInteger(CLIENT_ORDER_ID).nullable();
 
 /** A limit order. `clientOrderId` must be present (null allowed). */
 export const limitOrderSchema = z.object({
   type: z.literal("PLACE_ORDER_LIMIT"),
   ...common,
-  bookId: nonNegativeInt,
+  bookId,
   direction,
-  quantity: positive,
-  price: positive,
-  clientOrderId: anyInteger.nullable(),
+  quantity: positive(),
+  price: positive(),
+  clientOrderId,
   stp,
-  postOnly: z.boolean().default(false),
-  timeInForce: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]).default(0),
-  expiryPeriod: z.number().int().positive().nullable().default(null),
+  postOnly: z.boolean(accepts("true or false")).default(false),
+  timeInForce,
+  expiryPeriod: integer(EXPIRY_PERIOD).positive(accepts(EXPIRY_PERIOD)).nullable().default(null),
   currency,
 });
 
@@ -85,31 +131,54 @@ export const limitOrderSchema = z.object({
 export const marketOrderSchema = z.object({
   type: z.literal("PLACE_ORDER_MARKET"),
   ...common,
-  bookId: nonNegativeInt,
+  bookId,
   direction,
-  quantity: positive,
-  clientOrderId: anyInteger.nullable(),
+  quantity: positive(),
+  clientOrderId,
   stp,
   currency,
 });
+
+const CANCELLATION = "{ orderId, volume }";
+const CANCELLATIONS = `a list of ${CANCELLATION}, at most ${MAX_CANCELLATIONS}`;
+const CANCELLED_VOLUME = "a finite number > 0, or null to cancel the whole order";
 
 /** Cancellations on one book; `volume` null cancels the whole remaining order. */
 export const cancelOrdersSchema = z.object({
   type: z.literal("CANCEL_ORDERS"),
   ...common,
-  bookId: nonNegativeInt,
-  // Any integer, as the reference's schema: an id no order has is refused by the exchange.
-  cancellations: z.array(z.object({ orderId: anyInteger, volume: positive.nullable() })).max(
-    MAX_CANCELLATIONS,
-  ),
+  bookId,
+  cancellations: z.array(
+    z.object({
+      // Any integer, as the reference's schema: an id no order has is refused by the exchange.
+      orderId: anyInteger("an order id, an integer"),
+      volume: positive(CANCELLED_VOLUME).nullable(),
+    }, accepts(CANCELLATION)),
+    accepts(CANCELLATIONS),
+  ).max(MAX_CANCELLATIONS, accepts(CANCELLATIONS)),
 });
 
 /** Reset of agents' accounts: validator-only; a miner sending it voids its whole response. */
 export const resetAgentSchema = z.object({
   type: z.literal("RESET_AGENT"),
   ...common,
-  agentIds: z.array(int),
+  agentIds: z.array(integer("an agent uid, an integer"), accepts("a list of agent uids")),
 });
+
+/** The types an agent may send (`RESET_AGENT` is the validator's). */
+const AGENT_TYPES = "PLACE_ORDER_LIMIT, PLACE_ORDER_MARKET or CANCEL_ORDERS";
+
+/** What an instruction that is no object, or of no known type, is told. */
+function instructionError(issue: { code?: string; input?: unknown }): string {
+  if (issue.code !== "invalid_union") {
+    return `must be an instruction object, got ${shown(issue.input)}`;
+  }
+  // A discriminator that matches no type: the issue carries the whole instruction.
+  const type = (issue.input as { type?: unknown }).type;
+  return type === undefined
+    ? `required (${AGENT_TYPES})`
+    : `must be ${AGENT_TYPES}, got ${shown(type)}`;
+}
 
 /** Any instruction. */
 export const instructionSchema = z.discriminatedUnion("type", [
@@ -117,7 +186,7 @@ export const instructionSchema = z.discriminatedUnion("type", [
   marketOrderSchema,
   cancelOrdersSchema,
   resetAgentSchema,
-]);
+], { error: instructionError });
 /** Any instruction, as an agent returns it. */
 export type Instruction = z.infer<typeof instructionSchema>;
 /** Any instruction before defaults are applied (what builders and agents may write). */
@@ -165,7 +234,7 @@ export function ignoredField(raw: unknown): string | null {
 
 /** A miner's response to a state update (`FinanceAgentResponse`). */
 export const agentResponseSchema = z.object({
-  agent_id: int,
+  agent_id: z.number().int(),
   instructions: z.array(z.unknown()).max(MAX_INSTRUCTIONS_PER_RESPONSE).default([]),
 });
 /** A miner's response to a state update. */
@@ -397,16 +466,17 @@ export interface LimitOrderOptions {
   expiryPeriod?: number | null;
 }
 
-const CLIENT_ORDER_ID_RANGE = `must be in 0..${MAX_CLIENT_ORDER_ID} (0xFFFFFFFF stands for none)`;
+const CLIENT_ORDER_ID_RANGE = `an integer in 0..${MAX_CLIENT_ORDER_ID}, or null for none ` +
+  "(the exchange reads 0xFFFFFFFF as none)";
 /**
  * A `clientOrderId` in the range the exchange can keep. The validator's schema takes any integer,
  * as the reference's does, and the exchange rejects an order whose id is out of range; the
  * builders refuse it at once.
  */
-const clientOrderIdInRange = int.min(0, CLIENT_ORDER_ID_RANGE).max(
-  MAX_CLIENT_ORDER_ID,
-  CLIENT_ORDER_ID_RANGE,
-).nullable();
+const clientOrderIdInRange = integer(CLIENT_ORDER_ID_RANGE)
+  .min(0, accepts(CLIENT_ORDER_ID_RANGE))
+  .max(MAX_CLIENT_ORDER_ID, accepts(CLIENT_ORDER_ID_RANGE))
+  .nullable();
 const builtLimitOrderSchema = limitOrderSchema.extend({ clientOrderId: clientOrderIdInRange });
 const builtMarketOrderSchema = marketOrderSchema.extend({ clientOrderId: clientOrderIdInRange });
 

@@ -702,7 +702,7 @@ Deno.test("an agent class in this thread that fails is named as a worker's is: i
   const here = `${fileURLToPath(import.meta.url)}:`;
   assert.ok(
     failure.startsWith(
-      "the agent failed in onUpdate: limitOrder: quantity: Too small: expected number to be >0 " +
+      "the agent failed in onUpdate: limitOrder: quantity: must be a finite number > 0, got 0 " +
         `(at ${here}`,
     ),
     failure,

@@ -678,6 +678,112 @@ Deno.test("validateInstructions names every invalid instruction, or with firstIn
   assert.equal(first.refused, true);
 });
 
+Deno.test("an instruction built by hand is told, field by field, what to write", () => {
+  // As an agent might write a limit order without the builders: no agentId, the side by name, no
+  // clientOrderId.
+  const handmade = {
+    type: "PLACE_ORDER_LIMIT",
+    bookId: 0,
+    direction: "BUY",
+    quantity: 0.5,
+    price: 300,
+  };
+  assert.equal(
+    validateInstructions({ agent_id: 2, instructions: [handmade] }, { uid: 2, bookCount: 1 })
+      .discarded,
+    "instruction 0 invalid: agentId: required (the agent's uid, this.uid in an Agent); " +
+      'direction: must be 0 (buy) or 1 (sell), got "BUY"; ' +
+      "clientOrderId: required (an integer, or null for none)",
+  );
+});
+
+Deno.test("each instruction field's error says what the field accepts", () => {
+  const market = { ...limit({ type: "PLACE_ORDER_MARKET" }), price: undefined };
+  const cancel = { type: "CANCEL_ORDERS", agentId: 2, bookId: 0, cancellations: [] };
+  const reason = (instruction: unknown) =>
+    validateInstructions({ agent_id: 2, instructions: [instruction] }, { uid: 2, bookCount: 1 })
+      .rejected[0]?.reason;
+  const cases: [unknown, string][] = [
+    [limit({ agentId: "me" }), `agentId: must be the agent's uid, this.uid in an Agent, got "me"`],
+    [
+      limit({ delay: -1 }),
+      "delay: must be an integer number of ns in 0..3600000000000 (at most 1 h), got -1",
+    ],
+    [
+      limit({ delay: 3_600_000_000_001 }),
+      "delay: must be an integer number of ns in 0..3600000000000 (at most 1 h), got 3600000000001",
+    ],
+    [limit({ bookId: -1 }), "bookId: must be a book id, an integer >= 0, got -1"],
+    [limit({ bookId: 1.5 }), "bookId: must be a book id, an integer >= 0, got 1.5"],
+    [limit({ direction: 2 }), "direction: must be 0 (buy) or 1 (sell), got 2"],
+    [limit({ quantity: 0 }), "quantity: must be a finite number > 0, got 0"],
+    [limit({ quantity: undefined }), "quantity: required (a finite number > 0)"],
+    [limit({ price: -1 }), "price: must be a finite number > 0, got -1"],
+    [limit({ price: NaN }), "price: must be a finite number > 0, got NaN"],
+    [limit({ clientOrderId: 1.5 }), "clientOrderId: must be an integer, or null for none, got 1.5"],
+    [
+      limit({ stp: 0 }),
+      "stp: must be 1 (cancel oldest), 2 (cancel newest), 3 (cancel both) or 4 " +
+      "(decrement and cancel), got 0",
+    ],
+    [limit({ postOnly: "maybe" }), 'postOnly: must be true or false, got "maybe"'],
+    [limit({ timeInForce: 4 }), "timeInForce: must be 0 (GTC), 1 (GTT), 2 (IOC) or 3 (FOK), got 4"],
+    [
+      limit({ expiryPeriod: 0 }),
+      "expiryPeriod: must be an integer number of ns > 0, or null for none, got 0",
+    ],
+    [limit({ currency: 2 }), "currency: must be 0 (base) or 1 (quote), got 2"],
+    [
+      { ...market, clientOrderId: undefined },
+      "clientOrderId: required (an integer, or null for none)",
+    ],
+    [{ ...market, direction: "SELL" }, 'direction: must be 0 (buy) or 1 (sell), got "SELL"'],
+    // A miner chose the value: cut, its control characters escaped, before a validator logs it.
+    [
+      { ...market, direction: `\u009b${"x".repeat(60)}` },
+      `direction: must be 0 (buy) or 1 (sell), got "\\u009b${"x".repeat(38)}… (63 characters)`,
+    ],
+    [
+      { ...cancel, cancellations: undefined },
+      "cancellations: required (a list of { orderId, volume }, at most 10000)",
+    ],
+    [
+      {
+        ...cancel,
+        cancellations: Array.from({ length: 10_001 }, () => ({ orderId: 1, volume: null })),
+      },
+      "cancellations: must be a list of { orderId, volume }, at most 10000, got 10001 entries",
+    ],
+    [{ ...cancel, cancellations: [3] }, "cancellations.0: must be { orderId, volume }, got 3"],
+    [
+      { ...cancel, cancellations: [{ orderId: "a", volume: null }] },
+      'cancellations.0.orderId: must be an order id, an integer, got "a"',
+    ],
+    [
+      { ...cancel, cancellations: [{ orderId: 1 }] },
+      "cancellations.0.volume: required (a finite number > 0, or null to cancel the whole order)",
+    ],
+    [
+      { ...cancel, cancellations: [{ orderId: 1, volume: 0 }] },
+      "cancellations.0.volume: must be a finite number > 0, or null to cancel the whole order, got 0",
+    ],
+    [
+      { type: "RESET_AGENT", agentId: 2, agentIds: ["x"] },
+      'agentIds.0: must be an agent uid, an integer, got "x"',
+    ],
+    [
+      { ...cancel, type: "CANCEL" },
+      'type: must be PLACE_ORDER_LIMIT, PLACE_ORDER_MARKET or CANCEL_ORDERS, got "CANCEL"',
+    ],
+    [
+      { ...cancel, type: undefined },
+      "type: required (PLACE_ORDER_LIMIT, PLACE_ORDER_MARKET or CANCEL_ORDERS)",
+    ],
+    [5, "(root): must be an instruction object, got 5"],
+  ];
+  for (const [instruction, expected] of cases) assert.equal(reason(instruction), expected);
+});
+
 Deno.test("validateInstructions names the rule that dropped each instruction", () => {
   const result = validateInstructions(
     {
@@ -755,7 +861,10 @@ Deno.test("validateInstructions: over 200 000 instructions, or over 10 000 ids i
   for (const n of [10_001, 150_000]) {
     const many = validateInstructions({ agent_id: 2, instructions: [cancel(n)] }, context);
     assert.deepEqual(many.accepted, [], `${n} ids`);
-    assert.match(many.discarded ?? "", /instruction 0 invalid: cancellations: Too big/);
+    assert.match(
+      many.discarded ?? "",
+      /instruction 0 invalid: cancellations: must be a list of \{ orderId, volume \}, at most 10000, got \d+ entries$/,
+    );
   }
 });
 
@@ -1234,6 +1343,21 @@ Deno.test("builders refuse what the validator would void, naming the builder and
   );
 });
 
+Deno.test("a builder's error says what the field accepts", () => {
+  assert.throws(
+    () => limitOrder(1, 0, 0, 0, 300),
+    /^RangeError: limitOrder: quantity: must be a finite number > 0, got 0$/,
+  );
+  assert.throws(
+    () => marketOrder(1, 0, 2 as 0, 1),
+    /^RangeError: marketOrder: direction: must be 0 \(buy\) or 1 \(sell\), got 2$/,
+  );
+  assert.throws(
+    () => cancelOrders(1.5, 0, [3]),
+    /^RangeError: cancelOrders: agentId: must be the agent's uid, this.uid in an Agent, got 1.5$/,
+  );
+});
+
 Deno.test("builders' defaults: a GTC cash order in base units, cancelling the oldest on self-trade, no delay", () => {
   assert.deepEqual(limitOrder(1, 0, 0, 1, 300), {
     type: "PLACE_ORDER_LIMIT",
@@ -1267,11 +1391,11 @@ Deno.test("builders refuse a clientOrderId the exchange cannot keep (outside 0..
   for (const id of [-1, 4294967295, 5e9]) {
     assert.throws(
       () => limitOrder(1, 0, 0, 1, 300, { clientOrderId: id }),
-      /^RangeError: limitOrder: clientOrderId: must be in 0\.\.4294967294/,
+      /^RangeError: limitOrder: clientOrderId: must be an integer in 0\.\.4294967294, or null for none/,
     );
     assert.throws(
       () => marketOrder(1, 0, 0, 1, { clientOrderId: id }),
-      /^RangeError: marketOrder: clientOrderId: must be in 0\.\.4294967294/,
+      /^RangeError: marketOrder: clientOrderId: must be an integer in 0\.\.4294967294, or null for none/,
     );
   }
   assert.equal(
