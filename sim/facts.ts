@@ -81,7 +81,7 @@ export interface StylizedFacts {
   trades: number;
   /** Mean over books and sampled interval marks of |ln(mid / fundamental)|. */
   meanAbsDeviationFromFundamental: number;
-  /** Lowest mid price seen (all books). */
+  /** Lowest mid price seen (all books), at one decimal more than the prices. */
   minMid: number;
 }
 
@@ -103,11 +103,14 @@ export class FactsCollector {
   #lots = 0;
   #tickLots = 0;
   #trades = 0;
-  #minMid = Infinity;
+  /** The lowest bid + ask seen, in ticks: a whole number, where their mean as doubles carries
+   * float noise (299.21500000000003 for 299.21 and 299.22). */
+  #minTicksSum = Infinity;
   readonly #decimals: { price: number; volume: number };
 
   /** `interval`: sampling interval of the returns in ns (1 minute by default); `decimals`: the
-   * price and volume decimals of the ticks and lots {@linkcode FactsCollector.trade} is given. */
+   * price and volume decimals of the prices {@linkcode FactsCollector.observe} and the ticks and
+   * lots {@linkcode FactsCollector.trade} are given. */
   constructor(books: number, interval = MINUTE, decimals = { price: 0, volume: 0 }) {
     this.#interval = interval;
     this.#mids = Array.from({ length: books }, () => []);
@@ -127,7 +130,9 @@ export class FactsCollector {
     const mid = (bid + ask) / 2;
     this.#spreadSum += (ask - bid) / tick;
     this.#spreadCount++;
-    if (mid < this.#minMid) this.#minMid = mid;
+    const scale = 10 ** this.#decimals.price;
+    const ticksSum = Math.round(bid * scale) + Math.round(ask * scale);
+    if (ticksSum < this.#minTicksSum) this.#minTicksSum = ticksSum;
     if (timestamp % this.#interval === 0) {
       this.#mids[book].push({ mark: timestamp / this.#interval, mid });
       if (fundamental > 0) this.#deviation.push(Math.abs(Math.log(mid / fundamental)));
@@ -186,7 +191,11 @@ export class FactsCollector {
       meanAbsDeviationFromFundamental: this.#deviation.length
         ? this.#deviation.reduce((a, b) => a + b, 0) / this.#deviation.length
         : NaN,
-      minMid: Number.isFinite(this.#minMid) ? this.#minMid : NaN,
+      // Half a sum of ticks has one decimal more than a price; one division of the whole
+      // number by a power of ten gives the double nearest that decimal.
+      minMid: Number.isFinite(this.#minTicksSum)
+        ? this.#minTicksSum * 5 / 10 ** (this.#decimals.price + 1)
+        : NaN,
     };
   }
 }

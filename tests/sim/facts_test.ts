@@ -41,7 +41,7 @@ Deno.test("autocorrelation leaves out the pairs a gap belongs to", () => {
 });
 
 Deno.test("the lowest mid is the lowest of every step's mid, on any book", () => {
-  const facts = new FactsCollector(2, 60e9);
+  const facts = new FactsCollector(2, 60e9, { price: 2, volume: 0 });
   facts.observe(0, 60e9, 300, 301, 0.01);
   facts.observe(1, 60e9, 299, 299.5, 0.01);
   facts.observe(0, 65e9, 302, 303, 0.01);
@@ -49,6 +49,15 @@ Deno.test("the lowest mid is the lowest of every step's mid, on any book", () =>
   facts.observe(1, 70e9, NaN, 1, 0.01);
   assert.equal(facts.summary().minMid, 299.25);
   assert.ok(Number.isNaN(new FactsCollector(1).summary().minMid));
+});
+
+Deno.test("the lowest mid is exact at one decimal more than the prices, without float noise", () => {
+  const facts = new FactsCollector(1, 60e9, { price: 2, volume: 4 });
+  // As doubles, (299.21 + 299.22) / 2 is 299.21500000000003.
+  facts.observe(0, 60e9, 299.21, 299.22, 0.01);
+  facts.observe(0, 65e9, 300.03, 300.04, 0.01);
+  assert.equal(facts.summary().minMid, 299.215);
+  assert.equal(String(facts.summary().minMid), "299.215");
 });
 
 Deno.test("returns span a minute, or the fewest whole steps past it when steps skip minutes", () => {
