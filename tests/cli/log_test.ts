@@ -76,3 +76,18 @@ Deno.test("untrusted text is cut between characters, never inside a surrogate pa
   assert.equal(untrustedText("a😀b", 2), "a😀… (3 characters)");
   assert.equal(untrustedText("😀😀", 2), "😀😀");
 });
+
+Deno.test("a line break and the indentation around it become one space", () => {
+  // A stack trace's frames are indented: each break and its spaces read as one gap.
+  const printed = capture(() =>
+    makeLogger("info")("error", "boom  \n    at f (a.ts:1:2)\r\n    at g (b.ts:3:4)")
+  );
+  assert.ok(printed[0].endsWith(" ERROR   boom at f (a.ts:1:2) at g (b.ts:3:4)"), printed[0]);
+});
+
+Deno.test("one UTF-16 unit is one character up to U+FFFF, a lone surrogate too", () => {
+  // U+FFFF is the last code point of one unit; a lone surrogate is one unit that pairs with none.
+  assert.equal(untrustedText("\uffffab", 2), "\uffffa… (3 characters)");
+  assert.equal(untrustedText("\ud83dab", 2), "\ud83da… (3 characters)");
+  assert.equal(untrustedText("\u{10000}ab", 2), "\u{10000}a… (3 characters)");
+});
