@@ -183,7 +183,7 @@ for (
       const text = await miner.metrics.registry.metrics();
       assert.match(
         text,
-        /taos_miner_agent_errors_total\{reason="invalid"[^}]*\} 1/,
+        /taos_miner_agent_errors_total\{reason="invalid"[^}]*\} 1$/m,
         lines.join("\n"),
       );
       // Until this version a lone instruction counted as the agent's error.
@@ -417,7 +417,7 @@ Deno.test("a reply larger than a validator reads is answered empty and counted i
       /invalid agent response: 65\.0 MiB as JSON, more than a validator reads \(64\.0 MiB\)/,
     );
     const text = await miner.metrics.registry.metrics();
-    assert.match(text, /taos_miner_agent_errors_total\{reason="invalid"[^}]*\} 1/);
+    assert.match(text, /taos_miner_agent_errors_total\{reason="invalid"[^}]*\} 1$/m);
   } finally {
     await miner.stop();
   }

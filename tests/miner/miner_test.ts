@@ -195,7 +195,8 @@ Deno.test("an overrunning agent is cut off with an empty response; a blocking on
       const second = await dendrite.call(target, MarketSimulationStateUpdate, wire, 2);
       assert.equal(second.statusCode, 200);
       const text = await miner.metrics.registry.metrics();
-      assert.match(text, /taos_miner_agent_errors_total\{reason="overran"[^}]*\} 2/);
+      // Both updates overran, and no other did: the line ends at the count.
+      assert.match(text, /taos_miner_agent_errors_total\{reason="overran"[^}]*\} 2$/m);
     } finally {
       await miner.stop();
     }
@@ -431,15 +432,17 @@ Deno.test("taos miner --local answers a signed state update, refuses strangers, 
     assert.equal(refused.statusMessage, "Forbidden. Key is blacklisted: Unrecognized hotkey.");
 
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    // One request of each status and the agent's one instruction: each line ends at its count,
+    // so that 10 or 12 would not pass for 1.
     assert.match(
       metrics,
-      /taos_miner_requests_total\{synapse="MarketSimulationStateUpdate",status="200"[^}]*\} 1/,
+      /taos_miner_requests_total\{synapse="MarketSimulationStateUpdate",status="200"[^}]*\} 1$/m,
     );
     assert.match(
       metrics,
-      /taos_miner_requests_total\{synapse="MarketSimulationStateUpdate",status="403"[^}]*\} 1/,
+      /taos_miner_requests_total\{synapse="MarketSimulationStateUpdate",status="403"[^}]*\} 1$/m,
     );
-    assert.match(metrics, /taos_miner_instructions_total\{[^}]*\} 1/);
+    assert.match(metrics, /taos_miner_instructions_total\{[^}]*\} 1$/m);
     // The one update the agent answered in time, and no failure.
     assert.match(metrics, /taos_miner_agent_seconds_count\{[^}]*\} 1\n/);
     assert.doesNotMatch(metrics, /taos_miner_agent_errors_total\{/);
@@ -471,7 +474,7 @@ Deno.test("an update that does not decode is answered with no instructions and c
       "cannot decompress (incorrect header check)",
     ]);
     const text = await miner.metrics.registry.metrics();
-    assert.match(text, /taos_miner_agent_errors_total\{reason="invalid"[^}]*\} 1/);
+    assert.match(text, /taos_miner_agent_errors_total\{reason="invalid"[^}]*\} 1$/m);
     // The agent goes on with the next update.
     const good = await dendrite.call(target, MarketSimulationStateUpdate, wire, 2);
     assert.equal(
