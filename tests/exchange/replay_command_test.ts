@@ -844,21 +844,13 @@ Deno.test("a reader that goes away early (`taos replay x.json | head -1`) ends t
   }
 });
 
-Deno.test("a reset the exchange refuses drops none of the agent's responses on their way", async () => {
-  const limit = (agentId: number, clientOrderId: number) => ({
-    agentId,
-    delay: 5,
-    type: "PLACE_ORDER_LIMIT",
-    payload: { direction: 0, volume: "0.5", price: "0.5", bookId: 0, clientOrderId },
-  });
-  const reset = (agentIds: number[]) => ({
-    agentId: 1,
-    type: "RESET_AGENT",
-    payload: { agentIds },
-  });
-  // Two accounts holding 2^61 units of each asset: the book is at its 2^62 bound, so once agent
-  // 0 has sold a unit of base, giving it back by a reset is refused (HOLDINGS_LIMIT).
-  const run = await replayScript({
+/**
+ * Two accounts holding 2^61 units of each asset: the book is at its 2^62 bound, so once agent 0
+ * has sold a unit of base (at timestamp 1), giving it back by a reset is refused (HOLDINGS_LIMIT).
+ * `batches` follow that sale.
+ */
+function atHoldingsBound(batches: unknown[]) {
+  return replayScript({
     exchange: {
       agents: 2,
       balances: { base: "23058430092136939.52", quote: "23058430092136939.52" },
@@ -879,10 +871,27 @@ Deno.test("a reset the exchange refuses drops none of the agent's responses on t
           },
         ],
       },
-      { timestamp: 2, responses: [limit(0, 7), limit(5, 8)] },
-      { timestamp: 3, responses: [reset([0, 5])] },
+      ...batches,
     ],
   });
+}
+
+Deno.test("a reset the exchange refuses drops none of the agent's responses on their way", async () => {
+  const limit = (agentId: number, clientOrderId: number) => ({
+    agentId,
+    delay: 5,
+    type: "PLACE_ORDER_LIMIT",
+    payload: { direction: 0, volume: "0.5", price: "0.5", bookId: 0, clientOrderId },
+  });
+  const reset = (agentIds: number[]) => ({
+    agentId: 1,
+    type: "RESET_AGENT",
+    payload: { agentIds },
+  });
+  const run = await atHoldingsBound([
+    { timestamp: 2, responses: [limit(0, 7), limit(5, 8)] },
+    { timestamp: 3, responses: [reset([0, 5])] },
+  ]);
   assert.equal(run.code, 0, run.stderr);
   const outcomes = run.events.filter((e) => e.timestamp !== 1)
     .map((e) => [e.event, e.type ?? null, e.agentId, e.clientOrderId ?? null, e.reason ?? null]);
@@ -896,42 +905,21 @@ Deno.test("a reset the exchange refuses drops none of the agent's responses on t
 });
 
 Deno.test("a reset refused for holdings drops none of the agent's responses later at that time", async () => {
-  // As above, the book is at its 2^62 bound once agent 0 has sold a unit of base: its reset is
-  // refused, so its order sent at that time and processed after the reset goes through.
-  const run = await replayScript({
-    exchange: {
-      agents: 2,
-      balances: { base: "23058430092136939.52", quote: "23058430092136939.52" },
+  // Agent 0's reset is refused, so its order sent at that time and processed after the reset goes
+  // through.
+  const run = await atHoldingsBound([
+    {
+      timestamp: 3,
+      responses: [
+        { agentId: 1, type: "RESET_AGENT", payload: { agentIds: [0] } },
+        {
+          agentId: 0,
+          type: "PLACE_ORDER_LIMIT",
+          payload: { direction: 0, volume: "0.5", price: "0.5", bookId: 0, clientOrderId: 7 },
+        },
+      ],
     },
-    batches: [
-      {
-        timestamp: 1,
-        responses: [
-          {
-            agentId: 0,
-            type: "PLACE_ORDER_LIMIT",
-            payload: { direction: 1, volume: 1, price: 1, bookId: 0 },
-          },
-          {
-            agentId: 1,
-            type: "PLACE_ORDER_MARKET",
-            payload: { direction: 0, volume: 1, bookId: 0 },
-          },
-        ],
-      },
-      {
-        timestamp: 3,
-        responses: [
-          { agentId: 1, type: "RESET_AGENT", payload: { agentIds: [0] } },
-          {
-            agentId: 0,
-            type: "PLACE_ORDER_LIMIT",
-            payload: { direction: 0, volume: "0.5", price: "0.5", bookId: 0, clientOrderId: 7 },
-          },
-        ],
-      },
-    ],
-  });
+  ]);
   assert.equal(run.code, 0, run.stderr);
   const outcomes = run.events.filter((e) => e.timestamp !== 1)
     .map((e) => [e.timestamp, e.event, e.type ?? null, e.agentId, e.clientOrderId ?? null]);
