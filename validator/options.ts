@@ -313,7 +313,9 @@ Queries and scoring:
 
 Simulation:
       --config <preset|file>              simulation config: a preset (reference, small; default
-                                          reference) or a .json, .toml or .xml file
+                                          reference) or a .json, .toml or .xml file (a JSON
+                                          or TOML file may give "extends": "small" and only
+                                          what differs; taos sim --print-config shows one)
       --simulation.xml_config <file>      same, reference name (not both with different values)
       --seed <n>                          seed of the first simulation (later ones use the next
                                           seeds)
