@@ -6,75 +6,20 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { PublishState } from "../../sim/engine.ts";
-import {
-  CpuUsage,
-  type MinerScoreDetail,
-  type ReportInput,
-  ValidatorMetrics,
-} from "../../validator/metrics.ts";
-
-/** Reports one publish of `books` at `timestamp`, with nothing else unless `input` says so. */
-function report(
-  metrics: ValidatorMetrics,
-  timestamp: number,
-  books: PublishState["books"],
-  input: Partial<ReportInput> = {},
-): void {
-  metrics.report({
-    publish: { timestamp, final: false, books, accounts: [], notices: [], eventsProcessed: 0 },
-    stepRate: 0,
-    ownUid: null,
-    scores: new Map(),
-    details: [],
-    initialBalances: new Map(),
-    usage: { cpu: 0, ram: 0, disk: 0 },
-    ...input,
-  });
-}
-
-/** The `family` series of `text`. */
-function series(text: string, family: string): string[] {
-  return text.split("\n").filter((line) => line.startsWith(`${family}{`));
-}
-
-/** The value of label `name` in a series line. */
-function label(line: string, name: string): string | undefined {
-  return new RegExp(`[{,]${name}="([^"]*)"`).exec(line)?.[1];
-}
-
-/** A miner's scoring details with one book per Sharpe ratio, every other figure 0. */
-function detail(uid: number, sharpes: number[], observations = 3): MinerScoreDetail {
-  const volume = { total: 0, maker: 0, taker: 0, self: 0 };
-  return {
-    uid,
-    reward: 0,
-    score: 0,
-    observations,
-    pnl: 0,
-    inventoryValueChange: 0,
-    pnlChange: 0,
-    books: sharpes.map((sharpe) => ({
-      sharpe,
-      activityFactor: 1,
-      inventoryValue: 0,
-      pnl: 0,
-      volume,
-    })),
-  };
-}
+import { CpuUsage, ValidatorMetrics } from "../../validator/metrics.ts";
+import { familySeries, labelValue, reportBooks, sharpeDetail } from "./metrics_reports.ts";
 
 Deno.test("book_gauges show 21 levels a side with their cumulative volume; books the top five", async () => {
   const metrics = new ValidatorMetrics({ wallet: "5V", netuid: 79, info: {} });
   // 22 levels a side: bid i at 100 - i with volume i + 1, ask i at 101 + i with volume 2.
   const bid = Array.from({ length: 22 }, (_, i) => ({ price: 100 - i, volume: i + 1 }));
   const ask = Array.from({ length: 22 }, (_, i) => ({ price: 101 + i, volume: 2 }));
-  report(metrics, 60e9, [{ bookId: 0, record: [], bid, ask, fundamental: 100 }]);
+  reportBooks(metrics, 60e9, [{ bookId: 0, record: [], bid, ask, fundamental: 100 }]);
   const text = await metrics.registry.metrics();
   const levels = (name: string) =>
-    series(text, "book_gauges")
-      .filter((line) => label(line, "book_gauge_name") === name)
-      .map((line) => [Number(label(line, "level")), Number(line.split(" ").at(-1))]);
+    familySeries(text, "book_gauges")
+      .filter((line) => labelValue(line, "book_gauge_name") === name)
+      .map((line) => [Number(labelValue(line, "level")), Number(line.split(" ").at(-1))]);
   // Levels 0 to 20: the 22nd level (level 21) is left out.
   assert.deepEqual(levels("bid").map(([level]) => level), Array.from({ length: 21 }, (_, i) => i));
   assert.deepEqual(levels("ask").at(-1), [20, 121]);
@@ -82,24 +27,24 @@ Deno.test("book_gauges show 21 levels a side with their cumulative volume; books
   assert.deepEqual(levels("bid_vol_sum").slice(0, 3), [[0, 1], [1, 3], [2, 6]]);
   assert.deepEqual(levels("bid_vol_sum").at(-1), [20, 231]);
   assert.deepEqual(levels("ask_vol_sum").at(-1), [20, 42]);
-  const books = series(text, "books");
+  const books = familySeries(text, "books");
   assert.equal(books.length, 1);
   // The fifth level is the last one named; the sixth is not.
   assert.deepEqual(
-    ["bid_5", "bid_vol_5", "ask_5", "ask_vol_5"].map((name) => label(books[0], name)),
+    ["bid_5", "bid_vol_5", "ask_5", "ask_vol_5"].map((name) => labelValue(books[0], name)),
     ["96.0", "5.0", "105.0", "2.0"],
   );
-  assert.equal(label(books[0], "bid_6"), undefined);
+  assert.equal(labelValue(books[0], "bid_6"), undefined);
 });
 
 Deno.test("timestamp_str counts whole days apart and the clock within the day", async () => {
   const metrics = new ValidatorMetrics({ wallet: "5V", netuid: 79, info: {} });
   const book = { bookId: 0, record: [], bid: [{ price: 99, volume: 1 }], fundamental: 100 };
   // A day, an hour, a minute, a second and half a second.
-  report(metrics, 90_061.5e9, [{ ...book, ask: [{ price: 101, volume: 1 }] }]);
-  const books = series(await metrics.registry.metrics(), "books");
-  assert.equal(label(books[0], "timestamp_str"), "1d 01:01:01.500000000");
-  assert.equal(label(books[0], "timestamp"), "90061500000000");
+  reportBooks(metrics, 90_061.5e9, [{ ...book, ask: [{ price: 101, volume: 1 }] }]);
+  const books = familySeries(await metrics.registry.metrics(), "books");
+  assert.equal(labelValue(books[0], "timestamp_str"), "1d 01:01:01.500000000");
+  assert.equal(labelValue(books[0], "timestamp"), "90061500000000");
 });
 
 Deno.test("a miner enters agent_gauges, miner_gauges and miners at its third observation", async () => {
@@ -111,13 +56,13 @@ Deno.test("a miner enters agent_gauges, miner_gauges and miners at its third obs
     ask: [{ price: 101, volume: 1 }],
     fundamental: 100,
   };
-  report(metrics, 60e9, [book], {
+  reportBooks(metrics, 60e9, [book], {
     scores: new Map([[1, 0.5], [2, 0.25]]),
-    details: [detail(1, [1], 2), detail(2, [1], 3)],
+    details: [sharpeDetail(1, [1], { observations: 2 }), sharpeDetail(2, [1], { observations: 3 })],
   });
   const text = await metrics.registry.metrics();
   for (const family of ["agent_gauges", "miner_gauges", "miners"]) {
-    const uids = new Set(series(text, family).map((line) => label(line, "agent_id")));
+    const uids = new Set(familySeries(text, family).map((line) => labelValue(line, "agent_id")));
     assert.deepEqual([...uids], ["2"], family);
   }
 });
@@ -125,22 +70,23 @@ Deno.test("a miner enters agent_gauges, miner_gauges and miners at its third obs
 Deno.test("a miner's Sharpe is the median of its books' as numbers: an odd count's middle one", async () => {
   const metrics = new ValidatorMetrics({ wallet: "5V", netuid: 79, info: {} });
   // Sorted as numbers: -1, 2, 10 (as text they would sort -1, 10, 2). One book: its own.
-  report(metrics, 60e9, [], {
+  reportBooks(metrics, 60e9, [], {
     scores: new Map([[1, 0.5], [2, 0.25]]),
-    details: [detail(1, [10, -1, 2]), detail(2, [-3])],
+    details: [sharpeDetail(1, [10, -1, 2]), sharpeDetail(2, [-3])],
   });
   const text = await metrics.registry.metrics();
   const sharpe = (uid: number) =>
     new RegExp(`^miner_gauges\\{agent_id="${uid}",miner_gauge_name="sharpe",[^}]*\\} (\\S+)$`, "m")
       .exec(text)?.[1];
   assert.deepEqual([sharpe(1), sharpe(2)], ["2", "-3"]);
-  const row = series(text, "miners").find((line) => label(line, "agent_id") === "1") ?? "";
-  assert.equal(label(row, "sharpe"), "2.0");
+  const row = familySeries(text, "miners").find((line) => labelValue(line, "agent_id") === "1") ??
+    "";
+  assert.equal(labelValue(row, "sharpe"), "2.0");
 });
 
 Deno.test("a miner none of whose queries succeeded has a call_time of 0", async () => {
   const metrics = new ValidatorMetrics({ wallet: "5V", netuid: 79, info: {} });
-  report(metrics, 60e9, [], {
+  reportBooks(metrics, 60e9, [], {
     queryStats: new Map([[4, {
       requests: 5,
       timeouts: 5,

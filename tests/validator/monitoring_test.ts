@@ -20,7 +20,6 @@ import {
   type MinerScoreDetail,
   neuronInfoLabels,
   pythonFloat,
-  type ReportInput,
   ValidatorMetrics,
 } from "../../validator/metrics.ts";
 import { simulationConfigFor } from "../../agents/sdk/state.ts";
@@ -38,6 +37,7 @@ import { SubtensorClient } from "../../chain/client.ts";
 import { readMetagraph } from "../../chain/subnet.ts";
 import { NETUID, startNode } from "../chain/subnet_fixture.ts";
 import { oneMinerDirectory } from "./quiet_parts.ts";
+import { familySeries, labelValue, reportBooks, sharpeDetail } from "./metrics_reports.ts";
 import { startOnForeignState, startValidator } from "./processes.ts";
 import { browserTest, launchChromium } from "../browser.ts";
 import { until } from "../until.ts";
@@ -810,28 +810,6 @@ function bookWith(bookId: number, record: BookEvent[]): PublishState["books"][nu
   };
 }
 
-/**
- * Reports a publish at `timestamp` with `books` and no accounts or notices, at step rate 0 with no
- * scores, unless `input` says otherwise.
- */
-function reportBooks(
-  metrics: ValidatorMetrics,
-  timestamp: number,
-  books: PublishState["books"],
-  input: Partial<ReportInput> = {},
-): void {
-  metrics.report({
-    publish: { timestamp, final: false, books, accounts: [], notices: [], eventsProcessed: 0 },
-    stepRate: 0,
-    ownUid: null,
-    scores: new Map(),
-    details: [],
-    initialBalances: new Map(),
-    usage: { cpu: 0, ram: 0, disk: 0 },
-    ...input,
-  });
-}
-
 /** A trade in which miner `uid` rests against a background agent's buy. */
 function minerTrade(tradeId: number, timestamp: number, uid: number): BookEvent {
   return {
@@ -966,45 +944,25 @@ Deno.test("status board: the page's JSON follows each publish, not the one it fi
 
 Deno.test("metrics: the last 25 trades per book and 5 per miner and book are kept, miners placed by score, Sharpe their books' median", async () => {
   const metrics = new ValidatorMetrics({ wallet: "5V", netuid: 79, info: {} });
-  const volume = { total: 0, maker: 0, taker: 0, self: 0 };
-  const detail = (uid: number, score: number, sharpes: number[]): MinerScoreDetail => ({
-    uid,
-    reward: score,
-    score,
-    observations: 3,
-    pnl: 0,
-    inventoryValueChange: 0,
-    pnlChange: 0,
-    books: sharpes.map((sharpe) => ({
-      sharpe,
-      activityFactor: 1,
-      inventoryValue: 0,
-      pnl: 0,
-      volume,
-    })),
-  });
   // 30 trades of uid 1 on book 0, trade i at i seconds.
   const trades = Array.from({ length: 30 }, (_, i) => minerTrade(i + 1, (i + 1) * 1e9, 1));
   reportBooks(metrics, 600e9, [bookWith(0, trades), bookWith(1, [])], {
     scores: new Map([[1, 0.25], [2, 0.75]]),
-    details: [detail(1, 0.25, [3, 1]), detail(2, 0.75, [2, 2])],
+    details: [
+      sharpeDetail(1, [3, 1], { reward: 0.25, score: 0.25 }),
+      sharpeDetail(2, [2, 2], { reward: 0.75, score: 0.75 }),
+    ],
   });
   const text = await metrics.registry.metrics();
-  const series = (family: string) => text.split("\n").filter((l) => l.startsWith(`${family}{`));
-  const label = (line: string, name: string) => new RegExp(`[{,]${name}="([^"]*)"`).exec(line)?.[1];
-  assert.deepEqual(
-    series("trades").map((l) => Number(label(l, "trade_id"))).sort((a, b) => a - b),
-    Array.from({ length: 25 }, (_, i) => i + 6),
-  );
-  assert.deepEqual(
-    series("miner_trades").map((l) => Number(label(l, "timestamp")) / 1e9).sort((a, b) => a - b),
-    [26, 27, 28, 29, 30],
-  );
-  const miners = series("miners");
-  const of = (uid: number) => miners.find((l) => label(l, "agent_id") === String(uid)) ?? "";
-  assert.deepEqual([label(of(2), "placement"), label(of(1), "placement")], ["0", "1"]);
+  const numbers = (family: string, name: string) =>
+    familySeries(text, family).map((l) => Number(labelValue(l, name))).sort((a, b) => a - b);
+  assert.deepEqual(numbers("trades", "trade_id"), Array.from({ length: 25 }, (_, i) => i + 6));
+  assert.deepEqual(numbers("miner_trades", "timestamp"), [26e9, 27e9, 28e9, 29e9, 30e9]);
+  const miners = familySeries(text, "miners");
+  const of = (uid: number) => miners.find((l) => labelValue(l, "agent_id") === String(uid)) ?? "";
+  assert.deepEqual([labelValue(of(2), "placement"), labelValue(of(1), "placement")], ["0", "1"]);
   // Two books: the median is the mean of the middle two, 1 and 3.
-  assert.equal(label(of(1), "sharpe"), "2.0");
+  assert.equal(labelValue(of(1), "sharpe"), "2.0");
 });
 
 Deno.test("metrics: a forgotten miner's fills leave miner_trades at the next report, one without fills too; uid 0's are kept", async () => {
