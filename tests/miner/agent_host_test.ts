@@ -1,41 +1,29 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { AgentHost, type StepOutcome } from "../../miner/agent_host.ts";
-import { Dendrite } from "../../bittensor/dendrite.ts";
 import { cryptoReady } from "../../bittensor/keypair.ts";
 import {
   decodeResponse,
   encodeStateUpdate,
-  MarketSimulationStateUpdate,
   stateForMiner,
 } from "../../bittensor/market_synapse.ts";
-import { alice, bob, fixtures, marketState, quantity, startFixtureMiner } from "./support.ts";
+import {
+  alice,
+  fixtures,
+  marketState,
+  quantity,
+  sendMarketState,
+  startFixtureMiner,
+  startFixtureMinerKeepingWarnings,
+  withFixtureHost,
+} from "./support.ts";
 
 await cryptoReady();
-
-async function withHost(
-  params: string,
-  body: (host: AgentHost, events: { errors: string[]; restarts: string[] }) => Promise<void>,
-): Promise<void> {
-  const events = { errors: [] as string[], restarts: [] as string[] };
-  const host = await AgentHost.start(
-    { path: fixtures, name: "FixtureAgent", params: `count=true ${params}`, uid: 1 },
-    {
-      onError: (message) => events.errors.push(message),
-      onRestart: (message) => events.restarts.push(message),
-    },
-  );
-  try {
-    await body(host, events);
-  } finally {
-    host.close();
-  }
-}
 
 const state = () => stateForMiner(marketState(), 1);
 
 Deno.test("an unawaited rejected promise fails only its update; the agent keeps its state", async () => {
-  await withHost("reject_at=2", async (host, events) => {
+  await withFixtureHost("reject_at=2", {}, async (host, events) => {
     assert.equal(quantity(await host.step(state(), 5000)), 1);
     const failed = await host.step(state(), 5000);
     assert.equal(failed.kind, "failed");
@@ -47,7 +35,7 @@ Deno.test("an unawaited rejected promise fails only its update; the agent keeps 
 });
 
 Deno.test("an unawaited rejection at the first update fails that update, not the next", async () => {
-  await withHost("reject_at=1", async (host, events) => {
+  await withFixtureHost("reject_at=1", {}, async (host, events) => {
     const failed = await host.step(state(), 5000);
     assert.equal(failed.kind, "failed", JSON.stringify(failed));
     assert.match((failed as { message: string }).message, /unhandled rejection: .*rejected/);
@@ -57,7 +45,7 @@ Deno.test("an unawaited rejection at the first update fails that update, not the
 });
 
 Deno.test("a timer that throws after its update is reported and the agent keeps its state", async () => {
-  await withHost("throw_at=1 throw_after_ms=200", async (host, events) => {
+  await withFixtureHost("throw_at=1 throw_after_ms=200", {}, async (host, events) => {
     assert.equal(quantity(await host.step(state(), 5000)), 1);
     for (let i = 0; i < 50 && events.errors.length === 0; i++) {
       await new Promise((r) => setTimeout(r, 20));
@@ -69,7 +57,7 @@ Deno.test("a timer that throws after its update is reported and the agent keeps 
 });
 
 Deno.test("an agent that calls Deno.exit is replaced at once, not after the stuck-agent wait", async () => {
-  await withHost("exit_at=2", async (host, events) => {
+  await withFixtureHost("exit_at=2", {}, async (host, events) => {
     assert.equal(quantity(await host.step(state(), 5000)), 1);
     const started = performance.now();
     const failed = await host.step(state(), 20_000);
@@ -172,12 +160,7 @@ for (
       log: (level, message) => void lines.push(`${level}: ${message}`),
     });
     try {
-      const result = await new Dendrite(alice).call(
-        { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address },
-        MarketSimulationStateUpdate,
-        encodeStateUpdate(state()),
-        30,
-      );
+      const result = await sendMarketState(miner.port, 30);
       assert.equal(result.statusCode, 200, result.statusMessage);
       assert.deepEqual(decodeResponse(result.fields!), { agent_id: 1, instructions: [] });
       const text = await miner.metrics.registry.metrics();
@@ -195,7 +178,7 @@ for (
 }
 
 Deno.test("a response a validator would void is reported by the agent host, naming the field", async () => {
-  await withHost("zero=true", async (host) => {
+  await withFixtureHost("zero=true", {}, async (host) => {
     const outcome = await host.step(state(), 5000);
     assert.equal(outcome.kind, "failed");
     assert.match(
@@ -208,7 +191,7 @@ Deno.test("a response a validator would void is reported by the agent host, nami
 Deno.test("a response is checked as it is sent: a getter answering differently later cannot slip past", async () => {
   // Until this version the reply was written as JSON, then its instructions were read again for
   // the check: an invalid first answer was sent, voiding the reply at the validator.
-  await withHost("fickle=true", async (host) => {
+  await withFixtureHost("fickle=true", {}, async (host) => {
     const outcome = await host.step(state(), 5000);
     assert.equal(outcome.kind, "failed");
     assert.match(
@@ -236,7 +219,7 @@ Deno.test("parameters the agent does not take are named when it starts", async (
 });
 
 Deno.test("a state that cannot be handed to the agent fails alone; the next update is answered", async () => {
-  await withHost("", async (host) => {
+  await withFixtureHost("", {}, async (host) => {
     let deep: unknown = 0;
     for (let i = 0; i < 100_000; i++) deep = [deep];
     const failed = await host.step({ ...state(), nested: deep }, 5000);
@@ -252,7 +235,7 @@ Deno.test("a state that cannot be handed to the agent fails alone; the next upda
 });
 
 Deno.test("an agent's error comes with where in its own file it was raised", async () => {
-  await withHost("fail=no_model_loaded", async (host) => {
+  await withFixtureHost("fail=no_model_loaded", {}, async (host) => {
     const failed = await host.step(state(), 5000);
     assert.equal(failed.kind, "failed");
     const { message, at } = failed as { message: string; at?: string };
@@ -265,7 +248,7 @@ Deno.test("an agent's error comes with where in its own file it was raised", asy
 });
 
 Deno.test("a value thrown that cannot be turned into text fails only its update; the agent stays", async () => {
-  await withHost("unprintable=true", async (host, events) => {
+  await withFixtureHost("unprintable=true", {}, async (host, events) => {
     for (let i = 0; i < 2; i++) {
       // The second is answered at once too, not held behind an update the worker never finished.
       const failed = await host.step(state(), 5000);
@@ -370,17 +353,21 @@ for (
   Deno.test(`an agent that breaks a built-in the kit relies on (${how}) is replaced, not blamed on the next states`, async () => {
     const dir = await Deno.makeTempDir();
     try {
-      await withHost(`tamper_flag=${join(dir, "flag")} tamper_how=${how}`, async (host, events) => {
-        const failed = await host.step(state(), 5000);
-        assert.equal(failed.kind, "failed");
-        assert.match(
-          (failed as { message: string }).message,
-          new RegExp(`^agent FixtureAgent changed ${changed}, which the miner's own code`),
-        );
-        // A fresh instance (its count starts again at 1) answers the next update.
-        assert.equal(quantity(await host.step(state(), 5000)), 1);
-        assert.match(events.restarts.join("\n"), /replacing it with a fresh instance/);
-      });
+      await withFixtureHost(
+        `tamper_flag=${join(dir, "flag")} tamper_how=${how}`,
+        {},
+        async (host, events) => {
+          const failed = await host.step(state(), 5000);
+          assert.equal(failed.kind, "failed");
+          assert.match(
+            (failed as { message: string }).message,
+            new RegExp(`^agent FixtureAgent changed ${changed}, which the miner's own code`),
+          );
+          // A fresh instance (its count starts again at 1) answers the next update.
+          assert.equal(quantity(await host.step(state(), 5000)), 1);
+          assert.match(events.restarts.join("\n"), /replacing it with a fresh instance/);
+        },
+      );
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
@@ -388,7 +375,7 @@ for (
 }
 
 Deno.test("a reply to an update from the wire is compressed in the agent's worker, not the axon's thread", async () => {
-  await withHost("", async (host) => {
+  await withFixtureHost("", {}, async (host) => {
     const wire = encodeStateUpdate(state());
     const outcome = await host.stepUpdate(wire, alice.ss58Address, 5000);
     assert.equal(outcome.kind, "ok", JSON.stringify(outcome));
@@ -399,17 +386,9 @@ Deno.test("a reply to an update from the wire is compressed in the agent's worke
 });
 
 Deno.test("a reply larger than a validator reads is answered empty and counted invalid", async () => {
-  const warnings: string[] = [];
-  const miner = await startFixtureMiner("pad_mb=65", {
-    log: (at, message) => at === "warning" && warnings.push(message),
-  });
+  const { miner, warnings } = await startFixtureMinerKeepingWarnings("pad_mb=65");
   try {
-    const result = await new Dendrite(alice).call(
-      { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address },
-      MarketSimulationStateUpdate,
-      encodeStateUpdate(state()),
-      10,
-    );
+    const result = await sendMarketState(miner.port, 10);
     assert.equal(result.statusCode, 200, result.statusMessage);
     assert.deepEqual(decodeResponse(result.fields!), { agent_id: 1, instructions: [] });
     assert.match(
@@ -535,7 +514,7 @@ Deno.test("an agent ending before its first update is reloaded after 5 s unless 
 
 Deno.test("an error the agent raises after its update overran is reported; the agent keeps its state", async () => {
   // The timer throws at 300 ms, while the update (1 s) is still computing but already answered.
-  await withHost("throw_at=1 throw_after_ms=300 sleep_ms=1000", async (host, events) => {
+  await withFixtureHost("throw_at=1 throw_after_ms=300 sleep_ms=1000", {}, async (host, events) => {
     assert.equal((await host.step(state(), 100)).kind, "overran");
     for (let i = 0; i < 100 && events.errors.length === 0; i++) {
       await new Promise((r) => setTimeout(r, 50));

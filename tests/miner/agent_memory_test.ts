@@ -3,16 +3,15 @@
  * that holds more is replaced and the miner goes on answering, with its own memory bounded.
  */
 import assert from "node:assert/strict";
-import { AgentHost, type AgentHostOptions } from "../../miner/agent_host.ts";
-import { Dendrite } from "../../bittensor/dendrite.ts";
 import { cryptoReady } from "../../bittensor/keypair.ts";
+import { decodeResponse, stateForMiner } from "../../bittensor/market_synapse.ts";
 import {
-  decodeResponse,
-  encodeStateUpdate,
-  MarketSimulationStateUpdate,
-  stateForMiner,
-} from "../../bittensor/market_synapse.ts";
-import { alice, bob, fixtures, marketState, quantity, startFixtureMiner } from "./support.ts";
+  marketState,
+  quantity,
+  sendMarketState,
+  startFixtureMinerKeepingWarnings,
+  withFixtureHost,
+} from "./support.ts";
 
 await cryptoReady();
 
@@ -28,29 +27,9 @@ function processRssMb(pid: number): number {
   }
 }
 
-/** Runs the counting fixture agent with `params` in a host with `options`. */
-async function withHost(
-  params: string,
-  options: AgentHostOptions,
-  body: (host: AgentHost, restarts: string[]) => Promise<void>,
-): Promise<void> {
-  const restarts: string[] = [];
-  const host = await AgentHost.start(
-    { path: fixtures, name: "FixtureAgent", params: `count=true ${params}`, uid: 1 },
-    { ...options, onRestart: (message) => restarts.push(message) },
-  );
-  try {
-    await body(host, restarts);
-  } finally {
-    host.close();
-  }
-}
-
 Deno.test("an agent keeping ArrayBuffers past its memory limit is replaced; the miner answers on", async () => {
-  const warnings: string[] = [];
-  const miner = await startFixtureMiner("count=true keep_mb=64", {
+  const { miner, warnings } = await startFixtureMinerKeepingWarnings("count=true keep_mb=64", {
     agentMaxMemoryMb: 256,
-    log: (at, message) => at === "warning" && warnings.push(message),
   });
   const before = rssMb();
   let peak = before;
@@ -58,12 +37,7 @@ Deno.test("an agent keeping ArrayBuffers past its memory limit is replaced; the 
     const counts: number[] = [];
     // Without a limit the agent would keep 1 GiB by the last update.
     for (let i = 0; i < 16; i++) {
-      const result = await new Dendrite(alice).call(
-        { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address },
-        MarketSimulationStateUpdate,
-        encodeStateUpdate(state()),
-        10,
-      );
+      const result = await sendMarketState(miner.port, 10);
       assert.equal(result.statusCode, 200, result.statusMessage);
       const reply = decodeResponse(result.fields!) as { instructions: { quantity: number }[] };
       counts.push(reply.instructions[0]?.quantity ?? 0);
@@ -84,65 +58,71 @@ Deno.test("an agent keeping ArrayBuffers past its memory limit is replaced; the 
 });
 
 Deno.test("an agent under its memory limit, or dropping what it allocates, keeps its state", async () => {
-  await withHost("keep_mb=16 garbage_mb=64", { maxMemoryMb: 192 }, async (host, restarts) => {
-    // 128 MiB kept, and 640 MiB of garbage that V8 collects when it sees fit.
-    for (let i = 1; i <= 8; i++) assert.equal(quantity(await host.step(state(), 10_000)), i);
-    assert.deepEqual(restarts, []);
-  });
+  await withFixtureHost(
+    "keep_mb=16 garbage_mb=64",
+    { maxMemoryMb: 192 },
+    async (host, { restarts }) => {
+      // 128 MiB kept, and 640 MiB of garbage that V8 collects when it sees fit.
+      for (let i = 1; i <= 8; i++) assert.equal(quantity(await host.step(state(), 10_000)), i);
+      assert.deepEqual(restarts, []);
+    },
+  );
 });
 
 Deno.test("an agent keeping its heap near the limit is replaced before it stalls there", async () => {
-  await withHost("keep_heap_mb=8", { maxMemoryMb: 64, restartAfterMs: 600_000 }, async (
-    host,
-    restarts,
-  ) => {
-    let outcome = await host.step(state(), 10_000);
-    for (let i = 0; i < 12 && outcome.kind === "ok"; i++) {
-      outcome = await host.step(state(), 10_000);
-    }
-    // The update that passed the mark fails, without waiting for the stuck-agent check.
-    assert.equal(outcome.kind, "failed");
-    assert.match(
-      (outcome as { message: string }).message,
-      /^agent FixtureAgent holds \d+ MiB in its JavaScript heap, (within a tenth of|past) its limit \(64 MiB\), where it would stall$/,
-    );
-    assert.equal(quantity(await host.step(state(), 10_000)), 1);
-    assert.equal(restarts.length, 1);
-  });
+  await withFixtureHost(
+    "keep_heap_mb=8",
+    { maxMemoryMb: 64, restartAfterMs: 600_000 },
+    async (host, { restarts }) => {
+      let outcome = await host.step(state(), 10_000);
+      for (let i = 0; i < 12 && outcome.kind === "ok"; i++) {
+        outcome = await host.step(state(), 10_000);
+      }
+      // The update that passed the mark fails, without waiting for the stuck-agent check.
+      assert.equal(outcome.kind, "failed");
+      assert.match(
+        (outcome as { message: string }).message,
+        /^agent FixtureAgent holds \d+ MiB in its JavaScript heap, (within a tenth of|past) its limit \(64 MiB\), where it would stall$/,
+      );
+      assert.equal(quantity(await host.step(state(), 10_000)), 1);
+      assert.equal(restarts.length, 1);
+    },
+  );
 });
 
 Deno.test("memory the worker cannot count (WebAssembly) is caught by its process's growth", async () => {
-  await withHost("keep_wasm_mb=64", { maxMemoryMb: 64, watchProcessMemory: true }, async (
-    host,
-    restarts,
-  ) => {
-    const pid = host.agentPid!;
-    const before = processRssMb(pid);
-    let peak = before;
-    // The process may grow by 2 x 64 + 512 MiB; unchecked, the agent keeps 1.5 GiB.
-    for (let i = 0; i < 24 && restarts.length === 0; i++) {
-      await host.step(state(), 10_000);
-      peak = Math.max(peak, processRssMb(pid));
-      // Longer than the host's check interval, so a check always falls between two updates.
-      await new Promise((r) => setTimeout(r, 300));
-    }
-    assert.match(
-      restarts.join("\n"),
-      /agent FixtureAgent took its process's memory to \d+ MiB, past the \d+ MiB its memory limit \(64 MiB\) allows; replacing it/,
-    );
-    assert.ok(peak - before < 1000, `the process grew by ${Math.round(peak - before)} MiB`);
-    // A fresh instance answers (its count starts again at 1).
-    assert.equal(quantity(await host.step(state(), 10_000)), 1);
-  });
+  await withFixtureHost(
+    "keep_wasm_mb=64",
+    { maxMemoryMb: 64, watchProcessMemory: true },
+    async (host, { restarts }) => {
+      const pid = host.agentPid!;
+      const before = processRssMb(pid);
+      let peak = before;
+      // The process may grow by 2 x 64 + 512 MiB; unchecked, the agent keeps 1.5 GiB.
+      for (let i = 0; i < 24 && restarts.length === 0; i++) {
+        await host.step(state(), 10_000);
+        peak = Math.max(peak, processRssMb(pid));
+        // Longer than the host's check interval, so a check always falls between two updates.
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      assert.match(
+        restarts.join("\n"),
+        /agent FixtureAgent took its process's memory to \d+ MiB, past the \d+ MiB its memory limit \(64 MiB\) allows; replacing it/,
+      );
+      assert.ok(peak - before < 1000, `the process grew by ${Math.round(peak - before)} MiB`);
+      // A fresh instance answers (its count starts again at 1).
+      assert.equal(quantity(await host.step(state(), 10_000)), 1);
+    },
+  );
 });
 
 Deno.test("an agent allocating within one update is stopped by its process's growth, not after the stuck wait", async () => {
   const dir = await Deno.makeTempDir();
-  await withHost(`buffer_loop_flag=${dir}/flag`, {
+  await withFixtureHost(`buffer_loop_flag=${dir}/flag`, {
     maxMemoryMb: 64,
     watchProcessMemory: true,
     restartAfterMs: 600_000,
-  }, async (host, restarts) => {
+  }, async (host, { restarts }) => {
     const failed = await host.step(state(), 60_000);
     assert.equal(failed.kind, "failed");
     assert.match(

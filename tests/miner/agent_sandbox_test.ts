@@ -5,36 +5,27 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { AgentHost } from "../../miner/agent_host.ts";
-import { Dendrite } from "../../bittensor/dendrite.ts";
 import { cryptoReady } from "../../bittensor/keypair.ts";
-import {
-  decodeResponse,
-  encodeStateUpdate,
-  MarketSimulationStateUpdate,
-  stateForMiner,
-} from "../../bittensor/market_synapse.ts";
+import { decodeResponse, stateForMiner } from "../../bittensor/market_synapse.ts";
 import { testTempDir } from "../temp_dir.ts";
-import { alice, bob, fixtures, marketState, quantity, startFixtureMiner } from "./support.ts";
+import {
+  marketState,
+  quantity,
+  sendMarketState,
+  startFixtureMinerKeepingWarnings,
+  withFixtureHost,
+} from "./support.ts";
 
 await cryptoReady();
 
 const state = () => stateForMiner(marketState(), 1);
 
 /** Runs FixtureAgent with `params`, sandboxed or not, through two updates. */
-async function twoUpdates(params: string, sandbox: boolean) {
-  const restarts: string[] = [];
-  const host = await AgentHost.start(
-    { path: fixtures, name: "FixtureAgent", params: `count=true ${params}`, uid: 1 },
-    { sandbox, onRestart: (message) => restarts.push(message) },
-  );
-  try {
-    return {
-      outcomes: [await host.step(state(), 10_000), await host.step(state(), 10_000)],
-      restarts,
-    };
-  } finally {
-    host.close();
-  }
+function twoUpdates(params: string, sandbox: boolean) {
+  return withFixtureHost(params, { sandbox }, async (host, { restarts }) => ({
+    outcomes: [await host.step(state(), 10_000), await host.step(state(), 10_000)],
+    restarts,
+  }));
 }
 
 Deno.test("a sandboxed agent cannot write a file: its updates fail with the permission error", async () => {
@@ -80,19 +71,12 @@ Deno.test("a sandboxed agent cannot reach the network", async () => {
 
 Deno.test("a miner with --agent.sandbox answers on with no instructions and logs the refusal", async () => {
   const file = join(testTempDir("taos-sandbox-miner-"), "written");
-  const warnings: string[] = [];
-  const miner = await startFixtureMiner(`write_to=${file}`, {
+  const { miner, warnings } = await startFixtureMinerKeepingWarnings(`write_to=${file}`, {
     agentSandbox: true,
-    log: (at, message) => at === "warning" && warnings.push(message),
   });
   try {
     for (let i = 0; i < 2; i++) {
-      const result = await new Dendrite(alice).call(
-        { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address },
-        MarketSimulationStateUpdate,
-        encodeStateUpdate(state()),
-        10,
-      );
+      const result = await sendMarketState(miner.port, 10);
       assert.equal(result.statusCode, 200, result.statusMessage);
       assert.deepEqual(decodeResponse(result.fields!), { agent_id: 1, instructions: [] });
     }

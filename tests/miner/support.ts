@@ -3,12 +3,18 @@ import assert from "node:assert/strict";
 import { testTempDir } from "../temp_dir.ts";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Dendrite } from "../../bittensor/dendrite.ts";
 import { Keypair } from "../../bittensor/keypair.ts";
-import type { MarketState } from "../../bittensor/market_synapse.ts";
+import {
+  encodeStateUpdate,
+  MarketSimulationStateUpdate,
+  type MarketState,
+  stateForMiner,
+} from "../../bittensor/market_synapse.ts";
 import { StaticNeuronDirectory } from "../../bittensor/neurons.ts";
 import { Wallet } from "../../bittensor/wallet.ts";
 import { type MinerOptions, type RunningMiner, startMiner } from "../../miner/miner.ts";
-import type { StepOutcome } from "../../miner/agent_host.ts";
+import { AgentHost, type AgentHostOptions, type StepOutcome } from "../../miner/agent_host.ts";
 
 export const fixtures = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
 export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -48,6 +54,60 @@ export function startFixtureMiner(
     log: () => {},
     ...options,
   });
+}
+
+/** `startFixtureMiner`, its warnings kept in the order they were logged. */
+export async function startFixtureMinerKeepingWarnings(
+  params: string,
+  options: Partial<Omit<MinerOptions, "log">> = {},
+): Promise<{ miner: RunningMiner; warnings: string[] }> {
+  const warnings: string[] = [];
+  const miner = await startFixtureMiner(params, {
+    ...options,
+    log: (at, message) => at === "warning" && warnings.push(message),
+  });
+  return { miner, warnings };
+}
+
+/** Sends the market state to the miner (//Bob) on loopback `port` as //Alice, with `timeout` s. */
+export function sendMarketState(port: number, timeout: number) {
+  return new Dendrite(alice).call(
+    { ip: "127.0.0.1", port, hotkey: bob.ss58Address },
+    MarketSimulationStateUpdate,
+    encodeStateUpdate(stateForMiner(marketState(), 1)),
+    timeout,
+  );
+}
+
+/** What an agent host reported through its callbacks, in order. */
+export interface HostEvents {
+  errors: string[];
+  restarts: string[];
+}
+
+/**
+ * Runs `body` with a host of the counting FixtureAgent (`count=true`, then `params`) started with
+ * `options`, its errors and restarts collected; the host is closed after.
+ */
+export async function withFixtureHost<T>(
+  params: string,
+  options: AgentHostOptions,
+  body: (host: AgentHost, events: HostEvents) => Promise<T>,
+): Promise<T> {
+  const events: HostEvents = { errors: [], restarts: [] };
+  const host = await AgentHost.start(
+    { path: fixtures, name: "FixtureAgent", params: `count=true ${params}`, uid: 1 },
+    {
+      ...options,
+      onError: (message) => events.errors.push(message),
+      onRestart: (message) => events.restarts.push(message),
+    },
+  );
+  try {
+    return await body(host, events);
+  } finally {
+    host.close();
+  }
 }
 
 const balance = (currency: "BASE" | "QUOTE", total: number) => ({
