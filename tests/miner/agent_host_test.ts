@@ -2,15 +2,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { AgentHost, type StepOutcome } from "../../miner/agent_host.ts";
 import { cryptoReady } from "../../bittensor/keypair.ts";
-import {
-  decodeResponse,
-  encodeStateUpdate,
-  stateForMiner,
-} from "../../bittensor/market_synapse.ts";
+import { decodeResponse, encodeStateUpdate } from "../../bittensor/market_synapse.ts";
 import {
   alice,
   fixtures,
-  marketState,
+  minerState,
   quantity,
   sendMarketState,
   startFixtureMiner,
@@ -20,52 +16,50 @@ import {
 
 await cryptoReady();
 
-const state = () => stateForMiner(marketState(), 1);
-
 Deno.test("an unawaited rejected promise fails only its update; the agent keeps its state", async () => {
   await withFixtureHost("reject_at=2", {}, async (host, events) => {
-    assert.equal(quantity(await host.step(state(), 5000)), 1);
-    const failed = await host.step(state(), 5000);
+    assert.equal(quantity(await host.step(minerState(), 5000)), 1);
+    const failed = await host.step(minerState(), 5000);
     assert.equal(failed.kind, "failed");
     assert.match((failed as { message: string }).message, /unhandled rejection: .*rejected/);
     // Answered at once by the same instance: its update count went on from 2.
-    assert.equal(quantity(await host.step(state(), 5000)), 3);
+    assert.equal(quantity(await host.step(minerState(), 5000)), 3);
     assert.deepEqual(events.restarts, []);
   });
 });
 
 Deno.test("an unawaited rejection at the first update fails that update, not the next", async () => {
   await withFixtureHost("reject_at=1", {}, async (host, events) => {
-    const failed = await host.step(state(), 5000);
+    const failed = await host.step(minerState(), 5000);
     assert.equal(failed.kind, "failed", JSON.stringify(failed));
     assert.match((failed as { message: string }).message, /unhandled rejection: .*rejected/);
-    assert.equal(quantity(await host.step(state(), 5000)), 2);
+    assert.equal(quantity(await host.step(minerState(), 5000)), 2);
     assert.deepEqual([events.errors, events.restarts], [[], []]);
   });
 });
 
 Deno.test("a timer that throws after its update is reported and the agent keeps its state", async () => {
   await withFixtureHost("throw_at=1 throw_after_ms=200", {}, async (host, events) => {
-    assert.equal(quantity(await host.step(state(), 5000)), 1);
+    assert.equal(quantity(await host.step(minerState(), 5000)), 1);
     for (let i = 0; i < 50 && events.errors.length === 0; i++) {
       await new Promise((r) => setTimeout(r, 20));
     }
     assert.match(events.errors.join("\n"), /timer failed/);
-    assert.equal(quantity(await host.step(state(), 5000)), 2);
+    assert.equal(quantity(await host.step(minerState(), 5000)), 2);
     assert.deepEqual(events.restarts, []);
   });
 });
 
 Deno.test("an agent that calls Deno.exit is replaced at once, not after the stuck-agent wait", async () => {
   await withFixtureHost("exit_at=2", {}, async (host, events) => {
-    assert.equal(quantity(await host.step(state(), 5000)), 1);
+    assert.equal(quantity(await host.step(minerState(), 5000)), 1);
     const started = performance.now();
-    const failed = await host.step(state(), 20_000);
+    const failed = await host.step(minerState(), 20_000);
     assert.equal(failed.kind, "failed");
     assert.match((failed as { message: string }).message, /ended itself \(exit code 3\)/);
     assert.ok(performance.now() - started < 5000);
     // The next update goes to a fresh instance (count restarts at 1), well before the deadline.
-    assert.equal(quantity(await host.step(state(), 20_000)), 1);
+    assert.equal(quantity(await host.step(minerState(), 20_000)), 1);
     assert.match(events.restarts.join("\n"), /ended itself .*replacing it with a fresh/);
   });
 });
@@ -77,17 +71,17 @@ Deno.test("an agent that ends before finishing any update is reloaded with a gro
     { onRestart: (message) => restarts.push(message), reloadRetryMs: 300 },
   );
   try {
-    const failed = await host.step(state(), 20_000);
+    const failed = await host.step(minerState(), 20_000);
     assert.match((failed as { message: string }).message, /ended itself \(exit code 3\)/);
     // Meanwhile updates fail at once with the reason.
-    const waiting = await host.step(state(), 20_000);
+    const waiting = await host.step(minerState(), 20_000);
     assert.match(
       (waiting as { message: string }).message,
       /ended itself \(exit code 3\) before finishing an update$/,
     );
     for (let i = 0; i < 100 && restarts.length < 3; i++) {
       await new Promise((r) => setTimeout(r, 50));
-      if (restarts.at(-1)?.endsWith("loaded again")) await host.step(state(), 20_000);
+      if (restarts.at(-1)?.endsWith("loaded again")) await host.step(minerState(), 20_000);
     }
     assert.deepEqual(restarts, [
       "agent FixtureAgent ended itself (exit code 3) before finishing an update; loading a " +
@@ -115,14 +109,14 @@ Deno.test("a replacement that fails to load is retried until the agent file is f
     { onRestart: (message) => restarts.push(message), reloadRetryMs: 300 },
   );
   try {
-    assert.equal(quantity(await host.step(state(), 5000)), 1);
+    assert.equal(quantity(await host.step(minerState(), 5000)), 1);
     // The file is broken while the agent runs; its second update ends the worker.
     await Deno.writeTextFile(file, "export class FixtureAgent {\n");
-    assert.equal((await host.step(state(), 5000)).kind, "failed");
-    let failed: StepOutcome = await host.step(state(), 5000);
+    assert.equal((await host.step(minerState(), 5000)).kind, "failed");
+    let failed: StepOutcome = await host.step(minerState(), 5000);
     for (let i = 0; i < 50 && !/could not be restarted/.test(JSON.stringify(failed)); i++) {
       await new Promise((r) => setTimeout(r, 20));
-      failed = await host.step(state(), 5000);
+      failed = await host.step(minerState(), 5000);
     }
     assert.equal(failed.kind, "failed");
     assert.match((failed as { message: string }).message, /agent could not be restarted/);
@@ -131,7 +125,7 @@ Deno.test("a replacement that fails to load is retried until the agent file is f
     let outcome: StepOutcome = failed;
     for (let i = 0; i < 100 && outcome.kind !== "ok"; i++) {
       await new Promise((r) => setTimeout(r, 50));
-      outcome = await host.step(state(), 5000);
+      outcome = await host.step(minerState(), 5000);
     }
     assert.equal(quantity(outcome), 1);
     const log = restarts.join("\n");
@@ -179,7 +173,7 @@ for (
 
 Deno.test("a response a validator would void is reported by the agent host, naming the field", async () => {
   await withFixtureHost("zero=true", {}, async (host) => {
-    const outcome = await host.step(state(), 5000);
+    const outcome = await host.step(minerState(), 5000);
     assert.equal(outcome.kind, "failed");
     assert.match(
       (outcome as { message: string }).message,
@@ -192,7 +186,7 @@ Deno.test("a response is checked as it is sent: a getter answering differently l
   // Until this version the reply was written as JSON, then its instructions were read again for
   // the check: an invalid first answer was sent, voiding the reply at the validator.
   await withFixtureHost("fickle=true", {}, async (host) => {
-    const outcome = await host.step(state(), 5000);
+    const outcome = await host.step(minerState(), 5000);
     assert.equal(outcome.kind, "failed");
     assert.match(
       (outcome as { message: string }).message,
@@ -222,21 +216,21 @@ Deno.test("a state that cannot be handed to the agent fails alone; the next upda
   await withFixtureHost("", {}, async (host) => {
     let deep: unknown = 0;
     for (let i = 0; i < 100_000; i++) deep = [deep];
-    const failed = await host.step({ ...state(), nested: deep }, 5000);
+    const failed = await host.step({ ...minerState(), nested: deep }, 5000);
     assert.equal(failed.kind, "failed");
     assert.match(
       (failed as { message: string }).message,
       /^invalid state update: it cannot be handed/,
     );
     const started = performance.now();
-    assert.equal(quantity(await host.step(state(), 5000)), 1);
+    assert.equal(quantity(await host.step(minerState(), 5000)), 1);
     assert.ok(performance.now() - started < 3000, "not held behind the failed update");
   });
 });
 
 Deno.test("an agent's error comes with where in its own file it was raised", async () => {
   await withFixtureHost("fail=no_model_loaded", {}, async (host) => {
-    const failed = await host.step(state(), 5000);
+    const failed = await host.step(minerState(), 5000);
     assert.equal(failed.kind, "failed");
     const { message, at } = failed as { message: string; at?: string };
     assert.equal(message, "no_model_loaded");
@@ -251,7 +245,7 @@ Deno.test("a value thrown that cannot be turned into text fails only its update;
   await withFixtureHost("unprintable=true", {}, async (host, events) => {
     for (let i = 0; i < 2; i++) {
       // The second is answered at once too, not held behind an update the worker never finished.
-      const failed = await host.step(state(), 5000);
+      const failed = await host.step(minerState(), 5000);
       assert.equal(failed.kind, "failed", JSON.stringify(failed));
       assert.equal(
         (failed as { message: string }).message,
@@ -269,8 +263,8 @@ Deno.test("a message the agent posts to the host itself is reported and ignored"
     { onError: (message) => errors.push(message) },
   );
   try {
-    assert.equal(quantity(await host.step(state(), 5000)), 1);
-    assert.equal(quantity(await host.step(state(), 5000)), 2);
+    assert.equal(quantity(await host.step(minerState(), 5000)), 1);
+    assert.equal(quantity(await host.step(minerState(), 5000)), 2);
     for (let i = 0; i < 50 && errors.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
     assert.match(
       errors[0],
@@ -288,7 +282,7 @@ Deno.test("what an agent posts is quoted in the report cut between characters", 
     { onError: (message) => errors.push(message) },
   );
   try {
-    await host.step(state(), 5000);
+    await host.step(minerState(), 5000);
     for (let i = 0; i < 50 && errors.length < 1; i++) await new Promise((r) => setTimeout(r, 20));
     // 80 characters: the opening quote and 79 emoji (until this version 80 UTF-16 units, which
     // ended inside the 40th emoji).
@@ -327,7 +321,7 @@ Deno.test("an agent allocating without bound is held at its heap limit instead o
     { maxMemoryMb: 128, restartAfterMs: 60_000 },
   );
   try {
-    assert.equal((await host.step(state(), 200)).kind, "overran");
+    assert.equal((await host.step(minerState(), 200)).kind, "overran");
     // What the agent got before it stopped getting more: it stops near its limit, where without
     // one it goes on to the machine's (GiBs).
     let held = 0;
@@ -357,14 +351,14 @@ for (
         `tamper_flag=${join(dir, "flag")} tamper_how=${how}`,
         {},
         async (host, events) => {
-          const failed = await host.step(state(), 5000);
+          const failed = await host.step(minerState(), 5000);
           assert.equal(failed.kind, "failed");
           assert.match(
             (failed as { message: string }).message,
             new RegExp(`^agent FixtureAgent changed ${changed}, which the miner's own code`),
           );
           // A fresh instance (its count starts again at 1) answers the next update.
-          assert.equal(quantity(await host.step(state(), 5000)), 1);
+          assert.equal(quantity(await host.step(minerState(), 5000)), 1);
           assert.match(events.restarts.join("\n"), /replacing it with a fresh instance/);
         },
       );
@@ -376,7 +370,7 @@ for (
 
 Deno.test("a reply to an update from the wire is compressed in the agent's worker, not the axon's thread", async () => {
   await withFixtureHost("", {}, async (host) => {
-    const wire = encodeStateUpdate(state());
+    const wire = encodeStateUpdate(minerState());
     const outcome = await host.stepUpdate(wire, alice.ss58Address, 5000);
     assert.equal(outcome.kind, "ok", JSON.stringify(outcome));
     const { response, wire: packed } = outcome as { response: unknown; wire?: string };
@@ -458,14 +452,14 @@ Deno.test("a finished update starts the reload wait over, and a fresh instance h
   // The first instance ends at its first update, the second at its second, the third at its
   // first again: its reload waits the first 0.3 s, not the 0.6 s the first instance left.
   await withPlannedHost("exit1,exit2,exit1,ok", async (host, restarts) => {
-    assert.equal((await host.step(state(), 20_000)).kind, "failed");
+    assert.equal((await host.step(minerState(), 20_000)).kind, "failed");
     await restartsReach(restarts, 2);
-    assert.equal((await host.step(state(), 20_000)).kind, "ok");
-    assert.equal((await host.step(state(), 20_000)).kind, "failed");
+    assert.equal((await host.step(minerState(), 20_000)).kind, "ok");
+    assert.equal((await host.step(minerState(), 20_000)).kind, "failed");
     // Queued until the third instance is loaded, which ends at it.
-    assert.equal((await host.step(state(), 20_000)).kind, "failed");
+    assert.equal((await host.step(minerState(), 20_000)).kind, "failed");
     await restartsReach(restarts, 5);
-    assert.equal((await host.step(state(), 20_000)).kind, "ok");
+    assert.equal((await host.step(minerState(), 20_000)).kind, "ok");
     const unfinished = "agent Planned ended itself (exit code 3) before finishing an update";
     assert.deepEqual(restarts, [
       `${unfinished}; loading a fresh instance in 0.3 s`,
@@ -479,8 +473,8 @@ Deno.test("a finished update starts the reload wait over, and a fresh instance h
 
 Deno.test("a replacement that keeps failing to load is retried after a doubling wait", async () => {
   await withPlannedHost("exit2,throw,throw,ok", async (host, restarts, file) => {
-    assert.equal((await host.step(state(), 20_000)).kind, "ok");
-    assert.equal((await host.step(state(), 20_000)).kind, "failed");
+    assert.equal((await host.step(minerState(), 20_000)).kind, "ok");
+    assert.equal((await host.step(minerState(), 20_000)).kind, "failed");
     await restartsReach(restarts, 4);
     const refused = (n: number) =>
       `agent could not be restarted: Planned failed to start: instance ${n} refuses to start ` +
@@ -491,7 +485,7 @@ Deno.test("a replacement that keeps failing to load is retried after a doubling 
       `${refused(3)}; retrying in 0.6 s`,
       "agent Planned loaded again",
     ]);
-    assert.equal((await host.step(state(), 20_000)).kind, "ok");
+    assert.equal((await host.step(minerState(), 20_000)).kind, "ok");
   });
 });
 
@@ -502,7 +496,7 @@ Deno.test("an agent ending before its first update is reloaded after 5 s unless 
     { onRestart: (message) => restarts.push(message) },
   );
   try {
-    assert.equal((await host.step(state(), 20_000)).kind, "failed");
+    assert.equal((await host.step(minerState(), 20_000)).kind, "failed");
     assert.deepEqual(restarts, [
       "agent FixtureAgent ended itself (exit code 3) before finishing an update; loading a " +
       "fresh instance in 5 s",
@@ -515,13 +509,13 @@ Deno.test("an agent ending before its first update is reloaded after 5 s unless 
 Deno.test("an error the agent raises after its update overran is reported; the agent keeps its state", async () => {
   // The timer throws at 300 ms, while the update (1 s) is still computing but already answered.
   await withFixtureHost("throw_at=1 throw_after_ms=300 sleep_ms=1000", {}, async (host, events) => {
-    assert.equal((await host.step(state(), 100)).kind, "overran");
+    assert.equal((await host.step(minerState(), 100)).kind, "overran");
     for (let i = 0; i < 100 && events.errors.length === 0; i++) {
       await new Promise((r) => setTimeout(r, 50));
     }
     assert.deepEqual(events.errors, ["timer failed"]);
     // Computed by the same instance once the first finishes: its count went on to 2.
-    assert.equal(quantity(await host.step(state(), 10_000)), 2);
+    assert.equal(quantity(await host.step(minerState(), 10_000)), 2);
     assert.deepEqual(events.restarts, []);
   });
 });

@@ -4,9 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { cryptoReady } from "../../bittensor/keypair.ts";
-import { decodeResponse, stateForMiner } from "../../bittensor/market_synapse.ts";
+import { decodeResponse } from "../../bittensor/market_synapse.ts";
 import {
-  marketState,
+  minerState,
   quantity,
   sendMarketState,
   startFixtureMinerKeepingWarnings,
@@ -15,7 +15,6 @@ import {
 
 await cryptoReady();
 
-const state = () => stateForMiner(marketState(), 1);
 const rssMb = () => Deno.memoryUsage().rss / 2 ** 20;
 /** What process `pid` holds in memory, MiB; 0 once it has ended. */
 function processRssMb(pid: number): number {
@@ -63,7 +62,7 @@ Deno.test("an agent under its memory limit, or dropping what it allocates, keeps
     { maxMemoryMb: 192 },
     async (host, { restarts }) => {
       // 128 MiB kept, and 640 MiB of garbage that V8 collects when it sees fit.
-      for (let i = 1; i <= 8; i++) assert.equal(quantity(await host.step(state(), 10_000)), i);
+      for (let i = 1; i <= 8; i++) assert.equal(quantity(await host.step(minerState(), 10_000)), i);
       assert.deepEqual(restarts, []);
     },
   );
@@ -74,9 +73,9 @@ Deno.test("an agent keeping its heap near the limit is replaced before it stalls
     "keep_heap_mb=8",
     { maxMemoryMb: 64, restartAfterMs: 600_000 },
     async (host, { restarts }) => {
-      let outcome = await host.step(state(), 10_000);
+      let outcome = await host.step(minerState(), 10_000);
       for (let i = 0; i < 12 && outcome.kind === "ok"; i++) {
-        outcome = await host.step(state(), 10_000);
+        outcome = await host.step(minerState(), 10_000);
       }
       // The update that passed the mark fails, without waiting for the stuck-agent check.
       assert.equal(outcome.kind, "failed");
@@ -84,7 +83,7 @@ Deno.test("an agent keeping its heap near the limit is replaced before it stalls
         (outcome as { message: string }).message,
         /^agent FixtureAgent holds \d+ MiB in its JavaScript heap, (within a tenth of|past) its limit \(64 MiB\), where it would stall$/,
       );
-      assert.equal(quantity(await host.step(state(), 10_000)), 1);
+      assert.equal(quantity(await host.step(minerState(), 10_000)), 1);
       assert.equal(restarts.length, 1);
     },
   );
@@ -100,7 +99,7 @@ Deno.test("memory the worker cannot count (WebAssembly) is caught by its process
       let peak = before;
       // The process may grow by 2 x 64 + 512 MiB; unchecked, the agent keeps 1.5 GiB.
       for (let i = 0; i < 24 && restarts.length === 0; i++) {
-        await host.step(state(), 10_000);
+        await host.step(minerState(), 10_000);
         peak = Math.max(peak, processRssMb(pid));
         // Longer than the host's check interval, so a check always falls between two updates.
         await new Promise((r) => setTimeout(r, 300));
@@ -111,7 +110,7 @@ Deno.test("memory the worker cannot count (WebAssembly) is caught by its process
       );
       assert.ok(peak - before < 1000, `the process grew by ${Math.round(peak - before)} MiB`);
       // A fresh instance answers (its count starts again at 1).
-      assert.equal(quantity(await host.step(state(), 10_000)), 1);
+      assert.equal(quantity(await host.step(minerState(), 10_000)), 1);
     },
   );
 });
@@ -123,13 +122,13 @@ Deno.test("an agent allocating within one update is stopped by its process's gro
     watchProcessMemory: true,
     restartAfterMs: 600_000,
   }, async (host, { restarts }) => {
-    const failed = await host.step(state(), 60_000);
+    const failed = await host.step(minerState(), 60_000);
     assert.equal(failed.kind, "failed");
     assert.match(
       (failed as { message: string }).message,
       /^agent FixtureAgent took its process's memory to \d+ MiB, past the \d+ MiB its memory limit \(64 MiB\) allows$/,
     );
-    assert.equal(quantity(await host.step(state(), 10_000)), 1);
+    assert.equal(quantity(await host.step(minerState(), 10_000)), 1);
     assert.equal(restarts.length, 1);
   }).finally(() => Deno.remove(dir, { recursive: true }));
 });

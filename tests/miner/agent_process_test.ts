@@ -7,13 +7,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { AgentHost } from "../../miner/agent_host.ts";
 import { cryptoReady } from "../../bittensor/keypair.ts";
-import { stateForMiner } from "../../bittensor/market_synapse.ts";
 import { testTempDir } from "../temp_dir.ts";
 import { until } from "../until.ts";
 import {
   fixtures,
   localMinerFlags,
-  marketState,
+  minerState,
   minerWallet,
   quantity,
   repoRoot,
@@ -21,8 +20,6 @@ import {
 } from "./support.ts";
 
 await cryptoReady();
-
-const state = () => stateForMiner(marketState(), 1);
 
 /** Whether process `pid` is gone (a zombie nobody reaped counts: it runs no more). */
 function ended(pid: number): boolean {
@@ -60,12 +57,12 @@ Deno.test("a stuck agent's process is killed when a fresh instance replaces it",
   try {
     const stuck = host.agentPid;
     assert.ok(stuck !== null && !ended(stuck), `agent process ${stuck}`);
-    assert.equal((await host.step(state(), 100)).kind, "overran");
+    assert.equal((await host.step(minerState(), 100)).kind, "overran");
     await until(() => restarts.length > 0, "the stuck agent's replacement");
     assert.match(restarts[0], /still computing 200 ms after its deadline/);
     await until(() => ended(stuck), `the end of the stuck agent's process ${stuck}`);
     // A fresh instance (its count starts at 1) in a process of its own answers.
-    assert.equal(quantity(await host.step(state(), 20_000)), 1);
+    assert.equal(quantity(await host.step(minerState(), 20_000)), 1);
     assert.ok(host.agentPid !== null && host.agentPid !== stuck, `agent process ${host.agentPid}`);
   } finally {
     host.close();

@@ -6,10 +6,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { AgentHost } from "../../miner/agent_host.ts";
 import { cryptoReady } from "../../bittensor/keypair.ts";
-import { decodeResponse, stateForMiner } from "../../bittensor/market_synapse.ts";
+import { decodeResponse } from "../../bittensor/market_synapse.ts";
 import { testTempDir } from "../temp_dir.ts";
 import {
-  marketState,
+  minerState,
   quantity,
   sendMarketState,
   startFixtureMinerKeepingWarnings,
@@ -18,12 +18,10 @@ import {
 
 await cryptoReady();
 
-const state = () => stateForMiner(marketState(), 1);
-
 /** Runs FixtureAgent with `params`, sandboxed or not, through two updates. */
 function twoUpdates(params: string, sandbox: boolean) {
   return withFixtureHost(params, { sandbox }, async (host, { restarts }) => ({
-    outcomes: [await host.step(state(), 10_000), await host.step(state(), 10_000)],
+    outcomes: [await host.step(minerState(), 10_000), await host.step(minerState(), 10_000)],
     restarts,
   }));
 }

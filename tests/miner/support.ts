@@ -74,7 +74,7 @@ export function sendMarketState(port: number, timeout: number) {
   return new Dendrite(alice).call(
     { ip: "127.0.0.1", port, hotkey: bob.ss58Address },
     MarketSimulationStateUpdate,
-    encodeStateUpdate(stateForMiner(marketState(), 1)),
+    encodeStateUpdate(minerState()),
     timeout,
   );
 }
@@ -144,6 +144,11 @@ export function marketState(): MarketState {
     accounts: { "0": account(0), "1": account(1) },
     notices: { "0": [], "1": [] },
   };
+}
+
+/** The valid market state as the miner with uid 1 receives it. */
+export function minerState(): MarketState {
+  return stateForMiner(marketState(), 1);
 }
 
 /** `taos miner` flags serving the fixture agent without parameters, logging warnings only. */
