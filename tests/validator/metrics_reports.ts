@@ -62,3 +62,11 @@ export function familySeries(text: string, family: string): string[] {
 export function labelValue(line: string, name: string): string | undefined {
   return new RegExp(`[{,]${name}="([^"]*)"`).exec(line)?.[1];
 }
+
+/** The value of miner `uid`'s `miner_gauges` series named `name`, as `/metrics` text prints it. */
+export function minerGaugeValue(text: string, uid: number, name: string): string | undefined {
+  return new RegExp(
+    `^miner_gauges\\{agent_id="${uid}",miner_gauge_name="${name}",[^}]*\\} (\\S+)$`,
+    "m",
+  ).exec(text)?.[1];
+}

@@ -7,7 +7,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { CpuUsage, ValidatorMetrics } from "../../validator/metrics.ts";
-import { familySeries, labelValue, reportBooks, sharpeDetail } from "./metrics_reports.ts";
+import {
+  familySeries,
+  labelValue,
+  minerGaugeValue,
+  reportBooks,
+  sharpeDetail,
+} from "./metrics_reports.ts";
 
 Deno.test("book_gauges show 21 levels a side with their cumulative volume; books the top five", async () => {
   const metrics = new ValidatorMetrics({ wallet: "5V", netuid: 79, info: {} });
@@ -75,9 +81,7 @@ Deno.test("a miner's Sharpe is the median of its books' as numbers: an odd count
     details: [sharpeDetail(1, [10, -1, 2]), sharpeDetail(2, [-3])],
   });
   const text = await metrics.registry.metrics();
-  const sharpe = (uid: number) =>
-    new RegExp(`^miner_gauges\\{agent_id="${uid}",miner_gauge_name="sharpe",[^}]*\\} (\\S+)$`, "m")
-      .exec(text)?.[1];
+  const sharpe = (uid: number) => minerGaugeValue(text, uid, "sharpe");
   assert.deepEqual([sharpe(1), sharpe(2)], ["2", "-3"]);
   const row = familySeries(text, "miners").find((line) => labelValue(line, "agent_id") === "1") ??
     "";
@@ -97,9 +101,7 @@ Deno.test("a miner none of whose queries succeeded has a call_time of 0", async 
     }]]),
   });
   const text = await metrics.registry.metrics();
-  const gauge = (name: string) =>
-    new RegExp(`^miner_gauges\\{agent_id="4",miner_gauge_name="${name}",[^}]*\\} (\\S+)$`, "m")
-      .exec(text)?.[1];
+  const gauge = (name: string) => minerGaugeValue(text, 4, name);
   // No success to average over: 0, not the NaN of 0 / 0.
   assert.deepEqual(["success", "timeouts", "call_time"].map(gauge), ["0", "5", "0"]);
 });

@@ -37,7 +37,13 @@ import { SubtensorClient } from "../../chain/client.ts";
 import { readMetagraph } from "../../chain/subnet.ts";
 import { NETUID, startNode } from "../chain/subnet_fixture.ts";
 import { oneMinerDirectory } from "./quiet_parts.ts";
-import { familySeries, labelValue, reportBooks, sharpeDetail } from "./metrics_reports.ts";
+import {
+  familySeries,
+  labelValue,
+  minerGaugeValue,
+  reportBooks,
+  sharpeDetail,
+} from "./metrics_reports.ts";
 import { startOnForeignState, startValidator } from "./processes.ts";
 import { browserTest, launchChromium } from "../browser.ts";
 import { until } from "../until.ts";
@@ -995,9 +1001,7 @@ Deno.test("metrics: a miner's query statistics: successes are what neither faile
     }]]),
   });
   const text = await metrics.registry.metrics();
-  const gauge = (name: string) =>
-    new RegExp(`^miner_gauges\\{agent_id="2",miner_gauge_name="${name}",[^}]*\\} (\\S+)$`, "m")
-      .exec(text)?.[1];
+  const gauge = (name: string) => minerGaugeValue(text, 2, name);
   assert.deepEqual(
     ["requests", "success", "failures", "timeouts", "rejections", "call_time"].map(gauge),
     ["10", "4", "1", "2", "3", "0.375"],
