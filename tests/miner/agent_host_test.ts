@@ -321,7 +321,14 @@ Deno.test("an agent allocating without bound is held at its heap limit instead o
     { maxMemoryMb: 128, restartAfterMs: 60_000 },
   );
   try {
-    assert.equal((await host.step(minerState(), 200)).kind, "overran");
+    // Held at its limit, it either overruns the deadline or is found past its limit first and
+    // replaced (which of the two depends on when V8 collects): both keep the process small.
+    const first = await host.step(minerState(), 200);
+    if (first.kind !== "overran") {
+      assert.equal(first.kind, "failed", JSON.stringify(first));
+      assert.equal((first as { problem: string }).problem, "agent replaced");
+      assert.match((first as { message: string }).message, /past its limit \(128 MiB\)/);
+    }
     // What the agent got before it stopped getting more: it stops near its limit, where without
     // one it goes on to the machine's (GiBs).
     let held = 0;
