@@ -10,7 +10,13 @@ import { fileURLToPath } from "node:url";
 import { type AgentEvent, type HostMessage, parseAgentEvent } from "./agent_protocol.ts";
 import { AGENT_PROCESS_COMMAND } from "./agent_process_command.ts";
 import { startAgentThread } from "./agent_thread.ts";
-import { encodeFrame, readFrames, writeFrame } from "./frames.ts";
+import {
+  encodeFrame,
+  FrameSizeError,
+  MAX_AGENT_FRAME_BYTES,
+  readFrames,
+  writeFrame,
+} from "./frames.ts";
 
 /** Where the agent runs: a process of its own, or a worker thread in the host's process. */
 export type AgentIsolation = "process" | "thread";
@@ -186,11 +192,15 @@ function openProcess(heapMb: number, sandbox: { read: string[] } | null): AgentC
   const reading = connected.then(async (conn) => {
     if (conn === null) return;
     try {
-      for await (const data of readFrames(conn.readable)) {
+      for await (const data of readFrames(conn.readable, MAX_AGENT_FRAME_BYTES)) {
         emit(parseAgentEvent(data) ?? { kind: "stray", text: "a message of the wrong form" });
       }
-    } catch {
-      // A connection broken off is told by the process's end.
+    } catch (error) {
+      // A connection broken off is told by the process's end; a process sending more than its
+      // worker ever does is replaced (and killed) before it is read.
+      if (error instanceof FrameSizeError) {
+        emit({ kind: "exiting", message: `sent the miner ${error.message}` });
+      }
     }
   }, () => {});
   // Told once everything the process sent is read: its worker's own word on its end comes first.

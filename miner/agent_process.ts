@@ -11,7 +11,7 @@
  */
 import type { AgentEvent, HostMessage } from "./agent_protocol.ts";
 import { startAgentThread } from "./agent_thread.ts";
-import { encodeFrame, readFrames, writeFrame } from "./frames.ts";
+import { encodeFrame, MAX_AGENT_FRAME_BYTES, readFrames, writeFrame } from "./frames.ts";
 
 /** Runs the relay with `[socketPath, heapMb]`; ends the process when done. */
 export async function runAgentProcess(args: string[]): Promise<never> {
@@ -36,7 +36,7 @@ export async function runAgentProcess(args: string[]): Promise<never> {
   const send = (event: AgentEvent) => {
     let frame: [Uint8Array, Uint8Array];
     try {
-      frame = encodeFrame(event);
+      frame = encodeFrame(event, MAX_AGENT_FRAME_BYTES);
     } catch (error) {
       // A reply too large for a frame fails its update rather than the relay.
       if (event.kind !== "step") throw error;

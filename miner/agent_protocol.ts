@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from "zod";
+import { charCount, firstChars } from "../cli/code_points.ts";
 import type { AgentParams } from "../agents/sdk/agent.ts";
 import type { StateUpdateWire } from "../bittensor/market_synapse.ts";
 import { AGENT_METHODS } from "./agent_methods.ts";
@@ -36,6 +37,25 @@ export type HostMessage =
 const agentMethod = z.enum(AGENT_METHODS);
 
 /**
+ * The most characters (code points) of any text an event carries to the host, the note of what was
+ * cut included. The worker's own messages are shorter (what the agent threw is cut to 1000, and a
+ * message adds a few words to it): this bounds the host's memory and its log lines, whatever the
+ * agent's process sends.
+ */
+export const MAX_EVENT_TEXT = 2000;
+
+/** Room kept for the note of what was cut: `… (` and ` more characters)` around a count. */
+const CUT_NOTE = 40;
+
+/** Text, cut to {@linkcode MAX_EVENT_TEXT} characters; cutting it again changes nothing. */
+const text = z.string().transform((value) => {
+  const count = charCount(value);
+  if (count <= MAX_EVENT_TEXT) return value;
+  const kept = MAX_EVENT_TEXT - CUT_NOTE;
+  return `${firstChars(value, kept)}… (${count - kept} more characters)`;
+});
+
+/**
  * What kind of failure a failed update was, in words that stay the same however its message
  * varies: an error the agent raised (in one of its methods, or one nothing caught: a rejected
  * promise nobody awaits, a throwing timer), an update or a response that is invalid, or no agent
@@ -64,27 +84,27 @@ const workerMessage = z.discriminatedUnion("kind", [
   z.object({
     kind: z.literal("loaded"),
     /** Parameters the agent does not take. */
-    warning: z.string().optional(),
+    warning: text.optional(),
     /** The parameters it was constructed with, as JSON values (absent when they are not). */
     params: z.record(z.string(), z.unknown()).optional(),
     /** Null for a bundled example. */
-    file: z.string().nullable(),
+    file: text.nullable(),
   }),
-  z.object({ kind: z.literal("load-failed"), message: z.string() }),
+  z.object({ kind: z.literal("load-failed"), message: text }),
   z.object({
     kind: z.literal("step"),
     id: z.number(),
     response: agentReply,
     seconds,
     /** Instructions a validator would refuse one by one (the rest of the reply stands). */
-    dropped: z.string().optional(),
+    dropped: text.optional(),
     /** The first field of the reply's instructions that validators ignore (`ignoredField`). */
-    ignored: z.string().optional(),
+    ignored: text.optional(),
     /** Those of them left out of `response`: on a book the validator does not have. */
     unsent: z.array(z.object({
       index: z.number(),
       rule: z.literal("unknownBook"),
-      reason: z.string(),
+      reason: text,
     })).optional(),
     /**
      * For an update that came over the wire, `response` as the reply field carries it (JSON,
@@ -95,17 +115,17 @@ const workerMessage = z.discriminatedUnion("kind", [
   z.object({
     kind: z.literal("step-failed"),
     id: z.number(),
-    message: z.string(),
+    message: text,
     seconds,
     problem: failureKind,
     /** The agent method whose error failed the update. */
     method: agentMethod.optional(),
     /** Where in the agent's own code the error was raised (file:line:column), if known. */
-    at: z.string().optional(),
+    at: text.optional(),
   }),
-  z.object({ kind: z.literal("agent-error"), message: z.string() }),
+  z.object({ kind: z.literal("agent-error"), message: text }),
   /** The worker cannot go on (`message` says why, after the agent's name): replace it. */
-  z.object({ kind: z.literal("exiting"), message: z.string() }),
+  z.object({ kind: z.literal("exiting"), message: text }),
 ]);
 /** Messages the worker sends back. */
 export type WorkerMessage = z.infer<typeof workerMessage>;
@@ -123,11 +143,11 @@ export function protocolMessage(data: unknown): WorkerMessage | null {
 const agentEvent = z.union([
   workerMessage,
   /** Something the agent posted itself, quoted briefly; not part of the protocol. */
-  z.object({ kind: z.literal("stray"), text: z.string() }),
+  z.object({ kind: z.literal("stray"), text }),
   /** The worker ended (the agent called `Deno.exit`, `process.exit` or `close()`). */
   z.object({ kind: z.literal("ended"), code: z.number() }),
   /** The worker died of an error nothing caught, or of a full heap. */
-  z.object({ kind: z.literal("crashed"), message: z.string(), outOfMemory: z.boolean() }),
+  z.object({ kind: z.literal("crashed"), message: text, outOfMemory: z.boolean() }),
   /**
    * The agent's process ended without its worker's word: killed (`signal`), or its relay failed
    * (`code`).

@@ -3,9 +3,13 @@
  * {@linkcode AgentEvent}s: its protocol messages, what the agent posted itself, its end and its
  * crash. The host uses it directly for an agent in its own process; the agent's own process
  * (`agent_process.ts`) uses it and relays the events.
+ *
+ * The protocol travels on a channel of its own, whose port the worker takes before it imports the
+ * agent: the agent can post to the worker's global port (`postMessage`, `parentPort`) and listen
+ * there, but it neither hears the host's messages nor can its posts pass for the worker's.
  * @module
  */
-import { Worker } from "node:worker_threads";
+import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { describeThrown } from "../agents/sdk/thrown.ts";
 import { firstChars } from "../cli/code_points.ts";
 import { type AgentEvent, type HostMessage, protocolMessage } from "./agent_protocol.ts";
@@ -35,18 +39,35 @@ function preview(data: unknown): string {
  * last one being `ended` or `crashed`.
  */
 export function startAgentThread(heapMb: number, emit: (event: AgentEvent) => void): AgentThread {
+  const { port1: protocol, port2: workerPort } = new MessageChannel();
   const worker = new Worker(new URL("./agent_worker.ts", import.meta.url), {
     resourceLimits: { maxOldGenerationSizeMb: heapMb },
+    workerData: { protocol: workerPort },
+    transferList: [workerPort],
   });
   let over = false;
-  worker.on("message", (data: unknown) => {
+  const receive = (data: unknown) => {
     if (over) return;
     emit(protocolMessage(data) ?? { kind: "stray", text: preview(data) });
+  };
+  protocol.on("message", receive);
+  // The worker's end may be told before what it posted last: that is read first.
+  const finish = () => {
+    for (let left = receiveMessageOnPort(protocol); left !== undefined;) {
+      receive(left.message);
+      left = receiveMessageOnPort(protocol);
+    }
+    protocol.close();
+    over = true;
+  };
+  // Only the agent posts here.
+  worker.on("message", (data: unknown) => {
+    if (!over) emit({ kind: "stray", text: preview(data) });
   });
   // The worker handles the agent's errors itself; one that still gets here has ended it.
   worker.on("error", (error: Error) => {
     if (over) return;
-    over = true;
+    finish();
     emit({
       kind: "crashed",
       message: describeThrown(error),
@@ -55,14 +76,15 @@ export function startAgentThread(heapMb: number, emit: (event: AgentEvent) => vo
   });
   worker.on("exit", (code: number) => {
     if (over) return;
-    over = true;
+    finish();
     emit({ kind: "ended", code });
   });
   return {
-    post: (message) => worker.postMessage(message),
+    post: (message) => protocol.postMessage(message),
     terminate: async () => {
       // Ended here, not by the agent: nothing more to tell.
       over = true;
+      protocol.close();
       await worker.terminate();
     },
   };

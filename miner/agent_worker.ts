@@ -11,7 +11,7 @@
  * @module
  */
 import process from "node:process";
-import { parentPort } from "node:worker_threads";
+import { type MessagePort, workerData } from "node:worker_threads";
 import { type AgentParams, runAgentStep, type TradingAgent } from "../agents/sdk/agent.ts";
 import { ignoredField, validateInstructions } from "../agents/sdk/instructions.ts";
 import { laxInstruction } from "../agents/sdk/lax_wire.ts";
@@ -43,9 +43,11 @@ const MEMORY_CHECK_MS = 100;
 const relied = (what: string) =>
   `changed ${what}, which the miner's own code in the agent's worker relies on`;
 
-// Taken before the agent is imported: what it does to the port or the globals later cannot
-// change where the replies go.
-const port = parentPort!;
+// The protocol's own port (`agent_thread.ts`), taken and removed from `workerData` before the
+// agent is imported: the agent can reach only the global port, whose messages the host ignores.
+// What it does to the globals later cannot change where the replies go.
+const port = (workerData as { protocol: MessagePort }).protocol;
+delete (workerData as { protocol?: MessagePort }).protocol;
 const post = port.postMessage.bind(port);
 function send(message: WorkerMessage): void {
   post(message);

@@ -16,21 +16,38 @@
  */
 export const MAX_FRAME_BYTES = 384 * 2 ** 20;
 
+/**
+ * The largest frame the agent's process sends, bytes: its largest message is a reply of 64 MiB of
+ * JSON (what a validator reads), or that reply compressed, in base64 (4/3 of its size at worst).
+ */
+export const MAX_AGENT_FRAME_BYTES = 96 * 2 ** 20;
+
 const HEADER_BYTES = 4;
 
-/** A frame too large to send or to read; the message says which and how large. */
+/** A frame that cannot be sent or read; the message says why. */
 export class FrameError extends Error {
   override name = "FrameError";
 }
 
-/** `value` as a frame's two parts (header, body); throws when JSON cannot carry it. */
-export function encodeFrame(value: unknown): [Uint8Array, Uint8Array] {
+/** A frame larger than a message may hold; the message says how large. */
+export class FrameSizeError extends FrameError {
+  override name = "FrameSizeError";
+}
+
+/**
+ * `value` as a frame's two parts (header, body); throws when JSON cannot carry it or it would be
+ * larger than `maxBytes`.
+ */
+export function encodeFrame(
+  value: unknown,
+  maxBytes = MAX_FRAME_BYTES,
+): [Uint8Array, Uint8Array] {
   const text = JSON.stringify(value);
   if (text === undefined) throw new FrameError(`${typeof value} cannot be sent as JSON`);
   const body = new TextEncoder().encode(text);
-  if (body.length > MAX_FRAME_BYTES) {
-    throw new FrameError(
-      `${mib(body.length)} MiB as JSON, more than a message may hold (${mib(MAX_FRAME_BYTES)} MiB)`,
+  if (body.length > maxBytes) {
+    throw new FrameSizeError(
+      `${mib(body.length)} MiB as JSON, more than a message may hold (${mib(maxBytes)} MiB)`,
     );
   }
   const header = new Uint8Array(HEADER_BYTES);
@@ -52,9 +69,12 @@ function mib(bytes: number): string {
 
 /**
  * The JSON values framed in `stream`, in order, until it ends. A frame announcing more than
- * {@linkcode MAX_FRAME_BYTES}, or a stream ending inside a frame, throws.
+ * `maxBytes`, or a stream ending inside a frame, throws.
  */
-export async function* readFrames(stream: ReadableStream<Uint8Array>): AsyncGenerator<unknown> {
+export async function* readFrames(
+  stream: ReadableStream<Uint8Array>,
+  maxBytes = MAX_FRAME_BYTES,
+): AsyncGenerator<unknown> {
   const decoder = new TextDecoder();
   let pending: Uint8Array = new Uint8Array(0);
   /** The body being filled once its header is read, and how much of it is. */
@@ -71,10 +91,10 @@ export async function* readFrames(stream: ReadableStream<Uint8Array>): AsyncGene
         at += part.length;
         if (pending.length < HEADER_BYTES) break;
         const length = new DataView(pending.buffer, pending.byteOffset).getUint32(0);
-        if (length > MAX_FRAME_BYTES) {
-          throw new FrameError(
+        if (length > maxBytes) {
+          throw new FrameSizeError(
             `a frame of ${mib(length)} MiB, more than a message may hold ` +
-              `(${mib(MAX_FRAME_BYTES)} MiB)`,
+              `(${mib(maxBytes)} MiB)`,
           );
         }
         pending = new Uint8Array(0);

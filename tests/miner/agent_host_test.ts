@@ -13,6 +13,7 @@ import {
   startFixtureMinerKeepingWarnings,
   withFixtureHost,
 } from "./support.ts";
+import { until } from "../until.ts";
 
 await cryptoReady();
 
@@ -274,6 +275,31 @@ Deno.test("a message the agent posts to the host itself is reported and ignored"
     host.close();
   }
 });
+
+for (const isolation of ["process", "thread"] as const) {
+  Deno.test(`an agent cannot overhear the host's messages or forge the worker's reply (${isolation})`, async () => {
+    const errors: string[] = [];
+    const host = await AgentHost.start(
+      { path: fixtures, name: "FixtureAgent", params: "forge=true count=true", uid: 1 },
+      { isolation, onError: (message) => errors.push(message) },
+    );
+    try {
+      // The worker's own reply, not the empty one the agent posted first for the same step id.
+      assert.equal(quantity(await host.step(minerState(), 5000)), 1);
+      assert.equal(quantity(await host.step(minerState(), 5000)), 2);
+      await until(() => errors.length === 2, "the reports of both posted messages");
+      for (const error of errors) {
+        // The agent saw none of the host's messages on its global port.
+        assert.match(
+          error,
+          /^a message it posted to the miner is not part of the protocol .*: \{"kind":"step","id":1,"seen":0,/,
+        );
+      }
+    } finally {
+      host.close();
+    }
+  });
+}
 
 Deno.test("what an agent posts is quoted in the report cut between characters", async () => {
   const errors: string[] = [];

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { encodeFrame, MAX_FRAME_BYTES, readFrames } from "../../miner/frames.ts";
+import {
+  encodeFrame,
+  MAX_AGENT_FRAME_BYTES,
+  MAX_FRAME_BYTES,
+  readFrames,
+} from "../../miner/frames.ts";
 
 /** A stream giving `bytes` in chunks of `size` bytes. */
 function chunked(bytes: Uint8Array, size: number): ReadableStream<Uint8Array> {
@@ -23,9 +28,12 @@ function joined(parts: Uint8Array[]): Uint8Array {
   return all;
 }
 
-async function collect(stream: ReadableStream<Uint8Array>): Promise<unknown[]> {
+async function collect(
+  stream: ReadableStream<Uint8Array>,
+  maxBytes?: number,
+): Promise<unknown[]> {
   const values: unknown[] = [];
-  for await (const value of readFrames(stream)) values.push(value);
+  for await (const value of readFrames(stream, maxBytes)) values.push(value);
   return values;
 }
 
@@ -54,4 +62,21 @@ Deno.test("a stream ending inside a frame, or a frame announcing too much, is an
 Deno.test("a value JSON cannot carry is refused as it is framed", () => {
   assert.throws(() => encodeFrame(10n), /BigInt/);
   assert.throws(() => encodeFrame(undefined), /undefined cannot be sent as JSON/);
+});
+
+Deno.test("what the agent's process sends is held to a lower bound, on both sides", async () => {
+  assert.equal(MAX_AGENT_FRAME_BYTES, 96 * 2 ** 20);
+  const header = new Uint8Array(4);
+  new DataView(header.buffer).setUint32(0, MAX_AGENT_FRAME_BYTES + 1);
+  await assert.rejects(
+    collect(chunked(header, 4), MAX_AGENT_FRAME_BYTES),
+    /a frame of 96\.0 MiB, more than a message may hold \(96\.0 MiB\)/,
+  );
+  // 3 bytes of UTF-8 per character: 33 Mi characters are 99 MiB.
+  const text = "€".repeat(33 * 2 ** 20);
+  assert.throws(
+    () => encodeFrame(text, MAX_AGENT_FRAME_BYTES),
+    /99\.0 MiB as JSON, more than a message may hold \(96\.0 MiB\)/,
+  );
+  assert.equal(encodeFrame(text)[1].length, 99 * 2 ** 20 + 2);
 });
