@@ -138,9 +138,16 @@ function openProcess(heapMb: number, sandbox: { read: string[] } | null): AgentC
   let child: Deno.ChildProcess;
   try {
     const [program, ...args] = agentProcessCommand(socket, heapMb, sandbox);
-    // The agent's output goes where the miner's does; messages take the socket.
-    child = new Deno.Command(program, { args, stdin: "null", stdout: "inherit", stderr: "inherit" })
-      .spawn();
+    // The agent's output goes where the miner's does; messages take the socket. A session of its
+    // own makes it the leader of a process group, in which the programs the agent starts stay
+    // (unless they start a session of their own): the group is killed with it.
+    child = new Deno.Command(program, {
+      args,
+      stdin: "null",
+      stdout: "inherit",
+      stderr: "inherit",
+      detached: true,
+    }).spawn();
   } catch (error) {
     listener.close();
     Deno.removeSync(dir, { recursive: true });
@@ -175,10 +182,11 @@ function openProcess(heapMb: number, sandbox: { read: string[] } | null): AgentC
     },
     async stop() {
       stopped = true;
+      // The group outlives its leader while a program the agent started runs on.
       try {
-        child.kill("SIGKILL");
+        Deno.kill(-child.pid, "SIGKILL");
       } catch {
-        // Already gone.
+        // Already gone, all of it.
       }
       await child.status;
     },

@@ -21,8 +21,6 @@ export async function runAgentProcess(args: string[]): Promise<never> {
     console.error("agent process: expected <socket path> <heap MiB>");
     Deno.exit(2);
   }
-  // A Ctrl-C at the terminal reaches the whole process group: the miner stops this process itself.
-  Deno.addSignalListener("SIGINT", () => {});
   let conn: Deno.UnixConn;
   try {
     conn = await Deno.connect({ transport: "unix", path });
@@ -51,7 +49,7 @@ export async function runAgentProcess(args: string[]): Promise<never> {
       );
     }
     // A write fails only when the host is gone: so is the reason to run.
-    sending = sending.then(() => writeFrame(writer, frame)).catch(() => Deno.exit(0));
+    sending = sending.then(() => writeFrame(writer, frame)).catch(() => endGroup());
     return sending;
   };
   const thread = startAgentThread(heapMb, (event) => {
@@ -66,6 +64,19 @@ export async function runAgentProcess(args: string[]): Promise<never> {
     for await (const message of readFrames(conn.readable)) thread.post(message as HostMessage);
   } catch {
     // A broken connection means the host is gone, as its end does.
+  }
+  endGroup();
+}
+
+/**
+ * Ends this process and the programs its agent started: the host starts it as the leader of a
+ * process group of its own. A sandboxed agent can start none, and this process may not signal.
+ */
+function endGroup(): never {
+  try {
+    Deno.kill(-Deno.pid, "SIGKILL");
+  } catch {
+    // Not permitted (sandboxed), or not a group's leader: there is no group to end.
   }
   Deno.exit(0);
 }

@@ -101,6 +101,76 @@ Deno.test("a stuck agent's process ends by itself when its host is killed outrig
   await until(() => ended(pid), `the end of the agent's process ${pid}`);
 });
 
+/** The ids of the processes FixtureAgent started (`spawn_to`), once it has written them. */
+async function spawnedBy(file: string): Promise<number[]> {
+  await until(() => {
+    try {
+      return Deno.readTextFileSync(file).split(" ").length === 2;
+    } catch {
+      return false;
+    }
+  }, "the agent's subprocesses");
+  const pids = Deno.readTextFileSync(file).split(" ").map(Number);
+  for (const pid of pids) assert.ok(pid > 0 && !ended(pid), `subprocess ${pid}`);
+  return pids;
+}
+
+/** Ends what a failed test left running. */
+function killAll(pids: number[]): void {
+  for (const pid of pids) {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+Deno.test("the programs an agent starts end with its process when the host closes", async () => {
+  const file = join(testTempDir("taos-agent-spawn-"), "pids");
+  const host = await AgentHost.start(
+    { path: fixtures, name: "FixtureAgent", params: `spawn_to=${file}`, uid: 1 },
+  );
+  let pids: number[] = [];
+  try {
+    pids = await spawnedBy(file);
+    host.close();
+    for (const pid of pids) await until(() => ended(pid), `the end of subprocess ${pid}`);
+  } finally {
+    host.close();
+    killAll(pids);
+  }
+});
+
+Deno.test("the programs an agent starts end with its process when the host is killed outright", async () => {
+  const file = join(testTempDir("taos-agent-spawn-killed-"), "pids");
+  const host = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(fixtures, "host_script.ts"), `spawn_to=${file}`, "10000", "stay"],
+    cwd: repoRoot,
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const lines = host.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let pids: number[] = [];
+  try {
+    const line = (await lines.read()).value ?? "";
+    assert.equal(line.trim().split(" ")[0], "ok", line);
+    pids = await spawnedBy(file);
+    host.kill("SIGKILL");
+    await host.status;
+    for (const pid of pids) await until(() => ended(pid), `the end of subprocess ${pid}`);
+  } finally {
+    try {
+      host.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+    await host.status;
+    await lines.cancel();
+    killAll(pids);
+  }
+});
+
 for (const signal of ["SIGTERM", "SIGINT", "SIGKILL"] as const) {
   Deno.test(`the miner's agent process ends with the miner (${signal})`, async () => {
     const miner = spawnMiner(localMinerFlags(await minerWallet("taos-agent-process-")));
