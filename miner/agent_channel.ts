@@ -5,7 +5,7 @@
  * an endless loop. A thread costs less memory and starts sooner.
  * @module
  */
-import { dirname, join } from "node:path";
+import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type AgentEvent, type HostMessage, parseAgentEvent } from "./agent_protocol.ts";
 import { AGENT_PROCESS_COMMAND } from "./agent_process_command.ts";
@@ -89,6 +89,13 @@ function agentProcessCommand(
         "without one, or leave out --agent.sandbox",
     );
   }
+  const leading = linkLeadingOut(sandbox?.read ?? [], readable);
+  if (leading !== null) {
+    throw new Error(
+      `${leading.link} leads to ${leading.target}, outside what a sandboxed agent may read; ` +
+        "remove the link, or leave out --agent.sandbox",
+    );
+  }
   const permissions = sandbox === null ? ["--allow-all"] : [
     `--allow-read=${readable.join(",")}`,
     // Connecting to the host's socket asks for all three. Once connected, the socket and its
@@ -108,6 +115,51 @@ function agentProcessCommand(
     fileURLToPath(new URL("./agent_process.ts", import.meta.url)),
     ...tail,
   ];
+}
+
+/**
+ * The first symbolic link in `dirs` (at any depth) whose target lies outside the `granted` paths,
+ * and that target; null when there is none. Deno checks a path as written, so reading through such
+ * a link would reach its target. A missing target is taken by the path the link names.
+ */
+function linkLeadingOut(
+  dirs: string[],
+  granted: string[],
+): { link: string; target: string } | null {
+  const roots = granted.flatMap((path) => {
+    try {
+      return [resolve(path), Deno.realPathSync(path)];
+    } catch {
+      return [resolve(path)];
+    }
+  });
+  const inside = (path: string) =>
+    roots.some((root) => path === root || path.startsWith(root.endsWith(sep) ? root : root + sep));
+  const pending = [...dirs];
+  for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(dir)];
+    } catch {
+      // Unreadable: the agent cannot list it either.
+      continue;
+    }
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      if (entry.isSymlink) {
+        let target: string;
+        try {
+          target = Deno.realPathSync(path);
+        } catch {
+          target = resolve(dir, Deno.readLinkSync(path));
+        }
+        if (!inside(target)) return { link: path, target };
+      } else if (entry.isDirectory) {
+        pending.push(path);
+      }
+    }
+  }
+  return null;
 }
 
 /** The resident memory of process `pid`, bytes, from `/proc`; null when it cannot be read. */

@@ -8,9 +8,12 @@ import { AgentHost } from "../../miner/agent_host.ts";
 import { cryptoReady } from "../../bittensor/keypair.ts";
 import { decodeResponse } from "../../bittensor/market_synapse.ts";
 import { testTempDir } from "../temp_dir.ts";
+import { pathToFileURL as toFileUrl } from "node:url";
 import {
+  fixtures,
   minerState,
   quantity,
+  repoRoot,
   sendMarketState,
   startFixtureMinerKeepingWarnings,
   withFixtureHost,
@@ -104,4 +107,48 @@ Deno.test("a sandboxed agent in a directory whose name holds a comma is refused 
       return true;
     },
   );
+});
+
+Deno.test("a sandboxed agent whose directory holds a link leading outside what it may read is refused", async () => {
+  const outside = testTempDir("taos-sandbox-secret-");
+  const secret = join(outside, "hotkey");
+  Deno.writeTextFileSync(secret, "secret");
+  const dir = testTempDir("taos-sandbox-links-");
+  Deno.writeTextFileSync(
+    join(dir, "FixtureAgent.ts"),
+    `export { FixtureAgent } from "${toFileUrl(join(fixtures, "FixtureAgent.ts"))}";\n`,
+  );
+  // A link into taos's sources, which the agent may read anyway, is fine.
+  Deno.symlinkSync(repoRoot, join(dir, "taos"));
+  const agent = { path: dir, name: "FixtureAgent", params: "", uid: 1 };
+  const host = await AgentHost.start(agent, { sandbox: true });
+  try {
+    assert.equal(quantity(await host.step(minerState(), 10_000)), 1);
+  } finally {
+    host.close();
+  }
+  // Deno checks a path as written: through these the agent would read what they lead to.
+  Deno.mkdirSync(join(dir, "deep", "er"), { recursive: true });
+  for (
+    const [link, target, shown] of [
+      [join(dir, "deep", "er", "wallets"), outside, Deno.realPathSync(outside)],
+      [join(dir, "key"), secret, Deno.realPathSync(secret)],
+      // A missing target, by the path the link names.
+      [join(dir, "gone"), join(outside, "missing"), join(outside, "missing")],
+    ]
+  ) {
+    Deno.symlinkSync(target, link);
+    await assert.rejects(AgentHost.start(agent, { sandbox: true }), (error: Error) => {
+      assert.equal(
+        error.message,
+        `cannot start FixtureAgent: ${link} leads to ${shown}, outside what a sandboxed agent ` +
+          "may read; remove the link, or leave out --agent.sandbox",
+      );
+      return true;
+    });
+    Deno.removeSync(link);
+  }
+  // Without the sandbox, links are the agent's business.
+  Deno.symlinkSync(secret, join(dir, "key"));
+  (await AgentHost.start(agent)).close();
 });
