@@ -52,7 +52,6 @@ export type StepOutcome =
     ignored?: string;
     /** Instructions left out of `response` (on books the validator does not have). */
     unsent?: Rejection[];
-    wire?: string;
   }
   | { kind: "overran"; seconds: number }
   | FailedStep;
@@ -71,6 +70,22 @@ interface FailedStep {
 export type HostStepOutcome =
   | Exclude<StepOutcome, FailedStep>
   | FailedStep & { problem: FailureKind };
+
+/**
+ * The result of a state update as it came over the wire ({@linkcode AgentHost.stepUpdate}): the
+ * agent's reply comes as the reply field carries it, and the count of its instructions.
+ */
+export type HostUpdateOutcome =
+  | {
+    kind: "ok";
+    wire: string;
+    instructions: number;
+    seconds: number;
+    dropped?: string;
+    ignored?: string;
+    unsent?: Rejection[];
+  }
+  | Exclude<HostStepOutcome, { kind: "ok" }>;
 
 /** Which agent to run. */
 export interface AgentSpec {
@@ -429,7 +444,7 @@ export class AgentHost {
 
   /** Runs the agent on `state` (a decoded state update), answering within `deadlineMs`. */
   step(state: unknown, deadlineMs: number): Promise<HostStepOutcome> {
-    return this.#enqueue({ state }, deadlineMs);
+    return this.#enqueue({ state }, deadlineMs) as Promise<HostStepOutcome>;
   }
 
   /**
@@ -441,11 +456,15 @@ export class AgentHost {
     update: StateUpdateWire,
     validator: string | null,
     deadlineMs: number,
-  ): Promise<HostStepOutcome> {
-    return this.#enqueue({ update, validator }, deadlineMs);
+  ): Promise<HostUpdateOutcome> {
+    return this.#enqueue({ update, validator }, deadlineMs) as Promise<HostUpdateOutcome>;
   }
 
-  #enqueue(input: StepInput, deadlineMs: number): Promise<HostStepOutcome> {
+  /** Queues an update; its reply comes as `response` for a decoded one, else as `wire`. */
+  #enqueue(
+    input: StepInput,
+    deadlineMs: number,
+  ): Promise<HostStepOutcome | HostUpdateOutcome> {
     if (this.#broken !== null) {
       return Promise.resolve({
         kind: "failed",
@@ -464,14 +483,16 @@ export class AgentHost {
           entry.done = true;
           clearTimeout(timer);
           if (message.kind === "step") {
+            const { response, wire, instructions } = message;
             resolve({
               kind: "ok",
-              response: message.response,
+              ...(wire === undefined
+                ? { response: response! }
+                : { wire, instructions: instructions! }),
               seconds: message.seconds,
               ...(message.dropped !== undefined && { dropped: message.dropped }),
               ...(message.ignored !== undefined && { ignored: message.ignored }),
               ...(message.unsent !== undefined && { unsent: message.unsent }),
-              ...(message.wire !== undefined && { wire: message.wire }),
             });
           } else if (message.kind === "step-failed") {
             resolve({

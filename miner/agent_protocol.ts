@@ -94,7 +94,8 @@ const workerMessage = z.discriminatedUnion("kind", [
   z.object({
     kind: z.literal("step"),
     id: z.number(),
-    response: agentReply,
+    /** The reply, for a decoded update; absent for one that came over the wire (`wire`). */
+    response: agentReply.optional(),
     seconds,
     /** Instructions a validator would refuse one by one (the rest of the reply stands). */
     dropped: text.optional(),
@@ -107,11 +108,18 @@ const workerMessage = z.discriminatedUnion("kind", [
       reason: text,
     })).optional(),
     /**
-     * For an update that came over the wire, `response` as the reply field carries it (JSON,
-     * zlib, base64).
+     * For an update that came over the wire, the reply as the reply field carries it (JSON, zlib,
+     * base64), in place of `response`: a large reply would otherwise cross twice.
      */
     wire: z.string().optional(),
-  }),
+    /** With `wire`: how many instructions the reply holds. */
+    instructions: z.number().optional(),
+  }).refine(
+    (step) =>
+      (step.response === undefined) !== (step.wire === undefined) &&
+      (step.wire === undefined) === (step.instructions === undefined),
+    "a step carries either its response or its wire form with the count of its instructions",
+  ),
   z.object({
     kind: z.literal("step-failed"),
     id: z.number(),

@@ -213,10 +213,18 @@ port.on("message", async (message: HostMessage) => {
           `(${mib(MAX_RESPONSE_BYTES)} MiB)`,
       );
     }
-    reply = { kind: "step", id: message.id, response: sent, seconds: 0 };
     // Compressed here, like the update was decoded here: a large reply (an instruction carrying
-    // megabytes of data nobody reads) would otherwise hold up the axon's thread for seconds.
-    if ("update" in message.input) reply.wire = compressJsonText(json);
+    // megabytes of data nobody reads) would otherwise hold up the axon's thread for seconds. The
+    // miner then needs only the count of its instructions.
+    reply = "update" in message.input
+      ? {
+        kind: "step",
+        id: message.id,
+        wire: compressJsonText(json),
+        instructions: sent.instructions.length,
+        seconds: 0,
+      }
+      : { kind: "step", id: message.id, response: sent, seconds: 0 };
     // Of what the agent wrote: a method it carries, which JSON leaves out, is worth a word too.
     const ignored = ignoredField(answer);
     if (ignored !== null) reply.ignored = ignored;

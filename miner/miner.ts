@@ -197,7 +197,7 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
       const outcome = await host.stepUpdate(request, synapse.dendrite.hotkey, budget * 1000);
       switch (outcome.kind) {
         case "ok":
-          metrics.agentStep(outcome.seconds, outcome.response.instructions.length);
+          metrics.agentStep(outcome.seconds, outcome.instructions);
           if (outcome.dropped !== undefined && !warnedOfDrops) {
             warnedOfDrops = true;
             log(
@@ -210,10 +210,7 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
             log("warning", `agent reply: ${outcome.ignored} (said once)`);
           }
           // Compressed in the agent's worker: a large reply would hold up this thread.
-          if (outcome.wire !== undefined) {
-            return { ...encodeResponse(request, null), response: outcome.wire };
-          }
-          return encodeResponse(request, { ...outcome.response, agent_id: options.uid });
+          return { ...encodeResponse(request, null), response: outcome.wire };
         case "overran":
           metrics.agentFailure("overran");
           warnOnce(

@@ -31,20 +31,22 @@ Deno.test("the text of an event from the agent's worker is cut to its bound, cou
   }
   // Text within the bound, and the compressed reply, arrive whole.
   const wire = "A".repeat(3 * MAX_EVENT_TEXT);
-  const step = parseAgentEvent({
-    kind: "step",
-    id: 1,
-    response: { agent_id: 1, instructions: [] },
-    seconds: 0,
-    ignored: "leverage",
-    wire,
-  });
-  assert.deepEqual(step, {
-    kind: "step",
-    id: 1,
-    response: { agent_id: 1, instructions: [] },
-    seconds: 0,
-    ignored: "leverage",
-    wire,
-  });
+  const step = { kind: "step", id: 1, seconds: 0, ignored: "leverage", wire, instructions: 3 };
+  assert.deepEqual(parseAgentEvent(step), step);
+});
+
+Deno.test("a step carries either its response or its wire form with its instruction count", () => {
+  const response = { agent_id: 1, instructions: [] };
+  const step = { kind: "step", id: 1, seconds: 0 };
+  assert.deepEqual(parseAgentEvent({ ...step, response }), { ...step, response });
+  for (
+    const wrong of [
+      step,
+      { ...step, response, wire: "eJw=", instructions: 0 },
+      { ...step, wire: "eJw=" },
+      { ...step, response, instructions: 0 },
+    ]
+  ) {
+    assert.equal(parseAgentEvent(wrong), null, JSON.stringify(wrong));
+  }
 });
