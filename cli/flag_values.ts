@@ -9,7 +9,6 @@
  * @module
  */
 import { z } from "zod";
-import { walletNameProblem, walletPart } from "../bittensor/wallet.ts";
 import { UsageError } from "./command.ts";
 import { LOG_LEVELS, type LogLevel } from "./log.ts";
 
@@ -98,21 +97,6 @@ function boundMessage(issue: z.core.$ZodRawIssue): string | undefined {
   }
   if (issue.code === "invalid_type") return "must be a finite number";
   return undefined;
-}
-
-/**
- * The wallet or hotkey name a command uses (see {@linkcode walletPart}); one that cannot name a
- * file in the wallets directory is a UsageError naming the flag or variable it came from.
- */
-export function walletNameFlag(
-  part: "name" | "hotkey",
-  given: string | undefined,
-  fallback: string,
-): string {
-  const { name, source } = walletPart(part, given, fallback);
-  const problem = walletNameProblem(name);
-  if (problem !== null) throw new UsageError(`${source}: ${problem}`);
-  return name;
 }
 
 /**

@@ -18,9 +18,9 @@ import {
   nonEmptyFlag,
   numberFlag,
   numberSetting,
-  walletNameFlag,
   wholeNumber,
 } from "../cli/flag_values.ts";
+import { walletNameFlag } from "../cli/wallet_flags.ts";
 import { MAX_TIMEOUT_S } from "../bittensor/axon.ts";
 import { hostAndPort } from "../bittensor/http_client.ts";
 import { cryptoReady, Keypair } from "../bittensor/keypair.ts";

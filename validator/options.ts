@@ -22,13 +22,8 @@ import { expandHome } from "../cli/home_path.ts";
 import { MAX_RESPONSE_BYTES, MAX_ROUND_RESPONSE_BYTES } from "../bittensor/dendrite.ts";
 import { ignoredFlagOptions, ignoredFlagsNote } from "../cli/reference_flags.ts";
 import { NEURON_FLAGS } from "../cli/neuron_flags.ts";
-import {
-  logLevelFlag,
-  nonEmptyFlag,
-  numberFlag,
-  walletNameFlag,
-  wholeNumber,
-} from "../cli/flag_values.ts";
+import { logLevelFlag, nonEmptyFlag, numberFlag, wholeNumber } from "../cli/flag_values.ts";
+import { walletNameFlag } from "../cli/wallet_flags.ts";
 import { durationProblem, parseDuration, presets } from "../sim/config.ts";
 import { DEFAULT_QUERY_TIMEOUT_SECONDS } from "./scoring/formulas.ts";
 import { DEFAULT_SEEDING, type LiveSeedsOptions } from "./live_prices.ts";

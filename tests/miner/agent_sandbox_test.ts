@@ -152,3 +152,27 @@ Deno.test("a sandboxed agent whose directory holds a link leading outside what i
   Deno.symlinkSync(secret, join(dir, "key"));
   (await AgentHost.start(agent)).close();
 });
+
+Deno.test("a sandboxed agent importing the kit by path, as README's example does, loads and answers", async () => {
+  // The kit's entry module must not pull in code that reads the environment at import (the
+  // wallet's key code does), which a sandboxed agent may not.
+  const dir = testTempDir("taos-sandbox-kit-");
+  Deno.writeTextFileSync(
+    join(dir, "KitAgent.ts"),
+    `import { Agent, limitOrder } from "${toFileUrl(join(repoRoot, "agents", "mod.ts"))}";\n` +
+      "export class KitAgent extends Agent {\n" +
+      "  onUpdate() {\n" +
+      "    return [limitOrder(this.uid, 0, 0, 1, 1)];\n" +
+      "  }\n" +
+      "}\n",
+  );
+  const host = await AgentHost.start(
+    { path: dir, name: "KitAgent", params: "", uid: 1 },
+    { sandbox: true },
+  );
+  try {
+    assert.equal(quantity(await host.step(minerState(), 10_000)), 1);
+  } finally {
+    host.close();
+  }
+});
