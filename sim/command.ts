@@ -149,7 +149,11 @@ function withPrintFormat(args: string[]): string[] {
 }
 
 /** Flags that only a run reads: with `--print-config` nothing runs, so each would do nothing. */
-const RUN_FLAGS = ["threads", "out", "depth", "fundamental-feed", "external-feed"] as const;
+const RUN_FLAGS = [
+  ...["threads", "out", "depth", "fundamental-feed", "external-feed"],
+  // A backtest's, refused as such without --agent-name.
+  ...["agent-params", "agents", "agent-max-memory", "report", "delay"],
+] as const;
 
 /** `--print-config`: prints the complete config the other flags give; returns the exit code. */
 async function printConfig(values: Record<string, string | boolean | undefined>): Promise<number> {

@@ -231,6 +231,9 @@ Deno.test("--print-config prints the complete config that would run, as JSON or 
       const [args, message] of [
         [["--print-config", "xml"], /^taos sim: --print-config: json or toml, not 'xml'$/m],
         [["--print-config", "--out", out], /^taos sim: --out: not with --print-config/m],
+        [["--print-config", "--report"], /^taos sim: --report: not with --print-config/m],
+        [["--print-config", "--delay", "none"], /^taos sim: --delay: not with --print-config/m],
+        [["--print-config", "--agents", "3"], /^taos sim: --agents: not with --print-config/m],
         [
           ["--print-config", "--agent-name", "A"],
           /^taos sim: --print-config: not with a backtest/m,
