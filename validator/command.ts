@@ -325,6 +325,7 @@ async function run(args: string[]): Promise<number> {
     metrics,
     board,
     hotkey: hotkey.keypair.ss58Address,
+    walletNamesStatePath: state.walletNamesDefault,
     log,
   });
   const abort = new AbortController();

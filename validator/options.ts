@@ -214,6 +214,11 @@ export interface StateFile {
   path: string;
   /** `--state`, or the flags the default path is built from. */
   origin: string;
+  /**
+   * The wallet names' default path, which a `--hotkey-uri` validator's default state once had: a
+   * state saved there is pointed to when none is at `path` (null when `path` is not a default).
+   */
+  walletNamesDefault: string | null;
 }
 
 /**
@@ -223,16 +228,24 @@ export interface StateFile {
  * their place: two development keys never share a default state.
  */
 export function stateFileOf(options: ValidatorOptions, hotkeyAddress: string): StateFile {
-  if (options.stateGiven !== null) return { path: options.stateGiven, origin: "--state" };
-  const owner = options.hotkeyUri === null
-    ? [options.walletName, options.walletHotkey]
-    : [hotkeyAddress];
+  if (options.stateGiven !== null) {
+    return { path: options.stateGiven, origin: "--state", walletNamesDefault: null };
+  }
   const network = options.local ? "local" : `netuid${options.netuid}`;
+  const under = (...owner: string[]) =>
+    join(options.loggingDir, ...owner, network, options.neuronName, "state.db");
+  const byNames = under(options.walletName, options.walletHotkey);
+  if (options.hotkeyUri === null) {
+    return {
+      path: byNames,
+      origin: "default state file (from --logging.logging_dir, --wallet.name, --wallet.hotkey)",
+      walletNamesDefault: null,
+    };
+  }
   return {
-    path: join(options.loggingDir, ...owner, network, options.neuronName, "state.db"),
-    origin: options.hotkeyUri === null
-      ? "default state file (from --logging.logging_dir, --wallet.name, --wallet.hotkey)"
-      : "default state file (from --logging.logging_dir, the --hotkey-uri address)",
+    path: under(hotkeyAddress),
+    origin: "default state file (from --logging.logging_dir, the --hotkey-uri address)",
+    walletNamesDefault: byNames,
   };
 }
 

@@ -14,7 +14,7 @@
  * ```
  * @module
  */
-import { statfsSync } from "node:fs";
+import { statfsSync, statSync } from "node:fs";
 import { freemem, totalmem } from "node:os";
 import { dirname } from "node:path";
 import { parseSimConfig, type SimConfig } from "../sim/config.ts";
@@ -166,6 +166,12 @@ export interface ValidatorDeps {
   board: StatusBoard;
   /** Our own hotkey (its uid is never queried). */
   hotkey: string;
+  /**
+   * The wallet names' default path of a `--hotkey-uri` validator on its own default path (see
+   * `StateFile`): named when the store holds no state and a file is there, never opened, since it
+   * may be another validator's.
+   */
+  walletNamesStatePath?: string | null;
   log: (level: "error" | "warning" | "info" | "debug", message: string) => void;
   /** Collects the round's time per phase when given (the bench's `--phases`). */
   phases?: PhaseTimes;
@@ -497,7 +503,17 @@ export class Validator {
     } else if (saved !== null) {
       log("info", `resuming with saved scores at step ${this.#snapshot.step}`);
     } else {
-      log("info", `no saved state in ${store.path}: starting with empty scores`);
+      const other = this.#deps.walletNamesStatePath ?? null;
+      if (other !== null && isFile(other)) {
+        log(
+          "warning",
+          `no saved state in ${store.path}: starting with empty scores; a state file is at ` +
+            `${other}, the default before --hotkey-uri validators had their own (give --state ` +
+            `${other} to resume it)`,
+        );
+      } else {
+        log("info", `no saved state in ${store.path}: starting with empty scores`);
+      }
     }
     if (starting) {
       const { index, seed } = this.#snapshot.simulation;
@@ -1487,6 +1503,15 @@ function diskUsage(path: string): number {
     return used + fs.bavail > 0 ? Math.round((1000 * used) / (used + fs.bavail)) / 10 : 0;
   } catch {
     return 0;
+  }
+}
+
+/** Whether `path` is a file; only looked at, never opened. */
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
   }
 }
 

@@ -50,6 +50,8 @@ Deno.test("options: the default state path of a --hotkey-uri is its address's, n
   assert.deepEqual(stateFileOf(parseValidatorArgs(uri), HOTKEY), {
     path: `/logs/${HOTKEY}/netuid79/validator/state.db`,
     origin: "default state file (from --logging.logging_dir, the --hotkey-uri address)",
+    // Where the wallet's names put it, named when no state is at `path`.
+    walletNamesDefault: "/logs/cold/hot/netuid79/validator/state.db",
   });
   assert.equal(
     stateFileOf(parseValidatorArgs([...uri, "--local", "--neuron.name", "n"]), other).path,
@@ -60,10 +62,12 @@ Deno.test("options: the default state path of a --hotkey-uri is its address's, n
   assert.deepEqual(stateFileOf(wallet, other), {
     path: "/logs/cold/hot/netuid79/validator/state.db",
     origin: "default state file (from --logging.logging_dir, --wallet.name, --wallet.hotkey)",
+    walletNamesDefault: null,
   });
   assert.deepEqual(stateFileOf(parseValidatorArgs([...uri, "--state", "/s.db"]), HOTKEY), {
     path: "/s.db",
     origin: "--state",
+    walletNamesDefault: null,
   });
 });
 

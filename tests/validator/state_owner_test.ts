@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { tmpdir } from "node:os";
 import { ValidatorStore } from "../../validator/store.ts";
 import { cryptoReady, Keypair } from "../../bittensor/keypair.ts";
@@ -45,6 +45,9 @@ Deno.test({
     for (const uri of ["//Alice", "//Charlie"]) {
       const run = startValidator(defaultStateRun(dir, ["--hotkey-uri", uri]));
       assert.equal((await run.done).code, 0, run.stderr.join("\n"));
+      const fresh = run.stderr.find((line) => line.includes("no saved state in"));
+      // Nothing at the wallet names' default path to point to.
+      assert.match(fresh ?? "", /no saved state in \S+: starting with empty scores$/);
     }
     for (const uri of ["//Alice", "//Charlie"]) {
       const address = Keypair.fromUri(uri).ss58Address;
@@ -54,6 +57,40 @@ Deno.test({
     }
     // No state under the wallet's default names, which both would have shared.
     assert.equal(existsSync(join(dir, "taos")), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test({
+  name: "a --hotkey-uri validator is told of a state at the wallet names' default path, left alone",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "taos-state-old-uri-"));
+  try {
+    await cryptoReady();
+    // The default path of a --hotkey-uri validator when it was built from the wallet's names.
+    const old = join(dir, "taos", "validator", "local", "validator", "state.db");
+    ValidatorStore.open(old).close();
+    rmSync(`${old}-lock`);
+    const oldFiles = readdirSync(dirname(old));
+    const oldBytes = readFileSync(old);
+    const oldModified = statSync(old).mtimeMs;
+
+    const run = startValidator(defaultStateRun(dir, ["--hotkey-uri", "//Alice"]));
+    assert.equal((await run.done).code, 0, run.stderr.join("\n"));
+    const alice = Keypair.fromUri("//Alice").ss58Address;
+    const state = join(dir, alice, "local", "validator", "state.db");
+    const hint = `no saved state in ${state}: starting with empty scores; a state file is at ` +
+      `${old}, the default before --hotkey-uri validators had their own (give --state ${old} ` +
+      "to resume it)";
+    assert.ok(run.stderr.some((line) => line.endsWith(hint)), run.stderr.join("\n"));
+    // It started fresh at its own path; the old file may be another validator's: not opened.
+    assert.equal(ownerOf(state), `${alice}@local`);
+    assert.deepEqual(readdirSync(dirname(old)), oldFiles);
+    assert.deepEqual(readFileSync(old), oldBytes);
+    assert.equal(statSync(old).mtimeMs, oldModified);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
