@@ -221,6 +221,8 @@ function openProcess(heapMb: number, sandbox: { read: string[] } | null): AgentC
     removeDir();
     globalThis.removeEventListener("unload", removeDir);
   });
+  // Settled once the directory is gone: the process connected, or ended.
+  const dirRemoved = connected.then(() => {}, () => {});
   const writer = connected.then((conn) => conn?.writable.getWriter() ?? null, () => null);
   let sending: Promise<void> = Promise.resolve();
   const channel: AgentChannel = {
@@ -241,6 +243,8 @@ function openProcess(heapMb: number, sandbox: { read: string[] } | null): AgentC
         // Already gone, all of it.
       }
       await child.status;
+      // A miner stopping before the process connected exits next: nothing may be left behind.
+      await dirRemoved;
     },
     pid: child.pid,
     memory: () => residentMemory(child.pid),

@@ -223,6 +223,8 @@ async function spawnAgent(
   options: AgentHostOptions,
   heapMb: number,
 ): Promise<LoadedAgent> {
+  // Nothing started yet: no process to start only to kill it.
+  if (options.signal?.aborted) throw new AgentStartError(`loading ${spec.name} was interrupted`);
   let channel: AgentChannel;
   try {
     const sandbox = options.sandbox === true ? { read: [agentDirectory(spec.path)] } : null;
@@ -263,7 +265,8 @@ async function spawnAgent(
   options.signal?.removeEventListener("abort", stopLoading);
   channel.onEvent = () => {};
   if (loaded.kind !== "loaded") {
-    void channel.stop();
+    // Gone, its socket directory with it, before the caller (an interrupted miner) may exit.
+    await channel.stop();
     throw new AgentStartError("message" in loaded ? loaded.message : "agent did not load");
   }
   return {

@@ -419,24 +419,38 @@ function checkExternalIp(ip: string, name: string, chain: boolean): void {
 }
 
 /**
- * Resolves when SIGINT or SIGTERM arrives. A second one ends the process at once (exit 130 or
- * 143), in case the stop itself hangs: the miner keeps no state a cut could lose.
+ * The exit code of a miner a signal stops before it is ready, or cuts short while it stops: what a
+ * shell reports for a process the signal ended.
  */
-function untilSignal(log: (level: LogLevel, message: string) => void): Promise<string> {
-  let first: string | null = null;
-  return new Promise((resolve) => {
+const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
+
+type StopSignal = keyof typeof SIGNAL_EXIT_CODES;
+
+/**
+ * Listens for SIGINT and SIGTERM: `received` resolves with the first, which also aborts
+ * `signal`. A second one ends the process at once (exit 130 or 143), in case the stop itself
+ * hangs: the miner keeps no state a cut could lose.
+ */
+function listenForStop(
+  log: (level: LogLevel, message: string) => void,
+): { received: Promise<StopSignal>; signal: AbortSignal } {
+  const controller = new AbortController();
+  let first: StopSignal | null = null;
+  const received = new Promise<StopSignal>((resolve) => {
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
       Deno.addSignalListener(signal, () => {
         if (first === null) {
           first = signal;
           resolve(signal);
+          controller.abort();
           return;
         }
         log("warning", `${signal} while stopping on ${first}: exiting at once`);
-        Deno.exit(signal === "SIGINT" ? 130 : 143);
+        Deno.exit(SIGNAL_EXIT_CODES[signal]);
       });
     }
   });
+  return { received, signal: controller.signal };
 }
 
 /** `taos miner`. */
@@ -515,26 +529,42 @@ export const command: Command = {
       );
     }
 
+    if (!values.local && externalIp === undefined) {
+      throw new UsageError(
+        "--axon.external_ip is required to announce the axon on chain (or use --local)",
+      );
+    }
+    // From here on a signal is handled, not left to end the process: the agent's process and
+    // its socket directory are started next, and must go with the miner.
+    const stop = listenForStop(log);
+    let chain: ChainSession | null = null;
+    const interrupted = async (signal: StopSignal) => {
+      log("info", `stopping on ${signal} while starting`);
+      await chain?.close();
+      return SIGNAL_EXIT_CODES[signal];
+    };
+    /** What `work` resolves to, or the signal when one comes first. */
+    const unlessStopped = <T>(work: Promise<T>) =>
+      Promise.race([work.then((value) => ({ value })), stop.received]);
+
     let directory: NeuronDirectory;
     let uid: number;
-    let chain: ChainSession | null = null;
     if (values.local) {
       uid = settings.localUid;
       directory = localDirectory(hotkey, uid, validators);
     } else {
-      if (externalIp === undefined) {
-        throw new UsageError(
-          "--axon.external_ip is required to announce the axon on chain (or use --local)",
-        );
+      const opening = ChainSession.open(endpoint, settings.netuid, hotkey, log);
+      const opened = await unlessStopped(opening);
+      if (typeof opened === "string") {
+        // Closed when it opens after all, lest its connection keep the process alive.
+        opening.then((late) => late.close(), () => {});
+        return await interrupted(opened);
       }
-      chain = await ChainSession.open(
-        endpoint,
-        settings.netuid,
-        hotkey,
-        log,
-      );
+      chain = opened.value;
       directory = chain.directory;
-      uid = await chain.uidOf(hotkey.ss58Address);
+      const found = await unlessStopped(chain.uidOf(hotkey.ss58Address));
+      if (typeof found === "string") return await interrupted(found);
+      uid = found.value;
     }
 
     let miner: RunningMiner;
@@ -563,9 +593,12 @@ export const command: Command = {
         },
         metricsPort: settings.metricsLevel === "OFF" ? null : settings.metricsPort,
         metricsHost: values["prometheus.host"],
+        signal: stop.signal,
         log,
       });
     } catch (error) {
+      // The agent's load was cut short, its process and socket directory already gone.
+      if (stop.signal.aborted) return await interrupted(await stop.received);
       await chain?.close();
       if (error instanceof AgentStartError) throw new UsageError(`agent: ${error.message}`);
       if (error instanceof ListenError) {
@@ -584,8 +617,11 @@ export const command: Command = {
       }
       throw error;
     }
-    // Listening for a stop before saying it is ready: a supervisor may send one at once.
-    const stopped = untilSignal(log);
+    // A signal while the axon and the exporter started: the miner never said it was ready.
+    if (stop.signal.aborted) {
+      await miner.stop();
+      return await interrupted(await stop.received);
+    }
     // Each with the address it is bound to: an exporter open to every interface is seen at once.
     const ready = `taos miner: uid ${uid}, hotkey ${hotkey.ss58Address}, agent ` +
       `${values["agent.name"]} (${miner.agentFile ?? "bundled"}), axon port ${miner.port} on ` +
@@ -608,14 +644,14 @@ export const command: Command = {
           uid,
           hotkey.ss58Address,
         ),
-        stopped.then((s) => `received ${s}`),
+        stop.received.then((s) => `received ${s}`),
       ]);
       if (!reason.startsWith("received")) {
         log("error", reason);
         code = 1;
       }
     } else {
-      log("info", `stopping on ${await stopped}`);
+      log("info", `stopping on ${await stop.received}`);
     }
     await miner.stop();
     await chain?.close();

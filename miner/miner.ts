@@ -73,6 +73,8 @@ export interface MinerOptions {
   metricsHost?: string;
   /** Subnet id, for metric labels; `local` for a miner without a chain. */
   netuid: number | "local";
+  /** Ends the agent's first load (a SIGINT or SIGTERM while the miner starts): start fails. */
+  signal?: AbortSignal;
   log?: (at: LogLevel, message: string) => void;
 }
 
@@ -122,6 +124,7 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
     restartAfterMs: options.agentRestartAfter,
     maxMemoryMb: options.agentMaxMemoryMb,
     sandbox: options.agentSandbox,
+    signal: options.signal,
     watchProcessMemory: true,
     // By the message's words: its figures (memory taken, an exit code) differ every time.
     onRestart: (message) => warnOnce(`restart: ${message.replace(/\d+/g, "#")}`, message),

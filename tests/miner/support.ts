@@ -229,12 +229,15 @@ export function spawnMiner(flags: string[], env: Record<string, string> = {}) {
       }
       return buffered.split("\n")[0];
     },
-    /** Sends `signal` and waits for the exit: its code and everything the miner wrote to stderr. */
+    /**
+     * Sends `signal` and waits for the exit: its code, the signal that ended it (null when it
+     * exited by itself) and everything the miner wrote to stderr.
+     */
     async stop(signal: Deno.Signal = "SIGTERM") {
       child.kill(signal);
       const status = await child.status;
       await stdout.cancel();
-      return { code: status.code, stderr: await stderr };
+      return { code: status.code, signal: status.signal, stderr: await stderr };
     },
   };
 }
