@@ -5,6 +5,7 @@
  * an endless loop. A thread costs less memory and starts sooner.
  * @module
  */
+import { tmpdir } from "node:os";
 import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type AgentEvent, type HostMessage, parseAgentEvent } from "./agent_protocol.ts";
@@ -184,9 +185,24 @@ function denoDir(): string {
 
 function openProcess(heapMb: number, sandbox: { read: string[] } | null): AgentChannel {
   // A directory only this user can enter: no other user's process can connect in the agent's place.
-  const dir = Deno.makeTempDirSync({ prefix: "taos-agent-" });
+  let dir: string;
+  try {
+    dir = Deno.makeTempDirSync({ prefix: "taos-agent-" });
+  } catch (error) {
+    throw new Error(
+      `cannot make the agent's socket directory in ${tmpdir()} (TMPDIR): ` +
+        (error as Error).message,
+    );
+  }
   const socket = join(dir, "socket");
-  const listener = Deno.listen({ transport: "unix", path: socket });
+  let listener: Deno.UnixListener;
+  try {
+    listener = Deno.listen({ transport: "unix", path: socket });
+  } catch (error) {
+    Deno.removeSync(dir, { recursive: true });
+    // A path past the 107 bytes a socket's address holds, say, from a long TMPDIR.
+    throw new Error(`cannot listen on ${socket}: ${(error as Error).message}`);
+  }
   let child: Deno.ChildProcess;
   try {
     const [program, ...args] = agentProcessCommand(socket, heapMb, sandbox);

@@ -214,3 +214,22 @@ Deno.test("a host exiting while its agent process starts leaves no socket direct
   assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
   assert.deepEqual([...Deno.readDirSync(tmp)].map((entry) => entry.name), []);
 });
+
+Deno.test("a temporary directory the agent's socket cannot be made in is named with TMPDIR", async () => {
+  const missing = join(testTempDir("taos-no-tmp-"), "missing");
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(fixtures, "host_script.ts"), "", "1000"],
+    cwd: repoRoot,
+    env: { TMPDIR: missing },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.notEqual(output.code, 0);
+  assert.match(
+    new TextDecoder().decode(output.stderr),
+    new RegExp(
+      `cannot start FixtureAgent: cannot make the agent's socket directory in ${missing} ` +
+        `\\(TMPDIR\\): No such file or directory`,
+    ),
+  );
+});
