@@ -10,6 +10,7 @@
  * its limit is reported (`exiting`) for the host to replace.
  * @module
  */
+import { Buffer } from "node:buffer";
 import process from "node:process";
 import { type MessagePort, workerData } from "node:worker_threads";
 import { type AgentParams, runAgentStep, type TradingAgent } from "../agents/sdk/agent.ts";
@@ -27,6 +28,8 @@ import type { AgentMethod } from "./agent_methods.ts";
 import { agentFrame, noteFailures } from "../agents/sdk/failure_site.ts";
 import type { FailureKind, HostMessage, StepInput, WorkerMessage } from "./agent_protocol.ts";
 
+/** Taken before the agent is imported, which might replace it. */
+const utf8Bytes = Buffer.byteLength;
 let agent: TradingAgent | null = null;
 /** The agent method whose call failed last in the current update, if any. */
 let failedMethod: AgentMethod | null = null;
@@ -207,9 +210,12 @@ port.on("message", async (message: HostMessage) => {
     const unfiltered = instructions.length === response.instructions.length;
     const sent = unfiltered ? response : { ...response, instructions };
     const json = unfiltered ? text : JSON.stringify(sent);
-    if (json.length > MAX_RESPONSE_BYTES) {
+    // A validator reads UTF-8 bytes, up to three per character here: counted only when they may
+    // pass its limit.
+    const bytes = json.length * 3 > MAX_RESPONSE_BYTES ? utf8Bytes(json) : json.length;
+    if (bytes > MAX_RESPONSE_BYTES) {
       throw new Error(
-        `invalid agent response: ${mib(json.length)} MiB as JSON, more than a validator reads ` +
+        `invalid agent response: ${mib(bytes)} MiB as JSON, more than a validator reads ` +
           `(${mib(MAX_RESPONSE_BYTES)} MiB)`,
       );
     }

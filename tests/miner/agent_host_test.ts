@@ -420,22 +420,28 @@ Deno.test("a reply to an update from the wire is compressed in the agent's worke
   });
 });
 
-Deno.test("a reply larger than a validator reads is answered empty and counted invalid", async () => {
-  const { miner, warnings } = await startFixtureMinerKeepingWarnings("pad_mb=65");
-  try {
-    const result = await sendMarketState(miner.port, 10);
-    assert.equal(result.statusCode, 200, result.statusMessage);
-    assert.deepEqual(decodeResponse(result.fields!), { agent_id: 1, instructions: [] });
-    assert.match(
-      warnings.join("\n"),
-      /invalid agent response: 65\.0 MiB as JSON, more than a validator reads \(64\.0 MiB\)/,
-    );
-    const text = await miner.metrics.registry.metrics();
-    assert.match(text, /taos_miner_agent_errors_total\{reason="invalid"[^}]*\} 1$/m);
-  } finally {
-    await miner.stop();
-  }
-});
+// Measured in UTF-8 bytes, as a validator reads it: 33 Mi characters of "é" are 66 MiB.
+for (const [params, mib] of [["pad_mb=65", "65.0"], ["pad_mb=33 pad_char=é", "66.0"]]) {
+  Deno.test(`a reply larger than a validator reads is answered empty and counted invalid (${params})`, async () => {
+    const { miner, warnings } = await startFixtureMinerKeepingWarnings(params);
+    try {
+      const result = await sendMarketState(miner.port, 10);
+      assert.equal(result.statusCode, 200, result.statusMessage);
+      assert.deepEqual(decodeResponse(result.fields!), { agent_id: 1, instructions: [] });
+      assert.match(
+        warnings.join("\n"),
+        new RegExp(
+          `invalid agent response: ${mib.replace(".", "\\.")} MiB as JSON, more than a ` +
+            "validator reads \\(64\\.0 MiB\\)",
+        ),
+      );
+      const text = await miner.metrics.registry.metrics();
+      assert.match(text, /taos_miner_agent_errors_total\{reason="invalid"[^}]*\} 1$/m);
+    } finally {
+      await miner.stop();
+    }
+  });
+}
 
 /**
  * An agent whose instances follow a plan, one entry per instance (the last repeating): `exit<n>`
