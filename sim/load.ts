@@ -75,22 +75,20 @@ export interface LoadedConfig {
   source: string;
 }
 
+/** True for an object of keys (a JSON or TOML table), not an array or a scalar. */
+function isTable(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 /** `data` with the overrides in place: an object of fields, or else as it is, for the schema. */
 function withOverrides(data: unknown, overrides: ConfigOverrides): unknown {
   const given = Object.entries(overrides).filter(([, value]) => value !== undefined);
-  if (given.length === 0 || typeof data !== "object" || data === null || Array.isArray(data)) {
-    return data;
-  }
+  if (given.length === 0 || !isTable(data)) return data;
   return { ...data, ...Object.fromEntries(given) };
 }
 
 /** The presets' names, as an error lists them. */
 const presetNames = () => Object.keys(presets).join(", ");
-
-/** True for an object of keys (a JSON or TOML table), not an array or a scalar. */
-function isTable(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 /**
  * `changes` laid over `base`: tables are merged key by key, at every depth; arrays and scalars
@@ -161,7 +159,7 @@ export async function loadSimConfig(
   const extension = source.toLowerCase().split(".").pop();
   if (extension !== "json" && extension !== "toml" && extension !== "xml") {
     throw new Error(
-      `${source}: not a preset (${Object.keys(presets).join(", ")}) ` +
+      `${source}: not a preset (${presetNames()}) ` +
         "nor a .json, .toml or .xml file",
     );
   }
