@@ -63,7 +63,7 @@ export function agentFrame(error: unknown, kit: readonly string[]): string | nul
  * decoded, or its file's name decoded and the rest not, so only well-formed escapes are decoded and
  * a bare `%` (`100%.ts`) stays as it is.
  */
-function pathOf(url: string): string {
+export function pathOf(url: string): string {
   return new URL(url).pathname.replace(/(%[0-9A-Fa-f]{2})+/g, (escapes) => {
     try {
       return decodeURIComponent(escapes);

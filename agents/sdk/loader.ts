@@ -20,10 +20,10 @@
 import { existsSync, lstatSync, readlinkSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import type { AgentClass, AgentParams, TradingAgent } from "./agent.ts";
 import { describeThrown } from "./thrown.ts";
-import { agentFrame } from "./failure_site.ts";
+import { agentFrame, pathOf } from "./failure_site.ts";
 
 /** Where miners keep their agents by default: `~/.taos/agents`. */
 export const DEFAULT_AGENTS_DIR: string = join(homedir(), ".taos", "agents");
@@ -101,16 +101,8 @@ async function importModule(file: string): Promise<Record<string, unknown>> {
 function withPaths(message: string): string {
   return message.replace(/file:\/\/\S+/g, (run) => {
     const [, url, tail] = /^(.*?)((?::\d+)*[)'"`,.;\]]*)$/.exec(run)!;
-    return (pathOfUrl(url) ?? url) + tail;
+    return URL.canParse(url) ? pathOf(url) + tail : run;
   });
-}
-
-function pathOfUrl(url: string): string | null {
-  try {
-    return fileURLToPath(url);
-  } catch {
-    return null;
-  }
 }
 
 function isAgentClass(value: unknown): value is AgentClass {
