@@ -225,35 +225,38 @@ static int decode_balances(const double *p, int first, sim_balances_cfg *out, ch
   return TAOS_SIM_OK;
 }
 
-/* Fee tiers from `first` (volume, maker, taker per tier): rates inside (-1, 1), volumes
- * non-negative, strictly increasing and within the core's 2^62 quote units. */
-/* Checks `count` fee tiers (volume, maker, taker from `first` on) and converts them into the
- * exchange's units. */
+/* Checks `count` fee tiers (volume, maker, taker from `first` on): rates inside (-1, 1), volumes
+ * non-negative, strictly increasing and within the core's 2^62 quote units; and converts them into
+ * the exchange's units. */
 static int decode_tiers(const double *p, int first, uint32_t count, int quote_dp,
                         tx_fee_tier *tiers, char *err, size_t err_len) {
   double unit = pow(10.0, quote_dp), max_volume = ldexp(1.0, 62) / unit;
   for (uint32_t i = 0; i < count; i++) {
     int base = first + 3 * (int)i;
-    for (int r = 1; r <= 2; r++) {
-      /* The exchange takes rates in 10^-9, rounded: 0.9999999999 would become 1. */
-      if (!(fabs(p[base + r]) < 1) || llabs(llround(p[base + r] * 1e9)) >= 1000000000) {
+    long long rate_e9[2];
+    for (int r = 0; r < 2; r++) {
+      /* The exchange takes rates in 10^-9, rounded: 0.9999999999 would become 1. A rate outside
+       * (-1, 1) is not rounded: it could overflow the rounding. */
+      double rate = p[base + 1 + r];
+      rate_e9[r] = fabs(rate) < 1 ? llround(rate * 1e9) : 1000000000;
+      if (llabs(rate_e9[r]) >= 1000000000) {
         return fail(err, err_len, "fee rates must lie strictly inside (-1, 1) at 9 decimals",
-                    param_names[base + r]);
+                    param_names[base + 1 + r]);
       }
     }
     if (!(p[base] >= 0 && p[base] <= max_volume)) {
       return fail(err, err_len, "must be between 0 and 2^62 quote units", param_names[base]);
     }
+    tiers[i] = (tx_fee_tier){.volume_required = sim_units(p[base], quote_dp),
+                             .maker_e9 = rate_e9[0],
+                             .taker_e9 = rate_e9[1]};
     /* The first tier applies below the second whatever its own volume, as the exchange's. The
      * exchange compares thresholds in whole quote units (as the book's setup converts them): 0
      * and 1e-300 are distinct volumes but one threshold. */
-    if (i > 0 && !(sim_units(p[base], quote_dp) > sim_units(p[base - 3], quote_dp))) {
+    if (i > 0 && !(tiers[i].volume_required > tiers[i - 1].volume_required)) {
       return fail(err, err_len, "tier volumes must increase by at least one quote unit",
                   param_names[base]);
     }
-    tiers[i] = (tx_fee_tier){.volume_required = sim_units(p[base], quote_dp),
-                             .maker_e9 = llround(p[base + 1] * 1e9),
-                             .taker_e9 = llround(p[base + 2] * 1e9)};
   }
   return TAOS_SIM_OK;
 }
