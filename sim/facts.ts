@@ -107,6 +107,8 @@ export class FactsCollector {
    * float noise (299.21500000000003 for 299.21 and 299.22). */
   #minTicksSum = Infinity;
   readonly #decimals: { price: number; volume: number };
+  /** 10 ^ the price decimals: a price times it is a whole number of ticks. */
+  readonly #priceScale: number;
 
   /** `interval`: sampling interval of the returns in ns (1 minute by default); `decimals`: the
    * price and volume decimals of the prices {@linkcode FactsCollector.observe} and the ticks and
@@ -115,6 +117,7 @@ export class FactsCollector {
     this.#interval = interval;
     this.#mids = Array.from({ length: books }, () => []);
     this.#decimals = decimals;
+    this.#priceScale = 10 ** decimals.price;
   }
 
   /** Records a book's top of book at the end of a step (NaN bid/ask when a side is empty). */
@@ -130,8 +133,7 @@ export class FactsCollector {
     const mid = (bid + ask) / 2;
     this.#spreadSum += (ask - bid) / tick;
     this.#spreadCount++;
-    const scale = 10 ** this.#decimals.price;
-    const ticksSum = Math.round(bid * scale) + Math.round(ask * scale);
+    const ticksSum = Math.round(bid * this.#priceScale) + Math.round(ask * this.#priceScale);
     if (ticksSum < this.#minTicksSum) this.#minTicksSum = ticksSum;
     if (timestamp % this.#interval === 0) {
       this.#mids[book].push({ mark: timestamp / this.#interval, mid });
