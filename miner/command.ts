@@ -32,6 +32,7 @@ import { chainRefusal, encodeIp } from "../chain/ip.ts";
 import { EndpointVariableError, resolveEndpoint } from "../chain/endpoints.ts";
 import { ListenError, type RunningMiner, startMiner } from "./miner.ts";
 import { type LogLevel, makeLogger } from "../cli/log.ts";
+import { type InterruptSignal, listenForInterrupt } from "../sim/interrupt.ts";
 
 /** Defaults of the subnet's `run_miner.sh` (netuid corrected to 79). */
 const MINER_DEFAULTS = {
@@ -419,38 +420,24 @@ function checkExternalIp(ip: string, name: string, chain: boolean): void {
 }
 
 /**
- * The exit code of a miner a signal stops before it is ready, or cuts short while it stops: what a
- * shell reports for a process the signal ended.
- */
-const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
-
-type StopSignal = keyof typeof SIGNAL_EXIT_CODES;
-
-/**
  * Listens for SIGINT and SIGTERM: `received` resolves with the first, which also aborts
  * `signal`. A second one ends the process at once (exit 130 or 143), in case the stop itself
- * hangs: the miner keeps no state a cut could lose.
+ * hangs: the miner keeps no state a cut could lose. `exitCode()` is what a shell reports for a
+ * process the first signal ended.
  */
 function listenForStop(
   log: (level: LogLevel, message: string) => void,
-): { received: Promise<StopSignal>; signal: AbortSignal } {
-  const controller = new AbortController();
-  let first: StopSignal | null = null;
-  const received = new Promise<StopSignal>((resolve) => {
-    for (const signal of ["SIGINT", "SIGTERM"] as const) {
-      Deno.addSignalListener(signal, () => {
-        if (first === null) {
-          first = signal;
-          resolve(signal);
-          controller.abort();
-          return;
-        }
-        log("warning", `${signal} while stopping on ${first}: exiting at once`);
-        Deno.exit(SIGNAL_EXIT_CODES[signal]);
-      });
-    }
-  });
-  return { received, signal: controller.signal };
+): { received: Promise<InterruptSignal>; signal: AbortSignal; exitCode(): number } {
+  const interrupt = listenForInterrupt((second, first) =>
+    log("warning", `${second} while stopping on ${first}: exiting at once`)
+  );
+  // The abort's reason is the signal's name.
+  const received = new Promise<InterruptSignal>((resolve) =>
+    interrupt.signal.addEventListener("abort", () => resolve(interrupt.signal.reason), {
+      once: true,
+    })
+  );
+  return { received, signal: interrupt.signal, exitCode: interrupt.exitCode };
 }
 
 /** `taos miner`. */
@@ -538,10 +525,10 @@ export const command: Command = {
     // its socket directory are started next, and must go with the miner.
     const stop = listenForStop(log);
     let chain: ChainSession | null = null;
-    const interrupted = async (signal: StopSignal) => {
+    const interrupted = async (signal: InterruptSignal) => {
       log("info", `stopping on ${signal} while starting`);
       await chain?.close();
-      return SIGNAL_EXIT_CODES[signal];
+      return stop.exitCode();
     };
     /** What `work` resolves to, or the signal when one comes first. */
     const unlessStopped = <T>(work: Promise<T>) =>

@@ -13,20 +13,29 @@
  * shells report them. */
 const EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
 
+/** A signal taken as a request to stop. */
+export type InterruptSignal = keyof typeof EXIT_CODES;
+
 /**
  * Aborts `signal` on the first SIGINT or SIGTERM (what `timeout`, `kill` and service managers
- * send), with the signal's name as the reason; a second signal exits at once. `exitCode()` is the
- * code for the signal that stopped the run. `[Symbol.dispose]` restores the default handling.
+ * send), with the signal's name as the reason; a second signal exits at once, after
+ * `onSecond(second, first)`. `exitCode()` is the code for the signal that stopped the run.
+ * `[Symbol.dispose]` restores the default handling.
  */
-export function listenForInterrupt(): { signal: AbortSignal; exitCode(): number } & Disposable {
+export function listenForInterrupt(
+  onSecond?: (second: InterruptSignal, first: InterruptSignal) => void,
+): { signal: AbortSignal; exitCode(): number } & Disposable {
   const controller = new AbortController();
   // Windows delivers no SIGTERM to listen for.
-  const signals: (keyof typeof EXIT_CODES)[] = Deno.build.os !== "windows"
+  const signals: InterruptSignal[] = Deno.build.os !== "windows"
     ? ["SIGINT", "SIGTERM"]
     : ["SIGINT"];
   const listeners = signals.map((name) => {
     const listener = () => {
-      if (controller.signal.aborted) Deno.exit(EXIT_CODES[name]);
+      if (controller.signal.aborted) {
+        onSecond?.(name, controller.signal.reason);
+        Deno.exit(EXIT_CODES[name]);
+      }
       controller.abort(name);
     };
     Deno.addSignalListener(name, listener);
@@ -34,7 +43,7 @@ export function listenForInterrupt(): { signal: AbortSignal; exitCode(): number 
   });
   return {
     signal: controller.signal,
-    exitCode: () => EXIT_CODES[controller.signal.reason as keyof typeof EXIT_CODES] ?? 130,
+    exitCode: () => EXIT_CODES[controller.signal.reason as InterruptSignal] ?? 130,
     [Symbol.dispose]: () => {
       for (const [name, listener] of listeners) Deno.removeSignalListener(name, listener);
     },

@@ -5,13 +5,15 @@ const module = new URL("../../sim/interrupt.ts", import.meta.url).href;
 
 /**
  * A child process listening for interrupts (`dispose` first stops listening), printing `ready`
- * and then each abort with its reason and exit code. It ends by itself after 30 s, so that a
- * signal it fails to act on shows as a wrong exit rather than a hung test.
+ * and then each abort with its reason and exit code, and each second signal with the first. It
+ * ends by itself after 30 s, so that a signal it fails to act on shows as a wrong exit rather
+ * than a hung test.
  */
 function listener(dispose = false) {
   const code = `
     import { listenForInterrupt } from ${JSON.stringify(module)};
-    const interrupt = listenForInterrupt();
+    const interrupt = listenForInterrupt((second, first) =>
+      console.log("second " + second + " after " + first));
     interrupt.signal.addEventListener("abort", () =>
       console.log("stopping " + interrupt.signal.reason + " " + interrupt.exitCode()));
     ${dispose ? "interrupt[Symbol.dispose]();" : ""}
@@ -52,6 +54,18 @@ for (const [signal, exit] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
     assert.equal(status.signal, null, "it exits with the code rather than dying of the signal");
   });
 }
+
+Deno.test("a second signal of another kind is told with the first, and exits with its own code", async () => {
+  const { child, until } = listener();
+  await until("ready");
+  child.kill("SIGINT");
+  await until("stopping");
+  child.kill("SIGTERM");
+  const status = await child.status;
+  const stdout = await until("not stopped");
+  assert.match(stdout, /second SIGTERM after SIGINT\n/);
+  assert.equal(status.code, 143, stdout);
+});
 
 Deno.test("once disposed, an interrupt ends the process as it would without the listener", async () => {
   const { child, until } = listener(true);
