@@ -15,6 +15,17 @@ export function firstChars(text: string, count: number): string {
   return text.slice(0, end);
 }
 
+/**
+ * `text` when it has at most `max` characters; else its first `max - room` followed by
+ * `… (k more characters)`. A note no longer than `room` keeps the result within `max`, so cutting
+ * it again changes nothing.
+ */
+export function cutChars(text: string, max: number, room = 0): string {
+  if (firstChars(text, max).length === text.length) return text;
+  const kept = max - room;
+  return `${firstChars(text, kept)}… (${charCount(text) - kept} more characters)`;
+}
+
 /** How many characters `text` has. */
 export function charCount(text: string): number {
   let count = 0;

@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from "zod";
-import { charCount, firstChars } from "../cli/code_points.ts";
+import { cutChars } from "../cli/code_points.ts";
 import type { AgentParams } from "../agents/sdk/agent.ts";
 import type { StateUpdateWire } from "../bittensor/market_synapse.ts";
 import { AGENT_METHODS } from "./agent_methods.ts";
@@ -48,12 +48,7 @@ export const MAX_EVENT_TEXT = 2000;
 const CUT_NOTE = 40;
 
 /** Text, cut to {@linkcode MAX_EVENT_TEXT} characters; cutting it again changes nothing. */
-const text = z.string().transform((value) => {
-  const count = charCount(value);
-  if (count <= MAX_EVENT_TEXT) return value;
-  const kept = MAX_EVENT_TEXT - CUT_NOTE;
-  return `${firstChars(value, kept)}… (${count - kept} more characters)`;
-});
+const text = z.string().transform((value) => cutChars(value, MAX_EVENT_TEXT, CUT_NOTE));
 
 /**
  * What kind of failure a failed update was, in words that stay the same however its message

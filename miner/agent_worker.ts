@@ -24,6 +24,7 @@ import { checkJsonDepth, replyValues } from "../bittensor/synapse.ts";
 import { describeThrown as describe } from "../agents/sdk/thrown.ts";
 import { watchBuiltins } from "./builtins_guard.ts";
 import { watchMemory } from "./memory_guard.ts";
+import { mib } from "./frames.ts";
 import type { AgentMethod } from "./agent_methods.ts";
 import { agentFrame, noteFailures } from "../agents/sdk/failure_site.ts";
 import type { FailureKind, HostMessage, StepInput, WorkerMessage } from "./agent_protocol.ts";
@@ -75,11 +76,6 @@ process.on("uncaughtException", (error) => {
 process.on("unhandledRejection", (reason) => {
   send({ kind: "agent-error", message: `unhandled rejection: ${describe(reason)}` });
 });
-
-/** `bytes` in MiB, to one decimal. */
-function mib(bytes: number): string {
-  return (bytes / 2 ** 20).toFixed(1);
-}
 
 /** The state a step hands the agent, decoded here when it came as sent over the wire. */
 function stateOf(input: StepInput): unknown {

@@ -63,7 +63,8 @@ export async function writeFrame(
   await Promise.all([writer.write(header), writer.write(body)]);
 }
 
-function mib(bytes: number): string {
+/** `bytes` in MiB, to one decimal. */
+export function mib(bytes: number): string {
   return (bytes / 2 ** 20).toFixed(1);
 }
 

@@ -5,7 +5,7 @@
  * nor flood the log.
  * @module
  */
-import { charCount, firstChars } from "../../cli/code_points.ts";
+import { cutChars } from "../../cli/code_points.ts";
 
 /** Longest description kept, in characters (code points); the rest is counted. */
 export const MAX_DESCRIPTION = 1000;
@@ -21,9 +21,7 @@ export function describeThrown(value: unknown): string {
     // A value without a usable toString: its kind says at least what was thrown.
     text = `${safeTag(value)} (thrown, not an Error; it cannot be printed)`;
   }
-  const kept = firstChars(text, MAX_DESCRIPTION);
-  if (kept.length === text.length) return text;
-  return `${kept}… (${charCount(text) - MAX_DESCRIPTION} more characters)`;
+  return cutChars(text, MAX_DESCRIPTION);
 }
 
 /** A plain object without a `toString` of its own as JSON (`{"a":1}`, where String gives
