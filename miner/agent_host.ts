@@ -243,7 +243,6 @@ async function spawnAgent(
       if (ended !== null) fail(ended);
     };
     stopLoading = () => fail(`loading ${spec.name} was interrupted`);
-    if (options.signal?.aborted) stopLoading();
     options.signal?.addEventListener("abort", stopLoading);
     timer = setTimeout(() => {
       fail(
