@@ -240,15 +240,12 @@ function openProcess(heapMb: number, sandbox: { read: string[] } | null): AgentC
   // Settled once the directory is gone: the process connected, or ended.
   const dirRemoved = connected.then(() => {}, () => {});
   const writer = connected.then((conn) => conn?.writable.getWriter() ?? null, () => null);
-  let sending: Promise<void> = Promise.resolve();
   const channel: AgentChannel = {
     send(message) {
       const frame = encodeFrame(message);
-      // A write fails only when the process is gone, which is told as its end.
-      sending = sending.then(async () => {
-        const open = await writer;
-        if (open !== null) await writeFrame(open, frame);
-      }).catch(() => {});
+      // Written in the order sent: the writer's callbacks run in that order, and the writer keeps
+      // its writes in order. A write fails only when the process is gone, which is told as its end.
+      writer.then((open) => open === null ? undefined : writeFrame(open, frame)).catch(() => {});
     },
     async stop() {
       stopped = true;

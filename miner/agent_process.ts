@@ -30,7 +30,6 @@ export async function runAgentProcess(args: string[]): Promise<never> {
     Deno.exit(1);
   }
   const writer = conn.writable.getWriter();
-  let sending = Promise.resolve();
   const send = (event: AgentEvent) => {
     let frame: [Uint8Array, Uint8Array];
     try {
@@ -49,8 +48,8 @@ export async function runAgentProcess(args: string[]): Promise<never> {
       );
     }
     // A write fails only when the host is gone: so is the reason to run.
-    sending = sending.then(() => writeFrame(writer, frame)).catch(() => endGroup());
-    return sending;
+    // The writer keeps frames in order: this one is written once all sent before it are.
+    return writeFrame(writer, frame).catch(() => endGroup());
   };
   const thread = startAgentThread(heapMb, (event) => {
     const sent = send(event);
