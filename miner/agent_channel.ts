@@ -42,16 +42,16 @@ export interface AgentChannel {
  * and learn the home directory's path; nothing else the permissions guard (write, net, env, run,
  * ffi, other sys).
  */
-export function openChannel(
+export async function openChannel(
   isolation: AgentIsolation,
   heapMb: number,
   sandbox: { read: string[] } | null = null,
-): AgentChannel {
+): Promise<AgentChannel> {
   if (isolation === "thread") {
     if (sandbox !== null) throw new Error("a sandbox needs the agent in a process of its own");
     return openThread(heapMb);
   }
-  return openProcess(heapMb, sandbox);
+  return await openProcess(heapMb, sandbox);
 }
 
 function openThread(heapMb: number): AgentChannel {
@@ -71,11 +71,11 @@ function openThread(heapMb: number): AgentChannel {
  * it runs itself with an internal subcommand; otherwise Deno runs `agent_process.ts` with taos's
  * configuration (its import map names the npm packages).
  */
-function agentProcessCommand(
+async function agentProcessCommand(
   socket: string,
   heapMb: number,
   sandbox: { read: string[] } | null,
-): string[] {
+): Promise<string[]> {
   const tail = [socket, String(heapMb)];
   if (Deno.build.standalone) {
     if (sandbox !== null) throw new Error("a compiled taos cannot start its agent in a sandbox");
@@ -90,7 +90,7 @@ function agentProcessCommand(
         "without one, or leave out --agent.sandbox",
     );
   }
-  const leading = linkLeadingOut(sandbox?.read ?? [], readable);
+  const leading = await linkLeadingOut(sandbox?.read ?? [], readable);
   if (leading !== null) {
     throw new Error(
       `${leading.link} leads to ${leading.target}, outside what a sandboxed agent may read; ` +
@@ -121,26 +121,28 @@ function agentProcessCommand(
 /**
  * The first symbolic link in `dirs` (at any depth) whose target lies outside the `granted` paths,
  * and that target; null when there is none. Deno checks a path as written, so reading through such
- * a link would reach its target. A missing target is taken by the path the link names.
+ * a link would reach its target. A missing target is taken by the path the link names. Walked
+ * without blocking: an agent's directory may be large, and a replacement starts while the miner
+ * serves.
  */
-function linkLeadingOut(
+async function linkLeadingOut(
   dirs: string[],
   granted: string[],
-): { link: string; target: string } | null {
-  const roots = granted.flatMap((path) => {
+): Promise<{ link: string; target: string } | null> {
+  const roots = (await Promise.all(granted.map(async (path) => {
     try {
-      return [resolve(path), Deno.realPathSync(path)];
+      return [resolve(path), await Deno.realPath(path)];
     } catch {
       return [resolve(path)];
     }
-  });
+  }))).flat();
   const inside = (path: string) =>
     roots.some((root) => path === root || path.startsWith(root.endsWith(sep) ? root : root + sep));
   const pending = [...dirs];
   for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
     let entries: Deno.DirEntry[];
     try {
-      entries = [...Deno.readDirSync(dir)];
+      entries = await Array.fromAsync(Deno.readDir(dir));
     } catch {
       // Unreadable: the agent cannot list it either.
       continue;
@@ -150,9 +152,9 @@ function linkLeadingOut(
       if (entry.isSymlink) {
         let target: string;
         try {
-          target = Deno.realPathSync(path);
+          target = await Deno.realPath(path);
         } catch {
-          target = resolve(dir, Deno.readLinkSync(path));
+          target = resolve(dir, await Deno.readLink(path));
         }
         if (!inside(target)) return { link: path, target };
       } else if (entry.isDirectory) {
@@ -183,7 +185,10 @@ function denoDir(): string {
     join(Deno.env.get("XDG_CACHE_HOME") ?? join(home, ".cache"), "deno");
 }
 
-function openProcess(heapMb: number, sandbox: { read: string[] } | null): AgentChannel {
+async function openProcess(
+  heapMb: number,
+  sandbox: { read: string[] } | null,
+): Promise<AgentChannel> {
   // A directory only this user can enter: no other user's process can connect in the agent's place.
   let dir: string;
   try {
@@ -194,18 +199,29 @@ function openProcess(heapMb: number, sandbox: { read: string[] } | null): AgentC
         (error as Error).message,
     );
   }
+  // Should this process exit before the agent's connects (a second signal while the sandbox's
+  // links are checked, say), the directory goes with it.
+  const removeDir = () => {
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch {
+      // Already gone.
+    }
+  };
+  globalThis.addEventListener("unload", removeDir);
   const socket = join(dir, "socket");
   let listener: Deno.UnixListener;
   try {
     listener = Deno.listen({ transport: "unix", path: socket });
   } catch (error) {
+    globalThis.removeEventListener("unload", removeDir);
     Deno.removeSync(dir, { recursive: true });
     // A path past the 107 bytes a socket's address holds, say, from a long TMPDIR.
     throw new Error(`cannot listen on ${socket}: ${(error as Error).message}`);
   }
   let child: Deno.ChildProcess;
   try {
-    const [program, ...args] = agentProcessCommand(socket, heapMb, sandbox);
+    const [program, ...args] = await agentProcessCommand(socket, heapMb, sandbox);
     // The agent's output goes where the miner's does; messages take the socket. A session of its
     // own makes it the leader of a process group, in which the programs the agent starts stay
     // (unless they start a session of their own): the group is killed with it.
@@ -218,19 +234,11 @@ function openProcess(heapMb: number, sandbox: { read: string[] } | null): AgentC
     }).spawn();
   } catch (error) {
     listener.close();
+    globalThis.removeEventListener("unload", removeDir);
     Deno.removeSync(dir, { recursive: true });
     throw error;
   }
   let stopped = false;
-  // Should this process exit before the agent's connects, the directory goes with it.
-  const removeDir = () => {
-    try {
-      Deno.removeSync(dir, { recursive: true });
-    } catch {
-      // Already gone.
-    }
-  };
-  globalThis.addEventListener("unload", removeDir);
   // Null when the process ended before it connected.
   const connected = Promise.race([listener.accept(), child.status.then(() => null)]).finally(() => {
     listener.close();

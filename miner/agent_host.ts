@@ -208,10 +208,10 @@ interface LoadedAgent {
 }
 
 /** The directory of the agent's file: `path` itself, or the directory of the file it names. */
-function agentDirectory(path: string): string {
+async function agentDirectory(path: string): Promise<string> {
   const full = absolute(path);
   try {
-    return Deno.statSync(full).isFile ? dirname(full) : full;
+    return (await Deno.stat(full)).isFile ? dirname(full) : full;
   } catch {
     return full;
   }
@@ -227,8 +227,8 @@ async function spawnAgent(
   if (options.signal?.aborted) throw new AgentStartError(`loading ${spec.name} was interrupted`);
   let channel: AgentChannel;
   try {
-    const sandbox = options.sandbox === true ? { read: [agentDirectory(spec.path)] } : null;
-    channel = openChannel(options.isolation ?? "process", heapMb, sandbox);
+    const sandbox = options.sandbox === true ? { read: [await agentDirectory(spec.path)] } : null;
+    channel = await openChannel(options.isolation ?? "process", heapMb, sandbox);
   } catch (error) {
     throw new AgentStartError(`cannot start ${spec.name}: ${(error as Error).message}`);
   }
@@ -243,6 +243,8 @@ async function spawnAgent(
       if (ended !== null) fail(ended);
     };
     stopLoading = () => fail(`loading ${spec.name} was interrupted`);
+    // The sandbox's check waits on the file system: a signal may have come meanwhile.
+    if (options.signal?.aborted) stopLoading();
     options.signal?.addEventListener("abort", stopLoading);
     timer = setTimeout(() => {
       fail(
