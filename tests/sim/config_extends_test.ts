@@ -130,6 +130,14 @@ Deno.test("a file that extends a preset is as strict as a complete one", async (
       "extends = 1\n",
       /^ {2}extends: must name a preset \(reference, small\)$/m,
     );
+    // Only a preset's name: not one that every object has, as `toString` and `__proto__` are.
+    for (const name of ["toString", "__proto__"]) {
+      await refused(
+        `${name}.json`,
+        JSON.stringify({ extends: name }),
+        new RegExp(`^ {2}extends: '${name}' is not a preset \\(reference, small\\)$`, "m"),
+      );
+    }
     // A key JSON may hold that an object literal could not is still only an unknown key.
     await refused(
       "proto.json",
@@ -159,6 +167,17 @@ Deno.test("a file without extends must be complete, and the refusal says how to 
       const last = run.stderr.trim().split("\n").at(-1)!;
       assert.ok(last.includes(line) && last.includes("taos sim --print-config"), run.stderr);
     }
+    // A file that extends a preset is not told to extend one, though it left out a field (of a
+    // balances template of another type, which replaces the preset's whole).
+    const template = join(dir, "template.json");
+    await Deno.writeTextFile(
+      template,
+      '{ "extends": "small", "remoteBalances": { "type": "fixed", "base": 10 } }',
+    );
+    const extended = await taos("sim", "--config", template, "--quiet");
+    assert.equal(extended.code, 2, extended.stderr);
+    assert.match(extended.stderr, /^ {2}remoteBalances\.quote: required$/m);
+    assert.doesNotMatch(extended.stderr, /print-config/);
     // Another problem than a field left out gets no such line.
     const wrong = join(dir, "wrong.json");
     await Deno.writeTextFile(wrong, JSON.stringify({ ...smallPreset(), books: 0 }));
@@ -238,6 +257,21 @@ Deno.test("--print-config prints the complete config that would run, as JSON or 
           ["--print-config", "--agent-name", "A"],
           /^taos sim: --print-config: not with a backtest/m,
         ],
+        [["--print-config", "--agent", "a.ts"], /^taos sim: --print-config: not with a backtest/m],
+        // Every flag only a run or a backtest reads: each would do nothing.
+        ...[
+          ["--threads", "2"],
+          ["--depth", "3"],
+          ["--fundamental-feed", "f.csv"],
+          ["--external-feed", "e.csv"],
+          ["--agent-params", "{}"],
+          ["--agent-max-memory", "64"],
+        ].map(([flag, value]) =>
+          [
+            ["--print-config", flag, value],
+            new RegExp(`^taos sim: ${flag}: not with --print-config`, "m"),
+          ] as const
+        ),
       ] as const
     ) {
       const refused = await taos("sim", ...args);
