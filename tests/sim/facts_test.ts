@@ -48,6 +48,9 @@ Deno.test("the lowest mid is the lowest of every step's mid, on any book", () =>
   // A one-sided book has no mid.
   facts.observe(1, 70e9, NaN, 1, 0.01);
   assert.equal(facts.summary().minMid, 299.25);
+  // Every step counts, not only those at a return's interval mark (125 s is none).
+  facts.observe(0, 125e9, 299.1, 299.2, 0.01);
+  assert.equal(facts.summary().minMid, 299.15);
   assert.ok(Number.isNaN(new FactsCollector(1).summary().minMid));
 });
 
