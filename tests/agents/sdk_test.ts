@@ -720,6 +720,15 @@ Deno.test("each instruction field's error says what the field accepts", () => {
     [limit({ quantity: undefined }), "quantity: required (a finite number > 0)"],
     [limit({ price: -1 }), "price: must be a finite number > 0, got -1"],
     [limit({ price: NaN }), "price: must be a finite number > 0, got NaN"],
+    // A list is shown up to 10 entries; a longer one by its length.
+    [
+      limit({ price: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] }),
+      "price: must be a finite number > 0, got [1,2,3,4,5,6,7,8,9,10]",
+    ],
+    [
+      limit({ price: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11] }),
+      "price: must be a finite number > 0, got 11 entries",
+    ],
     [limit({ clientOrderId: 1.5 }), "clientOrderId: must be an integer, or null for none, got 1.5"],
     [
       limit({ stp: 0 }),
