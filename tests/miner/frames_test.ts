@@ -51,12 +51,32 @@ Deno.test("a stream ending inside a frame, or a frame announcing too much, is an
     collect(chunked(bytes.subarray(0, bytes.length - 1), 16)),
     /the stream ended inside a frame/,
   );
+  // Inside the next frame's header: the first frame whole, then 2 of the 4 header bytes.
+  const first = encodeFrame(messages[0]);
+  await assert.rejects(
+    collect(chunked(bytes.subarray(0, first[0].length + first[1].length + 2), 16)),
+    /the stream ended inside a frame/,
+  );
   const header = new Uint8Array(4);
   new DataView(header.buffer).setUint32(0, MAX_FRAME_BYTES + 1);
   await assert.rejects(
     collect(chunked(header, 4)),
     /a frame of 384\.0 MiB, more than a message may hold \(384\.0 MiB\)/,
   );
+});
+
+Deno.test("a frame of exactly the bound is accepted, on both sides", async () => {
+  // A header announcing exactly the bound is read on (the stream then ends inside that frame).
+  const header = new Uint8Array(4);
+  new DataView(header.buffer).setUint32(0, 16);
+  await assert.rejects(collect(chunked(header, 4), 16), /the stream ended inside a frame/);
+  // A JSON string of 14 characters and its 2 quotes is 16 bytes: the bound itself.
+  const [, body] = encodeFrame("x".repeat(14), 16);
+  assert.equal(body.length, 16);
+  assert.throws(() => encodeFrame("x".repeat(15), 16), /0\.0 MiB as JSON/);
+  assert.deepEqual(await collect(chunked(joined(encodeFrame("x".repeat(14), 16)), 5), 16), [
+    "x".repeat(14),
+  ]);
 });
 
 Deno.test("a value JSON cannot carry is refused as it is framed", () => {
