@@ -19,6 +19,16 @@ Deno.test("the text of an event from the agent's worker is cut to its bound, cou
         seconds: 0,
         dropped: long,
       }, "dropped"],
+      [{
+        kind: "step",
+        id: 1,
+        response: { agent_id: 1, instructions: [] },
+        seconds: 0,
+        ignored: long,
+      }, "ignored"],
+      [{ kind: "loaded", file: long }, "file"],
+      [{ kind: "loaded", file: null, warning: long }, "warning"],
+      [{ kind: "step-failed", id: 1, message: "x", seconds: 0, problem: "error", at: long }, "at"],
     ] as const
   ) {
     const parsed = parseAgentEvent(event) as Record<string, unknown> | null;
