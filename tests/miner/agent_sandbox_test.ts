@@ -3,7 +3,7 @@
  * it tries beyond that fails as the agent's error; the agent stays and the miner answers on.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { AgentHost } from "../../miner/agent_host.ts";
 import { cryptoReady } from "../../bittensor/keypair.ts";
 import { decodeResponse } from "../../bittensor/market_synapse.ts";
@@ -120,6 +120,10 @@ Deno.test("a sandboxed agent whose directory holds a link leading outside what i
   );
   // A link into taos's sources, which the agent may read anyway, is fine.
   Deno.symlinkSync(repoRoot, join(dir, "taos"));
+  // So is a missing target named relative to the link's own directory, which lies inside: from
+  // the working directory (taos's root), the same text leads outside.
+  Deno.mkdirSync(join(dir, "deep", "er"), { recursive: true });
+  Deno.symlinkSync(join("..", "..", "missing"), join(dir, "deep", "er", "up"));
   const agent = { path: dir, name: "FixtureAgent", params: "", uid: 1 };
   const host = await AgentHost.start(agent, { sandbox: true });
   try {
@@ -128,9 +132,11 @@ Deno.test("a sandboxed agent whose directory holds a link leading outside what i
     host.close();
   }
   // Deno checks a path as written: through these the agent would read what they lead to.
-  Deno.mkdirSync(join(dir, "deep", "er"), { recursive: true });
+  // A directory whose path merely begins with the agent's is outside it.
+  const sibling = testTempDir(basename(dir));
   for (
     const [link, target, shown] of [
+      [join(dir, "sibling"), sibling, Deno.realPathSync(sibling)],
       [join(dir, "deep", "er", "wallets"), outside, Deno.realPathSync(outside)],
       [join(dir, "key"), secret, Deno.realPathSync(secret)],
       // A missing target, by the path the link names.
