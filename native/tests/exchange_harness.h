@@ -96,6 +96,14 @@ static inline tx_instruction cancel_order(int agent, uint32_t order_id) {
   return in;
 }
 
+/* Cancels `volume` of the order (TX_IF_PARTIAL). */
+static inline tx_instruction partial_cancel(int agent, uint32_t order_id, int64_t volume) {
+  tx_instruction in = cancel_order(agent, order_id);
+  in.flags = TX_IF_PARTIAL;
+  in.volume = volume;
+  return in;
+}
+
 /* Events of the last `run` call. */
 static tx_event events[4096];
 static size_t event_count;

@@ -510,10 +510,7 @@ static void s21_cancel_full(void) {
 static void s22_cancel_partial_then_fill(void) {
   tx_exchange *ex = fresh(0);
   run(ex, limit_order(A, TX_BUY, B(2), P(100)));
-  tx_instruction in = cancel_order(A, 0);
-  in.flags = TX_IF_PARTIAL;
-  in.volume = B(0.5);
-  run(ex, in);
+  run(ex, partial_cancel(A, 0, B(0.5)));
   const tx_event *e = nth_event(TX_EV_CANCELLED, 0);
   EXPECT(e != NULL && e->volume == B(0.5) && e->remaining == B(1.5));
   EXPECT_BAL(ex, A, B(100), 0, Q(10000 - 150.15), Q(150.15));
@@ -523,10 +520,7 @@ static void s22_cancel_partial_then_fill(void) {
   EXPECT_BAL(ex, C, B(98.5), 0, Q(10149.7), 0);
   /* A zero partial cancel succeeds and changes nothing. */
   run(ex, limit_order(A, TX_BUY, B(1), P(90)));
-  in = cancel_order(A, 2);
-  in.flags = TX_IF_PARTIAL;
-  in.volume = 0;
-  run(ex, in);
+  run(ex, partial_cancel(A, 2, 0));
   e = nth_event(TX_EV_CANCELLED, 0);
   EXPECT(e != NULL && e->volume == 0 && e->remaining == B(1));
   check_invariants(ex);
@@ -661,10 +655,7 @@ static void s25_26_27_validation(void) {
   run(ex, limit_order(A, TX_BUY, B(1.2345), P(100)));
   EXPECT_EQ(nth_event(TX_EV_ACCEPTED, 0)->volume, B(1.23));
   /* A partial cancel is truncated to the lot as well: B(0.015) takes B(0.01) off. */
-  in = cancel_order(A, 0);
-  in.flags = TX_IF_PARTIAL;
-  in.volume = B(0.015);
-  run(ex, in);
+  run(ex, partial_cancel(A, 0, B(0.015)));
   const tx_event *cancelled = nth_event(TX_EV_CANCELLED, 0);
   EXPECT(cancelled != NULL && cancelled->volume == B(0.01) && cancelled->remaining == B(1.22));
   EXPECT_BAL(ex, A, B(100), 0, Q(10000 - 122.122), Q(122.122)); /* 100 * 1.22 * 1.001 */
@@ -1085,10 +1076,7 @@ static void leveraged_partial_cancel(void) {
   int64_t p[4], v[4];
   EXPECT_EQ(tx_book_levels(ex, 0, TX_BUY, p, v, 4), 1);
   EXPECT_EQ(v[0], B(4)); /* levels hold total (leveraged) volume */
-  in = cancel_order(A, 0);
-  in.flags = TX_IF_PARTIAL;
-  in.volume = B(1);
-  run(ex, in);
+  run(ex, partial_cancel(A, 0, B(1)));
   const tx_event *e = nth_event(TX_EV_CANCELLED, 0);
   EXPECT(e != NULL && e->volume == B(1) && e->remaining == B(1));
   EXPECT_BAL(ex, A, B(100), 0, Q(9900), Q(100));
@@ -1100,10 +1088,7 @@ static void leveraged_partial_cancel(void) {
    * kept, not the 9998 that 14998 / 1.5 would give back: a cancel removes what it asks. */
   in = with_leverage(limit_order(A, TX_BUY, B(1), P(100)), 500000000LL);
   run(ex, in);
-  in = cancel_order(A, 1);
-  in.flags = TX_IF_PARTIAL;
-  in.volume = 1;
-  run(ex, in);
+  run(ex, partial_cancel(A, 1, 1));
   e = nth_event(TX_EV_CANCELLED, 0);
   EXPECT(e != NULL && e->volume == 1 && e->remaining == B(1) - 1);
   check_invariants(ex);
