@@ -925,8 +925,9 @@ export function runReplay(script: ReplayScript, emit: (line: string) => void): v
       resetBefore.clear();
     };
     for (const at of [...steps.keys()].sort((a, b) => a - b)) {
-      for (const { response, sentAt } of steps.get(at)!) {
-        if (dropped(response.agentId, sentAt)) continue;
+      const responses = steps.get(at)!;
+      responses.forEach(({ response, sentAt }, i) => {
+        if (dropped(response.agentId, sentAt)) return;
         pack(response, params, step);
         for (const agentId of resetAgents(response)) {
           // No such account: nothing is reset, and its responses are rejected in their turn.
@@ -934,10 +935,19 @@ export function runReplay(script: ReplayScript, emit: (line: string) => void): v
           if (!resetBefore.has(agentId)) resetBefore.set(agentId, resetAt.get(agentId));
           resetAt.set(agentId, at);
         }
-        // Whether the exchange took the reset decides what it drops later at this time: the
-        // instructions so far go in first (the same time, so nothing else runs in between).
-        if (resetBefore.size > 0) submit(at);
-      }
+        // Whether the exchange took a reset decides whether a response of that agent later at
+        // this time is dropped: only then do the instructions so far go in first. Otherwise the
+        // time stays one call, since each call ends with the expiries due (expiryPeriod 0) and
+        // begins with a margin check, which a split would put before the responses after it.
+        if (
+          resetBefore.size > 0 &&
+          responses.slice(i + 1).some(({ response: later }) =>
+            later.agentId !== null && resetBefore.has(later.agentId)
+          )
+        ) {
+          submit(at);
+        }
+      });
       submit(at);
     }
     // Once, at the end: checking after every step walks the whole state each time, which made

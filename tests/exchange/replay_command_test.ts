@@ -1082,3 +1082,84 @@ Deno.test("a clientOrderId of 4294967294 and a timestamp + delay of exactly 2^53
     ],
   );
 });
+
+Deno.test("a reset of another agent leaves the rest of its time in one call: an expiryPeriod 0 order still fills first", async () => {
+  const run = await replayScript({
+    exchange: { agents: 3, balances: { base: "10", quote: "1000" } },
+    batches: [{
+      timestamp: 5,
+      responses: [
+        {
+          agentId: 0,
+          type: "PLACE_ORDER_LIMIT",
+          payload: {
+            direction: 0,
+            volume: 1,
+            price: 10,
+            bookId: 0,
+            timeInForce: "GTT",
+            expiryPeriod: 0,
+          },
+        },
+        { agentId: 2, type: "RESET_AGENT", payload: { agentIds: [2] } },
+        {
+          agentId: 1,
+          type: "PLACE_ORDER_MARKET",
+          payload: { direction: 1, volume: 1, bookId: 0 },
+        },
+      ],
+    }],
+  });
+  assert.equal(run.code, 0, run.stderr);
+  const outcomes = run.events.map((e) => [e.event, e.agentId ?? null, e.reason ?? null]);
+  assert.deepEqual(outcomes, [
+    ["place", 0, null],
+    ["accepted", 0, null],
+    ["reset", 2, null],
+    ["trade", null, null],
+    ["accepted", 1, null],
+    ["reject", 0, "ORDER_NOT_FOUND"],
+  ]);
+});
+
+Deno.test("a loan crossed at a time is called at the next time even when a reset of another agent comes between", async () => {
+  const limit = (
+    agentId: number,
+    direction: number,
+    volume: number,
+    price: number,
+    extra = {},
+  ) => ({
+    agentId,
+    type: "PLACE_ORDER_LIMIT",
+    payload: { direction, volume, price, bookId: 0, ...extra },
+  });
+  const run = await replayScript({
+    exchange: {
+      maxLeverage: "1",
+      maxLoan: "10000",
+      maintenanceMargin: "0.1",
+      agents: 4,
+      balances: { base: "100", quote: "10000" },
+    },
+    batches: [
+      { timestamp: 1, responses: [limit(2, 1, 10, 90), limit(0, 0, 2, 90, { leverage: 1 })] },
+      // The bid at 49 crosses the long's call price (50); the order after the reset still comes
+      // before the call, as it does without the reset.
+      {
+        timestamp: 2,
+        responses: [
+          limit(2, 0, 10, 49),
+          { agentId: 3, type: "RESET_AGENT", payload: { agentIds: [3] } },
+          limit(1, 0, 1, 49.5),
+        ],
+      },
+      { timestamp: 3, responses: [] },
+    ],
+  });
+  assert.equal(run.code, 0, run.stderr);
+  const call = run.events.find((e) => e.event === "margin_call");
+  assert.equal(call?.timestamp, 3);
+  const trade = run.events.find((e) => e.event === "trade" && e.timestamp === 3);
+  assert.equal(trade?.price, "49.50", "the liquidation sells to the best bid, placed at 2");
+});
