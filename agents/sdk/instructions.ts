@@ -57,8 +57,16 @@ export const MAX_CLIENT_ORDER_ID = 0xFFFF_FFFE;
 /** A short rendering of an offending value for an error message, safe to log: a miner chose it. */
 function shown(value: unknown): string {
   if (Array.isArray(value) && value.length > 10) return `${value.length} entries`;
-  // JSON.stringify shows NaN and Infinity as null, and a function not at all.
-  const text = typeof value === "number" ? String(value) : JSON.stringify(value) ?? String(value);
+  if (typeof value === "bigint") return untrustedText(`${value}n`, 40);
+  // JSON.stringify shows NaN and Infinity as null, and a function not at all. It throws on a
+  // cycle or a getter that throws, which an agent class run in code can hand over: the message
+  // naming the field must not fail in their place.
+  let text: string;
+  try {
+    text = typeof value === "number" ? String(value) : JSON.stringify(value) ?? String(value);
+  } catch {
+    return "a value JSON cannot write (a cycle, or a getter that throws)";
+  }
   return untrustedText(text, 40);
 }
 

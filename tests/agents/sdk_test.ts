@@ -703,6 +703,8 @@ Deno.test("each instruction field's error says what the field accepts", () => {
   const reason = (instruction: unknown) =>
     validateInstructions({ agent_id: 2, instructions: [instruction] }, { uid: 2, bookCount: 1 })
       .rejected[0]?.reason;
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
   const cases: [unknown, string][] = [
     [limit({ agentId: "me" }), `agentId: must be the agent's uid, this.uid in an Agent, got "me"`],
     [
@@ -720,6 +722,12 @@ Deno.test("each instruction field's error says what the field accepts", () => {
     [limit({ quantity: undefined }), "quantity: required (a finite number > 0)"],
     [limit({ price: -1 }), "price: must be a finite number > 0, got -1"],
     [limit({ price: NaN }), "price: must be a finite number > 0, got NaN"],
+    // Values no JSON reply holds, which an agent class run in code can still hand over.
+    [limit({ quantity: 10n }), "quantity: must be a finite number > 0, got 10n"],
+    [
+      limit({ price: cyclic }),
+      "price: must be a finite number > 0, got a value JSON cannot write (a cycle, or a getter that throws)",
+    ],
     // A list is shown up to 10 entries; a longer one by its length.
     [
       limit({ price: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] }),
