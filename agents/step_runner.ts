@@ -6,10 +6,16 @@
  * cannot be interrupted there).
  * @module
  */
+import { Buffer } from "node:buffer";
 import type { StepOutcome } from "../miner/agent_host.ts";
 import type { AgentMethod } from "../miner/agent_methods.ts";
+import type { AgentReply } from "../miner/agent_protocol.ts";
+import { mib } from "../miner/frames.ts";
+import { MAX_RESPONSE_BYTES } from "../bittensor/dendrite.ts";
+import { checkJsonDepth, replyValues } from "../bittensor/synapse.ts";
 import { describeThrown } from "./sdk/thrown.ts";
 import { runAgentStep, type TradingAgent } from "./sdk/agent.ts";
+import { ignoredField } from "./sdk/instructions.ts";
 import { agentFrame, noteFailures } from "./sdk/failure_site.ts";
 import type { StateUpdate } from "./sdk/state.ts";
 
@@ -52,7 +58,12 @@ export class InThreadRunner implements StepRunner {
       );
     });
     const settled = run.then(
-      ({ response, seconds }): StepOutcome => ({ kind: "ok", response, seconds }),
+      ({ response, seconds }): StepOutcome => {
+        const sent = asSent(response);
+        if (typeof sent === "string") return { kind: "failed", message: sent, seconds };
+        const ignored = ignoredField(response);
+        return { kind: "ok", response: sent, seconds, ...(ignored !== null && { ignored }) };
+      },
       (error): StepOutcome => {
         const at = agentFrame(error, KIT);
         return {
@@ -68,4 +79,32 @@ export class InThreadRunner implements StepRunner {
   }
 
   close(): void {}
+}
+
+/**
+ * The reply as a miner's agent worker sends it: written as JSON once and read back, so that what
+ * is checked is what a validator would get (a getter or `toJSON` is read once, a method left
+ * out). A reply that cannot be written (a BigInt, a cycle) or holds more than a validator reads
+ * gives the worker's reason instead.
+ */
+function asSent(response: unknown): AgentReply | string {
+  let text: string;
+  try {
+    text = JSON.stringify(response);
+  } catch (error) {
+    return `invalid agent response: ${describeThrown(error)}`;
+  }
+  try {
+    checkJsonDepth(text, undefined, replyValues(MAX_RESPONSE_BYTES));
+  } catch (error) {
+    return `invalid agent response: ${describeThrown(error)}, more than a validator reads`;
+  }
+  // A validator reads UTF-8 bytes, up to three per character here: counted only when they may
+  // pass its limit.
+  const bytes = text.length * 3 > MAX_RESPONSE_BYTES ? Buffer.byteLength(text) : text.length;
+  if (bytes > MAX_RESPONSE_BYTES) {
+    return `invalid agent response: ${mib(bytes)} MiB as JSON, more than a validator reads ` +
+      `(${mib(MAX_RESPONSE_BYTES)} MiB)`;
+  }
+  return JSON.parse(text);
 }

@@ -688,6 +688,41 @@ Deno.test("an agent class in this thread throwing what cannot be printed loses i
   );
 });
 
+/** Replies with what a miner could not send: a BigInt, a cycle, or more JSON than a validator
+ * reads, by the `reply` given. */
+function unsendableAgent(reply: "bigint" | "cycle" | "oversized") {
+  return class UnsendableAgent extends Agent {
+    onUpdate() {
+      const order: Record<string, unknown> = { ...this.limitOrder(0, 0, 0.5, 300) };
+      if (reply === "bigint") order.quantity = 1n;
+      if (reply === "cycle") order.note = order;
+      if (reply === "oversized") order.note = "x".repeat(64 * 2 ** 20);
+      return [order] as never;
+    }
+  };
+}
+
+Deno.test("an agent class in this thread whose reply a miner could not send loses it, as a named agent does", async () => {
+  const cases = [
+    ["bigint", "invalid agent response: Do not know how to serialize a BigInt"],
+    ["cycle", "invalid agent response: Converting circular structure to JSON"],
+    [
+      "oversized",
+      "invalid agent response: 64.0 MiB as JSON, more than a validator reads (64.0 MiB)",
+    ],
+  ] as const;
+  for (const [reply, reason] of cases) {
+    const { report } = await smallBacktest({ agent: unsendableAgent(reply), duration: 10e9 });
+    const [copy] = report.agents;
+    assert.equal(copy.instructions.failedResponses, report.publishes, reply);
+    assert.equal(copy.instructions.accepted, 0, reply);
+    assert.ok(
+      copy.firstFailure?.startsWith(`the agent failed: ${reason}`),
+      copy.firstFailure ?? "",
+    );
+  }
+});
+
 /** Asks for a zero quantity, which the builder refuses, at every update. */
 class ZeroQuantityAgent extends Agent {
   onUpdate() {
