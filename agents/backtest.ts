@@ -612,9 +612,14 @@ function fixed(x: number, digits: number): string {
   return Number.isFinite(x) ? x.toFixed(digits) : "n/a";
 }
 
-/** The delay model as the summary names it: `none`, `validator` or `50000000 ns`. */
+/** `1 publish`, `12 publishes`. */
+export function counted(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** The delay model as the summary names it: `none`, `validator` or a duration (`50ms`). */
 export function describeDelay(delay: DelayModel): string {
-  return typeof delay === "number" ? `${delay} ns` : delay;
+  return typeof delay === "number" ? formatDuration(delay) : delay;
 }
 
 /** ` (volumeCap 805, instructionsPerBook 3)`, or nothing when no instruction was rejected. */
@@ -641,11 +646,9 @@ function parseDelayFlag(value: unknown): DelayModel | undefined {
 /** Human-readable summary of a backtest: per-book and overall score, P&L, volume and fees. */
 export function formatBacktestReport(report: BacktestReport): string {
   const lines = [
-    `${report.agent} backtest: ${report.agents.length} cop${
-      report.agents.length === 1 ? "y" : "ies"
-    }, ${report.books} book${
-      report.books === 1 ? "" : "s"
-    }, seed ${report.seed}, ${report.publishes} publishes, ` +
+    `${report.agent} backtest: ${counted(report.agents.length, "copy", "copies")}, ${
+      counted(report.books, "book", "books")
+    }, seed ${report.seed}, ${counted(report.publishes, "publish", "publishes")}, ` +
     `delay ${describeDelay(report.delay)}, ${fixed(report.wallSeconds, 1)} s wall`,
   ];
   for (const a of report.agents) {
@@ -759,7 +762,9 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
   }
   if (report.interrupted) {
     progress.note(
-      `interrupted at ${clock(report.duration)} simulated, after ${report.publishes} publishes; ` +
+      `interrupted at ${clock(report.duration)} simulated, after ${
+        counted(report.publishes, "publish", "publishes")
+      }; ` +
         "the report covers them",
     );
   }

@@ -9,7 +9,13 @@
  * ```
  * @module
  */
-import { type BacktestReport, type DelayModel, describeDelay, describeRules } from "./backtest.ts";
+import {
+  type BacktestReport,
+  counted,
+  type DelayModel,
+  describeDelay,
+  describeRules,
+} from "./backtest.ts";
 import { clock } from "../sim/progress.ts";
 
 /** Books plotted at most (the first ones). */
@@ -212,8 +218,9 @@ function problems(report: BacktestReport): string {
   const notes: string[] = [];
   if (report.interrupted) {
     notes.push(
-      `Interrupted at ${clock(report.duration)} simulated, after ${report.publishes} ` +
-        "publishes: the report covers the run up to there.",
+      `Interrupted at ${clock(report.duration)} simulated, after ${
+        counted(report.publishes, "publish", "publishes")
+      }: the report covers the run up to there.`,
     );
   }
   const lost = report.agents.filter((a) => a.instructions.failedResponses > 0);
@@ -308,13 +315,13 @@ ${
 <style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}figure{display:inline-block;margin:.5em;vertical-align:top}figcaption{font-weight:600}.legend{list-style:none;padding:0;margin:.2em 0;display:flex;flex-wrap:wrap;gap:2px 12px;max-width:640px;font-size:11px}.legend svg{margin-right:4px}.alert{color:#a40000}table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:2px 8px;text-align:right}</style>
 </head><body>
 <h1>${escapeHtml(report.agent)} backtest</h1>
-<p>params <code>${
-    escapeHtml(JSON.stringify(report.params))
-  }</code>; seed ${report.seed}; ${report.books} books; ${
-    (report.duration / 60e9).toFixed(1)
-  } simulated minutes, ${report.publishes} publishes; execution delay ${
-    escapeHtml(delayText(report.delay))
-  }; ${num(report.wallSeconds, 1)} s wall; mean score <b>${num(report.meanScore)}</b></p>
+<p>params <code>${escapeHtml(JSON.stringify(report.params))}</code>; seed ${report.seed}; ${
+    counted(report.books, "book", "books")
+  }; ${(report.duration / 60e9).toFixed(1)} simulated minutes, ${
+    counted(report.publishes, "publish", "publishes")
+  }; execution delay ${escapeHtml(delayText(report.delay))}; ${
+    num(report.wallSeconds, 1)
+  } s wall; mean score <b>${num(report.meanScore)}</b></p>
 <section id="problems">${problems(report)}</section>
 <section id="plots">${bookNote}${plots.join("\n")}</section>
 <section id="results"><h2>Results</h2>${tables}</section>

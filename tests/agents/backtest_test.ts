@@ -9,6 +9,8 @@ import { referenceConfig, type SimConfig, smallPreset } from "../../sim/config.t
 import {
   backtest,
   type BacktestOptions,
+  counted,
+  describeDelay,
   formatBacktestReport,
   runBacktestCommand,
 } from "../../agents/backtest.ts";
@@ -1336,4 +1338,13 @@ Deno.test("an agent class in this thread gets its next update only once the aban
   assert.equal(report.agents[0].instructions.failedResponses, report.publishes);
   // As a miner's agent: one update at a time, however late the previous one is.
   assert.equal(OverlapCounter.most, 1);
+});
+
+Deno.test("the summary counts one publish in the singular and names a fixed delay as a duration", () => {
+  assert.equal(counted(1, "publish", "publishes"), "1 publish");
+  assert.equal(counted(12, "publish", "publishes"), "12 publishes");
+  assert.equal(counted(0, "copy", "copies"), "0 copies");
+  assert.equal(describeDelay(50_000_000), "50ms");
+  assert.equal(describeDelay(1_500_000), "1500us");
+  assert.equal(describeDelay("validator"), "validator");
 });

@@ -72,7 +72,7 @@ Deno.test("the report tells the run's lost responses, drops, interruption and de
   const html = renderReport(report);
   assert.doesNotMatch(html, /<script>|<b>"/, "agent text is escaped");
   assert.match(html, /Interrupted at 00:01:30 simulated, after 10 publishes/);
-  assert.match(html, /execution delay 50000000 ns on every reply/);
+  assert.match(html, /execution delay 50ms on every reply/);
   assert.match(html, /7 responses lost, by 1 of 2 copies/);
   assert.match(html, /9 instructions dropped by the validator, from 1 of 2 copies/);
   assert.ok(html.includes(
