@@ -687,6 +687,8 @@ export class Validator {
     const done = Math.min(1, (publish.timestamp - start) / duration);
     const recent = this.#stepRates.slice(-PROGRESS_PERIOD);
     const rate = recent.length === 0 ? 0 : recent.reduce((a, b) => a + b, 0) / recent.length;
+    // No pace yet (the first publish this process timed, after a restart's replay): "?", not 0.0.
+    const pace = recent.length === 0 ? "?" : (rate / 1e9).toFixed(1);
     const eta = rate > 0
       ? timestampString(((1 - done) * duration / rate) * 1e9).split(".")[0]
       : "?";
@@ -704,7 +706,7 @@ export class Validator {
     this.#deps.log(
       "info",
       `simulation ${point.index} t=${timestampString(publish.timestamp).split(".")[0]} ` +
-        `(${(100 * done).toFixed(1)}%, ${(rate / 1e9).toFixed(1)}x real time, ETA ${eta}) ` +
+        `(${(100 * done).toFixed(1)}%, ${pace}x real time, ETA ${eta}) ` +
         `step ${this.#snapshot.step}: ${this.#answered.size}/${queried} miners answered, ` +
         `round ${roundSeconds.toFixed(3)} s, ${leader}`,
     );

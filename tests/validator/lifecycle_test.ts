@@ -642,6 +642,40 @@ Deno.test("the start names the simulation that starts, fresh or after a save at 
   }
 });
 
+Deno.test("the first progress line after a restart has no pace yet and says so rather than 0.0x", async () => {
+  const store = ValidatorStore.open(":memory:");
+  const progress = (logged: string[]) =>
+    logged.filter((m) => / step \d+: .* miners answered/.test(m));
+  try {
+    const config = { ...smallPreset(), duration: 600e9 };
+    const first = validatorOn(store, config, []);
+    await first.start();
+    // Stopped one publish before a progress line (every 12 publishes).
+    for (let i = 0; i < 11; i++) await first.round();
+    first.close();
+    const logged: string[] = [];
+    const second = validatorOn(store, config, [], logged);
+    await second.start();
+    assert.ok(logged.some((m) => m.startsWith("resuming simulation 0 (seed 1) at publish 11")));
+    // Publish 12 is the first this process times: there is no interval to measure a pace over.
+    await second.round();
+    const [resumed] = progress(logged);
+    assert.match(
+      resumed ?? "",
+      /^simulation 0 t=00:01:00 \(10\.0%, \?x real time, ETA \?\) step 12:/,
+    );
+    for (let i = 0; i < 12; i++) await second.round();
+    const [, later] = progress(logged);
+    assert.match(
+      later ?? "",
+      /^simulation 0 t=00:02:00 \(20\.0%, \d+\.\dx real time, ETA [\d:]+\) /,
+    );
+    second.close();
+  } finally {
+    store.close();
+  }
+});
+
 Deno.test("a saved configuration that cannot be used starts the next simulation; the old log is never replayed", async () => {
   const store = ValidatorStore.open(":memory:");
   try {
