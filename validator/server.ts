@@ -11,7 +11,7 @@
  */
 import { createHash } from "node:crypto";
 import { Hono } from "hono";
-import { HttpServer, readOnly, webHandler } from "../bittensor/http_server.ts";
+import { type CallHandler, HttpServer, readOnly, webHandler } from "../bittensor/http_server.ts";
 import type { ValidatorMetrics } from "./metrics.ts";
 import type { StatusBoard } from "./status.ts";
 import { STATUS_PAGE_HTML } from "./status_page.ts";
@@ -35,6 +35,17 @@ const PAGE_POLICY = [
   "frame-ancestors 'none'",
 ].join("; ");
 
+/** Sent with every answer: no client may guess another type than the one given, nor frame it. */
+const GUARD_HEADERS = { "x-content-type-options": "nosniff", "x-frame-options": "DENY" };
+
+/** `handler` with {@linkcode GUARD_HEADERS} added to its answers, the 405 of `readOnly` included. */
+function guarded(handler: CallHandler): CallHandler {
+  return async (incoming, peer) => {
+    const reply = await handler(incoming, peer);
+    return { ...reply, headers: { ...reply.headers, ...GUARD_HEADERS } };
+  };
+}
+
 /** How long one rendering of `/metrics` is served (scrapes come every few seconds at most). */
 const METRICS_CACHE_MS = 1000;
 
@@ -43,8 +54,7 @@ export function monitoringApp(metrics: ValidatorMetrics, board: StatusBoard): Ho
   const app = new Hono();
   app.use(async (c, next) => {
     await next();
-    c.header("x-content-type-options", "nosniff");
-    c.header("x-frame-options", "DENY");
+    for (const [name, value] of Object.entries(GUARD_HEADERS)) c.header(name, value);
   });
   // Rendering walks every series (megabytes with many uids and books) on the thread that runs
   // the market: a flood of scrapes shares one rendering a second instead of stalling the rounds.
@@ -82,7 +92,7 @@ export function startMonitoringServer(options: {
   onError?: (message: string) => void;
 }): Promise<MonitoringServer> {
   const app = monitoringApp(options.metrics, options.board);
-  return HttpServer.listen(readOnly(webHandler((request) => app.fetch(request))), {
+  return HttpServer.listen(guarded(readOnly(webHandler((request) => app.fetch(request)))), {
     port: options.port,
     hostname: options.hostname,
     maxConnectionsPerIp: options.maxConnectionsPerIp,

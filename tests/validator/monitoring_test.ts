@@ -1666,6 +1666,9 @@ Deno.test("monitoring server: other methods get 405 without their body being wai
       assert.match(reply, /^HTTP\/1\.1 405 /, `POST ${path}: ${reply.slice(0, 80)}`);
       assert.match(reply, /\r\nallow: GET, HEAD\r\n/i);
       assert.match(reply, /\r\nconnection: close\r\n/i);
+      // A refusal is a response like any other: it forbids sniffing and framing too.
+      assert.match(reply, /\r\nx-content-type-options: nosniff\r\n/i);
+      assert.match(reply, /\r\nx-frame-options: DENY\r\n/i);
     }
     for (const method of ["PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"]) {
       const reply = await rawExchange(
