@@ -1443,7 +1443,8 @@ export class Validator {
   #usage(): { cpu: number; ram: number; disk: number } {
     return {
       cpu: this.#cpu.percent(),
-      ram: 100 * (1 - freemem() / totalmem()),
+      // Rounded to 0.1 as psutil's figure is, and as the CPU and disk gauges are.
+      ram: Math.round(1000 * (1 - freemem() / totalmem())) / 10,
       disk: diskUsage(this.#deps.store.path),
     };
   }

@@ -687,6 +687,12 @@ Deno.test("neuron_info shows the running simulation's seed; disk usage is the st
       .outputSync();
     const percent = Number(/(\d+)%/.exec(new TextDecoder().decode(df.stdout))![1]);
     assert.ok(Math.abs(Number(disk[1]) - percent) <= 1, `${disk[1]} against df's ${percent}%`);
+    const ram = /validator_gauges\{validator_gauge_name="ram_usage_percent"[^}]*\} ([\d.e+-]+)/
+      .exec(text);
+    assert.ok(ram !== null, "RAM usage exported");
+    // Like psutil's virtual_memory().percent, a tenth of a percent at most.
+    assert.match(ram[1], /^\d{1,3}(\.\d)?$/);
+    assert.ok(Number(ram[1]) > 0 && Number(ram[1]) < 100, ram[1]);
   } finally {
     validator.close();
     store.close();
