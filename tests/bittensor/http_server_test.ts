@@ -481,6 +481,47 @@ Deno.test("a reply sent before the body was read closes the connection; keep-ali
   }
 });
 
+Deno.test("pipelined requests: up to 4 under way are answered in order; a connection sending more is closed unserved", async () => {
+  let calls = 0;
+  let release = () => {};
+  const released = new Promise<void>((resolve) => release = resolve);
+  const server = await HttpServer.listen(async (incoming) => {
+    calls++;
+    // Held until every request of a batch has arrived, so none is done before the next comes.
+    await released;
+    return { status: 200, headers: {}, body: incoming.target };
+  }, { port: 0, hostname: "127.0.0.1" });
+  const within = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const beyond = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  try {
+    const requests = (count: number) =>
+      encoder.encode(
+        Array.from({ length: count }, (_, i) => `GET /${i} HTTP/1.1\r\nHost: x\r\n\r\n`).join(""),
+      );
+    // 1000 requests in one write: each would be handed to the handler at once, its reply kept.
+    await beyond.write(requests(1000));
+    const cut = await readUntilClosed(beyond, 5000);
+    assert.equal(cut.closed, true, "a connection pipelining 1000 requests is closed");
+    assert.equal(cut.text, "");
+    assert.equal(calls, 4, "only the first 4 reached the handler");
+    await within.write(requests(4));
+    release();
+    const replies = await readUntilMatch(within, /(\/3)$/);
+    assert.deepEqual([...replies.matchAll(/\r\n\r\n(\/\d)/g)].map((m) => m[1]), [
+      "/0",
+      "/1",
+      "/2",
+      "/3",
+    ]);
+    assert.equal(calls, 8);
+    assert.equal(server.connections, 1, "the connection that pipelined 4 stays open");
+  } finally {
+    closeQuietly(within);
+    closeQuietly(beyond);
+    await server.close();
+  }
+});
+
 Deno.test("an oversized request head gets 431; a malformed request 400", async () => {
   const server = await listen(() => new Response("ok"), { maxHeaderBytes: 4096 });
   try {
