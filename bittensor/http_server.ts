@@ -98,6 +98,12 @@ export interface HttpServerOptions {
   requestTimeoutMs?: number;
   /** Idle keep-alive connections are closed after this long, ms (default 5 000). */
   keepAliveTimeoutMs?: number;
+  /**
+   * A connection on which no byte moves either way for this long, ms, is closed (default 120 000,
+   * longer than any handler takes): a client that stops reading its reply would otherwise hold it
+   * for good, as a request under way that no newcomer can displace.
+   */
+  stallTimeoutMs?: number;
   /** Largest request head, bytes (default 64 KiB; larger ones get 431). */
   maxHeaderBytes?: number;
   /** Receives handler failures and server errors (default `console.warn`). */
@@ -151,6 +157,7 @@ export class HttpServer {
     node.headersTimeout = headersTimeout;
     node.requestTimeout = Math.max(options.requestTimeoutMs ?? 120_000, headersTimeout);
     node.keepAliveTimeout = options.keepAliveTimeoutMs ?? 5_000;
+    node.timeout = options.stallTimeoutMs ?? 120_000;
     const server = new HttpServer(node);
     const report = options.onError ?? console.warn;
     server.#limitConnections(

@@ -522,6 +522,29 @@ Deno.test("pipelined requests: up to 4 under way are answered in order; a connec
   }
 });
 
+Deno.test("a connection whose client stops reading its reply is closed once no byte has moved for the stall timeout", async () => {
+  // Larger than any socket buffer, so the reply cannot be written out unread.
+  const large = new Uint8Array(64 * 1024 * 1024);
+  const server = await HttpServer.listen(
+    () => ({ status: 200, headers: {}, body: large }),
+    { port: 0, hostname: "127.0.0.1", maxConnections: 1, stallTimeoutMs: 300 },
+  );
+  const stalled = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  try {
+    await stalled.write(encoder.encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    for (let i = 0; i < 1000 && server.connections > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.equal(server.connections, 0, "the stalled connection was closed");
+    // The only slot was held by a request under way: a newcomer is served now.
+    const response = await fetch(`http://127.0.0.1:${server.port}/`);
+    assert.equal((await response.arrayBuffer()).byteLength, large.byteLength);
+  } finally {
+    closeQuietly(stalled);
+    await server.close();
+  }
+});
+
 Deno.test("an oversized request head gets 431; a malformed request 400", async () => {
   const server = await listen(() => new Response("ok"), { maxHeaderBytes: 4096 });
   try {
