@@ -19,6 +19,8 @@ import { requestSignatureMessage, type TerminalInfo, timeNs } from "./synapse.ts
 
 /** Clock skew tolerated on a caller's first request, on top of the request's own timeout. */
 const ALLOWED_NONCE_DELTA_NS = 4_000_000_000n;
+/** The longest header text a refusal repeats whole. */
+const MAX_ECHOED = 300;
 
 /** Why a request failed verification; the message is what the caller sees after `Not Verified with error: `. */
 class VerificationError extends Error {
@@ -100,8 +102,21 @@ export class RequestVerifier {
             this.#axonHotkey,
         );
       }
-      throw new VerificationError(`Signature mismatch with ${message} and ${signature}`);
+      throw new VerificationError(
+        `Signature mismatch with ${echoed(message)} and ${echoed(signature)}`,
+      );
     }
     this.#lastNonce.set(endpoint, nonce);
   }
+}
+
+/**
+ * A caller's header text as a refusal repeats it: cut past 300 characters (a real signature has
+ * 130, a signed message about 220), so that a 60 KB header is not sent back three times over.
+ * Header text is Latin-1, one unit per character, and stays ASCII-safe in the reply's headers.
+ */
+function echoed(text: string): string {
+  return text.length > MAX_ECHOED
+    ? `${text.slice(0, MAX_ECHOED)}... (${text.length} characters)`
+    : text;
 }

@@ -153,10 +153,23 @@ Deno.test("each rejection gets the Python axon's status and message", async () =
   const { axon, url, port } = await startAxon(4096);
   try {
     // Forged signature: Charlie signs but claims to be Alice.
-    let r = await post(url, signedRequest({ signer: charlie, claimedHotkey: alice.ss58Address }));
+    const forged = signedRequest({ signer: charlie, claimedHotkey: alice.ss58Address });
+    let r = await post(url, forged);
     assert.equal(r.status, 401);
     assert.match(r.json.message, /^Not Verified with error: Signature mismatch with /);
     assert.equal(r.headers.get("bt_header_axon_status_code"), "401");
+    // A real signature is repeated whole; a 60 KB one is cut, so the refusal stays small.
+    const forgedSignature = forged.headers.bt_header_dendrite_signature;
+    assert.ok(r.json.message.endsWith(` and ${forgedSignature}`), r.json.message);
+    const huge = signedRequest({ signer: charlie, claimedHotkey: alice.ss58Address });
+    huge.headers.bt_header_dendrite_signature = "0x" + "ab".repeat(30_000);
+    r = await post(url, huge);
+    assert.equal(r.status, 401);
+    assert.ok(
+      r.json.message.endsWith(` and 0x${"ab".repeat(149)}... (60002 characters)`),
+      r.json.message.slice(-80),
+    );
+    assert.ok(JSON.stringify(r.json).length < 2000, `${JSON.stringify(r.json).length} bytes`);
 
     // Replayed nonce: the very same request twice.
     const request = signedRequest({ signer: alice });
