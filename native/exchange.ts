@@ -944,6 +944,18 @@ export function toUnits(text: string, decimals: number): bigint {
   return sign === "-" ? -units : units;
 }
 
+/** Whether `text` (a decimal toUnits reads) has non-zero digits below 10^-decimals. */
+export function hasDigitsBelow(text: string, decimals: number): boolean {
+  const match = decimalPattern.exec(text.trim());
+  if (match === null) return false;
+  const [, , whole, fraction = "", exponentText = "0"] = match;
+  // Digits after the point, once the exponent has moved it, beyond the first `decimals`.
+  const below = fraction.length - Number(exponentText) - decimals;
+  if (below <= 0) return false;
+  const digits = whole + fraction;
+  return /[1-9]/.test(digits.slice(Math.max(0, digits.length - below)));
+}
+
 /** Formats integer units of 10^-decimals as a decimal string with exactly `decimals` places. */
 export function formatUnits(units: bigint, decimals: number): string {
   const negative = units < 0n;

@@ -791,7 +791,14 @@ export class SimEngine {
     }
     const leverage = x.leverage ?? 0;
     if (!Number.isFinite(leverage) || leverage < 0 || leverage > 1e6) return null;
-    const leverageE9 = BigInt(Math.round(leverage * 1e9));
+    // The range is judged on the value, as the reference judges it: rounding to 10^-9 (to undo a
+    // double's error, 0.3 x 1e9) must neither bring a leverage just past maxLeverage inside it nor
+    // put one within it past the core's limit, which is maxLeverage truncated. The simulation
+    // keeps a leverage in 10^-6: one past it is moved a whole such unit beyond the limit.
+    const max = this.config.exchange.maxLeverage;
+    const maxE9 = BigInt(Math.trunc(max * 1e9));
+    const roundedE9 = BigInt(Math.round(leverage * 1e9));
+    const leverageE9 = leverage > max ? maxE9 + 1_000_000n : roundedE9 < maxE9 ? roundedE9 : maxE9;
     if (x.type === "PLACE_ORDER_MARKET") {
       const quoteSized = x.currency === 1;
       const volume = quoteSized

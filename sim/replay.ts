@@ -16,6 +16,7 @@ import {
   type ExchangeConfig,
   type ExchangeEvent,
   formatUnits,
+  hasDigitsBelow,
   InstructionBatch,
   toUnits,
 } from "../native/exchange.ts";
@@ -591,6 +592,20 @@ function quantity(text: string, decimals: number, saturate = false): bigint {
   }
 }
 
+/**
+ * A leverage in the core's units of 10^-9. Truncated as it is, a value beyond the range by less
+ * than a unit (4.0000000001 with maxLeverage 4, or -0.0000000001) would fall inside it; the range
+ * is judged on the value itself, as the reference judges it, so such a value is moved just past it.
+ */
+function leverageUnits(text: string, maxLeverage: string): bigint {
+  const units = quantity(text, 9);
+  if (!hasDigitsBelow(text, 9)) return units;
+  if (text.trim().startsWith("-")) return -1n;
+  const max = toUnits(maxLeverage, 9);
+  // A maxLeverage with digits past 10^-9 is itself truncated: within that unit, no verdict.
+  return units === max && !hasDigitsBelow(maxLeverage, 9) ? max + 1n : units;
+}
+
 function configUnits(text: string, decimals: number, field: string): bigint {
   try {
     return toUnits(text, decimals);
@@ -662,7 +677,7 @@ function pack(response: ScriptResponse, params: ExchangeParams, step: Step): voi
         currency: p.currency === 0 ? "base" as const : "quote" as const,
         volume: quantity(p.volume, p.currency === 0 ? params.baseDecimals : params.quoteDecimals),
         stp: stpNames[p.stpFlag],
-        leverageE9: quantity(p.leverage, 9),
+        leverageE9: leverageUnits(p.leverage, params.maxLeverage),
         clientOrderId: p.clientOrderId,
       };
       if (response.type === "PLACE_ORDER_LIMIT") {

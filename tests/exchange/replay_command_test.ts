@@ -555,6 +555,35 @@ Deno.test("a leverage past the core's 1000 is refused by field path", async () =
   assert.match(past.stderr, /exchange\.maxLeverage: must be at most 1000 /);
 });
 
+Deno.test("a leverage past maxLeverage or below 0 by less than 10^-9 is rejected, not truncated into range", async () => {
+  const run = await replayScript({
+    exchange: {
+      agents: 1,
+      maxLeverage: "4",
+      maxLoan: "100000",
+      balances: { base: "10", quote: "1000" },
+    },
+    batches: [{
+      timestamp: 5,
+      responses: ["4.0000000001", "-0.0000000001", "4e-10", 4.0000000001, "3.9999999999"].map(
+        (leverage) => limitWith({ leverage, clientOrderId: null }),
+      ),
+    }],
+  });
+  assert.equal(run.code, 0, run.stderr);
+  const outcomes = run.stdout.trim().split("\n").map((line) => JSON.parse(line))
+    .filter((e) => e.event === "reject" || e.event === "accepted")
+    .map((e) => e.event === "reject" ? e.reason : "accepted");
+  // 4e-10 and 3.9999999999 lie within [0, 4]: accepted at their leverage truncated.
+  assert.deepEqual(outcomes, [
+    "INVALID_LEVERAGE",
+    "INVALID_LEVERAGE",
+    "accepted",
+    "INVALID_LEVERAGE",
+    "accepted",
+  ]);
+});
+
 Deno.test("extra arguments are a usage error", async () => {
   const run = await replayFile(example, ["--bogus"]);
   assert.equal(run.code, 2);

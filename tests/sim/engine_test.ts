@@ -466,6 +466,34 @@ Deno.test("published balances and fees are the doubles nearest their decimal val
   }
 });
 
+Deno.test("a remote leverage past maxLeverage by less than 10^-9 is refused; maxLeverage itself is taken", () => {
+  const engine = SimEngine.create({ config: shortConfig(), seed: 4, threads: 1 });
+  try {
+    let state = firstState(engine);
+    const bid = state.books[0].bid[0].price;
+    const order = (leverage: number, clientOrderId: number) => ({
+      type: "PLACE_ORDER_LIMIT" as const,
+      bookId: 0,
+      direction: 0 as const,
+      volume: 0.1,
+      price: Math.floor(bid * 0.5),
+      leverage,
+      clientOrderId,
+    });
+    // maxLeverage is 4: rounding 4.0000000001 to 10^-9 would make it 4.
+    engine.inject(0, [order(4.0000000001, 1), order(4, 2)], 0);
+    state = firstState(engine);
+    const placed = state.books[0].record.filter((e) => e.event === "place" && e.agentId === 0);
+    assert.deepEqual(placed.map((e) => e.event === "place" && e.leverage), [4]);
+    const refused = state.notices.filter((n) => n.agentId === 0 && n.type.startsWith("ERROR_"));
+    assert.equal(refused.length, 1);
+    assert.match(refused[0].message ?? "", /INVALID_LEVERAGE/);
+    assert.equal(refused[0].clientOrderId, 1);
+  } finally {
+    engine.close();
+  }
+});
+
 Deno.test("remote orders on margin trade their whole volume and publish their leverage", () => {
   const engine = SimEngine.create({ config: shortConfig(), seed: 4, threads: 1 });
   try {
