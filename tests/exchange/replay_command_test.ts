@@ -209,6 +209,17 @@ Deno.test("a script that is not JSON exits 2", async () => {
   assert.match(run.stderr, /not valid JSON/);
 });
 
+Deno.test("a script with a trailing comma exits 2 with one line placing it", async () => {
+  const run = await replayText(
+    '{"exchange": {},\n "batches": [\n  {"timestamp": 1, "responses": []},\n]}',
+  );
+  assert.equal(run.code, 2);
+  assert.match(
+    run.stderr,
+    /^taos replay: \S+\.json is not valid JSON: Unexpected token '\]' in JSON at position 68 \(line 4 column 1\)\n$/,
+  );
+});
+
 Deno.test("a key given twice in one object exits 2 naming it, and runs nothing", async () => {
   // An error, not settled in silence by the last one (here a volume of 5).
   const run = await replayText(

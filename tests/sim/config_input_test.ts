@@ -270,6 +270,27 @@ Deno.test("a JSON key given twice is refused by path; a TOML error is one line",
   }
 });
 
+Deno.test("a JSON syntax error is one line with its line and column, however long the file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // The printed small preset with a comma after its last fee tier.
+    const lines = JSON.stringify(smallPreset(), null, 2).split("\n");
+    const last = lines.findIndex((line, i) => line === "        }" && lines[i + 1] === "      ]");
+    lines[last] += ",";
+    const path = join(dir, "trailing.json");
+    Deno.writeTextFileSync(path, lines.join("\n"));
+    await refused(
+      path,
+      new RegExp(
+        `trailing\\.json: Unexpected token '\\]' in JSON at position \\d+ ` +
+          `\\(line ${last + 2} column 7\\)$`,
+      ),
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("a huge value or key is quoted cut short, and read in linear time", () => {
   const digits = "9".repeat(20_000) + "x";
   assert.throws(

@@ -56,3 +56,31 @@ Deno.test("only a string followed by a colon is a key: equal values in one objec
   // A value equal to a key of its object is no second key either.
   assert.deepEqual(parseJson('{"a": "a"}'), { a: "a" });
 });
+
+Deno.test("a syntax error is placed by position, line and column, never by quoting the text around it", () => {
+  const cases: [string, string][] = [
+    // A trailing comma, the commonest slip, and values JSON does not have.
+    ["[1,\n  2,\n]", "Unexpected token ']' in JSON at position 9 (line 3 column 1)"],
+    ['{"a": nan}', "Unexpected token 'a' in JSON at position 7 (line 1 column 8)"],
+    ['{"a": tru}', "Unexpected token '}' in JSON at position 9 (line 1 column 10)"],
+    ['{"a": .5}', "Unexpected token '.' in JSON at position 6 (line 1 column 7)"],
+    ['{"a" :: 2}', "Unexpected token ':' in JSON at position 6 (line 1 column 7)"],
+    ['{"a": [}', "Unexpected token '}' in JSON at position 7 (line 1 column 8)"],
+    // Lines end at CRLF, CR or LF, as the parser's own positioned messages count them.
+    ['{\r\n"a": 1,\r"b": +5}', "Unexpected token '+' in JSON at position 16 (line 3 column 6)"],
+    // A character that cannot be shown as it is is escaped.
+    ["[\u0001]", "Unexpected token '\\u0001' in JSON at position 1 (line 1 column 2)"],
+  ];
+  for (const [text, message] of cases) {
+    assert.throws(() => parseJson(text), (error: Error) => {
+      assert.ok(error instanceof SyntaxError, JSON.stringify(text));
+      assert.equal(error.message, message, JSON.stringify(text));
+      return true;
+    });
+  }
+  // The parser's messages that place the error already are kept as they are.
+  assert.throws(
+    () => parseJson('{"a" 1}'),
+    /^SyntaxError: Expected ':' after property name in JSON at position 5 \(line 1 column 6\)$/,
+  );
+});
