@@ -22,6 +22,7 @@ import {
 } from "./config.ts";
 import { importXmlConfig, warningsBeforeRefusal } from "./xml_config.ts";
 import { parseJson } from "./strict_json.ts";
+import { decodeUtf8Text } from "./utf8_text.ts";
 
 /** Largest config file read: the reference's production XML is 5 KB, our JSON of it 4 KB. */
 export const MAX_CONFIG_BYTES = 1 << 20;
@@ -29,7 +30,7 @@ export const MAX_CONFIG_BYTES = 1 << 20;
 /**
  * Reads a config file as UTF-8 text, refusing what is not a regular file of at most
  * {@linkcode MAX_CONFIG_BYTES} (a FIFO would block the read, a device or a huge file exhaust memory)
- * or not valid UTF-8 (which would otherwise be read with replacement characters).
+ * or not UTF-8 text.
  */
 async function readConfigText(source: string): Promise<string> {
   let bytes: Uint8Array;
@@ -52,14 +53,10 @@ async function readConfigText(source: string): Promise<string> {
   } catch (error) {
     throw new Error(`${source}: cannot read (${(error as Error).message})`);
   }
-  if (bytes[0] === 0xFF && bytes[1] === 0xFE || bytes[0] === 0xFE && bytes[1] === 0xFF) {
-    throw new Error(`${source}: UTF-16 text; save it as UTF-8`);
-  }
   try {
-    // A byte-order mark some editors write is not JSON: the decoder drops it for every format.
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    throw new Error(`${source}: not UTF-8 text`);
+    return decodeUtf8Text(bytes);
+  } catch (error) {
+    throw new Error(`${source}: ${(error as Error).message}`);
   }
 }
 

@@ -7,6 +7,7 @@ import { type Command, parseFlags, stdoutWriteError, UsageError } from "../cli/c
 import { ExchangeCode, ExchangeError } from "../native/exchange.ts";
 import { parseReplayScript, ReplayScriptError, runReplay } from "./replay.ts";
 import { parseJson } from "./strict_json.ts";
+import { decodeUtf8Text } from "./utf8_text.ts";
 
 const help = `Usage: taos replay [options] <script.json>
 
@@ -66,8 +67,7 @@ async function readScript(path: string): Promise<unknown> {
     const bytes = path === "-"
       ? await readAll(Deno.stdin.readable)
       : await readAll((await Deno.open(path)).readable);
-    // A byte-order mark some editors write is not JSON; TOML and XML readers skip it too.
-    text = new TextDecoder().decode(bytes).replace(/^\uFEFF/, "");
+    text = decodeUtf8Text(bytes);
   } catch (error) {
     throw new UsageError(`cannot read ${path}: ${(error as Error).message}`);
   }

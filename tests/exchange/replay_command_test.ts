@@ -791,6 +791,36 @@ Deno.test("a script with a byte-order mark reads; endless standard input is cut 
   assert.match(device.stderr, /cannot read \/dev\/zero: more than 512 MiB/);
 });
 
+Deno.test("a script in UTF-16 or with bytes that are not UTF-8 is refused as such, and runs nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const text = JSON.stringify(minimal);
+    const little = [..."\uFEFF" + text].flatMap((
+      c,
+    ) => [c.charCodeAt(0) & 0xFF, c.charCodeAt(0) >> 8]);
+    const big = [..."\uFEFF" + text].flatMap((c) => [c.charCodeAt(0) >> 8, c.charCodeAt(0) & 0xFF]);
+    // A Latin-1 é in a response's type, which would otherwise be read as U+FFFD.
+    const latin1 = [...new TextEncoder().encode(text.replace("LIMIT", "LIMIT\u0000"))]
+      .map((byte) => byte === 0 ? 0xE9 : byte);
+    for (
+      const [name, bytes, problem] of [
+        ["utf16le.json", little, "UTF-16 text; save it as UTF-8"],
+        ["utf16be.json", big, "UTF-16 text; save it as UTF-8"],
+        ["latin1.json", latin1, "not UTF-8 text"],
+      ] as const
+    ) {
+      const path = `${dir}/${name}`;
+      Deno.writeFileSync(path, new Uint8Array(bytes));
+      const run = await replayFile(path);
+      assert.equal(run.code, 2, name);
+      assert.equal(run.stdout, "", name);
+      assert.equal(run.stderr, `taos replay: cannot read ${path}: ${problem}\n`);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("fee tiers beyond the core's 16 or a double are refused", async () => {
   const tier = (volumeRequired: string) => ({ volumeRequired, makerFee: "0", takerFee: "0" });
   let run = await replayScript({
