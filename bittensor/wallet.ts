@@ -149,10 +149,10 @@ export function encodeBtwalletPassword(variable: string, password: string): stri
  * Reads a password from the terminal without echoing it. Like btwallet's prompt it drops white
  * space around what is typed, so a password typed as btcli would take it opens btcli's files.
  */
-async function readHiddenPassword(question: string): Promise<string> {
+async function readHiddenPassword(question: string, variable: string): Promise<string> {
   if (!Deno.stdin.isTerminal()) {
     throw new KeyfileError(
-      `a password is needed but there is no terminal; set ${PASSWORD_ENV}`,
+      `a password is needed but there is no terminal; set ${PASSWORD_ENV} or btwallet's ${variable}`,
     );
   }
   const encoder = new TextEncoder();
@@ -189,19 +189,24 @@ function passwordFromEnvironment(): string | undefined {
 
 /**
  * The password for `path`: `TAOS_WALLET_PASSWORD`, else btwallet's `BT_PW_*` variable, else a
- * hidden prompt on the terminal. The password is never printed or logged.
+ * hidden prompt on the terminal. The password is never printed or logged. btwallet names its
+ * variable after the path as it spells it (`btwalletPath`: a relative wallet path stays relative);
+ * the absolute path and its `~` form are tried too.
  */
-export function passwordFor(path: string): () => Promise<string> {
+export function passwordFor(path: string, btwalletPath: string = path): () => Promise<string> {
   return async () => {
     const direct = passwordFromEnvironment();
     if (direct !== undefined) return direct;
     const tilde = path.startsWith(homedir()) ? `~${path.slice(homedir().length)}` : path;
-    for (const form of [path, tilde]) {
+    for (const form of new Set([btwalletPath, path, tilde])) {
       const variable = btwalletPasswordVariable(form);
       const value = Deno.env.get(variable);
       if (value !== undefined) return decodeBtwalletPassword(variable, value);
     }
-    return await readHiddenPassword(`Password for ${path}: `);
+    return await readHiddenPassword(
+      `Password for ${path}: `,
+      btwalletPasswordVariable(btwalletPath),
+    );
   };
 }
 
@@ -209,13 +214,14 @@ export function passwordFor(path: string): () => Promise<string> {
  * The password for a new encrypted keyfile at `path`: from the environment as {@link passwordFor}
  * reads it, or typed twice on the terminal, since a typo would lock the new key away for good.
  */
-export function newPasswordFor(path: string): () => Promise<string> {
+export function newPasswordFor(path: string, btwalletPath: string = path): () => Promise<string> {
   return async () => {
     if (passwordFromEnvironment() !== undefined || !Deno.stdin.isTerminal()) {
-      return await passwordFor(path)();
+      return await passwordFor(path, btwalletPath)();
     }
-    const first = await readHiddenPassword(`Password for ${path}: `);
-    const again = await readHiddenPassword("The same password again: ");
+    const variable = btwalletPasswordVariable(btwalletPath);
+    const first = await readHiddenPassword(`Password for ${path}: `, variable);
+    const again = await readHiddenPassword("The same password again: ", variable);
     if (first !== again) throw new KeyfileError("the two passwords differ; nothing was written");
     return first;
   };
@@ -236,11 +242,34 @@ export class Wallet {
   readonly root: string;
   readonly name: string;
   readonly hotkeyName: string;
+  /** The root as given, `~` expanded but not made absolute, as btwallet keeps it. */
+  readonly #givenRoot: string;
 
   constructor(location: WalletLocation) {
-    this.root = resolve(expandHome(location.root ?? defaultWalletRoot()));
+    this.#givenRoot = expandHome(location.root ?? defaultWalletRoot());
+    this.root = resolve(this.#givenRoot);
     this.name = location.name;
     this.hotkeyName = location.hotkey;
+  }
+
+  /**
+   * A file of this wallet as btwallet spells its path, which names its `BT_PW_*` variable: the
+   * root as given, joined as Rust's `PathBuf` joins (a separator added only where none ends it).
+   */
+  #btwalletPath(...parts: string[]): string {
+    const separator = this.#givenRoot.endsWith("/") ? "" : "/";
+    return `${this.#givenRoot}${separator}${[this.name, ...parts].join("/")}`;
+  }
+
+  /** The password source of the secret hotkey file. */
+  hotkeyPassword(): () => Promise<string> {
+    return passwordFor(this.hotkeyPath, this.#btwalletPath("hotkeys", this.hotkeyName));
+  }
+
+  /** The password source of the secret coldkey file; `create` asks a new one twice. */
+  coldkeyPassword(create = false): () => Promise<string> {
+    const ask = create ? newPasswordFor : passwordFor;
+    return ask(this.coldkeyPath, this.#btwalletPath("coldkey"));
   }
 
   /** Directory of this wallet. */
@@ -265,7 +294,7 @@ export class Wallet {
   }
 
   /** Loads the hotkey (able to sign); asks `password` only if the file is encrypted. */
-  async hotkey(password: () => Promise<string> = passwordFor(this.hotkeyPath)): Promise<Keypair> {
+  async hotkey(password: () => Promise<string> = this.hotkeyPassword()): Promise<Keypair> {
     const key = await readKeyfile(this.hotkeyPath, { password });
     if (!key.canSign) throw new KeyfileError(`${this.hotkeyPath}: holds no secret key`);
     return key;
@@ -294,7 +323,7 @@ export class Wallet {
   }
 
   /** Loads the secret coldkey; asks for its password when encrypted. */
-  async coldkey(password: () => Promise<string> = passwordFor(this.coldkeyPath)): Promise<Keypair> {
+  async coldkey(password: () => Promise<string> = this.coldkeyPassword()): Promise<Keypair> {
     return await readKeyfile(this.coldkeyPath, { password });
   }
 

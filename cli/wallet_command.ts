@@ -24,7 +24,6 @@ import {
 import {
   listWallets,
   missing,
-  newPasswordFor,
   Wallet,
   walletNameProblem,
   walletPart,
@@ -344,7 +343,7 @@ export const command: Command = {
       let password: string | undefined;
       if (coldkey !== null && values.encrypt) {
         try {
-          password = await newPasswordFor(wallet.coldkeyPath)();
+          password = await wallet.coldkeyPassword(true)();
         } catch (error) {
           if (!(error instanceof KeyfileError)) throw error;
           throw new UsageError(`--encrypt: ${error.message}`);

@@ -943,3 +943,53 @@ Deno.test("a hotkey not found names the btwallet variables that chose its path o
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+Deno.test("a BT_PW_* variable named as btwallet names it for a relative wallet path opens the key", async () => {
+  const dir = testTempDir("taos-relative-wallet-");
+  const main = fileURLToPath(new URL("../../main.ts", import.meta.url));
+  const alice = Keypair.fromUri("//Alice");
+  try {
+    const wallet = join(dir, "wallets", "w");
+    // A legacy Ansible Vault coldkey: read with a password, at a few milliseconds' cost.
+    await writeKeyfile(join(wallet, "coldkey"), "");
+    writeFileSync(join(wallet, "coldkey"), ansibleVault(keypairToKeyfileJson(alice), "vault-pw"));
+    await writeKeyfile(join(wallet, "hotkeys", "default"), keypairToKeyfileJson(alice));
+    // A create that finds the coldkey without its coldkeypub.txt writes that file from it.
+    const create = async (path: string, env: Record<string, string>) => {
+      rmSync(join(wallet, "coldkeypub.txt"), { force: true });
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", main, "wallet", "create", "-p", path, "-w", "w"],
+        cwd: dir,
+        clearEnv: true,
+        env: { ...passwordFreeEnv(), ...env },
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      return {
+        code: out.code,
+        stdout: new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr),
+      };
+    };
+    // btwallet keeps the path as given and joins it as Rust's PathBuf does.
+    for (
+      const [path, variable] of [
+        ["wallets", "BT_PW_WALLETS_W_COLDKEY"],
+        ["./wallets/", "BT_PW___WALLETS_W_COLDKEY"],
+      ]
+    ) {
+      const none = await create(path, {});
+      assert.match(
+        none.stdout,
+        new RegExp(`set TAOS_WALLET_PASSWORD or btwallet's ${variable}\\)`),
+      );
+      assert.ok(!existsSync(join(wallet, "coldkeypub.txt")));
+      const r = await create(path, { [variable]: encodeBtwalletPassword(variable, "vault-pw") });
+      assert.equal(r.code, 0, r.stdout);
+      assert.match(r.stdout, /its missing coldkeypub\.txt written again/);
+      assert.equal((await readKeyfile(join(wallet, "coldkeypub.txt"))).ss58Address, ALICE);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
