@@ -25,7 +25,7 @@ import { MAX_TIMEOUT_S } from "../bittensor/axon.ts";
 import { hostAndPort } from "../bittensor/http_client.ts";
 import { cryptoReady, Keypair } from "../bittensor/keypair.ts";
 import { type Neuron, type NeuronDirectory, StaticNeuronDirectory } from "../bittensor/neurons.ts";
-import { Wallet, walletRootOf, walletVariablesUsed } from "../bittensor/wallet.ts";
+import { missing, Wallet, walletRootOf, walletVariablesUsed } from "../bittensor/wallet.ts";
 import { expandHome } from "../cli/home_path.ts";
 import { AgentStartError, defaultHeapMb } from "./agent_host.ts";
 import { chainRefusal, encodeIp } from "../chain/ip.ts";
@@ -76,7 +76,8 @@ Chain and wallet:
                                         BT_WALLET_PATH)
   -w, --wallet.name <name>              wallet name (default BT_WALLET_NAME, else ${MINER_DEFAULTS.walletName})
   -h, --wallet.hotkey <name>            hotkey name (default BT_WALLET_HOTKEY, else ${MINER_DEFAULTS.hotkey})
-      (a password for an encrypted hotkey comes from TAOS_WALLET_PASSWORD or the terminal)
+      (a password for an encrypted hotkey comes from TAOS_WALLET_PASSWORD, btwallet's
+      BT_PW_<path> variable or the terminal)
 
 Axon:
   -a, --axon.port <port>                port to listen on (default ${MINER_DEFAULTS.axonPort}; 0 = any free port)
@@ -509,11 +510,17 @@ export const command: Command = {
         name: values["wallet.name"],
         hotkey: values["wallet.hotkey"],
       });
-      const chosenBy = variables.length === 0 ? "" : `chosen by ${variables.join(", ")}; `;
-      throw new UsageError(
-        `wallet: ${(error as Error).message} (${chosenBy}set -p/--wallet.path, -w/--wallet.name ` +
-          "and -h/--wallet.hotkey; `taos wallet create` makes one)",
-      );
+      const notes = variables.length === 0 ? [] : [`chosen by ${variables.join(", ")}`];
+      // Only a hotkey that is not there points at the flags: one found but locked (no password,
+      // a wrong one) or damaged is not helped by naming another.
+      if (missing(wallet.hotkeyPath) === true) {
+        notes.push(
+          "set -p/--wallet.path, -w/--wallet.name and -h/--wallet.hotkey; " +
+            "`taos wallet create` makes one",
+        );
+      }
+      const noted = notes.length === 0 ? "" : ` (${notes.join("; ")})`;
+      throw new UsageError(`wallet: ${(error as Error).message}${noted}`);
     }
 
     if (!values.local && externalIp === undefined) {

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { testTempDir } from "../temp_dir.ts";
 import { z } from "zod";
-import { join } from "node:path";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { deflateSync } from "node:zlib";
 import { Buffer } from "node:buffer";
 import { Dendrite } from "../../bittensor/dendrite.ts";
@@ -43,6 +44,7 @@ import {
   spawnMiner,
   startFixtureMiner,
 } from "./support.ts";
+import { passwordFreeEnv } from "../wallet_process.ts";
 
 await cryptoReady();
 
@@ -645,6 +647,55 @@ Deno.test("taos miner rejects bad flags with the flag's name", async () => {
   );
   assert.equal(r.code, 2);
   assert.match(r.stderr, /agent: RandomMakerAgent: .*min_quantity/);
+});
+
+Deno.test("a hotkey file that is there but cannot be opened is not blamed on the wallet flags", async () => {
+  const root = testTempDir("taos-miner-locked-");
+  const hotkey = join(root, "taos", "hotkeys", "miner");
+  mkdirSync(dirname(hotkey), { recursive: true });
+  const run = async (env: Record<string, string>) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "main.ts", "miner", "--local", "-p", root, "--prometheus.level", "OFF"],
+      cwd: repoRoot,
+      clearEnv: true,
+      env: { ...passwordFreeEnv(), ...env },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(60_000),
+    }).output();
+    return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+  };
+  try {
+    // Encrypted, with no password to be had: the way to give one is named, not the wallet flags.
+    writeFileSync(hotkey, `$NACL${"x".repeat(48)}`);
+    let r = await run({});
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /miner: a password is needed but there is no terminal; set TAOS_WALLET_PASSWORD or btwallet's BT_PW_\S+_TAOS_HOTKEYS_MINER$/m,
+    );
+    assert.doesNotMatch(r.stderr, /taos wallet create|set -p/);
+    // A wrong password (a legacy vault whose MAC cannot match) is told as such.
+    const body = Buffer.from("aa\nbb\ncc").toString("hex");
+    writeFileSync(hotkey, `$ANSIBLE_VAULT;1.1;AES256\n${body}\n`);
+    r = await run({ TAOS_WALLET_PASSWORD: "not-it", BT_WALLET_NAME: "taos" });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /miner: wrong password, or the keyfile is damaged \(chosen by BT_WALLET_NAME=taos\)$/m,
+    );
+    // A hotkey that is not there still points at the flags that choose it.
+    rmSync(hotkey);
+    r = await run({});
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /cannot read .*\(set -p\/--wallet\.path, .*`taos wallet create` makes one\)$/m,
+    );
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 Deno.test("taos miner names the flag when an address cannot be used, before serving anything", async () => {
