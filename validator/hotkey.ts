@@ -13,7 +13,7 @@
 import { Keyring } from "@polkadot/keyring";
 import { UsageError } from "../cli/command.ts";
 import { cryptoReady, Keypair } from "../bittensor/keypair.ts";
-import { Wallet } from "../bittensor/wallet.ts";
+import { missing, Wallet } from "../bittensor/wallet.ts";
 import type { HotkeyPair } from "../chain/mod.ts";
 
 /** Where the hotkey comes from. */
@@ -53,12 +53,18 @@ export async function loadHotkey(source: HotkeySource): Promise<LoadedHotkey> {
     try {
       keypair = await wallet.hotkey();
     } catch (error) {
+      const notes = source.walletVariables?.length
+        ? [`chosen by ${source.walletVariables.join(", ")}`]
+        : [];
+      // Only a hotkey that is not there points at the flags: one found but locked (no password,
+      // a wrong one) or damaged is not helped by naming another.
+      if (missing(wallet.hotkeyPath) === true) {
+        notes.push("set -p/-w/-h, or --hotkey-uri for a development key");
+      }
       throw new UsageError(
         `hotkey ${source.walletName}/${source.walletHotkey} in ${source.walletPath}: ${
           (error as Error).message
-        } (${
-          source.walletVariables?.length ? `chosen by ${source.walletVariables.join(", ")}; ` : ""
-        }set -p/-w/-h, or --hotkey-uri for a development key)`,
+        }${notes.length === 0 ? "" : ` (${notes.join("; ")})`}`,
       );
     }
   }

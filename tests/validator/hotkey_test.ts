@@ -53,3 +53,34 @@ Deno.test("a hotkey that cannot be had is a usage error naming the flag or the f
     );
   }
 });
+
+Deno.test("a hotkey found but not readable is not told to set the wallet flags", async () => {
+  const root = testTempDir("taos-hotkey-");
+  Deno.mkdirSync(`${root}/w/hotkeys`, { recursive: true });
+  Deno.writeTextFileSync(`${root}/w/hotkeys/h`, "not a key file");
+  for (
+    const [walletVariables, note] of [[[], ""], [
+      ["BT_WALLET_NAME"],
+      " (chosen by BT_WALLET_NAME)",
+    ]] as const
+  ) {
+    await assert.rejects(
+      loadHotkey({
+        walletPath: root,
+        walletName: "w",
+        walletHotkey: "h",
+        uri: null,
+        walletVariables: [...walletVariables],
+      }),
+      (error: unknown) => {
+        assert.ok(error instanceof UsageError, String(error));
+        assert.ok(error.message.startsWith(`hotkey w/h in ${root}: `), error.message);
+        // Another name would not open this file: the flags are no help, only the variable is named.
+        assert.doesNotMatch(error.message, /set -p/);
+        if (note === "") assert.doesNotMatch(error.message, /chosen by/);
+        else assert.ok(error.message.endsWith(note), error.message);
+        return true;
+      },
+    );
+  }
+});
