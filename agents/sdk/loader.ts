@@ -53,7 +53,10 @@ export function parseAgentParams(text: string | undefined): AgentParams {
     }
     previous = token;
     if (parts.length !== 2) {
-      throw new AgentLoadError(`agent parameter '${token}' must have the form name=value`);
+      throw new AgentLoadError(
+        `agent parameter '${token}' must have the form name=value` +
+          (parts.length > 2 ? " (a value cannot contain '=')" : ""),
+      );
     }
     const [key, value] = parts;
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
