@@ -135,6 +135,15 @@ async function run(args: string[]): Promise<number> {
     uri: options.hotkeyUri,
     walletVariables: options.walletVariables,
   });
+  for (const miner of options.miners) {
+    if (miner.hotkey === hotkey.keypair.ss58Address) {
+      log(
+        "warning",
+        `--miner uid ${miner.uid}: ${miner.hotkey} is this validator's own hotkey; ` +
+          "a validator never queries itself",
+      );
+    }
+  }
   const state = stateFileOf(options, hotkey.keypair.ss58Address);
 
   // A hotkey given by URI has no wallet names: its address keeps two such validators' alerts apart.

@@ -3,6 +3,7 @@ import { UsageError } from "../../cli/command.ts";
 import { Keypair } from "../../bittensor/keypair.ts";
 import { loadHotkey } from "../../validator/hotkey.ts";
 import { testTempDir } from "../temp_dir.ts";
+import { noMinerRun, startValidator } from "./processes.ts";
 
 /** Substrate's well-known development account //Alice, at the generic prefix 42. */
 const ALICE = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
@@ -83,4 +84,24 @@ Deno.test("a hotkey found but not readable is not told to set the wallet flags",
       },
     );
   }
+});
+
+Deno.test("a --miner giving the validator's own hotkey is warned about: it is never queried", async () => {
+  const dir = testTempDir("taos-own-miner-");
+  const own = Keypair.fromUri("//Validator").ss58Address;
+  const validator = startValidator([
+    ...noMinerRun(`${dir}/state.db`),
+    "--miner",
+    `3:${own}@127.0.0.1:9`,
+  ]);
+  const status = await validator.done;
+  assert.equal(status.code, 0, validator.stderr.join("\n"));
+  assert.ok(
+    validator.stderr.some((line) =>
+      line.includes(
+        `--miner uid 3: ${own} is this validator's own hotkey; a validator never queries itself`,
+      )
+    ),
+    validator.stderr.join("\n"),
+  );
 });
