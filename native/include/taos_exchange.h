@@ -18,7 +18,8 @@
  *    Order volumes are additionally truncated to the lot 10^-volume_decimals.
  *  - Records crossing the boundary are fixed-size, little-endian, naturally aligned structs whose
  *    sizes and field offsets are pinned below with static_asserts, so a host can pack and read
- *    them byte by byte (offsets are given beside every field).
+ *    them byte by byte (offsets are given beside every field). A buffer of records, or of int64
+ *    levels, may start at any address: the library copies them in and out with memcpy.
  *
  * Flow: tx_open -> (tx_add_account)* -> { tx_submit(now, instructions) | tx_advance(now) }* with
  * tx_drain_events after each call -> tx_close. Time never goes backwards.

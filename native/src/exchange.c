@@ -312,13 +312,17 @@ int tx_add_fee_policy(tx_exchange *ex, const tx_fee_tier *tiers, uint32_t count,
   if (ex->policy_count == TX_MAX_FEE_POLICIES) {
     return config_error(err, err_len, "fee policies: at most %d", TX_MAX_FEE_POLICIES);
   }
-  int rc = validate_tiers(tiers, count, err, err_len);
+  /* Copied first: the host's array may sit at any address. */
+  tx_fee_tier copy[TX_MAX_FEE_TIERS];
+  if (count >= 1 && count <= TX_MAX_FEE_TIERS) memcpy(copy, tiers, count * sizeof *tiers);
+  int rc = validate_tiers(copy, count, err, err_len);
   if (rc != TX_OK) return rc;
   x_fee_policy *policy = &ex->policies[ex->policy_count];
   memset(policy, 0, sizeof *policy);
-  memcpy(policy->tiers, tiers, count * sizeof *tiers);
+  memcpy(policy->tiers, copy, count * sizeof *copy);
   policy->count = count;
-  *index = ex->policy_count++;
+  uint32_t added = ex->policy_count++;
+  memcpy(index, &added, sizeof added);
   return TX_OK;
 }
 
@@ -483,10 +487,14 @@ static x_timer pop_timer(tx_exchange *ex) {
 
 /* ---- lifecycle ---- */
 
-int tx_open(const tx_config *config, tx_exchange **out, char *err, size_t err_len) {
+int tx_open(const tx_config *host_config, tx_exchange **out, char *err, size_t err_len) {
   if (err != NULL && err_len > 0) err[0] = '\0';
-  if (config == NULL || out == NULL) return TX_ERR_ARGUMENT;
+  if (host_config == NULL || out == NULL) return TX_ERR_ARGUMENT;
   *out = NULL;
+  /* Copied first: the host's record may sit at any address. */
+  tx_config copy;
+  memcpy(&copy, host_config, sizeof copy);
+  const tx_config *config = &copy;
   int rc = validate_config(config, err, err_len);
   if (rc != TX_OK) return rc;
   tx_exchange *ex = calloc(1, sizeof *ex);
@@ -643,8 +651,9 @@ int tx_submit(tx_exchange *ex, uint64_t now_ns, const tx_instruction *records, s
 
 /* ---- snapshots ---- */
 
+/* Snapshot records are written with memcpy: the host's buffer may sit at any address. */
 static void copy_order(const x_order *o, tx_order *out) {
-  *out = (tx_order){
+  tx_order record = {
       .timestamp = o->timestamp,
       .price = o->price,
       .volume = o->volume,
@@ -658,6 +667,7 @@ static void copy_order(const x_order *o, tx_order *out) {
       .direction = o->dir,
       .stp = o->stp,
   };
+  memcpy(out, &record, sizeof record);
 }
 
 int64_t tx_book_levels(const tx_exchange *ex, uint32_t book_id, int side, int64_t *prices,
@@ -667,8 +677,8 @@ int64_t tx_book_levels(const tx_exchange *ex, uint32_t book_id, int side, int64_
   const x_side *s = &ex->books[book_id].side[side];
   for (size_t i = 0; i < capacity && i < s->n; i++) {
     const x_level *lv = &s->lv[s->n - 1 - i];
-    if (prices != NULL) prices[i] = lv->price;
-    if (volumes != NULL) volumes[i] = lv->volume;
+    if (prices != NULL) memcpy(&prices[i], &lv->price, sizeof lv->price);
+    if (volumes != NULL) memcpy(&volumes[i], &lv->volume, sizeof lv->volume);
   }
   return s->n;
 }
@@ -725,7 +735,7 @@ int tx_book_info_get(const tx_exchange *ex, uint32_t book_id, tx_book_info *out)
   if (book_id >= ex->cfg.book_count) return TX_ERR_BOOK;
   const x_book *b = &ex->books[book_id];
   const x_side *bids = &b->side[TX_BUY], *asks = &b->side[TX_SELL];
-  *out = (tx_book_info){
+  tx_book_info record = {
       .best_bid = bids->n ? bids->lv[bids->n - 1].price : 0,
       .best_ask = asks->n ? asks->lv[asks->n - 1].price : 0,
       .bid_volume = bids->volume,
@@ -737,6 +747,7 @@ int tx_book_info_get(const tx_exchange *ex, uint32_t book_id, tx_book_info *out)
       .next_trade_id = b->next_trade_id,
       .fees_collected = b->fees,
   };
+  memcpy(out, &record, sizeof record);
   return TX_OK;
 }
 
@@ -754,7 +765,7 @@ int tx_balances_get(const tx_exchange *ex, int32_t agent_id, uint32_t book_id, t
   if (book_id >= ex->cfg.book_count) return TX_ERR_BOOK;
   const x_account *a = account_const(ex, agent_id, book_id);
   if (a == NULL) return TX_ERR_AGENT;
-  *out = (tx_balances){
+  tx_balances record = {
       .base_free = a->base_free,
       .base_reserved = a->base_reserved,
       .quote_free = a->quote_free,
@@ -764,6 +775,7 @@ int tx_balances_get(const tx_exchange *ex, int32_t agent_id, uint32_t book_id, t
       .base_collateral = a->base_coll,
       .quote_collateral = a->quote_coll,
   };
+  memcpy(out, &record, sizeof record);
   return TX_OK;
 }
 
@@ -773,12 +785,13 @@ int tx_fee_state_get(const tx_exchange *ex, int32_t agent_id, uint32_t book_id,
   if (book_id >= ex->cfg.book_count) return TX_ERR_BOOK;
   const x_account *a = account_const(ex, agent_id, book_id);
   if (a == NULL) return TX_ERR_AGENT;
-  *out = (tx_fee_state){
+  tx_fee_state record = {
       .volume = fee_volume(ex, a),
       .maker_e9 = x_maker_rate(a),
       .taker_e9 = x_taker_rate(a),
       .tier = a->tier,
   };
+  memcpy(out, &record, sizeof record);
   return TX_OK;
 }
 

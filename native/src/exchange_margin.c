@@ -2,6 +2,7 @@
  * at each leveraged fill, FIFO repayment from opposite-direction proceeds, margin calls and
  * liquidation. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "exchange_internal.h"
 
@@ -632,7 +633,7 @@ void x_margin_calls(tx_exchange *ex) {
 }
 
 void x_copy_loan(const tx_exchange *ex, const x_loan *loan, tx_loan *out) {
-  *out = (tx_loan){
+  tx_loan record = {
       .amount = loan->amount,
       .collateral_base = loan->coll_base,
       .collateral_quote = loan->coll_quote,
@@ -642,4 +643,5 @@ void x_copy_loan(const tx_exchange *ex, const x_loan *loan, tx_loan *out) {
       .order_id = loan->order_id,
       .direction = loan->dir,
   };
+  memcpy(out, &record, sizeof record); /* the host's buffer may sit at any address */
 }

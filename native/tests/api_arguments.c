@@ -1,6 +1,8 @@
 /* Both C interfaces refuse bad arguments with their documented code instead of touching memory:
  * a NULL handle in every call, NULL output buffers with a nonzero capacity (read as "count only"),
- * zero capacities, out-of-range sides, books, agents and indices, and one-byte error buffers. */
+ * zero capacities, out-of-range sides, books, agents and indices, and one-byte error buffers.
+ * The exchange's calls also take every record buffer at any address (a host packing records into
+ * a byte array need not align them); the sanitizer build reports a misaligned access. */
 #include "sim_harness.h"
 #include "taos_exchange.h"
 
@@ -86,6 +88,75 @@ static void exchange_arguments(void) {
   tx_close(ex);
 }
 
+/* Each record buffer of the exchange API one byte past an 8-byte boundary: the calls read and
+ * write the same bytes as with aligned buffers. */
+static void exchange_misaligned_buffers(void) {
+  static _Alignas(16) unsigned char bytes[4096];
+  unsigned char *odd = bytes + 1;
+  tx_config config = {.book_count = 1, .price_decimals = 2, .volume_decimals = 4,
+                      .base_decimals = 4, .quote_decimals = 8, .agent_count = 2,
+                      .default_base = 1000000, .default_quote = 1000000000000,
+                      .max_leverage_e9 = 2000000000, .max_loan = 1000000000000,
+                      .maintenance_margin_e9 = 100000000, .fee_slot_period_ns = 1000000000,
+                      .fee_history_slots = 1, .fee_tier_count = 1};
+  memcpy(odd, &config, sizeof config);
+  tx_exchange *ex = NULL;
+  CHECK(tx_open((const tx_config *)(void *)odd, &ex, NULL, 0) == TX_OK);
+  if (ex == NULL) return;
+  tx_fee_tier tiers[2] = {{0, 1000000, 2000000}, {100, 0, 1000000}};
+  memcpy(odd, tiers, sizeof tiers);
+  uint32_t index = 0;
+  CHECK(tx_add_fee_policy(ex, (const tx_fee_tier *)(void *)odd, 2, (uint32_t *)(void *)(odd + 64),
+                          NULL, 0) == TX_OK);
+  memcpy(&index, odd + 64, sizeof index);
+  CHECK(index == 1);
+  /* A resting sell, and a leveraged buy that takes part of it: an order and a loan to copy. */
+  tx_instruction in[2] = {
+      {.kind = TX_INSTR_LIMIT, .direction = TX_SELL, .agent_id = 1, .client_order_id = 7,
+       .volume = 30000, .price = 100},
+      {.kind = TX_INSTR_LIMIT, .direction = TX_BUY, .agent_id = 0, .client_order_id = 8,
+       .volume = 10000, .price = 100, .leverage_e9 = 1000000000},
+  };
+  CHECK(tx_submit(ex, 1, in, 2) == TX_OK);
+  tx_discard_events(ex, SIZE_MAX);
+
+  int64_t prices[1], volumes[1];
+  CHECK(tx_book_levels(ex, 0, TX_SELL, (int64_t *)(void *)odd, (int64_t *)(void *)(odd + 16),
+                       1) == 1);
+  CHECK(tx_book_levels(ex, 0, TX_SELL, prices, volumes, 1) == 1);
+  CHECK(memcmp(odd, prices, 8) == 0 && memcmp(odd + 16, volumes, 8) == 0);
+
+  tx_order order;
+  CHECK(tx_order_get(ex, 0, 0, &order) == TX_OK);
+  CHECK(tx_level_orders(ex, 0, TX_SELL, 0, (tx_order *)(void *)odd, 1) == 1);
+  CHECK(memcmp(odd, &order, sizeof order) == 0);
+  CHECK(tx_agent_orders(ex, 1, 0, (tx_order *)(void *)odd, 1) == 1);
+  CHECK(memcmp(odd, &order, sizeof order) == 0);
+  CHECK(tx_order_get(ex, 0, 0, (tx_order *)(void *)odd) == TX_OK);
+  CHECK(memcmp(odd, &order, sizeof order) == 0);
+
+  tx_loan loan;
+  CHECK(tx_agent_loans(ex, 0, 0, &loan, 1) == 1);
+  CHECK(tx_agent_loans(ex, 0, 0, (tx_loan *)(void *)odd, 1) == 1);
+  CHECK(memcmp(odd, &loan, sizeof loan) == 0);
+
+  tx_balances balances;
+  CHECK(tx_balances_get(ex, 0, 0, &balances) == TX_OK);
+  CHECK(tx_balances_get(ex, 0, 0, (tx_balances *)(void *)odd) == TX_OK);
+  CHECK(memcmp(odd, &balances, sizeof balances) == 0);
+
+  tx_fee_state fees;
+  CHECK(tx_fee_state_get(ex, 0, 0, &fees) == TX_OK);
+  CHECK(tx_fee_state_get(ex, 0, 0, (tx_fee_state *)(void *)odd) == TX_OK);
+  CHECK(memcmp(odd, &fees, sizeof fees) == 0);
+
+  tx_book_info info;
+  CHECK(tx_book_info_get(ex, 0, &info) == TX_OK);
+  CHECK(tx_book_info_get(ex, 0, (tx_book_info *)(void *)odd) == TX_OK);
+  CHECK(memcmp(odd, &info, sizeof info) == 0);
+  tx_close(ex);
+}
+
 static void simulation_arguments(void) {
   uint64_t now = 0, messages = 0;
   double values[3];
@@ -151,6 +222,7 @@ static void simulation_arguments(void) {
 
 int main(void) {
   exchange_arguments();
+  exchange_misaligned_buffers();
   simulation_arguments();
   if (failures == 0) printf("api arguments: ok\n");
   return failures != 0;
