@@ -12,6 +12,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { NativeBuildError, nativeLibraryPath } from "../../native/build.ts";
 
@@ -261,6 +262,64 @@ Deno.test("a source directory without C files is reported, not linked into an em
       assert.match(error.message, /no C sources in .*\/src/);
       return true;
     });
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+Deno.test("a C host builds from the exchange core's sources alone, as the README shows", () => {
+  const root = mkdtempSync(join(tmpdir(), "taos-host-"));
+  try {
+    writeFileSync(
+      join(root, "host.c"),
+      `#include <stdio.h>
+#include "taos_exchange.h"
+int main(void) {
+  tx_config c = {.book_count = 1, .price_decimals = 2, .volume_decimals = 4, .base_decimals = 4,
+                 .quote_decimals = 8, .agent_count = 2, .default_base = 1000000,
+                 .default_quote = 1000000000000, .fee_slot_period_ns = 1000000000,
+                 .fee_history_slots = 1, .fee_tier_count = 1};
+  tx_exchange *ex = NULL;
+  if (tx_open(&c, &ex, NULL, 0) != TX_OK) return 1;
+  tx_instruction in[2] = {
+      {.kind = TX_INSTR_LIMIT, .direction = TX_SELL, .agent_id = 1, .client_order_id = TX_NONE,
+       .volume = 20000, .price = 10050},
+      {.kind = TX_INSTR_LIMIT, .direction = TX_BUY, .agent_id = 0, .client_order_id = TX_NONE,
+       .volume = 10000, .price = 10050},
+  };
+  if (tx_submit(ex, 1, in, 2) != TX_OK) return 1;
+  tx_event events[8];
+  size_t n = tx_drain_events(ex, events, 8), trades = 0;
+  for (size_t i = 0; i < n; i++) trades += events[i].type == TX_EV_TRADE;
+  tx_balances b;
+  if (tx_balances_get(ex, 0, 0, &b) != TX_OK) return 1;
+  printf("trades %zu base %lld\\n", trades, (long long)b.base_free);
+  tx_close(ex);
+  return 0;
+}
+`,
+    );
+    const sources = readdirSync(join(nativeDir, "src"))
+      .filter((name) => /^exchange.*\.c$/.test(name))
+      .map((name) => join(nativeDir, "src", name));
+    const host = join(root, "host");
+    const build = spawnSync(
+      Deno.env.get("CC") ?? "cc",
+      [
+        "-std=c11",
+        "-O2",
+        `-I${join(nativeDir, "include")}`,
+        join(root, "host.c"),
+        ...sources,
+        "-o",
+        host,
+      ],
+      { encoding: "utf8" },
+    );
+    assert.equal(build.status, 0, build.stderr);
+    const run = spawnSync(host, [], { encoding: "utf8" });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout, "trades 1 base 1010000\n");
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
