@@ -128,8 +128,9 @@ enum {
   TX_R_EXCEEDING_LOAN = 7,
   TX_R_CONTRACT_VIOLATION = 8, /* IOC/FOK/post-only conditions not met */
   TX_R_INVALID_LEVERAGE = 9,
-  TX_R_INVALID_VOLUME = 10,
-  TX_R_INVALID_PRICE = 11,
+  TX_R_INVALID_VOLUME = 10, /* placement: not positive, past 2^53 units or under one lot;
+                               cancel: a negative TX_IF_PARTIAL volume */
+  TX_R_INVALID_PRICE = 11,  /* limit price not positive or past 2^40 ticks */
   TX_R_INVALID_BOOK = 12,          /* unknown book id */
   TX_R_ORDER_NOT_FOUND = 13,       /* cancel: no such resting order of this agent in this book */
   TX_R_INVALID_INSTRUCTION = 14,   /* unknown kind or enum value, nonzero padding */
@@ -219,12 +220,12 @@ typedef struct tx_fee_tier {
 
 /* Exchange configuration: 472 bytes. */
 typedef struct tx_config {
-  uint32_t book_count;             /*   0 >= 1 */
+  uint32_t book_count;             /*   0 1..65536 */
   uint32_t price_decimals;         /*   4 0..12 */
   uint32_t volume_decimals;        /*   8 0..12 */
   uint32_t base_decimals;          /*  12 0..12 */
   uint32_t quote_decimals;         /*  16 0..18 */
-  uint32_t agent_count;            /*  20 accounts 0..agent_count-1 created by tx_open */
+  uint32_t agent_count;            /*  20 accounts 0..agent_count-1 created by tx_open, <= 2^20 */
   int64_t default_base;            /*  24 their base balance in every book */
   int64_t default_quote;           /*  32 their quote balance in every book */
   int64_t max_leverage_e9;         /*  40 largest leverage of one order */
@@ -315,11 +316,12 @@ int tx_open(const tx_config *config, tx_exchange **out, char *err, size_t err_le
 void tx_close(tx_exchange *ex);
 
 /* Adds an account with the same initial balances in every book (TX_ERR_EXISTS if present;
- * TX_ERR_LIMIT if a book's accounts would then hold more than TX_MAX_HELD of an asset).
- * Agent ids must lie in [-2^20, 2^20). */
+ * TX_ERR_LIMIT if a book's accounts would then hold more than TX_MAX_HELD of an asset;
+ * TX_ERR_ARGUMENT for a negative balance). Agent ids must lie in [-2^20, 2^20). */
 int tx_add_account(tx_exchange *ex, int32_t agent_id, int64_t base, int64_t quote);
 /* Replaces an account's free balances in one book (and its reset template there);
- * TX_ERR_BUSY while it has open orders in that book, TX_ERR_LIMIT as for tx_add_account. */
+ * TX_ERR_BUSY while it has open orders or loans in that book, TX_ERR_LIMIT and TX_ERR_ARGUMENT
+ * as for tx_add_account. */
 int tx_set_balances(tx_exchange *ex, int32_t agent_id, uint32_t book_id, int64_t base,
                     int64_t quote);
 
@@ -363,7 +365,8 @@ void tx_discard_events(tx_exchange *ex, size_t count);
  * `capacity` of each. */
 int64_t tx_book_levels(const tx_exchange *ex, uint32_t book_id, int side, int64_t *prices,
                        int64_t *volumes, size_t capacity);
-/* Orders of the level `level_index` (0 = best) of one side, in time priority. */
+/* Orders of the level `level_index` (0 = best) of one side, in time priority; -TX_ERR_NOT_FOUND
+ * when the side has no such level. */
 int64_t tx_level_orders(const tx_exchange *ex, uint32_t book_id, int side, uint32_t level_index,
                         tx_order *out, size_t capacity);
 /* The agent's resting orders in one book, by ascending order id. */
