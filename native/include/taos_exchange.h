@@ -344,9 +344,10 @@ int tx_submit(tx_exchange *ex, uint64_t now_ns, const tx_instruction *records, s
 /* Advances the clock only (with the same rolls, expiries and margin calls). */
 int tx_advance(tx_exchange *ex, uint64_t now_ns);
 /* Advances the clock to now_ns with the fee rolls due by then, but fires only the expiries due
- * before it: those due at now_ns, and the margin check, wait for the next call. A snapshot taken
- * at an instant then shows the book before that instant's own expiries, as a simulation whose
- * loop takes the messages of its step's end in the next step publishes it. */
+ * before it (those due at now_ns wait for the next call) and checks no margin (the check waits
+ * for the next tx_submit or tx_advance, however many tx_advance_before come first). A snapshot
+ * taken at an instant then shows the book before that instant's own expiries, as a simulation
+ * whose loop takes the messages of its step's end in the next step publishes it. */
 int tx_advance_before(tx_exchange *ex, uint64_t now_ns);
 /* Number of events waiting to be drained. */
 size_t tx_pending_events(const tx_exchange *ex);

@@ -819,6 +819,28 @@ static void s29_leveraged_long_buy(tx_exchange **out) {
   *out = ex;
 }
 
+/* tx_advance_before makes no margin check, even for a breach from an earlier instant: a run of
+ * such calls leaves it to the next tx_submit or tx_advance. */
+static void advance_before_leaves_the_margin_check(void) {
+  tx_exchange *ex;
+  s29_leveraged_long_buy(&ex);
+  clock_ns += SEC(5);
+  run(ex, limit_order(C, TX_BUY, B(10), P(50)));
+  EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 0);
+  EXPECT_EQ(tx_advance_before(ex, clock_ns + SEC(1)), TX_OK);
+  drain(ex);
+  EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 0);
+  EXPECT_EQ(tx_advance_before(ex, clock_ns + SEC(2)), TX_OK);
+  drain(ex);
+  EXPECT_EQ(count_events(TX_EV_MARGIN_CALL), 0);
+  clock_ns += SEC(2);
+  advance_by(ex, 0);
+  const tx_event *call = nth_event(TX_EV_MARGIN_CALL, 0);
+  EXPECT(call != NULL && call->agent_id == A && call->timestamp == clock_ns);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
 static void s30_margin_call_long(void) {
   tx_exchange *ex;
   s29_leveraged_long_buy(&ex);
@@ -2200,6 +2222,7 @@ int main(void) {
   s13_post_only();
   s14_gtt_expiry();
   advance_before_leaves_the_instants_expiries();
+  advance_before_leaves_the_margin_check();
   s15_stp_co();
   s16_stp_cn();
   s17_stp_cb();
