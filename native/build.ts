@@ -14,8 +14,10 @@
  */
 import { createHash } from "node:crypto";
 import {
+  closeSync,
   existsSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
   realpathSync,
@@ -120,7 +122,7 @@ function fingerprint(root: string, files: string[], settings: string[]): string 
  * that file's size and time, so another compiler, or the same one upgraded, builds anew. A name
  * that resolves to nothing is kept as it is: the build then reports the missing compiler. */
 function compilerIdentity(): string {
-  const name = Deno.env.get("CC") ?? "cc";
+  const name = compilerName();
   const directories = name.includes("/") ? [""] : (Deno.env.get("PATH") ?? "").split(":");
   for (const directory of directories) {
     const candidate = directory === "" ? name : join(directory, name);
@@ -135,8 +137,13 @@ function compilerIdentity(): string {
   return name;
 }
 
+/** The compiler `CC` names; `cc` when it is unset or empty (as `CC=` on a command line leaves it). */
+function compilerName(): string {
+  return Deno.env.get("CC") || "cc";
+}
+
 function compiler(): string {
-  const candidate = Deno.env.get("CC") ?? "cc";
+  const candidate = compilerName();
   const probe = spawnSync(candidate, ["--version"], { encoding: "utf8" });
   if (probe.error !== undefined || probe.status !== 0) {
     throw new NativeBuildError(
@@ -172,14 +179,7 @@ export function nativeLibraryPath(root = nativeDir): string {
   const build = join(root, "build");
   const target = join(build, name);
   if (existsSync(target)) return target;
-  try {
-    mkdirSync(build, { recursive: true });
-  } catch (error) {
-    // A read-only checkout, for one: the library is built next to its sources.
-    throw new NativeBuildError(
-      `cannot write the native library to ${build}: ${(error as Error).message}`,
-    );
-  }
+  makeBuildDir(build, "the native library");
   // Unique per build, not per process: test modules and workers in one process build at once.
   const temporary = `${target}.${Deno.pid}.${crypto.randomUUID()}.tmp`;
   try {
@@ -190,6 +190,21 @@ export function nativeLibraryPath(root = nativeDir): string {
   }
   removeOlderLibraries(build, name);
   return target;
+}
+
+/** Makes the build directory `build`, or says in one line that `what` cannot be written there
+ * (a read-only checkout, for one: everything is built next to its sources). */
+function makeBuildDir(build: string, what: string): void {
+  // A file made and removed at once: a directory that is there but takes no new file is named
+  // here, not left to the linker's message.
+  const probe = join(build, `.write-probe-${Deno.pid}-${crypto.randomUUID()}`);
+  try {
+    mkdirSync(build, { recursive: true });
+    closeSync(openSync(probe, "wx"));
+    rmSync(probe);
+  } catch (error) {
+    throw new NativeBuildError(`cannot write ${what} to ${build}: ${(error as Error).message}`);
+  }
 }
 
 /** Builds of earlier sources are never loaded again: without this, every edit leaves one behind.
@@ -207,7 +222,7 @@ function removeOlderLibraries(build: string, current: string): void {
  * the threaded ones again with ThreadSanitizer.
  */
 function runNativeTests(): boolean {
-  mkdirSync(buildDir, { recursive: true });
+  makeBuildDir(buildDir, "the C tests");
   const tests = listFiles(testDir, [".c"]).map((path) => ({
     path,
     name: path.slice(testDir.length + 1, -2),
@@ -252,7 +267,7 @@ function runNativeTests(): boolean {
 /** The clang that builds libFuzzer targets (CLANG, else `clang`), or why there is none. */
 function fuzzCompiler(): { clang: string } | { missing: string } {
   const clang = Deno.env.get("CLANG") ?? "clang";
-  mkdirSync(buildDir, { recursive: true });
+  makeBuildDir(buildDir, "the fuzz harnesses");
   const probe = join(buildDir, `fuzz-probe-${Deno.pid}`);
   Deno.writeTextFileSync(
     `${probe}.c`,
@@ -368,24 +383,46 @@ function runFuzzCampaign(name: string, seconds: number, extra: string[]): number
   return run.status ?? 1;
 }
 
+const fuzzUsage = "--fuzz <harness> [seconds, default 60] [libFuzzer arguments or input files]";
+
+function usage(): string {
+  return "usage: deno run -A native/build.ts [--test | " + fuzzUsage + "]\n" +
+    "  (no argument)  build the native library if its sources changed and print its path\n" +
+    "  --test         build and run the C tests under ASan/UBSan (and TSan), then a short run " +
+    "of each fuzz harness\n" +
+    `  --fuzz         a libFuzzer campaign (clang); harnesses: ${fuzzHarnesses().join(", ")}`;
+}
+
 if (import.meta.main) {
   try {
-    if (Deno.args.includes("--test")) {
-      Deno.exit(runNativeTests() ? 0 : 1);
+    const [command, ...rest] = Deno.args;
+    if (command === "--help" || command === "-h" || rest.includes("--help")) {
+      console.log(usage());
+      Deno.exit(0);
     }
-    const fuzz = Deno.args.indexOf("--fuzz");
-    if (fuzz >= 0) {
-      const [name, ...extra] = Deno.args.slice(fuzz + 1);
+    if (command === "--fuzz") {
+      const [name, ...extra] = rest;
       const duration = /^\d+$/.test(extra[0] ?? "") ? Number(extra.shift()) : 60;
       if (name === undefined || name.startsWith("-") || duration < 1) {
         console.error(
-          "usage: deno run -A native/build.ts --fuzz <harness> [seconds, default 60] " +
-            `[libFuzzer arguments or input files]; harnesses: ${fuzzHarnesses().join(", ")}`,
+          `usage: deno run -A native/build.ts ${fuzzUsage}; harnesses: ${
+            fuzzHarnesses().join(", ")
+          }`,
         );
         Deno.exit(2);
       }
       Deno.exit(runFuzzCampaign(name, duration, extra));
     }
+    // A misspelt option would otherwise build the library and stop, as if it had been run bare.
+    const unknown = command === "--test" ? rest[0] : command;
+    if (unknown !== undefined) {
+      console.error(
+        `native/build.ts: unknown argument '${unknown}' (usage: deno run -A native/build.ts ` +
+          `[--test | --fuzz <harness> ...]; --help lists them)`,
+      );
+      Deno.exit(2);
+    }
+    if (command === "--test") Deno.exit(runNativeTests() ? 0 : 1);
     console.log(nativeLibraryPath());
   } catch (error) {
     if (!(error instanceof NativeBuildError)) throw error;

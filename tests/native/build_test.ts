@@ -7,6 +7,7 @@ import {
   readdirSync,
   rmSync,
   statSync,
+  symlinkSync,
   utimesSync,
   writeFileSync,
 } from "node:fs";
@@ -320,6 +321,96 @@ int main(void) {
     const run = spawnSync(host, [], { encoding: "utf8" });
     assert.equal(run.status, 0, run.stderr);
     assert.equal(run.stdout, "trades 1 base 1010000\n");
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+/** A copy of `native/` (sources, headers, harnesses and this build script) in a new directory. */
+function scriptTree(): string {
+  const root = mkdtempSync(join(tmpdir(), "taos-native-"));
+  for (const part of ["src", "include", "fuzz"]) {
+    cpSync(join(nativeDir, part), join(root, part), { recursive: true });
+  }
+  cpSync(join(nativeDir, "build.ts"), join(root, "build.ts"));
+  return root;
+}
+
+/** Runs the build script of the tree at `root` with `args`: exit code and output. */
+function runBuildScript(root: string, args: string[], env: Record<string, string> = {}) {
+  const run = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(root, "build.ts"), ...args],
+    env: { ...env, NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).outputSync();
+  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: run.code, stdout: text(run.stdout), stderr: text(run.stderr) };
+}
+
+Deno.test("an empty CC is taken as unset: the system's cc builds the library", () => {
+  const root = tinyTree();
+  const previous = Deno.env.get("CC");
+  try {
+    Deno.env.delete("CC");
+    const systems = nativeLibraryPath(root);
+    Deno.env.set("CC", "");
+    assert.equal(nativeLibraryPath(root), systems);
+  } finally {
+    if (previous === undefined) Deno.env.delete("CC");
+    else Deno.env.set("CC", previous);
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+Deno.test("a build directory with no room for new files is reported by name in one line", () => {
+  const root = tinyTree();
+  try {
+    // No one, root included, can create a file in a process's /proc directory.
+    symlinkSync("/proc/self", join(root, "build"));
+    assert.throws(() => nativeLibraryPath(root), (error: unknown) => {
+      assert.ok(error instanceof NativeBuildError, String(error));
+      assert.match(error.message, /^cannot write the native library to .*\/build: [^\n]+$/);
+      return true;
+    });
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+Deno.test("the C tests and a fuzz campaign report a build directory that cannot be made in one line", () => {
+  const root = scriptTree();
+  try {
+    writeFileSync(join(root, "build"), "a file where the build directory goes\n");
+    for (const args of [["--test"], ["--fuzz", "sr25519_verify", "1"]]) {
+      const { code, stdout, stderr } = runBuildScript(root, args);
+      assert.equal(code, 1, `${args.join(" ")}: ${stderr}`);
+      assert.equal(stdout, "");
+      assert.match(
+        stderr,
+        /^cannot write the (C tests|fuzz harnesses) to .*\/build: [^\n]+\n$/,
+        args.join(" "),
+      );
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+Deno.test("the build script answers --help and refuses an option it does not know, building nothing", () => {
+  const root = scriptTree();
+  try {
+    const help = runBuildScript(root, ["--help"]);
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /^usage: deno run -A native\/build\.ts /);
+    assert.match(help.stdout, /--test/);
+    assert.match(help.stdout, /--fuzz <harness>/);
+
+    const typo = runBuildScript(root, ["--tests"]);
+    assert.equal(typo.code, 2);
+    assert.equal(typo.stdout, "");
+    assert.match(typo.stderr, /^native\/build\.ts: unknown argument '--tests' \(usage: /);
+    assert.ok(!existsSync(join(root, "build")), "nothing was built");
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
