@@ -11,9 +11,18 @@
  * ```
  * @module
  */
-import { parseDuration, referenceConfig } from "../sim/config.ts";
+import {
+  durationProblem,
+  parseDuration,
+  parseSimConfig,
+  referenceConfig,
+  SimConfigError,
+} from "../sim/config.ts";
 import { SimEngine, WINDOW_STEPS } from "../sim/engine.ts";
 import { benchArgs, optionsChecked } from "../scripts/bench_options.ts";
+
+/** The engine's limit of worker threads, as `taos sim --threads`. */
+const MAX_THREADS = 1024;
 
 const values = benchArgs(
   "sim",
@@ -30,7 +39,11 @@ const duration = parseDuration(values.duration);
 const books = Number(values.books);
 const threads = Number(values.threads);
 const seed = Number(values.seed);
-if (duration === undefined || duration <= 5e9) {
+if (duration === undefined) {
+  console.error(`bench sim: --duration: ${durationProblem(values.duration)}`);
+  Deno.exit(2);
+}
+if (duration <= 5e9) {
   console.error("bench sim: --duration must be a duration above 5s (e.g. 1h)");
   Deno.exit(2);
 }
@@ -40,14 +53,32 @@ for (const [name, value] of [["books", books], ["threads", threads]] as const) {
     Deno.exit(2);
   }
 }
+if (threads > MAX_THREADS) {
+  console.error(`bench sim: --threads must be a positive integer of at most ${MAX_THREADS}`);
+  Deno.exit(2);
+}
 // As `taos sim --seed`: a seed past 2^53 - 1 is not held exactly by a number.
 if (!Number.isSafeInteger(seed) || seed < 0) {
   console.error(`bench sim: --seed must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}`);
   Deno.exit(2);
 }
+/** The reference configuration at `books` and `duration`, checked as `taos sim` checks it: the
+ * number of books, and the memory they need on this machine. */
+function benchConfig() {
+  try {
+    return parseSimConfig({ ...referenceConfig(), duration, books });
+  } catch (error) {
+    if (!(error instanceof SimConfigError)) throw error;
+    for (const issue of error.issues) {
+      const field = String(issue.path[0] ?? "config");
+      const option = field === "books" || field === "duration" ? `--${field}` : field;
+      console.error(`bench sim: ${option}: ${issue.message}`);
+    }
+    Deno.exit(2);
+  }
+}
+const config = benchConfig();
 optionsChecked();
-
-const config = { ...referenceConfig(), duration, books };
 
 /** Wall seconds to create an engine and to run it to the end, and the messages it processed. */
 function run(windowSteps: number): { setup: number; wall: number; events: number; steps: number } {

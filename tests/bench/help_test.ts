@@ -91,7 +91,7 @@ Deno.test("each option reaches only the benchmarks that take it; one none takes 
 
   // A value beginning with a dash reaches the benchmark as written, for its own check.
   const negative = await bench("scripts/bench.ts", ["sim", "--duration=-1h"]);
-  assert.match(negative.stderr, /^bench sim: --duration must be a duration above 5s/m);
+  assert.match(negative.stderr, /^bench sim: --duration: '-1h' is not a duration/m);
 });
 
 Deno.test("a benchmark given an option it does not take names it in one line", async () => {
@@ -139,4 +139,22 @@ Deno.test("deno task bench runs from a checkout whose path holds a space", async
   const { code, stdout, stderr } = await bench("scripts/bench.ts", ["--help"], copy);
   assert.equal(code, 0, stderr);
   assert.match(stdout, /^\s+validator --rounds/m);
+});
+
+Deno.test("the simulation benchmark refuses, before it starts, what taos sim would refuse", async () => {
+  // Each was taken by the check and then ended the run in a stack trace (threads), grew until the
+  // system stopped it (books) or was told it must be above 5s (a duration past the clock).
+  await assertRefused(
+    ["sim", "--threads", "2000"],
+    "bench sim: --threads must be a positive integer of at most 1024",
+  );
+  // Checked alone (`--check`), so that a check that let it through would not run it.
+  const books = await bench("bench/sim.ts", ["--check", "--books", "5000"]);
+  assert.equal(books.code, 2);
+  assert.match(books.stderr, /^bench sim: --books: .*4096$/m);
+  const past = await bench("bench/sim.ts", ["--check", "--duration", "200d"]);
+  assert.equal(past.code, 2);
+  assert.match(past.stderr, /^bench sim: --duration: '200d' is longer than the clock's \d+ days$/m);
+  const largest = await bench("bench/sim.ts", ["--check", "--threads", "1024", "--books", "4096"]);
+  assert.doesNotMatch(largest.stderr, /--threads|\n\s+at /);
 });
