@@ -14,6 +14,18 @@ interface Step {
 
 const deno = Deno.execPath();
 
+if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+  console.log(
+    "usage: deno task test [deno test arguments...]\n\n" +
+      "Runs, in order: deno fmt --check, deno lint, deno check ., the C tests and fuzz smoke runs\n" +
+      "(deno task test:native), then deno test -A --parallel with the arguments given (a file,\n" +
+      "a folder, --filter <text>); every step runs whatever the arguments. Ends with one\n" +
+      "'N passed, N failed' line and exit code 1 when a step failed. One test file or folder\n" +
+      "alone: deno test -A <path>.",
+  );
+  Deno.exit(0);
+}
+
 function countsFrom(pattern: RegExp) {
   return (output: string): [number, number] => {
     const match = [...output.matchAll(pattern)].at(-1);

@@ -23,3 +23,31 @@ Deno.test("a test that needs strace, run where there is none, says so in its nam
     /flushes the file before its rename .*\(SKIPPED: strace not found\) \.\.\. ignored/,
   );
 });
+
+Deno.test("deno task test --help prints how it runs and starts no step", async () => {
+  const script = fileURLToPath(new URL("../scripts/run_tests.ts", import.meta.url));
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script, "--help"],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // Only its first line is read: a run that started the suite is stopped there, not waited for.
+  let output = "";
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  while (!output.trimStart().includes("\n")) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    output += value;
+  }
+  await reader.cancel();
+  try {
+    child.kill("SIGKILL");
+  } catch {
+    // it had ended
+  }
+  await child.stderr.cancel();
+  await child.status;
+  assert.match(output, /^usage: deno task test \[deno test arguments\.\.\.\]\n/);
+  assert.doesNotMatch(output, /^== /m, "no step started");
+});
