@@ -11,6 +11,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { BenchOptionKinds } from "./bench_options.ts";
 import { fileURLToPath } from "node:url";
+import { NativeBuildError, nativeLibraryPath } from "../native/build.ts";
 
 const benchDir = new URL("../bench/", import.meta.url);
 
@@ -121,6 +122,17 @@ for (const name of chosen) {
     stderr: "inherit",
   }).output();
   if (code !== 0) Deno.exit(2);
+}
+
+// Every benchmark needs the native library: built here, a build that cannot be done (no C
+// compiler, a read-only checkout) is told in one line before any benchmark starts, not as each
+// benchmark's stack trace.
+try {
+  nativeLibraryPath();
+} catch (error) {
+  if (!(error instanceof NativeBuildError)) throw error;
+  console.error(`bench: ${error.message}`);
+  Deno.exit(1);
 }
 
 let failed = 0;

@@ -3,7 +3,7 @@
  * benchmarks that take it.
  */
 import assert from "node:assert/strict";
-import { cpSync } from "node:fs";
+import { cpSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { testTempDir } from "../temp_dir.ts";
@@ -157,4 +157,22 @@ Deno.test("the simulation benchmark refuses, before it starts, what taos sim wou
   assert.match(past.stderr, /^bench sim: --duration: '200d' is longer than the clock's \d+ days$/m);
   const largest = await bench("bench/sim.ts", ["--check", "--threads", "1024", "--books", "4096"]);
   assert.doesNotMatch(largest.stderr, /--threads|\n\s+at /);
+});
+
+Deno.test("deno task bench in a checkout whose native library cannot be built says so in one line", async () => {
+  const copy = join(testTempDir("taos-bench-"), "checkout");
+  cpSync(checkout, copy, {
+    recursive: true,
+    filter: (path) => !/[/\\](\.git|out|build)$/.test(path),
+  });
+  // A file where the build directory goes: it cannot be made, as in a read-only checkout.
+  writeFileSync(join(copy, "native", "build"), "not a directory\n");
+  const { code, stdout, stderr } = await bench(
+    "scripts/bench.ts",
+    ["exchange", "--ops", "1000"],
+    copy,
+  );
+  assert.equal(code, 1, stderr);
+  assert.equal(stdout, "", "no benchmark started");
+  assert.match(stderr, /^bench: cannot write the native library to .*\/native\/build: [^\n]+\n$/);
 });
