@@ -5,7 +5,7 @@
 
 /* Policy 1: zero fees (production background groups). Policy 2: 0.3 % / 0.4 %, free from 500. */
 static const tx_fee_tier zero_fee[1] = {{0, 0, 0}};
-static const tx_fee_tier steep[2] = {{0, 3000000, 4000000}, {Q(500), 0, 0}};
+static const tx_fee_tier steep[2] = {{0, 3000000, 4000000}, {QW(500), 0, 0}};
 
 static void check_ok(tx_exchange *ex) {
   char err[256];

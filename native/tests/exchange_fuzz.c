@@ -291,8 +291,8 @@ static void add_fuzz_accounts(tx_exchange *ex) {
   tx_set_balances(ex, 3, 1, B(1), Q(50));
   /* Extra fee policies: zero, steep, maker rebate. */
   static const tx_fee_tier zero[1] = {{0, 0, 0}};
-  static const tx_fee_tier steep[2] = {{0, 5000000, 4000000}, {Q(5000), 2000000, 3000000}};
-  static const tx_fee_tier rebate[2] = {{0, -300000, 1000000}, {Q(3000), 4000000, 2000000}};
+  static const tx_fee_tier steep[2] = {{0, 5000000, 4000000}, {QW(5000), 2000000, 3000000}};
+  static const tx_fee_tier rebate[2] = {{0, -300000, 1000000}, {QW(3000), 4000000, 2000000}};
   uint32_t idx;
   tx_add_fee_policy(ex, zero, 1, &idx, NULL, 0);
   tx_add_fee_policy(ex, steep, 2, &idx, NULL, 0);

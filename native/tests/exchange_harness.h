@@ -28,6 +28,8 @@
 #define P(x) ((int64_t)llround((x) * 1e2))
 #define B(x) ((int64_t)llround((x) * 1e4))
 #define Q(x) ((int64_t)llround((x) * 1e10))
+/* Whole quote units as a constant expression, for static initializers (clang does not fold llround). */
+#define QW(n) ((int64_t)(n) * 10000000000LL)
 #define SEC(x) ((uint64_t)(x) * 1000000000ull)
 
 enum { A = 0, BB = 1, C = 2, D = 3 };
