@@ -63,6 +63,11 @@ export function autocorrelation(xs: number[], lag: number): number {
   return den > 0 ? num / den : NaN;
 }
 
+/** The double nearest `units` x 10^-`decimals`: a decimal literal is read with one rounding. */
+function scaledDown(units: bigint, decimals: number): number {
+  return Number(`${units}e-${decimals}`);
+}
+
 /** The measured facts (NaN becomes null in JSON). */
 export interface StylizedFacts {
   /** Number of returns used (all books). */
@@ -98,10 +103,11 @@ export class FactsCollector {
   readonly #deviation: number[] = [];
   #spreadSum = 0;
   #spreadCount = 0;
-  /** Traded lots, and ticks x lots, summed as whole numbers: exact up to 2^53, where a running
-   * sum of decimal volumes drifts in its last digits. */
-  #lots = 0;
-  #tickLots = 0;
+  /** Traded lots, and ticks x lots, summed as whole numbers: exact, where a running sum of
+   * decimal volumes drifts in its last digits (and a double's, past 2^53 units: one trade of 12
+   * base at 300 is 3.6e16 ticks x lots at 3 price and 8 volume decimals). */
+  #lots = 0n;
+  #tickLots = 0n;
   #trades = 0;
   /** The lowest bid + ask seen, in ticks: a whole number, where their mean as doubles carries
    * float noise (299.21500000000003 for 299.21 and 299.22). */
@@ -143,9 +149,8 @@ export class FactsCollector {
 
   /** Adds one trade of `lots` at `ticks`. */
   trade(ticks: bigint, lots: bigint): void {
-    const volume = Number(lots);
-    this.#lots += volume;
-    this.#tickLots += Number(ticks) * volume;
+    this.#lots += lots;
+    this.#tickLots += ticks * lots;
     this.#trades++;
   }
 
@@ -187,8 +192,8 @@ export class FactsCollector {
       absReturnAutocorr: { lag1: abs(1), lag5: abs(5), lag10: abs(10) },
       meanSpreadTicks: this.#spreadCount ? this.#spreadSum / this.#spreadCount : NaN,
       // One rounding of the exact sum: 5001.393, not the 5001.393000000001 of a running sum.
-      volume: this.#lots / 10 ** this.#decimals.volume,
-      notional: this.#tickLots / 10 ** (this.#decimals.price + this.#decimals.volume),
+      volume: scaledDown(this.#lots, this.#decimals.volume),
+      notional: scaledDown(this.#tickLots, this.#decimals.price + this.#decimals.volume),
       trades: this.#trades,
       meanAbsDeviationFromFundamental: this.#deviation.length
         ? this.#deviation.reduce((a, b) => a + b, 0) / this.#deviation.length

@@ -134,6 +134,24 @@ Deno.test("summary.json's traded volume and notional are the exact sums of the t
   }
 });
 
+Deno.test("the traded notional and volume stay the nearest numbers to the exact sums past 2^53 units", () => {
+  // At 3 price and 8 volume decimals one trade of 12.3 base at 300.1 is 3.7e16 ticks x lots, past
+  // 2^53 already: a float product or running sum would lose its last units.
+  const facts = new FactsCollector(1, 60e9, { price: 3, volume: 8 });
+  const fills: [bigint, bigint][] = [[300_123n, 1_234_567_891n], [299_987n, 987_654_321n]];
+  let lots = 0n, tickLots = 0n;
+  for (let i = 0; i < 1000; i++) {
+    const [ticks, volume] = fills[i % fills.length];
+    facts.trade(ticks, volume);
+    lots += volume;
+    tickLots += ticks * volume;
+  }
+  assert.ok(tickLots > 2n ** 53n);
+  const summary = facts.summary();
+  assert.equal(summary.volume, Number(`${lots}e-8`));
+  assert.equal(summary.notional, Number(`${tickLots}e-11`));
+});
+
 /** Mids `i` minutes in (from 1), from a fixed sequence of returns with bursts of large moves. */
 function observeReturns(facts: FactsCollector, book: number, returns: number[]) {
   let mid = 300;
