@@ -52,6 +52,8 @@ export class Progress {
    * the process start, so a run starting within 100 ms of it skipped its first frame). */
   #lastDraw = -Infinity;
   #lastDecile = -1;
+  /** Set once the reader went away: nothing more is written, not even a note. */
+  #gone = false;
 
   /** `tty`, `write` and `columns` (the terminal's width) default to stderr's (tests pass their
    * own). */
@@ -66,7 +68,17 @@ export class Progress {
   ) {
     this.#total = total;
     this.#tty = options.tty ?? Deno.stderr.isTerminal();
-    this.#write = options.write ?? ((text) => Deno.stderr.writeSync(encoder.encode(text)));
+    const write = options.write ?? ((text) => Deno.stderr.writeSync(encoder.encode(text)));
+    // A reader that went away (`2>&1 | head -1`, a log shipper that died) ends the progress, not
+    // the run: the run's files and summary are what it is for.
+    this.#write = (text) => {
+      try {
+        write(text);
+      } catch (error) {
+        if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+        this.#gone = true;
+      }
+    };
     this.#columns = options.columns ?? terminalColumns;
     const mode = options.mode ?? "auto";
     this.#silent = mode === "never" || (mode === "auto" && !this.#tty);
@@ -75,13 +87,14 @@ export class Progress {
   /** Prints a line of its own (a warning) even when quiet; on a terminal the bar is redrawn
    * below it at the next update. */
   note(text: string): void {
+    if (this.#gone) return;
     this.#write(this.#tty ? `\r\x1b[K${text}\n` : `${text}\n`);
     this.#lastDraw = -Infinity;
   }
 
   /** Reports `done` simulated ns and `events` processed so far. */
   update(done: number, events: number): void {
-    if (this.#silent) return;
+    if (this.#silent || this.#gone) return;
     const now = performance.now();
     const fraction = Math.min(1, done / this.#total);
     const seconds = (now - this.#started) / 1000;

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { UsageError } from "../../cli/command.ts";
 import { clock, compact, Progress, progressMode } from "../../sim/progress.ts";
+import { main } from "./taos_process.ts";
 
 const HOUR = 3600e9;
 
@@ -157,4 +159,39 @@ Deno.test("progressMode maps --quiet and --progress, and refuses both", () => {
   assert.equal(progressMode({ quiet: true }), "never");
   assert.equal(progressMode({ progress: true }), "always");
   assert.throws(() => progressMode({ quiet: true, progress: true }), UsageError);
+});
+
+Deno.test("a progress reader that went away stops the progress, not the run", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = join(dir, "out");
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        main,
+        "sim",
+        "--config",
+        "small",
+        "--duration",
+        "1h",
+        "--progress",
+        "--out",
+        out,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // The reader of the progress lines (a `| head -1`, a log shipper that died) is gone before
+    // the first line.
+    await child.stderr.cancel();
+    const { code, stdout } = await child.output();
+    assert.equal(code, 0);
+    assert.match(new TextDecoder().decode(stdout), /^messages processed: /);
+    const summary = JSON.parse(await Deno.readTextFile(join(out, "summary.json")));
+    assert.equal(summary.duration, 3600e9);
+    assert.equal(summary.interrupted, undefined);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
