@@ -29,9 +29,16 @@ const values = benchArgs(
 const opCount = Number(values.ops);
 const seed = Number(values.seed);
 const batchSize = Number(values.batch);
+/** The most operations (or instructions per batch) a run takes: the workload's records alone take
+ * 64 bytes each, and its indices are 32-bit. */
+const MAX_OPS = 20_000_000;
 for (const [name, value] of [["ops", opCount], ["batch", batchSize]] as const) {
   if (!Number.isInteger(value) || value < 1) {
     console.error(`bench exchange: --${name} must be a positive integer`);
+    Deno.exit(2);
+  }
+  if (value > MAX_OPS) {
+    console.error(`bench exchange: --${name} must be at most ${MAX_OPS}`);
     Deno.exit(2);
   }
 }

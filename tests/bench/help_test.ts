@@ -159,6 +159,17 @@ Deno.test("the simulation benchmark refuses, before it starts, what taos sim wou
   assert.doesNotMatch(largest.stderr, /--threads|\n\s+at /);
 });
 
+Deno.test("the exchange benchmark refuses more operations than its workload can hold, before it runs", async () => {
+  await assertRefused(
+    ["exchange", "--ops", "1e10"],
+    "bench exchange: --ops must be at most 20000000",
+  );
+  await assertRefused(
+    ["exchange", "--batch", "20000001"],
+    "bench exchange: --batch must be at most 20000000",
+  );
+});
+
 Deno.test("deno task bench in a checkout whose native library cannot be built says so in one line", async () => {
   const copy = join(testTempDir("taos-bench-"), "checkout");
   cpSync(checkout, copy, {
