@@ -40,6 +40,15 @@ Deno.test("convertWeightsAndUidsForEmit matches the SDK vectors", () => {
   }
 });
 
+Deno.test("convertWeightsAndUidsForEmit rounds a float64 tie to even, as Python's round", () => {
+  // A Float64Array is used as it is: 0.3 × 65535 is exactly 19660.5, which goes to the even 19660
+  // (half-up rounding would give 19661).
+  assert.deepEqual(convertWeightsAndUidsForEmit([0, 1], Float64Array.from([0.3, 1])), {
+    uids: [0, 1],
+    values: [19660, 65535],
+  });
+});
+
 Deno.test("convertWeightsAndUidsForEmit rejects what the chain cannot hold", () => {
   assert.throws(() => convertWeightsAndUidsForEmit([0, 1], [0.5]), /differ in length/);
   assert.throws(() => convertWeightsAndUidsForEmit([0], [-0.1]), /non-negative/);
@@ -71,6 +80,33 @@ Deno.test("processWeights excludes the lowest quantile but keeps at least the mi
   assert.deepEqual(convertWeightsAndUidsForEmit(out.uids, out.weights), {
     uids: [2, 3],
     values: [49151, 65535],
+  });
+});
+
+Deno.test("processWeights interpolates the exclude quantile between sorted weights", () => {
+  // SDK (numpy 2.4): q = 14418 / 65535 = 0.22; np.quantile([.1, .2, .3, .4, .5], 0.22) is
+  // 0.1 + 0.88 × 0.1 = 0.188, so only uid 0 is dropped (a position of q × n = 1.1 would also drop
+  // uid 1).
+  const out = processWeights([0, 1, 2, 3, 4], [0.1, 0.2, 0.3, 0.4, 0.5], {
+    neuronCount: 5,
+    minAllowedWeights: 1,
+    maxWeightLimit: 1,
+    excludeQuantile: 14418,
+  });
+  assert.deepEqual(out.uids, [1, 2, 3, 4]);
+});
+
+Deno.test("processWeights keeps the weights of a subnet exactly as large as its minimum", () => {
+  // The SDK falls back to uniform weights only when the subnet has fewer neurons than
+  // MinAllowedWeights; 4 neurons with a minimum of 4 keep their own weights.
+  const out = processWeights([0, 1, 2, 3], [0.1, 0.2, 0.3, 0.4], {
+    neuronCount: 4,
+    minAllowedWeights: 4,
+    maxWeightLimit: 1,
+  });
+  assert.deepEqual(convertWeightsAndUidsForEmit(out.uids, out.weights), {
+    uids: [0, 1, 2, 3],
+    values: [16384, 32768, 49151, 65535],
   });
 });
 
