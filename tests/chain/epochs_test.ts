@@ -34,6 +34,8 @@ Deno.test("the epoch counter adds the look-ahead only when the next block fires 
   // Owner-triggered, or deferred to the next block by the per-block epoch cap.
   assert.equal(nextBlockEpoch(counter({ pendingEpochAt: 1001 })), 41);
   assert.equal(nextBlockEpoch(counter({ pendingEpochAt: 1002 })), 40);
+  // A pending epoch whose block has passed (deferred by the cap) still fires in the next block.
+  assert.equal(nextBlockEpoch(counter({ pendingEpochAt: 995 })), 41);
   // The step counter grows before it is compared with MAX_TEMPO.
   assert.equal(nextBlockEpoch(counter({ blocksSinceLastStep: MAX_TEMPO })), 41);
   assert.equal(nextBlockEpoch(counter({ blocksSinceLastStep: MAX_TEMPO - 1 })), 40);
