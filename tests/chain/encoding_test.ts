@@ -206,7 +206,12 @@ Deno.test("networks resolve by name or URL", () => {
     ),
     "ws://node.internal:9944",
   );
+  // An empty variable counts as unset, as the SDK's `os.getenv(...) or` default does.
+  assert.equal(resolveEndpoint("local", () => ""), "ws://127.0.0.1:9944");
   assert.equal(resolveEndpoint("wss://node.example:443", noEnv), "wss://node.example:443");
+  // Surrounding spaces (a quoted flag value) are not part of a name or a URL.
+  assert.equal(resolveEndpoint(" finney\n", noEnv), "wss://entrypoint-finney.opentensor.ai:443");
+  assert.equal(resolveEndpoint(" ws://node.example:9944 ", noEnv), "ws://node.example:9944");
   assert.throws(
     () => resolveEndpoint("http://node.example", noEnv),
     /must be a ws:\/\/ or wss:\/\//,
