@@ -343,6 +343,27 @@ Deno.test("setWeights sends set_weights with the SDK's u16 values", testOptions,
 });
 
 Deno.test(
+  "weights with nothing positive are sent uniform over every neuron of the subnet",
+  testOptions,
+  async () => {
+    await withChain(async (client, node, subnet) => {
+      node.best = 700;
+      const setter = new ChainWeightSetter(client, { netuid: NETUID, hotkey: alice });
+      const result = await setter.setWeights([1, 2], [0, 0], 19);
+      assert.equal(result.accepted, true, result.message);
+      // The SDK's fallback: 1 / n on each of the n uids, the given ones or not.
+      assert.equal(subnet.neurons.length, 3);
+      assert.deepEqual(node.submissions.at(-1)!.args, {
+        netuid: NETUID,
+        dests: [0, 1, 2],
+        weights: [65535, 65535, 65535],
+        version_key: 19,
+      });
+    });
+  },
+);
+
+Deno.test(
   "without waiting for inclusion a submission is accepted once pooled",
   testOptions,
   async () => {
@@ -394,6 +415,18 @@ Deno.test("setWeights respects the rate limit and the version key", testOptions,
     const malformed = await setter.setWeights([1, 1], [0.5, 0.5], 19);
     assert.equal(malformed.accepted, false);
     assert.match(malformed.message, /invalid weights: uids: duplicate uids/);
+    // Input the chain cannot hold is refused by field before anything is read: not a failure to
+    // reach the chain.
+    const invalid: [number[], number[], RegExp][] = [
+      [[1, 65536], [0.5, 0.5], /^invalid weights: uids\.1: /],
+      [[1], [Infinity], /^invalid weights: weights\.0: /],
+      [[1], [-0.5], /^invalid weights: weights\.0: /],
+    ];
+    for (const [uids, weights, expected] of invalid) {
+      const refused = await setter.setWeights(uids, weights, 19);
+      assert.deepEqual([refused.accepted, refused.failed], [false, undefined], refused.message);
+      assert.match(refused.message, expected);
+    }
   });
 });
 
@@ -437,16 +470,21 @@ Deno.test(
   "with the timelock scheme, weights go in one commit_timelocked_weights locked to a drand round",
   testOptions,
   async () => {
-    await withCommitReveal(async (client, node) => {
+    await withCommitReveal(async (client, node, subnet) => {
       node.setStorage("SubtensorModule", "CommitRevealWeightsVersion", [], 4);
       const setter = new ChainWeightSetter(client, {
         netuid: NETUID,
         hotkey: alice,
         commitScheme: "timelock",
       });
-      // The reveal epoch starts at the first block of the epoch after the commit's; the round
-      // is the one published 3 blocks later, at the runtime's block time.
-      const revealEpoch = epochOf(1001, NETUID, TEMPO) + 1;
+      // The reveal epoch is the subnet's reveal period (2 here) after the commit's; the round is
+      // the one published 3 blocks into it, at the runtime's block time (2 × MinimumPeriod, 0.25 s
+      // here). Committed early in epoch 3, the reveal is 724 blocks away: at half the block time
+      // the round would be 30 rounds earlier.
+      subnet.hyperparams.commitRevealPeriod = 2;
+      node.best = firstBlockOfEpoch(3, NETUID, TEMPO) + 1;
+      const revealEpoch = epochOf(node.best + 1, NETUID, TEMPO) + 2;
+      assert.equal(revealEpoch, 5);
       const firstRevealBlock = firstBlockOfEpoch(revealEpoch, NETUID, TEMPO);
       const minimumPeriod = client.api.consts.timestamp.minimumPeriod as unknown as {
         toNumber(): number;
@@ -455,7 +493,7 @@ Deno.test(
       const round = (now: number) =>
         timelockRevealRound({
           nowSeconds: now / 1000,
-          currentBlock: 1000,
+          currentBlock: node.best,
           firstRevealBlock,
           blockSeconds,
         });
@@ -607,6 +645,21 @@ Deno.test(
       });
       const [lost] = await setter.revealDue();
       assert.match(lost.message, /NoWeightsCommitFound/);
+      assert.equal(setter.pendingCommits.length, 0);
+
+      // A commit the chain calls expired in what is its reveal epoch by this node's count can
+      // never be revealed either: it is dropped, not tried again.
+      node.onSubmit = () => ({ kind: "include" });
+      assert.equal((await setter.setWeights([1], [1], 19)).accepted, true);
+      node.onSubmit = () => ({
+        kind: "fail",
+        pallet: "SubtensorModule",
+        error: "ExpiredWeightCommit",
+      });
+      node.best = (setter.pendingCommits[0].revealEpoch) * (TEMPO + 1) - (NETUID + 1);
+      const [expired] = await setter.revealDue();
+      assert.deepEqual([expired.accepted, expired.deferred], [false, undefined], expired.message);
+      assert.match(expired.message, /ExpiredWeightCommit/);
       assert.equal(setter.pendingCommits.length, 0);
     });
   },
@@ -948,6 +1001,37 @@ Deno.test("a commit's epoch is the one the chain recorded for it", testOptions, 
     assert.match(committed.message, /in epoch 3; reveal in epoch 4 \(from block 1364\)/);
   });
 });
+
+Deno.test(
+  "with two commits waiting, each is read back by its own hash and revealed in its own epoch",
+  testOptions,
+  async () => {
+    await withCommitReveal(async (client, node, subnet) => {
+      // A reveal period of 2 keeps the first commit (block 1000, epoch 2) on chain while the
+      // second is made in epoch 3; each is recorded at its block.
+      subnet.hyperparams.commitRevealPeriod = 2;
+      const setter = new ChainWeightSetter(client, { netuid: NETUID, hotkey: alice });
+      assert.equal((await setter.setWeights([1], [1], 19)).accepted, true);
+      node.best = firstBlockOfEpoch(3, NETUID, TEMPO) + 1;
+      assert.equal((await setter.setWeights([2], [1], 19)).accepted, true);
+      assert.deepEqual(
+        setter.pendingCommits.map((c) => [c.uids, c.commitEpoch, c.revealEpoch]),
+        [[[1], 2, 4], [[2], 3, 5]],
+      );
+
+      node.best = firstBlockOfEpoch(4, NETUID, TEMPO) + 1;
+      const [first] = await setter.revealDue();
+      assert.equal(first.accepted, true, first.message);
+      assert.deepEqual(node.submissions.at(-1)!.args.uids, [1]);
+      assert.deepEqual(setter.pendingCommits.map((c) => c.uids), [[2]]);
+      node.best = firstBlockOfEpoch(5, NETUID, TEMPO) + 1;
+      const [second] = await setter.revealDue();
+      assert.equal(second.accepted, true, second.message);
+      assert.deepEqual(node.submissions.at(-1)!.args.uids, [2]);
+      assert.equal(setter.pendingCommits.length, 0);
+    });
+  },
+);
 
 Deno.test(
   "a commit recorded in the last block of an epoch counts in that epoch",
