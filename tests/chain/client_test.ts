@@ -312,10 +312,14 @@ Deno.test("serveAxon skips, refuses and reports like the chain would", testOptio
       [42540766411282592856903984951653826562n, 6, 9000, 4],
     );
 
-    await assert.rejects(
-      () => serveAxon(client, bob, { netuid: NETUID, ip: "1.2.3.4", port: 0 }),
-      /serve_axon port/,
-    );
+    // A port is a u16 above 0: 65535 is the last one, 65536 the first that does not fit.
+    for (const port of [0, 65536]) {
+      await assert.rejects(
+        () => serveAxon(client, bob, { netuid: NETUID, ip: "1.2.3.4", port }),
+        /serve_axon port: /,
+        `port ${port}`,
+      );
+    }
     await assert.rejects(
       () => serveAxon(client, bob, { netuid: NETUID, ip: "not-an-ip", port: 80 }),
       /not an IPv4 or IPv6 address/,
