@@ -8,6 +8,7 @@ import {
   epochOf,
   firstBlockOfEpoch,
   readHyperparameters,
+  readMetagraph,
   serveAxon,
   SubtensorClient,
   timelockedWeightsPayload,
@@ -247,6 +248,7 @@ Deno.test("a full subnet of 256 neurons decodes in uid order", testOptions, asyn
       uid: 255 - i,
       lastUpdate: 255 - i,
       axonInfo: axon(BigInt(0x0a000000 + 255 - i), 8000 + 255 - i, 4),
+      incentive: 255 - i,
     }));
     const neurons = await new ChainNeuronDirectory(client, NETUID).neurons();
     assert.equal(neurons.length, 256);
@@ -259,6 +261,9 @@ Deno.test("a full subnet of 256 neurons decodes in uid order", testOptions, asyn
       version: 10002000,
     });
     assert.equal(neurons[200].lastUpdate, 200);
+    // Each standing belongs to its uid, not to the neuron's place in the node's answer.
+    const { standing } = await readMetagraph(client, NETUID);
+    assert.equal(standing.get(200)?.incentive, Math.fround(200 / 65535));
   });
 });
 
