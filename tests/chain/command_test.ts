@@ -4,9 +4,10 @@ import { fileURLToPath } from "node:url";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 
-async function taos(args: string[]) {
+async function taos(args: string[], env: Record<string, string> = {}) {
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN, ...args],
+    env,
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -76,6 +77,15 @@ Deno.test("taos metagraph rejects bad flags", async () => {
   assert.match(
     network.stderr,
     /^taos metagraph: --network: network: "mainnet" is neither a known/m,
+  );
+  // The variable `local` reads is named itself, not the flag whose value was fine.
+  const variable = await taos(["metagraph", "--network", "local"], {
+    BT_SUBTENSOR_CHAIN_ENDPOINT: "http://node:9944",
+  });
+  assert.equal(variable.code, 2);
+  assert.match(
+    variable.stderr,
+    /^taos metagraph: BT_SUBTENSOR_CHAIN_ENDPOINT: "http:\/\/node:9944" must be a ws:\/\/ or wss:\/\//m,
   );
   // -e wins, as for the miner and the validator: its bad value is the one reported.
   const both = await taos(["metagraph", "--network", "finney", "-e", "mainnet"]);
