@@ -8,6 +8,7 @@
  * ```
  * @module
  */
+import { isIP } from "node:net";
 import { z } from "zod";
 import { Keyring } from "@polkadot/keyring";
 import { type Command, parseFlags, printOut, UsageError } from "../cli/command.ts";
@@ -84,7 +85,8 @@ Axon:
                                         each --axon.* flag not given is read from the SDK's
                                         BT_AXON_PORT, BT_AXON_IP, BT_AXON_EXTERNAL_IP,
                                         BT_AXON_EXTERNAL_PORT when set
-      --axon.ip <ip>                    address to bind (default 0.0.0.0)
+      --axon.ip <ip>                    address to bind (default 0.0.0.0; an IPv6 one may be
+                                        bracketed, [::] as in the SDK)
       --axon.external_ip <ip>           address announced on chain (required with a chain; one
                                         the chain accepts: not a loopback, unspecified or
                                         broadcast address such as 127.0.0.1, ::1, 0.0.0.0 or
@@ -139,8 +141,9 @@ Monitoring and logs:
       --help                            this text
 
 Accepted from the reference miner's parser, no effect (named in one warning): --mock, --strict,
-  --no_version_checking, --subtensor._mock, --logging.{record_log,enable_third_party_loggers,
-  logging_dir}, --axon.max_workers, --neuron.{device,events_retention_size,dont_save_events,name},
+  --no_version_checking, --subtensor._mock <value>,
+  --logging.{record_log,enable_third_party_loggers,logging_dir}, --axon.max_workers,
+  --neuron.{device,events_retention_size,dont_save_events,name},
   --wandb.{off,offline,notes,project_name,entity}, --alerting.pagerduty.integration_key`;
 
 /** The Bittensor SDK's environment variables for the axon flags, used when a flag is not given. */
@@ -182,9 +185,18 @@ function parse(args: string[]) {
     values: {
       ...values,
       "axon.port": values["axon.port"] ?? MINER_DEFAULTS.axonPort,
-      "axon.ip": values["axon.ip"] ?? "0.0.0.0",
+      "axon.ip": withoutBrackets(values["axon.ip"] ?? "0.0.0.0"),
     },
   };
+}
+
+/**
+ * An IPv6 address written in brackets (`[::]`, the SDK's default `BT_AXON_IP`) as the address
+ * itself, which is what a socket binds; anything else as given.
+ */
+function withoutBrackets(address: string): string {
+  const inner = /^\[(.*)\]$/.exec(address)?.[1];
+  return inner !== undefined && isIP(inner) === 6 ? inner : address;
 }
 
 /** Flags naming a file, directory, address or agent, where an empty value is never meant. */
@@ -202,7 +214,8 @@ const REFERENCE_ONLY_FLAGS = {
   mock: "boolean",
   strict: "boolean",
   no_version_checking: "boolean",
-  "subtensor._mock": "boolean",
+  // A value there (`--subtensor._mock False`), as the SDK parses it as a bool.
+  "subtensor._mock": "string",
   "logging.record_log": "boolean",
   "logging.enable_third_party_loggers": "boolean",
   "axon.max_workers": "string",

@@ -195,6 +195,51 @@ Deno.test({
   );
 });
 
+let ipv6 = true;
+try {
+  Deno.listen({ hostname: "::1", port: 0 }).close();
+} catch {
+  ipv6 = false;
+}
+
+Deno.test({
+  name: "taos miner binds an --axon.ip in the SDK's bracketed form ([::1]) and takes " +
+    "--subtensor._mock with its value",
+  ignore: !ipv6,
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const root = await minerWallet("taos-miner-bracketed-");
+  // The SDK's own default is BT_AXON_IP's `[::]`; until this version `[::1]` was looked up as a
+  // host name and refused.
+  const miner = spawnMiner([
+    ...localMinerFlags(root),
+    "-a",
+    "0",
+    "--axon.ip",
+    "[::1]",
+    "--subtensor._mock",
+    "False",
+  ]);
+  let stopped;
+  try {
+    const line = await miner.firstLine();
+    const port = /axon port (\d+) on ::1,/.exec(line);
+    assert.ok(port, line);
+    const reply = await new Dendrite(alice).call(
+      { ip: "::1", port: Number(port[1]), hotkey: bob.ss58Address },
+      MarketSimulationStateUpdate,
+      encodeStateUpdate(stateForMiner(marketState(), 1)),
+      5,
+    );
+    assert.equal(reply.statusCode, 200, reply.statusMessage);
+  } finally {
+    stopped = await miner.stop();
+  }
+  assert.equal(stopped.code, 0, stopped.stderr);
+  assert.match(stopped.stderr, /--subtensor\._mock: the reference miner's, no effect here/);
+});
+
 Deno.test("taos miner adds the parameters of every -m, refusing a name given in two of them", async () => {
   const root = await minerWallet("taos-miner-params-");
   const flags = localMinerFlags(root).filter((_, i, all) => all[i] !== "-m" && all[i - 1] !== "-m");
