@@ -121,7 +121,10 @@ const REFERENCE_ONLY_FLAGS = {
   strict: "boolean",
   no_version_checking: "boolean",
   axon_off: "boolean",
+  // A value there (`--subtensor._mock False`), as the SDK parses it as a bool.
+  "subtensor._mock": "string",
   "logging.record_log": "boolean",
+  "logging.enable_third_party_loggers": "boolean",
   "neuron.device": "string",
   "neuron.events_retention_size": "string",
   "neuron.dont_save_events": "boolean",
@@ -368,7 +371,8 @@ Accepted for run_validator.sh compatibility, no effect:
       --neuron.axon_off  this validator serves no axon
 
 Accepted from the reference validator's parser, no effect: --mock, --strict,
-  --no_version_checking, --axon_off, --logging.record_log, --neuron.device,
+  --no_version_checking, --axon_off, --subtensor._mock <value>,
+  --logging.{record_log,enable_third_party_loggers}, --neuron.device,
   --neuron.events_retention_size, --neuron.dont_save_events, --neuron.num_concurrent_forwards,
   --neuron.sample_size, --neuron.vpermit_tao_limit, --wandb.{off,offline,notes,project_name,entity},
   --repo.remote, --axon.{port,ip,external_port,external_ip,max_workers}

@@ -381,6 +381,23 @@ Deno.test("options: the reference validator's flags without a counterpart are ac
   assert.throws(() => parseValidatorArgs(["--local", "--wandb.of"]), /Unknown option '--wandb.of'/);
 });
 
+Deno.test("options: the SDK's --logging.enable_third_party_loggers and --subtensor._mock <value> are accepted with a note", () => {
+  // The reference validator's parser has every flag of the SDK's logging and subtensor parsers;
+  // --subtensor._mock takes a value there (`--subtensor._mock False`).
+  const o = parseValidatorArgs([
+    "--local",
+    "--logging.enable_third_party_loggers",
+    "--subtensor._mock",
+    "False",
+    "--seed",
+    "3",
+  ]);
+  assert.equal(o.seed, 3);
+  assert.equal(o.notes.length, 1);
+  assert.match(o.notes[0], /--subtensor\._mock\b.*: the reference validator's, no effect here/);
+  assert.match(o.notes[0], /--logging\.enable_third_party_loggers\b/);
+});
+
 Deno.test("options: a path flag's leading ~ is the home directory, also after '=' where the shell leaves it", () => {
   const home = homedir();
   // Taken as it is, `--state=~/v/state.db` would make a directory named ~ in the working
