@@ -12,7 +12,11 @@ import { isIP } from "node:net";
 import { z } from "zod";
 import { Keyring } from "@polkadot/keyring";
 import { type Command, parseFlags, printOut, UsageError } from "../cli/command.ts";
-import { ignoredFlagOptions, ignoredFlagsNote } from "../cli/reference_flags.ts";
+import {
+  ignoredFlagOptions,
+  ignoredFlagsNote,
+  unreadVariablesNote,
+} from "../cli/reference_flags.ts";
 import { NEURON_FLAGS } from "../cli/neuron_flags.ts";
 import {
   logLevelFlag,
@@ -484,6 +488,9 @@ export const command: Command = {
     const log = makeLogger(settings.logLevel);
     const ignored = ignoredFlagsNote(REFERENCE_ONLY_FLAGS, values, "the reference miner's");
     if (ignored !== null) log("warning", ignored);
+    // The miner keeps no files: the reference's logging directory held its event log.
+    const unread = unreadVariablesNote(values, { unused: ["logging.logging_dir"] });
+    if (unread !== null) log("warning", unread);
     // A compiled binary runs with the permissions it was compiled with, its agent's process too.
     if (values["agent.sandbox"] && Deno.build.standalone) {
       throw new UsageError(

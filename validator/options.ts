@@ -20,7 +20,11 @@ import { COMMIT_SCHEMES, type CommitScheme } from "../chain/weight_setter.ts";
 import { walletNameProblem, walletRootOf, walletVariablesUsed } from "../bittensor/wallet.ts";
 import { expandHome } from "../cli/home_path.ts";
 import { MAX_RESPONSE_BYTES, MAX_ROUND_RESPONSE_BYTES } from "../bittensor/dendrite.ts";
-import { ignoredFlagOptions, ignoredFlagsNote } from "../cli/reference_flags.ts";
+import {
+  ignoredFlagOptions,
+  ignoredFlagsNote,
+  unreadVariablesNote,
+} from "../cli/reference_flags.ts";
 import { NEURON_FLAGS } from "../cli/neuron_flags.ts";
 import { logLevelFlag, nonEmptyFlag, numberFlag, wholeNumber } from "../cli/flag_values.ts";
 import { walletNameFlag } from "../cli/wallet_flags.ts";
@@ -552,6 +556,8 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
   }
   const ignored = ignoredFlagsNote(REFERENCE_ONLY_FLAGS, values, "the reference validator's");
   if (ignored !== null) notes.push(ignored);
+  const unread = unreadVariablesNote(values);
+  if (unread !== null) notes.push(unread);
 
   const endpointRaw = str("subtensor.chain_endpoint") ?? str("subtensor.network") ?? "finney";
   let chainEndpoint: string;

@@ -13,6 +13,7 @@ import {
   stateForMiner,
 } from "../../bittensor/market_synapse.ts";
 import { Child } from "../validator/processes.ts";
+import { testTempDir } from "../temp_dir.ts";
 import {
   alice,
   bob,
@@ -238,6 +239,20 @@ Deno.test({
   }
   assert.equal(stopped.code, 0, stopped.stderr);
   assert.match(stopped.stderr, /--subtensor\._mock: the reference miner's, no effect here/);
+});
+
+Deno.test("taos miner names the SDK's BT_LOGGING_* variables as not read", async () => {
+  // The hotkey is not there, so the miner stops once it has said what it does not read.
+  const out = await runMinerToExit(
+    ["--local", "-p", testTempDir("taos-miner-no-wallet-")],
+    { BT_LOGGING_TRACE: "1", BT_LOGGING_RECORD_LOG: "1", BT_LOGGING_LOGGING_DIR: "/data" },
+  );
+  assert.equal(out.code, 2, out.stderr);
+  // The miner has no use for a logging directory, so it does not point at the flag.
+  assert.match(
+    out.stderr,
+    /BT_LOGGING_TRACE, BT_LOGGING_RECORD_LOG, BT_LOGGING_LOGGING_DIR: the SDK's environment variables, not read here \(give --logging\.trace instead\)/,
+  );
 });
 
 Deno.test("taos miner adds the parameters of every -m, refusing a name given in two of them", async () => {

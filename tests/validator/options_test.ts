@@ -398,6 +398,28 @@ Deno.test("options: the SDK's --logging.enable_third_party_loggers and --subtens
   assert.match(o.notes[0], /--logging\.enable_third_party_loggers\b/);
 });
 
+Deno.test("options: the SDK's BT_LOGGING_* variables, which set the reference's log level and state root, are named as not read", () => {
+  const variables = { BT_LOGGING_DEBUG: "1", BT_LOGGING_LOGGING_DIR: "/data/bittensor" };
+  for (const [name, value] of Object.entries(variables)) Deno.env.set(name, value);
+  try {
+    const o = parseValidatorArgs(["--local"]);
+    assert.equal(o.logLevel, "info");
+    assert.equal(o.loggingDir, join(homedir(), ".bittensor", "validators"));
+    assert.deepEqual(o.notes, [
+      "BT_LOGGING_DEBUG, BT_LOGGING_LOGGING_DIR: the SDK's environment variables, not read here " +
+      "(give --logging.debug, --logging.logging_dir instead)",
+    ]);
+    // A variable whose flag is given changes nothing the flag does not already say.
+    const flagged = parseValidatorArgs(["--local", "--logging.logging_dir", "/data/bittensor"]);
+    assert.deepEqual(flagged.notes, [
+      "BT_LOGGING_DEBUG: the SDK's environment variables, not read here " +
+      "(give --logging.debug instead)",
+    ]);
+  } finally {
+    for (const name of Object.keys(variables)) Deno.env.delete(name);
+  }
+});
+
 Deno.test("options: a path flag's leading ~ is the home directory, also after '=' where the shell leaves it", () => {
   const home = homedir();
   // Taken as it is, `--state=~/v/state.db` would make a directory named ~ in the working
