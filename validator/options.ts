@@ -702,6 +702,24 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     uids.add(miner.uid);
   }
 
+  const simulationConfig = pathOf(
+    eitherOf("--config", "config", "simulation.xml_config", {
+      read: nonEmpty,
+      identity: configIdentity,
+    }),
+  ) ?? "reference";
+  const simulationConfigFlag =
+    str("config") === undefined && str("simulation.xml_config") !== undefined
+      ? "--simulation.xml_config"
+      : "--config";
+  // The reference's parser reads its --config as a YAML file of flags.
+  if (str("config") !== undefined && /\.ya?ml$/i.test(simulationConfig)) {
+    throw new UsageError(
+      `--config: ${simulationConfig}: a Bittensor YAML file of flags is not read; ` +
+        "--config names the simulation's configuration (a preset, or a .json, .toml or .xml " +
+        "file): give the flags themselves",
+    );
+  }
   const seedRaw = str("seed");
   const simulationsRaw = str("simulations");
   const maxResponseBytes = numberFlag(
@@ -758,15 +776,8 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     ),
     pagerdutyKey: pagerdutyKey === "" ? null : pagerdutyKey,
     pagerdutyUrl,
-    simulationConfig: pathOf(
-      eitherOf("--config", "config", "simulation.xml_config", {
-        read: nonEmpty,
-        identity: configIdentity,
-      }),
-    ) ?? "reference",
-    simulationConfigFlag: str("config") === undefined && str("simulation.xml_config") !== undefined
-      ? "--simulation.xml_config"
-      : "--config",
+    simulationConfig,
+    simulationConfigFlag,
     fundamentalFeed: pathOf(nonEmpty("fundamental-feed")) ?? null,
     externalFeed: pathOf(nonEmpty("external-feed")) ?? null,
     seeding: seedingOf(values, str),

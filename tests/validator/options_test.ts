@@ -420,6 +420,22 @@ Deno.test("options: the SDK's BT_LOGGING_* variables, which set the reference's 
   }
 });
 
+Deno.test("options: a YAML --config, the reference's file of flags, is refused as such", () => {
+  for (const file of ["~/.bittensor/validator.yml", "run.YAML"]) {
+    assert.throws(
+      () => parseValidatorArgs(["--local", "--config", file]),
+      (e: Error) => {
+        assert.ok(e instanceof UsageError);
+        assert.match(
+          e.message,
+          /^--config: .*: a Bittensor YAML file of flags is not read; --config names the simulation's configuration \(a preset, or a \.json, \.toml or \.xml file\): give the flags themselves$/,
+        );
+        return true;
+      },
+    );
+  }
+});
+
 Deno.test("options: a path flag's leading ~ is the home directory, also after '=' where the shell leaves it", () => {
   const home = homedir();
   // Taken as it is, `--state=~/v/state.db` would make a directory named ~ in the working
