@@ -679,7 +679,16 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     { secret: true },
   );
   const envKey = Deno.env.get(PAGERDUTY_KEY_ENV);
-  const pagerdutyKey = flagKey ?? envKey ?? "";
+  let pagerdutyKey = flagKey ?? envKey ?? "";
+  // The reference's run script sets PD_KEY='""'; passed on without a shell to unquote it, the key
+  // is the two quote characters, which no routing key is.
+  if (/^["']+$/.test(pagerdutyKey)) {
+    notes.push(
+      `the PagerDuty key is only quote characters (${pagerdutyKey}): taken as no key, so nothing ` +
+        "is paged",
+    );
+    pagerdutyKey = "";
+  }
   // An empty key means no paging, as the reference's run script passes it by default; but over a
   // key in the environment it is more likely a script's empty variable than a wish.
   if (flagKey === "" && envKey !== undefined && envKey !== "") {

@@ -136,6 +136,14 @@ Deno.test("options: the PagerDuty routing key may come from the environment; a f
   }
   assert.equal(parseValidatorArgs([]).pagerdutyKey, null);
   assert.deepEqual(parseValidatorArgs(["-d", ""]).notes, [], "no key anywhere: nothing to say");
+  // run_validator.sh's PD_KEY='""' reaching taos unquoted: two quote characters, no routing key.
+  for (const quotes of ['""', "''"]) {
+    const quoted = parseValidatorArgs(["-d", quotes]);
+    assert.equal(quoted.pagerdutyKey, null);
+    assert.deepEqual(quoted.notes, [
+      `the PagerDuty key is only quote characters (${quotes}): taken as no key, so nothing is paged`,
+    ]);
+  }
 });
 
 Deno.test("options: the metrics of a --local run are labelled netuid local unless --netuid is given", () => {
