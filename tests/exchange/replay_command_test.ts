@@ -331,6 +331,15 @@ Deno.test("a malformed script exits 2, naming each offending field, and prints n
 });
 
 /** A response of agent 0 whose payload is `payload` over a valid limit buy's. */
+/** Agent `agentId`'s limit order on book 0, with `extra` payload fields. */
+function limitOrder(agentId: number, direction: number, volume: number, price: number, extra = {}) {
+  return {
+    agentId,
+    type: "PLACE_ORDER_LIMIT",
+    payload: { direction, volume, price, bookId: 0, ...extra },
+  };
+}
+
 function limitWith(payload: Record<string, unknown>, type = "PLACE_ORDER_LIMIT"): unknown {
   return {
     agentId: 0,
@@ -648,23 +657,12 @@ Deno.test("balances the core cannot keep within 2^62 units per book are a schema
 });
 
 Deno.test("clock events carry their own time and name their cause; a reset line has a null bookId", async () => {
-  const limit = (
-    agentId: number,
-    direction: number,
-    volume: number,
-    price: number,
-    extra = {},
-  ) => ({
-    agentId,
-    type: "PLACE_ORDER_LIMIT",
-    payload: { direction, volume, price, bookId: 0, ...extra },
-  });
   const gtt = await replayScript({
     exchange: { agents: 1, balances: { base: "0", quote: "1000" } },
     batches: [
       {
         timestamp: 10e9,
-        responses: [limit(0, 0, 1, 99, { timeInForce: "GTT", expiryPeriod: 60e9 })],
+        responses: [limitOrder(0, 0, 1, 99, { timeInForce: "GTT", expiryPeriod: 60e9 })],
       },
       {
         timestamp: 100e9,
@@ -695,9 +693,9 @@ Deno.test("clock events carry their own time and name their cause; a reset line 
       {
         timestamp: 1e9,
         responses: [
-          limit(2, 1, 10, 100),
-          limit(0, 0, 2, 100, { leverage: 1 }),
-          limit(2, 0, 110, 1),
+          limitOrder(2, 1, 10, 100),
+          limitOrder(0, 0, 2, 100, { leverage: 1 }),
+          limitOrder(2, 0, 110, 1),
         ],
       },
       { timestamp: 2e9, responses: [] },
@@ -1193,17 +1191,6 @@ Deno.test("a reset of another agent leaves the rest of its time in one call: an 
 });
 
 Deno.test("a loan crossed at a time is called at the next time even when a reset of another agent comes between", async () => {
-  const limit = (
-    agentId: number,
-    direction: number,
-    volume: number,
-    price: number,
-    extra = {},
-  ) => ({
-    agentId,
-    type: "PLACE_ORDER_LIMIT",
-    payload: { direction, volume, price, bookId: 0, ...extra },
-  });
   const run = await replayScript({
     exchange: {
       maxLeverage: "1",
@@ -1213,15 +1200,18 @@ Deno.test("a loan crossed at a time is called at the next time even when a reset
       balances: { base: "100", quote: "10000" },
     },
     batches: [
-      { timestamp: 1, responses: [limit(2, 1, 10, 90), limit(0, 0, 2, 90, { leverage: 1 })] },
+      {
+        timestamp: 1,
+        responses: [limitOrder(2, 1, 10, 90), limitOrder(0, 0, 2, 90, { leverage: 1 })],
+      },
       // The bid at 49 crosses the long's call price (50); the order after the reset still comes
       // before the call, as it does without the reset.
       {
         timestamp: 2,
         responses: [
-          limit(2, 0, 10, 49),
+          limitOrder(2, 0, 10, 49),
           { agentId: 3, type: "RESET_AGENT", payload: { agentIds: [3] } },
-          limit(1, 0, 1, 49.5),
+          limitOrder(1, 0, 1, 49.5),
         ],
       },
       { timestamp: 3, responses: [] },
