@@ -59,6 +59,9 @@ Deno.test("S6, S7: the change across a timestamp reset is dropped", () => {
   const s6 = sharpeOf([100, 200, 50, 150], [0, 2, 5, 6]);
   close(s6.s, 4.242640687119286);
   close(s6.n, 0.7121320343559643);
+  // A new simulation whose first publish falls at the time of the last one's: no change across.
+  assert.deepEqual(valueChanges([100, 200, 200, 300], [0, 1, 5, 6]), [1, 1]);
+  assert.deepEqual(valueChanges([100], [3]), [], "one observation has no change");
   const s7 = sharpeOf([100, 50], [0, 7]);
   assert.equal(s7.s, 0);
   assert.equal(s7.n, 0.5);
@@ -131,6 +134,8 @@ Deno.test("the left-outlier penalty, which only negative weighted scores trigger
   // Sorted [-0.3, -0.2, 0.5 ×6]: q1 = 0.325, q3 = 0.5, fence 0.0625; of the two outliers the
   // smallest is the penalty.
   close(aggregateReward([0.5, 0.5, 0.5, 0.5, 0.5, 0.5, -0.2, -0.3]), 0.5 - 0.3);
+  // Equal scores on every book put the fence on them: none lies below it, so none is penalised.
+  assert.equal(aggregateReward([-0.1, -0.1, -0.1]), -0.1);
 });
 
 Deno.test("asymmetric Sharpe bounds normalise literally, (clamp(s) + hi) / (hi − lo)", () => {
@@ -147,6 +152,7 @@ Deno.test("R4–R9: aggregation over books", () => {
   close(aggregateReward([w, w, w, w, w]), w);
   close(aggregateReward([0.9311862178478973, 0.3223170480985298]), 0.6267516329732136);
   assert.equal(aggregateReward([0, 0, 0]), 0);
+  assert.equal(aggregateReward([]), 0, "no books, no reward (not NaN)");
   assert.equal(aggregateReward([2, 2, 2]), 2);
   close(aggregateReward([w, w, w, w, 0]), w);
   // R7: a negative Sharpe with a full activity factor weighs 0 on every book.
