@@ -14,6 +14,7 @@ import {
   isOrder,
   isTrade,
   mid,
+  openOrders,
   spread,
 } from "../../agents/sdk/book.ts";
 import {
@@ -566,6 +567,10 @@ Deno.test("a converted state survives JSON and parses; a bad state names the fie
   const broken = JSON.parse(JSON.stringify(state));
   broken.books["0"].bids[0].price = "high";
   assert.throws(() => parseStateUpdate(broken), /books\.0\.bids\.0\.price/);
+  // Map keys are integer ids, a background agent's negative one included.
+  const keyed = (key: string) => JSON.parse(JSON.stringify({ ...state, notices: { [key]: [] } }));
+  assert.deepEqual(parseStateUpdate(keyed("-3")).notices, { "-3": [] });
+  assert.throws(() => parseStateUpdate(keyed("3a")), /^Error: invalid state update: notices\.3a: /);
 });
 
 Deno.test("book helpers read best prices, mid, spread, depth, imbalance and inventory value", () => {
@@ -580,6 +585,21 @@ Deno.test("book helpers read best prices, mid, spread, depth, imbalance and inve
   assert.equal(inventoryValue(state.accounts[0][0], book), 1299.5 + 300 * 11);
   assert.equal(mid({ ...book, asks: [] }), null);
   assert.equal(inventoryValue(state.accounts[0][0], { ...book, asks: [] }), 1299.5);
+  // An empty book has no imbalance rather than 0 / 0.
+  const empty = { ...book, bids: [], asks: [] };
+  assert.equal(imbalance(empty), 0);
+  assert.equal(depth(empty, 1), 0);
+});
+
+Deno.test("openOrders lists the account's resting orders, of one side when asked", () => {
+  const account = stateForAgent(publish(), 0, simulation).accounts[0][0];
+  const buy = account.orders[0];
+  const both = { ...account, orders: [buy, { ...buy, id: 10, side: 1 as const, price: 300.5 }] };
+  assert.deepEqual(openOrders(both).map((order) => order.id), [9, 10]);
+  assert.deepEqual(openOrders(both, 0).map((order) => order.id), [9]);
+  assert.deepEqual(openOrders(both, 1).map((order) => order.id), [10]);
+  assert.deepEqual(openOrders(account, 1), []);
+  assert.deepEqual(openOrders(undefined), []);
 });
 
 const limit = (extra: Record<string, unknown> = {}) => ({
@@ -968,7 +988,18 @@ Deno.test("builders, engine conversion and scheduling by requested delay", () =>
     expiryPeriod: 10e9,
     stpFlag: 4,
   });
-  const market = marketOrder(1, 0, 0, 500, { currency: 1, delay: 1000 });
+  const postOnly = toEngineInstruction(limitOrder(1, 0, 0, 1, 300, { postOnly: true }));
+  assert.ok(postOnly.type === "PLACE_ORDER_LIMIT" && postOnly.postOnly === true);
+  const market = marketOrder(1, 0, 0, 500, { currency: 1, delay: 1000, stp: 2 });
+  assert.deepEqual(toEngineInstruction(market), {
+    type: "PLACE_ORDER_MARKET",
+    bookId: 0,
+    direction: 0,
+    volume: 500,
+    clientOrderId: null,
+    stpFlag: 2,
+    currency: 1,
+  });
   const cancel = cancelOrders(1, 0, [4, { orderId: 5, volume: 0.5 }]);
   assert.deepEqual(toEngineInstruction(cancel), {
     type: "CANCEL_ORDERS",
@@ -1294,6 +1325,54 @@ Deno.test("runAgentStep: onEnd follows the stop notice even when onUpdate emptie
   assert.deepEqual(calls, ["start", "update", "update", "end", "start", "update"]);
 });
 
+Deno.test("the base class keeps broadcast and own notices, and the last config through an update without one", async () => {
+  class Recorder extends Agent {
+    onUpdate() {
+      return [];
+    }
+  }
+  const agent = new Recorder(0, {});
+  const first = stateForAgent(publish(), 0, simulation, { first: true });
+  const [start, rejected] = first.notices![0];
+  // A reference validator sends agent 0's notices to every miner: agent 1's is dropped.
+  first.notices![0].push({ ...rejected, agentId: 1 } as typeof rejected);
+  await runAgentStep(agent, 0, first);
+  assert.equal(start.agentId, null, "the start notice is a broadcast");
+  assert.deepEqual(agent.events.map((e) => [e.type, e.agentId]), [
+    ["EVENT_SIMULATION_START", null],
+    ["ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET", 0],
+    ["EVENT_TRADE", 0],
+  ]);
+  await runAgentStep(agent, 0, { ...stateForAgent(publish(), 0, simulation), config: null });
+  assert.equal(agent.config, simulation);
+  assert.equal(agent.tick, 10 ** -simulation.priceDecimals);
+});
+
+Deno.test("runAgentStep: a start notice begins a new simulation of the same validator, even with no stop before it", async () => {
+  const calls: string[] = [];
+  const agent = {
+    onStart: (_config: unknown, validator: string | null) => void calls.push(`start ${validator}`),
+    onUpdate: () => (calls.push("update"), []),
+  };
+  const update = (first: boolean) => ({
+    ...stateForAgent(publish(), 0, simulation, { first }),
+    validator: "5Validator",
+  });
+  await runAgentStep(agent, 0, update(true));
+  await runAgentStep(agent, 0, update(false));
+  // The validator restarted: its new simulation's first update comes without a stop.
+  await runAgentStep(agent, 0, update(true));
+  await runAgentStep(agent, 0, update(false));
+  assert.deepEqual(calls, [
+    "start 5Validator",
+    "update",
+    "update",
+    "start 5Validator",
+    "update",
+    "update",
+  ]);
+});
+
 Deno.test("notices carry the reference validator's messages", () => {
   const notices: PublishState["notices"] = [
     {
@@ -1472,14 +1551,14 @@ Deno.test("an agent's builders truncate to tick and lot as the exchange does; be
     }).discarded,
     null,
   );
-  const quote = await build((a) => a.marketOrder(0, 0, 10.129, { currency: 1 }));
+  // An amount of quote is truncated to the quote's decimals (10 here), not to the lot's (4).
+  assert.deepEqual([simulation.quoteDecimals, simulation.volumeDecimals], [10, 4]);
+  const quote = await build((a) => a.marketOrder(0, 0, 10.12345678912, { currency: 1 }));
   assert.ok(quote.type === "PLACE_ORDER_MARKET");
-  assert.equal(
-    quote.quantity,
-    10 ** -simulation.quoteDecimals * Math.floor(
-      10.129 * 10 ** simulation.quoteDecimals + 1e-6,
-    ),
-  );
+  assert.equal(quote.quantity, 10.1234567891);
+  const base = await build((a) => a.marketOrder(0, 0, 10.12345678912));
+  assert.ok(base.type === "PLACE_ORDER_MARKET");
+  assert.equal(base.quantity, 10.1234);
   await assert.rejects(build((a) => a.limitOrder(0, 0, NaN, 300)), /limitOrder: quantity/);
 });
 
@@ -1681,6 +1760,10 @@ Deno.test("ignoredField names the first instruction field validators strip, leve
     ignoredField({ agent_id: 3, instructions: [order, { ...order, leverage: 2 }] }),
     "instruction 1 (PLACE_ORDER_LIMIT) carries 'leverage', which validators ignore: the " +
       "subnet's protocol has no leverage, so a miner's orders are cash orders",
+  );
+  assert.match(
+    ignoredField({ agent_id: 3, instructions: [{ leverage: 2, ...order }] }) ?? "",
+    /^instruction 0 \(PLACE_ORDER_LIMIT\) carries 'leverage', /,
   );
   const market = marketOrder(3, 0, 1, 1);
   assert.equal(
