@@ -615,8 +615,8 @@ class RecordIndex {
 /**
  * The notice as the reference's validator words it for its miners: a placement's message names
  * the order (`Buy Limit Order 12 placed successfully for 1.0@300.1!`) or the exchange's reason
- * code (`INSUFFICIENT_QUOTE`), a cancellation's the order and book, `Order Id does not exist!`, or
- * why the exchange refused it (a volume below one lot).
+ * code (`INSUFFICIENT_QUOTE`), a cancellation's the order and book, or `Order Id does not exist!`
+ * (the only way a cancellation fails).
  */
 function noticeEvent(notice: Notice, index: RecordIndex): Event | null {
   const base = { timestamp: notice.timestamp, agentId: notice.agentId };
@@ -668,9 +668,7 @@ function noticeEvent(notice: Notice, index: RecordIndex): Event | null {
           success,
           message: success
             ? `Cancelled order ${notice.orderId} on book ${notice.bookId} for agent ${notice.agentId}.`
-            : notice.reason === undefined
-            ? "Order Id does not exist!"
-            : message,
+            : "Order Id does not exist!",
         }],
       };
     case "RESPONSE_DISTRIBUTED_RESET_AGENT":
