@@ -941,6 +941,14 @@ export function runReplay(script: ReplayScript, emit: (line: string) => void): v
     };
     for (const at of [...steps.keys()].sort((a, b) => a - b)) {
       const responses = steps.get(at)!;
+      // Where each agent's last response at this time stands: whether one follows a reset is then
+      // a lookup, where a scan of the rest made a busy time with a reset quadratic.
+      const lastAt = new Map<number, number>();
+      responses.forEach(({ response }, i) => {
+        if (response.agentId !== null) lastAt.set(response.agentId, i);
+      });
+      // The last place at this time where a response of an agent reset since the last call is.
+      let lastOfReset = -1;
       responses.forEach(({ response, sentAt }, i) => {
         if (dropped(response.agentId, sentAt)) return;
         pack(response, params, step);
@@ -949,18 +957,15 @@ export function runReplay(script: ReplayScript, emit: (line: string) => void): v
           if (agentId < 0 || agentId >= params.agents) continue;
           if (!resetBefore.has(agentId)) resetBefore.set(agentId, resetAt.get(agentId));
           resetAt.set(agentId, at);
+          lastOfReset = Math.max(lastOfReset, lastAt.get(agentId) ?? -1);
         }
         // Whether the exchange took a reset decides whether a response of that agent later at
         // this time is dropped: only then do the instructions so far go in first. Otherwise the
         // time stays one call, since each call ends with the expiries due (expiryPeriod 0) and
         // begins with a margin check, which a split would put before the responses after it.
-        if (
-          resetBefore.size > 0 &&
-          responses.slice(i + 1).some(({ response: later }) =>
-            later.agentId !== null && resetBefore.has(later.agentId)
-          )
-        ) {
+        if (lastOfReset > i) {
           submit(at);
+          lastOfReset = -1;
         }
       });
       submit(at);
