@@ -105,7 +105,7 @@ export class FactsCollector {
   #spreadCount = 0;
   /** Traded lots, and ticks x lots, summed as whole numbers: exact, where a running sum of
    * decimal volumes drifts in its last digits (and a double's, past 2^53 units: one trade of 12
-   * base at 300 is 3.6e16 ticks x lots at 3 price and 8 volume decimals). */
+   * base at 300 is 3.6e14 ticks x lots at 3 price and 8 volume decimals, so a few dozen pass it). */
   #lots = 0n;
   #tickLots = 0n;
   #trades = 0;

@@ -135,8 +135,8 @@ Deno.test("summary.json's traded volume and notional are the exact sums of the t
 });
 
 Deno.test("the traded notional and volume stay the nearest numbers to the exact sums past 2^53 units", () => {
-  // At 3 price and 8 volume decimals one trade of 12.3 base at 300.1 is 3.7e16 ticks x lots, past
-  // 2^53 already: a float product or running sum would lose its last units.
+  // At 3 price and 8 volume decimals one trade of 12.3 base at 300.1 is 3.7e14 ticks x lots: the
+  // running sum passes 2^53 within 25 such trades and a float sum would lose its last units.
   const facts = new FactsCollector(1, 60e9, { price: 3, volume: 8 });
   const fills: [bigint, bigint][] = [[300_123n, 1_234_567_891n], [299_987n, 987_654_321n]];
   let lots = 0n, tickLots = 0n;
