@@ -396,7 +396,10 @@ function usage(): string {
 if (import.meta.main) {
   try {
     const [command, ...rest] = Deno.args;
-    if (command === "--help" || command === "-h" || rest.includes("--help")) {
+    // Anywhere but after --fuzz, where an argument is libFuzzer's.
+    if (
+      command === "--help" || command === "-h" || (command !== "--fuzz" && rest.includes("--help"))
+    ) {
       console.log(usage());
       Deno.exit(0);
     }

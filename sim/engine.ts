@@ -798,7 +798,7 @@ export class SimEngine {
     const max = this.config.exchange.maxLeverage;
     const maxE9 = BigInt(Math.trunc(max * 1e9));
     const roundedE9 = BigInt(Math.round(leverage * 1e9));
-    const leverageE9 = leverage > max ? maxE9 + 1_000_000n : roundedE9 < maxE9 ? roundedE9 : maxE9;
+    const leverageE9 = leverage > max ? maxE9 + 1000n : roundedE9 < maxE9 ? roundedE9 : maxE9;
     if (x.type === "PLACE_ORDER_MARKET") {
       const quoteSized = x.currency === 1;
       const volume = quoteSized

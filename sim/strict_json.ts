@@ -54,7 +54,8 @@ function parsePlaced(text: string): unknown {
     );
     if (!token) throw error;
     const at = syntaxErrorOffset(text);
-    const shown = JSON.stringify(text[at]).slice(1, -1).replaceAll("'", "\\'");
+    const shown = JSON.stringify(String.fromCodePoint(text.codePointAt(at)!)).slice(1, -1)
+      .replaceAll("'", "\\'");
     throw new SyntaxError(`Unexpected token '${shown}' in JSON at ${place(text, at)}`);
   }
 }

@@ -330,7 +330,6 @@ Deno.test("a malformed script exits 2, naming each offending field, and prints n
   }
 });
 
-/** A response of agent 0 whose payload is `payload` over a valid limit buy's. */
 /** Agent `agentId`'s limit order on book 0, with `extra` payload fields. */
 function limitOrder(agentId: number, direction: number, volume: number, price: number, extra = {}) {
   return {
@@ -340,6 +339,7 @@ function limitOrder(agentId: number, direction: number, volume: number, price: n
   };
 }
 
+/** A response of agent 0 whose payload is `payload` over a valid limit buy's. */
 function limitWith(payload: Record<string, unknown>, type = "PLACE_ORDER_LIMIT"): unknown {
   return {
     agentId: 0,

@@ -70,6 +70,8 @@ Deno.test("a syntax error is placed by position, line and column, never by quoti
     ['{\r\n"a": 1,\r"b": +5}', "Unexpected token '+' in JSON at position 16 (line 3 column 6)"],
     // A character that cannot be shown as it is is escaped.
     ["[\u0001]", "Unexpected token '\\u0001' in JSON at position 1 (line 1 column 2)"],
+    // A character beyond 16 bits is shown whole, not as half of its surrogate pair.
+    ["[\u{1F600}]", "Unexpected token '\u{1F600}' in JSON at position 1 (line 1 column 2)"],
   ];
   for (const [text, message] of cases) {
     assert.throws(() => parseJson(text), (error: Error) => {
