@@ -19,6 +19,7 @@
  */
 import { join } from "node:path";
 import { printOut, UsageError } from "../cli/command.ts";
+import { counted } from "../cli/counted.ts";
 import { integerFlag } from "../cli/flag_values.ts";
 import { expandHome } from "../cli/home_path.ts";
 import {
@@ -612,11 +613,6 @@ function fixed(x: number, digits: number): string {
   return Number.isFinite(x) ? x.toFixed(digits) : "n/a";
 }
 
-/** `1 publish`, `12 publishes`. */
-export function counted(n: number, one: string, many: string): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
-
 /** The delay model as the summary names it: `none`, `validator` or a duration (`50ms`). */
 export function describeDelay(delay: DelayModel): string {
   return typeof delay === "number" ? formatDuration(delay) : delay;
@@ -647,7 +643,7 @@ function parseDelayFlag(value: unknown): DelayModel | undefined {
 export function formatBacktestReport(report: BacktestReport): string {
   const lines = [
     `${report.agent} backtest: ${counted(report.agents.length, "copy", "copies")}, ${
-      counted(report.books, "book", "books")
+      counted(report.books, "book")
     }, seed ${report.seed}, ${counted(report.publishes, "publish", "publishes")}, ` +
     `delay ${describeDelay(report.delay)}, ${fixed(report.wallSeconds, 1)} s wall`,
   ];

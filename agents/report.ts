@@ -9,13 +9,8 @@
  * ```
  * @module
  */
-import {
-  type BacktestReport,
-  counted,
-  type DelayModel,
-  describeDelay,
-  describeRules,
-} from "./backtest.ts";
+import { counted } from "../cli/counted.ts";
+import { type BacktestReport, type DelayModel, describeDelay, describeRules } from "./backtest.ts";
 import { clock } from "../sim/progress.ts";
 
 /** Books plotted at most (the first ones). */
@@ -316,7 +311,7 @@ ${
 </head><body>
 <h1>${escapeHtml(report.agent)} backtest</h1>
 <p>params <code>${escapeHtml(JSON.stringify(report.params))}</code>; seed ${report.seed}; ${
-    counted(report.books, "book", "books")
+    counted(report.books, "book")
   }; ${(report.duration / 60e9).toFixed(1)} simulated minutes, ${
     counted(report.publishes, "publish", "publishes")
   }; execution delay ${escapeHtml(delayText(report.delay))}; ${

@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { stringify as stringifyToml } from "smol-toml";
+import { counted } from "../cli/counted.ts";
 import { type Command, parseFlags, printOut, UsageError } from "../cli/command.ts";
 import { integerFlag, nonEmptyFlag } from "../cli/flag_values.ts";
 import { expandHome } from "../cli/home_path.ts";
@@ -98,8 +99,6 @@ function show(x: number, digits = 4): string {
   return Number.isFinite(x) ? x.toFixed(digits) : "n/a";
 }
 
-const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : "s"}`;
-
 /** Human-readable end-of-run report. */
 function formatReport(
   run: { events: number; wallSeconds: number; simulatedSeconds: number; books: number },
@@ -113,7 +112,7 @@ function formatReport(
     `wall, ${compact(run.simulatedSeconds / run.wallSeconds)} simulated s per wall s)`,
     `stylized facts on ${
       facts.returnIntervalSeconds === 60 ? "1-minute" : `${facts.returnIntervalSeconds} s`
-    } mid returns (${facts.returns} returns, ${plural(run.books, "book")}):`,
+    } mid returns (${facts.returns} returns, ${counted(run.books, "book")}):`,
     `  excess kurtosis              ${show(facts.excessKurtosis, 2)}`,
     `  return autocorr lag 1        ${show(facts.returnAutocorrLag1)}`,
     `  |return| autocorr lag 1/5/10 ${show(facts.absReturnAutocorr.lag1)} / ` +

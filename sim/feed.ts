@@ -4,6 +4,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { counted } from "../cli/counted.ts";
 import { UsageError } from "../cli/command.ts";
 import type { SimConfig } from "./config.ts";
 import { clock } from "./progress.ts";
@@ -117,7 +118,7 @@ export async function readFeed(
     const problem = (what: string) => new UsageError(`--${flag}: ${path} line ${i + 1}${what}`);
     if (fields.length < 2 || fields.length > 3) {
       const n = fields.length;
-      throw problem(`: ${n} field${n === 1 ? "" : "s"} where count,price[,time] was expected`);
+      throw problem(`: ${counted(n, "field")} where count,price[,time] was expected`);
     }
     const [count, field] = fields;
     if (!COUNT.test(count)) throw problem(`, count: '${cut(count)}' is not a whole number`);

@@ -5,11 +5,11 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { UsageError } from "../../cli/command.ts";
+import { counted } from "../../cli/counted.ts";
 import { referenceConfig, type SimConfig, smallPreset } from "../../sim/config.ts";
 import {
   backtest,
   type BacktestOptions,
-  counted,
   describeDelay,
   formatBacktestReport,
   runBacktestCommand,
