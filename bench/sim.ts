@@ -11,18 +11,18 @@
  * ```
  * @module
  */
+import { UsageError } from "../cli/command.ts";
+import { integerFlag } from "../cli/flag_values.ts";
 import {
   durationProblem,
+  MAX_BOOKS,
   parseDuration,
   parseSimConfig,
   referenceConfig,
   SimConfigError,
 } from "../sim/config.ts";
-import { SimEngine, WINDOW_STEPS } from "../sim/engine.ts";
+import { MAX_THREADS, SimEngine, WINDOW_STEPS } from "../sim/engine.ts";
 import { benchArgs, optionsChecked } from "../scripts/bench_options.ts";
-
-/** The engine's limit of worker threads, as `taos sim --threads`. */
-const MAX_THREADS = 1024;
 
 const values = benchArgs(
   "sim",
@@ -36,8 +36,18 @@ const values = benchArgs(
   },
 );
 const duration = parseDuration(values.duration);
-const books = Number(values.books);
-const threads = Number(values.threads);
+/** A whole-number option judged as `taos sim` judges it (`--books: '5000' must be <= 4096`). */
+function wholeOption(name: string, max: number): number {
+  try {
+    return integerFlag(name, values[name as keyof typeof values], 1, max)!;
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`bench sim: ${error.message}`);
+    Deno.exit(2);
+  }
+}
+const books = wholeOption("books", MAX_BOOKS);
+const threads = wholeOption("threads", MAX_THREADS);
 const seed = Number(values.seed);
 if (duration === undefined) {
   console.error(`bench sim: --duration: ${durationProblem(values.duration)}`);
@@ -45,16 +55,6 @@ if (duration === undefined) {
 }
 if (duration <= 5e9) {
   console.error("bench sim: --duration must be a duration above 5s (e.g. 1h)");
-  Deno.exit(2);
-}
-for (const [name, value] of [["books", books], ["threads", threads]] as const) {
-  if (!Number.isInteger(value) || value < 1) {
-    console.error(`bench sim: --${name} must be a positive integer`);
-    Deno.exit(2);
-  }
-}
-if (threads > MAX_THREADS) {
-  console.error(`bench sim: --threads must be a positive integer of at most ${MAX_THREADS}`);
   Deno.exit(2);
 }
 // As `taos sim --seed`: a seed past 2^53 - 1 is not held exactly by a number.

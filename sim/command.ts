@@ -10,7 +10,7 @@ import { counted } from "../cli/counted.ts";
 import { type Command, parseFlags, printOut, UsageError } from "../cli/command.ts";
 import { integerFlag, nonEmptyFlag } from "../cli/flag_values.ts";
 import { expandHome } from "../cli/home_path.ts";
-import { MAX_STEP_DEPTH, SimEngine, WINDOW_STEPS } from "./engine.ts";
+import { MAX_STEP_DEPTH, MAX_THREADS, SimEngine, WINDOW_STEPS } from "./engine.ts";
 import { quote } from "./config.ts";
 import { FactsCollector, returnInterval, type StylizedFacts } from "./facts.ts";
 import { flagOverrides, loadForCommand } from "./load.ts";
@@ -206,7 +206,7 @@ async function run(args: string[]): Promise<number> {
   // The flags take the file's place before it is checked.
   const loaded = await loadForCommand(values.config ?? "reference", flagOverrides(values));
   const config = loaded.config;
-  const threads = integerFlag("threads", values.threads, 1, 1024) ??
+  const threads = integerFlag("threads", values.threads, 1, MAX_THREADS) ??
     Math.max(1, navigator.hardwareConcurrency || 1);
   const depth = integerFlag("depth", values.depth, 1, MAX_STEP_DEPTH) ?? 5;
   const feed = await readFeeds(

@@ -62,6 +62,9 @@ export function quote(text: string): string {
 }
 
 /** Formats ns as the largest exact unit (`5s`, `10m`, `1500ms`). */
+/** The most order books a simulation runs. */
+export const MAX_BOOKS = 4096;
+
 export function formatDuration(ns: number): string {
   for (const unit of ["d", "h", "m", "s", "ms", "us"]) {
     if (ns !== 0 && ns % units[unit] === 0) return `${ns / units[unit]}${unit}`;
@@ -449,7 +452,7 @@ const simConfigFields = z.object({
   step: reactionTime.default(5e9),
   /** No state is published to remote agents before this simulated time. */
   gracePeriod: duration.default(0),
-  books: integer(1, 4096),
+  books: integer(1, MAX_BOOKS),
   remoteAgentCount: integer(0, 65536),
   remoteBalances: balancesSchema,
   exchange: exchangeSchema,

@@ -338,6 +338,9 @@ const rejectText: Record<number, string> = {
 };
 
 /** A running simulation: see the module doc. */
+/** The most worker threads an engine runs its books on. */
+export const MAX_THREADS = 1024;
+
 export class SimEngine {
   /** The validated configuration the engine runs. */
   readonly config: SimConfig;
@@ -386,8 +389,10 @@ export class SimEngine {
   static create(options: SimEngineOptions): SimEngine {
     const config = { ...options.config, seed: options.seed ?? options.config.seed };
     const threads = options.threads ?? 0;
-    if (!Number.isInteger(threads) || threads < 0 || threads > 1024) {
-      throw new RangeError(`threads: must be an integer in 0..1024 (0 = cores), got ${threads}`);
+    if (!Number.isInteger(threads) || threads < 0 || threads > MAX_THREADS) {
+      throw new RangeError(
+        `threads: must be an integer in 0..${MAX_THREADS} (0 = cores), got ${threads}`,
+      );
     }
     const lib = simSymbols();
     const params = packParams(nativeParams(config, threads));

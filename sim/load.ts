@@ -13,6 +13,7 @@ import { integerFlag } from "../cli/flag_values.ts";
 import {
   type ConfigOverrides,
   durationProblem,
+  MAX_BOOKS,
   parseDuration,
   parseSimConfig,
   presets,
@@ -196,7 +197,7 @@ export function flagOverrides(values: Record<string, unknown>): ConfigOverrides 
   }
   return {
     seed: integerFlag("seed", values.seed, 0),
-    books: integerFlag("books", values.books, 1, 4096),
+    books: integerFlag("books", values.books, 1, MAX_BOOKS),
     duration,
     referenceDynamics: values["intended-dynamics"] === true ? false : undefined,
   };
