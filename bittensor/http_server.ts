@@ -106,6 +106,11 @@ export interface HttpServerOptions {
   stallTimeoutMs?: number;
   /** Largest request head, bytes (default 64 KiB; larger ones get 431). */
   maxHeaderBytes?: number;
+  /**
+   * Headers sent with every answer the server gives to a request it could read, its own included
+   * (a target that is neither a path nor a URL, a handler that failed).
+   */
+  headers?: Record<string, string>;
   /** Receives handler failures and server errors (default `console.warn`). */
   onError?(message: string): void;
 }
@@ -169,7 +174,7 @@ export class HttpServer {
     );
     const serve = (req: http.IncomingMessage, res: http.ServerResponse) => {
       if (!server.#trackRequest(req.socket as Socket, res)) return;
-      server.#respond(handler, req, res, report).catch((error) => {
+      server.#respond(handler, req, res, report, options.headers ?? {}).catch((error) => {
         report(`http server: reply failed: ${messageOf(error)}`);
         res.destroy();
       });
@@ -291,6 +296,7 @@ export class HttpServer {
     req: http.IncomingMessage,
     res: http.ServerResponse,
     report: (message: string) => void,
+    always: Record<string, string>,
   ): Promise<void> {
     const peer = { hostname: req.socket.remoteAddress ?? "", port: req.socket.remotePort ?? 0 };
     const target = originForm(req.url ?? "");
@@ -313,6 +319,7 @@ export class HttpServer {
     for (const [name, value] of Object.entries(reply.headers)) {
       if (!HOP_BY_HOP.has(name.toLowerCase())) headers[name] = value;
     }
+    Object.assign(headers, always);
     headers["content-length"] = body.byteLength;
     // Unread body bytes would be taken for the next request's head; a closing server ends the
     // connection with this reply.

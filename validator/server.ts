@@ -11,7 +11,7 @@
  */
 import { createHash } from "node:crypto";
 import { Hono } from "hono";
-import { type CallHandler, HttpServer, readOnly, webHandler } from "../bittensor/http_server.ts";
+import { HttpServer, readOnly, webHandler } from "../bittensor/http_server.ts";
 import type { ValidatorMetrics } from "./metrics.ts";
 import type { StatusBoard } from "./status.ts";
 import { STATUS_PAGE_HTML } from "./status_page.ts";
@@ -38,24 +38,12 @@ const PAGE_POLICY = [
 /** Sent with every answer: no client may guess another type than the one given, nor frame it. */
 const GUARD_HEADERS = { "x-content-type-options": "nosniff", "x-frame-options": "DENY" };
 
-/** `handler` with {@linkcode GUARD_HEADERS} added to its answers, the 405 of `readOnly` included. */
-function guarded(handler: CallHandler): CallHandler {
-  return async (incoming, peer) => {
-    const reply = await handler(incoming, peer);
-    return { ...reply, headers: { ...reply.headers, ...GUARD_HEADERS } };
-  };
-}
-
 /** How long one rendering of `/metrics` is served (scrapes come every few seconds at most). */
 const METRICS_CACHE_MS = 1000;
 
 /** The Hono app: exposed separately so it can be served or called directly. */
 export function monitoringApp(metrics: ValidatorMetrics, board: StatusBoard): Hono {
   const app = new Hono();
-  app.use(async (c, next) => {
-    await next();
-    for (const [name, value] of Object.entries(GUARD_HEADERS)) c.header(name, value);
-  });
   // Rendering walks every series (megabytes with many uids and books) on the thread that runs
   // the market: a flood of scrapes shares one rendering a second instead of stalling the rounds.
   let cached: { at: number; body: Promise<string> } | null = null;
@@ -92,9 +80,10 @@ export function startMonitoringServer(options: {
   onError?: (message: string) => void;
 }): Promise<MonitoringServer> {
   const app = monitoringApp(options.metrics, options.board);
-  return HttpServer.listen(guarded(readOnly(webHandler((request) => app.fetch(request)))), {
+  return HttpServer.listen(readOnly(webHandler((request) => app.fetch(request))), {
     port: options.port,
     hostname: options.hostname,
+    headers: GUARD_HEADERS,
     maxConnectionsPerIp: options.maxConnectionsPerIp,
     onError: options.onError,
   });

@@ -737,23 +737,41 @@ Deno.test("scrapes within a second share one rendering of /metrics; a later one 
 Deno.test("every response forbids sniffing and framing; the page may run only its own script and style", async () => {
   // Every response carries these headers, the data's as well as the page's.
   const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
-  const app = monitoringApp(metrics, new StatusBoard());
-  // With sniffing off, a type a client goes by must be the right one; other paths are not found.
-  for (
-    const [path, status, type] of [
-      ["/", 200, "text/html; charset=UTF-8"],
-      ["/status.json", 200, "application/json"],
-      ["/metrics", 200, metrics.registry.contentType],
-      ["/missing", 404, "text/plain; charset=UTF-8"],
-    ] as const
-  ) {
-    const response = await app.request(path);
-    await response.body?.cancel();
-    assert.equal(response.status, status, path);
-    assert.equal(response.headers.get("content-type"), type, path);
-    assert.equal(response.headers.get("x-content-type-options"), "nosniff", path);
-    assert.equal(response.headers.get("x-frame-options"), "DENY", path);
+  const server = await startMonitoringServer({
+    port: 0,
+    hostname: "127.0.0.1",
+    metrics,
+    board: new StatusBoard(),
+  });
+  try {
+    // With sniffing off, a type a client goes by must be the right one; other paths are not found.
+    for (
+      const [path, status, type] of [
+        ["/", 200, "text/html; charset=UTF-8"],
+        ["/status.json", 200, "application/json"],
+        ["/metrics", 200, metrics.registry.contentType],
+        ["/missing", 404, "text/plain; charset=UTF-8"],
+      ] as const
+    ) {
+      const response = await fetch(`http://127.0.0.1:${server.port}${path}`);
+      await response.body?.cancel();
+      assert.equal(response.status, status, path);
+      assert.equal(response.headers.get("content-type"), type, path);
+      assert.equal(response.headers.get("x-content-type-options"), "nosniff", path);
+      assert.equal(response.headers.get("x-frame-options"), "DENY", path);
+    }
+    // The server's own answer to a target that is no path (`*`) carries them as well.
+    const star = await rawExchange(
+      server.port,
+      "OPTIONS * HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    );
+    assert.match(star, /^HTTP\/1\.1 400 /, star.slice(0, 80));
+    assert.match(star, /\r\nx-content-type-options: nosniff\r\n/i);
+    assert.match(star, /\r\nx-frame-options: DENY\r\n/i);
+  } finally {
+    await server.close();
   }
+  const app = monitoringApp(metrics, new StatusBoard());
   const page = await app.request("/");
   const html = await page.text();
   const policy = page.headers.get("content-security-policy") ?? "";
