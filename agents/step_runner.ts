@@ -6,13 +6,10 @@
  * cannot be interrupted there).
  * @module
  */
-import { Buffer } from "node:buffer";
 import type { StepOutcome } from "../miner/agent_host.ts";
 import type { AgentMethod } from "../miner/agent_methods.ts";
 import type { AgentReply } from "../miner/agent_protocol.ts";
-import { mib } from "../miner/frames.ts";
-import { MAX_RESPONSE_BYTES } from "../bittensor/dendrite.ts";
-import { checkJsonDepth, replyValues } from "../bittensor/synapse.ts";
+import { checkReplySize, replyJson } from "../miner/reply_json.ts";
 import { describeThrown } from "./sdk/thrown.ts";
 import { runAgentStep, type TradingAgent } from "./sdk/agent.ts";
 import { ignoredField } from "./sdk/instructions.ts";
@@ -88,23 +85,11 @@ export class InThreadRunner implements StepRunner {
  * gives the worker's reason instead.
  */
 function asSent(response: unknown): AgentReply | string {
-  let text: string;
   try {
-    text = JSON.stringify(response);
+    const text = replyJson(response);
+    checkReplySize(text);
+    return JSON.parse(text);
   } catch (error) {
-    return `invalid agent response: ${describeThrown(error)}`;
+    return (error as Error).message;
   }
-  try {
-    checkJsonDepth(text, undefined, replyValues(MAX_RESPONSE_BYTES));
-  } catch (error) {
-    return `invalid agent response: ${describeThrown(error)}, more than a validator reads`;
-  }
-  // A validator reads UTF-8 bytes, up to three per character here: counted only when they may
-  // pass its limit.
-  const bytes = text.length * 3 > MAX_RESPONSE_BYTES ? Buffer.byteLength(text) : text.length;
-  if (bytes > MAX_RESPONSE_BYTES) {
-    return `invalid agent response: ${mib(bytes)} MiB as JSON, more than a validator reads ` +
-      `(${mib(MAX_RESPONSE_BYTES)} MiB)`;
-  }
-  return JSON.parse(text);
 }

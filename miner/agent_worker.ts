@@ -10,7 +10,6 @@
  * its limit is reported (`exiting`) for the host to replace.
  * @module
  */
-import { Buffer } from "node:buffer";
 import process from "node:process";
 import { type MessagePort, workerData } from "node:worker_threads";
 import { type AgentParams, runAgentStep, type TradingAgent } from "../agents/sdk/agent.ts";
@@ -18,19 +17,16 @@ import { ignoredField, validateInstructions } from "../agents/sdk/instructions.t
 import { laxInstruction } from "../agents/sdk/lax_wire.ts";
 import { agentFile, loadAgent } from "../agents/sdk/loader.ts";
 import { parseStateUpdate } from "../agents/sdk/state.ts";
-import { MAX_RESPONSE_BYTES } from "../bittensor/dendrite.ts";
 import { compressJsonText, decodeStateUpdate } from "../bittensor/market_synapse.ts";
-import { checkJsonDepth, replyValues } from "../bittensor/synapse.ts";
 import { describeThrown as describe } from "../agents/sdk/thrown.ts";
 import { watchBuiltins } from "./builtins_guard.ts";
 import { watchMemory } from "./memory_guard.ts";
-import { mib } from "./frames.ts";
+import { checkReplySize, replyJson } from "./reply_json.ts";
 import type { AgentMethod } from "./agent_methods.ts";
 import { agentFrame, noteFailures } from "../agents/sdk/failure_site.ts";
 import type { FailureKind, HostMessage, StepInput, WorkerMessage } from "./agent_protocol.ts";
 
 /** Taken before the agent is imported, which might replace it. */
-const utf8Bytes = Buffer.byteLength;
 let agent: TradingAgent | null = null;
 /** The agent method whose call failed last in the current update, if any. */
 let failedMethod: AgentMethod | null = null;
@@ -174,20 +170,8 @@ port.on("message", async (message: HostMessage) => {
     // Read before the agent runs: it is handed this state and may change it.
     const bookCount = state.config?.book_count ?? Number.MAX_SAFE_INTEGER;
     const answer = await runAgentStep(agent, uid, state);
-    let text: string;
-    try {
-      // The miner sends the response as JSON; a BigInt or a cycle would fail there instead.
-      text = JSON.stringify(answer);
-    } catch (error) {
-      throw new Error(`invalid agent response: ${describe(error)}`);
-    }
-    // Counted before it is parsed: parsing millions of values would take the worker past its
-    // memory limit before they are refused.
-    try {
-      checkJsonDepth(text, undefined, replyValues(MAX_RESPONSE_BYTES));
-    } catch (error) {
-      throw new Error(`invalid agent response: ${describe(error)}, more than a validator reads`);
-    }
+    // The miner sends the response as JSON; a BigInt or a cycle would fail there instead.
+    const text = replyJson(answer);
     // Everything below checks and sends this one reading: a getter or toJSON read again could
     // answer differently from what was checked. Being JSON, it can also be posted to the host
     // (an instruction object carrying a method could not be cloned).
@@ -206,15 +190,7 @@ port.on("message", async (message: HostMessage) => {
     const unfiltered = instructions.length === response.instructions.length;
     const sent = unfiltered ? response : { ...response, instructions };
     const json = unfiltered ? text : JSON.stringify(sent);
-    // A validator reads UTF-8 bytes, up to three per character here: counted only when they may
-    // pass its limit.
-    const bytes = json.length * 3 > MAX_RESPONSE_BYTES ? utf8Bytes(json) : json.length;
-    if (bytes > MAX_RESPONSE_BYTES) {
-      throw new Error(
-        `invalid agent response: ${mib(bytes)} MiB as JSON, more than a validator reads ` +
-          `(${mib(MAX_RESPONSE_BYTES)} MiB)`,
-      );
-    }
+    checkReplySize(json);
     // Compressed here, like the update was decoded here: a large reply (an instruction carrying
     // megabytes of data nobody reads) would otherwise hold up the axon's thread for seconds. The
     // miner then needs only the count of its instructions.
