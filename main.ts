@@ -78,6 +78,11 @@ export async function main(args: string[]): Promise<number> {
       console.error(`${who}: ${(error as Error).message}`);
       return 1;
     }
+    const failure = environmentFailure(error);
+    if (failure !== null) {
+      console.error(`${who}: ${failure}`);
+      return 1;
+    }
     throw error;
   }
 }
@@ -140,6 +145,36 @@ function isRefusedWrite(error: unknown): boolean {
   if (WRITE_FAILURES.has((error as { code?: string }).code ?? "")) return true;
   const errno = /\(os error (\d+)\)$/.exec((error as Error)?.message ?? "")?.[1];
   return errno !== undefined && WRITE_FAILURE_ERRNOS.has(Number(errno));
+}
+
+/**
+ * What this machine lacks for a command to run, as the line that tells it: the native library
+ * that cannot be built (no C compiler, a read-only checkout) or loaded (a `noexec` mount), or npm
+ * packages Deno cannot fetch into its cache (a home directory that cannot be written, no network).
+ * Null for any other error, whose stack trace is kept.
+ */
+export function environmentFailure(error: unknown): string | null {
+  if (!(error instanceof Error)) return null;
+  // By name: importing the build module here would load it for every command.
+  if (error.name === "NativeBuildError") return error.message;
+  // Deno's own messages: a first line, its causes on indented lines numbered from 0, then where the
+  // import stands (`at file:///...`, coloured on a terminal).
+  // deno-lint-ignore no-control-regex -- the escape character is what is removed
+  const flat = error.message.replace(/\x1b\[[0-9;]*m/g, "").split("\n")
+    .map((line) => line.trim().replace(/^\d+: /, ""))
+    .filter((line) => line !== "" && !line.startsWith("at ")).join(": ").replace(/\.$/, "");
+  if (flat.startsWith("Failed caching npm package")) {
+    return `cannot load its npm packages: ${flat}; Deno fetches them from the npm registry into ` +
+      "DENO_DIR (by default ~/.cache/deno), which must be writable";
+  }
+  const library = /^(?:Could not open library: )+(.*)$/s.exec(flat)?.[1];
+  if (library !== undefined) {
+    const noexec = library.includes("failed to map segment")
+      ? " (a file system mounted noexec cannot load it: use a checkout on another)"
+      : "";
+    return `cannot load the native library: ${library}${noexec}`;
+  }
+  return null;
 }
 
 if (import.meta.main) {

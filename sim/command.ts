@@ -215,12 +215,13 @@ async function run(args: string[]): Promise<number> {
     (message) => console.error(`warning: ${message}`),
   );
 
+  // Built (on first use, or after its sources changed) and opened before the clock starts: the
+  // compile is no part of the run's wall time or rates. A library that cannot be built or loaded
+  // is no usage error: `main` tells it as what this machine lacks.
+  native();
   let started: number;
   let engine: SimEngine;
   try {
-    // Built (on first use, or after its sources changed) and opened before the clock starts: the
-    // compile is no part of the run's wall time or rates.
-    native();
     started = performance.now();
     engine = SimEngine.create({ config, threads, feed });
   } catch (error) {

@@ -1,9 +1,13 @@
-import { main } from "../main.ts";
+import { environmentFailure, main } from "../main.ts";
 import { interruptOnceProgressing } from "./sim/interrupt.ts";
 import { fileURLToPath } from "node:url";
 
-function assertEquals(actual: unknown, expected: unknown): void {
-  if (actual !== expected) throw new Error(`expected ${expected}, got ${actual}`);
+function assertEquals(actual: unknown, expected: unknown, context?: string): void {
+  if (actual !== expected) {
+    throw new Error(
+      `expected ${expected}, got ${actual}${context === undefined ? "" : `: ${context}`}`,
+    );
+  }
 }
 
 Deno.test("an unknown command exits with code 2, naming it, with the usage on standard error", async () => {
@@ -162,4 +166,89 @@ Deno.test("help and version written to a full disk end with a message and exit 1
       `${who}: cannot write to standard output: No space left on device (os error 28)\n`,
     );
   }
+});
+
+/** Runs `deno run -A <deno flags> main.ts <args>` with `env` added to the environment. */
+async function taosProcess(
+  args: string[],
+  env: Record<string, string>,
+  denoFlags: string[] = [],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const main = fileURLToPath(new URL("../main.ts", import.meta.url));
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", ...denoFlags, main, ...args],
+    env: { NO_COLOR: "1", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+Deno.test("a native library that cannot be built ends every command with one line and exit 1", async () => {
+  const example = fileURLToPath(new URL("../sim/examples/replay_example.json", import.meta.url));
+  // A compiler name that resolves to nothing asks for a build of its own, which cannot be made.
+  const env = { CC: "taos-no-such-compiler" };
+  for (
+    const [args, who] of [
+      [["replay", example], "taos replay"],
+      [["sim", "--duration", "1m"], "taos sim"],
+      [["sim", "--duration", "1m", "--agent-name", "RandomMakerAgent"], "taos sim"],
+    ] as const
+  ) {
+    const { code, stdout, stderr } = await taosProcess([...args], env);
+    assertEquals(stdout, "");
+    assertEquals(
+      stderr,
+      `${who}: no C compiler found (tried 'taos-no-such-compiler'): install one ` +
+        "(Debian: apt-get install gcc) or set CC to its path\n",
+    );
+    assertEquals(code, 1);
+  }
+});
+
+Deno.test("npm packages Deno cannot fetch into its cache end the command with one line and exit 1", async () => {
+  // An empty cache that may not be filled: as a home directory that cannot be written, or no
+  // network, leaves it.
+  const cache = Deno.makeTempDirSync({ prefix: "taos-deno-dir-" });
+  try {
+    const { code, stdout, stderr } = await taosProcess(
+      ["wallet", "list", "-p", cache],
+      { DENO_DIR: cache },
+      ["--cached-only"],
+    );
+    assertEquals(stdout, "");
+    assertEquals(stderr.split("\n").length, 2, stderr);
+    // Not where in taos's sources the import failed.
+    assertEquals(stderr.includes("file://"), false, stderr);
+    assertEquals(
+      /^taos wallet: cannot load its npm packages: Failed caching npm package '[^']+': npm package not found in cache: .*DENO_DIR/
+        .test(stderr),
+      true,
+      stderr,
+    );
+    assertEquals(code, 1);
+  } finally {
+    Deno.removeSync(cache, { recursive: true });
+  }
+});
+
+Deno.test("a native library the system will not load is told in one line", () => {
+  // A file that is no shared library fails to load as one on a noexec mount does.
+  let refused: unknown;
+  try {
+    Deno.dlopen(fileURLToPath(new URL("../deno.json", import.meta.url)), {}).close();
+  } catch (error) {
+    refused = error;
+  }
+  const line = environmentFailure(refused);
+  assertEquals(line?.startsWith("cannot load the native library: "), true, line ?? "null");
+  assertEquals(line?.includes("deno.json"), true, line ?? "null");
+  assertEquals(line?.includes("\n"), false, line ?? "null");
+  assertEquals(environmentFailure(new TypeError("x is not a function")), null);
 });
