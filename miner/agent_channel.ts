@@ -185,6 +185,17 @@ function denoDir(): string {
     join(Deno.env.get("XDG_CACHE_HOME") ?? join(home, ".cache"), "deno");
 }
 
+/** Where the agent's process starts: in the miner's working directory, or in `/` once that was
+ * removed (a release directory a deploy replaced), where no process can be started. */
+function startingDirectory(): string | undefined {
+  try {
+    Deno.cwd();
+    return undefined;
+  } catch {
+    return "/";
+  }
+}
+
 async function openProcess(
   heapMb: number,
   sandbox: { read: string[] } | null,
@@ -227,6 +238,7 @@ async function openProcess(
     // (unless they start a session of their own): the group is killed with it.
     child = new Deno.Command(program, {
       args,
+      cwd: startingDirectory(),
       stdin: "null",
       stdout: "inherit",
       stderr: "inherit",

@@ -369,7 +369,9 @@ export class AgentHost {
   }
 
   /** Loads the agent in a new worker; throws AgentStartError when it cannot be loaded. */
-  static async start(spec: AgentSpec, options: AgentHostOptions = {}): Promise<AgentHost> {
+  static async start(given: AgentSpec, options: AgentHostOptions = {}): Promise<AgentHost> {
+    // Resolved now: a replacement loads the same agent after the working directory is removed.
+    const spec = { ...given, path: absolute(given.path) };
     const limitMb = options.maxMemoryMb ?? defaultHeapMb();
     const loaded = await spawnAgent(spec, options, limitMb);
     return new AgentHost(spec, options, loaded, limitMb);
