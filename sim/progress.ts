@@ -54,9 +54,14 @@ export class Progress {
   #lastDecile = -1;
   /** Set once the reader went away: nothing more is written, not even a note. */
   #gone = false;
+  /** A terminal that knows no escape codes (`TERM=dumb`, as Emacs's shell sets): a redraw covers
+   * the last line drawn with spaces instead of erasing it. */
+  readonly #dumb: boolean;
+  /** The length of the bar on the terminal's current line; 0 once a newline ended it. */
+  #drawn = 0;
 
-  /** `tty`, `write` and `columns` (the terminal's width) default to stderr's (tests pass their
-   * own). */
+  /** `tty`, `write` and `columns` (the terminal's width) default to stderr's, `terminal` to
+   * `TERM` (tests pass their own). */
   constructor(
     total: number,
     options: {
@@ -64,6 +69,7 @@ export class Progress {
       mode?: ProgressMode;
       write?: (text: string) => void;
       columns?: () => number;
+      terminal?: string;
     } = {},
   ) {
     this.#total = total;
@@ -80,6 +86,7 @@ export class Progress {
       }
     };
     this.#columns = options.columns ?? terminalColumns;
+    this.#dumb = (options.terminal ?? Deno.env.get("TERM")) === "dumb";
     const mode = options.mode ?? "auto";
     this.#silent = mode === "never" || (mode === "auto" && !this.#tty);
   }
@@ -88,7 +95,9 @@ export class Progress {
    * below it at the next update. */
   note(text: string): void {
     if (this.#gone) return;
-    this.#write(this.#tty ? `\r\x1b[K${text}\n` : `${text}\n`);
+    const line = this.#dumb ? text.padEnd(this.#drawn) : `\x1b[K${text}`;
+    this.#write(this.#tty ? `\r${line}\n` : `${text}\n`);
+    this.#drawn = 0;
     this.#lastDraw = -Infinity;
   }
 
@@ -113,7 +122,9 @@ export class Progress {
       const filled = Math.round(fraction * width);
       const bar = "#".repeat(filled) + "-".repeat(width - filled);
       const line = `[${bar}${rest}`.slice(0, Math.max(0, room));
-      this.#write(`\r${line}` + (fraction >= 1 ? "\n" : "\x1b[K"));
+      const end = fraction >= 1 ? "\n" : this.#dumb ? "" : "\x1b[K";
+      this.#write(`\r${this.#dumb ? line.padEnd(this.#drawn) : line}${end}`);
+      this.#drawn = fraction >= 1 ? 0 : line.length;
       return;
     }
     const decile = Math.floor(fraction * 10);

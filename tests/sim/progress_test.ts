@@ -195,3 +195,22 @@ Deno.test("a progress reader that went away stops the progress, not the run", as
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("on a dumb terminal the bar is redrawn with spaces, not escape codes", () => {
+  let written = "";
+  const progress = new Progress(HOUR, {
+    tty: true,
+    mode: "auto",
+    terminal: "dumb",
+    columns: () => 80,
+    write: (text) => (written += text),
+  });
+  progress.update(HOUR / 2, 1000);
+  const bar = written.slice(1);
+  progress.note("warning: short");
+  // The note covers the whole bar it replaces: no tail of it is left on the line.
+  assert.equal(written, `\r${bar}\r${"warning: short".padEnd(bar.length)}\n`);
+  progress.update(HOUR, 2000);
+  assert.ok(!written.includes("\x1b"), JSON.stringify(written));
+  assert.ok(written.endsWith("ETA 00:00:00\n"), JSON.stringify(written));
+});
