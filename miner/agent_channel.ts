@@ -185,6 +185,9 @@ function denoDir(): string {
     join(Deno.env.get("XDG_CACHE_HOME") ?? join(home, ".cache"), "deno");
 }
 
+/** The longest path a Unix socket's address holds on Linux (`sun_path` less its closing NUL). */
+const MAX_SOCKET_PATH_BYTES = 107;
+
 /** Where the agent's process starts: in the miner's working directory, or in `/` once that was
  * removed (a release directory a deploy replaced), where no process can be started. */
 function startingDirectory(): string | undefined {
@@ -223,11 +226,18 @@ async function openProcess(
   const socket = join(dir, "socket");
   let listener: Deno.UnixListener;
   try {
+    // The system's own word for it names SUN_LEN, which says nothing of what to change.
+    const bytes = new TextEncoder().encode(socket).length;
+    if (bytes > MAX_SOCKET_PATH_BYTES) {
+      throw new Error(
+        `its path has ${bytes} bytes, more than the ${MAX_SOCKET_PATH_BYTES} a socket's address ` +
+          "holds; set TMPDIR to a shorter directory",
+      );
+    }
     listener = Deno.listen({ transport: "unix", path: socket });
   } catch (error) {
     globalThis.removeEventListener("unload", removeDir);
     Deno.removeSync(dir, { recursive: true });
-    // A path past the 107 bytes a socket's address holds, say, from a long TMPDIR.
     throw new Error(`cannot listen on ${socket}: ${(error as Error).message}`);
   }
   let child: Deno.ChildProcess;
