@@ -56,7 +56,13 @@ async function readAll(stream: ReadableStream<Uint8Array<ArrayBuffer>>): Promise
   return new Uint8Array(await new Blob(chunks).arrayBuffer());
 }
 
+/** How messages name the script's source: `-` is standard input. */
+function sourceName(path: string): string {
+  return path === "-" ? "standard input" : path;
+}
+
 async function readScript(path: string): Promise<unknown> {
+  const source = sourceName(path);
   let text: string;
   try {
     if (path !== "-" && (await Deno.stat(path)).size > MAX_SCRIPT_BYTES) {
@@ -71,6 +77,12 @@ async function readScript(path: string): Promise<unknown> {
   } catch (error) {
     throw new UsageError(`cannot read ${path}: ${(error as Error).message}`);
   }
+  // A closed or forgotten pipe, not a script cut short.
+  if (path === "-" && text.trim() === "") {
+    throw new UsageError(
+      "standard input is empty: give the script there, or its file in place of -",
+    );
+  }
   try {
     // A key given twice (a second "volume") would count in silence as JSON.parse keeps the last.
     return parseJson(text);
@@ -78,8 +90,8 @@ async function readScript(path: string): Promise<unknown> {
     const message = (error as Error).message;
     throw new UsageError(
       error instanceof SyntaxError
-        ? `${path} is not valid JSON: ${message}`
-        : `${path}: ${message}`,
+        ? `${source} is not valid JSON: ${message}`
+        : `${source}: ${message}`,
     );
   }
 }
@@ -133,9 +145,10 @@ export const command: Command = {
       const script = parseReplayScript(await readScript(path));
       runReplay(script, writer.emit);
     } catch (error) {
-      if (error instanceof ReplayScriptError) throw new UsageError(`${path}: ${error.message}`);
+      const source = sourceName(path);
+      if (error instanceof ReplayScriptError) throw new UsageError(`${source}: ${error.message}`);
       if (error instanceof ExchangeError && error.code === ExchangeCode.config) {
-        throw new UsageError(`${path}: exchange configuration rejected: ${error.message}`);
+        throw new UsageError(`${source}: exchange configuration rejected: ${error.message}`);
       }
       if (error instanceof ExchangeError) {
         console.error(`taos replay: exchange core failed: ${error.message}`);
