@@ -272,6 +272,8 @@ export class Validator {
    */
   #minersToForget = new Set<number>();
   #stepRates: number[] = [];
+  /** The simulated and wall time of the latest publish intervals, for the progress line's pace. */
+  #recentSteps: { simulated: number; wall: number }[] = [];
   /** The scored uids without an account last warned about (see `#warnUnaccounted`). */
   #unaccountedWarned = "";
   /** Metrics reports that worked since the last that failed (see METRICS_REPORTS_TO_RESOLVE). */
@@ -685,8 +687,11 @@ export class Validator {
     const point = this.#snapshot.simulation;
     const { start, duration } = this.#config;
     const done = Math.min(1, (publish.timestamp - start) / duration);
-    const recent = this.#stepRates.slice(-PROGRESS_PERIOD);
-    const rate = recent.length === 0 ? 0 : recent.reduce((a, b) => a + b, 0) / recent.length;
+    // Simulated over wall time, so that one slow round weighs as long as it took (an average of
+    // per-round rates would let eleven quick rounds hide a timeout).
+    const recent = this.#recentSteps;
+    const wall = recent.reduce((sum, step) => sum + step.wall, 0);
+    const rate = wall > 0 ? recent.reduce((sum, step) => sum + step.simulated, 0) / wall : 0;
     // No pace yet (the first publish this process timed, after a restart's replay): "?", not 0.0.
     const pace = recent.length === 0 ? "?" : (rate / 1e9).toFixed(1);
     const eta = rate > 0
@@ -1033,6 +1038,8 @@ export class Validator {
       if (wall > 0 && simulated > 0) {
         this.#stepRates.push(simulated / wall);
         if (this.#stepRates.length > 10_000) this.#stepRates.shift();
+        this.#recentSteps.push({ simulated, wall });
+        if (this.#recentSteps.length > PROGRESS_PERIOD) this.#recentSteps.shift();
       }
     }
     this.#lastPublishWall = now;

@@ -676,6 +676,37 @@ Deno.test("the first progress line after a restart has no pace yet and says so r
   }
 });
 
+Deno.test("the progress line's pace and ETA count a slow round's wall time, not an average of per-round rates", async () => {
+  const store = ValidatorStore.open(":memory:");
+  const slowSeconds = 3;
+  let round = 0;
+  // One round of the twelve waits `slowSeconds` for its miners, as one timing out would.
+  const oneSlowRound: MinerClient = {
+    query: async (requests, timeout, check) => {
+      if (++round === 6) await new Promise((resolve) => setTimeout(resolve, slowSeconds * 1000));
+      return await client.query(requests, timeout, check);
+    },
+  };
+  try {
+    const config = { ...smallPreset(), duration: 600e9 };
+    const logged: string[] = [];
+    const validator = validatorOn(store, config, [], logged, oneSlowRound);
+    await validator.start();
+    for (let i = 0; i < 12; i++) await validator.round();
+    validator.close();
+    const line = logged.find((m) => / step 12: /.test(m)) ?? "";
+    const [, pace, eta] = line.match(/, ([\d.]+)x real time, ETA ([\d:]+)\)/) ?? [];
+    assert.ok(pace !== undefined && eta !== undefined, line);
+    // 60 simulated seconds took at least `slowSeconds` of wall time, whatever the machine's speed.
+    assert.ok(Number(pace) <= 60 / slowSeconds, `pace ${pace}x in: ${line}`);
+    // The 540 simulated seconds left take at least 540 / 20 = 27 s at that pace.
+    const [h, m, s] = eta.split(":").map(Number);
+    assert.ok(h * 3600 + m * 60 + s >= 540 / (60 / slowSeconds) - 1, `ETA ${eta} in: ${line}`);
+  } finally {
+    store.close();
+  }
+});
+
 Deno.test("a saved configuration that cannot be used starts the next simulation; the old log is never replayed", async () => {
   const store = ValidatorStore.open(":memory:");
   try {
