@@ -272,8 +272,10 @@ export class Validator {
    */
   #minersToForget = new Set<number>();
   #stepRates: number[] = [];
-  /** The simulated and wall time of the latest publish intervals, for the progress line's pace. */
-  #recentSteps: { simulated: number; wall: number }[] = [];
+  /** The simulated and wall time of the latest rounds, for the progress line's pace. */
+  #recentRounds: { simulated: number; wall: number }[] = [];
+  /** When the last round this process ran ended, and its publish's simulated time. */
+  #lastRoundEnd: { wall: number; timestamp: number } | null = null;
   /** The scored uids without an account last warned about (see `#warnUnaccounted`). */
   #unaccountedWarned = "";
   /** Metrics reports that worked since the last that failed (see METRICS_REPORTS_TO_RESOLVE). */
@@ -665,6 +667,7 @@ export class Validator {
 
     const elapsed = (performance.now() - started) / 1000;
     deps.metrics?.roundSeconds.observe(elapsed);
+    this.#recordRound(publish.timestamp);
     this.#report(publish);
     if (point.publishes % PROGRESS_PERIOD === 0) this.#progress(publish, requests.length, elapsed);
     deps.log(
@@ -689,7 +692,7 @@ export class Validator {
     const done = Math.min(1, (publish.timestamp - start) / duration);
     // Simulated over wall time, so that one slow round weighs as long as it took (an average of
     // per-round rates would let eleven quick rounds hide a timeout).
-    const recent = this.#recentSteps;
+    const recent = this.#recentRounds;
     const wall = recent.reduce((sum, step) => sum + step.wall, 0);
     const rate = wall > 0 ? recent.reduce((sum, step) => sum + step.simulated, 0) / wall : 0;
     // No pace yet (the first publish this process timed, after a restart's replay): "?", not 0.0.
@@ -1030,6 +1033,26 @@ export class Validator {
     }
   }
 
+  /**
+   * Times the round that just ended at `timestamp`, from the end of the one before: the market's
+   * advance to this publish and the miners' answers, so that the progress line printed after a
+   * slow round counts it.
+   */
+  #recordRound(timestamp: number) {
+    const now = performance.now();
+    const last = this.#lastRoundEnd;
+    if (last !== null) {
+      // A simulation started since: its first publish counts from its start.
+      const from = timestamp > last.timestamp ? last.timestamp : this.#config.start;
+      const simulated = timestamp - from, wall = (now - last.wall) / 1000;
+      if (simulated > 0 && wall > 0) {
+        this.#recentRounds.push({ simulated, wall });
+        if (this.#recentRounds.length > PROGRESS_PERIOD) this.#recentRounds.shift();
+      }
+    }
+    this.#lastRoundEnd = { wall: now, timestamp };
+  }
+
   #recordStepRate(timestamp: number) {
     const now = performance.now();
     if (this.#lastPublishWall !== null && this.#lastPublishTimestamp !== null) {
@@ -1038,8 +1061,6 @@ export class Validator {
       if (wall > 0 && simulated > 0) {
         this.#stepRates.push(simulated / wall);
         if (this.#stepRates.length > 10_000) this.#stepRates.shift();
-        this.#recentSteps.push({ simulated, wall });
-        if (this.#recentSteps.length > PROGRESS_PERIOD) this.#recentSteps.shift();
       }
     }
     this.#lastPublishWall = now;

@@ -676,14 +676,15 @@ Deno.test("the first progress line after a restart has no pace yet and says so r
   }
 });
 
-Deno.test("the progress line's pace and ETA count a slow round's wall time, not an average of per-round rates", async () => {
+Deno.test("the progress line's pace and ETA count a slow round's wall time, the round just ended included", async () => {
   const store = ValidatorStore.open(":memory:");
   const slowSeconds = 3;
   let round = 0;
-  // One round of the twelve waits `slowSeconds` for its miners, as one timing out would.
+  // The last round before the progress line waits `slowSeconds` for its miners, as one timing out
+  // would.
   const oneSlowRound: MinerClient = {
     query: async (requests, timeout, check) => {
-      if (++round === 6) await new Promise((resolve) => setTimeout(resolve, slowSeconds * 1000));
+      if (++round === 12) await new Promise((resolve) => setTimeout(resolve, slowSeconds * 1000));
       return await client.query(requests, timeout, check);
     },
   };
