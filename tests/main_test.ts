@@ -1,5 +1,6 @@
 import { environmentFailure, main } from "../main.ts";
 import { interruptOnceProgressing } from "./sim/interrupt.ts";
+import { taosRun } from "./sim/taos_process.ts";
 import { fileURLToPath } from "node:url";
 
 function assertEquals(actual: unknown, expected: unknown, context?: string): void {
@@ -168,28 +169,6 @@ Deno.test("help and version written to a full disk end with a message and exit 1
   }
 });
 
-/** Runs `deno run -A <deno flags> main.ts <args>` with `env` added to the environment. */
-async function taosProcess(
-  args: string[],
-  env: Record<string, string>,
-  denoFlags: string[] = [],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const main = fileURLToPath(new URL("../main.ts", import.meta.url));
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ...denoFlags, main, ...args],
-    env: { NO_COLOR: "1", ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
-
 Deno.test("a native library that cannot be built ends every command with one line and exit 1", async () => {
   const example = fileURLToPath(new URL("../sim/examples/replay_example.json", import.meta.url));
   // A compiler name that resolves to nothing asks for a build of its own, which cannot be made.
@@ -201,7 +180,7 @@ Deno.test("a native library that cannot be built ends every command with one lin
       [["sim", "--duration", "1m", "--agent-name", "RandomMakerAgent"], "taos sim"],
     ] as const
   ) {
-    const { code, stdout, stderr } = await taosProcess([...args], env);
+    const { code, stdout, stderr } = await taosRun([...args], { env: { NO_COLOR: "1", ...env } });
     assertEquals(stdout, "");
     assertEquals(
       stderr,
@@ -217,11 +196,10 @@ Deno.test("npm packages Deno cannot fetch into its cache end the command with on
   // network, leaves it.
   const cache = Deno.makeTempDirSync({ prefix: "taos-deno-dir-" });
   try {
-    const { code, stdout, stderr } = await taosProcess(
-      ["wallet", "list", "-p", cache],
-      { DENO_DIR: cache },
-      ["--cached-only"],
-    );
+    const { code, stdout, stderr } = await taosRun(["wallet", "list", "-p", cache], {
+      env: { NO_COLOR: "1", DENO_DIR: cache },
+      denoFlags: ["--cached-only"],
+    });
     assertEquals(stdout, "");
     assertEquals(stderr.split("\n").length, 2, stderr);
     // Not where in taos's sources the import failed.

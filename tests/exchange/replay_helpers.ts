@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { taosRun } from "../sim/taos_process.ts";
 
 /** The path of the `taos` entry point. */
 export const mainPath = fileURLToPath(new URL("../../main.ts", import.meta.url));
@@ -36,21 +37,10 @@ export interface FinalState {
 }
 
 /** Runs `taos replay` with `args` as a child process; resolves to its exit code and output. */
-export async function taosReplay(
+export function taosReplay(
   args: string[],
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", mainPath, "replay", ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+  return taosRun(["replay", ...args], { env: { NO_COLOR: "1" } });
 }
 
 /** Runs `taos replay` on a script file path. */
