@@ -32,6 +32,8 @@ const BOOK_INFO_SIZE = 64;
 const LOAN_SIZE = 56;
 const MAX_FEE_TIERS = 16;
 const NONE = 0xFFFF_FFFF;
+/** `TX_IF_AFTER_RESET`. */
+const AFTER_RESET = 0x02;
 const littleEndian = true;
 
 /** API return codes of the core (`TX_ERR_*`). */
@@ -301,6 +303,16 @@ export class InstructionBatch {
   /** Appends a reset of one agent: its orders cancelled, balances and fee tier restored. */
   reset(agentId: number): void {
     this.#next(4, agentId, 0);
+  }
+
+  /** Marks the instructions from index `from` on to be dropped if a reset of their agent was
+   * accepted earlier in the same submit call (`TX_IF_AFTER_RESET`): each is then rejected as
+   * AGENT_RESET and does nothing else. */
+  dropAfterReset(from: number): void {
+    for (let i = Math.max(0, from); i < this.#count; i++) {
+      const offset = i * INSTRUCTION_SIZE + 6;
+      this.#view.setUint8(offset, this.#view.getUint8(offset) | AFTER_RESET);
+    }
   }
 }
 

@@ -72,6 +72,9 @@ enum {
 
 /* tx_instruction.flags */
 #define TX_IF_PARTIAL 0x01u /* cancel: `volume` is the amount to cancel; otherwise the whole order */
+/* Any kind: rejected with TX_R_AGENT_RESET, doing nothing else, if a reset of agent `agent_id` was
+ * accepted earlier in the same tx_submit call (a response sent before that reset took effect). */
+#define TX_IF_AFTER_RESET 0x02u
 
 /* No client order id / no order / no instruction index. */
 #define TX_NONE 0xFFFFFFFFu
@@ -140,7 +143,8 @@ enum {
                                       cash buy: its notional would pass TX_MAX_HELD (reachable only
                                       at a rebate rate, where the reservation is less) */
   TX_R_ORDER_IDS_EXHAUSTED = 18,   /* the book has issued its 2^32 - 4096 order ids */
-  TX_R_BOOK_VOLUME_LIMIT = 19      /* resting, it would take its book side past TX_MAX_HELD */
+  TX_R_BOOK_VOLUME_LIMIT = 19,     /* resting, it would take its book side past TX_MAX_HELD */
+  TX_R_AGENT_RESET = 20            /* TX_IF_AFTER_RESET: its agent was reset earlier in the call */
 };
 
 /* Name of a rejection reason ("INSUFFICIENT_QUOTE", ...), or "UNKNOWN". */

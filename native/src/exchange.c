@@ -121,6 +121,7 @@ const char *tx_reason_name(int reason) {
       "HOLDINGS_LIMIT",
       "ORDER_IDS_EXHAUSTED",
       "BOOK_VOLUME_LIMIT",
+      "AGENT_RESET",
   };
   if (reason < 0 || reason >= (int)(sizeof names / sizeof *names)) return "UNKNOWN";
   return names[reason];
@@ -242,6 +243,9 @@ int tx_add_account(tx_exchange *ex, int32_t agent_id, int64_t base, int64_t quot
     int64_t *fee = realloc(ex->fee_slots, (size_t)cap * books * slots * sizeof *fee);
     if (fee == NULL) return TX_ERR_NOMEM;
     ex->fee_slots = fee;
+    uint64_t *reset_calls = realloc(ex->reset_calls, (size_t)cap * sizeof *reset_calls);
+    if (reset_calls == NULL) return TX_ERR_NOMEM;
+    ex->reset_calls = reset_calls;
     ex->row_cap = cap;
   }
   for (uint32_t b = 0; b < books; b++) {
@@ -268,6 +272,7 @@ int tx_add_account(tx_exchange *ex, int32_t agent_id, int64_t base, int64_t quot
     x_set_tier(ex, &ex->accounts[(size_t)row * books + b], 0);
   }
   memset(&ex->fee_slots[(size_t)row * books * slots], 0, (size_t)books * slots * sizeof(int64_t));
+  ex->reset_calls[row] = 0;
   ex->agent_rows[z] = row + 1;
   return TX_OK;
 }
@@ -538,6 +543,7 @@ void tx_close(tx_exchange *ex) {
   free(ex->orders);
   free(ex->accounts);
   free(ex->fee_slots);
+  free(ex->reset_calls);
   free(ex->agent_rows);
   free(ex->loans);
   free(ex->calls);
@@ -609,6 +615,7 @@ int tx_submit(tx_exchange *ex, uint64_t now_ns, const tx_instruction *records, s
   if (ex == NULL || (records == NULL && count > 0)) return TX_ERR_ARGUMENT;
   if (now_ns < ex->now) return TX_ERR_TIME;
   ex->error = TX_OK;
+  ex->call++;
   advance(ex, now_ns, true);
   /* A host buffer need not be 8-byte aligned: such records are copied before use. */
   bool aligned = ((uintptr_t)records % _Alignof(tx_instruction)) == 0;
@@ -620,6 +627,9 @@ int tx_submit(tx_exchange *ex, uint64_t now_ns, const tx_instruction *records, s
       in = &copy;
     }
     ex->instr = (uint32_t)i;
+    if (__builtin_expect(in->flags & TX_IF_AFTER_RESET, 0) && x_dropped_after_reset(ex, in)) {
+      continue;
+    }
     switch (in->kind) {
     case TX_INSTR_LIMIT:
       if ((ex->cfg.flags & TX_CFG_GENERAL_PATHS) || !x_place_passive(ex, in)) x_place(ex, in);

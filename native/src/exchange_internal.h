@@ -187,6 +187,9 @@ struct tx_exchange {
   /* Event buffer: pending events are [ev_read, ev_write); ev_end is the capacity's end. */
   tx_event *events, *ev_read, *ev_write, *ev_end;
   uint32_t instr; /* index of the instruction being processed */
+  uint64_t call;  /* tx_submit calls so far: the current one's number */
+  /* Per row: the number of the call that last reset the agent (0: none), for TX_IF_AFTER_RESET. */
+  uint64_t *reset_calls;
   int error;      /* sticky TX_ERR_NOMEM of the current call */
 };
 
@@ -399,6 +402,9 @@ static inline int64_t x_total_volume(const tx_exchange *ex, int64_t own, int64_t
 void x_cancel_all(tx_exchange *ex, uint32_t book_id, x_account *acct, uint8_t cause);
 void x_cancel(tx_exchange *ex, const tx_instruction *in);
 void x_reset(tx_exchange *ex, const tx_instruction *in);
+/* Rejects a TX_IF_AFTER_RESET instruction as TX_R_AGENT_RESET and returns true if a reset of its
+ * agent was accepted earlier in this call; otherwise returns false, emitting nothing. */
+bool x_dropped_after_reset(tx_exchange *ex, const tx_instruction *in);
 void x_expire(tx_exchange *ex, const x_timer *timer);
 /* Quote a resting buy must hold: trunc_q(price * volume * (1 + its maker rate)). */
 int64_t x_target_quote(const tx_exchange *ex, const x_order *o);

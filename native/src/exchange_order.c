@@ -541,7 +541,8 @@ static bool fok_may_stop(const tx_exchange *ex, const x_book *book, int dir, int
 static inline bool well_formed(const tx_instruction *in) {
   return in->direction <= TX_SELL && in->currency <= TX_CURRENCY_QUOTE &&
          in->time_in_force <= TX_FOK && in->stp <= TX_STP_DC && in->post_only <= 1 &&
-         in->pad0 == 0 && in->reserved == 0 && (in->flags & ~TX_IF_PARTIAL) == 0;
+         in->pad0 == 0 && in->reserved == 0 &&
+         (in->flags & ~(TX_IF_PARTIAL | TX_IF_AFTER_RESET)) == 0;
 }
 
 /* Leverage truncated to the volume lot's decimals, in 1e-9. */
@@ -942,6 +943,7 @@ void x_reset(tx_exchange *ex, const tx_instruction *in) {
     acct->base_loan = acct->quote_loan = acct->base_coll = acct->quote_coll = 0;
     x_reset_fees(ex, acct);
   }
+  ex->reset_calls[x_row_of(ex, in->agent_id)] = ex->call;
   tx_event e = {
       .timestamp = ex->now,
       .instruction = ex->instr,
@@ -955,4 +957,11 @@ void x_reset(tx_exchange *ex, const tx_instruction *in) {
       .type = TX_EV_RESET,
   };
   x_emit(ex, &e);
+}
+
+bool x_dropped_after_reset(tx_exchange *ex, const tx_instruction *in) {
+  uint32_t row = x_row_of(ex, in->agent_id);
+  if (row == XNONE || ex->reset_calls[row] != ex->call) return false;
+  reject(ex, in, TX_R_AGENT_RESET, 0);
+  return true;
 }

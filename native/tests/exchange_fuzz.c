@@ -223,7 +223,7 @@ static int check_events(tx_exchange *ex, const tx_instruction *batch, size_t n_i
           e->taker_fee > e->notional || -e->taker_fee > e->notional) bad = "fee beyond notional";
       if (e->remaining < 0 || e->amount < 0) bad = "negative remaining";
     }
-    if (e->type == TX_EV_REJECTED && (e->reason == 0 || e->reason > TX_R_BOOK_VOLUME_LIMIT ||
+    if (e->type == TX_EV_REJECTED && (e->reason == 0 || e->reason > TX_R_AGENT_RESET ||
                                       e->reason == TX_R_PRICE_INCREMENT_VIOLATED ||
                                       e->reason == TX_R_VOLUME_INCREMENT_VIOLATED)) bad = "reason";
     if ((e->type == TX_EV_CANCELLED || e->type == TX_EV_EXPIRED || e->type == TX_EV_STP_REDUCED ||

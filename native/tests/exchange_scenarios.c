@@ -1393,6 +1393,74 @@ static void reset_well_formed(void) {
   tx_close(ex);
 }
 
+/* Submits the instructions in one call at the test clock and captures their events. */
+static void run_all(tx_exchange *ex, tx_instruction *in, size_t n) {
+  EXPECT_EQ(tx_submit(ex, clock_ns, in, n), TX_OK);
+  drain(ex);
+}
+
+/* The reason instruction `i` of the last capture was rejected with, or -1. */
+static int rejection_of(uint32_t i) {
+  for (size_t k = 0; k < event_count; k++) {
+    if (events[k].type == TX_EV_REJECTED && events[k].instruction == i) return events[k].reason;
+  }
+  return -1;
+}
+
+/* TX_IF_AFTER_RESET drops an instruction only after a reset of its own agent accepted earlier in
+ * the same call: not after a refused one, one of another agent or one in an earlier call, and
+ * nothing without the flag. */
+static void dropped_after_reset(void) {
+  tx_config c = config_t(0, 1);
+  tx_exchange *ex = open_exchange(&c);
+  tx_instruction reset = limit_order(A, 0, 0, 0);
+  reset.kind = TX_INSTR_RESET;
+  tx_instruction flagged = limit_order(A, TX_BUY, B(1), P(90));
+  flagged.flags = TX_IF_AFTER_RESET;
+  tx_instruction garbage = {.agent_id = A, .flags = TX_IF_AFTER_RESET};
+
+  tx_instruction accepted[] = {flagged, reset, flagged, limit_order(A, TX_BUY, B(1), P(90)),
+                               garbage};
+  run_all(ex, accepted, 5);
+  EXPECT_EQ(count_events(TX_EV_RESET), 1);
+  EXPECT_EQ(count_events(TX_EV_ACCEPTED), 2); /* instructions 0 and 3 */
+  EXPECT_EQ(rejection_of(0), -1);
+  EXPECT_EQ(rejection_of(2), TX_R_AGENT_RESET);
+  EXPECT_EQ(rejection_of(4), TX_R_AGENT_RESET);
+  EXPECT_EQ(count_events(TX_EV_REJECTED), 2);
+  const tx_event *dropped = nth_event(TX_EV_REJECTED, 0);
+  EXPECT_EQ(dropped->agent_id, A);
+  EXPECT_EQ(dropped->volume, B(1));
+
+  /* The next call: the reset was in an earlier one. */
+  tx_instruction later[] = {flagged};
+  run_all(ex, later, 1);
+  EXPECT_EQ(count_events(TX_EV_ACCEPTED), 1);
+
+  /* A refused reset (malformed), and an accepted reset of another agent. */
+  tx_instruction refused = reset;
+  refused.pad0 = 1;
+  tx_instruction other = reset;
+  other.agent_id = BB;
+  tx_instruction not_dropped[] = {refused, flagged, other, flagged, garbage};
+  run_all(ex, not_dropped, 5);
+  EXPECT_EQ(rejection_of(0), TX_R_INVALID_INSTRUCTION);
+  EXPECT_EQ(count_events(TX_EV_RESET), 1);
+  EXPECT_EQ(count_events(TX_EV_ACCEPTED), 2);
+  EXPECT_EQ(rejection_of(4), TX_R_INVALID_INSTRUCTION); /* kind 0, not dropped */
+
+  /* A reset of an agent the exchange does not have is refused: its flagged order is judged. */
+  tx_instruction absent_reset = reset, absent = flagged;
+  absent_reset.agent_id = absent.agent_id = 99;
+  tx_instruction no_account[] = {absent_reset, absent};
+  run_all(ex, no_account, 2);
+  EXPECT_EQ(rejection_of(0), TX_R_NONEXISTENT_ACCOUNT);
+  EXPECT_EQ(rejection_of(1), TX_R_NONEXISTENT_ACCOUNT);
+  EXPECT(strcmp(tx_reason_name(TX_R_AGENT_RESET), "AGENT_RESET") == 0);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
 /* Near the end of the clock: the last fee slot boundaries are rolled once each, and a clock that
  * stays put rolls nothing more. */
 static void fee_rolls_at_clock_end(void) {
@@ -2206,6 +2274,7 @@ int main(void) {
   fee_rolls_at_clock_end();
   extreme_prices();
   reset_well_formed();
+  dropped_after_reset();
   holdings_limit();
   s01_resting_buy();
   s02_resting_sell();

@@ -243,7 +243,7 @@ function generate(
       else if (field === 3) r.timeInForce = int(4, 255);
       else if (field === 4) r.stp = int(5, 255);
       else if (field === 5) r.postOnly = int(2, 255);
-      else if (field === 6) r.flags = pick([2, 3, 0x80, 0xFF]);
+      else if (field === 6) r.flags = pick([2, 6, 0x80, 0xFF]);
       else if (field === 7) r.pad0 = int(1, 255);
       else if (field === 8) r.reserved = pick([1n, 1n << 40n, UINT64_MAX]);
       else if (field === 9) {

@@ -139,6 +139,40 @@ Deno.test("rejections are events with the core's reason, never exceptions", () =
   ]);
 });
 
+Deno.test("instructions marked dropAfterReset are dropped after their agent's reset in the same call only", () => {
+  using exchange = open();
+  const batch = new InstructionBatch();
+  const bid = (agentId: number) => ({
+    agentId,
+    bookId: 0,
+    direction: "buy" as const,
+    volume: 10000n,
+    price: 100n,
+  });
+  batch.reset(0);
+  batch.limit(bid(0));
+  batch.cancel({ agentId: 0, bookId: 0, orderId: 0 });
+  batch.limit(bid(1));
+  batch.dropAfterReset(1);
+  batch.limit(bid(0));
+  exchange.submit(1n, batch);
+  assert.deepEqual(exchange.drainEvents().map((e) => [e.type, e.instruction, e.reason]), [
+    ["reset", 0, null],
+    ["rejected", 1, "AGENT_RESET"],
+    ["rejected", 2, "AGENT_RESET"],
+    ["placed", 3, null],
+    ["accepted", 3, null],
+    ["placed", 4, null],
+    ["accepted", 4, null],
+  ]);
+  // The next call: the reset was in an earlier one.
+  batch.clear();
+  batch.limit(bid(0));
+  batch.dropAfterReset(0);
+  exchange.submit(2n, batch);
+  assert.deepEqual(exchange.drainEvents().map((e) => e.type), ["placed", "accepted"]);
+});
+
 Deno.test("snapshots: level orders in time priority, agent orders, order lookup, book info", () => {
   using exchange = open(3);
   const batch = new InstructionBatch();

@@ -490,6 +490,7 @@ export class ExchangeModel {
   submit(now: bigint, instructions: readonly Instruction[]): ModelEvent[] {
     this.#events = [];
     this.#instruction = null;
+    this.#resetInCall.clear();
     this.#advance(now);
     instructions.forEach((instruction, index) => {
       this.#instruction = index;
@@ -506,6 +507,9 @@ export class ExchangeModel {
     this.#fireExpiries();
     return this.#events;
   }
+
+  /** Agents reset in the current call: their TX_IF_AFTER_RESET instructions after it are dropped. */
+  #resetInCall = new Set<number>();
 
   #emit(event: ModelEvent): void {
     this.#events.push({
@@ -529,13 +533,27 @@ export class ExchangeModel {
   }
 
   /**
-   * A record as the core reads it: an unknown kind, an enum field out of range, an unknown flag
-   * bit or nonzero padding is INVALID_INSTRUCTION (the header's rule); anything else is the
-   * instruction it spells, fields that do not apply to its kind ignored.
+   * A record as the core reads it: one flagged TX_IF_AFTER_RESET after a reset of its agent in
+   * this call is AGENT_RESET; an unknown kind, an enum field out of range, an unknown flag bit or
+   * nonzero padding is INVALID_INSTRUCTION (the header's rule); anything else is the instruction it
+   * spells, fields that do not apply to its kind ignored.
    */
   #raw(r: RawRecord): void {
     const clientOrderId = r.clientOrderId === NONE ? null : r.clientOrderId;
     this.#bookId = r.bookId;
+    // TX_IF_AFTER_RESET, judged before anything else: of any kind, well formed or not.
+    if ((r.flags & 2) !== 0 && this.#resetInCall.has(r.agentId)) {
+      return this.#emit({
+        type: "rejected",
+        agentId: r.agentId,
+        orderId: r.kind === 3 && r.orderId !== NONE ? r.orderId : null,
+        clientOrderId,
+        direction: r.direction === 1 ? "sell" : "buy",
+        price: r.price,
+        volume: r.volume,
+        reason: "AGENT_RESET",
+      });
+    }
     if (r.kind < 1 || r.kind > 4) {
       return this.#emit({
         type: "rejected",
@@ -549,7 +567,7 @@ export class ExchangeModel {
       });
     }
     const wellFormed = r.direction <= 1 && r.currency <= 1 && r.timeInForce <= 3 && r.stp <= 4 &&
-      r.postOnly <= 1 && r.pad0 === 0 && r.reserved === 0n && (r.flags & ~1) === 0;
+      r.postOnly <= 1 && r.pad0 === 0 && r.reserved === 0n && (r.flags & ~3) === 0;
     if (!wellFormed) {
       return this.#emit({
         type: "rejected",
@@ -629,6 +647,7 @@ export class ExchangeModel {
     });
     // A reset spans every book: its event names none.
     this.#bookId = 0xFFFF_FFFF;
+    this.#resetInCall.add(agentId);
     this.#emit({ type: "reset", agentId });
   }
 
