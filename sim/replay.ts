@@ -546,6 +546,15 @@ interface Source {
 
 /** Bytes of one packed instruction (`tx_instruction`). */
 const RECORD_SIZE = 64;
+/** Where a record holds its flags (one byte) and its agent id (int32, little-endian). */
+const FLAGS_OFFSET = 6;
+const AGENT_OFFSET = 8;
+
+function agentBytes(agentId: number): Uint8Array {
+  const bytes = new Uint8Array(4);
+  new DataView(bytes.buffer).setInt32(0, agentId, true);
+  return bytes;
+}
 
 /**
  * The instructions processed at one time, with where each came from. Garbage takes its turn in
@@ -571,10 +580,26 @@ class Step {
     this.sources.push(source);
   }
 
+  /** Marks the instructions from `from` on, all of a response of `agentId`, to be dropped if the
+   * exchange takes a reset of that agent earlier in this call. Garbage among them is given the
+   * agent, to be dropped with them. */
+  dropAfterReset(from: number, agentId: number): void {
+    for (const i of this.#garbage) {
+      if (i >= from) this.batch.bytes.set(agentBytes(agentId), i * RECORD_SIZE + AGENT_OFFSET);
+    }
+    this.batch.dropAfterReset(from);
+  }
+
   submit(exchange: Exchange, at: number): void {
     if (this.#garbage.length === 0) return exchange.submit(BigInt(at), this.batch);
     const records = this.batch.bytes.slice();
-    for (const i of this.#garbage) records.fill(0, i * RECORD_SIZE, (i + 1) * RECORD_SIZE);
+    for (const i of this.#garbage) {
+      // Only the flags and the agent stay: a kind 0 record is no instruction.
+      const start = i * RECORD_SIZE;
+      records.fill(0, start, start + FLAGS_OFFSET);
+      records[start + FLAGS_OFFSET + 1] = 0;
+      records.fill(0, start + AGENT_OFFSET + 4, start + RECORD_SIZE);
+    }
     exchange.submitRecords(BigInt(at), records);
   }
 }
@@ -928,6 +953,8 @@ export function runReplay(script: ReplayScript, emit: (line: string) => void): v
       const reset = new Set<number>();
       for (const event of exchange.drainEvents()) {
         if (event.type === "reset") reset.add(event.agentId);
+        // A response the reset before it dropped: it never reached the exchange.
+        if (event.type === "rejected" && event.reason === "AGENT_RESET") continue;
         emit(JSON.stringify(eventLine(event, params, step.sources)));
       }
       // A reset the exchange refused (HOLDINGS_LIMIT) drops nothing.
@@ -941,31 +968,30 @@ export function runReplay(script: ReplayScript, emit: (line: string) => void): v
     };
     for (const at of [...steps.keys()].sort((a, b) => a - b)) {
       const responses = steps.get(at)!;
-      // Where each agent's last response at this time stands: whether one follows a reset is then
-      // a lookup, where a scan of the rest made a busy time with a reset quadratic.
-      const lastAt = new Map<number, number>();
-      responses.forEach(({ response }, i) => {
-        if (response.agentId !== null) lastAt.set(response.agentId, i);
-      });
-      // The last place at this time where a response of an agent reset since the last call is.
-      let lastOfReset = -1;
-      responses.forEach(({ response, sentAt }, i) => {
-        if (dropped(response.agentId, sentAt)) return;
-        pack(response, params, step);
-        for (const agentId of resetAgents(response)) {
-          // No such account: nothing is reset, and its responses are rejected in their turn.
-          if (agentId < 0 || agentId >= params.agents) continue;
-          if (!resetBefore.has(agentId)) resetBefore.set(agentId, resetAt.get(agentId));
-          resetAt.set(agentId, at);
-          lastOfReset = Math.max(lastOfReset, lastAt.get(agentId) ?? -1);
-        }
-        // Whether the exchange took a reset decides whether a response of that agent later at
-        // this time is dropped: only then do the instructions so far go in first. Otherwise the
-        // time stays one call, since each call ends with the expiries due (expiryPeriod 0) and
-        // begins with a margin check, which a split would put before the responses after it.
-        if (lastOfReset > i) {
+      responses.forEach(({ response, sentAt }) => {
+        const agentId = response.agentId;
+        // A reset packed in this call decides only what comes after it: the drops already due
+        // stand whatever it does.
+        const resetInCall = agentId !== null && resetBefore.has(agentId);
+        const before = resetInCall ? resetBefore.get(agentId) : resetAt.get(agentId ?? -1);
+        if (agentId !== null && sentAt <= (before ?? -1)) return;
+        // The exchange drops a flagged instruction by the agent it names, which for a reset is the
+        // agent reset: a reset sent by an agent reset earlier at this time waits for its outcome.
+        if (resetInCall && resetAgents(response).some((target) => target !== agentId)) {
           submit(at);
-          lastOfReset = -1;
+          if (dropped(agentId, sentAt)) return;
+        }
+        const from = step.batch.length;
+        pack(response, params, step);
+        // Dropped in the call if the exchange takes the reset before it: whether it does, only its
+        // events tell, and a split of the call would move the expiries due (expiryPeriod 0) and
+        // the margin check, which each call ends and begins with, before what follows.
+        if (agentId !== null && resetBefore.has(agentId)) step.dropAfterReset(from, agentId);
+        for (const target of resetAgents(response)) {
+          // No such account: nothing is reset, and its responses are rejected in their turn.
+          if (target < 0 || target >= params.agents) continue;
+          if (!resetBefore.has(target)) resetBefore.set(target, resetAt.get(target));
+          resetAt.set(target, at);
         }
       });
       submit(at);

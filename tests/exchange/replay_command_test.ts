@@ -1151,7 +1151,7 @@ Deno.test("a clientOrderId of 4294967294 and a timestamp + delay of exactly 2^53
   );
 });
 
-Deno.test("a reset of another agent leaves the rest of its time in one call: an expiryPeriod 0 order still fills first", async () => {
+Deno.test("a reset keeps its time one call: an expiryPeriod 0 order still fills, the reset agent's later responses are dropped", async () => {
   const run = await replayScript({
     exchange: { agents: 3, balances: { base: "10", quote: "1000" } },
     batches: [{
@@ -1170,6 +1170,9 @@ Deno.test("a reset of another agent leaves the rest of its time in one call: an 
           },
         },
         { agentId: 2, type: "RESET_AGENT", payload: { agentIds: [2] } },
+        // Sent by the time the reset takes effect: dropped, garbage and all.
+        limitOrder(2, 1, 1, 9),
+        { agentId: 2, type: "PLACE_ORDER_MARKET", payload: { direction: 7 } },
         {
           agentId: 1,
           type: "PLACE_ORDER_MARKET",
@@ -1188,9 +1191,31 @@ Deno.test("a reset of another agent leaves the rest of its time in one call: an 
     ["accepted", 1, null],
     ["reject", 0, "ORDER_NOT_FOUND"],
   ]);
+  assert.deepEqual(run.final?.books[0].asks, []);
 });
 
-Deno.test("a loan crossed at a time is called at the next time even when a reset of another agent comes between", async () => {
+Deno.test("a reset sent by an agent reset earlier at that time is dropped with its other responses", async () => {
+  const run = await replayScript({
+    exchange: { agents: 3, balances: { base: "10", quote: "1000" } },
+    batches: [{
+      timestamp: 5,
+      responses: [
+        limitOrder(1, 0, 1, 10),
+        { agentId: 2, type: "RESET_AGENT", payload: { agentIds: [2, 7] } },
+        { agentId: 2, type: "RESET_AGENT", payload: { agentIds: [1] } },
+      ],
+    }],
+  });
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(run.events.map((e) => [e.event, e.agentId ?? null]), [
+    ["place", 1],
+    ["accepted", 1],
+    ["reset", 2],
+    ["reject", 7],
+  ]);
+});
+
+Deno.test("a loan crossed at a time is called at the next time even when a reset comes between", async () => {
   const run = await replayScript({
     exchange: {
       maxLeverage: "1",
@@ -1205,12 +1230,13 @@ Deno.test("a loan crossed at a time is called at the next time even when a reset
         responses: [limitOrder(2, 1, 10, 90), limitOrder(0, 0, 2, 90, { leverage: 1 })],
       },
       // The bid at 49 crosses the long's call price (50); the order after the reset still comes
-      // before the call, as it does without the reset.
+      // before the call, as it does without the reset, and the reset agent's order is dropped.
       {
         timestamp: 2,
         responses: [
           limitOrder(2, 0, 10, 49),
           { agentId: 3, type: "RESET_AGENT", payload: { agentIds: [3] } },
+          limitOrder(3, 0, 1, 49.8),
           limitOrder(1, 0, 1, 49.5),
         ],
       },
@@ -1218,6 +1244,7 @@ Deno.test("a loan crossed at a time is called at the next time even when a reset
     ],
   });
   assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(run.events.filter((e) => e.agentId === 3).map((e) => e.event), ["reset"]);
   const call = run.events.find((e) => e.event === "margin_call");
   assert.equal(call?.timestamp, 3);
   const trade = run.events.find((e) => e.event === "trade" && e.timestamp === 3);
