@@ -26,7 +26,6 @@ import type { AgentMethod } from "./agent_methods.ts";
 import { agentFrame, noteFailures } from "../agents/sdk/failure_site.ts";
 import type { FailureKind, HostMessage, StepInput, WorkerMessage } from "./agent_protocol.ts";
 
-/** Taken before the agent is imported, which might replace it. */
 let agent: TradingAgent | null = null;
 /** The agent method whose call failed last in the current update, if any. */
 let failedMethod: AgentMethod | null = null;

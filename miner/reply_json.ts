@@ -33,10 +33,13 @@ export function replyJson(reply: unknown): string {
   return text;
 }
 
+/** Taken when this module loads, before any agent is imported, which might replace it. */
+const utf8Bytes = Buffer.byteLength;
+
 /** Refuses JSON text longer in UTF-8 bytes than a validator reads. */
 export function checkReplySize(json: string): void {
   // Up to three bytes per character here: counted only when they may pass the limit.
-  const bytes = json.length * 3 > MAX_RESPONSE_BYTES ? Buffer.byteLength(json) : json.length;
+  const bytes = json.length * 3 > MAX_RESPONSE_BYTES ? utf8Bytes(json) : json.length;
   if (bytes > MAX_RESPONSE_BYTES) {
     throw new Error(
       `invalid agent response: ${mib(bytes)} MiB as JSON, more than a validator reads ` +

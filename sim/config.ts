@@ -61,10 +61,10 @@ export function quote(text: string): string {
   return text.length <= 40 ? `'${text}'` : `'${text.slice(0, 40)}...' (${text.length} characters)`;
 }
 
-/** Formats ns as the largest exact unit (`5s`, `10m`, `1500ms`). */
 /** The most order books a simulation runs. */
 export const MAX_BOOKS = 4096;
 
+/** Formats ns as the largest exact unit (`5s`, `10m`, `1500ms`). */
 export function formatDuration(ns: number): string {
   for (const unit of ["d", "h", "m", "s", "ms", "us"]) {
     if (ns !== 0 && ns % units[unit] === 0) return `${ns / units[unit]}${unit}`;

@@ -337,10 +337,10 @@ const rejectText: Record<number, string> = {
   16: "the expiry overflows the clock",
 };
 
-/** A running simulation: see the module doc. */
 /** The most worker threads an engine runs its books on. */
 export const MAX_THREADS = 1024;
 
+/** A running simulation: see the module doc. */
 export class SimEngine {
   /** The validated configuration the engine runs. */
   readonly config: SimConfig;

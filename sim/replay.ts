@@ -558,8 +558,9 @@ function agentBytes(agentId: number): Uint8Array {
 
 /**
  * The instructions processed at one time, with where each came from. Garbage takes its turn in
- * the batch as an all-zero record, an instruction of no known kind, which the core rejects as
- * INVALID_INSTRUCTION in order among the others' events, changing nothing.
+ * the batch as a record of kind 0 that keeps only its flags and agent id, an instruction of no
+ * known kind, which the core rejects as INVALID_INSTRUCTION in order among the others' events
+ * (or drops with its agent's response after a reset), changing nothing.
  */
 class Step {
   readonly batch = new InstructionBatch();
@@ -575,7 +576,7 @@ class Step {
   /** Appends an instruction the replay refuses. */
   refuse(source: Source & { field: string; problem: string }): void {
     this.#garbage.push(this.batch.length);
-    // Any record will do before it is zeroed; this one the core refuses too (no such book).
+    // Any record will do before it is cleared; this one the core refuses too (no such book).
     this.batch.cancel({ agentId: -1, bookId: -1, orderId: -1 });
     this.sources.push(source);
   }

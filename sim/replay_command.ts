@@ -75,7 +75,7 @@ async function readScript(path: string): Promise<unknown> {
       : await readAll((await Deno.open(path)).readable);
     text = decodeUtf8Text(bytes);
   } catch (error) {
-    throw new UsageError(`cannot read ${path}: ${(error as Error).message}`);
+    throw new UsageError(`cannot read ${source}: ${(error as Error).message}`);
   }
   // A closed or forgotten pipe, not a script cut short.
   if (path === "-" && text.trim() === "") {

@@ -420,8 +420,15 @@ Deno.test("a reply to an update from the wire is compressed in the agent's worke
   });
 });
 
-// Measured in UTF-8 bytes, as a validator reads it: 33 Mi characters of "é" are 66 MiB.
-for (const [params, mib] of [["pad_mb=65", "65.0"], ["pad_mb=33 pad_char=é", "66.0"]]) {
+// Measured in UTF-8 bytes, as a validator reads it: 33 Mi characters of "é" are 66 MiB, also by an
+// agent that replaced Buffer.byteLength to pass the count.
+for (
+  const [params, mib] of [
+    ["pad_mb=65", "65.0"],
+    ["pad_mb=33 pad_char=é", "66.0"],
+    ["pad_mb=33 pad_char=é fake_byte_length=true", "66.0"],
+  ]
+) {
   Deno.test(`a reply larger than a validator reads is answered empty and counted invalid (${params})`, async () => {
     const { miner, warnings } = await startFixtureMinerKeepingWarnings(params);
     try {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { main } from "./taos_process.ts";
 
 /** Runs `taos replay -` with `input` on standard input. */
-async function replayStdin(input: string) {
+async function replayStdin(input: string | Uint8Array) {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", main, "replay", "-"],
     env: { NO_COLOR: "1" },
@@ -12,7 +12,7 @@ async function replayStdin(input: string) {
     stderr: "piped",
   }).spawn();
   const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(input));
+  await writer.write(typeof input === "string" ? new TextEncoder().encode(input) : input);
   await writer.close();
   const output = await child.output();
   const decoder = new TextDecoder();
@@ -42,4 +42,11 @@ Deno.test("a script on standard input is named as standard input in its errors",
   const invalid = await replayStdin("{}");
   assert.match(invalid.stderr, /^taos replay: standard input: invalid replay script:\n/);
   assert.equal(invalid.code, 2);
+  // Text that is not UTF-8 there is refused by the same name.
+  const utf16 = await replayStdin(new Uint8Array([0xff, 0xfe, 0x7b, 0x00]));
+  assert.equal(
+    utf16.stderr,
+    "taos replay: cannot read standard input: UTF-16 text; save it as UTF-8\n",
+  );
+  assert.equal(utf16.code, 2);
 });
