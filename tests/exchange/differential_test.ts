@@ -847,6 +847,47 @@ function check(seed: number, instructions: number, covered: string[], mode: Mode
   );
 }
 
+/**
+ * `stream` with records flagged TX_IF_AFTER_RESET around each reset: copies of the batch's
+ * instructions given to the reset agent, one before the reset (which runs) and all after it (which
+ * the core drops if the reset was accepted), and copies after it for another agent (which run).
+ */
+function flaggedAroundResets(stream: Batch[]): Batch[] {
+  return stream.map((b) => {
+    const at = b.instructions.findIndex((i) => i.kind === "reset");
+    const placed = b.instructions.filter((i) => i.kind !== "raw" && i.kind !== "reset");
+    if (at < 0 || placed.length === 0) return b;
+    const reset = b.instructions[at] as { kind: "reset"; agentId: number };
+    const flagged = (i: Instruction, agentId: number): Instruction => ({
+      kind: "raw",
+      record: { ...recordOf(i), agentId, flags: recordOf(i).flags | 2 },
+    });
+    const other = (reset.agentId + 1) % AGENTS;
+    return {
+      ...b,
+      instructions: [
+        ...b.instructions.slice(0, at),
+        flagged(placed[0], reset.agentId),
+        reset,
+        ...placed.map((i) => flagged(i, reset.agentId)),
+        ...placed.map((i) => flagged(i, other)),
+        ...b.instructions.slice(at + 1),
+      ],
+    };
+  });
+}
+
+Deno.test("core and model agree on records flagged to be dropped after a reset of their agent", () => {
+  const config = configFor(SEEDS[0]);
+  const stream = flaggedAroundResets(generate(SEEDS[0], config, INSTRUCTIONS, "plain"));
+  const seen = new Map<string, number>();
+  const mismatch = run(config, stream, seen);
+  assert.equal(mismatch, null, mismatch?.message);
+  // Each reset dropped its agent's flagged copies after it; the others ran.
+  assert.ok((seen.get("rejected AGENT_RESET") ?? 0) > 0, show([...seen]));
+  assert.ok((seen.get("reset") ?? 0) > 0);
+});
+
 for (const seed of SEEDS) {
   Deno.test(`core and model agree on a random cash stream (seed ${seed})`, () => {
     check(seed, INSTRUCTIONS, COVERED);
