@@ -66,6 +66,9 @@ Deno.test("a syntax error is placed by position, line and column, never by quoti
     ['{"a": .5}', "Unexpected token '.' in JSON at position 6 (line 1 column 7)"],
     ['{"a" :: 2}', "Unexpected token ':' in JSON at position 6 (line 1 column 7)"],
     ['{"a": [}', "Unexpected token '}' in JSON at position 7 (line 1 column 8)"],
+    // An escaped quote or backslash inside a string neither ends nor extends it.
+    ['{"a\\"": nan}', "Unexpected token 'a' in JSON at position 9 (line 1 column 10)"],
+    ['["\\\\", nan]', "Unexpected token 'a' in JSON at position 8 (line 1 column 9)"],
     // Lines end at CRLF, CR or LF, as the parser's own positioned messages count them.
     ['{\r\n"a": 1,\r"b": +5}', "Unexpected token '+' in JSON at position 16 (line 3 column 6)"],
     // A character that cannot be shown as it is is escaped.
