@@ -213,4 +213,7 @@ Deno.test("on a dumb terminal the bar is redrawn with spaces, not escape codes",
   progress.update(HOUR, 2000);
   assert.ok(!written.includes("\x1b"), JSON.stringify(written));
   assert.ok(written.endsWith("ETA 00:00:00\n"), JSON.stringify(written));
+  // The finished bar ended its line: a note after it is on a line of its own, unpadded.
+  progress.note("done");
+  assert.ok(written.endsWith("ETA 00:00:00\n\rdone\n"), JSON.stringify(written.slice(-40)));
 });
