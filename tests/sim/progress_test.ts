@@ -217,3 +217,24 @@ Deno.test("on a dumb terminal the bar is redrawn with spaces, not escape codes",
   progress.note("done");
   assert.ok(written.endsWith("ETA 00:00:00\n\rdone\n"), JSON.stringify(written.slice(-40)));
 });
+
+Deno.test("on a dumb terminal a shorter bar covers the longer one drawn before it", () => {
+  let written = "";
+  let columns = 80;
+  const progress = new Progress(HOUR, {
+    tty: true,
+    mode: "auto",
+    terminal: "dumb",
+    columns: () => columns,
+    write: (text) => (written += text),
+  });
+  progress.update(HOUR / 2, 1000);
+  const wide = written.slice(1);
+  // The terminal narrowed: the last bar is shorter, drawn over the whole of the one before.
+  columns = 30;
+  progress.update(HOUR, 2000);
+  const last = written.slice(1 + wide.length);
+  assert.ok(last.startsWith("\r["), JSON.stringify(last));
+  assert.ok(last.slice(1).trimEnd().length < 30, JSON.stringify(last));
+  assert.equal(last.length, 1 + wide.length + 1, JSON.stringify(last));
+});
