@@ -170,6 +170,16 @@ Deno.test("each rejection gets the Python axon's status and message", async () =
       r.json.message.slice(-80),
     );
     assert.ok(JSON.stringify(r.json).length < 2000, `${JSON.stringify(r.json).length} bytes`);
+    // So is the signed text, which holds the caller's uuid header.
+    const longUuid = signedRequest({ signer: charlie, claimedHotkey: alice.ss58Address });
+    longUuid.headers.bt_header_dendrite_uuid = "u".repeat(30_000);
+    r = await post(url, longUuid);
+    assert.equal(r.status, 401);
+    assert.match(
+      r.json.message,
+      /^Not Verified with error: Signature mismatch with .{300}\.\.\. \(\d+ characters\) and 0x/,
+    );
+    assert.ok(JSON.stringify(r.json).length < 2000, `${JSON.stringify(r.json).length} bytes`);
 
     // Replayed nonce: the very same request twice.
     const request = signedRequest({ signer: alice });
