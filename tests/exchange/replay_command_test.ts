@@ -602,6 +602,26 @@ Deno.test("a leverage past maxLeverage or below 0 by less than 10^-9 is rejected
     "INVALID_LEVERAGE",
     "accepted",
   ]);
+  // A maxLeverage with digits past 10^-9 is truncated too: a leverage within it, truncated to the
+  // same unit, is accepted.
+  const finer = await replayScript({
+    exchange: {
+      agents: 1,
+      maxLeverage: "4.00000000005",
+      maxLoan: "100000",
+      balances: { base: "10", quote: "1000" },
+    },
+    batches: [{
+      timestamp: 5,
+      responses: [limitWith({ leverage: "4.00000000001", clientOrderId: null })],
+    }],
+  });
+  assert.equal(finer.code, 0, finer.stderr);
+  assert.deepEqual(
+    finer.stdout.trim().split("\n").map((line) => JSON.parse(line).event)
+      .filter((event) => event === "reject" || event === "accepted"),
+    ["accepted"],
+  );
 });
 
 Deno.test("extra arguments are a usage error", async () => {
