@@ -337,6 +337,18 @@ const rejectText: Record<number, string> = {
   16: "the expiry overflows the clock",
 };
 
+/**
+ * The core's leverage limit in 10^-9, as the native simulation sets it: `maxLeverage` x 10^9
+ * truncated, except that a product within a double's error of a whole number is that number
+ * (1.001 x 1e9 is 1000999999.9999999, and 1.001 is the limit meant).
+ */
+function leverageLimitE9(maxLeverage: number): bigint {
+  const scaled = maxLeverage * 1e9, whole = Math.round(scaled);
+  return BigInt(
+    Math.abs(scaled - whole) <= scaled * 4 * Number.EPSILON ? whole : Math.trunc(scaled),
+  );
+}
+
 /** The most worker threads an engine runs its books on. */
 export const MAX_THREADS = 1024;
 
@@ -798,10 +810,10 @@ export class SimEngine {
     if (!Number.isFinite(leverage) || leverage < 0 || leverage > 1e6) return null;
     // The range is judged on the value, as the reference judges it: rounding to 10^-9 (to undo a
     // double's error, 0.3 x 1e9) must neither bring a leverage just past maxLeverage inside it nor
-    // put one within it past the core's limit, which is maxLeverage truncated. The simulation
-    // keeps a leverage in 10^-6: one past it is moved a whole such unit beyond the limit.
+    // put one within it past the core's limit (see `leverageLimitE9`). The simulation keeps a
+    // leverage in 10^-6: one past it is moved a whole such unit beyond the limit.
     const max = this.config.exchange.maxLeverage;
-    const maxE9 = BigInt(Math.trunc(max * 1e9));
+    const maxE9 = leverageLimitE9(max);
     const roundedE9 = BigInt(Math.round(leverage * 1e9));
     const leverageE9 = leverage > max ? maxE9 + 1000n : roundedE9 < maxE9 ? roundedE9 : maxE9;
     if (x.type === "PLACE_ORDER_MARKET") {

@@ -3,6 +3,7 @@
  * event record, the background agents' acknowledgements and their trade callbacks. Remote
  * accounts pay the exchange's tiered fees; a background group pays its own tiers where the
  * configuration gives it some, else the exchange's. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,8 +122,14 @@ int sim_book_init(sim_book *book, char *err, size_t err_len) {
   c.base_decimals = (uint32_t)cfg->base_dp;
   c.quote_decimals = (uint32_t)cfg->quote_dp;
   c.agent_count = cfg->remote;
-  /* truncated so that the core's exact check of maintenance_margin <= 1/(2(1+L)) still holds */
-  c.max_leverage_e9 = (int64_t)(P(cfg, max_leverage) * 1e9);
+  /* truncated so that the core's exact check of maintenance_margin <= 1/(2(1+L)) still holds,
+   * except that a product within a double's error of a whole number is that number (1.001 x 1e9
+   * is 1000999999.9999999): the limit meant, which the check holds for as exactly */
+  double leverage_scaled = P(cfg, max_leverage) * 1e9, leverage_whole = round(leverage_scaled);
+  c.max_leverage_e9 =
+      (int64_t)(fabs(leverage_scaled - leverage_whole) <= leverage_scaled * 4 * DBL_EPSILON
+                    ? leverage_whole
+                    : leverage_scaled);
   c.max_loan = sim_units(P(cfg, max_loan), cfg->quote_dp);
   c.maintenance_margin_e9 = (int64_t)(P(cfg, maintenance_margin) * 1e9);
   c.fee_slot_period_ns = cfg->fee_period;

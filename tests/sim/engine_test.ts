@@ -494,6 +494,40 @@ Deno.test("a remote leverage past maxLeverage by less than 10^-9 is refused; max
   }
 });
 
+Deno.test("a remote leverage of maxLeverage is taken whole, even when maxLeverage x 10^9 is no whole double", () => {
+  const placedLeverage = (maxLeverage: number, leverage: number) => {
+    const base = shortConfig();
+    const exchange = { ...base.exchange, maxLeverage, maintenanceMargin: 0.05 };
+    const engine = SimEngine.create({ config: { ...base, exchange }, seed: 4, threads: 1 });
+    try {
+      let state = firstState(engine);
+      const bid = state.books[0].bid[0].price;
+      engine.inject(0, [{
+        type: "PLACE_ORDER_LIMIT" as const,
+        bookId: 0,
+        direction: 0 as const,
+        volume: 0.1,
+        price: Math.floor(bid * 0.5),
+        leverage,
+        clientOrderId: 1,
+      }], 0);
+      state = firstState(engine);
+      const refused = state.notices.filter((n) => n.agentId === 0 && n.type.startsWith("ERROR_"));
+      assert.deepEqual(refused.map((n) => n.message), [], `${leverage} of ${maxLeverage}`);
+      const [placed] = state.books[0].record.filter((e) => e.event === "place" && e.agentId === 0);
+      return placed?.event === "place" ? placed.leverage : undefined;
+    } finally {
+      engine.close();
+    }
+  };
+  // 1.001 x 1e9 is 1000999999.9999999 as a double: truncated, the limit would be 1.000999999 and
+  // the order's leverage, cut to the volume's 4 decimals, 1.0009.
+  assert.equal(placedLeverage(1.001, 1.001), 1.001);
+  // Within a maxLeverage finer than 10^-9, rounding must not take a leverage past the core's
+  // limit, maxLeverage truncated to 10^-9.
+  assert.equal(placedLeverage(4.0000000007, 4.0000000006), 4);
+});
+
 Deno.test("remote orders on margin trade their whole volume and publish their leverage", () => {
   const engine = SimEngine.create({ config: shortConfig(), seed: 4, threads: 1 });
   try {
