@@ -585,9 +585,15 @@ Deno.test("a leverage past maxLeverage or below 0 by less than 10^-9 is rejected
     },
     batches: [{
       timestamp: 5,
-      responses: ["4.0000000001", "-0.0000000001", "4e-10", 4.0000000001, "3.9999999999"].map(
-        (leverage) => limitWith({ leverage, clientOrderId: null }),
-      ),
+      responses: [
+        "4.0000000001",
+        "-0.0000000001",
+        "4e-10",
+        4.0000000001,
+        "3.9999999999",
+        // 4.0000000001 written with an exponent: the digit past 10^-9 is found all the same.
+        "40000000001e-10",
+      ].map((leverage) => limitWith({ leverage, clientOrderId: null })),
     }],
   });
   assert.equal(run.code, 0, run.stderr);
@@ -601,6 +607,7 @@ Deno.test("a leverage past maxLeverage or below 0 by less than 10^-9 is rejected
     "accepted",
     "INVALID_LEVERAGE",
     "accepted",
+    "INVALID_LEVERAGE",
   ]);
   // A maxLeverage with digits past 10^-9 is truncated too: a leverage within it, truncated to the
   // same unit, is accepted.
