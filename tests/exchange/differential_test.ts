@@ -882,7 +882,7 @@ Deno.test("core and model agree on records flagged to be dropped after a reset o
   const stream = flaggedAroundResets(generate(SEEDS[0], config, INSTRUCTIONS, "plain"));
   const seen = new Map<string, number>();
   const mismatch = run(config, stream, seen);
-  assert.equal(mismatch, null, mismatch?.message);
+  assert.equal(mismatch, null, mismatch?.message ?? "");
   // Each reset dropped its agent's flagged copies after it; the others ran.
   assert.ok((seen.get("rejected AGENT_RESET") ?? 0) > 0, show([...seen]));
   assert.ok((seen.get("reset") ?? 0) > 0);
