@@ -541,9 +541,9 @@ export class ExchangeModel {
   #raw(r: RawRecord): void {
     const clientOrderId = r.clientOrderId === NONE ? null : r.clientOrderId;
     this.#bookId = r.bookId;
-    // TX_IF_AFTER_RESET, judged before anything else: of any kind, well formed or not.
-    if ((r.flags & 2) !== 0 && this.#resetInCall.has(r.agentId)) {
-      return this.#emit({
+    // A refusal of the record as it stands (its own kind, side, price and volume).
+    const refuse = (reason: string) =>
+      this.#emit({
         type: "rejected",
         agentId: r.agentId,
         orderId: r.kind === 3 && r.orderId !== NONE ? r.orderId : null,
@@ -551,9 +551,10 @@ export class ExchangeModel {
         direction: r.direction === 1 ? "sell" : "buy",
         price: r.price,
         volume: r.volume,
-        reason: "AGENT_RESET",
+        reason,
       });
-    }
+    // TX_IF_AFTER_RESET, judged before anything else: of any kind, well formed or not.
+    if ((r.flags & 2) !== 0 && this.#resetInCall.has(r.agentId)) return refuse("AGENT_RESET");
     if (r.kind < 1 || r.kind > 4) {
       return this.#emit({
         type: "rejected",
@@ -568,18 +569,7 @@ export class ExchangeModel {
     }
     const wellFormed = r.direction <= 1 && r.currency <= 1 && r.timeInForce <= 3 && r.stp <= 4 &&
       r.postOnly <= 1 && r.pad0 === 0 && r.reserved === 0n && (r.flags & ~3) === 0;
-    if (!wellFormed) {
-      return this.#emit({
-        type: "rejected",
-        agentId: r.agentId,
-        orderId: r.kind === 3 && r.orderId !== NONE ? r.orderId : null,
-        clientOrderId,
-        direction: r.direction === 1 ? "sell" : "buy",
-        price: r.price,
-        volume: r.volume,
-        reason: "INVALID_INSTRUCTION",
-      });
-    }
+    if (!wellFormed) return refuse("INVALID_INSTRUCTION");
     if (r.kind === 4) return this.#reset(r.agentId);
     if (r.kind === 3) {
       return this.#cancel({
