@@ -466,22 +466,26 @@ Deno.test("published balances and fees are the doubles nearest their decimal val
   }
 });
 
+/** A limit buy of 0.1 on book 0 at half the best bid `bid`, at `leverage`: it rests. */
+function leveragedBid(bid: number, leverage: number, clientOrderId: number) {
+  return {
+    type: "PLACE_ORDER_LIMIT" as const,
+    bookId: 0,
+    direction: 0 as const,
+    volume: 0.1,
+    price: Math.floor(bid * 0.5),
+    leverage,
+    clientOrderId,
+  };
+}
+
 Deno.test("a remote leverage past maxLeverage by less than 10^-9 is refused; maxLeverage itself is taken", () => {
   const engine = SimEngine.create({ config: shortConfig(), seed: 4, threads: 1 });
   try {
     let state = firstState(engine);
     const bid = state.books[0].bid[0].price;
-    const order = (leverage: number, clientOrderId: number) => ({
-      type: "PLACE_ORDER_LIMIT" as const,
-      bookId: 0,
-      direction: 0 as const,
-      volume: 0.1,
-      price: Math.floor(bid * 0.5),
-      leverage,
-      clientOrderId,
-    });
     // maxLeverage is 4: rounding 4.0000000001 to 10^-9 would make it 4.
-    engine.inject(0, [order(4.0000000001, 1), order(4, 2)], 0);
+    engine.inject(0, [leveragedBid(bid, 4.0000000001, 1), leveragedBid(bid, 4, 2)], 0);
     state = firstState(engine);
     const placed = state.books[0].record.filter((e) => e.event === "place" && e.agentId === 0);
     assert.deepEqual(placed.map((e) => e.event === "place" && e.leverage), [4]);
@@ -502,15 +506,7 @@ Deno.test("a remote leverage of maxLeverage is taken whole, even when maxLeverag
     try {
       let state = firstState(engine);
       const bid = state.books[0].bid[0].price;
-      engine.inject(0, [{
-        type: "PLACE_ORDER_LIMIT" as const,
-        bookId: 0,
-        direction: 0 as const,
-        volume: 0.1,
-        price: Math.floor(bid * 0.5),
-        leverage,
-        clientOrderId: 1,
-      }], 0);
+      engine.inject(0, [leveragedBid(bid, leverage, 1)], 0);
       state = firstState(engine);
       const refused = state.notices.filter((n) => n.agentId === 0 && n.type.startsWith("ERROR_"));
       assert.deepEqual(refused.map((n) => n.message), [], `${leverage} of ${maxLeverage}`);
