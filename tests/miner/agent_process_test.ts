@@ -4,6 +4,7 @@
  * however the host ends.
  */
 import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { AgentHost } from "../../miner/agent_host.ts";
 import { cryptoReady } from "../../bittensor/keypair.ts";
@@ -215,21 +216,44 @@ Deno.test("a host exiting while its agent process starts leaves no socket direct
   assert.deepEqual([...Deno.readDirSync(tmp)].map((entry) => entry.name), []);
 });
 
-Deno.test("a temporary directory the agent's socket cannot be made in is named with TMPDIR", async () => {
-  const missing = join(testTempDir("taos-no-tmp-"), "missing");
+/** Starts the fixture agent's host with `tmpdir` as TMPDIR; its exit code and standard error. */
+async function hostWithTmpdir(tmpdir: string): Promise<{ code: number; stderr: string }> {
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", join(fixtures, "host_script.ts"), "", "1000"],
     cwd: repoRoot,
-    env: { TMPDIR: missing },
+    env: { TMPDIR: tmpdir },
     stdout: "piped",
     stderr: "piped",
   }).output();
+  return { code: output.code, stderr: new TextDecoder().decode(output.stderr) };
+}
+
+Deno.test("a temporary directory the agent's socket cannot be made in is named with TMPDIR", async () => {
+  const missing = join(testTempDir("taos-no-tmp-"), "missing");
+  const output = await hostWithTmpdir(missing);
   assert.notEqual(output.code, 0);
   assert.match(
-    new TextDecoder().decode(output.stderr),
+    output.stderr,
     new RegExp(
       `cannot start FixtureAgent: cannot make the agent's socket directory in ${missing} ` +
         `\\(TMPDIR\\): No such file or directory`,
     ),
   );
+});
+
+Deno.test("a TMPDIR too long for the agent's socket is named, with the way out", async () => {
+  const long = join(testTempDir("taos-long-tmp-"), "d".repeat(60), "e".repeat(60));
+  mkdirSync(long, { recursive: true });
+  const { code, stderr } = await hostWithTmpdir(long);
+  assert.notEqual(code, 0);
+  assert.match(
+    stderr,
+    new RegExp(
+      `cannot start FixtureAgent: cannot listen on ${long}/taos-agent-\\w+/socket: its path has ` +
+        `\\d+ bytes, more than the 107 a socket's address holds; set TMPDIR to a shorter directory`,
+    ),
+    stderr,
+  );
+  // Nothing is left behind in it.
+  assert.deepEqual([...Deno.readDirSync(long)], []);
 });
