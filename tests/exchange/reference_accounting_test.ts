@@ -598,3 +598,265 @@ Deno.test("reference BalancesTests FreeReservationTest: cancels give back what a
     assert.deepEqual(market.holdings(0), holding("0.0555", "0.024", "106.44996183", "3.97013818"));
   }
 });
+
+Deno.test("reference BalancesTests CommitTest: a fill moves the notional and fee, a leveraged leg takes only its collateral share", () => {
+  // Cash buy: 0.75 at 4 with a 0.0005 fee (taker rate 0.000166667 of 3, truncated): base 10.75,
+  // quote 200 - 3 - 0.0005 = 196.9995.
+  {
+    using market = new Market({
+      tiers: [{ volumeRequired: "0", makerFee: "0", takerFee: "0.000166667" }],
+    });
+    market.fund(0, "10", "200");
+    market.fund(1, "10", "0");
+    market.limit(1, "sell", "0.75", "4");
+    const fill = market.limit(0, "buy", "0.75", "4").trades;
+    assert.equal(market.fee(fill[0].takerFee), "0.0005");
+    assert.deepEqual(market.holdings(0), holding("10.75", "0", "196.9995", "0"));
+  }
+  // Leveraged buy (own 0.5, leverage 1.2, trades 1.1) filled 0.75 at 4, fee 0.0005: the leg
+  // X = 3.0005 takes ceil_q(3.0005 / 2.2) = 1.36386364 quote of collateral and borrows the rest;
+  // the loan is the whole leg (trunc_q(1.36386364 * 2.2) = 3.0005). Once the remainder is
+  // cancelled: base 10.75, quote 200 - 1.36386364 = 198.63613636, as the reference's totals.
+  {
+    using market = new Market({
+      tiers: [{ volumeRequired: "0", makerFee: "0", takerFee: "0.000166667" }],
+    });
+    market.fund(0, "10", "200");
+    market.fund(1, "10", "0");
+    market.limit(1, "sell", "0.75", "4");
+    const placed = market.limit(0, "buy", "0.5", "4", "1.2");
+    assert.equal(market.fee(placed.trades[0].takerFee), "0.0005");
+    market.cancel(0, placed.orderId!);
+    assert.deepEqual(market.holdings(0), holding("10.75", "0", "198.63613636", "0"));
+    assert.deepEqual(market.loans(0), [
+      { direction: "buy", amount: "3.0005", base: "0", quote: "1.36386364" },
+    ]);
+  }
+  // Leveraged sell (own 15, leverage 0.2, trades 18 at 20) with 10 base held: reserves all 10
+  // base plus ceil_q(5 * 20) = 100 quote. A fill of 11 at 20 (fee 0.0005 at maker rate
+  // 0.000002273, quote at 4 decimals) takes ceil_b(11 / 1.2) = 9.1667 base of collateral and
+  // borrows 11 base. Once the remainder is cancelled: base 10 - 9.1667 = 0.8333, quote
+  // 200 + 220 - 0.0005 = 419.9995, as the reference's totals.
+  {
+    using market = new Market({
+      quoteDecimals: 4,
+      tiers: [{ volumeRequired: "0", makerFee: "0.000002273", takerFee: "0" }],
+    });
+    market.fund(0, "10", "200");
+    market.fund(1, "0", "1000");
+    const id = market.limit(0, "sell", "15", "20", "0.2").orderId!;
+    assert.deepEqual(market.reservation(id), ["10", "100"]);
+    const fill = market.limit(1, "buy", "11", "20").trades;
+    assert.equal(market.fee(fill[0].makerFee), "0.0005");
+    market.cancel(0, id);
+    assert.deepEqual(market.holdings(0), holding("0.8333", "0", "419.9995", "0"));
+    assert.deepEqual(market.loans(0), [
+      { direction: "sell", amount: "11", base: "9.1667", quote: "0" },
+    ]);
+  }
+});
+
+// accounting/LoanTests.cpp: repaying a loan gives back its share of the collateral.
+
+Deno.test("reference LoanTests SettleTest and SettleThrowsCorrectly: a long loan repaid in part, then by more than it owes", () => {
+  using market = new Market();
+  market.fund(0, "3", "10");
+  market.fund(1, "10", "0");
+  market.fund(2, "0", "100");
+  // Own 1.6667 at 0.5, leverage 0.2: trades trunc_v(2.00004) = 2, a loan of 1 quote holding
+  // trunc_q(1 / 1.2) = 0.83333333 (the reference's row 1: loan 1, collateral 0.83333333).
+  market.limit(1, "sell", "2", "0.5");
+  market.limit(0, "buy", "1.6667", "0.5", "0.2");
+  assert.deepEqual(market.loans(0), [
+    { direction: "buy", amount: "1", base: "0", quote: "0.83333333" },
+  ]);
+  assert.deepEqual(market.holdings(0), holding("5", "0", "9.16666667", "0"));
+  // Selling 0.5 at 0.5 repays 0.25: trunc_q(0.25 * 0.83333333) = 0.20833333 comes back.
+  market.limit(2, "buy", "0.5", "0.5");
+  market.limit(0, "sell", "0.5", "0.5");
+  assert.deepEqual(market.loans(0), [
+    { direction: "buy", amount: "0.75", base: "0", quote: "0.625" },
+  ]);
+  assert.deepEqual(market.holdings(0), holding("4.5", "0", "9.375", "0"));
+  // The reference's Loan throws when settled for more than it owes; the exchange repays the
+  // loan (0.75) out of 1 quote of proceeds, returns all its collateral and keeps the rest.
+  market.limit(2, "buy", "2", "0.5");
+  market.limit(0, "sell", "2", "0.5");
+  assert.deepEqual(market.loans(0), []);
+  assert.deepEqual(market.holdings(0), holding("2.5", "0", "10.25", "0"));
+});
+
+Deno.test("reference LoanTests SettleTest: a short loan held in quote gives back its quote share", () => {
+  // The reference's row 2 repays 2.35 of 5 (0.47 of it); here own 4 at 0.3, leverage 0.25,
+  // sells 5 base with no base held: the collateral is ceil_q(4 * 0.3) = 1.2 quote.
+  using market = new Market();
+  market.fund(0, "0", "10");
+  market.fund(1, "0", "100");
+  market.fund(2, "10", "0");
+  market.limit(1, "buy", "5", "0.3");
+  market.limit(0, "sell", "4", "0.3", "0.25");
+  assert.deepEqual(market.loans(0), [
+    { direction: "sell", amount: "5", base: "0", quote: "1.2" },
+  ]);
+  assert.deepEqual(market.holdings(0), holding("0", "0", "10.3", "0"));
+  // Buying back 2.35 at 0.2 repays 0.47 of it: trunc_q(0.47 * 1.2) = 0.564 quote comes back.
+  market.limit(2, "sell", "2.35", "0.2");
+  market.limit(0, "buy", "2.35", "0.2");
+  assert.deepEqual(market.loans(0), [
+    { direction: "sell", amount: "2.65", base: "0", quote: "0.636" },
+  ]);
+  assert.deepEqual(market.holdings(0), holding("0", "0", "10.394", "0"));
+});
+
+Deno.test("reference LoanTests SettleTest: a long loan held in base, repaid whole, gives all of it back", () => {
+  // Own 2.5 at 0.3, leverage 0.4, with no quote: trades 3.5 costing 1.05, collateral
+  // ceil_b(0.75 / 0.3) = 2.5 base (the reference's row 3: all-base collateral, settled whole).
+  using market = new Market();
+  market.fund(0, "20", "0");
+  market.fund(1, "10", "0");
+  market.fund(2, "0", "100");
+  market.limit(1, "sell", "3.5", "0.3");
+  market.limit(0, "buy", "2.5", "0.3", "0.4");
+  assert.deepEqual(market.loans(0), [
+    { direction: "buy", amount: "1.05", base: "2.5", quote: "0" },
+  ]);
+  assert.deepEqual(market.holdings(0), holding("21", "0", "0", "0"));
+  market.limit(2, "buy", "3.5", "0.3");
+  market.limit(0, "sell", "3.5", "0.3");
+  assert.deepEqual(market.loans(0), []);
+  assert.deepEqual(market.holdings(0), holding("20", "0", "0", "0"));
+});
+
+Deno.test("reference LoanTests SettleTest: a long loan held in both currencies gives back base first", () => {
+  // Own 2.6667 at 2.5, leverage 0.5: trades 4, a loan of 10 quote. Its share 6.66666667 is more
+  // than the 5 quote held, so the collateral is 5 quote and ceil_b(1.66666667 / 2.5) = 0.6667
+  // base (the reference's row 4 builds 0.6666 base and 5 quote by rounding down).
+  using market = new Market();
+  market.fund(0, "2", "5");
+  market.fund(1, "10", "0");
+  market.fund(2, "0", "100");
+  market.limit(1, "sell", "4", "2.5");
+  market.limit(0, "buy", "2.6667", "2.5", "0.5");
+  assert.deepEqual(market.loans(0), [
+    { direction: "buy", amount: "10", base: "0.6667", quote: "5" },
+  ]);
+  assert.deepEqual(market.holdings(0), holding("5.3333", "0", "0", "0"));
+  // Selling 1 at 3.33 repays r = 0.333 of it. Valued at 3.33 the base is q1 = 2.220111 /
+  // 7.220111 of the collateral, less than r: all base comes back, and quote
+  // trunc_q((r - q1) / q2 * 5) = trunc_q(0.333 * 7.220111 - 2.220111) = 0.18418596 (the
+  // reference's row at 3.5 with 0.6666 base: 0.1088223, the same formula).
+  market.limit(2, "buy", "1", "3.33");
+  market.limit(0, "sell", "1", "3.33");
+  assert.deepEqual(market.loans(0), [
+    { direction: "buy", amount: "6.67", base: "0", quote: "4.81581404" },
+  ]);
+  assert.deepEqual(market.holdings(0), holding("5", "0", "0.18418596", "0"));
+});
+
+Deno.test("reference LoanTests SettleTest: a short loan held in both currencies gives back quote first", () => {
+  // The reference's row 5: own 57.1429 at 5.3745, leverage 0.75, trades 100 base; with 33.1428
+  // base held, the order reserves it all plus ceil_q(24 * 5.3745) = 128.988 quote, the
+  // reference's collateral.
+  using market = new Market({ priceDecimals: 4 });
+  market.fund(0, "33.1428", "200");
+  market.fund(1, "0", "1000");
+  market.fund(2, "100", "0");
+  market.limit(1, "buy", "100", "5.3745");
+  market.limit(0, "sell", "57.1429", "5.3745", "0.75");
+  const [loan] = market.loans(0);
+  assert.deepEqual(loan, { direction: "sell", amount: "100", base: "33.1428", quote: "128.988" });
+  // Buying back 57.89 at 2.3498 repays r = 0.5789. Valued at 2.3498 the quote is q2 =
+  // 128.988 / 206.86695... of the collateral, more than r: quote comes back first,
+  // trunc_q(0.5789 * (33.1428 * 2.3498 + 128.988)) = 119.75527818, and no base, as the
+  // reference's row.
+  market.limit(2, "sell", "57.89", "2.3498");
+  market.limit(0, "buy", "57.89", "2.3498");
+  assert.deepEqual(market.loans(0), [
+    { direction: "sell", amount: "42.11", base: "33.1428", quote: "9.23272182" },
+  ]);
+});
+
+// accounting/FeesTests.cpp: tiered fees by traded volume (data/MultiAgentFees.xml and
+// MultiAgentFeesNegative.xml: decimals 4/8/8/10, 30 slots of 864 ns, three local agents with
+// 10000 base and 500000 quote).
+
+/** Runs the reference's two rounds of orders under `tiers`; returns each fill's maker and taker
+ * fees, the three agents' fee volumes and their tiers before and after the roll, and after a
+ * reset of each. */
+function tieredRounds(tiers: Setup["tiers"]) {
+  using market = new Market({
+    agents: 0,
+    priceDecimals: 4,
+    volumeDecimals: 8,
+    baseDecimals: 8,
+    quoteDecimals: 10,
+    maxLeverage: "4",
+    maxLoan: "5000",
+    historySlots: 30,
+    slotPeriodNs: 864n,
+    tiers,
+  });
+  const agents = [-1, -2, -3];
+  for (const agent of agents) market.fund(agent, "10000", "500000");
+  const fees = (outcome: Outcome) =>
+    outcome.trades.map((t) => [market.fee(t.makerFee), market.fee(t.takerFee)]);
+  const tierOf = () => agents.map((agent) => market.ex.feeState(agent, 0).tier);
+  const first = [
+    market.limit(-1, "sell", "61", "10"),
+    market.limit(-2, "buy", "6", "10", "1"),
+    market.limit(-3, "buy", "25", "10", "1"),
+  ].flatMap(fees);
+  const volumes = agents.map((agent) =>
+    plain(formatUnits(market.ex.feeState(agent, 0).volume, 10))
+  );
+  const before = tierOf();
+  market.advance(864n);
+  const after = tierOf();
+  const rates = agents.map((agent) => {
+    const state = market.ex.feeState(agent, 0);
+    return [plain(formatUnits(state.makerE9, 9)), plain(formatUnits(state.takerE9, 9))];
+  });
+  const second = [
+    market.limit(-1, "sell", "30", "10"),
+    market.limit(-2, "buy", "10", "10", "1"),
+    market.limit(-3, "buy", "5", "10", "1"),
+  ].flatMap(fees);
+  for (const agent of agents) market.reset(agent);
+  return { first, volumes, before, after, rates, second, reset: tierOf() };
+}
+
+Deno.test("reference FeesTests TieredFeePolicyTest trackVolumes: each fill's volume counts for both sides, tiers move at the roll, a reset clears them", () => {
+  const result = tieredRounds([
+    { volumeRequired: "0", makerFee: "0.01", takerFee: "0.02" },
+    { volumeRequired: "100", makerFee: "0.005", takerFee: "0.01" },
+    { volumeRequired: "500", makerFee: "0.001", takerFee: "0.002" },
+    { volumeRequired: "1000", makerFee: "0.0005", takerFee: "0.001" },
+  ]);
+  // -2 takes 12 at 10 (leverage 1), -3 takes the other 49: volumes 610, 120, 490.
+  assert.deepEqual(result.first, [["1.2", "2.4"], ["4.9", "9.8"]]);
+  assert.deepEqual(result.volumes, ["610", "120", "490"]);
+  assert.deepEqual(result.before, [0, 0, 0]);
+  assert.deepEqual(result.after, [2, 1, 1]);
+  assert.deepEqual(result.rates, [["0.001", "0.002"], ["0.005", "0.01"], ["0.005", "0.01"]]);
+  // -1 sells into -3's resting 1 (taker 0.002, maker 0.005), then -2 takes 20 and -3 the 9 left
+  // of -1's order at their tier-1 taker rate, -1 paying its tier-2 maker rate.
+  assert.deepEqual(result.second, [["0.05", "0.02"], ["0.2", "2"], ["0.09", "0.9"]]);
+  assert.deepEqual(result.reset, [0, 0, 0]);
+});
+
+Deno.test("reference FeesTests NegativeTieredFeePolicyTest trackVolumes: the same tiers with rebates above 500", () => {
+  const result = tieredRounds([
+    { volumeRequired: "0", makerFee: "0.05", takerFee: "0.1" },
+    { volumeRequired: "100", makerFee: "0.04", takerFee: "0.08" },
+    { volumeRequired: "500", makerFee: "-0.02", takerFee: "-0.04" },
+    { volumeRequired: "1000", makerFee: "-0.03", takerFee: "-0.06" },
+  ]);
+  assert.deepEqual(result.first, [["6", "12"], ["24.5", "49"]]);
+  assert.deepEqual(result.volumes, ["610", "120", "490"]);
+  assert.deepEqual(result.before, [0, 0, 0]);
+  assert.deepEqual(result.after, [2, 1, 1]);
+  assert.deepEqual(result.rates, [["-0.02", "-0.04"], ["0.04", "0.08"], ["0.04", "0.08"]]);
+  // -1 is paid its rebates: -0.4 as taker, -4 and -1.8 as maker.
+  assert.deepEqual(result.second, [["0.4", "-0.4"], ["-4", "16"], ["-1.8", "7.2"]]);
+  assert.deepEqual(result.reset, [0, 0, 0]);
+});
