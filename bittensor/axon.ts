@@ -15,7 +15,7 @@
  * ```
  * @module
  */
-import { z } from "zod";
+import { z } from "../cli/zod_messages.ts";
 import { BodyError, HttpServer, type Incoming, type Outgoing, type Peer } from "./http_server.ts";
 import type { Keypair } from "./keypair.ts";
 import { GateTimeout, PriorityGate } from "./priority_gate.ts";

@@ -30,7 +30,7 @@ import { hexToU8a, u8aToHex } from "@polkadot/util";
 import { naclDecrypt, naclEncrypt } from "@polkadot/util-crypto";
 import { argon2i } from "hash-wasm";
 import { argon2i as nobleArgon2i } from "@noble/hashes/argon2";
-import { z } from "zod";
+import { z } from "../cli/zod_messages.ts";
 import { syncDirectory } from "../cli/sync_to_disk.ts";
 import { Keypair } from "./keypair.ts";
 

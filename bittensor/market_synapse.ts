@@ -16,7 +16,7 @@
  */
 import { inflateSync } from "node:zlib";
 import { Buffer } from "node:buffer";
-import { z } from "zod";
+import { z } from "../cli/zod_messages.ts";
 import { MAX_RESPONSE_BYTES } from "./dendrite.ts";
 import { checkJsonDepth, replyValues, type SynapseKind } from "./synapse.ts";
 import { deflateZlib } from "./zlib_deflate.ts";

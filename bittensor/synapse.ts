@@ -17,7 +17,7 @@
  */
 import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
-import { z } from "zod";
+import { z } from "../cli/zod_messages.ts";
 import { pythonFloat } from "./python_float.ts";
 
 /** SDK version we announce; the integer form is `major·10^6 + minor·10^3 + patch`. */

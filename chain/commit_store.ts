@@ -11,7 +11,7 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { z } from "zod";
+import { z } from "../cli/zod_messages.ts";
 import { syncDirectory, syncToDisk } from "../cli/sync_to_disk.ts";
 import type { PendingCommit } from "./weight_setter.ts";
 

@@ -9,7 +9,7 @@
  * ```
  * @module
  */
-import { z } from "zod";
+import { z } from "../cli/zod_messages.ts";
 import type { HotkeyPair, SubtensorClient } from "./client.ts";
 import { chainRefusal, type EncodedIp, encodeIp } from "./ip.ts";
 import { readHyperparameters, SS58_PREFIX } from "./subnet.ts";

@@ -18,7 +18,7 @@
  */
 import { u8aToHex } from "@polkadot/util";
 import { encodeAddress } from "@polkadot/util-crypto";
-import { z } from "zod";
+import { z } from "../cli/zod_messages.ts";
 import type { WeightSetter, WeightSubmission } from "../bittensor/neurons.ts";
 import type { HotkeyPair, SubtensorClient } from "./client.ts";
 import { commitHash, randomSalt, timelockedCommit, timelockRevealRound } from "./commit.ts";

@@ -8,7 +8,7 @@
  * ```
  * @module
  */
-import { z } from "zod";
+import { z } from "./zod_messages.ts";
 import { UsageError } from "./command.ts";
 import { LOG_LEVELS, type LogLevel } from "./log.ts";
 

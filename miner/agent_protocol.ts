@@ -4,7 +4,7 @@
  * own process (`agent_process.ts`), which relays them to its worker.
  * @module
  */
-import { z } from "zod";
+import { z } from "../cli/zod_messages.ts";
 import { cutChars } from "../cli/code_points.ts";
 import type { AgentParams } from "../agents/sdk/agent.ts";
 import type { StateUpdateWire } from "../bittensor/market_synapse.ts";

@@ -9,7 +9,7 @@
  * @module
  */
 import { isIP } from "node:net";
-import { z } from "zod";
+import { z } from "../cli/zod_messages.ts";
 import { Keyring } from "@polkadot/keyring";
 import { type Command, parseFlags, printOut, UsageError } from "../cli/command.ts";
 import {

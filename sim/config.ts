@@ -5,7 +5,7 @@
  * @module
  */
 import { totalmem } from "node:os";
-import { z } from "zod";
+import { z } from "../cli/zod_messages.ts";
 import { gridUnits } from "./grid.ts";
 
 const units: Record<string, number> = {

@@ -9,7 +9,7 @@
  * ```
  * @module
  */
-import { z } from "zod";
+import { z } from "../cli/zod_messages.ts";
 import {
   type CancelCause,
   Exchange,

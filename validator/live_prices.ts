@@ -14,7 +14,7 @@
  * ```
  * @module
  */
-import { z } from "zod";
+import { z } from "../cli/zod_messages.ts";
 
 /** The two venues, in the order they are tried. */
 const VENUES = ["coinbase", "binance"] as const;

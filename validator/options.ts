@@ -12,7 +12,7 @@
  */
 import { isIP } from "node:net";
 import { join, resolve } from "node:path";
-import { z } from "zod";
+import { z } from "../cli/zod_messages.ts";
 import { parseFlags, UsageError } from "../cli/command.ts";
 import type { LogLevel } from "../cli/log.ts";
 import { EndpointVariableError, resolveEndpoint } from "../chain/endpoints.ts";

@@ -19,7 +19,7 @@
  * ```
  * @module
  */
-import { z } from "zod";
+import { z } from "../cli/zod_messages.ts";
 import type { ScorerSnapshot } from "./scoring/mod.ts";
 
 /** One publish's inventory values of every uid (NaN where a uid had no observation). */

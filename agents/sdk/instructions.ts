@@ -9,7 +9,7 @@
  * ```
  * @module
  */
-import { z } from "zod";
+import { z } from "../../cli/zod_messages.ts";
 import { laxResponse } from "./lax_wire.ts";
 import type { Instruction as EngineInstruction } from "../../sim/engine.ts";
 import { describeIssues } from "./state.ts";

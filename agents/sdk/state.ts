@@ -15,7 +15,7 @@
  * ```
  * @module
  */
-import { z } from "zod";
+import { z } from "../../cli/zod_messages.ts";
 import { pythonFloat } from "../../bittensor/python_float.ts";
 import { gridUnits } from "../../sim/grid.ts";
 import type { SimConfig } from "../../sim/config.ts";

@@ -1,0 +1,100 @@
+/**
+ * zod, with plain words for the issues whose default messages leave the reader guessing: a map key
+ * that fails its schema ("Invalid key in record"), a union that matches none of its forms ("Invalid
+ * input") and a tag that picks none ("Invalid discriminator value"). Every schema of taos takes `z`
+ * from here, so whichever module parses first has set the messages; a schema's own message still
+ * comes first.
+ *
+ * ```ts
+ * import { z } from "../cli/zod_messages.ts";
+ * z.record(z.string().regex(/^\d+$/, "not a whole number"), z.number()).parse({ a: 1 });
+ * // issue at path ["a"]: 'key "a": not a whole number'
+ * ```
+ * @module
+ */
+import { z } from "zod";
+
+type Issue = z.core.$ZodIssue;
+
+/** A value as a reader would write it: JSON for strings and plain values, else its kind. */
+function shown(value: unknown): string {
+  if (value === undefined) return "missing";
+  if (typeof value === "bigint") return `${value}`;
+  if (typeof value === "number" && !Number.isFinite(value)) return String(value);
+  if (value !== null && typeof value === "object") {
+    return Array.isArray(value) ? "an array" : "an object";
+  }
+  return JSON.stringify(value) ?? typeof value;
+}
+
+/** `items` as a reader lists alternatives: "a, b or c". */
+function either(items: readonly string[]): string {
+  return items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} or ${items.at(-1)}`;
+}
+
+/** zod's type names as a reader says them. */
+const TYPE_NAMES: Record<string, string> = {
+  number: "a number",
+  int: "an integer",
+  bigint: "an integer",
+  string: "a string",
+  boolean: "true or false",
+  object: "an object",
+  record: "an object",
+  map: "an object",
+  array: "an array",
+  tuple: "an array",
+  null: "null",
+  undefined: "nothing",
+};
+
+/** What one form of a union takes, from the first issue it raised, or null when it says no more
+ * than that issue's message. */
+function acceptedForm(issues: readonly Issue[]): string | null {
+  const first = issues[0];
+  if (first === undefined || first.path.length > 0) return null;
+  if (first.code === "invalid_type") return TYPE_NAMES[first.expected] ?? first.expected;
+  if (first.code === "invalid_value") return either(first.values.map(shown));
+  return null;
+}
+
+/** The message of a union issue raised without one of the schema's. */
+function unionMessage(issue: z.core.$ZodRawIssue<z.core.$ZodIssueInvalidUnion>): string {
+  const options = (issue as { options?: unknown[] }).options;
+  const discriminator = (issue as { discriminator?: string }).discriminator;
+  if (options !== undefined && options.length > 0) {
+    const given = discriminator !== undefined && issue.input !== null &&
+        typeof issue.input === "object"
+      ? (issue.input as Record<string, unknown>)[discriminator]
+      : issue.input;
+    return `is ${shown(given)}: must be one of ${options.map(shown).join(", ")}`;
+  }
+  if (issue.inclusive === false) return "matches more than one of its accepted forms";
+  const forms = issue.errors.map(acceptedForm);
+  if (forms.every((form) => form !== null)) {
+    return `is ${shown(issue.input)}: must be ${either([...new Set(forms)])}`;
+  }
+  const reasons = issue.errors.map((issues, index) => {
+    const first = issues[0];
+    const where = first && first.path.length > 0 ? `${first.path.join(".")}: ` : "";
+    return forms[index] ?? `${where}${first?.message ?? "not accepted"}`;
+  });
+  return `matches none of its accepted forms (${reasons.join("; or ")})`;
+}
+
+z.config({
+  customError: (issue) => {
+    switch (issue.code) {
+      case "invalid_key": {
+        const reasons = issue.issues.map((inner) => inner.message);
+        return `key ${shown(issue.input)}: ${reasons.join("; ")}`;
+      }
+      case "invalid_union":
+        return unionMessage(issue);
+      default:
+        return undefined;
+    }
+  },
+});
+
+export { z };

@@ -1,0 +1,50 @@
+import assert from "node:assert/strict";
+import { z } from "../../cli/zod_messages.ts";
+
+/** The `path: message` of each issue `schema` raises for `value`. */
+function problems(schema: z.ZodType, value: unknown): string[] {
+  const result = schema.safeParse(value);
+  assert.ok(!result.success, "the value is refused");
+  return result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+}
+
+Deno.test("zod messages: a bad map key is named, with its schema's reason", () => {
+  const uid = z.string().regex(/^\d+$/, "not a whole number");
+  assert.deepEqual(problems(z.record(uid, z.number()), { "1": 2, abc: 3 }), [
+    'abc: key "abc": not a whole number',
+  ]);
+});
+
+Deno.test("zod messages: a union of values names the value given and the values it takes", () => {
+  const side = z.union([z.literal(0), z.literal(1)]);
+  assert.deepEqual(problems(z.object({ side }), { side: 2 }), ["side: is 2: must be 0 or 1"]);
+  const idOrName = z.union([z.number(), z.string(), z.null()]);
+  assert.deepEqual(problems(idOrName, [1]), [": is an array: must be a number, a string or null"]);
+});
+
+Deno.test("zod messages: a tag that picks no form names the tag given and the tags it takes", () => {
+  const shape = z.discriminatedUnion("kind", [
+    z.object({ kind: z.literal("dot") }),
+    z.object({ kind: z.literal("box"), side: z.number() }),
+  ]);
+  assert.deepEqual(problems(shape, { kind: "line" }), [
+    'kind: is "line": must be one of "dot", "box"',
+  ]);
+  assert.deepEqual(problems(shape, {}), ['kind: is missing: must be one of "dot", "box"']);
+});
+
+Deno.test("zod messages: a union of objects says why each form refused the value", () => {
+  const price = z.union([
+    z.object({ fixed: z.number() }).strict(),
+    z.object({ range: z.array(z.number()) }).strict(),
+  ]);
+  assert.deepEqual(problems(price, { fixed: "1" }), [
+    ": matches none of its accepted forms (fixed: Invalid input: expected number, received " +
+    "string; or range: Invalid input: expected array, received undefined)",
+  ]);
+});
+
+Deno.test("zod messages: a schema's own message comes first", () => {
+  const side = z.union([z.literal(0), z.literal(1)], { error: "must be 0 (buy) or 1 (sell)" });
+  assert.deepEqual(problems(side, 5), [": must be 0 (buy) or 1 (sell)"]);
+});
