@@ -35,7 +35,7 @@ import {
 import { dirname } from "node:path";
 import { crc32, deflateSync, inflateSync } from "node:zlib";
 import { Buffer } from "node:buffer";
-import { z } from "zod";
+import { z } from "../cli/zod_messages.ts";
 import type { Instruction } from "../sim/engine.ts";
 import { anyInteger } from "../agents/sdk/state.ts";
 import type { ScorerSnapshot } from "./scoring/mod.ts";
@@ -105,8 +105,15 @@ export interface Injection {
 
 const int = z.number().int();
 const finite = z.number().finite();
-const direction = z.union([z.literal(0), z.literal(1)]);
-const stpFlag = z.union([0, 1, 2, 3, 4].map((v) => z.literal(v)) as [z.ZodLiteral<0>]);
+const direction = z.union([z.literal(0), z.literal(1)], { error: "must be 0 (buy) or 1 (sell)" });
+const stpFlag = z.union([0, 1, 2, 3, 4].map((v) => z.literal(v)) as [z.ZodLiteral<0>], {
+  error: "must be 0, 1, 2, 3 or 4",
+});
+/** A uid as a key of the snapshot's maps: a u16 in decimal, as the chain numbers neurons. */
+const uidKey = z.string().refine(
+  (key) => /^(0|[1-9]\d{0,4})$/.test(key) && Number(key) <= 65535,
+  "not a uid (a whole number 0 to 65535)",
+);
 
 /** An instruction as the engine took it (see {@linkcode Instruction}); other fields are kept. */
 const storedInstructionSchema: z.ZodType<Instruction> = z.discriminatedUnion("type", [
@@ -119,7 +126,9 @@ const storedInstructionSchema: z.ZodType<Instruction> = z.discriminatedUnion("ty
     clientOrderId: anyInteger.nullable().optional(),
     postOnly: z.boolean().optional(),
     leverage: finite.optional(),
-    timeInForce: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]).optional(),
+    timeInForce: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)], {
+      error: "must be 0, 1, 2 or 3",
+    }).optional(),
     expiryPeriod: finite.nullable().optional(),
     stpFlag: stpFlag.optional(),
   }),
@@ -130,7 +139,8 @@ const storedInstructionSchema: z.ZodType<Instruction> = z.discriminatedUnion("ty
     volume: finite,
     clientOrderId: anyInteger.nullable().optional(),
     stpFlag: stpFlag.optional(),
-    currency: z.union([z.literal(0), z.literal(1)]).optional(),
+    currency: z.union([z.literal(0), z.literal(1)], { error: "must be 0 (base) or 1 (quote)" })
+      .optional(),
     leverage: finite.optional(),
   }),
   z.looseObject({
@@ -151,7 +161,9 @@ const entriesSchema = z.array(z.tuple([
   z.union([
     z.object({ fundamental: finite }).strict(),
     z.object({ external: z.array(finite) }).strict(),
-  ]).optional(),
+  ], {
+    error: 'must be {"fundamental": <number>} or {"external": [<number>, ...]}',
+  }).optional(),
 ]));
 type Entry = z.infer<typeof entriesSchema>[number];
 
@@ -166,8 +178,8 @@ const snapshotSchema = z.object({
     fingerprint: z.string().optional(),
   }),
   step: z.number().int().nonnegative(),
-  hotkeys: z.record(z.string(), z.string()),
-  scores: z.record(z.string(), z.number()),
+  hotkeys: z.record(uidKey, z.string()),
+  scores: z.record(uidKey, z.number()),
   scoring: z.unknown().nullable(),
   pendingResets: z.array(z.number().int().nonnegative()),
   lastWeightsAt: z.number().nullable(),

@@ -573,6 +573,51 @@ Deno.test("store: a damaged injection record is refused naming its publish and f
     );
   }));
 
+Deno.test("store: a snapshot map keyed by something other than a uid is refused naming the key", () =>
+  inStateDir((dir) => {
+    for (
+      const [field, key] of [["scores", "abc"], ["hotkeys", "-1"], ["scores", "65536"], [
+        "hotkeys",
+        "07",
+      ]] as const
+    ) {
+      const path = join(dir, `${field}-${key}.db`);
+      const value = field === "scores" ? 0.5 : "5A";
+      saveOnce(path, { ...snapshot(1, null), [field]: { "0": value, [key]: value } }, []);
+      assertRefused(
+        path,
+        "damaged",
+        `${path} is damaged: state file snapshot is invalid at ${field}.${key}: ` +
+          `key "${key}": not a uid (a whole number 0 to 65535)`,
+      );
+    }
+  }));
+
+Deno.test("store: an injected instruction with a bad choice is refused saying what it may be", () =>
+  inStateDir((dir) => {
+    const market = { type: "PLACE_ORDER_MARKET", bookId: 1, direction: 0, volume: 1 };
+    const cases: [string, unknown[], string][] = [
+      ["type", [[0, 0, [{ ...market, type: "PLACE_ORDER" }]]], 'is "PLACE_ORDER": must be one of '],
+      ["direction", [[0, 0, [{ ...market, direction: 2 }]]], "must be 0 (buy) or 1 (sell)"],
+      ["stpFlag", [[0, 0, [{ ...market, stpFlag: 7 }]]], "must be 0, 1, 2, 3 or 4"],
+      ["currency", [[0, 0, [{ ...market, currency: 2 }]]], "must be 0 (base) or 1 (quote)"],
+      ["live", [[-1, 0, [], { price: 1 }]], 'must be {"fundamental": <number>} or {"external"'],
+    ];
+    for (const [name, entries, problem] of cases) {
+      const path = join(dir, `${name}.db`);
+      saveOnce(path, snapshot(2, null), [injection(1), injection(2)]);
+      replaceSecondInjections(path, deflateSync(JSON.stringify(entries)));
+      const field = { type: "0.2.0.type", live: "0.3" }[name] ?? `0.2.0.${name}`;
+      assert.throws(
+        () => ValidatorStore.open(path),
+        (e) =>
+          e instanceof StateFileError && e.kind === "damaged" && e.message.includes(
+            `state file injections of publish 2 is invalid at ${field}: ${problem}`,
+          ),
+      );
+    }
+  }));
+
 Deno.test("store: an injection record changed under its checksum is refused, not replayed", () =>
   inStateDir((dir) => {
     const path = join(dir, "state.db");
