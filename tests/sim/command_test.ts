@@ -158,6 +158,33 @@ for (
   });
 }
 
+Deno.test("a config file's unknown balances or volume distribution type is named with the types taken", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "taos-sim-kind-" });
+  try {
+    const config = join(dir, "kinds.json");
+    await Deno.writeTextFile(
+      config,
+      JSON.stringify({
+        extends: "small",
+        remoteBalances: { type: "uniform", base: 1, quote: 1 },
+        agents: { algo: { volumeDistribution: { type: "beta" } } },
+      }),
+    );
+    const refused = await taos("sim", "--config", config);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(
+      refused.stderr,
+      /^ {2}remoteBalances\.type: is "uniform": must be one of "fixed", "pareto", "pareto-50"$/m,
+    );
+    assert.match(
+      refused.stderr,
+      /^ {2}agents\.algo\.volumeDistribution\.type: is "beta": must be one of "lognormal", "dirac", "gamma"$/m,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("--out=~/dir writes under the home directory, not into a directory named ~", async () => {
   // The shell expands no `~` after `=`: taos does, for --out as for the other path flags.
   const home = await Deno.makeTempDir();
