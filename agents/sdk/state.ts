@@ -151,8 +151,11 @@ const placementBase = {
   message: z.string().default(""),
 };
 
-/** A notice addressed to the agent (or broadcast): responses to its instructions, its fills. */
-export const eventSchema = z.union([
+/**
+ * A notice addressed to the agent (or broadcast): responses to its instructions, its fills. Told
+ * apart by `type`, so that a notice of a known type is checked field by field as that type.
+ */
+export const eventSchema = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("EVENT_SIMULATION_START"),
     ...eventBase,

@@ -949,6 +949,51 @@ Deno.test("a validator's malformed requests are logged once a minute, their text
   }
 });
 
+Deno.test("an update with a book key that is no id or a notice of an unknown type is warned of by field", async () => {
+  const state = stateForMiner(marketState(), 1);
+  const failed = `agent FixtureAgent failed at state ${state.timestamp}: invalid state update: `;
+  const cases: [unknown, string][] = [
+    [
+      { ...state, books: { ...state.books, first: state.books[0] } },
+      'books.first: key "first": map key must be an integer id',
+    ],
+    [
+      {
+        ...state,
+        notices: { "1": [{ type: "EVENT_SIMULATION_PAUSE", timestamp: 0, agentId: 1 }] },
+      },
+      'notices.1.0.type: is "EVENT_SIMULATION_PAUSE": must be one of ' +
+      '"EVENT_SIMULATION_START", "EVENT_SIMULATION_STOP", ' +
+      '"RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT", "ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT", ' +
+      '"RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET", "ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET", ' +
+      '"RESPONSE_DISTRIBUTED_CANCEL_ORDERS", "ERROR_RESPONSE_DISTRIBUTED_CANCEL_ORDERS", ' +
+      '"EVENT_TRADE", "RESPONSE_DISTRIBUTED_RESET_AGENT", "ERROR_RESPONSE_DISTRIBUTED_RESET_AGENT"',
+    ],
+    [
+      { ...state, notices: { "1": [{ type: "EVENT_TRADE", timestamp: 0, agentId: 1 }] } },
+      "notices.1.0.tradeId: Invalid input: expected number, received undefined; ",
+    ],
+  ];
+  // A miner each: a second invalid update within a minute is not warned of again.
+  for (const [update, problem] of cases) {
+    const warnings: string[] = [];
+    const miner = await startFixtureMiner("", {
+      log: (level, message) => level === "warning" && warnings.push(message),
+    });
+    try {
+      const dendrite = new Dendrite(alice);
+      const target = { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address };
+      const wire = encodeStateUpdate(update as typeof state);
+      const reply = await dendrite.call(target, MarketSimulationStateUpdate, wire, 2);
+      assert.equal(reply.statusCode, 200, reply.statusMessage);
+      assert.equal(warnings.length, 1, warnings.join("\n"));
+      assert.ok(warnings[0].startsWith(failed + problem), warnings[0]);
+    } finally {
+      await miner.stop();
+    }
+  }
+});
+
 Deno.test("invalid state updates that differ only in what they quote are warned of once a minute", async () => {
   const { miner, warnings, target, wire } = await minerKeepingWarnings();
   try {
