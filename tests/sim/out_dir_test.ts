@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { main, taos } from "./taos_process.ts";
+import { spawnTaos } from "./taos_child.ts";
 import { smallPreset } from "../../sim/config.ts";
 
 /**
@@ -211,11 +212,8 @@ Deno.test("a --config read from the output directory's config.json is refused, n
     assert.equal(dangling.code, 0, dangling.stderr);
     assert.ok(!Deno.lstatSync(config).isSymlink, "replaced by the run's config.json");
     // A feed read from a pipe is no file the run could replace.
-    const piped = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        main,
+    const piped = spawnTaos(
+      [
         "sim",
         "--config",
         "small",
@@ -227,10 +225,8 @@ Deno.test("a --config read from the output directory's config.json is refused, n
         "--out",
         out,
       ],
-      stdin: "piped",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
+      { stdin: "piped", stdout: "null", stderr: "piped" },
+    );
     const writer = piped.stdin.getWriter();
     await writer.write(new TextEncoder().encode("1,95000\n2,95001\n"));
     await writer.close();

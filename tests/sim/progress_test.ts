@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { UsageError } from "../../cli/command.ts";
 import { clock, compact, Progress, progressMode } from "../../sim/progress.ts";
-import { main } from "./taos_process.ts";
+import { spawnTaos } from "./taos_child.ts";
 
 const HOUR = 3600e9;
 
@@ -165,23 +165,10 @@ Deno.test("a progress reader that went away stops the progress, not the run", as
   const dir = await Deno.makeTempDir();
   try {
     const out = join(dir, "out");
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        main,
-        "sim",
-        "--config",
-        "small",
-        "--duration",
-        "1h",
-        "--progress",
-        "--out",
-        out,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    const child = spawnTaos(
+      ["sim", "--config", "small", "--duration", "1h", "--progress", "--out", out],
+      { stdout: "piped", stderr: "piped" },
+    );
     // The reader of the progress lines (a `| head -1`, a log shipper that died) is gone before
     // the first line.
     await child.stderr.cancel();
