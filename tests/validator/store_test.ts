@@ -126,6 +126,18 @@ function alter(path: string, sql: string): void {
   db.close();
 }
 
+/** The page size of the database at `path` and the number (from 1) of the root page of its
+ * table or index `name`, to damage that page in the file. */
+function rootPageOf(path: string, name: string): { pageSize: number; root: number } {
+  const db = new DatabaseSync(path);
+  const size = db.prepare("PRAGMA page_size").get() as { page_size: number };
+  const row = db.prepare("SELECT rootpage FROM sqlite_master WHERE name = ?").get(name) as {
+    rootpage: number;
+  };
+  db.close();
+  return { pageSize: Number(size.page_size), root: Number(row.rootpage) };
+}
+
 /** The layout the state at `path` records (SQLite's user_version). */
 function layoutOf(path: string): number {
   const db = new DatabaseSync(path, { readOnly: true });
@@ -434,17 +446,7 @@ Deno.test("store: another program's database, a short file and a damaged state a
     // A state whose index lost entries would replay fewer instructions without a word.
     const path = join(dir, "state.db");
     saveOnce(path, snapshot(40, null), Array.from({ length: 40 }, (_, i) => injection(i + 1)));
-    const raw = new DatabaseSync(path);
-    const pageSize = Number(
-      (raw.prepare("PRAGMA page_size").get() as { page_size: number })
-        .page_size,
-    );
-    const root = Number(
-      (raw.prepare(
-        "SELECT rootpage FROM sqlite_master WHERE name = 'injections_by_publish'",
-      ).get() as { rootpage: number }).rootpage,
-    );
-    raw.close();
+    const { pageSize, root } = rootPageOf(path, "injections_by_publish");
     const file = bytes(path);
     for (let i = 1; i <= 24; i++) file[root * pageSize - i] ^= 0x5a;
     Deno.writeFileSync(path, file);
@@ -832,16 +834,7 @@ Deno.test("store: a page too damaged for the integrity check is damage, named wi
   inStateDir((dir) => {
     const path = join(dir, "state.db");
     saveOnce(path, snapshot(40, null), Array.from({ length: 40 }, (_, i) => injection(i + 1)));
-    const raw = new DatabaseSync(path);
-    const pageSize = Number(
-      (raw.prepare("PRAGMA page_size").get() as { page_size: number }).page_size,
-    );
-    const root = Number(
-      (raw.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'snapshot'").get() as {
-        rootpage: number;
-      }).rootpage,
-    );
-    raw.close();
+    const { pageSize, root } = rootPageOf(path, "snapshot");
     const file = bytes(path);
     // Not a b-tree page type any more: SQLite's check stops with SQLITE_CORRUPT.
     file[(root - 1) * pageSize] = 0;
