@@ -67,6 +67,23 @@ function bitcoinOn(url: string): LiveTrades {
   return bitcoinTrades({ urls: { coinbase: url, binance: "ws://127.0.0.1:9" } });
 }
 
+/** Runs `test` on a BTC stream started on a loopback Coinbase once that has its subscription;
+ * closes both after (closing the stream again is harmless). */
+async function subscribedOnCoinbase(
+  test: (coinbase: ReturnType<typeof venueServer>, trades: LiveTrades) => Promise<void>,
+): Promise<void> {
+  const coinbase = venueServer();
+  const trades = bitcoinOn(coinbase.url);
+  try {
+    trades.start();
+    await until(() => coinbase.received.length > 0, "the subscription");
+    await test(coinbase, trades);
+  } finally {
+    trades.close();
+    await coinbase.close();
+  }
+}
+
 /**
  * Runs a BTC stream with both venues unreachable, pausing from `retrySeconds`, until it has logged
  * `failures` lines; resolves to those lines and its price then.
@@ -153,12 +170,8 @@ Deno.test("a price is a positive decimal string, and a bad trade after the newes
 Deno.test({
   name: "a stream subscribes on Coinbase and follows its trades",
   ...streamSanitizers,
-}, async () => {
-  const coinbase = venueServer();
-  const trades = bitcoinOn(coinbase.url);
-  try {
-    trades.start();
-    await until(() => coinbase.received.length > 0, "the subscription");
+}, () =>
+  subscribedOnCoinbase(async (coinbase, trades) => {
     assert.deepEqual(JSON.parse(coinbase.received[0]), {
       type: "subscribe",
       product_ids: ["BTC-USD"],
@@ -171,11 +184,7 @@ Deno.test({
     coinbase.send(coinbaseTrade("BTC-USD", "95011"));
     await until(() => trades.latest === 95011, "the next trade");
     assert.equal(trades.venue, "coinbase");
-  } finally {
-    trades.close();
-    await coinbase.close();
-  }
-});
+  }));
 
 Deno.test({
   name: "a stream turns to Binance when Coinbase hangs up or falls silent, and back",
@@ -343,12 +352,8 @@ Deno.test({
 Deno.test({
   name: "a stream that was closed takes no price its old connection still brings",
   ...streamSanitizers,
-}, async () => {
-  const coinbase = venueServer();
-  const trades = bitcoinOn(coinbase.url);
-  try {
-    trades.start();
-    await until(() => coinbase.received.length > 0, "the subscription");
+}, () =>
+  subscribedOnCoinbase(async (coinbase, trades) => {
     coinbase.send(coinbaseTrade("BTC-USD", "95000"));
     await until(() => trades.latest === 95000, "the first trade");
     trades.close();
@@ -356,10 +361,7 @@ Deno.test({
     for (let i = 1; i <= 100; i++) coinbase.send(coinbaseTrade("BTC-USD", String(95000 + i)));
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal(trades.latest, 95000);
-  } finally {
-    await coinbase.close();
-  }
-});
+  }));
 
 Deno.test({
   name: "the pause before the next venue is tried is a minute at most",
