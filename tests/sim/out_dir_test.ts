@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { main, taos } from "./taos_process.ts";
-import { spawnTaos } from "./taos_child.ts";
+import { main, spawnTaos, taos } from "./taos_process.ts";
 import { smallPreset } from "../../sim/config.ts";
 
 /**

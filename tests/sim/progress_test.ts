@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { UsageError } from "../../cli/command.ts";
 import { clock, compact, Progress, progressMode } from "../../sim/progress.ts";
-import { spawnTaos } from "./taos_child.ts";
+import { spawnTaos } from "./taos_process.ts";
 
 const HOUR = 3600e9;
 

@@ -31,3 +31,13 @@ export async function taosRun(
     stderr: decoder.decode(output.stderr),
   };
 }
+
+/** Starts `deno run -A main.ts <args>` with the standard streams as given, for a test that talks to
+ * the program while it runs. */
+export function spawnTaos(
+  args: string[],
+  stdio: Pick<Deno.CommandOptions, "stdin" | "stdout" | "stderr">,
+): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), { args: ["run", "-A", main, ...args], ...stdio })
+    .spawn();
+}
