@@ -283,6 +283,7 @@ static void shape(input *in, tx_instruction *r) {
   r->post_only &= 1;
   r->flags &= TX_IF_PARTIAL;
   r->pad0 = 0;
+  r->sender_id = 0;
   r->reserved = 0;
   r->agent_id = usual_agents[(uint32_t)r->agent_id % 6];
   r->book_id %= books + ((mask & 2) ? 1 : 0);

@@ -72,16 +72,24 @@ enum {
 
 /* tx_instruction.flags */
 #define TX_IF_PARTIAL 0x01u /* cancel: `volume` is the amount to cancel; otherwise the whole order */
-/* Any kind: rejected with TX_R_AGENT_RESET, doing nothing else, if a reset of agent `agent_id` was
- * accepted earlier in the same tx_submit call (a response sent before that reset took effect). */
+/* Any kind: rejected with TX_R_AGENT_RESET, doing nothing else, if a reset of its sender (agent
+ * `agent_id`, or `sender_id` with TX_IF_SENDER) was accepted earlier in the same tx_submit call (a
+ * response sent before that reset took effect). */
 #define TX_IF_AFTER_RESET 0x02u
+/* Any kind: `sender_id` names the agent that sent the instruction, for TX_IF_AFTER_RESET (a reset
+ * of other agents); without it the sender is `agent_id` and `sender_id` must be 0. */
+#define TX_IF_SENDER 0x04u
+/* Any kind: the record belongs to the same response as the record before it in the call and
+ * shares its fate: rejected with TX_R_AGENT_RESET exactly when that one was, and otherwise run
+ * whatever resets the response itself made (TX_IF_AFTER_RESET on it is not judged again). */
+#define TX_IF_JOINED 0x08u
 
 /* No client order id / no order / no instruction index. */
 #define TX_NONE 0xFFFFFFFFu
 
 /* One instruction: 64 bytes. The values of fields that do not apply to a kind are ignored, but in
- * every kind the enum fields must hold known values, flags known bits, and pad0 and reserved 0
- * (else TX_R_INVALID_INSTRUCTION). */
+ * every kind the enum fields must hold known values, flags known bits, pad0 and reserved 0, and
+ * sender_id 0 unless flagged TX_IF_SENDER (else TX_R_INVALID_INSTRUCTION). */
 typedef struct tx_instruction {
   uint8_t kind;             /*  0 TX_INSTR_* */
   uint8_t direction;        /*  1 TX_BUY / TX_SELL */
@@ -100,7 +108,8 @@ typedef struct tx_instruction {
   int64_t leverage_e9;      /* 40 0 = cash order */
   uint64_t expiry_ns;       /* 48 GTT: lifetime from the processing time (0: cancelled after
                                this call's instructions); send GTC for a GTT without one */
-  uint64_t reserved;        /* 56 must be 0 */
+  int32_t sender_id;        /* 56 TX_IF_SENDER: the agent that sent it; otherwise must be 0 */
+  uint32_t reserved;        /* 60 must be 0 */
 } tx_instruction;
 
 /* ---- events ---- */
@@ -144,7 +153,8 @@ enum {
                                       at a rebate rate, where the reservation is less) */
   TX_R_ORDER_IDS_EXHAUSTED = 18,   /* the book has issued its 2^32 - 4096 order ids */
   TX_R_BOOK_VOLUME_LIMIT = 19,     /* resting, it would take its book side past TX_MAX_HELD */
-  TX_R_AGENT_RESET = 20            /* TX_IF_AFTER_RESET: its agent was reset earlier in the call */
+  TX_R_AGENT_RESET = 20            /* TX_IF_AFTER_RESET: its sender was reset earlier in the call
+                                      (or TX_IF_JOINED: the record before it was so rejected) */
 };
 
 /* Name of a rejection reason ("INSUFFICIENT_QUOTE", ...), or "UNKNOWN". */
@@ -406,7 +416,8 @@ TX_PIN(tx_instruction, volume, 24);
 TX_PIN(tx_instruction, price, 32);
 TX_PIN(tx_instruction, leverage_e9, 40);
 TX_PIN(tx_instruction, expiry_ns, 48);
-TX_PIN(tx_instruction, reserved, 56);
+TX_PIN(tx_instruction, sender_id, 56);
+TX_PIN(tx_instruction, reserved, 60);
 _Static_assert(sizeof(tx_event) == 112, "tx_event size");
 TX_PIN(tx_event, leverage_e9, 56);
 TX_PIN(tx_event, instruction, 64);

@@ -620,6 +620,8 @@ int tx_submit(tx_exchange *ex, uint64_t now_ns, const tx_instruction *records, s
   /* A host buffer need not be 8-byte aligned: such records are copied before use. */
   bool aligned = ((uintptr_t)records % _Alignof(tx_instruction)) == 0;
   tx_instruction copy;
+  /* Whether the record before was dropped after a reset: a TX_IF_JOINED record shares its fate. */
+  bool dropping = false;
   for (size_t i = 0; i < count && ex->error == TX_OK; i++) {
     const tx_instruction *in = &records[i];
     if (!aligned) {
@@ -627,8 +629,14 @@ int tx_submit(tx_exchange *ex, uint64_t now_ns, const tx_instruction *records, s
       in = &copy;
     }
     ex->instr = (uint32_t)i;
-    if (__builtin_expect(in->flags & TX_IF_AFTER_RESET, 0) && x_dropped_after_reset(ex, in)) {
-      continue;
+    if (__builtin_expect(in->flags & (TX_IF_AFTER_RESET | TX_IF_JOINED), 0)) {
+      if (!(in->flags & TX_IF_JOINED)) dropping = x_sender_reset_in_call(ex, in);
+      if (dropping) {
+        x_reject_after_reset(ex, in);
+        continue;
+      }
+    } else {
+      dropping = false;
     }
     switch (in->kind) {
     case TX_INSTR_LIMIT:

@@ -402,9 +402,11 @@ static inline int64_t x_total_volume(const tx_exchange *ex, int64_t own, int64_t
 void x_cancel_all(tx_exchange *ex, uint32_t book_id, x_account *acct, uint8_t cause);
 void x_cancel(tx_exchange *ex, const tx_instruction *in);
 void x_reset(tx_exchange *ex, const tx_instruction *in);
-/* Rejects a TX_IF_AFTER_RESET instruction as TX_R_AGENT_RESET and returns true if a reset of its
- * agent was accepted earlier in this call; otherwise returns false, emitting nothing. */
-bool x_dropped_after_reset(tx_exchange *ex, const tx_instruction *in);
+/* Whether a reset of the instruction's sender (sender_id with TX_IF_SENDER, else agent_id) was
+ * accepted earlier in this call. */
+bool x_sender_reset_in_call(const tx_exchange *ex, const tx_instruction *in);
+/* Rejects an instruction as TX_R_AGENT_RESET: its one outcome event. */
+void x_reject_after_reset(tx_exchange *ex, const tx_instruction *in);
 void x_expire(tx_exchange *ex, const x_timer *timer);
 /* Quote a resting buy must hold: trunc_q(price * volume * (1 + its maker rate)). */
 int64_t x_target_quote(const tx_exchange *ex, const x_order *o);

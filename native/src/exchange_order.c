@@ -541,8 +541,8 @@ static bool fok_may_stop(const tx_exchange *ex, const x_book *book, int dir, int
 static inline bool well_formed(const tx_instruction *in) {
   return in->direction <= TX_SELL && in->currency <= TX_CURRENCY_QUOTE &&
          in->time_in_force <= TX_FOK && in->stp <= TX_STP_DC && in->post_only <= 1 &&
-         in->pad0 == 0 && in->reserved == 0 &&
-         (in->flags & ~(TX_IF_PARTIAL | TX_IF_AFTER_RESET)) == 0;
+         in->pad0 == 0 && in->reserved == 0 && (in->sender_id == 0 || (in->flags & TX_IF_SENDER)) &&
+         (in->flags & ~(TX_IF_PARTIAL | TX_IF_AFTER_RESET | TX_IF_SENDER | TX_IF_JOINED)) == 0;
 }
 
 /* Leverage truncated to the volume lot's decimals, in 1e-9. */
@@ -608,8 +608,11 @@ static inline void reserve_cash(x_account *acct, x_order *o, int64_t amount) {
 bool x_place_passive(tx_exchange *ex, const tx_instruction *in) {
   uint64_t header;
   memcpy(&header, in, sizeof header);
+  /* With no flag but the lowest, sender_id and reserved must both be 0: one 8-byte word. */
+  uint64_t tail;
+  memcpy(&tail, &in->sender_id, sizeof tail);
   if ((header & SHORT_PATH_HEADER_MASK) != SHORT_PATH_HEADER || in->stp > TX_STP_DC ||
-      in->reserved != 0 || in->leverage_e9 != 0 || in->book_id >= ex->cfg.book_count) {
+      tail != 0 || in->leverage_e9 != 0 || in->book_id >= ex->cfg.book_count) {
     return false;
   }
   x_account *acct = x_account_of(ex, in->agent_id, in->book_id);
@@ -959,9 +962,11 @@ void x_reset(tx_exchange *ex, const tx_instruction *in) {
   x_emit(ex, &e);
 }
 
-bool x_dropped_after_reset(tx_exchange *ex, const tx_instruction *in) {
-  uint32_t row = x_row_of(ex, in->agent_id);
-  if (row == XNONE || ex->reset_calls[row] != ex->call) return false;
+bool x_sender_reset_in_call(const tx_exchange *ex, const tx_instruction *in) {
+  uint32_t row = x_row_of(ex, (in->flags & TX_IF_SENDER) ? in->sender_id : in->agent_id);
+  return row != XNONE && ex->reset_calls[row] == ex->call;
+}
+
+void x_reject_after_reset(tx_exchange *ex, const tx_instruction *in) {
   reject(ex, in, TX_R_AGENT_RESET, 0);
-  return true;
 }

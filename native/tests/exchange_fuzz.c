@@ -132,7 +132,7 @@ static tx_instruction random_instruction(void) {
     }
     switch (uniform(0, 11)) { /* header garbage the original stream never sends */
     case 0: in.pad0 = (uint8_t)uniform(1, 255); break;
-    case 1: in.reserved = (uint64_t)uniform(1, 1000); break;
+    case 1: in.reserved = (uint32_t)uniform(1, 1000); break;
     case 2: in.flags = (uint8_t)uniform(2, 255); break;
     case 3: in.currency = (uint8_t)uniform(2, 255); break;
     case 4: in.stp = (uint8_t)uniform(5, 255); break;
@@ -140,6 +140,7 @@ static tx_instruction random_instruction(void) {
     case 6: in.time_in_force = TX_GTT; in.expiry_ns = UINT64_MAX - (uint64_t)uniform(0, 3); break;
     case 7: in.leverage_e9 = uniform(1, 4) * 1000000000LL; in.currency = TX_CURRENCY_QUOTE; break;
     case 8: in.leverage_e9 = 4000000000LL + uniform(0, 1); break; /* at and just above max */
+    case 9: in.sender_id = (int32_t)uniform(1, AGENTS); break; /* without TX_IF_SENDER */
     default: break;
     }
   }

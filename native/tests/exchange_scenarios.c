@@ -1461,6 +1461,87 @@ static void dropped_after_reset(void) {
   tx_close(ex);
 }
 
+/* With TX_IF_SENDER the after-reset drop is judged by `sender_id`, so that a reset of other agents
+ * sent by a reset agent is dropped; TX_IF_JOINED records share the fate of the record before them,
+ * so that a response which resets its own sender still runs whole. */
+static void dropped_after_reset_of_sender(void) {
+  tx_config c = config_t(0, 1);
+  tx_exchange *ex = open_exchange(&c);
+  tx_instruction reset_a = limit_order(A, 0, 0, 0);
+  reset_a.kind = TX_INSTR_RESET;
+  tx_instruction reset_d = reset_a;
+  reset_d.agent_id = D;
+  /* A reset of BB then C, one response sent by A. */
+  tx_instruction by_a = reset_a;
+  by_a.agent_id = BB;
+  by_a.flags = TX_IF_AFTER_RESET | TX_IF_SENDER;
+  by_a.sender_id = A;
+  tx_instruction joined = reset_a;
+  joined.agent_id = C;
+  joined.flags = TX_IF_JOINED;
+
+  tx_instruction dropped[] = {reset_a, by_a, joined};
+  run_all(ex, dropped, 3);
+  EXPECT_EQ(count_events(TX_EV_RESET), 1);
+  EXPECT_EQ(rejection_of(1), TX_R_AGENT_RESET);
+  EXPECT_EQ(rejection_of(2), TX_R_AGENT_RESET);
+  EXPECT_EQ(nth_event(TX_EV_REJECTED, 0)->agent_id, BB);
+
+  /* Another agent's reset drops nothing of A's. */
+  tx_instruction other[] = {reset_d, by_a, joined};
+  run_all(ex, other, 3);
+  EXPECT_EQ(count_events(TX_EV_RESET), 3);
+  EXPECT_EQ(count_events(TX_EV_REJECTED), 0);
+
+  /* A response that resets its sender first and then others runs whole; a response after it is
+   * dropped. */
+  tx_instruction self = reset_a;
+  self.flags = TX_IF_AFTER_RESET | TX_IF_SENDER;
+  self.sender_id = A;
+  tx_instruction joined_b = joined;
+  joined_b.agent_id = BB;
+  tx_instruction itself[] = {self, joined_b, joined, by_a};
+  run_all(ex, itself, 4);
+  EXPECT_EQ(count_events(TX_EV_RESET), 3);
+  EXPECT_EQ(rejection_of(3), TX_R_AGENT_RESET);
+  EXPECT_EQ(count_events(TX_EV_REJECTED), 1);
+
+  /* The sender decides, not the agent named: BB's reset drops nothing A sent for BB. */
+  tx_instruction reset_b = reset_a;
+  reset_b.agent_id = BB;
+  tx_instruction bid_b = limit_order(BB, TX_BUY, B(1), P(90));
+  bid_b.flags = TX_IF_AFTER_RESET | TX_IF_SENDER;
+  bid_b.sender_id = A;
+  tx_instruction by_sender[] = {reset_b, bid_b};
+  run_all(ex, by_sender, 2);
+  EXPECT_EQ(count_events(TX_EV_ACCEPTED), 1);
+
+  /* TX_IF_JOINED on a call's first record, or after a record that ran, runs; a malformed record
+   * joined to a dropped one is dropped with it. */
+  tx_instruction bid_a = limit_order(A, TX_BUY, B(1), P(90));
+  tx_instruction joined_bid = bid_a;
+  joined_bid.flags = TX_IF_JOINED;
+  tx_instruction joined_garbage = {.flags = TX_IF_JOINED};
+  tx_instruction joins[] = {joined_bid, bid_a, joined_bid, reset_a, by_a, joined_garbage};
+  run_all(ex, joins, 6);
+  EXPECT_EQ(count_events(TX_EV_ACCEPTED), 3);
+  EXPECT_EQ(rejection_of(4), TX_R_AGENT_RESET);
+  EXPECT_EQ(rejection_of(5), TX_R_AGENT_RESET);
+
+  /* sender_id without TX_IF_SENDER is malformed, on the short path too; TX_IF_SENDER alone
+   * changes nothing. */
+  tx_instruction stray = bid_a;
+  stray.sender_id = BB;
+  tx_instruction named = stray;
+  named.flags = TX_IF_SENDER;
+  tx_instruction senders[] = {stray, named};
+  run_all(ex, senders, 2);
+  EXPECT_EQ(rejection_of(0), TX_R_INVALID_INSTRUCTION);
+  EXPECT_EQ(count_events(TX_EV_ACCEPTED), 1);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
 /* Near the end of the clock: the last fee slot boundaries are rolled once each, and a clock that
  * stays put rolls nothing more. */
 static void fee_rolls_at_clock_end(void) {
@@ -2275,6 +2356,7 @@ int main(void) {
   extreme_prices();
   reset_well_formed();
   dropped_after_reset();
+  dropped_after_reset_of_sender();
   holdings_limit();
   s01_resting_buy();
   s02_resting_sell();

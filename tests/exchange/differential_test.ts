@@ -243,10 +243,14 @@ function generate(
       else if (field === 3) r.timeInForce = int(4, 255);
       else if (field === 4) r.stp = int(5, 255);
       else if (field === 5) r.postOnly = int(2, 255);
-      else if (field === 6) r.flags = pick([2, 6, 0x80, 0xFF]);
+      else if (field === 6) r.flags = pick([2, 0x16, 0x80, 0xFF]);
       else if (field === 7) r.pad0 = int(1, 255);
-      else if (field === 8) r.reserved = pick([1n, 1n << 40n, UINT64_MAX]);
-      else if (field === 9) {
+      else if (field === 8) {
+        // The reserved word, or a sender without TX_IF_SENDER (which no flag above sets).
+        const k = int(0, 5);
+        if (k < 3) r.reserved = [1, 1 << 20, NONE][k];
+        else r.senderId = [1, -1, AGENTS][k - 3];
+      } else if (field === 9) {
         r.volume = pick([0n, -1n, -INT64_MAX - 1n, MAX_VOLUME, MAX_VOLUME + 1n, INT64_MAX]);
       } else if (field === 10) {
         r.price = pick([0n, -5n, MAX_PRICE, MAX_PRICE + 1n, INT64_MAX, -INT64_MAX - 1n]);
@@ -851,6 +855,9 @@ function check(seed: number, instructions: number, covered: string[], mode: Mode
  * `stream` with records flagged TX_IF_AFTER_RESET around each reset: copies of the batch's
  * instructions given to the reset agent, one before the reset (which runs) and all after it (which
  * the core drops if the reset was accepted), and copies after it for another agent (which run).
+ * Then the copies as one response (TX_IF_JOINED after its first record) for the other agent sent
+ * by the reset one (dropped whole if the reset was accepted), and for the reset agent sent by the
+ * other (which runs).
  */
 function flaggedAroundResets(stream: Batch[]): Batch[] {
   return stream.map((b) => {
@@ -863,6 +870,14 @@ function flaggedAroundResets(stream: Batch[]): Batch[] {
       record: { ...recordOf(i), agentId, flags: recordOf(i).flags | 2 },
     });
     const other = (reset.agentId + 1) % AGENTS;
+    // TX_IF_AFTER_RESET | TX_IF_SENDER on the response's first record, TX_IF_JOINED on the rest.
+    const response = (agentId: number, senderId: number): Instruction[] =>
+      placed.map((i, k) => ({
+        kind: "raw",
+        record: k === 0
+          ? { ...recordOf(i), agentId, senderId, flags: recordOf(i).flags | 2 | 4 }
+          : { ...recordOf(i), agentId, flags: recordOf(i).flags | 8 },
+      }));
     return {
       ...b,
       instructions: [
@@ -871,13 +886,15 @@ function flaggedAroundResets(stream: Batch[]): Batch[] {
         reset,
         ...placed.map((i) => flagged(i, reset.agentId)),
         ...placed.map((i) => flagged(i, other)),
+        ...response(other, reset.agentId),
+        ...response(reset.agentId, other),
         ...b.instructions.slice(at + 1),
       ],
     };
   });
 }
 
-Deno.test("core and model agree on records flagged to be dropped after a reset of their agent", () => {
+Deno.test("core and model agree on records flagged to be dropped after a reset of their sender", () => {
   const config = configFor(SEEDS[0]);
   const stream = flaggedAroundResets(generate(SEEDS[0], config, INSTRUCTIONS, "plain"));
   const seen = new Map<string, number>();

@@ -66,7 +66,8 @@ export interface RawRecord {
   price: bigint;
   leverageE9: bigint;
   expiryNs: bigint;
-  reserved: bigint;
+  senderId: number;
+  reserved: number;
 }
 
 /** One instruction of a stream, in the shape `InstructionBatch` takes it, or a raw record. */
@@ -180,6 +181,10 @@ const INT64_MAX = (1n << 63n) - 1n;
 const INT128_MAX = (1n << 127n) - 1n;
 const UINT64_MAX = (1n << 64n) - 1n;
 const NONE = 0xFFFF_FFFF;
+/** Instruction flags (`TX_IF_*`) the drop after a reset reads. */
+const AFTER_RESET = 0x02;
+const SENDER = 0x04;
+const JOINED = 0x08;
 
 const pow10 = (n: number) => 10n ** BigInt(n);
 const min = (a: bigint, b: bigint) => (a < b ? a : b);
@@ -491,10 +496,12 @@ export class ExchangeModel {
     this.#events = [];
     this.#instruction = null;
     this.#resetInCall.clear();
+    this.#dropping = false;
     this.#advance(now);
     instructions.forEach((instruction, index) => {
       this.#instruction = index;
       if (instruction.kind === "raw") return this.#raw(instruction.record);
+      this.#dropping = false;
       if (instruction.kind === "reset") {
         this.#bookId = 0;
         return this.#reset(instruction.agentId);
@@ -508,8 +515,11 @@ export class ExchangeModel {
     return this.#events;
   }
 
-  /** Agents reset in the current call: their TX_IF_AFTER_RESET instructions after it are dropped. */
+  /** Agents reset in the current call: TX_IF_AFTER_RESET instructions they sent after it are
+   * dropped. */
   #resetInCall = new Set<number>();
+  /** Whether the record before was dropped after a reset: a TX_IF_JOINED record shares its fate. */
+  #dropping = false;
 
   #emit(event: ModelEvent): void {
     this.#events.push({
@@ -533,10 +543,12 @@ export class ExchangeModel {
   }
 
   /**
-   * A record as the core reads it: one flagged TX_IF_AFTER_RESET after a reset of its agent in
-   * this call is AGENT_RESET; an unknown kind, an enum field out of range, an unknown flag bit or
-   * nonzero padding is INVALID_INSTRUCTION (the header's rule); anything else is the instruction it
-   * spells, fields that do not apply to its kind ignored.
+   * A record as the core reads it: one flagged TX_IF_AFTER_RESET after a reset of its sender
+   * (`senderId` with TX_IF_SENDER, else its agent) in this call is AGENT_RESET, and so is one
+   * flagged TX_IF_JOINED after a record dropped so; an unknown kind, an enum field out of range, an
+   * unknown flag bit, nonzero padding or a sender without TX_IF_SENDER is INVALID_INSTRUCTION (the
+   * header's rule); anything else is the instruction it spells, fields that do not apply to its
+   * kind ignored.
    */
   #raw(r: RawRecord): void {
     const clientOrderId = r.clientOrderId === NONE ? null : r.clientOrderId;
@@ -553,8 +565,13 @@ export class ExchangeModel {
         volume: r.volume,
         reason,
       });
-    // TX_IF_AFTER_RESET, judged before anything else: of any kind, well formed or not.
-    if ((r.flags & 2) !== 0 && this.#resetInCall.has(r.agentId)) return refuse("AGENT_RESET");
+    // TX_IF_AFTER_RESET and TX_IF_JOINED, judged before anything else: of any kind, well formed
+    // or not.
+    if ((r.flags & JOINED) === 0) {
+      const sender = (r.flags & SENDER) !== 0 ? r.senderId : r.agentId;
+      this.#dropping = (r.flags & AFTER_RESET) !== 0 && this.#resetInCall.has(sender);
+    }
+    if (this.#dropping) return refuse("AGENT_RESET");
     if (r.kind < 1 || r.kind > 4) {
       return this.#emit({
         type: "rejected",
@@ -568,7 +585,8 @@ export class ExchangeModel {
       });
     }
     const wellFormed = r.direction <= 1 && r.currency <= 1 && r.timeInForce <= 3 && r.stp <= 4 &&
-      r.postOnly <= 1 && r.pad0 === 0 && r.reserved === 0n && (r.flags & ~3) === 0;
+      r.postOnly <= 1 && r.pad0 === 0 && r.reserved === 0 &&
+      (r.senderId === 0 || (r.flags & SENDER) !== 0) && (r.flags & ~15) === 0;
     if (!wellFormed) return refuse("INVALID_INSTRUCTION");
     if (r.kind === 4) return this.#reset(r.agentId);
     if (r.kind === 3) {

@@ -29,7 +29,8 @@ export function readRecord(view: DataView, offset: number): RawRecord {
     price: view.getBigInt64(offset + 32, true),
     leverageE9: view.getBigInt64(offset + 40, true),
     expiryNs: view.getBigUint64(offset + 48, true),
-    reserved: view.getBigUint64(offset + 56, true),
+    senderId: view.getInt32(offset + 56, true),
+    reserved: view.getUint32(offset + 60, true),
   };
 }
 
@@ -51,7 +52,8 @@ export function writeRecord(view: DataView, offset: number, record: RawRecord): 
   view.setBigInt64(offset + 32, record.price, true);
   view.setBigInt64(offset + 40, record.leverageE9, true);
   view.setBigUint64(offset + 48, record.expiryNs, true);
-  view.setBigUint64(offset + 56, record.reserved, true);
+  view.setInt32(offset + 56, record.senderId, true);
+  view.setUint32(offset + 60, record.reserved, true);
 }
 
 /** Appends one instruction that is not raw to `batch`. */
