@@ -32,8 +32,10 @@ const BOOK_INFO_SIZE = 64;
 const LOAN_SIZE = 56;
 const MAX_FEE_TIERS = 16;
 const NONE = 0xFFFF_FFFF;
-/** `TX_IF_AFTER_RESET`. */
+/** Instruction flags: `TX_IF_AFTER_RESET`, `TX_IF_SENDER`, `TX_IF_JOINED`. */
 const AFTER_RESET = 0x02;
+const SENDER = 0x04;
+const JOINED = 0x08;
 const littleEndian = true;
 
 /** API return codes of the core (`TX_ERR_*`). */
@@ -305,13 +307,23 @@ export class InstructionBatch {
     this.#next(4, agentId, 0);
   }
 
-  /** Marks the instructions from index `from` on to be dropped if a reset of their agent was
-   * accepted earlier in the same submit call (`TX_IF_AFTER_RESET`): each is then rejected as
-   * AGENT_RESET and does nothing else. */
-  dropAfterReset(from: number): void {
-    for (let i = Math.max(0, from); i < this.#count; i++) {
-      const offset = i * INSTRUCTION_SIZE + 6;
-      this.#view.setUint8(offset, this.#view.getUint8(offset) | AFTER_RESET);
+  /** Marks the instructions from index `from` on, one response sent by agent `sender`, to be
+   * dropped together if a reset of `sender` was accepted earlier in the same submit call: each is
+   * then rejected as AGENT_RESET and does nothing else. Resets the response makes itself drop none
+   * of it. The first record is flagged `TX_IF_AFTER_RESET` (with `TX_IF_SENDER` when it names
+   * another agent), the rest `TX_IF_JOINED`. */
+  dropAfterReset(from: number, sender: number): void {
+    const first = Math.max(0, from);
+    for (let i = first; i < this.#count; i++) {
+      const offset = i * INSTRUCTION_SIZE;
+      let flags = this.#view.getUint8(offset + 6);
+      if (i > first) flags |= JOINED;
+      else if (this.#view.getInt32(offset + 8, littleEndian) === sender) flags |= AFTER_RESET;
+      else {
+        flags |= AFTER_RESET | SENDER;
+        this.#view.setInt32(offset + 56, i32(sender), littleEndian);
+      }
+      this.#view.setUint8(offset + 6, flags);
     }
   }
 }

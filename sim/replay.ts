@@ -581,14 +581,14 @@ class Step {
     this.sources.push(source);
   }
 
-  /** Marks the instructions from `from` on, all of a response of `agentId`, to be dropped if the
-   * exchange takes a reset of that agent earlier in this call. Garbage among them is given the
-   * agent, to be dropped with them. */
+  /** Marks the instructions from `from` on, one response sent by `agentId`, to be dropped
+   * together if the exchange takes a reset of that agent earlier in this call. Garbage among them
+   * is given the agent, to be dropped with them. */
   dropAfterReset(from: number, agentId: number): void {
     for (const i of this.#garbage) {
       if (i >= from) this.batch.bytes.set(agentBytes(agentId), i * RECORD_SIZE + AGENT_OFFSET);
     }
-    this.batch.dropAfterReset(from);
+    this.batch.dropAfterReset(from, agentId);
   }
 
   submit(exchange: Exchange, at: number): void {
@@ -942,8 +942,6 @@ export function runReplay(script: ReplayScript, emit: (line: string) => void): v
   /** When each agent was last reset: its responses sent by then and still on their way (arriving
    * later) are dropped, as the exchange drops a reset agent's queued instructions. */
   const resetAt = new Map<number, number>();
-  const dropped = (agentId: number | null, sentAt: number) =>
-    agentId !== null && sentAt <= (resetAt.get(agentId) ?? -1);
   const exchange = Exchange.open(exchangeConfig(params));
   try {
     const step = new Step();
@@ -976,18 +974,12 @@ export function runReplay(script: ReplayScript, emit: (line: string) => void): v
         const resetInCall = agentId !== null && resetBefore.has(agentId);
         const before = resetInCall ? resetBefore.get(agentId) : resetAt.get(agentId ?? -1);
         if (agentId !== null && sentAt <= (before ?? -1)) return;
-        // The exchange drops a flagged instruction by the agent it names, which for a reset is the
-        // agent reset: a reset sent by an agent reset earlier at this time waits for its outcome.
-        if (resetInCall && resetAgents(response).some((target) => target !== agentId)) {
-          submit(at);
-          if (dropped(agentId, sentAt)) return;
-        }
         const from = step.batch.length;
         pack(response, params, step);
-        // Dropped in the call if the exchange takes the reset before it: whether it does, only its
-        // events tell, and a split of the call would move the expiries due (expiryPeriod 0) and
-        // the margin check, which each call ends and begins with, before what follows.
-        if (agentId !== null && resetBefore.has(agentId)) step.dropAfterReset(from, agentId);
+        // Dropped in the call, whole, if the exchange takes the reset before it: whether it does,
+        // only its events tell, and a split of the call would move the expiries due (expiryPeriod
+        // 0) and the margin check, which each call ends and begins with, before what follows.
+        if (resetInCall) step.dropAfterReset(from, agentId);
         for (const target of resetAgents(response)) {
           // No such account: nothing is reset, and its responses are rejected in their turn.
           if (target < 0 || target >= params.agents) continue;

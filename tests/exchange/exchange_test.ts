@@ -139,8 +139,8 @@ Deno.test("rejections are events with the core's reason, never exceptions", () =
   ]);
 });
 
-Deno.test("instructions marked dropAfterReset are dropped after their agent's reset in the same call only", () => {
-  using exchange = open();
+Deno.test("a response marked dropAfterReset is dropped whole after its sender's reset in the same call only", () => {
+  using exchange = open(3);
   const batch = new InstructionBatch();
   const bid = (agentId: number) => ({
     agentId,
@@ -152,25 +152,43 @@ Deno.test("instructions marked dropAfterReset are dropped after their agent's re
   batch.reset(0);
   batch.limit(bid(0));
   batch.cancel({ agentId: 0, bookId: 0, orderId: 0 });
+  batch.dropAfterReset(1, 0);
+  // A reset of agent 1 then 2 sent by agent 0: dropped by agent 0's reset.
+  batch.reset(1);
+  batch.reset(2);
+  batch.dropAfterReset(3, 0);
+  // Agent 1's own order, sent by it: it was not reset.
   batch.limit(bid(1));
-  batch.dropAfterReset(1);
+  batch.dropAfterReset(5, 1);
   batch.limit(bid(0));
   exchange.submit(1n, batch);
   assert.deepEqual(exchange.drainEvents().map((e) => [e.type, e.instruction, e.reason]), [
     ["reset", 0, null],
     ["rejected", 1, "AGENT_RESET"],
     ["rejected", 2, "AGENT_RESET"],
-    ["placed", 3, null],
-    ["accepted", 3, null],
-    ["placed", 4, null],
-    ["accepted", 4, null],
+    ["rejected", 3, "AGENT_RESET"],
+    ["rejected", 4, "AGENT_RESET"],
+    ["placed", 5, null],
+    ["accepted", 5, null],
+    ["placed", 6, null],
+    ["accepted", 6, null],
   ]);
-  // The next call: the reset was in an earlier one.
+  // The next call: the reset was in an earlier one. A response that resets its own sender first
+  // runs whole (judged by its sender, the reset of agent 1 would have been dropped).
   batch.clear();
   batch.limit(bid(0));
-  batch.dropAfterReset(0);
+  batch.dropAfterReset(0, 0);
+  batch.reset(2);
+  batch.reset(1);
+  batch.dropAfterReset(1, 2);
   exchange.submit(2n, batch);
-  assert.deepEqual(exchange.drainEvents().map((e) => e.type), ["placed", "accepted"]);
+  assert.deepEqual(exchange.drainEvents().map((e) => [e.type, e.agentId]), [
+    ["placed", 0],
+    ["accepted", 0],
+    ["reset", 2],
+    ["cancelled", 1],
+    ["reset", 1],
+  ]);
 });
 
 Deno.test("snapshots: level orders in time priority, agent orders, order lookup, book info", () => {

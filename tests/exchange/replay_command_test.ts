@@ -1245,6 +1245,65 @@ Deno.test("a reset sent by an agent reset earlier at that time is dropped with i
   ]);
 });
 
+/** A limit buy of 1 at 10 by `agentId` that expires after its time's responses (expiryPeriod 0). */
+function bidForOneCall(agentId: number) {
+  return limitOrder(agentId, 0, 1, 10, { timeInForce: "GTT", expiryPeriod: 0 });
+}
+
+Deno.test("a reset of another agent sent by an agent reset earlier at that time is dropped in the same call", async () => {
+  const run = await replayScript({
+    exchange: { agents: 3, balances: { base: "10", quote: "1000" } },
+    batches: [{
+      timestamp: 5,
+      responses: [
+        bidForOneCall(0),
+        { agentId: 2, type: "RESET_AGENT", payload: { agentIds: [2] } },
+        { agentId: 2, type: "RESET_AGENT", payload: { agentIds: [1] } },
+        // Still the same call: the expiryPeriod 0 bid is there to sell to.
+        { agentId: 1, type: "PLACE_ORDER_MARKET", payload: { direction: 1, volume: 1, bookId: 0 } },
+      ],
+    }],
+  });
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(run.events.map((e) => [e.event, e.agentId ?? null, e.reason ?? null]), [
+    ["place", 0, null],
+    ["accepted", 0, null],
+    ["reset", 2, null],
+    ["trade", null, null],
+    ["accepted", 1, null],
+    ["reject", 0, "ORDER_NOT_FOUND"],
+  ]);
+});
+
+Deno.test("a reset of its sender and others runs whole when the sender's earlier reset at that time was dropped", async () => {
+  const run = await replayScript({
+    exchange: { agents: 5, balances: { base: "10", quote: "1000" } },
+    batches: [{
+      timestamp: 5,
+      responses: [
+        bidForOneCall(3),
+        { agentId: 1, type: "RESET_AGENT", payload: { agentIds: [1] } },
+        // Sent before agent 1's reset took effect: dropped, so agent 2 is not reset by it.
+        { agentId: 1, type: "RESET_AGENT", payload: { agentIds: [2] } },
+        // Agent 2 resets itself first; agent 0 is reset all the same.
+        { agentId: 2, type: "RESET_AGENT", payload: { agentIds: [2, 0] } },
+        { agentId: 4, type: "PLACE_ORDER_MARKET", payload: { direction: 1, volume: 1, bookId: 0 } },
+      ],
+    }],
+  });
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(run.events.map((e) => [e.event, e.agentId ?? null, e.reason ?? null]), [
+    ["place", 3, null],
+    ["accepted", 3, null],
+    ["reset", 1, null],
+    ["reset", 2, null],
+    ["reset", 0, null],
+    ["trade", null, null],
+    ["accepted", 4, null],
+    ["reject", 3, "ORDER_NOT_FOUND"],
+  ]);
+});
+
 Deno.test("a loan crossed at a time is called at the next time even when a reset comes between", async () => {
   const run = await replayScript({
     exchange: {
