@@ -74,3 +74,32 @@ Deno.test("miner states: a trade whose id is also an order id in its book is mat
     engine.close();
   }
 });
+
+Deno.test("miner states: each miner gets its own account and notices only, agent 0's included", () => {
+  const config = smallPreset();
+  const engine = SimEngine.create({ config, seed: 3, threads: 1 });
+  try {
+    const simulationConfig = simulationConfigFor(config);
+    let agentZeroNotices = 0;
+    for (let i = 0; i < 6; i++) {
+      const publish = engine.advance();
+      assert.ok(publish !== null);
+      const uids = [0, 1, 2, 3];
+      const states = minerStates(publish, uids, simulationConfig, { first: i === 0 });
+      agentZeroNotices += states.get(0)!.notices![0].filter((e) => e.agentId === 0).length;
+      for (const uid of uids) {
+        const state = states.get(uid)!;
+        assert.deepEqual(Object.keys(state.accounts), [String(uid)], `uid ${uid} accounts`);
+        assert.deepEqual(Object.keys(state.notices!), [String(uid)], `uid ${uid} notices`);
+        for (const event of state.notices![uid]) {
+          // Start and stop notices name no agent; every other one is the miner's own.
+          assert.ok(event.agentId === uid || event.agentId === null, `uid ${uid}: ${event.type}`);
+        }
+      }
+      engine.inject(0, [{ type: "PLACE_ORDER_MARKET", bookId: 0, direction: 0, volume: 1 }], 1e7);
+    }
+    assert.ok(agentZeroNotices > 0, "agent 0 had notices to keep to itself");
+  } finally {
+    engine.close();
+  }
+});
