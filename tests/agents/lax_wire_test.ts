@@ -157,3 +157,29 @@ Deno.test("a reply whose later instructions need coercing keeps every instructio
     instructions,
   );
 });
+
+Deno.test('a quantity, price or cancelled volume of "inf", which pydantic takes, is refused', () => {
+  const cancel = {
+    agentId: 1,
+    type: "CANCEL_ORDERS",
+    bookId: 0,
+    cancellations: [{ orderId: 5, volume: 1 }],
+  };
+  for (const input of ["inf", "Infinity", " +INF "]) {
+    const cases = [
+      ["quantity", { ...limit, quantity: input }],
+      ["price", { ...limit, price: input }],
+      ["cancellations.0.volume", { ...cancel, cancellations: [{ orderId: 5, volume: input }] }],
+    ] as const;
+    for (const [field, instruction] of cases) {
+      const result = validateInstructions({ agent_id: 1, instructions: [instruction] }, {
+        uid: 1,
+        bookCount: 20,
+      });
+      const label = `${field} = ${JSON.stringify(input)}`;
+      assert.deepEqual(result.accepted, [], label);
+      assert.match(result.discarded ?? "", /^instruction 0 invalid: /, label);
+      assert.ok(result.discarded!.includes(field.split(".")[0]), `${label}: ${result.discarded}`);
+    }
+  }
+});

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Dendrite } from "../../bittensor/dendrite.ts";
 import { cryptoReady } from "../../bittensor/keypair.ts";
 import {
+  decodeResponse,
   encodeStateUpdate,
   MarketSimulationStateUpdate,
   stateForMiner,
@@ -11,7 +12,7 @@ import { alice, bob, marketState, startFixtureMiner } from "./support.ts";
 
 await cryptoReady();
 
-Deno.test("an agent failing at every update is logged once, every update still answered and counted", async () => {
+Deno.test("an agent failing at every update is logged once, every update answered with no instructions and counted", async () => {
   const warnings: string[] = [];
   const miner = await startFixtureMiner("fail=no_model", {
     log: (at, message) => at === "warning" && warnings.push(message),
@@ -23,6 +24,7 @@ Deno.test("an agent failing at every update is logged once, every update still a
     for (let i = 0; i < 4; i++) {
       const result = await dendrite.call(target, MarketSimulationStateUpdate, wire, 3);
       assert.equal(result.statusCode, 200, result.statusMessage);
+      assert.deepEqual(decodeResponse(result.fields!), { agent_id: 1, instructions: [] });
     }
     assert.equal(warnings.length, 1, warnings.join("\n"));
     assert.match(

@@ -270,3 +270,42 @@ Deno.test("taos miner adds the parameters of every -m, refusing a name given in 
     /agent parameter 'fail=two words': a value cannot contain white space/,
   );
 });
+
+Deno.test("with a chain, taos miner needs --axon.external_ip: it looks no address up", async () => {
+  const root = await minerWallet("taos-miner-external-ip-");
+  const flags = localMinerFlags(root);
+  // The --local flags and their values go: what is left is a miner's flags for a chain.
+  const local = ["--local", "--local.validators", "--local.uid"];
+  const chainFlags = flags.filter((flag, i) =>
+    !local.includes(flag) && !["--local.validators", "--local.uid"].includes(flags[i - 1])
+  );
+  const out = await runMinerToExit([...chainFlags, "-e", "ws://127.0.0.1:1", "-a", "0"]);
+  assert.equal(out.code, 2, out.stderr);
+  assert.match(
+    out.stderr,
+    /--axon\.external_ip is required to announce the axon on chain \(or use --local\)/,
+  );
+});
+
+Deno.test({
+  name: "taos miner without -n serves the bundled SimpleRegressorAgent",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const root = await minerWallet("taos-miner-default-agent-");
+  const flags = localMinerFlags(root);
+  const withoutAgent = flags.filter((_, i) =>
+    !["-n", "-m"].includes(flags[i]) && !["-n", "-m"].includes(flags[i - 1])
+  );
+  const miner = spawnMiner([...withoutAgent, "-a", "0", "--axon.ip", "127.0.0.1"]);
+  let stopped;
+  try {
+    assert.match(
+      await miner.firstLine(),
+      /, agent SimpleRegressorAgent \(bundled\), axon port \d+/,
+    );
+  } finally {
+    stopped = await miner.stop();
+  }
+  assert.equal(stopped.code, 0, stopped.stderr);
+});

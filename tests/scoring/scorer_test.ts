@@ -364,3 +364,24 @@ Deno.test("a new simulation whose first publish has the last one's time still dr
   assert.deepEqual(scorer.miners[0].sharpe.books, [0, 0]);
   assert.equal(scorer.miners[0].sharpe.total, 0);
 });
+
+Deno.test("a new simulation's publishes at times the window still holds are appended, not put in their place", () => {
+  // A 20 s simulation, then a new one whose first two publishes have its first two times. Kept in
+  // order, the only change left out is the one across the start of the new simulation: 10, 10,
+  // 10 and -10. Keyed by time, the new values would replace the old ones where they stand
+  // (100, 90, 20, 30) and the changes would mix the two simulations.
+  const scorer = new Scorer({ uids: 1, books: 1 });
+  for (
+    const [timestamp, value] of [[5e9, 0], [10e9, 10], [15e9, 20], [20e9, 30], [5e9, 100], [
+      10e9,
+      90,
+    ]]
+  ) {
+    scorer.observe(observation(timestamp, [value]));
+  }
+  const record = scorer.miners[0];
+  assert.deepEqual(record.inventory.map((e) => e.timestamp), [5e9, 10e9, 15e9, 20e9, 5e9, 10e9]);
+  assert.deepEqual(record.inventory.map((e) => e.values[0]), [0, 10, 20, 30, 100, 90]);
+  close(record.sharpe.books[0], sharpeRatio([10, 10, 10, -10]));
+  close(record.sharpe.books[0], (2 * 5) / Math.sqrt(75));
+});

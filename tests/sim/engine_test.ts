@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { parseSimConfig, smallPreset, type VolumeDistributionConfig } from "../../sim/config.ts";
 import { type Instruction, type PublishState, SimEngine } from "../../sim/engine.ts";
 import { FactsCollector } from "../../sim/facts.ts";
+import { simulationConfigFor, stateForAgent } from "../../agents/sdk/state.ts";
 import { EVENT_FLAG_DROPPED, EventKind } from "../../sim/native_sim.ts";
 
 /** A short quiet market: small preset, one book, 20 simulated minutes, no grace period. */
@@ -1166,6 +1167,56 @@ Deno.test("an order of exactly 2^53 units, the most the core takes, is judged by
     state = firstState(engine);
     const refusal = state.notices.find((n) => n.agentId === 0);
     assert.equal(refusal?.message, "INSUFFICIENT_QUOTE: not enough free quote");
+  } finally {
+    engine.close();
+  }
+});
+
+Deno.test("a cancellation of k orders reaches the miner as k notices of one order; a reset as one notice per book", () => {
+  const config = { ...shortConfig(), books: 2 };
+  const engine = SimEngine.create({ config, seed: 4, threads: 1 });
+  const minerConfig = simulationConfigFor(config);
+  const notices = (state: PublishState) => stateForAgent(state, 1, minerConfig).notices![1];
+  try {
+    const bid = firstState(engine).books[0].bid[0].price;
+    const prices = [0.5, 0.55, 0.6].map((f) => Math.floor(bid * f));
+    engine.inject(
+      1,
+      prices.map((price) => ({
+        type: "PLACE_ORDER_LIMIT",
+        bookId: 0,
+        direction: 0,
+        volume: 1,
+        price,
+      })),
+      0,
+    );
+    const placed = notices(firstState(engine)).flatMap((n) =>
+      n.type === "RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT" && n.orderId !== null ? [n.orderId] : []
+    );
+    assert.equal(placed.length, 3);
+    engine.inject(1, [{
+      type: "CANCEL_ORDERS",
+      bookId: 0,
+      cancellations: placed.map((orderId) => ({ orderId, volume: null })),
+    }], 0);
+    const cancelled = notices(firstState(engine)).filter((n) =>
+      n.type === "RESPONSE_DISTRIBUTED_CANCEL_ORDERS"
+    );
+    assert.deepEqual(
+      cancelled.map((n) => "cancellations" in n && n.cancellations.map((c) => c.orderId)),
+      placed.map((orderId) => [orderId]),
+    );
+
+    engine.inject(1, [{ type: "RESET_AGENT" }], 0);
+    const resets = notices(firstState(engine)).filter((n) =>
+      n.type === "RESPONSE_DISTRIBUTED_RESET_AGENT"
+    );
+    // The wire notice names no book: one per book of the simulation.
+    assert.equal(resets.length, config.books);
+    assert.ok(
+      resets.every((n) => "resets" in n && n.resets.length === 1 && n.resets[0].agentId === 1),
+    );
   } finally {
     engine.close();
   }

@@ -242,3 +242,35 @@ Deno.test("after a restart the miners' initial balances are those of the resumed
     store.close();
   }
 });
+
+Deno.test("without a chain the chain gauges are not exported; the process metrics are process_* and nodejs_*", async () => {
+  const directory = new EditableDirectory(["5A0", "5A1", "5Validator"]);
+  const metrics = new ValidatorMetrics({ wallet: "5Validator", netuid: 79, info: {} });
+  const run = metricsValidator(directory, metrics, 3);
+  try {
+    await run.validator.start();
+    await run.rounds(5);
+    const text = await metrics.registry.metrics();
+    const names = (family: string, label: string) =>
+      new Set(
+        [...text.matchAll(new RegExp(`^${family}\\{[^}]*${label}="([^"]+)"`, "gm"))].map((m) =>
+          m[1]
+        ),
+      );
+    const validatorGauges = names("validator_gauges", "validator_gauge_name");
+    const minerGauges = names("miner_gauges", "miner_gauge_name");
+    assert.ok(validatorGauges.has("stake"), [...validatorGauges].join(", "));
+    assert.ok(minerGauges.has("score"), [...minerGauges].join(", "));
+    for (const chainOnly of ["last_update", "active", "validator_trust", "dividends", "emission"]) {
+      assert.ok(!validatorGauges.has(chainOnly), `validator gauge ${chainOnly}`);
+    }
+    for (const chainOnly of ["trust", "consensus", "incentive", "emission"]) {
+      assert.ok(!minerGauges.has(chainOnly), `miner gauge ${chainOnly}`);
+    }
+    assert.match(text, /^process_resident_memory_bytes\{/m);
+    assert.match(text, /^nodejs_heap_size_used_bytes\{/m);
+    assert.doesNotMatch(text, /^python_/m);
+  } finally {
+    run.close();
+  }
+});

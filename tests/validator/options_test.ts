@@ -459,6 +459,12 @@ Deno.test("options: a path flag's leading ~ is the home directory, also after '=
   assert.equal(parseValidatorArgs(["--state", "~x/state.db"]).stateGiven, "~x/state.db");
 });
 
+Deno.test("options: --neuron.axon_off is taken and said to have no effect, as no axon is served", () => {
+  assert.deepEqual(parseValidatorArgs(["--neuron.axon_off"]).notes, [
+    "--neuron.axon_off has no effect: this validator serves no axon",
+  ]);
+});
+
 Deno.test("options: -t=2 is -t 2, and a misspelt flag after --state is refused, not a file name", () => {
   assert.equal(parseValidatorArgs(["-t=2"]).timeoutSeconds, 2);
   assert.throws(
