@@ -78,8 +78,8 @@ Deno.test({
     for (const run of runs) if (run.status === "rejected") throw run.reason;
     const [byDefault, permitOff, permitOn] = started;
 
-    // netuid: the metrics carry the parsed value; without a chain, "local" unless given (until
-    // this version the default 79, as though the miner served that subnet).
+    // netuid: the metrics carry the parsed value; without a chain, "local" unless given (not 79,
+    // as though the miner served that subnet).
     const metrics = async (miner: StartedMiner) =>
       await (await fetch(`http://127.0.0.1:${miner.metricsPort}/metrics`)).text();
     const netuids = (text: string) =>
