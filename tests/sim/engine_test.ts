@@ -74,6 +74,10 @@ Deno.test("advance publishes books, remote accounts and processes; the grace per
     assert.ok(book.bid[0].orders !== undefined && book.bid[0].orders.length > 0);
     assert.ok(book.fundamental > 0);
     assert.ok(state.eventsProcessed > 0);
+    // The record holds the last step's events only, not those of the grace period before it.
+    assert.ok(book.record.length > 0);
+    const stepStart = state.timestamp - engine.config.step;
+    assert.ok(book.record.every((event) => event.timestamp >= stepStart));
     const holdings = state.accounts[0].holdings[0];
     assert.ok(holdings.base.free > 0 && holdings.quote.free > 0);
     assert.equal(state.accounts[0].fees[0].makerFeeRate, 0.005);
@@ -379,9 +383,13 @@ Deno.test("a reset restores the account's initial balances at once", () => {
     const traded = firstState(engine).accounts[1].holdings[0];
     assert.ok(traded.base.total < before.base.total);
     assert.equal(engine.inject(1, [{ type: "RESET_AGENT" }], 0), 1);
+    // Read before any step runs: the reset took effect on the calling thread, drawing the
+    // account's balances afresh.
     const after = engine.balances(1, 0);
     assert.equal(after.base.reserved, 0);
     assert.ok(after.base.total > 0 && after.quote.total > 0);
+    assert.notEqual(after.base.total, traded.base.total);
+    assert.notEqual(after.quote.total, traded.quote.total);
     const state = firstState(engine);
     assert.ok(state.notices.some((n) => n.type === "RESPONSE_DISTRIBUTED_RESET_AGENT"));
   } finally {
@@ -742,6 +750,57 @@ Deno.test("the fundamental may drift down and jump down", () => {
     () => run({ mu: -11, sigma: 0, lambda: 0, muJump: 0, sigmaJump: 0 }),
     /fundamental\.mu: must be at least -10/,
   );
+});
+
+Deno.test("each fundamental update draws afresh from its book, its index and its feed price", () => {
+  // Per book, the log change of each 10 s update (sigma 1, no jumps: drift plus one normal draw).
+  const increments = (feed: number[]) => {
+    const config = { ...shortConfig(2), books: 2 };
+    const engine = SimEngine.create({
+      config: parseSimConfig({
+        ...config,
+        processes: {
+          ...config.processes,
+          fundamental: { seedInterval: 10e9, mu: 0, sigma: 1, lambda: 0, muJump: 0, sigmaJump: 0 },
+        },
+      }),
+      seed: 4,
+      threads: 1,
+      feed: { fundamental: feed },
+    });
+    try {
+      const logs: number[][] = [[Math.log(300)], [Math.log(300)]];
+      for (let s = engine.step(); s !== null; s = engine.step()) {
+        if (engine.now % 10e9 !== 0) continue;
+        for (const book of [0, 1]) {
+          logs[book].push(Math.log(engine.processValues(book).fundamental));
+        }
+      }
+      return logs.map((path) => path.slice(1).map((value, k) => value - path[k]));
+    } finally {
+      engine.close();
+    }
+  };
+  const near = (a: number, b: number) => Math.abs(a - b) < 1e-9;
+  const feed = Array.from({ length: 12 }, (_, k) => 200000 + 0.1 * k);
+  const base = increments(feed);
+  assert.equal(base[0].length, 12);
+
+  // Another price for the third update changes that update's draw and no other: nothing drawn
+  // for one update is carried to the next.
+  const third = increments(feed.with(2, 250000));
+  for (const book of [0, 1]) {
+    base[book].forEach((step, k) =>
+      assert.equal(near(step, third[book][k]), k !== 2, `update ${k}`)
+    );
+  }
+  // Prices one cent apart that single precision cannot tell apart (both 200000.015625 as a
+  // float) give different draws.
+  const cent = (price: number) => increments(feed.with(2, price))[0][2];
+  assert.ok(!near(cent(200000.01), cent(200000.02)));
+  // The feed rises by 10 cents an update: book 1 at one update and book 0 at the next see prices
+  // 10 cents x book id apart, and still draw differently.
+  for (let k = 0; k < 11; k++) assert.ok(!near(base[1][k], base[0][k + 1]), `update ${k}`);
 });
 
 Deno.test("a recorded feed drives the processes", () => {
