@@ -42,6 +42,25 @@ static void test_initialization_ladder(void) {
   taos_sim_destroy(sim);
 }
 
+/* At an initial price of three ticks every bid is drawn below two ticks and floored to a tick: one
+ * drawn below one tick is placed at one tick, never at price 0 (about half of them). */
+static void test_initialization_never_bids_at_zero(void) {
+  taos_sim *sim = create_with(CHANGES({"init_count", 3}, {"initial_price", 0.03}));
+  sim_book *book = empty_book(sim);
+  book->now = 0;
+  sim_msg start = {.kind = MSG_INIT_START};
+  sim_agents_handle(book, &start);
+  int bids = 0;
+  for (size_t i = 0; i < book->heap.size; i++) {
+    const sim_msg *m = &book->heap.items[i];
+    if (m->kind != MSG_PLACE_LIMIT || m->dir != 0) continue;
+    bids++;
+    CHECK(m->price == 1);
+  }
+  CHECK(bids >= 20);
+  taos_sim_destroy(sim);
+}
+
 /* One stylized trader that follows the fundamental only, without noise. */
 static taos_sim *one_fundamentalist(void) {
   return create_with(
@@ -258,6 +277,23 @@ static void test_hft_last_trade_fresh_under_one_second(void) {
     else CHECK(bid > 31000 && ask > 31000);
     taos_sim_destroy(sim);
   }
+}
+
+/* Before the first trade, an empty side counts as the initial price (300): with asks only, at
+ * 310, an HFT agent quotes around the 305 mid, not around 155 (an empty side at price 0). */
+static void test_empty_side_before_any_trade_is_the_initial_price(void) {
+  taos_sim *sim = create_with(CHANGES({"hft_count", 1}));
+  sim_book *book = empty_book(sim);
+  rest(book, 1, 31000, 50000);
+  CHECK(!book->traded);
+  uint32_t slot = sim->local_base + sim->off_hft;
+  sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
+  sim_agents_handle(book, &poll);
+  int64_t bid, ask;
+  queued_quotes(book, slot, &bid, &ask);
+  CHECK(bid > 30000 && bid < 30500);
+  CHECK(ask > 30500 && ask < 31000);
+  taos_sim_destroy(sim);
 }
 
 /* Polls the HFT agent in `slot` 40 times at `inventory` (beyond its limit of 100): every cancel it
@@ -1179,6 +1215,7 @@ static void test_first_snapshots_arrive_as_in_the_reference(void) {
 
 int main(void) {
   test_initialization_ladder();
+  test_initialization_never_bids_at_zero();
   test_stylized_follows_fundamental();
   test_stylized_steep_demand_sends_no_negative_order();
   test_stylized_regime_switch();
@@ -1186,6 +1223,7 @@ int main(void) {
   test_hft_quotes_and_inventory();
   test_hft_short_inventory();
   test_hft_last_trade_fresh_under_one_second();
+  test_empty_side_before_any_trade_is_the_initial_price();
   test_hft_quotes_on_margin();
   test_hft_inventory_cancel_sees_every_order();
   test_rejections_are_acknowledged_at_once();
