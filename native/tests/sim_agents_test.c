@@ -557,6 +557,28 @@ static void test_algo_ack_counts_down_what_is_left(void) {
   taos_sim_destroy(sim);
 }
 
+/* An ALGO trader whose market order is rejected goes back to sleep, waiting for its bucket to
+ * fill again, rather than staying in execution with no wake-up to come. A trade on another book
+ * moves neither that book's buckets nor its last price. */
+static void test_algo_rejection_puts_it_to_sleep(void) {
+  taos_sim *sim = create_with(CHANGES({"algo_count", 1}, {"books", 2}));
+  sim_book *book = empty_book(sim);
+  uint32_t slot = sim->local_base + sim->off_algo;
+  book->algo[0].status = 2;
+  book->algo[0].to_execute = 5.0;
+  sim_msg rejected = {.time = book->now, .kind = MSG_ACK, .slot = slot, .a = SIM_NONE,
+                      .volume = 10000};
+  sim_agents_handle(book, &rejected);
+  CHECK(book->algo[0].status == 0);
+  CHECK(queued(book, slot, MSG_ALGO_WAKEUP, NULL) == 0);
+  sim_book *other = &sim->books[1];
+  other->now = book->now;
+  sim_agents_on_trade(other, 0, 1, 0, 31000, 10000);
+  CHECK(other->algo[0].last_price == 310.0 && other->algo[0].buy_bucket == 1.0);
+  CHECK(book->algo[0].last_price == 300.0 && book->algo[0].buy_bucket == 0);
+  taos_sim_destroy(sim);
+}
+
 /* A futures trader's volume factor is exp(|r|) capped at 2 (an external move from 300 to 900 has
  * exp(|r|) = 3); under the intended dynamics each poll without news sets it to f0 exp(-lambda c)
  * with c the polls since the news, not compounding. */
@@ -1234,6 +1256,7 @@ int main(void) {
   test_hft_at_the_inventory_limit();
   test_algo_bucket_triggers_past_its_size();
   test_algo_ack_counts_down_what_is_left();
+  test_algo_rejection_puts_it_to_sleep();
   test_futures_volume_factor_caps_and_decays();
   test_stylized_chartist_follows_the_trend();
   test_acknowledged_orders_are_cancelled_after_their_lifetime();
