@@ -56,6 +56,31 @@ Deno.test("a short seeded run is realistic: fat tails, volatility clustering, pr
   assert.ok(f.meanAbsDeviationFromFundamental < 0.15, `${f.meanAbsDeviationFromFundamental}`);
 });
 
+Deno.test("background agent ids follow group order and index, not the order of their names", () => {
+  const engine = SimEngine.create({ config: shortConfig(), seed: 5, threads: 1 });
+  try {
+    // initialization 50, stylized 100, HFT 3, ALGO 2, futures 10: -1 down to -165, so that
+    // initialization agent 10 comes after agent 2 (by name, _10 sorts before _2).
+    const counts = [50, 100, 3, 2, 10];
+    let next = -1;
+    counts.forEach((count, group) => {
+      for (let i = 0; i < count; i++) {
+        assert.equal(engine.backgroundAgentId(group as 0 | 1 | 2 | 3 | 4, i), next--);
+      }
+    });
+    // The ladder placed at time 0 is the initialization agents', under those ids.
+    const ladder = firstState(engine).books[0].record.filter((e) =>
+      e.event === "place" && e.timestamp === 0
+    );
+    const owners = new Set(ladder.map((e) => e.event === "place" && e.agentId));
+    assert.deepEqual([...owners].sort((a, b) => Number(b) - Number(a)), [
+      ...groupIds(engine, 0),
+    ]);
+  } finally {
+    engine.close();
+  }
+});
+
 Deno.test("advance publishes books, remote accounts and processes; the grace period is skipped", () => {
   const engine = SimEngine.create({
     config: { ...shortConfig(), gracePeriod: 300e9 },
