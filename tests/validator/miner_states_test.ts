@@ -103,3 +103,37 @@ Deno.test("miner states: each miner gets its own account and notices only, agent
     engine.close();
   }
 });
+
+Deno.test("miner states: a notice for an agent without an account reaches that uid alone", () => {
+  const config = smallPreset();
+  const engine = SimEngine.create({ config, seed: 3, threads: 1 });
+  try {
+    engine.advance();
+    engine.inject(0, [{
+      type: "PLACE_ORDER_LIMIT",
+      bookId: 0,
+      direction: 0,
+      volume: 1,
+      price: 100,
+      clientOrderId: 5,
+    }], 1e7);
+    const publish = engine.advance();
+    assert.ok(publish !== null);
+    const own = publish.notices.find((n) => n.agentId === 0);
+    assert.ok(own !== undefined, "uid 0's placement is answered");
+    // The exchange answers only agents with an account; a notice for one without (uid 9 of 4
+    // accounts) is what another simulator could send.
+    publish.notices.push({ ...own, agentId: 9 });
+    assert.ok(publish.accounts.every((a) => a.agentId !== 9));
+    const states = minerStates(publish, [0, 9], simulationConfigFor(config));
+    const stranger = states.get(9)!;
+    assert.deepEqual(stranger.accounts, {});
+    assert.deepEqual(
+      stranger.notices![9].map((e) => [e.type, e.agentId]),
+      [[own.type, 9]],
+    );
+    assert.ok(states.get(0)!.notices![0].every((e) => e.agentId === 0), "not uid 0's");
+  } finally {
+    engine.close();
+  }
+});
