@@ -205,6 +205,14 @@ Deno.test("snapshot round trip and re-basing of volume buckets", () => {
   assert.deepEqual([...copy.miners[0].volumes[0].total.keys()], [0]);
 });
 
+Deno.test("re-basing shifts every bucket, also after a simulation shorter than half a bucket", () => {
+  const scorer = new Scorer({ uids: 1, books: 1 });
+  // A 5 s simulation: its fill is booked in the bucket keyed 600 s, past twice its length.
+  scorer.observe(observation(5e9, [0], [fill(0, 1, 100)]));
+  scorer.rebase(5e9);
+  assert.deepEqual([...scorer.miners[0].volumes[0].total], [[595e9, 100]]);
+});
+
 Deno.test("uids a snapshot has beyond the scorer's are kept aside, re-based and reset, not dropped", () => {
   const scorer = new Scorer({ uids: 3, books: 1 });
   // Miners 1 and 2 hold only quote, 2 gaining and trading.
