@@ -205,6 +205,22 @@ Deno.test("snapshot round trip and re-basing of volume buckets", () => {
   assert.deepEqual([...copy.miners[0].volumes[0].total.keys()], [0]);
 });
 
+Deno.test("a book added at a new simulation is valued 0 before it; its Sharpe is its own", () => {
+  const oneBook = new Scorer({ uids: 1, books: 1 });
+  for (const [i, v] of [0, 1, 3].entries()) oneBook.observe(observation((i + 1) * 5e9, [v]));
+  close(oneBook.miners[0].sharpe.books[0], 4.242640687119286); // S2
+  const twoBooks = Scorer.fromJSON(oneBook.toJSON(), { uids: 1, books: 2 });
+  // The next simulation starts over at 5 s with a second book; the change across is skipped.
+  twoBooks.observe(observation(5e9, [4, 7]));
+  const sharpe = twoBooks.miners[0].sharpe;
+  close(sharpe.books[0], 4.242640687119286);
+  assert.equal(sharpe.books[1], 0, "changes 0, 0: not book 0's Sharpe");
+  twoBooks.observe(observation(10e9, [6, 9]));
+  // Book 0's changes 1, 2, 2; book 1's 0, 0 (before it was added), 2.
+  close(twoBooks.miners[0].sharpe.books[0], Math.sqrt(3) * (5 / 3) / (Math.sqrt(2) / 3));
+  close(twoBooks.miners[0].sharpe.books[1], Math.sqrt(3) * (2 / 3) / (2 * Math.sqrt(2) / 3));
+});
+
 Deno.test("re-basing shifts every bucket, also after a simulation shorter than half a bucket", () => {
   const scorer = new Scorer({ uids: 1, books: 1 });
   // A 5 s simulation: its fill is booked in the bucket keyed 600 s, past twice its length.
