@@ -48,3 +48,28 @@ Deno.test("zod messages: a schema's own message comes first", () => {
   const side = z.union([z.literal(0), z.literal(1)], { error: "must be 0 (buy) or 1 (sell)" });
   assert.deepEqual(problems(side, 5), [": must be 0 (buy) or 1 (sell)"]);
 });
+
+Deno.test("zod messages: a map key that fails two checks is given both reasons", () => {
+  const uid = z.string().min(2, "too short").regex(/^\d+$/, "not a whole number");
+  assert.deepEqual(problems(z.record(uid, z.number()), { a: 1 }), [
+    'a: key "a": too short; not a whole number',
+  ]);
+});
+
+Deno.test("zod messages: a union names an object, an infinite number and true or false as such", () => {
+  const flag = z.union([z.number(), z.boolean()]);
+  assert.deepEqual(problems(flag, {}), [": is an object: must be a number or true or false"]);
+  // JSON reads 1e999 as Infinity, which JSON would write back as null: the reader sees Infinity.
+  const side = z.union([z.literal(0), z.literal(1)]);
+  assert.deepEqual(problems(side, JSON.parse("1e999")), [": is Infinity: must be 0 or 1"]);
+});
+
+Deno.test("zod messages: forms that take the same type name it once", () => {
+  const count = z.union([z.number().int(), z.number()]);
+  assert.deepEqual(problems(count, "x"), [': is "x": must be a number']);
+});
+
+Deno.test("zod messages: an exclusive union matched by two forms says so", () => {
+  const count = z.xor([z.number(), z.number().int()]);
+  assert.deepEqual(problems(count, 1), [": matches more than one of its accepted forms"]);
+});
