@@ -495,6 +495,38 @@ Deno.test("values the reference refuses or reads whole are refused in JSON too, 
   }
 });
 
+Deno.test("a JSON config's ALGO volume distribution takes its own fields only, a dirac loc above 0", () => {
+  const parsed = (distribution: Record<string, unknown>) => {
+    const config = structuredClone(smallPreset()) as Record<string, unknown>;
+    (config.agents as Record<string, Record<string, unknown>>).algo.volumeDistribution =
+      distribution;
+    return parseSimConfig(config).agents.algo?.volumeDistribution;
+  };
+  // A sigma of 0 is taken: every child order is then e^mu.
+  const constant = { type: "lognormal", mu: 1, sigma: 0 };
+  assert.deepEqual(parsed(constant), constant);
+  assert.throws(
+    () => parsed({ type: "dirac", loc: 0 }),
+    /^ {2}agents\.algo\.volumeDistribution\.loc: Too small: expected number to be >0$/m,
+  );
+  // A field of another distribution is a mistake to name, not one to drop in silence.
+  assert.throws(
+    () => parsed({ type: "gamma", shape: 2, scale: 0.5, mu: 1 }),
+    /^ {2}agents\.algo\.volumeDistribution: Unrecognized key: "mu"$/m,
+  );
+});
+
+Deno.test("a JSON config's remote balances take each Pareto type, with its own fields only", () => {
+  const parsed = (balances: Record<string, unknown>) =>
+    parseSimConfig({ ...smallPreset(), remoteBalances: balances }).remoteBalances;
+  const half = { type: "pareto-50", scale: 1, shape: 2, wealth: 100000, price: 300 };
+  assert.deepEqual(parsed(half), half);
+  assert.throws(
+    () => parsed({ ...half, type: "pareto", base: 500 }),
+    /^ {2}remoteBalances: Unrecognized key: "base"$/m,
+  );
+});
+
 Deno.test("config validation errors name the field path", () => {
   const bad = structuredClone(smallPreset()) as Record<string, unknown>;
   (bad.exchange as Record<string, unknown>).priceDecimals = 1;
