@@ -53,7 +53,12 @@ import {
   tradeSchema,
   truncateTo,
 } from "../../agents/sdk/state.ts";
-import { Agent, type AgentClass, runAgentStep } from "../../agents/sdk/agent.ts";
+import {
+  Agent,
+  type AgentClass,
+  type AgentInstructions,
+  runAgentStep,
+} from "../../agents/sdk/agent.ts";
 import { describeThrown } from "../../agents/sdk/thrown.ts";
 import { gridUnits } from "../../sim/grid.ts";
 
@@ -1875,4 +1880,20 @@ Deno.test("roundTo rounds half away from zero on both sides of it", () => {
   assert.equal(roundTo(-0.125, 2), -0.13);
   assert.equal(roundTo(-2.5, 0), -3);
   assert.equal(roundTo(-2.4, 0), -2);
+});
+
+Deno.test("a state update whose notices are null is taken, and its agent is stepped with none", async () => {
+  // The reference's model lets `notices` be None: the update is still one to answer.
+  const update = parseStateUpdate({ timestamp: 5e9, books: {}, accounts: {}, notices: null });
+  assert.equal(update.notices, null);
+  const seen: string[] = [];
+  class Counter extends Agent {
+    override onUpdate(): AgentInstructions {
+      seen.push(`${this.events.length} notices`);
+      return [];
+    }
+  }
+  const reply = await runAgentStep(new Counter(3, {}), 3, update);
+  assert.deepEqual(reply, { agent_id: 3, instructions: [] });
+  assert.deepEqual(seen, ["0 notices"]);
 });
