@@ -82,6 +82,37 @@ function unionMessage(issue: z.core.$ZodRawIssue<z.core.$ZodIssueInvalidUnion>):
   return `matches none of its accepted forms (${reasons.join("; or ")})`;
 }
 
+/**
+ * Words for a value that fails its type, bound or choice, showing the value, for messages read by
+ * whoever typed it (`must be an integer, got 1.5`, `must be >= 0, got -3`); undefined for the
+ * other issues, which keep their own words. Given to `safeParse` as its `error`, it yields to a
+ * schema's own messages.
+ */
+export function valueMessage(issue: z.core.$ZodRawIssue): string | undefined {
+  const got = `, got ${shown(issue.input)}`;
+  switch (issue.code) {
+    case "invalid_type":
+      return issue.input === undefined
+        ? `missing (must be ${TYPE_NAMES[issue.expected] ?? issue.expected})`
+        : `must be ${TYPE_NAMES[issue.expected] ?? issue.expected}${got}`;
+    case "too_small":
+      if (!NUMERIC_ORIGINS.has(issue.origin)) return undefined;
+      return `must be ${issue.inclusive === false ? ">" : ">="} ${issue.minimum}${got}`;
+    case "too_big":
+      if (!NUMERIC_ORIGINS.has(issue.origin)) return undefined;
+      return `must be ${issue.inclusive === false ? "<" : "<="} ${issue.maximum}${got}`;
+    case "invalid_value":
+      return `must be ${either(issue.values.map(shown))}${got}`;
+    case "not_multiple_of":
+      return `must be a multiple of ${issue.divisor}${got}`;
+    default:
+      return undefined;
+  }
+}
+
+/** The bounds of numbers, as against those of a string's or an array's length. */
+const NUMERIC_ORIGINS = new Set(["number", "int", "bigint"]);
+
 z.config({
   customError: (issue) => {
     switch (issue.code) {

@@ -23,6 +23,7 @@ import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { AgentClass, AgentParams, TradingAgent } from "./agent.ts";
 import { describeThrown } from "./thrown.ts";
+import { valueMessage } from "../../cli/zod_messages.ts";
 import { agentFrame, pathOf } from "./failure_site.ts";
 
 /** Where miners keep their agents by default: `~/.taos/agents`. */
@@ -227,7 +228,7 @@ function exportedNames(module: Record<string, unknown>): string {
 
 /**
  * Validates params against the class's `paramsSchema` (when it has one), applying its defaults.
- * Errors name the parameter: `agent parameter 'max_quantity': expected number, received string`.
+ * Errors name the parameter and show its value: `agent parameter 'seed': must be >= 0, got -3`.
  */
 export function checkAgentParams(agentClass: AgentClass, params: AgentParams): AgentParams {
   const schema = agentClass.paramsSchema;
@@ -242,7 +243,8 @@ export function checkAgentParams(agentClass: AgentClass, params: AgentParams): A
   // The schema is the agent's code: a refinement or transform of its own may throw.
   let result: ReturnType<typeof schema.safeParse>;
   try {
-    result = schema.safeParse(params);
+    // An agent file may import its own copy of zod, whose `safeParse` ignores this argument.
+    result = schema.safeParse(params, { error: valueMessage });
   } catch (error) {
     throw new AgentLoadError(
       `${agentClass.name}: its paramsSchema failed on the parameters: ${describeThrown(error)}`,
