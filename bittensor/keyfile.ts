@@ -30,7 +30,7 @@ import { hexToU8a, u8aToHex } from "@polkadot/util";
 import { naclDecrypt, naclEncrypt } from "@polkadot/util-crypto";
 import { argon2i } from "hash-wasm";
 import { argon2i as nobleArgon2i } from "@noble/hashes/argon2";
-import { z } from "../cli/zod_messages.ts";
+import { valueMessage, z } from "../cli/zod_messages.ts";
 import { syncDirectory } from "../cli/sync_to_disk.ts";
 import { Keypair } from "./keypair.ts";
 
@@ -228,7 +228,12 @@ const keyfileDataSchema = z.object({
  * private key, then public-only), and checks it against the stored public key and address.
  */
 export function keypairFromKeyfileData(raw: unknown): Keypair {
-  const parsed = keyfileDataSchema.safeParse(raw);
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    // Only its kind: a string there may be the secret itself.
+    const kind = raw === null ? "null" : Array.isArray(raw) ? "an array" : `a ${typeof raw}`;
+    throw new KeyfileError(`the keyfile is ${kind}, not a JSON object`);
+  }
+  const parsed = keyfileDataSchema.safeParse(raw, { error: valueMessage });
   if (!parsed.success) {
     throw new KeyfileError(
       parsed.error.issues.map((i) => `${i.path.join(".") || "(file)"}: ${i.message}`).join("; "),
