@@ -247,16 +247,16 @@ export class Axon {
       const deadline = AbortSignal.timeout(Math.max(1, synapse.timeout * 1000));
       // The body is read before a forward slot is taken, as the Python axon does: a caller that
       // sends it slowly holds only its own connection, never a slot others wait for.
-      let text: string;
+      let bytes: Uint8Array<ArrayBuffer>;
       try {
-        text = decodeUtf8(await request.body(limit, deadline));
+        bytes = await request.body(limit, deadline);
       } catch (error) {
         if (error instanceof BodyError) throw new Refusal(error.status, error.message);
         throw error;
       }
-      const parsed = synapseFromBody(route.kind, parseWireJson(text));
+      const parsed = bodySynapse(route.kind, bytes);
       if (bodyHash(route.kind, parsed.fields) !== headerHash) {
-        throw new Error("Hash mismatch between header and body");
+        throw bodyRefusal(route.kind, "its hash does not match the computed_body_hash header");
       }
       synapse.fields = parsed.fields;
       const rank = handlers.priority ?? this.#options.callers?.priority;
@@ -407,6 +407,47 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 function decodeUtf8(bytes: BufferSource): string {
   const text = utf8.decode(bytes);
   return text.includes("\uFFFD") ? strictUtf8.decode(bytes) : text;
+}
+
+/**
+ * The synapse a request body holds. A body that cannot be read is refused naming the problem (the
+ * field, for one that does not fit): its caller has been verified, and can mend what it sends,
+ * where the Python axon answers a bare `Internal Server Error #<uuid>`.
+ */
+function bodySynapse<F>(kind: SynapseKind<F>, bytes: Uint8Array<ArrayBuffer>): Synapse<F> {
+  let text: string;
+  try {
+    text = decodeUtf8(bytes);
+  } catch {
+    throw bodyRefusal(kind, "not UTF-8 text");
+  }
+  let json: unknown;
+  try {
+    json = parseWireJson(text);
+  } catch (error) {
+    throw bodyRefusal(
+      kind,
+      error instanceof SyntaxError ? `not JSON: ${error.message}` : messageOf(error),
+    );
+  }
+  try {
+    return synapseFromBody(kind, json);
+  } catch (error) {
+    throw bodyRefusal(kind, messageOf(error));
+  }
+}
+
+/** The most of a body problem a refusal repeats: it may quote a field megabytes long. */
+const MAX_PROBLEM_CHARACTERS = 300;
+
+function bodyRefusal(kind: SynapseKind<unknown>, problem: string): Refusal {
+  const told = problem.length > MAX_PROBLEM_CHARACTERS
+    ? `${problem.slice(0, MAX_PROBLEM_CHARACTERS)}... (${problem.length} characters)`
+    : problem;
+  return new Refusal(
+    500,
+    `Improperly formatted request body for synapse of type ${kind.name}: ${told}`,
+  );
 }
 
 function messageOf(error: unknown): string {

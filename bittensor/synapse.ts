@@ -17,7 +17,7 @@
  */
 import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
-import { z } from "../cli/zod_messages.ts";
+import { valueMessage, z } from "../cli/zod_messages.ts";
 import { pythonFloat } from "./python_float.ts";
 
 /** SDK version we announce; the integer form is `major·10^6 + minor·10^3 + patch`. */
@@ -471,13 +471,13 @@ function describeIssues(error: z.ZodError, prefix = ""): string {
  */
 export function synapseFromBody<F>(kind: SynapseKind<F>, body: unknown): Synapse<F> {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new Error("synapse body: expected a JSON object");
+    throw new Error("synapse body: must be a JSON object");
   }
   const record = body as Record<string, unknown>;
-  const base = baseSchema.safeParse(record);
+  const base = baseSchema.safeParse(record, { error: valueMessage });
   if (!base.success) throw new Error(`synapse body: ${describeIssues(base.error)}`);
   const own = Object.fromEntries(Object.entries(record).filter(([k]) => !BASE_KEYS.has(k)));
-  const fields = kind.fields.safeParse(own);
+  const fields = kind.fields.safeParse(own, { error: valueMessage });
   if (!fields.success) throw new Error(`${kind.name} body: ${describeIssues(fields.error)}`);
   return { name: kind.name, ...base.data, fields: fields.data };
 }
