@@ -14,7 +14,7 @@
  * ```
  * @module
  */
-import { z } from "../cli/zod_messages.ts";
+import { valueMessage, z } from "../cli/zod_messages.ts";
 
 /** The two venues, in the order they are tried. */
 const VENUES = ["coinbase", "binance"] as const;
@@ -43,8 +43,9 @@ export const DEFAULT_SEEDING = {
 } as const;
 
 /** A price as the venues send it: decimal text (no hex, white space or `Infinity`), positive. */
-const price = z.string().regex(/^(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/).transform(Number)
-  .pipe(z.number().positive().finite());
+const price = z.string().regex(/^(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/, {
+  error: (issue) => `must be a decimal number in a string, got ${JSON.stringify(issue.input)}`,
+}).transform(Number).pipe(z.number().positive().finite());
 
 const coinbaseMessage = z.object({
   channel: z.literal("market_trades"),
@@ -55,25 +56,72 @@ const coinbaseTrade = z.object({ product_id: z.string(), price });
 
 const binanceMessage = z.object({ e: z.literal("trade"), s: z.string(), p: price });
 
-/** The price of the newest trade in a venue's message, null for anything else (subscription
- * confirmations, heartbeats, snapshots of past trades, malformed data). */
-export function tradePrice(venue: Venue, symbol: string, data: unknown): number | null {
+/**
+ * What a venue's message holds: the price of its newest trade of `symbol`; why a message meant as
+ * trades cannot be read (`unreadable`); the venue's error in answer to the subscription
+ * (`refused`); or null for the rest (subscription confirmations, heartbeats, snapshots of past
+ * trades, another symbol's trades).
+ */
+export type VenueMessage = { price: number } | { unreadable: string } | { refused: string } | null;
+
+/** Reads one message of `venue` (parsed JSON) for `symbol`'s trades; see {@linkcode VenueMessage}. */
+export function readVenueMessage(venue: Venue, symbol: string, data: unknown): VenueMessage {
+  const record = typeof data === "object" && data !== null ? data as Record<string, unknown> : {};
   if (venue === "coinbase") {
-    const parsed = coinbaseMessage.safeParse(data);
-    if (!parsed.success) return null;
+    // Coinbase answers a subscription it refuses with `{"type": "error", "message": ...}`.
+    if (record.type === "error") {
+      return { refused: [record.message, record.reason].filter((t) => t).join(": ") || "error" };
+    }
+    if (record.channel !== "market_trades") return null;
+    const parsed = coinbaseMessage.safeParse(data, { error: valueMessage });
+    if (!parsed.success) return { unreadable: issuesText(parsed.error) };
     let latest: number | null = null;
+    let unreadable: string | null = null;
     for (const event of parsed.data.events) {
       if (event.type !== "update") continue;
       // Newest first; as the reference, only that one is read, so a bad older one hides nothing.
-      const newest = coinbaseTrade.safeParse(event.trades?.[0]);
-      if (newest.success && newest.data.product_id === symbol) latest = newest.data.price;
+      const newest = coinbaseTrade.safeParse(event.trades?.[0], { error: valueMessage });
+      if (!newest.success) unreadable = issuesText(newest.error, "trades.0");
+      else if (newest.data.product_id === symbol) latest = newest.data.price;
     }
-    return latest;
+    if (latest !== null) return { price: latest };
+    return unreadable === null ? null : { unreadable };
   }
-  const parsed = binanceMessage.safeParse(data);
-  return parsed.success && parsed.data.s.toLowerCase() === symbol.toLowerCase()
-    ? parsed.data.p
-    : null;
+  // Binance answers a request it refuses with `{"error": {"code": 2, "msg": ...}, "id": 1}`.
+  if (record.error !== undefined && record.error !== null) {
+    const error = record.error as { msg?: unknown };
+    return { refused: typeof error.msg === "string" ? error.msg : JSON.stringify(record.error) };
+  }
+  if (record.e !== "trade") return null;
+  const parsed = binanceMessage.safeParse(data, { error: valueMessage });
+  if (!parsed.success) return { unreadable: issuesText(parsed.error) };
+  return parsed.data.s.toLowerCase() === symbol.toLowerCase() ? { price: parsed.data.p } : null;
+}
+
+/** The price of the newest trade in a venue's message, null for anything else, malformed data
+ * included (see {@linkcode readVenueMessage}). */
+export function tradePrice(venue: Venue, symbol: string, data: unknown): number | null {
+  const read = readVenueMessage(venue, symbol, data);
+  return read !== null && "price" in read ? read.price : null;
+}
+
+/** The first issue of `error` as `field: problem`, under `prefix`. */
+function issuesText(error: z.ZodError, prefix = ""): string {
+  const issue = error.issues[0];
+  const path = [prefix, ...issue.path.map(String)].filter((part) => part !== "").join(".");
+  return path === "" ? issue.message : `${path}: ${issue.message}`;
+}
+
+/** The most of a venue's text a log line repeats. */
+const MAX_VENUE_TEXT = 200;
+
+/** A venue's text as a log line repeats it: on one line, cut short. */
+function venueText(text: string): string {
+  // deno-lint-ignore no-control-regex -- control characters are what is replaced
+  const line = text.replace(/[\x00-\x1f\x7f]/g, "?");
+  return line.length > MAX_VENUE_TEXT
+    ? `${line.slice(0, MAX_VENUE_TEXT)}... (${line.length} characters)`
+    : line;
 }
 
 function subscription(venue: Venue, symbol: string): string {
@@ -107,6 +155,10 @@ export class LiveTrades {
   #heardAt = 0;
   /** Connections lost since the last trade. */
   #failures = 0;
+  /** Messages on the current connection that held no trade, and why the last that was meant as
+   * trades could not be read: what the switch for silence tells. */
+  #untraded = 0;
+  #unreadable: string | null = null;
   #watchdog: ReturnType<typeof setInterval> | null = null;
   #retry: ReturnType<typeof setTimeout> | null = null;
   #closed = false;
@@ -155,7 +207,10 @@ export class LiveTrades {
     }
     this.#socket = socket;
     this.#heardAt = Date.now();
+    this.#untraded = 0;
+    this.#unreadable = null;
     let opened = false;
+    let refused = false;
     socket.onopen = () => {
       opened = true;
       socket.send(subscription(venue, symbol));
@@ -164,15 +219,29 @@ export class LiveTrades {
     socket.onmessage = (message) => {
       // A connection closed or left for another venue may still deliver what was in flight.
       if (this.#socket !== socket) return;
-      let data: unknown;
-      try {
-        data = JSON.parse(String(message.data));
-      } catch {
+      let read: VenueMessage;
+      if (typeof message.data !== "string") read = { unreadable: "a binary message, not text" };
+      else {
+        try {
+          read = readVenueMessage(venue, symbol, JSON.parse(message.data));
+        } catch {
+          read = { unreadable: "not JSON" };
+        }
+      }
+      if (read === null || !("price" in read)) {
+        this.#untraded++;
+        if (read !== null && "unreadable" in read) this.#unreadable = venueText(read.unreadable);
+        if (read !== null && "refused" in read && !refused) {
+          refused = true;
+          this.#options.log(
+            "warning",
+            `price seeding: ${venue} answered the ${symbol} subscription with an error: ` +
+              venueText(read.refused),
+          );
+        }
         return;
       }
-      const latest = tradePrice(venue, symbol, data);
-      if (latest === null) return;
-      this.#latest = latest;
+      this.#latest = read.price;
       this.#trades++;
       this.#heardAt = Date.now();
       if (this.#failures >= VENUES.length) this.#options.onOutage?.(null);
@@ -217,7 +286,12 @@ export class LiveTrades {
     const silentMs = Date.now() - this.#heardAt;
     if (silentMs > this.#options.inactivitySeconds * 1000) {
       const symbol = this.#options.symbols[this.venue];
-      this.#failed(`no ${symbol} trade from ${this.venue} for ${Math.round(silentMs / 1000)} s`);
+      const count = this.#untraded;
+      const sent = count === 0 ? "" : `, though it sent ${count} message${count === 1 ? "" : "s"}` +
+        (this.#unreadable === null ? "" : ` (the last it could not read: ${this.#unreadable})`);
+      this.#failed(
+        `no ${symbol} trade from ${this.venue} for ${Math.round(silentMs / 1000)} s${sent}`,
+      );
     }
   }
 }
