@@ -11,7 +11,7 @@
  * @module
  */
 import { ApiPromise, type Keyring, WsProvider } from "@polkadot/api";
-import { resolveEndpoint } from "./endpoints.ts";
+import { EndpointVariableError, resolveEndpoint } from "./endpoints.ts";
 import { ChainError, describeDispatchError, describeSubmitError } from "./errors.ts";
 import { type LibraryLogSink, routeLibraryLog } from "./library_log.ts";
 import { watchMalformedFrames } from "./malformed_frames.ts";
@@ -137,7 +137,14 @@ export class SubtensorClient {
 
   /** Connects (retrying with backoff until `connectTimeoutMs`) and waits for the metadata. */
   static async connect(options: ConnectOptions): Promise<SubtensorClient> {
-    const endpoint = resolveEndpoint(options.network);
+    let endpoint: string;
+    try {
+      endpoint = resolveEndpoint(options.network);
+    } catch (error) {
+      // The commands name the flag; a program calling this names the option it gave.
+      if (!(error instanceof RangeError) || error instanceof EndpointVariableError) throw error;
+      throw new RangeError(`network: ${error.message}`);
+    }
     // Auto-connect off: reconnection is ours, with backoff instead of a fixed delay.
     const provider = new WsProvider(endpoint, false, {}, undefined, CALL_CACHE_CAPACITY);
     const api = new ApiPromise({

@@ -51,13 +51,13 @@ export function resolveEndpoint(
   if (Object.hasOwn(NAMED_NETWORKS, name)) return NAMED_NETWORKS[name];
   if (!URL.canParse(name)) {
     throw new RangeError(
-      `network: "${network}" is neither a known network (${
+      `"${network}" is neither a known network (${
         Object.keys(NAMED_NETWORKS).join(", ")
       }) nor a ws:// or wss:// URL`,
     );
   }
   if (!isWebSocketUrl(name)) {
-    throw new RangeError(`network: "${network}" must be a ws:// or wss:// URL with a host`);
+    throw new RangeError(`"${network}" must be a ws:// or wss:// URL with a host`);
   }
   return name;
 }

@@ -900,7 +900,7 @@ Deno.test(
 Deno.test("connecting to an unknown network or a dead endpoint fails clearly", async () => {
   await assert.rejects(
     () => SubtensorClient.connect({ network: "mainnet" }),
-    /neither a known network/,
+    /^RangeError: network: "mainnet" is neither a known network/,
   );
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;

@@ -76,7 +76,7 @@ Deno.test("taos metagraph rejects bad flags", async () => {
   assert.equal(network.code, 2);
   assert.match(
     network.stderr,
-    /^taos metagraph: --network: network: "mainnet" is neither a known/m,
+    /^taos metagraph: --network: "mainnet" is neither a known/m,
   );
   // The variable `local` reads is named itself, not the flag whose value was fine.
   const variable = await taos(["metagraph", "--network", "local"], {
@@ -92,7 +92,7 @@ Deno.test("taos metagraph rejects bad flags", async () => {
   assert.equal(both.code, 2);
   assert.match(
     both.stderr,
-    /^taos metagraph: -e\/--subtensor\.chain_endpoint: network: "mainnet" is neither a known/m,
+    /^taos metagraph: -e\/--subtensor\.chain_endpoint: "mainnet" is neither a known/m,
   );
 });
 

@@ -546,14 +546,14 @@ Deno.test("taos miner refuses empty paths and addresses, and words bounds as the
     ],
     [
       ["--no-local", "-e", "nowhere"],
-      /^taos miner: --subtensor\.chain_endpoint: network: "nowhere" is neither/m,
+      /^taos miner: --subtensor\.chain_endpoint: "nowhere" is neither/m,
     ],
     // A local miner reads no chain, but a mistyped endpoint is still told, as the validator does.
     [["-e", ""], /^taos miner: --subtensor\.chain_endpoint: must not be empty$/m],
     [["--subtensor.network="], /^taos miner: --subtensor\.network: must not be empty$/m],
     [
       ["-e", "nowhere"],
-      /^taos miner: --subtensor\.chain_endpoint: network: "nowhere" is neither/m,
+      /^taos miner: --subtensor\.chain_endpoint: "nowhere" is neither/m,
     ],
     // Until this version up to 600 was taken, though the axon never gave an agent past 59.5 s.
     [

@@ -227,7 +227,7 @@ Deno.test("options: -e takes every network name the miner and the SDK take", () 
   }
   assert.throws(
     () => parseValidatorArgs(["-e", "mainnet"]),
-    /-e\/--subtensor\.chain_endpoint: network: "mainnet" is neither a known network/,
+    /-e\/--subtensor\.chain_endpoint: "mainnet" is neither a known network/,
   );
 });
 
@@ -334,7 +334,7 @@ Deno.test("options: bad values name the flag", () => {
       ["--neuron.commit_scheme", "drand"],
       /--neuron\.commit_scheme: 'drand' must be one of auto, hash, timelock/,
     ],
-    [["-e", "nowhere"], /-e\/--subtensor\.chain_endpoint: network: "nowhere" is neither/],
+    [["-e", "nowhere"], /-e\/--subtensor\.chain_endpoint: "nowhere" is neither/],
     [["--miner", `0:${HOTKEY}@h:1`], /--miner: only valid with --local/],
     [["--local", "--miner", "zero@h:1"], /--miner: 'zero@h:1' must look like/],
     [["--local", "--miner", `0:${HOTKEY}@a:1`, "--miner", `0:${HOTKEY}@b:2`], /uid 0 given twice/],
