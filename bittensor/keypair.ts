@@ -33,6 +33,9 @@ import {
 import { ristretto255 } from "@noble/curves/ed25519";
 import { sr25519Native } from "./sr25519_native.ts";
 
+/** What a secret URI may be, for the message refusing one. */
+const URI_FORMS = "a mnemonic, a 0x hex seed of 32 bytes or //Name, then any /soft or //hard path";
+
 /** SS58 network prefix of every Bittensor network (generic Substrate). */
 const SS58_FORMAT = 42;
 
@@ -142,10 +145,30 @@ export class Keypair {
     const tidied = phrasePart.trim().split(/\s+/).join(" ") + (slash < 0 ? "" : uri.slice(slash));
     // A URI that is only a path (soft or hard) derives from the dev phrase, as sp_core's does.
     const withPhrase = tidied.startsWith("/") ? `${DEV_PHRASE}${tidied}` : tidied;
-    const { phrase, path, password } = keyExtractSuri(withPhrase);
+    let suri: ReturnType<typeof keyExtractSuri>;
+    try {
+      suri = keyExtractSuri(withPhrase);
+    } catch {
+      // The URI is not repeated: it may be a real secret.
+      throw new Error(`not a secret URI (${URI_FORMS})`);
+    }
+    const { phrase, path, password } = suri;
     if (password !== undefined) throw new Error("password-protected URIs are not supported");
-    const seed = phrase.startsWith("0x") ? hexToU8a(phrase) : mnemonicToMiniSecret(phrase);
-    if (seed.length !== 32) throw new Error("a hex seed URI needs 32 bytes");
+    let seed: Uint8Array;
+    if (phrase.startsWith("0x")) {
+      if (!/^0x[0-9a-fA-F]{64}$/.test(phrase)) {
+        throw new Error("a hex seed must be 0x and 64 hex digits (32 bytes)");
+      }
+      seed = hexToU8a(phrase);
+    } else {
+      try {
+        seed = mnemonicToMiniSecret(phrase);
+      } catch {
+        throw new Error(
+          "not a valid mnemonic (12, 15, 18, 21 or 24 BIP39 words, the last a checksum)",
+        );
+      }
+    }
     const base = sr25519PairFromSeed(seed);
     if (path.length === 0) {
       return new Keypair(
