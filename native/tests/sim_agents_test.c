@@ -1235,6 +1235,43 @@ static void test_first_snapshots_arrive_as_in_the_reference(void) {
   taos_sim_destroy(sim);
 }
 
+/* A stylized trader decides from the last trade while it is less than 1 s old and adds it to its
+ * price history while it is less than 5 s old, from the mid otherwise. A noise-only trader without
+ * noise forecasts its decision price itself, and with a narrow return spread prices its order
+ * within 5 under it (about 2 here): a trade at 320 against the 300 mid shows in either price. */
+static void test_stylized_last_trade_fresh_under_one_and_five_seconds(void) {
+  const uint64_t ages[] = {999999999ull, 1000000000ull, 4999999999ull, 5000000000ull};
+  for (int i = 0; i < 4; i++) {
+    taos_sim *sim = create_with(CHANGES({"sty_count", 1}, {"sty_sigma_f", 0}, {"sty_sigma_c", 0},
+                                        {"sty_sigma_n", 1}, {"sty_sigma_eps", 0}));
+    CHECK(sim->sty_params[0].wf == 0 && sim->sty_params[0].wc == 0 && sim->sty_params[0].wn > 0);
+    sim_book *book = quoted_book(sim);
+    sim_sty_book *st = &book->sty[0];
+    book->traded = true;
+    book->last_trade_price = 320.0;
+    book->last_trade_time = book->now - ages[i];
+    double decision = ages[i] < 1000000000ull ? 320.0 : 300.0;
+    double history = ages[i] < 5000000000ull ? 320.0 : 300.0;
+    uint32_t slot = sim->local_base + sim->off_sty;
+    sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
+    int orders = 0;
+    for (int j = 0; j < 20; j++) {
+      for (uint32_t k = 0; k < st->filled; k++) st->returns[k] = k % 2 ? 0.06 : 0.04;
+      st->last_price = 300.0;
+      st->order_in_flight = false;
+      book->heap.size = 0;
+      sim_agents_handle(book, &poll);
+      CHECK(fabs(st->last_price - history) < 1e-9);
+      sim_msg order = {0};
+      if (queued(book, slot, MSG_PLACE_LIMIT, &order) == 0) continue;
+      orders++;
+      CHECK(order.price <= llround(decision * 100) && order.price >= llround((decision - 5) * 100));
+    }
+    CHECK(orders >= 10);
+    taos_sim_destroy(sim);
+  }
+}
+
 int main(void) {
   test_initialization_ladder();
   test_initialization_never_bids_at_zero();
@@ -1279,6 +1316,7 @@ int main(void) {
   test_first_snapshots_arrive_as_in_the_reference();
   test_delays_past_the_clock_mean_never();
   test_config_errors_name_the_field();
+  test_stylized_last_trade_fresh_under_one_and_five_seconds();
   if (failures) {
     fprintf(stderr, "%d check(s) failed\n", failures);
     return 1;
