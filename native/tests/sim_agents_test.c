@@ -1272,6 +1272,30 @@ static void test_stylized_last_trade_fresh_under_one_and_five_seconds(void) {
   }
 }
 
+/* Every HFT instance beyond its inventory limit cancels its resting order, the 22nd as well (in
+ * the reference only the first 21, `_0` to `_20`, record their orders; the others find none). */
+static void test_every_hft_instance_cancels_for_its_inventory(void) {
+  taos_sim *sim = create_with(CHANGES({"hft_count", 22}));
+  sim_book *book = quoted_book(sim);
+  uint32_t last = 21, slot = sim->local_base + sim->off_hft + last;
+  rest_for(book, slot, 0, 29800, 10000);
+  tx_order resting;
+  CHECK(tx_agent_orders(book->ex, sim_agent_id(sim, slot), 0, &resting, 1) == 1);
+  book->hft[last].inventory = 150;
+  sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
+  int cancels = 0;
+  for (int i = 0; i < 40; i++) {
+    book->heap.size = 0;
+    sim_agents_handle(book, &poll);
+    sim_msg cancel = {0};
+    if (queued(book, slot, MSG_CANCEL, &cancel) == 0) continue;
+    cancels++;
+    CHECK(cancel.a == resting.order_id);
+  }
+  CHECK(cancels > 15);
+  taos_sim_destroy(sim);
+}
+
 int main(void) {
   test_initialization_ladder();
   test_initialization_never_bids_at_zero();
@@ -1317,6 +1341,7 @@ int main(void) {
   test_delays_past_the_clock_mean_never();
   test_config_errors_name_the_field();
   test_stylized_last_trade_fresh_under_one_and_five_seconds();
+  test_every_hft_instance_cancels_for_its_inventory();
   if (failures) {
     fprintf(stderr, "%d check(s) failed\n", failures);
     return 1;
