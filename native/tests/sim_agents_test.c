@@ -1296,6 +1296,29 @@ static void test_every_hft_instance_cancels_for_its_inventory(void) {
   taos_sim_destroy(sim);
 }
 
+/* An ALGO wake-up acts on the book it came from only: the same trader ready (1) or executing (2)
+ * on another book sends nothing there and keeps its state (the reference's wake-up runs every
+ * book of the agent). */
+static void test_algo_wakeup_acts_on_its_own_book_only(void) {
+  for (int other_status = 1; other_status <= 2; other_status++) {
+    taos_sim *sim = create_with(CHANGES({"algo_count", 1}, {"books", 2}));
+    sim_book *book = empty_book(sim), *other = &sim->books[1];
+    other->heap.size = 0;
+    other->now = book->now;
+    uint32_t slot = sim->local_base + sim->off_algo;
+    book->algo[0].status = 2;
+    other->algo[0].status = other_status;
+    book->algo[0].to_execute = other->algo[0].to_execute = 5.0;
+    book->algo[0].dir = other->algo[0].dir = 0;
+    sim_msg wake = {.time = book->now, .kind = MSG_ALGO_WAKEUP, .slot = slot};
+    sim_agents_handle(book, &wake);
+    CHECK(queued(book, slot, MSG_PLACE_MARKET, NULL) == 1);
+    CHECK(queued(other, slot, MSG_PLACE_MARKET, NULL) == 0);
+    CHECK(other->algo[0].status == other_status && other->algo[0].to_execute == 5.0);
+    taos_sim_destroy(sim);
+  }
+}
+
 int main(void) {
   test_initialization_ladder();
   test_initialization_never_bids_at_zero();
@@ -1342,6 +1365,7 @@ int main(void) {
   test_config_errors_name_the_field();
   test_stylized_last_trade_fresh_under_one_and_five_seconds();
   test_every_hft_instance_cancels_for_its_inventory();
+  test_algo_wakeup_acts_on_its_own_book_only();
   if (failures) {
     fprintf(stderr, "%d check(s) failed\n", failures);
     return 1;
