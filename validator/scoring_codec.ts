@@ -29,6 +29,7 @@ export interface InventoryRow {
   /** Simulated ns of the publish. */
   timestamp: number;
   uids: number;
+  /** Books the publish had (fewer than the state's for one published before books were added). */
   books: number;
   /** uid-major: `values[uid * books + book]`. */
   values: Float64Array;
@@ -110,15 +111,19 @@ export function splitScoring(
   const oldestStep = step - longest + 1;
   const rows: InventoryRow[] = [];
   for (let s = Math.max(fromStep + 1, oldestStep); s <= step; s++) {
-    const values = new Float64Array(uids * books).fill(Number.NaN);
-    let timestamp: number | null = null;
-    snapshot.miners.forEach((miner, uid) => {
-      const entry = miner.inventory[miner.inventory.length - 1 - (step - s)];
+    const entries = snapshot.miners.map((miner) =>
+      miner.inventory[miner.inventory.length - 1 - (step - s)]
+    );
+    const timestamp = entries.find((entry) => entry !== undefined)?.timestamp;
+    if (timestamp === undefined) continue;
+    // Every entry of a publish holds the books it had.
+    const held = Math.min(books, Math.max(...entries.map((entry) => entry?.values.length ?? 0)));
+    const values = new Float64Array(uids * held).fill(Number.NaN);
+    entries.forEach((entry, uid) => {
       if (entry === undefined) return;
-      timestamp = entry.timestamp;
-      for (let b = 0; b < books; b++) values[uid * books + b] = entry.values[b] ?? 0;
+      for (let b = 0; b < held; b++) values[uid * held + b] = entry.values[b] ?? 0;
     });
-    if (timestamp !== null) rows.push({ step: s, timestamp, uids, books, values });
+    rows.push({ step: s, timestamp, uids, books: held, values });
   }
 
   let size = 2;
@@ -314,8 +319,8 @@ export function joinScoring(
         return {
           timestamp: row.timestamp,
           values: Array.from(
-            { length: books },
-            (_, b) => b < row.books ? row.values[uid * row.books + b] : 0,
+            { length: Math.min(books, row.books) },
+            (_, b) => row.values[uid * row.books + b],
           ),
         };
       });

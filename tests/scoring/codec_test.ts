@@ -53,9 +53,10 @@ function restore(stored: Stored, scorer: Scorer): Scorer {
 
 const CASES = 600;
 
-Deno.test(`a restored scorer scores exactly as the saved one, over ${CASES} random runs`, () => {
+/** Saves and restores a scorer at random points of random runs, checking it scores as the live one. */
+function checkRestores(varyBooks: boolean) {
   for (let seed = 1; seed <= CASES; seed++) {
-    const { config, events } = randomRun(seed);
+    const { config, events } = randomRun(seed, { varyBooks });
     const random = generator(seed ^ 0x5eed);
     const options = { uids: config.uids, books: config.books, config };
     const live = new Scorer(options);
@@ -89,6 +90,14 @@ Deno.test(`a restored scorer scores exactly as the saved one, over ${CASES} rand
       }
     }
   }
+}
+
+Deno.test(`a restored scorer scores exactly as the saved one, over ${CASES} random runs`, () => {
+  checkRestores(false);
+});
+
+Deno.test(`the same over ${CASES} runs whose book count changes at new simulations`, () => {
+  checkRestores(true);
 });
 
 /** A valid stored state of 2 uids on 2 books after 6 publishes, uid 0 trading. */
@@ -329,28 +338,71 @@ Deno.test("a state file whose scoring part is damaged is refused as damaged, nam
   }
 });
 
-Deno.test("rows saved before books were added restore those books' values as 0, every uid its own", () => {
-  const observe = (target: Scorer, s: number, books: number) =>
-    target.observe({
-      timestamp: s * 5e9,
-      quotes: Array.from({ length: books }, () => ({ bid: 99, ask: 101 })),
-      holdings: new Map([0, 1].map((uid) => [
-        uid,
-        Array.from({ length: books }, (_, b) => ({ base: 10 * uid + s + b, quote: 1000 })),
-      ])),
-      fills: new Map(),
-    });
+/** Observes publish `s` of `books` books, where each uid's values differ by uid, publish and book. */
+function observeBooks(target: Scorer, s: number, books: number) {
+  return target.observe({
+    timestamp: s * 5e9,
+    quotes: Array.from({ length: books }, () => ({ bid: 99, ask: 101 })),
+    holdings: new Map([0, 1].map((uid) => [
+      uid,
+      Array.from({ length: books }, (_, b) => ({ base: 10 * uid + s * s + b, quote: 1000 })),
+    ])),
+    fills: new Map(),
+  });
+}
+
+Deno.test("rows saved before books were added restore without those books, every uid its own", () => {
   const narrow = new Scorer({ uids: 2, books: 1 });
-  for (let s = 1; s <= 3; s++) observe(narrow, s, 1);
+  for (let s = 1; s <= 3; s++) observeBooks(narrow, s, 1);
   const before = save(narrow, 3, null);
   // Restarted with a second book: the rows already stored keep their one book.
   const wide = Scorer.fromJSON(narrow.toJSON(), { uids: 2, books: 2 });
-  observe(wide, 4, 2);
+  observeBooks(wide, 4, 2);
   const after = save(wide, 4, before);
   assert.deepEqual([...after.rows.values()].map((row) => row.books), [1, 1, 1, 2]);
   const restored = restore(after, wide);
   assert.deepEqual(restored.miners.map((m) => m.inventory), wide.miners.map((m) => m.inventory));
-  assert.deepEqual(restored.miners[1].inventory[0].values.slice(1), [0]);
+  assert.deepEqual(restored.miners[1].inventory.map((e) => e.values.length), [1, 1, 1, 2]);
+});
+
+Deno.test("a window written whole keeps each row's books, and scores as the live scorer", () => {
+  const live = Scorer.fromJSON(new Scorer({ uids: 2, books: 1 }).toJSON(), { uids: 2, books: 2 });
+  for (let s = 1; s <= 3; s++) observeBooks(live, s, 1);
+  for (let s = 4; s <= 6; s++) observeBooks(live, s, 2);
+  // The first save after a start writes the whole window.
+  const stored = save(live, 6, null);
+  assert.deepEqual([...stored.rows.values()].map((row) => row.books), [1, 1, 1, 2, 2, 2]);
+  const restored = restore(stored, live);
+  for (let s = 7; s <= 9; s++) {
+    assert.deepEqual(observeBooks(restored, s, 2), observeBooks(live, s, 2));
+  }
+  assert.deepEqual(restored.miners.map((m) => m.sharpe), live.miners.map((m) => m.sharpe));
+  assert.deepEqual(restored.scores(), live.scores());
+});
+
+Deno.test("rows stored with a 0 for a book their publish did not have restore it as a value", () => {
+  // A state whose window was saved whole after a book was added, each row holding a 0 for that
+  // book where its publish had none: the restored entries hold the book, valued 0, and score as
+  // such a state always has.
+  const narrow = new Scorer({ uids: 2, books: 1 });
+  for (let s = 1; s <= 3; s++) observeBooks(narrow, s, 1);
+  const wide = Scorer.fromJSON(narrow.toJSON(), { uids: 2, books: 2 });
+  const stored = save(wide, 3, null);
+  for (const [step, row] of stored.rows) {
+    if (row.books === 2) continue;
+    const values = new Float64Array(4);
+    for (let uid = 0; uid < 2; uid++) values[uid * 2] = row.values[uid];
+    stored.rows.set(step, { ...row, books: 2, values });
+  }
+  const restored = restore(stored, wide);
+  const padded = narrow.miners.map((m) => m.inventory.map((e) => [e.values[0], 0]));
+  assert.deepEqual(restored.miners.map((m) => m.inventory.map((e) => e.values)), padded);
+  wide.miners.forEach((m, uid) => m.inventory.forEach((e, i) => (e.values = padded[uid][i])));
+  observeBooks(restored, 4, 2);
+  observeBooks(wide, 4, 2);
+  assert.deepEqual(restored.miners.map((m) => m.sharpe), wide.miners.map((m) => m.sharpe));
+  // The padded book's changes 0, 0 and a rise: not the Sharpe 0 of one value.
+  assert.notEqual(restored.miners[0].sharpe.books[1], 0);
 });
 
 /**

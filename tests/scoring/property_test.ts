@@ -87,14 +87,21 @@ class ModelScorer {
     miner.history = miner.history.slice(-c.lookback);
     if (miner.history.length <= 1) return miner.score;
 
-    const times = miner.history.map((e) => e.timestamp);
-    const changeovers = new Set(
-      times.flatMap((t, i) => (i + 1 < times.length && times[i + 1] <= t ? [i] : [])),
+    // A new simulation starts where the time does not move on.
+    const starts = miner.history.map((e, i) =>
+      i > 0 && e.timestamp <= miner.history[i - 1].timestamp
     );
     const cap = roundHalfEven(c.capitalTurnoverCap * c.minerWealth, 4);
     const weighted = Array.from({ length: c.books }, (_, b) => {
-      const x = miner.history.map((e) => e.values[b]);
-      const returns = x.slice(1).map((v, i) => v - x[i]).filter((_, i) => !changeovers.has(i));
+      // The book's values are those of the observations that hold it; a change between two of
+      // them is dropped when a new simulation starts anywhere after the first, up to the second.
+      const held = miner.history.flatMap((e, i) => (b < e.values.length ? [i] : []));
+      const returns = held.slice(1).flatMap((i, k) => {
+        const from = held[k];
+        return starts.slice(from + 1, i + 1).some(Boolean)
+          ? []
+          : [miner.history[i].values[b] - miner.history[from].values[b]];
+      });
       const n = returns.length;
       let sharpe = 0;
       if (n > 0) {
@@ -193,6 +200,10 @@ const CASES = 2000;
 
 Deno.test(`scorer matches the spec's formulas over ${CASES} random runs`, () => {
   for (let seed = 1; seed <= CASES; seed++) check(randomRun(seed), seed);
+});
+
+Deno.test(`scorer matches the spec's formulas over ${CASES} runs whose book count changes`, () => {
+  for (let seed = 1; seed <= CASES; seed++) check(randomRun(seed, { varyBooks: true }), seed);
 });
 
 Deno.test("edge runs: empty history, one sample, constant values, window boundaries", () => {

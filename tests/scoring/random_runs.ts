@@ -47,7 +47,11 @@ export interface Run {
   )[];
 }
 
-export function randomRun(seed: number): Run {
+/**
+ * A random run. With `varyBooks`, a run starts, and each new simulation continues, with a random
+ * number of the config's books (1 … `books`), as a configuration change at a new simulation would.
+ */
+export function randomRun(seed: number, { varyBooks = false } = {}): Run {
   const random = generator(seed);
   const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
   const pick = <T>(items: readonly T[]) => items[int(0, items.length - 1)];
@@ -92,17 +96,19 @@ export function randomRun(seed: number): Run {
   };
   const events: Run["events"] = [];
   let timestamp = 0;
+  let books = varyBooks ? int(1, config.books) : config.books;
   const steps = int(0, 30);
   for (let step = 0; step < steps; step++) {
     const r = random();
     if (r < 0.05 && timestamp > 0) {
       events.push({ type: "rebase", previousEnd: timestamp });
       timestamp = int(0, 2) * publishInterval;
+      if (varyBooks) books = int(1, config.books);
     } else if (r < 0.1) {
       events.push({ type: "reset", uid: int(0, config.uids - 1) });
     }
     timestamp += publishInterval;
-    const quotes = Array.from({ length: config.books }, () => {
+    const quotes = Array.from({ length: books }, () => {
       const mid = 10 + random() * 5;
       return {
         bid: random() < 0.15 ? null : mid - 0.01,
@@ -116,7 +122,7 @@ export function randomRun(seed: number): Run {
       if (random() < 0.85) {
         holdings.set(
           uid,
-          Array.from({ length: config.books }, () => ({
+          Array.from({ length: books }, () => ({
             base: kind === "constant" ? 0 : value() / 10,
             quote: config.minerWealth + value(),
           })),
@@ -129,7 +135,7 @@ export function randomRun(seed: number): Run {
         const [maker, taker] = pick([[uid, other], [other, uid], [uid, uid]]);
         list.push({
           // Now and then a book outside the simulation, which is skipped.
-          bookId: random() < 0.05 ? config.books : int(0, config.books - 1),
+          bookId: random() < 0.05 ? books : int(0, books - 1),
           price: random() < 0.5 ? fillValue() : 1,
           quantity: fillValue(),
           makerAgentId: maker,

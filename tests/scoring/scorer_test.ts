@@ -205,20 +205,61 @@ Deno.test("snapshot round trip and re-basing of volume buckets", () => {
   assert.deepEqual([...copy.miners[0].volumes[0].total.keys()], [0]);
 });
 
-Deno.test("a book added at a new simulation is valued 0 before it; its Sharpe is its own", () => {
+Deno.test("a book added at a new simulation is scored from the observations that hold it", () => {
   const oneBook = new Scorer({ uids: 1, books: 1 });
   for (const [i, v] of [0, 1, 3].entries()) oneBook.observe(observation((i + 1) * 5e9, [v]));
   close(oneBook.miners[0].sharpe.books[0], 4.242640687119286); // S2
+  // The validator's scorer for a configuration with a second book, built from the saved one.
   const twoBooks = Scorer.fromJSON(oneBook.toJSON(), { uids: 1, books: 2 });
-  // The next simulation starts over at 5 s with a second book; the change across is skipped.
+  assert.deepEqual(twoBooks.miners[0].inventory.map((e) => e.values), [[0], [1], [3]]);
+  // The next simulation starts over at 5 s with the second book; the change across is skipped.
   twoBooks.observe(observation(5e9, [4, 7]));
-  const sharpe = twoBooks.miners[0].sharpe;
-  close(sharpe.books[0], 4.242640687119286);
-  assert.equal(sharpe.books[1], 0, "changes 0, 0: not book 0's Sharpe");
+  close(twoBooks.miners[0].sharpe.books[0], 4.242640687119286);
+  assert.equal(twoBooks.miners[0].sharpe.books[1], 0, "one value: Sharpe 0");
   twoBooks.observe(observation(10e9, [6, 9]));
-  // Book 0's changes 1, 2, 2; book 1's 0, 0 (before it was added), 2.
-  close(twoBooks.miners[0].sharpe.books[0], Math.sqrt(3) * (5 / 3) / (Math.sqrt(2) / 3));
-  close(twoBooks.miners[0].sharpe.books[1], Math.sqrt(3) * (2 / 3) / (2 * Math.sqrt(2) / 3));
+  twoBooks.observe(observation(15e9, [7, 12]));
+  const sharpe = twoBooks.miners[0].sharpe;
+  // Book 0's changes 1, 2, 2, 1 (3 → 4 skipped); book 1's 2, 3, none before it was added.
+  assert.equal(sharpe.books[0], sharpeRatio([1, 2, 2, 1]));
+  assert.equal(sharpe.books[1], sharpeRatio([2, 3]));
+  close(sharpe.books[1], Math.sqrt(2) * 2.5 / 0.5);
+  // The total is the change of the per-state sum over the books each state holds: 1, 2, 2+2, 1+3.
+  assert.equal(sharpe.total, sharpeRatio([1, 2, 4, 4]));
+});
+
+Deno.test("a book no longer published keeps the Sharpe of the observations that hold it", () => {
+  const scorer = new Scorer({ uids: 1, books: 2, config: { lookback: 5 } });
+  for (const [i, values] of [[0, 0], [1, 1], [2, 3], [3], [4]].entries()) {
+    scorer.observe(observation((i + 1) * 5e9, values));
+  }
+  // Book 1's values 0, 1, 3: changes 1, 2 (S2), not 1, 2, −3, 0.
+  assert.equal(scorer.miners[0].sharpe.books[1], sharpeRatio([1, 2]));
+  assert.equal(scorer.miners[0].sharpe.books[0], 0, "changes 1, 1, 1, 1: std 0");
+  // Once the window holds one observation of it, its Sharpe is 0.
+  scorer.observe(observation(30e9, [5]));
+  scorer.observe(observation(35e9, [6]));
+  assert.deepEqual(scorer.miners[0].inventory.map((e) => e.values.length), [2, 1, 1, 1, 1]);
+  assert.equal(scorer.miners[0].sharpe.books[1], 0);
+});
+
+Deno.test("a book in one observation only has Sharpe 0; a gap in a book joins its values", () => {
+  const scorer = new Scorer({ uids: 1, books: 2 });
+  scorer.observe(observation(5e9, [1]));
+  scorer.observe(observation(10e9, [2]));
+  scorer.observe(observation(15e9, [3, 10]));
+  assert.equal(scorer.miners[0].sharpe.books[1], 0, "not the Sharpe of changes 0, 10");
+  scorer.observe(observation(20e9, [4]));
+  assert.equal(scorer.miners[0].sharpe.books[1], 0, "not the Sharpe of changes 0, 10, −10");
+  // Held again: its change is taken from its last value, 10 → 13, within one simulation.
+  scorer.observe(observation(25e9, [5, 13]));
+  scorer.observe(observation(30e9, [6, 14]));
+  assert.equal(scorer.miners[0].sharpe.books[1], sharpeRatio([3, 1]));
+  // A new simulation between two values of a book drops the change between them, also when the
+  // value after it is at a later time than the one before.
+  scorer.observe(observation(35e9, [7]));
+  for (let t = 5; t <= 35; t += 5) scorer.observe(observation(t * 1e9, [1]));
+  scorer.observe(observation(40e9, [2, 20]));
+  assert.equal(scorer.miners[0].sharpe.books[1], sharpeRatio([3, 1]), "14 → 20 skipped");
 });
 
 Deno.test("re-basing shifts every bucket, also after a simulation shorter than half a bucket", () => {

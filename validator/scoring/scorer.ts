@@ -23,6 +23,7 @@ import {
   normalizeSharpe,
   roundHalfEven,
   type ScoringConfig,
+  sharpeRatio,
   weightedScore,
 } from "./formulas.ts";
 
@@ -64,7 +65,11 @@ export interface SharpeValues {
 
 /** Everything the scorer keeps about one miner. */
 export interface MinerRecord {
-  /** Inventory values per book at the last `lookback` states, oldest first. */
+  /**
+   * Inventory values per book at the last `lookback` states, oldest first. A state's entry holds
+   * the books it published (the first `values.length`): one published before a book was added
+   * does not hold that book.
+   */
   inventory: { timestamp: number; values: number[] }[];
   /** Per book, per role: bucket end (ns) → quote volume, in insertion order. */
   volumes: Record<VolumeRole, Map<number, number>>[];
@@ -284,6 +289,10 @@ export class Scorer {
     const c = this.config;
     const all = this.#changesOf(record).sharpes();
     const books = Array.from(all.subarray(0, this.books));
+    // The window's changes are those of books every entry holds; the others are taken apart.
+    let held = this.books;
+    for (const entry of record.inventory) held = Math.min(held, entry.values.length);
+    for (let b = held; b < this.books; b++) books[b] = heldSharpe(record.inventory, b);
     const total = all[this.books];
     const average = books.reduce((a, b) => a + b, 0) / books.length;
     const med = median(books);
@@ -363,7 +372,10 @@ export class Scorer {
       const record = scorer.miners[uid];
       record.inventory = m.inventory.map((e) => ({
         timestamp: e.timestamp,
-        values: Array.from({ length: options.books }, (_, b) => e.values[b] ?? 0),
+        values: Array.from(
+          { length: Math.min(e.values.length, options.books) },
+          (_, b) => e.values[b] ?? 0,
+        ),
       }));
       m.volumes.slice(0, options.books).forEach((book, b) => {
         record.volumes[b] = {
@@ -424,6 +436,25 @@ function recordJSON(m: MinerRecord): ScorerSnapshot["miners"][number] {
     reward: m.reward,
     score: m.score,
   };
+}
+
+/**
+ * The Sharpe ratio of book `book` over the entries that hold it: the changes between its
+ * successive values, less those with a new simulation (a timestamp that does not move on)
+ * anywhere between them; 0 for fewer than two values.
+ */
+function heldSharpe(entries: readonly { timestamp: number; values: number[] }[], book: number) {
+  const changes: number[] = [];
+  let previous: number | null = null;
+  let across = false;
+  entries.forEach((entry, i) => {
+    if (i > 0 && entry.timestamp <= entries[i - 1].timestamp) across = true;
+    if (book >= entry.values.length) return;
+    if (previous !== null && !across) changes.push(entry.values[book] - previous);
+    previous = entry.values[book];
+    across = false;
+  });
+  return sharpeRatio(changes);
 }
 
 /** `Math.min(...buckets.keys())` (NaN if a key is NaN, Infinity if none) without a copy. */
