@@ -1528,15 +1528,30 @@ static void dropped_after_reset_of_sender(void) {
   EXPECT_EQ(rejection_of(4), TX_R_AGENT_RESET);
   EXPECT_EQ(rejection_of(5), TX_R_AGENT_RESET);
 
-  /* sender_id without TX_IF_SENDER is malformed, on the short path too; TX_IF_SENDER alone
-   * changes nothing. */
+  /* A dropped response ends where the next one begins: a flagged record of an agent not reset
+   * runs, and so does a record without the flags and one joined to it. */
+  tx_instruction own_bid_b = limit_order(BB, TX_BUY, B(1), P(90));
+  own_bid_b.flags = TX_IF_AFTER_RESET;
+  tx_instruction after_dropped[] = {reset_a, by_a, own_bid_b, reset_a, by_a, bid_a, joined_bid};
+  run_all(ex, after_dropped, 7);
+  EXPECT_EQ(rejection_of(1), TX_R_AGENT_RESET);
+  EXPECT_EQ(rejection_of(4), TX_R_AGENT_RESET);
+  EXPECT_EQ(count_events(TX_EV_REJECTED), 2);
+  EXPECT_EQ(count_events(TX_EV_ACCEPTED), 3); /* instructions 2, 5 and 6 */
+
+  /* sender_id without TX_IF_SENDER is malformed, on the short path too, as is a reserved word
+   * that is not 0 (the short path tests the two as one 8-byte word); TX_IF_SENDER alone changes
+   * nothing. */
   tx_instruction stray = bid_a;
   stray.sender_id = BB;
   tx_instruction named = stray;
   named.flags = TX_IF_SENDER;
-  tx_instruction senders[] = {stray, named};
-  run_all(ex, senders, 2);
+  tx_instruction reserved = bid_a;
+  reserved.reserved = 1;
+  tx_instruction senders[] = {stray, named, reserved};
+  run_all(ex, senders, 3);
   EXPECT_EQ(rejection_of(0), TX_R_INVALID_INSTRUCTION);
+  EXPECT_EQ(rejection_of(2), TX_R_INVALID_INSTRUCTION);
   EXPECT_EQ(count_events(TX_EV_ACCEPTED), 1);
   check_invariants(ex);
   tx_close(ex);
