@@ -1028,6 +1028,32 @@ Deno.test("a reset refused for holdings drops none of the agent's responses late
   ]);
 });
 
+Deno.test("two resets of an agent refused for holdings at one time drop none of its responses then or later", async () => {
+  // The second reset must not take the first one's time as the agent's reset before the call:
+  // both are refused, so the agent's order sent at that time runs, and so does the one on its way.
+  const reset = { agentId: 1, type: "RESET_AGENT", payload: { agentIds: [0] } };
+  const limit = (clientOrderId: number, delay?: number) => ({
+    agentId: 0,
+    ...(delay === undefined ? {} : { delay }),
+    type: "PLACE_ORDER_LIMIT",
+    payload: { direction: 0, volume: "0.5", price: "0.5", bookId: 0, clientOrderId },
+  });
+  const run = await atHoldingsBound([
+    { timestamp: 3, responses: [reset, reset, limit(7), limit(8, 2)] },
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  const outcomes = run.events.filter((e) => e.timestamp !== 1)
+    .map((e) => [e.timestamp, e.event, e.type ?? null, e.agentId, e.clientOrderId ?? null]);
+  assert.deepEqual(outcomes, [
+    [3, "reject", "RESET_AGENT", 0, null],
+    [3, "reject", "RESET_AGENT", 0, null],
+    [3, "place", null, 0, 7],
+    [3, "accepted", null, 0, 7],
+    [5, "place", null, 0, 8],
+    [5, "accepted", null, 0, 8],
+  ]);
+});
+
 Deno.test("a reset drops the agent's responses sent at the very time it takes effect", async () => {
   const limit = (timestamp: number, clientOrderId: number) => ({
     timestamp,
