@@ -542,6 +542,13 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     return value ?? other;
   };
   const notes: string[] = [];
+  // run_validator.sh passes 0 or 1; anything else is a mistake, even if the value is not used.
+  for (const flag of ["s", "x"]) {
+    const value = str(flag);
+    if (value !== undefined && value !== "0" && value !== "1") {
+      throw new UsageError(`-${flag}: '${value}' must be 0 or 1`);
+    }
+  }
   if (str("s") !== undefined) {
     notes.push("-s has no effect: the simulation runs inside the validator process");
   }
