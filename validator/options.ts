@@ -713,9 +713,18 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
   const miners = ((values.miner as string[] | undefined) ?? []).map(parseLocalMiner);
   if (miners.length > 0 && !local) throw new UsageError("--miner: only valid with --local");
   const uids = new Set<number>();
+  const uidOfHotkey = new Map<string, number>();
   for (const miner of miners) {
     if (uids.has(miner.uid)) throw new UsageError(`--miner: uid ${miner.uid} given twice`);
     uids.add(miner.uid);
+    const earlier = uidOfHotkey.get(miner.hotkey);
+    if (earlier !== undefined) {
+      throw new UsageError(
+        `--miner: uids ${earlier} and ${miner.uid} both give hotkey ${miner.hotkey} ` +
+          "(a hotkey has one uid on a subnet)",
+      );
+    }
+    uidOfHotkey.set(miner.hotkey, miner.uid);
   }
 
   const simulationConfig = pathOf(

@@ -7,6 +7,9 @@ import { join } from "node:path";
 import { taos } from "../sim/taos_process.ts";
 import { testTempDir } from "../temp_dir.ts";
 
+const ALICE = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
+const BOB = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
+
 /**
  * Runs `taos validator <args>` and checks it stops with exit code 2 and one line: `message`. Its
  * wallet path has no wallet, so a command line taken in error stops at the hotkey all the same.
@@ -28,3 +31,18 @@ for (const flag of ["-s", "-x"]) {
     await refused([`${flag}=true`], `${flag}: 'true' must be 0 or 1`);
   });
 }
+
+Deno.test("taos validator refuses two --miner entries giving one hotkey under two uids", async () => {
+  await refused(
+    [
+      "--local",
+      "--miner",
+      `3:${ALICE}@127.0.0.1:30101`,
+      "--miner",
+      `5:${BOB}@127.0.0.1:30102`,
+      "--miner",
+      `7:${ALICE}@127.0.0.1:30103`,
+    ],
+    `--miner: uids 3 and 7 both give hotkey ${ALICE} (a hotkey has one uid on a subnet)`,
+  );
+});

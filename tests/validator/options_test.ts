@@ -5,6 +5,7 @@ import { UsageError } from "../../cli/command.ts";
 import { PAGERDUTY_KEY_ENV, parseValidatorArgs, stateFileOf } from "../../validator/options.ts";
 
 const HOTKEY = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
+const OTHER_HOTKEY = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
 
 Deno.test("options: run_validator.sh short flags map onto the neuron options", () => {
   const o = parseValidatorArgs([
@@ -248,7 +249,7 @@ Deno.test("options: long reference forms, --local miners, -s/-x accepted with a 
     "--miner",
     `3:${HOTKEY}@127.0.0.1:8091`,
     "--miner",
-    `4:${HOTKEY}@[::1]:8092`,
+    `4:${OTHER_HOTKEY}@[::1]:8092`,
     "-s",
     "1",
     "-x",
@@ -281,7 +282,7 @@ Deno.test("options: long reference forms, --local miners, -s/-x accepted with a 
   assert.equal(o.scoring.sharpeLookback, 100);
   assert.deepEqual(o.miners, [
     { uid: 3, hotkey: HOTKEY, host: "127.0.0.1", port: 8091 },
-    { uid: 4, hotkey: HOTKEY, host: "::1", port: 8092 },
+    { uid: 4, hotkey: OTHER_HOTKEY, host: "::1", port: 8092 },
   ]);
   // Host names as DNS and /etc/hosts give them, a trailing dot and a container's `_` included.
   for (const host of ["localhost", "miner-1.example.com.", "taos_miner", "10.0.0.7", "::1"]) {
