@@ -401,8 +401,18 @@ function localDirectory(self: Keypair, uid: number, validators: string[]): Neuro
   return new StaticNeuronDirectory(neurons);
 }
 
-function parseValidators(text: string): string[] {
-  const list = text.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+/**
+ * `--local.validators`, none when absent. Given, it must list a hotkey in every item: an empty
+ * value or item is a script's empty variable more likely than a wish to trust no one.
+ */
+function parseValidators(text: string | undefined): string[] {
+  if (text === undefined) return [];
+  if (text.trim() === "") throw new UsageError("--local.validators: must not be empty");
+  const list = text.split(",").map((s) => s.trim());
+  const empty = list.indexOf("");
+  if (empty !== -1) {
+    throw new UsageError(`--local.validators: '${text}': item ${empty + 1} is empty`);
+  }
   for (const hotkey of list) {
     try {
       Keypair.fromAddress(hotkey);
@@ -508,7 +518,7 @@ export const command: Command = {
         throw new UsageError(`--${flag}: only valid with --local`);
       }
     }
-    const validators = parseValidators(values["local.validators"] ?? "");
+    const validators = parseValidators(values["local.validators"]);
     if (values.local && validators.length === 0) {
       log("warning", "--local without --local.validators: every caller will be refused");
     }

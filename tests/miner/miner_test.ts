@@ -649,6 +649,28 @@ Deno.test("taos miner rejects bad flags with the flag's name", async () => {
   assert.match(r.stderr, /agent: RandomMakerAgent: .*min_quantity/);
 });
 
+Deno.test("taos miner refuses an empty --local.validators or one with an empty item, naming the flag", async () => {
+  const noWallet = join(testTempDir("taos-miner-validators-"), "none");
+  const [a, b] = [alice.ss58Address, bob.ss58Address];
+  const cases: [string, string][] = [
+    ["", "--local.validators: must not be empty"],
+    [" ", "--local.validators: must not be empty"],
+    [",", "--local.validators: ',': item 1 is empty"],
+    [`${a},,${b}`, `--local.validators: '${a},,${b}': item 2 is empty`],
+    [`${a},`, `--local.validators: '${a},': item 2 is empty`],
+  ];
+  for (const [given, message] of cases) {
+    const r = await runMinerToExit(["--local", "--local.validators", given, "-p", noWallet]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr.trim(), `taos miner: ${message}`, `'${given}'`);
+  }
+  // Left out, the flag trusts no one, with a warning, and the miner goes on (here to the wallet).
+  const absent = await runMinerToExit(["--local", "-p", noWallet]);
+  assert.equal(absent.code, 2, absent.stderr);
+  assert.match(absent.stderr, /WARNING --local without --local\.validators: every caller will be/);
+  assert.match(absent.stderr, /taos miner: wallet: .*cannot read/);
+});
+
 Deno.test("a hotkey file that is there but cannot be opened is not blamed on the wallet flags", async () => {
   const root = testTempDir("taos-miner-locked-");
   const hotkey = join(root, "taos", "hotkeys", "miner");
