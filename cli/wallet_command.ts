@@ -19,6 +19,7 @@ import {
   detectEncryption,
   isTemporaryKeyfile,
   KeyfileError,
+  readKeyfile,
   readKeyfileBytes,
 } from "../bittensor/keyfile.ts";
 import {
@@ -145,13 +146,20 @@ function showMnemonic(what: string, key: Keypair, path: string): void {
   );
 }
 
-function storage(path: string): string {
+/**
+ * How a keyfile is stored: `plain` only for one that reads as a key, as the miner and validator
+ * read it; another plain file (empty, not JSON) is unreadable with their message, which names no
+ * secret. An encrypted one is told by its scheme, unopened.
+ */
+async function storage(path: string): Promise<string> {
   const absent = missing(path);
   if (absent instanceof Error) return `unreadable (${absent.message})`;
   if (absent) return "missing";
   try {
     const scheme = detectEncryption(readKeyfileBytes(path));
-    return scheme === "none" ? "plain" : `encrypted (${scheme})`;
+    if (scheme !== "none") return `encrypted (${scheme})`;
+    await readKeyfile(path);
+    return "plain";
   } catch (error) {
     return `unreadable (${(error as Error).message})`;
   }
@@ -205,11 +213,11 @@ async function describe(wallet: Wallet) {
     path: wallet.path,
     coldkey: coldkey.address,
     coldkeyError: coldkey.error,
-    coldkeyFile: storage(wallet.coldkeyPath),
+    coldkeyFile: await storage(wallet.coldkeyPath),
     hotkey: wallet.hotkeyName,
     hotkeyAddress: hotkey.address,
     hotkeyError: hotkey.error,
-    hotkeyFile: storage(wallet.hotkeyPath),
+    hotkeyFile: await storage(wallet.hotkeyPath),
   };
 }
 

@@ -193,6 +193,32 @@ Deno.test("taos wallet show and list agree on a missing coldkeypub.txt and say w
   rmSync(root, { recursive: true, force: true });
 });
 
+Deno.test("taos wallet show calls a hotkey file that is not a keyfile unreadable, with why, not plain", async () => {
+  const root = await aliceAndBob("taos-wallet-garbage-");
+  const hotkeyFile = join(root, "w", "hotkeys", "default");
+  // A JSON string may be the secret itself: only its kind is told.
+  const secret = `0x${"ab".repeat(32)}`;
+  for (
+    const [content, problem] of [
+      ["", "not valid keyfile JSON"],
+      ["not a keyfile\n", "not valid keyfile JSON"],
+      [JSON.stringify(secret), "the keyfile is a string, not a JSON object"],
+    ]
+  ) {
+    writeFileSync(hotkeyFile, content);
+    const file = `unreadable (${hotkeyFile}: ${problem})`;
+    const shown = await wallet("show", "-p", root, "-w", "w");
+    assert.equal(shown.code, 0, shown.stderr);
+    // The address still comes from defaultpub.txt.
+    const line = `hotkey  default  ${BOB}  file: ${file}\n`;
+    assert.ok(shown.stdout.includes(line), `${JSON.stringify(content)}: ${shown.stdout}`);
+    assert.ok(!shown.stdout.includes(secret.slice(2)), "no secret shown");
+    const json = JSON.parse((await wallet("show", "-p", root, "-w", "w", "--json")).stdout);
+    assert.equal(json.hotkeyFile, file);
+    assert.equal(json.coldkeyFile, "plain");
+  }
+});
+
 Deno.test("taos wallet create writes a kept coldkey's missing coldkeypub.txt again, an encrypted one's with its password", async () => {
   // What a create cut off between the coldkey and its public file leaves.
   const root = await aliceAndBob("taos-wallet-repub-");
