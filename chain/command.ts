@@ -9,10 +9,9 @@
  * ```
  * @module
  */
-import { type Command, parseFlags, printOut, UsageError } from "../cli/command.ts";
-import { integerFlag } from "../cli/flag_values.ts";
+import { type Command, parseFlags, printOut } from "../cli/command.ts";
+import { endpointFlag, integerFlag } from "../cli/flag_values.ts";
 import { SubtensorClient } from "./client.ts";
-import { EndpointVariableError, resolveEndpoint } from "./endpoints.ts";
 import { ChainError, describeRpcError } from "./errors.ts";
 import { readHyperparameters, readMetagraph } from "./subnet.ts";
 
@@ -51,21 +50,13 @@ export const command: Command = {
       allowPositionals: false,
     });
     const netuid = integerFlag("netuid", values.netuid, 0, 65535) ?? 79;
-    // -e wins, then --network, as -e wins over --subtensor.network for the miner and validator.
-    const network = values["subtensor.chain_endpoint"] ?? values.network ??
-      values["subtensor.network"] ?? "finney";
-    // Checked before connecting, so that a bad name is told under the flag that gave it.
-    try {
-      resolveEndpoint(network);
-    } catch (error) {
-      if (error instanceof EndpointVariableError) throw new UsageError(error.message);
-      const flag = values["subtensor.chain_endpoint"] !== undefined
-        ? "-e/--subtensor.chain_endpoint"
-        : values.network !== undefined
-        ? "--network"
-        : "--subtensor.network";
-      throw new UsageError(`${flag}: ${(error as Error).message}`);
-    }
+    // -e wins, then --network, as -e wins over --subtensor.network for the miner and validator;
+    // checked before connecting, so that a bad name is told under the flag that gave it.
+    const network = endpointFlag([
+      ["-e/--subtensor.chain_endpoint", values["subtensor.chain_endpoint"]],
+      ["--network", values.network],
+      ["--subtensor.network", values["subtensor.network"]],
+    ], "finney");
     let client: SubtensorClient;
     try {
       client = await SubtensorClient.connect({

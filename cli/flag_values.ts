@@ -11,6 +11,7 @@
 import { z } from "./zod_messages.ts";
 import { UsageError } from "./command.ts";
 import { LOG_LEVELS, type LogLevel } from "./log.ts";
+import { EndpointVariableError, resolveEndpoint } from "../chain/endpoints.ts";
 
 /**
  * A path, address or name flag's value, or undefined when absent. An empty value is never meant
@@ -20,6 +21,29 @@ import { LOG_LEVELS, type LogLevel } from "./log.ts";
 export function nonEmptyFlag(flag: string, value: string | undefined): string | undefined {
   if (value === "") throw new UsageError(`--${flag}: must not be empty`);
   return value;
+}
+
+/**
+ * The chain endpoint named by the first of `flags` that is given (they are listed by precedence,
+ * each as the label its errors use and its value), or by `fallback`. A bad name is a UsageError
+ * under the flag that gave it; a bad endpoint variable for `local` is told as it is, since the
+ * flag's value was fine.
+ */
+export function endpointFlag(
+  flags: [label: string, value: string | undefined][],
+  fallback: string,
+): string {
+  const given = flags.find(([, value]) => value !== undefined);
+  if (given === undefined) return resolveEndpoint(fallback);
+  const [label, value] = given;
+  if (value === "") throw new UsageError(`${label}: must not be empty`);
+  try {
+    return resolveEndpoint(value!);
+  } catch (error) {
+    if (error instanceof EndpointVariableError) throw new UsageError(error.message);
+    if (!(error instanceof RangeError)) throw error;
+    throw new UsageError(`${label}: ${error.message}`);
+  }
 }
 
 /** A number written in decimal (JavaScript's `Number` would also take `0x4f`, `Infinity` or ``). */

@@ -19,6 +19,7 @@ import {
 } from "../cli/reference_flags.ts";
 import { NEURON_FLAGS } from "../cli/neuron_flags.ts";
 import {
+  endpointFlag,
   logLevelFlag,
   nonEmptyFlag,
   numberFlag,
@@ -34,7 +35,6 @@ import { missing, Wallet, walletRootOf, walletVariablesUsed } from "../bittensor
 import { expandHome } from "../cli/home_path.ts";
 import { AgentStartError, defaultHeapMb } from "./agent_host.ts";
 import { chainRefusal, encodeIp } from "../chain/ip.ts";
-import { EndpointVariableError, resolveEndpoint } from "../chain/endpoints.ts";
 import { ListenError, type RunningMiner, startMiner } from "./miner.ts";
 import { type LogLevel, makeLogger } from "../cli/log.ts";
 import { type InterruptSignal, listenForInterrupt } from "../sim/interrupt.ts";
@@ -359,19 +359,10 @@ function settingsFrom(
 
 /** The chain endpoint URL, checked before anything starts: `-e` wins over the SDK's name for it. */
 function endpointOf(values: ReturnType<typeof parse>["values"]): string {
-  const given = values["subtensor.chain_endpoint"];
-  const flag = given === undefined && values["subtensor.network"] !== undefined
-    ? "subtensor.network"
-    : "subtensor.chain_endpoint";
-  const network = nonEmptyFlag(flag, given ?? values["subtensor.network"]) ??
-    MINER_DEFAULTS.endpoint;
-  try {
-    return resolveEndpoint(network);
-  } catch (error) {
-    if (error instanceof EndpointVariableError) throw new UsageError(error.message);
-    if (!(error instanceof RangeError)) throw error;
-    throw new UsageError(`--${flag}: ${error.message}`);
-  }
+  return endpointFlag([
+    ["-e/--subtensor.chain_endpoint", values["subtensor.chain_endpoint"]],
+    ["--subtensor.network", values["subtensor.network"]],
+  ], MINER_DEFAULTS.endpoint);
 }
 
 /** The static directory of `--local`: this miner plus the trusted validators. */

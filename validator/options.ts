@@ -15,7 +15,6 @@ import { join, resolve } from "node:path";
 import { z } from "../cli/zod_messages.ts";
 import { parseFlags, UsageError } from "../cli/command.ts";
 import type { LogLevel } from "../cli/log.ts";
-import { EndpointVariableError, resolveEndpoint } from "../chain/endpoints.ts";
 import { COMMIT_SCHEMES, type CommitScheme } from "../chain/weight_setter.ts";
 import { walletNameProblem, walletRootOf, walletVariablesUsed } from "../bittensor/wallet.ts";
 import { expandHome } from "../cli/home_path.ts";
@@ -26,7 +25,13 @@ import {
   unreadVariablesNote,
 } from "../cli/reference_flags.ts";
 import { NEURON_FLAGS } from "../cli/neuron_flags.ts";
-import { logLevelFlag, nonEmptyFlag, numberFlag, wholeNumber } from "../cli/flag_values.ts";
+import {
+  endpointFlag,
+  logLevelFlag,
+  nonEmptyFlag,
+  numberFlag,
+  wholeNumber,
+} from "../cli/flag_values.ts";
 import { walletNameFlag } from "../cli/wallet_flags.ts";
 import { durationProblem, parseDuration, presets } from "../sim/config.ts";
 import { DEFAULT_QUERY_TIMEOUT_SECONDS } from "./scoring/formulas.ts";
@@ -566,15 +571,12 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
   const unread = unreadVariablesNote(values);
   if (unread !== null) notes.push(unread);
 
-  const endpointRaw = str("subtensor.chain_endpoint") ?? str("subtensor.network") ?? "finney";
-  let chainEndpoint: string;
-  try {
-    // The names the miner and the SDK accept; `local` honours BT_SUBTENSOR_CHAIN_ENDPOINT.
-    chainEndpoint = resolveEndpoint(endpointRaw);
-  } catch (error) {
-    if (error instanceof EndpointVariableError) throw new UsageError(error.message);
-    throw new UsageError(`-e/--subtensor.chain_endpoint: ${(error as RangeError).message}`);
-  }
+  // The names the miner and the SDK accept; `local` honours BT_SUBTENSOR_CHAIN_ENDPOINT.
+  const chainEndpoint = endpointFlag([
+    ["-e/--subtensor.chain_endpoint", str("subtensor.chain_endpoint")],
+    ["--subtensor.network", str("subtensor.network")],
+  ], "finney");
+
   const netuid = numberFlag("netuid", nonNegativeInt.max(65535), str("netuid"), 79);
   const given = nonEmpty("wallet.path");
   const walletPath = walletRootOf(given).root;

@@ -230,6 +230,15 @@ Deno.test("options: -e takes every network name the miner and the SDK take", () 
     () => parseValidatorArgs(["-e", "mainnet"]),
     /-e\/--subtensor\.chain_endpoint: "mainnet" is neither a known network/,
   );
+  // Named by the flag that gave it, as the miner and taos metagraph name it.
+  assert.throws(
+    () => parseValidatorArgs(["--subtensor.network", "mainnet"]),
+    / --subtensor\.network: "mainnet" is neither a known network/,
+  );
+  assert.throws(
+    () => parseValidatorArgs(["--subtensor.network", ""]),
+    / --subtensor\.network: must not be empty$/,
+  );
 });
 
 Deno.test("options: long reference forms, --local miners, -s/-x accepted with a note", () => {
