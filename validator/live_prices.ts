@@ -155,8 +155,9 @@ export class LiveTrades {
   #heardAt = 0;
   /** Connections lost since the last trade. */
   #failures = 0;
-  /** Messages on the current connection that held no trade, and why the last that was meant as
-   * trades could not be read: what the switch for silence tells. */
+  /** Messages since the last trade (or, before the first, since connecting) that held no trade,
+   * and why the last of them that was meant as trades could not be read: what the switch for
+   * silence tells, over the same span as its silence. */
   #untraded = 0;
   #unreadable: string | null = null;
   #watchdog: ReturnType<typeof setInterval> | null = null;
@@ -244,6 +245,8 @@ export class LiveTrades {
       this.#latest = read.price;
       this.#trades++;
       this.#heardAt = Date.now();
+      this.#untraded = 0;
+      this.#unreadable = null;
       if (this.#failures >= VENUES.length) this.#options.onOutage?.(null);
       this.#failures = 0;
     };

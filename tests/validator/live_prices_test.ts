@@ -370,3 +370,56 @@ Deno.test({
   const { lines } = await failuresWithoutVenues(100, 1);
   assert.match(lines[0], /; trying binance in 60 s$/);
 });
+
+/**
+ * The warning of a BTC stream on a loopback Coinbase that sends `messages` and then nothing more;
+ * resolves to that warning and the stream's price then.
+ */
+async function silenceAfter(messages: unknown[]) {
+  const lines: string[] = [];
+  const coinbase = venueServer();
+  const trades = bitcoinTrades({
+    urls: { coinbase: coinbase.url, binance: "ws://127.0.0.1:9" },
+    inactivitySeconds: 1,
+    retrySeconds: 60,
+    log: (level, message) => {
+      if (level === "warning") lines.push(message);
+    },
+  });
+  try {
+    trades.start();
+    await until(() => coinbase.received.length > 0, "the subscription");
+    for (const message of messages) coinbase.send(message);
+    await until(() => lines.length > 0, "the switch for silence");
+    return { warning: lines[0], latest: trades.latest };
+  } finally {
+    trades.close();
+    await coinbase.close();
+  }
+}
+
+const SUBSCRIBED = { channel: "subscriptions", events: [{ subscriptions: { market_trades: [] } }] };
+
+Deno.test({
+  name: "the switch for silence counts only the messages sent since the last trade",
+  ...streamSanitizers,
+}, async () => {
+  const before = await silenceAfter([
+    SUBSCRIBED,
+    coinbaseTrade("BTC-USD", "abc"),
+    coinbaseTrade("BTC-USD", "95000"),
+  ]);
+  assert.equal(before.latest, 95000);
+  assert.match(before.warning, /^price seeding: no BTC-USD trade from coinbase for \d+ s; trying /);
+  const after = await silenceAfter([
+    SUBSCRIBED,
+    coinbaseTrade("BTC-USD", "abc"),
+    coinbaseTrade("BTC-USD", "95000"),
+    coinbaseTrade("BTC-USD", "0"),
+  ]);
+  assert.equal(after.latest, 95000);
+  assert.match(
+    after.warning,
+    /^price seeding: no BTC-USD trade from coinbase for \d+ s, though it sent 1 message \(the last it could not read: trades\.0\.price: must be > 0, got 0\); trying /,
+  );
+});
