@@ -45,7 +45,12 @@ export const DEFAULT_SEEDING = {
 /** A price as the venues send it: decimal text (no hex, white space or `Infinity`), positive. */
 const price = z.string().regex(/^(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/, {
   error: (issue) => `must be a decimal number in a string, got ${JSON.stringify(issue.input)}`,
-}).transform(Number).pipe(z.number().positive().finite());
+})
+  // Decimal text past the largest double (`1e400`) reads as Infinity: told as the text it was.
+  .refine((text) => Number(text) !== Infinity, {
+    error: (issue) => `out of range, got ${JSON.stringify(issue.input)}`,
+  })
+  .transform(Number).pipe(z.number().positive());
 
 const coinbaseMessage = z.object({
   channel: z.literal("market_trades"),

@@ -4,6 +4,7 @@ import {
   type LiveSeedsOptions,
   LiveTrades,
   type LiveTradesOptions,
+  readVenueMessage,
   tradePrice,
 } from "../../validator/live_prices.ts";
 import { until } from "../until.ts";
@@ -369,6 +370,20 @@ Deno.test({
 }, async () => {
   const { lines } = await failuresWithoutVenues(100, 1);
   assert.match(lines[0], /; trying binance in 60 s$/);
+});
+
+Deno.test("a price too large for a number is refused as out of range", () => {
+  assert.deepEqual(
+    readVenueMessage("binance", "btcusdt", { e: "trade", s: "BTCUSDT", p: "1e400" }),
+    {
+      unreadable: 'p: out of range, got "1e400"',
+    },
+  );
+  assert.deepEqual(readVenueMessage("coinbase", "BTC-USD", coinbaseTrade("BTC-USD", "1e400")), {
+    unreadable: 'trades.0.price: out of range, got "1e400"',
+  });
+  // The largest finite double is still a price.
+  assert.equal(tradePrice("binance", "btcusdt", { e: "trade", s: "BTCUSDT", p: "1e308" }), 1e308);
 });
 
 /**
