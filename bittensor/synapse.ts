@@ -440,6 +440,8 @@ const terminalSchema = z.object({
   ip: z.string().nullish().transform((v) => v ?? null),
   port: optionalInt,
   version: optionalInt,
+  // parseWireJson reads a JSON nonce as a bigint (a u64 passes 2^53); a body parsed otherwise
+  // holds a number.
   nonce: z.union([z.bigint(), z.number().int(), z.string().regex(/^\d+$/)]).nullish().transform((
     v,
   ) => v === undefined || v === null ? null : BigInt(v)),

@@ -32,7 +32,8 @@ function either(items: readonly string[]): string {
   return items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} or ${items.at(-1)}`;
 }
 
-/** zod's type names as a reader says them. */
+/** zod's type names as a reader says them. JSON has one kind of integer: a bigint is how a parser
+ * reads one too large for a number (a synapse's nonce), so it is named as the others. */
 const TYPE_NAMES: Record<string, string> = {
   number: "a number",
   int: "an integer",
@@ -48,12 +49,27 @@ const TYPE_NAMES: Record<string, string> = {
   undefined: "nothing",
 };
 
-/** What one form of a union takes, from the first issue it raised, or null when it says no more
- * than that issue's message. */
-function acceptedForm(issues: readonly Issue[]): string | null {
+/** Whether `schema` takes whole numbers only: `z.int()`, or `z.number()` with `.int()`. */
+function takesIntegers(schema: z.core.$ZodType | undefined): boolean {
+  const def = schema?._zod.def as z.core.$ZodNumberDef | undefined;
+  if (def?.type !== "number") return false;
+  const formats = [def, ...(def.checks ?? []).map((check) => check._zod.def)];
+  return formats.some((d) => String((d as { format?: unknown }).format ?? "").includes("int"));
+}
+
+/** What one form (`schema`) of a union takes, from the first issue it raised, or null when it says
+ * no more than that issue's message. */
+function acceptedForm(
+  issues: readonly Issue[],
+  schema: z.core.$ZodType | undefined,
+): string | null {
   const first = issues[0];
   if (first === undefined || first.path.length > 0) return null;
-  if (first.code === "invalid_type") return TYPE_NAMES[first.expected] ?? first.expected;
+  if (first.code === "invalid_type") {
+    // An integer form refuses a value of another type as not a number, though it takes fewer.
+    if (first.expected === "number" && takesIntegers(schema)) return TYPE_NAMES.int;
+    return TYPE_NAMES[first.expected] ?? first.expected;
+  }
   if (first.code === "invalid_value") return either(first.values.map(shown));
   return null;
 }
@@ -70,9 +86,15 @@ function unionMessage(issue: z.core.$ZodRawIssue<z.core.$ZodIssueInvalidUnion>):
     return `is ${shown(given)}: must be one of ${options.map(shown).join(", ")}`;
   }
   if (issue.inclusive === false) return "matches more than one of its accepted forms";
-  const forms = issue.errors.map(acceptedForm);
+  const union = issue.inst as z.core.$ZodUnion | undefined;
+  const forms = issue.errors.map((issues, index) =>
+    acceptedForm(issues, union?._zod.def.options[index])
+  );
   if (forms.every((form) => form !== null)) {
-    return `is ${shown(issue.input)}: must be ${either([...new Set(forms)])}`;
+    const named = new Set(forms);
+    // Every integer is a number: a union that takes any number names no integer beside it.
+    if (named.has(TYPE_NAMES.number)) named.delete(TYPE_NAMES.int);
+    return `is ${shown(issue.input)}: must be ${either([...named])}`;
   }
   const reasons = issue.errors.map((issues, index) => {
     const first = issues[0];

@@ -1205,3 +1205,11 @@ Deno.test("a state update needs timestamp, books and accounts; the timestamp is 
     );
   }
 });
+
+Deno.test("a terminal's nonce that is no integer is told so, each accepted form named once", () => {
+  const body = { timestamp: 5, books: {}, accounts: {}, dendrite: { nonce: true } };
+  assert.throws(
+    () => synapseFromBody(MarketSimulationStateUpdate, body),
+    /^Error: synapse body: dendrite\.nonce: is true: must be an integer or a string$/,
+  );
+});

@@ -73,3 +73,14 @@ Deno.test("zod messages: an exclusive union matched by two forms says so", () =>
   const count = z.xor([z.number(), z.number().int()]);
   assert.deepEqual(problems(count, 1), [": matches more than one of its accepted forms"]);
 });
+
+Deno.test("zod messages: an integer form is named an integer, once, unless any number is taken", () => {
+  // As a synapse's nonce: JSON's integers arrive as bigints past 2^53 and as numbers below.
+  const nonce = z.union([z.bigint(), z.number().int(), z.string().regex(/^\d+$/)]);
+  assert.deepEqual(problems(nonce, true), [": is true: must be an integer or a string"]);
+  assert.deepEqual(problems(nonce, 1.5), [": is 1.5: must be an integer or a string"]);
+  const port = z.union([z.number().int(), z.string()]);
+  assert.deepEqual(problems(port, null), [": is null: must be an integer or a string"]);
+  const amount = z.union([z.bigint(), z.number()]);
+  assert.deepEqual(problems(amount, "1"), [': is "1": must be a number']);
+});
