@@ -1,9 +1,11 @@
 /**
  * zod, with plain words for the issues whose default messages leave the reader guessing: a map key
  * that fails its schema ("Invalid key in record"), a union that matches none of its forms ("Invalid
- * input") and a tag that picks none ("Invalid discriminator value"). Every schema of taos takes `z`
- * from here, so whichever module parses first has set the messages; a schema's own message still
- * comes first.
+ * input") and a tag that picks none ("Invalid discriminator value"). Importing this module sets
+ * them in zod's global configuration (`z.config`), which every schema in the process reads: all
+ * imports of zod resolve to one module, so schemas built from a plain `import { z } from "zod"`, an
+ * agent's own included, get these messages too. Every schema of taos takes `z` from here, so that
+ * the messages are set before any of them parses. A schema's own message still comes first.
  *
  * ```ts
  * import { z } from "../cli/zod_messages.ts";

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { z } from "../../cli/zod_messages.ts";
+import { z as plainZod } from "zod";
 
 /** The `path: message` of each issue `schema` raises for `value`. */
 function problems(schema: z.ZodType, value: unknown): string[] {
@@ -83,4 +84,12 @@ Deno.test("zod messages: an integer form is named an integer, once, unless any n
   assert.deepEqual(problems(port, null), [": is null: must be an integer or a string"]);
   const amount = z.union([z.bigint(), z.number()]);
   assert.deepEqual(problems(amount, "1"), [': is "1": must be a number']);
+});
+
+Deno.test("zod messages: once imported, they word the issues of a schema built from zod itself", () => {
+  // As an agent's own parameters schema, written with `import { z } from "zod"`.
+  const side = plainZod.object({
+    side: plainZod.union([plainZod.literal(0), plainZod.literal(1)]),
+  });
+  assert.deepEqual(problems(side, { side: 2 }), ["side: is 2: must be 0 or 1"]);
 });
