@@ -15,6 +15,7 @@
  * ```
  * @module
  */
+import { cutChars } from "../cli/code_points.ts";
 import { z } from "../cli/zod_messages.ts";
 import { BodyError, HttpServer, type Incoming, type Outgoing, type Peer } from "./http_server.ts";
 import type { Keypair } from "./keypair.ts";
@@ -441,9 +442,8 @@ function bodySynapse<F>(kind: SynapseKind<F>, bytes: Uint8Array<ArrayBuffer>): S
 const MAX_PROBLEM_CHARACTERS = 300;
 
 function bodyRefusal(kind: SynapseKind<unknown>, problem: string): Refusal {
-  const told = problem.length > MAX_PROBLEM_CHARACTERS
-    ? `${problem.slice(0, MAX_PROBLEM_CHARACTERS)}... (${problem.length} characters)`
-    : problem;
+  // The message is sent in the bt_header_axon_status_message header too: an ASCII ellipsis.
+  const told = cutChars(problem, MAX_PROBLEM_CHARACTERS, 0, "...");
   return new Refusal(
     500,
     `Improperly formatted request body for synapse of type ${kind.name}: ${told}`,

@@ -14,6 +14,7 @@
  * ```
  * @module
  */
+import { cutChars } from "../cli/code_points.ts";
 import { Keypair } from "./keypair.ts";
 import { requestSignatureMessage, type TerminalInfo, timeNs } from "./synapse.ts";
 
@@ -113,10 +114,8 @@ export class RequestVerifier {
 /**
  * A caller's header text as a refusal repeats it: cut past 300 characters (a real signature has
  * 130, a signed message about 220), so that a 60 KB header is not sent back three times over.
- * Header text is Latin-1, one unit per character, and stays ASCII-safe in the reply's headers.
+ * The refusal is sent in a header too: an ASCII ellipsis.
  */
 function echoed(text: string): string {
-  return text.length > MAX_ECHOED
-    ? `${text.slice(0, MAX_ECHOED)}... (${text.length} characters)`
-    : text;
+  return cutChars(text, MAX_ECHOED, 0, "...");
 }

@@ -17,6 +17,7 @@
  */
 import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
+import { quotedChars } from "../cli/code_points.ts";
 import { valueMessage, z } from "../cli/zod_messages.ts";
 import { pythonFloat } from "./python_float.ts";
 
@@ -590,11 +591,10 @@ const MAX_NONCE_DIGITS = 20;
 const MAX_SMALL_INT_DIGITS = 10;
 const U64_MAX = 2n ** 64n - 1n;
 
-/** A header value for an error message: cut short, as it may be up to the head limit long. */
+/** A header value for an error message: cut short, as it may be up to the head limit long. The
+ * message is a refusal's, sent in a header too: an ASCII ellipsis. */
 function quoted(value: string): string {
-  return value.length > 40
-    ? `'${value.slice(0, 40)}...' (${value.length} characters)`
-    : `'${value}'`;
+  return quotedChars(value, 40, "...");
 }
 
 function setTerminal(t: TerminalInfo, key: string, value: string, header: string): void {

@@ -18,12 +18,28 @@ export function firstChars(text: string, count: number): string {
 /**
  * `text` when it has at most `max` characters; else its first `max - room` followed by
  * `… (k more characters)`. A note no longer than `room` keeps the result within `max`, so cutting
- * it again changes nothing.
+ * it again changes nothing. `ellipsis` replaces the `…` where the text must stay ASCII (an HTTP
+ * header carries no other).
  */
-export function cutChars(text: string, max: number, room = 0): string {
+export function cutChars(text: string, max: number, room = 0, ellipsis = "…"): string {
   if (firstChars(text, max).length === text.length) return text;
   const kept = max - room;
-  return `${firstChars(text, kept)}… (${charCount(text) - kept} more characters)`;
+  return `${firstChars(text, kept)}${ellipsis} (${moreChars(charCount(text) - kept)})`;
+}
+
+/**
+ * `text` in single quotes, cut as {@linkcode cutChars} cuts it to `max` characters, but with the
+ * note after the closing quote (`'abc…' (k more characters)`), where it cannot be read as part of
+ * the text.
+ */
+export function quotedChars(text: string, max: number, ellipsis = "…"): string {
+  const kept = firstChars(text, max);
+  if (kept.length === text.length) return `'${text}'`;
+  return `'${kept}${ellipsis}' (${moreChars(charCount(text) - max)})`;
+}
+
+function moreChars(count: number): string {
+  return `${count} more character${count === 1 ? "" : "s"}`;
 }
 
 /** How many characters `text` has. */

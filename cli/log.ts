@@ -9,7 +9,7 @@
  * ```
  * @module
  */
-import { charCount, firstChars } from "./code_points.ts";
+import { cutChars } from "./code_points.ts";
 
 /** Log levels, most severe first. */
 export const LOG_LEVELS = ["error", "warning", "info", "debug", "trace"] as const;
@@ -43,9 +43,7 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
  * characters counted as code points (a caller may send megabytes).
  */
 export function untrustedText(text: string, max: number): string {
-  const start = firstChars(text, max);
-  const cut = start.length < text.length ? `${start}… (${charCount(text)} characters)` : text;
-  return cut.replace(CONTROL, escapeControl);
+  return cutChars(text, max).replace(CONTROL, escapeControl);
 }
 
 /** `\u001b` for ESC: a control character as a JSON-style escape. */

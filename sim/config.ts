@@ -5,6 +5,7 @@
  * @module
  */
 import { totalmem } from "node:os";
+import { cutChars, quotedChars } from "../cli/code_points.ts";
 import { z } from "../cli/zod_messages.ts";
 import { gridUnits } from "./grid.ts";
 
@@ -58,7 +59,7 @@ export function durationProblem(text: string): string {
 
 /** `text` in quotes for a message, cut short: a value may be most of a file. */
 export function quote(text: string): string {
-  return text.length <= 40 ? `'${text}'` : `'${text.slice(0, 40)}...' (${text.length} characters)`;
+  return quotedChars(text, 40);
 }
 
 /** The most order books a simulation runs. */
@@ -621,9 +622,7 @@ export class SimConfigError extends Error {
       `${issue.path.length ? issue.path.join(".") : "(root)"}: ${issue.message}`,
   ) {
     // A line may quote a value or key that is most of the file: each is cut short.
-    const lines = issues.map(describe).map((line) =>
-      line.length > 500 ? `${line.slice(0, 500)}... (${line.length} characters)` : line
-    );
+    const lines = issues.map(describe).map((line) => cutChars(line, 500));
     super(`invalid simulation config:\n  ${lines.join("\n  ")}`);
   }
 }

@@ -14,6 +14,7 @@
  * ```
  * @module
  */
+import { cutChars } from "../cli/code_points.ts";
 import { valueMessage, z } from "../cli/zod_messages.ts";
 
 /** The two venues, in the order they are tried. */
@@ -123,10 +124,7 @@ const MAX_VENUE_TEXT = 200;
 /** A venue's text as a log line repeats it: on one line, cut short. */
 function venueText(text: string): string {
   // deno-lint-ignore no-control-regex -- control characters are what is replaced
-  const line = text.replace(/[\x00-\x1f\x7f]/g, "?");
-  return line.length > MAX_VENUE_TEXT
-    ? `${line.slice(0, MAX_VENUE_TEXT)}... (${line.length} characters)`
-    : line;
+  return cutChars(text.replace(/[\x00-\x1f\x7f]/g, "?"), MAX_VENUE_TEXT);
 }
 
 function subscription(venue: Venue, symbol: string): string {

@@ -783,7 +783,7 @@ Deno.test("each instruction field's error says what the field accepts", () => {
     // A miner chose the value: cut, its control characters escaped, before a validator logs it.
     [
       { ...market, direction: `\u009b${"x".repeat(60)}` },
-      `direction: must be 0 (buy) or 1 (sell), got "\\u009b${"x".repeat(38)}… (63 characters)`,
+      `direction: must be 0 (buy) or 1 (sell), got "\\u009b${"x".repeat(38)}… (23 more characters)`,
     ],
     [
       { ...cancel, cancellations: undefined },

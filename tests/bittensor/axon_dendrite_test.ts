@@ -166,7 +166,7 @@ Deno.test("each rejection gets the Python axon's status and message", async () =
     r = await post(url, huge);
     assert.equal(r.status, 401);
     assert.ok(
-      r.json.message.endsWith(` and 0x${"ab".repeat(149)}... (60002 characters)`),
+      r.json.message.endsWith(` and 0x${"ab".repeat(149)}... (59702 more characters)`),
       r.json.message.slice(-80),
     );
     assert.ok(JSON.stringify(r.json).length < 2000, `${JSON.stringify(r.json).length} bytes`);
@@ -177,7 +177,7 @@ Deno.test("each rejection gets the Python axon's status and message", async () =
     assert.equal(r.status, 401);
     assert.match(
       r.json.message,
-      /^Not Verified with error: Signature mismatch with .{300}\.\.\. \(\d+ characters\) and 0x/,
+      /^Not Verified with error: Signature mismatch with .{300}\.\.\. \(\d+ more characters\) and 0x/,
     );
     assert.ok(JSON.stringify(r.json).length < 2000, `${JSON.stringify(r.json).length} bytes`);
 
@@ -502,7 +502,7 @@ Deno.test("header integers longer than their type are refused before parsing, na
     );
     assert.match(
       await refusal("bt_header_dendrite_port", "x".repeat(5000)),
-      /header bt_header_dendrite_port: 'x{40}\.\.\.' \(5000 characters\) is not an integer$/,
+      /header bt_header_dendrite_port: 'x{40}\.\.\.' \(4960 more characters\) is not an integer$/,
     );
     // The largest u64 is a nonce like any other.
     const largest = await post(url, signedRequest({ signer: alice, nonce: 2n ** 64n - 1n }));
@@ -1212,4 +1212,22 @@ Deno.test("a terminal's nonce that is no integer is told so, each accepted form 
     () => synapseFromBody(MarketSimulationStateUpdate, body),
     /^Error: synapse body: dendrite\.nonce: is true: must be an integer or a string$/,
   );
+});
+
+Deno.test("a body problem is cut between characters, and the note counts characters", async () => {
+  const { axon, url } = await startAxon(4096);
+  try {
+    // Each emoji is two UTF-16 units: a cut by units would end in half of one.
+    const faces = "😀".repeat(400);
+    const r = await post(url, signedRequest({ signer: alice, extra: { count: faces } }));
+    assert.equal(r.status, 500);
+    const problem = [...`Echo body: count: must be a number, got "${faces}"`];
+    assert.equal(
+      r.json.message,
+      "Improperly formatted request body for synapse of type Echo: " +
+        `${problem.slice(0, 300).join("")}... (${problem.length - 300} more characters)`,
+    );
+  } finally {
+    await axon.stop();
+  }
 });

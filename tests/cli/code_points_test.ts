@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { charCount, cutChars } from "../../cli/code_points.ts";
+import { charCount, cutChars, quotedChars } from "../../cli/code_points.ts";
 
 Deno.test("cutChars keeps text of at most max characters whole and counts what it cuts", () => {
   const faces = "😀".repeat(12); // 12 characters, 24 UTF-16 units
@@ -12,4 +12,16 @@ Deno.test("cutChars with room for its note stays within max, so a second cut cha
   assert.equal(once, `${"x".repeat(15)}… (85 more characters)`);
   assert.ok(charCount(once) <= 40);
   assert.equal(cutChars(once, 40, 25), once);
+});
+
+Deno.test("cutChars ends the kept text with the ellipsis given, for text that must stay ASCII", () => {
+  assert.equal(cutChars("x".repeat(10), 4, 0, "..."), "xxxx... (6 more characters)");
+  assert.equal(cutChars("x".repeat(4), 4, 0, "..."), "xxxx");
+});
+
+Deno.test("quotedChars quotes text whole or cut, its note after the closing quote", () => {
+  assert.equal(quotedChars("5s", 40), "'5s'");
+  const faces = "😀".repeat(50); // 50 characters, 100 UTF-16 units
+  assert.equal(quotedChars(faces, 40), `'${"😀".repeat(40)}…' (10 more characters)`);
+  assert.equal(quotedChars("x".repeat(41), 40, "..."), `'${"x".repeat(40)}...' (1 more character)`);
 });

@@ -40,7 +40,7 @@ const cases: [string, string | Uint8Array<ArrayBuffer>, string][] = [
 ];
 
 /** The most a refusal repeats of the problem: a body may be megabytes long. */
-const MAX_PROBLEM_CHARACTERS = 300 + "... (100000 characters)".length;
+const MAX_PROBLEM_CHARACTERS = 300 + "... (100000 more characters)".length;
 
 Deno.test({
   name: "taos miner: a body that cannot be read is answered naming the field and the problem",

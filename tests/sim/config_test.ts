@@ -6,6 +6,7 @@ import {
   parseDuration,
   parseSimConfig,
   referenceConfig,
+  SimConfigError,
   smallPreset,
 } from "../../sim/config.ts";
 import { importXmlConfig } from "../../sim/xml_config.ts";
@@ -849,4 +850,17 @@ Deno.test("a book's accounts may hold exactly 2^62 units of an asset together, a
   assert.equal(holding(base, quote)().remoteBalances.type, "fixed");
   assert.throws(holding(base * (1 + 2 ** -52), quote), /could hold up to .* base/);
   assert.throws(holding(base, quote * (1 + 2 ** -52)), /could hold up to .* quote/);
+});
+
+Deno.test("a quoted value and a long line of a config problem are cut between characters", () => {
+  // Each emoji is two UTF-16 units: a cut by units would end in half of one.
+  assert.equal(
+    durationProblem("😀".repeat(50)),
+    `'${"😀".repeat(40)}…' (10 more characters) is not a duration (e.g. 90s, 10m, 1h)`,
+  );
+  const error = new SimConfigError([{ path: ["name"], message: "😀".repeat(600), code: "custom" }]);
+  assert.equal(
+    error.message,
+    `invalid simulation config:\n  name: ${"😀".repeat(494)}… (106 more characters)`,
+  );
 });

@@ -438,3 +438,20 @@ Deno.test({
     /^price seeding: no BTC-USD trade from coinbase for \d+ s, though it sent 1 message \(the last it could not read: trades\.0\.price: must be > 0, got 0\); trying /,
   );
 });
+
+Deno.test({
+  name: "a venue's text in a warning is cut between characters, and the note counts characters",
+  ...streamSanitizers,
+}, async () => {
+  // Each emoji is two UTF-16 units: a cut by units would end in half of one.
+  const faces = "😀".repeat(300);
+  const { warning } = await silenceAfter([coinbaseTrade("BTC-USD", faces)]);
+  const problem = [...`trades.0.price: must be a decimal number in a string, got "${faces}"`];
+  assert.ok(
+    warning.endsWith(
+      `(the last it could not read: ${problem.slice(0, 200).join("")}… ` +
+        `(${problem.length - 200} more characters)); trying binance in 60 s`,
+    ),
+    warning,
+  );
+});
