@@ -333,7 +333,6 @@ const rejectText: Record<number, string> = {
   11: "price is not positive or out of range",
   12: "unknown book",
   14: "unknown kind or option",
-  15: "leverage with a volume in quote",
   16: "the expiry overflows the clock",
 };
 

@@ -63,7 +63,6 @@ export const rejectReason: Readonly<Record<number, string>> = {
   11: "INVALID_PRICE",
   12: "INVALID_BOOK",
   14: "INVALID_INSTRUCTION",
-  15: "LEVERAGE_UNSUPPORTED",
   16: "INVALID_EXPIRY",
   17: "HOLDINGS_LIMIT",
   18: "ORDER_IDS_EXHAUSTED",

@@ -103,7 +103,9 @@ typedef struct tx_instruction {
   uint32_t book_id;         /* 12 */
   uint32_t client_order_id; /* 16 echoed in events; TX_NONE = none */
   uint32_t order_id;        /* 20 cancel: the order */
-  int64_t volume;           /* 24 base units, or quote units when currency is QUOTE */
+  int64_t volume;           /* 24 base units, or quote units when currency is QUOTE (with a
+                               leverage L, trunc(volume * (1 + L)) quote is walked and the
+                               order owns the base it buys divided by 1 + L) */
   int64_t price;            /* 32 limit price in ticks (already truncated to the tick) */
   int64_t leverage_e9;      /* 40 0 = cash order */
   uint64_t expiry_ns;       /* 48 GTT: lifetime from the processing time (0: cancelled after
@@ -146,7 +148,7 @@ enum {
   TX_R_INVALID_BOOK = 12,          /* unknown book id */
   TX_R_ORDER_NOT_FOUND = 13,       /* cancel: no such resting order of this agent in this book */
   TX_R_INVALID_INSTRUCTION = 14,   /* unknown kind or enum value, nonzero padding */
-  TX_R_LEVERAGE_UNSUPPORTED = 15,  /* leverage > 0 with a QUOTE-currency volume */
+  /* 15 is not assigned */
   TX_R_INVALID_EXPIRY = 16,        /* GTT expiry overflows the clock */
   TX_R_HOLDINGS_LIMIT = 17,        /* reset: the book's accounts would hold more than TX_MAX_HELD;
                                       cash buy: its notional would pass TX_MAX_HELD (reachable only

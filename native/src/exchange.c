@@ -116,7 +116,7 @@ const char *tx_reason_name(int reason) {
       "INVALID_BOOK",
       "ORDER_NOT_FOUND",
       "INVALID_INSTRUCTION",
-      "LEVERAGE_UNSUPPORTED",
+      "UNKNOWN", /* 15 is not assigned */
       "INVALID_EXPIRY",
       "HOLDINGS_LIMIT",
       "ORDER_IDS_EXHAUSTED",

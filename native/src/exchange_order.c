@@ -657,6 +657,22 @@ bool x_place_passive(tx_exchange *ex, const tx_instruction *in) {
   return true;
 }
 
+/* The quote a quote-sized order walks: trunc_q(volume * (1 + L)). Below 2^63: the volume is at
+ * most X_MAX_VOLUME (2^53) and 1 + L at most 1001. */
+static inline int64_t quote_target(int64_t volume, int64_t leverage) {
+  return leverage == 0 ? volume
+                       : (int64_t)((__int128)volume * (X_RATE_ONE + leverage) / X_RATE_ONE);
+}
+
+/* A quote-sized order that walked `bought` base (a lot multiple): its own volume is
+ * trunc_v(bought / (1 + L)) (`*own`), and it trades that much levered, as a leveraged order sized
+ * in base of that own volume does. Returns the matchable volume. */
+static inline int64_t quote_sized(const tx_exchange *ex, int64_t bought, int64_t leverage,
+                                  int64_t *own) {
+  *own = x_own_volume(ex, bought, leverage);
+  return x_total_volume(ex, *own, leverage);
+}
+
 void x_place(tx_exchange *ex, const tx_instruction *in) {
   bool market = in->kind == TX_INSTR_MARKET;
   if (!well_formed(in)) return reject(ex, in, TX_R_INVALID_INSTRUCTION, 0);
@@ -671,7 +687,6 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
   }
   int64_t lev = lot_leverage(ex, in->leverage_e9);
   bool by_quote = in->currency == TX_CURRENCY_QUOTE;
-  if (lev > 0 && by_quote) return reject(ex, in, TX_R_LEVERAGE_UNSUPPORTED, 0);
   if (in->volume <= 0 || in->volume > X_MAX_VOLUME) return reject(ex, in, TX_R_INVALID_VOLUME, 0);
   if (!market && (in->price <= 0 || in->price > X_MAX_PRICE)) {
     return reject(ex, in, TX_R_INVALID_PRICE, 0);
@@ -679,9 +694,10 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
   int dir = in->direction;
   /* `target`: the requested amount in the order's currency, leverage included. An order sized in
    * base keeps the own volume asked for (3.4), its matchable volume following from it; one sized
-   * in quote (never leveraged) owns what its walk buys. */
+   * in quote walks trunc_q(volume * (1 + L)) and owns the base that walk buys divided by 1 + L
+   * (quote_sized), so that the quote asked for is what it puts up, fees aside. */
   int64_t own_size = by_quote ? 0 : x_lot(ex, in->volume);
-  int64_t target = by_quote ? in->volume : x_total_volume(ex, own_size, lev);
+  int64_t target = by_quote ? quote_target(in->volume, lev) : x_total_volume(ex, own_size, lev);
   if (target <= 0) return reject(ex, in, TX_R_INVALID_VOLUME, 0);
   int tif = market ? TX_GTC : in->time_in_force;
   bool post_only = !market && in->post_only;
@@ -710,29 +726,30 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
     size = target; /* every order counts then, and the side has some: it is not empty */
     if (amount == 0) {
       x_walk w = walk(ex, book, dir, false, 0, in->agent_id, own, by_quote, target, rate_t);
-      if (by_quote) {
-        size = x_lot(ex, w.vol);
-        amount = dir == TX_BUY ? x_quote_with_rate(w.quote, rate_t) : size;
-      } else {
-        amount = dir == TX_BUY ? w.cost : size;
-      }
-      if (size <= 0 || (dir == TX_BUY && w.vol == 0)) {
+      if (w.vol == 0) {
         /* A quote amount the book could take in full that trades less than a lot is too small;
          * otherwise there is nothing (but the agent's own orders) to trade against. */
         bool too_small = by_quote && w.quote == target;
         return reject(ex, in, too_small ? TX_R_INVALID_VOLUME : TX_R_EMPTY_BOOK, 0);
       }
+      if (by_quote) {
+        size = quote_sized(ex, w.vol, lev, &own_size);
+        amount = dir == TX_BUY ? x_quote_with_rate(w.quote, rate_t) : w.vol;
+      } else {
+        amount = dir == TX_BUY ? w.cost : size;
+      }
     }
   } else if (by_quote) {
     x_walk w = walk(ex, book, dir, true, price, in->agent_id, own, true, target, rate_t);
     int64_t maker_quote = target - w.quote;
-    size = x_lot(ex, w.vol + x_quote_to_base(ex, maker_quote, price));
+    int64_t bought = x_lot(ex, w.vol + x_quote_to_base(ex, maker_quote, price));
+    size = quote_sized(ex, bought, lev, &own_size);
     /* One truncation over both parts (3.4): truncating each part apart can come out one unit
      * lower and accept a buy the specification refuses. */
     amount = dir == TX_BUY ? x_scale((__int128)w.quote * (X_RATE_ONE + rate_t) +
                                          (__int128)maker_quote * (X_RATE_ONE + rate_m),
                                      -9)
-                           : size;
+                           : bought;
     if (size <= 0) return reject(ex, in, TX_R_INVALID_VOLUME, 0);
   } else {
     size = target;
@@ -780,7 +797,6 @@ void x_place(tx_exchange *ex, const tx_instruction *in) {
       amount = size;
     }
   }
-  if (by_quote) own_size = size;
   if (own_size <= 0) return reject(ex, in, TX_R_INVALID_VOLUME, 0);
   int64_t ref_price = market ? opp->lv[opp->n - 1].price : price;
   int64_t coll_price = ref_price;

@@ -94,14 +94,14 @@ static tx_instruction random_instruction(void) {
     in.post_only = uniform(0, 9) == 0;
     /* Now and then at the top of the price range, where sums of notionals pass int64. */
     if (uniform(0, 49) == 0) in.price = ((int64_t)1 << 40) - uniform(0, 3);
-    if (uniform(0, 9) == 0 && in.leverage_e9 == 0) {
+    if (uniform(0, 9) == 0) { /* leveraged or not */
       in.currency = TX_CURRENCY_QUOTE;
       in.volume = uniform(1, 3000) * Q(0.5);
     }
   } else if (roll < 65) {
     in.kind = TX_INSTR_MARKET;
     in.volume = uniform(1, 20) * B(0.25);
-    if (uniform(0, 4) == 0 && in.leverage_e9 == 0) {
+    if (uniform(0, 4) == 0) {
       in.currency = TX_CURRENCY_QUOTE;
       in.volume = uniform(1, 2000) * Q(0.7);
     }
@@ -224,8 +224,9 @@ static int check_events(tx_exchange *ex, const tx_instruction *batch, size_t n_i
           e->taker_fee > e->notional || -e->taker_fee > e->notional) bad = "fee beyond notional";
       if (e->remaining < 0 || e->amount < 0) bad = "negative remaining";
     }
+    /* 15 is not assigned. */
     if (e->type == TX_EV_REJECTED && (e->reason == 0 || e->reason > TX_R_AGENT_RESET ||
-                                      e->reason == TX_R_PRICE_INCREMENT_VIOLATED ||
+                                      e->reason == TX_R_PRICE_INCREMENT_VIOLATED || e->reason == 15 ||
                                       e->reason == TX_R_VOLUME_INCREMENT_VIOLATED)) bad = "reason";
     if ((e->type == TX_EV_CANCELLED || e->type == TX_EV_EXPIRED || e->type == TX_EV_STP_REDUCED ||
          e->type == TX_EV_REMAINDER_DROPPED) && (e->volume < 0 || e->remaining < 0)) bad = "volume";

@@ -624,10 +624,6 @@ static void s25_26_27_validation(void) {
   in.leverage_e9 = -100000000LL;
   run(ex, in);
   EXPECT_EQ(rejection(), TX_R_INVALID_LEVERAGE);
-  in.leverage_e9 = 1000000000LL;
-  in.currency = TX_CURRENCY_QUOTE;
-  run(ex, in);
-  EXPECT_EQ(rejection(), TX_R_LEVERAGE_UNSUPPORTED);
   /* Leverage is truncated to the volume decimals: 0.12345 -> 0.1234. */
   in = with_leverage(limit_order(A, TX_BUY, B(1), P(100)), 123450000LL);
   run(ex, in);
@@ -2347,6 +2343,99 @@ static void mixed_collateral_split_past_128_bits(void) {
   tx_close(ex);
 }
 
+/* A leveraged order sized in quote walks trunc(volume * (1 + L)) quote and owns the base that buys
+ * divided by 1 + L, truncated to the lot; from then on it is the leveraged order sized in base of
+ * that own volume: the same events, balances, loans and book. The quote amounts here walk whole
+ * lots, so that the two reserve the same collateral (the quote order's is its walked quote with
+ * fees, divided by 1 + L). */
+static void leveraged_quote_order_trades_as_sized_in_base(void) {
+  static const struct {
+    int dir;
+    int64_t price; /* 0: market */
+    int64_t quote, own;
+  } cases[] = {
+      {TX_BUY, 0, Q(200), B(2)},      /* 400 quote at 100: 4 base, own 2 */
+      {TX_SELL, 0, Q(198), B(2)},     /* 396 quote at 99: 4 base, own 2 */
+      {TX_BUY, P(101), Q(601), B(6)}, /* 1202: 10 base for 1000 at 100, 2 rest at 101 */
+      {TX_SELL, P(98), Q(593), B(6)}, /* 1186: 10 base for 990 at 99, 2 rest at 98 */
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    static tx_event seen[2][32];
+    size_t seen_n[2] = {0, 0};
+    tx_balances held[2];
+    tx_loan loans[2][4];
+    int64_t loan_n[2], prices[2][2][16] = {{{0}}}, volumes[2][2][16] = {{{0}}}, level_n[2][2];
+    for (int by_quote = 0; by_quote < 2; by_quote++) {
+      tx_exchange *ex = fresh(0);
+      run(ex, limit_order(C, TX_SELL, B(10), P(100)));
+      run(ex, limit_order(D, TX_BUY, B(10), P(99)));
+      tx_instruction in = cases[c].price == 0
+                              ? market_order(A, cases[c].dir, cases[c].own)
+                              : limit_order(A, cases[c].dir, cases[c].own, cases[c].price);
+      in = with_leverage(in, 1000000000LL);
+      if (by_quote) {
+        in.volume = cases[c].quote;
+        in.currency = TX_CURRENCY_QUOTE;
+      }
+      run(ex, in);
+      EXPECT_EQ(rejection(), -1);
+      EXPECT_EQ(nth_event(TX_EV_ACCEPTED, 0)->volume, cases[c].own);
+      EXPECT_EQ(count_events(TX_EV_PLACED), cases[c].price == 0 ? 0 : 1);
+      EXPECT(count_events(TX_EV_TRADE) > 0);
+      seen_n[by_quote] = event_count < 32 ? event_count : 32;
+      memcpy(seen[by_quote], events, seen_n[by_quote] * sizeof *events);
+      held[by_quote] = balances(ex, A, 0);
+      memset(loans[by_quote], 0, sizeof loans[by_quote]);
+      loan_n[by_quote] = tx_agent_loans(ex, A, 0, loans[by_quote], 4);
+      for (int side = 0; side < 2; side++) {
+        level_n[by_quote][side] = levels(ex, side, prices[by_quote][side], volumes[by_quote][side]);
+      }
+      check_invariants(ex);
+      tx_close(ex);
+    }
+    EXPECT_EQ(seen_n[1], seen_n[0]);
+    for (size_t i = 0; i < seen_n[0] && i < seen_n[1]; i++) {
+      EXPECT(memcmp(&seen[0][i], &seen[1][i], sizeof seen[0][i]) == 0);
+    }
+    EXPECT(memcmp(&held[0], &held[1], sizeof held[0]) == 0);
+    EXPECT_EQ(loan_n[0], 1);
+    EXPECT_EQ(loan_n[1], loan_n[0]);
+    EXPECT(memcmp(loans[0], loans[1], sizeof loans[0]) == 0);
+    for (int side = 0; side < 2; side++) {
+      EXPECT_EQ(level_n[1][side], level_n[0][side]);
+      EXPECT(memcmp(prices[0][side], prices[1][side], sizeof prices[0][side]) == 0);
+      EXPECT(memcmp(volumes[0][side], volumes[1][side], sizeof volumes[0][side]) == 0);
+    }
+  }
+}
+
+/* The own volume of a leveraged quote order is truncated to the lot before its matchable volume
+ * follows from it; an own volume under a lot is too small, even where the same quote unleveraged
+ * buys one. */
+static void leveraged_quote_order_below_a_lot(void) {
+  tx_exchange *ex = fresh(0);
+  run(ex, limit_order(C, TX_SELL, B(10), P(100)));
+  /* 0.01 at 0.5x walks 0.015: 0.0001 base, whose own share 0.0000666 is under the lot. */
+  tx_instruction in = with_leverage(market_order(A, TX_BUY, Q(0.01)), 500000000LL);
+  in.currency = TX_CURRENCY_QUOTE;
+  run(ex, in);
+  EXPECT_EQ(rejection(), TX_R_INVALID_VOLUME);
+  EXPECT_EQ(count_events(TX_EV_TRADE), 0);
+  EXPECT_BAL(ex, A, B(100), 0, Q(10000), 0);
+  in.leverage_e9 = 0;
+  run(ex, in);
+  EXPECT_EQ(nth_event(TX_EV_TRADE, 0)->volume, B(0.0001));
+  /* 0.015 at 1x walks 0.03: 0.0003 base, own 0.0001 (0.00015 truncated), trading 0.0002. */
+  in = with_leverage(market_order(A, TX_BUY, Q(0.015)), 1000000000LL);
+  in.currency = TX_CURRENCY_QUOTE;
+  run(ex, in);
+  EXPECT_EQ(nth_event(TX_EV_ACCEPTED, 0)->volume, B(0.0001));
+  EXPECT_EQ(count_events(TX_EV_TRADE), 1);
+  EXPECT_EQ(nth_event(TX_EV_TRADE, 0)->volume, B(0.0002));
+  check_invariants(ex);
+  tx_close(ex);
+}
+
 int main(void) {
   collateral_split_past_128_bits();
   mixed_collateral_split_past_128_bits();
@@ -2424,6 +2513,8 @@ int main(void) {
   reset_drops_loans();
   api_contract();
   config_fields_named();
+  leveraged_quote_order_trades_as_sized_in_base();
+  leveraged_quote_order_below_a_lot();
   if (failures > 0) {
     fprintf(stderr, "exchange scenarios: %d failures\n", failures);
     return 1;

@@ -284,7 +284,7 @@ function generate(
   const dues: bigint[] = [];
   const margin = (config.maxLeverageE9 ?? 0n) > 0n;
   // Cash streams send a few invalid leverages; margin streams lever a third of their orders
-  // (rarely one sized in quote, which is refused).
+  // sized in base and one in twenty sized in quote.
   const leverage = (quote: boolean) => {
     if (!margin) return rand() < 0.02 ? BigInt(int(-1, 1) * 500_000_000) : 0n;
     if (rand() >= (quote ? 0.05 : 0.35)) return 0n;
@@ -729,9 +729,9 @@ function shrink(config: ModelConfig, stream: Batch[], first: Mismatch): Batch[] 
 // on those with quote at 8 decimals), picked among margin seeds that each produce
 // every outcome below, write-offs included.
 const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-const MARGIN_SEEDS = [124, 128, 135, 139, 146, 171];
+const MARGIN_SEEDS = [124, 128, 146, 147, 169, 171];
 /** Extended streams (fee policies added mid-stream, malformed records): cash and margin. */
-const EXTENDED_SEEDS = [14, 18, 21, 25, 164, 173];
+const EXTENDED_SEEDS = [14, 18, 21, 25, 137, 164];
 /** Range streams, at the holdings bound. */
 const RANGE_SEEDS = [22, 27, 29];
 const MARGIN_RANGE_SEEDS = Array.from({ length: 40 }, (_, i) => i + 1);
@@ -769,7 +769,8 @@ const MARGIN_COVERED = [
   "cancelled marginCall",
   "loanSettled",
   "rejected EXCEEDING_LOAN",
-  "rejected LEVERAGE_UNSUPPORTED",
+  "leveraged quote limit",
+  "leveraged quote market",
 ];
 /** What extended streams must produce besides. */
 const EXTENDED_COVERED = [
@@ -795,9 +796,11 @@ const RANGE_COVERED = [
   ...AT_THE_BOUND_COVERED,
   "fill-or-kill refused near the bound",
 ];
-/** What margin streams at the bound must produce. */
+/** What margin streams at the bound must produce (leveraged quote orders: between them). */
 const MARGIN_RANGE_COVERED = [
-  ...MARGIN_COVERED.filter((kind) => kind !== "loanSettled" && kind !== "rejected EXCEEDING_LOAN"),
+  ...MARGIN_COVERED.filter((kind) =>
+    kind !== "loanSettled" && kind !== "rejected EXCEEDING_LOAN" && !kind.startsWith("leveraged")
+  ),
   ...AT_THE_BOUND_COVERED,
 ];
 const INSTRUCTIONS = 4_000;
@@ -815,6 +818,8 @@ const EXTENDED_JOINTLY_COVERED = ["fill kept off the rest's reservation"];
 const seenByMarginRange = new Set<string>();
 let marginRangeRuns = 0;
 const MARGIN_RANGE_JOINTLY_COVERED = [
+  "leveraged quote limit",
+  "leveraged quote market",
   "fill refused at the lending limit",
   "halted at the lending limit",
   "fill-or-kill refused near the bound",

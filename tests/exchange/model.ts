@@ -750,16 +750,17 @@ export class ExchangeModel {
     // Leverage is truncated to the lot's decimals (section 1.3).
     const leverageUnit = pow10(Math.max(0, 9 - this.#config.volumeDecimals));
     const leverage = requestedLeverage - requestedLeverage % leverageUnit;
-    // Leveraged orders are sized in base (README: LEVERAGE_UNSUPPORTED).
-    if (leverage > 0n && currency === "quote") return reject("LEVERAGE_UNSUPPORTED");
     if (p.volume <= 0n || p.volume > MAX_VOLUME) return reject("INVALID_VOLUME");
     if (limit !== null && (limit.price <= 0n || limit.price > MAX_PRICE)) {
       return reject("INVALID_PRICE");
     }
     // Volumes in base are cut to the lot on arrival; one that truncates to 0 is invalid (Q2).
-    // `requested` is the amount asked for in the order's currency, leverage included.
+    // `requested` is the amount asked for in the order's currency, leverage included: a quote
+    // amount walks trunc_q(volume * (1 + L)) and owns the base that buys divided by 1 + L (3.4).
     let own = currency === "base" ? this.#toLot(p.volume) : 0n;
-    const requested = currency === "base" ? this.#totalOf(own, leverage) : p.volume;
+    const requested = currency === "base"
+      ? this.#totalOf(own, leverage)
+      : (p.volume * (E9 + leverage)) / E9;
     if (requested === 0n) return reject("INVALID_VOLUME");
     // A GTT expiry must fall within the clock.
     if (tif === "GTT" && limit?.expiryNs !== undefined && limit.expiryNs > UINT64_MAX - this.#now) {
@@ -782,9 +783,12 @@ export class ExchangeModel {
         ? this.#quoteWalk(opposite, p.direction, skipsOwn && p.agentId, limit.price, requested)
         : null;
       const makerQuote = byQuote === null ? 0n : requested - byQuote.quote;
-      size = byQuote === null ? requested : byQuote.volume + this.#baseFor(makerQuote, limit.price);
+      const bought = byQuote === null
+        ? 0n
+        : byQuote.volume + this.#baseFor(makerQuote, limit.price);
+      if (byQuote !== null) own = this.#ownOf(bought, leverage);
+      size = byQuote === null ? requested : this.#totalOf(own, leverage);
       if (size === 0n) return reject("INVALID_VOLUME");
-      if (byQuote !== null) own = size;
       let reduced = false;
       if (tif === "IOC") {
         const executable = this.#executable(opposite, limit, size, stp);
@@ -810,7 +814,7 @@ export class ExchangeModel {
         amount = byQuote !== null && !reduced
           ? (byQuote.quote * (E9 + rates.takerE9) + makerQuote * (E9 + rates.makerE9)) / E9
           : this.#limitBuyCost(opposite, p.agentId, skipsOwn, limit.price, size, rates);
-      } else amount = size;
+      } else amount = byQuote !== null && !reduced ? bought : size;
     } else {
       if (opposite.length === 0) return reject("EMPTY_BOOK");
       const priced = p.direction === "buy" || currency === "quote";
@@ -841,15 +845,16 @@ export class ExchangeModel {
           currency === "quote" && quoteSum === requested ? "INVALID_VOLUME" : "EMPTY_BOOK",
         );
       }
-      size = currency === "base" ? requested : walked;
-      if (currency === "quote") own = size;
+      if (currency === "quote") own = this.#ownOf(walked, leverage);
+      size = currency === "base" ? requested : this.#totalOf(own, leverage);
       amount = p.direction === "sell"
-        ? size
+        ? (currency === "base" ? size : walked)
         : currency === "base"
         ? cost
         : this.#withRate(quoteSum, rates.takerE9);
     }
-    // A leveraged order's own volume can truncate to nothing once cut (IOC).
+    // A leveraged order's own volume can truncate to nothing once cut (IOC) or divided by 1 + L
+    // (sized in quote).
     if (own === 0n) return reject("INVALID_VOLUME");
     let reservation = { base: 0n, quote: 0n };
     if (leverage > 0n) {
@@ -894,6 +899,7 @@ export class ExchangeModel {
     }
 
     // Accepted: the id is taken, the order matches, then rests or ends.
+    if (leverage > 0n && currency === "quote") this.#count(`leveraged quote ${p.kind}`);
     const order: Order = {
       id: book.nextOrderId++,
       agentId: p.agentId,

@@ -55,6 +55,9 @@ for (
       leveraged && rand() < 0.33 ? BigInt(Math.floor(rand() * 3.5 * 1e9) - 0.2e9) : 0n;
     let trades = 0;
     let marginCalls = 0;
+    // Leveraged orders sized in quote that were accepted, and the batch indexes of this batch's.
+    let leveragedQuoteAccepted = 0;
+    const leveragedQuote = new Set<number>();
     // Loans the exchange wrote off: the borrowers keep what they bought with them.
     let writtenOffBase = 0n;
     let writtenOffQuote = 0n;
@@ -69,6 +72,7 @@ for (
           );
         }
         batch.clear();
+        leveragedQuote.clear();
         for (let i = 0; i < 50; i++) {
           const agentId = rand() < 0.02 ? 99 : Math.floor(rand() * AGENTS);
           const bookId = rand() < 0.02 ? 7 : Math.floor(rand() * BOOKS);
@@ -76,29 +80,33 @@ for (
           const volume = rand() < 0.02 ? -1n : BigInt(1 + Math.floor(rand() * 40_000));
           const roll = rand();
           if (roll < 0.55) {
-            batch.limit({
+            const order = {
               agentId,
               bookId,
               direction,
               volume,
               price: rand() < 0.02 ? 0n : BigInt(center - 50 + Math.floor(rand() * 100)),
-              currency: rand() < 0.1 ? "quote" : "base",
+              currency: rand() < 0.1 ? "quote" as const : "base" as const,
               stp: pick(stps),
               timeInForce: pick(tifs),
               postOnly: rand() < 0.1,
               expiryNs: BigInt(Math.floor(rand() * 3_000)),
               leverageE9: leverage(),
-            });
+            };
+            if (order.currency === "quote" && order.leverageE9 > 0n) leveragedQuote.add(i);
+            batch.limit(order);
           } else if (roll < 0.75) {
-            batch.market({
+            const order = {
               agentId,
               bookId,
               direction,
               volume: rand() < 0.1 ? volume * 100n : volume,
-              currency: rand() < 0.1 ? "quote" : "base",
+              currency: rand() < 0.1 ? "quote" as const : "base" as const,
               stp: pick(stps),
               leverageE9: leverage(),
-            });
+            };
+            if (order.currency === "quote" && order.leverageE9 > 0n) leveragedQuote.add(i);
+            batch.market(order);
           } else {
             batch.cancel({
               agentId,
@@ -112,10 +120,16 @@ for (
         const events = exchange.drainEvents();
         trades += events.filter((e) => e.type === "trade").length;
         marginCalls += events.filter((e) => e.type === "marginCall").length;
+        leveragedQuoteAccepted += events.filter((e) =>
+          e.type === "accepted" && e.instruction !== null && leveragedQuote.has(e.instruction)
+        ).length;
         for (const e of events) {
-          if (e.type !== "loanSettled") continue;
-          if (e.direction === "buy") writtenOffQuote += e.amount;
-          else writtenOffBase += e.amount;
+          if (e.type !== "loanSettled") {
+            continue;
+          }
+          if (e.direction === "buy") {
+            writtenOffQuote += e.amount;
+          } else writtenOffBase += e.amount;
         }
         exchange.check();
 
@@ -133,7 +147,8 @@ for (
               assert.ok(value >= 0n, `agent ${agentId} book ${bookId} ${name} < 0 at ${step}`);
             }
             const orders = exchange.agentOrders(agentId, bookId);
-            const reservedBase = orders.reduce((sum, o) => sum + o.reservedBase, 0n);
+            const reservedBase = orders.reduce((sum, o) =>
+              sum + o.reservedBase, 0n);
             const reservedQuote = orders.reduce((sum, o) => sum + o.reservedQuote, 0n);
             assert.equal(b.baseReserved, reservedBase, `base reserved, agent ${agentId}`);
             assert.equal(b.quoteReserved, reservedQuote, `quote reserved, agent ${agentId}`);
@@ -157,6 +172,10 @@ for (
         assert.ok(
           marginCalls > 0,
           "a leveraged stream with shocks should see margin calls",
+        );
+        assert.ok(
+          leveragedQuoteAccepted > 0,
+          "a leveraged stream should place leveraged orders sized in quote",
         );
       }
     } finally {
