@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { counted } from "../cli/counted.ts";
+import { quotedChars } from "../cli/code_points.ts";
 import { UsageError } from "../cli/command.ts";
 import type { SimConfig } from "./config.ts";
 import { clock } from "./progress.ts";
@@ -121,10 +122,12 @@ export async function readFeed(
       throw problem(`: ${counted(n, "field")} where count,price[,time] was expected`);
     }
     const [count, field] = fields;
-    if (!COUNT.test(count)) throw problem(`, count: '${cut(count)}' is not a whole number`);
+    if (!COUNT.test(count)) {
+      throw problem(`, count: ${quotedChars(count, 40)} is not a whole number`);
+    }
     const price = PRICE.test(field) ? Number(field) : NaN;
     if (!(Number.isFinite(price) && price > 0)) {
-      throw problem(`, price: '${cut(field)}' is not a positive number`);
+      throw problem(`, price: ${quotedChars(field, 40)} is not a positive number`);
     }
     if (price > MAX_FEED_PRICE) {
       throw problem(
@@ -135,11 +138,6 @@ export async function readFeed(
   });
   if (prices.length === 0) throw new UsageError(`--${flag}: ${path} holds no prices`);
   return prices;
-}
-
-/** A field as quoted in an error: at most 40 characters. */
-function cut(field: string): string {
-  return field.length > 40 ? `${field.slice(0, 40)}...` : field;
 }
 
 /**

@@ -10,6 +10,7 @@
  * @module
  */
 import { z } from "../cli/zod_messages.ts";
+import { cutChars } from "../cli/code_points.ts";
 import {
   type CancelCause,
   Exchange,
@@ -399,7 +400,7 @@ function valueAt(value: unknown, path: PropertyKey[]): unknown {
 function shown(value: unknown): string {
   // JSON.stringify would show a number beyond double range (1e400 parses as Infinity) as null.
   const text = typeof value === "number" ? String(value) : JSON.stringify(value) ?? String(value);
-  return text.length > 40 ? `${text.slice(0, 40)}...` : text;
+  return cutChars(text, 40);
 }
 
 /** Names the field of a zod issue (an unknown key is named itself) and says what is wrong. */

@@ -90,6 +90,13 @@ Deno.test("feed lines: a header is skipped, a bad first price or hex is named by
       readFeed("fundamental-feed", write("zero.csv", "1,95000\n2,0\n")),
       /zero\.csv line 2, price: '0' is not a positive number/,
     );
+    // A long field is quoted to its first 40 characters, none split: an emoji is one character.
+    await assert.rejects(
+      readFeed("external-feed", write("faces.csv", `1,${"😀".repeat(50)}\n`)),
+      new RegExp(
+        `faces\\.csv line 1, price: '${"😀".repeat(40)}…' \\(10 more characters\\) is not`,
+      ),
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
