@@ -443,9 +443,10 @@ const terminalSchema = z.object({
   version: optionalInt,
   // parseWireJson reads a JSON nonce as a bigint (a u64 passes 2^53); a body parsed otherwise
   // holds a number.
-  nonce: z.union([z.bigint(), z.number().int(), z.string().regex(/^\d+$/)]).nullish().transform((
-    v,
-  ) => v === undefined || v === null ? null : BigInt(v)),
+  nonce: z.union([z.bigint(), z.number().int(), z.string().regex(/^\d+$/, "must be digits only")])
+    .nullish().transform((
+      v,
+    ) => v === undefined || v === null ? null : BigInt(v)),
   uuid: z.string().nullish().transform((v) => v ?? null),
   hotkey: z.string().nullish().transform((v) => v ?? null),
   signature: z.string().nullish().transform((v) => v ?? null),

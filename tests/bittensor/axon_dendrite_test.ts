@@ -1212,6 +1212,11 @@ Deno.test("a terminal's nonce that is no integer is told so, each accepted form 
     () => synapseFromBody(MarketSimulationStateUpdate, body),
     /^Error: synapse body: dendrite\.nonce: is true: must be an integer or a string$/,
   );
+  const letters = { ...body, dendrite: { nonce: "12a" } };
+  assert.throws(
+    () => synapseFromBody(MarketSimulationStateUpdate, letters),
+    /^Error: synapse body: dendrite\.nonce: must be digits only$/,
+  );
 });
 
 Deno.test("a body problem is cut between characters, and the note counts characters", async () => {
