@@ -105,7 +105,8 @@ export interface AxonOptions {
   requireSignature?: boolean;
   /** Called after every request. */
   onRequest?(record: AxonRequestRecord): void;
-  /** Receives the cause of each internal error (default `console.warn`). */
+  /** Receives the cause of each internal error, and each verified caller's body that cannot be
+   * read (default `console.warn`). */
   onError?(message: string): void;
 }
 
@@ -146,6 +147,10 @@ class Refusal extends Error {
     super(message);
   }
 }
+
+/** A verified caller's body that cannot be read: refused, and reported as an internal error is,
+ * since it is a validator sending what it should not, which its operator wants to hear of. */
+class BodyRefusal extends Refusal {}
 
 /** A Bittensor axon serving attached synapse kinds. */
 export class Axon {
@@ -287,13 +292,14 @@ export class Axon {
     } catch (error) {
       let status = 500;
       let message: string;
+      const report = this.#options.onError ?? console.warn;
       if (error instanceof Refusal) {
         status = error.status;
         message = error.message;
+        if (error instanceof BodyRefusal) report(`axon: ${name} request refused: ${message}`);
       } else {
         const id = crypto.randomUUID();
         message = `Internal Server Error #${id}`;
-        const report = this.#options.onError ?? console.warn;
         report(`axon: ${name} request failed (#${id}): ${messageOf(error)}`);
       }
       const failed = synapse ?? this.#bareSynapse(name, peer);
@@ -441,10 +447,10 @@ function bodySynapse<F>(kind: SynapseKind<F>, bytes: Uint8Array<ArrayBuffer>): S
 /** The most of a body problem a refusal repeats: it may quote a field megabytes long. */
 const MAX_PROBLEM_CHARACTERS = 300;
 
-function bodyRefusal(kind: SynapseKind<unknown>, problem: string): Refusal {
+function bodyRefusal(kind: SynapseKind<unknown>, problem: string): BodyRefusal {
   // The message is sent in the bt_header_axon_status_message header too: an ASCII ellipsis.
   const told = cutChars(problem, MAX_PROBLEM_CHARACTERS, 0, "...");
-  return new Refusal(
+  return new BodyRefusal(
     500,
     `Improperly formatted request body for synapse of type ${kind.name}: ${told}`,
   );
