@@ -234,7 +234,17 @@ export function spawnMiner(flags: string[], env: Record<string, string> = {}) {
      * exited by itself) and everything the miner wrote to stderr.
      */
     async stop(signal: Deno.Signal = "SIGTERM") {
-      child.kill(signal);
+      try {
+        child.kill(signal);
+      } catch (error) {
+        // Ended before it was told to: what it wrote says why, which the kill's error does not.
+        if (!(error instanceof TypeError)) throw error;
+        const status = await child.status;
+        throw new Error(
+          `the miner had already exited (code ${status.code}, signal ${status.signal}): ` +
+            await stderr,
+        );
+      }
       const status = await child.status;
       await stdout.cancel();
       return { code: status.code, signal: status.signal, stderr: await stderr };
