@@ -235,6 +235,8 @@ Deno.test("a book no longer published keeps the Sharpe of the observations that 
   // Book 1's values 0, 1, 3: changes 1, 2 (S2), not 1, 2, −3, 0.
   assert.equal(scorer.miners[0].sharpe.books[1], sharpeRatio([1, 2]));
   assert.equal(scorer.miners[0].sharpe.books[0], 0, "changes 1, 1, 1, 1: std 0");
+  // The sums 0, 2, 5, 3, 4: the book left out counts 0 in the total, not its last value.
+  assert.equal(scorer.miners[0].sharpe.total, sharpeRatio([2, 3, -2, 1]));
   // Once the window holds one observation of it, its Sharpe is 0.
   scorer.observe(observation(30e9, [5]));
   scorer.observe(observation(35e9, [6]));
@@ -254,6 +256,9 @@ Deno.test("a book in one observation only has Sharpe 0; a gap in a book joins it
   scorer.observe(observation(25e9, [5, 13]));
   scorer.observe(observation(30e9, [6, 14]));
   assert.equal(scorer.miners[0].sharpe.books[1], sharpeRatio([3, 1]));
+  // The sums 1, 2, 13, 4, 18, 20: a book's appearance within a simulation moves the total by its
+  // whole value, as it leaves and comes back.
+  assert.equal(scorer.miners[0].sharpe.total, sharpeRatio([1, 11, -9, 14, 2]));
   // A new simulation between two values of a book drops the change between them, also when the
   // value after it is at a later time than the one before.
   scorer.observe(observation(35e9, [7]));
