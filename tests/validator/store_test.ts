@@ -258,6 +258,31 @@ Deno.test("store: windows shorter than the history, reset uids and pruning", () 
   store.close();
 });
 
+Deno.test("store: a window across a new simulation with a book added restores in publish order", () => {
+  const store = ValidatorStore.open(":memory:");
+  const scorer = new Scorer({ uids: 2, books: 2 });
+  // Publishes 1 … 3 of one book at 5 … 15 s, then a new simulation of two books from 5 s again:
+  // the rows' times go back while their steps go on, and their book counts differ.
+  const publishes = [[5e9, 1], [10e9, 1], [15e9, 1], [5e9, 2], [10e9, 2]] as const;
+  publishes.forEach(([timestamp, books], i) => {
+    scorer.observe({
+      timestamp,
+      quotes: Array.from({ length: books }, () => ({ bid: 99, ask: 101 })),
+      holdings: new Map([0, 1].map((uid) => [
+        uid,
+        Array.from({ length: books }, (_, b) => ({ base: uid + i * i + b, quote: 1000 })),
+      ])),
+      fills: new Map(),
+    });
+    // Saved at every publish: each save appends its own row.
+    store.save(snapshot(i + 1, scorer), []);
+  });
+  const restored = Scorer.fromJSON(store.load()!.snapshot.scoring!, { uids: 2, books: 2 });
+  assert.deepEqual(restored.miners.map((m) => m.inventory), scorer.miners.map((m) => m.inventory));
+  assert.deepEqual(restored.miners[1].inventory.map((e) => e.values.length), [1, 1, 1, 2, 2]);
+  store.close();
+});
+
 Deno.test("store: the file keeps only the inventory rows of the longest window", () =>
   inStateDir((dir) => {
     const path = join(dir, "state.db");
