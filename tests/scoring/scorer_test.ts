@@ -205,6 +205,19 @@ Deno.test("snapshot round trip and re-basing of volume buckets", () => {
   assert.deepEqual([...copy.miners[0].volumes[0].total.keys()], [0]);
 });
 
+Deno.test("a scorer restored for fewer books keeps only those books' values in its window", () => {
+  const twoBooks = new Scorer({ uids: 1, books: 2 });
+  for (const [i, v] of [0, 1, 3].entries()) {
+    twoBooks.observe(observation((i + 1) * 5e9, [v, 10 * v]));
+  }
+  const oneBook = Scorer.fromJSON(twoBooks.toJSON(), { uids: 1, books: 1 });
+  assert.deepEqual(oneBook.miners[0].inventory.map((e) => e.values), [[0], [1], [3]]);
+  oneBook.observe(observation(20e9, [4]));
+  // Book 0's changes 1, 2, 1 and the total the same: book 1's values are gone with it.
+  assert.deepEqual(oneBook.miners[0].sharpe.books, [sharpeRatio([1, 2, 1])]);
+  assert.equal(oneBook.miners[0].sharpe.total, sharpeRatio([1, 2, 1]));
+});
+
 Deno.test("a book added at a new simulation is scored from the observations that hold it", () => {
   const oneBook = new Scorer({ uids: 1, books: 1 });
   for (const [i, v] of [0, 1, 3].entries()) oneBook.observe(observation((i + 1) * 5e9, [v]));
