@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { Scorer } from "../../validator/scoring/scorer.ts";
+import { sharpeRatio } from "../../validator/scoring/formulas.ts";
 import {
   type InventoryRow,
   joinScoring,
@@ -401,8 +402,12 @@ Deno.test("rows stored with a 0 for a book their publish did not have restore it
   observeBooks(restored, 4, 2);
   observeBooks(wide, 4, 2);
   assert.deepEqual(restored.miners.map((m) => m.sharpe), wide.miners.map((m) => m.sharpe));
-  // The padded book's changes 0, 0 and a rise: not the Sharpe 0 of one value.
-  assert.notEqual(restored.miners[0].sharpe.books[1], 0);
+  // The padded book's changes 0, 0 and v = 1000 + 100·17 − 100 000 (its first own value): not
+  // the Sharpe 0 of one value, but √3·(v/3)/(√2·|v|/3) = −√(3/2), whatever the size of v < 0.
+  const [value] = restored.miners[0].inventory.at(-1)!.values.slice(1);
+  assert.equal(value, -97_300);
+  assert.equal(restored.miners[0].sharpe.books[1], sharpeRatio([0, 0, value]));
+  assert.ok(Math.abs(restored.miners[0].sharpe.books[1] + Math.sqrt(1.5)) < 1e-12);
 });
 
 /**
