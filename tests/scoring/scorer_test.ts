@@ -446,6 +446,18 @@ Deno.test("a new simulation whose first publish has the last one's time still dr
   assert.deepEqual(valueChanges([600e9, 1200e9, 600e9, 600e9], [0, 0, 0, 4000]), [0]);
   assert.deepEqual(scorer.miners[0].sharpe.books, [0, 0]);
   assert.equal(scorer.miners[0].sharpe.total, 0);
+
+  // The same for a book that not every observation in the window holds.
+  const added = new Scorer({ uids: 1, books: 2 });
+  const publishes: [number, number[]][] = [
+    [5e9, [0]],
+    [10e9, [0, 0]],
+    [15e9, [0, 1000]],
+    [20e9, [0, 3000]],
+    [20e9, [0, 1e4]],
+  ];
+  for (const [timestamp, values] of publishes) added.observe(observation(timestamp, values));
+  assert.equal(added.miners[0].sharpe.books[1], sharpeRatio([1000, 2000]), "3000 → 10000 skipped");
 });
 
 Deno.test("a new simulation's publishes at times the window still holds are appended, not put in their place", () => {
