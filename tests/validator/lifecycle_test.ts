@@ -102,9 +102,14 @@ Deno.test("a new simulation follows the last one with the next seed and a re-rea
     assert.equal(saved.snapshot.step, 12);
     assert.equal(saved.snapshot.simulation.index, 2);
     assert.equal((saved.snapshot.simulation.config as { books: number }).books, 3);
-    const scoring = saved.snapshot.scoring as { books: number; miners: { inventory: unknown[] }[] };
+    const scoring = saved.snapshot.scoring!;
     assert.equal(scoring.books, 3);
     assert.equal(scoring.miners[0].inventory.length, 12, "the inventory window spans both");
+    // Each saved observation holds the books of its own publish, not the third book as 0.
+    assert.deepEqual(
+      scoring.miners[0].inventory.map((e) => e.values.length),
+      [2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3],
+    );
     assert.ok(validator.scores.get(0)! > 0, "the trading miner's score carried over");
     assert.equal(validator.scores.get(1), 0);
   } finally {
