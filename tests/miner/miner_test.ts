@@ -1097,3 +1097,21 @@ Deno.test("a miner whose ready line cannot be written warns and serves on", asyn
     assert.equal(status.code, 0);
   }
 });
+
+Deno.test("taos miner: -e wins over --subtensor.network, whichever stands first, and is the one checked", async () => {
+  const root = await minerWallet("taos-miner-endpoint-");
+  for (
+    const flags of [
+      ["-e", "nowhere", "--subtensor.network", "elsewhere"],
+      ["--subtensor.network", "elsewhere", "-e", "nowhere"],
+    ]
+  ) {
+    const out = await runMinerToExit([...localMinerFlags(root), "-a", "0", ...flags]);
+    assert.equal(out.code, 2, `${flags.join(" ")}: ${out.stderr}`);
+    assert.match(
+      out.stderr,
+      /^taos miner: --subtensor\.chain_endpoint: "nowhere" is neither/m,
+      flags.join(" "),
+    );
+  }
+});

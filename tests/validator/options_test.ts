@@ -526,3 +526,23 @@ Deno.test("options: each range takes its end values and refuses one step past th
     });
   }
 });
+
+Deno.test("options: -e wins over --subtensor.network, whichever stands first", () => {
+  for (
+    const args of [
+      ["-e", "test", "--subtensor.network", "finney"],
+      ["--subtensor.network", "finney", "-e", "test"],
+    ]
+  ) {
+    assert.equal(
+      parseValidatorArgs(args).chainEndpoint,
+      "wss://test.finney.opentensor.ai:443",
+      args.join(" "),
+    );
+  }
+  // The flag that wins is the one checked, and named, when its value is bad.
+  assert.throws(
+    () => parseValidatorArgs(["-e", "nowhere", "--subtensor.network", "elsewhere"]),
+    /^UsageError: -e\/--subtensor\.chain_endpoint: "nowhere" is neither/,
+  );
+});
