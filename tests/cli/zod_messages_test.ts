@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { z } from "../../cli/zod_messages.ts";
+import { valueMessage, z } from "../../cli/zod_messages.ts";
 import { z as plainZod } from "zod";
 
 /** The `path: message` of each issue `schema` raises for `value`. */
@@ -92,4 +92,31 @@ Deno.test("zod messages: once imported, they word the issues of a schema built f
     side: plainZod.union([plainZod.literal(0), plainZod.literal(1)]),
   });
   assert.deepEqual(problems(side, { side: 2 }), ["side: is 2: must be 0 or 1"]);
+});
+
+Deno.test("valueMessage words a missing field, each numeric bound and a multiple with the value given", () => {
+  const told = (schema: z.ZodType, value: unknown) => {
+    const result = schema.safeParse(value, { error: valueMessage });
+    assert.ok(!result.success, "the value is refused");
+    return result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+  };
+  assert.deepEqual(told(z.object({ a: z.number() }), {}), ["a: missing (must be a number)"]);
+  // null is a value given, not a missing one.
+  assert.deepEqual(told(z.object({ a: z.number() }), { a: null }), [
+    "a: must be a number, got null",
+  ]);
+  assert.deepEqual(told(z.number().max(5), 6), [": must be <= 5, got 6"]);
+  assert.deepEqual(told(z.number().lt(5), 5), [": must be < 5, got 5"]);
+  assert.deepEqual(told(z.number().gt(0), 0), [": must be > 0, got 0"]);
+  assert.deepEqual(told(z.number().int().min(1), 0), [": must be >= 1, got 0"]);
+  assert.deepEqual(told(z.number().multipleOf(0.5), 0.3), [": must be a multiple of 0.5, got 0.3"]);
+  // The bounds of a length keep zod's words, which say what is counted.
+  assert.deepEqual(told(z.string().min(3), "ab"), [
+    ": Too small: expected string to have >=3 characters",
+  ]);
+  assert.deepEqual(told(z.array(z.number()).max(1), [1, 2]), [
+    ": Too big: expected array to have <=1 items",
+  ]);
+  // A schema's own message wins.
+  assert.deepEqual(told(z.number().min(0, "no negatives"), -1), [": no negatives"]);
 });
