@@ -1236,3 +1236,28 @@ Deno.test("a body problem is cut between characters, and the note counts charact
     await axon.stop();
   }
 });
+
+Deno.test("of the refusals, only a verified caller's unreadable body is reported to the axon's owner", async () => {
+  const { axon, url } = await startAxon(4096);
+  internalErrors.length = 0;
+  try {
+    // A stranger's forged signature, a blacklisted caller and an oversized body are the caller's
+    // business: reported, they would let anyone fill the miner's log.
+    let r = await post(url, signedRequest({ signer: charlie, claimedHotkey: alice.ss58Address }));
+    assert.equal(r.status, 401);
+    r = await post(url, signedRequest({ signer: charlie }));
+    assert.equal(r.status, 403);
+    r = await post(
+      url,
+      signedRequest({ signer: alice, fields: { text: "x".repeat(5000), count: 0 } }),
+    );
+    assert.equal(r.status, 413);
+    assert.deepEqual(internalErrors, []);
+    r = await post(url, signedRequest({ signer: alice, body: "{not json" }));
+    assert.equal(r.status, 500);
+    assert.equal(internalErrors.length, 1, internalErrors.join("\n"));
+    assert.equal(internalErrors[0], `axon: Echo request refused: ${r.json.message}`);
+  } finally {
+    await axon.stop();
+  }
+});
