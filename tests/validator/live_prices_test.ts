@@ -437,6 +437,18 @@ Deno.test({
     after.warning,
     /^price seeding: no BTC-USD trade from coinbase for \d+ s, though it sent 1 message \(the last it could not read: trades\.0\.price: must be > 0, got 0\); trying /,
   );
+  // A readable message after the trade is counted, and the problem of one before it is not told.
+  const readable = await silenceAfter([
+    SUBSCRIBED,
+    coinbaseTrade("BTC-USD", "abc"),
+    coinbaseTrade("BTC-USD", "95000"),
+    SUBSCRIBED,
+  ]);
+  assert.equal(readable.latest, 95000);
+  assert.match(
+    readable.warning,
+    /^price seeding: no BTC-USD trade from coinbase for \d+ s, though it sent 1 message; trying /,
+  );
 });
 
 Deno.test({
