@@ -13,6 +13,8 @@ for (
     ["//Alice/", `not a secret URI (${FORMS})`],
     ["0xzz", "a hex seed must be 0x and 64 hex digits (32 bytes)"],
     ["0x1234", "a hex seed must be 0x and 64 hex digits (32 bytes)"],
+    // 33 bytes, one more than a seed holds: the digits are counted exactly, not as at least 64.
+    [`0x${"ab".repeat(33)}`, "a hex seed must be 0x and 64 hex digits (32 bytes)"],
     ["apple", "not a valid mnemonic (12, 15, 18, 21 or 24 BIP39 words, the last a checksum)"],
   ]
 ) {
