@@ -219,6 +219,25 @@ Deno.test("taos wallet show calls a hotkey file that is not a keyfile unreadable
   }
 });
 
+Deno.test("taos wallet show tells an encrypted keyfile by its scheme, unopened, not as unreadable", async () => {
+  const root = await aliceAndBob("taos-wallet-sealed-");
+  // The public files stay beside them, so both addresses are still shown.
+  const sealed = await encryptNacl(new TextEncoder().encode("{}"), { key: new Uint8Array(32) });
+  writeFileSync(join(root, "w", "hotkeys", "default"), sealed);
+  // Only the head is looked at: a Fernet token's, with no password at hand.
+  writeFileSync(join(root, "w", "coldkey"), "gAAAAABnot-opened");
+  const shown = await wallet("show", "-p", root, "-w", "w");
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.ok(
+    shown.stdout.includes(`hotkey  default  ${BOB}  file: encrypted (nacl)\n`),
+    shown.stdout,
+  );
+  const json = JSON.parse((await wallet("show", "-p", root, "-w", "w", "--json")).stdout);
+  assert.equal(json.coldkeyFile, "encrypted (fernet)");
+  assert.equal(json.hotkeyFile, "encrypted (nacl)");
+  rmSync(root, { recursive: true, force: true });
+});
+
 Deno.test("taos wallet create writes a kept coldkey's missing coldkeypub.txt again, an encrypted one's with its password", async () => {
   // What a create cut off between the coldkey and its public file leaves.
   const root = await aliceAndBob("taos-wallet-repub-");
