@@ -149,3 +149,23 @@ Deno.test(
     }
   },
 );
+
+Deno.test("taos metagraph takes -e, then --network, then --subtensor.network, and checks the one taken", async () => {
+  const cases: [string[], string, string][] = [
+    [["--subtensor.network", "c", "--network", "b"], "--network", "b"],
+    [
+      ["--network", "b", "--subtensor.network", "c", "-e", "a"],
+      "-e/--subtensor.chain_endpoint",
+      "a",
+    ],
+  ];
+  for (const [args, flag, value] of cases) {
+    const refused = await taos(["metagraph", ...args]);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.equal(
+      refused.stderr.split("\n")[0],
+      `taos metagraph: ${flag}: "${value}" is neither a known network ` +
+        "(finney, test, archive, local, latent-lite) nor a ws:// or wss:// URL",
+    );
+  }
+});
