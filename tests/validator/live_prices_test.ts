@@ -467,3 +467,41 @@ Deno.test({
     warning,
   );
 });
+
+Deno.test({
+  name: "the switch for silence counts only the messages of the venue it leaves",
+  ...streamSanitizers,
+}, async () => {
+  const lines: string[] = [];
+  const coinbase = venueServer((socket) => {
+    socket.send(JSON.stringify(SUBSCRIBED));
+    socket.send(JSON.stringify(coinbaseTrade("BTC-USD", "abc")));
+  });
+  // Binance's answer to a subscription: read, and no trade.
+  const binance = venueServer((socket) => socket.send(JSON.stringify({ result: null, id: 1 })));
+  const trades = bitcoinTrades({
+    urls: { coinbase: coinbase.url, binance: binance.url },
+    inactivitySeconds: 1,
+    retrySeconds: 0.02,
+    log: (level, message) => {
+      if (level === "warning") lines.push(message);
+    },
+  });
+  try {
+    trades.start();
+    await until(() => lines.length >= 2, "a switch for silence from each venue", 15_000);
+    assert.match(
+      lines[0],
+      /^price seeding: no BTC-USD trade from coinbase for \d+ s, though it sent 2 messages \(the last it could not read: trades\.0\.price: must be a decimal number in a string, got "abc"\); trying binance in 0\.02 s$/,
+    );
+    // Neither Coinbase's count nor its unreadable message is told of Binance.
+    assert.match(
+      lines[1],
+      /^price seeding: no btcusdt trade from binance for \d+ s, though it sent 1 message; trying /,
+    );
+  } finally {
+    trades.close();
+    await coinbase.close();
+    await binance.close();
+  }
+});
