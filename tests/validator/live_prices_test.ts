@@ -505,3 +505,34 @@ Deno.test({
     await binance.close();
   }
 });
+
+Deno.test({
+  name: "a venue's refusal of a subscription is logged once per connection, however often sent",
+  ...streamSanitizers,
+}, async () => {
+  const lines: string[] = [];
+  const refusal = JSON.stringify({ type: "error", message: "bad product" });
+  const coinbase = venueServer((socket) => {
+    socket.send(refusal);
+    socket.send(refusal);
+  });
+  const trades = bitcoinTrades({
+    urls: { coinbase: coinbase.url, binance: "ws://127.0.0.1:9" },
+    inactivitySeconds: 1,
+    retrySeconds: 60,
+    log: (level, message) => {
+      if (level === "warning") lines.push(message);
+    },
+  });
+  try {
+    trades.start();
+    await until(() => lines.some((line) => line.includes("no BTC-USD trade")), "the switch");
+    assert.deepEqual(lines.slice(0, -1), [
+      "price seeding: coinbase answered the BTC-USD subscription with an error: bad product",
+    ]);
+    assert.match(lines.at(-1)!, /, though it sent 2 messages; trying binance in 60 s$/);
+  } finally {
+    trades.close();
+    await coinbase.close();
+  }
+});
