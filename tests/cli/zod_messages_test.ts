@@ -94,7 +94,7 @@ Deno.test("zod messages: once imported, they word the issues of a schema built f
   assert.deepEqual(problems(side, { side: 2 }), ["side: is 2: must be 0 or 1"]);
 });
 
-Deno.test("valueMessage words a missing field, each numeric bound and a multiple with the value given", () => {
+Deno.test("valueMessage words a missing field, each numeric bound, a multiple and a choice with the value given", () => {
   const told = (schema: z.ZodType, value: unknown) => {
     const result = schema.safeParse(value, { error: valueMessage });
     assert.ok(!result.success, "the value is refused");
@@ -110,6 +110,7 @@ Deno.test("valueMessage words a missing field, each numeric bound and a multiple
   assert.deepEqual(told(z.number().gt(0), 0), [": must be > 0, got 0"]);
   assert.deepEqual(told(z.number().int().min(1), 0), [": must be >= 1, got 0"]);
   assert.deepEqual(told(z.number().multipleOf(0.5), 0.3), [": must be a multiple of 0.5, got 0.3"]);
+  assert.deepEqual(told(z.enum(["a", "b"]), "c"), [': must be "a" or "b", got "c"']);
   // The bounds of a length keep zod's words, which say what is counted.
   assert.deepEqual(told(z.string().min(3), "ab"), [
     ": Too small: expected string to have >=3 characters",
