@@ -25,7 +25,8 @@ emission).
 Options:
   --network <name|url>  finney, test, archive, latent-lite, local or a ws:// / wss:// URL
                         (default finney); also spelled -e/--subtensor.chain_endpoint and
-                        --subtensor.network, as for the miner and the validator (-e wins)
+                        --subtensor.network, as for the miner and the validator (-e wins,
+                        then --network)
   -u, --netuid <n>      subnet id (default 79)
   --json                print one JSON object instead of a table
   -h, --help            show this help`;
