@@ -2422,6 +2422,13 @@ static void leveraged_quote_order_below_a_lot(void) {
   EXPECT_EQ(rejection(), TX_R_INVALID_VOLUME);
   EXPECT_EQ(count_events(TX_EV_TRADE), 0);
   EXPECT_BAL(ex, A, B(100), 0, Q(10000), 0);
+  /* The quote walked is truncated, not rounded up: 0.0133333333 at 0.5x is 0.01999999995, cut to
+   * 0.0199999999, which buys one lot at 100 (own 0: refused); 0.02 would buy two and own one. */
+  in.volume = 133333333;
+  run(ex, in);
+  EXPECT_EQ(rejection(), TX_R_INVALID_VOLUME);
+  EXPECT_EQ(count_events(TX_EV_TRADE), 0);
+  in.volume = Q(0.01);
   in.leverage_e9 = 0;
   run(ex, in);
   EXPECT_EQ(nth_event(TX_EV_TRADE, 0)->volume, B(0.0001));
