@@ -2443,6 +2443,33 @@ static void leveraged_quote_order_below_a_lot(void) {
   tx_close(ex);
 }
 
+/* With base at 6 decimals and lots of 0.0001, the collateral of a leveraged quote sell is its
+ * walked base divided by 1 + L, not its matchable volume's: 149.00495 quote at leverage 1 limit 99
+ * walks 298.0099, 1 base at 100 and 2.0001 at 99; it owns trunc_v(3.0001 / 2) = 1.5 and trades 3,
+ * but reserves trunc(3.0001 / 2) = 1.50005 base: the fill of 1 takes 0.5 of it as collateral, and
+ * 1.00005 stays reserved for the 2 (1 own) resting at 99. */
+static void leveraged_quote_sell_holds_its_walked_base(void) {
+  clock_ns = SEC(1);
+  tx_config c = config_t(1, 1);
+  c.base_decimals = 6;
+  c.default_base = 100000000;
+  tx_exchange *ex = open_exchange(&c);
+  run(ex, limit_order(D, TX_BUY, 1000000, P(100)));
+  tx_instruction in =
+      with_leverage(limit_order(A, TX_SELL, 1490049500000LL, P(99)), 1000000000LL);
+  in.currency = TX_CURRENCY_QUOTE;
+  run(ex, in);
+  EXPECT_EQ(rejection(), -1);
+  EXPECT_EQ(nth_event(TX_EV_ACCEPTED, 0)->volume, 1500000);
+  EXPECT_EQ(count_events(TX_EV_TRADE), 1);
+  tx_balances held = balances(ex, A, 0);
+  EXPECT_EQ(held.base_free, 98499950);
+  EXPECT_EQ(held.base_reserved, 1000050);
+  EXPECT_EQ(held.base_collateral, 500000);
+  check_invariants(ex);
+  tx_close(ex);
+}
+
 int main(void) {
   collateral_split_past_128_bits();
   mixed_collateral_split_past_128_bits();
@@ -2522,6 +2549,7 @@ int main(void) {
   config_fields_named();
   leveraged_quote_order_trades_as_sized_in_base();
   leveraged_quote_order_below_a_lot();
+  leveraged_quote_sell_holds_its_walked_base();
   if (failures > 0) {
     fprintf(stderr, "exchange scenarios: %d failures\n", failures);
     return 1;
