@@ -2428,6 +2428,12 @@ static void leveraged_quote_order_below_a_lot(void) {
   run(ex, in);
   EXPECT_EQ(rejection(), TX_R_INVALID_VOLUME);
   EXPECT_EQ(count_events(TX_EV_TRADE), 0);
+  /* 0.004 at 1x walks 0.008, which the ask could take in full but which buys no lot: too small
+   * (not an empty book), judged on the quote walked, leverage included. */
+  in = with_leverage(market_order(A, TX_BUY, Q(0.004)), 1000000000LL);
+  in.currency = TX_CURRENCY_QUOTE;
+  run(ex, in);
+  EXPECT_EQ(rejection(), TX_R_INVALID_VOLUME);
   in.volume = Q(0.01);
   in.leverage_e9 = 0;
   run(ex, in);
