@@ -2434,8 +2434,14 @@ static void leveraged_quote_order_below_a_lot(void) {
   in.currency = TX_CURRENCY_QUOTE;
   run(ex, in);
   EXPECT_EQ(rejection(), TX_R_INVALID_VOLUME);
-  in.volume = Q(0.01);
-  in.leverage_e9 = 0;
+  /* Immediate-or-cancel, its size of 0 is refused as such before anything is looked up to fill. */
+  in = with_time_in_force(with_leverage(limit_order(A, TX_BUY, Q(0.01), P(100)), 500000000LL),
+                          TX_IOC);
+  in.currency = TX_CURRENCY_QUOTE;
+  run(ex, in);
+  EXPECT_EQ(rejection(), TX_R_INVALID_VOLUME);
+  in = market_order(A, TX_BUY, Q(0.01));
+  in.currency = TX_CURRENCY_QUOTE;
   run(ex, in);
   EXPECT_EQ(nth_event(TX_EV_TRADE, 0)->volume, B(0.0001));
   /* 0.015 at 1x walks 0.03: 0.0003 base, own 0.0001 (0.00015 truncated), trading 0.0002. */
@@ -2472,6 +2478,17 @@ static void leveraged_quote_sell_holds_its_walked_base(void) {
   EXPECT_EQ(held.base_free, 98499950);
   EXPECT_EQ(held.base_reserved, 1000050);
   EXPECT_EQ(held.base_collateral, 500000);
+  check_invariants(ex);
+  tx_close(ex);
+
+  /* 149.007425 walks 298.01485: 2.00015 base at 99, cut with the 1 at 100 to the lot 3.0001, so it
+   * reserves 1.50005 as before (3.00015 uncut would reserve 1.500075). */
+  ex = open_exchange(&c);
+  run(ex, limit_order(D, TX_BUY, 1000000, P(100)));
+  in.volume = 1490074250000LL;
+  run(ex, in);
+  EXPECT_EQ(rejection(), -1);
+  EXPECT_EQ(balances(ex, A, 0).base_reserved, 1000050);
   check_invariants(ex);
   tx_close(ex);
 }
