@@ -1,35 +1,24 @@
 /** How a bundled agent's parameter that fails its schema is told, by `taos sim` and `taos miner`. */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { localMinerFlags, minerWallet, runMinerToExit } from "../miner/support.ts";
+import { taos } from "../sim/taos_process.ts";
 
-const main = fileURLToPath(new URL("../../main.ts", import.meta.url));
-
-/** The exit code and standard error of a backtest of `agent` given `params`. */
-async function backtestWith(agent: string, params: string) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      main,
-      "sim",
-      "--config",
-      "small",
-      "--duration",
-      "10s",
-      "--quiet",
-      "--delay",
-      "none",
-      "--agent-name",
-      agent,
-      "--agent-params",
-      params,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(60_000),
-  }).output();
-  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+/** The exit code and output of a backtest of `agent` given `params`. */
+function backtestWith(agent: string, params: string) {
+  return taos(
+    "sim",
+    "--config",
+    "small",
+    "--duration",
+    "10s",
+    "--quiet",
+    "--delay",
+    "none",
+    "--agent-name",
+    agent,
+    "--agent-params",
+    params,
+  );
 }
 
 for (
