@@ -455,14 +455,9 @@ Deno.test("taos miner --local answers a signed state update, refuses strangers, 
 });
 
 Deno.test("an update that does not decode is answered with no instructions and counted invalid", async () => {
-  const warnings: string[] = [];
-  const miner = await startFixtureMiner("", {
-    log: (level, message) => level === "warning" && warnings.push(message),
-  });
+  const { miner, warnings, target, wire } = await minerKeepingWarnings();
   try {
     const dendrite = new Dendrite(alice);
-    const target = { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address };
-    const wire = encodeStateUpdate(stateForMiner(marketState(), 1));
     const bad = await dendrite.call(
       target,
       MarketSimulationStateUpdate,
@@ -998,15 +993,10 @@ Deno.test("an update with a book key that is no id or a notice of an unknown typ
   ];
   // A miner each: a second invalid update within a minute is not warned of again.
   for (const [update, problem] of cases) {
-    const warnings: string[] = [];
-    const miner = await startFixtureMiner("", {
-      log: (level, message) => level === "warning" && warnings.push(message),
-    });
+    const { miner, warnings, target } = await minerKeepingWarnings();
     try {
-      const dendrite = new Dendrite(alice);
-      const target = { ip: "127.0.0.1", port: miner.port, hotkey: bob.ss58Address };
       const wire = encodeStateUpdate(update as typeof state);
-      const reply = await dendrite.call(target, MarketSimulationStateUpdate, wire, 2);
+      const reply = await new Dendrite(alice).call(target, MarketSimulationStateUpdate, wire, 2);
       assert.equal(reply.statusCode, 200, reply.statusMessage);
       assert.equal(warnings.length, 1, warnings.join("\n"));
       assert.ok(warnings[0].startsWith(failed + problem), warnings[0]);
