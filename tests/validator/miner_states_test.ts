@@ -4,11 +4,22 @@ import { SimEngine } from "../../sim/engine.ts";
 import { simulationConfigFor, stateForAgent } from "../../agents/sdk/state.ts";
 import { minerStates } from "../../validator/miner_states.ts";
 
-Deno.test("miner states: shared books, same result as the per-agent conversion", () => {
+/** Runs `test` on an engine of the small preset (seed 3, one thread) with the simulation config
+ * its agents are given; closes the engine after. */
+function onSmallEngine(
+  test: (engine: SimEngine, simulationConfig: ReturnType<typeof simulationConfigFor>) => void,
+): void {
   const config = smallPreset();
   const engine = SimEngine.create({ config, seed: 3, threads: 1 });
   try {
-    const simulationConfig = simulationConfigFor(config);
+    test(engine, simulationConfigFor(config));
+  } finally {
+    engine.close();
+  }
+}
+
+Deno.test("miner states: shared books, same result as the per-agent conversion", () =>
+  onSmallEngine((engine, simulationConfig) => {
     let checked = 0;
     for (let i = 0; i < 6; i++) {
       const publish = engine.advance();
@@ -38,16 +49,10 @@ Deno.test("miner states: shared books, same result as the per-agent conversion",
       }
     }
     assert.ok(checked > 10, `notices compared: ${checked}`);
-  } finally {
-    engine.close();
-  }
-});
+  }));
 
-Deno.test("miner states: a trade whose id is also an order id in its book is matched to the trade", () => {
-  const config = smallPreset();
-  const engine = SimEngine.create({ config, seed: 3, threads: 1 });
-  try {
-    const simulationConfig = simulationConfigFor(config);
+Deno.test("miner states: a trade whose id is also an order id in its book is matched to the trade", () =>
+  onSmallEngine((engine, simulationConfig) => {
     let compared = 0;
     for (let i = 0; i < 8 && compared === 0; i++) {
       const publish = engine.advance();
@@ -70,16 +75,10 @@ Deno.test("miner states: a trade whose id is also an order id in its book is mat
       engine.inject(0, [{ type: "PLACE_ORDER_MARKET", bookId: 0, direction: 0, volume: 1 }], 1e7);
     }
     assert.ok(compared > 0, "uid 0 traded");
-  } finally {
-    engine.close();
-  }
-});
+  }));
 
-Deno.test("miner states: each miner gets its own account and notices only, agent 0's included", () => {
-  const config = smallPreset();
-  const engine = SimEngine.create({ config, seed: 3, threads: 1 });
-  try {
-    const simulationConfig = simulationConfigFor(config);
+Deno.test("miner states: each miner gets its own account and notices only, agent 0's included", () =>
+  onSmallEngine((engine, simulationConfig) => {
     let agentZeroNotices = 0;
     for (let i = 0; i < 6; i++) {
       const publish = engine.advance();
@@ -99,15 +98,10 @@ Deno.test("miner states: each miner gets its own account and notices only, agent
       engine.inject(0, [{ type: "PLACE_ORDER_MARKET", bookId: 0, direction: 0, volume: 1 }], 1e7);
     }
     assert.ok(agentZeroNotices > 0, "agent 0 had notices to keep to itself");
-  } finally {
-    engine.close();
-  }
-});
+  }));
 
-Deno.test("miner states: a notice for an agent without an account reaches that uid alone", () => {
-  const config = smallPreset();
-  const engine = SimEngine.create({ config, seed: 3, threads: 1 });
-  try {
+Deno.test("miner states: a notice for an agent without an account reaches that uid alone", () =>
+  onSmallEngine((engine, simulationConfig) => {
     engine.advance();
     engine.inject(0, [{
       type: "PLACE_ORDER_LIMIT",
@@ -125,7 +119,7 @@ Deno.test("miner states: a notice for an agent without an account reaches that u
     // accounts) is what another simulator could send.
     publish.notices.push({ ...own, agentId: 9 });
     assert.ok(publish.accounts.every((a) => a.agentId !== 9));
-    const states = minerStates(publish, [0, 9], simulationConfigFor(config));
+    const states = minerStates(publish, [0, 9], simulationConfig);
     const stranger = states.get(9)!;
     assert.deepEqual(stranger.accounts, {});
     assert.deepEqual(
@@ -133,7 +127,4 @@ Deno.test("miner states: a notice for an agent without an account reaches that u
       [[own.type, 9]],
     );
     assert.ok(states.get(0)!.notices![0].every((e) => e.agentId === 0), "not uid 0's");
-  } finally {
-    engine.close();
-  }
-});
+  }));
