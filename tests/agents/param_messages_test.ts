@@ -1,5 +1,6 @@
 /** How a bundled agent's parameter that fails its schema is told, by `taos sim` and `taos miner`. */
 import assert from "node:assert/strict";
+import { withoutFlags } from "../miner/flag_lists.ts";
 import { localMinerFlags, minerWallet, runMinerToExit } from "../miner/support.ts";
 import { taos } from "../sim/taos_process.ts";
 
@@ -51,11 +52,13 @@ for (
 
 Deno.test("taos miner: an agent parameter of the wrong kind is named with what it takes", async () => {
   const root = await minerWallet("taos-param-messages-");
-  const flags = localMinerFlags(root).filter((flag) => flag !== "-m" && flag !== "");
-  const at = flags.indexOf("FixtureAgent");
-  flags.splice(at, 1, "SimpleRegressorAgent");
-  flags.splice(flags.indexOf("-g"), 2);
-  const { code, stderr } = await runMinerToExit([...flags, "-m", "expiry_period=2.5"]);
+  const { code, stderr } = await runMinerToExit([
+    ...withoutFlags(localMinerFlags(root), "-g", "-n", "-m"),
+    "-n",
+    "SimpleRegressorAgent",
+    "-m",
+    "expiry_period=2.5",
+  ]);
   assert.equal(code, 2, stderr);
   assert.match(
     stderr,

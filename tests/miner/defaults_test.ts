@@ -13,6 +13,7 @@ import {
   stateForMiner,
 } from "../../bittensor/market_synapse.ts";
 import { Child } from "../validator/processes.ts";
+import { withoutFlags } from "./flag_lists.ts";
 import { testTempDir } from "../temp_dir.ts";
 import {
   alice,
@@ -118,12 +119,10 @@ Deno.test({
   sanitizeOps: false,
 }, async () => {
   const root = await minerWallet("taos-miner-params-");
-  const flags = localMinerFlags(root);
-  const withoutParams = flags.filter((_, i) => flags[i] !== "-m" && flags[i - 1] !== "-m");
   const child = new Child([
     "main.ts",
     "miner",
-    ...withoutParams,
+    ...withoutFlags(localMinerFlags(root), "-m"),
     "-n",
     "RandomMakerAgent",
     "-a",
@@ -164,10 +163,8 @@ Deno.test({
   sanitizeOps: false,
 }, async () => {
   const root = await minerWallet("taos-miner-reference-flags-");
-  const flags = localMinerFlags(root);
-  const withoutPath = flags.filter((_, i) => flags[i] !== "-p" && flags[i - 1] !== "-p");
   const miner = spawnMiner([
-    ...withoutPath,
+    ...withoutFlags(localMinerFlags(root), "-p"),
     "-a",
     "0",
     "--axon.ip",
@@ -257,7 +254,7 @@ Deno.test("taos miner names the SDK's BT_LOGGING_* variables as not read", async
 
 Deno.test("taos miner adds the parameters of every -m, refusing a name given in two of them", async () => {
   const root = await minerWallet("taos-miner-params-");
-  const flags = localMinerFlags(root).filter((_, i, all) => all[i] !== "-m" && all[i - 1] !== "-m");
+  const flags = withoutFlags(localMinerFlags(root), "-m");
   // Until this version the second -m took the first one's place in silence.
   const twice = await runMinerToExit([...flags, "-m", "sleep_ms=1", "-m", "sleep_ms=2"]);
   assert.equal(twice.code, 2, twice.stderr);
@@ -273,12 +270,9 @@ Deno.test("taos miner adds the parameters of every -m, refusing a name given in 
 
 Deno.test("with a chain, taos miner needs --axon.external_ip: it looks no address up", async () => {
   const root = await minerWallet("taos-miner-external-ip-");
-  const flags = localMinerFlags(root);
   // The --local flags and their values go: what is left is a miner's flags for a chain.
-  const local = ["--local", "--local.validators", "--local.uid"];
-  const chainFlags = flags.filter((flag, i) =>
-    !local.includes(flag) && !["--local.validators", "--local.uid"].includes(flags[i - 1])
-  );
+  const chainFlags = withoutFlags(localMinerFlags(root), "--local.validators", "--local.uid")
+    .filter((flag) => flag !== "--local");
   const out = await runMinerToExit([...chainFlags, "-e", "ws://127.0.0.1:1", "-a", "0"]);
   assert.equal(out.code, 2, out.stderr);
   assert.match(
@@ -293,10 +287,7 @@ Deno.test({
   sanitizeOps: false,
 }, async () => {
   const root = await minerWallet("taos-miner-default-agent-");
-  const flags = localMinerFlags(root);
-  const withoutAgent = flags.filter((_, i) =>
-    !["-n", "-m"].includes(flags[i]) && !["-n", "-m"].includes(flags[i - 1])
-  );
+  const withoutAgent = withoutFlags(localMinerFlags(root), "-n", "-m");
   const miner = spawnMiner([...withoutAgent, "-a", "0", "--axon.ip", "127.0.0.1"]);
   let stopped;
   try {
