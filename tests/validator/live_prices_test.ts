@@ -387,8 +387,9 @@ Deno.test("a price too large for a number is refused as out of range", () => {
 });
 
 /**
- * The warning of a BTC stream on a loopback Coinbase that sends `messages` and then nothing more;
- * resolves to that warning and the stream's price then.
+ * The warnings of a BTC stream on a loopback Coinbase that sends `messages` on its one connection
+ * and then nothing more, up to the switch for silence; resolves to them and the stream's price
+ * then.
  */
 async function silenceAfter(messages: unknown[]) {
   const lines: string[] = [];
@@ -405,8 +406,8 @@ async function silenceAfter(messages: unknown[]) {
     trades.start();
     await until(() => coinbase.received.length > 0, "the subscription");
     for (const message of messages) coinbase.send(message);
-    await until(() => lines.length > 0, "the switch for silence");
-    return { warning: lines[0], latest: trades.latest };
+    await until(() => lines.some((line) => line.includes("no BTC-USD trade")), "the switch");
+    return { warnings: lines, latest: trades.latest };
   } finally {
     trades.close();
     await coinbase.close();
@@ -425,7 +426,10 @@ Deno.test({
     coinbaseTrade("BTC-USD", "95000"),
   ]);
   assert.equal(before.latest, 95000);
-  assert.match(before.warning, /^price seeding: no BTC-USD trade from coinbase for \d+ s; trying /);
+  assert.match(
+    before.warnings[0],
+    /^price seeding: no BTC-USD trade from coinbase for \d+ s; trying /,
+  );
   const after = await silenceAfter([
     SUBSCRIBED,
     coinbaseTrade("BTC-USD", "abc"),
@@ -434,7 +438,7 @@ Deno.test({
   ]);
   assert.equal(after.latest, 95000);
   assert.match(
-    after.warning,
+    after.warnings[0],
     /^price seeding: no BTC-USD trade from coinbase for \d+ s, though it sent 1 message \(the last it could not read: trades\.0\.price: must be > 0, got 0\); trying /,
   );
   // A readable message after the trade is counted, and the problem of one before it is not told.
@@ -446,7 +450,7 @@ Deno.test({
   ]);
   assert.equal(readable.latest, 95000);
   assert.match(
-    readable.warning,
+    readable.warnings[0],
     /^price seeding: no BTC-USD trade from coinbase for \d+ s, though it sent 1 message; trying /,
   );
 });
@@ -457,7 +461,7 @@ Deno.test({
 }, async () => {
   // Each emoji is two UTF-16 units: a cut by units would end in half of one.
   const faces = "😀".repeat(300);
-  const { warning } = await silenceAfter([coinbaseTrade("BTC-USD", faces)]);
+  const [warning] = (await silenceAfter([coinbaseTrade("BTC-USD", faces)])).warnings;
   const problem = [...`trades.0.price: must be a decimal number in a string, got "${faces}"`];
   assert.ok(
     warning.endsWith(
@@ -510,29 +514,10 @@ Deno.test({
   name: "a venue's refusal of a subscription is logged once per connection, however often sent",
   ...streamSanitizers,
 }, async () => {
-  const lines: string[] = [];
-  const refusal = JSON.stringify({ type: "error", message: "bad product" });
-  const coinbase = venueServer((socket) => {
-    socket.send(refusal);
-    socket.send(refusal);
-  });
-  const trades = bitcoinTrades({
-    urls: { coinbase: coinbase.url, binance: "ws://127.0.0.1:9" },
-    inactivitySeconds: 1,
-    retrySeconds: 60,
-    log: (level, message) => {
-      if (level === "warning") lines.push(message);
-    },
-  });
-  try {
-    trades.start();
-    await until(() => lines.some((line) => line.includes("no BTC-USD trade")), "the switch");
-    assert.deepEqual(lines.slice(0, -1), [
-      "price seeding: coinbase answered the BTC-USD subscription with an error: bad product",
-    ]);
-    assert.match(lines.at(-1)!, /, though it sent 2 messages; trying binance in 60 s$/);
-  } finally {
-    trades.close();
-    await coinbase.close();
-  }
+  const refusal = { type: "error", message: "bad product" };
+  const { warnings } = await silenceAfter([refusal, refusal]);
+  assert.deepEqual(warnings.slice(0, -1), [
+    "price seeding: coinbase answered the BTC-USD subscription with an error: bad product",
+  ]);
+  assert.match(warnings.at(-1)!, /, though it sent 2 messages; trying binance in 60 s$/);
 });
