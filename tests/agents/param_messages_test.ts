@@ -1,7 +1,6 @@
 /** How a bundled agent's parameter that fails its schema is told, by `taos sim` and `taos miner`. */
 import assert from "node:assert/strict";
-import { withoutFlags } from "../miner/flag_lists.ts";
-import { localMinerFlags, minerWallet, runMinerToExit } from "../miner/support.ts";
+import { localMinerFlags, minerWallet, runMinerToExit, withoutFlags } from "../miner/support.ts";
 import { taos } from "../sim/taos_process.ts";
 
 /** The exit code and output of a backtest of `agent` given `params`. */

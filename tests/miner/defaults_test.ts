@@ -13,7 +13,6 @@ import {
   stateForMiner,
 } from "../../bittensor/market_synapse.ts";
 import { Child } from "../validator/processes.ts";
-import { withoutFlags } from "./flag_lists.ts";
 import { testTempDir } from "../temp_dir.ts";
 import {
   alice,
@@ -24,6 +23,7 @@ import {
   minerWallet,
   runMinerToExit,
   spawnMiner,
+  withoutFlags,
 } from "./support.ts";
 
 await cryptoReady();

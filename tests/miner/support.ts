@@ -163,6 +163,11 @@ export const FIXTURE_AGENT_FLAGS = [
   "warning",
 ];
 
+/** `flags` without each flag named in `names` and the value that follows it. */
+export function withoutFlags(flags: string[], ...names: string[]): string[] {
+  return flags.filter((flag, i) => !names.includes(flag) && !names.includes(flags[i - 1]));
+}
+
 /** `taos miner` flags of a `--local` miner: uid 1 (Bob's hotkey in the wallet under `root`),
  * trusting Alice, serving the fixture agent, metrics on any free port. */
 export function localMinerFlags(root: string): string[] {
