@@ -38,7 +38,8 @@ export function quotedChars(text: string, max: number, ellipsis = "…"): string
   return `'${kept}${ellipsis}' (${moreChars(charCount(text) - max)})`;
 }
 
-function moreChars(count: number): string {
+/** `k more characters`, for the note after a cut. */
+export function moreChars(count: number): string {
   return `${count} more character${count === 1 ? "" : "s"}`;
 }
 

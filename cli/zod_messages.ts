@@ -15,8 +15,12 @@
  * @module
  */
 import { z } from "zod";
+import { charCount, firstChars, moreChars } from "./code_points.ts";
 
 type Issue = z.core.$ZodIssue;
+
+/** The most characters of a string value a message repeats. */
+const MAX_SHOWN = 40;
 
 /** A value as a reader would write it: JSON for strings and plain values, else its kind. */
 function shown(value: unknown): string {
@@ -25,6 +29,11 @@ function shown(value: unknown): string {
   if (typeof value === "number" && !Number.isFinite(value)) return String(value);
   if (value !== null && typeof value === "object") {
     return Array.isArray(value) ? "an array" : "an object";
+  }
+  // A string may be most of a file: cut as quotedChars cuts a value, its note after the quote.
+  if (typeof value === "string" && charCount(value) > MAX_SHOWN) {
+    const kept = firstChars(value, MAX_SHOWN);
+    return `${JSON.stringify(`${kept}…`)} (${moreChars(charCount(value) - MAX_SHOWN)})`;
   }
   return JSON.stringify(value) ?? typeof value;
 }

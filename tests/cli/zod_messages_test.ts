@@ -121,3 +121,18 @@ Deno.test("valueMessage words a missing field, each numeric bound, a multiple an
   // A schema's own message wins.
   assert.deepEqual(told(z.number().min(0, "no negatives"), -1), [": no negatives"]);
 });
+
+Deno.test("zod messages: a long string value is quoted to its first 40 characters, the choices kept", () => {
+  const kind = z.discriminatedUnion("type", [
+    z.object({ type: z.literal("fixed") }),
+    z.object({ type: z.literal("pareto") }),
+  ]);
+  const long = "x".repeat(38) + "😀😀" + "y".repeat(600);
+  assert.deepEqual(problems(kind, { type: long }), [
+    `type: is "${"x".repeat(38)}😀😀…" (600 more characters): must be one of "fixed", "pareto"`,
+  ]);
+  // One character past the limit is named as one.
+  assert.deepEqual(problems(z.union([z.literal(0), z.literal(1)]), "c".repeat(41)), [
+    `: is "${"c".repeat(40)}…" (1 more character): must be 0 or 1`,
+  ]);
+});
