@@ -150,7 +150,11 @@ class Refusal extends Error {
 
 /** A verified caller's body that cannot be read: refused, and reported as an internal error is,
  * since it is a validator sending what it should not, which its operator wants to hear of. */
-class BodyRefusal extends Refusal {}
+class BodyRefusal extends Refusal {
+  constructor(message: string, readonly problem: string) {
+    super(500, message);
+  }
+}
 
 /** A Bittensor axon serving attached synapse kinds. */
 export class Axon {
@@ -296,7 +300,8 @@ export class Axon {
       if (error instanceof Refusal) {
         status = error.status;
         message = error.message;
-        if (error instanceof BodyRefusal) report(`axon: ${name} request refused: ${message}`);
+        // The problem leads, so that a log keyed on a line's start tells its kinds apart.
+        if (error instanceof BodyRefusal) report(`axon: ${name} body refused: ${error.problem}`);
       } else {
         const id = crypto.randomUUID();
         message = `Internal Server Error #${id}`;
@@ -448,11 +453,12 @@ function bodySynapse<F>(kind: SynapseKind<F>, bytes: Uint8Array<ArrayBuffer>): S
 const MAX_PROBLEM_CHARACTERS = 300;
 
 function bodyRefusal(kind: SynapseKind<unknown>, problem: string): BodyRefusal {
-  // The message is sent in the bt_header_axon_status_message header too: an ASCII ellipsis.
-  const told = cutChars(problem, MAX_PROBLEM_CHARACTERS, 0, "...");
+  // The message is sent in the bt_header_axon_status_message header too, which carries ASCII
+  // only: its ellipses, a quoted value's included, are three dots.
+  const told = cutChars(problem.replaceAll("…", "..."), MAX_PROBLEM_CHARACTERS, 0, "...");
   return new BodyRefusal(
-    500,
     `Improperly formatted request body for synapse of type ${kind.name}: ${told}`,
+    told,
   );
 }
 

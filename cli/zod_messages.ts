@@ -19,7 +19,7 @@ import { charCount, firstChars, moreChars } from "./code_points.ts";
 
 type Issue = z.core.$ZodIssue;
 
-/** The most characters of a string value a message repeats. */
+/** The most characters of a string given that a message repeats. */
 const MAX_SHOWN = 40;
 
 /** A value as a reader would write it: JSON for strings and plain values, else its kind. */
@@ -30,12 +30,18 @@ function shown(value: unknown): string {
   if (value !== null && typeof value === "object") {
     return Array.isArray(value) ? "an array" : "an object";
   }
-  // A string may be most of a file: cut as quotedChars cuts a value, its note after the quote.
-  if (typeof value === "string" && charCount(value) > MAX_SHOWN) {
-    const kept = firstChars(value, MAX_SHOWN);
-    return `${JSON.stringify(`${kept}…`)} (${moreChars(charCount(value) - MAX_SHOWN)})`;
-  }
   return JSON.stringify(value) ?? typeof value;
+}
+
+/**
+ * A value given, as {@linkcode shown} writes it, but a string cut to its first 40 characters with
+ * the count of the rest: it may be most of a file. The forms a schema takes are shown whole.
+ */
+function given(value: unknown): string {
+  if (typeof value !== "string") return shown(value);
+  const count = charCount(value);
+  if (count <= MAX_SHOWN) return shown(value);
+  return `${JSON.stringify(`${firstChars(value, MAX_SHOWN)}…`)} (${moreChars(count - MAX_SHOWN)})`;
 }
 
 /** `items` as a reader lists alternatives: "a, b or c". */
@@ -90,11 +96,11 @@ function unionMessage(issue: z.core.$ZodRawIssue<z.core.$ZodIssueInvalidUnion>):
   const options = (issue as { options?: unknown[] }).options;
   const discriminator = (issue as { discriminator?: string }).discriminator;
   if (options !== undefined && options.length > 0) {
-    const given = discriminator !== undefined && issue.input !== null &&
+    const tag = discriminator !== undefined && issue.input !== null &&
         typeof issue.input === "object"
       ? (issue.input as Record<string, unknown>)[discriminator]
       : issue.input;
-    return `is ${shown(given)}: must be one of ${options.map(shown).join(", ")}`;
+    return `is ${given(tag)}: must be one of ${options.map(shown).join(", ")}`;
   }
   if (issue.inclusive === false) return "matches more than one of its accepted forms";
   const union = issue.inst as z.core.$ZodUnion | undefined;
@@ -105,7 +111,7 @@ function unionMessage(issue: z.core.$ZodRawIssue<z.core.$ZodIssueInvalidUnion>):
     const named = new Set(forms);
     // Every integer is a number: a union that takes any number names no integer beside it.
     if (named.has(TYPE_NAMES.number)) named.delete(TYPE_NAMES.int);
-    return `is ${shown(issue.input)}: must be ${either([...named])}`;
+    return `is ${given(issue.input)}: must be ${either([...named])}`;
   }
   const reasons = issue.errors.map((issues, index) => {
     const first = issues[0];
@@ -122,7 +128,7 @@ function unionMessage(issue: z.core.$ZodRawIssue<z.core.$ZodIssueInvalidUnion>):
  * schema's own messages.
  */
 export function valueMessage(issue: z.core.$ZodRawIssue): string | undefined {
-  const got = `, got ${shown(issue.input)}`;
+  const got = `, got ${given(issue.input)}`;
   switch (issue.code) {
     case "invalid_type":
       return issue.input === undefined
@@ -151,7 +157,7 @@ z.config({
     switch (issue.code) {
       case "invalid_key": {
         const reasons = issue.issues.map((inner) => inner.message);
-        return `key ${shown(issue.input)}: ${reasons.join("; ")}`;
+        return `key ${given(issue.input)}: ${reasons.join("; ")}`;
       }
       case "invalid_union":
         return unionMessage(issue);

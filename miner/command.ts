@@ -359,9 +359,8 @@ function settingsFrom(
 
 /** The chain endpoint URL, checked before anything starts: `-e` wins over the SDK's name for it. */
 function endpointOf(values: ReturnType<typeof parse>["values"]): string {
-  // Named by its long form, as the miner names every flag (-g is --agent.path).
   return endpointFlag([
-    ["--subtensor.chain_endpoint", values["subtensor.chain_endpoint"]],
+    ["-e/--subtensor.chain_endpoint", values["subtensor.chain_endpoint"]],
     ["--subtensor.network", values["subtensor.network"]],
   ], MINER_DEFAULTS.endpoint);
 }

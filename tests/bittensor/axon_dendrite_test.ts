@@ -1222,11 +1222,19 @@ Deno.test("a terminal's nonce that is no integer is told so, each accepted form 
 Deno.test("a body problem is cut between characters, and the note counts characters", async () => {
   const { axon, url } = await startAxon(4096);
   try {
-    // Each emoji is two UTF-16 units: a cut by units would end in half of one.
-    const faces = "😀".repeat(400);
-    const r = await post(url, signedRequest({ signer: alice, extra: { count: faces } }));
+    // Each emoji is two UTF-16 units: a cut by units would end in half of one. Each field's value
+    // is quoted to 40 characters, so it takes several to pass the 300 a refusal repeats.
+    const faces = "😀".repeat(60);
+    const fields = ["timeout", "total_size", "header_size"];
+    const wrong = Object.fromEntries(fields.map((field) => [field, faces]));
+    const r = await post(url, signedRequest({ signer: alice, extra: wrong }));
     assert.equal(r.status, 500);
-    const problem = [...`Echo body: count: must be a number, got "${faces}"`];
+    // zod's ellipsis is three dots here: the message also goes in an ASCII-only header.
+    const quoted = `"${"😀".repeat(40)}..." (20 more characters)`;
+    const problem = [
+      ...`synapse body: ${fields.map((f) => `${f}: must be a number, got ${quoted}`).join("; ")}`,
+    ];
+    assert.ok(problem.length > 300);
     assert.equal(
       r.json.message,
       "Improperly formatted request body for synapse of type Echo: " +
@@ -1256,7 +1264,13 @@ Deno.test("of the refusals, only a verified caller's unreadable body is reported
     r = await post(url, signedRequest({ signer: alice, body: "{not json" }));
     assert.equal(r.status, 500);
     assert.equal(internalErrors.length, 1, internalErrors.join("\n"));
-    assert.equal(internalErrors[0], `axon: Echo request refused: ${r.json.message}`);
+    // The problem leads the line, so that a log keyed on its start tells kinds of problem apart.
+    const prefix = "Improperly formatted request body for synapse of type Echo: ";
+    assert.ok(r.json.message.startsWith(prefix));
+    assert.equal(
+      internalErrors[0],
+      `axon: Echo body refused: ${r.json.message.slice(prefix.length)}`,
+    );
   } finally {
     await axon.stop();
   }

@@ -136,3 +136,23 @@ Deno.test("zod messages: a long string value is quoted to its first 40 character
     `: is "${"c".repeat(40)}…" (1 more character): must be 0 or 1`,
   ]);
 });
+
+Deno.test("zod messages: the forms a schema takes are named whole, however long", () => {
+  const tags = [
+    "ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT",
+    "ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET",
+  ];
+  const event = z.discriminatedUnion(
+    "type",
+    tags.map((tag) => z.object({ type: z.literal(tag) })) as [
+      z.ZodObject<{ type: z.ZodLiteral<string> }>,
+    ],
+  );
+  assert.deepEqual(problems(event, { type: "PAUSE" }), [
+    `type: is "PAUSE": must be one of "${tags[0]}", "${tags[1]}"`,
+  ]);
+  const choice = z.union(tags.map((tag) => z.literal(tag)) as [z.ZodLiteral<string>]);
+  assert.deepEqual(problems(choice, "PAUSE"), [
+    `: is "PAUSE": must be "${tags[0]}" or "${tags[1]}"`,
+  ]);
+});

@@ -534,21 +534,21 @@ Deno.test("taos miner refuses empty paths and addresses, and words bounds as the
     [["--axon.external_ip="], /^taos miner: --axon\.external_ip: must not be empty$/m],
     [["-g", ""], /^taos miner: --agent\.path: must not be empty$/m],
     [["--agent.name="], /^taos miner: --agent\.name: must not be empty$/m],
-    [["--no-local", "-e", ""], /^taos miner: --subtensor\.chain_endpoint: must not be empty$/m],
+    [["--no-local", "-e", ""], /^taos miner: -e\/--subtensor\.chain_endpoint: must not be empty$/m],
     [
       ["--no-local", "--subtensor.network="],
       /^taos miner: --subtensor\.network: must not be empty$/m,
     ],
     [
       ["--no-local", "-e", "nowhere"],
-      /^taos miner: --subtensor\.chain_endpoint: "nowhere" is neither/m,
+      /^taos miner: -e\/--subtensor\.chain_endpoint: "nowhere" is neither/m,
     ],
     // A local miner reads no chain, but a mistyped endpoint is still told, as the validator does.
-    [["-e", ""], /^taos miner: --subtensor\.chain_endpoint: must not be empty$/m],
+    [["-e", ""], /^taos miner: -e\/--subtensor\.chain_endpoint: must not be empty$/m],
     [["--subtensor.network="], /^taos miner: --subtensor\.network: must not be empty$/m],
     [
       ["-e", "nowhere"],
-      /^taos miner: --subtensor\.chain_endpoint: "nowhere" is neither/m,
+      /^taos miner: -e\/--subtensor\.chain_endpoint: "nowhere" is neither/m,
     ],
     // Until this version up to 600 was taken, though the axon never gave an agent past 59.5 s.
     [
@@ -957,7 +957,7 @@ Deno.test("a validator's malformed requests are logged once a minute, their text
     assert.equal(warnings.length, 1, warnings.join("\n"));
     assert.match(
       warnings[0],
-      /^axon: MarketSimulationStateUpdate request refused: Improperly formatted request body for synapse of type MarketSimulationStateUpdate: not JSON: /,
+      /^axon: MarketSimulationStateUpdate body refused: not JSON: /,
     );
     assert.match(warnings[0], /\\u001b\[2J/);
     assert.ok(!warnings[0].includes("\u001b"), "no raw ESC");
@@ -1100,8 +1100,33 @@ Deno.test("taos miner: -e wins over --subtensor.network, whichever stands first,
     assert.equal(out.code, 2, `${flags.join(" ")}: ${out.stderr}`);
     assert.match(
       out.stderr,
-      /^taos miner: --subtensor\.chain_endpoint: "nowhere" is neither/m,
+      /^taos miner: -e\/--subtensor\.chain_endpoint: "nowhere" is neither/m,
       flags.join(" "),
     );
+  }
+});
+
+Deno.test("a validator's unreadable bodies of different kinds are each logged", async () => {
+  const { miner, warnings, wire } = await minerKeepingWarnings();
+  try {
+    for (const body of [`{"a": `, `{"timeout": "soon"}`, `{"a": `]) {
+      const request = signedSynapse(MarketSimulationStateUpdate, wire, {
+        signer: alice,
+        axonHotkey: bob.ss58Address,
+        body,
+      });
+      const response = await fetch(`http://127.0.0.1:${miner.port}/MarketSimulationStateUpdate`, {
+        method: "POST",
+        ...request,
+      });
+      assert.equal(response.status, 500);
+      await response.body?.cancel();
+    }
+    // The second "not JSON" is a repeat within the minute; the field problem is not.
+    assert.equal(warnings.length, 2, warnings.join("\n"));
+    assert.match(warnings[0], /body refused: not JSON: /);
+    assert.match(warnings[1], /body refused: synapse body: timeout: must be a number, got "soon"/);
+  } finally {
+    await miner.stop();
   }
 });
