@@ -335,6 +335,8 @@ async function run(args: string[]): Promise<number> {
     writeJsonFile(join(values.out, "summary.json"), report);
   }
   printOut(formatReport(runInfo, summary));
+  // As a backtest names its files: the run's own may be hundreds of MB in a directory of its own.
+  if (values.out !== undefined) printOut(`wrote ${values.out}`);
   return interrupted ? interrupt.exitCode() : 0;
 }
 

@@ -31,6 +31,8 @@ Deno.test("taos sim writes byte-identical outputs for a seed with 1 and 2 thread
     assert.equal(two.code, 0, two.stderr);
     assert.match(one.stdout, /messages processed: \d+/);
     assert.match(one.stdout, /excess kurtosis/);
+    // The last line names where the files went.
+    assert.equal(one.stdout.trimEnd().split("\n").at(-1), `wrote ${join(dir, "one")}`);
     const files = readdirSync(join(dir, "one")).sort();
     assert.deepEqual(files, readdirSync(join(dir, "two")).sort());
     for (const name of ["events-0.csv", "trades-1.csv", "l2-0.csv", "balances.csv"]) {
