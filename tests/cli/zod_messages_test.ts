@@ -156,3 +156,26 @@ Deno.test("zod messages: the forms a schema takes are named whole, however long"
     `: is "PAUSE": must be "${tags[0]}" or "${tags[1]}"`,
   ]);
 });
+
+Deno.test("zod messages: a string of exactly 40 characters is shown whole; a long one is cut wherever it is told", () => {
+  // 40 is the most shown whole: no ellipsis and no "0 more characters" note.
+  const forty = "c".repeat(40);
+  assert.deepEqual(problems(z.union([z.literal(0), z.literal(1)]), forty), [
+    `: is "${forty}": must be 0 or 1`,
+  ]);
+  const long = "k".repeat(45);
+  const cut = `"${"k".repeat(40)}…" (5 more characters)`;
+  // A map key is a value given as well.
+  const uid = z.string().regex(/^\d+$/, "not a whole number");
+  assert.deepEqual(problems(z.record(uid, z.number()), { [long]: 1 }), [
+    `${long}: key ${cut}: not a whole number`,
+  ]);
+  // So is the value a type, bound or choice refuses.
+  const told = (schema: z.ZodType, value: unknown) => {
+    const result = schema.safeParse(value, { error: valueMessage });
+    assert.ok(!result.success, "the value is refused");
+    return result.error.issues.map((issue) => issue.message);
+  };
+  assert.deepEqual(told(z.number(), long), [`must be a number, got ${cut}`]);
+  assert.deepEqual(told(z.enum(["a", "b"]), long), [`must be "a" or "b", got ${cut}`]);
+});
