@@ -1275,3 +1275,21 @@ Deno.test("of the refusals, only a verified caller's unreadable body is reported
     await axon.stop();
   }
 });
+
+Deno.test("the owner's report of an unreadable body carries the problem as cut for the caller, not whole", async () => {
+  const { axon, url } = await startAxon(4096);
+  internalErrors.length = 0;
+  try {
+    // Three fields each quoted to 40 characters make a problem past the 300 a refusal repeats.
+    const fields = ["timeout", "total_size", "header_size"];
+    const wrong = Object.fromEntries(fields.map((field) => [field, "z".repeat(60)]));
+    const r = await post(url, signedRequest({ signer: alice, extra: wrong }));
+    assert.equal(r.status, 500);
+    const prefix = "Improperly formatted request body for synapse of type Echo: ";
+    const told = r.json.message.slice(prefix.length);
+    assert.match(told, /\.\.\. \(\d+ more characters\)$/);
+    assert.deepEqual(internalErrors, [`axon: Echo body refused: ${told}`]);
+  } finally {
+    await axon.stop();
+  }
+});
