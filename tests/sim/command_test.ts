@@ -434,6 +434,8 @@ Deno.test("taos sim is quiet when piped, and --progress writes plain lines", asy
   assert.equal(piped.code, 0, piped.stderr);
   assert.doesNotMatch(piped.stderr, /simulated, /, "no progress without a terminal");
   assert.match(piped.stdout, /messages processed: /);
+  // Without --out no files are written, so no line names a directory.
+  assert.doesNotMatch(piped.stdout, /^wrote /m);
 
   const logged = await taos(...quick, "--progress");
   assert.equal(logged.code, 0, logged.stderr);

@@ -304,3 +304,21 @@ Deno.test("a seed interval that is not a whole number of updates takes a price a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a long count field is quoted to its first 40 characters, as a long price is", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/counts.csv`;
+    Deno.writeTextFileSync(path, `${"9".repeat(39)}x${"0".repeat(60)},95000\n`);
+    await assert.rejects(
+      readFeed("external-feed", path),
+      new RegExp(
+        `counts\\.csv line 1, count: '${
+          "9".repeat(39)
+        }x…' \\(60 more characters\\) is not a whole number$`,
+      ),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
