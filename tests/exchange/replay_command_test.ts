@@ -2,7 +2,14 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { parseReplayScript } from "../../sim/replay.ts";
-import { mainPath, replayFile, replayScript, replayText, taosReplay } from "./replay_helpers.ts";
+import {
+  mainPath,
+  replayFile,
+  type ReplayRun,
+  replayScript,
+  replayText,
+  taosReplay,
+} from "./replay_helpers.ts";
 
 const example = fileURLToPath(new URL("../../sim/examples/replay_example.json", import.meta.url));
 
@@ -17,6 +24,20 @@ const minimal = {
     }],
   }],
 };
+
+/** Replays `responses` as the responses of one time on one book, `agents` agents holding 10 base
+ * and 1000 quote each. */
+function atOneTime(agents: number, responses: unknown[]) {
+  return replayScript({
+    exchange: { agents, balances: { base: "10", quote: "1000" } },
+    batches: [{ timestamp: 5, responses }],
+  });
+}
+
+/** Each event of `run` as its kind, its agent and its reject reason (null where it has none). */
+function outcomesOf(run: ReplayRun) {
+  return run.events.map((e) => [e.event, e.agentId ?? null, e.reason ?? null]);
+}
 
 Deno.test("taos replay runs the bundled example: every event line, then the final state", async () => {
   const run = await replayFile(example);
@@ -396,13 +417,7 @@ Deno.test("garbage in a response rejects that instruction alone, naming the fiel
     payload: { direction: 1, volume: 2, price: 10, bookId: 0 },
   };
   const buyer = limitWith({ volume: 2 });
-  const run = await replayScript({
-    exchange: { agents: 2, balances: { base: "10", quote: "1000" } },
-    batches: [{
-      timestamp: 5,
-      responses: [seller, ...garbage.map(([response]) => response), buyer],
-    }],
-  });
+  const run = await atOneTime(2, [seller, ...garbage.map(([response]) => response), buyer]);
   assert.equal(run.code, 0, run.stderr);
   // In script order: the seller rests, each piece of garbage is refused, the buyer trades.
   assert.deepEqual(run.events.map((e) => e.event), [
@@ -436,27 +451,21 @@ Deno.test("garbage in a response rejects that instruction alone, naming the fiel
 });
 
 Deno.test("a garbage cancellation or reset entry is refused alone; its siblings run", async () => {
-  const run = await replayScript({
-    exchange: { agents: 2, balances: { base: "10", quote: "1000" } },
-    batches: [{
-      timestamp: 5,
-      responses: [
-        limitWith({ volume: 2 }),
-        {
-          agentId: 0,
-          type: "CANCEL_ORDERS",
-          payload: {
-            bookId: 0,
-            cancellations: [{ orderId: "0" }, { orderId: 0, volume: 0.5 }, 3, {
-              orderId: 0,
-              volume: [],
-            }],
-          },
-        },
-        { agentId: 0, type: "RESET_AGENT", payload: { agentIds: ["one", 1] } },
-      ],
-    }],
-  });
+  const run = await atOneTime(2, [
+    limitWith({ volume: 2 }),
+    {
+      agentId: 0,
+      type: "CANCEL_ORDERS",
+      payload: {
+        bookId: 0,
+        cancellations: [{ orderId: "0" }, { orderId: 0, volume: 0.5 }, 3, {
+          orderId: 0,
+          volume: [],
+        }],
+      },
+    },
+    { agentId: 0, type: "RESET_AGENT", payload: { agentIds: ["one", 1] } },
+  ]);
   assert.equal(run.code, 0, run.stderr);
   const lines = run.events.map((e) =>
     e.event === "reject" ? `reject ${e.type} ${e.orderId} ${e.field}: ${e.problem}` : e.event
@@ -1209,37 +1218,31 @@ Deno.test("a clientOrderId of 4294967294 and a timestamp + delay of exactly 2^53
 });
 
 Deno.test("a reset keeps its time one call: an expiryPeriod 0 order still fills, the reset agent's later responses are dropped", async () => {
-  const run = await replayScript({
-    exchange: { agents: 3, balances: { base: "10", quote: "1000" } },
-    batches: [{
-      timestamp: 5,
-      responses: [
-        {
-          agentId: 0,
-          type: "PLACE_ORDER_LIMIT",
-          payload: {
-            direction: 0,
-            volume: 1,
-            price: 10,
-            bookId: 0,
-            timeInForce: "GTT",
-            expiryPeriod: 0,
-          },
-        },
-        { agentId: 2, type: "RESET_AGENT", payload: { agentIds: [2] } },
-        // Sent by the time the reset takes effect: dropped, garbage and all.
-        limitOrder(2, 1, 1, 9),
-        { agentId: 2, type: "PLACE_ORDER_MARKET", payload: { direction: 7 } },
-        {
-          agentId: 1,
-          type: "PLACE_ORDER_MARKET",
-          payload: { direction: 1, volume: 1, bookId: 0 },
-        },
-      ],
-    }],
-  });
+  const run = await atOneTime(3, [
+    {
+      agentId: 0,
+      type: "PLACE_ORDER_LIMIT",
+      payload: {
+        direction: 0,
+        volume: 1,
+        price: 10,
+        bookId: 0,
+        timeInForce: "GTT",
+        expiryPeriod: 0,
+      },
+    },
+    { agentId: 2, type: "RESET_AGENT", payload: { agentIds: [2] } },
+    // Sent by the time the reset takes effect: dropped, garbage and all.
+    limitOrder(2, 1, 1, 9),
+    { agentId: 2, type: "PLACE_ORDER_MARKET", payload: { direction: 7 } },
+    {
+      agentId: 1,
+      type: "PLACE_ORDER_MARKET",
+      payload: { direction: 1, volume: 1, bookId: 0 },
+    },
+  ]);
   assert.equal(run.code, 0, run.stderr);
-  const outcomes = run.events.map((e) => [e.event, e.agentId ?? null, e.reason ?? null]);
+  const outcomes = outcomesOf(run);
   assert.deepEqual(outcomes, [
     ["place", 0, null],
     ["accepted", 0, null],
@@ -1252,17 +1255,11 @@ Deno.test("a reset keeps its time one call: an expiryPeriod 0 order still fills,
 });
 
 Deno.test("a reset sent by an agent reset earlier at that time is dropped with its other responses", async () => {
-  const run = await replayScript({
-    exchange: { agents: 3, balances: { base: "10", quote: "1000" } },
-    batches: [{
-      timestamp: 5,
-      responses: [
-        limitOrder(1, 0, 1, 10),
-        { agentId: 2, type: "RESET_AGENT", payload: { agentIds: [2, 7] } },
-        { agentId: 2, type: "RESET_AGENT", payload: { agentIds: [1] } },
-      ],
-    }],
-  });
+  const run = await atOneTime(3, [
+    limitOrder(1, 0, 1, 10),
+    { agentId: 2, type: "RESET_AGENT", payload: { agentIds: [2, 7] } },
+    { agentId: 2, type: "RESET_AGENT", payload: { agentIds: [1] } },
+  ]);
   assert.equal(run.code, 0, run.stderr);
   assert.deepEqual(run.events.map((e) => [e.event, e.agentId ?? null]), [
     ["place", 1],
@@ -1278,21 +1275,15 @@ function bidForOneCall(agentId: number) {
 }
 
 Deno.test("a reset of another agent sent by an agent reset earlier at that time is dropped in the same call", async () => {
-  const run = await replayScript({
-    exchange: { agents: 3, balances: { base: "10", quote: "1000" } },
-    batches: [{
-      timestamp: 5,
-      responses: [
-        bidForOneCall(0),
-        { agentId: 2, type: "RESET_AGENT", payload: { agentIds: [2] } },
-        { agentId: 2, type: "RESET_AGENT", payload: { agentIds: [1] } },
-        // Still the same call: the expiryPeriod 0 bid is there to sell to.
-        { agentId: 1, type: "PLACE_ORDER_MARKET", payload: { direction: 1, volume: 1, bookId: 0 } },
-      ],
-    }],
-  });
+  const run = await atOneTime(3, [
+    bidForOneCall(0),
+    { agentId: 2, type: "RESET_AGENT", payload: { agentIds: [2] } },
+    { agentId: 2, type: "RESET_AGENT", payload: { agentIds: [1] } },
+    // Still the same call: the expiryPeriod 0 bid is there to sell to.
+    { agentId: 1, type: "PLACE_ORDER_MARKET", payload: { direction: 1, volume: 1, bookId: 0 } },
+  ]);
   assert.equal(run.code, 0, run.stderr);
-  assert.deepEqual(run.events.map((e) => [e.event, e.agentId ?? null, e.reason ?? null]), [
+  assert.deepEqual(outcomesOf(run), [
     ["place", 0, null],
     ["accepted", 0, null],
     ["reset", 2, null],
@@ -1303,23 +1294,17 @@ Deno.test("a reset of another agent sent by an agent reset earlier at that time 
 });
 
 Deno.test("a reset of its sender and others runs whole when the sender's earlier reset at that time was dropped", async () => {
-  const run = await replayScript({
-    exchange: { agents: 5, balances: { base: "10", quote: "1000" } },
-    batches: [{
-      timestamp: 5,
-      responses: [
-        bidForOneCall(3),
-        { agentId: 1, type: "RESET_AGENT", payload: { agentIds: [1] } },
-        // Sent before agent 1's reset took effect: dropped, so agent 2 is not reset by it.
-        { agentId: 1, type: "RESET_AGENT", payload: { agentIds: [2] } },
-        // Agent 2 resets itself first; agent 0 is reset all the same.
-        { agentId: 2, type: "RESET_AGENT", payload: { agentIds: [2, 0] } },
-        { agentId: 4, type: "PLACE_ORDER_MARKET", payload: { direction: 1, volume: 1, bookId: 0 } },
-      ],
-    }],
-  });
+  const run = await atOneTime(5, [
+    bidForOneCall(3),
+    { agentId: 1, type: "RESET_AGENT", payload: { agentIds: [1] } },
+    // Sent before agent 1's reset took effect: dropped, so agent 2 is not reset by it.
+    { agentId: 1, type: "RESET_AGENT", payload: { agentIds: [2] } },
+    // Agent 2 resets itself first; agent 0 is reset all the same.
+    { agentId: 2, type: "RESET_AGENT", payload: { agentIds: [2, 0] } },
+    { agentId: 4, type: "PLACE_ORDER_MARKET", payload: { direction: 1, volume: 1, bookId: 0 } },
+  ]);
   assert.equal(run.code, 0, run.stderr);
-  assert.deepEqual(run.events.map((e) => [e.event, e.agentId ?? null, e.reason ?? null]), [
+  assert.deepEqual(outcomesOf(run), [
     ["place", 3, null],
     ["accepted", 3, null],
     ["reset", 1, null],
