@@ -81,17 +81,17 @@ export function readVenueMessage(venue: Venue, symbol: string, data: unknown): V
     if (record.channel !== "market_trades") return null;
     const parsed = coinbaseMessage.safeParse(data, { error: valueMessage });
     if (!parsed.success) return { unreadable: issuesText(parsed.error) };
-    let latest: number | null = null;
-    let unreadable: string | null = null;
-    for (const event of parsed.data.events) {
-      if (event.type !== "update") continue;
-      // Newest first; as the reference, only that one is read, so a bad older one hides nothing.
-      const newest = coinbaseTrade.safeParse(event.trades?.[0], { error: valueMessage });
-      if (!newest.success) unreadable = issuesText(newest.error, "trades.0");
-      else if (newest.data.product_id === symbol) latest = newest.data.price;
+    // As the reference reads a message: its first update event alone, and of that event's trades
+    // (newest first) the first alone, so a bad older one hides nothing.
+    const index = parsed.data.events.findIndex((event) => event.type === "update");
+    if (index < 0) return null;
+    const newest = coinbaseTrade.safeParse(parsed.data.events[index].trades?.[0], {
+      error: valueMessage,
+    });
+    if (!newest.success) {
+      return { unreadable: issuesText(newest.error, "trades.0") };
     }
-    if (latest !== null) return { price: latest };
-    return unreadable === null ? null : { unreadable };
+    return newest.data.product_id === symbol ? { price: newest.data.price } : null;
   }
   // Binance answers a request it refuses with `{"error": {"code": 2, "msg": ...}, "id": 1}`.
   if (record.error !== undefined && record.error !== null) {

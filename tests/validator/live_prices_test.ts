@@ -154,6 +154,16 @@ Deno.test("a price is a positive decimal string, and a bad trade after the newes
     ],
   };
   assert.equal(tradePrice("coinbase", "BTC-USD", otherEvent), 95000.5);
+  // Of several update events, the first alone is read, as the reference reads a message.
+  const twoUpdates = {
+    channel: "market_trades",
+    events: [
+      { type: "snapshot", trades: [{ product_id: "BTC-USD", price: "90000" }] },
+      ...coinbaseTrade("BTC-USD", "95000.5").events,
+      ...coinbaseTrade("BTC-USD", "95001").events,
+    ],
+  };
+  assert.equal(tradePrice("coinbase", "BTC-USD", twoUpdates), 95000.5);
   assert.equal(tradePrice("coinbase", "BTC-USD", coinbaseTrade("BTC-USD", "")), null);
   // Hex or padded text is no venue's price (a recorded feed refuses it too).
   assert.equal(tradePrice("binance", "btcusdt", { e: "trade", s: "BTCUSDT", p: "0x10" }), null);
