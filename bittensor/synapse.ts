@@ -18,7 +18,7 @@
 import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
 import { quotedChars } from "../cli/code_points.ts";
-import { valueMessage, z } from "../cli/zod_messages.ts";
+import { issuesText, valueMessage, z } from "../cli/zod_messages.ts";
 import { pythonFloat } from "./python_float.ts";
 
 /** SDK version we announce; the integer form is `major·10^6 + minor·10^3 + patch`. */
@@ -461,14 +461,6 @@ const baseSchema = z.object({
   computed_body_hash: z.string().nullish().transform((v) => v ?? ""),
 });
 
-/** Formats zod issues as `field: problem; field: problem`. */
-function describeIssues(error: z.ZodError, prefix = ""): string {
-  return error.issues.map((i) =>
-    `${[prefix, ...i.path.map(String)].filter((p) => p !== "").join(".") || "(body)"}: ${i.message}`
-  )
-    .join("; ");
-}
-
 /**
  * Builds a synapse of `kind` from a parsed JSON body. Throws an Error naming the offending field
  * when the body does not fit.
@@ -479,10 +471,12 @@ export function synapseFromBody<F>(kind: SynapseKind<F>, body: unknown): Synapse
   }
   const record = body as Record<string, unknown>;
   const base = baseSchema.safeParse(record, { error: valueMessage });
-  if (!base.success) throw new Error(`synapse body: ${describeIssues(base.error)}`);
+  if (!base.success) throw new Error(`synapse body: ${issuesText(base.error.issues, "(body)")}`);
   const own = Object.fromEntries(Object.entries(record).filter(([k]) => !BASE_KEYS.has(k)));
   const fields = kind.fields.safeParse(own, { error: valueMessage });
-  if (!fields.success) throw new Error(`${kind.name} body: ${describeIssues(fields.error)}`);
+  if (!fields.success) {
+    throw new Error(`${kind.name} body: ${issuesText(fields.error.issues, "(body)")}`);
+  }
   return { name: kind.name, ...base.data, fields: fields.data };
 }
 

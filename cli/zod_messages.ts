@@ -149,6 +149,17 @@ export function valueMessage(issue: z.core.$ZodRawIssue): string | undefined {
   }
 }
 
+/**
+ * `issues` as `field: problem`, joined by `; `, each field under `prefix` when one is given. An issue
+ * of the whole value reads `top: problem`, or the bare problem when `top` is empty.
+ */
+export function issuesText(issues: readonly z.core.$ZodIssue[], top: string, prefix = ""): string {
+  return issues.map((issue) => {
+    const path = [prefix, ...issue.path.map(String)].filter((part) => part !== "").join(".") || top;
+    return path === "" ? issue.message : `${path}: ${issue.message}`;
+  }).join("; ");
+}
+
 /** The bounds of numbers, as against those of a string's or an array's length. */
 const NUMERIC_ORIGINS = new Set(["number", "int", "bigint"]);
 

@@ -15,7 +15,7 @@
  * @module
  */
 import { cutChars } from "../cli/code_points.ts";
-import { valueMessage, z } from "../cli/zod_messages.ts";
+import { issuesText, valueMessage, z } from "../cli/zod_messages.ts";
 
 /** The two venues, in the order they are tried. */
 const VENUES = ["coinbase", "binance"] as const;
@@ -80,7 +80,7 @@ export function readVenueMessage(venue: Venue, symbol: string, data: unknown): V
     }
     if (record.channel !== "market_trades") return null;
     const parsed = coinbaseMessage.safeParse(data, { error: valueMessage });
-    if (!parsed.success) return { unreadable: issuesText(parsed.error) };
+    if (!parsed.success) return { unreadable: firstIssue(parsed.error) };
     // As the reference reads a message: its first update event alone, and of that event's trades
     // (newest first) the first alone, so a bad older one hides nothing.
     const index = parsed.data.events.findIndex((event) => event.type === "update");
@@ -89,7 +89,7 @@ export function readVenueMessage(venue: Venue, symbol: string, data: unknown): V
       error: valueMessage,
     });
     if (!newest.success) {
-      return { unreadable: issuesText(newest.error, "trades.0") };
+      return { unreadable: firstIssue(newest.error, "trades.0") };
     }
     return newest.data.product_id === symbol ? { price: newest.data.price } : null;
   }
@@ -100,7 +100,7 @@ export function readVenueMessage(venue: Venue, symbol: string, data: unknown): V
   }
   if (record.e !== "trade") return null;
   const parsed = binanceMessage.safeParse(data, { error: valueMessage });
-  if (!parsed.success) return { unreadable: issuesText(parsed.error) };
+  if (!parsed.success) return { unreadable: firstIssue(parsed.error) };
   return parsed.data.s.toLowerCase() === symbol.toLowerCase() ? { price: parsed.data.p } : null;
 }
 
@@ -112,10 +112,8 @@ export function tradePrice(venue: Venue, symbol: string, data: unknown): number 
 }
 
 /** The first issue of `error` as `field: problem`, under `prefix`. */
-function issuesText(error: z.ZodError, prefix = ""): string {
-  const issue = error.issues[0];
-  const path = [prefix, ...issue.path.map(String)].filter((part) => part !== "").join(".");
-  return path === "" ? issue.message : `${path}: ${issue.message}`;
+function firstIssue(error: z.ZodError, prefix = ""): string {
+  return issuesText(error.issues.slice(0, 1), "", prefix);
 }
 
 /** The most of a venue's text a log line repeats. */

@@ -15,7 +15,7 @@
  * ```
  * @module
  */
-import { z } from "../../cli/zod_messages.ts";
+import { issuesText, z } from "../../cli/zod_messages.ts";
 import { pythonFloat } from "../../bittensor/python_float.ts";
 import { gridUnits } from "../../sim/grid.ts";
 import type { SimConfig } from "../../sim/config.ts";
@@ -287,9 +287,7 @@ export type StateUpdate = z.infer<typeof stateUpdateSchema>;
 
 /** Formats zod issues as `path: problem` lines. */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((issue) =>
-    `${issue.path.length ? issue.path.join(".") : "(root)"}: ${issue.message}`
-  ).join("; ");
+  return issuesText(error.issues, "(root)");
 }
 
 /** Parses a decoded state update; throws an Error naming every bad field. */
