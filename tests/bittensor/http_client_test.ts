@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { ipv6Loopback } from "../ipv6.ts";
 import {
   hostAndPort,
   HttpClient,
@@ -332,16 +333,9 @@ Deno.test("the request goes out as sent; header names and values are checked", a
   }
 });
 
-let ipv6 = true;
-try {
-  Deno.listen({ hostname: "::1", port: 0 }).close();
-} catch {
-  ipv6 = false;
-}
-
 Deno.test({
   name: "IPv6 targets are reached and named in brackets",
-  ignore: !ipv6,
+  ignore: !ipv6Loopback,
   fn: async () => {
     let head = "";
     const server = rawServer(async (conn) => {

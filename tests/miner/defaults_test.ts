@@ -3,6 +3,7 @@
  * the netuid defaults to 79, and `--blacklist.force_validator_permit` is a real boolean. Checked
  * on real `taos miner --local` processes answering signed requests on loopback.
  */
+import { ipv6Loopback } from "../ipv6.ts";
 import assert from "node:assert/strict";
 import { Dendrite } from "../../bittensor/dendrite.ts";
 import { cryptoReady, type Keypair } from "../../bittensor/keypair.ts";
@@ -193,17 +194,10 @@ Deno.test({
   );
 });
 
-let ipv6 = true;
-try {
-  Deno.listen({ hostname: "::1", port: 0 }).close();
-} catch {
-  ipv6 = false;
-}
-
 Deno.test({
   name: "taos miner binds an --axon.ip in the SDK's bracketed form ([::1]) and takes " +
     "--subtensor._mock with its value",
-  ignore: !ipv6,
+  ignore: !ipv6Loopback,
   sanitizeResources: false,
   sanitizeOps: false,
 }, async () => {
