@@ -527,6 +527,9 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
   // An empty path or address is never meant: `--state=` would run on a temporary database and save
   // nothing, an empty directory would put the state in the working directory.
   const nonEmpty = (name: string) => nonEmptyFlag(name, str(name));
+  /** A numeric flag read under its own name, `fallback` when absent (see numberFlag). */
+  const number = (flag: string, schema: z.ZodType<number>, fallback: number) =>
+    numberFlag(flag, schema, str(flag), fallback);
   /**
    * A setting that has two flags: given both with different values, neither silently wins. A
    * secret is not echoed.
@@ -577,7 +580,7 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     ["--subtensor.network", str("subtensor.network")],
   ], "finney");
 
-  const netuid = numberFlag("netuid", nonNegativeInt.max(65535), str("netuid"), 79);
+  const netuid = number("netuid", nonNegativeInt.max(65535), 79);
   const given = nonEmpty("wallet.path");
   const walletPath = walletRootOf(given).root;
   // Each is one directory level of the state path, so none may climb out of the logging dir.
@@ -602,80 +605,42 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     );
   }
   // Checked even when OFF, where it is unused: a port out of range is a mistake either way.
-  const port = numberFlag("prometheus.port", portNumber, str("prometheus.port"), 9001);
+  const port = number("prometheus.port", portNumber, 9001);
   const prometheusPort = promLevel === "OFF" ? null : port;
 
-  const normalizationMin = numberFlag(
-    "scoring.sharpe.normalization_min",
-    z.number().finite(),
-    str("scoring.sharpe.normalization_min"),
-    -10,
-  );
-  const normalizationMax = numberFlag(
-    "scoring.sharpe.normalization_max",
-    z.number().finite(),
-    str("scoring.sharpe.normalization_max"),
-    10,
-  );
+  const normalizationMin = number("scoring.sharpe.normalization_min", z.number().finite(), -10);
+  const normalizationMax = number("scoring.sharpe.normalization_max", z.number().finite(), 10);
   if (normalizationMax <= normalizationMin) {
     throw new UsageError(
       "--scoring.sharpe.normalization_max: must be greater than --scoring.sharpe.normalization_min",
     );
   }
-  const minDelayNs = numberFlag(
-    "scoring.min_delay",
-    nonNegativeInt,
-    str("scoring.min_delay"),
-    10_000_000,
-  );
-  const maxDelayNs = numberFlag(
-    "scoring.max_delay",
-    nonNegativeInt,
-    str("scoring.max_delay"),
-    500_000_000,
-  );
+  const minDelayNs = number("scoring.min_delay", nonNegativeInt, 10_000_000);
+  const maxDelayNs = number("scoring.max_delay", nonNegativeInt, 500_000_000);
   if (maxDelayNs < minDelayNs) {
     throw new UsageError("--scoring.max_delay: must be >= --scoring.min_delay");
   }
   const scoring: ScoringOptions = {
-    maxInstructionsPerBook: numberFlag(
-      "scoring.max_instructions_per_book",
-      positiveInt,
-      str("scoring.max_instructions_per_book"),
-      20,
-    ),
-    sharpeLookback: numberFlag(
-      "scoring.sharpe.lookback",
-      positiveInt.min(2, "must be >= 2"),
-      str("scoring.sharpe.lookback"),
-      720,
-    ),
+    maxInstructionsPerBook: number("scoring.max_instructions_per_book", positiveInt, 20),
+    sharpeLookback: number("scoring.sharpe.lookback", positiveInt.min(2, "must be >= 2"), 720),
     normalizationMin,
     normalizationMax,
-    volumeSamplingInterval: numberFlag(
+    volumeSamplingInterval: number(
       "scoring.activity.trade_volume_sampling_interval",
       positiveInt,
-      str("scoring.activity.trade_volume_sampling_interval"),
       600e9,
     ),
-    volumeAssessmentPeriod: numberFlag(
+    volumeAssessmentPeriod: number(
       "scoring.activity.trade_volume_assessment_period",
       positiveInt,
-      str("scoring.activity.trade_volume_assessment_period"),
       86_400e9,
     ),
-    capitalTurnoverCap: numberFlag(
-      "scoring.activity.capital_turnover_cap",
-      positiveNumber,
-      str("scoring.activity.capital_turnover_cap"),
-      10,
-    ),
+    capitalTurnoverCap: number("scoring.activity.capital_turnover_cap", positiveNumber, 10),
     maxDelayNs,
     minDelayNs,
-    alpha: numberFlag(
+    alpha: number(
       "neuron.moving_average_alpha",
       z.number().gt(0, "must be > 0").max(1, "must be <= 1"),
-      str("neuron.moving_average_alpha"),
       0.1,
     ),
   };
@@ -747,15 +712,12 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
         "file): give the flags themselves",
     );
   }
-  const seedRaw = str("seed");
-  const simulationsRaw = str("simulations");
-  const maxResponseBytes = numberFlag(
+  const maxResponseBytes = number(
     "neuron.max_response_bytes",
     z.number().int("must be a whole number").min(65536, RESPONSE_RANGE).max(
       1024 * 1024 * 1024,
       RESPONSE_RANGE,
     ),
-    str("neuron.max_response_bytes"),
     MAX_RESPONSE_BYTES,
   );
   return {
@@ -773,20 +735,18 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     logLevel: logLevelFlag(values, "log-level"),
     loggingDir,
     neuronName,
-    timeoutSeconds: numberFlag(
+    timeoutSeconds: number(
       "neuron.timeout",
       positiveNumber.max(600),
-      str("neuron.timeout"),
       DEFAULT_QUERY_TIMEOUT_SECONDS,
     ),
     maxResponseBytes,
-    maxRoundResponseBytes: numberFlag(
+    maxRoundResponseBytes: number(
       "neuron.max_round_response_bytes",
       z.number().int("must be a whole number").min(
         maxResponseBytes,
         `must be at least --neuron.max_response_bytes (${maxResponseBytes})`,
       ).max(2 ** 40, "must be at most 1099511627776"),
-      str("neuron.max_round_response_bytes"),
       Math.max(MAX_ROUND_RESPONSE_BYTES, maxResponseBytes),
     ),
     reset: values["neuron.reset"] === true,
@@ -795,10 +755,9 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     reportingDisabled: values["reporting.disabled"] === true,
     prometheusPort,
     httpHost: nonEmpty("http.host") ?? "0.0.0.0",
-    httpMaxConnectionsPerIp: numberFlag(
+    httpMaxConnectionsPerIp: number(
       "http.max_connections_per_ip",
       z.number().int("must be a whole number").min(1).max(1_000_000),
-      str("http.max_connections_per_ip"),
       16,
     ),
     pagerdutyKey: pagerdutyKey === "" ? null : pagerdutyKey,
@@ -808,30 +767,16 @@ export function parseValidatorArgs(args: string[]): ValidatorOptions {
     fundamentalFeed: pathOf(nonEmpty("fundamental-feed")) ?? null,
     externalFeed: pathOf(nonEmpty("external-feed")) ?? null,
     seeding: seedingOf(values, str),
-    seed: seedRaw === undefined
+    seed: str("seed") === undefined
       ? null
-      : numberFlag("seed", nonNegativeInt.max(Number.MAX_SAFE_INTEGER), seedRaw, 0),
-    saveIntervalSeconds: numberFlag(
-      "neuron.save_interval",
-      z.number().nonnegative(),
-      str("neuron.save_interval"),
-      30,
-    ),
-    weightsIntervalSeconds: numberFlag(
-      "neuron.weights_interval",
-      z.number().nonnegative(),
-      str("neuron.weights_interval"),
-      120,
-    ),
+      : number("seed", nonNegativeInt.max(Number.MAX_SAFE_INTEGER), 0),
+    saveIntervalSeconds: number("neuron.save_interval", z.number().nonnegative(), 30),
+    weightsIntervalSeconds: number("neuron.weights_interval", z.number().nonnegative(), 120),
     commitScheme: commitSchemeOf(str("neuron.commit_scheme")),
-    simulations: simulationsRaw === undefined
-      ? null
-      : numberFlag("simulations", positiveInt, simulationsRaw, 1),
+    simulations: str("simulations") === undefined ? null : number("simulations", positiveInt, 1),
     duration: str("duration") === undefined ? null : durationOf(str("duration")!),
-    books: str("books") === undefined
-      ? null
-      : numberFlag("books", positiveInt.max(4096), str("books"), 1),
-    threads: numberFlag("threads", nonNegativeInt.max(1024), str("threads"), 0),
+    books: str("books") === undefined ? null : number("books", positiveInt.max(4096), 1),
+    threads: number("threads", nonNegativeInt.max(1024), 0),
     hotkeyUri: nonEmpty("hotkey-uri") ?? null,
     local,
     miners,
