@@ -654,6 +654,33 @@ export interface BookInfo {
 /** Book side for snapshots. */
 export type Side = "bids" | "asks";
 
+/**
+ * A listing call of the core: fills `out` with at most `capacity` records and returns how many
+ * there are in all (negative: an error code).
+ */
+type RecordFetch = (out: Uint8Array, capacity: number) => number | bigint;
+
+/**
+ * Every record a listing call has, decoded: asked first with room for `capacity` records, then
+ * again with room for all of them when the core reports more.
+ */
+function fetchRecords<T>(
+  recordSize: number,
+  capacity: number,
+  fetch: RecordFetch,
+  decode: (view: DataView, index: number) => T,
+): T[] {
+  for (;;) {
+    const out = new Uint8Array(capacity * recordSize);
+    const available = unwrapCount(fetch(out, capacity));
+    if (available <= capacity) {
+      const view = new DataView(out.buffer);
+      return Array.from({ length: available }, (_, i) => decode(view, i));
+    }
+    capacity = available;
+  }
+}
+
 /** One exchange: books, accounts and fee state behind one native handle. */
 export class Exchange {
   #handle: Deno.PointerValue;
@@ -819,17 +846,8 @@ export class Exchange {
     }
   }
 
-  #orders(fetch: (out: Uint8Array, capacity: number) => number | bigint): RestingOrder[] {
-    let capacity = 64;
-    for (;;) {
-      const out = new Uint8Array(capacity * ORDER_SIZE);
-      const available = unwrapCount(fetch(out, capacity));
-      if (available <= capacity) {
-        const view = new DataView(out.buffer);
-        return Array.from({ length: available }, (_, i) => decodeOrder(view, i));
-      }
-      capacity = available;
-    }
+  #orders(fetch: RecordFetch): RestingOrder[] {
+    return fetchRecords(ORDER_SIZE, 64, fetch, decodeOrder);
   }
 
   /** Orders of one level (0 = best), in time priority. */
@@ -859,18 +877,13 @@ export class Exchange {
   /** An agent's open loans in one book, by ascending order id. */
   loans(agentId: number, bookId: number): Loan[] {
     const handle = this.#live();
-    let capacity = 16;
-    for (;;) {
-      const out = new Uint8Array(capacity * LOAN_SIZE);
-      const available = unwrapCount(
+    return fetchRecords(
+      LOAN_SIZE,
+      16,
+      (out, capacity) =>
         native().tx_agent_loans(handle, i32(agentId), u32(bookId), out, BigInt(capacity)),
-      );
-      if (available <= capacity) {
-        const view = new DataView(out.buffer);
-        return Array.from({ length: available }, (_, i) => decodeLoan(view, i));
-      }
-      capacity = available;
-    }
+      decodeLoan,
+    );
   }
 
   /** One resting order, or null when the book has no such order. */
