@@ -554,7 +554,7 @@ class Importer {
   /**
    * What the reference's agents make of absent or out-of-range attributes: stylized traders take
    * the default start-up path level, drift or volatility, or order-price exponent `pO_alpha`, for
-   * an out-of-range one, futures traders a `volume` of 1 and a `lambda` of 0.01155 in their place,
+   * an out-of-range one, and clamp `regimeProb` into [0, 1], futures traders a `volume` of 1 and a `lambda` of 0.01155 in their place,
    * ALGO traders a market-feed latency of 1 s (mean and deviation), and HFT agents the default
    * `sigmaSqr` for a negative one and read `tau` as a whole number.
    */
@@ -580,6 +580,9 @@ class Importer {
       fallback("GBM_mu", (v) => v < 0, 0);
       fallback("GBM_sigma", (v) => v < 0, 0.01);
       fallback("pO_alpha", (v) => v < 0 || v >= 1, 0);
+      // The reference clamps the regime switching probability into [0, 1].
+      fallback("regimeProb", (v) => v > 1, 1);
+      fallback("regimeProb", (v) => v < 0, 0);
       if (element.attributes.GBM_seed !== undefined) {
         this.warn(
           element,

@@ -182,6 +182,23 @@ Deno.test("the XML importer replaces a pO_alpha of exactly 1 or a negative GBM_s
   );
 });
 
+Deno.test("the XML importer clamps a stylized regimeProb into [0, 1], as the reference does", () => {
+  const read = (value: string) =>
+    importXmlConfig(
+      Deno.readTextFileSync(fixture).replace('regimeProb="0.75"', `regimeProb="${value}"`),
+      1,
+    );
+  const high = read("1.5");
+  assert.equal(high.config.agents.stylized?.regimeProb, 1);
+  assert.match(high.warnings.join("\n"), /regimeProb="1\.5" taken as 1, as the reference does/);
+  const low = read("-0.2");
+  assert.equal(low.config.agents.stylized?.regimeProb, 0);
+  assert.match(low.warnings.join("\n"), /regimeProb="-0\.2" taken as 0, as the reference does/);
+  const inside = read("0.25");
+  assert.equal(inside.config.agents.stylized?.regimeProb, 0.25);
+  assert.deepEqual(inside.warnings, []);
+});
+
 Deno.test("XML counts left out are the reference's: one agent per group, no remote accounts", () => {
   const text = Deno.readTextFileSync(fixture);
   const bare = text
