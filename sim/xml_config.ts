@@ -462,8 +462,17 @@ class Importer {
       );
       exchange.initialPrice = 300;
     }
-    // The reference's decimals default to 2 (our own configs default to production's 2/4/4/10).
-    for (const name of used.slice(2, 6)) exchange[name] ??= 2;
+    // The reference reads a missing count of decimals as 0 and refuses it.
+    const missing = used.slice(2, 6).filter((name) => exchange[name] === undefined);
+    if (missing.length > 0) {
+      const [noun, verb, pronoun] = missing.length === 1
+        ? ["attribute", "is", "it"]
+        : ["attributes", "are", "them"];
+      throw new Error(
+        `line ${element.line} <${element.name}>: ${noun} ${missing.join(", ")} ${verb} missing ` +
+          `(the reference requires ${pronoun})`,
+      );
+    }
     input.exchange = exchange;
     const feePolicy = element.children.find((c) => c.name === "FeePolicy");
     if (feePolicy) exchange.fees = this.fees(feePolicy, "exchange.fees");

@@ -106,14 +106,10 @@ Deno.test("an XML element named after an Object member is an unknown element, na
   );
 });
 
-Deno.test("the XML importer takes the reference's defaults: decimals 2, a latency scale of 0 as 0.235", () => {
+Deno.test("the XML importer takes the reference's defaults: a latency scale of 0 as 0.235", () => {
   const text = Deno.readTextFileSync(fixture)
-    .replace(/ (volume|quote)Decimals="\d+"/g, "")
     .replace(/opLatencyScaleRay="0\.235"/g, 'opLatencyScaleRay="0"');
   const { config } = importXmlConfig(text, 1);
-  assert.equal(config.exchange.volumeDecimals, 2);
-  assert.equal(config.exchange.quoteDecimals, 2);
-  assert.equal(config.exchange.baseDecimals, 4, "given in the file");
   assert.equal(config.agents.hft?.opLatencyScaleRay, 0.235);
   assert.equal(config.agents.stylized?.opLatencyScaleRay, 0.235);
   const depth = (books: string) =>

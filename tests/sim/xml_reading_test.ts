@@ -120,3 +120,16 @@ Deno.test("a maxDepth above detailedDepth is what the config sent to miners repo
     /exchange\.maxDepth: must be at least detailedDepth \(5\)/,
   );
 });
+
+Deno.test("an exchange without one of its four decimals is refused naming them, as the reference refuses it", () => {
+  // The reference's exchange takes a missing count of decimals as 0 and refuses it: taos would
+  // otherwise run quote balances and fees at 2 decimals where the file meant another count.
+  assert.throws(
+    () => importXmlConfig(reference().replace(' quoteDecimals="10"', ""), 1),
+    /line 6 <MultiBookExchangeAgent>: attribute quoteDecimals is missing \(the reference requires it\)$/,
+  );
+  assert.throws(
+    () => importXmlConfig(reference().replace(/ (price|volume|base|quote)Decimals="\d+"/g, ""), 1),
+    /attributes priceDecimals, volumeDecimals, baseDecimals, quoteDecimals are missing \(the reference requires them\)$/,
+  );
+});
