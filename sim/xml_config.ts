@@ -262,6 +262,19 @@ class Importer {
     return value;
   }
 
+  /** A `<Books>` depth attribute: the reference reads it as a whole number and refuses 0. */
+  depth(books: XmlElement, attribute: "maxDepth" | "detailedDepth"): number | undefined {
+    const value = this.number(books, attribute);
+    if (value !== undefined && value < 1) {
+      throw new Error(
+        `line ${books.line} <${books.name}> attribute ${attribute}: ` +
+          `${quote(books.attributes[attribute])} must be at least 1 (the reference refuses a ` +
+          "book depth of 0)",
+      );
+    }
+    return value;
+  }
+
   /** Reads the boolean attribute that becomes the config field `path`, noting where it is. */
   flag(path: string, element: XmlElement, attribute: string): boolean | undefined {
     this.origins.set(path, { element, attribute });
@@ -496,8 +509,8 @@ class Importer {
     this.booksElement = books;
     // As in the reference: detailed levels default to maxDepth (1024 when absent), and never
     // exceed it.
-    const maxDepth = this.number(books, "maxDepth") ?? 1024;
-    const depth = this.number(books, "detailedDepth");
+    const maxDepth = this.depth(books, "maxDepth") ?? 1024;
+    const depth = this.depth(books, "detailedDepth");
     const detailedDepth = Math.min(depth ?? maxDepth, maxDepth);
     exchange.detailedDepth = detailedDepth;
     const depthFrom = depth === undefined || depth > maxDepth ? "maxDepth" : "detailedDepth";

@@ -133,3 +133,22 @@ Deno.test("an exchange without one of its four decimals is refused naming them, 
     /attributes priceDecimals, volumeDecimals, baseDecimals, quoteDecimals are missing \(the reference requires them\)$/,
   );
 });
+
+Deno.test("a book depth of 0 is refused by attribute, as the reference refuses it", () => {
+  const books = (attributes: string) =>
+    reference().replace(/<Books [^>]*>/, `<Books instanceCount="2" ${attributes}>`);
+  for (
+    const [attributes, attribute] of [
+      ['maxDepth="0"', "maxDepth"],
+      ['maxDepth="5" detailedDepth="0"', "detailedDepth"],
+      ['detailedDepth="0.5"', "detailedDepth"],
+    ]
+  ) {
+    assert.throws(
+      () => importXmlConfig(books(attributes), 1),
+      new RegExp(`line 17 <Books> attribute ${attribute}: '0(\\.5)?' must be at least 1`),
+      attributes,
+    );
+  }
+  assert.equal(importXmlConfig(books('maxDepth="1"'), 1).config.exchange.detailedDepth, 1);
+});
