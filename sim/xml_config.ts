@@ -39,7 +39,7 @@ function table<T>(entries: Record<string, T>): Record<string, T> {
 
 /** Attributes the reference parses but that have no effect on our model (or are logging only). */
 const inert: Record<string, string[]> = table({
-  Simulation: ["id", "timescale", "current", "enableCheckpointing", "traceTime", "debug", "test"],
+  Simulation: ["id", "timescale", "enableCheckpointing", "traceTime", "debug", "test"],
   MultiBookExchangeAgent: ["name", "eps"],
   Books: ["algorithm", "maxDepth"],
   Balances: ["seed", "log", "symbol"],
@@ -710,7 +710,7 @@ function convert(
   overrides: ConfigOverrides,
 ): XmlImport {
   const used = ["start", "duration", "step", "seed"];
-  importer.checkAttributes(root, used);
+  importer.checkAttributes(root, [...used, "current"]);
   const input: Record<string, unknown> = {
     start: importer.read("start", root, "start"),
     duration: importer.read("duration", root, "duration"),
@@ -722,6 +722,16 @@ function convert(
   if (input.start === undefined) {
     throw new Error(
       `line ${root.line} <Simulation>: attribute start is missing (the reference requires it)`,
+    );
+  }
+  // The time a checkpoint resumes at: the reference's clock starts there, shortening the run.
+  const current = root.attributes.current;
+  if (current !== undefined && Number(current) !== input.start) {
+    importer.warn(
+      root,
+      `attribute current (${quote(current)}) not read: the run starts at start ` +
+        `(${input.start} ns); the reference would start its clock at current and run to ` +
+        "start + duration",
     );
   }
   if (input.step === undefined) {

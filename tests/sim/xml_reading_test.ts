@@ -152,3 +152,16 @@ Deno.test("a book depth of 0 is refused by attribute, as the reference refuses i
   }
   assert.equal(importXmlConfig(books('maxDepth="1"'), 1).config.exchange.detailedDepth, 1);
 });
+
+Deno.test("a <Simulation current>, where the reference would start its clock, is reported as not read", () => {
+  const resumed = reference().replace('start="0"', 'start="0" current="43200000000000"');
+  const { config, warnings } = importXmlConfig(resumed, 1);
+  assert.deepEqual([config.start, config.duration], [0, 86400e9]);
+  assert.deepEqual(warnings, [
+    "line 3 <Simulation>: attribute current ('43200000000000') not read: the run starts at start " +
+    "(0 ns); the reference would start its clock at current and run to start + duration",
+  ]);
+  // Equal to start, it changes nothing there either.
+  const same = reference().replace('start="0"', 'start="0" current="0"');
+  assert.deepEqual(importXmlConfig(same, 1).warnings, []);
+});
