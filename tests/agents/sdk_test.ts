@@ -876,6 +876,31 @@ Deno.test("validateInstructions at its bounds: book id = count, volume = cap, ca
   ]);
 });
 
+Deno.test("validateInstructions drops an instruction for a book id past 2^53 as an unknown book, the response stands", () => {
+  const result = validateInstructions(
+    { agent_id: 2, instructions: [limit({ bookId: 2 ** 53 }), limit({ bookId: 1e20 }), limit()] },
+    { uid: 2, bookCount: 2 },
+  );
+  assert.equal(result.discarded, null);
+  assert.deepEqual(result.rejected.map((r) => [r.index, r.rule]), [
+    [0, "unknownBook"],
+    [1, "unknownBook"],
+  ]);
+  assert.match(result.rejected[0].reason, /^bookId 9007199254740992 outside 0\.\.1$/);
+  assert.equal(result.accepted.length, 1);
+  // A fraction or a negative id is still no book id: the response is malformed.
+  for (const bookId of [-1, 0.5]) {
+    assert.match(
+      validateInstructions({ agent_id: 2, instructions: [limit({ bookId })] }, {
+        uid: 2,
+        bookCount: 2,
+      })
+        .discarded ?? "",
+      /bookId: must be a book id, an integer >= 0/,
+    );
+  }
+});
+
 Deno.test("validateInstructions: over 200 000 instructions, or over 10 000 ids in one CANCEL_ORDERS, void the response", () => {
   const cancel = (n: number) => ({
     type: "CANCEL_ORDERS",
