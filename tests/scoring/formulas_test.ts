@@ -194,6 +194,17 @@ Deno.test("D1–D5: execution delay from response time", () => {
   assert.equal(executionDelay(4.999, 5), 499_899_999);
   assert.equal(executionDelay(5.0, 5, 1000), 500_001_000);
   assert.equal(executionDelay(2.5, 5), 250_000_000);
+  assert.equal(executionDelay(0, 5), 10_000_000);
+});
+
+Deno.test("a reply measured past the timeout is delayed max_delay, never more", () => {
+  // The dendrite can time a reply that came in before the timeout later than the timeout, when the
+  // validator's own event loop was busy when it arrived.
+  assert.equal(executionDelay(5.3, 5), 500_000_000);
+  assert.equal(executionDelay(7.5, 5, 1000), 500_001_000);
+  // Pinned delays (min = max) stay pinned.
+  const pinned = { maxDelay: 20_000_000, minDelay: 20_000_000 };
+  assert.equal(executionDelay(0.3, 0.2, 0, pinned), 20_000_000);
 });
 
 /** Score EMAs to the u16 weights a validator emits: its normalisation, then the chain's processing

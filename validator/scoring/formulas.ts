@@ -236,7 +236,8 @@ export const DEFAULT_QUERY_TIMEOUT_SECONDS = 3.0;
 /**
  * Simulated delay (ns) before a miner's instructions reach the exchange, from its measured
  * response time: `max(floor(maxDelay × processTime / timeout), minDelay)`, plus the delay the
- * miner itself requested on the instruction.
+ * miner itself requested on the instruction. A response time past the timeout counts as the
+ * timeout: a reply read at all is delayed at most `maxDelay`.
  */
 export function executionDelay(
   processTimeSeconds: number,
@@ -244,6 +245,8 @@ export function executionDelay(
   requestedDelay = 0,
   bounds: DelayBounds = DEFAULT_DELAY_BOUNDS,
 ): number {
-  const fromTime = Math.floor(bounds.maxDelay * (processTimeSeconds / timeoutSeconds));
+  // A reply that came in before the timeout is timed later when the event loop was busy then.
+  const time = Math.min(processTimeSeconds, timeoutSeconds);
+  const fromTime = Math.floor(bounds.maxDelay * (time / timeoutSeconds));
   return Math.max(fromTime, bounds.minDelay) + requestedDelay;
 }
