@@ -861,6 +861,8 @@ export class Validator {
       deps.metrics?.responseTime.observe(reply.processTime);
       const result = reply.checked!;
       if (result.discarded !== null) {
+        // Not an answer (the round's answered count leaves it out): it breaks a run of answers.
+        this.#answerStreak.set(reply.uid, 0);
         deps.metrics?.instructions.inc({ result: "voided" });
         // A miner voided every time (say, a uid mismatch) would otherwise look merely silent.
         this.#logOnce(

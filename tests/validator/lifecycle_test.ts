@@ -977,3 +977,43 @@ Deno.test("a miner's timeouts are logged once, then again after it answered for 
     store.close();
   }
 });
+
+Deno.test("a refused reply breaks a miner's answers in a row: no 'answering again' without 60 of them", async () => {
+  // uid 1 times out in round 1, then answers with another uid's response every other round.
+  let round = 0;
+  const garbling: MinerClient = {
+    query: async (requests, timeout, check) => {
+      round++;
+      const replies = await client.query(requests, timeout, check);
+      return replies.map((reply) =>
+        reply.uid !== 1
+          ? reply
+          : round === 1
+          ? { ...reply, outcome: "timeout", checked: null, message: "no reply in 1 s" }
+          : round % 2 === 0
+          ? { ...reply, checked: check(1, { agent_id: 0, instructions: [] }) }
+          : reply
+      );
+    },
+  };
+  const lines: string[] = [];
+  const store = ValidatorStore.open(":memory:");
+  const validator = localValidator(store, { ...smallPreset(), duration: 3600e9 }, [], {
+    client: garbling,
+    log: (level, message) =>
+      void (level !== "debug" && message.startsWith("uid 1") && lines.push(message)),
+  });
+  try {
+    await validator.start();
+    // 61 valid answers in rounds 3, 5, ..., 123, never two in a row.
+    for (let i = 0; i < 123; i++) await validator.round();
+    assert.deepEqual(lines, [
+      "uid 1: timeout (no reply in 1 s) (later timeouts of this uid are logged at debug level)",
+      "uid 1: response discarded: response agent_id 0 is not uid 1 (later discards of this uid are " +
+      "logged at debug level)",
+    ]);
+  } finally {
+    validator.close();
+    store.close();
+  }
+});
