@@ -592,19 +592,23 @@ void x_margin_calls(tx_exchange *ex) {
   }
   if (!changed) return;
   ex->margin_dirty = false;
-  if (ex->calls_cap < ex->loan_n) {
-    x_call *calls = realloc(ex->calls, (size_t)ex->loan_n * sizeof *calls);
+  /* Room for every loan twice: a group's loans, then those called once more. */
+  uint32_t need = 2 * ex->loan_n;
+  if (ex->calls_cap < need) {
+    x_call *calls = realloc(ex->calls, (size_t)need * sizeof *calls);
     if (calls == NULL) {
       ex->margin_dirty = true; /* the check is owed: the next call makes it */
       ex->error = TX_ERR_NOMEM;
       return;
     }
     ex->calls = calls;
-    ex->calls_cap = ex->loan_n;
+    ex->calls_cap = need;
   }
   /* As the reference: book by book, longs before shorts, each group by ascending margin-call
    * price. A loan is liquidated if it is still open and still breached when its turn comes (an
-   * earlier liquidation may have repaid it or moved the book). */
+   * earlier liquidation may have repaid it or moved the book). Proceeds repay the owner's oldest
+   * loans first: a loan whose liquidation repaid only older ones is called once more at the end
+   * of its group, as the reference's orders for all breached loans together sell for each. */
   for (uint32_t b = 0; b < ex->cfg.book_count && ex->error == TX_OK; b++) {
     for (int dir = TX_BUY; dir <= TX_SELL && ex->error == TX_OK; dir++) {
       uint32_t n = 0;
@@ -621,11 +625,22 @@ void x_margin_calls(tx_exchange *ex) {
         }
         ex->calls[at] = (x_call){.seq = loan->seq, .loan = li};
       }
+      uint32_t first_pass = n;
       for (uint32_t i = 0; i < n && ex->error == TX_OK; i++) {
-        const x_loan *loan = &ex->loans[ex->calls[i].loan];
-        if (loan->live && loan->seq == ex->calls[i].seq && loan->amount > 0 &&
-            breached(ex, loan)) {
-          liquidate(ex, ex->calls[i].loan);
+        x_call call = ex->calls[i];
+        const x_loan *loan = &ex->loans[call.loan];
+        if (!loan->live || loan->seq != call.seq || loan->amount <= 0 || !breached(ex, loan)) {
+          continue;
+        }
+        const x_account *acct = &ex->accounts[loan->account];
+        int64_t amount = loan->amount;
+        int64_t owed = dir == TX_BUY ? acct->quote_loan : acct->base_loan;
+        liquidate(ex, call.loan);
+        loan = &ex->loans[call.loan];
+        bool repaid_others = (dir == TX_BUY ? acct->quote_loan : acct->base_loan) < owed;
+        if (i < first_pass && loan->live && loan->seq == call.seq && loan->amount == amount &&
+            repaid_others) {
+          ex->calls[n++] = call;
         }
       }
     }

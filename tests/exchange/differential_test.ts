@@ -731,7 +731,7 @@ function shrink(config: ModelConfig, stream: Batch[], first: Mismatch): Batch[] 
 const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 const MARGIN_SEEDS = [124, 128, 146, 147, 169, 171];
 /** Extended streams (fee policies added mid-stream, malformed records): cash and margin. */
-const EXTENDED_SEEDS = [14, 18, 21, 25, 137, 164];
+const EXTENDED_SEEDS = [14, 18, 21, 25, 133, 164];
 /** Range streams, at the holdings bound. */
 const RANGE_SEEDS = [22, 27, 29];
 const MARGIN_RANGE_SEEDS = Array.from({ length: 40 }, (_, i) => i + 1);

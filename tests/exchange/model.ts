@@ -1559,16 +1559,29 @@ export class ExchangeModel {
 
   /** Before each call's instructions the breached loans are liquidated as 7.7 orders them: book
    * by book, longs before shorts, each by ascending margin-call price (then the older loan
-   * first); each only if still open and breached when its turn comes (README: re-checked). */
+   * first); each only if still open and breached when its turn comes (README: re-checked). One
+   * whose liquidation repaid only the owner's other loans is called once more at the end. */
   #marginCalls(): void {
     for (let bookId = 0; bookId < this.#books.length; bookId++) {
       for (const direction of ["buy", "sell"] as const) {
         const due = this.#loans.filter((l) =>
           l.bookId === bookId && l.direction === direction && l.amount > 0n && this.#breached(l)
         ).sort((a, b) => this.#compareCallPrices(a, b) || a.seq - b.seq);
-        for (const loan of due) {
-          if (this.#loans.includes(loan) && loan.amount > 0n && this.#breached(loan)) {
-            this.#liquidate(loan);
+        const firstPass = due.length;
+        const owed = (loan: Loan) =>
+          this.#loansOf(loan.agentId, bookId).filter((l) => l.direction === direction)
+            .reduce((sum, l) => sum + l.amount, 0n);
+        for (let i = 0; i < due.length; i++) {
+          const loan = due[i];
+          if (!this.#loans.includes(loan) || loan.amount <= 0n || !this.#breached(loan)) continue;
+          const amount = loan.amount;
+          const before = owed(loan);
+          this.#liquidate(loan);
+          if (
+            i < firstPass && this.#loans.includes(loan) && loan.amount === amount &&
+            owed(loan) < before
+          ) {
+            due.push(loan);
           }
         }
       }
