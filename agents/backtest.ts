@@ -565,8 +565,9 @@ async function startRunners(
 ): Promise<{ runners: StepRunner[]; agentName: string; params: AgentParams }> {
   const uids = Array.from({ length: copies }, (_, uid) => uid);
   const agent = options.agent;
+  const written = typeof options.params === "string" ? options.params : undefined;
   if (typeof agent !== "string") {
-    const params = checkAgentParams(agent, rawParams);
+    const params = checkAgentParams(agent, rawParams, written);
     const unused = unusedAgentParams(agent, rawParams);
     if (unused !== null) options.onWarning?.(unused);
     const runners = uids.map((uid) => {
@@ -578,7 +579,13 @@ async function startRunners(
     });
     return { runners, agentName: agent.name, params };
   }
-  const spec = { path: options.agentPath ?? DEFAULT_AGENTS_DIR, name: agent, params: rawParams };
+  // As written, not as parsed: each worker's loader gives text to a parameter its schema wants
+  // as text (see `checkAgentParams`).
+  const spec = {
+    path: options.agentPath ?? DEFAULT_AGENTS_DIR,
+    name: agent,
+    params: written ?? rawParams,
+  };
   // An agent that fails the same way at every publish (ending its worker, say) is told of once.
   const repeats = new RepeatLimiter(Infinity);
   const warn = (uid: number, message: string) => {

@@ -42,6 +42,21 @@ export class AgentLoadError extends Error {
  */
 export function parseAgentParams(text: string | undefined): AgentParams {
   const params: AgentParams = {};
+  for (const [key, value] of paramWords(text)) {
+    const coerced = coerce(value);
+    // A number past the largest double reads as Infinity, which no schema message explains.
+    if (coerced === Infinity || coerced === -Infinity) {
+      throw new AgentLoadError(`agent parameter '${key}': must be finite, got ${value}`);
+    }
+    params[key] = coerced;
+  }
+  return params;
+}
+
+/** The `[name, value]` pairs of `k=v k2=v2`, values as written; throws as `parseAgentParams`. */
+function paramWords(text: string | undefined): [string, string][] {
+  const words: [string, string][] = [];
+  const seen = new Set<string>();
   let previous: string | undefined;
   for (const token of (text ?? "").trim().split(/\s+/).filter((t) => t.length > 0)) {
     const parts = token.split("=");
@@ -63,17 +78,13 @@ export function parseAgentParams(text: string | undefined): AgentParams {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
       throw new AgentLoadError(`agent parameter '${token}': '${key}' is not a valid name`);
     }
-    if (Object.hasOwn(params, key)) {
+    if (seen.has(key)) {
       throw new AgentLoadError(`agent parameter '${key}' is given more than once`);
     }
-    const coerced = coerce(value);
-    // A number past the largest double reads as Infinity, which no schema message explains.
-    if (coerced === Infinity || coerced === -Infinity) {
-      throw new AgentLoadError(`agent parameter '${key}': must be finite, got ${value}`);
-    }
-    params[key] = coerced;
+    seen.add(key);
+    words.push([key, value]);
   }
-  return params;
+  return words;
 }
 
 function coerce(value: string): number | boolean | string {
@@ -229,8 +240,15 @@ function exportedNames(module: Record<string, unknown>): string {
 /**
  * Validates params against the class's `paramsSchema` (when it has one), applying its defaults.
  * Errors name the parameter and show its value: `agent parameter 'seed': must be >= 0, got -3`.
+ * `written` is the `k=v` text the params were parsed from, when they were: a value coerced to a
+ * number or a boolean that the schema refuses is tried as written, so that a parameter the
+ * schema takes as text (`label=007`, `mode=1` for `z.enum(["1", "2"])`) gets its text.
  */
-export function checkAgentParams(agentClass: AgentClass, params: AgentParams): AgentParams {
+export function checkAgentParams(
+  agentClass: AgentClass,
+  params: AgentParams,
+  written?: string,
+): AgentParams {
   const schema = agentClass.paramsSchema;
   if (schema === undefined) return params;
   // By shape (an agent file may import its own copy of zod); anything else fails inside with a
@@ -240,8 +258,47 @@ export function checkAgentParams(agentClass: AgentClass, params: AgentParams): A
       `${agentClass.name}: paramsSchema must be a zod schema (got ${describeValue(schema)})`,
     );
   }
+  const first = parseParams(agentClass, schema, params);
+  if (first.success) return first.data;
+  const texts = new Map(paramWords(written));
+  const coerced = refusedNames(first.error.issues).filter((name) =>
+    typeof params[name] !== "string" && texts.has(name)
+  );
+  let issues = first.error.issues;
+  if (coerced.length > 0) {
+    const asWritten = (names: string[]) => ({
+      ...params,
+      ...Object.fromEntries(names.map((name) => [name, texts.get(name)!])),
+    });
+    const second = parseParams(agentClass, schema, asWritten(coerced));
+    if (second.success) return second.data;
+    // Only a parameter its text satisfies keeps it: another is told as it was coerced.
+    const stillRefused = refusedNames(second.error.issues);
+    const kept = coerced.filter((name) => !stillRefused.includes(name));
+    if (kept.length > 0) {
+      const third = parseParams(agentClass, schema, asWritten(kept));
+      if (third.success) return third.data;
+      issues = third.error.issues;
+    }
+  }
+  const problems = issues.map((issue) =>
+    issue.path.length > 0
+      ? `agent parameter '${issue.path.join(".")}': ${issue.message}`
+      : `agent parameters: ${issue.message}`
+  );
+  throw new AgentLoadError(`${agentClass.name}: ${problems.join("; ")}`);
+}
+
+type ParamsResult = ReturnType<NonNullable<AgentClass["paramsSchema"]>["safeParse"]>;
+
+/** `schema`'s result on `params`; a schema that throws or returns no result is a load error. */
+function parseParams(
+  agentClass: AgentClass,
+  schema: NonNullable<AgentClass["paramsSchema"]>,
+  params: AgentParams,
+): ParamsResult {
   // The schema is the agent's code: a refinement or transform of its own may throw.
-  let result: ReturnType<typeof schema.safeParse>;
+  let result: ParamsResult;
   try {
     // An agent file may import its own copy of zod, whose `safeParse` ignores this argument.
     result = schema.safeParse(params, { error: valueMessage });
@@ -255,13 +312,14 @@ export function checkAgentParams(agentClass: AgentClass, params: AgentParams): A
       `${agentClass.name}: its paramsSchema's safeParse returned ${String(result)}, not a result`,
     );
   }
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) =>
-    issue.path.length > 0
-      ? `agent parameter '${issue.path.join(".")}': ${issue.message}`
-      : `agent parameters: ${issue.message}`
-  );
-  throw new AgentLoadError(`${agentClass.name}: ${problems.join("; ")}`);
+  return result;
+}
+
+/** The parameters the issues are about (their path's first name). */
+function refusedNames(issues: readonly { path: PropertyKey[] }[]): string[] {
+  return [
+    ...new Set(issues.flatMap((issue) => issue.path.length > 0 ? [String(issue.path[0])] : [])),
+  ];
 }
 
 /** A value's type, and the value itself when it is short: for messages. */
@@ -323,7 +381,11 @@ export async function loadAgent(options: LoadAgentOptions): Promise<TradingAgent
   const raw = typeof options.params === "object"
     ? options.params
     : parseAgentParams(options.params);
-  const params = checkAgentParams(agentClass, raw);
+  const params = checkAgentParams(
+    agentClass,
+    raw,
+    typeof options.params === "string" ? options.params : undefined,
+  );
   const unused = unusedAgentParams(agentClass, raw);
   if (unused !== null) options.onWarning?.(unused);
   options.onParams?.(params);
