@@ -4,6 +4,7 @@
  * copies in the caller's thread both name them.
  * @module
  */
+import { existsSync } from "node:fs";
 import { AGENT_METHODS, type AgentMethod } from "../../miner/agent_methods.ts";
 import type { TradingAgent } from "./agent.ts";
 
@@ -52,10 +53,24 @@ export function agentFrame(error: unknown, kit: readonly string[]): string | nul
   // may hold spaces.
   for (const match of error.stack.matchAll(/(file:\/\/[^()\n]+?):(\d+):(\d+)(?=\)|$)/gm)) {
     const path = pathOf(match[1]);
-    if (kitPaths.some((prefix) => path.startsWith(prefix))) continue;
+    if (kitPaths.some((prefix) => path.startsWith(prefix) || isCopyOf(path, prefix))) continue;
     return `${path}:${match[2]}:${match[3]}`;
   }
   return null;
+}
+
+/**
+ * Whether `path` is a file of the kit directory `prefix` imported from another place: the same
+ * two last directories (`agents/sdk/`) and a name the kit has: an agent may import the kit through
+ * a link or from another checkout, whose paths are not the ones running it.
+ */
+function isCopyOf(path: string, prefix: string): boolean {
+  if (!prefix.endsWith("/")) return false;
+  const tail = prefix.split("/").slice(-3).join("/");
+  const at = path.lastIndexOf(`/${tail}`);
+  if (at < 0) return false;
+  const name = path.slice(at + tail.length + 1);
+  return name.length > 0 && !name.includes("/") && existsSync(prefix + name);
 }
 
 /**

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { AgentMethod } from "../../miner/agent_methods.ts";
@@ -89,4 +89,40 @@ Deno.test("noteFailures names the agent method whose call threw or rejected, and
   assert.equal(wrapped.helper, Flaky.prototype.helper);
   assert.throws(() => wrapped.helper());
   assert.deepEqual(failed, ["onStart", "onUpdate"]);
+});
+
+Deno.test("agentFrame passes over the kit's files where the agent imported them from another place", async () => {
+  const root = testTempDir("taos-failure-site-copy-");
+  const refuse = 'export function refuse(): never {\n  throw new RangeError("refused");\n}\n';
+  // This kit, another checkout's copy of it, and a link to this one.
+  for (const checkout of ["taos", "other taos"]) {
+    mkdirSync(join(root, checkout, "agents", "sdk"), { recursive: true });
+    writeFileSync(join(root, checkout, "agents", "sdk", "instructions.ts"), refuse);
+  }
+  symlinkSync(join(root, "taos"), join(root, "linked"));
+  // Files of the same name outside an `agents/sdk` directory, or not in the kit, are the agent's.
+  mkdirSync(join(root, "mine", "sdk"), { recursive: true });
+  writeFileSync(join(root, "mine", "sdk", "instructions.ts"), refuse);
+  writeFileSync(join(root, "other taos", "agents", "sdk", "helpers.ts"), refuse);
+  const kit = [pathToFileURL(join(root, "taos", "agents", "sdk")).href + "/"];
+  for (
+    const [index, [imported, placed]] of [
+      ["other taos/agents/sdk/instructions.ts", "agent"],
+      ["linked/agents/sdk/instructions.ts", "agent"],
+      ["taos/agents/sdk/instructions.ts", "agent"],
+      ["mine/sdk/instructions.ts", "imported"],
+      ["other taos/agents/sdk/helpers.ts", "imported"],
+    ].entries()
+  ) {
+    const agentFile = join(root, `Agent${index}.ts`);
+    writeFileSync(
+      agentFile,
+      `import { refuse } from ${JSON.stringify(join(root, imported))};\n` +
+        "export function act() {\n  refuse();\n}\n",
+    );
+    const { act } = await import(pathToFileURL(agentFile).href);
+    const error = await caught(act);
+    const expected = placed === "agent" ? `${agentFile}:3:3` : `${join(root, imported)}:2:9`;
+    assert.equal(agentFrame(error, kit), expected, imported);
+  }
 });
