@@ -55,8 +55,8 @@ import {
 import {
   AgentLoadError,
   checkAgentParams,
+  constructAgent,
   DEFAULT_AGENTS_DIR,
-  failedToStart,
   parseAgentParams,
   unusedAgentParams,
 } from "./sdk/loader.ts";
@@ -570,13 +570,11 @@ async function startRunners(
     const params = checkAgentParams(agent, rawParams, written);
     const unused = unusedAgentParams(agent, rawParams);
     if (unused !== null) options.onWarning?.(unused);
-    const runners = uids.map((uid) => {
-      try {
-        return new InThreadRunner(new agent(uid, params), uid);
-      } catch (error) {
-        throw new AgentLoadError(failedToStart(agent.name, error));
-      }
-    });
+    const runners = await Promise.all(
+      uids.map(async (uid) =>
+        new InThreadRunner(await constructAgent(agent, agent.name, uid, params), uid)
+      ),
+    );
     return { runners, agentName: agent.name, params };
   }
   // As written, not as parsed: each worker's loader gives text to a parameter its schema wants

@@ -389,13 +389,25 @@ export async function loadAgent(options: LoadAgentOptions): Promise<TradingAgent
   const unused = unusedAgentParams(agentClass, raw);
   if (unused !== null) options.onWarning?.(unused);
   options.onParams?.(params);
+  return await constructAgent(agentClass, options.name, options.uid, params);
+}
+
+/**
+ * Constructs an agent of `agentClass`, awaiting the promise of the agent a constructor may return
+ * (set-up that awaits). Throws AgentLoadError for a constructor that throws or gives no agent.
+ */
+export async function constructAgent(
+  agentClass: AgentClass,
+  name: string,
+  uid: number,
+  params: AgentParams,
+): Promise<TradingAgent> {
   let agent: unknown;
   try {
-    // A constructor may return a promise of the agent (set-up that awaits): it is awaited here,
-    // so that its failure is the agent's failing to start.
-    agent = await new agentClass(options.uid, params);
+    // Awaited here, so that a failure of the set-up is the agent's failing to start.
+    agent = await new agentClass(uid, params);
   } catch (error) {
-    throw new AgentLoadError(failedToStart(options.name, error));
+    throw new AgentLoadError(failedToStart(name, error));
   }
   if (typeof (agent as { onUpdate?: unknown } | null)?.onUpdate !== "function") {
     const what = agent === null || agent === undefined
@@ -404,7 +416,7 @@ export async function loadAgent(options: LoadAgentOptions): Promise<TradingAgent
       ? "an object"
       : `a ${typeof agent}`;
     throw new AgentLoadError(
-      `${options.name}'s constructor gave ${what} without an onUpdate method, not the agent`,
+      `${name}'s constructor gave ${what} without an onUpdate method, not the agent`,
     );
   }
   return agent as TradingAgent;
