@@ -17,6 +17,15 @@ const HEADERS = {
     "base_loan,quote_loan,base_collateral,quote_collateral",
 };
 
+/** The header of `l2-<book>.csv` with `depth` levels per side. */
+function l2Header(depth: number): string {
+  const levelColumns: string[] = [];
+  for (const side of ["bid", "ask"]) {
+    for (let i = 1; i <= depth; i++) levelColumns.push(`${side}_price_${i}`, `${side}_volume_${i}`);
+  }
+  return ["timestamp", "fundamental", "external", ...levelColumns].join(",");
+}
+
 /** A CSV file's rows as cells, after checking the header and that every row has its width. */
 function rows(dir: string, name: string, header: string): string[][] {
   const text = readFileSync(join(dir, name), "utf8");
@@ -72,11 +81,6 @@ export function checkRunFiles(dir: string, depth: number): OutputTotals {
   const present = readdirSync(dir).filter((name) => name !== "summary.json").sort();
   assert.deepEqual(present, expected.sort(), "the files of the run");
 
-  const levelColumns: string[] = [];
-  for (const side of ["bid", "ask"]) {
-    for (let i = 1; i <= depth; i++) levelColumns.push(`${side}_price_${i}`, `${side}_volume_${i}`);
-  }
-  const l2Header = ["timestamp", "fundamental", "external", ...levelColumns].join(",");
   const totals: OutputTotals = {
     trades: 0,
     volume: 0,
@@ -123,7 +127,7 @@ export function checkRunFiles(dir: string, depth: number): OutputTotals {
       totals.notional += price * volume;
     });
 
-    const l2 = rows(dir, `l2-${book}.csv`, l2Header);
+    const l2 = rows(dir, `l2-${book}.csv`, l2Header(depth));
     const times = l2.map((r) => Number(r[0]));
     assertOrdered(times, `l2-${book}.csv timestamps`, true);
     times.slice(0, -1).forEach((t, i) => assert.equal(t, config.start + (i + 1) * STEP_NS));
@@ -172,6 +176,116 @@ export function checkRunFiles(dir: string, depth: number): OutputTotals {
         `balances.csv ${HEADERS.balances.split(",")[3 + k]}: ${b.join(",")}`,
       )
     );
+  }
+  return totals;
+}
+
+/** An order on the rebuilt book: its own volume and its matchable volume (the two differ only for
+ * a margin order), in lots. */
+interface RebuiltOrder {
+  side: 0 | 1;
+  price: bigint;
+  leverageE9: bigint;
+  own: bigint;
+  matchable: bigint;
+}
+
+/** A decimal cell in integer units (it has the file's fixed decimals). */
+const units = (cell: string) => BigInt(cell.replace(".", ""));
+const ONE_E9 = 1_000_000_000n;
+
+/** What the rebuild of a run's books went through, for the tests to check it saw enough. */
+export interface RebuildTotals {
+  /** L2 rows compared. */
+  rows: number;
+  /** Fills of limit orders placed on margin. */
+  marginFills: number;
+}
+
+/**
+ * Rebuilds every book of a run in `dir` from `events-<book>.csv` and `trades-<book>.csv` alone, as
+ * the README describes the rows, and asserts that every row of `l2-<book>.csv` has the levels the
+ * rebuilt orders add up to, after every row stamped before its timestamp (one stamped at it is in
+ * the next row). Rows of one timestamp are applied as the two files together allow: placements,
+ * then fills, then cancels and drops. `depth` = L2 levels per side.
+ */
+export function checkRebuiltBooks(dir: string, depth: number): RebuildTotals {
+  const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+  const totals: RebuildTotals = { rows: 0, marginFills: 0 };
+  // A margin order's matchable volume from its own: trunc_v(own x (1 + leverage)), in lots.
+  const matchableOf = (own: bigint, leverageE9: bigint) => own * (ONE_E9 + leverageE9) / ONE_E9;
+  for (let book = 0; book < config.books; book++) {
+    const events = rows(dir, `events-${book}.csv`, HEADERS.events);
+    const trades = rows(dir, `trades-${book}.csv`, HEADERS.trades);
+    const resting = new Map<string, RebuiltOrder>();
+    const fill = (orderId: string, lots: bigint) => {
+      const order = resting.get(orderId);
+      if (order === undefined) return; // a market order: it never rests
+      if (order.leverageE9 > 0n) totals.marginFills++;
+      order.matchable -= lots;
+      order.own = order.matchable * ONE_E9 / (ONE_E9 + order.leverageE9);
+      assert.ok(order.matchable >= 0n, `book ${book}: order ${orderId} filled past its volume`);
+      if (order.own === 0n) resting.delete(orderId);
+    };
+    let nextEvent = 0;
+    let nextTrade = 0;
+    /** Applies every row stamped before `time`, a timestamp's rows in the order above. */
+    const applyBefore = (time: bigint) => {
+      for (;;) {
+        const stamps = [events[nextEvent]?.[0], trades[nextTrade]?.[0]]
+          .filter((cell) => cell !== undefined).map(BigInt).filter((t) => t < time);
+        if (stamps.length === 0) return;
+        const now = stamps.reduce((a, b) => (a < b ? a : b));
+        const ofNow: string[][] = [];
+        while (nextEvent < events.length && BigInt(events[nextEvent][0]) === now) {
+          ofNow.push(events[nextEvent++]);
+        }
+        for (const [, kind, id, , direction, price, volume, , , leverage] of ofNow) {
+          if (kind !== "place_limit") continue;
+          const [own, leverageE9] = [units(volume), units(leverage)];
+          resting.set(id, {
+            side: direction === "buy" ? 0 : 1,
+            price: units(price),
+            leverageE9,
+            own,
+            matchable: matchableOf(own, leverageE9),
+          });
+        }
+        while (nextTrade < trades.length && BigInt(trades[nextTrade][0]) === now) {
+          const t = trades[nextTrade++];
+          fill(t[5], units(t[4]));
+          fill(t[6], units(t[4]));
+        }
+        for (const [, kind, id, , , , volume] of ofNow) {
+          if (kind !== "cancel" && kind !== "drop") continue;
+          const order = resting.get(id);
+          if (order === undefined) continue; // a market order's dropped remainder
+          order.own -= units(volume);
+          assert.ok(order.own >= 0n, `book ${book}: ${kind} of ${id} past its volume at ${now}`);
+          order.matchable = matchableOf(order.own, order.leverageE9);
+          if (order.own === 0n) resting.delete(id);
+        }
+      }
+    };
+    for (const row of rows(dir, `l2-${book}.csv`, l2Header(depth))) {
+      applyBefore(BigInt(row[0]));
+      const cells: string[] = [];
+      for (const side of [0, 1] as const) {
+        const levels = new Map<bigint, bigint>();
+        for (const order of resting.values()) {
+          if (order.side === side) {
+            levels.set(order.price, (levels.get(order.price) ?? 0n) + order.matchable);
+          }
+        }
+        const best = [...levels].sort(([a], [b]) => (side === 0 ? Number(b - a) : Number(a - b)));
+        for (let i = 0; i < depth; i++) {
+          cells.push(best[i] ? String(best[i][0]) : "", best[i] ? String(best[i][1]) : "");
+        }
+      }
+      const written = row.slice(3).map((cell) => (cell === "" ? "" : String(units(cell))));
+      assert.deepEqual(cells, written, `l2-${book}.csv at ${row[0]}: levels rebuilt from the rows`);
+      totals.rows++;
+    }
   }
   return totals;
 }
