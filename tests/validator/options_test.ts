@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { UsageError } from "../../cli/command.ts";
-import { PAGERDUTY_KEY_ENV, parseValidatorArgs, stateFileOf } from "../../validator/options.ts";
+import {
+  PAGERDUTY_KEY_ENV,
+  parseValidatorArgs,
+  stateFileOf,
+  type ValidatorOptions,
+} from "../../validator/options.ts";
 
 const HOTKEY = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
 const OTHER_HOTKEY = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
@@ -522,6 +527,55 @@ Deno.test("options: each range takes its end values and refuses one step past th
     assert.throws(() => parseValidatorArgs(args), (e: unknown) => {
       assert.ok(e instanceof UsageError, `${args.join(" ")} throws a UsageError`);
       assert.match(e.message, message);
+      return true;
+    });
+  }
+});
+
+Deno.test("options: each numeric flag reaches its own option and is refused past its own bounds", () => {
+  // [flag, a value it takes, where the value lands, a value it refuses]: each value taken differs
+  // from the flag's default, so a flag read under another flag's name shows here.
+  const flags: [string, string, (o: ValidatorOptions) => unknown, string][] = [
+    ["netuid", "80", (o) => o.netuid, "65536"],
+    ["prometheus.port", "9100", (o) => o.prometheusPort, "65536"],
+    ["scoring.sharpe.normalization_min", "-3", (o) => o.scoring.normalizationMin, "1e999"],
+    ["scoring.sharpe.normalization_max", "3", (o) => o.scoring.normalizationMax, "1e999"],
+    ["scoring.min_delay", "7", (o) => o.scoring.minDelayNs, "-1"],
+    ["scoring.max_delay", "900000000", (o) => o.scoring.maxDelayNs, "1.5"],
+    ["scoring.max_instructions_per_book", "7", (o) => o.scoring.maxInstructionsPerBook, "0"],
+    ["scoring.sharpe.lookback", "100", (o) => o.scoring.sharpeLookback, "1"],
+    [
+      "scoring.activity.trade_volume_sampling_interval",
+      "300000000000",
+      (o) => o.scoring.volumeSamplingInterval,
+      "0",
+    ],
+    [
+      "scoring.activity.trade_volume_assessment_period",
+      "43200000000000",
+      (o) => o.scoring.volumeAssessmentPeriod,
+      "0",
+    ],
+    // The README gives the cap no upper bound.
+    ["scoring.activity.capital_turnover_cap", "1000", (o) => o.scoring.capitalTurnoverCap, "0"],
+    ["neuron.moving_average_alpha", "0.5", (o) => o.scoring.alpha, "0"],
+    ["neuron.max_response_bytes", "1048576", (o) => o.maxResponseBytes, "1000"],
+    ["neuron.max_round_response_bytes", "2000000000", (o) => o.maxRoundResponseBytes, "2e12"],
+    ["neuron.timeout", "7", (o) => o.timeoutSeconds, "601"],
+    // The README's range is 1 to 1000000: 0 would refuse every connection.
+    ["http.max_connections_per_ip", "1", (o) => o.httpMaxConnectionsPerIp, "0"],
+    ["seed", "5", (o) => o.seed, "-1"],
+    ["neuron.save_interval", "0", (o) => o.saveIntervalSeconds, "-1"],
+    ["neuron.weights_interval", "0", (o) => o.weightsIntervalSeconds, "-1"],
+    ["simulations", "3", (o) => o.simulations, "0"],
+    ["books", "4096", (o) => o.books, "0"],
+    ["threads", "1024", (o) => o.threads, "1025"],
+  ];
+  for (const [flag, taken, field, refused] of flags) {
+    assert.equal(field(parseValidatorArgs([`--${flag}`, taken])), Number(taken), flag);
+    assert.throws(() => parseValidatorArgs([`--${flag}`, refused]), (e: unknown) => {
+      assert.ok(e instanceof UsageError, `--${flag} ${refused} throws a UsageError`);
+      assert.ok(e.message.startsWith(`--${flag}: '${refused}' `), e.message);
       return true;
     });
   }
