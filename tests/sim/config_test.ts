@@ -193,6 +193,12 @@ Deno.test("the XML importer clamps a stylized regimeProb into [0, 1], as the ref
   const inside = read("0.25");
   assert.equal(inside.config.agents.stylized?.regimeProb, 0.25);
   assert.deepEqual(inside.warnings, []);
+  // The ends of [0, 1] are inside: taken as written, without a warning.
+  for (const [value, expected] of [["1", 1], ["0", 0]] as const) {
+    const end = read(value);
+    assert.equal(end.config.agents.stylized?.regimeProb, expected);
+    assert.deepEqual(end.warnings, [], value);
+  }
 });
 
 Deno.test("XML counts left out are the reference's: one agent per group, no remote accounts", () => {

@@ -161,6 +161,14 @@ Deno.test("a <Simulation current>, where the reference would start its clock, is
     "line 3 <Simulation>: attribute current ('43200000000000') not read: the run starts at start " +
     "(0 ns); the reference would start its clock at current and run to start + duration",
   ]);
+  // Before start, the reference would start its clock earlier and run longer: reported too.
+  const earlier = reference().replace('start="0"', 'start="60000000000" current="0"');
+  const before = importXmlConfig(earlier, 1);
+  assert.equal(before.config.start, 60e9);
+  assert.deepEqual(before.warnings, [
+    "line 3 <Simulation>: attribute current ('0') not read: the run starts at start " +
+    "(60000000000 ns); the reference would start its clock at current and run to start + duration",
+  ]);
   // Equal to start, it changes nothing there either.
   const same = reference().replace('start="0"', 'start="0" current="0"');
   assert.deepEqual(importXmlConfig(same, 1).warnings, []);
