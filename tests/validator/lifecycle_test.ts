@@ -978,6 +978,46 @@ Deno.test("a miner's timeouts are logged once, then again after it answered for 
   }
 });
 
+Deno.test("a timeout breaks a miner's answers in a row: 'answering again' counts from the last one", async () => {
+  // uid 1 times out in rounds 1 and 61 (the second logged at debug level), answering in between
+  // and after: 59 answers, then 60 from round 62 to 121.
+  let round = 0;
+  const flaky: MinerClient = {
+    query: async (requests, timeout, check) => {
+      round++;
+      const replies = await client.query(requests, timeout, check);
+      return replies.map((reply) =>
+        reply.uid === 1 && (round === 1 || round === 61)
+          ? { ...reply, outcome: "timeout", checked: null, message: "no reply in 1 s" }
+          : reply
+      );
+    },
+  };
+  const lines: string[] = [];
+  const store = ValidatorStore.open(":memory:");
+  const validator = localValidator(store, { ...smallPreset(), duration: 3600e9 }, [], {
+    client: flaky,
+    log: (level, message) =>
+      void (level !== "debug" && message.startsWith("uid 1") && lines.push(message)),
+  });
+  const timeout =
+    "uid 1: timeout (no reply in 1 s) (later timeouts of this uid are logged at debug level)";
+  try {
+    await validator.start();
+    // 59 answers before round 61 and 59 after it: no run of 60 yet.
+    for (let i = 0; i < 120; i++) await validator.round();
+    assert.deepEqual(lines, [timeout]);
+    await validator.round();
+    assert.deepEqual(lines, [
+      timeout,
+      "uid 1: answering again (60 rounds in a row since its timeouts; the next ones are logged)",
+    ]);
+  } finally {
+    validator.close();
+    store.close();
+  }
+});
+
 Deno.test("a refused reply breaks a miner's answers in a row: no 'answering again' without 60 of them", async () => {
   // uid 1 times out in round 1, then answers with another uid's response every other round.
   let round = 0;
