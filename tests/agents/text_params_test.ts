@@ -72,6 +72,11 @@ Deno.test("a value its text does not satisfy either is told as it was read", () 
     () => checkAgentParams(Labelled as AgentClass, { label: 7 }),
     /agent parameter 'label': must be a string, got 7$/,
   );
+  // With no text to fall back on, a refused value is refused, not dropped for the default.
+  assert.throws(
+    () => checkAgentParams(Labelled as AgentClass, { label: "x", mode: 3 }),
+    /^AgentLoadError: Labelled: agent parameter 'mode': must be "1" or "2", got 3$/,
+  );
 });
 
 Deno.test("an agent file loaded by name, and a backtest of it, get a parameter's text", async () => {
