@@ -41,7 +41,13 @@ import {
   roundHalfEven,
 } from "../validator/scoring/formulas.ts";
 import { observationFromPublish, Scorer } from "../validator/scoring/scorer.ts";
-import { AgentHost, AgentStartError, REPLY_MARGIN_S } from "../miner/agent_host.ts";
+import {
+  AgentHost,
+  AgentStartError,
+  defaultHeapMb,
+  PROCESS_MEMORY_SLACK_MB,
+  REPLY_MARGIN_S,
+} from "../miner/agent_host.ts";
 import { RepeatLimiter } from "../miner/repeat_limiter.ts";
 import type { AgentClass, AgentParams } from "./sdk/agent.ts";
 import {
@@ -97,6 +103,11 @@ export interface BacktestOptions {
    * heap limit): a copy over it is replaced by a fresh instance, as on a miner.
    */
   maxMemoryMb?: number;
+  /**
+   * How messages about the memory limit name its setting (default `maxMemoryMb`; `taos sim` says
+   * `--agent-max-memory`).
+   */
+  maxMemoryName?: string;
   /** Called after every publish with the simulated ns reached and events processed so far. */
   onProgress?: (simulatedNs: number, events: number) => void;
   /**
@@ -239,7 +250,61 @@ export interface BacktestReport {
   series: BacktestSeries;
 }
 
-/** Runs a backtest; see the module doc. Throws AgentLoadError for an unloadable agent. */
+/**
+ * A backtest ended because its process held more memory than its named agent's copies may: one
+ * allocating within an update, which its worker's own check cannot see, in a thread Deno cannot
+ * stop.
+ */
+export class AgentMemoryError extends Error {
+  override name = "AgentMemoryError";
+}
+
+/** How often a backtest reads its process's memory, ms. */
+const PROCESS_MEMORY_CHECK_MS = 250;
+
+/** `bytes` in whole MiB. */
+const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
+
+/**
+ * Watches the backtest's process from when the run starts: past what it held then plus twice
+ * each copy's limit (heap, and as much outside it) plus {@linkcode PROCESS_MEMORY_SLACK_MB},
+ * `exceeded` rejects with an {@linkcode AgentMemoryError}. The copies run as threads of this
+ * process, so nothing else bounds one that allocates without yielding, or keeps allocating once
+ * replaced.
+ */
+function watchProcessMemory(
+  agentName: string,
+  copies: number,
+  limitMb: number,
+  limitName: string,
+): { exceeded: Promise<never>; stop(): void } {
+  const ceiling = Deno.memoryUsage().rss +
+    (copies * 2 * limitMb + PROCESS_MEMORY_SLACK_MB) * 2 ** 20;
+  let fail = (_: Error) => {};
+  const exceeded = new Promise<never>((_, reject) => fail = reject);
+  // Handled where the run awaits its copies; a rejection between two awaits is not unhandled.
+  exceeded.catch(() => {});
+  const timer = setInterval(() => {
+    const held = Deno.memoryUsage().rss;
+    if (held <= ceiling) return;
+    clearInterval(timer);
+    fail(
+      new AgentMemoryError(
+        `agent ${agentName} took the backtest's memory to ${mib(held)} MiB, past the ` +
+          `${mib(ceiling)} MiB its ${counted(copies, "copy", "copies")} with a memory limit of ` +
+          `${limitMb} MiB may take (twice the limit each, plus ${PROCESS_MEMORY_SLACK_MB} MiB); ` +
+          `a copy's thread cannot be stopped, so the run ends (${limitName} raises the limit)`,
+      ),
+    );
+  }, PROCESS_MEMORY_CHECK_MS);
+  Deno.unrefTimer(timer);
+  return { exceeded, stop: () => clearInterval(timer) };
+}
+
+/**
+ * Runs a backtest; see the module doc. Throws AgentLoadError for an unloadable agent, and
+ * AgentMemoryError when a named agent's copies take the process past their memory.
+ */
 export async function backtest(options: BacktestOptions): Promise<BacktestReport> {
   const rawParams = typeof options.params === "object"
     ? options.params
@@ -376,9 +441,18 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
   let events = 0;
   let engine: SimEngine | null = null;
   let ending = false;
+  let memory: ReturnType<typeof watchProcessMemory> | null = null;
   try {
     engine = SimEngine.create({ config, threads: options.threads ?? 1, feed: options.feed });
     options.onReady?.();
+    if (typeof options.agent === "string") {
+      memory = watchProcessMemory(
+        agentName,
+        copies,
+        options.maxMemoryMb ?? defaultHeapMb(),
+        options.maxMemoryName ?? "maxMemoryMb",
+      );
+    }
     for (let state = engine.advance(); state !== null; state = ending ? null : engine.advance()) {
       // Once stopped through `signal`, this publish is the last: the copies get it as the end of
       // the simulation, so that their onEnd runs as at a natural end.
@@ -439,7 +513,8 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
         if (typeof options.agent !== "string" && uid < copies - 1) {
           update.books = structuredClone(update.books);
         }
-        const outcome = await runners[uid].step(update, budget * 1000);
+        const step = runners[uid].step(update, budget * 1000);
+        const outcome = await (memory === null ? step : Promise.race([step, memory.exceeded]));
         const seconds = outcome.seconds;
         computeTotal[uid] += seconds * 1000;
         results[uid].computeMs.max = Math.max(results[uid].computeMs.max, seconds * 1000);
@@ -496,6 +571,7 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
       options.onProgress?.(state.timestamp - config.start, events);
     }
   } finally {
+    memory?.stop();
     engine?.close();
     for (const runner of runners) runner.close();
   }
@@ -731,6 +807,7 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
       delay,
       threads,
       maxMemoryMb,
+      maxMemoryName: "--agent-max-memory",
       onProgress: (done, events) => progress.update(done, events),
       onWarning: (message) => progress.note(`warning: ${message}`),
       feed,
@@ -756,6 +833,11 @@ export async function runBacktestCommand(values: Record<string, unknown>): Promi
       return interrupt.exitCode();
     }
     if (error instanceof AgentLoadError) throw new UsageError(error.message);
+    // The copy's thread runs on: the process must end now, not after a report.
+    if (error instanceof AgentMemoryError) {
+      progress.note(`taos sim: ${error.message}`);
+      return 1;
+    }
     if (error instanceof Error && error.message.startsWith("invalid simulation config")) {
       throw new UsageError(error.message);
     }

@@ -196,6 +196,52 @@ Deno.test("a named agent runs in a worker: one that blocks its thread past the t
   ]);
 });
 
+/** What process `pid` holds in memory, MiB; 0 once it has ended. */
+function processRssMb(pid: number): number {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+Deno.test("a copy allocating without bound within one update ends the backtest at its memory bound", async () => {
+  const out = testTempDir("taos-sim-agent-");
+  // ArrayBuffers: V8 never holds them to the worker's heap limit, and the worker's own check
+  // cannot run while the update holds its thread.
+  const params = `buffer_loop_flag=${join(out, "flag")}`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      ...["run", "-A", main, "sim", "--agent", fixtures, "--agent-name", "FixtureAgent"],
+      ...["--agent-params", params, "--agent-max-memory", "32", "--duration", "30s"],
+      ...["--quiet", "--out", out],
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // Unchecked, the copy takes the process to 4 GiB: stopped well before, the test fails.
+  let peak = 0;
+  const watch = setInterval(() => {
+    peak = Math.max(peak, processRssMb(child.pid));
+    if (peak > 2048) child.kill("SIGKILL");
+  }, 50);
+  try {
+    const run = await child.output();
+    const stderr = new TextDecoder().decode(run.stderr);
+    assert.ok(peak <= 2048, `the backtest grew to ${Math.round(peak)} MiB`);
+    assert.equal(run.code, 1, stderr);
+    assert.match(
+      stderr,
+      /^taos sim: agent FixtureAgent took the backtest's memory to \d+ MiB, past the \d+ MiB its 1 copy with a memory limit of 32 MiB may take \(twice the limit each, plus 512 MiB\); a copy's thread cannot be stopped, so the run ends \(--agent-max-memory raises the limit\)$/m,
+    );
+    assert.equal(new TextDecoder().decode(run.stdout), "");
+  } finally {
+    clearInterval(watch);
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
 Deno.test("a named agent over the backtest's memory limit is replaced, as on a miner", async () => {
   const { report, warnings } = await fixtureBacktest("count=true keep_mb=32", {
     duration: 40e9,
