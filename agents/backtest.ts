@@ -672,6 +672,7 @@ async function startRunners(
         // Up to 256 copies: a process each would cost several times a thread's memory and start-up.
         isolation: "thread",
         maxMemoryMb: options.maxMemoryMb,
+        maxMemoryName: options.maxMemoryName ?? "maxMemoryMb",
         onRestart: (message) => warn(uid, message),
         onError: (message) => warn(uid, `the agent failed between updates: ${message}`),
         signal: options.signal,

@@ -129,6 +129,11 @@ export interface AgentHostOptions {
    */
   maxMemoryMb?: number;
   /**
+   * The setting that raises the limit, named in the messages that give it (`--agent.max_memory`);
+   * by default none is named.
+   */
+  maxMemoryName?: string;
+  /**
    * Also watch the memory of the process running the agent (its own; for a thread, this one,
    * which then must host this one agent only): past what it was once the agent was loaded plus
    * twice its limit plus {@linkcode PROCESS_MEMORY_SLACK_MB}, the agent is replaced. This catches
@@ -188,6 +193,12 @@ function mib(bytes: number): number {
   return Math.round(bytes / 2 ** 20);
 }
 
+/** The memory limit as messages give it: `64 MiB`, and the setting that raises it if named. */
+function limitText(limitMb: number, options: AgentHostOptions): string {
+  const name = options.maxMemoryName;
+  return name === undefined ? `${limitMb} MiB` : `${limitMb} MiB; ${name} raises it`;
+}
+
 /** V8's heap limit for this thread, MiB: workers get the same unless told otherwise. */
 export function defaultHeapMb(): number {
   return Math.floor(getHeapStatistics().heap_size_limit / 2 ** 20);
@@ -239,7 +250,7 @@ async function spawnAgent(
     const fail = (message: string) => resolve({ kind: "load-failed", message });
     channel.onEvent = (event) => {
       if (event.kind === "loaded" || event.kind === "load-failed") resolve(event);
-      const ended = endOf(spec, event, heapMb);
+      const ended = endOf(spec, event, limitText(heapMb, options));
       if (ended !== null) fail(ended);
     };
     stopLoading = () => fail(`loading ${spec.name} was interrupted`);
@@ -259,6 +270,7 @@ async function spawnAgent(
         ...spec,
         path: absolute(spec.path),
         maxMemoryMb: heapMb,
+        maxMemoryText: limitText(heapMb, options),
       } satisfies HostMessage,
     );
   });
@@ -282,13 +294,13 @@ async function spawnAgent(
  * Why the agent's worker is gone, after its name, when `event` tells it is: the agent ended it,
  * it crashed (a full heap, or what the agent left uncaught), or its process ended. Null otherwise.
  */
-function endOf(spec: AgentSpec, event: AgentEvent, heapMb: number): string | null {
+function endOf(spec: AgentSpec, event: AgentEvent, limit: string): string | null {
   switch (event.kind) {
     case "ended":
       return `${spec.name} ended itself (exit code ${event.code})`;
     case "crashed":
       return event.outOfMemory
-        ? `${spec.name} ran out of memory (its heap is limited to ${heapMb} MiB)`
+        ? `${spec.name} ran out of memory (its heap is limited to ${limit})`
         : `${spec.name} crashed: ${event.message}`;
     case "process-ended":
       return `${spec.name}'s process ended (${
@@ -390,7 +402,8 @@ export class AgentHost {
     const whose = this.#isolation === "process" ? "its process's" : "the miner's";
     this.#replace(
       `agent ${this.#spec.name} took ${whose} memory to ${mib(held)} MiB, past the ` +
-        `${mib(this.#ceiling)} MiB its memory limit (${this.#limitMb} MiB) allows`,
+        `${mib(this.#ceiling)} MiB its memory limit (${limitText(this.#limitMb, this.#options)}) ` +
+        "allows",
     );
   }
 
@@ -404,7 +417,7 @@ export class AgentHost {
       : baseline + (2 * this.#limitMb + PROCESS_MEMORY_SLACK_MB) * 2 ** 20;
     channel.onEvent = (event) => {
       if (this.#channel !== channel) return;
-      const ended = endOf(this.#spec, event, this.#limitMb);
+      const ended = endOf(this.#spec, event, limitText(this.#limitMb, this.#options));
       if (ended !== null) {
         this.#replace(`agent ${ended}`, true);
         return;

@@ -31,6 +31,8 @@ export type HostMessage =
     uid: number;
     /** The agent's memory limit, MiB (see `AgentHostOptions.maxMemoryMb`). */
     maxMemoryMb: number;
+    /** The limit as its messages give it: `64 MiB`, and the setting that raises it. */
+    maxMemoryText: string;
   }
   | { kind: "step"; id: number; input: StepInput };
 

@@ -129,6 +129,7 @@ function noteExitRequests(): void {
 port.on("message", async (message: HostMessage) => {
   if (message.kind === "load") {
     memory.limitMb = message.maxMemoryMb;
+    memory.limitText = message.maxMemoryText;
     try {
       uid = message.uid;
       let warning: string | undefined;

@@ -10,6 +10,7 @@
  * ```ts
  * const memory = watchMemory(); // before the agent is loaded
  * memory.limitMb = 1024;
+ * memory.limitText = "1024 MiB; --agent.max_memory raises it";
  * // ... the agent runs ...
  * const over = memory.check(); // "holds 1088 MiB outside ...", or null
  * ```
@@ -25,6 +26,8 @@ const HEAP_SHARE = 0.9;
 export interface MemoryWatch {
   /** The agent's limit, MiB: its heap's, and separately what it may hold outside the heap. */
   limitMb: number;
+  /** The limit as the messages give it, in the parentheses after "its limit". */
+  limitText: string;
   /** What the agent holds beyond its limit, described after "agent <Name> ", or null. */
   check(): string | null;
 }
@@ -44,28 +47,29 @@ export function watchMemory(): MemoryWatch {
   const stats = getHeapStatistics;
   const collect = fullCollection();
   const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
-  const overBy = (limitBytes: number): string | null => {
+  const overBy = (limitBytes: number, limitText: string): string | null => {
     const { external_memory: outside, used_heap_size: heap } = stats();
     if (outside > limitBytes) {
       return `holds ${mib(outside)} MiB outside its JavaScript heap (ArrayBuffers, typed ` +
-        `arrays), more than its memory limit (${mib(limitBytes)} MiB)`;
+        `arrays), more than its memory limit (${limitText})`;
     }
     if (heap > limitBytes * HEAP_SHARE) {
       // The heap counted here can pass the limit V8 enforces on its older generation.
       const where = heap > limitBytes ? "past" : "within a tenth of";
       return `holds ${mib(heap)} MiB in its JavaScript heap, ${where} its limit ` +
-        `(${mib(limitBytes)} MiB), where it would stall`;
+        `(${limitText}), where it would stall`;
     }
     return null;
   };
   return {
     limitMb: Infinity,
+    limitText: "",
     check() {
       const limitBytes = this.limitMb * 2 ** 20;
-      if (overBy(limitBytes) === null) return null;
+      if (overBy(limitBytes, this.limitText) === null) return null;
       // What is over may be garbage V8 has not collected yet.
       collect?.();
-      return overBy(limitBytes);
+      return overBy(limitBytes, this.limitText);
     },
   };
 }

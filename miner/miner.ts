@@ -123,6 +123,7 @@ export async function startMiner(options: MinerOptions): Promise<RunningMiner> {
   const host = await AgentHost.start({ ...options.agent, uid: options.uid }, {
     restartAfterMs: options.agentRestartAfter,
     maxMemoryMb: options.agentMaxMemoryMb,
+    maxMemoryName: "--agent.max_memory",
     sandbox: options.agentSandbox,
     signal: options.signal,
     watchProcessMemory: true,

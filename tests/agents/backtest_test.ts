@@ -250,7 +250,7 @@ Deno.test("a named agent over the backtest's memory limit is replaced, as on a m
   });
   assert.match(
     warnings.join("\n"),
-    /uid 0: .*more than its memory limit \(64 MiB\); replacing it with a fresh instance/,
+    /uid 0: .*more than its memory limit \(64 MiB; maxMemoryMb raises it\); replacing it with a fresh instance/,
   );
   await assertUsageError(
     { agent: noAgents, "agent-name": "MarketMakerAgent", "agent-max-memory": "8" },

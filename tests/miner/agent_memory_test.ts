@@ -44,7 +44,7 @@ Deno.test("an agent keeping ArrayBuffers past its memory limit is replaced; the 
     }
     assert.match(
       warnings.join("\n"),
-      /agent FixtureAgent holds \d+ MiB outside its JavaScript heap \(ArrayBuffers, typed arrays\), more than its memory limit \(256 MiB\); replacing it with a fresh instance/,
+      /agent FixtureAgent holds \d+ MiB outside its JavaScript heap \(ArrayBuffers, typed arrays\), more than its memory limit \(256 MiB; --agent\.max_memory raises it\); replacing it with a fresh instance/,
     );
     // Every update was answered (the one passing the limit with no instructions); the count
     // starting again shows a fresh instance took over.
