@@ -33,16 +33,15 @@ static double quote_free(const sim_book *book, uint32_t slot) {
 /* Best bid/ask as prices; an empty side is replaced by the last trade price. */
 static void top_of_book(const sim_book *book, double *bid, double *ask) {
   double tick = config_of(book)->tick;
-  int64_t best_bid = sim_best(book, 0), best_ask = sim_best(book, 1);
+  int64_t best_bid, best_ask;
+  sim_best(book, &best_bid, &best_ask);
   *bid = best_bid >= 0 ? (double)best_bid * tick : book->last_trade_price;
   *ask = best_ask >= 0 ? (double)best_ask * tick : book->last_trade_price;
 }
 
 /* Spot price for decisions: the last trade if it is fresh (the reference's unsigned comparison
- * makes that "same nanosecond" only), else the mid. */
-static double spot_price(const sim_book *book, uint64_t freshness) {
-  double bid, ask;
-  top_of_book(book, &bid, &ask);
+ * makes that "same nanosecond" only), else the mid of `bid` and `ask` (from top_of_book). */
+static double spot_price(const sim_book *book, double bid, double ask, uint64_t freshness) {
   bool fresh = book->traded && (config_of(book)->reference
                                     ? book->last_trade_time == book->now
                                     : book->now - book->last_trade_time < freshness);
@@ -281,7 +280,8 @@ static void stylized_poll(sim_book *book, uint32_t k) {
   top_of_book(book, &bid, &ask);
   /* The reference reads two prices: the history takes a trade up to 5 s old, the decision one up
    * to 1 s (the same nanosecond either way under the reference's dynamics). */
-  double p = spot_price(book, 1000000000ull), history_price = spot_price(book, 5000000000ull);
+  double p = spot_price(book, bid, ask, 1000000000ull);
+  double history_price = spot_price(book, bid, ask, 5000000000ull);
   if (!(p > 0) || !(history_price > 0)) return;
   uint32_t len = sim->sty_params[k].hist_len;
   st->returns[st->head] = log(history_price / st->last_price);
@@ -380,7 +380,8 @@ static void hft_poll(sim_book *book, uint32_t k) {
 
   double bid, ask;
   top_of_book(book, &bid, &ask);
-  double p = spot_price(book, 1000000000ull); /* a trade up to 1 s old, as the reference's HFT */
+  /* a trade up to 1 s old, as the reference's HFT */
+  double p = spot_price(book, bid, ask, 1000000000ull);
   double horizon = cfg->reference
                        ? 1.0
                        : 1.0 - (double)(book->now - cfg->start) / (double)cfg->duration;

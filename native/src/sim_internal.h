@@ -248,8 +248,8 @@ void sim_initial_account(const struct taos_sim *sim, uint32_t book, uint32_t slo
 void sim_local_balances(const sim_config *cfg, const sim_balances_cfg *bal, uint32_t local,
                         sim_account *out);
 
-/* Best price of a side in ticks (0 bids, 1 asks), or -1 when the side is empty. */
-int64_t sim_best(const sim_book *book, int side);
+/* Best bid and ask in ticks, -1 for an empty side. */
+void sim_best(const sim_book *book, int64_t *bid, int64_t *ask);
 /* Total resting volume of a side (base units). */
 int64_t sim_side_volume(const sim_book *book, int side);
 /* An account's balances in the book. */

@@ -465,11 +465,14 @@ void sim_reset_account(sim_book *book, uint32_t slot) {
 }
 
 /* ---- read access for the agents and for publishing ---- */
-int64_t sim_best(const sim_book *book, int side) {
+void sim_best(const sim_book *book, int64_t *bid, int64_t *ask) {
   tx_book_info info;
-  if (tx_book_info_get(book->ex, 0, &info) != TX_OK) return -1;
-  if (side == 0) return info.bid_levels ? info.best_bid : -1;
-  return info.ask_levels ? info.best_ask : -1;
+  if (tx_book_info_get(book->ex, 0, &info) != TX_OK) {
+    *bid = *ask = -1;
+    return;
+  }
+  *bid = info.bid_levels ? info.best_bid : -1;
+  *ask = info.ask_levels ? info.best_ask : -1;
 }
 
 int64_t sim_side_volume(const sim_book *book, int side) {
