@@ -542,10 +542,11 @@ static void run_book(sim_book *book, uint64_t base, uint32_t steps, uint32_t dep
     uint64_t messages = 0;
     while (book->heap.size > 0 && book->heap.items[0].time < cutoff && !book->error) {
       sim_msg msg;
-      sim_heap_pop(&book->heap, &msg);
+      sim_heap_take(&book->heap, &msg);
       update_processes(book, msg.time);
       book->now = msg.time;
       deliver(book, &msg);
+      sim_heap_settle(&book->heap);
       messages++;
     }
     update_processes(book, cutoff);

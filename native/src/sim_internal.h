@@ -104,11 +104,20 @@ typedef struct {
 
 typedef struct {
   sim_msg *items;
-  size_t size, cap;
+  size_t size, cap; /* size counts a vacant root */
+  bool root_vacant; /* the root was taken and nothing has filled it yet */
 } sim_heap;
 
 int sim_heap_push(sim_heap *heap, const sim_msg *msg);
+/* Removes the earliest message. */
 void sim_heap_pop(sim_heap *heap, sim_msg *out);
+/* Copies out the earliest message and leaves its place vacant until the next push, which sinks
+ * from the root (most messages send one, often the sender's next poll: that saves a push from the
+ * bottom and the refill of the root), or until sim_heap_settle. items[0] is stale and `size` one
+ * too many until then. */
+void sim_heap_take(sim_heap *heap, sim_msg *out);
+/* Fills a vacant root from the bottom; nothing to do otherwise. */
+void sim_heap_settle(sim_heap *heap);
 
 /* ---- accounts ---- */
 /* Free and reserved balances of an account in one book (base and quote units). */

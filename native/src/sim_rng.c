@@ -268,7 +268,44 @@ static inline unsigned __int128 key_of(const sim_msg *m) {
   return ((unsigned __int128)m->time << 64) | m->seq;
 }
 
+/* The smallest of the children first.. of a node (at most four, below n), and its key. */
+static inline size_t smallest_child(const sim_msg *items, size_t first, size_t n,
+                                    unsigned __int128 *key) {
+  size_t end = first + 4 < n ? first + 4 : n, best = first;
+  unsigned __int128 best_key = key_of(&items[first]);
+  for (size_t c = first + 1; c < end; c++) {
+    unsigned __int128 k = key_of(&items[c]);
+    bool smaller = k < best_key;
+    best = smaller ? c : best;
+    best_key = smaller ? k : best_key;
+  }
+  *key = best_key;
+  return best;
+}
+
+/* Puts msg in the vacant root and sinks it below its smaller children. */
+static void sink_from_root(sim_heap *heap, const sim_msg *msg) {
+  sim_msg *items = heap->items;
+  size_t n = heap->size, hole = 0;
+  unsigned __int128 key = key_of(msg);
+  for (;;) {
+    size_t first = 4 * hole + 1;
+    if (first >= n) break;
+    unsigned __int128 child_key;
+    size_t best = smallest_child(items, first, n, &child_key);
+    if (key < child_key) break;
+    items[hole] = items[best];
+    hole = best;
+  }
+  items[hole] = *msg;
+}
+
 int sim_heap_push(sim_heap *heap, const sim_msg *msg) {
+  if (heap->root_vacant) {
+    heap->root_vacant = false;
+    sink_from_root(heap, msg);
+    return TAOS_SIM_OK;
+  }
   if (heap->size == heap->cap) {
     size_t cap = heap->cap ? heap->cap * 2 : 1024;
     sim_msg *items = realloc(heap->items, cap * sizeof *items);
@@ -288,26 +325,27 @@ int sim_heap_push(sim_heap *heap, const sim_msg *msg) {
   return TAOS_SIM_OK;
 }
 
-/* Pops the earliest message. The hole at the root first moves down along the smallest children
- * to the bottom, then the last message rises from there to its place: it came from the bottom
- * and mostly belongs near it, so this compares less than sinking it from the root. */
-void sim_heap_pop(sim_heap *heap, sim_msg *out) {
+void sim_heap_take(sim_heap *heap, sim_msg *out) {
+  sim_heap_settle(heap);
+  *out = heap->items[0];
+  heap->root_vacant = true;
+}
+
+/* The hole at the root first moves down along the smallest children to the bottom, then the last
+ * message rises from there to its place: it came from the bottom and mostly belongs near it, so
+ * this compares less than sinking it from the root. */
+void sim_heap_settle(sim_heap *heap) {
+  if (!heap->root_vacant) return;
+  heap->root_vacant = false;
   sim_msg *items = heap->items;
-  *out = items[0];
   size_t n = --heap->size; /* items[n] is the last message, to be placed again */
   if (n == 0) return;
   size_t hole = 0;
   for (;;) {
     size_t first = 4 * hole + 1;
     if (first >= n) break;
-    size_t end = first + 4 < n ? first + 4 : n, best = first;
-    unsigned __int128 best_key = key_of(&items[first]);
-    for (size_t c = first + 1; c < end; c++) {
-      unsigned __int128 k = key_of(&items[c]);
-      bool smaller = k < best_key;
-      best = smaller ? c : best;
-      best_key = smaller ? k : best_key;
-    }
+    unsigned __int128 child_key;
+    size_t best = smallest_child(items, first, n, &child_key);
     items[hole] = items[best];
     hole = best;
   }
@@ -319,4 +357,9 @@ void sim_heap_pop(sim_heap *heap, sim_msg *out) {
     hole = parent;
   }
   items[hole] = items[n];
+}
+
+void sim_heap_pop(sim_heap *heap, sim_msg *out) {
+  sim_heap_take(heap, out);
+  sim_heap_settle(heap);
 }

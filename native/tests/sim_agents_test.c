@@ -996,6 +996,44 @@ static void test_queue_order_is_stable(void) {
   free(heap.items);
 }
 
+/* The event loop's use of the queue: take the earliest message, push what handling it sends
+ * (into the vacant root when it is the first push), settle. Every message taken is earlier than
+ * every message left, and none is lost or taken twice. */
+static void test_queue_take_push_settle(void) {
+  sim_heap heap = {0};
+  sim_rng rng;
+  sim_rng_seed(&rng, 5, 0, 0, 0);
+  uint64_t seq = 0, taken = 0;
+  for (; seq < 300; seq++) {
+    sim_msg m = {.time = sim_rng_next(&rng) % 1000, .seq = seq};
+    CHECK(sim_heap_push(&heap, &m) == TAOS_SIM_OK);
+  }
+  uint64_t last_time = 0, last_seq = 0;
+  while (heap.size > 0) {
+    sim_msg m = {0};
+    sim_heap_take(&heap, &m);
+    taken++;
+    CHECK(taken == 1 || m.time > last_time || (m.time == last_time && m.seq > last_seq));
+    last_time = m.time;
+    last_seq = m.seq;
+    /* up to three follow-ups while fewer than 5000 were sent, some at the same instant (then
+     * they are the next to be taken) */
+    uint64_t sends = seq < 5000 ? sim_rng_next(&rng) % 4 : 0;
+    for (uint64_t i = 0; i < sends; i++) {
+      uint64_t delay = sim_rng_next(&rng) % 3 == 0 ? 0 : sim_rng_next(&rng) % 2000;
+      sim_msg next = {.time = m.time + delay, .seq = seq++};
+      CHECK(sim_heap_push(&heap, &next) == TAOS_SIM_OK);
+    }
+    sim_heap_settle(&heap);
+    for (size_t i = 0; i < heap.size; i++) {
+      const sim_msg *left = &heap.items[i];
+      CHECK(left->time > m.time || (left->time == m.time && left->seq > m.seq));
+    }
+  }
+  CHECK(taken == seq);
+  free(heap.items);
+}
+
 /* Processes update on the grid k * updatePeriod (10 s): two updates by 25 s, three at 30 s. */
 static void test_process_updates_follow_the_grid(void) {
   taos_sim *sim = create_with(CHANGES({"step", 25e9}));
@@ -1343,6 +1381,7 @@ int main(void) {
   test_step_windows_wait_for_idle_remotes();
   test_random_remote_instructions_keep_the_books_sound();
   test_queue_order_is_stable();
+  test_queue_take_push_settle();
   test_process_updates_follow_the_grid();
   test_first_external_sample_ignores_the_seed_interval();
   test_first_fundamental_update_waits_a_seed_interval();
