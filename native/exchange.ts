@@ -596,9 +596,9 @@ export interface Loan {
   collateralBase: bigint;
   collateralQuote: bigint;
   leverageE9: bigint;
-  /** Price of its first fill, ticks. */
+  /** Price of its strictest fill (a long's highest, a short's lowest), ticks. */
   price: bigint;
-  /** Margin-call price, ticks (truncated). */
+  /** That fill's margin-call price, ticks (truncated). */
   callPrice: bigint;
 }
 

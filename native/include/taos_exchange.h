@@ -292,8 +292,8 @@ typedef struct tx_loan {
   int64_t collateral_base;  /*  8 */
   int64_t collateral_quote; /* 16 */
   int64_t leverage_e9;      /* 24 */
-  int64_t price;            /* 32 price of its first fill (ticks) */
-  int64_t call_price;       /* 40 margin-call price (ticks, truncated) */
+  int64_t price;            /* 32 its strictest fill's price (ticks): long highest, short lowest */
+  int64_t call_price;       /* 40 that fill's margin-call price (ticks, truncated) */
   uint32_t order_id;        /* 48 the leveraged order it came from */
   uint8_t direction;        /* 52 TX_BUY = long, TX_SELL = short */
   uint8_t pad[3];           /* 53 */

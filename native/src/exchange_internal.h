@@ -72,7 +72,8 @@ _Static_assert(sizeof(x_order) == 128, "x_order is two cache lines");
 typedef struct {
   int64_t amount; /* outstanding: quote (long) or base (short) units */
   int64_t coll_base, coll_quote;
-  int64_t leverage, price; /* of the first fill: they fix the margin-call price */
+  int64_t leverage;       /* of the order */
+  int64_t price;          /* of its strictest fill (long: highest, short: lowest): the call price */
   uint32_t order_id, account;
   uint32_t prev, next; /* the account's loans, ascending order id; free list when dead */
   uint64_t seq;        /* opening order among all loans: ties between equal margin-call prices */

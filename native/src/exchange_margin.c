@@ -204,13 +204,21 @@ int x_loans_reserve(tx_exchange *ex, uint32_t need) {
 }
 
 /* The open loan of a leveraged order, created (in the account's order-id sequence) at its first
- * fill, in room x_loans_reserve made before the fill. */
+ * fill, in room x_loans_reserve made before the fill. Every fill at `price` registers a
+ * margin-call price of its own (7.6), and the loan is called when any of them is breached: it
+ * keeps the strictest, from its highest fill for a long, its lowest for a short. */
 static x_loan *loan_of(tx_exchange *ex, x_account *acct, x_order *o, int64_t price) {
   /* The order's loan may have been repaid in full meanwhile (e.g. by a self-trade of the
    * aggressor), in which case a fill starts a new one. */
   if (o->loan != XNONE) {
     x_loan *loan = &ex->loans[o->loan];
-    if (loan->live && loan->order_id == o->id && loan->account == o->account) return loan;
+    if (loan->live && loan->order_id == o->id && loan->account == o->account) {
+      if (o->dir == TX_BUY ? price > loan->price : price < loan->price) {
+        loan->price = price;
+        ex->margin_dirty = true; /* a stricter call price: the check is owed */
+      }
+      return loan;
+    }
   }
   uint32_t li;
   if (ex->free_loan != XNONE) {

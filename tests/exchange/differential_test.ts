@@ -729,9 +729,9 @@ function shrink(config: ModelConfig, stream: Batch[], first: Mismatch): Batch[] 
 // on those with quote at 8 decimals), picked among margin seeds that each produce
 // every outcome below, write-offs included.
 const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-const MARGIN_SEEDS = [124, 128, 146, 147, 169, 171];
+const MARGIN_SEEDS = [124, 128, 147, 169, 171, 206];
 /** Extended streams (fee policies added mid-stream, malformed records): cash and margin. */
-const EXTENDED_SEEDS = [14, 18, 21, 25, 133, 164];
+const EXTENDED_SEEDS = [14, 18, 21, 25, 133, 404];
 /** Range streams, at the holdings bound. */
 const RANGE_SEEDS = [22, 27, 29];
 const MARGIN_RANGE_SEEDS = Array.from({ length: 40 }, (_, i) => i + 1);

@@ -123,7 +123,7 @@ interface Loan {
   orderId: number;
   direction: Direction;
   leverageE9: bigint;
-  /** Price of the fill that opened it. */
+  /** Price of its strictest fill (a long's highest, a short's lowest): its margin-call price. */
   price: bigint;
   amount: bigint;
   collateralBase: bigint;
@@ -1051,12 +1051,17 @@ export class ExchangeModel {
   }
 
   /** The loan a leveraged order's fills grow, opened at its first fill (or its first since a
-   * repayment closed the last). */
+   * repayment closed the last). 7.6 registers a margin-call price at every fill and calls the loan
+   * when any is breached: the loan keeps its strictest fill's price (a long's highest, a short's
+   * lowest). */
   #loanOf(bookId: number, order: Order, price: bigint): Loan {
     const open = this.#loans.find((l) =>
       l.bookId === bookId && l.agentId === order.agentId && l.orderId === order.id
     );
-    if (open) return open;
+    if (open) {
+      if (order.direction === "buy" ? price > open.price : price < open.price) open.price = price;
+      return open;
+    }
     const loan: Loan = {
       seq: this.#loanSeq++,
       agentId: order.agentId,
