@@ -504,24 +504,42 @@ static void liquidate(tx_exchange *ex, uint32_t li) {
     acct = &ex->accounts[account];
     loan = &ex->loans[li];
     const x_book *book = &ex->books[book_id];
+    const x_side *bids = &book->side[TX_BUY];
+    /* (The owner's own bids, cancelled above, may have been the whole side.) */
+    bool below_lot =
+        in.direction == TX_SELL
+            ? bids->n > 0 && loan->amount < x_notional(ex, bids->lv[bids->n - 1].price, ex->lot)
+            : loan->amount < ex->lot;
     /* Collateral held in the currency the liquidation trades is sold (or spent) with the rest:
      * kept aside, it would go back to the account at a write-off that it could have reduced. */
+    int64_t freed = 0;
     if (book->side[!in.direction].n > 0) {
-      if (in.direction == TX_SELL) release_collateral(acct, loan, loan->coll_base, 0);
-      else release_collateral(acct, loan, 0, loan->coll_quote);
+      freed = in.direction == TX_SELL ? loan->coll_base : loan->coll_quote;
+      if (in.direction == TX_SELL) release_collateral(acct, loan, freed, 0);
+      else release_collateral(acct, loan, 0, freed);
     }
-    if (in.direction == TX_SELL) {
-      const x_side *bids = &book->side[TX_BUY];
-      /* (The owner's own bids, cancelled above, may have been the whole side.) */
-      bool below_lot =
-          bids->n > 0 && loan->amount < x_notional(ex, bids->lv[bids->n - 1].price, ex->lot);
+    /* The order may have been refused only for the collateral it could not touch: with that
+     * freed, the loan-sized order is tried once more before the account's whole holding goes. */
+    bool can_trade = in.direction == TX_SELL ? acct->base_free >= ex->lot
+                                             : affords_lot(ex, acct, book);
+    bool placed = false;
+    if (freed > 0 && !below_lot && can_trade) {
+      x_place(ex, &in);
+      placed = !last_event_rejected(ex) || !loan_alive(ex, li, account, order_id);
+      acct = &ex->accounts[account];
+      loan = &ex->loans[li];
+      book = &ex->books[book_id];
+    }
+    if (placed) {
+      in.volume = 0;
+    } else if (in.direction == TX_SELL) {
       in.currency = TX_CURRENCY_BASE;
       in.volume = !below_lot ? x_lot(ex, acct->base_free)
                   : acct->base_free >= ex->lot ? ex->lot
                                                : 0;
     } else if (!affords_lot(ex, acct, book)) {
       in.volume = 0;
-    } else if (loan->amount < ex->lot) {
+    } else if (below_lot) {
       in.volume = ex->lot; /* in base, as the first order */
     } else {
       in.currency = TX_CURRENCY_QUOTE;

@@ -1642,31 +1642,45 @@ export class ExchangeModel {
         currency,
         stp: "CO",
       });
+    const refused = () => this.#events.at(-1)?.type === "rejected" && alive();
     close(loan.amount, long ? "quote" : "base");
-    if (this.#events.at(-1)?.type === "rejected" && alive()) {
+    if (refused()) {
       // Worth less than a lot (what a taker fee left of an earlier call): one lot closes it. More
       // than the account can cover: what it holds, the loan's collateral in the currency traded
-      // included, when there is something to trade it against.
+      // included, when there is something to trade it against (the owner's own bids, cancelled
+      // above, may have been the whole side).
+      const bid = book.bids[0]?.price;
+      const belowLot = long
+        ? bid !== undefined && loan.amount < this.#quoteOf(bid, this.#lot, 0n)
+        : loan.amount < this.#lot;
+      let freed = 0n;
       if (long && book.bids.length > 0) {
-        account.baseFree += loan.collateralBase;
+        freed = loan.collateralBase;
+        account.baseFree += freed;
         loan.collateralBase = 0n;
       } else if (!long && book.asks.length > 0) {
-        account.quoteFree += loan.collateralQuote;
+        freed = loan.collateralQuote;
+        account.quoteFree += freed;
         loan.collateralQuote = 0n;
       }
-      if (long) {
-        // (The owner's own bids, cancelled above, may have been the whole side.)
-        const bid = book.bids[0]?.price;
-        const belowLot = bid !== undefined && loan.amount < this.#quoteOf(bid, this.#lot, 0n);
+      // Refused only for the collateral it could not touch: with that freed, the loan-sized order
+      // is tried once more before everything the account holds goes.
+      const canTrade = long ? account.baseFree >= this.#lot : this.#affordsLot(agentId, bookId);
+      let placed = false;
+      if (freed > 0n && !belowLot && canTrade) {
+        close(loan.amount, long ? "quote" : "base");
+        placed = !refused();
+      }
+      if (!placed && long) {
         const volume = !belowLot
           ? this.#toLot(account.baseFree)
           : account.baseFree >= this.#lot
           ? this.#lot
           : 0n;
         if (volume > 0n) close(volume, "base");
-      } else if (this.#affordsLot(agentId, bookId)) {
+      } else if (!placed && this.#affordsLot(agentId, bookId)) {
         const quote = (account.quoteFree * E9) / (E9 + this.#rates(agentId, bookId).takerE9);
-        if (loan.amount < this.#lot) close(this.#lot, "base");
+        if (belowLot) close(this.#lot, "base");
         else if (quote > 0n) close(quote, "quote");
       }
     }
