@@ -266,11 +266,21 @@ const PROCESS_MEMORY_CHECK_MS = 250;
 const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
 
 /**
- * Watches the backtest's process from when the run starts: past what it held then plus twice
- * each copy's limit (heap, and as much outside it) plus {@linkcode PROCESS_MEMORY_SLACK_MB},
- * `exceeded` rejects with an {@linkcode AgentMemoryError}. The copies run as threads of this
- * process, so nothing else bounds one that allocates without yielding, or keeps allocating once
- * replaced.
+ * What the process holds outside the run's own JavaScript heap, bytes: the copies' threads (their
+ * heaps and buffers) and the engine. The run's heap grows with its own bookkeeping (the report's
+ * series, the scorer), which is no copy's doing.
+ */
+function heldOutsideOwnHeap(): { rss: number; outside: number } {
+  const { rss, heapTotal } = Deno.memoryUsage();
+  return { rss, outside: rss - heapTotal };
+}
+
+/**
+ * Watches the backtest's process from when the run starts: once what it holds outside the run's
+ * own heap ({@linkcode heldOutsideOwnHeap}) has grown by more than twice each copy's limit (heap,
+ * and as much outside it) plus {@linkcode PROCESS_MEMORY_SLACK_MB}, `exceeded` rejects with an
+ * {@linkcode AgentMemoryError}. The copies run as threads of this process, so nothing else bounds
+ * one that allocates without yielding, or keeps allocating once replaced.
  */
 function watchProcessMemory(
   agentName: string,
@@ -278,21 +288,24 @@ function watchProcessMemory(
   limitMb: number,
   limitName: string,
 ): { exceeded: Promise<never>; stop(): void } {
-  const ceiling = Deno.memoryUsage().rss +
-    (copies * 2 * limitMb + PROCESS_MEMORY_SLACK_MB) * 2 ** 20;
+  const allowedMb = copies * 2 * limitMb + PROCESS_MEMORY_SLACK_MB;
+  const start = heldOutsideOwnHeap().outside;
   let fail = (_: Error) => {};
   const exceeded = new Promise<never>((_, reject) => fail = reject);
   // Handled where the run awaits its copies; a rejection between two awaits is not unhandled.
   exceeded.catch(() => {});
   const timer = setInterval(() => {
-    const held = Deno.memoryUsage().rss;
-    if (held <= ceiling) return;
+    const { rss, outside } = heldOutsideOwnHeap();
+    if (outside - start <= allowedMb * 2 ** 20) return;
     clearInterval(timer);
     fail(
       new AgentMemoryError(
-        `agent ${agentName} took the backtest's memory to ${mib(held)} MiB, past the ` +
-          `${mib(ceiling)} MiB its ${counted(copies, "copy", "copies")} with a memory limit of ` +
-          `${limitMb} MiB may take (twice the limit each, plus ${PROCESS_MEMORY_SLACK_MB} MiB); ` +
+        `agent ${agentName} took the backtest's memory to ${mib(rss)} MiB, ` +
+          `${
+            mib(outside - start)
+          } MiB more than at the start outside the run's own heap, past the ` +
+          `${allowedMb} MiB its ${counted(copies, "copy", "copies")} with a memory limit of ` +
+          `${limitMb} MiB may add (twice the limit each, plus ${PROCESS_MEMORY_SLACK_MB} MiB); ` +
           `a copy's thread cannot be stopped, so the run ends (${limitName} raises the limit)`,
       ),
     );

@@ -233,13 +233,31 @@ Deno.test("a copy allocating without bound within one update ends the backtest a
     assert.equal(run.code, 1, stderr);
     assert.match(
       stderr,
-      /^taos sim: agent FixtureAgent took the backtest's memory to \d+ MiB, past the \d+ MiB its 1 copy with a memory limit of 32 MiB may take \(twice the limit each, plus 512 MiB\); a copy's thread cannot be stopped, so the run ends \(--agent-max-memory raises the limit\)$/m,
+      /^taos sim: agent FixtureAgent took the backtest's memory to \d+ MiB, \d+ MiB more than at the start outside the run's own heap, past the 576 MiB its 1 copy with a memory limit of 32 MiB may add \(twice the limit each, plus 512 MiB\); a copy's thread cannot be stopped, so the run ends \(--agent-max-memory raises the limit\)$/m,
     );
     assert.equal(new TextDecoder().decode(run.stdout), "");
   } finally {
     clearInterval(watch);
     await Deno.remove(out, { recursive: true });
   }
+});
+
+Deno.test("the run's own heap growing past the copies' memory bound does not end the backtest", async () => {
+  // 640 MiB kept by the run itself (as a long run's bookkeeping grows), more than the 544 MiB a
+  // copy limited to 16 MiB may add: only memory outside the run's own heap counts against it.
+  const kept: number[][] = [];
+  const { report } = await smallBacktest({
+    agent: "RandomMakerAgent",
+    agentPath: noAgents,
+    duration: 20e9,
+    maxMemoryMb: 16,
+    onProgress: () => {
+      if (kept.length > 0) return;
+      for (let i = 0; i < 80; i++) kept.push(new Array(2 ** 20).fill(i + 0.5));
+    },
+  });
+  assert.equal(kept.length, 80);
+  assert.ok(report.agents[0].instructions.accepted > 0);
 });
 
 Deno.test("a named agent over the backtest's memory limit is replaced, as on a miner", async () => {
