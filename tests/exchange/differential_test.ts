@@ -813,8 +813,10 @@ const seenByExtended = new Set<string>();
 let extendedRuns = 0;
 /** What the extended streams must produce between them: outcomes too rare to ask of each. */
 const EXTENDED_JOINTLY_COVERED = ["fill kept off the rest's reservation"];
-/** The same for the margin streams at the bound: the lending limit, and collateral arithmetic
- * past 128 bits (where the core computes in 256). */
+/** The same for the margin streams at the bound: the lending limit, collateral arithmetic past
+ * 128 bits (where the core computes in 256), and the two margin-call paths a core that differed
+ * from the model only there would otherwise pass unseen: a loan's call price made stricter by a
+ * later fill, and a loan called again after its liquidation repaid only older loans. */
 const seenByMarginRange = new Set<string>();
 let marginRangeRuns = 0;
 const MARGIN_RANGE_JOINTLY_COVERED = [
@@ -826,6 +828,8 @@ const MARGIN_RANGE_JOINTLY_COVERED = [
   "collateral split past 128 bits",
   "loan limit past 128 bits",
   "rejected EXCEEDING_LOAN",
+  "call price made stricter by a later fill",
+  "called again after repaying older loans",
 ];
 
 /** Checks one seed's stream; returns the number of instructions it sent. */

@@ -1059,7 +1059,10 @@ export class ExchangeModel {
       l.bookId === bookId && l.agentId === order.agentId && l.orderId === order.id
     );
     if (open) {
-      if (order.direction === "buy" ? price > open.price : price < open.price) open.price = price;
+      if (order.direction === "buy" ? price > open.price : price < open.price) {
+        open.price = price;
+        this.#count("call price made stricter by a later fill");
+      }
       return open;
     }
     const loan: Loan = {
@@ -1587,6 +1590,7 @@ export class ExchangeModel {
             owed(loan) < before
           ) {
             due.push(loan);
+            this.#count("called again after repaying older loans");
           }
         }
       }
