@@ -278,40 +278,45 @@ function heldOutsideOwnHeap(): { rss: number; outside: number } {
 /**
  * Watches the backtest's process from when the run starts: once what it holds outside the run's
  * own heap ({@linkcode heldOutsideOwnHeap}) has grown by more than twice each copy's limit (heap,
- * and as much outside it) plus {@linkcode PROCESS_MEMORY_SLACK_MB}, `exceeded` rejects with an
- * {@linkcode AgentMemoryError}. The copies run as threads of this process, so nothing else bounds
- * one that allocates without yielding, or keeps allocating once replaced.
+ * and as much outside it) plus {@linkcode PROCESS_MEMORY_SLACK_MB}, every step `guard`ed then or
+ * later rejects with an {@linkcode AgentMemoryError}. The copies run as threads of this process, so
+ * nothing else bounds one that allocates without yielding, or keeps allocating once replaced.
  */
-function watchProcessMemory(
+export function watchProcessMemory(
   agentName: string,
   copies: number,
   limitMb: number,
   limitName: string,
-): { exceeded: Promise<never>; stop(): void } {
+): { guard<T>(step: Promise<T>): Promise<T>; stop(): void } {
   const allowedMb = copies * 2 * limitMb + PROCESS_MEMORY_SLACK_MB;
   const start = heldOutsideOwnHeap().outside;
-  let fail = (_: Error) => {};
-  const exceeded = new Promise<never>((_, reject) => fail = reject);
-  // Handled where the run awaits its copies; a rejection between two awaits is not unhandled.
-  exceeded.catch(() => {});
+  let exceeded: AgentMemoryError | null = null;
+  // The steps under way: each leaves the set when it settles, so that a run of many steps keeps
+  // nothing of the ones before (a race against one long-lived promise would keep them all).
+  const waiting = new Set<(error: Error) => void>();
   const timer = setInterval(() => {
     const { rss, outside } = heldOutsideOwnHeap();
     if (outside - start <= allowedMb * 2 ** 20) return;
     clearInterval(timer);
-    fail(
-      new AgentMemoryError(
-        `agent ${agentName} took the backtest's memory to ${mib(rss)} MiB, ` +
-          `${
-            mib(outside - start)
-          } MiB more than at the start outside the run's own heap, past the ` +
-          `${allowedMb} MiB its ${counted(copies, "copy", "copies")} with a memory limit of ` +
-          `${limitMb} MiB may add (twice the limit each, plus ${PROCESS_MEMORY_SLACK_MB} MiB); ` +
-          `a copy's thread cannot be stopped, so the run ends (${limitName} raises the limit)`,
-      ),
+    exceeded = new AgentMemoryError(
+      `agent ${agentName} took the backtest's memory to ${mib(rss)} MiB, ` +
+        `${mib(outside - start)} MiB more than at the start outside the run's own heap, past the ` +
+        `${allowedMb} MiB its ${counted(copies, "copy", "copies")} with a memory limit of ` +
+        `${limitMb} MiB may add (twice the limit each, plus ${PROCESS_MEMORY_SLACK_MB} MiB); ` +
+        `a copy's thread cannot be stopped, so the run ends (${limitName} raises the limit)`,
     );
+    for (const fail of waiting) fail(exceeded);
   }, PROCESS_MEMORY_CHECK_MS);
   Deno.unrefTimer(timer);
-  return { exceeded, stop: () => clearInterval(timer) };
+  return {
+    guard: <T>(step: Promise<T>) =>
+      new Promise<T>((resolve, reject) => {
+        if (exceeded !== null) return reject(exceeded);
+        waiting.add(reject);
+        step.then(resolve, reject).finally(() => waiting.delete(reject));
+      }),
+    stop: () => clearInterval(timer),
+  };
 }
 
 /**
@@ -527,7 +532,7 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
           update.books = structuredClone(update.books);
         }
         const step = runners[uid].step(update, budget * 1000);
-        const outcome = await (memory === null ? step : Promise.race([step, memory.exceeded]));
+        const outcome = await (memory === null ? step : memory.guard(step));
         const seconds = outcome.seconds;
         computeTotal[uid] += seconds * 1000;
         results[uid].computeMs.max = Math.max(results[uid].computeMs.max, seconds * 1000);
