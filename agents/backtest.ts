@@ -66,8 +66,8 @@ import {
   parseAgentParams,
   unusedAgentParams,
 } from "./sdk/loader.ts";
-import { simulationConfigFor, stateForAgent } from "./sdk/state.ts";
-import { InThreadRunner, type StepRunner } from "./step_runner.ts";
+import { simulationConfigFor, simulationConfigSchema, stateForAgent } from "./sdk/state.ts";
+import { HostRunner, InThreadRunner, type StepRunner } from "./step_runner.ts";
 
 /** What to backtest. */
 export interface BacktestOptions {
@@ -369,6 +369,11 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
   const delayOf = (seconds: number) =>
     delay === "validator" ? executionDelay(seconds, timeout) : delay === "none" ? 0 : delay;
   const simulation = simulationConfigFor(config);
+  // A named agent's worker hands the update over unchecked: its config comes with the fields in
+  // the order a miner's check of the update gives them.
+  const agentConfig = typeof options.agent === "string"
+    ? simulationConfigSchema.parse(simulation)
+    : simulation;
   const { runners, agentName, params } = await startRunners(options, rawParams, copies);
   // Nothing is published before the grace period but the end of the run, which always is.
   const firstPublish = Math.max(1, Math.ceil((config.gracePeriod - config.start) / config.step)) *
@@ -521,7 +526,7 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
         series.inventoryValue[uid].push(roundHalfEven(inventory, quoteDecimals));
         series.score[uid].push(scorer.miners[uid].score);
 
-        const update = stateForAgent(published, uid, simulation, {
+        const update = stateForAgent(published, uid, agentConfig, {
           first: publishes === 1,
           start: config.start,
         });
@@ -706,7 +711,11 @@ async function startRunners(
   }
   // Every copy got the same parameters: the first tells what they became.
   if (hosts[0].paramsWarning !== null) options.onWarning?.(hosts[0].paramsWarning);
-  return { runners: hosts, agentName: agent, params: hosts[0].params ?? rawParams };
+  return {
+    runners: hosts.map((host) => new HostRunner(host)),
+    agentName: agent,
+    params: hosts[0].params ?? rawParams,
+  };
 }
 
 function fixed(x: number, digits: number): string {

@@ -22,6 +22,7 @@ import { dirname, resolve as absolute } from "node:path";
 import { getHeapStatistics } from "node:v8";
 import type { AgentParams } from "../agents/sdk/agent.ts";
 import type { Rejection } from "../agents/sdk/instructions.ts";
+import type { StateUpdate } from "../agents/sdk/state.ts";
 import type { StateUpdateWire } from "../bittensor/market_synapse.ts";
 import type { AgentMethod } from "./agent_methods.ts";
 import { type AgentChannel, type AgentIsolation, openChannel } from "./agent_channel.ts";
@@ -464,6 +465,14 @@ export class AgentHost {
   /** Runs the agent on `state` (a decoded state update), answering within `deadlineMs`. */
   step(state: unknown, deadlineMs: number): Promise<HostStepOutcome> {
     return this.#enqueue({ state }, deadlineMs) as Promise<HostStepOutcome>;
+  }
+
+  /**
+   * Runs the agent on `state`, an update taos built (`stateForAgent`), answering within
+   * `deadlineMs`. The worker hands it to the agent as it is, without the check `step` makes.
+   */
+  stepBuilt(state: StateUpdate, deadlineMs: number): Promise<HostStepOutcome> {
+    return this.#enqueue({ built: state }, deadlineMs) as Promise<HostStepOutcome>;
   }
 
   /**

@@ -73,7 +73,7 @@ process.on("unhandledRejection", (reason) => {
 });
 
 /** The state a step hands the agent, decoded here when it came as sent over the wire. */
-function stateOf(input: StepInput): unknown {
+function stateOf(input: Exclude<StepInput, { built: unknown }>): unknown {
   if ("state" in input) return input.state;
   try {
     // The agent learns which validator's simulation the update comes from.
@@ -166,7 +166,8 @@ port.on("message", async (message: HostMessage) => {
   failedMethod = null;
   try {
     if (agent === null) throw new Error("no agent loaded");
-    const state = parseStateUpdate(stateOf(message.input));
+    const { input } = message;
+    const state = "built" in input ? input.built : parseStateUpdate(stateOf(input));
     // Read before the agent runs: it is handed this state and may change it.
     const bookCount = state.config?.book_count ?? Number.MAX_SAFE_INTEGER;
     const answer = await runAgentStep(agent, uid, state);

@@ -946,6 +946,42 @@ Deno.test("a named agent's first dropped instruction is the reply's first; a fie
   );
 });
 
+Deno.test("a named agent gets each update exactly as a miner's check of it gives it, field order included", async () => {
+  // The backtest hands its workers the updates it built without checking them again: what the
+  // agent sees must be what the check would have given it.
+  const here = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
+  const dir = agentDir(
+    "CheckedState",
+    `import { RandomMakerAgent } from ${here("../../agents/examples/random_maker.ts")};
+    import { parseStateUpdate } from ${here("../../agents/sdk/state.ts")};
+    export class CheckedState extends RandomMakerAgent {
+      onUpdate(state) {
+        const seen = JSON.stringify(state);
+        const checked = JSON.stringify(parseStateUpdate(JSON.parse(seen)));
+        if (seen !== checked) {
+          const at = [...seen].findIndex((c, i) => c !== checked[i]);
+          throw new Error("differs from its check at " + seen.slice(at - 80, at + 80));
+        }
+        return super.onUpdate(state);
+      }
+    }\n`,
+  );
+  const { report } = await smallBacktest({
+    agent: "CheckedState",
+    agentPath: dir,
+    agents: 2,
+    duration: 300e9,
+    delay: "none",
+  });
+  for (const copy of report.agents) {
+    assert.equal(copy.firstFailure, null);
+    assert.equal(copy.instructions.failedResponses, 0);
+    // Its orders are answered, filled and cancelled: the updates carry notices of every kind.
+    assert.ok(copy.instructions.accepted > report.publishes, `${copy.instructions.accepted}`);
+    assert.ok(copy.trades > 0);
+  }
+});
+
 Deno.test("the report draws a day of 64 copies: a point set per pixel column, spikes kept", async () => {
   const { report } = await smallBacktest({
     agent: "MarketMakerAgent",
