@@ -466,7 +466,13 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
   let ending = false;
   let memory: ReturnType<typeof watchProcessMemory> | null = null;
   try {
-    engine = SimEngine.create({ config, threads: options.threads ?? 1, feed: options.feed });
+    engine = SimEngine.create({
+      config,
+      threads: options.threads ?? 1,
+      feed: options.feed,
+      // Only the copies trade: the other accounts of the config stay as they started.
+      publishedAccounts: copies,
+    });
     options.onReady?.();
     if (typeof options.agent === "string") {
       memory = watchProcessMemory(

@@ -212,7 +212,7 @@ export interface PublishState {
   /** True for the final publish (the clock reached start + duration). */
   final: boolean;
   books: BookState[];
-  /** Remote accounts 0..remoteAgentCount-1. */
+  /** Remote accounts 0 … n−1 (n: `publishedAccounts`, by default `remoteAgentCount`). */
   accounts: RemoteAccount[];
   notices: Notice[];
   /** Background events processed since the previous publish (all books). */
@@ -269,6 +269,12 @@ export interface SimEngineOptions {
    * signal samples, one per sample interval. Without them both are generated from the seed.
    */
   feed?: { fundamental?: number[]; external?: number[] };
+  /**
+   * Remote accounts a publish reads, ids 0 … n−1 (default: every one, `remoteAgentCount`): a
+   * backtest reads its copies' only, where converting every idle account would cost it more than
+   * its agent's step.
+   */
+  publishedAccounts?: number;
 }
 
 /** What one {@linkcode SimEngine.step} reports. */
@@ -367,6 +373,8 @@ export class SimEngine {
   readonly #volumeScale: number;
   readonly #baseScale: number;
   readonly #quoteScale: number;
+  /** Remote accounts a publish reads (see `SimEngineOptions.publishedAccounts`). */
+  readonly #publishedAccounts: number;
   #now = 0;
   #final = false;
   #pending: Notice[] = [];
@@ -384,8 +392,14 @@ export class SimEngine {
   #eventBuffer = new Uint8Array(EVENT_SIZE * 4096);
   #orderBuffer: Uint8Array<ArrayBuffer> = new Uint8Array(ORDER_SIZE * 256);
 
-  private constructor(config: SimConfig, lib: SimSymbols, handle: Deno.PointerValue) {
+  private constructor(
+    config: SimConfig,
+    lib: SimSymbols,
+    handle: Deno.PointerValue,
+    publishedAccounts: number,
+  ) {
     this.config = config;
+    this.#publishedAccounts = publishedAccounts;
     this.#lib = lib;
     this.#handle = handle;
     const x = config.exchange;
@@ -405,6 +419,15 @@ export class SimEngine {
         `threads: must be an integer in 0..${MAX_THREADS} (0 = cores), got ${threads}`,
       );
     }
+    const remote = config.remoteAgentCount;
+    const publishedAccounts = options.publishedAccounts ?? remote;
+    if (
+      !Number.isInteger(publishedAccounts) || publishedAccounts < 0 || publishedAccounts > remote
+    ) {
+      throw new RangeError(
+        `publishedAccounts: must be an integer in 0..${remote}, got ${publishedAccounts}`,
+      );
+    }
     const lib = simSymbols();
     const params = packParams(nativeParams(config, threads));
     const out = new BigUint64Array(1);
@@ -414,7 +437,12 @@ export class SimEngine {
       const text = errorText(err);
       throw new Error(`invalid simulation config: ${text || `native error ${rc}`}`);
     }
-    const engine = new SimEngine(config, lib, Deno.UnsafePointer.create(out[0]));
+    const engine = new SimEngine(
+      config,
+      lib,
+      Deno.UnsafePointer.create(out[0]),
+      publishedAccounts,
+    );
     const feeds = [options.feed?.fundamental, options.feed?.external];
     feeds.forEach((prices, series) => {
       if (prices === undefined || prices.length === 0) return;
@@ -1147,14 +1175,14 @@ export class SimEngine {
     return levels;
   }
 
-  /** Every remote account, read book by book in two calls per book. */
+  /** The remote accounts a publish reads, book by book in two calls per book. */
   #remoteAccounts(): RemoteAccount[] {
     const remote = this.config.remoteAgentCount;
     const accounts: RemoteAccount[] = [];
-    for (let agentId = 0; agentId < remote; agentId++) {
+    for (let agentId = 0; agentId < this.#publishedAccounts; agentId++) {
       accounts.push({ agentId, holdings: [], orders: [], fees: [] });
     }
-    if (remote === 0) return accounts;
+    if (accounts.length === 0) return accounts;
     const balances = new BigInt64Array(BALANCE_VALUES * remote);
     const fees = new Float64Array(3 * remote);
     const b = (i: number) => Number(balances[i]) / this.#baseScale;
@@ -1190,6 +1218,8 @@ export class SimEngine {
       const fill = (buffer: Uint8Array<ArrayBuffer>, capacity: bigint) =>
         Number(this.#lib.taos_sim_remote_orders(this.#live(), bookId, buffer, capacity));
       for (const o of this.#readOrders(fill(this.#orderBuffer, 0n), fill)) {
+        // An order of an account this publish does not read.
+        if (o.agentId >= accounts.length) continue;
         accounts[o.agentId].orders[bookId].push({
           orderId: o.orderId,
           timestamp: Number(o.timestamp),

@@ -1167,6 +1167,44 @@ Deno.test("published accounts hold each book's own orders and the balances the c
   }
 });
 
+Deno.test("a publish reads only the remote accounts asked for, each as a publish of every account has it", () => {
+  const config = { ...shortConfig(), books: 2, remoteAgentCount: 5 };
+  const order: Instruction = {
+    type: "PLACE_ORDER_LIMIT",
+    bookId: 1,
+    direction: 0,
+    volume: 1,
+    price: 1,
+    clientOrderId: 3,
+  };
+  const run = (publishedAccounts?: number) => {
+    const engine = SimEngine.create({ config, seed: 4, threads: 1, publishedAccounts });
+    try {
+      firstState(engine);
+      engine.inject(1, [order], 0);
+      engine.inject(3, [order], 0);
+      return firstState(engine);
+    } finally {
+      engine.close();
+    }
+  };
+  const all = run();
+  const first = run(2);
+  assert.deepEqual(all.accounts.map((a) => a.agentId), [0, 1, 2, 3, 4]);
+  assert.equal(all.accounts[3].orders[1].length, 1, "account 3's order rests");
+  // Account 3's order is outside the two read: it is left out, not filed under another account.
+  assert.deepEqual(first.accounts, all.accounts.slice(0, 2));
+  assert.deepEqual(first.books, all.books);
+  assert.deepEqual(first.notices, all.notices);
+  assert.deepEqual(run(0).accounts, []);
+  for (const bad of [-1, 6, 1.5]) {
+    assert.throws(
+      () => SimEngine.create({ config, threads: 1, publishedAccounts: bad }),
+      new RangeError(`publishedAccounts: must be an integer in 0..5, got ${bad}`),
+    );
+  }
+});
+
 Deno.test("a fill of a resting remote order tells its owner the order's own client id", () => {
   const engine = SimEngine.create({ config: shortConfig(), seed: 5, threads: 1 });
   try {
