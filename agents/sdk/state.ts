@@ -599,15 +599,25 @@ export function accountsFor(account: RemoteAccount): Record<string, Account> {
 type PlaceRecord = Extract<BookEvent, { event: "place" }>;
 type TradeRecord = Extract<BookEvent, { event: "trade" }>;
 
-/** Index of a published state's L3 records, to fill notice fields the engine leaves out. */
+/**
+ * Index of a published state's L3 records, to fill notice fields the engine leaves out. Notices go
+ * to remote accounts (ids from 0), about their own orders and trades: the records of background
+ * agents alone (negative ids), nearly all of them, are left out.
+ */
 class RecordIndex {
   readonly places = new Map<string, PlaceRecord>();
   readonly trades = new Map<string, TradeRecord>();
   constructor(publish: PublishState) {
     for (const book of publish.books) {
       for (const event of book.record) {
-        if (event.event === "place") this.places.set(`${book.bookId}:${event.orderId}`, event);
-        if (event.event === "trade") this.trades.set(`${book.bookId}:${event.tradeId}`, event);
+        if (event.event === "place" && event.agentId >= 0) {
+          this.places.set(`${book.bookId}:${event.orderId}`, event);
+        }
+        if (
+          event.event === "trade" && (event.aggressingAgentId >= 0 || event.restingAgentId >= 0)
+        ) {
+          this.trades.set(`${book.bookId}:${event.tradeId}`, event);
+        }
       }
     }
   }
