@@ -469,10 +469,11 @@ export class AgentHost {
 
   /**
    * Runs the agent on `state`, an update taos built (`stateForAgent`), answering within
-   * `deadlineMs`. The worker hands it to the agent as it is, without the check `step` makes.
+   * `deadlineMs`. It crosses to the worker as JSON, as a miner's update comes, and the worker
+   * hands it to the agent as read, without the check `step` makes.
    */
   stepBuilt(state: StateUpdate, deadlineMs: number): Promise<HostStepOutcome> {
-    return this.#enqueue({ built: state }, deadlineMs) as Promise<HostStepOutcome>;
+    return this.#enqueue({ built: JSON.stringify(state) }, deadlineMs) as Promise<HostStepOutcome>;
   }
 
   /**

@@ -16,7 +16,7 @@ import { type AgentParams, runAgentStep, type TradingAgent } from "../agents/sdk
 import { ignoredField, validateInstructions } from "../agents/sdk/instructions.ts";
 import { laxInstruction } from "../agents/sdk/lax_wire.ts";
 import { agentFile, loadAgent } from "../agents/sdk/loader.ts";
-import { parseStateUpdate } from "../agents/sdk/state.ts";
+import { parseStateUpdate, type StateUpdate } from "../agents/sdk/state.ts";
 import { compressJsonText, decodeStateUpdate } from "../bittensor/market_synapse.ts";
 import { describeThrown as describe } from "../agents/sdk/thrown.ts";
 import { watchBuiltins } from "./builtins_guard.ts";
@@ -73,7 +73,7 @@ process.on("unhandledRejection", (reason) => {
 });
 
 /** The state a step hands the agent, decoded here when it came as sent over the wire. */
-function stateOf(input: Exclude<StepInput, { built: unknown }>): unknown {
+function stateOf(input: Exclude<StepInput, { built: string }>): unknown {
   if ("state" in input) return input.state;
   try {
     // The agent learns which validator's simulation the update comes from.
@@ -161,13 +161,15 @@ port.on("message", async (message: HostMessage) => {
     }
     return;
   }
+  const { input } = message;
+  // Read before the clock starts, as an update posted as objects is: the time is the agent's own.
+  const built: StateUpdate | null = "built" in input ? JSON.parse(input.built) : null;
   const started = performance.now();
   let reply: WorkerMessage;
   failedMethod = null;
   try {
     if (agent === null) throw new Error("no agent loaded");
-    const { input } = message;
-    const state = "built" in input ? input.built : parseStateUpdate(stateOf(input));
+    const state = "built" in input ? built as StateUpdate : parseStateUpdate(stateOf(input));
     // Read before the agent runs: it is handed this state and may change it.
     const bookCount = state.config?.book_count ?? Number.MAX_SAFE_INTEGER;
     const answer = await runAgentStep(agent, uid, state);
