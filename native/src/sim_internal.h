@@ -2,6 +2,7 @@
 #ifndef TAOS_SIM_INTERNAL_H
 #define TAOS_SIM_INTERNAL_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,10 +35,29 @@ enum sim_purpose {
 };
 
 void sim_rng_seed(sim_rng *rng, uint64_t seed, uint64_t book, uint64_t agent, uint64_t purpose);
-uint64_t sim_rng_next(sim_rng *rng);
-double sim_uniform(sim_rng *rng); /* [0, 1) */
+static inline uint64_t sim_rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+/* The next number of a stream. Inlined where it is drawn: a draw is a dozen instructions, and a
+ * call from another source cost nearly as many again. */
+static inline uint64_t sim_rng_next(sim_rng *rng) {
+  uint64_t *s = rng->s;
+  uint64_t result = sim_rotl(s[1] * 5, 7) * 9;
+  uint64_t t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = sim_rotl(s[3], 45);
+  return result;
+}
+
+/* [0, 1) */
+static inline double sim_uniform(sim_rng *rng) {
+  return (double)(sim_rng_next(rng) >> 11) * 0x1.0p-53;
+}
+
 double sim_uniform_range(sim_rng *rng, double lo, double hi);
-double sim_normal(sim_rng *rng, double mean, double std);
 /* The standard normal's ziggurat: SIM_ZIGGURAT_LAYERS layers of equal area SIM_ZIGGURAT_AREA under
  * f(x) = exp(-x^2/2), with f[i] = f(x[i]). Layer i >= 1 is the strip of width x[i] between heights
  * f[i] and f[i + 1]; layer 0 is the strip below f[1], x[1] = SIM_ZIGGURAT_R wide, plus the tail
@@ -47,6 +67,29 @@ double sim_normal(sim_rng *rng, double mean, double std);
 #define SIM_ZIGGURAT_AREA 0.00492867323399
 extern const double sim_ziggurat_x[SIM_ZIGGURAT_LAYERS + 1];
 extern const double sim_ziggurat_f[SIM_ZIGGURAT_LAYERS + 1];
+bool sim_ziggurat_edge(sim_rng *rng, unsigned layer, double u, double x, double *out);
+
+/* One layer is picked by 8 random bits and a point drawn across it; about 99% of draws fall inside
+ * the layer's rectangle and cost one random number, a multiplication and a comparison, here where
+ * they are drawn (Box-Muller costs a logarithm, a square root and a cosine on every draw). The
+ * rest go out of line to sim_ziggurat_edge, so that the common draw saves no registers. */
+static inline double sim_standard_normal(sim_rng *rng) {
+  for (;;) {
+    uint64_t bits = sim_rng_next(rng);
+    unsigned layer = (unsigned)(bits & 0xFF);
+    /* The upper 52 bits, disjoint from the layer's: u = (k + 1/2) / 2^51 - 1 is exact, in (-1, 1),
+     * symmetric about 0 and never 0. */
+    double u = ((double)(bits >> 12) + 0.5) * 0x1.0p-51 - 1.0;
+    double x = u * sim_ziggurat_x[layer];
+    if (__builtin_expect(fabs(x) < sim_ziggurat_x[layer + 1], 1)) return x;
+    double edge;
+    if (sim_ziggurat_edge(rng, layer, u, x, &edge)) return edge;
+  }
+}
+
+static inline double sim_normal(sim_rng *rng, double mean, double std) {
+  return mean + std * sim_standard_normal(rng);
+}
 double sim_lognormal(sim_rng *rng, double mu, double sigma);
 double sim_laplace(sim_rng *rng, double loc, double scale);
 /* Gamma(shape, scale), shape > 0 and scale > 0: mean shape * scale. */

@@ -25,23 +25,6 @@ void sim_rng_seed(sim_rng *rng, uint64_t seed, uint64_t book, uint64_t agent, ui
   for (int i = 0; i < 4; i++) rng->s[i] = splitmix64(&state);
 }
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-uint64_t sim_rng_next(sim_rng *rng) {
-  uint64_t *s = rng->s;
-  uint64_t result = rotl(s[1] * 5, 7) * 9;
-  uint64_t t = s[1] << 17;
-  s[2] ^= s[0];
-  s[3] ^= s[1];
-  s[1] ^= s[2];
-  s[0] ^= s[3];
-  s[2] ^= t;
-  s[3] = rotl(s[3], 45);
-  return result;
-}
-
-double sim_uniform(sim_rng *rng) { return (double)(sim_rng_next(rng) >> 11) * 0x1.0p-53; }
-
 double sim_uniform_range(sim_rng *rng, double lo, double hi) {
   return lo + (hi - lo) * sim_uniform(rng);
 }
@@ -184,36 +167,24 @@ const double sim_ziggurat_f[SIM_ZIGGURAT_LAYERS + 1] = {
     0x1p+0,
 };
 
-/* One layer is picked by 8 random bits and a point drawn across it; about 99% of draws fall inside
- * the layer's rectangle and cost one random number, a multiplication and a comparison. Box-Muller
- * costs a logarithm, a square root and a cosine on every draw. */
-static double standard_normal(sim_rng *rng) {
-  for (;;) {
-    uint64_t bits = sim_rng_next(rng);
-    unsigned layer = (unsigned)(bits & 0xFF);
-    /* The upper 52 bits, disjoint from the layer's: u = (k + 1/2) / 2^51 - 1 is exact, in (-1, 1),
-     * symmetric about 0 and never 0. */
-    double u = ((double)(bits >> 12) + 0.5) * 0x1.0p-51 - 1.0;
-    double x = u * sim_ziggurat_x[layer];
-    if (fabs(x) < sim_ziggurat_x[layer + 1]) return x;
-    if (layer == 0) {
-      /* Beyond SIM_ZIGGURAT_R: Marsaglia's tail method. */
-      double t, y;
-      do {
-        t = log(1.0 - sim_uniform(rng)) / SIM_ZIGGURAT_R;
-        y = log(1.0 - sim_uniform(rng));
-      } while (-2.0 * y < t * t);
-      return u < 0 ? t - SIM_ZIGGURAT_R : SIM_ZIGGURAT_R - t;
-    }
-    /* Between the rectangle and the curve: a height drawn across the layer, accepted under the
-     * density. The layer's lower edge is f[layer], its upper edge f[layer + 1]. */
-    double lower = sim_ziggurat_f[layer], upper = sim_ziggurat_f[layer + 1];
-    if (upper + (lower - upper) * sim_uniform(rng) < exp(-0.5 * x * x)) return x;
+/* A draw outside the rectangle of its layer (about 1% of them, see sim_standard_normal): from the
+ * tail beyond SIM_ZIGGURAT_R in layer 0, else accepted under the density or refused. */
+bool sim_ziggurat_edge(sim_rng *rng, unsigned layer, double u, double x, double *out) {
+  if (layer == 0) {
+    /* Marsaglia's tail method */
+    double t, y;
+    do {
+      t = log(1.0 - sim_uniform(rng)) / SIM_ZIGGURAT_R;
+      y = log(1.0 - sim_uniform(rng));
+    } while (-2.0 * y < t * t);
+    *out = u < 0 ? t - SIM_ZIGGURAT_R : SIM_ZIGGURAT_R - t;
+    return true;
   }
-}
-
-double sim_normal(sim_rng *rng, double mean, double std) {
-  return mean + std * standard_normal(rng);
+  /* Between the rectangle and the curve: a height drawn across the layer, accepted under the
+   * density. The layer's lower edge is f[layer], its upper edge f[layer + 1]. */
+  double lower = sim_ziggurat_f[layer], upper = sim_ziggurat_f[layer + 1];
+  *out = x;
+  return upper + (lower - upper) * sim_uniform(rng) < exp(-0.5 * x * x);
 }
 
 double sim_lognormal(sim_rng *rng, double mu, double sigma) {
@@ -236,7 +207,7 @@ double sim_gamma(sim_rng *rng, double shape, double scale) {
   }
   double d = shape - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
   for (;;) {
-    double x = standard_normal(rng), v = 1.0 + c * x;
+    double x = sim_standard_normal(rng), v = 1.0 + c * x;
     if (v <= 0) continue;
     v = v * v * v;
     double u = sim_uniform(rng);
