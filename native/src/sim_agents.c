@@ -264,6 +264,43 @@ static void stylized_regime(sim_book *book, uint32_t k) {
   }
 }
 
+/* Selection rounds of a stylized poll for the uniform draw u: the first of ten bins spaced 5/9
+ * apart (0, 5/9, ..., 5) at or above the draw's Rayleigh quantile, SIM_STY_MAX_ROUNDS past the
+ * last. */
+int sim_stylized_rounds_of_quantile(double scale, double u) {
+  double rounds = ceil(sim_rayleigh_quantile(scale, u) / (5.0 / 9.0));
+  return rounds < SIM_STY_MAX_ROUNDS ? (int)rounds : SIM_STY_MAX_ROUNDS;
+}
+
+/* The least u = m 2^-53 (the values sim_uniform gives) with more than k rounds, by bisection over
+ * m; +inf when even the largest has no more. */
+static double least_draw_above(double scale, int k) {
+  uint64_t lo = 0, hi = 1ull << 53;
+  while (lo < hi) {
+    uint64_t mid = lo + (hi - lo) / 2;
+    if (sim_stylized_rounds_of_quantile(scale, (double)mid * 0x1.0p-53) > k) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo == 1ull << 53 ? INFINITY : (double)lo * 0x1.0p-53;
+}
+
+/* sim_stylized_rounds_of_quantile without a logarithm, a square root, a division and a ceil at each
+ * poll: the rounds grow with u, so u is placed among the least draws of each count. Within a few
+ * ulps of a bin's edge the rounded quantile may step back and forth, and bisection lands anywhere
+ * in that stretch; within 1e-9 of the draw around each edge, wider than any such stretch, the
+ * quantile itself decides. */
+int sim_stylized_rounds(const struct taos_sim *sim, double u) {
+  const double *above = sim->sty_rounds_above;
+  int rounds = 0;
+  while (rounds < SIM_STY_MAX_ROUNDS && u >= above[rounds]) rounds++;
+  bool near_lower = rounds > 0 && u <= above[rounds - 1] * (1 + 1e-9);
+  bool near_upper = rounds < SIM_STY_MAX_ROUNDS && u >= above[rounds] * (1 - 1e-9);
+  if (near_lower || near_upper) {
+    return sim_stylized_rounds_of_quantile(P(&sim->cfg, sty_scale_r), u);
+  }
+  return rounds;
+}
+
 static void stylized_poll(sim_book *book, uint32_t k) {
   const struct taos_sim *sim = book->sim;
   const sim_config *cfg = &sim->cfg;
@@ -290,12 +327,10 @@ static void stylized_poll(sim_book *book, uint32_t k) {
   st->last_price = history_price;
   if (P(cfg, sty_regime_flag) != 0) stylized_regime(book, k);
   if (st->order_in_flight) return;
-  /* who acts: k draws of one agent among the group, k the first of ten bins spaced 5/9 apart
-   * (0, 5/9, ..., 5) at or above a Rayleigh quantile, 10 past the last, as the reference */
+  /* who acts: k draws of one agent among the group, k from a Rayleigh quantile (see
+   * sim_stylized_rounds_of_quantile), as the reference */
   sim_rng *rng = &book->rng[local];
-  double r = sim_rayleigh_quantile(P(cfg, sty_scale_r), sim_uniform(rng));
-  double rounds = ceil(r / (5.0 / 9.0));
-  int draws = rounds < 10 ? (int)rounds : 10;
+  int draws = sim_stylized_rounds(sim, sim_uniform(rng));
   bool selected = false;
   for (int i = 0; i < draws; i++) {
     if (sim_uniform(rng) * cfg->n_sty < 1.0) selected = true;
@@ -606,6 +641,10 @@ int sim_agents_init(struct taos_sim *sim) {
   const sim_config *cfg = &sim->cfg;
   sim->sty_params = calloc(cfg->n_sty ? cfg->n_sty : 1, sizeof *sim->sty_params);
   if (sim->sty_params == NULL) return TAOS_SIM_ERR_MEMORY;
+  /* without stylized traders their scale is not checked and may be anything */
+  for (int k = 0; k < SIM_STY_MAX_ROUNDS && cfg->n_sty > 0; k++) {
+    sim->sty_rounds_above[k] = least_draw_above(P(cfg, sty_scale_r), k);
+  }
   uint32_t offset = 0;
   for (uint32_t k = 0; k < cfg->n_sty; k++) {
     sim_rng rng;

@@ -196,6 +196,8 @@ typedef struct {
   bool order_in_flight;
 } sim_fut_book;
 
+#define SIM_STY_MAX_ROUNDS 10
+
 /* Shared (book-independent) per-agent parameters of stylized traders. */
 typedef struct {
   double wf, wc, wn, tau_a, aversion;
@@ -262,6 +264,9 @@ struct taos_sim {
   int32_t *local_ids;       /* agent id per local index */
   sim_account *local_start; /* initial balances per local index (same for every book) */
   sim_sty_params *sty_params;
+  /* the least uniform draw giving a stylized poll more than k selection rounds (k = 0..9, +inf
+   * for none): see sim_stylized_rounds */
+  double sty_rounds_above[SIM_STY_MAX_ROUNDS];
   sim_book *books;
   uint64_t now;
   bool ended;
@@ -323,6 +328,10 @@ int sim_agents_init(struct taos_sim *sim);
 int sim_agents_book_init(sim_book *book);
 void sim_agents_book_free(sim_book *book);
 void sim_agents_handle(sim_book *book, const sim_msg *msg);
+/* Selection rounds of a stylized poll for the uniform draw u (sim_agents_init must have run), and
+ * the same from the Rayleigh quantile directly. */
+int sim_stylized_rounds(const struct taos_sim *sim, double u);
+int sim_stylized_rounds_of_quantile(double scale, double u);
 void sim_agents_on_trade(sim_book *book, uint32_t aggressor, uint32_t resting, int dir,
                          int64_t price, int64_t volume);
 void sim_ack(sim_book *book, const sim_msg *msg, uint32_t order_id);

@@ -149,6 +149,49 @@ static void test_stylized_regime_switch(void) {
   }
 }
 
+/* A stylized poll's selection rounds placed among precomputed draws agree with the Rayleigh
+ * quantile's own: at the draws next to each bin's edge, just outside the band where the quantile
+ * decides, and at a million seeded draws, for scales that put the edges from 1e-9 to 1 - 1e-16.
+ * A draw has more than k rounds when its quantile passes k 5/9, and the quantile of the largest
+ * draw, 1 - 2^-53, is 8.57 times the scale: at scale 0.2 (production) 0 to 4 rounds occur (4 when
+ * 1 - u < 8.5e-16), at 0.01 only 0 and 1. */
+static void test_stylized_rounds_agree_with_the_quantile(void) {
+  const double scales[] = {0.01, 0.2, 0.9, 5, 1e4};
+  const int expected_edges[] = {1, 4, 10, 10, 10};
+  for (size_t i = 0; i < sizeof scales / sizeof scales[0]; i++) {
+    taos_sim *sim = create_with(CHANGES({"sty_count", 1}, {"sty_scale_r", scales[i]}));
+    int edges = 0;
+    for (int k = 0; k < SIM_STY_MAX_ROUNDS; k++) {
+      double edge = sim->sty_rounds_above[k];
+      if (!isfinite(edge)) continue;
+      edges++;
+      CHECK(sim_stylized_rounds_of_quantile(scales[i], edge) > k);
+      if (edge > 0x1.0p-53) {
+        CHECK(sim_stylized_rounds_of_quantile(scales[i], edge - 0x1.0p-53) <= k);
+      }
+      /* the draws on the grid of 2^-53 just beyond the band, on each side */
+      const double bands[] = {edge * (1 - 1e-9), edge * (1 + 1e-9)};
+      for (int side = 0; side < 2; side++) {
+        double base = floor(bands[side] * 0x1.0p53) * 0x1.0p-53;
+        for (int step = -50; step <= 50; step++) {
+          double u = base + step * 0x1.0p-53;
+          if (u < 0 || u >= 1) continue;
+          CHECK(sim_stylized_rounds(sim, u) == sim_stylized_rounds_of_quantile(scales[i], u));
+        }
+      }
+    }
+    CHECK(edges == expected_edges[i]);
+    sim_rng rng;
+    sim_rng_seed(&rng, 7, 0, 0, 0);
+    for (int n = 0; n < 1000000; n++) {
+      double u = sim_uniform(&rng);
+      CHECK(sim_stylized_rounds(sim, u) == sim_stylized_rounds_of_quantile(scales[i], u));
+    }
+    CHECK(sim_stylized_rounds(sim, 0) == 0);
+    taos_sim_destroy(sim);
+  }
+}
+
 /* With an imbalance of 0.5 a NORMAL agent enters the regime half the time under the reference's
  * dynamics (its two draws are one number) and a quarter of the time under the intended ones. */
 static void test_stylized_regime_entry_rate(void) {
@@ -1352,6 +1395,7 @@ int main(void) {
   test_stylized_follows_fundamental();
   test_stylized_steep_demand_sends_no_negative_order();
   test_stylized_regime_switch();
+  test_stylized_rounds_agree_with_the_quantile();
   test_stylized_regime_entry_rate();
   test_hft_quotes_and_inventory();
   test_hft_short_inventory();
