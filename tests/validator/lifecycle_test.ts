@@ -943,117 +943,95 @@ Deno.test("after a restart the status page shows the replayed prices, the saved 
   }
 });
 
-Deno.test("a miner's timeouts are logged once, then again after it answered for 60 rounds in a row", async () => {
-  // uid 1 is down in rounds 1-2, answers in rounds 3-70, and is down again from round 71.
+type Reply = Awaited<ReturnType<MinerClient["query"]>>[number];
+type ReplyCheck = Parameters<MinerClient["query"]>[2];
+
+/**
+ * Runs a one-hour small validator whose client passes uid 1's replies through `rewrite` (rounds
+ * count from 1), giving `body` the validator and the lines it logs about uid 1 above debug level.
+ */
+async function withUid1Rewritten(
+  rewrite: (reply: Reply, round: number, check: ReplyCheck) => Reply,
+  body: (validator: ReturnType<typeof localValidator>, lines: string[]) => Promise<void>,
+): Promise<void> {
   let round = 0;
-  const flaky: MinerClient = {
+  const rewriting: MinerClient = {
     query: async (requests, timeout, check) => {
       round++;
       const replies = await client.query(requests, timeout, check);
-      return replies.map((reply) =>
-        reply.uid === 1 && (round <= 2 || round > 70)
-          ? { ...reply, outcome: "timeout", checked: null, message: "no reply in 1 s" }
-          : reply
-      );
+      return replies.map((reply) => reply.uid === 1 ? rewrite(reply, round, check) : reply);
     },
   };
   const lines: string[] = [];
   const store = ValidatorStore.open(":memory:");
   const validator = localValidator(store, { ...smallPreset(), duration: 3600e9 }, [], {
-    client: flaky,
+    client: rewriting,
     log: (level, message) =>
       void (level !== "debug" && message.startsWith("uid 1") && lines.push(message)),
   });
   try {
     await validator.start();
-    for (let i = 0; i < 72; i++) await validator.round();
-    assert.deepEqual(lines, [
-      "uid 1: timeout (no reply in 1 s) (later timeouts of this uid are logged at debug level)",
-      "uid 1: answering again (60 rounds in a row since its timeouts; the next ones are logged)",
-      "uid 1: timeout (no reply in 1 s) (later timeouts of this uid are logged at debug level)",
-    ]);
+    await body(validator, lines);
   } finally {
     validator.close();
     store.close();
   }
+}
+
+const timedOut = (reply: Reply): Reply => ({
+  ...reply,
+  outcome: "timeout",
+  checked: null,
+  message: "no reply in 1 s",
+});
+const timeoutLine =
+  "uid 1: timeout (no reply in 1 s) (later timeouts of this uid are logged at debug level)";
+const answeringLine =
+  "uid 1: answering again (60 rounds in a row since its timeouts; the next ones are logged)";
+
+Deno.test("a miner's timeouts are logged once, then again after it answered for 60 rounds in a row", async () => {
+  // uid 1 is down in rounds 1-2, answers in rounds 3-70, and is down again from round 71.
+  await withUid1Rewritten(
+    (reply, round) => round <= 2 || round > 70 ? timedOut(reply) : reply,
+    async (validator, lines) => {
+      for (let i = 0; i < 72; i++) await validator.round();
+      assert.deepEqual(lines, [timeoutLine, answeringLine, timeoutLine]);
+    },
+  );
 });
 
 Deno.test("a timeout breaks a miner's answers in a row: 'answering again' counts from the last one", async () => {
   // uid 1 times out in rounds 1 and 61 (the second logged at debug level), answering in between
   // and after: 59 answers, then 60 from round 62 to 121.
-  let round = 0;
-  const flaky: MinerClient = {
-    query: async (requests, timeout, check) => {
-      round++;
-      const replies = await client.query(requests, timeout, check);
-      return replies.map((reply) =>
-        reply.uid === 1 && (round === 1 || round === 61)
-          ? { ...reply, outcome: "timeout", checked: null, message: "no reply in 1 s" }
-          : reply
-      );
+  await withUid1Rewritten(
+    (reply, round) => round === 1 || round === 61 ? timedOut(reply) : reply,
+    async (validator, lines) => {
+      // 59 answers before round 61 and 59 after it: no run of 60 yet.
+      for (let i = 0; i < 120; i++) await validator.round();
+      assert.deepEqual(lines, [timeoutLine]);
+      await validator.round();
+      assert.deepEqual(lines, [timeoutLine, answeringLine]);
     },
-  };
-  const lines: string[] = [];
-  const store = ValidatorStore.open(":memory:");
-  const validator = localValidator(store, { ...smallPreset(), duration: 3600e9 }, [], {
-    client: flaky,
-    log: (level, message) =>
-      void (level !== "debug" && message.startsWith("uid 1") && lines.push(message)),
-  });
-  const timeout =
-    "uid 1: timeout (no reply in 1 s) (later timeouts of this uid are logged at debug level)";
-  try {
-    await validator.start();
-    // 59 answers before round 61 and 59 after it: no run of 60 yet.
-    for (let i = 0; i < 120; i++) await validator.round();
-    assert.deepEqual(lines, [timeout]);
-    await validator.round();
-    assert.deepEqual(lines, [
-      timeout,
-      "uid 1: answering again (60 rounds in a row since its timeouts; the next ones are logged)",
-    ]);
-  } finally {
-    validator.close();
-    store.close();
-  }
+  );
 });
 
 Deno.test("a refused reply breaks a miner's answers in a row: no 'answering again' without 60 of them", async () => {
   // uid 1 times out in round 1, then answers with another uid's response every other round.
-  let round = 0;
-  const garbling: MinerClient = {
-    query: async (requests, timeout, check) => {
-      round++;
-      const replies = await client.query(requests, timeout, check);
-      return replies.map((reply) =>
-        reply.uid !== 1
-          ? reply
-          : round === 1
-          ? { ...reply, outcome: "timeout", checked: null, message: "no reply in 1 s" }
-          : round % 2 === 0
-          ? { ...reply, checked: check(1, { agent_id: 0, instructions: [] }) }
-          : reply
-      );
+  await withUid1Rewritten(
+    (reply, round, check) =>
+      round === 1
+        ? timedOut(reply)
+        : round % 2 === 0
+        ? { ...reply, checked: check(1, { agent_id: 0, instructions: [] }) }
+        : reply,
+    async (validator, lines) => {
+      // 61 valid answers in rounds 3, 5, ..., 123, never two in a row.
+      for (let i = 0; i < 123; i++) await validator.round();
+      assert.deepEqual(lines, [
+        timeoutLine,
+        "uid 1: response discarded: response agent_id 0 is not uid 1 (later discards of this uid " +
+        "are logged at debug level)",
+      ]);
     },
-  };
-  const lines: string[] = [];
-  const store = ValidatorStore.open(":memory:");
-  const validator = localValidator(store, { ...smallPreset(), duration: 3600e9 }, [], {
-    client: garbling,
-    log: (level, message) =>
-      void (level !== "debug" && message.startsWith("uid 1") && lines.push(message)),
-  });
-  try {
-    await validator.start();
-    // 61 valid answers in rounds 3, 5, ..., 123, never two in a row.
-    for (let i = 0; i < 123; i++) await validator.round();
-    assert.deepEqual(lines, [
-      "uid 1: timeout (no reply in 1 s) (later timeouts of this uid are logged at debug level)",
-      "uid 1: response discarded: response agent_id 0 is not uid 1 (later discards of this uid are " +
-      "logged at debug level)",
-    ]);
-  } finally {
-    validator.close();
-    store.close();
-  }
+  );
 });
