@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { smallPreset } from "../../sim/config.ts";
 import { SimEngine } from "../../sim/engine.ts";
 import { SimOutputs, writeJsonFile } from "../../sim/outputs.ts";
-import { checkRebuiltBooks, checkRunFiles } from "./output_files.ts";
+import { checkRebuiltBooks, checkRunFiles, writeMarginConfig } from "./output_files.ts";
 import { taos } from "./taos_process.ts";
 
 const DEPTH = 100;
@@ -12,13 +12,7 @@ const DEPTH = 100;
 Deno.test("the events and trades files rebuild every L2 row of a run, margin orders included", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    // HFT agents worth less than their quotes trade on margin.
-    const config = structuredClone(smallPreset()) as unknown as {
-      agents: { hft: { balances: unknown } };
-    };
-    config.agents.hft.balances = { type: "fixed", base: 2, quote: 600 };
-    const margin = join(dir, "margin.json");
-    await Deno.writeTextFile(margin, JSON.stringify(config));
+    const margin = await writeMarginConfig(dir);
     for (
       const [name, configArg, seed] of [["small", "small", "7"], ["margin", margin, "3"]] as const
     ) {

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { smallPreset } from "../../sim/config.ts";
-import { checkRunFiles } from "./output_files.ts";
+import { checkRunFiles, writeMarginConfig } from "./output_files.ts";
 import { taos } from "./taos_process.ts";
 
 /** Asserts `actual` is within a relative 1e-9 of `expected` (sums in another order). */
@@ -16,13 +15,7 @@ function near(actual: number, expected: number, what: string): void {
 Deno.test("every file of a run parses and agrees with the others and with summary.json", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    // HFT agents worth less than their quotes trade on margin, so margin calls show up too.
-    const config = structuredClone(smallPreset()) as unknown as {
-      agents: { hft: { balances: unknown } };
-    };
-    config.agents.hft.balances = { type: "fixed", base: 2, quote: 600 };
-    const margin = join(dir, "margin.json");
-    await Deno.writeTextFile(margin, JSON.stringify(config));
+    const margin = await writeMarginConfig(dir);
     for (
       const [name, args, depth] of [
         ["small", ["--config", "small", "--depth", "20", "--seed", "7"], 20],

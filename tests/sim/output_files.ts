@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { smallPreset } from "../../sim/config.ts";
 
 const STEP_NS = 5e9;
 
@@ -288,4 +289,18 @@ export function checkRebuiltBooks(dir: string, depth: number): RebuildTotals {
     }
   }
   return totals;
+}
+
+/**
+ * Writes into `dir` the small preset with HFT agents worth less than their quotes, so that they
+ * trade on margin and margin calls show up; returns the file's path.
+ */
+export async function writeMarginConfig(dir: string): Promise<string> {
+  const config = structuredClone(smallPreset()) as unknown as {
+    agents: { hft: { balances: unknown } };
+  };
+  config.agents.hft.balances = { type: "fixed", base: 2, quote: 600 };
+  const margin = join(dir, "margin.json");
+  await Deno.writeTextFile(margin, JSON.stringify(config));
+  return margin;
 }
