@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { testTempDir } from "../temp_dir.ts";
+import { processRssMb } from "../process_memory.ts";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -195,16 +196,6 @@ Deno.test("a named agent runs in a worker: one that blocks its thread past the t
     "only counted)",
   ]);
 });
-
-/** What process `pid` holds in memory, MiB; 0 once it has ended. */
-function processRssMb(pid: number): number {
-  try {
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) / 1024;
-  } catch {
-    return 0;
-  }
-}
 
 Deno.test("a copy allocating without bound within one update ends the backtest at its memory bound", async () => {
   const out = testTempDir("taos-sim-agent-");

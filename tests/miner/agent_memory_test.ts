@@ -12,19 +12,11 @@ import {
   startFixtureMinerKeepingWarnings,
   withFixtureHost,
 } from "./support.ts";
+import { processRssMb } from "../process_memory.ts";
 
 await cryptoReady();
 
 const rssMb = () => Deno.memoryUsage().rss / 2 ** 20;
-/** What process `pid` holds in memory, MiB; 0 once it has ended. */
-function processRssMb(pid: number): number {
-  try {
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) / 1024;
-  } catch {
-    return 0;
-  }
-}
 
 Deno.test("an agent keeping ArrayBuffers past its memory limit is replaced; the miner answers on", async () => {
   const { miner, warnings } = await startFixtureMinerKeepingWarnings("count=true keep_mb=64", {
