@@ -174,7 +174,12 @@ Deno.test("the programs an agent starts end with its process when the host is ki
 
 for (const signal of ["SIGTERM", "SIGINT", "SIGKILL"] as const) {
   Deno.test(`the miner's agent process ends with the miner (${signal})`, async () => {
-    const miner = spawnMiner(localMinerFlags(await minerWallet("taos-agent-process-")));
+    // An axon port of its own (-a 0): test files run in parallel, and two miners on the default
+    // port would have one exit at once.
+    const miner = spawnMiner([
+      ...localMinerFlags(await minerWallet("taos-agent-process-")),
+      ...["-a", "0"],
+    ]);
     let agents: number[] = [];
     try {
       await miner.firstLine();

@@ -45,7 +45,7 @@ const MAX_PROBLEM_CHARACTERS = 300 + "... (100000 more characters)".length;
 Deno.test({
   name: "taos miner: a body that cannot be read is answered naming the field and the problem",
   async fn() {
-    const miner = spawnMiner(localMinerFlags(await minerWallet("taos-axon-body-")));
+    const miner = spawnMiner([...localMinerFlags(await minerWallet("taos-axon-body-")), "-a", "0"]);
     try {
       const port = Number(/axon port (\d+)/.exec(await miner.firstLine())?.[1]);
       for (const [what, body, problem] of cases) {

@@ -37,7 +37,7 @@ const CODES = { SIGINT: 130, SIGTERM: 143 } as const;
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   Deno.test(`a miner stopped by ${signal} while its agent loads leaves no agent process and exits ${CODES[signal]}`, async () => {
     const tmp = testTempDir("taos-startup-signal-");
-    const flags = [...localMinerFlags(await minerWallet("taos-startup-signal-")), "-m"];
+    const flags = [...localMinerFlags(await minerWallet("taos-startup-signal-")), "-a", "0", "-m"];
     const miner = spawnMiner([...flags, "hang_on_load=true"], { TMPDIR: tmp });
     // Its agent's process has connected (the socket directory is gone) and is loading an agent
     // whose constructor never returns: the miner is still starting.
@@ -59,7 +59,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
 Deno.test("a miner stopped by SIGTERM as it starts its agent's process leaves no socket directory", async () => {
   const tmp = testTempDir("taos-startup-signal-");
   const watcher = Deno.watchFs(tmp, { recursive: false });
-  const flags = [...localMinerFlags(await minerWallet("taos-startup-signal-")), "-m"];
+  const flags = [...localMinerFlags(await minerWallet("taos-startup-signal-")), "-a", "0", "-m"];
   // An agent that never finishes loading: the miner is still starting wherever the signal lands.
   const miner = spawnMiner([...flags, "hang_on_load=true"], { TMPDIR: tmp });
   let stopped: Awaited<ReturnType<typeof miner.stop>>;

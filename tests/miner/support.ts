@@ -229,7 +229,13 @@ export function spawnMiner(flags: string[], env: Record<string, string> = {}) {
       let buffered = "";
       while (!buffered.includes("\n")) {
         const { done, value } = await stdout.read();
-        if (done) throw new Error(`miner exited before printing its ports; got '${buffered}'`);
+        if (done) {
+          const { code } = await child.status;
+          throw new Error(
+            `miner exited (code ${code}) before printing its ports; got '${buffered}', ` +
+              `stderr: ${await stderr}`,
+          );
+        }
         buffered += value;
       }
       return buffered.split("\n")[0];
