@@ -1889,6 +1889,82 @@ Deno.test("stateForAgent: a fill whose trade record is not in the publish charge
   );
 });
 
+Deno.test("stateForAgent: account 0's notices find their records, whichever side of a trade a background agent is on", () => {
+  const base = publish();
+  const trade = (tradeId: number, aggressingAgentId: number, restingAgentId: number) => ({
+    event: "trade" as const,
+    tradeId,
+    timestamp: 4.6e9,
+    direction: 1 as const,
+    aggressingOrderId: 30 + tradeId,
+    restingOrderId: 40 + tradeId,
+    volume: 0.5,
+    price: 299.8,
+    aggressingAgentId,
+    restingAgentId,
+    fees: { maker: 0.25, taker: 0.5 },
+  });
+  const fill = (tradeId: number, fee: number) => ({
+    timestamp: 4.6e9,
+    agentId: 0,
+    bookId: 0,
+    type: "EVENT_TRADE" as const,
+    orderId: 20,
+    clientOrderId: 8,
+    trade: { tradeId, price: 299.8, volume: 0.5, direction: 1 as const, fee },
+  });
+  const state = stateForAgent(
+    publish({
+      books: [{
+        ...base.books[0],
+        record: [
+          {
+            event: "place",
+            orderId: 20,
+            timestamp: 4.5e9,
+            volume: 2.5,
+            leverage: 0,
+            direction: 0,
+            price: 299.8,
+            agentId: 0,
+            clientOrderId: 8,
+          },
+          // Account 0's order rests and is hit by background agent -3, then account 0 takes from
+          // background agent -2.
+          trade(5, -3, 0),
+          trade(6, 0, -2),
+        ],
+      }],
+      notices: [
+        {
+          timestamp: 4.5e9,
+          agentId: 0,
+          bookId: 0,
+          type: "RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT",
+          orderId: 20,
+          clientOrderId: 8,
+        },
+        fill(5, 0.25),
+        fill(6, 0.5),
+      ],
+    }),
+    0,
+    simulation,
+  );
+  const [placed, asMaker, asTaker] = state.notices![0];
+  assert.ok(placed.type === "RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT");
+  assert.deepEqual([placed.side, placed.quantity, placed.price], [0, 2.5, 299.8]);
+  assert.ok(asMaker.type === "EVENT_TRADE" && asTaker.type === "EVENT_TRADE");
+  assert.deepEqual(
+    [asMaker.takerAgentId, asMaker.makerAgentId, asMaker.makerOrderId, asMaker.makerFee],
+    [-3, 0, 45, 0.25],
+  );
+  assert.deepEqual(
+    [asTaker.takerAgentId, asTaker.makerAgentId, asTaker.makerOrderId, asTaker.takerFee],
+    [0, -2, 46, 0.5],
+  );
+});
+
 Deno.test("book helpers: imbalance over 5 levels unless told, and each L3 event is of one kind", () => {
   const book = stateForAgent(publish(), 0, simulation).books[0];
   // 5 bid levels of 2 against the one ask level of 3 (21 bid levels would give (42 - 3) / 45).
