@@ -657,6 +657,31 @@ Deno.test("copies of an agent class run in this thread each get the books as pub
   assert.deepEqual(unsorted, []);
 });
 
+Deno.test("every copy's update carries its own account, the last copy's too", async () => {
+  const config = smallPreset();
+  const seen: string[][] = [[], [], []];
+  class AccountReader extends Agent {
+    onUpdate(state: StateUpdate) {
+      const books = Object.keys(state.accounts[this.uid] ?? {}).length;
+      seen[this.uid].push(`${Object.keys(state.accounts).join(",")}:${books}`);
+      return [this.marketOrder(0, this.uid % 2 === 0 ? 0 : 1, 0.5)];
+    }
+  }
+  const report = await backtest({
+    agent: AccountReader,
+    config,
+    seed: 2,
+    duration: 30e9,
+    agents: 3,
+  });
+  seen.forEach((updates, uid) => {
+    assert.equal(updates.length, report.publishes);
+    assert.deepEqual(new Set(updates), new Set([`${uid}:${config.books}`]));
+  });
+  // Each copy's market orders move its holdings, so its inventory value leaves 0.
+  for (const values of report.series.inventoryValue) assert.ok(values.some((v) => v !== 0));
+});
+
 /**
  * Runs `taos sim --agent` (MarketMakerAgent, 30 s, seed 5) from `sh -c '<setup>; exec deno ...'`
  * with its output in a new directory, hands that directory to `check` and removes it.
