@@ -1077,6 +1077,23 @@ static void test_queue_take_push_settle(void) {
   free(heap.items);
 }
 
+/* Takes in a row, with no push or settle between them, each copy out the earliest message left. */
+static void test_queue_takes_in_a_row(void) {
+  sim_heap heap = {0};
+  for (uint64_t seq = 0; seq < 40; seq++) {
+    sim_msg m = {.time = (seq * 7) % 40, .seq = seq};
+    CHECK(sim_heap_push(&heap, &m) == TAOS_SIM_OK);
+  }
+  for (uint64_t time = 0; time < 40; time++) {
+    sim_msg m = {0};
+    sim_heap_take(&heap, &m);
+    CHECK(m.time == time);
+  }
+  sim_heap_settle(&heap);
+  CHECK(heap.size == 0);
+  free(heap.items);
+}
+
 /* Processes update on the grid k * updatePeriod (10 s): two updates by 25 s, three at 30 s. */
 static void test_process_updates_follow_the_grid(void) {
   taos_sim *sim = create_with(CHANGES({"step", 25e9}));
@@ -1426,6 +1443,7 @@ int main(void) {
   test_random_remote_instructions_keep_the_books_sound();
   test_queue_order_is_stable();
   test_queue_take_push_settle();
+  test_queue_takes_in_a_row();
   test_process_updates_follow_the_grid();
   test_first_external_sample_ignores_the_seed_interval();
   test_first_fundamental_update_waits_a_seed_interval();
