@@ -9,11 +9,13 @@ import { UsageError } from "../../cli/command.ts";
 import { counted } from "../../cli/counted.ts";
 import { referenceConfig, type SimConfig, smallPreset } from "../../sim/config.ts";
 import {
+  AgentMemoryError,
   backtest,
   type BacktestOptions,
   describeDelay,
   formatBacktestReport,
   runBacktestCommand,
+  watchProcessMemory,
 } from "../../agents/backtest.ts";
 import { renderReport } from "../../agents/report.ts";
 import { Agent } from "../../agents/sdk/agent.ts";
@@ -230,6 +232,27 @@ Deno.test("a copy allocating without bound within one update ends the backtest a
   } finally {
     clearInterval(watch);
     await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("once the process is past the copies' memory bound, every later step is refused too", async () => {
+  // 1 copy limited to 1 MiB may add 2 + 512 MiB outside the run's heap; a filled buffer of 560
+  // MiB lies outside it and takes the process past that.
+  const memory = watchProcessMemory("Hog", 1, 1, "maxMemoryMb");
+  // The bound's timer is unref'd: this one keeps the test's event loop alive until it fires.
+  const alive = setInterval(() => {}, 1000);
+  const held = [new Uint8Array(560 * 2 ** 20).fill(1)];
+  try {
+    await assert.rejects(() => memory.guard(new Promise<never>(() => {})), AgentMemoryError);
+    held.length = 0;
+    // A step begun after the bound was passed is refused at once, though it would succeed.
+    await assert.rejects(() => memory.guard(Promise.resolve(1)), {
+      name: "AgentMemoryError",
+      message: /past the 514 MiB its 1 copy with a memory limit of 1 MiB may add/,
+    });
+  } finally {
+    memory.stop();
+    clearInterval(alive);
   }
 });
 
