@@ -699,6 +699,9 @@ export class ValidatorMetrics {
       }, 1);
     }
     for (const [uid, stats] of this.#queryStats) {
+      // As the rest of the miner's series (and the reference's): a uid that left the neuron list
+      // since the period was counted, or not yet observed three times, shows no counts.
+      if (!reported.has(uid)) continue;
       const set = (name: string, value: number) =>
         this.#miner.set({ agent_id: String(uid), miner_gauge_name: name }, value);
       set("requests", stats.requests);

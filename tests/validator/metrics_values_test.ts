@@ -65,6 +65,15 @@ Deno.test("a miner enters agent_gauges, miner_gauges and miners at its third obs
   reportBooks(metrics, 60e9, [book], {
     scores: new Map([[1, 0.5], [2, 0.25]]),
     details: [sharpeDetail(1, [1], { observations: 2 }), sharpeDetail(2, [1], { observations: 3 })],
+    // Both were queried in the report period: uid 1's counts wait for its third observation too.
+    queryStats: new Map([1, 2].map((uid) => [uid, {
+      requests: 1,
+      timeouts: 0,
+      failures: 0,
+      rejections: 0,
+      callTime: 0.1,
+      successes: 1,
+    }])),
   });
   const text = await metrics.registry.metrics();
   for (const family of ["agent_gauges", "miner_gauges", "miners"]) {
@@ -91,6 +100,7 @@ Deno.test("a miner's Sharpe is the median of its books' as numbers: an odd count
 Deno.test("a miner none of whose queries succeeded has a call_time of 0", async () => {
   const metrics = new ValidatorMetrics({ wallet: "5V", netuid: 79, info: {} });
   reportBooks(metrics, 60e9, [], {
+    details: [sharpeDetail(4, [0])],
     queryStats: new Map([[4, {
       requests: 5,
       timeouts: 5,

@@ -1015,6 +1015,7 @@ Deno.test("metrics: a forgotten miner's fills leave miner_trades at the next rep
 Deno.test("metrics: a miner's query statistics: successes are what neither failed, timed out nor was rejected; call_time their mean", async () => {
   const metrics = new ValidatorMetrics({ wallet: "5V", netuid: 79, info: {} });
   reportBooks(metrics, 60e9, [bookWith(0, [])], {
+    details: [sharpeDetail(2, [0])],
     queryStats: new Map([[2, {
       requests: 10,
       timeouts: 2,
