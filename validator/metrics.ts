@@ -54,6 +54,36 @@ export function pythonFloat(value: number): string {
   return `${sign}${whole}.${digits.slice(exponent + 1) || "0"}`;
 }
 
+/**
+ * A float as Python's `f"{value:.<decimals>f}"` prints it, which is how the reference prints the
+ * fee tiers: the exact binary value rounded to `decimals` places with a tie going to the even
+ * digit (`toFixed` takes the larger: `12.125` is `12.13` there, `12.12` here), digits in full
+ * however large, and the sign of a negative value that rounds to zero kept (`-0.00`).
+ */
+export function pythonFixed(value: number, decimals: number): string {
+  if (Number.isNaN(value)) return "nan";
+  if (!Number.isFinite(value)) return value > 0 ? "inf" : "-inf";
+  const sign = value < 0 || Object.is(value, -0) ? "-" : "";
+  // |value| = mantissa × 2^exponent exactly.
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, Math.abs(value));
+  const bits = view.getBigUint64(0);
+  const biased = Number(bits >> 52n);
+  const fraction = bits & ((1n << 52n) - 1n);
+  const mantissa = biased === 0 ? fraction : fraction | (1n << 52n);
+  const exponent = (biased === 0 ? 1 : biased) - 1075;
+  let numerator = mantissa * 10n ** BigInt(decimals);
+  let denominator = 1n;
+  if (exponent >= 0) numerator <<= BigInt(exponent);
+  else denominator <<= BigInt(-exponent);
+  let scaled = numerator / denominator;
+  const twice = 2n * (numerator % denominator);
+  if (twice > denominator || (twice === denominator && scaled % 2n === 1n)) scaled++;
+  const digits = scaled.toString().padStart(decimals + 1, "0");
+  const whole = digits.slice(0, digits.length - decimals);
+  return `${sign}${whole}${decimals > 0 ? `.${digits.slice(-decimals)}` : ""}`;
+}
+
 /** The reference config model's float fields (`MarketSimulationConfig`): printed as floats. */
 const FLOAT_CONFIG_FIELDS = new Set([
   "max_leverage",
@@ -169,9 +199,9 @@ function simulationInfoLabels(simulation: Record<string, unknown>): Record<strin
     }
     fees.tiers.forEach((tier, i) => {
       const prefix = `simulation_fee_policy_tier_${i}`;
-      labels[`${prefix}_volume_required`] = tier.volume_required.toFixed(2);
-      labels[`${prefix}_maker_rate`] = (tier.maker_fee * 100).toFixed(4);
-      labels[`${prefix}_taker_rate`] = (tier.taker_fee * 100).toFixed(4);
+      labels[`${prefix}_volume_required`] = pythonFixed(tier.volume_required, 2);
+      labels[`${prefix}_maker_rate`] = pythonFixed(tier.maker_fee * 100, 4);
+      labels[`${prefix}_taker_rate`] = pythonFixed(tier.taker_fee * 100, 4);
     });
   }
   return labels;

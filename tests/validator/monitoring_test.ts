@@ -158,6 +158,55 @@ Deno.test("neuron_info labels: every config field but logDir and fee_policy, and
   assert.equal(labels.simulation_seed, "7");
 });
 
+Deno.test("neuron_info's fee tiers on /metrics: a value halfway between two printed ones goes to the even one, as Python's format", async () => {
+  const simulation = simulationConfigFor(referenceConfig()) as Record<string, unknown>;
+  simulation.fee_policy = {
+    fee_type: "tiered",
+    params: {},
+    // 12.125 and 0.03125 (percent) are exact halves at 2 and 4 places; -0.001 prints as -0.00.
+    tiers: [
+      { volume_required: 12.125, maker_fee: 0.0003125, taker_fee: 0.0009375 },
+      { volume_required: 12.375, maker_fee: -0.00000001, taker_fee: 0.00015 },
+    ],
+  };
+  const identity = {
+    uid: 1,
+    network: "local",
+    coldkey: null,
+    coldkeyName: "",
+    hotkey: "5Validator",
+    name: "",
+  };
+  const metrics = new ValidatorMetrics({
+    wallet: "5Validator",
+    netuid: 79,
+    info: neuronInfoLabels(identity, simulation, 1),
+  });
+  const server = await startMonitoringServer({
+    port: 0,
+    hostname: "127.0.0.1",
+    metrics,
+    board: new StatusBoard(),
+  });
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+    const info = familySeries(text, "neuron_info_info")[0];
+    const tier = (i: number, name: string) =>
+      labelValue(info, `simulation_fee_policy_tier_${i}_${name}`);
+    // As the reference's f"{volume_required:.2f}" and f"{fee * 100:.4f}" print them.
+    assert.deepEqual(
+      [tier(0, "volume_required"), tier(0, "maker_rate"), tier(0, "taker_rate")],
+      ["12.12", "0.0312", "0.0938"],
+    );
+    assert.deepEqual(
+      [tier(1, "volume_required"), tier(1, "maker_rate"), tier(1, "taker_rate")],
+      ["12.38", "-0.0000", "0.0150"],
+    );
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("neuron_info follows the simulation running, not the one the command line named", async () => {
   const identity = {
     uid: 7,
