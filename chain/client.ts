@@ -289,10 +289,27 @@ export class SubtensorClient {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        stopWatchingConnection();
         unsubscribe?.();
         resolve(outcome);
         this.#forgetBlockRegistries();
       };
+      // A dropped connection takes the watch of a submitted extrinsic with it (the library does
+      // not renew watches of extrinsics), so no status would come before the timeout. Before the
+      // extrinsic is signed nothing was sent: the signing goes on or fails by itself; a failed
+      // sending is reported first.
+      const stopWatchingConnection = this.#provider.on("disconnected", () => {
+        setTimeout(() => {
+          if (!call.isSigned) return;
+          finish({
+            ok: false,
+            message: "the connection to the node dropped before the extrinsic was seen in a " +
+              "block: it may still land",
+            extrinsicHash: call.hash.toHex(),
+            unconfirmed: true,
+          });
+        }, 0);
+      });
       const timer = setTimeout(() => {
         finish({
           ok: false,

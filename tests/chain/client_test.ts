@@ -792,6 +792,43 @@ Deno.test("the client reconnects after the node drops the connection", testOptio
 });
 
 Deno.test(
+  "an extrinsic waiting for its block when the connection drops is reported at once as unconfirmed",
+  testOptions,
+  async () => {
+    await withWatchedClient(async (watched, lines, client, node) => {
+      // Accepted into the pool, never included: the watch is all that could tell what became of it.
+      node.onSubmit = () => ({ kind: "pool" });
+      const started = performance.now();
+      const outcome = watched.submit(
+        watched.api.tx.subtensorModule.setWeights(NETUID, [1], [65535], 19),
+        alice,
+        { timeoutMs: 20_000 },
+      );
+      await until(() => node.submissions.length === 1);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      node.dropConnections();
+      const result = await outcome;
+      assert.ok(performance.now() - started < 5_000, "told when the connection dropped");
+      assert.equal(result.ok, false);
+      assert.ok(!result.ok && result.unconfirmed, JSON.stringify(result));
+      assert.match(
+        !result.ok ? result.message : "",
+        /^the connection to the node dropped before the extrinsic was seen in a block: it may still land$/,
+      );
+      assert.equal(result.extrinsicHash?.length, 66);
+      // The next submission, on the new connection, is watched to its block.
+      await until(bothBack(watched, lines, client));
+      node.onSubmit = () => ({ kind: "include" });
+      const next = await watched.submit(
+        watched.api.tx.subtensorModule.setWeights(NETUID, [1], [65535], 19),
+        alice,
+      );
+      assert.equal(next.ok, true, JSON.stringify(next));
+    });
+  },
+);
+
+Deno.test(
   "the client keeps retrying, backing off, while the node refuses connections, and comes back",
   testOptions,
   async () => {
