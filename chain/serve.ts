@@ -52,6 +52,8 @@ interface AxonInfoCodec {
   port: { toNumber(): number };
   ipType: { toNumber(): number };
   protocol: { toNumber(): number };
+  placeholder1: { toNumber(): number };
+  placeholder2: { toNumber(): number };
 }
 
 /**
@@ -116,9 +118,11 @@ async function serveChecked(
   }
   if (!stored.isNone) {
     const current = stored.unwrap();
+    // Every field the call sets, placeholders included (sent as 0), as the SDK compares them.
     const same = current.ip.toBigInt() === ip.value && current.port.toNumber() === o.port &&
       current.ipType.toNumber() === ip.ipType && current.protocol.toNumber() === o.protocol &&
-      current.version.toNumber() === o.version;
+      current.version.toNumber() === o.version && current.placeholder1.toNumber() === 0 &&
+      current.placeholder2.toNumber() === 0;
     if (same) {
       return { ok: true, changed: false, message: `axon already served at ${endpoint}` };
     }

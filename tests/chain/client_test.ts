@@ -332,6 +332,26 @@ Deno.test("serveAxon skips, refuses and reports like the chain would", testOptio
   });
 });
 
+Deno.test(
+  "serveAxon re-serves an endpoint stored with other placeholders, as the SDK compares them too",
+  testOptions,
+  async () => {
+    await withChain(async (client, node) => {
+      // Served earlier by another tool with a placeholder set; the rate limit has passed.
+      node.setStorage("SubtensorModule", "Axons", [NETUID, alice.address], {
+        ...axon(16909060n, 8091, 4, 10),
+        placeholder1: 1,
+      });
+      node.best = 500;
+      const result = await serveAxon(client, alice, { netuid: NETUID, ip: "1.2.3.4", port: 8091 });
+      assert.deepEqual([result.ok, result.changed], [true, true], result.message);
+      const sent = node.submissions.at(-1)!;
+      assert.equal(`${sent.section}.${sent.method}`, "subtensorModule.serveAxon");
+      assert.deepEqual([sent.args.placeholder1, sent.args.placeholder2], [0, 0]);
+    });
+  },
+);
+
 Deno.test("setWeights sends set_weights with the SDK's u16 values", testOptions, async () => {
   await withChain(async (client, node) => {
     node.best = 700;
