@@ -38,9 +38,11 @@ interface Batch {
  * refused), with volumes up to 2^53 units, prices up to 2^40 ticks and a flood of bids that takes
  * a side's volume to the bound. `marginRange`: the range stream on margin, at up to 98x leverage
  * with no loan limit to speak of, so that loans reach the book's lending limit and collateral
- * values pass 128 bits.
+ * values pass 128 bits. `liquidation`: the margin stream with, now and then, a loan set up so that
+ * its liquidation is refused for collateral it could not touch and retried once that is freed
+ * (`liquidationEpisode`).
  */
-type Mode = "plain" | "extended" | "range" | "marginRange";
+type Mode = "plain" | "extended" | "range" | "marginRange" | "liquidation";
 const NONE = 0xFFFF_FFFF;
 const MAX_VOLUME = 1n << 53n;
 const MAX_PRICE = 1n << 40n;
@@ -48,6 +50,7 @@ const INT64_MAX = (1n << 63n) - 1n;
 const UINT64_MAX = (1n << 64n) - 1n;
 
 const AGENTS = 4;
+const E9 = 1_000_000_000n;
 /** Fee policies added to every exchange (besides the configuration's, policy 0), in quote. */
 function extraPolicies(config: ModelConfig): FeeTier[][] {
   return [
@@ -194,6 +197,210 @@ function rebatesPastTheBound(model: ExchangeModel, config: ModelConfig, now: big
   return batches;
 }
 
+/**
+ * A liquidation the core must retry (README "Margin"): on one book cleared of its orders, agent A
+ * leaves itself little free quote (a long) or base (a short) in a far cash order, so that its
+ * leveraged buy (or sell) at `p` takes most of its collateral in the other currency; now and
+ * then it opens a second, less leveraged position after the first (called first, its sale repays
+ * the older loan). A one-lot order of another agent next to `p` holds off the call until the next
+ * call, which cancels it and places the other agents' orders at a price past the new loan's call
+ * price, as much as an order the size of the loan's collateral-freed retry needs, or more, or
+ * less. The liquidation at the start of the call after that is refused for want of free base (or
+ * quote), retried with the collateral freed and filled or refused again, or not refused at all.
+ */
+function liquidationEpisode(
+  model: ExchangeModel,
+  config: ModelConfig,
+  now: bigint,
+  rand: () => number,
+): Batch[] {
+  const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
+  const bookId = int(0, config.books - 1);
+  const long = rand() < 0.5;
+  const lot = 10n ** BigInt(config.baseDecimals - config.volumeDecimals);
+  const toLot = (v: bigint) => (v / lot) * lot;
+  const ticks = 10n ** BigInt(config.priceDecimals + config.baseDecimals);
+  const quoteUnit = 10n ** BigInt(config.quoteDecimals);
+  // Quote for `volume` base at `price` (rate in 1e9), and the base `quote` buys at `price`.
+  const quoteOf = (price: bigint, volume: bigint, rate = 0n) =>
+    (price * volume * (E9 + rate) * quoteUnit) / (E9 * ticks);
+  const baseOf = (quote: bigint, price: bigint, rate = 0n) =>
+    (quote * ticks * E9) / (price * quoteUnit * (E9 + rate));
+  // About where the stream trades, unless a far order left by an earlier episode sets the touch.
+  const touch = model.touch(bookId);
+  const center = touch.bid !== null && touch.ask !== null
+    ? (touch.bid + touch.ask) / 2n
+    : touch.bid ?? touch.ask ?? 10_000n;
+  const p = center >= 5_000n && center <= 20_000n ? center : 10_000n;
+  // A: an agent with no loan in the book if there is one; the others take the other sides.
+  const agents = Array.from({ length: AGENTS }, (_, i) => i);
+  for (let i = agents.length - 1; i > 0; i--) {
+    const j = int(0, i);
+    [agents[i], agents[j]] = [agents[j], agents[i]];
+  }
+  const unindebted = agents.filter((x) => model.loans(x, bookId).length === 0);
+  const a = unindebted[0] ?? agents[0];
+  const others = agents.filter((x) => x !== a);
+  const guard = others[int(0, others.length - 1)];
+  const batches: Batch[] = [];
+  const send = (instructions: Instruction[]) => {
+    model.submit(now, instructions);
+    batches.push({ now, instructions });
+  };
+  send(
+    model.liveOrders(bookId).map((o) => ({
+      kind: "cancel",
+      agentId: o.agentId,
+      bookId,
+      orderId: o.id,
+      volume: null,
+    })),
+  );
+  const setup: Instruction[] = [];
+  const account = model.balances(a, bookId);
+  const fee = (agentId: number) => {
+    const r = model.rates(agentId, bookId);
+    return r.makerE9 > r.takerE9 ? r.makerE9 : r.takerE9;
+  };
+  // Most of A's quote in a bid at one tick, or of its base in an ask at 50 times the price; what
+  // it has left free for collateral, valued in quote at `p`.
+  const share = rand() < 0.9 ? BigInt(int(98, 100)) : 0n;
+  let wealth: bigint;
+  if (long) {
+    const volume = toLot(baseOf((account.quoteFree * share) / 100n, 1n, fee(a)));
+    if (volume > 0n) {
+      setup.push({ kind: "limit", agentId: a, bookId, direction: "buy", volume, price: 1n });
+    }
+    wealth = (account.quoteFree * (100n - share)) / 100n + quoteOf(p, account.baseFree);
+  } else {
+    const volume = toLot((account.baseFree * share) / 100n);
+    if (volume > 0n) {
+      setup.push({ kind: "limit", agentId: a, bookId, direction: "sell", volume, price: 50n * p });
+    }
+    wealth = account.quoteFree + quoteOf(p, account.baseFree - volume);
+  }
+  // Their counterparties at `p`: as much as each other agent can trade.
+  const sides = others.map((agentId) => {
+    const held = model.balances(agentId, bookId);
+    return { agentId, can: toLot(long ? held.baseFree : baseOf(held.quoteFree, p, fee(agentId))) };
+  });
+  // One or two leveraged orders of A at `p`; with two, the second less leveraged (called first).
+  // Together within half of A's wealth, the loan limit and what the others can trade.
+  const levers = rand() < 0.35 ? [int(2, 4) * 2, int(1, 3)] : [int(2, 8)];
+  const owed = account.quoteLoan + quoteOf(p, account.baseLoan);
+  const room = (config.maxLoan ?? 0n) * 9n / 10n - owed;
+  const sized = levers.map((halves) => {
+    const leverageE9 = BigInt(halves) * E9 / 2n;
+    const byWealth = baseOf(wealth / 2n / BigInt(levers.length), p);
+    const byLoan = baseOf(room > 0n ? room * 2n / BigInt(halves * levers.length) : 0n, p);
+    const byBook = (sides.reduce((sum, x) => sum + x.can, 0n) * E9) /
+      ((E9 + leverageE9) * BigInt(levers.length));
+    let volume = [byWealth, byLoan, byBook].reduce((x, y) => (y < x ? y : x));
+    volume = toLot((volume * BigInt(int(30, 100))) / 100n);
+    return { volume, leverageE9 };
+  }).filter((o) => o.volume > 0n);
+  let needed = sized.reduce((sum, o) => sum + (o.volume * (E9 + o.leverageE9)) / E9, 0n);
+  for (const { agentId, can } of sides) {
+    const volume = can < needed ? can : needed;
+    if (volume <= 0n) continue;
+    setup.push({
+      kind: "limit",
+      agentId,
+      bookId,
+      direction: long ? "sell" : "buy",
+      volume,
+      price: p,
+    });
+    needed -= volume;
+  }
+  const firstId = model.nextOrderId(bookId);
+  for (const o of sized) {
+    setup.push({
+      kind: "limit",
+      agentId: a,
+      bookId,
+      direction: long ? "buy" : "sell",
+      volume: o.volume,
+      price: p,
+      leverageE9: o.leverageE9,
+    });
+  }
+  const guardPrice = long ? p - 1n : p + 1n;
+  setup.push({
+    kind: "limit",
+    agentId: guard,
+    bookId,
+    direction: long ? "buy" : "sell",
+    volume: lot,
+    price: guardPrice,
+  });
+  send(setup);
+  // The new loan called first (the lowest call price for a long, the highest for a short).
+  const loans = model.loans(a, bookId).filter((l) => l.orderId >= firstId);
+  if (loans.length === 0) return batches;
+  const loan = loans.reduce((x, y) =>
+    (long ? y.callPrice < x.callPrice : y.callPrice > x.callPrice) ? y : x
+  );
+  const held = model.balances(a, bookId);
+  const next: Instruction[] = model.orders(bookId, long ? "bids" : "asks")
+    .filter((o) => Number(o[1]) === guard && o[2] === guardPrice)
+    .map((o) => ({ kind: "cancel", agentId: guard, bookId, orderId: Number(o[0]), volume: null }));
+  const roll = rand();
+  let q: bigint;
+  let volume: bigint;
+  if (long) {
+    // The sale walks `volume`: more than A's free base (refused), at most that plus the loan's
+    // base collateral (the retry fills), or more (refused again), or less (not refused).
+    const lo = held.baseFree;
+    const hi = held.baseFree + loan.collateralBase;
+    volume = roll < 0.5
+      ? toLot(lo + lot + (BigInt(Math.floor(rand() * 1e6)) * (hi - lo)) / 1_000_000n)
+      : roll < 0.85
+      ? toLot(hi + lot + (hi * BigInt(int(0, 50))) / 100n)
+      : toLot((lo * BigInt(int(30, 100))) / 100n);
+    // Below the call price, and low enough that the loan is worth more than `volume` there.
+    const worth = volume > 0n ? (loan.amount * ticks) / (volume * quoteUnit) : loan.callPrice;
+    const top = worth < loan.callPrice ? worth : loan.callPrice - 1n;
+    q = (top * BigInt(int(70, 99))) / 100n;
+  } else {
+    // The buy-back costs more than A's free quote (refused), at most that plus the loan's quote
+    // collateral (the retry fills), or more (refused again), or less (not refused).
+    const rate = model.rates(a, bookId).takerE9;
+    const lo = held.quoteFree;
+    const hi = held.quoteFree + loan.collateralQuote;
+    // Past the call price, and high enough that `hi` buys less than the loan there.
+    const floor = (hi * ticks * E9) / (loan.amount * quoteUnit * (E9 + rate)) + 1n;
+    const bottom = floor > loan.callPrice ? floor : loan.callPrice + 1n;
+    q = (bottom * BigInt(int(101, 130))) / 100n;
+    const cost = roll < 0.5
+      ? lo + 1n + (BigInt(Math.floor(rand() * 1e6)) * (hi - lo)) / 1_000_000n
+      : roll < 0.85
+      ? hi + (hi * BigInt(int(1, 50))) / 100n
+      : (lo * BigInt(int(30, 100))) / 100n;
+    volume = toLot(baseOf(cost, q, rate)) + (roll < 0.85 ? lot : 0n);
+    if (roll < 0.5 && quoteOf(q, volume, rate) > hi) volume -= lot;
+  }
+  // As much of it as the other agents can pay for.
+  for (const agentId of others) {
+    if (q <= 0n || q > MAX_PRICE || volume <= 0n) break;
+    const free = model.balances(agentId, bookId);
+    const can = toLot(long ? baseOf(free.quoteFree, q, fee(agentId)) : free.baseFree);
+    const part = can < volume ? can : volume;
+    if (part <= 0n) continue;
+    next.push({
+      kind: "limit",
+      agentId,
+      bookId,
+      direction: long ? "buy" : "sell",
+      volume: part,
+      price: q,
+    });
+    volume -= part;
+  }
+  send(next);
+  return batches;
+}
+
 /** Leverages a margin stream draws from: whole, fractional, finer than the lot, too large. */
 const LEVERAGES = ["0.5", "1", "2", "3", "4", "4", "1.23456789", "0.00001", "4.5"];
 /** Leverages of a margin stream at the holdings bound: up to the largest allowed, and past it. */
@@ -214,7 +421,7 @@ function generate(
   const batches: Batch[] = [];
   let now = 1_000n;
   let count = 0;
-  const extended = mode !== "plain";
+  const extended = mode !== "plain" && mode !== "liquidation";
   const atTheBound = mode === "range" || mode === "marginRange";
   let policies = 1 + extraPolicies(config).length;
   let flooded = false;
@@ -309,6 +516,11 @@ function generate(
     }
   }
   while (count < instructions) {
+    if (mode === "liquidation" && rand() < 0.05) {
+      const episode = liquidationEpisode(model, config, now, rand);
+      batches.push(...episode);
+      count += episode.reduce((sum, b) => sum + b.instructions.length, 0);
+    }
     if (extended && rand() < 0.03) {
       if (policies < 16 && rand() < 0.3) {
         const tiers = randomPolicy();
@@ -803,6 +1015,18 @@ const MARGIN_RANGE_COVERED = [
   ),
   ...AT_THE_BOUND_COVERED,
 ];
+/** Margin streams of retried liquidations (seeds spread over the configurations as above, each
+ * among those that reach every path below several times); what each must produce. */
+const LIQUIDATION_SEEDS = [104, 108, 111, 124, 131, 139, 146, 150];
+const LIQUIDATION_COVERED = [
+  "marginCall",
+  "cancelled marginCall",
+  "loanSettled",
+  "liquidation retried",
+  "liquidation retried and refused again",
+  "called again after repaying older loans",
+];
+const LIQUIDATION_INSTRUCTIONS = 2_000;
 const INSTRUCTIONS = 4_000;
 const MARGIN_INSTRUCTIONS = 3_000;
 const EXTENDED_INSTRUCTIONS = 3_000;
@@ -961,8 +1185,15 @@ Deno.test("the margin streams at the bound together reach the lending limit and 
   );
 });
 
+for (const seed of LIQUIDATION_SEEDS) {
+  Deno.test(`core and model agree on a margin stream of retried liquidations (seed ${seed})`, () => {
+    check(seed, LIQUIDATION_INSTRUCTIONS, LIQUIDATION_COVERED, "liquidation");
+  });
+}
+
 // More seeds outside CI: DIFFERENTIAL_SEEDS=1000-1999 (seeds of LEVERAGED and up trade on margin),
-// each as a plain, an extended, a range (cash) and a margin range stream.
+// each as a plain, an extended, a range (cash) and a margin range stream, and a margin seed as a
+// stream of retried liquidations too.
 const extra = /^(\d+)-(\d+)$/.exec(Deno.env.get("DIFFERENTIAL_SEEDS") ?? "");
 if (extra !== null) {
   Deno.test(`core and model agree on seeds ${extra[1]} to ${extra[2]}`, () => {
@@ -970,7 +1201,9 @@ if (extra !== null) {
     for (let seed = Number(extra[1]); seed <= Number(extra[2]); seed++) {
       const length = seed >= LEVERAGED ? MARGIN_INSTRUCTIONS : INSTRUCTIONS;
       instructions += check(seed, length, []) + check(seed, length, [], "extended") +
-        check(seed, INSTRUCTIONS, [], "range") + check(seed, RANGE_INSTRUCTIONS, [], "marginRange");
+        check(seed, INSTRUCTIONS, [], "range") +
+        check(seed, RANGE_INSTRUCTIONS, [], "marginRange") +
+        (seed >= LEVERAGED ? check(seed, LIQUIDATION_INSTRUCTIONS, [], "liquidation") : 0);
     }
     console.log(`${instructions} instructions checked`);
   });

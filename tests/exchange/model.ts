@@ -1674,6 +1674,7 @@ export class ExchangeModel {
       if (freed > 0n && !belowLot && canTrade) {
         close(loan.amount, long ? "quote" : "base");
         placed = !refused();
+        this.#count(placed ? "liquidation retried" : "liquidation retried and refused again");
       }
       if (!placed && long) {
         const volume = !belowLot
