@@ -544,7 +544,13 @@ static void futures_poll(sim_book *book, uint32_t k) {
     return;
   }
   if (count != fb->last_count) {
-    double r = fb->last_ext == 0 ? 0 : log(external / fb->last_ext);
+    /* A recorded or live feed's first sample is the first price of the instrument: what the
+     * signal held before it (the initial price) is none of the feed's, so the sample starts the
+     * returns instead of making one, as the reference's traders do when their signal holds 0
+     * before its first sample (a zero return). The seeded walk starts from the initial price, so
+     * its first sample is a move. */
+    bool feed_base = fb->last_count == 0 && sim->feed_on[1];
+    double r = fb->last_ext == 0 || feed_base ? 0 : log(external / fb->last_ext);
     fb->last_return = r;
     fb->factor = fb->factor0 = fmin(2.0, exp(fabs(r)));
     fb->polls = 0;

@@ -504,6 +504,35 @@ static void test_futures_follow_external_move(void) {
   }
 }
 
+/* When the external signal follows a recorded or live feed, the initial price it holds before the
+ * feed's first sample is no price of the instrument: the first sample (450 against the book's
+ * 300) starts the trader's returns and sends no order, and the next one (459) is its first return,
+ * ln(459 / 450). */
+static void test_futures_take_a_feeds_first_sample_as_their_base(void) {
+  for (int live = 0; live <= 1; live++) {
+    taos_sim *sim = create_with(CHANGES({"fut_count", 1}, {"fut_sigma_eps", 0.01}));
+    const double first[1] = {450.0};
+    CHECK((live ? taos_sim_extend_feed(sim, 1, first, 1) : taos_sim_set_feed(sim, 1, first, 1)) ==
+          TAOS_SIM_OK);
+    sim_book *book = quoted_book(sim);
+    uint32_t slot = sim->local_base + sim->off_fut;
+    sim_msg poll = {.time = book->now, .kind = MSG_POLL, .slot = slot};
+    sim_agents_handle(book, &poll); /* before any sample: the signal holds the initial 300 */
+    book->ext_count = 1;
+    book->ext_value = 450.0;
+    for (int i = 0; i < 200; i++) sim_agents_handle(book, &poll);
+    CHECK(queued(book, slot, MSG_PLACE_MARKET, NULL) == 0);
+    CHECK(book->fut[0].last_return == 0 && book->fut[0].last_ext == 450.0);
+    book->ext_count = 2;
+    book->ext_value = 459.0;
+    sim_agents_handle(book, &poll);
+    CHECK(fabs(book->fut[0].last_return - log(459.0 / 450.0)) < 1e-15);
+    sim_msg order = {0};
+    CHECK(queued(book, slot, MSG_PLACE_MARKET, &order) == 1 && order.dir == 0);
+    taos_sim_destroy(sim);
+  }
+}
+
 /* A trade moves an HFT agent's inventory by its volume: up when it bought as the aggressor of a buy
  * or was the resting seller's counterpart of a sell, down in the mirror cases. */
 static void test_hft_inventory_follows_its_trades(void) {
@@ -1423,6 +1452,7 @@ int main(void) {
   test_rejections_are_acknowledged_at_once();
   test_algo_bucket_triggers_execution();
   test_futures_follow_external_move();
+  test_futures_take_a_feeds_first_sample_as_their_base();
   test_hft_inventory_follows_its_trades();
   test_hft_short_cancels_its_lowest_ask();
   test_hft_at_the_inventory_limit();
