@@ -47,6 +47,15 @@ export interface ConnectOptions {
    * writes them. See `library_log.ts`.
    */
   libraryLog?: LibraryLogSink;
+  /**
+   * Bounds of the check that finds a connection which stopped answering without closing (a
+   * network path that loses every packet: the library sends no pings, and TCP gives up only after
+   * about 15 minutes). After `idleMs` (default 20 s) without any message from the node a
+   * `system_health` request is sent; when no message at all arrives within `timeoutMs` (default
+   * 10 s) the connection is dropped and reopened. `timeoutMs` also bounds the opening of a
+   * connection.
+   */
+  liveness?: { idleMs?: number; timeoutMs?: number };
 }
 
 /** What the node runs, read at connection time. */
@@ -105,6 +114,65 @@ interface RegistrySwapHolder {
 /** Longest `close` waits for the socket's close event (a node that never answers the close). */
 const CLOSE_EVENT_WAIT_MS = 5_000;
 
+/** Default liveness bounds: a check after 20 s without a message, answered within 10 s. */
+const LIVENESS_IDLE_MS = 20_000;
+const LIVENESS_TIMEOUT_MS = 10_000;
+
+/** A liveness bound from the options, checked. */
+function livenessBound(value: number | undefined, field: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    const shown = String(value);
+    throw new RangeError(
+      `liveness.${field}: ${shown} is not allowed; it must be a positive number of milliseconds`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Calls `provider.connect()` and returns the WebSocket it opened. The provider keeps its socket
+ * private, and only the socket can be made to report a close the network never delivers: the
+ * setter of `onclose`, which the provider calls on the new socket before `connect()` returns, is
+ * wrapped for the duration of that synchronous call. Undefined when the provider opened no
+ * socket or its WebSocket is not the global one.
+ */
+function connectProvider(provider: WsProvider): WebSocket | undefined {
+  const prototype = globalThis.WebSocket?.prototype;
+  const onclose = prototype && Object.getOwnPropertyDescriptor(prototype, "onclose");
+  let socket: WebSocket | undefined;
+  if (onclose?.set && onclose.configurable) {
+    const set = onclose.set;
+    Object.defineProperty(prototype, "onclose", {
+      ...onclose,
+      set(this: WebSocket, handler: unknown) {
+        socket ??= this;
+        set.call(this, handler);
+      },
+    });
+  }
+  try {
+    provider.connect().catch(() => {});
+  } finally {
+    if (onclose?.set && onclose.configurable) Object.defineProperty(prototype, "onclose", onclose);
+  }
+  return socket;
+}
+
+/**
+ * Makes `socket` report a close now: the provider then fails the calls in flight, ends the
+ * watches and sets off the reconnection, as after a drop. The socket is asked to close too; over a
+ * dead path its close handshake never completes, and the system frees it when TCP gives up.
+ */
+function forceClose(socket: WebSocket, reason: string): void {
+  try {
+    socket.close(1000);
+  } catch {
+    // already closing
+  }
+  socket.dispatchEvent(new CloseEvent("close", { code: 1006, reason, wasClean: false }));
+}
+
 /** A live connection to a subtensor node. */
 export class SubtensorClient {
   /** The `@polkadot/api` instance, decorated from the node's own metadata. */
@@ -122,6 +190,11 @@ export class SubtensorClient {
   #lastFailure: string | undefined;
   /** Set while a connection this client closed itself is going down, until the next one opens. */
   #reopening = false;
+  /** The provider's current socket, when it could be known (see `connectProvider`). */
+  #socket: WebSocket | undefined;
+  #livenessTimer: ReturnType<typeof setInterval> | undefined;
+  #openTimer: ReturnType<typeof setTimeout> | undefined;
+  #checkTimer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(
     endpoint: string,
@@ -137,6 +210,8 @@ export class SubtensorClient {
 
   /** Connects (retrying with backoff until `connectTimeoutMs`) and waits for the metadata. */
   static async connect(options: ConnectOptions): Promise<SubtensorClient> {
+    const idleMs = livenessBound(options.liveness?.idleMs, "idleMs", LIVENESS_IDLE_MS);
+    const checkMs = livenessBound(options.liveness?.timeoutMs, "timeoutMs", LIVENESS_TIMEOUT_MS);
     let endpoint: string;
     try {
       endpoint = resolveEndpoint(options.network);
@@ -158,7 +233,12 @@ export class SubtensorClient {
     // Routed before the first connection attempt, which may already log.
     if (options.libraryLog) client.#stopLibraryLog = routeLibraryLog(options.libraryLog);
     client.#unwatchFrames = watchMalformedFrames((error) => client.#malformedFrame(error));
-    client.#keepConnected(options.retryDelayMs ?? 1_000, options.maxRetryDelayMs ?? 30_000);
+    client.#keepConnected(
+      options.retryDelayMs ?? 1_000,
+      options.maxRetryDelayMs ?? 30_000,
+      checkMs,
+    );
+    client.#checkLiveness(idleMs, checkMs);
     const timeoutMs = options.connectTimeoutMs ?? 60_000;
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
@@ -193,15 +273,27 @@ export class SubtensorClient {
     return client;
   }
 
-  #keepConnected(firstDelayMs: number, maxDelayMs: number): void {
+  #keepConnected(firstDelayMs: number, maxDelayMs: number, openTimeoutMs: number): void {
     let delay = firstDelayMs;
     let wasConnected = false;
     const attempt = () => {
       this.#retryTimer = undefined;
       if (this.#closed) return;
-      this.#provider.connect().catch(() => {});
+      const socket = connectProvider(this.#provider);
+      if (socket === undefined) return;
+      this.#socket = socket;
+      // A path that loses every packet never answers the opening handshake either, and the
+      // WebSocket has no bound of its own for it.
+      clearTimeout(this.#openTimer);
+      this.#openTimer = setTimeout(() => {
+        if (this.#closed || socket !== this.#socket || this.#provider.isConnected) return;
+        this.#reopening = true;
+        this.#lastFailure = `the node did not answer the connection within ${openTimeoutMs} ms`;
+        forceClose(socket, this.#lastFailure);
+      }, openTimeoutMs);
     };
     this.#provider.on("connected", () => {
+      clearTimeout(this.#openTimer);
       this.#reopening = false;
       if (wasConnected) this.#log(`reconnected to ${this.endpoint}`);
       wasConnected = true;
@@ -225,6 +317,46 @@ export class SubtensorClient {
       delay = Math.min(delay * 2, maxDelayMs);
     });
     attempt();
+  }
+
+  /**
+   * Sends a check (`system_health`) once nothing was received for `idleMs`, and drops the
+   * connection when no message at all arrives within `timeoutMs` of it: the library sends no
+   * pings, so a connection whose packets are all lost would otherwise stay open, every call failing
+   * after the library's 60 s timeout, until TCP gave up.
+   */
+  #checkLiveness(idleMs: number, timeoutMs: number): void {
+    const received = () => this.#provider.stats.total.bytesRecv;
+    let seen = received();
+    let quietSince = performance.now();
+    this.#livenessTimer = setInterval(() => {
+      if (this.#closed || this.#checkTimer !== undefined) return;
+      if (!this.#provider.isConnected || received() !== seen) {
+        seen = received();
+        quietSince = performance.now();
+        return;
+      }
+      if (performance.now() - quietSince < idleMs) return;
+      const socket = this.#socket;
+      // Any message proves the connection alive, the answer to the check or another.
+      this.#provider.send("system_health", []).catch(() => {});
+      this.#checkTimer = setTimeout(() => {
+        this.#checkTimer = undefined;
+        quietSince = performance.now();
+        if (this.#closed || received() !== seen) {
+          seen = received();
+          return;
+        }
+        if (socket === undefined || socket !== this.#socket || !this.#provider.isConnected) return;
+        this.#log(
+          `${this.endpoint}: no answer within ${timeoutMs} ms to a check sent after ${idleMs} ms ` +
+            "without a message; reconnecting",
+        );
+        this.#reopening = true;
+        this.#lastFailure = `the node stopped answering (no answer within ${timeoutMs} ms)`;
+        forceClose(socket, this.#lastFailure);
+      }, timeoutMs);
+    }, Math.max(1, Math.min(idleMs, timeoutMs) / 4));
   }
 
   /**
@@ -298,16 +430,17 @@ export class SubtensorClient {
       // not renew watches of extrinsics), so no status would come before the timeout. Before the
       // extrinsic is signed nothing was sent: the signing goes on or fails by itself; a failed
       // sending is reported first.
+      const dropped = () =>
+        finish({
+          ok: false,
+          message: "the connection to the node dropped before the extrinsic was seen in a " +
+            "block: it may still land",
+          extrinsicHash: call.hash.toHex(),
+          unconfirmed: true,
+        });
       const stopWatchingConnection = this.#provider.on("disconnected", () => {
         setTimeout(() => {
-          if (!call.isSigned) return;
-          finish({
-            ok: false,
-            message: "the connection to the node dropped before the extrinsic was seen in a " +
-              "block: it may still land",
-            extrinsicHash: call.hash.toHex(),
-            unconfirmed: true,
-          });
+          if (call.isSigned) dropped();
         }, 0);
       });
       const timer = setTimeout(() => {
@@ -366,6 +499,13 @@ export class SubtensorClient {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
+    clearInterval(this.#livenessTimer);
+    clearTimeout(this.#openTimer);
+    // A check still waiting for its answer: the connection may be dead, and its close would then
+    // never be answered.
+    const suspect = this.#checkTimer !== undefined;
+    clearTimeout(this.#checkTimer);
+    this.#checkTimer = undefined;
     // The socket still dispatches what it receives until its close event, which the disconnect
     // does not wait for: an unreadable frame before it must still be caught. A socket that never
     // opened receives nothing.
@@ -378,6 +518,9 @@ export class SubtensorClient {
       })
       : Promise.resolve();
     await this.api.disconnect().catch(() => {});
+    if (suspect && this.#socket !== undefined && this.#provider.isConnected) {
+      forceClose(this.#socket, "closed by the client");
+    }
     await socketClosed;
     clearTimeout(timer);
     stopListening();
