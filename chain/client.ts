@@ -428,8 +428,8 @@ export class SubtensorClient {
       };
       // A dropped connection takes the watch of a submitted extrinsic with it (the library does
       // not renew watches of extrinsics), so no status would come before the timeout. Before the
-      // extrinsic is signed nothing was sent: the signing goes on or fails by itself; a failed
-      // sending is reported first.
+      // extrinsic is signed nothing was sent: the signing goes on or fails by itself; a sending
+      // that failed otherwise than by the drop is reported first.
       const dropped = () =>
         finish({
           ok: false,
@@ -472,6 +472,10 @@ export class SubtensorClient {
         unsubscribe = unsub;
         if (settled) unsub();
       }).catch((error: unknown) => {
+        // The connection dropped while the submission awaited the node's answer: the request was
+        // sent (the provider fails only requests it wrote this way), so the node may have it.
+        const message = error instanceof Error ? error.message : String(error);
+        if (call.isSigned && /^disconnected from /.test(message)) return dropped();
         finish({ ok: false, message: describeSubmitError(error), extrinsicHash });
       });
     });

@@ -151,6 +151,16 @@ Deno.test(
 );
 
 Deno.test(
+  "an extrinsic whose submission got no answer before the connection went dead is unconfirmed",
+  testOptions,
+  async () => {
+    // It reached the node (which may include it): reporting it as failed would drop, say, the
+    // salt of a weight commit that then lands.
+    await withRelayedClient((setup) => submitIntoBlackhole(setup, "request sent"));
+  },
+);
+
+Deno.test(
   "closing is not held up by a check waiting for its answer, and no check follows it",
   testOptions,
   async () => {
