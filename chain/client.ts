@@ -11,6 +11,7 @@
  * @module
  */
 import { ApiPromise, type Keyring, WsProvider } from "@polkadot/api";
+import { hexToU8a, isHex, u8aConcat, u8aToHex } from "@polkadot/util";
 import { EndpointVariableError, resolveEndpoint } from "./endpoints.ts";
 import { ChainError, describeDispatchError, describeSubmitError } from "./errors.ts";
 import { type LibraryLogSink, routeLibraryLog } from "./library_log.ts";
@@ -103,6 +104,11 @@ const SUBTENSOR_EXTENSIONS = {
  * single entry is never moved within the list; 0 does not turn the cache off (it keeps every value).
  */
 const CALL_CACHE_CAPACITY = 1;
+
+/** A runtime API function as `api.call` decorates it: its metadata names it and gives its types. */
+export interface RuntimeFunction {
+  meta: { name: string; params: { type: string }[]; type: string };
+}
 
 /** The part of the API's RPC core that holds the memo of block registries (a protected member). */
 interface RegistrySwapHolder {
@@ -404,6 +410,40 @@ export class SubtensorClient {
   async bestBlock(): Promise<number> {
     const header = await this.api.rpc.chain.getHeader();
     return header.number.toNumber();
+  }
+
+  /**
+   * Calls runtime API function `fn` (from `api.call`, for its name and types) with `args` in the
+   * state of block `blockHash`, and decodes the answer with the node's current types. The request
+   * goes to the node as it is: `@polkadot/api`'s calls at a block hash (`api.at`) redecorate the
+   * whole metadata for each new hash and keep an entry per hash in a memo that is never emptied.
+   */
+  async callAt(
+    fn: RuntimeFunction | ((...args: never[]) => Promise<unknown>),
+    blockHash: string,
+    args: unknown[],
+  ): Promise<unknown> {
+    const meta = (fn as Partial<RuntimeFunction>).meta;
+    if (typeof meta?.name !== "string" || !Array.isArray(meta.params)) {
+      throw new RangeError("fn: not a runtime API function of api.call (it has no metadata)");
+    }
+    const { name, params, type } = meta;
+    if (args.length !== params.length) {
+      throw new RangeError(`${name}: takes ${params.length} arguments, not ${args.length}`);
+    }
+    const registry = this.api.registry;
+    const input = u8aConcat(
+      ...args.map((arg, i) => registry.createTypeUnsafe(params[i].type, [arg]).toU8a()),
+    );
+    const answer: unknown = await this.#provider.send("state_call", [
+      name,
+      u8aToHex(input),
+      blockHash,
+    ]);
+    if (typeof answer !== "string" || !isHex(answer)) {
+      throw new ChainError(`${name} at ${blockHash}: the node's answer is not hex bytes`);
+    }
+    return registry.createTypeUnsafe(type, [hexToU8a(answer)]);
   }
 
   /**

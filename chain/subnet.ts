@@ -11,7 +11,7 @@
  */
 import { encodeAddress } from "@polkadot/util-crypto";
 import type { AxonEndpoint, Neuron } from "../bittensor/neurons.ts";
-import type { SubtensorClient } from "./client.ts";
+import type { RuntimeFunction, SubtensorClient } from "./client.ts";
 import { ChainError } from "./errors.ts";
 import { decodeIp } from "./ip.ts";
 
@@ -123,7 +123,7 @@ interface HyperparamsCodec {
   maxValidators: Num;
 }
 
-type RuntimeCall = (...args: unknown[]) => Promise<unknown>;
+type RuntimeCall = ((...args: unknown[]) => Promise<unknown>) & RuntimeFunction;
 
 function runtimeCall(
   client: SubtensorClient,
@@ -172,15 +172,20 @@ function axonEndpoint(info: AxonInfoCodec): AxonEndpoint | null {
 /**
  * Reads every neuron of `netuid` (`NeuronInfoRuntimeApi.get_neurons_lite`) and its standing. Stake
  * is the total stake the SDK shows as `metagraph.S` (`get_subnet_state`), falling back to the
- * neuron's own alpha stake on runtimes without that API.
+ * neuron's own alpha stake on runtimes without that API. Both calls read the state of the best
+ * block as it was when the read began, so that neurons and stake agree while blocks advance.
  */
 export async function readMetagraph(client: SubtensorClient, netuid: number): Promise<Metagraph> {
-  const block = await client.bestBlock();
   const getNeurons = requireRuntimeCall(client, "neuronInfoRuntimeApi", "getNeuronsLite");
   const getState = runtimeCall(client, "subnetInfoRuntimeApi", "getSubnetState");
+  const header = await client.api.rpc.chain.getHeader();
+  const block = header.number.toNumber();
+  const hash = header.hash.toHex();
   const [lite, state] = await Promise.all([
-    getNeurons(netuid) as Promise<NeuronLiteCodec[]>,
-    getState ? (getState(netuid) as Promise<OptionOf<SubnetStateCodec>>) : undefined,
+    client.callAt(getNeurons, hash, [netuid]) as Promise<NeuronLiteCodec[]>,
+    getState
+      ? (client.callAt(getState, hash, [netuid]) as Promise<OptionOf<SubnetStateCodec>>)
+      : undefined,
   ]);
   const totalStake = state && !state.isNone ? state.unwrap().totalStake : undefined;
   const standing = new Map([...lite].map((n) => [n.uid.toNumber(), standingOf(n)]));

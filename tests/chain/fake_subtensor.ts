@@ -162,6 +162,9 @@ function addHyperparamsV3(v16: any): void {
   });
 }
 
+/** The answer of a runtime API function, from its arguments and the block it is called at. */
+export type RuntimeApiAnswer = (args: unknown[], block: number) => unknown;
+
 /** How the node answers a submission. */
 export type SubmitReply =
   | { kind: "include" }
@@ -197,6 +200,8 @@ export class FakeSubtensor {
    */
   onSubmit: (submission: Submission) => SubmitReply = () => ({ kind: "include" });
   best = 1000;
+  /** Called with each RPC method before it is answered (to move the chain on between calls, say). */
+  onRequest: (method: string) => void = () => {};
   /** While true, new WebSocket connections are refused (HTTP 503), as by a node that is down. */
   refuseConnections = false;
   #server: Deno.HttpServer<Deno.NetAddr> | undefined;
@@ -208,7 +213,7 @@ export class FakeSubtensor {
   /** Storage keys whose reads fail, as on a node that cannot serve them. */
   #failingReads = new Set<string>();
   #blockExtrinsics = new Map<string, string[]>();
-  #runtimeApis = new Map<string, (args: unknown[]) => unknown>();
+  #runtimeApis = new Map<string, RuntimeApiAnswer>();
   #nonces = new Map<string, number>();
   #nextSubscription = 1;
   readonly #epochCounter: boolean;
@@ -294,8 +299,12 @@ export class FakeSubtensor {
     else this.#failingReads.delete(key);
   }
 
-  /** Answers runtime API `api.method` (e.g. `NeuronInfoRuntimeApi`, `get_neurons_lite`). */
-  setRuntimeApi(api: string, method: string, answer: (args: unknown[]) => unknown): void {
+  /**
+   * Answers runtime API `api.method` (e.g. `NeuronInfoRuntimeApi`, `get_neurons_lite`); `answer`
+   * is given the decoded arguments and the number of the block the call is made at (the best
+   * block when the call names none).
+   */
+  setRuntimeApi(api: string, method: string, answer: RuntimeApiAnswer): void {
     this.#runtimeApis.set(`${api}_${method}`, answer);
   }
 
@@ -346,12 +355,16 @@ export class FakeSubtensor {
     };
   }
 
-  #blockNumberOf(hash: unknown): number {
-    if (typeof hash !== "string") return this.best;
+  /** The number of the recent block with hash `hash`, if there is one. */
+  #knownBlock(hash: unknown): number | undefined {
     for (let n = this.best; n >= 0 && n > this.best - 512; n--) {
       if (this.blockHash(n) === hash) return n;
     }
-    return this.best;
+    return undefined;
+  }
+
+  #blockNumberOf(hash: unknown): number {
+    return this.#knownBlock(hash) ?? this.best;
   }
 
   #send(socket: WebSocket, message: unknown): void {
@@ -368,6 +381,7 @@ export class FakeSubtensor {
     this.calls.push(
       request.method === "state_call" ? `state_call ${request.params?.[0]}` : request.method,
     );
+    this.onRequest(request.method);
     const reply = (result: unknown) =>
       this.#send(socket, { jsonrpc: "2.0", id: request.id, result });
     const fail = (code: number, message: string, data?: string) =>
@@ -432,8 +446,13 @@ export class FakeSubtensor {
         const changes = keys.map((key) => [key, at?.get(key) ?? this.#storage.get(key) ?? null]);
         return reply([{ block: params[1] ?? this.blockHash(this.best), changes }]);
       }
-      case "state_call":
-        return reply(this.#stateCall(String(params[0]), String(params[1])));
+      case "state_call": {
+        const at = params[2] === undefined || params[2] === null
+          ? this.best
+          : this.#knownBlock(params[2]);
+        if (at === undefined) return fail(4003, `Client error: UnknownBlock: ${params[2]}`);
+        return reply(this.#stateCall(String(params[0]), String(params[1]), at));
+      }
       case "system_accountNextIndex":
         return reply(this.#nonces.get(String(params[0])) ?? 0);
       case "author_submitAndWatchExtrinsic":
@@ -446,7 +465,7 @@ export class FakeSubtensor {
     }
   }
 
-  #stateCall(method: string, data: string): string {
+  #stateCall(method: string, data: string, block: number): string {
     const hasMetadataApi = (this.#runtimeVersion.apis as [string, number][])
       .some(([id]) => id === METADATA_API_ID);
     if (method.startsWith("Metadata_") && !hasMetadataApi) {
@@ -476,7 +495,7 @@ export class FakeSubtensor {
       return codec.toJSON();
     });
     // toU8a, not toHex: an Option's toHex leaves out its Some/None byte.
-    return u8aToHex(this.#encode(spec.output.toNumber(), answer(args)).toU8a());
+    return u8aToHex(this.#encode(spec.output.toNumber(), answer(args, block)).toU8a());
   }
 
   #submit(
