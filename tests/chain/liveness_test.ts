@@ -101,6 +101,7 @@ Deno.test(
 );
 
 Deno.test("a connection that keeps answering is kept open", testOptions, async () => {
+  // The answer's bound is loose enough for a loaded machine: only the answers are under test.
   await withRelayedClient(async ({ client, node, relay, lines }) => {
     // Idle for several check periods: the checks are answered, nothing is reopened.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
@@ -108,7 +109,7 @@ Deno.test("a connection that keeps answering is kept open", testOptions, async (
     assert.equal(relay.accepted, 1);
     assert.ok(!lines.some((l) => l.includes("reconnecting")), lines.join("\n"));
     assert.equal(await client.bestBlock(), node.best);
-  });
+  }, { liveness: { idleMs: 200, timeoutMs: 1_000 } });
 });
 
 /** Submits a `set_weights` the node keeps in its pool; `outcome` once the connection went dead. */
