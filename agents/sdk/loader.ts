@@ -301,7 +301,7 @@ function parseParams(
   let result: ParamsResult;
   try {
     // An agent file may import its own copy of zod, whose `safeParse` ignores this argument.
-    result = schema.safeParse(params, { error: valueMessage });
+    result = schema.safeParse(params, { error: (issue) => valueMessage(asGiven(issue, params)) });
   } catch (error) {
     throw new AgentLoadError(
       `${agentClass.name}: its paramsSchema failed on the parameters: ${describeThrown(error)}`,
@@ -313,6 +313,23 @@ function parseParams(
     );
   }
   return result;
+}
+
+/**
+ * `issue` with the value as given when the schema turned it into NaN (`z.coerce.number()` on
+ * `abc`): no parameter is given as NaN, so the message shows what was written instead.
+ */
+function asGiven<I extends { input?: unknown; path?: PropertyKey[] }>(
+  issue: I,
+  params: AgentParams,
+): I {
+  if (!Number.isNaN(issue.input) || typeof issue.input !== "number") return issue;
+  let value: unknown = params;
+  for (const key of issue.path ?? []) {
+    if (value === null || typeof value !== "object" || !Object.hasOwn(value, key)) return issue;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return typeof value === "number" || value === params ? issue : { ...issue, input: value };
 }
 
 /** The parameters the issues are about (their path's first name). */
