@@ -49,6 +49,7 @@ import {
   REPLY_MARGIN_S,
 } from "../miner/agent_host.ts";
 import { RepeatLimiter } from "../miner/repeat_limiter.ts";
+import { writtenAsNull } from "../miner/reply_json.ts";
 import type { AgentClass, AgentParams } from "./sdk/agent.ts";
 import {
   ignoredField,
@@ -580,8 +581,13 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
         for (const { rule } of rejected) {
           counts.rejectedBy[rule] = (counts.rejectedBy[rule] ?? 0) + 1;
         }
-        if (checked.discarded !== null) lose(uid, `reply discarded: ${checked.discarded}`);
-        else if (rejected.length > 0) drop(uid, rejected[0]);
+        if (checked.discarded !== null) {
+          const first = checked.rejected[0];
+          const note = first?.rule === "invalid" && outcome.written !== undefined
+            ? writtenAsNull(outcome.written, first.index)
+            : "";
+          lose(uid, `reply discarded: ${checked.discarded}${note}`);
+        } else if (rejected.length > 0) drop(uid, rejected[0]);
         if (!ignoredWarned[uid] && checked.discarded === null) {
           // A named agent's worker judged the reply as the agent wrote it, before leaving out
           // instructions on books the simulation lacks: its numbering is the agent's.

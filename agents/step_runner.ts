@@ -59,7 +59,13 @@ export class InThreadRunner implements StepRunner {
         const sent = asSent(response);
         if (typeof sent === "string") return { kind: "failed", message: sent, seconds };
         const ignored = ignoredField(response);
-        return { kind: "ok", response: sent, seconds, ...(ignored !== null && { ignored }) };
+        return {
+          kind: "ok",
+          response: sent,
+          seconds,
+          written: response,
+          ...(ignored !== null && { ignored }),
+        };
       },
       (error): StepOutcome => {
         const at = agentFrame(error, KIT);

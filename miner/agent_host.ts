@@ -53,6 +53,8 @@ export type StepOutcome =
     ignored?: string;
     /** Instructions left out of `response` (on books the validator does not have). */
     unsent?: Rejection[];
+    /** The reply as the agent returned it, before JSON, when it ran in the caller's thread. */
+    written?: unknown;
   }
   | { kind: "overran"; seconds: number }
   | FailedStep;

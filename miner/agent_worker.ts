@@ -21,7 +21,7 @@ import { compressJsonText, decodeStateUpdate } from "../bittensor/market_synapse
 import { describeThrown as describe } from "../agents/sdk/thrown.ts";
 import { watchBuiltins } from "./builtins_guard.ts";
 import { watchMemory } from "./memory_guard.ts";
-import { checkReplySize, replyJson } from "./reply_json.ts";
+import { checkReplySize, replyJson, writtenAsNull } from "./reply_json.ts";
 import type { AgentMethod } from "./agent_methods.ts";
 import { agentFrame, noteFailures } from "../agents/sdk/failure_site.ts";
 import type { FailureKind, HostMessage, StepInput, WorkerMessage } from "./agent_protocol.ts";
@@ -183,7 +183,8 @@ port.on("message", async (message: HostMessage) => {
     // where the agent's author can see it; the validator tells nobody.
     const { discarded, rejected } = validateInstructions(response, { uid, bookCount });
     if (discarded !== null) {
-      throw new Error(`invalid agent response (a validator would void it): ${discarded}`);
+      const note = rejected[0]?.rule === "invalid" ? writtenAsNull(answer, rejected[0].index) : "";
+      throw new Error(`invalid agent response (a validator would void it): ${discarded}${note}`);
     }
     // A reference validator's check raises on a book id it does not have, which fails its step
     // for every miner: such instructions, which ours would merely drop, are not sent.

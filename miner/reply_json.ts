@@ -47,3 +47,46 @@ export function checkReplySize(json: string): void {
     );
   }
 }
+
+/** Most values {@linkcode writtenAsNull} looks at, and most places it names. */
+const MAX_LOOKED_AT = 100_000;
+const MAX_NAMED = 3;
+
+/**
+ * A note for the message of a reply voided for instruction `index`: the places in that instruction,
+ * as the agent returned it (`reply`, before JSON), that hold NaN or an infinity, which JSON writes
+ * as null, so that a validator's `got null` is not all the agent's author reads
+ * (` (the agent wrote NaN for price, which JSON sends as null)`); empty when there are none.
+ */
+export function writtenAsNull(reply: unknown, index: number): string {
+  const found: string[] = [];
+  let looked = 0;
+  const visit = (value: unknown, path: string[], depth: number) => {
+    if (found.length > MAX_NAMED || looked++ > MAX_LOOKED_AT) return;
+    if (typeof value === "number" && !Number.isFinite(value)) {
+      found.push(`${value} for ${path.join(".")}`);
+    } else if (typeof value === "object" && value !== null && depth < 4) {
+      for (const key of Object.keys(value)) {
+        visit((value as Record<string, unknown>)[key], [...path, key], depth + 1);
+      }
+    }
+  };
+  try {
+    // Read again for a message only: what was sent is the reading already checked.
+    const items = (reply as { instructions?: unknown } | null)?.instructions;
+    if (!Array.isArray(items)) return "";
+    const item: unknown = items[index];
+    if (typeof item !== "object" || item === null) return "";
+    for (const key of Object.keys(item)) {
+      visit((item as Record<string, unknown>)[key], [key], 1);
+    }
+  } catch {
+    // A getter that throws at this second reading: the message goes without the note.
+  }
+  if (found.length === 0) return "";
+  const named = found.length > MAX_NAMED ? [...found.slice(0, MAX_NAMED), "more"] : found;
+  const listed = named.length < 2
+    ? named.join("")
+    : `${named.slice(0, -1).join(", ")} and ${named.at(-1)}`;
+  return ` (the agent wrote ${listed}, which JSON sends as null)`;
+}
