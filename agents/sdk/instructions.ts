@@ -490,6 +490,36 @@ const clientOrderIdInRange = integer(CLIENT_ORDER_ID_RANGE)
 const builtLimitOrderSchema = limitOrderSchema.extend({ clientOrderId: clientOrderIdInRange });
 const builtMarketOrderSchema = marketOrderSchema.extend({ clientOrderId: clientOrderIdInRange });
 
+const LIMIT_OPTIONS = ["delay", "clientOrderId", "stp", "postOnly", "timeInForce", "expiryPeriod"];
+const MARKET_OPTIONS = ["delay", "clientOrderId", "stp", "currency"];
+
+/** Why a builder's option is none, for the names a port from the reference may carry. */
+const NOT_AN_OPTION: Record<string, string> = {
+  leverage: "the subnet's protocol has no leverage, so a miner's orders are cash orders",
+  currency: "a limit order's quantity is always in base",
+};
+
+/**
+ * `options` as given, or `{}` for none; throws a RangeError naming an option the builder does
+ * not take (`postonly`, `leverage`), which it would otherwise leave out without a word.
+ */
+function knownOptions<T extends object>(
+  options: T | null | undefined,
+  known: string[],
+  builder: string,
+): T {
+  if (options === null || options === undefined) return {} as T;
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const why = NOT_AN_OPTION[key];
+    throw new RangeError(
+      `${builder}: options: '${untrustedText(key, 40)}' is not an option` +
+        (why !== undefined ? `: ${why}` : ` (it takes ${known.join(", ")})`),
+    );
+  }
+  return options;
+}
+
 /**
  * An instruction a builder made, checked against the validator's schema: a value it would refuse
  * (NaN, a quantity of 0, a negative delay) throws here, in the agent, naming the field, instead of
@@ -512,8 +542,9 @@ export function limitOrder(
   direction: 0 | 1,
   quantity: number,
   price: number,
-  options: LimitOrderOptions = {},
+  given: LimitOrderOptions = {},
 ): LimitOrder {
+  const options = knownOptions(given, LIMIT_OPTIONS, "limitOrder");
   const timeInForce = options.timeInForce ?? GTC;
   const expiryPeriod = options.expiryPeriod ?? null;
   const postOnly = options.postOnly ?? false;
@@ -561,8 +592,9 @@ export function marketOrder(
   bookId: number,
   direction: 0 | 1,
   quantity: number,
-  options: MarketOrderOptions = {},
+  given: MarketOrderOptions = {},
 ): MarketOrder {
+  const options = knownOptions(given, MARKET_OPTIONS, "marketOrder");
   return checked(builtMarketOrderSchema, {
     type: "PLACE_ORDER_MARKET",
     agentId,
@@ -586,6 +618,20 @@ export function cancelOrders(
   orders: (number | { orderId: number; volume: number | null })[],
   delay = 0,
 ): CancelOrders {
+  if (!Array.isArray(orders)) {
+    // A lone id (`cancelOrders(0, id)`) would otherwise fail as `orders.map is not a function`.
+    const given = orders === undefined
+      ? "missing"
+      : typeof orders === "object" && orders !== null
+      ? "an object"
+      : shown(orders);
+    const lone = typeof orders === "number" ||
+      (typeof orders === "object" && orders !== null && "orderId" in orders);
+    throw new RangeError(
+      `cancelOrders: orders: must be a list of order ids or ${CANCELLATION}, got ${given}` +
+        (lone ? " (wrap it in [ ])" : ""),
+    );
+  }
   return checked(cancelOrdersSchema, {
     type: "CANCEL_ORDERS",
     agentId,

@@ -1487,6 +1487,50 @@ Deno.test("a builder's error says what the field accepts", () => {
   );
 });
 
+Deno.test("cancelOrders given no list of orders says so, naming the argument", () => {
+  assert.throws(
+    () => cancelOrders(1, 0, 5 as never),
+    /^RangeError: cancelOrders: orders: must be a list of order ids or \{ orderId, volume \}, got 5 \(wrap it in \[ \]\)$/,
+  );
+  assert.throws(
+    () => cancelOrders(1, 0, undefined as never),
+    /^RangeError: cancelOrders: orders: must be a list of order ids or \{ orderId, volume \}, got missing$/,
+  );
+  assert.throws(
+    () => new BuilderAgent(1, {}).cancelOrders(0, new Set([3]) as never),
+    /^RangeError: cancelOrders: orders: must be a list of order ids or \{ orderId, volume \}, got an object$/,
+  );
+});
+
+Deno.test("builders refuse an option they do not know, which would otherwise be left out unseen", () => {
+  assert.throws(
+    () => limitOrder(1, 0, 0, 1, 300, { postonly: true } as never),
+    /^RangeError: limitOrder: options: 'postonly' is not an option \(it takes delay, clientOrderId, stp, postOnly, timeInForce, expiryPeriod\)$/,
+  );
+  assert.throws(
+    () => marketOrder(1, 0, 0, 1, { client_order_id: 7 } as never),
+    /^RangeError: marketOrder: options: 'client_order_id' is not an option \(it takes delay, clientOrderId, stp, currency\)$/,
+  );
+  assert.throws(
+    () => new BuilderAgent(1, {}).limitOrder(0, 0, 1, 300, { leverage: 2 } as never),
+    /^RangeError: limitOrder: options: 'leverage' is not an option: the subnet's protocol has no leverage, so a miner's orders are cash orders$/,
+  );
+  assert.throws(
+    () => limitOrder(1, 0, 0, 1, 300, { currency: 1 } as never),
+    /^RangeError: limitOrder: options: 'currency' is not an option: a limit order's quantity is always in base$/,
+  );
+  // Every option it knows is taken, an undefined one as absent.
+  assert.equal(limitOrder(1, 0, 0, 1, 300, { postOnly: true, stp: undefined }).postOnly, true);
+});
+
+Deno.test("builders given null for their options take the defaults", () => {
+  assert.deepEqual(limitOrder(1, 0, 0, 1, 300, null as never), limitOrder(1, 0, 0, 1, 300));
+  assert.deepEqual(marketOrder(1, 0, 0, 1, null as never), marketOrder(1, 0, 0, 1));
+  const agent = new BuilderAgent(1, {});
+  assert.deepEqual(agent.limitOrder(0, 0, 1, 300, null as never), limitOrder(1, 0, 0, 1, 300));
+  assert.deepEqual(agent.marketOrder(0, 0, 1, null as never), marketOrder(1, 0, 0, 1));
+});
+
 Deno.test("builders' defaults: a GTC cash order in base units, cancelling the oldest on self-trade, no delay", () => {
   assert.deepEqual(limitOrder(1, 0, 0, 1, 300), {
     type: "PLACE_ORDER_LIMIT",
