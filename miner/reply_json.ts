@@ -55,7 +55,8 @@ const MAX_NAMED = 3;
 /**
  * A note for the message of a reply voided for instruction `index`: the places in that instruction,
  * as the agent returned it (`reply`, before JSON), that hold NaN or an infinity, which JSON writes
- * as null, so that a validator's `got null` is not all the agent's author reads
+ * as null, or the instruction itself when it is undefined or a function, written as null too: so
+ * that a validator's `got null` is not all the agent's author reads
  * (` (the agent wrote NaN for price, which JSON sends as null)`); empty when there are none.
  */
 export function writtenAsNull(reply: unknown, index: number): string {
@@ -76,6 +77,11 @@ export function writtenAsNull(reply: unknown, index: number): string {
     const items = (reply as { instructions?: unknown } | null)?.instructions;
     if (!Array.isArray(items)) return "";
     const item: unknown = items[index];
+    // In an array JSON writes null for these too (`[bid && order]` gives false, not one of them).
+    if (item === undefined || typeof item === "function" || typeof item === "symbol") {
+      return ` (the agent wrote ${item === undefined ? "undefined" : `a ${typeof item}`}, ` +
+        "which JSON sends as null)";
+    }
     if (typeof item !== "object" || item === null) return "";
     for (const key of Object.keys(item)) {
       visit((item as Record<string, unknown>)[key], [key], 1);

@@ -112,3 +112,17 @@ Deno.test("a cancellation's NaN order id is named with its place in the instruct
     /, got null \(the agent wrote NaN for cancellations\.1\.orderId, which JSON sends as null\)$/,
   );
 });
+
+Deno.test("an instruction left undefined is named as what the agent wrote", async () => {
+  class SometimesNothing {
+    constructor(readonly uid: number) {}
+    onUpdate() {
+      return [order(this.uid, {}), undefined];
+    }
+  }
+  assert.equal(
+    await firstFailure(SometimesNothing as unknown as AgentClass),
+    "reply discarded: instruction 1 invalid: (root): must be an instruction object, got null " +
+      "(the agent wrote undefined, which JSON sends as null)",
+  );
+});
