@@ -5,4 +5,13 @@
  */
 
 export const AGENT_METHODS = ["record", "onStart", "observe", "onUpdate", "onEnd"] as const;
-export type AgentMethod = typeof AGENT_METHODS[number];
+/** The event hooks `Agent.observe` runs: an error one raises is told as that hook's. */
+export const AGENT_HOOKS = [
+  "onOrderAccepted",
+  "onOrderRejected",
+  "onOrderCancelled",
+  "onOrderCancellationFailed",
+  "onTrade",
+] as const;
+export type AgentHook = typeof AGENT_HOOKS[number];
+export type AgentMethod = typeof AGENT_METHODS[number] | AgentHook;

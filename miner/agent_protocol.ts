@@ -8,7 +8,7 @@ import { z } from "../cli/zod_messages.ts";
 import { cutChars } from "../cli/code_points.ts";
 import type { AgentParams } from "../agents/sdk/agent.ts";
 import type { StateUpdateWire } from "../bittensor/market_synapse.ts";
-import { AGENT_METHODS } from "./agent_methods.ts";
+import { AGENT_HOOKS, AGENT_METHODS } from "./agent_methods.ts";
 
 /** What one step hands the agent's worker. */
 export type StepInput =
@@ -42,7 +42,7 @@ export type HostMessage =
   }
   | { kind: "step"; id: number; input: StepInput };
 
-const agentMethod = z.enum(AGENT_METHODS);
+const agentMethod = z.enum([...AGENT_METHODS, ...AGENT_HOOKS]);
 
 /**
  * The most characters (code points) of any text an event carries to the host, the note of what was

@@ -24,6 +24,7 @@
  */
 import type { z } from "zod";
 import * as books from "./book.ts";
+import { runHook } from "./failure_site.ts";
 import {
   type CancelOrders,
   cancelOrders,
@@ -154,26 +155,31 @@ export abstract class Agent<P extends AgentParams = AgentParams> implements Trad
         event.type === "RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT" ||
         event.type === "RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET"
       ) {
-        this.onOrderAccepted(event);
+        runHook("onOrderAccepted", () => this.onOrderAccepted(event));
       }
     }
     for (const event of this.events) {
       switch (event.type) {
         case "ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_LIMIT":
         case "ERROR_RESPONSE_DISTRIBUTED_PLACE_ORDER_MARKET":
-          this.onOrderRejected(event);
+          runHook("onOrderRejected", () => this.onOrderRejected(event));
           break;
         case "RESPONSE_DISTRIBUTED_CANCEL_ORDERS":
           // A reference validator sends one notice per cancel instruction, for all its orders.
-          for (const cancellation of event.cancellations) this.onOrderCancelled(cancellation);
+          for (const cancellation of event.cancellations) {
+            runHook("onOrderCancelled", () => this.onOrderCancelled(cancellation));
+          }
           break;
         case "ERROR_RESPONSE_DISTRIBUTED_CANCEL_ORDERS":
           for (const cancellation of event.cancellations) {
-            this.onOrderCancellationFailed(cancellation);
+            runHook(
+              "onOrderCancellationFailed",
+              () => this.onOrderCancellationFailed(cancellation),
+            );
           }
           break;
         case "EVENT_TRADE":
-          this.onTrade(event);
+          runHook("onTrade", () => this.onTrade(event));
           break;
       }
     }

@@ -5,10 +5,23 @@
  * @module
  */
 import { existsSync } from "node:fs";
-import { AGENT_METHODS, type AgentMethod } from "../../miner/agent_methods.ts";
+import { AGENT_METHODS, type AgentHook, type AgentMethod } from "../../miner/agent_methods.ts";
 import type { TradingAgent } from "./agent.ts";
 
 const agentMethods: ReadonlySet<string> = new Set(AGENT_METHODS);
+
+/** The event hook `Agent.observe` is running, and the one that threw until observe is next called. */
+let hookRunning: AgentHook | null = null;
+
+/**
+ * Runs the event hook `name` (`call`), as `Agent.observe` does, so that an error it raises is told
+ * as the hook's rather than observe's.
+ */
+export function runHook(name: AgentHook, call: () => void): void {
+  hookRunning = name;
+  call();
+  hookRunning = null;
+}
 
 /**
  * `agent` with each method the kit calls telling `onFailure` of its own failure: an update's error
@@ -25,10 +38,13 @@ export function noteFailures(
       if (typeof property !== "string" || !agentMethods.has(property)) return value;
       if (typeof value !== "function") return value;
       const failed = (error: unknown): never => {
-        onFailure(property as AgentMethod);
+        // observe's error is the hook's that it was running, if any.
+        onFailure(property === "observe" ? hookRunning ?? "observe" : property as AgentMethod);
         throw error;
       };
       return (...args: unknown[]) => {
+        // A hook that threw earlier, its error caught by an observe of the agent's own, is done.
+        if (property === "observe") hookRunning = null;
         let result: unknown;
         try {
           result = Reflect.apply(value, target, args);

@@ -3,8 +3,11 @@ import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { AgentMethod } from "../../miner/agent_methods.ts";
-import type { TradingAgent } from "../../agents/sdk/agent.ts";
+import { backtest } from "../../agents/backtest.ts";
+import { Agent, type TradingAgent } from "../../agents/sdk/agent.ts";
 import { agentFrame, noteFailures } from "../../agents/sdk/failure_site.ts";
+import type { Event, StateUpdate } from "../../agents/sdk/state.ts";
+import { smallPreset } from "../../sim/config.ts";
 import { testTempDir } from "../temp_dir.ts";
 
 /** What `body` throws or rejects with. */
@@ -125,4 +128,47 @@ Deno.test("agentFrame passes over the kit's files where the agent imported them 
     const expected = placed === "agent" ? `${agentFile}:3:3` : `${join(root, imported)}:2:9`;
     assert.equal(agentFrame(error, kit), expected, imported);
   }
+});
+
+/** Buys at market every update; `onTrade` throws, or `observe` itself when `inObserve`. */
+class FailingHook extends Agent {
+  inObserve = false;
+  override onTrade(): void {
+    throw new Error("trade hook failed");
+  }
+  override observe(state: StateUpdate): void {
+    if (this.inObserve) throw new Error("observe failed");
+    super.observe(state);
+  }
+  onUpdate() {
+    return [this.marketOrder(0, 0, 0.1)];
+  }
+}
+
+Deno.test("an error raised in an event hook names the hook, not the kit's dispatcher", async () => {
+  const report = await backtest({
+    agent: FailingHook,
+    config: smallPreset(),
+    seed: 1,
+    duration: 20e9,
+    delay: 0,
+    onWarning: () => {},
+  });
+  assert.match(
+    report.agents[0].firstFailure ?? "",
+    /^the agent failed in onTrade: trade hook failed \(at .*failure_site_test\.ts:\d+:\d+\)$/,
+  );
+});
+
+Deno.test("noteFailures names a hook observe ran only while observe runs it", () => {
+  const agent = new FailingHook(0, {});
+  const failed: AgentMethod[] = [];
+  const watched = noteFailures(agent, (method) => failed.push(method));
+  const trade = { type: "EVENT_TRADE", agentId: 0 } as unknown as Event;
+  agent.events = [trade];
+  assert.throws(() => watched.observe!({} as StateUpdate), /trade hook failed/);
+  // Its own error, after a hook failed before: observe's.
+  agent.inObserve = true;
+  assert.throws(() => watched.observe!({} as StateUpdate), /observe failed/);
+  assert.deepEqual(failed, ["onTrade", "observe"]);
 });
