@@ -26,7 +26,7 @@ import {
 } from "../sdk/instructions.ts";
 import { AgentRandom } from "../sdk/random.ts";
 import type { Book, SimulationConfig, StateUpdate } from "../sdk/state.ts";
-import { checkQuantityLot, quantityParams, quantityRangeOk } from "./params.ts";
+import { checkQuantityLot, quantityParams, quantityRange, quantityRangeOk } from "./params.ts";
 import { nearestQuantity, nearestQuote } from "./rounding.ts";
 
 const OPTIONS = ["QUOTE", "PO", "GTT", "IOC", "FOK"] as const;
@@ -40,10 +40,7 @@ const paramsSchema = z.object({
   GTT: flag,
   IOC: flag,
   FOK: flag,
-}).refine(quantityRangeOk, {
-  message: "min_quantity must not exceed max_quantity",
-  path: ["min_quantity"],
-});
+}).refine(quantityRangeOk, quantityRange);
 
 /** Expiry of the GTT test orders: 10 simulated seconds. */
 const GTT_EXPIRY = 10e9;

@@ -5,11 +5,11 @@
 import { z } from "zod";
 import type { SimulationConfig } from "../sdk/state.ts";
 
-/** A positive, finite number parameter. */
-export const positiveNumber = z.number({
-  // Only the type error: a number that is out of range gets its own message below.
-  error: (issue) => issue.code === "invalid_type" ? "expected a number" : undefined,
-}).positive("must be positive").finite("must be finite");
+/**
+ * A positive, finite number parameter. Without messages of its own: the loader's name what it takes
+ * and the value given (`must be > 0, got -1`).
+ */
+export const positiveNumber = z.number().positive();
 
 /** `min_quantity`/`max_quantity` with the reference defaults, and an optional RNG `seed`. */
 export const quantityParams = {
@@ -23,6 +23,15 @@ export const quantityParams = {
 export function quantityRangeOk(p: { min_quantity: number; max_quantity: number }): boolean {
   return p.min_quantity <= p.max_quantity;
 }
+
+/** The refusal of a `min_quantity` above `max_quantity`, showing both: a `refine`'s options. */
+export const quantityRange = {
+  error: (issue: { input?: unknown }) => {
+    const p = issue.input as { min_quantity: number; max_quantity: number };
+    return `must not exceed max_quantity (${p.max_quantity}), got ${p.min_quantity}`;
+  },
+  path: ["min_quantity"],
+};
 
 /**
  * Refuses, at the start of a simulation, a `min_quantity` below one lot of its market: an order

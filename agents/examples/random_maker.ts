@@ -18,16 +18,13 @@ import {
 } from "../sdk/instructions.ts";
 import { AgentRandom } from "../sdk/random.ts";
 import type { SimulationConfig, StateUpdate } from "../sdk/state.ts";
-import { checkQuantityLot, quantityParams, quantityRangeOk } from "./params.ts";
+import { checkQuantityLot, quantityParams, quantityRange, quantityRangeOk } from "./params.ts";
 import { nearestPrice, nearestQuantity } from "./rounding.ts";
 
 const paramsSchema = z.object({
   ...quantityParams,
   expiry_period: z.number().int().nonnegative().default(200),
-}).refine(quantityRangeOk, {
-  message: "min_quantity must not exceed max_quantity",
-  path: ["min_quantity"],
-});
+}).refine(quantityRangeOk, quantityRange);
 
 /** Random limit orders between the best bid and ask. */
 export class RandomMakerAgent extends Agent<z.infer<typeof paramsSchema>> {

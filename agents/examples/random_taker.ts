@@ -11,13 +11,10 @@ import { Agent, type AgentParams } from "../sdk/agent.ts";
 import { type Instruction, STP_CANCEL_OLDEST, STP_DECREMENT_CANCEL } from "../sdk/instructions.ts";
 import { AgentRandom } from "../sdk/random.ts";
 import type { SimulationConfig, StateUpdate } from "../sdk/state.ts";
-import { checkQuantityLot, quantityParams, quantityRangeOk } from "./params.ts";
+import { checkQuantityLot, quantityParams, quantityRange, quantityRangeOk } from "./params.ts";
 import { nearestQuantity } from "./rounding.ts";
 
-const paramsSchema = z.object(quantityParams).refine(quantityRangeOk, {
-  message: "min_quantity must not exceed max_quantity",
-  path: ["min_quantity"],
-});
+const paramsSchema = z.object(quantityParams).refine(quantityRangeOk, quantityRange);
 
 /** How often the direction of each book is redrawn: 100 simulated seconds. */
 const REDRAW_PERIOD = 100e9;

@@ -12,13 +12,10 @@ import { Agent, type AgentParams } from "../sdk/agent.ts";
 import { BUY, type Instruction, SELL, STP_DECREMENT_CANCEL } from "../sdk/instructions.ts";
 import { AgentRandom } from "../sdk/random.ts";
 import type { SimulationConfig, StateUpdate } from "../sdk/state.ts";
-import { checkQuantityLot, quantityParams, quantityRangeOk } from "./params.ts";
+import { checkQuantityLot, quantityParams, quantityRange, quantityRangeOk } from "./params.ts";
 import { nearestPrice, nearestQuantity } from "./rounding.ts";
 
-const paramsSchema = z.object(quantityParams).refine(quantityRangeOk, {
-  message: "min_quantity must not exceed max_quantity",
-  path: ["min_quantity"],
-});
+const paramsSchema = z.object(quantityParams).refine(quantityRangeOk, quantityRange);
 
 /** Places orders meant to trade against its own. */
 export class SelfTradingAgent extends Agent<z.infer<typeof paramsSchema>> {

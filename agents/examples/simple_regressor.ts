@@ -26,7 +26,13 @@ import { BUY, GTT, type Instruction, SELL } from "../sdk/instructions.ts";
 import { isOrder, isTrade } from "../sdk/book.ts";
 import { AgentRandom } from "../sdk/random.ts";
 import type { Book, SimulationConfig, StateUpdate } from "../sdk/state.ts";
-import { checkQuantityLot, positiveNumber, quantityParams, quantityRangeOk } from "./params.ts";
+import {
+  checkQuantityLot,
+  positiveNumber,
+  quantityParams,
+  quantityRange,
+  quantityRangeOk,
+} from "./params.ts";
 import { PassiveAggressiveRegressor } from "./passive_aggressive.ts";
 
 const paramsSchema = z.object({
@@ -38,10 +44,7 @@ const paramsSchema = z.object({
   signal_threshold: positiveNumber.default(0.0025),
   model_threshold: positiveNumber.optional(),
   sampling_interval: z.number().int().positive().optional(),
-}).refine(quantityRangeOk, {
-  message: "min_quantity must not exceed max_quantity",
-  path: ["min_quantity"],
-}).superRefine((p, ctx) => {
+}).refine(quantityRangeOk, quantityRange).superRefine((p, ctx) => {
   // Below signal_threshold, every prediction strong enough to trade would be distrusted.
   if (p.model_threshold !== undefined && p.model_threshold < p.signal_threshold) {
     ctx.addIssue({

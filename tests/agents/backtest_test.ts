@@ -441,7 +441,7 @@ Deno.test("runBacktestCommand prints the summary and writes backtest.json and re
   await assertUsageError({ ...marketMaker, depth: "3" }, /--depth: sets the L2 depth/);
   await assertUsageError(
     { ...marketMaker, "agent-params": "quantity=-5" },
-    /agent parameter 'quantity': must be positive/,
+    /agent parameter 'quantity': must be > 0, got -5$/,
   );
   const file = join(out, "backtest.json");
   await assertUsageError(

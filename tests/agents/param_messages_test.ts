@@ -42,6 +42,16 @@ for (
     ["SimpleRegressorAgent", "seed=-3", "agent parameter 'seed': must be >= 0, got -3"],
     ["MarketMakerAgent", "edge=-1", "agent parameter 'edge': must be >= 0, got -1"],
     [
+      "RandomMakerAgent",
+      "max_quantity=big",
+      `agent parameter 'max_quantity': must be a number, got "big"`,
+    ],
+    [
+      "RandomTakerAgent",
+      "min_quantity=2 max_quantity=1.5",
+      "agent parameter 'min_quantity': must not exceed max_quantity (1.5), got 2",
+    ],
+    [
       "MarketMakerAgent",
       "keepalive_after=soon",
       `agent parameter 'keepalive_after': must be a number, got "soon"`,

@@ -1116,11 +1116,11 @@ Deno.test("loadAgent: from a directory, from a file, bundled fallback, and clear
   );
   await assert.rejects(
     loadAgent({ path: dir, name: "RandomMakerAgent", params: "max_quantity=big", uid: 0 }),
-    /agent parameter 'max_quantity': expected a number/,
+    /agent parameter 'max_quantity': must be a number, got "big"$/,
   );
   await assert.rejects(
     loadAgent({ path: dir, name: "RandomMakerAgent", params: "min_quantity=0", uid: 0 }),
-    /agent parameter 'min_quantity': must be positive/,
+    /agent parameter 'min_quantity': must be > 0, got 0$/,
   );
   await assert.rejects(
     loadAgent({ path: dir, name: "RandomMakerAgent", params: "seed=1.5", uid: 0 }),
@@ -1137,7 +1137,7 @@ Deno.test("loadAgent: from a directory, from a file, bundled fallback, and clear
       params: "min_quantity=2 max_quantity=1",
       uid: 0,
     }),
-    /agent parameter 'min_quantity': min_quantity must not exceed max_quantity/,
+    /agent parameter 'min_quantity': must not exceed max_quantity \(1\), got 2$/,
   );
   // A misspelt name is not an error (a miner's -m may be meant for another agent) but is named.
   const warnings: string[] = [];
