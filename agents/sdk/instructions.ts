@@ -245,7 +245,10 @@ export function ignoredField(raw: unknown): string | null {
 /** A miner's response to a state update (`FinanceAgentResponse`). */
 export const agentResponseSchema = z.object({
   agent_id: z.number().int(),
-  instructions: z.array(z.unknown()).max(MAX_INSTRUCTIONS_PER_RESPONSE).default([]),
+  instructions: z.array(z.unknown()).max(
+    MAX_INSTRUCTIONS_PER_RESPONSE,
+    accepts(`a list of at most ${MAX_INSTRUCTIONS_PER_RESPONSE} instructions`),
+  ).default([]),
 });
 /** A miner's response to a state update. */
 export interface AgentResponse {
