@@ -512,8 +512,10 @@ function knownOptions<T extends object>(
   builder: string,
 ): T {
   if (options === null || options === undefined) return {} as T;
-  for (const key of Object.keys(options)) {
-    if (known.includes(key)) continue;
+  for (const [key, value] of Object.entries(options)) {
+    // Unset, or what the builder does anyway (a limit order's quantity in base): nothing lost.
+    if (known.includes(key) || value === undefined) continue;
+    if (key === "currency" && value === CURRENCY_BASE) continue;
     const why = NOT_AN_OPTION[key];
     throw new RangeError(
       `${builder}: options: '${untrustedText(key, 40)}' is not an option` +

@@ -1519,8 +1519,13 @@ Deno.test("builders refuse an option they do not know, which would otherwise be 
     () => limitOrder(1, 0, 0, 1, 300, { currency: 1 } as never),
     /^RangeError: limitOrder: options: 'currency' is not an option: a limit order's quantity is always in base$/,
   );
-  // Every option it knows is taken, an undefined one as absent.
+  // Every option it knows is taken, an undefined one as absent; one it does not know is let pass
+  // where it changes nothing: unset, or a limit order's currency given as base.
   assert.equal(limitOrder(1, 0, 0, 1, 300, { postOnly: true, stp: undefined }).postOnly, true);
+  assert.deepEqual(
+    limitOrder(1, 0, 0, 1, 300, { currency: 0, leverage: undefined } as never),
+    limitOrder(1, 0, 0, 1, 300),
+  );
 });
 
 Deno.test("builders given null for their options take the defaults", () => {
