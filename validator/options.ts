@@ -365,13 +365,14 @@ Monitoring:
       --http.host <addr>                  address the HTTP server binds (default 0.0.0.0)
       --http.max_connections_per_ip <n>   open connections from one address (default 16; raise
                                           it behind a reverse proxy, where every page shares one)
-      --reporting.disabled                do not refresh metrics after each state
+      --reporting.disabled                do not refresh metrics after each publish
   -d, --alerting.pagerduty.integration_key <key>  PagerDuty Events API v2 routing key (default
                                           TAOS_PAGERDUTY_KEY, which keeps it out of the process
                                           list)
       --pagerduty.key <key>               same (not both with different values)
       --pagerduty.url <url>               events endpoint (default
                                           https://events.pagerduty.com/v2/enqueue)
+      --help                              this text (-h too, alone or last)
 
 Accepted for run_validator.sh compatibility, no effect:
   -s <0|1>   keep the simulator running across updates: the simulator runs inside this process
