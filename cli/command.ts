@@ -5,6 +5,7 @@
  * `taos sim` never pays for loading the chain client.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { likelyOption } from "./option_guess.ts";
 
 /** A `taos` subcommand. */
 export interface Command {
@@ -123,7 +124,10 @@ export function parseFlags<T extends ParseArgsConfig>(
     const { code, message } = error as Error & { code?: string };
     // Its advice (put the value after `--`) is about positionals; a mistyped flag is likelier.
     if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
-      throw new UsageError(`${message.split(". ")[0]} (--help lists the options)`);
+      const unknown = /^Unknown option '--([^'=]+)/.exec(message)?.[1];
+      const meant = unknown === undefined ? undefined : likelyOption(unknown, Object.keys(options));
+      const guess = meant === undefined ? "" : `did you mean --${meant}? `;
+      throw new UsageError(`${message.split(". ")[0]} (${guess}--help lists the options)`);
     }
     throw new UsageError(message);
   }

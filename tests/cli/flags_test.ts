@@ -61,6 +61,46 @@ Deno.test("parseArgs's own errors come out as usage errors", () => {
   assert.throws(() => parse("--quiet=yes"), UsageError);
 });
 
+Deno.test("an unknown option close to a known one is told with the one it likely meant", () => {
+  const named = {
+    agent: { type: "string" },
+    "agent-name": { type: "string" },
+    duration: { type: "string" },
+    "neuron.timeout": { type: "string" },
+    out: { type: "string" },
+  } as const;
+  const refusal = (...args: string[]) => {
+    try {
+      parseFlags({ args, options: named, strict: true });
+    } catch (error) {
+      assert.ok(error instanceof UsageError);
+      return error.message;
+    }
+    assert.fail(`${args.join(" ")} was taken`);
+  };
+  // A typo, a separator of another command's style, a known flag with a word added.
+  assert.equal(
+    refusal("--duraton", "1h"),
+    "Unknown option '--duraton' (did you mean --duration? --help lists the options)",
+  );
+  assert.equal(
+    refusal("--neuron-timeout", "5"),
+    "Unknown option '--neuron-timeout' (did you mean --neuron.timeout? --help lists the options)",
+  );
+  assert.equal(
+    refusal("--agent-path", "a.ts"),
+    "Unknown option '--agent-path' (did you mean --agent? --help lists the options)",
+  );
+  assert.equal(
+    refusal("--agent.name", "X"),
+    "Unknown option '--agent.name' (did you mean --agent-name? --help lists the options)",
+  );
+  // Nothing near: no guess. Short names are not guessed at.
+  assert.equal(refusal("--colour"), "Unknown option '--colour' (--help lists the options)");
+  assert.equal(refusal("--o"), "Unknown option '--o' (--help lists the options)");
+  assert.equal(refusal("-x"), "Unknown option '-x' (--help lists the options)");
+});
+
 Deno.test("with once, a value option given twice is refused; without it the last one counts", () => {
   const once = (...args: string[]) => ({
     ...parseFlags({ args, options, strict: true }, { once: true }).values,
