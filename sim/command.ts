@@ -64,8 +64,9 @@ Trading-agent backtest (runs your agent against this market, see "Trading agents
   --agent-max-memory <MiB>  each copy's memory limit, as the miner's --agent.max_memory
                          (default: V8's heap limit); a copy over it is replaced, as on a miner
   --delay <validator|none|d>  execution delay: the validator's formula on the measured compute
-                         time (default; varies between runs), none, or a fixed duration such as
-                         50ms (either of the last two makes a seed's result reproducible)
+                         time (default; varies between runs), none, or a fixed duration up to
+                         1h such as 50ms (either of the last two makes a seed's result
+                         reproducible)
 
 The reference default (20 books, one simulated day) takes about half a minute on two cores; use
 --duration 1h (or --config small) for a quick look. Ctrl-C (or SIGTERM) stops a run at the end of
