@@ -63,7 +63,7 @@ export const command: Command = {
       client = await SubtensorClient.connect({
         network,
         connectTimeoutMs: 30_000,
-        log: (line) => console.error(line),
+        log: (line) => console.error(`taos metagraph: ${line}`),
         // On stderr in the command's own form: the library would print some on stdout, into
         // --json output.
         libraryLog: (line) => console.error(`taos metagraph: ${line}`),

@@ -169,3 +169,35 @@ Deno.test("taos metagraph takes -e, then --network, then --subtensor.network, an
     );
   }
 });
+
+Deno.test("taos metagraph's retries while the node is unreachable are its own lines on stderr", async () => {
+  // A port nothing listens on: taken, then freed.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "metagraph", "-e", `ws://127.0.0.1:${port}`],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  try {
+    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    reader.releaseLock();
+    assert.match(
+      text.split("\n")[0],
+      new RegExp(
+        `^taos metagraph: no connection to ws://127\\.0\\.0\\.1:${port}; retrying in \\d+ ms$`,
+      ),
+    );
+  } finally {
+    child.kill("SIGKILL");
+    await child.status;
+    await child.stderr.cancel().catch(() => {});
+  }
+});
