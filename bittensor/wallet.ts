@@ -182,32 +182,32 @@ async function readHiddenPassword(question: string, variable: string): Promise<s
 }
 
 /** `TAOS_WALLET_PASSWORD`, unless unset or empty (as a blank `BT_WALLET_PATH` is unset). */
-function passwordFromEnvironment(): string | undefined {
-  const value = Deno.env.get(PASSWORD_ENV);
-  return value === "" ? undefined : value;
+/**
+ * The password for `path` from the environment: `TAOS_WALLET_PASSWORD`, else btwallet's `BT_PW_*`
+ * variable. btwallet names its variable after the path as it spells it (`btwalletPath`: a relative
+ * wallet path stays relative); the absolute path and its `~` form are tried too.
+ */
+function passwordFromEnvironment(path: string, btwalletPath: string): string | undefined {
+  const direct = Deno.env.get(PASSWORD_ENV);
+  if (direct !== undefined && direct !== "") return direct;
+  const tilde = path.startsWith(homedir()) ? `~${path.slice(homedir().length)}` : path;
+  for (const form of new Set([btwalletPath, path, tilde])) {
+    const variable = btwalletPasswordVariable(form);
+    const value = Deno.env.get(variable);
+    if (value !== undefined) return decodeBtwalletPassword(variable, value);
+  }
+  return undefined;
 }
 
 /**
- * The password for `path`: `TAOS_WALLET_PASSWORD`, else btwallet's `BT_PW_*` variable, else a
- * hidden prompt on the terminal. The password is never printed or logged. btwallet names its
- * variable after the path as it spells it (`btwalletPath`: a relative wallet path stays relative);
- * the absolute path and its `~` form are tried too.
+ * The password for `path`: from the environment (`TAOS_WALLET_PASSWORD`, else btwallet's
+ * `BT_PW_*` variable), else a hidden prompt on the terminal. The password is never printed or
+ * logged.
  */
 export function passwordFor(path: string, btwalletPath: string = path): () => Promise<string> {
-  return async () => {
-    const direct = passwordFromEnvironment();
-    if (direct !== undefined) return direct;
-    const tilde = path.startsWith(homedir()) ? `~${path.slice(homedir().length)}` : path;
-    for (const form of new Set([btwalletPath, path, tilde])) {
-      const variable = btwalletPasswordVariable(form);
-      const value = Deno.env.get(variable);
-      if (value !== undefined) return decodeBtwalletPassword(variable, value);
-    }
-    return await readHiddenPassword(
-      `Password for ${path}: `,
-      btwalletPasswordVariable(btwalletPath),
-    );
-  };
+  return async () =>
+    passwordFromEnvironment(path, btwalletPath) ??
+      await readHiddenPassword(`Password for ${path}: `, btwalletPasswordVariable(btwalletPath));
 }
 
 /**
@@ -216,9 +216,8 @@ export function passwordFor(path: string, btwalletPath: string = path): () => Pr
  */
 export function newPasswordFor(path: string, btwalletPath: string = path): () => Promise<string> {
   return async () => {
-    if (passwordFromEnvironment() !== undefined || !Deno.stdin.isTerminal()) {
-      return await passwordFor(path, btwalletPath)();
-    }
+    const given = passwordFromEnvironment(path, btwalletPath);
+    if (given !== undefined) return given;
     const variable = btwalletPasswordVariable(btwalletPath);
     const first = await readHiddenPassword(`Password for ${path}: `, variable);
     const again = await readHiddenPassword("The same password again: ", variable);

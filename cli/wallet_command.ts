@@ -48,8 +48,8 @@ Options:
       --coldkey-uri <uri>     create the coldkey from a URI (//Alice, a mnemonic, 0x seed);
                               default: a new 12-word mnemonic
       --hotkey-uri <uri>      create the hotkey from a URI; default: a new 12-word mnemonic
-      --encrypt               encrypt the coldkey ($NACL); password from TAOS_WALLET_PASSWORD
-                              or the terminal
+      --encrypt               encrypt the coldkey ($NACL); password from TAOS_WALLET_PASSWORD,
+                              btwallet's BT_PW_<path> or the terminal (typed twice)
       --overwrite             replace an existing hotkey
       --overwrite-coldkey     replace an existing coldkey (with --coldkey-uri or a new mnemonic)
       --json                  machine-readable output (create and show: the wallet as show

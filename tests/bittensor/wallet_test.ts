@@ -766,6 +766,37 @@ console.log(JSON.stringify(await passwordFor("/nowhere/coldkey")()));`;
   },
 });
 
+Deno.test({
+  name: "a new keyfile's password comes from btwallet's BT_PW_ variable on a terminal too, unasked",
+  ignore: !hasScript,
+  fn: async () => {
+    const path = "/nowhere/coldkey";
+    const variable = btwalletPasswordVariable(path);
+    const probe = `import { newPasswordFor } from "./bittensor/wallet.ts";
+console.log(JSON.stringify(await newPasswordFor("${path}")()));`;
+    const child = new Deno.Command("script", {
+      args: ["-qec", `${Deno.execPath()} eval '${probe}'`, "/dev/null"],
+      cwd: fileURLToPath(new URL("../../", import.meta.url)),
+      clearEnv: true,
+      env: {
+        PATH: Deno.env.get("PATH") ?? "",
+        HOME: Deno.env.get("HOME") ?? "",
+        [variable]: encodeBtwalletPassword(variable, "from-env"),
+      },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // Nothing is typed: a prompt would wait until the input closes and read an empty password.
+    const timer = setTimeout(() => child.stdin.close().catch(() => {}), 5_000);
+    const out = await child.output();
+    clearTimeout(timer);
+    const seen = new TextDecoder().decode(out.stdout);
+    assert.ok(!seen.includes("Password for"), `it asked: ${JSON.stringify(seen)}`);
+    assert.match(seen, /"from-env"/);
+  },
+});
+
 Deno.test("writing a keyfile replaces the file, never what a link at its path points to", async () => {
   const root = testTempDir("taos-wallets-");
   try {
