@@ -1383,10 +1383,15 @@ export class Validator {
   #report(publish: PublishState) {
     const deps = this.#deps;
     deps.board.record(publish, this.#snapshot.step, this.#leaderboard(true));
-    if (deps.metrics === null || deps.options.reportingDisabled) return;
-    const details = this.#details(publish);
+    // The query counts cover one period each, whether its report works or not: one that failed
+    // must not leave them to the next, which would show two periods' worth.
+    const statsDue = this.#snapshot.simulation.publishes % QUERY_STATS_PERIOD === 0;
+    if (deps.metrics === null || deps.options.reportingDisabled) {
+      if (statsDue) this.#stats = new Map();
+      return;
+    }
     try {
-      const statsDue = this.#snapshot.simulation.publishes % QUERY_STATS_PERIOD === 0;
+      const details = this.#details(publish);
       const rates = this.#stepRates;
       deps.metrics.report({
         publish,
@@ -1403,13 +1408,14 @@ export class Validator {
       });
       for (const uid of this.#minersToForget) deps.metrics.forgetMiner(uid);
       this.#minersToForget.clear();
-      if (statsDue) this.#stats = new Map();
       if (++this.#metricsReportsWorked >= METRICS_REPORTS_TO_RESOLVE) {
         deps.alerts.resolve("metrics");
       }
     } catch (error) {
       this.#metricsReportsWorked = 0;
       this.#alert("metrics", `metrics report failed: ${(error as Error).message}`);
+    } finally {
+      if (statsDue) this.#stats = new Map();
     }
   }
 
