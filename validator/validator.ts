@@ -959,7 +959,16 @@ export class Validator {
   #openMarket(config: SimConfig, seed: number, fresh: boolean) {
     this.#market = this.#deps.createMarket(config, seed);
     this.#cancelsInFlight.clear();
-    this.#deps.metrics?.newSimulation(simulationConfigFor(config), seed);
+    try {
+      this.#deps.metrics?.newSimulation(simulationConfigFor(config), seed);
+    } catch (error) {
+      // The metrics show the market; they never stop it.
+      this.#metricsReportsWorked = 0;
+      this.#alert(
+        "metrics",
+        `metrics not switched to the new simulation (seed ${seed}): ${(error as Error).message}`,
+      );
+    }
     this.#liveFundamental = null;
     if (fresh && this.#deps.seeds !== undefined) {
       this.#market.extendFeed(1, []);

@@ -5,6 +5,7 @@
  * loopback, real files.
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { smallPreset } from "../../sim/config.ts";
 import { SimEngine } from "../../sim/engine.ts";
 import { Axon } from "../../bittensor/axon.ts";
@@ -16,6 +17,7 @@ import { parseValidatorArgs } from "../../validator/options.ts";
 import { ValidatorStore } from "../../validator/store.ts";
 import { type ReportInput, ValidatorMetrics } from "../../validator/metrics.ts";
 import { DendriteMinerClient } from "../../validator/miner_client.ts";
+import { Alerter } from "../../validator/pagerduty.ts";
 import { Validator, type ValidatorDeps } from "../../validator/validator.ts";
 import { loggingAlerter, quietParts } from "./quiet_parts.ts";
 import { minerGaugeValue } from "./metrics_reports.ts";
@@ -120,6 +122,188 @@ Deno.test({
       assert.equal(minerGaugeValue(text, uid, "requests"), "100", `uid ${uid}'s requests`);
       assert.equal(minerGaugeValue(text, uid, "success"), "100", `uid ${uid}'s successes`);
     }
+  } finally {
+    validator.close();
+    store.close();
+    await miners.stop();
+  }
+});
+
+/** What a store at `path` holds: the saved step, publishes and injections per publish. */
+function savedAt(path: string) {
+  const store = ValidatorStore.open(path);
+  try {
+    const saved = store.load()!;
+    const perPublish = new Map<number, number>();
+    for (const i of saved.injections) {
+      perPublish.set(i.publish, (perPublish.get(i.publish) ?? 0) + 1);
+    }
+    return {
+      step: saved.snapshot.step,
+      publishes: saved.snapshot.simulation.publishes,
+      perPublish: [...perPublish.values()],
+    };
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * Takes the state file's directory away and puts a plain file in its place (`break`), as an
+ * unmounted or removed volume leaves it, and gives an empty directory back (`mend`).
+ */
+function vanishingDirectory(dir: string) {
+  return {
+    break() {
+      Deno.renameSync(dir, `${dir}.gone-${crypto.randomUUID()}`);
+      Deno.writeTextFileSync(dir, "");
+    },
+    mend() {
+      Deno.removeSync(dir);
+      Deno.mkdirSync(dir);
+    },
+  };
+}
+
+Deno.test({
+  name:
+    "state saves failing for many rounds: the round goes on, one alert, and the state is whole once saves work again",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const root = Deno.makeTempDirSync({ prefix: "taos-side-" });
+  const dir = join(root, "state");
+  Deno.mkdirSync(dir);
+  const path = join(dir, "state.db");
+  const miners = await answeringMiners();
+  const store = ValidatorStore.open(path);
+  const lines: string[] = [];
+  const alerts = new Alerter({ routingKey: null, source: "t", log: (l) => void lines.push(l) });
+  const validator = validatorOf(miners.neurons, store, { alerts });
+  const volume = vanishingDirectory(dir);
+  let closed = false;
+  try {
+    await validator.start();
+    for (let i = 0; i < 5; i++) await validator.round();
+    volume.break();
+    for (let i = 0; i < 40; i++) await validator.round();
+    assert.equal(validator.saved, false);
+    assert.equal(lines.length, 1, lines.join("\n"));
+    assert.match(lines[0], /^ALERT state-save: cannot write the state file /);
+    volume.mend();
+    await validator.round();
+    await validator.round();
+    assert.equal(validator.saved, true);
+    assert.equal(lines.at(-1), "RESOLVED state-save");
+    assert.equal(lines.length, 2, lines.join("\n"));
+    closed = true;
+    validator.close();
+    store.close();
+    const saved = savedAt(path);
+    assert.equal(saved.step, 47);
+    assert.equal(saved.publishes, 47);
+    // Each publish's two replies are logged, the rounds that could not be saved included.
+    assert.deepEqual(saved.perPublish, new Array(47).fill(2));
+  } finally {
+    if (!closed) {
+      validator.close();
+      store.close();
+    }
+    await miners.stop();
+    Deno.removeSync(root, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "a state directory gone at every other round's save costs no round's injections; one alert",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const root = Deno.makeTempDirSync({ prefix: "taos-side-" });
+  const dir = join(root, "state");
+  Deno.mkdirSync(dir);
+  const path = join(dir, "state.db");
+  const miners = await answeringMiners();
+  const store = ValidatorStore.open(path);
+  const lines: string[] = [];
+  const alerts = new Alerter({ routingKey: null, source: "t", log: (l) => void lines.push(l) });
+  const validator = validatorOf(miners.neurons, store, { alerts });
+  const volume = vanishingDirectory(dir);
+  let closed = false;
+  try {
+    await validator.start();
+    for (let i = 0; i < 20; i++) {
+      volume.break();
+      await validator.round();
+      volume.mend();
+      await validator.round();
+    }
+    // Each failure leaves the alert open; each save that works writes the state again, which
+    // the alert tells (counted, as it is open), so no round resolves it.
+    assert.equal(lines.length, 1, lines.join("\n"));
+    assert.match(lines[0], /^ALERT state-save: cannot write the state file /);
+    closed = true;
+    validator.close();
+    store.close();
+    const saved = savedAt(path);
+    assert.equal(saved.step, 40);
+    assert.deepEqual(saved.perPublish, new Array(40).fill(2));
+  } finally {
+    if (!closed) {
+      validator.close();
+      store.close();
+    }
+    await miners.stop();
+    Deno.removeSync(root, { recursive: true });
+  }
+});
+
+/** Metrics that fail to take the simulations numbered in `failing` (1 = the first). */
+class FailingSimulations extends ValidatorMetrics {
+  simulations = 0;
+  constructor(readonly failing: Set<number>) {
+    super({ wallet: VALIDATOR.ss58Address, netuid: "local", info: {} });
+  }
+  override newSimulation(simulation: Record<string, unknown>, seed: number): void {
+    if (this.failing.has(++this.simulations)) throw new Error(`seed ${seed} refused`);
+    super.newSimulation(simulation, seed);
+  }
+}
+
+Deno.test({
+  name: "metrics that cannot take a new simulation neither abandon it nor stop the validator",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const miners = await answeringMiners();
+  const store = ValidatorStore.open(":memory:");
+  const lines: string[] = [];
+  const validator = new Validator({
+    options: {
+      ...parseValidatorArgs(["--local", "--simulations", "3", "-t", "5"]),
+      saveIntervalSeconds: 0,
+    },
+    config: { ...smallPreset(), duration: 60e9 },
+    createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
+    directory: new StaticNeuronDirectory(miners.neurons),
+    client: new DendriteMinerClient(new Dendrite(VALIDATOR)),
+    store,
+    ...quietParts(),
+    hotkey: VALIDATOR.ss58Address,
+    alerts: new Alerter({ routingKey: null, source: "t", log: (l) => void lines.push(l) }),
+    metrics: new FailingSimulations(new Set([2])),
+  });
+  try {
+    await validator.start();
+    await validator.run();
+    // Three whole simulations of 12 publishes each.
+    assert.equal(validator.snapshot.step, 36);
+    assert.equal(validator.snapshot.simulation.index, 3);
+    // Resolved once three reports in a row worked.
+    assert.deepEqual(lines, [
+      "ALERT metrics: metrics not switched to the new simulation (seed 2): seed 2 refused",
+      "RESOLVED metrics",
+    ]);
   } finally {
     validator.close();
     store.close();
