@@ -56,6 +56,34 @@ class PrintingWeightSetter implements WeightSetter {
   }
 }
 
+/**
+ * `log` that never throws: a line the log cannot take (stderr on a full disk) is dropped, for the
+ * market, the scores and the state must not stop for their log; the first line written after
+ * says how many were lost and why.
+ */
+function unfailingLog(
+  log: (at: LogLevel, message: string) => void,
+): (at: LogLevel, message: string) => void {
+  let lost = 0;
+  let why = "";
+  return (at, message) => {
+    if (lost > 0) {
+      try {
+        log("warning", `${lost} log lines could not be written (${why})`);
+        lost = 0;
+      } catch {
+        // Still failing: said with the next line that goes through.
+      }
+    }
+    try {
+      log(at, message);
+    } catch (error) {
+      lost++;
+      why = (error as Error).message;
+    }
+  };
+}
+
 /** How long a weight extrinsic may take to reach a block (five blocks of 12 s). */
 const WEIGHTS_INCLUSION_TIMEOUT_MS = 60_000;
 
@@ -103,7 +131,7 @@ function localNeurons(options: ValidatorOptions): Neuron[] {
 
 async function run(args: string[]): Promise<number> {
   const options = parseValidatorArgs(args);
-  const log = makeLogger(options.logLevel);
+  const log = unfailingLog(makeLogger(options.logLevel));
   for (const note of options.notes) log("warning", note);
   const config = await simulationConfig(options);
   const feed = await readFeeds(

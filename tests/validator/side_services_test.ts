@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { smallPreset } from "../../sim/config.ts";
 import { SimEngine } from "../../sim/engine.ts";
 import { Axon } from "../../bittensor/axon.ts";
@@ -21,6 +22,8 @@ import { Alerter } from "../../validator/pagerduty.ts";
 import { Validator, type ValidatorDeps } from "../../validator/validator.ts";
 import { loggingAlerter, quietParts } from "./quiet_parts.ts";
 import { minerGaugeValue } from "./metrics_reports.ts";
+import { until } from "../until.ts";
+import { noMinerRun } from "./processes.ts";
 
 await cryptoReady();
 
@@ -308,5 +311,108 @@ Deno.test({
     validator.close();
     store.close();
     await miners.stop();
+  }
+});
+
+/** A port on loopback with nothing listening (taken and released). */
+function closedPort(): number {
+  const probe = Deno.listen({ port: 0, hostname: "127.0.0.1" });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  return port;
+}
+
+Deno.test({
+  name:
+    "PagerDuty down: rounds do not wait, each kind's failed delivery is told once, and the events arrive once it is back",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const root = Deno.makeTempDirSync({ prefix: "taos-side-" });
+  const dir = join(root, "state");
+  Deno.mkdirSync(dir);
+  const miners = await answeringMiners();
+  const store = ValidatorStore.open(join(dir, "state.db"));
+  const port = closedPort();
+  const lines: string[] = [];
+  const alerts = new Alerter({
+    routingKey: "KEY",
+    source: "t",
+    url: `http://127.0.0.1:${port}/v2/enqueue`,
+    log: (line, level) => void lines.push(`${level} ${line}`),
+    retryMs: 20,
+  });
+  const validator = validatorOf(miners.neurons, store, { alerts });
+  const volume = vanishingDirectory(dir);
+  const received: { event_action: string; dedup_key: string }[] = [];
+  let pagerDuty: Deno.HttpServer | null = null;
+  try {
+    await validator.start();
+    volume.break();
+    const slowest = { ms: 0 };
+    for (let i = 0; i < 60; i++) {
+      const started = performance.now();
+      await validator.round();
+      slowest.ms = Math.max(slowest.ms, performance.now() - started);
+      // Retries go out meanwhile (every 20 ms at first, up to 240 ms).
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.ok(slowest.ms < 1000, `slowest round ${slowest.ms} ms`);
+    assert.ok(alerts.deliveryFailures > 10, `${alerts.deliveryFailures} failed attempts`);
+    const told = lines.filter((l) => !l.startsWith("debug "));
+    const failures = told.filter((l) => l.includes("state-save not delivered"));
+    assert.equal(failures.length, 1, told.join("\n"));
+    assert.match(failures[0], /^error PagerDuty trigger of state-save not delivered/);
+    // Every kind's failure is told once, whatever the number of retries.
+    const kinds = told.filter((l) => l.includes("not delivered")).map((l) =>
+      / of ([a-z-]+) not delivered/.exec(l)![1]
+    );
+    assert.deepEqual(kinds, [...new Set(kinds)], told.join("\n"));
+
+    pagerDuty = Deno.serve({ port, hostname: "127.0.0.1", onListen: () => {} }, async (req) => {
+      received.push(await req.json());
+      return new Response(JSON.stringify({ status: "success" }), { status: 202 });
+    });
+    volume.mend();
+    for (let i = 0; i < 3; i++) await validator.round();
+    await until(() => alerts.undelivered.length === 0, "every event delivered");
+    // The trigger, if a retry got it through before the save worked, then the resolve.
+    const saves = received.filter((e) => e.dedup_key.endsWith(":state-save"));
+    assert.equal(saves.at(-1)?.event_action, "resolve", JSON.stringify(saves));
+    assert.deepEqual(alerts.open, []);
+  } finally {
+    validator.close();
+    store.close();
+    await miners.stop();
+    await pagerDuty?.shutdown();
+    await alerts.close(100);
+    Deno.removeSync(root, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "a validator whose log cannot be written (a full disk) runs to the end and saves",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "taos-side-" });
+  const state = join(dir, "state.db");
+  try {
+    // /dev/full refuses every write with ENOSPC, as a log file's full disk does.
+    const output = await new Deno.Command("bash", {
+      args: [
+        "-c",
+        'exec "$0" run -A main.ts validator "$@" 2>/dev/full',
+        Deno.execPath(),
+        ...noMinerRun(state, "30m"),
+      ],
+      cwd: fileURLToPath(new URL("../../", import.meta.url)),
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(output.code, 0, new TextDecoder().decode(output.stdout));
+    assert.equal(savedAt(state).step, 360, "the half hour's 360 publishes");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
   }
 });
