@@ -280,6 +280,8 @@ export class Validator {
   #unaccountedWarned = "";
   /** Metrics reports that worked since the last that failed (see METRICS_REPORTS_TO_RESOLVE). */
   #metricsReportsWorked = METRICS_REPORTS_TO_RESOLVE;
+  /** The simulation the metrics are still to be switched to (see `#openMarket`). */
+  #metricsSimulation: { simulation: SimulationConfig; seed: number } | null = null;
   #lastPublishWall: number | null = null;
   #lastPublishTimestamp: number | null = null;
   #answered = new Set<number>();
@@ -959,10 +961,11 @@ export class Validator {
   #openMarket(config: SimConfig, seed: number, fresh: boolean) {
     this.#market = this.#deps.createMarket(config, seed);
     this.#cancelsInFlight.clear();
+    this.#metricsSimulation = { simulation: simulationConfigFor(config), seed };
     try {
-      this.#deps.metrics?.newSimulation(simulationConfigFor(config), seed);
+      this.#switchMetrics();
     } catch (error) {
-      // The metrics show the market; they never stop it.
+      // The metrics show the market; they never stop it. The next report tries again.
       this.#metricsReportsWorked = 0;
       this.#alert(
         "metrics",
@@ -1389,6 +1392,14 @@ export class Validator {
     }
   }
 
+  /** Shows the simulation opened last in the metrics, unless they already do. */
+  #switchMetrics() {
+    const pending = this.#metricsSimulation;
+    if (pending === null || this.#deps.metrics === null) return;
+    this.#deps.metrics.newSimulation(pending.simulation, pending.seed);
+    this.#metricsSimulation = null;
+  }
+
   #report(publish: PublishState) {
     const deps = this.#deps;
     deps.board.record(publish, this.#snapshot.step, this.#leaderboard(true));
@@ -1400,6 +1411,7 @@ export class Validator {
       return;
     }
     try {
+      this.#switchMetrics();
       const details = this.#details(publish);
       const rates = this.#stepRates;
       deps.metrics.report({

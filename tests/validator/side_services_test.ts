@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { smallPreset } from "../../sim/config.ts";
+import { type SimConfig, smallPreset } from "../../sim/config.ts";
 import { SimEngine } from "../../sim/engine.ts";
 import { Axon } from "../../bittensor/axon.ts";
 import { Dendrite } from "../../bittensor/dendrite.ts";
@@ -16,7 +16,8 @@ import { encodeResponse, MarketSimulationStateUpdate } from "../../bittensor/mar
 import { type Neuron, StaticNeuronDirectory } from "../../bittensor/neurons.ts";
 import { parseValidatorArgs } from "../../validator/options.ts";
 import { ValidatorStore } from "../../validator/store.ts";
-import { type ReportInput, ValidatorMetrics } from "../../validator/metrics.ts";
+import { neuronInfoLabels, type ReportInput, ValidatorMetrics } from "../../validator/metrics.ts";
+import { simulationConfigFor } from "../../agents/sdk/state.ts";
 import { DendriteMinerClient } from "../../validator/miner_client.ts";
 import { Alerter } from "../../validator/pagerduty.ts";
 import { Validator, type ValidatorDeps } from "../../validator/validator.ts";
@@ -264,29 +265,47 @@ Deno.test({
 /** Metrics that fail to take the simulations numbered in `failing` (1 = the first). */
 class FailingSimulations extends ValidatorMetrics {
   simulations = 0;
-  constructor(readonly failing: Set<number>) {
-    super({ wallet: VALIDATOR.ss58Address, netuid: "local", info: {} });
+  constructor(readonly failing: Set<number>, config: SimConfig) {
+    const identity = {
+      uid: null,
+      network: "local",
+      coldkey: null,
+      coldkeyName: "",
+      hotkey: VALIDATOR.ss58Address,
+      name: "",
+    };
+    const info = neuronInfoLabels(identity, simulationConfigFor(config), config.seed);
+    super({ wallet: VALIDATOR.ss58Address, netuid: "local", info });
   }
   override newSimulation(simulation: Record<string, unknown>, seed: number): void {
     if (this.failing.has(++this.simulations)) throw new Error(`seed ${seed} refused`);
     super.newSimulation(simulation, seed);
   }
+  /** The seed `neuron_info` shows. */
+  async seed(): Promise<string | undefined> {
+    const text = await this.registry.metrics();
+    return /^neuron_info_info\{.*simulation_seed="(\d+)"/m.exec(text)?.[1];
+  }
 }
 
 Deno.test({
-  name: "metrics that cannot take a new simulation neither abandon it nor stop the validator",
+  name:
+    "metrics that cannot take a new simulation neither abandon it nor stop the validator, and take it at the next report",
   sanitizeResources: false,
   sanitizeOps: false,
 }, async () => {
   const miners = await answeringMiners();
   const store = ValidatorStore.open(":memory:");
   const lines: string[] = [];
+  // 12 publishes a simulation.
+  const config = { ...smallPreset(), duration: 60e9, seed: 1 };
+  const metrics = new FailingSimulations(new Set([2]), config);
   const validator = new Validator({
     options: {
       ...parseValidatorArgs(["--local", "--simulations", "3", "-t", "5"]),
       saveIntervalSeconds: 0,
     },
-    config: { ...smallPreset(), duration: 60e9 },
+    config,
     createMarket: (c, seed) => SimEngine.create({ config: c, seed, threads: 1 }),
     directory: new StaticNeuronDirectory(miners.neurons),
     client: new DendriteMinerClient(new Dendrite(VALIDATOR)),
@@ -294,14 +313,23 @@ Deno.test({
     ...quietParts(),
     hotkey: VALIDATOR.ss58Address,
     alerts: new Alerter({ routingKey: null, source: "t", log: (l) => void lines.push(l) }),
-    metrics: new FailingSimulations(new Set([2])),
+    metrics,
   });
   try {
     await validator.start();
+    // The first simulation's 12 publishes; the metrics refuse the second (seed 2) as it opens.
+    for (let i = 0; i < 12; i++) await validator.round();
+    assert.equal(await metrics.seed(), "1");
+    assert.deepEqual(lines, [
+      "ALERT metrics: metrics not switched to the new simulation (seed 2): seed 2 refused",
+    ]);
+    await validator.round();
+    assert.equal(await metrics.seed(), "2", "taken at the first report of the simulation");
     await validator.run();
-    // Three whole simulations of 12 publishes each.
+    // Three whole simulations.
     assert.equal(validator.snapshot.step, 36);
     assert.equal(validator.snapshot.simulation.index, 3);
+    assert.equal(await metrics.seed(), "3");
     // Resolved once three reports in a row worked.
     assert.deepEqual(lines, [
       "ALERT metrics: metrics not switched to the new simulation (seed 2): seed 2 refused",
