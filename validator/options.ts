@@ -341,7 +341,7 @@ Simulation:
                                           seeds)
       --duration <d>                      simulated length of each simulation, e.g. 10m, 1h, 1d
       --books <n>                         number of books
-      --threads <n>                       simulation worker threads (default: cores)
+      --threads <n>                       simulation worker threads (default or 0: cores)
       --simulations <n>                   exit after n simulations (default: run until stopped)
       --fundamental-feed <file|url>       recorded seed prices (count,price[,time]; the time is
                                           not read), one per seed interval, driving every
