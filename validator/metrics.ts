@@ -19,7 +19,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
 import type { NeuronStanding } from "../chain/subnet.ts";
 import type { PublishState } from "../sim/engine.ts";
 import type { Alerter } from "./pagerduty.ts";
-import { roundHalfEven } from "./scoring/formulas.ts";
+import { halfEvenDigits, roundHalfEven } from "./scoring/formulas.ts";
 
 /** Who the validator is, for `neuron_info` (an unknown uid is -1, other unknown parts empty). */
 export interface NeuronIdentity {
@@ -64,22 +64,7 @@ export function pythonFixed(value: number, decimals: number): string {
   if (Number.isNaN(value)) return "nan";
   if (!Number.isFinite(value)) return value > 0 ? "inf" : "-inf";
   const sign = value < 0 || Object.is(value, -0) ? "-" : "";
-  // |value| = mantissa × 2^exponent exactly.
-  const view = new DataView(new ArrayBuffer(8));
-  view.setFloat64(0, Math.abs(value));
-  const bits = view.getBigUint64(0);
-  const biased = Number(bits >> 52n);
-  const fraction = bits & ((1n << 52n) - 1n);
-  const mantissa = biased === 0 ? fraction : fraction | (1n << 52n);
-  const exponent = (biased === 0 ? 1 : biased) - 1075;
-  let numerator = mantissa * 10n ** BigInt(decimals);
-  let denominator = 1n;
-  if (exponent >= 0) numerator <<= BigInt(exponent);
-  else denominator <<= BigInt(-exponent);
-  let scaled = numerator / denominator;
-  const twice = 2n * (numerator % denominator);
-  if (twice > denominator || (twice === denominator && scaled % 2n === 1n)) scaled++;
-  const digits = scaled.toString().padStart(decimals + 1, "0");
+  const digits = halfEvenDigits(Math.abs(value), decimals);
   const whole = digits.slice(0, digits.length - decimals);
   return `${sign}${whole}${decimals > 0 ? `.${digits.slice(-decimals)}` : ""}`;
 }

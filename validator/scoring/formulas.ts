@@ -48,6 +48,30 @@ export const DEFAULT_SCORING: Readonly<ScoringConfig> = Object.freeze({
 });
 
 /**
+ * The digits of `magnitude` (finite, ≥ 0) rounded to `decimals` places on its exact binary value,
+ * a tie going to the even digit, without the decimal point and with at least `decimals + 1` of
+ * them (`halfEvenDigits(12.125, 2)` is `"1212"`, `halfEvenDigits(0.5, 0)` is `"0"`).
+ */
+export function halfEvenDigits(magnitude: number, decimals: number): string {
+  // magnitude = mantissa × 2^exponent exactly.
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, magnitude);
+  const bits = view.getBigUint64(0);
+  const biased = Number(bits >> 52n);
+  const fraction = bits & ((1n << 52n) - 1n);
+  const mantissa = biased === 0 ? fraction : fraction | (1n << 52n);
+  const exponent = (biased === 0 ? 1 : biased) - 1075;
+  let numerator = mantissa * 10n ** BigInt(decimals);
+  let denominator = 1n;
+  if (exponent >= 0) numerator <<= BigInt(exponent);
+  else denominator <<= BigInt(-exponent);
+  let quotient = numerator / denominator;
+  const twice = 2n * (numerator % denominator);
+  if (twice > denominator || (twice === denominator && quotient % 2n === 1n)) quotient++;
+  return quotient.toString().padStart(decimals + 1, "0");
+}
+
+/**
  * Rounds to `decimals` (≥ 0) places as Python's `round(value, decimals)` does: on the exact binary
  * value of the double (8154.21915 is stored just below …2915, so it rounds down), ties to even,
  * and the result is the double nearest the rounded decimal. Scaling by 10^decimals in floating
@@ -67,23 +91,7 @@ export function roundHalfEven(value: number, decimals: number): number {
       return value < 0 ? -rounded : rounded;
     }
   }
-  // value = mantissa × 2^exponent exactly.
-  const view = new DataView(new ArrayBuffer(8));
-  view.setFloat64(0, Math.abs(value));
-  const bits = view.getBigUint64(0);
-  const biased = Number(bits >> 52n);
-  const fraction = bits & ((1n << 52n) - 1n);
-  const mantissa = biased === 0 ? fraction : fraction | (1n << 52n);
-  const exponent = (biased === 0 ? 1 : biased) - 1075;
-  const scale = 10n ** BigInt(decimals);
-  let numerator = mantissa * scale;
-  let denominator = 1n;
-  if (exponent >= 0) numerator <<= BigInt(exponent);
-  else denominator <<= BigInt(-exponent);
-  let quotient = numerator / denominator;
-  const twice = 2n * (numerator % denominator);
-  if (twice > denominator || (twice === denominator && quotient % 2n === 1n)) quotient++;
-  const digits = quotient.toString().padStart(decimals + 1, "0");
+  const digits = halfEvenDigits(Math.abs(value), decimals);
   const text = decimals === 0 ? digits : `${digits.slice(0, -decimals)}.${digits.slice(-decimals)}`;
   return value < 0 ? -Number(text) : Number(text);
 }
