@@ -49,7 +49,7 @@ import {
   REPLY_MARGIN_S,
 } from "../miner/agent_host.ts";
 import { RepeatLimiter } from "../miner/repeat_limiter.ts";
-import { writtenAsNull } from "../miner/reply_json.ts";
+import { nonFiniteForNull, writtenAsNull } from "../miner/reply_json.ts";
 import type { AgentClass, AgentParams } from "./sdk/agent.ts";
 import {
   ignoredField,
@@ -567,6 +567,14 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
           volumes: scorer.volumeTraded(uid),
           volumeCap: scorer.volumeCap,
         });
+        // Refused as a named agent's worker refuses it: a NaN JSON sends as a null of meaning.
+        const meant = checked.discarded === null && outcome.written !== undefined
+          ? nonFiniteForNull(outcome.written)
+          : null;
+        if (meant !== null) {
+          lose(uid, `the agent failed: ${meant}`);
+          continue;
+        }
         // A named agent's worker leaves out what is on books the validator does not have, as a
         // miner does: those count as the validator's drops too.
         const unsent = (outcome.unsent ?? []).map((r) => ({

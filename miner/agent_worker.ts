@@ -21,7 +21,7 @@ import { compressJsonText, decodeStateUpdate } from "../bittensor/market_synapse
 import { describeThrown as describe } from "../agents/sdk/thrown.ts";
 import { watchBuiltins } from "./builtins_guard.ts";
 import { watchMemory } from "./memory_guard.ts";
-import { checkReplySize, replyJson, writtenAsNull } from "./reply_json.ts";
+import { checkReplySize, nonFiniteForNull, replyJson, writtenAsNull } from "./reply_json.ts";
 import type { AgentMethod } from "./agent_methods.ts";
 import { agentFrame, noteFailures } from "../agents/sdk/failure_site.ts";
 import type { FailureKind, HostMessage, StepInput, WorkerMessage } from "./agent_protocol.ts";
@@ -186,6 +186,10 @@ port.on("message", async (message: HostMessage) => {
       const note = rejected[0]?.rule === "invalid" ? writtenAsNull(answer, rejected[0].index) : "";
       throw new Error(`invalid agent response (a validator would void it): ${discarded}${note}`);
     }
+    // One a validator would take, but reading a NaN the agent wrote as the null JSON sends
+    // (a whole cancel, no client order id), is not sent either.
+    const meant = nonFiniteForNull(answer);
+    if (meant !== null) throw new Error(meant);
     // A reference validator's check raises on a book id it does not have, which fails its step
     // for every miner: such instructions, which ours would merely drop, are not sent.
     const knownBook = (item: unknown) =>

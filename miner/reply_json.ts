@@ -8,6 +8,7 @@ import { Buffer } from "node:buffer";
 import { MAX_RESPONSE_BYTES } from "../bittensor/dendrite.ts";
 import { checkJsonDepth, replyValues } from "../bittensor/synapse.ts";
 import { describeThrown } from "../agents/sdk/thrown.ts";
+import { MAX_CANCELLATIONS, MAX_INSTRUCTIONS_PER_RESPONSE } from "../agents/sdk/instructions.ts";
 import { mib } from "./frames.ts";
 
 /**
@@ -95,4 +96,79 @@ export function writtenAsNull(reply: unknown, index: number): string {
     ? named.join("")
     : `${named.slice(0, -1).join(", ")} and ${named.at(-1)}`;
   return ` (the agent wrote ${listed}, which JSON sends as null)`;
+}
+
+/** What a validator reads null as, in each instruction field where it takes null. */
+const NULL_MEANS = {
+  clientOrderId: "no client order id",
+  expiryPeriod: "no expiry",
+  volume: "a whole cancel",
+} as const;
+
+/** The fields of each order type where null is a value with a meaning of its own. */
+const NULL_FIELDS: ReadonlyMap<unknown, readonly ("clientOrderId" | "expiryPeriod")[]> = new Map([
+  ["PLACE_ORDER_LIMIT", ["clientOrderId", "expiryPeriod"] as const],
+  ["PLACE_ORDER_MARKET", ["clientOrderId"] as const],
+]);
+
+/** NaN or an infinity, which JSON writes as null (a Number object's value too). */
+function writesAsNull(value: unknown): boolean {
+  if (typeof value === "number") return !Number.isFinite(value);
+  return value instanceof Number && !Number.isFinite(value.valueOf());
+}
+
+/** An instruction's or a cancellation's fields as JSON writes them: its `toJSON` result, if any. */
+function asWritten(value: unknown, key: string): unknown {
+  const toJSON = typeof value === "object" && value !== null
+    ? (value as { toJSON?: unknown }).toJSON
+    : undefined;
+  return typeof toJSON === "function" ? toJSON.call(value, key) : value;
+}
+
+/**
+ * The refusal of a reply holding NaN or an infinity where a validator takes null as a choice:
+ * a `clientOrderId` (none), a limit order's `expiryPeriod` (no expiry) or a cancellation's
+ * `volume` (the whole order). JSON writes those as null, so a validator would carry out something
+ * else than the agent asked for: `invalid agent response: instruction 0 invalid:
+ * cancellations.0.volume: the agent wrote NaN, which JSON sends as null (a whole cancel)`. Null
+ * when there is none. `reply` is as the agent returned it, before JSON (an instruction's or a
+ * cancellation's `toJSON` is called again); only those fields are read, a few property reads per
+ * instruction, and no more instructions and cancellations than a validator takes.
+ */
+export function nonFiniteForNull(reply: unknown): string | null {
+  const refusal = (index: number, place: string, value: unknown, meaning: string) =>
+    `invalid agent response: instruction ${index} invalid: ${place}: the agent wrote ` +
+    `${Number(value)}, which JSON sends as null (${meaning})`;
+  try {
+    const items = (reply as { instructions?: unknown } | null)?.instructions;
+    if (!Array.isArray(items)) return null;
+    const count = Math.min(items.length, MAX_INSTRUCTIONS_PER_RESPONSE);
+    for (let index = 0; index < count; index++) {
+      const item = asWritten(items[index], String(index));
+      if (typeof item !== "object" || item === null) continue;
+      const type = (item as { type?: unknown }).type;
+      if (type === "CANCEL_ORDERS") {
+        const cancellations = (item as { cancellations?: unknown }).cancellations;
+        if (!Array.isArray(cancellations)) continue;
+        const listed = Math.min(cancellations.length, MAX_CANCELLATIONS);
+        for (let i = 0; i < listed; i++) {
+          const cancellation = asWritten(cancellations[i], String(i));
+          if (typeof cancellation !== "object" || cancellation === null) continue;
+          const volume = (cancellation as { volume?: unknown }).volume;
+          if (writesAsNull(volume)) {
+            return refusal(index, `cancellations.${i}.volume`, volume, NULL_MEANS.volume);
+          }
+        }
+        continue;
+      }
+      for (const field of NULL_FIELDS.get(type) ?? []) {
+        const value = (item as Record<string, unknown>)[field];
+        if (writesAsNull(value)) return refusal(index, field, value, NULL_MEANS[field]);
+      }
+    }
+  } catch {
+    // A getter or toJSON that throws at this second reading: JSON's reading, already checked,
+    // stands.
+  }
+  return null;
 }
