@@ -169,12 +169,20 @@ function vanishingDirectory(dir: string) {
   };
 }
 
-Deno.test({
-  name:
-    "state saves failing for many rounds: the round goes on, one alert, and the state is whole once saves work again",
-  sanitizeResources: false,
-  sanitizeOps: false,
-}, async () => {
+/**
+ * Runs `body` with a validator (two answering miners) that saves to a state file in a directory
+ * `volume` can take away, its alerts' lines in `lines`; `close` closes the validator and its store
+ * before the saved file is read (and is done anyway at the end).
+ */
+async function withVanishingState(
+  body: (run: {
+    validator: ReturnType<typeof validatorOf>;
+    path: string;
+    lines: string[];
+    volume: ReturnType<typeof vanishingDirectory>;
+    close: () => void;
+  }) => Promise<void>,
+): Promise<void> {
   const root = Deno.makeTempDirSync({ prefix: "taos-side-" });
   const dir = join(root, "state");
   Deno.mkdirSync(dir);
@@ -184,9 +192,29 @@ Deno.test({
   const lines: string[] = [];
   const alerts = new Alerter({ routingKey: null, source: "t", log: (l) => void lines.push(l) });
   const validator = validatorOf(miners.neurons, store, { alerts });
-  const volume = vanishingDirectory(dir);
   let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    validator.close();
+    store.close();
+  };
   try {
+    await body({ validator, path, lines, volume: vanishingDirectory(dir), close });
+  } finally {
+    close();
+    await miners.stop();
+    Deno.removeSync(root, { recursive: true });
+  }
+}
+
+Deno.test({
+  name:
+    "state saves failing for many rounds: the round goes on, one alert, and the state is whole once saves work again",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  await withVanishingState(async ({ validator, path, lines, volume, close }) => {
     await validator.start();
     for (let i = 0; i < 5; i++) await validator.round();
     volume.break();
@@ -200,22 +228,13 @@ Deno.test({
     assert.equal(validator.saved, true);
     assert.equal(lines.at(-1), "RESOLVED state-save");
     assert.equal(lines.length, 2, lines.join("\n"));
-    closed = true;
-    validator.close();
-    store.close();
+    close();
     const saved = savedAt(path);
     assert.equal(saved.step, 47);
     assert.equal(saved.publishes, 47);
     // Each publish's two replies are logged, the rounds that could not be saved included.
     assert.deepEqual(saved.perPublish, new Array(47).fill(2));
-  } finally {
-    if (!closed) {
-      validator.close();
-      store.close();
-    }
-    await miners.stop();
-    Deno.removeSync(root, { recursive: true });
-  }
+  });
 });
 
 Deno.test({
@@ -223,18 +242,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
 }, async () => {
-  const root = Deno.makeTempDirSync({ prefix: "taos-side-" });
-  const dir = join(root, "state");
-  Deno.mkdirSync(dir);
-  const path = join(dir, "state.db");
-  const miners = await answeringMiners();
-  const store = ValidatorStore.open(path);
-  const lines: string[] = [];
-  const alerts = new Alerter({ routingKey: null, source: "t", log: (l) => void lines.push(l) });
-  const validator = validatorOf(miners.neurons, store, { alerts });
-  const volume = vanishingDirectory(dir);
-  let closed = false;
-  try {
+  await withVanishingState(async ({ validator, path, lines, volume, close }) => {
     await validator.start();
     for (let i = 0; i < 20; i++) {
       volume.break();
@@ -246,20 +254,11 @@ Deno.test({
     // the alert tells (counted, as it is open), so no round resolves it.
     assert.equal(lines.length, 1, lines.join("\n"));
     assert.match(lines[0], /^ALERT state-save: cannot write the state file /);
-    closed = true;
-    validator.close();
-    store.close();
+    close();
     const saved = savedAt(path);
     assert.equal(saved.step, 40);
     assert.deepEqual(saved.perPublish, new Array(40).fill(2));
-  } finally {
-    if (!closed) {
-      validator.close();
-      store.close();
-    }
-    await miners.stop();
-    Deno.removeSync(root, { recursive: true });
-  }
+  });
 });
 
 /** Metrics that fail to take the simulations numbered in `failing` (1 = the first). */
