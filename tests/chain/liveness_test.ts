@@ -213,11 +213,164 @@ Deno.test("liveness bounds that are not positive are refused, naming the field",
     const [liveness, field] of [[{ idleMs: 0 }, "idleMs"], [{ timeoutMs: -5 }, "timeoutMs"], [
       { idleMs: Number.NaN },
       "idleMs",
-    ]] as const
+    ], [{ timeoutMs: Number.POSITIVE_INFINITY }, "timeoutMs"]] as const
   ) {
     await assert.rejects(
       () => SubtensorClient.connect({ network: "ws://127.0.0.1:1", liveness }),
       new RegExp(`^RangeError: liveness\\.${field}: .* must be a positive number of milliseconds`),
     );
+  }
+});
+
+Deno.test(
+  "bounds left out wait 20 s of quiet before a check and 10 s for its answer",
+  testOptions,
+  async () => {
+    // The idle bound: a quiet connection with only the answer's bound given is not checked within
+    // a few seconds.
+    const quiet = withRelayedClient(async ({ node, relay }) => {
+      await new Promise((resolve) => setTimeout(resolve, 2_600));
+      assert.ok(!node.calls.includes("system_health"), node.calls.join(","));
+      assert.equal(relay.accepted, 1);
+    }, { liveness: { timeoutMs: 300 } });
+    // The answer's bound: a check sent over a dead path is waited on for more than a few seconds.
+    const waiting = withRelayedClient(async ({ relay, lines }) => {
+      relay.blackhole = true;
+      await new Promise((resolve) => setTimeout(resolve, 2_600));
+      assert.ok(relay.dropped > 0, "a check was sent");
+      assert.equal(relay.accepted, 1);
+      assert.ok(!lines.some((l) => l.includes("reconnecting")), lines.join("\n"));
+    }, { liveness: { idleMs: 100 } });
+    await Promise.all([quiet, waiting]);
+  },
+);
+
+Deno.test(
+  "a connection that answers its check is checked again only after another quiet period",
+  testOptions,
+  async () => {
+    await withRelayedClient(async ({ node }) => {
+      // Checks at about 1 s and 2.1 s; one sent every check period after the first answer would
+      // make about a dozen.
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      const checks = node.calls.filter((c) => c === "system_health").length;
+      assert.ok(checks >= 1 && checks <= 3, `checks sent: ${checks}`);
+    }, { liveness: { idleMs: 1_000, timeoutMs: 100 } });
+  },
+);
+
+Deno.test(
+  "a connection the node closes while a check waits is not reported as unanswered",
+  testOptions,
+  async () => {
+    await withRelayedClient(async ({ node, relay, lines }) => {
+      relay.blackhole = true;
+      // A check is sent within 125 ms of the last message, and waits 600 ms for an answer.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.ok(relay.dropped > 0, "a check was sent");
+      // The check is lost; the node's close then reaches the client, long before the check's
+      // bound and the next connection attempt.
+      relay.blackhole = false;
+      node.dropConnections();
+      await until(() => lines.some((l) => l.startsWith("no connection")));
+      await new Promise((resolve) => setTimeout(resolve, 900));
+      assert.ok(lines.some((l) => l.startsWith("no connection")), lines.join("\n"));
+      assert.ok(!lines.some((l) => l.includes("no answer within")), lines.join("\n"));
+    }, { retryDelayMs: 2_000, liveness: { idleMs: 100, timeoutMs: 600 } });
+  },
+);
+
+Deno.test(
+  "a first connection whose node stops answering before giving its runtime names the silence",
+  testOptions,
+  async () => {
+    const { node } = startNode();
+    const relay = TcpRelay.start(node.url);
+    // The answer to the client's first request is lost, and everything after it.
+    node.onRequest = () => void (relay.blackhole = true);
+    try {
+      await assert.rejects(
+        () =>
+          SubtensorClient.connect({
+            network: relay.url,
+            retryDelayMs: 5_000,
+            connectTimeoutMs: 1_500,
+            liveness: LIVENESS,
+            libraryLog: () => {},
+          }),
+        /^ChainError: no connection to ws:\/\/127\.0\.0\.1:\d+ within 1500 ms \(the node stopped answering \(no answer within 300 ms\)\)$/,
+      );
+      assert.equal(relay.accepted, 1);
+    } finally {
+      await relay.close();
+      await node.close();
+    }
+  },
+);
+
+Deno.test(
+  "a node that closes the connection it opened is named as the reason, not the opening's bound",
+  async () => {
+    // Opened, then closed at once; the next attempt comes after the connection timeout.
+    const closing = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      (request) => {
+        const { socket, response } = Deno.upgradeWebSocket(request);
+        socket.onopen = () => socket.close(4000, "going away");
+        return response;
+      },
+    );
+    try {
+      await assert.rejects(
+        () =>
+          SubtensorClient.connect({
+            network: `ws://127.0.0.1:${closing.addr.port}`,
+            retryDelayMs: 5_000,
+            connectTimeoutMs: 800,
+            liveness: { timeoutMs: 100 },
+            libraryLog: () => {},
+          }),
+        /within 800 ms \(the node closed the connection with code 4000: going away\)$/,
+      );
+    } finally {
+      await closing.shutdown();
+    }
+  },
+);
+
+Deno.test("a program that closes its client exits without waiting on it", testOptions, async () => {
+  const { node } = startNode();
+  const program = `
+    import { SubtensorClient } from ${
+    JSON.stringify(new URL("../../chain/mod.ts", import.meta.url).href)
+  };
+    const client = await SubtensorClient.connect({ network: Deno.args[0], connectTimeoutMs: 10_000 });
+    await client.close();
+    console.log("closed");
+  `;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", program, node.url],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let closedAt: number | undefined;
+  const output = (async () => {
+    for await (const text of child.stdout.pipeThrough(new TextDecoderStream())) {
+      if (text.includes("closed")) closedAt ??= performance.now();
+    }
+  })();
+  const errors = new Response(child.stderr).text();
+  // Its liveness check, left running, would keep it alive for good.
+  const timer = setTimeout(() => child.kill(), 30_000);
+  try {
+    const status = await child.status;
+    await output;
+    assert.equal(status.code, 0, await errors);
+    assert.ok(closedAt !== undefined);
+    const lingered = performance.now() - closedAt;
+    assert.ok(lingered < 10_000, `exited ${lingered} ms after closing`);
+  } finally {
+    clearTimeout(timer);
+    await node.close();
   }
 });
