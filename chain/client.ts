@@ -568,6 +568,9 @@ export class SubtensorClient {
     await socketClosed;
     clearTimeout(timer);
     stopListening();
+    // The library logs the failure of each request the close cut off (its unsubscriptions) some
+    // promise steps after the close event: those lines still go to the sink.
+    await new Promise((resolve) => setTimeout(resolve, 0));
     this.#stopLibraryLog();
     this.#unwatchFrames();
   }

@@ -338,6 +338,32 @@ Deno.test(
   },
 );
 
+Deno.test(
+  "closing with a check waiting sends the library's lines about it to the sink, not the console",
+  testOptions,
+  async () => {
+    const printed: string[] = [];
+    const original = { log: console.log, warn: console.warn, error: console.error };
+    for (const method of ["log", "warn", "error"] as const) {
+      console[method] = (...args: unknown[]) => void printed.push(args.join(" "));
+    }
+    const routed: string[] = [];
+    try {
+      await withRelayedClient(async ({ client, relay }) => {
+        relay.blackhole = true;
+        // A check is sent within 125 ms of the last message, and waits 2 s for an answer.
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        await client.close();
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }, { liveness: { idleMs: 100, timeoutMs: 2_000 }, libraryLog: (line) => routed.push(line) });
+    } finally {
+      Object.assign(console, original);
+    }
+    assert.deepEqual(printed, []);
+    assert.ok(routed.some((l) => l.includes("closed by the client")), routed.join("\n"));
+  },
+);
+
 Deno.test("a program that closes its client exits without waiting on it", testOptions, async () => {
   const { node } = startNode();
   const program = `
