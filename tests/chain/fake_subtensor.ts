@@ -204,6 +204,8 @@ export class FakeSubtensor {
   onRequest: (method: string) => void = () => {};
   /** While true, new WebSocket connections are refused (HTTP 503), as by a node that is down. */
   refuseConnections = false;
+  /** Answers given as they are to the RPC methods named, instead of the node's own. */
+  readonly rawAnswers = new Map<string, unknown>();
   #server: Deno.HttpServer<Deno.NetAddr> | undefined;
   #sockets = new Set<WebSocket>();
   #storage = new Map<string, string>();
@@ -386,6 +388,7 @@ export class FakeSubtensor {
       this.#send(socket, { jsonrpc: "2.0", id: request.id, result });
     const fail = (code: number, message: string, data?: string) =>
       this.#send(socket, { jsonrpc: "2.0", id: request.id, error: { code, message, data } });
+    if (this.rawAnswers.has(request.method)) return reply(this.rawAnswers.get(request.method));
     try {
       this.#dispatch(socket, request, reply, fail);
     } catch (error) {

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { readMetagraph, SubtensorClient } from "../../chain/mod.ts";
-import { NETUID, startNode } from "./subnet_fixture.ts";
+import { alice, bob, NETUID, startNode } from "./subnet_fixture.ts";
 
 const testOptions = { sanitizeOps: false, sanitizeResources: false };
 
@@ -56,6 +56,40 @@ Deno.test(
       await assert.rejects(
         () => client.callAt(client.api.call.neuronInfoRuntimeApi.getNeuronsLite, unknown, []),
         /^RangeError: NeuronInfoRuntimeApi_get_neurons_lite: takes 1 arguments, not 0$/,
+      );
+    } finally {
+      await client.close();
+      await node.close();
+    }
+  },
+);
+
+Deno.test(
+  "callAt encodes each argument by its own type, and refuses what it cannot call or decode",
+  testOptions,
+  async () => {
+    const { node } = startNode();
+    let received: unknown[] = [];
+    node.setRuntimeApi("SubnetInfoRuntimeApi", "get_coldkey_auto_stake_hotkey", (args) => {
+      received = args;
+      return bob.address;
+    });
+    const client = await SubtensorClient.connect({ network: node.url, connectTimeoutMs: 10_000 });
+    try {
+      const hash = node.blockHash(node.best);
+      // An account, then a u16.
+      const fn = client.api.call.subnetInfoRuntimeApi.getColdkeyAutoStakeHotkey;
+      const answer = await client.callAt(fn, hash, [alice.address, NETUID]);
+      assert.deepEqual(received, [alice.address, NETUID]);
+      assert.equal((answer as { toJSON(): unknown }).toJSON(), bob.address);
+      await assert.rejects(
+        () => client.callAt(() => Promise.resolve(), hash, []),
+        /^RangeError: fn: not a runtime API function of api\.call \(it has no metadata\)$/,
+      );
+      node.rawAnswers.set("state_call", "<html>502 Bad Gateway</html>");
+      await assert.rejects(
+        () => client.callAt(fn, hash, [alice.address, NETUID]),
+        /^ChainError: SubnetInfoRuntimeApi_get_coldkey_auto_stake_hotkey at 0x[0-9a-f]{64}: the node's answer is not hex bytes$/,
       );
     } finally {
       await client.close();
