@@ -336,19 +336,29 @@ Deno.test(
   "serveAxon re-serves an endpoint stored with other placeholders, as the SDK compares them too",
   testOptions,
   async () => {
-    await withChain(async (client, node) => {
-      // Served earlier by another tool with a placeholder set; the rate limit has passed.
-      node.setStorage("SubtensorModule", "Axons", [NETUID, alice.address], {
-        ...axon(16909060n, 8091, 4, 10),
-        placeholder1: 1,
+    for (const placeholder of ["placeholder1", "placeholder2"]) {
+      await withChain(async (client, node) => {
+        // Served earlier by another tool with a placeholder set; the rate limit has passed.
+        node.setStorage("SubtensorModule", "Axons", [NETUID, alice.address], {
+          ...axon(16909060n, 8091, 4, 10),
+          [placeholder]: 1,
+        });
+        node.best = 500;
+        const result = await serveAxon(client, alice, {
+          netuid: NETUID,
+          ip: "1.2.3.4",
+          port: 8091,
+        });
+        assert.deepEqual(
+          [result.ok, result.changed],
+          [true, true],
+          `${placeholder}: ${result.message}`,
+        );
+        const sent = node.submissions.at(-1)!;
+        assert.equal(`${sent.section}.${sent.method}`, "subtensorModule.serveAxon");
+        assert.deepEqual([sent.args.placeholder1, sent.args.placeholder2], [0, 0]);
       });
-      node.best = 500;
-      const result = await serveAxon(client, alice, { netuid: NETUID, ip: "1.2.3.4", port: 8091 });
-      assert.deepEqual([result.ok, result.changed], [true, true], result.message);
-      const sent = node.submissions.at(-1)!;
-      assert.equal(`${sent.section}.${sent.method}`, "subtensorModule.serveAxon");
-      assert.deepEqual([sent.args.placeholder1, sent.args.placeholder2], [0, 0]);
-    });
+    }
   },
 );
 
@@ -844,6 +854,30 @@ Deno.test(
         alice,
       );
       assert.equal(next.ok, true, JSON.stringify(next));
+    });
+  },
+);
+
+Deno.test(
+  "a connection that drops while the extrinsic waits for its nonce fails it: nothing was sent",
+  testOptions,
+  async () => {
+    await withWatchedClient(async (watched, _lines, _client, node) => {
+      // The nonce the signing waits for never comes: the node closes the connections first.
+      const nonce = "state_call AccountNonceApi_account_nonce";
+      node.onRequest = () => {
+        if (node.calls.at(-1) === nonce) node.dropConnections();
+      };
+      const result = await watched.submit(
+        watched.api.tx.subtensorModule.setWeights(NETUID, [1], [65535], 19),
+        alice,
+        { timeoutMs: 20_000 },
+      );
+      node.onRequest = () => {};
+      assert.ok(node.calls.includes(nonce), node.calls.join(","));
+      assert.equal(node.submissions.length, 0);
+      assert.ok(!result.ok && !result.unconfirmed, JSON.stringify(result));
+      assert.match(!result.ok ? result.message : "", /disconnected from/);
     });
   },
 );
