@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { parseFlags, UsageError } from "../../cli/command.ts";
+import { likelyOption } from "../../cli/option_guess.ts";
 
 const options = {
   seed: { type: "string" },
@@ -125,4 +126,41 @@ Deno.test("with once, a value option given twice is refused; without it the last
     quiet: true,
   });
   assert.deepEqual(parse("--seed", "1", "--seed", "2"), { seed: "2" });
+});
+
+Deno.test("a guess takes the nearest option, within two edits and a third of the name's length", () => {
+  const known = [
+    "agent",
+    "agent-name",
+    "duration",
+    "http.max_connections_per_ip",
+    "neuron.timeout",
+    "out",
+    "seed",
+    "speed",
+  ];
+  const guess = (name: string) => likelyOption(name, known);
+  // Words apart by any of the three separators, every one of them.
+  assert.equal(guess("neuron_timeout"), "neuron.timeout");
+  assert.equal(guess("http-max-connections-per-ip"), "http.max_connections_per_ip");
+  // Two edits (a swap counts as one) are near enough; three are not.
+  assert.equal(guess("agnet-nme"), "agent-name");
+  assert.equal(guess("durtaoin"), "duration");
+  assert.equal(guess("drtaoin"), undefined);
+  // A swap of neighbours is one edit: a four-letter name may have one.
+  assert.equal(guess("sede"), "seed");
+  // One edit in three letters is near enough; one in two, or two in five, is not.
+  assert.equal(guess("oux"), "out");
+  assert.equal(guess("ou"), undefined);
+  assert.equal(guess("sppee"), undefined);
+  // Two options equally near: no guess, wherever they are in the list; a nearer one wins.
+  assert.equal(guess("sped"), undefined);
+  assert.equal(likelyOption("sped", ["speed", "seed"]), undefined);
+  assert.equal(likelyOption("timeouts", ["timeout-ms", "timed-outs"]), undefined);
+  assert.equal(likelyOption("timeouts", ["timeout-ms", "timed-outs", "timeout"]), "timeout");
+  // A known option with words added: the longest such, only at a word's end.
+  assert.equal(guess("agent-name-file"), "agent-name");
+  assert.equal(guess("agentpath"), undefined);
+  // A name that is the end of a known one is no edit of it.
+  assert.equal(guess("name"), undefined);
 });
