@@ -19,6 +19,7 @@ import {
   CpuUsage,
   type MinerScoreDetail,
   neuronInfoLabels,
+  pythonFixed,
   pythonFloat,
   ValidatorMetrics,
 } from "../../validator/metrics.ts";
@@ -167,6 +168,7 @@ Deno.test("neuron_info's fee tiers on /metrics: a value halfway between two prin
     tiers: [
       { volume_required: 12.125, maker_fee: 0.0003125, taker_fee: 0.0009375 },
       { volume_required: 12.375, maker_fee: -0.00000001, taker_fee: 0.00015 },
+      { volume_required: 12.625, maker_fee: 0.00015, taker_fee: 0.0003125 },
     ],
   };
   const identity = {
@@ -201,6 +203,10 @@ Deno.test("neuron_info's fee tiers on /metrics: a value halfway between two prin
     assert.deepEqual(
       [tier(1, "volume_required"), tier(1, "maker_rate"), tier(1, "taker_rate")],
       ["12.38", "-0.0000", "0.0150"],
+    );
+    assert.deepEqual(
+      [tier(2, "volume_required"), tier(2, "maker_rate"), tier(2, "taker_rate")],
+      ["12.62", "0.0150", "0.0312"],
     );
   } finally {
     await server.close();
@@ -876,6 +882,27 @@ Deno.test("label values read as the reference's Python prints its floats", () =>
     [-Infinity, "-inf"],
   ];
   for (const [value, python] of cases) assert.equal(pythonFloat(value), python, String(value));
+});
+
+Deno.test("fixed-point label values read as Python's format prints them", () => {
+  // As f"{value:.<decimals>f}": the sign of a negative zero kept, nan and inf as Python names
+  // them, no point without decimals, every digit of a large value.
+  const cases: [number, number, string][] = [
+    [-0, 2, "-0.00"],
+    [-0, 4, "-0.0000"],
+    [-0.001, 2, "-0.00"],
+    [NaN, 2, "nan"],
+    [Infinity, 4, "inf"],
+    [-Infinity, 4, "-inf"],
+    [2.5, 0, "2"],
+    [3.5, 0, "4"],
+    [0.125, 2, "0.12"],
+    [1e22, 2, "10000000000000000000000.00"],
+    [5e-324, 2, "0.00"],
+  ];
+  for (const [value, decimals, python] of cases) {
+    assert.equal(pythonFixed(value, decimals), python, `${value} to ${decimals}`);
+  }
 });
 
 /** A book with one level a side (the ask's volume tiny) and the given trades. */
