@@ -289,6 +289,17 @@ Deno.test("btwallet BT_PW_* password variables", async () => {
   } finally {
     Deno.env.delete(tildeVariable);
   }
+  // A wallet path given relative: btwallet's spelling of it first, then the absolute path's.
+  const absoluteVariable = btwalletPasswordVariable(inHome);
+  Deno.env.set(absoluteVariable, encodeBtwalletPassword(absoluteVariable, "from-absolute-env"));
+  try {
+    assert.equal(await passwordFor(inHome, "tilde-test/coldkey")(), "from-absolute-env");
+    // Set but empty, it is an empty password, as btwallet reads it, not a missing one.
+    Deno.env.set(absoluteVariable, "");
+    assert.equal(await passwordFor(inHome)(), "");
+  } finally {
+    Deno.env.delete(absoluteVariable);
+  }
 });
 
 Deno.test("a BT_PW_* value that is not base64 is refused before any derivation", () => {
