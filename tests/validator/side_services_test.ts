@@ -133,6 +133,32 @@ Deno.test({
   }
 });
 
+Deno.test({
+  name:
+    "the query counts are handed over at the 100th publish, as the reference's at 100 intervals",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const miners = await answeringMiners();
+  const store = ValidatorStore.open(":memory:");
+  const metrics = new FailingReports(new Set());
+  const validator = validatorOf(miners.neurons, store, { metrics });
+  try {
+    await validator.start();
+    for (let i = 0; i < 99; i++) await validator.round();
+    assert.equal(minerGaugeValue(await metrics.registry.metrics(), 0, "requests"), undefined);
+    await validator.round();
+    const text = await metrics.registry.metrics();
+    for (const uid of [0, 1]) {
+      assert.equal(minerGaugeValue(text, uid, "requests"), "100", `uid ${uid}'s requests`);
+    }
+  } finally {
+    validator.close();
+    store.close();
+    await miners.stop();
+  }
+});
+
 /** What a store at `path` holds: the saved step, publishes and injections per publish. */
 function savedAt(path: string) {
   const store = ValidatorStore.open(path);
@@ -324,12 +350,22 @@ Deno.test({
     ]);
     await validator.round();
     assert.equal(await metrics.seed(), "2", "taken at the first report of the simulation");
+    // The switch that failed counts as a failed report: three that work after it resolve it.
+    await validator.round();
+    assert.deepEqual(lines, [
+      "ALERT metrics: metrics not switched to the new simulation (seed 2): seed 2 refused",
+    ]);
+    await validator.round();
+    assert.deepEqual(lines, [
+      "ALERT metrics: metrics not switched to the new simulation (seed 2): seed 2 refused",
+      "RESOLVED metrics",
+    ]);
     await validator.run();
     // Three whole simulations.
     assert.equal(validator.snapshot.step, 36);
     assert.equal(validator.snapshot.simulation.index, 3);
     assert.equal(await metrics.seed(), "3");
-    // Resolved once three reports in a row worked.
+    // Never raised again.
     assert.deepEqual(lines, [
       "ALERT metrics: metrics not switched to the new simulation (seed 2): seed 2 refused",
       "RESOLVED metrics",
@@ -440,6 +476,79 @@ Deno.test({
     assert.equal(output.code, 0, new TextDecoder().decode(output.stdout));
     assert.equal(savedAt(state).step, 360, "the half hour's 360 publishes");
   } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+/** Where line `line` of a no-miner validator's debug log stands among its round lines. */
+function roundLineIndex(line: string): number | undefined {
+  // Each round logs its publish; every 12th (a simulated minute) its progress line before it.
+  const publish = / DEBUG +publish (\d+) /.exec(line);
+  if (publish) return Number(publish[1]) + Math.floor(Number(publish[1]) / 12);
+  const progress = / INFO +simulation \d+ t=.* step (\d+):/.exec(line);
+  if (progress) return Number(progress[1]) + Number(progress[1]) / 12 - 1;
+  return undefined;
+}
+
+Deno.test({
+  name: "log lines a full log file refused are counted, and told once the log takes lines again",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "taos-side-" });
+  const log = join(dir, "validator.log");
+  // A file-size limit stands for the full disk: the log, appended to, is 2000 bytes short of it.
+  const limit = 64 * 1024 * 1024;
+  Deno.writeTextFileSync(log, "");
+  Deno.truncateSync(log, limit - 2000);
+  let exited = false;
+  let child: Deno.ChildProcess | undefined;
+  try {
+    child = new Deno.Command("bash", {
+      args: [
+        "-c",
+        `trap '' XFSZ; ulimit -f ${
+          limit / 1024
+        }; exec "$0" run -A main.ts validator "$@" 2>>"$LOG"`,
+        Deno.execPath(),
+        ...noMinerRun(join(dir, "state.db"), "1h"),
+        "--logging.debug",
+      ],
+      cwd: fileURLToPath(new URL("../../", import.meta.url)),
+      env: { LOG: log },
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    child.status.then(() => exited = true);
+    // Full: the last line written only in part, every later one refused.
+    await until(() => exited || Deno.statSync(log).size === limit, "the log at its limit", 60_000);
+    assert.equal(Deno.statSync(log).size, limit, "the log filled before the validator ended");
+    const file = Deno.openSync(log);
+    const tail = new Uint8Array(2000);
+    file.seekSync(limit - 2000, Deno.SeekMode.Start);
+    let read = 0;
+    while (read < tail.length) read += file.readSync(tail.subarray(read)) ?? tail.length;
+    file.close();
+    const written = new TextDecoder().decode(tail).split("\n").slice(0, -1);
+    // Some rounds go by with their lines refused; then the disk has room again.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    Deno.truncateSync(log, 0);
+    const status = await child.output();
+    assert.equal(status.code, 0, new TextDecoder().decode(status.stderr));
+    const after = Deno.readTextFileSync(log).split("\n");
+    const told = after.filter((line) => line.includes("log lines could not be written"));
+    assert.equal(told.length, 1, after.slice(0, 5).join("\n"));
+    const [, count, why] = / WARNING +(\d+) log lines could not be written \((.*)\)$/.exec(
+      after[0],
+    )!;
+    assert.match(why, /File too large/);
+    // The count is the lines missing between the last written in full and the first after.
+    const lastBefore = written.map(roundLineIndex).findLast((i) => i !== undefined)!;
+    const firstAfter = roundLineIndex(after[1])!;
+    assert.equal(Number(count), firstAfter - lastBefore - 1, `${written.at(-1)}\n${after[1]}`);
+  } finally {
+    if (!exited) child?.kill();
+    await child?.status;
     Deno.removeSync(dir, { recursive: true });
   }
 });
