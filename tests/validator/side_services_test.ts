@@ -302,9 +302,16 @@ class FailingSimulations extends ValidatorMetrics {
     const info = neuronInfoLabels(identity, simulationConfigFor(config), config.seed);
     super({ wallet: VALIDATOR.ss58Address, netuid: "local", info });
   }
+  /** The calls in order: `switch <seed>` for each simulation taken, `report` for each report. */
+  calls: string[] = [];
   override newSimulation(simulation: Record<string, unknown>, seed: number): void {
     if (this.failing.has(++this.simulations)) throw new Error(`seed ${seed} refused`);
     super.newSimulation(simulation, seed);
+    this.calls.push(`switch ${seed}`);
+  }
+  override report(input: ReportInput): void {
+    super.report(input);
+    this.calls.push("report");
   }
   /** The seed `neuron_info` shows. */
   async seed(): Promise<string | undefined> {
@@ -348,8 +355,11 @@ Deno.test({
     assert.deepEqual(lines, [
       "ALERT metrics: metrics not switched to the new simulation (seed 2): seed 2 refused",
     ]);
+    metrics.calls.length = 0;
     await validator.round();
     assert.equal(await metrics.seed(), "2", "taken at the first report of the simulation");
+    // Before that report, which it would otherwise clear (the trades it shows).
+    assert.deepEqual(metrics.calls, ["switch 2", "report"]);
     // The switch that failed counts as a failed report: three that work after it resolve it.
     await validator.round();
     assert.deepEqual(lines, [
