@@ -332,6 +332,14 @@ Deno.test("taos wallet create --encrypt refuses a password btcli could not type 
       assert.match(r.stderr, expected);
       assert.equal(existsSync(join(root, "enc")), false, "nothing written");
     }
+    // btwallet's variable set but empty is an empty password, as btwallet reads it: too short.
+    const variable = btwalletPasswordVariable(join(root, "enc", "coldkey"));
+    const empty = await taosWallet(["create", "-p", root, "-w", "enc", "--encrypt"], {
+      env: { [variable]: "" },
+    });
+    assert.equal(empty.code, 2);
+    assert.match(empty.stderr, /the password is shorter than 6 bytes \(btwallet's minimum\)/);
+    assert.equal(existsSync(join(root, "enc")), false, "nothing written");
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
