@@ -548,14 +548,18 @@ Deno.test({
     const after = Deno.readTextFileSync(log).split("\n");
     const told = after.filter((line) => line.includes("log lines could not be written"));
     assert.equal(told.length, 1, after.slice(0, 5).join("\n"));
+    // With the first line written again; or the second, when the room came back between the
+    // attempt to tell the loss and that line.
+    const at = after.indexOf(told[0]);
+    assert.ok(at <= 1, JSON.stringify(after.slice(0, 3)));
     const [, count, why] = / WARNING +(\d+) log lines could not be written \((.*)\)$/.exec(
-      after[0],
+      told[0],
     )!;
     assert.match(why, /File too large/);
     // The count is the lines missing between the last written in full and the first after.
     const lastBefore = written.map(roundLineIndex).findLast((i) => i !== undefined)!;
-    const firstAfter = roundLineIndex(after[1])!;
-    assert.equal(Number(count), firstAfter - lastBefore - 1, `${written.at(-1)}\n${after[1]}`);
+    const firstAfter = after.map(roundLineIndex).find((i) => i !== undefined)!;
+    assert.equal(Number(count), firstAfter - lastBefore - 1, `${written.at(-1)}\n${after[0]}`);
   } finally {
     if (!exited) child?.kill();
     await child?.status;
