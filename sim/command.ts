@@ -68,10 +68,11 @@ Trading-agent backtest (runs your agent against this market, see "Trading agents
                          1h such as 50ms (either of the last two makes a seed's result
                          reproducible)
 
-The reference default (20 books, one simulated day) takes about half a minute on two cores; use
---duration 1h (or --config small) for a quick look. Ctrl-C (or SIGTERM) stops a run at the end of
-the 12 steps under way (a simulated minute at 5 s steps) and keeps what it wrote (summary.json
-then says "interrupted"; exit 130, 143 for SIGTERM); a second one exits at once.`;
+The reference default (20 books, one simulated day) takes about half a minute to a minute and a
+half on two cores; use --duration 1h (or --config small) for a quick look. Ctrl-C (or SIGTERM)
+stops a run at the end of the 12 steps under way (a simulated minute at 5 s steps) and keeps what
+it wrote (summary.json then says "interrupted"; exit 130, 143 for SIGTERM); a second one exits at
+once.`;
 
 const options = {
   config: { type: "string" },
