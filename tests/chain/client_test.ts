@@ -18,6 +18,7 @@ import {
   FakeSubtensor,
   type FakeSubtensorOptions,
   invalidTransaction,
+  serveClosingEndpoint,
   type Submission,
 } from "./fake_subtensor.ts";
 import {
@@ -1048,13 +1049,7 @@ Deno.test("connecting to an unknown network or a dead endpoint fails clearly", a
 });
 
 Deno.test("a node that closes the connection before giving its runtime is named as the reason", async () => {
-  // A WebSocket endpoint that accepts each connection and closes it at once, as a node shutting
-  // down or a proxy refusing the client does.
-  const closing = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
-    const { socket, response } = Deno.upgradeWebSocket(request);
-    socket.onopen = () => socket.close(4000, "going away");
-    return response;
-  });
+  const closing = serveClosingEndpoint();
   try {
     await assert.rejects(
       () =>

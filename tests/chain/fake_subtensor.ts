@@ -185,6 +185,18 @@ interface JsonRpcRequest {
   params?: unknown[];
 }
 
+/**
+ * A WebSocket endpoint that accepts each connection and closes it at once with code 4000 ("going
+ * away"), as a node shutting down or a proxy refusing the client does.
+ */
+export function serveClosingEndpoint(): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+    const { socket, response } = Deno.upgradeWebSocket(request);
+    socket.onopen = () => socket.close(4000, "going away");
+    return response;
+  });
+}
+
 /** A loopback subtensor node answering from the fixture metadata. */
 export class FakeSubtensor {
   readonly registry: TypeRegistry;

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { type ConnectOptions, SubtensorClient } from "../../chain/mod.ts";
-import type { FakeSubtensor } from "./fake_subtensor.ts";
+import { type FakeSubtensor, serveClosingEndpoint } from "./fake_subtensor.ts";
 import { alice, NETUID, startNode } from "./subnet_fixture.ts";
 import { TcpRelay } from "./tcp_relay.ts";
 
@@ -312,14 +312,7 @@ Deno.test(
   "a node that closes the connection it opened is named as the reason, not the opening's bound",
   async () => {
     // Opened, then closed at once; the next attempt comes after the connection timeout.
-    const closing = Deno.serve(
-      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-      (request) => {
-        const { socket, response } = Deno.upgradeWebSocket(request);
-        socket.onopen = () => socket.close(4000, "going away");
-        return response;
-      },
-    );
+    const closing = serveClosingEndpoint();
     try {
       await assert.rejects(
         () =>
