@@ -590,10 +590,9 @@ export async function backtest(options: BacktestOptions): Promise<BacktestReport
           counts.rejectedBy[rule] = (counts.rejectedBy[rule] ?? 0) + 1;
         }
         if (checked.discarded !== null) {
-          const first = checked.rejected[0];
-          const note = first?.rule === "invalid" && outcome.written !== undefined
-            ? writtenAsNull(outcome.written, first.index)
-            : "";
+          const note = outcome.written === undefined
+            ? ""
+            : writtenAsNull(outcome.written, checked.rejected[0]);
           lose(uid, `reply discarded: ${checked.discarded}${note}`);
         } else if (rejected.length > 0) drop(uid, rejected[0]);
         if (!ignoredWarned[uid] && checked.discarded === null) {

@@ -183,7 +183,7 @@ port.on("message", async (message: HostMessage) => {
     // where the agent's author can see it; the validator tells nobody.
     const { discarded, rejected } = validateInstructions(response, { uid, bookCount });
     if (discarded !== null) {
-      const note = rejected[0]?.rule === "invalid" ? writtenAsNull(answer, rejected[0].index) : "";
+      const note = writtenAsNull(answer, rejected[0]);
       throw new Error(`invalid agent response (a validator would void it): ${discarded}${note}`);
     }
     // One a validator would take, but reading a NaN the agent wrote as the null JSON sends

@@ -8,7 +8,11 @@ import { Buffer } from "node:buffer";
 import { MAX_RESPONSE_BYTES } from "../bittensor/dendrite.ts";
 import { checkJsonDepth, replyValues } from "../bittensor/synapse.ts";
 import { describeThrown } from "../agents/sdk/thrown.ts";
-import { MAX_CANCELLATIONS, MAX_INSTRUCTIONS_PER_RESPONSE } from "../agents/sdk/instructions.ts";
+import {
+  MAX_CANCELLATIONS,
+  MAX_INSTRUCTIONS_PER_RESPONSE,
+  type Rejection,
+} from "../agents/sdk/instructions.ts";
 import { mib } from "./frames.ts";
 
 /**
@@ -54,13 +58,15 @@ const MAX_LOOKED_AT = 100_000;
 const MAX_NAMED = 3;
 
 /**
- * A note for the message of a reply voided for instruction `index`: the places in that instruction,
- * as the agent returned it (`reply`, before JSON), that hold NaN or an infinity, which JSON writes
- * as null, or the instruction itself when it is undefined or a function, written as null too: so
- * that a validator's `got null` is not all the agent's author reads
- * (` (the agent wrote NaN for price, which JSON sends as null)`); empty when there are none.
+ * A note for the message of a reply voided by `first`, its first rejection: when that is an invalid
+ * instruction, the places in it, as the agent returned it (`reply`, before JSON), that hold NaN or
+ * an infinity, which JSON writes as null, or the instruction itself when it is undefined or a
+ * function, written as null too: so that a validator's `got null` is not all the agent's author
+ * reads (` (the agent wrote NaN for price, which JSON sends as null)`); empty when there are none.
  */
-export function writtenAsNull(reply: unknown, index: number): string {
+export function writtenAsNull(reply: unknown, first: Rejection | undefined): string {
+  if (first?.rule !== "invalid") return "";
+  const index = first.index;
   const found: string[] = [];
   let looked = 0;
   const visit = (value: unknown, path: string[], depth: number) => {
