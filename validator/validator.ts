@@ -1406,11 +1406,8 @@ export class Validator {
     // The query counts cover one period each, whether its report works or not: one that failed
     // must not leave them to the next, which would show two periods' worth.
     const statsDue = this.#snapshot.simulation.publishes % QUERY_STATS_PERIOD === 0;
-    if (deps.metrics === null || deps.options.reportingDisabled) {
-      if (statsDue) this.#stats = new Map();
-      return;
-    }
     try {
+      if (deps.metrics === null || deps.options.reportingDisabled) return;
       this.#switchMetrics();
       const details = this.#details(publish);
       const rates = this.#stepRates;
