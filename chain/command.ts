@@ -58,15 +58,16 @@ export const command: Command = {
       ["--network", values.network],
       ["--subtensor.network", values["subtensor.network"]],
     ], "finney");
+    // Every line but the output goes to stderr in the command's own form.
+    const toStderr = (line: string) => console.error(`taos metagraph: ${line}`);
     let client: SubtensorClient;
     try {
       client = await SubtensorClient.connect({
         network,
         connectTimeoutMs: 30_000,
-        log: (line) => console.error(`taos metagraph: ${line}`),
-        // On stderr in the command's own form: the library would print some on stdout, into
-        // --json output.
-        libraryLog: (line) => console.error(`taos metagraph: ${line}`),
+        log: toStderr,
+        // The library's lines too: it would print some on stdout, into --json output.
+        libraryLog: toStderr,
       });
     } catch (error) {
       if (!(error instanceof ChainError)) throw error;
